@@ -1,0 +1,55 @@
+import Router from '@koa/router';
+import Koa from 'koa';
+import helmet from 'koa-helmet';
+import type { Config } from './config';
+import { pingDatabase, type Database } from './db/connect';
+import type { GraphQLModule } from './graphql/module';
+import { createGraphQLServer } from './graphql/yoga';
+import { bodyLimit, requestContext } from './http/request-context';
+import { serveClient } from './http/static';
+import type { Logger } from './logger';
+import { systemModule } from './system/graphql';
+
+export const graphqlModules: GraphQLModule[] = [systemModule];
+
+/** The Koa application; the middleware order below is the request's path through the server. */
+export function createApp(options: { config: Config; logger: Logger; database: Database; clientDist: string }): Koa {
+  const { config, logger, database } = options;
+  const app = new Koa({ proxy: config.trustProxy });
+  const yoga = createGraphQLServer({
+    modules: graphqlModules,
+    production: config.isProduction,
+    buildContext: (koa) => ({
+      requestId: koa.state.requestId,
+      logger: koa.state.logger,
+      config,
+      databaseKind: database.kind,
+      ip: koa.ip,
+    }),
+  });
+
+  const router = new Router();
+  router.get('/healthz', async (ctx) => {
+    const up = await pingDatabase(database.connection);
+    ctx.status = up ? 200 : 503;
+    ctx.body = { status: up ? 'ok' : 'unavailable', database: up ? 'up' : 'down' };
+  });
+  router.all('/graphql', async (ctx) => {
+    const response = await yoga.handleNodeRequestAndResponse(ctx.req, ctx.res, { koa: ctx });
+    ctx.status = response.status;
+    response.headers.forEach((value, key) => ctx.append(key, value));
+    ctx.body = response.body;
+  });
+
+  const securityHeaders = helmet();
+  // GraphiQL (development only) is an inline page the default content policy would block.
+  const relaxedForGraphiQL = helmet({ contentSecurityPolicy: false });
+
+  app.use(requestContext(logger));
+  app.use((ctx, next) => (!config.isProduction && ctx.path === '/graphql' ? relaxedForGraphiQL : securityHeaders)(ctx, next));
+  app.use(bodyLimit(config.bodyLimitBytes));
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  app.use(serveClient(options.clientDist));
+  return app;
+}

@@ -1,0 +1,93 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import mongoose from 'mongoose';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+
+/** Which server the application talks to; only logged and shown, never branched on. */
+export type DatabaseKind = 'mongodb' | 'embedded-mongod' | 'kartoteka-memory';
+
+export interface Database {
+  kind: DatabaseKind;
+  connection: mongoose.Connection;
+  /** Disconnects mongoose and stops an embedded server if one was started. */
+  close(): Promise<void>;
+}
+
+interface ServerHandle {
+  kind: DatabaseKind;
+  uri: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a real mongod through mongodb-memory-server; fails fast where it cannot download one. */
+async function startEmbeddedMongod(dataDir: string): Promise<ServerHandle> {
+  const { MongoMemoryReplSet } = await import('mongodb-memory-server-core');
+  const dbPath = path.resolve(dataDir, 'mongo');
+  await mkdir(dbPath, { recursive: true });
+  const replSet = await MongoMemoryReplSet.create({
+    replSet: { count: 1, storageEngine: 'wiredTiger' },
+    instanceOpts: [{ dbPath }],
+  });
+  return { kind: 'embedded-mongod', uri: replSet.getUri(), stop: () => replSet.stop({ doCleanup: false }).then(() => undefined) };
+}
+
+async function startKartotekaMemory(dataDir: string): Promise<ServerHandle> {
+  const { startMemoryServer } = await import('./memory');
+  const dbpath = path.resolve(dataDir, 'memory');
+  await mkdir(dbpath, { recursive: true });
+  const server = await startMemoryServer({ dbpath });
+  return { kind: 'kartoteka-memory', uri: server.uri, stop: () => server.stop() };
+}
+
+async function chooseServer(config: Config, logger: Logger): Promise<ServerHandle> {
+  if (config.mongodbUri) {
+    return { kind: 'mongodb', uri: config.mongodbUri, stop: async () => {} };
+  }
+  try {
+    return await startEmbeddedMongod(config.dataDir);
+  } catch (error) {
+    logger.info({ reason: (error as Error).message.split('\n')[0] }, 'embedded mongod unavailable');
+  }
+  const handle = await startKartotekaMemory(config.dataDir);
+  logger.warn(
+    'Using Kartoteka\'s in-memory MongoDB-compatible server (data under %s). It is meant for evaluation and development; set MONGODB_URI to a real MongoDB replica set for production.',
+    path.resolve(config.dataDir, 'memory'),
+  );
+  return handle;
+}
+
+/**
+ * Connects mongoose: MONGODB_URI if set, else an embedded mongod (mongodb-memory-server),
+ * else Kartoteka's own MongoDB-compatible server in durable mode.
+ */
+export async function openDatabase(config: Config, logger: Logger, options: { dbName?: string } = {}): Promise<Database> {
+  const server = await chooseServer(config, logger);
+  try {
+    await mongoose.connect(server.uri, { dbName: options.dbName, serverSelectionTimeoutMS: 10_000 });
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  logger.info({ database: server.kind, dbName: mongoose.connection.name }, 'database connected');
+  return {
+    kind: server.kind,
+    connection: mongoose.connection,
+    async close() {
+      await mongoose.disconnect();
+      await server.stop();
+    },
+  };
+}
+
+/** Round trip to the server; false when it does not answer. */
+export async function pingDatabase(connection: mongoose.Connection): Promise<boolean> {
+  try {
+    const db = connection.db;
+    if (!db || connection.readyState !== mongoose.ConnectionStates.connected) return false;
+    await db.admin().ping();
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,34 @@
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { createSchema, createYoga, type YogaServerInstance } from 'graphql-yoga';
+import type { Context as KoaContext } from 'koa';
+import type { GraphQLContext } from './context';
+import type { GraphQLModule } from './module';
+
+const rootTypeDefs = /* GraphQL */ `
+  type Query
+  type Mutation
+`;
+
+export type KoaServerContext = { koa: KoaContext };
+
+export function createGraphQLServer(options: {
+  modules: GraphQLModule[];
+  production: boolean;
+  buildContext: (koa: KoaContext) => Omit<GraphQLContext, 'koa'>;
+}): YogaServerInstance<KoaServerContext, GraphQLContext> {
+  const schema = createSchema<GraphQLContext>({
+    typeDefs: [rootTypeDefs, ...options.modules.map((m) => m.typeDefs)],
+    resolvers: options.modules.map((m) => m.resolvers),
+  });
+  return createYoga<KoaServerContext, GraphQLContext>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    graphiql: !options.production,
+    landingPage: false,
+    // Requests must be non-simple (a JSON body or this header), which a cross-site form cannot send.
+    plugins: [useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] })],
+    maskedErrors: true,
+    logging: false,
+    context: ({ koa }) => ({ ...options.buildContext(koa), koa }),
+  });
+}

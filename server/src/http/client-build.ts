@@ -1,0 +1,35 @@
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '../logger';
+
+export const CLIENT_DIR = fileURLToPath(new URL('../../../client', import.meta.url));
+export const CLIENT_DIST = path.join(CLIENT_DIR, 'dist');
+const CLIENT_SOURCES = ['src', 'public', 'index.html', 'vite.config.ts', 'tsconfig.json'];
+
+async function newestModification(target: string): Promise<number> {
+  const info = await stat(target).catch(() => undefined);
+  if (!info) return 0;
+  if (!info.isDirectory()) return info.mtimeMs;
+  const entries = await readdir(target);
+  const times = await Promise.all(entries.map((entry) => newestModification(path.join(target, entry))));
+  return Math.max(info.mtimeMs, ...times);
+}
+
+/** True when client/dist is missing or older than any client source file. */
+export async function clientBuildIsStale(): Promise<boolean> {
+  const built = await stat(path.join(CLIENT_DIST, 'index.html')).catch(() => undefined);
+  if (!built) return true;
+  const sources = await Promise.all(CLIENT_SOURCES.map((entry) => newestModification(path.join(CLIENT_DIR, entry))));
+  return Math.max(...sources) > built.mtimeMs;
+}
+
+/** Builds the client with Vite when its build is missing or stale. */
+export async function ensureClientBuilt(logger: Logger): Promise<void> {
+  if (!(await clientBuildIsStale())) return;
+  logger.info('building the client (missing or stale build)…');
+  const started = performance.now();
+  const { build } = await import('vite');
+  await build({ configFile: path.join(CLIENT_DIR, 'vite.config.ts'), logLevel: 'warn' });
+  logger.info({ ms: Math.round(performance.now() - started) }, 'client built');
+}

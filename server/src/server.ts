@@ -1,0 +1,46 @@
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app';
+import type { Config } from './config';
+import { openDatabase, type Database } from './db/connect';
+import type { Logger } from './logger';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  database: Database;
+  /** Stops accepting, lets in-flight requests finish (up to the grace period), then closes the database. */
+  stop(): Promise<void>;
+}
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export async function startServer(
+  config: Config,
+  logger: Logger,
+  options: { clientDist: string; dbName?: string },
+): Promise<RunningServer> {
+  const database = await openDatabase(config, logger, { dbName: options.dbName });
+  const app = createApp({ config, logger, database, clientDist: options.clientDist });
+  const server = http.createServer(app.callback());
+  server.listen(config.port, config.host);
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const url = `http://${shownHost}:${port}`;
+  logger.info({ url, database: database.kind }, 'Kartoteka is listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+      await closed;
+      clearTimeout(force);
+      await database.close();
+      logger.info('Kartoteka stopped');
+    })());
+  return { url, port, database, stop };
+}

@@ -1,0 +1,88 @@
+import { expect } from 'chai';
+import type { RunningServer } from '../../server/src/server';
+import { ApiClient } from '../support/api-client';
+import { startTestServer } from '../support/server';
+
+describe('server skeleton (HTTP)', () => {
+  let server: RunningServer;
+  let api: ApiClient;
+
+  before(async () => {
+    server = await startTestServer();
+    api = new ApiClient(server.url);
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('answers serverInfo over GraphQL with the version and database kind', async () => {
+    const data = await api.data<{ serverInfo: { version: string; databaseKind: string } }>(
+      '{ serverInfo { version databaseKind nodeVersion startedAt } }',
+    );
+    expect(data.serverInfo.version).to.match(/^\d+\.\d+\.\d+/);
+    expect(data.serverInfo.databaseKind).to.equal('mongodb');
+  });
+
+  it('reports health 200 while the database answers', async () => {
+    const response = await fetch(`${server.url}/healthz`);
+    expect(response.status).to.equal(200);
+    expect(await response.json()).to.deep.equal({ status: 'ok', database: 'up' });
+  });
+
+  it('tags every response with a request id and sends security headers', async () => {
+    const response = await fetch(`${server.url}/healthz`, { headers: { 'x-request-id': 'abc-123' } });
+    expect(response.headers.get('x-request-id')).to.equal('abc-123');
+    expect(response.headers.get('x-content-type-options')).to.equal('nosniff');
+    expect(response.headers.get('content-security-policy')).to.contain("default-src 'self'");
+    const generated = await fetch(`${server.url}/healthz`);
+    expect(generated.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
+  });
+
+  it('refuses a GraphQL request body over the limit with 413', async () => {
+    const response = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ serverInfo { version } } #${'x'.repeat(1_100_000)}` }),
+    });
+    expect(response.status).to.equal(413);
+  });
+
+  it('refuses a simple cross-site style request without the CSRF header', async () => {
+    const response = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'query=%7BserverInfo%7Bversion%7D%7D',
+    });
+    expect(response.status).to.equal(403);
+    const body = (await response.json()) as { errors: { message: string }[] };
+    expect(body.errors[0].message).to.contain('CSRF');
+  });
+
+  it('serves index.html for client routes and 404 for unknown API paths', async () => {
+    const route = await fetch(`${server.url}/about`, { headers: { accept: 'text/html' } });
+    expect(route.status).to.equal(200);
+    expect(await route.text()).to.contain('<div id="app">');
+    const api = await fetch(`${server.url}/graphql/nothing-here`, { headers: { accept: 'text/html' } });
+    expect(api.status).to.equal(404);
+    const missingAsset = await fetch(`${server.url}/assets/missing.js`);
+    expect(missingAsset.status).to.equal(404);
+  });
+});
+
+describe('server skeleton (shutdown)', () => {
+  it('finishes an in-flight request, then refuses new connections and reports the database down', async () => {
+    const server = await startTestServer();
+    const inFlight = fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ serverInfo { version } }' }),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const stopped = server.stop();
+    const response = await inFlight;
+    expect(response.status).to.equal(200);
+    await stopped;
+    const error = await fetch(`${server.url}/healthz`).then(() => null, (e: unknown) => e);
+    expect(error).to.be.instanceOf(Error);
+  });
+});

@@ -1,0 +1,65 @@
+import { expect } from 'chai';
+import type { Browser, Page } from 'playwright-core';
+import { ensureClientBuilt } from '../../server/src/http/client-build';
+import { createLogger } from '../../server/src/logger';
+import type { RunningServer } from '../../server/src/server';
+import { describeInBrowser, launchChromium, screenshot } from '../support/browser';
+import { startTestServer } from '../support/server';
+
+describeInBrowser('client shell (browser)', function () {
+  this.timeout(120_000);
+  let server: RunningServer;
+  let browser: Browser;
+  let page: Page;
+
+  before(async () => {
+    await ensureClientBuilt(createLogger({ logLevel: 'warn' }));
+    server = await startTestServer();
+    browser = await launchChromium();
+  });
+  beforeEach(async () => {
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  });
+  afterEach(async () => {
+    await page?.close();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('loads the shell in Russian and shows data fetched from the server', async () => {
+    await page.goto(server.url);
+    expect(await page.getByTestId('product-name').textContent()).to.equal('Картотека');
+    const version = page.getByTestId('server-version');
+    await version.waitFor();
+    expect(await version.textContent()).to.match(/^\d+\.\d+\.\d+/);
+    expect(await page.getByTestId('database-kind').textContent()).to.equal('MongoDB');
+    await screenshot(page, 'shell-home');
+  });
+
+  it('keeps a client-side route after a reload', async () => {
+    await page.goto(server.url);
+    await page.getByTestId('nav-about').click();
+    await page.waitForURL(`${server.url}/about`);
+    await page.reload();
+    expect(await page.getByTestId('about-title').textContent()).to.equal('О системе');
+    await page.getByTestId('server-version').waitFor();
+    await screenshot(page, 'shell-about-after-reload');
+  });
+
+  it('switches to English and remembers the choice', async () => {
+    await page.goto(server.url);
+    await page.getByTestId('language').selectOption('en');
+    expect(await page.getByTestId('product-name').textContent()).to.equal('Kartoteka');
+    await page.reload();
+    expect(await page.getByTestId('product-name').textContent()).to.equal('Kartoteka');
+    expect(await page.locator('html').getAttribute('lang')).to.equal('en');
+    await screenshot(page, 'shell-english');
+  });
+
+  it('shows a not-found page for an unknown client route', async () => {
+    await page.goto(`${server.url}/no/such/page`);
+    expect(await page.getByTestId('not-found').textContent()).to.equal('Страница не найдена');
+  });
+});

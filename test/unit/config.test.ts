@@ -1,0 +1,49 @@
+import { expect } from 'chai';
+import { ConfigError, loadConfig } from '../../server/src/config';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('configuration', () => {
+  it('starts with no configuration at all, on port 3000 in development', () => {
+    const config = loadConfig({});
+    expect(config.port).to.equal(3000);
+    expect(config.nodeEnv).to.equal('development');
+    expect(config.mongodbUri).to.equal(undefined);
+    expect(config.trustProxy).to.equal(false);
+  });
+
+  it('names every bad variable in one message', () => {
+    const problems = problemsOf({ PORT: 'eighty', MONGODB_URI: 'postgres://x', TRUST_PROXY: 'maybe', NODE_ENV: 'staging' });
+    expect(problems.map((p) => p.split(':')[0])).to.have.members(['PORT', 'MONGODB_URI', 'TRUST_PROXY', 'NODE_ENV']);
+    expect(problems.join('\n')).to.contain('PORT: must be a number');
+  });
+
+  it('rejects ports out of range', () => {
+    expect(problemsOf({ PORT: '70000' })).to.deep.equal(['PORT: must be 0–65535']);
+  });
+
+  it('refuses to start in production without a session secret', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })[0]).to.match(/^SESSION_SECRET: required in production/);
+  });
+
+  it('accepts production with a long enough secret and rejects a short one', () => {
+    const secret = 'x'.repeat(40);
+    expect(loadConfig({ NODE_ENV: 'production', SESSION_SECRET: secret }).sessionSecret).to.equal(secret);
+    expect(problemsOf({ NODE_ENV: 'production', SESSION_SECRET: 'short' })[0]).to.match(/^SESSION_SECRET: must be at least 32/);
+  });
+
+  it('treats empty variables as unset and reads booleans', () => {
+    const config = loadConfig({ PORT: '', TRUST_PROXY: 'true', MONGODB_URI: 'mongodb://db:27017/k' });
+    expect(config.port).to.equal(3000);
+    expect(config.trustProxy).to.equal(true);
+    expect(config.mongodbUri).to.equal('mongodb://db:27017/k');
+  });
+});

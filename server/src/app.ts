@@ -9,23 +9,43 @@ import { bodyLimit, requestContext } from './http/request-context';
 import { serveClient } from './http/static';
 import type { Logger } from './logger';
 import { systemModule } from './system/graphql';
+import { scalarsModule } from './graphql/scalars';
+import { peopleModule } from './people/graphql';
+import { foldersModule } from './folders/graphql';
+import { auditModule } from './audit/graphql';
+import { sessionMiddleware } from './people/auth';
+import { buildActor, type Actor } from './access/actor';
+import { localeFromHeader } from './i18n';
 
-export const graphqlModules: GraphQLModule[] = [systemModule];
+export const graphqlModules: GraphQLModule[] = [scalarsModule, systemModule, peopleModule, foldersModule, auditModule];
 
 /** The Koa application; the middleware order below is the request's path through the server. */
 export function createApp(options: { config: Config; logger: Logger; database: Database; clientDist: string }): Koa {
   const { config, logger, database } = options;
-  const app = new Koa({ proxy: config.trustProxy });
+  const app = new Koa({ proxy: config.trustProxy, keys: [config.sessionSecret] });
   const yoga = createGraphQLServer({
     modules: graphqlModules,
     production: config.isProduction,
-    buildContext: (koa) => ({
-      requestId: koa.state.requestId,
-      logger: koa.state.logger,
-      config,
-      databaseKind: database.kind,
-      ip: koa.ip,
-    }),
+    buildContext: (koa) => {
+      let actor: Promise<Actor> | undefined;
+      const context = {
+        requestId: koa.state.requestId,
+        logger: koa.state.logger,
+        config,
+        databaseKind: database.kind,
+        ip: koa.ip,
+        userAgent: koa.get('user-agent'),
+        locale: koa.state.auth.user?.locale === 'en' ? 'en' : koa.state.auth.user ? 'ru' : localeFromHeader(koa.get('accept-language')),
+        auth: koa.state.auth,
+        actor: () => {
+          const user = context.auth.user;
+          if (!user) return Promise.reject(new Error('actor() needs a signed-in user; call requireActor first'));
+          actor ??= buildActor(user, koa.ip);
+          return actor;
+        },
+      } as const;
+      return context;
+    },
   });
 
   const router = new Router();
@@ -48,6 +68,7 @@ export function createApp(options: { config: Config; logger: Logger; database: D
   app.use(requestContext(logger));
   app.use((ctx, next) => (!config.isProduction && ctx.path === '/graphql' ? relaxedForGraphiQL : securityHeaders)(ctx, next));
   app.use(bodyLimit(config.bodyLimitBytes));
+  app.use(sessionMiddleware(config));
   app.use(router.routes());
   app.use(router.allowedMethods());
   app.use(serveClient(options.clientDist));

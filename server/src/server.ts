@@ -5,6 +5,21 @@ import { createApp } from './app';
 import type { Config } from './config';
 import { openDatabase, type Database } from './db/connect';
 import type { Logger } from './logger';
+import mongoose from 'mongoose';
+import { ensureAdministrator, ensureSystemGroups } from './people/bootstrap';
+import { resetThrottles } from './people/throttle';
+import { seedDemoData } from '../../seeds/demo';
+
+/**
+ * Indexes first (so unique rules hold from the first request), then the system groups and,
+ * on an empty database, the first administrator. Returns whether the database was empty.
+ */
+export async function prepareDatabase(config: Config, logger: Logger): Promise<boolean> {
+  resetThrottles();
+  await Promise.all(Object.values(mongoose.models).map((model) => model.init()));
+  await ensureSystemGroups();
+  return ensureAdministrator(config, logger);
+}
 
 export interface RunningServer {
   url: string;
@@ -22,6 +37,8 @@ export async function startServer(
   options: { clientDist: string; dbName?: string },
 ): Promise<RunningServer> {
   const database = await openDatabase(config, logger, { dbName: options.dbName });
+  const wasEmpty = await prepareDatabase(config, logger);
+  if (wasEmpty && config.seedDemoData) await seedDemoData(logger);
   const app = createApp({ config, logger, database, clientDist: options.clientDist });
   const server = http.createServer(app.callback());
   server.listen(config.port, config.host);

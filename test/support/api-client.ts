@@ -8,12 +8,15 @@ export interface GraphQLResult<T> {
 export class ApiClient {
   private cookies = new Map<string, string>();
 
-  constructor(readonly baseUrl: string) {}
+  constructor(
+    readonly baseUrl: string,
+    private readonly headers: Record<string, string> = {},
+  ) {}
 
   async request<T = Record<string, unknown>>(query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResult<T>> {
     const response = await fetch(`${this.baseUrl}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json', cookie: this.cookieHeader() },
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...this.headers, cookie: this.cookieHeader() },
       body: JSON.stringify({ query, variables }),
     });
     this.remember(response);

@@ -2,7 +2,10 @@ import { loadConfig } from '../../server/src/config';
 import { CLIENT_DIST } from '../../server/src/http/client-build';
 import { createLogger } from '../../server/src/logger';
 import { startServer, type RunningServer } from '../../server/src/server';
+import { ApiClient } from './api-client';
 import { testMongoUri, uniqueDbName } from './mongo';
+
+export const TEST_ADMIN = { login: 'admin', password: 'admin-password-for-tests' };
 
 /**
  * Starts the real server on a free port against the test database (MONGODB_URI or the
@@ -16,7 +19,18 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     MONGODB_URI: await testMongoUri(),
     SEED_DEMO_DATA: 'false',
+    ADMIN_LOGIN: TEST_ADMIN.login,
+    ADMIN_PASSWORD: TEST_ADMIN.password,
     ...env,
   });
   return startServer(config, createLogger(config), { clientDist: CLIENT_DIST, dbName: uniqueDbName('kartoteka') });
+}
+
+const SIGN_IN = 'mutation SignIn($login: String!, $password: String!) { signIn(login: $login, password: $password) { user { id } } }';
+
+/** A client signed in as the given user (the test administrator by default). */
+export async function signedIn(server: RunningServer, login = TEST_ADMIN.login, password = TEST_ADMIN.password): Promise<ApiClient> {
+  const client = new ApiClient(server.url);
+  await client.data(SIGN_IN, { login, password });
+  return client;
 }

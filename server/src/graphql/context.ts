@@ -1,7 +1,10 @@
 import type { Context as KoaContext } from 'koa';
+import type { Actor } from '../access/actor';
 import type { Config } from '../config';
 import type { DatabaseKind } from '../db/connect';
+import type { Locale } from '../i18n';
 import type { Logger } from '../logger';
+import type { RequestAuth } from '../people/auth';
 
 /** What every resolver receives; built once per request. */
 export interface GraphQLContext {
@@ -11,5 +14,10 @@ export interface GraphQLContext {
   databaseKind: DatabaseKind;
   /** Client address (X-Forwarded-For honoured only with TRUST_PROXY). */
   ip: string;
+  userAgent: string;
+  locale: Locale;
+  auth: RequestAuth;
+  /** The signed-in user with their ability, built on first use within the request. */
+  actor(): Promise<Actor>;
   koa: KoaContext;
 }

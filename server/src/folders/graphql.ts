@@ -1,0 +1,156 @@
+import type { GraphQLModule } from '../graphql/module';
+import { requireActor } from '../graphql/guards';
+import { folderSubject } from '../access/ability';
+import { plainEntries } from '../access/actor';
+import { Department, Group, User } from '../people/models';
+import type { AccessEntry, FolderDoc, LibraryDoc } from './models';
+import * as folders from './service';
+
+type Id = { id: string };
+
+export const foldersModule: GraphQLModule = {
+  typeDefs: /* GraphQL */ `
+    enum AccessLevel { read edit full }
+    enum PrincipalType { user department group }
+
+    type AccessEntry {
+      principalType: PrincipalType!
+      principalId: ID!
+      "Name of the user, department or group."
+      principalName: String!
+      includeSubdepartments: Boolean!
+      level: AccessLevel!
+    }
+
+    type Library {
+      id: ID!
+      name: String!
+      order: Int!
+      "Entries inherited by the library's top-level folders (administrators only)."
+      accessEntries: [AccessEntry!]
+      "Folders of this library the viewer may read."
+      folders: [Folder!]!
+    }
+
+    type Folder {
+      id: ID!
+      libraryId: ID!
+      parentId: ID
+      name: String!
+      order: Int!
+      inheritsAccess: Boolean!
+      allowedCardTypes: [String!]!
+      defaultCardType: String
+      "The viewer's level here."
+      myAccess: AccessLevel!
+      "The folder's own entries (full access only)."
+      accessEntries: [AccessEntry!]
+    }
+
+    type AccessReason {
+      principalType: PrincipalType!
+      principalId: ID!
+      principalName: String!
+      level: AccessLevel!
+      sourceKind: String!
+      sourceId: ID!
+      sourceName: String!
+      inherited: Boolean!
+    }
+
+    type EffectiveAccess {
+      userId: ID!
+      fullName: String!
+      login: String!
+      level: AccessLevel!
+      reasons: [AccessReason!]!
+    }
+
+    input AccessEntryInput {
+      principalType: PrincipalType!
+      principalId: ID!
+      includeSubdepartments: Boolean
+      level: AccessLevel!
+    }
+    input FolderInput {
+      libraryId: ID
+      parentId: ID
+      name: String
+      order: Int
+      allowedCardTypes: [String!]
+      defaultCardType: String
+    }
+
+    extend type Query {
+      libraries: [Library!]!
+      library(id: ID!): Library
+      folders(libraryId: ID): [Folder!]!
+      "Null both when the folder does not exist and when the viewer may not see it."
+      folder(id: ID!): Folder
+      effectiveAccess(folderId: ID!): [EffectiveAccess!]!
+    }
+
+    extend type Mutation {
+      createLibrary(name: String!, order: Int): Library!
+      updateLibrary(id: ID!, name: String, order: Int): Library!
+      deleteLibrary(id: ID!): Boolean!
+      setLibraryAccess(id: ID!, entries: [AccessEntryInput!]!): Library!
+
+      createFolder(input: FolderInput!): Folder!
+      updateFolder(id: ID!, input: FolderInput!): Folder!
+      moveFolder(id: ID!, parentId: ID, libraryId: ID, order: Int): Folder!
+      deleteFolder(id: ID!): Boolean!
+      setFolderAccess(id: ID!, entries: [AccessEntryInput!]!): Folder!
+      setFolderInheritance(id: ID!, inherits: Boolean!): Folder!
+    }
+  `,
+  resolvers: {
+    Query: {
+      libraries: async (_p, _a, context) => folders.listLibraries(await requireActor(context)),
+      library: async (_p, { id }: Id, context) => folders.findLibrary(await requireActor(context), id),
+      folders: async (_p, { libraryId }: { libraryId?: string }, context) => folders.listFolders(await requireActor(context), libraryId),
+      folder: async (_p, { id }: Id, context) => folders.findFolder(await requireActor(context), id),
+      effectiveAccess: async (_p, { folderId }: { folderId: string }, context) => folders.effectiveAccess(await requireActor(context), folderId),
+    },
+    Mutation: {
+      createLibrary: async (_p, args: { name: string; order?: number }, context) => folders.createLibrary(await requireActor(context), args),
+      updateLibrary: async (_p, { id, ...input }: Id & { name?: string; order?: number }, context) => folders.updateLibrary(await requireActor(context), id, input),
+      deleteLibrary: async (_p, { id }: Id, context) => folders.deleteLibrary(await requireActor(context), id),
+      setLibraryAccess: async (_p, { id, entries }: Id & { entries: folders.AccessEntryInput[] }, context) =>
+        folders.setLibraryAccess(await requireActor(context), id, entries),
+      createFolder: async (_p, { input }: { input: folders.FolderInput }, context) => folders.createFolder(await requireActor(context), input),
+      updateFolder: async (_p, { id, input }: Id & { input: folders.FolderInput }, context) => folders.updateFolder(await requireActor(context), id, input),
+      moveFolder: async (_p, { id, ...target }: Id & { parentId?: string; libraryId?: string; order?: number }, context) =>
+        folders.moveFolder(await requireActor(context), id, target),
+      deleteFolder: async (_p, { id }: Id, context) => folders.deleteFolder(await requireActor(context), id),
+      setFolderAccess: async (_p, { id, entries }: Id & { entries: folders.AccessEntryInput[] }, context) =>
+        folders.setFolderAccess(await requireActor(context), id, entries),
+      setFolderInheritance: async (_p, { id, inherits }: Id & { inherits: boolean }, context) =>
+        folders.setFolderInheritance(await requireActor(context), id, inherits),
+    },
+    Library: {
+      id: (l: LibraryDoc) => String(l._id),
+      accessEntries: async (l: LibraryDoc, _a, context) => ((await context.actor()).isAdmin ? l.accessEntries : null),
+      folders: async (l: LibraryDoc, _a, context) => folders.listFolders(await context.actor(), String(l._id)),
+    },
+    Folder: {
+      id: (f: FolderDoc) => String(f._id),
+      libraryId: (f: FolderDoc) => String(f.libraryId),
+      parentId: (f: FolderDoc) => (f.parentId ? String(f.parentId) : null),
+      inheritsAccess: (f: FolderDoc) => f.inheritsAccess !== false,
+      myAccess: async (f: FolderDoc, _a, context) => (await context.actor()).folderLevels.get(String(f._id)) ?? 'read',
+      accessEntries: async (f: FolderDoc, _a, context) =>
+        (await context.actor()).ability.can('manageAccess', folderSubject(String(f._id))) ? f.accessEntries : null,
+    },
+    AccessEntry: {
+      principalId: (e: AccessEntry) => String(e.principalId),
+      includeSubdepartments: (e: AccessEntry) => Boolean(e.includeSubdepartments),
+      principalName: async (e: AccessEntry) => {
+        const [entry] = plainEntries([e]);
+        const model = { user: User, department: Department, group: Group }[entry.principalType] as typeof Group;
+        const found = await model.findById(entry.principalId, { name: 1, fullName: 1 }).lean<{ name?: string; fullName?: string }>();
+        return found?.fullName ?? found?.name ?? '';
+      },
+    },
+  },
+};

@@ -1,0 +1,384 @@
+import { accessibleBy } from '@casl/mongoose';
+import { Types, type ClientSession } from 'mongoose';
+import { folderSubject, librarySubject } from '../access/ability';
+import { loadAccessTree, plainEntries, type Actor } from '../access/actor';
+import { effectiveEntriesByFolder, entryMatches, higherLevel, type Principal } from '../access/effective-access';
+import { recordAudit } from '../audit/service';
+import { AppError } from '../errors';
+import { forbidden, notFound } from '../graphql/guards';
+import { message } from '../i18n';
+import { Department, Group, User } from '../people/models';
+import { auditActorOf } from '../people/service';
+import { FieldErrors } from '../validation';
+import { ACCESS_LEVELS, Folder, Library, type AccessEntry, type AccessLevel, type FolderDoc, type LibraryDoc, type PrincipalType } from './models';
+
+const what = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
+
+/**
+ * Other modules (cards) say here whether a folder still holds something, so a folder is only
+ * deleted when empty without this module knowing about cards.
+ */
+type FolderUsageCheck = (folderId: Types.ObjectId, session?: ClientSession) => Promise<boolean>;
+const folderUsageChecks: FolderUsageCheck[] = [];
+export function registerFolderUsageCheck(check: FolderUsageCheck): void {
+  folderUsageChecks.push(check);
+}
+
+// ---------- reading ----------
+
+/** Libraries the actor may see, in display order. */
+export async function listLibraries(actor: Actor): Promise<LibraryDoc[]> {
+  const libraries = await Library.find().sort({ order: 1, name: 1 }).lean<LibraryDoc[]>();
+  return libraries.filter((library) => actor.ability.can('read', librarySubject(String(library._id))));
+}
+
+export async function findLibrary(actor: Actor, id: string): Promise<LibraryDoc | null> {
+  if (!Types.ObjectId.isValid(id)) return null;
+  const library = await Library.findById(id).lean<LibraryDoc>();
+  return library && actor.ability.can('read', librarySubject(id)) ? library : null;
+}
+
+/** Folders the actor may read: all of them, or those of one library. */
+export async function listFolders(actor: Actor, libraryId?: string): Promise<FolderDoc[]> {
+  const filter: Record<string, unknown> = accessibleBy(actor.ability, 'read').ofType('Folder');
+  const query = Folder.find(filter);
+  if (libraryId) query.where({ libraryId: Types.ObjectId.isValid(libraryId) ? new Types.ObjectId(libraryId) : null });
+  return query.sort({ order: 1, name: 1 }).lean<FolderDoc[]>();
+}
+
+/** A folder the actor may read; null both when it does not exist and when it is hidden from them. */
+export async function findFolder(actor: Actor, id: string): Promise<FolderDoc | null> {
+  if (!Types.ObjectId.isValid(id) || !actor.ability.can('read', folderSubject(id))) return null;
+  return Folder.findById(id).lean<FolderDoc>();
+}
+
+async function folderForChange(actor: Actor, id: string, action: 'update' | 'manageAccess'): Promise<FolderDoc & { save?: never }> {
+  const folder = await findFolder(actor, id);
+  if (!folder) throw notFound(actor, what(actor, 'Папка', 'Folder'));
+  if (!actor.ability.can(action, folderSubject(id, folder.parentId ? String(folder.parentId) : null))) {
+    throw forbidden(actor, action === 'manageAccess' ? what(actor, 'управление доступом к папке', 'managing folder access') : what(actor, 'изменение папки', 'changing the folder'));
+  }
+  return folder;
+}
+
+// ---------- libraries (administrators) ----------
+
+function requireAdminActor(actor: Actor): void {
+  if (!actor.isAdmin) throw new AppError('FORBIDDEN', message(actor.locale, 'adminOnly'));
+}
+
+export async function createLibrary(actor: Actor, input: { name: string; order?: number | null }) {
+  requireAdminActor(actor);
+  const errors = new FieldErrors(actor.locale);
+  const name = errors.text('name', input.name);
+  errors.throwIfAny();
+  const order = input.order ?? (await Library.countDocuments());
+  const library = await Library.create({ name, order });
+  await recordAudit(auditActorOf(actor), { kind: 'library-created', targetType: 'Library', targetId: String(library._id), after: { name } });
+  return library.toObject() as LibraryDoc;
+}
+
+export async function updateLibrary(actor: Actor, id: string, input: { name?: string | null; order?: number | null }) {
+  requireAdminActor(actor);
+  const library = Types.ObjectId.isValid(id) ? await Library.findById(id) : null;
+  if (!library) throw notFound(actor, what(actor, 'Библиотека', 'Library'));
+  const errors = new FieldErrors(actor.locale);
+  const before = { name: library.name, order: library.order };
+  if (input.name !== undefined) library.name = errors.text('name', input.name);
+  if (input.order !== undefined && input.order !== null) library.order = input.order;
+  errors.throwIfAny();
+  await library.save();
+  await recordAudit(auditActorOf(actor), { kind: 'library-updated', targetType: 'Library', targetId: id, before, after: { name: library.name, order: library.order } });
+  return library.toObject() as LibraryDoc;
+}
+
+export async function deleteLibrary(actor: Actor, id: string): Promise<boolean> {
+  requireAdminActor(actor);
+  if (!Types.ObjectId.isValid(id)) return false;
+  if (await Folder.exists({ libraryId: id })) throw new AppError('BAD_USER_INPUT', message(actor.locale, 'libraryNotEmpty'));
+  const deleted = await Library.findByIdAndDelete(id).lean();
+  if (deleted) await recordAudit(auditActorOf(actor), { kind: 'library-deleted', targetType: 'Library', targetId: id, before: { name: deleted.name } });
+  return Boolean(deleted);
+}
+
+// ---------- folders ----------
+
+export interface FolderInput {
+  libraryId?: string | null;
+  parentId?: string | null;
+  name?: string | null;
+  order?: number | null;
+  allowedCardTypes?: string[] | null;
+  defaultCardType?: string | null;
+}
+
+function checkCardTypes(errors: FieldErrors, allowed: string[], defaultType: string | null): void {
+  if (defaultType && allowed.length > 0 && !allowed.includes(defaultType)) errors.add('defaultCardType', 'invalidInput');
+}
+
+/** Top-level folders: administrators; sub-folders: also users with full access to the parent. */
+export async function createFolder(actor: Actor, input: FolderInput) {
+  const errors = new FieldErrors(actor.locale);
+  const name = errors.text('name', input.name);
+  let libraryId = input.libraryId && Types.ObjectId.isValid(input.libraryId) ? new Types.ObjectId(input.libraryId) : null;
+  let parentId: Types.ObjectId | null = null;
+  if (input.parentId) {
+    const parent = await findFolder(actor, input.parentId);
+    if (!parent) throw notFound(actor, what(actor, 'Папка', 'Folder'));
+    if (!actor.ability.can('create', folderSubject('new', String(parent._id)))) throw forbidden(actor, what(actor, 'создание папки', 'creating a folder'));
+    parentId = parent._id;
+    libraryId = parent.libraryId;
+  } else {
+    requireAdminActor(actor);
+    if (!libraryId || !(await Library.exists({ _id: libraryId }))) errors.add('libraryId', 'notFound', { what: what(actor, 'Библиотека', 'Library') });
+  }
+  const allowedCardTypes = input.allowedCardTypes ?? [];
+  const defaultCardType = input.defaultCardType ?? allowedCardTypes[0] ?? null;
+  checkCardTypes(errors, allowedCardTypes, defaultCardType);
+  errors.throwIfAny();
+  if (!libraryId) throw new Error('unreachable: libraryId was validated');
+  const order = input.order ?? (await Folder.countDocuments({ libraryId, parentId }));
+  const folder = await Folder.create({ libraryId, parentId, name, order, allowedCardTypes, defaultCardType });
+  await recordAudit(auditActorOf(actor), { kind: 'folder-created', targetType: 'Folder', targetId: String(folder._id), after: { name, libraryId: String(libraryId), parentId: parentId && String(parentId) } });
+  return folder.toObject() as FolderDoc;
+}
+
+export async function updateFolder(actor: Actor, id: string, input: FolderInput) {
+  await folderForChange(actor, id, 'update');
+  const folder = await Folder.findById(id);
+  if (!folder) throw notFound(actor, what(actor, 'Папка', 'Folder'));
+  const before = { name: folder.name, order: folder.order, allowedCardTypes: [...folder.allowedCardTypes], defaultCardType: folder.defaultCardType };
+  const errors = new FieldErrors(actor.locale);
+  if (input.name !== undefined) folder.name = errors.text('name', input.name);
+  if (input.order !== undefined && input.order !== null) folder.order = input.order;
+  if (input.allowedCardTypes !== undefined) folder.allowedCardTypes = input.allowedCardTypes ?? [];
+  if (input.defaultCardType !== undefined) folder.defaultCardType = input.defaultCardType ?? null;
+  checkCardTypes(errors, folder.allowedCardTypes, folder.defaultCardType ?? null);
+  errors.throwIfAny();
+  await folder.save();
+  await recordAudit(auditActorOf(actor), {
+    kind: 'folder-updated',
+    targetType: 'Folder',
+    targetId: id,
+    before,
+    after: { name: folder.name, order: folder.order, allowedCardTypes: [...folder.allowedCardTypes], defaultCardType: folder.defaultCardType },
+  });
+  return folder.toObject() as FolderDoc;
+}
+
+/** Moves a folder under another folder (or to the top of a library); needs full access on both sides. */
+export async function moveFolder(actor: Actor, id: string, target: { parentId?: string | null; libraryId?: string | null; order?: number | null }) {
+  await folderForChange(actor, id, 'update');
+  const folder = await Folder.findById(id);
+  if (!folder) throw notFound(actor, what(actor, 'Папка', 'Folder'));
+  const before = { libraryId: String(folder.libraryId), parentId: folder.parentId ? String(folder.parentId) : null };
+  let libraryId = folder.libraryId;
+  let parentId: Types.ObjectId | null = null;
+  if (target.parentId) {
+    const parent = await findFolder(actor, target.parentId);
+    if (!parent) throw notFound(actor, what(actor, 'Папка', 'Folder'));
+    if (!actor.ability.can('create', folderSubject('moved', String(parent._id)))) throw forbidden(actor, what(actor, 'перемещение в эту папку', 'moving into this folder'));
+    // Walk up from the new parent: reaching the folder itself would make a cycle.
+    const tree = new Map((await Folder.find({ libraryId: parent.libraryId }, { parentId: 1 }).lean()).map((f) => [String(f._id), f.parentId ? String(f.parentId) : null]));
+    for (let cursor: string | null = String(parent._id); cursor; cursor = tree.get(cursor) ?? null) {
+      if (cursor === id) throw new AppError('BAD_USER_INPUT', message(actor.locale, 'folderCycle'), { fields: { parentId: message(actor.locale, 'folderCycle') } });
+    }
+    parentId = parent._id;
+    libraryId = parent.libraryId;
+  } else {
+    requireAdminActor(actor);
+    if (target.libraryId) {
+      if (!Types.ObjectId.isValid(target.libraryId) || !(await Library.exists({ _id: target.libraryId }))) throw notFound(actor, what(actor, 'Библиотека', 'Library'));
+      libraryId = new Types.ObjectId(target.libraryId);
+    }
+  }
+  folder.parentId = parentId;
+  folder.libraryId = libraryId;
+  folder.order = target.order ?? (await Folder.countDocuments({ libraryId, parentId }));
+  await folder.save();
+  if (String(libraryId) !== before.libraryId) {
+    // Sub-folders travel with their parent.
+    const descendants = await descendantIds(folder._id);
+    await Folder.updateMany({ _id: { $in: descendants } }, { $set: { libraryId } });
+  }
+  await recordAudit(auditActorOf(actor), { kind: 'folder-updated', targetType: 'Folder', targetId: id, summary: 'moved', before, after: { libraryId: String(libraryId), parentId: parentId && String(parentId) } });
+  return folder.toObject() as FolderDoc;
+}
+
+async function descendantIds(rootId: Types.ObjectId): Promise<Types.ObjectId[]> {
+  const found: Types.ObjectId[] = [];
+  let frontier = [rootId];
+  while (frontier.length > 0) {
+    const children = await Folder.find({ parentId: { $in: frontier } }, { _id: 1 }).lean();
+    frontier = children.map((c) => c._id);
+    found.push(...frontier);
+  }
+  return found;
+}
+
+/** Deletes an empty folder (no sub-folders, nothing in it — cards go to the trash first). */
+export async function deleteFolder(actor: Actor, id: string): Promise<boolean> {
+  const folder = await folderForChange(actor, id, 'update');
+  const used = (await Folder.exists({ parentId: folder._id })) || (await Promise.all(folderUsageChecks.map((check) => check(folder._id)))).some(Boolean);
+  if (used) throw new AppError('BAD_USER_INPUT', message(actor.locale, 'folderNotEmpty'));
+  await Folder.deleteOne({ _id: folder._id });
+  await recordAudit(auditActorOf(actor), { kind: 'folder-deleted', targetType: 'Folder', targetId: id, before: { name: folder.name } });
+  return true;
+}
+
+// ---------- access entries ----------
+
+export interface AccessEntryInput {
+  principalType: PrincipalType;
+  principalId: string;
+  includeSubdepartments?: boolean | null;
+  level: AccessLevel;
+}
+
+const principalModels = { user: User, department: Department, group: Group } as const;
+
+async function checkEntries(actor: Actor, input: AccessEntryInput[]): Promise<AccessEntry[]> {
+  const errors = new FieldErrors(actor.locale);
+  const entries: AccessEntry[] = [];
+  for (const [index, entry] of input.entries()) {
+    const model = principalModels[entry.principalType];
+    const exists = model && Types.ObjectId.isValid(entry.principalId) && (await (model as typeof User).exists({ _id: entry.principalId }));
+    if (!exists) errors.add(`entries.${index}.principalId`, 'notFound', { what: what(actor, 'Участник', 'Principal') });
+    if (!ACCESS_LEVELS.includes(entry.level)) errors.add(`entries.${index}.level`, 'invalidInput');
+    entries.push({
+      principalType: entry.principalType,
+      principalId: new Types.ObjectId(Types.ObjectId.isValid(entry.principalId) ? entry.principalId : undefined),
+      includeSubdepartments: entry.principalType === 'department' && Boolean(entry.includeSubdepartments),
+      level: entry.level,
+    });
+  }
+  errors.throwIfAny();
+  // One entry per principal: the last one given wins.
+  const unique = new Map(entries.map((e) => [`${e.principalType}:${String(e.principalId)}`, e]));
+  return [...unique.values()];
+}
+
+/** Replaces a folder's own entries (full access needed); the audit log keeps before and after. */
+export async function setFolderAccess(actor: Actor, id: string, input: AccessEntryInput[]) {
+  await folderForChange(actor, id, 'manageAccess');
+  const entries = await checkEntries(actor, input);
+  const before = await Folder.findByIdAndUpdate(id, { $set: { accessEntries: entries } }).lean<FolderDoc>();
+  await recordAudit(auditActorOf(actor), {
+    kind: 'access-changed',
+    targetType: 'Folder',
+    targetId: id,
+    before: plainEntries(before?.accessEntries as never),
+    after: plainEntries(entries),
+  });
+  return Folder.findById(id).lean<FolderDoc>();
+}
+
+/**
+ * Stops or resumes inheriting. Stopping copies the inherited entries into the folder, so
+ * nobody's access changes at that moment.
+ */
+export async function setFolderInheritance(actor: Actor, id: string, inherits: boolean) {
+  const folder = await folderForChange(actor, id, 'manageAccess');
+  if (folder.inheritsAccess === inherits) return folder;
+  const before = { inheritsAccess: folder.inheritsAccess, entries: plainEntries(folder.accessEntries as never) };
+  let entries = folder.accessEntries as AccessEntry[];
+  if (!inherits) {
+    const effective = effectiveEntriesByFolder(await loadAccessTree()).get(id) ?? [];
+    const merged = new Map<string, AccessEntry>();
+    for (const { entry } of effective) {
+      const key = `${entry.principalType}:${entry.principalId}:${entry.includeSubdepartments}`;
+      const current = merged.get(key);
+      merged.set(key, {
+        principalType: entry.principalType,
+        principalId: new Types.ObjectId(entry.principalId),
+        includeSubdepartments: entry.includeSubdepartments,
+        level: higherLevel(current?.level, entry.level),
+      });
+    }
+    entries = [...merged.values()];
+  }
+  await Folder.updateOne({ _id: id }, { $set: { inheritsAccess: inherits, accessEntries: entries } });
+  await recordAudit(auditActorOf(actor), {
+    kind: 'access-changed',
+    targetType: 'Folder',
+    targetId: id,
+    summary: inherits ? 'inheritance resumed' : 'inheritance stopped',
+    before,
+    after: { inheritsAccess: inherits, entries: plainEntries(entries) },
+  });
+  return Folder.findById(id).lean<FolderDoc>();
+}
+
+/** Replaces a library's entries, which its top-level folders inherit (administrators). */
+export async function setLibraryAccess(actor: Actor, id: string, input: AccessEntryInput[]) {
+  requireAdminActor(actor);
+  if (!Types.ObjectId.isValid(id) || !(await Library.exists({ _id: id }))) throw notFound(actor, what(actor, 'Библиотека', 'Library'));
+  const entries = await checkEntries(actor, input);
+  const before = await Library.findByIdAndUpdate(id, { $set: { accessEntries: entries } }).lean<LibraryDoc>();
+  await recordAudit(auditActorOf(actor), {
+    kind: 'access-changed',
+    targetType: 'Library',
+    targetId: id,
+    before: plainEntries(before?.accessEntries as never),
+    after: plainEntries(entries),
+  });
+  return Library.findById(id).lean<LibraryDoc>();
+}
+
+// ---------- effective access ----------
+
+export interface EffectiveAccessRow {
+  userId: string;
+  fullName: string;
+  login: string;
+  level: AccessLevel;
+  reasons: { principalType: PrincipalType; principalId: string; principalName: string; level: AccessLevel; sourceKind: 'folder' | 'library'; sourceId: string; sourceName: string; inherited: boolean }[];
+}
+
+/** Who can do what on a folder, and why (which entry, from which folder or library). */
+export async function effectiveAccess(actor: Actor, id: string): Promise<EffectiveAccessRow[]> {
+  await folderForChange(actor, id, 'manageAccess');
+  const tree = await loadAccessTree();
+  const entries = effectiveEntriesByFolder(tree).get(id) ?? [];
+  const [users, departments, groups] = await Promise.all([
+    User.find({ active: true }, { fullName: 1, login: 1, departmentId: 1 }).lean(),
+    Department.find({}, { name: 1, parentId: 1 }).lean(),
+    Group.find({}, { name: 1, memberIds: 1 }).lean(),
+  ]);
+  const departmentParent = new Map(departments.map((d) => [String(d._id), d.parentId ? String(d.parentId) : null]));
+  const names = new Map<string, string>([
+    ...users.map((u) => [String(u._id), u.fullName] as [string, string]),
+    ...departments.map((d) => [String(d._id), d.name] as [string, string]),
+    ...groups.map((g) => [String(g._id), g.name] as [string, string]),
+  ]);
+  const rows: EffectiveAccessRow[] = [];
+  for (const user of users) {
+    const ancestors: string[] = [];
+    for (let cursor = departmentParent.get(String(user.departmentId)) ?? null; cursor && !ancestors.includes(cursor); cursor = departmentParent.get(cursor) ?? null) ancestors.push(cursor);
+    const principal: Principal = {
+      userId: String(user._id),
+      departmentId: String(user.departmentId),
+      departmentAncestorIds: ancestors,
+      groupIds: groups.filter((g) => g.memberIds.some((m) => String(m) === String(user._id))).map((g) => String(g._id)),
+    };
+    const matching = entries.filter(({ entry }) => entryMatches(entry, principal));
+    if (matching.length === 0) continue;
+    rows.push({
+      userId: String(user._id),
+      fullName: user.fullName,
+      login: user.login,
+      level: matching.reduce<AccessLevel | undefined>((level, { entry }) => higherLevel(level, entry.level), undefined) ?? 'read',
+      reasons: matching.map(({ entry, source }) => ({
+        principalType: entry.principalType,
+        principalId: entry.principalId,
+        principalName: names.get(entry.principalId) ?? '',
+        level: entry.level,
+        sourceKind: source.kind,
+        sourceId: source.id,
+        sourceName: source.name,
+        inherited: !(source.kind === 'folder' && source.id === id),
+      })),
+    });
+  }
+  return rows.sort((a, b) => a.fullName.localeCompare(b.fullName, 'ru'));
+}

@@ -1,0 +1,47 @@
+/** Server-side messages in the user's language (Russian first). */
+export type Locale = 'ru' | 'en';
+
+const messages = {
+  unauthenticated: { ru: 'Войдите в систему', en: 'Please sign in' },
+  badCredentials: { ru: 'Неверный логин или пароль', en: 'Wrong login or password' },
+  inactiveUser: { ru: 'Учётная запись отключена. Обратитесь к администратору', en: 'This account is deactivated. Contact your administrator' },
+  throttled: {
+    ru: 'Слишком много неудачных попыток входа. Повторите через {minutes} мин.',
+    en: 'Too many failed sign-in attempts. Try again in {minutes} min.',
+  },
+  ipRefused: { ru: 'Вход с адреса {ip} запрещён для этой учётной записи', en: 'Access from {ip} is not allowed for this account' },
+  required: { ru: 'Обязательное поле', en: 'Required' },
+  tooLong: { ru: 'Не больше {max} символов', en: 'At most {max} characters' },
+  passwordTooShort: { ru: 'Пароль должен быть не короче {min} символов', en: 'The password must have at least {min} characters' },
+  wrongOldPassword: { ru: 'Текущий пароль указан неверно', en: 'The current password is wrong' },
+  loginTaken: { ru: 'Логин «{login}» уже занят', en: 'The login “{login}” is already taken' },
+  loginFormat: {
+    ru: 'Логин: латинские буквы, цифры, точка, дефис, подчёркивание (3–64)',
+    en: 'Login: latin letters, digits, dot, dash, underscore (3–64)',
+  },
+  emailFormat: { ru: 'Введите корректный e-mail', en: 'Enter a valid e-mail' },
+  ipFormat: { ru: 'Неверный адрес или подсеть: {value}', en: 'Not an address or subnet: {value}' },
+  invalidInput: { ru: 'Проверьте заполнение полей', en: 'Please check the fields' },
+  notFound: { ru: '{what} не найден(а)', en: '{what} not found' },
+  forbidden: { ru: 'Недостаточно прав: {what}', en: 'Not allowed: {what}' },
+  adminOnly: { ru: 'Доступно только администраторам', en: 'Administrators only' },
+  folderNotEmpty: { ru: 'Папка не пуста: сначала переместите или удалите её содержимое', en: 'The folder is not empty: move or delete its contents first' },
+  libraryNotEmpty: { ru: 'Библиотека не пуста: сначала удалите её папки', en: 'The library is not empty: delete its folders first' },
+  folderCycle: { ru: 'Нельзя переместить папку внутрь неё самой', en: 'A folder cannot be moved into itself' },
+  departmentCycle: { ru: 'Нельзя вложить подразделение само в себя', en: 'A department cannot be nested inside itself' },
+  departmentNotEmpty: { ru: 'В подразделении есть пользователи или вложенные подразделения', en: 'The department still has users or sub-departments' },
+  systemGroup: { ru: 'Системную группу нельзя переименовать', en: 'A system group cannot be renamed' },
+  cannotDeactivateSelf: { ru: 'Нельзя отключить собственную учётную запись', en: 'You cannot deactivate your own account' },
+} satisfies Record<string, Record<Locale, string>>;
+
+export type MessageKey = keyof typeof messages;
+
+export function message(locale: Locale, key: MessageKey, params: Record<string, string | number> = {}): string {
+  return messages[key][locale].replace(/\{(\w+)\}/g, (_, name: string) => String(params[name] ?? `{${name}}`));
+}
+
+/** Picks ru or en from an Accept-Language header; Russian by default. */
+export function localeFromHeader(header: string | undefined): Locale {
+  const first = header?.split(',')[0]?.trim().toLowerCase() ?? '';
+  return first.startsWith('en') ? 'en' : 'ru';
+}

@@ -1,0 +1,165 @@
+import { expect } from 'chai';
+import mongoose from 'mongoose';
+import { Session, User } from '../../server/src/people/models';
+import type { RunningServer } from '../../server/src/server';
+import { ApiClient } from '../support/api-client';
+import { signedIn, startTestServer } from '../support/server';
+
+const SIGN_IN = 'mutation($login: String!, $password: String!) { signIn(login: $login, password: $password) { user { login } } }';
+const VIEWER = '{ viewer { user { login } } }';
+const PASSWORD = 'secret-password-1';
+
+describe('sign-in and sessions (API)', function () {
+  this.timeout(60_000);
+  let server: RunningServer;
+  let admin: ApiClient;
+  let departmentId: string;
+
+  const createUser = async (login: string, extra: Record<string, unknown> = {}) => {
+    const data = await admin.data<{ createUser: { id: string } }>('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
+      input: { login, fullName: `User ${login}`, password: PASSWORD, departmentId, ...extra },
+    });
+    return data.createUser.id;
+  };
+  const viewerLogin = async (client: ApiClient) => (await client.data<{ viewer: { user: { login: string } } | null }>(VIEWER)).viewer?.user.login ?? null;
+
+  before(async () => {
+    server = await startTestServer();
+    admin = await signedIn(server);
+    departmentId = (await admin.data<{ departments: { id: string }[] }>('{ departments { id } }')).departments[0].id;
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('signs in with any case of the login and keeps the session in an httpOnly SameSite cookie', async () => {
+    await createUser('Anna.Petrova');
+    const response = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: SIGN_IN, variables: { login: 'anna.petrova', password: PASSWORD } }),
+    });
+    const cookie = response.headers.getSetCookie().find((c) => c.startsWith('kartoteka_session='));
+    expect(cookie).to.match(/httponly/i).and.match(/samesite=lax/i);
+    expect(((await response.json()) as { data: { signIn: { user: { login: string } } } }).data.signIn.user.login).to.equal('Anna.Petrova');
+  });
+
+  it('says «wrong login or password» for a wrong password and for an unknown login alike', async () => {
+    const client = new ApiClient(server.url, { 'x-forwarded-for': '198.51.100.1' });
+    for (const login of ['anna.petrova', 'nobody-at-all']) {
+      const result = await client.request(SIGN_IN, { login, password: 'wrong-password' });
+      expect(result.errors?.[0].extensions?.code).to.equal('UNAUTHENTICATED');
+      expect(result.errors?.[0].message).to.equal('Неверный логин или пароль');
+    }
+  });
+
+  it('refuses an inactive user with a clear message, and deactivation ends their sessions at once', async () => {
+    const id = await createUser('boris');
+    const boris = await signedIn(server, 'boris', PASSWORD);
+    expect(await viewerLogin(boris)).to.equal('boris');
+    await admin.data('mutation($id: ID!) { setUserActive(id: $id, active: false) { active } }', { id });
+    expect(await viewerLogin(boris)).to.equal(null);
+    const again = await new ApiClient(server.url).request(SIGN_IN, { login: 'boris', password: PASSWORD });
+    expect(again.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
+    expect(again.errors?.[0].message).to.equal('Учётная запись отключена. Обратитесь к администратору');
+  });
+
+  it('slows and then refuses repeated failures for a login, even with the right password, and audits them', async () => {
+    await createUser('victim');
+    const attacker = new ApiClient(server.url);
+    const codes: string[] = [];
+    for (let attempt = 0; attempt < 6; attempt += 1) {
+      const result = await attacker.request(SIGN_IN, { login: 'victim', password: `guess-${attempt}` });
+      codes.push(String(result.errors?.[0].extensions?.code));
+    }
+    expect(codes.slice(0, 4)).to.deep.equal(Array(4).fill('UNAUTHENTICATED'));
+    expect(codes.at(-1)).to.equal('TOO_MANY_REQUESTS');
+    const blocked = await attacker.request(SIGN_IN, { login: 'victim', password: PASSWORD });
+    expect(blocked.errors?.[0].extensions?.code).to.equal('TOO_MANY_REQUESTS');
+    expect(blocked.errors?.[0].message).to.match(/Слишком много неудачных попыток входа\. Повторите через \d+ мин\./);
+    const audit = await admin.data<{ auditLog: { totalCount: number } }>('{ auditLog(kind: "sign-in-failed") { totalCount } }');
+    expect(audit.auditLog.totalCount).to.be.at.least(5);
+  });
+
+  it('treats an expired session as signed out', async () => {
+    await createUser('clara');
+    const clara = await signedIn(server, 'clara', PASSWORD);
+    const user = await User.findOne({ loginKey: 'clara' }).lean();
+    await Session.updateMany({ userId: user?._id }, { $set: { expiresAt: new Date(Date.now() - 1000) } });
+    expect(await viewerLogin(clara)).to.equal(null);
+  });
+
+  it('ends every session of a user when an administrator resets the password', async () => {
+    const id = await createUser('dmitry');
+    const dmitry = await signedIn(server, 'dmitry', PASSWORD);
+    await admin.data('mutation($id: ID!) { resetPassword(id: $id, newPassword: "new-password-2") }', { id });
+    expect(await viewerLogin(dmitry)).to.equal(null);
+    expect(await viewerLogin(await signedIn(server, 'dmitry', 'new-password-2'))).to.equal('dmitry');
+  });
+
+  it('changes one’s own password only with the old one, and keeps the current session', async () => {
+    await createUser('elena');
+    const elena = await signedIn(server, 'elena', PASSWORD);
+    const otherBrowser = await signedIn(server, 'elena', PASSWORD);
+    const wrong = await elena.request('mutation { changePassword(oldPassword: "not-it", newPassword: "brand-new-pass") }');
+    expect(wrong.errors?.[0].extensions?.fields).to.deep.equal({ oldPassword: 'Текущий пароль указан неверно' });
+    await elena.data(`mutation { changePassword(oldPassword: "${PASSWORD}", newPassword: "brand-new-pass") }`);
+    expect(await viewerLogin(elena)).to.equal('elena');
+    expect(await viewerLogin(otherBrowser)).to.equal(null);
+  });
+
+  it('signs out', async () => {
+    await createUser('fedor');
+    const fedor = await signedIn(server, 'fedor', PASSWORD);
+    await fedor.data('mutation { signOut }');
+    expect(await viewerLogin(fedor)).to.equal(null);
+  });
+
+  it('refuses an address outside the user’s allow-list, and ignores X-Forwarded-For without TRUST_PROXY', async () => {
+    await createUser('gleb', { ipAllowList: ['10.20.0.0/16'] });
+    const result = await new ApiClient(server.url, { 'x-forwarded-for': '10.20.1.5' }).request(SIGN_IN, { login: 'gleb', password: PASSWORD });
+    expect(result.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
+    expect(result.errors?.[0].message).to.equal('Вход с адреса 127.0.0.1 запрещён для этой учётной записи');
+  });
+
+  it('applies a department’s allow-list to its users and to sessions already open', async () => {
+    const department = await admin.data<{ createDepartment: { id: string } }>('mutation { createDepartment(input: { name: "Офис" }) { id } }');
+    await createUser('hanna', { departmentId: department.createDepartment.id });
+    const hanna = await signedIn(server, 'hanna', PASSWORD);
+    await admin.data('mutation($id: ID!) { updateDepartment(id: $id, input: { ipAllowList: ["192.0.2.0/24"] }) { id } }', { id: department.createDepartment.id });
+    const refused = await hanna.request('{ folders { id } }');
+    expect(refused.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
+  });
+
+  it('validates allow-list entries at the field', async () => {
+    const result = await admin.request('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
+      input: { login: 'ivan', fullName: 'Иван', password: PASSWORD, departmentId, ipAllowList: ['10.0.0.0/99'] },
+    });
+    expect(result.errors?.[0].extensions?.fields).to.deep.equal({ ipAllowList: 'Неверный адрес или подсеть: 10.0.0.0/99' });
+  });
+});
+
+describe('sign-in behind a trusted proxy (API)', function () {
+  this.timeout(60_000);
+  let server: RunningServer;
+
+  before(async () => {
+    server = await startTestServer({ TRUST_PROXY: 'true' });
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('uses X-Forwarded-For for the allow-list when TRUST_PROXY is set', async () => {
+    const admin = await signedIn(server);
+    const departmentId = (await admin.data<{ departments: { id: string }[] }>('{ departments { id } }')).departments[0].id;
+    await admin.data('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
+      input: { login: 'gleb', fullName: 'Глеб', password: PASSWORD, departmentId, ipAllowList: ['10.20.0.0/16'] },
+    });
+    const inside = await new ApiClient(server.url, { 'x-forwarded-for': '10.20.1.5' }).request(SIGN_IN, { login: 'gleb', password: PASSWORD });
+    expect(inside.errors).to.equal(undefined);
+    const outside = await new ApiClient(server.url, { 'x-forwarded-for': '203.0.113.9' }).request(SIGN_IN, { login: 'gleb', password: PASSWORD });
+    expect(outside.errors?.[0].message).to.equal('Вход с адреса 203.0.113.9 запрещён для этой учётной записи');
+    expect(mongoose.connection.readyState).to.equal(1);
+  });
+});

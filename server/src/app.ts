@@ -13,11 +13,21 @@ import { scalarsModule } from './graphql/scalars';
 import { peopleModule } from './people/graphql';
 import { foldersModule } from './folders/graphql';
 import { auditModule } from './audit/graphql';
+import { cardsModule } from './cards/graphql';
+import { unreadModule } from './unread/graphql';
+import { historyModule } from './history/graphql';
+import { registerCardHooks } from './cards/lifecycle';
+import { historyHooks } from './history/hooks';
+import { unreadHooks } from './unread/hooks';
 import { sessionMiddleware } from './people/auth';
 import { buildActor, type Actor } from './access/actor';
 import { localeFromHeader } from './i18n';
 
-export const graphqlModules: GraphQLModule[] = [scalarsModule, systemModule, peopleModule, foldersModule, auditModule];
+export const graphqlModules: GraphQLModule[] = [scalarsModule, systemModule, peopleModule, foldersModule, auditModule, cardsModule, unreadModule, historyModule];
+
+// History first: a failure to record it aborts the change before anyone is told about it.
+registerCardHooks(historyHooks);
+registerCardHooks(unreadHooks);
 
 /** The Koa application; the middleware order below is the request's path through the server. */
 export function createApp(options: { config: Config; logger: Logger; database: Database; clientDist: string }): Koa {

@@ -8,6 +8,7 @@ import type { Logger } from './logger';
 import mongoose from 'mongoose';
 import { ensureAdministrator, ensureSystemGroups } from './people/bootstrap';
 import { resetThrottles } from './people/throttle';
+import { syncCardTypes } from './cards/type-sync';
 import { seedDemoData } from '../../seeds/demo';
 
 /**
@@ -18,6 +19,7 @@ export async function prepareDatabase(config: Config, logger: Logger): Promise<b
   resetThrottles();
   await Promise.all(Object.values(mongoose.models).map((model) => model.init()));
   await ensureSystemGroups();
+  await syncCardTypes(logger);
   return ensureAdministrator(config, logger);
 }
 

@@ -11,6 +11,11 @@ export class FieldErrors {
     this.fields[field] ??= message(this.locale, key, params);
   }
 
+  /** A message already in the user's language (e.g. from card type validation). */
+  addMessage(field: string, text: string): void {
+    this.fields[field] ??= text;
+  }
+
   /** Required text: trims it, reports it when empty or over `max` characters. */
   text(field: string, value: string | null | undefined, { required = true, max = 200 } = {}): string {
     const trimmed = (value ?? '').trim();

@@ -5,6 +5,7 @@ import { plainEntries } from '../access/actor';
 import { Department, Group, User } from '../people/models';
 import type { AccessEntry, FolderDoc, LibraryDoc } from './models';
 import * as folders from './service';
+import { withUnreadReconciled } from '../unread/service';
 
 type Id = { id: string };
 
@@ -117,16 +118,16 @@ export const foldersModule: GraphQLModule = {
       updateLibrary: async (_p, { id, ...input }: Id & { name?: string; order?: number }, context) => folders.updateLibrary(await requireActor(context), id, input),
       deleteLibrary: async (_p, { id }: Id, context) => folders.deleteLibrary(await requireActor(context), id),
       setLibraryAccess: async (_p, { id, entries }: Id & { entries: folders.AccessEntryInput[] }, context) =>
-        folders.setLibraryAccess(await requireActor(context), id, entries),
+        withUnreadReconciled(async () => folders.setLibraryAccess(await requireActor(context), id, entries)),
       createFolder: async (_p, { input }: { input: folders.FolderInput }, context) => folders.createFolder(await requireActor(context), input),
       updateFolder: async (_p, { id, input }: Id & { input: folders.FolderInput }, context) => folders.updateFolder(await requireActor(context), id, input),
       moveFolder: async (_p, { id, ...target }: Id & { parentId?: string; libraryId?: string; order?: number }, context) =>
-        folders.moveFolder(await requireActor(context), id, target),
+        withUnreadReconciled(async () => folders.moveFolder(await requireActor(context), id, target)),
       deleteFolder: async (_p, { id }: Id, context) => folders.deleteFolder(await requireActor(context), id),
       setFolderAccess: async (_p, { id, entries }: Id & { entries: folders.AccessEntryInput[] }, context) =>
-        folders.setFolderAccess(await requireActor(context), id, entries),
+        withUnreadReconciled(async () => folders.setFolderAccess(await requireActor(context), id, entries)),
       setFolderInheritance: async (_p, { id, inherits }: Id & { inherits: boolean }, context) =>
-        folders.setFolderInheritance(await requireActor(context), id, inherits),
+        withUnreadReconciled(async () => folders.setFolderInheritance(await requireActor(context), id, inherits)),
     },
     Library: {
       id: (l: LibraryDoc) => String(l._id),

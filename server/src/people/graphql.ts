@@ -6,6 +6,7 @@ import type { Locale } from '../i18n';
 import { sessionCookieOptions } from './auth';
 import { Department, Group, User, type DepartmentDoc, type GroupDoc, type UserDoc } from './models';
 import * as people from './service';
+import { withUnreadReconciled } from '../unread/service';
 import { endSession, SESSION_COOKIE } from './sessions';
 import { recordAudit } from '../audit/service';
 
@@ -136,11 +137,11 @@ export const peopleModule: GraphQLModule = {
         return User.findById(actor.userId).lean();
       },
       createDepartment: async (_p, { input }: { input: people.DepartmentInput }, context) => people.createDepartment(await requireAdmin(context), input),
-      updateDepartment: async (_p, { id, input }: Id & { input: people.DepartmentInput }, context) => people.updateDepartment(await requireAdmin(context), id, input),
+      updateDepartment: async (_p, { id, input }: Id & { input: people.DepartmentInput }, context) => withUnreadReconciled(async () => people.updateDepartment(await requireAdmin(context), id, input)),
       deleteDepartment: async (_p, { id }: Id, context) => people.deleteDepartment(await requireAdmin(context), id),
-      createUser: async (_p, { input }: { input: people.UserInput }, context) => people.createUser(await requireAdmin(context), input),
-      updateUser: async (_p, { id, input }: Id & { input: people.UserInput }, context) => people.updateUser(await requireAdmin(context), id, input),
-      setUserActive: async (_p, { id, active }: Id & { active: boolean }, context) => people.setUserActive(await requireAdmin(context), id, active),
+      createUser: async (_p, { input }: { input: people.UserInput }, context) => withUnreadReconciled(async () => people.createUser(await requireAdmin(context), input)),
+      updateUser: async (_p, { id, input }: Id & { input: people.UserInput }, context) => withUnreadReconciled(async () => people.updateUser(await requireAdmin(context), id, input)),
+      setUserActive: async (_p, { id, active }: Id & { active: boolean }, context) => withUnreadReconciled(async () => people.setUserActive(await requireAdmin(context), id, active)),
       resetPassword: async (_p, { id, newPassword }: Id & { newPassword: string }, context) => {
         await people.resetPassword(await requireAdmin(context), id, newPassword);
         return true;
@@ -148,7 +149,7 @@ export const peopleModule: GraphQLModule = {
       createGroup: async (_p, { name }: { name: string }, context) => people.createGroup(await requireAdmin(context), name),
       renameGroup: async (_p, { id, name }: Id & { name: string }, context) => people.renameGroup(await requireAdmin(context), id, name),
       changeGroupMembers: async (_p, args: Id & { add: string[]; remove: string[] }, context) =>
-        people.changeGroupMembers(await requireAdmin(context), args.id, args.add, args.remove),
+        withUnreadReconciled(async () => people.changeGroupMembers(await requireAdmin(context), args.id, args.add, args.remove)),
     },
     Department: {
       id: (d: DepartmentDoc) => String(d._id),

@@ -1,0 +1,144 @@
+import type DataLoader from 'dataloader';
+import type { Actor } from '../access/actor';
+import type { CardTypeDefinition } from '../card-types/definition';
+import { findCardType, listCardTypes } from '../card-types/registry';
+import type { GraphQLContext } from '../graphql/context';
+import { requireActor } from '../graphql/guards';
+import type { GraphQLModule } from '../graphql/module';
+import { Folder } from '../folders/models';
+import { User } from '../people/models';
+import type { CardDoc } from './model';
+import { listFolderCards, referenceLoader, relatedCards, searchCards, trashedCards, type ListOptions, type ReferencedCard } from './queries';
+import { createCard, findCard, moveCard, purgeCard, setCardTrashed, updateCard } from './service';
+
+type Id = { id: string };
+
+// One loader per request, so a page of cards costs one query for all referenced titles.
+const loaders = new WeakMap<GraphQLContext, DataLoader<string, ReferencedCard>>();
+async function references(context: GraphQLContext): Promise<DataLoader<string, ReferencedCard>> {
+  const actor: Actor = await context.actor();
+  let loader = loaders.get(context);
+  if (!loader) {
+    loader = referenceLoader(actor);
+    loaders.set(context, loader);
+  }
+  return loader;
+}
+
+const serviceContext = async (context: GraphQLContext) => ({ actor: await requireActor(context), logger: context.logger });
+
+export const cardsModule: GraphQLModule = {
+  typeDefs: /* GraphQL */ `
+    type LocalizedText { ru: String!, en: String! }
+
+    type CardType {
+      key: ID!
+      names: LocalizedText!
+      "The whole definition (fields, title template, related tabs…) as the registry holds it."
+      definition: JSON!
+      historyEnabled: Boolean!
+    }
+
+    "A card another card's field points to; title is null when the reader may not see it («нет доступа»)."
+    type CardReference {
+      fieldKey: String!
+      id: ID!
+      typeKey: String
+      title: String
+      accessible: Boolean!
+    }
+
+    type Card {
+      id: ID!
+      typeKey: String!
+      type: CardType
+      folderId: ID!
+      folder: Folder
+      title: String!
+      "Stored values by field key; empty fields are absent. Decimals and money are strings."
+      values: JSON!
+      version: Int!
+      createdAt: DateTime!
+      updatedAt: DateTime!
+      createdBy: User
+      updatedBy: User
+      inTrash: Boolean!
+      trashedAt: DateTime
+      references: [CardReference!]!
+    }
+
+    type CardEdge { node: Card!, cursor: String! }
+    type CardConnection { edges: [CardEdge!]!, pageInfo: PageInfo!, totalCount: Int! }
+    type SearchHit { card: Card!, exact: Boolean! }
+
+    enum CardFilterOp { contains equals range in empty notEmpty tags }
+    input CardFilterInput { field: String!, op: CardFilterOp!, value: String, values: [String!], from: String, to: String }
+
+    extend type Query {
+      cardTypes: [CardType!]!
+      cardType(key: ID!): CardType
+      "Null both when the card does not exist and when the viewer may not read it."
+      card(id: ID!): Card
+      cards(folderId: ID!, first: Int = 50, after: String, sortBy: String, descending: Boolean, filters: [CardFilterInput!]): CardConnection!
+      relatedCards(cardId: ID!, tab: String!): [Card!]!
+      trash(first: Int = 100): [Card!]!
+      search(query: String!, libraryId: ID, first: Int = 30): [SearchHit!]!
+    }
+
+    extend type Mutation {
+      createCard(folderId: ID!, typeKey: String!, values: JSON!): Card!
+      "Changed fields only (null empties a field), based on the version the user edited."
+      updateCard(id: ID!, version: Int!, values: JSON!): Card!
+      moveCard(id: ID!, folderId: ID!, version: Int!): Card!
+      deleteCard(id: ID!): Card!
+      restoreCard(id: ID!): Card!
+      purgeCard(id: ID!): Boolean!
+    }
+  `,
+  resolvers: {
+    Query: {
+      cardTypes: async (_p, _a, context) => {
+        await requireActor(context);
+        return listCardTypes();
+      },
+      cardType: async (_p, { key }: { key: string }, context) => {
+        await requireActor(context);
+        return findCardType(key);
+      },
+      card: async (_p, { id }: Id, context) => findCard(await requireActor(context), id, { includeTrash: true }),
+      cards: async (_p, { folderId, ...options }: ListOptions & { folderId: string }, context) => listFolderCards(await requireActor(context), folderId, options),
+      relatedCards: async (_p, { cardId, tab }: { cardId: string; tab: string }, context) => relatedCards(await requireActor(context), cardId, tab),
+      trash: async (_p, { first }: { first: number }, context) => trashedCards(await requireActor(context), first),
+      search: async (_p, args: { query: string; libraryId?: string; first: number }, context) =>
+        searchCards(await requireActor(context), args.query, { libraryId: args.libraryId, first: args.first }),
+    },
+    Mutation: {
+      createCard: async (_p, input: { folderId: string; typeKey: string; values: Record<string, unknown> }, context) => createCard(await serviceContext(context), input),
+      updateCard: async (_p, { id, ...input }: Id & { version: number; values: Record<string, unknown> }, context) => updateCard(await serviceContext(context), id, input),
+      moveCard: async (_p, { id, ...input }: Id & { folderId: string; version: number }, context) => moveCard(await serviceContext(context), id, input),
+      deleteCard: async (_p, { id }: Id, context) => setCardTrashed(await serviceContext(context), id, true),
+      restoreCard: async (_p, { id }: Id, context) => setCardTrashed(await serviceContext(context), id, false),
+      purgeCard: async (_p, { id }: Id, context) => purgeCard(await serviceContext(context), id),
+    },
+    CardType: {
+      definition: (type: CardTypeDefinition) => type,
+    },
+    Card: {
+      id: (card: CardDoc) => String(card._id),
+      folderId: (card: CardDoc) => String(card.folderId),
+      type: (card: CardDoc) => findCardType(card.typeKey),
+      folder: (card: CardDoc) => Folder.findById(card.folderId).lean(),
+      createdBy: (card: CardDoc) => User.findById(card.createdBy).lean(),
+      updatedBy: (card: CardDoc) => User.findById(card.updatedBy).lean(),
+      references: async (card: CardDoc, _a, context) => {
+        const type = await findCardType(card.typeKey);
+        const pairs = (type?.fields ?? [])
+          .filter((field) => field.kind === 'reference' && card.values[field.key] !== undefined)
+          .flatMap((field) => [card.values[field.key]].flat().map((id) => ({ fieldKey: field.key, id: String(id) })));
+        const loader = await references(context);
+        const loaded = await loader.loadMany(pairs.map((p) => p.id));
+        return pairs.map((pair, index) => ({ ...(loaded[index] as ReferencedCard), fieldKey: pair.fieldKey }));
+      },
+    },
+  },
+};

@@ -1,0 +1,62 @@
+import type { ClientSession } from 'mongoose';
+import type { Actor } from '../access/actor';
+import type { CardTypeDefinition, CardValues } from '../card-types/definition';
+import type { CardDoc } from './model';
+
+export type CardAction = 'create' | 'update' | 'move' | 'trash' | 'restore' | 'revert';
+
+/** What changed in one field: old and new stored values (undefined = empty). */
+export interface FieldChange {
+  key: string;
+  before: CardValues[string] | undefined;
+  after: CardValues[string] | undefined;
+}
+
+export interface CardChange {
+  action: CardAction;
+  actor: Actor;
+  type: CardTypeDefinition;
+  before: CardDoc | null;
+  after: CardDoc;
+  changes: FieldChange[];
+}
+
+/**
+ * The extension seam of ARCHITECTURE.md. `beforeSave` runs inside the card's transaction (its
+ * writes commit or roll back with the card); `afterCommit` runs once the change is durable.
+ */
+export interface CardLifecycleHooks {
+  name: string;
+  beforeSave?(change: CardChange, session: ClientSession): Promise<void>;
+  afterCommit?(change: CardChange): Promise<void> | void;
+}
+
+const registered: CardLifecycleHooks[] = [];
+
+export function registerCardHooks(hooks: CardLifecycleHooks): void {
+  if (!registered.some((h) => h.name === hooks.name)) registered.push(hooks);
+}
+
+export async function runBeforeSave(change: CardChange, session: ClientSession): Promise<void> {
+  for (const hooks of registered) await hooks.beforeSave?.(change, session);
+}
+
+/** After-commit hooks must not undo a committed change: their failures are logged, not thrown. */
+export async function runAfterCommit(change: CardChange, onError: (name: string, error: unknown) => void): Promise<void> {
+  for (const hooks of registered) {
+    try {
+      await hooks.afterCommit?.(change);
+    } catch (error) {
+      onError(hooks.name, error);
+    }
+  }
+}
+
+export function diffValues(before: CardValues, after: CardValues): FieldChange[] {
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  const changes: FieldChange[] = [];
+  for (const key of keys) {
+    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) changes.push({ key, before: before[key], after: after[key] });
+  }
+  return changes;
+}

@@ -1,0 +1,57 @@
+import mongoose, { Schema, type Types } from 'mongoose';
+import type { CardValues } from '../card-types/definition';
+
+/**
+ * All cards share one collection; their values live under `values.<fieldKey>`, empty fields
+ * absent (so partial unique indexes ignore them).
+ */
+const cardSchema = new Schema(
+  {
+    typeKey: { type: String, required: true },
+    folderId: { type: Schema.Types.ObjectId, ref: 'Folder', required: true },
+    libraryId: { type: Schema.Types.ObjectId, ref: 'Library', required: true },
+    title: { type: String, default: '' },
+    values: { type: Schema.Types.Mixed, default: {} },
+    /** Normalised text of all text-like values, for the $text index (ё→е, lower case). */
+    searchText: { type: String, default: '' },
+    /** Exact-match keys: INN-like digit strings, phone digits, e-mails. */
+    searchKeys: { type: [String], default: [] },
+    /** Optimistic concurrency: every accepted change increments it. */
+    version: { type: Number, default: 1 },
+    createdBy: { type: Schema.Types.ObjectId, ref: 'User', required: true },
+    updatedBy: { type: Schema.Types.ObjectId, ref: 'User', required: true },
+    /** In the trash: hidden from folders, restorable by users with full access. */
+    inTrash: { type: Boolean, default: false },
+    trashedAt: { type: Date, default: null },
+    trashedBy: { type: Schema.Types.ObjectId, ref: 'User', default: null },
+  },
+  { timestamps: true, minimize: false },
+);
+// Listing a folder, newest changes first (the default order), and counting it.
+cardSchema.index({ folderId: 1, inTrash: 1, updatedAt: -1, _id: -1 });
+cardSchema.index({ folderId: 1, inTrash: 1, title: 1, _id: 1 });
+cardSchema.index({ folderId: 1, inTrash: 1, createdAt: -1, _id: -1 });
+cardSchema.index({ inTrash: 1, trashedAt: -1 });
+cardSchema.index({ searchKeys: 1 });
+cardSchema.index({ searchText: 'text' }, { default_language: 'none' });
+
+export interface CardDoc {
+  _id: Types.ObjectId;
+  typeKey: string;
+  folderId: Types.ObjectId;
+  libraryId: Types.ObjectId;
+  title: string;
+  values: CardValues;
+  searchText: string;
+  searchKeys: string[];
+  version: number;
+  createdBy: Types.ObjectId;
+  updatedBy: Types.ObjectId;
+  createdAt: Date;
+  updatedAt: Date;
+  inTrash: boolean;
+  trashedAt: Date | null;
+  trashedBy: Types.ObjectId | null;
+}
+
+export const Card = mongoose.model('Card', cardSchema);

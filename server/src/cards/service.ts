@@ -1,0 +1,263 @@
+import { accessibleBy } from '@casl/mongoose';
+import mongoose, { Types, type ClientSession } from 'mongoose';
+import { cardSubject } from '../access/ability';
+import type { Actor } from '../access/actor';
+import type { CardTypeDefinition, CardValues, FieldDefinition } from '../card-types/definition';
+import { renderTitle } from '../card-types/title';
+import { validateCardValues } from '../card-types/values';
+import { findCardType, uniqueIndexName } from '../card-types/registry';
+import { AppError } from '../errors';
+import { findFolder, registerFolderUsageCheck } from '../folders/service';
+import { forbidden, notFound } from '../graphql/guards';
+import { User } from '../people/models';
+import type { Logger } from '../logger';
+import { FieldErrors, isDuplicateKeyError } from '../validation';
+import { diffValues, runAfterCommit, runBeforeSave, type CardAction, type CardChange } from './lifecycle';
+import { Card, type CardDoc } from './model';
+import { searchIndexOf } from './search-text';
+
+const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
+
+// A folder holding cards (outside the trash) is not empty and cannot be deleted.
+registerFolderUsageCheck(async (folderId) => Boolean(await Card.exists({ folderId, inTrash: false })));
+
+export interface CardServiceContext {
+  actor: Actor;
+  logger: Logger;
+}
+
+export async function cardTypeOrFail(actor: Actor, key: string): Promise<CardTypeDefinition> {
+  const type = await findCardType(key);
+  if (!type) throw notFound(actor, t(actor, 'Тип карточки', 'Card type'));
+  return type;
+}
+
+/** A card the actor may read (in the trash only for those with full access); null otherwise. */
+export async function findCard(actor: Actor, id: string, { includeTrash = false } = {}): Promise<CardDoc | null> {
+  if (!Types.ObjectId.isValid(id)) return null;
+  const card = await Card.findOne({ _id: id, ...accessibleBy(actor.ability, 'read').ofType('Card') }).lean<CardDoc>();
+  if (!card) return null;
+  if (card.inTrash && !(includeTrash && actor.ability.can('delete', cardSubject(String(card.folderId))))) return null;
+  return card;
+}
+
+async function cardOrFail(actor: Actor, id: string, options?: { includeTrash?: boolean }): Promise<CardDoc> {
+  const card = await findCard(actor, id, options);
+  if (!card) throw notFound(actor, t(actor, 'Карточка', 'Card'));
+  return card;
+}
+
+/** Referenced cards must exist, be of a target type and be readable by the author; users must exist. */
+async function checkReferences(actor: Actor, type: CardTypeDefinition, values: CardValues, errors: FieldErrors): Promise<void> {
+  for (const field of type.fields) {
+    const value = values[field.key];
+    if (value === undefined || (field.kind !== 'reference' && field.kind !== 'user')) continue;
+    const ids = (Array.isArray(value) ? value : [String(value)]).filter((id) => Types.ObjectId.isValid(id));
+    if (field.kind === 'user') {
+      if ((await User.countDocuments({ _id: { $in: ids } })) !== ids.length) errors.add(field.key, 'notFound', { what: t(actor, 'Пользователь', 'User') });
+      continue;
+    }
+    const found = await Card.countDocuments({
+      _id: { $in: ids },
+      typeKey: { $in: field.targets },
+      inTrash: false,
+      ...accessibleBy(actor.ability, 'read').ofType('Card'),
+    });
+    if (found !== ids.length) errors.add(field.key, 'notFound', { what: t(actor, 'Карточка', 'Card') });
+  }
+}
+
+async function validated(actor: Actor, type: CardTypeDefinition, input: Record<string, unknown>, mode: 'create' | 'update'): Promise<CardValues> {
+  const { values, errors: fieldErrors } = validateCardValues(type, input, { locale: actor.locale, applyDefaults: mode === 'create' });
+  const errors = new FieldErrors(actor.locale);
+  for (const [key, text] of Object.entries(fieldErrors)) errors.addMessage(key, text);
+  if (Object.keys(fieldErrors).length === 0) await checkReferences(actor, type, values, errors);
+  errors.throwIfAny();
+  return values;
+}
+
+/** Turns the unique index's duplicate key error into a message at the field. */
+function uniqueViolation(actor: Actor, type: CardTypeDefinition, error: unknown): AppError | null {
+  if (!isDuplicateKeyError(error)) return null;
+  const text = String((error as Error).message);
+  const field = type.fields.find((f) => text.includes(uniqueIndexName(type.key, f.key)));
+  const errors = new FieldErrors(actor.locale);
+  errors.addMessage(field?.key ?? 'values', t(actor, 'Такое значение уже есть в другой карточке', 'Another card already has this value'));
+  try {
+    errors.throwIfAny();
+  } catch (appError) {
+    return appError as AppError;
+  }
+  return null;
+}
+
+function derived(type: CardTypeDefinition, values: CardValues, locale: Actor['locale']) {
+  const title = renderTitle(type, values, locale);
+  return { title, ...searchIndexOf(type, title, values) };
+}
+
+/** Runs a card write in a transaction with its lifecycle hooks; after-commit hooks follow. */
+async function commitChange(
+  context: CardServiceContext,
+  type: CardTypeDefinition,
+  action: CardAction,
+  before: CardDoc | null,
+  write: (session: ClientSession) => Promise<CardDoc>,
+): Promise<CardDoc> {
+  let change: CardChange | undefined;
+  try {
+    await mongoose.connection.transaction(async (session) => {
+      const after = await write(session);
+      change = { action, actor: context.actor, type, before, after, changes: diffValues(before?.values ?? {}, after.values) };
+      await runBeforeSave(change, session);
+    });
+  } catch (error) {
+    throw uniqueViolation(context.actor, type, error) ?? error;
+  }
+  if (!change) throw new Error('transaction finished without a change');
+  await runAfterCommit(change, (name, error) => context.logger.error({ err: error, hook: name }, 'after-commit hook failed'));
+  return change.after;
+}
+
+// ---------- create / update ----------
+
+export async function createCard(context: CardServiceContext, input: { folderId: string; typeKey: string; values: Record<string, unknown> }): Promise<CardDoc> {
+  const { actor } = context;
+  const folder = await findFolder(actor, input.folderId);
+  if (!folder) throw notFound(actor, t(actor, 'Папка', 'Folder'));
+  if (!actor.ability.can('create', cardSubject(input.folderId))) throw forbidden(actor, t(actor, 'создание карточек в этой папке', 'creating cards in this folder'));
+  const type = await cardTypeOrFail(actor, input.typeKey);
+  if (folder.allowedCardTypes.length > 0 && !folder.allowedCardTypes.includes(type.key)) {
+    const errors = new FieldErrors(actor.locale);
+    errors.addMessage('typeKey', t(actor, `В этой папке нельзя создавать карточки типа «${type.names.ru}»`, `Cards of type “${type.names.en}” cannot be created in this folder`));
+    errors.throwIfAny();
+  }
+  const values = await validated(actor, type, input.values, 'create');
+  const now = new Date();
+  return commitChange(context, type, 'create', null, async (session) => {
+    const [card] = await Card.create(
+      [
+        {
+          typeKey: type.key,
+          folderId: folder._id,
+          libraryId: folder.libraryId,
+          values,
+          ...derived(type, values, 'ru'),
+          version: 1,
+          createdBy: actor.userId,
+          updatedBy: actor.userId,
+          createdAt: now,
+          updatedAt: now,
+        },
+      ],
+      { session },
+    );
+    return card.toObject() as CardDoc;
+  });
+}
+
+/** The CONFLICT error: someone saved first; carries their values and who they are. */
+async function conflict(actor: Actor, id: string): Promise<AppError> {
+  const current = await Card.findById(id).lean<CardDoc>();
+  const author = current ? await User.findById(current.updatedBy, { fullName: 1 }).lean() : null;
+  return new AppError('CONFLICT', t(actor, 'Карточку уже изменил другой пользователь', 'Someone else changed this card first'), {
+    current: current && { version: current.version, values: current.values, title: current.title, updatedAt: current.updatedAt.toISOString(), updatedBy: author?.fullName ?? '' },
+  });
+}
+
+/**
+ * Applies changed fields (a value, or null to empty it) on top of the version the user edited.
+ * An old version fails with CONFLICT instead of overwriting someone else's change.
+ */
+export async function updateCard(
+  context: CardServiceContext,
+  id: string,
+  input: { version: number; values: Record<string, unknown> },
+  action: CardAction = 'update',
+): Promise<CardDoc> {
+  const { actor } = context;
+  const card = await cardOrFail(actor, id);
+  if (!actor.ability.can('update', cardSubject(String(card.folderId)))) throw forbidden(actor, t(actor, 'изменение карточки', 'changing the card'));
+  if (card.version !== input.version) throw await conflict(actor, id);
+  const type = await cardTypeOrFail(actor, card.typeKey);
+  const merged: Record<string, unknown> = { ...card.values };
+  for (const [key, value] of Object.entries(input.values)) {
+    if (value === null) delete merged[key];
+    else merged[key] = value;
+  }
+  // Values of removed (hidden) fields are kept as they are, never re-validated away.
+  const hidden = Object.fromEntries(type.fields.filter((f) => f.hidden && card.values[f.key] !== undefined).map((f) => [f.key, card.values[f.key]]));
+  for (const key of Object.keys(hidden)) delete merged[key];
+  const values = { ...(await validated(actor, type, merged, 'update')), ...hidden };
+  if (diffValues(card.values, values).length === 0) return card;
+  return commitChange(context, type, action, card, async (session) => {
+    const updated = await Card.findOneAndUpdate(
+      { _id: card._id, version: input.version },
+      { $set: { values, ...derived(type, values, 'ru'), updatedBy: actor.userId, updatedAt: new Date() }, $inc: { version: 1 } },
+      { session, new: true, lean: true, timestamps: false },
+    );
+    if (!updated) throw await conflict(actor, id);
+    return updated as unknown as CardDoc;
+  });
+}
+
+/** Moves a card to another folder: editing rights on both folders, and the type allowed there. */
+export async function moveCard(context: CardServiceContext, id: string, input: { folderId: string; version: number }): Promise<CardDoc> {
+  const { actor } = context;
+  const card = await cardOrFail(actor, id);
+  const target = await findFolder(actor, input.folderId);
+  if (!target) throw notFound(actor, t(actor, 'Папка', 'Folder'));
+  if (!actor.ability.can('update', cardSubject(String(card.folderId))) || !actor.ability.can('create', cardSubject(input.folderId))) {
+    throw forbidden(actor, t(actor, 'перемещение карточки (нужно право редактирования в обеих папках)', 'moving the card (editing rights on both folders are needed)'));
+  }
+  if (target.allowedCardTypes.length > 0 && !target.allowedCardTypes.includes(card.typeKey)) {
+    const errors = new FieldErrors(actor.locale);
+    errors.addMessage('folderId', t(actor, 'В эту папку нельзя помещать карточки этого типа', 'This folder does not take cards of this type'));
+    errors.throwIfAny();
+  }
+  if (String(card.folderId) === input.folderId) return card;
+  const type = await cardTypeOrFail(actor, card.typeKey);
+  return commitChange(context, type, 'move', card, async (session) => {
+    const moved = await Card.findOneAndUpdate(
+      { _id: card._id, version: input.version },
+      { $set: { folderId: target._id, libraryId: target.libraryId, updatedBy: actor.userId, updatedAt: new Date() }, $inc: { version: 1 } },
+      { session, new: true, lean: true, timestamps: false },
+    );
+    if (!moved) throw await conflict(actor, id);
+    return moved as unknown as CardDoc;
+  });
+}
+
+/** Trash and restore: full access on the card's folder. */
+export async function setCardTrashed(context: CardServiceContext, id: string, trashed: boolean): Promise<CardDoc> {
+  const { actor } = context;
+  const card = await cardOrFail(actor, id, { includeTrash: true });
+  if (!actor.ability.can('delete', cardSubject(String(card.folderId)))) {
+    throw forbidden(actor, trashed ? t(actor, 'удаление карточки', 'deleting the card') : t(actor, 'восстановление карточки', 'restoring the card'));
+  }
+  if (card.inTrash === trashed) return card;
+  const type = await cardTypeOrFail(actor, card.typeKey);
+  return commitChange(context, type, trashed ? 'trash' : 'restore', card, async (session) => {
+    const changed = await Card.findOneAndUpdate(
+      { _id: card._id },
+      {
+        $set: { inTrash: trashed, trashedAt: trashed ? new Date() : null, trashedBy: trashed ? actor.userId : null, updatedBy: actor.userId, updatedAt: new Date() },
+        $inc: { version: 1 },
+      },
+      { session, new: true, lean: true, timestamps: false },
+    );
+    return changed as unknown as CardDoc;
+  });
+}
+
+/** Removes a card from the trash for good (administrators). Its history stays. */
+export async function purgeCard(context: CardServiceContext, id: string): Promise<boolean> {
+  const { actor } = context;
+  if (!actor.isAdmin) throw forbidden(actor, t(actor, 'окончательное удаление', 'purging'));
+  const result = await Card.deleteOne({ _id: Types.ObjectId.isValid(id) ? id : null, inTrash: true });
+  return result.deletedCount === 1;
+}
+
+export function fieldOf(type: CardTypeDefinition, key: string): FieldDefinition | undefined {
+  return type.fields.find((f) => f.key === key);
+}

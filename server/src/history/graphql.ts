@@ -1,0 +1,78 @@
+import type { GraphQLContext } from '../graphql/context';
+import { requireActor, requireAdmin } from '../graphql/guards';
+import type { GraphQLModule } from '../graphql/module';
+import { cardTypeOrFail } from '../cards/service';
+import { saveCardType } from '../card-types/registry';
+import type { HistoryEntryDoc } from './model';
+import { cardAsOf, cardHistory, revertCard, verifyCardHistory, type HistoryFilter } from './service';
+
+type CardId = { cardId: string };
+const serviceContext = async (context: GraphQLContext) => ({ actor: await requireActor(context), logger: context.logger });
+
+export const historyModule: GraphQLModule = {
+  typeDefs: /* GraphQL */ `
+    type HistoryFieldChange {
+      key: String!
+      "The field's label when the change was made."
+      label: LocalizedText!
+      before: JSON
+      after: JSON
+      "Titles of referenced cards at that time, by id."
+      beforeTitles: JSON
+      afterTitles: JSON
+    }
+    type HistoryEntry {
+      id: ID!
+      seq: Int!
+      at: DateTime!
+      actorId: ID!
+      actorName: String!
+      ip: String!
+      "create, update, move, trash, restore, revert"
+      action: String!
+      changes: [HistoryFieldChange!]!
+      hash: String!
+    }
+    type HistoryEdge { node: HistoryEntry!, cursor: String! }
+    type HistoryConnection { edges: [HistoryEdge!]!, pageInfo: PageInfo!, totalCount: Int! }
+    type HistoryVerdict { intact: Boolean!, entries: Int!, brokenAtSeq: Int, reason: String }
+    type CardSnapshot { values: JSON!, existed: Boolean! }
+
+    extend type Query {
+      "History readers and administrators; newest first."
+      cardHistory(cardId: ID!, field: String, userId: ID, from: DateTime, to: DateTime, first: Int = 50, after: String): HistoryConnection!
+      verifyHistory(cardId: ID!): HistoryVerdict!
+      "The card's values at a moment, rebuilt from history."
+      cardAsOf(cardId: ID!, at: DateTime!): CardSnapshot!
+    }
+
+    extend type Mutation {
+      "Reverts the given fields (all when omitted) to their values at a moment; recorded as a new change."
+      revertCard(cardId: ID!, at: DateTime!, fields: [String!], version: Int!): Card!
+      "Administrators: change logging on or off for a card type. Old entries stay readable."
+      setCardTypeHistory(typeKey: String!, enabled: Boolean!): CardType!
+    }
+  `,
+  resolvers: {
+    Query: {
+      cardHistory: async (_p, { cardId, ...filter }: CardId & HistoryFilter, context) => cardHistory(await requireActor(context), cardId, filter),
+      verifyHistory: async (_p, { cardId }: CardId, context) => verifyCardHistory(await requireActor(context), cardId),
+      cardAsOf: async (_p, { cardId, at }: CardId & { at: Date }, context) => cardAsOf(await requireActor(context), cardId, at),
+    },
+    Mutation: {
+      revertCard: async (_p, { cardId, ...input }: CardId & { at: Date; fields?: string[]; version: number }, context) =>
+        revertCard(await serviceContext(context), cardId, input),
+      setCardTypeHistory: async (_p, { typeKey, enabled }: { typeKey: string; enabled: boolean }, context) => {
+        const actor = await requireAdmin(context);
+        const type = await cardTypeOrFail(actor, typeKey);
+        const updated = { ...type, historyEnabled: enabled };
+        await saveCardType(updated);
+        return updated;
+      },
+    },
+    HistoryEntry: {
+      id: (entry: HistoryEntryDoc) => String(entry._id),
+      actorId: (entry: HistoryEntryDoc) => String(entry.actorId),
+    },
+  },
+};

@@ -1,0 +1,150 @@
+import { Types, type ClientSession } from 'mongoose';
+import { historySubject } from '../access/ability';
+import type { Actor } from '../access/actor';
+import type { CardValues } from '../card-types/definition';
+import type { CardChange } from '../cards/lifecycle';
+import { Card, type CardDoc } from '../cards/model';
+import { findCard, updateCard, type CardServiceContext } from '../cards/service';
+import { AppError } from '../errors';
+import { Folder } from '../folders/models';
+import { forbidden, notFound } from '../graphql/guards';
+import { entryHash, GENESIS_HASH, verifyChain, type ChainVerdict } from './chain';
+import { HistoryEntry, type HistoryEntryDoc, type HistoryFieldChange } from './model';
+
+const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
+
+async function titlesOf(ids: unknown, session: ClientSession): Promise<Record<string, string> | null> {
+  const list = [ids].flat().filter((id): id is string => typeof id === 'string' && Types.ObjectId.isValid(id));
+  if (list.length === 0) return null;
+  const cards = await Card.find({ _id: { $in: list } }, { title: 1 }).session(session).lean();
+  return Object.fromEntries(cards.map((c) => [String(c._id), c.title]));
+}
+
+/** Field changes as history records them: label at the time, references with their titles. */
+async function describeChanges(change: CardChange, session: ClientSession): Promise<HistoryFieldChange[]> {
+  const described: HistoryFieldChange[] = [];
+  for (const { key, before, after } of change.changes) {
+    const field = change.type.fields.find((f) => f.key === key);
+    const isReference = field?.kind === 'reference';
+    described.push({
+      key,
+      label: field?.label ?? { ru: key, en: key },
+      before: before ?? null,
+      after: after ?? null,
+      beforeTitles: isReference ? await titlesOf(before, session) : null,
+      afterTitles: isReference ? await titlesOf(after, session) : null,
+    });
+  }
+  if (change.action === 'move' && change.before) {
+    const folders = await Folder.find({ _id: { $in: [change.before.folderId, change.after.folderId] } }, { name: 1 }).session(session).lean();
+    const name = (id: Types.ObjectId) => folders.find((f) => String(f._id) === String(id))?.name ?? '';
+    described.push({
+      key: 'folder',
+      label: { ru: 'Папка', en: 'Folder' },
+      before: name(change.before.folderId),
+      after: name(change.after.folderId),
+      beforeTitles: null,
+      afterTitles: null,
+    });
+  }
+  return described;
+}
+
+/** Lifecycle hook (inside the card's transaction): one chained entry per change while history is on. */
+export async function recordHistory(change: CardChange, session: ClientSession): Promise<void> {
+  if (!change.type.historyEnabled) return;
+  const card = change.after;
+  const last = await HistoryEntry.findOne({ cardId: card._id }, { seq: 1, hash: 1 }).sort({ seq: -1 }).session(session).lean();
+  const entry = {
+    cardId: card._id,
+    typeKey: card.typeKey,
+    folderId: card.folderId,
+    seq: (last?.seq ?? 0) + 1,
+    at: new Date(),
+    actorId: new Types.ObjectId(change.actor.userId),
+    actorName: change.actor.fullName,
+    ip: change.actor.ip,
+    action: change.action,
+    changes: await describeChanges(change, session),
+    prevHash: last?.hash ?? GENESIS_HASH,
+  };
+  await HistoryEntry.create([{ ...entry, hash: entryHash(entry) }], { session });
+}
+
+/** History is read by history readers (or administrators) who may read the card. */
+async function readableCardForHistory(actor: Actor, cardId: string): Promise<CardDoc> {
+  const card = await findCard(actor, cardId, { includeTrash: true });
+  if (!card) throw notFound(actor, t(actor, 'Карточка', 'Card'));
+  if (!actor.ability.can('read', historySubject(String(card.folderId)))) {
+    throw forbidden(actor, t(actor, 'чтение истории изменений (нужно быть в группе «Операторы чтения истории»)', 'reading change history (membership in “History readers” is needed)'));
+  }
+  return card;
+}
+
+export interface HistoryFilter {
+  field?: string | null;
+  userId?: string | null;
+  from?: Date | null;
+  to?: Date | null;
+  first: number;
+  after?: string | null;
+}
+
+/** A card's history, newest first, filtered by field, user and period, with cursor pages. */
+export async function cardHistory(actor: Actor, cardId: string, filter: HistoryFilter) {
+  const card = await readableCardForHistory(actor, cardId);
+  const query: Record<string, unknown> = { cardId: card._id };
+  if (filter.field) query['changes.key'] = filter.field;
+  if (filter.userId && Types.ObjectId.isValid(filter.userId)) query.actorId = new Types.ObjectId(filter.userId);
+  if (filter.from || filter.to) query.at = { ...(filter.from && { $gte: filter.from }), ...(filter.to && { $lte: filter.to }) };
+  const limit = Math.min(Math.max(filter.first, 1), 200);
+  const afterSeq = filter.after ? Number(filter.after) : null;
+  const page = afterSeq ? { ...query, seq: { $lt: afterSeq } } : query;
+  const [rows, totalCount] = await Promise.all([
+    HistoryEntry.find(page).sort({ seq: -1 }).limit(limit + 1).lean<HistoryEntryDoc[]>(),
+    HistoryEntry.countDocuments(query),
+  ]);
+  const edges = rows.slice(0, limit).map((node) => ({ node, cursor: String(node.seq) }));
+  return { edges, totalCount, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null } };
+}
+
+export async function verifyCardHistory(actor: Actor, cardId: string): Promise<ChainVerdict> {
+  const card = await readableCardForHistory(actor, cardId);
+  const entries = await HistoryEntry.find({ cardId: card._id }).sort({ seq: 1 }).lean<HistoryEntryDoc[]>();
+  return verifyChain(entries);
+}
+
+/**
+ * The card's values at a moment, rebuilt from history: today's values with every recorded
+ * change made after that moment undone, newest first.
+ */
+export async function cardAsOf(actor: Actor, cardId: string, at: Date): Promise<{ values: CardValues; existed: boolean }> {
+  const card = await readableCardForHistory(actor, cardId);
+  const later = await HistoryEntry.find({ cardId: card._id, at: { $gt: at } }).sort({ seq: -1 }).lean<HistoryEntryDoc[]>();
+  const values: Record<string, unknown> = { ...card.values };
+  let existed = card.createdAt <= at;
+  for (const entry of later) {
+    if (entry.action === 'create') existed = false;
+    for (const change of entry.changes) {
+      if (change.key === 'folder' && entry.action === 'move') continue;
+      if (change.before === null) delete values[change.key];
+      else values[change.key] = change.before;
+    }
+  }
+  return { values: values as CardValues, existed };
+}
+
+/**
+ * Reverts fields (or the whole card) to their values as of a moment: a new change, itself
+ * recorded in history, based on the version the user saw.
+ */
+export async function revertCard(context: CardServiceContext, cardId: string, input: { at: Date; fields?: string[] | null; version: number }) {
+  const { actor } = context;
+  const { values, existed } = await cardAsOf(actor, cardId, input.at);
+  if (!existed) throw new AppError('BAD_USER_INPUT', t(actor, 'На этот момент карточки ещё не было', 'The card did not exist at that moment'));
+  const card = await findCard(actor, cardId);
+  if (!card) throw notFound(actor, t(actor, 'Карточка', 'Card'));
+  const keys = input.fields?.length ? input.fields : [...new Set([...Object.keys(card.values), ...Object.keys(values)])];
+  const patch = Object.fromEntries(keys.map((key) => [key, values[key] ?? null]));
+  return updateCard(context, cardId, { version: input.version, values: patch }, 'revert');
+}

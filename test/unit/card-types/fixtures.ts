@@ -1,0 +1,26 @@
+import type { CardTypeDefinition, FieldDefinition } from '../../../server/src/card-types';
+import { validateCardValues, type ValidationOptions } from '../../../server/src/card-types';
+
+/** A one-off admin type holding the given fields, titled by the first. */
+export function typeWith(...fields: FieldDefinition[]): CardTypeDefinition {
+  return {
+    key: 'sample',
+    names: { ru: 'Образец', en: 'Sample' },
+    fields,
+    titleTemplate: `{${fields[0]?.key ?? 'x'}}`,
+    historyEnabled: false,
+    origin: 'admin',
+  };
+}
+
+export const label = { ru: 'Поле', en: 'Field' };
+
+/** Validates one value of one field: its stored form or its message (Russian unless told). */
+export function check(field: FieldDefinition, value: unknown, options: ValidationOptions = {}): { value?: unknown; error?: string } {
+  const { values, errors } = validateCardValues(typeWith(field), { [field.key]: value }, options);
+  if (field.key in errors) return { error: errors[field.key] };
+  return field.key in values ? { value: values[field.key] } : {};
+}
+
+export const objectId = '65a1b2c3d4e5f6a7b8c9d0e1';
+export const otherObjectId = '65a1b2c3d4e5f6a7b8c9d0e2';

@@ -1,4 +1,3 @@
-import Big from 'big.js';
 import { z } from 'zod';
 import type { Locale } from '../i18n';
 import { maxScale, parseDecimal } from './decimal';
@@ -119,7 +118,10 @@ type Problem = [path: Path, message: string];
 
 function limitsInverted(field: FieldDefinition): boolean {
   if (!('min' in field) || field.min === undefined || field.max === undefined) return false;
-  if (field.kind === 'decimal' || field.kind === 'money') return new Big(field.min).gt(field.max);
+  if (field.kind === 'decimal' || field.kind === 'money') {
+    const [min, max] = [parseDecimal(field.min), parseDecimal(field.max)];
+    return min !== undefined && max !== undefined && min.gt(max);
+  }
   if (field.kind === 'datetime') return (parseDateTime(field.min) ?? '') > (parseDateTime(field.max) ?? '');
   return field.min > field.max;
 }
@@ -136,7 +138,8 @@ function fieldProblems(field: FieldDefinition, at: Path, locale: Locale): Proble
   if (field.kind === 'reference' && field.targets.length === 0) add(['targets'], messages.noTargets);
   if (limitsInverted(field)) add(['min'], messages.minAboveMax);
   if (field.unique && (!uniqueKinds.has(field.kind) || (field.kind === 'reference' && field.multiple))) add(['unique'], messages.uniqueNotSupported);
-  if (problems.length === 0 && 'default' in field && field.default !== undefined) {
+  const compilable = field.kind !== 'string' && field.kind !== 'text' ? true : field.pattern === undefined || isRegExp(field.pattern);
+  if (problems.length === 0 && compilable && 'default' in field && field.default !== undefined) {
     const outcome = compileField({ ...field, required: false })(defaultInput(field, new Date(), 'UTC'), locale);
     if ('error' in outcome) problems.push([[...at, 'default'], outcome.error]);
   }

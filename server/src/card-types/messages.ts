@@ -1,4 +1,3 @@
-import type { Locale } from '../i18n';
 import type { LocalizedText } from './definition';
 
 /** Russian genitive after «не больше / не меньше N …»: 1, 21, 31 … take the singular, the rest the plural. */
@@ -105,7 +104,3 @@ export const messages = {
     en: `Card type “${type}” has no reference field “${field}” to this type`,
   }),
 } as const;
-
-export function pick(locale: Locale, text: LocalizedText): string {
-  return text[locale];
-}

@@ -29,5 +29,5 @@ export function renderTitle(type: CardTypeDefinition, values: Readonly<CardValue
     filled ||= text !== '';
     return text;
   });
-  return filled ? title.replace(/\s+/g, ' ').trim() : type.names[locale];
+  return filled ? title.replace(/[^\S\u00a0]+/g, ' ').trim() : type.names[locale];
 }

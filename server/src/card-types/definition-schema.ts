@@ -12,8 +12,8 @@ import { compileField, defaultInput, parseDate, parseDateTime } from './kinds';
 import { messages } from './messages';
 import { templateBracesBalanced, templateFields } from './title';
 
-export const typeKeyPattern = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
-export const fieldKeyPattern = /^[a-z][a-zA-Z0-9]*$/;
+const typeKeyPattern = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+const fieldKeyPattern = /^[a-z][a-zA-Z0-9]*$/;
 
 /** Kinds a partial unique index can serve: one comparable value per card. */
 const uniqueKinds = new Set(['string', 'integer', 'decimal', 'money', 'date', 'datetime', 'email', 'phone', 'url', 'reference', 'user']);

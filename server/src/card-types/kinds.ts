@@ -26,7 +26,7 @@ export type FieldNormalizer = (raw: unknown, locale: Locale) => Outcome;
 type KindParser = FieldNormalizer;
 
 /** Longest values when a field sets no `max`. */
-export const defaultMaxLength = { string: 500, text: 20000, email: 254, url: 2000, tag: 100 } as const;
+const defaultMaxLength = { string: 500, text: 20000, email: 254, url: 2000, tag: 100 } as const;
 
 const objectIdPattern = /^[0-9a-f]{24}$/i;
 const emailLocalPart = /^[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+(\.[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+)*$/u;
@@ -134,7 +134,7 @@ function integerParser(field: IntegerField): KindParser {
 }
 
 /** The scale a decimal field stores: its own, 2 for money, none (trailing zeros dropped) for a plain decimal. */
-export function storedScale(field: DecimalField): number | undefined {
+function storedScale(field: DecimalField): number | undefined {
   return field.scale ?? (field.kind === 'money' ? 2 : undefined);
 }
 

@@ -2,6 +2,7 @@ import type { Logger } from '../server/src/logger';
 import { Folder, Library } from '../server/src/folders/models';
 import { Department, Group, User } from '../server/src/people/models';
 import { hashPassword } from '../server/src/people/passwords';
+import { seedDemoCards } from './demo-cards';
 
 /** Password of every demo user (not the administrator); shown in the README. */
 export const DEMO_PASSWORD = 'kartoteka-demo';
@@ -60,5 +61,6 @@ export async function seedDemoData(logger: Logger): Promise<void> {
     },
   ]);
   await Group.updateOne({ systemRole: 'history-readers' }, { $addToSet: { memberIds: igor._id } });
+  await seedDemoCards(logger);
   logger.info({ users: DEMO_USERS.map((u) => u.login), password: DEMO_PASSWORD }, 'demo data loaded');
 }

@@ -19,6 +19,7 @@ import { historyModule } from './history/graphql';
 import { registerCardHooks } from './cards/lifecycle';
 import { historyHooks } from './history/hooks';
 import { unreadHooks } from './unread/hooks';
+import { registerPluginHooks } from './cards/plugins';
 import { sessionMiddleware } from './people/auth';
 import { buildActor, type Actor } from './access/actor';
 import { localeFromHeader } from './i18n';
@@ -28,6 +29,7 @@ export const graphqlModules: GraphQLModule[] = [scalarsModule, systemModule, peo
 // History first: a failure to record it aborts the change before anyone is told about it.
 registerCardHooks(historyHooks);
 registerCardHooks(unreadHooks);
+registerPluginHooks();
 
 /** The Koa application; the middleware order below is the request's path through the server. */
 export function createApp(options: { config: Config; logger: Logger; database: Database; clientDist: string }): Koa {

@@ -36,9 +36,9 @@ const SHUTDOWN_GRACE_MS = 10_000;
 export async function startServer(
   config: Config,
   logger: Logger,
-  options: { clientDist: string; dbName?: string },
+  options: { clientDist: string; dbName?: string; monitorCommands?: boolean },
 ): Promise<RunningServer> {
-  const database = await openDatabase(config, logger, { dbName: options.dbName });
+  const database = await openDatabase(config, logger, { dbName: options.dbName, monitorCommands: options.monitorCommands });
   const wasEmpty = await prepareDatabase(config, logger);
   if (wasEmpty && config.seedDemoData) await seedDemoData(logger);
   const app = createApp({ config, logger, database, clientDist: options.clientDist });

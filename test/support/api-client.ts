@@ -33,7 +33,8 @@ export class ApiClient {
     return result.data;
   }
 
-  private cookieHeader(): string {
+  /** The Cookie header this client sends (its session), for transports other than request(). */
+  cookieHeader(): string {
     return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
   }
 

@@ -1,4 +1,5 @@
 import type { CardTypeDefinition, CardValues } from '../card-types/definition';
+import { phoneDigits } from '../card-types/phone';
 
 /** Lower case, ё→е, accents dropped: what both the stored text and queries are reduced to. */
 export function normaliseForSearch(text: string): string {
@@ -32,8 +33,8 @@ export function searchIndexOf(type: CardTypeDefinition, title: string, values: C
     }
     parts.push(...items);
     for (const item of items) {
-      const digits = item.replace(/\D/g, '');
-      if (field.kind === 'phone' && digits.length >= 5) keys.add(digits);
+      const digits = field.kind === 'phone' ? phoneDigits(item) : '';
+      if (digits.length >= 5) keys.add(digits);
       else if (field.kind === 'email') keys.add(item.toLowerCase());
       else if (/^\d{5,}$/.test(item)) keys.add(item);
     }

@@ -14,6 +14,7 @@ import type { Logger } from '../logger';
 import { FieldErrors, isDuplicateKeyError } from '../validation';
 import { diffValues, runAfterCommit, runBeforeSave, type CardAction, type CardChange } from './lifecycle';
 import { Card, type CardDoc } from './model';
+import { pluginFieldErrors } from './plugins';
 import { searchIndexOf } from './search-text';
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
@@ -67,10 +68,12 @@ async function checkReferences(actor: Actor, type: CardTypeDefinition, values: C
   }
 }
 
-async function validated(actor: Actor, type: CardTypeDefinition, input: Record<string, unknown>, mode: 'create' | 'update'): Promise<CardValues> {
-  const { values, errors: fieldErrors } = validateCardValues(type, input, { locale: actor.locale, applyDefaults: mode === 'create' });
+async function validated(actor: Actor, type: CardTypeDefinition, input: Record<string, unknown>, action: CardAction, cardId?: string): Promise<CardValues> {
+  const { values, errors: fieldErrors } = validateCardValues(type, input, { locale: actor.locale, applyDefaults: action === 'create' });
   const errors = new FieldErrors(actor.locale);
   for (const [key, text] of Object.entries(fieldErrors)) errors.addMessage(key, text);
+  const pluginErrors = await pluginFieldErrors({ cardType: type, values: input, action, cardId, locale: actor.locale });
+  for (const [key, text] of Object.entries(pluginErrors)) errors.addMessage(key, text);
   if (Object.keys(fieldErrors).length === 0) await checkReferences(actor, type, values, errors);
   errors.throwIfAny();
   return values;
@@ -188,7 +191,7 @@ export async function updateCard(
   // Values of removed (hidden) fields are kept as they are, never re-validated away.
   const hidden = Object.fromEntries(type.fields.filter((f) => f.hidden && card.values[f.key] !== undefined).map((f) => [f.key, card.values[f.key]]));
   for (const key of Object.keys(hidden)) delete merged[key];
-  const values = { ...(await validated(actor, type, merged, 'update')), ...hidden };
+  const values = { ...(await validated(actor, type, merged, action, id)), ...hidden };
   if (diffValues(card.values, values).length === 0) return card;
   return commitChange(context, type, action, card, async (session) => {
     const updated = await Card.findOneAndUpdate(

@@ -1,17 +1,24 @@
 import { builtInCardTypes } from '../../../card-types';
 import { findCardType, listCardTypes, saveCardType } from '../card-types/registry';
+import { mergeCodeAndAdminDefinition } from '../card-types/schema-change';
 import type { Logger } from '../logger';
 import { ensureCardTypeIndexes } from './indexes';
 
 /**
- * At start: stores built-in types that are not stored yet (an administrator's version of a
- * stored type is kept), then makes sure every type's indexes exist.
+ * At start: merges each built-in type's code definition with the stored one (an administrator's
+ * additions and customisations are kept, fields with data are never dropped), then makes sure
+ * every type's indexes exist.
  */
 export async function syncCardTypes(logger: Logger): Promise<void> {
   for (const code of builtInCardTypes) {
-    if (!(await findCardType(code.key))) {
-      await saveCardType(code);
-      logger.info({ cardType: code.key }, 'built-in card type stored');
+    const stored = await findCardType(code.key);
+    const { definition, kindChanges } = mergeCodeAndAdminDefinition(code, stored ?? undefined);
+    if (kindChanges.length > 0) {
+      logger.warn({ cardType: code.key, fields: kindChanges.map((c) => `${c.key}: ${c.from.kind} → ${c.to.kind}`) }, 'code changed field kinds; stored values are kept as they are');
+    }
+    if (JSON.stringify(definition) !== JSON.stringify(stored)) {
+      await saveCardType(definition);
+      logger.info({ cardType: code.key }, stored ? 'built-in card type updated from code' : 'built-in card type stored');
     }
   }
   for (const type of await listCardTypes()) await ensureCardTypeIndexes(type);

@@ -61,10 +61,10 @@ async function chooseServer(config: Config, logger: Logger): Promise<ServerHandl
  * Connects mongoose: MONGODB_URI if set, else an embedded mongod (mongodb-memory-server),
  * else Kartoteka's own MongoDB-compatible server in durable mode.
  */
-export async function openDatabase(config: Config, logger: Logger, options: { dbName?: string } = {}): Promise<Database> {
+export async function openDatabase(config: Config, logger: Logger, options: { dbName?: string; monitorCommands?: boolean } = {}): Promise<Database> {
   const server = await chooseServer(config, logger);
   try {
-    await mongoose.connect(server.uri, { dbName: options.dbName, serverSelectionTimeoutMS: 10_000 });
+    await mongoose.connect(server.uri, { dbName: options.dbName, serverSelectionTimeoutMS: 10_000, monitorCommands: options.monitorCommands ?? false });
   } catch (error) {
     await server.stop();
     throw error;

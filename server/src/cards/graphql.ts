@@ -10,6 +10,7 @@ import { User } from '../people/models';
 import type { CardDoc } from './model';
 import { listFolderCards, referenceLoader, relatedCards, searchCards, trashedCards, type ListOptions, type ReferencedCard } from './queries';
 import { createCard, findCard, moveCard, purgeCard, setCardTrashed, updateCard } from './service';
+import { previewCardTypeChange, saveCardTypeDefinition, type FieldChangeReport } from './type-admin';
 
 type Id = { id: string };
 
@@ -71,6 +72,23 @@ export const cardsModule: GraphQLModule = {
     type CardConnection { edges: [CardEdge!]!, pageInfo: PageInfo!, totalCount: Int! }
     type SearchHit { card: Card!, exact: Boolean! }
 
+    "What a field change would do to stored cards."
+    type FieldChangeReport {
+      key: String!
+      allowed: Boolean!
+      refusal: String
+      safe: Boolean!
+      "How many cards' values would be rewritten into the new form."
+      updates: Int!
+      "Values that would not convert or would break new limits: [{cardId, value, reason}]."
+      failures: JSON!
+      "Cards without a value, when the field becomes required."
+      missing: [ID!]!
+      "Cards sharing a value, when the field becomes unique: [{value, cardIds}]."
+      duplicates: JSON!
+    }
+    type SchemaChangeReport { safe: Boolean!, fields: [FieldChangeReport!]! }
+
     enum CardFilterOp { contains equals range in empty notEmpty tags }
     input CardFilterInput { field: String!, op: CardFilterOp!, value: String, values: [String!], from: String, to: String }
 
@@ -83,6 +101,8 @@ export const cardsModule: GraphQLModule = {
       relatedCards(cardId: ID!, tab: String!): [Card!]!
       trash(first: Int = 100): [Card!]!
       search(query: String!, libraryId: ID, first: Int = 30): [SearchHit!]!
+      "Administrators: the dry run of saving this card type definition."
+      cardTypeChangePreview(definition: JSON!): SchemaChangeReport!
     }
 
     extend type Mutation {
@@ -93,6 +113,10 @@ export const cardsModule: GraphQLModule = {
       deleteCard(id: ID!): Card!
       restoreCard(id: ID!): Card!
       purgeCard(id: ID!): Boolean!
+      "Administrators: defines a new card type."
+      createCardType(definition: JSON!): CardType!
+      "Administrators: changes a type; refused with the dry-run report when values would be lost or violated. Fields left out are hidden, not dropped."
+      updateCardType(definition: JSON!): CardType!
     }
   `,
   resolvers: {
@@ -111,6 +135,7 @@ export const cardsModule: GraphQLModule = {
       trash: async (_p, { first }: { first: number }, context) => trashedCards(await requireActor(context), first),
       search: async (_p, args: { query: string; libraryId?: string; first: number }, context) =>
         searchCards(await requireActor(context), args.query, { libraryId: args.libraryId, first: args.first }),
+      cardTypeChangePreview: async (_p, { definition }: { definition: unknown }, context) => previewCardTypeChange(await requireActor(context), definition),
     },
     Mutation: {
       createCard: async (_p, input: { folderId: string; typeKey: string; values: Record<string, unknown> }, context) => createCard(await serviceContext(context), input),
@@ -119,6 +144,11 @@ export const cardsModule: GraphQLModule = {
       deleteCard: async (_p, { id }: Id, context) => setCardTrashed(await serviceContext(context), id, true),
       restoreCard: async (_p, { id }: Id, context) => setCardTrashed(await serviceContext(context), id, false),
       purgeCard: async (_p, { id }: Id, context) => purgeCard(await serviceContext(context), id),
+      createCardType: async (_p, { definition }: { definition: unknown }, context) => saveCardTypeDefinition(await requireActor(context), definition, { isNew: true }),
+      updateCardType: async (_p, { definition }: { definition: unknown }, context) => saveCardTypeDefinition(await requireActor(context), definition, { isNew: false }),
+    },
+    FieldChangeReport: {
+      updates: (report: FieldChangeReport) => report.updates.length,
     },
     CardType: {
       definition: (type: CardTypeDefinition) => type,

@@ -65,7 +65,7 @@ try {
     Array.from({ length: FOLDERS }, (_, i) => ({ libraryId: library._id, name: `Папка ${i}`, accessEntries: [{ principalType: 'user', principalId: watcher._id, level: 'read' }] })),
   );
   const unread = folders.flatMap((folder, i) =>
-    Array.from({ length: (i % 7) + 1 }, () => ({ userId: watcher._id, cardId: new Types.ObjectId(), folderId: folder._id, isNew: true, changedFields: [], since: new Date() })),
+    Array.from({ length: (i % 7) + 1 }, () => ({ userId: watcher._id, cardId: new Types.ObjectId(), folderId: folder._id, newToUser: true, changedFields: [], since: new Date() })),
   );
   await Unread.insertMany(unread);
   const watcherActor = await buildActor(watcher, '127.0.0.1');

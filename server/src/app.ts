@@ -77,6 +77,11 @@ export function createApp(options: { config: Config; logger: Logger; database: D
   // GraphiQL (development only) is an inline page the default content policy would block.
   const relaxedForGraphiQL = helmet({ contentSecurityPolicy: false });
 
+  app.on('error', (error: NodeJS.ErrnoException) => {
+    // A client closing a live (server-sent events) response is routine, not a failure.
+    if (error.code === 'ERR_STREAM_PREMATURE_CLOSE' || error.code === 'ECONNRESET') return;
+    logger.error({ err: error }, 'unhandled application error');
+  });
   app.use(requestContext(logger));
   app.use((ctx, next) => (!config.isProduction && ctx.path === '/graphql' ? relaxedForGraphiQL : securityHeaders)(ctx, next));
   app.use(bodyLimit(config.bodyLimitBytes));

@@ -26,9 +26,10 @@ describe('unread tracking and change history: the scenario (API)', function () {
     server = await startTestServer();
     admin = await signedIn(server);
     const department = (await admin.data<{ createDepartment: { id: string } }>('mutation { createDepartment(input: { name: "Кассиопея" }) { id } }')).createDepartment.id;
-    for (const [login, fullName] of [['tgoncharenko', 'Татьяна Гончаренко'], ['nvakulenko', 'Наталья Вакуленко'], ['outsider', 'Посторонний']]) {
+    const elsewhere = (await admin.data<{ createDepartment: { id: string } }>('mutation { createDepartment(input: { name: "Бухгалтерия" }) { id } }')).createDepartment.id;
+    for (const [login, fullName, departmentId] of [['tgoncharenko', 'Татьяна Гончаренко', department], ['nvakulenko', 'Наталья Вакуленко', department], ['outsider', 'Посторонний', elsewhere]]) {
       ids[login] = (await admin.data<{ createUser: { id: string } }>('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
-        input: { login, fullName, password: PASSWORD, departmentId: department },
+        input: { login, fullName, password: PASSWORD, departmentId },
       })).createUser.id;
     }
     const library = (await admin.data<{ createLibrary: { id: string } }>('mutation { createLibrary(name: "Корреспонденты и контакты") { id } }')).createLibrary.id;

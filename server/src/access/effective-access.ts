@@ -2,7 +2,8 @@ import type { AccessLevel, PrincipalType } from '../folders/models';
 
 /** Where an entry is written: on a folder, or on a library for its top-level folders. */
 export interface AccessSource {
-  kind: 'folder' | 'library';
+  /** `administrators`: not an entry, the system group that may do everything. */
+  kind: 'folder' | 'library' | 'administrators';
   id: string;
   name: string;
 }

@@ -197,7 +197,7 @@ export async function updateCard(
     const updated = await Card.findOneAndUpdate(
       { _id: card._id, version: input.version },
       { $set: { values, ...derived(type, values, 'ru'), updatedBy: actor.userId, updatedAt: new Date() }, $inc: { version: 1 } },
-      { session, new: true, lean: true, timestamps: false },
+      { session, returnDocument: 'after', lean: true, timestamps: false },
     );
     if (!updated) throw await conflict(actor, id);
     return updated as unknown as CardDoc;
@@ -224,7 +224,7 @@ export async function moveCard(context: CardServiceContext, id: string, input: {
     const moved = await Card.findOneAndUpdate(
       { _id: card._id, version: input.version },
       { $set: { folderId: target._id, libraryId: target.libraryId, updatedBy: actor.userId, updatedAt: new Date() }, $inc: { version: 1 } },
-      { session, new: true, lean: true, timestamps: false },
+      { session, returnDocument: 'after', lean: true, timestamps: false },
     );
     if (!moved) throw await conflict(actor, id);
     return moved as unknown as CardDoc;
@@ -247,7 +247,7 @@ export async function setCardTrashed(context: CardServiceContext, id: string, tr
         $set: { inTrash: trashed, trashedAt: trashed ? new Date() : null, trashedBy: trashed ? actor.userId : null, updatedBy: actor.userId, updatedAt: new Date() },
         $inc: { version: 1 },
       },
-      { session, new: true, lean: true, timestamps: false },
+      { session, returnDocument: 'after', lean: true, timestamps: false },
     );
     return changed as unknown as CardDoc;
   });

@@ -332,7 +332,7 @@ export interface EffectiveAccessRow {
   fullName: string;
   login: string;
   level: AccessLevel;
-  reasons: { principalType: PrincipalType; principalId: string; principalName: string; level: AccessLevel; sourceKind: 'folder' | 'library'; sourceId: string; sourceName: string; inherited: boolean }[];
+  reasons: { principalType: PrincipalType; principalId: string; principalName: string; level: AccessLevel; sourceKind: 'folder' | 'library' | 'administrators'; sourceId: string; sourceName: string; inherited: boolean }[];
 }
 
 /** Who can do what on a folder, and why (which entry, from which folder or library). */
@@ -343,8 +343,9 @@ export async function effectiveAccess(actor: Actor, id: string): Promise<Effecti
   const [users, departments, groups] = await Promise.all([
     User.find({ active: true }, { fullName: 1, login: 1, departmentId: 1 }).lean(),
     Department.find({}, { name: 1, parentId: 1 }).lean(),
-    Group.find({}, { name: 1, memberIds: 1 }).lean(),
+    Group.find({}, { name: 1, memberIds: 1, systemRole: 1 }).lean(),
   ]);
+  const administrators = groups.find((g) => g.systemRole === 'administrators');
   const departmentParent = new Map(departments.map((d) => [String(d._id), d.parentId ? String(d.parentId) : null]));
   const names = new Map<string, string>([
     ...users.map((u) => [String(u._id), u.fullName] as [string, string]),
@@ -362,6 +363,11 @@ export async function effectiveAccess(actor: Actor, id: string): Promise<Effecti
       groupIds: groups.filter((g) => g.memberIds.some((m) => String(m) === String(user._id))).map((g) => String(g._id)),
     };
     const matching = entries.filter(({ entry }) => entryMatches(entry, principal));
+    if (administrators && principal.groupIds.includes(String(administrators._id))) {
+      // Administrators may do everything everywhere: their group is the reason.
+      const id = String(administrators._id);
+      matching.unshift({ entry: { principalType: 'group', principalId: id, includeSubdepartments: false, level: 'full' }, source: { kind: 'administrators', id, name: administrators.name } });
+    }
     if (matching.length === 0) continue;
     rows.push({
       userId: String(user._id),

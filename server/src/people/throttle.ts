@@ -13,7 +13,7 @@ export const THROTTLE = {
   blockSeconds: 15 * 60,
   /** Failures before responses start to slow down, and the added delay per further failure. */
   slowAfter: 2,
-  slowStepMs: 400,
+  slowStepMs: 250,
   maxDelayMs: 3000,
 };
 

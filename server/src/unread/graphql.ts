@@ -93,6 +93,9 @@ export const unreadModule: GraphQLModule = {
     Card: {
       unread: (card: CardDoc, _a, context) => unreadOf(card, context),
     },
+    UnreadState: {
+      isNew: (state: UnreadDoc) => state.newToUser,
+    },
     Query: {
       unreadCounts: async (_p, _a, context) => unreadCounts(await requireActor(context)),
     },

@@ -9,7 +9,7 @@ const unreadSchema = new Schema({
   cardId: { type: Schema.Types.ObjectId, required: true },
   folderId: { type: Schema.Types.ObjectId, required: true },
   /** The card appeared since the user last looked (created, or newly visible to them). */
-  isNew: { type: Boolean, default: false },
+  newToUser: { type: Boolean, default: false },
   /** Fields changed since the user last read the card. */
   changedFields: { type: [String], default: [] },
   since: { type: Date, required: true },
@@ -22,7 +22,7 @@ export interface UnreadDoc {
   userId: Types.ObjectId;
   cardId: Types.ObjectId;
   folderId: Types.ObjectId;
-  isNew: boolean;
+  newToUser: boolean;
   changedFields: string[];
   since: Date;
 }

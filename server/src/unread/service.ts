@@ -36,7 +36,7 @@ export async function fanOutUnread(change: CardChange, session: ClientSession): 
         update: {
           $set: { folderId: card.folderId },
           $addToSet: { changedFields: { $each: isNew ? [] : changedFields } },
-          $setOnInsert: { isNew, since: now },
+          $setOnInsert: { newToUser: isNew, since: now },
         },
         upsert: true,
       },
@@ -71,7 +71,7 @@ export async function markRead(actor: Actor, cardId: Types.ObjectId): Promise<bo
 export async function markUnread(actor: Actor, cardId: Types.ObjectId, folderId: Types.ObjectId): Promise<void> {
   await Unread.updateOne(
     { userId: oid(actor.userId), cardId },
-    { $set: { folderId }, $setOnInsert: { isNew: true, changedFields: [], since: new Date() } },
+    { $set: { folderId }, $setOnInsert: { newToUser: true, changedFields: [], since: new Date() } },
     { upsert: true },
   );
 }
@@ -103,7 +103,7 @@ export async function reconcileUnreadAfterAccessChange(before: Map<string, Set<s
         cards.map((card) => ({
           updateOne: {
             filter: { userId: oid(userId), cardId: card._id },
-            update: { $setOnInsert: { folderId: oid(folderId), isNew: true, changedFields: [], since: now } },
+            update: { $setOnInsert: { folderId: oid(folderId), newToUser: true, changedFields: [], since: now } },
             upsert: true,
           },
         })),

@@ -58,6 +58,13 @@ describe('server skeleton (HTTP)', () => {
     expect(body.errors[0].message).to.contain('CSRF');
   });
 
+  it('refuses a query nested deeper than the limit', async () => {
+    const nested = (levels: number): string => (levels === 0 ? 'login' : `groups { members { ${nested(levels - 1)} } }`);
+    const deep = `{ viewer { user { ${nested(8)} } } }`;
+    const result = await api.request(deep);
+    expect(result.errors?.[0].message).to.match(/depth/i);
+  });
+
   it('serves index.html for client routes and 404 for unknown API paths', async () => {
     const route = await fetch(`${server.url}/about`, { headers: { accept: 'text/html' } });
     expect(route.status).to.equal(200);
@@ -66,6 +73,20 @@ describe('server skeleton (HTTP)', () => {
     expect(api.status).to.equal(404);
     const missingAsset = await fetch(`${server.url}/assets/missing.js`);
     expect(missingAsset.status).to.equal(404);
+  });
+});
+
+describe('server skeleton in production', () => {
+  it('answers no introspection and serves no GraphiQL', async () => {
+    const server = await startTestServer({ NODE_ENV: 'production', SESSION_SECRET: 'p'.repeat(40) });
+    try {
+      const result = await new ApiClient(server.url).request('{ __schema { queryType { name } } }');
+      expect(result.errors?.[0].message).to.match(/introspection/i);
+      const page = await fetch(`${server.url}/graphql`, { headers: { accept: 'text/html' } });
+      expect(await page.text()).to.not.contain('GraphiQL');
+    } finally {
+      await server.stop();
+    }
   });
 });
 

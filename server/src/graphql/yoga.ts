@@ -1,4 +1,7 @@
+import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { createSchema, createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Context as KoaContext } from 'koa';
 import type { GraphQLContext } from './context';
@@ -26,7 +29,14 @@ export function createGraphQLServer(options: {
     graphiql: !options.production,
     landingPage: false,
     // Requests must be non-simple (a JSON body or this header), which a cross-site form cannot send.
-    plugins: [useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] })],
+    plugins: [
+      useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
+      // Deeply nested or very expensive queries are refused before they run.
+      maxDepthPlugin({ n: 12, ignoreIntrospection: true }),
+      costLimitPlugin({ maxCost: 20_000 }),
+      // Introspection only outside production, like GraphiQL.
+      ...(options.production ? [useDisableIntrospection()] : []),
+    ],
     maskedErrors: true,
     logging: false,
     context: ({ koa }) => ({ ...options.buildContext(koa), koa }),

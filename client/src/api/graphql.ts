@@ -4,6 +4,7 @@ export class GraphQLRequestError extends Error {
     message: string,
     readonly code: string | undefined,
     readonly fields: Record<string, string> = {},
+    readonly extensions: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = 'GraphQLRequestError';
@@ -12,20 +13,34 @@ export class GraphQLRequestError extends Error {
 
 interface GraphQLResponse<T> {
   data?: T;
-  errors?: { message: string; extensions?: { code?: string; fields?: Record<string, string> } }[];
+  errors?: { message: string; extensions?: Record<string, unknown> & { code?: string; fields?: Record<string, string> } }[];
 }
 
-/** POSTs a GraphQL operation as JSON (a non-simple request, as the server's CSRF guard requires). */
+let unauthenticatedHandler: (() => void) | null = null;
+
+/** Called whenever the server answers UNAUTHENTICATED (e.g. the session ended elsewhere). */
+export function onUnauthenticated(handler: () => void): void {
+  unauthenticatedHandler = handler;
+}
+
+/**
+ * POSTs a GraphQL operation as JSON (a non-simple request, as the server's CSRF guard requires).
+ * Accept-Language follows the interface language, so signed-out messages match it.
+ */
 export async function graphql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
   const response = await fetch('/graphql', {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    headers: { 'content-type': 'application/json', accept: 'application/json', 'accept-language': document.documentElement.lang || 'ru' },
     credentials: 'same-origin',
     body: JSON.stringify({ query, variables }),
   });
   const payload = (await response.json().catch(() => ({}))) as GraphQLResponse<T>;
   const first = payload.errors?.[0];
-  if (first) throw new GraphQLRequestError(first.message, first.extensions?.code, first.extensions?.fields);
+  if (first) {
+    const { code, fields, ...extensions } = first.extensions ?? {};
+    if (code === 'UNAUTHENTICATED') unauthenticatedHandler?.();
+    throw new GraphQLRequestError(first.message, code, fields, extensions);
+  }
   if (!response.ok || !payload.data) throw new GraphQLRequestError(`HTTP ${response.status}`, undefined);
   return payload.data;
 }

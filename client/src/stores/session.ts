@@ -1,0 +1,93 @@
+import { unpackRules, type PackRule } from '@casl/ability/extra';
+import { defineStore } from 'pinia';
+import { computed, ref, shallowRef } from 'vue';
+import { createReactiveAbility, type AppAbility, type ReactiveAbility } from '../ability';
+import { graphql } from '../api/graphql';
+import type { Locale } from '../api/types';
+import { setLocale } from '../i18n';
+
+export interface Viewer {
+  user: { id: string; login: string; fullName: string; locale: Locale; department: { name: string } | null };
+  isAdmin: boolean;
+  isHistoryReader: boolean;
+  rules: PackRule<AppAbility['rules'][number]>[];
+}
+
+const VIEWER_FIELDS = 'user { id login fullName locale department { name } } isAdmin isHistoryReader rules';
+
+/** Who is signed in, what they may do (CASL ability from the packed rules) and their language. */
+export const useSessionStore = defineStore('session', () => {
+  const viewer = shallowRef<Viewer | null>(null);
+  const loaded = ref(false);
+  const loadError = ref<string | null>(null);
+  const reactiveAbility = createReactiveAbility();
+  let loading: Promise<void> | null = null;
+
+  /** A function, so the CASL instance stays out of the store's reactive state. */
+  function ability(): ReactiveAbility {
+    return reactiveAbility;
+  }
+
+  const isAdmin = computed(() => viewer.value?.isAdmin ?? false);
+
+  function apply(next: Viewer | null): void {
+    viewer.value = next;
+    reactiveAbility.ability.update(next ? unpackRules(next.rules) : []);
+    if (next) setLocale(next.user.locale);
+  }
+
+  async function load(): Promise<void> {
+    loadError.value = null;
+    try {
+      const data = await graphql<{ viewer: Viewer | null }>(`query Viewer { viewer { ${VIEWER_FIELDS} } }`);
+      apply(data.viewer);
+    } catch (e) {
+      loadError.value = (e as Error).message;
+      apply(null);
+    } finally {
+      loaded.value = true;
+    }
+  }
+
+  /** Loads the viewer once (the router waits for it before the first navigation). */
+  function ensureLoaded(): Promise<void> {
+    loading ??= load();
+    return loading;
+  }
+
+  async function signIn(login: string, password: string): Promise<void> {
+    const data = await graphql<{ signIn: Viewer }>(
+      `mutation SignIn($login: String!, $password: String!) { signIn(login: $login, password: $password) { ${VIEWER_FIELDS} } }`,
+      { login, password },
+    );
+    apply(data.signIn);
+  }
+
+  async function signOut(): Promise<void> {
+    await graphql<{ signOut: boolean }>('mutation SignOut { signOut }');
+    apply(null);
+  }
+
+  /** Forgets the viewer locally, e.g. when the server says the session is gone. */
+  function forget(): void {
+    apply(null);
+  }
+
+  async function changePassword(oldPassword: string, newPassword: string): Promise<void> {
+    await graphql<{ changePassword: boolean }>(
+      'mutation ChangePassword($oldPassword: String!, $newPassword: String!) { changePassword(oldPassword: $oldPassword, newPassword: $newPassword) }',
+      { oldPassword, newPassword },
+    );
+  }
+
+  /** Switches the interface language; signed-in users keep the choice on the server too. */
+  async function switchLocale(locale: Locale): Promise<void> {
+    setLocale(locale);
+    const current = viewer.value;
+    if (!current) return;
+    await graphql<{ setMyLocale: { locale: Locale } }>('mutation SetMyLocale($locale: Locale!) { setMyLocale(locale: $locale) { locale } }', { locale });
+    viewer.value = { ...current, user: { ...current.user, locale } };
+  }
+
+  return { viewer, loaded, loadError, isAdmin, ability, ensureLoaded, signIn, signOut, forget, changePassword, switchLocale };
+});

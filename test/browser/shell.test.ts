@@ -5,6 +5,7 @@ import { createLogger } from '../../server/src/logger';
 import type { RunningServer } from '../../server/src/server';
 import { describeInBrowser, launchChromium, screenshot } from '../support/browser';
 import { startTestServer } from '../support/server';
+import { useDataTestAttribute } from './ui';
 
 describeInBrowser('client shell (browser)', function () {
   this.timeout(120_000);
@@ -13,6 +14,7 @@ describeInBrowser('client shell (browser)', function () {
   let page: Page;
 
   before(async () => {
+    useDataTestAttribute();
     await ensureClientBuilt(createLogger({ logLevel: 'warn' }));
     server = await startTestServer();
     browser = await launchChromium();

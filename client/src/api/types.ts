@@ -18,7 +18,8 @@ export interface AccessReason {
   principalId: string;
   principalName: string;
   level: AccessLevel;
-  sourceKind: 'folder' | 'library';
+  /** `administrators`: the reason is membership of «Администраторы», who may do everything. */
+  sourceKind: 'folder' | 'library' | 'administrators';
   sourceId: string;
   sourceName: string;
   inherited: boolean;

@@ -1,0 +1,301 @@
+/** Shapes and operations of the card API (server/src/cards, unread, history) as the workspace uses them. */
+import { graphql } from '../api/graphql';
+import type { AccessLevel, Locale } from '../api/types';
+
+export interface Localized {
+  ru: string;
+  en: string;
+}
+
+export type FieldKind =
+  | 'string'
+  | 'text'
+  | 'integer'
+  | 'decimal'
+  | 'money'
+  | 'date'
+  | 'datetime'
+  | 'boolean'
+  | 'enum'
+  | 'email'
+  | 'phone'
+  | 'url'
+  | 'tags'
+  | 'reference'
+  | 'user';
+
+export interface FieldDef {
+  key: string;
+  kind: FieldKind;
+  label: Localized;
+  required?: boolean;
+  unique?: boolean;
+  help?: Localized;
+  section?: Localized;
+  order?: number;
+  listed?: boolean;
+  hidden?: boolean;
+  default?: unknown;
+  min?: number | string;
+  max?: number | string;
+  pattern?: string;
+  patternMessage?: Localized;
+  options?: { value: string; label: Localized }[];
+  multiple?: boolean;
+  targets?: string[];
+  scale?: number;
+}
+
+export interface RelatedTabDef {
+  key: string;
+  label: Localized;
+  cardType: string;
+  referenceField: string;
+}
+
+export interface CardTypeDef {
+  key: string;
+  names: Localized;
+  titleTemplate: string;
+  fields: FieldDef[];
+  relatedTabs?: RelatedTabDef[];
+  historyEnabled: boolean;
+}
+
+export type FieldValue = string | number | boolean | string[] | null;
+export type CardValues = Record<string, FieldValue>;
+
+export interface UnreadState {
+  isNew: boolean;
+  changedFields: string[];
+}
+
+export interface CardReference {
+  fieldKey: string;
+  id: string;
+  title: string | null;
+  accessible: boolean;
+}
+
+/** A row of the card list. */
+export interface CardRow {
+  id: string;
+  typeKey: string;
+  title: string;
+  values: CardValues;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+  unread: UnreadState | null;
+  references: CardReference[];
+}
+
+export interface CardDetails extends CardRow {
+  folderId: string;
+  createdBy: { fullName: string } | null;
+  updatedBy: { fullName: string } | null;
+  inTrash: boolean;
+}
+
+export interface FolderInfo {
+  id: string;
+  libraryId: string;
+  name: string;
+  allowedCardTypes: string[];
+  defaultCardType: string | null;
+  myAccess: AccessLevel;
+}
+
+export type FilterOp = 'contains' | 'equals' | 'range' | 'in' | 'empty' | 'notEmpty' | 'tags';
+export interface CardFilter {
+  field: string;
+  op: FilterOp;
+  value?: string;
+  values?: string[];
+  from?: string;
+  to?: string;
+}
+
+export interface CardPage {
+  totalCount: number;
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  edges: { cursor: string; node: CardRow }[];
+}
+
+export interface ConflictState {
+  version: number;
+  values: CardValues;
+  title: string;
+  updatedAt: string;
+  updatedBy: string | { fullName: string } | null;
+}
+
+const ROW_FIELDS = 'id typeKey title values version createdAt updatedAt unread { isNew changedFields } references { fieldKey id title accessible }';
+const CARD_FIELDS = `${ROW_FIELDS} folderId createdAt inTrash createdBy { fullName } updatedBy { fullName }`;
+
+export const localized = (text: Localized | undefined, locale: Locale | string): string => (text ? (locale === 'en' ? text.en : text.ru) : '');
+
+export async function fetchCardTypes(): Promise<CardTypeDef[]> {
+  const data = await graphql<{ cardTypes: { key: string; definition: CardTypeDef; historyEnabled: boolean }[] }>('query CardTypes { cardTypes { key definition historyEnabled } }');
+  return data.cardTypes.map((type) => ({ ...type.definition, key: type.key, historyEnabled: type.historyEnabled }));
+}
+
+export async function fetchFolder(id: string): Promise<FolderInfo | null> {
+  const data = await graphql<{ folder: FolderInfo | null }>(
+    'query WorkspaceFolder($id: ID!) { folder(id: $id) { id libraryId name allowedCardTypes defaultCardType myAccess } }',
+    { id },
+  );
+  return data.folder;
+}
+
+export async function fetchCardPage(
+  folderId: string,
+  options: { first: number; after: string | null; sortBy: string; descending: boolean; filters: CardFilter[] },
+): Promise<CardPage> {
+  const data = await graphql<{ cards: CardPage }>(
+    `query CardPage($folderId: ID!, $first: Int, $after: String, $sortBy: String, $descending: Boolean, $filters: [CardFilterInput!]) {
+      cards(folderId: $folderId, first: $first, after: $after, sortBy: $sortBy, descending: $descending, filters: $filters) {
+        totalCount pageInfo { hasNextPage endCursor } edges { cursor node { ${ROW_FIELDS} } } } }`,
+    { folderId, ...options },
+  );
+  return data.cards;
+}
+
+/** Several cards in one request (aliases); a card the viewer may no longer read comes back null. */
+export async function fetchCards(ids: string[]): Promise<(CardDetails | null)[]> {
+  if (ids.length === 0) return [];
+  const params = ids.map((_, i) => `$id${i}: ID!`).join(', ');
+  const fields = ids.map((_, i) => `c${i}: card(id: $id${i}) { ${CARD_FIELDS} }`).join(' ');
+  const data = await graphql<Record<string, CardDetails | null>>(`query Cards(${params}) { ${fields} }`, Object.fromEntries(ids.map((id, i) => [`id${i}`, id])));
+  return ids.map((_, i) => data[`c${i}`] ?? null);
+}
+
+/** Opens a card: its unread state as it was (for highlighting) and marks it read. */
+export async function openCard(id: string): Promise<CardDetails | null> {
+  const data = await graphql<{ openCard: CardDetails | null }>(`mutation OpenCard($id: ID!) { openCard(id: $id) { ${CARD_FIELDS} } }`, { id });
+  return data.openCard;
+}
+
+export async function createCard(folderId: string, typeKey: string, values: CardValues): Promise<CardDetails> {
+  const data = await graphql<{ createCard: CardDetails }>(
+    `mutation CreateCard($folderId: ID!, $typeKey: String!, $values: JSON!) { createCard(folderId: $folderId, typeKey: $typeKey, values: $values) { ${CARD_FIELDS} } }`,
+    { folderId, typeKey, values },
+  );
+  return data.createCard;
+}
+
+export async function updateCard(id: string, version: number, values: CardValues): Promise<CardDetails> {
+  const data = await graphql<{ updateCard: CardDetails }>(
+    `mutation UpdateCard($id: ID!, $version: Int!, $values: JSON!) { updateCard(id: $id, version: $version, values: $values) { ${CARD_FIELDS} } }`,
+    { id, version, values },
+  );
+  return data.updateCard;
+}
+
+export async function moveCard(id: string, folderId: string, version: number): Promise<CardDetails> {
+  const data = await graphql<{ moveCard: CardDetails }>(
+    `mutation MoveCard($id: ID!, $folderId: ID!, $version: Int!) { moveCard(id: $id, folderId: $folderId, version: $version) { ${CARD_FIELDS} } }`,
+    { id, folderId, version },
+  );
+  return data.moveCard;
+}
+
+export async function trashCard(id: string, restore = false): Promise<void> {
+  await graphql(restore ? 'mutation Restore($id: ID!) { restoreCard(id: $id) { id } }' : 'mutation Trash($id: ID!) { deleteCard(id: $id) { id } }', { id });
+}
+
+export async function markUnread(id: string): Promise<void> {
+  await graphql('mutation MarkUnread($id: ID!) { markCardUnread(id: $id) }', { id });
+}
+
+export async function fetchRelated(cardId: string, tab: string): Promise<CardRow[]> {
+  const data = await graphql<{ relatedCards: CardRow[] }>(
+    `query Related($cardId: ID!, $tab: String!) { relatedCards(cardId: $cardId, tab: $tab) { ${ROW_FIELDS} } }`,
+    { cardId, tab },
+  );
+  return data.relatedCards;
+}
+
+export interface TrashedCard {
+  id: string;
+  title: string;
+  typeKey: string;
+  trashedAt: string | null;
+  folder: { id: string; name: string } | null;
+}
+
+export async function fetchTrash(): Promise<TrashedCard[]> {
+  const data = await graphql<{ trash: TrashedCard[] }>('query Trash { trash { id title typeKey trashedAt folder { id name } } }');
+  return data.trash;
+}
+
+export interface SearchHit {
+  exact: boolean;
+  card: { id: string; title: string; typeKey: string; folderId: string; values: CardValues };
+}
+
+export async function searchCards(query: string, libraryId: string | null, first = 30): Promise<SearchHit[]> {
+  const data = await graphql<{ search: SearchHit[] }>(
+    'query Search($query: String!, $libraryId: ID, $first: Int) { search(query: $query, libraryId: $libraryId, first: $first) { exact card { id title typeKey folderId values } } }',
+    { query, libraryId, first },
+  );
+  return data.search;
+}
+
+export interface HistoryChange {
+  key: string;
+  label: Localized;
+  before: FieldValue;
+  after: FieldValue;
+  beforeTitles: Record<string, string> | null;
+  afterTitles: Record<string, string> | null;
+}
+
+export interface HistoryEntry {
+  seq: number;
+  at: string;
+  actorName: string;
+  action: string;
+  changes: HistoryChange[];
+}
+
+export async function fetchHistory(cardId: string, field: string | null, after: string | null): Promise<{ totalCount: number; entries: HistoryEntry[]; endCursor: string | null; hasNextPage: boolean }> {
+  const data = await graphql<{ cardHistory: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: HistoryEntry }[] } }>(
+    `query History($cardId: ID!, $field: String, $after: String) { cardHistory(cardId: $cardId, field: $field, first: 50, after: $after) {
+      totalCount pageInfo { hasNextPage endCursor } edges { node { seq at actorName action changes { key label { ru en } before after beforeTitles afterTitles } } } } }`,
+    { cardId, field, after },
+  );
+  return { totalCount: data.cardHistory.totalCount, entries: data.cardHistory.edges.map((e) => e.node), ...data.cardHistory.pageInfo };
+}
+
+export async function fetchAsOf(cardId: string, at: string): Promise<{ values: CardValues; existed: boolean }> {
+  const data = await graphql<{ cardAsOf: { values: CardValues; existed: boolean } }>('query AsOf($cardId: ID!, $at: DateTime!) { cardAsOf(cardId: $cardId, at: $at) { values existed } }', { cardId, at });
+  return data.cardAsOf;
+}
+
+export async function revertCard(cardId: string, at: string, fields: string[], version: number): Promise<void> {
+  await graphql('mutation Revert($cardId: ID!, $at: DateTime!, $fields: [String!], $version: Int!) { revertCard(cardId: $cardId, at: $at, fields: $fields, version: $version) { id } }', {
+    cardId,
+    at,
+    fields,
+    version,
+  });
+}
+
+export interface UserName {
+  id: string;
+  fullName: string;
+}
+
+export async function fetchUsers(ids: string[]): Promise<(UserName | null)[]> {
+  if (ids.length === 0) return [];
+  const params = ids.map((_, i) => `$id${i}: ID!`).join(', ');
+  const fields = ids.map((_, i) => `u${i}: user(id: $id${i}) { id fullName }`).join(' ');
+  const data = await graphql<Record<string, UserName | null>>(`query Users(${params}) { ${fields} }`, Object.fromEntries(ids.map((id, i) => [`id${i}`, id])));
+  return ids.map((_, i) => data[`u${i}`] ?? null);
+}
+
+export async function findUsers(search: string): Promise<UserName[]> {
+  const data = await graphql<{ users: UserName[] }>('query FindUsers($search: String) { users(search: $search) { id fullName } }', { search });
+  return data.users.slice(0, 20);
+}

@@ -1,0 +1,44 @@
+import { useI18n } from 'vue-i18n';
+import type { CardReference, FieldDef, FieldValue } from '../api';
+import { useCardTypesStore } from '../stores/cardTypes';
+import { displayValue, type DisplayContext } from '../values';
+
+/** Formats stored values for display in the current language, with user names and reference titles. */
+export function useDisplay() {
+  const { t, locale } = useI18n();
+  const types = useCardTypesStore();
+
+  function context(references: CardReference[] = [], titles: Record<string, string> | null = null): DisplayContext {
+    return {
+      locale: locale.value,
+      userName: (id) => types.userName(id),
+      referenceTitle: (id) => {
+        if (titles && id in titles) return titles[id];
+        const ref = references.find((r) => r.id === id);
+        return ref ? (ref.accessible ? ref.title : null) : undefined;
+      },
+      noAccess: t('ws.noAccess'),
+      yes: t('ws.yes'),
+      no: t('ws.no'),
+    };
+  }
+
+  const show = (field: FieldDef | undefined, value: FieldValue | undefined, references: CardReference[] = [], titles: Record<string, string> | null = null): string =>
+    displayValue(field, value, context(references, titles));
+
+  const label = (text: { ru: string; en: string } | undefined): string => (text ? (locale.value === 'en' ? text.en : text.ru) : '');
+
+  /** Fields grouped by their section, in order of first appearance. */
+  function sections(fields: FieldDef[]): { title: string; fields: FieldDef[] }[] {
+    const groups: { title: string; fields: FieldDef[] }[] = [];
+    for (const field of fields) {
+      const title = label(field.section);
+      let group = groups.find((g) => g.title === title);
+      if (!group) groups.push((group = { title, fields: [] }));
+      group.fields.push(field);
+    }
+    return groups;
+  }
+
+  return { show, label, sections, locale };
+}

@@ -1,0 +1,81 @@
+import { createClient, type Client } from 'graphql-sse';
+import { graphql } from '../api/graphql';
+import { useUnreadStore } from '../stores/unread';
+
+export interface CardEvent {
+  cardId: string;
+  folderId: string;
+  previousFolderId: string | null;
+  action: string;
+  actorId: string;
+  actorName: string;
+}
+
+type Counts = { folderId: string; count: number }[];
+type Listener = (event: CardEvent) => void;
+
+const listeners = new Set<Listener>();
+let client: Client | null = null;
+let stops: (() => void)[] = [];
+
+/** Calls `listener` for every card change the viewer may see; returns the unsubscribe function. */
+export function onCardEvent(listener: Listener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+function pushCounts(counts: Counts): void {
+  useUnreadStore().setCounts(Object.fromEntries(counts.map((c) => [c.folderId, c.count])));
+}
+
+/** Loads the unread counts now (e.g. after a reconnect, when pushes may have been missed). */
+export async function refreshUnreadCounts(): Promise<void> {
+  const data = await graphql<{ unreadCounts: Counts }>('query UnreadCounts { unreadCounts { folderId count } }');
+  pushCounts(data.unreadCounts);
+}
+
+/**
+ * Opens the live connection (GraphQL subscriptions over SSE, session cookie): card events go to
+ * the listeners, unread counts to the shell's unread store. Retries with back-off when it drops.
+ */
+export function startLive(): void {
+  if (client) return;
+  client = createClient({
+    url: '/graphql',
+    credentials: 'same-origin',
+    retryAttempts: Infinity,
+    on: { connected: () => void refreshUnreadCounts().catch(() => undefined) },
+  });
+  stops = [
+    client.subscribe<{ cardEvents: CardEvent }>(
+      { query: 'subscription CardEvents { cardEvents { cardId folderId previousFolderId action actorId actorName } }' },
+      {
+        next: ({ data }) => {
+          if (data?.cardEvents) for (const listener of listeners) listener(data.cardEvents);
+        },
+        error: () => undefined,
+        complete: () => undefined,
+      },
+    ),
+    client.subscribe<{ unreadCounts: Counts }>(
+      { query: 'subscription UnreadCounts { unreadCounts { folderId count } }' },
+      {
+        next: ({ data }) => {
+          if (data?.unreadCounts) pushCounts(data.unreadCounts);
+        },
+        error: () => undefined,
+        complete: () => undefined,
+      },
+    ),
+  ];
+  void refreshUnreadCounts().catch(() => undefined);
+}
+
+/** Closes the live connection (on sign-out). */
+export function stopLive(): void {
+  stops.forEach((stop) => stop());
+  stops = [];
+  client?.dispose();
+  client = null;
+  useUnreadStore().setCounts({});
+}

@@ -1,0 +1,196 @@
+import { defineStore } from 'pinia';
+import { computed, ref, shallowRef } from 'vue';
+import { fetchCardPage, fetchCards, type CardFilter, type CardRow } from '../api';
+import { onCardEvent, type CardEvent } from '../live';
+
+const PAGE_SIZE = 100;
+const MAX_BATCH = 20;
+
+/**
+ * The card list of the open folder: pages loaded so far (keyset cursors), sort, filters and the
+ * selected card. Kept while the user opens a card, so the list comes back as it was; live card
+ * events patch it in place.
+ */
+export const useCardListStore = defineStore('workspaceCardList', () => {
+  const folderId = ref<string | null>(null);
+  const sortBy = ref('updatedAt');
+  const descending = ref(true);
+  const filters = ref<Record<string, CardFilter>>({});
+  const rows = shallowRef<CardRow[]>([]);
+  const totalCount = ref(0);
+  const hasNextPage = ref(false);
+  const loading = ref(false);
+  const error = ref<string | null>(null);
+  const selectedId = ref<string | null>(null);
+  const scrollTop = ref(0);
+  let endCursor: string | null = null;
+  let generation = 0;
+
+  const selectedIndex = computed(() => rows.value.findIndex((row) => row.id === selectedId.value));
+
+  function activeFilters(): CardFilter[] {
+    return Object.values(filters.value);
+  }
+
+  async function loadPage(first: boolean): Promise<void> {
+    const folder = folderId.value;
+    if (!folder || loading.value || (!first && !hasNextPage.value)) return;
+    const ticket = generation;
+    loading.value = true;
+    error.value = null;
+    try {
+      const page = await fetchCardPage(folder, { first: PAGE_SIZE, after: first ? null : endCursor, sortBy: sortBy.value, descending: descending.value, filters: activeFilters() });
+      if (ticket !== generation) return;
+      const fresh = page.edges.map((edge) => edge.node);
+      const known = first ? new Set<string>() : new Set(rows.value.map((row) => row.id));
+      rows.value = first ? fresh : [...rows.value, ...fresh.filter((row) => !known.has(row.id))];
+      totalCount.value = page.totalCount;
+      hasNextPage.value = page.pageInfo.hasNextPage;
+      endCursor = page.pageInfo.endCursor;
+    } catch (e) {
+      if (ticket === generation) error.value = (e as Error).message;
+    } finally {
+      if (ticket === generation) loading.value = false;
+    }
+  }
+
+  /** Starts over from the first page (new folder, sort or filters). */
+  function reload(): Promise<void> {
+    generation += 1;
+    loading.value = false;
+    rows.value = [];
+    hasNextPage.value = false;
+    endCursor = null;
+    scrollTop.value = 0;
+    return loadPage(true);
+  }
+
+  /** Shows a folder's list; the same folder keeps its loaded pages, selection and scroll position. */
+  function open(id: string): Promise<void> {
+    if (folderId.value === id && (rows.value.length > 0 || loading.value)) return Promise.resolve();
+    folderId.value = id;
+    selectedId.value = null;
+    filters.value = {};
+    sortBy.value = 'updatedAt';
+    descending.value = true;
+    return reload();
+  }
+
+  function loadMore(): Promise<void> {
+    return loadPage(false);
+  }
+
+  function sortOn(key: string): void {
+    if (sortBy.value === key) descending.value = !descending.value;
+    else {
+      sortBy.value = key;
+      descending.value = key === 'updatedAt' || key === 'createdAt';
+    }
+    void reload();
+  }
+
+  function setFilter(field: string, filter: CardFilter | null): void {
+    const next = { ...filters.value };
+    if (filter) next[field] = filter;
+    else delete next[field];
+    filters.value = next;
+    void reload();
+  }
+
+  /** Replaces a row's data (e.g. read after opening), keeping its place. */
+  function patchRow(id: string, patch: Partial<CardRow>): void {
+    const index = rows.value.findIndex((row) => row.id === id);
+    if (index < 0) return;
+    const next = [...rows.value];
+    next[index] = { ...next[index], ...patch };
+    rows.value = next;
+  }
+
+  function sortKey(row: CardRow): string | number | boolean {
+    const key = sortBy.value;
+    const value = key === 'title' || key === 'createdAt' || key === 'updatedAt' ? row[key] : row.values[key];
+    if (Array.isArray(value)) return value.join(', ');
+    return value ?? '';
+  }
+
+  /** Where a new row belongs among the loaded ones; -1 when it lies beyond them (a later page brings it). */
+  function insertionIndex(row: CardRow): number {
+    const key = sortKey(row);
+    const index = rows.value.findIndex((other) => {
+      const otherKey = sortKey(other);
+      return descending.value ? otherKey < key : otherKey > key;
+    });
+    if (index >= 0) return index;
+    return hasNextPage.value ? -1 : rows.value.length;
+  }
+
+  const pending = new Set<string>();
+  let flushTimer: ReturnType<typeof setTimeout> | undefined;
+
+  async function flushEvents(): Promise<void> {
+    const ids = [...pending].slice(0, MAX_BATCH);
+    ids.forEach((id) => pending.delete(id));
+    if (pending.size > 0) flushTimer = setTimeout(() => void flushEvents(), 0);
+    const folder = folderId.value;
+    let cards;
+    try {
+      cards = await fetchCards(ids);
+    } catch {
+      return;
+    }
+    if (folder !== folderId.value) return;
+    let next = [...rows.value];
+    ids.forEach((id, i) => {
+      const card = cards[i];
+      const index = next.findIndex((row) => row.id === id);
+      const belongs = card && !card.inTrash && card.folderId === folder;
+      if (!belongs) {
+        if (index >= 0) {
+          next.splice(index, 1);
+          totalCount.value = Math.max(0, totalCount.value - 1);
+        }
+        return;
+      }
+      const row: CardRow = { id: card.id, typeKey: card.typeKey, title: card.title, values: card.values, version: card.version, createdAt: card.createdAt, updatedAt: card.updatedAt, unread: card.unread, references: card.references };
+      if (index >= 0) {
+        next[index] = row;
+        return;
+      }
+      rows.value = next;
+      const at = insertionIndex(row);
+      totalCount.value += 1;
+      if (at >= 0) next = [...next.slice(0, at), row, ...next.slice(at)];
+    });
+    rows.value = next;
+  }
+
+  function onEvent(event: CardEvent): void {
+    const folder = folderId.value;
+    if (!folder || (event.folderId !== folder && event.previousFolderId !== folder)) return;
+    pending.add(event.cardId);
+    clearTimeout(flushTimer);
+    flushTimer = setTimeout(() => void flushEvents(), 80);
+  }
+  onCardEvent(onEvent);
+
+  return {
+    folderId,
+    sortBy,
+    descending,
+    filters,
+    rows,
+    totalCount,
+    hasNextPage,
+    loading,
+    error,
+    selectedId,
+    selectedIndex,
+    scrollTop,
+    open,
+    reload,
+    loadMore,
+    sortOn,
+    setFilter,
+    patchRow,
+  };
+});

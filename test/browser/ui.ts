@@ -1,0 +1,29 @@
+import { expect } from 'chai';
+import { selectors, type Page } from 'playwright-core';
+
+/** The client marks elements with `data-test`; playwright's getByTestId looks for `data-testid` unless told. */
+export function useDataTestAttribute(): void {
+  selectors.setTestIdAttribute('data-test');
+}
+
+/** Signs in through the sign-in page and waits until the app has left it. */
+export async function signInThroughUi(page: Page, baseUrl: string, login: string, password: string): Promise<void> {
+  await page.goto(`${baseUrl}/signin`);
+  await page.getByTestId('signin-login').fill(login);
+  await page.getByTestId('signin-password').fill(password);
+  await page.getByTestId('signin-submit').click();
+  await page.waitForURL((url) => url.pathname !== '/signin');
+}
+
+/** The text input or select inside a FormField (`field-<name>`), optionally inside a container. */
+export function field(scope: Page | ReturnType<Page['getByTestId']>, name: string) {
+  return scope.getByTestId(`field-${name}`).locator('input, select, textarea').first();
+}
+
+export async function expectText(page: Page, testId: string, expected: string | RegExp): Promise<void> {
+  const locator = page.getByTestId(testId).first();
+  await locator.waitFor();
+  const text = (await locator.textContent())?.trim() ?? '';
+  if (typeof expected === 'string') expect(text).to.equal(expected);
+  else expect(text).to.match(expected);
+}

@@ -38,6 +38,7 @@ export function createApp(options: { config: Config; logger: Logger; database: D
   const yoga = createGraphQLServer({
     modules: graphqlModules,
     production: config.isProduction,
+    logger,
     buildContext: (koa) => {
       let actor: Promise<Actor> | undefined;
       const context = {

@@ -26,12 +26,19 @@ export async function ensureCardTypeIndexes(type: CardTypeDefinition): Promise<v
       }
     }
     if (field.kind === 'reference') {
-      const name = `ref_${type.key}_${field.key}`;
-      if (!existing.has(name)) await collection.createIndex({ typeKey: 1, [path]: 1 }, { name });
+      // Shared by every type with a reference field of this key (one key pattern, one index).
+      const name = `ref_${field.key}`;
+      if (!existing.has(name)) {
+        await collection.createIndex({ [path]: 1, typeKey: 1 }, { name });
+        existing.add(name);
+      }
     }
     if (field.listed) {
       const name = `sort_${field.key}`;
-      if (!existing.has(name)) await collection.createIndex({ folderId: 1, inTrash: 1, [path]: 1, _id: 1 }, { name });
+      if (!existing.has(name)) {
+        await collection.createIndex({ folderId: 1, inTrash: 1, [path]: 1, _id: 1 }, { name });
+        existing.add(name);
+      }
     }
   }
   for (const name of existing) {

@@ -2,7 +2,9 @@ import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { createSchema, createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { GraphQLError } from 'graphql';
+import { createSchema, createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
+import type { Logger } from '../logger';
 import type { Context as KoaContext } from 'koa';
 import type { GraphQLContext } from './context';
 import type { GraphQLModule } from './module';
@@ -17,6 +19,7 @@ export type KoaServerContext = { koa: KoaContext };
 export function createGraphQLServer(options: {
   modules: GraphQLModule[];
   production: boolean;
+  logger: Logger;
   buildContext: (koa: KoaContext) => Omit<GraphQLContext, 'koa'>;
 }): YogaServerInstance<KoaServerContext, GraphQLContext> {
   const schema = createSchema<GraphQLContext>({
@@ -37,7 +40,14 @@ export function createGraphQLServer(options: {
       // Introspection only outside production, like GraphiQL.
       ...(options.production ? [useDisableIntrospection()] : []),
     ],
-    maskedErrors: true,
+    maskedErrors: {
+      // Unexpected errors reach the client as a generic message; the log keeps the real one.
+      maskError: (error, message, isDev) => {
+        const original = error instanceof GraphQLError ? error.originalError : error;
+        if (original && !(original instanceof GraphQLError)) options.logger.error({ err: original }, 'GraphQL resolver failed');
+        return maskError(error, message, isDev);
+      },
+    },
     logging: false,
     context: ({ koa }) => ({ ...options.buildContext(koa), koa }),
   });

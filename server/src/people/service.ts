@@ -291,7 +291,7 @@ export async function setUserActive(actor: Actor, id: string, active: boolean): 
 
 export async function resetPassword(actor: Actor, id: string, newPassword: string): Promise<void> {
   const errors = new FieldErrors(actor.locale);
-  const password = checkPassword(errors, 'password', newPassword);
+  const password = checkPassword(errors, 'newPassword', newPassword);
   errors.throwIfAny();
   const user = await findUserOrFail(actor, id);
   user.passwordHash = await hashPassword(password);

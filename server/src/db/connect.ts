@@ -1,3 +1,4 @@
+import dns from 'node:dns/promises';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import mongoose from 'mongoose';
@@ -20,7 +21,19 @@ interface ServerHandle {
   stop(): Promise<void>;
 }
 
-/** Starts a real mongod through mongodb-memory-server; fails fast where it cannot download one. */
+/** Where mongodb-memory-server downloads MongoDB from; unreachable on offline machines. */
+const MONGODB_DOWNLOAD_HOST = 'fastdl.mongodb.org';
+
+/** A mongod binary mongodb-memory-server already has, or can fetch (its host resolves). */
+async function embeddedMongodObtainable(): Promise<boolean> {
+  const { DryMongoBinary } = await import('mongodb-memory-server-core/lib/util/DryMongoBinary.js');
+  if (await DryMongoBinary.locateBinary({ version: process.env.MONGOMS_VERSION ?? '' }).catch(() => undefined)) return true;
+  const resolved = dns.lookup(MONGODB_DOWNLOAD_HOST).then(() => true, () => false);
+  const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3000).unref());
+  return Promise.race([resolved, timeout]);
+}
+
+/** Starts a real mongod through mongodb-memory-server (downloading it on first use). */
 async function startEmbeddedMongod(dataDir: string): Promise<ServerHandle> {
   const { MongoMemoryReplSet } = await import('mongodb-memory-server-core');
   const dbPath = path.resolve(dataDir, 'mongo');
@@ -44,10 +57,14 @@ async function chooseServer(config: Config, logger: Logger): Promise<ServerHandl
   if (config.mongodbUri) {
     return { kind: 'mongodb', uri: config.mongodbUri, stop: async () => {} };
   }
-  try {
-    return await startEmbeddedMongod(config.dataDir);
-  } catch (error) {
-    logger.info({ reason: (error as Error).message.split('\n')[0] }, 'embedded mongod unavailable');
+  if (await embeddedMongodObtainable()) {
+    try {
+      return await startEmbeddedMongod(config.dataDir);
+    } catch (error) {
+      logger.info({ reason: (error as Error).message.split('\n')[0] }, 'embedded mongod unavailable');
+    }
+  } else {
+    logger.info('no mongod binary here and none can be downloaded (no network)');
   }
   const handle = await startKartotekaMemory(config.dataDir);
   logger.warn(
@@ -64,7 +81,9 @@ async function chooseServer(config: Config, logger: Logger): Promise<ServerHandl
 export async function openDatabase(config: Config, logger: Logger, options: { dbName?: string; monitorCommands?: boolean } = {}): Promise<Database> {
   const server = await chooseServer(config, logger);
   try {
-    await mongoose.connect(server.uri, { dbName: options.dbName, serverSelectionTimeoutMS: 10_000, monitorCommands: options.monitorCommands ?? false });
+    // A URI without a database name gets Kartoteka's own rather than the driver's "test".
+    const dbName = options.dbName ?? (/^mongodb(?:\+srv)?:\/\/[^/]+\/[^/?]+/.test(server.uri) ? undefined : 'kartoteka');
+    await mongoose.connect(server.uri, { dbName, serverSelectionTimeoutMS: 10_000, monitorCommands: options.monitorCommands ?? false });
   } catch (error) {
     await server.stop();
     throw error;

@@ -273,11 +273,12 @@ export async function fetchAsOf(cardId: string, at: string): Promise<{ values: C
   return data.cardAsOf;
 }
 
-export async function revertCard(cardId: string, at: string, fields: string[], version: number): Promise<void> {
+/** Reverts `fields` (all when null) to their values at `at`. */
+export async function revertCard(cardId: string, at: string, fields: string[] | null, version: number): Promise<void> {
   await graphql('mutation Revert($cardId: ID!, $at: DateTime!, $fields: [String!], $version: Int!) { revertCard(cardId: $cardId, at: $at, fields: $fields, version: $version) { id } }', {
     cardId,
     at,
-    fields,
+    fields: fields ?? undefined,
     version,
   });
 }

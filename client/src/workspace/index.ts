@@ -4,6 +4,7 @@ import { i18n } from '../i18n';
 import { useSessionStore } from '../stores/session';
 import { startLive, stopLive } from './live';
 import { en, ru } from './messages';
+import './workspace.css';
 
 /** Adds the workspace's strings and keeps the live connection open while someone is signed in. */
 export function installWorkspace(pinia: Pinia): void {

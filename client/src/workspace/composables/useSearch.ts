@@ -1,0 +1,66 @@
+import { ref, watch, type Ref } from 'vue';
+import { useRouter } from 'vue-router';
+import { searchCards, type SearchHit } from '../api';
+import { useCardTypesStore } from '../stores/cardTypes';
+
+/** Search as one types (debounced, latest answer wins) with a keyboard cursor over the hits. */
+export function useSearch(query: Ref<string>, first = 30) {
+  const router = useRouter();
+  const types = useCardTypesStore();
+  const hits = ref<SearchHit[]>([]);
+  const loading = ref(false);
+  const error = ref<string | null>(null);
+  const active = ref(0);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let ticket = 0;
+
+  async function run(text: string): Promise<void> {
+    const mine = ++ticket;
+    loading.value = true;
+    error.value = null;
+    try {
+      void types.load();
+      const found = await searchCards(text, null, first);
+      if (mine !== ticket) return;
+      // Grouped display: keep the hits in group order so ↑/↓ walks them as shown.
+      const order = [...new Set(found.map((hit) => hit.card.typeKey))];
+      hits.value = found.sort((a, b) => order.indexOf(a.card.typeKey) - order.indexOf(b.card.typeKey));
+      active.value = 0;
+    } catch (e) {
+      if (mine === ticket) error.value = (e as Error).message;
+    } finally {
+      if (mine === ticket) loading.value = false;
+    }
+  }
+
+  watch(
+    query,
+    (text) => {
+      clearTimeout(timer);
+      if (text.trim().length < 2) {
+        ticket += 1;
+        hits.value = [];
+        loading.value = false;
+        return;
+      }
+      timer = setTimeout(() => void run(text.trim()), 250);
+    },
+    { immediate: true },
+  );
+
+  function open(hit: SearchHit): void {
+    void router.push({ name: 'workspace-card', params: { folderId: hit.card.folderId, cardId: hit.card.id } });
+  }
+
+  /** ↑/↓ move, Enter opens; true when the key was handled. */
+  function onKey(event: KeyboardEvent): boolean {
+    if (event.key === 'ArrowDown' && hits.value.length) active.value = (active.value + 1) % hits.value.length;
+    else if (event.key === 'ArrowUp' && hits.value.length) active.value = (active.value - 1 + hits.value.length) % hits.value.length;
+    else if (event.key === 'Enter' && hits.value[active.value]) open(hits.value[active.value]);
+    else return false;
+    event.preventDefault();
+    return true;
+  }
+
+  return { hits, loading, error, active, open, onKey };
+}

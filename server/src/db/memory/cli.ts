@@ -1,0 +1,56 @@
+/** `npm run db:memory -- [--port 27017] [--host 127.0.0.1] [--dbpath DIR]`: runs the server until SIGINT/SIGTERM. */
+import { parseArgs } from 'node:util';
+import { startMemoryServer } from './index';
+
+const USAGE = 'usage: npm run db:memory -- [--port 27017] [--host 127.0.0.1] [--dbpath DIR]';
+
+function parseOptions(): { port: number; host: string; dbpath?: string } {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string', default: '27017' },
+      host: { type: 'string', default: '127.0.0.1' },
+      dbpath: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be an integer from 0 to 65535, got "${values.port}"`);
+  if (values.dbpath === '') throw new Error('--dbpath must not be empty');
+  return { port, host: values.host, dbpath: values.dbpath };
+}
+
+let options: ReturnType<typeof parseOptions>;
+try {
+  options = parseOptions();
+} catch (error) {
+  console.error(`${(error as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+
+const server = await startMemoryServer(options);
+console.log(server.uri);
+console.error(server.dbpath ? `kartoteka-memory: durable, data in ${server.dbpath}` : 'kartoteka-memory: memory only (no --dbpath)');
+
+let stopping = false;
+const shutdown = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  server.stop().then(
+    () => {
+      console.error(`kartoteka-memory: stopped on ${signal}`);
+      process.exit(0);
+    },
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+};
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGTERM', () => shutdown('SIGTERM'));

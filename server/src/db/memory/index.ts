@@ -1,0 +1,112 @@
+/**
+ * An in-memory MongoDB-compatible server speaking the wire protocol, presenting itself as the
+ * primary of a single-node replica set (MongoDB 7.0, wire version 21), optionally durable with a
+ * journal under `dbpath`.
+ */
+import { mkdirSync } from 'node:fs';
+import net from 'node:net';
+import { ObjectId } from 'bson';
+import { CommandProcessor } from './commands';
+import { CommandError } from './errors';
+import { Persistence } from './persistence';
+import { Store } from './store';
+import { completeMessageLength, encodeReply, parseMessage, type IncomingMessage } from './wire';
+
+export interface MemoryServerOptions {
+  port?: number;
+  host?: string;
+  dbpath?: string;
+}
+
+export interface MemoryServer {
+  uri: string;
+  port: number;
+  dbpath?: string;
+  stop(): Promise<void>;
+}
+
+const REPLICA_SET = 'rs0';
+
+export async function startMemoryServer(options: MemoryServerOptions = {}): Promise<MemoryServer> {
+  const host = options.host ?? '127.0.0.1';
+  const store = new Store();
+  let persistence: Persistence | null = null;
+  if (options.dbpath) {
+    mkdirSync(options.dbpath, { recursive: true });
+    persistence = Persistence.open(store, { dbpath: options.dbpath });
+  } else {
+    store.journaling = false;
+  }
+
+  const sockets = new Set<net.Socket>();
+  const identity = { address: '', setName: REPLICA_SET, electionId: new ObjectId('7fffffff0000000000000001'), startedAt: new Date() };
+  const processor = new CommandProcessor(store, identity);
+  let nextConnectionId = 1;
+
+  /** Executes one request; the reply waits until its writes are journaled. */
+  async function handle(socket: net.Socket, message: IncomingMessage, connectionId: number): Promise<void> {
+    const reply = processor.execute(message.command, connectionId);
+    const ops = store.takeOps();
+    if (persistence && ops.length > 0) {
+      try {
+        await persistence.append(ops);
+      } catch (error) {
+        const failure = new CommandError(1, 'InternalError', `journal write failed: ${(error as Error).message}`);
+        if (!message.moreToCome && !socket.destroyed) socket.write(encodeReply(message, failure.toReply()));
+        return;
+      }
+    }
+    if (!message.moreToCome && !socket.destroyed) socket.write(encodeReply(message, reply));
+  }
+
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.setNoDelay(true);
+    const connectionId = nextConnectionId++;
+    let pending: Buffer = Buffer.alloc(0);
+    // Requests on one connection are answered in order.
+    let chain = Promise.resolve();
+    socket.on('data', (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      try {
+        for (let length = completeMessageLength(pending); length > 0; length = completeMessageLength(pending)) {
+          const message = parseMessage(pending.subarray(0, length));
+          pending = pending.subarray(length);
+          chain = chain.then(() => handle(socket, message, connectionId));
+        }
+      } catch {
+        socket.destroy();
+      }
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  const advertisedHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  identity.address = `${advertisedHost}:${port}`;
+
+  let stopped: Promise<void> | null = null;
+  return {
+    uri: `mongodb://${identity.address}/?replicaSet=${REPLICA_SET}`,
+    port,
+    dbpath: options.dbpath,
+    stop() {
+      stopped ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const socket of sockets) socket.destroy();
+        await closed;
+        processor.cursors.closeAll();
+        await persistence?.close();
+      })();
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * MongoDB wire protocol framing: OP_MSG (body and document-sequence sections, checksum,
+ * moreToCome) and the legacy OP_QUERY/OP_REPLY pair that drivers use for the first handshake.
+ */
+import { deserialize, serialize } from 'bson';
+import type { Doc } from './indexes';
+
+export const OP_REPLY = 1;
+export const OP_QUERY = 2004;
+export const OP_MSG = 2013;
+
+const FLAG_CHECKSUM_PRESENT = 1 << 0;
+const FLAG_MORE_TO_COME = 1 << 1;
+const HEADER_SIZE = 16;
+export const MAX_MESSAGE_SIZE = 48_000_000;
+
+const DESERIALIZE_OPTIONS = { promoteLongs: true, promoteValues: true, promoteBuffers: false, bsonRegExp: false } as const;
+
+export interface IncomingMessage {
+  requestId: number;
+  opCode: number;
+  /** The command document, with document-sequence sections merged in as arrays. */
+  command: Doc;
+  /** The client does not want a reply (OP_MSG moreToCome). */
+  moreToCome: boolean;
+}
+
+export class ProtocolError extends Error {}
+
+/** Length of the first complete message in `buffer`, or 0 when more bytes are needed. */
+export function completeMessageLength(buffer: Buffer): number {
+  if (buffer.length < 4) return 0;
+  const length = buffer.readInt32LE(0);
+  if (length < HEADER_SIZE || length > MAX_MESSAGE_SIZE) throw new ProtocolError(`invalid message length ${length}`);
+  return buffer.length >= length ? length : 0;
+}
+
+function readCString(buffer: Buffer, offset: number): [string, number] {
+  const end = buffer.indexOf(0, offset);
+  if (end < 0) throw new ProtocolError('unterminated cstring');
+  return [buffer.toString('utf8', offset, end), end + 1];
+}
+
+function readDocument(buffer: Buffer, offset: number): [Doc, number] {
+  const size = buffer.readInt32LE(offset);
+  if (size < 5 || offset + size > buffer.length) throw new ProtocolError('invalid BSON document size');
+  return [deserialize(buffer.subarray(offset, offset + size), DESERIALIZE_OPTIONS), offset + size];
+}
+
+export function parseMessage(message: Buffer): IncomingMessage {
+  const requestId = message.readInt32LE(4);
+  const opCode = message.readInt32LE(12);
+  if (opCode === OP_MSG) {
+    const flags = message.readUInt32LE(HEADER_SIZE);
+    const end = message.length - (flags & FLAG_CHECKSUM_PRESENT ? 4 : 0);
+    let offset = HEADER_SIZE + 4;
+    let command: Doc | undefined;
+    const sequences: [string, Doc[]][] = [];
+    while (offset < end) {
+      const kind = message.readUInt8(offset++);
+      if (kind === 0) {
+        [command, offset] = readDocument(message, offset);
+      } else if (kind === 1) {
+        const sectionEnd = offset + message.readInt32LE(offset);
+        const [identifier, start] = readCString(message, offset + 4);
+        let position = start;
+        const docs: Doc[] = [];
+        while (position < sectionEnd) {
+          let doc: Doc;
+          [doc, position] = readDocument(message, position);
+          docs.push(doc);
+        }
+        sequences.push([identifier, docs]);
+        offset = sectionEnd;
+      } else {
+        throw new ProtocolError(`unknown OP_MSG section kind ${kind}`);
+      }
+    }
+    if (!command) throw new ProtocolError('OP_MSG without a body section');
+    for (const [identifier, docs] of sequences) command[identifier] = docs;
+    return { requestId, opCode, command, moreToCome: (flags & FLAG_MORE_TO_COME) !== 0 };
+  }
+  if (opCode === OP_QUERY) {
+    let offset = HEADER_SIZE + 4;
+    let collection: string;
+    [collection, offset] = readCString(message, offset);
+    offset += 8; // numberToSkip, numberToReturn
+    let [query] = readDocument(message, offset);
+    if (query.$query && typeof query.$query === 'object') query = query.$query as Doc;
+    const db = collection.slice(0, collection.indexOf('.'));
+    return { requestId, opCode, command: { ...query, $db: db }, moreToCome: false };
+  }
+  throw new ProtocolError(`unsupported opCode ${opCode}`);
+}
+
+let nextRequestId = 1;
+
+function header(length: number, responseTo: number, opCode: number): Buffer {
+  const buffer = Buffer.alloc(HEADER_SIZE);
+  buffer.writeInt32LE(length, 0);
+  buffer.writeInt32LE(nextRequestId++ & 0x7fffffff, 4);
+  buffer.writeInt32LE(responseTo, 8);
+  buffer.writeInt32LE(opCode, 12);
+  return buffer;
+}
+
+/** The reply to a request, in the request's own protocol. */
+export function encodeReply(request: IncomingMessage, reply: Doc): Buffer {
+  const body = serialize(reply);
+  if (request.opCode === OP_QUERY) {
+    const prefix = Buffer.alloc(20);
+    prefix.writeInt32LE(0, 0); // responseFlags
+    prefix.writeBigInt64LE(0n, 4); // cursorID
+    prefix.writeInt32LE(0, 12); // startingFrom
+    prefix.writeInt32LE(1, 16); // numberReturned
+    return Buffer.concat([header(HEADER_SIZE + prefix.length + body.length, request.requestId, OP_REPLY), prefix, body]);
+  }
+  const flagsAndKind = Buffer.alloc(5);
+  return Buffer.concat([header(HEADER_SIZE + flagsAndKind.length + body.length, request.requestId, OP_MSG), flagsAndKind, body]);
+}

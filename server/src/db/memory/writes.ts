@@ -1,0 +1,221 @@
+/** Insert, update, delete and findAndModify on committed state or inside a transaction. */
+import { Aggregator, update as applyModifier } from 'mingo';
+import { calculateObjectSize } from 'bson';
+import { keyString } from './bson-order';
+import { asCommandError, CommandError, documentTooLarge, failedToParse, nestingTooDeep, writeConflict } from './errors';
+import type { Doc } from './indexes';
+import { deepClone, isPlainObject, selectDocs, type SortSpec } from './query';
+import { ridOf, withId, type Collection, type Store, type Transaction } from './store';
+
+export const MAX_BSON_SIZE = 16 * 1024 * 1024;
+const MAX_DEPTH = 100;
+
+export interface WriteContext {
+  store: Store;
+  txn?: Transaction;
+}
+
+const UPDATE_OPERATORS = new Set(['$set', '$unset', '$inc', '$mul', '$rename', '$min', '$max', '$currentDate', '$push', '$addToSet', '$pop', '$pull', '$pullAll', '$bit', '$setOnInsert']);
+
+function depthOf(value: unknown, depth: number): number {
+  if (depth > MAX_DEPTH) return depth;
+  if (Array.isArray(value)) return value.reduce<number>((max, item) => Math.max(max, depthOf(item, depth + 1)), depth);
+  if (isPlainObject(value)) return Object.values(value).reduce<number>((max, item) => Math.max(max, depthOf(item, depth + 1)), depth);
+  return depth - 1;
+}
+
+/** Rejects documents MongoDB would not store: over 16 MiB or nested deeper than 100 levels. */
+export function checkStorable(doc: Doc, afterUpdate: boolean): void {
+  const size = calculateObjectSize(doc);
+  if (size > MAX_BSON_SIZE) {
+    if (afterUpdate) throw new CommandError(17419, 'Location17419', `Resulting document after update is larger than ${MAX_BSON_SIZE}`);
+    throw documentTooLarge(size);
+  }
+  if (depthOf(doc, 1) > MAX_DEPTH) throw nestingTooDeep();
+}
+
+function current(ctx: WriteContext, collection: Collection, rid: string): Doc | undefined {
+  return ctx.txn ? ctx.txn.get(collection, rid) : collection.records.get(rid);
+}
+
+/** Stores a new version of a record, enforcing unique indexes and transaction ownership. */
+function writeRecord(ctx: WriteContext, collection: Collection, rid: string, doc: Doc): void {
+  if (ctx.txn) {
+    ctx.txn.write(collection, rid, doc);
+    return;
+  }
+  if (collection.locks.has(rid)) throw writeConflict();
+  collection.checkUnique(doc, rid);
+  ctx.store.putRecord(collection, rid, doc);
+}
+
+function removeRecord(ctx: WriteContext, collection: Collection, rid: string): void {
+  if (ctx.txn) {
+    ctx.txn.write(collection, rid, null);
+    return;
+  }
+  if (collection.locks.has(rid)) throw writeConflict();
+  ctx.store.deleteRecord(collection, rid);
+}
+
+export function insertDocument(ctx: WriteContext, collection: Collection, input: Doc): Doc {
+  const doc = withId(deepClone(input));
+  checkStorable(doc, false);
+  if (Array.isArray(doc._id) || doc._id instanceof RegExp) throw new CommandError(2, 'BadValue', `can't use an array for _id`);
+  const rid = ridOf(doc);
+  if (current(ctx, collection, rid)) {
+    throw new CommandError(11000, 'DuplicateKey', `E11000 duplicate key error collection: ${collection.ns} index: _id_ dup key: { _id: ${describeId(doc._id)} }`, { keyPattern: { _id: 1 }, keyValue: { _id: doc._id } });
+  }
+  writeRecord(ctx, collection, rid, doc);
+  return doc;
+}
+
+function describeId(id: unknown): string {
+  if (typeof id === 'string') return JSON.stringify(id);
+  if ((id as { _bsontype?: string })?._bsontype === 'ObjectId') return `ObjectId('${String(id)}')`;
+  return String(id);
+}
+
+export type UpdateSpec = Doc | Doc[];
+
+function isOperatorUpdate(update: Doc): boolean {
+  const keys = Object.keys(update);
+  const operators = keys.filter((key) => key.startsWith('$'));
+  if (operators.length > 0 && operators.length !== keys.length) {
+    throw failedToParse(`Unknown modifier: ${keys.find((key) => !key.startsWith('$'))}. Expected a valid update modifier or pipeline-style update specified as an array`);
+  }
+  for (const op of operators) {
+    if (!UPDATE_OPERATORS.has(op)) throw failedToParse(`Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`);
+    if (!isPlainObject(update[op])) throw failedToParse(`Modifiers operate on fields but we found type ${Array.isArray(update[op]) ? 'array' : typeof update[op]} instead. For example: {$mod: {<field>: ...}} not {$set: ...}`);
+  }
+  return operators.length > 0;
+}
+
+/** The new version of `doc` under `update`; `inserting` applies `$setOnInsert`. */
+export function applyUpdate(doc: Doc, update: UpdateSpec, filter: Doc, arrayFilters: Doc[] | undefined, inserting: boolean): Doc {
+  let next: Doc;
+  try {
+    if (Array.isArray(update)) {
+      next = new Aggregator(update, {}).run([deepClone(doc)])[0] as Doc;
+    } else if (!isOperatorUpdate(update)) {
+      const { _id: _ignored, ...replacement } = deepClone(update);
+      next = doc._id === undefined ? { ...replacement } : { _id: doc._id, ...replacement };
+      if (update._id !== undefined && doc._id !== undefined && keyString(update._id) !== keyString(doc._id)) throw immutableId();
+      if (update._id !== undefined && doc._id === undefined) next = { _id: update._id, ...replacement };
+    } else {
+      next = deepClone(doc);
+      const { $setOnInsert, ...modifier } = update;
+      if (inserting && isPlainObject($setOnInsert)) modifier.$set = { ...(modifier.$set as Doc | undefined), ...$setOnInsert };
+      guardId(doc, modifier);
+      for (const key of Object.keys(modifier)) if (isPlainObject(modifier[key]) && Object.keys(modifier[key]).length === 0) delete modifier[key];
+      if (Object.keys(modifier).length > 0) applyModifier(next, modifier, arrayFilters, filter);
+    }
+  } catch (error) {
+    throw asCommandError(error);
+  }
+  if (doc._id !== undefined && (next._id === undefined || keyString(next._id) !== keyString(doc._id))) throw immutableId();
+  return next;
+}
+
+/** `_id` may only be "set" to the value it already has; mingo would happily change it. */
+function guardId(doc: Doc, modifier: Doc): void {
+  for (const [op, fields] of Object.entries(modifier)) {
+    if (!isPlainObject(fields)) continue;
+    for (const field of Object.keys(fields)) {
+      if (field !== '_id' && !field.startsWith('_id.')) continue;
+      const unchanged = doc._id === undefined || (op === '$set' && field === '_id' && keyString(fields[field]) === keyString(doc._id));
+      if (!unchanged) throw immutableId();
+      if (doc._id !== undefined) delete fields[field];
+    }
+  }
+}
+
+function immutableId(): CommandError {
+  return new CommandError(66, 'ImmutableField', "Performing an update on the path '_id' would modify the immutable field '_id'");
+}
+
+/** The document an upsert starts from: the filter's equality conditions. */
+function upsertSeed(filter: Doc): Doc {
+  const seed: Doc = {};
+  const visit = (clause: Doc) => {
+    for (const [field, value] of Object.entries(clause)) {
+      if (field === '$and' && Array.isArray(value)) {
+        for (const part of value) if (isPlainObject(part)) visit(part);
+        continue;
+      }
+      if (field.startsWith('$')) continue;
+      let literal: unknown;
+      if (isPlainObject(value)) {
+        const keys = Object.keys(value);
+        if (keys.some((key) => key.startsWith('$'))) {
+          if (keys.length === 1 && '$eq' in value) literal = value.$eq;
+          else continue;
+        } else literal = value;
+      } else literal = value;
+      setPath(seed, field, deepClone(literal));
+    }
+  };
+  visit(filter);
+  return seed;
+}
+
+function setPath(target: Doc, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    if (!isPlainObject(node[part])) node[part] = {};
+    node = node[part] as Doc;
+  }
+  node[parts[parts.length - 1]!] = value;
+}
+
+export interface UpdateOutcome {
+  matched: number;
+  modified: number;
+  upsertedId?: unknown;
+  /** Documents before and after, for findAndModify. */
+  before?: Doc;
+  after?: Doc;
+}
+
+export interface UpdateRequest {
+  filter: Doc;
+  update: UpdateSpec;
+  multi: boolean;
+  upsert: boolean;
+  arrayFilters?: Doc[];
+  sort?: SortSpec;
+}
+
+export function updateDocuments(ctx: WriteContext, collection: Collection, request: UpdateRequest): UpdateOutcome {
+  if (request.multi && !Array.isArray(request.update) && !isOperatorUpdate(request.update)) {
+    throw failedToParse('multi update is not supported for replacement-style update');
+  }
+  const { docs } = selectDocs(collection, ctx.txn, request.filter, { sort: request.sort, limit: request.multi ? 0 : 1 });
+  if (docs.length === 0) {
+    if (!request.upsert) return { matched: 0, modified: 0 };
+    const seed = upsertSeed(request.filter);
+    const created = withId(applyUpdate(seed, request.update, request.filter, request.arrayFilters, true));
+    const inserted = insertDocument(ctx, collection, created);
+    return { matched: 0, modified: 0, upsertedId: inserted._id, after: inserted };
+  }
+  let modified = 0;
+  let before: Doc | undefined;
+  let after: Doc | undefined;
+  for (const doc of docs) {
+    const next = applyUpdate(doc, request.update, request.filter, request.arrayFilters, false);
+    before ??= doc;
+    after ??= next;
+    if (keyString(next) === keyString(doc)) continue;
+    checkStorable(next, true);
+    writeRecord(ctx, collection, ridOf(doc), next);
+    modified++;
+  }
+  return { matched: docs.length, modified, before, after };
+}
+
+export function deleteDocuments(ctx: WriteContext, collection: Collection, filter: Doc, limit: number, sort?: SortSpec): Doc[] {
+  const { docs } = selectDocs(collection, ctx.txn, filter, { limit, sort });
+  for (const doc of docs) removeRecord(ctx, collection, ridOf(doc));
+  return docs;
+}

@@ -1,0 +1,152 @@
+import { expect } from 'chai';
+import { MongoClient, type ObjectId, MongoServerError, type Db } from 'mongodb';
+import { testMongoUri, uniqueDbName } from '../support/mongo';
+
+// Loosely typed documents: these tests exercise the server, not the driver's typings.
+type AnyDoc = { _id?: string | number | ObjectId; [field: string]: any };
+
+describe('db conformance: catalog, indexes and text search', function () {
+  let client: MongoClient;
+  let db: Db;
+
+  before(async () => {
+    client = await new MongoClient(await testMongoUri()).connect();
+    db = client.db(uniqueDbName('catalog'));
+  });
+  after(async () => {
+    await db.dropDatabase();
+    await client.close();
+  });
+
+  it('answers hello, ping and buildInfo as a replica-set primary of MongoDB 7', async () => {
+    const hello = await db.admin().command({ hello: 1 });
+    expect(hello.isWritablePrimary).to.equal(true);
+    expect(hello.setName).to.be.a('string');
+    expect(hello.maxWireVersion).to.be.at.least(21);
+    expect(hello.logicalSessionTimeoutMinutes).to.be.a('number');
+    expect((await db.admin().ping()).ok).to.equal(1);
+    const info = await db.admin().buildInfo();
+    expect(Number(String(info.version).split('.')[0])).to.be.at.least(7);
+  });
+
+  it('creates, lists, renames and drops collections and databases', async () => {
+    await db.createCollection('alpha');
+    const exists = (await db.createCollection('alpha').catch((e: unknown) => e)) as MongoServerError;
+    expect(exists.code).to.equal(48);
+    await db.collection<AnyDoc>('beta').insertOne({ x: 1 });
+    const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
+    expect(names).to.include.members(['alpha', 'beta']);
+    expect((await db.listCollections({ name: 'beta' }).toArray()).map((c) => c.name)).to.deep.equal(['beta']);
+    await db.renameCollection('beta', 'gamma');
+    expect(await db.collection<AnyDoc>('gamma').countDocuments()).to.equal(1);
+    const missing = (await db.renameCollection('nope', 'other').catch((e: unknown) => e)) as MongoServerError;
+    expect(missing.code).to.equal(26);
+    expect(await db.collection<AnyDoc>('alpha').drop()).to.equal(true);
+    const databases = (await db.admin().listDatabases()).databases.map((d) => d.name);
+    expect(databases).to.include(db.databaseName);
+    const other = client.db(uniqueDbName('dropme'));
+    await other.collection<AnyDoc>('c').insertOne({});
+    await other.dropDatabase();
+    expect((await db.admin().listDatabases()).databases.map((d) => d.name)).not.to.include(other.databaseName);
+  });
+
+  it('creates, lists and drops indexes', async () => {
+    const c = db.collection<AnyDoc>('idx');
+    expect(await c.createIndex({ a: 1, b: -1 })).to.equal('a_1_b_-1');
+    expect(await c.createIndex({ a: 1, b: -1 })).to.equal('a_1_b_-1');
+    await c.createIndex({ email: 1 }, { unique: true, name: 'email_unique' });
+    const indexes = await c.listIndexes().toArray();
+    expect(indexes.map((i) => i.name)).to.deep.equal(['_id_', 'a_1_b_-1', 'email_unique']);
+    expect(indexes[2]).to.include({ unique: true });
+    const conflict = (await c.createIndex({ other: 1 }, { name: 'email_unique' }).catch((e: unknown) => e)) as MongoServerError;
+    expect(conflict).to.be.instanceOf(MongoServerError);
+    await c.dropIndex('a_1_b_-1');
+    const missing = (await c.dropIndex('nope').catch((e: unknown) => e)) as MongoServerError;
+    expect(missing.code).to.equal(27);
+    await c.dropIndexes();
+    expect((await c.listIndexes().toArray()).map((i) => i.name)).to.deep.equal(['_id_']);
+  });
+
+  it('enforces unique indexes on insert, update and upsert with E11000 details', async () => {
+    const c = db.collection<AnyDoc>('uniq');
+    await c.createIndex({ email: 1 }, { unique: true });
+    await c.insertMany([{ email: 'a@x' }, { email: 'b@x' }]);
+    const insert = (await c.insertOne({ email: 'a@x' }).catch((e: unknown) => e)) as MongoServerError;
+    expect(insert.code).to.equal(11000);
+    expect(insert.message).to.match(/E11000 duplicate key error collection: .*\.uniq index: email_1 dup key: \{ email: "a@x" \}/);
+    expect(insert.keyPattern).to.deep.equal({ email: 1 });
+    expect(insert.keyValue).to.deep.equal({ email: 'a@x' });
+    const update = (await c.updateOne({ email: 'b@x' }, { $set: { email: 'a@x' } }).catch((e: unknown) => e)) as MongoServerError;
+    expect(update.code).to.equal(11000);
+    const upsert = (await c.updateOne({ name: 'n' }, { $set: { email: 'a@x' } }, { upsert: true }).catch((e: unknown) => e)) as MongoServerError;
+    expect(upsert.code).to.equal(11000);
+    expect(await c.countDocuments()).to.equal(2);
+    const build = db.collection<AnyDoc>('uniqbuild');
+    await build.insertMany([{ k: 1 }, { k: 1 }]);
+    const failed = (await build.createIndex({ k: 1 }, { unique: true }).catch((e: unknown) => e)) as MongoServerError;
+    expect(failed.code).to.equal(11000);
+  });
+
+  it('honours sparse and partial unique indexes, and compound uniqueness', async () => {
+    const sparse = db.collection<AnyDoc>('sparse');
+    await sparse.createIndex({ code: 1 }, { unique: true, sparse: true });
+    await sparse.insertMany([{ n: 1 }, { n: 2 }, { code: 'x' }]);
+    expect((await sparse.insertOne({ code: 'x' }).catch((e: MongoServerError) => e)) as MongoServerError).to.have.property('code', 11000);
+    const plain = db.collection<AnyDoc>('nonsparse');
+    await plain.createIndex({ code: 1 }, { unique: true });
+    await plain.insertOne({ n: 1 });
+    expect((await plain.insertOne({ n: 2 }).catch((e: MongoServerError) => e)) as MongoServerError).to.have.property('code', 11000);
+    const partial = db.collection<AnyDoc>('partial');
+    await partial.createIndex({ login: 1 }, { unique: true, partialFilterExpression: { active: true } });
+    await partial.insertMany([{ login: 'a', active: false }, { login: 'a', active: false }, { login: 'a', active: true }]);
+    expect((await partial.insertOne({ login: 'a', active: true }).catch((e: MongoServerError) => e)) as MongoServerError).to.have.property('code', 11000);
+    const compound = db.collection<AnyDoc>('compound');
+    await compound.createIndex({ folder: 1, name: 1 }, { unique: true });
+    await compound.insertMany([{ folder: 1, name: 'a' }, { folder: 2, name: 'a' }]);
+    const dup = (await compound.insertOne({ folder: 1, name: 'a' }).catch((e: MongoServerError) => e)) as MongoServerError;
+    expect(dup.keyValue).to.deep.equal({ folder: 1, name: 'a' });
+  });
+
+  it('answers equality, range and sorted queries through indexes correctly', async () => {
+    const c = db.collection<AnyDoc>('ranges');
+    await c.createIndex({ n: 1 });
+    await c.createIndex({ tags: 1 });
+    await c.insertMany(Array.from({ length: 200 }, (_, i) => ({ n: i, tags: [`t${i % 3}`, 'all'], s: String(i) })));
+    await c.insertMany([{ n: 'text' }, { n: null }, {}]);
+    expect(await c.countDocuments({ n: { $gte: 10, $lt: 20 } })).to.equal(10);
+    expect(await c.countDocuments({ n: { $in: [1, 5, 'text', 999] } })).to.equal(3);
+    expect(await c.countDocuments({ tags: 't1' })).to.equal(67);
+    expect(await c.countDocuments({ n: null })).to.equal(2);
+    const page = await c.find({}, { projection: { _id: 0, n: 1 } }).sort({ n: -1 }).limit(3).toArray();
+    expect(page).to.deep.equal([{ n: 'text' }, { n: 199 }, { n: 198 }]);
+    const asc = await c.find({ n: { $gt: 195 } }).sort({ n: 1 }).toArray();
+    expect(asc.map((d) => d.n)).to.deep.equal([196, 197, 198, 199]);
+  });
+
+  it('searches text case- and diacritic-insensitively in Russian and English, with scores', async () => {
+    const c = db.collection<AnyDoc>('texts');
+    await c.createIndex({ title: 'text', body: 'text' }, { default_language: 'none', weights: { title: 5, body: 1 } });
+    await c.insertMany([
+      { _id: 1, title: 'Ёлка и ежи', body: 'Новогодняя ёлка' },
+      { _id: 2, title: 'Договор поставки', body: 'Contract for supplies of elk' },
+      { _id: 3, title: 'Café menu', body: 'Coffee and tea' },
+      { _id: 4, title: 'Другое', body: 'Про ЕЛКУ ничего' },
+    ]);
+    const elka = await c.find({ $text: { $search: 'елка' } }).toArray();
+    expect(elka.map((d) => d._id).sort()).to.include.members([1]);
+    expect((await c.find({ $text: { $search: 'CAFE' } }).toArray()).map((d) => d._id)).to.deep.equal([3]);
+    expect((await c.find({ $text: { $search: 'договор' } }).toArray()).map((d) => d._id)).to.deep.equal([2]);
+    expect((await c.find({ $text: { $search: 'contract' } }).toArray()).map((d) => d._id)).to.deep.equal([2]);
+    const scored = await c
+      .find({ $text: { $search: 'ёлка coffee' } }, { projection: { score: { $meta: 'textScore' } } })
+      .sort({ score: { $meta: 'textScore' } })
+      .toArray();
+    expect(scored.length).to.be.at.least(2);
+    expect(scored[0]!._id).to.equal(1);
+    expect(scored[0]!.score).to.be.greaterThan(scored[scored.length - 1]!.score);
+    expect((await c.find({ $text: { $search: '"menu"' } }).toArray()).map((d) => d._id)).to.deep.equal([3]);
+    await db.collection<AnyDoc>('plain').insertOne({ title: 'x' });
+    const noIndex = (await db.collection<AnyDoc>('plain').find({ $text: { $search: 'x' } }).toArray().catch((e: unknown) => e)) as MongoServerError;
+    expect(noIndex.code).to.equal(27);
+  });
+});

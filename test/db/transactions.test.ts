@@ -1,0 +1,113 @@
+import { expect } from 'chai';
+import { MongoClient, MongoServerError, type Db } from 'mongodb';
+import { testMongoUri, uniqueDbName } from '../support/mongo';
+
+describe('db conformance: sessions and transactions', function () {
+  let client: MongoClient;
+  let db: Db;
+
+  before(async () => {
+    client = await new MongoClient(await testMongoUri()).connect();
+    db = client.db(uniqueDbName('txn'));
+    await db.createCollection('accounts');
+    await db.createCollection('log');
+  });
+  after(async () => {
+    await db.dropDatabase();
+    await client.close();
+  });
+
+  it('commits several writes atomically with withTransaction', async () => {
+    const accounts = db.collection('accounts');
+    await accounts.insertMany([{ _id: 'a', balance: 100 }, { _id: 'b', balance: 0 }] as never[]);
+    await client.withSession((session) =>
+      session.withTransaction(async () => {
+        await accounts.updateOne({ _id: 'a' } as never, { $inc: { balance: -30 } }, { session });
+        await accounts.updateOne({ _id: 'b' } as never, { $inc: { balance: 30 } }, { session });
+        await db.collection('log').insertOne({ moved: 30 }, { session });
+        expect((await accounts.findOne({ _id: 'a' } as never, { session }))!.balance).to.equal(70);
+        expect((await accounts.findOne({ _id: 'a' } as never))!.balance).to.equal(100);
+      }),
+    );
+    expect((await accounts.find().sort({ _id: 1 }).toArray()).map((d) => d.balance)).to.deep.equal([70, 30]);
+    expect(await db.collection('log').countDocuments()).to.equal(1);
+  });
+
+  it('leaves no trace of an aborted transaction or one whose callback throws', async () => {
+    const c = db.collection('aborted');
+    await c.insertOne({ _id: 1, v: 'original' } as never);
+    const session = client.startSession();
+    session.startTransaction();
+    await c.insertOne({ _id: 2 } as never, { session });
+    await c.updateOne({ _id: 1 } as never, { $set: { v: 'changed' } }, { session });
+    await c.deleteOne({ _id: 1 } as never, { session });
+    await session.abortTransaction();
+    await session.endSession();
+    expect(await c.find().toArray()).to.deep.equal([{ _id: 1, v: 'original' }]);
+    const failed = await client
+      .withSession((s) =>
+        s.withTransaction(async () => {
+          await c.insertOne({ _id: 3 } as never, { session: s });
+          throw new Error('boom');
+        }),
+      )
+      .catch((e: Error) => e);
+    expect((failed as Error).message).to.equal('boom');
+    expect(await c.countDocuments()).to.equal(1);
+  });
+
+  it('aborts the transaction on a duplicate key inside it', async () => {
+    const c = db.collection('txndup');
+    await c.createIndex({ k: 1 }, { unique: true });
+    await c.insertOne({ k: 1 });
+    const error = await client
+      .withSession((s) =>
+        s.withTransaction(async () => {
+          await c.insertOne({ k: 2 }, { session: s });
+          await c.insertOne({ k: 1 }, { session: s });
+        }),
+      )
+      .catch((e: unknown) => e);
+    expect((error as MongoServerError).code).to.equal(11000);
+    expect(await c.countDocuments()).to.equal(1);
+  });
+
+  it('raises WriteConflict with TransientTransactionError between two open transactions', async () => {
+    const c = db.collection('conflict');
+    await c.insertOne({ _id: 1, n: 0 } as never);
+    const first = client.startSession();
+    const second = client.startSession();
+    first.startTransaction();
+    second.startTransaction();
+    await c.updateOne({ _id: 1 } as never, { $inc: { n: 1 } }, { session: first });
+    const conflict = (await c.updateOne({ _id: 1 } as never, { $inc: { n: 10 } }, { session: second }).catch((e: unknown) => e)) as MongoServerError;
+    expect(conflict).to.be.instanceOf(MongoServerError);
+    expect(conflict.code).to.equal(112);
+    expect(conflict.hasErrorLabel('TransientTransactionError')).to.equal(true);
+    await second.abortTransaction().catch(() => undefined);
+    await first.commitTransaction();
+    await first.endSession();
+    await second.endSession();
+    expect((await c.findOne({ _id: 1 } as never))!.n).to.equal(1);
+  });
+
+  it('retries a conflicting withTransaction until it succeeds', async () => {
+    const c = db.collection('retry');
+    await c.insertOne({ _id: 1, n: 0 } as never);
+    const blocker = client.startSession();
+    blocker.startTransaction();
+    await c.updateOne({ _id: 1 } as never, { $inc: { n: 1 } }, { session: blocker });
+    let attempts = 0;
+    const retried = client.withSession((s) =>
+      s.withTransaction(async () => {
+        attempts++;
+        if (attempts === 2) await blocker.commitTransaction();
+        await c.updateOne({ _id: 1 } as never, { $inc: { n: 1 } }, { session: s });
+      }),
+    );
+    await retried;
+    await blocker.endSession();
+    expect(attempts).to.be.at.least(2);
+    expect((await c.findOne({ _id: 1 } as never))!.n).to.equal(2);
+  });
+});

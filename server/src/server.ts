@@ -9,6 +9,7 @@ import mongoose from 'mongoose';
 import { ensureAdministrator, ensureSystemGroups } from './people/bootstrap';
 import { resetThrottles } from './people/throttle';
 import { syncCardTypes } from './cards/type-sync';
+import { forgetCardTypes } from './card-types/registry';
 import { seedDemoData } from '../../seeds/demo';
 
 /**
@@ -17,6 +18,7 @@ import { seedDemoData } from '../../seeds/demo';
  */
 export async function prepareDatabase(config: Config, logger: Logger): Promise<boolean> {
   resetThrottles();
+  forgetCardTypes();
   await Promise.all(Object.values(mongoose.models).map((model) => model.init()));
   await ensureSystemGroups();
   await syncCardTypes(logger);

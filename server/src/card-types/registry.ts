@@ -1,4 +1,4 @@
-import mongoose, { Schema } from 'mongoose';
+import mongoose, { Schema, type ClientSession } from 'mongoose';
 import type { CardTypeDefinition } from './definition';
 
 /**
@@ -15,18 +15,43 @@ const cardTypeSchema = new Schema(
 
 export const CardTypeRecord = mongoose.model('CardType', cardTypeSchema);
 
+/**
+ * Definitions are read on almost every request and change rarely: they are cached briefly
+ * (this instance forgets them at once when it saves one; other instances within CACHE_MS).
+ */
+const CACHE_MS = 5000;
+let cached: { at: number; types: Promise<Map<string, CardTypeDefinition>> } | undefined;
+
+function allTypes(): Promise<Map<string, CardTypeDefinition>> {
+  if (!cached || Date.now() - cached.at > CACHE_MS) {
+    const types = CardTypeRecord.find()
+      .sort({ key: 1 })
+      .lean()
+      .then((records) => new Map(records.map((r) => [r.key, r.definition as CardTypeDefinition])));
+    cached = { at: Date.now(), types };
+    types.catch(() => (cached = undefined));
+  }
+  return cached.types;
+}
+
 export async function listCardTypes(): Promise<CardTypeDefinition[]> {
-  const records = await CardTypeRecord.find().sort({ key: 1 }).lean();
-  return records.map((r) => r.definition as CardTypeDefinition);
+  return [...(await allTypes()).values()];
 }
 
 export async function findCardType(key: string): Promise<CardTypeDefinition | null> {
-  const record = await CardTypeRecord.findOne({ key }).lean();
-  return record ? (record.definition as CardTypeDefinition) : null;
+  return (await allTypes()).get(key) ?? null;
 }
 
-export async function saveCardType(definition: CardTypeDefinition): Promise<void> {
-  await CardTypeRecord.updateOne({ key: definition.key }, { $set: { definition } }, { upsert: true });
+/** Stores a definition, inside the caller's transaction when one is given. */
+export async function saveCardType(definition: CardTypeDefinition, session?: ClientSession): Promise<void> {
+  cached = undefined;
+  await CardTypeRecord.updateOne({ key: definition.key }, { $set: { definition } }, { upsert: true, session });
+  cached = undefined;
+}
+
+/** Forgets cached definitions (a new database, e.g. in tests). */
+export function forgetCardTypes(): void {
+  cached = undefined;
 }
 
 /** Index name of the partial unique index behind a `unique` field. */

@@ -36,7 +36,8 @@ export interface ListOptions {
 export interface Connection<T> {
   edges: { node: T; cursor: string }[];
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
-  totalCount: number;
+  /** Counted only when asked for (GraphQL calls it for the `totalCount` field): a count costs a scan of the folder's index range. */
+  totalCount: () => Promise<number>;
 }
 
 /** A MongoDB filter on cards. */
@@ -136,10 +137,8 @@ export async function listFolderCards(actor: Actor, folderId: string, options: L
   const page = cursor ? { $and: [filtered, afterCondition(path, cursor[0], cursor[1], descending)] } : filtered;
   const limit = Math.min(Math.max(options.first, 1), MAX_PAGE);
   const direction = descending ? -1 : 1;
-  const [rows, totalCount] = await Promise.all([
-    Card.find(page).sort({ [path]: direction, _id: direction }).limit(limit + 1).lean<CardDoc[]>(),
-    Card.countDocuments(filtered),
-  ]);
+  const rows = await Card.find(page).sort({ [path]: direction, _id: direction }).limit(limit + 1).lean<CardDoc[]>();
+  const totalCount = () => Card.countDocuments(filtered);
   const sortValue = (card: CardDoc): SortValue => {
     if (SYSTEM_SORTS.has(sortBy)) return card[sortBy as 'title' | 'createdAt' | 'updatedAt'];
     const value = card.values[sortBy];

@@ -108,7 +108,7 @@ export async function saveCardTypeDefinition(actor: Actor, input: unknown, { isN
         );
       }
     }
-    await saveCardType(definition);
+    await saveCardType(definition, session);
   });
   await ensureCardTypeIndexes(definition);
   return definition;

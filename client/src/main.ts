@@ -7,12 +7,14 @@ import { i18n } from './i18n';
 import { router } from './router';
 import { useFoldersStore } from './stores/folders';
 import { useSessionStore } from './stores/session';
+import { installWorkspace } from './workspace';
 import './styles.css';
 
 document.documentElement.lang = i18n.global.locale.value;
 const pinia = createPinia();
 const app = createApp(App).use(pinia).use(i18n).use(router);
 const session = useSessionStore(pinia);
+installWorkspace(pinia);
 provideAbility(app, session.ability());
 
 // The session ended elsewhere (signed out in another tab, password changed): back to sign-in.

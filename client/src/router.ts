@@ -1,6 +1,7 @@
 import { createRouter, createWebHistory } from 'vue-router';
 import { useSessionStore } from './stores/session';
 import HomeView from './views/HomeView.vue';
+import { workspaceRoutes } from './workspace/routes';
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -39,6 +40,7 @@ export const router = createRouter({
         { path: 'audit', name: 'admin-audit', component: () => import('./views/admin/AuditAdmin.vue') },
       ],
     },
+    ...workspaceRoutes,
     { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue') },
     // Reached by name only (the guard below), so the address the visitor typed stays in the bar.
     { path: '/:pathMatch(.*)*', name: 'no-access', component: () => import('./views/NoAccessView.vue') },

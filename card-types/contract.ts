@@ -1,6 +1,8 @@
 import type { CardTypeDefinition } from '../server/src/card-types/definition';
+import { documentFields, documentMainSection } from './document-fields';
 
-const main = { ru: 'Основное', en: 'General' };
+const main = documentMainSection;
+const document = documentFields();
 const term = { ru: 'Срок действия', en: 'Term' };
 
 /** «Договор» with a counterparty. */
@@ -13,19 +15,9 @@ export const contract: CardTypeDefinition = {
   historyEnabled: false,
   titleTemplate: '{number} от {date}',
   fields: [
-    { key: 'number', kind: 'string', label: { ru: 'Номер', en: 'Number' }, required: true, max: 50, listed: true, section: main },
-    { key: 'date', kind: 'date', label: { ru: 'Дата', en: 'Date' }, required: true, default: 'today', listed: true, section: main },
-    {
-      key: 'counterparty',
-      kind: 'reference',
-      targets: ['counterparty'],
-      label: { ru: 'Контрагент', en: 'Counterparty' },
-      required: true,
-      listed: true,
-      section: main,
-    },
+    ...document.head,
     { key: 'subject', kind: 'text', label: { ru: 'Предмет договора', en: 'Subject' }, max: 2000, section: main },
-    { key: 'amount', kind: 'money', label: { ru: 'Сумма, ₽', en: 'Amount, RUB' }, min: '0', listed: true, section: main },
+    document.amount,
     {
       key: 'status',
       kind: 'enum',

@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { ensureClientBuilt } from '../../server/src/http/client-build';
+import { createLogger } from '../../server/src/logger';
 import type { RunningServer } from '../../server/src/server';
 import { ApiClient } from '../support/api-client';
 import { startTestServer } from '../support/server';
@@ -8,6 +10,8 @@ describe('server skeleton (HTTP)', () => {
   let api: ApiClient;
 
   before(async () => {
+    // The history-mode fallback serves the built client.
+    await ensureClientBuilt(createLogger({ logLevel: 'warn' }));
     server = await startTestServer();
     api = new ApiClient(server.url);
   });

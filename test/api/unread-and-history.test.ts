@@ -1,3 +1,4 @@
+import { createCorrespondents, createDepartment } from '../support/fixtures';
 import { expect } from 'chai';
 import { HistoryEntry } from '../../server/src/history/model';
 import type { RunningServer } from '../../server/src/server';
@@ -25,25 +26,13 @@ describe('unread tracking and change history: the scenario (API)', function () {
   before(async () => {
     server = await startTestServer();
     admin = await signedIn(server);
-    const department = (await admin.data<{ createDepartment: { id: string } }>('mutation { createDepartment(input: { name: "Кассиопея" }) { id } }')).createDepartment.id;
-    const elsewhere = (await admin.data<{ createDepartment: { id: string } }>('mutation { createDepartment(input: { name: "Бухгалтерия" }) { id } }')).createDepartment.id;
-    for (const [login, fullName, departmentId] of [['tgoncharenko', 'Татьяна Гончаренко', department], ['nvakulenko', 'Наталья Вакуленко', department], ['outsider', 'Посторонний', elsewhere]]) {
-      ids[login] = (await admin.data<{ createUser: { id: string } }>('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
-        input: { login, fullName, password: PASSWORD, departmentId },
-      })).createUser.id;
-    }
-    const library = (await admin.data<{ createLibrary: { id: string } }>('mutation { createLibrary(name: "Корреспонденты и контакты") { id } }')).createLibrary.id;
-    ids.folder = (await admin.data<{ createFolder: { id: string } }>('mutation($input: FolderInput!) { createFolder(input: $input) { id } }', {
-      input: { libraryId: library, name: 'Корреспонденты', allowedCardTypes: ['counterparty', 'contact-person'] },
-    })).createFolder.id;
-    await admin.data('mutation($id: ID!, $e: [AccessEntryInput!]!) { setFolderAccess(id: $id, entries: $e) { id } }', {
-      id: ids.folder,
-      e: [
-        { principalType: 'user', principalId: ids.tgoncharenko, level: 'full' },
-        { principalType: 'user', principalId: ids.nvakulenko, level: 'full' },
-        { principalType: 'user', principalId: ids.outsider, level: 'read' },
-      ],
-    });
+    const elsewhere = await createDepartment(admin, 'Бухгалтерия');
+    const scenario = await createCorrespondents(admin, PASSWORD, [
+      { login: 'tgoncharenko', fullName: 'Татьяна Гончаренко', level: 'full' },
+      { login: 'nvakulenko', fullName: 'Наталья Вакуленко', level: 'full' },
+      { login: 'outsider', fullName: 'Посторонний', level: 'read', departmentId: elsewhere },
+    ]);
+    Object.assign(ids, scenario.userIds, { folder: scenario.folderId });
     tatiana = await signedIn(server, 'tgoncharenko', PASSWORD);
     natalia = await signedIn(server, 'nvakulenko', PASSWORD);
     outsider = await signedIn(server, 'outsider', PASSWORD);

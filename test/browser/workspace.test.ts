@@ -1,3 +1,4 @@
+import { createCorrespondents } from '../support/fixtures';
 import { expect } from 'chai';
 import { selectors, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { ensureClientBuilt } from '../../server/src/http/client-build';
@@ -50,24 +51,12 @@ describeInBrowser('staff workspace: the scenario with two colleagues side by sid
     await ensureClientBuilt(createLogger({ logLevel: 'warn' }));
     server = await startTestServer();
     admin = await signedIn(server);
-    const department = (await admin.data<{ createDepartment: { id: string } }>('mutation { createDepartment(input: { name: "Кассиопея" }) { id } }')).createDepartment.id;
-    for (const [login, fullName] of [['tgoncharenko', 'Татьяна Гончаренко'], ['nvakulenko', 'Наталья Вакуленко'], ['reader', 'Читатель Только']]) {
-      ids[login] = (await admin.data<{ createUser: { id: string } }>('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
-        input: { login, fullName, password: PASSWORD, departmentId: department },
-      })).createUser.id;
-    }
-    const library = (await admin.data<{ createLibrary: { id: string } }>('mutation { createLibrary(name: "Корреспонденты и контакты") { id } }')).createLibrary.id;
-    ids.folder = (await admin.data<{ createFolder: { id: string } }>('mutation($input: FolderInput!) { createFolder(input: $input) { id } }', {
-      input: { libraryId: library, name: FOLDER, allowedCardTypes: ['counterparty', 'contact-person'] },
-    })).createFolder.id;
-    await admin.data('mutation($id: ID!, $e: [AccessEntryInput!]!) { setFolderAccess(id: $id, entries: $e) { id } }', {
-      id: ids.folder,
-      e: [
-        { principalType: 'user', principalId: ids.tgoncharenko, level: 'full' },
-        { principalType: 'user', principalId: ids.nvakulenko, level: 'full' },
-        { principalType: 'user', principalId: ids.reader, level: 'read' },
-      ],
-    });
+    const scenario = await createCorrespondents(admin, PASSWORD, [
+      { login: 'tgoncharenko', fullName: 'Татьяна Гончаренко', level: 'full' },
+      { login: 'nvakulenko', fullName: 'Наталья Вакуленко', level: 'full' },
+      { login: 'reader', fullName: 'Читатель Только', level: 'read' },
+    ]);
+    Object.assign(ids, scenario.userIds, { folder: scenario.folderId });
     browser = await launchChromium();
     tatiana = await signIn('tgoncharenko');
     natalia = await signIn('nvakulenko');

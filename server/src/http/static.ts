@@ -24,6 +24,11 @@ export function serveClient(distDir: string): Middleware {
     }
     if (path.extname(ctx.path) === '' && ctx.accepts('html') === 'html') {
       ctx.set('Cache-Control', 'no-cache');
+      if (!(await stat(path.join(root, 'index.html')).then((s) => s.isFile(), () => false))) {
+        ctx.status = 503;
+        ctx.body = 'The client is not built yet: run `npm run build` (npm start builds it by itself).';
+        return;
+      }
       await send(ctx, 'index.html', { root });
       return;
     }

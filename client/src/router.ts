@@ -38,6 +38,14 @@ export const router = createRouter({
         { path: 'groups', name: 'admin-groups', component: () => import('./views/admin/GroupsAdmin.vue') },
         { path: 'libraries', name: 'admin-libraries', component: () => import('./views/admin/LibrariesAdmin.vue') },
         { path: 'audit', name: 'admin-audit', component: () => import('./views/admin/AuditAdmin.vue') },
+        {
+          path: 'card-types',
+          children: [
+            { path: '', name: 'admin-card-types', component: () => import('./views/admin/card-types/CardTypesAdmin.vue') },
+            { path: 'new', name: 'admin-card-type-new', component: () => import('./views/admin/card-types/CardTypeEditor.vue') },
+            { path: ':key', name: 'admin-card-type', component: () => import('./views/admin/card-types/CardTypeEditor.vue'), props: (route) => ({ typeKey: route.params.key }) },
+          ],
+        },
       ],
     },
     ...workspaceRoutes,

@@ -140,6 +140,24 @@ export class BTreeIndex {
     }
   }
 
+  /**
+   * Record ids whose first fields equal `prefix`, in key order of the remaining fields (or
+   * reversed): an equality prefix followed by a sort on the next fields, read straight off the tree.
+   */
+  *prefixScan(prefix: readonly unknown[], reversed: boolean): Generator<string> {
+    const entries = reversed ? this.tree.entriesReversed([...prefix, HIGH]) : this.tree.entries([...prefix, LOW]);
+    const seen = this.multikey ? new Set<string>() : null;
+    for (const [entry] of entries) {
+      if (compareTuples(entry.slice(0, prefix.length), prefix, this.directions) !== 0) break;
+      const rid = entry[entry.length - 1] as string;
+      if (seen) {
+        if (seen.has(rid)) continue;
+        seen.add(rid);
+      }
+      yield rid;
+    }
+  }
+
   /** All record ids in key order (ascending by the index's own directions, or reversed). */
   *all(reversed: boolean): Generator<string> {
     const seen = this.multikey ? new Set<string>() : null;

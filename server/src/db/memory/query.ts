@@ -140,6 +140,36 @@ function direction(value: unknown): 1 | -1 | null {
   return null;
 }
 
+/**
+ * Equality on an index's first fields and a sort on the fields that follow (e.g. a folder's cards,
+ * `{folderId, inTrash}` equal, sorted by `values.name, _id`): the index yields the candidates
+ * already in order, so a page stops after its limit instead of sorting the whole folder.
+ */
+function prefixSortPlan(collection: Collection, conditions: Map<string, Condition>, sortKeys: [string, unknown][]): Plan | null {
+  if (sortKeys.length === 0) return null;
+  let best: { index: BTreeIndex; prefix: unknown[]; reversed: boolean } | null = null;
+  for (const index of collection.indexes) {
+    if (!(index instanceof BTreeIndex) || index.partial || index.sparse || index.multikey) continue;
+    const prefix: unknown[] = [];
+    for (const field of index.fields) {
+      const condition = conditions.get(field);
+      if (condition?.kind !== 'values' || condition.values.length !== 1) break;
+      prefix.push(condition.values[0]);
+    }
+    if (prefix.length === 0 || prefix.length + sortKeys.length > index.fields.length) continue;
+    let relation: 1 | -1 | null = null;
+    const matches = sortKeys.every(([field, value], i) => {
+      const dir = direction(value);
+      if (field !== index.fields[prefix.length + i] || dir === null) return false;
+      const rel = dir === index.directions[prefix.length + i] ? 1 : -1;
+      relation ??= rel;
+      return relation === rel;
+    });
+    if (matches && relation !== null && (!best || prefix.length > best.prefix.length)) best = { index, prefix, reversed: relation === -1 };
+  }
+  return best ? { rids: best.index.prefixScan(best.prefix, best.reversed), sorted: true } : null;
+}
+
 /** Chooses how to find candidate records; any plan returns a superset that the filter then narrows. */
 function plan(collection: Collection, filter: Doc, sort: SortSpec | undefined): Plan {
   const conditions = fieldConditions(filter);
@@ -149,6 +179,8 @@ function plan(collection: Collection, filter: Doc, sort: SortSpec | undefined): 
     const rids = [...new Set(idCondition.values.map(keyString))].filter((rid) => collection.records.has(rid));
     return { rids, sorted: false };
   }
+  const prefixed = prefixSortPlan(collection, conditions, sortKeys);
+  if (prefixed) return prefixed;
   const singleSort = sortKeys.length === 1 ? { field: sortKeys[0]![0], dir: direction(sortKeys[0]![1]) } : null;
   let best: { index: BTreeIndex; condition: Condition; score: number } | null = null;
   for (const index of collection.indexes) {

@@ -203,12 +203,6 @@ const en: typeof ru = {
     noDefault: '— none —',
     open: 'Open the folder',
   },
-  cardTypes: {
-    counterparty: 'Counterparty',
-    'contact-person': 'Contact person',
-    'commercial-proposal': 'Commercial proposal',
-    contract: 'Contract',
-  },
   audit: {
     kind: 'Event',
     allKinds: 'All events',

@@ -201,12 +201,6 @@ export default {
     noDefault: '— не задан —',
     open: 'Открыть папку',
   },
-  cardTypes: {
-    counterparty: 'Контрагент',
-    'contact-person': 'Контактное лицо',
-    'commercial-proposal': 'Коммерческое предложение',
-    contract: 'Договор',
-  },
   audit: {
     kind: 'Событие',
     allKinds: 'Все события',

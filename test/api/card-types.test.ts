@@ -64,6 +64,7 @@ describe('card types defined by administrators, and schema changes that lose not
     expect(budget.failures.map((f) => [f.cardId, f.value])).to.deep.equal([[cards[1], 'около миллиона']]);
     const refused = await admin.request(SAVE, { d: toMoney });
     expect(refused.errors?.[0].extensions?.code).to.equal('BAD_USER_INPUT');
+    expect(refused.errors?.[0].extensions?.fields).to.deep.equal({ 'fields.2.kind': 'Не преобразуются значения в карточках: 1' });
     const card = await admin.data<{ card: { values: { budget: string } } }>('query($id: ID!) { card(id: $id) { values } }', { id: cards[1] });
     expect(card.card.values.budget).to.equal('около миллиона');
   });

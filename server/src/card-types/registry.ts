@@ -49,6 +49,14 @@ export async function saveCardType(definition: CardTypeDefinition, session?: Cli
   cached = undefined;
 }
 
+/** Switches change history for a type without rewriting the rest of its definition. */
+export async function setHistoryEnabled(key: string, enabled: boolean): Promise<CardTypeDefinition | null> {
+  cached = undefined;
+  const record = await CardTypeRecord.findOneAndUpdate({ key }, { $set: { 'definition.historyEnabled': enabled } }, { returnDocument: 'after' }).lean();
+  cached = undefined;
+  return record ? (record.definition as CardTypeDefinition) : null;
+}
+
 /** Forgets cached definitions (a new database, e.g. in tests). */
 export function forgetCardTypes(): void {
   cached = undefined;

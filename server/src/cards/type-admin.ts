@@ -68,6 +68,20 @@ async function prepare(actor: Actor, input: unknown): Promise<{ definition: Card
   return { definition, previous, report: { safe: reports.every((r) => r.allowed && r.safe), fields: reports } };
 }
 
+/** Where in the submitted definition the form shows a refused field change: `fields.2.required` …. */
+function refusedPath(definition: CardTypeDefinition, report: FieldChangeReport): string {
+  const index = definition.fields.findIndex((field) => field.key === report.key);
+  const property = !report.allowed || report.failures.length > 0 ? 'kind' : report.missing.length > 0 ? 'required' : 'unique';
+  return `fields.${index}.${property}`;
+}
+
+function refusalMessage(actor: Actor, report: FieldChangeReport): string {
+  if (report.refusal) return report.refusal;
+  if (report.failures.length > 0) return t(actor, `Не преобразуются значения в карточках: ${report.failures.length}`, `Values that would not convert: ${report.failures.length}`);
+  if (report.missing.length > 0) return t(actor, `Карточек без значения: ${report.missing.length}`, `Cards without a value: ${report.missing.length}`);
+  return t(actor, `Повторяющихся значений: ${report.duplicates.length}`, `Repeated values: ${report.duplicates.length}`);
+}
+
 /** The dry run alone: what saving this definition would do to the stored cards. */
 export async function previewCardTypeChange(actor: Actor, input: unknown): Promise<SchemaChangeReport> {
   return (await prepare(actor, input)).report;
@@ -84,7 +98,7 @@ export async function saveCardTypeDefinition(actor: Actor, input: unknown, { isN
   if (!isNew && !previous) throw new AppError('NOT_FOUND', message(actor.locale, 'notFound', { what: t(actor, 'Тип карточки', 'Card type') }));
   if (!report.safe) {
     throw new AppError('BAD_USER_INPUT', t(actor, 'Изменение потеряло бы или нарушило значения карточек', 'The change would lose or violate card values'), {
-      fields: Object.fromEntries(report.fields.filter((f) => !f.safe).map((f) => [f.key, f.refusal ?? t(actor, 'Есть значения, которые не подходят', 'Some values do not fit')])),
+      fields: Object.fromEntries(report.fields.filter((f) => !f.safe).map((f) => [refusedPath(definition, f), refusalMessage(actor, f)])),
       report,
     });
   }

@@ -2,7 +2,7 @@ import type { GraphQLContext } from '../graphql/context';
 import { requireActor, requireAdmin } from '../graphql/guards';
 import type { GraphQLModule } from '../graphql/module';
 import { cardTypeOrFail } from '../cards/service';
-import { saveCardType } from '../card-types/registry';
+import { setHistoryEnabled } from '../card-types/registry';
 import type { HistoryEntryDoc } from './model';
 import { cardAsOf, cardHistory, revertCard, verifyCardHistory, type HistoryFilter } from './service';
 
@@ -64,10 +64,7 @@ export const historyModule: GraphQLModule = {
         revertCard(await serviceContext(context), cardId, input),
       setCardTypeHistory: async (_p, { typeKey, enabled }: { typeKey: string; enabled: boolean }, context) => {
         const actor = await requireAdmin(context);
-        const type = await cardTypeOrFail(actor, typeKey);
-        const updated = { ...type, historyEnabled: enabled };
-        await saveCardType(updated);
-        return updated;
+        return (await setHistoryEnabled(typeKey, enabled)) ?? cardTypeOrFail(actor, typeKey);
       },
     },
     HistoryEntry: {

@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import { Types } from 'mongoose';
-import { buildActor } from '../../server/src/access/actor';
+import { buildActor, type Actor } from '../../server/src/access/actor';
+import { Card } from '../../server/src/cards/model';
+import { listFolderCards, referenceLoader, relatedCards, searchCards } from '../../server/src/cards/queries';
+import { findCard } from '../../server/src/cards/service';
 import { Folder, Library, type AccessLevel } from '../../server/src/folders/models';
 import { findFolder, listFolders, listLibraries } from '../../server/src/folders/service';
 import { Department, Group, User, type UserDoc } from '../../server/src/people/models';
@@ -11,7 +14,8 @@ import { signedIn, startTestServer } from '../support/server';
 /**
  * Random departments, groups, folder trees with inheritance breaks and entries, many users:
  * for each user, what the API returns must equal what this independent oracle computes.
- * WORLDS × USERS_PER_WORLD = 2,000 user cases. ACCESS_SEED=n reproduces a run.
+ * WORLDS × USERS_PER_WORLD = 2,000 user cases; for four users a world, cards on every read path
+ * too. ACCESS_SEED=n reproduces a run.
  */
 const WORLDS = 25;
 const USERS_PER_WORLD = 80;
@@ -44,7 +48,11 @@ interface World {
   users: { id: string; departmentId: string }[];
   libraries: { id: string; entries: Entry[] }[];
   folders: { id: string; libraryId: string; parentId: string | null; inheritsAccess: boolean; entries: Entry[] }[];
+  /** Per folder: its counterparty, its contact person, and the folder whose counterparty that contact refers to. */
+  cards: { counterparty: string; contact: string; refersTo: number }[];
 }
+
+const SEARCH_WORD = 'propertyneedle';
 
 const RANK = { read: 1, edit: 2, full: 3 } as const;
 const newId = () => new Types.ObjectId().toHexString();
@@ -81,7 +89,8 @@ function drawWorld(rng: Rng): World {
       entries: drawEntries(3),
     });
   }
-  return { departments, groups, users, libraries, folders };
+  const cards = folders.map(() => ({ counterparty: newId(), contact: newId(), refersTo: rng.int(folders.length) }));
+  return { departments, groups, users, libraries, folders, cards };
 }
 
 // ---------- the oracle: written from the rules, not from the ability factory ----------
@@ -139,6 +148,42 @@ async function storeWorld(world: World, passwordHash: string, worldIndex: number
   await Folder.insertMany(
     world.folders.map((f, i) => ({ _id: oid(f.id), libraryId: oid(f.libraryId), parentId: oid(f.parentId), name: `Папка ${i}`, inheritsAccess: f.inheritsAccess, accessEntries: entries(f.entries) })),
   );
+  // A counterparty in every folder, and a contact person pointing to the counterparty of another folder.
+  await Card.deleteMany({});
+  const card = (id: string, folder: World['folders'][number], typeKey: string, title: string, values: Record<string, unknown>) => ({
+    _id: oid(id), typeKey, folderId: oid(folder.id), libraryId: oid(folder.libraryId), title, values, searchText: `${title.toLowerCase()} ${SEARCH_WORD}`,
+    createdBy: keepAdmin?._id, updatedBy: keepAdmin?._id,
+  });
+  await Card.insertMany(
+    world.folders.flatMap((folder, i) => [
+      card(world.cards[i].counterparty, folder, 'counterparty', `Контрагент ${i}`, { name: `Контрагент ${i}` }),
+      card(world.cards[i].contact, folder, 'contact-person', `Контакт ${i}`, { fullName: `Контакт ${i}`, counterparty: world.cards[world.cards[i].refersTo].counterparty }),
+    ]),
+  );
+}
+
+/** Cards on every read path — listing, by id, search, reference titles, related tabs — follow the folders' oracle. */
+async function checkCardPaths(world: World, actor: Actor, levels: Map<string, AccessLevel>, context: string): Promise<void> {
+  const readable = (folderIndex: number) => levels.has(world.folders[folderIndex].id);
+  for (const [i, folder] of world.folders.entries()) {
+    const listing = await listFolderCards(actor, folder.id, { first: 10 }).then((page) => page.edges.map((e) => String(e.node._id)).sort(), () => null);
+    expect(listing, `${context}: listing folder ${i}`).to.deep.equal(readable(i) ? [world.cards[i].counterparty, world.cards[i].contact].sort() : null);
+    expect(Boolean(await findCard(actor, world.cards[i].counterparty)), `${context}: card by id in folder ${i}`).to.equal(readable(i));
+  }
+  const found = (await searchCards(actor, SEARCH_WORD, { first: 100 })).map((hit) => String(hit.card._id)).sort();
+  const expectedFound = world.folders.flatMap((_, i) => (readable(i) ? [world.cards[i].counterparty, world.cards[i].contact] : [])).sort();
+  expect(found, `${context}: search`).to.deep.equal(expectedFound);
+  const titles = referenceLoader(actor);
+  for (const [i, entry] of world.cards.entries()) {
+    const target = await titles.load(world.cards[entry.refersTo].counterparty);
+    expect(target.accessible, `${context}: reference title from folder ${i}`).to.equal(readable(entry.refersTo));
+    if (!target.accessible) expect(target.title).to.equal(null);
+    if (readable(i)) {
+      const related = (await relatedCards(actor, world.cards[i].counterparty, 'contacts')).map((c) => String(c._id)).sort();
+      const expectedRelated = world.cards.flatMap((other, j) => (other.refersTo === i && readable(j) ? [other.contact] : [])).sort();
+      expect(related, `${context}: related tab of folder ${i}`).to.deep.equal(expectedRelated);
+    }
+  }
 }
 
 describe('access property: every path returns exactly what the oracle allows', function () {
@@ -152,7 +197,7 @@ describe('access property: every path returns exactly what the oracle allows', f
     await server?.stop();
   });
 
-  it(`holds for ${WORLDS * USERS_PER_WORLD} random user cases (seed ${SEED})`, async () => {
+  it(`holds for ${WORLDS * USERS_PER_WORLD} random user cases, cards included for ${WORLDS * 4} of them (seed ${SEED})`, async () => {
     const rng = random(SEED);
     const passwordHash = await hashPassword(PASSWORD);
     let cases = 0;
@@ -175,6 +220,7 @@ describe('access property: every path returns exactly what the oracle allows', f
             expect(Boolean(await findFolder(actor, folder.id)), `${context}, folder ${folder.id}`).to.equal(expected.levels.has(folder.id));
           }
         }
+        if (index < 4) await checkCardPaths(world, actor, expected.levels, context);
         if (index === 0) {
           // And once per world through HTTP, as the client sees it.
           const client = await signedIn(server, `u${w}-${index}`, PASSWORD);

@@ -38,6 +38,7 @@ try {
       const { result, commands }: { result: Connection<CardDoc>; commands: string[] } = await countRoundTrips(() => listFolderCards(freshActor, folderId, { ...OPTIONS, after }));
       times.push(performance.now() - t0);
       roundTrips = commands;
+      if (result.edges.length !== OPTIONS.first) throw new Error(`a page held ${result.edges.length} cards, not ${OPTIONS.first}`);
       cursor = result.pageInfo.endCursor;
       const c0 = performance.now();
       await result.totalCount();

@@ -9,7 +9,7 @@ import { generateCounterparties } from '../seeds/generate';
 import { launchChromium } from '../test/support/browser';
 import { BENCH_ADMIN, benchDatabaseUri, printMachine, startBenchServer } from './support';
 
-const CARDS = 100_000;
+const CARDS = Number(process.env.BENCH_CARDS ?? 100_000);
 const ROWS_TO_SCROLL = 10_000;
 
 printMachine();
@@ -33,7 +33,10 @@ try {
     await page.locator('[data-test="folder-tree"]').waitFor();
     const t0 = Date.now();
     await page.goto(`${server.url}/folders/${folderId}`);
-    await page.locator('[data-test="card-row"]').first().waitFor();
+    await page.locator('[data-test="card-row"]').first().waitFor().catch(async (error: Error) => {
+      await page.screenshot({ path: 'test-artifacts/bench-paint-failure.png' });
+      throw error;
+    });
     paints.push(Date.now() - t0);
   }
   console.log(`first list paint (navigation → first row), 5 runs: ${paints.join(', ')} ms; median ${[...paints].sort((a, b) => a - b)[2]} ms`);

@@ -50,6 +50,10 @@ export async function generateCounterparties(options: { count: number; folderNam
         values,
         ...searchIndexOf(counterparty, title, values),
         version: 1,
+        // insertMany with `lean` skips schema defaults: every stored field is spelled out.
+        inTrash: false,
+        trashedAt: null,
+        trashedBy: null,
         createdBy: admin._id,
         updatedBy: admin._id,
         createdAt: at,

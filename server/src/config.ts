@@ -15,6 +15,8 @@ export interface Config {
   adminLogin: string;
   adminPassword: string | undefined;
   seedDemoData: boolean;
+  /** Shared event bus for several instances; in-process when unset. */
+  redisUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -47,6 +49,7 @@ const environmentSchema = z.object({
   ADMIN_LOGIN: z.string().min(1).default('admin'),
   ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
   SEED_DEMO_DATA: booleanFlag.default(true),
+  REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'must start with redis:// or rediss://').optional(),
 });
 
 /** Validates the environment; throws ConfigError naming every bad variable. */
@@ -76,5 +79,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminLogin: e.ADMIN_LOGIN,
     adminPassword: e.ADMIN_PASSWORD,
     seedDemoData: e.SEED_DEMO_DATA,
+    redisUrl: e.REDIS_URL,
   };
 }

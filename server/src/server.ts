@@ -10,6 +10,7 @@ import { ensureAdministrator, ensureSystemGroups } from './people/bootstrap';
 import { resetThrottles } from './people/throttle';
 import { syncCardTypes } from './cards/type-sync';
 import { forgetCardTypes } from './card-types/registry';
+import { useRedisEventBus } from './events/bus';
 import { seedDemoData } from '../../seeds/demo';
 
 /**
@@ -41,6 +42,8 @@ export async function startServer(
   options: { clientDist: string; dbName?: string; monitorCommands?: boolean },
 ): Promise<RunningServer> {
   const database = await openDatabase(config, logger, { dbName: options.dbName, monitorCommands: options.monitorCommands });
+  const closeEventBus = config.redisUrl ? await useRedisEventBus(config.redisUrl) : async () => {};
+  logger.info({ eventBus: config.redisUrl ? 'redis' : 'in-process' }, 'event bus ready');
   const wasEmpty = await prepareDatabase(config, logger);
   if (wasEmpty && config.seedDemoData) await seedDemoData(logger);
   const app = createApp({ config, logger, database, clientDist: options.clientDist });
@@ -60,6 +63,7 @@ export async function startServer(
       const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
       await closed;
       clearTimeout(force);
+      await closeEventBus();
       await database.close();
       logger.info('Kartoteka stopped');
     })());

@@ -26,6 +26,11 @@ describe('configuration', () => {
     expect(problems.join('\n')).to.contain('PORT: must be a number');
   });
 
+  it('checks the shared event bus address', () => {
+    expect(problemsOf({ REDIS_URL: 'localhost:6379' })).to.deep.equal(['REDIS_URL: must start with redis:// or rediss://']);
+    expect(loadConfig({ REDIS_URL: 'redis://localhost:6379' }).redisUrl).to.equal('redis://localhost:6379');
+  });
+
   it('rejects ports out of range', () => {
     expect(problemsOf({ PORT: '70000' })).to.deep.equal(['PORT: must be 0–65535']);
   });

@@ -30,12 +30,14 @@ export async function generateCounterparties(options: { count: number; folderNam
   });
   const batchSize = 2000;
   const started = Date.now();
+  // INN is unique per type: continue after the counterparties already stored.
+  const innOffset = await Card.countDocuments({ typeKey: 'counterparty' });
   for (let offset = 0; offset < options.count; offset += batchSize) {
     const batch = [];
     for (let i = offset; i < Math.min(offset + batchSize, options.count); i += 1) {
       const values = {
         name: `ООО «${WORDS[i % WORDS.length]}-${i}»`,
-        inn: String(1000000000 + i * 7),
+        inn: String(1000000000 + (innOffset + i) * 7),
         legalAddress: `${CITIES[i % CITIES.length]}, ул. Заводская, д. ${(i % 300) + 1}`,
         phone: `+7 900 ${String(i % 1000).padStart(3, '0')}-${String(i % 100).padStart(2, '0')}-00`,
         tags: [TAGS[i % TAGS.length]],

@@ -117,7 +117,6 @@ export interface CardFilter {
 }
 
 export interface CardPage {
-  totalCount: number;
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
   edges: { cursor: string; node: CardRow }[];
 }
@@ -155,10 +154,22 @@ export async function fetchCardPage(
   const data = await graphql<{ cards: CardPage }>(
     `query CardPage($folderId: ID!, $first: Int, $after: String, $sortBy: String, $descending: Boolean, $filters: [CardFilterInput!]) {
       cards(folderId: $folderId, first: $first, after: $after, sortBy: $sortBy, descending: $descending, filters: $filters) {
-        totalCount pageInfo { hasNextPage endCursor } edges { cursor node { ${ROW_FIELDS} } } } }`,
+        pageInfo { hasNextPage endCursor } edges { cursor node { ${ROW_FIELDS} } } } }`,
     { folderId, ...options },
   );
   return data.cards;
+}
+
+/**
+ * How many cards the folder holds under these filters. Asked separately from the rows: counting a
+ * large folder takes longer than reading a page, and the rows should not wait for it.
+ */
+export async function fetchCardCount(folderId: string, filters: CardFilter[]): Promise<number> {
+  const data = await graphql<{ cards: { totalCount: number } }>(
+    'query CardCount($folderId: ID!, $filters: [CardFilterInput!]) { cards(folderId: $folderId, first: 1, filters: $filters) { totalCount } }',
+    { folderId, filters },
+  );
+  return data.cards.totalCount;
 }
 
 /** Several cards in one request (aliases); a card the viewer may no longer read comes back null. */

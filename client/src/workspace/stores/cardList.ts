@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
-import { fetchCardPage, fetchCards, type CardFilter, type CardRow } from '../api';
+import { fetchCardCount, fetchCardPage, fetchCards, type CardFilter, type CardRow } from '../api';
 import { onCardEvent, type CardEvent } from '../live';
 
 const PAGE_SIZE = 100;
@@ -17,7 +17,8 @@ export const useCardListStore = defineStore('workspaceCardList', () => {
   const descending = ref(true);
   const filters = ref<Record<string, CardFilter>>({});
   const rows = shallowRef<CardRow[]>([]);
-  const totalCount = ref(0);
+  /** Null until counted (the count is asked for after the first rows arrive). */
+  const totalCount = ref<number | null>(null);
   const hasNextPage = ref(false);
   const loading = ref(false);
   const error = ref<string | null>(null);
@@ -44,7 +45,7 @@ export const useCardListStore = defineStore('workspaceCardList', () => {
       const fresh = page.edges.map((edge) => edge.node);
       const known = first ? new Set<string>() : new Set(rows.value.map((row) => row.id));
       rows.value = first ? fresh : [...rows.value, ...fresh.filter((row) => !known.has(row.id))];
-      totalCount.value = page.totalCount;
+      if (first) void loadCount(folder, ticket);
       hasNextPage.value = page.pageInfo.hasNextPage;
       endCursor = page.pageInfo.endCursor;
     } catch (e) {
@@ -54,11 +55,21 @@ export const useCardListStore = defineStore('workspaceCardList', () => {
     }
   }
 
+  async function loadCount(folder: string, ticket: number): Promise<void> {
+    try {
+      const count = await fetchCardCount(folder, activeFilters());
+      if (ticket === generation) totalCount.value = count;
+    } catch (e) {
+      if (ticket === generation) error.value = (e as Error).message;
+    }
+  }
+
   /** Starts over from the first page (new folder, sort or filters). */
   function reload(): Promise<void> {
     generation += 1;
     loading.value = false;
     rows.value = [];
+    totalCount.value = null;
     hasNextPage.value = false;
     endCursor = null;
     scrollTop.value = 0;
@@ -147,7 +158,7 @@ export const useCardListStore = defineStore('workspaceCardList', () => {
       if (!belongs) {
         if (index >= 0) {
           next.splice(index, 1);
-          totalCount.value = Math.max(0, totalCount.value - 1);
+          if (totalCount.value !== null) totalCount.value = Math.max(0, totalCount.value - 1);
         }
         return;
       }
@@ -158,7 +169,7 @@ export const useCardListStore = defineStore('workspaceCardList', () => {
       }
       rows.value = next;
       const at = insertionIndex(row);
-      totalCount.value += 1;
+      if (totalCount.value !== null) totalCount.value += 1;
       if (at >= 0) next = [...next.slice(0, at), row, ...next.slice(at)];
     });
     rows.value = next;

@@ -87,6 +87,7 @@ describeInBrowser('staff workspace: the scenario with two colleagues side by sid
       await tatiana.getByTestId('back').click();
       await tatiana.locator(row(name, false)).waitFor();
     }
+    await tatiana.getByTestId('card-count').filter({ hasText: 'Карточек: 3' }).waitFor();
     await screenshot(tatiana, 'workspace-02-tatiana-list');
   });
 

@@ -1,11 +1,9 @@
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ensureClientBuilt } from '../../server/src/http/client-build';
-import { createLogger } from '../../server/src/logger';
 import type { RunningServer } from '../../server/src/server';
-import { describeInBrowser, launchChromium, screenshot } from '../support/browser';
-import { startTestServer, TEST_ADMIN } from '../support/server';
-import { expectText, field, signInThroughUi, useDataTestAttribute } from './ui';
+import { describeInBrowser, screenshot } from '../support/browser';
+import { TEST_ADMIN } from '../support/server';
+import { expectText, field, signInThroughUi, startBrowserSuite } from './ui';
 
 const PASSWORD = 'kartoteka-demo';
 const TATIANA = { login: 'tgoncharenko', fullName: 'Татьяна Гончаренко' };
@@ -22,10 +20,7 @@ describeInBrowser("administrator's console: the Кассиопея scenario (bro
   let page: Page;
 
   before(async () => {
-    useDataTestAttribute();
-    await ensureClientBuilt(createLogger({ logLevel: 'warn' }));
-    server = await startTestServer();
-    browser = await launchChromium();
+    ({ server, browser } = await startBrowserSuite());
     admin = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     page = await admin.newPage();
     await signInThroughUi(page, server.url, TEST_ADMIN.login, TEST_ADMIN.password);

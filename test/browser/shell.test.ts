@@ -1,11 +1,8 @@
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
-import { ensureClientBuilt } from '../../server/src/http/client-build';
-import { createLogger } from '../../server/src/logger';
 import type { RunningServer } from '../../server/src/server';
-import { describeInBrowser, launchChromium, screenshot } from '../support/browser';
-import { startTestServer } from '../support/server';
-import { useDataTestAttribute } from './ui';
+import { describeInBrowser, screenshot } from '../support/browser';
+import { startBrowserSuite } from './ui';
 
 describeInBrowser('client shell (browser)', function () {
   this.timeout(120_000);
@@ -14,10 +11,7 @@ describeInBrowser('client shell (browser)', function () {
   let page: Page;
 
   before(async () => {
-    useDataTestAttribute();
-    await ensureClientBuilt(createLogger({ logLevel: 'warn' }));
-    server = await startTestServer();
-    browser = await launchChromium();
+    ({ server, browser } = await startBrowserSuite());
   });
   beforeEach(async () => {
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });

@@ -1,11 +1,9 @@
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ensureClientBuilt } from '../../server/src/http/client-build';
-import { createLogger } from '../../server/src/logger';
 import type { RunningServer } from '../../server/src/server';
-import { describeInBrowser, launchChromium, screenshot } from '../support/browser';
-import { signedIn, startTestServer, TEST_ADMIN } from '../support/server';
-import { expectText, signInThroughUi, useDataTestAttribute } from './ui';
+import { describeInBrowser, screenshot } from '../support/browser';
+import { signedIn, TEST_ADMIN } from '../support/server';
+import { expectText, signInThroughUi, startBrowserSuite } from './ui';
 
 const CLERK = { login: 'iorlov', fullName: 'Игорь Орлов', password: 'orlov-password-1' };
 
@@ -17,10 +15,7 @@ describeInBrowser('sign-in and the guarded console (browser)', function () {
   let page: Page;
 
   before(async () => {
-    useDataTestAttribute();
-    await ensureClientBuilt(createLogger({ logLevel: 'warn' }));
-    server = await startTestServer();
-    browser = await launchChromium();
+    ({ server, browser } = await startBrowserSuite());
     const admin = await signedIn(server);
     const { createDepartment } = await admin.data<{ createDepartment: { id: string } }>(
       'mutation { createDepartment(input: { name: "Отдел продаж" }) { id } }',

@@ -1,9 +1,22 @@
 import { expect } from 'chai';
-import { selectors, type Page } from 'playwright-core';
+import { selectors, type Browser, type Page } from 'playwright-core';
+import { ensureClientBuilt } from '../../server/src/http/client-build';
+import { createLogger } from '../../server/src/logger';
+import type { RunningServer } from '../../server/src/server';
+import { launchChromium } from '../support/browser';
+import { startTestServer } from '../support/server';
 
 /** The client marks elements with `data-test`; playwright's getByTestId looks for `data-testid` unless told. */
 export function useDataTestAttribute(): void {
   selectors.setTestIdAttribute('data-test');
+}
+
+/** What a browser suite starts with: the client built, a server on a free port, Chromium. */
+export async function startBrowserSuite(): Promise<{ server: RunningServer; browser: Browser }> {
+  useDataTestAttribute();
+  await ensureClientBuilt(createLogger({ logLevel: 'warn' }));
+  const server = await startTestServer();
+  return { server, browser: await launchChromium() };
 }
 
 /** Signs in through the sign-in page and waits until the app has left it. */

@@ -258,18 +258,23 @@ async function checkEntries(actor: Actor, input: AccessEntryInput[]): Promise<Ac
   return [...unique.values()];
 }
 
-/** Replaces a folder's own entries (full access needed); the audit log keeps before and after. */
-export async function setFolderAccess(actor: Actor, id: string, input: AccessEntryInput[]) {
-  await folderForChange(actor, id, 'manageAccess');
+/** Replaces the entries of a folder or library, recording before and after in the audit log. */
+async function replaceEntries(actor: Actor, model: typeof Folder | typeof Library, targetType: 'Folder' | 'Library', id: string, input: AccessEntryInput[]) {
   const entries = await checkEntries(actor, input);
-  const before = await Folder.findByIdAndUpdate(id, { $set: { accessEntries: entries } }).lean<FolderDoc>();
+  const before = await (model as typeof Folder).findByIdAndUpdate(id, { $set: { accessEntries: entries } }).lean<{ accessEntries?: unknown }>();
   await recordAudit(auditActorOf(actor), {
     kind: 'access-changed',
-    targetType: 'Folder',
+    targetType,
     targetId: id,
     before: plainEntries(before?.accessEntries as never),
     after: plainEntries(entries),
   });
+}
+
+/** Replaces a folder's own entries (full access needed). */
+export async function setFolderAccess(actor: Actor, id: string, input: AccessEntryInput[]) {
+  await folderForChange(actor, id, 'manageAccess');
+  await replaceEntries(actor, Folder, 'Folder', id, input);
   return Folder.findById(id).lean<FolderDoc>();
 }
 
@@ -313,15 +318,7 @@ export async function setFolderInheritance(actor: Actor, id: string, inherits: b
 export async function setLibraryAccess(actor: Actor, id: string, input: AccessEntryInput[]) {
   requireAdminActor(actor);
   if (!Types.ObjectId.isValid(id) || !(await Library.exists({ _id: id }))) throw notFound(actor, what(actor, 'Библиотека', 'Library'));
-  const entries = await checkEntries(actor, input);
-  const before = await Library.findByIdAndUpdate(id, { $set: { accessEntries: entries } }).lean<LibraryDoc>();
-  await recordAudit(auditActorOf(actor), {
-    kind: 'access-changed',
-    targetType: 'Library',
-    targetId: id,
-    before: plainEntries(before?.accessEntries as never),
-    after: plainEntries(entries),
-  });
+  await replaceEntries(actor, Library, 'Library', id, input);
   return Library.findById(id).lean<LibraryDoc>();
 }
 

@@ -23,11 +23,24 @@ export async function fanOutUnread(change: CardChange, session: ClientSession): 
   const folderId = String(card.folderId);
   const readers = (await readersOfFolders([folderId])).get(folderId) ?? new Set<string>();
   readers.delete(change.actor.userId);
-  // Readers of the old folder who cannot follow the card lose their mark.
-  await Unread.deleteMany({ cardId, userId: { $nin: [...readers].map(oid) } }, { session });
-  if (readers.size === 0) return [];
   const now = new Date();
   const isNew = change.action === 'create' || change.action === 'restore';
+  if (change.action === 'create') {
+    // A brand-new card has no marks yet: plain inserts, one round trip.
+    if (readers.size > 0) {
+      await Unread.insertMany(
+        [...readers].map((userId) => ({ userId: oid(userId), cardId, folderId: card.folderId, newToUser: true, changedFields: [], since: now })),
+        { session, ordered: false },
+      );
+    }
+    return [...readers];
+  }
+  // Marks held by users who can no longer see the card (it moved, or they are the author) go;
+  // found by listing the card's marks rather than a large $nin.
+  const marked = await Unread.find({ cardId }, { userId: 1 }).session(session).lean<{ _id: Types.ObjectId; userId: Types.ObjectId }[]>();
+  const gone = marked.filter((mark) => !readers.has(String(mark.userId))).map((mark) => mark._id);
+  if (gone.length > 0) await Unread.deleteMany({ _id: { $in: gone } }, { session });
+  if (readers.size === 0) return [];
   const changedFields = change.changes.map((c) => c.key);
   await Unread.bulkWrite(
     [...readers].map((userId) => ({

@@ -5,7 +5,7 @@ import { compareValues, keyString } from './bson-order';
 import { Cursors } from './cursors';
 import { asCommandError, badValue, CommandError, commandNotFound, indexNotFound, invalidNamespace, noSuchTransaction, typeMismatch } from './errors';
 import { normalizeIndexSpec, TextIndex, type Doc, type IndexSpec } from './indexes';
-import { compileFilter, isPlainObject, projectDocs, selectDocs, validateSort } from './query';
+import { compileFilter, explainFind, isPlainObject, projectDocs, selectDocs, validateSort } from './query';
 import { requireCollection, splitNamespace, Transaction, type Store } from './store';
 import { valuesAtPath } from './text';
 import { deleteDocuments, insertDocument, updateDocuments, type WriteContext } from './writes';
@@ -96,6 +96,7 @@ export class CommandProcessor {
       findAndModify: (request) => this.findAndModify(request),
       findandmodify: (request) => this.findAndModify(request),
       find: (request) => this.find(request),
+      explain: (request) => this.explain(request),
       getMore: (request) => this.getMore(request),
       killCursors: (request) => this.cursors.kill(((request.body.cursors as unknown[]) ?? []).map((id) => int(id, 0))),
       aggregate: (request) => this.aggregate(request),
@@ -448,6 +449,15 @@ export class CommandProcessor {
     let batchSize = body.batchSize === undefined ? undefined : int(body.batchSize, 101);
     if (singleBatch && limit > 0) batchSize = limit;
     return this.cursors.start(`${request.db}.${name}`, docs, batchSize, (batch) => projectDocs(batch, projection, scores), singleBatch);
+  }
+
+  /** `explain` of a find: the winning plan names the index used (queryPlanner verbosity only). */
+  private explain(request: Request): Doc {
+    const inner = asDoc(request.body.explain, 'explain');
+    if (typeof inner.find !== 'string') throw new CommandError(115, 'CommandNotSupported', 'explain is supported for find only');
+    const collection = this.store.get(request.db, inner.find);
+    const winningPlan = explainFind(collection, asDoc(inner.filter ?? {}, 'filter'), validateSort(inner.sort));
+    return { queryPlanner: { namespace: `${request.db}.${inner.find}`, winningPlan, rejectedPlans: [] }, ok: 1 };
   }
 
   private getMore(request: Request): Doc {

@@ -128,6 +128,8 @@ interface Plan {
   rids: Iterable<string>;
   /** True when `rids` already come in the requested sort order. */
   sorted: boolean;
+  /** The index the candidates come from; absent for a collection scan. */
+  index?: string;
 }
 
 function sortEntries(sort: SortSpec | undefined): [string, unknown][] {
@@ -167,7 +169,7 @@ function prefixSortPlan(collection: Collection, conditions: Map<string, Conditio
     });
     if (matches && relation !== null && (!best || prefix.length > best.prefix.length)) best = { index, prefix, reversed: relation === -1 };
   }
-  return best ? { rids: best.index.prefixScan(best.prefix, best.reversed), sorted: true } : null;
+  return best ? { rids: best.index.prefixScan(best.prefix, best.reversed), sorted: true, index: best.index.name } : null;
 }
 
 /** Chooses how to find candidate records; any plan returns a superset that the filter then narrows. */
@@ -177,7 +179,7 @@ function plan(collection: Collection, filter: Doc, sort: SortSpec | undefined): 
   const idCondition = conditions.get('_id');
   if (idCondition?.kind === 'values') {
     const rids = [...new Set(idCondition.values.map(keyString))].filter((rid) => collection.records.has(rid));
-    return { rids, sorted: false };
+    return { rids, sorted: false, index: '_id_' };
   }
   const prefixed = prefixSortPlan(collection, conditions, sortKeys);
   if (prefixed) return prefixed;
@@ -206,9 +208,9 @@ function plan(collection: Collection, filter: Doc, sort: SortSpec | undefined): 
           }
         }
       })();
-      return { rids, sorted: ordered && !index.multikey };
+      return { rids, sorted: ordered && !index.multikey, index: index.name };
     }
-    return { rids: index.scan(condition.bounds, descending), sorted: ordered && !index.multikey };
+    return { rids: index.scan(condition.bounds, descending), sorted: ordered && !index.multikey, index: index.name };
   }
   if (sortKeys.length > 0) {
     for (const index of collection.indexes) {
@@ -222,7 +224,7 @@ function plan(collection: Collection, filter: Doc, sort: SortSpec | undefined): 
         relation ??= rel;
         return relation === rel;
       });
-      if (matches && relation !== null) return { rids: index.all(relation === -1), sorted: true };
+      if (matches && relation !== null) return { rids: index.all(relation === -1), sorted: true, index: index.name };
     }
   }
   return { rids: collection.records.keys(), sorted: false };
@@ -262,6 +264,15 @@ export function sortDocs(docs: Doc[], sort: SortSpec, scores: Map<Doc, number> |
     return a.position - b.position;
   });
   return decorated.map((entry) => entry.doc);
+}
+
+/** The plan a find would use, for `explain`: an index scan (with its name) or a collection scan. */
+export function explainFind(collection: Collection | undefined, filter: Doc, sort: SortSpec | undefined): Doc {
+  const { rest, text } = extractText(filter);
+  if (text) return { stage: 'TEXT_MATCH', inputStage: { stage: 'TEXT' } };
+  const chosen = collection ? plan(collection, rest, sort) : { index: undefined, sorted: false };
+  const scan = chosen.index ? { stage: 'IXSCAN', indexName: chosen.index } : { stage: 'COLLSCAN' };
+  return chosen.sorted || !sort ? { stage: 'FETCH', inputStage: scan } : { stage: 'SORT', inputStage: { stage: 'FETCH', inputStage: scan } };
 }
 
 /** Documents matching `filter` as seen by `txn` (or committed state), sorted, skipped and limited. */

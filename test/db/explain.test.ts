@@ -1,0 +1,36 @@
+import { expect } from 'chai';
+import { MongoClient, type Db } from 'mongodb';
+import { testMongoUri, uniqueDbName } from '../support/mongo';
+
+/** The index named in an explain output, wherever the plan nests it. */
+const indexNameIn = (plan: unknown): string | null => JSON.stringify(plan).match(/"indexName":"([^"]+)"/)?.[1] ?? null;
+
+describe('db conformance: explain names the index a find uses', function () {
+  let client: MongoClient;
+  let db: Db;
+
+  before(async () => {
+    client = await new MongoClient(await testMongoUri()).connect();
+    db = client.db(uniqueDbName('explain'));
+    const folderA = 'a';
+    await db.collection('cards').insertMany(Array.from({ length: 200 }, (_, i) => ({ folder: i % 2 ? folderA : 'b', trashed: false, name: `n${i}` })));
+    await db.collection('cards').createIndex({ folder: 1, trashed: 1, name: 1, _id: 1 }, { name: 'folder_page' });
+  });
+  after(async () => {
+    await db.dropDatabase();
+    await client.close();
+  });
+
+  it('a page of one folder sorted by name uses the compound index', async () => {
+    const plan = await db.collection('cards').find({ folder: 'a', trashed: false }).sort({ name: 1, _id: 1 }).limit(10).explain('queryPlanner');
+    expect(indexNameIn(plan.queryPlanner)).to.equal('folder_page');
+    const page = await db.collection('cards').find({ folder: 'a', trashed: false }).sort({ name: 1, _id: 1 }).limit(3).toArray();
+    expect(page.map((doc) => doc.name)).to.deep.equal(['n1', 'n101', 'n103']);
+  });
+
+  it('a filter on an unindexed field is a collection scan', async () => {
+    const plan = await db.collection('cards').find({ name: 'n7' }).explain('queryPlanner');
+    expect(indexNameIn(plan.queryPlanner)).to.equal(null);
+    expect(JSON.stringify(plan.queryPlanner)).to.contain('COLLSCAN');
+  });
+});

@@ -1,5 +1,5 @@
 import type { CardTypeDefinition } from '../server/src/card-types/definition';
-import { documentFields, documentMainSection } from './document-fields';
+import { documentFields, documentMainSection, documentStatus } from './document-fields';
 
 const main = documentMainSection;
 const document = documentFields();
@@ -16,21 +16,12 @@ export const commercialProposal: CardTypeDefinition = {
   fields: [
     ...document.head,
     document.amount,
-    {
-      key: 'status',
-      kind: 'enum',
-      label: { ru: 'Статус', en: 'Status' },
-      required: true,
-      default: 'draft',
-      listed: true,
-      section: main,
-      options: [
-        { value: 'draft', label: { ru: 'Черновик', en: 'Draft' } },
-        { value: 'sent', label: { ru: 'Отправлено', en: 'Sent' } },
-        { value: 'accepted', label: { ru: 'Принято', en: 'Accepted' } },
-        { value: 'rejected', label: { ru: 'Отклонено', en: 'Rejected' } },
-      ],
-    },
+    documentStatus([
+      { value: 'draft', label: { ru: 'Черновик', en: 'Draft' } },
+      { value: 'sent', label: { ru: 'Отправлено', en: 'Sent' } },
+      { value: 'accepted', label: { ru: 'Принято', en: 'Accepted' } },
+      { value: 'rejected', label: { ru: 'Отклонено', en: 'Rejected' } },
+    ]),
     { key: 'validUntil', kind: 'date', label: { ru: 'Действительно до', en: 'Valid until' }, section: main },
   ],
 };

@@ -1,5 +1,5 @@
 import type { CardTypeDefinition } from '../server/src/card-types/definition';
-import { documentFields, documentMainSection } from './document-fields';
+import { documentFields, documentMainSection, documentStatus } from './document-fields';
 
 const main = documentMainSection;
 const document = documentFields();
@@ -18,21 +18,12 @@ export const contract: CardTypeDefinition = {
     ...document.head,
     { key: 'subject', kind: 'text', label: { ru: 'Предмет договора', en: 'Subject' }, max: 2000, section: main },
     document.amount,
-    {
-      key: 'status',
-      kind: 'enum',
-      label: { ru: 'Статус', en: 'Status' },
-      required: true,
-      default: 'draft',
-      listed: true,
-      section: main,
-      options: [
-        { value: 'draft', label: { ru: 'Черновик', en: 'Draft' } },
-        { value: 'active', label: { ru: 'Действует', en: 'In force' } },
-        { value: 'completed', label: { ru: 'Исполнен', en: 'Completed' } },
-        { value: 'terminated', label: { ru: 'Расторгнут', en: 'Terminated' } },
-      ],
-    },
+    documentStatus([
+      { value: 'draft', label: { ru: 'Черновик', en: 'Draft' } },
+      { value: 'active', label: { ru: 'Действует', en: 'In force' } },
+      { value: 'completed', label: { ru: 'Исполнен', en: 'Completed' } },
+      { value: 'terminated', label: { ru: 'Расторгнут', en: 'Terminated' } },
+    ]),
     { key: 'startDate', kind: 'date', label: { ru: 'Начало действия', en: 'Start date' }, listed: true, section: term },
     { key: 'endDate', kind: 'date', label: { ru: 'Окончание действия', en: 'End date' }, listed: true, section: term },
   ],

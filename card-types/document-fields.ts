@@ -1,4 +1,4 @@
-import type { FieldDefinition, LocalizedText } from '../server/src/card-types/definition';
+import type { EnumOption, FieldDefinition, LocalizedText } from '../server/src/card-types/definition';
 
 /** The «Основное» section of the documents issued to counterparties (proposals, contracts). */
 export const documentMainSection: LocalizedText = { ru: 'Основное', en: 'General' };
@@ -14,4 +14,9 @@ export function documentFields(): { head: FieldDefinition[]; amount: FieldDefini
     ],
     amount: { key: 'amount', kind: 'money', label: { ru: 'Сумма, ₽', en: 'Amount, RUB' }, min: '0', listed: true, section },
   };
+}
+
+/** The required «Статус» of a document, starting as a draft, with the document's own stages. */
+export function documentStatus(options: EnumOption[]): FieldDefinition {
+  return { key: 'status', kind: 'enum', label: { ru: 'Статус', en: 'Status' }, required: true, default: 'draft', listed: true, section: documentMainSection, options };
 }

@@ -4,6 +4,7 @@ import type { CardTypeDefinition } from '../card-types/definition';
 import { findCardType, listCardTypes } from '../card-types/registry';
 import type { GraphQLContext } from '../graphql/context';
 import { requireActor } from '../graphql/guards';
+import { loadById, perRequest } from '../graphql/loaders';
 import type { GraphQLModule } from '../graphql/module';
 import { Folder } from '../folders/models';
 import { User } from '../people/models';
@@ -15,15 +16,9 @@ import { previewCardTypeChange, saveCardTypeDefinition, type FieldChangeReport }
 type Id = { id: string };
 
 // One loader per request, so a page of cards costs one query for all referenced titles.
-const loaders = new WeakMap<GraphQLContext, DataLoader<string, ReferencedCard>>();
 async function references(context: GraphQLContext): Promise<DataLoader<string, ReferencedCard>> {
   const actor: Actor = await context.actor();
-  let loader = loaders.get(context);
-  if (!loader) {
-    loader = referenceLoader(actor);
-    loaders.set(context, loader);
-  }
-  return loader;
+  return perRequest(context, 'references', () => referenceLoader(actor));
 }
 
 const serviceContext = async (context: GraphQLContext) => ({ actor: await requireActor(context), logger: context.logger });
@@ -157,9 +152,9 @@ export const cardsModule: GraphQLModule = {
       id: (card: CardDoc) => String(card._id),
       folderId: (card: CardDoc) => String(card.folderId),
       type: (card: CardDoc) => findCardType(card.typeKey),
-      folder: (card: CardDoc) => Folder.findById(card.folderId).lean(),
-      createdBy: (card: CardDoc) => User.findById(card.createdBy).lean(),
-      updatedBy: (card: CardDoc) => User.findById(card.updatedBy).lean(),
+      folder: (card: CardDoc, _a, context) => loadById(context, Folder, card.folderId),
+      createdBy: (card: CardDoc, _a, context) => loadById(context, User, card.createdBy),
+      updatedBy: (card: CardDoc, _a, context) => loadById(context, User, card.updatedBy),
       references: async (card: CardDoc, _a, context) => {
         const type = await findCardType(card.typeKey);
         const pairs = (type?.fields ?? [])

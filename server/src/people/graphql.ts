@@ -1,6 +1,7 @@
 import { packedRules } from '../access/ability';
 import type { GraphQLModule } from '../graphql/module';
 import { requireActor, requireAdmin } from '../graphql/guards';
+import { loadById } from '../graphql/loaders';
 import type { GraphQLContext } from '../graphql/context';
 import type { Locale } from '../i18n';
 import { sessionCookieOptions } from './auth';
@@ -158,7 +159,7 @@ export const peopleModule: GraphQLModule = {
     },
     User: {
       id: (u: UserDoc) => String(u._id),
-      department: (u: UserDoc) => Department.findById(u.departmentId).lean(),
+      department: (u: UserDoc, _a, context) => loadById(context, Department, u.departmentId),
       ipAllowList: async (u: UserDoc, _a, context) => ((await context.actor()).isAdmin ? u.ipAllowList : null),
       groups: (u: UserDoc) => Group.find({ memberIds: u._id }).sort({ name: 1 }).lean(),
     },

@@ -10,28 +10,29 @@ import { findFolder } from '../folders/service';
 import type { GraphQLContext } from '../graphql/context';
 import { notFound, requireActor } from '../graphql/guards';
 import type { GraphQLModule } from '../graphql/module';
+import { perRequest } from '../graphql/loaders';
 import { User, type UserDoc } from '../people/models';
 import type { UnreadDoc } from './model';
 import { markFolderRead, markRead, markUnread, unreadCounts, unreadStateOf } from './service';
 
 type Id = { id: string };
 
-// Unread states of the cards in one response, loaded in one query per request.
-const stateLoaders = new WeakMap<GraphQLContext, DataLoader<string, UnreadDoc | null>>();
 // openCard hands back the state as it was before marking the card read.
 const preloadedState = new WeakMap<CardDoc, UnreadDoc | null>();
 
 async function unreadOf(card: CardDoc, context: GraphQLContext): Promise<UnreadDoc | null> {
   if (preloadedState.has(card)) return preloadedState.get(card) ?? null;
   const actor = await context.actor();
-  let loader = stateLoaders.get(context);
-  if (!loader) {
-    loader = new DataLoader(async (ids: readonly string[]) => {
-      const states = await unreadStateOf(actor.userId, ids.map((id) => new Types.ObjectId(id)));
-      return ids.map((id) => states.get(id) ?? null);
-    });
-    stateLoaders.set(context, loader);
-  }
+  // Unread states of the cards in one response, loaded in one query.
+  const loader = perRequest(
+    context,
+    'unread-states',
+    () =>
+      new DataLoader(async (ids: readonly string[]) => {
+        const states = await unreadStateOf(actor.userId, ids.map((id) => new Types.ObjectId(id)));
+        return ids.map((id) => states.get(id) ?? null);
+      }),
+  );
   return loader.load(String(card._id));
 }
 

@@ -109,6 +109,18 @@ describe('cards (API)', function () {
     }
   });
 
+  it('refuses another card\'s INN at the field and then saves an ordinary edit of the same card', async () => {
+    const first = await create(editor, ids.correspondents, 'counterparty', { name: 'ООО «Первый»', inn: '7736050003' });
+    const second = await create(editor, ids.correspondents, 'counterparty', { name: 'ООО «Второй»', inn: '7708004767' });
+    const refused = await editor.request(UPDATE, { id: second.id, version: second.version, values: { inn: first.values.inn } });
+    expect(refused.errors?.[0].extensions?.code).to.equal('BAD_USER_INPUT');
+    expect(refused.errors?.[0].extensions?.fields).to.deep.equal({ inn: 'Такое значение уже есть в другой карточке' });
+    const edited = await editor.data<{ updateCard: CardResult }>(UPDATE, { id: second.id, version: second.version, values: { phone: '+7 495 111-22-33' } });
+    expect(edited.updateCard.version).to.equal(second.version + 1);
+    expect(edited.updateCard.values.inn).to.equal('7708004767');
+    expect(edited.updateCard.values.phone).to.be.a('string').and.not.equal('');
+  });
+
   it('lists the contact persons of a counterparty in its related tab, filtered by access', async () => {
     const contact = await create(editor, ids.correspondents, 'contact-person', { fullName: 'Иван Директоров', position: 'Директор', counterparty: ids.cassiopeia });
     const tab = await reader.data<{ relatedCards: { id: string; title: string }[] }>('query($id: ID!) { relatedCards(cardId: $id, tab: "contacts") { id title } }', { id: ids.cassiopeia });

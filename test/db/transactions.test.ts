@@ -72,6 +72,53 @@ describe('db conformance: sessions and transactions', function () {
     expect(await c.countDocuments()).to.equal(1);
   });
 
+  it('leaves a record writable after a transaction refused by a unique index', async () => {
+    const c = db.collection('uniquelock');
+    await c.createIndex({ inn: 1 }, { unique: true, name: 'inn_unique' });
+    await c.insertMany([{ _id: 1, inn: '111', name: 'first' }, { _id: 2, inn: '222', name: 'second' }] as never[]);
+    const refused = (await client
+      .withSession((s) => s.withTransaction(async () => {
+        await c.updateOne({ _id: 2 } as never, { $set: { inn: '111' } }, { session: s });
+      }))
+      .catch((e: unknown) => e)) as MongoServerError;
+    expect(refused.code).to.equal(11000);
+    expect(refused.message).to.contain('inn_unique');
+    // The refused record takes an ordinary write at once, outside and inside a transaction.
+    await c.updateOne({ _id: 2 } as never, { $set: { name: 'renamed' } });
+    let attempts = 0;
+    await client.withSession((s) => s.withTransaction(async () => {
+      attempts++;
+      await c.updateOne({ _id: 2 } as never, { $set: { name: 'renamed again' } }, { session: s });
+    }));
+    expect(attempts).to.equal(1);
+    expect(await c.find().sort({ _id: 1 }).toArray()).to.deep.equal([{ _id: 1, inn: '111', name: 'first' }, { _id: 2, inn: '222', name: 'renamed again' }]);
+  });
+
+  it('aborts a transaction left open past transactionLifetimeLimitSeconds and frees its records', async () => {
+    const admin = client.db('admin');
+    const c = db.collection('abandoned');
+    await c.insertOne({ _id: 1, v: 'original' } as never);
+    await admin.command({ setParameter: 1, transactionLifetimeLimitSeconds: 1 });
+    const abandoned = client.startSession();
+    try {
+      abandoned.startTransaction();
+      await c.updateOne({ _id: 1 } as never, { $set: { v: 'never committed' } }, { session: abandoned });
+      // Wait for the condition (the record takes a plain write), not for a time.
+      let written = false;
+      for (let attempt = 0; attempt < 100 && !written; attempt++) {
+        written = await c.updateOne({ _id: 1 } as never, { $set: { v: 'plain write' } }, { maxTimeMS: 5000 }).then(() => true, () => false);
+        if (!written) await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(written).to.equal(true);
+      const commit = (await abandoned.commitTransaction().catch((e: unknown) => e)) as MongoServerError;
+      expect(commit.code).to.equal(251);
+      expect(await c.findOne({ _id: 1 } as never)).to.deep.equal({ _id: 1, v: 'plain write' });
+    } finally {
+      await admin.command({ setParameter: 1, transactionLifetimeLimitSeconds: 60 });
+      await abandoned.endSession();
+    }
+  });
+
   it('raises WriteConflict with TransientTransactionError between two open transactions', async () => {
     const c = db.collection('conflict');
     await c.insertOne({ _id: 1, n: 0 } as never);

@@ -55,6 +55,9 @@ export class CommandProcessor {
   private readonly sessions = new Map<string, SessionState>();
   readonly cursors = new Cursors();
   private readonly handlers: Record<string, Handler>;
+  /** MongoDB's `transactionLifetimeLimitSeconds`: older open transactions are aborted, releasing their locks. */
+  private transactionLifetimeMs = 60_000;
+  private lastExpiry = 0;
   /** Set by KARTOTEKA_MEMORY_DEBUG=1: logs each command name, to learn what drivers send. */
   private readonly debug = process.env.KARTOTEKA_MEMORY_DEBUG === '1';
 
@@ -71,6 +74,7 @@ export class CommandProcessor {
       buildInfo: () => this.buildInfo(),
       buildinfo: () => this.buildInfo(),
       getParameter: (request) => this.getParameter(request.body),
+      setParameter: (request) => this.setParameter(request.body),
       getCmdLineOpts: () => ({ argv: ['kartoteka-memory'], parsed: {}, ok: 1 }),
       hostInfo: () => ({ system: { currentTime: new Date(), hostname: this.identity.address }, os: {}, extra: {}, ok: 1 }),
       serverStatus: () => ({ host: this.identity.address, version: '7.0.0', process: 'mongod', uptime: (Date.now() - this.identity.startedAt.getTime()) / 1000, localTime: new Date(), ok: 1 }),
@@ -121,6 +125,7 @@ export class CommandProcessor {
       const db = typeof body.$db === 'string' ? body.$db : 'admin';
       const handler = Object.hasOwn(this.handlers, name) ? this.handlers[name] : undefined;
       if (!handler) throw commandNotFound(name);
+      this.expireTransactions();
       txn = this.transactionFor(name, body);
       reply = handler({ name, body, db, txn, connectionId });
     } catch (error) {
@@ -226,8 +231,29 @@ export class CommandProcessor {
     return { version: '7.0.0', gitVersion: 'kartoteka-memory', versionArray: [7, 0, 0, 0], bits: 64, debug: false, maxBsonObjectSize: 16 * 1024 * 1024, storageEngines: ['kartoteka-memory'], modules: [], ok: 1 };
   }
 
+  /** Aborts transactions open longer than the lifetime limit (checked at most once a second). */
+  private expireTransactions(): void {
+    const now = Date.now();
+    if (now - this.lastExpiry < 1000) return;
+    this.lastExpiry = now;
+    for (const session of this.sessions.values()) {
+      if (session.txn?.state === 'open' && now - session.txn.startedAt > this.transactionLifetimeMs) session.txn.abort();
+    }
+  }
+
+  private setParameter(body: Doc): Doc {
+    const seconds = body.transactionLifetimeLimitSeconds;
+    if (seconds === undefined) throw badValue('only transactionLifetimeLimitSeconds can be set on this server');
+    const value = int(seconds, NaN);
+    if (!Number.isInteger(value) || value < 1) throw badValue('transactionLifetimeLimitSeconds must be greater than or equal to 1s');
+    const was = this.transactionLifetimeMs / 1000;
+    this.transactionLifetimeMs = value * 1000;
+    this.lastExpiry = 0;
+    return { was, ok: 1 };
+  }
+
   private getParameter(body: Doc): Doc {
-    const known: Doc = { featureCompatibilityVersion: { version: '7.0' }, authenticationMechanisms: [], maxBSONDepth: 200 };
+    const known: Doc = { featureCompatibilityVersion: { version: '7.0' }, authenticationMechanisms: [], maxBSONDepth: 200, transactionLifetimeLimitSeconds: this.transactionLifetimeMs / 1000 };
     const reply: Doc = {};
     for (const key of Object.keys(body)) if (key in known && body[key] !== undefined) reply[key] = known[key];
     if (body.getParameter === '*') Object.assign(reply, known);

@@ -100,7 +100,10 @@ export class Collection {
 export class Transaction {
   /** Per collection: record id → new version (null = deleted). */
   readonly writes = new Map<Collection, Map<string, Doc | null>>();
+  /** Records locked by this transaction, released on commit, abort, error or time-out. */
+  private readonly claimed: [Collection, string][] = [];
   readonly startSeq: number;
+  readonly startedAt = Date.now();
   state: 'open' | 'committed' | 'aborted' = 'open';
 
   constructor(
@@ -129,18 +132,19 @@ export class Transaction {
   }
 
   write(collection: Collection, rid: string, doc: Doc | null): void {
+    const own = this.writes.get(collection) ?? new Map<string, Doc | null>();
+    // A refused write claims nothing: uniqueness is checked before the record is locked.
+    if (doc) collection.checkUnique(doc, rid, (other) => own.has(other), [...own].filter((entry): entry is [string, Doc] => entry[1] !== null));
     this.claim(collection, rid);
-    let own = this.writes.get(collection);
-    if (!own) this.writes.set(collection, (own = new Map()));
-    if (doc) {
-      const mine = own;
-      collection.checkUnique(doc, rid, (other) => mine.has(other), [...own].filter((entry): entry is [string, Doc] => entry[1] !== null));
-    }
+    this.claimed.push([collection, rid]);
+    this.writes.set(collection, own);
     own.set(rid, doc);
   }
 
+  /** Releases every record this transaction claimed, whether it wrote it or not. */
   private release(): void {
-    for (const [collection, own] of this.writes) for (const rid of own.keys()) if (collection.locks.get(rid) === this) collection.locks.delete(rid);
+    for (const [collection, rid] of this.claimed) if (collection.locks.get(rid) === this) collection.locks.delete(rid);
+    this.claimed.length = 0;
   }
 
   commit(): void {

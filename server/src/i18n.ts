@@ -32,6 +32,12 @@ const messages = {
   departmentNotEmpty: { ru: 'В подразделении есть пользователи или вложенные подразделения', en: 'The department still has users or sub-departments' },
   systemGroup: { ru: 'Системную группу нельзя переименовать', en: 'A system group cannot be renamed' },
   cannotDeactivateSelf: { ru: 'Нельзя отключить собственную учётную запись', en: 'You cannot deactivate your own account' },
+  badCursor: { ru: 'Неверный курсор страницы: откройте список с начала', en: 'Invalid page cursor: open the list from the start' },
+  badId: { ru: 'Неверный идентификатор', en: 'Not a valid identifier' },
+  controlCharacters: { ru: 'Недопустимые управляющие символы', en: 'Control characters are not allowed' },
+  tooMany: { ru: 'Не больше {max} элементов', en: 'At most {max} items' },
+  badFilterValue: { ru: 'Значение не подходит к полю этого вида', en: 'The value does not suit a field of this kind' },
+  noSuchField: { ru: 'Нет такого поля', en: 'No such field' },
 } satisfies Record<string, Record<Locale, string>>;
 
 export type MessageKey = keyof typeof messages;

@@ -1,3 +1,4 @@
+import { Types } from 'mongoose';
 import { UserInputError } from './errors';
 import { message, type Locale, type MessageKey } from './i18n';
 
@@ -39,3 +40,29 @@ export class FieldErrors {
 export function isDuplicateKeyError(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 11000;
 }
+
+/** Refuses one argument with a field-level message (BAD_USER_INPUT naming it). */
+export function refuseField(locale: Locale, field: string, key: MessageKey, params: Record<string, string | number> = {}): never {
+  throw new UserInputError(message(locale, 'invalidInput'), { [field]: message(locale, key, params) });
+}
+
+/** A well-formed ObjectId string for a filter, or a refusal naming the argument. */
+export function objectIdArgument(locale: Locale, field: string, id: string): Types.ObjectId {
+  if (!/^[0-9a-f]{24}$/i.test(id)) refuseField(locale, field, 'badId');
+  return new Types.ObjectId(id);
+}
+
+/** Free text typed into a search box: trimmed, bounded, without control characters. */
+export function searchText(locale: Locale, field: string, text: string, max = 200): string {
+  const trimmed = text.trim();
+  if (trimmed.length > max) refuseField(locale, field, 'tooLong', { max });
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(trimmed)) refuseField(locale, field, 'controlCharacters');
+  return trimmed;
+}
+
+/** Rows a page may hold: at least one (a limit of 0 would mean "no limit" to MongoDB), at most `max`. */
+export const pageSize = (first: number, max: number) => Math.min(Math.max(first, 1), max);
+
+/** User text for a `$regex`: every metacharacter escaped, so it matches literally. */
+export const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -1,6 +1,7 @@
 import { Types } from 'mongoose';
 import type { GraphQLModule } from '../graphql/module';
 import { requireAdmin } from '../graphql/guards';
+import { objectIdArgument, pageSize, refuseField, searchText } from '../validation';
 import { AuditEntry } from './model';
 
 interface AuditArgs {
@@ -41,13 +42,15 @@ export const auditModule: GraphQLModule = {
   resolvers: {
     Query: {
       auditLog: async (_p, args: AuditArgs, context) => {
-        await requireAdmin(context);
+        const { locale } = await requireAdmin(context);
         const filter: Record<string, unknown> = {};
-        if (args.kind) filter.kind = args.kind;
-        if (args.userId && Types.ObjectId.isValid(args.userId)) filter.actorId = new Types.ObjectId(args.userId);
+        if (args.kind) filter.kind = searchText(locale, 'kind', args.kind, 64);
+        if (args.userId) filter.actorId = objectIdArgument(locale, 'userId', args.userId);
         if (args.from || args.to) filter.at = { ...(args.from && { $gte: args.from }), ...(args.to && { $lte: args.to }) };
-        const limit = Math.min(Math.max(args.first, 1), 200);
-        const page = { ...filter, ...(args.after && Types.ObjectId.isValid(args.after) && { _id: { $lt: new Types.ObjectId(args.after) } }) };
+        const limit = pageSize(args.first, 200);
+        // The cursor is the last entry's id.
+        if (args.after && !/^[0-9a-f]{24}$/.test(args.after)) refuseField(locale, 'after', 'badCursor');
+        const page = { ...filter, ...(args.after && { _id: { $lt: new Types.ObjectId(args.after) } }) };
         const [rows, totalCount] = await Promise.all([
           AuditEntry.find(page).sort({ _id: -1 }).limit(limit + 1).lean<AuditRow[]>(),
           AuditEntry.countDocuments(filter),

@@ -3,10 +3,12 @@ import DataLoader from 'dataloader';
 import { Types } from 'mongoose';
 import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
-import type { CardTypeDefinition } from '../card-types/definition';
+import { canonicalDecimal, fractionDigits, parseDecimal } from '../card-types/decimal';
+import type { CardTypeDefinition, FieldDefinition } from '../card-types/definition';
+import { parseDate, parseDateTime } from '../card-types/kinds';
 import { findFolder } from '../folders/service';
 import { notFound } from '../graphql/guards';
-import { FieldErrors } from '../validation';
+import { escapeRegExp, FieldErrors, objectIdArgument, pageSize, refuseField, searchText } from '../validation';
 import { Card, type CardDoc } from './model';
 import { exactKeysOfQuery, normaliseForSearch } from './search-text';
 import { cardTypeOrFail, findCard } from './service';
@@ -45,20 +47,52 @@ type Filter = Record<string, unknown>;
 
 const SYSTEM_SORTS = new Set(['title', 'createdAt', 'updatedAt']);
 const MAX_PAGE = 200;
-const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const MAX_FILTERS = 20;
+const MAX_FILTER_VALUES = 100;
+const MAX_FILTER_TEXT = 200;
+const MAX_CURSOR_LENGTH = 100_000;
 
+/** What a sort value is in the database: the cursor must carry exactly that, nothing else. */
+type SortScalar = 'string' | 'number' | 'boolean' | 'date';
 type SortValue = string | number | boolean | Date | null;
-const encodeCursor = (value: SortValue, id: Types.ObjectId) =>
-  Buffer.from(JSON.stringify([value instanceof Date ? { $date: value.toISOString() } : value, String(id)])).toString('base64url');
 
-function decodeCursor(cursor: string): [SortValue, Types.ObjectId] | null {
+function sortScalarOf(kind: FieldDefinition['kind']): SortScalar {
+  if (kind === 'integer') return 'number';
+  if (kind === 'boolean') return 'boolean';
+  // Decimals, money, dates and date-times are stored as canonical strings.
+  return 'string';
+}
+
+/** A cursor is base64url JSON `[sort value, card id]`; dates travel as ISO strings. */
+const encodeCursor = (value: SortValue, id: Types.ObjectId) =>
+  Buffer.from(JSON.stringify([value instanceof Date ? value.toISOString() : value, String(id)])).toString('base64url');
+
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/**
+ * Reads a cursor strictly: a scalar of a type the sort field stores (or null) and an ObjectId.
+ * Anything else — operators, objects, arrays, other types — is refused at `after`, so nothing a
+ * client sends reaches the query as an object.
+ */
+function decodeCursor(actor: Actor, cursor: string, scalars: ReadonlySet<SortScalar>): [SortValue, Types.ObjectId] {
+  const refuse = () => refuseField(actor.locale, 'after', 'badCursor');
+  if (cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]*$/.test(cursor)) refuse();
+  let decoded: unknown;
   try {
-    const [raw, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, string];
-    const value = raw && typeof raw === 'object' && '$date' in raw ? new Date(String((raw as { $date: string }).$date)) : (raw as SortValue);
-    return Types.ObjectId.isValid(id) ? [value, new Types.ObjectId(id)] : null;
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    return null;
+    return refuse();
   }
+  if (!Array.isArray(decoded) || decoded.length !== 2) return refuse();
+  const [raw, id] = decoded as [unknown, unknown];
+  if (typeof id !== 'string' || !/^[0-9a-f]{24}$/.test(id)) return refuse();
+  if (raw === null) return [null, new Types.ObjectId(id)];
+  if (scalars.has('date') && typeof raw === 'string' && ISO_INSTANT.test(raw) && !Number.isNaN(Date.parse(raw))) return [new Date(raw), new Types.ObjectId(id)];
+  const fits =
+    (scalars.has('string') && typeof raw === 'string') ||
+    (scalars.has('number') && typeof raw === 'number' && Number.isFinite(raw)) ||
+    (scalars.has('boolean') && typeof raw === 'boolean');
+  return fits ? [raw as string | number | boolean, new Types.ObjectId(id)] : refuse();
 }
 
 /**
@@ -76,40 +110,90 @@ function afterCondition(path: string, value: SortValue, id: Types.ObjectId, desc
   return { $or: branches };
 }
 
-function filterCondition(actor: Actor, types: CardTypeDefinition[], filter: CardFilter, errors: FieldErrors): Filter | null {
+/**
+ * One filter value in the form the field stores, or undefined when it cannot be one: numbers for
+ * integers, canonical decimal strings, ISO dates, booleans, bounded plain text otherwise.
+ */
+function filterValue(field: FieldDefinition | undefined, text: string | null | undefined): string | number | boolean | undefined {
+  if (text === null || text === undefined || text.length > MAX_FILTER_TEXT) return undefined;
+  switch (field?.kind) {
+    case 'integer': {
+      const decimal = parseDecimal(text);
+      return decimal && fractionDigits(decimal) === 0 && Number.isSafeInteger(Number(decimal.toFixed())) ? Number(decimal.toFixed()) : undefined;
+    }
+    case 'decimal':
+    case 'money': {
+      const decimal = parseDecimal(text);
+      return decimal ? canonicalDecimal(decimal, undefined) : undefined;
+    }
+    case 'boolean':
+      return text === 'true' || text === 'false' ? text === 'true' : undefined;
+    case 'date':
+      return parseDate(text);
+    case 'datetime':
+      return parseDateTime(text);
+    default:
+      return text;
+  }
+}
+
+function filterCondition(types: CardTypeDefinition[], filter: CardFilter, index: number, errors: FieldErrors): Filter | null {
   const system = filter.field === 'title';
   const field = types.flatMap((type) => type.fields).find((f) => f.key === filter.field);
+  // Known field keys name the message (the form shows it at the column); anything else by position.
+  const at = system || field ? `filters.${filter.field}` : `filters.${index}`;
   if (!system && !field) {
-    errors.addMessage(`filters.${filter.field}`, t(actor, 'Нет такого поля', 'No such field'));
+    errors.add(at, 'noSuchField');
     return null;
   }
   const path = system ? 'title' : `values.${filter.field}`;
-  const numeric = field && (field.kind === 'integer');
-  const asValue = (text: string | null | undefined) => (numeric ? Number(text) : text);
+  const bad = () => {
+    errors.add(at, 'badFilterValue');
+    return null;
+  };
+  const one = (text: string | null | undefined) => filterValue(field, text);
+  const many = (texts: readonly string[] | null | undefined) => {
+    const list = texts ?? [];
+    if (list.length > MAX_FILTER_VALUES) return undefined;
+    const parsed = list.map(one);
+    return parsed.every((value) => value !== undefined) ? (parsed as (string | number | boolean)[]) : undefined;
+  };
   switch (filter.op) {
-    case 'contains':
-      return { [path]: { $regex: escapeRegExp(filter.value ?? ''), $options: 'i' } };
-    case 'equals':
-      return { [path]: field?.kind === 'boolean' ? filter.value === 'true' : asValue(filter.value) };
-    case 'in':
-      return { [path]: { $in: (filter.values ?? []).map((v) => asValue(v)) } };
-    case 'tags':
-      return { [path]: { $all: filter.values ?? [] } };
+    case 'contains': {
+      const text = filter.value ?? '';
+      if (text.length > MAX_FILTER_TEXT) return bad();
+      return { [path]: { $regex: escapeRegExp(text), $options: 'i' } };
+    }
+    case 'equals': {
+      const value = one(filter.value);
+      return value === undefined ? bad() : { [path]: value };
+    }
+    case 'in': {
+      const values = many(filter.values);
+      return values === undefined ? bad() : { [path]: { $in: values } };
+    }
+    case 'tags': {
+      const values = many(filter.values);
+      return values === undefined ? bad() : { [path]: { $all: values } };
+    }
     case 'empty':
       return { [path]: { $exists: false } };
     case 'notEmpty':
       return { [path]: { $exists: true } };
     case 'range': {
+      const from = filter.from ? one(filter.from) : null;
+      const to = filter.to ? one(filter.to) : null;
+      if (from === undefined || to === undefined) return bad();
       // Decimal values are canonical strings: compare them numerically.
       if (field && (field.kind === 'decimal' || field.kind === 'money')) {
         const bounds = [];
-        if (filter.from) bounds.push({ $gte: [{ $toDecimal: `$${path}` }, { $toDecimal: filter.from }] });
-        if (filter.to) bounds.push({ $lte: [{ $toDecimal: `$${path}` }, { $toDecimal: filter.to }] });
+        if (from !== null) bounds.push({ $gte: [{ $toDecimal: `$${path}` }, { $toDecimal: from }] });
+        if (to !== null) bounds.push({ $lte: [{ $toDecimal: `$${path}` }, { $toDecimal: to }] });
         return { [path]: { $exists: true }, $expr: { $and: bounds } };
       }
       const range: Record<string, unknown> = {};
-      if (filter.from) range.$gte = asValue(filter.from);
-      if (filter.to) range.$lte = asValue(filter.to);
+      if (from !== null) range.$gte = from;
+      if (to !== null) range.$lte = to;
       return { [path]: range };
     }
   }
@@ -124,18 +208,20 @@ export async function listFolderCards(actor: Actor, folderId: string, options: L
   const errors = new FieldErrors(actor.locale);
   const sortBy = options.sortBy ?? 'updatedAt';
   const descending = options.descending ?? sortBy === 'updatedAt';
-  if (!SYSTEM_SORTS.has(sortBy) && !known.some((type) => type.fields.some((f) => f.key === sortBy))) {
-    errors.addMessage('sortBy', t(actor, 'Нет такого поля', 'No such field'));
-  }
-  const conditions = (options.filters ?? []).map((f) => filterCondition(actor, known, f, errors));
+  const sortFields = known.flatMap((type) => type.fields).filter((f) => f.key === sortBy);
+  if (!SYSTEM_SORTS.has(sortBy) && sortFields.length === 0) errors.add('sortBy', 'noSuchField');
+  const filters = options.filters ?? [];
+  if (filters.length > MAX_FILTERS) errors.add('filters', 'tooMany', { max: MAX_FILTERS });
+  const conditions = filters.slice(0, MAX_FILTERS).map((f, index) => filterCondition(known, f, index, errors));
   errors.throwIfAny();
+  const scalars = new Set<SortScalar>(sortBy === 'title' ? ['string'] : SYSTEM_SORTS.has(sortBy) ? ['date'] : sortFields.map((f) => sortScalarOf(f.kind)));
 
   const base: Filter = { folderId: folder._id, inTrash: false };
   const filtered: Filter = conditions.length > 0 ? { $and: [base, ...conditions.filter(Boolean)] } : base;
   const path = SYSTEM_SORTS.has(sortBy) ? sortBy : `values.${sortBy}`;
-  const cursor = options.after ? decodeCursor(options.after) : null;
+  const cursor = options.after ? decodeCursor(actor, options.after, scalars) : null;
   const page = cursor ? { $and: [filtered, afterCondition(path, cursor[0], cursor[1], descending)] } : filtered;
-  const limit = Math.min(Math.max(options.first, 1), MAX_PAGE);
+  const limit = pageSize(options.first, MAX_PAGE);
   const direction = descending ? -1 : 1;
   const rows = await Card.find(page).sort({ [path]: direction, _id: direction }).limit(limit + 1).lean<CardDoc[]>();
   const totalCount = () => Card.countDocuments(filtered);
@@ -170,7 +256,7 @@ export async function relatedCards(actor: Actor, cardId: string, tabKey: string)
 export async function trashedCards(actor: Actor, first: number): Promise<CardDoc[]> {
   return Card.find({ inTrash: true, ...accessibleBy(actor.ability, 'delete').ofType('Card') })
     .sort({ trashedAt: -1 })
-    .limit(Math.min(first, MAX_PAGE))
+    .limit(pageSize(first, MAX_PAGE))
     .lean<CardDoc[]>();
 }
 
@@ -179,11 +265,11 @@ export async function trashedCards(actor: Actor, first: number): Promise<CardDoc
  * first, then full-text matches by relevance.
  */
 export async function searchCards(actor: Actor, query: string, options: { libraryId?: string | null; first: number }): Promise<{ card: CardDoc; exact: boolean }[]> {
-  const text = query.trim();
-  if (text.length < 2) return [];
+  const text = searchText(actor.locale, 'query', query);
   const scope: Filter = { inTrash: false, ...accessibleBy(actor.ability, 'read').ofType('Card') };
-  if (options.libraryId && Types.ObjectId.isValid(options.libraryId)) scope.libraryId = new Types.ObjectId(options.libraryId);
-  const limit = Math.min(Math.max(options.first, 1), 100);
+  if (options.libraryId) scope.libraryId = objectIdArgument(actor.locale, 'libraryId', options.libraryId);
+  if (text.length < 2) return [];
+  const limit = pageSize(options.first, 100);
   const keys = exactKeysOfQuery(text);
   const [exact, ranked] = await Promise.all([
     keys.length > 0 ? Card.find({ ...scope, searchKeys: { $in: keys } }).limit(limit).lean<CardDoc[]>() : Promise.resolve([]),

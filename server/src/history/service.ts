@@ -8,6 +8,7 @@ import { findCard, updateCard, type CardServiceContext } from '../cards/service'
 import { AppError } from '../errors';
 import { Folder } from '../folders/models';
 import { forbidden, notFound } from '../graphql/guards';
+import { objectIdArgument, pageSize, refuseField, searchText } from '../validation';
 import { entryHash, GENESIS_HASH, verifyChain, type ChainVerdict } from './chain';
 import { HistoryEntry, type HistoryEntryDoc, type HistoryFieldChange } from './model';
 
@@ -94,10 +95,12 @@ export interface HistoryFilter {
 export async function cardHistory(actor: Actor, cardId: string, filter: HistoryFilter) {
   const card = await readableCardForHistory(actor, cardId);
   const query: Record<string, unknown> = { cardId: card._id };
-  if (filter.field) query['changes.key'] = filter.field;
-  if (filter.userId && Types.ObjectId.isValid(filter.userId)) query.actorId = new Types.ObjectId(filter.userId);
+  if (filter.field) query['changes.key'] = searchText(actor.locale, 'field', filter.field, 64);
+  if (filter.userId) query.actorId = objectIdArgument(actor.locale, 'userId', filter.userId);
   if (filter.from || filter.to) query.at = { ...(filter.from && { $gte: filter.from }), ...(filter.to && { $lte: filter.to }) };
-  const limit = Math.min(Math.max(filter.first, 1), 200);
+  const limit = pageSize(filter.first, 200);
+  // The cursor is the last entry's sequence number: a positive whole number, nothing else.
+  if (filter.after && !/^[1-9]\d{0,15}$/.test(filter.after)) refuseField(actor.locale, 'after', 'badCursor');
   const afterSeq = filter.after ? Number(filter.after) : null;
   const page = afterSeq ? { ...query, seq: { $lt: afterSeq } } : query;
   const [rows, totalCount] = await Promise.all([

@@ -10,9 +10,9 @@ import * as people from './service';
 import { withUnreadReconciled } from '../unread/service';
 import { endSession, SESSION_COOKIE } from './sessions';
 import { recordAudit } from '../audit/service';
+import { escapeRegExp, objectIdArgument, searchText } from '../validation';
 
 type Id = { id: string };
-const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export const peopleModule: GraphQLModule = {
   typeDefs: /* GraphQL */ `
@@ -95,11 +95,12 @@ export const peopleModule: GraphQLModule = {
         return Department.find().sort({ name: 1 }).lean();
       },
       users: async (_p, args: { departmentId?: string; search?: string; includeInactive: boolean }, context) => {
-        await requireActor(context);
+        const actor = await requireActor(context);
         const filter: Record<string, unknown> = args.includeInactive ? {} : { active: true };
-        if (args.departmentId) filter.departmentId = args.departmentId;
-        if (args.search?.trim()) {
-          const pattern = new RegExp(escapeRegExp(args.search.trim()), 'i');
+        if (args.departmentId) filter.departmentId = objectIdArgument(actor.locale, 'departmentId', args.departmentId);
+        const search = searchText(actor.locale, 'search', args.search ?? '', 100);
+        if (search) {
+          const pattern = new RegExp(escapeRegExp(search), 'i');
           filter.$or = [{ fullName: pattern }, { login: pattern }];
         }
         return User.find(filter).sort({ fullName: 1 }).limit(500).lean();

@@ -1,0 +1,125 @@
+import { expect } from 'chai';
+import type { RunningServer } from '../../server/src/server';
+import type { ApiClient, GraphQLResult } from '../support/api-client';
+import { createCorrespondents, createFolder } from '../support/fixtures';
+import { signedIn, startTestServer } from '../support/server';
+
+const PASSWORD = 'secret-password-1';
+const CREATE = 'mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id } }';
+const PAGE = `query($f: ID!, $after: String, $sortBy: String, $filters: [CardFilterInput!], $first: Int) {
+  cards(folderId: $f, after: $after, sortBy: $sortBy, filters: $filters, first: $first) { edges { node { title } cursor } pageInfo { endCursor } }
+}`;
+
+const cursorOf = (value: unknown, id = '0123456789abcdef01234567') => Buffer.from(JSON.stringify([value, id])).toString('base64url');
+
+/** The field messages of a BAD_USER_INPUT refusal (and nothing else: no data, no other code). */
+function refusal(result: GraphQLResult<unknown>): Record<string, string> {
+  expect(result.status, JSON.stringify(result)).to.be.below(500);
+  expect(result.errors?.[0].extensions?.code, JSON.stringify(result.errors)).to.equal('BAD_USER_INPUT');
+  return result.errors?.[0].extensions?.fields as Record<string, string>;
+}
+
+describe('hostile input on read paths (API)', function () {
+  this.timeout(120_000);
+  let server: RunningServer;
+  let admin: ApiClient;
+  let reader: ApiClient;
+  let folderId: string;
+  let contracts: string;
+
+  before(async () => {
+    server = await startTestServer();
+    admin = await signedIn(server);
+    ({ folderId } = await createCorrespondents(admin, PASSWORD, [{ login: 'reader', fullName: 'Читатель', level: 'read' }]));
+    // Values a backtracking regex chokes on: «^(.+)+$X» over 30 letters does not finish in a lifetime.
+    for (const name of ['a'.repeat(30), 'b'.repeat(30), 'c'.repeat(30)]) await admin.data(CREATE, { f: folderId, t: 'counterparty', v: { name } });
+    const libraryId = (await admin.data<{ libraries: { id: string }[] }>('{ libraries { id } }')).libraries[0].id;
+    contracts = await createFolder(admin, { libraryId, name: 'Договоры', allowedCardTypes: ['contract'] });
+    const counterparty = (await admin.data<{ cards: { edges: { node: { id: string } }[] } }>('query($f: ID!) { cards(folderId: $f) { edges { node { id } } } }', { f: folderId })).cards.edges[0].node.id;
+    for (const [number, amount] of [['1', '100.50'], ['2', '2500'], ['3', '99999.99']]) {
+      await admin.data(CREATE, { f: contracts, t: 'contract', v: { number, date: '2026-01-15', counterparty, amount } });
+    }
+    reader = await signedIn(server, 'reader', PASSWORD);
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('refuses a cursor carrying a query operator at `after`, and the server stays responsive', async () => {
+    const evil = cursorOf({ $regex: '^(.+)+$X' });
+    const fields = refusal(await reader.request(PAGE, { f: folderId, sortBy: 'name', after: evil }));
+    expect(fields).to.deep.equal({ after: 'Неверный курсор страницы: откройте список с начала' });
+    const health = await fetch(`${server.url}/healthz`);
+    expect(health.status).to.equal(200);
+  });
+
+  it('refuses cursors whose value is not of the sort field’s stored type', async () => {
+    const cases: [string, string][] = [
+      ['title', cursorOf({ $date: '2026-01-01T00:00:00.000Z' })],
+      ['title', cursorOf(5)],
+      ['updatedAt', cursorOf('yesterday')],
+      ['name', cursorOf(['a', 'b'])],
+      ['name', cursorOf('a', 'not-an-object-id')],
+      ['name', Buffer.from(JSON.stringify({ 0: 'a', 1: '0123456789abcdef01234567' })).toString('base64url')],
+      ['name', 'not base64 at all!'],
+    ];
+    for (const [sortBy, after] of cases) {
+      expect(refusal(await reader.request(PAGE, { f: folderId, sortBy, after })), `${sortBy} ${after}`).to.have.key('after');
+    }
+  });
+
+  it('pages through a folder sorted by a field with the cursors it hands out', async () => {
+    const titles: string[] = [];
+    let after: string | null = null;
+    do {
+      const page: { cards: { edges: { node: { title: string } }[]; pageInfo: { endCursor: string | null } } } = await reader.data(PAGE, { f: folderId, sortBy: 'name', first: 1, after });
+      titles.push(...page.cards.edges.map((edge) => edge.node.title));
+      after = page.cards.edges.length > 0 ? page.cards.pageInfo.endCursor : null;
+    } while (after);
+    expect(titles).to.deep.equal(['a'.repeat(30), 'b'.repeat(30), 'c'.repeat(30)]);
+    const byDate = await reader.data<{ cards: { pageInfo: { endCursor: string } } }>(PAGE, { f: folderId, first: 1 });
+    const next = await reader.data<{ cards: { edges: unknown[] } }>(PAGE, { f: folderId, first: 5, after: byDate.cards.pageInfo.endCursor });
+    expect(next.cards.edges).to.have.length(2);
+  });
+
+  it('checks filter values against the field’s kind and names the filter', async () => {
+    const decimal = await admin.request(PAGE, { f: contracts, filters: [{ field: 'amount', op: 'range', from: 'abc' }] });
+    expect(refusal(decimal)).to.deep.equal({ 'filters.amount': 'Значение не подходит к полю этого вида' });
+    const date = await admin.request(PAGE, { f: contracts, filters: [{ field: 'date', op: 'equals', value: '31.02.2026' }] });
+    expect(refusal(date)).to.have.key('filters.date');
+    const tooLong = await reader.request(PAGE, { f: folderId, filters: [{ field: 'name', op: 'contains', value: 'x'.repeat(300) }] });
+    expect(refusal(tooLong)).to.have.key('filters.name');
+    const unknown = await reader.request(PAGE, { f: folderId, filters: [{ field: '$where', op: 'equals', value: '1' }] });
+    expect(refusal(unknown)).to.deep.equal({ 'filters.0': 'Нет такого поля' });
+    const range = await admin.data<{ cards: { edges: { node: { title: string } }[] } }>(PAGE, { f: contracts, filters: [{ field: 'amount', op: 'range', from: '1 000', to: '99 999,99' }] });
+    expect(range.cards.edges).to.have.length(2);
+  });
+
+  it('treats regex metacharacters in «contains» literally', async () => {
+    const page = await reader.data<{ cards: { edges: unknown[] } }>(PAGE, { f: folderId, filters: [{ field: 'name', op: 'contains', value: '^(.+)+$X' }] });
+    expect(page.cards.edges).to.have.length(0);
+    const literal = await reader.data<{ cards: { edges: unknown[] } }>(PAGE, { f: folderId, filters: [{ field: 'name', op: 'contains', value: 'aaa' }] });
+    expect(literal.cards.edges).to.have.length(1);
+  });
+
+  it('refuses hostile search text and ids at the argument instead of failing', async () => {
+    expect(refusal(await reader.request('query($s: String) { users(search: $s) { id } }', { s: 'a\u0000b' }))).to.have.key('search');
+    expect(refusal(await reader.request('query($s: String) { users(search: $s) { id } }', { s: 'x'.repeat(300_000) }))).to.have.key('search');
+    expect(refusal(await reader.request('query($d: ID) { users(departmentId: $d) { id } }', { d: 'not-an-id' }))).to.have.key('departmentId');
+    expect(refusal(await reader.request('query($q: String!) { search(query: $q) { exact } }', { q: 'x'.repeat(300) }))).to.have.key('query');
+    expect(refusal(await reader.request('query($q: String!, $l: ID) { search(query: $q, libraryId: $l) { exact } }', { q: 'aaa', l: '{"$ne":null}' }))).to.have.key('libraryId');
+    expect(refusal(await admin.request('query($u: ID) { auditLog(userId: $u) { totalCount } }', { u: 'nobody' }))).to.have.key('userId');
+    expect(refusal(await admin.request('query($a: String) { auditLog(after: $a) { totalCount } }', { a: '{"$gt":""}' }))).to.have.key('after');
+  });
+
+  it('never returns an unlimited trash page', async () => {
+    const list = await admin.data<{ cards: { edges: { node: { title: string } }[] } }>('query($f: ID!) { cards(folderId: $f) { edges { node { title } } } }', { f: contracts });
+    expect(list.cards.edges).to.have.length(3);
+    const ids = (await admin.data<{ cards: { edges: { node: { id: string } }[] } }>('query($f: ID!) { cards(folderId: $f) { edges { node { id } } } }', { f: contracts })).cards.edges.map((e) => e.node.id);
+    for (const id of ids) await admin.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id });
+    const zero = await admin.data<{ trash: unknown[] }>('{ trash(first: 0) { id } }');
+    expect(zero.trash).to.have.length(1);
+    const negative = await admin.data<{ trash: unknown[] }>('{ trash(first: -5) { id } }');
+    expect(negative.trash).to.have.length(1);
+  });
+});

@@ -16,6 +16,7 @@ import { auditModule } from './audit/graphql';
 import { cardsModule } from './cards/graphql';
 import { unreadModule } from './unread/graphql';
 import { historyModule } from './history/graphql';
+import { jobsModule } from './jobs/graphql';
 import { registerCardHooks } from './cards/lifecycle';
 import { historyHooks } from './history/hooks';
 import { unreadHooks } from './unread/hooks';
@@ -24,7 +25,7 @@ import { sessionMiddleware } from './people/auth';
 import { buildActor, type Actor } from './access/actor';
 import { localeFromHeader } from './i18n';
 
-export const graphqlModules: GraphQLModule[] = [scalarsModule, systemModule, peopleModule, foldersModule, auditModule, cardsModule, unreadModule, historyModule];
+export const graphqlModules: GraphQLModule[] = [scalarsModule, systemModule, peopleModule, foldersModule, auditModule, cardsModule, unreadModule, historyModule, jobsModule];
 
 // History first: a failure to record it aborts the change before anyone is told about it.
 registerCardHooks(historyHooks);

@@ -12,14 +12,18 @@ import { syncCardTypes } from './cards/type-sync';
 import { forgetCardTypes } from './card-types/registry';
 import { useRedisEventBus } from './events/bus';
 import { seedDemoData } from '../../seeds/demo';
+import { migrateDatabase } from './migrations';
+import { JobRunner } from './jobs/runner';
 
 /**
- * Indexes first (so unique rules hold from the first request), then the system groups and,
- * on an empty database, the first administrator. Returns whether the database was empty.
+ * Pending data-model migrations first, then indexes (so unique rules hold from the first
+ * request), then the system groups and, on an empty database, the first administrator.
+ * Returns whether the database was empty.
  */
 export async function prepareDatabase(config: Config, logger: Logger): Promise<boolean> {
   resetThrottles();
   forgetCardTypes();
+  await migrateDatabase(logger);
   await Promise.all(Object.values(mongoose.models).map((model) => model.init()));
   await ensureSystemGroups();
   await syncCardTypes(logger);
@@ -30,6 +34,8 @@ export interface RunningServer {
   url: string;
   port: number;
   database: Database;
+  /** The background job runner of this instance. */
+  jobs: JobRunner;
   /** Stops accepting, lets in-flight requests finish (up to the grace period), then closes the database. */
   stop(): Promise<void>;
 }
@@ -46,6 +52,8 @@ export async function startServer(
   logger.info({ eventBus: config.redisUrl ? 'redis' : 'in-process' }, 'event bus ready');
   const wasEmpty = await prepareDatabase(config, logger);
   if (wasEmpty && config.seedDemoData) await seedDemoData(logger);
+  const jobs = new JobRunner({ logger });
+  jobs.start();
   const app = createApp({ config, logger, database, clientDist: options.clientDist });
   const server = http.createServer(app.callback());
   server.listen(config.port, config.host);
@@ -59,6 +67,7 @@ export async function startServer(
   const stop = () =>
     (stopping ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await jobs.stop();
       server.closeIdleConnections();
       const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
       await closed;
@@ -67,5 +76,5 @@ export async function startServer(
       await database.close();
       logger.info('Kartoteka stopped');
     })());
-  return { url, port, database, stop };
+  return { url, port, database, jobs, stop };
 }

@@ -1,5 +1,6 @@
 import { createPubSub } from 'graphql-yoga';
 import type { CardAction } from '../cards/lifecycle';
+import type { JobView } from '../jobs/view';
 
 export interface CardEvent {
   cardId: string;
@@ -16,6 +17,8 @@ type Topics = {
   'card-event': [CardEvent];
   /** Something changed this user's unread counts (topic per user id). */
   'unread-changed': [userId: string, reason: string];
+  /** A background job was created or changed state or progress (server/src/jobs). */
+  'job-changed': [JobView];
 };
 
 /**

@@ -1,0 +1,76 @@
+import { EventEmitter } from 'node:events';
+import { Types } from 'mongoose';
+import { events } from '../events/bus';
+import type { Logger } from '../logger';
+import { Job, type JobDoc } from './model';
+import { jobView, type JobView } from './view';
+
+/** What a job's `run` gets from the runner. */
+export interface JobContext<Params, Checkpoint> {
+  jobId: string;
+  /** Who asked for it; null for the server's own work. */
+  ownerId: string | null;
+  params: Params;
+  /** The last checkpoint an earlier run saved (the job was interrupted by a restart), else null. */
+  resumeFrom: Checkpoint | null;
+  /** Aborted when the job is cancelled, the server stops, or its lease is lost: stop soon and return or throw. */
+  signal: AbortSignal;
+  /** Reports progress (cheap: stored and published at most twice a second). `total` null = unknown. */
+  progress(done: number, total?: number | null, note?: string): void;
+  /** Stores where to resume from (and the progress so far) now; a later run gets it as `resumeFrom`. */
+  checkpoint(value: Checkpoint, done?: number): Promise<void>;
+  logger: Logger;
+}
+
+export interface JobDefinition<Params, Result, Checkpoint> {
+  /** Stable name stored with each job, e.g. 'backup', 'import'. */
+  type: string;
+  run(context: JobContext<Params, Checkpoint>): Promise<Result>;
+}
+
+export interface JobType<Params, Result, Checkpoint> extends JobDefinition<Params, Result, Checkpoint> {
+  /** Queues one job of this type; returns it as stored. */
+  enqueue(ownerId: string | Types.ObjectId | null, params: Params, options?: { uniqueKey?: string }): Promise<JobView>;
+}
+
+type AnyJobDefinition = JobDefinition<never, unknown, unknown>;
+const registry = new Map<string, AnyJobDefinition>();
+
+/** Tells runners in this process at once that a job was queued (others poll) or cancelled. */
+export const runnerSignals = new EventEmitter();
+
+/**
+ * Declares a kind of long work. Call it once at module load; every server instance that imports
+ * the module can run jobs of this type.
+ */
+export function defineJob<Params extends object, Result = unknown, Checkpoint = unknown>(
+  definition: JobDefinition<Params, Result, Checkpoint>,
+): JobType<Params, Result, Checkpoint> {
+  if (registry.has(definition.type)) throw new Error(`job type "${definition.type}" is defined twice`);
+  registry.set(definition.type, definition as unknown as AnyJobDefinition);
+  return {
+    ...definition,
+    enqueue: (ownerId, params, options = {}) => enqueueJob(definition.type, ownerId, params, options),
+  };
+}
+
+export function jobDefinition(type: string): AnyJobDefinition | undefined {
+  return registry.get(type);
+}
+
+export function registeredJobTypes(): string[] {
+  return [...registry.keys()];
+}
+
+export function publishJob(job: JobDoc): JobView {
+  const view = jobView(job);
+  events.publish('job-changed', view);
+  return view;
+}
+
+async function enqueueJob(type: string, ownerId: string | Types.ObjectId | null, params: object, options: { uniqueKey?: string }): Promise<JobView> {
+  const [created] = await Job.create([{ type, ownerId: ownerId ? new Types.ObjectId(String(ownerId)) : null, params, uniqueKey: options.uniqueKey }]);
+  const view = publishJob(created.toObject() as JobDoc);
+  runnerSignals.emit('queued', view.id);
+  return view;
+}

@@ -1,0 +1,277 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from '../logger';
+import { jobDefinition, runnerSignals, publishJob, registeredJobTypes, type JobContext } from './define';
+import { Job, type JobDoc, type JobProgress } from './model';
+
+export interface JobRunnerOptions {
+  logger: Logger;
+  /** Jobs this instance runs at once. */
+  concurrency?: number;
+  /** How long a claim lasts without renewal; after that another instance takes the job over. */
+  leaseMs?: number;
+  /** How often to look for queued jobs (jobs queued in this process wake the runner at once). */
+  pollMs?: number;
+  /** How often a running job's progress is stored and published, and cancellation looked for. */
+  tickMs?: number;
+  /** Checked before claiming: while it answers true (e.g. a restore is under way) nothing starts. */
+  paused?: () => Promise<boolean>;
+}
+
+/** Why a running job's signal was aborted. */
+export type Interruption = 'cancel' | 'shutdown' | 'lease-lost' | 'paused';
+
+export class JobInterrupted extends Error {
+  constructor(readonly why: Interruption) {
+    super(`job interrupted: ${why}`);
+    this.name = 'JobInterrupted';
+  }
+}
+
+interface Active {
+  interrupt(why: Interruption): void;
+  finished: Promise<void>;
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+/**
+ * Runs queued jobs of the types this process defined. Every claim is a lease in MongoDB, renewed
+ * while the job runs: several instances can share one database and a job never runs twice at
+ * once; a job whose holder died is taken over when its lease expires and resumes from its
+ * checkpoint.
+ */
+export class JobRunner {
+  readonly instanceId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private readonly logger: Logger;
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+  private readonly tickMs: number;
+  private readonly paused: () => Promise<boolean>;
+  private readonly active = new Map<string, Active>();
+  private stopped = true;
+  private loopFinished: Promise<void> = Promise.resolve();
+  private wake: () => void = () => {};
+
+  constructor(options: JobRunnerOptions) {
+    this.logger = options.logger.child({ component: 'jobs', instance: this.instanceId });
+    this.concurrency = options.concurrency ?? 2;
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.pollMs = options.pollMs ?? 2_000;
+    this.tickMs = options.tickMs ?? 500;
+    this.paused = options.paused ?? (async () => false);
+  }
+
+  private readonly onQueued = () => this.wake();
+  private readonly onCancel = (jobId: string) => this.active.get(jobId)?.interrupt('cancel');
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    runnerSignals.on('queued', this.onQueued);
+    runnerSignals.on('cancel', this.onCancel);
+    this.loopFinished = this.loop();
+  }
+
+  /** Stops claiming, interrupts running jobs and hands them back to the queue with their checkpoints. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    runnerSignals.off('queued', this.onQueued);
+    runnerSignals.off('cancel', this.onCancel);
+    this.wake();
+    for (const job of this.active.values()) job.interrupt('shutdown');
+    await this.loopFinished;
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, this.leaseMs).unref());
+    await Promise.race([Promise.all([...this.active.values()].map((job) => job.finished)), grace]);
+  }
+
+  /** Jobs this instance is running now. */
+  get runningJobIds(): string[] {
+    return [...this.active.keys()];
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      let claimed: JobDoc | null = null;
+      try {
+        if (this.active.size < this.concurrency && !(await this.paused())) claimed = await this.claim();
+      } catch (error) {
+        this.logger.error({ err: error }, 'could not claim a job');
+      }
+      if (claimed && !this.stopped) this.execute(claimed);
+      else if (claimed) await this.release(claimed._id, claimed.progress);
+      else await this.sleep(this.pollMs);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const wake = () => done();
+      this.wake = wake;
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  }
+
+  private async claim(): Promise<JobDoc | null> {
+    const types = registeredJobTypes();
+    if (types.length === 0) return null;
+    const now = Date.now();
+    return Job.findOneAndUpdate(
+      { type: { $in: types }, $or: [{ state: 'queued' }, { state: 'running', 'lease.until': { $lt: new Date(now) } }] },
+      { $set: { state: 'running', 'lease.holder': this.instanceId, 'lease.until': new Date(now + this.leaseMs) }, $inc: { runs: 1 } },
+      { sort: { createdAt: 1 }, returnDocument: 'after' },
+    ).lean<JobDoc>();
+  }
+
+  /** Back to the queue for any instance (this one is stopping), keeping progress and checkpoint. */
+  private async release(jobId: JobDoc['_id'], progress: JobProgress): Promise<void> {
+    const job = await Job.findOneAndUpdate(
+      { _id: jobId, 'lease.holder': this.instanceId },
+      { $set: { state: 'queued', 'lease.holder': null, 'lease.until': null, progress: { ...progress, rate: null, secondsLeft: null } } },
+      { returnDocument: 'after' },
+    ).lean<JobDoc>();
+    if (job) publishJob(job);
+  }
+
+  private execute(job: JobDoc): void {
+    const definition = jobDefinition(job.type)!;
+    const jobId = String(job._id);
+    const logger = this.logger.child({ jobId, jobType: job.type });
+    const controller = new AbortController();
+    let interruption: Interruption | null = null;
+    const interrupt = (why: Interruption) => {
+      if (interruption) return;
+      interruption = why;
+      controller.abort(new JobInterrupted(why));
+    };
+
+    const progress: JobProgress = { ...job.progress, note: job.progress.note ?? '' };
+    const runStarted = Date.now();
+    const doneAtStart = progress.done;
+    let dirty = false;
+    let leaseRenewedAt = Date.now();
+    const mine = { _id: job._id, 'lease.holder': this.instanceId };
+
+    const measured = (): JobProgress => {
+      const seconds = (Date.now() - runStarted) / 1000;
+      const rate = seconds >= 1 && progress.done > doneAtStart ? (progress.done - doneAtStart) / seconds : null;
+      const secondsLeft = rate && progress.total !== null ? Math.max(0, (progress.total - progress.done) / rate) : null;
+      return { ...progress, rate: rate === null ? null : round(rate), secondsLeft: secondsLeft === null ? null : Math.ceil(secondsLeft) };
+    };
+
+    /** Stores progress and renews the lease when due; otherwise only looks for a cancellation. */
+    const tick = async (): Promise<void> => {
+      const leaseDue = Date.now() - leaseRenewedAt >= this.leaseMs / 3;
+      if (!dirty && !leaseDue) {
+        const current = await Job.findOne(mine, { cancelRequested: 1 }).lean<Pick<JobDoc, 'cancelRequested'>>();
+        if (!current) interrupt('lease-lost');
+        else if (current.cancelRequested) interrupt('cancel');
+        return;
+      }
+      const published = dirty;
+      dirty = false;
+      const renewedAt = Date.now();
+      const updated = await Job.findOneAndUpdate(
+        mine,
+        { $set: { 'lease.until': new Date(renewedAt + this.leaseMs), ...(published && { progress: measured() }) } },
+        { returnDocument: 'after' },
+      ).lean<JobDoc>();
+      if (!updated) return interrupt('lease-lost');
+      leaseRenewedAt = renewedAt;
+      if (published) publishJob(updated);
+      if (updated.cancelRequested) interrupt('cancel');
+    };
+
+    let ticking: Promise<void> = Promise.resolve();
+    const timer = setInterval(() => {
+      ticking = ticking
+        .then(async () => {
+          if (interruption !== 'shutdown' && !(await this.paused())) return tick();
+          interrupt(interruption ?? 'paused');
+        })
+        .catch((error: unknown) => logger.warn({ err: error }, 'job progress not stored'));
+    }, this.tickMs);
+
+    const context: JobContext<never, unknown> = {
+      jobId,
+      ownerId: job.ownerId ? String(job.ownerId) : null,
+      params: job.params as never,
+      resumeFrom: job.checkpoint ?? null,
+      signal: controller.signal,
+      logger,
+      progress(done, total, note) {
+        progress.done = done;
+        if (total !== undefined) progress.total = total;
+        if (note !== undefined) progress.note = note;
+        dirty = true;
+      },
+      checkpoint: async (value, done) => {
+        if (done !== undefined) progress.done = done;
+        const updated = await Job.findOneAndUpdate(mine, { $set: { checkpoint: value, progress: measured() } }, { returnDocument: 'after' }).lean<JobDoc>();
+        if (!updated) {
+          interrupt('lease-lost');
+          throw controller.signal.reason;
+        }
+        dirty = false;
+        publishJob(updated);
+      },
+    };
+
+    const finished = (async () => {
+      if (job.cancelRequested) interrupt('cancel');
+      else logger.info({ run: job.runs, resumed: job.checkpoint !== null && job.checkpoint !== undefined }, 'job started');
+      if (!job.startedAt) await Job.updateOne(mine, { $set: { startedAt: new Date() } });
+      let outcome: { result: unknown } | { error: unknown };
+      try {
+        outcome = { result: job.cancelRequested ? null : await definition.run(context) };
+      } catch (error) {
+        outcome = { error };
+      }
+      clearInterval(timer);
+      await ticking;
+      await this.settle(job, logger, interruption, outcome, measured());
+    })()
+      .catch((error: unknown) => logger.error({ err: error }, 'job outcome not stored'))
+      .finally(() => {
+        this.active.delete(jobId);
+        this.wake();
+      });
+    this.active.set(jobId, { interrupt, finished });
+  }
+
+  private async settle(job: JobDoc, logger: Logger, interruption: Interruption | null, outcome: { result: unknown } | { error: unknown }, progress: JobProgress): Promise<void> {
+    const mine = { _id: job._id, 'lease.holder': this.instanceId };
+    if (interruption === 'lease-lost') {
+      logger.warn('lease lost: another instance took the job over; this run stops without storing anything');
+      return;
+    }
+    if (interruption === 'shutdown' || interruption === 'paused') {
+      await this.release(job._id, progress);
+      logger.info({ why: interruption }, 'job handed back to the queue');
+      return;
+    }
+    const finishedAt = new Date();
+    const free = { 'lease.holder': null, 'lease.until': null, finishedAt, progress: { ...progress, secondsLeft: 0 } };
+    let set: Record<string, unknown>;
+    if (interruption === 'cancel') {
+      set = { ...free, state: 'cancelled', result: 'result' in outcome ? (outcome.result ?? null) : null };
+      logger.info({ done: progress.done }, 'job cancelled; what it did is kept');
+    } else if ('error' in outcome) {
+      const message = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
+      set = { ...free, state: 'failed', error: message };
+      logger.error({ err: outcome.error }, 'job failed');
+    } else {
+      set = { ...free, state: 'succeeded', result: outcome.result ?? null, progress: { ...progress, done: progress.total ?? progress.done, secondsLeft: 0 } };
+      logger.info({ done: progress.done }, 'job succeeded');
+    }
+    const settled = await Job.findOneAndUpdate(mine, { $set: set }, { returnDocument: 'after' }).lean<JobDoc>();
+    if (settled) publishJob(settled);
+    else logger.warn('lease lost before the outcome was stored');
+  }
+}

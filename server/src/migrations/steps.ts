@@ -1,0 +1,10 @@
+import type { MigrationStep } from './index';
+
+/**
+ * The data model's history after its baseline (version 1, the model before versioning began).
+ * Append a step to change stored data: the next version number, a name, and `up`, which must be
+ * safe to run again (a step interrupted half-way is run again from its start). Steps use the
+ * driver's `Db`, not the application's models: the models describe the newest model, a step
+ * meets the data as the previous version stored it.
+ */
+export const MIGRATION_STEPS: MigrationStep[] = [];

@@ -1,0 +1,97 @@
+import { expect } from 'chai';
+import { defineJob } from '../../server/src/jobs/define';
+import type { RunningServer } from '../../server/src/server';
+import { createUser } from '../support/fixtures';
+import { SseSubscription } from '../support/sse';
+import { signedIn, startTestServer } from '../support/server';
+
+const PASSWORD = 'secret-password-1';
+
+/** Steps through `steps` items until cancelled, reporting progress after each. */
+const stepsJob = defineJob<{ steps: number }, { steps: number }>({
+  type: 'test-api-steps',
+  async run(ctx) {
+    for (let done = 1; done <= ctx.params.steps; done += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      ctx.signal.throwIfAborted();
+      ctx.progress(done, ctx.params.steps, `step ${done}`);
+    }
+    return { steps: ctx.params.steps };
+  },
+});
+
+type JobEvent = { jobEvents: { id: string; state: string; ownerId: string; progress: { done: number; total: number } } };
+/** Waits for an event matching `predicate` (or fails after 20 s). */
+async function waitUntil(events: SseSubscription<JobEvent>, predicate: (event: JobEvent) => boolean): Promise<void> {
+  while (!events.received.some(predicate)) await events.waitFor(events.received.length + 1, 20_000);
+}
+
+const JOB_FIELDS = 'id state ownerId progress { done total rate secondsLeft note } result error';
+
+describe('background jobs (API)', function () {
+  this.timeout(60_000);
+  let server: RunningServer;
+  const subscriptions: SseSubscription<unknown>[] = [];
+
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(async () => {
+    for (const subscription of subscriptions) subscription.close();
+    await server?.stop();
+  });
+
+  it('publishes a job’s progress to its owner and administrators, never to another user', async () => {
+    const admin = await signedIn(server);
+    const departmentId = (await admin.data<{ departments: { id: string }[] }>('{ departments { id } }')).departments[0].id;
+    const ownerId = await createUser(admin, { login: 'owner', fullName: 'Владелец', password: PASSWORD, departmentId });
+    await createUser(admin, { login: 'other', fullName: 'Другой', password: PASSWORD, departmentId });
+    const owner = await signedIn(server, 'owner', PASSWORD);
+    const other = await signedIn(server, 'other', PASSWORD);
+
+    const ownerEvents = new SseSubscription<JobEvent>(server.url, owner.cookieHeader(), `subscription { jobEvents { ${JOB_FIELDS} } }`);
+    const otherEvents = new SseSubscription<JobEvent>(server.url, other.cookieHeader(), `subscription { jobEvents { ${JOB_FIELDS} } }`);
+    const adminEvents = new SseSubscription<JobEvent>(server.url, admin.cookieHeader(), `subscription { jobEvents { ${JOB_FIELDS} } }`);
+    subscriptions.push(ownerEvents, otherEvents, adminEvents);
+    await Promise.all([ownerEvents.ready, otherEvents.ready, adminEvents.ready]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    const job = await stepsJob.enqueue(ownerId, { steps: 20 });
+    const succeeded = (e: JobEvent) => e.jobEvents.state === 'succeeded';
+    await Promise.all([waitUntil(ownerEvents, succeeded), waitUntil(adminEvents, succeeded)]);
+
+    const states = ownerEvents.received.map((e) => e.jobEvents.state);
+    expect(states[0]).to.equal('queued');
+    expect(states.at(-1)).to.equal('succeeded');
+    const progress = ownerEvents.received.filter((e) => e.jobEvents.state === 'running' && e.jobEvents.progress.done > 0);
+    expect(progress.length).to.be.at.least(1);
+    expect(progress.every((e) => e.jobEvents.id === job.id && e.jobEvents.progress.total === 20)).to.equal(true);
+    expect(adminEvents.received.map((e) => e.jobEvents.id)).to.include(job.id);
+    expect(otherEvents.received).to.deep.equal([]);
+
+    // The same job through queries: the owner and administrators see it, the other user does not.
+    const own = await owner.data<{ jobs: { totalCount: number; edges: { node: { id: string; state: string; result: unknown } }[] } }>(`{ jobs { totalCount edges { node { ${JOB_FIELDS} } } } }`);
+    expect(own.jobs.edges.map((e) => e.node)).to.deep.include.members([{ ...own.jobs.edges[0].node, id: job.id, state: 'succeeded', result: { steps: 20 } }]);
+    expect((await other.data<{ job: unknown }>('query($id: ID!) { job(id: $id) { id } }', { id: job.id })).job).to.equal(null);
+    expect((await other.data<{ jobs: { totalCount: number } }>('{ jobs(allUsers: true) { totalCount } }')).jobs.totalCount).to.equal(0);
+    expect((await admin.data<{ jobs: { totalCount: number } }>('{ jobs(allUsers: true) { totalCount } }')).jobs.totalCount).to.equal(1);
+    const refused = await other.request('mutation($id: ID!) { cancelJob(id: $id) { id } }', { id: job.id });
+    expect(refused.errors?.[0].extensions?.code).to.equal('NOT_FOUND');
+  });
+
+  it('cancelJob stops a running job for its owner and keeps its progress', async () => {
+    const admin = await signedIn(server);
+    const adminId = (await admin.data<{ viewer: { user: { id: string } } }>('{ viewer { user { id } } }')).viewer.user.id;
+    const job = await stepsJob.enqueue(adminId, { steps: 10_000 });
+    const events = new SseSubscription<JobEvent>(server.url, admin.cookieHeader(), `subscription { jobEvents(id: "${job.id}") { ${JOB_FIELDS} } }`);
+    subscriptions.push(events);
+    await events.ready;
+    await waitUntil(events, (e) => e.jobEvents.progress.done >= 3);
+    const cancelling = await admin.data<{ cancelJob: { state: string } }>(`mutation($id: ID!) { cancelJob(id: $id) { ${JOB_FIELDS} } }`, { id: job.id });
+    expect(cancelling.cancelJob.state).to.be.oneOf(['running', 'cancelled']);
+    await waitUntil(events, (e) => e.jobEvents.state === 'cancelled');
+    const final = await admin.data<{ job: { state: string; progress: { done: number } } }>(`query($id: ID!) { job(id: $id) { ${JOB_FIELDS} } }`, { id: job.id });
+    expect(final.job.state).to.equal('cancelled');
+    expect(final.job.progress.done).to.be.at.least(3).and.below(10_000);
+  });
+});

@@ -1,0 +1,159 @@
+import { expect } from 'chai';
+import mongoose from 'mongoose';
+import { pino } from 'pino';
+import { defineJob } from '../../server/src/jobs/define';
+import { Job, type JobDoc } from '../../server/src/jobs/model';
+import { JobRunner } from '../../server/src/jobs/runner';
+import { cancelJob } from '../../server/src/jobs/service';
+import { testMongoUri, uniqueDbName } from '../support/mongo';
+
+const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
+const items = () => mongoose.connection.collection<{ jobId: string; n: number; run: number; touches: number }>('test_job_items');
+
+/** Waits until `check` returns something truthy (polling the database), failing after 20 s. */
+async function until<T>(what: string, check: () => Promise<T | null | undefined | false>): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const jobState = (id: string) => Job.findById(id).lean<JobDoc>();
+
+/**
+ * Counts from where it left off to `items`, one stored item per step (an upsert, so a step
+ * done twice shows as `touches: 2`), a checkpoint every 5 items.
+ */
+const countJob = defineJob<{ items: number; stepMs: number }, { counted: number }, { next: number }>({
+  type: 'test-count',
+  async run(ctx) {
+    let next = ctx.resumeFrom?.next ?? 0;
+    const job = await Job.findById(ctx.jobId, { runs: 1 }).lean();
+    ctx.progress(next, ctx.params.items);
+    while (next < ctx.params.items) {
+      ctx.signal.throwIfAborted();
+      await items().updateOne({ jobId: ctx.jobId, n: next }, { $setOnInsert: { run: job!.runs }, $inc: { touches: 1 } }, { upsert: true });
+      next += 1;
+      if (next % 5 === 0) await ctx.checkpoint({ next }, next);
+      else ctx.progress(next);
+      await new Promise((resolve) => setTimeout(resolve, ctx.params.stepMs));
+    }
+    return { counted: next };
+  },
+});
+
+const onceJob = defineJob<{ key: string }, string>({
+  type: 'test-once',
+  async run(ctx) {
+    await mongoose.connection.collection('test_job_runs').updateOne({ _id: ctx.params.key as never }, { $inc: { count: 1 } }, { upsert: true });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    return ctx.params.key;
+  },
+});
+
+describe('background job runner', function () {
+  this.timeout(60_000);
+  const runners: JobRunner[] = [];
+  const runner = (options: { leaseMs?: number; concurrency?: number } = {}) => {
+    const created = new JobRunner({ logger, tickMs: 50, pollMs: 50, leaseMs: options.leaseMs ?? 5_000, concurrency: options.concurrency });
+    runners.push(created);
+    created.start();
+    return created;
+  };
+
+  before(async () => {
+    await mongoose.connect(await testMongoUri(), { dbName: uniqueDbName('jobs') });
+    await Job.init();
+  });
+  afterEach(async () => {
+    await Promise.all(runners.splice(0).map((r) => r.stop()));
+  });
+  after(async () => {
+    await mongoose.connection.dropDatabase();
+    await mongoose.disconnect();
+  });
+
+  it('survives a restart: the job goes back to the queue and the next runner resumes from its checkpoint', async () => {
+    const first = runner();
+    const job = await countJob.enqueue(null, { items: 40, stepMs: 15 });
+    await until('a checkpoint past 10', async () => ((await jobState(job.id))?.checkpoint as { next: number } | null)?.next! >= 10);
+    await first.stop();
+    const stopped = await jobState(job.id);
+    expect(stopped!.state).to.equal('queued');
+    const resumeAt = (stopped!.checkpoint as { next: number }).next;
+
+    runner();
+    const done = await until('the job to finish', async () => {
+      const current = await jobState(job.id);
+      return current?.state === 'succeeded' && current;
+    });
+    expect(done.result).to.deep.equal({ counted: 40 });
+    expect(done.runs).to.equal(2);
+    const stored = await items().find({ jobId: job.id }).sort({ n: 1 }).toArray();
+    expect(stored.map((item) => item.n)).to.deep.equal([...Array(40).keys()]);
+    // Work before the checkpoint was not done again; the second run started exactly there.
+    expect(stored.filter((item) => item.n < resumeAt).every((item) => item.touches === 1 && item.run === 1)).to.equal(true);
+    expect(stored.find((item) => item.run === 2)?.n).to.be.at.most(resumeAt);
+    expect(done.progress).to.include({ done: 40, total: 40 });
+  });
+
+  it('takes over a job whose runner died once its lease expires, and resumes from the checkpoint', async () => {
+    const [dead] = await Job.create([
+      { type: 'test-count', params: { items: 12, stepMs: 1 }, state: 'running', runs: 1, checkpoint: { next: 10 }, progress: { done: 10, total: 12 }, lease: { holder: 'crashed-instance', until: new Date(Date.now() - 1) } },
+    ]);
+    const [alive] = await Job.create([
+      { type: 'test-count', params: { items: 12, stepMs: 1 }, state: 'running', runs: 1, checkpoint: { next: 3 }, lease: { holder: 'healthy-instance', until: new Date(Date.now() + 60_000) } },
+    ]);
+    runner();
+    const done = await until('the orphaned job to finish', async () => {
+      const current = await jobState(String(dead._id));
+      return current?.state === 'succeeded' && current;
+    });
+    expect(done.runs).to.equal(2);
+    const stored = await items().find({ jobId: String(dead._id) }).sort({ n: 1 }).toArray();
+    expect(stored.map((item) => item.n)).to.deep.equal([10, 11]);
+    // A job whose holder still renews its lease is left alone.
+    const untouched = await jobState(String(alive._id));
+    expect(untouched).to.deep.include({ state: 'running', runs: 1 });
+    expect(untouched!.lease.holder).to.equal('healthy-instance');
+  });
+
+  it('cancel stops the job and keeps what it did', async () => {
+    runner();
+    const job = await countJob.enqueue(null, { items: 10_000, stepMs: 5 });
+    await until('some progress', async () => (await jobState(job.id))?.progress.done! >= 8);
+    const cancelling = await cancelJob(job.id);
+    expect(cancelling!.cancelRequested).to.equal(true);
+    const cancelled = await until('the job to stop', async () => {
+      const current = await jobState(job.id);
+      return current?.state === 'cancelled' && current;
+    });
+    const kept = await items().countDocuments({ jobId: job.id });
+    expect(kept).to.be.at.least(8).and.below(10_000);
+    expect(cancelled.progress.done).to.equal(kept);
+    expect(cancelled.finishedAt).to.be.instanceOf(Date);
+  });
+
+  it('cancels a queued job before it starts', async () => {
+    const job = await onceJob.enqueue(null, { key: 'never' });
+    const cancelled = await cancelJob(job.id);
+    expect(cancelled!.state).to.equal('cancelled');
+    runner();
+    await onceJob.enqueue(null, { key: 'after' }).then((next) => until('the next job', async () => (await jobState(next.id))?.state === 'succeeded'));
+    expect(await mongoose.connection.collection('test_job_runs').findOne({ _id: 'never' as never })).to.equal(null);
+  });
+
+  it('two runners on one database never run a job twice', async () => {
+    runner({ concurrency: 3 });
+    runner({ concurrency: 3 });
+    const jobs = await Promise.all([...Array(30).keys()].map((i) => onceJob.enqueue(null, { key: `job-${i}` })));
+    await until('every job to finish', async () => (await Job.countDocuments({ _id: { $in: jobs.map((j) => j.id) }, state: 'succeeded' })) === 30);
+    const counts = await mongoose.connection.collection<{ _id: string; count: number }>('test_job_runs').find({ _id: { $in: jobs.map((_, i) => `job-${i}`) } }).toArray();
+    expect(counts).to.have.length(30);
+    expect(counts.every((c) => c.count === 1)).to.equal(true);
+    expect(await Job.countDocuments({ _id: { $in: jobs.map((j) => j.id) }, runs: 1 })).to.equal(30);
+  });
+});

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import mongoose from 'mongoose';
 import { loadConfig } from '../server/src/config';
-import { CLIENT_DIST } from '../server/src/http/client-build';
+import { CLIENT_DIST } from '../server/src/paths';
 import { createLogger } from '../server/src/logger';
 import { startServer, type RunningServer } from '../server/src/server';
 

@@ -7,6 +7,8 @@ export interface Config {
   host: string;
   port: number;
   mongodbUri: string | undefined;
+  /** The embedded database is meant (required to run without MONGODB_URI in production). */
+  embeddedDb: boolean;
   dataDir: string;
   sessionSecret: string;
   trustProxy: boolean;
@@ -41,6 +43,7 @@ const environmentSchema = z.object({
     .string()
     .regex(/^mongodb(\+srv)?:\/\/.+/, 'must start with mongodb:// or mongodb+srv://')
     .optional(),
+  EMBEDDED_DB: booleanFlag.default(false),
   DATA_DIR: z.string().min(1).default('./data'),
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   TRUST_PROXY: booleanFlag.default(false),
@@ -62,15 +65,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   const isProduction = e.NODE_ENV === 'production';
-  if (isProduction && !e.SESSION_SECRET) {
-    throw new ConfigError(['SESSION_SECRET: required in production (at least 32 random characters)']);
+  const problems: string[] = [];
+  if (isProduction && !e.SESSION_SECRET) problems.push('SESSION_SECRET: required in production (at least 32 random characters)');
+  if (isProduction && !e.MONGODB_URI && !e.EMBEDDED_DB) {
+    problems.push(
+      'MONGODB_URI: required in production (a MongoDB replica set, e.g. mongodb://db1,db2,db3/kartoteka?replicaSet=rs0); ' +
+        'set EMBEDDED_DB=true instead to run the embedded database on purpose (one machine, data under DATA_DIR)',
+    );
   }
+  if (e.MONGODB_URI && e.EMBEDDED_DB) problems.push('EMBEDDED_DB: true contradicts MONGODB_URI; set one of them');
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     nodeEnv: e.NODE_ENV,
     isProduction,
     host: e.HOST,
     port: e.PORT,
     mongodbUri: e.MONGODB_URI,
+    embeddedDb: e.EMBEDDED_DB,
     dataDir: e.DATA_DIR,
     sessionSecret: e.SESSION_SECRET ?? DEVELOPMENT_SESSION_SECRET,
     trustProxy: e.TRUST_PROXY,

@@ -1,6 +1,11 @@
+/**
+ * The server's entry point: configuration → database → app → listen. `npm run start:prod` runs
+ * its bundle (dist/server/main.js) with plain node; `npm start` runs it through tsx after building
+ * the client when needed (scripts/start.ts).
+ */
 import { ConfigError, loadConfig } from './config';
-import { CLIENT_DIST, ensureClientBuilt } from './http/client-build';
 import { createLogger } from './logger';
+import { CLIENT_DIST } from './paths';
 import { startServer } from './server';
 
 async function main(): Promise<void> {
@@ -15,7 +20,6 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config);
-  await ensureClientBuilt(logger);
   const running = await startServer(config, logger, { clientDist: CLIENT_DIST });
 
   const shutdown = (signal: string) => {

@@ -62,6 +62,9 @@ export async function startServer(
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${shownHost}:${port}`;
   logger.info({ url, database: database.kind }, 'Kartoteka is listening');
+  if (config.isProduction && !config.trustProxy) {
+    logger.warn('production sends session cookies over HTTPS only: serve Kartoteka behind an HTTPS proxy and set TRUST_PROXY=true, or nobody can sign in');
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = () =>

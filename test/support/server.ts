@@ -1,5 +1,5 @@
 import { loadConfig } from '../../server/src/config';
-import { CLIENT_DIST } from '../../server/src/http/client-build';
+import { CLIENT_DIST } from '../../server/src/paths';
 import { createLogger } from '../../server/src/logger';
 import { startServer, type RunningServer } from '../../server/src/server';
 import { ApiClient } from './api-client';

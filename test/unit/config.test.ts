@@ -41,8 +41,17 @@ describe('configuration', () => {
 
   it('accepts production with a long enough secret and rejects a short one', () => {
     const secret = 'x'.repeat(40);
-    expect(loadConfig({ NODE_ENV: 'production', SESSION_SECRET: secret }).sessionSecret).to.equal(secret);
+    expect(loadConfig({ NODE_ENV: 'production', SESSION_SECRET: secret, MONGODB_URI: 'mongodb://db/k' }).sessionSecret).to.equal(secret);
     expect(problemsOf({ NODE_ENV: 'production', SESSION_SECRET: 'short' })[0]).to.match(/^SESSION_SECRET: must be at least 32/);
+  });
+
+  it('refuses production without MONGODB_URI and says how to mean the embedded database', () => {
+    const secret = 'x'.repeat(40);
+    const [problem] = problemsOf({ NODE_ENV: 'production', SESSION_SECRET: secret });
+    expect(problem).to.match(/^MONGODB_URI: required in production/);
+    expect(problem).to.contain('EMBEDDED_DB=true');
+    expect(loadConfig({ NODE_ENV: 'production', SESSION_SECRET: secret, EMBEDDED_DB: 'true' })).to.include({ embeddedDb: true, mongodbUri: undefined });
+    expect(problemsOf({ EMBEDDED_DB: 'true', MONGODB_URI: 'mongodb://db/k' })).to.deep.equal(['EMBEDDED_DB: true contradicts MONGODB_URI; set one of them']);
   });
 
   it('treats empty variables as unset and reads booleans', () => {

@@ -24,13 +24,15 @@ interface ServerHandle {
 /** Where mongodb-memory-server downloads MongoDB from; unreachable on offline machines. */
 const MONGODB_DOWNLOAD_HOST = 'fastdl.mongodb.org';
 
-/** A mongod binary mongodb-memory-server already has, or can fetch (its host resolves). */
-async function embeddedMongodObtainable(): Promise<boolean> {
-  const { DryMongoBinary } = await import('mongodb-memory-server-core/lib/util/DryMongoBinary.js');
-  if (await DryMongoBinary.locateBinary({ version: process.env.MONGOMS_VERSION ?? '' }).catch(() => undefined)) return true;
+/** Why no embedded mongod can be had here; undefined when mongodb-memory-server has one or can fetch one. */
+async function embeddedMongodUnavailable(): Promise<string | undefined> {
+  // A development dependency: production installs (npm ci --omit=dev) do not have it.
+  const util = await import('mongodb-memory-server-core/lib/util/DryMongoBinary.js').catch(() => undefined);
+  if (!util) return 'mongodb-memory-server is not installed';
+  if (await util.DryMongoBinary.locateBinary({ version: process.env.MONGOMS_VERSION ?? '' }).catch(() => undefined)) return undefined;
   const resolved = dns.lookup(MONGODB_DOWNLOAD_HOST).then(() => true, () => false);
   const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3000).unref());
-  return Promise.race([resolved, timeout]);
+  return (await Promise.race([resolved, timeout])) ? undefined : 'no mongod binary here and none can be downloaded (no network)';
 }
 
 /** Starts a real mongod through mongodb-memory-server (downloading it on first use). */
@@ -57,14 +59,15 @@ async function chooseServer(config: Config, logger: Logger): Promise<ServerHandl
   if (config.mongodbUri) {
     return { kind: 'mongodb', uri: config.mongodbUri, stop: async () => {} };
   }
-  if (await embeddedMongodObtainable()) {
+  const unavailable = await embeddedMongodUnavailable();
+  if (!unavailable) {
     try {
       return await startEmbeddedMongod(config.dataDir);
     } catch (error) {
       logger.info({ reason: (error as Error).message.split('\n')[0] }, 'embedded mongod unavailable');
     }
   } else {
-    logger.info('no mongod binary here and none can be downloaded (no network)');
+    logger.info({ reason: unavailable }, 'embedded mongod unavailable');
   }
   const handle = await startKartotekaMemory(config.dataDir);
   logger.warn(

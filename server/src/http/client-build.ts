@@ -1,10 +1,8 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from '../logger';
+import { CLIENT_DIR, CLIENT_DIST } from '../paths';
 
-export const CLIENT_DIR = fileURLToPath(new URL('../../../client', import.meta.url));
-export const CLIENT_DIST = path.join(CLIENT_DIR, 'dist');
 const CLIENT_SOURCES = ['src', 'public', 'index.html', 'vite.config.ts', 'tsconfig.json'];
 
 async function newestModification(target: string): Promise<number> {
@@ -24,7 +22,7 @@ export async function clientBuildIsStale(): Promise<boolean> {
   return Math.max(...sources) > built.mtimeMs;
 }
 
-/** Builds the client with Vite when its build is missing or stale. */
+/** Builds the client with Vite when its build is missing or stale (development and tests; never in production). */
 export async function ensureClientBuilt(logger: Logger): Promise<void> {
   if (!(await clientBuildIsStale())) return;
   logger.info('building the client (missing or stale build)…');

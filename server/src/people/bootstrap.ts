@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config';
-import type { Logger } from '../logger';
+import { announce, type Logger } from '../logger';
 import { recordAudit } from '../audit/service';
 import { Department, Group, User, type SystemGroupRole } from './models';
 import { hashPassword } from './passwords';
@@ -43,8 +43,14 @@ export async function ensureAdministrator(config: Pick<Config, 'adminLogin' | 'a
   if (config.adminPassword) {
     logger.info({ login: config.adminLogin }, 'administrator created with ADMIN_PASSWORD');
   } else {
-    // Printed once, on purpose: nobody can read it back later.
-    logger.warn({ login: config.adminLogin, password }, 'administrator created with a generated password; change it after signing in');
+    // Printed once, on purpose, framed outside the log stream so nobody has to dig it out of JSON.
+    logger.warn({ login: config.adminLogin }, 'administrator created with a generated password, shown once in the frame on standard output');
+    announce([
+      'Kartoteka: the first administrator',
+      `login:    ${config.adminLogin}`,
+      `password: ${password}`,
+      'Shown only this once. Change it after signing in.',
+    ]);
   }
   return true;
 }

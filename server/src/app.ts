@@ -24,6 +24,7 @@ import { registerPluginHooks } from './cards/plugins';
 import { sessionMiddleware } from './people/auth';
 import { buildActor, type Actor } from './access/actor';
 import { localeFromHeader } from './i18n';
+import { metricsEndpoint, type Metrics } from './metrics/metrics';
 
 export const graphqlModules: GraphQLModule[] = [scalarsModule, systemModule, peopleModule, foldersModule, auditModule, cardsModule, unreadModule, historyModule, jobsModule];
 
@@ -33,13 +34,14 @@ registerCardHooks(unreadHooks);
 registerPluginHooks();
 
 /** The Koa application; the middleware order below is the request's path through the server. */
-export function createApp(options: { config: Config; logger: Logger; database: Database; clientDist: string }): Koa {
-  const { config, logger, database } = options;
+export function createApp(options: { config: Config; logger: Logger; database: Database; clientDist: string; metrics?: Metrics }): Koa {
+  const { config, logger, database, metrics } = options;
   const app = new Koa({ proxy: config.trustProxy, keys: [config.sessionSecret] });
   const yoga = createGraphQLServer({
     modules: graphqlModules,
     production: config.isProduction,
     logger,
+    plugins: metrics ? [metrics.graphqlPlugin] : [],
     buildContext: (koa) => {
       let actor: Promise<Actor> | undefined;
       const context = {
@@ -68,6 +70,7 @@ export function createApp(options: { config: Config; logger: Logger; database: D
     ctx.status = up ? 200 : 503;
     ctx.body = { status: up ? 'ok' : 'unavailable', database: up ? 'up' : 'down' };
   });
+  if (metrics && config.metricsToken) router.get('/metrics', metricsEndpoint(metrics, config.metricsToken));
   router.all('/graphql', async (ctx) => {
     const response = await yoga.handleNodeRequestAndResponse(ctx.req, ctx.res, { koa: ctx });
     ctx.status = response.status;

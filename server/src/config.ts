@@ -19,6 +19,8 @@ export interface Config {
   seedDemoData: boolean;
   /** Shared event bus for several instances; in-process when unset. */
   redisUrl: string | undefined;
+  /** Bearer token for GET /metrics; the endpoint is off when unset. */
+  metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -53,6 +55,7 @@ const environmentSchema = z.object({
   ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
   SEED_DEMO_DATA: booleanFlag.default(true),
   REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'must start with redis:// or rediss://').optional(),
+  METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
 });
 
 /** Validates the environment; throws ConfigError naming every bad variable. */
@@ -91,5 +94,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminPassword: e.ADMIN_PASSWORD,
     seedDemoData: e.SEED_DEMO_DATA,
     redisUrl: e.REDIS_URL,
+    metricsToken: e.METRICS_TOKEN,
   };
 }

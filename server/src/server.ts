@@ -14,6 +14,7 @@ import { useRedisEventBus } from './events/bus';
 import { seedDemoData } from '../../seeds/demo';
 import { migrateDatabase } from './migrations';
 import { JobRunner } from './jobs/runner';
+import { createMetrics } from './metrics/metrics';
 
 /**
  * Pending data-model migrations first, then indexes (so unique rules hold from the first
@@ -47,14 +48,16 @@ export async function startServer(
   logger: Logger,
   options: { clientDist: string; dbName?: string; monitorCommands?: boolean },
 ): Promise<RunningServer> {
-  const database = await openDatabase(config, logger, { dbName: options.dbName, monitorCommands: options.monitorCommands });
+  const metrics = config.metricsToken ? createMetrics() : undefined;
+  const database = await openDatabase(config, logger, { dbName: options.dbName, monitorCommands: options.monitorCommands ?? Boolean(metrics) });
+  if (metrics) metrics.watchDatabase(database.connection.getClient());
   const closeEventBus = config.redisUrl ? await useRedisEventBus(config.redisUrl) : async () => {};
   logger.info({ eventBus: config.redisUrl ? 'redis' : 'in-process' }, 'event bus ready');
   const wasEmpty = await prepareDatabase(config, logger);
   if (wasEmpty && config.seedDemoData) await seedDemoData(logger);
   const jobs = new JobRunner({ logger });
   jobs.start();
-  const app = createApp({ config, logger, database, clientDist: options.clientDist });
+  const app = createApp({ config, logger, database, clientDist: options.clientDist, metrics });
   const server = http.createServer(app.callback());
   server.listen(config.port, config.host);
   await once(server, 'listening');

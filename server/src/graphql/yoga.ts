@@ -3,7 +3,7 @@ import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { GraphQLError } from 'graphql';
-import { createSchema, createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
+import { createSchema, createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from '../logger';
 import type { Context as KoaContext } from 'koa';
 import type { GraphQLContext } from './context';
@@ -21,6 +21,8 @@ export function createGraphQLServer(options: {
   production: boolean;
   logger: Logger;
   buildContext: (koa: KoaContext) => Omit<GraphQLContext, 'koa'>;
+  /** Observers such as the Prometheus metrics; they come after the limits. */
+  plugins?: Plugin[];
 }): YogaServerInstance<KoaServerContext, GraphQLContext> {
   const schema = createSchema<GraphQLContext>({
     typeDefs: [rootTypeDefs, ...options.modules.map((m) => m.typeDefs)],
@@ -39,6 +41,7 @@ export function createGraphQLServer(options: {
       costLimitPlugin({ maxCost: 20_000 }),
       // Introspection only outside production, like GraphiQL.
       ...(options.production ? [useDisableIntrospection()] : []),
+      ...(options.plugins ?? []),
     ],
     maskedErrors: {
       // Unexpected errors reach the client as a generic message; the log keeps the real one.

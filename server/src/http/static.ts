@@ -4,7 +4,7 @@ import { send } from '@koa/send';
 import type { Middleware } from 'koa';
 
 /** Paths that belong to the server, never to the client's history-mode routes. */
-const SERVER_PATHS = /^\/(graphql|healthz|api)(\/|$)/;
+const SERVER_PATHS = /^\/(graphql|healthz|metrics|api)(\/|$)/;
 
 /**
  * Serves the built client. Unknown GET paths that accept HTML fall back to index.html

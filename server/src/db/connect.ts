@@ -1,6 +1,9 @@
+import { spawn } from 'node:child_process';
 import dns from 'node:dns/promises';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import mongoose from 'mongoose';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
@@ -47,12 +50,39 @@ async function startEmbeddedMongod(dataDir: string): Promise<ServerHandle> {
   return { kind: 'embedded-mongod', uri: replSet.getUri(), stop: () => replSet.stop({ doCleanup: false }).then(() => undefined) };
 }
 
-async function startKartotekaMemory(dataDir: string): Promise<ServerHandle> {
-  const { startMemoryServer } = await import('./memory');
+/**
+ * Starts Kartoteka's own server (`db:memory`, LMDB under `<dataDir>/memory`) in a child process:
+ * the database and the application then use both cores and separate heaps. The child stops with
+ * the application, also when the application dies (it watches its IPC channel).
+ */
+async function startKartotekaMemory(dataDir: string, logger: Logger): Promise<ServerHandle> {
   const dbpath = path.resolve(dataDir, 'memory');
   await mkdir(dbpath, { recursive: true });
-  const server = await startMemoryServer({ dbpath });
-  return { kind: 'kartoteka-memory', uri: server.uri, stop: () => server.stop() };
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const cli = ['cli.ts', 'cli.js'].map((name) => path.join(here, 'memory', name)).find((file) => existsSync(file))!;
+  const child = spawn(process.execPath, [...process.execArgv, cli, '--port', '0', '--dbpath', dbpath], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line.trim()) logger.info({ database: 'kartoteka-memory' }, line.replace(/^kartoteka-memory: /, ''));
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const uri = await new Promise<string>((resolve, reject) => {
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const found = output.match(/mongodb:\/\/\S+/)?.[0];
+      if (found) resolve(found);
+    });
+    void exited.then((code) => reject(new Error(`the built-in database exited with code ${code} before it was ready (see the log above)`)));
+  });
+  child.unref();
+  return {
+    kind: 'kartoteka-memory',
+    uri,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 async function chooseServer(config: Config, logger: Logger): Promise<ServerHandle> {
@@ -69,9 +99,9 @@ async function chooseServer(config: Config, logger: Logger): Promise<ServerHandl
   } else {
     logger.info({ reason: unavailable }, 'embedded mongod unavailable');
   }
-  const handle = await startKartotekaMemory(config.dataDir);
+  const handle = await startKartotekaMemory(config.dataDir, logger);
   logger.warn(
-    'Using Kartoteka\'s in-memory MongoDB-compatible server (data under %s). It is meant for evaluation and development; set MONGODB_URI to a real MongoDB replica set for production.',
+    'Using Kartoteka\'s built-in MongoDB-compatible database (LMDB, data under %s, in its own process). It is meant for evaluation and small teams; set MONGODB_URI to a real MongoDB replica set for production.',
     path.resolve(config.dataDir, 'memory'),
   );
   return handle;

@@ -4,10 +4,6 @@
  */
 import type { Binary, ObjectId, Timestamp } from 'bson';
 
-/** Index-bound sentinels: smaller / greater than every value, whatever the key direction. */
-export const LOW: unique symbol = Symbol('low');
-export const HIGH: unique symbol = Symbol('high');
-
 function bsonType(value: unknown): string | undefined {
   return value !== null && typeof value === 'object' ? (value as { _bsontype?: string })._bsontype : undefined;
 }
@@ -90,11 +86,8 @@ export function compareValues(a: unknown, b: unknown): number {
       if (Number.isNaN(y)) return 1;
       return sign(x - y);
     }
-    case 4: {
-      const x = String(a);
-      const y = String(b);
-      return x < y ? -1 : x > y ? 1 : 0;
-    }
+    case 4:
+      return compareStrings(String(a), String(b));
     case 5:
       return compareObjects(a as Record<string, unknown>, b as Record<string, unknown>);
     case 6: {
@@ -131,6 +124,21 @@ export function compareValues(a: unknown, b: unknown): number {
       return x < y ? -1 : x > y ? 1 : 0;
     }
   }
+}
+
+/** Strings by code point (their UTF-8 byte order, as MongoDB and the index keys compare them). */
+export function compareStrings(x: string, y: string): number {
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) {
+    let a = x.charCodeAt(i);
+    let b = y.charCodeAt(i);
+    if (a === b) continue;
+    // Surrogates (U+D800–DFFF) stand for code points above U+FFFF: lift them above U+E000–FFFF.
+    if (a >= 0xd800) a += a <= 0xdfff ? 0x2000 : -0x800;
+    if (b >= 0xd800) b += b <= 0xdfff ? 0x2000 : -0x800;
+    return a - b;
+  }
+  return x.length - y.length;
 }
 
 function compareObjects(a: Record<string, unknown>, b: Record<string, unknown>): number {
@@ -176,19 +184,4 @@ export function keyString(value: unknown): string {
     default:
       return 'x' + rank + ':' + String(value);
   }
-}
-
-/** Compares index/sort key tuples; `directions[i]` is 1 or -1; LOW/HIGH sentinels ignore direction. */
-export function compareTuples(a: readonly unknown[], b: readonly unknown[], directions: readonly number[]): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a[i];
-    const y = b[i];
-    if (x === y) continue;
-    if (x === LOW || y === HIGH) return -1;
-    if (x === HIGH || y === LOW) return 1;
-    const c = compareValues(x, y) * (directions[i] ?? 1);
-    if (c !== 0) return c;
-  }
-  return a.length - b.length;
 }

@@ -33,9 +33,15 @@ try {
   process.exit(2);
 }
 
-const server = await startMemoryServer(options);
+let server: Awaited<ReturnType<typeof startMemoryServer>>;
+try {
+  server = await startMemoryServer(options);
+} catch (error) {
+  console.error(`kartoteka-memory: ${(error as Error).message}`);
+  process.exit(1);
+}
 console.log(server.uri);
-console.error(server.dbpath ? `kartoteka-memory: durable, data in ${server.dbpath}` : 'kartoteka-memory: memory only (no --dbpath)');
+console.error(server.dbpath ? `kartoteka-memory: durable (LMDB), data in ${server.dbpath}` : 'kartoteka-memory: temporary LMDB environment, deleted on exit (no --dbpath)');
 
 let stopping = false;
 const shutdown = (signal: string) => {
@@ -54,3 +60,5 @@ const shutdown = (signal: string) => {
 };
 process.on('SIGINT', () => shutdown('SIGINT'));
 process.on('SIGTERM', () => shutdown('SIGTERM'));
+// Started by the application (an IPC channel): stop when it goes, even if it was killed.
+if (process.send) process.on('disconnect', () => shutdown('parent exit'));

@@ -1,12 +1,13 @@
 /** Command dispatch: turns a decoded command document into a MongoDB-shaped reply. */
+import { createHash } from 'node:crypto';
 import { Binary, Long, ObjectId, Timestamp } from 'bson';
 import { Aggregator } from 'mingo';
 import { compareValues, keyString } from './bson-order';
 import { Cursors } from './cursors';
 import { asCommandError, badValue, CommandError, commandNotFound, indexNotFound, invalidNamespace, noSuchTransaction, typeMismatch } from './errors';
 import { normalizeIndexSpec, TextIndex, type Doc, type IndexSpec } from './indexes';
-import { compileFilter, explainFind, isPlainObject, projectDocs, selectDocs, validateSort } from './query';
-import { requireCollection, splitNamespace, Transaction, type Store } from './store';
+import { compileFilter, countDocs, explainFind, isPlainObject, openCursor, projectDocs, selectDocs, validateSort } from './query';
+import { ID_INDEX_SPEC, LockWait, requireCollection, splitNamespace, Transaction, type Collection, type ReadView, type Store } from './store';
 import { valuesAtPath } from './text';
 import { deleteDocuments, insertDocument, updateDocuments, type WriteContext } from './writes';
 
@@ -19,8 +20,10 @@ export interface ServerIdentity {
 }
 
 interface SessionState {
+  /** The session id document as the driver sent it (`{ id: UUID }`). */
+  lsid: Doc;
   txn?: Transaction;
-  lastUse: number;
+  lastUse: Date;
 }
 
 interface Request {
@@ -28,10 +31,12 @@ interface Request {
   body: Doc;
   db: string;
   txn?: Transaction;
+  /** How the command reads: the transaction's snapshot and writes, or committed state. */
+  view: ReadView;
   connectionId: number;
 }
 
-type Handler = (request: Request) => Doc;
+type Handler = (request: Request) => Doc | Promise<Doc>;
 
 function int(value: unknown, fallback: number): number {
   if (value === undefined || value === null) return fallback;
@@ -57,7 +62,6 @@ export class CommandProcessor {
   private readonly handlers: Record<string, Handler>;
   /** MongoDB's `transactionLifetimeLimitSeconds`: older open transactions are aborted, releasing their locks. */
   private transactionLifetimeMs = 60_000;
-  private lastExpiry = 0;
   /** Set by KARTOTEKA_MEMORY_DEBUG=1: logs each command name, to learn what drivers send. */
   private readonly debug = process.env.KARTOTEKA_MEMORY_DEBUG === '1';
 
@@ -77,7 +81,7 @@ export class CommandProcessor {
       setParameter: (request) => this.setParameter(request.body),
       getCmdLineOpts: () => ({ argv: ['kartoteka-memory'], parsed: {}, ok: 1 }),
       hostInfo: () => ({ system: { currentTime: new Date(), hostname: this.identity.address }, os: {}, extra: {}, ok: 1 }),
-      serverStatus: () => ({ host: this.identity.address, version: '7.0.0', process: 'mongod', uptime: (Date.now() - this.identity.startedAt.getTime()) / 1000, localTime: new Date(), ok: 1 }),
+      serverStatus: () => this.serverStatus(),
       connectionStatus: () => ({ authInfo: { authenticatedUsers: [], authenticatedUserRoles: [] }, ok: 1 }),
       replSetGetStatus: () => this.replSetGetStatus(),
       whatsmyuri: () => ({ you: '127.0.0.1', ok: 1 }),
@@ -115,11 +119,14 @@ export class CommandProcessor {
     };
   }
 
-  /** Runs one command; never throws: failures become `{ ok: 0, ... }` replies. */
-  execute(body: Doc, connectionId: number): Doc {
+  /**
+   * Runs one command; never throws: failures become `{ ok: 0, ... }` replies. A write outside a
+   * transaction that meets a record locked by an open one runs again once that transaction ends
+   * (as MongoDB makes it wait), so the reply may be a promise.
+   */
+  execute(body: Doc, connectionId: number): Doc | Promise<Doc> {
     const name = Object.keys(body)[0] ?? '';
     if (this.debug) process.stderr.write(`[kartoteka-memory] ${name} ${JSON.stringify(body[name])}\n`);
-    let reply: Doc;
     let txn: Transaction | undefined;
     try {
       const db = typeof body.$db === 'string' ? body.$db : 'admin';
@@ -127,14 +134,29 @@ export class CommandProcessor {
       if (!handler) throw commandNotFound(name);
       this.expireTransactions();
       txn = this.transactionFor(name, body);
-      reply = handler({ name, body, db, txn, connectionId });
+      const result = handler({ name, body, db, txn, view: txn ? txn.view : { store: this.store }, connectionId });
+      if (!(result instanceof Promise)) return this.withClusterTime(result);
+      const statementTxn = txn;
+      return result.then(
+        (reply) => this.withClusterTime(reply),
+        (error: unknown) => this.failed(error, statementTxn, name, body, connectionId),
+      );
     } catch (error) {
-      const failure = asCommandError(error);
-      // A failed statement aborts its transaction, as in MongoDB.
-      if (txn && name !== 'commitTransaction') txn.abort();
-      reply = failure.toReply();
+      return this.failed(error, txn, name, body, connectionId);
     }
-    return this.withClusterTime(reply);
+  }
+
+  private failed(error: unknown, txn: Transaction | undefined, name: string, body: Doc, connectionId: number): Doc | Promise<Doc> {
+    if (error instanceof LockWait) return error.holder.finished.then(() => this.execute(body, connectionId));
+    // A failed statement aborts its transaction, as in MongoDB.
+    if (txn && name !== 'commitTransaction') txn.abort();
+    return this.withClusterTime(asCommandError(error).toReply());
+  }
+
+  /** Aborts transactions open longer than the lifetime limit (the server calls this every second). */
+  expireTransactions(): void {
+    const now = Date.now();
+    for (const txn of [...this.store.openTransactions]) if (now - txn.startedAt > this.transactionLifetimeMs) txn.abort();
   }
 
   private withClusterTime(reply: Doc): Doc {
@@ -145,12 +167,16 @@ export class CommandProcessor {
   }
 
   private transactionFor(name: string, body: Doc): Transaction | undefined {
-    if (body.autocommit !== false || !isPlainObject(body.lsid)) return undefined;
+    if (!isPlainObject(body.lsid)) return undefined;
     const sessionKey = keyString(body.lsid.id);
-    const txnNumber = int(body.txnNumber, -1);
     let session = this.sessions.get(sessionKey);
-    if (!session) this.sessions.set(sessionKey, (session = { lastUse: Date.now() }));
-    session.lastUse = Date.now();
+    if (!session) {
+      if (this.sessions.size >= MAX_SESSIONS) this.forgetIdleSessions();
+      this.sessions.set(sessionKey, (session = { lsid: body.lsid, lastUse: new Date() }));
+    }
+    session.lastUse = new Date();
+    if (body.autocommit !== false) return undefined;
+    const txnNumber = int(body.txnNumber, -1);
     if (body.startTransaction === true) {
       if (session.txn && session.txn.txnNumber >= txnNumber) {
         throw new CommandError(225, 'TransactionTooOld', `Cannot start transaction ${txnNumber} on session because a newer transaction ${session.txn.txnNumber} has already started`);
@@ -168,15 +194,28 @@ export class CommandProcessor {
     return txn;
   }
 
-  private commitTransaction(request: Request): Doc {
+  /** Sessions unused for their timeout (30 minutes) are forgotten, their transactions aborted. */
+  private forgetIdleSessions(): void {
+    const cutoff = Date.now() - 30 * 60 * 1000;
+    for (const [key, session] of this.sessions) {
+      if (session.lastUse.getTime() >= cutoff) continue;
+      session.txn?.abort();
+      this.sessions.delete(key);
+    }
+  }
+
+  /** `$listLocalSessions`: the sessions this server has seen, as `{ _id: { id, uid }, lastUse }`. */
+  private localSessions(spec: unknown): Doc[] {
+    const options = asDoc(spec, '$listLocalSessions');
+    if (options.allUsers !== undefined && options.users !== undefined) throw badValue('$listLocalSessions: allUsers and users cannot both be given');
+    const uid = new Binary(createHash('sha256').update('').digest(), 0);
+    return [...this.sessions.values()].map((session) => ({ _id: { id: session.lsid.id, uid }, lastUse: session.lastUse }));
+  }
+
+  private async commitTransaction(request: Request): Promise<Doc> {
     const txn = request.txn;
     if (!txn) throw badValue('commitTransaction must be run within a transaction');
-    try {
-      txn.commit();
-    } catch (error) {
-      txn.abort();
-      throw error;
-    }
+    await txn.commit();
     return { ok: 1 };
   }
 
@@ -227,18 +266,22 @@ export class CommandProcessor {
     };
   }
 
-  private buildInfo(): Doc {
-    return { version: '7.0.0', gitVersion: 'kartoteka-memory', versionArray: [7, 0, 0, 0], bits: 64, debug: false, maxBsonObjectSize: 16 * 1024 * 1024, storageEngines: ['kartoteka-memory'], modules: [], ok: 1 };
+  private serverStatus(): Doc {
+    const memory = process.memoryUsage();
+    return {
+      host: this.identity.address,
+      version: '7.0.0',
+      process: 'mongod',
+      uptime: (Date.now() - this.identity.startedAt.getTime()) / 1000,
+      localTime: new Date(),
+      mem: { bits: 64, resident: Math.round(memory.rss / 2 ** 20), virtual: 0, supported: true },
+      extra_info: { note: 'fields vary by platform', heap_usage_bytes: memory.heapUsed },
+      ok: 1,
+    };
   }
 
-  /** Aborts transactions open longer than the lifetime limit (checked at most once a second). */
-  private expireTransactions(): void {
-    const now = Date.now();
-    if (now - this.lastExpiry < 1000) return;
-    this.lastExpiry = now;
-    for (const session of this.sessions.values()) {
-      if (session.txn?.state === 'open' && now - session.txn.startedAt > this.transactionLifetimeMs) session.txn.abort();
-    }
+  private buildInfo(): Doc {
+    return { version: '7.0.0', gitVersion: 'kartoteka-memory', versionArray: [7, 0, 0, 0], bits: 64, debug: false, maxBsonObjectSize: 16 * 1024 * 1024, storageEngines: ['kartoteka-memory'], modules: [], ok: 1 };
   }
 
   private setParameter(body: Doc): Doc {
@@ -248,7 +291,6 @@ export class CommandProcessor {
     if (!Number.isInteger(value) || value < 1) throw badValue('transactionLifetimeLimitSeconds must be greater than or equal to 1s');
     const was = this.transactionLifetimeMs / 1000;
     this.transactionLifetimeMs = value * 1000;
-    this.lastExpiry = 0;
     return { was, ok: 1 };
   }
 
@@ -274,7 +316,7 @@ export class CommandProcessor {
     const names = this.store.databaseNames();
     const filter = body.filter !== undefined ? compileFilter(asDoc(body.filter, 'filter')) : null;
     const databases = names
-      .map((name) => ({ name, sizeOnDisk: this.store.collectionsOf(name).reduce((sum, c) => sum + c.records.size * 100, 0), empty: false }))
+      .map((name) => ({ name, sizeOnDisk: this.store.collectionsOf(name).reduce((sum, c) => sum + c.count * 100, 0), empty: false }))
       .filter((db) => !filter || filter.test(db));
     if (body.nameOnly === true) return { databases: databases.map(({ name }) => ({ name })), ok: 1 };
     return { databases, totalSize: databases.reduce((sum, db) => sum + db.sizeOnDisk, 0), totalSizeMb: 0, ok: 1 };
@@ -282,13 +324,13 @@ export class CommandProcessor {
 
   private dbStats(db: string): Doc {
     const collections = this.store.collectionsOf(db);
-    const objects = collections.reduce((sum, c) => sum + c.records.size, 0);
-    return { db, collections: collections.length, views: 0, objects, indexes: collections.reduce((sum, c) => sum + c.indexes.length, 0), dataSize: 0, storageSize: 0, ok: 1 };
+    const objects = collections.reduce((sum, c) => sum + c.count, 0);
+    return { db, collections: collections.filter((c) => !c.isView).length, views: collections.filter((c) => c.isView).length, objects, indexes: collections.reduce((sum, c) => sum + c.indexes.length, 0), dataSize: 0, storageSize: 0, ok: 1 };
   }
 
   private collStats(request: Request): Doc {
     const collection = requireCollection(this.store, request.db, collectionName(request));
-    return { ns: collection.ns, count: collection.records.size, size: 0, storageSize: 0, nindexes: collection.indexes.length, ok: 1 };
+    return { ns: collection.ns, count: collection.count, size: 0, storageSize: 0, nindexes: collection.indexes.length, ok: 1 };
   }
 
   private listCollections(request: Request): Doc {
@@ -299,10 +341,10 @@ export class CommandProcessor {
       .sort((a, b) => (a.name < b.name ? -1 : 1))
       .map((collection) => ({
         name: collection.name,
-        type: 'collection',
+        type: collection.isView ? 'view' : 'collection',
         options: collection.options,
-        info: { readOnly: false, uuid: collection.uuid },
-        idIndex: { v: 2, key: { _id: 1 }, name: '_id_' },
+        info: collection.isView ? { readOnly: true } : { readOnly: false, uuid: collection.uuid },
+        ...(collection.isView ? {} : { idIndex: { v: 2, key: { _id: 1 }, name: '_id_' } }),
       }))
       .filter((info) => filter.test(info))
       .map((info) => (nameOnly ? { name: info.name, type: info.type } : info));
@@ -310,35 +352,66 @@ export class CommandProcessor {
     return this.cursors.start(`${request.db}.$cmd.listCollections`, infos, batchSize, (docs) => docs);
   }
 
-  private create(request: Request): Doc {
+  private async create(request: Request): Promise<Doc> {
     const { create: _name, $db: _db, lsid: _lsid, $clusterTime: _ct, txnNumber: _tx, autocommit: _ac, startTransaction: _st, writeConcern: _wc, ...options } = request.body;
-    this.store.create(request.db, collectionName(request), options, true);
+    if (options.viewOn !== undefined) {
+      if (typeof options.viewOn !== 'string' || options.viewOn === '') throw typeMismatch("'viewOn' option must be a non-empty string");
+      const pipeline = options.pipeline ?? [];
+      if (!Array.isArray(pipeline) || !pipeline.every((stage) => isPlainObject(stage) && Object.keys(stage).length === 1)) throw typeMismatch("'pipeline' option must be an array of stages");
+      options.pipeline = pipeline;
+      this.resolveView(request.db, { ns: `${request.db}.${collectionName(request)}`, options } as unknown as Collection);
+    } else if (options.pipeline !== undefined) throw badValue("'pipeline' requires 'viewOn' to also be specified");
+    await this.store.create(request.db, collectionName(request), options, true);
     return { ok: 1 };
   }
 
-  private drop(request: Request): Doc {
+  /** The collection a view reads and the pipeline it runs on it (views of views unfolded). */
+  private resolveView(db: string, view: Collection): { source: Collection | undefined; pipeline: Doc[] } {
+    const pipeline: Doc[] = [];
+    let current: Collection | undefined = view;
+    const seen = new Set<string>();
+    while (current && typeof current.options.viewOn === 'string') {
+      if (seen.has(current.ns)) throw new CommandError(13, 'GraphContainsCycle', `View cycle detected: ${[...seen].join(' -> ')}`);
+      seen.add(current.ns);
+      pipeline.unshift(...(current.options.pipeline as Doc[]));
+      current = this.store.get(db, current.options.viewOn);
+    }
+    return { source: current, pipeline };
+  }
+
+  /** Writes refuse views, as MongoDB does. */
+  private writable(collection: Collection | undefined): void {
+    if (collection?.isView) throw new CommandError(166, 'CommandNotSupportedOnView', `Namespace ${collection.ns} is a view, not a collection`);
+  }
+
+  /** Runs a write command's work: in the transaction's write set, or else in one LMDB write transaction. */
+  private async writing<T>(request: Request, work: () => T): Promise<T> {
+    return request.txn ? work() : this.store.write(work);
+  }
+
+  private async drop(request: Request): Promise<Doc> {
     const collection = this.store.get(request.db, collectionName(request));
     if (!collection) return { ok: 1 };
-    this.store.drop(collection);
+    await this.store.drop(collection);
     return { nIndexesWas: collection.indexes.length, ns: collection.ns, ok: 1 };
   }
 
-  private dropDatabase(db: string): Doc {
-    for (const collection of this.store.collectionsOf(db)) this.store.drop(collection);
+  private async dropDatabase(db: string): Promise<Doc> {
+    for (const collection of this.store.collectionsOf(db)) await this.store.drop(collection);
     return { dropped: db, ok: 1 };
   }
 
-  private renameCollection(body: Doc): Doc {
+  private async renameCollection(body: Doc): Promise<Doc> {
     if (typeof body.renameCollection !== 'string' || typeof body.to !== 'string') throw badValue('renameCollection and to must be namespaces');
     const [fromDb, fromName] = splitNamespace(body.renameCollection);
     const [toDb, toName] = splitNamespace(body.to);
     const collection = requireCollection(this.store, fromDb, fromName);
     if (body.renameCollection === body.to) throw new CommandError(20, 'IllegalOperation', "Can't rename a collection to itself");
-    this.store.rename(collection, toDb, toName, body.dropTarget === true);
+    await this.store.rename(collection, toDb, toName, body.dropTarget === true);
     return { ok: 1 };
   }
 
-  private writeContext(request: Request): WriteContext {
+  private writeContextFor(request: Request): WriteContext {
     return { store: this.store, txn: request.txn };
   }
 
@@ -349,6 +422,7 @@ export class CommandProcessor {
       try {
         run(items[i]!, i);
       } catch (error) {
+        if (error instanceof LockWait) throw error;
         const failure = asCommandError(error);
         // Transaction-level failures (WriteConflict) fail the whole command so the driver can retry.
         if (failure.errorLabels.length > 0) throw failure;
@@ -363,42 +437,50 @@ export class CommandProcessor {
     return writeErrors;
   }
 
-  private insert(request: Request): Doc {
+  private async insert(request: Request): Promise<Doc> {
     const documents = request.body.documents;
     if (!Array.isArray(documents)) throw typeMismatch('documents must be an array');
-    const collection = this.store.create(request.db, collectionName(request));
+    this.writable(this.store.get(request.db, collectionName(request)));
+    const collection = await this.store.create(request.db, collectionName(request));
     let n = 0;
-    const writeErrors = this.runStatements(request, documents as Doc[], request.body.ordered !== false, (doc) => {
-      insertDocument(this.writeContext(request), collection, asDoc(doc, 'document'));
-      n++;
-    });
+    const writeErrors = await this.writing(request, () =>
+      this.runStatements(request, documents as Doc[], request.body.ordered !== false, (doc) => {
+        insertDocument(this.writeContextFor(request), collection, asDoc(doc, 'document'));
+        n++;
+      }),
+    );
     return writeErrors.length ? { n, writeErrors, ok: 1 } : { n, ok: 1 };
   }
 
-  private update(request: Request): Doc {
+  private async update(request: Request): Promise<Doc> {
     const updates = request.body.updates;
     if (!Array.isArray(updates)) throw typeMismatch('updates must be an array');
     const name = collectionName(request);
     let n = 0;
     let nModified = 0;
     const upserted: Doc[] = [];
-    const writeErrors = this.runStatements(request, updates as Doc[], request.body.ordered !== false, (statement, index) => {
+    // MongoDB 7.0 has no `sort` for update and replace statements (8.0 added it).
+    if (updates.some((statement) => isPlainObject(statement) && statement.sort !== undefined)) {
+      throw new CommandError(40415, 'Location40415', "BSON field 'update.updates.sort' is an unknown field.");
+    }
+    this.writable(this.store.get(request.db, name));
+    const anyUpsert = updates.some((statement) => isPlainObject(statement) && statement.upsert === true);
+    const collection = anyUpsert ? await this.store.create(request.db, name) : this.store.get(request.db, name);
+    const writeErrors = await this.writing(request, () => this.runStatements(request, updates as Doc[], request.body.ordered !== false, (statement, index) => {
       const spec = asDoc(statement, 'update statement');
       const update = spec.u;
       if (!isPlainObject(update) && !Array.isArray(update)) throw failedUpdate();
       const upsert = spec.upsert === true;
-      const collection = upsert ? this.store.create(request.db, name) : this.store.get(request.db, name);
       if (!collection) {
         compileFilter(asDoc(spec.q, 'q'));
         return;
       }
-      const outcome = updateDocuments(this.writeContext(request), collection, {
+      const outcome = updateDocuments(this.writeContextFor(request), collection, {
         filter: asDoc(spec.q, 'q'),
         update,
         multi: spec.multi === true,
         upsert,
         arrayFilters: spec.arrayFilters as Doc[] | undefined,
-        sort: validateSort(spec.sort),
       });
       n += outcome.matched;
       nModified += outcome.modified;
@@ -406,19 +488,20 @@ export class CommandProcessor {
         n += 1;
         upserted.push({ index, _id: outcome.upsertedId });
       }
-    });
+    }));
     const reply: Doc = { n, nModified };
     if (upserted.length) reply.upserted = upserted;
     if (writeErrors.length) reply.writeErrors = writeErrors;
     return { ...reply, ok: 1 };
   }
 
-  private delete(request: Request): Doc {
+  private async delete(request: Request): Promise<Doc> {
     const deletes = request.body.deletes;
     if (!Array.isArray(deletes)) throw typeMismatch('deletes must be an array');
     const collection = this.store.get(request.db, collectionName(request));
+    this.writable(collection);
     let n = 0;
-    const writeErrors = this.runStatements(request, deletes as Doc[], request.body.ordered !== false, (statement) => {
+    const writeErrors = await this.writing(request, () => this.runStatements(request, deletes as Doc[], request.body.ordered !== false, (statement) => {
       const spec = asDoc(statement, 'delete statement');
       const limit = int(spec.limit, 0);
       if (limit !== 0 && limit !== 1) throw new CommandError(9, 'FailedToParse', `The limit field in delete objects must be 0 or 1. Got ${limit}`);
@@ -427,36 +510,45 @@ export class CommandProcessor {
         compileFilter(filter);
         return;
       }
-      n += deleteDocuments(this.writeContext(request), collection, filter, limit).length;
-    });
+      n += deleteDocuments(this.writeContextFor(request), collection, filter, limit).length;
+    }));
     return writeErrors.length ? { n, writeErrors, ok: 1 } : { n, ok: 1 };
   }
 
-  private findAndModify(request: Request): Doc {
+  private async findAndModify(request: Request): Promise<Doc> {
     const body = request.body;
     const filter = asDoc(body.query, 'query');
     const sort = validateSort(body.sort);
     const fields = body.fields === undefined ? undefined : asDoc(body.fields, 'fields');
     const name = collectionName(request);
-    const ctx = this.writeContext(request);
+    const ctx = this.writeContextFor(request);
     const project = (doc: Doc | undefined) => (doc ? projectDocs([doc], fields, null)[0]! : null);
     if (body.remove === true) {
       if (body.update !== undefined) throw new CommandError(9, 'FailedToParse', 'Cannot specify both an update and remove=true');
       const collection = this.store.get(request.db, name);
-      const removed = collection ? deleteDocuments(ctx, collection, filter, 1, sort) : (compileFilter(filter), []);
+      this.writable(collection);
+      const removed = collection ? await this.writing(request, () => deleteDocuments(ctx, collection, filter, 1, sort)) : (compileFilter(filter), []);
       return { lastErrorObject: { n: removed.length }, value: project(removed[0]), ok: 1 };
     }
     const update = body.update;
     if (!isPlainObject(update) && !Array.isArray(update)) throw new CommandError(9, 'FailedToParse', 'Either an update or remove=true must be specified');
     const upsert = body.upsert === true;
-    const collection = upsert ? this.store.create(request.db, name) : this.store.get(request.db, name);
+    this.writable(this.store.get(request.db, name));
+    const collection = upsert ? await this.store.create(request.db, name) : this.store.get(request.db, name);
     if (!collection) return { lastErrorObject: { n: 0, updatedExisting: false }, value: null, ok: 1 };
-    const outcome = updateDocuments(ctx, collection, { filter, update, multi: false, upsert, arrayFilters: body.arrayFilters as Doc[] | undefined, sort });
+    const outcome = await this.writing(request, () => updateDocuments(ctx, collection, { filter, update, multi: false, upsert, arrayFilters: body.arrayFilters as Doc[] | undefined, sort }));
     const returnNew = body.new === true;
     if (outcome.upsertedId !== undefined) {
       return { lastErrorObject: { n: 1, updatedExisting: false, upserted: outcome.upsertedId }, value: returnNew ? project(outcome.after) : null, ok: 1 };
     }
     return { lastErrorObject: { n: outcome.matched, updatedExisting: outcome.matched > 0 }, value: project(returnNew ? outcome.after : outcome.before), ok: 1 };
+  }
+
+  /** A read view for a command whose cursor may outlive it: a snapshot released when the cursor closes. */
+  private cursorView(request: Request): { view: ReadView; close: () => void } {
+    if (request.txn) return { view: request.view, close: () => {} };
+    const snapshot = this.store.storage.snapshot();
+    return { view: { store: this.store, snapshot }, close: () => snapshot.done() };
   }
 
   private find(request: Request): Doc {
@@ -470,20 +562,56 @@ export class CommandProcessor {
     if (skip < 0) throw badValue('skip value must be non-negative');
     if (limit < 0) throw badValue('limit value must be non-negative');
     const singleBatch = body.singleBatch === true;
-    const collection = this.store.get(request.db, name);
-    const { docs, scores } = selectDocs(collection, request.txn, filter, { sort, skip, limit });
     let batchSize = body.batchSize === undefined ? undefined : int(body.batchSize, 101);
     if (singleBatch && limit > 0) batchSize = limit;
-    return this.cursors.start(`${request.db}.${name}`, docs, batchSize, (batch) => projectDocs(batch, projection, scores), singleBatch);
+    const ns = `${request.db}.${name}`;
+    const collection = this.store.get(request.db, name);
+    if (collection?.isView) {
+      const stages: Doc[] = [{ $match: filter }];
+      if (sort) stages.push({ $sort: sort });
+      if (skip) stages.push({ $skip: skip });
+      if (limit) stages.push({ $limit: limit });
+      if (projection && Object.keys(projection).length) stages.push({ $project: projection });
+      const { docs, close } = this.runPipeline(request, collection, stages);
+      return this.cursors.start(ns, docs, batchSize, (batch) => batch, singleBatch, close);
+    }
+    const { view, close } = this.cursorView(request);
+    let cursor;
+    try {
+      cursor = openCursor(collection, view, filter, { sort, skip, limit });
+    } catch (error) {
+      close();
+      throw error;
+    }
+    const scores = cursor.scores;
+    return this.cursors.start(ns, cursor.docs, batchSize, (batch) => projectDocs(batch, projection, scores), singleBatch, close);
   }
 
-  /** `explain` of a find: the winning plan names the index used (queryPlanner verbosity only). */
+  /** `explain` of a find, count or aggregate: the winning plan names its stages and index (queryPlanner verbosity). */
   private explain(request: Request): Doc {
     const inner = asDoc(request.body.explain, 'explain');
-    if (typeof inner.find !== 'string') throw new CommandError(115, 'CommandNotSupported', 'explain is supported for find only');
-    const collection = this.store.get(request.db, inner.find);
-    const winningPlan = explainFind(collection, asDoc(inner.filter ?? {}, 'filter'), validateSort(inner.sort));
-    return { queryPlanner: { namespace: `${request.db}.${inner.find}`, winningPlan, rejectedPlans: [] }, ok: 1 };
+    const command = Object.keys(inner)[0];
+    let name: unknown;
+    let filter: Doc = {};
+    let sort: Doc | undefined;
+    if (command === 'find') {
+      name = inner.find;
+      filter = asDoc(inner.filter ?? {}, 'filter');
+      sort = validateSort(inner.sort);
+    } else if (command === 'count') {
+      name = inner.count;
+      filter = asDoc(inner.query ?? {}, 'query');
+    } else if (command === 'aggregate' && Array.isArray(inner.pipeline)) {
+      name = inner.aggregate;
+      const first = inner.pipeline[0] as Doc | undefined;
+      if (first && isPlainObject(first.$match)) filter = first.$match;
+      const second = inner.pipeline[1] as Doc | undefined;
+      if (second && isPlainObject(second.$sort)) sort = validateSort(second.$sort);
+    } else throw new CommandError(115, 'CommandNotSupported', `explain is supported for find, count and aggregate, not ${command}`);
+    if (typeof name !== 'string') throw invalidNamespace('explain needs a collection name');
+    const collection = this.store.get(request.db, name);
+    const winningPlan = explainFind(collection?.isView ? undefined : collection, filter, sort);
+    return { queryPlanner: { namespace: `${request.db}.${name}`, winningPlan, rejectedPlans: [] }, ok: 1 };
   }
 
   private getMore(request: Request): Doc {
@@ -493,9 +621,64 @@ export class CommandProcessor {
     return this.cursors.more(id, `${request.db}.${name}`, request.body.batchSize === undefined ? undefined : int(request.body.batchSize, 0));
   }
 
-  /** Documents of a collection in the same database, as a transaction sees them ($lookup, $unionWith). */
+  /** Documents of a collection (or view) in the same database, as the command sees them ($lookup, $unionWith). */
   private resolver(request: Request): (name: string) => Doc[] {
-    return (name) => selectDocs(this.store.get(request.db, name), request.txn, {}).docs;
+    return (name) => {
+      const collection = this.store.get(request.db, name);
+      if (!collection?.isView) return selectDocs(collection, request.view, {}).docs;
+      const { docs, close } = this.runPipeline(request, collection, []);
+      const all = drain(docs);
+      close();
+      return all;
+    };
+  }
+
+  /**
+   * Runs `pipeline` on a collection or view. A leading `$match`, `$sort`, `$skip` and `$limit` go
+   * through the query planner (indexes, `$text`, pushed-down limits); a count stage that follows
+   * (`$group` of a constant `_id` summing 1, as countDocuments sends) counts without loading
+   * documents when it can. Without further stages the result streams.
+   */
+  private runPipeline(request: Request, target: Collection | undefined, userPipeline: Doc[]): { docs: Doc[] | Iterator<Doc>; close: () => void } {
+    let collection = target;
+    let pipeline = [...userPipeline];
+    if (collection?.isView) {
+      const resolved = this.resolveView(request.db, collection);
+      collection = resolved.source;
+      pipeline = [...resolved.pipeline, ...pipeline];
+    }
+    let filter: Doc = {};
+    if (pipeline[0] && isPlainObject(pipeline[0].$match)) filter = pipeline.shift()!.$match as Doc;
+    let sort: Doc | undefined;
+    if (pipeline[0] && isPlainObject(pipeline[0].$sort) && !Object.values(pipeline[0].$sort).some(isPlainObject)) sort = validateSort(pipeline.shift()!.$sort);
+    let skip = 0;
+    let limit = 0;
+    if (pipeline[0] && typeof pipeline[0].$skip === 'number') skip = int(pipeline.shift()!.$skip, 0);
+    if (pipeline[0] && typeof pipeline[0].$limit === 'number') limit = int(pipeline.shift()!.$limit, 0);
+    const counted = countStage(pipeline);
+    if (counted && !sort && !isPlainObject(filter.$text)) {
+      const n = countDocs(collection, request.view, filter, skip, limit);
+      return { docs: n > 0 ? [{ _id: counted.id, [counted.field]: n }] : [], close: () => {} };
+    }
+    const { view, close } = this.cursorView(request);
+    let input: Doc[];
+    let scores: Map<Doc, number> | null;
+    try {
+      const cursor = openCursor(collection, view, filter, { sort, skip, limit });
+      if (pipeline.length === 0) return { docs: cursor.docs, close };
+      input = [...iterate(cursor.docs)];
+      scores = cursor.scores;
+    } catch (error) {
+      close();
+      throw error;
+    }
+    close();
+    if (scores) {
+      const textScores = scores;
+      input = input.map((doc) => ({ ...doc, ...textScoreField(textScores.get(doc)) }));
+      rewriteTextScoreMeta(pipeline);
+    }
+    return { docs: runAggregation(pipeline, input, this.resolver(request)), close: () => {} };
   }
 
   private aggregate(request: Request): Doc {
@@ -507,30 +690,19 @@ export class CommandProcessor {
       if (!isPlainObject(stage) || Object.keys(stage).length !== 1) throw new CommandError(40323, 'Location40323', 'A pipeline stage specification object must contain exactly one field.');
       const op = Object.keys(stage)[0]!;
       if (op === '$out' || op === '$merge') throw new CommandError(115, 'CommandNotSupported', `${op} is not supported by this server`);
+      if (op === '$listLocalSessions' && stage !== pipeline[0]) throw new CommandError(40602, 'Location40602', '$listLocalSessions is only valid as the first stage in a pipeline');
     }
     const name = typeof body.aggregate === 'string' ? body.aggregate : null;
-    let input: Doc[] = [];
-    if (name !== null) {
-      const collection = this.store.get(request.db, name);
-      // A leading $match goes through the query planner, so it can use indexes and $text.
-      const first = pipeline[0];
-      if (first && isPlainObject(first.$match)) {
-        pipeline.shift();
-        const { docs, scores } = selectDocs(collection, request.txn, first.$match);
-        input = scores ? docs.map((doc) => ({ ...doc, ...textScoreField(scores.get(doc)) })) : docs;
-        if (scores) rewriteTextScoreMeta(pipeline);
-      } else {
-        input = selectDocs(collection, request.txn, {}).docs;
-      }
-    }
-    let results: Doc[];
-    try {
-      results = pipeline.length ? new Aggregator(pipeline, { collectionResolver: this.resolver(request) }).run(input) : input;
-    } catch (error) {
-      throw asCommandError(error);
-    }
     const batchSize = isPlainObject(body.cursor) ? int(body.cursor.batchSize, 101) : undefined;
-    return this.cursors.start(`${request.db}.${name ?? '$cmd.aggregate'}`, results, batchSize, (docs) => docs.map(stripTextScoreField));
+    const ns = `${request.db}.${name ?? '$cmd.aggregate'}`;
+    if (name === null) {
+      const first = pipeline[0];
+      if (!first || !('$listLocalSessions' in first || '$documents' in first)) throw invalidNamespace("{aggregate: 1} is not valid for this pipeline; it needs $listLocalSessions or $documents first");
+      const input = '$listLocalSessions' in first ? this.localSessions(pipeline.shift()!.$listLocalSessions) : [];
+      return this.cursors.start(ns, runAggregation(pipeline, input, this.resolver(request)), batchSize, (docs) => docs);
+    }
+    const { docs, close } = this.runPipeline(request, this.store.get(request.db, name), pipeline);
+    return this.cursors.start(ns, docs, batchSize, (batch) => batch.map(stripTextScoreField), false, close);
   }
 
   private count(request: Request): Doc {
@@ -539,18 +711,30 @@ export class CommandProcessor {
     const query = asDoc(body.query, 'query');
     const skip = int(body.skip, 0);
     const limit = Math.abs(int(body.limit, 0));
-    if (!collection) return (compileFilter(query), { n: 0, ok: 1 });
-    if (Object.keys(query).length === 0 && !request.txn) {
-      const total = Math.max(0, collection.records.size - skip);
-      return { n: limit ? Math.min(limit, total) : total, ok: 1 };
+    if (collection?.isView) {
+      const stages: Doc[] = [{ $match: query }];
+      if (skip) stages.push({ $skip: skip });
+      if (limit) stages.push({ $limit: limit });
+      stages.push({ $group: { _id: 1, n: { $sum: 1 } } });
+      const { docs, close } = this.runPipeline(request, collection, stages);
+      const [row] = drain(docs);
+      close();
+      return { n: Number(row?.n ?? 0), ok: 1 };
     }
-    return { n: selectDocs(collection, request.txn, query, { skip, limit }).docs.length, ok: 1 };
+    return { n: countDocs(collection, request.view, query, skip, limit), ok: 1 };
   }
 
   private distinct(request: Request): Doc {
     const body = request.body;
     if (typeof body.key !== 'string') throw typeMismatch("'key' must be of type String");
-    const { docs } = selectDocs(this.store.get(request.db, collectionName(request)), request.txn, asDoc(body.query, 'query'));
+    const collection = this.store.get(request.db, collectionName(request));
+    const query = asDoc(body.query, 'query');
+    let docs: Iterable<Doc>;
+    if (collection?.isView) {
+      const result = this.runPipeline(request, collection, [{ $match: query }]);
+      docs = drain(result.docs);
+      result.close();
+    } else docs = selectDocs(collection, request.view, query).docs;
     const seen = new Map<string, unknown>();
     for (const doc of docs) {
       for (const value of valuesAtPath(doc, body.key).flatMap((v) => (Array.isArray(v) ? v : [v]))) {
@@ -561,13 +745,21 @@ export class CommandProcessor {
     return { values: [...seen.values()].sort(compareValues), ok: 1 };
   }
 
-  private createIndexes(request: Request): Doc {
+  private async createIndexes(request: Request): Promise<Doc> {
     const specs = request.body.indexes;
     if (!Array.isArray(specs) || specs.length === 0) throw badValue('Must specify at least one index to create');
-    const collection = this.store.create(request.db, collectionName(request));
-    const before = collection.indexes.length;
+    this.writable(this.store.get(request.db, collectionName(request)));
+    const collection = await this.store.create(request.db, collectionName(request));
+    const before = collection.indexes.length + 1;
     for (const raw of specs) {
       const spec = normalizeIndexSpec(raw);
+      if (spec.name === ID_INDEX_SPEC.name || keyString(spec.key) === keyString(ID_INDEX_SPEC.key)) {
+        if (spec.unique === true) throw badValue("The field 'unique' is not valid for an _id index specification");
+        if (spec.name !== ID_INDEX_SPEC.name || keyString(spec.key) !== keyString(ID_INDEX_SPEC.key)) {
+          throw new CommandError(85, 'IndexOptionsConflict', `Index already exists with a different name: ${ID_INDEX_SPEC.name}`);
+        }
+        continue;
+      }
       const sameName = collection.indexes.find((index) => index.name === spec.name);
       const sameKey = collection.indexes.find((index) => keyString(index.spec.key) === keyString(spec.key) && sameOptions(index.spec, spec));
       if (sameName && keyString(sameName.spec.key) !== keyString(spec.key)) {
@@ -584,28 +776,29 @@ export class CommandProcessor {
       if (Object.values(spec.key).includes('text') && collection.textIndex) {
         throw new CommandError(85, 'IndexOptionsConflict', `An equivalent index already exists with a different name and options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(collection.textIndex.spec)}`);
       }
-      this.store.addIndex(collection, spec);
+      await this.store.addIndex(collection, spec);
     }
-    return { numIndexesBefore: before, numIndexesAfter: collection.indexes.length, createdCollectionAutomatically: false, ok: 1 };
+    return { numIndexesBefore: before, numIndexesAfter: collection.indexes.length + 1, createdCollectionAutomatically: false, ok: 1 };
   }
 
   private listIndexes(request: Request): Doc {
     const collection = requireCollection(this.store, request.db, collectionName(request));
-    const specs = collection.indexes.map((index) => (index instanceof TextIndex ? index.describe() : index.spec));
+    if (collection.isView) throw new CommandError(166, 'CommandNotSupportedOnView', `Namespace ${collection.ns} is a view, not a collection`);
+    const specs = [ID_INDEX_SPEC, ...collection.indexes.map((index) => (index instanceof TextIndex ? index.describe() : index.spec))];
     const batchSize = isPlainObject(request.body.cursor) ? int(request.body.cursor.batchSize, 101) : undefined;
     return this.cursors.start(`${collection.ns}`, specs, batchSize, (docs) => docs);
   }
 
-  private dropIndexes(request: Request): Doc {
+  private async dropIndexes(request: Request): Promise<Doc> {
     const collection = requireCollection(this.store, request.db, collectionName(request));
     const target = request.body.index;
-    const nIndexesWas = collection.indexes.length;
+    const nIndexesWas = collection.indexes.length + 1;
     const names: string[] = [];
-    if (target === '*') names.push(...collection.indexes.slice(1).map((index) => index.name));
+    if (target === '*') names.push(...collection.indexes.map((index) => index.name));
     else if (Array.isArray(target)) names.push(...target.map(String));
     else if (typeof target === 'string') names.push(target);
     else if (isPlainObject(target)) {
-      const found = collection.indexes.find((index) => keyString(index.spec.key) === keyString(target));
+      const found = [{ name: ID_INDEX_SPEC.name, spec: ID_INDEX_SPEC }, ...collection.indexes].find((index) => keyString(index.spec.key) === keyString(target));
       if (!found) throw indexNotFound(`can't find index with key: ${JSON.stringify(target)}`);
       names.push(found.name);
     } else throw badValue('index must be a string, array or key pattern');
@@ -613,9 +806,42 @@ export class CommandProcessor {
       if (name === '_id_') throw new CommandError(72, 'InvalidOptions', 'cannot drop _id index');
       if (!collection.indexes.some((index) => index.name === name)) throw indexNotFound(`index not found with name [${name}]`);
     }
-    for (const name of names) this.store.dropIndex(collection, name);
+    for (const name of names) await this.store.dropIndex(collection, name);
     return { nIndexesWas, ok: 1 };
   }
+}
+
+const MAX_SESSIONS = 100_000;
+
+function* iterate(docs: Iterator<Doc>): Generator<Doc> {
+  for (let next = docs.next(); !next.done; next = docs.next()) yield next.value;
+}
+
+function drain(docs: Doc[] | Iterator<Doc>): Doc[] {
+  return Array.isArray(docs) ? docs : [...iterate(docs)];
+}
+
+function runAggregation(pipeline: Doc[], input: Doc[], resolver: (name: string) => Doc[]): Doc[] {
+  if (pipeline.length === 0) return input;
+  try {
+    return new Aggregator(pipeline, { collectionResolver: resolver }).run(input) as Doc[];
+  } catch (error) {
+    throw asCommandError(error);
+  }
+}
+
+/** `[{ $group: { _id: <constant>, <field>: { $sum: 1 } } }]`: a plain count. */
+function countStage(pipeline: Doc[]): { id: unknown; field: string } | null {
+  if (pipeline.length !== 1 || !isPlainObject(pipeline[0]!.$group)) return null;
+  const group = pipeline[0]!.$group as Doc;
+  const keys = Object.keys(group);
+  if (keys.length !== 2 || keys[0] !== '_id') return null;
+  const id = group._id;
+  if (typeof id === 'string' ? id.startsWith('$') : isPlainObject(id) || Array.isArray(id)) return null;
+  const field = keys[1]!;
+  const accumulator = group[field];
+  if (!isPlainObject(accumulator) || Object.keys(accumulator).length !== 1 || accumulator.$sum !== 1) return null;
+  return { id, field };
 }
 
 function failedUpdate(): CommandError {

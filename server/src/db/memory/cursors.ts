@@ -1,6 +1,7 @@
 /**
- * Server-side cursors. A cursor holds references to immutable stored documents (never copies),
- * projects lazily per batch, caps every batch at 16 MiB, and idle or surplus cursors are reaped.
+ * Server-side cursors. A cursor pulls documents from its source as batches are asked for (so a
+ * large result is never held whole), projects per batch, caps every batch at 16 MiB, and releases
+ * its read snapshot when exhausted, killed or reaped (idle or surplus).
  */
 import { calculateObjectSize, Long } from 'bson';
 import { cursorNotFound } from './errors';
@@ -12,10 +13,12 @@ const IDLE_TIMEOUT_MS = 10 * 60 * 1000;
 
 interface OpenCursor {
   ns: string;
-  docs: Doc[];
-  position: number;
+  source: Iterator<Doc>;
+  /** The next document, already pulled (undefined when the source is exhausted). */
+  next: IteratorResult<Doc>;
   transform: (docs: Doc[]) => Doc[];
   lastUsed: number;
+  close: () => void;
 }
 
 export class Cursors {
@@ -23,15 +26,23 @@ export class Cursors {
   private nextId = 1 + Math.floor(Math.random() * 1e9);
 
   /** Returns the first-batch reply; keeps a cursor only when more documents remain. */
-  start(ns: string, docs: Doc[], batchSize: number | undefined, transform: (docs: Doc[]) => Doc[], singleBatch = false): Doc {
-    const cursor: OpenCursor = { ns, docs, position: 0, transform, lastUsed: Date.now() };
-    const firstBatch = this.take(cursor, batchSize ?? 101);
+  start(ns: string, source: Iterator<Doc> | Doc[], batchSize: number | undefined, transform: (docs: Doc[]) => Doc[], singleBatch = false, close: () => void = () => {}): Doc {
+    const iterator = Array.isArray(source) ? source[Symbol.iterator]() : source;
+    let cursor: OpenCursor;
+    let firstBatch: Doc[];
+    try {
+      cursor = { ns, source: iterator, next: iterator.next(), transform, lastUsed: Date.now(), close };
+      firstBatch = this.take(cursor, batchSize ?? 101);
+    } catch (error) {
+      close();
+      throw error;
+    }
     let id = 0;
-    if (cursor.position < docs.length && !singleBatch) {
+    if (!cursor.next.done && !singleBatch) {
       this.reap();
       id = this.nextId++;
       this.open.set(id, cursor);
-    }
+    } else cursor.close();
     return { cursor: { firstBatch, id: Long.fromNumber(id), ns }, ok: 1 };
   }
 
@@ -39,10 +50,16 @@ export class Cursors {
     const cursor = this.open.get(id);
     if (!cursor || cursor.ns !== ns) throw cursorNotFound(BigInt(id));
     cursor.lastUsed = Date.now();
-    const nextBatch = this.take(cursor, batchSize && batchSize > 0 ? batchSize : Infinity);
+    let nextBatch: Doc[];
+    try {
+      nextBatch = this.take(cursor, batchSize && batchSize > 0 ? batchSize : Infinity);
+    } catch (error) {
+      this.drop(id);
+      throw error;
+    }
     let replyId = id;
-    if (cursor.position >= cursor.docs.length) {
-      this.open.delete(id);
+    if (cursor.next.done) {
+      this.drop(id);
       replyId = 0;
     }
     return { cursor: { nextBatch, id: Long.fromNumber(replyId), ns }, ok: 1 };
@@ -51,31 +68,39 @@ export class Cursors {
   kill(ids: number[]): Doc {
     const killed: Long[] = [];
     const notFound: Long[] = [];
-    for (const id of ids) (this.open.delete(id) ? killed : notFound).push(Long.fromNumber(id));
+    for (const id of ids) (this.drop(id) ? killed : notFound).push(Long.fromNumber(id));
     return { cursorsKilled: killed, cursorsNotFound: notFound, cursorsAlive: [], cursorsUnknown: [], ok: 1 };
   }
 
   closeAll(): void {
-    this.open.clear();
+    for (const id of [...this.open.keys()]) this.drop(id);
+  }
+
+  private drop(id: number): boolean {
+    const cursor = this.open.get(id);
+    if (!cursor) return false;
+    this.open.delete(id);
+    cursor.close();
+    return true;
   }
 
   private take(cursor: OpenCursor, batchSize: number): Doc[] {
     const batch: Doc[] = [];
     let bytes = 0;
-    while (cursor.position < cursor.docs.length && batch.length < batchSize) {
-      const [doc] = cursor.transform([cursor.docs[cursor.position]!]);
-      const size = calculateObjectSize(doc!);
+    while (!cursor.next.done && batch.length < batchSize) {
+      const doc = cursor.next.value;
+      const size = calculateObjectSize(doc);
       if (batch.length > 0 && bytes + size > MAX_BATCH_BYTES) break;
-      batch.push(doc!);
+      batch.push(doc);
       bytes += size;
-      cursor.position++;
+      cursor.next = cursor.source.next();
     }
-    return batch;
+    return cursor.transform(batch);
   }
 
   private reap(): void {
     const now = Date.now();
-    for (const [id, cursor] of this.open) if (now - cursor.lastUsed > IDLE_TIMEOUT_MS) this.open.delete(id);
-    while (this.open.size >= MAX_OPEN_CURSORS) this.open.delete(this.open.keys().next().value!);
+    for (const [id, cursor] of this.open) if (now - cursor.lastUsed > IDLE_TIMEOUT_MS) this.drop(id);
+    while (this.open.size >= MAX_OPEN_CURSORS) this.drop(this.open.keys().next().value!);
   }
 }

@@ -1,14 +1,13 @@
 /**
- * An in-memory MongoDB-compatible server speaking the wire protocol, presenting itself as the
- * primary of a single-node replica set (MongoDB 7.0, wire version 21), optionally durable with a
- * journal under `dbpath`.
+ * Kartoteka's MongoDB-compatible server: the wire protocol over an LMDB environment, presenting
+ * itself as the primary of a single-node replica set (MongoDB 7.0, wire version 21). Durable
+ * under `dbpath`; without one, a temporary environment deleted when it stops.
  */
-import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import { ObjectId } from 'bson';
 import { CommandProcessor } from './commands';
-import { CommandError } from './errors';
-import { Persistence } from './persistence';
+import { convertLegacyData, hasLegacyData } from './legacy';
+import { Storage } from './storage';
 import { Store } from './store';
 import { completeMessageLength, encodeReply, parseMessage, type IncomingMessage } from './wire';
 
@@ -16,6 +15,8 @@ export interface MemoryServerOptions {
   port?: number;
   host?: string;
   dbpath?: string;
+  /** Where start-up notes go (the conversion of old data); stderr by default. */
+  log?: (line: string) => void;
 }
 
 export interface MemoryServer {
@@ -29,13 +30,15 @@ const REPLICA_SET = 'rs0';
 
 export async function startMemoryServer(options: MemoryServerOptions = {}): Promise<MemoryServer> {
   const host = options.host ?? '127.0.0.1';
-  const store = new Store();
-  let persistence: Persistence | null = null;
-  if (options.dbpath) {
-    mkdirSync(options.dbpath, { recursive: true });
-    persistence = Persistence.open(store, { dbpath: options.dbpath });
-  } else {
-    store.journaling = false;
+  const log = options.log ?? ((line: string) => process.stderr.write(`kartoteka-memory: ${line}\n`));
+  const storage = Storage.open(options.dbpath);
+  let store: Store;
+  try {
+    store = new Store(storage);
+    if (options.dbpath && hasLegacyData(options.dbpath)) log(await convertLegacyData(store, options.dbpath));
+  } catch (error) {
+    await storage.close();
+    throw error;
   }
 
   const sockets = new Set<net.Socket>();
@@ -43,19 +46,13 @@ export async function startMemoryServer(options: MemoryServerOptions = {}): Prom
   const processor = new CommandProcessor(store, identity);
   let nextConnectionId = 1;
 
-  /** Executes one request; the reply waits until its writes are journaled. */
+  const expiry = setInterval(() => processor.expireTransactions(), 1000);
+  expiry.unref();
+
+  /** Executes one request; the reply to a write comes once it is on disk. */
   async function handle(socket: net.Socket, message: IncomingMessage, connectionId: number): Promise<void> {
-    const reply = processor.execute(message.command, connectionId);
-    const ops = store.takeOps();
-    if (persistence && ops.length > 0) {
-      try {
-        await persistence.append(ops);
-      } catch (error) {
-        const failure = new CommandError(1, 'InternalError', `journal write failed: ${(error as Error).message}`);
-        if (!message.moreToCome && !socket.destroyed) socket.write(encodeReply(message, failure.toReply()));
-        return;
-      }
-    }
+    const result = processor.execute(message.command, connectionId);
+    const reply = result instanceof Promise ? await result : result;
     if (!message.moreToCome && !socket.destroyed) socket.write(encodeReply(message, reply));
   }
 
@@ -103,8 +100,10 @@ export async function startMemoryServer(options: MemoryServerOptions = {}): Prom
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const socket of sockets) socket.destroy();
         await closed;
+        clearInterval(expiry);
         processor.cursors.closeAll();
-        await persistence?.close();
+        for (const txn of [...store.openTransactions]) txn.abort();
+        await storage.close();
       })();
       return stopped;
     },

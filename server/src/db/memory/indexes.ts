@@ -1,21 +1,11 @@
-/** Secondary indexes: B+ trees of BSON-ordered key tuples, plus the text index. */
-import SortedBTree from 'sorted-btree';
+/** Index definitions: key tuples of documents for B-tree indexes, stems for the text index. */
 import { Query } from 'mingo';
-import { compareTuples, compareValues, HIGH, keyString, LOW } from './bson-order';
 import { badValue, CommandError } from './errors';
+import { encodeValue, KeyWriter, MAX_TUPLE_BYTES, u32 } from './keys';
 import { documentStems, documentText, parseSearch, valuesAtPath } from './text';
-
-// sorted-btree is CommonJS with `exports.default`; Node's ESM loader hands over the exports object.
-const BTree: typeof SortedBTree = (SortedBTree as unknown as { default?: typeof SortedBTree }).default ?? SortedBTree;
 
 export type Doc = Record<string, unknown>;
 export type IndexSpec = Doc & { key: Doc; name: string };
-
-/** One scan bound on an index's leading field; LOW/HIGH for open ends. */
-export interface Bounds {
-  lo: unknown;
-  hi: unknown;
-}
 
 function isPlainObject(value: unknown): value is Doc {
   return value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype;
@@ -43,147 +33,119 @@ export function duplicateKeyError(ns: string, index: { name: string; spec: Index
   return new CommandError(11000, 'DuplicateKey', `E11000 duplicate key error collection: ${ns} index: ${index.name} dup key: { ${dupKey} }`, { keyPattern, keyValue });
 }
 
+export interface IndexKey {
+  /** Index id prefix + encoded key tuple (without the record id). */
+  key: Buffer;
+  tuple: unknown[];
+  /** The key was shortened (a very long value): equal keys may hold different values. */
+  inexact: boolean;
+}
+
+const keyWriter = new KeyWriter();
+
+/** Appends an encoded key tuple, each component inverted for a descending field. */
+export function encodeTuple(w: KeyWriter, tuple: readonly unknown[], directions: readonly number[]): void {
+  for (let i = 0; i < tuple.length; i++) {
+    const start = w.length;
+    encodeValue(w, tuple[i]);
+    if (directions[i] === -1) w.invert(start);
+  }
+}
+
+/** A B-tree index: entries `id prefix | key tuple | record id` → record id in the index database. */
 export class BTreeIndex {
   readonly fields: string[];
   readonly directions: number[];
   readonly unique: boolean;
   readonly sparse: boolean;
   readonly partial: Query | null;
-  multikey = false;
-  private readonly tree: SortedBTree<unknown[], true>;
+  readonly prefix: Buffer;
 
-  constructor(readonly spec: IndexSpec) {
+  constructor(
+    readonly id: number,
+    readonly spec: IndexSpec,
+    public multikey: boolean,
+  ) {
     this.fields = Object.keys(spec.key);
     this.directions = Object.values(spec.key).map((d) => (Number(d) < 0 ? -1 : 1));
     this.unique = spec.unique === true;
     this.sparse = spec.sparse === true;
     this.partial = isPlainObject(spec.partialFilterExpression) ? new Query(spec.partialFilterExpression, {}) : null;
-    const directions = [...this.directions, 1];
-    this.tree = new BTree<unknown[], true>(undefined, (a, b) => compareTuples(a, b, directions), 64);
+    this.prefix = u32(id);
   }
 
   get name(): string {
     return this.spec.name;
   }
 
-  get size(): number {
-    return this.tree.size;
-  }
-
-  /** The key tuples of a document; empty when a sparse or partial index leaves it out. */
-  keysOf(doc: Doc): unknown[][] {
-    if (this.partial && !this.partial.test(doc)) return [];
+  /** The key tuples of a document (empty when a sparse or partial index leaves it out), and whether a path held an array. */
+  tuplesOf(doc: Doc): { tuples: unknown[][]; arrays: boolean } {
+    if (this.partial && !this.partial.test(doc)) return { tuples: [], arrays: false };
+    let arrays = false;
     const perField = this.fields.map((field) => {
-      const values = valuesAtPath(doc, field).flatMap((v) => (Array.isArray(v) ? (v.length ? v : [undefined]) : [v]));
+      const values = valuesAtPath(doc, field).flatMap((v) => {
+        if (!Array.isArray(v)) return [v];
+        arrays = true;
+        return v.length ? v : [undefined];
+      });
       return values.length > 0 ? values : [undefined];
     });
-    if (this.sparse && perField.every((values) => values.length === 1 && values[0] === undefined)) return [];
+    if (this.sparse && perField.every((values) => values.length === 1 && values[0] === undefined)) return { tuples: [], arrays };
     let tuples: unknown[][] = [[]];
-    for (const values of perField) tuples = tuples.flatMap((t) => values.map((v) => [...t, v === undefined ? null : v]));
-    if (tuples.length > 1) {
-      const seen = new Set<string>();
-      tuples = tuples.filter((t) => {
-        const k = keyString(t);
-        if (seen.has(k)) return false;
-        seen.add(k);
-        return true;
-      });
-    }
-    return tuples;
+    for (const values of perField) tuples = values.length === 1 ? tuples.map((t) => [...t, values[0] ?? null]) : tuples.flatMap((t) => values.map((v) => [...t, v ?? null]));
+    return { tuples, arrays };
   }
 
-  add(doc: Doc, rid: string): void {
-    const keys = this.keysOf(doc);
-    if (keys.length > 1) this.multikey = true;
-    for (const key of keys) this.tree.set([...key, rid], true);
-  }
-
-  remove(doc: Doc, rid: string): void {
-    for (const key of this.keysOf(doc)) this.tree.delete([...key, rid]);
-  }
-
-  clear(): void {
-    this.tree.clear();
-  }
-
-  /** Record ids whose key equals `key` exactly (for unique checks). */
-  ridsWithKey(key: unknown[]): string[] {
-    const rids: string[] = [];
-    for (const [entry] of this.tree.entries([...key, LOW])) {
-      if (compareTuples(entry.slice(0, key.length), key, this.directions) !== 0) break;
-      rids.push(entry[key.length] as string);
-    }
-    return rids;
-  }
-
-  keyValue(key: unknown[]): Doc {
-    return Object.fromEntries(this.fields.map((field, i) => [field, key[i]]));
-  }
-
-  /** Record ids whose leading value lies in [lo, hi], in ascending (or descending) value order. */
-  *scan(bounds: Bounds, descending: boolean): Generator<string> {
-    const forward = descending === (this.directions[0] === -1);
-    const ascendingTree = this.directions[0] === 1;
-    const startValue = forward === ascendingTree ? bounds.lo : bounds.hi;
-    const entries = forward ? this.tree.entries([startValue, LOW]) : this.tree.entriesReversed([startValue, HIGH]);
-    const seen = this.multikey ? new Set<string>() : null;
-    for (const [entry] of entries) {
-      const value = entry[0];
-      if (bounds.lo !== LOW && compareValues(value, bounds.lo) < 0) break;
-      if (bounds.hi !== HIGH && compareValues(value, bounds.hi) > 0) break;
-      const rid = entry[entry.length - 1] as string;
+  /** Encoded keys of a document, duplicates removed. */
+  keysOf(doc: Doc): { keys: IndexKey[]; arrays: boolean } {
+    const { tuples, arrays } = this.tuplesOf(doc);
+    const keys: IndexKey[] = [];
+    const seen = tuples.length > 1 ? new Set<string>() : null;
+    for (const tuple of tuples) {
+      const encoded = this.encode(tuple);
       if (seen) {
-        if (seen.has(rid)) continue;
-        seen.add(rid);
+        const text = encoded.key.toString('latin1');
+        if (seen.has(text)) continue;
+        seen.add(text);
       }
-      yield rid;
+      keys.push(encoded);
     }
+    return { keys, arrays };
   }
 
-  /**
-   * Record ids whose first fields equal `prefix`, in key order of the remaining fields (or
-   * reversed): an equality prefix followed by a sort on the next fields, read straight off the tree.
-   */
-  *prefixScan(prefix: readonly unknown[], reversed: boolean): Generator<string> {
-    const entries = reversed ? this.tree.entriesReversed([...prefix, HIGH]) : this.tree.entries([...prefix, LOW]);
-    const seen = this.multikey ? new Set<string>() : null;
-    for (const [entry] of entries) {
-      if (compareTuples(entry.slice(0, prefix.length), prefix, this.directions) !== 0) break;
-      const rid = entry[entry.length - 1] as string;
-      if (seen) {
-        if (seen.has(rid)) continue;
-        seen.add(rid);
-      }
-      yield rid;
+  encode(tuple: readonly unknown[]): IndexKey {
+    keyWriter.reset();
+    keyWriter.bytes(this.prefix);
+    encodeTuple(keyWriter, tuple, this.directions);
+    if (keyWriter.length > 4 + MAX_TUPLE_BYTES) {
+      keyWriter.length = 4 + MAX_TUPLE_BYTES;
+      keyWriter.inexact = true;
     }
+    return { key: keyWriter.take(), tuple: [...tuple], inexact: keyWriter.inexact };
   }
 
-  /** All record ids in key order (ascending by the index's own directions, or reversed). */
-  *all(reversed: boolean): Generator<string> {
-    const seen = this.multikey ? new Set<string>() : null;
-    for (const [entry] of reversed ? this.tree.entriesReversed() : this.tree.entries()) {
-      const rid = entry[entry.length - 1] as string;
-      if (seen) {
-        if (seen.has(rid)) continue;
-        seen.add(rid);
-      }
-      yield rid;
-    }
+  keyValue(tuple: readonly unknown[]): Doc {
+    return Object.fromEntries(this.fields.map((field, i) => [field, tuple[i]]));
   }
 }
 
-/** A text index: stem → (record id → weighted term frequency). */
+/** A text index: postings `id prefix | stem | record id` → weighted term frequency. */
 export class TextIndex {
   readonly weights = new Map<string, number>();
-  private readonly postings = new Map<string, Map<string, number>>();
   readonly unique = false;
+  readonly multikey = false;
+  readonly prefix: Buffer;
 
-  constructor(readonly spec: IndexSpec) {
+  constructor(
+    readonly id: number,
+    readonly spec: IndexSpec,
+  ) {
     const declaredWeights = isPlainObject(spec.weights) ? spec.weights : {};
     for (const [field, kind] of Object.entries(spec.key)) {
       if (kind === 'text') this.weights.set(field, Number(declaredWeights[field] ?? 1));
     }
     for (const [field, weight] of Object.entries(declaredWeights)) this.weights.set(field, Number(weight));
+    this.prefix = u32(id);
   }
 
   get name(): string {
@@ -206,34 +168,21 @@ export class TextIndex {
     } as IndexSpec;
   }
 
-  add(doc: Doc, rid: string): void {
-    for (const [stem, score] of documentStems(doc, this.weights)) {
-      let posting = this.postings.get(stem);
-      if (!posting) this.postings.set(stem, (posting = new Map()));
-      posting.set(rid, score);
-    }
+  stemsOf(doc: Doc): Map<string, number> {
+    return documentStems(doc, this.weights);
   }
 
-  remove(doc: Doc, rid: string): void {
-    for (const stem of documentStems(doc, this.weights).keys()) {
-      const posting = this.postings.get(stem);
-      posting?.delete(rid);
-      if (posting?.size === 0) this.postings.delete(stem);
-    }
+  /** The posting-key prefix of one stem. */
+  stemKey(stem: string): Buffer {
+    keyWriter.reset();
+    keyWriter.bytes(this.prefix);
+    encodeValue(keyWriter, stem);
+    return keyWriter.take();
   }
 
-  clear(): void {
-    this.postings.clear();
-  }
-
-  /** Scores of the indexed records matching `$search` (before phrase/negation checks). */
-  search(search: unknown): { scores: Map<string, number>; accepts: (doc: Doc) => boolean; scoreOf: (doc: Doc) => number } {
+  /** Phrase and negation checks, and the score of a document not (yet) in the postings. */
+  matcher(search: unknown): TextMatcher {
     const query = parseSearch(search);
-    if (query.terms.length === 0 && query.phrases.length === 0) return { scores: new Map(), accepts: () => false, scoreOf: () => 0 };
-    const scores = new Map<string, number>();
-    for (const term of query.terms) {
-      for (const [rid, score] of this.postings.get(term) ?? []) scores.set(rid, (scores.get(rid) ?? 0) + score);
-    }
     const accepts = (doc: Doc) => {
       if (query.phrases.length === 0 && query.negated.length === 0) return true;
       const text = documentText(doc, this.weights);
@@ -246,8 +195,15 @@ export class TextIndex {
       const stems = documentStems(doc, this.weights);
       return query.terms.reduce((sum, term) => sum + (stems.get(term) ?? 0), 0);
     };
-    return { scores, accepts, scoreOf };
+    return { terms: query.terms, empty: query.terms.length === 0 && query.phrases.length === 0, accepts, scoreOf };
   }
+}
+
+export interface TextMatcher {
+  terms: string[];
+  empty: boolean;
+  accepts: (doc: Doc) => boolean;
+  scoreOf: (doc: Doc) => number;
 }
 
 export type AnyIndex = BTreeIndex | TextIndex;
@@ -264,6 +220,6 @@ export function normalizeIndexSpec(raw: unknown): IndexSpec {
   return { v: 2, ...rest, key: raw.key, name } as IndexSpec;
 }
 
-export function createIndex(spec: IndexSpec): AnyIndex {
-  return Object.values(spec.key).includes('text') ? new TextIndex(spec) : new BTreeIndex(spec);
+export function createIndex(id: number, spec: IndexSpec, multikey: boolean): AnyIndex {
+  return Object.values(spec.key).includes('text') ? new TextIndex(id, spec) : new BTreeIndex(id, spec, multikey);
 }

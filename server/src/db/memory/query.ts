@@ -1,13 +1,20 @@
 /**
- * Reading documents: picks an index for the filter or sort (equality, `$in` or range on an index's
- * leading field; a sort on it), merges a transaction's own writes, matches with mingo, sorts in
- * BSON order and applies find projections.
+ * Reading documents. The planner turns a filter and sort into key ranges of one index: equality on
+ * any prefix of a compound index (`$in` values expanded into point seeks), a range on the next
+ * field, the sort read from index order in either direction (ranges concatenated, or merged when
+ * the sort follows `$in` fields), skip and limit pushed into the scan, and counts taken from key
+ * ranges without loading documents when the index answers the whole filter. `_id` equality is a
+ * point lookup. Only candidates are loaded and checked against what the index did not answer
+ * (with mingo), and a transaction's own writes are merged in key order.
  */
+import { deserialize } from 'bson';
 import { Query } from 'mingo';
-import { compareValues, HIGH, keyString, LOW } from './bson-order';
+import { compareValues } from './bson-order';
 import { asCommandError, badValue, CommandError } from './errors';
-import { BTreeIndex, type Bounds, type Doc } from './indexes';
-import type { Collection, Transaction } from './store';
+import { BTreeIndex, encodeTuple, type Doc, type TextIndex } from './indexes';
+import { encodeValue, idKeyOf, KeyWriter, prefixEnd, TYPE } from './keys';
+import { BSON_READ } from './storage';
+import type { Collection, Entry, Overlay, ReadView } from './store';
 import { valuesAtPath } from './text';
 
 export type SortSpec = Record<string, unknown>;
@@ -16,12 +23,6 @@ export interface SelectOptions {
   sort?: SortSpec;
   skip?: number;
   limit?: number;
-}
-
-export interface Selection {
-  docs: Doc[];
-  /** Text scores, when the filter had `$text`. */
-  scores: Map<Doc, number> | null;
 }
 
 export function isPlainObject(value: unknown): value is Doc {
@@ -48,92 +49,129 @@ export function compileFilter(filter: Doc): Query {
   }
 }
 
-function isIndexableScalar(value: unknown): boolean {
-  if (value === null || value === undefined || Array.isArray(value) || value instanceof RegExp || isPlainObject(value)) return false;
+// ---------- what the filter says about each field ----------
+
+interface Bound {
+  value: unknown;
+  inclusive: boolean;
+}
+
+/** A field narrowed to values, or to a range; `exact` when the index bounds say all the condition says. */
+type Condition = { kind: 'values'; values: unknown[]; exact: boolean } | { kind: 'range'; lo?: Bound; hi?: Bound; exact: boolean };
+
+function bsonType(value: unknown): string | undefined {
+  return value !== null && typeof value === 'object' ? (value as { _bsontype?: string })._bsontype : undefined;
+}
+
+/** A value an index can seek to: not null, not an array, not a regex. */
+function seekable(value: unknown): boolean {
+  if (value === null || value === undefined || Array.isArray(value) || value instanceof RegExp || bsonType(value) === 'BSONRegExp') return false;
   if (typeof value === 'number' && Number.isNaN(value)) return false;
   return true;
 }
 
-/** What the filter says about one top-level field, if it narrows the field to values or a range. */
-type Condition = { kind: 'values'; values: unknown[] } | { kind: 'range'; bounds: Bounds };
-
-function typeFloor(value: unknown): unknown {
-  if (typeof value === 'number') return -Infinity;
-  if (typeof value === 'string') return '';
-  if (value instanceof Date) return new Date(-8.64e15);
-  return LOW;
+/** A value whose index key says exactly what equality on it means (no object or null subtleties). */
+function exactValue(value: unknown): boolean {
+  if (!seekable(value) || isPlainObject(value)) return false;
+  const type = bsonType(value);
+  if (type === 'Decimal128' || type === 'Binary' || type === 'MinKey' || type === 'MaxKey' || type === 'Code' || type === 'DBRef') return false;
+  if (typeof value === 'string') return Buffer.byteLength(value) <= 1000;
+  return true;
 }
 
-function typeCeiling(value: unknown): unknown {
-  if (typeof value === 'number') return Infinity;
-  if (typeof value === 'string') return '\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}';
-  if (value instanceof Date) return new Date(8.64e15);
-  return HIGH;
-}
+const RANGE_OPS = new Set(['$gt', '$gte', '$lt', '$lte']);
 
 function conditionOf(value: unknown): Condition | null {
-  if (!isPlainObject(value)) return isIndexableScalar(value) ? { kind: 'values', values: [value] } : null;
+  if (!isPlainObject(value) || Object.keys(value).length === 0 || !Object.keys(value).some((key) => key.startsWith('$'))) {
+    return seekable(value) ? { kind: 'values', values: [value], exact: exactValue(value) } : null;
+  }
   const keys = Object.keys(value);
-  if (keys.length === 0 || !keys.every((key) => key.startsWith('$'))) return null;
-  if ('$eq' in value && isIndexableScalar(value.$eq)) return { kind: 'values', values: [value.$eq] };
-  if ('$in' in value && Array.isArray(value.$in) && value.$in.every(isIndexableScalar)) return { kind: 'values', values: value.$in };
-  let lo: unknown = LOW;
-  let hi: unknown = HIGH;
-  for (const op of ['$gt', '$gte'] as const) if (op in value && isIndexableScalar(value[op])) lo = value[op];
-  for (const op of ['$lt', '$lte'] as const) if (op in value && isIndexableScalar(value[op])) hi = value[op];
-  if (lo === LOW && hi === HIGH) return null;
-  if (lo === LOW) lo = typeFloor(hi);
-  if (hi === HIGH) hi = typeCeiling(lo);
-  return { kind: 'range', bounds: { lo, hi } };
+  if (!keys.every((key) => key.startsWith('$'))) return null;
+  const onlyKnown = keys.every((key) => key === '$eq' || key === '$in' || RANGE_OPS.has(key));
+  if ('$eq' in value && seekable(value.$eq)) return { kind: 'values', values: [value.$eq], exact: onlyKnown && keys.length === 1 && exactValue(value.$eq) };
+  if ('$in' in value && Array.isArray(value.$in) && value.$in.length > 0 && value.$in.every(seekable)) {
+    return { kind: 'values', values: value.$in, exact: onlyKnown && keys.length === 1 && value.$in.every(exactValue) };
+  }
+  let lo: Bound | undefined;
+  let hi: Bound | undefined;
+  if (seekable(value.$gt)) lo = { value: value.$gt, inclusive: false };
+  if (seekable(value.$gte) && !lo) lo = { value: value.$gte, inclusive: true };
+  if (seekable(value.$lt)) hi = { value: value.$lt, inclusive: false };
+  if (seekable(value.$lte) && !hi) hi = { value: value.$lte, inclusive: true };
+  if (!lo && !hi) return null;
+  const rangeKeys = keys.filter((key) => RANGE_OPS.has(key)).length;
+  const sameBracket = !lo || !hi || bracketOf(lo.value) === bracketOf(hi.value);
+  const exact = onlyKnown && keys.length === rangeKeys && rangeKeys === (lo ? 1 : 0) + (hi ? 1 : 0) && sameBracket && (!lo || exactValue(lo.value)) && (!hi || exactValue(hi.value));
+  if (!sameBracket) hi = undefined;
+  return { kind: 'range', lo, hi, exact };
+}
+
+function bracketOf(value: unknown): number {
+  const w = new KeyWriter();
+  encodeValue(w, value);
+  return w.buffer[0]!;
+}
+
+interface FilterShape {
+  conditions: Map<string, Condition>;
+  /** Every clause of the filter is one of `conditions` (so exact conditions answer it whole). */
+  simple: boolean;
 }
 
 /** Top-level field conditions, including those inside a top-level `$and`. */
-function fieldConditions(filter: Doc): Map<string, Condition> {
-  const result = new Map<string, Condition>();
+function shapeOf(filter: Doc): FilterShape {
+  const conditions = new Map<string, Condition>();
+  let simple = true;
   const visit = (clause: Doc) => {
     for (const [field, value] of Object.entries(clause)) {
       if (field === '$and' && Array.isArray(value)) {
         for (const part of value) if (isPlainObject(part)) visit(part);
+        else simple = false;
         continue;
       }
-      if (field.startsWith('$')) continue;
+      if (field.startsWith('$')) {
+        simple = false;
+        continue;
+      }
       const condition = conditionOf(value);
-      if (condition && !result.has(field)) result.set(field, condition);
+      if (!condition) {
+        simple = false;
+        continue;
+      }
+      if (conditions.has(field)) {
+        simple = false;
+        continue;
+      }
+      conditions.set(field, condition);
     }
   };
   visit(filter);
-  return result;
+  return { conditions, simple };
 }
 
-/** Splits `$text` out of the filter (MongoDB allows it at the top level or in a top-level `$and`). */
-function extractText(filter: Doc): { rest: Doc; text: Doc | null } {
-  if (isPlainObject(filter.$text)) {
-    const { $text, ...rest } = filter;
-    return { rest, text: $text as Doc };
-  }
-  if (Array.isArray(filter.$and)) {
-    const at = filter.$and.findIndex((part) => isPlainObject(part) && isPlainObject(part.$text));
-    if (at >= 0) {
-      const textPart = filter.$and[at] as Doc;
-      const and = filter.$and.filter((_, i) => i !== at);
-      const { $text, ...partRest } = textPart;
-      const rest: Doc = { ...filter, $and: [...and, partRest] };
-      return { rest, text: $text as Doc };
-    }
-  }
-  return { rest: filter, text: null };
+// ---------- plans ----------
+
+interface KeyRange {
+  start: Buffer;
+  end: Buffer;
 }
 
-interface Plan {
-  rids: Iterable<string>;
-  /** True when `rids` already come in the requested sort order. */
+export interface Plan {
+  /** The index read (absent: a collection scan; `_id_` for the record keys themselves). */
+  index?: BTreeIndex | 'primary';
+  ranges: KeyRange[];
+  /** Point lookups by `_id`. */
+  ids?: Buffer[];
+  reverse: boolean;
+  /** How ranges combine into the requested order: concatenated in key order, or merged on the key after `mergeOffsets`. */
+  merge: number[] | null;
+  /** The output comes in the requested sort order. */
   sorted: boolean;
-  /** The index the candidates come from; absent for a collection scan. */
-  index?: string;
-}
-
-function sortEntries(sort: SortSpec | undefined): [string, unknown][] {
-  return sort ? Object.entries(sort) : [];
+  /** Every candidate matches the filter: nothing is left to check. */
+  exact: boolean;
+  /** Candidates may repeat (multikey index). */
+  dedupe: boolean;
+  stage: string;
 }
 
 function direction(value: unknown): 1 | -1 | null {
@@ -142,92 +180,271 @@ function direction(value: unknown): 1 | -1 | null {
   return null;
 }
 
-/**
- * Equality on an index's first fields and a sort on the fields that follow (e.g. a folder's cards,
- * `{folderId, inTrash}` equal, sorted by `values.name, _id`): the index yields the candidates
- * already in order, so a page stops after its limit instead of sorting the whole folder.
- */
-function prefixSortPlan(collection: Collection, conditions: Map<string, Condition>, sortKeys: [string, unknown][]): Plan | null {
-  if (sortKeys.length === 0) return null;
-  let best: { index: BTreeIndex; prefix: unknown[]; reversed: boolean } | null = null;
-  for (const index of collection.indexes) {
-    if (!(index instanceof BTreeIndex) || index.partial || index.sparse || index.multikey) continue;
-    const prefix: unknown[] = [];
-    for (const field of index.fields) {
-      const condition = conditions.get(field);
-      if (condition?.kind !== 'values' || condition.values.length !== 1) break;
-      prefix.push(condition.values[0]);
-    }
-    if (prefix.length === 0 || prefix.length + sortKeys.length > index.fields.length) continue;
-    let relation: 1 | -1 | null = null;
-    const matches = sortKeys.every(([field, value], i) => {
-      const dir = direction(value);
-      if (field !== index.fields[prefix.length + i] || dir === null) return false;
-      const rel = dir === index.directions[prefix.length + i] ? 1 : -1;
-      relation ??= rel;
-      return relation === rel;
-    });
-    if (matches && relation !== null && (!best || prefix.length > best.prefix.length)) best = { index, prefix, reversed: relation === -1 };
-  }
-  return best ? { rids: best.index.prefixScan(best.prefix, best.reversed), sorted: true, index: best.index.name } : null;
+const MAX_POINTS = 5000;
+const BRACKETS = [TYPE.minKey, TYPE.null, TYPE.number, TYPE.string, TYPE.object, TYPE.array, TYPE.binary, TYPE.objectId, TYPE.boolean, TYPE.date, TYPE.timestamp, TYPE.regex, TYPE.code, TYPE.maxKey];
+
+/** Bytes that every key of a range component starts at or after / stays below (ascending, before inversion). */
+function rangeComponent(condition: Extract<Condition, { kind: 'range' }>, multikey: boolean): { lo: Buffer; hi: Buffer } {
+  const encode = (value: unknown) => {
+    const w = new KeyWriter();
+    encodeValue(w, value);
+    return w.take();
+  };
+  // On a multikey index one element may meet the lower bound and another the upper: use one side.
+  const lo = condition.lo;
+  const hi = condition.hi && (!multikey || !lo) ? condition.hi : undefined;
+  const bracket = bracketOf((lo ?? hi)!.value);
+  const next = BRACKETS[BRACKETS.indexOf(bracket as (typeof BRACKETS)[number]) + 1] ?? 0xff;
+  // Numbers start at -Infinity (NaN, below it, matches no range).
+  const floor = bracket === TYPE.number ? encode(-Infinity) : Buffer.from([bracket]);
+  const loKey = lo ? (lo.inclusive ? encode(lo.value) : prefixEnd(encode(lo.value))) : floor;
+  const hiKey = hi ? (hi.inclusive ? prefixEnd(encode(hi.value)) : encode(hi.value)) : bracket === TYPE.number ? prefixEnd(encode(Infinity)) : Buffer.from([next]);
+  return { lo: loKey, hi: hiKey };
 }
 
-/** Chooses how to find candidate records; any plan returns a superset that the filter then narrows. */
-function plan(collection: Collection, filter: Doc, sort: SortSpec | undefined): Plan {
-  const conditions = fieldConditions(filter);
-  const sortKeys = sortEntries(sort);
-  const idCondition = conditions.get('_id');
+function invert(bytes: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(bytes.length);
+  for (let i = 0; i < bytes.length; i++) out[i] = ~bytes[i]! & 0xff;
+  return out;
+}
+
+/** A plan over one B-tree index, with a score (higher is better), or null when it cannot help. */
+function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 | -1][], filter: Doc): { plan: Plan; score: number } | null {
+  if (index.partial && !impliesPartial(filter, index.spec.partialFilterExpression as Doc)) return null;
+  const { conditions } = shape;
+  const used = new Set<string>();
+  let points: unknown[][] = [[]];
+  let singles = 0;
+  let position = 0;
+  let exact = true;
+  for (; position < index.fields.length; position++) {
+    const condition = conditions.get(index.fields[position]!);
+    if (condition?.kind !== 'values') break;
+    if (index.sparse && condition.values.some((v) => v === null)) break;
+    if (points.length * condition.values.length > MAX_POINTS) break;
+    points = points.flatMap((p) => condition.values.map((v) => [...p, v]));
+    if (condition.values.length === 1 && singles === position) singles++;
+    used.add(index.fields[position]!);
+    exact &&= condition.exact;
+  }
+  const equalities = position;
+  const rangeCondition = position < index.fields.length ? conditions.get(index.fields[position]!) : undefined;
+  const range = rangeCondition?.kind === 'range' ? rangeCondition : undefined;
+  if (range) {
+    used.add(index.fields[position]!);
+    exact &&= range.exact && (!index.multikey || !(range.lo && range.hi));
+  }
+  for (const field of conditions.keys()) if (!used.has(field)) exact = false;
+  if (!shape.simple) exact = false;
+  // Sort: read from index order when the sort fields follow the single-valued equalities (ranges in
+  // key order), or follow all equalities with no range between (ranges merged).
+  const bySort = sortKeys.filter(([field]) => !(conditions.get(field)?.kind === 'values' && (conditions.get(field) as { values: unknown[] }).values.length === 1 && used.has(field)));
+  const relationAt = (start: number): 1 | -1 | null => {
+    if (bySort.length === 0 || start + bySort.length > index.fields.length) return null;
+    let relation: 1 | -1 | null = null;
+    for (let i = 0; i < bySort.length; i++) {
+      const [field, dir] = bySort[i]!;
+      if (index.fields[start + i] !== field) return null;
+      const rel = dir === index.directions[start + i] ? 1 : -1;
+      if (relation !== null && rel !== relation) return null;
+      relation = rel;
+    }
+    return relation;
+  };
+  let relation: 1 | -1 | null = null;
+  let merge = false;
+  if (sortKeys.length > 0 && !index.multikey) {
+    relation = bySort.length === 0 ? 1 : relationAt(singles);
+    if (relation === null && !range && points.length > 1 && points.length <= 200) {
+      relation = relationAt(equalities);
+      merge = relation !== null;
+    }
+  }
+  const sortCovered = sortKeys.length === 0 || relation !== null;
+  if (equalities === 0 && !range && !(sortKeys.length > 0 && sortCovered)) return null;
+  if (equalities === 0 && !range && (index.sparse || index.partial)) return null;
+  const reverse = relation === -1;
+  // Key ranges: one per point (equality values), narrowed by the range field.
+  const ranges: KeyRange[] = [];
+  const w = new KeyWriter();
+  const component = range ? rangeComponent(range, index.multikey) : null;
+  for (const point of points) {
+    w.reset();
+    w.bytes(index.prefix);
+    encodeTuple(w, point, index.directions);
+    const prefix = w.take();
+    if (!component) {
+      ranges.push({ start: prefix, end: prefixEnd(prefix) });
+      continue;
+    }
+    const descending = index.directions[equalities] === -1;
+    const lo = descending ? invert(component.hi) : component.lo;
+    const hi = descending ? invert(component.lo) : component.hi;
+    ranges.push({ start: Buffer.concat([prefix, lo]), end: Buffer.concat([prefix, hi]) });
+  }
+  ranges.sort((a, b) => Buffer.compare(a.start, b.start));
+  // `$in` may repeat a value: each range is read once.
+  for (let i = ranges.length - 1; i > 0; i--) if (ranges[i]!.start.equals(ranges[i - 1]!.start)) ranges.splice(i, 1);
+  const score = equalities * 10 + (range ? 5 : 0) + (sortKeys.length > 0 && sortCovered ? 8 : 0) + (exact ? 2 : 0) + (index.unique ? 1 : 0) - (points.length > 1 ? 1 : 0);
+  return {
+    plan: { index, ranges, reverse, merge: merge ? ranges.map((r) => r.start.length) : null, sorted: sortKeys.length === 0 || sortCovered, exact, dedupe: index.multikey, stage: 'IXSCAN' },
+    score,
+  };
+}
+
+/** A partial index serves a filter that repeats each clause of its filter expression. */
+function impliesPartial(filter: Doc, expression: Doc): boolean {
+  const clauses = new Map<string, string>();
+  const visit = (clause: Doc) => {
+    for (const [field, value] of Object.entries(clause)) {
+      if (field === '$and' && Array.isArray(value)) value.forEach((part) => isPlainObject(part) && visit(part));
+      else clauses.set(field, JSON.stringify(value));
+    }
+  };
+  visit(filter);
+  return Object.entries(expression).every(([field, value]) => clauses.get(field) === JSON.stringify(value));
+}
+
+/** Chooses how to find candidates; any plan yields a superset of the matches unless `exact`. */
+export function planQuery(collection: Collection, filter: Doc, sort: SortSpec | undefined): Plan {
+  const shape = shapeOf(filter);
+  const sortKeys: [string, 1 | -1][] = [];
+  let sortable = true;
+  for (const [field, value] of Object.entries(sort ?? {})) {
+    const dir = direction(value);
+    if (dir === null) sortable = false;
+    else sortKeys.push([field, dir]);
+  }
+  const idCondition = shape.conditions.get('_id');
   if (idCondition?.kind === 'values') {
-    const rids = [...new Set(idCondition.values.map(keyString))].filter((rid) => collection.records.has(rid));
-    return { rids, sorted: false, index: '_id_' };
-  }
-  const prefixed = prefixSortPlan(collection, conditions, sortKeys);
-  if (prefixed) return prefixed;
-  const singleSort = sortKeys.length === 1 ? { field: sortKeys[0]![0], dir: direction(sortKeys[0]![1]) } : null;
-  let best: { index: BTreeIndex; condition: Condition; score: number } | null = null;
-  for (const index of collection.indexes) {
-    if (!(index instanceof BTreeIndex) || index.partial) continue;
-    const condition = conditions.get(index.fields[0]!);
-    if (!condition) continue;
-    const score = (condition.kind === 'values' ? 4 : 2) + (index.unique ? 1 : 0) + (singleSort?.field === index.fields[0] ? 1 : 0);
-    if (!best || score > best.score) best = { index, condition, score };
-  }
-  if (best) {
-    const { index, condition } = best;
-    const ordered = singleSort?.field === index.fields[0] && singleSort.dir !== null;
-    const descending = ordered && singleSort!.dir === -1;
-    if (condition.kind === 'values') {
-      const values = [...condition.values].sort((a, b) => compareValues(a, b) * (descending ? -1 : 1));
-      const rids = (function* () {
-        const seen = new Set<string>();
-        for (const value of values) {
-          for (const rid of index.scan({ lo: value, hi: value }, descending)) {
-            if (seen.has(rid)) continue;
-            seen.add(rid);
-            yield rid;
-          }
-        }
-      })();
-      return { rids, sorted: ordered && !index.multikey, index: index.name };
+    const seen = new Set<string>();
+    const ids: Buffer[] = [];
+    for (const value of idCondition.values) {
+      const key = idKeyOf(value);
+      const text = key.toString('latin1');
+      if (!seen.has(text)) {
+        seen.add(text);
+        ids.push(key);
+      }
     }
-    return { rids: index.scan(condition.bounds, descending), sorted: ordered && !index.multikey, index: index.name };
+    ids.sort(Buffer.compare);
+    const byId = sortKeys.length === 1 && sortKeys[0]![0] === '_id';
+    const exact = shape.simple && shape.conditions.size === 1 && idCondition.exact;
+    return { index: 'primary', ranges: [], ids, reverse: byId && sortKeys[0]![1] === -1, merge: null, sorted: sortKeys.length === 0 || byId || ids.length <= 1, exact, dedupe: false, stage: 'IDHACK' };
   }
-  if (sortKeys.length > 0) {
-    for (const index of collection.indexes) {
-      if (!(index instanceof BTreeIndex) || index.partial || index.sparse) continue;
-      if (sortKeys.length > index.fields.length || (sortKeys.length > 1 && index.multikey)) continue;
-      let relation: 1 | -1 | null = null;
-      const matches = sortKeys.every(([field, value], i) => {
-        const dir = direction(value);
-        if (field !== index.fields[i] || dir === null) return false;
-        const rel = dir === index.directions[i] ? 1 : -1;
-        relation ??= rel;
-        return relation === rel;
-      });
-      if (matches && relation !== null) return { rids: index.all(relation === -1), sorted: true, index: index.name };
+  let best: { plan: Plan; score: number } | null = null;
+  for (const index of collection.btreeIndexes) {
+    const candidate = indexPlan(index, shape, sortable ? sortKeys : [], filter);
+    if (candidate && (!best || candidate.score > best.score)) best = candidate;
+  }
+  const idRange = idCondition?.kind === 'range' ? idCondition : undefined;
+  const byId = sortable && sortKeys.length === 1 && sortKeys[0]![0] === '_id';
+  if (idRange && (!best || best.score < 5 + (byId ? 8 : 0))) {
+    const component = rangeComponent(idRange, false);
+    const exact = shape.simple && shape.conditions.size === 1 && idRange.exact;
+    return { index: 'primary', ranges: [{ start: Buffer.concat([collection.prefix, component.lo]), end: Buffer.concat([collection.prefix, component.hi]) }], reverse: byId && sortKeys[0]![1] === -1, merge: null, sorted: sortKeys.length === 0 || byId, exact, dedupe: false, stage: 'IXSCAN' };
+  }
+  if (best) return best.plan;
+  const whole = { start: collection.prefix, end: prefixEnd(collection.prefix) };
+  const exact = shape.conditions.size === 0 && Object.keys(filter).length === 0;
+  if (byId) return { index: 'primary', ranges: [whole], reverse: sortKeys[0]![1] === -1, merge: null, sorted: true, exact, dedupe: false, stage: 'IXSCAN' };
+  return { ranges: [whole], reverse: false, merge: null, sorted: sortKeys.length === 0, exact, dedupe: false, stage: 'COLLSCAN' };
+}
+
+// ---------- execution ----------
+
+interface Candidate {
+  idKey: Buffer;
+  /** Present when the scan already has the document (collection scans, the transaction's own writes). */
+  doc?: Doc;
+}
+
+function* mergeSorted(streams: Iterator<Entry & { doc?: Doc }>[], offsets: number[], reverse: boolean): Generator<Entry & { doc?: Doc }> {
+  const heads = streams.map((stream) => stream.next());
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < heads.length; i++) {
+      const head = heads[i]!;
+      if (head.done) continue;
+      if (best < 0) {
+        best = i;
+        continue;
+      }
+      const c = Buffer.compare(head.value.key.subarray(offsets[i]!), (heads[best]!.value as Entry).key.subarray(offsets[best]!));
+      if (reverse ? c > 0 : c < 0) best = i;
     }
+    if (best < 0) return;
+    yield heads[best]!.value as Entry;
+    heads[best] = streams[best]!.next();
   }
-  return { rids: collection.records.keys(), sorted: false };
+}
+
+/** Committed entries of one range (skipping records the transaction rewrote) merged with the transaction's own, in key order. */
+function rangeEntries(collection: Collection, plan: Plan, range: KeyRange, view: ReadView, overlay: Overlay | undefined, offset: number): Iterator<Entry & { doc?: Doc }> {
+  const store = view.store;
+  const primary = plan.index === 'primary' || plan.index === undefined;
+  const committed = (function* () {
+    if (primary) {
+      const options = plan.reverse
+        ? { start: range.end, end: range.start, reverse: true, inclusiveEnd: true, exclusiveStart: true, offset, transaction: view.snapshot }
+        : { start: range.start, end: range.end, offset, transaction: view.snapshot };
+      for (const { key, value } of store.storage.docs.getRange(options)) {
+        if (plan.reverse && Buffer.compare(key, range.end) >= 0) continue;
+        const idKey = Buffer.from(key.subarray(4));
+        if (overlay?.records.has(idKey.toString('latin1'))) continue;
+        yield { key: idKey, idKey, doc: deserialize(value, BSON_READ) };
+      }
+      return;
+    }
+    for (const entry of store.scanCommitted(range.start, range.end, plan.reverse, view, offset)) {
+      if (overlay?.records.has(entry.idKey.toString('latin1'))) continue;
+      yield entry;
+    }
+  })();
+  if (!overlay || overlay.records.size === 0) return committed;
+  let own: (Entry & { doc?: Doc })[];
+  if (primary) {
+    own = [...overlay.records.values()]
+      .filter((r) => r.doc !== null)
+      .map((r) => ({ key: r.idKey, idKey: r.idKey, doc: r.doc! }))
+      .filter((r) => plan.index === undefined || (Buffer.compare(collection.docKey(r.idKey), range.start) >= 0 && Buffer.compare(collection.docKey(r.idKey), range.end) < 0))
+      .sort((a, b) => Buffer.compare(a.key, b.key));
+  } else own = overlay.entries(plan.index as BTreeIndex, range.start, range.end);
+  if (plan.reverse) own.reverse();
+  return mergeSorted([committed, own[Symbol.iterator]()], [0, 0], plan.reverse);
+}
+
+/** Candidate records of a plan, in plan order, each at most once. */
+function* candidates(collection: Collection, plan: Plan, view: ReadView, skipHint: number): Generator<Candidate> {
+  const overlay = view.txn?.overlay(collection);
+  if (plan.ids) {
+    const ids = plan.reverse ? [...plan.ids].reverse() : plan.ids;
+    for (const idKey of ids) yield { idKey };
+    return;
+  }
+  const streams = plan.ranges.map((range) => rangeEntries(collection, plan, range, view, overlay, plan.ranges.length === 1 ? skipHint : 0));
+  let entries: Iterable<Entry & { doc?: Doc }>;
+  if (plan.merge && streams.length > 1) entries = { [Symbol.iterator]: () => mergeSorted(streams, plan.merge!, plan.reverse) };
+  else {
+    const ordered = plan.reverse ? [...streams].reverse() : streams;
+    entries = (function* () {
+      for (const stream of ordered) for (let next = stream.next(); !next.done; next = stream.next()) yield next.value;
+    })();
+  }
+  const seen = plan.dedupe ? new Set<string>() : null;
+  for (const entry of entries) {
+    if (seen) {
+      const id = entry.idKey.toString('latin1');
+      if (seen.has(id)) continue;
+      seen.add(id);
+    }
+    yield { idKey: entry.idKey, doc: entry.doc };
+  }
+}
+
+function load(collection: Collection, candidate: Candidate, view: ReadView): Doc | undefined {
+  if (candidate.doc) return candidate.doc;
+  return view.txn ? view.txn.get(collection, candidate.idKey) : view.store.getDoc(collection, candidate.idKey, view.snapshot);
 }
 
 /** The sort key of a document for one field: arrays sort by their smallest (ascending) or largest element. */
@@ -266,78 +483,173 @@ export function sortDocs(docs: Doc[], sort: SortSpec, scores: Map<Doc, number> |
   return decorated.map((entry) => entry.doc);
 }
 
-/** The plan a find would use, for `explain`: an index scan (with its name) or a collection scan. */
-export function explainFind(collection: Collection | undefined, filter: Doc, sort: SortSpec | undefined): Doc {
-  const { rest, text } = extractText(filter);
-  if (text) return { stage: 'TEXT_MATCH', inputStage: { stage: 'TEXT' } };
-  const chosen = collection ? plan(collection, rest, sort) : { index: undefined, sorted: false };
-  const scan = chosen.index ? { stage: 'IXSCAN', indexName: chosen.index } : { stage: 'COLLSCAN' };
-  return chosen.sorted || !sort ? { stage: 'FETCH', inputStage: scan } : { stage: 'SORT', inputStage: { stage: 'FETCH', inputStage: scan } };
+/** Splits `$text` out of the filter (MongoDB allows it at the top level or in a top-level `$and`). */
+function extractText(filter: Doc): { rest: Doc; text: Doc | null } {
+  if (isPlainObject(filter.$text)) {
+    const { $text, ...rest } = filter;
+    return { rest, text: $text as Doc };
+  }
+  if (Array.isArray(filter.$and)) {
+    const at = filter.$and.findIndex((part) => isPlainObject(part) && isPlainObject(part.$text));
+    if (at >= 0) {
+      const textPart = filter.$and[at] as Doc;
+      const and = filter.$and.filter((_, i) => i !== at);
+      const { $text, ...partRest } = textPart;
+      const rest: Doc = { ...filter, $and: [...and, partRest] };
+      return { rest, text: $text as Doc };
+    }
+  }
+  return { rest: filter, text: null };
 }
 
-/** Documents matching `filter` as seen by `txn` (or committed state), sorted, skipped and limited. */
-export function selectDocs(collection: Collection | undefined, txn: Transaction | undefined, filter: Doc, options: SelectOptions = {}): Selection {
+export interface Cursor {
+  /** Matching documents, sorted, skipped and limited, produced as they are pulled. */
+  docs: Iterator<Doc>;
+  /** Text scores, when the filter had `$text`. */
+  scores: Map<Doc, number> | null;
+  plan: Plan | null;
+}
+
+function textMatches(collection: Collection, index: TextIndex, search: unknown, view: ReadView): { docs: Doc[]; scores: Map<Doc, number> } {
+  const matcher = index.matcher(search);
+  const scores = new Map<Doc, number>();
+  const docs: Doc[] = [];
+  if (matcher.empty) return { docs, scores };
+  const overlay = view.txn?.overlay(collection);
+  const byRecord = new Map<string, { idKey: Buffer; score: number }>();
+  for (const term of matcher.terms) {
+    for (const [idKey, score] of view.store.postings(index, term, view)) {
+      const id = idKey.toString('latin1');
+      if (overlay?.records.has(id)) continue;
+      const found = byRecord.get(id);
+      if (found) found.score += score;
+      else byRecord.set(id, { idKey, score });
+    }
+  }
+  for (const { idKey, score } of byRecord.values()) {
+    const doc = view.store.getDoc(collection, idKey, view.snapshot);
+    if (doc && matcher.accepts(doc)) {
+      docs.push(doc);
+      scores.set(doc, score);
+    }
+  }
+  for (const { doc } of overlay?.records.values() ?? []) {
+    if (!doc) continue;
+    const score = matcher.scoreOf(doc);
+    if (score > 0 && matcher.accepts(doc)) {
+      docs.push(doc);
+      scores.set(doc, score);
+    }
+  }
+  return { docs, scores };
+}
+
+/** Documents matching `filter` as `view` sees them, sorted, skipped and limited, pulled lazily. */
+export function openCursor(collection: Collection | undefined, view: ReadView, filter: Doc, options: SelectOptions = {}): Cursor {
   const { rest, text } = extractText(filter);
-  const query = compileFilter(rest);
-  if (!collection) return { docs: [], scores: null };
   const skip = options.skip ?? 0;
   const limit = options.limit && options.limit > 0 ? options.limit : Infinity;
-  const overlay = txn?.overlay(collection);
-  let scores: Map<Doc, number> | null = null;
-  let candidates: Iterable<Doc>;
-  let sorted = false;
-
+  if (!collection) {
+    compileFilter(rest);
+    return { docs: [][Symbol.iterator](), scores: null, plan: null };
+  }
   if (text) {
     const index = collection.textIndex;
     if (!index) throw new CommandError(27, 'IndexNotFound', 'text index required for $text query');
-    const search = index.search(text.$search);
-    scores = new Map();
-    const found: Doc[] = [];
-    for (const [rid, score] of search.scores) {
-      if (overlay?.has(rid)) continue;
-      const doc = collection.records.get(rid);
-      if (doc && search.accepts(doc)) {
-        found.push(doc);
-        scores.set(doc, score);
-      }
-    }
-    for (const doc of overlay?.values() ?? []) {
-      if (!doc) continue;
-      const score = search.scoreOf(doc);
-      if (score > 0 && search.accepts(doc)) {
-        found.push(doc);
-        scores.set(doc, score);
-      }
-    }
-    candidates = found;
-  } else {
-    const chosen = plan(collection, rest, options.sort);
-    sorted = chosen.sorted && !(overlay && overlay.size > 0);
-    const base = (function* () {
-      for (const rid of chosen.rids) {
-        if (overlay?.has(rid)) continue;
-        const doc = collection.records.get(rid);
-        if (doc) yield doc;
-      }
-    })();
-    candidates = overlay && overlay.size > 0 ? [...base, ...[...overlay.values()].filter((doc): doc is Doc => doc !== null)] : base;
+    const query = compileFilter(rest);
+    const found = textMatches(collection, index, text.$search, view);
+    let docs = found.docs.filter((doc) => test(query, doc));
+    if (options.sort) docs = sortDocs(docs, options.sort, found.scores);
+    return { docs: docs.slice(skip, skip + limit)[Symbol.iterator](), scores: found.scores, plan: null };
   }
-
-  const needsSort = options.sort !== undefined && !sorted;
-  const wanted = needsSort ? Infinity : skip + limit;
-  const matched: Doc[] = [];
-  try {
-    for (const doc of candidates) {
-      if (!query.test(doc)) continue;
-      matched.push(doc);
-      if (matched.length >= wanted) break;
+  const plan = planQuery(collection, rest, options.sort);
+  const overlay = view.txn?.overlay(collection);
+  const query = plan.exact ? null : compileFilter(rest);
+  const pushSkip = plan.sorted && plan.exact && !plan.dedupe && !overlay && plan.ranges.length === 1 && !plan.ids ? skip : 0;
+  const matches = (function* () {
+    for (const candidate of candidates(collection, plan, view, pushSkip)) {
+      const doc = load(collection, candidate, view);
+      if (doc && (!query || test(query, doc))) yield doc;
     }
+  })();
+  if (options.sort && !plan.sorted) {
+    const sorted = sortDocs([...matches], options.sort, null);
+    return { docs: sorted.slice(skip, skip + limit)[Symbol.iterator](), scores: null, plan };
+  }
+  const docs = (function* () {
+    let skipped = pushSkip;
+    let taken = 0;
+    for (const doc of matches) {
+      if (taken >= limit) return;
+      if (skipped < skip) {
+        skipped++;
+        continue;
+      }
+      taken++;
+      yield doc;
+    }
+  })();
+  return { docs, scores: null, plan };
+}
+
+function test(query: Query, doc: Doc): boolean {
+  try {
+    return query.test(doc);
   } catch (error) {
     throw asCommandError(error);
   }
-  const ordered = needsSort ? sortDocs(matched, options.sort!, scores) : matched;
-  const docs = skip > 0 || limit !== Infinity ? ordered.slice(skip, skip + limit) : ordered;
-  return { docs, scores };
+}
+
+/** All matching documents at once (writes, aggregation, distinct). */
+export function selectDocs(collection: Collection | undefined, view: ReadView, filter: Doc, options: SelectOptions = {}): { docs: Doc[]; scores: Map<Doc, number> | null } {
+  const cursor = openCursor(collection, view, filter, options);
+  const docs: Doc[] = [];
+  for (let next = cursor.docs.next(); !next.done; next = cursor.docs.next()) docs.push(next.value);
+  return { docs, scores: cursor.scores };
+}
+
+/** How many documents match; from key ranges alone when the index answers the whole filter. */
+export function countDocs(collection: Collection | undefined, view: ReadView, filter: Doc, skip: number, limit: number): number {
+  const clamp = (total: number) => {
+    const after = Math.max(0, total - skip);
+    return limit > 0 ? Math.min(limit, after) : after;
+  };
+  if (!collection) {
+    compileFilter(filter);
+    return 0;
+  }
+  const overlay = view.txn?.overlay(collection);
+  if (Object.keys(filter).length === 0 && (!overlay || overlay.records.size === 0) && !view.snapshot) return clamp(collection.count);
+  if (!extractText(filter).text) {
+    const plan = planQuery(collection, filter, undefined);
+    if (plan.exact && !plan.dedupe && (!overlay || overlay.records.size === 0) && !plan.ids) {
+      compileFilter(filter);
+      const db = plan.index === 'primary' || plan.index === undefined ? view.store.storage.docs : view.store.storage.index;
+      let total = 0;
+      for (const range of plan.ranges) total += db.getKeysCount({ start: range.start, end: range.end, transaction: view.snapshot });
+      return clamp(total);
+    }
+  }
+  const cursor = openCursor(collection, view, filter, { skip, limit });
+  let n = 0;
+  for (let next = cursor.docs.next(); !next.done; next = cursor.docs.next()) n++;
+  return n;
+}
+
+/** The plan a find would use, for `explain`. */
+export function explainFind(collection: Collection | undefined, filter: Doc, sort: SortSpec | undefined): Doc {
+  const { rest, text } = extractText(filter);
+  if (text) return { stage: 'TEXT_MATCH', inputStage: { stage: 'TEXT' } };
+  if (!collection) return { stage: 'EOF' };
+  const plan = planQuery(collection, rest, sort);
+  const indexName = plan.index === 'primary' ? '_id_' : plan.index?.name;
+  const keyPattern = plan.index === 'primary' ? { _id: 1 } : plan.index?.spec.key;
+  let scan: Doc;
+  if (plan.stage === 'IDHACK') scan = { stage: 'IDHACK', indexName, keyPattern, points: plan.ids!.length };
+  else if (plan.stage === 'COLLSCAN') scan = { stage: 'COLLSCAN', direction: 'forward' };
+  else scan = { stage: 'IXSCAN', indexName, keyPattern, direction: plan.reverse ? 'backward' : 'forward', isMultiKey: plan.dedupe, keyRanges: plan.ranges.length, ...(plan.merge ? { merged: true } : {}) };
+  const fetched: Doc = plan.stage === 'COLLSCAN' ? scan : { stage: 'FETCH', ...(plan.exact ? {} : { filter: rest }), inputStage: plan.merge ? { stage: 'SORT_MERGE', inputStage: scan } : scan };
+  return plan.sorted || !sort ? fetched : { stage: 'SORT', sortPattern: sort, inputStage: fetched };
 }
 
 /** Applies a find projection; `{ $meta: "textScore" }` fields are filled from the text scores. */

@@ -1,173 +1,233 @@
 /**
- * The catalog and committed state: databases → collections → records, their indexes, document
- * locks held by open transactions, and the journal operations produced by each change.
+ * The catalog (databases → collections → indexes, small and on the heap) and the records in LMDB,
+ * with index maintenance, unique checks, record locks of open transactions and snapshot
+ * transactions (an LMDB read snapshot plus the transaction's own write set).
  */
-import { ObjectId, UUID } from 'bson';
-import { keyString } from './bson-order';
+import { deserialize, serialize, UUID, ObjectId } from 'bson';
+import { compareValues } from './bson-order';
 import { CommandError, namespaceExists, namespaceNotFound, writeConflict } from './errors';
-import { BTreeIndex, createIndex, duplicateKeyError, TextIndex, type AnyIndex, type Doc, type IndexSpec } from './indexes';
-
-/** One state change, as journaled; replaying them in order rebuilds the store. */
-export type JournalOp =
-  | { op: 'put'; ns: string; doc: Doc }
-  | { op: 'del'; ns: string; id: unknown }
-  | { op: 'createCollection'; ns: string; options: Doc }
-  | { op: 'dropCollection'; ns: string }
-  | { op: 'createIndex'; ns: string; spec: IndexSpec }
-  | { op: 'dropIndex'; ns: string; name: string }
-  | { op: 'rename'; ns: string; to: string };
+import { BTreeIndex, createIndex, duplicateKeyError, TextIndex, type AnyIndex, type Doc, type IndexKey, type IndexSpec } from './indexes';
+import { idKeyOf, prefixEnd, u32 } from './keys';
+import { BSON_READ, type CatalogEntry, type ReadTxn, type Storage } from './storage';
 
 export const ID_INDEX_SPEC: IndexSpec = { v: 2, key: { _id: 1 }, name: '_id_' };
 
 export class Collection {
-  readonly records = new Map<string, Doc>();
-  /** Store sequence number of each record's last committed write (for transaction write conflicts). */
-  readonly versions = new Map<string, number>();
-  /** Records written by an open transaction, which owns them until it commits or aborts. */
-  readonly locks = new Map<string, Transaction>();
-  readonly indexes: AnyIndex[];
-  readonly uuid = new UUID();
+  readonly prefix: Buffer;
 
   constructor(
     public db: string,
     public name: string,
+    readonly id: number,
+    readonly uuid: UUID,
     readonly options: Doc,
+    readonly indexes: AnyIndex[],
+    public count: number,
   ) {
-    this.indexes = [new BTreeIndex(ID_INDEX_SPEC)];
+    this.prefix = u32(id);
   }
 
   get ns(): string {
     return `${this.db}.${this.name}`;
   }
 
-  get idIndex(): BTreeIndex {
-    return this.indexes[0] as BTreeIndex;
+  get isView(): boolean {
+    return typeof this.options.viewOn === 'string';
   }
 
   get textIndex(): TextIndex | undefined {
     return this.indexes.find((index): index is TextIndex => index instanceof TextIndex);
   }
 
-  /** Throws E11000 when `doc` would collide in a unique index; `ignore` skips records being replaced. */
-  checkUnique(doc: Doc, rid: string, ignore?: (rid: string) => boolean, extra?: Iterable<[string, Doc]>): void {
-    for (const index of this.indexes) {
-      if (!(index instanceof BTreeIndex) || !index.unique || index === this.idIndex) continue;
-      for (const key of index.keysOf(doc)) {
-        const clash = index.ridsWithKey(key).some((other) => other !== rid && !ignore?.(other));
-        if (clash) throw duplicateKeyError(this.ns, index, index.keyValue(key));
-        if (extra) {
-          const keyText = keyString(key);
-          for (const [otherRid, otherDoc] of extra) {
-            if (otherRid !== rid && index.keysOf(otherDoc).some((k) => keyString(k) === keyText)) throw duplicateKeyError(this.ns, index, index.keyValue(key));
-          }
-        }
-      }
-    }
+  get btreeIndexes(): BTreeIndex[] {
+    return this.indexes.filter((index): index is BTreeIndex => index instanceof BTreeIndex);
   }
 
-  /** Stores a committed version of a record, keeping every index in step. */
-  put(rid: string, doc: Doc, seq: number): void {
-    const old = this.records.get(rid);
-    if (old) for (const index of this.indexes) index.remove(old, rid);
-    for (const index of this.indexes) index.add(doc, rid);
-    this.records.set(rid, doc);
-    this.versions.set(rid, seq);
+  docKey(idKey: Buffer): Buffer {
+    return Buffer.concat([this.prefix, idKey]);
   }
 
-  delete(rid: string, seq: number): void {
-    const old = this.records.get(rid);
-    if (!old) return;
-    for (const index of this.indexes) index.remove(old, rid);
-    this.records.delete(rid);
-    this.versions.set(rid, seq);
-  }
-
-  addIndex(spec: IndexSpec): AnyIndex {
-    const index = createIndex(spec);
-    for (const [rid, doc] of this.records) {
-      if (index instanceof BTreeIndex && index.unique) {
-        for (const key of index.keysOf(doc)) {
-          if (index.ridsWithKey(key).length > 0) throw duplicateKeyError(this.ns, index, index.keyValue(key));
-        }
-      }
-      index.add(doc, rid);
-    }
-    this.indexes.push(index);
-    return index;
+  entry(): CatalogEntry {
+    return {
+      ns: this.ns,
+      id: this.id,
+      uuid: this.uuid.toHexString(),
+      options: this.options,
+      indexes: this.isView ? undefined : this.indexes.map((index) => ({ id: index.id, spec: index.spec, multikey: index.multikey })),
+      count: 0,
+    };
   }
 }
 
+/** Thrown by a write outside a transaction that meets a record locked by one: it runs again once that transaction ends. */
+export class LockWait extends Error {
+  constructor(readonly holder: Transaction) {
+    super('record locked by an open transaction');
+  }
+}
+
+function lockKey(collection: Collection, idKey: Buffer): string {
+  return `${collection.id}:${idKey.toString('latin1')}`;
+}
+
+/** An index entry met by a scan: its full key and the record it points to. */
+export interface Entry {
+  key: Buffer;
+  idKey: Buffer;
+}
+
+/** A transaction's own writes to one collection, with lazily built sorted key lists per index. */
+export class Overlay {
+  readonly records = new Map<string, { idKey: Buffer; doc: Doc | null }>();
+  private readonly sorted = new Map<BTreeIndex, { entries: Entry[]; byRecord: Map<string, Buffer[]> }>();
+
+  set(idKey: Buffer, doc: Doc | null): void {
+    const id = idKey.toString('latin1');
+    this.records.set(id, { idKey, doc });
+    for (const [index, list] of this.sorted) {
+      for (const key of list.byRecord.get(id) ?? []) {
+        const at = lowerBound(list.entries, key);
+        if (at < list.entries.length && list.entries[at]!.key.equals(key)) list.entries.splice(at, 1);
+      }
+      list.byRecord.delete(id);
+      if (doc) this.addSorted(index, list, idKey, id, doc);
+    }
+  }
+
+  private addSorted(index: BTreeIndex, list: { entries: Entry[]; byRecord: Map<string, Buffer[]> }, idKey: Buffer, id: string, doc: Doc): void {
+    const keys: Buffer[] = [];
+    for (const { key } of index.keysOf(doc).keys) {
+      const full = Buffer.concat([key, idKey]);
+      list.entries.splice(lowerBound(list.entries, full), 0, { key: full, idKey });
+      keys.push(full);
+    }
+    list.byRecord.set(id, keys);
+  }
+
+  /** The transaction's own index entries in [start, end), in key order. */
+  entries(index: BTreeIndex, start: Buffer, end: Buffer): Entry[] {
+    let list = this.sorted.get(index);
+    if (!list) {
+      list = { entries: [], byRecord: new Map() };
+      for (const [id, { idKey, doc }] of this.records) if (doc) this.addSorted(index, list, idKey, id, doc);
+      this.sorted.set(index, list);
+    }
+    return list.entries.slice(lowerBound(list.entries, start), lowerBound(list.entries, end));
+  }
+}
+
+function lowerBound(entries: Entry[], key: Buffer): number {
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (Buffer.compare(entries[mid]!.key, key) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** How a command reads: committed state (the current write transaction, or a snapshot), plus a transaction's own writes. */
+export interface ReadView {
+  store: Store;
+  snapshot?: ReadTxn;
+  txn?: Transaction;
+}
+
 export class Transaction {
-  /** Per collection: record id → new version (null = deleted). */
-  readonly writes = new Map<Collection, Map<string, Doc | null>>();
+  /** Per collection: the transaction's own writes (null = deleted). */
+  readonly writes = new Map<Collection, Overlay>();
   /** Records locked by this transaction, released on commit, abort, error or time-out. */
-  private readonly claimed: [Collection, string][] = [];
+  private readonly claimed: string[] = [];
   readonly startSeq: number;
   readonly startedAt = Date.now();
-  state: 'open' | 'committed' | 'aborted' = 'open';
+  readonly snapshot: ReadTxn;
+  state: 'open' | 'committing' | 'committed' | 'aborted' = 'open';
+  private resolveFinished!: () => void;
+  /** Settles when the transaction commits or aborts (writes waiting on its locks then retry). */
+  readonly finished = new Promise<void>((resolve) => (this.resolveFinished = resolve));
 
   constructor(
     readonly store: Store,
     readonly txnNumber: number,
   ) {
-    this.startSeq = store.seq;
+    this.startSeq = store.committedSeq;
+    this.snapshot = store.storage.snapshot();
+    store.openTransactions.add(this);
   }
 
-  overlay(collection: Collection): Map<string, Doc | null> | undefined {
+  get view(): ReadView {
+    return { store: this.store, snapshot: this.snapshot, txn: this };
+  }
+
+  overlay(collection: Collection): Overlay | undefined {
     return this.writes.get(collection);
   }
 
-  get(collection: Collection, rid: string): Doc | undefined {
-    const own = this.writes.get(collection);
-    if (own?.has(rid)) return own.get(rid) ?? undefined;
-    return collection.records.get(rid);
+  /** The record as this transaction sees it. */
+  get(collection: Collection, idKey: Buffer): Doc | undefined {
+    const own = this.writes.get(collection)?.records.get(idKey.toString('latin1'));
+    if (own) return own.doc ?? undefined;
+    return this.store.getDoc(collection, idKey, this.snapshot);
   }
 
-  /** Claims the record for this transaction; another open transaction's claim or a newer commit is a WriteConflict. */
-  private claim(collection: Collection, rid: string): void {
-    const holder = collection.locks.get(rid);
-    if (holder && holder !== this) throw writeConflict();
-    if ((collection.versions.get(rid) ?? -1) > this.startSeq) throw writeConflict();
-    collection.locks.set(rid, this);
+  /** Claims the record; another open transaction's claim or a commit after our snapshot is a WriteConflict. */
+  private claim(collection: Collection, idKey: Buffer): void {
+    const key = lockKey(collection, idKey);
+    const holder = this.store.locks.get(key);
+    if (holder === this) return;
+    if (holder) throw writeConflict();
+    if ((this.store.lastWrite.get(key) ?? -1) > this.startSeq) throw writeConflict();
+    this.store.locks.set(key, this);
+    this.claimed.push(key);
   }
 
-  write(collection: Collection, rid: string, doc: Doc | null): void {
-    const own = this.writes.get(collection) ?? new Map<string, Doc | null>();
+  write(collection: Collection, idKey: Buffer, doc: Doc | null): void {
+    let own = this.writes.get(collection);
     // A refused write claims nothing: uniqueness is checked before the record is locked.
-    if (doc) collection.checkUnique(doc, rid, (other) => own.has(other), [...own].filter((entry): entry is [string, Doc] => entry[1] !== null));
-    this.claim(collection, rid);
-    this.claimed.push([collection, rid]);
-    this.writes.set(collection, own);
-    own.set(rid, doc);
+    if (doc) this.store.checkUnique(collection, idKey, doc, this.view);
+    this.claim(collection, idKey);
+    if (!own) this.writes.set(collection, (own = new Overlay()));
+    own.set(idKey, doc);
   }
 
-  /** Releases every record this transaction claimed, whether it wrote it or not. */
-  private release(): void {
-    for (const [collection, rid] of this.claimed) if (collection.locks.get(rid) === this) collection.locks.delete(rid);
-    this.claimed.length = 0;
-  }
-
-  commit(): void {
+  /** Applies every write in one LMDB write transaction, or none (E11000 against newer commits aborts). */
+  async commit(): Promise<void> {
     if (this.state !== 'open') return;
-    // Uniqueness may have changed under us through non-transactional writes: check all before applying any.
-    for (const [collection, own] of this.writes) {
-      for (const [rid, doc] of own) if (doc) collection.checkUnique(doc, rid, (other) => own.has(other));
-    }
-    this.state = 'committed';
-    this.release();
-    for (const [collection, own] of this.writes) {
-      if (!this.store.collections.has(collection.ns)) continue;
-      for (const [rid, doc] of own) {
-        if (doc) this.store.putRecord(collection, rid, doc);
-        else this.store.deleteRecord(collection, rid);
+    this.state = 'committing';
+    const store = this.store;
+    try {
+      await store.write(() => {
+      for (const [collection, own] of this.writes) {
+        if (store.collections.get(collection.ns) !== collection) continue;
+        const mine = (id: string) => own.records.has(id);
+        for (const { idKey, doc } of own.records.values()) {
+          const old = store.getDoc(collection, idKey);
+          if (doc) store.putRecord(collection, idKey, doc, old, mine);
+          else if (old) store.deleteRecord(collection, idKey, old);
+        }
       }
+      });
+    } catch (error) {
+      this.finish('aborted');
+      throw error;
     }
+    this.finish('committed');
   }
 
   abort(): void {
-    if (this.state !== 'open') return;
-    this.state = 'aborted';
-    this.release();
+    if (this.state === 'open') this.finish('aborted');
+  }
+
+  private finish(state: 'committed' | 'aborted'): void {
+    if (this.state !== 'open' && this.state !== 'committing') return;
+    this.state = state;
+    for (const key of this.claimed) if (this.store.locks.get(key) === this) this.store.locks.delete(key);
+    this.claimed.length = 0;
+    this.snapshot.done();
+    this.store.openTransactions.delete(this);
+    this.store.pruneWrites();
+    this.resolveFinished();
   }
 }
 
@@ -176,25 +236,58 @@ export function splitNamespace(ns: string): [string, string] {
   return [ns.slice(0, dot), ns.slice(dot + 1)];
 }
 
-export function ridOf(doc: Doc): string {
-  return keyString(doc._id);
-}
-
 export class Store {
   readonly collections = new Map<string, Collection>();
+  /** Record writes so far (cluster time, write-conflict detection), and how many of them are committed. */
   seq = 0;
-  /** Journal operations made since the last `takeOps()`. */
-  private ops: JournalOp[] = [];
-  journaling = true;
+  committedSeq = 0;
+  readonly openTransactions = new Set<Transaction>();
+  /** Records locked by open transactions. */
+  readonly locks = new Map<string, Transaction>();
+  /** Sequence number of each record's last write, kept while transactions are open or writes uncommitted. */
+  readonly lastWrite = new Map<string, number>();
+  /** Collections whose count changed in the current write, with the count before it (restored on rollback). */
+  private readonly countsBefore = new Map<Collection, number>();
+  private readonly catalogChanged = new Set<Collection>();
 
-  private record(op: JournalOp): void {
-    if (this.journaling) this.ops.push(op);
+  constructor(readonly storage: Storage) {
+    for (const entry of storage.loadCatalog()) {
+      const [db, name] = splitNamespace(entry.ns);
+      const indexes = (entry.indexes ?? []).map((index) => createIndex(index.id, index.spec as IndexSpec, index.multikey));
+      const prefix = u32(entry.id);
+      const count = storage.docs.getKeysCount({ start: prefix, end: prefixEnd(prefix) });
+      this.collections.set(entry.ns, new Collection(db, name, entry.id, new UUID(entry.uuid), entry.options, indexes, count));
+    }
   }
 
-  takeOps(): JournalOp[] {
-    const ops = this.ops;
-    this.ops = [];
-    return ops;
+  /** Runs `work` in one write transaction (resolving once on disk); in-memory counts follow a rollback. */
+  async write<T>(work: () => T): Promise<T> {
+    let seqAtEnd = -1;
+    try {
+      return await this.storage.write(() => {
+        try {
+          const value = work();
+          for (const collection of this.catalogChanged) if (this.collections.get(collection.ns) === collection) this.storage.saveCatalogEntry(collection.entry());
+          seqAtEnd = this.seq;
+          return value;
+        } catch (error) {
+          for (const [collection, count] of this.countsBefore) collection.count = count;
+          throw error;
+        } finally {
+          this.countsBefore.clear();
+          this.catalogChanged.clear();
+        }
+      });
+    } finally {
+      // Batches commit in order: everything written up to this work is now committed.
+      if (seqAtEnd > this.committedSeq) this.committedSeq = seqAtEnd;
+      this.pruneWrites();
+    }
+  }
+
+  /** Forgets write sequence numbers no transaction can conflict with any more. */
+  pruneWrites(): void {
+    if (this.openTransactions.size === 0 && this.committedSeq >= this.seq) this.lastWrite.clear();
   }
 
   get(db: string, name: string): Collection | undefined {
@@ -209,95 +302,213 @@ export class Store {
     return [...this.collections.values()].filter((c) => c.db === db);
   }
 
-  create(db: string, name: string, options: Doc = {}, failIfExists = false): Collection {
+  /** The collection, created (in its own write) when missing. */
+  async create(db: string, name: string, options: Doc = {}, failIfExists = false): Promise<Collection> {
     const existing = this.get(db, name);
     if (existing) {
       if (failIfExists) throw namespaceExists(`Collection ${db}.${name} already exists.`);
       return existing;
     }
-    if (!/^[^$\0]+$/.test(name) || name.length > 255) throw new CommandError(73, 'InvalidNamespace', `Invalid collection name: ${name}`);
-    const collection = new Collection(db, name, options);
+    return this.write(() => this.createSync(db, name, options));
+  }
+
+  /** Inside a write: the collection, created when missing. */
+  createSync(db: string, name: string, options: Doc = {}): Collection {
+    const existing = this.get(db, name);
+    if (existing) return existing;
+    if (!/^[^$\0]+$/.test(name) || name.length > 255 || !db || /[/\\. "$\0]/.test(db)) throw new CommandError(73, 'InvalidNamespace', `Invalid namespace specified '${db}.${name}'`);
+    const collection = new Collection(db, name, this.storage.nextId(), new UUID(), options, [], 0);
     this.collections.set(collection.ns, collection);
-    this.record({ op: 'createCollection', ns: collection.ns, options });
+    this.storage.saveCatalogEntry(collection.entry());
     return collection;
   }
 
-  drop(collection: Collection): void {
-    for (const rid of collection.locks.keys()) collection.locks.get(rid)?.abort();
+  async drop(collection: Collection): Promise<void> {
+    for (const txn of [...this.openTransactions]) if (txn.writes.has(collection)) txn.abort();
+    await this.write(() => this.dropSync(collection));
+  }
+
+  private dropSync(collection: Collection): void {
+    if (this.collections.get(collection.ns) !== collection) return;
+    this.storage.clearPrefix(this.storage.docs, collection.prefix);
+    for (const index of collection.indexes) this.storage.clearPrefix(this.storage.index, index.prefix);
+    this.storage.removeCatalogEntry(collection.ns);
     this.collections.delete(collection.ns);
-    this.record({ op: 'dropCollection', ns: collection.ns });
   }
 
-  rename(collection: Collection, toDb: string, toName: string, dropTarget: boolean): void {
+  async rename(collection: Collection, toDb: string, toName: string, dropTarget: boolean): Promise<void> {
     const target = this.get(toDb, toName);
-    if (target) {
-      if (!dropTarget) throw namespaceExists('target namespace exists');
-      this.drop(target);
+    if (target && !dropTarget) throw namespaceExists('target namespace exists');
+    for (const txn of [...this.openTransactions]) if (target && txn.writes.has(target)) txn.abort();
+    await this.write(() => {
+      const current = this.get(toDb, toName);
+      if (current) this.dropSync(current);
+      const from = collection.ns;
+      this.storage.removeCatalogEntry(from);
+      this.collections.delete(from);
+      collection.db = toDb;
+      collection.name = toName;
+      this.collections.set(collection.ns, collection);
+      this.storage.saveCatalogEntry(collection.entry());
+    });
+  }
+
+  addIndex(collection: Collection, spec: IndexSpec): Promise<AnyIndex> {
+    return this.write(() => this.addIndexSync(collection, spec));
+  }
+
+  /** Inside a write: builds a new index over the stored records (E11000 on a unique clash leaves nothing behind). */
+  addIndexSync(collection: Collection, spec: IndexSpec): AnyIndex {
+    const index = createIndex(this.storage.nextId(), spec, false);
+    for (const { key, value } of this.storage.docs.getRange({ start: collection.prefix, end: prefixEnd(collection.prefix) })) {
+      const idKey = Buffer.from(key.subarray(4));
+      const doc = deserialize(value, BSON_READ);
+      if (index instanceof BTreeIndex) {
+        const { keys, arrays } = index.keysOf(doc);
+        if (arrays) index.multikey = true;
+        for (const ikey of keys) {
+          if (index.unique && this.indexClash(collection, index, ikey, idKey, { store: this })) throw duplicateKeyError(collection.ns, index, index.keyValue(ikey.tuple));
+          this.storage.index.putSync(Buffer.concat([ikey.key, idKey]), idKey);
+        }
+      } else this.putPostings(index, idKey, doc);
     }
-    const from = collection.ns;
-    this.collections.delete(from);
-    collection.db = toDb;
-    collection.name = toName;
-    this.collections.set(collection.ns, collection);
-    this.record({ op: 'rename', ns: from, to: collection.ns });
+    collection.indexes.push(index);
+    this.storage.saveCatalogEntry(collection.entry());
+    return index;
   }
 
-  addIndex(collection: Collection, spec: IndexSpec): void {
-    collection.addIndex(spec);
-    this.record({ op: 'createIndex', ns: collection.ns, spec });
+  async dropIndex(collection: Collection, name: string): Promise<void> {
+    await this.write(() => {
+      const at = collection.indexes.findIndex((index) => index.name === name);
+      if (at < 0) return;
+      const [index] = collection.indexes.splice(at, 1);
+      this.storage.clearPrefix(this.storage.index, index!.prefix);
+      this.storage.saveCatalogEntry(collection.entry());
+    });
   }
 
-  dropIndex(collection: Collection, name: string): void {
-    const at = collection.indexes.findIndex((index) => index.name === name);
-    collection.indexes.splice(at, 1);
-    this.record({ op: 'dropIndex', ns: collection.ns, name });
+  /** A committed record (in the current write transaction, or in `snapshot`). */
+  getDoc(collection: Collection, idKey: Buffer, snapshot?: ReadTxn): Doc | undefined {
+    const bytes = this.storage.docBytes(collection.docKey(idKey), snapshot);
+    return bytes ? deserialize(bytes, BSON_READ) : undefined;
   }
 
-  putRecord(collection: Collection, rid: string, doc: Doc): void {
-    collection.put(rid, doc, ++this.seq);
-    this.record({ op: 'put', ns: collection.ns, doc });
+  /** Index entries in [start, end), forward or backward, as `view` sees committed state. */
+  *scanCommitted(start: Buffer, end: Buffer, reverse: boolean, view: ReadView, offset = 0): Generator<Entry> {
+    const options = reverse
+      ? { start: end, end: start, reverse: true, inclusiveEnd: true, exclusiveStart: true, offset, transaction: view.snapshot }
+      : { start, end, offset, transaction: view.snapshot };
+    for (const { key, value } of this.storage.index.getRange(options)) {
+      if (reverse && Buffer.compare(key, end) >= 0) continue;
+      yield { key: Buffer.from(key), idKey: Buffer.from(value) };
+    }
   }
 
-  deleteRecord(collection: Collection, rid: string): void {
-    const old = collection.records.get(rid);
-    if (!old) return;
-    collection.delete(rid, ++this.seq);
-    this.record({ op: 'del', ns: collection.ns, id: old._id });
+  /** Whether another record holds `ikey` in a unique index, as `view` sees it; `ignore` skips records about to be rewritten. */
+  indexClash(collection: Collection, index: BTreeIndex, ikey: IndexKey, idKey: Buffer, view: ReadView, ignore?: (id: string) => boolean): boolean {
+    const end = prefixEnd(ikey.key);
+    const overlay = view.txn?.overlay(collection);
+    const sameValues = (otherId: Buffer) => {
+      if (!ikey.inexact) return true;
+      const other = view.txn ? view.txn.get(collection, otherId) : this.getDoc(collection, otherId, view.snapshot);
+      return !!other && index.keysOf(other).keys.some((k) => k.tuple.every((v, i) => compareValues(v, ikey.tuple[i]) === 0));
+    };
+    for (const entry of this.scanCommitted(ikey.key, end, false, view)) {
+      if (entry.idKey.equals(idKey)) continue;
+      const id = entry.idKey.toString('latin1');
+      if (overlay?.records.has(id) || ignore?.(id)) continue;
+      if (sameValues(entry.idKey)) return true;
+    }
+    if (overlay) for (const entry of overlay.entries(index, ikey.key, end)) if (!entry.idKey.equals(idKey) && sameValues(entry.idKey)) return true;
+    return false;
   }
 
-  /** Replays one journaled operation (journaling is off while replaying). */
-  apply(op: JournalOp): void {
-    const [db, name] = splitNamespace(op.ns);
-    const collection = this.get(db, name);
-    switch (op.op) {
-      case 'createCollection':
-        this.create(db, name, op.options);
-        return;
-      case 'dropCollection':
-        if (collection) this.drop(collection);
-        return;
-      case 'rename': {
-        if (!collection) return;
-        const [toDb, toName] = splitNamespace(op.to);
-        this.rename(collection, toDb, toName, true);
-        return;
+  /** Throws E11000 when `doc` would collide in a unique index. */
+  checkUnique(collection: Collection, idKey: Buffer, doc: Doc, view: ReadView, ignore?: (id: string) => boolean): void {
+    for (const index of collection.btreeIndexes) {
+      if (!index.unique) continue;
+      for (const ikey of index.keysOf(doc).keys) {
+        if (this.indexClash(collection, index, ikey, idKey, view, ignore)) throw duplicateKeyError(collection.ns, index, index.keyValue(ikey.tuple));
       }
-      case 'createIndex': {
-        const target = collection ?? this.create(db, name);
-        if (!target.indexes.some((index) => index.name === op.spec.name)) this.addIndex(target, op.spec);
-        return;
+    }
+  }
+
+  private noteCount(collection: Collection, delta: number): void {
+    if (!this.countsBefore.has(collection)) this.countsBefore.set(collection, collection.count);
+    collection.count += delta;
+  }
+
+  private noteWrite(collection: Collection, idKey: Buffer): void {
+    this.seq++;
+    if (this.openTransactions.size > 0) this.lastWrite.set(lockKey(collection, idKey), this.seq);
+  }
+
+  /** Throws LockWait when an open transaction holds the record (for writes outside transactions). */
+  checkUnlocked(collection: Collection, idKey: Buffer): void {
+    const holder = this.locks.get(lockKey(collection, idKey));
+    if (holder) throw new LockWait(holder);
+  }
+
+  /** Stores a new version of a record with its index entries (inside a write); `old` is the version it replaces. */
+  putRecord(collection: Collection, idKey: Buffer, doc: Doc, old: Doc | undefined, ignore?: (id: string) => boolean): void {
+    const index = this.storage.index;
+    const changes: { index: BTreeIndex; add: IndexKey[]; remove: IndexKey[] }[] = [];
+    for (const btree of collection.btreeIndexes) {
+      const next = btree.keysOf(doc);
+      const before = old ? btree.keysOf(old).keys : [];
+      const beforeSet = new Set(before.map((k) => k.key.toString('latin1')));
+      const nextSet = new Set(next.keys.map((k) => k.key.toString('latin1')));
+      const add = next.keys.filter((k) => !beforeSet.has(k.key.toString('latin1')));
+      if (btree.unique) {
+        for (const ikey of add) if (this.indexClash(collection, btree, ikey, idKey, { store: this }, ignore)) throw duplicateKeyError(collection.ns, btree, btree.keyValue(ikey.tuple));
       }
-      case 'dropIndex':
-        if (collection?.indexes.some((index) => index.name === op.name)) this.dropIndex(collection, op.name);
-        return;
-      case 'put': {
-        const target = collection ?? this.create(db, name);
-        this.putRecord(target, ridOf(op.doc), op.doc);
-        return;
+      if (next.arrays && !btree.multikey) {
+        btree.multikey = true;
+        this.catalogChanged.add(collection);
       }
-      case 'del':
-        if (collection) this.deleteRecord(collection, keyString(op.id));
-        return;
+      changes.push({ index: btree, add, remove: before.filter((k) => !nextSet.has(k.key.toString('latin1'))) });
+    }
+    for (const change of changes) {
+      for (const ikey of change.remove) index.removeSync(Buffer.concat([ikey.key, idKey]));
+      for (const ikey of change.add) index.putSync(Buffer.concat([ikey.key, idKey]), idKey);
+    }
+    const text = collection.textIndex;
+    if (text) {
+      if (old) this.removePostings(text, idKey, old);
+      this.putPostings(text, idKey, doc);
+    }
+    this.storage.docs.putSync(collection.docKey(idKey), Buffer.from(serialize(doc)));
+    if (!old) this.noteCount(collection, 1);
+    this.noteWrite(collection, idKey);
+  }
+
+  deleteRecord(collection: Collection, idKey: Buffer, old: Doc): void {
+    for (const btree of collection.btreeIndexes) for (const ikey of btree.keysOf(old).keys) this.storage.index.removeSync(Buffer.concat([ikey.key, idKey]));
+    const text = collection.textIndex;
+    if (text) this.removePostings(text, idKey, old);
+    this.storage.docs.removeSync(collection.docKey(idKey));
+    this.noteCount(collection, -1);
+    this.noteWrite(collection, idKey);
+  }
+
+  private putPostings(index: TextIndex, idKey: Buffer, doc: Doc): void {
+    for (const [stem, score] of index.stemsOf(doc)) {
+      const value = Buffer.allocUnsafe(8 + idKey.length);
+      value.writeDoubleBE(score, 0);
+      idKey.copy(value, 8);
+      this.storage.index.putSync(Buffer.concat([index.stemKey(stem), idKey]), value);
+    }
+  }
+
+  private removePostings(index: TextIndex, idKey: Buffer, doc: Doc): void {
+    for (const stem of index.stemsOf(doc).keys()) this.storage.index.removeSync(Buffer.concat([index.stemKey(stem), idKey]));
+  }
+
+  /** Text postings of one stem: record id → score, as `view` sees committed state. */
+  *postings(index: TextIndex, stem: string, view: ReadView): Generator<[Buffer, number]> {
+    const start = index.stemKey(stem);
+    for (const { value } of this.storage.index.getRange({ start, end: prefixEnd(start), transaction: view.snapshot })) {
+      yield [Buffer.from(value.subarray(8)), value.readDoubleBE(0)];
     }
   }
 }
@@ -306,7 +517,15 @@ export class Store {
 export function withId(doc: Doc): Doc {
   if (Object.keys(doc)[0] === '_id') return doc;
   const { _id, ...rest } = doc;
-  return { _id: _id ?? new ObjectId(), ...rest };
+  return { _id: _id === undefined ? new ObjectId() : _id, ...rest };
+}
+
+export function recordKey(doc: Doc): Buffer {
+  try {
+    return idKeyOf(doc._id);
+  } catch (error) {
+    throw new CommandError(17280, 'KeyTooLong', (error as Error).message);
+  }
 }
 
 /** Throws NamespaceNotFound for a missing collection. */

@@ -2,17 +2,22 @@
 import { Aggregator, update as applyModifier } from 'mingo';
 import { calculateObjectSize } from 'bson';
 import { keyString } from './bson-order';
-import { asCommandError, CommandError, documentTooLarge, failedToParse, nestingTooDeep, writeConflict } from './errors';
+import { asCommandError, CommandError, documentTooLarge, failedToParse, nestingTooDeep } from './errors';
 import type { Doc } from './indexes';
 import { deepClone, isPlainObject, selectDocs, type SortSpec } from './query';
-import { ridOf, withId, type Collection, type Store, type Transaction } from './store';
+import { recordKey, withId, type Collection, type ReadView, type Store, type Transaction } from './store';
 
 export const MAX_BSON_SIZE = 16 * 1024 * 1024;
 const MAX_DEPTH = 100;
 
+/** Where a write goes: a transaction's write set, or (outside one) the current LMDB write transaction. */
 export interface WriteContext {
   store: Store;
   txn?: Transaction;
+}
+
+function viewOf(ctx: WriteContext): ReadView {
+  return ctx.txn ? ctx.txn.view : { store: ctx.store };
 }
 
 const UPDATE_OPERATORS = new Set(['$set', '$unset', '$inc', '$mul', '$rename', '$min', '$max', '$currentDate', '$push', '$addToSet', '$pop', '$pull', '$pullAll', '$bit', '$setOnInsert']);
@@ -34,39 +39,33 @@ export function checkStorable(doc: Doc, afterUpdate: boolean): void {
   if (depthOf(doc, 1) > MAX_DEPTH) throw nestingTooDeep();
 }
 
-function current(ctx: WriteContext, collection: Collection, rid: string): Doc | undefined {
-  return ctx.txn ? ctx.txn.get(collection, rid) : collection.records.get(rid);
+function current(ctx: WriteContext, collection: Collection, idKey: Buffer): Doc | undefined {
+  return ctx.txn ? ctx.txn.get(collection, idKey) : ctx.store.getDoc(collection, idKey);
 }
 
 /** Stores a new version of a record, enforcing unique indexes and transaction ownership. */
-function writeRecord(ctx: WriteContext, collection: Collection, rid: string, doc: Doc): void {
-  if (ctx.txn) {
-    ctx.txn.write(collection, rid, doc);
-    return;
-  }
-  if (collection.locks.has(rid)) throw writeConflict();
-  collection.checkUnique(doc, rid);
-  ctx.store.putRecord(collection, rid, doc);
+function writeRecord(ctx: WriteContext, collection: Collection, idKey: Buffer, doc: Doc, old: Doc | undefined): void {
+  if (ctx.txn) return ctx.txn.write(collection, idKey, doc);
+  ctx.store.checkUnlocked(collection, idKey);
+  ctx.store.putRecord(collection, idKey, doc, old);
 }
 
-function removeRecord(ctx: WriteContext, collection: Collection, rid: string): void {
-  if (ctx.txn) {
-    ctx.txn.write(collection, rid, null);
-    return;
-  }
-  if (collection.locks.has(rid)) throw writeConflict();
-  ctx.store.deleteRecord(collection, rid);
+function removeRecord(ctx: WriteContext, collection: Collection, idKey: Buffer, old: Doc): void {
+  if (ctx.txn) return ctx.txn.write(collection, idKey, null);
+  ctx.store.checkUnlocked(collection, idKey);
+  ctx.store.deleteRecord(collection, idKey, old);
 }
 
 export function insertDocument(ctx: WriteContext, collection: Collection, input: Doc): Doc {
   const doc = withId(deepClone(input));
   checkStorable(doc, false);
-  if (Array.isArray(doc._id) || doc._id instanceof RegExp) throw new CommandError(2, 'BadValue', `can't use an array for _id`);
-  const rid = ridOf(doc);
-  if (current(ctx, collection, rid)) {
+  if (Array.isArray(doc._id) || doc._id instanceof RegExp || (doc._id as { _bsontype?: string } | null)?._bsontype === 'BSONRegExp') throw new CommandError(2, 'BadValue', `can't use an array for _id`);
+  if (doc._id === undefined) throw new CommandError(2, 'BadValue', "can't use undefined for _id");
+  const idKey = recordKey(doc);
+  if (current(ctx, collection, idKey)) {
     throw new CommandError(11000, 'DuplicateKey', `E11000 duplicate key error collection: ${collection.ns} index: _id_ dup key: { _id: ${describeId(doc._id)} }`, { keyPattern: { _id: 1 }, keyValue: { _id: doc._id } });
   }
-  writeRecord(ctx, collection, rid, doc);
+  writeRecord(ctx, collection, idKey, doc, undefined);
   return doc;
 }
 
@@ -96,7 +95,7 @@ export function applyUpdate(doc: Doc, update: UpdateSpec, filter: Doc, arrayFilt
   let next: Doc;
   try {
     if (Array.isArray(update)) {
-      next = new Aggregator(update, {}).run([deepClone(doc)])[0] as Doc;
+      next = runPipelineUpdate(doc, update);
     } else if (!isOperatorUpdate(update)) {
       const { _id: _ignored, ...replacement } = deepClone(update);
       next = doc._id === undefined ? { ...replacement } : { _id: doc._id, ...replacement };
@@ -115,6 +114,26 @@ export function applyUpdate(doc: Doc, update: UpdateSpec, filter: Doc, arrayFilt
   }
   if (doc._id !== undefined && (next._id === undefined || keyString(next._id) !== keyString(doc._id))) throw immutableId();
   return next;
+}
+
+const PIPELINE_UPDATE_STAGES = new Set(['$addFields', '$set', '$project', '$unset', '$replaceRoot', '$replaceWith']);
+
+/** A pipeline-style update: its stages run on the document; `_id`, if a stage dropped it, is kept. */
+function runPipelineUpdate(doc: Doc, pipeline: Doc[]): Doc {
+  for (const stage of pipeline) {
+    const name = isPlainObject(stage) ? Object.keys(stage)[0] : undefined;
+    if (!name || Object.keys(stage).length !== 1 || !PIPELINE_UPDATE_STAGES.has(name)) {
+      throw new CommandError(72, 'InvalidOptions', `${name ?? 'A stage'} is not allowed to be used within an update`);
+    }
+  }
+  const result = new Aggregator(pipeline, {}).run([deepClone(doc)])[0] as Doc | undefined;
+  if (!result) return doc;
+  if (result._id === undefined && doc._id !== undefined) return { _id: doc._id, ...result };
+  if (Object.keys(result)[0] !== '_id' && result._id !== undefined) {
+    const { _id, ...rest } = result;
+    return { _id, ...rest };
+  }
+  return result;
 }
 
 /** `_id` may only be "set" to the value it already has; mingo would happily change it. */
@@ -191,7 +210,7 @@ export function updateDocuments(ctx: WriteContext, collection: Collection, reque
   if (request.multi && !Array.isArray(request.update) && !isOperatorUpdate(request.update)) {
     throw failedToParse('multi update is not supported for replacement-style update');
   }
-  const { docs } = selectDocs(collection, ctx.txn, request.filter, { sort: request.sort, limit: request.multi ? 0 : 1 });
+  const { docs } = selectDocs(collection, viewOf(ctx), request.filter, { sort: request.sort, limit: request.multi ? 0 : 1 });
   if (docs.length === 0) {
     if (!request.upsert) return { matched: 0, modified: 0 };
     const seed = upsertSeed(request.filter);
@@ -208,14 +227,14 @@ export function updateDocuments(ctx: WriteContext, collection: Collection, reque
     after ??= next;
     if (keyString(next) === keyString(doc)) continue;
     checkStorable(next, true);
-    writeRecord(ctx, collection, ridOf(doc), next);
+    writeRecord(ctx, collection, recordKey(doc), next, doc);
     modified++;
   }
   return { matched: docs.length, modified, before, after };
 }
 
 export function deleteDocuments(ctx: WriteContext, collection: Collection, filter: Doc, limit: number, sort?: SortSpec): Doc[] {
-  const { docs } = selectDocs(collection, ctx.txn, filter, { limit, sort });
-  for (const doc of docs) removeRecord(ctx, collection, ridOf(doc));
+  const { docs } = selectDocs(collection, viewOf(ctx), filter, { limit, sort });
+  for (const doc of docs) removeRecord(ctx, collection, recordKey(doc), doc);
   return docs;
 }

@@ -1,0 +1,269 @@
+/**
+ * Order-preserving binary encoding of BSON values for LMDB keys: comparing two encodings byte by
+ * byte gives MongoDB's comparison order. Type brackets come first (MinKey < null < numbers <
+ * strings < objects < arrays < BinData < ObjectId < booleans < dates < timestamps < regexes <
+ * MaxKey); numbers compare across int, long, double and decimal; strings by their UTF-8 bytes.
+ * Every encoding is self-delimiting, so tuples concatenate, and inverting a component's bytes
+ * reverses its order (descending index fields).
+ */
+import { Long } from 'bson';
+
+export const TYPE = {
+  minKey: 0x01,
+  null: 0x05,
+  number: 0x10,
+  string: 0x14,
+  object: 0x18,
+  array: 0x1c,
+  binary: 0x20,
+  objectId: 0x24,
+  boolean: 0x28,
+  date: 0x2c,
+  timestamp: 0x30,
+  regex: 0x34,
+  code: 0x38,
+  maxKey: 0x3c,
+} as const;
+
+/** Strings longer than this many UTF-8 bytes are cut in keys (and the key marked inexact). */
+const MAX_STRING_BYTES = 1024;
+/** Whole index tuples are cut here, leaving room for the record id under LMDB's 1978-byte limit. */
+export const MAX_TUPLE_BYTES = 1400;
+/** An `_id` whose encoding is longer cannot be stored (it is the record's key). */
+export const MAX_ID_BYTES = 512;
+
+const TWO_63 = 2n ** 63n;
+
+/** A growable byte buffer that encodings are written into. */
+export class KeyWriter {
+  buffer = Buffer.allocUnsafe(256);
+  length = 0;
+  /** Set when a value had to be shortened: equal keys may then hold different values. */
+  inexact = false;
+
+  reset(): this {
+    this.length = 0;
+    this.inexact = false;
+    return this;
+  }
+
+  private ensure(extra: number): void {
+    if (this.length + extra <= this.buffer.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + extra));
+    this.buffer.copy(next, 0, 0, this.length);
+    this.buffer = next;
+  }
+
+  byte(value: number): void {
+    this.ensure(1);
+    this.buffer[this.length++] = value;
+  }
+
+  bytes(source: Uint8Array): void {
+    this.ensure(source.length);
+    this.buffer.set(source, this.length);
+    this.length += source.length;
+  }
+
+  /** Bytes with 0x00 escaped as 0x00 0xFF, terminated by 0x00 0x00 (or 0x00 0x01 when cut). */
+  escaped(source: Uint8Array, limit = Infinity): void {
+    const end = Math.min(source.length, limit);
+    this.ensure(end * 2 + 2);
+    for (let i = 0; i < end; i++) {
+      const b = source[i]!;
+      this.buffer[this.length++] = b;
+      if (b === 0) this.buffer[this.length++] = 0xff;
+    }
+    this.buffer[this.length++] = 0;
+    this.buffer[this.length++] = end < source.length ? 1 : 0;
+    if (end < source.length) this.inexact = true;
+  }
+
+  invert(from: number): void {
+    for (let i = from; i < this.length; i++) this.buffer[i] = ~this.buffer[i]! & 0xff;
+  }
+
+  /** A copy of what was written. */
+  take(): Buffer {
+    return Buffer.from(this.buffer.subarray(0, this.length));
+  }
+}
+
+function bsonType(value: object): string | undefined {
+  return (value as { _bsontype?: string })._bsontype;
+}
+
+const scratch = Buffer.allocUnsafe(8);
+
+function writeDouble(w: KeyWriter, value: number, remainder: number): void {
+  w.byte(TYPE.number);
+  if (Number.isNaN(value)) {
+    w.bytes(new Uint8Array(10));
+    return;
+  }
+  scratch.writeDoubleBE(value === 0 ? 0 : value, 0);
+  if (scratch[0]! & 0x80) for (let i = 0; i < 8; i++) scratch[i] = ~scratch[i]! & 0xff;
+  else scratch[0] = scratch[0]! | 0x80;
+  w.bytes(scratch);
+  w.byte((remainder >> 8) & 0xff);
+  w.byte(remainder & 0xff);
+}
+
+/** The largest double not above `x`, and what is left over (0 ≤ rest < 2048 for 64-bit integers). */
+function floorDouble(x: bigint): [number, number] {
+  let d = Number(x);
+  if (BigInt(d) > x) d = nextDown(d);
+  return [d, Number(x - BigInt(d))];
+}
+
+function nextDown(d: number): number {
+  scratch.writeDoubleBE(d, 0);
+  let bits = scratch.readBigUInt64BE(0);
+  bits = d > 0 ? bits - 1n : d < 0 ? bits + 1n : 0x8000000000000001n;
+  scratch.writeBigUInt64BE(bits, 0);
+  return scratch.readDoubleBE(0);
+}
+
+function writeNumberLike(w: KeyWriter, value: unknown): void {
+  if (typeof value === 'number') return writeDouble(w, value, 0);
+  if (typeof value === 'bigint') return writeDouble(w, ...floorDouble(BigInt.asIntN(64, value)));
+  if (value instanceof Long) {
+    const big = value.toBigInt();
+    if (big >= -(2n ** 53n) && big <= 2n ** 53n) return writeDouble(w, Number(big), 0);
+    return writeDouble(w, ...floorDouble(big < TWO_63 ? big : TWO_63 - 1n));
+  }
+  // Decimal128: keyed by its nearest double; beyond 15 significant digits the key is marked inexact.
+  const text = String(value);
+  const special = /^(-)?(Inf|NaN)/i.exec(text);
+  if (special) return writeDouble(w, /nan/i.test(text) ? NaN : special[1] ? -Infinity : Infinity, 0);
+  if (text.replace(/E.*$/i, '').replace(/[-+.]/g, '').replace(/^0+/, '').length > 15) w.inexact = true;
+  writeDouble(w, Number(text), 0);
+}
+
+const encoder = new TextEncoder();
+
+/** Appends the encoding of one value (missing and undefined encode as null, as in indexes). */
+export function encodeValue(w: KeyWriter, value: unknown): void {
+  if (value === null || value === undefined) return w.byte(TYPE.null);
+  switch (typeof value) {
+    case 'number':
+    case 'bigint':
+      return writeNumberLike(w, value);
+    case 'string':
+      w.byte(TYPE.string);
+      return w.escaped(encoder.encode(value), MAX_STRING_BYTES);
+    case 'boolean':
+      w.byte(TYPE.boolean);
+      return w.byte(value ? 1 : 0);
+    case 'object':
+      break;
+    default:
+      w.byte(TYPE.code);
+      return w.escaped(encoder.encode(String(value)), MAX_STRING_BYTES);
+  }
+  if (Array.isArray(value)) {
+    w.byte(TYPE.array);
+    for (const item of value) encodeValue(w, item);
+    return w.byte(0);
+  }
+  if (value instanceof Date) {
+    w.byte(TYPE.date);
+    const time = value.getTime();
+    scratch.writeBigInt64BE(BigInt(Number.isNaN(time) ? 0 : time), 0);
+    scratch[0] = scratch[0]! ^ 0x80;
+    return w.bytes(scratch);
+  }
+  if (value instanceof RegExp) {
+    w.byte(TYPE.regex);
+    w.escaped(encoder.encode(value.source));
+    return w.escaped(encoder.encode(value.flags));
+  }
+  switch (bsonType(value)) {
+    case 'ObjectId':
+      w.byte(TYPE.objectId);
+      return w.bytes((value as { id: Uint8Array }).id);
+    case 'Long':
+    case 'Int32':
+    case 'Double':
+    case 'Decimal128':
+      return writeNumberLike(w, bsonType(value) === 'Decimal128' || bsonType(value) === 'Long' ? value : (value as { valueOf(): unknown }).valueOf());
+    case 'Binary': {
+      const bin = value as { buffer: Uint8Array; position: number; sub_type: number };
+      const data = bin.buffer.subarray(0, bin.position);
+      w.byte(TYPE.binary);
+      scratch.writeUInt32BE(data.length, 0);
+      w.bytes(scratch.subarray(0, 4));
+      w.byte(bin.sub_type);
+      if (data.length > MAX_STRING_BYTES) {
+        w.bytes(data.subarray(0, MAX_STRING_BYTES));
+        w.inexact = true;
+      } else w.bytes(data);
+      return;
+    }
+    case 'Timestamp': {
+      const ts = value as { t: number; i: number };
+      w.byte(TYPE.timestamp);
+      scratch.writeUInt32BE(ts.t >>> 0, 0);
+      scratch.writeUInt32BE(ts.i >>> 0, 4);
+      return w.bytes(scratch);
+    }
+    case 'BSONRegExp': {
+      const re = value as { pattern: string; options: string };
+      w.byte(TYPE.regex);
+      w.escaped(encoder.encode(re.pattern));
+      return w.escaped(encoder.encode(re.options));
+    }
+    case 'BSONSymbol':
+      w.byte(TYPE.string);
+      return w.escaped(encoder.encode(String((value as { value: string }).value)), MAX_STRING_BYTES);
+    case 'MinKey':
+      return w.byte(TYPE.minKey);
+    case 'MaxKey':
+      return w.byte(TYPE.maxKey);
+    case 'Code':
+      w.byte(TYPE.code);
+      return w.escaped(encoder.encode(String((value as { code: string }).code)), MAX_STRING_BYTES);
+    default:
+      break;
+  }
+  w.byte(TYPE.object);
+  for (const [field, item] of Object.entries(value as Record<string, unknown>)) {
+    if (item === undefined) continue;
+    const start = w.length;
+    encodeValue(w, item);
+    const itemType = w.buffer[start]!;
+    w.length = start;
+    w.byte(itemType);
+    w.escaped(encoder.encode(field));
+    encodeValue(w, item);
+  }
+  w.byte(0);
+}
+
+const idWriter = new KeyWriter();
+
+/** The record key of an `_id` value. */
+export function idKeyOf(id: unknown): Buffer {
+  idWriter.reset();
+  encodeValue(idWriter, id);
+  if (idWriter.length > MAX_ID_BYTES || idWriter.inexact) throw new Error(`_id is too long to store (${idWriter.length} bytes encoded; at most ${MAX_ID_BYTES})`);
+  return idWriter.take();
+}
+
+/** The smallest key greater than every key starting with `prefix`. */
+export function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i]! < 0xff) {
+      end[i] = end[i]! + 1;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff]);
+}
+
+export function u32(n: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE(n, 0);
+  return b;
+}

@@ -1,0 +1,162 @@
+/**
+ * The LMDB environment: documents as BSON keyed by collection id and encoded `_id`, index entries
+ * keyed by index id + encoded key tuple + encoded `_id`, and the catalog. Writes run in
+ * synchronous LMDB write transactions; replies wait for `flushed` (overlapping sync: commits are
+ * visible at once, and acknowledged only once on disk). Without a path the environment lives in a
+ * temporary directory that is deleted when the server stops or the process exits.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { deserialize, serialize } from 'bson';
+import { open, type Database, type RootDatabase, type Transaction as ReadTxn } from 'lmdb';
+import type { Doc } from './indexes';
+import { prefixEnd } from './keys';
+
+export type { ReadTxn };
+
+const TEMP_PREFIX = 'kartoteka-memory-';
+const OWNER_FILE = 'owner.pid';
+
+export const BSON_READ = { promoteLongs: true, promoteValues: true, promoteBuffers: false, bsonRegExp: false } as const;
+
+export interface CatalogEntry {
+  ns: string;
+  id: number;
+  uuid: string;
+  options: Doc;
+  /** Absent for views. */
+  indexes?: { id: number; spec: Doc; multikey: boolean }[];
+  count: number;
+}
+
+/** Removes temporary environments left by processes that no longer run (killed with -9). */
+function sweepAbandonedTemporaries(): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(TEMP_PREFIX)) continue;
+    const dir = path.join(tmpdir(), name);
+    try {
+      const pid = Number(readFileSync(path.join(dir, OWNER_FILE), 'utf8'));
+      if (Number.isInteger(pid) && pid > 0) process.kill(pid, 0);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH') rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+export class Storage {
+  readonly env: RootDatabase;
+  readonly catalog: Database<Buffer, string>;
+  readonly docs: Database<Buffer, Buffer>;
+  readonly index: Database<Buffer, Buffer>;
+  private depth = 0;
+  private closed = false;
+  private readonly removeOnExit: (() => void) | null = null;
+
+  private constructor(
+    readonly directory: string,
+    readonly temporary: boolean,
+  ) {
+    this.env = open({
+      path: directory,
+      maxDbs: 8,
+      maxReaders: 2048,
+      // A temporary environment never needs to reach the disk.
+      noSync: temporary,
+      mapSize: 2 ** 40,
+    });
+    this.catalog = this.env.openDB<Buffer, string>('catalog', { encoding: 'binary' });
+    this.docs = this.env.openDB<Buffer, Buffer>('docs', { keyEncoding: 'binary', encoding: 'binary' });
+    this.index = this.env.openDB<Buffer, Buffer>('index', { keyEncoding: 'binary', encoding: 'binary' });
+    if (temporary) {
+      this.removeOnExit = () => rmSync(directory, { recursive: true, force: true });
+      process.once('exit', this.removeOnExit);
+    }
+  }
+
+  /** Opens `dbpath` (created if missing), or a temporary environment when it is undefined. */
+  static open(dbpath: string | undefined): Storage {
+    if (dbpath) {
+      mkdirSync(dbpath, { recursive: true });
+      return new Storage(dbpath, false);
+    }
+    sweepAbandonedTemporaries();
+    const directory = mkdtempSync(path.join(tmpdir(), TEMP_PREFIX));
+    writeFileSync(path.join(directory, OWNER_FILE), String(process.pid));
+    return new Storage(directory, true);
+  }
+
+  /**
+   * Runs `work` in a write transaction: a child of the batch LMDB commits for everything written
+   * in the same event turn (group commit, off the main thread), so a throw undoes only this work.
+   * Resolves once committed and on disk.
+   */
+  async write<T>(work: () => T): Promise<T> {
+    if (this.depth > 0) throw new Error('Storage.write is not re-entrant; use the synchronous operations inside a write');
+    const outcome = await this.env.transaction(() => {
+      this.depth++;
+      try {
+        return { value: this.env.childTransaction(work) as T };
+      } catch (error) {
+        return { error };
+      } finally {
+        this.depth--;
+      }
+    });
+    if ('error' in outcome) throw outcome.error;
+    return outcome.value;
+  }
+
+  /** A record's BSON bytes (valid until the next read), in `snapshot` or the current transaction. */
+  docBytes(key: Buffer, snapshot?: ReadTxn): Buffer | undefined {
+    return (this.docs as unknown as { getBinaryFast(key: Buffer, options?: { transaction?: ReadTxn }): Buffer | undefined }).getBinaryFast(key, snapshot && { transaction: snapshot });
+  }
+
+  /** A read snapshot that stays valid until `done()`. */
+  snapshot(): ReadTxn {
+    return this.env.useReadTransaction();
+  }
+
+  loadCatalog(): CatalogEntry[] {
+    const entries: CatalogEntry[] = [];
+    for (const { key, value } of this.catalog.getRange({})) {
+      if (key.startsWith('\u0000')) continue;
+      entries.push(deserialize(value, BSON_READ) as unknown as CatalogEntry);
+    }
+    return entries;
+  }
+
+  saveCatalogEntry(entry: CatalogEntry): void {
+    this.catalog.putSync(entry.ns, Buffer.from(serialize(entry as unknown as Doc)));
+  }
+
+  removeCatalogEntry(ns: string): void {
+    this.catalog.removeSync(ns);
+  }
+
+  /** A new collection or index id (inside a write transaction). */
+  nextId(): number {
+    const stored = this.catalog.get('\u0000nextId');
+    const next = stored ? stored.readUInt32BE(0) : 1;
+    const b = Buffer.allocUnsafe(4);
+    b.writeUInt32BE(next + 1, 0);
+    this.catalog.putSync('\u0000nextId', b);
+    return next;
+  }
+
+  /** Deletes every key of `db` that starts with `prefix`. */
+  clearPrefix(db: Database<Buffer, Buffer>, prefix: Buffer): void {
+    const keys = [...db.getKeys({ start: prefix, end: prefixEnd(prefix) })].map((key) => Buffer.from(key as Uint8Array));
+    for (const key of keys) db.removeSync(key);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.env.close();
+    if (this.removeOnExit) {
+      process.off('exit', this.removeOnExit);
+      this.removeOnExit();
+    }
+  }
+}

@@ -28,6 +28,18 @@ describe('db conformance: explain names the index a find uses', function () {
     expect(page.map((doc) => doc.name)).to.deep.equal(['n1', 'n101', 'n103']);
   });
 
+  it('equality on a compound prefix with $in, sorted by the next fields, uses the index and keeps the order', async () => {
+    const filter = { folder: { $in: ['a', 'b'] }, trashed: false };
+    const plan = await db.collection('cards').find(filter).sort({ name: -1, _id: -1 }).limit(5).explain('queryPlanner');
+    expect(indexNameIn(plan.queryPlanner)).to.equal('folder_page');
+    const page = await db.collection('cards').find(filter).sort({ name: -1, _id: -1 }).skip(2).limit(4).toArray();
+    expect(page.map((doc) => doc.name)).to.deep.equal(['n97', 'n96', 'n95', 'n94']);
+    expect(await db.collection('cards').countDocuments({ folder: 'a', trashed: false })).to.equal(100);
+    expect(await db.collection('cards').countDocuments({ folder: 'a', trashed: false }, { skip: 90, limit: 50 })).to.equal(10);
+    const points = await db.collection('cards').find({ folder: 'b', trashed: false, name: { $in: ['n0', 'n2', 'n3', 'n0'] } }).toArray();
+    expect(points.map((doc) => doc.name).sort()).to.deep.equal(['n0', 'n2']);
+  });
+
   it('a filter on an unindexed field is a collection scan', async () => {
     const plan = await db.collection('cards').find({ name: 'n7' }).explain('queryPlanner');
     expect(indexNameIn(plan.queryPlanner)).to.equal(null);

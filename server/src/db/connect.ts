@@ -59,7 +59,9 @@ async function startKartotekaMemory(dataDir: string, logger: Logger): Promise<Se
   const dbpath = path.resolve(dataDir, 'memory');
   await mkdir(dbpath, { recursive: true });
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const cli = ['cli.ts', 'cli.js'].map((name) => path.join(here, 'memory', name)).find((file) => existsSync(file))!;
+  // From the sources: db/memory/cli.ts beside this file; from the production bundle (dist/server/main.js): db/memory/cli.js.
+  const cli = [path.join(here, 'memory', 'cli.ts'), path.join(here, 'db', 'memory', 'cli.js')].find((file) => existsSync(file));
+  if (!cli) throw new Error(`the built-in database's command (db/memory/cli) is missing next to ${here}; run npm run build`);
   const child = spawn(process.execPath, [...process.execArgv, cli, '--port', '0', '--dbpath', dbpath], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   child.stderr!.on('data', (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) if (line.trim()) logger.info({ database: 'kartoteka-memory' }, line.replace(/^kartoteka-memory: /, ''));

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { MongoBulkWriteError, MongoClient, MongoServerError, type Db } from 'mongodb';
+import { MongoBulkWriteError, MongoClient, MongoServerError, type Db, type ObjectId } from 'mongodb';
 import { testMongoUri, uniqueDbName } from '../support/mongo';
 
 // Loosely typed documents: these tests exercise the server, not the driver's typings.
-type AnyDoc = { _id?: unknown; [field: string]: any };
+type AnyDoc = { _id?: string | number | ObjectId | null; [field: string]: any };
 
 describe('db conformance: MongoDB 7 behaviours drivers and applications rely on', function () {
   let client: MongoClient;
@@ -70,7 +70,7 @@ describe('db conformance: MongoDB 7 behaviours drivers and applications rely on'
     expect(await view.distinct('name', { age: { $gte: 30 } })).to.deep.equal(['Ann', 'Cid']);
     const listed = await db.listCollections({ name: 'activePeople' }).toArray();
     expect(listed[0]).to.include({ name: 'activePeople', type: 'view' });
-    expect((listed[0] as { options: { viewOn: string } }).options.viewOn).to.equal('people');
+    expect((listed[0] as unknown as { options: { viewOn: string } }).options.viewOn).to.equal('people');
     const write = (await view.insertOne({ name: 'Eve' }).catch((e: unknown) => e)) as MongoServerError;
     expect(write.code).to.equal(166);
     await c.insertOne({ _id: 5, name: 'Eve', active: true, age: 50 });

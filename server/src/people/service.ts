@@ -11,7 +11,7 @@ import { isValidAllowListEntry } from './ip-allow-list';
 import { Department, Group, User, type UserDoc } from './models';
 import { MIN_PASSWORD_LENGTH, hashPassword, passwordMatches } from './passwords';
 import { createSession, endUserSessions } from './sessions';
-import { clearSignInFailures, recordSignInFailure, signInBlockedFor } from './throttle';
+import { oneSignInAtATime, recordSignInFailure, releaseSignInAttempt, reserveSignInAttempt } from './throttle';
 
 const LOGIN_PATTERN = /^[A-Za-z0-9._-]{3,64}$/;
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -55,26 +55,30 @@ export interface SignInRequest {
 
 /** Checks the password (throttled per login and address) and opens a session. */
 export async function signIn(request: SignInRequest): Promise<{ token: string; user: UserDoc }> {
-  const { ip, locale, logger } = request;
+  const { locale } = request;
   const errors = new FieldErrors(locale);
   const login = errors.text('login', request.login, { max: 64 });
   if (!request.password) errors.add('password', 'required');
   errors.throwIfAny();
   const loginKey = login.toLowerCase();
+  return oneSignInAtATime(loginKey, () => attemptSignIn(request, loginKey));
+}
 
+async function attemptSignIn(request: SignInRequest, loginKey: string): Promise<{ token: string; user: UserDoc }> {
+  const { ip, locale, logger } = request;
   const throttled = (ms: number) =>
     new AppError('TOO_MANY_REQUESTS', message(locale, 'throttled', { minutes: Math.max(1, Math.ceil(ms / 60_000)) }), {
       retryAfterSeconds: Math.ceil(ms / 1000),
     });
-  const blockedMs = await signInBlockedFor(loginKey, ip);
-  if (blockedMs > 0) {
+  const attempt = await reserveSignInAttempt(loginKey, ip);
+  if (attempt.blockedMs > 0) {
     logger.warn({ login: loginKey, ip }, 'sign-in refused: throttled');
-    throw throttled(blockedMs);
+    throw throttled(attempt.blockedMs);
   }
 
   const user = await User.findOne({ loginKey }).lean<UserDoc>();
   if (!(await passwordMatches(user?.passwordHash, request.password)) || !user) {
-    const failure = await recordSignInFailure(loginKey, ip);
+    const failure = await recordSignInFailure(attempt);
     logger.warn({ login: loginKey, ip }, 'sign-in failed: wrong login or password');
     await recordAudit({ userId: user?._id ?? null, login: loginKey, ip }, { kind: 'sign-in-failed', summary: 'wrong login or password' });
     if (failure.delayMs > 0) await sleep(failure.delayMs);
@@ -83,15 +87,17 @@ export async function signIn(request: SignInRequest): Promise<{ token: string; u
   }
   // Only after the password is right, so guessers learn nothing about the account.
   if (!user.active) {
+    await releaseSignInAttempt(attempt, { signedIn: false });
     await recordAudit({ userId: user._id, login: user.login, ip }, { kind: 'sign-in-failed', summary: 'inactive user' });
     throw new AppError('FORBIDDEN', message(locale, 'inactiveUser'), { reason: 'INACTIVE' });
   }
   if (!(await addressAllowedFor(user, ip))) {
+    await releaseSignInAttempt(attempt, { signedIn: false });
     logger.warn({ login: loginKey, ip }, 'sign-in refused: address not allowed');
     await recordAudit({ userId: user._id, login: user.login, ip }, { kind: 'sign-in-failed', summary: `address ${ip} not allowed` });
     throw new AppError('FORBIDDEN', message(locale, 'ipRefused', { ip }), { reason: 'ADDRESS_NOT_ALLOWED' });
   }
-  await clearSignInFailures(loginKey);
+  await releaseSignInAttempt(attempt, { signedIn: true });
   const token = await createSession(user._id, ip, request.userAgent);
   await recordAudit({ userId: user._id, login: user.login, ip }, { kind: 'sign-in' });
   logger.info({ login: user.login, ip }, 'signed in');

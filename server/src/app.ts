@@ -36,10 +36,13 @@ registerPluginHooks();
 /** The Koa application; the middleware order below is the request's path through the server. */
 export function createApp(options: { config: Config; logger: Logger; database: Database; clientDist: string; metrics?: Metrics }): Koa {
   const { config, logger, database, metrics } = options;
-  const app = new Koa({ proxy: config.trustProxy, keys: [config.sessionSecret] });
+  // Behind proxies the client is the entry TRUST_PROXY_HOPS from the right of X-Forwarded-For:
+  // entries further left were written by the client and prove nothing.
+  const app = new Koa({ proxy: config.trustProxy, maxIpsCount: config.trustProxyHops, keys: [config.sessionSecret] });
   const yoga = createGraphQLServer({
     modules: graphqlModules,
     production: config.isProduction,
+    corsOrigins: config.corsOrigins,
     logger,
     plugins: metrics ? [metrics.graphqlPlugin] : [],
     buildContext: (koa) => {

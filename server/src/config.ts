@@ -12,6 +12,10 @@ export interface Config {
   dataDir: string;
   sessionSecret: string;
   trustProxy: boolean;
+  /** How many proxies in front of the server append to X-Forwarded-For: the client is that many entries from the right. */
+  trustProxyHops: number;
+  /** Other origins (scheme://host[:port]) whose pages may call the API with credentials; same-origin only when empty. */
+  corsOrigins: string[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   bodyLimitBytes: number;
   adminLogin: string;
@@ -37,6 +41,16 @@ const booleanFlag = z
 /** A fixed development secret: fine on a developer's machine, refused in production. */
 const DEVELOPMENT_SESSION_SECRET = 'kartoteka-development-secret-not-for-production';
 
+/** "https://host[:port]" exactly: an origin has no path, query or trailing slash. */
+function isOrigin(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === text;
+  } catch {
+    return false;
+  }
+}
+
 const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test'], { message: 'must be development, production or test' }).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -49,6 +63,12 @@ const environmentSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   TRUST_PROXY: booleanFlag.default(false),
+  TRUST_PROXY_HOPS: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(1, 'must be 1–10').max(10, 'must be 1–10').default(1),
+  CORS_ORIGINS: z
+    .string()
+    .transform((text) => text.split(',').map((origin) => origin.trim()).filter(Boolean))
+    .pipe(z.array(z.string().refine(isOrigin, 'must be origins like https://app.example.com, separated by commas')))
+    .default([]),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
   BODY_LIMIT_KB: z.coerce.number({ message: 'must be a number' }).int().min(1, 'must be at least 1').default(1024),
   ADMIN_LOGIN: z.string().min(1).default('admin'),
@@ -91,6 +111,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.DATA_DIR,
     sessionSecret: e.SESSION_SECRET ?? DEVELOPMENT_SESSION_SECRET,
     trustProxy: e.TRUST_PROXY,
+    trustProxyHops: e.TRUST_PROXY_HOPS,
+    corsOrigins: e.CORS_ORIGINS,
     logLevel: e.LOG_LEVEL,
     bodyLimitBytes: e.BODY_LIMIT_KB * 1024,
     adminLogin: e.ADMIN_LOGIN,

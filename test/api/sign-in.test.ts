@@ -139,6 +139,70 @@ describe('sign-in and sessions (API)', function () {
   });
 });
 
+describe('sign-in throttle under parallel guesses (API)', function () {
+  this.timeout(120_000);
+  let server: RunningServer;
+  let admin: ApiClient;
+  const userIds: Record<string, string> = {};
+
+  before(async () => {
+    // Each test guesses from an address of its own (the proxy's entry in X-Forwarded-For).
+    server = await startTestServer({ TRUST_PROXY: 'true' });
+    admin = await signedIn(server);
+    const departmentId = (await admin.data<{ departments: { id: string }[] }>('{ departments { id } }')).departments[0].id;
+    for (const login of ['vera', 'target-one', 'target-two']) {
+      const created = await admin.data<{ createUser: { id: string } }>('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
+        input: { login, fullName: login, password: PASSWORD, departmentId },
+      });
+      userIds[login] = created.createUser.id;
+    }
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  /** Wrong passwords that were actually checked: each one leaves a «sign-in-failed» audit entry. */
+  const verifiedFailures = async (login: string) =>
+    (await admin.data<{ auditLog: { totalCount: number } }>('query($u: ID) { auditLog(kind: "sign-in-failed", userId: $u) { totalCount } }', { u: userIds[login] })).auditLog.totalCount;
+
+  const guesses = (login: string, address: string, rightAt: number) =>
+    Promise.all(
+      Array.from({ length: 40 }, (_, index) =>
+        new ApiClient(server.url, { 'x-forwarded-for': address }).request(SIGN_IN, { login, password: index === rightAt ? PASSWORD : `guess-${index}` }),
+      ),
+    );
+
+  it('blocks at the 5th failure, as its answer says, and verifies no 6th password', async () => {
+    const attacker = new ApiClient(server.url, { 'x-forwarded-for': '198.51.100.20' });
+    const answers: { code: unknown; message: string }[] = [];
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const result = await attacker.request(SIGN_IN, { login: 'vera', password: `guess-${attempt}` });
+      answers.push({ code: result.errors?.[0].extensions?.code, message: String(result.errors?.[0].message) });
+    }
+    expect(answers.slice(0, 4).map((a) => a.code)).to.deep.equal(Array(4).fill('UNAUTHENTICATED'));
+    expect(answers[4]).to.deep.equal({ code: 'TOO_MANY_REQUESTS', message: 'Слишком много неудачных попыток входа. Повторите через 15 мин.' });
+    const right = await attacker.request(SIGN_IN, { login: 'vera', password: PASSWORD });
+    expect(right.errors?.[0].extensions?.code).to.equal('TOO_MANY_REQUESTS');
+    expect(right.data?.signIn ?? null).to.equal(null);
+  });
+
+  it('checks at most 5 of 40 parallel guesses; the rest are refused unchecked', async () => {
+    const results = await guesses('target-one', '198.51.100.21', 37);
+    const signedInCount = results.filter((result) => result.data?.signIn).length;
+    expect((await verifiedFailures('target-one')) + signedInCount).to.be.at.most(5);
+    expect(results.filter((result) => result.errors?.[0].extensions?.code === 'TOO_MANY_REQUESTS').length).to.be.at.least(35);
+  });
+
+  it('lets none of 40 parallel guesses in once the login is blocked, the right one included', async () => {
+    const attacker = new ApiClient(server.url, { 'x-forwarded-for': '198.51.100.22' });
+    for (let attempt = 0; attempt < 5; attempt += 1) await attacker.request(SIGN_IN, { login: 'target-two', password: `first-${attempt}` });
+    const results = await guesses('target-two', '198.51.100.23', 20);
+    expect(results.filter((result) => result.data?.signIn)).to.have.length(0);
+    expect(results.every((result) => result.errors?.[0].extensions?.code === 'TOO_MANY_REQUESTS')).to.equal(true);
+    expect(await verifiedFailures('target-two')).to.equal(5);
+  });
+});
+
 describe('sign-in behind a trusted proxy (API)', function () {
   this.timeout(60_000);
   let server: RunningServer;
@@ -161,5 +225,44 @@ describe('sign-in behind a trusted proxy (API)', function () {
     const outside = await new ApiClient(server.url, { 'x-forwarded-for': '203.0.113.9' }).request(SIGN_IN, { login: 'gleb', password: PASSWORD });
     expect(outside.errors?.[0].message).to.equal('Вход с адреса 203.0.113.9 запрещён для этой учётной записи');
     expect(mongoose.connection.readyState).to.equal(1);
+  });
+
+  it('trusts only the proxy’s entry: an address the client put in front does not pass the allow-list', async () => {
+    const spoofed = await new ApiClient(server.url, { 'x-forwarded-for': '10.20.1.5, 203.0.113.9' }).request(SIGN_IN, { login: 'gleb', password: PASSWORD });
+    expect(spoofed.errors?.[0].message).to.equal('Вход с адреса 203.0.113.9 запрещён для этой учётной записи');
+  });
+
+  it('counts failures against the real address whatever the client writes in front', async () => {
+    // 21 failures from one address (20 allowed), each pretending to come from another one.
+    const results = await Promise.all(
+      Array.from({ length: 21 }, (_, attempt) =>
+        new ApiClient(server.url, { 'x-forwarded-for': `192.0.2.${attempt}, 203.0.113.50` }).request(SIGN_IN, { login: `nobody-${attempt}`, password: 'wrong-password' }),
+      ),
+    );
+    expect(results.filter((result) => result.errors?.[0].extensions?.code === 'TOO_MANY_REQUESTS').length).to.be.at.least(1);
+  });
+});
+
+describe('sign-in behind two trusted proxies (API)', function () {
+  this.timeout(60_000);
+  let server: RunningServer;
+
+  before(async () => {
+    server = await startTestServer({ TRUST_PROXY: 'true', TRUST_PROXY_HOPS: '2' });
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('takes the client address two entries from the right of X-Forwarded-For', async () => {
+    const admin = await signedIn(server);
+    const departmentId = (await admin.data<{ departments: { id: string }[] }>('{ departments { id } }')).departments[0].id;
+    await admin.data('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
+      input: { login: 'gleb', fullName: 'Глеб', password: PASSWORD, departmentId, ipAllowList: ['10.20.0.0/16'] },
+    });
+    const inside = await new ApiClient(server.url, { 'x-forwarded-for': '203.0.113.9, 10.20.1.5, 172.16.0.2' }).request(SIGN_IN, { login: 'gleb', password: PASSWORD });
+    expect(inside.errors).to.equal(undefined);
+    const outside = await new ApiClient(server.url, { 'x-forwarded-for': '10.20.1.5, 203.0.113.9, 172.16.0.2' }).request(SIGN_IN, { login: 'gleb', password: PASSWORD });
+    expect(outside.errors?.[0].message).to.equal('Вход с адреса 203.0.113.9 запрещён для этой учётной записи');
   });
 });

@@ -54,6 +54,19 @@ describe('configuration', () => {
     expect(problemsOf({ EMBEDDED_DB: 'true', MONGODB_URI: 'mongodb://db/k' })).to.deep.equal(['EMBEDDED_DB: true contradicts MONGODB_URI; set one of them']);
   });
 
+  it('trusts one proxy hop by default and takes 1–10', () => {
+    expect(loadConfig({}).trustProxyHops).to.equal(1);
+    expect(loadConfig({ TRUST_PROXY_HOPS: '2' }).trustProxyHops).to.equal(2);
+    expect(problemsOf({ TRUST_PROXY_HOPS: '0' })).to.deep.equal(['TRUST_PROXY_HOPS: must be 1–10']);
+  });
+
+  it('allows no other origin by default and reads a list of exact origins', () => {
+    expect(loadConfig({}).corsOrigins).to.deep.equal([]);
+    expect(loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:5173' }).corsOrigins).to.deep.equal(['https://app.example.com', 'http://localhost:5173']);
+    expect(problemsOf({ CORS_ORIGINS: 'https://app.example.com/path' })[0]).to.match(/^CORS_ORIGINS: must be origins like/);
+    expect(problemsOf({ CORS_ORIGINS: '*' })[0]).to.match(/^CORS_ORIGINS:/);
+  });
+
   it('treats empty variables as unset and reads booleans', () => {
     const config = loadConfig({ PORT: '', TRUST_PROXY: 'true', MONGODB_URI: 'mongodb://db:27017/k' });
     expect(config.port).to.equal(3000);

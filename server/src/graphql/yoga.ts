@@ -19,6 +19,8 @@ export type KoaServerContext = { koa: KoaContext };
 export function createGraphQLServer(options: {
   modules: GraphQLModule[];
   production: boolean;
+  /** Origins other than the server's own that may call the API with credentials (CORS_ORIGINS). */
+  corsOrigins: readonly string[];
   logger: Logger;
   buildContext: (koa: KoaContext) => Omit<GraphQLContext, 'koa'>;
   /** Observers such as the Prometheus metrics; they come after the limits. */
@@ -33,6 +35,14 @@ export function createGraphQLServer(options: {
     graphqlEndpoint: '/graphql',
     graphiql: !options.production,
     landingPage: false,
+    // Same-origin only unless CORS_ORIGINS lists the caller: any other Origin gets no CORS headers
+    // (graphql-yoga's default would reflect every Origin, with credentials).
+    cors: (request) => {
+      const origin = request.headers.get('origin');
+      return origin !== null && options.corsOrigins.includes(origin)
+        ? { origin: [origin], credentials: true, methods: ['GET', 'POST'], allowedHeaders: ['content-type', 'accept', 'x-graphql-yoga-csrf'] }
+        : false;
+    },
     // Requests must be non-simple (a JSON body or this header), which a cross-site form cannot send.
     plugins: [
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),

@@ -37,6 +37,10 @@ const messages = {
   controlCharacters: { ru: 'Недопустимые управляющие символы', en: 'Control characters are not allowed' },
   tooMany: { ru: 'Не больше {max} элементов', en: 'At most {max} items' },
   badFilterValue: { ru: 'Значение не подходит к полю этого вида', en: 'The value does not suit a field of this kind' },
+  httpsRequired: {
+    ru: 'Вход возможен только по HTTPS. Администратору: поставьте перед сервером прокси с TLS, передающий X-Forwarded-Proto, и включите TRUST_PROXY',
+    en: 'Signing in needs HTTPS. Administrators: put a TLS proxy that sends X-Forwarded-Proto in front of the server and set TRUST_PROXY',
+  },
   noSuchField: { ru: 'Нет такого поля', en: 'No such field' },
 } satisfies Record<string, Record<Locale, string>>;
 

@@ -3,7 +3,8 @@ import type { GraphQLModule } from '../graphql/module';
 import { requireActor, requireAdmin } from '../graphql/guards';
 import { loadById } from '../graphql/loaders';
 import type { GraphQLContext } from '../graphql/context';
-import type { Locale } from '../i18n';
+import { AppError } from '../errors';
+import { message, type Locale } from '../i18n';
 import { sessionCookieOptions } from './auth';
 import { Department, Group, User, type DepartmentDoc, type GroupDoc, type UserDoc } from './models';
 import * as people from './service';
@@ -116,6 +117,10 @@ export const peopleModule: GraphQLModule = {
     },
     Mutation: {
       signIn: async (_p, args: { login: string; password: string }, context) => {
+        // A Secure cookie cannot be set over plain HTTP: say so instead of failing after the password check.
+        if (sessionCookieOptions(context.config).secure && !context.koa.secure) {
+          throw new AppError('FORBIDDEN', message(context.locale, 'httpsRequired'), { reason: 'HTTPS_REQUIRED' });
+        }
         const { token, user } = await people.signIn({ ...args, ip: context.ip, userAgent: context.userAgent, locale: context.locale, logger: context.logger });
         context.koa.cookies.set(SESSION_COOKIE, token, sessionCookieOptions(context.config));
         // In place: the request's actor() reads this same object.

@@ -41,6 +41,7 @@ const messages = {
     ru: 'Вход возможен только по HTTPS. Администратору: поставьте перед сервером прокси с TLS, передающий X-Forwarded-Proto, и включите TRUST_PROXY',
     en: 'Signing in needs HTTPS. Administrators: put a TLS proxy that sends X-Forwarded-Proto in front of the server and set TRUST_PROXY',
   },
+  notAnObject: { ru: 'Ожидаются значения полей: объект вида {"ключ поля": значение}', en: 'Field values are expected: an object {"field key": value}' },
   noSuchField: { ru: 'Нет такого поля', en: 'No such field' },
 } satisfies Record<string, Record<Locale, string>>;
 

@@ -184,4 +184,19 @@ describeInBrowser('staff workspace: the scenario with two colleagues side by sid
     expect(await tatiana.getByTestId('related-row').first().textContent()).to.contain('Директор');
     await screenshot(tatiana, 'workspace-11-contact-in-tab');
   });
+
+  it('after the counterparty goes to the trash, its contact shows it as such and still saves', async () => {
+    const counterparty = ids.opened;
+    const found = await admin.data<{ search: { card: { id: string; title: string } }[] }>('query($q: String!) { search(query: $q) { card { id title } } }', { q: counterparty });
+    await admin.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id: found.search.find((hit) => hit.card.title === counterparty)!.card.id });
+    await tatiana.getByTestId('back').click();
+    await openCard(tatiana, 'Иван Петров');
+    await tatiana.getByTestId('value-counterparty').filter({ hasText: `${counterparty} (в корзине)` }).waitFor();
+    await tatiana.getByTestId('edit').click();
+    await tatiana.getByTestId('input-position').fill('Генеральный директор');
+    await tatiana.getByTestId('save').click();
+    await tatiana.getByTestId('value-position').filter({ hasText: 'Генеральный директор' }).waitFor();
+    expect(await tatiana.getByTestId('value-counterparty').textContent()).to.contain('(в корзине)');
+    await screenshot(tatiana, 'workspace-12-reference-in-trash');
+  });
 });

@@ -75,6 +75,8 @@ export interface CardReference {
   id: string;
   title: string | null;
   accessible: boolean;
+  /** The referenced card is in the trash. */
+  inTrash: boolean;
 }
 
 /** A row of the card list. */
@@ -129,7 +131,7 @@ export interface ConflictState {
   updatedBy: string | { fullName: string } | null;
 }
 
-const ROW_FIELDS = 'id typeKey title values version createdAt updatedAt unread { isNew changedFields } references { fieldKey id title accessible }';
+const ROW_FIELDS = 'id typeKey title values version createdAt updatedAt unread { isNew changedFields } references { fieldKey id title accessible inTrash }';
 const CARD_FIELDS = `${ROW_FIELDS} folderId createdAt inTrash createdBy { fullName } updatedBy { fullName }`;
 
 export const localized = (text: Localized | undefined, locale: Locale | string): string => (text ? (locale === 'en' ? text.en : text.ru) : '');

@@ -42,6 +42,8 @@ export const cardsModule: GraphQLModule = {
       typeKey: String
       title: String
       accessible: Boolean!
+      "The referenced card is in the trash; the reference stays until someone changes it."
+      inTrash: Boolean!
     }
 
     type Card {

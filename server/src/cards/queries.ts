@@ -288,6 +288,8 @@ export interface ReferencedCard {
   /** Null when the reader may not see the card (shown as «нет доступа»). */
   title: string | null;
   accessible: boolean;
+  /** The referenced card is in the trash (it keeps its title for those who may read its folder). */
+  inTrash: boolean;
 }
 
 /** Batches the titles of referenced cards of one request into one query (no N+1). */
@@ -298,8 +300,8 @@ export function referenceLoader(actor: Actor): DataLoader<string, ReferencedCard
     const byId = new Map(cards.map((c) => [String(c._id), c]));
     return ids.map((id) => {
       const card = byId.get(id);
-      const accessible = Boolean(card && !card.inTrash && actor.ability.can('read', cardSubject(String(card.folderId))));
-      return { id, typeKey: accessible ? card!.typeKey : null, title: accessible ? card!.title : null, accessible };
+      if (!card || !actor.ability.can('read', cardSubject(String(card.folderId)))) return { id, typeKey: null, title: null, accessible: false, inTrash: false };
+      return { id, typeKey: card.typeKey, title: card.title, accessible: true, inTrash: card.inTrash };
     });
   });
 }

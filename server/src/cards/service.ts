@@ -11,7 +11,7 @@ import { findFolder, registerFolderUsageCheck } from '../folders/service';
 import { forbidden, notFound } from '../graphql/guards';
 import { User } from '../people/models';
 import type { Logger } from '../logger';
-import { FieldErrors, isDuplicateKeyError } from '../validation';
+import { FieldErrors, isDuplicateKeyError, refuseField } from '../validation';
 import { diffValues, runAfterCommit, runBeforeSave, type CardAction, type CardChange } from './lifecycle';
 import { Card, type CardDoc } from './model';
 import { pluginFieldErrors } from './plugins';
@@ -48,12 +48,20 @@ async function cardOrFail(actor: Actor, id: string, options?: { includeTrash?: b
   return card;
 }
 
-/** Referenced cards must exist, be of a target type and be readable by the author; users must exist. */
-async function checkReferences(actor: Actor, type: CardTypeDefinition, values: CardValues, errors: FieldErrors): Promise<void> {
+/** Ids a reference or user field holds, as a list. */
+const idsOf = (value: CardValues[string] | undefined): string[] => (value === undefined ? [] : [value].flat().map(String));
+
+/**
+ * Referenced cards must exist, be of a target type, be outside the trash and be readable by the
+ * author; users must exist. Only what the change adds is checked: references the card already
+ * holds stay as they are, even when their card went to the trash or out of the author's sight.
+ */
+async function checkReferences(actor: Actor, type: CardTypeDefinition, values: CardValues, previous: CardValues, errors: FieldErrors): Promise<void> {
   for (const field of type.fields) {
-    const value = values[field.key];
-    if (value === undefined || (field.kind !== 'reference' && field.kind !== 'user')) continue;
-    const ids = (Array.isArray(value) ? value : [String(value)]).filter((id) => Types.ObjectId.isValid(id));
+    if (field.kind !== 'reference' && field.kind !== 'user') continue;
+    const kept = new Set(idsOf(previous[field.key]));
+    const ids = idsOf(values[field.key]).filter((id) => !kept.has(id) && Types.ObjectId.isValid(id));
+    if (ids.length === 0) continue;
     if (field.kind === 'user') {
       if ((await User.countDocuments({ _id: { $in: ids } })) !== ids.length) errors.add(field.key, 'notFound', { what: t(actor, 'Пользователь', 'User') });
       continue;
@@ -68,13 +76,22 @@ async function checkReferences(actor: Actor, type: CardTypeDefinition, values: C
   }
 }
 
-async function validated(actor: Actor, type: CardTypeDefinition, input: Record<string, unknown>, action: CardAction, cardId?: string): Promise<CardValues> {
+/** The `values` argument: an object of field values, or a refusal naming it (never a string taken letter by letter). */
+function valuesObject(actor: Actor, values: unknown): Record<string, unknown> {
+  if (values === null || typeof values !== 'object' || Array.isArray(values)) refuseField(actor.locale, 'values', 'notAnObject');
+  return values as Record<string, unknown>;
+}
+
+/** The values of a card checked against its type, its plugins and (for what changed) its references. */
+async function validated(actor: Actor, type: CardTypeDefinition, input: Record<string, unknown>, action: CardAction, before?: CardDoc): Promise<CardValues> {
   const { values, errors: fieldErrors } = validateCardValues(type, input, { locale: actor.locale, applyDefaults: action === 'create' });
   const errors = new FieldErrors(actor.locale);
   for (const [key, text] of Object.entries(fieldErrors)) errors.addMessage(key, text);
-  const pluginErrors = await pluginFieldErrors({ cardType: type, values: input, action, cardId, locale: actor.locale });
+  // Plugins see the submitted values their field's kind accepted (never, say, an object where text belongs).
+  const accepted = Object.fromEntries(Object.entries(input).filter(([key]) => !Object.hasOwn(fieldErrors, key)));
+  const pluginErrors = await pluginFieldErrors({ cardType: type, values: accepted, action, cardId: before && String(before._id), locale: actor.locale });
   for (const [key, text] of Object.entries(pluginErrors)) errors.addMessage(key, text);
-  if (Object.keys(fieldErrors).length === 0) await checkReferences(actor, type, values, errors);
+  if (Object.keys(fieldErrors).length === 0) await checkReferences(actor, type, values, before?.values ?? {}, errors);
   errors.throwIfAny();
   return values;
 }
@@ -135,7 +152,7 @@ export async function createCard(context: CardServiceContext, input: { folderId:
     errors.addMessage('typeKey', t(actor, `В этой папке нельзя создавать карточки типа «${type.names.ru}»`, `Cards of type “${type.names.en}” cannot be created in this folder`));
     errors.throwIfAny();
   }
-  const values = await validated(actor, type, input.values, 'create');
+  const values = await validated(actor, type, valuesObject(actor, input.values), 'create');
   const now = new Date();
   return commitChange(context, type, 'create', null, async (session) => {
     const [card] = await Card.create(
@@ -183,15 +200,16 @@ export async function updateCard(
   if (!actor.ability.can('update', cardSubject(String(card.folderId)))) throw forbidden(actor, t(actor, 'изменение карточки', 'changing the card'));
   if (card.version !== input.version) throw await conflict(actor, id);
   const type = await cardTypeOrFail(actor, card.typeKey);
-  const merged: Record<string, unknown> = { ...card.values };
-  for (const [key, value] of Object.entries(input.values)) {
-    if (value === null) delete merged[key];
-    else merged[key] = value;
+  // A map, so that any key a client sends (even "__proto__") stays a plain key and is reported as unknown.
+  const merged = new Map<string, unknown>(Object.entries(card.values));
+  for (const [key, value] of Object.entries(valuesObject(actor, input.values))) {
+    if (value === null) merged.delete(key);
+    else merged.set(key, value);
   }
   // Values of removed (hidden) fields are kept as they are, never re-validated away.
   const hidden = Object.fromEntries(type.fields.filter((f) => f.hidden && card.values[f.key] !== undefined).map((f) => [f.key, card.values[f.key]]));
-  for (const key of Object.keys(hidden)) delete merged[key];
-  const values = { ...(await validated(actor, type, merged, action, id)), ...hidden };
+  for (const key of Object.keys(hidden)) merged.delete(key);
+  const values = { ...(await validated(actor, type, Object.fromEntries(merged), action, card)), ...hidden };
   if (diffValues(card.values, values).length === 0) return card;
   return commitChange(context, type, action, card, async (session) => {
     const updated = await Card.findOneAndUpdate(

@@ -8,14 +8,18 @@ export function useDisplay() {
   const { t, locale } = useI18n();
   const types = useCardTypesStore();
 
-  function context(references: CardReference[] = [], titles: Record<string, string> | null = null): DisplayContext {
+  /** How a reference reads: its title, marked when the card is in the trash; null for «нет доступа». */
+  const referenceLabel = (ref: CardReference): string | null =>
+    !ref.accessible || ref.title === null ? null : ref.inTrash ? `${ref.title} ${t('ws.referenceInTrash')}` : ref.title;
+
+  function context(references: CardReference[] = [], titles: Record<string, string | null> | null = null): DisplayContext {
     return {
       locale: locale.value,
       userName: (id) => types.userName(id),
       referenceTitle: (id) => {
         if (titles && id in titles) return titles[id];
         const ref = references.find((r) => r.id === id);
-        return ref ? (ref.accessible ? ref.title : null) : undefined;
+        return ref ? referenceLabel(ref) : undefined;
       },
       noAccess: t('ws.noAccess'),
       yes: t('ws.yes'),
@@ -23,7 +27,7 @@ export function useDisplay() {
     };
   }
 
-  const show = (field: FieldDef | undefined, value: FieldValue | undefined, references: CardReference[] = [], titles: Record<string, string> | null = null): string =>
+  const show = (field: FieldDef | undefined, value: FieldValue | undefined, references: CardReference[] = [], titles: Record<string, string | null> | null = null): string =>
     displayValue(field, value, context(references, titles));
 
   const label = (text: { ru: string; en: string } | undefined): string => (text ? (locale.value === 'en' ? text.en : text.ru) : '');
@@ -40,5 +44,5 @@ export function useDisplay() {
     return groups;
   }
 
-  return { show, label, sections, locale };
+  return { show, label, sections, referenceLabel, locale };
 }

@@ -260,8 +260,12 @@ export interface HistoryChange {
   label: Localized;
   before: FieldValue;
   after: FieldValue;
-  beforeTitles: Record<string, string> | null;
-  afterTitles: Record<string, string> | null;
+  /** Titles of referenced cards (for a move, folder names) by id; null for «нет доступа». */
+  beforeTitles: Record<string, string | null> | null;
+  afterTitles: Record<string, string | null> | null;
+  /** The value names a folder the reader may not see. */
+  beforeHidden: boolean;
+  afterHidden: boolean;
 }
 
 export interface HistoryEntry {
@@ -275,7 +279,7 @@ export interface HistoryEntry {
 export async function fetchHistory(cardId: string, field: string | null, after: string | null): Promise<{ totalCount: number; entries: HistoryEntry[]; endCursor: string | null; hasNextPage: boolean }> {
   const data = await graphql<{ cardHistory: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: HistoryEntry }[] } }>(
     `query History($cardId: ID!, $field: String, $after: String) { cardHistory(cardId: $cardId, field: $field, first: 50, after: $after) {
-      totalCount pageInfo { hasNextPage endCursor } edges { node { seq at actorName action changes { key label { ru en } before after beforeTitles afterTitles } } } } }`,
+      totalCount pageInfo { hasNextPage endCursor } edges { node { seq at actorName action changes { key label { ru en } before after beforeTitles afterTitles beforeHidden afterHidden } } } } }`,
     { cardId, field, after },
   );
   return { totalCount: data.cardHistory.totalCount, entries: data.cardHistory.edges.map((e) => e.node), ...data.cardHistory.pageInfo };

@@ -17,9 +17,12 @@ export const historyModule: GraphQLModule = {
       label: LocalizedText!
       before: JSON
       after: JSON
-      "Titles of referenced cards at that time, by id."
+      "Titles of referenced cards at that time, by id (for a move: the folders' names); null for those the reader may not see («нет доступа»)."
       beforeTitles: JSON
       afterTitles: JSON
+      "The value names a folder the reader may not see: it is withheld and reads «нет доступа»."
+      beforeHidden: Boolean!
+      afterHidden: Boolean!
     }
     type HistoryEntry {
       id: ID!

@@ -42,6 +42,7 @@ export interface HistoryFieldChange {
   label: { ru: string; en: string };
   before: unknown;
   after: unknown;
+  /** Titles of referenced cards by id; for a move, the folders' names by id. */
   beforeTitles: Record<string, string> | null;
   afterTitles: Record<string, string> | null;
 }

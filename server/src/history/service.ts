@@ -1,5 +1,5 @@
 import { Types, type ClientSession } from 'mongoose';
-import { historySubject } from '../access/ability';
+import { cardSubject, folderSubject, historySubject } from '../access/ability';
 import type { Actor } from '../access/actor';
 import type { CardValues } from '../card-types/definition';
 import type { CardChange } from '../cards/lifecycle';
@@ -39,13 +39,14 @@ async function describeChanges(change: CardChange, session: ClientSession): Prom
   if (change.action === 'move' && change.before) {
     const folders = await Folder.find({ _id: { $in: [change.before.folderId, change.after.folderId] } }, { name: 1 }).session(session).lean();
     const name = (id: Types.ObjectId) => folders.find((f) => String(f._id) === String(id))?.name ?? '';
+    // The folders' ids travel with their names, so that a reader who may not see one gets neither.
     described.push({
       key: 'folder',
       label: { ru: 'Папка', en: 'Folder' },
       before: name(change.before.folderId),
       after: name(change.after.folderId),
-      beforeTitles: null,
-      afterTitles: null,
+      beforeTitles: { [String(change.before.folderId)]: name(change.before.folderId) },
+      afterTitles: { [String(change.after.folderId)]: name(change.after.folderId) },
     });
   }
   return described;
@@ -107,8 +108,58 @@ export async function cardHistory(actor: Actor, cardId: string, filter: HistoryF
     HistoryEntry.find(page).sort({ seq: -1 }).limit(limit + 1).lean<HistoryEntryDoc[]>(),
     HistoryEntry.countDocuments(query),
   ]);
-  const edges = rows.slice(0, limit).map((node) => ({ node, cursor: String(node.seq) }));
+  const edges = (await asReadBy(actor, rows.slice(0, limit))).map((node) => ({ node, cursor: String(node.seq) }));
   return { edges, totalCount, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null } };
+}
+
+/** A field change as one reader may see it: null titles and `…Hidden` for what is hidden from them. */
+export interface ReadableFieldChange extends Omit<HistoryFieldChange, 'beforeTitles' | 'afterTitles'> {
+  beforeTitles: Record<string, string | null> | null;
+  afterTitles: Record<string, string | null> | null;
+  beforeHidden: boolean;
+  afterHidden: boolean;
+}
+
+const isMove = (entry: HistoryEntryDoc, change: HistoryFieldChange) => entry.action === 'move' && change.key === 'folder';
+
+/**
+ * Entries as the reader may see them now, whatever the writer could see then: titles of cards in
+ * folders the reader cannot read (or of cards no longer there) become null, and so do the names of
+ * such folders in moves («нет доступа» in the client). One query for the whole page.
+ */
+async function asReadBy(actor: Actor, entries: HistoryEntryDoc[]): Promise<(Omit<HistoryEntryDoc, 'changes'> & { changes: ReadableFieldChange[] })[]> {
+  const cardIds = new Set(
+    entries.flatMap((entry) => entry.changes.filter((change) => !isMove(entry, change)).flatMap((change) => [...Object.keys(change.beforeTitles ?? {}), ...Object.keys(change.afterTitles ?? {})])),
+  );
+  const cards = cardIds.size > 0 ? await Card.find({ _id: { $in: [...cardIds].filter((id) => Types.ObjectId.isValid(id)) } }, { folderId: 1 }).lean() : [];
+  const folderOfCard = new Map(cards.map((card) => [String(card._id), String(card.folderId)]));
+  const cardVisible = (id: string) => {
+    const folderId = folderOfCard.get(id);
+    return folderId ? actor.ability.can('read', cardSubject(folderId)) : actor.isAdmin;
+  };
+  // Moves recorded before folder ids were kept name no folder: only administrators see those names.
+  const folderVisible = (id: string | undefined) => (id ? actor.ability.can('read', folderSubject(id)) : actor.isAdmin);
+  const withheld = (titles: Record<string, string> | null, visible: (id: string) => boolean) =>
+    titles && Object.fromEntries(Object.entries(titles).map(([id, title]) => [id, visible(id) ? title : null]));
+  return entries.map((entry) => ({
+    ...entry,
+    changes: entry.changes.map((change) => {
+      if (!isMove(entry, change)) {
+        return { ...change, beforeTitles: withheld(change.beforeTitles, cardVisible), afterTitles: withheld(change.afterTitles, cardVisible), beforeHidden: false, afterHidden: false };
+      }
+      const beforeHidden = !folderVisible(Object.keys(change.beforeTitles ?? {})[0]);
+      const afterHidden = !folderVisible(Object.keys(change.afterTitles ?? {})[0] ?? String(entry.folderId));
+      return {
+        ...change,
+        before: beforeHidden ? null : change.before,
+        after: afterHidden ? null : change.after,
+        beforeTitles: withheld(change.beforeTitles, folderVisible),
+        afterTitles: withheld(change.afterTitles, folderVisible),
+        beforeHidden,
+        afterHidden,
+      };
+    }),
+  }));
 }
 
 export async function verifyCardHistory(actor: Actor, cardId: string): Promise<ChainVerdict> {

@@ -1,4 +1,4 @@
-import { Types, type ClientSession } from 'mongoose';
+import mongoose, { Types, type ClientSession } from 'mongoose';
 import { cardSubject, folderSubject, historySubject } from '../access/ability';
 import type { Actor } from '../access/actor';
 import type { CardValues } from '../card-types/definition';
@@ -70,7 +70,10 @@ export async function recordHistory(change: CardChange, session: ClientSession):
     changes: await describeChanges(change, session),
     prevHash: last?.hash ?? GENESIS_HASH,
   };
-  await HistoryEntry.create([{ ...entry, hash: entryHash(entry) }], { session });
+  // The hash covers the entry exactly as the database keeps it: serialised once, read back, and
+  // inserted as read (no schema step may drop an empty object or rewrite a string after hashing).
+  const stored = mongoose.mongo.BSON.deserialize(mongoose.mongo.BSON.serialize(entry)) as typeof entry;
+  await HistoryEntry.collection.insertOne({ ...stored, hash: entryHash(stored) }, { session });
 }
 
 /** History is read by history readers (or administrators) who may read the card. */

@@ -23,7 +23,7 @@ import { unreadHooks } from './unread/hooks';
 import { registerPluginHooks } from './cards/plugins';
 import { sessionMiddleware } from './people/auth';
 import { buildActor, type Actor } from './access/actor';
-import { localeFromHeader } from './i18n';
+import { requestLocale } from './graphql/context';
 import { metricsEndpoint, type Metrics } from './metrics/metrics';
 
 export const graphqlModules: GraphQLModule[] = [scalarsModule, systemModule, peopleModule, foldersModule, auditModule, cardsModule, unreadModule, historyModule, jobsModule];
@@ -54,7 +54,7 @@ export function createApp(options: { config: Config; logger: Logger; database: D
         databaseKind: database.kind,
         ip: koa.ip,
         userAgent: koa.get('user-agent'),
-        locale: koa.state.auth.user?.locale === 'en' ? 'en' : koa.state.auth.user ? 'ru' : localeFromHeader(koa.get('accept-language')),
+        locale: requestLocale(koa),
         auth: koa.state.auth,
         actor: () => {
           const user = context.auth.user;

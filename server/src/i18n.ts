@@ -42,6 +42,13 @@ const messages = {
     en: 'Signing in needs HTTPS. Administrators: put a TLS proxy that sends X-Forwarded-Proto in front of the server and set TRUST_PROXY',
   },
   notAnObject: { ru: 'Ожидаются значения полей: объект вида {"ключ поля": значение}', en: 'Field values are expected: an object {"field key": value}' },
+  illFormedText: {
+    ru: 'Текст содержит повреждённый символ (одиночный суррогат UTF-16): его нельзя сохранить как есть',
+    en: 'The text contains a broken character (a lone UTF-16 surrogate) that cannot be stored as it is',
+  },
+  tooDeep: { ru: 'Слишком глубокая вложенность (больше {max})', en: 'Nested too deeply (more than {max})' },
+  queryTooLarge: { ru: 'Запрос слишком велик (больше {max} лексем)', en: 'The query is too large (more than {max} tokens)' },
+  wrongArgumentType: { ru: 'Значение не подходит к типу этого аргумента', en: 'The value does not suit the type of this argument' },
   noSuchField: { ru: 'Нет такого поля', en: 'No such field' },
 } satisfies Record<string, Record<Locale, string>>;
 

@@ -2,7 +2,7 @@ import type { Context as KoaContext } from 'koa';
 import type { Actor } from '../access/actor';
 import type { Config } from '../config';
 import type { DatabaseKind } from '../db/connect';
-import type { Locale } from '../i18n';
+import { localeFromHeader, type Locale } from '../i18n';
 import type { Logger } from '../logger';
 import type { RequestAuth } from '../people/auth';
 
@@ -20,4 +20,11 @@ export interface GraphQLContext {
   /** The signed-in user with their ability, built on first use within the request. */
   actor(): Promise<Actor>;
   koa: KoaContext;
+}
+
+/** The language of a request: the signed-in user's, else the browser's (Russian by default). */
+export function requestLocale(koa: KoaContext): Locale {
+  const user = koa.state.auth?.user;
+  if (user) return user.locale === 'en' ? 'en' : 'ru';
+  return localeFromHeader(koa.get('accept-language'));
 }

@@ -1,4 +1,5 @@
 import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
@@ -7,6 +8,7 @@ import { createSchema, createYoga, maskError, type Plugin, type YogaServerInstan
 import type { Logger } from '../logger';
 import type { Context as KoaContext } from 'koa';
 import type { GraphQLContext } from './context';
+import { useInputGuard } from './input-guard';
 import type { GraphQLModule } from './module';
 
 const rootTypeDefs = /* GraphQL */ `
@@ -46,19 +48,25 @@ export function createGraphQLServer(options: {
     // Requests must be non-simple (a JSON body or this header), which a cross-site form cannot send.
     plugins: [
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
-      // Deeply nested or very expensive queries are refused before they run.
+      // Query text size and nesting, unstorable text, and refusals that name their argument.
+      useInputGuard({ production: options.production }),
+      // Deeply nested, much-aliased or very expensive queries are refused before they run
+      // (the client batches at most 20 cards in one query, each under its own alias).
       maxDepthPlugin({ n: 12, ignoreIntrospection: true }),
+      maxAliasesPlugin({ n: 50 }),
       costLimitPlugin({ maxCost: 20_000 }),
       // Introspection only outside production, like GraphiQL.
       ...(options.production ? [useDisableIntrospection()] : []),
       ...(options.plugins ?? []),
     ],
     maskedErrors: {
-      // Unexpected errors reach the client as a generic message; the log keeps the real one.
-      maskError: (error, message, isDev) => {
+      // Unexpected errors reach the client as a generic message; the log keeps the real one. Never
+      // in development mode either: its stack traces would show the server's paths to clients.
+      isDev: false,
+      maskError: (error, message) => {
         const original = error instanceof GraphQLError ? error.originalError : error;
         if (original && !(original instanceof GraphQLError)) options.logger.error({ err: original }, 'GraphQL resolver failed');
-        return maskError(error, message, isDev);
+        return maskError(error, message, false);
       },
     },
     logging: false,

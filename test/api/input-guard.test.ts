@@ -1,0 +1,171 @@
+import { expect } from 'chai';
+import { Card } from '../../server/src/cards/model';
+import { verifyChain } from '../../server/src/history/chain';
+import { HistoryEntry, type HistoryEntryDoc } from '../../server/src/history/model';
+import type { RunningServer } from '../../server/src/server';
+import { ApiClient, type GraphQLResult } from '../support/api-client';
+import { createCorrespondents } from '../support/fixtures';
+import { signedIn, startTestServer } from '../support/server';
+
+const PASSWORD = 'secret-password-1';
+const ILL_FORMED = 'Текст содержит повреждённый символ (одиночный суррогат UTF-16): его нельзя сохранить как есть';
+const WRONG_TYPE = 'Значение не подходит к типу этого аргумента';
+
+/** Sends a query text as it is (no variables), the way a hand-written request would. */
+async function raw(server: RunningServer, client: ApiClient, query: string): Promise<GraphQLResult<unknown>> {
+  const response = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie: client.cookieHeader() },
+    body: JSON.stringify({ query }),
+  });
+  return { status: response.status, ...((await response.json()) as object) };
+}
+
+function fieldsOf(result: GraphQLResult<unknown>): Record<string, string> {
+  expect(result.status, JSON.stringify(result)).to.be.below(500);
+  expect(result.errors?.[0].extensions?.code, JSON.stringify(result.errors)).to.equal('BAD_USER_INPUT');
+  return result.errors?.[0].extensions?.fields as Record<string, string>;
+}
+
+describe('input guard: query text, unstorable text, refusals naming the argument (API)', function () {
+  this.timeout(120_000);
+  let server: RunningServer;
+  let admin: ApiClient;
+  let folderId: string;
+  let departmentId: string;
+
+  before(async () => {
+    server = await startTestServer();
+    admin = await signedIn(server);
+    ({ folderId, departmentId } = await createCorrespondents(admin, PASSWORD, []));
+    await admin.data('mutation { setCardTypeHistory(typeKey: "counterparty", enabled: true) { historyEnabled } }');
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('refuses 3,000 levels of nesting before parsing, with or without signing in', async () => {
+    const deep = `{ ${'viewer { '.repeat(3000)}id${' }'.repeat(3000)} }`;
+    const anonymous = await raw(server, new ApiClient(server.url), deep);
+    expect(fieldsOf(anonymous)).to.deep.equal({ query: 'Слишком глубокая вложенность (больше 40)' });
+    const deepValue = await raw(server, admin, `mutation { createGroup(name: ${'['.repeat(3000)}"x"${']'.repeat(3000)}) { id } }`);
+    expect(fieldsOf(deepValue)).to.deep.equal({ name: 'Слишком глубокая вложенность (больше 40)' });
+    const health = await fetch(`${server.url}/healthz`);
+    expect(health.status).to.equal(200);
+  });
+
+  it('refuses a query of more tokens than any client sends, and more than 50 aliases', async () => {
+    const huge = await raw(server, admin, `{ ${'__typename '.repeat(6000)}}`);
+    expect(fieldsOf(huge)).to.deep.equal({ query: 'Запрос слишком велик (больше 5000 лексем)' });
+    const aliases = await raw(server, admin, `{ ${Array.from({ length: 100 }, (_, i) => `a${i}: viewer { isAdmin }`).join(' ')} }`);
+    expect(aliases.status).to.be.below(500);
+    expect(aliases.errors?.[0].message).to.match(/Aliases limit of 50 exceeded/);
+  });
+
+  it('refuses a lone UTF-16 surrogate at the field, in variables and inline', async () => {
+    const CREATE = 'mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }';
+    expect(fieldsOf(await admin.request(CREATE, { f: folderId, v: { name: 'ООО \ud800' } }))).to.deep.equal({ 'values.name': ILL_FORMED });
+    expect(fieldsOf(await admin.request('mutation($n: String!) { createGroup(name: $n) { id } }', { n: '\udfffx' }))).to.deep.equal({ name: ILL_FORMED });
+    const input = { login: 'surrogate', fullName: 'Имя \ud83d', password: PASSWORD, departmentId };
+    expect(fieldsOf(await admin.request('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', { input }))).to.deep.equal({ 'input.fullName': ILL_FORMED });
+    expect(fieldsOf(await raw(server, admin, 'mutation { createGroup(name: "a\\ud800b") { id } }'))).to.deep.equal({ name: ILL_FORMED });
+    expect(fieldsOf(await raw(server, admin, 'mutation { createGroup(name: "a\ud800b") { id } }'))).to.deep.equal({ name: ILL_FORMED });
+    const inlineCard = await raw(server, admin, `mutation { createCard(folderId: "${folderId}", typeKey: "counterparty", values: { name: "\\udc00" }) { id } }`);
+    expect(fieldsOf(inlineCard)).to.deep.equal({ 'values.name': ILL_FORMED });
+    const groups = await admin.data<{ groups: { name: string }[] }>('{ groups { name } }');
+    expect(groups.groups.map((g) => g.name).join('')).to.not.contain('\ufffd');
+  });
+
+  it('keeps every history chain verifiable: what is hashed is what is stored', async () => {
+    const CREATE = 'mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id version } }';
+    const create = async (t: string, v: Record<string, unknown>) => (await admin.data<{ createCard: { id: string; version: number } }>(CREATE, { f: folderId, t, v })).createCard;
+    await create('counterparty', { name: 'Эмодзи 😀 и «кавычки»', notes: 'строка\u2028разделитель \u0000 нуль' });
+    await admin.request(CREATE, { f: folderId, t: 'counterparty', v: { name: 'Сломанный \ud800' } });
+    // A reference to a card purged since: its title is gone, and the entry records an empty set of titles.
+    await admin.data('mutation { setCardTypeHistory(typeKey: "contact-person", enabled: true) { historyEnabled } }');
+    const [gone, next] = [await create('counterparty', { name: 'Удалённый' }), await create('counterparty', { name: 'Следующий' })];
+    const contact = await create('contact-person', { fullName: 'Связной', counterparty: gone.id });
+    await admin.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id: gone.id });
+    await admin.data('mutation($id: ID!) { purgeCard(id: $id) }', { id: gone.id });
+    await admin.data('mutation($id: ID!, $v: Int!, $values: JSON!) { updateCard(id: $id, version: $v, values: $values) { id } }', { id: contact.id, v: contact.version, values: { counterparty: next.id } });
+    const verdict = await admin.data<{ verifyHistory: { intact: boolean; entries: number } }>('query($id: ID!) { verifyHistory(cardId: $id) { intact entries } }', { id: contact.id });
+    expect(verdict.verifyHistory).to.deep.equal({ intact: true, entries: 2 });
+    const cards = await Card.find({}, { _id: 1 }).lean();
+    expect(cards.length).to.be.greaterThan(0);
+    for (const card of cards) {
+      const entries = await HistoryEntry.find({ cardId: card._id }).sort({ seq: 1 }).lean<HistoryEntryDoc[]>();
+      expect(verifyChain(entries).intact, String(card._id)).to.equal(true);
+    }
+  });
+
+  it('names the argument when a value has the wrong type, inline or in variables', async () => {
+    const inline = await raw(server, admin, 'mutation { setUserActive(id: "0123456789abcdef01234567", active: "yes") { id } }');
+    expect(fieldsOf(inline)).to.deep.equal({ active: WRONG_TYPE });
+    const variable = await admin.request('mutation($x: ID!, $a: Boolean!) { setUserActive(id: $x, active: $a) { id } }', { x: '0123456789abcdef01234567', a: 'yes' });
+    expect(fieldsOf(variable)).to.deep.equal({ active: WRONG_TYPE });
+    const nested = await admin.request('mutation($i: CreateUserInput!) { createUser(input: $i) { id } }', { i: { login: 5, fullName: 'x', password: PASSWORD, departmentId } });
+    expect(fieldsOf(nested)).to.deep.equal({ 'input.login': WRONG_TYPE });
+    const missing = await admin.request('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', { f: folderId, v: null });
+    expect(fieldsOf(missing)).to.deep.equal({ values: WRONG_TYPE });
+    const deep = await admin.request('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', {
+      f: folderId,
+      v: JSON.parse(`${'{"a":'.repeat(100)}1${'}'.repeat(100)}`),
+    });
+    expect(Object.keys(fieldsOf(deep))[0]).to.match(/^values\.a/);
+  });
+});
+
+describe('input guard in production: no schema hints, no server paths (API)', function () {
+  this.timeout(60_000);
+  let server: RunningServer;
+  let admin: ApiClient;
+
+  before(async () => {
+    server = await startTestServer({ NODE_ENV: 'production', SESSION_SECRET: 'p'.repeat(40), TRUST_PROXY: 'true' });
+    admin = new ApiClient(server.url, { 'x-forwarded-proto': 'https' });
+    await admin.data('mutation($l: String!, $p: String!) { signIn(login: $l, password: $p) { isAdmin } }', { l: 'admin', p: 'admin-password-for-tests' });
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('suggests no field, argument or enum value names', async () => {
+    for (const query of ['{ viewr { isAdmin } }', '{ users(searc: "a") { id } }', 'mutation { setMyLocale(locale: ru_RU) { id } }']) {
+      const result = await admin.request(query);
+      expect(result.errors?.[0].message, query).to.not.match(/Did you mean/);
+    }
+    const variable = await admin.request('mutation($l: Locale!) { setMyLocale(locale: $l) { id } }', { l: 'rus' });
+    expect(variable.errors?.[0].message).to.not.match(/Did you mean/);
+  });
+});
+
+describe('masked errors in development mode (API)', function () {
+  this.timeout(60_000);
+
+  it('say «Unexpected error.» with no stack trace and no server path', async () => {
+    const previous = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'development';
+    const server = await startTestServer({ NODE_ENV: 'development' });
+    const find = Card.find;
+    try {
+      const admin = await signedIn(server);
+      Card.find = (() => {
+        throw new Error(`boom in ${process.cwd()}/server/src/cards/queries.ts`);
+      }) as unknown as typeof Card.find;
+      const response = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', cookie: admin.cookieHeader() },
+        body: JSON.stringify({ query: '{ trash { id } }' }),
+      });
+      const text = await response.text();
+      expect(JSON.parse(text).errors[0].message).to.equal('Unexpected error.');
+      expect(text).to.not.contain(process.cwd());
+      expect(text).to.not.match(/stack|at [A-Za-z.]+ \(/);
+    } finally {
+      Card.find = find;
+      if (previous === undefined) delete process.env.NODE_ENV;
+      else process.env.NODE_ENV = previous;
+      await server.stop();
+    }
+  });
+});

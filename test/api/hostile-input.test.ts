@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { RunningServer } from '../../server/src/server';
-import type { ApiClient, GraphQLResult } from '../support/api-client';
+import { refusalFields, type ApiClient } from '../support/api-client';
 import { createCorrespondents, createFolder } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
 
@@ -11,13 +11,6 @@ const PAGE = `query($f: ID!, $after: String, $sortBy: String, $filters: [CardFil
 }`;
 
 const cursorOf = (value: unknown, id = '0123456789abcdef01234567') => Buffer.from(JSON.stringify([value, id])).toString('base64url');
-
-/** The field messages of a BAD_USER_INPUT refusal (and nothing else: no data, no other code). */
-function refusal(result: GraphQLResult<unknown>): Record<string, string> {
-  expect(result.status, JSON.stringify(result)).to.be.below(500);
-  expect(result.errors?.[0].extensions?.code, JSON.stringify(result.errors)).to.equal('BAD_USER_INPUT');
-  return result.errors?.[0].extensions?.fields as Record<string, string>;
-}
 
 describe('hostile input on read paths (API)', function () {
   this.timeout(120_000);
@@ -47,7 +40,7 @@ describe('hostile input on read paths (API)', function () {
 
   it('refuses a cursor carrying a query operator at `after`, and the server stays responsive', async () => {
     const evil = cursorOf({ $regex: '^(.+)+$X' });
-    const fields = refusal(await reader.request(PAGE, { f: folderId, sortBy: 'name', after: evil }));
+    const fields = refusalFields(await reader.request(PAGE, { f: folderId, sortBy: 'name', after: evil }));
     expect(fields).to.deep.equal({ after: 'Неверный курсор страницы: откройте список с начала' });
     const health = await fetch(`${server.url}/healthz`);
     expect(health.status).to.equal(200);
@@ -64,7 +57,7 @@ describe('hostile input on read paths (API)', function () {
       ['name', 'not base64 at all!'],
     ];
     for (const [sortBy, after] of cases) {
-      expect(refusal(await reader.request(PAGE, { f: folderId, sortBy, after })), `${sortBy} ${after}`).to.have.key('after');
+      expect(refusalFields(await reader.request(PAGE, { f: folderId, sortBy, after })), `${sortBy} ${after}`).to.have.key('after');
     }
   });
 
@@ -84,13 +77,13 @@ describe('hostile input on read paths (API)', function () {
 
   it('checks filter values against the field’s kind and names the filter', async () => {
     const decimal = await admin.request(PAGE, { f: contracts, filters: [{ field: 'amount', op: 'range', from: 'abc' }] });
-    expect(refusal(decimal)).to.deep.equal({ 'filters.amount': 'Значение не подходит к полю этого вида' });
+    expect(refusalFields(decimal)).to.deep.equal({ 'filters.amount': 'Значение не подходит к полю этого вида' });
     const date = await admin.request(PAGE, { f: contracts, filters: [{ field: 'date', op: 'equals', value: '31.02.2026' }] });
-    expect(refusal(date)).to.have.key('filters.date');
+    expect(refusalFields(date)).to.have.key('filters.date');
     const tooLong = await reader.request(PAGE, { f: folderId, filters: [{ field: 'name', op: 'contains', value: 'x'.repeat(300) }] });
-    expect(refusal(tooLong)).to.have.key('filters.name');
+    expect(refusalFields(tooLong)).to.have.key('filters.name');
     const unknown = await reader.request(PAGE, { f: folderId, filters: [{ field: '$where', op: 'equals', value: '1' }] });
-    expect(refusal(unknown)).to.deep.equal({ 'filters.0': 'Нет такого поля' });
+    expect(refusalFields(unknown)).to.deep.equal({ 'filters.0': 'Нет такого поля' });
     const range = await admin.data<{ cards: { edges: { node: { title: string } }[] } }>(PAGE, { f: contracts, filters: [{ field: 'amount', op: 'range', from: '1 000', to: '99 999,99' }] });
     expect(range.cards.edges).to.have.length(2);
   });
@@ -103,13 +96,13 @@ describe('hostile input on read paths (API)', function () {
   });
 
   it('refuses hostile search text and ids at the argument instead of failing', async () => {
-    expect(refusal(await reader.request('query($s: String) { users(search: $s) { id } }', { s: 'a\u0000b' }))).to.have.key('search');
-    expect(refusal(await reader.request('query($s: String) { users(search: $s) { id } }', { s: 'x'.repeat(300_000) }))).to.have.key('search');
-    expect(refusal(await reader.request('query($d: ID) { users(departmentId: $d) { id } }', { d: 'not-an-id' }))).to.have.key('departmentId');
-    expect(refusal(await reader.request('query($q: String!) { search(query: $q) { exact } }', { q: 'x'.repeat(300) }))).to.have.key('query');
-    expect(refusal(await reader.request('query($q: String!, $l: ID) { search(query: $q, libraryId: $l) { exact } }', { q: 'aaa', l: '{"$ne":null}' }))).to.have.key('libraryId');
-    expect(refusal(await admin.request('query($u: ID) { auditLog(userId: $u) { totalCount } }', { u: 'nobody' }))).to.have.key('userId');
-    expect(refusal(await admin.request('query($a: String) { auditLog(after: $a) { totalCount } }', { a: '{"$gt":""}' }))).to.have.key('after');
+    expect(refusalFields(await reader.request('query($s: String) { users(search: $s) { id } }', { s: 'a\u0000b' }))).to.have.key('search');
+    expect(refusalFields(await reader.request('query($s: String) { users(search: $s) { id } }', { s: 'x'.repeat(300_000) }))).to.have.key('search');
+    expect(refusalFields(await reader.request('query($d: ID) { users(departmentId: $d) { id } }', { d: 'not-an-id' }))).to.have.key('departmentId');
+    expect(refusalFields(await reader.request('query($q: String!) { search(query: $q) { exact } }', { q: 'x'.repeat(300) }))).to.have.key('query');
+    expect(refusalFields(await reader.request('query($q: String!, $l: ID) { search(query: $q, libraryId: $l) { exact } }', { q: 'aaa', l: '{"$ne":null}' }))).to.have.key('libraryId');
+    expect(refusalFields(await admin.request('query($u: ID) { auditLog(userId: $u) { totalCount } }', { u: 'nobody' }))).to.have.key('userId');
+    expect(refusalFields(await admin.request('query($a: String) { auditLog(after: $a) { totalCount } }', { a: '{"$gt":""}' }))).to.have.key('after');
   });
 
   it('never returns an unlimited trash page', async () => {

@@ -3,29 +3,13 @@ import { Card } from '../../server/src/cards/model';
 import { verifyChain } from '../../server/src/history/chain';
 import { HistoryEntry, type HistoryEntryDoc } from '../../server/src/history/model';
 import type { RunningServer } from '../../server/src/server';
-import { ApiClient, type GraphQLResult } from '../support/api-client';
+import { ApiClient, refusalFields } from '../support/api-client';
 import { createCorrespondents } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
 
 const PASSWORD = 'secret-password-1';
 const ILL_FORMED = 'Текст содержит повреждённый символ (одиночный суррогат UTF-16): его нельзя сохранить как есть';
 const WRONG_TYPE = 'Значение не подходит к типу этого аргумента';
-
-/** Sends a query text as it is (no variables), the way a hand-written request would. */
-async function raw(server: RunningServer, client: ApiClient, query: string): Promise<GraphQLResult<unknown>> {
-  const response = await fetch(`${server.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', cookie: client.cookieHeader() },
-    body: JSON.stringify({ query }),
-  });
-  return { status: response.status, ...((await response.json()) as object) };
-}
-
-function fieldsOf(result: GraphQLResult<unknown>): Record<string, string> {
-  expect(result.status, JSON.stringify(result)).to.be.below(500);
-  expect(result.errors?.[0].extensions?.code, JSON.stringify(result.errors)).to.equal('BAD_USER_INPUT');
-  return result.errors?.[0].extensions?.fields as Record<string, string>;
-}
 
 describe('input guard: query text, unstorable text, refusals naming the argument (API)', function () {
   this.timeout(120_000);
@@ -46,32 +30,32 @@ describe('input guard: query text, unstorable text, refusals naming the argument
 
   it('refuses 3,000 levels of nesting before parsing, with or without signing in', async () => {
     const deep = `{ ${'viewer { '.repeat(3000)}id${' }'.repeat(3000)} }`;
-    const anonymous = await raw(server, new ApiClient(server.url), deep);
-    expect(fieldsOf(anonymous)).to.deep.equal({ query: 'Слишком глубокая вложенность (больше 40)' });
-    const deepValue = await raw(server, admin, `mutation { createGroup(name: ${'['.repeat(3000)}"x"${']'.repeat(3000)}) { id } }`);
-    expect(fieldsOf(deepValue)).to.deep.equal({ name: 'Слишком глубокая вложенность (больше 40)' });
+    const anonymous = await new ApiClient(server.url).request(deep);
+    expect(refusalFields(anonymous)).to.deep.equal({ query: 'Слишком глубокая вложенность (больше 40)' });
+    const deepValue = await admin.request(`mutation { createGroup(name: ${'['.repeat(3000)}"x"${']'.repeat(3000)}) { id } }`);
+    expect(refusalFields(deepValue)).to.deep.equal({ name: 'Слишком глубокая вложенность (больше 40)' });
     const health = await fetch(`${server.url}/healthz`);
     expect(health.status).to.equal(200);
   });
 
   it('refuses a query of more tokens than any client sends, and more than 50 aliases', async () => {
-    const huge = await raw(server, admin, `{ ${'__typename '.repeat(6000)}}`);
-    expect(fieldsOf(huge)).to.deep.equal({ query: 'Запрос слишком велик (больше 5000 лексем)' });
-    const aliases = await raw(server, admin, `{ ${Array.from({ length: 100 }, (_, i) => `a${i}: viewer { isAdmin }`).join(' ')} }`);
+    const huge = await admin.request(`{ ${'__typename '.repeat(6000)}}`);
+    expect(refusalFields(huge)).to.deep.equal({ query: 'Запрос слишком велик (больше 5000 лексем)' });
+    const aliases = await admin.request(`{ ${Array.from({ length: 100 }, (_, i) => `a${i}: viewer { isAdmin }`).join(' ')} }`);
     expect(aliases.status).to.be.below(500);
     expect(aliases.errors?.[0].message).to.match(/Aliases limit of 50 exceeded/);
   });
 
   it('refuses a lone UTF-16 surrogate at the field, in variables and inline', async () => {
     const CREATE = 'mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }';
-    expect(fieldsOf(await admin.request(CREATE, { f: folderId, v: { name: 'ООО \ud800' } }))).to.deep.equal({ 'values.name': ILL_FORMED });
-    expect(fieldsOf(await admin.request('mutation($n: String!) { createGroup(name: $n) { id } }', { n: '\udfffx' }))).to.deep.equal({ name: ILL_FORMED });
+    expect(refusalFields(await admin.request(CREATE, { f: folderId, v: { name: 'ООО \ud800' } }))).to.deep.equal({ 'values.name': ILL_FORMED });
+    expect(refusalFields(await admin.request('mutation($n: String!) { createGroup(name: $n) { id } }', { n: '\udfffx' }))).to.deep.equal({ name: ILL_FORMED });
     const input = { login: 'surrogate', fullName: 'Имя \ud83d', password: PASSWORD, departmentId };
-    expect(fieldsOf(await admin.request('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', { input }))).to.deep.equal({ 'input.fullName': ILL_FORMED });
-    expect(fieldsOf(await raw(server, admin, 'mutation { createGroup(name: "a\\ud800b") { id } }'))).to.deep.equal({ name: ILL_FORMED });
-    expect(fieldsOf(await raw(server, admin, 'mutation { createGroup(name: "a\ud800b") { id } }'))).to.deep.equal({ name: ILL_FORMED });
-    const inlineCard = await raw(server, admin, `mutation { createCard(folderId: "${folderId}", typeKey: "counterparty", values: { name: "\\udc00" }) { id } }`);
-    expect(fieldsOf(inlineCard)).to.deep.equal({ 'values.name': ILL_FORMED });
+    expect(refusalFields(await admin.request('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', { input }))).to.deep.equal({ 'input.fullName': ILL_FORMED });
+    expect(refusalFields(await admin.request('mutation { createGroup(name: "a\\ud800b") { id } }'))).to.deep.equal({ name: ILL_FORMED });
+    expect(refusalFields(await admin.request('mutation { createGroup(name: "a\ud800b") { id } }'))).to.deep.equal({ name: ILL_FORMED });
+    const inlineCard = await admin.request(`mutation { createCard(folderId: "${folderId}", typeKey: "counterparty", values: { name: "\\udc00" }) { id } }`);
+    expect(refusalFields(inlineCard)).to.deep.equal({ 'values.name': ILL_FORMED });
     const groups = await admin.data<{ groups: { name: string }[] }>('{ groups { name } }');
     expect(groups.groups.map((g) => g.name).join('')).to.not.contain('\ufffd');
   });
@@ -99,19 +83,19 @@ describe('input guard: query text, unstorable text, refusals naming the argument
   });
 
   it('names the argument when a value has the wrong type, inline or in variables', async () => {
-    const inline = await raw(server, admin, 'mutation { setUserActive(id: "0123456789abcdef01234567", active: "yes") { id } }');
-    expect(fieldsOf(inline)).to.deep.equal({ active: WRONG_TYPE });
+    const inline = await admin.request('mutation { setUserActive(id: "0123456789abcdef01234567", active: "yes") { id } }');
+    expect(refusalFields(inline)).to.deep.equal({ active: WRONG_TYPE });
     const variable = await admin.request('mutation($x: ID!, $a: Boolean!) { setUserActive(id: $x, active: $a) { id } }', { x: '0123456789abcdef01234567', a: 'yes' });
-    expect(fieldsOf(variable)).to.deep.equal({ active: WRONG_TYPE });
+    expect(refusalFields(variable)).to.deep.equal({ active: WRONG_TYPE });
     const nested = await admin.request('mutation($i: CreateUserInput!) { createUser(input: $i) { id } }', { i: { login: 5, fullName: 'x', password: PASSWORD, departmentId } });
-    expect(fieldsOf(nested)).to.deep.equal({ 'input.login': WRONG_TYPE });
+    expect(refusalFields(nested)).to.deep.equal({ 'input.login': WRONG_TYPE });
     const missing = await admin.request('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', { f: folderId, v: null });
-    expect(fieldsOf(missing)).to.deep.equal({ values: WRONG_TYPE });
+    expect(refusalFields(missing)).to.deep.equal({ values: WRONG_TYPE });
     const deep = await admin.request('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', {
       f: folderId,
       v: JSON.parse(`${'{"a":'.repeat(100)}1${'}'.repeat(100)}`),
     });
-    expect(Object.keys(fieldsOf(deep))[0]).to.match(/^values\.a/);
+    expect(Object.keys(refusalFields(deep))[0]).to.match(/^values\.a/);
   });
 });
 

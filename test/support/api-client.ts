@@ -1,3 +1,5 @@
+import { expect } from 'chai';
+
 export interface GraphQLResult<T> {
   status: number;
   data?: T;
@@ -48,4 +50,11 @@ export class ApiClient {
       else this.cookies.set(name, value);
     }
   }
+}
+
+/** The field messages of a BAD_USER_INPUT refusal; fails the test on any other outcome (a 5xx, another code). */
+export function refusalFields(result: GraphQLResult<unknown>): Record<string, string> {
+  expect(result.status, JSON.stringify(result)).to.be.below(500);
+  expect(result.errors?.[0].extensions?.code, JSON.stringify(result.errors)).to.equal('BAD_USER_INPUT');
+  return result.errors?.[0].extensions?.fields as Record<string, string>;
 }

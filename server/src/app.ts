@@ -17,6 +17,8 @@ import { cardsModule } from './cards/graphql';
 import { unreadModule } from './unread/graphql';
 import { historyModule } from './history/graphql';
 import { jobsModule } from './jobs/graphql';
+import { backupModule } from './backup/graphql';
+import { backupRoutes } from './backup/routes';
 import { registerCardHooks } from './cards/lifecycle';
 import { historyHooks } from './history/hooks';
 import { unreadHooks } from './unread/hooks';
@@ -26,7 +28,7 @@ import { buildActor, type Actor } from './access/actor';
 import { requestLocale } from './graphql/context';
 import { metricsEndpoint, type Metrics } from './metrics/metrics';
 
-export const graphqlModules: GraphQLModule[] = [scalarsModule, systemModule, peopleModule, foldersModule, auditModule, cardsModule, unreadModule, historyModule, jobsModule];
+export const graphqlModules: GraphQLModule[] = [scalarsModule, systemModule, peopleModule, foldersModule, auditModule, cardsModule, unreadModule, historyModule, jobsModule, backupModule];
 
 // History first: a failure to record it aborts the change before anyone is told about it.
 registerCardHooks(historyHooks);
@@ -74,6 +76,7 @@ export function createApp(options: { config: Config; logger: Logger; database: D
     ctx.body = { status: up ? 'ok' : 'unavailable', database: up ? 'up' : 'down' };
   });
   if (metrics && config.metricsToken) router.get('/metrics', metricsEndpoint(metrics, config.metricsToken));
+  backupRoutes(router);
   router.all('/graphql', async (ctx) => {
     const response = await yoga.handleNodeRequestAndResponse(ctx.req, ctx.res, { koa: ctx });
     ctx.status = response.status;

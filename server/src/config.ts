@@ -1,4 +1,7 @@
+import path from 'node:path';
+import { Cron } from 'croner';
 import { z } from 'zod';
+import { parseKeepRule, type KeepRule } from './backup/retention';
 
 /** Typed, validated configuration. Read once at start from the environment. */
 export interface Config {
@@ -25,6 +28,13 @@ export interface Config {
   redisUrl: string | undefined;
   /** Bearer token for GET /metrics; the endpoint is off when unset. */
   metricsToken: string | undefined;
+  /** Cron expression for backups taken by the server itself; none when unset. */
+  backupSchedule: string | undefined;
+  /** Where the server writes backups (scheduled and «Создать сейчас»). */
+  backupDir: string;
+  /** Which backups in backupDir to keep. */
+  backupKeep: KeepRule;
+  backupKeepText: string;
 }
 
 export class ConfigError extends Error {
@@ -76,10 +86,34 @@ const environmentSchema = z.object({
   SEED_DEMO_DATA: booleanFlag.default(true),
   REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'must start with redis:// or rediss://').optional(),
   METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  BACKUP_SCHEDULE: z
+    .string()
+    .refine(validCron, 'must be a cron expression, e.g. "0 3 * * *" (every day at 03:00)')
+    .optional(),
+  BACKUP_DIR: z.string().min(1).optional(),
+  BACKUP_KEEP: z
+    .string()
+    .default('7d,4w,12m')
+    .superRefine((text, context) => {
+      try {
+        parseKeepRule(text);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    }),
 });
 
 /** Every environment variable Kartoteka reads (deploy files are checked against this list). */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(environmentSchema.shape);
+
+function validCron(expression: string): boolean {
+  try {
+    new Cron(expression, { paused: true }).stop();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Validates the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -120,5 +154,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedDemoData: e.SEED_DEMO_DATA,
     redisUrl: e.REDIS_URL,
     metricsToken: e.METRICS_TOKEN,
+    backupSchedule: e.BACKUP_SCHEDULE,
+    backupDir: e.BACKUP_DIR ?? path.join(e.DATA_DIR, 'backups'),
+    backupKeep: parseKeepRule(e.BACKUP_KEEP),
+    backupKeepText: e.BACKUP_KEEP,
   };
 }

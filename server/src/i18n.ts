@@ -50,6 +50,10 @@ const messages = {
   queryTooLarge: { ru: 'Запрос слишком велик (больше {max} лексем)', en: 'The query is too large (more than {max} tokens)' },
   wrongArgumentType: { ru: 'Значение не подходит к типу этого аргумента', en: 'The value does not suit the type of this argument' },
   noSuchField: { ru: 'Нет такого поля', en: 'No such field' },
+  maintenance: {
+    ru: 'Идёт восстановление из резервной копии: изменения временно недоступны, просмотр работает. Повторите позже',
+    en: 'A restore from backup is under way: changes are unavailable for now, viewing works. Please try again later',
+  },
 } satisfies Record<string, Record<Locale, string>>;
 
 export type MessageKey = keyof typeof messages;

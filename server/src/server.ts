@@ -15,6 +15,8 @@ import { seedDemoData } from '../../seeds/demo';
 import { migrateDatabase } from './migrations';
 import { JobRunner } from './jobs/runner';
 import { createMetrics } from './metrics/metrics';
+import { startBackups } from './backup/job';
+import { underMaintenance } from './backup/maintenance';
 
 /**
  * Pending data-model migrations first, then indexes (so unique rules hold from the first
@@ -55,8 +57,10 @@ export async function startServer(
   logger.info({ eventBus: config.redisUrl ? 'redis' : 'in-process' }, 'event bus ready');
   const wasEmpty = await prepareDatabase(config, logger);
   if (wasEmpty && config.seedDemoData) await seedDemoData(logger);
-  const jobs = new JobRunner({ logger });
+  // While a restore replaces this database's contents, no job starts and running ones pause.
+  const jobs = new JobRunner({ logger, paused: underMaintenance });
   jobs.start();
+  const stopBackups = startBackups(config, database.kind, logger);
   const app = createApp({ config, logger, database, clientDist: options.clientDist, metrics });
   const server = http.createServer(app.callback());
   server.listen(config.port, config.host);
@@ -73,6 +77,7 @@ export async function startServer(
   const stop = () =>
     (stopping ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      stopBackups();
       await jobs.stop();
       server.closeIdleConnections();
       const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);

@@ -9,9 +9,10 @@ export const TEST_ADMIN = { login: 'admin', password: 'admin-password-for-tests'
 
 /**
  * Starts the real server on a free port against the test database (MONGODB_URI or the
- * in-memory server) in a database of its own. LOG_LEVEL=debug shows the server's logs.
+ * in-memory server) in a database of its own (or the one named, e.g. to restart on the same
+ * data). LOG_LEVEL=debug shows the server's logs.
  */
-export async function startTestServer(env: Record<string, string> = {}): Promise<RunningServer> {
+export async function startTestServer(env: Record<string, string> = {}, dbName = uniqueDbName('kartoteka')): Promise<RunningServer> {
   const config = loadConfig({
     NODE_ENV: 'test',
     HOST: '127.0.0.1',
@@ -23,7 +24,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     ADMIN_PASSWORD: TEST_ADMIN.password,
     ...env,
   });
-  return startServer(config, createLogger(config), { clientDist: CLIENT_DIST, dbName: uniqueDbName('kartoteka') });
+  return startServer(config, createLogger(config), { clientDist: CLIENT_DIST, dbName });
 }
 
 const SIGN_IN = 'mutation SignIn($login: String!, $password: String!) { signIn(login: $login, password: $password) { user { id } } }';

@@ -20,7 +20,11 @@ export type AuditKind =
   | 'folder-created'
   | 'folder-updated'
   | 'folder-deleted'
-  | 'access-changed';
+  | 'access-changed'
+  | 'backup-created'
+  | 'backup-failed'
+  | 'backup-downloaded'
+  | 'backup-restored';
 
 /** Append-only: nothing in the application updates or deletes these documents. */
 const auditEntrySchema = new Schema({

@@ -35,8 +35,8 @@ function checkNumbering(steps: readonly MigrationStep[]): void {
 const stamp = (db: Db) => db.collection<DataModelDoc>('meta');
 
 /** The stored data model's version, or null when the database has none yet. */
-export async function storedVersion(db: Db): Promise<number | null> {
-  return (await stamp(db).findOne({ _id: 'data-model' }))?.version ?? null;
+export async function storedVersion(db: Db, session?: mongoose.mongo.ClientSession): Promise<number | null> {
+  return (await stamp(db).findOne({ _id: 'data-model' }, { session }))?.version ?? null;
 }
 
 /** Records the version a database is at (a fresh database, or one just restored from an archive). */

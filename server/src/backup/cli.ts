@@ -1,0 +1,105 @@
+/**
+ * `npm run backup -- --out DIR` and `npm run restore -- FILE [--force]`, against the configured
+ * database (MONGODB_URI, else the embedded one under DATA_DIR, which the server must not be using
+ * at the same time). `npm run restore -- --end-maintenance` lifts the read-only flag a failed
+ * restore leaves behind.
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import mongoose from 'mongoose';
+import { recordAudit } from '../audit/service';
+import { ConfigError, loadConfig } from '../config';
+import { openDatabase } from '../db/connect';
+import { createLogger } from '../logger';
+import { ArchiveError } from './archive';
+import { endMaintenance } from './maintenance';
+import { restoreArchive, RestoreRefused, type RestoreReport } from './restore';
+import { runBackup, SYSTEM_ACTOR } from './service';
+
+const USAGE = 'usage: npm run backup -- --out DIR\n       npm run restore -- FILE [--force]\n       npm run restore -- --end-maintenance';
+
+const number = (n: number) => n.toLocaleString('en-US');
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+/** Prints progress to stderr at most every 5 %. */
+function progressPrinter(what: string) {
+  let shown = -1;
+  return (done: number, total: number) => {
+    const percent = total > 0 ? Math.floor((done / total) * 20) * 5 : 100;
+    if (percent === shown) return;
+    shown = percent;
+    process.stderr.write(`${what}: ${percent} % (${number(done)} of ${number(total)} documents)\n`);
+  };
+}
+
+function printRestoreReport(report: RestoreReport, file: string, database: string): void {
+  const { manifest, history, migration } = report;
+  console.log(`Archive verified: ${path.basename(file)} (taken ${manifest.createdAt}, Kartoteka ${manifest.kartotekaVersion}, data model ${manifest.dataModelVersion})`);
+  console.log(`Restored ${report.collections.length} collections, ${number(report.documents)} documents into "${database}" in ${seconds(report.durationMs)}`);
+  console.log(migration.applied.length > 0 ? `Data model migrated ${migration.from} → ${migration.to}: ${migration.applied.join(', ')}` : `Data model ${migration.to}: no migration needed`);
+  const summary = `History: ${number(history.cards)} cards, ${number(history.chains)} with a history chain, ${number(history.entries)} entries`;
+  if (history.broken.length === 0) console.log(`${summary} — every chain verifies`);
+  else {
+    console.log(`${summary} — ${history.broken.length} chains DO NOT verify:`);
+    for (const broken of history.broken.slice(0, 50)) console.log(`  card ${broken.cardId}: entry ${broken.seq}: ${broken.reason}`);
+  }
+}
+
+async function main(): Promise<number> {
+  const [command, ...args] = process.argv.slice(2);
+  const config = loadConfig();
+  const logger = createLogger({ logLevel: process.env.LOG_LEVEL ? config.logLevel : 'warn' });
+  if (command === 'backup') {
+    const { values } = parseArgs({ args, options: { out: { type: 'string' } } });
+    if (!values.out) throw new ConfigError([`--out: the directory to write the backup to is required\n${USAGE}`]);
+    const database = await openDatabase(config, logger);
+    try {
+      const backup = await runBackup({ dir: values.out, trigger: 'cli', server: database.kind, logger, onProgress: progressPrinter('backup') });
+      console.log(`Backup written: ${path.join(backup.dir, backup.file!)}`);
+      console.log(`${number(backup.documents!)} documents, ${megabytes(backup.sizeBytes!)}, ${seconds(backup.durationMs!)}, data model ${backup.dataModelVersion}, read back: ${backup.verification.state}`);
+      return backup.verification.state === 'verified' ? 0 : 2;
+    } finally {
+      await database.close();
+    }
+  }
+  if (command === 'restore') {
+    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { force: { type: 'boolean' }, 'end-maintenance': { type: 'boolean' } } });
+    // The restore builds every index itself, from the archive.
+    mongoose.set('autoIndex', false);
+    mongoose.set('autoCreate', false);
+    if (values['end-maintenance']) {
+      const database = await openDatabase(config, logger);
+      await endMaintenance(database.connection.db!).finally(() => database.close());
+      console.log('Maintenance flag removed: servers on this database accept changes again.');
+      return 0;
+    }
+    if (positionals.length !== 1) throw new ConfigError([`one archive file is needed\n${USAGE}`]);
+    const file = path.resolve(positionals[0]);
+    const database = await openDatabase(config, logger);
+    try {
+      const report = await restoreArchive(file, { logger, force: values.force, onProgress: progressPrinter('restore') });
+      printRestoreReport(report, file, database.connection.name);
+      await recordAudit(SYSTEM_ACTOR, { kind: 'backup-restored', targetType: 'backup', targetId: path.basename(file), summary: `${report.documents} documents`, after: { history: { chains: report.history.chains, broken: report.history.broken.length } } });
+      return report.history.broken.length === 0 ? 0 : 2;
+    } catch (error) {
+      if (error instanceof RestoreRefused || error instanceof ArchiveError) {
+        console.error(`Restore refused: ${error.message}`);
+        return 1;
+      }
+      console.error('Restore failed; the database stays read-only for servers (maintenance). Fix the cause and restore again with --force, or lift the flag with --end-maintenance.');
+      throw error;
+    } finally {
+      await database.close();
+    }
+  }
+  throw new ConfigError([USAGE]);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof ConfigError ? error.message : error);
+    process.exit(1);
+  },
+);

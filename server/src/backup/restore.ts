@@ -1,0 +1,188 @@
+import mongoose from 'mongoose';
+import { verifyChain } from '../history/chain';
+import type { HistoryEntryDoc } from '../history/model';
+import type { Logger } from '../logger';
+import { latestVersion, migrateDatabase, setStoredVersion, type Db, type MigrationReport, type MigrationStep } from '../migrations';
+import { MIGRATION_STEPS } from '../migrations/steps';
+import { ArchiveError, bsonDocuments, parseMetadata, readArchive, type ArchivedCollection, type Manifest } from './archive';
+import { endMaintenance, MAINTENANCE_GRACE_MS, startMaintenance } from './maintenance';
+import { isBackedUp } from './snapshot';
+
+const { BSON } = mongoose.mongo;
+
+export class RestoreRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RestoreRefused';
+  }
+}
+
+export interface HistoryVerdict {
+  /** Cards in the restored database. */
+  cards: number;
+  /** Cards with a history chain, and their entries. */
+  chains: number;
+  entries: number;
+  broken: { cardId: string; seq: number | null; reason: string | null }[];
+}
+
+export interface RestoreReport {
+  manifest: Manifest;
+  collections: { name: string; documents: number }[];
+  documents: number;
+  migration: MigrationReport;
+  history: HistoryVerdict;
+  durationMs: number;
+}
+
+export interface RestoreOptions {
+  logger: Logger;
+  /** The database to restore into; the application's connection by default. */
+  db?: Db;
+  /** Replace a database that already holds data. */
+  force?: boolean;
+  steps?: readonly MigrationStep[];
+  onProgress?: (done: number, total: number) => void;
+}
+
+const INSERT_BATCH = 1000;
+
+/**
+ * An index as createIndexes is usually given it. listIndexes reports a text index by its internal
+ * key (`{ _fts: 'text', _ftsx: 1 }` plus `weights` and defaults); the fields it covers are spelled
+ * out again, so the application's own index declaration later matches it as the same index.
+ */
+function creatableIndex(spec: Record<string, unknown>): Record<string, unknown> {
+  const { ns: _ns, ...rest } = spec;
+  const key = rest.key as Record<string, unknown>;
+  if (!('_fts' in key)) return rest;
+  const { weights, textIndexVersion: _version, language_override: languageField, ...options } = rest as Record<string, unknown> & { weights?: Record<string, number> };
+  const userKey: Record<string, unknown> = {};
+  for (const [field, direction] of Object.entries(key)) {
+    if (field === '_fts') for (const textField of Object.keys(weights ?? {})) userKey[textField] = 'text';
+    else if (field !== '_ftsx') userKey[field] = direction;
+  }
+  // Server defaults are left out, as the application declares the index without them.
+  return {
+    ...options,
+    key: userKey,
+    ...(weights && Object.values(weights).some((w) => w !== 1) && { weights }),
+    ...(languageField !== undefined && languageField !== 'language' && { language_override: languageField }),
+  };
+}
+
+/** Non-empty collections that a restore would replace, with their sizes. */
+async function existingData(db: Db): Promise<{ name: string; documents: number }[]> {
+  const names = (await db.listCollections({ type: 'collection' }, { nameOnly: true }).toArray()).map((c) => c.name).filter(isBackedUp);
+  const counts = await Promise.all(names.map(async (name) => ({ name, documents: await db.collection(name).estimatedDocumentCount() })));
+  return counts.filter((c) => c.documents > 0).sort((a, b) => b.documents - a.documents);
+}
+
+/** Inserts a collection's documents in batches, decoded so that every value keeps its BSON type. */
+async function insertAll(db: Db, name: string, content: AsyncIterable<Buffer>, onInserted: (count: number) => void): Promise<number> {
+  const collection = db.collection(name);
+  let batch: mongoose.mongo.BSON.Document[] = [];
+  let inserted = 0;
+  let inFlight: Promise<unknown> = Promise.resolve();
+  const send = async () => {
+    const documents = batch;
+    batch = [];
+    await inFlight;
+    inFlight = collection.insertMany(documents, { ordered: false, bypassDocumentValidation: true });
+    inserted += documents.length;
+    onInserted(documents.length);
+  };
+  for await (const raw of bsonDocuments(content)) {
+    batch.push(BSON.deserialize(raw, { promoteValues: false, bsonRegExp: true }));
+    if (batch.length >= INSERT_BATCH) await send();
+  }
+  if (batch.length > 0) await send();
+  await inFlight;
+  return inserted;
+}
+
+/** Walks every card's history chain (entries by card, in sequence) and checks each link and hash. */
+export async function verifyAllHistory(db: Db): Promise<HistoryVerdict> {
+  const verdict: HistoryVerdict = { cards: await db.collection('cards').countDocuments(), chains: 0, entries: 0, broken: [] };
+  let current: HistoryEntryDoc[] = [];
+  const settle = () => {
+    if (current.length === 0) return;
+    const result = verifyChain(current);
+    verdict.chains += 1;
+    verdict.entries += current.length;
+    if (!result.intact) verdict.broken.push({ cardId: String(current[0].cardId), seq: result.brokenAtSeq, reason: result.reason });
+    current = [];
+  };
+  for await (const entry of db.collection<HistoryEntryDoc>('history').find({}, { sort: { cardId: 1, seq: 1 }, batchSize: 5000 })) {
+    if (current.length > 0 && !current[0].cardId.equals(entry.cardId)) settle();
+    current.push(entry);
+  }
+  settle();
+  return verdict;
+}
+
+/**
+ * Restores an archive: verifies it whole against its manifest before touching anything, refuses a
+ * database that holds data unless forced, keeps the database in maintenance (servers on it are
+ * read-only) while it replaces the contents, migrates an older data model through the same steps
+ * a server runs at start, and ends by verifying every card's history chain.
+ */
+export async function restoreArchive(file: string, options: RestoreOptions): Promise<RestoreReport> {
+  const { logger } = options;
+  const db = options.db ?? mongoose.connection.db!;
+  const steps = options.steps ?? MIGRATION_STEPS;
+  const started = Date.now();
+
+  const manifest = await readArchive(file);
+  logger.info({ file, createdAt: manifest.createdAt, dataModelVersion: manifest.dataModelVersion }, 'archive verified against its manifest');
+  if (manifest.dataModelVersion > latestVersion(steps)) {
+    throw new RestoreRefused(`the archive's data model is version ${manifest.dataModelVersion}, newer than this Kartoteka knows (${latestVersion(steps)}): restore it with the newer Kartoteka`);
+  }
+  const existing = await existingData(db);
+  if (existing.length > 0 && !options.force) {
+    const listed = existing.slice(0, 5).map((c) => `${c.name}: ${c.documents}`).join(', ');
+    throw new RestoreRefused(`the database "${db.databaseName}" is not empty (${listed}${existing.length > 5 ? ', …' : ''}); nothing was changed. Add --force to replace its contents`);
+  }
+
+  await startMaintenance(db, file);
+  // A database in use: let every server see the flag and finish the changes already under way.
+  if (existing.length > 0) await new Promise((resolve) => setTimeout(resolve, MAINTENANCE_GRACE_MS));
+  const total = manifest.collections.reduce((sum, c) => sum + c.documents, 0);
+  let done = 0;
+  options.onProgress?.(0, total);
+  const collections: { name: string; documents: number }[] = [];
+  const byPath = new Map<string, { collection: ArchivedCollection; part: 'data' | 'metadata' }>();
+  for (const collection of manifest.collections) {
+    byPath.set(collection.data.path, { collection, part: 'data' });
+    byPath.set(collection.metadata.path, { collection, part: 'metadata' });
+  }
+  const indexes = new Map<string, Record<string, unknown>[]>();
+  for (const name of (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).filter(isBackedUp)) {
+    await db.collection(name).drop();
+  }
+  await readArchive(file, async (entry, content) => {
+    const { collection, part } = byPath.get(entry.path)!;
+    if (part === 'metadata') {
+      const chunks: Buffer[] = [];
+      for await (const chunk of content) chunks.push(chunk);
+      const metadata = parseMetadata(Buffer.concat(chunks).toString('utf8'));
+      await db.createCollection(collection.name, metadata.options);
+      indexes.set(collection.name, metadata.indexes.filter((index) => index.name !== '_id_'));
+      return;
+    }
+    const documents = await insertAll(db, collection.name, content, (count) => options.onProgress?.((done += count), total));
+    if (documents !== collection.documents) throw new ArchiveError(`${collection.name}: ${documents} documents read, the manifest says ${collection.documents}`);
+    const specs = (indexes.get(collection.name) ?? []).map(creatableIndex);
+    if (specs.length > 0) await db.collection(collection.name).createIndexes(specs as unknown as mongoose.mongo.IndexDescription[]);
+    collections.push({ name: collection.name, documents });
+    logger.info({ collection: collection.name, documents }, 'collection restored');
+  });
+
+  await setStoredVersion(db, manifest.dataModelVersion);
+  const migration = await migrateDatabase(logger, { db, steps });
+  const history = await verifyAllHistory(db);
+  await endMaintenance(db);
+  const report = { manifest, collections, documents: done, migration, history, durationMs: Date.now() - started };
+  logger.info({ documents: done, chains: history.chains, broken: history.broken.length, ms: report.durationMs }, 'restore finished');
+  return report;
+}

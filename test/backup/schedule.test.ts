@@ -6,7 +6,6 @@ import path from 'node:path';
 import { backupJob } from '../../server/src/backup/job';
 import { Backup } from '../../server/src/backup/model';
 import { backupsToDelete, parseKeepRule } from '../../server/src/backup/retention';
-import type { RunningServer } from '../../server/src/server';
 import { createUser } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
 

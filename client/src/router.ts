@@ -38,6 +38,7 @@ export const router = createRouter({
         { path: 'groups', name: 'admin-groups', component: () => import('./views/admin/GroupsAdmin.vue') },
         { path: 'libraries', name: 'admin-libraries', component: () => import('./views/admin/LibrariesAdmin.vue') },
         { path: 'audit', name: 'admin-audit', component: () => import('./views/admin/AuditAdmin.vue') },
+        { path: 'backups', name: 'admin-backups', component: () => import('./views/admin/BackupsAdmin.vue') },
         {
           path: 'card-types',
           children: [

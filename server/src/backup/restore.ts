@@ -170,7 +170,10 @@ export async function restoreArchive(file: string, options: RestoreOptions): Pro
       indexes.set(collection.name, metadata.indexes.filter((index) => index.name !== '_id_'));
       return;
     }
-    const documents = await insertAll(db, collection.name, content, (count) => options.onProgress?.((done += count), total));
+    const documents = await insertAll(db, collection.name, content, (count) => {
+      done += count;
+      options.onProgress?.(done, total);
+    });
     if (documents !== collection.documents) throw new ArchiveError(`${collection.name}: ${documents} documents read, the manifest says ${collection.documents}`);
     const specs = (indexes.get(collection.name) ?? []).map(creatableIndex);
     if (specs.length > 0) await db.collection(collection.name).createIndexes(specs as unknown as mongoose.mongo.IndexDescription[]);

@@ -1,0 +1,96 @@
+/**
+ * `npm run bench:backup [-- --cards 100000]`: backup and restore of N counterparties, each with a
+ * history chain of two entries (created, then a phone changed), unread marks for one reader and a
+ * few sessions. Prints the archive size and both durations (restore includes verifying the
+ * archive first and every history chain at the end). MONGODB_URI is used when set, else the
+ * built-in in-memory server. Prints numbers; asserts nothing.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import mongoose, { Types } from 'mongoose';
+import { pino } from 'pino';
+import { restoreArchive } from '../server/src/backup/restore';
+import { writeSnapshot } from '../server/src/backup/snapshot';
+import { Card } from '../server/src/cards/model';
+import { loadConfig } from '../server/src/config';
+import { entryHash, GENESIS_HASH } from '../server/src/history/chain';
+import { HistoryEntry } from '../server/src/history/model';
+import { Session, User } from '../server/src/people/models';
+import { prepareDatabase } from '../server/src/server';
+import { Unread } from '../server/src/unread/model';
+import { seedDemoData } from '../seeds/demo';
+import { generateCounterparties } from '../seeds/generate';
+import { contentHashes } from '../test/support/content-hash';
+import { benchDatabaseUri, printMachine } from './support';
+
+const { values } = parseArgs({ options: { cards: { type: 'string', default: '100000' } } });
+const CARDS = Number(values.cards);
+const logger = pino({ level: 'warn' });
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** Two chained history entries per generated card, and each card unread for Наталья. */
+async function addHistoryAndUnread(folderId: string): Promise<void> {
+  const [author, reader] = await Promise.all([User.findOne({ loginKey: 'tgoncharenko' }).lean(), User.findOne({ loginKey: 'nvakulenko' }).lean()]);
+  const cursor = Card.find({ folderId: new Types.ObjectId(folderId) }, { _id: 1, typeKey: 1, folderId: 1, values: 1, createdAt: 1 }).lean().cursor({ batchSize: 2000 });
+  let history: Record<string, unknown>[] = [];
+  let unread: Record<string, unknown>[] = [];
+  const flush = async () => {
+    await Promise.all([HistoryEntry.insertMany(history, { lean: true }), Unread.insertMany(unread, { lean: true })]);
+    history = [];
+    unread = [];
+  };
+  for await (const card of cursor) {
+    const base = { cardId: card._id, typeKey: card.typeKey, folderId: card.folderId, actorId: author!._id, actorName: author!.fullName, ip: '127.0.0.1' };
+    const created = { ...base, seq: 1, at: card.createdAt, action: 'create', changes: [{ key: 'name', label: { ru: 'Наименование', en: 'Name' }, before: null, after: card.values.name, beforeTitles: null, afterTitles: null }], prevHash: GENESIS_HASH };
+    const createdHash = entryHash(created as never);
+    const changed = { ...base, seq: 2, at: new Date(card.createdAt.getTime() + 1000), action: 'update', changes: [{ key: 'phone', label: { ru: 'Телефон', en: 'Phone' }, before: card.values.phone, after: '+7 495 000-00-00', beforeTitles: null, afterTitles: null }], prevHash: createdHash };
+    history.push({ ...created, hash: createdHash }, { ...changed, hash: entryHash(changed as never) });
+    unread.push({ userId: reader!._id, cardId: card._id, folderId: card.folderId, newToUser: true, changedFields: [], since: card.createdAt });
+    if (history.length >= 4000) await flush();
+  }
+  if (history.length > 0) await flush();
+}
+
+const database = await benchDatabaseUri();
+const dir = await mkdtemp(path.join(os.tmpdir(), 'kartoteka-bench-backup-'));
+try {
+  printMachine();
+  console.log(`database: ${database.kind}; ${CARDS.toLocaleString('en-US')} cards with 2 history entries each`);
+  await mongoose.connect(database.uri, { dbName: `bench_backup_${Date.now()}` });
+  const config = loadConfig({ ADMIN_PASSWORD: 'bench-admin-password', LOG_LEVEL: 'warn' });
+  await prepareDatabase(config, logger);
+  await seedDemoData(logger);
+  let started = Date.now();
+  const folderId = await generateCounterparties({ count: CARDS, folderName: 'Большая папка' });
+  await addHistoryAndUnread(folderId);
+  for (let i = 0; i < 20; i += 1) {
+    await Session.create({ tokenHash: `bench-${i}`, userId: new Types.ObjectId(), createdAt: new Date(), expiresAt: new Date(Date.now() + 3_600_000) });
+  }
+  console.log(`data generated in ${seconds(Date.now() - started)}`);
+
+  const source = mongoose.connection.db!;
+  started = Date.now();
+  const backup = await writeSnapshot({ dir, server: database.kind });
+  const backupMs = Date.now() - started;
+  const raw = backup.manifest.collections.reduce((sum, c) => sum + c.data.bytes, 0);
+  console.log(`backup:  ${seconds(backupMs)} — ${backup.documents.toLocaleString('en-US')} documents, archive ${(backup.sizeBytes / 2 ** 20).toFixed(1)} MiB (raw BSON ${(raw / 2 ** 20).toFixed(1)} MiB)`);
+  for (const c of backup.manifest.collections.filter((c) => c.documents >= 1000)) console.log(`         ${c.name}: ${c.documents.toLocaleString('en-US')} documents`);
+
+  const target = mongoose.connection.getClient().db(`${source.databaseName}_restored`);
+  started = Date.now();
+  const report = await restoreArchive(backup.path, { logger, db: target });
+  const restoreMs = Date.now() - started;
+  console.log(`restore: ${seconds(restoreMs)} — verify archive, ${report.documents.toLocaleString('en-US')} documents, indexes, ${report.history.chains.toLocaleString('en-US')} history chains verified (${report.history.broken.length} broken)`);
+  const compared = ['cards', 'history', 'unread', 'sessions'];
+  const [a, b] = await Promise.all([contentHashes(source, compared), contentHashes(target, compared)]);
+  console.log(`identical by content hash (${compared.join(', ')}): ${JSON.stringify(a) === JSON.stringify(b) ? 'yes' : 'NO'}`);
+  console.log(`peak RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB (database ${database.kind.includes('in-memory') ? 'in this process' : 'elsewhere'})`);
+  await target.dropDatabase();
+  await source.dropDatabase();
+} finally {
+  await mongoose.disconnect();
+  await database.stop();
+  await rm(dir, { recursive: true, force: true });
+}

@@ -28,6 +28,13 @@ export async function ensureClientBuilt(logger: Logger): Promise<void> {
   logger.info('building the client (missing or stale build)…');
   const started = performance.now();
   const { build } = await import('vite');
-  await build({ configFile: path.join(CLIENT_DIR, 'vite.config.ts'), logLevel: 'warn' });
+  // Vite sets NODE_ENV=production for the build; the process (and its children) keep their own.
+  const nodeEnv = process.env.NODE_ENV;
+  try {
+    await build({ configFile: path.join(CLIENT_DIR, 'vite.config.ts'), logLevel: 'warn' });
+  } finally {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = nodeEnv;
+  }
   logger.info({ ms: Math.round(performance.now() - started) }, 'client built');
 }

@@ -36,6 +36,18 @@ describe('db conformance: MongoDB 7 behaviours drivers and applications rely on'
     expect(await c.findOne({ _id: 3 })).to.deep.equal({ _id: 3, created: 'yes' });
   });
 
+  it('applies $set, $unset, $inc and $addToSet on nested paths, creating fields in lexicographic order (5.0+)', async () => {
+    const c = db.collection<AnyDoc>('operators');
+    await c.insertOne({ _id: 1, tags: ['a'], n: 1, keep: { x: 1 } });
+    await c.updateOne({ _id: 1 }, { $set: { zeta: 1, 'meta.b': 2, 'meta.a': 1, alpha: true }, $inc: { n: 2, fresh: 5 }, $unset: { 'keep.x': '', missing: '' }, $addToSet: { tags: { $each: ['b', 'a', 'b'] }, more: 'x' } });
+    const doc = (await c.findOne({ _id: 1 }))!;
+    expect(doc).to.deep.equal({ _id: 1, tags: ['a', 'b'], n: 3, keep: {}, alpha: true, fresh: 5, meta: { a: 1, b: 2 }, more: ['x'], zeta: 1 });
+    expect(Object.keys(doc)).to.deep.equal(['_id', 'tags', 'n', 'keep', 'alpha', 'fresh', 'meta', 'more', 'zeta']);
+    const refused = (await c.updateOne({ _id: 1 }, { $inc: { alpha: 1 } }).catch((e: unknown) => e)) as MongoServerError;
+    expect(refused).to.be.instanceOf(MongoServerError);
+    expect((await c.findOne({ _id: 1 }))!.alpha).to.equal(true);
+  });
+
   it('stores, finds, refuses a duplicate of and deletes a document whose _id is null', async () => {
     const c = db.collection<AnyDoc>('nullid');
     // The driver's insertOne replaces a null _id with an ObjectId, so the insert command is sent as is.

@@ -42,6 +42,8 @@ export interface IndexKey {
 }
 
 const keyWriter = new KeyWriter();
+/** Marks a path that met an array on its way. */
+const ARRAY = Symbol('array');
 
 /** Appends an encoded key tuple, each component inverted for a descending field. */
 export function encodeTuple(w: KeyWriter, tuple: readonly unknown[], directions: readonly number[]): void {
@@ -60,6 +62,7 @@ export class BTreeIndex {
   readonly sparse: boolean;
   readonly partial: Query | null;
   readonly prefix: Buffer;
+  private readonly paths: string[][];
 
   constructor(
     readonly id: number,
@@ -67,6 +70,7 @@ export class BTreeIndex {
     public multikey: boolean,
   ) {
     this.fields = Object.keys(spec.key);
+    this.paths = this.fields.map((field) => field.split('.'));
     this.directions = Object.values(spec.key).map((d) => (Number(d) < 0 ? -1 : 1));
     this.unique = spec.unique === true;
     this.sparse = spec.sparse === true;
@@ -81,6 +85,28 @@ export class BTreeIndex {
   /** The key tuples of a document (empty when a sparse or partial index leaves it out), and whether a path held an array. */
   tuplesOf(doc: Doc): { tuples: unknown[][]; arrays: boolean } {
     if (this.partial && !this.partial.test(doc)) return { tuples: [], arrays: false };
+    // Most documents hold no array on an indexed path: one tuple, read by walking the paths.
+    const simple: unknown[] = [];
+    let present = false;
+    for (const path of this.paths) {
+      let value: unknown = doc;
+      for (let i = 0; i < path.length && value !== undefined; i++) {
+        if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+          value = Array.isArray(value) ? ARRAY : undefined;
+          break;
+        }
+        value = (value as Doc)[path[i]!];
+      }
+      if (value === ARRAY || Array.isArray(value)) return this.arrayTuples(doc);
+      if (value !== undefined) present = true;
+      simple.push(value ?? null);
+    }
+    if (this.sparse && !present) return { tuples: [], arrays: false };
+    return { tuples: [simple], arrays: false };
+  }
+
+  /** Key tuples when a path holds arrays: one per combination of elements (multikey). */
+  private arrayTuples(doc: Doc): { tuples: unknown[][]; arrays: boolean } {
     let arrays = false;
     const perField = this.fields.map((field) => {
       const values = valuesAtPath(doc, field).flatMap((v) => {

@@ -457,8 +457,8 @@ export class Store {
       const next = btree.keysOf(doc);
       const before = old ? btree.keysOf(old).keys : [];
       const beforeSet = new Set(before.map((k) => k.key.toString('latin1')));
-      const nextSet = new Set(next.keys.map((k) => k.key.toString('latin1')));
-      const add = next.keys.filter((k) => !beforeSet.has(k.key.toString('latin1')));
+      const nextSet = before.length ? new Set(next.keys.map((k) => k.key.toString('latin1'))) : null;
+      const add = before.length ? next.keys.filter((k) => !beforeSet.has(k.key.toString('latin1'))) : next.keys;
       if (btree.unique) {
         for (const ikey of add) if (this.indexClash(collection, btree, ikey, idKey, { store: this }, ignore)) throw duplicateKeyError(collection.ns, btree, btree.keyValue(ikey.tuple));
       }
@@ -466,7 +466,7 @@ export class Store {
         btree.multikey = true;
         this.catalogChanged.add(collection);
       }
-      changes.push({ index: btree, add, remove: before.filter((k) => !nextSet.has(k.key.toString('latin1'))) });
+      changes.push({ index: btree, add, remove: nextSet ? before.filter((k) => !nextSet.has(k.key.toString('latin1'))) : [] });
     }
     for (const change of changes) {
       for (const ikey of change.remove) index.removeSync(Buffer.concat([ikey.key, idKey]));

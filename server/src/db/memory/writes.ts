@@ -4,6 +4,7 @@ import { calculateObjectSize } from 'bson';
 import { keyString } from './bson-order';
 import { asCommandError, CommandError, documentTooLarge, failedToParse, nestingTooDeep } from './errors';
 import type { Doc } from './indexes';
+import { applySimpleModifier } from './modifiers';
 import { deepClone, isPlainObject, selectDocs, type SortSpec } from './query';
 import { recordKey, withId, type Collection, type ReadView, type Store, type Transaction } from './store';
 
@@ -57,7 +58,8 @@ function removeRecord(ctx: WriteContext, collection: Collection, idKey: Buffer, 
 }
 
 export function insertDocument(ctx: WriteContext, collection: Collection, input: Doc): Doc {
-  const doc = withId(deepClone(input));
+  // The input is the command's own freshly decoded document: stored as it is, not copied.
+  const doc = withId(input);
   checkStorable(doc, false);
   if (Array.isArray(doc._id) || doc._id instanceof RegExp || (doc._id as { _bsontype?: string } | null)?._bsontype === 'BSONRegExp') throw new CommandError(2, 'BadValue', `can't use an array for _id`);
   if (doc._id === undefined) throw new CommandError(2, 'BadValue', "can't use undefined for _id");
@@ -107,7 +109,7 @@ export function applyUpdate(doc: Doc, update: UpdateSpec, filter: Doc, arrayFilt
       if (inserting && isPlainObject($setOnInsert)) modifier.$set = { ...(modifier.$set as Doc | undefined), ...$setOnInsert };
       guardId(doc, modifier);
       for (const key of Object.keys(modifier)) if (isPlainObject(modifier[key]) && Object.keys(modifier[key]).length === 0) delete modifier[key];
-      if (Object.keys(modifier).length > 0) applyModifier(next, modifier, arrayFilters, filter);
+      if (Object.keys(modifier).length > 0 && (arrayFilters?.length || !applySimpleModifier(next, modifier))) applyModifier(next, modifier, arrayFilters, filter);
     }
   } catch (error) {
     throw asCommandError(error);

@@ -40,6 +40,30 @@ describe('db conformance: explain names the index a find uses', function () {
     expect(points.map((doc) => doc.name).sort()).to.deep.equal(['n0', 'n2']);
   });
 
+  it('pages by keyset ("after this value and id") in both directions without gaps or repeats, nulls included', async () => {
+    const c = db.collection<{ _id: number; f: string; v?: number | null }>('keyset');
+    await c.createIndex({ f: 1, v: 1, _id: 1 });
+    await c.insertMany(Array.from({ length: 60 }, (_, i) => ({ _id: i, f: i % 3 ? 'x' : 'y', ...(i % 7 === 0 ? {} : { v: i % 11 }) })));
+    const expected = (await c.find({ f: 'x' }).toArray()).map((d) => ({ id: d._id, v: d.v ?? null }));
+    for (const dir of [1, -1] as const) {
+      const order = [...expected].sort((a, b) => dir * ((a.v ?? -1) - (b.v ?? -1) || a.id - b.id));
+      const seen: number[] = [];
+      let after: { v: number | null; id: number } | null = null;
+      for (;;) {
+        const beyond = dir === 1 ? '$gt' : '$lt';
+        let keyset: object = {};
+        if (after && after.v === null) keyset = dir === 1 ? { $or: [{ v: null, _id: { [beyond]: after.id } }, { v: { $exists: true, $ne: null } }] } : { v: null, _id: { [beyond]: after.id } };
+        else if (after) keyset = { $or: [{ v: { [beyond]: after.v } }, { v: after.v, _id: { [beyond]: after.id } }, ...(dir === -1 ? [{ v: null }] : [])] };
+        const page = await c.find({ $and: [{ f: 'x' }, keyset] }).sort({ v: dir, _id: dir }).limit(7).toArray();
+        if (page.length === 0) break;
+        seen.push(...page.map((d) => d._id));
+        const last = page[page.length - 1]!;
+        after = { v: last.v ?? null, id: last._id };
+      }
+      expect(seen, `direction ${dir}`).to.deep.equal(order.map((d) => d.id));
+    }
+  });
+
   it('a filter on an unindexed field is a collection scan', async () => {
     const plan = await db.collection('cards').find({ name: 'n7' }).explain('queryPlanner');
     expect(indexNameIn(plan.queryPlanner)).to.equal(null);

@@ -119,6 +119,21 @@ describe('db conformance: sessions and transactions', function () {
     }
   });
 
+  it('commits a transaction that swaps two values of a unique index', async () => {
+    const c = db.collection('swap');
+    await c.createIndex({ k: 1 }, { unique: true });
+    await c.insertMany([{ _id: 'a', k: 1 }, { _id: 'b', k: 2 }] as never[]);
+    await client.withSession((s) => s.withTransaction(async () => {
+      await c.updateOne({ _id: 'a' } as never, { $set: { k: 3 } }, { session: s });
+      await c.updateOne({ _id: 'b' } as never, { $set: { k: 1 } }, { session: s });
+      await c.updateOne({ _id: 'a' } as never, { $set: { k: 2 } }, { session: s });
+    }));
+    expect(await c.findOne({ k: 1 })).to.deep.equal({ _id: 'b', k: 1 });
+    expect(await c.findOne({ k: 2 })).to.deep.equal({ _id: 'a', k: 2 });
+    expect(((await c.insertOne({ _id: 'c', k: 2 } as never).catch((e: unknown) => e)) as MongoServerError).code).to.equal(11000);
+    expect(((await c.insertOne({ _id: 'd', k: 1 } as never).catch((e: unknown) => e)) as MongoServerError).code).to.equal(11000);
+  });
+
   it('raises WriteConflict with TransientTransactionError between two open transactions', async () => {
     const c = db.collection('conflict');
     await c.insertOne({ _id: 1, n: 0 } as never);

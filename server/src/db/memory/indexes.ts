@@ -150,6 +150,14 @@ export class BTreeIndex {
     return { key: keyWriter.take(), tuple: [...tuple], inexact: keyWriter.inexact };
   }
 
+  /**
+   * The LMDB key of a document's entry. A unique index keeps one entry per key, so its exact keys
+   * stand alone (a point lookup finds them); other entries end with the record id.
+   */
+  entryKey(ikey: IndexKey, idKey: Buffer): Buffer {
+    return this.unique && !ikey.inexact ? ikey.key : Buffer.concat([ikey.key, idKey]);
+  }
+
   keyValue(tuple: readonly unknown[]): Doc {
     return Object.fromEntries(this.fields.map((field, i) => [field, tuple[i]]));
   }

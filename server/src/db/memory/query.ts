@@ -12,7 +12,7 @@ import { Query } from 'mingo';
 import { compareValues } from './bson-order';
 import { asCommandError, badValue, CommandError } from './errors';
 import { BTreeIndex, encodeTuple, type Doc, type TextIndex } from './indexes';
-import { encodeValue, idKeyOf, KeyWriter, prefixEnd, TYPE } from './keys';
+import { encodeValue, idKeyOf, KeyWriter, MAX_TUPLE_BYTES, prefixEnd, TYPE } from './keys';
 import { BSON_READ } from './storage';
 import type { Collection, Entry, Overlay, ReadView } from './store';
 import { valuesAtPath } from './text';
@@ -116,12 +116,49 @@ interface FilterShape {
   conditions: Map<string, Condition>;
   /** Every clause of the filter is one of `conditions` (so exact conditions answer it whole). */
   simple: boolean;
+  /** A keyset clause: only documents after (value, id) in the order `{ field: direction, _id: direction }`. */
+  keyset?: Keyset;
+}
+
+interface Keyset {
+  field: string;
+  value: unknown;
+  id: unknown;
+  direction: 1 | -1;
+}
+
+/**
+ * Recognises the keyset clause of a paged listing, `$or` of `{f: {$gt: v}}`, `{f: v, _id: {$gt: id}}`
+ * (`$lt` when descending; `{f: null}` for missing values after the last, and for a null `v`
+ * `{f: {$exists: true, $ne: null}}`): every branch lies after (v, id) in that order.
+ */
+function keysetOf(branches: unknown): Keyset | undefined {
+  if (!Array.isArray(branches)) return undefined;
+  const tie = branches.find((b) => isPlainObject(b) && Object.keys(b).length === 2 && isPlainObject(b._id) && Object.keys(b._id).length === 1 && ('$gt' in b._id || '$lt' in b._id));
+  if (!tie) return undefined;
+  const field = Object.keys(tie).find((key) => key !== '_id')!;
+  const op = '$gt' in tie._id ? '$gt' : '$lt';
+  const value = tie[field];
+  if (isPlainObject(value) || Array.isArray(value) || field.startsWith('$')) return undefined;
+  const keyset: Keyset = { field, value: value ?? null, id: tie._id[op], direction: op === '$gt' ? 1 : -1 };
+  const same = (a: unknown, b: unknown) => compareValues(a, b) === 0;
+  for (const branch of branches) {
+    if (branch === tie) continue;
+    if (!isPlainObject(branch) || Object.keys(branch).length !== 1 || !(field in branch)) return undefined;
+    const condition = branch[field];
+    if (condition === null && keyset.direction === -1) continue;
+    if (isPlainObject(condition) && Object.keys(condition).length === 1 && op in condition && value !== null && same(condition[op], value)) continue;
+    if (isPlainObject(condition) && value === null && keyset.direction === 1 && condition.$exists === true && condition.$ne === null && Object.keys(condition).length === 2) continue;
+    return undefined;
+  }
+  return keyset;
 }
 
 /** Top-level field conditions, including those inside a top-level `$and`. */
 function shapeOf(filter: Doc): FilterShape {
   const conditions = new Map<string, Condition>();
   let simple = true;
+  let keyset: Keyset | undefined;
   const visit = (clause: Doc) => {
     for (const [field, value] of Object.entries(clause)) {
       if (field === '$and' && Array.isArray(value)) {
@@ -130,6 +167,7 @@ function shapeOf(filter: Doc): FilterShape {
         continue;
       }
       if (field.startsWith('$')) {
+        if (field === '$or') keyset ??= keysetOf(value);
         simple = false;
         continue;
       }
@@ -146,7 +184,7 @@ function shapeOf(filter: Doc): FilterShape {
     }
   };
   visit(filter);
-  return { conditions, simple };
+  return { conditions, simple, keyset };
 }
 
 // ---------- plans ----------
@@ -154,6 +192,8 @@ function shapeOf(filter: Doc): FilterShape {
 interface KeyRange {
   start: Buffer;
   end: Buffer;
+  /** An exact full key of a unique index: one point lookup. */
+  point?: boolean;
 }
 
 export interface Plan {
@@ -272,15 +312,33 @@ function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 |
     w.reset();
     w.bytes(index.prefix);
     encodeTuple(w, point, index.directions);
+    if (w.length > 4 + MAX_TUPLE_BYTES) {
+      // Stored keys this long are cut: the cut prefix finds them, and the filter decides.
+      w.length = 4 + MAX_TUPLE_BYTES;
+      exact = false;
+      const cut = w.take();
+      ranges.push({ start: cut, end: prefixEnd(cut) });
+      continue;
+    }
     const prefix = w.take();
     if (!component) {
-      ranges.push({ start: prefix, end: prefixEnd(prefix) });
+      ranges.push({ start: prefix, end: prefixEnd(prefix), point: index.unique && equalities === index.fields.length && !w.inexact });
       continue;
     }
     const descending = index.directions[equalities] === -1;
     const lo = descending ? invert(component.hi) : component.lo;
     const hi = descending ? invert(component.lo) : component.hi;
     ranges.push({ start: Buffer.concat([prefix, lo]), end: Buffer.concat([prefix, hi]) });
+  }
+  // A keyset page ("after (v, id)" in the sort order) starts the scan right after that key.
+  const after = shape.keyset;
+  if (after && ranges.length === 1 && !range && !index.multikey && bySort.length === 2 && relation !== null && index.fields[equalities] === after.field && index.fields[equalities + 1] === '_id' && bySort[0]![0] === after.field && bySort[1]![0] === '_id' && bySort[0]![1] === after.direction) {
+    w.reset();
+    w.bytes(ranges[0]!.start);
+    encodeTuple(w, [after.value, after.id], index.directions.slice(equalities, equalities + 2));
+    const boundary = w.take();
+    if (reverse) ranges[0]!.end = boundary;
+    else ranges[0]!.start = prefixEnd(boundary);
   }
   ranges.sort((a, b) => Buffer.compare(a.start, b.start));
   // `$in` may repeat a value: each range is read once.
@@ -394,6 +452,11 @@ function rangeEntries(collection: Collection, plan: Plan, range: KeyRange, view:
         if (overlay?.records.has(idKey.toString('latin1'))) continue;
         yield { key: idKey, idKey, doc: deserialize(value, BSON_READ) };
       }
+      return;
+    }
+    if (range.point) {
+      const idKey = store.storage.bytes(store.storage.index, range.start, view.snapshot);
+      if (idKey && offset === 0 && !overlay?.records.has(idKey.toString('latin1'))) yield { key: range.start, idKey: Buffer.from(idKey) };
       return;
     }
     for (const entry of store.scanCommitted(range.start, range.end, plan.reverse, view, offset)) {

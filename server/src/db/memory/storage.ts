@@ -107,9 +107,10 @@ export class Storage {
     return outcome.value;
   }
 
-  /** A record's BSON bytes (valid until the next read), in `snapshot` or the current transaction. */
-  docBytes(key: Buffer, snapshot?: ReadTxn): Buffer | undefined {
-    return (this.docs as unknown as { getBinaryFast(key: Buffer, options?: { transaction?: ReadTxn }): Buffer | undefined }).getBinaryFast(key, snapshot && { transaction: snapshot });
+  /** The value under `key` (a view valid until the next read), in `snapshot` or the current transaction. */
+  bytes(db: Database<Buffer, Buffer>, key: Buffer, snapshot?: ReadTxn): Buffer | undefined {
+    const fast = (db as unknown as { getBinaryFast(key: Buffer, options?: { transaction?: ReadTxn }): Buffer | undefined }).getBinaryFast(key, snapshot && { transaction: snapshot });
+    return fast && fast.subarray(0, fast.length);
   }
 
   /** A read snapshot that stays valid until `done()`. */

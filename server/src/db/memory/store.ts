@@ -368,7 +368,7 @@ export class Store {
         if (arrays) index.multikey = true;
         for (const ikey of keys) {
           if (index.unique && this.indexClash(collection, index, ikey, idKey, { store: this })) throw duplicateKeyError(collection.ns, index, index.keyValue(ikey.tuple));
-          this.storage.index.putSync(Buffer.concat([ikey.key, idKey]), idKey);
+          this.storage.index.putSync(index.entryKey(ikey, idKey), idKey);
         }
       } else this.putPostings(index, idKey, doc);
     }
@@ -389,7 +389,7 @@ export class Store {
 
   /** A committed record (in the current write transaction, or in `snapshot`). */
   getDoc(collection: Collection, idKey: Buffer, snapshot?: ReadTxn): Doc | undefined {
-    const bytes = this.storage.docBytes(collection.docKey(idKey), snapshot);
+    const bytes = this.storage.bytes(this.storage.docs, collection.docKey(idKey), snapshot);
     return bytes ? deserialize(bytes, BSON_READ) : undefined;
   }
 
@@ -413,11 +413,17 @@ export class Store {
       const other = view.txn ? view.txn.get(collection, otherId) : this.getDoc(collection, otherId, view.snapshot);
       return !!other && index.keysOf(other).keys.some((k) => k.tuple.every((v, i) => compareValues(v, ikey.tuple[i]) === 0));
     };
-    for (const entry of this.scanCommitted(ikey.key, end, false, view)) {
-      if (entry.idKey.equals(idKey)) continue;
-      const id = entry.idKey.toString('latin1');
-      if (overlay?.records.has(id) || ignore?.(id)) continue;
-      if (sameValues(entry.idKey)) return true;
+    const committedClash = (other: Buffer) => {
+      if (other.equals(idKey)) return false;
+      const id = other.toString('latin1');
+      return !overlay?.records.has(id) && !ignore?.(id) && sameValues(other);
+    };
+    if (!ikey.inexact) {
+      // One entry per exact key: a point lookup.
+      const other = this.storage.bytes(this.storage.index, ikey.key, view.snapshot);
+      if (other && committedClash(Buffer.from(other))) return true;
+    } else {
+      for (const entry of this.scanCommitted(ikey.key, end, false, view)) if (committedClash(entry.idKey)) return true;
     }
     if (overlay) for (const entry of overlay.entries(index, ikey.key, end)) if (!entry.idKey.equals(idKey) && sameValues(entry.idKey)) return true;
     return false;
@@ -469,8 +475,8 @@ export class Store {
       changes.push({ index: btree, add, remove: nextSet ? before.filter((k) => !nextSet.has(k.key.toString('latin1'))) : [] });
     }
     for (const change of changes) {
-      for (const ikey of change.remove) index.removeSync(Buffer.concat([ikey.key, idKey]));
-      for (const ikey of change.add) index.putSync(Buffer.concat([ikey.key, idKey]), idKey);
+      for (const ikey of change.remove) this.removeEntry(change.index, ikey, idKey);
+      for (const ikey of change.add) index.putSync(change.index.entryKey(ikey, idKey), idKey);
     }
     const text = collection.textIndex;
     if (text) {
@@ -483,12 +489,19 @@ export class Store {
   }
 
   deleteRecord(collection: Collection, idKey: Buffer, old: Doc): void {
-    for (const btree of collection.btreeIndexes) for (const ikey of btree.keysOf(old).keys) this.storage.index.removeSync(Buffer.concat([ikey.key, idKey]));
+    for (const btree of collection.btreeIndexes) for (const ikey of btree.keysOf(old).keys) this.removeEntry(btree, ikey, idKey);
     const text = collection.textIndex;
     if (text) this.removePostings(text, idKey, old);
     this.storage.docs.removeSync(collection.docKey(idKey));
     this.noteCount(collection, -1);
     this.noteWrite(collection, idKey);
+  }
+
+  /** Removes a record's index entry; a unique key is left alone when another record (written earlier in this commit) holds it now. */
+  private removeEntry(index: BTreeIndex, ikey: IndexKey, idKey: Buffer): void {
+    const key = index.entryKey(ikey, idKey);
+    if (key === ikey.key && !this.storage.bytes(this.storage.index, key)?.equals(idKey)) return;
+    this.storage.index.removeSync(key);
   }
 
   private putPostings(index: TextIndex, idKey: Buffer, doc: Doc): void {

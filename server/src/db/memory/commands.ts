@@ -7,6 +7,7 @@ import { Cursors } from './cursors';
 import { asCommandError, badValue, CommandError, commandNotFound, indexNotFound, invalidNamespace, noSuchTransaction, typeMismatch } from './errors';
 import { normalizeIndexSpec, TextIndex, type Doc, type IndexSpec } from './indexes';
 import { compileFilter, countDocs, explainFind, isPlainObject, openCursor, projectDocs, selectDocs, validateSort } from './query';
+import type { ReadTxn } from './storage';
 import { ID_INDEX_SPEC, LockWait, requireCollection, splitNamespace, Transaction, type Collection, type ReadView, type Store } from './store';
 import { valuesAtPath } from './text';
 import { deleteDocuments, insertDocument, updateDocuments, type WriteContext } from './writes';
@@ -24,6 +25,8 @@ interface SessionState {
   lsid: Doc;
   txn?: Transaction;
   lastUse: Date;
+  /** A snapshot session's read view (read concern "snapshot"): fixed at its first read. */
+  snapshot?: { txn: ReadTxn; at: Timestamp };
 }
 
 interface Request {
@@ -134,7 +137,10 @@ export class CommandProcessor {
       if (!handler) throw commandNotFound(name);
       this.expireTransactions();
       txn = this.transactionFor(name, body);
-      const result = handler({ name, body, db, txn, view: txn ? txn.view : { store: this.store }, connectionId });
+      const snapshot = txn ? undefined : this.snapshotFor(body);
+      const view = txn ? txn.view : { store: this.store, snapshot: snapshot?.txn };
+      let result = handler({ name, body, db, txn, view, connectionId });
+      if (snapshot && !(result instanceof Promise)) result = withAtClusterTime(result, snapshot.at);
       if (!(result instanceof Promise)) return this.withClusterTime(result);
       const statementTxn = txn;
       return result.then(
@@ -194,14 +200,42 @@ export class CommandProcessor {
     return txn;
   }
 
+  /**
+   * The read view of a read with read concern "snapshot" outside a transaction: the session's first
+   * such read fixes it (an LMDB read snapshot), later reads name it by `atClusterTime`.
+   */
+  private snapshotFor(body: Doc): SessionState['snapshot'] {
+    const concern = body.readConcern;
+    if (!isPlainObject(concern) || concern.level !== 'snapshot') return undefined;
+    const session = isPlainObject(body.lsid) ? this.sessions.get(keyString(body.lsid.id)) : undefined;
+    if (!session) throw new CommandError(72, 'InvalidOptions', 'read concern "snapshot" needs a session on this server');
+    if (concern.atClusterTime !== undefined) {
+      if (!session.snapshot || keyString(concern.atClusterTime) !== keyString(session.snapshot.at)) {
+        throw new CommandError(239, 'SnapshotTooOld', 'Read timestamp is older than the snapshot this server keeps for the session');
+      }
+      return session.snapshot;
+    }
+    session.snapshot?.txn.done();
+    session.snapshot = { txn: this.store.storage.snapshot(), at: new Timestamp({ t: Math.floor(Date.now() / 1000), i: (this.store.committedSeq % 0xffffffff) + 1 }) };
+    return session.snapshot;
+  }
+
+  private forget(key: string): void {
+    const session = this.sessions.get(key);
+    session?.txn?.abort();
+    session?.snapshot?.txn.done();
+    this.sessions.delete(key);
+  }
+
+  /** Ends every session (server stop). */
+  closeSessions(): void {
+    for (const key of [...this.sessions.keys()]) this.forget(key);
+  }
+
   /** Sessions unused for their timeout (30 minutes) are forgotten, their transactions aborted. */
   private forgetIdleSessions(): void {
     const cutoff = Date.now() - 30 * 60 * 1000;
-    for (const [key, session] of this.sessions) {
-      if (session.lastUse.getTime() >= cutoff) continue;
-      session.txn?.abort();
-      this.sessions.delete(key);
-    }
+    for (const [key, session] of this.sessions) if (session.lastUse.getTime() < cutoff) this.forget(key);
   }
 
   /** `$listLocalSessions`: the sessions this server has seen, as `{ _id: { id, uid }, lastUse }`. */
@@ -231,9 +265,7 @@ export class CommandProcessor {
   private endSessions(ids: unknown): Doc {
     for (const lsid of Array.isArray(ids) ? ids : []) {
       if (!isPlainObject(lsid)) continue;
-      const key = keyString(lsid.id);
-      this.sessions.get(key)?.txn?.abort();
-      this.sessions.delete(key);
+      this.forget(keyString(lsid.id));
     }
     return { ok: 1 };
   }
@@ -546,7 +578,7 @@ export class CommandProcessor {
 
   /** A read view for a command whose cursor may outlive it: a snapshot released when the cursor closes. */
   private cursorView(request: Request): { view: ReadView; close: () => void } {
-    if (request.txn) return { view: request.view, close: () => {} };
+    if (request.txn || request.view.snapshot) return { view: request.view, close: () => {} };
     const snapshot = this.store.storage.snapshot();
     return { view: { store: this.store, snapshot }, close: () => snapshot.done() };
   }
@@ -819,6 +851,13 @@ function* iterate(docs: Iterator<Doc>): Generator<Doc> {
 
 function drain(docs: Doc[] | Iterator<Doc>): Doc[] {
   return Array.isArray(docs) ? docs : [...iterate(docs)];
+}
+
+/** A snapshot read's reply names its moment, which the driver sends back with the session's next reads. */
+function withAtClusterTime(reply: Doc, at: Timestamp): Doc {
+  if (isPlainObject(reply.cursor)) reply.cursor.atClusterTime = at;
+  reply.atClusterTime = at;
+  return reply;
 }
 
 function runAggregation(pipeline: Doc[], input: Doc[], resolver: (name: string) => Doc[]): Doc[] {

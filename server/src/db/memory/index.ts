@@ -102,6 +102,7 @@ export async function startMemoryServer(options: MemoryServerOptions = {}): Prom
         await closed;
         clearInterval(expiry);
         processor.cursors.closeAll();
+        processor.closeSessions();
         for (const txn of [...store.openTransactions]) txn.abort();
         await storage.close();
       })();

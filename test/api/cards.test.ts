@@ -179,7 +179,7 @@ describe('cards (API)', function () {
     }
     const seen: string[] = [];
     let after: string | null = null;
-    let total = 0;
+    let total: number;
     do {
       const page: { cards: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string }; edges: { node: { title: string } }[] } } = await admin.data(
         'query($f: ID!, $after: String) { cards(folderId: $f, first: 5, after: $after, sortBy: "name", descending: true, filters: [{ field: "tags", op: tags, values: ["опт"] }]) { totalCount pageInfo { hasNextPage endCursor } edges { node { title } } } }',

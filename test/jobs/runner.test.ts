@@ -80,7 +80,7 @@ describe('background job runner', function () {
   it('survives a restart: the job goes back to the queue and the next runner resumes from its checkpoint', async () => {
     const first = runner();
     const job = await countJob.enqueue(null, { items: 40, stepMs: 15 });
-    await until('a checkpoint past 10', async () => ((await jobState(job.id))?.checkpoint as { next: number } | null)?.next! >= 10);
+    await until('a checkpoint past 10', async () => (((await jobState(job.id))?.checkpoint as { next: number } | null)?.next ?? 0) >= 10);
     await first.stop();
     const stopped = await jobState(job.id);
     expect(stopped!.state).to.equal('queued');
@@ -126,7 +126,7 @@ describe('background job runner', function () {
   it('cancel stops the job and keeps what it did', async () => {
     runner();
     const job = await countJob.enqueue(null, { items: 10_000, stepMs: 5 });
-    await until('some progress', async () => (await jobState(job.id))?.progress.done! >= 8);
+    await until('some progress', async () => ((await jobState(job.id))?.progress.done ?? 0) >= 8);
     const cancelling = await cancelJob(job.id);
     expect(cancelling!.cancelRequested).to.equal(true);
     const cancelled = await until('the job to stop', async () => {

@@ -137,7 +137,7 @@ export async function convertLegacyData(store: Store, dbpath: string): Promise<s
   try {
     collections = replay(dbpath);
   } catch (error) {
-    throw new Error(`cannot read the old journal files in ${dbpath}: ${(error as Error).message}. Nothing was changed.`);
+    throw new Error(`cannot read the old journal files in ${dbpath}: ${(error as Error).message}. Nothing was changed.`, { cause: error });
   }
   let documents = 0;
   try {
@@ -154,7 +154,7 @@ export async function convertLegacyData(store: Store, dbpath: string): Promise<s
     });
   } catch (error) {
     store.collections.clear();
-    throw new Error(`cannot convert the old journal files in ${dbpath}: ${(error as Error).message}. Nothing was converted and the old files are untouched.`);
+    throw new Error(`cannot convert the old journal files in ${dbpath}: ${(error as Error).message}. Nothing was converted and the old files are untouched.`, { cause: error });
   }
   const keep = path.join(dbpath, `converted-journal-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   mkdirSync(keep);

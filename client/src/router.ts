@@ -1,6 +1,7 @@
 import { createRouter, createWebHistory } from 'vue-router';
 import { useSessionStore } from './stores/session';
 import HomeView from './views/HomeView.vue';
+import { afterSignIn } from './sign-in-redirect';
 import { workspaceRoutes } from './workspace/routes';
 
 declare module 'vue-router' {
@@ -55,11 +56,6 @@ export const router = createRouter({
     { path: '/:pathMatch(.*)*', name: 'no-access', component: () => import('./views/NoAccessView.vue') },
   ],
 });
-
-/** Where to go after signing in: a path inside the app, never another site. */
-export function afterSignIn(redirect: unknown): string {
-  return typeof redirect === 'string' && redirect.startsWith('/') && !redirect.startsWith('//') ? redirect : '/';
-}
 
 router.beforeEach(async (to) => {
   const session = useSessionStore();

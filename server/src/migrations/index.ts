@@ -1,17 +1,10 @@
 import mongoose from 'mongoose';
 import type { Logger } from '../logger';
 import { withLock } from '../jobs/lock';
+import type { Db, MigrationStep } from './step';
 import { MIGRATION_STEPS } from './steps';
 
-/** The driver's database handle (mongoose's own copy of the driver). */
-export type Db = mongoose.mongo.Db;
-
-export interface MigrationStep {
-  /** The data-model version this step produces; steps are numbered 2, 3, 4… without gaps. */
-  version: number;
-  name: string;
-  up(db: Db, logger: Logger): Promise<void>;
-}
+export type { Db, MigrationStep };
 
 /** The model as it was before it was versioned: a database without a version stamp is at it. */
 export const BASELINE_VERSION = 1;

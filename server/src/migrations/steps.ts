@@ -1,4 +1,4 @@
-import type { MigrationStep } from './index';
+import type { MigrationStep } from './step';
 
 /**
  * The data model's history after its baseline (version 1, the model before versioning began).

@@ -1,3 +1,4 @@
+/// <reference types="vitest/config" />
 import { fileURLToPath } from 'node:url';
 import vue from '@vitejs/plugin-vue';
 import { defineConfig } from 'vite';
@@ -8,6 +9,13 @@ export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   plugins: [vue()],
   build: { outDir: 'dist', emptyOutDir: true },
+  // Unit tests of the client's own logic (client/test, `npm test`), in a simulated browser;
+  // `npm run coverage` reports their coverage into coverage/client.
+  test: {
+    environment: 'happy-dom',
+    include: ['test/**/*.test.ts'],
+    coverage: { provider: 'v8', include: ['src/**'], reporter: ['text-summary', 'html'], reportsDirectory: '../coverage/client' },
+  },
   server: {
     port: 5173,
     proxy: {

@@ -177,7 +177,7 @@ describe('deploy/: compose file, Dockerfile and Caddyfile agree with the applica
       const healthUri = /health_uri (\S+)/.exec(read('deploy/Caddyfile'))![1];
       expect((await fetch(`${server.url}${healthUri}`)).status).to.equal(200);
       // Resolves when the check exits 0, rejects otherwise (the server answers meanwhile: no spawnSync).
-      await promisify(execFile)(process.execPath, ['--import', 'tsx', 'server/src/healthcheck.ts'], { cwd: PROJECT_ROOT, env: { ...process.env, PORT: String(server.port) } });
+      await promisify(execFile)(process.execPath, ['--import', 'tsx', 'server/src/healthcheck.ts'], { cwd: PROJECT_ROOT, env: { ...process.env, NODE_ENV: 'test', PORT: String(server.port) } });
     });
   });
 });

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { checkDraft, newField, newType, toDefinition, typeDraft, type StoredDefinition, type TypeDraft } from '../src/components/card-types/draft';
+
+const counterparty: StoredDefinition = {
+  key: 'counterparty',
+  names: { ru: 'Контрагент', en: 'Counterparty' },
+  titleTemplate: '{name}',
+  historyEnabled: false,
+  origin: 'code',
+  fields: [
+    { key: 'name', kind: 'string', label: { ru: 'Наименование', en: 'Name' }, required: true, order: 0, origin: 'code' },
+    { key: 'inn', kind: 'string', label: { ru: 'ИНН', en: 'INN' }, order: 1, pattern: '\\d{10}|\\d{12}', origin: 'code' },
+  ],
+  relatedTabs: [],
+};
+
+const contract: StoredDefinition = {
+  key: 'contract',
+  names: { ru: 'Договор', en: 'Contract' },
+  titleTemplate: '{number} от {signed}',
+  historyEnabled: true,
+  fields: [
+    { key: 'signed', kind: 'date', label: { ru: 'Дата', en: 'Date' }, order: 1 },
+    { key: 'number', kind: 'string', label: { ru: 'Номер', en: 'Number' }, required: true, order: 0 },
+    { key: 'amount', kind: 'money', label: { ru: 'Сумма', en: 'Amount' }, order: 2, min: '0', scale: 2 },
+    { key: 'party', kind: 'reference', label: { ru: 'Контрагент', en: 'Counterparty' }, order: 3, targets: ['counterparty'] },
+  ],
+  relatedTabs: [],
+};
+
+/** A small valid administrator's type to start each check from. */
+function proposal(): TypeDraft {
+  const draft = newType();
+  draft.key = 'proposal';
+  draft.names = { ru: 'Коммерческое предложение', en: 'Proposal' };
+  draft.titleTemplate = '{number}';
+  const number = newField('string');
+  number.key = 'number';
+  number.label = { ru: 'Номер', en: 'Number' };
+  draft.fields = [number];
+  return draft;
+}
+
+describe('the card type designer’s draft', () => {
+  it('shows a stored type’s fields in their order and gives back the same definition', () => {
+    const draft = typeDraft(contract);
+    expect(draft.fields.map((field) => field.key)).toEqual(['number', 'signed', 'amount', 'party']);
+    expect(draft.fields[2]).toMatchObject({ min: '0', scale: '2' });
+    const definition = toDefinition(draft);
+    expect(definition.fields.map((field) => [field.key, field.order])).toEqual([['number', 0], ['signed', 1], ['amount', 2], ['party', 3]]);
+    expect(definition.fields[2]).toMatchObject({ kind: 'money', min: '0', scale: 2 });
+    expect(definition.fields[3]).toMatchObject({ kind: 'reference', targets: ['counterparty'] });
+    expect(definition).toMatchObject({ key: 'contract', titleTemplate: '{number} от {signed}', historyEnabled: true });
+    expect(checkDraft(draft, [counterparty, contract])).toEqual({});
+  });
+
+  it('turns typed defaults into values of the field’s kind and trims what was typed', () => {
+    const draft = proposal();
+    const count = newField('integer');
+    Object.assign(count, { key: 'copies', label: { ru: ' Копии ', en: 'Copies' }, default: ' 3 ' });
+    const tags = newField('tags');
+    Object.assign(tags, { key: 'tags', label: { ru: 'Метки', en: 'Tags' }, default: 'опт, VIP,' });
+    draft.fields.push(count, tags);
+    const [, copies, labels] = toDefinition(draft).fields;
+    expect(copies).toMatchObject({ default: 3, label: { ru: 'Копии', en: 'Copies' } });
+    expect(labels.default).toEqual(['опт', 'VIP']);
+  });
+
+  it('reports each mistake at the path the server uses for it', () => {
+    const draft = proposal();
+    draft.key = 'Proposal';
+    draft.names.en = '';
+    draft.titleTemplate = '{number} {missing}';
+    const duplicate = newField('string');
+    Object.assign(duplicate, { key: 'number', label: { ru: 'Ещё номер', en: 'Another number' } });
+    const amount = newField('money');
+    Object.assign(amount, { key: 'amount', label: { ru: 'Сумма', en: 'Amount' }, min: '100', max: '10' });
+    const choice = newField('enum');
+    Object.assign(choice, { key: 'stage', label: { ru: 'Этап', en: 'Stage' } });
+    const link = newField('reference');
+    Object.assign(link, { key: 'party', label: { ru: 'Контрагент', en: 'Counterparty' } });
+    draft.fields.push(duplicate, amount, choice, link);
+
+    expect(checkDraft(draft, [counterparty])).toEqual({
+      key: ['typeKeyFormat'],
+      'names.en': ['fillIn'],
+      'fields.1.key': ['duplicateFieldKey', { key: 'number' }],
+      'fields.2.min': ['minAboveMax'],
+      'fields.3.options': ['noOptions'],
+      'fields.4.targets': ['noTargets'],
+      titleTemplate: ['templateUnknownField', { key: 'missing' }],
+    });
+  });
+
+  it('accepts a related tab only through a reference field that points back to this type', () => {
+    const draft = typeDraft(counterparty);
+    draft.relatedTabs = [{ key: 'contracts', label: { ru: 'Договоры', en: 'Contracts' }, cardType: 'contract', referenceField: 'party' }];
+    expect(checkDraft(draft, [counterparty, contract])).toEqual({});
+    draft.relatedTabs[0].referenceField = 'number';
+    expect(checkDraft(draft, [counterparty, contract])).toEqual({ 'relatedTabs.0.referenceField': ['tabField'] });
+  });
+
+  it('refuses a default that breaks the field’s own pattern', () => {
+    const draft = typeDraft(counterparty);
+    draft.fields[1].default = '123';
+    expect(checkDraft(draft, [counterparty])).toEqual({ 'fields.1.default': ['defaultPattern'] });
+  });
+});

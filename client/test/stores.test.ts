@@ -1,0 +1,148 @@
+import { createPinia, setActivePinia } from 'pinia';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { CardDetails, CardPage, CardRow } from '../src/workspace/api';
+import type { CardEvent } from '../src/workspace/live';
+
+// The stores talk to the server through these modules; the tests answer in its place.
+const server = vi.hoisted(() => ({
+  graphql: vi.fn(),
+  fetchCardPage: vi.fn(),
+  fetchCardCount: vi.fn(),
+  fetchCards: vi.fn(),
+  cardEventListeners: [] as ((event: CardEvent) => void)[],
+}));
+vi.mock('../src/api/graphql', () => ({ graphql: server.graphql }));
+vi.mock('../src/workspace/api', () => ({ fetchCardPage: server.fetchCardPage, fetchCardCount: server.fetchCardCount, fetchCards: server.fetchCards }));
+vi.mock('../src/workspace/live', () => ({ onCardEvent: (listener: (event: CardEvent) => void) => server.cardEventListeners.push(listener) }));
+
+const { useSessionStore } = await import('../src/stores/session');
+const { useFoldersStore } = await import('../src/stores/folders');
+const { useCardListStore } = await import('../src/workspace/stores/cardList');
+
+beforeEach(() => {
+  setActivePinia(createPinia());
+  vi.clearAllMocks();
+  server.cardEventListeners.length = 0;
+});
+
+const viewer = (login: string, rules: unknown[]) => ({
+  user: { id: `id-${login}`, login, fullName: login, locale: 'ru', department: { name: 'Кассиопея' } },
+  isAdmin: false,
+  isHistoryReader: false,
+  rules,
+});
+
+describe('the session store', () => {
+  it('signs in with the rules the server packed, so the interface offers what the server allows', async () => {
+    // Packed CASL rules: [action, subject, conditions]; Татьяна may update cards of one folder.
+    server.graphql.mockResolvedValueOnce({ signIn: viewer('tgoncharenko', [['read', 'Card'], ['update', 'Card', { folderId: 'f1' }]]) });
+    const session = useSessionStore();
+    await session.signIn('tgoncharenko', 'kartoteka-demo');
+    expect(server.graphql.mock.calls[0][1]).toEqual({ login: 'tgoncharenko', password: 'kartoteka-demo' });
+    expect(session.viewer?.user.login).toBe('tgoncharenko');
+    const ability = session.ability();
+    expect(ability.can('read', 'Card')).toBe(true);
+    expect(ability.can('update', { __caslSubjectType__: 'Card', folderId: 'f1' } as never)).toBe(true);
+    expect(ability.can('update', { __caslSubjectType__: 'Card', folderId: 'f2' } as never)).toBe(false);
+    expect(ability.can('manage', 'Admin')).toBe(false);
+
+    server.graphql.mockResolvedValueOnce({ signOut: true });
+    await session.signOut();
+    expect(session.viewer).toBeNull();
+    expect(session.ability().can('read', 'Card')).toBe(false);
+  });
+
+  it('treats a failed check of the session as signed out and keeps the reason', async () => {
+    server.graphql.mockRejectedValueOnce(new Error('Сервер недоступен'));
+    const session = useSessionStore();
+    await session.ensureLoaded();
+    expect(session.loaded).toBe(true);
+    expect(session.viewer).toBeNull();
+    expect(session.loadError).toBe('Сервер недоступен');
+  });
+});
+
+describe('the folder tree store', () => {
+  it('builds each library’s tree, sub-folders under their parents in order, and folds a branch', async () => {
+    const folder = (id: string, name: string, parentId: string | null, order: number) => ({ id, libraryId: 'lib', parentId, name, order, myAccess: 'full' });
+    server.graphql.mockResolvedValueOnce({
+      libraries: [{ id: 'lib', name: 'Корреспонденты и контакты', order: 0, folders: [folder('c', 'Контакты', 'a', 1), folder('a', 'Корреспонденты', null, 0), folder('b', 'Архив', 'a', 0)] }],
+    });
+    const folders = useFoldersStore();
+    await folders.load();
+    const [tree] = folders.trees;
+    expect(tree.library.name).toBe('Корреспонденты и контакты');
+    expect(tree.folders.map((node) => node.item.name)).toEqual(['Корреспонденты']);
+    expect(tree.folders[0].children.map((node) => node.item.name)).toEqual(['Архив', 'Контакты']);
+    expect(folders.folderById.get('c')?.name).toBe('Контакты');
+    folders.toggle('a');
+    expect(folders.collapsed.has('a')).toBe(true);
+    folders.toggle('a');
+    expect(folders.collapsed.has('a')).toBe(false);
+  });
+});
+
+const row = (id: string, title: string, updatedAt: string): CardRow => ({ id, typeKey: 'counterparty', title, values: { name: title }, version: 1, createdAt: updatedAt, updatedAt, unread: null, references: [] });
+const page = (rows: CardRow[], hasNextPage: boolean): CardPage => ({ pageInfo: { hasNextPage, endCursor: rows.at(-1)?.id ?? null }, edges: rows.map((node) => ({ cursor: node.id, node })) });
+const details = (card: CardRow, folderId: string): CardDetails => ({ ...card, folderId, inTrash: false }) as CardDetails;
+const event = (cardId: string, folderId: string, previousFolderId: string | null = null): CardEvent => ({ cardId, folderId, previousFolderId, action: 'update', actorId: 'u', actorName: 'Татьяна' });
+
+describe('the card list store', () => {
+  it('loads a folder page by page without repeating a card, and counts the folder', async () => {
+    server.fetchCardPage.mockResolvedValueOnce(page([row('3', 'В', '2026-01-03'), row('2', 'Б', '2026-01-02')], true));
+    server.fetchCardCount.mockResolvedValue(3);
+    const list = useCardListStore();
+    await list.open('f1');
+    expect(list.rows.map((r) => r.id)).toEqual(['3', '2']);
+    await vi.waitFor(() => expect(list.totalCount).toBe(3));
+
+    server.fetchCardPage.mockResolvedValueOnce(page([row('2', 'Б', '2026-01-02'), row('1', 'А', '2026-01-01')], false));
+    await list.loadMore();
+    expect(server.fetchCardPage.mock.calls[1][1]).toMatchObject({ after: '2' });
+    expect(list.rows.map((r) => r.id)).toEqual(['3', '2', '1']);
+    expect(list.hasNextPage).toBe(false);
+  });
+
+  it('ignores a late answer for a folder the user already left', async () => {
+    let answerFirst: (value: CardPage) => void = () => {};
+    server.fetchCardPage.mockReturnValueOnce(new Promise<CardPage>((resolve) => (answerFirst = resolve)));
+    server.fetchCardPage.mockResolvedValueOnce(page([row('b1', 'Вторая папка', '2026-01-01')], false));
+    server.fetchCardCount.mockResolvedValue(1);
+    const list = useCardListStore();
+    const first = list.open('f1');
+    await list.open('f2');
+    answerFirst(page([row('a1', 'Первая папка', '2026-01-01')], false));
+    await first;
+    expect(list.folderId).toBe('f2');
+    expect(list.rows.map((r) => r.title)).toEqual(['Вторая папка']);
+  });
+
+  it('puts a colleague’s new card in its sorted place and drops one moved to another folder', async () => {
+    const older = row('1', 'А', '2026-01-01');
+    const newest = row('2', 'Б', '2026-01-05');
+    server.fetchCardPage.mockResolvedValueOnce(page([newest, older], false));
+    server.fetchCardCount.mockResolvedValue(2);
+    const list = useCardListStore();
+    await list.open('f1');
+    await vi.waitFor(() => expect(list.totalCount).toBe(2));
+
+    const added = row('3', 'В', '2026-01-03');
+    server.fetchCards.mockResolvedValueOnce([details(added, 'f1')]);
+    for (const listener of server.cardEventListeners) listener(event('3', 'f1'));
+    await vi.waitFor(() => expect(list.rows.map((r) => r.id)).toEqual(['2', '3', '1']));
+    expect(list.totalCount).toBe(3);
+
+    server.fetchCards.mockResolvedValueOnce([details(newest, 'f2')]);
+    for (const listener of server.cardEventListeners) listener(event('2', 'f2', 'f1'));
+    await vi.waitFor(() => expect(list.rows.map((r) => r.id)).toEqual(['3', '1']));
+    expect(list.totalCount).toBe(2);
+
+    // A change in another folder is not fetched: the next batch asks for this folder's card only.
+    const renamed = { ...older, title: 'А (новое название)' };
+    server.fetchCards.mockResolvedValueOnce([details(renamed, 'f1')]);
+    for (const listener of server.cardEventListeners) listener(event('9', 'elsewhere'));
+    for (const listener of server.cardEventListeners) listener(event('1', 'f1'));
+    await vi.waitFor(() => expect(list.rows.map((r) => r.title)).toEqual(['В', 'А (новое название)']));
+    expect(server.fetchCards.mock.calls.at(-1)?.[0]).toEqual(['1']);
+  });
+});

@@ -120,6 +120,20 @@ describe('restore', function () {
     });
   });
 
+  it('backs up and restores GridFS collections with the rest', async () => {
+    const source = mongo.db(uniqueDbName('gridfs'));
+    await source.collection('cards').insertOne({ title: 'ООО «Альфа»' });
+    const upload = new mongoose.mongo.GridFSBucket(source).openUploadStream('договор.pdf');
+    await new Promise((resolve, reject) => upload.on('finish', resolve).on('error', reject).end(Buffer.alloc(600_000, 7)));
+    const backup = await writeSnapshot({ dir, server: 'test', db: source });
+    expect(backup.manifest.collections.map((c) => `${c.name}:${c.documents}`)).to.deep.equal(['cards:1', 'fs.chunks:3', 'fs.files:1']);
+    const target = mongo.db(uniqueDbName('gridfs_restored'));
+    await restoreArchive(backup.path, { logger, db: target });
+    const names = ['cards', 'fs.files', 'fs.chunks'];
+    expect(await contentHashes(target, names)).to.deep.equal(await contentHashes(source, names));
+    await Promise.all([source.dropDatabase(), target.dropDatabase()]);
+  });
+
   it('migrates an archive from an older data model through the same steps a server runs', async () => {
     const db = mongo.db(uniqueDbName('older'));
     const archive = await craftArchive(dir, { dataModelVersion: 1, documents: [{ name: 'Татьяна Гончаренко' }] });

@@ -3,7 +3,8 @@
  * history chain of two entries (created, then a phone changed), unread marks for one reader and a
  * few sessions. Prints the archive size and both durations (restore includes verifying the
  * archive first and every history chain at the end). MONGODB_URI is used when set, else the
- * built-in in-memory server. Prints numbers; asserts nothing.
+ * database `npm start` would use (the built-in one in its own process, data in a temporary
+ * DATA_DIR). Prints numbers; asserts nothing.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -15,6 +16,7 @@ import { restoreArchive } from '../server/src/backup/restore';
 import { writeSnapshot } from '../server/src/backup/snapshot';
 import { Card } from '../server/src/cards/model';
 import { loadConfig } from '../server/src/config';
+import { openDatabase } from '../server/src/db/connect';
 import { entryHash, GENESIS_HASH } from '../server/src/history/chain';
 import { HistoryEntry } from '../server/src/history/model';
 import { Session, User } from '../server/src/people/models';
@@ -23,11 +25,11 @@ import { Unread } from '../server/src/unread/model';
 import { seedDemoData } from '../seeds/demo';
 import { generateCounterparties } from '../seeds/generate';
 import { contentHashes } from '../test/support/content-hash';
-import { benchDatabaseUri, printMachine } from './support';
+import { printMachine } from './support';
 
 const { values } = parseArgs({ options: { cards: { type: 'string', default: '100000' } } });
 const CARDS = Number(values.cards);
-const logger = pino({ level: 'warn' });
+const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** Two chained history entries per generated card, and each card unread for Наталья. */
@@ -53,13 +55,12 @@ async function addHistoryAndUnread(folderId: string): Promise<void> {
   if (history.length > 0) await flush();
 }
 
-const database = await benchDatabaseUri();
 const dir = await mkdtemp(path.join(os.tmpdir(), 'kartoteka-bench-backup-'));
+const config = loadConfig({ ...process.env, DATA_DIR: path.join(dir, 'data'), ADMIN_PASSWORD: 'bench-admin-password', LOG_LEVEL: 'warn' });
+const database = await openDatabase(config, logger, { dbName: `bench_backup_${Date.now()}` });
 try {
   printMachine();
   console.log(`database: ${database.kind}; ${CARDS.toLocaleString('en-US')} cards with 2 history entries each`);
-  await mongoose.connect(database.uri, { dbName: `bench_backup_${Date.now()}` });
-  const config = loadConfig({ ADMIN_PASSWORD: 'bench-admin-password', LOG_LEVEL: 'warn' });
   await prepareDatabase(config, logger);
   await seedDemoData(logger);
   let started = Date.now();
@@ -86,11 +87,10 @@ try {
   const compared = ['cards', 'history', 'unread', 'sessions'];
   const [a, b] = await Promise.all([contentHashes(source, compared), contentHashes(target, compared)]);
   console.log(`identical by content hash (${compared.join(', ')}): ${JSON.stringify(a) === JSON.stringify(b) ? 'yes' : 'NO'}`);
-  console.log(`peak RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB (database ${database.kind.includes('in-memory') ? 'in this process' : 'elsewhere'})`);
+  console.log(`RSS of this process (the database runs in another): ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
   await target.dropDatabase();
   await source.dropDatabase();
 } finally {
-  await mongoose.disconnect();
-  await database.stop();
+  await database.close();
   await rm(dir, { recursive: true, force: true });
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import mongoose from 'mongoose';
 import { recordAudit } from '../audit/service';
-import { ConfigError, loadConfig } from '../config';
+import { ConfigError, loadConfig, type Config } from '../config';
 import { openDatabase } from '../db/connect';
 import { createLogger } from '../logger';
 import { ArchiveError } from './archive';
@@ -46,9 +46,27 @@ function printRestoreReport(report: RestoreReport, file: string, database: strin
   }
 }
 
+/**
+ * Without MONGODB_URI the commands open the embedded database under DATA_DIR themselves, which a
+ * running server must not be using at the same time: refuse when one answers on PORT.
+ */
+async function refuseWhileEmbeddedServerRuns(config: Config): Promise<void> {
+  if (config.mongodbUri) return;
+  const running = await fetch(`http://127.0.0.1:${config.port}/healthz`, { signal: AbortSignal.timeout(1000) }).then(
+    (response) => response.ok,
+    () => false,
+  );
+  if (running) {
+    throw new ConfigError([
+      `a Kartoteka server answers on port ${config.port} and uses the embedded database under ${path.resolve(config.dataDir)}: stop it first (or take the backup from the console, «Резервные копии» → «Создать сейчас»)`,
+    ]);
+  }
+}
+
 async function main(): Promise<number> {
   const [command, ...args] = process.argv.slice(2);
   const config = loadConfig();
+  if (command === 'backup' || command === 'restore') await refuseWhileEmbeddedServerRuns(config);
   const logger = createLogger({ logLevel: process.env.LOG_LEVEL ? config.logLevel : 'warn' });
   if (command === 'backup') {
     const { values } = parseArgs({ args, options: { out: { type: 'string' } } });

@@ -134,7 +134,7 @@ export async function restoreArchive(file: string, options: RestoreOptions): Pro
   const started = Date.now();
 
   const manifest = await readArchive(file);
-  logger.info({ file, createdAt: manifest.createdAt, dataModelVersion: manifest.dataModelVersion }, 'archive verified against its manifest');
+  logger.info({ file, createdAt: manifest.createdAt, dataModelVersion: manifest.dataModelVersion, ms: Date.now() - started }, 'archive verified against its manifest');
   if (manifest.dataModelVersion > latestVersion(steps)) {
     throw new RestoreRefused(`the archive's data model is version ${manifest.dataModelVersion}, newer than this Kartoteka knows (${latestVersion(steps)}): restore it with the newer Kartoteka`);
   }
@@ -170,20 +170,24 @@ export async function restoreArchive(file: string, options: RestoreOptions): Pro
       indexes.set(collection.name, metadata.indexes.filter((index) => index.name !== '_id_'));
       return;
     }
+    const insertStarted = Date.now();
     const documents = await insertAll(db, collection.name, content, (count) => {
       done += count;
       options.onProgress?.(done, total);
     });
     if (documents !== collection.documents) throw new ArchiveError(`${collection.name}: ${documents} documents read, the manifest says ${collection.documents}`);
+    const indexStarted = Date.now();
     const specs = (indexes.get(collection.name) ?? []).map(creatableIndex);
     if (specs.length > 0) await db.collection(collection.name).createIndexes(specs as unknown as mongoose.mongo.IndexDescription[]);
     collections.push({ name: collection.name, documents });
-    logger.info({ collection: collection.name, documents }, 'collection restored');
+    logger.info({ collection: collection.name, documents, insertMs: indexStarted - insertStarted, indexes: specs.length, indexMs: Date.now() - indexStarted }, 'collection restored');
   });
 
   await setStoredVersion(db, manifest.dataModelVersion);
   const migration = await migrateDatabase(logger, { db, steps });
+  const verifyStarted = Date.now();
   const history = await verifyAllHistory(db);
+  logger.info({ chains: history.chains, entries: history.entries, ms: Date.now() - verifyStarted }, 'history chains verified');
   await endMaintenance(db);
   const report = { manifest, collections, documents: done, migration, history, durationMs: Date.now() - started };
   logger.info({ documents: done, chains: history.chains, broken: history.broken.length, ms: report.durationMs }, 'restore finished');

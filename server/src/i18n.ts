@@ -49,6 +49,7 @@ const messages = {
   tooDeep: { ru: 'Слишком глубокая вложенность (больше {max})', en: 'Nested too deeply (more than {max})' },
   queryTooLarge: { ru: 'Запрос слишком велик (больше {max} лексем)', en: 'The query is too large (more than {max} tokens)' },
   wrongArgumentType: { ru: 'Значение не подходит к типу этого аргумента', en: 'The value does not suit the type of this argument' },
+  unknownCardType: { ru: 'Нет типа карточки «{key}»', en: 'No card type “{key}”' },
   noSuchField: { ru: 'Нет такого поля', en: 'No such field' },
   maintenance: {
     ru: 'Идёт восстановление из резервной копии: изменения временно недоступны, просмотр работает. Повторите позже',

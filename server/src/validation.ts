@@ -46,9 +46,12 @@ export function refuseField(locale: Locale, field: string, key: MessageKey, para
   throw new UserInputError(message(locale, 'invalidInput'), { [field]: message(locale, key, params) });
 }
 
+/** 24 hexadecimal digits: the only text taken as an ObjectId (mongoose would also take any 12 characters). */
+export const isObjectIdText = (id: string): boolean => /^[0-9a-f]{24}$/i.test(id);
+
 /** A well-formed ObjectId string for a filter, or a refusal naming the argument. */
 export function objectIdArgument(locale: Locale, field: string, id: string): Types.ObjectId {
-  if (!/^[0-9a-f]{24}$/i.test(id)) refuseField(locale, field, 'badId');
+  if (!isObjectIdText(id)) refuseField(locale, field, 'badId');
   return new Types.ObjectId(id);
 }
 

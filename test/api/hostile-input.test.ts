@@ -116,3 +116,38 @@ describe('hostile input on read paths (API)', function () {
     expect(negative.trash).to.have.length(1);
   });
 });
+
+describe('hostile input on administrators’ write paths (API)', function () {
+  this.timeout(60_000);
+  let server: RunningServer;
+  let admin: ApiClient;
+  let groupId: string;
+  let folderId: string;
+
+  before(async () => {
+    server = await startTestServer();
+    admin = await signedIn(server);
+    groupId = (await admin.data<{ createGroup: { id: string } }>('mutation { createGroup(name: "Проверка") { id } }')).createGroup.id;
+    ({ folderId } = await createCorrespondents(admin, PASSWORD, []));
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('takes changeGroupMembers(add: null) as nothing to add, and names add/remove in refusals', async () => {
+    const CHANGE = 'mutation($id: ID!, $add: [ID!], $remove: [ID!]) { changeGroupMembers(id: $id, add: $add, remove: $remove) { name } }';
+    expect((await admin.data<{ changeGroupMembers: { name: string } }>(CHANGE, { id: groupId, add: null, remove: null })).changeGroupMembers.name).to.equal('Проверка');
+    expect(refusalFields(await admin.request(CHANGE, { id: groupId, add: ['not-an-id'] }))).to.deep.equal({ add: 'Неверный идентификатор' });
+    expect(refusalFields(await admin.request(CHANGE, { id: groupId, add: ['0123456789abcdef01234567'] }))).to.deep.equal({ add: 'Пользователь не найден(а)' });
+    expect(refusalFields(await admin.request(CHANGE, { id: groupId, remove: ['{"$ne":null}'] }))).to.deep.equal({ remove: 'Неверный идентификатор' });
+  });
+
+  it('accepts only known card types for a folder, and does not echo 100,000 characters back', async () => {
+    const UPDATE = 'mutation($id: ID!, $input: FolderInput!) { updateFolder(id: $id, input: $input) { allowedCardTypes defaultCardType } }';
+    expect(refusalFields(await admin.request(UPDATE, { id: folderId, input: { allowedCardTypes: ['counterparty', 'no-such-type'] } }))).to.deep.equal({ allowedCardTypes: 'Нет типа карточки «no-such-type»' });
+    const long = refusalFields(await admin.request(UPDATE, { id: folderId, input: { defaultCardType: 'x'.repeat(100_000) } }));
+    expect(long.defaultCardType).to.equal(`Нет типа карточки «${'x'.repeat(64)}…»`);
+    const folder = await admin.data<{ folder: { allowedCardTypes: string[] } }>('query($id: ID!) { folder(id: $id) { allowedCardTypes } }', { id: folderId });
+    expect(folder.folder.allowedCardTypes).to.deep.equal(['counterparty', 'contact-person']);
+  });
+});

@@ -4,6 +4,7 @@ import { folderSubject, librarySubject } from '../access/ability';
 import { loadAccessTree, plainEntries, type Actor } from '../access/actor';
 import { effectiveEntriesByFolder, entryMatches, higherLevel, type Principal } from '../access/effective-access';
 import { recordAudit } from '../audit/service';
+import { listCardTypes } from '../card-types/registry';
 import { AppError } from '../errors';
 import { forbidden, notFound } from '../graphql/guards';
 import { message } from '../i18n';
@@ -112,7 +113,15 @@ export interface FolderInput {
   defaultCardType?: string | null;
 }
 
-function checkCardTypes(errors: FieldErrors, allowed: string[], defaultType: string | null): void {
+/** Card type keys an administrator sends for a folder: known types only, a bounded list. */
+async function checkCardTypes(errors: FieldErrors, input: FolderInput, allowed: string[], defaultType: string | null): Promise<void> {
+  const known = new Set((await listCardTypes()).map((type) => type.key));
+  const unknown = (key: string) => !known.has(key);
+  const shown = (key: string) => (key.length > 64 ? `${key.slice(0, 64)}…` : key);
+  if ((input.allowedCardTypes ?? []).length > known.size) errors.add('allowedCardTypes', 'tooMany', { max: known.size });
+  const stranger = (input.allowedCardTypes ?? []).find(unknown);
+  if (stranger !== undefined) errors.add('allowedCardTypes', 'unknownCardType', { key: shown(stranger) });
+  if (input.defaultCardType && unknown(input.defaultCardType)) errors.add('defaultCardType', 'unknownCardType', { key: shown(input.defaultCardType) });
   if (defaultType && allowed.length > 0 && !allowed.includes(defaultType)) errors.add('defaultCardType', 'invalidInput');
 }
 
@@ -134,7 +143,7 @@ export async function createFolder(actor: Actor, input: FolderInput) {
   }
   const allowedCardTypes = input.allowedCardTypes ?? [];
   const defaultCardType = input.defaultCardType ?? allowedCardTypes[0] ?? null;
-  checkCardTypes(errors, allowedCardTypes, defaultCardType);
+  await checkCardTypes(errors, input, allowedCardTypes, defaultCardType);
   errors.throwIfAny();
   if (!libraryId) throw new Error('unreachable: libraryId was validated');
   const order = input.order ?? (await Folder.countDocuments({ libraryId, parentId }));
@@ -153,7 +162,7 @@ export async function updateFolder(actor: Actor, id: string, input: FolderInput)
   if (input.order !== undefined && input.order !== null) folder.order = input.order;
   if (input.allowedCardTypes !== undefined) folder.allowedCardTypes = input.allowedCardTypes ?? [];
   if (input.defaultCardType !== undefined) folder.defaultCardType = input.defaultCardType ?? null;
-  checkCardTypes(errors, folder.allowedCardTypes, folder.defaultCardType ?? null);
+  await checkCardTypes(errors, input, folder.allowedCardTypes, folder.defaultCardType ?? null);
   errors.throwIfAny();
   await folder.save();
   await recordAudit(auditActorOf(actor), {

@@ -5,7 +5,7 @@ import { recordAudit, type AuditActor } from '../audit/service';
 import { AppError } from '../errors';
 import { message, type Locale } from '../i18n';
 import type { Logger } from '../logger';
-import { FieldErrors, isDuplicateKeyError } from '../validation';
+import { FieldErrors, isDuplicateKeyError, isObjectIdText } from '../validation';
 import { addressAllowedFor } from './auth';
 import { isValidAllowListEntry } from './ip-allow-list';
 import { Department, Group, User, type UserDoc } from './models';
@@ -336,18 +336,24 @@ export async function renameGroup(actor: Actor, id: string, name: string) {
   return group.toObject();
 }
 
-/** Adds and removes members in one step; unknown user ids are reported on `userIds`. */
-export async function changeGroupMembers(actor: Actor, id: string, add: string[], remove: string[]) {
+/** Adds and removes members in one step; unknown user ids are reported at `add`, malformed ones at either list. */
+export async function changeGroupMembers(actor: Actor, id: string, add: readonly string[] | null, remove: readonly string[] | null) {
   const group = await findGroupOrFail(actor, id);
   const errors = new FieldErrors(actor.locale);
-  const valid = add.filter((userId) => Types.ObjectId.isValid(userId));
-  const existing = await User.countDocuments({ _id: { $in: valid } });
-  if (existing !== add.length) errors.add('userIds', 'notFound', { what: actor.locale === 'ru' ? 'Пользователь' : 'User' });
+  const adding = [...new Set((add ?? []).map((userId) => userId.toLowerCase()))];
+  const removing = [...new Set((remove ?? []).map((userId) => userId.toLowerCase()))];
+  for (const [field, ids] of [['add', adding], ['remove', removing]] as const) {
+    if (ids.length > 1000) errors.add(field, 'tooMany', { max: 1000 });
+    else if (!ids.every(isObjectIdText)) errors.add(field, 'badId');
+  }
+  if (!errors.has('add') && (await User.countDocuments({ _id: { $in: adding } })) !== adding.length) {
+    errors.add('add', 'notFound', { what: actor.locale === 'ru' ? 'Пользователь' : 'User' });
+  }
   errors.throwIfAny();
   const before = group.memberIds.map(String);
   const members = new Set(before);
-  for (const userId of add) members.add(userId);
-  for (const userId of remove) members.delete(userId);
+  for (const userId of adding) members.add(userId);
+  for (const userId of removing) members.delete(userId);
   group.memberIds = [...members].map((m) => new Types.ObjectId(m));
   await group.save();
   await recordAudit(auditActorOf(actor), {

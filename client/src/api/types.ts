@@ -28,7 +28,8 @@ export interface AccessReason {
 export interface EffectiveAccess {
   userId: string;
   fullName: string;
-  login: string;
+  /** Administrators only. */
+  login: string | null;
   level: AccessLevel;
   reasons: AccessReason[];
 }
@@ -58,7 +59,8 @@ export interface Department {
 
 export interface UserSummary {
   id: string;
-  login: string;
+  /** Shown to administrators and to the user themself; null for colleagues. */
+  login: string | null;
   fullName: string;
 }
 

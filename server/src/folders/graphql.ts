@@ -62,7 +62,8 @@ export const foldersModule: GraphQLModule = {
     type EffectiveAccess {
       userId: ID!
       fullName: String!
-      login: String!
+      "Administrators only (null for a folder's other managers)."
+      login: String
       level: AccessLevel!
       reasons: [AccessReason!]!
     }
@@ -142,6 +143,9 @@ export const foldersModule: GraphQLModule = {
       myAccess: async (f: FolderDoc, _a, context) => (await context.actor()).folderLevels.get(String(f._id)) ?? 'read',
       accessEntries: async (f: FolderDoc, _a, context) =>
         (await context.actor()).ability.can('manageAccess', folderSubject(String(f._id))) ? f.accessEntries : null,
+    },
+    EffectiveAccess: {
+      login: async (row: folders.EffectiveAccessRow, _a, context) => ((await context.actor()).isAdmin ? row.login : null),
     },
     AccessEntry: {
       principalId: (e: AccessEntry) => String(e.principalId),

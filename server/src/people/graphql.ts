@@ -27,17 +27,18 @@ export const peopleModule: GraphQLModule = {
       ipAllowList: [String!]
     }
 
+    "Everyone signed in sees colleagues' names and departments; the rest is for administrators and the user themself (null otherwise)."
     type User {
       id: ID!
-      login: String!
       fullName: String!
-      email: String!
       department: Department
-      active: Boolean!
-      locale: Locale!
+      login: String
+      email: String
+      active: Boolean
+      locale: Locale
       "Administrators only."
       ipAllowList: [String!]
-      groups: [Group!]!
+      groups: [Group!]
     }
 
     type Group {
@@ -45,7 +46,8 @@ export const peopleModule: GraphQLModule = {
       name: String!
       "administrators or history-readers for the system groups."
       systemRole: String
-      members: [User!]!
+      "Administrators only (null otherwise)."
+      members: [User!]
     }
 
     "The signed-in user with what they may do."
@@ -97,7 +99,8 @@ export const peopleModule: GraphQLModule = {
       },
       users: async (_p, args: { departmentId?: string; search?: string; includeInactive: boolean }, context) => {
         const actor = await requireActor(context);
-        const filter: Record<string, unknown> = args.includeInactive ? {} : { active: true };
+        // Staff see active colleagues only; deactivated accounts are the administrators' business.
+        const filter: Record<string, unknown> = args.includeInactive && actor.isAdmin ? {} : { active: true };
         if (args.departmentId) filter.departmentId = objectIdArgument(actor.locale, 'departmentId', args.departmentId);
         const search = searchText(actor.locale, 'search', args.search ?? '', 100);
         if (search) {
@@ -155,7 +158,7 @@ export const peopleModule: GraphQLModule = {
       },
       createGroup: async (_p, { name }: { name: string }, context) => people.createGroup(await requireAdmin(context), name),
       renameGroup: async (_p, { id, name }: Id & { name: string }, context) => people.renameGroup(await requireAdmin(context), id, name),
-      changeGroupMembers: async (_p, args: Id & { add: string[]; remove: string[] }, context) =>
+      changeGroupMembers: async (_p, args: Id & { add: string[] | null; remove: string[] | null }, context) =>
         withUnreadReconciled(async () => people.changeGroupMembers(await requireAdmin(context), args.id, args.add, args.remove)),
     },
     Department: {
@@ -166,15 +169,28 @@ export const peopleModule: GraphQLModule = {
     User: {
       id: (u: UserDoc) => String(u._id),
       department: (u: UserDoc, _a, context) => loadById(context, Department, u.departmentId),
+      login: async (u: UserDoc, _a, context) => ((await seesAccountOf(context, u)) ? u.login : null),
+      email: async (u: UserDoc, _a, context) => ((await seesAccountOf(context, u)) ? u.email : null),
+      active: async (u: UserDoc, _a, context) => ((await seesAccountOf(context, u)) ? u.active : null),
+      locale: async (u: UserDoc, _a, context) => ((await seesAccountOf(context, u)) ? u.locale : null),
       ipAllowList: async (u: UserDoc, _a, context) => ((await context.actor()).isAdmin ? u.ipAllowList : null),
-      groups: (u: UserDoc) => Group.find({ memberIds: u._id }).sort({ name: 1 }).lean(),
+      groups: async (u: UserDoc, _a, context) => ((await seesAccountOf(context, u)) ? Group.find({ memberIds: u._id }).sort({ name: 1 }).lean() : null),
     },
     Group: {
       id: (g: GroupDoc) => String(g._id),
-      members: (g: GroupDoc) => User.find({ _id: { $in: g.memberIds } }).sort({ fullName: 1 }).lean(),
+      members: async (g: GroupDoc, _a, context) => ((await context.actor()).isAdmin ? User.find({ _id: { $in: g.memberIds } }).sort({ fullName: 1 }).lean() : null),
     },
   },
 };
+
+/**
+ * Staff see colleagues' names and departments only: logins, e-mails, groups (who the administrators
+ * are) and account state are for administrators and for the user themself.
+ */
+async function seesAccountOf(context: GraphQLContext, user: UserDoc): Promise<boolean> {
+  const actor = await context.actor();
+  return actor.isAdmin || actor.userId === String(user._id);
+}
 
 async function viewerOf(context: GraphQLContext) {
   const actor = await context.actor();

@@ -3,7 +3,7 @@ import { ensureClientBuilt } from '../../server/src/http/client-build';
 import { createLogger } from '../../server/src/logger';
 import type { RunningServer } from '../../server/src/server';
 import { ApiClient } from '../support/api-client';
-import { startTestServer } from '../support/server';
+import { signedIn, startTestServer } from '../support/server';
 
 describe('server skeleton (HTTP)', () => {
   let server: RunningServer;
@@ -19,12 +19,15 @@ describe('server skeleton (HTTP)', () => {
     await server?.stop();
   });
 
-  it('answers serverInfo over GraphQL with the version and database kind', async () => {
-    const data = await api.data<{ serverInfo: { version: string; databaseKind: string } }>(
-      '{ serverInfo { version databaseKind nodeVersion startedAt } }',
-    );
+  it('answers serverInfo with the product name alone to anyone, and what it runs on to administrators', async () => {
+    const query = '{ serverInfo { product version databaseKind nodeVersion startedAt } }';
+    const anonymous = await api.data<{ serverInfo: Record<string, string | null> }>(query);
+    expect(anonymous.serverInfo).to.deep.equal({ product: 'Картотека', version: null, databaseKind: null, nodeVersion: null, startedAt: null });
+    const admin = await signedIn(server);
+    const data = await admin.data<{ serverInfo: { version: string; databaseKind: string; nodeVersion: string } }>(query);
     expect(data.serverInfo.version).to.match(/^\d+\.\d+\.\d+/);
     expect(data.serverInfo.databaseKind).to.equal('mongodb');
+    expect(data.serverInfo.nodeVersion).to.equal(process.version);
   });
 
   it('reports health 200 while the database answers', async () => {

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/src/server';
 import { describeInBrowser, screenshot } from '../support/browser';
-import { startBrowserSuite } from './ui';
+import { TEST_ADMIN } from '../support/server';
+import { signInThroughUi, startBrowserSuite } from './ui';
 
 describeInBrowser('client shell (browser)', function () {
   this.timeout(120_000);
@@ -24,14 +25,20 @@ describeInBrowser('client shell (browser)', function () {
     await server?.stop();
   });
 
-  it('loads the shell in Russian and shows data fetched from the server', async () => {
+  it('loads the shell in Russian; the server panel names the product to anyone and what it runs on to administrators', async () => {
     await page.goto(server.url);
     expect(await page.getByTestId('product-name').textContent()).to.equal('Картотека');
+    await page.getByTestId('server-product').filter({ hasText: 'Картотека' }).waitFor();
+    await page.getByTestId('server-details-admins').waitFor();
+    expect(await page.getByTestId('server-version').count()).to.equal(0);
+    await screenshot(page, 'shell-home');
+    await signInThroughUi(page, server.url, TEST_ADMIN.login, TEST_ADMIN.password);
+    await page.goto(`${server.url}/about`);
     const version = page.getByTestId('server-version');
     await version.waitFor();
     expect(await version.textContent()).to.match(/^\d+\.\d+\.\d+/);
     expect(await page.getByTestId('database-kind').textContent()).to.equal('MongoDB');
-    await screenshot(page, 'shell-home');
+    await screenshot(page, 'shell-about-administrator');
   });
 
   it('keeps a client-side route after a reload', async () => {
@@ -40,7 +47,7 @@ describeInBrowser('client shell (browser)', function () {
     await page.waitForURL(`${server.url}/about`);
     await page.reload();
     expect(await page.getByTestId('about-title').textContent()).to.equal('О системе');
-    await page.getByTestId('server-version').waitFor();
+    await page.getByTestId('server-product').waitFor();
     await screenshot(page, 'shell-about-after-reload');
   });
 

@@ -19,6 +19,8 @@ const en: typeof ru = {
   },
   about: { title: 'About' },
   server: {
+    product: 'Product',
+    detailsForAdmins: 'Versions and the database are shown to administrators.',
     title: 'Server',
     version: 'Version',
     database: 'Database',

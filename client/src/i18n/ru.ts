@@ -17,6 +17,8 @@ export default {
   },
   about: { title: 'О системе' },
   server: {
+    product: 'Программа',
+    detailsForAdmins: 'Версии и база данных видны администраторам.',
     title: 'Сервер',
     version: 'Версия',
     database: 'База данных',

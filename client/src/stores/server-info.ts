@@ -2,11 +2,13 @@ import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import { graphql } from '../api/graphql';
 
+/** What the server is; what it runs on comes for administrators only (null otherwise). */
 export interface ServerInfo {
-  version: string;
-  databaseKind: string;
-  nodeVersion: string;
-  startedAt: string;
+  product: string;
+  version: string | null;
+  databaseKind: string | null;
+  nodeVersion: string | null;
+  startedAt: string | null;
 }
 
 export const useServerInfoStore = defineStore('serverInfo', () => {
@@ -19,7 +21,7 @@ export const useServerInfoStore = defineStore('serverInfo', () => {
     error.value = null;
     try {
       const data = await graphql<{ serverInfo: ServerInfo }>(
-        'query ServerInfo { serverInfo { version databaseKind nodeVersion startedAt } }',
+        'query ServerInfo { serverInfo { product version databaseKind nodeVersion startedAt } }',
       );
       info.value = data.serverInfo;
     } catch (e) {

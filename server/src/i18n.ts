@@ -50,6 +50,7 @@ const messages = {
   queryTooLarge: { ru: 'Запрос слишком велик (больше {max} лексем)', en: 'The query is too large (more than {max} tokens)' },
   wrongArgumentType: { ru: 'Значение не подходит к типу этого аргумента', en: 'The value does not suit the type of this argument' },
   unknownCardType: { ru: 'Нет типа карточки «{key}»', en: 'No card type “{key}”' },
+  tooManyRows: { ru: 'Не больше {max} строк за один запрос', en: 'At most {max} rows at a time' },
   noSuchField: { ru: 'Нет такого поля', en: 'No such field' },
   maintenance: {
     ru: 'Идёт восстановление из резервной копии: изменения временно недоступны, просмотр работает. Повторите позже',

@@ -21,7 +21,15 @@ export const INPUT_LIMITS = {
   nesting: 40,
   /** Nesting of objects and lists in variables. */
   valueDepth: 32,
+  /**
+   * Rows asked for at once (`first`/`last`): every list pages far below this, and the cost limit
+   * multiplies by it, so a larger number is refused at the argument rather than as "too costly".
+   */
+  rows: 1_000,
 };
+
+const PAGE_ARGUMENTS = new Set(['first', 'last']);
+const INT_RANGE = 2 ** 31;
 
 type FieldMessages = Record<string, string>;
 
@@ -93,24 +101,33 @@ interface ArgumentMap {
   nodes: Map<ASTNode, string>;
   /** Variables used as (part of) an argument: `$f` → `folderId`. */
   variables: Map<string, string>;
+  /** Integers written in the query: out of GraphQL's 32-bit range, or more rows than any page has. */
+  oversized: Map<string, MessageKey>;
 }
 
 function argumentMap(document: DocumentNode): ArgumentMap {
   const nodes = new Map<ASTNode, string>();
   const variables = new Map<string, string>();
+  const oversized = new Map<string, MessageKey>();
   const path: string[] = [];
   visit(document, {
     enter(node) {
       if (node.kind === Kind.ARGUMENT || node.kind === Kind.OBJECT_FIELD) path.push(node.name.value);
       if (path.length === 0) return;
-      nodes.set(node, path.join('.'));
-      if (node.kind === Kind.VARIABLE && !variables.has(node.name.value)) variables.set(node.name.value, path.join('.'));
+      const at = path.join('.');
+      nodes.set(node, at);
+      if (node.kind === Kind.VARIABLE && !variables.has(node.name.value)) variables.set(node.name.value, at);
+      if (node.kind === Kind.INT) {
+        const value = Number(node.value);
+        if (Math.abs(value) >= INT_RANGE) oversized.set(at, 'wrongArgumentType');
+        else if (PAGE_ARGUMENTS.has(path.at(-1)!) && value > INPUT_LIMITS.rows) oversized.set(at, 'tooManyRows');
+      }
     },
     leave(node) {
       if (node.kind === Kind.ARGUMENT || node.kind === Kind.OBJECT_FIELD) path.pop();
     },
   });
-  return { nodes, variables };
+  return { nodes, variables, oversized };
 }
 
 // ---------- variables ----------
@@ -129,6 +146,10 @@ function checkVariables(variables: Record<string, unknown>, names: Map<string, s
     const { value, path, depth } = stack.pop()!;
     if (typeof value === 'string') {
       if (LONE_SURROGATE.test(value)) fields[path] ??= message(locale, 'illFormedText');
+      continue;
+    }
+    if (typeof value === 'number' && depth === 0 && PAGE_ARGUMENTS.has(path.split('.').at(-1)!) && value > INPUT_LIMITS.rows) {
+      fields[path] ??= message(locale, 'tooManyRows', { max: INPUT_LIMITS.rows });
       continue;
     }
     if (value === null || typeof value !== 'object') continue;
@@ -169,7 +190,8 @@ function coercionFields(error: GraphQLError, names: Map<string, string>, locale:
   const node = error.nodes?.[0];
   if (node?.kind !== Kind.VARIABLE_DEFINITION) return null;
   const name = node.variable.name.value;
-  const inner = / at "([^"]+)"/.exec(error.message)?.[1];
+  // graphql-js writes the place as `entries[0].level`; field messages use `entries.0.level`.
+  const inner = / at "([^"]+)"/.exec(error.message)?.[1]?.replace(/\[(\d+)\]/g, '.$1');
   const base = names.get(name) ?? `$${name}`;
   const path = inner && inner.startsWith(name) ? `${base}${inner.slice(name.length)}` : base;
   return { [path]: message(locale, 'wrongArgumentType') };
@@ -185,7 +207,14 @@ export function useInputGuard(options: { production: boolean }): Plugin<GraphQLC
         return parseFn(source, parseOptions);
       });
     },
-    onValidate({ context, params }) {
+    onValidate({ context, params, setResult: refuse }) {
+      // Before the cost limit, which multiplies by `first` and would refuse without naming it.
+      const { oversized } = argumentMap(params.documentAST);
+      if (oversized.size > 0) {
+        const locale = requestLocale(context.koa);
+        refuse([refusal(locale, Object.fromEntries([...oversized].map(([path, key]) => [path, message(locale, key, { max: INPUT_LIMITS.rows })])))]);
+        return;
+      }
       return ({ valid, result, setResult }) => {
         if (valid) return;
         const locale = requestLocale(context.koa);

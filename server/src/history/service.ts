@@ -5,7 +5,7 @@ import type { CardValues } from '../card-types/definition';
 import type { CardChange } from '../cards/lifecycle';
 import { Card, type CardDoc } from '../cards/model';
 import { findCard, updateCard, type CardServiceContext } from '../cards/service';
-import { AppError } from '../errors';
+import { UserInputError } from '../errors';
 import { Folder } from '../folders/models';
 import { forbidden, notFound } from '../graphql/guards';
 import { objectIdArgument, pageSize, refuseField, searchText } from '../validation';
@@ -198,7 +198,10 @@ export async function cardAsOf(actor: Actor, cardId: string, at: Date): Promise<
 export async function revertCard(context: CardServiceContext, cardId: string, input: { at: Date; fields?: string[] | null; version: number }) {
   const { actor } = context;
   const { values, existed } = await cardAsOf(actor, cardId, input.at);
-  if (!existed) throw new AppError('BAD_USER_INPUT', t(actor, 'На этот момент карточки ещё не было', 'The card did not exist at that moment'));
+  if (!existed) {
+    const text = t(actor, 'На этот момент карточки ещё не было', 'The card did not exist at that moment');
+    throw new UserInputError(text, { at: text });
+  }
   const card = await findCard(actor, cardId);
   if (!card) throw notFound(actor, t(actor, 'Карточка', 'Card'));
   const keys = input.fields?.length ? input.fields : [...new Set([...Object.keys(card.values), ...Object.keys(values)])];

@@ -1,9 +1,9 @@
 /**
  * Unread counts for a user who sees 200 folders (time and round trips), and updating a card
- * readable by 500 users with history on versus off, in the same run (ratio reported).
+ * readable by 500 users with history on versus off, in the same run (ratio reported). Service
+ * level (no HTTP); `npm run bench:http` measures the same requests end to end.
  * Run: npm run bench:unread   (MONGODB_URI=… to measure against a real MongoDB)
  */
-import { Types } from 'mongoose';
 import { buildActor } from '../server/src/access/actor';
 import { findCardType, saveCardType } from '../server/src/card-types/registry';
 import { Card } from '../server/src/cards/model';
@@ -11,7 +11,7 @@ import { createCard, updateCard } from '../server/src/cards/service';
 import { Folder, Library } from '../server/src/folders/models';
 import { createLogger } from '../server/src/logger';
 import { Group, User, type UserDoc } from '../server/src/people/models';
-import { Unread } from '../server/src/unread/model';
+import { Read } from '../server/src/unread/model';
 import { unreadCounts } from '../server/src/unread/service';
 import { benchDatabaseUri, countRoundTrips, ms, percentile, printMachine, startBenchServer } from './support';
 
@@ -48,8 +48,8 @@ try {
       times.push(performance.now() - t0);
       trips = commands;
     }
-    const unreadRows = await Unread.countDocuments({ cardId: card._id });
-    console.log(`update of a card readable by ${READERS} users, history ${label}: p50 ${ms(percentile(times, 50))}, p99 ${ms(percentile(times, 99))}; ${trips.length} round trips (${trips.join(', ')}); unread rows for the card: ${unreadRows}`);
+    const readRows = await Read.countDocuments({ cardId: card._id });
+    console.log(`update of a card readable by ${READERS} users, history ${label}: p50 ${ms(percentile(times, 50))}, p99 ${ms(percentile(times, 99))}; ${trips.length} round trips (${trips.join(', ')}); read entries for the card: ${readRows}`);
     return percentile(times, 50);
   };
   const type = (await findCardType('counterparty'))!;
@@ -64,10 +64,15 @@ try {
   const folders = await Folder.insertMany(
     Array.from({ length: FOLDERS }, (_, i) => ({ libraryId: library._id, name: `Папка ${i}`, accessEntries: [{ principalType: 'user', principalId: watcher._id, level: 'read' }] })),
   );
+  // Cards the watcher has not read yet: (i % 7) + 1 in folder i.
   const unread = folders.flatMap((folder, i) =>
-    Array.from({ length: (i % 7) + 1 }, () => ({ userId: watcher._id, cardId: new Types.ObjectId(), folderId: folder._id, newToUser: true, changedFields: [], since: new Date() })),
+    Array.from({ length: (i % 7) + 1 }, (_, j) => ({
+      typeKey: 'counterparty', folderId: folder._id, libraryId: library._id, title: `Карточка ${i}-${j}`, values: { name: `Карточка ${i}-${j}` },
+      searchText: '', searchKeys: [], version: 1, inTrash: false, trashedAt: null, trashedBy: null,
+      createdBy: admin._id, updatedBy: admin._id, createdAt: new Date(), updatedAt: new Date(), arrivedAt: new Date(),
+    })),
   );
-  await Unread.insertMany(unread);
+  await Card.insertMany(unread, { lean: true });
   const watcherActor = await buildActor(watcher, '127.0.0.1');
   const times: number[] = [];
   let trips: string[] = [];

@@ -31,6 +31,10 @@ const messages = {
   departmentCycle: { ru: 'Нельзя вложить подразделение само в себя', en: 'A department cannot be nested inside itself' },
   departmentNotEmpty: { ru: 'В подразделении есть пользователи или вложенные подразделения', en: 'The department still has users or sub-departments' },
   systemGroup: { ru: 'Системную группу нельзя переименовать', en: 'A system group cannot be renamed' },
+  tooManyStreams: {
+    ru: 'Открыто слишком много потоков обновлений для этого сеанса (не больше {max}). Закройте лишние вкладки Картотеки.',
+    en: 'Too many live update streams are open for this session (at most {max}). Close some Kartoteka tabs.',
+  },
   cannotDeactivateSelf: { ru: 'Нельзя отключить собственную учётную запись', en: 'You cannot deactivate your own account' },
   badCursor: { ru: 'Неверный курсор страницы: откройте список с начала', en: 'Invalid page cursor: open the list from the start' },
   badId: { ru: 'Неверный идентификатор', en: 'Not a valid identifier' },

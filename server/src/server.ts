@@ -10,7 +10,11 @@ import { ensureAdministrator, ensureSystemGroups } from './people/bootstrap';
 import { resetThrottles } from './people/throttle';
 import { syncCardTypes } from './cards/type-sync';
 import { forgetCardTypes } from './card-types/registry';
-import { useRedisEventBus } from './events/bus';
+import { startEventHandlers, useRedisEventBus } from './events/bus';
+import { watchAccessVersion } from './access/changes';
+import { forgetAccessSnapshot } from './access/snapshot';
+import { forgetReadStates } from './unread/service';
+import { closeAllStreams } from './events/streams';
 import { seedDemoData } from '../../seeds/demo';
 import { migrateDatabase } from './migrations';
 import { JobRunner } from './jobs/runner';
@@ -26,6 +30,8 @@ import { underMaintenance } from './backup/maintenance';
 export async function prepareDatabase(config: Config, logger: Logger): Promise<boolean> {
   resetThrottles();
   forgetCardTypes();
+  forgetAccessSnapshot();
+  forgetReadStates();
   await migrateDatabase(logger);
   await Promise.all(Object.values(mongoose.models).map((model) => model.init()));
   await ensureSystemGroups();
@@ -55,6 +61,8 @@ export async function startServer(
   if (metrics) metrics.watchDatabase(database.connection.getClient());
   const closeEventBus = config.redisUrl ? await useRedisEventBus(config.redisUrl) : async () => {};
   logger.info({ eventBus: config.redisUrl ? 'redis' : 'in-process' }, 'event bus ready');
+  const stopEventHandlers = startEventHandlers((error) => logger.error({ err: error }, 'event handler failed'));
+  const stopAccessWatch = watchAccessVersion((error) => logger.warn({ err: error }, 'reading the access version failed'));
   const wasEmpty = await prepareDatabase(config, logger);
   if (wasEmpty && config.seedDemoData) await seedDemoData(logger);
   // While a restore replaces this database's contents, no job starts and running ones pause.
@@ -78,11 +86,14 @@ export async function startServer(
     (stopping ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       stopBackups();
+      closeAllStreams();
       await jobs.stop();
       server.closeIdleConnections();
       const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
       await closed;
       clearTimeout(force);
+      stopAccessWatch();
+      await stopEventHandlers();
       await closeEventBus();
       await database.close();
       logger.info('Kartoteka stopped');

@@ -1,11 +1,13 @@
 import { expect } from 'chai';
 import { Types } from 'mongoose';
 import { buildActor, type Actor } from '../../server/src/access/actor';
+import { accessTreeOf, folderLevelsFor } from '../../server/src/access/effective-access';
 import { Card } from '../../server/src/cards/model';
 import { listFolderCards, referenceLoader, relatedCards, searchCards } from '../../server/src/cards/queries';
 import { findCard } from '../../server/src/cards/service';
 import { Folder, Library, type AccessLevel } from '../../server/src/folders/models';
-import { findFolder, listFolders, listLibraries } from '../../server/src/folders/service';
+import { findFolder, listFolders, listLibraries, moveFolder, setFolderAccess, setFolderInheritance, setLibraryAccess } from '../../server/src/folders/service';
+import { changeGroupMembers, updateDepartment, updateUser } from '../../server/src/people/service';
 import { Department, Group, User, type UserDoc } from '../../server/src/people/models';
 import { hashPassword } from '../../server/src/people/passwords';
 import type { RunningServer } from '../../server/src/server';
@@ -57,6 +59,19 @@ const SEARCH_WORD = 'propertyneedle';
 const RANK = { read: 1, edit: 2, full: 3 } as const;
 const newId = () => new Types.ObjectId().toHexString();
 
+/** Random entries naming the world's users, departments and (non-system) groups. */
+const entryDrawer = (rng: Rng, world: Pick<World, 'users' | 'departments' | 'groups'>) => (max: number): Entry[] =>
+  Array.from({ length: rng.int(max + 1) }, () => {
+    const principalType = rng.pick(['user', 'department', 'group'] as const);
+    const pool = principalType === 'user' ? world.users : principalType === 'department' ? world.departments : world.groups.slice(1);
+    return {
+      principalType,
+      principalId: rng.pick(pool as { id: string }[]).id,
+      includeSubdepartments: principalType === 'department' && rng.chance(0.5),
+      level: rng.pick(['read', 'edit', 'full'] as const),
+    };
+  });
+
 function drawWorld(rng: Rng): World {
   const departments: World['departments'] = [];
   for (let i = 0; i < 7; i += 1) departments.push({ id: newId(), parentId: i === 0 || rng.chance(0.2) ? null : rng.pick(departments).id });
@@ -66,17 +81,7 @@ function drawWorld(rng: Rng): World {
     admin: i === 0,
     members: users.filter(() => rng.chance(i === 0 ? 0.03 : 0.25)).map((u) => u.id),
   }));
-  const drawEntries = (max: number): Entry[] =>
-    Array.from({ length: rng.int(max + 1) }, () => {
-      const principalType = rng.pick(['user', 'department', 'group'] as const);
-      const pool = principalType === 'user' ? users : principalType === 'department' ? departments : groups.slice(1);
-      return {
-        principalType,
-        principalId: rng.pick(pool as { id: string }[]).id,
-        includeSubdepartments: principalType === 'department' && rng.chance(0.5),
-        level: rng.pick(['read', 'edit', 'full'] as const),
-      };
-    });
+  const drawEntries = entryDrawer(rng, { users, departments, groups });
   const libraries = Array.from({ length: 3 }, () => ({ id: newId(), entries: drawEntries(2) }));
   const folders: World['folders'] = [];
   for (let i = 0; i < 14; i += 1) {
@@ -186,6 +191,127 @@ async function checkCardPaths(world: World, actor: Actor, levels: Map<string, Ac
   }
 }
 
+// ---------- random changes through the services, mirrored in the world ----------
+
+const CHANGES_PER_WORLD = 12;
+const USERS_CHECKED_PER_CHANGE = 8;
+
+/** The folder's effective entries as the oracle reads the rules: own, then inherited up the tree. */
+function chainEntries(world: World, folder: World['folders'][number]): Entry[] {
+  const entries: Entry[] = [];
+  let node: World['folders'][number] | undefined = folder;
+  while (node) {
+    const current: World['folders'][number] = node;
+    entries.push(...current.entries);
+    if (!current.inheritsAccess) break;
+    if (current.parentId) node = world.folders.find((f) => f.id === current.parentId);
+    else {
+      entries.push(...world.libraries.find((l) => l.id === current.libraryId)!.entries);
+      node = undefined;
+    }
+  }
+  return entries;
+}
+
+/** Everything below a node of a tree (folders under a folder, departments under a department). */
+const descendantsIn = (nodes: { id: string; parentId: string | null }[], id: string): string[] => {
+  const found: string[] = [];
+  for (let frontier = [id]; frontier.length > 0; ) {
+    frontier = nodes.filter((n) => n.parentId && frontier.includes(n.parentId)).map((n) => n.id);
+    found.push(...frontier);
+  }
+  return found;
+};
+
+/** Last entry per principal wins, as the service keeps them. */
+const deduplicated = (entries: Entry[]): Entry[] => [...new Map(entries.map((e) => [`${e.principalType}:${e.principalId}`, e])).values()];
+
+/** One random change to the access structure, made through the service and mirrored in `world`. */
+async function randomChange(rng: Rng, world: World, admin: Actor, drawEntries: (max: number) => Entry[]): Promise<string> {
+  const kind = rng.int(7);
+  if (kind === 0 || kind === 2) {
+    const onFolder = kind === 0;
+    const target: { id: string; entries: Entry[] } = onFolder ? rng.pick(world.folders) : rng.pick(world.libraries);
+    target.entries = deduplicated(drawEntries(onFolder ? 3 : 2));
+    await (onFolder ? setFolderAccess : setLibraryAccess)(admin, target.id, target.entries);
+    return `access of ${onFolder ? 'folder' : 'library'} ${target.id}`;
+  }
+  if (kind === 1) {
+    const folder = rng.pick(world.folders);
+    const inherits = !folder.inheritsAccess;
+    if (!inherits) {
+      const merged = new Map<string, Entry>();
+      for (const e of chainEntries(world, folder)) {
+        const key = `${e.principalType}:${e.principalId}:${e.includeSubdepartments}`;
+        const known = merged.get(key);
+        merged.set(key, { ...e, level: known && RANK[known.level] > RANK[e.level] ? known.level : e.level });
+      }
+      folder.entries = [...merged.values()];
+    }
+    folder.inheritsAccess = inherits;
+    await setFolderInheritance(admin, folder.id, inherits);
+    return `inheritance of folder ${folder.id}: ${inherits}`;
+  }
+  if (kind === 3) {
+    const folder = rng.pick(world.folders);
+    const below = new Set([folder.id, ...descendantsIn(world.folders, folder.id)]);
+    const parents = world.folders.filter((f) => !below.has(f.id));
+    const parent = parents.length > 0 && rng.chance(0.6) ? rng.pick(parents) : null;
+    const libraryId = parent ? parent.libraryId : rng.pick(world.libraries).id;
+    folder.parentId = parent?.id ?? null;
+    for (const id of below) world.folders.find((f) => f.id === id)!.libraryId = libraryId;
+    await moveFolder(admin, folder.id, parent ? { parentId: parent.id } : { libraryId });
+    return `folder ${folder.id} moved under ${parent?.id ?? `library ${libraryId}`}`;
+  }
+  if (kind === 4) {
+    const group = rng.pick(world.groups);
+    const user = rng.pick(world.users);
+    const member = group.members.includes(user.id);
+    group.members = member ? group.members.filter((m) => m !== user.id) : [...group.members, user.id];
+    await changeGroupMembers(admin, group.id, member ? [] : [user.id], member ? [user.id] : []);
+    return `user ${user.id} ${member ? 'left' : 'joined'} group ${group.id}`;
+  }
+  if (kind === 5) {
+    const user = rng.pick(world.users);
+    user.departmentId = rng.pick(world.departments).id;
+    await updateUser(admin, user.id, { departmentId: user.departmentId });
+    return `user ${user.id} moved to department ${user.departmentId}`;
+  }
+  const department = rng.pick(world.departments);
+  const below = new Set([department.id, ...descendantsIn(world.departments, department.id)]);
+  const parents = world.departments.filter((d) => !below.has(d.id));
+  department.parentId = parents.length > 0 && rng.chance(0.7) ? rng.pick(parents).id : null;
+  await updateDepartment(admin, department.id, { parentId: department.parentId });
+  return `department ${department.id} under ${department.parentId}`;
+}
+
+/** Levels computed straight from the stored documents, without the snapshot: the uncached computation. */
+async function uncachedLevels(userIds: string[]): Promise<Map<string, Map<string, AccessLevel>>> {
+  const [libraries, folders, departments, groups, users] = await Promise.all([
+    Library.find().lean(),
+    Folder.find().lean(),
+    Department.find().lean(),
+    Group.find().lean(),
+    User.find({ _id: { $in: userIds } }).lean(),
+  ]);
+  const tree = accessTreeOf(libraries, folders);
+  const parent = new Map(departments.map((d) => [String(d._id), d.parentId ? String(d.parentId) : null]));
+  const result = new Map<string, Map<string, AccessLevel>>();
+  for (const user of users) {
+    const userId = String(user._id);
+    const memberOf = groups.filter((g) => g.memberIds.some((m) => String(m) === userId));
+    if (memberOf.some((g) => g.systemRole === 'administrators')) {
+      result.set(userId, new Map(tree.folders.map((f) => [f.id, 'full' as AccessLevel])));
+      continue;
+    }
+    const ancestors: string[] = [];
+    for (let d = parent.get(String(user.departmentId)) ?? null; d && !ancestors.includes(d); d = parent.get(d) ?? null) ancestors.push(d);
+    const principal = { userId, departmentId: String(user.departmentId), departmentAncestorIds: ancestors, groupIds: memberOf.map((g) => String(g._id)) };
+    result.set(userId, folderLevelsFor(tree, principal));
+  }
+  return result;
+}
+
 describe('access property: every path returns exactly what the oracle allows', function () {
   this.timeout(300_000);
   let server: RunningServer;
@@ -231,5 +357,35 @@ describe('access property: every path returns exactly what the oracle allows', f
       }
     }
     expect(cases).to.equal(WORLDS * USERS_PER_WORLD);
+  });
+
+  it(`stays equal to the uncached computation across ${WORLDS * CHANGES_PER_WORLD} random changes made through the services (seed ${SEED})`, async () => {
+    const rng = random(SEED + 1);
+    const passwordHash = await hashPassword(PASSWORD);
+    const adminUser = (await User.findOne({ loginKey: 'admin' }).lean<UserDoc>())!;
+    let checks = 0;
+    for (let w = 0; w < WORLDS; w += 1) {
+      const world = drawWorld(rng);
+      await storeWorld(world, passwordHash, w);
+      // The world's administrators are the stored system group.
+      world.groups[0].id = String((await Group.findOne({ systemRole: 'administrators' }).lean())!._id);
+      world.groups[0].members = [...world.groups[0].members];
+      const admin = await buildActor(adminUser, '127.0.0.1');
+      const drawEntries = entryDrawer(rng, world);
+      for (let c = 0; c < CHANGES_PER_WORLD; c += 1) {
+        const change = await randomChange(rng, world, admin, drawEntries);
+        const users = Array.from({ length: USERS_CHECKED_PER_CHANGE }, () => rng.pick(world.users).id);
+        const uncached = await uncachedLevels(users);
+        for (const userId of users) {
+          const context = `world ${w}, change ${c} (${change}), user ${userId}`;
+          const actor = await buildActor((await User.findById(userId).lean<UserDoc>())!, '127.0.0.1');
+          const cached = Object.fromEntries(actor.folderLevels);
+          expect(cached, `${context}: snapshot vs uncached`).to.deep.equal(Object.fromEntries(uncached.get(userId)!));
+          expect(cached, `${context}: snapshot vs oracle`).to.deep.equal(Object.fromEntries(oracle(world, userId).levels));
+          checks += 1;
+        }
+      }
+    }
+    expect(checks).to.equal(WORLDS * CHANGES_PER_WORLD * USERS_CHECKED_PER_CHANGE);
   });
 });

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import type { RunningServer } from '../../server/src/server';
+import type { ApiClient } from '../support/api-client';
+import { createFolder, createLibrary, createUser, setFolderAccess } from '../support/fixtures';
 import { SseSubscription } from '../support/sse';
 import { signedIn, startTestServer } from '../support/server';
 
@@ -56,5 +58,149 @@ describe('live updates over server-sent events (API)', function () {
     expect(counts.unreadCounts).to.deep.equal([{ folderId: folder, count: 1 }]);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(strangerEvents.received).to.deep.equal([]);
+  });
+
+  describe('streams follow their session and the subscriber’s access', () => {
+    const EVENTS = 'subscription { cardEvents { cardId folderId previousFolderId action } }';
+    const COUNTS = 'subscription { unreadCounts { folderId count } }';
+    const CREATE = 'mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id version } }';
+    type EventPayload = { cardEvents: { cardId: string; folderId: string; previousFolderId: string | null; action: string } };
+    let admin: ApiClient;
+    let departmentId: string;
+    let libraryId: string;
+    let user = 0;
+
+    before(async () => {
+      admin = await signedIn(server);
+      departmentId = (await admin.data<{ departments: { id: string }[] }>('{ departments { id } }')).departments[0].id;
+      libraryId = await createLibrary(admin, 'Потоки');
+    });
+
+    const open = (client: ApiClient, query = EVENTS) => {
+      const subscription = new SseSubscription<EventPayload>(server.url, client.cookieHeader(), query);
+      subscriptions.push(subscription as SseSubscription<unknown>);
+      return subscription;
+    };
+
+    /** A writer and a watcher sharing a new folder, each signed in. */
+    async function pair(): Promise<{ folder: string; writer: ApiClient; watcher: ApiClient; watcherId: string; watcherLogin: string; writerId: string }> {
+      user += 1;
+      const writerId = await createUser(admin, { login: `writer${user}`, fullName: `Автор ${user}`, password: PASSWORD, departmentId });
+      const watcherId = await createUser(admin, { login: `watcher${user}`, fullName: `Наблюдатель ${user}`, password: PASSWORD, departmentId });
+      const folder = await createFolder(admin, { libraryId, name: `Папка ${user}` });
+      await setFolderAccess(admin, folder, [{ principalId: writerId, level: 'full' }, { principalId: watcherId, level: 'read' }]);
+      return { folder, writerId, watcherId, watcherLogin: `watcher${user}`, writer: await signedIn(server, `writer${user}`, PASSWORD), watcher: await signedIn(server, `watcher${user}`, PASSWORD) };
+    }
+
+    it('refuses a sixth stream of one session with a clear message, while another session still opens one', async () => {
+      const { watcher, watcherLogin } = await pair();
+      const five = Array.from({ length: 5 }, () => open(watcher));
+      await Promise.all(five.map((s) => s.ready));
+      const sixth = open(watcher);
+      await sixth.waitForEnd(5000);
+      expect(sixth.errors.map((e) => [e.extensions?.code, e.message])).to.deep.equal([
+        ['TOO_MANY_REQUESTS', 'Открыто слишком много потоков обновлений для этого сеанса (не больше 5). Закройте лишние вкладки Картотеки.'],
+      ]);
+      expect(five.every((s) => s.isOpen)).to.equal(true);
+      const elsewhere = open(await signedIn(server, watcherLogin, PASSWORD));
+      await elsewhere.ready;
+      expect(elsewhere.isOpen).to.equal(true);
+      // A stream that closes makes room for a new one.
+      five[0].close();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const again = open(watcher);
+      await again.ready;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect([again.isOpen, again.errors]).to.deep.equal([true, []]);
+    });
+
+    it('a user who loses access to the folder stops receiving its events at once', async () => {
+      const { folder, writer, watcher, writerId } = await pair();
+      const stream = open(watcher);
+      await stream.ready;
+      const first = (await writer.data<{ createCard: { id: string } }>(CREATE, { f: folder, v: { name: 'ООО «До»' } })).createCard.id;
+      await stream.waitFor(1, 5000);
+      await setFolderAccess(admin, folder, [{ principalId: writerId, level: 'full' }]);
+      const control = open(writer);
+      await control.ready;
+      const second = (await writer.data<{ createCard: { id: string } }>(CREATE, { f: folder, v: { name: 'ООО «После»' } })).createCard.id;
+      await control.waitFor(1, 5000);
+      expect(control.received.map((e) => e.cardEvents.cardId)).to.deep.equal([second]);
+      expect(stream.received.map((e) => e.cardEvents.cardId)).to.deep.equal([first]);
+    });
+
+    it('never tells a subscriber the id of a folder they may not read: a card moved in from a hidden folder', async () => {
+      const { folder, writer, watcher, writerId } = await pair();
+      const hidden = await createFolder(admin, { libraryId, name: `Скрытая ${user}` });
+      await setFolderAccess(admin, hidden, [{ principalId: writerId, level: 'full' }]);
+      const card = (await writer.data<{ createCard: { id: string; version: number } }>(CREATE, { f: hidden, v: { name: 'ООО «Тайное»' } })).createCard;
+      const watching = open(watcher);
+      const writing = open(writer);
+      await Promise.all([watching.ready, writing.ready]);
+      await writer.data('mutation($id: ID!, $f: ID!, $v: Int!) { moveCard(id: $id, folderId: $f, version: $v) { id } }', { id: card.id, f: folder, v: card.version });
+      const [seen] = await watching.waitFor(1, 5000);
+      const [own] = await writing.waitFor(1, 5000);
+      expect(seen.cardEvents).to.deep.equal({ cardId: card.id, folderId: folder, previousFolderId: null, action: 'move' });
+      expect(own.cardEvents).to.deep.equal({ cardId: card.id, folderId: folder, previousFolderId: hidden, action: 'move' });
+    });
+
+    it('closes open streams when the session ends: sign-out, password reset, password change elsewhere, deactivation, an allow-list that leaves the address out', async () => {
+      const cases: [string, (p: Awaited<ReturnType<typeof pair>>) => Promise<void>][] = [
+        ['sign-out', async ({ watcher }) => void (await watcher.data('mutation { signOut }'))],
+        ['password reset', async ({ watcherId }) => void (await admin.data('mutation($id: ID!) { resetPassword(id: $id, newPassword: "another-password-1") }', { id: watcherId }))],
+        [
+          'password change in another session',
+          async ({ watcherLogin }) => {
+            const other = await signedIn(server, watcherLogin, PASSWORD);
+            await other.data('mutation($o: String!, $n: String!) { changePassword(oldPassword: $o, newPassword: $n) }', { o: PASSWORD, n: 'another-password-2' });
+          },
+        ],
+        ['deactivation', async ({ watcherId }) => void (await admin.data('mutation($id: ID!) { setUserActive(id: $id, active: false) { id } }', { id: watcherId }))],
+        ['allow-list', async ({ watcherId }) => void (await admin.data('mutation($id: ID!) { updateUser(id: $id, input: { ipAllowList: ["10.200.0.0/16"] }) { id } }', { id: watcherId }))],
+      ];
+      for (const [reason, end] of cases) {
+        const subject = await pair();
+        const events = open(subject.watcher);
+        const counts = open(subject.watcher, COUNTS);
+        await Promise.all([events.ready, counts.ready]);
+        await end(subject);
+        await events.waitForEnd(5000).catch((error: Error) => {
+          throw new Error(`${reason}: ${error.message}`);
+        });
+        await counts.waitForEnd(5000).catch((error: Error) => {
+          throw new Error(`${reason} (unread counts): ${error.message}`);
+        });
+      }
+    });
+
+    it('a password change keeps the stream of the session that made it', async () => {
+      const { watcher } = await pair();
+      const stream = open(watcher);
+      await stream.ready;
+      await watcher.data('mutation($o: String!, $n: String!) { changePassword(oldPassword: $o, newPassword: $n) }', { o: PASSWORD, n: 'another-password-3' });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(stream.isOpen).to.equal(true);
+    });
+
+    it('keeps unread counts right as colleagues change cards and the user reads them', async () => {
+      const { folder, writer, watcher } = await pair();
+      const counts = new SseSubscription<{ unreadCounts: { folderId: string; count: number }[] }>(server.url, watcher.cookieHeader(), COUNTS);
+      subscriptions.push(counts as SseSubscription<unknown>);
+      await counts.ready;
+      const latest = async (n: number) => (await counts.waitFor(n, 5000))[n - 1].unreadCounts.find((c) => c.folderId === folder)?.count ?? 0;
+      const a = (await writer.data<{ createCard: { id: string; version: number } }>(CREATE, { f: folder, v: { name: 'ООО «А»' } })).createCard;
+      expect(await latest(1)).to.equal(1);
+      const b = (await writer.data<{ createCard: { id: string; version: number } }>(CREATE, { f: folder, v: { name: 'ООО «Б»' } })).createCard;
+      expect(await latest(2)).to.equal(2);
+      await watcher.data('mutation($id: ID!) { openCard(id: $id) { id } }', { id: a.id });
+      expect(await latest(3)).to.equal(1);
+      // A change to a card already unread changes no count; one to the card just read does.
+      await writer.data('mutation($id: ID!, $v: Int!) { updateCard(id: $id, version: $v, values: { phone: "+7 495 000-00-01" }) { id } }', { id: b.id, v: b.version });
+      await writer.data('mutation($id: ID!, $v: Int!) { updateCard(id: $id, version: $v, values: { phone: "+7 495 000-00-02" }) { id } }', { id: a.id, v: a.version });
+      expect(await latest(4)).to.equal(2);
+      expect(counts.received).to.have.length(4);
+      await watcher.data('mutation($f: ID!) { markFolderRead(folderId: $f) }', { f: folder });
+      expect(await latest(5)).to.equal(0);
+    });
   });
 });

@@ -1,3 +1,5 @@
+import { createMongoAbility, subject, type MongoAbility } from '@casl/ability';
+import { unpackRules, type PackRule } from '@casl/ability/extra';
 import { expect } from 'chai';
 import type { RunningServer } from '../../server/src/server';
 import { ApiClient } from '../support/api-client';
@@ -150,11 +152,18 @@ describe('people, sign-in and folder permissions (API)', function () {
       expect(await sees()).to.equal(true);
     });
 
-    it('packs the viewer’s CASL rules for the client', async () => {
+    it('packs the viewer’s CASL rules for the client: it may read the folder and its cards, not change them', async () => {
       const reader = await signedIn(server, 'reader', PASSWORD);
-      const data = await reader.data<{ viewer: { isAdmin: boolean; rules: unknown[] } }>('{ viewer { isAdmin rules } }');
+      const data = await reader.data<{ viewer: { isAdmin: boolean; rules: PackRule<never>[] } }>('{ viewer { isAdmin rules } }');
       expect(data.viewer.isAdmin).to.equal(false);
-      expect(JSON.stringify(data.viewer.rules)).to.contain(ids.folder);
+      // The client's ability, built as client/src/stores/session.ts builds it.
+      const ability: MongoAbility = createMongoAbility(unpackRules(data.viewer.rules));
+      const folder = subject('Folder', { folderId: ids.folder, libraryId: ids.library, parentId: null });
+      const card = subject('Card', { folderId: ids.folder, libraryId: ids.library });
+      expect([ability.can('read', folder), ability.can('read', card)]).to.deep.equal([true, true]);
+      expect([ability.can('manageAccess', folder), ability.can('update', card), ability.can('delete', card)]).to.deep.equal([false, false, false]);
+      const elsewhere = subject('Card', { folderId: ids.others, libraryId: ids.others });
+      expect(ability.can('read', elsewhere)).to.equal(false);
     });
   });
 

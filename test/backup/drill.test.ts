@@ -49,7 +49,7 @@ describe('backup and restore drill', function () {
 
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'kartoteka-drill-'));
-    server = await startTestServer({ SEED_DEMO_DATA: 'true', BACKUP_DIR: dir }, dbName);
+    server = await startTestServer({ SEED_DEMO_DATA: 'true', BACKUP_DIR: dir }, { dbName });
     const readers = await User.find({ loginKey: { $in: ['tgoncharenko', 'nvakulenko'] } }, { _id: 1 }).lean();
     await generateCounterparties({ count: 10_000, folderName: 'Большая папка', grantUserIds: readers.map((r) => String(r._id)) });
     mongo = await mongoose.mongo.MongoClient.connect(await testMongoUri());
@@ -121,7 +121,7 @@ describe('backup and restore drill', function () {
     expect(lastAudit).to.deep.include({ kind: 'backup-restored', targetId: path.basename(archive) });
 
     // The server starts on the restored data and Наталья's session from before still works.
-    server = await startTestServer({ BACKUP_DIR: dir }, dbName);
+    server = await startTestServer({ BACKUP_DIR: dir }, { dbName });
     const sameSession = await fetch(`${server.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', cookie: natalia.cookieHeader() },

@@ -70,7 +70,7 @@ describe('restore', function () {
 
     before(async () => {
       dbName = uniqueDbName('refusals');
-      server = await startTestServer({}, dbName);
+      server = await startTestServer({}, { dbName });
       archive = (await writeSnapshot({ dir, server: 'test' })).path;
     });
     after(async () => {

@@ -12,7 +12,7 @@ export const TEST_ADMIN = { login: 'admin', password: 'admin-password-for-tests'
  * in-memory server) in a database of its own (or the one named, e.g. to restart on the same
  * data). LOG_LEVEL=debug shows the server's logs.
  */
-export async function startTestServer(env: Record<string, string> = {}, dbName = uniqueDbName('kartoteka')): Promise<RunningServer> {
+export async function startTestServer(env: Record<string, string> = {}, options: { dbName?: string; monitorCommands?: boolean } = {}): Promise<RunningServer> {
   const config = loadConfig({
     NODE_ENV: 'test',
     HOST: '127.0.0.1',
@@ -24,7 +24,7 @@ export async function startTestServer(env: Record<string, string> = {}, dbName =
     ADMIN_PASSWORD: TEST_ADMIN.password,
     ...env,
   });
-  return startServer(config, createLogger(config), { clientDist: CLIENT_DIST, dbName });
+  return startServer(config, createLogger(config), { clientDist: CLIENT_DIST, dbName: options.dbName ?? uniqueDbName('kartoteka'), monitorCommands: options.monitorCommands });
 }
 
 const SIGN_IN = 'mutation SignIn($login: String!, $password: String!) { signIn(login: $login, password: $password) { user { id } } }';

@@ -15,6 +15,17 @@ export interface PlainAccessEntry {
   level: AccessLevel;
 }
 
+/** An entry as stored in MongoDB (ObjectIds, possibly missing flags). */
+export type StoredEntry = { principalType: PrincipalType; principalId: unknown; includeSubdepartments?: boolean | null; level: AccessLevel };
+
+export const plainEntries = (entries: StoredEntry[] | undefined | null): PlainAccessEntry[] =>
+  (entries ?? []).map((e) => ({
+    principalType: e.principalType,
+    principalId: String(e.principalId),
+    includeSubdepartments: Boolean(e.includeSubdepartments),
+    level: e.level,
+  }));
+
 export interface EffectiveEntry {
   entry: PlainAccessEntry;
   source: AccessSource;
@@ -23,6 +34,24 @@ export interface EffectiveEntry {
 export interface AccessTree {
   libraries: { id: string; name: string; entries: PlainAccessEntry[] }[];
   folders: { id: string; libraryId: string; parentId: string | null; name: string; inheritsAccess: boolean; entries: PlainAccessEntry[] }[];
+}
+
+type StoredLibrary = { _id: unknown; name: string; accessEntries?: StoredEntry[] | null };
+type StoredFolder = { _id: unknown; libraryId: unknown; parentId?: unknown; name: string; inheritsAccess?: boolean | null; accessEntries?: StoredEntry[] | null };
+
+/** The tree of libraries and folders with their entries, from documents as stored. */
+export function accessTreeOf(libraries: StoredLibrary[], folders: StoredFolder[]): AccessTree {
+  return {
+    libraries: libraries.map((l) => ({ id: String(l._id), name: l.name, entries: plainEntries(l.accessEntries) })),
+    folders: folders.map((f) => ({
+      id: String(f._id),
+      libraryId: String(f.libraryId),
+      parentId: f.parentId ? String(f.parentId) : null,
+      name: f.name,
+      inheritsAccess: f.inheritsAccess !== false,
+      entries: plainEntries(f.accessEntries),
+    })),
+  };
 }
 
 /** Who a user is, for matching entries: themselves, their department (and its ancestors), their groups. */
@@ -105,14 +134,4 @@ export function folderLevelsFor(tree: AccessTree, principal: Principal): Map<str
     if (level) levels.set(folderId, level);
   }
   return levels;
-}
-
-/** Libraries a user sees: those with a folder they can read, or an entry of their own on the library. */
-export function visibleLibraryIds(tree: AccessTree, principal: Principal, levels: Map<string, AccessLevel>): string[] {
-  const visible = new Set<string>();
-  for (const folder of tree.folders) if (levels.has(folder.id)) visible.add(folder.libraryId);
-  for (const library of tree.libraries) {
-    if (library.entries.some((entry) => entryMatches(entry, principal))) visible.add(library.id);
-  }
-  return [...visible];
 }

@@ -4,10 +4,9 @@ import type { CardTypeDefinition } from '../card-types/definition';
 import { findCardType, listCardTypes } from '../card-types/registry';
 import type { GraphQLContext } from '../graphql/context';
 import { requireActor } from '../graphql/guards';
-import { loadById, perRequest } from '../graphql/loaders';
+import { perRequest } from '../graphql/loaders';
+import { accessSnapshot } from '../access/snapshot';
 import type { GraphQLModule } from '../graphql/module';
-import { Folder } from '../folders/models';
-import { User } from '../people/models';
 import type { CardDoc } from './model';
 import { listFolderCards, referenceLoader, relatedCards, searchCards, trashedCards, type ListOptions, type ReferencedCard } from './queries';
 import { createCard, findCard, moveCard, purgeCard, setCardTrashed, updateCard } from './service';
@@ -154,9 +153,10 @@ export const cardsModule: GraphQLModule = {
       id: (card: CardDoc) => String(card._id),
       folderId: (card: CardDoc) => String(card.folderId),
       type: (card: CardDoc) => findCardType(card.typeKey),
-      folder: (card: CardDoc, _a, context) => loadById(context, Folder, card.folderId),
-      createdBy: (card: CardDoc, _a, context) => loadById(context, User, card.createdBy),
-      updatedBy: (card: CardDoc, _a, context) => loadById(context, User, card.updatedBy),
+      folder: async (card: CardDoc) => (await accessSnapshot()).folders.get(String(card.folderId)) ?? null,
+      // Authors from the access snapshot: no query for them.
+      createdBy: async (card: CardDoc) => (await accessSnapshot()).users.get(String(card.createdBy)) ?? null,
+      updatedBy: async (card: CardDoc) => (await accessSnapshot()).users.get(String(card.updatedBy)) ?? null,
       references: async (card: CardDoc, _a, context) => {
         const type = await findCardType(card.typeKey);
         const pairs = (type?.fields ?? [])

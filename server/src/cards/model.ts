@@ -24,6 +24,10 @@ const cardSchema = new Schema(
     inTrash: { type: Boolean, default: false },
     trashedAt: { type: Date, default: null },
     trashedBy: { type: Schema.Types.ObjectId, ref: 'User', default: null },
+    /** When the card came into its folder: created, moved in, or restored from the trash. */
+    arrivedAt: { type: Date },
+    /** When each field last changed (field key → time): what a reader has not seen yet. */
+    fieldChangedAt: { type: Schema.Types.Mixed },
   },
   { timestamps: true, minimize: false },
 );
@@ -52,6 +56,9 @@ export interface CardDoc {
   inTrash: boolean;
   trashedAt: Date | null;
   trashedBy: Types.ObjectId | null;
+  /** Absent on cards stored before it was recorded: their creation time stands in. */
+  arrivedAt?: Date;
+  fieldChangedAt?: Record<string, Date>;
 }
 
 export const Card = mongoose.model('Card', cardSchema);

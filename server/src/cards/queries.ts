@@ -1,4 +1,3 @@
-import { accessibleBy } from '@casl/mongoose';
 import DataLoader from 'dataloader';
 import { Types } from 'mongoose';
 import { cardSubject } from '../access/ability';
@@ -10,6 +9,7 @@ import { findFolder } from '../folders/service';
 import { notFound } from '../graphql/guards';
 import { escapeRegExp, FieldErrors, objectIdArgument, pageSize, refuseField, searchText } from '../validation';
 import { Card, type CardDoc } from './model';
+import { permittedCards } from './permitted';
 import { exactKeysOfQuery, normaliseForSearch } from './search-text';
 import { cardTypeOrFail, findCard } from './service';
 
@@ -241,23 +241,13 @@ export async function relatedCards(actor: Actor, cardId: string, tabKey: string)
   const type = await cardTypeOrFail(actor, card.typeKey);
   const tab = type.relatedTabs?.find((r) => r.key === tabKey);
   if (!tab) throw notFound(actor, t(actor, 'Вкладка', 'Tab'));
-  return Card.find({
-    typeKey: tab.cardType,
-    [`values.${tab.referenceField}`]: String(card._id),
-    inTrash: false,
-    ...accessibleBy(actor.ability, 'read').ofType('Card'),
-  })
-    .sort({ title: 1 })
-    .limit(500)
-    .lean<CardDoc[]>();
+  const filter = { typeKey: tab.cardType, [`values.${tab.referenceField}`]: String(card._id), inTrash: false };
+  return permittedCards(actor, 'read', filter, (scoped) => Card.find(scoped).sort({ title: 1 }), 500);
 }
 
 /** The trash: cards the actor may restore (full access to their folder). */
 export async function trashedCards(actor: Actor, first: number): Promise<CardDoc[]> {
-  return Card.find({ inTrash: true, ...accessibleBy(actor.ability, 'delete').ofType('Card') })
-    .sort({ trashedAt: -1 })
-    .limit(pageSize(first, MAX_PAGE))
-    .lean<CardDoc[]>();
+  return permittedCards(actor, 'delete', { inTrash: true }, (scoped) => Card.find(scoped).sort({ trashedAt: -1 }), pageSize(first, MAX_PAGE));
 }
 
 /**
@@ -266,17 +256,20 @@ export async function trashedCards(actor: Actor, first: number): Promise<CardDoc
  */
 export async function searchCards(actor: Actor, query: string, options: { libraryId?: string | null; first: number }): Promise<{ card: CardDoc; exact: boolean }[]> {
   const text = searchText(actor.locale, 'query', query);
-  const scope: Filter = { inTrash: false, ...accessibleBy(actor.ability, 'read').ofType('Card') };
+  const scope: Filter = { inTrash: false };
   if (options.libraryId) scope.libraryId = objectIdArgument(actor.locale, 'libraryId', options.libraryId);
   if (text.length < 2) return [];
   const limit = pageSize(options.first, 100);
   const keys = exactKeysOfQuery(text);
   const [exact, ranked] = await Promise.all([
-    keys.length > 0 ? Card.find({ ...scope, searchKeys: { $in: keys } }).limit(limit).lean<CardDoc[]>() : Promise.resolve([]),
-    Card.find({ ...scope, $text: { $search: normaliseForSearch(text) } }, { score: { $meta: 'textScore' } })
-      .sort({ score: { $meta: 'textScore' } })
-      .limit(limit)
-      .lean<CardDoc[]>(),
+    keys.length > 0 ? permittedCards(actor, 'read', { ...scope, searchKeys: { $in: keys } }, (scoped) => Card.find(scoped), limit) : Promise.resolve([]),
+    permittedCards(
+      actor,
+      'read',
+      { ...scope, $text: { $search: normaliseForSearch(text) } },
+      (scoped) => Card.find(scoped, { score: { $meta: 'textScore' } }).sort({ score: { $meta: 'textScore' } }),
+      limit,
+    ),
   ]);
   const seen = new Set(exact.map((c) => String(c._id)));
   return [...exact.map((card) => ({ card, exact: true })), ...ranked.filter((c) => !seen.has(String(c._id))).map((card) => ({ card, exact: false }))].slice(0, limit);
@@ -296,11 +289,11 @@ export interface ReferencedCard {
 export function referenceLoader(actor: Actor): DataLoader<string, ReferencedCard> {
   return new DataLoader(async (ids) => {
     const valid = ids.filter((id) => Types.ObjectId.isValid(id));
-    const cards = await Card.find({ _id: { $in: valid } }, { title: 1, typeKey: 1, folderId: 1, inTrash: 1 }).lean<CardDoc[]>();
+    const cards = await Card.find({ _id: { $in: valid } }, { title: 1, typeKey: 1, folderId: 1, libraryId: 1, inTrash: 1 }).lean<CardDoc[]>();
     const byId = new Map(cards.map((c) => [String(c._id), c]));
     return ids.map((id) => {
       const card = byId.get(id);
-      if (!card || !actor.ability.can('read', cardSubject(String(card.folderId)))) return { id, typeKey: null, title: null, accessible: false, inTrash: false };
+      if (!card || !actor.ability.can('read', cardSubject(card))) return { id, typeKey: null, title: null, accessible: false, inTrash: false };
       return { id, typeKey: card.typeKey, title: card.title, accessible: true, inTrash: card.inTrash };
     });
   });

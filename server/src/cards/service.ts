@@ -1,4 +1,3 @@
-import { accessibleBy } from '@casl/mongoose';
 import mongoose, { Types, type ClientSession } from 'mongoose';
 import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
@@ -7,7 +6,7 @@ import { renderTitle } from '../card-types/title';
 import { validateCardValues } from '../card-types/values';
 import { findCardType, uniqueIndexName } from '../card-types/registry';
 import { AppError } from '../errors';
-import { findFolder, registerFolderUsageCheck } from '../folders/service';
+import { findFolder, registerFolderUsageCheck, registerLibraryChangeStep } from '../folders/service';
 import { forbidden, notFound } from '../graphql/guards';
 import { User } from '../people/models';
 import type { Logger } from '../logger';
@@ -21,6 +20,11 @@ const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru 
 
 // A folder holding cards (outside the trash) is not empty and cannot be deleted.
 registerFolderUsageCheck(async (folderId) => Boolean(await Card.exists({ folderId, inTrash: false })));
+// A folder moved to another library takes its cards' library with it (library conditions in
+// permissions and the library filter of search read it).
+registerLibraryChangeStep(async (folderIds, libraryId, session) => {
+  await Card.updateMany({ folderId: { $in: folderIds } }, { $set: { libraryId } }, { session });
+});
 
 export interface CardServiceContext {
   actor: Actor;
@@ -36,9 +40,10 @@ export async function cardTypeOrFail(actor: Actor, key: string): Promise<CardTyp
 /** A card the actor may read (in the trash only for those with full access); null otherwise. */
 export async function findCard(actor: Actor, id: string, { includeTrash = false } = {}): Promise<CardDoc | null> {
   if (!Types.ObjectId.isValid(id)) return null;
-  const card = await Card.findOne({ _id: id, ...accessibleBy(actor.ability, 'read').ofType('Card') }).lean<CardDoc>();
-  if (!card) return null;
-  if (card.inTrash && !(includeTrash && actor.ability.can('delete', cardSubject(String(card.folderId))))) return null;
+  // By id, then the ability on the card's folder: one lookup, whatever the actor may read.
+  const card = await Card.findById(id).lean<CardDoc>();
+  if (!card || !actor.ability.can('read', cardSubject(card))) return null;
+  if (card.inTrash && !(includeTrash && actor.ability.can('delete', cardSubject(card)))) return null;
   return card;
 }
 
@@ -66,12 +71,8 @@ async function checkReferences(actor: Actor, type: CardTypeDefinition, values: C
       if ((await User.countDocuments({ _id: { $in: ids } })) !== ids.length) errors.add(field.key, 'notFound', { what: t(actor, 'Пользователь', 'User') });
       continue;
     }
-    const found = await Card.countDocuments({
-      _id: { $in: ids },
-      typeKey: { $in: field.targets },
-      inTrash: false,
-      ...accessibleBy(actor.ability, 'read').ofType('Card'),
-    });
+    const candidates = await Card.find({ _id: { $in: ids }, typeKey: { $in: field.targets }, inTrash: false }, { folderId: 1, libraryId: 1 }).lean<CardDoc[]>();
+    const found = candidates.filter((card) => actor.ability.can('read', cardSubject(card))).length;
     if (found !== ids.length) errors.add(field.key, 'notFound', { what: t(actor, 'Карточка', 'Card') });
   }
 }
@@ -145,7 +146,7 @@ export async function createCard(context: CardServiceContext, input: { folderId:
   const { actor } = context;
   const folder = await findFolder(actor, input.folderId);
   if (!folder) throw notFound(actor, t(actor, 'Папка', 'Folder'));
-  if (!actor.ability.can('create', cardSubject(input.folderId))) throw forbidden(actor, t(actor, 'создание карточек в этой папке', 'creating cards in this folder'));
+  if (!actor.ability.can('create', cardSubject({ folderId: folder._id, libraryId: folder.libraryId }))) throw forbidden(actor, t(actor, 'создание карточек в этой папке', 'creating cards in this folder'));
   const type = await cardTypeOrFail(actor, input.typeKey);
   if (folder.allowedCardTypes.length > 0 && !folder.allowedCardTypes.includes(type.key)) {
     const errors = new FieldErrors(actor.locale);
@@ -168,6 +169,7 @@ export async function createCard(context: CardServiceContext, input: { folderId:
           updatedBy: actor.userId,
           createdAt: now,
           updatedAt: now,
+          arrivedAt: now,
         },
       ],
       { session },
@@ -197,7 +199,7 @@ export async function updateCard(
 ): Promise<CardDoc> {
   const { actor } = context;
   const card = await cardOrFail(actor, id);
-  if (!actor.ability.can('update', cardSubject(String(card.folderId)))) throw forbidden(actor, t(actor, 'изменение карточки', 'changing the card'));
+  if (!actor.ability.can('update', cardSubject(card))) throw forbidden(actor, t(actor, 'изменение карточки', 'changing the card'));
   if (card.version !== input.version) throw await conflict(actor, id);
   const type = await cardTypeOrFail(actor, card.typeKey);
   // A map, so that any key a client sends (even "__proto__") stays a plain key and is reported as unknown.
@@ -211,10 +213,12 @@ export async function updateCard(
   for (const key of Object.keys(hidden)) merged.delete(key);
   const values = { ...(await validated(actor, type, Object.fromEntries(merged), action, card)), ...hidden };
   if (diffValues(card.values, values).length === 0) return card;
+  const now = new Date();
+  const changedAt = Object.fromEntries(diffValues(card.values, values).map((change) => [`fieldChangedAt.${change.key}`, now]));
   return commitChange(context, type, action, card, async (session) => {
     const updated = await Card.findOneAndUpdate(
       { _id: card._id, version: input.version },
-      { $set: { values, ...derived(type, values, 'ru'), updatedBy: actor.userId, updatedAt: new Date() }, $inc: { version: 1 } },
+      { $set: { values, ...derived(type, values, 'ru'), ...changedAt, updatedBy: actor.userId, updatedAt: now }, $inc: { version: 1 } },
       { session, returnDocument: 'after', lean: true, timestamps: false },
     );
     if (!updated) throw await conflict(actor, id);
@@ -228,7 +232,7 @@ export async function moveCard(context: CardServiceContext, id: string, input: {
   const card = await cardOrFail(actor, id);
   const target = await findFolder(actor, input.folderId);
   if (!target) throw notFound(actor, t(actor, 'Папка', 'Folder'));
-  if (!actor.ability.can('update', cardSubject(String(card.folderId))) || !actor.ability.can('create', cardSubject(input.folderId))) {
+  if (!actor.ability.can('update', cardSubject(card)) || !actor.ability.can('create', cardSubject({ folderId: target._id, libraryId: target.libraryId }))) {
     throw forbidden(actor, t(actor, 'перемещение карточки (нужно право редактирования в обеих папках)', 'moving the card (editing rights on both folders are needed)'));
   }
   if (target.allowedCardTypes.length > 0 && !target.allowedCardTypes.includes(card.typeKey)) {
@@ -238,10 +242,11 @@ export async function moveCard(context: CardServiceContext, id: string, input: {
   }
   if (String(card.folderId) === input.folderId) return card;
   const type = await cardTypeOrFail(actor, card.typeKey);
+  const now = new Date();
   return commitChange(context, type, 'move', card, async (session) => {
     const moved = await Card.findOneAndUpdate(
       { _id: card._id, version: input.version },
-      { $set: { folderId: target._id, libraryId: target.libraryId, updatedBy: actor.userId, updatedAt: new Date() }, $inc: { version: 1 } },
+      { $set: { folderId: target._id, libraryId: target.libraryId, updatedBy: actor.userId, updatedAt: now, arrivedAt: now }, $inc: { version: 1 } },
       { session, returnDocument: 'after', lean: true, timestamps: false },
     );
     if (!moved) throw await conflict(actor, id);
@@ -253,16 +258,25 @@ export async function moveCard(context: CardServiceContext, id: string, input: {
 export async function setCardTrashed(context: CardServiceContext, id: string, trashed: boolean): Promise<CardDoc> {
   const { actor } = context;
   const card = await cardOrFail(actor, id, { includeTrash: true });
-  if (!actor.ability.can('delete', cardSubject(String(card.folderId)))) {
+  if (!actor.ability.can('delete', cardSubject(card))) {
     throw forbidden(actor, trashed ? t(actor, 'удаление карточки', 'deleting the card') : t(actor, 'восстановление карточки', 'restoring the card'));
   }
   if (card.inTrash === trashed) return card;
   const type = await cardTypeOrFail(actor, card.typeKey);
+  const now = new Date();
   return commitChange(context, type, trashed ? 'trash' : 'restore', card, async (session) => {
     const changed = await Card.findOneAndUpdate(
       { _id: card._id },
       {
-        $set: { inTrash: trashed, trashedAt: trashed ? new Date() : null, trashedBy: trashed ? actor.userId : null, updatedBy: actor.userId, updatedAt: new Date() },
+        $set: {
+          inTrash: trashed,
+          trashedAt: trashed ? now : null,
+          trashedBy: trashed ? actor.userId : null,
+          updatedBy: actor.userId,
+          updatedAt: now,
+          // Restored, the card comes back as new to its readers.
+          ...(trashed ? {} : { arrivedAt: now }),
+        },
         $inc: { version: 1 },
       },
       { session, returnDocument: 'after', lean: true, timestamps: false },

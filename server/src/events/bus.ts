@@ -1,31 +1,62 @@
-import { createPubSub } from 'graphql-yoga';
+import { setMaxListeners } from 'node:events';
+import { createPubSub, type PubSubEventTarget } from 'graphql-yoga';
 import type { CardAction } from '../cards/lifecycle';
 import type { JobView } from '../jobs/view';
 
-export interface CardEvent {
-  cardId: string;
+/** A card's place and change time, before or after a change. */
+export interface CardPlace {
   folderId: string;
-  /** The folder the card left, for moves. */
-  previousFolderId: string | null;
-  action: CardAction | 'read' | 'unread';
+  libraryId: string;
+  /** ISO time of the card's last change. */
+  updatedAt: string;
+  inTrash: boolean;
+}
+
+/**
+ * A committed change to a card. Internal: live streams show each subscriber only what they may
+ * see of it (events/streams.ts); `previous` lets unread counts follow the change without a query.
+ */
+export interface CardEvent extends CardPlace {
+  cardId: string;
+  action: CardAction;
   actorId: string;
   actorName: string;
   at: string;
+  /** Where the card was before the change; null for a new card. */
+  previous: CardPlace | null;
 }
 
-type Topics = {
+/** Sessions that ended: the ones listed, or all of the user's but `exceptSessionId`. */
+export interface SessionsEnded {
+  userId: string;
+  sessionIds?: string[];
+  exceptSessionId?: string | null;
+}
+
+export type Topics = {
   'card-event': [CardEvent];
-  /** Something changed this user's unread counts (topic per user id). */
-  'unread-changed': [userId: string, reason: string];
+  /** What this user has read changed (opened, marked read or unread, their own change). */
+  'reads-changed': [userId: string];
+  /** The access structure moved to this version (server/src/access/changes.ts). */
+  'access-changed': [version: number];
+  /** Sessions ended (sign-out, password reset or change, deactivation): their live streams close. */
+  'sessions-ended': [SessionsEnded];
   /** A background job was created or changed state or progress (server/src/jobs). */
   'job-changed': [JobView];
 };
 
 /**
- * The event bus. Events are published after commit; subscribers filter them through their own
- * ability at delivery time. In-process unless REDIS_URL makes it shared (see useRedisEventBus).
+ * The event bus. Events are published after commit; live streams filter them for each subscriber
+ * against the access snapshot. In-process unless REDIS_URL makes it shared (see useRedisEventBus).
  */
-export let events = createPubSub<Topics>();
+export let events = inProcessBus();
+
+/** In-process: one EventTarget, one listener per open stream and topic (hundreds are normal). */
+function inProcessBus() {
+  const target = new EventTarget();
+  setMaxListeners(0, target);
+  return createPubSub<Topics>({ eventTarget: target as PubSubEventTarget<Topics> });
+}
 
 /**
  * Switches the bus to Redis pub/sub so every server instance delivers every instance's events.
@@ -37,7 +68,41 @@ export async function useRedisEventBus(url: string): Promise<() => Promise<void>
   const subscribeClient = new Redis(url);
   events = createPubSub<Topics>({ eventTarget: createRedisEventTarget({ publishClient, subscribeClient }) });
   return async () => {
-    events = createPubSub<Topics>();
+    events = inProcessBus();
     await Promise.all([publishClient.quit(), subscribeClient.quit()]);
+  };
+}
+
+type Handler<T extends keyof Topics> = (...payload: Topics[T]) => void | Promise<void>;
+const handlers: { topic: keyof Topics; handle: (payload: unknown) => void | Promise<void> }[] = [];
+
+/**
+ * Registers what this instance does with every event of a topic (caches dropping what changed,
+ * streams closing), whichever instance published it. Runs from startEventHandlers() on.
+ */
+export function onEvent<T extends keyof Topics>(topic: T, handle: Handler<T>): void {
+  handlers.push({ topic, handle: (payload) => handle(...([payload] as unknown as Topics[T])) });
+}
+
+/** Starts the registered handlers on the current bus; returns the function that stops them. */
+export function startEventHandlers(onError: (error: unknown) => void): () => Promise<void> {
+  const running = handlers.map(({ topic, handle }) => {
+    const iterator = (events.subscribe as (topic: keyof Topics) => AsyncIterable<unknown>)(topic)[Symbol.asyncIterator]();
+    const done = (async () => {
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+        try {
+          await handle(next.value);
+        } catch (error) {
+          onError(error);
+        }
+      }
+    })();
+    return { iterator, done };
+  });
+  return async () => {
+    await Promise.all(running.map(async ({ iterator, done }) => {
+      await iterator.return?.();
+      await done;
+    }));
   };
 }

@@ -1,11 +1,10 @@
 import type { GraphQLModule } from '../graphql/module';
 import { requireActor } from '../graphql/guards';
 import { folderSubject } from '../access/ability';
-import { plainEntries } from '../access/actor';
-import { Department, Group, User } from '../people/models';
+import { plainEntries } from '../access/effective-access';
+import { accessSnapshot } from '../access/snapshot';
 import type { AccessEntry, FolderDoc, LibraryDoc } from './models';
 import * as folders from './service';
-import { withUnreadReconciled } from '../unread/service';
 
 type Id = { id: string };
 
@@ -118,17 +117,13 @@ export const foldersModule: GraphQLModule = {
       createLibrary: async (_p, args: { name: string; order?: number }, context) => folders.createLibrary(await requireActor(context), args),
       updateLibrary: async (_p, { id, ...input }: Id & { name?: string; order?: number }, context) => folders.updateLibrary(await requireActor(context), id, input),
       deleteLibrary: async (_p, { id }: Id, context) => folders.deleteLibrary(await requireActor(context), id),
-      setLibraryAccess: async (_p, { id, entries }: Id & { entries: folders.AccessEntryInput[] }, context) =>
-        withUnreadReconciled(async () => folders.setLibraryAccess(await requireActor(context), id, entries)),
+      setLibraryAccess: async (_p, { id, entries }: Id & { entries: folders.AccessEntryInput[] }, context) => folders.setLibraryAccess(await requireActor(context), id, entries),
       createFolder: async (_p, { input }: { input: folders.FolderInput }, context) => folders.createFolder(await requireActor(context), input),
       updateFolder: async (_p, { id, input }: Id & { input: folders.FolderInput }, context) => folders.updateFolder(await requireActor(context), id, input),
-      moveFolder: async (_p, { id, ...target }: Id & { parentId?: string; libraryId?: string; order?: number }, context) =>
-        withUnreadReconciled(async () => folders.moveFolder(await requireActor(context), id, target)),
+      moveFolder: async (_p, { id, ...target }: Id & { parentId?: string; libraryId?: string; order?: number }, context) => folders.moveFolder(await requireActor(context), id, target),
       deleteFolder: async (_p, { id }: Id, context) => folders.deleteFolder(await requireActor(context), id),
-      setFolderAccess: async (_p, { id, entries }: Id & { entries: folders.AccessEntryInput[] }, context) =>
-        withUnreadReconciled(async () => folders.setFolderAccess(await requireActor(context), id, entries)),
-      setFolderInheritance: async (_p, { id, inherits }: Id & { inherits: boolean }, context) =>
-        withUnreadReconciled(async () => folders.setFolderInheritance(await requireActor(context), id, inherits)),
+      setFolderAccess: async (_p, { id, entries }: Id & { entries: folders.AccessEntryInput[] }, context) => folders.setFolderAccess(await requireActor(context), id, entries),
+      setFolderInheritance: async (_p, { id, inherits }: Id & { inherits: boolean }, context) => folders.setFolderInheritance(await requireActor(context), id, inherits),
     },
     Library: {
       id: (l: LibraryDoc) => String(l._id),
@@ -142,7 +137,7 @@ export const foldersModule: GraphQLModule = {
       inheritsAccess: (f: FolderDoc) => f.inheritsAccess !== false,
       myAccess: async (f: FolderDoc, _a, context) => (await context.actor()).folderLevels.get(String(f._id)) ?? 'read',
       accessEntries: async (f: FolderDoc, _a, context) =>
-        (await context.actor()).ability.can('manageAccess', folderSubject(String(f._id))) ? f.accessEntries : null,
+        (await context.actor()).ability.can('manageAccess', folderSubject(f)) ? f.accessEntries : null,
     },
     EffectiveAccess: {
       login: async (row: folders.EffectiveAccessRow, _a, context) => ((await context.actor()).isAdmin ? row.login : null),
@@ -151,10 +146,12 @@ export const foldersModule: GraphQLModule = {
       principalId: (e: AccessEntry) => String(e.principalId),
       includeSubdepartments: (e: AccessEntry) => Boolean(e.includeSubdepartments),
       principalName: async (e: AccessEntry) => {
-        const [entry] = plainEntries([e]);
-        const model = { user: User, department: Department, group: Group }[entry.principalType] as typeof Group;
-        const found = await model.findById(entry.principalId, { name: 1, fullName: 1 }).lean<{ name?: string; fullName?: string }>();
-        return found?.fullName ?? found?.name ?? '';
+        // Names from the access snapshot: a list of entries costs no query per entry.
+        const [{ principalType, principalId }] = plainEntries([e]);
+        const snapshot = await accessSnapshot();
+        if (principalType === 'user') return snapshot.users.get(principalId)?.fullName ?? '';
+        if (principalType === 'department') return snapshot.departments.get(principalId)?.name ?? '';
+        return snapshot.groups.find((g) => String(g._id) === principalId)?.name ?? '';
       },
     },
   },

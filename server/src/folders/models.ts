@@ -1,4 +1,5 @@
 import mongoose, { Schema, type InferSchemaType, type Types } from 'mongoose';
+import { accessStructurePlugin } from '../access/changes';
 
 export type AccessLevel = 'read' | 'edit' | 'full';
 export const ACCESS_LEVELS: AccessLevel[] = ['read', 'edit', 'full'];
@@ -40,6 +41,9 @@ const folderSchema = new Schema(
   { timestamps: true },
 );
 folderSchema.index({ libraryId: 1, parentId: 1, order: 1 });
+// Every write moves the access version on: the snapshot of libraries and folders reloads.
+librarySchema.plugin(accessStructurePlugin);
+folderSchema.plugin(accessStructurePlugin);
 
 export interface AccessEntry {
   principalType: PrincipalType;

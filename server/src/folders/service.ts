@@ -1,8 +1,9 @@
-import { accessibleBy } from '@casl/mongoose';
-import { Types, type ClientSession } from 'mongoose';
+import mongoose, { Types, type ClientSession } from 'mongoose';
 import { folderSubject, librarySubject } from '../access/ability';
-import { loadAccessTree, plainEntries, type Actor } from '../access/actor';
-import { effectiveEntriesByFolder, entryMatches, higherLevel, type Principal } from '../access/effective-access';
+import { accessStructureChanged } from '../access/changes';
+import type { Actor } from '../access/actor';
+import { entryMatches, higherLevel, plainEntries, type StoredEntry } from '../access/effective-access';
+import { accessSnapshot } from '../access/snapshot';
 import { recordAudit } from '../audit/service';
 import { listCardTypes } from '../card-types/registry';
 import { AppError } from '../errors';
@@ -25,38 +26,52 @@ export function registerFolderUsageCheck(check: FolderUsageCheck): void {
   folderUsageChecks.push(check);
 }
 
+/** Likewise, what folders hold follows them into another library, inside the move's transaction. */
+type LibraryChangeStep = (folderIds: Types.ObjectId[], libraryId: Types.ObjectId, session: ClientSession) => Promise<void>;
+const libraryChangeSteps: LibraryChangeStep[] = [];
+export function registerLibraryChangeStep(step: LibraryChangeStep): void {
+  libraryChangeSteps.push(step);
+}
+
 // ---------- reading ----------
+
+// Libraries and folders are read from the access snapshot (server/src/access/snapshot.ts): no
+// database round trip, and the same version of the tree the actor's permissions come from.
 
 /** Libraries the actor may see, in display order. */
 export async function listLibraries(actor: Actor): Promise<LibraryDoc[]> {
-  const libraries = await Library.find().sort({ order: 1, name: 1 }).lean<LibraryDoc[]>();
-  return libraries.filter((library) => actor.ability.can('read', librarySubject(String(library._id))));
+  const { orderedLibraries } = await accessSnapshot();
+  return orderedLibraries.filter((library) => actor.ability.can('read', librarySubject(String(library._id))));
 }
 
 export async function findLibrary(actor: Actor, id: string): Promise<LibraryDoc | null> {
-  if (!Types.ObjectId.isValid(id)) return null;
-  const library = await Library.findById(id).lean<LibraryDoc>();
+  const library = (await accessSnapshot()).libraries.get(id);
   return library && actor.ability.can('read', librarySubject(id)) ? library : null;
 }
 
-/** Folders the actor may read: all of them, or those of one library. */
+/** Folders the actor may read, in display order: all of them, or those of one library. */
 export async function listFolders(actor: Actor, libraryId?: string): Promise<FolderDoc[]> {
-  const filter: Record<string, unknown> = accessibleBy(actor.ability, 'read').ofType('Folder');
-  const query = Folder.find(filter);
-  if (libraryId) query.where({ libraryId: Types.ObjectId.isValid(libraryId) ? new Types.ObjectId(libraryId) : null });
-  return query.sort({ order: 1, name: 1 }).lean<FolderDoc[]>();
+  const snapshot = await accessSnapshot();
+  // The candidates are the folders the actor has a level on (or one library's), not every folder.
+  const candidates = libraryId ? (snapshot.foldersByLibrary.get(libraryId) ?? []) : [...actor.folderLevels.keys()].sort((a, b) => snapshot.folderPosition(a) - snapshot.folderPosition(b));
+  const folders: FolderDoc[] = [];
+  for (const id of candidates) {
+    const folder = snapshot.folders.get(id);
+    if (folder && actor.ability.can('read', folderSubject(folder))) folders.push(folder);
+  }
+  return folders;
 }
 
 /** A folder the actor may read; null both when it does not exist and when it is hidden from them. */
 export async function findFolder(actor: Actor, id: string): Promise<FolderDoc | null> {
-  if (!Types.ObjectId.isValid(id) || !actor.ability.can('read', folderSubject(id))) return null;
-  return Folder.findById(id).lean<FolderDoc>();
+  const folder = (await accessSnapshot()).folders.get(id);
+  return folder && actor.ability.can('read', folderSubject(folder)) ? folder : null;
 }
 
 async function folderForChange(actor: Actor, id: string, action: 'update' | 'manageAccess'): Promise<FolderDoc & { save?: never }> {
   const folder = await findFolder(actor, id);
   if (!folder) throw notFound(actor, what(actor, 'Папка', 'Folder'));
-  if (!actor.ability.can(action, folderSubject(id, folder.parentId ? String(folder.parentId) : null))) {
+  if (!actor.ability.can(action, folderSubject(folder))) {
     throw forbidden(actor, action === 'manageAccess' ? what(actor, 'управление доступом к папке', 'managing folder access') : what(actor, 'изменение папки', 'changing the folder'));
   }
   return folder;
@@ -134,7 +149,7 @@ export async function createFolder(actor: Actor, input: FolderInput) {
   if (input.parentId) {
     const parent = await findFolder(actor, input.parentId);
     if (!parent) throw notFound(actor, what(actor, 'Папка', 'Folder'));
-    if (!actor.ability.can('create', folderSubject('new', String(parent._id)))) throw forbidden(actor, what(actor, 'создание папки', 'creating a folder'));
+    if (!actor.ability.can('create', folderSubject({ _id: 'new', libraryId: parent.libraryId, parentId: parent._id }))) throw forbidden(actor, what(actor, 'создание папки', 'creating a folder'));
     parentId = parent._id;
     libraryId = parent.libraryId;
   } else {
@@ -186,7 +201,7 @@ export async function moveFolder(actor: Actor, id: string, target: { parentId?: 
   if (target.parentId) {
     const parent = await findFolder(actor, target.parentId);
     if (!parent) throw notFound(actor, what(actor, 'Папка', 'Folder'));
-    if (!actor.ability.can('create', folderSubject('moved', String(parent._id)))) throw forbidden(actor, what(actor, 'перемещение в эту папку', 'moving into this folder'));
+    if (!actor.ability.can('create', folderSubject({ _id: id, libraryId: parent.libraryId, parentId: parent._id }))) throw forbidden(actor, what(actor, 'перемещение в эту папку', 'moving into this folder'));
     // Walk up from the new parent: reaching the folder itself would make a cycle.
     const tree = new Map((await Folder.find({ libraryId: parent.libraryId }, { parentId: 1 }).lean()).map((f) => [String(f._id), f.parentId ? String(f.parentId) : null]));
     for (let cursor: string | null = String(parent._id); cursor; cursor = tree.get(cursor) ?? null) {
@@ -204,21 +219,25 @@ export async function moveFolder(actor: Actor, id: string, target: { parentId?: 
   folder.parentId = parentId;
   folder.libraryId = libraryId;
   folder.order = target.order ?? (await Folder.countDocuments({ libraryId, parentId }));
-  await folder.save();
-  if (String(libraryId) !== before.libraryId) {
-    // Sub-folders travel with their parent.
-    const descendants = await descendantIds(folder._id);
-    await Folder.updateMany({ _id: { $in: descendants } }, { $set: { libraryId } });
-  }
+  await mongoose.connection.transaction(async (session) => {
+    await folder.save({ session });
+    if (String(libraryId) === before.libraryId) return;
+    // Sub-folders travel with their parent, and what they hold records its new library with them.
+    const moved = [folder._id, ...(await descendantIds(folder._id, session))];
+    await Folder.updateMany({ _id: { $in: moved.slice(1) } }, { $set: { libraryId } }, { session });
+    for (const step of libraryChangeSteps) await step(moved, libraryId, session);
+  });
+  // After the commit: other instances reload the tree as committed (see access/changes.ts).
+  await accessStructureChanged();
   await recordAudit(auditActorOf(actor), { kind: 'folder-updated', targetType: 'Folder', targetId: id, summary: 'moved', before, after: { libraryId: String(libraryId), parentId: parentId && String(parentId) } });
   return folder.toObject() as FolderDoc;
 }
 
-async function descendantIds(rootId: Types.ObjectId): Promise<Types.ObjectId[]> {
+async function descendantIds(rootId: Types.ObjectId, session: ClientSession): Promise<Types.ObjectId[]> {
   const found: Types.ObjectId[] = [];
   let frontier = [rootId];
   while (frontier.length > 0) {
-    const children = await Folder.find({ parentId: { $in: frontier } }, { _id: 1 }).lean();
+    const children = await Folder.find({ parentId: { $in: frontier } }, { _id: 1 }).session(session).lean();
     frontier = children.map((c) => c._id);
     found.push(...frontier);
   }
@@ -275,7 +294,7 @@ async function replaceEntries(actor: Actor, model: typeof Folder | typeof Librar
     kind: 'access-changed',
     targetType,
     targetId: id,
-    before: plainEntries(before?.accessEntries as never),
+    before: plainEntries(before?.accessEntries as StoredEntry[]),
     after: plainEntries(entries),
   });
 }
@@ -294,10 +313,10 @@ export async function setFolderAccess(actor: Actor, id: string, input: AccessEnt
 export async function setFolderInheritance(actor: Actor, id: string, inherits: boolean) {
   const folder = await folderForChange(actor, id, 'manageAccess');
   if (folder.inheritsAccess === inherits) return folder;
-  const before = { inheritsAccess: folder.inheritsAccess, entries: plainEntries(folder.accessEntries as never) };
+  const before = { inheritsAccess: folder.inheritsAccess, entries: plainEntries(folder.accessEntries as StoredEntry[]) };
   let entries = folder.accessEntries as AccessEntry[];
   if (!inherits) {
-    const effective = effectiveEntriesByFolder(await loadAccessTree()).get(id) ?? [];
+    const effective = (await accessSnapshot()).effectiveEntries(id);
     const merged = new Map<string, AccessEntry>();
     for (const { entry } of effective) {
       const key = `${entry.principalType}:${entry.principalId}:${entry.includeSubdepartments}`;
@@ -344,30 +363,19 @@ export interface EffectiveAccessRow {
 /** Who can do what on a folder, and why (which entry, from which folder or library). */
 export async function effectiveAccess(actor: Actor, id: string): Promise<EffectiveAccessRow[]> {
   await folderForChange(actor, id, 'manageAccess');
-  const tree = await loadAccessTree();
-  const entries = effectiveEntriesByFolder(tree).get(id) ?? [];
-  const [users, departments, groups] = await Promise.all([
-    User.find({ active: true }, { fullName: 1, login: 1, departmentId: 1 }).lean(),
-    Department.find({}, { name: 1, parentId: 1 }).lean(),
-    Group.find({}, { name: 1, memberIds: 1, systemRole: 1 }).lean(),
-  ]);
-  const administrators = groups.find((g) => g.systemRole === 'administrators');
-  const departmentParent = new Map(departments.map((d) => [String(d._id), d.parentId ? String(d.parentId) : null]));
+  const snapshot = await accessSnapshot();
+  const entries = snapshot.effectiveEntries(id);
+  const users = [...snapshot.users.values()].filter((u) => u.active);
+  const administrators = snapshot.groups.find((g) => g.systemRole === 'administrators');
   const names = new Map<string, string>([
     ...users.map((u) => [String(u._id), u.fullName] as [string, string]),
-    ...departments.map((d) => [String(d._id), d.name] as [string, string]),
-    ...groups.map((g) => [String(g._id), g.name] as [string, string]),
+    ...[...snapshot.departments.values()].map((d) => [String(d._id), d.name] as [string, string]),
+    ...snapshot.groups.map((g) => [String(g._id), g.name] as [string, string]),
   ]);
   const rows: EffectiveAccessRow[] = [];
   for (const user of users) {
-    const ancestors: string[] = [];
-    for (let cursor = departmentParent.get(String(user.departmentId)) ?? null; cursor && !ancestors.includes(cursor); cursor = departmentParent.get(cursor) ?? null) ancestors.push(cursor);
-    const principal: Principal = {
-      userId: String(user._id),
-      departmentId: String(user.departmentId),
-      departmentAncestorIds: ancestors,
-      groupIds: groups.filter((g) => g.memberIds.some((m) => String(m) === String(user._id))).map((g) => String(g._id)),
-    };
+    const principal = snapshot.principalOf(String(user._id));
+    if (!principal) continue;
     const matching = entries.filter(({ entry }) => entryMatches(entry, principal));
     if (administrators && principal.groupIds.includes(String(administrators._id))) {
       // Administrators may do everything everywhere: their group is the reason.

@@ -80,7 +80,7 @@ export async function recordHistory(change: CardChange, session: ClientSession):
 async function readableCardForHistory(actor: Actor, cardId: string): Promise<CardDoc> {
   const card = await findCard(actor, cardId, { includeTrash: true });
   if (!card) throw notFound(actor, t(actor, 'Карточка', 'Card'));
-  if (!actor.ability.can('read', historySubject(String(card.folderId)))) {
+  if (!actor.ability.can('read', historySubject(card))) {
     throw forbidden(actor, t(actor, 'чтение истории изменений (нужно быть в группе «Операторы чтения истории»)', 'reading change history (membership in “History readers” is needed)'));
   }
   return card;

@@ -1,13 +1,16 @@
 import type { Middleware } from 'koa';
+import { accessSnapshot, type AccessSnapshot, type SnapshotUser } from '../access/snapshot';
 import type { Config } from '../config';
 import { addressAllowed } from './ip-allow-list';
-import { Department, type UserDoc } from './models';
-import { SESSION_COOKIE, SESSION_TTL_MS, userForSession } from './sessions';
+import { SESSION_COOKIE, SESSION_TTL_MS, sessionFor } from './sessions';
 
 /** Who is behind the request, as far as the session cookie tells. */
 export interface RequestAuth {
-  user: UserDoc | null;
+  user: SnapshotUser | null;
   sessionToken: string | null;
+  /** The session's id (the token's hash) and expiry, for the live streams it opens. */
+  sessionId: string | null;
+  sessionExpiresAt: Date | null;
   /** The user is signed in but their address is outside an allow-list. */
   addressRefused: boolean;
 }
@@ -19,37 +22,37 @@ declare module 'koa' {
 }
 
 /** Every non-empty allow-list that applies to a user: their own, their department's and its ancestors'. */
-export async function allowListsFor(user: Pick<UserDoc, 'ipAllowList' | 'departmentId'>): Promise<string[][]> {
+export function allowListsFor(snapshot: AccessSnapshot, user: Pick<SnapshotUser, 'ipAllowList' | 'departmentId'>): string[][] {
+  const departmentId = String(user.departmentId);
   const lists: string[][] = [user.ipAllowList ?? []];
-  const departments = await Department.find({}, { parentId: 1, ipAllowList: 1 }).lean();
-  const byId = new Map(departments.map((d) => [String(d._id), d]));
-  const seen = new Set<string>();
-  let current = byId.get(String(user.departmentId));
-  while (current && !seen.has(String(current._id))) {
-    seen.add(String(current._id));
-    lists.push(current.ipAllowList ?? []);
-    current = current.parentId ? byId.get(String(current.parentId)) : undefined;
-  }
+  for (const id of [departmentId, ...snapshot.departmentAncestors(departmentId)]) lists.push(snapshot.departments.get(id)?.ipAllowList ?? []);
   return lists.filter((list) => list.length > 0);
 }
 
-export async function addressAllowedFor(user: Pick<UserDoc, 'ipAllowList' | 'departmentId'>, ip: string): Promise<boolean> {
-  return (await allowListsFor(user)).every((list) => addressAllowed(ip, list));
+export function addressAllowedIn(snapshot: AccessSnapshot, user: Pick<SnapshotUser, 'ipAllowList' | 'departmentId'>, ip: string): boolean {
+  return allowListsFor(snapshot, user).every((list) => addressAllowed(ip, list));
+}
+
+export async function addressAllowedFor(user: Pick<SnapshotUser, 'ipAllowList' | 'departmentId'>, ip: string): Promise<boolean> {
+  return addressAllowedIn(await accessSnapshot(), user, ip);
 }
 
 export function sessionCookieOptions(config: Config) {
   return { httpOnly: true, sameSite: 'lax' as const, secure: config.isProduction, signed: true, maxAge: SESSION_TTL_MS, overwrite: true };
 }
 
-/** Reads the signed session cookie and loads the active user behind it. */
+const signedOut = (): RequestAuth => ({ user: null, sessionToken: null, sessionId: null, sessionExpiresAt: null, addressRefused: false });
+
+/** Reads the signed session cookie and finds the active user behind it. */
 export function sessionMiddleware(config: Config): Middleware {
   return async (ctx, next) => {
-    ctx.state.auth = { user: null, sessionToken: null, addressRefused: false };
+    ctx.state.auth = signedOut();
     const token = ctx.cookies.get(SESSION_COOKIE, { signed: true });
     if (token) {
-      const user = await userForSession(token);
-      if (user) {
-        ctx.state.auth = { user, sessionToken: token, addressRefused: !(await addressAllowedFor(user, ctx.ip)) };
+      const session = await sessionFor(token);
+      if (session) {
+        const { user, sessionId, expiresAt } = session;
+        ctx.state.auth = { user, sessionToken: token, sessionId, sessionExpiresAt: expiresAt, addressRefused: !(await addressAllowedFor(user, ctx.ip)) };
         // Sliding renewal: the cookie lives as long as the session does.
         ctx.cookies.set(SESSION_COOKIE, token, sessionCookieOptions(config));
       } else {

@@ -1,14 +1,13 @@
 import { packedRules } from '../access/ability';
 import type { GraphQLModule } from '../graphql/module';
 import { requireActor, requireAdmin } from '../graphql/guards';
-import { loadById } from '../graphql/loaders';
+import { accessSnapshot } from '../access/snapshot';
 import type { GraphQLContext } from '../graphql/context';
 import { AppError } from '../errors';
 import { message, type Locale } from '../i18n';
 import { sessionCookieOptions } from './auth';
 import { Department, Group, User, type DepartmentDoc, type GroupDoc, type UserDoc } from './models';
 import * as people from './service';
-import { withUnreadReconciled } from '../unread/service';
 import { endSession, SESSION_COOKIE } from './sessions';
 import { recordAudit } from '../audit/service';
 import { escapeRegExp, objectIdArgument, searchText } from '../validation';
@@ -127,7 +126,7 @@ export const peopleModule: GraphQLModule = {
         const { token, user } = await people.signIn({ ...args, ip: context.ip, userAgent: context.userAgent, locale: context.locale, logger: context.logger });
         context.koa.cookies.set(SESSION_COOKIE, token, sessionCookieOptions(context.config));
         // In place: the request's actor() reads this same object.
-        Object.assign(context.auth, { user, sessionToken: token, addressRefused: false });
+        Object.assign(context.auth, { user, sessionToken: token, sessionId: null, sessionExpiresAt: null, addressRefused: false });
         return viewerOf(context);
       },
       signOut: async (_p, _a, context) => {
@@ -147,11 +146,11 @@ export const peopleModule: GraphQLModule = {
         return User.findById(actor.userId).lean();
       },
       createDepartment: async (_p, { input }: { input: people.DepartmentInput }, context) => people.createDepartment(await requireAdmin(context), input),
-      updateDepartment: async (_p, { id, input }: Id & { input: people.DepartmentInput }, context) => withUnreadReconciled(async () => people.updateDepartment(await requireAdmin(context), id, input)),
+      updateDepartment: async (_p, { id, input }: Id & { input: people.DepartmentInput }, context) => people.updateDepartment(await requireAdmin(context), id, input),
       deleteDepartment: async (_p, { id }: Id, context) => people.deleteDepartment(await requireAdmin(context), id),
-      createUser: async (_p, { input }: { input: people.UserInput }, context) => withUnreadReconciled(async () => people.createUser(await requireAdmin(context), input)),
-      updateUser: async (_p, { id, input }: Id & { input: people.UserInput }, context) => withUnreadReconciled(async () => people.updateUser(await requireAdmin(context), id, input)),
-      setUserActive: async (_p, { id, active }: Id & { active: boolean }, context) => withUnreadReconciled(async () => people.setUserActive(await requireAdmin(context), id, active)),
+      createUser: async (_p, { input }: { input: people.UserInput }, context) => people.createUser(await requireAdmin(context), input),
+      updateUser: async (_p, { id, input }: Id & { input: people.UserInput }, context) => people.updateUser(await requireAdmin(context), id, input),
+      setUserActive: async (_p, { id, active }: Id & { active: boolean }, context) => people.setUserActive(await requireAdmin(context), id, active),
       resetPassword: async (_p, { id, newPassword }: Id & { newPassword: string }, context) => {
         await people.resetPassword(await requireAdmin(context), id, newPassword);
         return true;
@@ -159,7 +158,7 @@ export const peopleModule: GraphQLModule = {
       createGroup: async (_p, { name }: { name: string }, context) => people.createGroup(await requireAdmin(context), name),
       renameGroup: async (_p, { id, name }: Id & { name: string }, context) => people.renameGroup(await requireAdmin(context), id, name),
       changeGroupMembers: async (_p, args: Id & { add: string[] | null; remove: string[] | null }, context) =>
-        withUnreadReconciled(async () => people.changeGroupMembers(await requireAdmin(context), args.id, args.add, args.remove)),
+        people.changeGroupMembers(await requireAdmin(context), args.id, args.add, args.remove),
     },
     Department: {
       id: (d: DepartmentDoc) => String(d._id),
@@ -168,7 +167,7 @@ export const peopleModule: GraphQLModule = {
     },
     User: {
       id: (u: UserDoc) => String(u._id),
-      department: (u: UserDoc, _a, context) => loadById(context, Department, u.departmentId),
+      department: async (u: UserDoc) => (await accessSnapshot()).departments.get(String(u.departmentId)) ?? null,
       login: async (u: UserDoc, _a, context) => ((await seesAccountOf(context, u)) ? u.login : null),
       email: async (u: UserDoc, _a, context) => ((await seesAccountOf(context, u)) ? u.email : null),
       active: async (u: UserDoc, _a, context) => ((await seesAccountOf(context, u)) ? u.active : null),

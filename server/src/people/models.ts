@@ -1,4 +1,5 @@
 import mongoose, { Schema, type InferSchemaType, type Types } from 'mongoose';
+import { accessStructurePlugin } from '../access/changes';
 
 const departmentSchema = new Schema(
   {
@@ -41,6 +42,11 @@ const groupSchema = new Schema(
 );
 groupSchema.index({ memberIds: 1 });
 groupSchema.index({ systemRole: 1 }, { unique: true, partialFilterExpression: { systemRole: { $type: 'string' } } });
+
+// Departments, users and groups are part of the access snapshot: every write moves its version on.
+departmentSchema.plugin(accessStructurePlugin);
+userSchema.plugin(accessStructurePlugin);
+groupSchema.plugin(accessStructurePlugin);
 
 const sessionSchema = new Schema({
   /** SHA-256 of the cookie token: a database dump does not yield usable sessions. */

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Types } from 'mongoose';
-import { departmentAncestorIds, type Actor } from '../access/actor';
+import type { Actor } from '../access/actor';
+import { checkedAccessSnapshot } from '../access/snapshot';
 import { recordAudit, type AuditActor } from '../audit/service';
 import { AppError } from '../errors';
 import { message, type Locale } from '../i18n';
@@ -150,7 +151,7 @@ export async function updateDepartment(actor: Actor, id: string, input: Departme
   if (input.name !== undefined) department.name = errors.text('name', input.name);
   if (input.parentId !== undefined) {
     const parentId = await ensureDepartmentExists(errors, 'parentId', input.parentId, actor.locale);
-    if (parentId && (String(parentId) === id || (await departmentAncestorIds(String(parentId))).includes(id))) {
+    if (parentId && (String(parentId) === id || (await checkedAccessSnapshot()).departmentAncestors(String(parentId)).includes(id))) {
       errors.add('parentId', 'departmentCycle');
     }
     department.parentId = parentId;

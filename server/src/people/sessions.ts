@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Types } from 'mongoose';
-import { Session, User, type UserDoc } from './models';
+import { accessSnapshot, checkedAccessSnapshot, type SnapshotUser } from '../access/snapshot';
+import { events } from '../events/bus';
+import { Session } from './models';
 
 export const SESSION_COOKIE = 'kartoteka_session';
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
@@ -23,27 +25,44 @@ export async function createSession(userId: Types.ObjectId, ip: string, userAgen
   return token;
 }
 
+/** A live session: who is behind it, its id (the token's hash, never the token) and when it ends. */
+export interface SessionInfo {
+  user: SnapshotUser;
+  sessionId: string;
+  expiresAt: Date;
+}
+
 /**
- * The active user behind a session token, renewing the session's expiry as it is used.
- * Expired sessions and sessions of deactivated users count as none.
+ * The active user behind a session token, renewing the session's expiry as it is used: one
+ * round trip for the session (the user comes from the access snapshot), plus a renewal write at
+ * most every few minutes. Expired sessions and sessions of deactivated users count as none.
  */
-export async function userForSession(token: string): Promise<UserDoc | null> {
+export async function sessionFor(token: string): Promise<SessionInfo | null> {
   const now = Date.now();
-  const session = await Session.findOne({ tokenHash: hashToken(token), expiresAt: { $gt: new Date(now) } }).lean();
+  const sessionId = hashToken(token);
+  const session = await Session.findOne({ tokenHash: sessionId, expiresAt: { $gt: new Date(now) } }, { userId: 1, expiresAt: 1 }).lean();
   if (!session) return null;
-  const user = await User.findById(session.userId).lean<UserDoc>();
+  const userId = String(session.userId);
+  const user = (await accessSnapshot()).users.get(userId) ?? (await checkedAccessSnapshot()).users.get(userId);
   if (!user || !user.active) return null;
-  if (session.expiresAt.getTime() - (now - RENEW_AFTER_MS) < SESSION_TTL_MS) {
-    await Session.updateOne({ _id: session._id }, { $set: { expiresAt: new Date(now + SESSION_TTL_MS) } });
+  let expiresAt = session.expiresAt;
+  if (expiresAt.getTime() - (now - RENEW_AFTER_MS) < SESSION_TTL_MS) {
+    expiresAt = new Date(now + SESSION_TTL_MS);
+    await Session.updateOne({ _id: session._id }, { $set: { expiresAt } });
   }
-  return user;
+  return { user, sessionId, expiresAt };
 }
 
+/** Sign-out: the session ends, and so do its open live streams. */
 export async function endSession(token: string): Promise<void> {
-  await Session.deleteOne({ tokenHash: hashToken(token) });
+  const sessionId = hashToken(token);
+  const session = await Session.findOneAndDelete({ tokenHash: sessionId }, { projection: { userId: 1 } }).lean();
+  if (session) events.publish('sessions-ended', { userId: String(session.userId), sessionIds: [sessionId] });
 }
 
-/** Ends every session of a user (deactivation, password reset), except the one given. */
+/** Ends every session of a user (deactivation, password reset or change), except the one given. */
 export async function endUserSessions(userId: Types.ObjectId | string, exceptToken: string | null = null): Promise<void> {
-  await Session.deleteMany(exceptToken ? { userId, tokenHash: { $ne: hashToken(exceptToken) } } : { userId });
+  const exceptSessionId = exceptToken ? hashToken(exceptToken) : null;
+  await Session.deleteMany(exceptSessionId ? { userId, tokenHash: { $ne: exceptSessionId } } : { userId });
+  events.publish('sessions-ended', { userId: String(userId), exceptSessionId });
 }

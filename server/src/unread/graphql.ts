@@ -1,47 +1,24 @@
-import DataLoader from 'dataloader';
-import { filter, map, pipe } from 'graphql-yoga';
-import { Types } from 'mongoose';
-import { cardSubject } from '../access/ability';
-import { buildActor } from '../access/actor';
 import type { CardDoc } from '../cards/model';
 import { findCard } from '../cards/service';
-import { events, type CardEvent } from '../events/bus';
 import { findFolder } from '../folders/service';
 import type { GraphQLContext } from '../graphql/context';
 import { notFound, requireActor } from '../graphql/guards';
 import type { GraphQLModule } from '../graphql/module';
 import { perRequest } from '../graphql/loaders';
-import { User, type UserDoc } from '../people/models';
-import type { UnreadDoc } from './model';
-import { markFolderRead, markRead, markUnread, unreadCounts, unreadStateOf } from './service';
+import { cardEventStream, unreadCountStream } from './live';
+import { markFolderRead, markRead, markUnread, readStateOf, unreadCounts, unreadViewOf, type UnreadView } from './service';
 
 type Id = { id: string };
 
 // openCard hands back the state as it was before marking the card read.
-const preloadedState = new WeakMap<CardDoc, UnreadDoc | null>();
+const preloadedState = new WeakMap<CardDoc, UnreadView | null>();
 
-async function unreadOf(card: CardDoc, context: GraphQLContext): Promise<UnreadDoc | null> {
+/** A card's unread state for the viewer, from their read state (one per request, usually cached): no query per card. */
+async function unreadOf(card: CardDoc, context: GraphQLContext): Promise<UnreadView | null> {
   if (preloadedState.has(card)) return preloadedState.get(card) ?? null;
   const actor = await context.actor();
-  // Unread states of the cards in one response, loaded in one query.
-  const loader = perRequest(
-    context,
-    'unread-states',
-    () =>
-      new DataLoader(async (ids: readonly string[]) => {
-        const states = await unreadStateOf(actor.userId, ids.map((id) => new Types.ObjectId(id)));
-        return ids.map((id) => states.get(id) ?? null);
-      }),
-  );
-  return loader.load(String(card._id));
-}
-
-/** The subscriber's ability, rebuilt for every event: access taken away stops delivery at once. */
-async function subscriberMaySee(user: UserDoc, ip: string, folderId: string): Promise<boolean> {
-  const current = await User.findById(user._id).lean<UserDoc>();
-  if (!current?.active) return false;
-  const actor = await buildActor(current, ip);
-  return actor.ability.can('read', cardSubject(folderId));
+  const state = await perRequest(context, 'read-state', () => readStateOf(actor.userId));
+  return unreadViewOf(state, card);
 }
 
 export const unreadModule: GraphQLModule = {
@@ -94,9 +71,6 @@ export const unreadModule: GraphQLModule = {
     Card: {
       unread: (card: CardDoc, _a, context) => unreadOf(card, context),
     },
-    UnreadState: {
-      isNew: (state: UnreadDoc) => state.newToUser,
-    },
     Query: {
       unreadCounts: async (_p, _a, context) => unreadCounts(await requireActor(context)),
     },
@@ -105,59 +79,39 @@ export const unreadModule: GraphQLModule = {
         const actor = await requireActor(context);
         const card = await findCard(actor, id, { includeTrash: true });
         if (!card) return null;
-        const state = (await unreadStateOf(actor.userId, [card._id])).get(id) ?? null;
+        const state = unreadViewOf(await readStateOf(actor.userId), card);
         preloadedState.set(card, state);
-        if (state && (await markRead(actor, card._id))) {
-          events.publish('unread-changed', actor.userId, 'read');
-        }
+        if (state) await markRead(actor, card);
         return card;
       },
       markCardRead: async (_p, { id }: Id, context) => {
         const actor = await requireActor(context);
         const card = await findCard(actor, id);
         if (!card) throw notFound(actor, actor.locale === 'ru' ? 'Карточка' : 'Card');
-        await markRead(actor, card._id);
-        events.publish('unread-changed', actor.userId, 'read');
+        await markRead(actor, card);
         return true;
       },
       markCardUnread: async (_p, { id }: Id, context) => {
         const actor = await requireActor(context);
         const card = await findCard(actor, id);
         if (!card) throw notFound(actor, actor.locale === 'ru' ? 'Карточка' : 'Card');
-        await markUnread(actor, card._id, card.folderId);
-        events.publish('unread-changed', actor.userId, 'unread');
+        await markUnread(actor, card);
         return true;
       },
       markFolderRead: async (_p, { folderId }: { folderId: string }, context) => {
         const actor = await requireActor(context);
         const folder = await findFolder(actor, folderId);
         if (!folder) throw notFound(actor, actor.locale === 'ru' ? 'Папка' : 'Folder');
-        const count = await markFolderRead(actor, new Types.ObjectId(folderId));
-        events.publish('unread-changed', actor.userId, 'read');
-        return count;
+        return markFolderRead(actor, folderId);
       },
     },
     Subscription: {
       cardEvents: {
-        subscribe: async (_p, _a, context: GraphQLContext) => {
-          await requireActor(context);
-          const user = context.auth.user!;
-          return pipe(
-            events.subscribe('card-event'),
-            filter((event: CardEvent) => subscriberMaySee(user, context.ip, event.folderId)),
-          );
-        },
-        resolve: (event: CardEvent) => event,
+        subscribe: (_p, _a, context: GraphQLContext) => cardEventStream(context),
+        resolve: (event: unknown) => event,
       },
       unreadCounts: {
-        subscribe: async (_p, _a, context: GraphQLContext) => {
-          await requireActor(context);
-          const user = context.auth.user!;
-          return pipe(
-            events.subscribe('unread-changed', String(user._id)),
-            map(async () => unreadCounts(await buildActor(user, context.ip))),
-          );
-        },
+        subscribe: (_p, _a, context: GraphQLContext) => unreadCountStream(context),
         resolve: (counts: unknown) => counts,
       },
     },

@@ -1,30 +1,49 @@
 import mongoose, { Schema, type Types } from 'mongoose';
 
 /**
- * Write fan-out: one entry per (reader, unread card), written with the change in one bulk
- * operation. Counts per folder read only the user's own entries, never the folders.
+ * What a user has read (README, design notes: watermarks and receipts). Two kinds of entry:
+ * - a folder watermark (`cardId` null): every card of the folder changed up to `readUpTo` is read;
+ * - a card receipt: the card as it was at `readUpTo` (its `updatedAt` then) is read, or — with
+ *   `unread` — the user asked to see it unread again.
+ * No entry means nothing read: a user who gains a folder finds all its cards new. A change writes
+ * only its author's receipt, never one entry per reader.
  */
-const unreadSchema = new Schema({
-  userId: { type: Schema.Types.ObjectId, required: true },
-  cardId: { type: Schema.Types.ObjectId, required: true },
-  folderId: { type: Schema.Types.ObjectId, required: true },
-  /** The card appeared since the user last looked (created, or newly visible to them). */
-  newToUser: { type: Boolean, default: false },
-  /** Fields changed since the user last read the card. */
-  changedFields: { type: [String], default: [] },
-  since: { type: Date, required: true },
-});
-unreadSchema.index({ userId: 1, cardId: 1 }, { unique: true });
-unreadSchema.index({ userId: 1, folderId: 1 });
-unreadSchema.index({ cardId: 1 });
+const readSchema = new Schema(
+  {
+    /** `f:<userId>:<folderId>` or `c:<userId>:<cardId>`: one entry per pair, found by key. */
+    _id: { type: String, required: true },
+    userId: { type: Schema.Types.ObjectId, required: true },
+    folderId: { type: Schema.Types.ObjectId, required: true },
+    cardId: { type: Schema.Types.ObjectId, default: null },
+    readUpTo: { type: Date, default: null },
+    unread: {
+      type: new Schema({ asNew: Boolean, changedFields: [String], since: Date }, { _id: false }),
+      default: null,
+    },
+  },
+  { versionKey: false },
+);
+// A user's read state (all of it is loaded at once), and "mark folder read".
+readSchema.index({ userId: 1, folderId: 1 });
+// Receipts follow a card that moves to another folder.
+readSchema.index({ cardId: 1 }, { partialFilterExpression: { cardId: { $type: 'objectId' } } });
 
-export interface UnreadDoc {
-  userId: Types.ObjectId;
-  cardId: Types.ObjectId;
-  folderId: Types.ObjectId;
-  newToUser: boolean;
+export interface ForcedUnread {
+  asNew: boolean;
   changedFields: string[];
   since: Date;
 }
 
-export const Unread = mongoose.model('Unread', unreadSchema, 'unread');
+export interface ReadDoc {
+  _id: string;
+  userId: Types.ObjectId;
+  folderId: Types.ObjectId;
+  cardId: Types.ObjectId | null;
+  readUpTo: Date | null;
+  unread: ForcedUnread | null;
+}
+
+export const folderReadKey = (userId: string, folderId: string) => `f:${userId}:${folderId}`;
+export const cardReadKey = (userId: string, cardId: string) => `c:${userId}:${cardId}`;
+
+export const Read = mongoose.model('Read', readSchema, 'reads');

@@ -1,140 +1,266 @@
 import { Types, type ClientSession } from 'mongoose';
-import { cardSubject } from '../access/ability';
+import { folderSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
-import { readersOfAllFolders, readersOfFolders } from '../access/readers';
+import { accessSnapshot } from '../access/snapshot';
 import type { CardChange } from '../cards/lifecycle';
-import { Card } from '../cards/model';
-import { events } from '../events/bus';
-import { Unread, type UnreadDoc } from './model';
+import { Card, type CardDoc } from '../cards/model';
+import { events, onEvent, type CardPlace } from '../events/bus';
+import type { FolderDoc } from '../folders/models';
+import { cardReadKey, folderReadKey, Read, type ForcedUnread, type ReadDoc } from './model';
 
 const oid = (id: string | Types.ObjectId) => new Types.ObjectId(String(id));
 
-/**
- * Inside the card's transaction: the card becomes unread for every other reader of its folder
- * (one bulk write, however many readers), and stops being unread where it cannot be seen.
- */
-export async function fanOutUnread(change: CardChange, session: ClientSession): Promise<string[]> {
-  const card = change.after;
-  const cardId = card._id;
-  if (card.inTrash) {
-    await Unread.deleteMany({ cardId }, { session });
-    return [];
-  }
-  const folderId = String(card.folderId);
-  const readers = (await readersOfFolders([folderId])).get(folderId) ?? new Set<string>();
-  readers.delete(change.actor.userId);
-  const now = new Date();
-  const isNew = change.action === 'create' || change.action === 'restore';
-  if (change.action === 'create') {
-    // A brand-new card has no marks yet: plain inserts, one round trip.
-    if (readers.size > 0) {
-      await Unread.insertMany(
-        [...readers].map((userId) => ({ userId: oid(userId), cardId, folderId: card.folderId, newToUser: true, changedFields: [], since: now })),
-        { session, ordered: false },
-      );
+// ---------- a user's read state ----------
+
+export interface Receipt {
+  folderId: string;
+  /** The card's change time when the user read it (ms), or null. */
+  readUpTo: number | null;
+  /** Set when the user asked to see the card unread again. */
+  unread: ForcedUnread | null;
+}
+
+/** Everything a user has read: folder watermarks and card receipts (see model.ts). */
+export interface ReadState {
+  folders: Map<string, number>;
+  cards: Map<string, Receipt>;
+}
+
+export async function loadReadState(userId: string): Promise<ReadState> {
+  const docs = await Read.find({ userId: oid(userId) }).lean<ReadDoc[]>();
+  const state: ReadState = { folders: new Map(), cards: new Map() };
+  for (const doc of docs) {
+    if (doc.cardId) {
+      state.cards.set(String(doc.cardId), { folderId: String(doc.folderId), readUpTo: doc.readUpTo?.getTime() ?? null, unread: doc.unread ?? null });
+    } else if (doc.readUpTo) {
+      state.folders.set(String(doc.folderId), doc.readUpTo.getTime());
     }
-    return [...readers];
   }
-  // Marks held by users who can no longer see the card (it moved, or they are the author) go;
-  // found by listing the card's marks rather than a large $nin.
-  const marked = await Unread.find({ cardId }, { userId: 1 }).session(session).lean<{ _id: Types.ObjectId; userId: Types.ObjectId }[]>();
-  const gone = marked.filter((mark) => !readers.has(String(mark.userId))).map((mark) => mark._id);
-  if (gone.length > 0) await Unread.deleteMany({ _id: { $in: gone } }, { session });
-  if (readers.size === 0) return [];
-  const changedFields = change.changes.map((c) => c.key);
-  await Unread.bulkWrite(
-    [...readers].map((userId) => ({
-      updateOne: {
-        filter: { userId: oid(userId), cardId },
-        update: {
-          $set: { folderId: card.folderId },
-          $addToSet: { changedFields: { $each: isNew ? [] : changedFields } },
-          $setOnInsert: { newToUser: isNew, since: now },
-        },
-        upsert: true,
-      },
-    })),
-    { session, ordered: false },
-  );
-  return [...readers];
+  return state;
 }
 
-/** Unread counts of every folder the actor can read, in one aggregation over their own entries. */
+/**
+ * Read states are kept per instance for a second at most: a page's bold rows and the counts cost
+ * no query for it while a user works. A user's own read actions drop it at once on every
+ * instance (the bus); the one-second bound covers a missed event.
+ */
+const READ_STATE_TTL_MS = 1000;
+const READ_STATE_CACHE_LIMIT = 5000;
+const readStates = new Map<string, { state: Promise<ReadState>; loadedAt: number }>();
+
+export function readStateOf(userId: string): Promise<ReadState> {
+  const now = Date.now();
+  const cached = readStates.get(userId);
+  if (cached && now - cached.loadedAt < READ_STATE_TTL_MS) return cached.state;
+  if (readStates.size >= READ_STATE_CACHE_LIMIT) {
+    for (const [key, entry] of readStates) if (now - entry.loadedAt >= READ_STATE_TTL_MS) readStates.delete(key);
+  }
+  const state = loadReadState(userId);
+  readStates.set(userId, { state, loadedAt: now });
+  state.catch(() => readStates.delete(userId));
+  return state;
+}
+
+/** After a write to a user's read state: this instance forgets it now, the others on the bus. */
+function readStateChanged(userId: string): void {
+  readStates.delete(userId);
+  events.publish('reads-changed', userId);
+}
+
+onEvent('reads-changed', (userId) => {
+  readStates.delete(userId);
+});
+
+/** Forgets every cached read state (a new database was opened). */
+export function forgetReadStates(): void {
+  readStates.clear();
+}
+
+// ---------- is a card unread for a user ----------
+
+/** Why a card is bold for the viewer: new to them, or these fields changed since they last read it. */
+export interface UnreadView {
+  isNew: boolean;
+  changedFields: string[];
+  since: Date;
+}
+
+type CardForUnread = Pick<CardDoc, '_id' | 'folderId' | 'inTrash' | 'updatedAt' | 'createdAt' | 'arrivedAt' | 'fieldChangedAt'>;
+
+/** When the user last read this card: the later of the folder's watermark and the card's receipt. */
+function lastRead(state: ReadState, cardId: string, folderId: string): number {
+  return Math.max(state.folders.get(folderId) ?? -Infinity, state.cards.get(cardId)?.readUpTo ?? -Infinity);
+}
+
+/** Whether a card in this place is unread for the user: changed since they last read it, or marked unread. */
+export function isUnread(state: ReadState, cardId: string, place: Pick<CardPlace, 'folderId' | 'inTrash'> & { updatedAt: number }): boolean {
+  if (place.inTrash) return false;
+  if (state.cards.get(cardId)?.unread) return true;
+  return place.updatedAt > lastRead(state, cardId, place.folderId);
+}
+
+/** The card's unread state for the user (null when read): computed from the card itself and the read state, no query. */
+export function unreadViewOf(state: ReadState, card: CardForUnread): UnreadView | null {
+  if (card.inTrash) return null;
+  const cardId = String(card._id);
+  const read = lastRead(state, cardId, String(card.folderId));
+  const forced = state.cards.get(cardId)?.unread ?? null;
+  const changed = card.updatedAt.getTime() > read;
+  if (!changed && !forced) return null;
+  const arrived = (card.arrivedAt ?? card.createdAt).getTime();
+  const fieldTimes = changed ? Object.entries(card.fieldChangedAt ?? {}).filter(([, at]) => new Date(at).getTime() > read) : [];
+  const times = [...fieldTimes.map(([, at]) => new Date(at).getTime()), ...(changed && arrived > read ? [arrived] : [])];
+  return {
+    isNew: Boolean(forced?.asNew) || (changed && arrived > read),
+    changedFields: [...new Set([...(forced?.changedFields ?? []), ...fieldTimes.map(([key]) => key)])],
+    since: forced?.since ?? new Date(times.length > 0 ? Math.min(...times) : card.updatedAt.getTime()),
+  };
+}
+
+// ---------- counts ----------
+
+/** Who counts are for: a request's actor, or a live stream's subscriber. */
+type Reader = Pick<Actor, 'ability' | 'folderLevels'>;
+
+/** Folders of the list the actor may read, by the ability, as the snapshot holds them. */
+async function readableFolders(actor: Reader, folderIds: Iterable<string>): Promise<FolderDoc[]> {
+  const snapshot = await accessSnapshot();
+  const folders: FolderDoc[] = [];
+  for (const id of folderIds) {
+    const folder = snapshot.folders.get(id);
+    if (folder && actor.ability.can('read', folderSubject(folder))) folders.push(folder);
+  }
+  return folders;
+}
+
+/**
+ * Unread cards per folder, for the folders given (default: every folder the actor may read), in
+ * one aggregation: per folder, the cards changed since its watermark (an index range on
+ * `folderId, inTrash, updatedAt`), plus cards marked unread, minus cards read one by one since.
+ * The cost follows the unread cards, never the folders' sizes or other users' reads.
+ */
+export async function countUnread(actor: Reader, state: ReadState, folderIds: Iterable<string> = actor.folderLevels.keys()): Promise<Map<string, number>> {
+  const folders = (await readableFolders(actor, folderIds)).map((f) => String(f._id));
+  const counts = new Map<string, number>();
+  if (folders.length === 0) return counts;
+  const inScope = new Set(folders);
+  const neverRead: Types.ObjectId[] = [];
+  const branches: Record<string, unknown>[] = [];
+  for (const folderId of folders) {
+    const watermark = state.folders.get(folderId);
+    if (watermark === undefined) neverRead.push(oid(folderId));
+    else branches.push({ folderId: oid(folderId), updatedAt: { $gt: new Date(watermark) } });
+  }
+  if (neverRead.length > 0) branches.push({ folderId: { $in: neverRead } });
+  const forced: Types.ObjectId[] = [];
+  const readSince: Record<string, unknown>[] = [];
+  for (const [cardId, receipt] of state.cards) {
+    if (!inScope.has(receipt.folderId)) continue;
+    if (receipt.unread) forced.push(oid(cardId));
+    else if (receipt.readUpTo !== null && receipt.readUpTo > (state.folders.get(receipt.folderId) ?? -Infinity)) {
+      readSince.push({ _id: oid(cardId), updatedAt: { $lte: new Date(receipt.readUpTo) } });
+    }
+  }
+  if (forced.length > 0) branches.push({ _id: { $in: forced } });
+  const match: Record<string, unknown> = { folderId: { $in: folders.map(oid) }, inTrash: false, $or: branches };
+  if (readSince.length > 0) match.$nor = readSince;
+  const rows = await Card.aggregate<{ _id: Types.ObjectId; count: number }>([{ $match: match }, { $group: { _id: '$folderId', count: { $sum: 1 } } }]).option({
+    // Every folder's count in the first (and only) batch: one round trip.
+    batchSize: folders.length + 1,
+  });
+  for (const row of rows) counts.set(String(row._id), row.count);
+  return counts;
+}
+
+/** Unread counts of every folder the actor can read that has unread cards. */
 export async function unreadCounts(actor: Actor): Promise<{ folderId: string; count: number }[]> {
-  const rows = await Unread.aggregate<{ _id: Types.ObjectId; count: number }>([
-    { $match: { userId: oid(actor.userId) } },
-    { $group: { _id: '$folderId', count: { $sum: 1 } } },
-  ]).option({ batchSize: 10_000 }); // every folder's count in the first (and only) batch: one round trip
-  return rows
-    .filter((row) => actor.ability.can('read', cardSubject(String(row._id))))
-    .map((row) => ({ folderId: String(row._id), count: row.count }));
+  const counts = await countUnread(actor, await readStateOf(actor.userId));
+  return [...counts].map(([folderId, count]) => ({ folderId, count }));
 }
 
-export async function unreadStateOf(userId: string, cardIds: Types.ObjectId[]): Promise<Map<string, UnreadDoc>> {
-  const entries = await Unread.find({ userId: oid(userId), cardId: { $in: cardIds } }).lean<UnreadDoc[]>();
-  return new Map(entries.map((e) => [String(e.cardId), e]));
-}
+// ---------- the user's own read actions ----------
 
-export async function markRead(actor: Actor, cardId: Types.ObjectId): Promise<boolean> {
-  const result = await Unread.deleteOne({ userId: oid(actor.userId), cardId });
-  return result.deletedCount > 0;
+/** Marks the card read as it is now (its current change time). */
+export async function markRead(actor: Actor, card: Pick<CardDoc, '_id' | 'folderId' | 'updatedAt'>): Promise<void> {
+  await Read.updateOne(
+    { _id: cardReadKey(actor.userId, String(card._id)) },
+    { $set: { userId: oid(actor.userId), cardId: card._id, folderId: card.folderId, readUpTo: card.updatedAt, unread: null } },
+    { upsert: true },
+  );
+  readStateChanged(actor.userId);
 }
 
 /** "Mark as unread": the card shows bold again, as new to the user. */
-export async function markUnread(actor: Actor, cardId: Types.ObjectId, folderId: Types.ObjectId): Promise<void> {
-  await Unread.updateOne(
-    { userId: oid(actor.userId), cardId },
-    { $set: { folderId }, $setOnInsert: { newToUser: true, changedFields: [], since: new Date() } },
+export async function markUnread(actor: Actor, card: Pick<CardDoc, '_id' | 'folderId'>): Promise<void> {
+  await Read.updateOne(
+    { _id: cardReadKey(actor.userId, String(card._id)) },
+    {
+      $set: { userId: oid(actor.userId), cardId: card._id, folderId: card.folderId, unread: { asNew: true, changedFields: [], since: new Date() } },
+      $setOnInsert: { readUpTo: null },
+    },
     { upsert: true },
   );
-}
-
-export async function markFolderRead(actor: Actor, folderId: Types.ObjectId): Promise<number> {
-  const result = await Unread.deleteMany({ userId: oid(actor.userId), folderId });
-  return result.deletedCount;
+  readStateChanged(actor.userId);
 }
 
 /**
- * After an access change: users who gained a folder find its cards unread (as new); users who
- * lost it keep no marks there. `before` is readersOfAllFolders() taken before the change.
+ * "Mark folder read": the folder's watermark moves to now and its receipts go (they say nothing
+ * the watermark does not). Returns how many cards were unread there.
  */
-export async function reconcileUnreadAfterAccessChange(before: Map<string, Set<string>>): Promise<Set<string>> {
-  const after = await readersOfAllFolders();
-  const now = new Date();
-  const affected = new Set<string>();
-  for (const [folderId, readers] of after) {
-    const previous = before.get(folderId) ?? new Set<string>();
-    const gained = [...readers].filter((u) => !previous.has(u));
-    const lost = [...previous].filter((u) => !readers.has(u));
-    for (const userId of [...gained, ...lost]) affected.add(userId);
-    if (lost.length > 0) await Unread.deleteMany({ folderId: oid(folderId), userId: { $in: lost.map(oid) } });
-    if (gained.length === 0) continue;
-    const cards = await Card.find({ folderId: oid(folderId), inTrash: false }, { _id: 1 }).lean();
-    if (cards.length === 0) continue;
-    await Unread.bulkWrite(
-      gained.flatMap((userId) =>
-        cards.map((card) => ({
-          updateOne: {
-            filter: { userId: oid(userId), cardId: card._id },
-            update: { $setOnInsert: { folderId: oid(folderId), newToUser: true, changedFields: [], since: now } },
-            upsert: true,
-          },
-        })),
-      ),
-      { ordered: false },
-    );
-  }
-  for (const [folderId, previous] of before) {
-    // Folders that are gone: nobody keeps marks there.
-    if (!after.has(folderId) && previous.size > 0) await Unread.deleteMany({ folderId: oid(folderId) });
-  }
-  return affected;
+export async function markFolderRead(actor: Actor, folderId: string): Promise<number> {
+  const before = (await countUnread(actor, await readStateOf(actor.userId), [folderId])).get(folderId) ?? 0;
+  const userId = oid(actor.userId);
+  await Read.bulkWrite(
+    [
+      { updateOne: { filter: { _id: folderReadKey(actor.userId, folderId) }, update: { $set: { userId, folderId: oid(folderId), cardId: null, readUpTo: new Date(), unread: null } }, upsert: true } },
+      { deleteMany: { filter: { userId, folderId: oid(folderId), cardId: { $ne: null } } } },
+    ],
+    { ordered: true },
+  );
+  readStateChanged(actor.userId);
+  return before;
 }
 
-/** Runs an access-changing operation and then brings unread marks in line with it. */
-export async function withUnreadReconciled<T>(operation: () => Promise<T>): Promise<T> {
-  const before = await readersOfAllFolders();
-  const result = await operation();
-  for (const userId of await reconcileUnreadAfterAccessChange(before)) events.publish('unread-changed', userId, 'access');
-  return result;
+// ---------- card changes ----------
+
+/**
+ * Inside the card's transaction: the author has read what they wrote (one receipt, however many
+ * readers the folder has), and receipts follow a card that moved. Nothing is written per reader.
+ */
+export async function recordOwnChange(change: CardChange, session: ClientSession): Promise<void> {
+  const card = change.after;
+  const moved = change.before !== null && String(change.before.folderId) !== String(card.folderId);
+  await Read.bulkWrite(
+    [
+      {
+        updateOne: {
+          filter: { _id: cardReadKey(change.actor.userId, String(card._id)) },
+          update: { $set: { userId: oid(change.actor.userId), cardId: card._id, folderId: card.folderId, readUpTo: card.updatedAt, unread: null } },
+          upsert: true,
+        },
+      },
+      ...(moved ? [{ updateMany: { filter: { cardId: card._id }, update: { $set: { folderId: card.folderId } } } }] : []),
+    ],
+    { session, ordered: true },
+  );
+}
+
+/** After the commit: the author's read state changed; everyone's live streams hear of the change. */
+export function announceChange(change: CardChange): void {
+  readStateChanged(change.actor.userId);
+  const placeOf = (card: CardDoc): CardPlace => ({
+    folderId: String(card.folderId),
+    libraryId: String(card.libraryId),
+    updatedAt: card.updatedAt.toISOString(),
+    inTrash: Boolean(card.inTrash),
+  });
+  events.publish('card-event', {
+    cardId: String(change.after._id),
+    ...placeOf(change.after),
+    action: change.action,
+    actorId: change.actor.userId,
+    actorName: change.actor.fullName,
+    at: new Date().toISOString(),
+    previous: change.before ? placeOf(change.before) : null,
+  });
 }

@@ -1,0 +1,266 @@
+import { Folder, Library, type AccessLevel, type FolderDoc, type LibraryDoc } from '../folders/models';
+import { Department, Group, User, type DepartmentDoc, type GroupDoc, type UserDoc } from '../people/models';
+import { buildAbility, type AppAbility } from './ability';
+import { latestKnownAccessVersion, resetAccessVersion, storedAccessVersion } from './changes';
+import { LEVEL_RANK, plainEntries, type AccessSource, type EffectiveEntry, type PlainAccessEntry, type Principal, type StoredEntry } from './effective-access';
+
+/** A user as the snapshot keeps them: everything but the password hash. */
+export type SnapshotUser = Omit<UserDoc, 'passwordHash'>;
+
+/** What a user may do, computed once per snapshot and user. */
+export interface UserAccess {
+  isAdmin: boolean;
+  isHistoryReader: boolean;
+  principal: Principal;
+  /** The user's level on every folder they can reach at all (absent = no access). */
+  folderLevels: Map<string, AccessLevel>;
+  visibleLibraryIds: string[];
+  ability: AppAbility;
+}
+
+interface IndexedEntry {
+  kind: 'folder' | 'library';
+  id: string;
+  entry: PlainAccessEntry;
+}
+
+const RANK_LEVEL: AccessLevel[] = ['read', 'read', 'edit', 'full'];
+
+/**
+ * Everything access decisions depend on — libraries, folders, their entries, the department tree,
+ * groups and users — loaded in one go at a version of the access structure. Per-user access is
+ * computed from it on first use and memoised until the next version.
+ */
+export class AccessSnapshot {
+  readonly libraries: Map<string, LibraryDoc>;
+  readonly folders: Map<string, FolderDoc>;
+  readonly departments: Map<string, DepartmentDoc>;
+  readonly groups: GroupDoc[];
+  readonly users: Map<string, SnapshotUser>;
+  /** Libraries and folders in display order (order, then name). */
+  readonly orderedLibraries: LibraryDoc[];
+  readonly orderedFolders: FolderDoc[];
+  readonly foldersByLibrary = new Map<string, string[]>();
+  /** Folders that inherit from a folder (key: its id) or from a library (key: `library:<id>`). */
+  private readonly children = new Map<string, string[]>();
+  /** Entries by the principal they name (`user:<id>`, `group:<id>`, `department:<id>`). */
+  private readonly entriesByPrincipal = new Map<string, IndexedEntry[]>();
+  private readonly groupsOfUser = new Map<string, GroupDoc[]>();
+  private readonly access = new Map<string, UserAccess>();
+
+  constructor(
+    readonly version: number,
+    data: { libraries: LibraryDoc[]; folders: FolderDoc[]; departments: DepartmentDoc[]; groups: GroupDoc[]; users: SnapshotUser[] },
+  ) {
+    this.orderedLibraries = data.libraries;
+    this.orderedFolders = data.folders;
+    this.libraries = new Map(data.libraries.map((l) => [String(l._id), l]));
+    this.folders = new Map(data.folders.map((f) => [String(f._id), f]));
+    this.departments = new Map(data.departments.map((d) => [String(d._id), d]));
+    this.groups = data.groups;
+    this.users = new Map(data.users.map((u) => [String(u._id), u]));
+    for (const library of data.libraries) {
+      this.foldersByLibrary.set(String(library._id), []);
+      this.index('library', String(library._id), library.accessEntries as StoredEntry[]);
+    }
+    for (const folder of data.folders) {
+      const id = String(folder._id);
+      const parent = folder.parentId && this.folders.has(String(folder.parentId)) ? String(folder.parentId) : `library:${String(folder.libraryId)}`;
+      if (folder.inheritsAccess !== false) this.push(this.children, parent, id);
+      this.push(this.foldersByLibrary, String(folder.libraryId), id);
+      this.index('folder', id, folder.accessEntries as StoredEntry[]);
+    }
+    for (const group of data.groups) for (const member of group.memberIds) this.push(this.groupsOfUser, String(member), group);
+  }
+
+  private push<T>(map: Map<string, T[]>, key: string, value: T): void {
+    const list = map.get(key);
+    if (list) list.push(value);
+    else map.set(key, [value]);
+  }
+
+  private index(kind: IndexedEntry['kind'], id: string, entries: StoredEntry[] | undefined): void {
+    for (const entry of plainEntries(entries)) this.push(this.entriesByPrincipal, `${entry.principalType}:${entry.principalId}`, { kind, id, entry });
+  }
+
+  /** Ancestors of a department, nearest first. */
+  departmentAncestors(departmentId: string): string[] {
+    const ancestors: string[] = [];
+    let current = this.departments.get(departmentId)?.parentId;
+    while (current && !ancestors.includes(String(current))) {
+      ancestors.push(String(current));
+      current = this.departments.get(String(current))?.parentId;
+    }
+    return ancestors;
+  }
+
+  /** A folder's entries in force: its own, then (while it inherits) its parent's, or its library's at the top. */
+  effectiveEntries(folderId: string): EffectiveEntry[] {
+    const result: EffectiveEntry[] = [];
+    const seen = new Set<string>();
+    let folder = this.folders.get(folderId);
+    while (folder && !seen.has(String(folder._id))) {
+      seen.add(String(folder._id));
+      const source: AccessSource = { kind: 'folder', id: String(folder._id), name: folder.name };
+      for (const entry of plainEntries(folder.accessEntries as StoredEntry[])) result.push({ entry, source });
+      if (folder.inheritsAccess === false) break;
+      const parent: FolderDoc | undefined = folder.parentId ? this.folders.get(String(folder.parentId)) : undefined;
+      if (!parent) {
+        const library = this.libraries.get(String(folder.libraryId));
+        const librarySource: AccessSource | null = library ? { kind: 'library', id: String(library._id), name: library.name } : null;
+        if (library && librarySource) for (const entry of plainEntries(library.accessEntries as StoredEntry[])) result.push({ entry, source: librarySource });
+      }
+      folder = parent;
+    }
+    return result;
+  }
+
+  /** Position of a folder in display order, for sorting a subset without comparing names again. */
+  folderPosition(folderId: string): number {
+    this.positions ??= new Map(this.orderedFolders.map((f, i) => [String(f._id), i]));
+    return this.positions.get(folderId) ?? Number.MAX_SAFE_INTEGER;
+  }
+  private positions: Map<string, number> | undefined;
+
+  /** Who the user is for matching entries: themselves, their department chain, their groups. */
+  principalOf(userId: string): Principal | null {
+    const user = this.users.get(userId);
+    if (!user) return null;
+    return {
+      userId,
+      departmentId: String(user.departmentId),
+      departmentAncestorIds: this.departmentAncestors(String(user.departmentId)),
+      groupIds: (this.groupsOfUser.get(userId) ?? []).map((g) => String(g._id)),
+    };
+  }
+
+  /** The user's access, memoised on this snapshot; null for an unknown user. */
+  accessOf(userId: string): UserAccess | null {
+    const known = this.access.get(userId);
+    if (known) return known;
+    const principal = this.principalOf(userId);
+    if (!principal) return null;
+    const groups = this.groupsOfUser.get(userId) ?? [];
+    const isAdmin = groups.some((g) => g.systemRole === 'administrators');
+    const historyReader = groups.some((g) => g.systemRole === 'history-readers');
+    const folderLevels = isAdmin ? new Map([...this.folders.keys()].map((id) => [id, 'full' as AccessLevel])) : this.levelsOf(principal);
+    const visibleLibraryIds = isAdmin ? [...this.libraries.keys()] : this.visibleLibraries(principal, folderLevels);
+    const access: UserAccess = {
+      isAdmin,
+      isHistoryReader: isAdmin || historyReader,
+      principal,
+      folderLevels,
+      visibleLibraryIds,
+      ability: buildAbility({
+        isAdmin,
+        isHistoryReader: historyReader,
+        folderLevels,
+        visibleLibraryIds,
+        foldersByLibrary: this.foldersByLibrary,
+        libraryOf: (folderId) => {
+          const folder = this.folders.get(folderId);
+          return folder ? String(folder.libraryId) : undefined;
+        },
+      }),
+    };
+    this.access.set(userId, access);
+    return access;
+  }
+
+  /** Entries naming this principal: the user, their groups, their department, and ancestors whose entries include sub-departments. */
+  private matchingEntries(principal: Principal): IndexedEntry[] {
+    const found: IndexedEntry[] = [];
+    const add = (key: string, subdepartmentsOnly: boolean) => {
+      for (const indexed of this.entriesByPrincipal.get(key) ?? []) if (!subdepartmentsOnly || indexed.entry.includeSubdepartments) found.push(indexed);
+    };
+    add(`user:${principal.userId}`, false);
+    for (const groupId of principal.groupIds) add(`group:${groupId}`, false);
+    add(`department:${principal.departmentId}`, false);
+    for (const ancestor of principal.departmentAncestorIds) add(`department:${ancestor}`, true);
+    return found;
+  }
+
+  /**
+   * Levels by pushing each matching entry down the folders that inherit from where it is written:
+   * the work is the entries that name the user and the folders under them, not every folder.
+   */
+  private levelsOf(principal: Principal): Map<string, AccessLevel> {
+    const ranks = new Map<string, number>();
+    const stack: [string, number][] = [];
+    for (const { kind, id, entry } of this.matchingEntries(principal)) {
+      const rank = LEVEL_RANK[entry.level];
+      if (kind === 'folder') {
+        if (this.folders.has(id)) stack.push([id, rank]);
+      } else {
+        for (const child of this.children.get(`library:${id}`) ?? []) stack.push([child, rank]);
+      }
+    }
+    while (stack.length > 0) {
+      const [folderId, rank] = stack.pop()!;
+      if ((ranks.get(folderId) ?? 0) >= rank) continue;
+      ranks.set(folderId, rank);
+      for (const child of this.children.get(folderId) ?? []) stack.push([child, rank]);
+    }
+    return new Map([...ranks].map(([id, rank]) => [id, RANK_LEVEL[rank]]));
+  }
+
+  /** Libraries a user sees: those with a folder they can read, or an entry of their own on the library. */
+  private visibleLibraries(principal: Principal, levels: Map<string, AccessLevel>): string[] {
+    const visible = new Set<string>();
+    for (const folderId of levels.keys()) {
+      const folder = this.folders.get(folderId);
+      if (folder) visible.add(String(folder.libraryId));
+    }
+    for (const { kind, id } of this.matchingEntries(principal)) if (kind === 'library' && this.libraries.has(id)) visible.add(id);
+    return [...visible];
+  }
+}
+
+// ---------- the instance's current snapshot ----------
+
+let current: AccessSnapshot | null = null;
+let loading: Promise<AccessSnapshot> | null = null;
+
+async function load(): Promise<AccessSnapshot> {
+  // The version first: a change that lands while the rest loads moves the counter past it.
+  const version = await storedAccessVersion();
+  const [libraries, folders, departments, groups, users] = await Promise.all([
+    Library.find().sort({ order: 1, name: 1 }).lean<LibraryDoc[]>(),
+    Folder.find().sort({ order: 1, name: 1 }).lean<FolderDoc[]>(),
+    Department.find().lean<DepartmentDoc[]>(),
+    Group.find().lean<GroupDoc[]>(),
+    User.find({}, { passwordHash: 0 }).lean<SnapshotUser[]>(),
+  ]);
+  return new AccessSnapshot(version, { libraries, folders, departments, groups, users });
+}
+
+/**
+ * The current snapshot: reloaded (once, however many requests wait) when the access version has
+ * moved past it — through this instance's own writes, the bus, or the poll in watch.ts.
+ */
+export async function accessSnapshot(): Promise<AccessSnapshot> {
+  while (!current || current.version < latestKnownAccessVersion()) {
+    loading ??= load().finally(() => {
+      loading = null;
+    });
+    const loaded = await loading;
+    if (!current || loaded.version >= current.version) current = loaded;
+  }
+  return current;
+}
+
+/**
+ * The snapshot after asking MongoDB for the current version: for what a stale snapshot cannot
+ * answer at all (a user created a moment ago through another instance).
+ */
+export async function checkedAccessSnapshot(): Promise<AccessSnapshot> {
+  await storedAccessVersion();
+  return accessSnapshot();
+}
+
+/** Forgets the snapshot (a new database was opened). */
+export function forgetAccessSnapshot(): void {
+  current = null;
+  loading = null;
+  resetAccessVersion();
+}

@@ -1,0 +1,164 @@
+import { Repeater } from 'graphql-yoga';
+import { folderSubject } from '../access/ability';
+import { accessSnapshot, type AccessSnapshot, type UserAccess } from '../access/snapshot';
+import { AppError } from '../errors';
+import type { GraphQLContext } from '../graphql/context';
+import { requireActor } from '../graphql/guards';
+import { message } from '../i18n';
+import { addressAllowedIn } from '../people/auth';
+import { onEvent } from './bus';
+
+/** Open live streams (subscriptions over server-sent events) a session may hold at once. */
+export const MAX_STREAMS_PER_SESSION = 5;
+
+/** Who may receive an event: readers of any of the folders, any of the users, or every subscriber. */
+export interface Audience {
+  folderIds?: readonly string[];
+  userIds?: readonly string[];
+  everyone?: boolean;
+}
+
+/** A subscriber as of the current access snapshot. */
+export interface Viewer {
+  userId: string;
+  snapshot: AccessSnapshot;
+  access: UserAccess;
+}
+
+/** Whether the viewer may read the folder, by the same ability as every other read. */
+export function viewerReads(viewer: Viewer, folderId: string): boolean {
+  const folder = viewer.snapshot.folders.get(folderId);
+  return Boolean(folder && viewer.access.ability.can('read', folderSubject(folder)));
+}
+
+function mayReceive(viewer: Viewer, audience: Audience): boolean {
+  if (audience.everyone) return true;
+  if (audience.userIds?.includes(viewer.userId)) return true;
+  return (audience.folderIds ?? []).some((id) => viewerReads(viewer, id));
+}
+
+/**
+ * What a kind of event needs to become a live stream: where events come from, who may receive
+ * each, and what a given viewer gets of it (null: nothing). Card changes, unread counts — and
+ * whatever comes next (job progress, permission changes) — are specs for openLiveStream.
+ */
+export interface LiveStreamSpec<E, R> {
+  source: AsyncIterable<E>;
+  audience(event: E): Audience;
+  present(event: E, viewer: Viewer): R | null | Promise<R | null>;
+}
+
+interface OpenStream {
+  userId: string;
+  sessionId: string;
+  ip: string;
+  close(): void;
+}
+
+const bySession = new Map<string, Set<OpenStream>>();
+
+function register(stream: OpenStream): void {
+  const streams = bySession.get(stream.sessionId) ?? new Set<OpenStream>();
+  streams.add(stream);
+  bySession.set(stream.sessionId, streams);
+}
+
+function unregister(stream: OpenStream): void {
+  const streams = bySession.get(stream.sessionId);
+  streams?.delete(stream);
+  if (streams?.size === 0) bySession.delete(stream.sessionId);
+}
+
+function* openStreams(): Generator<OpenStream> {
+  for (const streams of bySession.values()) yield* [...streams];
+}
+
+/** Ends every open stream (the server is stopping: their connections would hold it up). */
+export function closeAllStreams(): void {
+  for (const stream of openStreams()) stream.close();
+}
+
+// A session that ends closes its streams, whatever ended it.
+onEvent('sessions-ended', ({ userId, sessionIds, exceptSessionId }) => {
+  for (const stream of openStreams()) {
+    if (stream.userId !== userId) continue;
+    if (sessionIds ? sessionIds.includes(stream.sessionId) : stream.sessionId !== exceptSessionId) stream.close();
+  }
+});
+
+// A user deactivated, or an allow-list that now leaves their address out: their streams close.
+onEvent('access-changed', async () => {
+  if (bySession.size === 0) return;
+  const snapshot = await accessSnapshot();
+  for (const stream of openStreams()) {
+    const user = snapshot.users.get(stream.userId);
+    if (!user?.active || !addressAllowedIn(snapshot, user, stream.ip)) stream.close();
+  }
+});
+
+/**
+ * A live stream for the signed-in user of this request: at most MAX_STREAMS_PER_SESSION per
+ * session (more are refused with TOO_MANY_REQUESTS), closed when the session ends or expires,
+ * and every event filtered for the subscriber against the shared access snapshot — no database
+ * read per event or subscriber.
+ */
+export async function openLiveStream<E, R>(context: GraphQLContext, spec: LiveStreamSpec<E, R>): Promise<AsyncIterableIterator<R>> {
+  const actor = await requireActor(context);
+  const { sessionId, sessionExpiresAt } = context.auth;
+  if (!sessionId) throw new AppError('UNAUTHENTICATED', message(context.locale, 'unauthenticated'));
+  if ((bySession.get(sessionId)?.size ?? 0) >= MAX_STREAMS_PER_SESSION) {
+    throw new AppError('TOO_MANY_REQUESTS', message(actor.locale, 'tooManyStreams', { max: MAX_STREAMS_PER_SESSION }), { maxStreams: MAX_STREAMS_PER_SESSION });
+  }
+  const userId = actor.userId;
+  let released = false;
+  let expiry: NodeJS.Timeout | null = null;
+  // Closed before its first event is pulled: it stops as soon as it starts.
+  const stream: OpenStream = { userId, sessionId, ip: context.ip, close: () => release() };
+  const release = () => {
+    if (released) return;
+    released = true;
+    if (expiry) clearTimeout(expiry);
+    unregister(stream);
+  };
+  // Counted from now, not from the first event: a sixth stream opened at once is refused too.
+  register(stream);
+  const repeater = new Repeater<R>(async (push, stop) => {
+    stream.close = () => stop();
+    if (released) return stop();
+    if (sessionExpiresAt) {
+      expiry = setTimeout(() => stop(), Math.max(0, sessionExpiresAt.getTime() - Date.now()));
+      expiry.unref();
+    }
+    const iterator = spec.source[Symbol.asyncIterator]();
+    void stop.then(() => iterator.return?.());
+    try {
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+        const snapshot = await accessSnapshot();
+        const access = snapshot.accessOf(userId);
+        if (!access) break;
+        const viewer: Viewer = { userId, snapshot, access };
+        if (!mayReceive(viewer, spec.audience(next.value))) continue;
+        const shown = await spec.present(next.value, viewer);
+        if (shown !== null) await push(shown);
+      }
+    } finally {
+      release();
+      stop();
+    }
+  });
+  // The stream leaves the count however it ends, even if the client goes before its first event.
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    next: () => repeater.next(),
+    return: (value?: unknown) => {
+      release();
+      return repeater.return(value as R);
+    },
+    throw: (error?: unknown) => {
+      release();
+      return repeater.throw(error);
+    },
+  } satisfies AsyncIterableIterator<R>;
+}

@@ -1,0 +1,104 @@
+import { Repeater, map, pipe } from 'graphql-yoga';
+import { heardOfAccessVersion } from '../access/changes';
+import { accessSnapshot, type UserAccess } from '../access/snapshot';
+import { events, type CardEvent, type CardPlace } from '../events/bus';
+import { openLiveStream, viewerReads, type Viewer } from '../events/streams';
+import type { GraphQLContext } from '../graphql/context';
+import { requireActor } from '../graphql/guards';
+import { countUnread, isUnread, loadReadState, type ReadState } from './service';
+
+/** A card change as a subscriber sees it: never the id of a folder they may not read. */
+export interface CardEventView {
+  cardId: string;
+  folderId: string;
+  previousFolderId: string | null;
+  action: CardEvent['action'];
+  actorId: string;
+  actorName: string;
+  at: string;
+}
+
+/** Changes to cards in folders the subscriber may read. */
+export function cardEventStream(context: GraphQLContext): Promise<AsyncIterableIterator<CardEventView>> {
+  return openLiveStream<CardEvent, CardEventView>(context, {
+    source: events.subscribe('card-event'),
+    audience: (event) => ({ folderIds: [event.folderId] }),
+    present: (event, viewer) => ({
+      cardId: event.cardId,
+      folderId: event.folderId,
+      previousFolderId: event.previous && event.previous.folderId !== event.folderId && viewerReads(viewer, event.previous.folderId) ? event.previous.folderId : null,
+      action: event.action,
+      actorId: event.actorId,
+      actorName: event.actorName,
+      at: event.at,
+    }),
+  });
+}
+
+function sameLevels(a: Map<string, string>, b: Map<string, string>): boolean {
+  if (a === b) return true;
+  if (a.size !== b.size) return false;
+  for (const [id, level] of a) if (b.get(id) !== level) return false;
+  return true;
+}
+
+type Signal = { kind: 'card'; event: CardEvent } | { kind: 'reads'; userId: string } | { kind: 'access'; version: number };
+type Counts = { folderId: string; count: number }[];
+
+const placeOf = (place: CardPlace) => ({ folderId: place.folderId, inTrash: place.inTrash, updatedAt: Date.parse(place.updatedAt) });
+
+/**
+ * The subscriber's unread counts whenever they change. The stream keeps the subscriber's read
+ * state and counts: a colleague's change moves a count by one, worked out in memory from the
+ * event (where the card was and when it last changed, before and after); only the subscriber's
+ * own read actions and changes to their access cost a recount (one aggregation).
+ */
+export async function unreadCountStream(context: GraphQLContext): Promise<AsyncIterableIterator<Counts>> {
+  const actor = await requireActor(context);
+  const userId = actor.userId;
+  let state: ReadState = await loadReadState(userId);
+  let counts = await countUnread(actor, state);
+  let access: UserAccess | null = (await accessSnapshot()).accessOf(userId);
+  const listed = (): Counts => [...counts].filter(([, count]) => count > 0).map(([folderId, count]) => ({ folderId, count }));
+  const recount = async (viewer: Viewer): Promise<Counts> => {
+    state = await loadReadState(userId);
+    counts = await countUnread(viewer.access, state);
+    access = viewer.access;
+    return listed();
+  };
+  const move = (folderId: string, by: number) => counts.set(folderId, (counts.get(folderId) ?? 0) + by);
+
+  return openLiveStream<Signal, Counts>(context, {
+    source: Repeater.merge([
+      pipe(events.subscribe('card-event'), map((event: CardEvent): Signal => ({ kind: 'card', event }))),
+      pipe(events.subscribe('reads-changed'), map((reader: string): Signal => ({ kind: 'reads', userId: reader }))),
+      pipe(events.subscribe('access-changed'), map((version: number): Signal => ({ kind: 'access', version }))),
+    ]),
+    audience: (signal) => {
+      if (signal.kind === 'card') return { folderIds: [signal.event.folderId, ...(signal.event.previous ? [signal.event.previous.folderId] : [])] };
+      if (signal.kind === 'reads') return { userIds: [signal.userId] };
+      return { everyone: true };
+    },
+    present: async (signal, viewer) => {
+      if (signal.kind === 'reads') return recount(viewer);
+      if (signal.kind === 'access') {
+        heardOfAccessVersion(signal.version);
+        const snapshot = await accessSnapshot();
+        const current = snapshot.accessOf(userId);
+        if (!current || (access && sameLevels(current.folderLevels, access.folderLevels))) return null;
+        return recount({ userId, snapshot, access: current });
+      }
+      const { event } = signal;
+      // The author's own change arrives with their read state (reads-changed): recounted there.
+      if (event.actorId === userId) return null;
+      const wasUnread = event.previous !== null && viewerReads(viewer, event.previous.folderId) && isUnread(state, event.cardId, placeOf(event.previous));
+      const receipt = state.cards.get(event.cardId);
+      if (receipt) receipt.folderId = event.folderId;
+      const nowUnread = viewerReads(viewer, event.folderId) && isUnread(state, event.cardId, placeOf(event));
+      if (wasUnread === nowUnread && (!wasUnread || event.previous?.folderId === event.folderId)) return null;
+      if (wasUnread) move(event.previous!.folderId, -1);
+      if (nowUnread) move(event.folderId, 1);
+      return listed();
+    },
+  });
+}

@@ -1,0 +1,157 @@
+import { expect } from 'chai';
+import mongoose, { Types } from 'mongoose';
+import type { RunningServer } from '../../server/src/server';
+import type { ApiClient } from '../support/api-client';
+import { createCorrespondents, createFolder, createUser, setFolderAccess } from '../support/fixtures';
+import { signedIn, startTestServer } from '../support/server';
+
+const PASSWORD = 'secret-password-1';
+const CREATE = 'mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id version } }';
+const UPDATE = 'mutation($id: ID!, $version: Int!, $v: JSON!) { updateCard(id: $id, version: $version, values: $v) { id version } }';
+const COUNTS = '{ unreadCounts { folderId count } }';
+// The client's own queries (client/src/workspace/api.ts).
+const ROW_FIELDS = 'id typeKey title values version createdAt updatedAt unread { isNew changedFields } references { fieldKey id title accessible }';
+const CARD_PAGE = `query CardPage($folderId: ID!, $first: Int, $after: String, $sortBy: String, $descending: Boolean, $filters: [CardFilterInput!]) {
+  cards(folderId: $folderId, first: $first, after: $after, sortBy: $sortBy, descending: $descending, filters: $filters) {
+    pageInfo { hasNextPage endCursor } edges { cursor node { ${ROW_FIELDS} } } } }`;
+
+interface Command {
+  name: string;
+  collection: string;
+}
+
+/** The database commands the server sends while `work` runs (its polling of the access version left out). */
+async function commandsDuring(work: () => Promise<unknown>): Promise<Command[]> {
+  const commands: Command[] = [];
+  const client = mongoose.connection.getClient();
+  const listener = (event: { commandName: string; command: Record<string, unknown> }) => {
+    const collection = String(event.command[event.commandName] ?? '');
+    if (!(event.commandName === 'find' && collection === 'meta')) commands.push({ name: event.commandName, collection });
+  };
+  client.on('commandStarted', listener);
+  try {
+    await work();
+  } finally {
+    client.off('commandStarted', listener);
+  }
+  return commands;
+}
+
+const describeCommands = (commands: Command[]) => commands.map((c) => `${c.name} ${c.collection}`).join(', ');
+
+describe('the request path costs what the user touches (API)', function () {
+  this.timeout(180_000);
+  let server: RunningServer;
+  let admin: ApiClient;
+  let tatiana: ApiClient;
+  let natalia: ApiClient;
+  const ids: Record<string, string> = {};
+
+  before(async () => {
+    server = await startTestServer({}, { monitorCommands: true });
+    admin = await signedIn(server);
+    const scenario = await createCorrespondents(admin, PASSWORD, [
+      { login: 'tgoncharenko', fullName: 'Татьяна Гончаренко', level: 'full' },
+      { login: 'nvakulenko', fullName: 'Наталья Вакуленко', level: 'full' },
+    ]);
+    Object.assign(ids, scenario.userIds, { folder: scenario.folderId, library: scenario.libraryId, department: scenario.departmentId });
+    tatiana = await signedIn(server, 'tgoncharenko', PASSWORD);
+    natalia = await signedIn(server, 'nvakulenko', PASSWORD);
+    for (const name of ['ООО «Альфа»', 'ООО «Бета»', 'ООО «Гамма»']) await tatiana.data(CREATE, { f: ids.folder, v: { name } });
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('builds a signed-in user’s permissions without a database round trip beyond the session', async () => {
+    await natalia.data('{ folders { id } }');
+    const commands = await commandsDuring(() => natalia.data('{ folders { id myAccess } libraries { id } }'));
+    expect(describeCommands(commands)).to.equal('find sessions');
+  });
+
+  it('serves a folder page (the client’s CardPage query) in at most 4 round trips, and renews the session without a write each time', async () => {
+    let page: { cards: { edges: { node: { title: string; unread: { isNew: boolean } | null } }[] } } | undefined;
+    await natalia.data(CARD_PAGE, { folderId: ids.folder, first: 50 });
+    const commands = await commandsDuring(async () => {
+      page = await natalia.data(CARD_PAGE, { folderId: ids.folder, first: 50 });
+    });
+    expect(page!.cards.edges.map((e) => e.node.unread?.isNew)).to.deep.equal([true, true, true]);
+    expect(commands.length, describeCommands(commands)).to.be.at.most(4);
+    expect(commands.filter((c) => c.collection === 'sessions' && c.name !== 'find'), describeCommands(commands)).to.deep.equal([]);
+  });
+
+  it('counts unread cards of all the user’s folders in one aggregation', async () => {
+    const second = await createFolder(admin, { libraryId: ids.library, name: 'Вторая' });
+    await setFolderAccess(admin, second, [
+      { principalId: ids.tgoncharenko, level: 'full' },
+      { principalId: ids.nvakulenko, level: 'read' },
+    ]);
+    await tatiana.data(CREATE, { f: second, v: { name: 'ООО «Дельта»' } });
+    let counts: { unreadCounts: { folderId: string; count: number }[] } | undefined;
+    const commands = await commandsDuring(async () => {
+      counts = await natalia.data(COUNTS);
+    });
+    expect(Object.fromEntries(counts!.unreadCounts.map((c) => [c.folderId, c.count]))).to.deep.equal({ [ids.folder]: 3, [second]: 1 });
+    expect(commands.filter((c) => c.collection === 'cards').map((c) => c.name), describeCommands(commands)).to.deep.equal(['aggregate']);
+    // Besides the session, at most the user's read state (kept for a second between requests).
+    expect([[], ['find reads']]).to.deep.include(commands.filter((c) => c.collection !== 'cards' && c.collection !== 'sessions').map((c) => `${c.name} ${c.collection}`));
+  });
+
+  it('grants access to a folder at the same cost whether it holds 1 card or 40, and the new reader finds them all new', async () => {
+    const newcomerId = await createUser(admin, { login: 'newcomer', fullName: 'Новенькая', password: PASSWORD, departmentId: ids.department });
+    const small = await createFolder(admin, { libraryId: ids.library, name: 'Малая' });
+    const large = await createFolder(admin, { libraryId: ids.library, name: 'Большая' });
+    await setFolderAccess(admin, small, [{ principalId: ids.tgoncharenko, level: 'full' }]);
+    await setFolderAccess(admin, large, [{ principalId: ids.tgoncharenko, level: 'full' }]);
+    await tatiana.data(CREATE, { f: small, v: { name: 'ООО «Одна»' } });
+    for (let i = 0; i < 40; i += 1) await tatiana.data(CREATE, { f: large, v: { name: `ООО «Номер ${i}»` } });
+    const grant = async (folderId: string) => {
+      // The access snapshot reloads once after every change, whatever the change: not what is compared here.
+      await admin.data('{ folders { id } }');
+      return commandsDuring(() => setFolderAccess(admin, folderId, [{ principalId: ids.tgoncharenko, level: 'full' }, { principalId: newcomerId, level: 'read' }]));
+    };
+    const forSmall = await grant(small);
+    const forLarge = await grant(large);
+    expect(describeCommands(forLarge)).to.equal(describeCommands(forSmall));
+    const newcomer = await signedIn(server, 'newcomer', PASSWORD);
+    const counts = await newcomer.data<{ unreadCounts: { folderId: string; count: number }[] }>(COUNTS);
+    expect(Object.fromEntries(counts.unreadCounts.map((c) => [c.folderId, c.count]))).to.deep.equal({ [small]: 1, [large]: 40 });
+  });
+
+  it('writes a card change at the same cost whether 1 or 25 colleagues read the folder, and all of them see it bold', async () => {
+    const alone = await createFolder(admin, { libraryId: ids.library, name: 'Для одного' });
+    const crowded = await createFolder(admin, { libraryId: ids.library, name: 'Для многих' });
+    const readers: string[] = [];
+    for (let i = 0; i < 25; i += 1) readers.push(await createUser(admin, { login: `reader${i}`, fullName: `Читатель ${i}`, password: PASSWORD, departmentId: ids.department }));
+    await setFolderAccess(admin, alone, [{ principalId: ids.tgoncharenko, level: 'full' }, { principalId: readers[0], level: 'read' }]);
+    await setFolderAccess(admin, crowded, [{ principalId: ids.tgoncharenko, level: 'full' }, ...readers.map((id) => ({ principalId: id, level: 'read' as const }))]);
+    const cards: Record<string, { id: string; version: number }> = {};
+    for (const [key, folder] of [['alone', alone], ['crowded', crowded]] as const) cards[key] = (await tatiana.data<{ createCard: { id: string; version: number } }>(CREATE, { f: folder, v: { name: `ООО «${key}»` } })).createCard;
+    const update = async (key: string) => {
+      await tatiana.data('{ folders { id } }');
+      return commandsDuring(() => tatiana.data(UPDATE, { id: cards[key].id, version: cards[key].version, v: { phone: '+7 495 111-22-33' } }));
+    };
+    const forOne = await update('alone');
+    const forMany = await update('crowded');
+    expect(describeCommands(forMany)).to.equal(describeCommands(forOne));
+    const last = await signedIn(server, 'reader24', PASSWORD);
+    const card = await last.data<{ card: { unread: { isNew: boolean; changedFields: string[] } } }>('query($id: ID!) { card(id: $id) { unread { isNew changedFields } } }', { id: cards.crowded.id });
+    expect(card.card.unread).to.deep.equal({ isNew: true, changedFields: ['phone'] });
+  });
+
+  it('takes in an access change written by another instance within the staleness bound, even when its event is lost', async () => {
+    const hidden = await createFolder(admin, { libraryId: ids.library, name: 'Из другого экземпляра' });
+    const sees = async () => (await natalia.data<{ folders: { id: string }[] }>('{ folders { id } }')).folders.some((f) => f.id === hidden);
+    expect(await sees()).to.equal(false);
+    // What another instance does: write the entry and move the version counter; its bus event never arrives here.
+    const db = mongoose.connection.db!;
+    await db.collection('folders').updateOne({ _id: new Types.ObjectId(hidden) }, { $set: { accessEntries: [{ principalType: 'user', principalId: new Types.ObjectId(ids.nvakulenko), includeSubdepartments: false, level: 'read' }] } });
+    await db.collection<{ _id: string; value: number }>('meta').updateOne({ _id: 'access-version' }, { $inc: { value: 1 } });
+    const deadline = Date.now() + 10_000;
+    while (!(await sees())) {
+      if (Date.now() > deadline) throw new Error('the change never arrived');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(await sees()).to.equal(true);
+  });
+});

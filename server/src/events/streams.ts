@@ -11,10 +11,11 @@ import { onEvent } from './bus';
 /** Open live streams (subscriptions over server-sent events) a session may hold at once. */
 export const MAX_STREAMS_PER_SESSION = 5;
 
-/** Who may receive an event: readers of any of the folders, any of the users, or every subscriber. */
+/** Who may receive an event: readers of any of the folders, any of the users, administrators, or every subscriber. */
 export interface Audience {
   folderIds?: readonly string[];
   userIds?: readonly string[];
+  administrators?: boolean;
   everyone?: boolean;
 }
 
@@ -34,6 +35,7 @@ export function viewerReads(viewer: Viewer, folderId: string): boolean {
 function mayReceive(viewer: Viewer, audience: Audience): boolean {
   if (audience.everyone) return true;
   if (audience.userIds?.includes(viewer.userId)) return true;
+  if (audience.administrators && viewer.access.isAdmin) return true;
   return (audience.folderIds ?? []).some((id) => viewerReads(viewer, id));
 }
 

@@ -1,11 +1,9 @@
-import { filter, pipe } from 'graphql-yoga';
-import { Types } from 'mongoose';
 import type { Actor } from '../access/actor';
 import { events } from '../events/bus';
+import { openLiveStream } from '../events/streams';
 import type { GraphQLContext } from '../graphql/context';
 import { notFound, requireActor } from '../graphql/guards';
 import type { GraphQLModule } from '../graphql/module';
-import { Group, User } from '../people/models';
 import type { JobDoc } from './model';
 import { cancelJob, findJob, listJobs } from './service';
 import { jobView, type JobView } from './view';
@@ -18,15 +16,6 @@ const maySee = (actor: Actor, job: Pick<JobView, 'ownerId'>) => actor.isAdmin ||
 async function visibleJob(actor: Actor, id: string): Promise<JobDoc | null> {
   const job = await findJob(id);
   return job && maySee(actor, jobView(job)) ? job : null;
-}
-
-/** Still allowed at delivery time: an active owner, or a current administrator. */
-async function stillMaySee(userId: string, wasAdmin: boolean, event: JobView): Promise<boolean> {
-  const _id = new Types.ObjectId(userId);
-  if (event.ownerId === userId) return Boolean(await User.exists({ _id, active: true }));
-  if (!wasAdmin) return false;
-  const [active, admin] = await Promise.all([User.exists({ _id, active: true }), Group.exists({ systemRole: 'administrators', memberIds: _id })]);
-  return Boolean(active && admin);
 }
 
 const asView = (job: JobDoc | JobView): JobView => ('_id' in job ? jobView(job) : job);
@@ -103,10 +92,12 @@ export const jobsModule: GraphQLModule = {
         subscribe: async (_p, { id }: { id?: string }, context: GraphQLContext) => {
           const actor = await requireActor(context);
           if (id && !(await visibleJob(actor, id))) throw notFound(actor, jobWord(actor));
-          return pipe(
-            events.subscribe('job-changed'),
-            filter((event: JobView) => (!id || event.id === id) && (event.ownerId === actor.userId || actor.isAdmin) && stillMaySee(actor.userId, actor.isAdmin, event)),
-          );
+          // Delivered to the job's owner and to administrators, as of the access snapshot at each event.
+          return openLiveStream<JobView, JobView>(context, {
+            source: events.subscribe('job-changed'),
+            audience: (event) => ({ userIds: event.ownerId ? [event.ownerId] : [], administrators: true }),
+            present: (event) => (!id || event.id === id ? event : null),
+          });
         },
         resolve: (event: JobView) => event,
       },

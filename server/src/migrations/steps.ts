@@ -1,4 +1,5 @@
 import type { MigrationStep } from './step';
+import { readStateStep } from './read-state';
 
 /**
  * The data model's history after its baseline (version 1, the model before versioning began).
@@ -7,4 +8,4 @@ import type { MigrationStep } from './step';
  * driver's `Db`, not the application's models: the models describe the newest model, a step
  * meets the data as the previous version stored it.
  */
-export const MIGRATION_STEPS: MigrationStep[] = [];
+export const MIGRATION_STEPS: MigrationStep[] = [{ version: 2, ...readStateStep }];

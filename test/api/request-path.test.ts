@@ -20,13 +20,16 @@ interface Command {
   collection: string;
 }
 
-/** The database commands the server sends while `work` runs (its polling of the access version left out). */
+/** What the server does on its own, whatever the requests: polling the access version, the job runner. */
+const background = (command: Command) => (command.name === 'find' && command.collection === 'meta') || command.collection === 'jobs' || command.collection === 'locks';
+
+/** The database commands the server sends while `work` runs (its background work left out). */
 async function commandsDuring(work: () => Promise<unknown>): Promise<Command[]> {
   const commands: Command[] = [];
   const client = mongoose.connection.getClient();
   const listener = (event: { commandName: string; command: Record<string, unknown> }) => {
-    const collection = String(event.command[event.commandName] ?? '');
-    if (!(event.commandName === 'find' && collection === 'meta')) commands.push({ name: event.commandName, collection });
+    const command = { name: event.commandName, collection: String(event.command[event.commandName] ?? '') };
+    if (!background(command)) commands.push(command);
   };
   client.on('commandStarted', listener);
   try {

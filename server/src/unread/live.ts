@@ -47,6 +47,41 @@ type Counts = { folderId: string; count: number }[];
 
 const placeOf = (place: CardPlace) => ({ folderId: place.folderId, inTrash: place.inTrash, updatedAt: Date.parse(place.updatedAt) });
 
+interface Recount {
+  state: ReadState;
+  counts: Map<string, number>;
+}
+const queuedRecounts = new Map<string, Promise<Recount>>();
+const runningRecounts = new Map<string, Promise<Recount>>();
+
+/**
+ * A user's read state and counts, loaded once for all their streams on this instance (one load
+ * and one aggregation however many tabs they have open): streams asking before a recount starts
+ * share it; one asking after it started reading waits for the next, which reads after its cause.
+ * Each stream gets its own copy of the counts to move.
+ */
+async function sharedRecount(userId: string, reader: Parameters<typeof countUnread>[0]): Promise<Recount> {
+  let next = queuedRecounts.get(userId);
+  if (!next) {
+    const previous = runningRecounts.get(userId);
+    const started: Promise<Recount> = (previous ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(async () => {
+        queuedRecounts.delete(userId);
+        runningRecounts.set(userId, started);
+        const state = await loadReadState(userId);
+        return { state, counts: await countUnread(reader, state) };
+      })
+      .finally(() => {
+        if (runningRecounts.get(userId) === started) runningRecounts.delete(userId);
+      });
+    queuedRecounts.set(userId, started);
+    next = started;
+  }
+  const { state, counts } = await next;
+  return { state, counts: new Map(counts) };
+}
+
 /**
  * The subscriber's unread counts whenever they change. The stream keeps the subscriber's read
  * state and counts: a colleague's change moves a count by one, worked out in memory from the
@@ -56,13 +91,11 @@ const placeOf = (place: CardPlace) => ({ folderId: place.folderId, inTrash: plac
 export async function unreadCountStream(context: GraphQLContext): Promise<AsyncIterableIterator<Counts>> {
   const actor = await requireActor(context);
   const userId = actor.userId;
-  let state: ReadState = await loadReadState(userId);
-  let counts = await countUnread(actor, state);
+  let { state, counts } = await sharedRecount(userId, actor);
   let access: UserAccess | null = (await accessSnapshot()).accessOf(userId);
   const listed = (): Counts => [...counts].filter(([, count]) => count > 0).map(([folderId, count]) => ({ folderId, count }));
   const recount = async (viewer: Viewer): Promise<Counts> => {
-    state = await loadReadState(userId);
-    counts = await countUnread(viewer.access, state);
+    ({ state, counts } = await sharedRecount(userId, viewer.access));
     access = viewer.access;
     return listed();
   };

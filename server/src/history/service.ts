@@ -1,6 +1,7 @@
 import mongoose, { Types, type ClientSession } from 'mongoose';
 import { cardSubject, folderSubject, historySubject } from '../access/ability';
 import type { Actor } from '../access/actor';
+import { accessSnapshot } from '../access/snapshot';
 import type { CardValues } from '../card-types/definition';
 import type { CardChange } from '../cards/lifecycle';
 import { Card, type CardDoc } from '../cards/model';
@@ -134,14 +135,19 @@ async function asReadBy(actor: Actor, entries: HistoryEntryDoc[]): Promise<(Omit
   const cardIds = new Set(
     entries.flatMap((entry) => entry.changes.filter((change) => !isMove(entry, change)).flatMap((change) => [...Object.keys(change.beforeTitles ?? {}), ...Object.keys(change.afterTitles ?? {})])),
   );
-  const cards = cardIds.size > 0 ? await Card.find({ _id: { $in: [...cardIds].filter((id) => Types.ObjectId.isValid(id)) } }, { folderId: 1 }).lean() : [];
-  const folderOfCard = new Map(cards.map((card) => [String(card._id), String(card.folderId)]));
+  const cards = cardIds.size > 0 ? await Card.find({ _id: { $in: [...cardIds].filter((id) => Types.ObjectId.isValid(id)) } }, { folderId: 1, libraryId: 1 }).lean() : [];
+  const cardById = new Map(cards.map((card) => [String(card._id), card]));
   const cardVisible = (id: string) => {
-    const folderId = folderOfCard.get(id);
-    return folderId ? actor.ability.can('read', cardSubject(folderId)) : actor.isAdmin;
+    const card = cardById.get(id);
+    return card ? actor.ability.can('read', cardSubject(card)) : actor.isAdmin;
   };
-  // Moves recorded before folder ids were kept name no folder: only administrators see those names.
-  const folderVisible = (id: string | undefined) => (id ? actor.ability.can('read', folderSubject(id)) : actor.isAdmin);
+  // Moves recorded before folder ids were kept name no folder, and deleted folders are no longer
+  // known: only administrators see those names.
+  const { folders } = await accessSnapshot();
+  const folderVisible = (id: string | undefined) => {
+    const folder = id ? folders.get(id) : undefined;
+    return folder ? actor.ability.can('read', folderSubject(folder)) : actor.isAdmin;
+  };
   const withheld = (titles: Record<string, string> | null, visible: (id: string) => boolean) =>
     titles && Object.fromEntries(Object.entries(titles).map(([id, title]) => [id, visible(id) ? title : null]));
   return entries.map((entry) => ({

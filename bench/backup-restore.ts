@@ -1,6 +1,6 @@
 /**
  * `npm run bench:backup [-- --cards 100000]`: backup and restore of N counterparties, each with a
- * history chain of two entries (created, then a phone changed), unread marks for one reader and a
+ * history chain of two entries (created, then a phone changed), a read receipt of one reader and a
  * few sessions. Prints the archive size and both durations (restore includes verifying the
  * archive first and every history chain at the end). MONGODB_URI is used when set, else the
  * database `npm start` would use (the built-in one in its own process, data in a temporary
@@ -21,7 +21,7 @@ import { entryHash, GENESIS_HASH } from '../server/src/history/chain';
 import { HistoryEntry } from '../server/src/history/model';
 import { Session, User } from '../server/src/people/models';
 import { prepareDatabase } from '../server/src/server';
-import { Unread } from '../server/src/unread/model';
+import { cardReadKey, Read } from '../server/src/unread/model';
 import { seedDemoData } from '../seeds/demo';
 import { generateCounterparties } from '../seeds/generate';
 import { contentHashes } from '../test/support/content-hash';
@@ -32,16 +32,16 @@ const CARDS = Number(values.cards);
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-/** Two chained history entries per generated card, and each card unread for Наталья. */
-async function addHistoryAndUnread(folderId: string): Promise<void> {
+/** Two chained history entries per generated card, and each card read by Наталья (a receipt). */
+async function addHistoryAndReads(folderId: string): Promise<void> {
   const [author, reader] = await Promise.all([User.findOne({ loginKey: 'tgoncharenko' }).lean(), User.findOne({ loginKey: 'nvakulenko' }).lean()]);
-  const cursor = Card.find({ folderId: new Types.ObjectId(folderId) }, { _id: 1, typeKey: 1, folderId: 1, values: 1, createdAt: 1 }).lean().cursor({ batchSize: 2000 });
+  const cursor = Card.find({ folderId: new Types.ObjectId(folderId) }, { _id: 1, typeKey: 1, folderId: 1, values: 1, createdAt: 1, updatedAt: 1 }).lean().cursor({ batchSize: 2000 });
   let history: Record<string, unknown>[] = [];
-  let unread: Record<string, unknown>[] = [];
+  let reads: Record<string, unknown>[] = [];
   const flush = async () => {
-    await Promise.all([HistoryEntry.insertMany(history, { lean: true }), Unread.insertMany(unread, { lean: true })]);
+    await Promise.all([HistoryEntry.insertMany(history, { lean: true }), Read.insertMany(reads, { lean: true })]);
     history = [];
-    unread = [];
+    reads = [];
   };
   for await (const card of cursor) {
     const base = { cardId: card._id, typeKey: card.typeKey, folderId: card.folderId, actorId: author!._id, actorName: author!.fullName, ip: '127.0.0.1' };
@@ -49,7 +49,7 @@ async function addHistoryAndUnread(folderId: string): Promise<void> {
     const createdHash = entryHash(created as never);
     const changed = { ...base, seq: 2, at: new Date(card.createdAt.getTime() + 1000), action: 'update', changes: [{ key: 'phone', label: { ru: 'Телефон', en: 'Phone' }, before: card.values.phone, after: '+7 495 000-00-00', beforeTitles: null, afterTitles: null }], prevHash: createdHash };
     history.push({ ...created, hash: createdHash }, { ...changed, hash: entryHash(changed as never) });
-    unread.push({ userId: reader!._id, cardId: card._id, folderId: card.folderId, newToUser: true, changedFields: [], since: card.createdAt });
+    reads.push({ _id: cardReadKey(String(reader!._id), String(card._id)), userId: reader!._id, cardId: card._id, folderId: card.folderId, readUpTo: card.updatedAt, unread: null });
     if (history.length >= 4000) await flush();
   }
   if (history.length > 0) await flush();
@@ -65,7 +65,7 @@ try {
   await seedDemoData(logger);
   let started = Date.now();
   const folderId = await generateCounterparties({ count: CARDS, folderName: 'Большая папка' });
-  await addHistoryAndUnread(folderId);
+  await addHistoryAndReads(folderId);
   for (let i = 0; i < 20; i += 1) {
     await Session.create({ tokenHash: `bench-${i}`, userId: new Types.ObjectId(), createdAt: new Date(), expiresAt: new Date(Date.now() + 3_600_000) });
   }
@@ -84,7 +84,7 @@ try {
   const report = await restoreArchive(backup.path, { logger, db: target });
   const restoreMs = Date.now() - started;
   console.log(`restore: ${seconds(restoreMs)} — verify archive, ${report.documents.toLocaleString('en-US')} documents, indexes, ${report.history.chains.toLocaleString('en-US')} history chains verified (${report.history.broken.length} broken)`);
-  const compared = ['cards', 'history', 'unread', 'sessions'];
+  const compared = ['cards', 'history', 'reads', 'sessions'];
   const [a, b] = await Promise.all([contentHashes(source, compared), contentHashes(target, compared)]);
   console.log(`identical by content hash (${compared.join(', ')}): ${JSON.stringify(a) === JSON.stringify(b) ? 'yes' : 'NO'}`);
   console.log(`RSS of this process (the database runs in another): ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);

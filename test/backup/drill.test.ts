@@ -98,7 +98,7 @@ describe('backup and restore drill', function () {
 
     const db = mongo.db(dbName);
     collections = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).filter((name) => !['meta', 'jobs', 'locks', 'backups'].includes(name));
-    expect(collections).to.include.members(['cards', 'history', 'unread', 'sessions', 'users', 'auditentries']);
+    expect(collections).to.include.members(['cards', 'history', 'reads', 'sessions', 'users', 'auditentries']);
     original = await contentHashes(db, collections);
     expect(original.history.documents).to.equal(20);
     expect(original.cards.documents).to.be.above(10_000);

@@ -15,7 +15,7 @@ import { testMongoUri, uniqueDbName } from '../support/mongo';
 import { signedIn, startTestServer } from '../support/server';
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
-const COMPARED = ['cards', 'history', 'unread', 'sessions', 'users', 'groups', 'departments', 'folders', 'libraries', 'cardtypes'];
+const COMPARED = ['cards', 'history', 'reads', 'sessions', 'users', 'groups', 'departments', 'folders', 'libraries', 'cardtypes'];
 
 /**
  * Moving between servers is a backup on one and a restore on the other. Checked here between the
@@ -35,7 +35,7 @@ describe('moving data between the built-in in-memory and durable modes', functio
 
   it('in memory → durable → restarted → back into memory, identical by content hash', async () => {
     const sourceName = uniqueDbName('source');
-    const server = await startTestServer({ SEED_DEMO_DATA: 'true' }, sourceName);
+    const server = await startTestServer({ SEED_DEMO_DATA: 'true' }, { dbName: sourceName });
     let archive: string;
     try {
       const admin = await signedIn(server);

@@ -1,49 +1,70 @@
+import { randomUUID } from 'node:crypto';
 import mongoose, { type Schema } from 'mongoose';
 import { events, onEvent } from '../events/bus';
 
 /**
  * The access structure's version: a counter in MongoDB (`meta`, `_id: 'access-version'`) that every
- * write to libraries, folders, departments, groups or users increments. Each instance keeps its
- * access snapshot (snapshot.ts) as long as the counter has not moved past it; it learns of a move
- * from the event bus at once, and from polling the counter when an event is missed.
+ * write to libraries, folders, departments, groups or users increments, with a random epoch drawn
+ * when the counter is created. Each instance keeps its access snapshot (snapshot.ts) as long as the
+ * counter has not moved past it; it learns of a move from the event bus at once, and from polling
+ * the counter when an event is missed. A different epoch (or a counter that went back) means the
+ * database's contents were replaced — a restore — and the snapshot reloads too.
  */
 const VERSION_ID = 'access-version';
 
 interface VersionDoc {
   _id: string;
   value: number;
+  epoch?: string;
 }
 
-const versions = () => {
-  const db = mongoose.connection.db;
+/** A version of the access structure. */
+export interface AccessVersion {
+  epoch: string;
+  value: number;
+}
+
+type Db = NonNullable<typeof mongoose.connection.db>;
+
+const versions = (db: Db | undefined = mongoose.connection.db) => {
   if (!db) throw new Error('the access version needs a connected database');
   return db.collection<VersionDoc>('meta');
 };
 
-/** The highest version this instance has heard of (its own writes, the bus, the poll). */
-let knownVersion = 0;
+/** The latest version this instance has heard of (its own writes, the bus, the poll). */
+let known: AccessVersion = { epoch: '', value: 0 };
 
-export const latestKnownAccessVersion = (): number => knownVersion;
+export const latestKnownAccessVersion = (): AccessVersion => known;
 
-/** Takes note of a version seen elsewhere; true when it is newer than any known before. */
-export function heardOfAccessVersion(version: number): boolean {
-  if (version <= knownVersion) return false;
-  knownVersion = version;
-  return true;
+/** Whether a snapshot taken at `version` is still the latest known. */
+export const isLatestAccessVersion = (version: AccessVersion): boolean => version.epoch === known.epoch && version.value >= known.value;
+
+/** Takes note of a version seen elsewhere. */
+export function heardOfAccessVersion(version: AccessVersion): void {
+  if (version.epoch !== known.epoch || version.value > known.value) known = version;
 }
 
+const versionOf = (doc: VersionDoc | null): AccessVersion => ({ epoch: doc?.epoch ?? '', value: doc?.value ?? 0 });
+
 /** Reads the stored counter (one small round trip). */
-export async function storedAccessVersion(): Promise<number> {
-  const doc = await versions().findOne({ _id: VERSION_ID });
-  const version = doc?.value ?? 0;
-  heardOfAccessVersion(version);
+export async function storedAccessVersion(): Promise<AccessVersion> {
+  const version = versionOf(await versions().findOne({ _id: VERSION_ID }));
+  // Read as stored, even when it went back: then the database was replaced under this instance.
+  if (version.epoch !== known.epoch || version.value !== known.value) known = version;
   return version;
 }
 
-/** Records that the access structure changed: increments the counter and tells every instance. */
-export async function accessStructureChanged(): Promise<void> {
-  const doc = await versions().findOneAndUpdate({ _id: VERSION_ID }, { $inc: { value: 1 } }, { upsert: true, returnDocument: 'after' });
-  const version = doc?.value ?? knownVersion + 1;
+/**
+ * Records that the access structure changed: increments the counter and tells every instance.
+ * `db`: a database written without the models (a restore), when not the application's own.
+ */
+export async function accessStructureChanged(db?: Db): Promise<void> {
+  const doc = await versions(db).findOneAndUpdate(
+    { _id: VERSION_ID },
+    { $inc: { value: 1 }, $setOnInsert: { epoch: randomUUID() } },
+    { upsert: true, returnDocument: 'after' },
+  );
+  const version = versionOf(doc);
   heardOfAccessVersion(version);
   events.publish('access-changed', version);
 }
@@ -74,7 +95,7 @@ export function watchAccessVersion(onError: (error: unknown) => void): () => voi
 
 /** A new database (tests start several in one process): forget versions of the previous one. */
 export function resetAccessVersion(): void {
-  knownVersion = 0;
+  known = { epoch: '', value: 0 };
 }
 
 const QUERY_WRITES = /^(updateOne|updateMany|findOneAndUpdate|findOneAndDelete|findOneAndReplace|deleteOne|deleteMany|replaceOne)$/;

@@ -1,7 +1,7 @@
 import { Folder, Library, type AccessLevel, type FolderDoc, type LibraryDoc } from '../folders/models';
 import { Department, Group, User, type DepartmentDoc, type GroupDoc, type UserDoc } from '../people/models';
 import { buildAbility, type AppAbility } from './ability';
-import { latestKnownAccessVersion, resetAccessVersion, storedAccessVersion } from './changes';
+import { isLatestAccessVersion, resetAccessVersion, storedAccessVersion, type AccessVersion } from './changes';
 import { LEVEL_RANK, plainEntries, type AccessSource, type EffectiveEntry, type PlainAccessEntry, type Principal, type StoredEntry } from './effective-access';
 
 /** A user as the snapshot keeps them: everything but the password hash. */
@@ -49,7 +49,7 @@ export class AccessSnapshot {
   private readonly access = new Map<string, UserAccess>();
 
   constructor(
-    readonly version: number,
+    readonly version: AccessVersion,
     data: { libraries: LibraryDoc[]; folders: FolderDoc[]; departments: DepartmentDoc[]; groups: GroupDoc[]; users: SnapshotUser[] },
   ) {
     this.orderedLibraries = data.libraries;
@@ -239,12 +239,11 @@ async function load(): Promise<AccessSnapshot> {
  * moved past it — through this instance's own writes, the bus, or the poll in watch.ts.
  */
 export async function accessSnapshot(): Promise<AccessSnapshot> {
-  while (!current || current.version < latestKnownAccessVersion()) {
+  while (!current || !isLatestAccessVersion(current.version)) {
     loading ??= load().finally(() => {
       loading = null;
     });
-    const loaded = await loading;
-    if (!current || loaded.version >= current.version) current = loaded;
+    current = await loading;
   }
   return current;
 }

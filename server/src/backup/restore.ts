@@ -5,6 +5,7 @@ import type { Logger } from '../logger';
 import { latestVersion, migrateDatabase, setStoredVersion, type Db, type MigrationReport, type MigrationStep } from '../migrations';
 import { MIGRATION_STEPS } from '../migrations/steps';
 import { ArchiveError, bsonDocuments, parseMetadata, readArchive, type ArchivedCollection, type Manifest } from './archive';
+import { accessStructureChanged } from '../access/changes';
 import { endMaintenance, MAINTENANCE_GRACE_MS, startMaintenance } from './maintenance';
 import { isBackedUp } from './snapshot';
 
@@ -185,6 +186,8 @@ export async function restoreArchive(file: string, options: RestoreOptions): Pro
 
   await setStoredVersion(db, manifest.dataModelVersion);
   const migration = await migrateDatabase(logger, { db, steps });
+  // Users, folders and their access were replaced: servers on this database reload their access snapshot.
+  await accessStructureChanged(db);
   const verifyStarted = Date.now();
   const history = await verifyAllHistory(db);
   logger.info({ chains: history.chains, entries: history.entries, ms: Date.now() - verifyStarted }, 'history chains verified');

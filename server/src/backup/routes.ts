@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type Router from '@koa/router';
 import { Types } from 'mongoose';
-import { principalOf } from '../access/actor';
+import { accessSnapshot } from '../access/snapshot';
 import { recordAudit } from '../audit/service';
 import { archiveOnDisk } from './graphql';
 import { findBackup } from './service';
@@ -14,7 +14,7 @@ export function backupRoutes(router: Router): void {
       ctx.status = 401;
       return;
     }
-    if (!(await principalOf(user)).roles.has('administrators')) {
+    if (!(await accessSnapshot()).accessOf(String(user._id))?.isAdmin) {
       ctx.status = 403;
       return;
     }

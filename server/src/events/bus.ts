@@ -38,7 +38,7 @@ export type Topics = {
   /** What this user has read changed (opened, marked read or unread, their own change). */
   'reads-changed': [userId: string];
   /** The access structure moved to this version (server/src/access/changes.ts). */
-  'access-changed': [version: number];
+  'access-changed': [version: { epoch: string; value: number }];
   /** Sessions ended (sign-out, password reset or change, deactivation): their live streams close. */
   'sessions-ended': [SessionsEnded];
   /** A background job was created or changed state or progress (server/src/jobs). */

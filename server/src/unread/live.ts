@@ -1,5 +1,5 @@
 import { Repeater, map, pipe } from 'graphql-yoga';
-import { heardOfAccessVersion } from '../access/changes';
+import { heardOfAccessVersion, type AccessVersion } from '../access/changes';
 import { accessSnapshot, type UserAccess } from '../access/snapshot';
 import { events, type CardEvent, type CardPlace } from '../events/bus';
 import { openLiveStream, viewerReads, type Viewer } from '../events/streams';
@@ -42,7 +42,7 @@ function sameLevels(a: Map<string, string>, b: Map<string, string>): boolean {
   return true;
 }
 
-type Signal = { kind: 'card'; event: CardEvent } | { kind: 'reads'; userId: string } | { kind: 'access'; version: number };
+type Signal = { kind: 'card'; event: CardEvent } | { kind: 'reads'; userId: string } | { kind: 'access'; version: AccessVersion };
 type Counts = { folderId: string; count: number }[];
 
 const placeOf = (place: CardPlace) => ({ folderId: place.folderId, inTrash: place.inTrash, updatedAt: Date.parse(place.updatedAt) });
@@ -105,7 +105,7 @@ export async function unreadCountStream(context: GraphQLContext): Promise<AsyncI
     source: Repeater.merge([
       pipe(events.subscribe('card-event'), map((event: CardEvent): Signal => ({ kind: 'card', event }))),
       pipe(events.subscribe('reads-changed'), map((reader: string): Signal => ({ kind: 'reads', userId: reader }))),
-      pipe(events.subscribe('access-changed'), map((version: number): Signal => ({ kind: 'access', version }))),
+      pipe(events.subscribe('access-changed'), map((version: AccessVersion): Signal => ({ kind: 'access', version }))),
     ]),
     audience: (signal) => {
       if (signal.kind === 'card') return { folderIds: [signal.event.folderId, ...(signal.event.previous ? [signal.event.previous.folderId] : [])] };

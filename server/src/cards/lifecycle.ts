@@ -1,9 +1,11 @@
 import type { ClientSession } from 'mongoose';
 import type { Actor } from '../access/actor';
 import type { CardTypeDefinition, CardValues } from '../card-types/definition';
+import type { CardAction } from './actions';
 import type { CardDoc } from './model';
 
-export type CardAction = 'create' | 'update' | 'move' | 'trash' | 'restore' | 'revert';
+export type { CardAction };
+
 
 /** What changed in one field: old and new stored values (undefined = empty). */
 export interface FieldChange {

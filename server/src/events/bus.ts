@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSubEventTarget } from 'graphql-yoga';
-import type { CardAction } from '../cards/lifecycle';
+import type { CardAction } from '../cards/actions';
 import type { JobView } from '../jobs/view';
 
 /** A card's place and change time, before or after a change. */

@@ -6,7 +6,8 @@
  * Data shaped like Kartoteka's: cards (one folder of up to 100,000 cards, the rest in 99 folders,
  * the card list's compound indexes), unread marks ({userId, cardId} unique, {userId, folderId},
  * {cardId}; one reader holds up to 50,000 of them) and history entries ({cardId, seq} unique).
- * `--profile` writes a CPU profile of the database process and prints where its time went.
+ * `--profile` restarts the database after loading each size with a CPU profiler, so the profile
+ * covers the measured operations only, and prints where the database process's time went.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -30,9 +31,9 @@ const dbpath = mkdtempSync(path.join(os.tmpdir(), 'kartoteka-bench-db-'));
 const profileDir = path.join(dbpath, 'profile');
 
 /** Starts `npm run db:memory`'s command and resolves once it prints its URI. */
-function startDatabase(): Promise<Database & { startedIn: number }> {
+function startDatabase(profile = false): Promise<Database & { startedIn: number }> {
   const started = performance.now();
-  const flags = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'server/src/db/memory/cli.ts', '--port', '0', '--dbpath', path.join(dbpath, 'data')], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let output = '';
@@ -148,9 +149,9 @@ async function fill(db: Db, size: number): Promise<{ world: World; cardsRate: nu
   return { world: { folders, bigFolder: folders[0]!, bigFolderCards, reader, readerCards }, cardsRate: size / (cardsTime / 1000), totalRate: (size * 3) / (totalTime / 1000) };
 }
 
+/** Self time by function and by file, as shares of the busy (non-idle) samples of each profiled process. */
 function summarizeProfile(): void {
-  const files = readdirSync(profileDir).filter((name) => name.endsWith('.cpuprofile'));
-  for (const file of files) {
+  for (const file of readdirSync(profileDir).filter((name) => name.endsWith('.cpuprofile'))) {
     const profile = JSON.parse(readFileSync(path.join(profileDir, file), 'utf8')) as {
       nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
       samples: number[];
@@ -158,23 +159,24 @@ function summarizeProfile(): void {
     const byNode = new Map<number, number>();
     for (const id of profile.samples) byNode.set(id, (byNode.get(id) ?? 0) + 1);
     const bySelf = new Map<string, number>();
-    let total = 0;
+    const byFile = new Map<string, number>();
+    let busy = 0;
     for (const node of profile.nodes) {
       const n = byNode.get(node.id) ?? 0;
-      total += n;
-      const where = node.callFrame.url ? `${node.callFrame.url.replace(/^.*node_modules\//, '').replace(/^.*\/server\/src\//, 'server/src/')}:${node.callFrame.lineNumber + 1}` : '';
-      const name = `${node.callFrame.functionName || '(anonymous)'} ${where}`.trim();
+      if (n === 0 || node.callFrame.functionName === '(idle)') continue;
+      busy += n;
+      const where = node.callFrame.url.replace(/^.*node_modules\//, '').replace(/^.*\/server\/src\//, 'server/src/');
+      const name = `${node.callFrame.functionName || '(anonymous)'}${where ? ` ${where}:${node.callFrame.lineNumber + 1}` : ''}`;
       bySelf.set(name, (bySelf.get(name) ?? 0) + n);
+      const fileName = where || node.callFrame.functionName;
+      byFile.set(fileName, (byFile.get(fileName) ?? 0) + n);
     }
-    const byFile = new Map<string, number>();
-    for (const [name, n] of bySelf) {
-      const file = name.includes(' ') ? name.slice(name.indexOf(' ') + 1).replace(/:\d+$/, '') : name;
-      byFile.set(file, (byFile.get(file) ?? 0) + n);
-    }
-    console.log(`\nCPU profile of the database process (${file}, ${total} samples), self time:`);
-    for (const [name, n] of [...bySelf].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`  ${((n / total) * 100).toFixed(1).padStart(5)}%  ${name}`);
+    if (busy < profile.samples.length * 0.05) continue;
+    const share = (n: number) => `${((n / busy) * 100).toFixed(1).padStart(5)}%`;
+    console.log(`\nCPU profile of the database process during the measurements (${file}): busy ${busy} of ${profile.samples.length} samples; self time of the busy samples:`);
+    for (const [name, n] of [...bySelf].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`  ${share(n)}  ${name}`);
     console.log('by file:');
-    for (const [name, n] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  ${((n / total) * 100).toFixed(1).padStart(5)}%  ${name || '(native, GC, idle)'}`);
+    for (const [name, n] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`  ${share(n)}  ${name}`);
   }
 }
 
@@ -192,8 +194,14 @@ try {
     const fillCpu = databaseCpu();
     const { world, cardsRate, totalRate } = await fill(db, size);
     const perCpuSecond = (size * 3) / ((databaseCpu() - fillCpu) / 1000);
-    const cards = db.collection('cards');
-    const unread = db.collection('unread');
+    if (args.profile) {
+      await client.close();
+      await stopDatabase(database);
+      database = await startDatabase(true);
+      client = await new MongoClient(database.uri).connect();
+    }
+    const cards = client.db(`bench_${size}`).collection('cards');
+    const unread = client.db(`bench_${size}`).collection('unread');
     const ids = world.readerCards;
     console.log(`== ${size.toLocaleString('en-US')} cards + ${size.toLocaleString('en-US')} marks + ${size.toLocaleString('en-US')} history entries ==`);
     console.log(`inserts (insertMany × ${BATCH}, cards with 3 indexes):      ${Math.round(cardsRate).toLocaleString('en-US')} docs/s (all three collections: ${Math.round(totalRate).toLocaleString('en-US')} docs/s; ${Math.round(perCpuSecond).toLocaleString('en-US')} docs per database CPU-second)`);
@@ -228,7 +236,7 @@ try {
     if (size === SIZES[SIZES.length - 1]) {
       await client.close();
       await stopDatabase(database);
-      database = await startDatabase();
+      database = await startDatabase(args.profile);
       client = await new MongoClient(database.uri).connect();
       const readyAt = performance.now();
       await client.db(`bench_${size}`).collection('cards').findOne({ _id: ids[0]! });

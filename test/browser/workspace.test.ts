@@ -1,4 +1,4 @@
-import { createCorrespondents } from '../support/fixtures';
+import { createCorrespondents, createFolder } from '../support/fixtures';
 import { expect } from 'chai';
 import { selectors, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { ensureClientBuilt } from '../../server/src/http/client-build';
@@ -198,5 +198,21 @@ describeInBrowser('staff workspace: the scenario with two colleagues side by sid
     await tatiana.getByTestId('value-position').filter({ hasText: 'Генеральный директор' }).waitFor();
     expect(await tatiana.getByTestId('value-counterparty').textContent()).to.contain('(в корзине)');
     await screenshot(tatiana, 'workspace-12-reference-in-trash');
+  });
+
+  it('in the history of a card moved out of a folder Наталья cannot see, that folder reads «нет доступа»', async () => {
+    const libraryId = (await admin.data<{ libraries: { id: string }[] }>('{ libraries { id } }')).libraries[0].id;
+    const closed = await createFolder(admin, { libraryId, name: 'Закрытая папка', allowedCardTypes: ['counterparty'] });
+    const card = await admin.data<{ createCard: { id: string; version: number } }>('mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Переезд»" }) { id version } }', { f: closed });
+    await admin.data('mutation($id: ID!, $f: ID!, $v: Int!) { moveCard(id: $id, folderId: $f, version: $v) { id } }', { id: card.createCard.id, f: ids.folder, v: card.createCard.version });
+    await natalia.getByTestId('back').click();
+    await openCard(natalia, 'ООО «Переезд»');
+    await natalia.getByTestId('card-tab-history').click();
+    const change = natalia.getByTestId('history-change-folder').first();
+    await change.waitFor();
+    expect(await change.getByTestId('history-before').textContent()).to.equal('нет доступа');
+    expect(await change.getByTestId('history-after').textContent()).to.equal(FOLDER);
+    expect(await natalia.getByTestId('history').textContent()).to.not.contain('Закрытая папка');
+    await screenshot(natalia, 'workspace-13-history-hidden-folder');
   });
 });

@@ -19,6 +19,7 @@ import { historyModule } from './history/graphql';
 import { jobsModule } from './jobs/graphql';
 import { backupModule } from './backup/graphql';
 import { backupRoutes } from './backup/routes';
+import { useMaintenanceGuard } from './backup/maintenance';
 import { registerCardHooks } from './cards/lifecycle';
 import { historyHooks } from './history/hooks';
 import { unreadHooks } from './unread/hooks';
@@ -46,7 +47,8 @@ export function createApp(options: { config: Config; logger: Logger; database: D
     production: config.isProduction,
     corsOrigins: config.corsOrigins,
     logger,
-    plugins: metrics ? [metrics.graphqlPlugin] : [],
+    // During a restore the database is read-only: mutations get MAINTENANCE.
+    plugins: [useMaintenanceGuard(), ...(metrics ? [metrics.graphqlPlugin] : [])],
     buildContext: (koa) => {
       let actor: Promise<Actor> | undefined;
       const context = {

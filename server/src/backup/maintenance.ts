@@ -58,14 +58,14 @@ export async function currentMaintenance(): Promise<Maintenance | null> {
 export const underMaintenance = async () => (await currentMaintenance()) !== null;
 
 /** GraphQL: mutations are refused during maintenance; queries and live streams go on. */
-export function useMaintenanceGuard(): Plugin<GraphQLContext> {
+export function useMaintenanceGuard(): Plugin {
   return {
     async onExecute({ args, setResultAndStopExecution }) {
       const operation = getOperationAST(args.document, args.operationName);
       if (operation?.operation !== 'mutation') return;
       const maintenance = await currentMaintenance();
       if (!maintenance) return;
-      const locale = (args.contextValue as GraphQLContext).locale;
+      const locale = (args.contextValue as unknown as GraphQLContext).locale;
       setResultAndStopExecution({ errors: [new AppError('MAINTENANCE', message(locale, 'maintenance'), { since: maintenance.since.toISOString() })] });
     },
   };

@@ -10,7 +10,6 @@ import type { Context as KoaContext } from 'koa';
 import type { GraphQLContext } from './context';
 import { useInputGuard } from './input-guard';
 import type { GraphQLModule } from './module';
-import { useMaintenanceGuard } from '../backup/maintenance';
 
 const rootTypeDefs = /* GraphQL */ `
   type Query
@@ -59,8 +58,6 @@ export function createGraphQLServer(options: {
       // Introspection only outside production, like GraphiQL.
       ...(options.production ? [useDisableIntrospection()] : []),
       ...(options.plugins ?? []),
-      // During a restore the database is read-only: mutations get MAINTENANCE.
-      useMaintenanceGuard(),
     ],
     maskedErrors: {
       // Unexpected errors reach the client as a generic message; the log keeps the real one. Never

@@ -31,6 +31,19 @@ const { values } = parseArgs({ options: { cards: { type: 'string', default: '100
 const CARDS = Number(values.cards);
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+/** Runs `work` while sampling this process's resident memory; the database runs in another process. */
+async function withPeakRss<T>(work: () => Promise<T>): Promise<{ result: T; before: number; peak: number }> {
+  const before = process.memoryUsage().rss;
+  let peak = before;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+  try {
+    return { result: await work(), before, peak };
+  } finally {
+    clearInterval(timer);
+  }
+}
 
 /** Two chained history entries per generated card, and each card read by Наталья (a receipt). */
 async function addHistoryAndReads(folderId: string): Promise<void> {
@@ -73,21 +86,24 @@ try {
 
   const source = mongoose.connection.db!;
   started = Date.now();
-  const backup = await writeSnapshot({ dir, server: database.kind });
+  const backupRun = await withPeakRss(() => writeSnapshot({ dir, server: database.kind }));
+  const backup = backupRun.result;
   const backupMs = Date.now() - started;
   const raw = backup.manifest.collections.reduce((sum, c) => sum + c.data.bytes, 0);
   console.log(`backup:  ${seconds(backupMs)} — ${backup.documents.toLocaleString('en-US')} documents, archive ${(backup.sizeBytes / 2 ** 20).toFixed(1)} MiB (raw BSON ${(raw / 2 ** 20).toFixed(1)} MiB)`);
   for (const c of backup.manifest.collections.filter((c) => c.documents >= 1000)) console.log(`         ${c.name}: ${c.documents.toLocaleString('en-US')} documents`);
+  console.log(`         memory of this process: ${mib(backupRun.before)} before, peak ${mib(backupRun.peak)}`);
 
   const target = mongoose.connection.getClient().db(`${source.databaseName}_restored`);
   started = Date.now();
-  const report = await restoreArchive(backup.path, { logger, db: target });
+  const restoreRun = await withPeakRss(() => restoreArchive(backup.path, { logger, db: target }));
+  const report = restoreRun.result;
   const restoreMs = Date.now() - started;
   console.log(`restore: ${seconds(restoreMs)} — verify archive, ${report.documents.toLocaleString('en-US')} documents, indexes, ${report.history.chains.toLocaleString('en-US')} history chains verified (${report.history.broken.length} broken)`);
+  console.log(`         memory of this process: ${mib(restoreRun.before)} before, peak ${mib(restoreRun.peak)}`);
   const compared = ['cards', 'history', 'reads', 'sessions'];
   const [a, b] = await Promise.all([contentHashes(source, compared), contentHashes(target, compared)]);
   console.log(`identical by content hash (${compared.join(', ')}): ${JSON.stringify(a) === JSON.stringify(b) ? 'yes' : 'NO'}`);
-  console.log(`RSS of this process (the database runs in another): ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
   await target.dropDatabase();
   await source.dropDatabase();
 } finally {

@@ -19,10 +19,15 @@ function check(condition, what) {
   console.log(`  ✔ ${what}`);
 }
 
-/** Runs `npm run start:prod` in the clone; resolves its output once `until` matches it, or when it exits. */
+/**
+ * Runs `npm run start:prod` in the clone (a process group: npm, the server and its database
+ * process). `result` resolves with the output once `until` matches it, or when all of them are
+ * gone; `closed` when the last one has closed its output.
+ */
 function startProd(env, until) {
   const child = spawn('npm', ['run', '--silent', 'start:prod'], { cwd: clone, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
+  const closed = new Promise((resolve) => child.on('close', (exitCode) => resolve(exitCode)));
   const result = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no answer within ${STARTUP_LIMIT_MS} ms:\n${output}`)), STARTUP_LIMIT_MS);
     const seen = (chunk) => {
@@ -34,20 +39,25 @@ function startProd(env, until) {
     };
     child.stdout.on('data', seen);
     child.stderr.on('data', seen);
-    child.on('exit', (exitCode) => {
+    void closed.then((exitCode) => {
       clearTimeout(timer);
       resolve({ output, exitCode });
     });
   });
-  return { child, result, output: () => output };
-}
-
-function stop(child) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.on('exit', () => resolve());
-    process.kill(-child.pid, 'SIGTERM');
-  });
+  let done = false;
+  void closed.then(() => (done = true));
+  /** SIGTERM to the whole group, then waits until every process of it is gone. */
+  const stop = async () => {
+    if (!done) {
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch (error) {
+        if (error.code !== 'ESRCH') throw error;
+      }
+    }
+    await closed;
+  };
+  return { result, stop, output: () => output };
 }
 
 let server;
@@ -86,13 +96,13 @@ try {
   const signedIn = await signIn.json();
   check(signedIn.data?.signIn?.user?.login === 'admin', `the administrator signs in with that password (${JSON.stringify(signedIn.errors ?? 'ok')})`);
 
-  await stop(server.child);
+  await server.stop();
   check(server.output().includes('"msg":"Kartoteka stopped"'), 'SIGTERM stops it cleanly');
   check(healthcheck(new URL(url).port) === 1, 'the health check fails once it is stopped');
 } catch (error) {
   if (server) console.error(server.output());
   throw error;
 } finally {
-  if (server) await stop(server.child);
+  await server?.stop();
   await rm(clone, { recursive: true, force: true });
 }

@@ -81,7 +81,10 @@ async function startKartotekaMemory(dataDir: string, logger: Logger): Promise<Se
     kind: 'kartoteka-memory',
     uri,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      // Closing the channel stops it (it leaves signals sent to the whole process group to us);
+      // ref() keeps this process up until it has exited.
+      child.ref();
+      if (child.connected) child.disconnect();
       await exited;
     },
   };

@@ -58,7 +58,14 @@ const shutdown = (signal: string) => {
     },
   );
 };
-process.on('SIGINT', () => shutdown('SIGINT'));
-process.on('SIGTERM', () => shutdown('SIGTERM'));
-// Started by the application (an IPC channel): stop when it goes, even if it was killed.
-if (process.send) process.on('disconnect', () => shutdown('parent exit'));
+if (process.send) {
+  // Started by the application (an IPC channel): stop when it closes the channel — after its own
+  // shutdown, or when it dies. A Ctrl-C or SIGTERM sent to the whole process group is left to the
+  // application, so the database does not vanish under the requests and jobs still finishing.
+  process.on('disconnect', () => shutdown('application stop'));
+  process.on('SIGINT', () => {});
+  process.on('SIGTERM', () => {});
+} else {
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}

@@ -6,7 +6,7 @@ import { compareValues, keyString } from './bson-order';
 import { Cursors } from './cursors';
 import { asCommandError, badValue, CommandError, commandNotFound, indexNotFound, invalidNamespace, noSuchTransaction, typeMismatch } from './errors';
 import { normalizeIndexSpec, TextIndex, type Doc, type IndexSpec } from './indexes';
-import { compileFilter, countDocs, explainFind, isPlainObject, openCursor, projectDocs, selectDocs, validateSort } from './query';
+import { compileFilter, countDocs, explainFind, isPlainObject, openCursor, openRawCursor, projectDocs, selectDocs, validateSort } from './query';
 import type { ReadTxn } from './storage';
 import { ID_INDEX_SPEC, LockWait, requireCollection, splitNamespace, Transaction, type Collection, type ReadView, type Store } from './store';
 import { valuesAtPath } from './text';
@@ -610,6 +610,8 @@ export class CommandProcessor {
     const { view, close } = this.cursorView(request);
     let cursor;
     try {
+      const raw = projection && Object.keys(projection).length > 0 ? null : openRawCursor(collection, view, filter, { sort, skip, limit });
+      if (raw) return this.cursors.start(ns, raw, batchSize, (batch) => batch, singleBatch, close);
       cursor = openCursor(collection, view, filter, { sort, skip, limit });
     } catch (error) {
       close();

@@ -11,11 +11,14 @@ const MAX_BATCH_BYTES = 16 * 1024 * 1024 - 16 * 1024;
 const MAX_OPEN_CURSORS = 10_000;
 const IDLE_TIMEOUT_MS = 10 * 60 * 1000;
 
+/** A document, or its BSON as stored (sent as it is). */
+export type BatchItem = Doc | Buffer;
+
 interface OpenCursor {
   ns: string;
-  source: Iterator<Doc>;
+  source: Iterator<BatchItem>;
   /** The next document, already pulled (undefined when the source is exhausted). */
-  next: IteratorResult<Doc>;
+  next: IteratorResult<BatchItem>;
   transform: (docs: Doc[]) => Doc[];
   lastUsed: number;
   close: () => void;
@@ -26,10 +29,10 @@ export class Cursors {
   private nextId = 1 + Math.floor(Math.random() * 1e9);
 
   /** Returns the first-batch reply; keeps a cursor only when more documents remain. */
-  start(ns: string, source: Iterator<Doc> | Doc[], batchSize: number | undefined, transform: (docs: Doc[]) => Doc[], singleBatch = false, close: () => void = () => {}): Doc {
+  start(ns: string, source: Iterator<BatchItem> | Doc[], batchSize: number | undefined, transform: (docs: Doc[]) => Doc[], singleBatch = false, close: () => void = () => {}): Doc {
     const iterator = Array.isArray(source) ? source[Symbol.iterator]() : source;
     let cursor: OpenCursor;
-    let firstBatch: Doc[];
+    let firstBatch: BatchItem[];
     try {
       cursor = { ns, source: iterator, next: iterator.next(), transform, lastUsed: Date.now(), close };
       firstBatch = this.take(cursor, batchSize ?? 101);
@@ -50,7 +53,7 @@ export class Cursors {
     const cursor = this.open.get(id);
     if (!cursor || cursor.ns !== ns) throw cursorNotFound(BigInt(id));
     cursor.lastUsed = Date.now();
-    let nextBatch: Doc[];
+    let nextBatch: BatchItem[];
     try {
       nextBatch = this.take(cursor, batchSize && batchSize > 0 ? batchSize : Infinity);
     } catch (error) {
@@ -84,18 +87,19 @@ export class Cursors {
     return true;
   }
 
-  private take(cursor: OpenCursor, batchSize: number): Doc[] {
-    const batch: Doc[] = [];
+  private take(cursor: OpenCursor, batchSize: number): BatchItem[] {
+    const batch: BatchItem[] = [];
     let bytes = 0;
     while (!cursor.next.done && batch.length < batchSize) {
       const doc = cursor.next.value;
-      const size = calculateObjectSize(doc);
+      const size = Buffer.isBuffer(doc) ? doc.length : calculateObjectSize(doc);
       if (batch.length > 0 && bytes + size > MAX_BATCH_BYTES) break;
       batch.push(doc);
       bytes += size;
       cursor.next = cursor.source.next();
     }
-    return cursor.transform(batch);
+    // Stored BSON goes out as it is; decoded documents get the cursor's projection.
+    return batch.some((item) => Buffer.isBuffer(item)) ? batch : cursor.transform(batch as Doc[]);
   }
 
   private reap(): void {

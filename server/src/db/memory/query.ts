@@ -413,11 +413,15 @@ export function planQuery(collection: Collection, filter: Doc, sort: SortSpec | 
 
 interface Candidate {
   idKey: Buffer;
-  /** Present when the scan already has the document (collection scans, the transaction's own writes). */
+  /** Present when the scan already has the document: the transaction's own writes. */
   doc?: Doc;
+  /** Present when the scan already has the stored BSON: scans of the records themselves. */
+  raw?: Buffer;
 }
 
-function* mergeSorted(streams: Iterator<Entry & { doc?: Doc }>[], offsets: number[], reverse: boolean): Generator<Entry & { doc?: Doc }> {
+type Scanned = Entry & { doc?: Doc; raw?: Buffer };
+
+function* mergeSorted(streams: Iterator<Scanned>[], offsets: number[], reverse: boolean): Generator<Scanned> {
   const heads = streams.map((stream) => stream.next());
   for (;;) {
     let best = -1;
@@ -438,7 +442,7 @@ function* mergeSorted(streams: Iterator<Entry & { doc?: Doc }>[], offsets: numbe
 }
 
 /** Committed entries of one range (skipping records the transaction rewrote) merged with the transaction's own, in key order. */
-function rangeEntries(collection: Collection, plan: Plan, range: KeyRange, view: ReadView, overlay: Overlay | undefined, offset: number): Iterator<Entry & { doc?: Doc }> {
+function rangeEntries(collection: Collection, plan: Plan, range: KeyRange, view: ReadView, overlay: Overlay | undefined, offset: number): Iterator<Scanned> {
   const store = view.store;
   const primary = plan.index === 'primary' || plan.index === undefined;
   const committed = (function* () {
@@ -450,7 +454,7 @@ function rangeEntries(collection: Collection, plan: Plan, range: KeyRange, view:
         if (plan.reverse && Buffer.compare(key, range.end) >= 0) continue;
         const idKey = Buffer.from(key.subarray(4));
         if (overlay?.records.has(idKey.toString('latin1'))) continue;
-        yield { key: idKey, idKey, doc: deserialize(value, BSON_READ) };
+        yield { key: idKey, idKey, raw: Buffer.from(value) };
       }
       return;
     }
@@ -465,7 +469,7 @@ function rangeEntries(collection: Collection, plan: Plan, range: KeyRange, view:
     }
   })();
   if (!overlay || overlay.records.size === 0) return committed;
-  let own: (Entry & { doc?: Doc })[];
+  let own: Scanned[];
   if (primary) {
     own = [...overlay.records.values()]
       .filter((r) => r.doc !== null)
@@ -486,7 +490,7 @@ function* candidates(collection: Collection, plan: Plan, view: ReadView, skipHin
     return;
   }
   const streams = plan.ranges.map((range) => rangeEntries(collection, plan, range, view, overlay, plan.ranges.length === 1 ? skipHint : 0));
-  let entries: Iterable<Entry & { doc?: Doc }>;
+  let entries: Iterable<Scanned>;
   if (plan.merge && streams.length > 1) entries = { [Symbol.iterator]: () => mergeSorted(streams, plan.merge!, plan.reverse) };
   else {
     const ordered = plan.reverse ? [...streams].reverse() : streams;
@@ -501,13 +505,49 @@ function* candidates(collection: Collection, plan: Plan, view: ReadView, skipHin
       if (seen.has(id)) continue;
       seen.add(id);
     }
-    yield { idKey: entry.idKey, doc: entry.doc };
+    yield { idKey: entry.idKey, doc: entry.doc, raw: entry.raw };
   }
 }
 
 function load(collection: Collection, candidate: Candidate, view: ReadView): Doc | undefined {
   if (candidate.doc) return candidate.doc;
+  if (candidate.raw) return deserialize(candidate.raw, BSON_READ);
   return view.txn ? view.txn.get(collection, candidate.idKey) : view.store.getDoc(collection, candidate.idKey, view.snapshot);
+}
+
+/** The stored BSON of a candidate (outside transactions), copied out of the map. */
+function loadRaw(collection: Collection, candidate: Candidate, view: ReadView): Buffer | undefined {
+  if (candidate.raw) return candidate.raw;
+  const bytes = view.store.storage.bytes(view.store.storage.docs, collection.docKey(candidate.idKey), view.snapshot);
+  return bytes && Buffer.from(bytes);
+}
+
+/**
+ * Matching documents as their stored BSON, when the index answers the whole filter and gives the
+ * order (no document is decoded: the reply carries the bytes as stored); null when it cannot.
+ */
+export function openRawCursor(collection: Collection | undefined, view: ReadView, filter: Doc, options: SelectOptions = {}): Iterator<Buffer> | null {
+  if (!collection || view.txn || extractText(filter).text) return null;
+  const plan = planQuery(collection, filter, options.sort);
+  if (!plan.exact || (options.sort && !plan.sorted)) return null;
+  const skip = options.skip ?? 0;
+  const limit = options.limit && options.limit > 0 ? options.limit : Infinity;
+  const pushSkip = !plan.dedupe && plan.ranges.length === 1 && !plan.ids ? skip : 0;
+  return (function* () {
+    let skipped = pushSkip;
+    let taken = 0;
+    for (const candidate of candidates(collection, plan, view, pushSkip)) {
+      if (taken >= limit) return;
+      const raw = loadRaw(collection, candidate, view);
+      if (!raw) continue;
+      if (skipped < skip) {
+        skipped++;
+        continue;
+      }
+      taken++;
+      yield raw;
+    }
+  })();
 }
 
 /** The sort key of a document for one field: arrays sort by their smallest (ascending) or largest element. */

@@ -105,8 +105,39 @@ function header(length: number, responseTo: number, opCode: number): Buffer {
 }
 
 /** The reply to a request, in the request's own protocol. */
+const EMPTY_ARRAY = Buffer.from([5, 0, 0, 0, 0]);
+
+/**
+ * The reply's BSON. A cursor batch of stored BSON documents (Buffers) is spliced in as it is: the
+ * reply is serialized with an empty batch, whose five bytes are replaced by the batch array, and
+ * the sizes of the cursor document and the reply grow by the difference.
+ */
+function serializeReply(reply: Doc): Buffer {
+  const cursor = reply.cursor as Doc | undefined;
+  const field = cursor && (Array.isArray(cursor.firstBatch) ? 'firstBatch' : Array.isArray(cursor.nextBatch) ? 'nextBatch' : null);
+  const batch = field ? (cursor![field] as unknown[]) : null;
+  if (!field || !batch?.some((item) => Buffer.isBuffer(item))) return Buffer.from(serialize(reply));
+  const parts: Buffer[] = [Buffer.alloc(4)];
+  batch.forEach((item, i) => parts.push(Buffer.from([3]), Buffer.from(`${i}\0`), Buffer.isBuffer(item) ? item : Buffer.from(serialize(item as Doc))));
+  parts.push(Buffer.from([0]));
+  const array = Buffer.concat(parts);
+  array.writeInt32LE(array.length, 0);
+  cursor![field] = [];
+  const body = Buffer.from(serialize(reply));
+  cursor![field] = batch;
+  const cursorAt = body.indexOf(Buffer.from('\x03cursor\x00', 'latin1'));
+  const placeholder = body.indexOf(Buffer.concat([Buffer.from(`\x04${field}\x00`, 'latin1'), EMPTY_ARRAY]), cursorAt);
+  const arrayAt = placeholder + 2 + field.length;
+  const out = Buffer.concat([body.subarray(0, arrayAt), array, body.subarray(arrayAt + EMPTY_ARRAY.length)]);
+  const delta = array.length - EMPTY_ARRAY.length;
+  out.writeInt32LE(body.readInt32LE(0) + delta, 0);
+  const cursorSize = cursorAt + 8;
+  out.writeInt32LE(body.readInt32LE(cursorSize) + delta, cursorSize);
+  return out;
+}
+
 export function encodeReply(request: IncomingMessage, reply: Doc): Buffer {
-  const body = serialize(reply);
+  const body = serializeReply(reply);
   if (request.opCode === OP_QUERY) {
     const prefix = Buffer.alloc(20);
     prefix.writeInt32LE(0, 0); // responseFlags

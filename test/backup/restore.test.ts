@@ -9,6 +9,7 @@ import { ARCHIVE_FORMAT, ARCHIVE_FORMAT_VERSION, packArchive, serializeMetadata,
 import { endMaintenance, startMaintenance } from '../../server/src/backup/maintenance';
 import { restoreArchive } from '../../server/src/backup/restore';
 import { writeSnapshot } from '../../server/src/backup/snapshot';
+import { entryHash, GENESIS_HASH } from '../../server/src/history/chain';
 import { storedVersion, type MigrationStep } from '../../server/src/migrations';
 import type { RunningServer } from '../../server/src/server';
 import { runBackupCli, uriWithDatabase } from '../support/cli';
@@ -168,6 +169,26 @@ describe('restore', function () {
     await restoreArchive(backup.path, { logger, db: target });
     const names = ['cards', 'fs.files', 'fs.chunks'];
     expect(await contentHashes(target, names)).to.deep.equal(await contentHashes(source, names));
+    await Promise.all([source.dropDatabase(), target.dropDatabase()]);
+  });
+
+  it('ends by verifying every card\'s history chain and reports the ones that do not verify', async () => {
+    const source = mongo.db(uniqueDbName('chains'));
+    const cards = [new mongoose.Types.ObjectId(), new mongoose.Types.ObjectId()];
+    for (const [index, cardId] of cards.entries()) {
+      let prevHash = GENESIS_HASH;
+      for (const seq of [1, 2, 3]) {
+        const entry = { cardId, typeKey: 'counterparty', folderId: cardId, seq, at: new Date(), actorId: cardId, actorName: 'Татьяна Гончаренко', ip: '', action: 'update', changes: [], prevHash };
+        prevHash = entryHash(entry as never);
+        // The second card's second entry was edited in the database after it was written.
+        await source.collection('history').insertOne({ ...entry, hash: prevHash, ...(index === 1 && seq === 2 && { actorName: 'Кто-то другой' }) });
+      }
+    }
+    await source.collection('cards').insertMany(cards.map((_id) => ({ _id, title: 'ООО «Альфа»' })));
+    const backup = await writeSnapshot({ dir, server: 'test', db: source });
+    const target = mongo.db(uniqueDbName('chains_restored'));
+    const report = await restoreArchive(backup.path, { logger, db: target });
+    expect(report.history).to.deep.equal({ cards: 2, chains: 2, entries: 6, broken: [{ cardId: String(cards[1]), seq: 2, reason: 'content altered' }] });
     await Promise.all([source.dropDatabase(), target.dropDatabase()]);
   });
 

@@ -114,9 +114,17 @@ export async function verifyAllHistory(db: Db): Promise<HistoryVerdict> {
     if (!result.intact) verdict.broken.push({ cardId: String(current[0].cardId), seq: result.brokenAtSeq, reason: result.reason });
     current = [];
   };
-  for await (const entry of db.collection<HistoryEntryDoc>('history').find({}, { sort: { cardId: 1, seq: 1 }, batchSize: 5000 })) {
-    if (current.length > 0 && !current[0].cardId.equals(entry.cardId)) settle();
-    current.push(entry);
+  const cursor = db.collection<HistoryEntryDoc>('history').find({}, { sort: { cardId: 1, seq: 1 }, batchSize: 5000 });
+  // The next batch is already being read while this one is hashed.
+  let more = await cursor.hasNext();
+  while (more) {
+    const batch = cursor.readBufferedDocuments();
+    const ahead = cursor.hasNext();
+    for (const entry of batch) {
+      if (current.length > 0 && !current[0].cardId.equals(entry.cardId)) settle();
+      current.push(entry);
+    }
+    more = await ahead;
   }
   settle();
   return verdict;

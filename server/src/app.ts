@@ -80,10 +80,10 @@ export function createApp(options: { config: Config; logger: Logger; database: D
   if (metrics && config.metricsToken) router.get('/metrics', metricsEndpoint(metrics, config.metricsToken));
   backupRoutes(router);
   router.all('/graphql', async (ctx) => {
-    const response = await yoga.handleNodeRequestAndResponse(ctx.req, ctx.res, { koa: ctx });
-    ctx.status = response.status;
-    response.headers.forEach((value, key) => ctx.append(key, value));
-    ctx.body = response.body;
+    // yoga writes the response itself (headers set so far — security headers, cookies — stay): a
+    // JSON answer in one write, server-sent events as they come, without a stream in between.
+    ctx.respond = false;
+    await yoga.handle(ctx.req, ctx.res, { koa: ctx });
   });
 
   const securityHeaders = helmet();

@@ -20,8 +20,12 @@ interface Command {
   collection: string;
 }
 
-/** What the server does on its own, whatever the requests: polling the access version, the job runner. */
-const background = (command: Command) => (command.name === 'find' && command.collection === 'meta') || command.collection === 'jobs' || command.collection === 'locks';
+/**
+ * What the server does on its own clock, whatever the requests: polling the access version, the job
+ * runner, the card-type registry re-reading its definitions once its short cache expires.
+ */
+const background = (command: Command) =>
+  (command.name === 'find' && command.collection === 'meta') || command.collection === 'jobs' || command.collection === 'locks' || command.collection === 'cardtypes';
 
 /** The database commands the server sends while `work` runs (its background work left out). */
 async function commandsDuring(work: () => Promise<unknown>): Promise<Command[]> {

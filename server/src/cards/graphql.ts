@@ -8,7 +8,7 @@ import { perRequest } from '../graphql/loaders';
 import { accessSnapshot } from '../access/snapshot';
 import type { GraphQLModule } from '../graphql/module';
 import type { CardDoc } from './model';
-import { listFolderCards, referenceLoader, relatedCards, searchCards, trashedCards, type ListOptions, type ReferencedCard } from './queries';
+import { listFolderCards, referenceLoader, relatedCards, searchCards, trashedCards, type Connection, type ListOptions, type ReferencedCard } from './queries';
 import { createCard, findCard, moveCard, purgeCard, setCardTrashed, updateCard } from './service';
 import { previewCardTypeChange, saveCardTypeDefinition, type FieldChangeReport } from './type-admin';
 
@@ -142,6 +142,10 @@ export const cardsModule: GraphQLModule = {
       purgeCard: async (_p, { id }: Id, context) => purgeCard(await serviceContext(context), id),
       createCardType: async (_p, { definition }: { definition: unknown }, context) => saveCardTypeDefinition(await requireActor(context), definition, { isNew: true }),
       updateCardType: async (_p, { definition }: { definition: unknown }, context) => saveCardTypeDefinition(await requireActor(context), definition, { isNew: false }),
+    },
+    CardConnection: {
+      // Counted only when asked for: a count costs a scan of the folder's index range.
+      totalCount: (connection: Connection<CardDoc>) => connection.totalCount(),
     },
     FieldChangeReport: {
       updates: (report: FieldChangeReport) => report.updates.length,

@@ -34,7 +34,7 @@ const PEOPLE = [
 const SURNAMES = ['Соколов', 'Попова', 'Лебедев', 'Козлова', 'Новиков', 'Морозова', 'Волков', 'Алексеева', 'Зайцев', 'Павлова'];
 
 /** Valid INN of a legal entity from a 9-digit stem (checksum by the tax service's weights). */
-function innFromStem(stem: string): string {
+export function innFromStem(stem: string): string {
   const weights = [2, 4, 10, 3, 5, 9, 4, 6, 8];
   const sum = weights.reduce((acc, weight, i) => acc + weight * Number(stem[i]), 0);
   return `${stem}${(sum % 11) % 10}`;

@@ -1,24 +1,96 @@
 import { Types } from 'mongoose';
 import { builtInCardTypes } from '../card-types';
-import { searchIndexOf } from '../server/src/cards/search-text';
-import { Card } from '../server/src/cards/model';
+import { listCardTypes } from '../server/src/card-types/registry';
 import { renderTitle } from '../server/src/card-types/title';
+import { ensureCardTypeIndexes } from '../server/src/cards/indexes';
+import { Card } from '../server/src/cards/model';
+import { searchIndexOf } from '../server/src/cards/search-text';
 import { Folder, Library } from '../server/src/folders/models';
-import { User } from '../server/src/people/models';
+import { Department, Group, User } from '../server/src/people/models';
+import { hashPassword } from '../server/src/people/passwords';
+import { cardReadKey, folderReadKey, Read } from '../server/src/unread/model';
+import { innFromStem } from './demo-cards';
 
 const counterparty = builtInCardTypes.find((type) => type.key === 'counterparty')!;
 const WORDS = ['Альфа', 'Бета', 'Гамма', 'Дельта', 'Сигма', 'Омега', 'Вектор', 'Прогресс', 'Север', 'Восток', 'Гранит', 'Меридиан'];
 const CITIES = ['Москва', 'Казань', 'Тверь', 'Омск', 'Пермь', 'Самара'];
 const TAGS = ['поставщик', 'партнёр', 'ключевой клиент', 'опт', 'розница'];
+/** Documents per insert command. */
+const BATCH = 5000;
+/** From this many cards on, the cards' secondary indexes are built after the load, not during it. */
+const DEFER_INDEXES_FROM = 50_000;
+
+type Id = Types.ObjectId;
+
+/** A counterparty as the card service would store it (valid INN, canonical phone), for bulk loading. */
+function counterpartyDoc(n: number, place: { folderId: Id; libraryId: Id }, authorId: Id, at: Date) {
+  const values = {
+    name: `ООО «${WORDS[n % WORDS.length]}-${n}»`,
+    inn: innFromStem(String(100_000_000 + n)),
+    legalAddress: `${CITIES[n % CITIES.length]}, ул. Заводская, д. ${(n % 300) + 1}`,
+    phone: `+7 900 ${String(n % 1000).padStart(3, '0')} ${String(n % 100).padStart(2, '0')} ${String(Math.floor(n / 100) % 100).padStart(2, '0')}`,
+    tags: [TAGS[n % TAGS.length]],
+  };
+  const title = renderTitle(counterparty, values, 'ru');
+  return {
+    _id: new Types.ObjectId(),
+    typeKey: 'counterparty',
+    folderId: place.folderId,
+    libraryId: place.libraryId,
+    title,
+    values,
+    ...searchIndexOf(counterparty, title, values),
+    version: 1,
+    // Bulk inserts skip schema defaults: every stored field is spelled out.
+    inTrash: false,
+    trashedAt: null,
+    trashedBy: null,
+    createdBy: authorId,
+    updatedBy: authorId,
+    createdAt: at,
+    updatedAt: at,
+    arrivedAt: at,
+  };
+}
+
+/** Numbers counterparties after those already stored, so INNs stay unique across runs. */
+async function firstNumber(): Promise<number> {
+  return Card.countDocuments({ typeKey: 'counterparty' });
+}
 
 /**
- * Bulk-generates counterparties for benchmarks (insertMany in batches, bypassing the card
- * service on purpose: 100,000 cards through transactions would take most of an hour).
- * Returns the folder's id; the folder is readable by every user with `grantUserIds` full access.
+ * Loads many cards: unordered bulk inserts through the driver; for a large load into a small
+ * collection the secondary indexes are dropped first and built once at the end (much faster than
+ * keeping a dozen indexes, the text index among them, up to date row by row).
  */
-export async function generateCounterparties(options: { count: number; folderName: string; libraryName?: string; grantUserIds?: string[]; onProgress?: (done: number) => void }): Promise<string> {
+async function loadCards(count: number, makeDoc: (i: number) => ReturnType<typeof counterpartyDoc>, onProgress?: (done: number) => void): Promise<void> {
+  const deferIndexes = count >= DEFER_INDEXES_FROM && (await Card.estimatedDocumentCount()) < count / 10;
+  if (deferIndexes) await Card.collection.dropIndexes();
+  for (let offset = 0; offset < count; offset += BATCH) {
+    const batch = [];
+    for (let i = offset; i < Math.min(offset + BATCH, count); i += 1) batch.push(makeDoc(i));
+    await Card.collection.insertMany(batch, { ordered: false });
+    onProgress?.(Math.min(offset + BATCH, count));
+  }
+  if (deferIndexes) {
+    await Card.createIndexes();
+    for (const type of await listCardTypes()) await ensureCardTypeIndexes(type);
+  }
+}
+
+async function administratorId(): Promise<Id> {
   const admin = await User.findOne({ loginKey: 'admin' }).lean();
   if (!admin) throw new Error('the administrator must exist before generating cards');
+  return admin._id;
+}
+
+/**
+ * Bulk-generates counterparties into one folder for benchmarks (bypassing the card service on
+ * purpose: 100,000 cards through transactions would take most of an hour). Returns the folder's
+ * id; the folder is readable by every user with `grantUserIds` full access.
+ */
+export async function generateCounterparties(options: { count: number; folderName: string; libraryName?: string; grantUserIds?: string[]; onProgress?: (done: number) => void }): Promise<string> {
+  const adminId = await administratorId();
   const libraryName = options.libraryName ?? 'Нагрузка';
   const library = (await Library.findOne({ name: libraryName })) ?? (await Library.create({ name: libraryName, order: 99 }));
   const folder = await Folder.create({
@@ -28,42 +100,160 @@ export async function generateCounterparties(options: { count: number; folderNam
     defaultCardType: 'counterparty',
     accessEntries: (options.grantUserIds ?? []).map((id) => ({ principalType: 'user', principalId: new Types.ObjectId(id), level: 'full' })),
   });
-  const batchSize = 2000;
+  const first = await firstNumber();
   const started = Date.now();
-  // INN is unique per type: continue after the counterparties already stored.
-  const innOffset = await Card.countDocuments({ typeKey: 'counterparty' });
-  for (let offset = 0; offset < options.count; offset += batchSize) {
-    const batch = [];
-    for (let i = offset; i < Math.min(offset + batchSize, options.count); i += 1) {
-      const values = {
-        name: `ООО «${WORDS[i % WORDS.length]}-${i}»`,
-        inn: String(1000000000 + (innOffset + i) * 7),
-        legalAddress: `${CITIES[i % CITIES.length]}, ул. Заводская, д. ${(i % 300) + 1}`,
-        phone: `+7 900 ${String(i % 1000).padStart(3, '0')}-${String(i % 100).padStart(2, '0')}-00`,
-        tags: [TAGS[i % TAGS.length]],
-      };
-      const title = renderTitle(counterparty, values, 'ru');
-      const at = new Date(started - (options.count - i) * 1000);
-      batch.push({
-        typeKey: 'counterparty',
-        folderId: folder._id,
-        libraryId: library._id,
-        title,
-        values,
-        ...searchIndexOf(counterparty, title, values),
-        version: 1,
-        // insertMany with `lean` skips schema defaults: every stored field is spelled out.
-        inTrash: false,
-        trashedAt: null,
-        trashedBy: null,
-        createdBy: admin._id,
-        updatedBy: admin._id,
-        createdAt: at,
-        updatedAt: at,
-      });
-    }
-    await Card.insertMany(batch, { ordered: false, lean: true });
-    options.onProgress?.(Math.min(offset + batchSize, options.count));
-  }
+  const place = { folderId: folder._id, libraryId: library._id };
+  await loadCards(options.count, (i) => counterpartyDoc(first + i, place, adminId, new Date(started - (options.count - i) * 1000)), options.onProgress);
   return String(folder._id);
+}
+
+// ---------- the benchmark installation ----------
+
+/** The size of a generated installation. */
+export interface DatasetShape {
+  cards: number;
+  folders: number;
+  users: number;
+  /** Folders the benchmark reader may read (a group's entries on folders across libraries). */
+  readerFolders: number;
+}
+
+/** What a benchmark needs to know about the installation it runs on. */
+export interface Dataset extends DatasetShape {
+  readerLogin: string;
+  password: string;
+  /** One of the reader's folders: the folder page. */
+  pageFolderId: string;
+  /** The reader's own folder (full access; `writerLogin` may edit it too), cards to update and open. */
+  workFolderId: string;
+  writerLogin: string;
+  workCardIds: string[];
+  /** Cards the reader has not read yet. */
+  unread: number;
+  generatedAt: string;
+  generationSeconds: number;
+}
+
+export const BENCH_PASSWORD = 'kartoteka-bench';
+const BENCH_READER = 'bench-reader';
+const FOLDERS_PER_LIBRARY = 200;
+const DEPARTMENTS = 20;
+/** Cards in each of the reader's folders, and how many of them the reader has opened. */
+const PER_READER_FOLDER = 255;
+const OPENED_PER_READER_FOLDER = 5;
+const WORK_CARDS = 200;
+
+/**
+ * A whole installation for `npm run bench:http`: departments, `users` users (one password hash for
+ * all), libraries of 200 folders each with department and user entries, a group through which the
+ * reader reads `readerFolders` folders spread over the libraries, and `cards` counterparties —
+ * 255 in each of the reader's folders (250 unread for them: their watermark is older, 5 opened
+ * one by one), 200 in the reader's own folder, the rest spread over the other folders.
+ */
+export async function generateDataset(shape: DatasetShape, onProgress?: (stage: string, done: number, of: number) => void): Promise<Dataset> {
+  const started = Date.now();
+  const adminId = await administratorId();
+  const root = await Department.findOne({ parentId: null }).lean();
+  const departments = await Department.insertMany(Array.from({ length: DEPARTMENTS }, (_, i) => ({ name: `Нагрузка: отдел ${i + 1}`, parentId: i < 4 ? (root?._id ?? null) : null })), { lean: true });
+  // Nested: every department after the fourth sits under one of the first four.
+  await Department.bulkWrite(departments.slice(4).map((d, i) => ({ updateOne: { filter: { _id: d._id }, update: { $set: { parentId: departments[i % 4]._id } } } })));
+  const passwordHash = await hashPassword(BENCH_PASSWORD);
+  const users = await User.insertMany(
+    Array.from({ length: shape.users }, (_, i) => {
+      const login = i === 0 ? BENCH_READER : `bench-user-${i}`;
+      return { login, loginKey: login, fullName: i === 0 ? 'Читатель нагрузки' : `Сотрудник ${i}`, email: '', departmentId: departments[i % DEPARTMENTS]._id, passwordHash, active: true, locale: 'ru', ipAllowList: [] };
+    }),
+    { lean: true },
+  );
+  onProgress?.('users', shape.users, shape.users);
+  const reader = users[0];
+  const readers = await Group.create({ name: 'Нагрузка: читатели', memberIds: [reader._id, ...users.slice(1, 40).map((u) => u._id)] });
+
+  const libraryCount = Math.ceil(shape.folders / FOLDERS_PER_LIBRARY);
+  const libraries = await Library.insertMany(
+    Array.from({ length: libraryCount }, (_, i) => ({
+      name: `Нагрузка ${i + 1}`,
+      order: 100 + i,
+      accessEntries: [{ principalType: 'department', principalId: departments[1 + (i % (DEPARTMENTS - 1))]._id, includeSubdepartments: true, level: 'read' }],
+    })),
+    { lean: true },
+  );
+  const readerEvery = Math.max(1, Math.floor(shape.folders / shape.readerFolders));
+  const folderDocs = Array.from({ length: shape.folders }, (_, i) => {
+    const library = libraries[Math.floor(i / FOLDERS_PER_LIBRARY)];
+    const readerFolder = i % readerEvery === 0 && i / readerEvery < shape.readerFolders;
+    return {
+      _id: new Types.ObjectId(),
+      libraryId: library._id,
+      parentId: null as Id | null,
+      name: `Папка ${i + 1}`,
+      order: i % FOLDERS_PER_LIBRARY,
+      inheritsAccess: i % 7 !== 0,
+      allowedCardTypes: [],
+      defaultCardType: null,
+      accessEntries: [
+        { principalType: 'user', principalId: users[1 + (i % (shape.users - 1))]._id, includeSubdepartments: false, level: 'full' },
+        { principalType: 'department', principalId: departments[i % DEPARTMENTS]._id, includeSubdepartments: false, level: 'edit' },
+        ...(readerFolder ? [{ principalType: 'group', principalId: readers._id, includeSubdepartments: false, level: 'read' }] : []),
+      ],
+      readerFolder,
+    };
+  });
+  // Every tenth folder is a sub-folder of the one before it (same library).
+  for (let i = 1; i < folderDocs.length; i += 1) if (i % 10 === 0 && folderDocs[i].libraryId === folderDocs[i - 1].libraryId) folderDocs[i].parentId = folderDocs[i - 1]._id;
+  const work = { _id: new Types.ObjectId(), libraryId: libraries[0]._id, parentId: null, name: 'Рабочая папка читателя', order: 0, inheritsAccess: false, allowedCardTypes: [], defaultCardType: null, accessEntries: [
+      { principalType: 'user', principalId: reader._id, includeSubdepartments: false, level: 'full' },
+      { principalType: 'user', principalId: users[1]._id, includeSubdepartments: false, level: 'edit' },
+    ],
+  };
+  await Folder.insertMany([...folderDocs.map(({ readerFolder: _, ...doc }) => doc), work], { lean: true });
+  onProgress?.('folders', shape.folders, shape.folders);
+
+  const readerFolderDocs = folderDocs.filter((f) => f.readerFolder);
+  const otherFolders = folderDocs.filter((f) => !f.readerFolder);
+  const inReaderFolders = Math.min(readerFolderDocs.length * PER_READER_FOLDER, Math.max(0, shape.cards - WORK_CARDS));
+  const first = await firstNumber();
+  // The reader last read their folders an hour before the first generated change.
+  const base = started - shape.cards * 10 - 60_000;
+  const watermark = new Date(base - 3_600_000);
+  const opened: { folderId: Id; cardId: Id; at: Date }[] = [];
+  const workCards: Id[] = [];
+  await loadCards(
+    shape.cards,
+    (i) => {
+      const at = new Date(base + i * 10);
+      if (i < WORK_CARDS) {
+        const doc = counterpartyDoc(first + i, { folderId: work._id, libraryId: work.libraryId }, adminId, at);
+        workCards.push(doc._id);
+        return doc;
+      }
+      const j = i - WORK_CARDS;
+      const folder = j < inReaderFolders ? readerFolderDocs[Math.floor(j / PER_READER_FOLDER)] : otherFolders[(j - inReaderFolders) % otherFolders.length];
+      const doc = counterpartyDoc(first + i, { folderId: folder._id, libraryId: folder.libraryId }, users[1 + (i % (shape.users - 1))]._id, at);
+      if (j < inReaderFolders && j % PER_READER_FOLDER < OPENED_PER_READER_FOLDER) opened.push({ folderId: folder._id, cardId: doc._id, at });
+      return doc;
+    },
+    (done) => onProgress?.('cards', done, shape.cards),
+  );
+
+  const readerId = String(reader._id);
+  await Read.insertMany(
+    [
+      ...readerFolderDocs.map((f) => ({ _id: folderReadKey(readerId, String(f._id)), userId: reader._id, folderId: f._id, cardId: null, readUpTo: watermark, unread: null })),
+      ...opened.map((o) => ({ _id: cardReadKey(readerId, String(o.cardId)), userId: reader._id, folderId: o.folderId, cardId: o.cardId, readUpTo: o.at, unread: null })),
+    ],
+    { lean: true },
+  );
+  return {
+    ...shape,
+    readerLogin: BENCH_READER,
+    writerLogin: users[1].login,
+    password: BENCH_PASSWORD,
+    pageFolderId: String(readerFolderDocs[0]._id),
+    workFolderId: String(work._id),
+    workCardIds: workCards.map(String),
+    unread: inReaderFolders - opened.length,
+    generatedAt: new Date().toISOString(),
+    generationSeconds: (Date.now() - started) / 1000,
+  };
 }

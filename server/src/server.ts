@@ -14,6 +14,7 @@ import { startEventHandlers, useRedisEventBus } from './events/bus';
 import { watchAccessVersion } from './access/changes';
 import { forgetAccessSnapshot } from './access/snapshot';
 import { forgetReadStates } from './unread/service';
+import { forgetSessions } from './people/sessions';
 import { closeAllStreams } from './events/streams';
 import { seedDemoData } from '../../seeds/demo';
 import { migrateDatabase } from './migrations';
@@ -32,6 +33,7 @@ export async function prepareDatabase(config: Config, logger: Logger): Promise<b
   forgetCardTypes();
   forgetAccessSnapshot();
   forgetReadStates();
+  forgetSessions();
   await migrateDatabase(logger);
   await Promise.all(Object.values(mongoose.models).map((model) => model.init()));
   await ensureSystemGroups();

@@ -45,6 +45,8 @@ async function commandsDuring(work: () => Promise<unknown>): Promise<Command[]> 
 }
 
 const describeCommands = (commands: Command[]) => commands.map((c) => `${c.name} ${c.collection}`).join(', ');
+/** Without the session lookup, which an instance skips while it found the session less than a second ago. */
+const beyondSession = (commands: Command[]) => describeCommands(commands.filter((c) => !(c.name === 'find' && c.collection === 'sessions')));
 
 describe('the request path costs what the user touches (API)', function () {
   this.timeout(180_000);
@@ -73,7 +75,8 @@ describe('the request path costs what the user touches (API)', function () {
   it('builds a signed-in user’s permissions without a database round trip beyond the session', async () => {
     await natalia.data('{ folders { id } }');
     const commands = await commandsDuring(() => natalia.data('{ folders { id myAccess } libraries { id } }'));
-    expect(describeCommands(commands)).to.equal('find sessions');
+    // The session itself, unless this instance found it less than a second ago.
+    expect(['', 'find sessions']).to.include(describeCommands(commands));
   });
 
   it('serves a folder page (the client’s CardPage query) in at most 4 round trips, and renews the session without a write each time', async () => {
@@ -119,7 +122,7 @@ describe('the request path costs what the user touches (API)', function () {
     };
     const forSmall = await grant(small);
     const forLarge = await grant(large);
-    expect(describeCommands(forLarge)).to.equal(describeCommands(forSmall));
+    expect(beyondSession(forLarge)).to.equal(beyondSession(forSmall));
     const newcomer = await signedIn(server, 'newcomer', PASSWORD);
     const counts = await newcomer.data<{ unreadCounts: { folderId: string; count: number }[] }>(COUNTS);
     expect(Object.fromEntries(counts.unreadCounts.map((c) => [c.folderId, c.count]))).to.deep.equal({ [small]: 1, [large]: 40 });
@@ -140,7 +143,7 @@ describe('the request path costs what the user touches (API)', function () {
     };
     const forOne = await update('alone');
     const forMany = await update('crowded');
-    expect(describeCommands(forMany)).to.equal(describeCommands(forOne));
+    expect(beyondSession(forMany)).to.equal(beyondSession(forOne));
     const last = await signedIn(server, 'reader24', PASSWORD);
     const card = await last.data<{ card: { unread: { isNew: boolean; changedFields: string[] } } }>('query($id: ID!) { card(id: $id) { unread { isNew changedFields } } }', { id: cards.crowded.id });
     expect(card.card.unread).to.deep.equal({ isNew: true, changedFields: ['phone'] });

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Types } from 'mongoose';
 import { accessSnapshot, checkedAccessSnapshot, type SnapshotUser } from '../access/snapshot';
-import { events } from '../events/bus';
+import { events, onEvent } from '../events/bus';
 import { Session } from './models';
 
 export const SESSION_COOKIE = 'kartoteka_session';
@@ -33,29 +33,67 @@ export interface SessionInfo {
 }
 
 /**
- * The active user behind a session token, renewing the session's expiry as it is used: one
- * round trip for the session (the user comes from the access snapshot), plus a renewal write at
- * most every few minutes. Expired sessions and sessions of deactivated users count as none.
+ * Sessions recently found, by id, for a second: a user clicking through pages costs no query for
+ * the session on most requests. Ending a session (sign-out, reset, deactivation…) drops it here and,
+ * through the bus, on every instance; the second bounds an instance that missed the event.
+ */
+const SESSION_CACHE_MS = 1000;
+const SESSION_CACHE_LIMIT = 10_000;
+const recentSessions = new Map<string, { userId: string; documentId: unknown; expiresAt: Date; checkedAt: number }>();
+
+onEvent('sessions-ended', ({ userId, sessionIds, exceptSessionId }) => {
+  for (const [sessionId, session] of recentSessions) {
+    if (session.userId !== userId) continue;
+    if (sessionIds ? sessionIds.includes(sessionId) : sessionId !== exceptSessionId) recentSessions.delete(sessionId);
+  }
+});
+
+async function storedSession(sessionId: string, now: number): Promise<{ userId: string; documentId: unknown; expiresAt: Date } | null> {
+  const cached = recentSessions.get(sessionId);
+  if (cached && now - cached.checkedAt < SESSION_CACHE_MS) return cached.expiresAt.getTime() > now ? cached : null;
+  const session = await Session.findOne({ tokenHash: sessionId, expiresAt: { $gt: new Date(now) } }, { userId: 1, expiresAt: 1 }).lean();
+  if (!session) {
+    recentSessions.delete(sessionId);
+    return null;
+  }
+  if (recentSessions.size >= SESSION_CACHE_LIMIT) {
+    for (const [id, entry] of recentSessions) if (now - entry.checkedAt >= SESSION_CACHE_MS) recentSessions.delete(id);
+  }
+  const found = { userId: String(session.userId), documentId: session._id, expiresAt: session.expiresAt, checkedAt: now };
+  recentSessions.set(sessionId, found);
+  return found;
+}
+
+/**
+ * The active user behind a session token, renewing the session's expiry as it is used: at most
+ * one round trip for the session (the user comes from the access snapshot), plus a renewal write
+ * at most every few minutes. Expired sessions and sessions of deactivated users count as none.
  */
 export async function sessionFor(token: string): Promise<SessionInfo | null> {
   const now = Date.now();
   const sessionId = hashToken(token);
-  const session = await Session.findOne({ tokenHash: sessionId, expiresAt: { $gt: new Date(now) } }, { userId: 1, expiresAt: 1 }).lean();
+  const session = await storedSession(sessionId, now);
   if (!session) return null;
-  const userId = String(session.userId);
-  const user = (await accessSnapshot()).users.get(userId) ?? (await checkedAccessSnapshot()).users.get(userId);
+  const user = (await accessSnapshot()).users.get(session.userId) ?? (await checkedAccessSnapshot()).users.get(session.userId);
   if (!user || !user.active) return null;
   let expiresAt = session.expiresAt;
   if (expiresAt.getTime() - (now - RENEW_AFTER_MS) < SESSION_TTL_MS) {
     expiresAt = new Date(now + SESSION_TTL_MS);
-    await Session.updateOne({ _id: session._id }, { $set: { expiresAt } });
+    await Session.updateOne({ _id: session.documentId }, { $set: { expiresAt } });
+    recentSessions.set(sessionId, { ...session, expiresAt, checkedAt: now });
   }
   return { user, sessionId, expiresAt };
+}
+
+/** Forgets the sessions found so far (a new database was opened). */
+export function forgetSessions(): void {
+  recentSessions.clear();
 }
 
 /** Sign-out: the session ends, and so do its open live streams. */
 export async function endSession(token: string): Promise<void> {
   const sessionId = hashToken(token);
+  recentSessions.delete(sessionId);
   const session = await Session.findOneAndDelete({ tokenHash: sessionId }, { projection: { userId: 1 } }).lean();
   if (session) events.publish('sessions-ended', { userId: String(session.userId), sessionIds: [sessionId] });
 }
@@ -63,6 +101,7 @@ export async function endSession(token: string): Promise<void> {
 /** Ends every session of a user (deactivation, password reset or change), except the one given. */
 export async function endUserSessions(userId: Types.ObjectId | string, exceptToken: string | null = null): Promise<void> {
   const exceptSessionId = exceptToken ? hashToken(exceptToken) : null;
+  for (const [sessionId, session] of recentSessions) if (session.userId === String(userId) && sessionId !== exceptSessionId) recentSessions.delete(sessionId);
   await Session.deleteMany(exceptSessionId ? { userId, tokenHash: { $ne: exceptSessionId } } : { userId });
   events.publish('sessions-ended', { userId: String(userId), exceptSessionId });
 }

@@ -1,6 +1,9 @@
 /**
  * A 50-card page of a folder, sorted by a field, with a filter: server time p50/p99, database
  * round trips per page, and the index the query uses — at 1,000 and at 100,000 cards.
+ * What it leaves out: it calls listFolderCards with an actor built beforehand, so HTTP, GraphQL
+ * (parsing, execution, the JSON answer), the session, the permissions and the unread flags are not
+ * in its numbers — `npm run bench:http` measures the page as a browser asks for it.
  * Run: npm run bench:cards   (MONGODB_URI=… to measure against a real MongoDB)
  */
 import { buildActor } from '../server/src/access/actor';
@@ -16,6 +19,7 @@ const RUNS = 60;
 const OPTIONS = { first: 50, sortBy: 'name', descending: false, filters: [{ field: 'tags', op: 'tags' as const, values: ['опт'] }] };
 
 printMachine();
+console.log('service level only: no HTTP, GraphQL, session, permissions or unread flags (npm run bench:http has them)');
 const database = await benchDatabaseUri();
 const server = await startBenchServer(database.uri);
 console.log(`database: ${database.kind}`);

@@ -105,7 +105,19 @@ interface ArgumentMap {
   oversized: Map<string, MessageKey>;
 }
 
+// Documents come from yoga's parse cache: one walk per query text, not per request.
+const argumentMaps = new WeakMap<DocumentNode, ArgumentMap>();
+
 function argumentMap(document: DocumentNode): ArgumentMap {
+  let known = argumentMaps.get(document);
+  if (!known) {
+    known = mapArguments(document);
+    argumentMaps.set(document, known);
+  }
+  return known;
+}
+
+function mapArguments(document: DocumentNode): ArgumentMap {
   const nodes = new Map<ASTNode, string>();
   const variables = new Map<string, string>();
   const oversized = new Map<string, MessageKey>();

@@ -51,10 +51,10 @@ export function sessionMiddleware(config: Config): Middleware {
     if (token) {
       const session = await sessionFor(token);
       if (session) {
-        const { user, sessionId, expiresAt } = session;
+        const { user, sessionId, expiresAt, renewed } = session;
         ctx.state.auth = { user, sessionToken: token, sessionId, sessionExpiresAt: expiresAt, addressRefused: !(await addressAllowedFor(user, ctx.ip)) };
-        // Sliding renewal: the cookie lives as long as the session does.
-        ctx.cookies.set(SESSION_COOKIE, token, sessionCookieOptions(config));
+        // Sliding renewal: when the session was renewed, the cookie is too; it lives as long as the session.
+        if (renewed) ctx.cookies.set(SESSION_COOKIE, token, sessionCookieOptions(config));
       } else {
         ctx.cookies.set(SESSION_COOKIE, null, { signed: true });
       }

@@ -30,6 +30,8 @@ export interface SessionInfo {
   user: SnapshotUser;
   sessionId: string;
   expiresAt: Date;
+  /** Its expiry moved on with this request (at most every few minutes): the cookie's should too. */
+  renewed: boolean;
 }
 
 /**
@@ -77,12 +79,13 @@ export async function sessionFor(token: string): Promise<SessionInfo | null> {
   const user = (await accessSnapshot()).users.get(session.userId) ?? (await checkedAccessSnapshot()).users.get(session.userId);
   if (!user || !user.active) return null;
   let expiresAt = session.expiresAt;
-  if (expiresAt.getTime() - (now - RENEW_AFTER_MS) < SESSION_TTL_MS) {
+  const renewed = expiresAt.getTime() - (now - RENEW_AFTER_MS) < SESSION_TTL_MS;
+  if (renewed) {
     expiresAt = new Date(now + SESSION_TTL_MS);
     await Session.updateOne({ _id: session.documentId }, { $set: { expiresAt } });
     recentSessions.set(sessionId, { ...session, expiresAt, checkedAt: now });
   }
-  return { user, sessionId, expiresAt };
+  return { user, sessionId, expiresAt, renewed };
 }
 
 /** Forgets the sessions found so far (a new database was opened). */

@@ -162,7 +162,11 @@ export async function countUnread(actor: Reader, state: ReadState, folderIds: It
     }
   }
   if (forced.length > 0) branches.push({ _id: { $in: forced } });
-  const match: Record<string, unknown> = { folderId: { $in: folders.map(oid) }, inTrash: false, $or: branches };
+  // The top-level conditions repeat what the branches say together (these folders, not in the
+  // trash, changed after the oldest watermark unless some folder has none and nothing is marked
+  // unread): a planner that reads one index range per folder from them needs no $or planning.
+  const oldest = neverRead.length === 0 && forced.length === 0 ? Math.min(...folders.map((id) => state.folders.get(id)!)) : null;
+  const match: Record<string, unknown> = { folderId: { $in: folders.map(oid) }, inTrash: false, ...(oldest !== null ? { updatedAt: { $gt: new Date(oldest) } } : {}), $or: branches };
   if (readSince.length > 0) match.$nor = readSince;
   const rows = await Card.aggregate<{ _id: Types.ObjectId; count: number }>([{ $match: match }, { $group: { _id: '$folderId', count: { $sum: 1 } } }]).option({
     // Every folder's count in the first (and only) batch: one round trip.

@@ -46,6 +46,14 @@ export function heardOfAccessVersion(version: AccessVersion): void {
 
 const versionOf = (doc: VersionDoc | null): AccessVersion => ({ epoch: doc?.epoch ?? '', value: doc?.value ?? 0 });
 
+/**
+ * Treats the snapshot as out of date without waiting for the counter (the database's contents were
+ * replaced, e.g. a restore that just ended): the next use reads the counter and reloads.
+ */
+export function accessVersionUnknown(): void {
+  known = { epoch: known.epoch, value: Number.POSITIVE_INFINITY };
+}
+
 /** Reads the stored counter (one small round trip). */
 export async function storedAccessVersion(): Promise<AccessVersion> {
   const version = versionOf(await versions().findOne({ _id: VERSION_ID }));

@@ -1,5 +1,6 @@
 import type { Plugin } from 'graphql-yoga';
 import { getOperationAST } from 'graphql';
+import { accessVersionUnknown } from '../access/changes';
 import mongoose from 'mongoose';
 import { AppError } from '../errors';
 import type { GraphQLContext } from '../graphql/context';
@@ -51,6 +52,8 @@ export async function currentMaintenance(): Promise<Maintenance | null> {
   if (!db) return null;
   if (cached && cached.db === db && Date.now() - cached.at < CACHE_MS) return cached.value;
   const value = await maintenanceOf(db);
+  // A restore just ended: what access decisions rest on was replaced; read it again before using it.
+  if (cached?.db === db && cached.value && !value) accessVersionUnknown();
   cached = { at: Date.now(), db, value };
   return value;
 }

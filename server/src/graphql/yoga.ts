@@ -4,7 +4,7 @@ import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { useGraphQlJit } from '@envelop/graphql-jit';
-import { getOperationAST, getVariableValues, GraphQLError, type ExecutionArgs } from 'graphql';
+import { getOperationAST, getVariableValues, GraphQLError, visit, type DocumentNode, type ExecutionArgs } from 'graphql';
 import { createSchema, createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from '../logger';
 import type { Context as KoaContext } from 'koa';
@@ -19,10 +19,35 @@ const rootTypeDefs = /* GraphQL */ `
 
 export type KoaServerContext = { koa: KoaContext };
 
-/** Whether the request's variables coerce to their declared types (graphql-js's own check). */
-function variablesCoerce({ schema, document, operationName, variableValues }: ExecutionArgs): boolean {
+// Per query text (documents come from yoga's parse cache): whether a variable sits inside a literal
+// object or list, e.g. `values: { name: $name }` for a JSON argument. graphql-jit compiles such
+// literals without the variables; graphql-js resolves them.
+const variablesInLiterals = new WeakMap<DocumentNode, boolean>();
+
+function hasVariablesInLiterals(document: DocumentNode): boolean {
+  let known = variablesInLiterals.get(document);
+  if (known === undefined) {
+    let depth = 0;
+    known = false;
+    visit(document, {
+      ObjectValue: { enter: () => void (depth += 1), leave: () => void (depth -= 1) },
+      ListValue: { enter: () => void (depth += 1), leave: () => void (depth -= 1) },
+      Variable: () => {
+        if (depth > 0) known = true;
+      },
+    });
+    variablesInLiterals.set(document, known);
+  }
+  return known;
+}
+
+/**
+ * Whether graphql-jit runs this request: its variables coerce to their declared types (otherwise
+ * graphql-js's refusals, which the input guard names) and none sits inside a literal.
+ */
+function jitRuns({ schema, document, operationName, variableValues }: ExecutionArgs): boolean {
   const operation = getOperationAST(document, operationName);
-  if (!operation) return false;
+  if (!operation || hasVariablesInLiterals(document)) return false;
   return !('errors' in getVariableValues(schema, operation.variableDefinitions ?? [], variableValues ?? {}));
 }
 
@@ -67,9 +92,9 @@ export function createGraphQLServer(options: {
       ...(options.production ? [useDisableIntrospection()] : []),
       ...(options.plugins ?? []),
       // Each query is compiled to a JavaScript function once (cached per query text, as yoga's
-      // built-in parse and validation caches are) and run as that function from then on. Variables
-      // that do not coerce take graphql-js's path, whose refusals the input guard names.
-      useGraphQlJit({}, { enableIf: variablesCoerce }),
+      // built-in parse and validation caches are) and run as that function from then on; see jitRuns
+      // for the requests graphql-js runs instead.
+      useGraphQlJit({}, { enableIf: jitRuns }),
     ],
     maskedErrors: {
       // Unexpected errors reach the client as a generic message; the log keeps the real one. Never

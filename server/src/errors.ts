@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import { message, type Locale } from './i18n';
 
 /**
  * Domain errors are GraphQL errors with a stable `extensions.code`, so yoga passes them
@@ -17,4 +18,14 @@ export class UserInputError extends AppError {
   constructor(message: string, readonly fields: Record<string, string> = {}) {
     super('BAD_USER_INPUT', message, { fields });
   }
+}
+
+/** The actor may not do this (FORBIDDEN), in their language. */
+export function forbidden(actor: { locale: Locale }, what: string): AppError {
+  return new AppError('FORBIDDEN', message(actor.locale, 'forbidden', { what }));
+}
+
+/** Missing, or hidden from the actor — the two answer alike (NOT_FOUND), in their language. */
+export function notFound(actor: { locale: Locale }, what: string): AppError {
+  return new AppError('NOT_FOUND', message(actor.locale, 'notFound', { what }));
 }

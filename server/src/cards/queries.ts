@@ -6,7 +6,7 @@ import { canonicalDecimal, fractionDigits, parseDecimal } from '../card-types/de
 import type { CardTypeDefinition, FieldDefinition } from '../card-types/definition';
 import { parseDate, parseDateTime } from '../card-types/kinds';
 import { findFolder } from '../folders/service';
-import { notFound } from '../graphql/guards';
+import { notFound } from '../errors';
 import { escapeRegExp, FieldErrors, objectIdArgument, pageSize, refuseField, searchText } from '../validation';
 import { Card, type CardDoc } from './model';
 import { permittedCards } from './permitted';

@@ -5,9 +5,8 @@ import type { CardTypeDefinition, CardValues, FieldDefinition } from '../card-ty
 import { renderTitle } from '../card-types/title';
 import { validateCardValues } from '../card-types/values';
 import { findCardType, uniqueIndexName } from '../card-types/registry';
-import { AppError } from '../errors';
+import { AppError, forbidden, notFound } from '../errors';
 import { findFolder, registerFolderUsageCheck, registerLibraryChangeStep } from '../folders/service';
-import { forbidden, notFound } from '../graphql/guards';
 import { User } from '../people/models';
 import type { Logger } from '../logger';
 import { FieldErrors, isDuplicateKeyError, refuseField } from '../validation';

@@ -6,8 +6,7 @@ import { entryMatches, higherLevel, plainEntries, type StoredEntry } from '../ac
 import { accessSnapshot } from '../access/snapshot';
 import { recordAudit } from '../audit/service';
 import { listCardTypes } from '../card-types/registry';
-import { AppError } from '../errors';
-import { forbidden, notFound } from '../graphql/guards';
+import { AppError, forbidden, notFound } from '../errors';
 import { message } from '../i18n';
 import { Department, Group, User } from '../people/models';
 import { auditActorOf } from '../people/service';

@@ -16,11 +16,3 @@ export async function requireAdmin(context: GraphQLContext): Promise<Actor> {
   if (!actor.isAdmin) throw new AppError('FORBIDDEN', message(actor.locale, 'adminOnly'));
   return actor;
 }
-
-export function forbidden(actor: Pick<Actor, 'locale'>, what: string): AppError {
-  return new AppError('FORBIDDEN', message(actor.locale, 'forbidden', { what }));
-}
-
-export function notFound(actor: Pick<Actor, 'locale'>, what: string): AppError {
-  return new AppError('NOT_FOUND', message(actor.locale, 'notFound', { what }));
-}

@@ -1,7 +1,7 @@
 import type { ClientSession } from 'mongoose';
 import type { Actor } from '../access/actor';
 import type { CardTypeDefinition, CardValues } from '../card-types/definition';
-import type { CardAction } from './actions';
+import { events, type CardAction, type CardPlace } from '../events/bus';
 import type { CardDoc } from './model';
 
 export type { CardAction };
@@ -43,7 +43,11 @@ export async function runBeforeSave(change: CardChange, session: ClientSession):
   for (const hooks of registered) await hooks.beforeSave?.(change, session);
 }
 
-/** After-commit hooks must not undo a committed change: their failures are logged, not thrown. */
+/**
+ * After the commit: the hooks, then the card event for live streams (they show each subscriber
+ * what they may see of it). After-commit hooks must not undo a committed change: their failures
+ * are logged, not thrown.
+ */
 export async function runAfterCommit(change: CardChange, onError: (name: string, error: unknown) => void): Promise<void> {
   for (const hooks of registered) {
     try {
@@ -52,6 +56,23 @@ export async function runAfterCommit(change: CardChange, onError: (name: string,
       onError(hooks.name, error);
     }
   }
+  publishCardEvent(change);
+}
+
+function placeOf(card: CardDoc): CardPlace {
+  return { folderId: String(card.folderId), libraryId: String(card.libraryId), updatedAt: card.updatedAt.toISOString(), inTrash: Boolean(card.inTrash) };
+}
+
+function publishCardEvent(change: CardChange): void {
+  events.publish('card-event', {
+    cardId: String(change.after._id),
+    ...placeOf(change.after),
+    action: change.action,
+    actorId: change.actor.userId,
+    actorName: change.actor.fullName,
+    at: new Date().toISOString(),
+    previous: change.before ? placeOf(change.before) : null,
+  });
 }
 
 export function diffValues(before: CardValues, after: CardValues): FieldChange[] {

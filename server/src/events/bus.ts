@@ -1,7 +1,9 @@
 import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSubEventTarget } from 'graphql-yoga';
-import type { CardAction } from '../cards/actions';
 import type { JobView } from '../jobs/view';
+
+/** What a change does to a card. */
+export type CardAction = 'create' | 'update' | 'move' | 'trash' | 'restore' | 'revert';
 
 /** A card's place and change time, before or after a change. */
 export interface CardPlace {

@@ -1,8 +1,8 @@
 import type { CardLifecycleHooks } from '../cards/lifecycle';
-import { announceChange, recordOwnChange } from './service';
+import { readsAfterOwnChange, recordOwnChange } from './service';
 
 export const unreadHooks: CardLifecycleHooks = {
   name: 'unread',
   beforeSave: recordOwnChange,
-  afterCommit: announceChange,
+  afterCommit: readsAfterOwnChange,
 };

@@ -249,22 +249,7 @@ export async function recordOwnChange(change: CardChange, session: ClientSession
   );
 }
 
-/** After the commit: the author's read state changed; everyone's live streams hear of the change. */
-export function announceChange(change: CardChange): void {
+/** After the commit: the author's read state changed (the card event itself is the lifecycle's). */
+export function readsAfterOwnChange(change: CardChange): void {
   readStateChanged(change.actor.userId);
-  const placeOf = (card: CardDoc): CardPlace => ({
-    folderId: String(card.folderId),
-    libraryId: String(card.libraryId),
-    updatedAt: card.updatedAt.toISOString(),
-    inTrash: Boolean(card.inTrash),
-  });
-  events.publish('card-event', {
-    cardId: String(change.after._id),
-    ...placeOf(change.after),
-    action: change.action,
-    actorId: change.actor.userId,
-    actorName: change.actor.fullName,
-    at: new Date().toISOString(),
-    previous: change.before ? placeOf(change.before) : null,
-  });
 }

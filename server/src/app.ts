@@ -20,21 +20,12 @@ import { jobsModule } from './jobs/graphql';
 import { backupModule } from './backup/graphql';
 import { backupRoutes } from './backup/routes';
 import { useMaintenanceGuard } from './backup/maintenance';
-import { registerCardHooks } from './cards/lifecycle';
-import { historyHooks } from './history/hooks';
-import { unreadHooks } from './unread/hooks';
-import { registerPluginHooks } from './cards/plugins';
 import { sessionMiddleware } from './people/auth';
 import { buildActor, type Actor } from './access/actor';
 import { requestLocale } from './graphql/context';
 import { metricsEndpoint, type Metrics } from './metrics/metrics';
 
 export const graphqlModules: GraphQLModule[] = [scalarsModule, systemModule, peopleModule, foldersModule, auditModule, cardsModule, unreadModule, historyModule, jobsModule, backupModule];
-
-// History first: a failure to record it aborts the change before anyone is told about it.
-registerCardHooks(historyHooks);
-registerCardHooks(unreadHooks);
-registerPluginHooks();
 
 /** The Koa application; the middleware order below is the request's path through the server. */
 export function createApp(options: { config: Config; logger: Logger; database: Database; clientDist: string; metrics?: Metrics }): Koa {

@@ -19,16 +19,34 @@ import { closeAllStreams } from './events/streams';
 import { seedDemoData } from '../../seeds/demo';
 import { migrateDatabase } from './migrations';
 import { JobRunner } from './jobs/runner';
+import { registerCardHooks } from './cards/lifecycle';
+import { registerPluginHooks } from './cards/plugins';
+import { registerCardFolderSteps } from './cards/service';
+import { historyHooks } from './history/hooks';
+import { unreadHooks } from './unread/hooks';
 import { createMetrics } from './metrics/metrics';
 import { startBackups } from './backup/job';
 import { underMaintenance } from './backup/maintenance';
 
 /**
- * Pending data-model migrations first, then indexes (so unique rules hold from the first
- * request), then the system groups and, on an empty database, the first administrator.
+ * The modules' hooks into each other, registered here at start-up rather than when a module is
+ * imported (registering twice changes nothing). History first: a failure to record it aborts the
+ * change before anyone is told about it.
+ */
+function registerHooks(): void {
+  registerCardHooks(historyHooks);
+  registerCardHooks(unreadHooks);
+  registerPluginHooks();
+  registerCardFolderSteps();
+}
+
+/**
+ * The hooks, then pending data-model migrations, indexes (so unique rules hold from the first
+ * request), the system groups and, on an empty database, the first administrator.
  * Returns whether the database was empty.
  */
 export async function prepareDatabase(config: Config, logger: Logger): Promise<boolean> {
+  registerHooks();
   resetThrottles();
   forgetCardTypes();
   forgetAccessSnapshot();

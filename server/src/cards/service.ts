@@ -18,12 +18,18 @@ import { searchIndexOf } from './search-text';
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
 
 // A folder holding cards (outside the trash) is not empty and cannot be deleted.
-registerFolderUsageCheck(async (folderId) => Boolean(await Card.exists({ folderId, inTrash: false })));
+const folderHoldsCards = async (folderId: Types.ObjectId) => Boolean(await Card.exists({ folderId, inTrash: false }));
 // A folder moved to another library takes its cards' library with it (library conditions in
 // permissions and the library filter of search read it).
-registerLibraryChangeStep(async (folderIds, libraryId, session) => {
+const cardsFollowFolders = async (folderIds: Types.ObjectId[], libraryId: Types.ObjectId, session: ClientSession) => {
   await Card.updateMany({ folderId: { $in: folderIds } }, { $set: { libraryId } }, { session });
-});
+};
+
+/** What cards mean to folders (deleting, moving between libraries); registered at start-up. */
+export function registerCardFolderSteps(): void {
+  registerFolderUsageCheck(folderHoldsCards);
+  registerLibraryChangeStep(cardsFollowFolders);
+}
 
 export interface CardServiceContext {
   actor: Actor;

@@ -20,16 +20,16 @@ const what = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? 
  * deleted when empty without this module knowing about cards.
  */
 type FolderUsageCheck = (folderId: Types.ObjectId, session?: ClientSession) => Promise<boolean>;
-const folderUsageChecks: FolderUsageCheck[] = [];
+const folderUsageChecks = new Set<FolderUsageCheck>();
 export function registerFolderUsageCheck(check: FolderUsageCheck): void {
-  folderUsageChecks.push(check);
+  folderUsageChecks.add(check);
 }
 
 /** Likewise, what folders hold follows them into another library, inside the move's transaction. */
 type LibraryChangeStep = (folderIds: Types.ObjectId[], libraryId: Types.ObjectId, session: ClientSession) => Promise<void>;
-const libraryChangeSteps: LibraryChangeStep[] = [];
+const libraryChangeSteps = new Set<LibraryChangeStep>();
 export function registerLibraryChangeStep(step: LibraryChangeStep): void {
-  libraryChangeSteps.push(step);
+  libraryChangeSteps.add(step);
 }
 
 // ---------- reading ----------
@@ -246,7 +246,7 @@ async function descendantIds(rootId: Types.ObjectId, session: ClientSession): Pr
 /** Deletes an empty folder (no sub-folders, nothing in it — cards go to the trash first). */
 export async function deleteFolder(actor: Actor, id: string): Promise<boolean> {
   const folder = await folderForChange(actor, id, 'update');
-  const used = (await Folder.exists({ parentId: folder._id })) || (await Promise.all(folderUsageChecks.map((check) => check(folder._id)))).some(Boolean);
+  const used = (await Folder.exists({ parentId: folder._id })) || (await Promise.all([...folderUsageChecks].map((check) => check(folder._id)))).some(Boolean);
   if (used) throw new AppError('BAD_USER_INPUT', message(actor.locale, 'folderNotEmpty'));
   await Folder.deleteOne({ _id: folder._id });
   await recordAudit(auditActorOf(actor), { kind: 'folder-deleted', targetType: 'Folder', targetId: id, before: { name: folder.name } });

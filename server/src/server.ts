@@ -15,7 +15,7 @@ import { watchAccessVersion } from './access/changes';
 import { forgetAccessSnapshot } from './access/snapshot';
 import { forgetReadStates } from './unread/service';
 import { forgetSessions } from './people/sessions';
-import { closeAllStreams } from './events/streams';
+import { closeAllStreams } from './live/streams';
 import { seedDemoData } from '../../seeds/demo';
 import { migrateDatabase } from './migrations';
 import { JobRunner } from './jobs/runner';

@@ -1,6 +1,5 @@
 import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSubEventTarget } from 'graphql-yoga';
-import type { JobView } from '../jobs/view';
 
 /** What a change does to a card. */
 export type CardAction = 'create' | 'update' | 'move' | 'trash' | 'restore' | 'revert';
@@ -16,7 +15,7 @@ export interface CardPlace {
 
 /**
  * A committed change to a card. Internal: live streams show each subscriber only what they may
- * see of it (events/streams.ts); `previous` lets unread counts follow the change without a query.
+ * see of it (live/streams.ts); `previous` lets unread counts follow the change without a query.
  */
 export interface CardEvent extends CardPlace {
   cardId: string;
@@ -35,7 +34,14 @@ export interface SessionsEnded {
   exceptSessionId?: string | null;
 }
 
-export type Topics = {
+/**
+ * Topics other modules add by declaration merging (jobs/view.ts: 'job-changed'), so the bus
+ * imports none of them.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
+export interface ModuleTopics {}
+
+export type Topics = { [K in keyof ModuleTopics]: ModuleTopics[K] } & {
   'card-event': [CardEvent];
   /** What this user has read changed (opened, marked read or unread, their own change). */
   'reads-changed': [userId: string];
@@ -43,8 +49,6 @@ export type Topics = {
   'access-changed': [version: { epoch: string; value: number }];
   /** Sessions ended (sign-out, password reset or change, deactivation): their live streams close. */
   'sessions-ended': [SessionsEnded];
-  /** A background job was created or changed state or progress (server/src/jobs). */
-  'job-changed': [JobView];
 };
 
 /**

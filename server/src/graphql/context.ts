@@ -1,10 +1,9 @@
-import type { Context as KoaContext } from 'koa';
+import type { DefaultState, Context as KoaContext } from 'koa';
 import type { Actor } from '../access/actor';
 import type { Config } from '../config';
 import type { DatabaseKind } from '../db/connect';
 import { localeFromHeader, type Locale } from '../i18n';
 import type { Logger } from '../logger';
-import type { RequestAuth } from '../people/auth';
 
 /** What every resolver receives; built once per request. */
 export interface GraphQLContext {
@@ -16,7 +15,8 @@ export interface GraphQLContext {
   ip: string;
   userAgent: string;
   locale: Locale;
-  auth: RequestAuth;
+  /** The session middleware's result (people/auth.ts types it on Koa's state). */
+  auth: DefaultState['auth'];
   /** The signed-in user with their ability, built on first use within the request. */
   actor(): Promise<Actor>;
   koa: KoaContext;

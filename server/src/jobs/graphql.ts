@@ -1,6 +1,6 @@
 import type { Actor } from '../access/actor';
 import { events } from '../events/bus';
-import { openLiveStream } from '../events/streams';
+import { openLiveStream } from '../live/streams';
 import type { GraphQLContext } from '../graphql/context';
 import { notFound } from '../errors';
 import { requireActor } from '../graphql/guards';

@@ -1,5 +1,12 @@
 import type { JobDoc, JobProgress, JobState } from './model';
 
+declare module '../events/bus' {
+  interface ModuleTopics {
+    /** A background job was created or changed state or progress. */
+    'job-changed': [JobView];
+  }
+}
+
 /**
  * A job as the API and the event bus carry it: JSON-safe, so it crosses Redis unchanged when
  * several instances share the bus.

@@ -2,7 +2,7 @@ import { Repeater, map, pipe } from 'graphql-yoga';
 import { heardOfAccessVersion, type AccessVersion } from '../access/changes';
 import { accessSnapshot, type UserAccess } from '../access/snapshot';
 import { events, type CardEvent, type CardPlace } from '../events/bus';
-import { openLiveStream, viewerReads, type Viewer } from '../events/streams';
+import { openLiveStream, viewerReads, type Viewer } from '../live/streams';
 import type { GraphQLContext } from '../graphql/context';
 import { requireActor } from '../graphql/guards';
 import { countUnread, isUnread, loadReadState, type ReadState } from './service';

@@ -6,7 +6,7 @@ import type { GraphQLContext } from '../graphql/context';
 import { requireActor } from '../graphql/guards';
 import { message } from '../i18n';
 import { addressAllowedIn } from '../people/auth';
-import { onEvent } from './bus';
+import { onEvent } from '../events/bus';
 
 /** Open live streams (subscriptions over server-sent events) a session may hold at once. */
 export const MAX_STREAMS_PER_SESSION = 5;

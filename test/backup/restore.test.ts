@@ -140,8 +140,15 @@ describe('restore', function () {
       // The archive's contents, and the changes made after it are gone (the session too: sign in again
       // once the server has seen the flag go down).
       const again = await acceptedAgain(() => signedIn(server));
-      const { libraries } = await again.data<{ libraries: { name: string }[] }>('{ libraries { name } }');
-      expect(libraries.map((l) => l.name)).to.deep.equal(['Из архива']);
+      // Servers reload their access snapshot (libraries, folders) once they notice the restore.
+      const libraryNames = async () => (await again.data<{ libraries: { name: string }[] }>('{ libraries { name } }')).libraries.map((l) => l.name);
+      const deadline = Date.now() + 10_000;
+      let names = await libraryNames();
+      while (names.length !== 1 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        names = await libraryNames();
+      }
+      expect(names).to.deep.equal(['Из архива']);
       expect((await again.request('mutation { createLibrary(name: "После восстановления") { id } }')).errors).to.equal(undefined);
     });
 

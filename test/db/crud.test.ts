@@ -46,6 +46,19 @@ describe('db conformance: CRUD through the official driver', function () {
     expect(single.message).to.match(/^E11000 duplicate key error collection: .*\.dups index: _id_ dup key: \{ _id: 4 \}/);
   });
 
+  it('shows every acknowledged write to the next read, from any connection', async () => {
+    const c = db.collection<AnyDoc>('readyourwrites');
+    await c.insertMany([0, 1, 2, 3].map((w) => ({ _id: w, v: 0 })));
+    let stale = 0;
+    await Promise.all([0, 1, 2, 3].map(async (w) => {
+      for (let i = 1; i <= 50; i++) {
+        await c.updateOne({ _id: w }, { $set: { v: i } });
+        if ((await c.findOne({ _id: w }))!.v !== i) stale++;
+      }
+    }));
+    expect(stale).to.equal(0);
+  });
+
   it('finds with filter, sort, projection, skip and limit', async () => {
     const c = db.collection<AnyDoc>('people');
     await c.insertMany([

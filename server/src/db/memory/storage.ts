@@ -103,6 +103,9 @@ export class Storage {
         this.depth--;
       }
     });
+    // Reads after the acknowledgement must see the commit: lmdb-js would move its shared read
+    // snapshot forward only on a later timer.
+    this.env.resetReadTxn();
     if ('error' in outcome) throw outcome.error;
     return outcome.value;
   }

@@ -1,8 +1,77 @@
-import type { CardTypeDefinition } from '../server/src/card-types/definition';
-import { commercialProposal } from './commercial-proposal';
-import { contactPerson } from './contact-person';
-import { contract } from './contract';
-import { counterparty } from './counterparty';
-
-/** The card types that ship with Kartoteka; administrators extend them and add their own. */
-export const builtInCardTypes: readonly CardTypeDefinition[] = [counterparty, contactPerson, commercialProposal, contract];
+/**
+ * The card-type kernel, shared by the server and the client: card type definitions and their
+ * validation, the field-kind registry (one module per kind in `kinds/`), parsing, formatting and
+ * search normalisation of values, titles, and planning of schema changes. Nothing in it touches a
+ * database or the DOM. The built-in card types are in `built-in/` (imported from there by the server).
+ */
+export type { Locale, LocalizedText } from './kernel/locale';
+export {
+  customizableFieldProperties,
+  customizableTypeProperties,
+  orderedFields,
+  visibleFields,
+  type CardTypeDefinition,
+  type CardValues,
+  type CustomizableFieldProperty,
+  type CustomizableTypeProperty,
+  type EnumOption,
+  type FieldBase,
+  type FieldDefinition,
+  type Origin,
+  type RelatedTab,
+  type StoredValue,
+} from './kernel/definition';
+export {
+  defineFieldKind,
+  fail,
+  filterOperators,
+  ok,
+  type Carry,
+  type FieldKind,
+  type FieldKindSpec,
+  type FieldWith,
+  type FilterOperator,
+  type FormatOptions,
+  type LinkTarget,
+  type Outcome,
+  type SearchContribution,
+  type SettingsProblem,
+} from './kernel/field-kind';
+export { fieldKinds, findFieldKind, isMultiValued, kindOf, prepareFieldKinds, registerFieldKind } from './kernel/registry';
+export {
+  cardTargets,
+  cardTypeDefinitionSchema,
+  referenceFieldsTo,
+  validateCardTypeDefinition,
+  type DefinitionCheck,
+  type DefinitionCheckOptions,
+} from './kernel/definition-schema';
+export {
+  checkFieldValue,
+  compileCardType,
+  compileField,
+  defaultInput,
+  isEmptyValue,
+  validateCardValues,
+  type CardValuesValidator,
+  type FieldNormalizer,
+  type FieldOutcome,
+  type ValidationOptions,
+  type ValidationResult,
+} from './kernel/values';
+export { formatValue } from './kernel/format';
+export { formatDate, formatDateTime, parseDate, parseDateTime } from './kernel/dates';
+export { formatDecimal, parseDecimal } from './kernel/decimal';
+export { renderTitle, templateBracesBalanced, templateFields } from './kernel/title';
+export { exactKeysOfQuery, normaliseForSearch, searchIndexOf } from './kernel/search';
+export { messages } from './kernel/messages';
+export {
+  canConvertKind,
+  mergeCodeAndAdminDefinition,
+  planFieldChange,
+  type DefinitionMerge,
+  type DuplicateGroup,
+  type ExistingValue,
+  type FieldChangePlan,
+  type ValueFailure,
+} from './kernel/schema-change';

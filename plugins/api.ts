@@ -4,7 +4,7 @@
  * write's transaction, `afterCommit` once the write is durable. Plugins see data, never the actor,
  * and nothing of the database driver: the transaction is an opaque `session` to pass on.
  */
-import type { CardTypeDefinition, CardValues } from '../server/src/card-types/definition';
+import type { CardTypeDefinition, CardValues } from '../card-types';
 import type { Locale } from '../server/src/i18n';
 
 /** A message for each offending field key, in the context's language. */

@@ -1,10 +1,9 @@
 import { Types } from 'mongoose';
-import { builtInCardTypes } from '../card-types';
+import { renderTitle, searchIndexOf } from '../card-types';
+import { builtInCardTypes } from '../card-types/built-in';
 import { listCardTypes } from '../server/src/card-types/registry';
-import { renderTitle } from '../server/src/card-types/title';
 import { ensureCardTypeIndexes } from '../server/src/cards/indexes';
 import { Card } from '../server/src/cards/model';
-import { searchIndexOf } from '../server/src/cards/search-text';
 import { Folder, Library } from '../server/src/folders/models';
 import { Department, Group, User } from '../server/src/people/models';
 import { hashPassword } from '../server/src/people/passwords';

@@ -1,4 +1,4 @@
-import type { LocalizedText } from '../../server/src/card-types/definition';
+import type { LocalizedText } from '../../card-types';
 import type { Locale } from '../../server/src/i18n';
 import type { FieldErrors, FieldValidator, Plugin } from '../api';
 import { innProblem, kppProblem, ogrnProblem, type RequisiteProblem } from './checksums';

@@ -67,10 +67,11 @@ describeInBrowser('card type designer: «Техническое задание»
     await page.getByTestId('new-card-type').click();
     await page.waitForURL(`${server.url}/admin/card-types/new`);
 
-    // Nothing filled in: every problem is shown at its input, nothing reaches the server.
+    // Nothing filled in: every problem is shown at its input in the server's words (the kernel's
+    // check runs in the browser), nothing reaches the server.
     await page.getByTestId('save-type').click();
     await expectText(page, 'form-error', 'Исправьте отмеченные поля');
-    expect(await typeForm().getByTestId('error-key').first().textContent()).to.contain('tech-spec');
+    expect(await typeForm().getByTestId('error-key').first().textContent()).to.contain('contact-person');
     await expectText(page, 'error-names-ru', 'Заполните');
     await expectText(page, 'error-titleTemplate', 'Заполните');
     expect(await editor(0).getByTestId('error-key').textContent()).to.contain('legalAddress');
@@ -80,7 +81,7 @@ describeInBrowser('card type designer: «Техническое задание»
     await field(page, 'names-ru').fill('Техническое задание');
     await field(page, 'names-en').fill('Technical specification');
     await field(page, 'titleTemplate').fill('{title}');
-    await expectText(page, 'error-titleTemplate', 'Нет поля с ключом «title»');
+    await expectText(page, 'error-titleTemplate', 'В шаблоне неизвестное поле «title»');
     await field(editor(0), 'key').fill('title');
     await field(editor(0), 'label-ru').fill('Название');
     await field(editor(0), 'label-en').fill('Title');
@@ -91,7 +92,7 @@ describeInBrowser('card type designer: «Техническое задание»
     await field(editor(1), 'kind').selectOption('reference');
     await field(editor(1), 'label-ru').fill('Контрагент');
     await field(editor(1), 'label-en').fill('Counterparty');
-    await expectText(page, 'error-targets', 'Выберите хотя бы один тип');
+    await expectText(page, 'error-targets', 'Укажите, на карточки каких типов ссылается поле');
     await editor(1).getByTestId('target-counterparty').locator('input').check();
 
     // The live preview is the workspace's own form; the title example follows what is typed there.

@@ -1,66 +1,15 @@
 /** Shapes and operations of the card API (server/src/cards, unread, history) as the workspace uses them. */
+import type { CardTypeDefinition, FieldDefinition, FilterOperator, LocalizedText, RelatedTab } from '../../../card-types';
 import { graphql } from '../api/graphql';
 import type { AccessLevel, Locale } from '../api/types';
 
-export interface Localized {
-  ru: string;
-  en: string;
-}
+export type Localized = LocalizedText;
+/** A field as the kernel defines it (`card-types/kernel/definition.ts`). */
+export type FieldDef = FieldDefinition;
+export type RelatedTabDef = RelatedTab;
 
-export type FieldKind =
-  | 'string'
-  | 'text'
-  | 'integer'
-  | 'decimal'
-  | 'money'
-  | 'date'
-  | 'datetime'
-  | 'boolean'
-  | 'enum'
-  | 'email'
-  | 'phone'
-  | 'url'
-  | 'tags'
-  | 'reference'
-  | 'user';
-
-export interface FieldDef {
-  key: string;
-  kind: FieldKind;
-  label: Localized;
-  required?: boolean;
-  unique?: boolean;
-  help?: Localized;
-  section?: Localized;
-  order?: number;
-  listed?: boolean;
-  hidden?: boolean;
-  default?: unknown;
-  min?: number | string;
-  max?: number | string;
-  pattern?: string;
-  patternMessage?: Localized;
-  options?: { value: string; label: Localized }[];
-  multiple?: boolean;
-  targets?: string[];
-  scale?: number;
-}
-
-export interface RelatedTabDef {
-  key: string;
-  label: Localized;
-  cardType: string;
-  referenceField: string;
-}
-
-export interface CardTypeDef {
-  key: string;
-  names: Localized;
-  titleTemplate: string;
-  fields: FieldDef[];
-  relatedTabs?: RelatedTabDef[];
-  historyEnabled: boolean;
-}
+/** A card type as the workspace reads it. */
+export type CardTypeDef = Omit<CardTypeDefinition, 'origin'> & { origin?: CardTypeDefinition['origin'] };
 
 export type FieldValue = string | number | boolean | string[] | null;
 export type CardValues = Record<string, FieldValue>;
@@ -108,7 +57,7 @@ export interface FolderInfo {
   myAccess: AccessLevel;
 }
 
-export type FilterOp = 'contains' | 'equals' | 'range' | 'in' | 'empty' | 'notEmpty' | 'tags';
+export type FilterOp = FilterOperator;
 export interface CardFilter {
   field: string;
   op: FilterOp;

@@ -1,5 +1,5 @@
 import mongoose, { Schema, type ClientSession } from 'mongoose';
-import type { CardTypeDefinition } from './definition';
+import type { CardTypeDefinition } from '../../../card-types';
 
 /**
  * Card type definitions as stored: built-in types merged with administrators' additions, and

@@ -1,6 +1,6 @@
 import type DataLoader from 'dataloader';
 import type { Actor } from '../access/actor';
-import type { CardTypeDefinition } from '../card-types/definition';
+import { cardTargets, type CardTypeDefinition } from '../../../card-types';
 import { findCardType, listCardTypes } from '../card-types/registry';
 import type { GraphQLContext } from '../graphql/context';
 import { requireActor } from '../graphql/guards';
@@ -164,7 +164,7 @@ export const cardsModule: GraphQLModule = {
       references: async (card: CardDoc, _a, context) => {
         const type = await findCardType(card.typeKey);
         const pairs = (type?.fields ?? [])
-          .filter((field) => field.kind === 'reference' && card.values[field.key] !== undefined)
+          .filter((field) => cardTargets(field) && card.values[field.key] !== undefined)
           .flatMap((field) => [card.values[field.key]].flat().map((id) => ({ fieldKey: field.key, id: String(id) })));
         const loader = await references(context);
         const loaded = await loader.loadMany(pairs.map((p) => p.id));

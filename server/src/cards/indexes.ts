@@ -1,4 +1,4 @@
-import type { CardTypeDefinition } from '../card-types/definition';
+import { cardTargets, type CardTypeDefinition } from '../../../card-types';
 import { uniqueIndexName } from '../card-types/registry';
 import { Card } from './model';
 
@@ -25,7 +25,7 @@ export async function ensureCardTypeIndexes(type: CardTypeDefinition): Promise<v
         );
       }
     }
-    if (field.kind === 'reference') {
+    if (cardTargets(field)) {
       // Shared by every type with a reference field of this key (one key pattern, one index).
       const name = `ref_${field.key}`;
       if (!existing.has(name)) {

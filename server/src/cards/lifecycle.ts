@@ -1,6 +1,6 @@
 import type { ClientSession } from 'mongoose';
 import type { Actor } from '../access/actor';
-import type { CardTypeDefinition, CardValues } from '../card-types/definition';
+import type { CardTypeDefinition, CardValues } from '../../../card-types';
 import { events, type CardAction, type CardPlace } from '../events/bus';
 import type { CardDoc } from './model';
 

@@ -1,5 +1,5 @@
 import mongoose, { Schema, type Types } from 'mongoose';
-import type { CardValues } from '../card-types/definition';
+import type { CardValues } from '../../../card-types';
 
 /**
  * All cards share one collection; their values live under `values.<fieldKey>`, empty fields

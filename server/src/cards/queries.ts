@@ -2,15 +2,12 @@ import DataLoader from 'dataloader';
 import { Types } from 'mongoose';
 import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
-import { canonicalDecimal, fractionDigits, parseDecimal } from '../card-types/decimal';
-import type { CardTypeDefinition, FieldDefinition } from '../card-types/definition';
-import { parseDate, parseDateTime } from '../card-types/kinds';
+import { exactKeysOfQuery, kindOf, normaliseForSearch, type CardTypeDefinition, type FieldDefinition } from '../../../card-types';
 import { findFolder } from '../folders/service';
 import { notFound } from '../errors';
 import { escapeRegExp, FieldErrors, objectIdArgument, pageSize, refuseField, searchText } from '../validation';
 import { Card, type CardDoc } from './model';
 import { permittedCards } from './permitted';
-import { exactKeysOfQuery, normaliseForSearch } from './search-text';
 import { cardTypeOrFail, findCard } from './service';
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
@@ -114,27 +111,11 @@ function afterCondition(path: string, value: SortValue, id: Types.ObjectId, desc
  * One filter value in the form the field stores, or undefined when it cannot be one: numbers for
  * integers, canonical decimal strings, ISO dates, booleans, bounded plain text otherwise.
  */
+/** A filter value typed by a person → the form the field stores (a number, a date, true/false …), as the field's kind reads it. */
 function filterValue(field: FieldDefinition | undefined, text: string | null | undefined): string | number | boolean | undefined {
   if (text === null || text === undefined || text.length > MAX_FILTER_TEXT) return undefined;
-  switch (field?.kind) {
-    case 'integer': {
-      const decimal = parseDecimal(text);
-      return decimal && fractionDigits(decimal) === 0 && Number.isSafeInteger(Number(decimal.toFixed())) ? Number(decimal.toFixed()) : undefined;
-    }
-    case 'decimal':
-    case 'money': {
-      const decimal = parseDecimal(text);
-      return decimal ? canonicalDecimal(decimal, undefined) : undefined;
-    }
-    case 'boolean':
-      return text === 'true' || text === 'false' ? text === 'true' : undefined;
-    case 'date':
-      return parseDate(text);
-    case 'datetime':
-      return parseDateTime(text);
-    default:
-      return text;
-  }
+  const value = field ? kindOf(field).filter.bound(text, field) : text;
+  return Array.isArray(value) ? undefined : value;
 }
 
 function filterCondition(types: CardTypeDefinition[], filter: CardFilter, index: number, errors: FieldErrors): Filter | null {
@@ -151,6 +132,8 @@ function filterCondition(types: CardTypeDefinition[], filter: CardFilter, index:
     errors.add(at, 'badFilterValue');
     return null;
   };
+  // Each kind names the operators that apply to it (a range of dates, a choice of options …).
+  if (field && !kindOf(field).filter.operators.includes(filter.op)) return bad();
   const one = (text: string | null | undefined) => filterValue(field, text);
   const many = (texts: readonly string[] | null | undefined) => {
     const list = texts ?? [];
@@ -185,7 +168,7 @@ function filterCondition(types: CardTypeDefinition[], filter: CardFilter, index:
       const to = filter.to ? one(filter.to) : null;
       if (from === undefined || to === undefined) return bad();
       // Decimal values are canonical strings: compare them numerically.
-      if (field && (field.kind === 'decimal' || field.kind === 'money')) {
+      if (kind?.filter.decimal) {
         const bounds = [];
         if (from !== null) bounds.push({ $gte: [{ $toDecimal: `$${path}` }, { $toDecimal: from }] });
         if (to !== null) bounds.push({ $lte: [{ $toDecimal: `$${path}` }, { $toDecimal: to }] });

@@ -1,9 +1,7 @@
 import mongoose, { Types, type ClientSession } from 'mongoose';
 import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
-import type { CardTypeDefinition, CardValues, FieldDefinition } from '../card-types/definition';
-import { renderTitle } from '../card-types/title';
-import { validateCardValues } from '../card-types/values';
+import { kindOf, renderTitle, searchIndexOf, validateCardValues, type CardTypeDefinition, type CardValues, type FieldDefinition } from '../../../card-types';
 import { findCardType, uniqueIndexName } from '../card-types/registry';
 import { AppError, forbidden, notFound } from '../errors';
 import { findFolder, registerFolderUsageCheck, registerLibraryChangeStep } from '../folders/service';
@@ -13,7 +11,6 @@ import { FieldErrors, isDuplicateKeyError, refuseField } from '../validation';
 import { diffValues, runAfterCommit, runBeforeSave, type CardAction, type CardChange } from './lifecycle';
 import { Card, type CardDoc } from './model';
 import { pluginFieldErrors } from './plugins';
-import { searchIndexOf } from './search-text';
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
 
@@ -68,15 +65,16 @@ const idsOf = (value: CardValues[string] | undefined): string[] => (value === un
  */
 async function checkReferences(actor: Actor, type: CardTypeDefinition, values: CardValues, previous: CardValues, errors: FieldErrors): Promise<void> {
   for (const field of type.fields) {
-    if (field.kind !== 'reference' && field.kind !== 'user') continue;
+    const link = kindOf(field).link;
+    if (!link) continue;
     const kept = new Set(idsOf(previous[field.key]));
     const ids = idsOf(values[field.key]).filter((id) => !kept.has(id) && Types.ObjectId.isValid(id));
     if (ids.length === 0) continue;
-    if (field.kind === 'user') {
+    if (link.to === 'user') {
       if ((await User.countDocuments({ _id: { $in: ids } })) !== ids.length) errors.add(field.key, 'notFound', { what: t(actor, 'Пользователь', 'User') });
       continue;
     }
-    const candidates = await Card.find({ _id: { $in: ids }, typeKey: { $in: field.targets }, inTrash: false }, { folderId: 1, libraryId: 1 }).lean<CardDoc[]>();
+    const candidates = await Card.find({ _id: { $in: ids }, typeKey: { $in: link.targets(field) }, inTrash: false }, { folderId: 1, libraryId: 1 }).lean<CardDoc[]>();
     const found = candidates.filter((card) => actor.ability.can('read', cardSubject(card))).length;
     if (found !== ids.length) errors.add(field.key, 'notFound', { what: t(actor, 'Карточка', 'Card') });
   }

@@ -1,15 +1,20 @@
 import mongoose from 'mongoose';
 import type { Actor } from '../access/actor';
-import { customizableFieldProperties, type CardTypeDefinition, type FieldDefinition } from '../card-types/definition';
-import { validateCardTypeDefinition } from '../card-types/definition-schema';
+import {
+  customizableFieldProperties,
+  planFieldChange,
+  renderTitle,
+  searchIndexOf,
+  validateCardTypeDefinition,
+  type CardTypeDefinition,
+  type FieldChangePlan,
+  type FieldDefinition,
+} from '../../../card-types';
 import { listCardTypes, findCardType, saveCardType } from '../card-types/registry';
-import { planFieldChange, type FieldChangePlan } from '../card-types/schema-change';
-import { renderTitle } from '../card-types/title';
 import { AppError, UserInputError } from '../errors';
 import { message } from '../i18n';
 import { ensureCardTypeIndexes } from './indexes';
 import { Card, type CardDoc } from './model';
-import { searchIndexOf } from './search-text';
 
 export interface FieldChangeReport extends FieldChangePlan {
   key: string;

@@ -1,6 +1,6 @@
-import { builtInCardTypes } from '../../../card-types';
+import { mergeCodeAndAdminDefinition } from '../../../card-types';
+import { builtInCardTypes } from '../../../card-types/built-in';
 import { findCardType, listCardTypes, saveCardType } from '../card-types/registry';
-import { mergeCodeAndAdminDefinition } from '../card-types/schema-change';
 import type { Logger } from '../logger';
 import { ensureCardTypeIndexes } from './indexes';
 

@@ -2,7 +2,7 @@ import mongoose, { Types, type ClientSession } from 'mongoose';
 import { cardSubject, folderSubject, historySubject } from '../access/ability';
 import type { Actor } from '../access/actor';
 import { accessSnapshot } from '../access/snapshot';
-import type { CardValues } from '../card-types/definition';
+import { cardTargets, type CardValues } from '../../../card-types';
 import type { CardChange } from '../cards/lifecycle';
 import { Card, type CardDoc } from '../cards/model';
 import { findCard, updateCard, type CardServiceContext } from '../cards/service';
@@ -26,7 +26,7 @@ async function describeChanges(change: CardChange, session: ClientSession): Prom
   const described: HistoryFieldChange[] = [];
   for (const { key, before, after } of change.changes) {
     const field = change.type.fields.find((f) => f.key === key);
-    const isReference = field?.kind === 'reference';
+    const isReference = field !== undefined && cardTargets(field) !== undefined;
     described.push({
       key,
       label: field?.label ?? { ru: key, en: key },

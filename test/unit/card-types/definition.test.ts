@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import {
-  builtInCardTypes,
   orderedFields,
   validateCardTypeDefinition,
   visibleFields,
   type CardTypeDefinition,
-} from '../../../server/src/card-types';
+} from '../../../card-types';
+import { builtInCardTypes } from '../../../card-types/built-in';
 import { label } from './fixtures';
 
 /** A small valid admin definition to break in one place per test. */

@@ -1,5 +1,5 @@
-import type { CardTypeDefinition, FieldDefinition } from '../../../server/src/card-types';
-import { validateCardValues, type ValidationOptions } from '../../../server/src/card-types';
+import type { CardTypeDefinition, FieldDefinition } from '../../../card-types';
+import { validateCardValues, type ValidationOptions } from '../../../card-types';
 
 /** A one-off admin type holding the given fields, titled by the first. */
 export function typeWith(...fields: FieldDefinition[]): CardTypeDefinition {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { loadPlugins, runBeforeValidate, type CardHookContext, type Plugin } from '../../../plugins/index';
 import { innProblem, kppProblem, ogrnProblem } from '../../../plugins/russian-requisites/checksums';
-import { builtInCardTypes } from '../../../server/src/card-types';
+import { builtInCardTypes } from '../../../card-types/built-in';
 import { label, typeWith } from './fixtures';
 
 /** Every number that differs from `valid` in exactly one digit. */

@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import {
-  builtInCardTypes,
   canConvertKind,
   mergeCodeAndAdminDefinition,
   planFieldChange,
   type CardTypeDefinition,
   type FieldDefinition,
-} from '../../../server/src/card-types';
+} from '../../../card-types';
+import { builtInCardTypes } from '../../../card-types/built-in';
 import { label } from './fixtures';
 
 const cards = (...values: unknown[]) => values.map((value, index) => ({ cardId: `c${index + 1}`, value }));

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { builtInCardTypes, renderTitle, templateFields } from '../../../server/src/card-types';
+import { renderTitle, templateFields } from '../../../card-types';
+import { builtInCardTypes } from '../../../card-types/built-in';
 import { label, typeWith } from './fixtures';
 
 describe('card titles', () => {

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { builtInCardTypes, phoneDigits, validateCardValues, type FieldDefinition } from '../../../server/src/card-types';
+import { validateCardValues, type FieldDefinition } from '../../../card-types';
+import { builtInCardTypes } from '../../../card-types/built-in';
+import { phoneDigits } from '../../../card-types/kinds/phone';
 import { check, label, objectId, otherObjectId, typeWith } from './fixtures';
 
 const field = <F extends FieldDefinition>(definition: F): F => definition;

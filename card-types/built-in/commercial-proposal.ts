@@ -1,0 +1,27 @@
+import type { CardTypeDefinition } from '../kernel/definition';
+import { documentFields, documentMainSection, documentStatus } from './document-fields';
+
+const main = documentMainSection;
+const document = documentFields();
+
+/** «Коммерческое предложение» sent to a counterparty. */
+export const commercialProposal: CardTypeDefinition = {
+  key: 'commercial-proposal',
+  names: { ru: 'Коммерческое предложение', en: 'Commercial proposal' },
+  origin: 'code',
+  icon: 'file-text',
+  colour: '#bf8700',
+  historyEnabled: false,
+  titleTemplate: '{number} от {date}',
+  fields: [
+    ...document.head,
+    document.amount,
+    documentStatus([
+      { value: 'draft', label: { ru: 'Черновик', en: 'Draft' } },
+      { value: 'sent', label: { ru: 'Отправлено', en: 'Sent' } },
+      { value: 'accepted', label: { ru: 'Принято', en: 'Accepted' } },
+      { value: 'rejected', label: { ru: 'Отклонено', en: 'Rejected' } },
+    ]),
+    { key: 'validUntil', kind: 'date', label: { ru: 'Действительно до', en: 'Valid until' }, section: main },
+  ],
+};

@@ -1,0 +1,176 @@
+/**
+ * Validation of card type definitions (an administrator's input, a code definition, a stored one):
+ * the common shape, each field's kind settings from the kind's `settingsSchema`, and the checks that
+ * need the whole definition. The client's designer runs the same function before sending.
+ */
+import * as z from 'zod/mini';
+import { customizableFieldProperties, customizableTypeProperties, type CardTypeDefinition, type FieldDefinition } from './definition';
+import type { Locale, LocalizedText } from './locale';
+import { current, inLocale, messages, say } from './messages';
+import { fieldKinds, kindOf, kindsGeneration } from './registry';
+import { fieldKeySchema, localizedSchema, typeKeySchema } from './schemas';
+import { templateBracesBalanced, templateFields } from './title';
+import { checkFieldValue, defaultInput } from './values';
+
+type Path = (string | number)[];
+type Problem = [path: Path, message: LocalizedText];
+
+const origin = z.enum(['code', 'admin']);
+const fieldBase = {
+  key: fieldKeySchema,
+  label: localizedSchema,
+  required: z.optional(z.boolean()),
+  unique: z.optional(z.boolean()),
+  help: z.optional(localizedSchema),
+  section: z.optional(localizedSchema),
+  order: z.optional(z.int()),
+  listed: z.optional(z.boolean()),
+  hidden: z.optional(z.boolean()),
+  origin: z.optional(origin),
+  customized: z.optional(z.array(z.enum(customizableFieldProperties))),
+};
+
+function fieldProblems(field: FieldDefinition, at: Path): Problem[] {
+  const kind = kindOf(field);
+  const problems: Problem[] = kind.settingsProblems(field).map(([path, message]) => [[...at, ...path], message]);
+  if (field.unique && !kind.index.unique(field)) problems.push([[...at, 'unique'], messages.uniqueNotSupported]);
+  if (problems.length === 0 && field.default !== undefined) {
+    const outcome = checkFieldValue({ ...field, required: false }, defaultInput(field, new Date(), 'UTC'));
+    if ('error' in outcome) problems.push([[...at, 'default'], outcome.error]);
+  }
+  return problems;
+}
+
+/** Problems that need the whole definition: repeated keys, settings, defaults, the title template. */
+function consistencyProblems(definition: CardTypeDefinition): Problem[] {
+  const problems: Problem[] = [];
+  const add = (path: Path, text: LocalizedText) => problems.push([path, text]);
+  if (definition.fields.length === 0) add(['fields'], messages.noFields);
+  definition.fields.forEach((field, index) => {
+    if (definition.fields.findIndex((other) => other.key === field.key) < index) add(['fields', index, 'key'], messages.duplicateFieldKey(field.key));
+    problems.push(...fieldProblems(field, ['fields', index]));
+  });
+  (definition.relatedTabs ?? []).forEach((tab, index, tabs) => {
+    if (tabs.findIndex((other) => other.key === tab.key) < index) add(['relatedTabs', index, 'key'], messages.duplicateTabKey(tab.key));
+  });
+  const template = definition.titleTemplate;
+  const named = templateFields(template);
+  if (!templateBracesBalanced(template)) add(['titleTemplate'], messages.templateBraces);
+  else if (named.length === 0) add(['titleTemplate'], messages.templateNoPlaceholder);
+  for (const key of named) {
+    const field = definition.fields.find((candidate) => candidate.key === key);
+    if (!field) add(['titleTemplate'], messages.templateUnknownField(key));
+    else if (kindOf(field).link) add(['titleTemplate'], messages.templateFieldKind(key));
+  }
+  return problems;
+}
+
+/** The card types a field's values point to (reference fields), or undefined for fields that hold no card ids. */
+export function cardTargets(field: FieldDefinition): string[] | undefined {
+  const link = kindOf(field).link;
+  return link?.to === 'card' ? link.targets(field) : undefined;
+}
+
+/** The fields of `type` whose values point to cards of `targetKey`: what a related tab can list by. */
+export function referenceFieldsTo(type: Pick<CardTypeDefinition, 'fields'> | undefined, targetKey: string): FieldDefinition[] {
+  return (type?.fields ?? []).filter((field) => cardTargets(field)?.includes(targetKey));
+}
+
+/** References and related tabs must point to card types that exist (this one or `knownTypes`). */
+function crossTypeProblems(definition: CardTypeDefinition, knownTypes: readonly CardTypeDefinition[], locale: Locale): Problem[] {
+  const types = new Map([...knownTypes, definition].map((type) => [type.key, type]));
+  const problems: Problem[] = [];
+  definition.fields.forEach((field, index) => {
+    (cardTargets(field) ?? []).forEach((target, targetIndex) => {
+      if (!types.has(target)) problems.push([['fields', index, 'targets', targetIndex], messages.unknownCardType(target)]);
+    });
+  });
+  (definition.relatedTabs ?? []).forEach((tab, index) => {
+    const other = types.get(tab.cardType);
+    if (!other) problems.push([['relatedTabs', index, 'cardType'], messages.unknownCardType(tab.cardType)]);
+    else if (!referenceFieldsTo(other, definition.key).some((field) => field.key === tab.referenceField)) {
+      problems.push([['relatedTabs', index, 'referenceField'], messages.tabFieldMissing(tab.referenceField, other.names[locale])]);
+    }
+  });
+  return problems;
+}
+
+function buildSchema() {
+  const kinds = fieldKinds();
+  const fieldSchemas = kinds.map((kind) => z.strictObject({ ...fieldBase, kind: z.literal(kind.key), ...kind.settingsSchema }));
+  const field = fieldSchemas.length > 0 ? z.discriminatedUnion('kind', fieldSchemas as [(typeof fieldSchemas)[number], ...(typeof fieldSchemas)[number][]]) : z.never();
+  const relatedTab = z.strictObject({ key: fieldKeySchema, label: localizedSchema, cardType: typeKeySchema, referenceField: fieldKeySchema, origin: z.optional(origin) });
+  return z
+    .strictObject({
+      key: typeKeySchema,
+      names: localizedSchema,
+      fields: z.array(field),
+      titleTemplate: z.string().check(z.trim(), z.minLength(1, say(messages.fillIn)), z.maxLength(200)),
+      relatedTabs: z.optional(z.array(relatedTab)),
+      historyEnabled: z.boolean(),
+      icon: z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(64))),
+      colour: z.optional(z.string().check(z.regex(/^#[0-9a-fA-F]{6}$/, say(messages.badColour)))),
+      origin,
+      customized: z.optional(z.array(z.enum(customizableTypeProperties))),
+    })
+    .check(
+      z.superRefine((definition, context) => {
+        for (const [path, message] of consistencyProblems(definition as CardTypeDefinition)) context.addIssue({ code: 'custom', path, message: current(message) });
+      }),
+    );
+}
+
+let built: { generation: number; schema: ReturnType<typeof buildSchema> } | undefined;
+
+/** The zod schema of a card type definition (over the kinds registered now); run it inside `inLocale`. */
+export function cardTypeDefinitionSchema(): ReturnType<typeof buildSchema> {
+  if (built?.generation !== kindsGeneration()) built = { generation: kindsGeneration(), schema: buildSchema() };
+  return built.schema;
+}
+
+/** Every setting some kind has: naming one on the wrong kind says so rather than "unknown". */
+const anySetting = (key: string): boolean => fieldKinds().some((kind) => key in kind.settingsSchema);
+
+/** Messages for zod's own issues, where the schema names none. */
+function genericMessage(issue: z.core.$ZodRawIssue): string {
+  const input: unknown = issue.input;
+  if (issue.code === 'invalid_union' && 'discriminator' in issue) {
+    const kind = (input as { kind?: unknown } | undefined)?.kind;
+    return current(kind === undefined ? messages.required : messages.unknownKind(String(kind)));
+  }
+  if (issue.code === 'invalid_type' && input === undefined) return current(messages.required);
+  if (issue.code === 'too_big' && issue.origin === 'string') return current(messages.tooLong(Number(issue.maximum)));
+  return current(messages.invalidValue);
+}
+
+export type DefinitionCheck = { ok: true; definition: CardTypeDefinition } | { ok: false; errors: Record<string, string> };
+
+export interface DefinitionCheckOptions {
+  locale?: Locale;
+  /** The other card types; when given, reference targets and related tabs are checked against them. */
+  knownTypes?: readonly CardTypeDefinition[];
+}
+
+/**
+ * Validates a card type definition (an administrator's input or a code definition) and returns it
+ * with labels trimmed, or a message per offending path: `fields.2.key`, `titleTemplate`, `relatedTabs.0.cardType` ….
+ */
+export function validateCardTypeDefinition(input: unknown, { locale = 'ru', knownTypes }: DefinitionCheckOptions = {}): DefinitionCheck {
+  return inLocale(locale, () => {
+    const parsed = cardTypeDefinitionSchema().safeParse(input, { error: genericMessage });
+    const errors: Record<string, string> = {};
+    const add = (path: PropertyKey[], message: string) => {
+      errors[path.map(String).join('.')] ??= message;
+    };
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        if (issue.code !== 'unrecognized_keys') add(issue.path, issue.message);
+        else for (const key of issue.keys) add([...issue.path, key], current(anySetting(key) ? messages.notForKind : messages.unknownProperty(key)));
+      }
+      return { ok: false, errors };
+    }
+    const definition = parsed.data as CardTypeDefinition;
+    for (const [path, message] of knownTypes ? crossTypeProblems(definition, knownTypes, locale) : []) add(path, message[locale]);
+    return Object.keys(errors).length === 0 ? { ok: true, definition } : { ok: false, errors };
+  });
+}

@@ -1,0 +1,150 @@
+/**
+ * The contract of a field kind. One module per kind (`card-types/kinds/<key>.ts`) calls
+ * `defineFieldKind` with everything the kernel, the server and the client need to know about it:
+ * its settings, how a raw value becomes a stored one, how it reads, how it is searched, filtered,
+ * indexed, and which kinds its values convert to and from. Nothing here touches a database or the DOM.
+ */
+import type { ZodMiniType, output } from 'zod/mini';
+import type { FieldDefinition, StoredValue } from './definition';
+import type { Locale, LocalizedText } from './locale';
+
+/** One raw value checked: its stored form, or why it is wrong. */
+export type Outcome = { value: StoredValue } | { error: LocalizedText };
+
+export const ok = (value: StoredValue): Outcome => ({ value });
+export const fail = (error: LocalizedText): Outcome => ({ error });
+
+/** The operators of card list filters (`CardFilterInput.op`). */
+export const filterOperators = ['contains', 'equals', 'range', 'in', 'empty', 'notEmpty', 'tags'] as const;
+export type FilterOperator = (typeof filterOperators)[number];
+
+/** What a kind's values point to: cards (of the field's target types) or users. */
+export type LinkTarget = 'card' | 'user';
+
+export interface FormatOptions {
+  locale: Locale;
+  /** IANA zone for date-times; UTC unless told. */
+  timeZone?: string;
+  /** How an id of a linked card or user reads (a title, a name); the id itself unless told. */
+  linkText?: (id: string, target: LinkTarget) => string;
+}
+
+/** A value's part of a card's search index: words to find it by, and exact keys (digits, e-mails). */
+export interface SearchContribution {
+  text?: string[];
+  keys?: string[];
+}
+
+/** A problem in a field's settings, at a path below the field (`['options', 2, 'value']`). */
+export type SettingsProblem = [path: (string | number)[], message: LocalizedText];
+
+export interface ConversionContext<F = FieldDefinition> {
+  from: FieldDefinition;
+  to: F;
+  /** The value as a person reads it in the old field (Russian): what text kinds take. */
+  formatted: () => string;
+}
+
+/** How a stored value of one kind becomes input for another, or why it cannot. */
+export type Carry<F = FieldDefinition> = (value: StoredValue, context: ConversionContext<F>) => { input: unknown } | { reason: LocalizedText };
+
+type SettingsShape = Record<string, ZodMiniType>;
+/** A field of a kind with these settings. */
+export type FieldWith<S extends SettingsShape> = FieldDefinition & { [K in keyof S]?: output<S[K]> };
+
+export interface FieldKindSpec<S extends SettingsShape> {
+  key: string;
+  /** The kind's name in the type designer. */
+  labels: LocalizedText;
+  /** Place in the designer's list of kinds (smaller first). */
+  order: number;
+  /** The kind's own properties on a field (`max`, `options`, `default` …), each optional unless the kind needs it. */
+  settingsSchema: S;
+  /** How the designer names a setting where the common name would mislead (`min` of text: «Не короче (символов)»). */
+  settingLabels?: Partial<Record<keyof S, LocalizedText>>;
+  /** What the designer says under a setting's input (`default` of a date: «… или today»). */
+  settingHints?: Partial<Record<keyof S, LocalizedText>>;
+  /** A non-empty raw value (typed by a person, sent by a client, read from a file) → its stored form or a message. */
+  parse(raw: unknown, field: FieldWith<S>): Outcome;
+  /** A stored value as a person reads it; the values joined by commas unless told. */
+  format?(value: StoredValue, field: FieldWith<S>, options: FormatOptions): string;
+  /** What search finds a value by; nothing unless told. */
+  normalizeForSearch?(value: StoredValue, field: FieldWith<S>): SearchContribution;
+  /** The list filter: its operators (`empty` and `notEmpty` always apply), and a bound typed by a person → the stored form compared with. */
+  filter: {
+    operators: readonly FilterOperator[];
+    bound?(text: string, field: FieldWith<S>): StoredValue | undefined;
+    /** Stored as decimal strings: compared as numbers, not as text. */
+    decimal?: boolean;
+  };
+  /** Index hints: may values be unique (a partial unique index), may a list be sorted by them. */
+  index?: { unique?: boolean | ((field: FieldWith<S>) => boolean); sortable?: boolean };
+  /** Conversions when an administrator changes a field's kind; `from: { '*': … }` takes any kind without links. */
+  conversions?: { to?: Record<string, Carry<FieldDefinition>>; from?: Record<string, Carry<FieldWith<S>>> };
+  /** Whether a value is a list; never unless told. */
+  multiple?(field: FieldWith<S>): boolean;
+  /** Problems in settings that the schema alone cannot see (min above max, no options …). */
+  settingsProblems?(field: FieldWith<S>): SettingsProblem[];
+  /** The raw default on creation (`today`, `now` resolved); the `default` setting unless told. */
+  defaultInput?(field: FieldWith<S>, now: Date, timeZone: string): unknown;
+  /** Values are ids of cards (of `targets(field)`) or users: checked and resolved by the server. */
+  link?: { to: LinkTarget; targets?(field: FieldWith<S>): string[] };
+  /** An example value, for the designer's title example. */
+  sample?(field: FieldWith<S>, locale: Locale): StoredValue | undefined;
+  /** Loads what `parse` needs and is too big to load before it is needed (the client loads it on demand). */
+  load?(): Promise<void>;
+}
+
+/** A registered kind, as the kernel uses it: every method takes any field of the kind. */
+export interface FieldKind {
+  key: string;
+  labels: LocalizedText;
+  order: number;
+  settingsSchema: SettingsShape;
+  settingLabels: Record<string, LocalizedText | undefined>;
+  settingHints: Record<string, LocalizedText | undefined>;
+  parse(raw: unknown, field: FieldDefinition): Outcome;
+  format(value: StoredValue, field: FieldDefinition, options: FormatOptions): string;
+  normalizeForSearch(value: StoredValue, field: FieldDefinition): SearchContribution;
+  filter: { operators: readonly FilterOperator[]; bound(text: string, field: FieldDefinition): StoredValue | undefined; decimal: boolean };
+  index: { unique(field: FieldDefinition): boolean; sortable: boolean };
+  conversions: { to: Record<string, Carry>; from: Record<string, Carry> };
+  multiple(field: FieldDefinition): boolean;
+  settingsProblems(field: FieldDefinition): SettingsProblem[];
+  defaultInput(field: FieldDefinition, now: Date, timeZone: string): unknown;
+  link?: { to: LinkTarget; targets(field: FieldDefinition): string[] };
+  sample(field: FieldDefinition, locale: Locale): StoredValue | undefined;
+  load(): Promise<void>;
+}
+
+const joined = (value: StoredValue): string => (Array.isArray(value) ? value.join(', ') : String(value));
+
+/** Declares a field kind; omitted parts take the plainest behaviour. */
+export function defineFieldKind<S extends SettingsShape>(spec: FieldKindSpec<S>): FieldKind {
+  const kind = spec as unknown as FieldKindSpec<SettingsShape>;
+  const unique = kind.index?.unique ?? false;
+  return {
+    key: kind.key,
+    labels: kind.labels,
+    order: kind.order,
+    settingsSchema: kind.settingsSchema,
+    settingLabels: kind.settingLabels ?? {},
+    settingHints: kind.settingHints ?? {},
+    parse: (raw, field) => kind.parse(raw, field),
+    format: (value, field, options) => (kind.format ? kind.format(value, field, options) : joined(value)),
+    normalizeForSearch: (value, field) => kind.normalizeForSearch?.(value, field) ?? {},
+    filter: {
+      operators: [...new Set([...kind.filter.operators, 'empty', 'notEmpty'] as const)],
+      bound: (text, field) => (kind.filter.bound ? kind.filter.bound(text, field) : text),
+      decimal: kind.filter.decimal ?? false,
+    },
+    index: { unique: (field) => (typeof unique === 'function' ? unique(field) : unique), sortable: kind.index?.sortable ?? true },
+    conversions: { to: kind.conversions?.to ?? {}, from: (kind.conversions?.from ?? {}) as Record<string, Carry> },
+    multiple: (field) => kind.multiple?.(field) ?? false,
+    settingsProblems: (field) => kind.settingsProblems?.(field) ?? [],
+    defaultInput: (field, now, timeZone) => (kind.defaultInput ? kind.defaultInput(field, now, timeZone) : field.default),
+    link: kind.link && { to: kind.link.to, targets: (field) => kind.link?.targets?.(field) ?? [] },
+    sample: (field, locale) => kind.sample?.(field, locale),
+    load: () => kind.load?.() ?? Promise.resolve(),
+  };
+}

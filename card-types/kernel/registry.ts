@@ -1,0 +1,70 @@
+/**
+ * The field kinds in force: the built-in ones (every module in `card-types/kinds/`, found by
+ * `#field-kinds`) and those plugins register. Adding a kind is adding its module.
+ */
+import { builtInFieldKinds } from '#field-kinds';
+import type { FieldDefinition } from './definition';
+import { defineFieldKind, type FieldKind } from './field-kind';
+
+const kinds = new Map<string, FieldKind>();
+let generation = 0;
+
+/** Registers a kind (built-in or from a plugin); a second kind with a taken key is a mistake. */
+export function registerFieldKind(kind: FieldKind): void {
+  const present = kinds.get(kind.key);
+  if (present === kind) return;
+  if (present) throw new Error(`Field kind "${kind.key}" is registered twice`);
+  kinds.set(kind.key, kind);
+  generation += 1;
+}
+
+for (const kind of builtInFieldKinds) registerFieldKind(kind);
+
+/** Changes whenever a kind is registered: what is built from the kinds (the definition schema) is rebuilt. */
+export const kindsGeneration = (): number => generation;
+
+export function findFieldKind(key: string): FieldKind | undefined {
+  return kinds.get(key);
+}
+
+/** The registered kinds, in the designer's order. */
+export function fieldKinds(): FieldKind[] {
+  return [...kinds.values()].sort((a, b) => a.order - b.order || a.key.localeCompare(b.key));
+}
+
+const strangers = new Map<string, FieldKind>();
+
+/**
+ * A field's kind. A stored field of a kind no longer registered (its plugin switched off) keeps its
+ * values as they are, so a card read and written back loses nothing.
+ */
+export function kindOf(field: Pick<FieldDefinition, 'kind'>): FieldKind {
+  const kind = kinds.get(field.kind);
+  if (kind) return kind;
+  let stranger = strangers.get(field.kind);
+  if (!stranger) {
+    stranger = defineFieldKind({
+      key: field.kind,
+      labels: { ru: field.kind, en: field.kind },
+      order: Number.MAX_SAFE_INTEGER,
+      settingsSchema: {},
+      parse: (raw) => ({ value: raw as string }),
+      filter: { operators: [] },
+      index: { sortable: false },
+    });
+    strangers.set(field.kind, stranger);
+  }
+  return stranger;
+}
+
+/** Whether a field's value is a list (tags; enums and references with `multiple`). */
+export const isMultiValued = (field: FieldDefinition): boolean => kindOf(field).multiple(field);
+
+/**
+ * Loads what the kinds of these fields (every kind unless told) need to parse and is loaded on
+ * demand: the client awaits it before validating a form. On Node everything is loaded at start.
+ */
+export async function prepareFieldKinds(fields?: readonly Pick<FieldDefinition, 'kind'>[]): Promise<void> {
+  const keys = fields ? new Set(fields.map((field) => field.kind)) : new Set(kinds.keys());
+  await Promise.all([...keys].map((key) => kinds.get(key)?.load()));
+}

@@ -1,0 +1,43 @@
+import type { CardTypeDefinition, CardValues } from './definition';
+import { kindOf } from './registry';
+
+/** Lower case, ё→е, accents dropped: what both the stored text and queries are reduced to. */
+export function normaliseForSearch(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/ё/g, 'е')
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .normalize('NFC');
+}
+
+/**
+ * The searchable text of a card (its title and what each field's kind contributes: words, option
+ * labels) and its exact-match keys (numbers of 5+ digits such as INN, phone digits, e-mails).
+ */
+export function searchIndexOf(type: CardTypeDefinition, title: string, values: CardValues): { searchText: string; searchKeys: string[] } {
+  const parts = [title];
+  const keys = new Set<string>();
+  for (const field of type.fields) {
+    const value = values[field.key];
+    if (value === undefined) continue;
+    const found = kindOf(field).normalizeForSearch(value, field);
+    parts.push(...(found.text ?? []));
+    for (const key of found.keys ?? []) keys.add(key);
+  }
+  return { searchText: normaliseForSearch(parts.join(' ')), searchKeys: [...keys] };
+}
+
+/** Exact keys a query may hit: itself as digits (phones typed with spaces or +7), or an e-mail. */
+export function exactKeysOfQuery(query: string): string[] {
+  const trimmed = query.trim();
+  const keys: string[] = [];
+  if (/^[^\s@]+@[^\s@]+$/.test(trimmed)) keys.push(trimmed.toLowerCase());
+  const digits = trimmed.replace(/\D/g, '');
+  if (digits.length >= 5 && /^[\d\s()+\-.]+$/.test(trimmed)) {
+    keys.push(digits);
+    // A Russian number typed with 8 or +7 matches one stored the other way.
+    if (digits.length === 11 && (digits.startsWith('8') || digits.startsWith('7'))) keys.push(`7${digits.slice(1)}`, `8${digits.slice(1)}`);
+  }
+  return [...new Set(keys)];
+}

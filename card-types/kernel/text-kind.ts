@@ -1,0 +1,50 @@
+/** `string` (one line) and `text` (several lines): trimmed text, length limits and a pattern. */
+import * as z from 'zod/mini';
+import { defineFieldKind, fail, ok, type FieldKind } from './field-kind';
+import { limitProblems, wordsAndNumbers } from './kind-parts';
+import type { LocalizedText } from './locale';
+import { messages } from './messages';
+import { lengthSchema, localizedSchema, regExpSchema } from './schemas';
+
+const patterns = new Map<string, RegExp>();
+/** A pattern matches the whole value (implicitly anchored, like HTML `pattern`). */
+function compiledPattern(source: string): RegExp {
+  let pattern = patterns.get(source);
+  if (!pattern) patterns.set(source, (pattern = new RegExp(`^(?:${source})$`, 'u')));
+  return pattern;
+}
+
+export function textKind({ key, labels, order, multiline, maxLength, unique }: { key: string; labels: LocalizedText; order: number; multiline: boolean; maxLength: number; unique: boolean }): FieldKind {
+  return defineFieldKind({
+    key,
+    labels,
+    order,
+    settingsSchema: {
+      default: z.optional(z.string()),
+      min: z.optional(lengthSchema),
+      max: z.optional(lengthSchema),
+      /** A JavaScript regular expression the whole value must match. */
+      pattern: z.optional(regExpSchema),
+      /** Shown when the pattern does not match; «Неверный формат» otherwise. */
+      patternMessage: z.optional(localizedSchema),
+    },
+    settingLabels: { min: { ru: 'Не короче (символов)', en: 'At least (characters)' }, max: { ru: 'Не длиннее (символов)', en: 'At most (characters)' } },
+    parse(raw, field) {
+      const text = typeof raw === 'number' && Number.isFinite(raw) ? String(raw) : raw;
+      if (typeof text !== 'string') return fail(messages.notText);
+      const value = multiline ? text.replace(/\r\n?/g, '\n').trim() : text.trim();
+      const max = field.max ?? maxLength;
+      if (value.length > max) return fail(messages.tooLong(max));
+      if (field.min !== undefined && value.length < field.min) return fail(messages.tooShort(field.min));
+      if (field.pattern !== undefined && !compiledPattern(field.pattern).test(value)) return fail(field.patternMessage ?? messages.invalidFormat);
+      return ok(value);
+    },
+    normalizeForSearch: wordsAndNumbers,
+    filter: { operators: ['contains', 'equals', 'in'] },
+    index: { unique },
+    // Any value a person can read can become text.
+    conversions: { from: { '*': (_value, { formatted }) => ({ input: formatted() }) } },
+    settingsProblems: (field) => limitProblems(field.min, field.max, (min, max) => min > max),
+    sample: (field, locale) => field.label[locale],
+  });
+}

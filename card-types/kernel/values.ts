@@ -1,0 +1,97 @@
+import type { CardTypeDefinition, CardValues, FieldDefinition, StoredValue } from './definition';
+import type { Locale, LocalizedText } from './locale';
+import { messages } from './messages';
+import { kindOf } from './registry';
+
+/** One field's value checked and brought to its stored form: `value` (absent when empty) or an `error`. */
+export type FieldOutcome = { value: StoredValue | undefined } | { error: string };
+
+/** Checks one raw value of a field (required, kind, limits) and returns its stored form, messages in `locale`. */
+export type FieldNormalizer = (raw: unknown, locale: Locale) => FieldOutcome;
+
+/** Nothing: undefined, null, blank text or an empty list. */
+export function isEmptyValue(raw: unknown): boolean {
+  return raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '') || (Array.isArray(raw) && raw.length === 0);
+}
+
+/** Checks one raw value of a field (required, kind, limits): its stored form (undefined when empty) or why not. */
+export function checkFieldValue(field: FieldDefinition, raw: unknown): { value: StoredValue | undefined } | { error: LocalizedText } {
+  if (!isEmptyValue(raw)) {
+    const outcome = kindOf(field).parse(raw, field);
+    if ('error' in outcome || !isEmptyValue(outcome.value)) return outcome;
+  }
+  return field.required ? { error: messages.required } : { value: undefined };
+}
+
+/** A field's check with messages in a language; the result checks any number of values. */
+export function compileField(field: FieldDefinition): FieldNormalizer {
+  return (raw, locale) => {
+    const outcome = checkFieldValue(field, raw);
+    return 'error' in outcome ? { error: outcome.error[locale] } : outcome;
+  };
+}
+
+/** The raw default of a field on creation, with `today`/`now` resolved in `timeZone`. */
+export function defaultInput(field: FieldDefinition, now: Date, timeZone: string): unknown {
+  return kindOf(field).defaultInput(field, now, timeZone);
+}
+
+export interface ValidationOptions {
+  /** Language of the messages; Russian unless told. */
+  locale?: Locale;
+  /** Set on create: fields absent from the input get their defaults. Off by default (updates send full values). */
+  applyDefaults?: boolean;
+  /** The moment `today`/`now` defaults resolve to; the current time unless told. */
+  now?: Date;
+  /** The zone in which `today` is taken; UTC unless told. */
+  timeZone?: string;
+}
+
+export interface ValidationResult {
+  /** The values in their stored form; empty fields are left out. Meaningful when `errors` is empty. */
+  values: CardValues;
+  /** A message for each offending field key (also for keys the type does not have). */
+  errors: Record<string, string>;
+}
+
+export type CardValuesValidator = (input: Readonly<Record<string, unknown>>, options?: ValidationOptions) => ValidationResult;
+
+/**
+ * Compiles a card type into a validator of the full values of one card. Hidden (removed) fields
+ * still accept their kept values, so a card read and written back loses nothing.
+ */
+export function compileCardType(type: CardTypeDefinition): CardValuesValidator {
+  const normalizers = new Map<string, { field: FieldDefinition; normalize: FieldNormalizer }>(
+    type.fields.map((field) => [field.key, { field, normalize: compileField(field.hidden ? { ...field, required: false } : field) }]),
+  );
+  return (input, { locale = 'ru', applyDefaults = false, now = new Date(), timeZone = 'UTC' } = {}) => {
+    const values: CardValues = {};
+    const errors: Record<string, string> = {};
+    for (const key of Object.keys(input)) {
+      if (!normalizers.has(key)) errors[key] = messages.unknownField[locale];
+    }
+    for (const [key, { field, normalize }] of normalizers) {
+      const given = Object.hasOwn(input, key);
+      const raw = given ? input[key] : applyDefaults && !field.hidden ? defaultInput(field, now, timeZone) : undefined;
+      const outcome = normalize(raw, locale);
+      if ('error' in outcome) errors[key] = outcome.error;
+      else if (outcome.value !== undefined) values[key] = outcome.value;
+    }
+    return { values, errors };
+  };
+}
+
+const compiled = new WeakMap<CardTypeDefinition, CardValuesValidator>();
+
+/**
+ * Validates the full values of a card against its type and brings them to their stored form.
+ * Definitions are treated as immutable: the compiled validator is cached per definition object.
+ */
+export function validateCardValues(type: CardTypeDefinition, input: Readonly<Record<string, unknown>>, options: ValidationOptions = {}): ValidationResult {
+  let validator = compiled.get(type);
+  if (!validator) {
+    validator = compileCardType(type);
+    compiled.set(type, validator);
+  }
+  return validator(input, options);
+}

@@ -1,0 +1,42 @@
+import * as z from 'zod/mini';
+import { formatDate, isoDateIn, parseDate } from '../kernel/dates';
+import { defineFieldKind, fail, ok } from '../kernel/field-kind';
+import { fromText, limitProblems } from '../kernel/kind-parts';
+import { inBoth, messages } from '../kernel/messages';
+import { dateTextSchema } from '../kernel/schemas';
+
+/** «Дата», stored as 'YYYY-MM-DD'; `default: 'today'` fills in the creation date. */
+export default defineFieldKind({
+  key: 'date',
+  labels: { ru: 'Дата', en: 'Date' },
+  order: 60,
+  settingsSchema: { default: z.optional(z.string()), min: z.optional(dateTextSchema), max: z.optional(dateTextSchema) },
+  settingHints: {
+    min: { ru: 'ГГГГ-ММ-ДД', en: 'YYYY-MM-DD' },
+    max: { ru: 'ГГГГ-ММ-ДД', en: 'YYYY-MM-DD' },
+    default: { ru: 'ГГГГ-ММ-ДД или today — дата создания', en: 'YYYY-MM-DD, or today: the creation date' },
+  },
+  parse(raw, field) {
+    const date = parseDate(raw);
+    const { min, max } = field;
+    if (date === undefined) return fail(messages.notDate);
+    if (min !== undefined && date < min) return fail(messages.beforeMin(inBoth((locale) => formatDate(min, locale))));
+    if (max !== undefined && date > max) return fail(messages.afterMax(inBoth((locale) => formatDate(max, locale))));
+    return ok(date);
+  },
+  format: (value, _field, { locale }) => formatDate(String(value), locale),
+  filter: { operators: ['range', 'equals', 'in'], bound: parseDate },
+  index: { unique: true },
+  conversions: {
+    from: {
+      ...fromText,
+      datetime: (value) => {
+        const instant = String(value);
+        return instant.endsWith('T00:00:00.000Z') ? { input: instant.slice(0, 10) } : { reason: messages.timeWouldBeLost };
+      },
+    },
+  },
+  settingsProblems: (field) => limitProblems(field.min, field.max, (min, max) => min > max),
+  defaultInput: (field, now, timeZone) => (field.default === 'today' ? isoDateIn(now, timeZone) : field.default),
+  sample: () => new Date().toISOString().slice(0, 10),
+});

@@ -1,0 +1,31 @@
+import * as z from 'zod/mini';
+import { defineFieldKind, fail, ok } from '../kernel/field-kind';
+import { asIs } from '../kernel/kind-parts';
+import { messages, say } from '../kernel/messages';
+import { parseInteger } from './integer';
+
+const stars = 5;
+const isRating = (value: number | undefined): value is number => value !== undefined && value >= 1 && value <= stars;
+const rating = z.int().check(z.refine(isRating, say(messages.notRating)));
+
+/** A whole number of stars, 1–5 ("4", 4), or undefined. */
+function parseRating(raw: unknown): number | undefined {
+  const value = parseInteger(raw);
+  return isRating(value) ? value : undefined;
+}
+
+/** «Оценка»: 1 to 5 stars; lists filter by «not less than»; whole numbers 1–5 convert to it. */
+export default defineFieldKind({
+  key: 'rating',
+  labels: { ru: 'Оценка (1–5)', en: 'Rating (1–5)' },
+  order: 85,
+  settingsSchema: { default: z.optional(rating) },
+  parse(raw) {
+    const value = parseRating(raw);
+    return value === undefined ? fail(messages.notRating) : ok(value);
+  },
+  format: (value) => '★'.repeat(Number(value)) + '☆'.repeat(stars - Number(value)),
+  filter: { operators: ['range', 'equals', 'in'], bound: parseRating },
+  conversions: { from: { integer: asIs } },
+  sample: () => 4,
+});

@@ -1,0 +1,33 @@
+import * as z from 'zod/mini';
+import { defineFieldKind, fail, ok } from '../kernel/field-kind';
+import { fromText, wordsAndNumbers } from '../kernel/kind-parts';
+import { messages } from '../kernel/messages';
+
+const maxTagLength = 100;
+
+/** «Метки»: free-form labels, a list of unique trimmed strings (case-insensitively), in the given order. */
+export default defineFieldKind({
+  key: 'tags',
+  labels: { ru: 'Метки', en: 'Tags' },
+  order: 130,
+  settingsSchema: { default: z.optional(z.array(z.string())) },
+  settingHints: { default: { ru: 'Через запятую', en: 'Comma-separated' } },
+  parse(raw) {
+    const items: unknown[] | undefined = typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? raw : undefined;
+    if (!items || !items.every((item) => typeof item === 'string')) return fail(messages.notTags);
+    const tags: string[] = [];
+    const seen = new Set<string>();
+    for (const tag of items.map((item) => (item as string).trim()).filter((item) => item !== '')) {
+      if (tag.length > maxTagLength) return fail(messages.tagTooLong(maxTagLength));
+      const folded = tag.toLocaleLowerCase('ru');
+      if (!seen.has(folded)) tags.push(tag);
+      seen.add(folded);
+    }
+    return ok(tags);
+  },
+  normalizeForSearch: wordsAndNumbers,
+  filter: { operators: ['tags', 'contains', 'in'] },
+  multiple: () => true,
+  conversions: { from: { ...fromText, enum: (_value, { formatted }) => ({ input: formatted().split(', ') }) } },
+  sample: (_field, locale) => [locale === 'en' ? 'sample' : 'пример'],
+});

@@ -1,0 +1,35 @@
+/**
+ * The client components of field kinds, by kind key: every `field-kinds/<kind>.vue`. A kind without
+ * one (a plugin's kind before its client part loads) is drawn as text.
+ */
+import type { Component } from 'vue';
+import { kindOf, type FieldDefinition } from '../../../card-types';
+import StringKind from './string.vue';
+
+interface KindModule {
+  default: Component;
+  /** The width of the kind's list column (CSS grid track). */
+  listColumn?: string;
+}
+
+const modules = import.meta.glob<KindModule>('./*.vue', { eager: true });
+const components = new Map(Object.entries(modules).map(([path, module]) => [path.replace(/^\.\/(.*)\.vue$/, '$1'), module]));
+
+/** Registers a kind's component (plugins' client parts). */
+export function registerKindComponent(key: string, module: KindModule): void {
+  components.set(key, module);
+}
+
+export function kindComponent(field: Pick<FieldDefinition, 'kind'>): Component {
+  return components.get(field.kind)?.default ?? StringKind;
+}
+
+export function listColumnWidth(field: FieldDefinition): string {
+  return components.get(field.kind)?.listColumn ?? 'minmax(120px, 1fr)';
+}
+
+/** Keys of the kinds that have a component: every built-in kind has. */
+export const kindsWithComponents = (): string[] => [...components.keys()];
+
+/** A field may sort a list when its kind says so. */
+export const sortable = (field: FieldDefinition): boolean => kindOf(field).index.sortable;

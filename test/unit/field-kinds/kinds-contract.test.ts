@@ -1,0 +1,69 @@
+import { expect } from 'chai';
+import { readdirSync } from 'node:fs';
+import {
+  checkFieldValue,
+  fieldKinds,
+  filterOperators,
+  formatValue,
+  isMultiValued,
+  kindOf,
+  validateCardTypeDefinition,
+  type FieldDefinition,
+} from '../../../card-types';
+import { label } from '../card-types/fixtures';
+
+/** Settings a kind cannot do without, for a field of it to be valid. */
+const needs: Record<string, Partial<FieldDefinition>> = {
+  enum: { options: [{ value: 'a', label: { ru: 'А', en: 'A' } }] },
+  reference: { targets: ['sample'] },
+};
+const fieldOf = (kind: string): FieldDefinition => ({ key: `${kind}Field`, kind, label, ...needs[kind] });
+
+describe('field kinds: the contract every kind keeps', () => {
+  it('registers every module in card-types/kinds, and only those', () => {
+    const files = readdirSync(new URL('../../../card-types/kinds/', import.meta.url)).map((name) => name.replace(/\.ts$/, ''));
+    expect(fieldKinds().map((kind) => kind.key).sort()).to.deep.equal(files.sort());
+    expect(fieldKinds()).to.have.length.of.at.least(16);
+  });
+
+  for (const kind of fieldKinds()) {
+    describe(`«${kind.labels.ru}» (${kind.key})`, () => {
+      const field = fieldOf(kind.key);
+
+      it('is valid in a definition with no more than it needs', () => {
+        const result = validateCardTypeDefinition({ key: 'sample', names: label, fields: [{ key: 'title', kind: 'string', label }, field], titleTemplate: '{title}', historyEnabled: false, origin: 'admin' });
+        expect(result).to.deep.include({ ok: true });
+      });
+
+      it('parses a stored value back to itself, so a card read and written back is unchanged', () => {
+        const sample = kind.sample(field, 'ru') ?? (kind.link ? (kind.multiple(field) ? ['65a1b2c3d4e5f6a7b8c9d0e1'] : '65a1b2c3d4e5f6a7b8c9d0e1') : undefined);
+        const first = checkFieldValue(field, sample);
+        expect(first, String(sample)).to.have.property('value');
+        const stored = (first as { value: unknown }).value;
+        expect(checkFieldValue(field, stored)).to.deep.equal({ value: stored });
+        expect(formatValue(field, stored as never, { locale: 'ru' })).to.be.a('string').and.not.equal('');
+      });
+
+      it('names its filter operators among those of the API, empty and filled always among them', () => {
+        for (const operator of kind.filter.operators) expect(filterOperators).to.include(operator);
+        expect(kind.filter.operators).to.include.members(['empty', 'notEmpty']);
+      });
+
+      it('says whether a value is a list the same way on server and client (multiple only when the field says so)', () => {
+        expect(isMultiValued(field)).to.equal(kind.multiple(field));
+        if ('multiple' in kind.settingsSchema) {
+          expect(isMultiValued({ ...field, multiple: false })).to.equal(false);
+          expect(isMultiValued({ ...field, multiple: true })).to.equal(true);
+        }
+      });
+    });
+  }
+
+  it('treats a single reference as one id and a multiple one as a list', () => {
+    const single = fieldOf('reference');
+    expect(kindOf(single).multiple(single)).to.equal(false);
+    expect(checkFieldValue(single, ['65a1b2c3d4e5f6a7b8c9d0e1'])).to.deep.equal({ error: { ru: 'Можно выбрать только одно значение', en: 'Only one value is allowed' } });
+    expect(checkFieldValue(single, '65A1B2C3D4E5F6A7B8C9D0E1')).to.deep.equal({ value: '65a1b2c3d4e5f6a7b8c9d0e1' });
+    expect(checkFieldValue({ ...single, multiple: true }, ['65a1b2c3d4e5f6a7b8c9d0e1'])).to.deep.equal({ value: ['65a1b2c3d4e5f6a7b8c9d0e1'] });
+  });
+});

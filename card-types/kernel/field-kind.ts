@@ -66,7 +66,7 @@ export interface FieldKindSpec<S extends SettingsShape> {
   settingHints?: Partial<Record<keyof S, LocalizedText>>;
   /** A non-empty raw value (typed by a person, sent by a client, read from a file) → its stored form or a message. */
   parse(raw: unknown, field: FieldWith<S>): Outcome;
-  /** A stored value as a person reads it; the values joined by commas unless told. */
+  /** A stored value as a person reads it; the values joined by commas unless told (ids of a link through `linkText`). */
   format?(value: StoredValue, field: FieldWith<S>, options: FormatOptions): string;
   /** What search finds a value by; nothing unless told. */
   normalizeForSearch?(value: StoredValue, field: FieldWith<S>): SearchContribution;
@@ -131,7 +131,12 @@ export function defineFieldKind<S extends SettingsShape>(spec: FieldKindSpec<S>)
     settingLabels: kind.settingLabels ?? {},
     settingHints: kind.settingHints ?? {},
     parse: (raw, field) => kind.parse(raw, field),
-    format: (value, field, options) => (kind.format ? kind.format(value, field, options) : joined(value)),
+    format: (value, field, options) => {
+      if (kind.format) return kind.format(value, field, options);
+      const { link } = kind;
+      const { linkText } = options;
+      return link && linkText ? [value].flat().map((id) => linkText(String(id), link.to)).join(', ') : joined(value);
+    },
     normalizeForSearch: (value, field) => kind.normalizeForSearch?.(value, field) ?? {},
     filter: {
       operators: [...new Set([...kind.filter.operators, 'empty', 'notEmpty'] as const)],

@@ -96,6 +96,8 @@ describeInBrowser('field kinds: input, display and filter of every kind (browser
       expect(shown, `display of ${field.kind}`).to.not.be.oneOf(['', '—', undefined]);
     }
     expect(await page.getByTestId(`value-${keyOf('email')}`).locator('a').getAttribute('href')).to.equal('mailto:info@example.com');
+    expect(await page.getByTestId(`value-${keyOf('reference')}`).textContent()).to.equal('Цель ссылки');
+    expect(await page.getByTestId(`value-${keyOf('user')}`).textContent()).to.equal('Проверка Видов');
     await screenshot(page, 'field-kinds-2-card');
     await page.getByTestId('edit').click();
     for (const field of fields) {

@@ -168,7 +168,7 @@ function filterCondition(types: CardTypeDefinition[], filter: CardFilter, index:
       const to = filter.to ? one(filter.to) : null;
       if (from === undefined || to === undefined) return bad();
       // Decimal values are canonical strings: compare them numerically.
-      if (kind?.filter.decimal) {
+      if (field && kindOf(field).filter.decimal) {
         const bounds = [];
         if (from !== null) bounds.push({ $gte: [{ $toDecimal: `$${path}` }, { $toDecimal: from }] });
         if (to !== null) bounds.push({ $lte: [{ $toDecimal: `$${path}` }, { $toDecimal: to }] });

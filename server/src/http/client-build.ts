@@ -3,7 +3,9 @@ import path from 'node:path';
 import type { Logger } from '../logger';
 import { CLIENT_DIR, CLIENT_DIST } from '../paths';
 
-const CLIENT_SOURCES = ['src', 'public', 'index.html', 'vite.config.ts', 'tsconfig.json'];
+const CLIENT_SOURCES = ['src', 'public', 'index.html', 'vite.config.ts', 'tsconfig.json'].map((entry) => path.join(CLIENT_DIR, entry));
+/** The card-type kernel is built into the client too. */
+const SHARED_SOURCES = [path.join(CLIENT_DIR, '..', 'card-types')];
 
 async function newestModification(target: string): Promise<number> {
   const info = await stat(target).catch(() => undefined);
@@ -18,7 +20,7 @@ async function newestModification(target: string): Promise<number> {
 export async function clientBuildIsStale(): Promise<boolean> {
   const built = await stat(path.join(CLIENT_DIST, 'index.html')).catch(() => undefined);
   if (!built) return true;
-  const sources = await Promise.all(CLIENT_SOURCES.map((entry) => newestModification(path.join(CLIENT_DIR, entry))));
+  const sources = await Promise.all([...CLIENT_SOURCES, ...SHARED_SOURCES].map((entry) => newestModification(entry)));
   return Math.max(...sources) > built.mtimeMs;
 }
 

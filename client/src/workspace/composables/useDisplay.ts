@@ -10,10 +10,27 @@ export function useDisplay() {
   const { t, locale } = useI18n();
   const types = useCardTypesStore();
   const format = useFormat();
-
-  return { show, label, sections, referenceLabel, linkText, locale };
-
   const label = useLabel();
+
+  /** How a reference reads: its title, marked when the card is in the trash; null for «нет доступа». */
+  const referenceLabel = (ref: CardReference): string | null =>
+    !ref.accessible || ref.title === null ? null : ref.inTrash ? `${ref.title} ${t('ws.referenceInTrash')}` : ref.title;
+
+  /** How an id reads: a user's name, a referenced card's title (marked in the trash, «нет доступа» when hidden), «…» while loading. */
+  function linkText(references: CardReference[] = [], titles: Record<string, string | null> | null = null) {
+    return (id: string, target: LinkTarget): string => {
+      if (target === 'user') return types.userName(id) ?? '…';
+      const reference = references.find((r) => r.id === id);
+      const title = titles && id in titles ? titles[id] : reference ? referenceLabel(reference) : undefined;
+      return title === null ? t('ws.noAccess') : (title ?? '…');
+    };
+  }
+
+  const show = (field: FieldDef | undefined, value: FieldValue | undefined, references: CardReference[] = [], titles: Record<string, string | null> | null = null): string => {
+    if (value === null || value === undefined) return '';
+    if (!field) return Array.isArray(value) ? value.join(', ') : String(value);
+    return format(field, value as StoredValue, linkText(references, titles));
+  };
 
   /** Fields grouped by their section, in order of first appearance. */
   function sections(fields: FieldDef[]): { title: string; fields: FieldDef[] }[] {

@@ -73,7 +73,8 @@ describeInBrowser('field kinds: input, display and filter of every kind (browser
 
   it('the list shows a filter and a cell of every kind', async () => {
     await page.getByTestId('folder-Все виды').click();
-    await page.locator(row('Образец')).waitFor();
+    // User names arrive in a batch a moment after the rows.
+    await page.locator(row('Образец')).locator('[role="gridcell"]', { hasText: 'Проверка Видов' }).waitFor();
     const cells = await page.locator(row('Образец')).locator('[role="gridcell"]').allTextContents();
     for (const field of fields) {
       const filter = page.getByTestId(`filter-${field.key}`);
@@ -91,6 +92,7 @@ describeInBrowser('field kinds: input, display and filter of every kind (browser
   it('the card page displays every kind, and the form has an input of every kind', async () => {
     await page.locator(row('Образец')).getByTestId('card-link').click();
     await page.getByTestId('card-title').filter({ hasText: 'Образец' }).waitFor();
+    await page.getByTestId(`value-${keyOf('user')}`).filter({ hasText: 'Проверка Видов' }).waitFor();
     for (const field of fields) {
       const shown = (await page.getByTestId(`value-${field.key}`).textContent())?.trim();
       expect(shown, `display of ${field.kind}`).to.not.be.oneOf(['', '—', undefined]);

@@ -14,6 +14,8 @@ export default defineConfig({
   test: {
     environment: 'happy-dom',
     include: ['test/**/*.test.ts'],
+    // The field kinds as the browser finds them (Vite's glob), not by reading their folder.
+    alias: { '#field-kinds': fileURLToPath(new URL('../card-types/kernel/kinds.browser.ts', import.meta.url)) },
     coverage: { provider: 'v8', include: ['src/**'], reporter: ['text-summary', 'html'], reportsDirectory: '../coverage/client' },
   },
   server: {

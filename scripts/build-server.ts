@@ -14,7 +14,9 @@ const fieldKinds: Plugin = {
   setup(builder) {
     builder.onResolve({ filter: /^#field-kinds$/ }, () => ({ path: 'field-kinds', namespace: 'field-kinds' }));
     builder.onLoad({ filter: /.*/, namespace: 'field-kinds' }, () => {
-      const files = readdirSync(kindsFolder).filter((name) => name.endsWith('.ts')).sort();
+      const files = readdirSync(kindsFolder)
+        .filter((name) => name.endsWith('.ts'))
+        .sort();
       const imports = files.map((name, index) => `import kind${index} from ${JSON.stringify(`./${name}`)};`).join('\n');
       const list = files.map((_, index) => `kind${index}`).join(', ');
       return {

@@ -15,7 +15,10 @@ export const maxScale = 10;
 export function parseDecimal(raw: unknown): Decimal | undefined {
   if (typeof raw === 'number') return Number.isFinite(raw) ? new Big(raw) : undefined;
   if (typeof raw !== 'string') return undefined;
-  const compact = raw.replace(/[\s\u00a0\u202f']/g, '').replace(',', '.').replace(/^\+/, '');
+  const compact = raw
+    .replace(/[\s\u00a0\u202f']/g, '')
+    .replace(',', '.')
+    .replace(/^\+/, '');
   return /^-?(\d+(\.\d*)?|\.\d+)$/.test(compact) ? new Big(compact) : undefined;
 }
 

@@ -135,7 +135,12 @@ export function defineFieldKind<S extends SettingsShape>(spec: FieldKindSpec<S>)
       if (kind.format) return kind.format(value, field, options);
       const { link } = kind;
       const { linkText } = options;
-      return link && linkText ? [value].flat().map((id) => linkText(String(id), link.to)).join(', ') : joined(value);
+      return link && linkText
+        ? [value]
+            .flat()
+            .map((id) => linkText(String(id), link.to))
+            .join(', ')
+        : joined(value);
     },
     normalizeForSearch: (value, field) => kind.normalizeForSearch?.(value, field) ?? {},
     filter: {

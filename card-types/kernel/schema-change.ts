@@ -159,9 +159,7 @@ export function mergeCodeAndAdminDefinition(code: CardTypeDefinition, stored: Ca
     fields.push((old.origin ?? stored.origin) === 'admin' ? old : { ...old, hidden: true });
   }
   const codeTabs = code.relatedTabs ?? [];
-  const adminTabs = (stored.relatedTabs ?? []).filter(
-    (tab) => (tab.origin ?? stored.origin) === 'admin' && !codeTabs.some((codeTab) => codeTab.key === tab.key),
-  );
+  const adminTabs = (stored.relatedTabs ?? []).filter((tab) => (tab.origin ?? stored.origin) === 'admin' && !codeTabs.some((codeTab) => codeTab.key === tab.key));
   const definition: CardTypeDefinition = {
     ...keepCustomized(code, stored, stored.customized ?? []),
     fields,

@@ -14,7 +14,21 @@ function compiledPattern(source: string): RegExp {
   return pattern;
 }
 
-export function textKind({ key, labels, order, multiline, maxLength, unique }: { key: string; labels: LocalizedText; order: number; multiline: boolean; maxLength: number; unique: boolean }): FieldKind {
+export function textKind({
+  key,
+  labels,
+  order,
+  multiline,
+  maxLength,
+  unique,
+}: {
+  key: string;
+  labels: LocalizedText;
+  order: number;
+  multiline: boolean;
+  maxLength: number;
+  unique: boolean;
+}): FieldKind {
   return defineFieldKind({
     key,
     labels,

@@ -27,7 +27,13 @@ export default defineFieldKind({
     return ok(value);
   },
   format: (value, _field, { locale }) => formatDecimal(String(value), locale),
-  filter: { operators: ['range', 'equals', 'in'], bound: (text) => { const value = parseInteger(text); return value !== undefined && Number.isSafeInteger(value) ? value : undefined; } },
+  filter: {
+    operators: ['range', 'equals', 'in'],
+    bound: (text) => {
+      const value = parseInteger(text);
+      return value !== undefined && Number.isSafeInteger(value) ? value : undefined;
+    },
+  },
   index: { unique: true },
   conversions: { from: { ...fromText, integer: asIs, decimal: asIs, money: asIs } },
   settingsProblems: (field) => limitProblems(field.min, field.max, (min, max) => min > max),

@@ -47,11 +47,16 @@ describe('the card type designer’s draft', () => {
     expect(draft.fields.map((field) => field.key)).toEqual(['number', 'signed', 'amount', 'party']);
     expect(draft.fields[2]).toMatchObject({ min: '0', scale: '2' });
     const definition = toDefinition(draft);
-    expect(definition.fields.map((field) => [field.key, field.order])).toEqual([['number', 0], ['signed', 1], ['amount', 2], ['party', 3]]);
+    expect(definition.fields.map((field) => [field.key, field.order])).toEqual([
+      ['number', 0],
+      ['signed', 1],
+      ['amount', 2],
+      ['party', 3],
+    ]);
     expect(definition.fields[2]).toMatchObject({ kind: 'money', min: '0', scale: 2 });
     expect(definition.fields[3]).toMatchObject({ kind: 'reference', targets: ['counterparty'] });
     expect(definition).toMatchObject({ key: 'contract', titleTemplate: '{number} от {signed}', historyEnabled: true });
-    expect(checkDraft(draft, [counterparty, contract])).toEqual({});
+    expect(checkDraft(draft, [counterparty, contract], 'ru')).toEqual({});
   });
 
   it('turns typed defaults into values of the field’s kind and trims what was typed', () => {
@@ -66,7 +71,7 @@ describe('the card type designer’s draft', () => {
     expect(labels.default).toEqual(['опт', 'VIP']);
   });
 
-  it('reports each mistake at the path the server uses for it', () => {
+  it('reports each mistake at the path and in the words the server uses for it (the kernel’s own check)', () => {
     const draft = proposal();
     draft.key = 'Proposal';
     draft.names.en = '';
@@ -81,28 +86,29 @@ describe('the card type designer’s draft', () => {
     Object.assign(link, { key: 'party', label: { ru: 'Контрагент', en: 'Counterparty' } });
     draft.fields.push(duplicate, amount, choice, link);
 
-    expect(checkDraft(draft, [counterparty])).toEqual({
-      key: ['typeKeyFormat'],
-      'names.en': ['fillIn'],
-      'fields.1.key': ['duplicateFieldKey', { key: 'number' }],
-      'fields.2.min': ['minAboveMax'],
-      'fields.3.options': ['noOptions'],
-      'fields.4.targets': ['noTargets'],
-      titleTemplate: ['templateUnknownField', { key: 'missing' }],
+    expect(checkDraft(draft, [counterparty], 'ru')).toEqual({
+      key: 'Ключ: строчные латинские буквы и цифры через дефис, например contact-person',
+      'names.en': 'Заполните',
+      'fields.1.key': 'Поле с ключом «number» уже есть',
+      'fields.2.min': 'Минимум больше максимума',
+      'fields.3.options': 'Добавьте хотя бы один вариант',
+      'fields.4.targets': 'Укажите, на карточки каких типов ссылается поле',
+      titleTemplate: 'В шаблоне неизвестное поле «missing»',
     });
+    expect(checkDraft(draft, [counterparty], 'en')['fields.1.key']).toBe('There is already a field “number”');
   });
 
   it('accepts a related tab only through a reference field that points back to this type', () => {
     const draft = typeDraft(counterparty);
     draft.relatedTabs = [{ key: 'contracts', label: { ru: 'Договоры', en: 'Contracts' }, cardType: 'contract', referenceField: 'party' }];
-    expect(checkDraft(draft, [counterparty, contract])).toEqual({});
+    expect(checkDraft(draft, [counterparty, contract], 'ru')).toEqual({});
     draft.relatedTabs[0].referenceField = 'number';
-    expect(checkDraft(draft, [counterparty, contract])).toEqual({ 'relatedTabs.0.referenceField': ['tabField'] });
+    expect(checkDraft(draft, [counterparty, contract], 'ru')).toEqual({ 'relatedTabs.0.referenceField': 'У типа «Договор» нет поля-ссылки «number» на этот тип' });
   });
 
   it('refuses a default that breaks the field’s own pattern', () => {
     const draft = typeDraft(counterparty);
     draft.fields[1].default = '123';
-    expect(checkDraft(draft, [counterparty])).toEqual({ 'fields.1.default': ['defaultPattern'] });
+    expect(checkDraft(draft, [counterparty], 'ru')).toEqual({ 'fields.1.default': 'Неверный формат' });
   });
 });

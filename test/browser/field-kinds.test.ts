@@ -16,10 +16,21 @@ const row = (title: string) => `[data-test="card-row"][data-title="${title}"]`;
 /** One listed field of every registered kind (the settings a kind needs, and nothing else). */
 function everyKind(): FieldDefinition[] {
   const needs: Record<string, Partial<FieldDefinition>> = {
-    enum: { options: [{ value: 'a', label: label('Вариант А') }, { value: 'b', label: label('Вариант Б') }] },
+    enum: {
+      options: [
+        { value: 'a', label: label('Вариант А') },
+        { value: 'b', label: label('Вариант Б') },
+      ],
+    },
     reference: { targets: [TYPE] },
   };
-  return fieldKinds().map((kind) => ({ key: `f${kind.key[0]!.toUpperCase()}${kind.key.slice(1)}`, kind: kind.key, label: label(kind.labels.ru), listed: true, ...needs[kind.key] }));
+  return fieldKinds().map((kind) => ({
+    key: `f${kind.key[0]!.toUpperCase()}${kind.key.slice(1)}`,
+    kind: kind.key,
+    label: label(kind.labels.ru),
+    listed: true,
+    ...needs[kind.key],
+  }));
 }
 
 /**
@@ -39,8 +50,13 @@ describeInBrowser('field kinds: input, display and filter of every kind (browser
   const keyOf = (kind: string) => fields.find((field) => field.kind === kind)!.key;
 
   const createCard = async (values: Record<string, unknown>) =>
-    (await api.data<{ createCard: { id: string } }>('mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id } }', { f: ids.folder, t: TYPE, v: values }))
-      .createCard.id;
+    (
+      await api.data<{ createCard: { id: string } }>('mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id } }', {
+        f: ids.folder,
+        t: TYPE,
+        v: values,
+      })
+    ).createCard.id;
   const valuesOf = async (id: string) => (await api.data<{ card: { values: Record<string, unknown> } }>('query($id: ID!) { card(id: $id) { values } }', { id })).card.values;
 
   before(async () => {
@@ -92,12 +108,20 @@ describeInBrowser('field kinds: input, display and filter of every kind (browser
   it('the card page displays every kind, and the form has an input of every kind', async () => {
     await page.locator(row('Образец')).getByTestId('card-link').click();
     await page.getByTestId('card-title').filter({ hasText: 'Образец' }).waitFor();
-    await page.getByTestId(`value-${keyOf('user')}`).filter({ hasText: 'Проверка Видов' }).waitFor();
+    await page
+      .getByTestId(`value-${keyOf('user')}`)
+      .filter({ hasText: 'Проверка Видов' })
+      .waitFor();
     for (const field of fields) {
       const shown = (await page.getByTestId(`value-${field.key}`).textContent())?.trim();
       expect(shown, `display of ${field.kind}`).to.not.be.oneOf(['', '—', undefined]);
     }
-    expect(await page.getByTestId(`value-${keyOf('email')}`).locator('a').getAttribute('href')).to.equal('mailto:info@example.com');
+    expect(
+      await page
+        .getByTestId(`value-${keyOf('email')}`)
+        .locator('a')
+        .getAttribute('href'),
+    ).to.equal('mailto:info@example.com');
     expect(await page.getByTestId(`value-${keyOf('reference')}`).textContent()).to.equal('Цель ссылки');
     expect(await page.getByTestId(`value-${keyOf('user')}`).textContent()).to.equal('Проверка Видов');
     await screenshot(page, 'field-kinds-2-card');

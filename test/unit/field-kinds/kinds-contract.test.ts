@@ -1,15 +1,6 @@
 import { expect } from 'chai';
 import { readdirSync } from 'node:fs';
-import {
-  checkFieldValue,
-  fieldKinds,
-  filterOperators,
-  formatValue,
-  isMultiValued,
-  kindOf,
-  validateCardTypeDefinition,
-  type FieldDefinition,
-} from '../../../card-types';
+import { checkFieldValue, fieldKinds, filterOperators, formatValue, isMultiValued, kindOf, validateCardTypeDefinition, type FieldDefinition } from '../../../card-types';
 import { label } from '../card-types/fixtures';
 
 /** Settings a kind cannot do without, for a field of it to be valid. */
@@ -22,7 +13,11 @@ const fieldOf = (kind: string): FieldDefinition => ({ key: `${kind}Field`, kind,
 describe('field kinds: the contract every kind keeps', () => {
   it('registers every module in card-types/kinds, and only those', () => {
     const files = readdirSync(new URL('../../../card-types/kinds/', import.meta.url)).map((name) => name.replace(/\.ts$/, ''));
-    expect(fieldKinds().map((kind) => kind.key).sort()).to.deep.equal(files.sort());
+    expect(
+      fieldKinds()
+        .map((kind) => kind.key)
+        .sort(),
+    ).to.deep.equal(files.sort());
     expect(fieldKinds()).to.have.length.of.at.least(16);
   });
 
@@ -31,7 +26,14 @@ describe('field kinds: the contract every kind keeps', () => {
       const field = fieldOf(kind.key);
 
       it('is valid in a definition with no more than it needs', () => {
-        const result = validateCardTypeDefinition({ key: 'sample', names: label, fields: [{ key: 'title', kind: 'string', label }, field], titleTemplate: '{title}', historyEnabled: false, origin: 'admin' });
+        const result = validateCardTypeDefinition({
+          key: 'sample',
+          names: label,
+          fields: [{ key: 'title', kind: 'string', label }, field],
+          titleTemplate: '{title}',
+          historyEnabled: false,
+          origin: 'admin',
+        });
         expect(result).to.deep.include({ ok: true });
       });
 
@@ -41,7 +43,9 @@ describe('field kinds: the contract every kind keeps', () => {
         expect(first, String(sample)).to.have.property('value');
         const stored = (first as { value: unknown }).value;
         expect(checkFieldValue(field, stored)).to.deep.equal({ value: stored });
-        expect(formatValue(field, stored as never, { locale: 'ru' })).to.be.a('string').and.not.equal('');
+        expect(formatValue(field, stored as never, { locale: 'ru' }))
+          .to.be.a('string')
+          .and.not.equal('');
       });
 
       it('names its filter operators among those of the API, empty and filled always among them', () => {

@@ -17,3 +17,5 @@ export const PROJECT_ROOT = findProjectRoot(path.dirname(fileURLToPath(import.me
 export const CLIENT_DIR = path.join(PROJECT_ROOT, 'client');
 /** Where `npm run build` puts the client; the server serves it from here. */
 export const CLIENT_DIST = path.join(CLIENT_DIR, 'dist');
+/** The GraphQL API's contract, printed by `npm run schema`. */
+export const SCHEMA_FILE = path.join(PROJECT_ROOT, 'schema.graphql');

@@ -3,8 +3,8 @@ import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { signedIn, startTestServer } from '../support/server';
 
-const SAVE = 'mutation($d: JSON!) { updateCardType(definition: $d) { key definition } }';
-const PREVIEW = 'query($d: JSON!) { cardTypeChangePreview(definition: $d) { safe fields { key allowed refusal safe updates failures missing duplicates } } }';
+const SAVE = 'mutation($d: CardTypeInput!) { updateCardType(definition: $d) { key fields { key hidden } } }';
+const PREVIEW = 'query($d: CardTypeInput!) { cardTypeChangePreview(definition: $d) { safe fields { key allowed refusal safe updates failures { cardId value reason } missing duplicates { value cardIds } } } }';
 
 const techSpec = {
   key: 'tech-spec',
@@ -37,7 +37,7 @@ describe('card types defined by administrators, and schema changes that lose not
   });
 
   it('defines «Техническое задание» with a required title, and cards of it follow the definition', async () => {
-    const created = await admin.data<{ createCardType: { key: string } }>('mutation($d: JSON!) { createCardType(definition: $d) { key } }', { d: techSpec });
+    const created = await admin.data<{ createCardType: { key: string } }>('mutation($d: CardTypeInput!) { createCardType(definition: $d) { key } }', { d: techSpec });
     expect(created.createCardType.key).to.equal('tech-spec');
     const missing = await admin.request('mutation($f: ID!) { createCard(folderId: $f, typeKey: "tech-spec", values: {}) { id } }', { f: folder });
     expect(missing.errors?.[0].extensions?.fields).to.deep.equal({ title: 'Обязательное поле' });
@@ -51,7 +51,7 @@ describe('card types defined by administrators, and schema changes that lose not
   });
 
   it('rejects a defining error at its path', async () => {
-    const result = await admin.request('mutation($d: JSON!) { createCardType(definition: $d) { key } }', { d: { ...techSpec, key: 'Bad Key' } });
+    const result = await admin.request('mutation($d: CardTypeInput!) { createCardType(definition: $d) { key } }', { d: { ...techSpec, key: 'Bad Key' } });
     expect(result.errors?.[0].extensions?.code).to.equal('BAD_USER_INPUT');
     expect(result.errors?.[0].extensions?.fields).to.have.property('key');
   });
@@ -77,12 +77,12 @@ describe('card types defined by administrators, and schema changes that lose not
 
   it('removing a field hides it and keeps its values; bringing it back shows them again', async () => {
     const withoutBudget = { ...techSpec, fields: techSpec.fields.filter((f) => f.key !== 'budget') };
-    const saved = await admin.data<{ updateCardType: { definition: { fields: { key: string; hidden?: boolean }[] } } }>(SAVE, { d: withoutBudget });
-    expect(saved.updateCardType.definition.fields.find((f) => f.key === 'budget')?.hidden).to.equal(true);
+    const saved = await admin.data<{ updateCardType: { fields: { key: string; hidden: boolean }[] } }>(SAVE, { d: withoutBudget });
+    expect(saved.updateCardType.fields.find((f) => f.key === 'budget')?.hidden).to.equal(true);
     const edited = await admin.data<{ updateCard: { values: Record<string, string> } }>('mutation($id: ID!) { updateCard(id: $id, version: 1, values: { title: "ТЗ на сайт (v2)" }) { values } }', { id: cards[0] });
     expect(edited.updateCard.values).to.deep.equal({ title: 'ТЗ на сайт (v2)', budget: '150000' });
-    const restored = await admin.data<{ updateCardType: { definition: { fields: { key: string; hidden?: boolean }[] } } }>(SAVE, { d: techSpec });
-    expect(restored.updateCardType.definition.fields.find((f) => f.key === 'budget')?.hidden).to.not.equal(true);
+    const restored = await admin.data<{ updateCardType: { fields: { key: string; hidden: boolean }[] } }>(SAVE, { d: techSpec });
+    expect(restored.updateCardType.fields.find((f) => f.key === 'budget')?.hidden).to.equal(false);
   });
 
   it('relabelling touches no data', async () => {

@@ -26,7 +26,7 @@ describeInBrowser('card type designer: «Техническое задание»
     (await api.data<{ createCard: { id: string } }>('mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id } }', { f: folderId, t: typeKey, v: values }))
       .createCard.id;
   const definitionOf = async (key: string) =>
-    (await api.data<{ cardType: { historyEnabled: boolean; definition: { fields: { key: string; required?: boolean }[] } } }>('query($k: ID!) { cardType(key: $k) { historyEnabled definition } }', { k: key }))
+    (await api.data<{ cardType: { historyEnabled: boolean; fields: { key: string; required: boolean; hidden: boolean }[] } }>('query($k: ID!) { cardType(key: $k) { historyEnabled fields { key required hidden } } }', { k: key }))
       .cardType;
 
   before(async () => {
@@ -108,7 +108,7 @@ describeInBrowser('card type designer: «Техническое задание»
     await page.waitForURL(`${server.url}/admin/card-types/tech-spec`);
     await page.getByTestId('type-saved').waitFor();
     const saved = await definitionOf('tech-spec');
-    expect(saved.definition.fields.map((f) => [f.key, f.required === true])).to.deep.equal([['title', true], ['counterparty', false]]);
+    expect(saved.fields.map((f) => [f.key, f.required === true])).to.deep.equal([['title', true], ['counterparty', false]]);
     await screenshot(page, 'designer-4-saved');
   });
 
@@ -148,7 +148,7 @@ describeInBrowser('card type designer: «Техническое задание»
     expect(await report.getByTestId('report-counterparty').textContent()).to.contain('Контрагент');
     expect(await report.getByTestId('report-missing').textContent()).to.contain(empty);
     expect(await page.getByTestId('type-saved').count()).to.equal(0);
-    expect((await definitionOf('tech-spec')).definition.fields.find((f) => f.key === 'counterparty')?.required).to.not.equal(true);
+    expect((await definitionOf('tech-spec')).fields.find((f) => f.key === 'counterparty')?.required).to.not.equal(true);
     await report.scrollIntoViewIfNeeded();
     await screenshot(page, 'designer-6-dry-run-report');
   });
@@ -161,12 +161,12 @@ describeInBrowser('card type designer: «Техническое задание»
     expect(await page.getByTestId('form-preview').getByTestId('field-counterparty').count()).to.equal(0);
     await page.getByTestId('save-type').click();
     await page.getByTestId('type-saved').waitFor();
-    expect((await definitionOf('tech-spec')).definition.fields.find((f) => f.key === 'counterparty')).to.include({ hidden: true });
+    expect((await definitionOf('tech-spec')).fields.find((f) => f.key === 'counterparty')).to.include({ hidden: true });
     await screenshot(page, 'designer-7-field-hidden');
     await page.getByTestId('hidden-counterparty').getByTestId('restore-field').click();
     await page.getByTestId('save-type').click();
     await page.getByTestId('type-saved').waitFor();
-    expect((await definitionOf('tech-spec')).definition.fields.find((f) => f.key === 'counterparty')).to.not.include({ hidden: true });
+    expect((await definitionOf('tech-spec')).fields.find((f) => f.key === 'counterparty')).to.not.include({ hidden: true });
     await page.getByTestId('form-preview').getByTestId('field-counterparty').waitFor();
   });
 

@@ -63,7 +63,7 @@ describeInBrowser('field kinds: input, display and filter of every kind (browser
     ({ server, browser } = await startBrowserSuite());
     api = await signedIn(server);
     const all = [{ key: 'title', kind: 'string', label: label('Название'), required: true, listed: true }, ...fields];
-    await api.data('mutation($d: JSON!) { createCardType(definition: $d) { key } }', {
+    await api.data('mutation($d: CardTypeInput!) { createCardType(definition: $d) { key } }', {
       d: { key: TYPE, names: label('Все виды полей'), fields: all, titleTemplate: '{title}', historyEnabled: false, origin: 'admin' },
     });
     ids.user = await createUser(api, { login: 'kinds', fullName: 'Проверка Видов', password: PASSWORD, departmentId: await createDepartment(api, 'Отдел') });

@@ -1,5 +1,6 @@
 /** Shapes and operations of the card API (server/src/cards, unread, history) as the workspace uses them. */
 import type { CardTypeDefinition, FieldDefinition, FilterOperator, LocalizedText, RelatedTab } from '../../../card-types';
+import { CARD_TYPE_FIELDS, definitionFrom, type ApiCardType } from '../api/card-types';
 import { graphql } from '../api/graphql';
 import type { AccessLevel, Locale } from '../api/types';
 
@@ -86,8 +87,8 @@ const CARD_FIELDS = `${ROW_FIELDS} folderId createdAt inTrash createdBy { fullNa
 export const localized = (text: Localized | undefined, locale: Locale | string): string => (text ? (locale === 'en' ? text.en : text.ru) : '');
 
 export async function fetchCardTypes(): Promise<CardTypeDef[]> {
-  const data = await graphql<{ cardTypes: { key: string; definition: CardTypeDef; historyEnabled: boolean }[] }>('query CardTypes { cardTypes { key definition historyEnabled } }');
-  return data.cardTypes.map((type) => ({ ...type.definition, key: type.key, historyEnabled: type.historyEnabled }));
+  const data = await graphql<{ cardTypes: ApiCardType[] }>(`query CardTypes { cardTypes { ${CARD_TYPE_FIELDS} } }`);
+  return data.cardTypes.map(definitionFrom);
 }
 
 export async function fetchFolder(id: string): Promise<FolderInfo | null> {
@@ -123,13 +124,12 @@ export async function fetchCardCount(folderId: string, filters: CardFilter[]): P
   return data.cards.totalCount;
 }
 
-/** Several cards in one request (aliases); a card the viewer may no longer read comes back null. */
+/** Several cards in one request; a card the viewer may no longer read (or that is gone) comes back null. */
 export async function fetchCards(ids: string[]): Promise<(CardDetails | null)[]> {
   if (ids.length === 0) return [];
-  const params = ids.map((_, i) => `$id${i}: ID!`).join(', ');
-  const fields = ids.map((_, i) => `c${i}: card(id: $id${i}) { ${CARD_FIELDS} }`).join(' ');
-  const data = await graphql<Record<string, CardDetails | null>>(`query Cards(${params}) { ${fields} }`, Object.fromEntries(ids.map((id, i) => [`id${i}`, id])));
-  return ids.map((_, i) => data[`c${i}`] ?? null);
+  const data = await graphql<{ cards: { edges: { node: CardDetails }[] } }>(`query Cards($ids: [ID!]!) { cards(ids: $ids, first: ${ids.length}) { edges { node { ${CARD_FIELDS} } } } }`, { ids });
+  const found = new Map(data.cards.edges.map(({ node }) => [node.id, node]));
+  return ids.map((id) => found.get(id) ?? null);
 }
 
 /** Opens a card: its unread state as it was (for highlighting) and marks it read. */
@@ -254,12 +254,12 @@ export interface UserName {
   fullName: string;
 }
 
+/** Users by id in one request (deactivated ones too: their names stay on cards); null for an id that names nobody. */
 export async function fetchUsers(ids: string[]): Promise<(UserName | null)[]> {
   if (ids.length === 0) return [];
-  const params = ids.map((_, i) => `$id${i}: ID!`).join(', ');
-  const fields = ids.map((_, i) => `u${i}: user(id: $id${i}) { id fullName }`).join(' ');
-  const data = await graphql<Record<string, UserName | null>>(`query Users(${params}) { ${fields} }`, Object.fromEntries(ids.map((id, i) => [`id${i}`, id])));
-  return ids.map((_, i) => data[`u${i}`] ?? null);
+  const data = await graphql<{ users: UserName[] }>('query Users($ids: [ID!]!) { users(ids: $ids) { id fullName } }', { ids });
+  const found = new Map(data.users.map((user) => [user.id, user]));
+  return ids.map((id) => found.get(id) ?? null);
 }
 
 export async function findUsers(search: string): Promise<UserName[]> {

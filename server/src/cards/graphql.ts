@@ -1,18 +1,38 @@
 import type DataLoader from 'dataloader';
 import type { Actor } from '../access/actor';
-import { cardTargets, type CardTypeDefinition } from '../../../card-types';
+import { GraphQLScalarType, Kind } from 'graphql';
+import { JSONObjectResolver } from 'graphql-scalars';
+import { cardTargets, fieldKinds, type CardTypeDefinition, type FieldDefinition } from '../../../card-types';
 import { findCardType, listCardTypes } from '../card-types/registry';
 import type { GraphQLContext } from '../graphql/context';
 import { requireActor } from '../graphql/guards';
+import { refuseField } from '../validation';
 import { perRequest } from '../graphql/loaders';
 import { accessSnapshot } from '../access/snapshot';
 import type { GraphQLModule } from '../graphql/module';
 import type { CardDoc } from './model';
 import { listFolderCards, referenceLoader, relatedCards, searchCards, trashedCards, type Connection, type ListOptions, type ReferencedCard } from './queries';
-import { createCard, findCard, moveCard, purgeCard, setCardTrashed, updateCard } from './service';
+import { createCard, findCard, findCards, moveCard, purgeCard, setCardTrashed, updateCard } from './service';
 import { previewCardTypeChange, saveCardTypeDefinition, type FieldChangeReport } from './type-admin';
 
 type Id = { id: string };
+
+const MAX_IDS = 200;
+
+/** Cards by id as a connection of one page (the client's batch of referenced or related cards). */
+async function cardsByIds(actor: Actor, ids: string[]) {
+  if (ids.length > MAX_IDS) refuseField(actor.locale, 'ids', 'tooMany', { max: MAX_IDS });
+  const cards = await findCards(actor, ids, { includeTrash: true });
+  const edges = cards.map((node) => ({ node, cursor: String(node._id) }));
+  return { edges, pageInfo: { hasNextPage: false, endCursor: edges.at(-1)?.cursor ?? null }, totalCount: () => Promise.resolve(edges.length) };
+}
+
+/** An input as the kernel reads definitions: a property left null is a property not given. */
+function withoutNulls(input: unknown): unknown {
+  if (Array.isArray(input)) return input.map(withoutNulls);
+  if (input === null || typeof input !== 'object') return input;
+  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== null).map(([key, value]) => [key, withoutNulls(value)]));
+}
 
 // One loader per request, so a page of cards costs one query for all referenced titles.
 async function references(context: GraphQLContext): Promise<DataLoader<string, ReferencedCard>> {
@@ -25,13 +45,120 @@ const serviceContext = async (context: GraphQLContext) => ({ actor: await requir
 export const cardsModule: GraphQLModule = {
   typeDefs: /* GraphQL */ `
     type LocalizedText { ru: String!, en: String! }
+    input LocalizedTextInput { ru: String!, en: String! }
+
+    "Where a type, a field or a tab comes from: the code of Kartoteka (built-in) or an administrator."
+    enum Origin { code admin }
+
+    "A limit of a field: a number (a length in characters, a whole number) or text (a decimal, a date, a date-time)."
+    scalar Limit
+
+    "Card values by field key in their stored form (the card-type kernel's CardValues): empty fields are absent, decimals and money are strings."
+    scalar CardValues
+
+    type EnumOption { value: String!, label: LocalizedText! }
+    input EnumOptionInput { value: String!, label: LocalizedTextInput! }
+
+    """
+    A field of a card type: what every field has, and the settings of its kind (null where its kind has
+    none; a plugin's kind may add its own settings to this type).
+    """
+    type Field {
+      "Latin, from a lower-case letter; the card values' key; never changes."
+      key: String!
+      "A field kind's key (fieldKinds lists those the server knows)."
+      kind: String!
+      label: LocalizedText!
+      required: Boolean!
+      unique: Boolean!
+      help: LocalizedText
+      section: LocalizedText
+      order: Int
+      listed: Boolean!
+      "A removed field: its values are kept, it can come back."
+      hidden: Boolean!
+      origin: Origin
+      "Properties of a built-in field an administrator changed."
+      customized: [String!]
+      "The value of a new card: a value of the field's kind as in CardValues (\`today\` and \`now\` for dates and times)."
+      default: JSON
+      min: Limit
+      max: Limit
+      "Digits after the point of decimals and money."
+      scale: Int
+      "A regular expression the whole value must match."
+      pattern: String
+      patternMessage: LocalizedText
+      options: [EnumOption!]
+      multiple: Boolean
+      "Card type keys a reference may point to."
+      targets: [String!]
+    }
+
+    input FieldInput {
+      key: String!
+      kind: String!
+      label: LocalizedTextInput!
+      required: Boolean
+      unique: Boolean
+      help: LocalizedTextInput
+      section: LocalizedTextInput
+      order: Int
+      listed: Boolean
+      hidden: Boolean
+      origin: Origin
+      customized: [String!]
+      default: JSON
+      min: Limit
+      max: Limit
+      scale: Int
+      pattern: String
+      patternMessage: LocalizedTextInput
+      options: [EnumOptionInput!]
+      multiple: Boolean
+      targets: [String!]
+    }
+
+    "A tab listing the cards of cardType whose referenceField points to this card."
+    type RelatedTab { key: String!, label: LocalizedText!, cardType: String!, referenceField: String!, origin: Origin }
+    input RelatedTabInput { key: String!, label: LocalizedTextInput!, cardType: String!, referenceField: String!, origin: Origin }
 
     type CardType {
       key: ID!
       names: LocalizedText!
-      "The whole definition (fields, title template, related tabs…) as the registry holds it."
-      definition: JSON!
+      "Field keys in braces and text: {number} от {date}."
+      titleTemplate: String!
       historyEnabled: Boolean!
+      icon: String
+      colour: String
+      origin: Origin!
+      "Properties of a built-in type an administrator changed."
+      customized: [String!]
+      "Every field, hidden ones included, in the definition's order (order sets the form's)."
+      fields: [Field!]!
+      relatedTabs: [RelatedTab!]!
+    }
+
+    "A card type as an administrator defines it; messages about it come by the paths of this shape (fields.2.key)."
+    input CardTypeInput {
+      key: String!
+      names: LocalizedTextInput!
+      titleTemplate: String!
+      historyEnabled: Boolean!
+      icon: String
+      colour: String
+      origin: Origin!
+      customized: [String!]
+      fields: [FieldInput!]!
+      relatedTabs: [RelatedTabInput!]
+    }
+
+    "A field kind the server knows: what the type designer offers."
+    type FieldKind {
+      key: String!
+      labels: LocalizedText!
+      "The names of the kind's own settings (Field's min, options, targets …)."
+      settings: [String!]!
     }
 
     "A card another card's field points to; title is null when the reader may not see it («нет доступа»)."
@@ -53,7 +180,7 @@ export const cardsModule: GraphQLModule = {
       folder: Folder
       title: String!
       "Stored values by field key; empty fields are absent. Decimals and money are strings."
-      values: JSON!
+      values: CardValues!
       version: Int!
       createdAt: DateTime!
       updatedAt: DateTime!
@@ -76,13 +203,17 @@ export const cardsModule: GraphQLModule = {
       safe: Boolean!
       "How many cards' values would be rewritten into the new form."
       updates: Int!
-      "Values that would not convert or would break new limits: [{cardId, value, reason}]."
-      failures: JSON!
+      "Values that would not convert or would break new limits."
+      failures: [ValueFailure!]!
       "Cards without a value, when the field becomes required."
       missing: [ID!]!
-      "Cards sharing a value, when the field becomes unique: [{value, cardIds}]."
-      duplicates: JSON!
+      "Cards sharing a value, when the field becomes unique."
+      duplicates: [DuplicateGroup!]!
     }
+    "A stored value that would not fit the changed field, and why (in the reader's language)."
+    type ValueFailure { cardId: ID!, value: JSON, reason: String! }
+    "Cards sharing a value of a field that becomes unique."
+    type DuplicateGroup { value: JSON!, cardIds: [ID!]! }
     type SchemaChangeReport { safe: Boolean!, fields: [FieldChangeReport!]! }
 
     enum CardFilterOp { contains equals range in empty notEmpty tags }
@@ -93,12 +224,18 @@ export const cardsModule: GraphQLModule = {
       cardType(key: ID!): CardType
       "Null both when the card does not exist and when the viewer may not read it."
       card(id: ID!): Card
-      cards(folderId: ID!, first: Int = 50, after: String, sortBy: String, descending: Boolean, filters: [CardFilterInput!]): CardConnection!
+      """
+      A folder's cards, a page at a time (folderId); or the cards with these ids (ids, at most 200),
+      in that order, leaving out those the viewer may not read, in one request.
+      """
+      cards(folderId: ID, ids: [ID!], first: Int = 50, after: String, sortBy: String, descending: Boolean, filters: [CardFilterInput!]): CardConnection!
       relatedCards(cardId: ID!, tab: String!): [Card!]!
       trash(first: Int = 100): [Card!]!
       search(query: String!, libraryId: ID, first: Int = 30): [SearchHit!]!
       "Administrators: the dry run of saving this card type definition."
-      cardTypeChangePreview(definition: JSON!): SchemaChangeReport!
+      cardTypeChangePreview(definition: CardTypeInput!): SchemaChangeReport!
+      "The field kinds the server knows (built-in and from plugins), in the designer's order."
+      fieldKinds: [FieldKind!]!
     }
 
     extend type Mutation {
@@ -110,9 +247,9 @@ export const cardsModule: GraphQLModule = {
       restoreCard(id: ID!): Card!
       purgeCard(id: ID!): Boolean!
       "Administrators: defines a new card type."
-      createCardType(definition: JSON!): CardType!
+      createCardType(definition: CardTypeInput!): CardType!
       "Administrators: changes a type; refused with the dry-run report when values would be lost or violated. Fields left out are hidden, not dropped."
-      updateCardType(definition: JSON!): CardType!
+      updateCardType(definition: CardTypeInput!): CardType!
     }
   `,
   resolvers: {
@@ -126,12 +263,21 @@ export const cardsModule: GraphQLModule = {
         return findCardType(key);
       },
       card: async (_p, { id }: Id, context) => findCard(await requireActor(context), id, { includeTrash: true }),
-      cards: async (_p, { folderId, ...options }: ListOptions & { folderId: string }, context) => listFolderCards(await requireActor(context), folderId, options),
+      cards: async (_p, { folderId, ids, ...options }: ListOptions & { folderId?: string | null; ids?: string[] | null }, context) => {
+        const actor = await requireActor(context);
+        if (ids) return cardsByIds(actor, ids);
+        if (!folderId) refuseField(actor.locale, 'folderId', 'required');
+        return listFolderCards(actor, folderId!, options);
+      },
       relatedCards: async (_p, { cardId, tab }: { cardId: string; tab: string }, context) => relatedCards(await requireActor(context), cardId, tab),
       trash: async (_p, { first }: { first: number }, context) => trashedCards(await requireActor(context), first),
       search: async (_p, args: { query: string; libraryId?: string; first: number }, context) =>
         searchCards(await requireActor(context), args.query, { libraryId: args.libraryId, first: args.first }),
-      cardTypeChangePreview: async (_p, { definition }: { definition: unknown }, context) => previewCardTypeChange(await requireActor(context), definition),
+      cardTypeChangePreview: async (_p, { definition }: { definition: object }, context) => previewCardTypeChange(await requireActor(context), withoutNulls(definition)),
+      fieldKinds: async (_p, _a, context) => {
+        await requireActor(context);
+        return fieldKinds().map((kind) => ({ key: kind.key, labels: kind.labels, settings: Object.keys(kind.settingsSchema) }));
+      },
     },
     Mutation: {
       createCard: async (_p, input: { folderId: string; typeKey: string; values: Record<string, unknown> }, context) => createCard(await serviceContext(context), input),
@@ -140,8 +286,8 @@ export const cardsModule: GraphQLModule = {
       deleteCard: async (_p, { id }: Id, context) => setCardTrashed(await serviceContext(context), id, true),
       restoreCard: async (_p, { id }: Id, context) => setCardTrashed(await serviceContext(context), id, false),
       purgeCard: async (_p, { id }: Id, context) => purgeCard(await serviceContext(context), id),
-      createCardType: async (_p, { definition }: { definition: unknown }, context) => saveCardTypeDefinition(await requireActor(context), definition, { isNew: true }),
-      updateCardType: async (_p, { definition }: { definition: unknown }, context) => saveCardTypeDefinition(await requireActor(context), definition, { isNew: false }),
+      createCardType: async (_p, { definition }: { definition: object }, context) => saveCardTypeDefinition(await requireActor(context), withoutNulls(definition), { isNew: true }),
+      updateCardType: async (_p, { definition }: { definition: object }, context) => saveCardTypeDefinition(await requireActor(context), withoutNulls(definition), { isNew: false }),
     },
     CardConnection: {
       // Counted only when asked for: a count costs a scan of the folder's index range.
@@ -151,8 +297,28 @@ export const cardsModule: GraphQLModule = {
       updates: (report: FieldChangeReport) => report.updates.length,
     },
     CardType: {
-      definition: (type: CardTypeDefinition) => type,
+      relatedTabs: (type: CardTypeDefinition) => type.relatedTabs ?? [],
     },
+    Field: {
+      required: (field: FieldDefinition) => field.required === true,
+      unique: (field: FieldDefinition) => field.unique === true,
+      listed: (field: FieldDefinition) => field.listed === true,
+      hidden: (field: FieldDefinition) => field.hidden === true,
+    },
+    Limit: new GraphQLScalarType({
+      name: 'Limit',
+      serialize: (value) => value,
+      parseValue: (value) => {
+        if (typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))) return value;
+        throw new TypeError('A limit is a number or text');
+      },
+      parseLiteral: (ast) => {
+        if (ast.kind === Kind.STRING) return ast.value;
+        if (ast.kind === Kind.INT || ast.kind === Kind.FLOAT) return Number(ast.value);
+        throw new TypeError('A limit is a number or text');
+      },
+    }),
+    CardValues: new GraphQLScalarType({ ...JSONObjectResolver.toConfig(), name: 'CardValues', description: undefined }),
     Card: {
       id: (card: CardDoc) => String(card._id),
       folderId: (card: CardDoc) => String(card.folderId),

@@ -5,17 +5,14 @@ import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { getOperationAST, getVariableValues, GraphQLError, visit, type DocumentNode, type ExecutionArgs } from 'graphql';
-import { createSchema, createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from '../logger';
 import type { Context as KoaContext } from 'koa';
 import type { GraphQLContext } from './context';
 import { useInputGuard } from './input-guard';
 import type { GraphQLModule } from './module';
+import { assembleSchema } from './schema';
 
-const rootTypeDefs = /* GraphQL */ `
-  type Query
-  type Mutation
-`;
 
 export type KoaServerContext = { koa: KoaContext };
 
@@ -61,10 +58,7 @@ export function createGraphQLServer(options: {
   /** Observers such as the Prometheus metrics; they come after the limits. */
   plugins?: Plugin[];
 }): YogaServerInstance<KoaServerContext, GraphQLContext> {
-  const schema = createSchema<GraphQLContext>({
-    typeDefs: [rootTypeDefs, ...options.modules.map((m) => m.typeDefs)],
-    resolvers: options.modules.map((m) => m.resolvers),
-  });
+  const schema = assembleSchema(options.modules);
   return createYoga<KoaServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',

@@ -10,7 +10,7 @@ import { Department, Group, User, type DepartmentDoc, type GroupDoc, type UserDo
 import * as people from './service';
 import { endSession, SESSION_COOKIE } from './sessions';
 import { recordAudit } from '../audit/service';
-import { escapeRegExp, objectIdArgument, searchText } from '../validation';
+import { escapeRegExp, isObjectIdText, objectIdArgument, refuseField, searchText } from '../validation';
 
 type Id = { id: string };
 
@@ -66,7 +66,8 @@ export const peopleModule: GraphQLModule = {
       "Null when not signed in."
       viewer: Viewer
       departments: [Department!]!
-      users(departmentId: ID, search: String, includeInactive: Boolean = false): [User!]!
+      "Active users (all of them for administrators with includeInactive), or the users with these ids (at most 200, deactivated ones too: their names stay on cards), in that order."
+      users(departmentId: ID, search: String, includeInactive: Boolean = false, ids: [ID!]): [User!]!
       user(id: ID!): User
       groups: [Group!]!
     }
@@ -96,8 +97,14 @@ export const peopleModule: GraphQLModule = {
         await requireActor(context);
         return Department.find().sort({ name: 1 }).lean();
       },
-      users: async (_p, args: { departmentId?: string; search?: string; includeInactive: boolean }, context) => {
+      users: async (_p, args: { departmentId?: string; search?: string; includeInactive: boolean; ids?: string[] | null }, context) => {
         const actor = await requireActor(context);
+        if (args.ids) {
+          if (args.ids.length > 200) refuseField(actor.locale, 'ids', 'tooMany', { max: 200 });
+          const ids = args.ids.filter(isObjectIdText);
+          const found = new Map((await User.find({ _id: { $in: ids } }).lean()).map((user) => [String(user._id), user]));
+          return ids.map((id) => found.get(id.toLowerCase())).filter((user) => user !== undefined);
+        }
         // Staff see active colleagues only; deactivated accounts are the administrators' business.
         const filter: Record<string, unknown> = args.includeInactive && actor.isAdmin ? {} : { active: true };
         if (args.departmentId) filter.departmentId = objectIdArgument(actor.locale, 'departmentId', args.departmentId);

@@ -1,4 +1,5 @@
 /** The card type administration API (server/src/cards/graphql.ts, history/graphql.ts) as the designer uses it. */
+import { CARD_TYPE_FIELDS, definitionFrom, type ApiCardType } from '../../api/card-types';
 import { graphql } from '../../api/graphql';
 import type { Localized } from '../../workspace/api';
 import type { FieldChangeReport } from './ChangeReport.vue';
@@ -16,27 +17,28 @@ export interface SchemaChangeReport {
   fields: FieldChangeReport[];
 }
 
-const TYPE_FIELDS = 'key names { ru en } historyEnabled definition';
+/** A type as the designer lists and edits it: its names and history switch, and the kernel's definition. */
+const summary = (type: ApiCardType): CardTypeSummary => ({ key: type.key, names: type.names, historyEnabled: type.historyEnabled, definition: definitionFrom(type) as StoredDefinition });
 
 export async function fetchCardTypes(): Promise<CardTypeSummary[]> {
-  return (await graphql<{ cardTypes: CardTypeSummary[] }>(`query AdminCardTypes { cardTypes { ${TYPE_FIELDS} } }`)).cardTypes;
+  return (await graphql<{ cardTypes: ApiCardType[] }>(`query AdminCardTypes { cardTypes { ${CARD_TYPE_FIELDS} } }`)).cardTypes.map(summary);
 }
 
 /** The server's dry run of saving `definition` over the stored type. */
 export async function previewCardTypeChange(definition: StoredDefinition): Promise<SchemaChangeReport> {
-  const query = `query CardTypeChangePreview($definition: JSON!) {
-    cardTypeChangePreview(definition: $definition) { safe fields { key allowed refusal safe updates failures missing duplicates } }
+  const query = `query CardTypeChangePreview($definition: CardTypeInput!) {
+    cardTypeChangePreview(definition: $definition) { safe fields { key allowed refusal safe updates failures { cardId value reason } missing duplicates { value cardIds } } }
   }`;
   return (await graphql<{ cardTypeChangePreview: SchemaChangeReport }>(query, { definition })).cardTypeChangePreview;
 }
 
 export async function saveCardType(definition: StoredDefinition, isNew: boolean): Promise<CardTypeSummary> {
   const name = isNew ? 'createCardType' : 'updateCardType';
-  const data = await graphql<Record<string, CardTypeSummary>>(`mutation SaveCardType($definition: JSON!) { ${name}(definition: $definition) { ${TYPE_FIELDS} } }`, { definition });
-  return data[name];
+  const data = await graphql<Record<string, ApiCardType>>(`mutation SaveCardType($definition: CardTypeInput!) { ${name}(definition: $definition) { ${CARD_TYPE_FIELDS} } }`, { definition });
+  return summary(data[name]);
 }
 
 export async function setCardTypeHistory(typeKey: string, enabled: boolean): Promise<CardTypeSummary> {
-  const query = `mutation SetCardTypeHistory($typeKey: String!, $enabled: Boolean!) { setCardTypeHistory(typeKey: $typeKey, enabled: $enabled) { ${TYPE_FIELDS} } }`;
-  return (await graphql<{ setCardTypeHistory: CardTypeSummary }>(query, { typeKey, enabled })).setCardTypeHistory;
+  const query = `mutation SetCardTypeHistory($typeKey: String!, $enabled: Boolean!) { setCardTypeHistory(typeKey: $typeKey, enabled: $enabled) { ${CARD_TYPE_FIELDS} } }`;
+  return summary((await graphql<{ setCardTypeHistory: ApiCardType }>(query, { typeKey, enabled })).setCardTypeHistory);
 }

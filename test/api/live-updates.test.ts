@@ -219,5 +219,20 @@ describe('live updates over server-sent events (API)', function () {
       await watcher.data('mutation($f: ID!) { markFolderRead(folderId: $f) }', { f: folder });
       expect(await latest(5)).to.equal(0);
     });
+
+    it('one live stream per tab carries both a colleague’s change and the new unread counts', async () => {
+      const { folder, writer, watcher } = await pair();
+      type Update = { live: { cardEvent: { cardId: string; action: string } | null; unreadCounts: { folderId: string; count: number }[] | null } };
+      const live = new SseSubscription<Update>(server.url, watcher.cookieHeader(), 'subscription { live { cardEvent { cardId action } unreadCounts { folderId count } } }');
+      subscriptions.push(live as SseSubscription<unknown>);
+      await live.ready;
+      const card = (await writer.data<{ createCard: { id: string } }>(CREATE, { f: folder, v: { name: 'ООО «Вместе»' } })).createCard.id;
+      const [update] = await live.waitFor(1, 5000);
+      expect(update.live).to.deep.equal({ cardEvent: { cardId: card, action: 'create' }, unreadCounts: [{ folderId: folder, count: 1 }] });
+      // The user's own reading changes only the counts.
+      await watcher.data('mutation($id: ID!) { openCard(id: $id) { id } }', { id: card });
+      const [, read] = await live.waitFor(2, 5000);
+      expect(read.live).to.deep.equal({ cardEvent: null, unreadCounts: [] });
+    });
   });
 });

@@ -35,7 +35,7 @@ export async function refreshUnreadCounts(): Promise<void> {
 }
 
 /**
- * Opens the live connection (GraphQL subscriptions over SSE, session cookie): card events go to
+ * Opens the live connection (a GraphQL subscription over SSE, session cookie): card events go to
  * the listeners, unread counts to the shell's unread store. Retries with back-off when it drops.
  */
 export function startLive(): void {
@@ -46,22 +46,15 @@ export function startLive(): void {
     retryAttempts: Infinity,
     on: { connected: () => void refreshUnreadCounts().catch(() => undefined) },
   });
+  // One stream per tab carries both (a session may hold five streams).
   stops = [
-    client.subscribe<{ cardEvents: CardEvent }>(
-      { query: 'subscription CardEvents { cardEvents { cardId folderId previousFolderId action actorId actorName } }' },
+    client.subscribe<{ live: { cardEvent: CardEvent | null; unreadCounts: Counts | null } }>(
+      { query: 'subscription Live { live { cardEvent { cardId folderId previousFolderId action actorId actorName } unreadCounts { folderId count } } }' },
       {
         next: ({ data }) => {
-          if (data?.cardEvents) for (const listener of listeners) listener(data.cardEvents);
-        },
-        error: () => undefined,
-        complete: () => undefined,
-      },
-    ),
-    client.subscribe<{ unreadCounts: Counts }>(
-      { query: 'subscription UnreadCounts { unreadCounts { folderId count } }' },
-      {
-        next: ({ data }) => {
-          if (data?.unreadCounts) pushCounts(data.unreadCounts);
+          const event = data?.live.cardEvent;
+          if (event) for (const listener of listeners) listener(event);
+          if (data?.live.unreadCounts) pushCounts(data.live.unreadCounts);
         },
         error: () => undefined,
         complete: () => undefined,

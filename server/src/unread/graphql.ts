@@ -6,7 +6,7 @@ import { notFound } from '../errors';
 import { requireActor } from '../graphql/guards';
 import type { GraphQLModule } from '../graphql/module';
 import { perRequest } from '../graphql/loaders';
-import { cardEventStream, unreadCountStream } from './live';
+import { cardEventStream, liveUpdateStream, unreadCountStream } from './live';
 import { markFolderRead, markRead, markUnread, readStateOf, unreadCounts, unreadViewOf, type UnreadView } from './service';
 
 type Id = { id: string };
@@ -61,11 +61,19 @@ export const unreadModule: GraphQLModule = {
       markFolderRead(folderId: ID!): Int!
     }
 
+    "What a tab shows live: a change to a card the viewer may see, and/or their new unread counts."
+    type LiveUpdate {
+      cardEvent: CardEvent
+      unreadCounts: [FolderUnreadCount!]
+    }
+
     type Subscription {
       "Changes to cards the viewer may see, as they happen."
       cardEvents: CardEvent!
       "The viewer's unread counts, whenever they change."
       unreadCounts: [FolderUnreadCount!]!
+      "Both of the above on one stream (a session may hold 5 streams): what the client's tabs use."
+      live: LiveUpdate!
     }
   `,
   resolvers: {
@@ -114,6 +122,10 @@ export const unreadModule: GraphQLModule = {
       unreadCounts: {
         subscribe: (_p, _a, context: GraphQLContext) => unreadCountStream(context),
         resolve: (counts: unknown) => counts,
+      },
+      live: {
+        subscribe: (_p, _a, context: GraphQLContext) => liveUpdateStream(context),
+        resolve: (update: unknown) => update,
       },
     },
   },

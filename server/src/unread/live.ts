@@ -1,8 +1,9 @@
 import { Repeater, map, pipe } from 'graphql-yoga';
+import type { Actor } from '../access/actor';
 import { heardOfAccessVersion, type AccessVersion } from '../access/changes';
 import { accessSnapshot, type UserAccess } from '../access/snapshot';
 import { events, type CardEvent, type CardPlace } from '../events/bus';
-import { openLiveStream, viewerReads, type Viewer } from '../live/streams';
+import { openLiveStream, viewerReads, type Audience, type Viewer } from '../live/streams';
 import type { GraphQLContext } from '../graphql/context';
 import { requireActor } from '../graphql/guards';
 import { countUnread, isUnread, loadReadState, type ReadState } from './service';
@@ -18,20 +19,25 @@ export interface CardEventView {
   at: string;
 }
 
+/** The card change as this viewer may see it. */
+function cardEventFor(event: CardEvent, viewer: Viewer): CardEventView {
+  return {
+    cardId: event.cardId,
+    folderId: event.folderId,
+    previousFolderId: event.previous && event.previous.folderId !== event.folderId && viewerReads(viewer, event.previous.folderId) ? event.previous.folderId : null,
+    action: event.action,
+    actorId: event.actorId,
+    actorName: event.actorName,
+    at: event.at,
+  };
+}
+
 /** Changes to cards in folders the subscriber may read. */
 export function cardEventStream(context: GraphQLContext): Promise<AsyncIterableIterator<CardEventView>> {
   return openLiveStream<CardEvent, CardEventView>(context, {
     source: events.subscribe('card-event'),
     audience: (event) => ({ folderIds: [event.folderId] }),
-    present: (event, viewer) => ({
-      cardId: event.cardId,
-      folderId: event.folderId,
-      previousFolderId: event.previous && event.previous.folderId !== event.folderId && viewerReads(viewer, event.previous.folderId) ? event.previous.folderId : null,
-      action: event.action,
-      actorId: event.actorId,
-      actorName: event.actorName,
-      at: event.at,
-    }),
+    present: cardEventFor,
   });
 }
 
@@ -82,14 +88,20 @@ async function sharedRecount(userId: string, reader: Parameters<typeof countUnre
   return { state, counts: new Map(counts) };
 }
 
+const signals = () =>
+  Repeater.merge([
+    pipe(events.subscribe('card-event'), map((event: CardEvent): Signal => ({ kind: 'card', event }))),
+    pipe(events.subscribe('reads-changed'), map((reader: string): Signal => ({ kind: 'reads', userId: reader }))),
+    pipe(events.subscribe('access-changed'), map((version: AccessVersion): Signal => ({ kind: 'access', version }))),
+  ]);
+
 /**
- * The subscriber's unread counts whenever they change. The stream keeps the subscriber's read
- * state and counts: a colleague's change moves a count by one, worked out in memory from the
- * event (where the card was and when it last changed, before and after); only the subscriber's
- * own read actions and changes to their access cost a recount (one aggregation).
+ * A subscriber's unread counts, kept as events arrive: a colleague's change moves a count by one,
+ * worked out in memory from the event (where the card was and when it last changed, before and
+ * after); only the subscriber's own read actions and changes to their access cost a recount (one
+ * aggregation, shared by all their streams on this instance).
  */
-export async function unreadCountStream(context: GraphQLContext): Promise<AsyncIterableIterator<Counts>> {
-  const actor = await requireActor(context);
+async function countsTracker(actor: Actor) {
   const userId = actor.userId;
   let { state, counts } = await sharedRecount(userId, actor);
   let access: UserAccess | null = (await accessSnapshot()).accessOf(userId);
@@ -100,19 +112,14 @@ export async function unreadCountStream(context: GraphQLContext): Promise<AsyncI
     return listed();
   };
   const move = (folderId: string, by: number) => counts.set(folderId, (counts.get(folderId) ?? 0) + by);
-
-  return openLiveStream<Signal, Counts>(context, {
-    source: Repeater.merge([
-      pipe(events.subscribe('card-event'), map((event: CardEvent): Signal => ({ kind: 'card', event }))),
-      pipe(events.subscribe('reads-changed'), map((reader: string): Signal => ({ kind: 'reads', userId: reader }))),
-      pipe(events.subscribe('access-changed'), map((version: AccessVersion): Signal => ({ kind: 'access', version }))),
-    ]),
-    audience: (signal) => {
+  return {
+    audience(signal: Signal): Audience {
       if (signal.kind === 'card') return { folderIds: [signal.event.folderId, ...(signal.event.previous ? [signal.event.previous.folderId] : [])] };
       if (signal.kind === 'reads') return { userIds: [signal.userId] };
       return { everyone: true };
     },
-    present: async (signal, viewer) => {
+    /** The counts after this signal, or null when they did not change. */
+    async after(signal: Signal, viewer: Viewer): Promise<Counts | null> {
       if (signal.kind === 'reads') return recount(viewer);
       if (signal.kind === 'access') {
         heardOfAccessVersion(signal.version);
@@ -132,6 +139,35 @@ export async function unreadCountStream(context: GraphQLContext): Promise<AsyncI
       if (wasUnread) move(event.previous!.folderId, -1);
       if (nowUnread) move(event.folderId, 1);
       return listed();
+    },
+  };
+}
+
+/** The subscriber's unread counts whenever they change. */
+export async function unreadCountStream(context: GraphQLContext): Promise<AsyncIterableIterator<Counts>> {
+  const tracker = await countsTracker(await requireActor(context));
+  return openLiveStream<Signal, Counts>(context, { source: signals(), audience: tracker.audience, present: tracker.after });
+}
+
+/** What a tab shows live, on one stream: a card change it may see, and/or new unread counts. */
+export interface LiveUpdate {
+  cardEvent: CardEventView | null;
+  unreadCounts: Counts | null;
+}
+
+/**
+ * Card changes and unread counts together, so that a browser tab holds one stream, not two (a
+ * session may hold five).
+ */
+export async function liveUpdateStream(context: GraphQLContext): Promise<AsyncIterableIterator<LiveUpdate>> {
+  const tracker = await countsTracker(await requireActor(context));
+  return openLiveStream<Signal, LiveUpdate>(context, {
+    source: signals(),
+    audience: tracker.audience,
+    present: async (signal, viewer) => {
+      const cardEvent = signal.kind === 'card' && viewerReads(viewer, signal.event.folderId) ? cardEventFor(signal.event, viewer) : null;
+      const unreadCounts = await tracker.after(signal, viewer);
+      return cardEvent || unreadCounts ? { cardEvent, unreadCounts } : null;
     },
   });
 }

@@ -5,7 +5,7 @@
  * session cookie, driven by autocannon. For each installation size it prints req/s, p50, p99,
  * errors, CPU ms per request of the server and of the database process, and their RSS.
  *
- *   npm run bench:http -- [--dbpath DIR] [--sizes 10000,1000000] [--seconds 10] [--streams 400] [--profile]
+ *   npm run bench:http -- [--dbpath DIR] [--sizes 10000,1000000] [--seconds 10] [--streams 400] [--profile] [--only "folder page,streams"]
  *
  * Installations are generated once per size with `npm run seed` and kept under DIR/<size>
  * (default data/bench); later runs reuse them. With MONGODB_URI set, that database is used
@@ -31,12 +31,15 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '10' },
     streams: { type: 'string', default: '400' },
     profile: { type: 'boolean', default: false },
+    only: { type: 'string', default: '' },
   },
 });
 const SIZES = args.sizes.split(',').map(Number);
 const SECONDS = Number(args.seconds);
 const STREAMS = Number(args.streams);
 const ROOT = path.resolve(args.dbpath);
+/** Scenarios to run, by the start of their names (e.g. "folder page,streams"); all when empty. */
+const ONLY = args.only.split(',').map((name) => name.trim()).filter(Boolean);
 const PROFILE_DIR = path.resolve('data/bench-profiles');
 
 // ---------- the client's queries (client/src/workspace/api.ts, client/src/workspace/live.ts) ----------
@@ -143,6 +146,16 @@ async function startKartoteka(uri: string, profile: boolean): Promise<{ url: str
 
 // ---------- the installation ----------
 
+/**
+ * Building the indexes of a million cards keeps the built-in database busy for minutes at a time:
+ * the seed's driver must not take that for a dead server.
+ */
+function patientUri(uri: string): string {
+  const url = new URL(uri);
+  for (const [option, value] of [['connectTimeoutMS', '3600000'], ['socketTimeoutMS', '0'], ['serverSelectionTimeoutMS', '3600000']]) url.searchParams.set(option, value);
+  return url.toString();
+}
+
 /** The same server, another database name. */
 function withDatabase(uri: string, dbName: string): string {
   const url = new URL(uri);
@@ -157,7 +170,7 @@ function shapeOf(cards: number) {
 
 async function datasetIn(uri: string, dbName: string, cards: number): Promise<Dataset> {
   const shape = shapeOf(cards);
-  const client = await MongoClient.connect(uri);
+  const client = await MongoClient.connect(patientUri(uri));
   try {
     const db = client.db(dbName);
     const stored = await db.collection('meta').findOne({ _id: 'bench-dataset' as never });
@@ -171,7 +184,7 @@ async function datasetIn(uri: string, dbName: string, cards: number): Promise<Da
   const seeded = spawnSync(
     process.execPath,
     ['--import', 'tsx', 'seeds/cli.ts', '--cards', String(shape.cards), '--folders', String(shape.folders), '--users', String(shape.users), '--reader-folders', String(shape.readerFolders)],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, MONGODB_URI: withDatabase(uri, dbName), LOG_LEVEL: 'warn', ADMIN_PASSWORD: 'bench-admin-password' } },
+    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, MONGODB_URI: patientUri(withDatabase(uri, dbName)), LOG_LEVEL: 'warn', ADMIN_PASSWORD: 'bench-admin-password' } },
   );
   if (seeded.status !== 0) throw new Error(`npm run seed failed (${seeded.status})`);
   console.log(`generated in ${((Date.now() - started) / 1000).toFixed(0)} s`);
@@ -180,7 +193,7 @@ async function datasetIn(uri: string, dbName: string, cards: number): Promise<Da
 
 /** The reader's read state in their own folder back to none, and the work cards' versions: runs stay comparable. */
 async function resetWork(uri: string, dbName: string, dataset: Dataset): Promise<Map<string, number>> {
-  const client = await MongoClient.connect(uri);
+  const client = await MongoClient.connect(patientUri(uri));
   try {
     const db = client.db(dbName);
     await db.collection('reads').deleteMany({ folderId: new ObjectId(dataset.workFolderId) });
@@ -193,7 +206,7 @@ async function resetWork(uri: string, dbName: string, dataset: Dataset): Promise
 
 /** A card of the folder page: what a user would search for it by. */
 async function searchTerms(uri: string, dbName: string, dataset: Dataset): Promise<{ inn: string; name: string }> {
-  const client = await MongoClient.connect(uri);
+  const client = await MongoClient.connect(patientUri(uri));
   try {
     const card = await client.db(dbName).collection('cards').findOne({ folderId: new ObjectId(dataset.pageFolderId) }, { projection: { values: 1 } });
     return { inn: String(card!.values.inn), name: String(card!.values.name) };
@@ -430,50 +443,57 @@ for (const size of SIZES) {
     const page = JSON.stringify({ query: QUERIES.cardPage, variables: { folderId: dataset.pageFolderId, first: 50, after: null, sortBy: 'updatedAt', descending: true, filters: [] } });
     await measure(target, { name: 'warm-up', connections: 4, body: page }, 3);
     let next = 0;
+    let streamSummary = '';
     // Cards not being edited right now, and the version each last answered with: every request
     // edits an idle card with its current version (autocannon keeps no state per connection).
     const idle = dataset.workCardIds.slice(0, 100);
-    const rows: Measured[] = [
-      await measure(target, { name: 'folder page (CardPage)', connections: 1, body: page }),
-      await measure(target, { name: 'folder page (CardPage)', connections: 10, body: page }),
-      await measure(target, { name: 'card by id (Cards)', connections: 10, body: JSON.stringify({ query: QUERIES.cards, variables: { id0: dataset.workCardIds[0] } }) }),
-      await measure(target, {
-        name: 'openCard',
-        connections: 10,
-        setup: () => JSON.stringify({ query: QUERIES.openCard, variables: { id: dataset.workCardIds[next++ % dataset.workCardIds.length] } }),
-      }),
-      await measure(target, {
-        name: 'updateCard',
-        connections: 10,
-        setup: (context) => {
-          context.card = idle.shift();
-          return JSON.stringify({ query: QUERIES.updateCard, variables: { id: context.card, version: versions.get(context.card as string), values: { notes: `правка ${Date.now()}` } } });
-        },
-        onResponse: (body, context) => {
-          // The new version, or the current one a CONFLICT reports.
-          const version = /"version":(\d+)/.exec(body)?.[1];
-          if (version) versions.set(context.card as string, Number(version));
-          idle.push(context.card as string);
-        },
-      }),
-      await measure(target, { name: 'unread counts (UnreadCounts)', connections: 10, body: JSON.stringify({ query: QUERIES.unreadCounts }) }),
-      await measure(target, { name: 'search by INN (Search)', connections: 10, body: JSON.stringify({ query: QUERIES.search, variables: { query: terms.inn, libraryId: null, first: 30 } }) }),
+    const updating: Scenario = {
+      name: 'updateCard',
+      connections: 10,
+      setup: (context) => {
+        context.card = idle.shift();
+        return JSON.stringify({ query: QUERIES.updateCard, variables: { id: context.card, version: versions.get(context.card as string), values: { notes: `правка ${Date.now()}` } } });
+      },
+      onResponse: (body, context) => {
+        // The new version, or the current one a CONFLICT reports.
+        const version = /"version":(\d+)/.exec(body)?.[1];
+        if (version) versions.set(context.card as string, Number(version));
+        idle.push(context.card as string);
+      },
+    };
+    // The last three cost what the unread cards or the matches cost; a slow one can keep the
+    // database busy after its scenario ends, so they come after the rest.
+    const scenarios: Scenario[] = [
+      { name: 'folder page (CardPage)', connections: 1, body: page },
+      { name: 'folder page (CardPage)', connections: 10, body: page },
+      { name: 'card by id (Cards)', connections: 10, body: JSON.stringify({ query: QUERIES.cards, variables: { id0: dataset.workCardIds[0] } }) },
+      { name: 'openCard', connections: 10, setup: () => JSON.stringify({ query: QUERIES.openCard, variables: { id: dataset.workCardIds[next++ % dataset.workCardIds.length] } }) },
+      updating,
+      { name: 'streams' } as Scenario,
+      { name: 'unread counts (UnreadCounts)', connections: 10, body: JSON.stringify({ query: QUERIES.unreadCounts }) },
+      { name: 'search by INN (Search)', connections: 10, body: JSON.stringify({ query: QUERIES.search, variables: { query: terms.inn, libraryId: null, first: 30 } }) },
       // Full text: the name's words, one of them shared by a twelfth of all cards.
-      await measure(target, { name: 'search by name (Search)', connections: 10, body: JSON.stringify({ query: QUERIES.search, variables: { query: terms.name, libraryId: null, first: 30 } }) }),
+      { name: 'search by name (Search)', connections: 10, body: JSON.stringify({ query: QUERIES.search, variables: { query: terms.name, libraryId: null, first: 30 } }) },
     ];
+    const rows: Measured[] = [];
+    for (const scenario of scenarios.filter((s) => ONLY.length === 0 || ONLY.some((prefix) => s.name.startsWith(prefix)))) {
+      if (scenario.name !== 'streams') {
+        rows.push(await measure(target, scenario));
+        if (scenario.name === 'folder page (CardPage)' && scenario.connections === 10) pageP50.set(size, rows.at(-1)!.p50);
+        continue;
+      }
+      // Live streams: the same page while a colleague changes cards in the reader's folder, without and with streams open.
+      const latest = await resetWork(uri, dbName, dataset);
+      const changing = dataset.workCardIds.slice(100, 110).map((id) => ({ id, version: latest.get(id)! }));
+      const quiet = await changesDuring(server.url, writerCookie, changing, () => measure(target, { name: 'page, 0 streams, changes', connections: 10, body: page }));
+      const streams = await openStreams(server.url, dataset, STREAMS);
+      const busy = await changesDuring(server.url, writerCookie, changing, () => measure(target, { name: `page, ${STREAMS} streams, changes`, connections: 10, body: page }));
+      streams.abort();
+      rows.push(quiet.result, busy.result);
+      streamSummary = `  a colleague's change took ${fmt(quiet.msPerChange)} ms with no streams open, ${fmt(busy.msPerChange)} ms with ${STREAMS} (${quiet.changes} and ${busy.changes} changes); page p50 with ${STREAMS} streams / without: ${fmt(busy.result.p50 / Math.max(quiet.result.p50, 0.001), 2)}×`;
+    }
     table(rows);
-    pageP50.set(size, rows[1].p50);
-
-    // Live streams: the same page while a colleague changes cards in the reader's folder, without and with streams open.
-    const latest = await resetWork(uri, dbName, dataset);
-    const changing = dataset.workCardIds.slice(100, 110).map((id) => ({ id, version: latest.get(id)! }));
-    const quiet = await changesDuring(server.url, writerCookie, changing, () => measure(target, { name: 'page, 0 streams, changes', connections: 10, body: page }));
-    const streams = await openStreams(server.url, dataset, STREAMS);
-    const busy = await changesDuring(server.url, writerCookie, changing, () => measure(target, { name: `page, ${STREAMS} streams, changes`, connections: 10, body: page }));
-    streams.abort();
-    table([quiet.result, busy.result]);
-    console.log(`  a colleague's change took ${fmt(quiet.msPerChange)} ms with no streams open, ${fmt(busy.msPerChange)} ms with ${STREAMS} (${quiet.changes} and ${busy.changes} changes)`);
-    console.log(`  page p50 with ${STREAMS} streams / without: ${fmt(busy.result.p50 / Math.max(quiet.result.p50, 0.001), 2)}×`);
+    if (streamSummary) console.log(streamSummary);
   } finally {
     if (server) await stop(server.child);
     if (database) await stop(database.child);

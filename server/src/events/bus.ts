@@ -27,6 +27,15 @@ export interface CardEvent extends CardPlace {
   previous: CardPlace | null;
 }
 
+/** A change to a user's read state, as it was written (unread/model.ts): caches apply it as it is. */
+export interface ReadsChanged {
+  userId: string;
+  /** A card receipt written: read up to `readUpTo` (ISO), and/or asked to be shown unread. */
+  receipt?: { cardId: string; folderId: string; readUpTo: string | null; unread: { asNew: boolean; changedFields: string[]; since: string } | null };
+  /** A folder marked read up to `readUpTo`: its receipts are gone. */
+  folder?: { folderId: string; readUpTo: string };
+}
+
 /** Sessions that ended: the ones listed, or all of the user's but `exceptSessionId`. */
 export interface SessionsEnded {
   userId: string;
@@ -44,7 +53,7 @@ export interface ModuleTopics {}
 export type Topics = { [K in keyof ModuleTopics]: ModuleTopics[K] } & {
   'card-event': [CardEvent];
   /** What this user has read changed (opened, marked read or unread, their own change). */
-  'reads-changed': [userId: string];
+  'reads-changed': [ReadsChanged];
   /** The access structure moved to this version (server/src/access/changes.ts). */
   'access-changed': [version: { epoch: string; value: number }];
   /** Sessions ended (sign-out, password reset or change, deactivation): their live streams close. */

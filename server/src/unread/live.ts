@@ -2,7 +2,7 @@ import { Repeater, map, pipe } from 'graphql-yoga';
 import type { Actor } from '../access/actor';
 import { heardOfAccessVersion, type AccessVersion } from '../access/changes';
 import { accessSnapshot, type UserAccess } from '../access/snapshot';
-import { events, type CardEvent, type CardPlace } from '../events/bus';
+import { events, type CardEvent, type CardPlace, type ReadsChanged } from '../events/bus';
 import { openLiveStream, viewerReads, type Audience, type Viewer } from '../live/streams';
 import type { GraphQLContext } from '../graphql/context';
 import { requireActor } from '../graphql/guards';
@@ -91,7 +91,7 @@ async function sharedRecount(userId: string, reader: Parameters<typeof countUnre
 const signals = () =>
   Repeater.merge([
     pipe(events.subscribe('card-event'), map((event: CardEvent): Signal => ({ kind: 'card', event }))),
-    pipe(events.subscribe('reads-changed'), map((reader: string): Signal => ({ kind: 'reads', userId: reader }))),
+    pipe(events.subscribe('reads-changed'), map((change: ReadsChanged): Signal => ({ kind: 'reads', userId: change.userId }))),
     pipe(events.subscribe('access-changed'), map((version: AccessVersion): Signal => ({ kind: 'access', version }))),
   ]);
 

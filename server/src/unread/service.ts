@@ -4,7 +4,7 @@ import type { Actor } from '../access/actor';
 import { accessSnapshot } from '../access/snapshot';
 import type { CardChange } from '../cards/lifecycle';
 import { Card, type CardDoc } from '../cards/model';
-import { events, onEvent, type CardPlace } from '../events/bus';
+import { events, onEvent, type CardPlace, type ReadsChanged } from '../events/bus';
 import type { FolderDoc } from '../folders/models';
 import { cardReadKey, folderReadKey, Read, type ForcedUnread, type ReadDoc } from './model';
 
@@ -61,15 +61,39 @@ export function readStateOf(userId: string): Promise<ReadState> {
   return state;
 }
 
-/** After a write to a user's read state: this instance forgets it now, the others on the bus. */
-function readStateChanged(userId: string): void {
-  readStates.delete(userId);
-  events.publish('reads-changed', userId);
+/** Applies a written change to a read state (idempotent: applying it twice changes nothing more). */
+function applyReadChange(state: ReadState, change: ReadsChanged): void {
+  if (change.receipt) {
+    const { cardId, folderId, readUpTo, unread } = change.receipt;
+    state.cards.set(cardId, { folderId, readUpTo: readUpTo === null ? null : Date.parse(readUpTo), unread: unread && { ...unread, since: new Date(unread.since) } });
+  }
+  if (change.folder) {
+    const { folderId, readUpTo } = change.folder;
+    state.folders.set(folderId, Date.parse(readUpTo));
+    for (const [cardId, receipt] of state.cards) if (receipt.folderId === folderId) state.cards.delete(cardId);
+  }
 }
 
-onEvent('reads-changed', (userId) => {
-  readStates.delete(userId);
-});
+/**
+ * After a write to a user's read state: this instance's cached state takes the change now (no
+ * reload), the other instances' through the bus; live counts recount on the same event.
+ */
+function readStateChanged(change: ReadsChanged): void {
+  applyToCached(change);
+  events.publish('reads-changed', change);
+}
+
+function applyToCached(change: ReadsChanged): void {
+  const cached = readStates.get(change.userId);
+  // Also right for a load still under way: the change is applied once it has arrived.
+  if (!cached) return;
+  cached.state = cached.state.then((state) => {
+    applyReadChange(state, change);
+    return state;
+  });
+}
+
+onEvent('reads-changed', applyToCached);
 
 /** Forgets every cached read state (a new database was opened). */
 export function forgetReadStates(): void {
@@ -191,20 +215,21 @@ export async function markRead(actor: Actor, card: Pick<CardDoc, '_id' | 'folder
     { $set: { userId: oid(actor.userId), cardId: card._id, folderId: card.folderId, readUpTo: card.updatedAt, unread: null } },
     { upsert: true },
   );
-  readStateChanged(actor.userId);
+  readStateChanged({ userId: actor.userId, receipt: { cardId: String(card._id), folderId: String(card.folderId), readUpTo: card.updatedAt.toISOString(), unread: null } });
 }
 
 /** "Mark as unread": the card shows bold again, as new to the user. */
 export async function markUnread(actor: Actor, card: Pick<CardDoc, '_id' | 'folderId'>): Promise<void> {
-  await Read.updateOne(
+  const unread = { asNew: true, changedFields: [], since: new Date() };
+  const stored = await Read.findOneAndUpdate(
     { _id: cardReadKey(actor.userId, String(card._id)) },
-    {
-      $set: { userId: oid(actor.userId), cardId: card._id, folderId: card.folderId, unread: { asNew: true, changedFields: [], since: new Date() } },
-      $setOnInsert: { readUpTo: null },
-    },
-    { upsert: true },
-  );
-  readStateChanged(actor.userId);
+    { $set: { userId: oid(actor.userId), cardId: card._id, folderId: card.folderId, unread }, $setOnInsert: { readUpTo: null } },
+    { upsert: true, returnDocument: 'after', projection: { readUpTo: 1 } },
+  ).lean<Pick<ReadDoc, 'readUpTo'>>();
+  readStateChanged({
+    userId: actor.userId,
+    receipt: { cardId: String(card._id), folderId: String(card.folderId), readUpTo: stored?.readUpTo?.toISOString() ?? null, unread: { ...unread, since: unread.since.toISOString() } },
+  });
 }
 
 /**
@@ -214,14 +239,15 @@ export async function markUnread(actor: Actor, card: Pick<CardDoc, '_id' | 'fold
 export async function markFolderRead(actor: Actor, folderId: string): Promise<number> {
   const before = (await countUnread(actor, await readStateOf(actor.userId), [folderId])).get(folderId) ?? 0;
   const userId = oid(actor.userId);
+  const readUpTo = new Date();
   await Read.bulkWrite(
     [
-      { updateOne: { filter: { _id: folderReadKey(actor.userId, folderId) }, update: { $set: { userId, folderId: oid(folderId), cardId: null, readUpTo: new Date(), unread: null } }, upsert: true } },
+      { updateOne: { filter: { _id: folderReadKey(actor.userId, folderId) }, update: { $set: { userId, folderId: oid(folderId), cardId: null, readUpTo, unread: null } }, upsert: true } },
       { deleteMany: { filter: { userId, folderId: oid(folderId), cardId: { $ne: null } } } },
     ],
     { ordered: true },
   );
-  readStateChanged(actor.userId);
+  readStateChanged({ userId: actor.userId, folder: { folderId, readUpTo: readUpTo.toISOString() } });
   return before;
 }
 
@@ -249,7 +275,8 @@ export async function recordOwnChange(change: CardChange, session: ClientSession
   );
 }
 
-/** After the commit: the author's read state changed (the card event itself is the lifecycle's). */
+/** After the commit: the author has read the card as they left it (the card event itself is the lifecycle's). */
 export function readsAfterOwnChange(change: CardChange): void {
-  readStateChanged(change.actor.userId);
+  const card = change.after;
+  readStateChanged({ userId: change.actor.userId, receipt: { cardId: String(card._id), folderId: String(card.folderId), readUpTo: card.updatedAt.toISOString(), unread: null } });
 }

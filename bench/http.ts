@@ -44,13 +44,13 @@ const PROFILE_DIR = path.resolve('data/bench-profiles');
 
 // ---------- the client's queries (client/src/workspace/api.ts, client/src/workspace/live.ts) ----------
 
-const ROW_FIELDS = 'id typeKey title values version createdAt updatedAt unread { isNew changedFields } references { fieldKey id title accessible }';
+const ROW_FIELDS = 'id typeKey title values version createdAt updatedAt unread { isNew changedFields } references { fieldKey id title accessible inTrash }';
 const CARD_FIELDS = `${ROW_FIELDS} folderId createdAt inTrash createdBy { fullName } updatedBy { fullName }`;
 const QUERIES = {
   cardPage: `query CardPage($folderId: ID!, $first: Int, $after: String, $sortBy: String, $descending: Boolean, $filters: [CardFilterInput!]) {
       cards(folderId: $folderId, first: $first, after: $after, sortBy: $sortBy, descending: $descending, filters: $filters) {
         pageInfo { hasNextPage endCursor } edges { cursor node { ${ROW_FIELDS} } } } }`,
-  cards: `query Cards($id0: ID!) { c0: card(id: $id0) { ${CARD_FIELDS} } }`,
+  cards: `query Cards($ids: [ID!]!) { cards(ids: $ids, first: 1) { edges { node { ${CARD_FIELDS} } } } }`,
   openCard: `mutation OpenCard($id: ID!) { openCard(id: $id) { ${CARD_FIELDS} } }`,
   updateCard: `mutation UpdateCard($id: ID!, $version: Int!, $values: JSON!) { updateCard(id: $id, version: $version, values: $values) { ${CARD_FIELDS} } }`,
   unreadCounts: 'query UnreadCounts { unreadCounts { folderId count } }',
@@ -466,7 +466,7 @@ for (const size of SIZES) {
     const scenarios: Scenario[] = [
       { name: 'folder page (CardPage)', connections: 1, body: page },
       { name: 'folder page (CardPage)', connections: 10, body: page },
-      { name: 'card by id (Cards)', connections: 10, body: JSON.stringify({ query: QUERIES.cards, variables: { id0: dataset.workCardIds[0] } }) },
+      { name: 'card by id (Cards)', connections: 10, body: JSON.stringify({ query: QUERIES.cards, variables: { ids: [dataset.workCardIds[0]] } }) },
       { name: 'openCard', connections: 10, setup: () => JSON.stringify({ query: QUERIES.openCard, variables: { id: dataset.workCardIds[next++ % dataset.workCardIds.length] } }) },
       updating,
       { name: 'streams' } as Scenario,

@@ -206,8 +206,8 @@ export async function listFolderCards(actor: Actor, folderId: string, options: L
   const page = cursor ? { $and: [filtered, afterCondition(path, cursor[0], cursor[1], descending)] } : filtered;
   const limit = pageSize(options.first, MAX_PAGE);
   const direction = descending ? -1 : 1;
-  // The search fields (a normalised copy of every text value) are not shown in a list: left in the database.
-  const rows = await Card.find(page, { searchText: 0, searchKeys: 0 }).sort({ [path]: direction, _id: direction }).limit(limit + 1).lean<CardDoc[]>();
+  // Whole documents as stored: leaving fields out costs the database more than it saves here.
+  const rows = await Card.find(page).sort({ [path]: direction, _id: direction }).limit(limit + 1).lean<CardDoc[]>();
   const totalCount = () => Card.countDocuments(filtered);
   const sortValue = (card: CardDoc): SortValue => {
     if (SYSTEM_SORTS.has(sortBy)) return card[sortBy as 'title' | 'createdAt' | 'updatedAt'];

@@ -164,6 +164,23 @@ describe('deploy/: compose file, Dockerfile and Caddyfile agree with the applica
     }
   });
 
+  it('takes scheduled backups into a volume both instances share, which the image lets its user write', () => {
+    const volumes = new Set<string>();
+    for (const name of kartotekaServices) {
+      const config = loadConfig(environmentOf(services[name]));
+      expect(config.backupSchedule, `${name} keeps the schedule`).to.be.a('string');
+      const mount = services[name].volumes?.find((volume) => volume.endsWith(`:${config.backupDir}`));
+      expect(mount, `${name} mounts a volume at BACKUP_DIR`).to.be.a('string');
+      volumes.add(mount!.split(':')[0]);
+    }
+    expect([...volumes]).to.have.length(1);
+    expect(parse(read('deploy/docker-compose.yml')).volumes).to.have.property([...volumes][0]);
+    const backupDir = loadConfig(environmentOf(services[kartotekaServices[0]])).backupDir;
+    const stage = finalStage();
+    const user = stage.filter((i) => i.instruction === 'USER').at(-1)!.args;
+    expect(stage.some((i) => i.instruction === 'RUN' && i.args.includes(`chown ${user}:${user} ${backupDir}`)), 'the image makes BACKUP_DIR its user\'s').to.equal(true);
+  });
+
   describe('against a running server', () => {
     let server: RunningServer;
     before(async () => {

@@ -77,6 +77,14 @@ describe('background jobs (API)', function () {
     expect((await admin.data<{ jobs: { totalCount: number } }>('{ jobs(allUsers: true) { totalCount } }')).jobs.totalCount).to.equal(1);
     const refused = await other.request('mutation($id: ID!) { cancelJob(id: $id) { id } }', { id: job.id });
     expect(refused.errors?.[0].extensions?.code).to.equal('NOT_FOUND');
+
+    // Paging: the next page starts after the cursor; a cursor that is not one is refused at `after`.
+    const firstPage = await admin.data<{ jobs: { edges: { node: { id: string } }[]; pageInfo: { endCursor: string } } }>('{ jobs(allUsers: true, first: 1) { edges { node { id } } pageInfo { endCursor } } }');
+    expect(firstPage.jobs.edges.map((e) => e.node.id)).to.deep.equal([job.id]);
+    const nextPage = await admin.data<{ jobs: { edges: unknown[] } }>('query($after: String) { jobs(allUsers: true, after: $after) { edges { node { id } } } }', { after: firstPage.jobs.pageInfo.endCursor });
+    expect(nextPage.jobs.edges).to.deep.equal([]);
+    const badCursor = await admin.request('{ jobs(after: "not-a-cursor") { totalCount } }');
+    expect(badCursor.errors?.[0].extensions).to.deep.include({ code: 'BAD_USER_INPUT', fields: { after: 'Неверный курсор страницы: откройте список с начала' } });
   });
 
   it('cancelJob stops a running job for its owner and keeps its progress', async () => {

@@ -5,6 +5,7 @@ import type { GraphQLContext } from '../graphql/context';
 import { notFound } from '../errors';
 import { requireActor } from '../graphql/guards';
 import type { GraphQLModule } from '../graphql/module';
+import { isObjectIdText, refuseField } from '../validation';
 import type { JobDoc } from './model';
 import { cancelJob, findJob, listJobs } from './service';
 import { jobView, type JobView } from './view';
@@ -77,6 +78,8 @@ export const jobsModule: GraphQLModule = {
     Query: {
       jobs: async (_p, args: { type?: string; allUsers: boolean; first: number; after?: string }, context) => {
         const actor = await requireActor(context);
+        // The cursor is the id of the last job of the previous page: anything else is refused, not ignored.
+        if (args.after && !isObjectIdText(args.after)) refuseField(actor.locale, 'after', 'badCursor');
         return listJobs({ ownerId: args.allUsers && actor.isAdmin ? undefined : actor.userId, type: args.type, first: args.first, after: args.after });
       },
       job: async (_p, { id }: { id: string }, context) => visibleJob(await requireActor(context), id),

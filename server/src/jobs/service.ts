@@ -17,7 +17,7 @@ export async function listJobs(filter: JobFilter) {
   if (filter.ownerId !== undefined) query.ownerId = new Types.ObjectId(filter.ownerId);
   if (filter.type) query.type = filter.type;
   const limit = Math.min(Math.max(filter.first, 1), 100);
-  const page = filter.after && Types.ObjectId.isValid(filter.after) ? { ...query, _id: { $lt: new Types.ObjectId(filter.after) } } : query;
+  const page = filter.after ? { ...query, _id: { $lt: new Types.ObjectId(filter.after) } } : query;
   const [rows, totalCount] = await Promise.all([Job.find(page).sort({ _id: -1 }).limit(limit + 1).lean<JobDoc[]>(), Job.countDocuments(query)]);
   const edges = rows.slice(0, limit).map((node) => ({ node, cursor: String(node._id) }));
   return { edges, totalCount, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null } };

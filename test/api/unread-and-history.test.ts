@@ -1,4 +1,4 @@
-import { createCorrespondents, createDepartment } from '../support/fixtures';
+import { createCorrespondents, createDepartment, createFolder, setFolderAccess } from '../support/fixtures';
 import { expect } from 'chai';
 import { HistoryEntry } from '../../server/src/history/model';
 import type { RunningServer } from '../../server/src/server';
@@ -32,7 +32,7 @@ describe('unread tracking and change history: the scenario (API)', function () {
       { login: 'nvakulenko', fullName: 'Наталья Вакуленко', level: 'full' },
       { login: 'outsider', fullName: 'Посторонний', level: 'read', departmentId: elsewhere },
     ]);
-    Object.assign(ids, scenario.userIds, { folder: scenario.folderId });
+    Object.assign(ids, scenario.userIds, { folder: scenario.folderId, library: scenario.libraryId });
     tatiana = await signedIn(server, 'tgoncharenko', PASSWORD);
     natalia = await signedIn(server, 'nvakulenko', PASSWORD);
     outsider = await signedIn(server, 'outsider', PASSWORD);
@@ -116,6 +116,30 @@ describe('unread tracking and change history: the scenario (API)', function () {
     expect(reverted.revertCard.values.email).to.equal(undefined);
     const history = await natalia.data<{ cardHistory: { edges: { node: { action: string } }[] } }>(HISTORY, { id: ids['ООО «Бета»'] });
     expect(history.cardHistory.edges.map((e) => e.node.action)).to.deep.equal(['revert', 'update', 'update']);
+  });
+
+  it('reverting a move moves the card back to the folder it came from, as a recorded move', async () => {
+    const archive = await createFolder(admin, { libraryId: ids.library, name: 'Архив' });
+    await setFolderAccess(admin, archive, [{ principalId: ids.nvakulenko, level: 'full' }]);
+    const card = ids['ООО «Бета»'];
+    const { card: before } = await natalia.data<{ card: { version: number } }>('query($id: ID!) { card(id: $id) { version } }', { id: card });
+    await natalia.data('mutation($id: ID!, $f: ID!, $v: Int!) { moveCard(id: $id, folderId: $f, version: $v) { id } }', { id: card, f: archive, v: before.version });
+    const moved = await natalia.data<{ cardHistory: { edges: { node: { action: string; at: string; changes: { key: string; before: string; after: string }[] } }[] } }>(
+      'query($id: ID!) { cardHistory(cardId: $id) { edges { node { action at changes { key before after } } } } }',
+      { id: card },
+    );
+    const move = moved.cardHistory.edges[0].node;
+    expect(move).to.deep.include({ action: 'move', changes: [{ key: 'folder', before: 'Корреспонденты', after: 'Архив' }] });
+    // What «Отменить» on that entry sends: the keys of its changes, as of just before it.
+    const justBefore = new Date(new Date(move.at).getTime() - 1).toISOString();
+    const reverted = await natalia.data<{ revertCard: { folderId: string } }>(
+      'mutation($id: ID!, $at: DateTime!, $v: Int!) { revertCard(cardId: $id, at: $at, fields: ["folder"], version: $v) { folderId } }',
+      { id: card, at: justBefore, v: before.version + 1 },
+    );
+    expect(reverted.revertCard.folderId).to.equal(ids.folder);
+    const history = await natalia.data<{ cardHistory: { edges: { node: { action: string; changes: { before: string; after: string }[] } }[] } }>(HISTORY, { id: card });
+    expect(history.cardHistory.edges[0].node).to.deep.include({ action: 'move' });
+    expect(history.cardHistory.edges[0].node.changes[0]).to.deep.include({ before: 'Архив', after: 'Корреспонденты' });
   });
 
   it('switching history off stops new entries and keeps the old ones readable', async () => {

@@ -5,12 +5,15 @@ import { accessSnapshot } from '../access/snapshot';
 import { cardTargets, type CardValues } from '../../../card-types';
 import type { CardChange } from '../cards/lifecycle';
 import { Card, type CardDoc } from '../cards/model';
-import { findCard, updateCard, type CardServiceContext } from '../cards/service';
+import { findCard, moveCard, updateCard, type CardServiceContext } from '../cards/service';
 import { forbidden, notFound, UserInputError } from '../errors';
 import { Folder } from '../folders/models';
 import { objectIdArgument, pageSize, refuseField, searchText } from '../validation';
 import { entryHash, GENESIS_HASH, verifyChain, type ChainVerdict } from './chain';
 import { HistoryEntry, type HistoryEntryDoc, type HistoryFieldChange } from './model';
+
+/** The key of a move's change in history entries (see describeChanges). */
+const MOVE_KEY = 'folder';
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
 
@@ -41,7 +44,7 @@ async function describeChanges(change: CardChange, session: ClientSession): Prom
     const name = (id: Types.ObjectId) => folders.find((f) => String(f._id) === String(id))?.name ?? '';
     // The folders' ids travel with their names, so that a reader who may not see one gets neither.
     described.push({
-      key: 'folder',
+      key: MOVE_KEY,
       label: { ru: 'Папка', en: 'Folder' },
       before: name(change.before.folderId),
       after: name(change.after.folderId),
@@ -123,7 +126,7 @@ export interface ReadableFieldChange extends Omit<HistoryFieldChange, 'beforeTit
   afterHidden: boolean;
 }
 
-const isMove = (entry: HistoryEntryDoc, change: HistoryFieldChange) => entry.action === 'move' && change.key === 'folder';
+const isMove = (entry: HistoryEntryDoc, change: HistoryFieldChange) => entry.action === 'move' && change.key === MOVE_KEY;
 
 /**
  * Entries as the reader may see them now, whatever the writer could see then: titles of cards in
@@ -180,20 +183,25 @@ export async function verifyCardHistory(actor: Actor, cardId: string): Promise<C
  * The card's values at a moment, rebuilt from history: today's values with every recorded
  * change made after that moment undone, newest first.
  */
-export async function cardAsOf(actor: Actor, cardId: string, at: Date): Promise<{ values: CardValues; existed: boolean }> {
+export async function cardAsOf(actor: Actor, cardId: string, at: Date): Promise<{ values: CardValues; existed: boolean; folderId: string }> {
   const card = await readableCardForHistory(actor, cardId);
   const later = await HistoryEntry.find({ cardId: card._id, at: { $gt: at } }).sort({ seq: -1 }).lean<HistoryEntryDoc[]>();
   const values: Record<string, unknown> = { ...card.values };
   let existed = card.createdAt <= at;
+  let folderId = String(card.folderId);
   for (const entry of later) {
     if (entry.action === 'create') existed = false;
     for (const change of entry.changes) {
-      if (change.key === 'folder' && entry.action === 'move') continue;
+      if (isMove(entry, change)) {
+        // A move's change names the folders by id in its titles (the values are their names).
+        folderId = Object.keys(change.beforeTitles ?? {})[0] ?? folderId;
+        continue;
+      }
       if (change.before === null) delete values[change.key];
       else values[change.key] = change.before;
     }
   }
-  return { values: values as CardValues, existed };
+  return { values: values as CardValues, existed, folderId };
 }
 
 /**
@@ -202,7 +210,7 @@ export async function cardAsOf(actor: Actor, cardId: string, at: Date): Promise<
  */
 export async function revertCard(context: CardServiceContext, cardId: string, input: { at: Date; fields?: string[] | null; version: number }) {
   const { actor } = context;
-  const { values, existed } = await cardAsOf(actor, cardId, input.at);
+  const { values, existed, folderId } = await cardAsOf(actor, cardId, input.at);
   if (!existed) {
     const text = t(actor, 'На этот момент карточки ещё не было', 'The card did not exist at that moment');
     throw new UserInputError(text, { at: text });
@@ -210,6 +218,12 @@ export async function revertCard(context: CardServiceContext, cardId: string, in
   const card = await findCard(actor, cardId);
   if (!card) throw notFound(actor, t(actor, 'Карточка', 'Card'));
   const keys = input.fields?.length ? input.fields : [...new Set([...Object.keys(card.values), ...Object.keys(values)])];
-  const patch = Object.fromEntries(keys.map((key) => [key, values[key] ?? null]));
-  return updateCard(context, cardId, { version: input.version, values: patch }, 'revert');
+  // Reverting a move (the change keyed `folder`, unless the type has a field of that key) moves
+  // the card back, with the rights a move needs; the other keys are values.
+  const movesBack = keys.includes(MOVE_KEY) && !(MOVE_KEY in values) && !(MOVE_KEY in card.values);
+  const valueKeys = movesBack ? keys.filter((key) => key !== MOVE_KEY) : keys;
+  if (movesBack && valueKeys.length === 0) return moveCard(context, cardId, { folderId, version: input.version });
+  const patch = Object.fromEntries(valueKeys.map((key) => [key, values[key] ?? null]));
+  const reverted = await updateCard(context, cardId, { version: input.version, values: patch }, 'revert');
+  return movesBack && folderId !== String(reverted.folderId) ? moveCard(context, cardId, { folderId, version: reverted.version }) : reverted;
 }

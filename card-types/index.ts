@@ -27,6 +27,8 @@ export {
   filterOperators,
   ok,
   type Carry,
+  type CellValue,
+  type ExportCell,
   type FieldKind,
   type FieldKindSpec,
   type FieldWith,
@@ -47,6 +49,7 @@ export {
   type DefinitionCheckOptions,
 } from './kernel/definition-schema';
 export {
+  checkFieldCell,
   checkFieldValue,
   compileCardType,
   compileField,
@@ -60,7 +63,7 @@ export {
   type ValidationResult,
 } from './kernel/values';
 export { formatValue } from './kernel/format';
-export { formatDate, formatDateTime, parseDate, parseDateTime } from './kernel/dates';
+export { excelSerialToDate, formatDate, formatDateTime, parseDate, parseDateTime } from './kernel/dates';
 export { formatDecimal, parseDecimal } from './kernel/decimal';
 export { renderTitle, templateBracesBalanced, templateFields } from './kernel/title';
 export { exactKeysOfQuery, normaliseForSearch, searchIndexOf } from './kernel/search';

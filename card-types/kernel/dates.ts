@@ -50,3 +50,39 @@ export function formatDateTime(iso: string, locale: Locale, timeZone = 'UTC'): s
   const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
   return `${formatDate(`${part('year')}-${part('month')}-${part('day')}`, locale)} ${part('hour')}:${part('minute')}`;
 }
+
+const EXCEL_EPOCH_MS = Date.UTC(1899, 11, 30);
+const DAY_MS = 86_400_000;
+
+/**
+ * An Excel date serial (days since 30.12.1899; the fraction is the time of day) → the instant it
+ * names in UTC, or undefined outside years 1900–9999. Serials below 61 fall before Excel's phantom
+ * 29.02.1900 and are not dates anyone keeps in a client list.
+ */
+export function excelSerialToDate(serial: number): Date | undefined {
+  if (!Number.isFinite(serial) || serial < 61 || serial >= 2_958_466) return undefined;
+  return new Date(EXCEL_EPOCH_MS + Math.round(serial * DAY_MS));
+}
+
+/** A spreadsheet's date or date-time cell → 'YYYY-MM-DD' (a Date from a date cell, or an Excel serial). */
+export function cellDate(cell: unknown): string | undefined {
+  const date = typeof cell === 'number' ? excelSerialToDate(cell) : cell instanceof Date ? cell : undefined;
+  return date && !Number.isNaN(date.getTime()) ? date.toISOString().slice(0, 10) : undefined;
+}
+
+/**
+ * A spreadsheet's date-time → an ISO instant: a Date cell, an Excel serial, or text without a zone
+ * («31.12.2024 23:59», «2024-12-31 23:59:30»), read as UTC like the cells Excel writes.
+ */
+export function cellDateTime(cell: unknown): string | undefined {
+  if (typeof cell === 'number') return excelSerialToDate(cell)?.toISOString();
+  if (cell instanceof Date) return Number.isNaN(cell.getTime()) ? undefined : cell.toISOString();
+  if (typeof cell !== 'string') return undefined;
+  const match = /^(\S+)[T ](\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(cell.trim());
+  const day = match ? parseDate(match[1]) : undefined;
+  if (!match || !day) return undefined;
+  return parseDateTime(`${day}T${match[2].padStart(2, '0')}:${match[3]}:${match[4] ?? '00'}Z`);
+}
+
+/** 'YYYY-MM-DD' → the Date an export writes into a date cell (UTC midnight, as Excel reads it). */
+export const dateCell = (isoDate: string): Date => new Date(`${isoDate}T00:00:00.000Z`);

@@ -37,6 +37,12 @@ export function decimalKind({ key, labels, order, defaultScale, sample }: { key:
       return ok(canonicalDecimal(decimal, scale));
     },
     format: (value, _field, { locale }) => formatDecimal(String(value), locale),
+    // Sums in files often carry their currency: «1 234,50 ₽», «1234.5 руб.».
+    fromCell: (cell) => (typeof cell === 'string' ? cell.replace(/\s*(₽|руб\.?|р\.|rub|\$|€)\s*/gi, '') : cell),
+    toCell: (value, field) => {
+      const places = field.scale ?? defaultScale ?? fractionDigits(new Big(String(value)));
+      return { value: Number(value), numberFormat: places > 0 ? `#,##0.${'0'.repeat(places)}` : '#,##0' };
+    },
     filter: { operators: ['range', 'equals', 'in'], decimal: true, bound: (text, field) => canonical(text, field.scale ?? defaultScale) },
     index: { unique: true },
     conversions: { from: { ...fromText, integer: asIs, decimal: asIs, money: asIs } },

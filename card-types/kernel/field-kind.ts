@@ -35,6 +35,18 @@ export interface SearchContribution {
   keys?: string[];
 }
 
+/** What a spreadsheet or CSV cell holds, once read: text, a number, a flag, or a date (Excel's date cells, in UTC). */
+export type CellValue = string | number | boolean | Date;
+
+/** A value as an export writes it into a spreadsheet cell: typed (a number, a date), with Excel's number format and a link. */
+export interface ExportCell {
+  value: CellValue;
+  /** An Excel number format, e.g. `dd.mm.yyyy` or `#,##0.00`. */
+  numberFormat?: string;
+  /** Makes the cell a clickable link. */
+  hyperlink?: string;
+}
+
 /** A problem in a field's settings, at a path below the field (`['options', 2, 'value']`). */
 export type SettingsProblem = [path: (string | number)[], message: LocalizedText];
 
@@ -68,6 +80,13 @@ export interface FieldKindSpec<S extends SettingsShape> {
   parse(raw: unknown, field: FieldWith<S>): Outcome;
   /** A stored value as a person reads it; the values joined by commas unless told (ids of a link through `linkText`). */
   format?(value: StoredValue, field: FieldWith<S>, options: FormatOptions): string;
+  /**
+   * A cell of an imported file → the raw input `parse` takes (Excel's date serials, «Да»/«Нет», option
+   * labels …); Date cells become ISO text and everything else is passed on as it is unless told.
+   */
+  fromCell?(cell: CellValue, field: FieldWith<S>): unknown;
+  /** A stored value as an export writes it into a spreadsheet cell; its formatted text unless told. */
+  toCell?(value: StoredValue, field: FieldWith<S>, options: FormatOptions): ExportCell;
   /** What search finds a value by; nothing unless told. */
   normalizeForSearch?(value: StoredValue, field: FieldWith<S>): SearchContribution;
   /** The list filter: its operators (`empty` and `notEmpty` always apply), and a bound typed by a person → the stored form compared with. */
@@ -105,6 +124,8 @@ export interface FieldKind {
   settingHints: Record<string, LocalizedText | undefined>;
   parse(raw: unknown, field: FieldDefinition): Outcome;
   format(value: StoredValue, field: FieldDefinition, options: FormatOptions): string;
+  fromCell(cell: CellValue, field: FieldDefinition): unknown;
+  toCell(value: StoredValue, field: FieldDefinition, options: FormatOptions): ExportCell;
   normalizeForSearch(value: StoredValue, field: FieldDefinition): SearchContribution;
   filter: { operators: readonly FilterOperator[]; bound(text: string, field: FieldDefinition): StoredValue | undefined; decimal: boolean };
   index: { unique(field: FieldDefinition): boolean; sortable: boolean };
@@ -119,19 +140,18 @@ export interface FieldKind {
 
 const joined = (value: StoredValue): string => (Array.isArray(value) ? value.join(', ') : String(value));
 
+/** A cell as plain input: a date cell becomes its ISO text (a date alone when it has no time of day). */
+export function plainCell(cell: CellValue): unknown {
+  if (!(cell instanceof Date)) return cell;
+  const iso = cell.toISOString();
+  return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso;
+}
+
 /** Declares a field kind; omitted parts take the plainest behaviour. */
 export function defineFieldKind<S extends SettingsShape>(spec: FieldKindSpec<S>): FieldKind {
   const kind = spec as unknown as FieldKindSpec<SettingsShape>;
   const unique = kind.index?.unique ?? false;
-  return {
-    key: kind.key,
-    labels: kind.labels,
-    order: kind.order,
-    settingsSchema: kind.settingsSchema,
-    settingLabels: kind.settingLabels ?? {},
-    settingHints: kind.settingHints ?? {},
-    parse: (raw, field) => kind.parse(raw, field),
-    format: (value, field, options) => {
+  const format = (value: StoredValue, field: FieldDefinition, options: FormatOptions): string => {
       if (kind.format) return kind.format(value, field, options);
       const { link } = kind;
       const { linkText } = options;
@@ -141,7 +161,18 @@ export function defineFieldKind<S extends SettingsShape>(spec: FieldKindSpec<S>)
             .map((id) => linkText(String(id), link.to))
             .join(', ')
         : joined(value);
-    },
+  };
+  return {
+    key: kind.key,
+    labels: kind.labels,
+    order: kind.order,
+    settingsSchema: kind.settingsSchema,
+    settingLabels: kind.settingLabels ?? {},
+    settingHints: kind.settingHints ?? {},
+    parse: (raw, field) => kind.parse(raw, field),
+    format,
+    fromCell: (cell, field) => (kind.fromCell ? kind.fromCell(cell, field) : plainCell(cell)),
+    toCell: (value, field, options) => (kind.toCell ? kind.toCell(value, field, options) : { value: format(value, field, options) }),
     normalizeForSearch: (value, field) => kind.normalizeForSearch?.(value, field) ?? {},
     filter: {
       operators: [...new Set([...kind.filter.operators, 'empty', 'notEmpty'] as const)],

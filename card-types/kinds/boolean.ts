@@ -15,6 +15,14 @@ export default defineFieldKind({
     return flag === undefined ? fail(messages.notBoolean) : ok(flag);
   },
   format: (value, _field, { locale }) => messages[value === true ? 'yes' : 'no'][locale],
+  fromCell: (cell) => {
+    const word = typeof cell === 'number' ? String(cell) : typeof cell === 'string' ? cell.trim().toLocaleLowerCase('ru') : cell;
+    if (typeof word !== 'string') return word;
+    if (['да', 'yes', 'true', 'истина', '1', '+', 'y', 'д'].includes(word)) return true;
+    if (['нет', 'no', 'false', 'ложь', '0', '-', 'n', 'н'].includes(word)) return false;
+    return word;
+  },
+  toCell: (value) => ({ value: value === true }),
   filter: { operators: ['equals'], bound: parseFlag },
   sample: () => true,
 });

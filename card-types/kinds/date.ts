@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { formatDate, isoDateIn, parseDate } from '../kernel/dates';
+import { cellDate, dateCell, formatDate, isoDateIn, parseDate } from '../kernel/dates';
 import { defineFieldKind, fail, ok } from '../kernel/field-kind';
 import { fromText, limitProblems } from '../kernel/kind-parts';
 import { inBoth, messages } from '../kernel/messages';
@@ -25,6 +25,9 @@ export default defineFieldKind({
     return ok(date);
   },
   format: (value, _field, { locale }) => formatDate(String(value), locale),
+  // Excel keeps dates as day numbers (shown as dates by a cell format, or not): both are dates here.
+  fromCell: (cell) => cellDate(cell) ?? cell,
+  toCell: (value) => ({ value: dateCell(String(value)), numberFormat: 'dd.mm.yyyy' }),
   filter: { operators: ['range', 'equals', 'in'], bound: parseDate },
   index: { unique: true },
   conversions: {

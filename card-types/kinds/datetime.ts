@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { formatDateTime, parseDateTime } from '../kernel/dates';
+import { cellDateTime, formatDateTime, parseDateTime } from '../kernel/dates';
 import { defineFieldKind, fail, ok } from '../kernel/field-kind';
 import { fromText, limitProblems } from '../kernel/kind-parts';
 import { inBoth, messages } from '../kernel/messages';
@@ -25,6 +25,8 @@ export default defineFieldKind({
     return ok(instant);
   },
   format: (value, _field, { locale, timeZone }) => formatDateTime(String(value), locale, timeZone),
+  fromCell: (cell) => cellDateTime(cell) ?? cell,
+  toCell: (value) => ({ value: new Date(String(value)), numberFormat: 'dd.mm.yyyy hh:mm' }),
   filter: { operators: ['range', 'equals', 'in'], bound: parseDateTime },
   index: { unique: true },
   conversions: { from: { ...fromText, date: (value) => ({ input: `${String(value)}T00:00:00.000Z` }) } },

@@ -21,6 +21,7 @@ export default defineFieldKind({
     const valid = at > 0 && local.length <= 64 && text.length <= maxLength && localPart.test(local) && domainPart.test(domain);
     return valid ? ok(`${local}@${domain}`) : fail(messages.notEmail);
   },
+  toCell: (value) => ({ value: String(value), hyperlink: `mailto:${String(value)}` }),
   normalizeForSearch: (value) => ({ text: [String(value)], keys: [String(value).toLowerCase()] }),
   filter: { operators: ['contains', 'equals', 'in'] },
   index: { unique: true },

@@ -41,6 +41,14 @@ export default defineFieldKind({
       .flat()
       .map((item) => optionsOf(field).find((option) => option.value === String(item))?.label[locale] ?? String(item))
       .join(', '),
+  // A file names options by their labels («Клиент, Партнёр» for several).
+  fromCell: (cell, field) => {
+    if (typeof cell !== 'string') return cell;
+    const options = optionsOf(field);
+    const whole = matchOption(options, cell);
+    if (field.multiple !== true || whole !== cell) return field.multiple === true ? [whole] : whole;
+    return cell.split(/[,;\n]/).map((item) => item.trim()).filter((item) => item !== '').map((item) => matchOption(options, item));
+  },
   normalizeForSearch: (value, field) => ({
     text: [value].flat().map((item) => {
       const option = optionsOf(field).find((candidate) => candidate.value === String(item));

@@ -27,6 +27,7 @@ export default defineFieldKind({
     return ok(value);
   },
   format: (value, _field, { locale }) => formatDecimal(String(value), locale),
+  toCell: (value) => ({ value: Number(value), numberFormat: '#,##0' }),
   filter: {
     operators: ['range', 'equals', 'in'],
     bound: (text) => {

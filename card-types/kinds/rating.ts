@@ -25,6 +25,9 @@ export default defineFieldKind({
     return value === undefined ? fail(messages.notRating) : ok(value);
   },
   format: (value) => '★'.repeat(Number(value)) + '☆'.repeat(stars - Number(value)),
+  // «★★★★☆» as a file may hold it (what format writes) counts its filled stars.
+  fromCell: (cell) => (typeof cell === 'string' && /^[★☆]+$/.test(cell.trim()) ? cell.split('★').length - 1 : cell),
+  toCell: (value) => ({ value: Number(value) }),
   filter: { operators: ['range', 'equals', 'in'], bound: parseRating },
   conversions: { from: { integer: asIs } },
   sample: () => 4,

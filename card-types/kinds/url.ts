@@ -28,6 +28,7 @@ export default defineFieldKind({
     return valid ? ok(address) : fail(messages.notUrl);
   },
   normalizeForSearch: wordsAndNumbers,
+  toCell: (value) => ({ value: String(value), hyperlink: String(value) }),
   filter: { operators: ['contains', 'equals', 'in'] },
   index: { unique: true },
   conversions: { from: fromText },

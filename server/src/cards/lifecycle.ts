@@ -21,6 +21,14 @@ export interface CardChange {
   before: CardDoc | null;
   after: CardDoc;
   changes: FieldChange[];
+  /** What made the change when not the card form: an import, or the undo of one (history marks it). */
+  via?: ChangeSource;
+}
+
+/** A change made by an import (`import`) or by undoing one (`import-undo`), with the import's id. */
+export interface ChangeSource {
+  kind: 'import' | 'import-undo';
+  id: string;
 }
 
 /**
@@ -31,6 +39,10 @@ export interface CardLifecycleHooks {
   name: string;
   beforeSave?(change: CardChange, session: ClientSession): Promise<void>;
   afterCommit?(change: CardChange): Promise<void> | void;
+  /** Several changes in one transaction (a batch of an import): one call for all; `beforeSave` for each unless given. */
+  beforeSaveBatch?(changes: CardChange[], session: ClientSession): Promise<void>;
+  /** After such a batch committed: one call for all; `afterCommit` for each unless given. */
+  afterCommitBatch?(changes: CardChange[]): Promise<void> | void;
 }
 
 const registered: CardLifecycleHooks[] = [];
@@ -41,6 +53,27 @@ export function registerCardHooks(hooks: CardLifecycleHooks): void {
 
 export async function runBeforeSave(change: CardChange, session: ClientSession): Promise<void> {
   for (const hooks of registered) await hooks.beforeSave?.(change, session);
+}
+
+/** Before-save hooks of several changes inside their one transaction. */
+export async function runBeforeSaveBatch(changes: CardChange[], session: ClientSession): Promise<void> {
+  for (const hooks of registered) {
+    if (hooks.beforeSaveBatch) await hooks.beforeSaveBatch(changes, session);
+    else if (hooks.beforeSave) for (const change of changes) await hooks.beforeSave(change, session);
+  }
+}
+
+/** After a batch committed: the hooks (batch form where a hook has one), then one card event per change. */
+export async function runAfterCommitBatch(changes: CardChange[], onError: (name: string, error: unknown) => void): Promise<void> {
+  for (const hooks of registered) {
+    try {
+      if (hooks.afterCommitBatch) await hooks.afterCommitBatch(changes);
+      else if (hooks.afterCommit) for (const change of changes) await hooks.afterCommit(change);
+    } catch (error) {
+      onError(hooks.name, error);
+    }
+  }
+  for (const change of changes) publishCardEvent(change);
 }
 
 /**

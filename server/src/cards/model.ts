@@ -37,6 +37,8 @@ cardSchema.index({ folderId: 1, inTrash: 1, title: 1, _id: 1 });
 cardSchema.index({ folderId: 1, inTrash: 1, createdAt: -1, _id: -1 });
 cardSchema.index({ inTrash: 1, trashedAt: -1 });
 cardSchema.index({ searchKeys: 1 });
+// References in an imported file name cards by title: found by type and title.
+cardSchema.index({ typeKey: 1, title: 1 });
 cardSchema.index({ searchText: 'text' }, { default_language: 'none' });
 
 export interface CardDoc {

@@ -8,7 +8,7 @@ import { findFolder, registerFolderUsageCheck, registerLibraryChangeStep } from 
 import { User } from '../people/models';
 import type { Logger } from '../logger';
 import { FieldErrors, isDuplicateKeyError, refuseField } from '../validation';
-import { diffValues, runAfterCommit, runBeforeSave, type CardAction, type CardChange } from './lifecycle';
+import { diffValues, runAfterCommit, runAfterCommitBatch, runBeforeSave, runBeforeSaveBatch, type CardAction, type CardChange, type ChangeSource } from './lifecycle';
 import { Card, type CardDoc } from './model';
 import { pluginFieldErrors } from './plugins';
 
@@ -98,7 +98,7 @@ function valuesObject(actor: Actor, values: unknown): Record<string, unknown> {
 }
 
 /** The values of a card checked against its type, its plugins and (for what changed) its references. */
-async function validated(actor: Actor, type: CardTypeDefinition, input: Record<string, unknown>, action: CardAction, before?: CardDoc): Promise<CardValues> {
+export async function validated(actor: Actor, type: CardTypeDefinition, input: Record<string, unknown>, action: CardAction, before?: CardDoc): Promise<CardValues> {
   const { values, errors: fieldErrors } = validateCardValues(type, input, { locale: actor.locale, applyDefaults: action === 'create' });
   const errors = new FieldErrors(actor.locale);
   for (const [key, text] of Object.entries(fieldErrors)) errors.addMessage(key, text);
@@ -112,7 +112,7 @@ async function validated(actor: Actor, type: CardTypeDefinition, input: Record<s
 }
 
 /** Turns the unique index's duplicate key error into a message at the field. */
-function uniqueViolation(actor: Actor, type: CardTypeDefinition, error: unknown): AppError | null {
+export function uniqueViolation(actor: Actor, type: CardTypeDefinition, error: unknown): AppError | null {
   if (!isDuplicateKeyError(error)) return null;
   const text = String((error as Error).message);
   const field = type.fields.find((f) => text.includes(uniqueIndexName(type.key, f.key)));
@@ -126,7 +126,7 @@ function uniqueViolation(actor: Actor, type: CardTypeDefinition, error: unknown)
   return null;
 }
 
-function derived(type: CardTypeDefinition, values: CardValues, locale: Actor['locale']) {
+export function derived(type: CardTypeDefinition, values: CardValues, locale: Actor['locale']) {
   const title = renderTitle(type, values, locale);
   return { title, ...searchIndexOf(type, title, values) };
 }
@@ -154,6 +154,67 @@ async function commitChange(
   return change.after;
 }
 
+/** One card's part of a batch: its type, what the change is, the card before (null when new) and after. */
+export interface BatchedCardWrite {
+  type: CardTypeDefinition;
+  action: CardAction;
+  before: CardDoc | null;
+  after: CardDoc;
+}
+
+/**
+ * Many cards written in one transaction (a batch of an import, or of its undo): `write` makes the
+ * writes inside it and says what each did; the lifecycle's hooks run for all of them in their batch
+ * form (history, read receipts …), `alsoInside` adds the caller's own records, and the after-commit
+ * hooks and card events follow once it is durable. All or nothing.
+ */
+export async function commitCardBatch(
+  context: CardServiceContext,
+  write: (session: ClientSession) => Promise<BatchedCardWrite[]>,
+  options: { via?: ChangeSource; alsoInside?: (changes: CardChange[], session: ClientSession) => Promise<void> } = {},
+): Promise<CardChange[]> {
+  let changes: CardChange[] = [];
+  await mongoose.connection.transaction(async (session) => {
+    changes = (await write(session)).map(({ type, action, before, after }) => ({
+      action,
+      actor: context.actor,
+      type,
+      before,
+      after,
+      changes: diffValues(before?.values ?? {}, after.values),
+      via: options.via,
+    }));
+    await runBeforeSaveBatch(changes, session);
+    await options.alsoInside?.(changes, session);
+  });
+  await runAfterCommitBatch(changes, (name, error) => context.logger.error({ err: error, hook: name }, 'after-commit hook failed'));
+  return changes;
+}
+
+/** The stored form of a new card of a type in a folder, as createCard writes it. */
+export function newCardDocument(actor: Actor, type: CardTypeDefinition, folder: { _id: Types.ObjectId; libraryId: Types.ObjectId }, values: CardValues, now: Date) {
+  return {
+    _id: new Types.ObjectId(),
+    typeKey: type.key,
+    folderId: folder._id,
+    libraryId: folder.libraryId,
+    values,
+    ...derived(type, values, 'ru'),
+    version: 1,
+    createdBy: new Types.ObjectId(actor.userId),
+    updatedBy: new Types.ObjectId(actor.userId),
+    createdAt: now,
+    updatedAt: now,
+    arrivedAt: now,
+  };
+}
+
+/** The $set of an update to these values, as updateCard writes it (title, search index, changed fields' times). */
+export function updatedCardFields(actor: Actor, type: CardTypeDefinition, before: CardValues, values: CardValues, now: Date) {
+  const changedAt = Object.fromEntries(diffValues(before, values).map((change) => [`fieldChangedAt.${change.key}`, now]));
+  return { values, ...derived(type, values, 'ru'), ...changedAt, updatedBy: new Types.ObjectId(actor.userId), updatedAt: now };
+}
+
 // ---------- create / update ----------
 
 export async function createCard(context: CardServiceContext, input: { folderId: string; typeKey: string; values: Record<string, unknown> }): Promise<CardDoc> {
@@ -170,24 +231,7 @@ export async function createCard(context: CardServiceContext, input: { folderId:
   const values = await validated(actor, type, valuesObject(actor, input.values), 'create');
   const now = new Date();
   return commitChange(context, type, 'create', null, async (session) => {
-    const [card] = await Card.create(
-      [
-        {
-          typeKey: type.key,
-          folderId: folder._id,
-          libraryId: folder.libraryId,
-          values,
-          ...derived(type, values, 'ru'),
-          version: 1,
-          createdBy: actor.userId,
-          updatedBy: actor.userId,
-          createdAt: now,
-          updatedAt: now,
-          arrivedAt: now,
-        },
-      ],
-      { session },
-    );
+    const [card] = await Card.create([newCardDocument(actor, type, folder, values, now)], { session });
     return card.toObject() as CardDoc;
   });
 }
@@ -199,6 +243,22 @@ async function conflict(actor: Actor, id: string): Promise<AppError> {
   return new AppError('CONFLICT', t(actor, 'Карточку уже изменил другой пользователь', 'Someone else changed this card first'), {
     current: current && { version: current.version, values: current.values, title: current.title, updatedAt: current.updatedAt.toISOString(), updatedBy: author?.fullName ?? '' },
   });
+}
+
+/**
+ * A card's values with changed fields applied (a value, or null to empty it), checked as a whole;
+ * values of removed (hidden) fields are kept as they are, never re-validated away.
+ */
+export async function patchedValues(actor: Actor, type: CardTypeDefinition, card: CardDoc, patch: Record<string, unknown>, action: CardAction): Promise<CardValues> {
+  // A map, so that any key a client sends (even "__proto__") stays a plain key and is reported as unknown.
+  const merged = new Map<string, unknown>(Object.entries(card.values));
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) merged.delete(key);
+    else merged.set(key, value);
+  }
+  const hidden = Object.fromEntries(type.fields.filter((f) => f.hidden && card.values[f.key] !== undefined).map((f) => [f.key, card.values[f.key]]));
+  for (const key of Object.keys(hidden)) merged.delete(key);
+  return { ...(await validated(actor, type, Object.fromEntries(merged), action, card)), ...hidden };
 }
 
 /**
@@ -216,23 +276,13 @@ export async function updateCard(
   if (!actor.ability.can('update', cardSubject(card))) throw forbidden(actor, t(actor, 'изменение карточки', 'changing the card'));
   if (card.version !== input.version) throw await conflict(actor, id);
   const type = await cardTypeOrFail(actor, card.typeKey);
-  // A map, so that any key a client sends (even "__proto__") stays a plain key and is reported as unknown.
-  const merged = new Map<string, unknown>(Object.entries(card.values));
-  for (const [key, value] of Object.entries(valuesObject(actor, input.values))) {
-    if (value === null) merged.delete(key);
-    else merged.set(key, value);
-  }
-  // Values of removed (hidden) fields are kept as they are, never re-validated away.
-  const hidden = Object.fromEntries(type.fields.filter((f) => f.hidden && card.values[f.key] !== undefined).map((f) => [f.key, card.values[f.key]]));
-  for (const key of Object.keys(hidden)) merged.delete(key);
-  const values = { ...(await validated(actor, type, Object.fromEntries(merged), action, card)), ...hidden };
+  const values = await patchedValues(actor, type, card, valuesObject(actor, input.values), action);
   if (diffValues(card.values, values).length === 0) return card;
   const now = new Date();
-  const changedAt = Object.fromEntries(diffValues(card.values, values).map((change) => [`fieldChangedAt.${change.key}`, now]));
   return commitChange(context, type, action, card, async (session) => {
     const updated = await Card.findOneAndUpdate(
       { _id: card._id, version: input.version },
-      { $set: { values, ...derived(type, values, 'ru'), ...changedAt, updatedBy: actor.userId, updatedAt: now }, $inc: { version: 1 } },
+      { $set: updatedCardFields(actor, type, card.values, values, now), $inc: { version: 1 } },
       { session, returnDocument: 'after', lean: true, timestamps: false },
     );
     if (!updated) throw await conflict(actor, id);

@@ -15,12 +15,13 @@ function canonical(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
-type Hashed = Pick<HistoryEntryDoc, 'cardId' | 'typeKey' | 'folderId' | 'seq' | 'at' | 'actorId' | 'actorName' | 'ip' | 'action' | 'changes' | 'prevHash'>;
+type Hashed = Pick<HistoryEntryDoc, 'cardId' | 'typeKey' | 'folderId' | 'seq' | 'at' | 'actorId' | 'actorName' | 'ip' | 'action' | 'changes' | 'prevHash'> & Partial<Pick<HistoryEntryDoc, 'via' | 'viaId'>>;
 
 export function entryHash(entry: Hashed): string {
-  const { cardId, typeKey, folderId, seq, at, actorId, actorName, ip, action, changes, prevHash } = entry;
+  // `via` and `viaId` exist on entries of imports only: absent, they leave older entries' hashes as they were.
+  const { cardId, typeKey, folderId, seq, at, actorId, actorName, ip, action, via, viaId, changes, prevHash } = entry;
   return createHash('sha256')
-    .update(canonical({ cardId, typeKey, folderId, seq, at, actorId, actorName, ip, action, changes, prevHash }))
+    .update(canonical({ cardId, typeKey, folderId, seq, at, actorId, actorName, ip, action, via, viaId, changes, prevHash }))
     .digest('hex');
 }
 

@@ -33,6 +33,8 @@ export const historyModule: GraphQLModule = {
       ip: String!
       "create, update, move, trash, restore, revert"
       action: String!
+      "import when an import made the change, import-undo when undoing one did; null for a person's edit."
+      via: String
       changes: [HistoryFieldChange!]!
       hash: String!
     }

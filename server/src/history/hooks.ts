@@ -1,7 +1,8 @@
 import type { CardLifecycleHooks } from '../cards/lifecycle';
-import { recordHistory } from './service';
+import { recordHistory, recordHistoryBatch } from './service';
 
 export const historyHooks: CardLifecycleHooks = {
   name: 'history',
   beforeSave: recordHistory,
+  beforeSaveBatch: recordHistoryBatch,
 };

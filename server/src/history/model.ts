@@ -29,6 +29,9 @@ const historyEntrySchema = new Schema({
   actorName: { type: String, required: true },
   ip: { type: String, default: '' },
   action: { type: String, required: true },
+  /** What made the change when not a person's edit: `import` or `import-undo`, with the import's id. */
+  via: { type: String },
+  viaId: { type: String },
   changes: { type: [fieldChangeSchema], default: [] },
   prevHash: { type: String, required: true },
   hash: { type: String, required: true },
@@ -58,6 +61,8 @@ export interface HistoryEntryDoc {
   actorName: string;
   ip: string;
   action: string;
+  via?: string;
+  viaId?: string;
   changes: HistoryFieldChange[];
   prevHash: string;
   hash: string;

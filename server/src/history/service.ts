@@ -55,11 +55,11 @@ async function describeChanges(change: CardChange, session: ClientSession): Prom
   return described;
 }
 
-/** Lifecycle hook (inside the card's transaction): one chained entry per change while history is on. */
-export async function recordHistory(change: CardChange, session: ClientSession): Promise<void> {
-  if (!change.type.historyEnabled) return;
+type ChainEnd = { seq: number; hash: string };
+
+/** The chained entry of one change, after the card's last entry (none for a new card). */
+async function historyEntry(change: CardChange, last: ChainEnd | null, session: ClientSession) {
   const card = change.after;
-  const last = await HistoryEntry.findOne({ cardId: card._id }, { seq: 1, hash: 1 }).sort({ seq: -1 }).session(session).lean();
   const entry = {
     cardId: card._id,
     typeKey: card.typeKey,
@@ -70,13 +70,39 @@ export async function recordHistory(change: CardChange, session: ClientSession):
     actorName: change.actor.fullName,
     ip: change.actor.ip,
     action: change.action,
+    ...(change.via && { via: change.via.kind, viaId: change.via.id }),
     changes: await describeChanges(change, session),
     prevHash: last?.hash ?? GENESIS_HASH,
   };
   // The hash covers the entry exactly as the database keeps it: serialised once, read back, and
   // inserted as read (no schema step may drop an empty object or rewrite a string after hashing).
   const stored = mongoose.mongo.BSON.deserialize(mongoose.mongo.BSON.serialize(entry)) as typeof entry;
-  await HistoryEntry.collection.insertOne({ ...stored, hash: entryHash(stored) }, { session });
+  return { ...stored, hash: entryHash(stored) };
+}
+
+/** Lifecycle hook (inside the card's transaction): one chained entry per change while history is on. */
+export async function recordHistory(change: CardChange, session: ClientSession): Promise<void> {
+  if (!change.type.historyEnabled) return;
+  const last = await HistoryEntry.findOne({ cardId: change.after._id }, { seq: 1, hash: 1 }).sort({ seq: -1 }).session(session).lean<ChainEnd>();
+  await HistoryEntry.collection.insertOne(await historyEntry(change, last, session), { session });
+}
+
+/**
+ * The same for a batch of changes to different cards (an import): the chains' ends of the changed
+ * cards in one query (new cards have none), the entries in one insert.
+ */
+export async function recordHistoryBatch(changes: CardChange[], session: ClientSession): Promise<void> {
+  const logged = changes.filter((change) => change.type.historyEnabled);
+  if (logged.length === 0) return;
+  const existing = logged.filter((change) => change.before !== null).map((change) => change.after._id);
+  const ends = new Map<string, ChainEnd>();
+  if (existing.length > 0) {
+    const rows = await HistoryEntry.find({ cardId: { $in: existing } }, { cardId: 1, seq: 1, hash: 1 }).session(session).lean<(ChainEnd & { cardId: Types.ObjectId })[]>();
+    for (const row of rows) if ((ends.get(String(row.cardId))?.seq ?? 0) < row.seq) ends.set(String(row.cardId), row);
+  }
+  const entries = [];
+  for (const change of logged) entries.push(await historyEntry(change, ends.get(String(change.after._id)) ?? null, session));
+  await HistoryEntry.collection.insertMany(entries, { session, ordered: true });
 }
 
 /** History is read by history readers (or administrators) who may read the card. */

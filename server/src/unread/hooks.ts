@@ -1,8 +1,10 @@
 import type { CardLifecycleHooks } from '../cards/lifecycle';
-import { readsAfterOwnChange, recordOwnChange } from './service';
+import { readsAfterOwnChange, readsAfterOwnChanges, recordOwnChange, recordOwnChanges } from './service';
 
 export const unreadHooks: CardLifecycleHooks = {
   name: 'unread',
   beforeSave: recordOwnChange,
   afterCommit: readsAfterOwnChange,
+  beforeSaveBatch: recordOwnChanges,
+  afterCommitBatch: readsAfterOwnChanges,
 };

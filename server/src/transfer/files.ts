@@ -1,0 +1,78 @@
+/**
+ * Files of imports and exports, in GridFS (bucket `transfer`): an uploaded file waits there for its
+ * import (which any instance may run, and resume after a restart); an export's file waits for its
+ * download. Written and read as streams, never whole in memory.
+ */
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import mongoose, { Types } from 'mongoose';
+
+export type TransferFileKind = 'upload' | 'export';
+
+export interface TransferFileMeta {
+  kind: TransferFileKind;
+  ownerId: string;
+  /** The name the user gave the file (uploads) or will get (exports). */
+  name: string;
+}
+
+export interface TransferFile extends TransferFileMeta {
+  id: string;
+  size: number;
+  uploadedAt: Date;
+}
+
+const bucket = () => new mongoose.mongo.GridFSBucket(mongoose.connection.db!, { bucketName: 'transfer' });
+
+/** Files older than this are removed when the next file is stored. */
+const KEEP_MS = 24 * 60 * 60 * 1000;
+
+/** Stores a stream as a file; returns its id. The stream may be refused half-way (a size limit): nothing is kept then. */
+export async function storeFile(source: Readable, meta: TransferFileMeta): Promise<string> {
+  await removeOldFiles();
+  const upload = bucket().openUploadStream(meta.name, { metadata: meta });
+  try {
+    await pipeline(source, upload);
+  } catch (error) {
+    await bucket()
+      .delete(upload.id)
+      .catch(() => undefined);
+    throw error;
+  }
+  return String(upload.id);
+}
+
+/** A writable file the caller streams into (an export), and how to finish or drop it. */
+export function createFile(meta: TransferFileMeta): { id: string; stream: NodeJS.WritableStream } {
+  const upload = bucket().openUploadStream(meta.name, { metadata: meta });
+  return { id: String(upload.id), stream: upload };
+}
+
+export async function findFile(id: string): Promise<TransferFile | null> {
+  if (!Types.ObjectId.isValid(id)) return null;
+  const [file] = await bucket()
+    .find({ _id: new Types.ObjectId(id) })
+    .toArray();
+  if (!file?.metadata) return null;
+  const meta = file.metadata as TransferFileMeta;
+  return { id, kind: meta.kind, ownerId: meta.ownerId, name: meta.name, size: file.length, uploadedAt: file.uploadDate };
+}
+
+export function openFile(id: string): Readable {
+  return bucket().openDownloadStream(new Types.ObjectId(id));
+}
+
+export async function deleteFile(id: string): Promise<void> {
+  await bucket()
+    .delete(new Types.ObjectId(id))
+    .catch(() => undefined);
+}
+
+/** Uploads and exports a day old are gone: they are transit, not storage. */
+async function removeOldFiles(): Promise<void> {
+  const old = await bucket()
+    .find({ uploadDate: { $lt: new Date(Date.now() - KEEP_MS) } }, { projection: { _id: 1 } })
+    .limit(100)
+    .toArray();
+  for (const file of old) await deleteFile(String(file._id));
+}

@@ -1,0 +1,93 @@
+import mongoose, { Schema, type Types } from 'mongoose';
+
+/**
+ * One row of an import, written in the same transaction as the card it created or changed: what
+ * happened to it, the card, the values an update replaced (for undo) and, for a refused row, its
+ * cells and the reasons (for the error report). A resumed import skips the rows recorded here.
+ */
+const importRowSchema = new Schema(
+  {
+    importId: { type: Schema.Types.ObjectId, required: true },
+    row: { type: Number, required: true },
+    outcome: { type: String, enum: ['created', 'updated', 'skipped', 'refused'], required: true },
+    cardId: { type: Schema.Types.ObjectId, default: null },
+    /** Updates: the fields the import changed, with the values they had before and the values it wrote. */
+    before: { type: Schema.Types.Mixed, default: null },
+    after: { type: Schema.Types.Mixed, default: null },
+    /** Refused rows: the cells as read, and one reason per column (`column`: null for the whole row). */
+    cells: { type: [Schema.Types.Mixed], default: undefined },
+    problems: { type: [{ _id: false, column: String, message: String }], default: undefined },
+  },
+  { versionKey: false },
+);
+importRowSchema.index({ importId: 1, row: 1 }, { unique: true });
+importRowSchema.index({ importId: 1, outcome: 1, row: 1 });
+
+export type ImportOutcome = 'created' | 'updated' | 'skipped' | 'refused';
+
+export interface ImportProblem {
+  /** The column's name in the file; null when the row as a whole was refused. */
+  column: string | null;
+  message: string;
+}
+
+export interface ImportRowDoc {
+  _id: Types.ObjectId;
+  importId: Types.ObjectId;
+  row: number;
+  outcome: ImportOutcome;
+  cardId: Types.ObjectId | null;
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+  cells?: unknown[];
+  problems?: ImportProblem[];
+}
+
+export const ImportRow = mongoose.model('ImportRow', importRowSchema, 'import_rows');
+
+/** A user's mapping for a card type, remembered from their last import of it: column name → field key. */
+const importMappingSchema = new Schema(
+  {
+    userId: { type: Schema.Types.ObjectId, required: true },
+    typeKey: { type: String, required: true },
+    /** Column names and their fields as pairs (names may hold dots, which keys may not). */
+    columns: { type: [{ _id: false, column: String, field: String }], default: [] },
+    constants: { type: [{ _id: false, field: String, value: String }], default: [] },
+    matchField: { type: String, default: null },
+    onMatch: { type: String, default: 'skip' },
+  },
+  { timestamps: true, minimize: false },
+);
+importMappingSchema.index({ userId: 1, typeKey: 1 }, { unique: true });
+
+export interface ImportMappingDoc {
+  userId: Types.ObjectId;
+  typeKey: string;
+  columns: { column: string; field: string }[];
+  constants: { field: string; value: string }[];
+  matchField: string | null;
+  onMatch: string;
+}
+
+export const ImportMapping = mongoose.model('ImportMapping', importMappingSchema, 'import_mappings');
+
+/** Rows a user exported per day, for the daily limit (reserved before an export, returned when it exports fewer). */
+const exportUsageSchema = new Schema({ userId: { type: Schema.Types.ObjectId, required: true }, day: { type: String, required: true }, rows: { type: Number, default: 0 } }, { versionKey: false });
+exportUsageSchema.index({ userId: 1, day: 1 }, { unique: true });
+export const ExportUsage = mongoose.model('ExportUsage', exportUsageSchema, 'export_usage');
+
+/** Cards a user read per day (through any list, search or card), for the bulk-reading alarm. */
+const cardReadingSchema = new Schema(
+  { userId: { type: Schema.Types.ObjectId, required: true }, day: { type: String, required: true }, cards: { type: Number, default: 0 }, alarmed: { type: Boolean, default: false } },
+  { versionKey: false },
+);
+cardReadingSchema.index({ userId: 1, day: 1 }, { unique: true });
+
+export interface CardReadingDoc {
+  userId: Types.ObjectId;
+  day: string;
+  cards: number;
+  alarmed: boolean;
+}
+
+export const CardReading = mongoose.model('CardReading', cardReadingSchema, 'card_reading');

@@ -49,7 +49,6 @@ export {
   type DefinitionCheckOptions,
 } from './kernel/definition-schema';
 export {
-  checkFieldCell,
   checkFieldValue,
   compileCardType,
   compileField,

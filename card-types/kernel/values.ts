@@ -1,5 +1,4 @@
 import type { CardTypeDefinition, CardValues, FieldDefinition, StoredValue } from './definition';
-import type { CellValue } from './field-kind';
 import type { Locale, LocalizedText } from './locale';
 import { messages } from './messages';
 import { kindOf } from './registry';
@@ -22,15 +21,6 @@ export function checkFieldValue(field: FieldDefinition, raw: unknown): { value: 
     if ('error' in outcome || !isEmptyValue(outcome.value)) return outcome;
   }
   return field.required ? { error: messages.required } : { value: undefined };
-}
-
-/**
- * One cell of an imported file, read by the field's kind as the form reads typed text: the cell made
- * input by the kind (`fromCell`: Excel's date numbers, option labels …), then checked like any value.
- * An empty cell is an empty value.
- */
-export function checkFieldCell(field: FieldDefinition, cell: CellValue | null): { value: StoredValue | undefined } | { error: LocalizedText } {
-  return checkFieldValue(field, cell === null ? undefined : kindOf(field).fromCell(cell, field));
 }
 
 /** A field's check with messages in a language; the result checks any number of values. */

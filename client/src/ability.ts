@@ -2,7 +2,7 @@ import { createMongoAbility, type ForcedSubject, type MongoAbility } from '@casl
 import { inject, shallowRef, type App, type InjectionKey } from 'vue';
 
 /** The server's actions and subjects (server/src/access/ability.ts); the server still decides. */
-export type Action = 'manage' | 'read' | 'create' | 'update' | 'delete' | 'manageAccess' | 'readHistory';
+export type Action = 'manage' | 'read' | 'create' | 'update' | 'delete' | 'manageAccess' | 'readHistory' | 'export';
 export type SubjectName = 'Library' | 'Folder' | 'Card' | 'History' | 'Admin' | 'all';
 export type AppAbility = MongoAbility<[Action, SubjectName | ForcedSubject<Exclude<SubjectName, 'all'>>]>;
 type CanArgs = Parameters<AppAbility['can']>;

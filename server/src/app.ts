@@ -19,13 +19,15 @@ import { historyModule } from './history/graphql';
 import { jobsModule } from './jobs/graphql';
 import { backupModule } from './backup/graphql';
 import { backupRoutes } from './backup/routes';
+import { transferModule } from './transfer/graphql';
+import { transferRoutes } from './transfer/routes';
 import { useMaintenanceGuard } from './backup/maintenance';
 import { sessionMiddleware } from './people/auth';
 import { buildActor, type Actor } from './access/actor';
 import { requestLocale } from './graphql/context';
 import { metricsEndpoint, type Metrics } from './metrics/metrics';
 
-export const graphqlModules: GraphQLModule[] = [scalarsModule, systemModule, peopleModule, foldersModule, auditModule, cardsModule, unreadModule, historyModule, jobsModule, backupModule];
+export const graphqlModules: GraphQLModule[] = [scalarsModule, systemModule, peopleModule, foldersModule, auditModule, cardsModule, unreadModule, historyModule, jobsModule, backupModule, transferModule];
 
 /** The Koa application; the middleware order below is the request's path through the server. */
 export function createApp(options: { config: Config; logger: Logger; database: Database; clientDist: string; metrics?: Metrics }): Koa {
@@ -70,6 +72,7 @@ export function createApp(options: { config: Config; logger: Logger; database: D
   });
   if (metrics && config.metricsToken) router.get('/metrics', metricsEndpoint(metrics, config.metricsToken));
   backupRoutes(router);
+  transferRoutes(router);
   router.all('/graphql', async (ctx) => {
     // yoga writes the response itself (headers set so far — security headers, cookies — stay): a
     // JSON answer in one write, server-sent events as they come, without a stream in between.
@@ -88,7 +91,9 @@ export function createApp(options: { config: Config; logger: Logger; database: D
   });
   app.use(requestContext(logger));
   app.use((ctx, next) => (!config.isProduction && ctx.path === '/graphql' ? relaxedForGraphiQL : securityHeaders)(ctx, next));
-  app.use(bodyLimit(config.bodyLimitBytes));
+  // An import's file has its own, larger limit (server/src/transfer/routes.ts), checked as it streams in.
+  const limitBody = bodyLimit(config.bodyLimitBytes);
+  app.use((ctx, next) => (ctx.path === '/transfer/uploads' ? next() : limitBody(ctx, next)));
   app.use(sessionMiddleware(config));
   app.use(router.routes());
   app.use(router.allowedMethods());

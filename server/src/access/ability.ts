@@ -3,7 +3,7 @@ import { packRules } from '@casl/ability/extra';
 import type { AccessLevel } from '../folders/models';
 import { LEVEL_RANK } from './effective-access';
 
-export type Action = 'manage' | 'read' | 'create' | 'update' | 'delete' | 'manageAccess' | 'readHistory';
+export type Action = 'manage' | 'read' | 'create' | 'update' | 'delete' | 'manageAccess' | 'readHistory' | 'export';
 type LibrarySubject = ForcedSubject<'Library'> & { _id: string };
 type FolderSubject = ForcedSubject<'Folder'> & { folderId: string; libraryId: string; parentId: string | null };
 type CardSubject = ForcedSubject<'Card'> & { folderId: string; libraryId: string };
@@ -14,6 +14,8 @@ export type AppAbility = MongoAbility<[Action, SubjectName | LibrarySubject | Fo
 export interface AbilityInput {
   isAdmin: boolean;
   isHistoryReader: boolean;
+  /** Holds the «Экспорт» right (the system group «Доверенные лица (экспорт)»): may export the cards they may read. */
+  isExporter: boolean;
   folderLevels: Map<string, AccessLevel>;
   visibleLibraryIds: string[];
   /** Every folder of every library (ids), for writing a library's folders as one condition. */
@@ -112,6 +114,7 @@ export function buildAbility(input: AbilityInput): AppAbility {
     ];
     for (const scope of scopes) {
       if (level === 'read') can('read', readSubjects, scope);
+      if (level === 'read' && input.isExporter) can('export', 'Card', scope);
       if (level === 'edit') can(['create', 'update'], 'Card', scope);
       if (level === 'full') {
         can('delete', 'Card', scope);

@@ -143,6 +143,7 @@ export class AccessSnapshot {
     const groups = this.groupsOfUser.get(userId) ?? [];
     const isAdmin = groups.some((g) => g.systemRole === 'administrators');
     const historyReader = groups.some((g) => g.systemRole === 'history-readers');
+    const exporter = groups.some((g) => g.systemRole === 'exporters');
     const folderLevels = isAdmin ? new Map([...this.folders.keys()].map((id) => [id, 'full' as AccessLevel])) : this.levelsOf(principal);
     const visibleLibraryIds = isAdmin ? [...this.libraries.keys()] : this.visibleLibraries(principal, folderLevels);
     const access: UserAccess = {
@@ -154,6 +155,7 @@ export class AccessSnapshot {
       ability: buildAbility({
         isAdmin,
         isHistoryReader: historyReader,
+        isExporter: exporter,
         folderLevels,
         visibleLibraryIds,
         foldersByLibrary: this.foldersByLibrary,

@@ -24,7 +24,10 @@ export type AuditKind =
   | 'backup-created'
   | 'backup-failed'
   | 'backup-downloaded'
-  | 'backup-restored';
+  | 'backup-restored'
+  | 'cards-imported'
+  | 'cards-exported'
+  | 'export-refused';
 
 /** Append-only: nothing in the application updates or deletes these documents. */
 const auditEntrySchema = new Schema({

@@ -182,8 +182,11 @@ function filterCondition(types: CardTypeDefinition[], filter: CardFilter, index:
   }
 }
 
-/** One page of a folder's cards: keyset pagination on (sort field, _id), filters per kind. */
-export async function listFolderCards(actor: Actor, folderId: string, options: ListOptions): Promise<Connection<CardDoc>> {
+/**
+ * The query of a folder's list as a person set it up (filters per kind, sort): the folder (which the
+ * actor must be able to read), its cards' condition and order. A page of it, or an export of all.
+ */
+export async function folderListQuery(actor: Actor, folderId: string, options: Omit<ListOptions, 'first' | 'after'>) {
   const folder = await findFolder(actor, folderId);
   if (!folder) throw notFound(actor, t(actor, 'Папка', 'Folder'));
   const types = await Promise.all((folder.allowedCardTypes.length > 0 ? folder.allowedCardTypes : []).map((key) => cardTypeOrFail(actor, key).catch(() => null)));
@@ -197,11 +200,17 @@ export async function listFolderCards(actor: Actor, folderId: string, options: L
   if (filters.length > MAX_FILTERS) errors.add('filters', 'tooMany', { max: MAX_FILTERS });
   const conditions = filters.slice(0, MAX_FILTERS).map((f, index) => filterCondition(known, f, index, errors));
   errors.throwIfAny();
-  const scalars = new Set<SortScalar>(sortBy === 'title' ? ['string'] : SYSTEM_SORTS.has(sortBy) ? ['date'] : sortFields.map((f) => sortScalarOf(f.kind)));
-
   const base: Filter = { folderId: folder._id, inTrash: false };
   const filtered: Filter = conditions.length > 0 ? { $and: [base, ...conditions.filter(Boolean)] } : base;
   const path = SYSTEM_SORTS.has(sortBy) ? sortBy : `values.${sortBy}`;
+  return { folder, types: known, filtered, sortBy, sortFields, path, descending };
+}
+
+/** One page of a folder's cards: keyset pagination on (sort field, _id), filters per kind. */
+export async function listFolderCards(actor: Actor, folderId: string, options: ListOptions): Promise<Connection<CardDoc>> {
+  const { filtered, sortBy, sortFields, path, descending } = await folderListQuery(actor, folderId, options);
+  const scalars = new Set<SortScalar>(sortBy === 'title' ? ['string'] : SYSTEM_SORTS.has(sortBy) ? ['date'] : sortFields.map((f) => sortScalarOf(f.kind)));
+
   const cursor = options.after ? decodeCursor(actor, options.after, scalars) : null;
   const page = cursor ? { $and: [filtered, afterCondition(path, cursor[0], cursor[1], descending)] } : filtered;
   const limit = pageSize(options.first, MAX_PAGE);

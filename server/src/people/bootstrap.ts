@@ -8,6 +8,8 @@ import { hashPassword } from './passwords';
 const SYSTEM_GROUPS: { role: SystemGroupRole; name: string }[] = [
   { role: 'administrators', name: 'Администраторы' },
   { role: 'history-readers', name: 'Операторы чтения истории' },
+  // The «Экспорт» right: members may export the cards they can read (administrators always may).
+  { role: 'exporters', name: 'Доверенные лица (экспорт)' },
 ];
 
 /** The system groups exist on every start (idempotent: found by role, never by name). */

@@ -29,13 +29,13 @@ const userSchema = new Schema(
 );
 userSchema.index({ departmentId: 1, fullName: 1 });
 
-export type SystemGroupRole = 'administrators' | 'history-readers';
+export type SystemGroupRole = 'administrators' | 'history-readers' | 'exporters';
 
 const groupSchema = new Schema(
   {
     name: { type: String, required: true, trim: true, maxlength: 200 },
     /** Set on the groups created at first start; the code finds them by role, never by name. */
-    systemRole: { type: String, enum: ['administrators', 'history-readers', null], default: null },
+    systemRole: { type: String, enum: ['administrators', 'history-readers', 'exporters', null], default: null },
     memberIds: { type: [Schema.Types.ObjectId], ref: 'User', default: [] },
   },
   { timestamps: true },

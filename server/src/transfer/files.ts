@@ -1,18 +1,18 @@
 /**
- * Files of imports and exports, in GridFS (bucket `transfer`): an uploaded file waits there for its
- * import (which any instance may run, and resume after a restart); an export's file waits for its
- * download. Written and read as streams, never whole in memory.
+ * Files of imports, in GridFS (bucket `transfer`): an uploaded file waits there for its import
+ * (which any instance may run, and resume after a restart). Written and read as streams, never
+ * whole in memory.
  */
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import mongoose, { Types } from 'mongoose';
 
-export type TransferFileKind = 'upload' | 'export';
+export type TransferFileKind = 'upload';
 
 export interface TransferFileMeta {
   kind: TransferFileKind;
   ownerId: string;
-  /** The name the user gave the file (uploads) or will get (exports). */
+  /** The name the user gave the file. */
   name: string;
 }
 
@@ -42,12 +42,6 @@ export async function storeFile(source: Readable, meta: TransferFileMeta): Promi
   return String(upload.id);
 }
 
-/** A writable file the caller streams into (an export), and how to finish or drop it. */
-export function createFile(meta: TransferFileMeta): { id: string; stream: NodeJS.WritableStream } {
-  const upload = bucket().openUploadStream(meta.name, { metadata: meta });
-  return { id: String(upload.id), stream: upload };
-}
-
 export async function findFile(id: string): Promise<TransferFile | null> {
   if (!Types.ObjectId.isValid(id)) return null;
   const [file] = await bucket()
@@ -68,7 +62,7 @@ export async function deleteFile(id: string): Promise<void> {
     .catch(() => undefined);
 }
 
-/** Uploads and exports a day old are gone: they are transit, not storage. */
+/** Uploads a day old are gone: they are transit, not storage. */
 async function removeOldFiles(): Promise<void> {
   const old = await bucket()
     .find({ uploadDate: { $lt: new Date(Date.now() - KEEP_MS) } }, { projection: { _id: 1 } })

@@ -70,24 +70,3 @@ export interface ImportMappingDoc {
 }
 
 export const ImportMapping = mongoose.model('ImportMapping', importMappingSchema, 'import_mappings');
-
-/** Rows a user exported per day, for the daily limit (reserved before an export, returned when it exports fewer). */
-const exportUsageSchema = new Schema({ userId: { type: Schema.Types.ObjectId, required: true }, day: { type: String, required: true }, rows: { type: Number, default: 0 } }, { versionKey: false });
-exportUsageSchema.index({ userId: 1, day: 1 }, { unique: true });
-export const ExportUsage = mongoose.model('ExportUsage', exportUsageSchema, 'export_usage');
-
-/** Cards a user read per day (through any list, search or card), for the bulk-reading alarm. */
-const cardReadingSchema = new Schema(
-  { userId: { type: Schema.Types.ObjectId, required: true }, day: { type: String, required: true }, cards: { type: Number, default: 0 }, alarmed: { type: Boolean, default: false } },
-  { versionKey: false },
-);
-cardReadingSchema.index({ userId: 1, day: 1 }, { unique: true });
-
-export interface CardReadingDoc {
-  userId: Types.ObjectId;
-  day: string;
-  cards: number;
-  alarmed: boolean;
-}
-
-export const CardReading = mongoose.model('CardReading', cardReadingSchema, 'card_reading');

@@ -179,13 +179,18 @@ export interface Header {
 }
 
 /**
- * The header among the first rows: the first row with the most filled cells (a title merged over a
- * table, or notes above it, have fewer). A header cell left empty by a cell merged down from above
- * takes that cell's text; a column without any is named by its letters.
+ * The header among the first rows: the first row of text only that fills at least half as many
+ * cells as the fullest row (a title merged over the table, or notes above it, fill fewer; data rows
+ * below hold numbers and dates). A header cell left empty by a cell merged down from above takes
+ * that cell's text; a column without any is named by its letters.
  */
 export function findHeader(rows: SheetRow[], headerRow?: number | null): Header | null {
   const candidates = rows.slice(0, HEADER_SEARCH_ROWS);
-  const chosen = headerRow ? candidates.find((row) => row.row === headerRow) : candidates.reduce<SheetRow | undefined>((best, row) => (!best || filled(row) > filled(best) ? row : best), undefined);
+  const fullest = Math.max(0, ...candidates.map(filled));
+  const textOnly = (row: SheetRow) => row.cells.every((cell) => cell === null || typeof cell === 'string');
+  const chosen = headerRow
+    ? candidates.find((row) => row.row === headerRow)
+    : (candidates.find((row) => filled(row) > 0 && filled(row) * 2 >= fullest && textOnly(row)) ?? candidates.find((row) => filled(row) > 0));
   if (!chosen || filled(chosen) === 0) return null;
   const above = candidates.filter((row) => row.row < chosen.row);
   const width = Math.max(...candidates.map((row) => row.cells.length));

@@ -286,7 +286,7 @@ export function readsAfterOwnChange(change: CardChange): void {
   readStateChanged({ userId: change.actor.userId, receipt: { cardId: String(card._id), folderId: String(card.folderId), readUpTo: card.updatedAt.toISOString(), unread: null } });
 }
 
-/** After a batch: each author's read state changed, told once. */
+/** After a batch: the author has read each card as they left it. */
 export function readsAfterOwnChanges(changes: CardChange[]): void {
-  for (const userId of new Set(changes.map((change) => change.actor.userId))) readStateChanged(userId);
+  for (const change of changes) readsAfterOwnChange(change);
 }

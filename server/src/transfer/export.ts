@@ -1,0 +1,183 @@
+/**
+ * Export of a folder's list as a person sees it (filters, sort, columns) to `.xlsx` or `.csv`,
+ * for holders of the «Экспорт» right only. Cards are read through a cursor and written as they
+ * come (exceljs's streaming writer, csv-stringify), so memory stays flat however many there are.
+ * Cells are typed by their field kind (dates as dates, sums as numbers with a format, links
+ * clickable); references read as the titles of cards the user may read.
+ */
+import type { Writable } from 'node:stream';
+import { stringify } from 'csv-stringify';
+import ExcelJS from 'exceljs';
+import { Types } from 'mongoose';
+import { cardSubject } from '../access/ability';
+import type { Actor } from '../access/actor';
+import { accessSnapshot } from '../access/snapshot';
+import { recordAudit } from '../audit/service';
+import { kindOf, visibleFields, type FieldDefinition, type StoredValue } from '../../../card-types';
+import { Card, type CardDoc } from '../cards/model';
+import { folderListQuery, type CardFilter } from '../cards/queries';
+import { forbidden } from '../errors';
+import { FieldErrors } from '../validation';
+
+export type ExportFormat = 'xlsx' | 'csv';
+
+export interface ExportRequest {
+  folderId: string;
+  format: ExportFormat;
+  sortBy?: string | null;
+  descending?: boolean | null;
+  filters?: CardFilter[] | null;
+  /** Field keys of the columns, in order; every visible field of the folder's types when absent. */
+  columns?: string[] | null;
+}
+
+export interface PreparedExport {
+  fileName: string;
+  contentType: string;
+  /** Writes the file into `out` and ends it; resolves to the number of cards written. */
+  write(out: Writable): Promise<number>;
+}
+
+const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
+const BATCH = 500;
+
+/** Titles of the referenced cards the actor may read, and names of users, for a batch of cards. */
+async function linkTexts(actor: Actor, fields: FieldDefinition[], cards: CardDoc[]): Promise<(id: string) => string> {
+  const cardIds = new Set<string>();
+  for (const field of fields) {
+    if (kindOf(field).link?.to !== 'card') continue;
+    for (const card of cards) for (const id of [card.values[field.key] ?? []].flat()) if (Types.ObjectId.isValid(String(id))) cardIds.add(String(id));
+  }
+  const titles = new Map<string, string>();
+  if (cardIds.size > 0) {
+    const found = await Card.find({ _id: { $in: [...cardIds] } }, { title: 1, folderId: 1, libraryId: 1 }).lean<CardDoc[]>();
+    for (const card of found) if (actor.ability.can('read', cardSubject(card))) titles.set(String(card._id), card.title);
+  }
+  const { users } = await accessSnapshot();
+  return (id) => titles.get(id) ?? users.get(id)?.fullName ?? '';
+}
+
+/**
+ * Checks the right and the request, then returns how to write the file. Without «Экспорт» on the
+ * folder the refusal is audited and FORBIDDEN.
+ */
+export async function prepareExport(actor: Actor, request: ExportRequest): Promise<PreparedExport> {
+  const query = await folderListQuery(actor, request.folderId, request);
+  const { folder } = query;
+  if (!actor.ability.can('export', cardSubject({ folderId: folder._id, libraryId: folder.libraryId }))) {
+    await recordAudit(
+      { userId: actor.userId, login: actor.login, ip: actor.ip },
+      { kind: 'export-refused', targetType: 'Folder', targetId: String(folder._id), summary: t(actor, `Экспорт папки «${folder.name}» без права «Экспорт»`, `Export of folder “${folder.name}” without the Export right`) },
+    );
+    throw forbidden(actor, t(actor, 'экспорт (нужно право «Экспорт»: его выдаёт администратор)', 'export (the “Export” right is needed: an administrator grants it)'));
+  }
+  const available = new Map<string, FieldDefinition>();
+  for (const type of query.types) for (const field of visibleFields(type)) if (!available.has(field.key)) available.set(field.key, field);
+  const errors = new FieldErrors(actor.locale);
+  if (request.format !== 'xlsx' && request.format !== 'csv') errors.addMessage('format', t(actor, 'Формат: xlsx или csv', 'Format: xlsx or csv'));
+  const columns = (request.columns?.length ? request.columns : [...available.keys()]).flatMap((key, index) => {
+    const field = available.get(key);
+    if (!field) errors.add(`columns.${index}`, 'noSuchField');
+    return field ? [field] : [];
+  });
+  errors.throwIfAny();
+  const stamp = new Date().toISOString().slice(0, 10);
+  const fileName = `${folder.name.replace(/[\\/:*?"<>|]+/g, ' ').trim() || 'export'} ${stamp}.${request.format}`;
+  const options = { locale: actor.locale } as const;
+
+  async function* batches(): AsyncGenerator<{ cards: CardDoc[]; linkText: (id: string) => string }> {
+    const cursor = Card.find(query.filtered, { searchText: 0, searchKeys: 0 })
+      .sort({ [query.path]: query.descending ? -1 : 1, _id: query.descending ? -1 : 1 })
+      .lean<CardDoc[]>()
+      .batchSize(BATCH)
+      .cursor();
+    let cards: CardDoc[] = [];
+    for await (const card of cursor as AsyncIterable<CardDoc>) {
+      // The folder is readable as a whole; each card is checked again, as every path that returns data is.
+      if (!actor.ability.can('read', cardSubject(card))) continue;
+      cards.push(card);
+      if (cards.length < BATCH) continue;
+      yield { cards, linkText: await linkTexts(actor, columns, cards) };
+      cards = [];
+    }
+    if (cards.length > 0) yield { cards, linkText: await linkTexts(actor, columns, cards) };
+  }
+
+  const value = (card: CardDoc, field: FieldDefinition): StoredValue | undefined => card.values[field.key];
+
+  async function audited(rows: number): Promise<number> {
+    await recordAudit(
+      { userId: actor.userId, login: actor.login, ip: actor.ip },
+      {
+        kind: 'cards-exported',
+        targetType: 'Folder',
+        targetId: String(folder._id),
+        summary: t(actor, `Папка «${folder.name}»: ${rows} карточек в ${request.format}`, `Folder “${folder.name}”: ${rows} cards to ${request.format}`),
+        after: { format: request.format, rows, filters: request.filters ?? [], sortBy: query.sortBy, descending: query.descending, columns: columns.map((field) => field.key) },
+      },
+    );
+    return rows;
+  }
+
+  async function writeXlsx(out: Writable): Promise<number> {
+    const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
+    const sheet = workbook.addWorksheet(folder.name.slice(0, 31).replace(/[\\/:*?[\]]/g, ' ') || 'Export');
+    sheet.columns = columns.map((field) => ({ header: field.label[actor.locale], key: field.key, width: Math.min(50, Math.max(12, field.label[actor.locale].length + 2)) }));
+    sheet.getRow(1).font = { bold: true };
+    let rows = 0;
+    for await (const { cards, linkText } of batches()) {
+      for (const card of cards) {
+        const row = sheet.addRow([]);
+        columns.forEach((field, index) => {
+          const stored = value(card, field);
+          if (stored === undefined) return;
+          const cell = row.getCell(index + 1);
+          const typed = kindOf(field).toCell(stored, field, { ...options, linkText });
+          cell.value = typed.hyperlink ? { text: String(typed.value), hyperlink: typed.hyperlink } : typed.value;
+          if (typed.numberFormat) cell.numFmt = typed.numberFormat;
+        });
+        row.commit();
+        rows += 1;
+      }
+    }
+    sheet.commit();
+    await workbook.commit();
+    return rows;
+  }
+
+  async function writeCsv(out: Writable): Promise<number> {
+    // UTF-8 with a BOM and `;`: what Russian Excel opens right with a double click.
+    const csv = stringify({ delimiter: ';', bom: true, record_delimiter: 'windows' });
+    csv.pipe(out);
+    const written = (line: string[]) => (csv.write(line) ? Promise.resolve() : new Promise<void>((resolve) => csv.once('drain', resolve)));
+    await written(columns.map((field) => field.label[actor.locale]));
+    let rows = 0;
+    for await (const { cards, linkText } of batches()) {
+      for (const card of cards) {
+        await written(
+          columns.map((field) => {
+            const stored = value(card, field);
+            if (stored === undefined) return '';
+            // Numbers as Excel of the user's language reads them (a decimal comma in Russian, no grouping).
+            const typed = kindOf(field).toCell(stored, field, { ...options, linkText });
+            if (typeof typed.value === 'number') return actor.locale === 'ru' ? String(typed.value).replace('.', ',') : String(typed.value);
+            return kindOf(field).format(stored, field, { ...options, linkText });
+          }),
+        );
+        rows += 1;
+      }
+    }
+    await new Promise<void>((resolve, reject) => {
+      out.once('finish', resolve);
+      out.once('error', reject);
+      csv.end();
+    });
+    return rows;
+  }
+
+  return {
+    fileName,
+    contentType: request.format === 'xlsx' ? 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' : 'text/csv; charset=utf-8',
+    write: async (out) => audited(request.format === 'xlsx' ? await writeXlsx(out) : await writeCsv(out)),
+  };
+}

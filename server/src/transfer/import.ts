@@ -1,0 +1,470 @@
+/**
+ * An import: the rows of an uploaded file become cards of one type in one folder, as a background
+ * job. Each cell is read by its field's kind (the form's own rules), each row checked as the form
+ * checks a card (plugins, references), rows matching an existing card by a unique field are
+ * skipped, fill its empty fields or overwrite it. Rows are written in batches, each batch in one
+ * transaction with its history and a record per row (`import_rows`): a resumed job continues after
+ * the last recorded row, a cancelled one keeps what it wrote. A dry run does all of it but the
+ * writing.
+ */
+import { Types } from 'mongoose';
+import { cardSubject } from '../access/ability';
+import { buildActor, type Actor } from '../access/actor';
+import { recordAudit } from '../audit/service';
+import { checkFieldValue, kindOf, visibleFields, type CardTypeDefinition, type CardValues, type CellValue, type FieldDefinition, type StoredValue } from '../../../card-types';
+import { findCardType } from '../card-types/registry';
+import { diffValues } from '../cards/lifecycle';
+import { Card, type CardDoc } from '../cards/model';
+import { commitCardBatch, newCardDocument, patchedValues, uniqueViolation, updatedCardFields, validated, type BatchedCardWrite } from '../cards/service';
+import { AppError } from '../errors';
+import { findFolder } from '../folders/service';
+import { defineJob, type JobContext } from '../jobs/define';
+import { JobInterrupted } from '../jobs/runner';
+import type { Logger } from '../logger';
+import { User } from '../people/models';
+import { openFile } from './files';
+import { resolveLinks, type Resolution } from './links';
+import type { MappingGuess } from './mapping';
+import { ImportRow, type ImportOutcome, type ImportProblem } from './model';
+import { readRows, type Delimiter, type SheetFormat, type SheetRow, type TextEncoding } from './sheet';
+
+export interface ImportParams {
+  uploadId: string;
+  fileName: string;
+  folderId: string;
+  typeKey: string;
+  format: SheetFormat;
+  sheet: string | null;
+  encoding: TextEncoding | null;
+  delimiter: Delimiter | null;
+  /** The header's row number; data starts below it. */
+  headerRow: number;
+  /** Column names as the header reads them (the error report repeats them). */
+  headers: string[];
+  mapping: MappingGuess;
+  dryRun: boolean;
+  /** Where the user asked from (history and audit record it). */
+  ip: string;
+}
+
+export interface RefusedRow {
+  row: number;
+  problems: ImportProblem[];
+}
+
+export interface PreviewRow {
+  row: number;
+  outcome: ImportOutcome;
+  /** Field key → the value as a person will read it on the card. */
+  values: Record<string, string>;
+}
+
+export interface ImportCounts {
+  created: number;
+  updated: number;
+  skipped: number;
+  refused: number;
+}
+
+export interface ImportResult extends ImportCounts {
+  dryRun: boolean;
+  /** Data rows in the file (empty rows not counted). */
+  total: number;
+  /** The first rows as they would be stored. */
+  preview: PreviewRow[];
+  /** The first refused rows with their reasons (all of them are in the error report). */
+  refusedRows: RefusedRow[];
+  cancelled: boolean;
+}
+
+interface Checkpoint {
+  total: number;
+}
+
+const BATCH_ROWS = 250;
+const PREVIEW_ROWS = 20;
+const LISTED_REFUSALS = 200;
+
+const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
+const isEmptyRow = (row: SheetRow) => row.cells.every((cell) => cell === null);
+
+/** The importing user as the job acts for them: their access as it is now, not when they asked. */
+async function actorOf(ownerId: string | null, ip: string): Promise<Actor> {
+  const user = ownerId ? await User.findById(ownerId, { login: 1, fullName: 1, locale: 1, active: 1 }).lean() : null;
+  if (!user || user.active === false) throw new Error('the user who started the import is gone or deactivated');
+  return buildActor(user, ip);
+}
+
+/** One row on its way: the input built from its cells, what went wrong, and what it becomes. */
+interface RowWork {
+  row: number;
+  cells: (CellValue | null)[];
+  input: Record<string, unknown>;
+  problems: ImportProblem[];
+  /** The card it matches by the unique field, when there is one. */
+  match: CardDoc | null;
+  outcome?: ImportOutcome;
+  values?: CardValues;
+  linkTexts: Map<string, string>;
+}
+
+/** What an import needs at hand while it reads: the actor, the type, the folder, the columns' fields. */
+interface Plan {
+  actor: Actor;
+  type: CardTypeDefinition;
+  folder: { _id: Types.ObjectId; libraryId: Types.ObjectId };
+  params: ImportParams;
+  /** Per column: its field, or null when skipped. */
+  fields: (FieldDefinition | null)[];
+  constants: Record<string, unknown>;
+  matchField: FieldDefinition | null;
+  /** Unique values the file used so far (field key → value → row), so a repeated one is refused. */
+  seen: Map<string, Map<string, number>>;
+}
+
+const problemAt = (plan: Plan, fieldKey: string): string | null => {
+  const index = plan.fields.findIndex((field) => field?.key === fieldKey);
+  return index >= 0 ? (plan.params.headers[index] ?? null) : null;
+};
+
+/** A refusal of the card form (`BAD_USER_INPUT` with its field messages) as problems at the file's columns. */
+function problemsOf(plan: Plan, error: unknown): ImportProblem[] {
+  if (!(error instanceof AppError)) throw error;
+  const fields = (error.extensions.fields ?? {}) as Record<string, string>;
+  const listed = Object.entries(fields).map(([key, message]) => {
+    const field = plan.type.fields.find((candidate) => candidate.key === key);
+    const column = problemAt(plan, key);
+    return { column, message: column || !field ? message : `${field.label[plan.actor.locale]}: ${message}` };
+  });
+  return listed.length > 0 ? listed : [{ column: null, message: error.message }];
+}
+
+/** The plan of an import for the actor, or why it cannot run (folder gone, access lost, type gone). */
+export async function importPlan(actor: Actor, params: ImportParams): Promise<Plan> {
+  const folder = await findFolder(actor, params.folderId);
+  if (!folder || !actor.ability.can('create', cardSubject({ folderId: folder._id, libraryId: folder.libraryId }))) {
+    throw new Error(t(actor, 'Нет права создавать карточки в этой папке', 'You may not create cards in this folder'));
+  }
+  const type = await findCardType(params.typeKey);
+  if (!type) throw new Error(t(actor, 'Тип карточки больше не существует', 'The card type no longer exists'));
+  const byKey = new Map(visibleFields(type).map((field) => [field.key, field]));
+  const constants: Record<string, unknown> = {};
+  for (const [key, text] of Object.entries(params.mapping.constants)) {
+    const field = byKey.get(key);
+    if (field) constants[key] = text;
+  }
+  return {
+    actor,
+    type,
+    folder,
+    params,
+    fields: params.mapping.columns.map((key) => (key ? (byKey.get(key) ?? null) : null)),
+    constants,
+    matchField: params.mapping.matchField ? (byKey.get(params.mapping.matchField) ?? null) : null,
+    seen: new Map(),
+  };
+}
+
+const cellText = (cell: CellValue): string => (cell instanceof Date ? cell.toISOString().slice(0, 10) : String(cell));
+
+/** The batch's rows as input for the card form: cells through their kinds, link texts resolved to ids. */
+async function buildInputs(plan: Plan, rows: SheetRow[]): Promise<RowWork[]> {
+  const work: RowWork[] = rows.map((row) => ({ row: row.row, cells: row.cells, input: { ...plan.constants }, problems: [], match: null, linkTexts: new Map() }));
+  for (const [index, field] of plan.fields.entries()) {
+    if (!field) continue;
+    const kind = kindOf(field);
+    if (kind.link) {
+      const texts = work.map((item) => item.cells[index]).filter((cell): cell is CellValue => cell !== null && cell !== undefined).map(cellText);
+      const resolved: Map<string, Resolution> = texts.length > 0 ? await resolveLinks(plan.actor, field, texts) : new Map();
+      for (const item of work) {
+        const cell = item.cells[index];
+        if (cell === null || cell === undefined) continue;
+        const resolution = resolved.get(cellText(cell));
+        if (!resolution || 'problem' in resolution) {
+          item.problems.push({ column: plan.params.headers[index] ?? null, message: resolution && 'problem' in resolution ? resolution.problem : cellText(cell) });
+          continue;
+        }
+        for (const id of resolution.ids) item.linkTexts.set(id, cellText(cell));
+        item.input[field.key] = kind.multiple(field) ? resolution.ids : resolution.ids[0];
+      }
+      continue;
+    }
+    for (const item of work) {
+      const cell = item.cells[index];
+      if (cell !== null && cell !== undefined) item.input[field.key] = kind.fromCell(cell, field);
+    }
+  }
+  return work;
+}
+
+/** The cards the batch's rows match by the chosen unique field (rows refused already are left out). */
+async function findMatches(plan: Plan, work: RowWork[]): Promise<void> {
+  const field = plan.matchField;
+  if (!field) return;
+  const keyOf = new Map<RowWork, StoredValue>();
+  for (const item of work) {
+    if (item.problems.length > 0 || item.input[field.key] === undefined) continue;
+    const checked = checkFieldValue(field, item.input[field.key]);
+    if ('value' in checked && checked.value !== undefined) keyOf.set(item, checked.value);
+  }
+  if (keyOf.size === 0) return;
+  const path = `values.${field.key}`;
+  const cards = await Card.find({ typeKey: plan.type.key, [path]: { $in: [...new Set(keyOf.values())] }, inTrash: false }).lean<CardDoc[]>();
+  const byKey = new Map(cards.map((card) => [JSON.stringify(card.values[field.key]), card]));
+  for (const [item, key] of keyOf) item.match = byKey.get(JSON.stringify(key)) ?? null;
+}
+
+/**
+ * Unique fields of rows that would create cards: a value another card holds, or an earlier row of
+ * the file used, refuses the row (at that column) instead of failing its whole batch.
+ */
+async function refuseTakenUniques(plan: Plan, work: RowWork[]): Promise<void> {
+  const creating = work.filter((item) => item.outcome === 'created' && item.values);
+  for (const field of plan.type.fields.filter((candidate) => candidate.unique && !candidate.hidden)) {
+    const values = creating.map((item) => item.values![field.key]).filter((value) => value !== undefined && !Array.isArray(value));
+    if (values.length === 0) continue;
+    const taken = new Map(
+      (await Card.find({ typeKey: plan.type.key, [`values.${field.key}`]: { $in: values }, inTrash: false }, { title: 1, [`values.${field.key}`]: 1 }).lean<CardDoc[]>()).map((card) => [
+        JSON.stringify(card.values[field.key]),
+        card.title,
+      ]),
+    );
+    const seen = plan.seen.get(field.key) ?? new Map<string, number>();
+    plan.seen.set(field.key, seen);
+    for (const item of creating) {
+      const value = item.values![field.key];
+      if (value === undefined || Array.isArray(value) || item.outcome !== 'created') continue;
+      const key = JSON.stringify(value);
+      const label = field.label[plan.actor.locale];
+      const owner = taken.get(key);
+      const earlier = seen.get(key);
+      if (owner !== undefined) {
+        item.problems.push({ column: problemAt(plan, field.key), message: t(plan.actor, `${label}: значение уже есть у карточки «${owner}»`, `${label}: the card “${owner}” already has this value`) });
+      } else if (earlier !== undefined) {
+        item.problems.push({ column: problemAt(plan, field.key), message: t(plan.actor, `${label}: то же значение, что в строке ${earlier}`, `${label}: the same value as in row ${earlier}`) });
+      } else {
+        seen.set(key, item.row);
+        continue;
+      }
+      item.outcome = 'refused';
+    }
+  }
+}
+
+/** Decides each row: its values checked by the card form, and what it does (create, update, skip) or why it is refused. */
+async function decide(plan: Plan, work: RowWork[]): Promise<void> {
+  const { actor, type, params } = plan;
+  await findMatches(plan, work);
+  for (const item of work) {
+    try {
+      if (item.problems.length > 0) {
+        // A cell that named nothing refuses the row; the form's check still tells what else is wrong in it.
+        await validated(actor, type, item.input, item.match ? 'update' : 'create', item.match ?? undefined);
+        item.outcome = 'refused';
+        continue;
+      }
+      if (!item.match) {
+        item.values = await validated(actor, type, item.input, 'create');
+        item.outcome = 'created';
+        continue;
+      }
+      const card = item.match;
+      if (params.mapping.onMatch === 'skip') {
+        item.outcome = 'skipped';
+        continue;
+      }
+      if (!actor.ability.can('update', cardSubject(card))) {
+        item.problems.push({ column: null, message: t(actor, `Карточка «${card.title}» уже есть, но у вас нет права её изменять`, `The card “${card.title}” exists, but you may not change it`) });
+        item.outcome = 'refused';
+        continue;
+      }
+      const patch = params.mapping.onMatch === 'overwrite' ? item.input : Object.fromEntries(Object.entries(item.input).filter(([key]) => card.values[key] === undefined));
+      item.values = await patchedValues(actor, type, card, patch, 'update');
+      item.outcome = diffValues(card.values, item.values).length > 0 ? 'updated' : 'skipped';
+    } catch (error) {
+      const columns = new Set(item.problems.map((problem) => problem.column));
+      item.problems.push(...problemsOf(plan, error).filter((problem) => problem.column === null || !columns.has(problem.column)));
+      item.outcome = 'refused';
+    }
+  }
+  await refuseTakenUniques(plan, work);
+}
+
+const rowRecord = (importId: Types.ObjectId, item: RowWork, card: { before: CardDoc | null; after: CardDoc } | null) => ({
+  importId,
+  row: item.row,
+  outcome: item.outcome!,
+  cardId: card?.after._id ?? null,
+  before: card?.before && item.outcome === 'updated' ? Object.fromEntries(diffValues(card.before.values, card.after.values).map((change) => [change.key, change.before ?? null])) : null,
+  after: item.outcome === 'updated' && card ? Object.fromEntries(diffValues(card.before!.values, card.after.values).map((change) => [change.key, change.after ?? null])) : null,
+  ...(item.outcome === 'refused' && { cells: item.cells.map((cell) => (cell instanceof Date ? cell.toISOString() : cell)), problems: item.problems }),
+});
+
+/** Writes decided rows in one transaction: new cards, updates (on the version read), history, row records. */
+async function writeRows(plan: Plan, importId: Types.ObjectId, work: RowWork[], logger: Logger): Promise<void> {
+  const now = new Date();
+  const written = new Map<RowWork, { before: CardDoc | null; after: CardDoc }>();
+  await commitCardBatch(
+    { actor: plan.actor, logger },
+    async (session) => {
+      const writes: BatchedCardWrite[] = [];
+      const creating = work.filter((item) => item.outcome === 'created');
+      if (creating.length > 0) {
+        const docs = creating.map((item) => newCardDocument(plan.actor, plan.type, plan.folder, item.values!, now));
+        const inserted = await Card.insertMany(docs, { session });
+        inserted.forEach((doc, index) => {
+          const after = doc.toObject() as CardDoc;
+          written.set(creating[index], { before: null, after });
+          writes.push({ type: plan.type, action: 'create', before: null, after });
+        });
+      }
+      for (const item of work.filter((candidate) => candidate.outcome === 'updated')) {
+        const before = item.match!;
+        const updated = await Card.findOneAndUpdate(
+          { _id: before._id, version: before.version, inTrash: false },
+          { $set: updatedCardFields(plan.actor, plan.type, before.values, item.values!, now), $inc: { version: 1 } },
+          { session, returnDocument: 'after', lean: true, timestamps: false },
+        ).lean<CardDoc>();
+        if (!updated) throw new AppError('CONFLICT', t(plan.actor, `Карточку «${before.title}» только что изменили`, `The card “${before.title}” was changed meanwhile`));
+        written.set(item, { before, after: updated });
+        writes.push({ type: plan.type, action: 'update', before, after: updated });
+      }
+      return writes;
+    },
+    {
+      via: { kind: 'import', id: String(importId) },
+      alsoInside: async (_changes, session) => {
+        await ImportRow.insertMany(
+          work.map((item) => rowRecord(importId, item, written.get(item) ?? null)),
+          { session },
+        );
+      },
+    },
+  );
+}
+
+/**
+ * Writes a batch; when its transaction fails (a unique value taken or a card changed meanwhile),
+ * each row is written alone so that one bad row refuses only itself.
+ */
+async function commitRows(plan: Plan, importId: Types.ObjectId, work: RowWork[], logger: Logger): Promise<void> {
+  try {
+    await writeRows(plan, importId, work, logger);
+    return;
+  } catch (error) {
+    if (work.length === 1) throw error;
+    logger.debug({ err: error }, 'import batch refused as a whole; its rows are written one by one');
+  }
+  for (const item of work) {
+    try {
+      await writeRows(plan, importId, [item], logger);
+    } catch (error) {
+      const unique = uniqueViolation(plan.actor, plan.type, error);
+      const problems = unique ? problemsOf(plan, unique) : error instanceof AppError ? [{ column: null, message: error.message }] : null;
+      if (!problems) throw error;
+      item.outcome = 'refused';
+      item.problems = problems;
+      await ImportRow.create([rowRecord(importId, item, null)]);
+    }
+  }
+}
+
+/** A decided row as the preview shows it: each field's value as a person reads it. */
+function previewOf(plan: Plan, item: RowWork): PreviewRow {
+  const values: Record<string, string> = {};
+  const shown = item.values ?? {};
+  for (const field of visibleFields(plan.type)) {
+    const value = shown[field.key];
+    if (value === undefined) continue;
+    values[field.key] = kindOf(field).format(value, field, { locale: plan.actor.locale, linkText: (id) => item.linkTexts.get(id) ?? id });
+  }
+  return { row: item.row, outcome: item.outcome!, values };
+}
+
+async function countDataRows(plan: Plan, signal: AbortSignal): Promise<number> {
+  let total = 0;
+  for await (const row of readRows(() => openFile(plan.params.uploadId), plan.params)) {
+    signal.throwIfAborted();
+    if (row.row > plan.params.headerRow && !isEmptyRow(row)) total += 1;
+  }
+  return total;
+}
+
+/** What an earlier run of this import recorded: its last row and its counts. */
+async function recordedSoFar(importId: Types.ObjectId): Promise<{ lastRow: number; counts: ImportCounts }> {
+  const counts: ImportCounts = { created: 0, updated: 0, skipped: 0, refused: 0 };
+  const grouped = await ImportRow.aggregate<{ _id: ImportOutcome; count: number; last: number }>([
+    { $match: { importId } },
+    { $group: { _id: '$outcome', count: { $sum: 1 }, last: { $max: '$row' } } },
+  ]);
+  let lastRow = 0;
+  for (const group of grouped) {
+    counts[group._id] = group.count;
+    lastRow = Math.max(lastRow, group.last);
+  }
+  return { lastRow, counts };
+}
+
+async function runImport(ctx: JobContext<ImportParams, Checkpoint>): Promise<ImportResult> {
+  const { params } = ctx;
+  const importId = new Types.ObjectId(ctx.jobId);
+  const actor = await actorOf(ctx.ownerId, params.ip);
+  const plan = await importPlan(actor, params);
+  ctx.progress(0, null, t(actor, 'Подсчёт строк', 'Counting rows'));
+  const total = ctx.resumeFrom?.total ?? (await countDataRows(plan, ctx.signal));
+  const resumed = params.dryRun ? { lastRow: 0, counts: { created: 0, updated: 0, skipped: 0, refused: 0 } } : await recordedSoFar(importId);
+  const counts = resumed.counts;
+  const done = () => counts.created + counts.updated + counts.skipped + counts.refused;
+  ctx.progress(done(), total, '');
+  // Stored (and published) at once: the count of rows is not made twice, and the user sees the total.
+  if (!params.dryRun) await ctx.checkpoint({ total }, done());
+  const preview: PreviewRow[] = [];
+  const refusedRows: RefusedRow[] = [];
+
+  const handle = async (rows: SheetRow[]) => {
+    const work = await buildInputs(plan, rows);
+    await decide(plan, work);
+    if (!params.dryRun) await commitRows(plan, importId, work, ctx.logger);
+    for (const item of work) {
+      counts[item.outcome!] += 1;
+      if (preview.length < PREVIEW_ROWS) preview.push(previewOf(plan, item));
+      if (item.outcome === 'refused' && refusedRows.length < LISTED_REFUSALS) refusedRows.push({ row: item.row, problems: item.problems });
+    }
+    ctx.progress(done(), total);
+  };
+
+  let batch: SheetRow[] = [];
+  let cancelled = false;
+  try {
+    for await (const row of readRows(() => openFile(params.uploadId), params)) {
+      if (row.row <= params.headerRow || row.row <= resumed.lastRow || isEmptyRow(row)) continue;
+      batch.push(row);
+      if (batch.length < BATCH_ROWS) continue;
+      ctx.signal.throwIfAborted();
+      await handle(batch);
+      batch = [];
+    }
+    ctx.signal.throwIfAborted();
+    if (batch.length > 0) await handle(batch);
+  } catch (error) {
+    // A cancelled import keeps what it wrote and reports it; a stopping server hands the job back.
+    if (!(error instanceof JobInterrupted && error.why === 'cancel')) throw error;
+    cancelled = true;
+  }
+  const result: ImportResult = { dryRun: params.dryRun, total, ...counts, preview, refusedRows, cancelled };
+  if (!params.dryRun) {
+    await recordAudit(
+      { userId: actor.userId, login: actor.login, ip: params.ip },
+      {
+        kind: 'cards-imported',
+        targetType: 'Folder',
+        targetId: params.folderId,
+        summary: `${params.fileName}: ${t(actor, 'создано', 'created')} ${counts.created}, ${t(actor, 'обновлено', 'updated')} ${counts.updated}, ${t(actor, 'пропущено', 'skipped')} ${counts.skipped}, ${t(actor, 'отклонено', 'refused')} ${counts.refused}${cancelled ? t(actor, ' (отменено)', ' (cancelled)') : ''}`,
+        after: { jobId: ctx.jobId, typeKey: params.typeKey, fileName: params.fileName, total, ...counts, cancelled },
+      },
+    );
+  }
+  return result;
+}
+
+export const importJob = defineJob<ImportParams, ImportResult, Checkpoint>({ type: 'import', run: runImport });

@@ -1,0 +1,153 @@
+/**
+ * The HTTP side of transfers, where GraphQL does not fit files: uploading a file to import,
+ * downloading an export, and downloading an import's refused rows as `.xlsx`. Errors answer as
+ * JSON `{ code, error, fields }` with the status of their code, in the user's language.
+ */
+import { PassThrough, Transform } from 'node:stream';
+import type Router from '@koa/router';
+import ExcelJS from 'exceljs';
+import type { Context } from 'koa';
+import { Types } from 'mongoose';
+import { buildActor, type Actor } from '../access/actor';
+import { AppError } from '../errors';
+import { requestLocale } from '../graphql/context';
+import { message } from '../i18n';
+import { findJob } from '../jobs/service';
+import { storeFile } from './files';
+import { prepareExport, type ExportFormat } from './export';
+import type { ImportParams } from './import';
+import { ImportRow, type ImportRowDoc } from './model';
+import { formatOf } from './sheet';
+import type { CardFilter } from '../cards/queries';
+
+/** The largest file an import takes. */
+export const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
+
+const STATUS: Record<string, number> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, BAD_USER_INPUT: 400, CONFLICT: 409 };
+
+const t = (actor: Pick<Actor, 'locale'>, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
+
+function refuse(ctx: Context, code: string, error: string, fields?: Record<string, string>): void {
+  ctx.status = STATUS[code] ?? 400;
+  ctx.body = { code, error, ...(fields && { fields }) };
+}
+
+/** The signed-in actor of a request, or a 401 answer and null. */
+async function actorOf(ctx: Context): Promise<Actor | null> {
+  const { user, addressRefused } = ctx.state.auth;
+  if (!user || addressRefused) {
+    refuse(ctx, 'UNAUTHENTICATED', message(requestLocale(ctx), 'unauthenticated'));
+    return null;
+  }
+  return buildActor(user, ctx.ip);
+}
+
+/** Runs a handler; a domain error becomes its JSON answer. */
+async function answering(ctx: Context, handler: (actor: Actor) => Promise<void>): Promise<void> {
+  const actor = await actorOf(ctx);
+  if (!actor) return;
+  try {
+    await handler(actor);
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    refuse(ctx, String(error.extensions.code), error.message, error.extensions.fields as Record<string, string> | undefined);
+  }
+}
+
+/** Counts bytes through and fails past the limit (the upload is then dropped). */
+function limited(max: number, tooLarge: () => Error): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      seen += chunk.length;
+      callback(seen > max ? tooLarge() : null, chunk);
+    },
+  });
+}
+
+function exportRequest(ctx: Context, actor: Actor) {
+  const query = ctx.query as Record<string, string | undefined>;
+  let filters: CardFilter[] | null = null;
+  if (query.filters) {
+    try {
+      filters = JSON.parse(query.filters) as CardFilter[];
+    } catch {
+      filters = null;
+    }
+    if (!Array.isArray(filters)) throw new AppError('BAD_USER_INPUT', message(actor.locale, 'invalidInput'), { fields: { filters: t(actor, 'Неверные фильтры', 'Invalid filters') } });
+  }
+  return {
+    folderId: query.folderId ?? '',
+    format: (query.format ?? 'xlsx') as ExportFormat,
+    sortBy: query.sortBy || null,
+    descending: query.descending === undefined ? null : query.descending === 'true',
+    filters,
+    columns: query.columns ? query.columns.split(',').filter(Boolean) : null,
+  };
+}
+
+export function transferRoutes(router: Router): void {
+  /** POST /transfer/uploads?name=<file name>, the file as the body (application/octet-stream) → { id, name, size }. */
+  router.post('/transfer/uploads', (ctx) =>
+    answering(ctx, async (actor) => {
+      const name = String(ctx.query.name ?? '').trim().slice(0, 255);
+      // A body type a form cannot send: a page of another site cannot upload in the user's name.
+      if (!ctx.is('application/octet-stream')) throw new AppError('BAD_USER_INPUT', t(actor, 'Ожидается файл (application/octet-stream)', 'A file is expected (application/octet-stream)'), { fields: { file: t(actor, 'Ожидается файл', 'A file is expected') } });
+      if (!formatOf(name)) {
+        throw new AppError('BAD_USER_INPUT', t(actor, 'Загрузите файл .xlsx или .csv', 'Upload an .xlsx or .csv file'), { fields: { file: t(actor, 'Нужен файл .xlsx или .csv', 'An .xlsx or .csv file is needed') } });
+      }
+      const tooLarge = () => new AppError('BAD_USER_INPUT', t(actor, `Файл больше ${MAX_UPLOAD_BYTES / 1024 / 1024} МБ`, `The file is over ${MAX_UPLOAD_BYTES / 1024 / 1024} MB`), { fields: { file: t(actor, 'Слишком большой файл', 'The file is too large') } });
+      if (Number(ctx.get('content-length') || 0) > MAX_UPLOAD_BYTES) throw tooLarge();
+      const id = await storeFile(ctx.req.pipe(limited(MAX_UPLOAD_BYTES, tooLarge)), { kind: 'upload', ownerId: actor.userId, name });
+      ctx.status = 201;
+      ctx.body = { id, name };
+    }),
+  );
+
+  /** GET /transfer/export?folderId=…&format=xlsx|csv&sortBy=…&descending=…&filters=<JSON>&columns=a,b — the file, for holders of «Экспорт». */
+  router.get('/transfer/export', (ctx) =>
+    answering(ctx, async (actor) => {
+      const prepared = await prepareExport(actor, exportRequest(ctx, actor));
+      const body = new PassThrough();
+      ctx.type = prepared.contentType;
+      ctx.attachment(prepared.fileName);
+      ctx.body = body;
+      prepared.write(body).catch((error: unknown) => {
+        ctx.state.logger.error({ err: error }, 'export failed mid-way');
+        body.destroy(error as Error);
+      });
+    }),
+  );
+
+  /** GET /transfer/imports/:jobId/refused.xlsx — the refused rows of an import with a column of reasons, to fix and import again. */
+  router.get('/transfer/imports/:jobId/refused.xlsx', (ctx) =>
+    answering(ctx, async (actor) => {
+      const job = await findJob(ctx.params.jobId);
+      if (!job || job.type !== 'import' || (String(job.ownerId) !== actor.userId && !actor.isAdmin)) {
+        throw new AppError('NOT_FOUND', message(actor.locale, 'notFound', { what: t(actor, 'Импорт', 'Import') }));
+      }
+      const params = job.params as unknown as ImportParams;
+      const body = new PassThrough();
+      ctx.type = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+      ctx.attachment(`${params.fileName.replace(/\.(xlsx|csv|txt)$/i, '')} — ${t(actor, 'отклонённые строки', 'refused rows')}.xlsx`);
+      ctx.body = body;
+      const write = async () => {
+        const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: body, useStyles: true });
+        const sheet = workbook.addWorksheet(t(actor, 'Отклонённые', 'Refused'));
+        sheet.addRow([...params.headers, t(actor, 'Строка файла', 'File row'), t(actor, 'Причина', 'Reason')]).commit();
+        const rows = ImportRow.find({ importId: new Types.ObjectId(String(job._id)), outcome: 'refused' }).sort({ row: 1 }).lean<ImportRowDoc[]>().cursor();
+        for await (const row of rows as AsyncIterable<ImportRowDoc>) {
+          const cells = params.headers.map((_header, index) => (row.cells?.[index] ?? null) as ExcelJS.CellValue);
+          const reason = (row.problems ?? []).map((problem) => (problem.column ? `${problem.column}: ${problem.message}` : problem.message)).join('; ');
+          sheet.addRow([...cells, row.row, reason]).commit();
+        }
+        sheet.commit();
+        await workbook.commit();
+      };
+      write().catch((error: unknown) => {
+        ctx.state.logger.error({ err: error }, 'error report failed mid-way');
+        body.destroy(error as Error);
+      });
+    }),
+  );
+}

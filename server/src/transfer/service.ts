@@ -1,0 +1,201 @@
+/**
+ * The steps of an import a person takes before the job runs: look at the uploaded file (its
+ * sheets, dialect, header and a guessed mapping), then start a dry run or the import with the
+ * mapping they settled on. Everything they send is checked here, with a message at the field.
+ */
+import { cardSubject } from '../access/ability';
+import type { Actor } from '../access/actor';
+import { checkFieldValue, kindOf, visibleFields, type CardTypeDefinition, type CellValue, type FieldDefinition } from '../../../card-types';
+import { findCardType } from '../card-types/registry';
+import { forbidden, notFound } from '../errors';
+import { findFolder } from '../folders/service';
+import type { JobView } from '../jobs/view';
+import { FieldErrors } from '../validation';
+import { findFile, openFile, type TransferFile } from './files';
+import { importJob, type ImportParams } from './import';
+import { guessMapping, MATCH_POLICIES, rememberedMapping, rememberMapping, type MappingGuess, type MatchPolicy } from './mapping';
+import { csvDialect, DELIMITERS, findHeader, formatOf, readRows, xlsxSheets, type Delimiter, type SheetFormat, type SheetRow, type TextEncoding } from './sheet';
+
+const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
+
+export interface ImportSettings {
+  uploadId: string;
+  folderId: string;
+  typeKey: string;
+  sheet?: string | null;
+  encoding?: string | null;
+  delimiter?: string | null;
+  headerRow?: number | null;
+}
+
+export interface MappingInput {
+  columns: (string | null)[];
+  constants?: { field: string; value: string }[] | null;
+  matchField?: string | null;
+  onMatch: string;
+}
+
+export interface ImportColumn {
+  index: number;
+  name: string;
+  /** The first few values below the header, as text. */
+  samples: string[];
+}
+
+export interface ImportInspection {
+  uploadId: string;
+  fileName: string;
+  format: SheetFormat;
+  sheets: string[];
+  sheet: string | null;
+  encoding: TextEncoding | null;
+  delimiter: Delimiter | null;
+  headerRow: number;
+  columns: ImportColumn[];
+  fields: FieldDefinition[];
+  mapping: MappingGuess;
+}
+
+const ENCODINGS: readonly TextEncoding[] = ['utf-8', 'windows-1251'];
+const SAMPLE_ROWS = 5;
+const MAX_COLUMNS = 500;
+const MAX_CONSTANT_LENGTH = 1000;
+
+const sampleText = (cell: CellValue | null | undefined): string => (cell === null || cell === undefined ? '' : cell instanceof Date ? cell.toISOString().slice(0, 10) : String(cell));
+
+/** The folder (where the actor may create cards), the type (allowed there) and the upload (their own), or a refusal. */
+async function importTarget(actor: Actor, settings: ImportSettings): Promise<{ type: CardTypeDefinition; file: TransferFile; format: SheetFormat }> {
+  const folder = await findFolder(actor, settings.folderId);
+  if (!folder) throw notFound(actor, t(actor, 'Папка', 'Folder'));
+  if (!actor.ability.can('create', cardSubject({ folderId: folder._id, libraryId: folder.libraryId }))) {
+    throw forbidden(actor, t(actor, 'создание карточек в этой папке', 'creating cards in this folder'));
+  }
+  const errors = new FieldErrors(actor.locale);
+  const type = await findCardType(settings.typeKey);
+  if (!type) errors.add('typeKey', 'unknownCardType', { key: settings.typeKey });
+  else if (folder.allowedCardTypes.length > 0 && !folder.allowedCardTypes.includes(type.key)) {
+    errors.addMessage('typeKey', t(actor, `В этой папке нельзя создавать карточки типа «${type.names.ru}»`, `Cards of type “${type.names.en}” cannot be created in this folder`));
+  }
+  const file = await findFile(settings.uploadId);
+  if (!file || file.kind !== 'upload' || file.ownerId !== actor.userId) errors.addMessage('uploadId', t(actor, 'Файл не найден: загрузите его снова', 'File not found: upload it again'));
+  if (settings.encoding && !ENCODINGS.includes(settings.encoding as TextEncoding)) errors.addMessage('encoding', t(actor, 'Кодировка: UTF-8 или Windows-1251', 'Encoding: UTF-8 or Windows-1251'));
+  if (settings.delimiter && !DELIMITERS.includes(settings.delimiter as Delimiter)) errors.addMessage('delimiter', t(actor, 'Разделитель: «;», «,» или табуляция', 'Separator: “;”, “,” or tab'));
+  if (settings.headerRow !== null && settings.headerRow !== undefined && (!Number.isInteger(settings.headerRow) || settings.headerRow < 1 || settings.headerRow > 20)) {
+    errors.addMessage('headerRow', t(actor, 'Строка заголовка: от 1 до 20', 'Header row: 1 to 20'));
+  }
+  errors.throwIfAny();
+  const format = formatOf(file!.name) ?? 'csv';
+  return { type: type!, file: file!, format };
+}
+
+/** The first rows of the file (enough to find the header and show samples), read as a stream and left early. */
+async function firstRows(file: TransferFile, options: Parameters<typeof readRows>[1], count: number): Promise<SheetRow[]> {
+  const rows: SheetRow[] = [];
+  for await (const row of readRows(() => openFile(file.id), options)) {
+    rows.push(row);
+    if (rows.length >= count) break;
+  }
+  return rows;
+}
+
+/** What the file holds and how its columns would map, for the mapping step. */
+export async function inspectUpload(actor: Actor, settings: ImportSettings): Promise<ImportInspection> {
+  const { type, file, format } = await importTarget(actor, settings);
+  const open = () => openFile(file.id);
+  const sheets = format === 'xlsx' ? await xlsxSheets(open) : [];
+  if (settings.sheet && format === 'xlsx' && !sheets.includes(settings.sheet)) {
+    const errors = new FieldErrors(actor.locale);
+    errors.addMessage('sheet', t(actor, `В файле нет листа «${settings.sheet}»`, `The file has no sheet “${settings.sheet}”`));
+    errors.throwIfAny();
+  }
+  const dialect = format === 'csv' ? await csvDialect(open, { encoding: settings.encoding as TextEncoding | null, delimiter: settings.delimiter as Delimiter | null }) : null;
+  const options = { format, sheet: settings.sheet ?? null, encoding: dialect?.encoding ?? null, delimiter: dialect?.delimiter ?? null };
+  const rows = await firstRows(file, options, 20 + SAMPLE_ROWS);
+  const header = findHeader(rows, settings.headerRow);
+  if (!header) {
+    const errors = new FieldErrors(actor.locale);
+    errors.addMessage('uploadId', t(actor, 'В файле нет строки заголовка с названиями столбцов', 'The file has no header row with column names'));
+    errors.throwIfAny();
+  }
+  const below = rows.filter((row) => row.row > header!.row).slice(0, SAMPLE_ROWS);
+  const columns = header!.columns.slice(0, MAX_COLUMNS).map((name, index) => ({ name, index, samples: below.map((row) => sampleText(row.cells[index])) }));
+  const mapping = guessMapping(
+    columns.map((column) => column.name),
+    type,
+    await rememberedMapping(actor.userId, type.key),
+  );
+  return {
+    uploadId: file.id,
+    fileName: file.name,
+    format,
+    sheets,
+    sheet: format === 'xlsx' ? (settings.sheet ?? sheets[0] ?? null) : null,
+    encoding: options.encoding,
+    delimiter: options.delimiter,
+    headerRow: header!.row,
+    columns,
+    fields: visibleFields(type),
+    mapping,
+  };
+}
+
+/** The mapping as sent, checked against the type: known fields, each once, a unique match field, constants that parse. */
+function checkedMapping(actor: Actor, type: CardTypeDefinition, columnCount: number, input: MappingInput): MappingGuess {
+  const errors = new FieldErrors(actor.locale);
+  const fields = new Map(visibleFields(type).map((field) => [field.key, field]));
+  if (input.columns.length !== columnCount) errors.addMessage('mapping.columns', t(actor, `Ожидается ${columnCount} столбцов`, `${columnCount} columns are expected`));
+  const taken = new Set<string>();
+  input.columns.forEach((key, index) => {
+    if (key === null || key === '') return;
+    if (!fields.has(key)) errors.add(`mapping.columns.${index}`, 'noSuchField');
+    else if (taken.has(key)) errors.addMessage(`mapping.columns.${index}`, t(actor, `Поле «${fields.get(key)!.label.ru}» уже выбрано для другого столбца`, `The field “${fields.get(key)!.label.en}” is chosen for another column`));
+    taken.add(key);
+  });
+  const constants: Record<string, string> = {};
+  for (const { field: key, value } of input.constants ?? []) {
+    const field = fields.get(key);
+    if (!field) errors.add(`mapping.constants.${key}`, 'noSuchField');
+    else if (taken.has(key)) errors.addMessage(`mapping.constants.${key}`, t(actor, 'Поле уже заполняется из столбца', 'The field is filled from a column'));
+    else if (value.length > MAX_CONSTANT_LENGTH) errors.add(`mapping.constants.${key}`, 'tooLong', { max: MAX_CONSTANT_LENGTH });
+    else if (kindOf(field).link) errors.addMessage(`mapping.constants.${key}`, t(actor, 'Ссылку задайте столбцом файла', 'Give a link in a column of the file'));
+    else {
+      const checked = checkFieldValue(field, value);
+      if ('error' in checked) errors.addMessage(`mapping.constants.${key}`, checked.error[actor.locale]);
+      else constants[key] = value;
+    }
+  }
+  const matchField = input.matchField ? fields.get(input.matchField) : undefined;
+  if (input.matchField && (!matchField || !matchField.unique)) errors.addMessage('mapping.matchField', t(actor, 'Сопоставлять можно только по уникальному полю', 'Only a unique field can match cards'));
+  else if (input.matchField && !taken.has(input.matchField)) errors.addMessage('mapping.matchField', t(actor, 'Поле для сопоставления должно быть выбрано для столбца', 'The matching field must be chosen for a column'));
+  if (!MATCH_POLICIES.includes(input.onMatch as MatchPolicy)) errors.addMessage('mapping.onMatch', t(actor, 'Выберите: пропустить, дополнить или перезаписать', 'Choose: skip, fill empty or overwrite'));
+  const required = [...fields.values()].filter((field) => field.required && !taken.has(field.key) && constants[field.key] === undefined && !input.matchField);
+  for (const field of required) errors.addMessage(`mapping.fields.${field.key}`, t(actor, `Обязательное поле «${field.label.ru}» не выбрано ни для одного столбца`, `The required field “${field.label.en}” is not chosen for any column`));
+  if (taken.size === 0) errors.addMessage('mapping.columns', t(actor, 'Выберите поле хотя бы для одного столбца', 'Choose a field for at least one column'));
+  errors.throwIfAny();
+  return { columns: input.columns.map((key) => (key ? key : null)), constants, matchField: input.matchField || null, onMatch: input.onMatch as MatchPolicy };
+}
+
+/** Starts a dry run or the import itself as a job of the actor's; the mapping is remembered for the next file. */
+export async function startImport(actor: Actor, settings: ImportSettings, mappingInput: MappingInput, dryRun: boolean): Promise<JobView> {
+  const inspection = await inspectUpload(actor, settings);
+  const type = (await findCardType(settings.typeKey))!;
+  const mapping = checkedMapping(actor, type, inspection.columns.length, mappingInput);
+  const headers = inspection.columns.map((column) => column.name);
+  await rememberMapping(actor.userId, type.key, headers, mapping);
+  const params: ImportParams = {
+    uploadId: inspection.uploadId,
+    fileName: inspection.fileName,
+    folderId: settings.folderId,
+    typeKey: type.key,
+    format: inspection.format,
+    sheet: inspection.sheet,
+    encoding: inspection.encoding,
+    delimiter: inspection.delimiter,
+    headerRow: inspection.headerRow,
+    headers,
+    mapping,
+    dryRun,
+    ip: actor.ip,
+  };
+  return importJob.enqueue(actor.userId, params);
+}

@@ -1,0 +1,405 @@
+import { expect } from 'chai';
+import ExcelJS from 'exceljs';
+import iconv from 'iconv-lite';
+import type { RunningServer } from '../../server/src/server';
+import type { ApiClient } from '../support/api-client';
+import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
+import { signedIn, startTestServer } from '../support/server';
+import { waitFor } from '../support/wait';
+import { SseSubscription } from '../support/sse';
+import { importJob, type ImportParams } from '../../server/src/transfer/import';
+import { JobInterrupted } from '../../server/src/jobs/runner';
+import { createLogger } from '../../server/src/logger';
+import { loadConfig } from '../../server/src/config';
+import { Types } from 'mongoose';
+
+const PASSWORD = 'secret-password-1';
+
+type Job = { id: string; state: string; progress: { done: number; total: number | null }; result: ImportResult | null; error: string | null };
+type ImportResult = {
+  dryRun: boolean;
+  total: number;
+  created: number;
+  updated: number;
+  skipped: number;
+  refused: number;
+  cancelled: boolean;
+  preview: { row: number; outcome: string; values: Record<string, string> }[];
+  refusedRows: { row: number; problems: { column: string | null; message: string }[] }[];
+};
+type Inspection = {
+  uploadId: string;
+  format: string;
+  encoding: string | null;
+  delimiter: string | null;
+  headerRow: number;
+  sheets: string[];
+  columns: { name: string; samples: string[] }[];
+  mapping: { columns: (string | null)[]; constants: { field: string; value: string }[]; matchField: string | null; onMatch: string };
+};
+type Mapping = { columns: (string | null)[]; constants?: { field: string; value: string }[]; matchField?: string | null; onMatch: string };
+
+const JOB_FIELDS = 'id state progress { done total } result error';
+const INSPECT = `query($input: ImportSettingsInput!) { importInspection(input: $input) {
+  uploadId format encoding delimiter headerRow sheets columns { name samples } mapping { columns constants { field value } matchField onMatch } } }`;
+const START = `mutation($input: ImportSettingsInput!, $mapping: ImportMappingInput!, $dryRun: Boolean!) { startImport(input: $input, mapping: $mapping, dryRun: $dryRun) { ${JOB_FIELDS} } }`;
+
+async function upload(server: RunningServer, client: ApiClient, name: string, content: Buffer): Promise<{ status: number; body: { id?: string; code?: string; error?: string } }> {
+  const response = await fetch(`${server.url}/transfer/uploads?name=${encodeURIComponent(name)}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream', cookie: client.cookieHeader() },
+    body: new Uint8Array(content),
+  });
+  return { status: response.status, body: (await response.json()) as { id?: string } };
+}
+
+async function finishedJob(client: ApiClient, id: string): Promise<Job> {
+  let job: Job | null = null;
+  await waitFor(
+    async () => {
+      job = (await client.data<{ job: Job }>(`query($id: ID!) { job(id: $id) { ${JOB_FIELDS} } }`, { id })).job;
+      return ['succeeded', 'failed', 'cancelled'].includes(job.state);
+    },
+    `import job ${id} to finish`,
+    60_000,
+  );
+  return job!;
+}
+
+/** Uploads, inspects and runs an import (a dry run when asked) to its end; returns the inspection and the finished job. */
+async function importFile(
+  server: RunningServer,
+  client: ApiClient,
+  file: { name: string; content: Buffer },
+  target: { folderId: string; typeKey: string; encoding?: string },
+  mapping: (inspection: Inspection) => Mapping,
+  dryRun = false,
+): Promise<{ inspection: Inspection; job: Job }> {
+  const uploaded = await upload(server, client, file.name, file.content);
+  expect(uploaded.status, JSON.stringify(uploaded.body)).to.equal(201);
+  const input = { uploadId: uploaded.body.id, ...target };
+  const inspection = (await client.data<{ importInspection: Inspection }>(INSPECT, { input })).importInspection;
+  const started = (await client.data<{ startImport: Job }>(START, { input, mapping: mapping(inspection), dryRun })).startImport;
+  return { inspection, job: await finishedJob(client, started.id) };
+}
+
+type CardNode = { id: string; title: string; typeKey: string; values: Record<string, unknown> };
+async function folderCards(client: ApiClient, folderId: string): Promise<CardNode[]> {
+  const data = await client.data<{ cards: { edges: { node: CardNode }[] } }>('query($f: ID!) { cards(folderId: $f, first: 200, sortBy: "title") { edges { node { id title typeKey values } } } }', { f: folderId });
+  return data.cards.edges.map((edge) => edge.node);
+}
+
+const asIs = (inspection: Inspection): Mapping => ({ ...inspection.mapping, constants: inspection.mapping.constants });
+
+async function download(server: RunningServer, client: ApiClient, path: string): Promise<{ status: number; type: string; body: Buffer }> {
+  const response = await fetch(`${server.url}${path}`, { headers: { cookie: client.cookieHeader() } });
+  return { status: response.status, type: response.headers.get('content-type') ?? '', body: Buffer.from(await response.arrayBuffer()) };
+}
+
+async function workbookRows(content: Buffer): Promise<unknown[][]> {
+  const workbook = new ExcelJS.Workbook();
+  await workbook.xlsx.load(content as unknown as ArrayBuffer);
+  const rows: unknown[][] = [];
+  workbook.worksheets[0].eachRow((row) => rows.push((row.values as unknown[]).slice(1)));
+  return rows;
+}
+
+describe('import and export (API)', function () {
+  this.timeout(120_000);
+  let server: RunningServer;
+  let admin: ApiClient;
+  let tanya: ApiClient;
+  let natasha: ApiClient;
+  let folderId: string;
+  let libraryId: string;
+  let userIds: Record<string, string>;
+
+  before(async () => {
+    server = await startTestServer();
+    admin = await signedIn(server);
+    ({ folderId, libraryId, userIds } = await createCorrespondents(admin, PASSWORD, [
+      { login: 'tanya', fullName: 'Татьяна Гончаренко', level: 'full' },
+      { login: 'natasha', fullName: 'Наталья Вакуленко', level: 'read' },
+    ]));
+    tanya = await signedIn(server, 'tanya', PASSWORD);
+    natasha = await signedIn(server, 'natasha', PASSWORD);
+    await admin.data('mutation { setCardTypeHistory(typeKey: "counterparty", enabled: true) { key } }');
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('imports a Windows-1251 CSV with «;»: guessed mapping, a dry run that writes nothing, then the import with history, unread marks and audit', async () => {
+    const csv = [
+      'Наименование;ИНН;Телефон;E-mail',
+      'ООО «Кассиопея»;7707083893;+7 (495) 123-45-67;info@cassiopeia.ru',
+      'ИП Ёлкин;500100732259;8 916 000 11 22;',
+      'АО «Ошибка»;7728168971;;не-почта',
+      ';;;',
+    ].join('\r\n');
+    const file = { name: 'клиенты.csv', content: iconv.encode(csv, 'windows-1251') };
+    const withTag = (inspection: Inspection): Mapping => ({ ...asIs(inspection), constants: [{ field: 'tags', value: 'импорт 2026-11' }] });
+
+    const dry = await importFile(server, tanya, file, { folderId, typeKey: 'counterparty' }, withTag, true);
+    expect(dry.inspection.encoding).to.equal('windows-1251');
+    expect(dry.inspection.delimiter).to.equal(';');
+    expect(dry.inspection.columns.map((column) => column.name)).to.deep.equal(['Наименование', 'ИНН', 'Телефон', 'E-mail']);
+    expect(dry.inspection.mapping.columns).to.deep.equal(['name', 'inn', 'phone', 'email']);
+    expect(dry.job.state, dry.job.error ?? '').to.equal('succeeded');
+    const planned = dry.job.result!;
+    expect(planned).to.include({ dryRun: true, total: 3, created: 2, updated: 0, skipped: 0, refused: 1 });
+    expect(planned.preview.map((row) => [row.row, row.outcome, row.values.name])).to.deep.equal([
+      [2, 'created', 'ООО «Кассиопея»'],
+      [3, 'created', 'ИП Ёлкин'],
+      [4, 'refused', undefined],
+    ]);
+    expect(planned.preview[0].values.tags).to.contain('импорт 2026-11');
+    expect(planned.refusedRows).to.have.length(1);
+    expect(planned.refusedRows[0].row).to.equal(4);
+    expect(planned.refusedRows[0].problems[0].column).to.equal('E-mail');
+    expect(planned.refusedRows[0].problems[0].message).to.match(/e-mail/i);
+    expect(await folderCards(tanya, folderId)).to.deep.equal([]);
+
+    const run = await importFile(server, tanya, file, { folderId, typeKey: 'counterparty' }, withTag);
+    expect(run.job.state, run.job.error ?? '').to.equal('succeeded');
+    expect(run.job.result).to.include({ dryRun: false, created: 2, refused: 1 });
+    const cards = await folderCards(tanya, folderId);
+    expect(cards.map((card) => card.title)).to.deep.equal(['ИП Ёлкин', 'ООО «Кассиопея»']);
+    const cassiopeia = cards.find((card) => card.title === 'ООО «Кассиопея»')!;
+    expect(cassiopeia.values).to.include({ inn: '7707083893', email: 'info@cassiopeia.ru' });
+    expect(cassiopeia.values.tags).to.deep.equal(['импорт 2026-11']);
+
+    const history = await admin.data<{ cardHistory: { edges: { node: { action: string; via: string | null; actorName: string } }[] } }>(
+      'query($id: ID!) { cardHistory(cardId: $id) { edges { node { action via actorName } } } }',
+      { id: cassiopeia.id },
+    );
+    expect(history.cardHistory.edges.map((edge) => edge.node)).to.deep.equal([{ action: 'create', via: 'import', actorName: 'Татьяна Гончаренко' }]);
+
+    const unread = await natasha.data<{ unreadCounts: { folderId: string; count: number }[] }>('{ unreadCounts { folderId count } }');
+    expect(unread.unreadCounts).to.deep.include({ folderId, count: 2 });
+
+    const audit = await admin.data<{ auditLog: { edges: { node: { kind: string; actorLogin: string; summary: string } }[] } }>('{ auditLog(kind: "cards-imported") { edges { node { kind actorLogin summary } } } }');
+    expect(audit.auditLog.edges.map((edge) => edge.node.actorLogin)).to.deep.equal(['tanya']);
+    expect(audit.auditLog.edges[0].node.summary).to.contain('клиенты.csv').and.contain('создано 2').and.contain('отклонено 1');
+
+    // The refused row comes back as a spreadsheet with the reason, to fix and import again.
+    const report = await download(server, tanya, `/transfer/imports/${run.job.id}/refused.xlsx`);
+    expect(report.status).to.equal(200);
+    const reportRows = await workbookRows(report.body);
+    expect(reportRows[0]).to.deep.equal(['Наименование', 'ИНН', 'Телефон', 'E-mail', 'Строка файла', 'Причина']);
+    expect(reportRows[1].slice(0, 2)).to.deep.equal(['АО «Ошибка»', '7728168971']);
+    expect(String(reportRows[1][5])).to.match(/^E-mail: /);
+    expect((await download(server, natasha, `/transfer/imports/${run.job.id}/refused.xlsx`)).status).to.equal(404);
+  });
+
+  it('matches rows by INN: skips, fills only empty fields, or overwrites; a repeated INN in the file is refused, the other rows go on', async () => {
+    const matchFolder = await createFolder(admin, { libraryId, name: 'Сопоставление', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, matchFolder, [{ principalId: userIds.tanya, level: 'full' }]);
+    const first = Buffer.from('\uFEFFИНН,Наименование,Примечания\n7736207543,Яндекс,\n7702070139,ВТБ,банк\n', 'utf8');
+    const created = await importFile(server, tanya, { name: 'a.csv', content: first }, { folderId: matchFolder, typeKey: 'counterparty' }, asIs);
+    expect(created.inspection.encoding).to.equal('utf-8');
+    expect(created.inspection.delimiter).to.equal(',');
+    expect(created.job.result).to.include({ created: 2 });
+
+    const second = Buffer.from('ИНН\tНаименование\tПримечания\n7736207543\tЯндекс (новое)\tпоиск\n7702070139\tВТБ (новое)\tновое\n7707049388\tРостелеком\t\n7707049388\tРостелеком-2\t\n', 'utf8');
+    const byInn = (policy: string) => (inspection: Inspection): Mapping => ({ ...asIs(inspection), matchField: 'inn', onMatch: policy });
+    const skipped = await importFile(server, tanya, { name: 'b.csv', content: second }, { folderId: matchFolder, typeKey: 'counterparty' }, byInn('skip'));
+    expect(skipped.inspection.delimiter).to.equal('\t');
+    expect(skipped.job.result).to.include({ created: 1, skipped: 2, updated: 0, refused: 1 });
+    expect(skipped.job.result!.refusedRows[0]).to.deep.equal({ row: 5, problems: [{ column: 'ИНН', message: 'ИНН: то же значение, что в строке 4' }] });
+
+    const filled = await importFile(server, tanya, { name: 'b.csv', content: second }, { folderId: matchFolder, typeKey: 'counterparty' }, byInn('fillEmpty'));
+    expect(filled.job.result).to.include({ created: 0, updated: 1 });
+    let cards = await folderCards(tanya, matchFolder);
+    expect(cards.find((card) => card.values.inn === '7736207543')!.values).to.include({ name: 'Яндекс', notes: 'поиск' });
+    expect(cards.find((card) => card.values.inn === '7702070139')!.values).to.include({ name: 'ВТБ', notes: 'банк' });
+
+    const overwritten = await importFile(server, tanya, { name: 'b.csv', content: second }, { folderId: matchFolder, typeKey: 'counterparty' }, byInn('overwrite'));
+    // Both rows with the Rostelecom INN now match the card the first of them created: the last one wins.
+    expect(overwritten.job.result).to.include({ created: 0, updated: 3, skipped: 1 });
+    cards = await folderCards(tanya, matchFolder);
+    expect(cards.find((card) => card.values.inn === '7702070139')!.values).to.include({ name: 'ВТБ (новое)', notes: 'новое' });
+    expect(cards.find((card) => card.values.inn === '7707049388')!.values).to.include({ name: 'Ростелеком-2' });
+  });
+
+  it('reads an xlsx made by exceljs: a title merged over the header, dates as numbers and as dates, sums with a comma, choices by label, references by title', async () => {
+    const contracts = await createFolder(admin, { libraryId, name: 'Договоры', allowedCardTypes: ['contract'] });
+    await setFolderAccess(admin, contracts, [{ principalId: userIds.tanya, level: 'full' }]);
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet('Договоры 2026');
+    sheet.addRow(['Реестр договоров на 26.11.2026']);
+    sheet.mergeCells('A1:F1');
+    sheet.addRow(['Номер', 'Дата', 'Контрагент', 'Сумма, ₽', 'Статус', 'Окончание действия']);
+    sheet.addRow(['Д-1', new Date(Date.UTC(2026, 0, 15)), 'ООО «Кассиопея»', '1 234,50', 'Черновик', 46387]);
+    sheet.addRow(['Д-2', '01.02.2026', '7707083893', 99.9, 'черновик', '2027-01-31']);
+    sheet.addRow(['Д-3', '31.02.2026', 'Неизвестная фирма', 'много', 'Черновик', null]);
+    const content = Buffer.from(await workbook.xlsx.writeBuffer());
+    const { inspection, job } = await importFile(server, tanya, { name: 'договоры.xlsx', content }, { folderId: contracts, typeKey: 'contract' }, asIs);
+    expect(inspection.format).to.equal('xlsx');
+    expect(inspection.sheets).to.deep.equal(['Договоры 2026']);
+    expect(inspection.headerRow).to.equal(2);
+    expect(inspection.mapping.columns).to.deep.equal(['number', 'date', 'counterparty', 'amount', 'status', 'endDate']);
+    expect(job.state, job.error ?? '').to.equal('succeeded');
+    expect(job.result).to.include({ created: 2, refused: 1 });
+    const refused = job.result!.refusedRows[0];
+    expect(refused.row).to.equal(5);
+    expect(refused.problems.map((problem) => problem.column)).to.have.members(['Дата', 'Контрагент', 'Сумма, ₽']);
+    const cards = await folderCards(tanya, contracts);
+    const byNumber = Object.fromEntries(cards.map((card) => [card.values.number, card.values]));
+    expect(byNumber['Д-1']).to.include({ date: '2026-01-15', amount: '1234.50', status: 'draft', endDate: '2026-12-31' });
+    expect(byNumber['Д-2']).to.include({ date: '2026-02-01', amount: '99.90', endDate: '2027-01-31' });
+    expect(byNumber['Д-1'].counterparty).to.equal(byNumber['Д-2'].counterparty);
+  });
+
+  it('refuses a file that is not a spreadsheet and a mapping without the required field, with messages at the fields', async () => {
+    const wrong = await upload(server, tanya, 'notes.pdf', Buffer.from('%PDF'));
+    expect(wrong.status).to.equal(400);
+    expect(wrong.body.error).to.contain('.xlsx');
+    const uploaded = await upload(server, tanya, 'x.csv', Buffer.from('ИНН;Телефон\n7707083893;+74951234567\n'));
+    const input = { uploadId: uploaded.body.id, folderId, typeKey: 'counterparty' };
+    const result = await tanya.request(START, { input, mapping: { columns: ['inn', 'inn'], onMatch: 'skip' }, dryRun: true });
+    expect(result.errors?.[0].extensions?.code).to.equal('BAD_USER_INPUT');
+    const fields = result.errors?.[0].extensions?.fields as Record<string, string>;
+    expect(fields['mapping.columns.1']).to.contain('уже выбрано');
+    expect(fields['mapping.fields.name']).to.contain('Наименование');
+    // Someone else's upload does not exist for them; a reader may not import into the folder.
+    expect((await natasha.request(INSPECT, { input })).errors?.[0].extensions?.code).to.equal('FORBIDDEN');
+  });
+
+  it('exports only for holders of «Экспорт»: others get FORBIDDEN (audited); the file has typed cells and imports back equal', async () => {
+    const refused = await download(server, natasha, `/transfer/export?folderId=${folderId}&format=xlsx`);
+    expect(refused.status).to.equal(403);
+    expect(JSON.parse(refused.body.toString()).code).to.equal('FORBIDDEN');
+    expect(JSON.parse(refused.body.toString()).error).to.contain('Экспорт');
+
+    const groups = await admin.data<{ groups: { id: string; name: string; systemRole: string | null }[] }>('{ groups { id name systemRole } }');
+    const exporters = groups.groups.find((group) => group.systemRole === 'exporters')!;
+    expect(exporters.name).to.equal('Доверенные лица (экспорт)');
+    await admin.data('mutation($id: ID!, $add: [ID!]) { changeGroupMembers(id: $id, add: $add) { id } }', { id: exporters.id, add: [userIds.natasha] });
+    const viewer = await natasha.data<{ viewer: { rules: unknown[] } }>('{ viewer { rules } }');
+    expect(JSON.stringify(viewer.viewer.rules)).to.contain('export');
+
+    const xlsx = await download(server, natasha, `/transfer/export?folderId=${folderId}&format=xlsx&sortBy=title`);
+    expect(xlsx.status).to.equal(200);
+    const rows = await workbookRows(xlsx.body);
+    expect(rows[0]).to.include('Наименование').and.include('ИНН');
+    const nameAt = (rows[0] as string[]).indexOf('Наименование');
+    expect(rows.slice(1).map((row) => row[nameAt])).to.deep.equal(['ИП Ёлкин', 'ООО «Кассиопея»']);
+    const emailAt = (rows[0] as string[]).indexOf('E-mail');
+    expect(rows[2][emailAt]).to.deep.equal({ text: 'info@cassiopeia.ru', hyperlink: 'mailto:info@cassiopeia.ru' });
+
+    const csv = await download(server, natasha, `/transfer/export?folderId=${folderId}&format=csv&filters=${encodeURIComponent(JSON.stringify([{ field: 'inn', op: 'equals', value: '7707083893' }]))}`);
+    expect(csv.status).to.equal(200);
+    expect(csv.body.subarray(0, 3)).to.deep.equal(Buffer.from([0xef, 0xbb, 0xbf]));
+    const lines = csv.body.toString('utf8').slice(1).trim().split('\r\n');
+    expect(lines).to.have.length(2);
+    expect(lines[1]).to.contain('ООО «Кассиопея»').and.contain(';7707083893;');
+
+    type Audit = { auditLog: { edges: { node: { kind: string; actorLogin: string; summary: string } }[] } };
+    let exports: Audit['auditLog']['edges'] = [];
+    // An export is audited once its last row is written, which may be just after the download ends.
+    await waitFor(async () => {
+      const audit = await admin.data<Audit>('{ auditLog(first: 20) { edges { node { kind actorLogin summary } } } }');
+      exports = audit.auditLog.edges.filter((edge) => edge.node.kind === 'export-refused' || edge.node.kind === 'cards-exported');
+      return exports.length >= 3;
+    }, 'three export audit entries');
+    expect(exports.map((edge) => [edge.node.kind, edge.node.actorLogin])).to.deep.equal([
+      ['cards-exported', 'natasha'],
+      ['cards-exported', 'natasha'],
+      ['export-refused', 'natasha'],
+    ]);
+    expect(exports[1].node.summary).to.contain('2 карточек');
+
+    // Round trip: the exported file imported into an empty folder gives the same cards, field by field.
+    const copy = await createFolder(admin, { libraryId, name: 'Копия', allowedCardTypes: ['counterparty'] });
+    const original = await folderCards(admin, folderId);
+    const adminXlsx = await download(server, admin, `/transfer/export?folderId=${folderId}&format=xlsx`);
+    // The INN is unique across the type: the copy is made after the originals go to the trash.
+    for (const card of original) await admin.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id: card.id });
+    const back = await importFile(server, admin, { name: 'экспорт.xlsx', content: adminXlsx.body }, { folderId: copy, typeKey: 'counterparty' }, asIs);
+    expect(back.job.result, back.job.error ?? '').to.include({ created: original.length, refused: 0 });
+    const copied = await folderCards(admin, copy);
+    expect(copied.map((card) => card.values)).to.deep.equal(original.map((card) => card.values));
+  });
+
+  it('reports progress live, and an interrupted import resumes after its last written row; a cancelled one keeps what it wrote', async () => {
+    const progressFolder = await createFolder(admin, { libraryId, name: 'Прогресс', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, progressFolder, [{ principalId: userIds.tanya, level: 'full' }]);
+    type JobEvent = { jobEvents: { id: string; state: string; progress: { done: number; total: number | null } } };
+    const events = new SseSubscription<JobEvent>(server.url, tanya.cookieHeader(), 'subscription { jobEvents { id state progress { done total } } }');
+    await events.ready;
+    const small = Buffer.from('Наименование\nАльфа\nБета\nГамма\n', 'utf8');
+    const { job } = await importFile(server, tanya, { name: 'три.csv', content: small }, { folderId: progressFolder, typeKey: 'counterparty' }, asIs);
+    await waitFor(() => events.received.some((event) => event.jobEvents.id === job.id && event.jobEvents.state === 'succeeded'), 'the succeeded event');
+    const mine = events.received.filter((event) => event.jobEvents.id === job.id).map((event) => event.jobEvents);
+    expect(mine[0].state).to.equal('queued');
+    expect(mine.some((event) => event.state === 'running' && event.progress.total === 3)).to.equal(true);
+    expect(mine.at(-1)).to.deep.include({ state: 'succeeded', progress: { done: 3, total: 3 } });
+    events.close();
+
+    // The job's own code, interrupted after its first batch (a server stopping), then run again as the runner would.
+    const rows = Array.from({ length: 600 }, (_, index) => `Фирма ${String(index + 1).padStart(3, '0')}`);
+    const uploaded = await upload(server, tanya, 'много.csv', Buffer.from(['Наименование', ...rows].join('\n'), 'utf8'));
+    const params: ImportParams = {
+      uploadId: uploaded.body.id!,
+      fileName: 'много.csv',
+      folderId: progressFolder,
+      typeKey: 'counterparty',
+      format: 'csv',
+      sheet: null,
+      encoding: 'utf-8',
+      delimiter: ';',
+      headerRow: 1,
+      headers: ['Наименование'],
+      mapping: { columns: ['name'], constants: {}, matchField: null, onMatch: 'skip' },
+      dryRun: false,
+      ip: '127.0.0.1',
+    };
+    const logger = createLogger(loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent' }));
+    const run = async (jobId: string, stopAfter: number | null, why: 'shutdown' | 'cancel') => {
+      const controller = new AbortController();
+      let checkpoint: unknown = null;
+      const result = importJob.run({
+        jobId,
+        ownerId: userIds.tanya,
+        params,
+        resumeFrom: null,
+        signal: controller.signal,
+        logger,
+        progress: (done) => {
+          if (stopAfter !== null && done >= stopAfter) controller.abort(new JobInterrupted(why));
+        },
+        checkpoint: async (value) => {
+          checkpoint = value;
+        },
+      });
+      return { result: await result, checkpoint };
+    };
+    const count = async (folder: string) => (await tanya.data<{ cards: { totalCount: number } }>('query($f: ID!) { cards(folderId: $f) { totalCount } }', { f: folder })).cards.totalCount;
+    const cardsIn = () => count(progressFolder);
+    const before = await cardsIn();
+    const resumedId = String(new Types.ObjectId());
+    let stopped: unknown = null;
+    await run(resumedId, 250, 'shutdown').catch((error: unknown) => {
+      stopped = error;
+    });
+    expect(stopped).to.be.instanceOf(JobInterrupted);
+    const afterFirst = await cardsIn();
+    expect(afterFirst - before).to.be.within(250, 599);
+    const resumed = await run(resumedId, null, 'shutdown');
+    expect(resumed.result).to.include({ total: 600, created: 600, refused: 0, cancelled: false });
+    // Every row once: none lost, none written twice.
+    expect(await cardsIn()).to.equal(before + 600);
+
+    // Cancelled: what was written stays, and the result says how much.
+    const cancelledFolder = await createFolder(admin, { libraryId, name: 'Отмена', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, cancelledFolder, [{ principalId: userIds.tanya, level: 'full' }]);
+    const other = await upload(server, tanya, 'много-2.csv', Buffer.from(['Наименование', ...rows.map((row) => `${row}-б`)].join('\n'), 'utf8'));
+    params.uploadId = other.body.id!;
+    params.folderId = cancelledFolder;
+    const cancelled = await run(String(new Types.ObjectId()), 250, 'cancel');
+    expect(cancelled.result.cancelled).to.equal(true);
+    expect(cancelled.result.created).to.be.within(250, 599);
+    expect(await count(cancelledFolder)).to.equal(cancelled.result.created);
+  });
+});

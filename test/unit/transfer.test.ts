@@ -1,0 +1,71 @@
+import { expect } from 'chai';
+import iconv from 'iconv-lite';
+import { checkFieldValue, kindOf, type CellValue, type FieldDefinition } from '../../card-types';
+import { counterparty } from '../../card-types/built-in/counterparty';
+import { guessMapping, headerKey } from '../../server/src/transfer/mapping';
+import { detectDelimiter, detectEncoding, findHeader } from '../../server/src/transfer/sheet';
+
+/** A cell read as the import reads it: through the field kind's `fromCell`, then the form's check. */
+function cell(field: Omit<FieldDefinition, 'label'>, value: CellValue): unknown {
+  const full = { label: { ru: 'Поле', en: 'Field' }, ...field } as FieldDefinition;
+  const checked = checkFieldValue(full, kindOf(full).fromCell(value, full));
+  return 'value' in checked ? checked.value : `error: ${checked.error.en}`;
+}
+
+describe('import: cells through their field kinds', () => {
+  it('reads dates as dd.mm.yyyy, ISO, Excel serial numbers and date cells; refuses a date that does not exist', () => {
+    const date = { key: 'd', kind: 'date' } as const;
+    expect(cell(date, '15.01.2026')).to.equal('2026-01-15');
+    expect(cell(date, '2026-01-15')).to.equal('2026-01-15');
+    expect(cell(date, 46037)).to.equal('2026-01-15');
+    expect(cell(date, new Date(Date.UTC(2026, 0, 15)))).to.equal('2026-01-15');
+    expect(cell(date, '31.02.2026')).to.match(/^error: /);
+  });
+
+  it('reads decimals with a comma, spaces and a currency; integers and ratings from numbers; flags from Да/Нет', () => {
+    expect(cell({ key: 'm', kind: 'money' }, '1 234,50 ₽')).to.equal('1234.50');
+    expect(cell({ key: 'm', kind: 'money' }, 99.9)).to.equal('99.90');
+    expect(cell({ key: 'n', kind: 'integer' }, 42)).to.equal(42);
+    expect(cell({ key: 'r', kind: 'rating' }, '★★★☆☆')).to.equal(3);
+    expect(cell({ key: 'b', kind: 'boolean' }, 'Да')).to.equal(true);
+    expect(cell({ key: 'b', kind: 'boolean' }, 'нет')).to.equal(false);
+  });
+
+  it('matches choice options by label, any case, several in one cell for a multiple field', () => {
+    const options = [
+      { value: 'client', label: { ru: 'Клиент', en: 'Client' } },
+      { value: 'partner', label: { ru: 'Партнёр', en: 'Partner' } },
+    ];
+    expect(cell({ key: 'e', kind: 'enum', options } as never, 'клиент')).to.equal('client');
+    expect(cell({ key: 'e', kind: 'enum', options, multiple: true } as never, 'Клиент, Партнёр')).to.deep.equal(['client', 'partner']);
+    expect(cell({ key: 'e', kind: 'enum', options } as never, 'Поставщик')).to.match(/^error: /);
+  });
+});
+
+describe('import: reading files', () => {
+  it('tells UTF-8 (with or without BOM) from Windows-1251, and finds the separator', () => {
+    expect(detectEncoding(Buffer.from('\uFEFFИНН;Имя', 'utf8'))).to.equal('utf-8');
+    expect(detectEncoding(Buffer.from('ИНН;Имя', 'utf8'))).to.equal('utf-8');
+    expect(detectEncoding(iconv.encode('ИНН;Имя', 'windows-1251'))).to.equal('windows-1251');
+    expect(detectDelimiter('a;b;c\n1;2;3')).to.equal(';');
+    expect(detectDelimiter('a,b,c\n1,2,3')).to.equal(',');
+    expect(detectDelimiter('a\tb\tc\n1\t2,5\t3')).to.equal('\t');
+    expect(detectDelimiter('"a;b",c,d\n"1;2",3,4')).to.equal(',');
+  });
+
+  it('finds the header under a merged title and names columns without a header by their letters', () => {
+    const header = findHeader([
+      { row: 1, cells: ['Реестр клиентов', null, null] },
+      { row: 2, cells: ['Наименование', 'ИНН', null] },
+      { row: 3, cells: ['ООО «Кассиопея»', '7707083893', 'заметка'] },
+    ]);
+    expect(header).to.deep.equal({ row: 2, columns: ['Наименование', 'ИНН', 'C'] });
+  });
+
+  it('guesses the mapping from headers against labels and keys (case, spaces and «ё» ignored), each field once', () => {
+    expect(headerKey(' Ответственный  МЕНЕДЖЁР ')).to.equal(headerKey('ответственный менеджер'));
+    const guess = guessMapping(['НАИМЕНОВАНИЕ', 'inn', 'E-mail', 'Наименование', 'Комментарий'], counterparty, null);
+    expect(guess.columns).to.deep.equal(['name', 'inn', 'email', null, null]);
+    expect(guess.matchField).to.equal('inn');
+  });
+});

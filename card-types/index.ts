@@ -9,6 +9,7 @@ export {
   customizableFieldProperties,
   customizableTypeProperties,
   orderedFields,
+  requiredForValues,
   visibleFields,
   type CardTypeDefinition,
   type CardValues,
@@ -19,6 +20,7 @@ export {
   type FieldDefinition,
   type Origin,
   type RelatedTab,
+  type RequiredFor,
   type StoredValue,
 } from './kernel/definition';
 export {
@@ -69,11 +71,13 @@ export { exactKeysOfQuery, normaliseForSearch, searchIndexOf } from './kernel/se
 export { messages } from './kernel/messages';
 export {
   canConvertKind,
+  fieldChangeReadsValues,
   mergeCodeAndAdminDefinition,
   planFieldChange,
   type DefinitionMerge,
   type DuplicateGroup,
   type ExistingValue,
+  type FieldChangeOptions,
   type FieldChangePlan,
   type ValueFailure,
 } from './kernel/schema-change';

@@ -4,7 +4,7 @@
  * need the whole definition. The client's designer runs the same function before sending.
  */
 import * as z from 'zod/mini';
-import { customizableFieldProperties, customizableTypeProperties, type CardTypeDefinition, type FieldDefinition } from './definition';
+import { customizableFieldProperties, customizableTypeProperties, requiredForValues, type CardTypeDefinition, type FieldDefinition } from './definition';
 import type { Locale, LocalizedText } from './locale';
 import { current, inLocale, messages, say } from './messages';
 import { fieldKinds, kindOf, kindsGeneration } from './registry';
@@ -20,6 +20,7 @@ const fieldBase = {
   key: fieldKeySchema,
   label: localizedSchema,
   required: z.optional(z.boolean()),
+  requiredFor: z.optional(z.enum(requiredForValues)),
   unique: z.optional(z.boolean()),
   help: z.optional(localizedSchema),
   section: z.optional(localizedSchema),
@@ -34,6 +35,7 @@ function fieldProblems(field: FieldDefinition, at: Path): Problem[] {
   const kind = kindOf(field);
   const problems: Problem[] = kind.settingsProblems(field).map(([path, message]) => [[...at, ...path], message]);
   if (field.unique && !kind.index.unique(field)) problems.push([[...at, 'unique'], messages.uniqueNotSupported]);
+  if (field.requiredFor !== undefined && !field.required) problems.push([[...at, 'requiredFor'], messages.requiredForOptional]);
   if (problems.length === 0 && field.default !== undefined) {
     const outcome = checkFieldValue({ ...field, required: false }, defaultInput(field, new Date(), 'UTC'));
     if ('error' in outcome) problems.push([[...at, 'default'], outcome.error]);
@@ -76,10 +78,19 @@ export function referenceFieldsTo(type: Pick<CardTypeDefinition, 'fields'> | und
   return (type?.fields ?? []).filter((field) => cardTargets(field)?.includes(targetKey));
 }
 
-/** References and related tabs must point to card types that exist (this one or `knownTypes`). */
+const sameName = (a: string, b: string) => a.trim().toLocaleLowerCase('ru') === b.trim().toLocaleLowerCase('ru');
+
+/**
+ * References and related tabs must point to card types that exist (this one or `knownTypes`), and
+ * the type's name must differ from every other type's, in each language.
+ */
 function crossTypeProblems(definition: CardTypeDefinition, knownTypes: readonly CardTypeDefinition[], locale: Locale): Problem[] {
   const types = new Map([...knownTypes, definition].map((type) => [type.key, type]));
   const problems: Problem[] = [];
+  for (const language of ['ru', 'en'] as const) {
+    const namesake = knownTypes.find((other) => other.key !== definition.key && sameName(other.names[language], definition.names[language]));
+    if (namesake) problems.push([['names', language], messages.sameTypeName(namesake.names[locale])]);
+  }
   definition.fields.forEach((field, index) => {
     (cardTargets(field) ?? []).forEach((target, targetIndex) => {
       if (!types.has(target)) problems.push([['fields', index, 'targets', targetIndex], messages.unknownCardType(target)]);

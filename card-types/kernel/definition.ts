@@ -9,6 +9,10 @@ import type { LocalizedText } from './locale';
 /** Where a definition (or one of its fields or tabs) came from. */
 export type Origin = 'code' | 'admin';
 
+/** Whom a required field binds: every card, or new cards and edits that touch the field only. */
+export const requiredForValues = ['all', 'newAndEdited'] as const;
+export type RequiredFor = (typeof requiredForValues)[number];
+
 /** Field properties an administrator may change on a field that comes from code. */
 export const customizableFieldProperties = ['label', 'help', 'section', 'order', 'listed', 'hidden'] as const;
 export type CustomizableFieldProperty = (typeof customizableFieldProperties)[number];
@@ -25,6 +29,12 @@ export interface FieldBase {
   kind: string;
   label: LocalizedText;
   required?: boolean;
+  /**
+   * Whom `required` binds: every card (absent, `all`), or — accepted by an administrator when a field
+   * became required while cards lacked it — only new cards and edits that touch the field
+   * (`newAndEdited`): a card saved without touching the empty field is not refused.
+   */
+  requiredFor?: RequiredFor;
   /** Unique among the cards of the type (enforced by a partial unique index, planned by `planFieldChange`). */
   unique?: boolean;
   help?: LocalizedText;

@@ -16,6 +16,14 @@ export const inBoth = (make: (locale: Locale) => string): LocalizedText => ({ ru
 export const messages = {
   required: { ru: 'Обязательное поле', en: 'Required' },
   unknownField: { ru: 'Неизвестное поле', en: 'Unknown field' },
+  hiddenField: {
+    ru: 'Поле скрыто администратором: его значения хранятся, но не меняются',
+    en: 'The field is hidden by an administrator: its values are kept but not changed',
+  },
+  patternInputTooLong: (max: number) => ({
+    ru: `Значение поля с шаблоном — не больше ${max} ${ruGenitive(max, 'символа', 'символов')}`,
+    en: `A value checked against a pattern has at most ${max} ${enPlural(max, 'character', 'characters')}`,
+  }),
   tooLong: (max: number) => ({
     ru: `Не больше ${max} ${ruGenitive(max, 'символа', 'символов')}`,
     en: `At most ${max} ${enPlural(max, 'character', 'characters')}`,
@@ -91,6 +99,11 @@ export const messages = {
     en: 'Uniqueness is not supported for fields of this kind',
   },
   badPattern: { ru: 'Неверное регулярное выражение', en: 'Invalid regular expression' },
+  requiredForOptional: { ru: 'Только для обязательного поля', en: 'Only for a required field' },
+  sameTypeName: (name: string) => ({
+    ru: `Тип «${name}» уже есть — выберите другое название`,
+    en: `There is already a type “${name}” — choose another name`,
+  }),
   notLength: { ru: 'Введите целое число символов', en: 'Enter a whole number of characters' },
   badScale: { ru: 'Знаков после запятой: от 0 до 10', en: 'Decimal places: 0 to 10' },
   badColour: { ru: 'Цвет в формате #RRGGBB', en: 'Colour as #RRGGBB' },

@@ -49,26 +49,35 @@ export interface FieldChangePlan {
   /** False when the change cannot be made at all (a kind that does not convert, a changed key); see `refusal`. */
   allowed: boolean;
   refusal?: string;
-  /** True for presentation-only changes (labels, help, order, listed, hidden, default …): no card is read or written. */
+  /** True for presentation-only changes (labels, help, order, listed, default …): no card is read or written. */
   noOp: boolean;
-  /** Cards whose stored value takes a new form (undefined: becomes empty); written when the change is applied. */
+  /** Cards whose stored value takes a new form (undefined: becomes empty) or is filled in; written when the change is applied. */
   updates: { cardId: string; value: StoredValue | undefined }[];
   /** Every value that would not convert or would break the new limits. */
   failures: ValueFailure[];
-  /** Cards without a value, when the new field is required. */
+  /**
+   * Cards that would lack a value of a required, shown field (a field that becomes required, a new
+   * required field, a hidden required field shown again), after any fill-in value.
+   */
   missing: string[];
+  /** The missing cards may stay without a value: the field is required for new and edited cards only. */
+  missingAccepted: boolean;
   /** Groups of cards sharing a value, when the new field is unique. */
   duplicates: DuplicateGroup[];
-  /** Allowed, and nothing fails, is missing or is duplicated: the change may take effect. */
+  /** Allowed, and nothing fails, is duplicated, or is missing unaccepted: the change may take effect. */
   safe: boolean;
 }
 
 const presentationProperties = ['label', 'help', 'section', 'order', 'listed', 'hidden', 'origin', 'customized', 'default', 'patternMessage'];
 
-/** The part of a field that decides which values are valid: everything but its presentation (and options' labels). */
+/**
+ * The part of a field that decides which values are valid: everything but its presentation (and
+ * options' labels). A hidden field binds no card, so hiding or showing a required field changes it.
+ */
 function dataShape(field: FieldDefinition): string {
   const shape: Record<string, unknown> = { ...field };
   for (const property of presentationProperties) delete shape[property];
+  shape.required = field.required === true && field.hidden !== true;
   if (Array.isArray(field.options)) shape.options = field.options.map((option: { value?: unknown }) => option.value);
   return JSON.stringify(shape, Object.keys(shape).sort());
 }
@@ -80,44 +89,61 @@ function carriedOver(carry: Carry, from: FieldDefinition, to: FieldDefinition, v
   return carried.input.length === 1 ? { input: carried.input[0] } : { reason: messages.notSingle };
 }
 
+export interface FieldChangeOptions {
+  locale?: Locale;
+  /** A value (in its stored form, already checked against `to`) to write into every card that would lack one. */
+  fill?: StoredValue;
+}
+
 /**
- * Plans changing `from` into `to` (same key) against the existing values of the field: which values
- * convert and to what, which would not and why, and — when the new field is required or unique —
- * the cards without a value and the groups of cards sharing one. Reads `cards` once; writes nothing.
+ * Plans changing `from` into `to` (same key; `from` undefined for a new field) against the existing
+ * values of the field: which values convert and to what, which would not and why, which cards get
+ * the fill-in value, and — when the new field is required or unique — the cards that would still
+ * lack a value and the groups of cards sharing one. Reads `cards` once; writes nothing.
  */
-export function planFieldChange(from: FieldDefinition, to: FieldDefinition, cards: Iterable<ExistingValue>, { locale = 'ru' }: { locale?: Locale } = {}): FieldChangePlan {
-  const plan: FieldChangePlan = { allowed: true, noOp: false, updates: [], failures: [], missing: [], duplicates: [], safe: false };
-  if (from.key !== to.key) return { ...plan, allowed: false, refusal: messages.keyChangeRefused[locale] };
-  const carry = conversion(from.kind, to.kind);
-  if (!carry) return { ...plan, allowed: false, refusal: messages.kindChangeRefused(kindOf(from).labels, kindOf(to).labels)[locale] };
-  if (dataShape(from) === dataShape(to)) return { ...plan, noOp: true, safe: true };
+export function planFieldChange(from: FieldDefinition | undefined, to: FieldDefinition, cards: Iterable<ExistingValue>, { locale = 'ru', fill }: FieldChangeOptions = {}): FieldChangePlan {
+  const plan: FieldChangePlan = { allowed: true, noOp: false, updates: [], failures: [], missing: [], missingAccepted: false, duplicates: [], safe: false };
+  const old = from ?? to;
+  if (old.key !== to.key) return { ...plan, allowed: false, refusal: messages.keyChangeRefused[locale] };
+  const carry = conversion(old.kind, to.kind);
+  if (!carry) return { ...plan, allowed: false, refusal: messages.kindChangeRefused(kindOf(old).labels, kindOf(to).labels)[locale] };
+  const required = to.required === true && to.hidden !== true;
+  if (fill === undefined && (from ? dataShape(from) === dataShape(to) : !required)) return { ...plan, noOp: true, safe: true };
 
   const normalize = compileField({ ...to, required: false });
   const holders = new Map<string, DuplicateGroup>();
   for (const { cardId, value } of cards) {
-    if (isEmptyValue(value)) {
-      if (to.required) plan.missing.push(cardId);
-      continue;
+    let stored: StoredValue | undefined;
+    if (!isEmptyValue(value)) {
+      const carried = carriedOver(carry, old, to, value as StoredValue);
+      const outcome = 'reason' in carried ? { error: carried.reason[locale] } : normalize(carried.input, locale);
+      if ('error' in outcome) {
+        plan.failures.push({ cardId, value, reason: outcome.error });
+        continue;
+      }
+      stored = outcome.value;
     }
-    const carried = carriedOver(carry, from, to, value as StoredValue);
-    const outcome = 'reason' in carried ? { error: carried.reason[locale] } : normalize(carried.input, locale);
-    if ('error' in outcome) {
-      plan.failures.push({ cardId, value, reason: outcome.error });
-      continue;
-    }
-    if (JSON.stringify(outcome.value) !== JSON.stringify(value)) plan.updates.push({ cardId, value: outcome.value });
-    if (outcome.value === undefined) {
-      if (to.required) plan.missing.push(cardId);
+    stored ??= fill;
+    if (JSON.stringify(stored) !== JSON.stringify(isEmptyValue(value) ? undefined : value)) plan.updates.push({ cardId, value: stored });
+    if (stored === undefined) {
+      if (required) plan.missing.push(cardId);
     } else if (to.unique) {
-      const key = JSON.stringify(outcome.value);
-      const group = holders.get(key) ?? { value: outcome.value, cardIds: [] };
+      const key = JSON.stringify(stored);
+      const group = holders.get(key) ?? { value: stored, cardIds: [] };
       group.cardIds.push(cardId);
       holders.set(key, group);
     }
   }
   plan.duplicates = [...holders.values()].filter((group) => group.cardIds.length > 1);
-  plan.safe = plan.failures.length === 0 && plan.missing.length === 0 && plan.duplicates.length === 0;
+  plan.missingAccepted = plan.missing.length > 0 && to.requiredFor === 'newAndEdited';
+  plan.safe = plan.failures.length === 0 && (plan.missing.length === 0 || plan.missingAccepted) && plan.duplicates.length === 0;
   return plan;
+}
+
+/** Whether planning this change needs the field's stored values (not when it is refused outright or changes presentation only). */
+export function fieldChangeReadsValues(from: FieldDefinition | undefined, to: FieldDefinition, options: FieldChangeOptions = {}): boolean {
+  const plan = planFieldChange(from, to, [], options);
+  return plan.allowed && !plan.noOp;
 }
 
 export interface DefinitionMerge {

@@ -18,8 +18,11 @@ export function isRegExp(source: string): boolean {
 
 const filledLine = z.string().check(z.trim(), z.minLength(1, say(messages.fillIn)), z.maxLength(200));
 
-/** Text in both languages, each filled in. */
-export const localizedSchema = z.strictObject({ ru: filledLine, en: filledLine });
+/** Text in both languages: Russian filled in; English optional, falling back to the Russian. */
+export const localizedSchema = z.pipe(
+  z.strictObject({ ru: filledLine, en: z.optional(z.string().check(z.trim(), z.maxLength(200))) }),
+  z.transform((text) => ({ ru: text.ru, en: text.en || text.ru })),
+);
 export const typeKeySchema = z.string().check(z.maxLength(64), z.regex(typeKeyPattern, say(messages.typeKeyFormat)));
 export const fieldKeySchema = z.string().check(z.maxLength(64), z.regex(fieldKeyPattern, say(messages.fieldKeyFormat)));
 

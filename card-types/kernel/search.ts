@@ -20,7 +20,8 @@ export function searchIndexOf(type: CardTypeDefinition, title: string, values: C
   const keys = new Set<string>();
   for (const field of type.fields) {
     const value = values[field.key];
-    if (value === undefined) continue;
+    // Values of hidden (removed) fields are kept on the card but are not found.
+    if (value === undefined || field.hidden) continue;
     const found = kindOf(field).normalizeForSearch(value, field);
     parts.push(...(found.text ?? []));
     for (const key of found.keys ?? []) keys.add(key);

@@ -6,6 +6,13 @@ import type { LocalizedText } from './locale';
 import { messages } from './messages';
 import { lengthSchema, localizedSchema, regExpSchema } from './schemas';
 
+/**
+ * The longest value an administrator's pattern runs on. Patterns are checked for catastrophic
+ * backtracking when they are defined; this bound keeps what is left (a pattern whose time grows with
+ * the square of the length) to about a million steps per value.
+ */
+export const PATTERN_INPUT_MAX = 1000;
+
 const patterns = new Map<string, RegExp>();
 /** A pattern matches the whole value (implicitly anchored, like HTML `pattern`). */
 function compiledPattern(source: string): RegExp {
@@ -50,7 +57,10 @@ export function textKind({
       const max = field.max ?? maxLength;
       if (value.length > max) return fail(messages.tooLong(max));
       if (field.min !== undefined && value.length < field.min) return fail(messages.tooShort(field.min));
-      if (field.pattern !== undefined && !compiledPattern(field.pattern).test(value)) return fail(field.patternMessage ?? messages.invalidFormat);
+      if (field.pattern !== undefined) {
+        if (value.length > PATTERN_INPUT_MAX) return fail(messages.patternInputTooLong(PATTERN_INPUT_MAX));
+        if (!compiledPattern(field.pattern).test(value)) return fail(field.patternMessage ?? messages.invalidFormat);
+      }
       return ok(value);
     },
     normalizeForSearch: wordsAndNumbers,

@@ -16,7 +16,7 @@ export function templateBracesBalanced(template: string): boolean {
 
 /**
  * A card's title from its type's template: values formatted for the locale (dates «31.12.2024» in
- * Russian), missing values left out, spaces tidied; the type's name when no named field has a value.
+ * Russian), missing values and hidden fields left out, spaces tidied; the type's name when no named field has a value.
  */
 export function renderTitle(type: CardTypeDefinition, values: Readonly<CardValues>, locale: Locale = 'ru', timeZone = 'UTC'): string {
   const format = { locale, timeZone };
@@ -24,7 +24,7 @@ export function renderTitle(type: CardTypeDefinition, values: Readonly<CardValue
   const title = type.titleTemplate.replace(placeholder, (_, key: string) => {
     const field = type.fields.find((candidate) => candidate.key === key);
     const value = values[key];
-    if (!field || value === undefined) return '';
+    if (!field || field.hidden || value === undefined) return '';
     const text = formatValue(field, value, format);
     filled ||= text !== '';
     return text;

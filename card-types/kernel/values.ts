@@ -45,6 +45,12 @@ export interface ValidationOptions {
   now?: Date;
   /** The zone in which `today` is taken; UTC unless told. */
   timeZone?: string;
+  /**
+   * On an update, the keys the edit touches (sends). An empty field required only for new and edited
+   * cards (`requiredFor: newAndEdited`) that the edit does not touch is not refused. Absent: every field
+   * counts as touched.
+   */
+  touched?: ReadonlySet<string>;
 }
 
 export interface ValidationResult {
@@ -58,23 +64,29 @@ export type CardValuesValidator = (input: Readonly<Record<string, unknown>>, opt
 
 /**
  * Compiles a card type into a validator of the full values of one card. Hidden (removed) fields
- * still accept their kept values, so a card read and written back loses nothing.
+ * take no values: their kept values stay on the cards untouched (the card service keeps them), and
+ * a value sent for one is refused. A field required for new and edited cards only is required on
+ * creation and when an edit touches it.
  */
 export function compileCardType(type: CardTypeDefinition): CardValuesValidator {
-  const normalizers = new Map<string, { field: FieldDefinition; normalize: FieldNormalizer }>(
-    type.fields.map((field) => [field.key, { field, normalize: compileField(field.hidden ? { ...field, required: false } : field) }]),
+  const normalizers = new Map<string, { field: FieldDefinition; normalize: FieldNormalizer; lenient: FieldNormalizer }>(
+    type.fields.map((field) => [field.key, { field, normalize: compileField(field), lenient: compileField({ ...field, required: false }) }]),
   );
-  return (input, { locale = 'ru', applyDefaults = false, now = new Date(), timeZone = 'UTC' } = {}) => {
+  return (input, { locale = 'ru', applyDefaults = false, now = new Date(), timeZone = 'UTC', touched } = {}) => {
     const values: CardValues = {};
     const errors: Record<string, string> = {};
     for (const key of Object.keys(input)) {
-      if (!normalizers.has(key)) errors[key] = messages.unknownField[locale];
+      const known = normalizers.get(key);
+      if (!known) errors[key] = messages.unknownField[locale];
+      else if (known.field.hidden && !isEmptyValue(input[key])) errors[key] = messages.hiddenField[locale];
     }
-    for (const [key, { field, normalize }] of normalizers) {
+    for (const [key, { field, normalize, lenient }] of normalizers) {
+      if (field.hidden) continue;
       const given = Object.hasOwn(input, key);
-      const raw = given ? input[key] : applyDefaults && !field.hidden ? defaultInput(field, now, timeZone) : undefined;
-      const outcome = normalize(raw, locale);
-      if ('error' in outcome) errors[key] = outcome.error;
+      const raw = given ? input[key] : applyDefaults ? defaultInput(field, now, timeZone) : undefined;
+      const spared = !applyDefaults && field.requiredFor === 'newAndEdited' && touched !== undefined && !touched.has(key);
+      const outcome = (spared ? lenient : normalize)(raw, locale);
+      if ('error' in outcome) errors[key] ??= outcome.error;
       else if (outcome.value !== undefined) values[key] = outcome.value;
     }
     return { values, errors };

@@ -74,7 +74,7 @@ describe('the card type designer’s draft', () => {
   it('reports each mistake at the path and in the words the server uses for it (the kernel’s own check)', () => {
     const draft = proposal();
     draft.key = 'Proposal';
-    draft.names.en = '';
+    draft.names.ru = '';
     draft.titleTemplate = '{number} {missing}';
     const duplicate = newField('string');
     Object.assign(duplicate, { key: 'number', label: { ru: 'Ещё номер', en: 'Another number' } });
@@ -88,7 +88,7 @@ describe('the card type designer’s draft', () => {
 
     expect(checkDraft(draft, [counterparty], 'ru')).toEqual({
       key: 'Ключ: строчные латинские буквы и цифры через дефис, например contact-person',
-      'names.en': 'Заполните',
+      'names.ru': 'Заполните',
       'fields.1.key': 'Поле с ключом «number» уже есть',
       'fields.2.min': 'Минимум больше максимума',
       'fields.3.options': 'Добавьте хотя бы один вариант',

@@ -10,6 +10,7 @@ import { signedIn, startTestServer } from '../support/server';
 const PASSWORD = 'secret-password-1';
 const ILL_FORMED = 'Текст содержит повреждённый символ (одиночный суррогат UTF-16): его нельзя сохранить как есть';
 const WRONG_TYPE = 'Значение не подходит к типу этого аргумента';
+const REQUIRED = 'Обязательное поле';
 
 describe('input guard: query text, unstorable text, refusals naming the argument (API)', function () {
   this.timeout(120_000);
@@ -48,14 +49,14 @@ describe('input guard: query text, unstorable text, refusals naming the argument
 
   it('refuses a lone UTF-16 surrogate at the field, in variables and inline', async () => {
     const CREATE = 'mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }';
-    expect(refusalFields(await admin.request(CREATE, { f: folderId, v: { name: 'ООО \ud800' } }))).to.deep.equal({ 'values.name': ILL_FORMED });
+    expect(refusalFields(await admin.request(CREATE, { f: folderId, v: { name: 'ООО \ud800' } }))).to.deep.equal({ name: ILL_FORMED });
     expect(refusalFields(await admin.request('mutation($n: String!) { createGroup(name: $n) { id } }', { n: '\udfffx' }))).to.deep.equal({ name: ILL_FORMED });
     const input = { login: 'surrogate', fullName: 'Имя \ud83d', password: PASSWORD, departmentId };
-    expect(refusalFields(await admin.request('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', { input }))).to.deep.equal({ 'input.fullName': ILL_FORMED });
+    expect(refusalFields(await admin.request('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', { input }))).to.deep.equal({ fullName: ILL_FORMED });
     expect(refusalFields(await admin.request('mutation { createGroup(name: "a\\ud800b") { id } }'))).to.deep.equal({ name: ILL_FORMED });
     expect(refusalFields(await admin.request('mutation { createGroup(name: "a\ud800b") { id } }'))).to.deep.equal({ name: ILL_FORMED });
     const inlineCard = await admin.request(`mutation { createCard(folderId: "${folderId}", typeKey: "counterparty", values: { name: "\\udc00" }) { id } }`);
-    expect(refusalFields(inlineCard)).to.deep.equal({ 'values.name': ILL_FORMED });
+    expect(refusalFields(inlineCard)).to.deep.equal({ name: ILL_FORMED });
     const groups = await admin.data<{ groups: { name: string }[] }>('{ groups { name } }');
     expect(groups.groups.map((g) => g.name).join('')).to.not.contain('\ufffd');
   });
@@ -82,20 +83,40 @@ describe('input guard: query text, unstorable text, refusals naming the argument
     }
   });
 
+  it('answers a required value left out exactly as the same value sent empty: BAD_USER_INPUT at its place', async () => {
+    const empty = refusalFields(await admin.request('mutation($input: FolderInput!) { createFolder(input: $input) { id } }', { input: { name: '' } }));
+    expect(empty).to.include({ name: REQUIRED });
+    const CREATE_USER = 'mutation($i: CreateUserInput!) { createUser(input: $i) { id } }';
+    const emptyLogin = refusalFields(await admin.request(CREATE_USER, { i: { login: '', fullName: 'Имя', password: PASSWORD, departmentId } }));
+    const missingLogin = refusalFields(await admin.request(CREATE_USER, { i: { fullName: 'Имя', password: PASSWORD, departmentId } }));
+    expect(emptyLogin).to.include({ login: REQUIRED });
+    expect(missingLogin).to.deep.equal({ login: REQUIRED });
+    const inlineMissing = await admin.request(`mutation { createUser(input: { fullName: "Имя", password: "${PASSWORD}", departmentId: "${departmentId}" }) { id } }`);
+    expect(refusalFields(inlineMissing)).to.deep.equal({ login: REQUIRED });
+    expect(refusalFields(await admin.request('mutation { createGroup { id } }'))).to.deep.equal({ name: REQUIRED });
+    expect(refusalFields(await admin.request('mutation($n: String!) { createGroup(name: $n) { id } }', {}))).to.deep.equal({ name: REQUIRED });
+    const nestedMissing = await admin.request('mutation($d: CardTypeInput!) { createCardType(definition: $d) { key } }', {
+      d: { key: 'x', names: { ru: 'Икс' }, titleTemplate: '{a}', historyEnabled: false, origin: 'admin', fields: [{ key: 'a', label: { ru: 'А' } }] },
+    });
+    expect(refusalFields(nestedMissing)).to.deep.equal({ 'fields.0.kind': REQUIRED });
+    const entries = await admin.request('mutation($id: ID!, $e: [AccessEntryInput!]!) { setFolderAccess(id: $id, entries: $e) { id } }', { id: folderId, e: [{ principalType: 'user', principalId: departmentId }] });
+    expect(refusalFields(entries)).to.deep.equal({ 'entries.0.level': REQUIRED });
+  });
+
   it('names the argument when a value has the wrong type, inline or in variables', async () => {
     const inline = await admin.request('mutation { setUserActive(id: "0123456789abcdef01234567", active: "yes") { id } }');
     expect(refusalFields(inline)).to.deep.equal({ active: WRONG_TYPE });
     const variable = await admin.request('mutation($x: ID!, $a: Boolean!) { setUserActive(id: $x, active: $a) { id } }', { x: '0123456789abcdef01234567', a: 'yes' });
     expect(refusalFields(variable)).to.deep.equal({ active: WRONG_TYPE });
     const nested = await admin.request('mutation($i: CreateUserInput!) { createUser(input: $i) { id } }', { i: { login: 5, fullName: 'x', password: PASSWORD, departmentId } });
-    expect(refusalFields(nested)).to.deep.equal({ 'input.login': WRONG_TYPE });
+    expect(refusalFields(nested)).to.deep.equal({ login: WRONG_TYPE });
     const missing = await admin.request('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', { f: folderId, v: null });
-    expect(refusalFields(missing)).to.deep.equal({ values: WRONG_TYPE });
+    expect(refusalFields(missing)).to.deep.equal({ values: REQUIRED });
     const deep = await admin.request('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', {
       f: folderId,
       v: JSON.parse(`${'{"a":'.repeat(100)}1${'}'.repeat(100)}`),
     });
-    expect(Object.keys(refusalFields(deep))[0]).to.match(/^values\.a/);
+    expect(Object.keys(refusalFields(deep))[0]).to.match(/^a\.a/);
   });
 });
 

@@ -49,10 +49,10 @@ export async function saveCardType(definition: CardTypeDefinition, session?: Cli
   cached = undefined;
 }
 
-/** Switches change history for a type without rewriting the rest of its definition. */
+/** Switches change history for a type without rewriting the rest of its definition; returns the definition as it was before. */
 export async function setHistoryEnabled(key: string, enabled: boolean): Promise<CardTypeDefinition | null> {
   cached = undefined;
-  const record = await CardTypeRecord.findOneAndUpdate({ key }, { $set: { 'definition.historyEnabled': enabled } }, { returnDocument: 'after' }).lean();
+  const record = await CardTypeRecord.findOneAndUpdate({ key }, { $set: { 'definition.historyEnabled': enabled } }, { returnDocument: 'before' }).lean();
   cached = undefined;
   return record ? (record.definition as CardTypeDefinition) : null;
 }

@@ -12,7 +12,7 @@ import { accessSnapshot } from '../access/snapshot';
 import type { GraphQLModule } from '../graphql/module';
 import type { CardDoc } from './model';
 import { listFolderCards, referenceLoader, relatedCards, searchCards, trashedCards, type Connection, type ListOptions, type ReferencedCard } from './queries';
-import { createCard, findCard, findCards, moveCard, purgeCard, setCardTrashed, updateCard } from './service';
+import { createCard, findCard, findCards, keptValues, moveCard, purgeCard, setCardTrashed, shownValues, updateCard } from './service';
 import { previewCardTypeChange, saveCardTypeDefinition, type FieldChangeReport } from './type-admin';
 
 type Id = { id: string };
@@ -45,7 +45,15 @@ const serviceContext = async (context: GraphQLContext) => ({ actor: await requir
 export const cardsModule: GraphQLModule = {
   typeDefs: /* GraphQL */ `
     type LocalizedText { ru: String!, en: String! }
-    input LocalizedTextInput { ru: String!, en: String! }
+    "Text in both languages; English may be left out or empty, and is then the Russian text."
+    input LocalizedTextInput { ru: String!, en: String }
+
+    "Whom a required field binds: every card, or new cards and edits that touch the field only."
+    enum RequiredFor {
+      all
+      "Accepted when the field became required while cards lacked a value: those cards are not refused an edit that leaves the field alone."
+      newAndEdited
+    }
 
     "Where a type, a field or a tab comes from: the code of Kartoteka (built-in) or an administrator."
     enum Origin { code admin }
@@ -70,12 +78,14 @@ export const cardsModule: GraphQLModule = {
       kind: String!
       label: LocalizedText!
       required: Boolean!
+      "Null for a field that is not required."
+      requiredFor: RequiredFor
       unique: Boolean!
       help: LocalizedText
       section: LocalizedText
       order: Int
       listed: Boolean!
-      "A removed field: its values are kept, it can come back."
+      "A removed field: its values are kept on the cards (out of Card.values and search), it can come back."
       hidden: Boolean!
       origin: Origin
       "Properties of a built-in field an administrator changed."
@@ -100,6 +110,7 @@ export const cardsModule: GraphQLModule = {
       kind: String!
       label: LocalizedTextInput!
       required: Boolean
+      requiredFor: RequiredFor
       unique: Boolean
       help: LocalizedTextInput
       section: LocalizedTextInput
@@ -117,6 +128,11 @@ export const cardsModule: GraphQLModule = {
       options: [EnumOptionInput!]
       multiple: Boolean
       targets: [String!]
+      """
+      Not stored: a value (as in CardValues) written, when the change is saved, into every card of the
+      type that lacks one — the way to make a field required while cards have no value for it.
+      """
+      fillMissing: JSON
     }
 
     "A tab listing the cards of cardType whose referenceField points to this card."
@@ -179,8 +195,10 @@ export const cardsModule: GraphQLModule = {
       folderId: ID!
       folder: Folder
       title: String!
-      "Stored values by field key; empty fields are absent. Decimals and money are strings."
+      "Stored values by field key; empty fields are absent. Decimals and money are strings. Values of hidden fields are left out (and are not found by search)."
       values: CardValues!
+      "Administrators: the values kept under hidden (removed) fields; null for everyone else."
+      hiddenValues: CardValues
       version: Int!
       createdAt: DateTime!
       updatedAt: DateTime!
@@ -205,8 +223,14 @@ export const cardsModule: GraphQLModule = {
       updates: Int!
       "Values that would not convert or would break new limits."
       failures: [ValueFailure!]!
-      "Cards without a value, when the field becomes required."
+      """
+      Cards that would lack a value of a field that becomes required — a field made required, a new
+      required field, a hidden required field shown again (listing the cards created while it was
+      hidden) — after any fillMissing value.
+      """
       missing: [ID!]!
+      "The missing cards may stay without a value: the field is required for new and edited cards only (requiredFor: newAndEdited)."
+      missingAccepted: Boolean!
       "Cards sharing a value, when the field becomes unique."
       duplicates: [DuplicateGroup!]!
     }
@@ -214,7 +238,18 @@ export const cardsModule: GraphQLModule = {
     type ValueFailure { cardId: ID!, value: JSON, reason: String! }
     "Cards sharing a value of a field that becomes unique."
     type DuplicateGroup { value: JSON!, cardIds: [ID!]! }
-    type SchemaChangeReport { safe: Boolean!, fields: [FieldChangeReport!]! }
+    type SchemaChangeReport {
+      "Nothing would be lost or violated: the change may be saved."
+      safe: Boolean!
+      "Field changes that read or write values (presentation-only changes are not listed)."
+      fields: [FieldChangeReport!]!
+      "Fields the change hides: their values stay on the cards, out of reads and search."
+      hiddenFields: [String!]!
+      "Hidden fields the change shows again."
+      restoredFields: [String!]!
+      "Related tabs the change removes."
+      removedTabs: [RelatedTab!]!
+    }
 
     enum CardFilterOp { contains equals range in empty notEmpty tags }
     input CardFilterInput { field: String!, op: CardFilterOp!, value: String, values: [String!], from: String, to: String }
@@ -222,7 +257,11 @@ export const cardsModule: GraphQLModule = {
     extend type Query {
       cardTypes: [CardType!]!
       cardType(key: ID!): CardType
-      "Null both when the card does not exist and when the viewer may not read it."
+      """
+      Null both when the card does not exist and when the viewer may not read it (no read access to
+      its folder, or in the trash without full access there): the two answer alike, so a hidden card's
+      existence is not revealed. Mutations answer NOT_FOUND for both likewise.
+      """
       card(id: ID!): Card
       """
       A folder's cards, a page at a time (folderId); or the cards with these ids (ids, at most 200),
@@ -232,7 +271,7 @@ export const cardsModule: GraphQLModule = {
       relatedCards(cardId: ID!, tab: String!): [Card!]!
       trash(first: Int = 100): [Card!]!
       search(query: String!, libraryId: ID, first: Int = 30): [SearchHit!]!
-      "Administrators: the dry run of saving this card type definition."
+      "Administrators: the dry run of saving this card type definition (completed from the stored type as updateCardType does)."
       cardTypeChangePreview(definition: CardTypeInput!): SchemaChangeReport!
       "The field kinds the server knows (built-in and from plugins), in the designer's order."
       fieldKinds: [FieldKind!]!
@@ -245,10 +284,18 @@ export const cardsModule: GraphQLModule = {
       moveCard(id: ID!, folderId: ID!, version: Int!): Card!
       deleteCard(id: ID!): Card!
       restoreCard(id: ID!): Card!
+      "Administrators: removes a card from the trash for good (its history stays); recorded in the audit log with the card as it was."
       purgeCard(id: ID!): Boolean!
-      "Administrators: defines a new card type."
+      "Administrators: defines a new card type; its name must differ from every other type's (in each language). Recorded in the audit log."
       createCardType(definition: CardTypeInput!): CardType!
-      "Administrators: changes a type; refused with the dry-run report when values would be lost or violated. Fields left out are hidden, not dropped."
+      """
+      Administrators: changes a type. A partial definition is merged, never taken as a removal: fields
+      left out stay as they are stored, and relatedTabs left out (null) stay as stored. To hide a field
+      send it with hidden: true; to remove tabs send relatedTabs without them. Refused (BAD_USER_INPUT
+      with the dry run as extensions.report) when values would be lost or violated — including cards
+      lacking a value of a field that becomes required, unless the field has a fillMissing value or
+      requiredFor: newAndEdited. Recorded in the audit log with the definition before and after.
+      """
       updateCardType(definition: CardTypeInput!): CardType!
     }
   `,
@@ -301,6 +348,7 @@ export const cardsModule: GraphQLModule = {
     },
     Field: {
       required: (field: FieldDefinition) => field.required === true,
+      requiredFor: (field: FieldDefinition) => (field.required ? (field.requiredFor ?? 'all') : null),
       unique: (field: FieldDefinition) => field.unique === true,
       listed: (field: FieldDefinition) => field.listed === true,
       hidden: (field: FieldDefinition) => field.hidden === true,
@@ -321,6 +369,8 @@ export const cardsModule: GraphQLModule = {
     CardValues: new GraphQLScalarType({ ...JSONObjectResolver.toConfig(), name: 'CardValues', description: undefined }),
     Card: {
       id: (card: CardDoc) => String(card._id),
+      values: async (card: CardDoc) => shownValues(await findCardType(card.typeKey), card.values),
+      hiddenValues: async (card: CardDoc, _a, context) => ((await context.actor()).isAdmin ? keptValues(await findCardType(card.typeKey), card.values) : null),
       folderId: (card: CardDoc) => String(card.folderId),
       type: (card: CardDoc) => findCardType(card.typeKey),
       folder: async (card: CardDoc) => (await accessSnapshot()).folders.get(String(card.folderId)) ?? null,

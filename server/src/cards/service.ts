@@ -5,7 +5,9 @@ import { kindOf, renderTitle, searchIndexOf, validateCardValues, type CardTypeDe
 import { findCardType, uniqueIndexName } from '../card-types/registry';
 import { AppError, forbidden, notFound } from '../errors';
 import { findFolder, registerFolderUsageCheck, registerLibraryChangeStep } from '../folders/service';
+import { recordAudit } from '../audit/service';
 import { User } from '../people/models';
+import { auditActorOf } from '../people/service';
 import type { Logger } from '../logger';
 import { FieldErrors, isDuplicateKeyError, refuseField } from '../validation';
 import { diffValues, runAfterCommit, runAfterCommitBatch, runBeforeSave, runBeforeSaveBatch, type CardAction, type CardChange, type ChangeSource } from './lifecycle';
@@ -39,7 +41,6 @@ export async function cardTypeOrFail(actor: Actor, key: string): Promise<CardTyp
   return type;
 }
 
-/** A card the actor may read (in the trash only for those with full access); null otherwise. */
 /** Whether the actor may see this card: read access to its folder, and full access to see it in the trash (when asked). */
 function visible(actor: Actor, card: CardDoc, includeTrash: boolean): boolean {
   if (!actor.ability.can('read', cardSubject(card))) return false;
@@ -59,6 +60,17 @@ export async function findCards(actor: Actor, ids: readonly string[], { includeT
   const cards = new Map((await Card.find({ _id: { $in: valid } }).lean<CardDoc[]>()).map((card) => [String(card._id), card]));
   return valid.map((id) => cards.get(id.toLowerCase())).filter((card): card is CardDoc => card !== undefined && visible(actor, card, includeTrash));
 }
+
+const partition = (type: CardTypeDefinition | null, values: CardValues, hidden: boolean): CardValues => {
+  const keys = new Set((type?.fields ?? []).filter((field) => field.hidden === true).map((field) => field.key));
+  return Object.fromEntries(Object.entries(values).filter(([key]) => keys.has(key) === hidden));
+};
+
+/** A card's values as readers see them: those of hidden (removed) fields left out. */
+export const shownValues = (type: CardTypeDefinition | null, values: CardValues): CardValues => partition(type, values, false);
+
+/** The values kept under a type's hidden fields (shown to administrators only). */
+export const keptValues = (type: CardTypeDefinition | null, values: CardValues): CardValues => partition(type, values, true);
 
 async function cardOrFail(actor: Actor, id: string, options?: { includeTrash?: boolean }): Promise<CardDoc> {
   const card = await findCard(actor, id, options);
@@ -98,8 +110,8 @@ function valuesObject(actor: Actor, values: unknown): Record<string, unknown> {
 }
 
 /** The values of a card checked against its type, its plugins and (for what changed) its references. */
-export async function validated(actor: Actor, type: CardTypeDefinition, input: Record<string, unknown>, action: CardAction, before?: CardDoc): Promise<CardValues> {
-  const { values, errors: fieldErrors } = validateCardValues(type, input, { locale: actor.locale, applyDefaults: action === 'create' });
+export async function validated(actor: Actor, type: CardTypeDefinition, input: Record<string, unknown>, action: CardAction, before?: CardDoc, touched?: ReadonlySet<string>): Promise<CardValues> {
+  const { values, errors: fieldErrors } = validateCardValues(type, input, { locale: actor.locale, applyDefaults: action === 'create', touched });
   const errors = new FieldErrors(actor.locale);
   for (const [key, text] of Object.entries(fieldErrors)) errors.addMessage(key, text);
   // Plugins see the submitted values their field's kind accepted (never, say, an object where text belongs).
@@ -240,25 +252,27 @@ export async function createCard(context: CardServiceContext, input: { folderId:
 async function conflict(actor: Actor, id: string): Promise<AppError> {
   const current = await Card.findById(id).lean<CardDoc>();
   const author = current ? await User.findById(current.updatedBy, { fullName: 1 }).lean() : null;
+  const type = current && (await findCardType(current.typeKey));
   return new AppError('CONFLICT', t(actor, 'Карточку уже изменил другой пользователь', 'Someone else changed this card first'), {
-    current: current && { version: current.version, values: current.values, title: current.title, updatedAt: current.updatedAt.toISOString(), updatedBy: author?.fullName ?? '' },
+    current: current && { version: current.version, values: shownValues(type, current.values), title: current.title, updatedAt: current.updatedAt.toISOString(), updatedBy: author?.fullName ?? '' },
   });
 }
 
 /**
- * A card's values with changed fields applied (a value, or null to empty it), checked as a whole;
- * values of removed (hidden) fields are kept as they are, never re-validated away.
+ * A card's values with changed fields applied (a value, or null to empty it), checked as a whole:
+ * the patch's keys are what the edit touches (a field required for new and edited cards only binds
+ * it when touched). Values of removed (hidden) fields are kept as they are, out of the check; a value
+ * sent for one is refused.
  */
 export async function patchedValues(actor: Actor, type: CardTypeDefinition, card: CardDoc, patch: Record<string, unknown>, action: CardAction): Promise<CardValues> {
   // A map, so that any key a client sends (even "__proto__") stays a plain key and is reported as unknown.
-  const merged = new Map<string, unknown>(Object.entries(card.values));
+  const merged = new Map<string, unknown>(Object.entries(shownValues(type, card.values)));
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) merged.delete(key);
     else merged.set(key, value);
   }
-  const hidden = Object.fromEntries(type.fields.filter((f) => f.hidden && card.values[f.key] !== undefined).map((f) => [f.key, card.values[f.key]]));
-  for (const key of Object.keys(hidden)) merged.delete(key);
-  return { ...(await validated(actor, type, Object.fromEntries(merged), action, card)), ...hidden };
+  const touched = new Set(Object.keys(patch));
+  return { ...(await validated(actor, type, Object.fromEntries(merged), action, card, touched)), ...keptValues(type, card.values) };
 }
 
 /**
@@ -349,12 +363,20 @@ export async function setCardTrashed(context: CardServiceContext, id: string, tr
   });
 }
 
-/** Removes a card from the trash for good (administrators). Its history stays. */
+/** Removes a card from the trash for good (administrators), recorded in the audit log with the card as it was. Its history stays. */
 export async function purgeCard(context: CardServiceContext, id: string): Promise<boolean> {
   const { actor } = context;
   if (!actor.isAdmin) throw forbidden(actor, t(actor, 'окончательное удаление', 'purging'));
-  const result = await Card.deleteOne({ _id: Types.ObjectId.isValid(id) ? id : null, inTrash: true });
-  return result.deletedCount === 1;
+  if (!Types.ObjectId.isValid(id)) return false;
+  let purged = false;
+  await mongoose.connection.transaction(async (session) => {
+    const card = await Card.findOneAndDelete({ _id: id, inTrash: true }, { session }).lean<CardDoc>();
+    purged = card !== null;
+    if (!card) return;
+    const before = { typeKey: card.typeKey, folderId: String(card.folderId), title: card.title, version: card.version, values: card.values, trashedAt: card.trashedAt ?? null };
+    await recordAudit(auditActorOf(actor), { kind: 'card-purged', targetType: 'Card', targetId: id, summary: card.title, before }, session);
+  });
+  return purged;
 }
 
 export function fieldOf(type: CardTypeDefinition, key: string): FieldDefinition | undefined {

@@ -1,7 +1,9 @@
 import mongoose from 'mongoose';
 import type { Actor } from '../access/actor';
 import {
+  checkFieldValue,
   customizableFieldProperties,
+  fieldChangeReadsValues,
   planFieldChange,
   renderTitle,
   searchIndexOf,
@@ -9,10 +11,15 @@ import {
   type CardTypeDefinition,
   type FieldChangePlan,
   type FieldDefinition,
+  type RelatedTab,
+  type StoredValue,
 } from '../../../card-types';
-import { listCardTypes, findCardType, saveCardType } from '../card-types/registry';
-import { AppError, UserInputError } from '../errors';
+import { recordAudit } from '../audit/service';
+import { patternHazard } from '../card-types/pattern-safety';
+import { listCardTypes, findCardType, saveCardType, setHistoryEnabled } from '../card-types/registry';
+import { AppError, notFound, UserInputError } from '../errors';
 import { message } from '../i18n';
+import { auditActorOf } from '../people/service';
 import { ensureCardTypeIndexes } from './indexes';
 import { Card, type CardDoc } from './model';
 
@@ -24,6 +31,12 @@ export interface SchemaChangeReport {
   /** Every field change may take effect without losing or violating anything. */
   safe: boolean;
   fields: FieldChangeReport[];
+  /** Fields this change hides: their values stay on the cards, out of reads and search. */
+  hiddenFields: string[];
+  /** Hidden fields this change shows again. */
+  restoredFields: string[];
+  /** Related tabs this change removes. */
+  removedTabs: RelatedTab[];
 }
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
@@ -40,50 +53,126 @@ function recordCustomizations(previous: FieldDefinition | undefined, next: Field
   return customized.length > 0 ? { ...next, origin: 'code', customized } : { ...next, origin: 'code' };
 }
 
+const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/**
+ * The definition as sent, with what is not part of it taken out (each field's `fillMissing`), and —
+ * for a type that exists — completed from the stored one: fields left out stay as they are stored,
+ * and related tabs left out (null) stay too. Hiding a field or removing a tab is said explicitly.
+ */
+function completed(input: unknown, previous: CardTypeDefinition | null): { input: unknown; fills: Map<number, unknown> } {
+  const fills = new Map<number, unknown>();
+  if (!isObject(input) || !Array.isArray(input.fields)) return { input, fills };
+  const fields = input.fields.map((field: unknown, index) => {
+    if (!isObject(field) || !('fillMissing' in field)) return field;
+    const { fillMissing, ...rest } = field;
+    fills.set(index, fillMissing);
+    return rest;
+  });
+  if (!previous) return { input: { ...input, fields }, fills };
+  const sent = new Set(fields.map((field) => (isObject(field) ? field.key : undefined)));
+  const left = previous.fields.filter((field) => !sent.has(field.key));
+  return { input: { ...input, fields: [...fields, ...left], relatedTabs: input.relatedTabs ?? previous.relatedTabs ?? [] }, fills };
+}
+
+/** Each fill-in value in its stored form, checked against its field; a refusal at `fields.N.fillMissing`. */
+function fillValues(actor: Actor, definition: CardTypeDefinition, fills: Map<number, unknown>): Map<string, StoredValue> {
+  const values = new Map<string, StoredValue>();
+  const errors: Record<string, string> = {};
+  for (const [index, raw] of fills) {
+    const field = definition.fields[index];
+    const outcome = checkFieldValue({ ...field, required: false }, raw);
+    if ('error' in outcome) errors[`fields.${index}.fillMissing`] = outcome.error[actor.locale];
+    else if (outcome.value !== undefined) values.set(field.key, outcome.value);
+  }
+  if (Object.keys(errors).length > 0) throw new UserInputError(message(actor.locale, 'invalidInput'), errors);
+  return values;
+}
+
+/** Patterns that could stall matching (catastrophic backtracking) are refused at their field. */
+async function checkPatterns(actor: Actor, definition: CardTypeDefinition): Promise<void> {
+  const errors: Record<string, string> = {};
+  await Promise.all(
+    definition.fields.map(async (field, index) => {
+      if (typeof field.pattern !== 'string') return;
+      const hazard = await patternHazard(field.pattern);
+      if (hazard) errors[`fields.${index}.pattern`] = hazard[actor.locale];
+    }),
+  );
+  if (Object.keys(errors).length > 0) throw new UserInputError(message(actor.locale, 'invalidInput'), errors);
+}
+
+interface Prepared {
+  definition: CardTypeDefinition;
+  previous: CardTypeDefinition | null;
+  report: SchemaChangeReport;
+}
+
 /**
  * Checks a definition an administrator sent, and for an existing type plans every field change
- * against the stored cards (the dry run): values that would not convert, cards missing a now
- * required value, duplicates of a now unique one. Fields left out are kept, hidden: never dropped.
+ * against the stored cards (the dry run): values that would not convert, cards that would lack a
+ * value of a field that becomes required (a new required field, a required field shown again) unless
+ * a fill-in value is given or the field is required for new and edited cards only, duplicates of a now
+ * unique one; and which fields it hides, shows again, and which related tabs it removes.
  */
-async function prepare(actor: Actor, input: unknown): Promise<{ definition: CardTypeDefinition; previous: CardTypeDefinition | null; report: SchemaChangeReport }> {
+async function prepare(actor: Actor, input: unknown): Promise<Prepared> {
   requireAdmin(actor);
-  const check = validateCardTypeDefinition(input, { locale: actor.locale, knownTypes: await listCardTypes() });
+  const key = isObject(input) && typeof input.key === 'string' ? input.key : '';
+  const previous = key ? await findCardType(key) : null;
+  const { input: whole, fills } = completed(input, previous);
+  const check = validateCardTypeDefinition(whole, { locale: actor.locale, knownTypes: await listCardTypes() });
   if (!check.ok) throw new UserInputError(message(actor.locale, 'invalidInput'), check.errors);
-  const previous = await findCardType(check.definition.key);
+  await checkPatterns(actor, check.definition);
+  const fillIns = fillValues(actor, check.definition, fills);
   const previousFields = new Map((previous?.fields ?? []).map((field) => [field.key, field]));
-  const fields = check.definition.fields.map((field) => recordCustomizations(previousFields.get(field.key), field));
-  const kept = [...previousFields.values()].filter((old) => !fields.some((field) => field.key === old.key)).map((old) => ({ ...old, hidden: true }));
   const definition: CardTypeDefinition = {
     ...check.definition,
     origin: previous?.origin ?? 'admin',
-    fields: [...fields, ...kept],
+    fields: check.definition.fields.map((field) => recordCustomizations(previousFields.get(field.key), field)),
   };
 
-  const reports: FieldChangeReport[] = [];
+  const fields: FieldChangeReport[] = [];
   if (previous) {
-    for (const field of fields) {
+    for (const field of definition.fields) {
       const old = previousFields.get(field.key);
-      if (!old) continue;
-      const path = `values.${field.key}`;
-      const cards = await Card.find({ typeKey: previous.key, inTrash: false }, { [path]: 1 }).lean<CardDoc[]>();
-      const plan = planFieldChange(old, field, cards.map((card) => ({ cardId: String(card._id), value: card.values?.[field.key] })), { locale: actor.locale });
-      if (!plan.noOp) reports.push({ key: field.key, ...plan });
+      const options = { locale: actor.locale, fill: fillIns.get(field.key) };
+      let cards: CardDoc[] = [];
+      if (fieldChangeReadsValues(old, field, options)) {
+        cards = await Card.find({ typeKey: previous.key, inTrash: false }, { [`values.${field.key}`]: 1 }).lean<CardDoc[]>();
+      }
+      const plan = planFieldChange(old, field, cards.map((card) => ({ cardId: String(card._id), value: card.values?.[field.key] })), options);
+      if (!plan.noOp) fields.push({ key: field.key, ...plan });
     }
   }
-  return { definition, previous, report: { safe: reports.every((r) => r.allowed && r.safe), fields: reports } };
+  const wasHidden = (key: string) => previousFields.get(key)?.hidden === true;
+  const tabs = new Set((definition.relatedTabs ?? []).map((tab) => tab.key));
+  const report: SchemaChangeReport = {
+    safe: fields.every((field) => field.allowed && field.safe),
+    fields,
+    hiddenFields: definition.fields.filter((field) => field.hidden && !wasHidden(field.key)).map((field) => field.key),
+    restoredFields: definition.fields.filter((field) => !field.hidden && wasHidden(field.key)).map((field) => field.key),
+    removedTabs: (previous?.relatedTabs ?? []).filter((tab) => !tabs.has(tab.key)),
+  };
+  return { definition, previous, report };
 }
 
 /** Where in the submitted definition the form shows a refused field change: `fields.2.required` …. */
 function refusedPath(definition: CardTypeDefinition, report: FieldChangeReport): string {
   const index = definition.fields.findIndex((field) => field.key === report.key);
-  const property = !report.allowed || report.failures.length > 0 ? 'kind' : report.missing.length > 0 ? 'required' : 'unique';
+  const property = !report.allowed || report.failures.length > 0 ? 'kind' : report.missing.length > 0 && !report.missingAccepted ? 'required' : 'unique';
   return `fields.${index}.${property}`;
 }
 
 function refusalMessage(actor: Actor, report: FieldChangeReport): string {
   if (report.refusal) return report.refusal;
   if (report.failures.length > 0) return t(actor, `Не преобразуются значения в карточках: ${report.failures.length}`, `Values that would not convert: ${report.failures.length}`);
-  if (report.missing.length > 0) return t(actor, `Карточек без значения: ${report.missing.length}`, `Cards without a value: ${report.missing.length}`);
+  if (report.missing.length > 0 && !report.missingAccepted) {
+    return t(
+      actor,
+      `Карточек без значения: ${report.missing.length}. Укажите значение для них или примите «обязательно для новых и изменяемых карточек»`,
+      `Cards without a value: ${report.missing.length}. Give a value to fill in, or accept “required for new and edited cards only”`,
+    );
+  }
   return t(actor, `Повторяющихся значений: ${report.duplicates.length}`, `Repeated values: ${report.duplicates.length}`);
 }
 
@@ -94,13 +183,16 @@ export async function previewCardTypeChange(actor: Actor, input: unknown): Promi
 
 /**
  * Defines a new type or changes one. A change that would lose or violate values is refused with
- * its report; otherwise converted values, titles and search text are rewritten with the
- * definition in one transaction, then the indexes follow.
+ * its report; otherwise converted and filled-in values, titles and search text are rewritten with
+ * the definition in one transaction, with its audit entry (before and after), then the indexes follow.
  */
 export async function saveCardTypeDefinition(actor: Actor, input: unknown, { isNew }: { isNew: boolean }): Promise<CardTypeDefinition> {
+  requireAdmin(actor);
+  const key = isObject(input) && typeof input.key === 'string' ? input.key : '';
+  const existing = key ? await findCardType(key) : null;
+  if (isNew && existing) throw new UserInputError(message(actor.locale, 'invalidInput'), { key: t(actor, 'Тип с таким ключом уже есть', 'A type with this key exists') });
+  if (!isNew && !existing) throw notFound(actor, t(actor, 'Тип карточки', 'Card type'));
   const { definition, previous, report } = await prepare(actor, input);
-  if (isNew && previous) throw new UserInputError(message(actor.locale, 'invalidInput'), { key: t(actor, 'Тип с таким ключом уже есть', 'A type with this key exists') });
-  if (!isNew && !previous) throw new AppError('NOT_FOUND', message(actor.locale, 'notFound', { what: t(actor, 'Тип карточки', 'Card type') }));
   if (!report.safe) {
     throw new AppError('BAD_USER_INPUT', t(actor, 'Изменение потеряло бы или нарушило значения карточек', 'The change would lose or violate card values'), {
       fields: Object.fromEntries(report.fields.filter((f) => !f.safe).map((f) => [refusedPath(definition, f), refusalMessage(actor, f)])),
@@ -115,7 +207,7 @@ export async function saveCardTypeDefinition(actor: Actor, input: unknown, { isN
       }
     }
     if (previous) {
-      // Titles and search text follow the new template, labels and values.
+      // Titles and search text follow the new template, labels, values and hidden fields.
       const cards = await Card.find({ typeKey: definition.key }, { values: 1 }).session(session).lean<CardDoc[]>();
       if (cards.length > 0) {
         await Card.bulkWrite(
@@ -128,7 +220,37 @@ export async function saveCardTypeDefinition(actor: Actor, input: unknown, { isN
       }
     }
     await saveCardType(definition, session);
+    await recordAudit(
+      auditActorOf(actor),
+      {
+        kind: previous ? 'card-type-updated' : 'card-type-created',
+        targetType: 'CardType',
+        targetId: definition.key,
+        summary: definition.names.ru,
+        before: previous,
+        after: definition,
+      },
+      session,
+    );
   });
   await ensureCardTypeIndexes(definition);
   return definition;
+}
+
+/** Switches change history for a type (administrators), recorded in the audit log with before and after. */
+export async function switchCardTypeHistory(actor: Actor, key: string, enabled: boolean): Promise<CardTypeDefinition> {
+  requireAdmin(actor);
+  const before = await setHistoryEnabled(key, enabled);
+  if (!before) throw notFound(actor, t(actor, 'Тип карточки', 'Card type'));
+  if (before.historyEnabled !== enabled) {
+    await recordAudit(auditActorOf(actor), {
+      kind: 'card-type-history-switched',
+      targetType: 'CardType',
+      targetId: key,
+      summary: before.names.ru,
+      before: { historyEnabled: before.historyEnabled },
+      after: { historyEnabled: enabled },
+    });
+  }
+  return { ...before, historyEnabled: enabled };
 }

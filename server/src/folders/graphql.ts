@@ -3,7 +3,7 @@ import { requireActor } from '../graphql/guards';
 import { folderSubject } from '../access/ability';
 import { plainEntries } from '../access/effective-access';
 import { accessSnapshot } from '../access/snapshot';
-import type { AccessEntry, FolderDoc, LibraryDoc } from './models';
+import type { AccessEntry, FolderDoc, LibraryDoc, PrincipalType } from './models';
 import * as folders from './service';
 
 type Id = { id: string };
@@ -41,7 +41,7 @@ export const foldersModule: GraphQLModule = {
       inheritsAccess: Boolean!
       allowedCardTypes: [String!]!
       defaultCardType: String
-      "The viewer's level here."
+      "The viewer's level here, as of now (also right after this request created the folder or changed its entries)."
       myAccess: AccessLevel!
       "The folder's own entries (full access only)."
       accessEntries: [AccessEntry!]
@@ -95,13 +95,23 @@ export const foldersModule: GraphQLModule = {
       createLibrary(name: String!, order: Int): Library!
       updateLibrary(id: ID!, name: String, order: Int): Library!
       deleteLibrary(id: ID!): Boolean!
+      "Administrators: replaces every entry of a library. Two administrators editing at once: use grantLibraryAccess / revokeLibraryAccess, which change one entry and keep the rest."
       setLibraryAccess(id: ID!, entries: [AccessEntryInput!]!): Library!
+      "Administrators: adds the entry, or replaces the entry naming the same principal; every other entry stays as it is."
+      grantLibraryAccess(id: ID!, entry: AccessEntryInput!): Library!
+      "Administrators: removes the entry naming this principal; every other entry stays as it is."
+      revokeLibraryAccess(id: ID!, principalType: PrincipalType!, principalId: ID!): Library!
 
       createFolder(input: FolderInput!): Folder!
       updateFolder(id: ID!, input: FolderInput!): Folder!
       moveFolder(id: ID!, parentId: ID, libraryId: ID, order: Int): Folder!
       deleteFolder(id: ID!): Boolean!
+      "Full access: replaces every entry of the folder. Two people editing at once: use grantFolderAccess / revokeFolderAccess, which change one entry and keep the rest."
       setFolderAccess(id: ID!, entries: [AccessEntryInput!]!): Folder!
+      "Full access: adds the entry, or replaces the entry naming the same principal; every other entry stays as it is."
+      grantFolderAccess(id: ID!, entry: AccessEntryInput!): Folder!
+      "Full access: removes the entry naming this principal from the folder's own entries; every other entry stays as it is."
+      revokeFolderAccess(id: ID!, principalType: PrincipalType!, principalId: ID!): Folder!
       setFolderInheritance(id: ID!, inherits: Boolean!): Folder!
     }
   `,
@@ -123,6 +133,12 @@ export const foldersModule: GraphQLModule = {
       moveFolder: async (_p, { id, ...target }: Id & { parentId?: string; libraryId?: string; order?: number }, context) => folders.moveFolder(await requireActor(context), id, target),
       deleteFolder: async (_p, { id }: Id, context) => folders.deleteFolder(await requireActor(context), id),
       setFolderAccess: async (_p, { id, entries }: Id & { entries: folders.AccessEntryInput[] }, context) => folders.setFolderAccess(await requireActor(context), id, entries),
+      grantFolderAccess: async (_p, { id, entry }: Id & { entry: folders.AccessEntryInput }, context) => folders.grantFolderAccess(await requireActor(context), id, entry),
+      revokeFolderAccess: async (_p, { id, ...principal }: Id & { principalType: PrincipalType; principalId: string }, context) =>
+        folders.revokeFolderAccess(await requireActor(context), id, principal),
+      grantLibraryAccess: async (_p, { id, entry }: Id & { entry: folders.AccessEntryInput }, context) => folders.grantLibraryAccess(await requireActor(context), id, entry),
+      revokeLibraryAccess: async (_p, { id, ...principal }: Id & { principalType: PrincipalType; principalId: string }, context) =>
+        folders.revokeLibraryAccess(await requireActor(context), id, principal),
       setFolderInheritance: async (_p, { id, inherits }: Id & { inherits: boolean }, context) => folders.setFolderInheritance(await requireActor(context), id, inherits),
     },
     Library: {
@@ -135,7 +151,13 @@ export const foldersModule: GraphQLModule = {
       libraryId: (f: FolderDoc) => String(f.libraryId),
       parentId: (f: FolderDoc) => (f.parentId ? String(f.parentId) : null),
       inheritsAccess: (f: FolderDoc) => f.inheritsAccess !== false,
-      myAccess: async (f: FolderDoc, _a, context) => (await context.actor()).folderLevels.get(String(f._id)) ?? 'read',
+      // From the current access snapshot, not the one the request started with: a folder this request
+      // created (or whose entries it changed) answers with the viewer's level on it now.
+      myAccess: async (f: FolderDoc, _a, context) => {
+        const actor = await context.actor();
+        const levels = (await accessSnapshot()).accessOf(actor.userId)?.folderLevels ?? actor.folderLevels;
+        return levels.get(String(f._id)) ?? 'read';
+      },
       accessEntries: async (f: FolderDoc, _a, context) =>
         (await context.actor()).ability.can('manageAccess', folderSubject(f)) ? f.accessEntries : null,
     },

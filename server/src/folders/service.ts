@@ -264,14 +264,15 @@ export interface AccessEntryInput {
 
 const principalModels = { user: User, department: Department, group: Group } as const;
 
-async function checkEntries(actor: Actor, input: AccessEntryInput[]): Promise<AccessEntry[]> {
+/** Checks entries as sent; messages at `entries.N.…` (or, for one entry, at `entry.…`). */
+async function checkEntries(actor: Actor, input: AccessEntryInput[], pathOf = (index: number) => `entries.${index}`): Promise<AccessEntry[]> {
   const errors = new FieldErrors(actor.locale);
   const entries: AccessEntry[] = [];
   for (const [index, entry] of input.entries()) {
     const model = principalModels[entry.principalType];
     const exists = model && Types.ObjectId.isValid(entry.principalId) && (await (model as typeof User).exists({ _id: entry.principalId }));
-    if (!exists) errors.add(`entries.${index}.principalId`, 'notFound', { what: what(actor, 'Участник', 'Principal') });
-    if (!ACCESS_LEVELS.includes(entry.level)) errors.add(`entries.${index}.level`, 'invalidInput');
+    if (!exists) errors.add(`${pathOf(index)}.principalId`, 'notFound', { what: what(actor, 'Участник', 'Principal') });
+    if (!ACCESS_LEVELS.includes(entry.level)) errors.add(`${pathOf(index)}.level`, 'invalidInput');
     entries.push({
       principalType: entry.principalType,
       principalId: new Types.ObjectId(Types.ObjectId.isValid(entry.principalId) ? entry.principalId : undefined),
@@ -296,6 +297,83 @@ async function replaceEntries(actor: Actor, model: typeof Folder | typeof Librar
     before: plainEntries(before?.accessEntries as StoredEntry[]),
     after: plainEntries(entries),
   });
+}
+
+/**
+ * Changes one principal's entry and leaves every other entry as it is, in one atomic update of the
+ * folder or library: `entry` adds or replaces the principal's entry, null removes it. Two
+ * administrators changing different entries at once both keep their change.
+ */
+async function changeOneEntry(
+  actor: Actor,
+  model: typeof Folder | typeof Library,
+  targetType: 'Folder' | 'Library',
+  id: string,
+  principal: { principalType: PrincipalType; principalId: string },
+  entry: AccessEntry | null,
+) {
+  const others = {
+    $filter: {
+      input: { $ifNull: ['$accessEntries', []] },
+      as: 'entry',
+      cond: { $not: [{ $and: [{ $eq: ['$$entry.principalType', principal.principalType] }, { $eq: [{ $toString: '$$entry.principalId' }, principal.principalId] }] }] },
+    },
+  };
+  const update = [{ $set: { accessEntries: entry ? { $concatArrays: [others, [{ $literal: entry }]] } : others } }];
+  const before = await (model as typeof Folder).findByIdAndUpdate(id, update, { returnDocument: 'before', updatePipeline: true }).lean<{ accessEntries?: StoredEntry[] }>();
+  const named = (e: StoredEntry) => e.principalType === principal.principalType && String(e.principalId) === principal.principalId;
+  const beforeEntries = plainEntries(before?.accessEntries);
+  await recordAudit(auditActorOf(actor), {
+    kind: 'access-changed',
+    targetType,
+    targetId: id,
+    summary: entry ? 'entry set' : 'entry removed',
+    before: beforeEntries.filter(named),
+    after: entry ? plainEntries([entry]) : [],
+  });
+}
+
+const principalArgument = (actor: Actor, principal: { principalType: PrincipalType; principalId: string }) => {
+  const errors = new FieldErrors(actor.locale);
+  if (!Object.hasOwn(principalModels, principal.principalType)) errors.add('principalType', 'invalidInput');
+  if (!Types.ObjectId.isValid(principal.principalId)) errors.add('principalId', 'badId');
+  errors.throwIfAny();
+  return { principalType: principal.principalType, principalId: principal.principalId.toLowerCase() };
+};
+
+/** Adds or replaces one entry of a folder (full access needed); the other entries stay. */
+export async function grantFolderAccess(actor: Actor, id: string, input: AccessEntryInput) {
+  await folderForChange(actor, id, 'manageAccess');
+  const [entry] = await checkEntries(actor, [input], () => 'entry');
+  await changeOneEntry(actor, Folder, 'Folder', id, { principalType: entry.principalType, principalId: String(entry.principalId) }, entry);
+  return Folder.findById(id).lean<FolderDoc>();
+}
+
+/** Removes the entry naming one principal from a folder's own entries (full access needed); the other entries stay. */
+export async function revokeFolderAccess(actor: Actor, id: string, principal: { principalType: PrincipalType; principalId: string }) {
+  await folderForChange(actor, id, 'manageAccess');
+  await changeOneEntry(actor, Folder, 'Folder', id, principalArgument(actor, principal), null);
+  return Folder.findById(id).lean<FolderDoc>();
+}
+
+async function libraryForAccess(actor: Actor, id: string): Promise<void> {
+  requireAdminActor(actor);
+  if (!Types.ObjectId.isValid(id) || !(await Library.exists({ _id: id }))) throw notFound(actor, what(actor, 'Библиотека', 'Library'));
+}
+
+/** Adds or replaces one entry of a library (administrators); the other entries stay. */
+export async function grantLibraryAccess(actor: Actor, id: string, input: AccessEntryInput) {
+  await libraryForAccess(actor, id);
+  const [entry] = await checkEntries(actor, [input], () => 'entry');
+  await changeOneEntry(actor, Library, 'Library', id, { principalType: entry.principalType, principalId: String(entry.principalId) }, entry);
+  return Library.findById(id).lean<LibraryDoc>();
+}
+
+/** Removes the entry naming one principal from a library (administrators); the other entries stay. */
+export async function revokeLibraryAccess(actor: Actor, id: string, principal: { principalType: PrincipalType; principalId: string }) {
+  await libraryForAccess(actor, id);
+  await changeOneEntry(actor, Library, 'Library', id, principalArgument(actor, principal), null);
+  return Library.findById(id).lean<LibraryDoc>();
 }
 
 /** Replaces a folder's own entries (full access needed). */
@@ -343,8 +421,7 @@ export async function setFolderInheritance(actor: Actor, id: string, inherits: b
 
 /** Replaces a library's entries, which its top-level folders inherit (administrators). */
 export async function setLibraryAccess(actor: Actor, id: string, input: AccessEntryInput[]) {
-  requireAdminActor(actor);
-  if (!Types.ObjectId.isValid(id) || !(await Library.exists({ _id: id }))) throw notFound(actor, what(actor, 'Библиотека', 'Library'));
+  await libraryForAccess(actor, id);
   await replaceEntries(actor, Library, 'Library', id, input);
   return Library.findById(id).lean<LibraryDoc>();
 }

@@ -1,4 +1,22 @@
-import { GraphQLError, Kind, Lexer, Source, TokenKind, visit, type ASTNode, type DocumentNode, type ExecutionResult } from 'graphql';
+import {
+  GraphQLError,
+  isInputObjectType,
+  isNonNullType,
+  isScalarType,
+  isSpecifiedScalarType,
+  Kind,
+  Lexer,
+  Source,
+  TokenKind,
+  TypeInfo,
+  visit,
+  visitWithTypeInfo,
+  type ASTNode,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLInputType,
+  type GraphQLSchema,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { UserInputError } from '../errors';
 import { message, type Locale, type MessageKey } from '../i18n';
@@ -10,8 +28,10 @@ import { requestLocale, type GraphQLContext } from './context';
  *   refused (the parser is recursive, and 2,000 nested brackets would overflow its stack);
  * - text that cannot be stored as it was sent (a lone UTF-16 surrogate) is refused, inline or in
  *   variables, and so are variables nested deeper than any argument needs;
- * - refusals of argument values (by the lexer, by validation, by variable coercion) name the
- *   argument in `extensions.fields`, like every other BAD_USER_INPUT;
+ * - refusals of argument values (by the lexer, by validation, by variable coercion) are
+ *   BAD_USER_INPUT naming the place in `extensions.fields`, like every refusal by a service: a
+ *   required argument or input field left out or null is «Обязательное поле» at its place, just as an
+ *   empty value is (see `Place` for how places are named);
  * - in production, "Did you mean …" suggestions do not reveal the schema.
  */
 export const INPUT_LIMITS = {
@@ -41,12 +61,17 @@ function refusal(locale: Locale, fields: FieldMessages): UserInputError {
 
 type Frame = { kind: 'selection' | 'arguments' | 'variables' | 'object' | 'list'; key?: string };
 
-/** The argument (and input field) a position in the query text belongs to, e.g. `input.login`. */
+/**
+ * The place in an argument a position in the query text belongs to (see `Place`): `name` for a
+ * position inside `createFolder(input: { name: … })` — an argument written as an object holds keys
+ * of its own — and `entries.level` inside a list.
+ */
 function argumentPath(frames: Frame[]): string | undefined {
   const start = frames.findIndex((frame) => frame.kind === 'arguments' || frame.kind === 'variables');
   if (start < 0) return undefined;
   const keys = frames.slice(start).filter((frame) => frame.kind !== 'list' && frame.key !== undefined).map((frame) => frame.key!);
-  return keys.length > 0 ? keys.join('.') : undefined;
+  const object = frames[start].kind === 'arguments' && frames[start + 1]?.kind === 'object';
+  return keys.length > 0 ? (object && keys.length > 1 ? keys.slice(1) : keys).join('.') : undefined;
 }
 
 const OPENING = new Set<TokenKind>([TokenKind.BRACE_L, TokenKind.PAREN_L, TokenKind.BRACKET_L]);
@@ -96,11 +121,31 @@ function checkQueryText(text: string, locale: Locale): void {
 
 // ---------- arguments in the parsed document ----------
 
+/**
+ * Where a value sits, as `extensions.fields` names it. The contract (schema.graphql, «Refusals of
+ * input»): a path starts at the argument (`folderId`, `entries.0.level`), except inside an argument
+ * that is an input object or a map of values — `input`, `definition`, `values` — where it starts
+ * inside it (`name`, `fields.2.key`, `title`), as the services name what they refuse.
+ */
+interface Place {
+  /** The argument's name. */
+  argument: string;
+  /** The argument is an input object or a map: paths inside it leave its name out. */
+  object: boolean;
+  /** Keys and list positions below the argument. */
+  inner: string[];
+}
+
+const placePath = (place: Place, more: string[] = []): string => {
+  const inner = [...place.inner, ...more];
+  return place.object && inner.length > 0 ? inner.join('.') : [place.argument, ...inner].join('.');
+};
+
 interface ArgumentMap {
-  /** Value nodes under an argument, with the argument path they belong to. */
-  nodes: Map<ASTNode, string>;
+  /** Value nodes under an argument, with the place they fill. */
+  nodes: Map<ASTNode, Place>;
   /** Variables used as (part of) an argument: `$f` → `folderId`. */
-  variables: Map<string, string>;
+  variables: Map<string, Place>;
   /** Integers written in the query: out of GraphQL's 32-bit range, or more rows than any page has. */
   oversized: Map<string, MessageKey>;
 }
@@ -108,37 +153,62 @@ interface ArgumentMap {
 // Documents come from yoga's parse cache: one walk per query text, not per request.
 const argumentMaps = new WeakMap<DocumentNode, ArgumentMap>();
 
-function argumentMap(document: DocumentNode): ArgumentMap {
+function argumentMap(document: DocumentNode, schema: GraphQLSchema): ArgumentMap {
   let known = argumentMaps.get(document);
   if (!known) {
-    known = mapArguments(document);
+    known = mapArguments(document, schema);
     argumentMaps.set(document, known);
   }
   return known;
 }
 
-function mapArguments(document: DocumentNode): ArgumentMap {
-  const nodes = new Map<ASTNode, string>();
-  const variables = new Map<string, string>();
+/** Input objects and scalars other than GraphQL's own (JSON, CardValues) hold keys of their own. */
+const holdsKeys = (type: GraphQLInputType | undefined): boolean => {
+  const bare = type && isNonNullType(type) ? type.ofType : type;
+  return bare !== undefined && (isInputObjectType(bare) || (isScalarType(bare) && !isSpecifiedScalarType(bare)));
+};
+
+const VALUE_KINDS = new Set<Kind>([Kind.VARIABLE, Kind.INT, Kind.FLOAT, Kind.STRING, Kind.BOOLEAN, Kind.NULL, Kind.ENUM, Kind.LIST, Kind.OBJECT]);
+
+function mapArguments(document: DocumentNode, schema: GraphQLSchema): ArgumentMap {
+  const nodes = new Map<ASTNode, Place>();
+  const variables = new Map<string, Place>();
   const oversized = new Map<string, MessageKey>();
-  const path: string[] = [];
-  visit(document, {
-    enter(node) {
-      if (node.kind === Kind.ARGUMENT || node.kind === Kind.OBJECT_FIELD) path.push(node.name.value);
-      if (path.length === 0) return;
-      const at = path.join('.');
-      nodes.set(node, at);
-      if (node.kind === Kind.VARIABLE && !variables.has(node.name.value)) variables.set(node.name.value, at);
-      if (node.kind === Kind.INT) {
-        const value = Number(node.value);
-        if (Math.abs(value) >= INT_RANGE) oversized.set(at, 'wrongArgumentType');
-        else if (PAGE_ARGUMENTS.has(path.at(-1)!) && value > INPUT_LIMITS.rows) oversized.set(at, 'tooManyRows');
-      }
-    },
-    leave(node) {
-      if (node.kind === Kind.ARGUMENT || node.kind === Kind.OBJECT_FIELD) path.pop();
-    },
-  });
+  const typeInfo = new TypeInfo(schema);
+  let argument: Omit<Place, 'inner'> | null = null;
+  const inner: string[] = [];
+  // A list item takes its position as a step of the path.
+  const step = (node: ASTNode, key: string | number | undefined): string | undefined => {
+    if (node.kind === Kind.OBJECT_FIELD) return node.name.value;
+    return typeof key === 'number' && VALUE_KINDS.has(node.kind) ? String(key) : undefined;
+  };
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      enter(node, key) {
+        if (node.kind === Kind.ARGUMENT) {
+          argument = { argument: node.name.value, object: holdsKeys(typeInfo.getArgument()?.type) };
+          return;
+        }
+        if (!argument) return;
+        const name = step(node, key);
+        if (name !== undefined) inner.push(name);
+        const place: Place = { ...argument, inner: [...inner] };
+        nodes.set(node, place);
+        if (node.kind === Kind.VARIABLE && !variables.has(node.name.value)) variables.set(node.name.value, place);
+        if (node.kind === Kind.INT) {
+          const value = Number(node.value);
+          const last = inner.at(-1) ?? argument.argument;
+          if (Math.abs(value) >= INT_RANGE) oversized.set(placePath(place), 'wrongArgumentType');
+          else if (PAGE_ARGUMENTS.has(last) && value > INPUT_LIMITS.rows) oversized.set(placePath(place), 'tooManyRows');
+        }
+      },
+      leave(node, key) {
+        if (node.kind === Kind.ARGUMENT) argument = null;
+        else if (argument && step(node, key) !== undefined) inner.pop();
+      },
+    }),
+  );
   return { nodes, variables, oversized };
 }
 
@@ -151,21 +221,25 @@ const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
  * Walks the variables as sent (iteratively, depth-bounded) for text that cannot be stored as sent
  * and for nesting deeper than any argument takes; messages are keyed by argument path.
  */
-function checkVariables(variables: Record<string, unknown>, names: Map<string, string>, locale: Locale): FieldMessages | null {
+/** Where a variable goes: its argument, or — for a variable no argument takes — its own name. */
+const variablePlace = (names: Map<string, Place>, name: string): Place => names.get(name) ?? { argument: `$${name}`, object: false, inner: [] };
+
+function checkVariables(variables: Record<string, unknown>, names: Map<string, Place>, locale: Locale): FieldMessages | null {
   const fields: FieldMessages = {};
-  const stack: { value: unknown; path: string; depth: number }[] = Object.entries(variables).map(([name, value]) => ({ value, path: names.get(name) ?? `$${name}`, depth: 0 }));
+  const stack: { value: unknown; place: Place; keys: string[] }[] = Object.entries(variables).map(([name, value]) => ({ value, place: variablePlace(names, name), keys: [] }));
   while (stack.length > 0) {
-    const { value, path, depth } = stack.pop()!;
+    const { value, place, keys } = stack.pop()!;
+    const path = placePath(place, keys);
     if (typeof value === 'string') {
       if (LONE_SURROGATE.test(value)) fields[path] ??= message(locale, 'illFormedText');
       continue;
     }
-    if (typeof value === 'number' && depth === 0 && PAGE_ARGUMENTS.has(path.split('.').at(-1)!) && value > INPUT_LIMITS.rows) {
+    if (typeof value === 'number' && keys.length === 0 && PAGE_ARGUMENTS.has(place.inner.at(-1) ?? place.argument) && value > INPUT_LIMITS.rows) {
       fields[path] ??= message(locale, 'tooManyRows', { max: INPUT_LIMITS.rows });
       continue;
     }
     if (value === null || typeof value !== 'object') continue;
-    if (depth >= INPUT_LIMITS.valueDepth) {
+    if (keys.length >= INPUT_LIMITS.valueDepth) {
       fields[path] ??= message(locale, 'tooDeep', { max: INPUT_LIMITS.valueDepth });
       continue;
     }
@@ -174,7 +248,7 @@ function checkVariables(variables: Record<string, unknown>, names: Map<string, s
         fields[path] ??= message(locale, 'illFormedText');
         continue;
       }
-      stack.push({ value: item, path: `${path}.${key}`, depth: depth + 1 });
+      stack.push({ value: item, place, keys: [...keys, key] });
     }
   }
   return Object.keys(fields).length > 0 ? fields : null;
@@ -197,16 +271,37 @@ function withFields(error: GraphQLError, fields: FieldMessages | null, productio
   });
 }
 
-/** A variable coercion error ("Variable "$v" got invalid value … at "v.x"") at the argument it fills. */
-function coercionFields(error: GraphQLError, names: Map<string, string>, locale: Locale): FieldMessages | null {
+/** graphql-js's words for a value that is missing or null where one is required. */
+const MISSING_ARGUMENT = /^Field "[^"]+" argument "([^"]+)" of type "[^"]+" is required, but it was not provided\./;
+const MISSING_FIELD = /Field "(?:[^".]+\.)?([^".]+)" of required type "[^"]+" was not provided\./;
+const NULL_GIVEN = /(?:must not be null|of required type "[^"]+" was not provided|not to be null)/;
+
+/**
+ * A variable coercion error ("Variable "$v" got invalid value … at "v.x"; …") at the argument it
+ * fills: a missing or null required value is «Обязательное поле» there, as a service would say it.
+ */
+function coercionFields(error: GraphQLError, names: Map<string, Place>, locale: Locale): FieldMessages | null {
   const node = error.nodes?.[0];
   if (node?.kind !== Kind.VARIABLE_DEFINITION) return null;
   const name = node.variable.name.value;
-  // graphql-js writes the place as `entries[0].level`; field messages use `entries.0.level`.
-  const inner = / at "([^"]+)"/.exec(error.message)?.[1]?.replace(/\[(\d+)\]/g, '.$1');
-  const base = names.get(name) ?? `$${name}`;
-  const path = inner && inner.startsWith(name) ? `${base}${inner.slice(name.length)}` : base;
-  return { [path]: message(locale, 'wrongArgumentType') };
+  // graphql-js writes the place as `v.entries[0].level`.
+  const at = / at "([^"]+)"/.exec(error.message)?.[1];
+  const keys = at && (at === name || at.startsWith(`${name}.`) || at.startsWith(`${name}[`)) ? at.slice(name.length).replace(/\[(\d+)\]/g, '.$1').split('.').filter(Boolean) : [];
+  const field = MISSING_FIELD.exec(error.message)?.[1];
+  if (field) return { [placePath(variablePlace(names, name), [...keys, field])]: message(locale, 'required') };
+  const required = NULL_GIVEN.test(error.message);
+  return { [placePath(variablePlace(names, name), keys)]: message(locale, required ? 'required' : 'wrongArgumentType') };
+}
+
+/** A validation error about an argument's value at its place; a required argument or input field left out is «Обязательное поле». */
+function validationFields(error: GraphQLError, nodes: Map<ASTNode, Place>, locale: Locale): FieldMessages | null {
+  const argument = MISSING_ARGUMENT.exec(error.message)?.[1];
+  if (argument) return { [argument]: message(locale, 'required') };
+  const place = error.nodes?.[0] && nodes.get(error.nodes[0]);
+  if (!place) return null;
+  const field = MISSING_FIELD.exec(error.message)?.[1];
+  if (field) return { [placePath(place, [field])]: message(locale, 'required') };
+  return { [placePath(place)]: message(locale, 'wrongArgumentType') };
 }
 
 export function useInputGuard(options: { production: boolean }): Plugin<GraphQLContext> {
@@ -221,7 +316,7 @@ export function useInputGuard(options: { production: boolean }): Plugin<GraphQLC
     },
     onValidate({ context, params, setResult: refuse }) {
       // Before the cost limit, which multiplies by `first` and would refuse without naming it.
-      const { oversized } = argumentMap(params.documentAST);
+      const { oversized } = argumentMap(params.documentAST, params.schema);
       if (oversized.size > 0) {
         const locale = requestLocale(context.koa);
         refuse([refusal(locale, Object.fromEntries([...oversized].map(([path, key]) => [path, message(locale, key, { max: INPUT_LIMITS.rows })])))]);
@@ -230,18 +325,13 @@ export function useInputGuard(options: { production: boolean }): Plugin<GraphQLC
       return ({ valid, result, setResult }) => {
         if (valid) return;
         const locale = requestLocale(context.koa);
-        const { nodes } = argumentMap(params.documentAST);
-        setResult(
-          result.map((error) => {
-            const path = error.nodes?.[0] && nodes.get(error.nodes[0]);
-            return withFields(error, path ? { [path]: message(locale, 'wrongArgumentType') } : null, production);
-          }),
-        );
+        const { nodes } = argumentMap(params.documentAST, params.schema);
+        setResult(result.map((error) => withFields(error, validationFields(error, nodes, locale), production)));
       };
     },
     onExecute({ args, setResultAndStopExecution }) {
       const { locale } = args.contextValue;
-      const { variables } = argumentMap(args.document);
+      const { variables } = argumentMap(args.document, args.schema);
       const problems = checkVariables(args.variableValues ?? {}, variables, locale);
       if (problems) {
         setResultAndStopExecution({ errors: [refusal(locale, problems)] });

@@ -1,8 +1,7 @@
 import type { GraphQLContext } from '../graphql/context';
-import { requireActor, requireAdmin } from '../graphql/guards';
+import { requireActor } from '../graphql/guards';
 import type { GraphQLModule } from '../graphql/module';
-import { cardTypeOrFail } from '../cards/service';
-import { setHistoryEnabled } from '../card-types/registry';
+import { switchCardTypeHistory } from '../cards/type-admin';
 import type { HistoryEntryDoc } from './model';
 import { cardAsOf, cardHistory, revertCard, verifyCardHistory, type HistoryFilter } from './service';
 
@@ -52,9 +51,14 @@ export const historyModule: GraphQLModule = {
     }
 
     extend type Mutation {
-      "Reverts the given fields (all when omitted) to their values at a moment; recorded as a new change."
+      """
+      Reverts the given fields (all shown fields when omitted) to their values at a moment; recorded as a
+      new change. Needs both reading the card's history — members of «Операторы чтения истории» and
+      administrators — and editing the card (edit or full access to its folder); otherwise FORBIDDEN.
+      Editors who are not history readers cannot revert: what a field held before is history.
+      """
       revertCard(cardId: ID!, at: DateTime!, fields: [String!], version: Int!): Card!
-      "Administrators: change logging on or off for a card type. Old entries stay readable."
+      "Administrators: change logging on or off for a card type. Old entries stay readable. Recorded in the audit log with before and after."
       setCardTypeHistory(typeKey: String!, enabled: Boolean!): CardType!
     }
   `,
@@ -67,10 +71,7 @@ export const historyModule: GraphQLModule = {
     Mutation: {
       revertCard: async (_p, { cardId, ...input }: CardId & { at: Date; fields?: string[]; version: number }, context) =>
         revertCard(await serviceContext(context), cardId, input),
-      setCardTypeHistory: async (_p, { typeKey, enabled }: { typeKey: string; enabled: boolean }, context) => {
-        const actor = await requireAdmin(context);
-        return (await setHistoryEnabled(typeKey, enabled)) ?? cardTypeOrFail(actor, typeKey);
-      },
+      setCardTypeHistory: async (_p, { typeKey, enabled }: { typeKey: string; enabled: boolean }, context) => switchCardTypeHistory(await requireActor(context), typeKey, enabled),
     },
     HistoryEntry: {
       id: (entry: HistoryEntryDoc) => String(entry._id),

@@ -5,6 +5,7 @@ import { accessSnapshot } from '../access/snapshot';
 import { cardTargets, type CardValues } from '../../../card-types';
 import type { CardChange } from '../cards/lifecycle';
 import { Card, type CardDoc } from '../cards/model';
+import { findCardType } from '../card-types/registry';
 import { findCard, moveCard, updateCard, type CardServiceContext } from '../cards/service';
 import { forbidden, notFound, UserInputError } from '../errors';
 import { Folder } from '../folders/models';
@@ -243,7 +244,9 @@ export async function revertCard(context: CardServiceContext, cardId: string, in
   }
   const card = await findCard(actor, cardId);
   if (!card) throw notFound(actor, t(actor, 'Карточка', 'Card'));
-  const keys = input.fields?.length ? input.fields : [...new Set([...Object.keys(card.values), ...Object.keys(values)])];
+  // All fields: those shown now (values kept under hidden fields stay as they are).
+  const hidden = new Set(((await findCardType(card.typeKey))?.fields ?? []).filter((field) => field.hidden).map((field) => field.key));
+  const keys = input.fields?.length ? input.fields : [...new Set([...Object.keys(card.values), ...Object.keys(values)])].filter((key) => !hidden.has(key));
   // Reverting a move (the change keyed `folder`, unless the type has a field of that key) moves
   // the card back, with the rights a move needs; the other keys are values.
   const movesBack = keys.includes(MOVE_KEY) && !(MOVE_KEY in values) && !(MOVE_KEY in card.values);

@@ -49,7 +49,11 @@ export const unreadModule: GraphQLModule = {
     }
 
     extend type Query {
-      "Unread counts of every folder the viewer can read that has unread cards."
+      """
+      Unread counts of the folders the viewer can read that have unread cards. Folders with 0 unread are
+      left out: a folder missing from the list has nothing unread (the list stays as long as the
+      folders with something new, not as long as all folders).
+      """
       unreadCounts: [FolderUnreadCount!]!
     }
 
@@ -70,7 +74,7 @@ export const unreadModule: GraphQLModule = {
     type Subscription {
       "Changes to cards the viewer may see, as they happen."
       cardEvents: CardEvent!
-      "The viewer's unread counts, whenever they change."
+      "The viewer's unread counts, whenever they change: the whole list as Query.unreadCounts gives it (folders with 0 unread left out, so a folder that drops out went to 0)."
       unreadCounts: [FolderUnreadCount!]!
       "Both of the above on one stream (a session may hold 5 streams): what the client's tabs use."
       live: LiveUpdate!

@@ -66,6 +66,36 @@ describe('card type definitions', () => {
     expect(errorsOf(input, 'en')['fields.2.kind']).to.equal('Unknown field kind “kilograms”');
   });
 
+  it('takes an English text left empty or out as the Russian one', () => {
+    const input = draft();
+    input.names = { ru: 'Счёт поставщика', en: '  ' };
+    input.fields[0] = { ...input.fields[0], label: { ru: 'Номер' } };
+    const result = validateCardTypeDefinition(input);
+    expect(result.ok).to.equal(true);
+    if (result.ok) {
+      expect(result.definition.names).to.deep.equal({ ru: 'Счёт поставщика', en: 'Счёт поставщика' });
+      expect(result.definition.fields[0].label).to.deep.equal({ ru: 'Номер', en: 'Номер' });
+    }
+  });
+
+  it('refuses the name of another type, in either language, and requiredFor on an optional field', () => {
+    const input = { ...draft(), names: { ru: ' контрагент', en: 'Supplier invoice' } };
+    expect(validateCardTypeDefinition(input, { knownTypes: builtInCardTypes })).to.deep.equal({
+      ok: false,
+      errors: { 'names.ru': 'Тип «Контрагент» уже есть — выберите другое название' },
+    });
+    const english = { ...draft(), names: { ru: 'Счёт', en: 'CONTRACT' } };
+    expect(validateCardTypeDefinition(english, { knownTypes: builtInCardTypes, locale: 'en' })).to.deep.equal({
+      ok: false,
+      errors: { 'names.en': 'There is already a type “Contract” — choose another name' },
+    });
+    const counterparty = builtInCardTypes.find((type) => type.key === 'counterparty')!;
+    expect(validateCardTypeDefinition(counterparty, { knownTypes: builtInCardTypes }).ok).to.equal(true);
+    const optional = draft();
+    optional.fields[1] = { ...optional.fields[1], requiredFor: 'newAndEdited' };
+    expect(errorsOf(optional)).to.deep.equal({ 'fields.1.requiredFor': 'Только для обязательного поля' });
+  });
+
   it('refuses unknown properties, and says when a property belongs to another kind', () => {
     const input = draft();
     input.colour = '#00aa00';

@@ -145,7 +145,7 @@ describe('schema changes: presentation, required, unique', () => {
       default: '7707083893',
     };
     const plan = planFieldChange(inn, relabelled, { [Symbol.iterator]: read });
-    expect(plan).to.deep.equal({ allowed: true, noOp: true, updates: [], failures: [], missing: [], duplicates: [], safe: true });
+    expect(plan).to.deep.equal({ allowed: true, noOp: true, updates: [], failures: [], missing: [], missingAccepted: false, duplicates: [], safe: true });
   });
 
   it('treats renaming a choice’s options as a no-op', () => {
@@ -159,6 +159,39 @@ describe('schema changes: presentation, required, unique', () => {
     expect(plan.missing).to.deep.equal(['c2', 'c3', 'c4']);
     expect(plan.safe).to.equal(false);
     expect(planFieldChange(inn, { ...inn, required: true }, cards('7707083893')).safe).to.equal(true);
+  });
+
+  it('lists the cards lacking a new required field, and passes when they get a fill-in value or the field binds new and edited cards only', () => {
+    const segment: FieldDefinition = { key: 'segment', kind: 'string', label, required: true };
+    const plan = planFieldChange(undefined, segment, cards(undefined, undefined, 'опт'));
+    expect(plan).to.include({ noOp: false, safe: false, missingAccepted: false });
+    expect(plan.missing).to.deep.equal(['c1', 'c2']);
+    const filled = planFieldChange(undefined, segment, cards(undefined, undefined, 'опт'), { fill: 'розница' });
+    expect(filled).to.include({ safe: true });
+    expect(filled.missing).to.deep.equal([]);
+    expect(filled.updates).to.deep.equal([
+      { cardId: 'c1', value: 'розница' },
+      { cardId: 'c2', value: 'розница' },
+    ]);
+    const accepted = planFieldChange(undefined, { ...segment, requiredFor: 'newAndEdited' }, cards(undefined, 'опт'));
+    expect(accepted).to.include({ safe: true, missingAccepted: true });
+    expect(accepted.missing).to.deep.equal(['c1']);
+    expect(planFieldChange(undefined, { ...segment, required: false }, cards(undefined)).noOp).to.equal(true);
+  });
+
+  it('a fill-in value that would repeat in a unique field is reported as duplicates', () => {
+    const code: FieldDefinition = { key: 'code', kind: 'string', label, required: true, unique: true };
+    const plan = planFieldChange(undefined, code, cards(undefined, undefined), { fill: 'X' });
+    expect(plan.duplicates).to.deep.equal([{ value: 'X', cardIds: ['c1', 'c2'] }]);
+    expect(plan.safe).to.equal(false);
+  });
+
+  it('showing a hidden required field again lists the cards that lack its value; hiding one reads nothing', () => {
+    const hidden: FieldDefinition = { ...inn, required: true, hidden: true };
+    const shown = planFieldChange(hidden, { ...hidden, hidden: false }, cards('7707083893', undefined));
+    expect(shown.missing).to.deep.equal(['c2']);
+    expect(shown.safe).to.equal(false);
+    expect(planFieldChange({ ...inn, hidden: true }, inn, cards(undefined)).noOp).to.equal(true);
   });
 
   it('groups the cards sharing a value before a field becomes unique, ignoring empty ones', () => {

@@ -287,13 +287,28 @@ describe('card values: the whole card', () => {
     expect(errors).to.deep.equal({ status: 'Обязательное поле' });
   });
 
-  it('keeps the values of a removed (hidden) field when they are sent back, and does not require them', () => {
+  it('takes no value for a removed (hidden) field, and does not require it', () => {
     const type = typeWith(
       { key: 'name', kind: 'string', label },
       { key: 'legacyCode', kind: 'string', label, required: true, hidden: true },
     );
-    expect(validateCardValues(type, { name: 'a', legacyCode: ' A-1 ' })).to.deep.equal({ values: { name: 'a', legacyCode: 'A-1' }, errors: {} });
+    expect(validateCardValues(type, { name: 'a', legacyCode: ' A-1 ' }).errors).to.deep.equal({ legacyCode: 'Поле скрыто администратором: его значения хранятся, но не меняются' });
+    expect(validateCardValues(type, { name: 'a', legacyCode: null })).to.deep.equal({ values: { name: 'a' }, errors: {} });
     expect(validateCardValues(type, { name: 'a' }, { applyDefaults: true }).errors).to.deep.equal({});
+  });
+
+  it('a field required for new and edited cards only binds new cards and edits that touch it', () => {
+    const type = typeWith({ key: 'name', kind: 'string', label }, { key: 'segment', kind: 'string', label, required: true, requiredFor: 'newAndEdited' });
+    expect(validateCardValues(type, { name: 'a' }, { applyDefaults: true }).errors).to.deep.equal({ segment: 'Обязательное поле' });
+    expect(validateCardValues(type, { name: 'b' }, { touched: new Set(['name']) }).errors).to.deep.equal({});
+    expect(validateCardValues(type, { name: 'b' }, { touched: new Set(['name', 'segment']) }).errors).to.deep.equal({ segment: 'Обязательное поле' });
+    expect(validateCardValues(type, { name: 'b' }).errors).to.deep.equal({ segment: 'Обязательное поле' });
+  });
+
+  it('runs a pattern on at most 1,000 characters', () => {
+    const type = typeWith({ key: 'code', kind: 'text', label, pattern: '[a-z ]*' });
+    expect(validateCardValues(type, { code: 'a'.repeat(1000) }).errors).to.deep.equal({});
+    expect(validateCardValues(type, { code: 'a'.repeat(1001) }).errors).to.deep.equal({ code: 'Значение поля с шаблоном — не больше 1000 символов' });
   });
 
   it('gives the same stored values when stored values are validated again', () => {

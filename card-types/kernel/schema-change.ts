@@ -78,6 +78,7 @@ function dataShape(field: FieldDefinition): string {
   const shape: Record<string, unknown> = { ...field };
   for (const property of presentationProperties) delete shape[property];
   shape.required = field.required === true && field.hidden !== true;
+  shape.requiredFor = shape.required ? (field.requiredFor ?? 'all') : undefined;
   if (Array.isArray(field.options)) shape.options = field.options.map((option: { value?: unknown }) => option.value);
   return JSON.stringify(shape, Object.keys(shape).sort());
 }

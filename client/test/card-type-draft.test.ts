@@ -59,6 +59,15 @@ describe('the card type designer’s draft', () => {
     expect(checkDraft(draft, [counterparty, contract], 'ru')).toEqual({});
   });
 
+  it('keeps «required for new and edited cards only» while the field is required, and drops it with «required»', () => {
+    const stored: StoredDefinition = { ...counterparty, fields: [{ ...counterparty.fields[0], requiredFor: 'newAndEdited' }, counterparty.fields[1]] };
+    const draft = typeDraft(stored);
+    expect(toDefinition(draft).fields[0]).toMatchObject({ required: true, requiredFor: 'newAndEdited' });
+    draft.fields[0].required = false;
+    expect(toDefinition(draft).fields[0]).not.toHaveProperty('requiredFor');
+    expect(toDefinition(typeDraft({ ...counterparty, fields: [{ ...counterparty.fields[0], requiredFor: 'all' }] })).fields[0]).not.toHaveProperty('requiredFor');
+  });
+
   it('turns typed defaults into values of the field’s kind and trims what was typed', () => {
     const draft = proposal();
     const count = newField('integer');

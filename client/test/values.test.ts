@@ -31,6 +31,15 @@ describe('card values between the form and the API (the kernel’s check, in the
     expect(checkForm([owner], { owner: ['65a1b2c3d4e5f6a7b8c9d0e1', '65a1b2c3d4e5f6a7b8c9d0e2'] }, 'en').errors).toEqual({ owner: 'Only one value is allowed' });
   });
 
+  it('does not refuse an edit for an empty field required for new and edited cards only that the edit leaves alone', () => {
+    const segment = field('segment', 'string', { required: true, requiredFor: 'newAndEdited' });
+    const stored = { name: 'ООО «Альфа»' };
+    expect(checkForm([name, segment], { name: 'ООО «Альфа-М»', segment: undefined }, 'ru', stored).errors).toEqual({});
+    expect(checkForm([name, segment], { name: 'ООО «Альфа»', segment: '' }, 'ru', stored).errors).toEqual({});
+    expect(checkForm([name, segment], { name: 'ООО «Альфа»', segment: '  ' }, 'ru', { ...stored, segment: 'опт' }).errors).toEqual({ segment: 'Обязательное поле' });
+    expect(checkForm([name, segment], { name: 'ООО «Бета»' }, 'ru').errors).toEqual({ segment: 'Обязательное поле' });
+  });
+
   it('checks phone numbers once their rules have loaded, as the server does', async () => {
     await prepareFieldKinds([phone]);
     expect(checkForm([phone], { phone: '8 (495) 123-45-67' }, 'ru').values).toEqual({ phone: '+7 495 123 45 67' });

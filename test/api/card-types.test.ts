@@ -75,14 +75,22 @@ describe('card types defined by administrators, and schema changes that lose not
     expect(preview.cardTypeChangePreview.fields.find((f) => f.key === 'budget')!.missing).to.deep.equal([cards[2]]);
   });
 
-  it('removing a field hides it and keeps its values; bringing it back shows them again', async () => {
+  it('a field sent as hidden is hidden and keeps its values out of reads; a field left out stays as it is; bringing it back shows them again', async () => {
     const withoutBudget = { ...techSpec, fields: techSpec.fields.filter((f) => f.key !== 'budget') };
-    const saved = await admin.data<{ updateCardType: { fields: { key: string; hidden: boolean }[] } }>(SAVE, { d: withoutBudget });
+    const unchanged = await admin.data<{ updateCardType: { fields: { key: string; hidden: boolean }[] } }>(SAVE, { d: withoutBudget });
+    expect(unchanged.updateCardType.fields.find((f) => f.key === 'budget')?.hidden).to.equal(false);
+    const hiding = { ...techSpec, fields: techSpec.fields.map((f) => (f.key === 'budget' ? { ...f, hidden: true } : f)) };
+    const saved = await admin.data<{ updateCardType: { fields: { key: string; hidden: boolean }[] } }>(SAVE, { d: hiding });
     expect(saved.updateCardType.fields.find((f) => f.key === 'budget')?.hidden).to.equal(true);
-    const edited = await admin.data<{ updateCard: { values: Record<string, string> } }>('mutation($id: ID!) { updateCard(id: $id, version: 1, values: { title: "ТЗ на сайт (v2)" }) { values } }', { id: cards[0] });
-    expect(edited.updateCard.values).to.deep.equal({ title: 'ТЗ на сайт (v2)', budget: '150000' });
+    const edited = await admin.data<{ updateCard: { values: Record<string, string>; hiddenValues: Record<string, string> } }>(
+      'mutation($id: ID!) { updateCard(id: $id, version: 1, values: { title: "ТЗ на сайт (v2)" }) { values hiddenValues } }',
+      { id: cards[0] },
+    );
+    expect(edited.updateCard).to.deep.equal({ values: { title: 'ТЗ на сайт (v2)' }, hiddenValues: { budget: '150000' } });
     const restored = await admin.data<{ updateCardType: { fields: { key: string; hidden: boolean }[] } }>(SAVE, { d: techSpec });
     expect(restored.updateCardType.fields.find((f) => f.key === 'budget')?.hidden).to.equal(false);
+    const card = await admin.data<{ card: { values: Record<string, string> } }>('query($id: ID!) { card(id: $id) { values } }', { id: cards[0] });
+    expect(card.card.values).to.deep.equal({ title: 'ТЗ на сайт (v2)', budget: '150000' });
   });
 
   it('relabelling touches no data', async () => {

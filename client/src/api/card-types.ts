@@ -3,7 +3,7 @@ import type { CardTypeDefinition, FieldDefinition } from '../../../card-types';
 
 /** Everything of a card type the kernel needs: the selection of `cardTypes`, `cardType` and the type mutations. */
 export const CARD_TYPE_FIELDS = `key names { ru en } titleTemplate historyEnabled icon colour origin customized
-  fields { key kind label { ru en } required unique help { ru en } section { ru en } order listed hidden origin customized
+  fields { key kind label { ru en } required requiredFor unique help { ru en } section { ru en } order listed hidden origin customized
     default min max scale pattern patternMessage { ru en } options { value label { ru en } } multiple targets }
   relatedTabs { key label { ru en } cardType referenceField origin }`;
 

@@ -3,9 +3,11 @@
  * field's kind component entered (a stored value is such an entry); the kernel checks and
  * normalises it exactly as the server will, with the same messages.
  */
-import { defaultInput, validateCardValues, type CardTypeDefinition, type CardValues, type FieldDefinition, type Locale } from '../../../card-types';
+import { defaultInput, isEmptyValue, validateCardValues, type CardTypeDefinition, type CardValues, type FieldDefinition, type Locale } from '../../../card-types';
 import { localTimeZone } from '../field-kinds/format';
 import type { FieldValue } from './api';
+
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 /** What a form holds per field key. */
 export type FormValues = Record<string, unknown>;
@@ -16,13 +18,17 @@ export function initialForm(fields: FieldDefinition[], stored: Record<string, Fi
   return Object.fromEntries(fields.map((field) => [field.key, stored ? stored[field.key] : (prefill[field.key] ?? defaultInput(field, now, localTimeZone()))]));
 }
 
-/** The form checked by the kernel: stored values of the filled fields, or a message per field (as the server would say it). */
-export function checkForm(fields: FieldDefinition[], form: FormValues, locale: Locale): { values: CardValues; errors: Record<string, string> } {
+/**
+ * The form checked by the kernel: stored values of the filled fields, or a message per field (as the
+ * server would say it). Editing a card (`stored` given), a field the edit leaves as it was counts as
+ * untouched, as on the server: an empty field required for new and edited cards only is not refused.
+ */
+export function checkForm(fields: FieldDefinition[], form: FormValues, locale: Locale, stored?: Record<string, FieldValue>): { values: CardValues; errors: Record<string, string> } {
   const type: Pick<CardTypeDefinition, 'fields'> = { fields };
-  return validateCardValues(type as CardTypeDefinition, Object.fromEntries(fields.map((field) => [field.key, form[field.key]])), { locale });
+  const left = (key: string) => same(form[key], stored?.[key]) || (isEmptyValue(form[key]) && isEmptyValue(stored?.[key]));
+  const touched = stored ? new Set(fields.filter((field) => !left(field.key)).map((field) => field.key)) : undefined;
+  return validateCardValues(type as CardTypeDefinition, Object.fromEntries(fields.map((field) => [field.key, form[field.key]])), { locale, touched });
 }
-
-const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 /** Only what changed against the stored values; null clears a field. */
 export function changedValues(fields: FieldDefinition[], stored: Record<string, FieldValue>, values: CardValues): Record<string, FieldValue> {

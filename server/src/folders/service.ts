@@ -316,7 +316,7 @@ async function changeOneEntry(
     $filter: {
       input: { $ifNull: ['$accessEntries', []] },
       as: 'entry',
-      cond: { $not: [{ $and: [{ $eq: ['$$entry.principalType', principal.principalType] }, { $eq: [{ $toString: '$$entry.principalId' }, principal.principalId] }] }] },
+      cond: { $not: [{ $and: [{ $eq: ['$$entry.principalType', principal.principalType] }, { $eq: ['$$entry.principalId', new Types.ObjectId(principal.principalId)] }] }] },
     },
   };
   const update = [{ $set: { accessEntries: entry ? { $concatArrays: [others, [{ $literal: entry }]] } : others } }];

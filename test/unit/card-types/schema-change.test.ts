@@ -179,6 +179,15 @@ describe('schema changes: presentation, required, unique', () => {
     expect(planFieldChange(undefined, { ...segment, required: false }, cards(undefined)).noOp).to.equal(true);
   });
 
+  it('«required for every card» said explicitly changes nothing; going from new-and-edited-only to every card lists the cards lacking a value', () => {
+    const segment: FieldDefinition = { key: 'segment', kind: 'string', label, required: true };
+    expect(planFieldChange(segment, { ...segment, requiredFor: 'all' }, cards(undefined)).noOp).to.equal(true);
+    const lenient: FieldDefinition = { ...segment, requiredFor: 'newAndEdited' };
+    const strict = planFieldChange(lenient, segment, cards(undefined, 'опт'));
+    expect(strict).to.include({ safe: false, missingAccepted: false });
+    expect(strict.missing).to.deep.equal(['c1']);
+  });
+
   it('a fill-in value that would repeat in a unique field is reported as duplicates', () => {
     const code: FieldDefinition = { key: 'code', kind: 'string', label, required: true, unique: true };
     const plan = planFieldChange(undefined, code, cards(undefined, undefined), { fill: 'X' });

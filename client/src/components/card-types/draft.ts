@@ -11,6 +11,7 @@ import {
   type CustomizableFieldProperty,
   type CustomizableTypeProperty,
   type Locale,
+  type RequiredFor,
 } from '../../../../card-types';
 import type { CardTypeDef, FieldDef, Localized, RelatedTabDef } from '../../workspace/api';
 
@@ -33,6 +34,8 @@ export interface FieldDraft {
   customized?: CustomizableFieldProperty[];
   label: Localized;
   required: boolean;
+  /** Whom `required` binds: every card, or new cards and edits that touch the field only. */
+  requiredFor: RequiredFor;
   unique: boolean;
   listed: boolean;
   hidden: boolean;
@@ -96,6 +99,7 @@ export function newField(kind = 'string'): FieldDraft {
     stored: false,
     label: emptyText(),
     required: false,
+    requiredFor: 'all',
     unique: false,
     listed: false,
     hidden: false,
@@ -127,7 +131,7 @@ function defaultText(field: FieldDef): { text: string; list: string[] } {
 }
 
 /** What the draft models of a field; any other property is a setting it keeps as it is. */
-const modelled = new Set(['key', 'kind', 'label', 'required', 'unique', 'help', 'section', 'order', 'listed', 'hidden', 'origin', 'customized', 'default', 'min', 'max', 'pattern', 'patternMessage', 'options', 'multiple', 'targets', 'scale']);
+const modelled = new Set(['key', 'kind', 'label', 'required', 'requiredFor', 'unique', 'help', 'section', 'order', 'listed', 'hidden', 'origin', 'customized', 'default', 'min', 'max', 'pattern', 'patternMessage', 'options', 'multiple', 'targets', 'scale']);
 
 const textOf = (value: unknown): string => (value === undefined || value === null ? '' : String(value));
 const listOf = <T>(value: unknown): T[] => (Array.isArray(value) ? (value as T[]) : []);
@@ -142,6 +146,7 @@ export function fieldDraft(field: FieldDef): FieldDraft {
     customized: field.customized,
     label: copyText(field.label),
     required: field.required === true,
+    requiredFor: field.requiredFor ?? 'all',
     unique: field.unique === true,
     listed: field.listed === true,
     hidden: field.hidden === true,
@@ -227,6 +232,7 @@ export function toDefinition(draft: TypeDraft): StoredDefinition {
     if (field.origin) out.origin = field.origin;
     if (field.customized) out.customized = field.customized;
     if (field.required) out.required = true;
+    if (field.required && field.requiredFor !== 'all') out.requiredFor = field.requiredFor;
     if (field.unique) out.unique = true;
     if (field.listed) out.listed = true;
     if (field.hidden) out.hidden = true;

@@ -45,6 +45,7 @@ export { fieldKinds, findFieldKind, isMultiValued, kindOf, prepareFieldKinds, re
 export {
   cardTargets,
   cardTypeDefinitionSchema,
+  namesakeProblems,
   referenceFieldsTo,
   validateCardTypeDefinition,
   type DefinitionCheck,

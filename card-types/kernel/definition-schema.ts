@@ -78,7 +78,26 @@ export function referenceFieldsTo(type: Pick<CardTypeDefinition, 'fields'> | und
   return (type?.fields ?? []).filter((field) => cardTargets(field)?.includes(targetKey));
 }
 
-const sameName = (a: string, b: string) => a.trim().toLocaleLowerCase('ru') === b.trim().toLocaleLowerCase('ru');
+const sameName = (a: string, b: string) => a.trim() !== '' && a.trim().toLocaleLowerCase('ru') === b.trim().toLocaleLowerCase('ru');
+
+/** The type's name must differ from every other type's, in each language. */
+function namesakes(type: Pick<CardTypeDefinition, 'key' | 'names'>, knownTypes: readonly Pick<CardTypeDefinition, 'key' | 'names'>[]): Problem[] {
+  const problems: Problem[] = [];
+  for (const language of ['ru', 'en'] as const) {
+    const namesake = knownTypes.find((other) => other.key !== type.key && sameName(type.names[language] ?? '', other.names[language]));
+    if (namesake) problems.push([['names', language], { ru: messages.sameTypeName(namesake.names.ru).ru, en: messages.sameTypeName(namesake.names.en).en }]);
+  }
+  return problems;
+}
+
+/** Other types' names this type's name repeats, by path (`names.ru`, `names.en`): the designer shows them as the name is typed. */
+export function namesakeProblems(
+  type: Pick<CardTypeDefinition, 'key' | 'names'>,
+  knownTypes: readonly Pick<CardTypeDefinition, 'key' | 'names'>[],
+  locale: Locale,
+): Record<string, string> {
+  return Object.fromEntries(namesakes(type, knownTypes).map(([path, message]) => [path.join('.'), message[locale]]));
+}
 
 /**
  * References and related tabs must point to card types that exist (this one or `knownTypes`), and
@@ -86,11 +105,7 @@ const sameName = (a: string, b: string) => a.trim().toLocaleLowerCase('ru') === 
  */
 function crossTypeProblems(definition: CardTypeDefinition, knownTypes: readonly CardTypeDefinition[], locale: Locale): Problem[] {
   const types = new Map([...knownTypes, definition].map((type) => [type.key, type]));
-  const problems: Problem[] = [];
-  for (const language of ['ru', 'en'] as const) {
-    const namesake = knownTypes.find((other) => other.key !== definition.key && sameName(other.names[language], definition.names[language]));
-    if (namesake) problems.push([['names', language], messages.sameTypeName(namesake.names[locale])]);
-  }
+  const problems: Problem[] = namesakes(definition, knownTypes);
   definition.fields.forEach((field, index) => {
     (cardTargets(field) ?? []).forEach((target, targetIndex) => {
       if (!types.has(target)) problems.push([['fields', index, 'targets', targetIndex], messages.unknownCardType(target)]);

@@ -102,7 +102,12 @@ export interface FieldChangeOptions {
  * the fill-in value, and — when the new field is required or unique — the cards that would still
  * lack a value and the groups of cards sharing one. Reads `cards` once; writes nothing.
  */
-export function planFieldChange(from: FieldDefinition | undefined, to: FieldDefinition, cards: Iterable<ExistingValue>, { locale = 'ru', fill }: FieldChangeOptions = {}): FieldChangePlan {
+export function planFieldChange(
+  from: FieldDefinition | undefined,
+  to: FieldDefinition,
+  cards: Iterable<ExistingValue>,
+  { locale = 'ru', fill }: FieldChangeOptions = {},
+): FieldChangePlan {
   const plan: FieldChangePlan = { allowed: true, noOp: false, updates: [], failures: [], missing: [], missingAccepted: false, duplicates: [], safe: false };
   const old = from ?? to;
   if (old.key !== to.key) return { ...plan, allowed: false, refusal: messages.keyChangeRefused[locale] };

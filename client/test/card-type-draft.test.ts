@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkDraft, newField, newType, toDefinition, typeDraft, type StoredDefinition, type TypeDraft } from '../src/components/card-types/draft';
+import { checkDraft, fieldKeyFrom, newField, newType, toDefinition, toSentDefinition, typeDraft, typeKeyFrom, type StoredDefinition, type TypeDraft } from '../src/components/card-types/draft';
 
 const counterparty: StoredDefinition = {
   key: 'counterparty',
@@ -66,6 +66,34 @@ describe('the card type designer’s draft', () => {
     draft.fields[0].required = false;
     expect(toDefinition(draft).fields[0]).not.toHaveProperty('requiredFor');
     expect(toDefinition(typeDraft({ ...counterparty, fields: [{ ...counterparty.fields[0], requiredFor: 'all' }] })).fields[0]).not.toHaveProperty('requiredFor');
+  });
+
+  it('derives keys from Russian names by transliteration, taking none that is used', () => {
+    expect(typeKeyFrom('Коммерческое предложение', new Set())).toBe('kommercheskoe-predlozhenie');
+    expect(typeKeyFrom('Счёт-фактура №', new Set(['schyot-faktura']))).toBe('schyot-faktura-2');
+    expect(typeKeyFrom('1С: интеграция', new Set())).toMatch(/^type-1/);
+    expect(typeKeyFrom('  ', new Set())).toBe('');
+    expect(fieldKeyFrom('Юридический адрес', new Set())).toBe('yuridicheskiyAdres');
+    expect(fieldKeyFrom('ИНН', new Set(['inn']))).toBe('inn2');
+    expect(fieldKeyFrom('Сегмент', new Set())).toBe('segment');
+    const draft = proposal();
+    draft.fields[0].key = fieldKeyFrom('Номер договора', new Set());
+    draft.titleTemplate = `{${draft.fields[0].key}}`;
+    draft.key = typeKeyFrom('Договор поставки', new Set());
+    expect(checkDraft(draft, [counterparty], 'ru')).toEqual({});
+  });
+
+  it('sends a value to fill in with a required field only, checked as a value of that field', () => {
+    const draft = typeDraft(contract);
+    const amount = draft.fields.findIndex((field) => field.key === 'amount');
+    draft.fields[amount].fillMissing = 'много';
+    expect(toSentDefinition(draft).fields[amount]).not.toHaveProperty('fillMissing');
+    draft.fields[amount].required = true;
+    expect(checkDraft(draft, [counterparty], 'ru')).toEqual({ [`fields.${amount}.fillMissing`]: expect.stringMatching(/сумм|числ/i) });
+    draft.fields[amount].fillMissing = ' 1000 ';
+    expect(checkDraft(draft, [counterparty], 'ru')).toEqual({});
+    expect(toSentDefinition(draft).fields[amount]).toMatchObject({ required: true, fillMissing: '1000' });
+    expect(toDefinition(draft).fields[amount]).not.toHaveProperty('fillMissing');
   });
 
   it('turns typed defaults into values of the field’s kind and trims what was typed', () => {

@@ -198,9 +198,9 @@ describe('issue 14: what changing a card type does to existing cards, seen throu
     await admin.data('mutation { setCardTypeHistory(typeKey: "counterparty", enabled: true) { historyEnabled } }');
     await admin.data('mutation { setCardTypeHistory(typeKey: "counterparty", enabled: false) { historyEnabled } }');
     const switches = await audit('card-type-history-switched');
-    expect(switches.map((entry) => [entry.actorLogin, entry.targetId, entry.before, entry.after])).to.deep.equal([
-      ['admin', 'counterparty', { historyEnabled: true }, { historyEnabled: false }],
-      ['admin', 'counterparty', { historyEnabled: false }, { historyEnabled: true }],
+    expect(switches.map((entry) => [entry.actorLogin, entry.targetId, entry.summary, entry.before, entry.after])).to.deep.equal([
+      ['admin', 'counterparty', 'Контрагент: история изменений выключена', { historyEnabled: true }, { historyEnabled: false }],
+      ['admin', 'counterparty', 'Контрагент: история изменений включена', { historyEnabled: false }, { historyEnabled: true }],
     ]);
 
     const gone = counterparties[4];

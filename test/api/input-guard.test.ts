@@ -35,6 +35,12 @@ describe('input guard: query text, unstorable text, refusals naming the argument
     expect(refusalFields(anonymous)).to.deep.equal({ query: 'Слишком глубокая вложенность (больше 40)' });
     const deepValue = await admin.request(`mutation { createGroup(name: ${'['.repeat(3000)}"x"${']'.repeat(3000)}) { id } }`);
     expect(refusalFields(deepValue)).to.deep.equal({ name: 'Слишком глубокая вложенность (больше 40)' });
+    // An object written for a text argument is refused at that argument; inside an input object, at the key within.
+    const nested = (depth: number) => `${'{ a: '.repeat(depth)}1${' }'.repeat(depth)}`;
+    const objectForText = refusalFields(await admin.request(`mutation { setCardTypeHistory(typeKey: ${nested(45)}, enabled: true) { key } }`));
+    expect(Object.keys(objectForText)[0]).to.match(/^typeKey\.a\.a/);
+    const objectInInput = refusalFields(await admin.request(`mutation { createFolder(input: { name: ${nested(45)} }) { id } }`));
+    expect(Object.keys(objectInInput)[0]).to.match(/^name\.a\.a/);
     const health = await fetch(`${server.url}/healthz`);
     expect(health.status).to.equal(200);
   });

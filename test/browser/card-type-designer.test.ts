@@ -26,8 +26,13 @@ describeInBrowser('card type designer: «Техническое задание»
     (await api.data<{ createCard: { id: string } }>('mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id } }', { f: folderId, t: typeKey, v: values }))
       .createCard.id;
   const definitionOf = async (key: string) =>
-    (await api.data<{ cardType: { historyEnabled: boolean; fields: { key: string; required: boolean; hidden: boolean }[] } }>('query($k: ID!) { cardType(key: $k) { historyEnabled fields { key required hidden } } }', { k: key }))
-      .cardType;
+    (
+      await api.data<{ cardType: { names: { ru: string; en: string }; historyEnabled: boolean; fields: { key: string; label: { ru: string; en: string }; required: boolean; requiredFor: string | null; hidden: boolean }[] } }>(
+        'query($k: ID!) { cardType(key: $k) { names { ru en } historyEnabled fields { key label { ru en } required requiredFor hidden } } }',
+        { k: key },
+      )
+    ).cardType;
+  const valuesOf = async (id: string) => (await api.data<{ card: { values: Record<string, unknown> } }>('query($id: ID!) { card(id: $id) { values } }', { id })).card.values;
 
   before(async () => {
     useDataTestAttribute();
@@ -135,6 +140,14 @@ describeInBrowser('card type designer: «Техническое задание»
     await page.getByTestId('back-to-types').click();
     await expectText(page, 'card-type-counterparty', /ведётся/);
     await screenshot(page, 'designer-5-history-on');
+    // Auditors see who switched it, in the console's audit log.
+    await page.getByTestId('admin-tab-audit').click();
+    await page.getByTestId('audit-kind').selectOption('card-type-history-switched');
+    await page.getByTestId('audit-apply').click();
+    const row = page.getByTestId('audit-row').filter({ hasText: 'Контрагент: история изменений включена' });
+    await row.waitFor();
+    expect(await row.textContent()).to.contain('Переключена история изменений типа').and.contain(TEST_ADMIN.login);
+    await page.getByTestId('admin-tab-card-types').click();
   });
 
   it('making «Контрагент» required while a card has none shows the dry run and changes nothing', async () => {
@@ -146,11 +159,25 @@ describeInBrowser('card type designer: «Техническое задание»
     const report = page.getByTestId('change-report');
     await report.waitFor();
     expect(await report.getByTestId('report-counterparty').textContent()).to.contain('Контрагент');
-    expect(await report.getByTestId('report-missing').textContent()).to.contain(empty);
+    // The cards lacking a value are named by their titles and open in the workspace.
+    const missing = report.getByTestId(`missing-${empty}`).getByRole('link', { name: 'Без контрагента' });
+    await missing.waitFor();
+    expect(await missing.getAttribute('href')).to.equal(`/folders/${ids.specs}/cards/${empty}`);
+    expect(await report.getByTestId('report-missing').textContent()).to.not.contain('С контрагентом');
     expect(await page.getByTestId('type-saved').count()).to.equal(0);
     expect((await definitionOf('tech-spec')).fields.find((f) => f.key === 'counterparty')?.required).to.not.equal(true);
     await report.scrollIntoViewIfNeeded();
     await screenshot(page, 'designer-6-dry-run-report');
+    ids.withoutCounterparty = empty;
+  });
+
+  it('«required for new and edited cards only» saves it; the card lacking a value keeps it', async () => {
+    await editor(1).getByTestId('field-missing').waitFor();
+    await editor(1).getByTestId('field-required-for').locator('input').check();
+    await page.getByTestId('save-type').click();
+    await page.getByTestId('type-saved').waitFor();
+    expect((await definitionOf('tech-spec')).fields.find((f) => f.key === 'counterparty')).to.include({ required: true, requiredFor: 'newAndEdited' });
+    expect(await valuesOf(ids.withoutCounterparty)).to.deep.equal({ title: 'Без контрагента' });
   });
 
   it('a removed field is hidden, keeps its values and comes back', async () => {
@@ -160,6 +187,12 @@ describeInBrowser('card type designer: «Техническое задание»
     await page.getByTestId('hidden-counterparty').waitFor();
     expect(await page.getByTestId('form-preview').getByTestId('field-counterparty').count()).to.equal(0);
     await page.getByTestId('save-type').click();
+    // The dry run says what hiding means, and nothing is saved until the administrator confirms.
+    await expectText(page, 'report-hidden', /Поле «Контрагент» \(counterparty\)/);
+    expect(await page.getByTestId('type-saved').count()).to.equal(0);
+    expect((await definitionOf('tech-spec')).fields.find((f) => f.key === 'counterparty')).to.include({ hidden: false });
+    await screenshot(page, 'designer-7-confirm-hiding');
+    await page.getByTestId('confirm-save').click();
     await page.getByTestId('type-saved').waitFor();
     expect((await definitionOf('tech-spec')).fields.find((f) => f.key === 'counterparty')).to.include({ hidden: true });
     await screenshot(page, 'designer-7-field-hidden');
@@ -168,6 +201,64 @@ describeInBrowser('card type designer: «Техническое задание»
     await page.getByTestId('type-saved').waitFor();
     expect((await definitionOf('tech-spec')).fields.find((f) => f.key === 'counterparty')).to.not.include({ hidden: true });
     await page.getByTestId('form-preview').getByTestId('field-counterparty').waitFor();
+  });
+
+  it('a new required «Этап» on a type with cards: its key comes from the label, a catastrophic pattern is refused, the cards lacking it get the value given', async () => {
+    await page.getByTestId('add-field').click();
+    await field(editor(2), 'label-ru').fill('Этап');
+    expect(await field(editor(2), 'key').inputValue()).to.equal('etap');
+    await editor(2).getByTestId('field-required').locator('input').check();
+    await field(editor(2), 'pattern').fill('(а+)+$');
+    await page.getByTestId('save-type').click();
+    await expectText(page, 'error-pattern', /^Шаблон может проверяться очень долго/);
+    await field(editor(2), 'pattern').fill('');
+
+    await page.getByTestId('save-type').click();
+    const report = page.getByTestId('change-report');
+    await report.getByTestId('report-etap').waitFor();
+    expect(await report.getByTestId('report-missing').locator('a').allTextContents()).to.have.members(['Без контрагента', 'С контрагентом']);
+    await expectText(page, 'error-required', 'Карточек без значения: 2. Поле станет обязательным — решите, как быть с ними.');
+    await field(editor(2), 'fill-missing').fill('черновик');
+    await screenshot(page, 'designer-8-fill-missing');
+    await page.getByTestId('save-type').click();
+    await page.getByTestId('type-saved').waitFor();
+    expect((await definitionOf('tech-spec')).fields.find((f) => f.key === 'etap')).to.include({ required: true, requiredFor: 'all' });
+    expect(await valuesOf(ids.withoutCounterparty)).to.deep.equal({ title: 'Без контрагента', etap: 'черновик' });
+  });
+
+  it('a new type takes its key from the Russian name, needs no English, and may not repeat another type’s name', async () => {
+    await page.getByTestId('back-to-types').click();
+    await page.getByTestId('new-card-type').click();
+    await field(page, 'names-ru').fill('Контрагент');
+    // Said as it is typed, before saving.
+    await expectText(page, 'error-names-ru', 'Тип «Контрагент» уже есть — выберите другое название');
+    await field(page, 'names-ru').fill('Счёт поставщика');
+    expect(await page.getByTestId('error-names-ru').count()).to.equal(0);
+    expect(await field(typeForm(), 'key').inputValue()).to.equal('schyot-postavschika');
+    expect(await field(page, 'names-en').getAttribute('placeholder')).to.equal('Счёт поставщика');
+    await field(editor(0), 'label-ru').fill('Номер счёта');
+    expect(await field(editor(0), 'key').inputValue()).to.equal('nomerSchyota');
+    await field(editor(0), 'key').fill('number');
+    await field(editor(0), 'label-ru').fill('Номер');
+    expect(await field(editor(0), 'key').inputValue()).to.equal('number');
+    await field(page, 'titleTemplate').fill('Счёт {number}');
+    await page.getByTestId('save-type').click();
+    await page.waitForURL(`${server.url}/admin/card-types/schyot-postavschika`);
+    await page.getByTestId('type-saved').waitFor();
+    const saved = await definitionOf('schyot-postavschika');
+    expect(saved.names).to.deep.equal({ ru: 'Счёт поставщика', en: 'Счёт поставщика' });
+    expect(saved.fields[0]).to.deep.include({ key: 'number', label: { ru: 'Номер', en: 'Номер' } });
+  });
+
+  it('in English the designer heads each field with its English label (the Russian where there is none)', async () => {
+    await page.getByTestId('language').selectOption('en');
+    await page.getByTestId('back-to-types').click();
+    await page.getByTestId('card-type-tech-spec').getByTestId('card-type-link').click();
+    await expectText(page, 'field-heading', '1. Title');
+    expect((await editor(2).getByTestId('field-heading').textContent())?.trim()).to.equal('3. Этап');
+    await screenshot(page, 'designer-9-english');
+    await page.getByTestId('language').selectOption('ru');
+    await expectText(page, 'field-heading', '1. Название');
   });
 
   it('Татьяна creates a «Техническое задание» referencing «ООО «Альфа»» in «ТЗ» and sees it in the list', async () => {
@@ -184,11 +275,21 @@ describeInBrowser('card type designer: «Техническое задание»
     await colleague.getByTestId('input-counterparty').fill('Альфа');
     await colleague.getByTestId(`pick-${COUNTERPARTY}`).click();
     await colleague.getByTestId('picked-counterparty').filter({ hasText: COUNTERPARTY }).waitFor();
-    await screenshot(colleague, 'designer-8-colleague-form');
+    await colleague.getByTestId('input-etap').fill('в работе');
+    await screenshot(colleague, 'designer-10-colleague-form');
     await colleague.getByTestId('save').click();
     await colleague.getByTestId('card-title').filter({ hasText: 'Интеграция с 1С' }).waitFor();
     await colleague.getByTestId('back').click();
     await colleague.locator(row('Интеграция с 1С')).waitFor();
-    await screenshot(colleague, 'designer-9-colleague-list');
+    await screenshot(colleague, 'designer-11-colleague-list');
+
+    // «Контрагент» binds new and edited cards only: an edit of another field of a card without one is saved.
+    await colleague.locator(row('Без контрагента')).getByTestId('card-link').click();
+    await colleague.getByTestId('card-title').filter({ hasText: 'Без контрагента' }).waitFor();
+    await colleague.getByTestId('edit').click();
+    await colleague.getByTestId('input-title').fill('Без контрагента (черновик)');
+    await colleague.getByTestId('save').click();
+    await colleague.getByTestId('card-title').filter({ hasText: 'Без контрагента (черновик)' }).waitFor();
+    expect(await valuesOf(ids.withoutCounterparty)).to.deep.equal({ title: 'Без контрагента (черновик)', etap: 'черновик' });
   });
 });

@@ -247,7 +247,7 @@ export async function switchCardTypeHistory(actor: Actor, key: string, enabled: 
       kind: 'card-type-history-switched',
       targetType: 'CardType',
       targetId: key,
-      summary: before.names.ru,
+      summary: `${before.names.ru}: ${enabled ? 'история изменений включена' : 'история изменений выключена'}`,
       before: { historyEnabled: before.historyEnabled },
       after: { historyEnabled: enabled },
     });

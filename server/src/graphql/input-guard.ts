@@ -2,8 +2,8 @@ import {
   GraphQLError,
   isInputObjectType,
   isNonNullType,
+  isObjectType,
   isScalarType,
-  isSpecifiedScalarType,
   Kind,
   Lexer,
   Source,
@@ -66,11 +66,13 @@ type Frame = { kind: 'selection' | 'arguments' | 'variables' | 'object' | 'list'
  * position inside `createFolder(input: { name: … })` — an argument written as an object holds keys
  * of its own — and `entries.level` inside a list.
  */
-function argumentPath(frames: Frame[]): string | undefined {
+function argumentPath(frames: Frame[], keyed: ReadonlySet<string>): string | undefined {
   const start = frames.findIndex((frame) => frame.kind === 'arguments' || frame.kind === 'variables');
   if (start < 0) return undefined;
   const keys = frames.slice(start).filter((frame) => frame.kind !== 'list' && frame.key !== undefined).map((frame) => frame.key!);
-  const object = frames[start].kind === 'arguments' && frames[start + 1]?.kind === 'object';
+  // Before parsing, an argument is known by its name only: one that takes an input object or a map
+  // somewhere in the schema holds keys of its own; an object written for any other (a String) does not.
+  const object = frames[start].kind === 'arguments' && frames[start + 1]?.kind === 'object' && keyed.has(keys[0]);
   return keys.length > 0 ? (object && keys.length > 1 ? keys.slice(1) : keys).join('.') : undefined;
 }
 
@@ -81,12 +83,12 @@ const CLOSING = new Set<TokenKind>([TokenKind.BRACE_R, TokenKind.PAREN_R, TokenK
  * Lexes the query text (iteratively: no recursion) and refuses it when it is too large or too deep,
  * or when a value in it cannot be read; refusals inside an argument name the argument.
  */
-function checkQueryText(text: string, locale: Locale): void {
+function checkQueryText(text: string, locale: Locale, keyed: ReadonlySet<string>): void {
   const lexer = new Lexer(new Source(text));
   const frames: Frame[] = [];
   const refuse = (key: MessageKey, params: Record<string, string | number> = {}, detail?: string) => {
     const text = detail ?? message(locale, key, params);
-    throw refusal(locale, { [argumentPath(frames) ?? 'query']: text });
+    throw refusal(locale, { [argumentPath(frames, keyed) ?? 'query']: text });
   };
   let previous: TokenKind | undefined;
   let previousName = '';
@@ -98,7 +100,7 @@ function checkQueryText(text: string, locale: Locale): void {
       kind = token.kind;
       if (kind === TokenKind.NAME) previousName = token.value;
     } catch (error) {
-      if (!(error instanceof GraphQLError) || !argumentPath(frames)) return; // the parser reports it as usual
+      if (!(error instanceof GraphQLError) || !argumentPath(frames, keyed)) return; // the parser reports it as usual
       const illFormed = /Invalid Unicode escape sequence|Invalid character within String/.test(error.message);
       return refuse('illFormedText', {}, illFormed ? undefined : error.message.replace(/^Syntax Error: /, ''));
     }
@@ -162,10 +164,13 @@ function argumentMap(document: DocumentNode, schema: GraphQLSchema): ArgumentMap
   return known;
 }
 
-/** Input objects and scalars other than GraphQL's own (JSON, CardValues) hold keys of their own. */
+/** Scalars whose values are maps of keys (a card's values, a field's fill-in value), not single values like DateTime. */
+const MAP_SCALARS = new Set(['JSON', 'CardValues']);
+
+/** Input objects and the map scalars hold keys of their own. */
 const holdsKeys = (type: GraphQLInputType | undefined): boolean => {
   const bare = type && isNonNullType(type) ? type.ofType : type;
-  return bare !== undefined && (isInputObjectType(bare) || (isScalarType(bare) && !isSpecifiedScalarType(bare)));
+  return bare !== undefined && (isInputObjectType(bare) || (isScalarType(bare) && MAP_SCALARS.has(bare.name)));
 };
 
 const VALUE_KINDS = new Set<Kind>([Kind.VARIABLE, Kind.INT, Kind.FLOAT, Kind.STRING, Kind.BOOLEAN, Kind.NULL, Kind.ENUM, Kind.LIST, Kind.OBJECT]);
@@ -304,13 +309,26 @@ function validationFields(error: GraphQLError, nodes: Map<ASTNode, Place>, local
   return { [placePath(place)]: message(locale, 'wrongArgumentType') };
 }
 
-export function useInputGuard(options: { production: boolean }): Plugin<GraphQLContext> {
+/** Names of the arguments that take an input object or a map (`input`, `definition`, `values`) on some field of the schema. */
+function keyedArguments(schema: GraphQLSchema): Set<string> {
+  const names = new Set<string>();
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type)) continue;
+    for (const field of Object.values(type.getFields())) {
+      for (const argument of field.args) if (holdsKeys(argument.type)) names.add(argument.name);
+    }
+  }
+  return names;
+}
+
+export function useInputGuard(options: { production: boolean; schema: GraphQLSchema }): Plugin<GraphQLContext> {
   const { production } = options;
+  const keyed = keyedArguments(options.schema);
   return {
     onParse({ context, setParseFn, parseFn }) {
       const locale = requestLocale(context.koa);
       setParseFn((source, parseOptions) => {
-        checkQueryText(typeof source === 'string' ? source : source.body, locale);
+        checkQueryText(typeof source === 'string' ? source : source.body, locale, keyed);
         return parseFn(source, parseOptions);
       });
     },

@@ -76,7 +76,7 @@ export function createGraphQLServer(options: {
     plugins: [
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
       // Query text size and nesting, unstorable text, and refusals that name their argument.
-      useInputGuard({ production: options.production }),
+      useInputGuard({ production: options.production, schema }),
       // Deeply nested, much-aliased or very expensive queries are refused before they run
       // (the client batches at most 20 cards in one query, each under its own alias).
       maxDepthPlugin({ n: 12, ignoreIntrospection: true }),

@@ -2,7 +2,6 @@
 import { CARD_TYPE_FIELDS, definitionFrom, type ApiCardType } from '../../api/card-types';
 import { graphql } from '../../api/graphql';
 import type { Localized } from '../../workspace/api';
-import type { FieldChangeReport } from './ChangeReport.vue';
 import type { StoredDefinition } from './draft';
 
 export interface CardTypeSummary {
@@ -12,9 +11,26 @@ export interface CardTypeSummary {
   definition: StoredDefinition;
 }
 
+/** One field's part of the server's dry run (cardTypeChangePreview / a refused updateCardType). */
+export interface FieldChangeReport {
+  key: string;
+  allowed: boolean;
+  refusal: string | null;
+  safe: boolean;
+  updates: number;
+  failures: { cardId: string; value: unknown; reason: string }[];
+  missing: string[];
+  missingAccepted: boolean;
+  duplicates: { value: unknown; cardIds: string[] }[];
+}
+
 export interface SchemaChangeReport {
   safe: boolean;
   fields: FieldChangeReport[];
+  /** Fields the change hides (their values stay on the cards), fields it shows again, related tabs it removes. */
+  hiddenFields: string[];
+  restoredFields: string[];
+  removedTabs: { key: string; label: Localized }[];
 }
 
 /** A type as the designer lists and edits it: its names and history switch, and the kernel's definition. */
@@ -27,7 +43,10 @@ export async function fetchCardTypes(): Promise<CardTypeSummary[]> {
 /** The server's dry run of saving `definition` over the stored type. */
 export async function previewCardTypeChange(definition: StoredDefinition): Promise<SchemaChangeReport> {
   const query = `query CardTypeChangePreview($definition: CardTypeInput!) {
-    cardTypeChangePreview(definition: $definition) { safe fields { key allowed refusal safe updates failures { cardId value reason } missing duplicates { value cardIds } } }
+    cardTypeChangePreview(definition: $definition) {
+      safe hiddenFields restoredFields removedTabs { key label { ru en } }
+      fields { key allowed refusal safe updates failures { cardId value reason } missing missingAccepted duplicates { value cardIds } }
+    }
   }`;
   return (await graphql<{ cardTypeChangePreview: SchemaChangeReport }>(query, { definition })).cardTypeChangePreview;
 }

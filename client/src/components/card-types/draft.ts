@@ -3,8 +3,10 @@
  * state (numbers and defaults as text), and back to a definition. What is wrong with a draft is
  * what the kernel's `validateCardTypeDefinition` says — the server's own check, paths and messages.
  */
+import slugify from '@sindresorhus/slugify';
 import type { ZodMiniType } from 'zod/mini';
 import {
+  checkFieldValue,
   kindOf,
   referenceFieldsTo as kernelReferenceFields,
   validateCardTypeDefinition,
@@ -30,6 +32,8 @@ export interface FieldDraft {
   kind: string;
   /** Saved before: its key and kind are fixed, removing it hides it. */
   stored: boolean;
+  /** The key follows the Russian label (transliterated) until the administrator types one. */
+  autoKey: boolean;
   origin?: Origin;
   customized?: CustomizableFieldProperty[];
   label: Localized;
@@ -54,6 +58,8 @@ export interface FieldDraft {
   scale: string;
   /** Settings of the kind the designer has no input for (a plugin kind's own): kept as they are. */
   extra: Record<string, unknown>;
+  /** Not part of the definition: a value, as typed, for the cards that lack one when the field becomes required. */
+  fillMissing: string;
 }
 
 export interface TabDraft {
@@ -97,6 +103,7 @@ export function newField(kind = 'string'): FieldDraft {
     key: '',
     kind,
     stored: false,
+    autoKey: true,
     label: emptyText(),
     required: false,
     requiredFor: 'all',
@@ -116,6 +123,7 @@ export function newField(kind = 'string'): FieldDraft {
     targets: [],
     scale: '',
     extra: {},
+    fillMissing: '',
   };
 }
 
@@ -142,6 +150,7 @@ export function fieldDraft(field: FieldDef): FieldDraft {
     ...newField(field.kind),
     key: field.key,
     stored: true,
+    autoKey: false,
     origin: field.origin,
     customized: field.customized,
     label: copyText(field.label),
@@ -262,14 +271,64 @@ export function toDefinition(draft: TypeDraft): StoredDefinition {
   return definition;
 }
 
+/** A fill-in value is sent for a required field only (a field becoming required while cards lack a value). */
+const fillsIn = (field: FieldDraft): boolean => field.required && field.fillMissing.trim() !== '';
+
+/** The definition to send: the draft's, each required field with a fill-in value carrying it (`fillMissing`). */
+export function toSentDefinition(draft: TypeDraft): StoredDefinition {
+  const definition = toDefinition(draft);
+  return {
+    ...definition,
+    fields: definition.fields.map((field, index) => (fillsIn(draft.fields[index]) ? { ...field, fillMissing: draft.fields[index].fillMissing.trim() } : field)),
+  };
+}
+
 /**
  * What is wrong with the draft, by the server's paths (`fields.2.key`): the kernel's own check of
- * the definition it would send, against the other types, in the interface language.
+ * the definition it would send, against the other types, in the interface language; and each
+ * fill-in value checked as a value of its field (`fields.2.fillMissing`).
  */
 export function checkDraft(draft: TypeDraft, types: readonly StoredDefinition[], locale: Locale): Record<string, string> {
   const knownTypes = types.map((type) => ({ ...type, origin: type.origin ?? 'admin' }));
-  const check = validateCardTypeDefinition(toDefinition(draft), { locale, knownTypes });
-  return check.ok ? {} : check.errors;
+  const definition = toDefinition(draft);
+  const check = validateCardTypeDefinition(definition, { locale, knownTypes });
+  const errors: Record<string, string> = check.ok ? {} : { ...check.errors };
+  draft.fields.forEach((field, index) => {
+    if (!fillsIn(field) || errorAt(errors, `fields.${index}`)) return;
+    const outcome = checkFieldValue({ ...definition.fields[index], required: false }, field.fillMissing.trim());
+    if ('error' in outcome) errors[`fields.${index}.fillMissing`] = outcome.error[locale];
+  });
+  return errors;
+}
+
+/** Latin words of a Russian (or any) text, transliterated: «Юридический адрес» → yuridicheskiy, adres. */
+const latinWords = (text: string): string[] => slugify(text, { decamelize: false }).split('-').filter(Boolean);
+
+/** The first of `key`, `key2`, `key3` … not taken. */
+function untaken(key: string, taken: ReadonlySet<string>, separator: string): string {
+  if (!taken.has(key)) return key;
+  let n = 2;
+  while (taken.has(`${key}${separator}${n}`)) n += 1;
+  return `${key}${separator}${n}`;
+}
+
+/** A type key from its Russian name: «Коммерческое предложение» → kommercheskoe-predlozhenie (editable). */
+export function typeKeyFrom(name: string, taken: ReadonlySet<string>): string {
+  const words = latinWords(name);
+  if (words.length === 0) return '';
+  const key = words.join('-').slice(0, 60).replace(/-+$/, '');
+  return untaken(/^[a-z]/.test(key) ? key : `type-${key}`, taken, '-');
+}
+
+/** A field key from its Russian label: «Юридический адрес» → yuridicheskiyAdres (editable). */
+export function fieldKeyFrom(label: string, taken: ReadonlySet<string>): string {
+  const words = latinWords(label);
+  if (words.length === 0) return '';
+  const key = words
+    .map((word, index) => (index === 0 ? word : word[0].toUpperCase() + word.slice(1)))
+    .join('')
+    .slice(0, 60);
+  return untaken(/^[a-z]/.test(key) ? key : `field${key}`, taken, '');
 }
 
 /** Reference fields of `typeKey` that point to cards of `targetKey`: the choices for a related tab. */

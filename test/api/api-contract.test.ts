@@ -114,8 +114,17 @@ describe('issue 14: the API says what it does — folder access one entry at a t
     expect(missing).to.deep.equal(unreadable);
   });
 
+  it('revertCard needs the history readers’ group as well as editing, as its description says', async () => {
+    const card = (await tatiana.data<{ createCard: { id: string; version: number } }>('mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Откат»" }) { id version } }', { f: ids.folderId })).createCard;
+    const refused = await tatiana.request('mutation($id: ID!, $at: DateTime!, $v: Int!) { revertCard(cardId: $id, at: $at, version: $v) { id } }', { id: card.id, at: new Date().toISOString(), v: card.version });
+    expect(refused.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
+    const schema = await admin.data<{ __type: { fields: { name: string; description: string }[] } }>('{ __type(name: "Mutation") { fields { name description } } }');
+    expect(schema.__type.fields.find((field) => field.name === 'revertCard')?.description).to.contain('Операторы чтения истории');
+  });
+
   it('unreadCounts lists only folders with something unread, as its description says', async () => {
     const counts = async () => (await natalia.data<{ unreadCounts: { folderId: string; count: number }[] }>('{ unreadCounts { folderId count } }')).unreadCounts;
+    await natalia.data('mutation($f: ID!) { markFolderRead(folderId: $f) }', { f: ids.folderId });
     expect(await counts()).to.deep.equal([]);
     const created = await tatiana.data<{ createCard: { id: string } }>('mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Новое»" }) { id } }', { f: ids.folderId });
     expect(await counts()).to.deep.equal([{ folderId: ids.folderId, count: 1 }]);

@@ -41,6 +41,9 @@ export interface FolderSummary {
   name: string;
   order: number;
   myAccess: AccessLevel;
+  /** Card types the folder takes (empty: any). */
+  allowedCardTypes: string[];
+  defaultCardType: string | null;
 }
 
 export interface LibrarySummary {

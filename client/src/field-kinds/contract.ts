@@ -16,6 +16,10 @@ export interface KindProps {
   /** input: the id of the control, for its label. */
   inputId?: string;
   invalid?: boolean;
+  /** input: the field must be filled (exposed as aria-required; the mark beside the label is only seen). */
+  required?: boolean;
+  /** input: the id of the field's message or help, which describes the control (aria-describedby). */
+  describedBy?: string;
   /** input: titles of picked cards by id (null: not accessible). */
   titles?: Record<string, string | null>;
   /** display: the stored value. */
@@ -27,6 +31,16 @@ export interface KindProps {
   /** filter: the column's name, for the controls' accessible names. */
   columnLabel?: string;
 }
+
+/** The attributes of a kind's input control: its id, for the label, and its state for assistive technology. */
+export type ControlProps = Pick<KindProps, 'inputId' | 'invalid' | 'required' | 'describedBy'>;
+
+export const controlAttrs = (props: ControlProps) => ({
+  id: props.inputId,
+  'aria-required': props.required ? true : undefined,
+  'aria-invalid': props.invalid ? true : undefined,
+  'aria-describedby': props.describedBy,
+});
 
 export interface KindEmits {
   /** input: the entered value changed. */

@@ -120,9 +120,7 @@ const en: typeof ru = {
   tree: {
     title: 'Libraries',
     empty: 'No folders available',
-    expand: 'Expand',
-    collapse: 'Collapse',
-    unread: 'Unread: {count}',
+    unread: '{count} unread',
   },
   folder: {
     notFound: 'The folder does not exist or you have no access to it.',

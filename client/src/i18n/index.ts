@@ -11,11 +11,22 @@ function initialLocale(): Locale {
   return saved === 'en' || saved === 'ru' ? saved : 'ru';
 }
 
+/**
+ * Russian plural forms, for messages written «один | несколько | много» («1 непрочитанная |
+ * 3 непрочитанных | 5 непрочитанных»); a message with fewer forms uses the last it has.
+ */
+function russianPlural(choice: number, choicesLength: number): number {
+  const n = Math.abs(choice) % 100;
+  const form = n % 10 === 1 && n !== 11 ? 0 : n % 10 >= 2 && n % 10 <= 4 && (n < 12 || n > 14) ? 1 : 2;
+  return Math.min(form, choicesLength - 1);
+}
+
 export const i18n = createI18n({
   legacy: false,
   locale: initialLocale(),
   fallbackLocale: 'ru',
   messages: { ru, en },
+  pluralRules: { ru: russianPlural },
 });
 
 export function setLocale(locale: Locale): void {

@@ -118,9 +118,7 @@ export default {
   tree: {
     title: 'Библиотеки',
     empty: 'Нет доступных папок',
-    expand: 'Развернуть',
-    collapse: 'Свернуть',
-    unread: 'Непрочитанных: {count}',
+    unread: '{count} непрочитанная | {count} непрочитанных | {count} непрочитанных',
   },
   folder: {
     notFound: 'Папка не найдена или у вас нет к ней доступа.',

@@ -12,6 +12,8 @@ export interface LibraryTree {
 export const useFoldersStore = defineStore('folders', () => {
   const libraries = shallowRef<LibrarySummary[]>([]);
   const loading = ref(false);
+  /** The tree has been read at least once since sign-in (an empty tree is then really empty). */
+  const loaded = ref(false);
   const error = ref<string | null>(null);
   const collapsed = ref(new Set<string>());
 
@@ -23,9 +25,10 @@ export const useFoldersStore = defineStore('folders', () => {
     error.value = null;
     try {
       const data = await graphql<{ libraries: LibrarySummary[] }>(
-        'query FolderTree { libraries { id name order folders { id libraryId parentId name order myAccess } } }',
+        'query FolderTree { libraries { id name order folders { id libraryId parentId name order myAccess allowedCardTypes defaultCardType } } }',
       );
       libraries.value = data.libraries;
+      loaded.value = true;
     } catch (e) {
       error.value = (e as Error).message;
     } finally {
@@ -35,6 +38,7 @@ export const useFoldersStore = defineStore('folders', () => {
 
   function clear(): void {
     libraries.value = [];
+    loaded.value = false;
     collapsed.value = new Set();
   }
 
@@ -44,5 +48,5 @@ export const useFoldersStore = defineStore('folders', () => {
     collapsed.value = next;
   }
 
-  return { libraries, trees, folderById, loading, error, collapsed, load, clear, toggle };
+  return { libraries, trees, folderById, loading, loaded, error, collapsed, load, clear, toggle };
 });

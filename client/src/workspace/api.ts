@@ -73,6 +73,13 @@ export interface CardPage {
   edges: { cursor: string; node: CardRow }[];
 }
 
+/** The readable card that already holds a value a unique field refused (BAD_USER_INPUT `extensions.sameValue`). */
+export interface SameValueCard {
+  id: string;
+  title: string;
+  folderId: string;
+}
+
 export interface ConflictState {
   version: number;
   values: CardValues;

@@ -104,9 +104,22 @@ describe('cards (API)', function () {
     );
     const succeeded = attempts.filter((a) => !a.errors);
     expect(succeeded).to.have.length(1);
+    const holder = (succeeded[0].data as { createCard: CardResult }).createCard;
     for (const failed of attempts.filter((a) => a.errors)) {
-      expect(failed.errors?.[0].extensions?.fields).to.deep.equal({ inn: 'Такое значение уже есть в другой карточке' });
+      // The editor may read the card that got the INN: the message names it, with what a link needs.
+      expect(failed.errors?.[0].extensions?.fields).to.deep.equal({ inn: `Такое значение уже есть в карточке «${holder.title}»` });
+      expect(failed.errors?.[0].extensions?.sameValue).to.deep.equal({ inn: { id: holder.id, title: holder.title, folderId: ids.correspondents } });
     }
+  });
+
+  it('names the card holding a unique value only to those who may read it', async () => {
+    await create(admin, ids.secret, 'counterparty', { name: 'ООО «Тайное»', inn: '7702070139' });
+    const refused = await editor.request(CREATE, { folderId: ids.correspondents, typeKey: 'counterparty', values: { name: 'ООО «Явное»', inn: '7702070139' } });
+    expect(refused.errors?.[0].extensions?.fields).to.deep.equal({ inn: 'Такое значение уже есть в другой карточке' });
+    expect(refused.errors?.[0].extensions).to.not.have.property('sameValue');
+    expect(JSON.stringify(refused)).to.not.contain('Тайное');
+    const administrator = await admin.request(CREATE, { folderId: ids.correspondents, typeKey: 'counterparty', values: { name: 'ООО «Явное»', inn: '7702070139' } });
+    expect(administrator.errors?.[0].extensions?.fields).to.deep.equal({ inn: 'Такое значение уже есть в карточке «ООО «Тайное»»' });
   });
 
   it('refuses another card\'s INN at the field and then saves an ordinary edit of the same card', async () => {
@@ -114,7 +127,8 @@ describe('cards (API)', function () {
     const second = await create(editor, ids.correspondents, 'counterparty', { name: 'ООО «Второй»', inn: '7708004767' });
     const refused = await editor.request(UPDATE, { id: second.id, version: second.version, values: { inn: first.values.inn } });
     expect(refused.errors?.[0].extensions?.code).to.equal('BAD_USER_INPUT');
-    expect(refused.errors?.[0].extensions?.fields).to.deep.equal({ inn: 'Такое значение уже есть в другой карточке' });
+    expect(refused.errors?.[0].extensions?.fields).to.deep.equal({ inn: 'Такое значение уже есть в карточке «ООО «Первый»»' });
+    expect(refused.errors?.[0].extensions?.sameValue).to.deep.equal({ inn: { id: first.id, title: 'ООО «Первый»', folderId: ids.correspondents } });
     const edited = await editor.data<{ updateCard: CardResult }>(UPDATE, { id: second.id, version: second.version, values: { phone: '+7 495 111-22-33' } });
     expect(edited.updateCard.version).to.equal(second.version + 1);
     expect(edited.updateCard.values.inn).to.equal('7708004767');

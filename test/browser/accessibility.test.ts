@@ -2,10 +2,9 @@ import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/src/server';
 import { axeViolations, describeViolations } from '../support/axe';
-import { describeInBrowser } from '../support/browser';
+import { describeInBrowser, launchChromium } from '../support/browser';
 import { signedIn, startTestServer, TEST_ADMIN } from '../support/server';
 import { signInThroughUi, useDataTestAttribute } from './ui';
-import { launchChromium } from '../support/browser';
 import { ensureClientBuilt } from '../../server/src/http/client-build';
 import { createLogger } from '../../server/src/logger';
 
@@ -103,8 +102,8 @@ describeInBrowser('accessibility: axe-core on every main page (browser)', functi
     await page.getByTestId('save').click();
     await page.getByTestId('error-name').waitFor();
     await check('card: form with an error');
-    await page.getByTestId('cancel').click();
     page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByTestId('cancel').click();
     await page.getByTestId('card-fields').waitFor();
     await page.getByTestId('move').click();
     await page.getByTestId('move-dialog').waitFor();
@@ -146,7 +145,7 @@ describeInBrowser('accessibility: axe-core on every main page (browser)', functi
     await page.getByTestId('user-tgoncharenko').waitFor();
     await check('console: department with users');
     await page.getByTestId('new-department').click();
-    await page.getByRole('dialog', { name: 'Новый отдел' }).waitFor();
+    await page.getByRole('dialog', { name: 'Новое подразделение' }).waitFor();
     await page.getByTestId('department-save').click();
     await page.getByTestId('error-name').waitFor();
     await check('console: department dialog');

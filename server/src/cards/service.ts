@@ -4,6 +4,7 @@ import type { Actor } from '../access/actor';
 import { kindOf, renderTitle, searchIndexOf, validateCardValues, type CardTypeDefinition, type CardValues, type FieldDefinition } from '../../../card-types';
 import { findCardType, uniqueIndexName } from '../card-types/registry';
 import { AppError, forbidden, notFound } from '../errors';
+import { message } from '../i18n';
 import { findFolder, registerFolderUsageCheck, registerLibraryChangeStep } from '../folders/service';
 import { recordAudit } from '../audit/service';
 import { User } from '../people/models';
@@ -123,19 +124,43 @@ export async function validated(actor: Actor, type: CardTypeDefinition, input: R
   return values;
 }
 
-/** Turns the unique index's duplicate key error into a message at the field. */
-export function uniqueViolation(actor: Actor, type: CardTypeDefinition, error: unknown): AppError | null {
+/**
+ * Turns the unique index's duplicate key error into a message at the field. Given `holder` (the
+ * card that already has the value, which the actor may read) the message names it and
+ * `extensions.sameValue` carries it by field ({id, title, folderId}) for a link; otherwise it only
+ * says another card has it.
+ */
+export function uniqueViolation(actor: Actor, type: CardTypeDefinition, error: unknown, holder: CardDoc | null = null): AppError | null {
   if (!isDuplicateKeyError(error)) return null;
+  const field = uniqueFieldOf(type, error);
+  const fieldMessage = holder
+    ? t(actor, `Такое значение уже есть в карточке «${holder.title}»`, `The card “${holder.title}” already has this value`)
+    : t(actor, 'Такое значение уже есть в другой карточке', 'Another card already has this value');
+  const sameValue = holder && field ? { [field.key]: { id: String(holder._id), title: holder.title, folderId: String(holder.folderId) } } : undefined;
+  return new AppError('BAD_USER_INPUT', message(actor.locale, 'invalidInput'), { fields: { [field?.key ?? 'values']: fieldMessage }, ...(sameValue ? { sameValue } : {}) });
+}
+
+const uniqueFieldOf = (type: CardTypeDefinition, error: unknown): FieldDefinition | undefined => {
   const text = String((error as Error).message);
-  const field = type.fields.find((f) => text.includes(uniqueIndexName(type.key, f.key)));
-  const errors = new FieldErrors(actor.locale);
-  errors.addMessage(field?.key ?? 'values', t(actor, 'Такое значение уже есть в другой карточке', 'Another card already has this value'));
-  try {
-    errors.throwIfAny();
-  } catch (appError) {
-    return appError as AppError;
-  }
-  return null;
+  return type.fields.find((f) => text.includes(uniqueIndexName(type.key, f.key)));
+};
+
+/**
+ * The duplicate key error of a card's own write, naming the card that holds the value when the
+ * actor may read it. The lookup is the unique index's own key (type and value): one index read.
+ */
+async function uniqueViolationOfCard(actor: Actor, type: CardTypeDefinition, values: CardValues, self: Types.ObjectId | null, error: unknown): Promise<AppError | null> {
+  if (!isDuplicateKeyError(error)) return null;
+  const field = uniqueFieldOf(type, error);
+  const value = field ? values[field.key] : undefined;
+  const holder =
+    field && value !== undefined
+      ? await Card.findOne(
+          { typeKey: type.key, inTrash: false, [`values.${field.key}`]: { $in: [value].flat() }, ...(self ? { _id: { $ne: self } } : {}) },
+          { folderId: 1, libraryId: 1, title: 1 },
+        ).lean<CardDoc>()
+      : null;
+  return uniqueViolation(actor, type, error, holder && actor.ability.can('read', cardSubject(holder)) ? holder : null);
 }
 
 export function derived(type: CardTypeDefinition, values: CardValues, locale: Actor['locale']) {
@@ -149,6 +174,7 @@ async function commitChange(
   type: CardTypeDefinition,
   action: CardAction,
   before: CardDoc | null,
+  values: CardValues,
   write: (session: ClientSession) => Promise<CardDoc>,
 ): Promise<CardDoc> {
   let change: CardChange | undefined;
@@ -159,7 +185,7 @@ async function commitChange(
       await runBeforeSave(change, session);
     });
   } catch (error) {
-    throw uniqueViolation(context.actor, type, error) ?? error;
+    throw (await uniqueViolationOfCard(context.actor, type, values, before?._id ?? null, error)) ?? error;
   }
   if (!change) throw new Error('transaction finished without a change');
   await runAfterCommit(change, (name, error) => context.logger.error({ err: error, hook: name }, 'after-commit hook failed'));
@@ -242,7 +268,7 @@ export async function createCard(context: CardServiceContext, input: { folderId:
   }
   const values = await validated(actor, type, valuesObject(actor, input.values), 'create');
   const now = new Date();
-  return commitChange(context, type, 'create', null, async (session) => {
+  return commitChange(context, type, 'create', null, values, async (session) => {
     const [card] = await Card.create([newCardDocument(actor, type, folder, values, now)], { session });
     return card.toObject() as CardDoc;
   });
@@ -293,7 +319,7 @@ export async function updateCard(
   const values = await patchedValues(actor, type, card, valuesObject(actor, input.values), action);
   if (diffValues(card.values, values).length === 0) return card;
   const now = new Date();
-  return commitChange(context, type, action, card, async (session) => {
+  return commitChange(context, type, action, card, values, async (session) => {
     const updated = await Card.findOneAndUpdate(
       { _id: card._id, version: input.version },
       { $set: updatedCardFields(actor, type, card.values, values, now), $inc: { version: 1 } },
@@ -321,7 +347,7 @@ export async function moveCard(context: CardServiceContext, id: string, input: {
   if (String(card.folderId) === input.folderId) return card;
   const type = await cardTypeOrFail(actor, card.typeKey);
   const now = new Date();
-  return commitChange(context, type, 'move', card, async (session) => {
+  return commitChange(context, type, 'move', card, card.values, async (session) => {
     const moved = await Card.findOneAndUpdate(
       { _id: card._id, version: input.version },
       { $set: { folderId: target._id, libraryId: target.libraryId, updatedBy: actor.userId, updatedAt: now, arrivedAt: now }, $inc: { version: 1 } },
@@ -342,7 +368,7 @@ export async function setCardTrashed(context: CardServiceContext, id: string, tr
   if (card.inTrash === trashed) return card;
   const type = await cardTypeOrFail(actor, card.typeKey);
   const now = new Date();
-  return commitChange(context, type, trashed ? 'trash' : 'restore', card, async (session) => {
+  return commitChange(context, type, trashed ? 'trash' : 'restore', card, card.values, async (session) => {
     const changed = await Card.findOneAndUpdate(
       { _id: card._id },
       {

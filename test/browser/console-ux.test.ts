@@ -1,0 +1,141 @@
+import { expect } from 'chai';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { RunningServer } from '../../server/src/server';
+import type { ApiClient } from '../support/api-client';
+import { describeInBrowser } from '../support/browser';
+import { createDepartment, createUser } from '../support/fixtures';
+import { signedIn, TEST_ADMIN } from '../support/server';
+import { signInThroughUi, startBrowserSuite } from './ui';
+
+/**
+ * A first-time administrator at 1280×800 (issue 14, items 10, 12, 13): the empty home page leads
+ * to the console; deleting a department, library or folder asks first, naming it and what is
+ * inside (and says when it cannot be deleted); the user row's actions stay on the page.
+ */
+describeInBrowser('console for a first-time administrator: the way in, confirmations, user actions (browser)', function () {
+  this.timeout(120_000);
+  let server: RunningServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let admin: ApiClient;
+
+  before(async () => {
+    ({ server, browser } = await startBrowserSuite());
+    admin = await signedIn(server);
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    page = await context.newPage();
+    await signInThroughUi(page, server.url, TEST_ADMIN.login, TEST_ADMIN.password);
+  });
+  after(async () => {
+    await context?.close();
+    await browser?.close();
+    await server?.stop();
+  });
+
+  const confirm = () => page.getByTestId('confirm-dialog');
+  async function createThroughForm(testId: string, name: string): Promise<void> {
+    const form = page.getByTestId(testId);
+    await form.locator('input').fill(name);
+    await form.getByRole('button').click();
+  }
+
+  it('with no libraries yet, the home page offers «Создайте библиотеку», which opens the console', async () => {
+    await page.getByTestId('tree-empty').waitFor();
+    expect(await page.getByTestId('home-pick-folder').count()).to.equal(0);
+    expect(await page.getByTestId('home-first-library').textContent()).to.contain('библиотек пока нет');
+    await page.getByTestId('home-create-library').click();
+    await page.waitForURL(`${server.url}/admin/libraries`);
+    await page.getByTestId('new-library').waitFor();
+  });
+
+  it('deleting a library that holds a folder names both and cannot go ahead; the library stays', async () => {
+    await createThroughForm('new-library', 'Библиотека 12');
+    await page.getByTestId('admin-library-Библиотека 12').waitFor();
+    await createThroughForm('new-folder', 'Папка 12');
+    await page.getByTestId('admin-folder-Папка 12').waitFor();
+    await page.getByTestId('admin-library-Библиотека 12').click();
+    await page.getByTestId('delete-library').click();
+    await page.getByRole('dialog', { name: 'Удалить библиотеку «Библиотека 12»?' }).waitFor();
+    expect(await confirm().getByTestId('confirm-contents').textContent()).to.contain('Папок в ней: 1');
+    expect(await confirm().getByTestId('confirm-blocked').textContent()).to.contain('Удалить нельзя');
+    expect(await confirm().getByTestId('confirm-delete').count()).to.equal(0);
+    await confirm().getByTestId('confirm-cancel').click();
+    await confirm().waitFor({ state: 'detached' });
+    expect(await page.getByTestId('admin-library-Библиотека 12').count()).to.equal(1);
+  });
+
+  it('deleting an empty folder asks first: «Отмена» keeps it, «Удалить» deletes it', async () => {
+    await page.getByTestId('admin-folder-Папка 12').click();
+    await page.getByTestId('delete-folder').click();
+    await page.getByRole('dialog', { name: 'Удалить папку «Папка 12»?' }).waitFor();
+    expect(await confirm().getByTestId('confirm-contents').textContent()).to.contain('Внутри ничего нет');
+    // The safe choice has the focus: Enter does not delete.
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-test'))).to.equal('confirm-cancel');
+    await page.keyboard.press('Escape');
+    await confirm().waitFor({ state: 'detached' });
+    expect(await page.getByTestId('admin-folder-Папка 12').count()).to.equal(1);
+    await page.getByTestId('delete-folder').click();
+    await confirm().getByTestId('confirm-delete').click();
+    await page.getByTestId('admin-folder-Папка 12').waitFor({ state: 'detached' });
+    const left = await admin.data<{ libraries: { name: string; folders: { name: string }[] }[] }>('query { libraries { name folders { name } } }');
+    expect(left.libraries.find((library) => library.name === 'Библиотека 12')?.folders).to.deep.equal([]);
+  });
+
+  it('deleting a folder that holds cards says how many and cannot go ahead', async () => {
+    const folders = await admin.data<{ libraries: { id: string; name: string }[] }>('query { libraries { id name } }');
+    const libraryId = folders.libraries.find((library) => library.name === 'Библиотека 12')!.id;
+    const { createFolder } = await admin.data<{ createFolder: { id: string } }>('mutation($input: FolderInput!) { createFolder(input: $input) { id } }', {
+      input: { libraryId, name: 'Папка с карточками' },
+    });
+    for (const name of ['ООО «Один»', 'ООО «Два»']) {
+      await admin.data('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', { f: createFolder.id, v: { name } });
+    }
+    await page.reload();
+    await page.getByTestId('admin-folder-Папка с карточками').click();
+    await page.getByTestId('delete-folder').click();
+    await page.getByRole('dialog', { name: 'Удалить папку «Папка с карточками»?' }).waitFor();
+    expect(await confirm().getByTestId('confirm-contents').textContent()).to.contain('Карточек в ней (кроме корзины): 2');
+    expect(await confirm().getByTestId('confirm-delete').count()).to.equal(0);
+    await confirm().getByTestId('confirm-cancel').click();
+  });
+
+  it('deleting a department names its users; an empty one is deleted after «Удалить»', async () => {
+    const departmentId = await createDepartment(admin, 'Отдел 12');
+    await createUser(admin, { login: 'user12', fullName: 'Пользователь Двенадцатый', password: 'secret-password-12', departmentId });
+    await createDepartment(admin, 'Пустой отдел 12');
+    await page.getByTestId('admin-tab-people').click();
+    await page.getByTestId('department-Отдел 12').click();
+    await page.getByTestId('user-user12').waitFor();
+    await page.getByTestId('delete-department').click();
+    await page.getByRole('dialog', { name: 'Удалить подразделение «Отдел 12»?' }).waitFor();
+    expect(await confirm().getByTestId('confirm-contents').textContent()).to.contain('Пользователей в нём: 1');
+    expect(await confirm().getByTestId('confirm-delete').count()).to.equal(0);
+    await confirm().getByTestId('confirm-cancel').click();
+    await page.getByTestId('department-Пустой отдел 12').click();
+    await page.getByTestId('delete-department').click();
+    expect(await confirm().getByTestId('confirm-contents').textContent()).to.contain('Внутри ничего нет');
+    await confirm().getByTestId('confirm-delete').click();
+    await page.getByTestId('department-Пустой отдел 12').waitFor({ state: 'detached' });
+    expect(await page.getByTestId('department-Отдел 12').count()).to.equal(1);
+  });
+
+  it('at 1280 px every action of a user row, «Сбросить пароль» included, is on the page and can be clicked', async () => {
+    await page.getByTestId('department-Отдел 12').click();
+    const row = page.getByTestId('user-user12');
+    await row.waitFor();
+    for (const action of ['edit-user', 'toggle-active', 'reset-password']) {
+      const button = row.getByTestId(action);
+      const box = (await button.boundingBox())!;
+      expect(box.x + box.width, action).to.be.at.most(1280);
+      // Nothing covers or clips it: the element at its centre is the button itself.
+      expect(await button.evaluate((element) => {
+        const rect = element.getBoundingClientRect();
+        return element.contains(document.elementFromPoint(rect.x + rect.width / 2, rect.y + rect.height / 2));
+      }), action).to.equal(true);
+    }
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).to.be.at.most(1280);
+    await row.getByTestId('reset-password').click();
+    await page.getByTestId('reset-password-save').waitFor();
+  });
+});

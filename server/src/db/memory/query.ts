@@ -41,12 +41,119 @@ export function deepClone<T>(value: T): T {
   return value;
 }
 
-export function compileFilter(filter: Doc): Query {
+/** A compiled filter: whether a document matches. */
+export interface Matcher {
+  test(doc: Doc): boolean;
+}
+
+export function compileFilter(filter: Doc): Matcher {
   try {
-    return new Query(filter, {});
+    return compileMatcher(filter);
   } catch (error) {
     throw asCommandError(error);
   }
+}
+
+// ---------- long lists of values in filters ----------
+//
+// mingo hashes a `$in` list for every document it tests, and tests `$or` branches one after the
+// other: a filter naming a thousand folders costs a thousand steps per candidate. Long lists are
+// compiled here once instead: a `$in` of plain values becomes a set, and the branches of a long
+// `$or`/`$nor` are found through the value they pin one field to. Whatever these do not cover
+// (dotted paths, other operators, values of other types) stays with mingo, with its semantics.
+
+/** Below this many values or branches, mingo's own evaluation is as cheap. */
+const LONG_LIST = 8;
+
+/** A value's identity for equality: strings, numbers, booleans and ObjectIds; null for the rest. */
+function equalityKey(value: unknown): string | null {
+  switch (typeof value) {
+    case 'string':
+      return `s${value}`;
+    case 'number':
+      return Number.isNaN(value) ? null : `n${value}`;
+    case 'boolean':
+      return value ? 'b1' : 'b0';
+    default:
+      return bsonType(value) === 'ObjectId' ? `o${(value as { toHexString(): string }).toHexString()}` : null;
+  }
+}
+
+/** A top-level field name (no path, no operator). */
+const plainField = (key: string) => !key.startsWith('$') && !key.includes('.');
+
+/** The value `{field: value}` or `{field: {$eq: value}}` pins the field to, when it has an equality key. */
+function pinnedKey(condition: unknown): string | null {
+  if (isPlainObject(condition)) {
+    const keys = Object.keys(condition);
+    return keys.length === 1 && keys[0] === '$eq' ? equalityKey(condition.$eq) : null;
+  }
+  return equalityKey(condition);
+}
+
+function mingoMatcher(filter: Doc): Matcher {
+  return new Query(filter, {});
+}
+
+function compileMatcher(filter: Doc): Matcher {
+  const tests: ((doc: Doc) => boolean)[] = [];
+  const rest: Doc = {};
+  for (const [key, condition] of Object.entries(filter)) {
+    if ((key === '$or' || key === '$nor') && Array.isArray(condition) && condition.length >= LONG_LIST && condition.every(isPlainObject)) {
+      const any = anyBranch(condition);
+      tests.push(key === '$or' ? any : (doc) => !any(doc));
+    } else if (plainField(key) && isPlainObject(condition) && Object.keys(condition).length === 1 && Array.isArray(condition.$in) && condition.$in.length >= LONG_LIST) {
+      const keys = condition.$in.map(equalityKey);
+      if (keys.includes(null)) rest[key] = condition;
+      else tests.push(inSet(key, new Set(keys as string[]), mingoMatcher({ [key]: condition })));
+    } else rest[key] = condition;
+  }
+  if (tests.length === 0) return mingoMatcher(filter);
+  if (Object.keys(rest).length > 0) {
+    const others = mingoMatcher(rest);
+    tests.push((doc) => others.test(doc));
+  }
+  return { test: (doc) => tests.every((test) => test(doc)) };
+}
+
+/** `{field: {$in: list}}` by a set; values without an equality key (embedded documents, decimals…) go to mingo. */
+function inSet(field: string, keys: Set<string>, exact: Matcher): (doc: Doc) => boolean {
+  return (doc) => {
+    const value = doc[field];
+    if (value === undefined || value === null) return false;
+    const key = equalityKey(value);
+    if (key !== null) return keys.has(key);
+    return exact.test(doc);
+  };
+}
+
+/**
+ * Whether any branch matches, testing only the branches that pin the dispatch field (the field
+ * most branches pin to one value) to the document's value, plus those that pin nothing.
+ */
+function anyBranch(branches: Doc[]): (doc: Doc) => boolean {
+  const compiled = branches.map(compileMatcher);
+  const anyOf = (matchers: Matcher[], doc: Doc) => matchers.some((matcher) => matcher.test(doc));
+  const pins = new Map<string, number>();
+  for (const branch of branches) {
+    for (const [key, condition] of Object.entries(branch)) if (plainField(key) && pinnedKey(condition) !== null) pins.set(key, (pins.get(key) ?? 0) + 1);
+  }
+  const [field, pinned] = [...pins].sort((a, b) => b[1] - a[1])[0] ?? ['', 0];
+  if (pinned < LONG_LIST) return (doc) => anyOf(compiled, doc);
+  const byValue = new Map<string, Matcher[]>();
+  const unpinned: Matcher[] = [];
+  branches.forEach((branch, i) => {
+    const key = field in branch ? pinnedKey(branch[field]) : null;
+    if (key === null) unpinned.push(compiled[i]);
+    else byValue.set(key, [...(byValue.get(key) ?? []), compiled[i]]);
+  });
+  return (doc) => {
+    const value = doc[field];
+    const key = equalityKey(value);
+    // Arrays match element by element and other types by their own rules: those test every branch.
+    if (key === null && value !== undefined && value !== null) return anyOf(compiled, doc);
+    return (key !== null && anyOf(byValue.get(key) ?? [], doc)) || anyOf(unpinned, doc);
+  };
 }
 
 // ---------- what the filter says about each field ----------
@@ -695,7 +802,7 @@ export function openCursor(collection: Collection | undefined, view: ReadView, f
   return { docs, scores: null, plan };
 }
 
-function test(query: Query, doc: Doc): boolean {
+function test(query: Matcher, doc: Doc): boolean {
   try {
     return query.test(doc);
   } catch (error) {

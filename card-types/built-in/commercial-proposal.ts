@@ -1,5 +1,5 @@
 import type { CardTypeDefinition } from '../kernel/definition';
-import { documentFields, documentMainSection, documentStatus } from './document-fields';
+import { documentFields, documentFilesSection, documentMainSection, documentStatus } from './document-fields';
 
 const main = documentMainSection;
 const document = documentFields();
@@ -23,5 +23,13 @@ export const commercialProposal: CardTypeDefinition = {
       { value: 'rejected', label: { ru: 'Отклонено', en: 'Rejected' } },
     ]),
     { key: 'validUntil', kind: 'date', label: { ru: 'Действительно до', en: 'Valid until' }, section: main },
+    {
+      key: 'proposalFile',
+      kind: 'file',
+      allowedTypes: ['pdf', 'docx', 'xlsx'],
+      label: { ru: 'Файл предложения', en: 'Proposal file' },
+      help: { ru: 'Предложение, как оно отправлено: PDF, DOCX или XLSX', en: 'The proposal as it was sent: PDF, DOCX or XLSX' },
+      section: documentFilesSection,
+    },
   ],
 };

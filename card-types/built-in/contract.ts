@@ -1,5 +1,5 @@
 import type { CardTypeDefinition } from '../kernel/definition';
-import { documentFields, documentMainSection, documentStatus } from './document-fields';
+import { documentFields, documentFilesSection, documentMainSection, documentStatus } from './document-fields';
 
 const main = documentMainSection;
 const document = documentFields();
@@ -26,5 +26,14 @@ export const contract: CardTypeDefinition = {
     ]),
     { key: 'startDate', kind: 'date', label: { ru: 'Начало действия', en: 'Start date' }, listed: true, section: term },
     { key: 'endDate', kind: 'date', label: { ru: 'Окончание действия', en: 'End date' }, listed: true, section: term },
+    {
+      key: 'scan',
+      kind: 'file',
+      multiple: true,
+      allowedTypes: ['pdf', 'jpg', 'png', 'tiff'],
+      label: { ru: 'Скан договора', en: 'Contract scan' },
+      help: { ru: 'Подписанный договор: PDF или изображения страниц', en: 'The signed contract: a PDF or images of its pages' },
+      section: documentFilesSection,
+    },
   ],
 };

@@ -17,6 +17,9 @@ export function documentFields(): { head: FieldDefinition[]; amount: FieldDefini
   };
 }
 
+/** The «Файлы» section: the documents themselves. */
+export const documentFilesSection: LocalizedText = { ru: 'Файлы', en: 'Files' };
+
 /** The required «Статус» of a document, starting as a draft, with the document's own stages. */
 export function documentStatus(options: EnumOption[]): FieldDefinition {
   return { key: 'status', kind: 'enum', label: { ru: 'Статус', en: 'Status' }, required: true, default: 'draft', listed: true, section: documentMainSection, options };

@@ -18,14 +18,14 @@ export const fail = (error: LocalizedText): Outcome => ({ error });
 export const filterOperators = ['contains', 'equals', 'range', 'in', 'empty', 'notEmpty', 'tags'] as const;
 export type FilterOperator = (typeof filterOperators)[number];
 
-/** What a kind's values point to: cards (of the field's target types) or users. */
-export type LinkTarget = 'card' | 'user';
+/** What a kind's values point to: cards (of the field's target types), users, or stored files. */
+export type LinkTarget = 'card' | 'user' | 'file';
 
 export interface FormatOptions {
   locale: Locale;
   /** IANA zone for date-times; UTC unless told. */
   timeZone?: string;
-  /** How an id of a linked card or user reads (a title, a name); the id itself unless told. */
+  /** How an id of a linked card, user or file reads (a title, a name); the id itself unless told. */
   linkText?: (id: string, target: LinkTarget) => string;
 }
 
@@ -106,7 +106,7 @@ export interface FieldKindSpec<S extends SettingsShape> {
   settingsProblems?(field: FieldWith<S>): SettingsProblem[];
   /** The raw default on creation (`today`, `now` resolved); the `default` setting unless told. */
   defaultInput?(field: FieldWith<S>, now: Date, timeZone: string): unknown;
-  /** Values are ids of cards (of `targets(field)`) or users: checked and resolved by the server. */
+  /** Values are ids of cards (of `targets(field)`), users or files: checked and resolved by the server. */
   link?: { to: LinkTarget; targets?(field: FieldWith<S>): string[] };
   /** An example value, for the designer's title example. */
   sample?(field: FieldWith<S>, locale: Locale): StoredValue | undefined;

@@ -61,6 +61,11 @@ export const messages = {
   notReference: { ru: 'Неверная ссылка на карточку', en: 'Invalid card reference' },
   notUser: { ru: 'Неверная ссылка на пользователя', en: 'Invalid user reference' },
   notRating: { ru: 'Оценка — от 1 до 5', en: 'A rating is 1 to 5' },
+  notFile: { ru: 'Неверная ссылка на файл', en: 'Invalid file reference' },
+  fileTooLarge: (maxMb: number) => ({ ru: `Файл больше ${maxMb} МБ`, en: `The file is larger than ${maxMb} MB` }),
+  fileEmpty: { ru: 'Файл пустой', en: 'The file is empty' },
+  fileTypeNotAllowed: (allowed: string) => ({ ru: `Допустимые типы файлов: ${allowed}`, en: `Allowed file types: ${allowed}` }),
+  fileSizeLimit: (maxMb: number) => ({ ru: `От 1 до ${maxMb} МБ`, en: `1 to ${maxMb} MB` }),
   yes: { ru: 'Да', en: 'Yes' },
   no: { ru: 'Нет', en: 'No' },
 

@@ -21,13 +21,15 @@ import { backupModule } from './backup/graphql';
 import { backupRoutes } from './backup/routes';
 import { transferModule } from './transfer/graphql';
 import { transferRoutes } from './transfer/routes';
+import { fileRoutes, FILES_PATH } from './files/routes';
+import { filesModule } from './files/graphql';
 import { useMaintenanceGuard } from './backup/maintenance';
 import { sessionMiddleware } from './people/auth';
 import { buildActor, type Actor } from './access/actor';
 import { requestLocale } from './graphql/context';
 import { metricsEndpoint, type Metrics } from './metrics/metrics';
 
-export const graphqlModules: GraphQLModule[] = [scalarsModule, systemModule, peopleModule, foldersModule, auditModule, cardsModule, unreadModule, historyModule, jobsModule, backupModule, transferModule];
+export const graphqlModules: GraphQLModule[] = [scalarsModule, systemModule, peopleModule, foldersModule, auditModule, cardsModule, unreadModule, historyModule, jobsModule, backupModule, transferModule, filesModule];
 
 /** The Koa application; the middleware order below is the request's path through the server. */
 export function createApp(options: { config: Config; logger: Logger; database: Database; clientDist: string; metrics?: Metrics }): Koa {
@@ -73,6 +75,7 @@ export function createApp(options: { config: Config; logger: Logger; database: D
   if (metrics && config.metricsToken) router.get('/metrics', metricsEndpoint(metrics, config.metricsToken));
   backupRoutes(router);
   transferRoutes(router);
+  fileRoutes(router);
   router.all('/graphql', async (ctx) => {
     // yoga writes the response itself (headers set so far — security headers, cookies — stay): a
     // JSON answer in one write, server-sent events as they come, without a stream in between.
@@ -91,9 +94,10 @@ export function createApp(options: { config: Config; logger: Logger; database: D
   });
   app.use(requestContext(logger));
   app.use((ctx, next) => (!config.isProduction && ctx.path === '/graphql' ? relaxedForGraphiQL : securityHeaders)(ctx, next));
-  // An import's file has its own, larger limit (server/src/transfer/routes.ts), checked as it streams in.
+  // Uploads have their own, larger limits, checked as they stream in: an import's file
+  // (server/src/transfer/routes.ts) and files on cards (each file field's limit, server/src/files).
   const limitBody = bodyLimit(config.bodyLimitBytes);
-  app.use((ctx, next) => (ctx.path === '/transfer/uploads' ? next() : limitBody(ctx, next)));
+  app.use((ctx, next) => (ctx.path === '/transfer/uploads' || ctx.path === FILES_PATH ? next() : limitBody(ctx, next)));
   app.use(sessionMiddleware(config));
   app.use(router.routes());
   app.use(router.allowedMethods());

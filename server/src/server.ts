@@ -23,6 +23,10 @@ import { registerCardHooks } from './cards/lifecycle';
 import { registerPluginHooks } from './cards/plugins';
 import { registerCardFolderSteps } from './cards/service';
 import { historyHooks } from './history/hooks';
+import { fileHooks } from './files/hooks';
+import { fileHistory } from './files/service';
+import { registerFieldChangeDescriber } from './history/service';
+import { startFileCleanup } from './files/cleanup';
 import { unreadHooks } from './unread/hooks';
 import { createMetrics } from './metrics/metrics';
 import { startBackups } from './backup/job';
@@ -36,6 +40,8 @@ import { underMaintenance } from './backup/maintenance';
 function registerHooks(): void {
   registerCardHooks(historyHooks);
   registerCardHooks(unreadHooks);
+  registerCardHooks(fileHooks);
+  registerFieldChangeDescriber(fileHistory);
   registerPluginHooks();
   registerCardFolderSteps();
 }
@@ -89,6 +95,7 @@ export async function startServer(
   const jobs = new JobRunner({ logger, paused: underMaintenance });
   jobs.start();
   const stopBackups = startBackups(config, database.kind, logger);
+  const stopFileCleanup = startFileCleanup(logger);
   const app = createApp({ config, logger, database, clientDist: options.clientDist, metrics });
   const server = http.createServer(app.callback());
   server.listen(config.port, config.host);
@@ -106,6 +113,7 @@ export async function startServer(
     (stopping ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       stopBackups();
+      stopFileCleanup();
       closeAllStreams();
       await jobs.stop();
       server.closeIdleConnections();

@@ -5,6 +5,7 @@ import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { describeInBrowser, screenshot } from '../support/browser';
 import { createDepartment, createFolder, createLibrary, createUser, setFolderAccess } from '../support/fixtures';
+import { PNG_1PX, uploadFile } from '../support/files';
 import { signedIn } from '../support/server';
 import { signInThroughUi, startBrowserSuite } from './ui';
 
@@ -70,11 +71,14 @@ describeInBrowser('field kinds: input, display and filter of every kind (browser
     ids.folder = await createFolder(api, { libraryId: await createLibrary(api, 'Виды'), name: 'Все виды', allowedCardTypes: [TYPE] });
     await setFolderAccess(api, ids.folder, [{ principalId: ids.user, level: 'full' }]);
     ids.target = await createCard({ title: 'Цель ссылки' });
-    // A sample of every kind: the kind's own example, a card for references, a user for users.
+    const upload = await uploadFile(api, server.url, { folderId: ids.folder, typeKey: TYPE, field: keyOf('file') }, { name: 'образец.png', content: PNG_1PX });
+    ids.file = upload.body.file!.id;
+    // A sample of every kind: the kind's own example, a card for references, a user for users, an upload for files.
     const sample = Object.fromEntries(
       fields.map((field) => {
         const kind = fieldKinds().find((candidate) => candidate.key === field.kind)!;
-        const value = kind.link?.to === 'card' ? ids.target : kind.link?.to === 'user' ? ids.user : kind.sample(field, 'ru');
+        const linked = { card: ids.target, user: ids.user, file: ids.file };
+        const value = kind.link ? linked[kind.link.to] : kind.sample(field, 'ru');
         return [field.key, value];
       }),
     );

@@ -4,7 +4,7 @@ import type { CardTypeDefinition, FieldDefinition } from '../../../card-types';
 /** Everything of a card type the kernel needs: the selection of `cardTypes`, `cardType` and the type mutations. */
 export const CARD_TYPE_FIELDS = `key names { ru en } titleTemplate historyEnabled icon colour origin customized
   fields { key kind label { ru en } required requiredFor unique help { ru en } section { ru en } order listed hidden origin customized
-    default min max scale pattern patternMessage { ru en } options { value label { ru en } } multiple targets }
+    default min max scale pattern patternMessage { ru en } options { value label { ru en } } multiple targets allowedTypes }
   relatedTabs { key label { ru en } cardType referenceField origin }`;
 
 /** The API's shape of a card type: every property present, null where there is none. */

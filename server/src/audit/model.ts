@@ -31,7 +31,8 @@ export type AuditKind =
   | 'backup-restored'
   | 'cards-imported'
   | 'cards-exported'
-  | 'export-refused';
+  | 'export-refused'
+  | 'file-downloaded';
 
 /** Append-only: nothing in the application updates or deletes these documents. */
 const auditEntrySchema = new Schema({

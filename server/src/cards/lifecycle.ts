@@ -31,24 +31,70 @@ export interface ChangeSource {
   id: string;
 }
 
+/** Values about to be saved, checked by hooks for what only they know (e.g. that uploaded files may be attached). */
+export interface ValuesCheck {
+  actor: Actor;
+  type: CardTypeDefinition;
+  action: CardAction;
+  /** The card being changed; null while it is created. */
+  card: CardDoc | null;
+  /** The folder the card is created in (or is in). */
+  folderId: string;
+  values: CardValues;
+}
+
 /**
- * The extension seam of ARCHITECTURE.md. `beforeSave` runs inside the card's transaction (its
- * writes commit or roll back with the card); `afterCommit` runs once the change is durable.
+ * The extension seam of ARCHITECTURE.md. `checkValues` runs before the transaction and answers
+ * messages by field key; `beforeSave` runs inside the card's transaction (its writes commit or roll
+ * back with the card); `afterCommit` runs once the change is durable. `beforePurge` runs inside the
+ * transaction that removes a card for good, `afterPurge` after it.
  */
 export interface CardLifecycleHooks {
   name: string;
+  checkValues?(check: ValuesCheck): Promise<Record<string, string>>;
   beforeSave?(change: CardChange, session: ClientSession): Promise<void>;
   afterCommit?(change: CardChange): Promise<void> | void;
   /** Several changes in one transaction (a batch of an import): one call for all; `beforeSave` for each unless given. */
   beforeSaveBatch?(changes: CardChange[], session: ClientSession): Promise<void>;
   /** After such a batch committed: one call for all; `afterCommit` for each unless given. */
   afterCommitBatch?(changes: CardChange[]): Promise<void> | void;
+  beforePurge?(card: CardDoc, session: ClientSession): Promise<void>;
+  afterPurge?(card: CardDoc): Promise<void>;
 }
 
 const registered: CardLifecycleHooks[] = [];
 
 export function registerCardHooks(hooks: CardLifecycleHooks): void {
   if (!registered.some((h) => h.name === hooks.name)) registered.push(hooks);
+}
+
+/** The hooks' messages for the values, by field key (the first hook to speak of a field wins). */
+export async function runCheckValues(check: ValuesCheck): Promise<Record<string, string>> {
+  const errors: Record<string, string> = {};
+  for (const hooks of registered) {
+    for (const [key, text] of Object.entries((await hooks.checkValues?.(check)) ?? {})) errors[key] ??= text;
+  }
+  return errors;
+}
+
+export async function runBeforePurge(card: CardDoc, session: ClientSession): Promise<void> {
+  for (const hooks of registered) await hooks.beforePurge?.(card, session);
+}
+
+/** Runs one step of every hook once a change is durable: a failure is reported, never thrown (the change stays). */
+async function runCommitted(step: (hooks: CardLifecycleHooks) => Promise<void> | void, onError: (name: string, error: unknown) => void): Promise<void> {
+  for (const hooks of registered) {
+    try {
+      await step(hooks);
+    } catch (error) {
+      onError(hooks.name, error);
+    }
+  }
+}
+
+/** After a purge is committed; failures are logged, like those of after-commit hooks. */
+export function runAfterPurge(card: CardDoc, onError: (name: string, error: unknown) => void): Promise<void> {
+  return runCommitted((hooks) => hooks.afterPurge?.(card), onError);
 }
 
 export async function runBeforeSave(change: CardChange, session: ClientSession): Promise<void> {
@@ -65,14 +111,10 @@ export async function runBeforeSaveBatch(changes: CardChange[], session: ClientS
 
 /** After a batch committed: the hooks (batch form where a hook has one), then one card event per change. */
 export async function runAfterCommitBatch(changes: CardChange[], onError: (name: string, error: unknown) => void): Promise<void> {
-  for (const hooks of registered) {
-    try {
-      if (hooks.afterCommitBatch) await hooks.afterCommitBatch(changes);
-      else if (hooks.afterCommit) for (const change of changes) await hooks.afterCommit(change);
-    } catch (error) {
-      onError(hooks.name, error);
-    }
-  }
+  await runCommitted(async (hooks) => {
+    if (hooks.afterCommitBatch) await hooks.afterCommitBatch(changes);
+    else if (hooks.afterCommit) for (const change of changes) await hooks.afterCommit(change);
+  }, onError);
   for (const change of changes) publishCardEvent(change);
 }
 
@@ -82,13 +124,7 @@ export async function runAfterCommitBatch(changes: CardChange[], onError: (name:
  * are logged, not thrown.
  */
 export async function runAfterCommit(change: CardChange, onError: (name: string, error: unknown) => void): Promise<void> {
-  for (const hooks of registered) {
-    try {
-      await hooks.afterCommit?.(change);
-    } catch (error) {
-      onError(hooks.name, error);
-    }
-  }
+  await runCommitted((hooks) => hooks.afterCommit?.(change), onError);
   publishCardEvent(change);
 }
 

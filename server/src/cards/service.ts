@@ -11,7 +11,7 @@ import { User } from '../people/models';
 import { auditActorOf } from '../people/service';
 import type { Logger } from '../logger';
 import { FieldErrors, isDuplicateKeyError, refuseField } from '../validation';
-import { diffValues, runAfterCommit, runAfterCommitBatch, runBeforeSave, runBeforeSaveBatch, type CardAction, type CardChange, type ChangeSource } from './lifecycle';
+import { diffValues, runAfterCommit, runAfterCommitBatch, runAfterPurge, runBeforePurge, runBeforeSave, runBeforeSaveBatch, runCheckValues, type CardAction, type CardChange, type ChangeSource } from './lifecycle';
 import { Card, type CardDoc } from './model';
 import { pluginFieldErrors } from './plugins';
 
@@ -86,11 +86,12 @@ const idsOf = (value: CardValues[string] | undefined): string[] => (value === un
  * Referenced cards must exist, be of a target type, be outside the trash and be readable by the
  * author; users must exist. Only what the change adds is checked: references the card already
  * holds stay as they are, even when their card went to the trash or out of the author's sight.
+ * (Files are checked by the files module's `checkValues` hook.)
  */
 async function checkReferences(actor: Actor, type: CardTypeDefinition, values: CardValues, previous: CardValues, errors: FieldErrors): Promise<void> {
   for (const field of type.fields) {
     const link = kindOf(field).link;
-    if (!link) continue;
+    if (!link || link.to === 'file') continue;
     const kept = new Set(idsOf(previous[field.key]));
     const ids = idsOf(values[field.key]).filter((id) => !kept.has(id) && Types.ObjectId.isValid(id));
     if (ids.length === 0) continue;
@@ -110,8 +111,19 @@ function valuesObject(actor: Actor, values: unknown): Record<string, unknown> {
   return values as Record<string, unknown>;
 }
 
-/** The values of a card checked against its type, its plugins and (for what changed) its references. */
-export async function validated(actor: Actor, type: CardTypeDefinition, input: Record<string, unknown>, action: CardAction, before?: CardDoc, touched?: ReadonlySet<string>): Promise<CardValues> {
+/**
+ * The values of a card checked against its type, its plugins, the lifecycle hooks and (for what
+ * changed) its references. `folderId` is the folder of a card being created (an edited card's own otherwise).
+ */
+export async function validated(
+  actor: Actor,
+  type: CardTypeDefinition,
+  input: Record<string, unknown>,
+  action: CardAction,
+  before?: CardDoc,
+  touched?: ReadonlySet<string>,
+  folderId?: string,
+): Promise<CardValues> {
   const { values, errors: fieldErrors } = validateCardValues(type, input, { locale: actor.locale, applyDefaults: action === 'create', touched });
   const errors = new FieldErrors(actor.locale);
   for (const [key, text] of Object.entries(fieldErrors)) errors.addMessage(key, text);
@@ -119,7 +131,11 @@ export async function validated(actor: Actor, type: CardTypeDefinition, input: R
   const accepted = Object.fromEntries(Object.entries(input).filter(([key]) => !Object.hasOwn(fieldErrors, key)));
   const pluginErrors = await pluginFieldErrors({ cardType: type, values: accepted, action, cardId: before && String(before._id), locale: actor.locale });
   for (const [key, text] of Object.entries(pluginErrors)) errors.addMessage(key, text);
-  if (Object.keys(fieldErrors).length === 0) await checkReferences(actor, type, values, before?.values ?? {}, errors);
+  if (Object.keys(fieldErrors).length === 0) {
+    await checkReferences(actor, type, values, before?.values ?? {}, errors);
+    const hookErrors = await runCheckValues({ actor, type, action, card: before ?? null, folderId: folderId ?? (before ? String(before.folderId) : ''), values });
+    for (const [key, text] of Object.entries(hookErrors)) errors.addMessage(key, text);
+  }
   errors.throwIfAny();
   return values;
 }
@@ -266,7 +282,7 @@ export async function createCard(context: CardServiceContext, input: { folderId:
     errors.addMessage('typeKey', t(actor, `В этой папке нельзя создавать карточки типа «${type.names.ru}»`, `Cards of type “${type.names.en}” cannot be created in this folder`));
     errors.throwIfAny();
   }
-  const values = await validated(actor, type, valuesObject(actor, input.values), 'create');
+  const values = await validated(actor, type, valuesObject(actor, input.values), 'create', undefined, undefined, String(folder._id));
   const now = new Date();
   return commitChange(context, type, 'create', null, values, async (session) => {
     const [card] = await Card.create([newCardDocument(actor, type, folder, values, now)], { session });
@@ -389,20 +405,23 @@ export async function setCardTrashed(context: CardServiceContext, id: string, tr
   });
 }
 
-/** Removes a card from the trash for good (administrators), recorded in the audit log with the card as it was. Its history stays. */
+/** Removes a card from the trash for good (administrators), recorded in the audit log with the card as it was, with what the purge hooks remove (its files). Its history stays. */
 export async function purgeCard(context: CardServiceContext, id: string): Promise<boolean> {
   const { actor } = context;
   if (!actor.isAdmin) throw forbidden(actor, t(actor, 'окончательное удаление', 'purging'));
   if (!Types.ObjectId.isValid(id)) return false;
-  let purged = false;
+  let purged: CardDoc | null = null;
   await mongoose.connection.transaction(async (session) => {
     const card = await Card.findOneAndDelete({ _id: id, inTrash: true }, { session }).lean<CardDoc>();
-    purged = card !== null;
+    purged = card;
     if (!card) return;
     const before = { typeKey: card.typeKey, folderId: String(card.folderId), title: card.title, version: card.version, values: card.values, trashedAt: card.trashedAt ?? null };
     await recordAudit(auditActorOf(actor), { kind: 'card-purged', targetType: 'Card', targetId: id, summary: card.title, before }, session);
+    await runBeforePurge(card, session);
   });
-  return purged;
+  if (!purged) return false;
+  await runAfterPurge(purged, (name, error) => context.logger.error({ err: error, hook: name }, 'after-purge hook failed'));
+  return true;
 }
 
 export function fieldOf(type: CardTypeDefinition, key: string): FieldDefinition | undefined {

@@ -22,6 +22,8 @@ export const historyModule: GraphQLModule = {
       "The value names a folder the reader may not see: it is withheld and reads «нет доступа»."
       beforeHidden: Boolean!
       afterHidden: Boolean!
+      "For a file field: the file versions added, removed and replaced — change, file and previous, each with id, name, size, sha256 and version."
+      files: JSON
     }
     type HistoryEntry {
       id: ID!

@@ -14,6 +14,8 @@ const fieldChangeSchema = new Schema(
     /** For references: the referenced cards' titles at that time, by id. */
     beforeTitles: { type: Schema.Types.Mixed, default: null },
     afterTitles: { type: Schema.Types.Mixed, default: null },
+    /** For file fields: the file versions added, removed and replaced, with their SHA-256. */
+    files: { type: Schema.Types.Mixed, default: undefined },
   },
   { _id: false },
 );
@@ -40,6 +42,22 @@ historyEntrySchema.index({ cardId: 1, seq: 1 }, { unique: true });
 historyEntrySchema.index({ cardId: 1, at: -1 });
 historyEntrySchema.index({ actorId: 1, at: -1 });
 
+/** A file version as history records it (and as its hash in the chain covers it). */
+export interface FileRecord {
+  id: string;
+  name: string;
+  size: number;
+  sha256: string;
+  version: number;
+}
+
+/** One file's part of a field change: added, removed, or replaced by a new version (`previous` the one replaced). */
+export interface FileChangeRecord {
+  change: 'added' | 'removed' | 'replaced';
+  file: FileRecord;
+  previous?: FileRecord;
+}
+
 export interface HistoryFieldChange {
   key: string;
   label: { ru: string; en: string };
@@ -48,6 +66,8 @@ export interface HistoryFieldChange {
   /** Titles of referenced cards by id; for a move, the folders' names by id. */
   beforeTitles: Record<string, string> | null;
   afterTitles: Record<string, string> | null;
+  /** For file fields: the file versions added, removed and replaced, with their SHA-256. */
+  files?: FileChangeRecord[];
 }
 
 export interface HistoryEntryDoc {

@@ -25,11 +25,41 @@ async function titlesOf(ids: unknown, session: ClientSession): Promise<Record<st
   return Object.fromEntries(cards.map((c) => [String(c._id), c.title]));
 }
 
+/**
+ * How a module that owns a field kind describes a change of such a field (the files module: the
+ * versions added, removed and replaced, and the files' names); undefined for fields it does not own.
+ */
+export type FieldChangeDescriber = (
+  change: CardChange,
+  key: string,
+  session: ClientSession,
+) => Promise<Pick<HistoryFieldChange, 'beforeTitles' | 'afterTitles' | 'files'> | undefined>;
+
+const describers: FieldChangeDescriber[] = [];
+
+/** Registered at start-up (once each). */
+export function registerFieldChangeDescriber(describer: FieldChangeDescriber): void {
+  if (!describers.includes(describer)) describers.push(describer);
+}
+
+async function ownedDescription(change: CardChange, key: string, session: ClientSession) {
+  for (const describer of describers) {
+    const described = await describer(change, key, session);
+    if (described) return described;
+  }
+  return undefined;
+}
+
 /** Field changes as history records them: label at the time, references with their titles. */
 async function describeChanges(change: CardChange, session: ClientSession): Promise<HistoryFieldChange[]> {
   const described: HistoryFieldChange[] = [];
   for (const { key, before, after } of change.changes) {
     const field = change.type.fields.find((f) => f.key === key);
+    const owned = await ownedDescription(change, key, session);
+    if (owned) {
+      described.push({ key, label: field?.label ?? { ru: key, en: key }, before: before ?? null, after: after ?? null, ...owned });
+      continue;
+    }
     const isReference = field !== undefined && cardTargets(field) !== undefined;
     described.push({
       key,
@@ -162,7 +192,7 @@ const isMove = (entry: HistoryEntryDoc, change: HistoryFieldChange) => entry.act
  */
 async function asReadBy(actor: Actor, entries: HistoryEntryDoc[]): Promise<(Omit<HistoryEntryDoc, 'changes'> & { changes: ReadableFieldChange[] })[]> {
   const cardIds = new Set(
-    entries.flatMap((entry) => entry.changes.filter((change) => !isMove(entry, change)).flatMap((change) => [...Object.keys(change.beforeTitles ?? {}), ...Object.keys(change.afterTitles ?? {})])),
+    entries.flatMap((entry) => entry.changes.filter((change) => !isMove(entry, change) && !change.files).flatMap((change) => [...Object.keys(change.beforeTitles ?? {}), ...Object.keys(change.afterTitles ?? {})])),
   );
   const cards = cardIds.size > 0 ? await Card.find({ _id: { $in: [...cardIds].filter((id) => Types.ObjectId.isValid(id)) } }, { folderId: 1, libraryId: 1 }).lean() : [];
   const cardById = new Map(cards.map((card) => [String(card._id), card]));
@@ -182,6 +212,8 @@ async function asReadBy(actor: Actor, entries: HistoryEntryDoc[]): Promise<(Omit
   return entries.map((entry) => ({
     ...entry,
     changes: entry.changes.map((change) => {
+      // A file field's titles name the card's own files: whoever may read its history may read them.
+      if (change.files) return { ...change, beforeHidden: false, afterHidden: false };
       if (!isMove(entry, change)) {
         return { ...change, beforeTitles: withheld(change.beforeTitles, cardVisible), afterTitles: withheld(change.afterTitles, cardVisible), beforeHidden: false, afterHidden: false };
       }

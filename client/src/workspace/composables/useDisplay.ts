@@ -1,6 +1,7 @@
 import { useI18n } from 'vue-i18n';
 import type { LinkTarget, StoredValue } from '../../../../card-types';
 import { useFormat } from '../../field-kinds/format';
+import { knownFiles } from '../../files/api';
 import type { CardReference, FieldDef, FieldValue } from '../api';
 import { useCardTypesStore } from '../stores/cardTypes';
 import { useLabel } from './useLabel';
@@ -16,10 +17,12 @@ export function useDisplay() {
   const referenceLabel = (ref: CardReference): string | null =>
     !ref.accessible || ref.title === null ? null : ref.inTrash ? `${ref.title} ${t('ws.referenceInTrash')}` : ref.title;
 
-  /** How an id reads: a user's name, a referenced card's title (marked in the trash, «нет доступа» when hidden), «…» while loading. */
+  /** How an id reads: a user's name, a file's name, a referenced card's title (marked in the trash, «нет доступа» when hidden), «…» while loading. */
   function linkText(references: CardReference[] = [], titles: Record<string, string | null> | null = null) {
     return (id: string, target: LinkTarget): string => {
       if (target === 'user') return types.userName(id) ?? '…';
+      // History names a file as it was then (its titles); elsewhere the file's name as it is known.
+      if (target === 'file') return (titles && id in titles ? titles[id] : knownFiles.get(id)?.name) ?? t('files.file');
       const reference = references.find((r) => r.id === id);
       const title = titles && id in titles ? titles[id] : reference ? referenceLabel(reference) : undefined;
       return title === null ? t('ws.noAccess') : (title ?? '…');

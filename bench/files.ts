@@ -1,0 +1,113 @@
+/**
+ * `npm run bench:files [-- --mb 50 --runs 3]`: upload and download throughput of files on cards,
+ * over HTTP through Kartoteka (multipart POST /files, then GET /files/:id), on MONGODB_URI when set,
+ * else Kartoteka's built-in database. The upload body is generated while it is sent, so this
+ * process holds no file whole either; the resident memory printed is this process's (server and
+ * client, plus the database when it is the built-in one in this process) before and at its peak
+ * during the upload. Prints numbers; asserts nothing.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { parseArgs } from 'node:util';
+import { signedIn } from '../test/support/server';
+import { benchDatabaseUri, BENCH_ADMIN, printMachine, startBenchServer } from './support';
+
+const { values } = parseArgs({ options: { mb: { type: 'string', default: '50' }, runs: { type: 'string', default: '3' } } });
+const SIZE = Number(values.mb) * 2 ** 20;
+const RUNS = Number(values.runs);
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+const rate = (bytes: number, ms: number) => `${(bytes / 2 ** 20 / (ms / 1000)).toFixed(1)} MB/s`;
+
+/** POSTs a multipart form whose file part is SIZE bytes of a repeated random block, written as it goes. */
+function upload(url: string, cookie: string, form: Record<string, string>): Promise<{ status: number; body: string; sha256: string }> {
+  const boundary = `bench${randomBytes(8).toString('hex')}`;
+  const head = Buffer.from(
+    Object.entries(form)
+      .map(([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`)
+      .join('') + `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="bench.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+  );
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const block = randomBytes(256 * 1024);
+  const hash = createHash('sha256');
+  return new Promise((resolve, reject) => {
+    const request = http.request(`${url}/files`, {
+      method: 'POST',
+      headers: { cookie, 'x-graphql-yoga-csrf': '1', 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': head.length + SIZE + tail.length },
+    });
+    request.on('error', reject);
+    request.on('response', (response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body, sha256: hash.digest('hex') }));
+    });
+    request.write(head);
+    let sent = 0;
+    const more = () => {
+      while (sent < SIZE) {
+        const part = block.subarray(0, Math.min(block.length, SIZE - sent));
+        sent += part.length;
+        hash.update(part);
+        if (!request.write(part)) {
+          request.once('drain', more);
+          return;
+        }
+      }
+      request.end(tail);
+    };
+    more();
+  });
+}
+
+printMachine();
+const database = await benchDatabaseUri();
+const server = await startBenchServer(database.uri);
+try {
+  const admin = await signedIn(server, BENCH_ADMIN.login, BENCH_ADMIN.password);
+  const library = (await admin.data<{ createLibrary: { id: string } }>('mutation { createLibrary(name: "Файлы") { id } }')).createLibrary.id;
+  const folder = (await admin.data<{ createFolder: { id: string } }>('mutation($i: FolderInput!) { createFolder(input: $i) { id } }', { i: { libraryId: library, name: 'Файлы' } }))
+    .createFolder.id;
+  await admin.data('mutation($d: CardTypeInput!) { createCardType(definition: $d) { key } }', {
+    d: {
+      key: 'bench-file',
+      names: { ru: 'Файл', en: 'File' },
+      titleTemplate: '{title}',
+      historyEnabled: false,
+      origin: 'admin',
+      fields: [
+        { key: 'title', kind: 'string', label: { ru: 'Название', en: 'Title' }, required: true },
+        { key: 'file', kind: 'file', label: { ru: 'Файл', en: 'File' }, max: Math.ceil(SIZE / 2 ** 20) },
+      ],
+    },
+  });
+  console.log(`database: ${database.kind}; file: ${mib(SIZE)}; runs: ${RUNS}`);
+  for (let run = 1; run <= RUNS; run++) {
+    global.gc?.();
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    const startUpload = performance.now();
+    const answer = await upload(server.url, admin.cookieHeader(), { folderId: folder, typeKey: 'bench-file', field: 'file' });
+    const uploadMs = performance.now() - startUpload;
+    clearInterval(sampler);
+    if (answer.status !== 201) throw new Error(`upload refused: ${answer.status} ${answer.body}`);
+    const file = (JSON.parse(answer.body) as { file: { id: string; url: string; sha256: string } }).file;
+    if (file.sha256 !== answer.sha256) throw new Error('the stored SHA-256 differs from the one sent');
+    const startDownload = performance.now();
+    const response = await fetch(`${server.url}${file.url}`, { headers: { cookie: admin.cookieHeader() } });
+    const hash = createHash('sha256');
+    let received = 0;
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      received += chunk.length;
+      hash.update(chunk);
+    }
+    const downloadMs = performance.now() - startDownload;
+    if (received !== SIZE || hash.digest('hex') !== file.sha256) throw new Error('the downloaded bytes differ from the uploaded ones');
+    console.log(
+      `run ${run}: upload ${rate(SIZE, uploadMs)} (${(uploadMs / 1000).toFixed(1)} s), download ${rate(SIZE, downloadMs)} (${(downloadMs / 1000).toFixed(1)} s); ` +
+        `resident memory ${mib(before)} before the upload, ${mib(peak)} at its peak (+${mib(peak - before)})`,
+    );
+  }
+} finally {
+  await server.stop();
+  await database.stop();
+}

@@ -1,0 +1,123 @@
+/** Files on cards as the client uses them: upload with progress and cancel (POST /files), and what is known of stored files. */
+import { reactive } from 'vue';
+import { graphql } from '../api/graphql';
+
+/** How the card shows a file (the kernel's FilePreview). */
+export type FilePreviewKind = 'pdf' | 'image' | 'html' | 'none';
+
+/** A stored file version: the upload's answer, and the API's StoredFile. */
+export interface StoredFileInfo {
+  id: string;
+  name: string;
+  size: number;
+  version: number;
+  /** The download (an attachment); `?inline=1` opens a PDF or an image in the browser. */
+  url: string;
+  preview: FilePreviewKind;
+}
+
+const FILE_FIELDS = 'id name size version url preview';
+
+/** Where an upload goes: a file field of a card being edited (`cardId`) or created (`folderId` + `typeKey`). */
+export interface UploadTarget {
+  cardId: string | null;
+  folderId: string;
+  typeKey: string;
+}
+
+/** An upload the server refused (with its message for the field) or that could not be sent. */
+export class UploadError extends Error {
+  constructor(
+    message: string,
+    readonly cancelled = false,
+  ) {
+    super(message);
+    this.name = 'UploadError';
+  }
+}
+
+/** A running upload: its outcome, and how to stop it. */
+export interface Upload {
+  done: Promise<StoredFileInfo>;
+  cancel(): void;
+}
+
+interface UploadAnswer {
+  file?: StoredFileInfo;
+  errors?: { message: string; extensions?: { fields?: Record<string, string> } }[];
+}
+
+/**
+ * Sends one file for `field` as multipart (the form fields first, then the file) with the API's CSRF
+ * header; `onProgress` hears the bytes sent. XMLHttpRequest, because fetch reports no upload progress.
+ */
+export function uploadFile(target: UploadTarget, field: string, file: File, options: { replaces?: string; onProgress(sent: number, total: number): void; failed: string }): Upload {
+  const request = new XMLHttpRequest();
+  const form = new FormData();
+  if (target.cardId) form.append('cardId', target.cardId);
+  else {
+    form.append('folderId', target.folderId);
+    form.append('typeKey', target.typeKey);
+  }
+  form.append('field', field);
+  if (options.replaces) form.append('replaces', options.replaces);
+  form.append('file', file, file.name);
+  const done = new Promise<StoredFileInfo>((resolve, reject) => {
+    request.upload.onprogress = (event) => options.onProgress(event.loaded, event.lengthComputable ? event.total : file.size);
+    request.onload = () => {
+      let answer: UploadAnswer = {};
+      try {
+        answer = JSON.parse(request.responseText) as UploadAnswer;
+      } catch {
+        // Not JSON (a proxy's page): the status says enough.
+      }
+      if (request.status === 201 && answer.file) {
+        resolve(answer.file);
+        return;
+      }
+      const first = answer.errors?.[0];
+      reject(new UploadError(first?.extensions?.fields?.[field] ?? first?.extensions?.fields?.file ?? first?.message ?? `${options.failed} (HTTP ${request.status})`));
+    };
+    request.onerror = () => reject(new UploadError(options.failed));
+    request.onabort = () => reject(new UploadError(options.failed, true));
+  });
+  request.open('POST', '/files');
+  request.setRequestHeader('x-graphql-yoga-csrf', '1');
+  request.setRequestHeader('accept-language', document.documentElement.lang || 'ru');
+  request.send(form);
+  return { done, cancel: () => request.abort() };
+}
+
+/** Stored files known to this tab, by id: filled by uploads and by reading them from the API. */
+export const knownFiles = reactive(new Map<string, StoredFileInfo>());
+const asked = new Set<string>();
+
+export function rememberFile(file: StoredFileInfo): void {
+  knownFiles.set(file.id, file);
+}
+
+/** Reads the files of these ids that are not known yet (those the reader may not read stay unknown). */
+export async function loadFiles(ids: string[]): Promise<void> {
+  const missing = ids.filter((id) => !knownFiles.has(id) && !asked.has(id));
+  if (missing.length === 0) return;
+  for (const id of missing) asked.add(id);
+  try {
+    const data = await graphql<{ files: StoredFileInfo[] }>(`query Files($ids: [ID!]!) { files(ids: $ids) { ${FILE_FIELDS} } }`, { ids: missing });
+    for (const file of data.files) rememberFile(file);
+  } finally {
+    for (const id of missing) asked.delete(id);
+  }
+}
+
+/** A size as people read it: 12 КБ, 3,4 МБ. */
+export function formatSize(bytes: number, locale: string): string {
+  const units = locale === 'en' ? ['B', 'KB', 'MB', 'GB'] : ['Б', 'КБ', 'МБ', 'ГБ'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  const shown = new Intl.NumberFormat(locale === 'en' ? 'en' : 'ru', { maximumFractionDigits: unit === 0 || value >= 10 ? 0 : 1 }).format(value);
+  return `${shown} ${units[unit]}`;
+}

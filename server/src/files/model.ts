@@ -1,0 +1,91 @@
+import mongoose, { Schema, type Types } from 'mongoose';
+
+/**
+ * One stored file version: its content lives in the file storage (GridFS) under the same id, its
+ * description here. An upload is `pending` until a saved card takes it (`attached`); uploads never
+ * attached, and the files of purged cards, are removed once `expiresAt` has passed.
+ */
+export type FileState = 'uploading' | 'pending' | 'attached' | 'purged';
+/** Text for search: not a searchable type, waiting for the extraction job, extracted, or unreadable. */
+export type TextState = 'none' | 'pending' | 'done' | 'failed';
+
+const storedFileSchema = new Schema(
+  {
+    name: { type: String, required: true },
+    size: { type: Number, default: 0 },
+    sha256: { type: String, default: '' },
+    /** What the content was recognised as (a key of the kernel's file types), null for none of them. */
+    fileType: { type: String, default: null },
+    state: { type: String, required: true },
+    uploadedBy: { type: Schema.Types.ObjectId, required: true },
+    uploadedAt: { type: Date, required: true },
+    /** The type and field the file was uploaded for, and the card (null: a card being created in folderId). */
+    cardTypeKey: { type: String, required: true },
+    fieldKey: { type: String, required: true },
+    cardId: { type: Schema.Types.ObjectId, default: null },
+    folderId: { type: Schema.Types.ObjectId, default: null },
+    /** The version this upload is meant to replace. */
+    replaces: { type: Schema.Types.ObjectId, default: null },
+    /** Every version of one file shares the id of its first version; `version` counts from 1. */
+    lineage: { type: Schema.Types.ObjectId, default: null },
+    version: { type: Number, default: 1 },
+    attachedAt: { type: Date, default: null },
+    expiresAt: { type: Date, default: null },
+    textState: { type: String, default: 'none' },
+    /** Derived copies kept in the storage: an image's thumbnail, a DOCX as sanitised HTML. */
+    renditions: {
+      thumbnail: { type: Schema.Types.ObjectId, default: null },
+      html: { type: Schema.Types.ObjectId, default: null },
+    },
+  },
+  { minimize: false, versionKey: false },
+);
+storedFileSchema.index({ state: 1, expiresAt: 1 });
+storedFileSchema.index({ cardId: 1, state: 1 });
+storedFileSchema.index({ lineage: 1, version: -1 });
+
+export interface StoredFileDoc {
+  _id: Types.ObjectId;
+  name: string;
+  size: number;
+  sha256: string;
+  fileType: string | null;
+  state: FileState;
+  uploadedBy: Types.ObjectId;
+  uploadedAt: Date;
+  cardTypeKey: string;
+  fieldKey: string;
+  cardId: Types.ObjectId | null;
+  folderId: Types.ObjectId | null;
+  replaces: Types.ObjectId | null;
+  lineage: Types.ObjectId | null;
+  version: number;
+  attachedAt: Date | null;
+  expiresAt: Date | null;
+  textState: TextState;
+  renditions: { thumbnail: Types.ObjectId | null; html: Types.ObjectId | null };
+}
+
+export const StoredFile = mongoose.model('StoredFile', storedFileSchema, 'files');
+
+/**
+ * The text of a searchable file version (normalised for search, bounded), kept apart from the
+ * card so that a search hit can say which file it was found in.
+ */
+const fileTextSchema = new Schema(
+  {
+    _id: { type: Schema.Types.ObjectId, required: true },
+    cardId: { type: Schema.Types.ObjectId, required: true },
+    text: { type: String, default: '' },
+  },
+  { versionKey: false },
+);
+fileTextSchema.index({ text: 'text' }, { default_language: 'none' });
+
+export interface FileTextDoc {
+  _id: Types.ObjectId;
+  cardId: Types.ObjectId;
+  text: string;
+}
+
+export const FileText = mongoose.model('FileText', fileTextSchema, 'filetexts');

@@ -1,0 +1,185 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import rangeParser from 'range-parser';
+import { buildActor, type Actor } from '../access/actor';
+import { recordAudit } from '../audit/service';
+import { underMaintenance } from '../backup/maintenance';
+import type { ErrorCode } from '../errors';
+import { message } from '../i18n';
+import { findFileType } from '../../../card-types';
+import { contentTypeOf, fileView } from './view';
+import { readableFile } from './service';
+import { fileStorage } from './storage';
+import { receiveUpload, UploadRefusal, UPLOAD_REQUEST_CEILING } from './upload';
+import { docxPreview, imageThumbnail } from './preview';
+import type { StoredFileDoc } from './model';
+
+/** Where uploads go: beside /graphql. */
+export const FILES_PATH = '/files';
+
+/** The header a browser sends only from a page of an origin the API trusts (the API's CSRF rule). */
+const CSRF_HEADER = 'x-graphql-yoga-csrf';
+
+function refuse(ctx: Context, status: number, code: ErrorCode, text: string, fields?: Record<string, string>): void {
+  ctx.status = status;
+  ctx.body = { errors: [{ message: text, extensions: { code, ...(fields ? { fields } : {}) } }] };
+}
+
+/** The signed-in actor of a request, or a refusal sent (401, or 403 outside the user's allowed addresses). */
+async function actorOf(ctx: Context): Promise<Actor | null> {
+  const { user, addressRefused } = ctx.state.auth;
+  if (!user) {
+    refuse(ctx, 401, 'UNAUTHENTICATED', message('ru', 'unauthenticated'));
+    return null;
+  }
+  if (addressRefused) {
+    refuse(ctx, 403, 'FORBIDDEN', message(user.locale === 'en' ? 'en' : 'ru', 'ipRefused', { ip: ctx.ip }));
+    return null;
+  }
+  return buildActor(user, ctx.ip);
+}
+
+/**
+ * Responses carrying a file never run in Kartoteka's origin: nothing may load or execute, and
+ * (except in the browser's own PDF viewer, which a sandbox would switch off) the document is sandboxed.
+ */
+function fileSecurityHeaders(ctx: Context, pdfInline: boolean): void {
+  ctx.set('X-Content-Type-Options', 'nosniff');
+  ctx.set(
+    'Content-Security-Policy',
+    pdfInline ? "default-src 'none'; frame-ancestors 'self'" : "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; sandbox",
+  );
+  ctx.set('Cache-Control', 'private, no-cache');
+}
+
+/** POST /files: one file of a multipart form, stored as the actor's upload (201 with its description). */
+async function upload(ctx: Context): Promise<void> {
+  const actor = await actorOf(ctx);
+  if (!actor) return;
+  if (!ctx.get(CSRF_HEADER)) {
+    refuse(ctx, 403, 'FORBIDDEN', `Required CSRF header(s) not present: ${CSRF_HEADER}`);
+    return;
+  }
+  if (await underMaintenance()) {
+    refuse(ctx, 503, 'MAINTENANCE', message(actor.locale, 'maintenance'));
+    return;
+  }
+  if (Number(ctx.get('content-length') || 0) > UPLOAD_REQUEST_CEILING) {
+    refuse(ctx, 413, 'BAD_USER_INPUT', message(actor.locale, 'invalidInput'), { file: actor.locale === 'ru' ? 'Файл слишком большой' : 'The file is too large' });
+    return;
+  }
+  try {
+    const stored = await receiveUpload(actor, ctx.req);
+    ctx.status = 201;
+    ctx.body = { file: fileView(stored) };
+  } catch (error) {
+    // A cancelled upload: nobody is left to answer, and what it sent is already dropped.
+    if (ctx.req.destroyed && !(error instanceof UploadRefusal)) return;
+    if (!(error instanceof UploadRefusal)) throw error;
+    refuse(ctx, error.status, error.code, error.message, error.code === 'BAD_USER_INPUT' ? error.fields : undefined);
+  }
+}
+
+/** The file a download asks for, when the actor may read it; 404 otherwise (a hidden card's file is not there). */
+async function requestedFile(ctx: Context): Promise<{ actor: Actor; file: StoredFileDoc } | null> {
+  const actor = await actorOf(ctx);
+  if (!actor) return null;
+  const found = await readableFile(actor, ctx.params.id ?? '');
+  if (!found) {
+    refuse(ctx, 404, 'NOT_FOUND', message(actor.locale, 'notFound', { what: actor.locale === 'ru' ? 'Файл' : 'File' }));
+    return null;
+  }
+  return { actor, file: found.file };
+}
+
+/**
+ * GET /files/:id: the bytes of a version, as an attachment (or inline, `?inline=1`, for PDFs and
+ * images), with its SHA-256 as ETag and byte ranges (206). Every download is audited (a ranged one at its first part).
+ */
+async function download(ctx: Context): Promise<void> {
+  const found = await requestedFile(ctx);
+  if (!found) return;
+  const { actor, file } = found;
+  const preview = findFileType(file.fileType)?.preview;
+  const inline = ctx.query.inline === '1' && (preview === 'pdf' || preview === 'image');
+  fileSecurityHeaders(ctx, inline && preview === 'pdf');
+  ctx.attachment(file.name, { type: inline ? 'inline' : 'attachment' });
+  ctx.type = contentTypeOf(file);
+  ctx.set('Accept-Ranges', 'bytes');
+  ctx.etag = file.sha256;
+  if (ctx.fresh) {
+    ctx.status = 304;
+    return;
+  }
+  const ifRange = ctx.get('if-range');
+  const ranges = ctx.get('range') && (!ifRange || ifRange === `"${file.sha256}"`) ? rangeParser(file.size, ctx.get('range'), { combine: true }) : -2;
+  if (ranges === -1) {
+    ctx.status = 416;
+    ctx.set('Content-Range', `bytes */${file.size}`);
+    return;
+  }
+  // One range is served as asked; a malformed header or several ranges get the whole file.
+  const range = Array.isArray(ranges) && ranges.length === 1 ? ranges[0] : undefined;
+  if (range) {
+    ctx.status = 206;
+    ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${file.size}`);
+  }
+  ctx.length = range ? range.end - range.start + 1 : file.size;
+  if (ctx.method === 'HEAD') return;
+  // A viewer reading a document in parts is one download: audited at its first part.
+  if (!range || range.start === 0) {
+    await recordAudit(
+      { userId: actor.userId, login: actor.login, ip: actor.ip },
+      {
+        kind: 'file-downloaded',
+        targetType: 'card',
+        targetId: file.cardId ? String(file.cardId) : '',
+        summary: file.name,
+        after: {
+          fileId: String(file._id),
+          version: file.version,
+          sha256: file.sha256,
+          disposition: inline ? 'inline' : 'attachment',
+          ...(range ? { range: `${range.start}-${range.end}` } : {}),
+        },
+      },
+    );
+  }
+  ctx.body = fileStorage.read(String(file._id), range);
+}
+
+/** GET /files/:id/thumbnail: an image's small copy (JPEG), made once and kept. */
+async function thumbnail(ctx: Context): Promise<void> {
+  const found = await requestedFile(ctx);
+  if (!found) return;
+  const made = await imageThumbnail(found.file);
+  if (!made) {
+    refuse(ctx, 404, 'NOT_FOUND', message(found.actor.locale, 'notFound', { what: found.actor.locale === 'ru' ? 'Эскиз' : 'Thumbnail' }));
+    return;
+  }
+  fileSecurityHeaders(ctx, false);
+  ctx.type = 'image/jpeg';
+  ctx.body = made;
+}
+
+/** GET /files/:id/preview: a DOCX as sanitised, read-only HTML, for a sandboxed frame in the card. */
+async function preview(ctx: Context): Promise<void> {
+  const found = await requestedFile(ctx);
+  if (!found) return;
+  const html = await docxPreview(found.file);
+  if (html === null) {
+    refuse(ctx, 404, 'NOT_FOUND', message(found.actor.locale, 'notFound', { what: found.actor.locale === 'ru' ? 'Предпросмотр' : 'Preview' }));
+    return;
+  }
+  fileSecurityHeaders(ctx, false);
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.body = html;
+}
+
+/** Upload, download and previews of files, beside /graphql, with the API's session and CSRF rules. */
+export function fileRoutes(router: Router): void {
+  router.post(FILES_PATH, upload);
+  router.get(`${FILES_PATH}/:id`, download);
+  router.get(`${FILES_PATH}/:id/thumbnail`, thumbnail);
+  router.get(`${FILES_PATH}/:id/preview`, preview);
+}

@@ -1,0 +1,198 @@
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import busboy from 'busboy';
+import { Types } from 'mongoose';
+import { cardSubject } from '../access/ability';
+import type { Actor } from '../access/actor';
+import { FILE_MAX_MB_CEILING, fileRefusal, fileSizeLimit, kindOf, type CardTypeDefinition, type FieldDefinition } from '../../../card-types';
+import { findCardType } from '../card-types/registry';
+import type { CardDoc } from '../cards/model';
+import { findCard } from '../cards/service';
+import type { ErrorCode } from '../errors';
+import { findFolder } from '../folders/service';
+import { FileInspection, FileTooLargeError } from './inspect';
+import { StoredFile, type StoredFileDoc } from './model';
+import { fileIdsOf, PENDING_TTL_MS } from './service';
+import { fileStorage } from './storage';
+
+/** An upload refused: the HTTP status, the API's error code, a message and (for BAD_USER_INPUT) messages by field. */
+export class UploadRefusal extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly fields: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** The most a request may carry: the largest file any field takes, and room for the form around it. */
+export const UPLOAD_REQUEST_CEILING = FILE_MAX_MB_CEILING * 1024 * 1024 + 64 * 1024;
+
+const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
+
+function badInput(actor: Actor, fields: Record<string, string>): UploadRefusal {
+  return new UploadRefusal(400, 'BAD_USER_INPUT', t(actor, 'Проверьте заполнение полей', 'Please check the fields'), fields);
+}
+
+/** What an upload is for: a file field of a card being edited, or of a card being created in a folder. */
+interface UploadTarget {
+  type: CardTypeDefinition;
+  field: FieldDefinition;
+  card: CardDoc | null;
+  folderId: Types.ObjectId | null;
+  replaces: Types.ObjectId | null;
+  /** The version number the upload takes: the replaced version's next, else 1 (fixed when it is attached). */
+  version: number;
+}
+
+/**
+ * The form fields before the file say where it goes: `cardId` (a card the actor may edit) or
+ * `folderId` and `typeKey` (a card the actor may create there), `field` (a file field of the type),
+ * and `replaces` (a version the field holds now, when this is its new version).
+ */
+async function uploadTarget(actor: Actor, form: Record<string, string>): Promise<UploadTarget> {
+  let type: CardTypeDefinition | null;
+  let card: CardDoc | null = null;
+  let folderId: Types.ObjectId | null = null;
+  if (form.cardId) {
+    card = await findCard(actor, form.cardId);
+    if (!card) throw new UploadRefusal(404, 'NOT_FOUND', t(actor, 'Карточка не найдена', 'Card not found'));
+    if (!actor.ability.can('update', cardSubject(card)))
+      throw new UploadRefusal(403, 'FORBIDDEN', t(actor, 'Недостаточно прав: изменение карточки', 'Not allowed: changing the card'));
+    type = await findCardType(card.typeKey);
+  } else {
+    const folder = form.folderId ? await findFolder(actor, form.folderId) : null;
+    if (!folder) throw new UploadRefusal(404, 'NOT_FOUND', t(actor, 'Папка не найдена', 'Folder not found'));
+    if (!actor.ability.can('create', cardSubject({ folderId: folder._id, libraryId: folder.libraryId }))) {
+      throw new UploadRefusal(403, 'FORBIDDEN', t(actor, 'Недостаточно прав: создание карточек в этой папке', 'Not allowed: creating cards in this folder'));
+    }
+    type = form.typeKey ? await findCardType(form.typeKey) : null;
+    if (!type || (folder.allowedCardTypes.length > 0 && !folder.allowedCardTypes.includes(type.key))) {
+      throw badInput(actor, { typeKey: t(actor, 'Нет такого типа карточки в этой папке', 'No such card type in this folder') });
+    }
+    folderId = folder._id;
+  }
+  const field = type?.fields.find((candidate) => candidate.key === form.field && !candidate.hidden && kindOf(candidate).link?.to === 'file');
+  if (!type || !field) throw badInput(actor, { field: t(actor, 'Нет такого поля для файлов', 'No such file field') });
+  let replaces: Types.ObjectId | null = null;
+  if (form.replaces) {
+    if (!card || !fileIdsOf(card.values[field.key]).includes(form.replaces.toLowerCase())) {
+      throw badInput(actor, { replaces: t(actor, 'Заменять можно только файл, который есть в поле', 'Only a file the field holds can be replaced') });
+    }
+    replaces = new Types.ObjectId(form.replaces);
+  }
+  const replaced = replaces && (await StoredFile.findById(replaces, { version: 1 }).lean<Pick<StoredFileDoc, 'version'>>());
+  return { type, field, card, folderId, replaces, version: replaced ? replaced.version + 1 : 1 };
+}
+
+/** A file name as given, without a path, control characters or more than 255 characters. */
+function cleanName(name: string | undefined): string {
+  const base = (name ?? '')
+    .split(/[\\/]/)
+    .pop()!
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .trim();
+  return base.slice(0, 255) || 'file';
+}
+
+/**
+ * Stores one file of the form: its description first (so that whatever a crash leaves behind is
+ * cleaned up with the expired uploads), then its bytes, streamed through the inspection into the
+ * storage; then the field's limits are checked against what the bytes were. A refused file is removed.
+ */
+async function storeFile(actor: Actor, target: UploadTarget, source: Readable, givenName: string | undefined): Promise<StoredFileDoc> {
+  const now = new Date();
+  const name = cleanName(givenName);
+  const [created] = await StoredFile.create([
+    {
+      name,
+      state: 'uploading',
+      uploadedBy: new Types.ObjectId(actor.userId),
+      uploadedAt: now,
+      cardTypeKey: target.type.key,
+      fieldKey: target.field.key,
+      cardId: target.card?._id ?? null,
+      folderId: target.folderId,
+      replaces: target.replaces,
+      version: target.version,
+      expiresAt: new Date(now.getTime() + PENDING_TTL_MS),
+    },
+  ]);
+  const id = String(created._id);
+  const inspection = new FileInspection(fileSizeLimit(target.field));
+  // A client that goes away fails the part, and with it the storage's write.
+  source.once('error', (error) => inspection.destroy(error));
+  if (source.destroyed) inspection.destroy(source.errored ?? new Error('upload aborted by the client'));
+  try {
+    await fileStorage.write(id, name, source.pipe(inspection));
+  } catch (error) {
+    // The rest of a refused part is read and dropped, so the form ends and the refusal can be answered.
+    source.resume();
+    await StoredFile.deleteOne({ _id: created._id });
+    if (error instanceof FileTooLargeError) throw badInput(actor, { [target.field.key]: fileRefusal(target.field, { size: error.limit + 1, type: undefined })![actor.locale] });
+    throw error;
+  }
+  const found = await inspection.result(name);
+  const refusal = fileRefusal(target.field, found);
+  if (refusal) {
+    await fileStorage.remove(id);
+    await StoredFile.deleteOne({ _id: created._id });
+    throw badInput(actor, { [target.field.key]: refusal[actor.locale] });
+  }
+  const stored = await StoredFile.findOneAndUpdate(
+    { _id: created._id },
+    { $set: { state: 'pending', size: found.size, sha256: found.sha256, fileType: found.type?.key ?? null } },
+    { returnDocument: 'after' },
+  ).lean<StoredFileDoc>();
+  return stored!;
+}
+
+/**
+ * Reads a multipart upload (`multipart/form-data`: the text fields, then one part named `file`) and
+ * stores its file as the actor's pending upload. Streams all the way: the request is never held whole.
+ */
+export function receiveUpload(actor: Actor, request: IncomingMessage): Promise<StoredFileDoc> {
+  return new Promise((resolve, reject) => {
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({ headers: request.headers, defParamCharset: 'utf8', limits: { files: 1, fields: 10, fieldSize: 1024, parts: 12, fileSize: UPLOAD_REQUEST_CEILING } });
+    } catch {
+      reject(badInput(actor, { file: t(actor, 'Ожидается файл в форме multipart/form-data', 'A file in multipart/form-data is expected') }));
+      return;
+    }
+    const form: Record<string, string> = {};
+    let stored: Promise<StoredFileDoc> | null = null;
+    parser.on('field', (name, value) => {
+      form[name] = value;
+    });
+    parser.on('file', (name, stream, info) => {
+      if (name !== 'file' || stored) {
+        stream.resume();
+        return;
+      }
+      // A client going away fails the part at once, maybe before the storage reads it: the failure
+      // reaches the storage's write through the stream itself (it is destroyed), never as an uncaught error.
+      stream.on('error', () => undefined);
+      stored = uploadTarget(actor, form).then(
+        (target) => storeFile(actor, target, stream, info.filename),
+        (error: unknown) => {
+          stream.resume();
+          throw error;
+        },
+      );
+      // Settled through `close` below; this keeps an early refusal from counting as unhandled meanwhile.
+      stored.catch(() => undefined);
+    });
+    parser.on('close', () => {
+      if (stored) stored.then(resolve, reject);
+      else reject(badInput(actor, { file: t(actor, 'Выберите файл', 'Choose a file') }));
+    });
+    parser.on('error', (error: Error) => reject(error));
+    // A client that goes away (cancel) ends the file part early: the storage drops what it got.
+    request.on('aborted', () => parser.destroy(new Error('upload aborted by the client')));
+    request.pipe(parser);
+  });
+}

@@ -1,0 +1,39 @@
+import { findFileType, type FilePreview } from '../../../card-types';
+import type { StoredFileDoc, TextState } from './model';
+
+/** The served type of a stored file: its own for the known types, bytes otherwise. */
+export const contentTypeOf = (file: Pick<StoredFileDoc, 'fileType'>): string => {
+  const type = findFileType(file.fileType);
+  if (!type) return 'application/octet-stream';
+  return type.mime.startsWith('text/') ? `${type.mime}; charset=utf-8` : type.mime;
+};
+
+/** A stored file as clients see it (the upload's answer; GraphQL's StoredFile adds who uploaded it and its versions). */
+export interface FileView {
+  id: string;
+  name: string;
+  size: number;
+  sha256: string;
+  fileType: string | null;
+  contentType: string;
+  version: number;
+  uploadedAt: string;
+  /** Where its bytes are: an attachment; with `?inline=1` a PDF or an image opens in the browser. */
+  url: string;
+  preview: FilePreview;
+  textState: TextState;
+}
+
+export const fileView = (file: StoredFileDoc): FileView => ({
+  id: String(file._id),
+  name: file.name,
+  size: file.size,
+  sha256: file.sha256,
+  fileType: file.fileType,
+  contentType: contentTypeOf(file),
+  version: file.version,
+  uploadedAt: file.uploadedAt.toISOString(),
+  url: `/files/${String(file._id)}`,
+  preview: findFileType(file.fileType)?.preview ?? 'none',
+  textState: file.textState,
+});

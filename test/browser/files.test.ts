@@ -1,0 +1,140 @@
+import { expect } from 'chai';
+import { selectors, type Browser, type CDPSession, type Page } from 'playwright-core';
+import { ensureClientBuilt } from '../../server/src/http/client-build';
+import { createLogger } from '../../server/src/logger';
+import type { RunningServer } from '../../server/src/server';
+import { describeInBrowser, launchChromium, screenshot } from '../support/browser';
+import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
+import { pdfWithText } from '../support/files';
+import type { ApiClient } from '../support/api-client';
+import { signedIn, startTestServer } from '../support/server';
+import { waitFor } from '../support/wait';
+
+const PASSWORD = 'secret-password-1';
+
+/** Drops files onto an element as a person dragging them from their desktop would. */
+async function dropFiles(page: Page, testId: string, files: { name: string; content: Buffer; type: string }[]): Promise<void> {
+  const transfer = await page.evaluateHandle(
+    (list) => {
+      const data = new DataTransfer();
+      for (const file of list) data.items.add(new File([Uint8Array.from(atob(file.base64), (c) => c.charCodeAt(0))], file.name, { type: file.type }));
+      return data;
+    },
+    files.map((file) => ({ name: file.name, type: file.type, base64: file.content.toString('base64') })),
+  );
+  const target = page.getByTestId(testId);
+  await target.dispatchEvent('dragenter', { dataTransfer: transfer });
+  await target.dispatchEvent('drop', { dataTransfer: transfer });
+}
+
+describeInBrowser('files on a «Договор»: drag and drop, progress, cancel, preview, versions, search (browser)', function () {
+  this.timeout(180_000);
+  let server: RunningServer;
+  let browser: Browser;
+  let page: Page;
+  let cdp: CDPSession;
+  let folderId: string;
+  let cardId: string;
+  let admin: ApiClient;
+
+  before(async () => {
+    selectors.setTestIdAttribute('data-test');
+    await ensureClientBuilt(createLogger({ logLevel: 'warn' }));
+    server = await startTestServer();
+    admin = await signedIn(server);
+    const scenario = await createCorrespondents(admin, PASSWORD, [{ login: 'tgoncharenko', fullName: 'Татьяна Гончаренко', level: 'full' }]);
+    folderId = await createFolder(admin, { libraryId: scenario.libraryId, name: 'Договоры', allowedCardTypes: ['contract'] });
+    await setFolderAccess(admin, folderId, [{ principalId: scenario.userIds.tgoncharenko, level: 'full' }]);
+    await admin.data('mutation { setCardTypeHistory(typeKey: "contract", enabled: true) { historyEnabled } }');
+    const readers = (await admin.data<{ groups: { id: string; systemRole: string | null }[] }>('{ groups { id systemRole } }')).groups.find(
+      (g) => g.systemRole === 'history-readers',
+    )!;
+    await admin.data('mutation($id: ID!, $u: [ID!]) { changeGroupMembers(id: $id, add: $u) { id } }', { id: readers.id, u: [scenario.userIds.tgoncharenko] });
+    const counterparty = await admin.data<{ createCard: { id: string } }>(
+      'mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Ромашка»" }) { id } }',
+      {
+        f: scenario.folderId,
+      },
+    );
+    const contract = await admin.data<{ createCard: { id: string } }>('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "contract", values: $v) { id } }', {
+      f: folderId,
+      v: { number: 'Д-17', date: '2026-11-26', counterparty: counterparty.createCard.id },
+    });
+    cardId = contract.createCard.id;
+    browser = await launchChromium();
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    await page.goto(`${server.url}/signin`);
+    await page.getByTestId('signin-login').fill('tgoncharenko');
+    await page.getByTestId('signin-password').fill(PASSWORD);
+    await page.getByTestId('signin-submit').click();
+    await page.getByTestId('folder-tree').waitFor();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('shows the progress of a dropped file and cancels it: nothing is attached', async () => {
+    await page.goto(`${server.url}/folders/${folderId}/cards/${cardId}`);
+    await page.getByTestId('edit').click();
+    // A slow line, so the upload is seen on its way.
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 64 * 1024 });
+    const big = Buffer.concat([await pdfWithText('big'), Buffer.alloc(2 * 1024 * 1024, 32)]);
+    await dropFiles(page, 'files-scan', [{ name: 'большой.pdf', content: big, type: 'application/pdf' }]);
+    const progress = page.getByTestId('file-progress');
+    await progress.waitFor();
+    await page.waitForFunction(() => Number(document.querySelector('[data-test="file-progress"]')?.getAttribute('value') ?? 0) > 0);
+    await screenshot(page, 'files-01-progress');
+    await page.getByTestId('file-cancel').click();
+    await page.getByTestId('file-upload').waitFor({ state: 'detached' });
+    expect(await page.getByTestId('file-item').count()).to.equal(0);
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  });
+
+  it('refuses a file of another type at the field, in Russian, before sending it', async () => {
+    await dropFiles(page, 'files-scan', [{ name: 'письмо.docx', content: Buffer.from('PK'), type: 'application/octet-stream' }]);
+    expect(await page.getByTestId('file-upload-error').textContent()).to.equal('Допустимые типы файлов: PDF, JPG, PNG, TIFF');
+  });
+
+  it('uploads a dropped PDF, attaches it on saving, offers it for download and previews it in the card', async () => {
+    await dropFiles(page, 'files-scan', [{ name: 'Скан Д-17.pdf', content: await pdfWithText('Supply of walrus tusks'), type: 'application/pdf' }]);
+    await page.getByTestId('file-item').filter({ hasText: 'Скан Д-17.pdf' }).waitFor();
+    await page.getByTestId('save').click();
+    const link = page.getByTestId('file-link').filter({ hasText: 'Скан Д-17.pdf' });
+    await link.waitFor();
+    const href = await link.getAttribute('href');
+    const response = await page.request.get(`${server.url}${href}`);
+    expect(response.status()).to.equal(200);
+    expect(response.headers()['content-type']).to.equal('application/pdf');
+    expect((await response.body()).subarray(0, 5).toString()).to.equal('%PDF-');
+    await page.getByTestId('file-preview-toggle').click();
+    expect(await page.getByTestId('file-preview').getAttribute('src')).to.equal(`${href}?inline=1`);
+    await screenshot(page, 'files-02-preview');
+  });
+
+  it('uploads a new version: the card shows version 2, history shows both', async () => {
+    await page.getByTestId('edit').click();
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByTestId('file-new-version').click()]);
+    await chooser.setFiles({ name: 'Скан Д-17.pdf', mimeType: 'application/pdf', buffer: await pdfWithText('Supply of walrus tusks, signed') });
+    await page.getByTestId('file-item').filter({ hasText: 'версия 2' }).waitFor();
+    await page.getByTestId('save').click();
+    await page.getByTestId('value-scan').filter({ hasText: 'версия 2' }).waitFor();
+    await page.getByTestId('card-tab-history').click();
+    const changes = page.getByTestId('history-change-scan');
+    await changes.nth(1).waitFor();
+    expect(await changes.nth(0).textContent()).to.contain('Скан Д-17.pdf (v2)');
+    expect(await changes.nth(1).textContent()).to.contain('Скан Д-17.pdf');
+    await screenshot(page, 'files-03-history');
+  });
+
+  it('finds the contract by a phrase inside its PDF', async () => {
+    // The text is extracted in the background: the search answers once it is in.
+    await waitFor(async () => (await admin.data<{ search: unknown[] }>('query { search(query: "walrus tusks") { exact } }')).search.length > 0, 'the PDF text to be searchable');
+    const input = page.getByTestId('search-input');
+    await input.fill('walrus tusks');
+    await page.getByTestId('search-hit').filter({ hasText: 'Д-17' }).first().waitFor();
+  });
+});

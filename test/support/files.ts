@@ -1,0 +1,53 @@
+import { PDFDocument, StandardFonts } from 'pdf-lib';
+import type { ApiClient } from './api-client';
+
+/** A one-page PDF whose text layer holds `text` (Latin letters: the standard fonts have no Cyrillic). */
+export async function pdfWithText(text: string): Promise<Buffer> {
+  const pdf = await PDFDocument.create();
+  const font = await pdf.embedFont(StandardFonts.Helvetica);
+  pdf.addPage([400, 200]).drawText(text, { x: 20, y: 100, size: 14, font });
+  return Buffer.from(await pdf.save());
+}
+
+/** A valid 1×1 PNG. */
+export const PNG_1PX = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+
+export interface UploadAnswer {
+  status: number;
+  body: {
+    file?: { id: string; name: string; size: number; sha256: string; fileType: string | null; contentType: string; url: string; version: number };
+    errors?: { message: string; extensions: { code: string; fields?: Record<string, string> } }[];
+  };
+}
+
+/**
+ * POSTs one file to /files as the client's browser would: multipart, the form fields saying where it
+ * goes before the file, the session cookie and the API's CSRF header (unless `csrf` is false).
+ */
+export async function uploadFile(
+  client: ApiClient | null,
+  baseUrl: string,
+  form: Record<string, string>,
+  file: { name: string; content: Buffer; type?: string },
+  options: { csrf?: boolean } = {},
+): Promise<UploadAnswer> {
+  const body = new FormData();
+  for (const [key, value] of Object.entries(form)) body.append(key, value);
+  body.append('file', new Blob([new Uint8Array(file.content)], { type: file.type ?? 'application/octet-stream' }), file.name);
+  const headers: Record<string, string> = {};
+  if (client) headers.cookie = client.cookieHeader();
+  if (options.csrf !== false) headers['x-graphql-yoga-csrf'] = '1';
+  const response = await fetch(`${baseUrl}/files`, { method: 'POST', headers, body });
+  return { status: response.status, body: (await response.json()) as UploadAnswer['body'] };
+}
+
+/** GETs a file (or a range of it) with the client's session; answers the status, headers and bytes. */
+export async function downloadFile(
+  client: ApiClient,
+  baseUrl: string,
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; bytes: Buffer }> {
+  const response = await fetch(`${baseUrl}${url}`, { headers: { cookie: client.cookieHeader(), ...headers } });
+  return { status: response.status, headers: response.headers, bytes: Buffer.from(await response.arrayBuffer()) };
+}

@@ -9,7 +9,7 @@ import { writeSnapshot } from '../../server/src/backup/snapshot';
 import { removeExpiredFiles } from '../../server/src/files/service';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
-import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
+import { addToSystemGroup, createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
 import { downloadFile, pdfWithText, PNG_1PX, uploadFile } from '../support/files';
 import { signedIn, startTestServer } from '../support/server';
 import { waitFor } from '../support/wait';
@@ -60,6 +60,7 @@ describe('files on cards: upload, attach, download (API)', function () {
   let editor: ApiClient;
   let reader: ApiClient;
   let outsider: ApiClient;
+  let viewer: ApiClient;
   let folderId: string;
   let counterpartyId: string;
   let contractNumber = 0;
@@ -83,15 +84,19 @@ describe('files on cards: upload, attach, download (API)', function () {
       { login: 'editor', fullName: 'Татьяна Гончаренко', level: 'edit' },
       { login: 'reader', fullName: 'Наталья Вакуленко', level: 'read' },
       { login: 'outsider', fullName: 'Посторонний', level: 'read' },
+      { login: 'viewer', fullName: 'Только просмотр', level: 'read' },
     ]);
+    // Downloading is export: the editor and the reader hold «Экспорт», the viewer does not.
+    await addToSystemGroup(admin, 'exporters', [scenario.userIds.editor, scenario.userIds.reader]);
     await admin.data('mutation($d: CardTypeInput!) { createCardType(definition: $d) { key } }', { d: memoType });
     folderId = await createFolder(admin, { libraryId: scenario.libraryId, name: 'Договоры', allowedCardTypes: ['contract', 'commercial-proposal', 'memo'] });
     await setFolderAccess(admin, folderId, [
       { principalId: scenario.userIds.editor, level: 'edit' },
       { principalId: scenario.userIds.reader, level: 'read' },
+      { principalId: scenario.userIds.viewer, level: 'read' },
     ]);
     counterpartyId = (await admin.data<{ createCard: Saved }>(CREATE, { f: scenario.folderId, t: 'counterparty', v: { name: 'ООО «Ромашка»' } })).createCard.id;
-    [editor, reader, outsider] = await Promise.all(['editor', 'reader', 'outsider'].map((login) => signedIn(server, login, PASSWORD)));
+    [editor, reader, outsider, viewer] = await Promise.all(['editor', 'reader', 'outsider', 'viewer'].map((login) => signedIn(server, login, PASSWORD)));
   });
   after(async () => {
     await server?.stop();
@@ -175,6 +180,25 @@ describe('files on cards: upload, attach, download (API)', function () {
     expect(thumbnail.status).to.equal(200);
     expect(thumbnail.headers.get('content-type')).to.equal('image/jpeg');
     expect([...thumbnail.bytes.subarray(0, 3)]).to.deep.equal([0xff, 0xd8, 0xff]);
+  });
+
+  it('counts downloading as export: without «Экспорт» a reader previews a PDF in the browser but cannot save it', async () => {
+    const pdf = await pdfWithText('export');
+    const card = await createContract(editor, { scan: [(await uploaded(editor, forNewContract(), { name: 'export.pdf', content: pdf })).id] });
+    const refused = await downloadFile(viewer, server.url, card.files[0].url);
+    expect(refused.status).to.equal(403);
+    expect(JSON.parse(refused.bytes.toString()).errors[0].message).to.equal('Недостаточно прав: скачивание файла — это экспорт (нужно право «Экспорт»: его выдаёт администратор)');
+    const inline = await downloadFile(viewer, server.url, `${card.files[0].url}?inline=1`);
+    expect(inline.status).to.equal(200);
+    expect(inline.headers.get('content-disposition')).to.match(/^inline;/);
+    expect(inline.bytes.equals(pdf)).to.equal(true);
+    const query = 'query($id: ID!) { card(id: $id) { files { canDownload } } }';
+    expect((await viewer.data<{ card: { files: { canDownload: boolean }[] } }>(query, { id: card.id })).card.files).to.deep.equal([{ canDownload: false }]);
+    expect((await reader.data<{ card: { files: { canDownload: boolean }[] } }>(query, { id: card.id })).card.files).to.deep.equal([{ canDownload: true }]);
+    const audit = await admin.data<{ auditLog: { edges: { node: { actorLogin: string; targetId: string } }[] } }>(
+      'query { auditLog(kind: "export-refused", first: 5) { edges { node { actorLogin targetId } } } }',
+    );
+    expect(audit.auditLog.edges[0].node).to.deep.equal({ actorLogin: 'viewer', targetId: card.id });
   });
 
   it('keeps bytes identical across GridFS chunks: a 600 KB file, whole and in a range spanning chunks', async () => {

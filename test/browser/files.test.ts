@@ -4,7 +4,7 @@ import { ensureClientBuilt } from '../../server/src/http/client-build';
 import { createLogger } from '../../server/src/logger';
 import type { RunningServer } from '../../server/src/server';
 import { describeInBrowser, launchChromium, screenshot } from '../support/browser';
-import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
+import { addToSystemGroup, createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
 import { pdfWithText } from '../support/files';
 import type { ApiClient } from '../support/api-client';
 import { signedIn, startTestServer } from '../support/server';
@@ -46,10 +46,9 @@ describeInBrowser('files on a «Договор»: drag and drop, progress, cance
     folderId = await createFolder(admin, { libraryId: scenario.libraryId, name: 'Договоры', allowedCardTypes: ['contract'] });
     await setFolderAccess(admin, folderId, [{ principalId: scenario.userIds.tgoncharenko, level: 'full' }]);
     await admin.data('mutation { setCardTypeHistory(typeKey: "contract", enabled: true) { historyEnabled } }');
-    const readers = (await admin.data<{ groups: { id: string; systemRole: string | null }[] }>('{ groups { id systemRole } }')).groups.find(
-      (g) => g.systemRole === 'history-readers',
-    )!;
-    await admin.data('mutation($id: ID!, $u: [ID!]) { changeGroupMembers(id: $id, add: $u) { id } }', { id: readers.id, u: [scenario.userIds.tgoncharenko] });
+    await addToSystemGroup(admin, 'history-readers', [scenario.userIds.tgoncharenko]);
+    // Downloading a file is export.
+    await addToSystemGroup(admin, 'exporters', [scenario.userIds.tgoncharenko]);
     const counterparty = await admin.data<{ createCard: { id: string } }>(
       'mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Ромашка»" }) { id } }',
       {

@@ -51,3 +51,9 @@ export async function createCorrespondents(
   await setFolderAccess(admin, folderId, users.map((user) => ({ principalId: userIds[user.login], level: user.level })));
   return { departmentId, folderId, libraryId, userIds };
 }
+
+/** Adds users to a system group: 'history-readers' («Операторы чтения истории») or 'exporters' («Доверенные лица (экспорт)»). */
+export async function addToSystemGroup(admin: ApiClient, role: 'history-readers' | 'exporters', userIds: string[]): Promise<void> {
+  const group = (await admin.data<{ groups: { id: string; systemRole: string | null }[] }>('{ groups { id systemRole } }')).groups.find((g) => g.systemRole === role)!;
+  await admin.data('mutation($id: ID!, $u: [ID!]) { changeGroupMembers(id: $id, add: $u) { id } }', { id: group.id, u: userIds });
+}

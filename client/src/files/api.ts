@@ -14,9 +14,11 @@ export interface StoredFileInfo {
   /** The download (an attachment); `?inline=1` opens a PDF or an image in the browser. */
   url: string;
   preview: FilePreviewKind;
+  /** The reader may save a copy: downloading counts as export (the «Экспорт» right); previews are reading. */
+  canDownload: boolean;
 }
 
-const FILE_FIELDS = 'id name size version url preview';
+const FILE_FIELDS = 'id name size version url preview canDownload';
 
 /** Where an upload goes: a file field of a card being edited (`cardId`) or created (`folderId` + `typeKey`). */
 export interface UploadTarget {

@@ -196,6 +196,7 @@ const en: typeof ru = {
     uploading: 'Uploading “{name}”',
     failed: 'The file was not uploaded: check the connection and try again',
     dismiss: 'Close the message',
+    exportNeeded: 'Downloading is export: the “Export” right is needed (an administrator grants it)',
   },
   admin: {
     title: 'Administration',

@@ -1,14 +1,14 @@
 import DataLoader from 'dataloader';
 import { accessSnapshot } from '../access/snapshot';
 import { findCardType } from '../card-types/registry';
-import type { CardDoc } from '../cards/model';
+import { Card, type CardDoc } from '../cards/model';
 import type { GraphQLContext } from '../graphql/context';
 import { requireActor } from '../graphql/guards';
 import { perRequest } from '../graphql/loaders';
 import type { GraphQLModule } from '../graphql/module';
 import { refuseField } from '../validation';
 import type { StoredFileDoc } from './model';
-import { cardFileIds, readableFiles, storedFiles, versionsOf } from './service';
+import { cardFileIds, mayDownload, readableFiles, storedFiles, versionsOf } from './service';
 import { fileView } from './view';
 
 const MAX_IDS = 200;
@@ -22,6 +22,18 @@ const fileLoader = (context: GraphQLContext) =>
       new DataLoader<string, StoredFileDoc | undefined>(async (ids) => {
         const found = await storedFiles(ids);
         return ids.map((id) => found.get(id));
+      }),
+  );
+
+/** One request's cards of files by id (for their folders): one query for a page of files. */
+const cardLoader = (context: GraphQLContext) =>
+  perRequest(
+    context,
+    'file-cards',
+    () =>
+      new DataLoader<string, Pick<CardDoc, 'folderId' | 'libraryId'> | undefined>(async (ids) => {
+        const cards = await Card.find({ _id: { $in: ids } }, { folderId: 1, libraryId: 1 }).lean<CardDoc[]>();
+        return ids.map((id) => cards.find((card) => String(card._id) === id));
       }),
   );
 
@@ -51,6 +63,8 @@ export const filesModule: GraphQLModule = {
       preview: String!
       "Text for search: none (not a searchable type), pending, done or failed."
       textState: String!
+      "The reader may save a copy (url): downloading counts as export, under the «Экспорт» right; previews are reading."
+      canDownload: Boolean!
       "Every version of this file on the card, newest first (this one among them)."
       versions: [StoredFile!]!
     }
@@ -84,6 +98,12 @@ export const filesModule: GraphQLModule = {
       url: (file: StoredFileDoc) => fileView(file).url,
       preview: (file: StoredFileDoc) => fileView(file).preview,
       uploadedBy: async (file: StoredFileDoc) => (await accessSnapshot()).users.get(String(file.uploadedBy)) ?? null,
+      canDownload: async (file: StoredFileDoc, _args: unknown, context: GraphQLContext) => {
+        const actor = await requireActor(context);
+        if (file.state !== 'attached' || !file.cardId) return mayDownload(actor, null);
+        const card = await cardLoader(context).load(String(file.cardId));
+        return card !== undefined && mayDownload(actor, card);
+      },
       versions: async (file: StoredFileDoc) => (file.lineage ? ((await versionsOf([String(file.lineage)])).get(String(file.lineage)) ?? []) : [file]),
     },
     Card: {

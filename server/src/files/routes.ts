@@ -8,11 +8,14 @@ import type { ErrorCode } from '../errors';
 import { message } from '../i18n';
 import { findFileType } from '../../../card-types';
 import { contentTypeOf, fileView } from './view';
-import { readableFile } from './service';
+import { mayDownload, readableFile } from './service';
 import { fileStorage } from './storage';
 import { receiveUpload, UploadRefusal, UPLOAD_REQUEST_CEILING } from './upload';
 import { docxPreview, imageThumbnail } from './preview';
+import type { CardDoc } from '../cards/model';
 import type { StoredFileDoc } from './model';
+
+const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
 
 /** Where uploads go: beside /graphql. */
 export const FILES_PATH = '/files';
@@ -71,7 +74,8 @@ async function upload(ctx: Context): Promise<void> {
   try {
     const stored = await receiveUpload(actor, ctx.req);
     ctx.status = 201;
-    ctx.body = { file: fileView(stored) };
+    // Not attached yet, the upload is its uploader's to download.
+    ctx.body = { file: { ...fileView(stored), canDownload: true } };
   } catch (error) {
     // A cancelled upload: nobody is left to answer, and what it sent is already dropped.
     if (ctx.req.destroyed && !(error instanceof UploadRefusal)) return;
@@ -81,7 +85,7 @@ async function upload(ctx: Context): Promise<void> {
 }
 
 /** The file a download asks for, when the actor may read it; 404 otherwise (a hidden card's file is not there). */
-async function requestedFile(ctx: Context): Promise<{ actor: Actor; file: StoredFileDoc } | null> {
+async function requestedFile(ctx: Context): Promise<{ actor: Actor; file: StoredFileDoc; card: CardDoc | null } | null> {
   const actor = await actorOf(ctx);
   if (!actor) return null;
   const found = await readableFile(actor, ctx.params.id ?? '');
@@ -89,19 +93,41 @@ async function requestedFile(ctx: Context): Promise<{ actor: Actor; file: Stored
     refuse(ctx, 404, 'NOT_FOUND', message(actor.locale, 'notFound', { what: actor.locale === 'ru' ? 'Файл' : 'File' }));
     return null;
   }
-  return { actor, file: found.file };
+  return { actor, ...found };
 }
 
 /**
- * GET /files/:id: the bytes of a version, as an attachment (or inline, `?inline=1`, for PDFs and
- * images), with its SHA-256 as ETag and byte ranges (206). Every download is audited (a ranged one at its first part).
+ * GET /files/:id: the bytes of a version, as an attachment (export: the «Экспорт» right) or inline
+ * (`?inline=1`, reading: PDFs and images), with its SHA-256 as ETag and byte ranges (206). Every download is audited (a ranged one at its first part).
  */
 async function download(ctx: Context): Promise<void> {
   const found = await requestedFile(ctx);
   if (!found) return;
-  const { actor, file } = found;
+  const { actor, file, card } = found;
   const preview = findFileType(file.fileType)?.preview;
   const inline = ctx.query.inline === '1' && (preview === 'pdf' || preview === 'image');
+  if (!inline && !mayDownload(actor, card)) {
+    await recordAudit(
+      { userId: actor.userId, login: actor.login, ip: actor.ip },
+      {
+        kind: 'export-refused',
+        targetType: 'card',
+        targetId: String(file.cardId),
+        summary: t(actor, `Скачивание файла «${file.name}» без права «Экспорт»`, `Download of “${file.name}” without the Export right`),
+      },
+    );
+    refuse(
+      ctx,
+      403,
+      'FORBIDDEN',
+      t(
+        actor,
+        'Недостаточно прав: скачивание файла — это экспорт (нужно право «Экспорт»: его выдаёт администратор)',
+        'Not allowed: downloading a file is export (the “Export” right is needed: an administrator grants it)',
+      ),
+    );
+    return;
+  }
   fileSecurityHeaders(ctx, inline && preview === 'pdf');
   ctx.attachment(file.name, { type: inline ? 'inline' : 'attachment' });
   ctx.type = contentTypeOf(file);

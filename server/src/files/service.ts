@@ -1,4 +1,5 @@
 import { Types, type ClientSession } from 'mongoose';
+import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
 import { fileRefusal, findFileType, kindOf, type CardTypeDefinition, type CardValues, type FieldDefinition } from '../../../card-types';
 import type { CardChange, ValuesCheck } from '../cards/lifecycle';
@@ -188,6 +189,15 @@ export async function readableFile(actor: Actor, id: string): Promise<{ file: St
   if (file.state !== 'attached' || !file.cardId) return null;
   const card = await findCard(actor, String(file.cardId), { includeTrash: true });
   return card ? { file, card } : null;
+}
+
+/**
+ * Whether the actor may save a copy of a file they may read: downloading counts as export, under the
+ * «Экспорт» right on the card's folder (previews in the card count as reading). Their own uploads
+ * not attached yet are theirs to download.
+ */
+export function mayDownload(actor: Actor, card: Pick<CardDoc, 'folderId' | 'libraryId'> | null): boolean {
+  return card === null || actor.ability.can('export', cardSubject(card));
 }
 
 /** Readable files by id, in the order asked, leaving out the others; one query for the files and one for their cards. */

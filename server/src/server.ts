@@ -24,8 +24,8 @@ import { registerPluginHooks } from './cards/plugins';
 import { registerCardFolderSteps } from './cards/service';
 import { historyHooks } from './history/hooks';
 import { fileHooks } from './files/hooks';
-import { fileHistory } from './files/service';
-import { registerFieldChangeDescriber } from './history/service';
+import { fileHistory, verifyRecordedFiles } from './files/service';
+import { registerFieldChangeDescriber, registerRecordedContentCheck } from './history/service';
 import { startFileCleanup } from './files/cleanup';
 import { unreadHooks } from './unread/hooks';
 import { createMetrics } from './metrics/metrics';
@@ -42,6 +42,7 @@ function registerHooks(): void {
   registerCardHooks(unreadHooks);
   registerCardHooks(fileHooks);
   registerFieldChangeDescriber(fileHistory);
+  registerRecordedContentCheck(verifyRecordedFiles);
   registerPluginHooks();
   registerCardFolderSteps();
 }

@@ -286,7 +286,7 @@ describe('files on cards: upload, attach, download (API)', function () {
     }
   });
 
-  it('records files added, replaced by a new version and removed in the history chain, with their SHA-256', async () => {
+  it('records files added, replaced by a new version and removed in the history chain, with their SHA-256; verifyHistory checks the stored bytes', async () => {
     await admin.data('mutation { setCardTypeHistory(typeKey: "contract", enabled: true) { historyEnabled } }');
     const first = await pdfWithText('version one');
     const card = await createContract(editor, { scan: [(await uploaded(editor, forNewContract(), { name: 'v.pdf', content: first })).id] });
@@ -320,8 +320,22 @@ describe('files on cards: upload, attach, download (API)', function () {
       [['removed', sha256(second), null]],
     ]);
     expect(scanChanges[1].afterTitles).to.deep.equal({ [next.id]: 'v.pdf (v2)' });
-    const verdict = await admin.data<{ verifyHistory: { intact: boolean } }>('query($id: ID!) { verifyHistory(cardId: $id) { intact } }', { id: card.id });
-    expect(verdict.verifyHistory.intact).to.equal(true);
+    const verify = async () =>
+      (
+        await admin.data<{ verifyHistory: { intact: boolean; brokenAtSeq: number | null; reason: string | null } }>(
+          'query($id: ID!) { verifyHistory(cardId: $id) { intact brokenAtSeq reason } }',
+          { id: card.id },
+        )
+      ).verifyHistory;
+    expect(await verify()).to.deep.equal({ intact: true, brokenAtSeq: null, reason: null });
+
+    // Someone with access to the database rewrites the first version's bytes: the chain reports it where it was added.
+    const chunks = mongoose.connection.db!.collection('fs.chunks');
+    const firstChunk = await chunks.findOne({ files_id: new mongoose.Types.ObjectId(card.files[0].id), n: 0 });
+    const altered = Buffer.from(firstChunk!.data.buffer as Uint8Array);
+    altered[altered.length - 1] ^= 0xff;
+    await chunks.updateOne({ _id: firstChunk!._id }, { $set: { data: new mongoose.mongo.Binary(altered) } });
+    expect(await verify()).to.deep.equal({ intact: false, brokenAtSeq: 1, reason: 'file content altered: v.pdf (v1)' });
   });
 
   it('removes uploads never attached once 24 hours have passed, content and all; attached files stay', async () => {

@@ -232,10 +232,29 @@ async function asReadBy(actor: Actor, entries: HistoryEntryDoc[]): Promise<(Omit
   }));
 }
 
+/**
+ * A check of what an intact chain records but keeps elsewhere (the files module: every file version
+ * still has the SHA-256 recorded for it): the first entry whose content no longer matches, or undefined.
+ */
+export type RecordedContentCheck = (entries: HistoryEntryDoc[]) => Promise<Pick<ChainVerdict, 'brokenAtSeq' | 'reason'> | undefined>;
+
+const contentChecks: RecordedContentCheck[] = [];
+
+/** Registered at start-up (once each). */
+export function registerRecordedContentCheck(check: RecordedContentCheck): void {
+  if (!contentChecks.includes(check)) contentChecks.push(check);
+}
+
 export async function verifyCardHistory(actor: Actor, cardId: string): Promise<ChainVerdict> {
   const card = await readableCardForHistory(actor, cardId);
   const entries = await HistoryEntry.find({ cardId: card._id }).sort({ seq: 1 }).lean<HistoryEntryDoc[]>();
-  return verifyChain(entries);
+  const verdict = verifyChain(entries);
+  if (!verdict.intact) return verdict;
+  for (const check of contentChecks) {
+    const broken = await check(entries);
+    if (broken) return { intact: false, entries: entries.length, ...broken };
+  }
+  return verdict;
 }
 
 /**

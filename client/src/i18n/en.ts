@@ -363,6 +363,8 @@ const en: typeof ru = {
     optionValue: 'Value',
     addOption: 'Add an option',
     targets: 'Card types it may refer to',
+    allowedTypes: 'Allowed file types',
+    allowedTypesHint: 'The type is checked by the file’s content. None ticked: any.',
     min: 'Minimum',
     max: 'Maximum',
     scale: 'Decimal places',

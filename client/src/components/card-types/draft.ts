@@ -55,6 +55,8 @@ export interface FieldDraft {
   options: OptionDraft[];
   multiple: boolean;
   targets: string[];
+  /** A file field's types (keys of the kernel's file types); none: any. */
+  allowedTypes: string[];
   scale: string;
   /** Settings of the kind the designer has no input for (a plugin kind's own): kept as they are. */
   extra: Record<string, unknown>;
@@ -121,6 +123,7 @@ export function newField(kind = 'string'): FieldDraft {
     options: [],
     multiple: false,
     targets: [],
+    allowedTypes: [],
     scale: '',
     extra: {},
     fillMissing: '',
@@ -139,7 +142,7 @@ function defaultText(field: FieldDef): { text: string; list: string[] } {
 }
 
 /** What the draft models of a field; any other property is a setting it keeps as it is. */
-const modelled = new Set(['key', 'kind', 'label', 'required', 'requiredFor', 'unique', 'help', 'section', 'order', 'listed', 'hidden', 'origin', 'customized', 'default', 'min', 'max', 'pattern', 'patternMessage', 'options', 'multiple', 'targets', 'scale']);
+const modelled = new Set(['key', 'kind', 'label', 'required', 'requiredFor', 'unique', 'help', 'section', 'order', 'listed', 'hidden', 'origin', 'customized', 'default', 'min', 'max', 'pattern', 'patternMessage', 'options', 'multiple', 'targets', 'allowedTypes', 'scale']);
 
 const textOf = (value: unknown): string => (value === undefined || value === null ? '' : String(value));
 const listOf = <T>(value: unknown): T[] => (Array.isArray(value) ? (value as T[]) : []);
@@ -170,6 +173,7 @@ export function fieldDraft(field: FieldDef): FieldDraft {
     options: listOf<OptionDraft>(field.options).map((option) => ({ value: option.value, label: copyText(option.label) })),
     multiple: field.multiple === true,
     targets: [...listOf<string>(field.targets)],
+    allowedTypes: [...listOf<string>((field as { allowedTypes?: unknown }).allowedTypes)],
     scale: textOf(field.scale),
     extra: Object.fromEntries(Object.entries(field).filter(([name]) => !modelled.has(name))),
   };
@@ -224,6 +228,7 @@ function settingsOf(field: FieldDraft): Record<string, unknown> {
   put('options', () => field.options.map((option) => ({ value: option.value.trim(), label: { ru: option.label.ru.trim(), en: option.label.en.trim() } })));
   put('multiple', () => field.multiple || undefined);
   put('targets', () => [...field.targets]);
+  put('allowedTypes', () => (field.allowedTypes.length > 0 ? [...field.allowedTypes] : undefined));
   const listDefault = schema.options && field.multiple;
   put('default', () => (listDefault ? (field.defaultList.length > 0 ? [...field.defaultList] : undefined) : setting(schema.default!, field.default)));
   return out;

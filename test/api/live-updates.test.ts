@@ -220,6 +220,25 @@ describe('live updates over server-sent events (API)', function () {
       expect(await latest(5)).to.equal(0);
     });
 
+    it('tells a tab when the viewer’s rights change, and only then: joining the history readers, a folder shared with them', async () => {
+      const { watcher, watcherId } = await pair();
+      const live = new SseSubscription<{ live: { accessChanged: boolean } }>(server.url, watcher.cookieHeader(), 'subscription { live { accessChanged } }');
+      subscriptions.push(live as SseSubscription<unknown>);
+      await live.ready;
+      const { groups } = await admin.data<{ groups: { id: string; systemRole: string | null }[] }>('{ groups { id systemRole } }');
+      const readers = groups.find((group) => group.systemRole === 'history-readers')!.id;
+      await admin.data('mutation($id: ID!, $add: [ID!]) { changeGroupMembers(id: $id, add: $add) { id } }', { id: readers, add: [watcherId] });
+      const [joined] = await live.waitFor(1, 5000);
+      expect(joined.live).to.deep.equal({ accessChanged: true });
+      // A folder nobody gave them changes nothing for them; the next one, shared with them, does.
+      await createFolder(admin, { libraryId, name: `Чужая папка ${user}` });
+      const shared = await createFolder(admin, { libraryId, name: `Общая папка ${user}` });
+      await setFolderAccess(admin, shared, [{ principalId: watcherId, level: 'read' }]);
+      const [, given] = await live.waitFor(2, 5000);
+      expect(given.live).to.deep.equal({ accessChanged: true });
+      expect(live.received).to.have.length(2);
+    });
+
     it('one live stream per tab carries both a colleague’s change and the new unread counts', async () => {
       const { folder, writer, watcher } = await pair();
       type Update = { live: { cardEvent: { cardId: string; action: string } | null; unreadCounts: { folderId: string; count: number }[] | null } };

@@ -5,12 +5,14 @@ import type { ApiClient } from '../support/api-client';
 import { describeInBrowser } from '../support/browser';
 import { createDepartment, createUser } from '../support/fixtures';
 import { signedIn, TEST_ADMIN } from '../support/server';
+import { waitFor } from '../support/wait';
 import { signInThroughUi, startBrowserSuite } from './ui';
 
 /**
- * A first-time administrator at 1280×800 (issue 14, items 10, 12, 13): the empty home page leads
- * to the console; deleting a department, library or folder asks first, naming it and what is
- * inside (and says when it cannot be deleted); the user row's actions stay on the page.
+ * A first-time administrator at 1280×800 (issue 14, items 10, 12, 13, 14): the empty home page
+ * leads to the console; deleting a department, library or folder asks first, naming it and what
+ * is inside (and says when it cannot be deleted); the user row's actions stay on the page; the
+ * audit log names people and targets, with links, the ids on hover.
  */
 describeInBrowser('console for a first-time administrator: the way in, confirmations, user actions (browser)', function () {
   this.timeout(120_000);
@@ -137,5 +139,78 @@ describeInBrowser('console for a first-time administrator: the way in, confirmat
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).to.be.at.most(1280);
     await row.getByTestId('reset-password').click();
     await page.getByTestId('reset-password-save').waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByTestId('reset-password-dialog').waitFor({ state: 'detached' });
+  });
+
+  it('the audit log names who did what to which, with links; the ids show on hover', async () => {
+    const { viewer } = await admin.data<{ viewer: { user: { id: string; fullName: string } } }>('query { viewer { user { id fullName } } }');
+    const departments = await admin.data<{ departments: { id: string; name: string }[] }>('query { departments { id name } }');
+    const department = departments.departments.find((d) => d.name === 'Отдел 12')!;
+    await page.getByTestId('admin-tab-audit').click();
+    const created = page
+      .getByTestId('audit-row')
+      .filter({ hasText: 'Создано подразделение' })
+      .filter({ has: page.getByTestId('audit-target').filter({ hasText: /^Отдел 12$/ }) });
+    await created.waitFor();
+    // No raw ids in the text.
+    expect(await created.textContent()).to.not.contain(department.id);
+    const actor = created.getByTestId('audit-actor');
+    expect(await actor.textContent()).to.equal(viewer.user.fullName);
+    expect(await actor.getAttribute('title')).to.equal(TEST_ADMIN.login);
+    const target = created.getByTestId('audit-target');
+    expect(await target.textContent()).to.equal('Отдел 12');
+    expect(await target.getAttribute('title')).to.equal(`Department ${department.id}`);
+    // A deleted department keeps its name, without a link.
+    const deleted = page.getByTestId('audit-row').filter({ hasText: 'Удалено подразделение' }).first();
+    expect(await deleted.getByTestId('audit-target').textContent()).to.equal('Пустой отдел 12');
+    expect(await deleted.locator('a[data-test="audit-target"]').count()).to.equal(0);
+    // The user created is linked to their department's page, where their row is.
+    const userRow = page.getByTestId('audit-row').filter({ hasText: 'Пользователь Двенадцатый' }).first();
+    await userRow.getByTestId('audit-target').click();
+    await page.waitForURL((url) => url.pathname === '/admin/people');
+    await page.getByTestId('user-user12').waitFor();
+    await page.getByTestId('admin-tab-audit').click();
+    await created.getByTestId('audit-target').click();
+    await page.getByTestId('user-user12').waitFor();
+    expect(await page.getByTestId('department-users').locator('h2').first().textContent()).to.equal('Отдел 12');
+  });
+
+  it('a folder takes card types ticked by name; the default is one of them; after a reload no raw key shows', async () => {
+    await page.getByTestId('admin-tab-libraries').click();
+    await page.getByTestId('admin-folder-Папка с карточками').click();
+    const types = page.getByTestId('field-allowedCardTypes');
+    await types.getByRole('checkbox', { name: 'Контрагент', exact: true }).check();
+    await types.getByRole('checkbox', { name: 'Договор', exact: true }).check();
+    expect(await types.locator('input[type="text"]').count()).to.equal(0);
+    const select = page.getByTestId('default-type');
+    expect(await select.locator('option').allTextContents()).to.have.members(['— не задан —', 'Контрагент', 'Договор']);
+    await select.selectOption({ label: 'Договор' });
+    await page.getByTestId('folder-save').click();
+    const read = async () => {
+      const { libraries } = await admin.data<{ libraries: { folders: { name: string; allowedCardTypes: string[]; defaultCardType: string | null }[] }[] }>(
+        'query { libraries { folders { name allowedCardTypes defaultCardType } } }',
+      );
+      return libraries.flatMap((library) => library.folders).find((folder) => folder.name === 'Папка с карточками')!;
+    };
+    await waitFor(async () => (await read()).defaultCardType === 'contract');
+    expect([...(await read()).allowedCardTypes].sort()).to.deep.equal(['contract', 'counterparty']);
+
+    // After a reload, while the type names are on their way, the form shows no key.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route('**/graphql', async (route) => {
+      if (route.request().postData()?.includes('query CardTypes')) await held;
+      await route.continue();
+    });
+    await page.reload();
+    await page.getByTestId('admin-folder-Папка с карточками').click();
+    await page.getByTestId('folder-form').waitFor();
+    expect(await page.getByTestId('folder-form').textContent()).to.not.match(/\bcontract\b|\bcounterparty\b/);
+    expect(await page.getByTestId('types-loading').count()).to.equal(1);
+    release();
+    await page.getByTestId('default-type').locator('option:checked').filter({ hasText: 'Договор' }).waitFor({ state: 'attached' });
+    expect(await page.getByTestId('field-allowedCardTypes').getByRole('checkbox', { checked: true }).count()).to.equal(2);
+    await page.unroute('**/graphql');
   });
 });

@@ -49,6 +49,16 @@ export const useSessionStore = defineStore('session', () => {
     }
   }
 
+  /** Reads the viewer again (their rights changed while the page was open); a failed read keeps what is known. */
+  async function refresh(): Promise<void> {
+    try {
+      const data = await graphql<{ viewer: Viewer | null }>(`query Viewer { viewer { ${VIEWER_FIELDS} } }`);
+      apply(data.viewer);
+    } catch (e) {
+      loadError.value = (e as Error).message;
+    }
+  }
+
   /** Loads the viewer once (the router waits for it before the first navigation). */
   function ensureLoaded(): Promise<void> {
     loading ??= load();
@@ -89,5 +99,5 @@ export const useSessionStore = defineStore('session', () => {
     viewer.value = { ...current, user: { ...current.user, locale } };
   }
 
-  return { viewer, loaded, loadError, isAdmin, ability, ensureLoaded, signIn, signOut, forget, changePassword, switchLocale };
+  return { viewer, loaded, loadError, isAdmin, ability, ensureLoaded, refresh, signIn, signOut, forget, changePassword, switchLocale };
 });

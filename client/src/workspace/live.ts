@@ -1,5 +1,7 @@
 import { createClient, type Client } from 'graphql-sse';
 import { graphql } from '../api/graphql';
+import { useFoldersStore } from '../stores/folders';
+import { useSessionStore } from '../stores/session';
 import { useUnreadStore } from '../stores/unread';
 
 export interface CardEvent {
@@ -15,6 +17,7 @@ type Counts = { folderId: string; count: number }[];
 type Listener = (event: CardEvent) => void;
 
 const listeners = new Set<Listener>();
+const accessListeners = new Set<() => void>();
 let client: Client | null = null;
 let stops: (() => void)[] = [];
 
@@ -22,6 +25,18 @@ let stops: (() => void)[] = [];
 export function onCardEvent(listener: Listener): () => void {
   listeners.add(listener);
   return () => listeners.delete(listener);
+}
+
+/** Calls `listener` when the viewer's rights change (after the viewer and the folder tree are read again); returns the unsubscribe function. */
+export function onAccessChanged(listener: () => void): () => void {
+  accessListeners.add(listener);
+  return () => accessListeners.delete(listener);
+}
+
+/** The viewer's rights changed: the session (rules, history reader, administrator) and the tree are read again, then the listeners hear of it. */
+async function accessChanged(): Promise<void> {
+  await Promise.all([useSessionStore().refresh(), useFoldersStore().load()]);
+  for (const listener of accessListeners) listener();
 }
 
 function pushCounts(counts: Counts): void {
@@ -36,7 +51,8 @@ export async function refreshUnreadCounts(): Promise<void> {
 
 /**
  * Opens the live connection (a GraphQL subscription over SSE, session cookie): card events go to
- * the listeners, unread counts to the shell's unread store. Retries with back-off when it drops.
+ * the listeners, unread counts to the shell's unread store, a change of the viewer's rights to the
+ * session and the tree. Retries with back-off when it drops.
  */
 export function startLive(): void {
   if (client) return;
@@ -48,13 +64,14 @@ export function startLive(): void {
   });
   // One stream per tab carries both (a session may hold five streams).
   stops = [
-    client.subscribe<{ live: { cardEvent: CardEvent | null; unreadCounts: Counts | null } }>(
-      { query: 'subscription Live { live { cardEvent { cardId folderId previousFolderId action actorId actorName } unreadCounts { folderId count } } }' },
+    client.subscribe<{ live: { cardEvent: CardEvent | null; unreadCounts: Counts | null; accessChanged: boolean } }>(
+      { query: 'subscription Live { live { cardEvent { cardId folderId previousFolderId action actorId actorName } unreadCounts { folderId count } accessChanged } }' },
       {
         next: ({ data }) => {
           const event = data?.live.cardEvent;
           if (event) for (const listener of listeners) listener(event);
           if (data?.live.unreadCounts) pushCounts(data.live.unreadCounts);
+          if (data?.live.accessChanged) void accessChanged();
         },
         error: () => undefined,
         complete: () => undefined,

@@ -1,5 +1,7 @@
 import { Types } from 'mongoose';
+import { Folder, Library } from '../folders/models';
 import type { GraphQLModule } from '../graphql/module';
+import { Department, Group, User } from '../people/models';
 import { requireAdmin } from '../graphql/guards';
 import { objectIdArgument, pageSize, refuseField, searchText } from '../validation';
 import { AuditEntry } from './model';
@@ -13,7 +15,56 @@ interface AuditArgs {
   after?: string;
 }
 
-type AuditRow = { _id: Types.ObjectId; actorId?: Types.ObjectId | null };
+type AuditRow = { _id: Types.ObjectId; actorId?: Types.ObjectId | null; targetType: string; targetId: string; before?: unknown; after?: unknown };
+type NamedRow = AuditRow & { actorName: string | null; targetName: string | null; targetExists: boolean };
+
+type Named = { _id: unknown; name: string };
+type NameLookup = (ids: string[]) => Promise<Named[]>;
+
+/** Where the current name of each kind of target is read. */
+const NAMED_TARGETS: Record<string, NameLookup> = {
+  User: async (ids) => (await User.find({ _id: { $in: ids } }, { fullName: 1 }).lean<{ _id: unknown; fullName: string }[]>()).map((user) => ({ _id: user._id, name: user.fullName })),
+  Department: (ids) => Department.find({ _id: { $in: ids } }, { name: 1 }).lean<Named[]>(),
+  Group: (ids) => Group.find({ _id: { $in: ids } }, { name: 1 }).lean<Named[]>(),
+  Library: (ids) => Library.find({ _id: { $in: ids } }, { name: 1 }).lean<Named[]>(),
+  Folder: (ids) => Folder.find({ _id: { $in: ids } }, { name: 1 }).lean<Named[]>(),
+};
+
+const recordedName = (value: unknown): string | null => {
+  const name = value && typeof value === 'object' ? (value as { name?: unknown; fullName?: unknown }).name ?? (value as { fullName?: unknown }).fullName : null;
+  return typeof name === 'string' ? name : null;
+};
+
+/**
+ * The names a page of entries is about: each actor's and target's current name, read with one
+ * query per kind of target for the page's ids (a page costs the same however long the log is).
+ * A target that no longer exists keeps the name recorded with the entry, and says so.
+ */
+async function withNames(rows: AuditRow[]): Promise<NamedRow[]> {
+  const idsByType = new Map<string, Set<string>>();
+  const want = (type: string, id: string) => {
+    if (Object.hasOwn(NAMED_TARGETS, type) && Types.ObjectId.isValid(id)) idsByType.set(type, (idsByType.get(type) ?? new Set()).add(id));
+  };
+  for (const row of rows) {
+    if (row.actorId) want('User', String(row.actorId));
+    want(row.targetType, row.targetId);
+  }
+  const names = new Map<string, string>();
+  await Promise.all(
+    [...idsByType].map(async ([type, ids]) => {
+      for (const doc of await NAMED_TARGETS[type]([...ids])) names.set(`${type}:${String(doc._id)}`, doc.name);
+    }),
+  );
+  return rows.map((row) => {
+    const current = names.get(`${row.targetType}:${row.targetId}`);
+    return {
+      ...row,
+      actorName: row.actorId ? (names.get(`User:${String(row.actorId)}`) ?? null) : null,
+      targetName: current ?? recordedName(row.after) ?? recordedName(row.before),
+      targetExists: current !== undefined,
+    };
+  });
+}
 
 export const auditModule: GraphQLModule = {
   typeDefs: /* GraphQL */ `
@@ -23,9 +74,15 @@ export const auditModule: GraphQLModule = {
       kind: String!
       actorId: ID
       actorLogin: String!
+      "The actor's current full name; null when the user no longer exists (actorLogin stays)."
+      actorName: String
       ip: String!
       targetType: String!
       targetId: String!
+      "The target's current name (a user's full name); for one that no longer exists, the name recorded with the entry; null when neither is known."
+      targetName: String
+      "The target still exists (so a link to it leads somewhere)."
+      targetExists: Boolean!
       summary: String!
       before: JSON
       after: JSON
@@ -55,7 +112,7 @@ export const auditModule: GraphQLModule = {
           AuditEntry.find(page).sort({ _id: -1 }).limit(limit + 1).lean<AuditRow[]>(),
           AuditEntry.countDocuments(filter),
         ]);
-        const edges = rows.slice(0, limit).map((node) => ({ node, cursor: String(node._id) }));
+        const edges = (await withNames(rows.slice(0, limit))).map((node) => ({ node, cursor: String(node._id) }));
         return { edges, totalCount, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null } };
       },
     },

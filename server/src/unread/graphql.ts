@@ -65,10 +65,12 @@ export const unreadModule: GraphQLModule = {
       markFolderRead(folderId: ID!): Int!
     }
 
-    "What a tab shows live: a change to a card the viewer may see, and/or their new unread counts."
+    "What a tab shows live: a change to a card the viewer may see, their new unread counts, and/or that their rights changed."
     type LiveUpdate {
       cardEvent: CardEvent
       unreadCounts: [FolderUnreadCount!]
+      "The viewer's rights changed (administrator, history reader, the folders they reach and at what level): read the viewer and the folder tree again."
+      accessChanged: Boolean!
     }
 
     type Subscription {

@@ -149,10 +149,17 @@ export async function unreadCountStream(context: GraphQLContext): Promise<AsyncI
   return openLiveStream<Signal, Counts>(context, { source: signals(), audience: tracker.audience, present: tracker.after });
 }
 
-/** What a tab shows live, on one stream: a card change it may see, and/or new unread counts. */
+/** What a tab shows live, on one stream: a card change it may see, new unread counts, and/or that the viewer's rights changed. */
 export interface LiveUpdate {
   cardEvent: CardEventView | null;
   unreadCounts: Counts | null;
+  accessChanged: boolean;
+}
+
+/** Whether a user's rights differ: administrator, history reader, or the folders they reach and at what level. */
+function sameRights(a: UserAccess | null, b: UserAccess | null): boolean {
+  if (!a || !b) return a === b;
+  return a.isAdmin === b.isAdmin && a.isHistoryReader === b.isHistoryReader && sameLevels(a.folderLevels, b.folderLevels);
 }
 
 /**
@@ -160,14 +167,23 @@ export interface LiveUpdate {
  * session may hold five).
  */
 export async function liveUpdateStream(context: GraphQLContext): Promise<AsyncIterableIterator<LiveUpdate>> {
-  const tracker = await countsTracker(await requireActor(context));
+  const actor = await requireActor(context);
+  const tracker = await countsTracker(actor);
+  // The rights the tab was last told about: a change of them (say, joining the history readers) reaches it live.
+  let rights: UserAccess | null = (await accessSnapshot()).accessOf(actor.userId);
   return openLiveStream<Signal, LiveUpdate>(context, {
     source: signals(),
     audience: tracker.audience,
     present: async (signal, viewer) => {
       const cardEvent = signal.kind === 'card' && viewerReads(viewer, signal.event.folderId) ? cardEventFor(signal.event, viewer) : null;
       const unreadCounts = await tracker.after(signal, viewer);
-      return cardEvent || unreadCounts ? { cardEvent, unreadCounts } : null;
+      let accessChanged = false;
+      if (signal.kind === 'access') {
+        const current = (await accessSnapshot()).accessOf(actor.userId);
+        accessChanged = !sameRights(rights, current);
+        rights = current;
+      }
+      return cardEvent || unreadCounts || accessChanged ? { cardEvent, unreadCounts, accessChanged } : null;
     },
   });
 }

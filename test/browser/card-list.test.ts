@@ -1,0 +1,121 @@
+import { expect } from 'chai';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { ensureClientBuilt } from '../../server/src/http/client-build';
+import { createLogger } from '../../server/src/logger';
+import type { RunningServer } from '../../server/src/server';
+import { DEMO_PASSWORD } from '../../seeds/demo';
+import { generateCounterparties } from '../../seeds/generate';
+import type { ApiClient } from '../support/api-client';
+import { describeInBrowser, launchChromium } from '../support/browser';
+import { signedIn, startTestServer } from '../support/server';
+import { signInThroughUi, useDataTestAttribute } from './ui';
+
+const COUNTERPARTY = 'ООО «Кассиопея»';
+
+/**
+ * The folder list and the open client on the demo data at 1280×800 (issue 14, items 8 and 9):
+ * whole titles in the mixed «Корреспонденты», columns resized by hand and remembered per user and
+ * folder, numbers grouped («Карточек: 1 234»); rights given to Татьяна while her tab is open
+ * (history reader, a new folder) reach it without a reload.
+ */
+describeInBrowser('card list and live rights (browser)', function () {
+  this.timeout(180_000);
+  let server: RunningServer;
+  let admin: ApiClient;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let tatianaId = '';
+  const folderIds: Record<string, string> = {};
+
+  async function openFolder(name: string): Promise<void> {
+    await page.goto(`${server.url}/folders/${folderIds[name]}`);
+    await page.locator('[data-test="card-row"]').first().waitFor();
+  }
+  const headerWidth = async (key: string) => (await page.locator(`[data-column="${key}"]`).boundingBox())!.width;
+
+  before(async () => {
+    useDataTestAttribute();
+    await ensureClientBuilt(createLogger({ logLevel: 'warn' }));
+    server = await startTestServer({ SEED_DEMO_DATA: 'true' });
+    admin = await signedIn(server);
+    const data = await admin.data<{ libraries: { folders: { id: string; name: string }[] }[]; users: { id: string; login: string }[] }>(
+      'query { libraries { folders { id name } } users { id login } }',
+    );
+    for (const folder of data.libraries.flatMap((library) => library.folders)) folderIds[folder.name] = folder.id;
+    tatianaId = data.users.find((user) => user.login === 'tgoncharenko')!.id;
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    page = await context.newPage();
+    await signInThroughUi(page, server.url, 'tgoncharenko', DEMO_PASSWORD);
+  });
+  after(async () => {
+    await context?.close();
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('in the mixed «Корреспонденты» at 1280×800 no title is cut', async () => {
+    await openFolder('Корреспонденты');
+    const titles = page.locator('[data-test="card-link"]');
+    expect(await titles.count()).to.be.at.least(10);
+    const cut = await titles.evaluateAll((links) => links.filter((link) => link.scrollWidth > link.clientWidth).map((link) => link.textContent));
+    expect(cut).to.deep.equal([]);
+  });
+
+  it('a column is resized by dragging its edge or with ←/→ on it, and keeps its width after a reload, in this folder only', async () => {
+    await openFolder('Корреспонденты');
+    const before = await headerWidth('typeKey');
+    const handle = (await page.getByTestId('resize-typeKey').boundingBox())!;
+    await page.mouse.move(handle.x + handle.width / 2, handle.y + handle.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(handle.x + handle.width / 2 + 40, handle.y + handle.height / 2, { steps: 4 });
+    await page.mouse.move(handle.x + handle.width / 2 + 80, handle.y + handle.height / 2, { steps: 4 });
+    await page.mouse.up();
+    const dragged = await headerWidth('typeKey');
+    expect(dragged - before).to.be.closeTo(80, 2);
+    // Rows follow their header.
+    const cell = await page.locator('[data-test="card-row"]').first().locator('[role="gridcell"]').nth(1).boundingBox();
+    expect(cell!.width).to.be.closeTo(dragged, 1);
+    await page.getByTestId('resize-typeKey').focus();
+    await page.keyboard.press('ArrowRight');
+    expect(await headerWidth('typeKey')).to.be.closeTo(dragged + 10, 1);
+    await page.reload();
+    await page.locator('[data-test="card-row"]').first().waitFor();
+    expect(await headerWidth('typeKey')).to.be.closeTo(dragged + 10, 1);
+    // Another folder keeps its own widths.
+    await openFolder('Договоры 2026');
+    expect(await page.locator('[data-column="title"]').count()).to.equal(1);
+    await openFolder('Корреспонденты');
+    expect(await headerWidth('typeKey')).to.be.closeTo(dragged + 10, 1);
+    // Another user in this browser starts from the list's own widths.
+    const stored = await page.evaluate(() => Object.keys(localStorage).filter((key) => key.startsWith('kartoteka.columns.')));
+    expect(stored).to.deep.equal([`kartoteka.columns.${tatianaId}.${folderIds['Корреспонденты']}`]);
+  });
+
+  it('numbers are grouped: «Карточек: 1 234» in the list and the unread badge', async () => {
+    const folderId = await generateCounterparties({ count: 1234, folderName: 'Тысяча карточек', libraryName: 'Корреспонденты и контакты', grantUserIds: [tatianaId] });
+    // The new folder reaches the open tree live (its access changed).
+    const item = page.getByTestId('folder-Тысяча карточек');
+    await item.waitFor();
+    await item.getByTestId('unread-count').filter({ hasText: /^1\s234$/ }).waitFor();
+    expect(await item.getByTestId('unread-words').textContent()).to.match(/^1\s234 непрочитанных$/);
+    await page.goto(`${server.url}/folders/${folderId}`);
+    await page.getByTestId('card-count').filter({ hasText: /^Карточек: 1\s234$/ }).waitFor();
+  });
+
+  it('joining «Операторы чтения истории» shows the «История» tab on the open card, without a reload', async () => {
+    await page.goto(`${server.url}/search?q=${encodeURIComponent(COUNTERPARTY)}`);
+    await page.getByTestId('search-hit').filter({ hasText: COUNTERPARTY }).first().click();
+    await page.getByTestId('card-fields').waitFor();
+    expect(await page.getByTestId('card-tab-history').count()).to.equal(0);
+    const { groups } = await admin.data<{ groups: { id: string; systemRole: string | null }[] }>('query { groups { id systemRole } }');
+    const readers = groups.find((group) => group.systemRole === 'history-readers')!;
+    await admin.data('mutation($id: ID!, $add: [ID!]) { changeGroupMembers(id: $id, add: $add) { id } }', { id: readers.id, add: [tatianaId] });
+    await page.getByTestId('card-tab-history').click();
+    await page.waitForURL((url) => url.searchParams.get('tab') === 'history');
+    // Leaving the group takes the tab away again.
+    await admin.data('mutation($id: ID!, $remove: [ID!]) { changeGroupMembers(id: $id, remove: $remove) { id } }', { id: readers.id, remove: [tatianaId] });
+    await page.getByTestId('card-tab-history').waitFor({ state: 'detached' });
+  });
+});

@@ -1,14 +1,10 @@
 import { expect } from 'chai';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ensureClientBuilt } from '../../server/src/http/client-build';
-import { createLogger } from '../../server/src/logger';
+import type { Page } from 'playwright-core';
 import type { RunningServer } from '../../server/src/server';
-import { DEMO_PASSWORD } from '../../seeds/demo';
 import { innFromStem } from '../../seeds/demo-cards';
 import type { ApiClient } from '../support/api-client';
-import { describeInBrowser, launchChromium } from '../support/browser';
-import { signedIn, startTestServer } from '../support/server';
-import { signInThroughUi, useDataTestAttribute } from './ui';
+import { describeInBrowser } from '../support/browser';
+import { startDemoSuite, stopDemoSuite, type DemoSuite } from './ui';
 
 const COUNTERPARTY = 'ООО «Кассиопея»';
 const RED = 'rgb(179, 38, 30)';
@@ -22,12 +18,11 @@ const RED = 'rgb(179, 38, 30)';
  */
 describeInBrowser('card form: folder choice, errors, focus, keyboard (browser)', function () {
   this.timeout(180_000);
+  let suite: DemoSuite;
   let server: RunningServer;
   let admin: ApiClient;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
-  const folderIds: Record<string, string> = {};
+  let folderIds: Record<string, string>;
 
   async function setAllowedTypes(folder: string, types: string[]): Promise<void> {
     await admin.data('mutation($id: ID!, $input: FolderInput!) { updateFolder(id: $id, input: $input) { id } }', {
@@ -50,22 +45,10 @@ describeInBrowser('card form: folder choice, errors, focus, keyboard (browser)',
   const focusedName = () => page.evaluate(() => document.activeElement?.querySelector('.tree__library-name')?.textContent?.trim() ?? null);
 
   before(async () => {
-    useDataTestAttribute();
-    await ensureClientBuilt(createLogger({ logLevel: 'warn' }));
-    server = await startTestServer({ SEED_DEMO_DATA: 'true' });
-    admin = await signedIn(server);
-    const data = await admin.data<{ libraries: { folders: { id: string; name: string }[] }[] }>('query { libraries { folders { id name } } }');
-    for (const folder of data.libraries.flatMap((library) => library.folders)) folderIds[folder.name] = folder.id;
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    page = await context.newPage();
-    await signInThroughUi(page, server.url, 'tgoncharenko', DEMO_PASSWORD);
+    suite = await startDemoSuite('tgoncharenko');
+    ({ server, admin, page, folderIds } = suite);
   });
-  after(async () => {
-    await context?.close();
-    await browser?.close();
-    await server?.stop();
-  });
+  after(() => stopDemoSuite(suite));
 
   it('«Новая карточка» on a counterparty\'s proposals tab asks which folder, offers the one that takes proposals, and saves there', async () => {
     await newProposalFromCounterparty();

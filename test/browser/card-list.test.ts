@@ -1,14 +1,10 @@
 import { expect } from 'chai';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ensureClientBuilt } from '../../server/src/http/client-build';
-import { createLogger } from '../../server/src/logger';
+import type { Page } from 'playwright-core';
 import type { RunningServer } from '../../server/src/server';
-import { DEMO_PASSWORD } from '../../seeds/demo';
 import { generateCounterparties } from '../../seeds/generate';
 import type { ApiClient } from '../support/api-client';
-import { describeInBrowser, launchChromium } from '../support/browser';
-import { signedIn, startTestServer } from '../support/server';
-import { signInThroughUi, useDataTestAttribute } from './ui';
+import { describeInBrowser } from '../support/browser';
+import { startDemoSuite, stopDemoSuite, type DemoSuite } from './ui';
 
 const COUNTERPARTY = 'ООО «Кассиопея»';
 
@@ -20,13 +16,12 @@ const COUNTERPARTY = 'ООО «Кассиопея»';
  */
 describeInBrowser('card list and live rights (browser)', function () {
   this.timeout(180_000);
+  let suite: DemoSuite;
   let server: RunningServer;
   let admin: ApiClient;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   let tatianaId = '';
-  const folderIds: Record<string, string> = {};
+  let folderIds: Record<string, string>;
 
   async function openFolder(name: string): Promise<void> {
     await page.goto(`${server.url}/folders/${folderIds[name]}`);
@@ -35,25 +30,12 @@ describeInBrowser('card list and live rights (browser)', function () {
   const headerWidth = async (key: string) => (await page.locator(`[data-column="${key}"]`).boundingBox())!.width;
 
   before(async () => {
-    useDataTestAttribute();
-    await ensureClientBuilt(createLogger({ logLevel: 'warn' }));
-    server = await startTestServer({ SEED_DEMO_DATA: 'true' });
-    admin = await signedIn(server);
-    const data = await admin.data<{ libraries: { folders: { id: string; name: string }[] }[]; users: { id: string; login: string }[] }>(
-      'query { libraries { folders { id name } } users { id login } }',
-    );
-    for (const folder of data.libraries.flatMap((library) => library.folders)) folderIds[folder.name] = folder.id;
-    tatianaId = data.users.find((user) => user.login === 'tgoncharenko')!.id;
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    page = await context.newPage();
-    await signInThroughUi(page, server.url, 'tgoncharenko', DEMO_PASSWORD);
+    suite = await startDemoSuite('tgoncharenko');
+    ({ server, admin, page, folderIds } = suite);
+    const { users } = await admin.data<{ users: { id: string; login: string }[] }>('query { users { id login } }');
+    tatianaId = users.find((user) => user.login === 'tgoncharenko')!.id;
   });
-  after(async () => {
-    await context?.close();
-    await browser?.close();
-    await server?.stop();
-  });
+  after(() => stopDemoSuite(suite));
 
   it('in the mixed «Корреспонденты» at 1280×800 no title is cut', async () => {
     await openFolder('Корреспонденты');

@@ -12,7 +12,8 @@ import { signInThroughUi, startBrowserSuite } from './ui';
  * A first-time administrator at 1280×800 (issue 14, items 10, 12, 13, 14): the empty home page
  * leads to the console; deleting a department, library or folder asks first, naming it and what
  * is inside (and says when it cannot be deleted); the user row's actions stay on the page; the
- * audit log names people and targets, with links, the ids on hover.
+ * audit log names people and targets, with links, the ids on hover; the folder form ticks card types
+ * by name; console forms and tabs expose required, messages and the arrow keys.
  */
 describeInBrowser('console for a first-time administrator: the way in, confirmations, user actions (browser)', function () {
   this.timeout(120_000);
@@ -212,5 +213,31 @@ describeInBrowser('console for a first-time administrator: the way in, confirmat
     await page.getByTestId('default-type').locator('option:checked').filter({ hasText: 'Договор' }).waitFor({ state: 'attached' });
     expect(await page.getByTestId('field-allowedCardTypes').getByRole('checkbox', { checked: true }).count()).to.equal(2);
     await page.unroute('**/graphql');
+  });
+
+  it('console forms and tabs speak to assistive technology: required and the message link to the field, tabs answer ←/→', async () => {
+    await page.goto(`${server.url}/admin/people`);
+    await page.getByTestId('new-department').click();
+    const dialog = page.getByRole('dialog', { name: 'Новое подразделение' });
+    await dialog.getByTestId('department-save').click();
+    await dialog.getByTestId('error-name').waitFor();
+    const name = dialog.getByRole('textbox', { name: 'Название', exact: true });
+    expect(await name.getAttribute('aria-required')).to.equal('true');
+    expect(await name.getAttribute('aria-invalid')).to.equal('true');
+    const describedBy = await name.getAttribute('aria-describedby');
+    expect(await page.locator(`[id="${describedBy}"]`).textContent()).to.equal('Обязательное поле');
+    // The message is not part of the label (a screen reader reads it once, as the description).
+    expect(await dialog.getByTestId('field-name').locator('label').textContent()).to.not.contain('Обязательное поле');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    const people = page.getByTestId('admin-tab-people');
+    expect(await people.getAttribute('aria-selected')).to.equal('true');
+    await people.focus();
+    await page.keyboard.press('ArrowRight');
+    await page.waitForURL((url) => url.pathname === '/admin/groups');
+    expect(await page.getByTestId('admin-tab-groups').getAttribute('aria-selected')).to.equal('true');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-test'))).to.equal('admin-tab-groups');
+    await page.keyboard.press('ArrowLeft');
+    await page.waitForURL((url) => url.pathname === '/admin/people');
   });
 });

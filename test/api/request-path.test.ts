@@ -18,6 +18,8 @@ const CARD_PAGE = `query CardPage($folderId: ID!, $first: Int, $after: String, $
 interface Command {
   name: string;
   collection: string;
+  /** An aggregation that only counts (`$match` then `$group` of a constant summing 1: countDocuments). */
+  countOnly: boolean;
 }
 
 /**
@@ -32,7 +34,9 @@ async function commandsDuring(work: () => Promise<unknown>): Promise<Command[]> 
   const commands: Command[] = [];
   const client = mongoose.connection.getClient();
   const listener = (event: { commandName: string; command: Record<string, unknown> }) => {
-    const command = { name: event.commandName, collection: String(event.command[event.commandName] ?? '') };
+    const pipeline = event.command.pipeline as Record<string, { _id?: unknown }>[] | undefined;
+    const countOnly = Array.isArray(pipeline) && pipeline.length === 2 && pipeline[1]!.$group?._id === 1;
+    const command = { name: event.commandName, collection: String(event.command[event.commandName] ?? ''), countOnly };
     if (!background(command)) commands.push(command);
   };
   client.on('commandStarted', listener);
@@ -90,21 +94,33 @@ describe('the request path costs what the user touches (API)', function () {
     expect(commands.filter((c) => c.collection === 'sessions' && c.name !== 'find'), describeCommands(commands)).to.deep.equal([]);
   });
 
-  it('counts unread cards of all the user’s folders in one aggregation', async () => {
+  it('counts unread cards of all the user’s folders by one key-range count per folder, reading only the cards the user has read one by one', async () => {
     const second = await createFolder(admin, { libraryId: ids.library, name: 'Вторая' });
     await setFolderAccess(admin, second, [
       { principalId: ids.tgoncharenko, level: 'full' },
       { principalId: ids.nvakulenko, level: 'read' },
     ]);
-    await tatiana.data(CREATE, { f: second, v: { name: 'ООО «Дельта»' } });
+    const delta = await tatiana.data<{ createCard: { id: string } }>(CREATE, { f: second, v: { name: 'ООО «Дельта»' } });
     let counts: { unreadCounts: { folderId: string; count: number }[] } | undefined;
-    const commands = await commandsDuring(async () => {
+    const countsOf = () => Object.fromEntries(counts!.unreadCounts.map((c) => [c.folderId, c.count]));
+    let commands = await commandsDuring(async () => {
       counts = await natalia.data(COUNTS);
     });
-    expect(Object.fromEntries(counts!.unreadCounts.map((c) => [c.folderId, c.count]))).to.deep.equal({ [ids.folder]: 3, [second]: 1 });
-    expect(commands.filter((c) => c.collection === 'cards').map((c) => c.name), describeCommands(commands)).to.deep.equal(['aggregate']);
+    expect(countsOf()).to.deep.equal({ [ids.folder]: 3, [second]: 1 });
+    expect(commands.filter((c) => c.collection === 'cards').map((c) => `${c.name}${c.countOnly ? ' (count)' : ''}`), describeCommands(commands)).to.deep.equal([
+      'aggregate (count)',
+      'aggregate (count)',
+    ]);
     // Besides the session, at most the user's read state (kept for a second between requests).
     expect([[], ['find reads']]).to.deep.include(commands.filter((c) => c.collection !== 'cards' && c.collection !== 'sessions').map((c) => `${c.name} ${c.collection}`));
+
+    // A card read one by one: its folder's count drops, and that card alone is read to know it.
+    await natalia.data('mutation($id: ID!) { markCardRead(id: $id) }', { id: delta.createCard.id });
+    commands = await commandsDuring(async () => {
+      counts = await natalia.data(COUNTS);
+    });
+    expect(countsOf()).to.deep.equal({ [ids.folder]: 3 });
+    expect(commands.filter((c) => c.collection === 'cards' && !c.countOnly).map((c) => c.name), describeCommands(commands)).to.deep.equal(['find']);
   });
 
   it('grants access to a folder at the same cost whether it holds 1 card or 40, and the new reader finds them all new', async () => {

@@ -60,7 +60,9 @@ export function startLive(): void {
     url: '/graphql',
     credentials: 'same-origin',
     retryAttempts: Infinity,
-    on: { connected: () => void refreshUnreadCounts().catch(() => undefined) },
+    // Counts are loaded once when the live connection opens (below); after a reconnect again, as
+    // pushes may have been missed meanwhile.
+    on: { connected: (reconnected) => void (reconnected && refreshUnreadCounts().catch(() => undefined)) },
   });
   // One stream per tab carries both (a session may hold five streams).
   stops = [

@@ -6,7 +6,7 @@ import { events, type CardEvent, type CardPlace, type ReadsChanged } from '../ev
 import { openLiveStream, viewerReads, type Audience, type Viewer } from '../live/streams';
 import type { GraphQLContext } from '../graphql/context';
 import { requireActor } from '../graphql/guards';
-import { countUnread, isUnread, loadReadState, type ReadState } from './service';
+import { applyReadChange, countUnread, isUnread, loadReadState, type ReadState } from './service';
 
 /** A card change as a subscriber sees it: never the id of a folder they may not read. */
 export interface CardEventView {
@@ -48,7 +48,7 @@ function sameLevels(a: Map<string, string>, b: Map<string, string>): boolean {
   return true;
 }
 
-type Signal = { kind: 'card'; event: CardEvent } | { kind: 'reads'; userId: string } | { kind: 'access'; version: AccessVersion };
+type Signal = { kind: 'card'; event: CardEvent } | { kind: 'reads'; change: ReadsChanged } | { kind: 'access'; version: AccessVersion };
 type Counts = { folderId: string; count: number }[];
 
 const placeOf = (place: CardPlace) => ({ folderId: place.folderId, inTrash: place.inTrash, updatedAt: Date.parse(place.updatedAt) });
@@ -91,15 +91,16 @@ async function sharedRecount(userId: string, reader: Parameters<typeof countUnre
 const signals = () =>
   Repeater.merge([
     pipe(events.subscribe('card-event'), map((event: CardEvent): Signal => ({ kind: 'card', event }))),
-    pipe(events.subscribe('reads-changed'), map((change: ReadsChanged): Signal => ({ kind: 'reads', userId: change.userId }))),
+    pipe(events.subscribe('reads-changed'), map((change: ReadsChanged): Signal => ({ kind: 'reads', change }))),
     pipe(events.subscribe('access-changed'), map((version: AccessVersion): Signal => ({ kind: 'access', version }))),
   ]);
 
 /**
  * A subscriber's unread counts, kept as events arrive: a colleague's change moves a count by one,
  * worked out in memory from the event (where the card was and when it last changed, before and
- * after); only the subscriber's own read actions and changes to their access cost a recount (one
- * aggregation, shared by all their streams on this instance).
+ * after); the subscriber's own read action recounts the one folder it touched (the change is
+ * applied to the read state as written); a change to their access costs a full recount (shared
+ * by all their streams on this instance).
  */
 async function countsTracker(actor: Actor) {
   const userId = actor.userId;
@@ -111,16 +112,25 @@ async function countsTracker(actor: Actor) {
     access = viewer.access;
     return listed();
   };
+  const recountFolder = async (change: ReadsChanged, viewer: Viewer): Promise<Counts> => {
+    const folderId = change.folder?.folderId ?? change.receipt?.folderId;
+    if (folderId === undefined) return recount(viewer);
+    applyReadChange(state, change);
+    const count = (await countUnread(viewer.access, state, [folderId])).get(folderId);
+    if (count === undefined) counts.delete(folderId);
+    else counts.set(folderId, count);
+    return listed();
+  };
   const move = (folderId: string, by: number) => counts.set(folderId, (counts.get(folderId) ?? 0) + by);
   return {
     audience(signal: Signal): Audience {
       if (signal.kind === 'card') return { folderIds: [signal.event.folderId, ...(signal.event.previous ? [signal.event.previous.folderId] : [])] };
-      if (signal.kind === 'reads') return { userIds: [signal.userId] };
+      if (signal.kind === 'reads') return { userIds: [signal.change.userId] };
       return { everyone: true };
     },
     /** The counts after this signal, or null when they did not change. */
     async after(signal: Signal, viewer: Viewer): Promise<Counts | null> {
-      if (signal.kind === 'reads') return recount(viewer);
+      if (signal.kind === 'reads') return recountFolder(signal.change, viewer);
       if (signal.kind === 'access') {
         heardOfAccessVersion(signal.version);
         const snapshot = await accessSnapshot();

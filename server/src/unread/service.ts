@@ -62,7 +62,7 @@ export function readStateOf(userId: string): Promise<ReadState> {
 }
 
 /** Applies a written change to a read state (idempotent: applying it twice changes nothing more). */
-function applyReadChange(state: ReadState, change: ReadsChanged): void {
+export function applyReadChange(state: ReadState, change: ReadsChanged): void {
   if (change.receipt) {
     const { cardId, folderId, readUpTo, unread } = change.receipt;
     state.cards.set(cardId, { folderId, readUpTo: readUpTo === null ? null : Date.parse(readUpTo), unread: unread && { ...unread, since: new Date(unread.since) } });
@@ -157,46 +157,50 @@ async function readableFolders(actor: Reader, folderIds: Iterable<string>): Prom
   return folders;
 }
 
+/** Concurrent count queries of one recount: other users' requests are not queued behind a long list. */
+const COUNT_CONCURRENCY = 4;
+/** Receipts' cards are read by id in batches of this size. */
+const RECEIPT_BATCH = 1000;
+
 /**
- * Unread cards per folder, for the folders given (default: every folder the actor may read), in
- * one aggregation: per folder, the cards changed since its watermark (an index range on
- * `folderId, inTrash, updatedAt`), plus cards marked unread, minus cards read one by one since.
- * The cost follows the unread cards, never the folders' sizes or other users' reads.
+ * Unread cards per folder, for the folders given (default: every folder the actor may read):
+ * - per folder, the cards changed since its watermark (all of them when it has none): a count of
+ *   one key range of the `folderId, inTrash, updatedAt` index (no card is read);
+ * - then the card receipts newer than their folder's watermark, or marked unread, correct their
+ *   folder's count: those cards alone are read, by id (`updatedAt`, folder, trash).
+ * The cost follows the actor's folders and their own receipts, never the cards' number.
  */
 export async function countUnread(actor: Reader, state: ReadState, folderIds: Iterable<string> = actor.folderLevels.keys()): Promise<Map<string, number>> {
   const folders = (await readableFolders(actor, folderIds)).map((f) => String(f._id));
   const counts = new Map<string, number>();
   if (folders.length === 0) return counts;
-  const inScope = new Set(folders);
-  const neverRead: Types.ObjectId[] = [];
-  const branches: Record<string, unknown>[] = [];
-  for (const folderId of folders) {
-    const watermark = state.folders.get(folderId);
-    if (watermark === undefined) neverRead.push(oid(folderId));
-    else branches.push({ folderId: oid(folderId), updatedAt: { $gt: new Date(watermark) } });
-  }
-  if (neverRead.length > 0) branches.push({ folderId: { $in: neverRead } });
-  const forced: Types.ObjectId[] = [];
-  const readSince: Record<string, unknown>[] = [];
-  for (const [cardId, receipt] of state.cards) {
-    if (!inScope.has(receipt.folderId)) continue;
-    if (receipt.unread) forced.push(oid(cardId));
-    else if (receipt.readUpTo !== null && receipt.readUpTo > (state.folders.get(receipt.folderId) ?? -Infinity)) {
-      readSince.push({ _id: oid(cardId), updatedAt: { $lte: new Date(receipt.readUpTo) } });
+  const pending = folders.values();
+  const countNext = async (): Promise<void> => {
+    for (let next = pending.next(); !next.done; next = pending.next()) {
+      const folderId = next.value;
+      const watermark = state.folders.get(folderId);
+      const changed = await Card.countDocuments({ folderId: oid(folderId), inTrash: false, ...(watermark === undefined ? {} : { updatedAt: { $gt: new Date(watermark) } }) });
+      counts.set(folderId, changed);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(COUNT_CONCURRENCY, folders.length) }, countNext));
+
+  const watermarkOf = (folderId: string) => state.folders.get(folderId) ?? -Infinity;
+  const corrected = [...state.cards]
+    .filter(([, receipt]) => counts.has(receipt.folderId) && (receipt.unread !== null || (receipt.readUpTo !== null && receipt.readUpTo > watermarkOf(receipt.folderId))))
+    .map(([cardId]) => oid(cardId));
+  for (let i = 0; i < corrected.length; i += RECEIPT_BATCH) {
+    const cards = await Card.find({ _id: { $in: corrected.slice(i, i + RECEIPT_BATCH) } }, { folderId: 1, inTrash: 1, updatedAt: 1 }).lean<Pick<CardDoc, '_id' | 'folderId' | 'inTrash' | 'updatedAt'>[]>();
+    for (const card of cards) {
+      const folderId = String(card.folderId);
+      const count = counts.get(folderId);
+      if (count === undefined) continue;
+      const place = { folderId, inTrash: card.inTrash, updatedAt: card.updatedAt.getTime() };
+      const countedByRange = !card.inTrash && place.updatedAt > watermarkOf(folderId);
+      counts.set(folderId, count + Number(isUnread(state, String(card._id), place)) - Number(countedByRange));
     }
   }
-  if (forced.length > 0) branches.push({ _id: { $in: forced } });
-  // The top-level conditions repeat what the branches say together (these folders, not in the
-  // trash, changed after the oldest watermark unless some folder has none and nothing is marked
-  // unread): a planner that reads one index range per folder from them needs no $or planning.
-  const oldest = neverRead.length === 0 && forced.length === 0 ? Math.min(...folders.map((id) => state.folders.get(id)!)) : null;
-  const match: Record<string, unknown> = { folderId: { $in: folders.map(oid) }, inTrash: false, ...(oldest !== null ? { updatedAt: { $gt: new Date(oldest) } } : {}), $or: branches };
-  if (readSince.length > 0) match.$nor = readSince;
-  const rows = await Card.aggregate<{ _id: Types.ObjectId; count: number }>([{ $match: match }, { $group: { _id: '$folderId', count: { $sum: 1 } } }]).option({
-    // Every folder's count in the first (and only) batch: one round trip.
-    batchSize: folders.length + 1,
-  });
-  for (const row of rows) counts.set(String(row._id), row.count);
+  for (const [folderId, count] of counts) if (count === 0) counts.delete(folderId);
   return counts;
 }
 

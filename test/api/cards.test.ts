@@ -153,8 +153,12 @@ describe('cards (API)', function () {
   it('finds cards by word, by INN and by phone digits, only where the user may read', async () => {
     const byWord = await reader.data<{ search: { card: { title: string } }[] }>('{ search(query: "кассиопея") { card { title } } }');
     expect(byWord.search.map((h) => h.card.title)).to.include('ООО «Кассиопея»');
+    // A card that only mentions the INN in its text is not listed when a card has it as its INN.
+    await create(admin, ids.correspondents, 'counterparty', { name: 'Упоминает 7707083893' });
     const byInn = await reader.data<{ search: { exact: boolean; card: { title: string } }[] }>('{ search(query: "7707083893") { exact card { title } } }');
-    expect(byInn.search[0]).to.deep.equal({ exact: true, card: { title: 'ООО «Кассиопея»' } });
+    expect(byInn.search).to.deep.equal([{ exact: true, card: { title: 'ООО «Кассиопея»' } }]);
+    const mentioned = await reader.data<{ search: { exact: boolean; card: { title: string } }[] }>('{ search(query: "Упоминает") { exact card { title } } }');
+    expect(mentioned.search).to.deep.equal([{ exact: false, card: { title: 'Упоминает 7707083893' } }]);
     const byPhone = await reader.data<{ search: { card: { title: string } }[] }>('{ search(query: "8 495 000 00 01") { card { title } } }');
     expect(byPhone.search.map((h) => h.card.title)).to.include('ООО «Кассиопея»');
     const hidden = await reader.data<{ search: unknown[] }>('{ search(query: "Тайный") { card { title } } }');

@@ -254,18 +254,18 @@ export async function searchCards(actor: Actor, query: string, options: { librar
   if (text.length < 2) return [];
   const limit = pageSize(options.first, 100);
   const keys = exactKeysOfQuery(text);
-  const [exact, ranked] = await Promise.all([
-    keys.length > 0 ? permittedCards(actor, 'read', { ...scope, searchKeys: { $in: keys } }, (scoped) => Card.find(scoped), limit) : Promise.resolve([]),
-    permittedCards(
-      actor,
-      'read',
-      { ...scope, $text: { $search: normaliseForSearch(text) } },
-      (scoped) => Card.find(scoped, { score: { $meta: 'textScore' } }).sort({ score: { $meta: 'textScore' } }),
-      limit,
-    ),
-  ]);
-  const seen = new Set(exact.map((c) => String(c._id)));
-  return [...exact.map((card) => ({ card, exact: true })), ...ranked.filter((c) => !seen.has(String(c._id))).map((card) => ({ card, exact: false }))].slice(0, limit);
+  // A query shaped like an exact key (INN, phone, e-mail) that hits cards by it is answered by
+  // those cards alone: its full-text tokens ("900", "7") would match and score nearly every card.
+  const exact = keys.length > 0 ? await permittedCards(actor, 'read', { ...scope, searchKeys: { $in: keys } }, (scoped) => Card.find(scoped), limit) : [];
+  if (exact.length > 0) return exact.map((card) => ({ card, exact: true }));
+  const ranked = await permittedCards(
+    actor,
+    'read',
+    { ...scope, $text: { $search: normaliseForSearch(text) } },
+    (scoped) => Card.find(scoped, { score: { $meta: 'textScore' } }).sort({ score: { $meta: 'textScore' } }),
+    limit,
+  );
+  return ranked.map((card) => ({ card, exact: false }));
 }
 
 export interface ReferencedCard {

@@ -8,6 +8,9 @@ import { createLogger } from './logger';
 import { CLIENT_DIST } from './paths';
 import { startServer } from './server';
 
+/** The longest a stop may take after SIGINT/SIGTERM (a second signal stops at once); the database process is killed on exit. */
+const STOP_DEADLINE_MS = 25_000;
+
 async function main(): Promise<void> {
   let config;
   try {
@@ -22,8 +25,19 @@ async function main(): Promise<void> {
   const logger = createLogger(config);
   const running = await startServer(config, logger, { clientDist: CLIENT_DIST });
 
+  let stopping = false;
   const shutdown = (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: stopping now');
+      process.exit(1);
+    }
+    stopping = true;
     logger.info({ signal }, 'shutting down');
+    // Open requests, jobs and the database each have their own grace period; this bounds them all.
+    setTimeout(() => {
+      logger.error({ afterMs: STOP_DEADLINE_MS }, 'shutdown did not finish in time: stopping now');
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
     running.stop().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -32,8 +46,8 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
 main().catch((error: unknown) => {

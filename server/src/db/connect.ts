@@ -50,10 +50,14 @@ async function startEmbeddedMongod(dataDir: string): Promise<ServerHandle> {
   return { kind: 'embedded-mongod', uri: replSet.getUri(), stop: () => replSet.stop({ doCleanup: false }).then(() => undefined) };
 }
 
+/** How long the built-in database may take to stop before it is killed. */
+const DATABASE_STOP_GRACE_MS = 5_000;
+
 /**
  * Starts Kartoteka's own server (`db:memory`, LMDB under `<dataDir>/memory`) in a child process:
  * the database and the application then use both cores and separate heaps. The child stops with
- * the application, also when the application dies (it watches its IPC channel).
+ * the application (killed if it does not within a grace period, or when the application exits
+ * otherwise), also when the application dies (it watches its IPC channel and its parent).
  */
 async function startKartotekaMemory(dataDir: string, logger: Logger): Promise<ServerHandle> {
   const dbpath = path.resolve(dataDir, 'memory');
@@ -77,6 +81,10 @@ async function startKartotekaMemory(dataDir: string, logger: Logger): Promise<Se
     void exited.then((code) => reject(new Error(`the built-in database exited with code ${code} before it was ready (see the log above)`)));
   });
   child.unref();
+  // However this process ends, its database does not outlive it.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  void exited.then(() => process.off('exit', killOnExit));
   return {
     kind: 'kartoteka-memory',
     uri,
@@ -85,7 +93,11 @@ async function startKartotekaMemory(dataDir: string, logger: Logger): Promise<Se
       // ref() keeps this process up until it has exited.
       child.ref();
       if (child.connected) child.disconnect();
+      // A database busy with a long query may not notice in time: it is killed after the grace
+      // period (LMDB keeps every committed write across a kill).
+      const kill = setTimeout(() => child.kill('SIGKILL'), DATABASE_STOP_GRACE_MS);
       await exited;
+      clearTimeout(kill);
     },
   };
 }

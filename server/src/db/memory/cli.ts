@@ -43,10 +43,17 @@ try {
 console.log(server.uri);
 console.error(server.dbpath ? `kartoteka-memory: durable (LMDB), data in ${server.dbpath}` : 'kartoteka-memory: temporary LMDB environment, deleted on exit (no --dbpath)');
 
+/** How long stopping may take (closing LMDB after the last request) before the process just exits. */
+const STOP_GRACE_MS = 5_000;
+
 let stopping = false;
 const shutdown = (signal: string) => {
   if (stopping) return;
   stopping = true;
+  setTimeout(() => {
+    console.error(`kartoteka-memory: did not stop within ${STOP_GRACE_MS} ms after ${signal}: exiting`);
+    process.exit(1);
+  }, STOP_GRACE_MS).unref();
   server.stop().then(
     () => {
       console.error(`kartoteka-memory: stopped on ${signal}`);
@@ -62,9 +69,14 @@ if (process.send) {
   // Started by the application (an IPC channel): stop when it closes the channel — after its own
   // shutdown, or when it dies. A Ctrl-C or SIGTERM sent to the whole process group is left to the
   // application, so the database does not vanish under the requests and jobs still finishing.
+  // Once the application is gone (its channel's end not yet seen, or it died without closing it),
+  // this process stops on its own and on signals too, so it never outlives it.
+  const parent = process.ppid;
+  const orphaned = () => process.ppid !== parent;
   process.on('disconnect', () => shutdown('application stop'));
-  process.on('SIGINT', () => {});
-  process.on('SIGTERM', () => {});
+  process.on('SIGINT', () => orphaned() && shutdown('SIGINT'));
+  process.on('SIGTERM', () => orphaned() && shutdown('SIGTERM'));
+  setInterval(() => orphaned() && shutdown('application gone'), 1000).unref();
 } else {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));

@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -223,6 +225,29 @@ describe('files on cards: upload, attach, download (API)', function () {
     const page = await upload(editor, forNewContract(), { name: 'договор.pdf', content: Buffer.from('<html><script>alert(1)</script></html>') });
     expect(page.status).to.equal(400);
     expect(page.body.errors?.[0].extensions.fields).to.deep.equal({ scan: 'Допустимые типы файлов: PDF, JPG, PNG, TIFF' });
+  });
+
+  it('carries on serving when a client cuts an upload off half-way (connection reset)', async () => {
+    const { port } = new URL(server.url);
+    const boundary = 'cut-off';
+    const head = `--${boundary}\r\nContent-Disposition: form-data; name="folderId"\r\n\r\n${folderId}\r\n--${boundary}\r\nContent-Disposition: form-data; name="typeKey"\r\n\r\ncontract\r\n--${boundary}\r\nContent-Disposition: form-data; name="field"\r\n\r\nscan\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\n`;
+    const before = await mongoose.connection.db!.collection('fs.files').countDocuments();
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const socket = connect(Number(port), '127.0.0.1');
+      await once(socket, 'connect');
+      socket.write(
+        `POST /files HTTP/1.1\r\nHost: localhost\r\nCookie: ${editor.cookieHeader()}\r\nx-graphql-yoga-csrf: 1\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      );
+      const chunk = (data: Buffer) => socket.write(Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from('\r\n')]));
+      chunk(Buffer.from(head));
+      for (let mb = 0; mb < 3; mb += 1) chunk(Buffer.alloc(1024 * 1024));
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      socket.resetAndDestroy();
+    }
+    // The server answers and takes a whole upload afterwards; nothing of the cut-off ones is kept.
+    expect((await fetch(`${server.url}/healthz`)).status).to.equal(200);
+    await uploaded(editor, forNewContract(), { name: 'после.pdf', content: await pdfWithText('after') });
+    await waitFor(async () => (await mongoose.connection.db!.collection('fs.files').countDocuments()) === before + 1);
   });
 
   it('refuses a file over the field’s size limit with the limit in the message, and stores nothing of it', async () => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
-import { fileTypeFromStream } from 'file-type';
+import { PassThrough, Transform, type TransformCallback } from 'node:stream';
+import { fileTypeFromStream } from 'file-type/node';
 import { fileTypeOfContent, type FileType } from '../../../card-types';
 
 /** How much of the start of a file decides whether it is plain text. */
@@ -30,7 +30,10 @@ export class FileInspection extends Transform {
 
   constructor(private readonly limit: number) {
     super();
-    this.detection = fileTypeFromStream(Readable.toWeb(this.detector) as ReadableStream<Uint8Array>).then(
+    // The Node stream itself, not a web stream made of it: Readable.toWeb's adapter throws
+    // (ERR_INVALID_STATE, uncaught) when the side stream ends after the reader stopped, as it does
+    // when a client cuts the upload off.
+    this.detection = fileTypeFromStream(this.detector).then(
       (found) => found?.ext,
       () => undefined,
     );

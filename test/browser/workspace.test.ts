@@ -133,6 +133,29 @@ describeInBrowser('staff workspace: the scenario with two colleagues side by sid
     await screenshot(natalia, 'workspace-07-natalia-phone-highlighted');
   });
 
+  it('«Отметить папку прочитанной» asks first; confirmed, the folder\'s cards are normal and its count gone', async () => {
+    const boldRows = natalia.locator('[data-test="card-row"][data-unread="true"]');
+    await openFolder(natalia);
+    await boldRows.first().waitFor();
+    const bold = await boldRows.count();
+    natalia.once('dialog', (dialog) => void dialog.dismiss());
+    await natalia.getByTestId('mark-folder-read').click();
+    await badge(natalia).waitFor();
+    expect(await boldRows.count()).to.equal(bold);
+    let asked = '';
+    natalia.once('dialog', (dialog) => {
+      asked = dialog.message();
+      void dialog.accept();
+    });
+    await natalia.getByTestId('mark-folder-read').click();
+    for (const name of NAMES) await natalia.locator(row(name, false)).waitFor();
+    await badge(natalia).waitFor({ state: 'detached' });
+    await natalia.getByTestId('mark-folder-read').waitFor({ state: 'detached' });
+    expect(asked).to.contain('Отметить прочитанными все карточки папки');
+    // The next steps go on from the card Татьяна edited.
+    await openCard(natalia, ids.opened);
+  });
+
   it('with history on and Наталья a history reader, her «История» tab shows the phone change old → new', async () => {
     await admin.data('mutation { setCardTypeHistory(typeKey: "counterparty", enabled: true) { historyEnabled } }');
     const group = (await admin.data<{ groups: { id: string; systemRole: string | null }[] }>('{ groups { id systemRole } }')).groups.find((g) => g.systemRole === 'history-readers')!;

@@ -173,6 +173,12 @@ export async function trashCard(id: string, restore = false): Promise<void> {
   await graphql(restore ? 'mutation Restore($id: ID!) { restoreCard(id: $id) { id } }' : 'mutation Trash($id: ID!) { deleteCard(id: $id) { id } }', { id });
 }
 
+/** Marks every card of the folder read; returns how many were unread. */
+export async function markFolderRead(folderId: string): Promise<number> {
+  const data = await graphql<{ markFolderRead: number }>('mutation MarkFolderRead($folderId: ID!) { markFolderRead(folderId: $folderId) }', { folderId });
+  return data.markFolderRead;
+}
+
 export async function markUnread(id: string): Promise<void> {
   await graphql('mutation MarkUnread($id: ID!) { markCardUnread(id: $id) }', { id });
 }

@@ -387,10 +387,14 @@ export class Store {
     });
   }
 
-  /** A committed record (in the current write transaction, or in `snapshot`). */
+  /**
+   * A committed record (in the current write transaction, or in `snapshot`). It is decoded from a
+   * copy: the stored bytes are a view that LMDB's next read reuses (or, for large records, the
+   * memory map), and decoded binary values (GridFS chunks, UUIDs) keep pointing into their source.
+   */
   getDoc(collection: Collection, idKey: Buffer, snapshot?: ReadTxn): Doc | undefined {
     const bytes = this.storage.bytes(this.storage.docs, collection.docKey(idKey), snapshot);
-    return bytes ? deserialize(bytes, BSON_READ) : undefined;
+    return bytes ? deserialize(Buffer.from(bytes), BSON_READ) : undefined;
   }
 
   /** Index entries in [start, end), forward or backward, as `view` sees committed state. */

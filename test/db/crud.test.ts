@@ -132,6 +132,23 @@ describe('db conformance: CRUD through the official driver', function () {
     expect(immutable.code).to.equal(66);
   });
 
+  it('upserts with a $or filter: the new document gets the update, and later the filter finds it', async () => {
+    const c = db.collection<AnyDoc>('upsertor');
+    const until = new Date('2030-01-01T00:00:00Z');
+    // A lease taken when the holder matches or the previous claim expired (as jobs' locks do).
+    const claim = await c.updateOne({ _id: 'lease', $or: [{ holder: 'a' }, { until: { $lt: new Date() } }] }, { $set: { holder: 'a', until } }, { upsert: true });
+    expect(claim.upsertedId).to.equal('lease');
+    expect(await c.findOne({ _id: 'lease' })).to.deep.equal({ _id: 'lease', holder: 'a', until });
+    const renewed = await c.updateOne({ _id: 'lease', $or: [{ holder: 'a' }, { until: { $lt: new Date() } }] }, { $set: { until: new Date('2031-01-01T00:00:00Z') } }, { upsert: true });
+    expect([renewed.matchedCount, renewed.modifiedCount, renewed.upsertedCount]).to.deep.equal([1, 1, 0]);
+    // Operators beyond a plain $set, on nested paths, in updateOne and findOneAndUpdate.
+    const nested = await c.updateOne({ _id: 'n', $or: [{ a: 1 }, { b: 2 }] }, { $set: { 'c.d': 3 }, $push: { list: 5 }, $max: { m: 7 }, $setOnInsert: { created: true } } as never, { upsert: true });
+    expect(nested.upsertedId).to.equal('n');
+    expect(await c.findOne({ _id: 'n' })).to.deep.equal({ _id: 'n', c: { d: 3 }, list: [5], m: 7, created: true });
+    const found = await c.findOneAndUpdate({ kind: 'x', $or: [{ v: 1 }, { v: { $exists: false } }] }, { $inc: { hits: 1 }, $addToSet: { tags: 'a' } }, { upsert: true, returnDocument: 'after', projection: { _id: 0 } });
+    expect(found).to.deep.equal({ kind: 'x', hits: 1, tags: ['a'] });
+  });
+
   it('rejects bad operators with MongoDB errors', async () => {
     const c = db.collection<AnyDoc>('bad');
     await c.insertOne({ a: 1 });

@@ -17,11 +17,10 @@ const isDuplicateKey = (error: unknown) => (error as { code?: number }).code ===
  */
 export async function tryLock(name: string, holder: string, ttlMs: number, db?: Db): Promise<boolean> {
   const now = Date.now();
-  const claim = { holder, until: new Date(now + ttlMs) };
-  const renewed = await locks(db).updateOne({ _id: name, $or: [{ holder }, { until: { $lt: new Date(now) } }] }, { $set: claim });
-  if (renewed.matchedCount === 1) return true;
   try {
-    await locks(db).insertOne({ _id: name, ...claim });
+    // Renews our own or an expired claim; with no lock document at all the upsert inserts one. A
+    // claim held by another instance matches nothing, and the upsert's insert then clashes on `_id`.
+    await locks(db).updateOne({ _id: name, $or: [{ holder }, { until: { $lt: new Date(now) } }] }, { $set: { holder, until: new Date(now + ttlMs) } }, { upsert: true });
     return true;
   } catch (error) {
     if (isDuplicateKey(error)) return false;

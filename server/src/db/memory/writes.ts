@@ -109,7 +109,10 @@ export function applyUpdate(doc: Doc, update: UpdateSpec, filter: Doc, arrayFilt
       if (inserting && isPlainObject($setOnInsert)) modifier.$set = { ...(modifier.$set as Doc | undefined), ...$setOnInsert };
       guardId(doc, modifier);
       for (const key of Object.keys(modifier)) if (isPlainObject(modifier[key]) && Object.keys(modifier[key]).length === 0) delete modifier[key];
-      if (Object.keys(modifier).length > 0 && (arrayFilters?.length || !applySimpleModifier(next, modifier))) applyModifier(next, modifier, arrayFilters, filter);
+      if (inserting) refusePositional(modifier);
+      // mingo applies an update only to a document matching its condition: an upsert's new
+      // document need not match the filter it came from (a `$or` of several branches, say).
+      if (Object.keys(modifier).length > 0 && (arrayFilters?.length || !applySimpleModifier(next, modifier))) applyModifier(next, modifier, arrayFilters, inserting ? undefined : filter);
     }
   } catch (error) {
     throw asCommandError(error);
@@ -138,6 +141,14 @@ function runPipelineUpdate(doc: Doc, pipeline: Doc[]): Doc {
   return result;
 }
 
+/** An upsert's new document has no array element the query matched for `$` to name. */
+function refusePositional(modifier: Doc): void {
+  for (const fields of Object.values(modifier)) {
+    if (!isPlainObject(fields)) continue;
+    if (Object.keys(fields).some((field) => field.split('.').includes('$'))) throw new CommandError(2, 'BadValue', 'The positional operator did not find the match needed from the query.');
+  }
+}
+
 /** `_id` may only be "set" to the value it already has; mingo would happily change it. */
 function guardId(doc: Doc, modifier: Doc): void {
   for (const [op, fields] of Object.entries(modifier)) {
@@ -155,13 +166,16 @@ function immutableId(): CommandError {
   return new CommandError(66, 'ImmutableField', "Performing an update on the path '_id' would modify the immutable field '_id'");
 }
 
-/** The document an upsert starts from: the filter's equality conditions. */
+/**
+ * The document an upsert starts from: the filter's equality conditions (top level, in `$and`, and
+ * in a `$or` of one branch, which MongoDB reads as that branch; a one-value `$in` is an equality).
+ */
 function upsertSeed(filter: Doc): Doc {
   const seed: Doc = {};
   const visit = (clause: Doc) => {
     for (const [field, value] of Object.entries(clause)) {
-      if (field === '$and' && Array.isArray(value)) {
-        for (const part of value) if (isPlainObject(part)) visit(part);
+      if ((field === '$and' || field === '$or') && Array.isArray(value)) {
+        if (field === '$and' || value.length === 1) for (const part of value) if (isPlainObject(part)) visit(part);
         continue;
       }
       if (field.startsWith('$')) continue;
@@ -170,6 +184,7 @@ function upsertSeed(filter: Doc): Doc {
         const keys = Object.keys(value);
         if (keys.some((key) => key.startsWith('$'))) {
           if (keys.length === 1 && '$eq' in value) literal = value.$eq;
+          else if (keys.length === 1 && Array.isArray(value.$in) && value.$in.length === 1 && !(value.$in[0] instanceof RegExp)) literal = value.$in[0];
           else continue;
         } else literal = value;
       } else literal = value;

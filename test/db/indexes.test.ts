@@ -123,6 +123,35 @@ describe('db conformance: catalog, indexes and text search', function () {
     expect(asc.map((d) => d.n)).to.deep.equal([196, 197, 198, 199]);
   });
 
+  it('takes a text index back in the form listIndexes reports it, as a restore gives it', async () => {
+    const declared = { weights: { title: 5 }, default_language: 'russian', name: 'search' };
+    const c = db.collection<AnyDoc>('textback');
+    await c.createIndex({ title: 'text', body: 'text' }, declared);
+    const listed = (await c.listIndexes().toArray()).find((index) => index.name === 'search')!;
+    expect(listed.key).to.deep.equal({ _fts: 'text', _ftsx: 1 });
+    expect(listed.weights).to.deep.equal({ title: 5, body: 1 });
+    // The same index given back is no conflict and adds nothing.
+    await db.command({ createIndexes: 'textback', indexes: [listed] });
+    expect((await c.listIndexes().toArray()).map((index) => index.name)).to.deep.equal(['_id_', 'search']);
+    // Into a new collection it builds the same index, which the application's declaration then matches.
+    const copy = db.collection<AnyDoc>('textcopy');
+    await copy.insertMany([
+      { _id: 1, title: 'Договор поставки', body: 'Сроки' },
+      { _id: 2, title: 'Письмо', body: 'О договоре' },
+      { _id: 3, title: 'Счёт', body: 'Оплата' },
+    ]);
+    await db.command({ createIndexes: 'textcopy', indexes: [listed] });
+    expect((await copy.listIndexes().toArray()).find((index) => index.name === 'search')).to.deep.equal(listed);
+    await copy.createIndex({ title: 'text', body: 'text' }, declared);
+    expect((await copy.listIndexes().toArray()).map((index) => index.name)).to.deep.equal(['_id_', 'search']);
+    const hits = await copy.find({ $text: { $search: 'договор' } }, { projection: { score: { $meta: 'textScore' } } }).sort({ score: { $meta: 'textScore' } }).toArray();
+    expect(hits.map((hit) => hit._id)).to.deep.equal([1, 2]);
+    // A different text index is still refused.
+    const other = (await copy.createIndex({ title: 'text' }, { name: 'search' }).catch((e: unknown) => e)) as MongoServerError;
+    expect(other).to.be.instanceOf(MongoServerError);
+    expect(other.code).to.equal(85);
+  });
+
   it('searches text case- and diacritic-insensitively in Russian and English, with scores', async () => {
     const c = db.collection<AnyDoc>('texts');
     await c.createIndex({ title: 'text', body: 'text' }, { default_language: 'none', weights: { title: 5, body: 1 } });

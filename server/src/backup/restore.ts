@@ -48,28 +48,10 @@ export interface RestoreOptions {
 
 const INSERT_BATCH = 1000;
 
-/**
- * An index as createIndexes is usually given it. listIndexes reports a text index by its internal
- * key (`{ _fts: 'text', _ftsx: 1 }` plus `weights` and defaults); the fields it covers are spelled
- * out again, so the application's own index declaration later matches it as the same index.
- */
+/** An index as listIndexes reported it, for createIndexes (which takes that form back, text indexes included). */
 function creatableIndex(spec: Record<string, unknown>): Record<string, unknown> {
   const { ns: _ns, ...rest } = spec;
-  const key = rest.key as Record<string, unknown>;
-  if (!('_fts' in key)) return rest;
-  const { weights, textIndexVersion: _version, language_override: languageField, ...options } = rest as Record<string, unknown> & { weights?: Record<string, number> };
-  const userKey: Record<string, unknown> = {};
-  for (const [field, direction] of Object.entries(key)) {
-    if (field === '_fts') for (const textField of Object.keys(weights ?? {})) userKey[textField] = 'text';
-    else if (field !== '_ftsx') userKey[field] = direction;
-  }
-  // Server defaults are left out, as the application declares the index without them.
-  return {
-    ...options,
-    key: userKey,
-    ...(weights && Object.values(weights).some((w) => w !== 1) && { weights }),
-    ...(languageField !== undefined && languageField !== 'language' && { language_override: languageField }),
-  };
+  return rest;
 }
 
 /** Non-empty collections that a restore would replace, with their sizes. */

@@ -794,6 +794,14 @@ export class CommandProcessor {
         }
         continue;
       }
+      if (Object.values(spec.key).includes('text')) {
+        const existing = collection.textIndex;
+        if (existing) {
+          // The same text index asked for again (in either form, as restores give listIndexes' form back) is there already.
+          if (existing.name === spec.name && existing.identity() === new TextIndex(0, spec).identity()) continue;
+          throw new CommandError(85, 'IndexOptionsConflict', `An equivalent index already exists with a different name and options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(existing.describe())}`);
+        }
+      }
       const sameName = collection.indexes.find((index) => index.name === spec.name);
       const sameKey = collection.indexes.find((index) => keyString(index.spec.key) === keyString(spec.key) && sameOptions(index.spec, spec));
       if (sameName && keyString(sameName.spec.key) !== keyString(spec.key)) {
@@ -807,9 +815,6 @@ export class CommandProcessor {
         throw new CommandError(85, 'IndexOptionsConflict', `Index already exists with a different name: ${sameKey.name}`);
       }
       if (spec.key._id !== undefined && Object.keys(spec.key).length === 1 && spec.unique === true) throw badValue("The field 'unique' is not valid for an _id index specification");
-      if (Object.values(spec.key).includes('text') && collection.textIndex) {
-        throw new CommandError(85, 'IndexOptionsConflict', `An equivalent index already exists with a different name and options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(collection.textIndex.spec)}`);
-      }
       await this.store.addIndex(collection, spec);
     }
     return { numIndexesBefore: before, numIndexesAfter: collection.indexes.length + 1, createdCollectionAutomatically: false, ok: 1 };

@@ -175,9 +175,7 @@ export class TextIndex {
     readonly spec: IndexSpec,
   ) {
     const declaredWeights = isPlainObject(spec.weights) ? spec.weights : {};
-    for (const [field, kind] of Object.entries(spec.key)) {
-      if (kind === 'text') this.weights.set(field, Number(declaredWeights[field] ?? 1));
-    }
+    for (const field of textFields(spec.key)) this.weights.set(field, Number(declaredWeights[field] ?? 1));
     for (const [field, weight] of Object.entries(declaredWeights)) this.weights.set(field, Number(weight));
     this.prefix = u32(id);
   }
@@ -186,20 +184,33 @@ export class TextIndex {
     return this.spec.name;
   }
 
-  /** The listIndexes form MongoDB reports for text indexes. */
+  /**
+   * The listIndexes form MongoDB reports for text indexes: the text fields become `_fts`/`_ftsx`
+   * between the plain fields before and after them, and the weights name them.
+   */
   describe(): IndexSpec {
     const key: Doc = {};
-    for (const [field, kind] of Object.entries(this.spec.key)) if (kind !== 'text') key[field] = kind;
-    const { key: _declared, weights: _weights, ...rest } = this.spec;
+    for (const [field, kind] of Object.entries(this.spec.key)) {
+      if (kind !== 'text') key[field] = kind;
+      else if (!('_fts' in key)) Object.assign(key, { _fts: 'text', _ftsx: 1 });
+    }
+    const { key: _declared, weights: _weights, v: _v, textIndexVersion: _version, ...rest } = this.spec;
     return {
       v: 2,
-      key: { _fts: 'text', _ftsx: 1, ...key },
+      key,
       ...rest,
       weights: Object.fromEntries(this.weights),
       default_language: this.spec.default_language ?? 'english',
       language_override: this.spec.language_override ?? 'language',
       textIndexVersion: 3,
     } as IndexSpec;
+  }
+
+  /** What makes two text indexes the same index, whichever form they were declared in (the name aside). */
+  identity(): string {
+    const { key, weights, default_language, language_override, partialFilterExpression, collation } = this.describe();
+    const sorted = Object.entries(weights as Doc).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return JSON.stringify({ key, weights: sorted, default_language, language_override, partialFilterExpression, collation });
   }
 
   stemsOf(doc: Doc): Map<string, number> {
@@ -242,6 +253,27 @@ export interface TextMatcher {
 
 export type AnyIndex = BTreeIndex | TextIndex;
 
+/** The fields a text index covers, from the key as declared (`{ title: 'text' }`) or as listIndexes reports it (`_fts`, fields in `weights`). */
+function textFields(key: Doc): string[] {
+  return Object.entries(key).filter(([field, kind]) => kind === 'text' && field !== '_fts').map(([field]) => field);
+}
+
+/**
+ * A text index key in listIndexes' form, `{ a: 1, _fts: 'text', _ftsx: 1 }` with `weights`, as it is
+ * declared: `{ a: 1, <each weighted field>: 'text' }` (how mongorestore and restores give it back).
+ */
+function declaredTextKey(key: Doc, weights: unknown): Doc {
+  if (key._fts !== 'text') return key;
+  const covered = isPlainObject(weights) ? Object.keys(weights) : [];
+  if (covered.length === 0) throw new CommandError(67, 'CannotCreateIndex', 'a text index key given as { _fts: "text", _ftsx: 1 } needs weights naming its fields');
+  const declared: Doc = {};
+  for (const [field, kind] of Object.entries(key)) {
+    if (field === '_fts') for (const name of covered) declared[name] = 'text';
+    else if (field !== '_ftsx') declared[field] = kind;
+  }
+  return declared;
+}
+
 /** Validates a createIndexes spec and fills in MongoDB's defaults. */
 export function normalizeIndexSpec(raw: unknown): IndexSpec {
   if (!isPlainObject(raw) || !isPlainObject(raw.key) || Object.keys(raw.key).length === 0) throw badValue('Index key pattern must be a non-empty object');
@@ -250,8 +282,8 @@ export function normalizeIndexSpec(raw: unknown): IndexSpec {
     if (!ok) throw new CommandError(67, 'CannotCreateIndex', `Error in specification { key: ${shellValue(raw.key)} } :: caused by :: Values in the index key pattern can only be positive numbers, negative numbers, or the strings 'text', '2dsphere' or 'hashed'; found ${field}: ${shellValue(kind)}`);
   }
   const name = typeof raw.name === 'string' ? raw.name : defaultIndexName(raw.key);
-  const { v: _v, ...rest } = raw;
-  return { v: 2, ...rest, key: raw.key, name } as IndexSpec;
+  const { v: _v, textIndexVersion: _version, ...rest } = raw;
+  return { v: 2, ...rest, key: declaredTextKey(raw.key, raw.weights), name } as IndexSpec;
 }
 
 export function createIndex(id: number, spec: IndexSpec, multikey: boolean): AnyIndex {

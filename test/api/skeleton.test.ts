@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import net from 'node:net';
 import { ensureClientBuilt } from '../../server/src/http/client-build';
 import { createLogger } from '../../server/src/logger';
 import type { RunningServer } from '../../server/src/server';
@@ -100,17 +101,40 @@ describe('server skeleton in production', () => {
 describe('server skeleton (shutdown)', () => {
   it('finishes an in-flight request, then refuses new connections and reports the database down', async () => {
     const server = await startTestServer();
-    const inFlight = fetch(`${server.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: '{ serverInfo { version } }' }),
-    });
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    const stopped = server.stop();
-    const response = await inFlight;
-    expect(response.status).to.equal(200);
-    await stopped;
-    const error = await fetch(`${server.url}/healthz`).then(() => null, (e: unknown) => e);
-    expect(error).to.be.instanceOf(Error);
+    let stopped: Promise<void> | undefined;
+    try {
+      // A request the server has surely begun: its headers ask for "100 Continue", which the server
+      // answers once it has read them and started the request; the body follows only after stop().
+      const body = JSON.stringify({ query: '{ serverInfo { version } }' });
+      const socket = net.connect(server.port, '127.0.0.1');
+      socket.setEncoding('utf8');
+      let received = '';
+      const begun = new Promise<void>((resolve, reject) => {
+        socket.on('data', (chunk: string) => {
+          received += chunk;
+          if (received.includes('100 Continue')) resolve();
+        });
+        socket.once('error', reject);
+      });
+      const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      socket.write(
+        `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`,
+      );
+      await begun;
+      stopped = server.stop();
+      socket.end(body);
+      await ended;
+      const response = received.slice(received.indexOf('\r\n\r\n') + 4);
+      expect(response).to.match(/^HTTP\/1\.1 200 /);
+      const answer = JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4)) as { data?: { serverInfo?: unknown }; errors?: unknown };
+      expect(answer.errors).to.equal(undefined);
+      expect(answer.data).to.have.property('serverInfo');
+      await stopped;
+      const error = await fetch(`${server.url}/healthz`).then(() => null, (e: unknown) => e);
+      expect(error).to.be.instanceOf(Error);
+    } finally {
+      // Whatever happened, the server is fully stopped before the next test uses the database.
+      await (stopped ?? server.stop());
+    }
   });
 });

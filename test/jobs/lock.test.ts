@@ -1,19 +1,19 @@
 import { expect } from 'chai';
-import { MongoClient, type Db } from 'mongodb';
+import mongoose from 'mongoose';
 import { tryLock, unlock } from '../../server/src/jobs/lock';
 import { testMongoUri, uniqueDbName } from '../support/mongo';
 
 describe('named locks shared by instances', function () {
-  let client: MongoClient;
-  let db: Db;
+  let connection: mongoose.Connection;
+  let db: mongoose.mongo.Db;
 
   before(async () => {
-    client = await new MongoClient(await testMongoUri()).connect();
-    db = client.db(uniqueDbName('locks'));
+    connection = await mongoose.createConnection(await testMongoUri(), { dbName: uniqueDbName('locks') }).asPromise();
+    db = connection.db!;
   });
   after(async () => {
-    await db.dropDatabase();
-    await client.close();
+    await connection.dropDatabase();
+    await connection.close();
   });
 
   const holderOf = async (name: string) => (await db.collection<{ _id: string; holder: string }>('locks').findOne({ _id: name }))?.holder;

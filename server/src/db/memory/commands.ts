@@ -785,8 +785,11 @@ export class CommandProcessor {
     this.writable(this.store.get(request.db, collectionName(request)));
     const collection = await this.store.create(request.db, collectionName(request));
     const before = collection.indexes.length + 1;
+    // Checked against the existing indexes and those asked for before it; then all built together.
+    const wanted: IndexSpec[] = [];
     for (const raw of specs) {
       const spec = normalizeIndexSpec(raw);
+      const known = [...collection.indexes.map((index) => ({ name: index.name, spec: index.spec })), ...wanted.map((other) => ({ name: other.name, spec: other }))];
       if (spec.name === ID_INDEX_SPEC.name || keyString(spec.key) === keyString(ID_INDEX_SPEC.key)) {
         if (spec.unique === true) throw badValue("The field 'unique' is not valid for an _id index specification");
         if (spec.name !== ID_INDEX_SPEC.name || keyString(spec.key) !== keyString(ID_INDEX_SPEC.key)) {
@@ -795,15 +798,16 @@ export class CommandProcessor {
         continue;
       }
       if (Object.values(spec.key).includes('text')) {
-        const existing = collection.textIndex;
+        const requested = new TextIndex(0, spec);
+        const existing = collection.textIndex ?? wanted.filter((other) => Object.values(other.key).includes('text')).map((other) => new TextIndex(0, other))[0];
         if (existing) {
           // The same text index asked for again (in either form, as restores give listIndexes' form back) is there already.
-          if (existing.name === spec.name && existing.identity() === new TextIndex(0, spec).identity()) continue;
+          if (existing.name === spec.name && existing.identity() === requested.identity()) continue;
           throw new CommandError(85, 'IndexOptionsConflict', `An equivalent index already exists with a different name and options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(existing.describe())}`);
         }
       }
-      const sameName = collection.indexes.find((index) => index.name === spec.name);
-      const sameKey = collection.indexes.find((index) => keyString(index.spec.key) === keyString(spec.key) && sameOptions(index.spec, spec));
+      const sameName = known.find((index) => index.name === spec.name);
+      const sameKey = known.find((index) => keyString(index.spec.key) === keyString(spec.key) && sameOptions(index.spec, spec));
       if (sameName && keyString(sameName.spec.key) !== keyString(spec.key)) {
         throw new CommandError(86, 'IndexKeySpecsConflict', `An existing index has the same name as the requested index. When index names are not specified, they are auto generated and can cause conflicts. Please refer to our documentation. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(sameName.spec)}`);
       }
@@ -815,8 +819,9 @@ export class CommandProcessor {
         throw new CommandError(85, 'IndexOptionsConflict', `Index already exists with a different name: ${sameKey.name}`);
       }
       if (spec.key._id !== undefined && Object.keys(spec.key).length === 1 && spec.unique === true) throw badValue("The field 'unique' is not valid for an _id index specification");
-      await this.store.addIndex(collection, spec);
+      wanted.push(spec);
     }
+    if (wanted.length > 0) await this.store.addIndexes(collection, wanted);
     return { numIndexesBefore: before, numIndexesAfter: collection.indexes.length + 1, createdCollectionAutomatically: false, ok: 1 };
   }
 

@@ -145,7 +145,7 @@ export async function convertLegacyData(store: Store, dbpath: string): Promise<s
       for (const [ns, legacy] of collections) {
         const [db, name] = splitNamespace(ns);
         const collection = store.createSync(db, name, legacy.options);
-        for (const spec of legacy.indexes.values()) if (spec.name !== '_id_') store.addIndexSync(collection, spec);
+        store.addIndexesSync(collection, [...legacy.indexes.values()].filter((spec) => spec.name !== '_id_'));
         for (const doc of legacy.docs.values()) {
           store.putRecord(collection, recordKey(doc), doc, undefined);
           documents++;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Long, MongoBulkWriteError, MongoClient, MongoServerError, ObjectId, type Db } from 'mongodb';
+import { Double, Int32, Long, MongoBulkWriteError, MongoClient, MongoServerError, ObjectId, type Db } from 'mongodb';
 import { testMongoUri, uniqueDbName } from '../support/mongo';
 
 // Loosely typed documents: these tests exercise the server, not the driver's typings.
@@ -27,6 +27,20 @@ describe('db conformance: CRUD through the official driver', function () {
     const stored = await c.findOne({ _id: insertedId });
     expect(Object.keys(stored!)[0]).to.equal('_id');
     expect(stored!.nested).to.deep.equal({ list: [1, 2] });
+  });
+
+  it('keeps the BSON types of inserted values: a whole double stays a double, a small long a long', async () => {
+    const c = db.collection<AnyDoc>('types');
+    await c.insertMany([
+      { _id: 1, d: new Double(1), l: Long.fromNumber(5), i: new Int32(7) },
+      { _id: 2, d: new Double(2.5), l: Long.fromNumber(6), i: new Int32(8) },
+    ]);
+    const raw = await c.find({}, { promoteValues: false, sort: { _id: 1 } }).toArray();
+    expect(raw.map((doc) => [doc.d, doc.l, doc.i].map((v) => (v as { _bsontype: string })._bsontype))).to.deep.equal([
+      ['Double', 'Long', 'Int32'],
+      ['Double', 'Long', 'Int32'],
+    ]);
+    expect(await c.countDocuments({ d: { $type: 'double' }, l: { $type: 'long' } })).to.equal(2);
   });
 
   it('reports duplicate _id with index, ordered stops and unordered continues', async () => {

@@ -217,11 +217,12 @@ export class TextIndex {
     return documentStems(doc, this.weights);
   }
 
-  /** The posting-key prefix of one stem. */
-  stemKey(stem: string): Buffer {
+  /** The posting-key prefix of one stem, or with `idKey` the key of one record's posting. */
+  stemKey(stem: string, idKey?: Buffer): Buffer {
     keyWriter.reset();
     keyWriter.bytes(this.prefix);
     encodeValue(keyWriter, stem);
+    if (idKey) keyWriter.bytes(idKey);
     return keyWriter.take();
   }
 

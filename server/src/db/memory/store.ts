@@ -467,8 +467,11 @@ export class Store {
     if (holder) throw new LockWait(holder);
   }
 
-  /** Stores a new version of a record with its index entries (inside a write); `old` is the version it replaces. */
-  putRecord(collection: Collection, idKey: Buffer, doc: Doc, old: Doc | undefined, ignore?: (id: string) => boolean): void {
+  /**
+   * Stores a new version of a record with its index entries (inside a write); `old` is the version
+   * it replaces, `bytes` the document's BSON when it is at hand.
+   */
+  putRecord(collection: Collection, idKey: Buffer, doc: Doc, old: Doc | undefined, ignore?: (id: string) => boolean, bytes?: Buffer): void {
     const index = this.storage.index;
     const changes: { index: BTreeIndex; add: IndexKey[]; remove: IndexKey[] }[] = [];
     for (const btree of collection.btreeIndexes) {
@@ -495,7 +498,7 @@ export class Store {
       if (old) this.removePostings(text, idKey, old);
       this.putPostings(text, idKey, doc);
     }
-    this.storage.docs.putSync(collection.docKey(idKey), Buffer.from(serialize(doc)));
+    this.storage.docs.putSync(collection.docKey(idKey), bytes ?? Buffer.from(serialize(doc)));
     if (!old) this.noteCount(collection, 1);
     this.noteWrite(collection, idKey);
   }
@@ -517,11 +520,11 @@ export class Store {
   }
 
   private putPostings(index: TextIndex, idKey: Buffer, doc: Doc): void {
-    for (const [stem, score] of index.stemsOf(doc)) this.storage.index.putSync(Buffer.concat([index.stemKey(stem), idKey]), postingValue(score, idKey));
+    for (const [stem, score] of index.stemsOf(doc)) this.storage.index.putSync(index.stemKey(stem, idKey), postingValue(score, idKey));
   }
 
   private removePostings(index: TextIndex, idKey: Buffer, doc: Doc): void {
-    for (const stem of index.stemsOf(doc).keys()) this.storage.index.removeSync(Buffer.concat([index.stemKey(stem), idKey]));
+    for (const stem of index.stemsOf(doc).keys()) this.storage.index.removeSync(index.stemKey(stem, idKey));
   }
 
   /** Text postings of one stem: record id → score, as `view` sees committed state. */

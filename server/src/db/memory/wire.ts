@@ -41,10 +41,21 @@ function readCString(buffer: Buffer, offset: number): [string, number] {
   return [buffer.toString('utf8', offset, end), end + 1];
 }
 
-function readDocument(buffer: Buffer, offset: number): [Doc, number] {
+/** The BSON each document of a document sequence (an insert's documents) arrived as. */
+const received = new WeakMap<Doc, Buffer>();
+
+/** The bytes `doc` arrived as, when it came in a document sequence: an insert stores them as they are. */
+export function receivedBytes(doc: Doc): Buffer | undefined {
+  return received.get(doc);
+}
+
+function readDocument(buffer: Buffer, offset: number, keepBytes = false): [Doc, number] {
   const size = buffer.readInt32LE(offset);
   if (size < 5 || offset + size > buffer.length) throw new ProtocolError('invalid BSON document size');
-  return [deserialize(buffer.subarray(offset, offset + size), DESERIALIZE_OPTIONS), offset + size];
+  const bytes = buffer.subarray(offset, offset + size);
+  const doc = deserialize(bytes, DESERIALIZE_OPTIONS);
+  if (keepBytes) received.set(doc, bytes);
+  return [doc, offset + size];
 }
 
 export function parseMessage(message: Buffer): IncomingMessage {
@@ -67,7 +78,7 @@ export function parseMessage(message: Buffer): IncomingMessage {
         const docs: Doc[] = [];
         while (position < sectionEnd) {
           let doc: Doc;
-          [doc, position] = readDocument(message, position);
+          [doc, position] = readDocument(message, position, true);
           docs.push(doc);
         }
         sequences.push([identifier, docs]);

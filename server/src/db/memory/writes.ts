@@ -7,6 +7,7 @@ import type { Doc } from './indexes';
 import { applySimpleModifier } from './modifiers';
 import { deepClone, isPlainObject, selectDocs, type SortSpec } from './query';
 import { recordKey, withId, type Collection, type ReadView, type Store, type Transaction } from './store';
+import { receivedBytes } from './wire';
 
 export const MAX_BSON_SIZE = 16 * 1024 * 1024;
 const MAX_DEPTH = 100;
@@ -31,8 +32,7 @@ function depthOf(value: unknown, depth: number): number {
 }
 
 /** Rejects documents MongoDB would not store: over 16 MiB or nested deeper than 100 levels. */
-export function checkStorable(doc: Doc, afterUpdate: boolean): void {
-  const size = calculateObjectSize(doc);
+export function checkStorable(doc: Doc, afterUpdate: boolean, size = calculateObjectSize(doc)): void {
   if (size > MAX_BSON_SIZE) {
     if (afterUpdate) throw new CommandError(17419, 'Location17419', `Resulting document after update is larger than ${MAX_BSON_SIZE}`);
     throw documentTooLarge(size);
@@ -45,10 +45,10 @@ function current(ctx: WriteContext, collection: Collection, idKey: Buffer): Doc 
 }
 
 /** Stores a new version of a record, enforcing unique indexes and transaction ownership. */
-function writeRecord(ctx: WriteContext, collection: Collection, idKey: Buffer, doc: Doc, old: Doc | undefined): void {
+function writeRecord(ctx: WriteContext, collection: Collection, idKey: Buffer, doc: Doc, old: Doc | undefined, bytes?: Buffer): void {
   if (ctx.txn) return ctx.txn.write(collection, idKey, doc);
   ctx.store.checkUnlocked(collection, idKey);
-  ctx.store.putRecord(collection, idKey, doc, old);
+  ctx.store.putRecord(collection, idKey, doc, old, undefined, bytes);
 }
 
 function removeRecord(ctx: WriteContext, collection: Collection, idKey: Buffer, old: Doc): void {
@@ -58,16 +58,18 @@ function removeRecord(ctx: WriteContext, collection: Collection, idKey: Buffer, 
 }
 
 export function insertDocument(ctx: WriteContext, collection: Collection, input: Doc): Doc {
-  // The input is the command's own freshly decoded document: stored as it is, not copied.
+  // The input is the command's own freshly decoded document: stored as it is, not copied. When
+  // it came with its `_id` first, its bytes are stored as they arrived (no encoding again).
   const doc = withId(input);
-  checkStorable(doc, false);
+  const bytes = doc === input ? receivedBytes(input) : undefined;
+  checkStorable(doc, false, bytes?.length);
   if (Array.isArray(doc._id) || doc._id instanceof RegExp || (doc._id as { _bsontype?: string } | null)?._bsontype === 'BSONRegExp') throw new CommandError(2, 'BadValue', `can't use an array for _id`);
   if (doc._id === undefined) throw new CommandError(2, 'BadValue', "can't use undefined for _id");
   const idKey = recordKey(doc);
   if (current(ctx, collection, idKey)) {
     throw new CommandError(11000, 'DuplicateKey', `E11000 duplicate key error collection: ${collection.ns} index: _id_ dup key: { _id: ${describeId(doc._id)} }`, { keyPattern: { _id: 1 }, keyValue: { _id: doc._id } });
   }
-  writeRecord(ctx, collection, idKey, doc, undefined);
+  writeRecord(ctx, collection, idKey, doc, undefined, bytes);
   return doc;
 }
 

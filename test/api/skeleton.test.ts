@@ -10,8 +10,9 @@ describe('server skeleton (HTTP)', () => {
   let server: RunningServer;
   let api: ApiClient;
 
-  before(async () => {
-    // The history-mode fallback serves the built client.
+  before(async function () {
+    // The history-mode fallback serves the built client: building it may take minutes on a busy machine.
+    this.timeout(180_000);
     await ensureClientBuilt(createLogger({ logLevel: 'warn' }));
     server = await startTestServer();
     api = new ApiClient(server.url);

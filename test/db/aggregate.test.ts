@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { MongoClient, type ObjectId, type Db } from 'mongodb';
+import { MongoClient, MongoServerError, ObjectId, type Db } from 'mongodb';
 import { testMongoUri, uniqueDbName } from '../support/mongo';
 
 // Loosely typed documents: these tests exercise the server, not the driver's typings.
@@ -62,6 +62,32 @@ describe('db conformance: aggregation', function () {
       { $lookup: { from: 'customers', let: { id: '$customer' }, pipeline: [{ $match: { $expr: { $eq: ['$_id', '$$id'] } } }, { $project: { _id: 0, name: 1 } }], as: 'c' } },
     ]);
     expect(piped[0]!.c).to.deep.equal([{ name: 'Ann' }]);
+  });
+
+  it('converts ObjectIds to strings and back ($toString, $toObjectId, $convert), in pipelines and in $expr', async () => {
+    const refs = db.collection<AnyDoc>('refs');
+    const id = new ObjectId();
+    await refs.insertOne({ _id: id, at: new Date(0) });
+    const [converted] = await refs
+      .aggregate([
+        {
+          $project: {
+            _id: 0,
+            hex: { $toString: '$_id' },
+            converted: { $convert: { input: '$_id', to: 'string' } },
+            back: { $toObjectId: { $toString: '$_id' } },
+            date: { $toString: '$at' },
+            bad: { $convert: { input: 'not an id', to: 'objectId', onError: 'refused' } },
+            none: { $convert: { input: '$missing', to: 'objectId', onNull: 'nothing' } },
+          },
+        },
+      ])
+      .toArray();
+    expect(converted).to.deep.equal({ hex: id.toHexString(), converted: id.toHexString(), back: id, date: '1970-01-01T00:00:00.000Z', bad: 'refused', none: 'nothing' });
+    expect(await refs.countDocuments({ $expr: { $eq: ['$_id', { $toObjectId: id.toHexString() }] } })).to.equal(1);
+    const failed = (await refs.aggregate([{ $project: { v: { $toObjectId: 'abc' } } }]).toArray().catch((e: unknown) => e)) as MongoServerError;
+    expect(failed).to.be.instanceOf(MongoServerError);
+    expect(failed.code).to.equal(241);
   });
 
   it('returns large results through getMore and reports bad stages', async () => {

@@ -1,7 +1,7 @@
 /** Command dispatch: turns a decoded command document into a MongoDB-shaped reply. */
 import { createHash } from 'node:crypto';
 import { Binary, Long, ObjectId, Timestamp } from 'bson';
-import { Aggregator } from 'mingo';
+import { Aggregator } from 'mingo/aggregator';
 import { compareValues, keyString } from './bson-order';
 import { Cursors } from './cursors';
 import { asCommandError, badValue, CommandError, commandNotFound, indexNotFound, invalidNamespace, noSuchTransaction, typeMismatch } from './errors';
@@ -11,6 +11,7 @@ import type { ReadTxn } from './storage';
 import { ID_INDEX_SPEC, LockWait, requireCollection, splitNamespace, Transaction, type Collection, type ReadView, type Store } from './store';
 import { valuesAtPath } from './text';
 import { deleteDocuments, insertDocument, updateDocuments, type WriteContext } from './writes';
+import { MINGO_OPTIONS } from './operators';
 
 export interface ServerIdentity {
   /** `host:port` as clients reach it. */
@@ -875,7 +876,7 @@ function withAtClusterTime(reply: Doc, at: Timestamp): Doc {
 function runAggregation(pipeline: Doc[], input: Doc[], resolver: (name: string) => Doc[]): Doc[] {
   if (pipeline.length === 0) return input;
   try {
-    return new Aggregator(pipeline, { collectionResolver: resolver }).run(input) as Doc[];
+    return new Aggregator(pipeline, { ...MINGO_OPTIONS, collectionResolver: resolver }).run(input) as Doc[];
   } catch (error) {
     throw asCommandError(error);
   }

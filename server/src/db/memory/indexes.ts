@@ -1,8 +1,9 @@
 /** Index definitions: key tuples of documents for B-tree indexes, stems for the text index. */
-import { Query } from 'mingo';
+import { Query } from 'mingo/query';
 import { badValue, CommandError } from './errors';
 import { encodeValue, KeyWriter, MAX_TUPLE_BYTES, u32 } from './keys';
 import { documentStems, documentText, parseSearch, valuesAtPath } from './text';
+import { MINGO_OPTIONS } from './operators';
 
 export type Doc = Record<string, unknown>;
 export type IndexSpec = Doc & { key: Doc; name: string };
@@ -74,7 +75,7 @@ export class BTreeIndex {
     this.directions = Object.values(spec.key).map((d) => (Number(d) < 0 ? -1 : 1));
     this.unique = spec.unique === true;
     this.sparse = spec.sparse === true;
-    this.partial = isPlainObject(spec.partialFilterExpression) ? new Query(spec.partialFilterExpression, {}) : null;
+    this.partial = isPlainObject(spec.partialFilterExpression) ? new Query(spec.partialFilterExpression, MINGO_OPTIONS) : null;
     this.prefix = u32(id);
   }
 

@@ -8,7 +8,7 @@
  * (with mingo), and a transaction's own writes are merged in key order.
  */
 import { deserialize } from 'bson';
-import { Query } from 'mingo';
+import { Query } from 'mingo/query';
 import { compareValues } from './bson-order';
 import { asCommandError, badValue, CommandError } from './errors';
 import { BTreeIndex, encodeTuple, type Doc, type TextIndex } from './indexes';
@@ -16,6 +16,7 @@ import { encodeValue, idKeyOf, KeyWriter, MAX_TUPLE_BYTES, prefixEnd, TYPE } fro
 import { BSON_READ } from './storage';
 import type { Collection, Entry, Overlay, ReadView } from './store';
 import { valuesAtPath } from './text';
+import { MINGO_OPTIONS } from './operators';
 
 export type SortSpec = Record<string, unknown>;
 
@@ -92,7 +93,7 @@ function pinnedKey(condition: unknown): string | null {
 }
 
 function mingoMatcher(filter: Doc): Matcher {
-  return new Query(filter, {});
+  return new Query(filter, MINGO_OPTIONS);
 }
 
 function compileMatcher(filter: Doc): Matcher {
@@ -873,7 +874,7 @@ export function projectDocs(docs: Doc[], projection: Doc | undefined, scores: Ma
   }
   let projected: Doc[];
   try {
-    projected = Object.keys(plain).length > 0 ? (new Query({}, {}).find(docs, plain).all() as Doc[]) : docs.map((doc) => ({ ...doc }));
+    projected = Object.keys(plain).length > 0 ? (new Query({}, MINGO_OPTIONS).find(docs, plain).all() as Doc[]) : docs.map((doc) => ({ ...doc }));
   } catch (error) {
     throw asCommandError(error);
   }

@@ -1,5 +1,6 @@
 /** Insert, update, delete and findAndModify on committed state or inside a transaction. */
-import { Aggregator, update as applyModifier } from 'mingo';
+import { update as applyModifier } from 'mingo';
+import { Aggregator } from 'mingo/aggregator';
 import { calculateObjectSize } from 'bson';
 import { keyString } from './bson-order';
 import { asCommandError, CommandError, documentTooLarge, failedToParse, nestingTooDeep } from './errors';
@@ -8,6 +9,7 @@ import { applySimpleModifier } from './modifiers';
 import { deepClone, isPlainObject, selectDocs, type SortSpec } from './query';
 import { recordKey, withId, type Collection, type ReadView, type Store, type Transaction } from './store';
 import { receivedBytes } from './wire';
+import { MINGO_OPTIONS } from './operators';
 
 export const MAX_BSON_SIZE = 16 * 1024 * 1024;
 const MAX_DEPTH = 100;
@@ -133,7 +135,7 @@ function runPipelineUpdate(doc: Doc, pipeline: Doc[]): Doc {
       throw new CommandError(72, 'InvalidOptions', `${name ?? 'A stage'} is not allowed to be used within an update`);
     }
   }
-  const result = new Aggregator(pipeline, {}).run([deepClone(doc)])[0] as Doc | undefined;
+  const result = new Aggregator(pipeline, MINGO_OPTIONS).run([deepClone(doc)])[0] as Doc | undefined;
   if (!result) return doc;
   if (result._id === undefined && doc._id !== undefined) return { _id: doc._id, ...result };
   if (Object.keys(result)[0] !== '_id' && result._id !== undefined) {

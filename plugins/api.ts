@@ -10,7 +10,7 @@ import type { Locale } from '../server/src/i18n';
 /** A message for each offending field key, in the context's language. */
 export type FieldErrors = Record<string, string>;
 
-export type CardAction = 'create' | 'update' | 'move' | 'trash' | 'restore' | 'revert';
+export type CardAction = 'create' | 'update' | 'move' | 'trash' | 'restore' | 'revert' | 'merge' | 'unmerge';
 
 export interface CardHookContext {
   cardType: CardTypeDefinition;

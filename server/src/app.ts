@@ -18,6 +18,7 @@ import { unreadModule } from './unread/graphql';
 import { historyModule } from './history/graphql';
 import { jobsModule } from './jobs/graphql';
 import { backupModule } from './backup/graphql';
+import { duplicatesModule } from './duplicates/graphql';
 import { backupRoutes } from './backup/routes';
 import { transferModule } from './transfer/graphql';
 import { transferRoutes } from './transfer/routes';
@@ -29,7 +30,7 @@ import { buildActor, type Actor } from './access/actor';
 import { requestLocale } from './graphql/context';
 import { metricsEndpoint, type Metrics } from './metrics/metrics';
 
-export const graphqlModules: GraphQLModule[] = [scalarsModule, systemModule, peopleModule, foldersModule, auditModule, cardsModule, unreadModule, historyModule, jobsModule, backupModule, transferModule, filesModule];
+export const graphqlModules: GraphQLModule[] = [scalarsModule, systemModule, peopleModule, foldersModule, auditModule, cardsModule, unreadModule, historyModule, jobsModule, backupModule, transferModule, filesModule, duplicatesModule];
 
 /** The Koa application; the middleware order below is the request's path through the server. */
 export function createApp(options: { config: Config; logger: Logger; database: Database; clientDist: string; metrics?: Metrics }): Koa {

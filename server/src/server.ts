@@ -31,6 +31,8 @@ import { unreadHooks } from './unread/hooks';
 import { createMetrics } from './metrics/metrics';
 import { startBackups } from './backup/job';
 import { underMaintenance } from './backup/maintenance';
+import { duplicateHooks } from './duplicates/hooks';
+import { forgetDuplicateState, scanIfNeverIndexed } from './duplicates/start';
 
 /**
  * The modules' hooks into each other, registered here at start-up rather than when a module is
@@ -44,6 +46,7 @@ function registerHooks(): void {
   registerFieldChangeDescriber(fileHistory);
   registerRecordedContentCheck(verifyRecordedFiles);
   registerPluginHooks();
+  registerCardHooks(duplicateHooks);
   registerCardFolderSteps();
 }
 
@@ -59,6 +62,7 @@ export async function prepareDatabase(config: Config, logger: Logger): Promise<b
   forgetAccessSnapshot();
   forgetReadStates();
   forgetSessions();
+  forgetDuplicateState();
   await migrateDatabase(logger);
   await Promise.all(Object.values(mongoose.models).map((model) => model.init()));
   await ensureSystemGroups();
@@ -92,6 +96,7 @@ export async function startServer(
   const stopAccessWatch = watchAccessVersion((error) => logger.warn({ err: error }, 'reading the access version failed'));
   const wasEmpty = await prepareDatabase(config, logger);
   if (wasEmpty && config.seedDemoData) await seedDemoData(logger);
+  await scanIfNeverIndexed(logger);
   // While a restore replaces this database's contents, no job starts and running ones pause.
   const jobs = new JobRunner({ logger, paused: underMaintenance });
   jobs.start();

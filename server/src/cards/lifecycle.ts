@@ -1,6 +1,6 @@
 import type { ClientSession } from 'mongoose';
 import type { Actor } from '../access/actor';
-import type { CardTypeDefinition, CardValues } from '../../../card-types';
+import type { CardTypeDefinition, CardValues, LocalizedText } from '../../../card-types';
 import { events, type CardAction, type CardPlace } from '../events/bus';
 import type { CardDoc } from './model';
 
@@ -12,6 +12,10 @@ export interface FieldChange {
   key: string;
   before: CardValues[string] | undefined;
   after: CardValues[string] | undefined;
+  /** For a change that is not a field of the type (what a merge joined): how it is named. */
+  label?: LocalizedText;
+  /** Its values are ids of cards (history keeps their titles). */
+  cardIds?: boolean;
 }
 
 export interface CardChange {

@@ -24,6 +24,8 @@ const cardSchema = new Schema(
     inTrash: { type: Boolean, default: false },
     trashedAt: { type: Date, default: null },
     trashedBy: { type: Schema.Types.ObjectId, ref: 'User', default: null },
+    /** Merged into this card (and so in the trash) until the merge is undone. */
+    mergedInto: { type: Schema.Types.ObjectId, default: null },
     /** When the card came into its folder: created, moved in, or restored from the trash. */
     arrivedAt: { type: Date },
     /** When each field last changed (field key → time): what a reader has not seen yet. */
@@ -58,6 +60,8 @@ export interface CardDoc {
   inTrash: boolean;
   trashedAt: Date | null;
   trashedBy: Types.ObjectId | null;
+  /** Absent on cards stored before merges existed. */
+  mergedInto?: Types.ObjectId | null;
   /** Absent on cards stored before it was recorded: their creation time stands in. */
   arrivedAt?: Date;
   fieldChangedAt?: Record<string, Date>;

@@ -29,7 +29,7 @@ function listedIds(actor: Actor, action: CardScopeAction): number {
  * name few folders and libraries (a short `$in`), the second when they name thousands and those
  * are most of all folders, so most candidates pass and no huge `$in` is sent.
  */
-async function checksEachCard(actor: Actor, action: CardScopeAction): Promise<boolean> {
+export async function checksEachCard(actor: Actor, action: CardScopeAction): Promise<boolean> {
   if (listedIds(actor, action) <= LISTED_IDS_IN_QUERY) return false;
   const minimum = action === 'delete' ? LEVEL_RANK.full : LEVEL_RANK.read;
   let permitted = 0;

@@ -11,7 +11,7 @@ import { User } from '../people/models';
 import { auditActorOf } from '../people/service';
 import type { Logger } from '../logger';
 import { FieldErrors, isDuplicateKeyError, refuseField } from '../validation';
-import { diffValues, runAfterCommit, runAfterCommitBatch, runAfterPurge, runBeforePurge, runBeforeSave, runBeforeSaveBatch, runCheckValues, type CardAction, type CardChange, type ChangeSource } from './lifecycle';
+import { diffValues, runAfterCommit, runAfterCommitBatch, runAfterPurge, runBeforePurge, runBeforeSave, runBeforeSaveBatch, runCheckValues, type CardAction, type CardChange, type ChangeSource, type FieldChange } from './lifecycle';
 import { Card, type CardDoc } from './model';
 import { pluginFieldErrors } from './plugins';
 
@@ -179,6 +179,7 @@ async function uniqueViolationOfCard(actor: Actor, type: CardTypeDefinition, val
   return uniqueViolation(actor, type, error, holder && actor.ability.can('read', cardSubject(holder)) ? holder : null);
 }
 
+/** What a card's stored form derives from its values: its title and search index. */
 export function derived(type: CardTypeDefinition, values: CardValues, locale: Actor['locale']) {
   const title = renderTitle(type, values, locale);
   return { title, ...searchIndexOf(type, title, values) };
@@ -214,10 +215,12 @@ export interface BatchedCardWrite {
   action: CardAction;
   before: CardDoc | null;
   after: CardDoc;
+  /** Changes that are not field values (what a merge joined), recorded beside the field changes. */
+  extraChanges?: FieldChange[];
 }
 
 /**
- * Many cards written in one transaction (a batch of an import, or of its undo): `write` makes the
+ * Many cards written in one transaction (a batch of an import or of its undo, a merge with the references it re-points): `write` makes the
  * writes inside it and says what each did; the lifecycle's hooks run for all of them in their batch
  * form (history, read receipts …), `alsoInside` adds the caller's own records, and the after-commit
  * hooks and card events follow once it is durable. All or nothing.
@@ -229,13 +232,13 @@ export async function commitCardBatch(
 ): Promise<CardChange[]> {
   let changes: CardChange[] = [];
   await mongoose.connection.transaction(async (session) => {
-    changes = (await write(session)).map(({ type, action, before, after }) => ({
+    changes = (await write(session)).map(({ type, action, before, after, extraChanges }) => ({
       action,
       actor: context.actor,
       type,
       before,
       after,
-      changes: diffValues(before?.values ?? {}, after.values),
+      changes: [...diffValues(before?.values ?? {}, after.values), ...(extraChanges ?? [])],
       via: options.via,
     }));
     await runBeforeSaveBatch(changes, session);
@@ -275,7 +278,8 @@ export async function createCard(context: CardServiceContext, input: { folderId:
   const { actor } = context;
   const folder = await findFolder(actor, input.folderId);
   if (!folder) throw notFound(actor, t(actor, 'Папка', 'Folder'));
-  if (!actor.ability.can('create', cardSubject({ folderId: folder._id, libraryId: folder.libraryId }))) throw forbidden(actor, t(actor, 'создание карточек в этой папке', 'creating cards in this folder'));
+  if (!actor.ability.can('create', cardSubject({ folderId: folder._id, libraryId: folder.libraryId })))
+    throw forbidden(actor, t(actor, 'создание карточек в этой папке', 'creating cards in this folder'));
   const type = await cardTypeOrFail(actor, input.typeKey);
   if (folder.allowedCardTypes.length > 0 && !folder.allowedCardTypes.includes(type.key)) {
     const errors = new FieldErrors(actor.locale);
@@ -291,7 +295,7 @@ export async function createCard(context: CardServiceContext, input: { folderId:
 }
 
 /** The CONFLICT error: someone saved first; carries their values and who they are. */
-async function conflict(actor: Actor, id: string): Promise<AppError> {
+export async function conflict(actor: Actor, id: string): Promise<AppError> {
   const current = await Card.findById(id).lean<CardDoc>();
   const author = current ? await User.findById(current.updatedBy, { fullName: 1 }).lean() : null;
   const type = current && (await findCardType(current.typeKey));

@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSubEventTarget } from 'graphql-yoga';
 
 /** What a change does to a card. */
-export type CardAction = 'create' | 'update' | 'move' | 'trash' | 'restore' | 'revert';
+export type CardAction = 'create' | 'update' | 'move' | 'trash' | 'restore' | 'revert' | 'merge' | 'unmerge';
 
 /** A card's place and change time, before or after a change. */
 export interface CardPlace {

@@ -53,17 +53,17 @@ async function ownedDescription(change: CardChange, key: string, session: Client
 /** Field changes as history records them: label at the time, references with their titles. */
 async function describeChanges(change: CardChange, session: ClientSession): Promise<HistoryFieldChange[]> {
   const described: HistoryFieldChange[] = [];
-  for (const { key, before, after } of change.changes) {
+  for (const { key, before, after, label, cardIds } of change.changes) {
     const field = change.type.fields.find((f) => f.key === key);
     const owned = await ownedDescription(change, key, session);
     if (owned) {
       described.push({ key, label: field?.label ?? { ru: key, en: key }, before: before ?? null, after: after ?? null, ...owned });
       continue;
     }
-    const isReference = field !== undefined && cardTargets(field) !== undefined;
+    const isReference = (field !== undefined && cardTargets(field) !== undefined) || cardIds === true;
     described.push({
       key,
-      label: field?.label ?? { ru: key, en: key },
+      label: field?.label ?? label ?? { ru: key, en: key },
       before: before ?? null,
       after: after ?? null,
       beforeTitles: isReference ? await titlesOf(before, session) : null,

@@ -1,0 +1,239 @@
+import type { Types } from 'mongoose';
+import { cardSubject } from '../access/ability';
+import type { Actor } from '../access/actor';
+import { findCardType, listCardTypes } from '../card-types/registry';
+import { Card, type CardDoc } from '../cards/model';
+import { referenceLoader } from '../cards/queries';
+import { notFound } from '../errors';
+import type { GraphQLContext } from '../graphql/context';
+import { requireActor, requireAdmin } from '../graphql/guards';
+import { perRequest } from '../graphql/loaders';
+import type { GraphQLModule } from '../graphql/module';
+import { listGroups, type VisibleGroup } from './groups';
+import { findMerge, mergeCards, mergeOfCard, undoMerge, type MergeInput } from './merge';
+import type { DuplicateEdge, MatchRule, MergeDoc } from './model';
+import { checkRules, lastScan, resetRules, ruleLabel, rulesOf, saveRules, typesWithRules, type RuleInput, type TypeRules } from './rules';
+import { latestScan, requestScan } from './scan';
+import { groupCount, markNotDuplicates, requireDuplicatesAccess, similarCards } from './service';
+
+const serviceContext = async (context: GraphQLContext) => ({ actor: await requireActor(context), logger: context.logger });
+
+/** A rule as the API shows it, with its label in the viewer's language. */
+async function ruleView(actor: Actor, typeKey: string, rule: Pick<MatchRule, 'id'> & Partial<MatchRule>) {
+  const type = await findCardType(typeKey);
+  const rules = await rulesOf(typeKey);
+  const full = rules?.rules.find((r) => r.id === rule.id) ?? (rule.fields && rule.mode ? (rule as MatchRule) : null);
+  return { id: rule.id, fields: full?.fields ?? [], mode: full?.mode ?? 'exact', label: type && full ? ruleLabel(type, full, actor.locale) : rule.id };
+}
+
+async function ruleSetView(actor: Actor, rules: TypeRules) {
+  return {
+    typeKey: rules.typeKey,
+    threshold: rules.threshold,
+    customized: rules.customized,
+    rules: await Promise.all(rules.rules.map((rule) => ruleView(actor, rules.typeKey, rule))),
+    scannedAt: await lastScan(rules),
+    groups: await groupCount(rules.typeKey),
+  };
+}
+
+async function ruleSetOf(actor: Actor, typeKey: string) {
+  const rules = await rulesOf(typeKey);
+  if (!rules) throw notFound(actor, actor.locale === 'ru' ? 'Тип карточки' : 'Card type');
+  return ruleSetView(actor, rules);
+}
+
+/** Cards by id in the order asked, as stored (the merged ones are in the trash); only those the viewer may read. */
+async function readableCards(actor: Actor, ids: Types.ObjectId[]): Promise<CardDoc[]> {
+  const cards = await Card.find({ _id: { $in: ids } }).lean<CardDoc[]>();
+  const byId = new Map(cards.filter((card) => actor.ability.can('read', cardSubject(card))).map((card) => [String(card._id), card]));
+  return ids.flatMap((id) => byId.get(String(id)) ?? []);
+}
+
+async function mayUndo(actor: Actor, merge: MergeDoc): Promise<boolean> {
+  if (merge.undoneAt) return false;
+  const cards = await Card.find({ _id: { $in: [merge.survivor.cardId, ...merge.merged.map((m) => m.cardId)] } }, { folderId: 1, libraryId: 1 }).lean();
+  return cards.length === 1 + merge.merged.length && cards.every((card) => actor.ability.can('update', cardSubject(card)));
+}
+
+export const duplicatesModule: GraphQLModule = {
+  typeDefs: /* GraphQL */ `
+    enum DuplicateMatchMode { exact similar }
+    "A matching rule of a card type: which fields, compared exactly (normalised) or by similarity."
+    type DuplicateRule { id: ID!, fields: [String!]!, mode: DuplicateMatchMode!, label: String! }
+    type DuplicateRuleSet {
+      typeKey: ID!
+      type: CardType
+      "Similarity (0.3–1) from which names count as alike."
+      threshold: Float!
+      rules: [DuplicateRule!]!
+      "An administrator's rules replace the built-in ones."
+      customized: Boolean!
+      "When all cards of the type were last compared under these rules; null: not yet."
+      scannedAt: DateTime
+      groups: Int!
+    }
+    "A card found alike while another is typed: how much (0–1) and by which rules."
+    type SimilarCard { card: Card!, score: Float!, rules: [DuplicateRule!]! }
+    type DuplicatePair { a: ID!, b: ID!, score: Float!, rule: DuplicateRule! }
+    "Probable duplicates: the cards the viewer may read, the pairs that joined them, the best score."
+    type DuplicateGroup {
+      id: ID!
+      typeKey: String!
+      type: CardType
+      score: Float!
+      cards: [Card!]!
+      pairs: [DuplicatePair!]!
+      "The viewer may edit every card of the group (merge, «Не дубликат»)."
+      canMerge: Boolean!
+    }
+    type DuplicateGroupEdge { node: DuplicateGroup!, cursor: String! }
+    type DuplicateGroupConnection { edges: [DuplicateGroupEdge!]!, pageInfo: PageInfo! }
+    type DuplicateScanStatus {
+      "The latest scan, when the viewer may see it (they started it, or they are an administrator)."
+      job: Job
+      types: [DuplicateRuleSet!]!
+    }
+    "A merge of cards into a survivor; undoing it restores all of them and the references."
+    type CardMerge {
+      id: ID!
+      typeKey: String!
+      survivor: Card
+      merged: [Card!]!
+      "How many references to the merged cards were re-pointed to the survivor."
+      references: Int!
+      byName: String!
+      at: DateTime!
+      undoneAt: DateTime
+      canUndo: Boolean!
+    }
+    type MergeResult { merge: CardMerge!, survivor: Card! }
+    input CardVersionInput { id: ID!, version: Int! }
+    "The value of this field stays as the given card has it."
+    input MergeChoiceInput { field: String!, cardId: ID! }
+    input DuplicateRuleInput { id: String, fields: [String!]!, mode: DuplicateMatchMode! }
+
+    extend type Card {
+      "The card this one was merged into (it is in the trash until the merge is undone)."
+      mergedInto: CardReference
+      "The merge that put this card in the trash, when the viewer may read its survivor."
+      merge: CardMerge
+    }
+
+    extend type Query {
+      "«Похожие карточки»: cards of the type alike to the values being typed, among those the viewer may read."
+      similarCards(typeKey: String!, values: JSON!, excludeId: ID, first: Int = 10): [SimilarCard!]!
+      "Groups of probable duplicates, best first (users with editing rights; administrators see all)."
+      duplicateGroups(typeKey: String, first: Int = 20, after: String): DuplicateGroupConnection!
+      duplicateScan: DuplicateScanStatus!
+      "Administrators: the matching rules of every card type."
+      duplicateRuleSets: [DuplicateRuleSet!]!
+      duplicateRuleSet(typeKey: String!): DuplicateRuleSet!
+      cardMerge(id: ID!): CardMerge
+    }
+    extend type Mutation {
+      "Finds all groups again (a background job with progress); the one already running, if any."
+      findDuplicates: Job!
+      "«Не дубликат»: the card and each of the others are not offered together again."
+      markNotDuplicates(cardId: ID!, otherIds: [ID!]!): Boolean!
+      "Merges cards into the survivor: chosen values stay, lists are united, references re-pointed, merged cards to the trash."
+      mergeCards(survivor: CardVersionInput!, merged: [CardVersionInput!]!, choices: [MergeChoiceInput!]! = []): MergeResult!
+      undoMerge(id: ID!): CardMerge!
+      "Administrators: the matching rules and threshold of a type (then all groups are found again)."
+      setDuplicateRules(typeKey: String!, threshold: Float!, rules: [DuplicateRuleInput!]!): DuplicateRuleSet!
+      "Administrators: back to the built-in rules of a type."
+      resetDuplicateRules(typeKey: String!): DuplicateRuleSet!
+    }
+  `,
+  resolvers: {
+    Query: {
+      similarCards: async (_p, args: { typeKey: string; values: unknown; excludeId?: string | null; first: number }, context) => similarCards(await requireActor(context), args),
+      duplicateGroups: async (_p, args: { typeKey?: string | null; first: number; after?: string | null }, context) => {
+        const actor = await requireActor(context);
+        requireDuplicatesAccess(actor);
+        return listGroups(actor, args);
+      },
+      duplicateScan: async (_p, _a, context) => {
+        const actor = await requireActor(context);
+        requireDuplicatesAccess(actor);
+        const job = await latestScan();
+        const visible = job && (actor.isAdmin || String(job.ownerId) === actor.userId) ? job : null;
+        return { job: visible, types: await Promise.all((await typesWithRules()).map((rules) => ruleSetView(actor, rules))) };
+      },
+      duplicateRuleSets: async (_p, _a, context) => {
+        const actor = await requireAdmin(context);
+        return Promise.all((await listCardTypes()).map((type) => ruleSetOf(actor, type.key)));
+      },
+      duplicateRuleSet: async (_p, { typeKey }: { typeKey: string }, context) => ruleSetOf(await requireAdmin(context), typeKey),
+      cardMerge: async (_p, { id }: { id: string }, context) => findMerge(await requireActor(context), id),
+    },
+    Mutation: {
+      findDuplicates: async (_p, _a, context) => {
+        const actor = await requireActor(context);
+        requireDuplicatesAccess(actor);
+        return requestScan(actor.userId);
+      },
+      markNotDuplicates: async (_p, { cardId, otherIds }: { cardId: string; otherIds: string[] }, context) => markNotDuplicates(await requireActor(context), cardId, otherIds),
+      mergeCards: async (_p, input: MergeInput, context) => mergeCards(await serviceContext(context), input),
+      undoMerge: async (_p, { id }: { id: string }, context) => (await undoMerge(await serviceContext(context), id)).merge,
+      setDuplicateRules: async (_p, args: { typeKey: string; threshold: number; rules: RuleInput[] }, context) => {
+        const actor = await requireAdmin(context);
+        const type = await findCardType(args.typeKey);
+        if (!type) throw notFound(actor, actor.locale === 'ru' ? 'Тип карточки' : 'Card type');
+        await saveRules(actor, type.key, checkRules(actor, type, args.threshold, args.rules));
+        await requestScan(actor.userId, [type.key]);
+        return ruleSetOf(actor, type.key);
+      },
+      resetDuplicateRules: async (_p, { typeKey }: { typeKey: string }, context) => {
+        const actor = await requireAdmin(context);
+        await ruleSetOf(actor, typeKey);
+        await resetRules(typeKey);
+        await requestScan(actor.userId, [typeKey]);
+        return ruleSetOf(actor, typeKey);
+      },
+    },
+    DuplicateRuleSet: {
+      type: (set: { typeKey: string }) => findCardType(set.typeKey),
+    },
+    SimilarCard: {
+      rules: async (match: { card: CardDoc; rules: { id: string }[] }, _a, context) =>
+        Promise.all(match.rules.map(async (rule) => ruleView(await requireActor(context), match.card.typeKey, rule))),
+    },
+    DuplicateGroup: {
+      id: (seen: VisibleGroup) => String(seen.group._id),
+      typeKey: (seen: VisibleGroup) => seen.group.typeKey,
+      type: (seen: VisibleGroup) => findCardType(seen.group.typeKey),
+      score: (seen: VisibleGroup) => Math.max(...seen.edges.map((edge) => edge.score)),
+      cards: async (seen: VisibleGroup, _a, context) => {
+        const actor = await requireActor(context);
+        return (await readableCards(actor, seen.cardIds)).filter((card) => !card.inTrash);
+      },
+      pairs: async (seen: VisibleGroup, _a, context) => {
+        const actor = await requireActor(context);
+        return Promise.all(
+          seen.edges.map(async (edge: DuplicateEdge) => ({ a: String(edge.a), b: String(edge.b), score: edge.score, rule: await ruleView(actor, seen.group.typeKey, { id: edge.rule }) })),
+        );
+      },
+    },
+    CardMerge: {
+      id: (merge: MergeDoc) => String(merge._id),
+      survivor: async (merge: MergeDoc, _a, context) => (await readableCards(await requireActor(context), [merge.survivor.cardId]))[0] ?? null,
+      merged: async (merge: MergeDoc, _a, context) => readableCards(await requireActor(context), merge.merged.map((m) => m.cardId)),
+      references: (merge: MergeDoc) => merge.references.length,
+      canUndo: async (merge: MergeDoc, _a, context) => mayUndo(await requireActor(context), merge),
+    },
+    Card: {
+      mergedInto: async (card: CardDoc, _a, context) => {
+        if (!card.mergedInto) return null;
+        const actor = await requireActor(context);
+        const loader = perRequest(context, 'references', () => referenceLoader(actor));
+        return { ...(await loader.load(String(card.mergedInto))), fieldKey: 'mergedInto' };
+      },
+      merge: async (card: CardDoc, _a, context) => {
+        if (!card.mergedInto) return null;
+        const merge = await mergeOfCard(card._id);
+        return merge && findMerge(await requireActor(context), String(merge._id));
+      },
+    },
+  },
+};

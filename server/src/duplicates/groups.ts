@@ -1,0 +1,207 @@
+import mongoose, { Types } from 'mongoose';
+import { accessibleBy } from '@casl/mongoose';
+import { cardSubject } from '../access/ability';
+import type { Actor } from '../access/actor';
+import type { CardTypeDefinition, CardValues } from '../card-types/definition';
+import { checksEachCard } from '../cards/permitted';
+import { refuseField, pageSize } from '../validation';
+import { likeness, lookupKeys } from './keys';
+import { DuplicateDismissal, DuplicateGroup, DuplicateKey, pairKey, type DuplicateEdge, type DuplicateGroupDoc, type DuplicateKeyDoc } from './model';
+import type { TypeRules } from './rules';
+
+/** Candidates looked at for one card; a name shared by more cards than this is not a sign of duplicates. */
+const MAX_CANDIDATES = 1000;
+
+/** Union-find over card ids: connected components of the edges. */
+export class Components {
+  private readonly parent = new Map<string, string>();
+
+  find(id: string): string {
+    let root = id;
+    while (this.parent.has(root) && this.parent.get(root) !== root) root = this.parent.get(root)!;
+    // Path compression: every id on the way points at the root.
+    let node = id;
+    while (node !== root) {
+      const next = this.parent.get(node) ?? root;
+      this.parent.set(node, root);
+      node = next;
+    }
+    if (!this.parent.has(root)) this.parent.set(root, root);
+    return root;
+  }
+
+  union(a: string, b: string): void {
+    const [x, y] = [this.find(a), this.find(b)];
+    if (x !== y) this.parent.set(y, x);
+  }
+
+  /** Components of two or more ids. */
+  groups(): string[][] {
+    const byRoot = new Map<string, string[]>();
+    for (const id of this.parent.keys()) {
+      const root = this.find(id);
+      byRoot.set(root, [...(byRoot.get(root) ?? []), id]);
+    }
+    return [...byRoot.values()].filter((members) => members.length > 1);
+  }
+}
+
+type Place = Pick<DuplicateKeyDoc, '_id' | 'folderId' | 'libraryId'>;
+
+/** Group documents from edges: one per connected component, members in their places (cards without a place are left out). */
+export function groupDocs(typeKey: string, edges: DuplicateEdge[], places: Map<string, Place>, now = new Date()): Omit<DuplicateGroupDoc, '_id'>[] {
+  const placed = edges.filter((edge) => places.has(String(edge.a)) && places.has(String(edge.b)));
+  const components = new Components();
+  for (const edge of placed) components.union(String(edge.a), String(edge.b));
+  const edgesByRoot = new Map<string, DuplicateEdge[]>();
+  for (const edge of placed) {
+    const root = components.find(String(edge.a));
+    edgesByRoot.set(root, [...(edgesByRoot.get(root) ?? []), edge]);
+  }
+  return components.groups().map((members) => {
+    const groupEdges = edgesByRoot.get(components.find(members[0])) ?? [];
+    const memberPlaces = members.map((id) => places.get(id)!);
+    return {
+      typeKey,
+      cardIds: memberPlaces.map((place) => place._id),
+      folderId: memberPlaces.map((place) => place.folderId),
+      libraryId: memberPlaces.map((place) => place.libraryId),
+      edges: groupEdges,
+      score: Math.max(...groupEdges.map((edge) => edge.score)),
+      updatedAt: now,
+    };
+  });
+}
+
+/** Edges minus the pairs someone marked «Не дубликат». */
+async function withoutDismissed(edges: DuplicateEdge[]): Promise<DuplicateEdge[]> {
+  if (edges.length === 0) return edges;
+  const pairs = [...new Set(edges.map((edge) => pairKey(edge.a, edge.b)))];
+  const dismissed = new Set((await DuplicateDismissal.find({ _id: { $in: pairs } }, { _id: 1 }).lean()).map((doc) => String(doc._id)));
+  return edges.filter((edge) => !dismissed.has(pairKey(edge.a, edge.b)));
+}
+
+/** Stored cards alike to these values (not `exclude`), each with its likeness; `scope` narrows where to look. */
+export async function alikeCards(
+  type: CardTypeDefinition,
+  rules: TypeRules,
+  values: CardValues,
+  options: { exclude?: Types.ObjectId; find?: (filter: Record<string, unknown>) => Promise<DuplicateKeyDoc[]> } = {},
+): Promise<{ doc: DuplicateKeyDoc; score: number; rules: { id: string; score: number }[] }[]> {
+  const keys = await lookupKeys(type, rules, values);
+  if (keys.length === 0) return [];
+  const filter: Record<string, unknown> = { keys: { $in: keys }, typeKey: type.key, ...(options.exclude && { _id: { $ne: options.exclude } }) };
+  const candidates = options.find ? await options.find(filter) : await DuplicateKey.find(filter).limit(MAX_CANDIDATES).lean<DuplicateKeyDoc[]>();
+  const found = [];
+  for (const doc of candidates) {
+    const alike = likeness(type, rules, values, doc);
+    if (alike) found.push({ doc, ...alike });
+  }
+  return found.sort((x, y) => y.score - x.score);
+}
+
+/**
+ * Brings the stored groups up to date after these cards changed (values, place, trash, a «Не
+ * дубликат»): their edges are found again, the groups they and their new neighbours belong to are
+ * joined or split accordingly. Costs what the cards touch, never a scan.
+ */
+export async function refreshGroupsAround(type: CardTypeDefinition, rules: TypeRules | null, cards: { id: Types.ObjectId; values: CardValues | null }[]): Promise<void> {
+  const changed = new Set(cards.map((card) => String(card.id)));
+  const found: DuplicateEdge[] = [];
+  for (const card of cards) {
+    if (!rules || !card.values) continue;
+    for (const other of await alikeCards(type, rules, card.values, { exclude: card.id })) {
+      if (changed.has(String(other.doc._id)) && String(other.doc._id) < String(card.id)) continue;
+      for (const rule of other.rules) found.push({ a: card.id, b: other.doc._id, rule: rule.id, score: rule.score });
+    }
+  }
+  const fresh = await withoutDismissed(found);
+  const touched = [...changed, ...fresh.map((edge) => String(edge.b))];
+  const old = await DuplicateGroup.find({ cardIds: { $in: touched.map((id) => new Types.ObjectId(id)) } }).lean<DuplicateGroupDoc[]>();
+  const kept = old.flatMap((group) => group.edges).filter((edge) => !changed.has(String(edge.a)) && !changed.has(String(edge.b)));
+  const edges = [...kept, ...fresh];
+  const memberIds = [...new Set(edges.flatMap((edge) => [String(edge.a), String(edge.b)]))].map((id) => new Types.ObjectId(id));
+  const places = new Map(
+    (await DuplicateKey.find({ _id: { $in: memberIds }, typeKey: type.key }, { folderId: 1, libraryId: 1 }).lean<Place[]>()).map((place) => [String(place._id), place]),
+  );
+  const groups = groupDocs(type.key, edges, places);
+  if (old.length === 0 && groups.length === 0) return;
+  await mongoose.connection.transaction(async (session) => {
+    await DuplicateGroup.deleteMany({ _id: { $in: old.map((group) => group._id) } }, { session });
+    if (groups.length > 0) await DuplicateGroup.insertMany(groups, { session });
+  });
+}
+
+// ---------- what a user sees ----------
+
+export interface VisibleGroup {
+  group: DuplicateGroupDoc;
+  /** The members the viewer may read (at least two). */
+  cardIds: Types.ObjectId[];
+  edges: DuplicateEdge[];
+  /** The viewer may edit every one of them. */
+  canMerge: boolean;
+}
+
+/** A group as one viewer sees it: only members they may read; nothing when fewer than two remain. */
+function asSeenBy(actor: Actor, group: DuplicateGroupDoc): VisibleGroup | null {
+  const visible = new Set<string>();
+  let editable = 0;
+  group.cardIds.forEach((id, index) => {
+    const place = { folderId: group.folderId[index], libraryId: group.libraryId[index] };
+    if (!actor.ability.can('read', cardSubject(place))) return;
+    visible.add(String(id));
+    if (actor.ability.can('update', cardSubject(place))) editable += 1;
+  });
+  if (visible.size < 2) return null;
+  return {
+    group,
+    cardIds: group.cardIds.filter((id) => visible.has(String(id))),
+    edges: group.edges.filter((edge) => visible.has(String(edge.a)) && visible.has(String(edge.b))),
+    canMerge: editable === visible.size,
+  };
+}
+
+const cursorOf = (group: DuplicateGroupDoc) => `${group.score}_${String(group._id)}`;
+
+function afterCursor(actor: Actor, after: string | null | undefined): Record<string, unknown> {
+  if (!after) return {};
+  const match = /^(0|1|0\.\d{1,20})_([0-9a-f]{24})$/.exec(after);
+  if (!match) refuseField(actor.locale, 'after', 'badCursor');
+  const score = Number(match[1]);
+  return { $or: [{ score: { $lt: score } }, { score, _id: { $gt: new Types.ObjectId(match[2]) } }] };
+}
+
+/**
+ * Groups of probable duplicates the viewer may see, best score first: administrators see all of
+ * them, everyone else the groups with at least two cards they may read (members they may not read
+ * are left out).
+ */
+export async function listGroups(actor: Actor, options: { typeKey?: string | null; first: number; after?: string | null }) {
+  const limit = pageSize(options.first, 100);
+  const base: Record<string, unknown> = { ...(options.typeKey && { typeKey: options.typeKey }), ...afterCursor(actor, options.after) };
+  // The permission condition of cards fits groups: their members' folders and libraries are listed.
+  const filter = actor.isAdmin || (await checksEachCard(actor, 'read')) ? base : { $and: [base, accessibleBy(actor.ability, 'read').ofType('Card')] };
+  const found: VisibleGroup[] = [];
+  let more = false;
+  const cursor = DuplicateGroup.find(filter)
+    .sort({ score: -1, _id: 1 })
+    .lean<DuplicateGroupDoc[]>()
+    .batchSize(limit + 1)
+    .cursor();
+  try {
+    for await (const group of cursor as AsyncIterable<DuplicateGroupDoc>) {
+      const seen = asSeenBy(actor, group);
+      if (!seen) continue;
+      if (found.length === limit) {
+        more = true;
+        break;
+      }
+      found.push(seen);
+    }
+  } finally {
+    await cursor.close();
+  }
+  const edges = found.map((node) => ({ node, cursor: cursorOf(node.group) }));
+  return { edges, pageInfo: { hasNextPage: more, endCursor: edges.at(-1)?.cursor ?? null } };
+}

@@ -1,0 +1,144 @@
+import type { ClientSession, Types } from 'mongoose';
+import type { CardTypeDefinition, CardValues } from '../card-types/definition';
+import { exactValuesOf, textOf } from './field-values';
+import { DuplicateKey, DuplicateSettings, type DuplicateKeyDoc, type MatchRule } from './model';
+import { nameShape, nameSimilarity, prefixTrigrams, type NameShape } from './normalize';
+import type { TypeRules } from './rules';
+
+/** At most this many combinations of values make exact keys of one rule (fields holding lists). */
+const MAX_COMBINATIONS = 20;
+
+function exactKeys(type: CardTypeDefinition, rule: MatchRule, values: CardValues): string[] {
+  let combos: string[][] = [[]];
+  for (const key of rule.fields) {
+    const field = type.fields.find((f) => f.key === key);
+    const items = field ? exactValuesOf(field, values[key]) : [];
+    if (items.length === 0) return [];
+    combos = combos.flatMap((combo) => items.map((item) => [...combo, item])).slice(0, MAX_COMBINATIONS);
+  }
+  return combos.map((combo) => `${rule.id}=${combo.join('|')}`);
+}
+
+/** The text a similar rule compares, as a shape; null when its fields are empty. */
+function similarShape(rule: MatchRule, values: CardValues): NameShape | null {
+  const text = rule.fields
+    .map((key) => textOf(values[key]))
+    .filter(Boolean)
+    .join(' ');
+  const shape = text ? nameShape(text) : null;
+  return shape && shape.text !== '' ? shape : null;
+}
+
+const nameKey = (rule: MatchRule, shape: NameShape) => `${rule.id}=${shape.numbers}~${shape.text}`;
+const trigramKey = (rule: MatchRule, shape: NameShape, trigram: string) => `${rule.id}~${shape.numbers}~${trigram}`;
+
+/** What a card is stored under: every exact key, and for similar rules the name and all its trigrams. */
+export function cardKeys(type: CardTypeDefinition, rules: TypeRules, values: CardValues): { keys: string[]; names: Record<string, string> } {
+  const keys = new Set<string>();
+  const names: Record<string, string> = {};
+  for (const rule of rules.rules) {
+    if (rule.mode === 'exact') {
+      for (const key of exactKeys(type, rule, values)) keys.add(key);
+      continue;
+    }
+    const shape = similarShape(rule, values);
+    if (!shape) continue;
+    names[rule.id] = shape.text;
+    keys.add(nameKey(rule, shape));
+    for (const trigram of shape.trigrams) keys.add(trigramKey(rule, shape, trigram));
+  }
+  return { keys: [...keys], names };
+}
+
+export interface KeyedCard {
+  _id: Types.ObjectId;
+  typeKey: string;
+  folderId: Types.ObjectId;
+  libraryId: Types.ObjectId;
+  inTrash: boolean;
+  values: CardValues;
+}
+
+/** Keeps a card's keys current (inside its transaction): written while it is outside the trash and its type has rules. */
+export async function storeCardKeys(type: CardTypeDefinition, rules: TypeRules | null, card: KeyedCard, session?: ClientSession): Promise<void> {
+  const { keys, names } = rules && !card.inTrash ? cardKeys(type, rules, card.values) : { keys: [], names: {} };
+  if (keys.length === 0) {
+    await DuplicateKey.deleteOne({ _id: card._id }, { session });
+    return;
+  }
+  await DuplicateKey.replaceOne(
+    { _id: card._id },
+    { _id: card._id, typeKey: card.typeKey, folderId: card.folderId, libraryId: card.libraryId, keys, names },
+    { upsert: true, session },
+  );
+}
+
+// ---------- trigram frequencies (the order blocking takes trigrams in) ----------
+
+const FREQUENCY_CACHE_MS = 60_000;
+const frequencies = new Map<string, { at: number; counts: Promise<Map<string, number>> }>();
+
+/**
+ * How often each trigram of a rule occurred at the last scan. Only the speed of a look-up depends
+ * on it: any order finds every match, since cards are stored under all their trigrams.
+ */
+function trigramCounts(typeKey: string, ruleId: string): Promise<Map<string, number>> {
+  const id = `${typeKey}/${ruleId}`;
+  const known = frequencies.get(id);
+  if (known && Date.now() - known.at < FREQUENCY_CACHE_MS) return known.counts;
+  const counts = DuplicateSettings.findById(typeKey, { [`trigramCounts.${ruleId}`]: 1 })
+    .lean<{ trigramCounts?: Record<string, [string, number][]> }>()
+    .then((doc) => new Map(doc?.trigramCounts?.[ruleId] ?? []));
+  frequencies.set(id, { at: Date.now(), counts });
+  counts.catch(() => frequencies.delete(id));
+  return counts;
+}
+
+export function forgetTrigramCounts(): void {
+  frequencies.clear();
+}
+
+/** Keys to look a card with these values up by: its exact keys, and per similar rule its name and rarest trigrams. */
+export async function lookupKeys(type: CardTypeDefinition, rules: TypeRules, values: CardValues): Promise<string[]> {
+  const keys = new Set<string>();
+  for (const rule of rules.rules) {
+    if (rule.mode === 'exact') {
+      for (const key of exactKeys(type, rule, values)) keys.add(key);
+      continue;
+    }
+    const shape = similarShape(rule, values);
+    if (!shape) continue;
+    keys.add(nameKey(rule, shape));
+    const counts = await trigramCounts(rules.typeKey, rule.id);
+    for (const trigram of prefixTrigrams(shape, rules.threshold, (x) => counts.get(x) ?? 0)) keys.add(trigramKey(rule, shape, trigram));
+  }
+  return [...keys];
+}
+
+/** A card found alike: the best score and every rule that matched (with its score). */
+export interface Likeness {
+  score: number;
+  rules: { id: string; score: number }[];
+}
+
+/**
+ * How a stored candidate compares with these values under the rules: null when no rule reaches
+ * its bar (exact: same key; similar: similarity at least the threshold).
+ */
+export function likeness(type: CardTypeDefinition, rules: TypeRules, values: CardValues, candidate: Pick<DuplicateKeyDoc, 'keys' | 'names'>): Likeness | null {
+  const stored = new Set(candidate.keys);
+  const matched: { id: string; score: number }[] = [];
+  for (const rule of rules.rules) {
+    if (rule.mode === 'exact') {
+      if (exactKeys(type, rule, values).some((key) => stored.has(key))) matched.push({ id: rule.id, score: 1 });
+      continue;
+    }
+    const shape = similarShape(rule, values);
+    const other = candidate.names[rule.id];
+    if (!shape || other === undefined) continue;
+    const score = nameSimilarity(shape, nameShape(other));
+    if (score >= rules.threshold) matched.push({ id: rule.id, score });
+  }
+  if (matched.length === 0) return null;
+  return { score: Math.max(...matched.map((m) => m.score)), rules: matched };
+}

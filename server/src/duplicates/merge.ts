@@ -1,0 +1,318 @@
+import { Types, type ClientSession } from 'mongoose';
+import { cardSubject } from '../access/ability';
+import type { Actor } from '../access/actor';
+import { isMultiValued, type CardTypeDefinition, type CardValues, type LocalizedText, type StoredValue } from '../card-types/definition';
+import { listCardTypes } from '../card-types/registry';
+import type { CardChange, FieldChange } from '../cards/lifecycle';
+import { Card, type CardDoc } from '../cards/model';
+import { cardTypeOrFail, commitCardBatch, conflict, derived, findCard, validated, type BatchedCardWrite, type CardServiceContext } from '../cards/service';
+import { AppError, forbidden, notFound } from '../errors';
+import { FieldErrors, isObjectIdText } from '../validation';
+import { Merge, type MergeDoc, type RepointedReference } from './model';
+
+const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
+
+/** At most this many cards are merged into one at a time. */
+export const MAX_MERGED = 20;
+
+const MERGED_INTO: LocalizedText = { ru: 'Объединена с', en: 'Merged into' };
+const MERGED_FROM: LocalizedText = { ru: 'Объединена с карточками', en: 'Merged with' };
+
+export interface CardVersion {
+  id: string;
+  version: number;
+}
+
+export interface MergeInput {
+  survivor: CardVersion;
+  merged: CardVersion[];
+  /** Which card's value stays, per field; fields left out keep the survivor's value (lists are united). */
+  choices: { field: string; cardId: string }[];
+}
+
+const cardWord = (actor: Actor) => t(actor, 'Карточка', 'Card');
+const mergeRight = (actor: Actor) =>
+  forbidden(
+    actor,
+    t(actor, 'объединение карточек (нужно право редактирования в папках всех объединяемых карточек)', 'merging cards (editing rights on the folders of all the cards are needed)'),
+  );
+
+/** Cards the actor may read (NOT_FOUND otherwise) and edit (FORBIDDEN otherwise), outside the trash, at the versions they saw. */
+async function editableCards(actor: Actor, wanted: CardVersion[]): Promise<CardDoc[]> {
+  const cards: CardDoc[] = [];
+  for (const { id } of wanted) {
+    const card = await findCard(actor, id);
+    if (!card) throw notFound(actor, cardWord(actor));
+    cards.push(card);
+  }
+  if (cards.some((card) => !actor.ability.can('update', cardSubject(card)))) throw mergeRight(actor);
+  for (const [index, card] of cards.entries()) if (card.version !== wanted[index].version) throw await conflict(actor, String(card._id));
+  return cards;
+}
+
+/** The survivor's values after the merge: its own, the chosen cards' where chosen, lists united. */
+function mergedValues(actor: Actor, type: CardTypeDefinition, cards: CardDoc[], choices: MergeInput['choices']): Record<string, unknown> {
+  const [survivor] = cards;
+  const values: Record<string, unknown> = { ...survivor.values };
+  const errors = new FieldErrors(actor.locale);
+  choices.forEach((choice, index) => {
+    const field = type.fields.find((f) => f.key === choice.field && !f.hidden);
+    const source = cards.find((card) => String(card._id) === choice.cardId);
+    if (!field) errors.addMessage(`choices.${index}.field`, t(actor, 'Нет такого поля', 'No such field'));
+    else if (!source) errors.addMessage(`choices.${index}.cardId`, t(actor, 'Эта карточка не участвует в объединении', 'This card is not being merged'));
+    else if (!isMultiValued(field)) {
+      if (source.values[field.key] === undefined) delete values[field.key];
+      else values[field.key] = source.values[field.key];
+    }
+  });
+  errors.throwIfAny();
+  for (const field of type.fields.filter(isMultiValued)) {
+    const united = cards.flatMap((card) => [card.values[field.key] ?? []].flat());
+    if (united.length > 0) values[field.key] = united;
+  }
+  return values;
+}
+
+/** A reference field's value with `from` ids replaced by `to` (lists keep one of each). */
+function repointed(value: StoredValue, from: ReadonlySet<string>, to: string): string | string[] {
+  if (!Array.isArray(value)) return from.has(String(value)) ? to : String(value);
+  return [...new Set(value.map((id) => (from.has(String(id)) ? to : String(id))))];
+}
+
+/** Every card (of any type, in any folder, in the trash too) whose reference field points to one of `ids`. */
+async function referencingCards(typeKey: string, ids: string[], skip: ReadonlySet<string>): Promise<{ card: CardDoc; type: CardTypeDefinition; fields: string[] }[]> {
+  const found = new Map<string, { card: CardDoc; type: CardTypeDefinition; fields: string[] }>();
+  for (const type of await listCardTypes()) {
+    for (const field of type.fields) {
+      if (field.kind !== 'reference' || !field.targets.includes(typeKey)) continue;
+      const cards = await Card.find({ [`values.${field.key}`]: { $in: ids }, typeKey: type.key }).lean<CardDoc[]>();
+      for (const card of cards) {
+        if (skip.has(String(card._id))) continue;
+        const entry = found.get(String(card._id)) ?? { card, type, fields: [] };
+        entry.fields.push(field.key);
+        found.set(String(card._id), entry);
+      }
+    }
+  }
+  return [...found.values()];
+}
+
+/** One card's part of a merge or its undo: its write, made in order inside the transaction. */
+interface CardWrite extends Omit<BatchedCardWrite, 'before' | 'after'> {
+  before: CardDoc;
+  write: (session: ClientSession) => Promise<CardDoc>;
+}
+
+/** The writes in order, in one transaction with the lifecycle's hooks, and `alsoInside` (the merge's own record). */
+function commitWrites(context: CardServiceContext, writes: CardWrite[], alsoInside: (changes: CardChange[], session: ClientSession) => Promise<void>): Promise<CardChange[]> {
+  return commitCardBatch(
+    context,
+    async (session) => {
+      const done: BatchedCardWrite[] = [];
+      for (const { write, ...rest } of writes) done.push({ ...rest, after: await write(session) });
+      return done;
+    },
+    { alsoInside },
+  );
+}
+
+const changedAt = (keys: string[], now: Date) => Object.fromEntries(keys.map((key) => [`fieldChangedAt.${key}`, now]));
+
+/** Writes new values over the version read, or fails with CONFLICT. */
+function valuesWrite(actor: Actor, type: CardTypeDefinition, card: CardDoc, values: CardValues, now: Date, extra: Record<string, unknown> = {}) {
+  return async (session: ClientSession): Promise<CardDoc> => {
+    const changed = Object.keys({ ...card.values, ...values }).filter((key) => JSON.stringify(card.values[key]) !== JSON.stringify(values[key]));
+    const updated = await Card.findOneAndUpdate(
+      { _id: card._id, version: card.version },
+      { $set: { values, ...derived(type, values, 'ru'), ...changedAt(changed, now), ...extra, updatedBy: actor.userId, updatedAt: now }, $inc: { version: 1 } },
+      { session, returnDocument: 'after', lean: true, timestamps: false },
+    );
+    if (!updated) throw await conflict(actor, String(card._id));
+    return updated as unknown as CardDoc;
+  };
+}
+
+/** Puts a card in or out of the trash as a merge does: `mergedInto` says where it went. */
+function trashWrite(actor: Actor, card: CardDoc, into: Types.ObjectId | null, now: Date) {
+  return async (session: ClientSession): Promise<CardDoc> => {
+    const set = into
+      ? { inTrash: true, trashedAt: now, trashedBy: actor.userId, mergedInto: into }
+      : { inTrash: false, trashedAt: null, trashedBy: null, mergedInto: null, arrivedAt: now };
+    const updated = await Card.findOneAndUpdate(
+      { _id: card._id, version: card.version },
+      { $set: { ...set, updatedBy: actor.userId, updatedAt: now }, $inc: { version: 1 } },
+      { session, returnDocument: 'after', lean: true, timestamps: false },
+    );
+    if (!updated) throw await conflict(actor, String(card._id));
+    return updated as unknown as CardDoc;
+  };
+}
+
+const ids = (cards: CardDoc[]) => cards.map((card) => String(card._id));
+
+function checkInput(actor: Actor, input: MergeInput): void {
+  const errors = new FieldErrors(actor.locale);
+  if (input.merged.length === 0) errors.addMessage('merged', t(actor, 'Выберите карточки для объединения', 'Choose the cards to merge'));
+  if (input.merged.length > MAX_MERGED) errors.addMessage('merged', t(actor, `Не больше ${MAX_MERGED} карточек за раз`, `At most ${MAX_MERGED} cards at a time`));
+  const all = [input.survivor, ...input.merged];
+  if (!isObjectIdText(input.survivor.id)) errors.addMessage('survivor', t(actor, 'Неверный идентификатор', 'Not a valid identifier'));
+  if (input.merged.some((card) => !isObjectIdText(card.id))) errors.addMessage('merged', t(actor, 'Неверный идентификатор', 'Not a valid identifier'));
+  if (new Set(all.map((card) => card.id.toLowerCase())).size !== all.length) errors.addMessage('merged', t(actor, 'Карточка указана дважды', 'A card is given twice'));
+  input.choices.forEach((choice, index) => {
+    if (!isObjectIdText(choice.cardId)) errors.addMessage(`choices.${index}.cardId`, t(actor, 'Неверный идентификатор', 'Not a valid identifier'));
+  });
+  errors.throwIfAny();
+}
+
+/**
+ * Merges cards of one type into the survivor, in one transaction: the survivor takes the chosen
+ * values (lists united), the merged cards go to the trash marked «объединена с …», every
+ * reference to them (contacts' «Контрагент», proposals, contracts, in any folder) now points to
+ * the survivor, both histories record it, and the merge is stored so that it can be undone.
+ */
+export async function mergeCards(context: CardServiceContext, input: MergeInput): Promise<{ merge: MergeDoc; survivor: CardDoc }> {
+  const { actor } = context;
+  checkInput(actor, input);
+  const cards = await editableCards(actor, [input.survivor, ...input.merged]);
+  const [survivor, ...merged] = cards;
+  if (merged.some((card) => card.typeKey !== survivor.typeKey)) {
+    const errors = new FieldErrors(actor.locale);
+    errors.addMessage('merged', t(actor, 'Объединять можно только карточки одного типа', 'Only cards of one type can be merged'));
+    errors.throwIfAny();
+  }
+  const type = await cardTypeOrFail(actor, survivor.typeKey);
+  const values = await validated(actor, type, mergedValues(actor, type, cards, input.choices), 'merge', survivor);
+  const mergedIds = new Set(ids(merged));
+  const survivorId = String(survivor._id);
+  const referencing = await referencingCards(type.key, [...mergedIds], new Set(ids(cards)));
+  const now = new Date();
+  const references: RepointedReference[] = [];
+  const writes: CardWrite[] = [
+    // The merged cards leave first, so the survivor may take their unique values (an INN).
+    ...merged.map((card) => ({
+      type,
+      action: 'merge' as const,
+      before: card,
+      write: trashWrite(actor, card, survivor._id, now),
+      extraChanges: [{ key: 'mergedInto', label: MERGED_INTO, before: undefined, after: survivorId, cardIds: true } satisfies FieldChange],
+    })),
+    {
+      type,
+      action: 'merge',
+      before: survivor,
+      write: valuesWrite(actor, type, survivor, values, now),
+      extraChanges: [{ key: 'mergedFrom', label: MERGED_FROM, before: undefined, after: [...mergedIds], cardIds: true }],
+    },
+    ...referencing.map(({ card, type: referencingType, fields }) => {
+      const next: CardValues = { ...card.values };
+      for (const field of fields) {
+        const before = card.values[field];
+        next[field] = repointed(before, mergedIds, survivorId);
+        references.push({ cardId: card._id, field, before: before as string | string[], after: next[field] as string | string[] });
+      }
+      return { type: referencingType, action: 'merge' as const, before: card, write: valuesWrite(actor, referencingType, card, next, now) };
+    }),
+  ];
+  let record: MergeDoc | undefined;
+  const changes = await commitWrites(context, writes, async (done, session) => {
+    const versionOf = (id: string) => done.find((change) => String(change.after._id) === id)!.after.version;
+    const [created] = await Merge.create(
+      [
+        {
+          typeKey: type.key,
+          survivor: { cardId: survivor._id, values: survivor.values, versionAfter: versionOf(survivorId) },
+          merged: merged.map((card) => ({ cardId: card._id, values: card.values, versionAfter: versionOf(String(card._id)) })),
+          references,
+          by: new Types.ObjectId(actor.userId),
+          byName: actor.fullName,
+          at: now,
+        },
+      ],
+      { session },
+    );
+    record = created.toObject() as MergeDoc;
+  });
+  return { merge: record!, survivor: changes.find((change) => String(change.after._id) === survivorId)!.after };
+}
+
+/** A merge the actor may see: they may read its survivor. */
+export async function findMerge(actor: Actor, id: string): Promise<MergeDoc | null> {
+  if (!isObjectIdText(id)) return null;
+  const merge = await Merge.findById(id).lean<MergeDoc>();
+  if (!merge) return null;
+  const survivor = await Card.findById(merge.survivor.cardId, { folderId: 1, libraryId: 1 }).lean();
+  return survivor && actor.ability.can('read', cardSubject(survivor)) ? merge : null;
+}
+
+/** The merge that put this card in the trash (not undone), if any. */
+export async function mergeOfCard(cardId: Types.ObjectId): Promise<MergeDoc | null> {
+  return Merge.findOne({ 'merged.cardId': cardId, undoneAt: null }).sort({ at: -1 }).lean<MergeDoc>();
+}
+
+/**
+ * Undoes a merge: the survivor gets its values back, the merged cards come out of the trash, and
+ * references the merge re-pointed (and nobody changed since) point to them again; one
+ * transaction, recorded in every history. Refused with CONFLICT once the survivor or a merged
+ * card changed after the merge.
+ */
+export async function undoMerge(context: CardServiceContext, id: string): Promise<{ merge: MergeDoc; cards: CardDoc[] }> {
+  const { actor } = context;
+  const merge = await findMerge(actor, id);
+  if (!merge) throw notFound(actor, t(actor, 'Объединение', 'Merge'));
+  const changedSince = () =>
+    new AppError('CONFLICT', t(actor, 'Карточки изменились после объединения: отменить его уже нельзя', 'The cards changed after the merge: it can no longer be undone'));
+  if (merge.undoneAt) throw new AppError('CONFLICT', t(actor, 'Это объединение уже отменено', 'This merge has already been undone'));
+  const involved = [merge.survivor, ...merge.merged];
+  const cards = await Card.find({ _id: { $in: involved.map((state) => state.cardId) } }).lean<CardDoc[]>();
+  const byId = new Map(cards.map((card) => [String(card._id), card]));
+  const current = involved.map((state) => byId.get(String(state.cardId)));
+  if (current.some((card) => !card || !actor.ability.can('read', cardSubject(card)))) throw notFound(actor, cardWord(actor));
+  if (current.some((card) => !actor.ability.can('update', cardSubject(card!)))) throw mergeRight(actor);
+  const [survivor, ...merged] = current as CardDoc[];
+  const untouched =
+    survivor.version === merge.survivor.versionAfter &&
+    merged.every((card, index) => card.version === merge.merged[index].versionAfter && card.inTrash && String(card.mergedInto) === String(survivor._id));
+  if (!untouched) throw changedSince();
+  const type = await cardTypeOrFail(actor, survivor.typeKey);
+  const survivorId = String(survivor._id);
+  const mergedIds = merged.map((card) => String(card._id));
+  // References re-pointed by the merge that still point to the survivor go back.
+  const referencing = await Card.find({ _id: { $in: merge.references.map((ref) => ref.cardId) } }).lean<CardDoc[]>();
+  const types = new Map((await listCardTypes()).map((known) => [known.key, known]));
+  const now = new Date();
+  const referenceWrites: CardWrite[] = [];
+  for (const card of referencing) {
+    const next: CardValues = { ...card.values };
+    let changed = false;
+    for (const ref of merge.references.filter((r) => String(r.cardId) === String(card._id))) {
+      if (JSON.stringify(card.values[ref.field]) !== JSON.stringify(ref.after)) continue;
+      next[ref.field] = ref.before;
+      changed = true;
+    }
+    const referencingType = types.get(card.typeKey);
+    if (changed && referencingType) referenceWrites.push({ type: referencingType, action: 'unmerge', before: card, write: valuesWrite(actor, referencingType, card, next, now) });
+  }
+  const writes: CardWrite[] = [
+    // The survivor first gives back what it took (an INN), then the merged cards return.
+    {
+      type,
+      action: 'unmerge',
+      before: survivor,
+      write: valuesWrite(actor, type, survivor, merge.survivor.values, now),
+      extraChanges: [{ key: 'mergedFrom', label: MERGED_FROM, before: mergedIds, after: undefined, cardIds: true }],
+    },
+    ...merged.map((card) => ({
+      type,
+      action: 'unmerge' as const,
+      before: card,
+      write: trashWrite(actor, card, null, now),
+      extraChanges: [{ key: 'mergedInto', label: MERGED_INTO, before: survivorId, after: undefined, cardIds: true } satisfies FieldChange],
+    })),
+    ...referenceWrites,
+  ];
+  const changes = await commitWrites(context, writes, async (_done, session) => {
+    const marked = await Merge.updateOne({ _id: merge._id, undoneAt: null }, { $set: { undoneAt: now, undoneBy: new Types.ObjectId(actor.userId) } }, { session });
+    if (marked.modifiedCount !== 1) throw changedSince();
+  });
+  return { merge: { ...merge, undoneAt: now, undoneBy: new Types.ObjectId(actor.userId) }, cards: changes.slice(0, 1 + merged.length).map((change) => change.after) };
+}

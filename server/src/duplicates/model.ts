@@ -1,0 +1,187 @@
+import mongoose, { Schema, type Types } from 'mongoose';
+import type { CardValues } from '../card-types/definition';
+
+/** A matching rule: which fields of a card type, compared exactly (normalised) or by name similarity. */
+export interface MatchRule {
+  /** Latin, unique within the type (`inn`, `name`, `phone-email`). */
+  id: string;
+  fields: string[];
+  mode: 'exact' | 'similar';
+}
+
+/**
+ * An administrator's matching settings of a card type (without one, the built-in rules apply),
+ * and, after each scan, how often each trigram occurs (the order blocking takes them in).
+ */
+const settingsSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    threshold: { type: Number, default: null },
+    rules: { type: [{ _id: false, id: String, fields: [String], mode: String }], default: null },
+    updatedBy: { type: Schema.Types.ObjectId, default: null },
+    /** When the last scan of all cards of the type finished, and under which rules (their fingerprint). */
+    scannedAt: { type: Date, default: null },
+    scannedRules: { type: String, default: null },
+    /** Per similar rule: [trigram, count] over all cards at the last scan. */
+    trigramCounts: { type: Schema.Types.Mixed, default: null },
+  },
+  { timestamps: true, minimize: false },
+);
+
+export interface DuplicateSettingsDoc {
+  _id: string;
+  threshold: number | null;
+  rules: MatchRule[] | null;
+  updatedBy: Types.ObjectId | null;
+  scannedAt: Date | null;
+  scannedRules: string | null;
+  trigramCounts: Record<string, [string, number][]> | null;
+  updatedAt: Date;
+}
+
+export const DuplicateSettings = mongoose.model('DuplicateSettings', settingsSchema, 'duplicate_settings');
+
+/**
+ * A card's blocking keys under its type's rules (kept by the card lifecycle in the card's
+ * transaction; rebuilt by a scan): exact keys `rule=value`, the normalised name `rule=numbers~text`
+ * and every trigram of it `rule~numbers~trigram`. Cards sharing a key are candidates.
+ */
+const keySchema = new Schema(
+  {
+    _id: { type: Schema.Types.ObjectId, required: true },
+    typeKey: { type: String, required: true },
+    folderId: { type: Schema.Types.ObjectId, required: true },
+    libraryId: { type: Schema.Types.ObjectId, required: true },
+    keys: { type: [String], default: [] },
+    /** The normalised text of each similar rule, by rule id. */
+    names: { type: Schema.Types.Mixed, default: {} },
+  },
+  { minimize: false, versionKey: false },
+);
+keySchema.index({ keys: 1, typeKey: 1 });
+keySchema.index({ typeKey: 1, _id: 1 });
+
+export interface DuplicateKeyDoc {
+  _id: Types.ObjectId;
+  typeKey: string;
+  folderId: Types.ObjectId;
+  libraryId: Types.ObjectId;
+  keys: string[];
+  names: Record<string, string>;
+}
+
+export const DuplicateKey = mongoose.model('DuplicateKey', keySchema, 'duplicate_keys');
+
+/** Two cards found alike: by which rule and how much (1 for exact rules). */
+export interface DuplicateEdge {
+  a: Types.ObjectId;
+  b: Types.ObjectId;
+  rule: string;
+  score: number;
+}
+
+/**
+ * A group of probable duplicates: cards joined by edges (a connected component). Its members'
+ * folders and libraries are listed, so that the permission condition of cards selects the groups
+ * a user may see something of.
+ */
+const groupSchema = new Schema(
+  {
+    typeKey: { type: String, required: true },
+    cardIds: { type: [Schema.Types.ObjectId], required: true },
+    folderId: { type: [Schema.Types.ObjectId], required: true },
+    libraryId: { type: [Schema.Types.ObjectId], required: true },
+    edges: { type: [{ _id: false, a: Schema.Types.ObjectId, b: Schema.Types.ObjectId, rule: String, score: Number }], default: [] },
+    score: { type: Number, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  { versionKey: false },
+);
+groupSchema.index({ cardIds: 1 });
+groupSchema.index({ score: -1, _id: 1 });
+groupSchema.index({ typeKey: 1, score: -1, _id: 1 });
+
+export interface DuplicateGroupDoc {
+  _id: Types.ObjectId;
+  typeKey: string;
+  cardIds: Types.ObjectId[];
+  folderId: Types.ObjectId[];
+  libraryId: Types.ObjectId[];
+  edges: DuplicateEdge[];
+  score: number;
+  updatedAt: Date;
+}
+
+export const DuplicateGroup = mongoose.model('DuplicateGroup', groupSchema, 'duplicate_groups');
+
+/** «Не дубликат»: a pair of cards someone said are different; never offered together again. */
+const dismissalSchema = new Schema(
+  {
+    /** `smaller id:larger id`. */
+    _id: { type: String, required: true },
+    typeKey: { type: String, required: true },
+    by: { type: Schema.Types.ObjectId, required: true },
+    at: { type: Date, required: true },
+  },
+  { versionKey: false },
+);
+dismissalSchema.index({ typeKey: 1 });
+
+export const DuplicateDismissal = mongoose.model('DuplicateDismissal', dismissalSchema, 'duplicate_dismissals');
+
+export const pairKey = (a: unknown, b: unknown): string => {
+  const [x, y] = [String(a), String(b)].sort();
+  return `${x}:${y}`;
+};
+
+/** A card as it was before a merge: what undoing the merge puts back. */
+export interface MergedCardState {
+  cardId: Types.ObjectId;
+  values: CardValues;
+  /** The version the merge left it at (undo checks nobody changed it since). */
+  versionAfter: number;
+}
+
+/** A reference re-pointed by a merge: the field of the referencing card, and its value before and after. */
+export interface RepointedReference {
+  cardId: Types.ObjectId;
+  field: string;
+  before: string | string[];
+  after: string | string[];
+}
+
+/**
+ * One merge: the survivor's values before it, the merged cards (now in the trash), and every
+ * reference it re-pointed, so that undo restores all of it.
+ */
+const mergeSchema = new Schema(
+  {
+    typeKey: { type: String, required: true },
+    survivor: { type: { _id: false, cardId: Schema.Types.ObjectId, values: Schema.Types.Mixed, versionAfter: Number }, required: true },
+    merged: { type: [{ _id: false, cardId: Schema.Types.ObjectId, values: Schema.Types.Mixed, versionAfter: Number }], required: true },
+    references: { type: [{ _id: false, cardId: Schema.Types.ObjectId, field: String, before: Schema.Types.Mixed, after: Schema.Types.Mixed }], default: [] },
+    by: { type: Schema.Types.ObjectId, required: true },
+    byName: { type: String, required: true },
+    at: { type: Date, required: true },
+    undoneAt: { type: Date, default: null },
+    undoneBy: { type: Schema.Types.ObjectId, default: null },
+  },
+  { versionKey: false, minimize: false },
+);
+mergeSchema.index({ 'merged.cardId': 1 });
+mergeSchema.index({ 'survivor.cardId': 1, at: -1 });
+
+export interface MergeDoc {
+  _id: Types.ObjectId;
+  typeKey: string;
+  survivor: MergedCardState;
+  merged: MergedCardState[];
+  references: RepointedReference[];
+  by: Types.ObjectId;
+  byName: string;
+  at: Date;
+  undoneAt: Date | null;
+  undoneBy: Types.ObjectId | null;
+}
+
+export const Merge = mongoose.model('Merge', mergeSchema, 'merges');

@@ -1,0 +1,100 @@
+/**
+ * Names as duplicate detection compares them. Kartoteka's own rules for Russian organisation and
+ * person names: legal forms («ООО», «АО», «ИП», «Общество с ограниченной ответственностью» …),
+ * quotes, punctuation, case and «ё» do not tell two names apart; numbers do («СМУ-5» is not
+ * «СМУ-7»). Similarity is pg_trgm's: the share of common trigrams (Jaccard) of the words padded
+ * with two spaces before and one after; the trigram sets themselves drive blocking (see
+ * `prefixTrigrams`), which a score-only similarity library could not give.
+ */
+
+/** Abbreviated legal forms, removed wherever they stand as a word. */
+const LEGAL_FORMS = new Set(['ооо', 'оао', 'ао', 'зао', 'пао', 'нао', 'ип', 'чп', 'тоо', 'нко', 'ано', 'гуп', 'муп', 'фгуп', 'пбоюл', 'llc', 'ltd', 'inc', 'jsc']);
+
+/** Legal forms written out, longest first (so «публичное акционерное общество» goes before «акционерное общество»). */
+const LEGAL_FORM_PHRASES = [
+  'общество с ограниченной ответственностью',
+  'публичное акционерное общество',
+  'непубличное акционерное общество',
+  'закрытое акционерное общество',
+  'открытое акционерное общество',
+  'акционерное общество',
+  'индивидуальный предприниматель',
+  'некоммерческая организация',
+  'автономная некоммерческая организация',
+].sort((a, b) => b.length - a.length);
+
+/** Compatibility forms folded (full-width letters, ligatures), lower case, «ё» as «е». */
+function folded(text: string): string {
+  return text.normalize('NFKC').toLowerCase().replace(/ё/g, 'е');
+}
+
+/** Words of letters and runs of digits: quotes, hyphens and other punctuation separate them. */
+function words(text: string): string[] {
+  return text.match(/\p{L}+|\p{N}+/gu) ?? [];
+}
+
+/**
+ * A name reduced to what tells it apart: «ООО "Ромашка"», «Ромашка ООО» and «ромашка» all become
+ * «ромашка»; «ООО Ромашка-Плюс» becomes «ромашка плюс». A name that is nothing but a legal form
+ * keeps it.
+ */
+export function normalizeName(text: string): string {
+  let spaced = ` ${words(folded(text)).join(' ')} `;
+  for (const phrase of LEGAL_FORM_PHRASES) spaced = spaced.replaceAll(` ${phrase} `, ' ');
+  const all = spaced.trim().split(' ').filter(Boolean);
+  const kept = all.filter((word) => !LEGAL_FORMS.has(word));
+  return (kept.length > 0 ? kept : all).join(' ');
+}
+
+/** A normalised name split for comparison: its letter trigrams and its numbers. */
+export interface NameShape {
+  /** The normalised name. */
+  text: string;
+  /** The numbers in it, sorted and joined («12 5»); names with different numbers are never similar. */
+  numbers: string;
+  /** pg_trgm trigrams of its letter words. */
+  trigrams: Set<string>;
+}
+
+export function nameShape(text: string): NameShape {
+  const normalized = normalizeName(text);
+  const parts = normalized.split(' ').filter(Boolean);
+  const numbers = parts.filter((part) => /^\p{N}+$/u.test(part)).sort().join(' ');
+  const trigrams = new Set<string>();
+  for (const word of parts) {
+    if (/^\p{N}+$/u.test(word)) continue;
+    const padded = [' ', ' ', ...word, ' '];
+    for (let i = 0; i + 3 <= padded.length; i += 1) trigrams.add(padded.slice(i, i + 3).join(''));
+  }
+  return { text: normalized, numbers, trigrams };
+}
+
+/**
+ * How alike two names are, from 0 to 1: 1 for names equal after normalisation, 0 when their
+ * numbers differ, otherwise the Jaccard similarity of their trigram sets.
+ */
+export function nameSimilarity(a: NameShape, b: NameShape): number {
+  if (a.numbers !== b.numbers) return 0;
+  if (a.text === b.text) return 1;
+  if (a.trigrams.size === 0 || b.trigrams.size === 0) return 0;
+  let common = 0;
+  for (const trigram of a.trigrams) if (b.trigrams.has(trigram)) common += 1;
+  return common / (a.trigrams.size + b.trigrams.size - common);
+}
+
+/** The least number of common trigrams a set of `size` needs with another for a similarity of `threshold`. */
+export function requiredOverlap(size: number, threshold: number): number {
+  // A small tolerance: 0.7 × 10 is 7.000000000000001 in floating point, and must stay 7.
+  return Math.max(1, Math.ceil(threshold * size - 1e-9));
+}
+
+/**
+ * Prefix filtering: a name whose similarity to another reaches `threshold` shares at least one of
+ * its `size − requiredOverlap + 1` first trigrams in any fixed order with the other's trigrams;
+ * taking the rarest first keeps the candidate blocks small. `frequency` ranks a trigram (lower
+ * first; ties by the trigram itself, so every caller sees the same order).
+ */
+export function prefixTrigrams(shape: NameShape, threshold: number, frequency: (trigram: string) => number): string[] {
+  const ordered = [...shape.trigrams].sort((x, y) => frequency(x) - frequency(y) || (x < y ? -1 : x > y ? 1 : 0));
+  return ordered.slice(0, ordered.length - requiredOverlap(ordered.length, threshold) + 1);
+}

@@ -1,0 +1,75 @@
+import { expect } from 'chai';
+import { nameShape, nameSimilarity, normalizeName, prefixTrigrams, requiredOverlap } from '../../../server/src/duplicates/normalize';
+import { DEFAULT_THRESHOLD } from '../../../server/src/duplicates/rules';
+import { Components } from '../../../server/src/duplicates/groups';
+
+const score = (a: string, b: string) => nameSimilarity(nameShape(a), nameShape(b));
+
+describe('duplicates: name normalisation and similarity', () => {
+  it('drops legal forms, quotes, case and «ё» wherever they stand', () => {
+    expect(normalizeName('ООО "Ромашка"')).to.equal('ромашка');
+    expect(normalizeName('Ромашка ООО')).to.equal('ромашка');
+    expect(normalizeName('ООО «Ромашка»')).to.equal('ромашка');
+    expect(normalizeName("ооо 'РОМАШКА'")).to.equal('ромашка');
+    expect(normalizeName('Общество с ограниченной ответственностью „Ромашка“')).to.equal('ромашка');
+    expect(normalizeName('ЗАО «Ёлка»')).to.equal('елка');
+    expect(normalizeName('ПАО «Северсталь»')).to.equal('северсталь');
+    expect(normalizeName('ИП Иванов Иван Иванович')).to.equal('иванов иван иванович');
+    expect(normalizeName('ОАО Газ-Сервис')).to.equal('газ сервис');
+    expect(normalizeName('АО «Тандер»')).to.equal('тандер');
+  });
+
+  it('keeps «й» and the words that tell names apart', () => {
+    expect(normalizeName('ООО «Северный край»')).to.equal('северный край');
+    expect(normalizeName('ООО Ромашка-Плюс')).to.equal('ромашка плюс');
+  });
+
+  it('keeps a name that is nothing but a legal form', () => {
+    expect(normalizeName('ООО')).to.equal('ооо');
+  });
+
+  it('scores «ООО "Ромашка"» and «Ромашка ООО» as the same name, «ООО Ромашка-Плюс» as similar but below the default threshold', () => {
+    expect(score('ООО "Ромашка"', 'Ромашка ООО')).to.equal(1);
+    const plus = score('ООО "Ромашка"', 'ООО Ромашка-Плюс');
+    expect(plus).to.be.closeTo(8 / 13, 1e-9);
+    expect(plus).to.be.below(DEFAULT_THRESHOLD);
+    expect(plus).to.be.above(0.5);
+    expect(score('Ромашка ООО', 'ООО Ромашка-Плюс')).to.equal(plus);
+  });
+
+  it('finds a typo alike, an unrelated name not', () => {
+    expect(score('ООО «Кассиопея»', 'Касиопея, ООО')).to.be.at.least(DEFAULT_THRESHOLD);
+    expect(score('ООО «Кассиопея»', 'ООО «Андромеда»')).to.be.below(0.2);
+    expect(score('Гончаренко Татьяна', 'Татьяна Гончаренко')).to.equal(1);
+  });
+
+  it('never finds names with different numbers alike', () => {
+    expect(score('ООО «СМУ-5»', 'ООО «СМУ-7»')).to.equal(0);
+    expect(score('ООО «Альфа-12345»', 'Альфа-12345 ООО')).to.equal(1);
+    expect(score('ООО «Альфа-12345»', 'ООО «Альфа-12346»')).to.equal(0);
+  });
+
+  it('blocks by the rarest trigrams: two names that reach the threshold always share one of their prefixes', () => {
+    const frequency = (trigram: string) => trigram.charCodeAt(1);
+    const names = ['Кассиопея', 'Касиопея', 'Кассиопия', 'Ромашка', 'Ромашка плюс', 'Северный край', 'Северный крайний', 'Тандер'];
+    for (const a of names) {
+      for (const b of names) {
+        const [x, y] = [nameShape(a), nameShape(b)];
+        if (nameSimilarity(x, y) < DEFAULT_THRESHOLD) continue;
+        const shared = prefixTrigrams(x, DEFAULT_THRESHOLD, frequency).filter((trigram) => prefixTrigrams(y, DEFAULT_THRESHOLD, frequency).includes(trigram));
+        expect(shared, `${a} / ${b}`).to.not.be.empty;
+      }
+    }
+    expect(requiredOverlap(10, 0.7)).to.equal(7);
+  });
+
+  it('joins pairs into groups (connected components)', () => {
+    const components = new Components();
+    components.union('a', 'b');
+    components.union('c', 'd');
+    components.union('b', 'c');
+    components.union('x', 'y');
+    const groups = components.groups().map((group) => group.sort().join(''));
+    expect(groups.sort()).to.deep.equal(['abcd', 'xy']);
+  });
+});

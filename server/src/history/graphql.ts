@@ -32,7 +32,7 @@ export const historyModule: GraphQLModule = {
       actorId: ID!
       actorName: String!
       ip: String!
-      "create, update, move, trash, restore, revert"
+      "create, update, move, trash, restore, revert, merge, unmerge"
       action: String!
       "import when an import made the change, import-undo when undoing one did; null for a person's edit."
       via: String

@@ -1,0 +1,232 @@
+import { expect } from 'chai';
+import type { RunningServer } from '../../server/src/server';
+import { refusalFields, type ApiClient } from '../support/api-client';
+import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
+import { signedIn, startTestServer } from '../support/server';
+import { waitFor } from '../support/wait';
+
+const PASSWORD = 'secret-password-1';
+const CREATE = 'mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id version values } }';
+const SIMILAR = 'query($t: String!, $v: JSON!, $x: ID) { similarCards(typeKey: $t, values: $v, excludeId: $x) { card { id title } score rules { id label } } }';
+const GROUPS = '{ duplicateGroups(first: 50) { edges { node { id typeKey score canMerge cards { id title } pairs { a b score rule { id label } } } } } }';
+const MERGE = `mutation($s: CardVersionInput!, $m: [CardVersionInput!]!, $c: [MergeChoiceInput!]!) {
+  mergeCards(survivor: $s, merged: $m, choices: $c) { merge { id references canUndo } survivor { id version values } } }`;
+const UNDO = 'mutation($id: ID!) { undoMerge(id: $id) { id undoneAt } }';
+const CARD = 'query($id: ID!) { card(id: $id) { id version inTrash values mergedInto { id title } merge { id } } }';
+const HISTORY = 'query($id: ID!) { cardHistory(cardId: $id) { edges { node { action changes { key before after afterTitles beforeTitles } } } } }';
+
+interface Group { id: string; typeKey: string; score: number; canMerge: boolean; cards: { id: string; title: string }[]; pairs: { a: string; b: string; score: number; rule: { id: string; label: string } }[] }
+interface HistoryChange { key: string; before: unknown; after: unknown; afterTitles: Record<string, string | null> | null; beforeTitles: Record<string, string | null> | null }
+
+describe('duplicates: warnings, groups, «Не дубликат», merge and undo (API)', function () {
+  this.timeout(180_000);
+  let server: RunningServer;
+  let admin: ApiClient;
+  let editor: ApiClient;
+  let reader: ApiClient;
+  const ids: Record<string, string> = {};
+  const versions: Record<string, number> = {};
+
+  const create = async (client: ApiClient, folder: string, type: string, values: Record<string, unknown>, name: string) => {
+    const card = (await client.data<{ createCard: { id: string; version: number } }>(CREATE, { f: folder, t: type, v: values })).createCard;
+    ids[name] = card.id;
+    versions[name] = card.version;
+    return card.id;
+  };
+  const groups = async (client: ApiClient) => (await client.data<{ duplicateGroups: { edges: { node: Group }[] } }>(GROUPS)).duplicateGroups.edges.map((e) => e.node);
+  const groupOf = (list: Group[], id: string) => list.find((group) => group.cards.some((card) => card.id === id));
+  const card = async (client: ApiClient, id: string) =>
+    (await client.data<{ card: { id: string; version: number; inTrash: boolean; values: Record<string, unknown>; mergedInto: { id: string; title: string } | null; merge: { id: string } | null } | null }>(CARD, { id })).card;
+  const history = async (id: string) =>
+    (await admin.data<{ cardHistory: { edges: { node: { action: string; changes: HistoryChange[] } }[] } }>(HISTORY, { id })).cardHistory.edges.map((e) => e.node);
+
+  before(async () => {
+    server = await startTestServer();
+    admin = await signedIn(server);
+    const scenario = await createCorrespondents(admin, PASSWORD, [
+      { login: 'editor', fullName: 'Татьяна Гончаренко', level: 'edit' },
+      { login: 'reader', fullName: 'Игорь Орлов', level: 'read' },
+    ]);
+    ids.folder = scenario.folderId;
+    ids.closed = await createFolder(admin, { libraryId: scenario.libraryId, name: 'Закрытая', allowedCardTypes: ['counterparty', 'contract'] });
+    ids.proposals = await createFolder(admin, { libraryId: scenario.libraryId, name: 'Предложения', allowedCardTypes: ['commercial-proposal'] });
+    await setFolderAccess(admin, ids.proposals, [{ principalId: scenario.userIds.editor, level: 'edit' }]);
+    for (const type of ['counterparty', 'contact-person', 'commercial-proposal', 'contract']) {
+      await admin.data('mutation($t: String!) { setCardTypeHistory(typeKey: $t, enabled: true) { historyEnabled } }', { t: type });
+    }
+    editor = await signedIn(server, 'editor', PASSWORD);
+    reader = await signedIn(server, 'reader', PASSWORD);
+
+    await create(editor, ids.folder, 'counterparty', { name: 'ООО "Ромашка"', inn: '7707083893', phone: '+7 495 111-22-33', tags: ['VIP'] }, 'a');
+    await create(editor, ids.folder, 'counterparty', { name: 'Ромашка ООО', email: 'info@romashka.ru', tags: ['опт'] }, 'b');
+    await create(editor, ids.folder, 'counterparty', { name: 'ООО Ромашка-Плюс' }, 'c');
+    await create(editor, ids.folder, 'counterparty', { name: 'ООО «Кассиопея»' }, 'd');
+    await create(editor, ids.folder, 'counterparty', { name: 'Касиопея, ООО' }, 'e');
+    await create(admin, ids.closed, 'counterparty', { name: 'РОМАШКА' }, 'hidden');
+    await create(editor, ids.folder, 'contact-person', { fullName: 'Иванов Иван', counterparty: ids.b, email: 'ivanov@romashka.ru' }, 'contact');
+    await create(editor, ids.proposals, 'commercial-proposal', { number: 'КП-1', date: '2026-03-01', counterparty: ids.b, amount: '1000' }, 'proposal');
+    await create(admin, ids.closed, 'contract', { number: 'Д-7', date: '2026-03-02', counterparty: ids.b }, 'contract');
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('warns while typing: the same INN, a similar name after normalisation, among readable cards only', async () => {
+    const byName = (await editor.data<{ similarCards: { card: { id: string }; score: number; rules: { id: string; label: string }[] }[] }>(SIMILAR, { t: 'counterparty', v: { name: 'ромашка, ооо' } })).similarCards;
+    expect(byName.map((m) => m.card.id).sort()).to.deep.equal([ids.a, ids.b].sort());
+    expect(byName[0].score).to.equal(1);
+    expect(byName[0].rules[0]).to.deep.equal({ id: 'name', label: 'Наименование: похоже' });
+    const byInn = (await editor.data<{ similarCards: { card: { id: string; title: string }; rules: { id: string }[] }[] }>(SIMILAR, { t: 'counterparty', v: { name: 'Совсем другое', inn: '7707083893' } })).similarCards;
+    expect(byInn.map((m) => [m.card.title, m.rules.map((r) => r.id)])).to.deep.equal([['ООО "Ромашка"', ['inn']]]);
+    // The administrator sees the card in the folder the editor cannot read.
+    const all = (await admin.data<{ similarCards: { card: { id: string } }[] }>(SIMILAR, { t: 'counterparty', v: { name: 'Ромашка' } })).similarCards;
+    expect(all.map((m) => m.card.id)).to.include(ids.hidden);
+    // The card being edited is not its own duplicate; a reader is warned too.
+    const editing = (await reader.data<{ similarCards: { card: { id: string } }[] }>(SIMILAR, { t: 'counterparty', v: { name: 'Ромашка' }, x: ids.a })).similarCards;
+    expect(editing.map((m) => m.card.id)).to.deep.equal([ids.b]);
+  });
+
+  it('matches contact persons by a normalised phone or e-mail', async () => {
+    const byEmail = (await editor.data<{ similarCards: { card: { id: string }; rules: { id: string }[] }[] }>(SIMILAR, { t: 'contact-person', v: { fullName: 'Петров', email: 'IVANOV@romashka.ru' } })).similarCards;
+    expect(byEmail.map((m) => [m.card.id, m.rules[0].id])).to.deep.equal([[ids.contact, 'email']]);
+    await editor.data('mutation($id: ID!, $v: JSON!) { updateCard(id: $id, version: 1, values: $v) { id } }', { id: ids.contact, v: { phone: '8 (912) 345-67-89' } });
+    const byPhone = (await editor.data<{ similarCards: { card: { id: string }; rules: { id: string }[] }[] }>(SIMILAR, { t: 'contact-person', v: { phone: '+7 912 3456789' } })).similarCards;
+    expect(byPhone.map((m) => [m.card.id, m.rules[0].id])).to.deep.equal([[ids.contact, 'phone']]);
+  });
+
+  it('keeps groups current as cards are saved: the editor sees readable cards only, the administrator everything', async () => {
+    const mine = await groups(editor);
+    const romashka = groupOf(mine, ids.a)!;
+    expect(romashka.cards.map((c) => c.id).sort()).to.deep.equal([ids.a, ids.b].sort());
+    expect(romashka.score).to.equal(1);
+    expect(romashka.pairs[0].rule.label).to.equal('Наименование: похоже');
+    expect(romashka.canMerge).to.equal(true);
+    expect(groupOf(mine, ids.c), 'Ромашка-Плюс is below the threshold').to.equal(undefined);
+    const cassiopeia = groupOf(mine, ids.d)!;
+    expect(cassiopeia.cards.map((c) => c.id).sort()).to.deep.equal([ids.d, ids.e].sort());
+    expect(cassiopeia.score).to.be.within(0.7, 0.8);
+    const everything = await groups(admin);
+    expect(groupOf(everything, ids.a)!.cards.map((c) => c.id)).to.have.members([ids.a, ids.b, ids.hidden]);
+  });
+
+  it('gives the «Дубликаты» view to those with editing rights only', async () => {
+    const result = await reader.request(GROUPS);
+    expect(result.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
+  });
+
+  it('finds the same groups with the scan job, with progress', async () => {
+    const job = (await editor.data<{ findDuplicates: { id: string } }>('mutation { findDuplicates { id } }')).findDuplicates;
+    let state = '';
+    await waitFor(async () => {
+      state = (await editor.data<{ job: { state: string } }>('query($id: ID!) { job(id: $id) { state } }', { id: job.id })).job.state;
+      return state === 'succeeded' || state === 'failed';
+    }, 'the scan');
+    expect(state).to.equal('succeeded');
+    const done = (await editor.data<{ job: { progress: { done: number; total: number }; result: { types: { typeKey: string; cards: number; groups: number }[] } } }>(
+      'query($id: ID!) { job(id: $id) { progress { done total } result } }',
+      { id: job.id },
+    )).job;
+    expect(done.result.types.find((t) => t.typeKey === 'counterparty')).to.include({ cards: 6, groups: 2 });
+    expect(done.progress.done).to.equal(done.progress.total);
+    const mine = await groups(editor);
+    expect(groupOf(mine, ids.a)!.cards.map((c) => c.id).sort()).to.deep.equal([ids.a, ids.b].sort());
+    const scan = (await editor.data<{ duplicateScan: { types: { typeKey: string; scannedAt: string | null }[] } }>('{ duplicateScan { types { typeKey scannedAt } } }')).duplicateScan;
+    expect(scan.types.find((t) => t.typeKey === 'counterparty')?.scannedAt).to.be.a('string');
+  });
+
+  it('«Не дубликат»: a pair marked so is not offered again, not even by a new scan', async () => {
+    expect(refusalFields(await reader.request('mutation($c: ID!, $o: [ID!]!) { markNotDuplicates(cardId: $c, otherIds: $o) }', { c: ids.d, o: [ids.d] }))).to.have.key('otherIds');
+    const refused = await reader.request('mutation($c: ID!, $o: [ID!]!) { markNotDuplicates(cardId: $c, otherIds: $o) }', { c: ids.d, o: [ids.e] });
+    expect(refused.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
+    await editor.data('mutation($c: ID!, $o: [ID!]!) { markNotDuplicates(cardId: $c, otherIds: $o) }', { c: ids.d, o: [ids.e] });
+    expect(groupOf(await groups(editor), ids.d)).to.equal(undefined);
+    const job = (await admin.data<{ findDuplicates: { id: string } }>('mutation { findDuplicates { id } }')).findDuplicates;
+    await waitFor(async () => (await admin.data<{ job: { state: string } }>('query($id: ID!) { job(id: $id) { state } }', { id: job.id })).job.state === 'succeeded', 'the scan');
+    expect(groupOf(await groups(admin), ids.d)).to.equal(undefined);
+  });
+
+  it('refuses a merge to a reader (FORBIDDEN) and of a card hidden from the user (NOT_FOUND)', async () => {
+    const asReader = await reader.request(MERGE, { s: { id: ids.a, version: versions.a }, m: [{ id: ids.b, version: versions.b }], c: [] });
+    expect(asReader.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
+    const hidden = await editor.request(MERGE, { s: { id: ids.a, version: versions.a }, m: [{ id: ids.hidden, version: 1 }], c: [] });
+    expect(hidden.errors?.[0].extensions?.code).to.equal('NOT_FOUND');
+    const stale = await editor.request(MERGE, { s: { id: ids.a, version: versions.a + 5 }, m: [{ id: ids.b, version: versions.b }], c: [] });
+    expect(stale.errors?.[0].extensions?.code).to.equal('CONFLICT');
+    const mixed = await editor.request(MERGE, { s: { id: ids.a, version: versions.a }, m: [{ id: ids.contact, version: 2 }], c: [] });
+    expect(refusalFields(mixed)).to.have.key('merged');
+    expect((await card(admin, ids.b))!.inTrash).to.equal(false);
+  });
+
+  it('merges: chosen values stay, tags are united, references are re-pointed in every folder, the merged card goes to the trash, both histories record it', async () => {
+    const result = (
+      await editor.data<{ mergeCards: { merge: { id: string; references: number; canUndo: boolean }; survivor: { id: string; version: number; values: Record<string, unknown> } } }>(MERGE, {
+        s: { id: ids.a, version: versions.a },
+        m: [{ id: ids.b, version: versions.b }],
+        c: [{ field: 'email', cardId: ids.b }],
+      })
+    ).mergeCards;
+    ids.merge = result.merge.id;
+    expect(result.merge).to.include({ references: 3, canUndo: true });
+    expect(result.survivor.values).to.deep.include({ name: 'ООО "Ромашка"', inn: '7707083893', email: 'info@romashka.ru', tags: ['VIP', 'опт'], phone: '+7 495 111 22 33' });
+
+    const merged = await card(admin, ids.b);
+    expect(merged).to.deep.include({ inTrash: true, mergedInto: { id: ids.a, title: 'ООО "Ромашка"' }, merge: { id: ids.merge } });
+    for (const name of ['contact', 'proposal', 'contract']) expect((await card(admin, ids[name]))!.values.counterparty, name).to.equal(ids.a);
+    // The reader sees the result, not the button.
+    const asReader = await reader.data<{ cardMerge: { canUndo: boolean; survivor: { id: string } } }>('query($id: ID!) { cardMerge(id: $id) { canUndo survivor { id } } }', { id: ids.merge });
+    expect(asReader.cardMerge).to.deep.equal({ canUndo: false, survivor: { id: ids.a } });
+
+    const [survivorEntry] = await history(ids.a);
+    expect(survivorEntry.action).to.equal('merge');
+    const byKey = Object.fromEntries(survivorEntry.changes.map((c) => [c.key, c]));
+    expect(byKey.email).to.deep.include({ before: null, after: 'info@romashka.ru' });
+    expect(byKey.tags).to.deep.include({ before: ['VIP'], after: ['VIP', 'опт'] });
+    expect(byKey.mergedFrom.afterTitles).to.deep.equal({ [ids.b]: 'Ромашка ООО' });
+    const [mergedEntry] = await history(ids.b);
+    expect(mergedEntry.action).to.equal('merge');
+    expect(mergedEntry.changes.find((c) => c.key === 'mergedInto')?.afterTitles).to.deep.equal({ [ids.a]: 'ООО "Ромашка"' });
+    const [contactEntry] = await history(ids.contact);
+    expect(contactEntry.changes).to.deep.include({ key: 'counterparty', before: ids.b, after: ids.a, beforeTitles: { [ids.b]: 'Ромашка ООО' }, afterTitles: { [ids.a]: 'ООО "Ромашка"' } });
+
+    expect(groupOf(await groups(editor), ids.a), 'the merged card left its group').to.equal(undefined);
+    const reverse = await editor.data<{ relatedCards: { id: string }[] }>('query($id: ID!) { relatedCards(cardId: $id, tab: "contacts") { id } }', { id: ids.a });
+    expect(reverse.relatedCards.map((c) => c.id)).to.deep.equal([ids.contact]);
+  });
+
+  it('undoes a merge: both cards and every reference come back, and the histories say so; not twice', async () => {
+    const refused = await reader.request(UNDO, { id: ids.merge });
+    expect(refused.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
+    await editor.data(UNDO, { id: ids.merge });
+    const survivor = (await card(admin, ids.a))!;
+    expect(survivor.values).to.deep.equal({ name: 'ООО "Ромашка"', inn: '7707083893', phone: '+7 495 111 22 33', tags: ['VIP'] });
+    const back = (await card(admin, ids.b))!;
+    expect(back).to.deep.include({ inTrash: false, mergedInto: null, merge: null });
+    expect(back.values).to.deep.equal({ name: 'Ромашка ООО', email: 'info@romashka.ru', tags: ['опт'] });
+    for (const name of ['contact', 'proposal', 'contract']) expect((await card(admin, ids[name]))!.values.counterparty, name).to.equal(ids.b);
+    expect((await history(ids.a))[0].action).to.equal('unmerge');
+    expect((await history(ids.b))[0].action).to.equal('unmerge');
+    expect((await history(ids.contact))[0].changes).to.deep.include({ key: 'counterparty', before: ids.a, after: ids.b, beforeTitles: { [ids.a]: 'ООО "Ромашка"' }, afterTitles: { [ids.b]: 'Ромашка ООО' } });
+    expect(groupOf(await groups(editor), ids.a)!.cards.map((c) => c.id).sort()).to.deep.equal([ids.a, ids.b].sort());
+    const again = await editor.request(UNDO, { id: ids.merge });
+    expect(again.errors?.[0].extensions?.code).to.equal('CONFLICT');
+  });
+
+  it('lets administrators set rules and the threshold per type (then groups are found again)', async () => {
+    const SET = 'mutation($t: String!, $th: Float!, $r: [DuplicateRuleInput!]!) { setDuplicateRules(typeKey: $t, threshold: $th, rules: $r) { threshold customized rules { id mode fields label } } }';
+    const asEditor = await editor.request(SET, { t: 'counterparty', th: 0.6, r: [] });
+    expect(asEditor.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
+    const bad = await admin.request(SET, { t: 'counterparty', th: 2, r: [{ fields: ['nope'], mode: 'exact' }, { fields: ['tags'], mode: 'similar' }] });
+    expect(refusalFields(bad)).to.have.keys(['threshold', 'rules.0.fields', 'rules.1.fields']);
+    const set = (await admin.data<{ setDuplicateRules: { threshold: number; customized: boolean; rules: { id: string; label: string }[] } }>(SET, {
+      t: 'counterparty',
+      th: 0.6,
+      r: [{ id: 'inn', fields: ['inn'], mode: 'exact' }, { id: 'name', fields: ['name'], mode: 'similar' }, { fields: ['phone'], mode: 'exact' }],
+    })).setDuplicateRules;
+    expect(set).to.deep.include({ threshold: 0.6, customized: true });
+    expect(set.rules.map((r) => r.label)).to.deep.equal(['ИНН: совпадает', 'Наименование: похоже', 'Телефон: совпадает']);
+    await waitFor(async () => {
+      const found = groupOf(await groups(editor), ids.c);
+      return Boolean(found && found.cards.some((c) => c.id === ids.a));
+    }, 'Ромашка-Плюс to join the group at 0.6');
+  });
+});

@@ -32,17 +32,26 @@ function similarShape(rule: MatchRule, values: CardValues): NameShape | null {
 const nameKey = (rule: MatchRule, shape: NameShape) => `${rule.id}=${shape.numbers}~${shape.text}`;
 const trigramKey = (rule: MatchRule, shape: NameShape, trigram: string) => `${rule.id}~${shape.numbers}~${trigram}`;
 
+/** What the rules make of a card's values: the exact keys of exact rules, the name of each similar rule. */
+function ruleParts(type: CardTypeDefinition, rules: TypeRules, values: CardValues): { exact: string[]; similar: { rule: MatchRule; shape: NameShape }[] } {
+  const exact: string[] = [];
+  const similar: { rule: MatchRule; shape: NameShape }[] = [];
+  for (const rule of rules.rules) {
+    if (rule.mode === 'exact') exact.push(...exactKeys(type, rule, values));
+    else {
+      const shape = similarShape(rule, values);
+      if (shape) similar.push({ rule, shape });
+    }
+  }
+  return { exact, similar };
+}
+
 /** What a card is stored under: every exact key, and for similar rules the name and all its trigrams. */
 export function cardKeys(type: CardTypeDefinition, rules: TypeRules, values: CardValues): { keys: string[]; names: Record<string, string> } {
-  const keys = new Set<string>();
+  const { exact, similar } = ruleParts(type, rules, values);
+  const keys = new Set(exact);
   const names: Record<string, string> = {};
-  for (const rule of rules.rules) {
-    if (rule.mode === 'exact') {
-      for (const key of exactKeys(type, rule, values)) keys.add(key);
-      continue;
-    }
-    const shape = similarShape(rule, values);
-    if (!shape) continue;
+  for (const { rule, shape } of similar) {
     names[rule.id] = shape.text;
     keys.add(nameKey(rule, shape));
     for (const trigram of shape.trigrams) keys.add(trigramKey(rule, shape, trigram));
@@ -100,14 +109,9 @@ export function forgetTrigramCounts(): void {
 
 /** Keys to look a card with these values up by: its exact keys, and per similar rule its name and rarest trigrams. */
 export async function lookupKeys(type: CardTypeDefinition, rules: TypeRules, values: CardValues): Promise<string[]> {
-  const keys = new Set<string>();
-  for (const rule of rules.rules) {
-    if (rule.mode === 'exact') {
-      for (const key of exactKeys(type, rule, values)) keys.add(key);
-      continue;
-    }
-    const shape = similarShape(rule, values);
-    if (!shape) continue;
+  const { exact, similar } = ruleParts(type, rules, values);
+  const keys = new Set(exact);
+  for (const { rule, shape } of similar) {
     keys.add(nameKey(rule, shape));
     const counts = await trigramCounts(rules.typeKey, rule.id);
     for (const trigram of prefixTrigrams(shape, rules.threshold, (x) => counts.get(x) ?? 0)) keys.add(trigramKey(rule, shape, trigram));

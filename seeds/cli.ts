@@ -2,7 +2,8 @@
  * `npm run seed`: loads the demo data into the configured database (MONGODB_URI or the embedded
  * one).
  * - `npm run seed -- --cards 100000` also generates that many counterparties into a folder
- *   «Большая папка» (library «Нагрузка») for benchmarks, readable by the demo users.
+ *   «Большая папка» (library «Нагрузка») for benchmarks, readable by the demo users; with
+ *   `--duplicates 1000` also that many of them a second time, the name typed another way (no INN).
  * - `npm run seed -- --cards 1000000 --folders 10000 --users 1000 [--reader-folders 200]` generates a
  *   whole installation of that size (the one `npm run bench:http` measures) and records it in
  *   `meta` (`_id: 'bench-dataset'`).
@@ -15,6 +16,7 @@ import { createLogger } from '../server/src/logger';
 import { User } from '../server/src/people/models';
 import { prepareDatabase } from '../server/src/server';
 import { seedDemoData } from './demo';
+import { generateDuplicateVariants } from './duplicates';
 import { generateCounterparties, generateDataset } from './generate';
 
 const count = (name: string, text: string | undefined, fallback: number): number => {
@@ -24,8 +26,9 @@ const count = (name: string, text: string | undefined, fallback: number): number
 };
 
 try {
-  const { values } = parseArgs({ options: { cards: { type: 'string' }, folders: { type: 'string' }, users: { type: 'string' }, 'reader-folders': { type: 'string' } } });
+  const { values } = parseArgs({ options: { cards: { type: 'string' }, folders: { type: 'string' }, users: { type: 'string' }, 'reader-folders': { type: 'string' }, duplicates: { type: 'string' } } });
   const cards = count('cards', values.cards, 0);
+  const duplicates = count('duplicates', values.duplicates, 0);
   const folders = count('folders', values.folders, 0);
   const users = count('users', values.users, 1000);
   const readerFolders = count('reader-folders', values['reader-folders'], Math.min(200, Math.max(1, Math.floor(folders / 5))));
@@ -50,7 +53,8 @@ try {
         grantUserIds: readers.map((r) => String(r._id)),
         onProgress: (done) => progress('cards', done, cards),
       });
-      logger.info({ folderId, cards }, 'cards generated');
+      const variants = duplicates > 0 ? await generateDuplicateVariants({ folderId, count: duplicates }) : 0;
+      logger.info({ folderId, cards, duplicates: variants }, 'cards generated');
     }
   } finally {
     await database.close();

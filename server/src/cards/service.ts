@@ -398,8 +398,8 @@ export async function setCardTrashed(context: CardServiceContext, id: string, tr
           trashedBy: trashed ? actor.userId : null,
           updatedBy: actor.userId,
           updatedAt: now,
-          // Restored, the card comes back as new to its readers.
-          ...(trashed ? {} : { arrivedAt: now }),
+          // Restored, the card comes back as new to its readers (and no longer as merged into another).
+          ...(trashed ? {} : { arrivedAt: now, mergedInto: null }),
         },
         $inc: { version: 1 },
       },

@@ -3,11 +3,9 @@ import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
 import { findCardType, listCardTypes } from '../card-types/registry';
 import { Card, type CardDoc } from '../cards/model';
-import { referenceLoader } from '../cards/queries';
 import { notFound } from '../errors';
 import type { GraphQLContext } from '../graphql/context';
 import { requireActor, requireAdmin } from '../graphql/guards';
-import { perRequest } from '../graphql/loaders';
 import type { GraphQLModule } from '../graphql/module';
 import { listGroups, type VisibleGroup } from './groups';
 import { findMerge, mergeCards, mergeOfCard, undoMerge, type MergeInput } from './merge';
@@ -114,8 +112,8 @@ export const duplicatesModule: GraphQLModule = {
     input DuplicateRuleInput { id: String, fields: [String!]!, mode: DuplicateMatchMode! }
 
     extend type Card {
-      "The card this one was merged into (it is in the trash until the merge is undone)."
-      mergedInto: CardReference
+      "The card this one was merged into (it is in the trash until the merge is undone); null when the viewer may not read it."
+      mergedInto: Card
       "The merge that put this card in the trash, when the viewer may read its survivor."
       merge: CardMerge
     }
@@ -223,12 +221,7 @@ export const duplicatesModule: GraphQLModule = {
       canUndo: async (merge: MergeDoc, _a, context) => mayUndo(await requireActor(context), merge),
     },
     Card: {
-      mergedInto: async (card: CardDoc, _a, context) => {
-        if (!card.mergedInto) return null;
-        const actor = await requireActor(context);
-        const loader = perRequest(context, 'references', () => referenceLoader(actor));
-        return { ...(await loader.load(String(card.mergedInto))), fieldKey: 'mergedInto' };
-      },
+      mergedInto: async (card: CardDoc, _a, context) => (card.mergedInto ? ((await readableCards(await requireActor(context), [card.mergedInto]))[0] ?? null) : null),
       merge: async (card: CardDoc, _a, context) => {
         if (!card.mergedInto) return null;
         const merge = await mergeOfCard(card._id);

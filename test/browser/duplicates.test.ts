@@ -1,0 +1,120 @@
+import { expect } from 'chai';
+import { selectors, type Browser, type Page } from 'playwright-core';
+import { ensureClientBuilt } from '../../server/src/http/client-build';
+import { createLogger } from '../../server/src/logger';
+import type { RunningServer } from '../../server/src/server';
+import type { ApiClient } from '../support/api-client';
+import { describeInBrowser, launchChromium, screenshot } from '../support/browser';
+import { createCorrespondents } from '../support/fixtures';
+import { signedIn, startTestServer } from '../support/server';
+
+const PASSWORD = 'secret-password-1';
+const CREATE = 'mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id } }';
+
+describeInBrowser('duplicates: the warning in the form, the «Дубликаты» page, the merge dialog and undo (browser)', function () {
+  this.timeout(180_000);
+  let server: RunningServer;
+  let browser: Browser;
+  let page: Page;
+  let tatiana: ApiClient;
+  const ids: Record<string, string> = {};
+
+  const group = () => page.getByTestId('duplicate-group').filter({ has: page.locator('[data-test="group-card"][data-title="ООО \\"Ромашка\\""]') });
+
+  before(async () => {
+    selectors.setTestIdAttribute('data-test');
+    await ensureClientBuilt(createLogger({ logLevel: 'warn' }));
+    server = await startTestServer();
+    const admin = await signedIn(server);
+    const scenario = await createCorrespondents(admin, PASSWORD, [{ login: 'tgoncharenko', fullName: 'Татьяна Гончаренко', level: 'full' }]);
+    ids.folder = scenario.folderId;
+    tatiana = await signedIn(server, 'tgoncharenko', PASSWORD);
+    const create = async (type: string, values: Record<string, unknown>) => (await tatiana.data<{ createCard: { id: string } }>(CREATE, { f: ids.folder, t: type, v: values })).createCard.id;
+    ids.a = await create('counterparty', { name: 'ООО "Ромашка"', inn: '7707083893', phone: '+7 495 111-11-11', tags: ['VIP'] });
+    ids.b = await create('counterparty', { name: 'Ромашка ООО', email: 'info@romashka.ru', phone: '+7 495 222-22-22', tags: ['опт'] });
+    ids.contact = await create('contact-person', { fullName: 'Иванов Иван', counterparty: ids.b });
+    browser = await launchChromium();
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    await page.goto(`${server.url}/signin`);
+    await page.getByTestId('signin-login').fill('tgoncharenko');
+    await page.getByTestId('signin-password').fill(PASSWORD);
+    await page.getByTestId('signin-submit').click();
+    await page.getByTestId('folder-tree').waitFor();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('warns of «Похожие карточки» while a name is typed, each a link, and still saves', async () => {
+    await page.goto(`${server.url}/folders/${ids.folder}/cards/new?type=counterparty`);
+    await page.getByTestId('card-form').waitFor();
+    await page.getByTestId('input-name').fill('ромашка');
+    const region = page.getByRole('region', { name: 'Похожие карточки' });
+    await region.getByTestId('similar-card').nth(1).waitFor();
+    expect(await region.getByRole('heading').textContent()).to.equal('Похожие карточки');
+    const links = await region.getByTestId('similar-card-link').evaluateAll((list) => list.map((a) => [a.textContent?.trim(), a.getAttribute('href')]));
+    expect(links).to.have.deep.members([
+      ['ООО "Ромашка"', `/folders/${ids.folder}/cards/${ids.a}`],
+      ['Ромашка ООО', `/folders/${ids.folder}/cards/${ids.b}`],
+    ]);
+    expect(await region.getByTestId('similar-card').first().textContent()).to.contain('Наименование: похоже').and.contain('сходство 100 %');
+    await screenshot(page, 'duplicates-01-warning');
+    await page.getByTestId('input-name').fill('Ромашка, ООО');
+    await page.getByTestId('save').click();
+    await page.getByTestId('card-title').filter({ hasText: 'Ромашка, ООО' }).waitFor();
+  });
+
+  it('lists the group on the «Дубликаты» page with its score and rule', async () => {
+    await page.getByTestId('nav-duplicates').click();
+    await page.getByRole('heading', { name: 'Дубликаты', level: 1 }).waitFor();
+    await group().waitFor();
+    expect(await group().getByTestId('group-card').count()).to.equal(3);
+    expect(await group().getByRole('heading').textContent()).to.equal('Группа: Контрагент, сходство 100 %');
+    expect(await group().getByTestId('group-rules').textContent()).to.equal('Совпадение: Наименование: похоже');
+    await screenshot(page, 'duplicates-02-groups');
+  });
+
+  it('merges in the dialog: the survivor, a value per field, tags united; the merged cards are marked in the trash', async () => {
+    await group().getByTestId('merge').click();
+    const dialog = page.getByRole('dialog', { name: 'Объединение карточек' });
+    await dialog.getByTestId(`merge-survivor-${ids.a}`).check();
+    await dialog.getByTestId(`merge-choice-email-${ids.b}`).waitFor();
+    expect(await dialog.getByTestId(`merge-choice-email-${ids.b}`).isChecked()).to.equal(true);
+    expect(await dialog.getByTestId('merge-field-tags').getByTestId('merge-united').textContent()).to.equal('объединяются: VIP, опт');
+    // The keyboard reaches the choices: the phone of «Ромашка ООО» is taken with Space.
+    await dialog.getByLabel('Значение «Телефон» из карточки «Ромашка ООО»').focus();
+    await page.keyboard.press('Space');
+    await screenshot(page, 'duplicates-03-merge-dialog');
+    await dialog.getByTestId('merge-submit').click();
+    await page.getByTestId('duplicates-notice').filter({ hasText: 'Карточки объединены в «ООО "Ромашка"»; ссылок перенаправлено: 1' }).waitFor();
+    await page.getByTestId('duplicates-empty').waitFor();
+    await screenshot(page, 'duplicates-04-merged');
+
+    await page.getByTestId('merge-survivor-link').click();
+    await page.getByTestId('card-title').filter({ hasText: 'ООО "Ромашка"' }).waitFor();
+    expect(await page.getByTestId('value-tags').textContent()).to.contain('VIP').and.contain('опт');
+    expect(await page.getByTestId('value-phone').textContent()).to.contain('222');
+    expect(await page.getByTestId('value-email').textContent()).to.contain('info@romashka.ru');
+
+    await page.getByTestId('nav-trash').click();
+    const merged = page.getByTestId('trash-row').filter({ hasText: 'Ромашка, ООО' });
+    expect(await merged.getByTestId('trash-merged').textContent()).to.contain('Карточка объединена с').and.contain('ООО "Ромашка"');
+  });
+
+  it('undoes the merge from the merged card: both cards and the contact person’s «Контрагент» come back, and so does the group', async () => {
+    await page.goto(`${server.url}/folders/${ids.folder}/cards/${ids.b}`);
+    await page.getByTestId('card-in-trash').waitFor();
+    expect(await page.getByTestId('merged-into-link').textContent()).to.equal('ООО "Ромашка"');
+    await screenshot(page, 'duplicates-05-merged-card');
+    await page.getByTestId('undo-merge').click();
+    await page.getByTestId('card-actions').waitFor();
+    expect(await page.getByTestId('card-title').textContent()).to.equal('Ромашка ООО');
+    const contact = (await tatiana.data<{ card: { values: { counterparty: string } } }>('query($id: ID!) { card(id: $id) { values } }', { id: ids.contact })).card;
+    expect(contact.values.counterparty).to.equal(ids.b);
+    await page.getByTestId('nav-duplicates').click();
+    await group().waitFor();
+    expect(await group().getByTestId('group-card').count()).to.equal(3);
+    await screenshot(page, 'duplicates-06-undone');
+  });
+});

@@ -1,8 +1,7 @@
 import { Types } from 'mongoose';
-import { builtInCardTypes } from '../card-types';
-import { renderTitle } from '../server/src/card-types/title';
+import { renderTitle, searchIndexOf } from '../card-types';
+import { builtInCardTypes } from '../card-types/built-in';
 import { Card, type CardDoc } from '../server/src/cards/model';
-import { searchIndexOf } from '../server/src/cards/search-text';
 
 const counterparty = builtInCardTypes.find((type) => type.key === 'counterparty')!;
 

@@ -1,20 +1,16 @@
-import type { FieldDefinition, StoredValue } from '../card-types/definition';
-import { phoneDigits } from '../card-types/phone';
-import { normaliseForSearch } from '../cards/search-text';
+import { kindOf, normaliseForSearch, type FieldDefinition, type StoredValue } from '../../../card-types';
 
 /**
- * A stored value as exact rules compare it: phones by their digits (8 495 … = +7 495 …), e-mails
- * in lower case, everything else in search form (lower case, «ё» as «е») with spaces collapsed.
+ * A stored value as exact rules compare it: the exact keys its field kind gives search (phone
+ * digits, so 8 495 … = +7 495 …; e-mails in lower case; INN-like numbers), else its words in search
+ * form (lower case, «ё» as «е», spaces collapsed), else the value itself (ids of references, users).
  */
 export function exactValuesOf(field: FieldDefinition, value: StoredValue | undefined): string[] {
   if (value === undefined) return [];
-  const items = [value].flat().map(String);
-  const normalized = items.map((item) => {
-    if (field.kind === 'phone') return phoneDigits(item);
-    if (field.kind === 'email') return item.toLowerCase();
-    return normaliseForSearch(item).replace(/\s+/g, ' ').trim();
-  });
-  return [...new Set(normalized.filter((item) => item !== ''))];
+  const { keys = [], text = [] } = kindOf(field).normalizeForSearch(value, field);
+  const words = text.map((item) => normaliseForSearch(item).replace(/\s+/g, ' ').trim());
+  const chosen = keys.length > 0 ? keys : words.some(Boolean) ? words : [value].flat().map(String);
+  return [...new Set(chosen.filter((item) => item !== ''))];
 }
 
 /** A field's value as the text similar rules compare (list values joined). */

@@ -2,7 +2,7 @@ import mongoose, { Types } from 'mongoose';
 import { accessibleBy } from '@casl/mongoose';
 import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
-import type { CardTypeDefinition, CardValues } from '../card-types/definition';
+import type { CardTypeDefinition, CardValues } from '../../../card-types';
 import { checksEachCard } from '../cards/permitted';
 import { refuseField, pageSize } from '../validation';
 import { likeness, lookupKeys } from './keys';

@@ -1,5 +1,5 @@
 import type { ClientSession, Types } from 'mongoose';
-import type { CardTypeDefinition, CardValues } from '../card-types/definition';
+import type { CardTypeDefinition, CardValues } from '../../../card-types';
 import { exactValuesOf, textOf } from './field-values';
 import { DuplicateKey, DuplicateSettings, type DuplicateKeyDoc, type MatchRule } from './model';
 import { nameShape, nameSimilarity, prefixTrigrams, type NameShape } from './normalize';

@@ -1,7 +1,7 @@
 import { Types, type ClientSession } from 'mongoose';
 import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
-import { isMultiValued, type CardTypeDefinition, type CardValues, type LocalizedText, type StoredValue } from '../card-types/definition';
+import { cardTargets, isMultiValued, type CardTypeDefinition, type CardValues, type LocalizedText, type StoredValue } from '../../../card-types';
 import { listCardTypes } from '../card-types/registry';
 import type { CardChange, FieldChange } from '../cards/lifecycle';
 import { Card, type CardDoc } from '../cards/model';
@@ -84,7 +84,7 @@ async function referencingCards(typeKey: string, ids: string[], skip: ReadonlySe
   const found = new Map<string, { card: CardDoc; type: CardTypeDefinition; fields: string[] }>();
   for (const type of await listCardTypes()) {
     for (const field of type.fields) {
-      if (field.kind !== 'reference' || !field.targets.includes(typeKey)) continue;
+      if (!cardTargets(field)?.includes(typeKey)) continue;
       const cards = await Card.find({ [`values.${field.key}`]: { $in: ids }, typeKey: type.key }).lean<CardDoc[]>();
       for (const card of cards) {
         if (skip.has(String(card._id))) continue;

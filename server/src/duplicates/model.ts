@@ -1,5 +1,5 @@
 import mongoose, { Schema, type Types } from 'mongoose';
-import type { CardValues } from '../card-types/definition';
+import type { CardValues } from '../../../card-types';
 
 /** A matching rule: which fields of a card type, compared exactly (normalised) or by name similarity. */
 export interface MatchRule {

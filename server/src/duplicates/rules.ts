@@ -1,5 +1,5 @@
 import type { Actor } from '../access/actor';
-import type { CardTypeDefinition, FieldDefinition, FieldKind, LocalizedText } from '../card-types/definition';
+import type { CardTypeDefinition, FieldDefinition, LocalizedText } from '../../../card-types';
 import { findCardType, listCardTypes } from '../card-types/registry';
 import { FieldErrors } from '../validation';
 import { DuplicateSettings, type DuplicateSettingsDoc, type MatchRule } from './model';
@@ -24,8 +24,8 @@ export const BUILT_IN_RULES: Readonly<Record<string, readonly MatchRule[]>> = {
 };
 
 /** Field kinds a rule may compare: exactly (normalised values) or by similarity of text. */
-const EXACT_KINDS: ReadonlySet<FieldKind> = new Set(['string', 'text', 'email', 'phone', 'url', 'integer', 'decimal', 'money', 'date', 'enum', 'reference', 'user']);
-const SIMILAR_KINDS: ReadonlySet<FieldKind> = new Set(['string', 'text']);
+const EXACT_KINDS: ReadonlySet<string> = new Set(['string', 'text', 'email', 'phone', 'url', 'integer', 'decimal', 'money', 'date', 'enum', 'reference', 'user']);
+const SIMILAR_KINDS: ReadonlySet<string> = new Set(['string', 'text']);
 
 /** The rules in force for a type: fields it no longer has (or hides) are left out. */
 export interface TypeRules {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import mongoose, { Types, type AnyBulkWriteOperation } from 'mongoose';
-import type { CardTypeDefinition, CardValues } from '../card-types/definition';
+import type { CardTypeDefinition, CardValues } from '../../../card-types';
 import { findCardType } from '../card-types/registry';
 import { Card } from '../cards/model';
 import { defineJob } from '../jobs/define';

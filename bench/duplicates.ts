@@ -56,7 +56,9 @@ async function scan(): Promise<{ ms: number; result: ScanResult; progressReports
 async function lookups(folderId: string): Promise<{ similar: number[]; refresh: number[] }> {
   const type = (await findCardType('counterparty'))!;
   const rules = (await rulesOf('counterparty'))!;
-  const sample = await Card.find({ folderId: new Types.ObjectId(folderId) }, { values: 1 }).limit(200).lean<CardDoc[]>();
+  const sample = await Card.find({ folderId: new Types.ObjectId(folderId) }, { values: 1 })
+    .limit(200)
+    .lean<CardDoc[]>();
   const similar: number[] = [];
   const refresh: number[] = [];
   for (const [i, card] of sample.entries()) {
@@ -86,7 +88,9 @@ try {
     const variants = await generateDuplicateVariants({ folderId, count: Math.round((count * PER_MILLE) / 1000) });
     generated = size;
     const cards = await Card.countDocuments({ typeKey: 'counterparty', inTrash: false });
-    console.log(`\n${cards.toLocaleString('en-US')} counterparties (${variants.toLocaleString('en-US')} of them duplicates added now), generated in ${seconds(Date.now() - started)}`);
+    console.log(
+      `\n${cards.toLocaleString('en-US')} counterparties (${variants.toLocaleString('en-US')} of them duplicates added now), generated in ${seconds(Date.now() - started)}`,
+    );
     const first = await scan();
     const found = first.result.types[0];
     const weakest = await DuplicateGroup.findOne({ typeKey: 'counterparty' }).sort({ score: 1 }).lean();

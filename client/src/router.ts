@@ -40,6 +40,7 @@ export const router = createRouter({
         { path: 'libraries', name: 'admin-libraries', component: () => import('./views/admin/LibrariesAdmin.vue') },
         { path: 'audit', name: 'admin-audit', component: () => import('./views/admin/AuditAdmin.vue') },
         { path: 'backups', name: 'admin-backups', component: () => import('./views/admin/BackupsAdmin.vue') },
+        { path: 'duplicates', name: 'admin-duplicates', component: () => import('./duplicates/DuplicateRulesAdmin.vue') },
         {
           path: 'card-types',
           children: [

@@ -15,8 +15,21 @@ const UNDO = 'mutation($id: ID!) { undoMerge(id: $id) { id undoneAt } }';
 const CARD = 'query($id: ID!) { card(id: $id) { id version inTrash values mergedInto { id title } merge { id } } }';
 const HISTORY = 'query($id: ID!) { cardHistory(cardId: $id) { edges { node { action changes { key before after afterTitles beforeTitles } } } } }';
 
-interface Group { id: string; typeKey: string; score: number; canMerge: boolean; cards: { id: string; title: string }[]; pairs: { a: string; b: string; score: number; rule: { id: string; label: string } }[] }
-interface HistoryChange { key: string; before: unknown; after: unknown; afterTitles: Record<string, string | null> | null; beforeTitles: Record<string, string | null> | null }
+interface Group {
+  id: string;
+  typeKey: string;
+  score: number;
+  canMerge: boolean;
+  cards: { id: string; title: string }[];
+  pairs: { a: string; b: string; score: number; rule: { id: string; label: string } }[];
+}
+interface HistoryChange {
+  key: string;
+  before: unknown;
+  after: unknown;
+  afterTitles: Record<string, string | null> | null;
+  beforeTitles: Record<string, string | null> | null;
+}
 
 describe('duplicates: warnings, groups, «Не дубликат», merge and undo (API)', function () {
   this.timeout(180_000);
@@ -36,7 +49,18 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
   const groups = async (client: ApiClient) => (await client.data<{ duplicateGroups: { edges: { node: Group }[] } }>(GROUPS)).duplicateGroups.edges.map((e) => e.node);
   const groupOf = (list: Group[], id: string) => list.find((group) => group.cards.some((card) => card.id === id));
   const card = async (client: ApiClient, id: string) =>
-    (await client.data<{ card: { id: string; version: number; inTrash: boolean; values: Record<string, unknown>; mergedInto: { id: string; title: string } | null; merge: { id: string } | null } | null }>(CARD, { id })).card;
+    (
+      await client.data<{
+        card: {
+          id: string;
+          version: number;
+          inTrash: boolean;
+          values: Record<string, unknown>;
+          mergedInto: { id: string; title: string } | null;
+          merge: { id: string } | null;
+        } | null;
+      }>(CARD, { id })
+    ).card;
   const history = async (id: string) =>
     (await admin.data<{ cardHistory: { edges: { node: { action: string; changes: HistoryChange[] } }[] } }>(HISTORY, { id })).cardHistory.edges.map((e) => e.node);
 
@@ -72,11 +96,21 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
   });
 
   it('warns while typing: the same INN, a similar name after normalisation, among readable cards only', async () => {
-    const byName = (await editor.data<{ similarCards: { card: { id: string }; score: number; rules: { id: string; label: string }[] }[] }>(SIMILAR, { t: 'counterparty', v: { name: 'ромашка, ооо' } })).similarCards;
+    const byName = (
+      await editor.data<{ similarCards: { card: { id: string }; score: number; rules: { id: string; label: string }[] }[] }>(SIMILAR, {
+        t: 'counterparty',
+        v: { name: 'ромашка, ооо' },
+      })
+    ).similarCards;
     expect(byName.map((m) => m.card.id).sort()).to.deep.equal([ids.a, ids.b].sort());
     expect(byName[0].score).to.equal(1);
     expect(byName[0].rules[0]).to.deep.equal({ id: 'name', label: 'Наименование: похоже' });
-    const byInn = (await editor.data<{ similarCards: { card: { id: string; title: string }; rules: { id: string }[] }[] }>(SIMILAR, { t: 'counterparty', v: { name: 'Совсем другое', inn: '7707083893' } })).similarCards;
+    const byInn = (
+      await editor.data<{ similarCards: { card: { id: string; title: string }; rules: { id: string }[] }[] }>(SIMILAR, {
+        t: 'counterparty',
+        v: { name: 'Совсем другое', inn: '7707083893' },
+      })
+    ).similarCards;
     expect(byInn.map((m) => [m.card.title, m.rules.map((r) => r.id)])).to.deep.equal([['ООО "Ромашка"', ['inn']]]);
     // The administrator sees the card in the folder the editor cannot read.
     const all = (await admin.data<{ similarCards: { card: { id: string } }[] }>(SIMILAR, { t: 'counterparty', v: { name: 'Ромашка' } })).similarCards;
@@ -87,10 +121,16 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
   });
 
   it('matches contact persons by a normalised phone or e-mail', async () => {
-    const byEmail = (await editor.data<{ similarCards: { card: { id: string }; rules: { id: string }[] }[] }>(SIMILAR, { t: 'contact-person', v: { fullName: 'Петров', email: 'IVANOV@romashka.ru' } })).similarCards;
+    const byEmail = (
+      await editor.data<{ similarCards: { card: { id: string }; rules: { id: string }[] }[] }>(SIMILAR, {
+        t: 'contact-person',
+        v: { fullName: 'Петров', email: 'IVANOV@romashka.ru' },
+      })
+    ).similarCards;
     expect(byEmail.map((m) => [m.card.id, m.rules[0].id])).to.deep.equal([[ids.contact, 'email']]);
     await editor.data('mutation($id: ID!, $v: JSON!) { updateCard(id: $id, version: 1, values: $v) { id } }', { id: ids.contact, v: { phone: '8 (912) 345-67-89' } });
-    const byPhone = (await editor.data<{ similarCards: { card: { id: string }; rules: { id: string }[] }[] }>(SIMILAR, { t: 'contact-person', v: { phone: '+7 912 3456789' } })).similarCards;
+    const byPhone = (await editor.data<{ similarCards: { card: { id: string }; rules: { id: string }[] }[] }>(SIMILAR, { t: 'contact-person', v: { phone: '+7 912 3456789' } }))
+      .similarCards;
     expect(byPhone.map((m) => [m.card.id, m.rules[0].id])).to.deep.equal([[ids.contact, 'phone']]);
   });
 
@@ -122,15 +162,22 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
       return state === 'succeeded' || state === 'failed';
     }, 'the scan');
     expect(state).to.equal('succeeded');
-    const done = (await editor.data<{ job: { progress: { done: number; total: number }; result: { types: { typeKey: string; cards: number; groups: number }[] } } }>(
-      'query($id: ID!) { job(id: $id) { progress { done total } result } }',
-      { id: job.id },
-    )).job;
+    const done = (
+      await editor.data<{ job: { progress: { done: number; total: number }; result: { types: { typeKey: string; cards: number; groups: number }[] } } }>(
+        'query($id: ID!) { job(id: $id) { progress { done total } result } }',
+        { id: job.id },
+      )
+    ).job;
     expect(done.result.types.find((t) => t.typeKey === 'counterparty')).to.include({ cards: 6, groups: 2 });
     expect(done.progress.done).to.equal(done.progress.total);
     const mine = await groups(editor);
-    expect(groupOf(mine, ids.a)!.cards.map((c) => c.id).sort()).to.deep.equal([ids.a, ids.b].sort());
-    const scan = (await editor.data<{ duplicateScan: { types: { typeKey: string; scannedAt: string | null }[] } }>('{ duplicateScan { types { typeKey scannedAt } } }')).duplicateScan;
+    expect(
+      groupOf(mine, ids.a)!
+        .cards.map((c) => c.id)
+        .sort(),
+    ).to.deep.equal([ids.a, ids.b].sort());
+    const scan = (await editor.data<{ duplicateScan: { types: { typeKey: string; scannedAt: string | null }[] } }>('{ duplicateScan { types { typeKey scannedAt } } }'))
+      .duplicateScan;
     expect(scan.types.find((t) => t.typeKey === 'counterparty')?.scannedAt).to.be.a('string');
   });
 
@@ -159,7 +206,9 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
 
   it('merges: chosen values stay, tags are united, references are re-pointed in every folder, the merged card goes to the trash, both histories record it', async () => {
     const result = (
-      await editor.data<{ mergeCards: { merge: { id: string; references: number; canUndo: boolean }; survivor: { id: string; version: number; values: Record<string, unknown> } } }>(MERGE, {
+      await editor.data<{
+        mergeCards: { merge: { id: string; references: number; canUndo: boolean }; survivor: { id: string; version: number; values: Record<string, unknown> } };
+      }>(MERGE, {
         s: { id: ids.a, version: versions.a },
         m: [{ id: ids.b, version: versions.b }],
         c: [{ field: 'email', cardId: ids.b }],
@@ -173,7 +222,9 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     expect(merged).to.deep.include({ inTrash: true, mergedInto: { id: ids.a, title: 'ООО "Ромашка"' }, merge: { id: ids.merge } });
     for (const name of ['contact', 'proposal', 'contract']) expect((await card(admin, ids[name]))!.values.counterparty, name).to.equal(ids.a);
     // The reader sees the result, not the button.
-    const asReader = await reader.data<{ cardMerge: { canUndo: boolean; survivor: { id: string } } }>('query($id: ID!) { cardMerge(id: $id) { canUndo survivor { id } } }', { id: ids.merge });
+    const asReader = await reader.data<{ cardMerge: { canUndo: boolean; survivor: { id: string } } }>('query($id: ID!) { cardMerge(id: $id) { canUndo survivor { id } } }', {
+      id: ids.merge,
+    });
     expect(asReader.cardMerge).to.deep.equal({ canUndo: false, survivor: { id: ids.a } });
 
     const [survivorEntry] = await history(ids.a);
@@ -186,7 +237,13 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     expect(mergedEntry.action).to.equal('merge');
     expect(mergedEntry.changes.find((c) => c.key === 'mergedInto')?.afterTitles).to.deep.equal({ [ids.a]: 'ООО "Ромашка"' });
     const [contactEntry] = await history(ids.contact);
-    expect(contactEntry.changes).to.deep.include({ key: 'counterparty', before: ids.b, after: ids.a, beforeTitles: { [ids.b]: 'Ромашка ООО' }, afterTitles: { [ids.a]: 'ООО "Ромашка"' } });
+    expect(contactEntry.changes).to.deep.include({
+      key: 'counterparty',
+      before: ids.b,
+      after: ids.a,
+      beforeTitles: { [ids.b]: 'Ромашка ООО' },
+      afterTitles: { [ids.a]: 'ООО "Ромашка"' },
+    });
 
     expect(groupOf(await groups(editor), ids.a), 'the merged card left its group').to.equal(undefined);
     const reverse = await editor.data<{ relatedCards: { id: string }[] }>('query($id: ID!) { relatedCards(cardId: $id, tab: "contacts") { id } }', { id: ids.a });
@@ -205,23 +262,47 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     for (const name of ['contact', 'proposal', 'contract']) expect((await card(admin, ids[name]))!.values.counterparty, name).to.equal(ids.b);
     expect((await history(ids.a))[0].action).to.equal('unmerge');
     expect((await history(ids.b))[0].action).to.equal('unmerge');
-    expect((await history(ids.contact))[0].changes).to.deep.include({ key: 'counterparty', before: ids.a, after: ids.b, beforeTitles: { [ids.a]: 'ООО "Ромашка"' }, afterTitles: { [ids.b]: 'Ромашка ООО' } });
-    expect(groupOf(await groups(editor), ids.a)!.cards.map((c) => c.id).sort()).to.deep.equal([ids.a, ids.b].sort());
+    expect((await history(ids.contact))[0].changes).to.deep.include({
+      key: 'counterparty',
+      before: ids.a,
+      after: ids.b,
+      beforeTitles: { [ids.a]: 'ООО "Ромашка"' },
+      afterTitles: { [ids.b]: 'Ромашка ООО' },
+    });
+    expect(
+      groupOf(await groups(editor), ids.a)!
+        .cards.map((c) => c.id)
+        .sort(),
+    ).to.deep.equal([ids.a, ids.b].sort());
     const again = await editor.request(UNDO, { id: ids.merge });
     expect(again.errors?.[0].extensions?.code).to.equal('CONFLICT');
   });
 
   it('lets administrators set rules and the threshold per type (then groups are found again)', async () => {
-    const SET = 'mutation($t: String!, $th: Float!, $r: [DuplicateRuleInput!]!) { setDuplicateRules(typeKey: $t, threshold: $th, rules: $r) { threshold customized rules { id mode fields label } } }';
+    const SET =
+      'mutation($t: String!, $th: Float!, $r: [DuplicateRuleInput!]!) { setDuplicateRules(typeKey: $t, threshold: $th, rules: $r) { threshold customized rules { id mode fields label } } }';
     const asEditor = await editor.request(SET, { t: 'counterparty', th: 0.6, r: [] });
     expect(asEditor.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
-    const bad = await admin.request(SET, { t: 'counterparty', th: 2, r: [{ fields: ['nope'], mode: 'exact' }, { fields: ['tags'], mode: 'similar' }] });
-    expect(refusalFields(bad)).to.have.keys(['threshold', 'rules.0.fields', 'rules.1.fields']);
-    const set = (await admin.data<{ setDuplicateRules: { threshold: number; customized: boolean; rules: { id: string; label: string }[] } }>(SET, {
+    const bad = await admin.request(SET, {
       t: 'counterparty',
-      th: 0.6,
-      r: [{ id: 'inn', fields: ['inn'], mode: 'exact' }, { id: 'name', fields: ['name'], mode: 'similar' }, { fields: ['phone'], mode: 'exact' }],
-    })).setDuplicateRules;
+      th: 2,
+      r: [
+        { fields: ['nope'], mode: 'exact' },
+        { fields: ['tags'], mode: 'similar' },
+      ],
+    });
+    expect(refusalFields(bad)).to.have.keys(['threshold', 'rules.0.fields', 'rules.1.fields']);
+    const set = (
+      await admin.data<{ setDuplicateRules: { threshold: number; customized: boolean; rules: { id: string; label: string }[] } }>(SET, {
+        t: 'counterparty',
+        th: 0.6,
+        r: [
+          { id: 'inn', fields: ['inn'], mode: 'exact' },
+          { id: 'name', fields: ['name'], mode: 'similar' },
+          { fields: ['phone'], mode: 'exact' },
+        ],
+      })
+    ).setDuplicateRules;
     expect(set).to.deep.include({ threshold: 0.6, customized: true });
     expect(set.rules.map((r) => r.label)).to.deep.equal(['ИНН: совпадает', 'Наименование: похоже', 'Телефон: совпадает']);
     await waitFor(async () => {

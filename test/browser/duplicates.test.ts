@@ -29,7 +29,8 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
     const scenario = await createCorrespondents(admin, PASSWORD, [{ login: 'tgoncharenko', fullName: 'Татьяна Гончаренко', level: 'full' }]);
     ids.folder = scenario.folderId;
     tatiana = await signedIn(server, 'tgoncharenko', PASSWORD);
-    const create = async (type: string, values: Record<string, unknown>) => (await tatiana.data<{ createCard: { id: string } }>(CREATE, { f: ids.folder, t: type, v: values })).createCard.id;
+    const create = async (type: string, values: Record<string, unknown>) =>
+      (await tatiana.data<{ createCard: { id: string } }>(CREATE, { f: ids.folder, t: type, v: values })).createCard.id;
     ids.a = await create('counterparty', { name: 'ООО "Ромашка"', inn: '7707083893', phone: '+7 495 111-11-11', tags: ['VIP'] });
     ids.b = await create('counterparty', { name: 'Ромашка ООО', email: 'info@romashka.ru', phone: '+7 495 222-22-22', tags: ['опт'] });
     ids.contact = await create('contact-person', { fullName: 'Иванов Иван', counterparty: ids.b });
@@ -58,7 +59,9 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
       ['ООО "Ромашка"', `/folders/${ids.folder}/cards/${ids.a}`],
       ['Ромашка ООО', `/folders/${ids.folder}/cards/${ids.b}`],
     ]);
-    expect(await region.getByTestId('similar-card').first().textContent()).to.contain('Наименование: похоже').and.contain('сходство 100 %');
+    expect(await region.getByTestId('similar-card').first().textContent())
+      .to.contain('Наименование: похоже')
+      .and.contain('сходство 100 %');
     await screenshot(page, 'duplicates-01-warning');
     await page.getByTestId('input-name').fill('Ромашка, ООО');
     await page.getByTestId('save').click();
@@ -93,13 +96,17 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
 
     await page.getByTestId('merge-survivor-link').click();
     await page.getByTestId('card-title').filter({ hasText: 'ООО "Ромашка"' }).waitFor();
-    expect(await page.getByTestId('value-tags').textContent()).to.contain('VIP').and.contain('опт');
+    expect(await page.getByTestId('value-tags').textContent())
+      .to.contain('VIP')
+      .and.contain('опт');
     expect(await page.getByTestId('value-phone').textContent()).to.contain('222');
     expect(await page.getByTestId('value-email').textContent()).to.contain('info@romashka.ru');
 
     await page.getByTestId('nav-trash').click();
     const merged = page.getByTestId('trash-row').filter({ hasText: 'Ромашка, ООО' });
-    expect(await merged.getByTestId('trash-merged').textContent()).to.contain('Карточка объединена с').and.contain('ООО "Ромашка"');
+    expect(await merged.getByTestId('trash-merged').textContent())
+      .to.contain('Карточка объединена с')
+      .and.contain('ООО "Ромашка"');
   });
 
   it('undoes the merge from the merged card: both cards and the contact person’s «Контрагент» come back, and so does the group', async () => {

@@ -197,10 +197,12 @@ export interface TrashedCard {
   typeKey: string;
   trashedAt: string | null;
   folder: { id: string; name: string } | null;
+  /** Merged into this card (null also when the viewer may not read it). */
+  mergedInto: { id: string; title: string; folderId: string } | null;
 }
 
 export async function fetchTrash(): Promise<TrashedCard[]> {
-  const data = await graphql<{ trash: TrashedCard[] }>('query Trash { trash { id title typeKey trashedAt folder { id name } } }');
+  const data = await graphql<{ trash: TrashedCard[] }>('query Trash { trash { id title typeKey trashedAt folder { id name } mergedInto { id title folderId } } }');
   return data.trash;
 }
 

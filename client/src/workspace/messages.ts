@@ -94,7 +94,7 @@ export const ru = {
       disabled: 'История для этого типа карточек выключена; показаны ранее записанные изменения',
       more: 'Показать ещё',
       total: 'Записей: {count}',
-      actions: { create: 'создание', update: 'изменение', move: 'перемещение', trash: 'в корзину', restore: 'восстановление', revert: 'возврат значений' },
+      actions: { create: 'создание', update: 'изменение', move: 'перемещение', trash: 'в корзину', restore: 'восстановление', revert: 'возврат значений', merge: 'объединение', unmerge: 'отмена объединения' },
     },
     trash: { title: 'Корзина', empty: 'Корзина пуста', folder: 'Папка', restored: 'Карточка «{title}» восстановлена', trashedAt: 'Удалена' },
     search: {
@@ -206,7 +206,7 @@ export const en: typeof ru = {
       disabled: 'History is off for this card type; changes recorded earlier are shown',
       more: 'Show more',
       total: 'Entries: {count}',
-      actions: { create: 'created', update: 'changed', move: 'moved', trash: 'moved to trash', restore: 'restored', revert: 'reverted' },
+      actions: { create: 'created', update: 'changed', move: 'moved', trash: 'moved to trash', restore: 'restored', revert: 'reverted', merge: 'merged', unmerge: 'merge undone' },
     },
     trash: { title: 'Trash', empty: 'The trash is empty', folder: 'Folder', restored: 'The card “{title}” is restored', trashedAt: 'Deleted' },
     search: {

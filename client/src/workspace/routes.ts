@@ -11,4 +11,5 @@ export const workspaceRoutes: RouteRecordRaw[] = [
   },
   { path: '/trash', name: 'workspace-trash', component: () => import('./views/TrashView.vue'), meta: { requiresAuth: true } },
   { path: '/search', name: 'workspace-search', component: () => import('./views/SearchView.vue'), meta: { requiresAuth: true } },
+  { path: '/duplicates', name: 'workspace-duplicates', component: () => import('../duplicates/DuplicatesView.vue'), meta: { requiresAuth: true } },
 ];

@@ -209,14 +209,23 @@ export const duplicatesModule: GraphQLModule = {
       pairs: async (seen: VisibleGroup, _a, context) => {
         const actor = await requireActor(context);
         return Promise.all(
-          seen.edges.map(async (edge: DuplicateEdge) => ({ a: String(edge.a), b: String(edge.b), score: edge.score, rule: await ruleView(actor, seen.group.typeKey, { id: edge.rule }) })),
+          seen.edges.map(async (edge: DuplicateEdge) => ({
+            a: String(edge.a),
+            b: String(edge.b),
+            score: edge.score,
+            rule: await ruleView(actor, seen.group.typeKey, { id: edge.rule }),
+          })),
         );
       },
     },
     CardMerge: {
       id: (merge: MergeDoc) => String(merge._id),
       survivor: async (merge: MergeDoc, _a, context) => (await readableCards(await requireActor(context), [merge.survivor.cardId]))[0] ?? null,
-      merged: async (merge: MergeDoc, _a, context) => readableCards(await requireActor(context), merge.merged.map((m) => m.cardId)),
+      merged: async (merge: MergeDoc, _a, context) =>
+        readableCards(
+          await requireActor(context),
+          merge.merged.map((m) => m.cardId),
+        ),
       references: (merge: MergeDoc) => merge.references.length,
       canUndo: async (merge: MergeDoc, _a, context) => mayUndo(await requireActor(context), merge),
     },

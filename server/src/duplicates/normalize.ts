@@ -59,7 +59,10 @@ export interface NameShape {
 export function nameShape(text: string): NameShape {
   const normalized = normalizeName(text);
   const parts = normalized.split(' ').filter(Boolean);
-  const numbers = parts.filter((part) => /^\p{N}+$/u.test(part)).sort().join(' ');
+  const numbers = parts
+    .filter((part) => /^\p{N}+$/u.test(part))
+    .sort()
+    .join(' ');
   const trigrams = new Set<string>();
   for (const word of parts) {
     if (/^\p{N}+$/u.test(word)) continue;

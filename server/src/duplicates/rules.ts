@@ -105,7 +105,8 @@ export interface RuleInput {
 export function checkRules(actor: Actor, type: CardTypeDefinition, threshold: number, input: RuleInput[]): { threshold: number; rules: MatchRule[] } {
   const t = (ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
   const errors = new FieldErrors(actor.locale);
-  if (!Number.isFinite(threshold) || threshold < 0.3 || threshold > 1) errors.addMessage('threshold', t('Порог сходства — от 0,3 до 1', 'The similarity threshold is from 0.3 to 1'));
+  if (!Number.isFinite(threshold) || threshold < 0.3 || threshold > 1)
+    errors.addMessage('threshold', t('Порог сходства — от 0,3 до 1', 'The similarity threshold is from 0.3 to 1'));
   if (input.length > 20) errors.addMessage('rules', t('Не больше 20 правил', 'At most 20 rules'));
   const rules: MatchRule[] = [];
   const seen = new Set<string>();

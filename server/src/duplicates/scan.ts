@@ -26,7 +26,9 @@ interface Progress {
 type Place = Pick<DuplicateKeyDoc, '_id' | 'folderId' | 'libraryId'>;
 
 const signature = (place: Omit<Place, '_id'>, keys: string[], names: Record<string, string>) =>
-  createHash('sha1').update(`${String(place.folderId)}/${String(place.libraryId)}\n${keys.join('\n')}\n${JSON.stringify(names)}`).digest('base64');
+  createHash('sha1')
+    .update(`${String(place.folderId)}/${String(place.libraryId)}\n${keys.join('\n')}\n${JSON.stringify(names)}`)
+    .digest('base64');
 
 /** Edges within one block of cards sharing a key: every pair of a small block, a star of a large one. */
 function blockEdges(members: number[], ids: Types.ObjectId[], rule: string, score: number, into: DuplicateEdge[]): void {

@@ -26,7 +26,11 @@ export function mayHandleDuplicates(actor: Actor): boolean {
 }
 
 export function requireDuplicatesAccess(actor: Actor): void {
-  if (!mayHandleDuplicates(actor)) throw forbidden(actor, t(actor, 'работа с дубликатами (нужно право редактирования хотя бы в одной папке)', 'handling duplicates (editing rights on at least one folder are needed)'));
+  if (!mayHandleDuplicates(actor))
+    throw forbidden(
+      actor,
+      t(actor, 'работа с дубликатами (нужно право редактирования хотя бы в одной папке)', 'handling duplicates (editing rights on at least one folder are needed)'),
+    );
 }
 
 /** The typed values that are already valid, in their stored form (the rest is still being typed). */
@@ -95,7 +99,12 @@ export async function markNotDuplicates(actor: Actor, cardId: string, otherIds: 
     })),
   );
   const type = await findCardType(card.typeKey);
-  if (type) await refreshGroupsAround(type, await rulesOf(type.key), cards.map((c) => ({ id: c._id, values: c.values })));
+  if (type)
+    await refreshGroupsAround(
+      type,
+      await rulesOf(type.key),
+      cards.map((c) => ({ id: c._id, values: c.values })),
+    );
   return true;
 }
 

@@ -75,7 +75,7 @@ export const duplicatesModule: GraphQLModule = {
     type SimilarCard { card: Card!, score: Float!, rules: [DuplicateRule!]! }
     type DuplicatePair { a: ID!, b: ID!, score: Float!, rule: DuplicateRule! }
     "Probable duplicates: the cards the viewer may read, the pairs that joined them, the best score."
-    type DuplicateGroup {
+    type DuplicateCardGroup {
       id: ID!
       typeKey: String!
       type: CardType
@@ -85,8 +85,8 @@ export const duplicatesModule: GraphQLModule = {
       "The viewer may edit every card of the group (merge, «Не дубликат»)."
       canMerge: Boolean!
     }
-    type DuplicateGroupEdge { node: DuplicateGroup!, cursor: String! }
-    type DuplicateGroupConnection { edges: [DuplicateGroupEdge!]!, pageInfo: PageInfo! }
+    type DuplicateCardGroupEdge { node: DuplicateCardGroup!, cursor: String! }
+    type DuplicateCardGroupConnection { edges: [DuplicateCardGroupEdge!]!, pageInfo: PageInfo! }
     type DuplicateScanStatus {
       "The latest scan, when the viewer may see it (they started it, or they are an administrator)."
       job: Job
@@ -122,7 +122,7 @@ export const duplicatesModule: GraphQLModule = {
       "«Похожие карточки»: cards of the type alike to the values being typed, among those the viewer may read."
       similarCards(typeKey: String!, values: JSON!, excludeId: ID, first: Int = 10): [SimilarCard!]!
       "Groups of probable duplicates, best first (users with editing rights; administrators see all)."
-      duplicateGroups(typeKey: String, first: Int = 20, after: String): DuplicateGroupConnection!
+      duplicateGroups(typeKey: String, first: Int = 20, after: String): DuplicateCardGroupConnection!
       duplicateScan: DuplicateScanStatus!
       "Administrators: the matching rules of every card type."
       duplicateRuleSets: [DuplicateRuleSet!]!
@@ -197,7 +197,7 @@ export const duplicatesModule: GraphQLModule = {
       rules: async (match: { card: CardDoc; rules: { id: string }[] }, _a, context) =>
         Promise.all(match.rules.map(async (rule) => ruleView(await requireActor(context), match.card.typeKey, rule))),
     },
-    DuplicateGroup: {
+    DuplicateCardGroup: {
       id: (seen: VisibleGroup) => String(seen.group._id),
       typeKey: (seen: VisibleGroup) => seen.group.typeKey,
       type: (seen: VisibleGroup) => findCardType(seen.group.typeKey),

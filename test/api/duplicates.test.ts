@@ -72,6 +72,8 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
       { login: 'reader', fullName: 'Игорь Орлов', level: 'read' },
     ]);
     ids.folder = scenario.folderId;
+    ids.library = scenario.libraryId;
+    ids.editorId = scenario.userIds.editor;
     ids.closed = await createFolder(admin, { libraryId: scenario.libraryId, name: 'Закрытая', allowedCardTypes: ['counterparty', 'contract'] });
     ids.proposals = await createFolder(admin, { libraryId: scenario.libraryId, name: 'Предложения', allowedCardTypes: ['commercial-proposal'] });
     await setFolderAccess(admin, ids.proposals, [{ principalId: scenario.userIds.editor, level: 'edit' }]);
@@ -192,6 +194,18 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     expect(groupOf(await groups(admin), ids.d)).to.equal(undefined);
   });
 
+  it('shows an editor the groups of folders they edit, not those of folders they only read', async () => {
+    const archive = await createFolder(admin, { libraryId: ids.library, name: 'Архив', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, archive, [{ principalId: ids.editorId, level: 'read' }]);
+    await create(admin, archive, 'counterparty', { name: 'ООО «Орион»' }, 'orion1');
+    await create(admin, archive, 'counterparty', { name: 'Орион, ООО' }, 'orion2');
+    await waitFor(async () => Boolean(groupOf(await groups(admin), ids.orion1)), 'the administrator to see the archive’s group');
+    expect(groupOf(await groups(editor), ids.orion1), 'nothing the editor could merge or mark').to.equal(undefined);
+    // They still see those cards when they type the name.
+    const similar = await editor.data<{ similarCards: { card: { id: string } }[] }>(SIMILAR, { t: 'counterparty', v: { name: 'Орион' } });
+    expect(similar.similarCards.map((m) => m.card.id)).to.have.members([ids.orion1, ids.orion2]);
+  });
+
   it('refuses a merge to a reader (FORBIDDEN) and of a card hidden from the user (NOT_FOUND)', async () => {
     const asReader = await reader.request(MERGE, { s: { id: ids.a, version: versions.a }, m: [{ id: ids.b, version: versions.b }], c: [] });
     expect(asReader.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
@@ -248,6 +262,7 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     expect(groupOf(await groups(editor), ids.a), 'the merged card left its group').to.equal(undefined);
     const reverse = await editor.data<{ relatedCards: { id: string }[] }>('query($id: ID!) { relatedCards(cardId: $id, tab: "contacts") { id } }', { id: ids.a });
     expect(reverse.relatedCards.map((c) => c.id)).to.deep.equal([ids.contact]);
+    ids.afterMerge = new Date().toISOString();
   });
 
   it('undoes a merge: both cards and every reference come back, and the histories say so; not twice', async () => {
@@ -276,6 +291,21 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     ).to.deep.equal([ids.a, ids.b].sort());
     const again = await editor.request(UNDO, { id: ids.merge });
     expect(again.errors?.[0].extensions?.code).to.equal('CONFLICT');
+  });
+
+  it('after the undo, the survivor can still be reverted to its merged values from history (the merge marks are no values)', async () => {
+    const merged = { name: 'ООО "Ромашка"', inn: '7707083893', email: 'info@romashka.ru', tags: ['VIP', 'опт'], phone: '+7 495 111 22 33' };
+    const asOf = await admin.data<{ cardAsOf: { values: Record<string, unknown> } }>('query($id: ID!, $at: DateTime!) { cardAsOf(cardId: $id, at: $at) { values } }', {
+      id: ids.a,
+      at: ids.afterMerge,
+    });
+    expect(asOf.cardAsOf.values).to.deep.equal(merged);
+    const reverted = await admin.data<{ revertCard: { values: Record<string, unknown>; version: number } }>(
+      'mutation($id: ID!, $at: DateTime!, $v: Int!) { revertCard(cardId: $id, at: $at, version: $v) { values version } }',
+      { id: ids.a, at: ids.afterMerge, v: (await card(admin, ids.a))!.version },
+    );
+    expect(reverted.revertCard.values).to.deep.equal(merged);
+    expect((await history(ids.a))[0].action).to.equal('revert');
   });
 
   it('lets administrators set rules and the threshold per type (then groups are found again)', async () => {
@@ -309,5 +339,34 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
       const found = groupOf(await groups(editor), ids.c);
       return Boolean(found && found.cards.some((c) => c.id === ids.a));
     }, 'Ромашка-Плюс to join the group at 0.6');
+  });
+
+  it('refuses a merge that would give two cards one unique value, naming the type and field, and changes nothing', async () => {
+    await admin.data('mutation($d: CardTypeInput!) { createCardType(definition: $d) { key } }', {
+      d: {
+        key: 'loyalty-card',
+        names: { ru: 'Карта лояльности', en: 'Loyalty card' },
+        titleTemplate: '{number}',
+        historyEnabled: false,
+        origin: 'admin',
+        fields: [
+          { key: 'number', kind: 'string', label: { ru: 'Номер', en: 'Number' }, required: true, listed: true },
+          { key: 'holder', kind: 'reference', label: { ru: 'Держатель', en: 'Holder' }, targets: ['counterparty'], unique: true },
+        ],
+      },
+    });
+    const cardsFolder = await createFolder(admin, { libraryId: ids.library, name: 'Карты', allowedCardTypes: ['loyalty-card'] });
+    const x = await create(editor, ids.folder, 'counterparty', { name: 'ООО «Вектор»' }, 'x');
+    const y = await create(editor, ids.folder, 'counterparty', { name: 'Вектор, ООО', email: 'info@vektor.ru' }, 'y');
+    await create(admin, cardsFolder, 'loyalty-card', { number: 'К-1', holder: x }, 'k1');
+    await create(admin, cardsFolder, 'loyalty-card', { number: 'К-2', holder: y }, 'k2');
+    const refused = await editor.request(MERGE, { s: { id: x, version: versions.x }, m: [{ id: y, version: versions.y }], c: [{ field: 'email', cardId: y }] });
+    expect(refusalFields(refused)).to.deep.equal({
+      merged: 'Две карточки «Карта лояльности» получили бы одно и то же значение поля «Держатель», а оно уникально: ничего не изменено',
+    });
+    // One transaction: the merged card, the survivor and the other references are as they were.
+    expect(await card(admin, y)).to.deep.include({ inTrash: false, version: versions.y, mergedInto: null, merge: null });
+    expect(await card(admin, x)).to.deep.include({ version: versions.x, values: { name: 'ООО «Вектор»' } });
+    expect((await card(admin, ids.k2))!.values.holder).to.equal(y);
   });
 });

@@ -7,7 +7,7 @@ import { accessSnapshot } from '../access/snapshot';
 import type { CardDoc } from './model';
 
 type Filter = Record<string, unknown>;
-export type CardScopeAction = 'read' | 'delete';
+export type CardScopeAction = 'read' | 'update' | 'delete';
 
 /** Up to this many folder and library ids, the ability's conditions join the query as they are. */
 const LISTED_IDS_IN_QUERY = 1000;
@@ -31,7 +31,7 @@ function listedIds(actor: Actor, action: CardScopeAction): number {
  */
 export async function checksEachCard(actor: Actor, action: CardScopeAction): Promise<boolean> {
   if (listedIds(actor, action) <= LISTED_IDS_IN_QUERY) return false;
-  const minimum = action === 'delete' ? LEVEL_RANK.full : LEVEL_RANK.read;
+  const minimum = action === 'delete' ? LEVEL_RANK.full : action === 'update' ? LEVEL_RANK.edit : LEVEL_RANK.read;
   let permitted = 0;
   for (const level of actor.folderLevels.values()) if (LEVEL_RANK[level] >= minimum) permitted += 1;
   return permitted * 2 >= (await accessSnapshot()).folders.size;

@@ -143,7 +143,10 @@ export interface VisibleGroup {
   canMerge: boolean;
 }
 
-/** A group as one viewer sees it: only members they may read; nothing when fewer than two remain. */
+/**
+ * A group as one viewer sees it: only members they may read; nothing when fewer than two remain or
+ * when they may edit none of them (a group is theirs to handle when it touches a folder they edit).
+ */
 function asSeenBy(actor: Actor, group: DuplicateGroupDoc): VisibleGroup | null {
   const visible = new Set<string>();
   let editable = 0;
@@ -153,7 +156,7 @@ function asSeenBy(actor: Actor, group: DuplicateGroupDoc): VisibleGroup | null {
     visible.add(String(id));
     if (actor.ability.can('update', cardSubject(place))) editable += 1;
   });
-  if (visible.size < 2) return null;
+  if (visible.size < 2 || editable === 0) return null;
   return {
     group,
     cardIds: group.cardIds.filter((id) => visible.has(String(id))),
@@ -174,14 +177,15 @@ function afterCursor(actor: Actor, after: string | null | undefined): Record<str
 
 /**
  * Groups of probable duplicates the viewer may see, best score first: administrators see all of
- * them, everyone else the groups with at least two cards they may read (members they may not read
- * are left out).
+ * them, everyone else the groups with a card in a folder they may edit and at least two cards they
+ * may read (members they may not read are left out).
  */
 export async function listGroups(actor: Actor, options: { typeKey?: string | null; first: number; after?: string | null }) {
   const limit = pageSize(options.first, 100);
   const base: Record<string, unknown> = { ...(options.typeKey && { typeKey: options.typeKey }), ...afterCursor(actor, options.after) };
-  // The permission condition of cards fits groups: their members' folders and libraries are listed.
-  const filter = actor.isAdmin || (await checksEachCard(actor, 'read')) ? base : { $and: [base, accessibleBy(actor.ability, 'read').ofType('Card')] };
+  // The permission condition of cards fits groups: their members' folders and libraries are listed
+  // (a group matches when one of its members is in a folder the viewer may edit).
+  const filter = actor.isAdmin || (await checksEachCard(actor, 'update')) ? base : { $and: [base, accessibleBy(actor.ability, 'update').ofType('Card')] };
   const found: VisibleGroup[] = [];
   let more = false;
   const cursor = DuplicateGroup.find(filter)

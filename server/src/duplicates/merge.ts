@@ -2,12 +2,12 @@ import { Types, type ClientSession } from 'mongoose';
 import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
 import { cardTargets, isMultiValued, type CardTypeDefinition, type CardValues, type LocalizedText, type StoredValue } from '../../../card-types';
-import { listCardTypes } from '../card-types/registry';
+import { listCardTypes, uniqueIndexName } from '../card-types/registry';
 import type { CardChange, FieldChange } from '../cards/lifecycle';
 import { Card, type CardDoc } from '../cards/model';
 import { cardTypeOrFail, commitCardBatch, conflict, derived, findCard, validated, type BatchedCardWrite, type CardServiceContext } from '../cards/service';
-import { AppError, forbidden, notFound } from '../errors';
-import { FieldErrors, isObjectIdText } from '../validation';
+import { AppError, forbidden, notFound, UserInputError } from '../errors';
+import { FieldErrors, isDuplicateKeyError, isObjectIdText } from '../validation';
 import { Merge, type MergeDoc, type RepointedReference } from './model';
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
@@ -103,17 +103,50 @@ interface CardWrite extends Omit<BatchedCardWrite, 'before' | 'after'> {
   write: (session: ClientSession) => Promise<CardDoc>;
 }
 
-/** The writes in order, in one transaction with the lifecycle's hooks, and `alsoInside` (the merge's own record). */
-function commitWrites(context: CardServiceContext, writes: CardWrite[], alsoInside: (changes: CardChange[], session: ClientSession) => Promise<void>): Promise<CardChange[]> {
-  return commitCardBatch(
-    context,
-    async (session) => {
-      const done: BatchedCardWrite[] = [];
-      for (const { write, ...rest } of writes) done.push({ ...rest, after: await write(session) });
-      return done;
-    },
-    { alsoInside },
-  );
+/**
+ * A unique value two cards would share once the writes are made (two cards of a type whose unique
+ * reference both end up pointing to the survivor, a value taken back by an undo that another card
+ * holds now): refused at `at`, naming the type and the field.
+ */
+function uniqueClash(actor: Actor, types: CardTypeDefinition[], error: unknown, at: string): UserInputError | null {
+  if (!isDuplicateKeyError(error)) return null;
+  const text = String((error as Error).message);
+  for (const type of types) {
+    const field = type.fields.find((f) => text.includes(uniqueIndexName(type.key, f.key)));
+    if (!field) continue;
+    const refusal = t(
+      actor,
+      `Две карточки «${type.names.ru}» получили бы одно и то же значение поля «${field.label.ru}», а оно уникально: ничего не изменено`,
+      `Two “${type.names.en}” cards would get the same “${field.label.en}”, which must be unique: nothing was changed`,
+    );
+    return new UserInputError(refusal, { [at]: refusal });
+  }
+  return null;
+}
+
+/**
+ * The writes in order, in one transaction with the lifecycle's hooks and `alsoInside` (the merge's
+ * own record): all of them or none; a unique value they would make two cards share refuses it at `at`.
+ */
+async function commitWrites(
+  context: CardServiceContext,
+  writes: CardWrite[],
+  alsoInside: (changes: CardChange[], session: ClientSession) => Promise<void>,
+  at: string,
+): Promise<CardChange[]> {
+  try {
+    return await commitCardBatch(
+      context,
+      async (session) => {
+        const done: BatchedCardWrite[] = [];
+        for (const { write, ...rest } of writes) done.push({ ...rest, after: await write(session) });
+        return done;
+      },
+      { alsoInside },
+    );
+  } catch (error) {
+    throw uniqueClash(context.actor, [...new Set(writes.map((w) => w.type))], error, at) ?? error;
+  }
 }
 
 const changedAt = (keys: string[], now: Date) => Object.fromEntries(keys.map((key) => [`fieldChangedAt.${key}`, now]));
@@ -214,24 +247,29 @@ export async function mergeCards(context: CardServiceContext, input: MergeInput)
     }),
   ];
   let record: MergeDoc | undefined;
-  const changes = await commitWrites(context, writes, async (done, session) => {
-    const versionOf = (id: string) => done.find((change) => String(change.after._id) === id)!.after.version;
-    const [created] = await Merge.create(
-      [
-        {
-          typeKey: type.key,
-          survivor: { cardId: survivor._id, values: survivor.values, versionAfter: versionOf(survivorId) },
-          merged: merged.map((card) => ({ cardId: card._id, values: card.values, versionAfter: versionOf(String(card._id)) })),
-          references,
-          by: new Types.ObjectId(actor.userId),
-          byName: actor.fullName,
-          at: now,
-        },
-      ],
-      { session },
-    );
-    record = created.toObject() as MergeDoc;
-  });
+  const changes = await commitWrites(
+    context,
+    writes,
+    async (done, session) => {
+      const versionOf = (id: string) => done.find((change) => String(change.after._id) === id)!.after.version;
+      const [created] = await Merge.create(
+        [
+          {
+            typeKey: type.key,
+            survivor: { cardId: survivor._id, values: survivor.values, versionAfter: versionOf(survivorId) },
+            merged: merged.map((card) => ({ cardId: card._id, values: card.values, versionAfter: versionOf(String(card._id)) })),
+            references,
+            by: new Types.ObjectId(actor.userId),
+            byName: actor.fullName,
+            at: now,
+          },
+        ],
+        { session },
+      );
+      record = created.toObject() as MergeDoc;
+    },
+    'merged',
+  );
   return { merge: record!, survivor: changes.find((change) => String(change.after._id) === survivorId)!.after };
 }
 
@@ -310,9 +348,14 @@ export async function undoMerge(context: CardServiceContext, id: string): Promis
     })),
     ...referenceWrites,
   ];
-  const changes = await commitWrites(context, writes, async (_done, session) => {
-    const marked = await Merge.updateOne({ _id: merge._id, undoneAt: null }, { $set: { undoneAt: now, undoneBy: new Types.ObjectId(actor.userId) } }, { session });
-    if (marked.modifiedCount !== 1) throw changedSince();
-  });
+  const changes = await commitWrites(
+    context,
+    writes,
+    async (_done, session) => {
+      const marked = await Merge.updateOne({ _id: merge._id, undoneAt: null }, { $set: { undoneAt: now, undoneBy: new Types.ObjectId(actor.userId) } }, { session });
+      if (marked.modifiedCount !== 1) throw changedSince();
+    },
+    'id',
+  );
   return { merge: { ...merge, undoneAt: now, undoneBy: new Types.ObjectId(actor.userId) }, cards: changes.slice(0, 1 + merged.length).map((change) => change.after) };
 }

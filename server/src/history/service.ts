@@ -264,6 +264,9 @@ export async function verifyCardHistory(actor: Actor, cardId: string): Promise<C
 export async function cardAsOf(actor: Actor, cardId: string, at: Date): Promise<{ values: CardValues; existed: boolean; folderId: string }> {
   const card = await readableCardForHistory(actor, cardId);
   const later = await HistoryEntry.find({ cardId: card._id, at: { $gt: at } }).sort({ seq: -1 }).lean<HistoryEntryDoc[]>();
+  const type = await findCardType(card.typeKey);
+  // A change that is neither a field nor a stored value (a merge's «Объединена с») is no value to rebuild.
+  const isValue = (key: string) => key in card.values || Boolean(type?.fields.some((field) => field.key === key));
   const values: Record<string, unknown> = { ...card.values };
   let existed = card.createdAt <= at;
   let folderId = String(card.folderId);
@@ -275,6 +278,7 @@ export async function cardAsOf(actor: Actor, cardId: string, at: Date): Promise<
         folderId = Object.keys(change.beforeTitles ?? {})[0] ?? folderId;
         continue;
       }
+      if (!isValue(change.key)) continue;
       if (change.before === null) delete values[change.key];
       else values[change.key] = change.before;
     }

@@ -7,6 +7,7 @@ import { i18n } from './i18n';
 import { router } from './router';
 import { useFoldersStore } from './stores/folders';
 import { useSessionStore } from './stores/session';
+import { installTransfer } from './transfer';
 import { installWorkspace } from './workspace';
 import './styles.css';
 
@@ -15,6 +16,7 @@ const pinia = createPinia();
 const app = createApp(App).use(pinia).use(i18n).use(router);
 const session = useSessionStore(pinia);
 installWorkspace(pinia);
+installTransfer();
 provideAbility(app, session.ability());
 
 // The session ended elsewhere (signed out in another tab, password changed): back to sign-in.

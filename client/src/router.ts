@@ -27,6 +27,7 @@ export const router = createRouter({
       children: [
         { path: '', name: 'folder', component: () => import('./views/FolderCards.vue') },
         { path: 'access', name: 'folder-access', component: () => import('./components/AccessEditor.vue'), props: (route) => ({ folderId: route.params.id }) },
+        { path: 'import', name: 'folder-import', component: () => import('./transfer/ImportView.vue'), props: (route) => ({ folderId: route.params.id }) },
       ],
     },
     {

@@ -222,6 +222,35 @@ describe('import and export (API)', function () {
     expect(cards.find((card) => card.values.inn === '7707049388')!.values).to.include({ name: 'Ростелеком-2' });
   });
 
+  it('undoes an import: its new cards go to the trash, overwritten fields get their values back unless changed since', async () => {
+    const undoFolder = await createFolder(admin, { libraryId, name: 'Отмена импорта', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, undoFolder, [{ principalId: userIds.tanya, level: 'full' }]);
+    const target = { folderId: undoFolder, typeKey: 'counterparty' };
+    await importFile(server, tanya, { name: 'a.csv', content: Buffer.from('ИНН;Наименование;Примечания\n7725038124;Сбер;\n7710140679;Т-Банк;банк\n') }, target, asIs);
+    const second = Buffer.from('ИНН;Наименование;Примечания\n7725038124;Сбер (новое);заметка\n7710140679;Т-Банк (новое);новое\n7740000076;МТС;\n');
+    const { job } = await importFile(server, tanya, { name: 'b.csv', content: second }, target, (inspection) => ({ ...asIs(inspection), matchField: 'inn', onMatch: 'overwrite' }));
+    expect(job.result).to.include({ created: 1, updated: 2 });
+    // Someone renames one card after the import: that change stays.
+    const tbank = (await folderCards(tanya, undoFolder)).find((card) => card.values.inn === '7710140679')!;
+    const { card: tbankNow } = await tanya.data<{ card: { version: number } }>('query($id: ID!) { card(id: $id) { version } }', { id: tbank.id });
+    await tanya.data('mutation($id: ID!, $v: Int!, $values: JSON!) { updateCard(id: $id, version: $v, values: $values) { id } }', { id: tbank.id, v: tbankNow.version, values: { name: 'Т-Банк вручную' } });
+
+    const UNDO = `mutation($id: ID!) { undoImport(importId: $id) { ${JOB_FIELDS} } }`;
+    const undo = (await tanya.data<{ undoImport: Job }>(UNDO, { id: job.id })).undoImport;
+    const undone = await finishedJob(tanya, undo.id);
+    expect(undone.state, undone.error ?? '').to.equal('succeeded');
+    expect(undone.result).to.deep.equal({ trashed: 1, restored: 2, kept: 0 });
+    const cards = await folderCards(tanya, undoFolder);
+    expect(cards.map((card) => card.values.inn).sort()).to.deep.equal(['7710140679', '7725038124']);
+    const sber = cards.find((card) => card.values.inn === '7725038124')!;
+    expect(sber.values).to.include({ name: 'Сбер' });
+    expect(sber.values).to.not.have.property('notes');
+    expect(cards.find((card) => card.values.inn === '7710140679')!.values).to.include({ name: 'Т-Банк вручную', notes: 'банк' });
+    // Asked again, the same undo answers; another user cannot undo someone's import.
+    expect((await tanya.data<{ undoImport: Job }>(UNDO, { id: job.id })).undoImport.id).to.equal(undo.id);
+    expect((await natasha.request(UNDO, { id: job.id })).errors?.[0].extensions?.code).to.equal('NOT_FOUND');
+  });
+
   it('reads an xlsx made by exceljs: a title merged over the header, dates as numbers and as dates, sums with a comma, choices by label, references by title', async () => {
     const contracts = await createFolder(admin, { libraryId, name: 'Договоры', allowedCardTypes: ['contract'] });
     await setFolderAccess(admin, contracts, [{ principalId: userIds.tanya, level: 'full' }]);

@@ -30,6 +30,7 @@ export type AuditKind =
   | 'backup-downloaded'
   | 'backup-restored'
   | 'cards-imported'
+  | 'import-undone'
   | 'cards-exported'
   | 'export-refused'
   | 'file-downloaded';

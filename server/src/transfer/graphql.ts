@@ -2,6 +2,7 @@ import type { FieldDefinition } from '../../../card-types';
 import { requireActor } from '../graphql/guards';
 import type { GraphQLModule } from '../graphql/module';
 import type { MappingGuess } from './mapping';
+import { requestUndo } from './undo';
 import { inspectUpload, startImport, type ImportColumn, type ImportSettings, type MappingInput } from './service';
 
 export const transferModule: GraphQLModule = {
@@ -79,6 +80,8 @@ export const transferModule: GraphQLModule = {
     extend type Mutation {
       "Starts an import as a background job (its result: counts, preview, refused rows); a dry run writes nothing."
       startImport(input: ImportSettingsInput!, mapping: ImportMappingInput!, dryRun: Boolean!): Job!
+      "Undoes an import (the id of its job) as a job: its new cards go to the trash, overwritten fields get their values back unless changed since. Asked twice, the first undo is returned."
+      undoImport(importId: ID!): Job!
     }
   `,
   resolvers: {
@@ -98,6 +101,7 @@ export const transferModule: GraphQLModule = {
     Mutation: {
       startImport: async (_p, args: { input: ImportSettings; mapping: MappingInput; dryRun: boolean }, context) =>
         startImport(await requireActor(context), args.input, args.mapping, args.dryRun),
+      undoImport: async (_p, { importId }: { importId: string }, context) => requestUndo(await requireActor(context), importId),
     },
   },
 };

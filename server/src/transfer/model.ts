@@ -17,6 +17,8 @@ const importRowSchema = new Schema(
     /** Refused rows: the cells as read, and one reason per column (`column`: null for the whole row). */
     cells: { type: [Schema.Types.Mixed], default: undefined },
     problems: { type: [{ _id: false, column: String, message: String }], default: undefined },
+    /** When an undo of the import dealt with this row (trashed its card, or gave back what it overwrote). */
+    undoneAt: { type: Date, default: null },
   },
   { versionKey: false },
 );
@@ -41,6 +43,7 @@ export interface ImportRowDoc {
   after: Record<string, unknown> | null;
   cells?: unknown[];
   problems?: ImportProblem[];
+  undoneAt: Date | null;
 }
 
 export const ImportRow = mongoose.model('ImportRow', importRowSchema, 'import_rows');

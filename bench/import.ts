@@ -1,0 +1,101 @@
+/**
+ * `npm run bench:import [-- --rows 100000]`: a CSV of N counterparties (name, INN, phone, e-mail,
+ * notes) uploaded over HTTP and imported as the background job, as a user would; meanwhile a
+ * colleague's client asks for the folder's first page every 200 ms. Prints the file size, the
+ * rows per second, the job's wall time, and the page latencies during the import. MONGODB_URI is
+ * used when set, else Kartoteka's in-memory server. Prints numbers; asserts nothing.
+ */
+import { parseArgs } from 'node:util';
+import { ApiClient } from '../test/support/api-client';
+import { createCorrespondents } from '../test/support/fixtures';
+import { BENCH_ADMIN, benchDatabaseUri, ms, percentile, printMachine, startBenchServer } from './support';
+
+const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' } } });
+const ROWS = Number(values.rows);
+const PASSWORD = 'bench-password-1';
+
+/** A valid 10-digit INN (organisation) from a number: nine digits and their checksum. */
+function inn(n: number): string {
+  const digits = String(100_000_000 + n).slice(-9).split('').map(Number);
+  const weights = [2, 4, 10, 3, 5, 9, 4, 6, 8];
+  const check = (digits.reduce((sum, digit, index) => sum + digit * weights[index], 0) % 11) % 10;
+  return `${digits.join('')}${check}`;
+}
+
+function csv(rows: number): Buffer {
+  const lines = ['Наименование;ИНН;Телефон;E-mail;Примечания'];
+  for (let n = 1; n <= rows; n += 1) lines.push(`ООО «Клиент ${n}»;${inn(n)};+7 495 ${String(1_000_000 + (n % 9_000_000)).slice(-7)};client${n}@example.ru;импортирован из Excel, строка ${n}`);
+  return Buffer.from(`\uFEFF${lines.join('\r\n')}\r\n`, 'utf8');
+}
+
+async function login(url: string, loginName: string, password: string): Promise<ApiClient> {
+  const client = new ApiClient(url);
+  await client.data('mutation($l: String!, $p: String!) { signIn(login: $l, password: $p) { user { id } } }', { l: loginName, p: password });
+  return client;
+}
+
+async function main(): Promise<void> {
+  printMachine();
+  const database = await benchDatabaseUri();
+  const server = await startBenchServer(database.uri);
+  try {
+    const admin = await login(server.url, BENCH_ADMIN.login, BENCH_ADMIN.password);
+    const { folderId } = await createCorrespondents(admin, PASSWORD, [
+      { login: 'importer', fullName: 'Импортёр', level: 'full' },
+      { login: 'colleague', fullName: 'Коллега', level: 'read' },
+    ]);
+    const importer = await login(server.url, 'importer', PASSWORD);
+    const colleague = await login(server.url, 'colleague', PASSWORD);
+    const file = csv(ROWS);
+    console.log(`database: ${database.kind}; file: ${ROWS} rows, ${(file.length / 2 ** 20).toFixed(1)} MiB CSV (UTF-8, ;)`);
+
+    const uploadStarted = performance.now();
+    const response = await fetch(`${server.url}/transfer/uploads?name=bench.csv`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', cookie: importer.cookieHeader() },
+      body: new Uint8Array(file),
+    });
+    const { id } = (await response.json()) as { id: string };
+    console.log(`upload: ${ms(performance.now() - uploadStarted)}`);
+
+    const input = { uploadId: id, folderId, typeKey: 'counterparty' };
+    const { importInspection } = await importer.data<{ importInspection: { mapping: { columns: (string | null)[] } } }>(
+      'query($input: ImportSettingsInput!) { importInspection(input: $input) { mapping { columns } } }',
+      { input },
+    );
+    const started = performance.now();
+    const { startImport } = await importer.data<{ startImport: { id: string } }>(
+      'mutation($input: ImportSettingsInput!, $mapping: ImportMappingInput!) { startImport(input: $input, mapping: $mapping, dryRun: false) { id } }',
+      { input, mapping: { columns: importInspection.mapping.columns, onMatch: 'skip' } },
+    );
+
+    const pages: number[] = [];
+    let job: { state: string; progress: { done: number; total: number | null }; result: Record<string, unknown> | null; error: string | null } = {
+      state: 'queued',
+      progress: { done: 0, total: null },
+      result: null,
+      error: null,
+    };
+    let lastReport = 0;
+    while (!['succeeded', 'failed', 'cancelled'].includes(job.state)) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const asked = performance.now();
+      await colleague.data('query($f: ID!) { cards(folderId: $f, first: 50) { edges { node { id title values } } } }', { f: folderId });
+      pages.push(performance.now() - asked);
+      job = (await importer.data<{ job: typeof job }>('query($id: ID!) { job(id: $id) { state progress { done total } result error } }', { id: startImport.id })).job;
+      if (performance.now() - lastReport > 10_000) {
+        lastReport = performance.now();
+        console.log(`  … ${job.progress.done} of ${job.progress.total ?? '?'} rows after ${((performance.now() - started) / 1000).toFixed(0)} s`);
+      }
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const { created, refused } = (job.result ?? {}) as { created?: number; refused?: number };
+    console.log(`import: ${job.state}${job.error ? ` (${job.error})` : ''}; created ${created}, refused ${refused}; ${seconds.toFixed(1)} s → ${(ROWS / seconds).toFixed(0)} rows/s`);
+    console.log(`folder page (50 cards) during the import, ${pages.length} requests: p50 ${ms(percentile(pages, 50))}, p99 ${ms(percentile(pages, 99))}, max ${ms(Math.max(...pages))}`);
+  } finally {
+    await server.stop();
+    await database.stop();
+  }
+}
+
+await main();

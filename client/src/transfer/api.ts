@@ -1,0 +1,104 @@
+import { graphql, GraphQLRequestError } from '../api/graphql';
+import type { LocalizedText } from '../../../card-types';
+import type { CardFilter } from '../workspace/api';
+
+/** Import and export over the server's transfer API (server/src/transfer): uploads and downloads by HTTP, the steps by GraphQL. */
+
+export type MatchPolicy = 'skip' | 'fillEmpty' | 'overwrite';
+export type ImportOutcome = 'created' | 'updated' | 'skipped' | 'refused';
+
+export interface ImportSettings {
+  uploadId: string;
+  folderId: string;
+  typeKey: string;
+  sheet?: string | null;
+  encoding?: string | null;
+  delimiter?: string | null;
+  headerRow?: number | null;
+}
+
+export interface ImportMapping {
+  columns: (string | null)[];
+  constants: { field: string; value: string }[];
+  matchField: string | null;
+  onMatch: MatchPolicy;
+}
+
+export interface ImportInspection {
+  uploadId: string;
+  fileName: string;
+  format: 'xlsx' | 'csv';
+  sheets: string[];
+  sheet: string | null;
+  encoding: string | null;
+  delimiter: string | null;
+  headerRow: number;
+  columns: { index: number; name: string; samples: string[] }[];
+  fields: { key: string; label: LocalizedText; kind: string; required: boolean; unique: boolean }[];
+  mapping: ImportMapping;
+}
+
+export interface ImportResult {
+  dryRun: boolean;
+  total: number;
+  created: number;
+  updated: number;
+  skipped: number;
+  refused: number;
+  cancelled: boolean;
+  preview: { row: number; outcome: ImportOutcome; values: Record<string, string> }[];
+  refusedRows: { row: number; problems: { column: string | null; message: string }[] }[];
+}
+
+/** Sends the file as it is (application/octet-stream: a body a form of another site cannot send) → its upload id. */
+export async function uploadFile(file: File): Promise<string> {
+  const response = await fetch(`/transfer/uploads?name=${encodeURIComponent(file.name)}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream', 'accept-language': document.documentElement.lang || 'ru' },
+    credentials: 'same-origin',
+    body: file,
+  });
+  const body = (await response.json().catch(() => ({}))) as { id?: string; code?: string; error?: string; fields?: Record<string, string> };
+  if (!response.ok || !body.id) throw new GraphQLRequestError(body.error ?? `HTTP ${response.status}`, body.code, body.fields ?? {});
+  return body.id;
+}
+
+const INSPECTION = `uploadId fileName format sheets sheet encoding delimiter headerRow
+  columns { index name samples } fields { key label { ru en } kind required unique }
+  mapping { columns constants { field value } matchField onMatch }`;
+
+export async function inspectUpload(settings: ImportSettings): Promise<ImportInspection> {
+  const data = await graphql<{ importInspection: ImportInspection }>(`query ImportInspection($input: ImportSettingsInput!) { importInspection(input: $input) { ${INSPECTION} } }`, { input: settings });
+  return data.importInspection;
+}
+
+/** Starts the dry run or the import → the job's id (its progress and result come through useJob). */
+export async function startImport(settings: ImportSettings, mapping: ImportMapping, dryRun: boolean): Promise<string> {
+  const data = await graphql<{ startImport: { id: string } }>(
+    'mutation StartImport($input: ImportSettingsInput!, $mapping: ImportMappingInput!, $dryRun: Boolean!) { startImport(input: $input, mapping: $mapping, dryRun: $dryRun) { id } }',
+    { input: settings, mapping, dryRun },
+  );
+  return data.startImport.id;
+}
+
+/** The address of an export of a folder's list as it is set up on the screen. */
+export function exportUrl(folderId: string, format: 'xlsx' | 'csv', list: { sortBy: string; descending: boolean; filters: CardFilter[]; columns: string[] }): string {
+  const query = new URLSearchParams({ folderId, format, sortBy: list.sortBy, descending: String(list.descending) });
+  if (list.filters.length > 0) query.set('filters', JSON.stringify(list.filters));
+  if (list.columns.length > 0) query.set('columns', list.columns.join(','));
+  return `/transfer/export?${query}`;
+}
+
+export interface UndoResult {
+  trashed: number;
+  restored: number;
+  kept: number;
+}
+
+/** Starts undoing an import (the id of its job) → the undo job's id. */
+export async function undoImport(importId: string): Promise<string> {
+  const data = await graphql<{ undoImport: { id: string } }>('mutation UndoImport($id: ID!) { undoImport(importId: $id) { id } }', { id: importId });
+  return data.undoImport.id;
+}
+
+export const refusedReportUrl = (jobId: string) => `/transfer/imports/${jobId}/refused.xlsx`;

@@ -1,0 +1,146 @@
+import { expect } from 'chai';
+import ExcelJS from 'exceljs';
+import type { Browser, Page } from 'playwright-core';
+import type { RunningServer } from '../../server/src/server';
+import type { ApiClient } from '../support/api-client';
+import { describeInBrowser, screenshot } from '../support/browser';
+import { createCorrespondents } from '../support/fixtures';
+import { signedIn } from '../support/server';
+import { signInThroughUi, startBrowserSuite } from './ui';
+
+const PASSWORD = 'secret-password-1';
+
+async function clientsWorkbook(): Promise<Buffer> {
+  const workbook = new ExcelJS.Workbook();
+  const sheet = workbook.addWorksheet('Клиенты');
+  sheet.addRow(['Наименование', 'ИНН', 'Телефон', 'E-mail']);
+  sheet.addRow(['ООО «Кассиопея»', '7707083893', '+7 495 123-45-67', 'info@cassiopeia.ru']);
+  sheet.addRow(['ИП Ёлкин', 500100732259, '', '']);
+  sheet.addRow(['АО «Ошибка»', '7728168971', '', 'не-почта']);
+  return Buffer.from(await workbook.xlsx.writeBuffer());
+}
+
+async function downloaded(page: Page, click: () => Promise<void>): Promise<Buffer> {
+  const [download] = await Promise.all([page.waitForEvent('download'), click()]);
+  const stream = await download.createReadStream();
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function sheetRows(content: Buffer): Promise<unknown[][]> {
+  const workbook = new ExcelJS.Workbook();
+  await workbook.xlsx.load(content as unknown as ArrayBuffer);
+  const rows: unknown[][] = [];
+  workbook.worksheets[0].eachRow((row) => rows.push((row.values as unknown[]).slice(1)));
+  return rows;
+}
+
+describeInBrowser('import and export, as a person does them (browser)', function () {
+  this.timeout(180_000);
+  let server: RunningServer;
+  let browser: Browser;
+  let admin: ApiClient;
+  let folderId: string;
+  let exportersGroupId: string;
+  let natashaId: string;
+
+  before(async () => {
+    ({ server, browser } = await startBrowserSuite());
+    admin = await signedIn(server);
+    const scenario = await createCorrespondents(admin, PASSWORD, [
+      { login: 'tanya', fullName: 'Татьяна Гончаренко', level: 'full' },
+      { login: 'natasha', fullName: 'Наталья Вакуленко', level: 'read' },
+    ]);
+    folderId = scenario.folderId;
+    const groups = await admin.data<{ groups: { id: string; systemRole: string | null }[] }>('{ groups { id systemRole } }');
+    const exporters = groups.groups.find((group) => group.systemRole === 'exporters')!;
+    exportersGroupId = exporters.id;
+    natashaId = scenario.userIds.natasha;
+    await admin.data('mutation($id: ID!, $add: [ID!]) { changeGroupMembers(id: $id, add: $add) { id } }', { id: exporters.id, add: [scenario.userIds.tanya] });
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('Татьяна uploads an xlsx, checks the mapping, runs a dry run, imports with the progress bar, downloads the refused rows, exports the folder and undoes the import', async () => {
+    const page = await (await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } })).newPage();
+    await signInThroughUi(page, server.url, 'tanya', PASSWORD);
+    await page.goto(`${server.url}/folders/${folderId}`);
+    await page.getByTestId('cards-empty').waitFor();
+    await page.getByTestId('import-link').click();
+    await page.getByTestId('import-view').waitFor();
+
+    await page.getByTestId('import-file').setInputFiles({ name: 'клиенты.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', buffer: await clientsWorkbook() });
+    const columnField = (name: string) => page.locator(`[data-test="import-column"][data-column="${name}"]`).getByTestId('import-column-field');
+    await columnField('ИНН').waitFor();
+    expect(await columnField('Наименование').inputValue()).to.equal('name');
+    expect(await columnField('ИНН').inputValue()).to.equal('inn');
+    expect(await columnField('E-mail').inputValue()).to.equal('email');
+    // The phone column is left out on purpose; a constant tag marks every imported card.
+    await columnField('Телефон').selectOption({ label: '— не загружать —' });
+    await page.getByTestId('import-constant-add').click();
+    await page.getByTestId('import-constant-field').selectOption('tags');
+    await page.getByTestId('import-constant-value').fill('импорт 2026-11');
+
+    await page.getByTestId('import-dry-run').click();
+    const result = page.getByTestId('import-result');
+    await page.locator('[data-test="import-result"][data-dry-run="true"]').waitFor();
+    expect(await result.getByTestId('import-count-created').textContent()).to.equal('2');
+    expect(await result.getByTestId('import-count-refused').textContent()).to.equal('1');
+    expect(await page.getByTestId('import-preview-row').count()).to.equal(3);
+    const refusedRow = page.getByTestId('import-refused-row').first();
+    expect(await refusedRow.textContent()).to.contain('4').and.contain('E-mail');
+    await screenshot(page, 'import-dry-run');
+
+    await page.getByTestId('import-run').click();
+    await page.getByTestId('job-progress').waitFor();
+    await page.locator('[data-test="import-result"][data-dry-run="false"]').waitFor();
+    expect(await page.locator('[data-test="job-progress"]').getAttribute('data-state')).to.equal('succeeded');
+    expect(await page.getByTestId('job-done').textContent()).to.match(/3\s*из\s*3/);
+    expect(await result.getByTestId('import-count-created').textContent()).to.equal('2');
+    await screenshot(page, 'import-done');
+
+    const report = await sheetRows(await downloaded(page, () => page.getByTestId('import-report').click()));
+    expect(report[0]).to.deep.equal(['Наименование', 'ИНН', 'Телефон', 'E-mail', 'Строка файла', 'Причина']);
+    expect(report[1][0]).to.equal('АО «Ошибка»');
+
+    // A second tab on the folder: the cards are there, and the list exports as it is on the screen.
+    const list = await page.context().newPage();
+    await list.goto(`${server.url}/folders/${folderId}`);
+    await list.locator('[data-test="card-row"][data-title="ООО «Кассиопея»"]').waitFor();
+    await list.locator('[data-test="card-row"][data-title="ИП Ёлкин"]').waitFor();
+    await list.getByTestId('export').click();
+    const exported = await sheetRows(await downloaded(list, () => list.getByTestId('export-xlsx').click()));
+    const nameAt = (exported[0] as string[]).indexOf('Наименование');
+    expect(nameAt).to.be.at.least(0);
+    expect(exported.slice(1).map((row) => row[nameAt]).sort()).to.deep.equal(['ИП Ёлкин', 'ООО «Кассиопея»']);
+    const tagsAt = (exported[0] as string[]).indexOf('Метки');
+    expect(exported[1][tagsAt]).to.equal('импорт 2026-11');
+
+    // Undo: the imported cards go to the trash.
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByTestId('import-undo').click();
+    await page.getByTestId('import-undone').waitFor();
+    expect(await page.getByTestId('import-undone').textContent()).to.contain('в корзину — 2');
+    await list.reload();
+    await list.getByTestId('cards-empty').waitFor();
+  });
+
+  it('Наталья, a reader, sees no import; the export appears only once the administrator makes her a trusted person', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await signInThroughUi(page, server.url, 'natasha', PASSWORD);
+    await page.goto(`${server.url}/folders/${folderId}`);
+    await page.getByTestId('cards-empty').waitFor();
+    await page.getByTestId('my-access').waitFor();
+    await page.getByTestId('card-count').waitFor();
+    expect(await page.getByTestId('export').count()).to.equal(0);
+    expect(await page.getByTestId('import-link').count()).to.equal(0);
+
+    await admin.data('mutation($id: ID!, $add: [ID!]) { changeGroupMembers(id: $id, add: $add) { id } }', { id: exportersGroupId, add: [natashaId] });
+    await page.reload();
+    await page.getByTestId('export').waitFor();
+    expect(await page.getByTestId('import-link').count()).to.equal(0);
+  });
+});

@@ -6,8 +6,9 @@ import type { ApiClient } from '../support/api-client';
 import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
 import { waitFor } from '../support/wait';
+import { sheetRows } from '../support/xlsx';
 import { SseSubscription } from '../support/sse';
-import { importJob, type ImportParams } from '../../server/src/transfer/import';
+import { importJob, type ImportParams, type ImportResult } from '../../server/src/transfer/import';
 import { JobInterrupted } from '../../server/src/jobs/runner';
 import { createLogger } from '../../server/src/logger';
 import { loadConfig } from '../../server/src/config';
@@ -16,17 +17,6 @@ import { Types } from 'mongoose';
 const PASSWORD = 'secret-password-1';
 
 type Job = { id: string; state: string; progress: { done: number; total: number | null }; result: ImportResult | null; error: string | null };
-type ImportResult = {
-  dryRun: boolean;
-  total: number;
-  created: number;
-  updated: number;
-  skipped: number;
-  refused: number;
-  cancelled: boolean;
-  preview: { row: number; outcome: string; values: Record<string, string> }[];
-  refusedRows: { row: number; problems: { column: string | null; message: string }[] }[];
-};
 type Inspection = {
   uploadId: string;
   format: string;
@@ -94,14 +84,6 @@ const asIs = (inspection: Inspection): Mapping => ({ ...inspection.mapping, cons
 async function download(server: RunningServer, client: ApiClient, path: string): Promise<{ status: number; type: string; body: Buffer }> {
   const response = await fetch(`${server.url}${path}`, { headers: { cookie: client.cookieHeader() } });
   return { status: response.status, type: response.headers.get('content-type') ?? '', body: Buffer.from(await response.arrayBuffer()) };
-}
-
-async function workbookRows(content: Buffer): Promise<unknown[][]> {
-  const workbook = new ExcelJS.Workbook();
-  await workbook.xlsx.load(content as unknown as ArrayBuffer);
-  const rows: unknown[][] = [];
-  workbook.worksheets[0].eachRow((row) => rows.push((row.values as unknown[]).slice(1)));
-  return rows;
 }
 
 describe('import and export (API)', function () {
@@ -185,7 +167,7 @@ describe('import and export (API)', function () {
     // The refused row comes back as a spreadsheet with the reason, to fix and import again.
     const report = await download(server, tanya, `/transfer/imports/${run.job.id}/refused.xlsx`);
     expect(report.status).to.equal(200);
-    const reportRows = await workbookRows(report.body);
+    const reportRows = await sheetRows(report.body);
     expect(reportRows[0]).to.deep.equal(['Наименование', 'ИНН', 'Телефон', 'E-mail', 'Строка файла', 'Причина']);
     expect(reportRows[1].slice(0, 2)).to.deep.equal(['АО «Ошибка»', '7728168971']);
     expect(String(reportRows[1][5])).to.match(/^E-mail: /);
@@ -310,7 +292,7 @@ describe('import and export (API)', function () {
 
     const xlsx = await download(server, natasha, `/transfer/export?folderId=${folderId}&format=xlsx&sortBy=title`);
     expect(xlsx.status).to.equal(200);
-    const rows = await workbookRows(xlsx.body);
+    const rows = await sheetRows(xlsx.body);
     expect(rows[0]).to.include('Наименование').and.include('ИНН');
     const nameAt = (rows[0] as string[]).indexOf('Наименование');
     expect(rows.slice(1).map((row) => row[nameAt])).to.deep.equal(['ИП Ёлкин', 'ООО «Кассиопея»']);

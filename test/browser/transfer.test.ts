@@ -6,6 +6,7 @@ import type { ApiClient } from '../support/api-client';
 import { describeInBrowser, screenshot } from '../support/browser';
 import { createCorrespondents } from '../support/fixtures';
 import { signedIn } from '../support/server';
+import { sheetRows } from '../support/xlsx';
 import { signInThroughUi, startBrowserSuite } from './ui';
 
 const PASSWORD = 'secret-password-1';
@@ -26,14 +27,6 @@ async function downloaded(page: Page, click: () => Promise<void>): Promise<Buffe
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
-}
-
-async function sheetRows(content: Buffer): Promise<unknown[][]> {
-  const workbook = new ExcelJS.Workbook();
-  await workbook.xlsx.load(content as unknown as ArrayBuffer);
-  const rows: unknown[][] = [];
-  workbook.worksheets[0].eachRow((row) => rows.push((row.values as unknown[]).slice(1)));
-  return rows;
 }
 
 describeInBrowser('import and export, as a person does them (browser)', function () {

@@ -248,7 +248,7 @@ export async function commitCardBatch(
   return changes;
 }
 
-/** The stored form of a new card of a type in a folder, as createCard writes it. */
+/** The stored form of a new card of a type in a folder, as createCard writes it: complete, so it can be inserted as it is. */
 export function newCardDocument(actor: Actor, type: CardTypeDefinition, folder: { _id: Types.ObjectId; libraryId: Types.ObjectId }, values: CardValues, now: Date) {
   return {
     _id: new Types.ObjectId(),
@@ -263,6 +263,9 @@ export function newCardDocument(actor: Actor, type: CardTypeDefinition, folder: 
     createdAt: now,
     updatedAt: now,
     arrivedAt: now,
+    inTrash: false,
+    trashedAt: null,
+    trashedBy: null,
   };
 }
 

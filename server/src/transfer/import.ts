@@ -81,7 +81,7 @@ interface Checkpoint {
   total: number;
 }
 
-const BATCH_ROWS = 250;
+const BATCH_ROWS = 500;
 const PREVIEW_ROWS = 20;
 const LISTED_REFUSALS = 200;
 
@@ -310,10 +310,11 @@ async function writeRows(plan: Plan, importId: Types.ObjectId, work: RowWork[], 
       const writes: BatchedCardWrite[] = [];
       const creating = work.filter((item) => item.outcome === 'created');
       if (creating.length > 0) {
+        // Complete documents, inserted as they are (no model instance per row).
         const docs = creating.map((item) => newCardDocument(plan.actor, plan.type, plan.folder, item.values!, now));
-        const inserted = await Card.insertMany(docs, { session });
-        inserted.forEach((doc, index) => {
-          const after = doc.toObject() as CardDoc;
+        await Card.insertMany(docs, { session, lean: true });
+        docs.forEach((doc, index) => {
+          const after = doc as unknown as CardDoc;
           written.set(creating[index], { before: null, after });
           writes.push({ type: plan.type, action: 'create', before: null, after });
         });

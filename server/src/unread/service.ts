@@ -262,15 +262,10 @@ export async function markFolderRead(actor: Actor, folderId: string): Promise<nu
  * readers the folder has), and receipts follow a card that moved. Nothing is written per reader.
  */
 export async function recordOwnChange(change: CardChange, session: ClientSession): Promise<void> {
-  await recordOwnChanges([change], session);
-}
-
-/** The same for several changes in one transaction (an import's batch): one round trip. */
-export async function recordOwnChanges(changes: CardChange[], session: ClientSession): Promise<void> {
-  const writes = changes.flatMap((change) => {
-    const card = change.after;
-    const moved = change.before !== null && String(change.before.folderId) !== String(card.folderId);
-    return [
+  const card = change.after;
+  const moved = change.before !== null && String(change.before.folderId) !== String(card.folderId);
+  await Read.bulkWrite(
+    [
       {
         updateOne: {
           filter: { _id: cardReadKey(change.actor.userId, String(card._id)) },
@@ -279,18 +274,13 @@ export async function recordOwnChanges(changes: CardChange[], session: ClientSes
         },
       },
       ...(moved ? [{ updateMany: { filter: { cardId: card._id }, update: { $set: { folderId: card.folderId } } } }] : []),
-    ];
-  });
-  if (writes.length > 0) await Read.bulkWrite(writes, { session, ordered: true });
+    ],
+    { session, ordered: true },
+  );
 }
 
 /** After the commit: the author has read the card as they left it (the card event itself is the lifecycle's). */
 export function readsAfterOwnChange(change: CardChange): void {
   const card = change.after;
   readStateChanged({ userId: change.actor.userId, receipt: { cardId: String(card._id), folderId: String(card.folderId), readUpTo: card.updatedAt.toISOString(), unread: null } });
-}
-
-/** After a batch: the author has read each card as they left it. */
-export function readsAfterOwnChanges(changes: CardChange[]): void {
-  for (const change of changes) readsAfterOwnChange(change);
 }

@@ -9,7 +9,7 @@ const REQUIRED = 'Обязательное поле';
 
 const PREVIEW = `query($d: CardTypeInput!) { cardTypeChangePreview(definition: $d) {
   safe hiddenFields restoredFields removedTabs { key }
-  fields { key safe missing missingAccepted updates failures { cardId } duplicates { cardIds } } } }`;
+  fields { key safe missing missingCount firstTwo: missing(first: 2) missingAccepted updates failures { cardId } failureCount duplicates { cardIds } duplicateCount } } }`;
 const UPDATE = 'mutation($d: CardTypeInput!) { updateCardType(definition: $d) { key fields { key required requiredFor hidden } relatedTabs { key } } }';
 const CREATE_TYPE = 'mutation($d: CardTypeInput!) { createCardType(definition: $d) { key names { ru en } fields { key label { ru en } } } }';
 const CARD = 'query($id: ID!) { card(id: $id) { title values hiddenValues } }';
@@ -21,7 +21,7 @@ type Preview = {
   hiddenFields: string[];
   restoredFields: string[];
   removedTabs: { key: string }[];
-  fields: { key: string; safe: boolean; missing: string[]; missingAccepted: boolean; updates: number }[];
+  fields: { key: string; safe: boolean; missing: string[]; missingCount: number; firstTwo: string[]; missingAccepted: boolean; updates: number }[];
 };
 type AuditNode = { kind: string; actorLogin: string; targetType: string; targetId: string; summary: string; before: Record<string, unknown> | null; after: Record<string, unknown> | null };
 
@@ -77,8 +77,12 @@ describe('issue 14: what changing a card type does to existing cards, seen throu
     const report = dryRun.fields.find((field) => field.key === 'segment')!;
     expect(report).to.include({ safe: false, missingAccepted: false });
     expect([...report.missing].sort()).to.deep.equal([...counterparties].sort());
+    expect(report.missingCount).to.equal(5);
+    expect(report.firstTwo).to.deep.equal(report.missing.slice(0, 2));
 
     const refused = await admin.request(UPDATE, { d: change });
+    const carried = (refused.errors?.[0].extensions?.report as { fields: { key: string; missingCount: number; missing: string[] }[] }).fields.find((field) => field.key === 'segment');
+    expect(carried).to.deep.include({ missingCount: 5 });
     expect(refusalFields(refused)).to.deep.equal({
       'fields.0.required': 'Карточек без значения: 5. Укажите значение для них или примите «обязательно для новых и изменяемых карточек»',
     });

@@ -18,8 +18,9 @@ describe('the GraphQL contract (schema.graphql)', () => {
       .to.match(/options: \[EnumOption!\]/)
       .and.match(/targets: \[String!\]/);
     expect(typeBlock('FieldChangeReport'))
-      .to.match(/failures: \[ValueFailure!\]!/)
-      .and.match(/duplicates: \[DuplicateGroup!\]!/);
+      .to.match(/failures\(first: Int = 200\): \[ValueFailure!\]!/)
+      .and.match(/duplicates\(first: Int = 200\): \[DuplicateGroup!\]!/)
+      .and.match(/missingCount: Int!/);
     expect(typeBlock('Card')).to.match(/values: CardValues!/);
   });
 });

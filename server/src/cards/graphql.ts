@@ -221,18 +221,21 @@ export const cardsModule: GraphQLModule = {
       safe: Boolean!
       "How many cards' values would be rewritten into the new form."
       updates: Int!
-      "Values that would not convert or would break new limits."
-      failures: [ValueFailure!]!
+      "Values that would not convert or would break new limits: the first \`first\` of failureCount."
+      failures(first: Int = 200): [ValueFailure!]!
+      failureCount: Int!
       """
       Cards that would lack a value of a field that becomes required — a field made required, a new
       required field, a hidden required field shown again (listing the cards created while it was
-      hidden) — after any fillMissing value.
+      hidden) — after any fillMissing value: the first \`first\` of missingCount.
       """
-      missing: [ID!]!
+      missing(first: Int = 200): [ID!]!
+      missingCount: Int!
       "The missing cards may stay without a value: the field is required for new and edited cards only (requiredFor: newAndEdited)."
       missingAccepted: Boolean!
-      "Cards sharing a value, when the field becomes unique."
-      duplicates: [DuplicateGroup!]!
+      "Cards sharing a value, when the field becomes unique: the first \`first\` groups of duplicateCount."
+      duplicates(first: Int = 200): [DuplicateGroup!]!
+      duplicateCount: Int!
     }
     "A stored value that would not fit the changed field, and why (in the reader's language)."
     type ValueFailure { cardId: ID!, value: JSON, reason: String! }
@@ -342,6 +345,12 @@ export const cardsModule: GraphQLModule = {
     },
     FieldChangeReport: {
       updates: (report: FieldChangeReport) => report.updates.length,
+      failures: (report: FieldChangeReport, { first }: { first: number }) => report.failures.slice(0, Math.max(0, first)),
+      failureCount: (report: FieldChangeReport) => report.failures.length,
+      missing: (report: FieldChangeReport, { first }: { first: number }) => report.missing.slice(0, Math.max(0, first)),
+      missingCount: (report: FieldChangeReport) => report.missing.length,
+      duplicates: (report: FieldChangeReport, { first }: { first: number }) => report.duplicates.slice(0, Math.max(0, first)),
+      duplicateCount: (report: FieldChangeReport) => report.duplicates.length,
     },
     CardType: {
       relatedTabs: (type: CardTypeDefinition) => type.relatedTabs ?? [],

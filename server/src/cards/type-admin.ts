@@ -176,6 +176,28 @@ function refusalMessage(actor: Actor, report: FieldChangeReport): string {
   return t(actor, `Повторяющихся значений: ${report.duplicates.length}`, `Repeated values: ${report.duplicates.length}`);
 }
 
+/**
+ * The report as a refusal carries it to the client (`extensions.report`), shaped as the API's
+ * SchemaChangeReport: counts in full, lists cut at their first 200 (a type of a million cards
+ * would otherwise answer with a million ids).
+ */
+function reportForClient(report: SchemaChangeReport) {
+  const first = 200;
+  return {
+    ...report,
+    fields: report.fields.map((field) => ({
+      ...field,
+      updates: field.updates.length,
+      failures: field.failures.slice(0, first),
+      failureCount: field.failures.length,
+      missing: field.missing.slice(0, first),
+      missingCount: field.missing.length,
+      duplicates: field.duplicates.slice(0, first),
+      duplicateCount: field.duplicates.length,
+    })),
+  };
+}
+
 /** The dry run alone: what saving this definition would do to the stored cards. */
 export async function previewCardTypeChange(actor: Actor, input: unknown): Promise<SchemaChangeReport> {
   return (await prepare(actor, input)).report;
@@ -196,7 +218,7 @@ export async function saveCardTypeDefinition(actor: Actor, input: unknown, { isN
   if (!report.safe) {
     throw new AppError('BAD_USER_INPUT', t(actor, 'Изменение потеряло бы или нарушило значения карточек', 'The change would lose or violate card values'), {
       fields: Object.fromEntries(report.fields.filter((f) => !f.safe).map((f) => [refusedPath(definition, f), refusalMessage(actor, f)])),
-      report,
+      report: reportForClient(report),
     });
   }
   await mongoose.connection.transaction(async (session) => {

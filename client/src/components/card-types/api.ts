@@ -18,10 +18,14 @@ export interface FieldChangeReport {
   refusal: string | null;
   safe: boolean;
   updates: number;
+  /** The first 200 of each list, and how many there are in all. */
   failures: { cardId: string; value: unknown; reason: string }[];
+  failureCount: number;
   missing: string[];
+  missingCount: number;
   missingAccepted: boolean;
   duplicates: { value: unknown; cardIds: string[] }[];
+  duplicateCount: number;
 }
 
 export interface SchemaChangeReport {
@@ -45,7 +49,7 @@ export async function previewCardTypeChange(definition: StoredDefinition): Promi
   const query = `query CardTypeChangePreview($definition: CardTypeInput!) {
     cardTypeChangePreview(definition: $definition) {
       safe hiddenFields restoredFields removedTabs { key label { ru en } }
-      fields { key allowed refusal safe updates failures { cardId value reason } missing missingAccepted duplicates { value cardIds } }
+      fields { key allowed refusal safe updates failures { cardId value reason } failureCount missing missingCount missingAccepted duplicates { value cardIds } duplicateCount }
     }
   }`;
   return (await graphql<{ cardTypeChangePreview: SchemaChangeReport }>(query, { definition })).cardTypeChangePreview;

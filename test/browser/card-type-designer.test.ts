@@ -4,6 +4,7 @@ import { ensureClientBuilt } from '../../server/src/http/client-build';
 import { createLogger } from '../../server/src/logger';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
+import { axeViolations, describeViolations } from '../support/axe';
 import { describeInBrowser, launchChromium, screenshot } from '../support/browser';
 import { signedIn, startTestServer, TEST_ADMIN } from '../support/server';
 import { expectText, field, signInThroughUi, useDataTestAttribute } from './ui';
@@ -194,6 +195,8 @@ describeInBrowser('card type designer: «Техническое задание»
     expect(await page.getByTestId('type-saved').count()).to.equal(0);
     expect((await definitionOf('tech-spec')).fields.find((f) => f.key === 'counterparty')).to.include({ hidden: false });
     await screenshot(page, 'designer-7-confirm-hiding');
+    const { blocking } = await axeViolations(page);
+    expect(blocking, describeViolations(blocking)).to.deep.equal([]);
     await page.getByTestId('confirm-save').click();
     await page.getByTestId('type-saved').waitFor();
     expect((await definitionOf('tech-spec')).fields.find((f) => f.key === 'counterparty')).to.include({ hidden: true });
@@ -222,6 +225,8 @@ describeInBrowser('card type designer: «Техническое задание»
     await expectText(page, 'error-required', 'Карточек без значения: 2. Поле станет обязательным — решите, как быть с ними.');
     await field(editor(2), 'fill-missing').fill('черновик');
     await screenshot(page, 'designer-8-fill-missing');
+    const { blocking } = await axeViolations(page);
+    expect(blocking, describeViolations(blocking)).to.deep.equal([]);
     await page.getByTestId('save-type').click();
     await page.getByTestId('type-saved').waitFor();
     expect((await definitionOf('tech-spec')).fields.find((f) => f.key === 'etap')).to.include({ required: true, requiredFor: 'all' });

@@ -472,7 +472,41 @@ function impliesPartial(filter: Doc, expression: Doc): boolean {
 }
 
 /** Chooses how to find candidates; any plan yields a superset of the matches unless `exact`. */
-export function planQuery(collection: Collection, filter: Doc, sort: SortSpec | undefined): Plan {
+/** Keys a trial counts in a plan's ranges before calling it large. */
+const TRIAL_KEYS = 101;
+
+/** Index keys in the plan's ranges, counted up to `cap`. */
+function keysUpTo(plan: Plan, view: ReadView, cap: number): number {
+  let total = 0;
+  for (const range of plan.ranges) {
+    if (range.point) total += 1;
+    else for (const _key of view.store.storage.index.getKeys({ start: range.start, end: range.end, limit: cap - total, transaction: view.snapshot })) total += 1;
+    if (total >= cap) break;
+  }
+  return total;
+}
+
+/**
+ * The scores say which index answers most of the filter, not which holds fewest candidates: a
+ * search by INN among a reader's folders scores the folder index (two fields) above the search-key
+ * index (one), though the folders hold thousands of cards and the key one. When the best-scored
+ * plan is large, the others are tried by counting their keys, briefly (MongoDB's planner runs its
+ * candidates for a while for the same reason); one with fewer keys than the cap wins, its few
+ * documents sorted in memory if it does not give the order.
+ */
+function triedPlan(ranked: { plan: Plan; score: number }[], view: ReadView): { plan: Plan; score: number } {
+  const [best, ...others] = ranked;
+  let chosen = best!;
+  let fewest = keysUpTo(best!.plan, view, TRIAL_KEYS);
+  if (fewest < TRIAL_KEYS) return chosen;
+  for (const other of others) {
+    const keys = keysUpTo(other.plan, view, fewest);
+    if (keys < fewest) [chosen, fewest] = [other, keys];
+  }
+  return chosen;
+}
+
+export function planQuery(collection: Collection, filter: Doc, sort: SortSpec | undefined, view?: ReadView): Plan {
   const shape = shapeOf(filter);
   const sortKeys: [string, 1 | -1][] = [];
   let sortable = true;
@@ -498,11 +532,13 @@ export function planQuery(collection: Collection, filter: Doc, sort: SortSpec | 
     const exact = shape.simple && shape.conditions.size === 1 && idCondition.exact;
     return { index: 'primary', ranges: [], ids, reverse: byId && sortKeys[0]![1] === -1, merge: null, sorted: sortKeys.length === 0 || byId || ids.length <= 1, exact, dedupe: false, stage: 'IDHACK' };
   }
-  let best: { plan: Plan; score: number } | null = null;
+  const ranked: { plan: Plan; score: number }[] = [];
   for (const index of collection.btreeIndexes) {
     const candidate = indexPlan(index, shape, sortable ? sortKeys : [], filter);
-    if (candidate && (!best || candidate.score > best.score)) best = candidate;
+    if (candidate) ranked.push(candidate);
   }
+  ranked.sort((a, b) => b.score - a.score);
+  const best = ranked.length > 1 && view ? triedPlan(ranked, view) : (ranked[0] ?? null);
   const idRange = idCondition?.kind === 'range' ? idCondition : undefined;
   const byId = sortable && sortKeys.length === 1 && sortKeys[0]![0] === '_id';
   if (idRange && (!best || best.score < 5 + (byId ? 8 : 0))) {
@@ -773,7 +809,7 @@ export function openCursor(collection: Collection | undefined, view: ReadView, f
     if (options.sort) docs = sortDocs(docs, options.sort, found.scores);
     return { docs: docs.slice(skip, skip + limit)[Symbol.iterator](), scores: found.scores, plan: null };
   }
-  const plan = planQuery(collection, rest, options.sort);
+  const plan = planQuery(collection, rest, options.sort, view);
   const overlay = view.txn?.overlay(collection);
   const query = plan.exact ? null : compileFilter(rest);
   const pushSkip = plan.sorted && plan.exact && !plan.dedupe && !overlay && plan.ranges.length === 1 && !plan.ids ? skip : 0;

@@ -6,6 +6,7 @@ import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { describeInBrowser, launchChromium, screenshot } from '../support/browser';
 import { createCorrespondents } from '../support/fixtures';
+import { signInThroughUi } from './ui';
 import { signedIn, startTestServer } from '../support/server';
 
 const PASSWORD = 'secret-password-1';
@@ -36,10 +37,7 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
     ids.contact = await create('contact-person', { fullName: 'Иванов Иван', counterparty: ids.b });
     browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    await page.goto(`${server.url}/signin`);
-    await page.getByTestId('signin-login').fill('tgoncharenko');
-    await page.getByTestId('signin-password').fill(PASSWORD);
-    await page.getByTestId('signin-submit').click();
+    await signInThroughUi(page, server.url, 'tgoncharenko', PASSWORD);
     await page.getByTestId('folder-tree').waitFor();
   });
   after(async () => {

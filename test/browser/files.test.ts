@@ -8,6 +8,7 @@ import { addToSystemGroup, createCorrespondents, createFolder, setFolderAccess }
 import { pdfWithText } from '../support/files';
 import type { ApiClient } from '../support/api-client';
 import { signedIn, startTestServer } from '../support/server';
+import { signInThroughUi } from './ui';
 import { waitFor } from '../support/wait';
 
 const PASSWORD = 'secret-password-1';
@@ -65,10 +66,7 @@ describeInBrowser('files on a «Договор»: drag and drop, progress, cance
     page = await context.newPage();
     cdp = await context.newCDPSession(page);
     await cdp.send('Network.enable');
-    await page.goto(`${server.url}/signin`);
-    await page.getByTestId('signin-login').fill('tgoncharenko');
-    await page.getByTestId('signin-password').fill(PASSWORD);
-    await page.getByTestId('signin-submit').click();
+    await signInThroughUi(page, server.url, 'tgoncharenko', PASSWORD);
     await page.getByTestId('folder-tree').waitFor();
   });
   after(async () => {

@@ -233,6 +233,26 @@ describe('import and export (API)', function () {
     expect((await natasha.request(UNDO, { id: job.id })).errors?.[0].extensions?.code).to.equal('NOT_FOUND');
   });
 
+  it('does not reveal a card the importing user cannot read: a row with its INN is refused as taken, never named, matched or skipped', async () => {
+    const closed = await createFolder(admin, { libraryId, name: 'Закрытая', allowedCardTypes: ['counterparty'] });
+    await admin.data('mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Тайный партнёр»", inn: "7812014560" }) { id } }', { f: closed });
+    const own = await createFolder(admin, { libraryId, name: 'Своя', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, own, [{ principalId: userIds.tanya, level: 'full' }]);
+    const file = { name: 'c.csv', content: Buffer.from('ИНН;Наименование\n7812014560;Проверка\n', 'utf8') };
+    const taken = { row: 2, problems: [{ column: 'ИНН', message: 'ИНН: Такое значение уже есть в другой карточке' }] };
+    for (const policy of [null, 'skip', 'fillEmpty', 'overwrite']) {
+      const { job } = await importFile(server, tanya, file, { folderId: own, typeKey: 'counterparty' }, (inspection) => ({ ...asIs(inspection), matchField: policy && 'inn', onMatch: policy ?? 'skip' }), true);
+      expect(job.result, `${policy}: ${job.error ?? ''}`).to.include({ created: 0, updated: 0, skipped: 0, refused: 1 });
+      expect(job.result!.refusedRows, String(policy)).to.deep.equal([taken]);
+      expect(JSON.stringify(job.result)).not.to.contain('Тайный');
+    }
+    // The same file written for real: refused the same way, and the hidden card is untouched.
+    const { job } = await importFile(server, tanya, file, { folderId: own, typeKey: 'counterparty' }, (inspection) => ({ ...asIs(inspection), matchField: 'inn', onMatch: 'overwrite' }));
+    expect(job.result!.refusedRows).to.deep.equal([taken]);
+    expect((await folderCards(admin, closed)).map((card) => card.values.name)).to.deep.equal(['ООО «Тайный партнёр»']);
+    expect(await folderCards(tanya, own)).to.deep.equal([]);
+  });
+
   it('reads an xlsx made by exceljs: a title merged over the header, dates as numbers and as dates, sums with a comma, choices by label, references by title', async () => {
     const contracts = await createFolder(admin, { libraryId, name: 'Договоры', allowedCardTypes: ['contract'] });
     await setFolderAccess(admin, contracts, [{ principalId: userIds.tanya, level: 'full' }]);

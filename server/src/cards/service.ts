@@ -140,6 +140,13 @@ export async function validated(
   return values;
 }
 
+/** A unique value another card holds: that card by title when the actor may read it (`holder`), otherwise only that one exists. */
+export function takenValueMessage(actor: Actor, holder: Pick<CardDoc, 'title'> | null): string {
+  return holder
+    ? t(actor, `Такое значение уже есть в карточке «${holder.title}»`, `The card “${holder.title}” already has this value`)
+    : t(actor, 'Такое значение уже есть в другой карточке', 'Another card already has this value');
+}
+
 /**
  * Turns the unique index's duplicate key error into a message at the field. Given `holder` (the
  * card that already has the value, which the actor may read) the message names it and
@@ -149,9 +156,7 @@ export async function validated(
 export function uniqueViolation(actor: Actor, type: CardTypeDefinition, error: unknown, holder: CardDoc | null = null): AppError | null {
   if (!isDuplicateKeyError(error)) return null;
   const field = uniqueFieldOf(type, error);
-  const fieldMessage = holder
-    ? t(actor, `Такое значение уже есть в карточке «${holder.title}»`, `The card “${holder.title}” already has this value`)
-    : t(actor, 'Такое значение уже есть в другой карточке', 'Another card already has this value');
+  const fieldMessage = takenValueMessage(actor, holder);
   const sameValue = holder && field ? { [field.key]: { id: String(holder._id), title: holder.title, folderId: String(holder.folderId) } } : undefined;
   return new AppError('BAD_USER_INPUT', message(actor.locale, 'invalidInput'), { fields: { [field?.key ?? 'values']: fieldMessage }, ...(sameValue ? { sameValue } : {}) });
 }

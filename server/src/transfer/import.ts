@@ -15,7 +15,7 @@ import { checkFieldValue, kindOf, visibleFields, type CardTypeDefinition, type C
 import { findCardType } from '../card-types/registry';
 import { diffValues } from '../cards/lifecycle';
 import { Card, type CardDoc } from '../cards/model';
-import { commitCardBatch, newCardDocument, patchedValues, uniqueViolation, updatedCardFields, validated, type BatchedCardWrite } from '../cards/service';
+import { commitCardBatch, newCardDocument, patchedValues, takenValueMessage, uniqueViolation, updatedCardFields, validated, type BatchedCardWrite } from '../cards/service';
 import { AppError } from '../errors';
 import { findFolder } from '../folders/service';
 import { defineJob, type JobContext } from '../jobs/define';
@@ -210,7 +210,10 @@ async function findMatches(plan: Plan, work: RowWork[]): Promise<void> {
   if (keyOf.size === 0) return;
   const path = `values.${field.key}`;
   const cards = await Card.find({ typeKey: plan.type.key, [path]: { $in: [...new Set(keyOf.values())] }, inTrash: false }).lean<CardDoc[]>();
-  const byKey = new Map(cards.map((card) => [JSON.stringify(card.values[field.key]), card]));
+  // Only cards the user may read match: one in a folder closed to them is not there for the import
+  // (a row with its unique value is then refused as taken, without naming it).
+  const readable = cards.filter((card) => plan.actor.ability.can('read', cardSubject(card)));
+  const byKey = new Map(readable.map((card) => [JSON.stringify(card.values[field.key]), card]));
   for (const [item, key] of keyOf) item.match = byKey.get(JSON.stringify(key)) ?? null;
 }
 
@@ -223,12 +226,9 @@ async function refuseTakenUniques(plan: Plan, work: RowWork[]): Promise<void> {
   for (const field of plan.type.fields.filter((candidate) => candidate.unique && !candidate.hidden)) {
     const values = creating.map((item) => item.values![field.key]).filter((value) => value !== undefined && !Array.isArray(value));
     if (values.length === 0) continue;
-    const taken = new Map(
-      (await Card.find({ typeKey: plan.type.key, [`values.${field.key}`]: { $in: values }, inTrash: false }, { title: 1, [`values.${field.key}`]: 1 }).lean<CardDoc[]>()).map((card) => [
-        JSON.stringify(card.values[field.key]),
-        card.title,
-      ]),
-    );
+    const holders = await Card.find({ typeKey: plan.type.key, [`values.${field.key}`]: { $in: values }, inTrash: false }, { title: 1, folderId: 1, libraryId: 1, [`values.${field.key}`]: 1 }).lean<CardDoc[]>();
+    // The holder is named only to a user who may read it, as the card form does.
+    const taken = new Map(holders.map((card) => [JSON.stringify(card.values[field.key]), takenValueMessage(plan.actor, plan.actor.ability.can('read', cardSubject(card)) ? card : null)]));
     const seen = plan.seen.get(field.key) ?? new Map<string, number>();
     plan.seen.set(field.key, seen);
     for (const item of creating) {
@@ -236,10 +236,10 @@ async function refuseTakenUniques(plan: Plan, work: RowWork[]): Promise<void> {
       if (value === undefined || Array.isArray(value) || item.outcome !== 'created') continue;
       const key = JSON.stringify(value);
       const label = field.label[plan.actor.locale];
-      const owner = taken.get(key);
+      const holder = taken.get(key);
       const earlier = seen.get(key);
-      if (owner !== undefined) {
-        item.problems.push({ column: problemAt(plan, field.key), message: t(plan.actor, `${label}: значение уже есть у карточки «${owner}»`, `${label}: the card “${owner}” already has this value`) });
+      if (holder !== undefined) {
+        item.problems.push({ column: problemAt(plan, field.key), message: `${label}: ${holder}` });
       } else if (earlier !== undefined) {
         item.problems.push({ column: problemAt(plan, field.key), message: t(plan.actor, `${label}: то же значение, что в строке ${earlier}`, `${label}: the same value as in row ${earlier}`) });
       } else {

@@ -40,6 +40,7 @@ const messages = {
   badId: { ru: 'Неверный идентификатор', en: 'Not a valid identifier' },
   controlCharacters: { ru: 'Недопустимые управляющие символы', en: 'Control characters are not allowed' },
   tooMany: { ru: 'Не больше {max} элементов', en: 'At most {max} items' },
+  badFilter: { ru: 'Фильтр: нужны поле, условие и значения текстом', en: 'A filter needs a field, a condition and values as text' },
   badFilterValue: { ru: 'Значение не подходит к полю этого вида', en: 'The value does not suit a field of this kind' },
   httpsRequired: {
     ru: 'Вход возможен только по HTTPS. Администратору: поставьте перед сервером прокси с TLS, передающий X-Forwarded-Proto, и включите TRUST_PROXY',

@@ -353,6 +353,58 @@ describe('import and export (API)', function () {
     expect(copied.map((card) => card.values)).to.deep.equal(original.map((card) => card.values));
   });
 
+  it('export: filters from the URL are checked as the list checks them (a query operator is refused with 400 at the filter); CSV text cannot run as a formula, numbers stay numbers', async () => {
+    await admin.data('mutation($d: CardTypeInput!) { createCardType(definition: $d) { key } }', {
+      d: {
+        key: 'ledger',
+        names: { ru: 'Проводка', en: 'Entry' },
+        titleTemplate: '{title}',
+        historyEnabled: false,
+        origin: 'admin',
+        fields: [
+          { key: 'title', kind: 'string', label: { ru: 'Название', en: 'Title' }, required: true, listed: true },
+          { key: 'delta', kind: 'integer', label: { ru: 'Изменение', en: 'Change' }, listed: true },
+        ],
+      },
+    });
+    const ledger = await createFolder(admin, { libraryId, name: 'Проводки', allowedCardTypes: ['ledger'] });
+    for (const values of [{ title: '=1+2', delta: -5 }, { title: '-2+3', delta: 7 }, { title: '@SUM(A1)', delta: 0 }, { title: '+7 495', delta: -12 }, { title: 'Обычная', delta: 3 }]) {
+      await admin.data('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "ledger", values: $v) { id } }', { f: ledger, v: values });
+    }
+    const exported = (filters?: string) => download(server, admin, `/transfer/export?folderId=${ledger}&format=csv${filters === undefined ? '' : `&filters=${encodeURIComponent(filters)}`}`);
+
+    const csv = await exported();
+    expect(csv.status).to.equal(200);
+    const lines = csv.body.toString('utf8').slice(1).trim().split('\r\n');
+    expect(lines[0]).to.equal('Название;Изменение');
+    expect(lines.slice(1)).to.have.members(["'=1+2;-5", "'-2+3;7", "'@SUM(A1);0", "'+7 495;-12", 'Обычная;3']);
+
+    const message = 'Фильтр: нужны поле, условие и значения текстом';
+    for (const filters of [
+      [{ field: 'title', op: 'contains', value: { $regex: '^(a|a)+$' } }],
+      [{ field: 'title', op: 'equals', value: { $ne: null } }],
+      [{ field: 'delta', op: 'in', values: [{ $gt: 0 }] }],
+      [{ field: 'delta', op: 'range', from: { $gt: '' } }],
+      [{ field: 'title', op: '$where', value: '1' }],
+      [{ field: { $gt: '' }, op: 'equals', value: '1' }],
+      [{ field: 'title', op: 'equals', value: 'a', $where: 'sleep(1000)' }],
+      [null],
+    ]) {
+      const refused = await exported(JSON.stringify(filters));
+      expect(refused.status, JSON.stringify(filters)).to.equal(400);
+      const body = JSON.parse(refused.body.toString()) as { code: string; fields: Record<string, string> };
+      expect(body.code).to.equal('BAD_USER_INPUT');
+      expect(body.fields, JSON.stringify(filters)).to.deep.equal({ 'filters.0': message });
+    }
+    const notAList = await exported('{"title":{"$regex":"a"}}');
+    expect(notAList.status).to.equal(400);
+    expect(JSON.parse(notAList.body.toString()).fields).to.deep.equal({ filters: 'Неверные фильтры' });
+
+    const negative = await exported(JSON.stringify([{ field: 'delta', op: 'range', from: '-20', to: '-1' }]));
+    expect(negative.status).to.equal(200);
+    expect(negative.body.toString('utf8').slice(1).trim().split('\r\n').slice(1)).to.have.members(["'=1+2;-5", "'+7 495;-12"]);
+  });
+
   it('reports progress live, and an interrupted import resumes after its last written row; a cancelled one keeps what it wrote', async () => {
     const progressFolder = await createFolder(admin, { libraryId, name: 'Прогресс', allowedCardTypes: ['counterparty'] });
     await setFolderAccess(admin, progressFolder, [{ principalId: userIds.tanya, level: 'full' }]);

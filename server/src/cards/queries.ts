@@ -12,7 +12,8 @@ import { cardTypeOrFail, findCard } from './service';
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
 
-export type FilterOperator = 'contains' | 'equals' | 'range' | 'in' | 'empty' | 'notEmpty' | 'tags';
+const FILTER_OPERATORS = ['contains', 'equals', 'range', 'in', 'empty', 'notEmpty', 'tags'] as const;
+export type FilterOperator = (typeof FILTER_OPERATORS)[number];
 
 export interface CardFilter {
   field: string;
@@ -118,7 +119,31 @@ function filterValue(field: FieldDefinition | undefined, text: string | null | u
   return Array.isArray(value) ? undefined : value;
 }
 
-function filterCondition(types: CardTypeDefinition[], filter: CardFilter, index: number, errors: FieldErrors): Filter | null {
+const isText = (value: unknown): boolean => value === undefined || value === null || typeof value === 'string';
+const FILTER_KEYS = new Set(['field', 'op', 'value', 'values', 'from', 'to']);
+
+/**
+ * Whether a filter has the shape of the GraphQL `CardFilter` input: texts where texts go, a known
+ * operator, nothing else. GraphQL ensures it for `cards(filters:)`; a filter read from JSON (the
+ * export's URL) may be anything, e.g. a query operator in place of a value.
+ */
+function wellFormed(filter: unknown): filter is CardFilter {
+  if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) return false;
+  const { field, op, value, values, from, to } = filter as Record<string, unknown>;
+  return (
+    Object.keys(filter).every((key) => FILTER_KEYS.has(key)) &&
+    typeof field === 'string' &&
+    (FILTER_OPERATORS as readonly unknown[]).includes(op) &&
+    [value, from, to].every(isText) &&
+    (values === undefined || values === null || (Array.isArray(values) && values.every((each) => typeof each === 'string')))
+  );
+}
+
+function filterCondition(types: CardTypeDefinition[], filter: unknown, index: number, errors: FieldErrors): Filter | null {
+  if (!wellFormed(filter)) {
+    errors.add(`filters.${index}`, 'badFilter');
+    return null;
+  }
   const system = filter.field === 'title';
   const field = types.flatMap((type) => type.fields).find((f) => f.key === filter.field);
   // Known field keys name the message (the form shows it at the column); anything else by position.

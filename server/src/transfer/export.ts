@@ -146,10 +146,19 @@ export async function prepareExport(actor: Actor, request: ExportRequest): Promi
   }
 
   async function writeCsv(out: Writable): Promise<number> {
-    // UTF-8 with a BOM and `;`: what Russian Excel opens right with a double click.
-    const csv = stringify({ delimiter: ';', bom: true, record_delimiter: 'windows' });
+    // UTF-8 with a BOM and `;`: what Russian Excel opens right with a double click. Text that a
+    // spreadsheet would run as a formula (starting with = + - @, a tab or CR) gets a leading `'`
+    // (OWASP's CSV injection advice); numbers stay numbers, a negative one included, written as
+    // Excel of the user's language reads them (a decimal comma in Russian, no grouping).
+    const csv = stringify({
+      delimiter: ';',
+      bom: true,
+      record_delimiter: 'windows',
+      escape_formulas: true,
+      cast: { number: (number) => (actor.locale === 'ru' ? String(number).replace('.', ',') : String(number)) },
+    });
     csv.pipe(out);
-    const written = (line: string[]) => (csv.write(line) ? Promise.resolve() : new Promise<void>((resolve) => csv.once('drain', resolve)));
+    const written = (line: (string | number)[]) => (csv.write(line) ? Promise.resolve() : new Promise<void>((resolve) => csv.once('drain', resolve)));
     await written(columns.map((field) => field.label[actor.locale]));
     let rows = 0;
     for await (const { cards, linkText } of batches()) {
@@ -158,9 +167,8 @@ export async function prepareExport(actor: Actor, request: ExportRequest): Promi
           columns.map((field) => {
             const stored = value(card, field);
             if (stored === undefined) return '';
-            // Numbers as Excel of the user's language reads them (a decimal comma in Russian, no grouping).
             const typed = kindOf(field).toCell(stored, field, { ...options, linkText });
-            if (typeof typed.value === 'number') return actor.locale === 'ru' ? String(typed.value).replace('.', ',') : String(typed.value);
+            if (typeof typed.value === 'number') return typed.value;
             return kindOf(field).format(stored, field, { ...options, linkText });
           }),
         );

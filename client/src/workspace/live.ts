@@ -33,9 +33,12 @@ export function onAccessChanged(listener: () => void): () => void {
   return () => accessListeners.delete(listener);
 }
 
-/** The viewer's rights changed: the session (rules, history reader, administrator) and the tree are read again, then the listeners hear of it. */
+/**
+ * The viewer's rights changed: the session (rules, history reader, administrator), the tree and the
+ * unread counts (a folder just shared has its own) are read again, then the listeners hear of it.
+ */
 async function accessChanged(): Promise<void> {
-  await Promise.all([useSessionStore().refresh(), useFoldersStore().load()]);
+  await Promise.all([useSessionStore().refresh(), useFoldersStore().load(), refreshUnreadCounts()]);
   for (const listener of accessListeners) listener();
 }
 

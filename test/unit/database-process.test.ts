@@ -30,7 +30,9 @@ const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/db/memory/
 child.stdout.on('data', (chunk) => { if (/mongodb:/.test(String(chunk))) console.log('database ' + child.pid); });
 `;
 
-describe('the built-in database process', () => {
+describe('the built-in database process', function () {
+  // Two Node processes start through tsx and the database opens its files: slow on a busy machine.
+  this.timeout(120_000);
   let dir: string;
   beforeEach(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'kartoteka-dbproc-'));

@@ -40,8 +40,6 @@ try {
   console.error(`kartoteka-memory: ${(error as Error).message}`);
   process.exit(1);
 }
-console.log(server.uri);
-console.error(server.dbpath ? `kartoteka-memory: durable (LMDB), data in ${server.dbpath}` : 'kartoteka-memory: temporary LMDB environment, deleted on exit (no --dbpath)');
 
 /** How long stopping may take (closing LMDB after the last request) before the process just exits. */
 const STOP_GRACE_MS = 5_000;
@@ -81,3 +79,6 @@ if (process.send) {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
+// The address last, once the signals are handled: whoever reads it may signal this process at once.
+console.log(server.uri);
+console.error(server.dbpath ? `kartoteka-memory: durable (LMDB), data in ${server.dbpath}` : 'kartoteka-memory: temporary LMDB environment, deleted on exit (no --dbpath)');

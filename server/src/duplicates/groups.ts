@@ -90,10 +90,13 @@ export async function alikeCards(
 ): Promise<{ doc: DuplicateKeyDoc; score: number; rules: { id: string; score: number }[] }[]> {
   const keys = await lookupKeys(type, rules, values);
   if (keys.length === 0) return [];
-  const filter: Record<string, unknown> = { keys: { $in: keys }, typeKey: type.key, ...(options.exclude && { _id: { $ne: options.exclude } }) };
+  // The card itself is skipped here rather than by `_id: { $ne }` in the query, which a planner may
+  // answer from the _id index, reading every key document of the collection.
+  const filter: Record<string, unknown> = { keys: { $in: keys }, typeKey: type.key };
   const candidates = options.find ? await options.find(filter) : await DuplicateKey.find(filter).limit(MAX_CANDIDATES).lean<DuplicateKeyDoc[]>();
   const found = [];
   for (const doc of candidates) {
+    if (options.exclude?.equals(doc._id)) continue;
     const alike = likeness(type, rules, values, doc);
     if (alike) found.push({ doc, ...alike });
   }
@@ -120,10 +123,11 @@ export async function refreshGroupsAround(type: CardTypeDefinition, rules: TypeR
   const old = await DuplicateGroup.find({ cardIds: { $in: touched.map((id) => new Types.ObjectId(id)) } }).lean<DuplicateGroupDoc[]>();
   const kept = old.flatMap((group) => group.edges).filter((edge) => !changed.has(String(edge.a)) && !changed.has(String(edge.b)));
   const edges = [...kept, ...fresh];
+  // A card alike to none, in no group: nothing to read or write (the usual case of a save).
+  if (old.length === 0 && edges.length === 0) return;
   const memberIds = [...new Set(edges.flatMap((edge) => [String(edge.a), String(edge.b)]))].map((id) => new Types.ObjectId(id));
-  const places = new Map(
-    (await DuplicateKey.find({ _id: { $in: memberIds }, typeKey: type.key }, { folderId: 1, libraryId: 1 }).lean<Place[]>()).map((place) => [String(place._id), place]),
-  );
+  const placed = memberIds.length > 0 ? await DuplicateKey.find({ _id: { $in: memberIds }, typeKey: type.key }, { folderId: 1, libraryId: 1 }).lean<Place[]>() : [];
+  const places = new Map(placed.map((place) => [String(place._id), place]));
   const groups = groupDocs(type.key, edges, places);
   if (old.length === 0 && groups.length === 0) return;
   await mongoose.connection.transaction(async (session) => {

@@ -123,6 +123,36 @@ describe('db conformance: catalog, indexes and text search', function () {
     expect(asc.map((d) => d.n)).to.deep.equal([196, 197, 198, 199]);
   });
 
+  it('builds indexes over many records while writes go on, and a unique clash leaves nothing behind', async () => {
+    const c = db.collection<AnyDoc>('bigbuild');
+    await c.insertMany(Array.from({ length: 5000 }, (_, i) => ({ _id: i, n: i, group: i % 7, tags: [`t${i % 3}`] })));
+    // Writes while the build runs: they keep the new indexes up to date.
+    const building = c.createIndexes([{ key: { group: 1, n: -1 }, name: 'group_n' }, { key: { tags: 1 }, name: 'tags' }, { key: { n: 1 }, name: 'n_unique', unique: true }]);
+    const writes = (async () => {
+      for (let i = 0; i < 20; i++) {
+        await c.insertOne({ _id: 10_000 + i, n: 10_000 + i, group: 3, tags: ['new'] });
+        await c.updateOne({ _id: i * 200 }, { $set: { group: 6, tags: ['moved'] } });
+        await c.deleteOne({ _id: 4999 - i });
+      }
+    })();
+    await Promise.all([building, writes]);
+    expect((await c.listIndexes().toArray()).map((index) => index.name)).to.deep.equal(['_id_', 'group_n', 'tags', 'n_unique']);
+    const scanned = await c.find({ group: 6 }).sort({ n: -1 }).hint({ $natural: 1 }).toArray();
+    expect(await c.find({ group: 6 }).sort({ n: -1 }).hint('group_n').toArray()).to.deep.equal(scanned);
+    expect(await c.countDocuments({ tags: 'new' }, { hint: 'tags' })).to.equal(20);
+    expect(await c.countDocuments({ tags: 'moved' }, { hint: 'tags' })).to.equal(20);
+    expect(await c.countDocuments({ n: { $gte: 0 } }, { hint: 'n_unique' })).to.equal(5000);
+    // A duplicate among the last records: E11000, and the collection is as it was.
+    await c.updateOne({ _id: 100 }, { $set: { code: 'A-1' } });
+    await c.insertOne({ _id: 'late', n: 20_000, group: 1, code: 'A-1' });
+    const clash = (await c.createIndex({ code: 1 }, { unique: true, sparse: true, name: 'code' }).then(() => null, (e: unknown) => e)) as MongoServerError;
+    expect(clash).to.be.instanceOf(MongoServerError);
+    expect(clash.code).to.equal(11000);
+    expect(clash.message).to.contain('index: code dup key: { code: "A-1" }');
+    expect((await c.listIndexes().toArray()).map((index) => index.name)).to.deep.equal(['_id_', 'group_n', 'tags', 'n_unique']);
+    expect(await c.countDocuments({ code: 'A-1' })).to.equal(2);
+  });
+
   it('takes a text index back in the form listIndexes reports it, as a restore gives it', async () => {
     const declared = { weights: { title: 5 }, default_language: 'russian', name: 'search' };
     const c = db.collection<AnyDoc>('textback');

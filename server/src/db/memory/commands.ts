@@ -785,6 +785,8 @@ export class CommandProcessor {
     if (!Array.isArray(specs) || specs.length === 0) throw badValue('Must specify at least one index to create');
     this.writable(this.store.get(request.db, collectionName(request)));
     const collection = await this.store.create(request.db, collectionName(request));
+    // Builds on one collection run one after another; the next one sees what the last one built.
+    while (collection.build) await collection.build.catch(() => undefined);
     const before = collection.indexes.length + 1;
     // Checked against the existing indexes and those asked for before it; then all built together.
     const wanted: IndexSpec[] = [];

@@ -12,6 +12,9 @@ import { BSON_READ, type CatalogEntry, type ReadTxn, type Storage } from './stor
 
 export const ID_INDEX_SPEC: IndexSpec = { v: 2, key: { _id: 1 }, name: '_id_' };
 
+/** Records an index build indexes per write transaction (a fraction of a second of work). */
+const BUILD_BATCH = 2000;
+
 export class Collection {
   readonly prefix: Buffer;
 
@@ -41,6 +44,21 @@ export class Collection {
 
   get btreeIndexes(): BTreeIndex[] {
     return this.indexes.filter((index): index is BTreeIndex => index instanceof BTreeIndex);
+  }
+
+  /** Indexes being built: every write keeps them up to date, queries and listIndexes see them once built. */
+  readonly building: AnyIndex[] = [];
+  /** The index build under way: createIndexes on the collection waits for it before it looks at the indexes. */
+  build: Promise<unknown> | null = null;
+
+  /** Every B-tree index a write keeps up to date, built or being built. */
+  get writtenBTrees(): BTreeIndex[] {
+    return [...this.indexes, ...this.building].filter((index): index is BTreeIndex => index instanceof BTreeIndex);
+  }
+
+  /** The text index a write keeps up to date, built or being built. */
+  get writtenText(): TextIndex | undefined {
+    return [...this.indexes, ...this.building].find((index): index is TextIndex => index instanceof TextIndex);
   }
 
   docKey(idKey: Buffer): Buffer {
@@ -331,7 +349,7 @@ export class Store {
   private dropSync(collection: Collection): void {
     if (this.collections.get(collection.ns) !== collection) return;
     this.storage.clearPrefix(this.storage.docs, collection.prefix);
-    for (const index of collection.indexes) this.storage.clearPrefix(this.storage.index, index.prefix);
+    for (const index of [...collection.indexes, ...collection.building]) this.storage.clearPrefix(this.storage.index, index.prefix);
     this.storage.removeCatalogEntry(collection.ns);
     this.collections.delete(collection.ns);
   }
@@ -353,21 +371,70 @@ export class Store {
     });
   }
 
-  addIndexes(collection: Collection, specs: IndexSpec[]): Promise<AnyIndex[]> {
-    return this.write(() => this.addIndexesSync(collection, specs));
+  /**
+   * Builds new indexes over the stored records in one pass, each record decoded once for all of
+   * them, a batch of records per write transaction: between batches the server answers other
+   * requests (their writes keep the new indexes up to date), and the indexes serve queries once
+   * complete. E11000 on a unique clash, or the collection dropped meanwhile, leaves nothing behind.
+   */
+  async addIndexes(collection: Collection, specs: IndexSpec[]): Promise<AnyIndex[]> {
+    const building = (async () => {
+      const built = await this.write(() => specs.map((spec) => createIndex(this.storage.nextId(), spec, false)));
+      collection.building.push(...built);
+      try {
+        let after: Buffer | null | undefined = null;
+        while (after !== undefined) {
+          const from: Buffer | null = after;
+          after = await this.write(() => {
+            if (this.collections.get(collection.ns) !== collection) throw new CommandError(276, 'IndexBuildAborted', `Index build on ${collection.ns} aborted: the collection was dropped`);
+            return this.indexRecords(collection, built, from, BUILD_BATCH);
+          });
+        }
+        await this.write(() => {
+          collection.building.splice(0);
+          collection.indexes.push(...built);
+          this.storage.saveCatalogEntry(collection.entry());
+        });
+        return built;
+      } catch (error) {
+        collection.building.splice(0);
+        await this.write(() => {
+          for (const index of built) this.storage.clearPrefix(this.storage.index, index.prefix);
+        });
+        throw error;
+      }
+    })();
+    collection.build = building;
+    try {
+      return await building;
+    } finally {
+      collection.build = null;
+    }
+  }
+
+  /** Inside a write: builds new indexes over the stored records of a collection nobody else uses yet (a conversion). */
+  addIndexesSync(collection: Collection, specs: IndexSpec[]): AnyIndex[] {
+    const built = specs.map((spec) => createIndex(this.storage.nextId(), spec, false));
+    this.indexRecords(collection, built, null, Infinity);
+    collection.indexes.push(...built);
+    this.storage.saveCatalogEntry(collection.entry());
+    return built;
   }
 
   /**
-   * Inside a write: builds new indexes over the stored records in one pass, each record decoded
-   * once for all of them (E11000 on a unique clash leaves nothing behind). Entries go straight
-   * into LMDB in record order: sorting them first costs more than LMDB's own ordered inserts.
+   * Inside a write: adds the entries of up to `limit` records after the record key `after` (from
+   * the first when null) to `indexes`. Returns the last record key indexed, or undefined when the
+   * collection's records are done. Entries go straight into LMDB in record order: sorting them
+   * first costs more than LMDB's own ordered inserts.
    */
-  addIndexesSync(collection: Collection, specs: IndexSpec[]): AnyIndex[] {
-    const built = specs.map((spec) => createIndex(this.storage.nextId(), spec, false));
-    for (const { key, value } of this.storage.docs.getRange({ start: collection.prefix, end: prefixEnd(collection.prefix) })) {
+  private indexRecords(collection: Collection, indexes: AnyIndex[], after: Buffer | null, limit: number): Buffer | undefined {
+    let last: Buffer | undefined;
+    let count = 0;
+    const range = { start: after ?? collection.prefix, exclusiveStart: after !== null, end: prefixEnd(collection.prefix), limit: limit === Infinity ? undefined : limit };
+    for (const { key, value } of this.storage.docs.getRange(range)) {
       const idKey = Buffer.from(key.subarray(4));
       const doc = deserialize(value, BSON_READ);
-      for (const index of built) {
+      for (const index of indexes) {
         if (index instanceof TextIndex) {
           this.putPostings(index, idKey, doc);
           continue;
@@ -379,10 +446,10 @@ export class Store {
           this.storage.index.putSync(index.entryKey(ikey, idKey), idKey);
         }
       }
+      last = Buffer.from(key);
+      count++;
     }
-    collection.indexes.push(...built);
-    this.storage.saveCatalogEntry(collection.entry());
-    return built;
+    return count < limit ? undefined : last;
   }
 
   async dropIndex(collection: Collection, name: string): Promise<void> {
@@ -474,7 +541,7 @@ export class Store {
   putRecord(collection: Collection, idKey: Buffer, doc: Doc, old: Doc | undefined, ignore?: (id: string) => boolean, bytes?: Buffer): void {
     const index = this.storage.index;
     const changes: { index: BTreeIndex; add: IndexKey[]; remove: IndexKey[] }[] = [];
-    for (const btree of collection.btreeIndexes) {
+    for (const btree of collection.writtenBTrees) {
       const next = btree.keysOf(doc);
       const before = old ? btree.keysOf(old).keys : [];
       const beforeSet = new Set(before.map((k) => k.key.toString('latin1')));
@@ -493,7 +560,7 @@ export class Store {
       for (const ikey of change.remove) this.removeEntry(change.index, ikey, idKey);
       for (const ikey of change.add) index.putSync(change.index.entryKey(ikey, idKey), idKey);
     }
-    const text = collection.textIndex;
+    const text = collection.writtenText;
     if (text) {
       if (old) this.removePostings(text, idKey, old);
       this.putPostings(text, idKey, doc);
@@ -504,8 +571,8 @@ export class Store {
   }
 
   deleteRecord(collection: Collection, idKey: Buffer, old: Doc): void {
-    for (const btree of collection.btreeIndexes) for (const ikey of btree.keysOf(old).keys) this.removeEntry(btree, ikey, idKey);
-    const text = collection.textIndex;
+    for (const btree of collection.writtenBTrees) for (const ikey of btree.keysOf(old).keys) this.removeEntry(btree, ikey, idKey);
+    const text = collection.writtenText;
     if (text) this.removePostings(text, idKey, old);
     this.storage.docs.removeSync(collection.docKey(idKey));
     this.noteCount(collection, -1);

@@ -9,6 +9,7 @@ import { message } from '../i18n';
 import { findFileType } from '../../../card-types';
 import { contentTypeOf, fileView } from './view';
 import { mayDownload, readableFile } from './service';
+import { safeFileName } from './names';
 import { fileStorage } from './storage';
 import { receiveUpload, UploadRefusal, UPLOAD_REQUEST_CEILING } from './upload';
 import { docxPreview, imageThumbnail } from './preview';
@@ -129,7 +130,8 @@ async function download(ctx: Context): Promise<void> {
     return;
   }
   fileSecurityHeaders(ctx, inline && preview === 'pdf');
-  ctx.attachment(file.name, { type: inline ? 'inline' : 'attachment' });
+  // Names stored before they were cleaned on upload are cleaned on the way out.
+  ctx.attachment(safeFileName(file.name), { type: inline ? 'inline' : 'attachment' });
   ctx.type = contentTypeOf(file);
   ctx.set('Accept-Ranges', 'bytes');
   ctx.etag = file.sha256;

@@ -6,6 +6,8 @@ import { fileRefusal, findFileType, kindOf, type CardTypeDefinition, type CardVa
 import type { CardChange, ValuesCheck } from '../cards/lifecycle';
 import type { CardDoc } from '../cards/model';
 import { findCard, findCards } from '../cards/service';
+import { UserInputError } from '../errors';
+import { message } from '../i18n';
 import { fileStorage } from './storage';
 import type { FileChangeRecord, FileRecord, HistoryEntryDoc } from '../history/model';
 import { FileText, StoredFile, type StoredFileDoc } from './model';
@@ -36,6 +38,15 @@ export async function storedFiles(ids: readonly string[], session?: ClientSessio
 
 const same = (a: Types.ObjectId | null | undefined, b: Types.ObjectId | string | null | undefined) => (a ? String(a) : null) === (b ? String(b) : null);
 
+const unavailableMessage = (actor: Pick<Actor, 'locale'>) =>
+  t(actor, 'Файл не найден или уже прикреплён к другой карточке: загрузите его снова', 'The file is gone or attached elsewhere: upload it again');
+
+/** Whether a stored version is attached to this card's field (an earlier version a change may bring back). */
+const heldBy = (doc: StoredFileDoc, cardId: Types.ObjectId | undefined, fieldKey: string) => doc.state === 'attached' && !!cardId && same(doc.cardId, cardId) && doc.fieldKey === fieldKey;
+
+/** The refusal of a change whose file was taken by another card (or removed) after it was checked. */
+const takenMeanwhile = (actor: Pick<Actor, 'locale'>, fieldKey: string) => new UserInputError(message(actor.locale, 'invalidInput'), { [fieldKey]: unavailableMessage(actor) });
+
 /**
  * Why a file may not go into this field of this card now, or undefined when it may: an upload of the
  * actor's for this type, field and card (or for a new card in this folder), within the field's limits;
@@ -43,9 +54,9 @@ const same = (a: Types.ObjectId | null | undefined, b: Types.ObjectId | string |
  */
 function attachRefusal(check: ValuesCheck, field: FieldDefinition, doc: StoredFileDoc | undefined): string | undefined {
   const { actor, type, card } = check;
-  const unavailable = t(actor, 'Файл не найден или уже прикреплён к другой карточке: загрузите его снова', 'The file is gone or attached elsewhere: upload it again');
+  const unavailable = unavailableMessage(actor);
   if (!doc) return unavailable;
-  if (doc.state === 'attached') return card && same(doc.cardId, card._id) && doc.fieldKey === field.key ? undefined : unavailable;
+  if (doc.state === 'attached') return heldBy(doc, card?._id, field.key) ? undefined : unavailable;
   const ours = doc.state === 'pending' && String(doc.uploadedBy) === actor.userId && doc.cardTypeKey === type.key && doc.fieldKey === field.key;
   const place = card ? same(doc.cardId, card._id) : doc.cardId === null && same(doc.folderId, check.folderId);
   if (!ours || !place) return unavailable;
@@ -110,7 +121,11 @@ async function makePlan(change: CardChange, session: ClientSession): Promise<Fie
     const replacedIds = new Set<string>();
     for (const id of added) {
       const doc = docs.get(id);
-      if (!doc) continue;
+      // Checked before the transaction, the file may since have been removed or attached to another
+      // card (a second save racing for one upload, retried after its write conflict): refused then.
+      if (!doc || (doc.state !== 'pending' && !heldBy(doc, change.after._id, key))) {
+        throw takenMeanwhile(change.actor, key);
+      }
       const previous = removed
         .map((other) => docs.get(other))
         .find((other) => other && !replacedIds.has(String(other._id)) && (same(doc.replaces, other._id) || (doc.lineage !== null && same(doc.lineage, other.lineage))));
@@ -171,7 +186,7 @@ export async function attachFiles(change: CardChange, session: ClientSession): P
         { session },
       );
       // Taken meanwhile (a double submit) or removed as expired: the change must not go through without it.
-      if (result.modifiedCount !== 1) throw new Error(`file ${String(doc._id)} could not be attached`);
+      if (result.modifiedCount !== 1) throw takenMeanwhile(change.actor, plan.fieldKey);
       attached.push({ ...doc, state: 'attached', lineage, version, textState: searchable ? 'pending' : 'none' });
     }
   }

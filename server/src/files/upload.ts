@@ -12,6 +12,7 @@ import type { ErrorCode } from '../errors';
 import { findFolder } from '../folders/service';
 import { FileInspection, FileTooLargeError } from './inspect';
 import { StoredFile, type StoredFileDoc } from './model';
+import { safeFileName } from './names';
 import { fileIdsOf, PENDING_TTL_MS } from './service';
 import { fileStorage } from './storage';
 
@@ -87,17 +88,6 @@ async function uploadTarget(actor: Actor, form: Record<string, string>): Promise
   return { type, field, card, folderId, replaces, version: replaced ? replaced.version + 1 : 1 };
 }
 
-/** A file name as given, without a path, control characters or more than 255 characters. */
-function cleanName(name: string | undefined): string {
-  const base = (name ?? '')
-    .split(/[\\/]/)
-    .pop()!
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u001f\u007f]/g, '')
-    .trim();
-  return base.slice(0, 255) || 'file';
-}
-
 /**
  * Stores one file of the form: its description first (so that whatever a crash leaves behind is
  * cleaned up with the expired uploads), then its bytes, streamed through the inspection into the
@@ -105,7 +95,7 @@ function cleanName(name: string | undefined): string {
  */
 async function storeFile(actor: Actor, target: UploadTarget, source: Readable, givenName: string | undefined): Promise<StoredFileDoc> {
   const now = new Date();
-  const name = cleanName(givenName);
+  const name = safeFileName(givenName);
   const [created] = await StoredFile.create([
     {
       name,
@@ -190,7 +180,11 @@ export function receiveUpload(actor: Actor, request: IncomingMessage): Promise<S
       if (stored) stored.then(resolve, reject);
       else reject(badInput(actor, { file: t(actor, 'Выберите файл', 'Choose a file') }));
     });
-    parser.on('error', (error: Error) => reject(error));
+    // A form that does not parse (a malformed part header, an early end) is the client's mistake; a
+    // client that went away has nobody left to answer.
+    parser.on('error', (error: Error) =>
+      reject(request.destroyed ? error : badInput(actor, { file: t(actor, 'Форма загрузки повреждена: выберите файл снова', 'The upload form is malformed: choose the file again') })),
+    );
     // A client that goes away (cancel) ends the file part early: the storage drops what it got.
     request.on('aborted', () => parser.destroy(new Error('upload aborted by the client')));
     request.pipe(parser);

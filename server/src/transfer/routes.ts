@@ -11,6 +11,7 @@ import { Types } from 'mongoose';
 import { buildActor, type Actor } from '../access/actor';
 import { AppError } from '../errors';
 import { requestLocale } from '../graphql/context';
+import { safeFileName } from '../files/names';
 import { message } from '../i18n';
 import { findJob } from '../jobs/service';
 import { storeFile } from './files';
@@ -90,7 +91,7 @@ export function transferRoutes(router: Router): void {
   /** POST /transfer/uploads?name=<file name>, the file as the body (application/octet-stream) → { id, name, size }. */
   router.post('/transfer/uploads', (ctx) =>
     answering(ctx, async (actor) => {
-      const name = String(ctx.query.name ?? '').trim().slice(0, 255);
+      const name = safeFileName(String(ctx.query.name ?? ''), '');
       // A body type a form cannot send: a page of another site cannot upload in the user's name.
       if (!ctx.is('application/octet-stream')) throw new AppError('BAD_USER_INPUT', t(actor, 'Ожидается файл (application/octet-stream)', 'A file is expected (application/octet-stream)'), { fields: { file: t(actor, 'Ожидается файл', 'A file is expected') } });
       if (!formatOf(name)) {
@@ -129,7 +130,7 @@ export function transferRoutes(router: Router): void {
       const params = job.params as unknown as ImportParams;
       const body = new PassThrough();
       ctx.type = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
-      ctx.attachment(`${params.fileName.replace(/\.(xlsx|csv|txt)$/i, '')} — ${t(actor, 'отклонённые строки', 'refused rows')}.xlsx`);
+      ctx.attachment(`${safeFileName(params.fileName).replace(/\.(xlsx|csv|txt)$/i, '')} — ${t(actor, 'отклонённые строки', 'refused rows')}.xlsx`);
       ctx.body = body;
       const write = async () => {
         const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: body, useStyles: true });

@@ -233,6 +233,30 @@ describe('import and export (API)', function () {
     expect((await natasha.request(UNDO, { id: job.id })).errors?.[0].extensions?.code).to.equal('NOT_FOUND');
   });
 
+  it('puts imported cards into the «Дубликаты» groups, alike to a card already there and to each other; undoing the import takes them out', async () => {
+    const dupFolder = await createFolder(admin, { libraryId, name: 'Дубликаты импорта', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, dupFolder, [{ principalId: userIds.tanya, level: 'full' }]);
+    const { createCard } = await tanya.data<{ createCard: { id: string } }>('mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Северный ветер»" }) { id } }', { f: dupFolder });
+    const file = Buffer.from('Наименование;Примечания\nСеверный ветер;из файла\nАО «Полярная звезда»;\nПолярная звезда;повтор\nООО «Южный берег»;\n', 'utf8');
+    const { job } = await importFile(server, tanya, { name: 'dup.csv', content: file }, { folderId: dupFolder, typeKey: 'counterparty' }, asIs);
+    expect(job.result, job.error ?? '').to.include({ created: 4, refused: 0 });
+    type Group = { cards: { id: string; title: string }[] };
+    const GROUPS = '{ duplicateGroups(typeKey: "counterparty", first: 50) { edges { node { cards { id title } } } } }';
+    const groupTitles = async () =>
+      (await tanya.data<{ duplicateGroups: { edges: { node: Group }[] } }>(GROUPS)).duplicateGroups.edges
+        .map((edge) => edge.node.cards.map((card) => card.title).sort())
+        .filter((titles) => titles.some((title) => /Северный|Полярная|Южный/.test(title)))
+        .sort();
+    expect(await groupTitles()).to.deep.equal([
+      ['АО «Полярная звезда»', 'Полярная звезда'],
+      ['ООО «Северный ветер»', 'Северный ветер'],
+    ]);
+    const undo = (await tanya.data<{ undoImport: Job }>(`mutation($id: ID!) { undoImport(importId: $id) { ${JOB_FIELDS} } }`, { id: job.id })).undoImport;
+    expect((await finishedJob(tanya, undo.id)).state).to.equal('succeeded');
+    expect(await groupTitles()).to.deep.equal([]);
+    expect((await folderCards(tanya, dupFolder)).map((card) => card.id)).to.deep.equal([createCard.id]);
+  });
+
   it('does not reveal a card the importing user cannot read: a row with its INN is refused as taken, never named, matched or skipped', async () => {
     const closed = await createFolder(admin, { libraryId, name: 'Закрытая', allowedCardTypes: ['counterparty'] });
     await admin.data('mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Тайный партнёр»", inn: "7812014560" }) { id } }', { f: closed });

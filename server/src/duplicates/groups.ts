@@ -94,13 +94,64 @@ export async function alikeCards(
   // answer from the _id index, reading every key document of the collection.
   const filter: Record<string, unknown> = { keys: { $in: keys }, typeKey: type.key };
   const candidates = options.find ? await options.find(filter) : await DuplicateKey.find(filter).limit(MAX_CANDIDATES).lean<DuplicateKeyDoc[]>();
-  const found = [];
+  return alikeAmong(type, rules, values, candidates, options.exclude);
+}
+
+type Alike = Awaited<ReturnType<typeof alikeCards>>[number];
+
+/** The candidates alike to these values (not `exclude`), best first. */
+function alikeAmong(type: CardTypeDefinition, rules: TypeRules, values: CardValues, candidates: Iterable<DuplicateKeyDoc>, exclude?: Types.ObjectId): Alike[] {
+  const found: Alike[] = [];
   for (const doc of candidates) {
-    if (options.exclude?.equals(doc._id)) continue;
+    if (exclude?.equals(doc._id)) continue;
     const alike = likeness(type, rules, values, doc);
     if (alike) found.push({ doc, ...alike });
   }
   return found.sort((x, y) => y.score - x.score);
+}
+
+/** Lookup keys asked in one query at most (a long `$in` is read key by key; thousands of them are still one request). */
+const KEYS_PER_QUERY = 2000;
+
+/**
+ * Cards alike to each of many (a batch of an import): their lookup keys are asked in a few queries
+ * rather than one per card; each card then compares with at most MAX_CANDIDATES of the key
+ * documents that share a key with it, as `alikeCards` does.
+ */
+async function alikeCardsOfMany(type: CardTypeDefinition, rules: TypeRules, cards: { id: Types.ObjectId; values: CardValues }[]): Promise<Map<Types.ObjectId, Alike[]>> {
+  const lookups = new Map<Types.ObjectId, string[]>();
+  for (const card of cards) lookups.set(card.id, await lookupKeys(type, rules, card.values));
+  const wanted = new Set([...lookups.values()].flat());
+  const asking = [...wanted];
+  const byKey = new Map<string, DuplicateKeyDoc[]>();
+  const fetched = new Set<string>();
+  for (let start = 0; start < asking.length; start += KEYS_PER_QUERY) {
+    const docs = await DuplicateKey.find({ keys: { $in: asking.slice(start, start + KEYS_PER_QUERY) }, typeKey: type.key })
+      .limit(MAX_CANDIDATES * cards.length)
+      .lean<DuplicateKeyDoc[]>();
+    for (const doc of docs) {
+      if (fetched.has(String(doc._id))) continue;
+      fetched.add(String(doc._id));
+      for (const key of doc.keys) {
+        if (!wanted.has(key)) continue;
+        const holders = byKey.get(key);
+        if (holders) holders.push(doc);
+        else byKey.set(key, [doc]);
+      }
+    }
+  }
+  const found = new Map<Types.ObjectId, Alike[]>();
+  for (const card of cards) {
+    const candidates = new Map<string, DuplicateKeyDoc>();
+    for (const key of lookups.get(card.id) ?? []) {
+      for (const doc of byKey.get(key) ?? []) {
+        if (candidates.size >= MAX_CANDIDATES) break;
+        candidates.set(String(doc._id), doc);
+      }
+    }
+    found.set(card.id, alikeAmong(type, rules, card.values, candidates.values(), card.id));
+  }
+  return found;
 }
 
 /**
@@ -111,9 +162,10 @@ export async function alikeCards(
 export async function refreshGroupsAround(type: CardTypeDefinition, rules: TypeRules | null, cards: { id: Types.ObjectId; values: CardValues | null }[]): Promise<void> {
   const changed = new Set(cards.map((card) => String(card.id)));
   const found: DuplicateEdge[] = [];
-  for (const card of cards) {
-    if (!rules || !card.values) continue;
-    for (const other of await alikeCards(type, rules, card.values, { exclude: card.id })) {
+  const present = cards.filter((card): card is { id: Types.ObjectId; values: CardValues } => card.values !== null);
+  const alike = rules ? await alikeCardsOfMany(type, rules, present) : new Map<Types.ObjectId, Alike[]>();
+  for (const card of present) {
+    for (const other of alike.get(card.id) ?? []) {
       if (changed.has(String(other.doc._id)) && String(other.doc._id) < String(card.id)) continue;
       for (const rule of other.rules) found.push({ a: card.id, b: other.doc._id, rule: rule.id, score: rule.score });
     }

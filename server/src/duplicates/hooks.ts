@@ -1,5 +1,5 @@
 import type { CardChange, CardLifecycleHooks } from '../cards/lifecycle';
-import { storeCardKeys } from './keys';
+import { storeCardKeys, storeKeysOfCards } from './keys';
 import { refreshGroupsAround } from './groups';
 import { rulesOf, type TypeRules } from './rules';
 
@@ -29,4 +29,35 @@ export const duplicateHooks: CardLifecycleHooks = {
     const card = change.after;
     await refreshGroupsAround(change.type, rules, [{ id: card._id, values: card.inTrash ? null : card.values }]);
   },
+  // A batch (an import, its undo, a merge): the keys of all its cards in one write, the groups
+  // around them found again once per type — a few queries per batch, not a few per card.
+  async beforeSaveBatch(changes, session) {
+    const touched = await changesTouched(changes);
+    await storeKeysOfCards(touched.map(({ change, rules }) => ({ type: change.type, rules, card: change.after })), session);
+  },
+  async afterCommitBatch(changes) {
+    const byType = new Map<string, { change: CardChange; rules: TypeRules }[]>();
+    for (const item of await changesTouched(changes)) {
+      const items = byType.get(item.change.type.key);
+      if (items) items.push(item);
+      else byType.set(item.change.type.key, [item]);
+    }
+    for (const items of byType.values()) {
+      const { change, rules } = items[0];
+      await refreshGroupsAround(
+        change.type,
+        rules,
+        items.map(({ change: { after } }) => ({ id: after._id, values: after.inTrash ? null : after.values })),
+      );
+    }
+  },
 };
+
+async function changesTouched(changes: CardChange[]): Promise<{ change: CardChange; rules: TypeRules }[]> {
+  const touched: { change: CardChange; rules: TypeRules }[] = [];
+  for (const change of changes) {
+    const rules = await rulesTouched(change);
+    if (rules) touched.push({ change, rules });
+  }
+  return touched;
+}

@@ -68,17 +68,25 @@ export interface KeyedCard {
   values: CardValues;
 }
 
-/** Keeps a card's keys current (inside its transaction): written while it is outside the trash and its type has rules. */
-export async function storeCardKeys(type: CardTypeDefinition, rules: TypeRules | null, card: KeyedCard, session?: ClientSession): Promise<void> {
+/** The write that keeps a card's keys current: stored while it is outside the trash and its type has rules, else removed. */
+function keyWrite(type: CardTypeDefinition, rules: TypeRules | null, card: KeyedCard) {
   const { keys, names } = rules && !card.inTrash ? cardKeys(type, rules, card.values) : { keys: [], names: {} };
-  if (keys.length === 0) {
-    await DuplicateKey.deleteOne({ _id: card._id }, { session });
-    return;
-  }
-  await DuplicateKey.replaceOne(
-    { _id: card._id },
-    { _id: card._id, typeKey: card.typeKey, folderId: card.folderId, libraryId: card.libraryId, keys, names },
-    { upsert: true, session },
+  if (keys.length === 0) return { deleteOne: { filter: { _id: card._id } } };
+  const replacement = { _id: card._id, typeKey: card.typeKey, folderId: card.folderId, libraryId: card.libraryId, keys, names };
+  return { replaceOne: { filter: { _id: card._id }, replacement, upsert: true } };
+}
+
+/** Keeps a card's keys current (inside its transaction). */
+export async function storeCardKeys(type: CardTypeDefinition, rules: TypeRules | null, card: KeyedCard, session?: ClientSession): Promise<void> {
+  await storeKeysOfCards([{ type, rules, card }], session);
+}
+
+/** Keeps the keys of many cards current in one write (a batch of an import, inside its transaction). */
+export async function storeKeysOfCards(cards: { type: CardTypeDefinition; rules: TypeRules | null; card: KeyedCard }[], session?: ClientSession): Promise<void> {
+  if (cards.length === 0) return;
+  await DuplicateKey.bulkWrite(
+    cards.map(({ type, rules, card }) => keyWrite(type, rules, card)),
+    { session, ordered: false },
   );
 }
 

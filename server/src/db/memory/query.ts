@@ -451,7 +451,10 @@ function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 |
   ranges.sort((a, b) => Buffer.compare(a.start, b.start));
   // `$in` may repeat a value: each range is read once.
   for (let i = ranges.length - 1; i > 0; i--) if (ranges[i]!.start.equals(ranges[i - 1]!.start)) ranges.splice(i, 1);
-  const score = equalities * 10 + (range ? 5 : 0) + (sortKeys.length > 0 && sortCovered ? 8 : 0) + (exact ? 2 : 0) + (index.unique ? 1 : 0) - (points.length > 1 ? 1 : 0);
+  // A unique index equal on all its fields reads one key per value at most: such point lookups (a
+  // batch of INNs by `$in`) rank above an equality on a field many records share.
+  const lookups = ranges.length > 0 && ranges.every((r) => r.point);
+  const score = equalities * 10 + (range ? 5 : 0) + (sortKeys.length > 0 && sortCovered ? 8 : 0) + (exact ? 2 : 0) + (index.unique ? (lookups ? 3 : 1) : 0) - (points.length > 1 ? 1 : 0);
   return {
     plan: { index, ranges, reverse, merge: merge ? ranges.map((r) => r.start.length) : null, sorted: sortKeys.length === 0 || sortCovered, exact, dedupe: index.multikey, stage: 'IXSCAN' },
     score,
@@ -460,15 +463,32 @@ function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 |
 
 /** A partial index serves a filter that repeats each clause of its filter expression. */
 function impliesPartial(filter: Doc, expression: Doc): boolean {
-  const clauses = new Map<string, string>();
+  const clauses = new Map<string, unknown>();
   const visit = (clause: Doc) => {
     for (const [field, value] of Object.entries(clause)) {
       if (field === '$and' && Array.isArray(value)) value.forEach((part) => isPlainObject(part) && visit(part));
-      else clauses.set(field, JSON.stringify(value));
+      else clauses.set(field, value);
     }
   };
   visit(filter);
-  return Object.entries(expression).every(([field, value]) => clauses.get(field) === JSON.stringify(value));
+  return Object.entries(expression).every(([field, value]) => {
+    if (!clauses.has(field)) return false;
+    const clause = clauses.get(field);
+    if (JSON.stringify(clause) === JSON.stringify(value)) return true;
+    // `{ $exists: true }` is implied by a condition that no missing field meets (as MongoDB's planner reads it).
+    return JSON.stringify(value) === '{"$exists":true}' && impliesExists(clause);
+  });
+}
+
+/** Whether only a present field can meet the condition: a value, `$eq`, `$in` or a bound other than null. */
+function impliesExists(condition: unknown): boolean {
+  const notNull = (value: unknown) => value !== null && value !== undefined;
+  if (!isPlainObject(condition) || !Object.keys(condition).some((key) => key.startsWith('$'))) return notNull(condition);
+  return Object.entries(condition).some(([operator, operand]) => {
+    if (operator === '$exists') return operand === true;
+    if (operator === '$in') return Array.isArray(operand) && operand.every(notNull);
+    return ['$eq', '$gt', '$gte', '$lt', '$lte'].includes(operator) && notNull(operand);
+  });
 }
 
 /** Chooses how to find candidates; any plan yields a superset of the matches unless `exact`. */

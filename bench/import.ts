@@ -1,14 +1,24 @@
 /**
  * `npm run bench:import [-- --rows 100000]`: a CSV of N counterparties (name, INN, phone, e-mail,
  * notes) uploaded over HTTP and imported as the background job, as a user would; meanwhile a
- * colleague's client asks for the folder's first page every 200 ms. Prints the file size, the
- * rows per second, the job's wall time, and the page latencies during the import. MONGODB_URI is
- * used when set, else Kartoteka's in-memory server. Prints numbers; asserts nothing.
+ * colleague's client asks for the folder's first page every 200 ms. The server starts as `npm start`
+ * does: MONGODB_URI when set, else the built-in database in its own process (a temporary data
+ * directory). Prints the file size, the rows per second, the job's wall time, the CPU time the
+ * server and the database process spent on it (on a busy machine the wall time says little), and
+ * the page latencies during the import. Prints numbers; asserts nothing.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ApiClient } from '../test/support/api-client';
 import { createCorrespondents } from '../test/support/fixtures';
-import { BENCH_ADMIN, benchDatabaseUri, ms, percentile, printMachine, startBenchServer } from './support';
+import { loadConfig } from '../server/src/config';
+import { createLogger } from '../server/src/logger';
+import { CLIENT_DIST } from '../server/src/paths';
+import { startServer } from '../server/src/server';
+import { BENCH_ADMIN, ms, percentile, printMachine } from './support';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' } } });
 const ROWS = Number(values.rows);
@@ -34,10 +44,39 @@ async function login(url: string, loginName: string, password: string): Promise<
   return client;
 }
 
+/** CPU seconds (user + system) of this process's children — the database process — from /proc; null where there is none. */
+function childrenCpuSeconds(): number | null {
+  let ticks = 0;
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      // After the command's parenthesised name: state, ppid, … utime (14th field), stime (15th).
+      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+      if (Number(fields[1]) === process.pid) ticks += Number(fields[11]) + Number(fields[12]);
+    }
+  } catch {
+    return null;
+  }
+  return ticks / 100;
+}
+
+const cpuSeconds = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1e6;
+
 async function main(): Promise<void> {
   printMachine();
-  const database = await benchDatabaseUri();
-  const server = await startBenchServer(database.uri);
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'kartoteka-bench-import-'));
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    DATA_DIR: dataDir,
+    SEED_DEMO_DATA: 'false',
+    ADMIN_LOGIN: BENCH_ADMIN.login,
+    ADMIN_PASSWORD: BENCH_ADMIN.password,
+    ...(process.env.MONGODB_URI && { MONGODB_URI: process.env.MONGODB_URI }),
+  });
+  const server = await startServer(config, createLogger(config), { clientDist: CLIENT_DIST, dbName: `bench_${Date.now()}` });
   try {
     const admin = await login(server.url, BENCH_ADMIN.login, BENCH_ADMIN.password);
     const { folderId } = await createCorrespondents(admin, PASSWORD, [
@@ -47,7 +86,7 @@ async function main(): Promise<void> {
     const importer = await login(server.url, 'importer', PASSWORD);
     const colleague = await login(server.url, 'colleague', PASSWORD);
     const file = csv(ROWS);
-    console.log(`database: ${database.kind}; file: ${ROWS} rows, ${(file.length / 2 ** 20).toFixed(1)} MiB CSV (UTF-8, ;)`);
+    console.log(`database: ${server.database.kind}${server.database.kind === 'mongodb' ? '' : ' (started as npm start does)'}; load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}; file: ${ROWS} rows, ${(file.length / 2 ** 20).toFixed(1)} MiB CSV (UTF-8, ;)`);
 
     const uploadStarted = performance.now();
     const response = await fetch(`${server.url}/transfer/uploads?name=bench.csv`, {
@@ -64,6 +103,8 @@ async function main(): Promise<void> {
       { input },
     );
     const started = performance.now();
+    const serverCpu = process.cpuUsage();
+    const databaseCpu = childrenCpuSeconds();
     const { startImport } = await importer.data<{ startImport: { id: string } }>(
       'mutation($input: ImportSettingsInput!, $mapping: ImportMappingInput!) { startImport(input: $input, mapping: $mapping, dryRun: false) { id } }',
       { input, mapping: { columns: importInspection.mapping.columns, onMatch: 'skip' } },
@@ -92,12 +133,19 @@ async function main(): Promise<void> {
       }
     }
     const seconds = (performance.now() - started) / 1000;
+    const serverSeconds = cpuSeconds(process.cpuUsage(serverCpu));
+    const databaseSeconds = databaseCpu === null ? null : childrenCpuSeconds()! - databaseCpu;
     const { created, refused } = (job.result ?? {}) as { created?: number; refused?: number };
     console.log(`import: ${job.state}${job.error ? ` (${job.error})` : ''}; created ${created}, refused ${refused}; ${seconds.toFixed(1)} s → ${(ROWS / seconds).toFixed(0)} rows/s`);
+    console.log(
+      `CPU during the import: server ${serverSeconds.toFixed(1)} s (this process, the colleague's and the importer's clients included)` +
+        (databaseSeconds === null ? '' : `, database process ${databaseSeconds.toFixed(1)} s`) +
+        `; load average now ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`,
+    );
     console.log(`folder page (50 cards) during the import, ${pages.length} requests: p50 ${ms(percentile(pages, 50))}, p99 ${ms(percentile(pages, 99))}, max ${ms(Math.max(...pages))}; failed: ${failedPages}`);
   } finally {
     await server.stop();
-    await database.stop();
+    await rm(dataDir, { recursive: true, force: true });
   }
 }
 

@@ -84,7 +84,8 @@ export async function storeCardKeys(type: CardTypeDefinition, rules: TypeRules |
 /** Keeps the keys of many cards current in one write (a batch of an import, inside its transaction). */
 export async function storeKeysOfCards(cards: { type: CardTypeDefinition; rules: TypeRules | null; card: KeyedCard }[], session?: ClientSession): Promise<void> {
   if (cards.length === 0) return;
-  await DuplicateKey.bulkWrite(
+  // The driver's own bulk write: the documents are complete as built here (no casting per card).
+  await DuplicateKey.collection.bulkWrite(
     cards.map(({ type, rules, card }) => keyWrite(type, rules, card)),
     { session, ordered: false },
   );

@@ -290,7 +290,9 @@ async function decide(plan: Plan, work: RowWork[]): Promise<void> {
   await refuseTakenUniques(plan, work);
 }
 
+/** A row's record, complete as stored (inserted as it is, without a model instance per row). */
 const rowRecord = (importId: Types.ObjectId, item: RowWork, card: { before: CardDoc | null; after: CardDoc } | null) => ({
+  _id: new Types.ObjectId(),
   importId,
   row: item.row,
   outcome: item.outcome!,
@@ -298,6 +300,7 @@ const rowRecord = (importId: Types.ObjectId, item: RowWork, card: { before: Card
   before: card?.before && item.outcome === 'updated' ? Object.fromEntries(diffValues(card.before.values, card.after.values).map((change) => [change.key, change.before ?? null])) : null,
   after: item.outcome === 'updated' && card ? Object.fromEntries(diffValues(card.before!.values, card.after.values).map((change) => [change.key, change.after ?? null])) : null,
   ...(item.outcome === 'refused' && { cells: item.cells.map((cell) => (cell instanceof Date ? cell.toISOString() : cell)), problems: item.problems }),
+  undoneAt: null,
 });
 
 /** Writes decided rows in one transaction: new cards, updates (on the version read), history, row records. */
@@ -337,7 +340,7 @@ async function writeRows(plan: Plan, importId: Types.ObjectId, work: RowWork[], 
       alsoInside: async (_changes, session) => {
         await ImportRow.insertMany(
           work.map((item) => rowRecord(importId, item, written.get(item) ?? null)),
-          { session },
+          { session, lean: true },
         );
       },
     },

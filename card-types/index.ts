@@ -74,13 +74,17 @@ export { extensionOf, fileTypeByName, fileTypeKeys, fileTypeOfContent, fileTypes
 export { allowedFileTypes, DEFAULT_FILE_MAX_MB, FILE_MAX_MB_CEILING, fileRefusal, fileSizeLimit } from './kinds/file';
 export {
   canConvertKind,
+  fieldChangePlanner,
   fieldChangeReadsValues,
   mergeCodeAndAdminDefinition,
   planFieldChange,
+  valueChanges,
   type DefinitionMerge,
+  type FieldChangePlanner,
   type DuplicateGroup,
   type ExistingValue,
   type FieldChangeOptions,
   type FieldChangePlan,
   type ValueFailure,
+  type ValueOutcome,
 } from './kernel/schema-change';

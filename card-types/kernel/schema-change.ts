@@ -96,44 +96,80 @@ export interface FieldChangeOptions {
   fill?: StoredValue;
 }
 
+/** What one card's stored value becomes: its new stored value (undefined: empty, after any fill-in value), or why it would not convert. */
+export type ValueOutcome = { value: StoredValue | undefined } | { error: string };
+
+/** A field change, ready to be applied to stored values one at a time (see `fieldChangePlanner`). */
+export interface FieldChangePlanner {
+  allowed: boolean;
+  refusal?: string;
+  /** Presentation only: no card is read or written. */
+  noOp: boolean;
+  /** The changed field binds every shown card to a value (required and not hidden). */
+  required: boolean;
+  /** The missing cards may stay without a value (required for new and edited cards only). */
+  missingMayStay: boolean;
+  unique: boolean;
+  /** One card's stored value under the changed field. Pure: the same value always gets the same outcome. */
+  apply(value: unknown): ValueOutcome;
+}
+
+/**
+ * Prepares changing `from` into `to` (same key; `from` undefined for a new field): whether it is
+ * allowed at all, whether it touches values, and the function that converts one stored value
+ * (filling in `fill` where the value is empty). `planFieldChange` runs it over every card; the
+ * server runs it over distinct values and, when saving, card by card in batches.
+ */
+export function fieldChangePlanner(from: FieldDefinition | undefined, to: FieldDefinition, { locale = 'ru', fill }: FieldChangeOptions = {}): FieldChangePlanner {
+  const old = from ?? to;
+  const required = to.required === true && to.hidden !== true;
+  const base = { allowed: true, noOp: false, required, missingMayStay: required && to.requiredFor === 'newAndEdited', unique: to.unique === true };
+  const never = (): ValueOutcome => ({ value: undefined });
+  if (old.key !== to.key) return { ...base, allowed: false, refusal: messages.keyChangeRefused[locale], apply: never };
+  const carry = conversion(old.kind, to.kind);
+  if (!carry) return { ...base, allowed: false, refusal: messages.kindChangeRefused(kindOf(old).labels, kindOf(to).labels)[locale], apply: never };
+  if (fill === undefined && (from ? dataShape(from) === dataShape(to) : !required)) return { ...base, noOp: true, apply: (value) => ({ value: isEmptyValue(value) ? undefined : (value as StoredValue) }) };
+  const normalize = compileField({ ...to, required: false });
+  return {
+    ...base,
+    apply(value) {
+      if (isEmptyValue(value)) return { value: fill };
+      const carried = carriedOver(carry, old, to, value as StoredValue);
+      const outcome = 'reason' in carried ? { error: carried.reason[locale] } : normalize(carried.input, locale);
+      if ('error' in outcome) return { error: outcome.error };
+      return { value: outcome.value ?? fill };
+    },
+  };
+}
+
+/** Whether a value changes when stored anew (both empty counts as the same). */
+export function valueChanges(before: unknown, after: StoredValue | undefined): boolean {
+  return JSON.stringify(after) !== JSON.stringify(isEmptyValue(before) ? undefined : before);
+}
+
 /**
  * Plans changing `from` into `to` (same key; `from` undefined for a new field) against the existing
  * values of the field: which values convert and to what, which would not and why, which cards get
  * the fill-in value, and — when the new field is required or unique — the cards that would still
  * lack a value and the groups of cards sharing one. Reads `cards` once; writes nothing.
  */
-export function planFieldChange(
-  from: FieldDefinition | undefined,
-  to: FieldDefinition,
-  cards: Iterable<ExistingValue>,
-  { locale = 'ru', fill }: FieldChangeOptions = {},
-): FieldChangePlan {
+export function planFieldChange(from: FieldDefinition | undefined, to: FieldDefinition, cards: Iterable<ExistingValue>, options: FieldChangeOptions = {}): FieldChangePlan {
   const plan: FieldChangePlan = { allowed: true, noOp: false, updates: [], failures: [], missing: [], missingAccepted: false, duplicates: [], safe: false };
-  const old = from ?? to;
-  if (old.key !== to.key) return { ...plan, allowed: false, refusal: messages.keyChangeRefused[locale] };
-  const carry = conversion(old.kind, to.kind);
-  if (!carry) return { ...plan, allowed: false, refusal: messages.kindChangeRefused(kindOf(old).labels, kindOf(to).labels)[locale] };
-  const required = to.required === true && to.hidden !== true;
-  if (fill === undefined && (from ? dataShape(from) === dataShape(to) : !required)) return { ...plan, noOp: true, safe: true };
-
-  const normalize = compileField({ ...to, required: false });
+  const planner = fieldChangePlanner(from, to, options);
+  if (!planner.allowed) return { ...plan, allowed: false, refusal: planner.refusal };
+  if (planner.noOp) return { ...plan, noOp: true, safe: true };
   const holders = new Map<string, DuplicateGroup>();
   for (const { cardId, value } of cards) {
-    let stored: StoredValue | undefined;
-    if (!isEmptyValue(value)) {
-      const carried = carriedOver(carry, old, to, value as StoredValue);
-      const outcome = 'reason' in carried ? { error: carried.reason[locale] } : normalize(carried.input, locale);
-      if ('error' in outcome) {
-        plan.failures.push({ cardId, value, reason: outcome.error });
-        continue;
-      }
-      stored = outcome.value;
+    const outcome = planner.apply(value);
+    if ('error' in outcome) {
+      plan.failures.push({ cardId, value, reason: outcome.error });
+      continue;
     }
-    stored ??= fill;
-    if (JSON.stringify(stored) !== JSON.stringify(isEmptyValue(value) ? undefined : value)) plan.updates.push({ cardId, value: stored });
+    const stored = outcome.value;
+    if (valueChanges(value, stored)) plan.updates.push({ cardId, value: stored });
     if (stored === undefined) {
-      if (required) plan.missing.push(cardId);
-    } else if (to.unique) {
+      if (planner.required) plan.missing.push(cardId);
+    } else if (planner.unique) {
       const key = JSON.stringify(stored);
       const group = holders.get(key) ?? { value: stored, cardIds: [] };
       group.cardIds.push(cardId);
@@ -141,7 +177,7 @@ export function planFieldChange(
     }
   }
   plan.duplicates = [...holders.values()].filter((group) => group.cardIds.length > 1);
-  plan.missingAccepted = plan.missing.length > 0 && to.requiredFor === 'newAndEdited';
+  plan.missingAccepted = plan.missing.length > 0 && planner.missingMayStay;
   plan.safe = plan.failures.length === 0 && (plan.missing.length === 0 || plan.missingAccepted) && plan.duplicates.length === 0;
   return plan;
 }

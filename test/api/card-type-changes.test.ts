@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { RunningServer } from '../../server/src/server';
 import { refusalFields, type ApiClient } from '../support/api-client';
-import { createCorrespondents } from '../support/fixtures';
+import { createCorrespondents, typeChangeApplied } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
 
 const PASSWORD = 'secret-password-1';
@@ -10,7 +10,7 @@ const REQUIRED = 'Обязательное поле';
 const PREVIEW = `query($d: CardTypeInput!) { cardTypeChangePreview(definition: $d) {
   safe hiddenFields restoredFields removedTabs { key }
   fields { key safe missing missingCount firstTwo: missing(first: 2) missingAccepted updates failures { cardId } failureCount duplicates { cardIds } duplicateCount } } }`;
-const UPDATE = 'mutation($d: CardTypeInput!) { updateCardType(definition: $d) { key fields { key required requiredFor hidden } relatedTabs { key } } }';
+const UPDATE = 'mutation($d: CardTypeInput!) { updateCardType(definition: $d) { key fields { key required requiredFor hidden } relatedTabs { key } changeJob { id } } }';
 const CREATE_TYPE = 'mutation($d: CardTypeInput!) { createCardType(definition: $d) { key names { ru en } fields { key label { ru en } } } }';
 const CARD = 'query($id: ID!) { card(id: $id) { title values hiddenValues } }';
 const UPDATE_CARD = 'mutation($id: ID!, $version: Int!, $v: JSON!) { updateCard(id: $id, version: $version, values: $v) { version values } }';
@@ -46,6 +46,12 @@ describe('issue 14: what changing a card type does to existing cards, seen throu
   let folderId: string;
   const counterparties: string[] = [];
 
+  /** Saves a change and waits, as the designer does, until it is applied to the cards. */
+  const save = async <T extends { updateCardType: object }>(definition: unknown) => {
+    const saved = await admin.data<T & { updateCardType: { changeJob: { id: string } | null } }>(UPDATE, { d: definition });
+    await typeChangeApplied(admin, saved.updateCardType.changeJob);
+    return saved;
+  };
   const preview = async (definition: unknown) => (await admin.data<{ cardTypeChangePreview: Preview }>(PREVIEW, { d: definition })).cardTypeChangePreview;
   const card = async (client: ApiClient, id: string) => (await client.data<{ card: { title: string; values: Record<string, unknown>; hiddenValues: Record<string, unknown> | null } }>(CARD, { id })).card;
   const version = async (id: string) => (await admin.data<{ card: { version: number } }>('query($id: ID!) { card(id: $id) { version } }', { id })).card.version;
@@ -93,9 +99,7 @@ describe('issue 14: what changing a card type does to existing cards, seen throu
   });
 
   it('item 1: accepted as «required for new and edited cards only», an edit that leaves «Сегмент» alone is not refused; new cards and edits of it are', async () => {
-    const saved = await admin.data<{ updateCardType: { fields: { key: string; required: boolean; requiredFor: string | null }[]; relatedTabs: { key: string }[] } }>(UPDATE, {
-      d: counterpartyChange([segment({ requiredFor: 'newAndEdited' })]),
-    });
+    const saved = await save<{ updateCardType: { fields: { key: string; required: boolean; requiredFor: string | null }[]; relatedTabs: { key: string }[] } }>(counterpartyChange([segment({ requiredFor: 'newAndEdited' })]));
     expect(saved.updateCardType.fields.find((field) => field.key === 'segment')).to.deep.equal({ key: 'segment', required: true, requiredFor: 'newAndEdited', hidden: false });
     expect(saved.updateCardType.fields.find((field) => field.key === 'name')).to.include({ required: true, requiredFor: 'all' });
 
@@ -119,7 +123,7 @@ describe('issue 14: what changing a card type does to existing cards, seen throu
     const dryRun = await preview(filled);
     expect(dryRun.safe).to.equal(true);
     expect(dryRun.fields.find((field) => field.key === 'segment')).to.include({ updates: 4, safe: true });
-    const saved = await admin.data<{ updateCardType: { fields: { key: string; requiredFor: string | null }[] } }>(UPDATE, { d: filled });
+    const saved = await save<{ updateCardType: { fields: { key: string; requiredFor: string | null }[] } }>(filled);
     expect(saved.updateCardType.fields.find((field) => field.key === 'segment')?.requiredFor).to.equal('all');
     const segments = await Promise.all(counterparties.map(async (id) => (await card(admin, id)).values.segment));
     expect(segments).to.deep.equal(['малый бизнес', 'розница', 'малый бизнес', 'малый бизнес', 'малый бизнес', 'опт']);
@@ -131,7 +135,7 @@ describe('issue 14: what changing a card type does to existing cards, seen throu
   it('item 3: a partial definition keeps the fields and the «Контактные лица» tab it leaves out; the dry run lists every hidden field and removed tab', async () => {
     const relabelled = counterpartyChange([{ key: 'notes', kind: 'text', label: { ru: 'Заметки', en: 'Notes' } }]);
     expect(await preview(relabelled)).to.deep.include({ safe: true, hiddenFields: [], restoredFields: [], removedTabs: [] });
-    const saved = await admin.data<{ updateCardType: { fields: { key: string; hidden: boolean }[]; relatedTabs: { key: string }[] } }>(UPDATE, { d: relabelled });
+    const saved = await save<{ updateCardType: { fields: { key: string; hidden: boolean }[]; relatedTabs: { key: string }[] } }>(relabelled);
     expect(saved.updateCardType.relatedTabs.map((tab) => tab.key)).to.deep.equal(['contacts', 'proposals', 'contracts']);
     expect(saved.updateCardType.fields.filter((field) => field.hidden)).to.deep.equal([]);
     expect(saved.updateCardType.fields.map((field) => field.key)).to.include.members(['name', 'inn', 'phone', 'segment', 'notes']);
@@ -146,11 +150,11 @@ describe('issue 14: what changing a card type does to existing cards, seen throu
   });
 
   it('item 4: values of a hidden field leave Card.values, search and titles (administrators read them in hiddenValues); they cannot be written', async () => {
-    await admin.data(UPDATE, { d: counterpartyChange([segment()], { titleTemplate: '{name} {segment}' }) });
+    await save(counterpartyChange([segment()], { titleTemplate: '{name} {segment}' }));
     expect((await card(editor, counterparties[5])).title).to.equal('ООО «Зета» опт');
     expect(await search(editor, 'опт')).to.deep.equal([counterparties[5]]);
 
-    const hidden = await admin.data<{ updateCardType: { fields: { key: string; hidden: boolean }[] } }>(UPDATE, { d: counterpartyChange([segment({ hidden: true })], { titleTemplate: '{name} {segment}' }) });
+    const hidden = await save<{ updateCardType: { fields: { key: string; hidden: boolean }[] } }>(counterpartyChange([segment({ hidden: true })], { titleTemplate: '{name} {segment}' }));
     expect(hidden.updateCardType.fields.find((field) => field.key === 'segment')?.hidden).to.equal(true);
     const seenByEditor = await card(editor, counterparties[5]);
     expect(seenByEditor).to.deep.equal({ title: 'ООО «Зета»', values: { name: 'ООО «Зета»' }, hiddenValues: null });
@@ -177,7 +181,7 @@ describe('issue 14: what changing a card type does to existing cards, seen throu
     expect(dryRun.fields.find((field) => field.key === 'segment')?.missing).to.deep.equal([eta]);
     expect(refusalFields(await admin.request(UPDATE, { d: shown }))).to.have.property('fields.0.required').that.match(/^Карточек без значения: 1\./);
 
-    await admin.data(UPDATE, { d: counterpartyChange([segment({ fillMissing: 'опт' })], { titleTemplate: '{name}' }) });
+    await save(counterpartyChange([segment({ fillMissing: 'опт' })], { titleTemplate: '{name}' }));
     expect((await card(editor, eta)).values).to.deep.equal({ name: 'ООО «Эта»', segment: 'опт' });
     expect((await card(editor, counterparties[5])).values).to.deep.equal({ name: 'ООО «Зета-М»', segment: 'опт' });
   });
@@ -239,7 +243,7 @@ describe('issue 14: what changing a card type does to existing cards, seen throu
       const refused = refusalFields(await admin.request(UPDATE, { d: withPattern(pattern) }));
       expect(refused, pattern).to.have.property('fields.1.pattern').that.match(/^Шаблон может проверяться очень долго/);
     }
-    await admin.data(UPDATE, { d: withPattern('.*счёт.*') });
+    await save(withPattern('.*счёт.*'));
     const library = (await admin.data<{ createLibrary: { id: string } }>('mutation { createLibrary(name: "Бухгалтерия") { id } }')).createLibrary.id;
     const folder = (await admin.data<{ createFolder: { id: string } }>('mutation($i: FolderInput!) { createFolder(input: $i) { id } }', { i: { libraryId: library, name: 'Счета', allowedCardTypes: ['invoice'] } })).createFolder.id;
     const create = (comment: string) => admin.request('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "invoice", values: $v) { id } }', { f: folder, v: { number: '1', comment } });

@@ -1,4 +1,5 @@
 import type { ApiClient } from './api-client';
+import { waitFor } from './wait';
 
 /** Small builders for the data tests set up through the API as an administrator. */
 
@@ -56,4 +57,21 @@ export async function createCorrespondents(
 export async function addToSystemGroup(admin: ApiClient, role: 'history-readers' | 'exporters', userIds: string[]): Promise<void> {
   const group = (await admin.data<{ groups: { id: string; systemRole: string | null }[] }>('{ groups { id systemRole } }')).groups.find((g) => g.systemRole === role)!;
   await admin.data('mutation($id: ID!, $u: [ID!]) { changeGroupMembers(id: $id, add: $u) { id } }', { id: group.id, u: userIds });
+}
+
+export type TypeChangeJob = { id: string; state: string; progress: { done: number; total: number | null }; result: { cards: number; changed: number; kept: number } | null; error: string | null };
+
+/**
+ * Waits until the background job applying a saved card type change to its cards (the `changeJob`
+ * createCardType/updateCardType answer) has finished, as the designer does; returns it as it ended.
+ * A save that touched no card (null) is complete at once.
+ */
+export async function typeChangeApplied(admin: ApiClient, job: { id: string } | null): Promise<TypeChangeJob | null> {
+  if (!job) return null;
+  let current: TypeChangeJob | null = null;
+  await waitFor(async () => {
+    current = (await admin.data<{ job: TypeChangeJob }>('query($id: ID!) { job(id: $id) { id state progress { done total } result error } }', { id: job.id })).job;
+    return ['succeeded', 'failed', 'cancelled'].includes(current.state);
+  }, 'the card type change to be applied to the cards', 60_000);
+  return current;
 }

@@ -13,7 +13,8 @@ import type { GraphQLModule } from '../graphql/module';
 import type { CardDoc } from './model';
 import { listFolderCards, referenceLoader, relatedCards, searchCards, trashedCards, type Connection, type ListOptions, type ReferencedCard } from './queries';
 import { createCard, findCard, findCards, keptValues, moveCard, purgeCard, setCardTrashed, shownValues, updateCard } from './service';
-import { previewCardTypeChange, saveCardTypeDefinition, type FieldChangeReport } from './type-admin';
+import { previewCardTypeChange, saveCardTypeDefinition, type FieldChangeReport, type SavedCardType } from './type-admin';
+import { pendingTypeChange } from './type-change';
 
 type Id = { id: string };
 
@@ -153,6 +154,13 @@ export const cardsModule: GraphQLModule = {
       "Every field, hidden ones included, in the definition's order (order sets the form's)."
       fields: [Field!]!
       relatedTabs: [RelatedTab!]!
+      """
+      Administrators (null for everyone else): the background job applying a saved change of this
+      type to its cards — converted and filled-in values, titles, search text — with its progress.
+      From createCardType/updateCardType: the job that save started, null when it touched no card
+      (the change is then complete). Elsewhere: such a job still queued or running, else null.
+      """
+      changeJob: Job
     }
 
     "A card type as an administrator defines it; messages about it come by the paths of this shape (fields.2.key)."
@@ -219,21 +227,21 @@ export const cardsModule: GraphQLModule = {
       allowed: Boolean!
       refusal: String
       safe: Boolean!
-      "How many cards' values would be rewritten into the new form."
+      "How many cards' values would be rewritten into the new form or filled in."
       updates: Int!
-      "Values that would not convert or would break new limits: the first \`first\` of failureCount."
+      "Values that would not convert or would break new limits: the first \`first\` (at most 200) of failureCount."
       failures(first: Int = 200): [ValueFailure!]!
       failureCount: Int!
       """
       Cards that would lack a value of a field that becomes required — a field made required, a new
       required field, a hidden required field shown again (listing the cards created while it was
-      hidden) — after any fillMissing value: the first \`first\` of missingCount.
+      hidden) — after any fillMissing value: the first \`first\` (at most 200, in the order of card ids) of missingCount.
       """
       missing(first: Int = 200): [ID!]!
       missingCount: Int!
       "The missing cards may stay without a value: the field is required for new and edited cards only (requiredFor: newAndEdited)."
       missingAccepted: Boolean!
-      "Cards sharing a value, when the field becomes unique: the first \`first\` groups of duplicateCount."
+      "Cards sharing a value, when the field becomes unique: the first \`first\` (at most 200) groups of duplicateCount, with up to 1,000 card ids in all."
       duplicates(first: Int = 200): [DuplicateGroup!]!
       duplicateCount: Int!
     }
@@ -344,16 +352,16 @@ export const cardsModule: GraphQLModule = {
       totalCount: (connection: Connection<CardDoc>) => connection.totalCount(),
     },
     FieldChangeReport: {
-      updates: (report: FieldChangeReport) => report.updates.length,
       failures: (report: FieldChangeReport, { first }: { first: number }) => report.failures.slice(0, Math.max(0, first)),
-      failureCount: (report: FieldChangeReport) => report.failures.length,
       missing: (report: FieldChangeReport, { first }: { first: number }) => report.missing.slice(0, Math.max(0, first)),
-      missingCount: (report: FieldChangeReport) => report.missing.length,
       duplicates: (report: FieldChangeReport, { first }: { first: number }) => report.duplicates.slice(0, Math.max(0, first)),
-      duplicateCount: (report: FieldChangeReport) => report.duplicates.length,
     },
     CardType: {
       relatedTabs: (type: CardTypeDefinition) => type.relatedTabs ?? [],
+      changeJob: async (type: SavedCardType, _a: unknown, context: GraphQLContext) => {
+        if (!(await requireActor(context)).isAdmin) return null;
+        return type.changeJob !== undefined ? type.changeJob : pendingTypeChange(type.key);
+      },
     },
     Field: {
       required: (field: FieldDefinition) => field.required === true,

@@ -29,9 +29,9 @@ export interface CardChange {
   via?: ChangeSource;
 }
 
-/** A change made by an import (`import`) or by undoing one (`import-undo`), with the import's id. */
+/** A change made by an import (`import`) or by undoing one (`import-undo`), with the import's id; or by applying a card type change (`type-change`), with its job's id. */
 export interface ChangeSource {
-  kind: 'import' | 'import-undo';
+  kind: 'import' | 'import-undo' | 'type-change';
   id: string;
 }
 

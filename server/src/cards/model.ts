@@ -41,6 +41,9 @@ cardSchema.index({ inTrash: 1, trashedAt: -1 });
 cardSchema.index({ searchKeys: 1 });
 // References in an imported file name cards by title: found by type and title.
 cardSchema.index({ typeKey: 1, title: 1 });
+// A card type's cards, in and out of the trash, in the order of their ids: counted by the dry run of a
+// type change, then changed batch by batch (resumed after the last card done).
+cardSchema.index({ typeKey: 1, inTrash: 1, _id: 1 });
 cardSchema.index({ searchText: 'text' }, { default_language: 'none' });
 
 export interface CardDoc {

@@ -14,6 +14,7 @@ import { FieldErrors, isDuplicateKeyError, refuseField } from '../validation';
 import { diffValues, runAfterCommit, runAfterCommitBatch, runAfterPurge, runBeforePurge, runBeforeSave, runBeforeSaveBatch, runCheckValues, type CardAction, type CardChange, type ChangeSource, type FieldChange } from './lifecycle';
 import { Card, type CardDoc } from './model';
 import { pluginFieldErrors } from './plugins';
+import { withPendingTypeChange } from './type-rewrite';
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
 
@@ -344,7 +345,8 @@ export async function updateCard(
   if (!actor.ability.can('update', cardSubject(card))) throw forbidden(actor, t(actor, 'изменение карточки', 'changing the card'));
   if (card.version !== input.version) throw await conflict(actor, id);
   const type = await cardTypeOrFail(actor, card.typeKey);
-  const values = await patchedValues(actor, type, card, valuesObject(actor, input.values), action);
+  // While a change of the type is being applied, the edit starts from the card as the change leaves it.
+  const values = await patchedValues(actor, type, await withPendingTypeChange(type.key, card), valuesObject(actor, input.values), action);
   if (diffValues(card.values, values).length === 0) return card;
   const now = new Date();
   return commitChange(context, type, action, card, values, async (session) => {

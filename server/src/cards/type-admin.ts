@@ -3,13 +3,8 @@ import type { Actor } from '../access/actor';
 import {
   checkFieldValue,
   customizableFieldProperties,
-  fieldChangeReadsValues,
-  planFieldChange,
-  renderTitle,
-  searchIndexOf,
   validateCardTypeDefinition,
   type CardTypeDefinition,
-  type FieldChangePlan,
   type FieldDefinition,
   type RelatedTab,
   type StoredValue,
@@ -20,12 +15,12 @@ import { listCardTypes, findCardType, saveCardType, setHistoryEnabled } from '..
 import { AppError, notFound, UserInputError } from '../errors';
 import { message } from '../i18n';
 import { auditActorOf } from '../people/service';
+import { announceJob } from '../jobs/define';
+import type { JobDoc } from '../jobs/model';
 import { ensureCardTypeIndexes } from './indexes';
-import { Card, type CardDoc } from './model';
+import { pendingTypeChange, planFieldOverCards, typeChangeJob, type FieldChangeReport, type FieldRewrite } from './type-change';
 
-export interface FieldChangeReport extends FieldChangePlan {
-  key: string;
-}
+export type { FieldChangeReport };
 
 export interface SchemaChangeReport {
   /** Every field change may take effect without losing or violating anything. */
@@ -106,6 +101,8 @@ interface Prepared {
   definition: CardTypeDefinition;
   previous: CardTypeDefinition | null;
   report: SchemaChangeReport;
+  /** The fields whose stored values the change rewrites (converted, filled in). */
+  rewrites: FieldRewrite[];
 }
 
 /**
@@ -132,16 +129,15 @@ async function prepare(actor: Actor, input: unknown): Promise<Prepared> {
   };
 
   const fields: FieldChangeReport[] = [];
+  const rewrites: FieldRewrite[] = [];
   if (previous) {
     for (const field of definition.fields) {
       const old = previousFields.get(field.key);
-      const options = { locale: actor.locale, fill: fillIns.get(field.key) };
-      let cards: CardDoc[] = [];
-      if (fieldChangeReadsValues(old, field, options)) {
-        cards = await Card.find({ typeKey: previous.key, inTrash: false }, { [`values.${field.key}`]: 1 }).lean<CardDoc[]>();
-      }
-      const plan = planFieldChange(old, field, cards.map((card) => ({ cardId: String(card._id), value: card.values?.[field.key] })), options);
-      if (!plan.noOp) fields.push({ key: field.key, ...plan });
+      const fill = fillIns.get(field.key);
+      const report = await planFieldOverCards(previous.key, old, field, actor.locale, fill);
+      if (!report) continue;
+      fields.push(report);
+      if (report.allowed && report.updates > 0) rewrites.push({ from: old ?? null, to: field, ...(fill !== undefined && { fill }) });
     }
   }
   const wasHidden = (key: string) => previousFields.get(key)?.hidden === true;
@@ -153,49 +149,27 @@ async function prepare(actor: Actor, input: unknown): Promise<Prepared> {
     restoredFields: definition.fields.filter((field) => !field.hidden && wasHidden(field.key)).map((field) => field.key),
     removedTabs: (previous?.relatedTabs ?? []).filter((tab) => !tabs.has(tab.key)),
   };
-  return { definition, previous, report };
+  return { definition, previous, report, rewrites };
 }
 
 /** Where in the submitted definition the form shows a refused field change: `fields.2.required` …. */
 function refusedPath(definition: CardTypeDefinition, report: FieldChangeReport): string {
   const index = definition.fields.findIndex((field) => field.key === report.key);
-  const property = !report.allowed || report.failures.length > 0 ? 'kind' : report.missing.length > 0 && !report.missingAccepted ? 'required' : 'unique';
+  const property = !report.allowed || report.failureCount > 0 ? 'kind' : report.missingCount > 0 && !report.missingAccepted ? 'required' : 'unique';
   return `fields.${index}.${property}`;
 }
 
 function refusalMessage(actor: Actor, report: FieldChangeReport): string {
   if (report.refusal) return report.refusal;
-  if (report.failures.length > 0) return t(actor, `Не преобразуются значения в карточках: ${report.failures.length}`, `Values that would not convert: ${report.failures.length}`);
-  if (report.missing.length > 0 && !report.missingAccepted) {
+  if (report.failureCount > 0) return t(actor, `Не преобразуются значения в карточках: ${report.failureCount}`, `Values that would not convert: ${report.failureCount}`);
+  if (report.missingCount > 0 && !report.missingAccepted) {
     return t(
       actor,
-      `Карточек без значения: ${report.missing.length}. Укажите значение для них или примите «обязательно для новых и изменяемых карточек»`,
-      `Cards without a value: ${report.missing.length}. Give a value to fill in, or accept “required for new and edited cards only”`,
+      `Карточек без значения: ${report.missingCount}. Укажите значение для них или примите «обязательно для новых и изменяемых карточек»`,
+      `Cards without a value: ${report.missingCount}. Give a value to fill in, or accept “required for new and edited cards only”`,
     );
   }
-  return t(actor, `Повторяющихся значений: ${report.duplicates.length}`, `Repeated values: ${report.duplicates.length}`);
-}
-
-/**
- * The report as a refusal carries it to the client (`extensions.report`), shaped as the API's
- * SchemaChangeReport: counts in full, lists cut at their first 200 (a type of a million cards
- * would otherwise answer with a million ids).
- */
-function reportForClient(report: SchemaChangeReport) {
-  const first = 200;
-  return {
-    ...report,
-    fields: report.fields.map((field) => ({
-      ...field,
-      updates: field.updates.length,
-      failures: field.failures.slice(0, first),
-      failureCount: field.failures.length,
-      missing: field.missing.slice(0, first),
-      missingCount: field.missing.length,
-      duplicates: field.duplicates.slice(0, first),
-      duplicateCount: field.duplicates.length,
-    })),
-  };
+  return t(actor, `Повторяющихся значений: ${report.duplicateCount}`, `Repeated values: ${report.duplicateCount}`);
 }
 
 /** The dry run alone: what saving this definition would do to the stored cards. */
@@ -203,44 +177,57 @@ export async function previewCardTypeChange(actor: Actor, input: unknown): Promi
   return (await prepare(actor, input)).report;
 }
 
+/** Field properties that neither a title nor the search text depends on. */
+const notDerived = ['label', 'help', 'section', 'order', 'listed', 'origin', 'customized', 'default', 'patternMessage', 'required', 'requiredFor', 'unique'];
+
+/** What cards' titles and search text are derived from: when it changes, every card of the type is derived anew. */
+function derivationShape(definition: CardTypeDefinition): string {
+  const fields = [...definition.fields]
+    .sort((a, b) => a.key.localeCompare(b.key))
+    .map((field) => Object.fromEntries(Object.entries(field).filter(([property]) => !notDerived.includes(property)).sort(([a], [b]) => a.localeCompare(b))));
+  return JSON.stringify({ name: definition.names.ru, titleTemplate: definition.titleTemplate, fields });
+}
+
+/** A type as a save leaves it: with the job applying the change to its cards (null when it touched none). */
+export type SavedCardType = CardTypeDefinition & { changeJob?: JobDoc | null };
+
+const stillApplying = (actor: Actor) =>
+  new AppError(
+    'CONFLICT',
+    t(
+      actor,
+      'Предыдущее изменение этого типа ещё применяется к карточкам. Дождитесь его окончания и сохраните снова',
+      'An earlier change of this type is still being applied to its cards. Wait until it finishes, then save again',
+    ),
+  );
+
 /**
  * Defines a new type or changes one. A change that would lose or violate values is refused with
- * its report; otherwise converted and filled-in values, titles and search text are rewritten with
- * the definition in one transaction, with its audit entry (before and after), then the indexes follow.
+ * its report. Otherwise the definition is saved with its audit entry (before and after) in one
+ * transaction, together with the background job that applies it to the stored cards when it
+ * touches them (converted and filled-in values, titles, search text: `typeChangeJob`); a change
+ * that touches no card is complete at once. The indexes follow. While a type's job runs, another
+ * change of that type is refused (CONFLICT).
  */
-export async function saveCardTypeDefinition(actor: Actor, input: unknown, { isNew }: { isNew: boolean }): Promise<CardTypeDefinition> {
+export async function saveCardTypeDefinition(actor: Actor, input: unknown, { isNew }: { isNew: boolean }): Promise<SavedCardType> {
   requireAdmin(actor);
   const key = isObject(input) && typeof input.key === 'string' ? input.key : '';
   const existing = key ? await findCardType(key) : null;
   if (isNew && existing) throw new UserInputError(message(actor.locale, 'invalidInput'), { key: t(actor, 'Тип с таким ключом уже есть', 'A type with this key exists') });
   if (!isNew && !existing) throw notFound(actor, t(actor, 'Тип карточки', 'Card type'));
-  const { definition, previous, report } = await prepare(actor, input);
+  if (existing && (await pendingTypeChange(key))) throw stillApplying(actor);
+  const { definition, previous, report, rewrites } = await prepare(actor, input);
   if (!report.safe) {
     throw new AppError('BAD_USER_INPUT', t(actor, 'Изменение потеряло бы или нарушило значения карточек', 'The change would lose or violate card values'), {
       fields: Object.fromEntries(report.fields.filter((f) => !f.safe).map((f) => [refusedPath(definition, f), refusalMessage(actor, f)])),
-      report: reportForClient(report),
+      report,
     });
   }
+  const touchesCards = previous !== null && (rewrites.length > 0 || derivationShape(previous) !== derivationShape(definition));
+  let job: JobDoc | null = null;
   await mongoose.connection.transaction(async (session) => {
-    for (const field of report.fields) {
-      for (const update of field.updates) {
-        const path = `values.${field.key}`;
-        await Card.updateOne({ _id: update.cardId }, update.value === undefined ? { $unset: { [path]: 1 } } : { $set: { [path]: update.value } }, { session });
-      }
-    }
-    if (previous) {
-      // Titles and search text follow the new template, labels, values and hidden fields.
-      const cards = await Card.find({ typeKey: definition.key }, { values: 1 }).session(session).lean<CardDoc[]>();
-      if (cards.length > 0) {
-        await Card.bulkWrite(
-          cards.map((card) => {
-            const title = renderTitle(definition, card.values, 'ru');
-            return { updateOne: { filter: { _id: card._id }, update: { $set: { title, ...searchIndexOf(definition, title, card.values) } } } };
-          }),
-          { session },
-        );
-      }
-    }
+    // Read in the transaction: two administrators saving at once write the same type record, so one of them retries and sees the other's job.
+    if (touchesCards && (await pendingTypeChange(definition.key, session))) throw stillApplying(actor);
     await saveCardType(definition, session);
     await recordAudit(
       auditActorOf(actor),
@@ -254,9 +241,11 @@ export async function saveCardTypeDefinition(actor: Actor, input: unknown, { isN
       },
       session,
     );
+    if (touchesCards) job = await typeChangeJob.enqueueIn(session, actor.userId, { typeKey: definition.key, fields: rewrites, ip: actor.ip });
   });
+  if (job) announceJob(job);
   await ensureCardTypeIndexes(definition);
-  return definition;
+  return { ...definition, changeJob: job };
 }
 
 /** Switches change history for a type (administrators), recorded in the audit log with before and after. */

@@ -34,7 +34,7 @@ export const historyModule: GraphQLModule = {
       ip: String!
       "create, update, move, trash, restore, revert, merge, unmerge"
       action: String!
-      "import when an import made the change, import-undo when undoing one did; null for a person's edit."
+      "import when an import made the change, import-undo when undoing one did, type-change when a change of the card type rewrote the value; null for a person's edit."
       via: String
       changes: [HistoryFieldChange!]!
       hash: String!

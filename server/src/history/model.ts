@@ -31,7 +31,7 @@ const historyEntrySchema = new Schema({
   actorName: { type: String, required: true },
   ip: { type: String, default: '' },
   action: { type: String, required: true },
-  /** What made the change when not a person's edit: `import` or `import-undo`, with the import's id. */
+  /** What made the change when not a person's edit: `import` or `import-undo` (with the import's id), `type-change` (with its job's id). */
   via: { type: String },
   viaId: { type: String },
   changes: { type: [fieldChangeSchema], default: [] },

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { Types } from 'mongoose';
+import { Types, type ClientSession } from 'mongoose';
 import { events } from '../events/bus';
 import type { Logger } from '../logger';
 import { Job, type JobDoc } from './model';
@@ -31,6 +31,12 @@ export interface JobDefinition<Params, Result, Checkpoint> {
 export interface JobType<Params, Result, Checkpoint> extends JobDefinition<Params, Result, Checkpoint> {
   /** Queues one job of this type; returns it as stored. */
   enqueue(ownerId: string | Types.ObjectId | null, params: Params, options?: { uniqueKey?: string }): Promise<JobView>;
+  /**
+   * Queues one job inside the caller's transaction, so that it exists exactly when the caller's
+   * other writes commit. Runners find it at their next poll; `announceJob` after the commit wakes
+   * this process's runner and tells the job's watchers at once.
+   */
+  enqueueIn(session: ClientSession, ownerId: string | Types.ObjectId | null, params: Params): Promise<JobDoc>;
 }
 
 type AnyJobDefinition = JobDefinition<never, unknown, unknown>;
@@ -51,6 +57,10 @@ export function defineJob<Params extends object, Result = unknown, Checkpoint = 
   return {
     ...definition,
     enqueue: (ownerId, params, options = {}) => enqueueJob(definition.type, ownerId, params, options),
+    enqueueIn: async (session, ownerId, params) => {
+      const [created] = await Job.create([{ type: definition.type, ownerId: ownerId ? new Types.ObjectId(String(ownerId)) : null, params }], { session });
+      return created.toObject() as JobDoc;
+    },
   };
 }
 
@@ -68,9 +78,14 @@ export function publishJob(job: JobDoc): JobView {
   return view;
 }
 
-async function enqueueJob(type: string, ownerId: string | Types.ObjectId | null, params: object, options: { uniqueKey?: string }): Promise<JobView> {
-  const [created] = await Job.create([{ type, ownerId: ownerId ? new Types.ObjectId(String(ownerId)) : null, params, uniqueKey: options.uniqueKey }]);
-  const view = publishJob(created.toObject() as JobDoc);
+/** Publishes a job queued in a transaction once that committed, and wakes this process's runner. */
+export function announceJob(job: JobDoc): JobView {
+  const view = publishJob(job);
   runnerSignals.emit('queued', view.id);
   return view;
+}
+
+async function enqueueJob(type: string, ownerId: string | Types.ObjectId | null, params: object, options: { uniqueKey?: string }): Promise<JobView> {
+  const [created] = await Job.create([{ type, ownerId: ownerId ? new Types.ObjectId(String(ownerId)) : null, params, uniqueKey: options.uniqueKey }]);
+  return announceJob(created.toObject() as JobDoc);
 }

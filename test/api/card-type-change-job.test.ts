@@ -1,0 +1,148 @@
+import { expect } from 'chai';
+import { Types } from 'mongoose';
+import { findCardType, saveCardType } from '../../server/src/card-types/registry';
+import { Card } from '../../server/src/cards/model';
+import { typeChangeJob, type TypeChangeParams } from '../../server/src/cards/type-change';
+import { loadConfig } from '../../server/src/config';
+import { Job } from '../../server/src/jobs/model';
+import { JobInterrupted } from '../../server/src/jobs/runner';
+import { createLogger } from '../../server/src/logger';
+import type { RunningServer } from '../../server/src/server';
+import { generateCounterparties } from '../../seeds/generate';
+import type { ApiClient } from '../support/api-client';
+import { createDepartment, createUser, typeChangeApplied } from '../support/fixtures';
+import { signedIn, startTestServer } from '../support/server';
+import { SseSubscription } from '../support/sse';
+import { waitFor } from '../support/wait';
+
+const PASSWORD = 'secret-password-1';
+const CARDS = 300;
+const UPDATE = 'mutation($d: CardTypeInput!) { updateCardType(definition: $d) { key changeJob { id state progress { done total } } } }';
+const PREVIEW = 'query($d: CardTypeInput!) { cardTypeChangePreview(definition: $d) { safe fields { key safe updates missingCount } } }';
+const HISTORY = 'query($id: ID!) { cardHistory(cardId: $id) { edges { node { action via actorName changes { key before after } } } } }';
+const EDIT = 'mutation($id: ID!, $version: Int!, $v: JSON!) { updateCard(id: $id, version: $version, values: $v) { version values } }';
+
+type JobEvent = { jobEvents: { id: string; state: string; progress: { done: number; total: number | null } } };
+type HistoryNode = { action: string; via: string | null; actorName: string; changes: { key: string; before: unknown; after: unknown }[] };
+
+const counterpartyChange = (fields: Record<string, unknown>[]) => ({
+  key: 'counterparty',
+  names: { ru: 'Контрагент', en: 'Counterparty' },
+  titleTemplate: '{name}',
+  historyEnabled: true,
+  origin: 'code',
+  fields,
+});
+
+describe('a card type change with many cards is applied by a background job, with progress', function () {
+  this.timeout(180_000);
+  let server: RunningServer;
+  let admin: ApiClient;
+  let editor: ApiClient;
+  let folderId: string;
+  let ids: string[];
+
+  const card = async (id: string) => (await editor.data<{ card: { version: number; values: Record<string, unknown> } }>('query($id: ID!) { card(id: $id) { version values } }', { id })).card;
+  const history = async (id: string) => (await admin.data<{ cardHistory: { edges: { node: HistoryNode }[] } }>(HISTORY, { id })).cardHistory.edges.map((edge) => edge.node);
+  const edit = async (id: string, values: Record<string, unknown>) => editor.data<{ updateCard: { values: Record<string, unknown> } }>(EDIT, { id, version: (await card(id)).version, v: values });
+
+  before(async () => {
+    server = await startTestServer();
+    admin = await signedIn(server);
+    const departmentId = await createDepartment(admin, 'Кассиопея');
+    const editorId = await createUser(admin, { login: 'nvakulenko', fullName: 'Наталья Вакуленко', password: PASSWORD, departmentId });
+    editor = await signedIn(server, 'nvakulenko', PASSWORD);
+    folderId = await generateCounterparties({ count: CARDS, folderName: 'Большая папка', grantUserIds: [editorId] });
+    ids = (await Card.find({ folderId: new Types.ObjectId(folderId) }, { _id: 1 }).sort({ _id: 1 }).lean()).map((doc) => String(doc._id));
+    await admin.data('mutation { setCardTypeHistory(typeKey: "counterparty", enabled: true) { historyEnabled } }');
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('the dry run counts the cards; the save answers at once with its job, whose progress streams to the administrator until every card holds the value', async () => {
+    const change = counterpartyChange([{ key: 'segment', kind: 'string', label: { ru: 'Сегмент' }, required: true, fillMissing: 'малый бизнес' }]);
+    const dryRun = (await admin.data<{ cardTypeChangePreview: { safe: boolean; fields: { key: string; updates: number; missingCount: number }[] } }>(PREVIEW, { d: change })).cardTypeChangePreview;
+    expect(dryRun.safe).to.equal(true);
+    expect(dryRun.fields).to.deep.include({ key: 'segment', safe: true, updates: CARDS, missingCount: 0 });
+
+    const events = new SseSubscription<JobEvent>(server.url, admin.cookieHeader(), 'subscription { jobEvents { id state progress { done total } } }');
+    await events.ready;
+    const saved = (await admin.data<{ updateCardType: { changeJob: { id: string; state: string } | null } }>(UPDATE, { d: change })).updateCardType;
+    expect(saved.changeJob).to.not.equal(null);
+    const jobId = saved.changeJob!.id;
+    await waitFor(() => events.received.some((event) => event.jobEvents.id === jobId && event.jobEvents.state === 'succeeded'), 'the job to succeed', 120_000);
+    events.close();
+    const seen = events.received.filter((event) => event.jobEvents.id === jobId).map((event) => event.jobEvents);
+    // A batch at a time: the administrator sees part of the cards done before all of them.
+    expect(seen.some((event) => event.state === 'running' && event.progress.total === CARDS && event.progress.done > 0 && event.progress.done < CARDS)).to.equal(true);
+    expect(seen.at(-1)?.progress).to.deep.equal({ done: CARDS, total: CARDS });
+    expect((await typeChangeApplied(admin, { id: jobId }))?.result).to.deep.equal({ cards: CARDS, changed: CARDS, kept: 0 });
+
+    expect(await Card.countDocuments({ typeKey: 'counterparty', 'values.segment': 'малый бизнес' })).to.equal(CARDS);
+    expect((await card(ids[CARDS - 1])).values).to.include({ segment: 'малый бизнес' });
+    // Each card's history says the type change filled it in, in the administrator's name.
+    const [entry] = await history(ids[0]);
+    expect(entry).to.deep.include({ action: 'update', via: 'type-change' });
+    expect(entry.changes).to.deep.equal([{ key: 'segment', before: null, after: 'малый бизнес' }]);
+    // A change touching no card completes at once, without a job.
+    const relabelled = (await admin.data<{ updateCardType: { changeJob: unknown } }>(UPDATE, { d: counterpartyChange([{ key: 'segment', kind: 'string', label: { ru: 'Сегмент рынка' }, required: true }]) })).updateCardType;
+    expect(relabelled.changeJob).to.equal(null);
+  });
+
+  it('an interrupted job resumes after its last batch; cards edited meanwhile keep their edits, and no card is changed twice', async () => {
+    const region = { key: 'region', kind: 'string', label: { ru: 'Регион', en: 'Region' }, required: true };
+    const stored = (await findCardType('counterparty'))!;
+    await saveCardType({ ...stored, fields: [...stored.fields, region] });
+    const params: TypeChangeParams = { typeKey: 'counterparty', fields: [{ from: null, to: region, fill: 'Москва' }], ip: '127.0.0.1' };
+    const adminId = (await admin.data<{ viewer: { user: { id: string } } }>('{ viewer { user { id } } }')).viewer.user.id;
+    const logger = createLogger(loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent' }));
+    // The job as stored while another instance runs it: what an edit made meanwhile looks for.
+    const [job] = await Job.create([{ type: 'card-type-change', ownerId: adminId, params, state: 'running', lease: { holder: 'another instance', until: new Date(Date.now() + 3_600_000) } }]);
+    const jobId = String(job._id);
+    const run = (resumeFrom: unknown, stopAtFirstCheckpoint: boolean) => {
+      const controller = new AbortController();
+      let saved: unknown = null;
+      const running = typeChangeJob.run({
+        jobId,
+        ownerId: adminId,
+        params,
+        resumeFrom: resumeFrom as never,
+        signal: controller.signal,
+        logger,
+        progress: () => {},
+        checkpoint: async (value) => {
+          saved = value;
+          if (stopAtFirstCheckpoint) controller.abort(new JobInterrupted('shutdown'));
+        },
+      });
+      return running.then(
+        (result) => ({ result, checkpoint: saved }),
+        (error: unknown) => ({ error, checkpoint: saved }),
+      );
+    };
+    const first = await run(null, true);
+    expect(first).to.have.property('error').that.is.instanceOf(JobInterrupted);
+    const done = await Card.countDocuments({ typeKey: 'counterparty', 'values.region': 'Москва' });
+    expect(done).to.be.greaterThan(0).and.lessThan(CARDS);
+
+    // Meanwhile Наталья edits a card the job has done, and two it has not reached: the required
+    // «Регион» she never touched does not refuse her edit; the card gets the value the change fills in.
+    await edit(ids[0], { phone: '+7 495 111-22-33' });
+    expect((await edit(ids[CARDS - 1], { phone: '+7 495 444-55-66' })).updateCard.values).to.include({ phone: '+7 495 444 55 66', region: 'Москва' });
+    await edit(ids[CARDS - 2], { region: 'Казань' });
+    const resumed = await run(first.checkpoint, false);
+    await Job.updateOne({ _id: job._id }, { $set: { state: 'succeeded', 'lease.holder': null } });
+    expect(resumed).to.have.property('result').that.deep.includes({ cards: CARDS, kept: 0 });
+    expect(await Card.countDocuments({ typeKey: 'counterparty', 'values.region': { $exists: true } })).to.equal(CARDS);
+    expect((await card(ids[0])).values).to.include({ phone: '+7 495 111 22 33', region: 'Москва' });
+    expect((await card(ids[CARDS - 1])).values).to.include({ phone: '+7 495 444 55 66', region: 'Москва' });
+    expect((await card(ids[CARDS - 2])).values).to.include({ region: 'Казань' });
+    // One entry per card for the region: the resumed job did not write the cards of the first batch again.
+    const regionEntries = async (id: string) => (await history(id)).filter((node) => node.via === 'type-change' && node.changes.some((change) => change.key === 'region'));
+    expect(await regionEntries(ids[0])).to.have.length(1);
+    expect(await regionEntries(ids[CARDS - 3])).to.have.length(1);
+    expect(await regionEntries(ids[CARDS - 2])).to.have.length(0);
+    expect(await regionEntries(ids[CARDS - 1])).to.have.length(0);
+  });
+});

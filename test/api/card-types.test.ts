@@ -1,9 +1,11 @@
 import { expect } from 'chai';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
+import { typeChangeApplied } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
 
-const SAVE = 'mutation($d: CardTypeInput!) { updateCardType(definition: $d) { key fields { key hidden } } }';
+const SAVE = 'mutation($d: CardTypeInput!) { updateCardType(definition: $d) { key fields { key hidden } changeJob { id } } }';
+type Saved = { updateCardType: { fields: { key: string; hidden: boolean }[]; changeJob: { id: string } | null } };
 const PREVIEW = 'query($d: CardTypeInput!) { cardTypeChangePreview(definition: $d) { safe fields { key allowed refusal safe updates failures { cardId value reason } missing duplicates { value cardIds } } } }';
 
 const techSpec = {
@@ -75,19 +77,26 @@ describe('card types defined by administrators, and schema changes that lose not
     expect(preview.cardTypeChangePreview.fields.find((f) => f.key === 'budget')!.missing).to.deep.equal([cards[2]]);
   });
 
+  /** Saves a change and waits until it is applied to the cards, as the designer does. */
+  const save = async (definition: unknown) => {
+    const saved = await admin.data<Saved>(SAVE, { d: definition });
+    await typeChangeApplied(admin, saved.updateCardType.changeJob);
+    return saved;
+  };
+
   it('a field sent as hidden is hidden and keeps its values out of reads; a field left out stays as it is; bringing it back shows them again', async () => {
     const withoutBudget = { ...techSpec, fields: techSpec.fields.filter((f) => f.key !== 'budget') };
-    const unchanged = await admin.data<{ updateCardType: { fields: { key: string; hidden: boolean }[] } }>(SAVE, { d: withoutBudget });
+    const unchanged = await save(withoutBudget);
     expect(unchanged.updateCardType.fields.find((f) => f.key === 'budget')?.hidden).to.equal(false);
     const hiding = { ...techSpec, fields: techSpec.fields.map((f) => (f.key === 'budget' ? { ...f, hidden: true } : f)) };
-    const saved = await admin.data<{ updateCardType: { fields: { key: string; hidden: boolean }[] } }>(SAVE, { d: hiding });
+    const saved = await save(hiding);
     expect(saved.updateCardType.fields.find((f) => f.key === 'budget')?.hidden).to.equal(true);
     const edited = await admin.data<{ updateCard: { values: Record<string, string>; hiddenValues: Record<string, string> } }>(
       'mutation($id: ID!) { updateCard(id: $id, version: 1, values: { title: "ТЗ на сайт (v2)" }) { values hiddenValues } }',
       { id: cards[0] },
     );
     expect(edited.updateCard).to.deep.equal({ values: { title: 'ТЗ на сайт (v2)' }, hiddenValues: { budget: '150000' } });
-    const restored = await admin.data<{ updateCardType: { fields: { key: string; hidden: boolean }[] } }>(SAVE, { d: techSpec });
+    const restored = await save(techSpec);
     expect(restored.updateCardType.fields.find((f) => f.key === 'budget')?.hidden).to.equal(false);
     const card = await admin.data<{ card: { values: Record<string, string> } }>('query($id: ID!) { card(id: $id) { values } }', { id: cards[0] });
     expect(card.card.values).to.deep.equal({ title: 'ТЗ на сайт (v2)', budget: '150000' });

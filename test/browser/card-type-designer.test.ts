@@ -63,6 +63,11 @@ describeInBrowser('card type designer: «Техническое задание»
   });
 
   const editor = (index: number): Locator => page.getByTestId(`field-editor-${index}`);
+  /** «Тип карточек сохранён», and — when the change touches the type's cards — its job's end: «Изменение применено ко всем карточкам». */
+  const saved = async (): Promise<void> => {
+    await page.getByTestId('type-saved').waitFor();
+    if ((await page.getByTestId('type-change-progress').count()) > 0) await page.getByTestId('type-change-applied').waitFor();
+  };
   const typeForm = (): Locator => page.getByTestId('type-form');
 
   it('defines «Техническое задание» with a required «Название» and a reference to «Контрагент»', async () => {
@@ -198,12 +203,12 @@ describeInBrowser('card type designer: «Техническое задание»
     const { blocking } = await axeViolations(page);
     expect(blocking, describeViolations(blocking)).to.deep.equal([]);
     await page.getByTestId('confirm-save').click();
-    await page.getByTestId('type-saved').waitFor();
+    await saved();
     expect((await definitionOf('tech-spec')).fields.find((f) => f.key === 'counterparty')).to.include({ hidden: true });
     await screenshot(page, 'designer-7-field-hidden');
     await page.getByTestId('hidden-counterparty').getByTestId('restore-field').click();
     await page.getByTestId('save-type').click();
-    await page.getByTestId('type-saved').waitFor();
+    await saved();
     expect((await definitionOf('tech-spec')).fields.find((f) => f.key === 'counterparty')).to.not.include({ hidden: true });
     await page.getByTestId('form-preview').getByTestId('field-counterparty').waitFor();
   });
@@ -228,8 +233,9 @@ describeInBrowser('card type designer: «Техническое задание»
     const { blocking } = await axeViolations(page);
     expect(blocking, describeViolations(blocking)).to.deep.equal([]);
     await page.getByTestId('save-type').click();
-    await page.getByTestId('type-saved').waitFor();
+    await saved();
     expect((await definitionOf('tech-spec')).fields.find((f) => f.key === 'etap')).to.include({ required: true, requiredFor: 'all' });
+    await expectText(page, 'type-change-applied', 'Изменение применено ко всем карточкам: 2');
     expect(await valuesOf(ids.withoutCounterparty)).to.deep.equal({ title: 'Без контрагента', etap: 'черновик' });
   });
 

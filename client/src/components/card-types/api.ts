@@ -9,6 +9,8 @@ export interface CardTypeSummary {
   names: Localized;
   historyEnabled: boolean;
   definition: StoredDefinition;
+  /** The background job applying the type's saved change to its cards: from a save, the one it started; otherwise one still running (null: none). */
+  changeJobId: string | null;
 }
 
 /** One field's part of the server's dry run (cardTypeChangePreview / a refused updateCardType). */
@@ -37,11 +39,20 @@ export interface SchemaChangeReport {
   removedTabs: { key: string; label: Localized }[];
 }
 
-/** A type as the designer lists and edits it: its names and history switch, and the kernel's definition. */
-const summary = (type: ApiCardType): CardTypeSummary => ({ key: type.key, names: type.names, historyEnabled: type.historyEnabled, definition: definitionFrom(type) as StoredDefinition });
+type AdminCardType = ApiCardType & { changeJob: { id: string } | null };
+const ADMIN_TYPE_FIELDS = `${CARD_TYPE_FIELDS} changeJob { id }`;
+
+/** A type as the designer lists and edits it: its names and history switch, the kernel's definition, and the job applying its change. */
+const summary = ({ changeJob, ...type }: AdminCardType): CardTypeSummary => ({
+  key: type.key,
+  names: type.names,
+  historyEnabled: type.historyEnabled,
+  definition: definitionFrom(type) as StoredDefinition,
+  changeJobId: changeJob?.id ?? null,
+});
 
 export async function fetchCardTypes(): Promise<CardTypeSummary[]> {
-  return (await graphql<{ cardTypes: ApiCardType[] }>(`query AdminCardTypes { cardTypes { ${CARD_TYPE_FIELDS} } }`)).cardTypes.map(summary);
+  return (await graphql<{ cardTypes: AdminCardType[] }>(`query AdminCardTypes { cardTypes { ${ADMIN_TYPE_FIELDS} } }`)).cardTypes.map(summary);
 }
 
 /** The server's dry run of saving `definition` over the stored type. */
@@ -57,11 +68,11 @@ export async function previewCardTypeChange(definition: StoredDefinition): Promi
 
 export async function saveCardType(definition: StoredDefinition, isNew: boolean): Promise<CardTypeSummary> {
   const name = isNew ? 'createCardType' : 'updateCardType';
-  const data = await graphql<Record<string, ApiCardType>>(`mutation SaveCardType($definition: CardTypeInput!) { ${name}(definition: $definition) { ${CARD_TYPE_FIELDS} } }`, { definition });
+  const data = await graphql<Record<string, AdminCardType>>(`mutation SaveCardType($definition: CardTypeInput!) { ${name}(definition: $definition) { ${ADMIN_TYPE_FIELDS} } }`, { definition });
   return summary(data[name]);
 }
 
 export async function setCardTypeHistory(typeKey: string, enabled: boolean): Promise<CardTypeSummary> {
   const query = `mutation SetCardTypeHistory($typeKey: String!, $enabled: Boolean!) { setCardTypeHistory(typeKey: $typeKey, enabled: $enabled) { ${CARD_TYPE_FIELDS} } }`;
-  return summary((await graphql<{ setCardTypeHistory: ApiCardType }>(query, { typeKey, enabled })).setCardTypeHistory);
+  return summary({ ...(await graphql<{ setCardTypeHistory: ApiCardType }>(query, { typeKey, enabled })).setCardTypeHistory, changeJob: null });
 }

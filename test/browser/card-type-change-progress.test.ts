@@ -2,13 +2,11 @@ import { expect } from 'chai';
 import { Types } from 'mongoose';
 import type { Browser, Page } from 'playwright-core';
 import { Card } from '../../server/src/cards/model';
-import { ensureClientBuilt } from '../../server/src/http/client-build';
-import { createLogger } from '../../server/src/logger';
 import type { RunningServer } from '../../server/src/server';
 import { generateCounterparties } from '../../seeds/generate';
-import { describeInBrowser, launchChromium, screenshot } from '../support/browser';
-import { startTestServer, TEST_ADMIN } from '../support/server';
-import { expectText, field, signInThroughUi, useDataTestAttribute } from './ui';
+import { describeInBrowser, screenshot } from '../support/browser';
+import { TEST_ADMIN } from '../support/server';
+import { expectText, field, signInThroughUi, startBrowserSuite } from './ui';
 
 const CARDS = 300;
 
@@ -21,11 +19,8 @@ describeInBrowser('card type designer: a change applied to many cards, with prog
   let folderId: string;
 
   before(async () => {
-    useDataTestAttribute();
-    await ensureClientBuilt(createLogger({ logLevel: 'warn' }));
-    server = await startTestServer();
+    ({ server, browser } = await startBrowserSuite());
     folderId = await generateCounterparties({ count: CARDS, folderName: 'Большая папка' });
-    browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
     await signInThroughUi(page, server.url, TEST_ADMIN.login, TEST_ADMIN.password);
   });

@@ -7,86 +7,36 @@
  * server and the database process spent on it (on a busy machine the wall time says little), and
  * the page latencies during the import. Prints numbers; asserts nothing.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ApiClient } from '../test/support/api-client';
 import { createCorrespondents } from '../test/support/fixtures';
-import { loadConfig } from '../server/src/config';
-import { createLogger } from '../server/src/logger';
-import { CLIENT_DIST } from '../server/src/paths';
-import { startServer } from '../server/src/server';
-import { BENCH_ADMIN, ms, percentile, printMachine } from './support';
+import { BENCH_ADMIN, childrenCpuSeconds, cpuSeconds, inn, loadAverage, ms, percentile, printMachine, signedIn, startServerAsNpmStart } from './support';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' } } });
 const ROWS = Number(values.rows);
 const PASSWORD = 'bench-password-1';
 
-/** A valid 10-digit INN (organisation) from a number: nine digits and their checksum. */
-function inn(n: number): string {
-  const digits = String(100_000_000 + n).slice(-9).split('').map(Number);
-  const weights = [2, 4, 10, 3, 5, 9, 4, 6, 8];
-  const check = (digits.reduce((sum, digit, index) => sum + digit * weights[index], 0) % 11) % 10;
-  return `${digits.join('')}${check}`;
-}
-
 function csv(rows: number): Buffer {
   const lines = ['Наименование;ИНН;Телефон;E-mail;Примечания'];
-  for (let n = 1; n <= rows; n += 1) lines.push(`ООО «Клиент ${n}»;${inn(n)};+7 495 ${String(1_000_000 + (n % 9_000_000)).slice(-7)};client${n}@example.ru;импортирован из Excel, строка ${n}`);
+  for (let n = 1; n <= rows; n += 1)
+    lines.push(`ООО «Клиент ${n}»;${inn(n)};+7 495 ${String(1_000_000 + (n % 9_000_000)).slice(-7)};client${n}@example.ru;импортирован из Excel, строка ${n}`);
   return Buffer.from(`\uFEFF${lines.join('\r\n')}\r\n`, 'utf8');
 }
 
-async function login(url: string, loginName: string, password: string): Promise<ApiClient> {
-  const client = new ApiClient(url);
-  await client.data('mutation($l: String!, $p: String!) { signIn(login: $l, password: $p) { user { id } } }', { l: loginName, p: password });
-  return client;
-}
-
-/** CPU seconds (user + system) of this process's children — the database process — from /proc; null where there is none. */
-function childrenCpuSeconds(): number | null {
-  let ticks = 0;
-  try {
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      // After the command's parenthesised name: state, ppid, … utime (14th field), stime (15th).
-      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
-      if (Number(fields[1]) === process.pid) ticks += Number(fields[11]) + Number(fields[12]);
-    }
-  } catch {
-    return null;
-  }
-  return ticks / 100;
-}
-
-const cpuSeconds = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1e6;
-
 async function main(): Promise<void> {
   printMachine();
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'kartoteka-bench-import-'));
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    DATA_DIR: dataDir,
-    SEED_DEMO_DATA: 'false',
-    ADMIN_LOGIN: BENCH_ADMIN.login,
-    ADMIN_PASSWORD: BENCH_ADMIN.password,
-    ...(process.env.MONGODB_URI && { MONGODB_URI: process.env.MONGODB_URI }),
-  });
-  const server = await startServer(config, createLogger(config), { clientDist: CLIENT_DIST, dbName: `bench_${Date.now()}` });
+  const { server, stop } = await startServerAsNpmStart();
   try {
-    const admin = await login(server.url, BENCH_ADMIN.login, BENCH_ADMIN.password);
+    const admin = await signedIn(server.url, BENCH_ADMIN.login, BENCH_ADMIN.password);
     const { folderId } = await createCorrespondents(admin, PASSWORD, [
       { login: 'importer', fullName: 'Импортёр', level: 'full' },
       { login: 'colleague', fullName: 'Коллега', level: 'read' },
     ]);
-    const importer = await login(server.url, 'importer', PASSWORD);
-    const colleague = await login(server.url, 'colleague', PASSWORD);
+    const importer = await signedIn(server.url, 'importer', PASSWORD);
+    const colleague = await signedIn(server.url, 'colleague', PASSWORD);
     const file = csv(ROWS);
-    console.log(`database: ${server.database.kind}${server.database.kind === 'mongodb' ? '' : ' (started as npm start does)'}; load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}; file: ${ROWS} rows, ${(file.length / 2 ** 20).toFixed(1)} MiB CSV (UTF-8, ;)`);
+    console.log(
+      `database: ${server.database.kind}${server.database.kind === 'mongodb' ? '' : ' (started as npm start does)'}; load average ${loadAverage()}; file: ${ROWS} rows, ${(file.length / 2 ** 20).toFixed(1)} MiB CSV (UTF-8, ;)`,
+    );
 
     const uploadStarted = performance.now();
     const response = await fetch(`${server.url}/transfer/uploads?name=bench.csv`, {
@@ -136,16 +86,19 @@ async function main(): Promise<void> {
     const serverSeconds = cpuSeconds(process.cpuUsage(serverCpu));
     const databaseSeconds = databaseCpu === null ? null : childrenCpuSeconds()! - databaseCpu;
     const { created, refused } = (job.result ?? {}) as { created?: number; refused?: number };
-    console.log(`import: ${job.state}${job.error ? ` (${job.error})` : ''}; created ${created}, refused ${refused}; ${seconds.toFixed(1)} s → ${(ROWS / seconds).toFixed(0)} rows/s`);
+    console.log(
+      `import: ${job.state}${job.error ? ` (${job.error})` : ''}; created ${created}, refused ${refused}; ${seconds.toFixed(1)} s → ${(ROWS / seconds).toFixed(0)} rows/s`,
+    );
     console.log(
       `CPU during the import: server ${serverSeconds.toFixed(1)} s (this process, the colleague's and the importer's clients included)` +
         (databaseSeconds === null ? '' : `, database process ${databaseSeconds.toFixed(1)} s`) +
-        `; load average now ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`,
+        `; load average now ${loadAverage()}`,
     );
-    console.log(`folder page (50 cards) during the import, ${pages.length} requests: p50 ${ms(percentile(pages, 50))}, p99 ${ms(percentile(pages, 99))}, max ${ms(Math.max(...pages))}; failed: ${failedPages}`);
+    console.log(
+      `folder page (50 cards) during the import, ${pages.length} requests: p50 ${ms(percentile(pages, 50))}, p99 ${ms(percentile(pages, 99))}, max ${ms(Math.max(...pages))}; failed: ${failedPages}`,
+    );
   } finally {
-    await server.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await stop();
   }
 }
 

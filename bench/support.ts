@@ -1,9 +1,13 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import mongoose from 'mongoose';
 import { loadConfig } from '../server/src/config';
 import { CLIENT_DIST } from '../server/src/paths';
 import { createLogger } from '../server/src/logger';
 import { startServer, type RunningServer } from '../server/src/server';
+import { ApiClient } from '../test/support/api-client';
 
 export const BENCH_ADMIN = { login: 'admin', password: 'bench-admin-password' };
 
@@ -34,6 +38,60 @@ export async function startBenchServer(uri: string): Promise<RunningServer> {
   return startServer(config, createLogger(config), { clientDist: CLIENT_DIST, dbName: `bench_${Date.now()}`, monitorCommands: true });
 }
 
+/**
+ * The server as `npm start` starts it: MONGODB_URI when set, else the built-in database in its own
+ * process (a temporary data directory, removed by `stop`).
+ */
+export async function startServerAsNpmStart(): Promise<{ server: RunningServer; stop: () => Promise<void> }> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'kartoteka-bench-'));
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    DATA_DIR: dataDir,
+    SEED_DEMO_DATA: 'false',
+    ADMIN_LOGIN: BENCH_ADMIN.login,
+    ADMIN_PASSWORD: BENCH_ADMIN.password,
+    ...(process.env.MONGODB_URI && { MONGODB_URI: process.env.MONGODB_URI }),
+  });
+  const server = await startServer(config, createLogger(config), { clientDist: CLIENT_DIST, dbName: `bench_${Date.now()}` });
+  return {
+    server,
+    async stop() {
+      await server.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** CPU seconds (user + system) of this process's children — the database process — from /proc; null where there is none. */
+export function childrenCpuSeconds(): number | null {
+  let ticks = 0;
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      // After the command's parenthesised name: state, ppid, … utime (14th field), stime (15th).
+      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8')
+        .replace(/^.*\) /s, '')
+        .split(' ');
+      if (Number(fields[1]) === process.pid) ticks += Number(fields[11]) + Number(fields[12]);
+    }
+  } catch {
+    return null;
+  }
+  return ticks / 100;
+}
+
+export const cpuSeconds = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1e6;
+
+/** The machine's load average (1, 5, 15 minutes): how busy it was while a benchmark ran. */
+export const loadAverage = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
+
 /** Counts the database commands (round trips) the driver sends while `work` runs. */
 export async function countRoundTrips<T>(work: () => Promise<T>): Promise<{ result: T; commands: string[] }> {
   const commands: string[] = [];
@@ -53,3 +111,21 @@ export function percentile(samples: number[], p: number): number {
 }
 
 export const ms = (value: number) => `${value.toFixed(2)} ms`;
+
+/** A valid 10-digit INN (organisation) from a number: nine digits and their checksum. */
+export function inn(n: number): string {
+  const digits = String(100_000_000 + n)
+    .slice(-9)
+    .split('')
+    .map(Number);
+  const weights = [2, 4, 10, 3, 5, 9, 4, 6, 8];
+  const check = (digits.reduce((sum, digit, index) => sum + digit * weights[index], 0) % 11) % 10;
+  return `${digits.join('')}${check}`;
+}
+
+/** A client signed in as this user. */
+export async function signedIn(url: string, loginName: string, password: string): Promise<ApiClient> {
+  const client = new ApiClient(url);
+  await client.data('mutation($l: String!, $p: String!) { signIn(login: $l, password: $p) { user { id } } }', { l: loginName, p: password });
+  return client;
+}

@@ -65,7 +65,7 @@ export async function startServerAsNpmStart(): Promise<{ server: RunningServer; 
   };
 }
 
-/** CPU seconds (user + system) of this process's children — the database process — from /proc; null where there is none. */
+/** CPU seconds (user + system) of the database process this one started, from /proc; null where there is no /proc. */
 export function childrenCpuSeconds(): number | null {
   let ticks = 0;
   try {
@@ -75,7 +75,9 @@ export function childrenCpuSeconds(): number | null {
       const fields = readFileSync(`/proc/${entry}/stat`, 'utf8')
         .replace(/^.*\) /s, '')
         .split(' ');
-      if (Number(fields[1]) === process.pid) ticks += Number(fields[11]) + Number(fields[12]);
+      // Only the database (db/memory/cli or mongod): other children (esbuild's service) come and go.
+      if (Number(fields[1]) !== process.pid || !/memory\/cli|mongod/.test(readFileSync(`/proc/${entry}/cmdline`, 'utf8'))) continue;
+      ticks += Number(fields[11]) + Number(fields[12]);
     }
   } catch {
     return null;

@@ -75,7 +75,7 @@ export function createApp(options: { config: Config; logger: Logger; database: D
   });
   if (metrics && config.metricsToken) router.get('/metrics', metricsEndpoint(metrics, config.metricsToken));
   backupRoutes(router);
-  transferRoutes(router);
+  transferRoutes(router, { dailyRows: config.exportDailyRows });
   fileRoutes(router);
   router.all('/graphql', async (ctx) => {
     // yoga writes the response itself (headers set so far — security headers, cookies — stay): a

@@ -35,6 +35,8 @@ export interface Config {
   /** Which backups in backupDir to keep. */
   backupKeep: KeepRule;
   backupKeepText: string;
+  /** Rows one user may export per day (UTC); 0: no limit. */
+  exportDailyRows: number;
 }
 
 export class ConfigError extends Error {
@@ -101,6 +103,7 @@ const environmentSchema = z.object({
         context.addIssue({ code: 'custom', message: (error as Error).message });
       }
     }),
+  EXPORT_DAILY_ROWS: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 (no limit) or more').default(0),
 });
 
 /** Every environment variable Kartoteka reads (deploy files are checked against this list). */
@@ -158,5 +161,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     backupDir: e.BACKUP_DIR ?? path.join(e.DATA_DIR, 'backups'),
     backupKeep: parseKeepRule(e.BACKUP_KEEP),
     backupKeepText: e.BACKUP_KEEP,
+    exportDailyRows: e.EXPORT_DAILY_ROWS,
   };
 }

@@ -39,7 +39,8 @@ describeInBrowser('import and export, as a person does them (browser)', function
   let natashaId: string;
 
   before(async () => {
-    ({ server, browser } = await startBrowserSuite());
+    // A daily export limit of 3 rows per user: the folder's 2 cards pass once, not twice.
+    ({ server, browser } = await startBrowserSuite({ EXPORT_DAILY_ROWS: '3' }));
     admin = await signedIn(server);
     const scenario = await createCorrespondents(admin, PASSWORD, [
       { login: 'tanya', fullName: 'Татьяна Гончаренко', level: 'full' },
@@ -111,6 +112,13 @@ describeInBrowser('import and export, as a person does them (browser)', function
     expect(exported.slice(1).map((row) => row[nameAt]).sort()).to.deep.equal(['ИП Ёлкин', 'ООО «Кассиопея»']);
     const tagsAt = (exported[0] as string[]).indexOf('Метки');
     expect(exported[1][tagsAt]).to.equal('импорт 2026-11');
+    // The same list again would pass the daily limit: the reason is shown, nothing is downloaded.
+    await list.getByTestId('export').click();
+    await list.getByTestId('export-csv').click();
+    await list.getByTestId('export-failure').waitFor();
+    expect(await list.getByTestId('export-failure').textContent()).to.equal(
+      'Экспорт не выполнен: Превышен дневной лимит экспорта (строк на пользователя): 3. Сегодня выгружено: 2, в этом списке: 2, можно ещё: 1. Сузьте список фильтрами или продолжите завтра; администраторы об этом узнают.',
+    );
 
     // Undo: the imported cards go to the trash.
     page.once('dialog', (dialog) => void dialog.accept());

@@ -14,10 +14,10 @@ export function useDataTestAttribute(): void {
 }
 
 /** What a browser suite starts with: the client built, a server on a free port, Chromium. */
-export async function startBrowserSuite(): Promise<{ server: RunningServer; browser: Browser }> {
+export async function startBrowserSuite(env: Record<string, string> = {}): Promise<{ server: RunningServer; browser: Browser }> {
   useDataTestAttribute();
   await ensureClientBuilt(createLogger({ logLevel: 'warn' }));
-  const server = await startTestServer();
+  const server = await startTestServer(env);
   return { server, browser: await launchChromium() };
 }
 

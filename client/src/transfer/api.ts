@@ -89,6 +89,40 @@ export function exportUrl(folderId: string, format: 'xlsx' | 'csv', list: { sort
   return `/transfer/export?${query}`;
 }
 
+/** The file name a download's Content-Disposition gives (its UTF-8 form first). */
+function attachmentName(header: string | null, fallback: string): string {
+  const encoded = header?.match(/filename\*=UTF-8''([^;]+)/i)?.[1];
+  if (encoded) return decodeURIComponent(encoded);
+  return header?.match(/filename="([^"]+)"/i)?.[1] ?? fallback;
+}
+
+/**
+ * Downloads an export and saves it as the browser saves files; `onProgress` hears the bytes as they
+ * arrive. A refusal (no «Экспорт» right, the daily limit) throws with the server's message.
+ */
+export async function downloadExport(url: string, fallbackName: string, onProgress: (bytes: number) => void): Promise<void> {
+  const response = await fetch(url, { credentials: 'same-origin', headers: { 'accept-language': document.documentElement.lang || 'ru' } });
+  if (!response.ok || !response.body) {
+    const body = (await response.json().catch(() => ({}))) as { code?: string; error?: string; fields?: Record<string, string> };
+    throw new GraphQLRequestError(body.error ?? `HTTP ${response.status}`, body.code, body.fields ?? {});
+  }
+  const chunks: Uint8Array<ArrayBuffer>[] = [];
+  let bytes = 0;
+  const reader = response.body.getReader();
+  for (let part = await reader.read(); !part.done; part = await reader.read()) {
+    chunks.push(part.value);
+    bytes += part.value.length;
+    onProgress(bytes);
+  }
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(new Blob(chunks, { type: response.headers.get('content-type') ?? 'application/octet-stream' }));
+  link.download = attachmentName(response.headers.get('content-disposition'), fallbackName);
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+}
+
 export interface UndoResult {
   trashed: number;
   restored: number;

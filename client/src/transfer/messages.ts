@@ -53,6 +53,8 @@ export const ru = {
     exportXlsx: 'Excel (.xlsx)',
     exportCsv: 'CSV (для Excel)',
     exportHint: 'Выгружается текущий список: фильтры, сортировка и столбцы как на экране.',
+    exporting: 'Выгрузка списка… получено {size}',
+    exportFailed: 'Экспорт не выполнен: {message}',
   },
 };
 
@@ -110,5 +112,7 @@ export const en: typeof ru = {
     exportXlsx: 'Excel (.xlsx)',
     exportCsv: 'CSV (for Excel)',
     exportHint: 'The current list is exported: filters, sort and columns as on the screen.',
+    exporting: 'Exporting the list… {size} received',
+    exportFailed: 'The export failed: {message}',
   },
 };

@@ -33,6 +33,7 @@ export type AuditKind =
   | 'import-undone'
   | 'cards-exported'
   | 'export-refused'
+  | 'export-limit-reached'
   | 'file-downloaded';
 
 /** Append-only: nothing in the application updates or deletes these documents. */

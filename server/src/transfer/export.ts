@@ -16,8 +16,9 @@ import { recordAudit } from '../audit/service';
 import { kindOf, visibleFields, type FieldDefinition, type StoredValue } from '../../../card-types';
 import { Card, type CardDoc } from '../cards/model';
 import { folderListQuery, type CardFilter } from '../cards/queries';
-import { forbidden } from '../errors';
-import { FieldErrors } from '../validation';
+import { AppError, forbidden } from '../errors';
+import { FieldErrors, isDuplicateKeyError } from '../validation';
+import { ExportUsage } from './model';
 
 export type ExportFormat = 'xlsx' | 'csv';
 
@@ -38,8 +39,77 @@ export interface PreparedExport {
   write(out: Writable): Promise<number>;
 }
 
+/** What the configuration limits: rows one user may export per day (0: no limit). */
+export interface ExportLimits {
+  dailyRows: number;
+}
+
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
 const BATCH = 500;
+const USAGE_KEPT_MS = 7 * 24 * 3600_000;
+
+/**
+ * Reserves an export's rows in the user's count for today (UTC), or refuses it — audited as
+ * `export-limit-reached`, which administrators filter for in the audit log — when the count would
+ * go over the limit. The check and the reservation are one write, so parallel exports cannot pass
+ * the limit together. Resolves to how to settle the count to the rows the export then wrote.
+ */
+async function reserveDailyRows(
+  actor: Actor,
+  folder: { _id: Types.ObjectId; name: string },
+  rows: number,
+  limit: number,
+  details: Record<string, unknown>,
+): Promise<(written: number) => Promise<void>> {
+  const day = new Date().toISOString().slice(0, 10);
+  const _id = `${actor.userId}:${day}`;
+  const reserve = async () => {
+    try {
+      await ExportUsage.updateOne(
+        { _id, rows: { $lte: limit - rows } },
+        { $inc: { rows }, $setOnInsert: { userId: new Types.ObjectId(actor.userId), day, expiresAt: new Date(Date.now() + USAGE_KEPT_MS) } },
+        { upsert: true },
+      );
+      return true;
+    } catch (error) {
+      // Today's count exists and is too high for this export: the upsert's insert clashes with it.
+      if (!isDuplicateKeyError(error)) throw error;
+      return false;
+    }
+  };
+  // A second try: the clash may have been a parallel export making today's count first.
+  const reserved = rows === 0 || (rows <= limit && ((await reserve()) || (await reserve())));
+  if (!reserved) {
+    const used = (await ExportUsage.findById(_id, { rows: 1 }).lean<{ rows: number }>())?.rows ?? 0;
+    await recordAudit(
+      { userId: actor.userId, login: actor.login, ip: actor.ip },
+      {
+        kind: 'export-limit-reached',
+        targetType: 'Folder',
+        targetId: String(folder._id),
+        summary: t(
+          actor,
+          `Папка «${folder.name}»: запрошено строк — ${rows}, дневной лимит — ${limit}, сегодня уже — ${used}`,
+          `Folder “${folder.name}”: ${rows} rows asked, daily limit ${limit}, ${used} already today`,
+        ),
+        after: { limit, usedToday: used, requested: rows, ...details },
+      },
+    );
+    const left = Math.max(0, limit - used);
+    throw new AppError(
+      'FORBIDDEN',
+      t(
+        actor,
+        `Превышен дневной лимит экспорта (строк на пользователя): ${limit}. Сегодня выгружено: ${used}, в этом списке: ${rows}, можно ещё: ${left}. Сузьте список фильтрами или продолжите завтра; администраторы об этом узнают.`,
+        `Over the daily export limit (rows per user): ${limit}. Exported today: ${used}, in this list: ${rows}, still allowed: ${left}. Narrow the list with filters or continue tomorrow; administrators are told about it.`,
+      ),
+      { limit, usedToday: used, requested: rows },
+    );
+  }
+  return async (written) => {
+    if (written !== rows) await ExportUsage.updateOne({ _id }, { $inc: { rows: written - rows } });
+  };
+}
 
 /** Titles of the referenced cards the actor may read, and names of users, for a batch of cards. */
 async function linkTexts(actor: Actor, fields: FieldDefinition[], cards: CardDoc[]): Promise<(id: string) => string> {
@@ -61,13 +131,18 @@ async function linkTexts(actor: Actor, fields: FieldDefinition[], cards: CardDoc
  * Checks the right and the request, then returns how to write the file. Without «Экспорт» on the
  * folder the refusal is audited and FORBIDDEN.
  */
-export async function prepareExport(actor: Actor, request: ExportRequest): Promise<PreparedExport> {
+export async function prepareExport(actor: Actor, request: ExportRequest, limits: ExportLimits): Promise<PreparedExport> {
   const query = await folderListQuery(actor, request.folderId, request);
   const { folder } = query;
   if (!actor.ability.can('export', cardSubject({ folderId: folder._id, libraryId: folder.libraryId }))) {
     await recordAudit(
       { userId: actor.userId, login: actor.login, ip: actor.ip },
-      { kind: 'export-refused', targetType: 'Folder', targetId: String(folder._id), summary: t(actor, `Экспорт папки «${folder.name}» без права «Экспорт»`, `Export of folder “${folder.name}” without the Export right`) },
+      {
+        kind: 'export-refused',
+        targetType: 'Folder',
+        targetId: String(folder._id),
+        summary: t(actor, `Экспорт папки «${folder.name}» без права «Экспорт»`, `Export of folder “${folder.name}” without the Export right`),
+      },
     );
     throw forbidden(actor, t(actor, 'экспорт (нужно право «Экспорт»: его выдаёт администратор)', 'export (the “Export” right is needed: an administrator grants it)'));
   }
@@ -84,6 +159,10 @@ export async function prepareExport(actor: Actor, request: ExportRequest): Promi
   const stamp = new Date().toISOString().slice(0, 10);
   const fileName = `${folder.name.replace(/[\\/:*?"<>|]+/g, ' ').trim() || 'export'} ${stamp}.${request.format}`;
   const options = { locale: actor.locale } as const;
+  const filtersAndSort = { filters: request.filters ?? [], sortBy: query.sortBy, descending: query.descending };
+  // With a daily limit the rows are counted first (the list's own count), and reserved.
+  const settle =
+    limits.dailyRows > 0 ? await reserveDailyRows(actor, folder, await Card.countDocuments(query.filtered), limits.dailyRows, { format: request.format, ...filtersAndSort }) : null;
 
   async function* batches(): AsyncGenerator<{ cards: CardDoc[]; linkText: (id: string) => string }> {
     const cursor = Card.find(query.filtered, { searchText: 0, searchKeys: 0 })
@@ -103,6 +182,8 @@ export async function prepareExport(actor: Actor, request: ExportRequest): Promi
     if (cards.length > 0) yield { cards, linkText: await linkTexts(actor, columns, cards) };
   }
 
+  /** Rows written so far (what the daily count settles to, also when the download breaks off). */
+  let rowsWritten = 0;
   const value = (card: CardDoc, field: FieldDefinition): StoredValue | undefined => card.values[field.key];
 
   async function audited(rows: number): Promise<number> {
@@ -113,7 +194,7 @@ export async function prepareExport(actor: Actor, request: ExportRequest): Promi
         targetType: 'Folder',
         targetId: String(folder._id),
         summary: t(actor, `Папка «${folder.name}»: ${rows} карточек в ${request.format}`, `Folder “${folder.name}”: ${rows} cards to ${request.format}`),
-        after: { format: request.format, rows, filters: request.filters ?? [], sortBy: query.sortBy, descending: query.descending, columns: columns.map((field) => field.key) },
+        after: { format: request.format, rows, ...filtersAndSort, columns: columns.map((field) => field.key) },
       },
     );
     return rows;
@@ -124,7 +205,6 @@ export async function prepareExport(actor: Actor, request: ExportRequest): Promi
     const sheet = workbook.addWorksheet(folder.name.slice(0, 31).replace(/[\\/:*?[\]]/g, ' ') || 'Export');
     sheet.columns = columns.map((field) => ({ header: field.label[actor.locale], key: field.key, width: Math.min(50, Math.max(12, field.label[actor.locale].length + 2)) }));
     sheet.getRow(1).font = { bold: true };
-    let rows = 0;
     for await (const { cards, linkText } of batches()) {
       for (const card of cards) {
         const row = sheet.addRow([]);
@@ -137,12 +217,12 @@ export async function prepareExport(actor: Actor, request: ExportRequest): Promi
           if (typed.numberFormat) cell.numFmt = typed.numberFormat;
         });
         row.commit();
-        rows += 1;
+        rowsWritten += 1;
       }
     }
     sheet.commit();
     await workbook.commit();
-    return rows;
+    return rowsWritten;
   }
 
   async function writeCsv(out: Writable): Promise<number> {
@@ -160,7 +240,6 @@ export async function prepareExport(actor: Actor, request: ExportRequest): Promi
     csv.pipe(out);
     const written = (line: (string | number)[]) => (csv.write(line) ? Promise.resolve() : new Promise<void>((resolve) => csv.once('drain', resolve)));
     await written(columns.map((field) => field.label[actor.locale]));
-    let rows = 0;
     for await (const { cards, linkText } of batches()) {
       for (const card of cards) {
         await written(
@@ -172,7 +251,7 @@ export async function prepareExport(actor: Actor, request: ExportRequest): Promi
             return kindOf(field).format(stored, field, { ...options, linkText });
           }),
         );
-        rows += 1;
+        rowsWritten += 1;
       }
     }
     await new Promise<void>((resolve, reject) => {
@@ -180,12 +259,18 @@ export async function prepareExport(actor: Actor, request: ExportRequest): Promi
       out.once('error', reject);
       csv.end();
     });
-    return rows;
+    return rowsWritten;
   }
 
   return {
     fileName,
     contentType: request.format === 'xlsx' ? 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' : 'text/csv; charset=utf-8',
-    write: async (out) => audited(request.format === 'xlsx' ? await writeXlsx(out) : await writeCsv(out)),
+    write: async (out) => {
+      try {
+        return await audited(request.format === 'xlsx' ? await writeXlsx(out) : await writeCsv(out));
+      } finally {
+        await settle?.(rowsWritten);
+      }
+    },
   };
 }

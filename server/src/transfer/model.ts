@@ -73,3 +73,22 @@ export interface ImportMappingDoc {
 }
 
 export const ImportMapping = mongoose.model('ImportMapping', importMappingSchema, 'import_mappings');
+
+/**
+ * Rows a user exported on one day (UTC), against the daily limit (`EXPORT_DAILY_ROWS`): an export
+ * reserves its rows before it starts and settles to what it wrote. Kept for a week.
+ */
+const exportUsageSchema = new Schema(
+  {
+    /** `<user id>:<yyyy-mm-dd>`. */
+    _id: { type: String, required: true },
+    userId: { type: Schema.Types.ObjectId, required: true },
+    day: { type: String, required: true },
+    rows: { type: Number, required: true },
+    expiresAt: { type: Date, required: true },
+  },
+  { versionKey: false },
+);
+exportUsageSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
+
+export const ExportUsage = mongoose.model('ExportUsage', exportUsageSchema, 'export_usage');

@@ -15,7 +15,7 @@ import { safeFileName } from '../files/names';
 import { message } from '../i18n';
 import { findJob } from '../jobs/service';
 import { storeFile } from './files';
-import { prepareExport, type ExportFormat } from './export';
+import { prepareExport, type ExportFormat, type ExportLimits } from './export';
 import type { ImportParams } from './import';
 import { ImportRow, type ImportRowDoc } from './model';
 import { formatOf } from './sheet';
@@ -87,7 +87,7 @@ function exportRequest(ctx: Context, actor: Actor) {
   };
 }
 
-export function transferRoutes(router: Router): void {
+export function transferRoutes(router: Router, limits: ExportLimits): void {
   /** POST /transfer/uploads?name=<file name>, the file as the body (application/octet-stream) → { id, name, size }. */
   router.post('/transfer/uploads', (ctx) =>
     answering(ctx, async (actor) => {
@@ -108,7 +108,7 @@ export function transferRoutes(router: Router): void {
   /** GET /transfer/export?folderId=…&format=xlsx|csv&sortBy=…&descending=…&filters=<JSON>&columns=a,b — the file, for holders of «Экспорт». */
   router.get('/transfer/export', (ctx) =>
     answering(ctx, async (actor) => {
-      const prepared = await prepareExport(actor, exportRequest(ctx, actor));
+      const prepared = await prepareExport(actor, exportRequest(ctx, actor), limits);
       const body = new PassThrough();
       ctx.type = prepared.contentType;
       ctx.attachment(prepared.fileName);

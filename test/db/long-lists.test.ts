@@ -73,6 +73,19 @@ describe('db conformance: filters with long lists of values', function () {
     expect(await ids({ inTrash: false, $nor: readSince })).to.deep.equal(sameAs((d) => !d.inTrash && !excluded(d)));
   });
 
+  it('$or of thousands of branches pinning the same two values matches any branch', async () => {
+    // Thousands of branches sharing two folders (a read receipt per card of a big folder): each
+    // branch keeps cards of its tag in its folder; a document is tested against its folder's branches.
+    const branches = Array.from({ length: 3000 }, (_, i) => ({ folderId: folders[i % 2], tag: `t${i % 13}`, n: { $gte: i % 11 } }));
+    const matches = (d: AnyDoc) =>
+      !Array.isArray(d.folderId) &&
+      typeof d.n === 'number' &&
+      branches.some((b) => d.folderId instanceof ObjectId && b.folderId!.equals(d.folderId) && d.tag === b.tag && d.n >= b.n.$gte);
+    const expected = sameAs(matches);
+    expect(expected.length).to.be.greaterThan(10);
+    expect(await ids({ $or: branches })).to.deep.equal(expected);
+  });
+
   it('counts and groups the same way through aggregate', async () => {
     const some = folders.slice(0, 12);
     const rows = await db

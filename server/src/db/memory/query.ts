@@ -146,7 +146,11 @@ function anyBranch(branches: Doc[]): (doc: Doc) => boolean {
   branches.forEach((branch, i) => {
     const key = field in branch ? pinnedKey(branch[field]) : null;
     if (key === null) unpinned.push(compiled[i]);
-    else byValue.set(key, [...(byValue.get(key) ?? []), compiled[i]]);
+    else {
+      const group = byValue.get(key);
+      if (group) group.push(compiled[i]);
+      else byValue.set(key, [compiled[i]]);
+    }
   });
   return (doc) => {
     const value = doc[field];

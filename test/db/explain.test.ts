@@ -64,6 +64,43 @@ describe('db conformance: explain names the index a find uses', function () {
     }
   });
 
+  it('an empty $in finds nothing and reads no key or document', async () => {
+    const cards = db.collection('cards');
+    const read = async (filter: object, sort?: Record<string, 1 | -1>) => {
+      const explained = await cards.find(filter, sort ? { sort } : {}).explain('executionStats');
+      return { keys: explained.executionStats.totalKeysExamined, docs: explained.executionStats.totalDocsExamined, returned: explained.executionStats.nReturned };
+    };
+    for (const filter of [{ _id: { $in: [] } }, { folder: { $in: [] } }, { folder: 'a', trashed: false, name: { $in: [] } }, { $and: [{ folder: 'a' }, { _id: { $in: [] } }] }]) {
+      expect(await cards.find(filter).toArray(), JSON.stringify(filter)).to.deep.equal([]);
+      expect(await cards.find(filter).sort({ name: 1, _id: 1 }).limit(5).toArray(), JSON.stringify(filter)).to.deep.equal([]);
+      expect(await cards.countDocuments(filter), JSON.stringify(filter)).to.equal(0);
+      expect(await read(filter), JSON.stringify(filter)).to.deep.equal({ keys: 0, docs: 0, returned: 0 });
+      expect(await read(filter, { name: 1, _id: 1 }), JSON.stringify(filter)).to.deep.equal({ keys: 0, docs: 0, returned: 0 });
+    }
+    // Other operators beside it still answer nothing, and a field with no index finds nothing either.
+    expect(await cards.find({ name: { $in: [], $exists: true } }).toArray()).to.deep.equal([]);
+    expect(await cards.find({ unindexed: { $in: [] } }).toArray()).to.deep.equal([]);
+    // The executionStats of a find that reads do count what it read.
+    expect((await read({ folder: 'a', trashed: false })).returned).to.equal(100);
+    expect((await read({ folder: 'a', trashed: false })).docs).to.be.at.least(100);
+  });
+
+  it('an empty $in inside a transaction finds none of its own writes', async () => {
+    const cards = db.collection('cards');
+    const session = client.startSession();
+    try {
+      session.startTransaction();
+      await cards.insertOne({ _id: 'own' as never, folder: 'a', trashed: false, name: 'own' }, { session });
+      expect(await cards.find({ _id: { $in: [] } }, { session }).toArray()).to.deep.equal([]);
+      expect(await cards.find({ folder: { $in: [] } }, { session }).toArray()).to.deep.equal([]);
+      expect(await cards.countDocuments({ folder: { $in: [] } }, { session })).to.equal(0);
+      expect(await cards.countDocuments({ _id: { $in: ['own'] } } as never, { session })).to.equal(1);
+    } finally {
+      await session.abortTransaction();
+      await session.endSession();
+    }
+  });
+
   it('a filter on an unindexed field is a collection scan', async () => {
     const plan = await db.collection('cards').find({ name: 'n7' }).explain('queryPlanner');
     expect(indexNameIn(plan.queryPlanner)).to.equal(null);

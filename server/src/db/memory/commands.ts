@@ -6,7 +6,7 @@ import { compareValues, keyString } from './bson-order';
 import { Cursors } from './cursors';
 import { asCommandError, badValue, CommandError, commandNotFound, indexNotFound, invalidNamespace, noSuchTransaction, typeMismatch } from './errors';
 import { normalizeIndexSpec, TextIndex, type Doc, type IndexSpec } from './indexes';
-import { compileFilter, countDocs, explainFind, isPlainObject, openCursor, openRawCursor, projectDocs, selectDocs, validateSort } from './query';
+import { compileFilter, countDocs, explainFind, isPlainObject, openCursor, openRawCursor, projectDocs, selectDocs, validateSort, type ExecutionStats } from './query';
 import type { ReadTxn } from './storage';
 import { ID_INDEX_SPEC, LockWait, requireCollection, splitNamespace, Transaction, type Collection, type ReadView, type Store } from './store';
 import { valuesAtPath } from './text';
@@ -622,20 +622,29 @@ export class CommandProcessor {
     return this.cursors.start(ns, cursor.docs, batchSize, (batch) => projectDocs(batch, projection, scores), singleBatch, close);
   }
 
-  /** `explain` of a find, count or aggregate: the winning plan names its stages and index (queryPlanner verbosity). */
+  /**
+   * `explain` of a find, count or aggregate: the winning plan names its stages and index; with
+   * `executionStats` (or `allPlansExecution`) verbosity the query runs and reports what it read.
+   */
   private explain(request: Request): Doc {
     const inner = asDoc(request.body.explain, 'explain');
     const command = Object.keys(inner)[0];
     let name: unknown;
     let filter: Doc = {};
     let sort: Doc | undefined;
+    let skip = 0;
+    let limit = 0;
     if (command === 'find') {
       name = inner.find;
       filter = asDoc(inner.filter ?? {}, 'filter');
       sort = validateSort(inner.sort);
+      skip = int(inner.skip, 0);
+      limit = Math.abs(int(inner.limit, 0));
     } else if (command === 'count') {
       name = inner.count;
       filter = asDoc(inner.query ?? {}, 'query');
+      skip = int(inner.skip, 0);
+      limit = Math.abs(int(inner.limit, 0));
     } else if (command === 'aggregate' && Array.isArray(inner.pipeline)) {
       name = inner.aggregate;
       const first = inner.pipeline[0] as Doc | undefined;
@@ -645,8 +654,25 @@ export class CommandProcessor {
     } else throw new CommandError(115, 'CommandNotSupported', `explain is supported for find, count and aggregate, not ${command}`);
     if (typeof name !== 'string') throw invalidNamespace('explain needs a collection name');
     const collection = this.store.get(request.db, name);
-    const winningPlan = explainFind(collection?.isView ? undefined : collection, filter, sort);
-    return { queryPlanner: { namespace: `${request.db}.${name}`, winningPlan, rejectedPlans: [] }, ok: 1 };
+    const source = collection?.isView ? undefined : collection;
+    const winningPlan = explainFind(source, filter, sort);
+    const reply: Doc = { queryPlanner: { namespace: `${request.db}.${name}`, winningPlan, rejectedPlans: [] }, ok: 1 };
+    if (request.body.verbosity === 'executionStats' || request.body.verbosity === 'allPlansExecution') {
+      const stats: ExecutionStats = { keys: 0, docs: 0 };
+      const started = performance.now();
+      let nReturned: number;
+      if (command === 'count') nReturned = countDocs(source, request.view, filter, skip, limit, stats);
+      else nReturned = drain(openCursor(source, request.view, filter, { sort, skip, limit, stats }).docs).length;
+      reply.executionStats = {
+        executionSuccess: true,
+        nReturned,
+        executionTimeMillis: Math.round(performance.now() - started),
+        totalKeysExamined: stats.keys,
+        totalDocsExamined: stats.docs,
+        executionStages: winningPlan,
+      };
+    }
+    return reply;
   }
 
   private getMore(request: Request): Doc {

@@ -24,6 +24,14 @@ export interface SelectOptions {
   sort?: SortSpec;
   skip?: number;
   limit?: number;
+  /** Filled with what the execution read (explain's executionStats). */
+  stats?: ExecutionStats;
+}
+
+/** Index keys and documents an execution read. */
+export interface ExecutionStats {
+  keys: number;
+  docs: number;
 }
 
 export function isPlainObject(value: unknown): value is Doc {
@@ -200,6 +208,8 @@ function conditionOf(value: unknown): Condition | null {
   const keys = Object.keys(value);
   if (!keys.every((key) => key.startsWith('$'))) return null;
   const onlyKnown = keys.every((key) => key === '$eq' || key === '$in' || RANGE_OPS.has(key));
+  // `$in: []` matches nothing, whatever else the condition says.
+  if (Array.isArray(value.$in) && value.$in.length === 0) return { kind: 'values', values: [], exact: onlyKnown && keys.length === 1 };
   if ('$eq' in value && seekable(value.$eq)) return { kind: 'values', values: [value.$eq], exact: onlyKnown && keys.length === 1 && exactValue(value.$eq) };
   if ('$in' in value && Array.isArray(value.$in) && value.$in.length > 0 && value.$in.every(seekable)) {
     return { kind: 'values', values: value.$in, exact: onlyKnown && keys.length === 1 && value.$in.every(exactValue) };
@@ -539,6 +549,10 @@ export function planQuery(collection: Collection, filter: Doc, sort: SortSpec | 
     if (dir === null) sortable = false;
     else sortKeys.push([field, dir]);
   }
+  // A field that must equal one of no values: nothing matches, nothing is read.
+  if ([...shape.conditions.values()].some((condition) => condition.kind === 'values' && condition.values.length === 0)) {
+    return { ranges: [], reverse: false, merge: null, sorted: true, exact: shape.simple, dedupe: false, stage: 'EOF' };
+  }
   const idCondition = shape.conditions.get('_id');
   if (idCondition?.kind === 'values') {
     const seen = new Set<string>();
@@ -650,13 +664,17 @@ function rangeEntries(collection: Collection, plan: Plan, range: KeyRange, view:
 }
 
 /** Candidate records of a plan, in plan order, each at most once. */
-function* candidates(collection: Collection, plan: Plan, view: ReadView, skipHint: number): Generator<Candidate> {
+function* candidates(collection: Collection, plan: Plan, view: ReadView, skipHint: number, stats?: ExecutionStats): Generator<Candidate> {
   const overlay = view.txn?.overlay(collection);
   if (plan.ids) {
     const ids = plan.reverse ? [...plan.ids].reverse() : plan.ids;
-    for (const idKey of ids) yield { idKey };
+    for (const idKey of ids) {
+      if (stats) stats.keys++;
+      yield { idKey };
+    }
     return;
   }
+  const keyed = plan.index !== undefined;
   const streams = plan.ranges.map((range) => rangeEntries(collection, plan, range, view, overlay, plan.ranges.length === 1 ? skipHint : 0));
   let entries: Iterable<Scanned>;
   if (plan.merge && streams.length > 1) entries = { [Symbol.iterator]: () => mergeSorted(streams, plan.merge!, plan.reverse) };
@@ -668,6 +686,7 @@ function* candidates(collection: Collection, plan: Plan, view: ReadView, skipHin
   }
   const seen = plan.dedupe ? new Set<string>() : null;
   for (const entry of entries) {
+    if (stats && keyed) stats.keys++;
     if (seen) {
       const id = entry.idKey.toString('latin1');
       if (seen.has(id)) continue;
@@ -837,9 +856,11 @@ export function openCursor(collection: Collection | undefined, view: ReadView, f
   const overlay = view.txn?.overlay(collection);
   const query = plan.exact ? null : compileFilter(rest);
   const pushSkip = plan.sorted && plan.exact && !plan.dedupe && !overlay && plan.ranges.length === 1 && !plan.ids ? skip : 0;
+  const stats = options.stats;
   const matches = (function* () {
-    for (const candidate of candidates(collection, plan, view, pushSkip)) {
+    for (const candidate of candidates(collection, plan, view, pushSkip, stats)) {
       const doc = load(collection, candidate, view);
+      if (doc && stats) stats.docs++;
       if (doc && (!query || test(query, doc))) yield doc;
     }
   })();
@@ -880,7 +901,7 @@ export function selectDocs(collection: Collection | undefined, view: ReadView, f
 }
 
 /** How many documents match; from key ranges alone when the index answers the whole filter. */
-export function countDocs(collection: Collection | undefined, view: ReadView, filter: Doc, skip: number, limit: number): number {
+export function countDocs(collection: Collection | undefined, view: ReadView, filter: Doc, skip: number, limit: number, stats?: ExecutionStats): number {
   const clamp = (total: number) => {
     const after = Math.max(0, total - skip);
     return limit > 0 ? Math.min(limit, after) : after;
@@ -898,10 +919,11 @@ export function countDocs(collection: Collection | undefined, view: ReadView, fi
       const db = plan.index === 'primary' || plan.index === undefined ? view.store.storage.docs : view.store.storage.index;
       let total = 0;
       for (const range of plan.ranges) total += db.getKeysCount({ start: range.start, end: range.end, transaction: view.snapshot });
+      if (stats) stats.keys += total;
       return clamp(total);
     }
   }
-  const cursor = openCursor(collection, view, filter, { skip, limit });
+  const cursor = openCursor(collection, view, filter, { skip, limit, stats });
   let n = 0;
   for (let next = cursor.docs.next(); !next.done; next = cursor.docs.next()) n++;
   return n;
@@ -916,6 +938,7 @@ export function explainFind(collection: Collection | undefined, filter: Doc, sor
   const indexName = plan.index === 'primary' ? '_id_' : plan.index?.name;
   const keyPattern = plan.index === 'primary' ? { _id: 1 } : plan.index?.spec.key;
   let scan: Doc;
+  if (plan.stage === 'EOF') return { stage: 'EOF' };
   if (plan.stage === 'IDHACK') scan = { stage: 'IDHACK', indexName, keyPattern, points: plan.ids!.length };
   else if (plan.stage === 'COLLSCAN') scan = { stage: 'COLLSCAN', direction: 'forward' };
   else scan = { stage: 'IXSCAN', indexName, keyPattern, direction: plan.reverse ? 'backward' : 'forward', isMultiKey: plan.dedupe, keyRanges: plan.ranges.length, ...(plan.merge ? { merged: true } : {}) };

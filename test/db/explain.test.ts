@@ -64,6 +64,26 @@ describe('db conformance: explain names the index a find uses', function () {
     }
   });
 
+  it('a search by a rare key among large folders reads that key, and a folder page only its page', async () => {
+    const c = db.collection('search');
+    await c.createIndex({ folder: 1, trashed: 1, name: 1, _id: 1 }, { name: 'folder_page' });
+    await c.createIndex({ folder: 1, trashed: 1, at: -1, _id: -1 }, { name: 'folder_recent' });
+    await c.createIndex({ keys: 1 }, { name: 'search_keys' });
+    await c.insertMany(Array.from({ length: 600 }, (_, i) => ({ folder: `f${i % 3}`, trashed: false, name: `n${String(i).padStart(3, '0')}`, at: new Date(Date.UTC(2026, 0, 1, 0, i)), keys: [`k${i}`] })));
+    const search = { folder: { $in: ['f0', 'f1'] }, trashed: false, keys: 'k301' };
+    const found = await c.find(search).explain('executionStats');
+    expect(indexNameIn(found.queryPlanner)).to.equal('search_keys');
+    expect(found.executionStats.nReturned).to.equal(1);
+    expect(found.executionStats.totalDocsExamined).to.equal(1);
+    expect((await c.find(search).sort({ name: 1, _id: 1 }).toArray()).map((d) => d.name)).to.deep.equal(['n301']);
+    const page = await c.find({ folder: 'f2', trashed: false }).sort({ name: 1, _id: 1 }).limit(10).explain('executionStats');
+    expect(indexNameIn(page.queryPlanner)).to.equal('folder_page');
+    expect(page.executionStats.nReturned).to.equal(10);
+    expect(page.executionStats.totalDocsExamined).to.equal(10);
+    const recent = await c.find({ folder: 'f2', trashed: false }).sort({ at: -1, _id: -1 }).limit(3).toArray();
+    expect(recent.map((d) => d.name)).to.deep.equal(['n599', 'n596', 'n593']);
+  });
+
   it('an empty $in finds nothing and reads no key or document', async () => {
     const cards = db.collection('cards');
     const read = async (filter: object, sort?: Record<string, 1 | -1>) => {

@@ -655,7 +655,7 @@ export class CommandProcessor {
     if (typeof name !== 'string') throw invalidNamespace('explain needs a collection name');
     const collection = this.store.get(request.db, name);
     const source = collection?.isView ? undefined : collection;
-    const winningPlan = explainFind(source, filter, sort);
+    const winningPlan = explainFind(source, request.view, filter, sort);
     const reply: Doc = { queryPlanner: { namespace: `${request.db}.${name}`, winningPlan, rejectedPlans: [] }, ok: 1 };
     if (request.body.verbosity === 'executionStats' || request.body.verbosity === 'allPlansExecution') {
       const stats: ExecutionStats = { keys: 0, docs: 0 };

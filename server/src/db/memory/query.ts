@@ -370,8 +370,15 @@ function invert(bytes: Buffer): Buffer {
   return out;
 }
 
-/** A plan over one B-tree index, with a score (higher is better), or null when it cannot help. */
-function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 | -1][], filter: Doc): { plan: Plan; score: number } | null {
+/** A plan over one B-tree index, with its score (higher is better) and the fields its key ranges narrow. */
+interface Ranked {
+  plan: Plan;
+  score: number;
+  used: Set<string>;
+}
+
+/** A plan over one B-tree index, or null when it cannot help. */
+function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 | -1][], filter: Doc): Ranked | null {
   if (index.partial && !impliesPartial(filter, index.spec.partialFilterExpression as Doc)) return null;
   const { conditions } = shape;
   const used = new Set<string>();
@@ -472,6 +479,7 @@ function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 |
   return {
     plan: { index, ranges, reverse, merge: merge ? ranges.map((r) => r.start.length) : null, sorted: sortKeys.length === 0 || sortCovered, exact, dedupe: index.multikey, stage: 'IXSCAN' },
     score,
+    used,
   };
 }
 
@@ -527,10 +535,18 @@ function keysUpTo(plan: Plan, view: ReadView, cap: number): number {
  * plan is large, the others are tried by counting their keys, briefly (MongoDB's planner runs its
  * candidates for a while for the same reason); one with fewer keys than the cap wins, its few
  * documents sorted in memory if it does not give the order.
+ *
+ * Only candidates that narrow some field the best plan leaves open are tried: one whose ranges
+ * narrow only fields the best plan's ranges narrow too holds at least its keys (a folder page's
+ * other folder indexes, by date or by title). So a page of one folder, sorted or after a keyset,
+ * reads no key beyond its own.
  */
-function triedPlan(ranked: { plan: Plan; score: number }[], view: ReadView): { plan: Plan; score: number } {
-  const [best, ...others] = ranked;
+function triedPlan(ranked: Ranked[], view: ReadView): Ranked {
+  const [best, ...rest] = ranked;
+  const narrowsMore = (other: Ranked) => best!.plan.dedupe || (other.plan.index as BTreeIndex).partial !== null || [...other.used].some((field) => !best!.used.has(field));
+  const others = rest.filter(narrowsMore);
   let chosen = best!;
+  if (others.length === 0) return chosen;
   let fewest = keysUpTo(best!.plan, view, TRIAL_KEYS);
   if (fewest < TRIAL_KEYS) return chosen;
   for (const other of others) {
@@ -570,7 +586,7 @@ export function planQuery(collection: Collection, filter: Doc, sort: SortSpec | 
     const exact = shape.simple && shape.conditions.size === 1 && idCondition.exact;
     return { index: 'primary', ranges: [], ids, reverse: byId && sortKeys[0]![1] === -1, merge: null, sorted: sortKeys.length === 0 || byId || ids.length <= 1, exact, dedupe: false, stage: 'IDHACK' };
   }
-  const ranked: { plan: Plan; score: number }[] = [];
+  const ranked: Ranked[] = [];
   for (const index of collection.btreeIndexes) {
     const candidate = indexPlan(index, shape, sortable ? sortKeys : [], filter);
     if (candidate) ranked.push(candidate);
@@ -724,7 +740,6 @@ export function openRawCursor(collection: Collection | undefined, view: ReadView
     let skipped = pushSkip;
     let taken = 0;
     for (const candidate of candidates(collection, plan, view, pushSkip)) {
-      if (taken >= limit) return;
       const raw = loadRaw(collection, candidate, view);
       if (!raw) continue;
       if (skipped < skip) {
@@ -733,6 +748,7 @@ export function openRawCursor(collection: Collection | undefined, view: ReadView
       }
       taken++;
       yield raw;
+      if (taken >= limit) return;
     }
   })();
 }
@@ -871,14 +887,15 @@ export function openCursor(collection: Collection | undefined, view: ReadView, f
   const docs = (function* () {
     let skipped = pushSkip;
     let taken = 0;
+    // The limit is checked after each document, so no document beyond it is read.
     for (const doc of matches) {
-      if (taken >= limit) return;
       if (skipped < skip) {
         skipped++;
         continue;
       }
       taken++;
       yield doc;
+      if (taken >= limit) return;
     }
   })();
   return { docs, scores: null, plan };
@@ -930,11 +947,11 @@ export function countDocs(collection: Collection | undefined, view: ReadView, fi
 }
 
 /** The plan a find would use, for `explain`. */
-export function explainFind(collection: Collection | undefined, filter: Doc, sort: SortSpec | undefined): Doc {
+export function explainFind(collection: Collection | undefined, view: ReadView, filter: Doc, sort: SortSpec | undefined): Doc {
   const { rest, text } = extractText(filter);
   if (text) return { stage: 'TEXT_MATCH', inputStage: { stage: 'TEXT' } };
   if (!collection) return { stage: 'EOF' };
-  const plan = planQuery(collection, rest, sort);
+  const plan = planQuery(collection, rest, sort, view);
   const indexName = plan.index === 'primary' ? '_id_' : plan.index?.name;
   const keyPattern = plan.index === 'primary' ? { _id: 1 } : plan.index?.spec.key;
   let scan: Doc;

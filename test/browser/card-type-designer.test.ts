@@ -226,6 +226,8 @@ describeInBrowser('card type designer: «Техническое задание»
     await page.getByTestId('save-type').click();
     const report = page.getByTestId('change-report');
     await report.getByTestId('report-etap').waitFor();
+    // The links get their titles once the report's cards are read: wait for both.
+    await report.getByTestId('report-missing').locator('a').nth(1).waitFor();
     expect(await report.getByTestId('report-missing').locator('a').allTextContents()).to.have.members(['Без контрагента', 'С контрагентом']);
     await expectText(page, 'error-required', 'Карточек без значения: 2. Поле станет обязательным — решите, как быть с ними.');
     await field(editor(2), 'fill-missing').fill('черновик');

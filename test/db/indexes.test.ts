@@ -123,6 +123,44 @@ describe('db conformance: catalog, indexes and text search', function () {
     expect(asc.map((d) => d.n)).to.deep.equal([196, 197, 198, 199]);
   });
 
+  it('answers ranges on descending index fields exactly as a collection scan does, bounds included or not', async () => {
+    const c = db.collection<AnyDoc>('descending');
+    await c.createIndex({ n: -1, _id: 1 });
+    await c.createIndex({ folder: 1, at: -1, _id: -1 });
+    await c.createIndex({ s: -1 });
+    const day = (i: number) => new Date(Date.UTC(2026, 10, 1) + i * 60_000);
+    await c.insertMany(Array.from({ length: 300 }, (_, i) => ({ _id: i, n: i % 2 ? i : i / 2 + 0.5, folder: i % 3, at: day(i), s: `s${String(i).padStart(3, '0')}` })));
+    await c.insertMany([{ _id: 'x', n: 'text', s: 5, at: 'late' }, { _id: 'y', n: null, at: null }, { _id: 'z', n: -Infinity, s: 'zzz' }, { _id: 'w', n: Infinity, folder: 1, at: day(0) }]);
+    const filters: Record<string, unknown>[] = [];
+    for (const [lo, hi] of [[3, 7], [100, 101], [-5, 0.5], [298, 400], [0.5, 0.5]]) {
+      filters.push({ n: { $gt: lo } }, { n: { $gte: lo } }, { n: { $lt: hi } }, { n: { $lte: hi } }, { n: { $gt: lo, $lt: hi } }, { n: { $gte: lo, $lte: hi } }, { n: { $gt: lo, $lte: hi } }, { n: { $gte: lo, $lt: hi } });
+    }
+    filters.push({ n: { $gte: -Infinity } }, { n: { $lte: Infinity } }, { n: { $gt: 'a' } }, { n: { $lt: 'zzz' } });
+    for (const [lo, hi] of [[10, 20], [0, 0], [250, 299]]) {
+      filters.push({ folder: 1, at: { $gt: day(lo) } }, { folder: 1, at: { $gte: day(lo) } }, { folder: 1, at: { $lt: day(hi) } }, { folder: 1, at: { $lte: day(hi) } }, { folder: 1, at: { $gt: day(lo), $lte: day(hi) } }, { folder: 1, at: { $gte: day(lo), $lt: day(hi) } });
+    }
+    filters.push({ s: { $gt: 's010' } }, { s: { $gte: 's010' } }, { s: { $lt: 's005' } }, { s: { $lte: 's005' } }, { s: { $gt: 's1', $lt: 's2' } }, { s: { $gte: 's' } });
+    // MongoDB's semantics: a bound matches values of its own type only (numbers, strings or dates).
+    const kind = (v: unknown) => (v instanceof Date ? 'date' : typeof v);
+    const value = (v: unknown) => (v instanceof Date ? v.getTime() : (v as number | string));
+    const holds = (v: unknown, op: string, bound: unknown) => {
+      if (kind(v) !== kind(bound)) return false;
+      const [a, b] = [value(v), value(bound)];
+      return op === '$gt' ? a > b : op === '$gte' ? a >= b : op === '$lt' ? a < b : a <= b;
+    };
+    const all = await c.find().sort({ _id: 1 }).toArray();
+    const matching = (filter: Record<string, unknown>) =>
+      all.filter((d) => Object.entries(filter).every(([field, condition]) => (typeof condition === 'object' && !(condition instanceof Date) ? Object.entries(condition as object).every(([op, bound]) => holds(d[field], op, bound)) : d[field] === condition)));
+    for (const filter of filters) {
+      const expected = matching(filter);
+      expect(await c.find(filter).sort({ _id: 1 }).toArray(), JSON.stringify(filter)).to.deep.equal(expected);
+      expect(await c.countDocuments(filter), JSON.stringify(filter)).to.equal(expected.length);
+    }
+    // In index order too, both directions.
+    expect((await c.find({ n: { $gt: 295, $lte: 299 } }).sort({ n: -1, _id: 1 }).toArray()).map((d) => d._id)).to.deep.equal([299, 297]);
+    expect((await c.find({ folder: 1, at: { $gte: day(290), $lt: day(298) } }).sort({ at: 1, _id: 1 }).toArray()).map((d) => d._id)).to.deep.equal([292, 295]);
+  });
+
   it('builds indexes over many records while writes go on, and a unique clash leaves nothing behind', async () => {
     const c = db.collection<AnyDoc>('bigbuild');
     await c.insertMany(Array.from({ length: 5000 }, (_, i) => ({ _id: i, n: i, group: i % 7, tags: [`t${i % 3}`] })));

@@ -345,11 +345,16 @@ function direction(value: unknown): 1 | -1 | null {
 const MAX_POINTS = 5000;
 const BRACKETS = [TYPE.minKey, TYPE.null, TYPE.number, TYPE.string, TYPE.object, TYPE.array, TYPE.binary, TYPE.objectId, TYPE.boolean, TYPE.date, TYPE.timestamp, TYPE.regex, TYPE.code, TYPE.maxKey];
 
-/** Bytes that every key of a range component starts at or after / stays below (ascending, before inversion). */
-function rangeComponent(condition: Extract<Condition, { kind: 'range' }>, multikey: boolean): { lo: Buffer; hi: Buffer } {
+/**
+ * Bytes that every key of a range component starts at or after / stays below, in key order: for a
+ * descending field the stored component is the inverted encoding, so the upper value bound gives
+ * the start and the lower one the end, with inclusive and exclusive swapped.
+ */
+function rangeComponent(condition: Extract<Condition, { kind: 'range' }>, multikey: boolean, descending = false): { lo: Buffer; hi: Buffer } {
   const encode = (value: unknown) => {
     const w = new KeyWriter();
     encodeValue(w, value);
+    if (descending) w.invert(0);
     return w.take();
   };
   // On a multikey index one element may meet the lower bound and another the upper: use one side.
@@ -357,17 +362,17 @@ function rangeComponent(condition: Extract<Condition, { kind: 'range' }>, multik
   const hi = condition.hi && (!multikey || !lo) ? condition.hi : undefined;
   const bracket = bracketOf((lo ?? hi)!.value);
   const next = BRACKETS[BRACKETS.indexOf(bracket as (typeof BRACKETS)[number]) + 1] ?? 0xff;
-  // Numbers start at -Infinity (NaN, below it, matches no range).
-  const floor = bracket === TYPE.number ? encode(-Infinity) : Buffer.from([bracket]);
-  const loKey = lo ? (lo.inclusive ? encode(lo.value) : prefixEnd(encode(lo.value))) : floor;
-  const hiKey = hi ? (hi.inclusive ? prefixEnd(encode(hi.value)) : encode(hi.value)) : bracket === TYPE.number ? prefixEnd(encode(Infinity)) : Buffer.from([next]);
-  return { lo: loKey, hi: hiKey };
-}
-
-function invert(bytes: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(bytes.length);
-  for (let i = 0; i < bytes.length; i++) out[i] = ~bytes[i]! & 0xff;
-  return out;
+  // Numbers run from -Infinity to Infinity (NaN, below them, matches no range); other brackets are one leading byte.
+  const least = bracket === TYPE.number ? encode(-Infinity) : descending ? prefixEnd(Buffer.from([~bracket & 0xff])) : Buffer.from([bracket]);
+  const most = bracket === TYPE.number ? encode(Infinity) : descending ? Buffer.from([~bracket & 0xff]) : Buffer.from([next]);
+  if (!descending) {
+    const start = lo ? (lo.inclusive ? encode(lo.value) : prefixEnd(encode(lo.value))) : least;
+    const end = hi ? (hi.inclusive ? prefixEnd(encode(hi.value)) : encode(hi.value)) : bracket === TYPE.number ? prefixEnd(most) : most;
+    return { lo: start, hi: end };
+  }
+  const start = hi ? (hi.inclusive ? encode(hi.value) : prefixEnd(encode(hi.value))) : most;
+  const end = lo ? (lo.inclusive ? prefixEnd(encode(lo.value)) : encode(lo.value)) : bracket === TYPE.number ? prefixEnd(least) : least;
+  return { lo: start, hi: end };
 }
 
 /** A plan over one B-tree index, with its score (higher is better) and the fields its key ranges narrow. */
@@ -436,7 +441,7 @@ function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 |
   // Key ranges: one per point (equality values), narrowed by the range field.
   const ranges: KeyRange[] = [];
   const w = new KeyWriter();
-  const component = range ? rangeComponent(range, index.multikey) : null;
+  const component = range ? rangeComponent(range, index.multikey, index.directions[equalities] === -1) : null;
   for (const point of points) {
     w.reset();
     w.bytes(index.prefix);
@@ -454,10 +459,7 @@ function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 |
       ranges.push({ start: prefix, end: prefixEnd(prefix), point: index.unique && equalities === index.fields.length && !w.inexact });
       continue;
     }
-    const descending = index.directions[equalities] === -1;
-    const lo = descending ? invert(component.hi) : component.lo;
-    const hi = descending ? invert(component.lo) : component.hi;
-    ranges.push({ start: Buffer.concat([prefix, lo]), end: Buffer.concat([prefix, hi]) });
+    ranges.push({ start: Buffer.concat([prefix, component.lo]), end: Buffer.concat([prefix, component.hi]) });
   }
   // A keyset page ("after (v, id)" in the sort order) starts the scan right after that key.
   const after = shape.keyset;

@@ -35,9 +35,15 @@ export async function startMemoryServer(options: MemoryServerOptions = {}): Prom
   let store: Store;
   try {
     store = new Store(storage);
-    if (options.dbpath && hasLegacyData(options.dbpath)) log(await convertLegacyData(store, options.dbpath));
   } catch (error) {
     await storage.close();
+    throw error;
+  }
+  try {
+    if (store.leftovers > 0) log(`deleting the entries of ${store.leftovers} collections or indexes whose drop or build was interrupted (in the background)`);
+    if (options.dbpath && hasLegacyData(options.dbpath)) log(await convertLegacyData(store, options.dbpath));
+  } catch (error) {
+    await store.close();
     throw error;
   }
 
@@ -104,7 +110,7 @@ export async function startMemoryServer(options: MemoryServerOptions = {}): Prom
         processor.cursors.closeAll();
         processor.closeSessions();
         for (const txn of [...store.openTransactions]) txn.abort();
-        await storage.close();
+        await store.close();
       })();
       return stopped;
     },

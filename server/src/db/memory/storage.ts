@@ -148,10 +148,25 @@ export class Storage {
     return next;
   }
 
-  /** Deletes every key of `db` that starts with `prefix`. */
-  clearPrefix(db: Database<Buffer, Buffer>, prefix: Buffer): void {
-    const keys = [...db.getKeys({ start: prefix, end: prefixEnd(prefix) })].map((key) => Buffer.from(key as Uint8Array));
+  /** Inside a write: deletes up to `limit` keys of `db` that start with `prefix`; returns how many it deleted. */
+  clearPrefix(db: Database<Buffer, Buffer>, prefix: Buffer, limit: number): number {
+    const keys = [...db.getKeys({ start: prefix, end: prefixEnd(prefix), limit })].map((key) => Buffer.from(key as Uint8Array));
     for (const key of keys) db.removeSync(key);
+    return keys.length;
+  }
+
+  /** The distinct 4-byte id prefixes of `db`'s keys (one seek per prefix). */
+  prefixes(db: Database<Buffer, Buffer>): Buffer[] {
+    const found: Buffer[] = [];
+    let start: Buffer = Buffer.alloc(0);
+    for (;;) {
+      let first: Buffer | undefined;
+      for (const key of db.getKeys({ start, limit: 1 })) first = key;
+      if (!first || first.length < 4) return found;
+      const prefix = Buffer.from(first.subarray(0, 4));
+      found.push(prefix);
+      start = prefixEnd(prefix);
+    }
   }
 
   async close(): Promise<void> {

@@ -8,12 +8,21 @@ import { compareValues } from './bson-order';
 import { CommandError, namespaceExists, namespaceNotFound, writeConflict } from './errors';
 import { BTreeIndex, createIndex, duplicateKeyError, TextIndex, type AnyIndex, type Doc, type IndexKey, type IndexSpec } from './indexes';
 import { idKeyOf, prefixEnd, u32 } from './keys';
+import type { Database } from 'lmdb';
 import { BSON_READ, type CatalogEntry, type ReadTxn, type Storage } from './storage';
 
 export const ID_INDEX_SPEC: IndexSpec = { v: 2, key: { _id: 1 }, name: '_id_' };
 
 /** Records an index build indexes per write transaction (a fraction of a second of work). */
 const BUILD_BATCH = 2000;
+/** Entries of dropped collections and indexes deleted per write transaction (tens of milliseconds). */
+const RECLAIM_BATCH = 2000;
+
+/** The entries of a dropped collection or index: every key of `db` under `prefix`. */
+interface Dropped {
+  db: Database<Buffer, Buffer>;
+  prefix: Buffer;
+}
 
 export class Collection {
   readonly prefix: Buffer;
@@ -267,15 +276,69 @@ export class Store {
   /** Collections whose count changed in the current write, with the count before it (restored on rollback). */
   private readonly countsBefore = new Map<Collection, number>();
   private readonly catalogChanged = new Set<Collection>();
+  /** Dropped collections and indexes whose entries are still to be deleted (in the background, a batch at a time). */
+  private readonly unreclaimed: Dropped[] = [];
+  private reclaiming: Promise<void> | null = null;
+  private closing = false;
+  /** Collections and indexes found at start-up with entries but no catalog entry: a drop or an index build a crash interrupted. */
+  readonly leftovers: number;
 
   constructor(readonly storage: Storage) {
+    const live = new Set<number>();
     for (const entry of storage.loadCatalog()) {
       const [db, name] = splitNamespace(entry.ns);
       const indexes = (entry.indexes ?? []).map((index) => createIndex(index.id, index.spec as IndexSpec, index.multikey));
       const prefix = u32(entry.id);
       const count = storage.docs.getKeysCount({ start: prefix, end: prefixEnd(prefix) });
       this.collections.set(entry.ns, new Collection(db, name, entry.id, new UUID(entry.uuid), entry.options, indexes, count));
+      live.add(entry.id);
+      for (const index of indexes) live.add(index.id);
     }
+    // Ids are never reused: entries under an id the catalog does not know are left-overs.
+    for (const db of [storage.docs, storage.index]) {
+      for (const prefix of storage.prefixes(db)) if (!live.has(prefix.readUInt32BE(0))) this.unreclaimed.push({ db, prefix });
+    }
+    this.leftovers = this.unreclaimed.length;
+    this.reclaim();
+  }
+
+  /**
+   * Deletes the entries of dropped collections and indexes, a batch per write transaction, so the
+   * server keeps answering meanwhile; what a stop or crash leaves undone is found again at start-up.
+   */
+  private reclaim(): void {
+    if (this.reclaiming || this.closing || this.unreclaimed.length === 0) return;
+    this.reclaiming = (async () => {
+      while (this.unreclaimed.length > 0 && !this.closing) {
+        const { db, prefix } = this.unreclaimed[0]!;
+        const removed = await this.write(() => this.storage.clearPrefix(db, prefix, RECLAIM_BATCH));
+        if (removed < RECLAIM_BATCH) this.unreclaimed.shift();
+      }
+    })()
+      // A failed batch (the environment closing) leaves its entries to the next start-up.
+      .catch(() => {})
+      .finally(() => {
+        this.reclaiming = null;
+        this.reclaim();
+      });
+  }
+
+  /** Queues the entries of collections and indexes dropped by a committed write for deletion. */
+  private reclaimLater(dropped: Dropped[]): void {
+    this.unreclaimed.push(...dropped);
+    this.reclaim();
+  }
+
+  /** Resolves once the entries of everything dropped so far are deleted. */
+  async reclaimed(): Promise<void> {
+    while (this.reclaiming) await this.reclaiming;
+  }
+
+  /** Stops deleting dropped entries (the rest waits for the next start) and closes the environment. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.reclaiming;
+    await this.storage.close();
   }
 
   /** Runs `work` in one write transaction (resolving once on disk); in-memory counts follow a rollback. */
@@ -341,26 +404,27 @@ export class Store {
     return collection;
   }
 
+  /** Drops a collection at once (gone from the catalog when this resolves); its entries are deleted in the background. */
   async drop(collection: Collection): Promise<void> {
     for (const txn of [...this.openTransactions]) if (txn.writes.has(collection)) txn.abort();
-    await this.write(() => this.dropSync(collection));
+    this.reclaimLater(await this.write(() => this.dropSync(collection)));
   }
 
-  private dropSync(collection: Collection): void {
-    if (this.collections.get(collection.ns) !== collection) return;
-    this.storage.clearPrefix(this.storage.docs, collection.prefix);
-    for (const index of [...collection.indexes, ...collection.building]) this.storage.clearPrefix(this.storage.index, index.prefix);
+  /** Inside a write: removes the collection from the catalog; returns its entries, to delete once this commits. */
+  private dropSync(collection: Collection): Dropped[] {
+    if (this.collections.get(collection.ns) !== collection) return [];
     this.storage.removeCatalogEntry(collection.ns);
     this.collections.delete(collection.ns);
+    return [{ db: this.storage.docs, prefix: collection.prefix }, ...[...collection.indexes, ...collection.building].map((index) => ({ db: this.storage.index, prefix: index.prefix }))];
   }
 
   async rename(collection: Collection, toDb: string, toName: string, dropTarget: boolean): Promise<void> {
     const target = this.get(toDb, toName);
     if (target && !dropTarget) throw namespaceExists('target namespace exists');
     for (const txn of [...this.openTransactions]) if (target && txn.writes.has(target)) txn.abort();
-    await this.write(() => {
+    const dropped = await this.write(() => {
       const current = this.get(toDb, toName);
-      if (current) this.dropSync(current);
+      const replaced = current ? this.dropSync(current) : [];
       const from = collection.ns;
       this.storage.removeCatalogEntry(from);
       this.collections.delete(from);
@@ -368,14 +432,17 @@ export class Store {
       collection.name = toName;
       this.collections.set(collection.ns, collection);
       this.storage.saveCatalogEntry(collection.entry());
+      return replaced;
     });
+    this.reclaimLater(dropped);
   }
 
   /**
    * Builds new indexes over the stored records in one pass, each record decoded once for all of
    * them, a batch of records per write transaction: between batches the server answers other
    * requests (their writes keep the new indexes up to date), and the indexes serve queries once
-   * complete. E11000 on a unique clash, or the collection dropped meanwhile, leaves nothing behind.
+   * complete. E11000 on a unique clash, or the collection dropped meanwhile, leaves nothing behind
+   * (the partial entries are deleted in the background, or at the next start after a crash).
    */
   async addIndexes(collection: Collection, specs: IndexSpec[]): Promise<AnyIndex[]> {
     const building = (async () => {
@@ -398,9 +465,7 @@ export class Store {
         return built;
       } catch (error) {
         collection.building.splice(0);
-        await this.write(() => {
-          for (const index of built) this.storage.clearPrefix(this.storage.index, index.prefix);
-        });
+        this.reclaimLater(built.map((index) => ({ db: this.storage.index, prefix: index.prefix })));
         throw error;
       }
     })();
@@ -453,13 +518,14 @@ export class Store {
   }
 
   async dropIndex(collection: Collection, name: string): Promise<void> {
-    await this.write(() => {
+    const dropped = await this.write(() => {
       const at = collection.indexes.findIndex((index) => index.name === name);
-      if (at < 0) return;
+      if (at < 0) return [];
       const [index] = collection.indexes.splice(at, 1);
-      this.storage.clearPrefix(this.storage.index, index!.prefix);
       this.storage.saveCatalogEntry(collection.entry());
+      return [{ db: this.storage.index, prefix: index!.prefix }];
     });
+    this.reclaimLater(dropped);
   }
 
   /**

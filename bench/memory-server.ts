@@ -149,6 +149,32 @@ async function fill(db: Db, size: number): Promise<{ world: World; cardsRate: nu
   return { world: { folders, bigFolder: folders[0]!, bigFolderCards, reader, readerCards }, cardsRate: size / (cardsTime / 1000), totalRate: (size * 3) / (totalTime / 1000) };
 }
 
+/**
+ * Drops the history collection (`size` entries, one unique index): when the reply comes, and how
+ * reads of another collection fare meanwhile and for the 3 s after it (while its space is freed).
+ */
+async function measureDrop(db: Db, size: number, ids: ObjectId[]): Promise<void> {
+  const cards = db.collection('cards');
+  let reading = true;
+  let reads = 0;
+  let slowest = 0;
+  const reader = (async () => {
+    while (reading) {
+      const start = performance.now();
+      await cards.findOne({ _id: ids[random(ids.length)]! });
+      slowest = Math.max(slowest, performance.now() - start);
+      reads++;
+    }
+  })();
+  const start = performance.now();
+  await db.collection('history').drop();
+  const replied = performance.now() - start;
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  reading = false;
+  await reader;
+  console.log(`drop of the ${size.toLocaleString('en-US')} history entries: reply after ${replied.toFixed(0)} ms; findOne({_id}) on cards meanwhile and 3 s after: ${reads} reads, slowest ${slowest.toFixed(1)} ms\n`);
+}
+
 /** Self time by function and by file, as shares of the busy (non-idle) samples of each profiled process. */
 function summarizeProfile(): void {
   for (const file of readdirSync(profileDir).filter((name) => name.endsWith('.cpuprofile'))) {
@@ -244,6 +270,7 @@ try {
       const after = memoryOf(database.child.pid!);
       console.log(`after restart: RssAnon ${mib(after.rssAnon)}`);
     }
+    await measureDrop(client.db(`bench_${size}`), size, ids);
   }
   const first = SIZES[0]!;
   const last = SIZES[SIZES.length - 1]!;

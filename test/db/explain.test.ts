@@ -84,6 +84,22 @@ describe('db conformance: explain names the index a find uses', function () {
     expect(recent.map((d) => d.name)).to.deep.equal(['n599', 'n596', 'n593']);
   });
 
+  it('equality on every field of a unique index is one point lookup, whatever other indexes exist', async () => {
+    const marks = db.collection('marks');
+    await marks.createIndex({ userId: 1, folderId: 1 });
+    await marks.createIndex({ cardId: 1 });
+    await marks.createIndex({ userId: 1, cardId: 1 }, { unique: true, name: 'receipt' });
+    await marks.insertMany(Array.from({ length: 300 }, (_, i) => ({ userId: `u${i % 3}`, cardId: `c${i % 100}`, folderId: `f${i % 2}`, n: i })));
+    const explained = await marks.find({ cardId: 'c42', userId: 'u0' }).explain('executionStats');
+    expect(indexNameIn(explained.queryPlanner)).to.equal('receipt');
+    expect(explained.executionStats.totalDocsExamined).to.equal(1);
+    expect(await marks.find({ cardId: 'c42', userId: 'u0' }, { projection: { _id: 0 } }).toArray()).to.deep.equal([{ userId: 'u0', cardId: 'c42', folderId: 'f0', n: 42 }]);
+    await marks.updateOne({ userId: 'u0', cardId: 'c42' }, { $set: { read: true } }, { upsert: true });
+    await marks.updateOne({ userId: 'u9', cardId: 'c42' }, { $set: { read: true } }, { upsert: true });
+    expect(await marks.countDocuments({ cardId: 'c42', read: true })).to.equal(2);
+    expect(await marks.countDocuments()).to.equal(301);
+  });
+
   it('an empty $in finds nothing and reads no key or document', async () => {
     const cards = db.collection('cards');
     const read = async (filter: object, sort?: Record<string, 1 | -1>) => {

@@ -558,6 +558,11 @@ function triedPlan(ranked: Ranked[], view: ReadView): Ranked {
   return chosen;
 }
 
+/** A condition pinning its field to one value whose index key says exactly what equality means. */
+function isPointValue(condition: Condition | undefined): boolean {
+  return condition?.kind === 'values' && condition.values.length === 1 && condition.exact;
+}
+
 export function planQuery(collection: Collection, filter: Doc, sort: SortSpec | undefined, view?: ReadView): Plan {
   const shape = shapeOf(filter);
   const sortKeys: [string, 1 | -1][] = [];
@@ -587,6 +592,13 @@ export function planQuery(collection: Collection, filter: Doc, sort: SortSpec | 
     const byId = sortKeys.length === 1 && sortKeys[0]![0] === '_id';
     const exact = shape.simple && shape.conditions.size === 1 && idCondition.exact;
     return { index: 'primary', ranges: [], ids, reverse: byId && sortKeys[0]![1] === -1, merge: null, sorted: sortKeys.length === 0 || byId || ids.length <= 1, exact, dedupe: false, stage: 'IDHACK' };
+  }
+  // Equality on every field of a unique index (an upsert's filter, a read receipt): at most one
+  // record, one point lookup; no other index needs planning.
+  for (const index of collection.btreeIndexes) {
+    if (!index.unique || !index.fields.every((field) => isPointValue(shape.conditions.get(field)))) continue;
+    const point = indexPlan(index, shape, sortable ? sortKeys : [], filter);
+    if (point?.plan.ranges.length === 1 && point.plan.ranges[0]!.point) return point.plan;
   }
   const ranked: Ranked[] = [];
   for (const index of collection.btreeIndexes) {

@@ -5,7 +5,8 @@ import { message, type Locale } from './i18n';
  * Domain errors are GraphQL errors with a stable `extensions.code`, so yoga passes them
  * to the client unmasked while unexpected errors stay masked.
  */
-export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT' | 'TOO_MANY_REQUESTS' | 'MAINTENANCE';
+/** `UNPROCESSABLE`: a stored file the server cannot make a preview of (HTTP routes only). */
+export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT' | 'TOO_MANY_REQUESTS' | 'MAINTENANCE' | 'UNPROCESSABLE';
 
 export class AppError extends GraphQLError {
   constructor(code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {

@@ -38,6 +38,8 @@ const messages = {
   cannotDeactivateSelf: { ru: 'Нельзя отключить собственную учётную запись', en: 'You cannot deactivate your own account' },
   badCursor: { ru: 'Неверный курсор страницы: откройте список с начала', en: 'Invalid page cursor: open the list from the start' },
   badId: { ru: 'Неверный идентификатор', en: 'Not a valid identifier' },
+  unpackedTooLarge: { ru: 'Файл слишком велик после распаковки', en: 'The file is too large once unpacked' },
+  tooManyParts: { ru: 'В файле слишком много частей (больше {max})', en: 'The file has too many parts (over {max})' },
   controlCharacters: { ru: 'Недопустимые управляющие символы', en: 'Control characters are not allowed' },
   tooMany: { ru: 'Не больше {max} элементов', en: 'At most {max} items' },
   badFilter: { ru: 'Фильтр: нужны поле, условие и значения текстом', en: 'A filter needs a field, a condition and values as text' },

@@ -1,13 +1,45 @@
+import { crc32, deflateSync } from 'node:zlib';
 import { expect } from 'chai';
+import { Document, Packer, Paragraph, TextRun } from 'docx';
 import mongoose from 'mongoose';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
 import { downloadFile, pdfWithText, uploadFile } from '../support/files';
 import { signedIn, startTestServer } from '../support/server';
+import { withPart } from '../support/zip';
 
 const PASSWORD = 'secret-password-1';
 const CREATE = 'mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id values } }';
+
+/** A PNG whose header says 20,000 × 20,000 pixels (400 million), in a few dozen bytes. */
+function hugePng(): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(20_000, 0);
+  header.writeUInt32BE(20_000, 4);
+  header.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(Buffer.alloc(64))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+/** A DOCX whose document part is `bytes` letters of one paragraph: tens of megabytes packed into a few kilobytes. */
+async function docxBomb(bytes: number): Promise<Buffer> {
+  const docx = await Packer.toBuffer(new Document({ sections: [{ children: [new Paragraph({ children: [new TextRun('bomb')] })] }] }));
+  const body = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>${'A'.repeat(bytes)}</w:t></w:r></w:p></w:body></w:document>`;
+  return withPart(docx, 'word/document.xml', body);
+}
 
 /** An administrator's type with one file field of any type. */
 const noteType = {
@@ -91,5 +123,38 @@ describe('files on cards under attack (API)', function () {
     const served = await downloadFile(admin, server.url, file.url);
     expect(served.status).to.equal(200);
     expect(served.headers.get('content-disposition')).to.equal(`attachment; filename="oldgpj.exe"`);
+  });
+
+  it('answers an image over the pixel bound with «Превью недоступно» (422), never a server error, and keeps serving', async () => {
+    const file = await uploaded(editor, { name: 'огромный.png', content: hugePng() });
+    expect(file.fileType).to.equal('png');
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      const answer = await downloadFile(editor, server.url, `${file.url}/thumbnail`);
+      expect(answer.status).to.equal(422);
+      expect(JSON.parse(answer.bytes.toString()).errors[0]).to.deep.equal({
+        message: 'Превью недоступно: изображение больше 268 млн пикселей',
+        extensions: { code: 'UNPROCESSABLE' },
+      });
+    }
+    expect((await fetch(`${server.url}/healthz`)).status).to.equal(200);
+  });
+
+  it('refuses to preview a DOCX that unpacks to far more than it weighs, remembers that, and shows why in the preview frame', async () => {
+    const bomb = await docxBomb(24 * 1024 * 1024);
+    expect(bomb.length).to.be.below(100 * 1024);
+    const file = await uploaded(editor, { name: 'бомба.docx', content: bomb });
+    expect(file.fileType).to.equal('docx');
+    const refusal = 'Превью недоступно: файл слишком велик после распаковки (больше 16 МБ)';
+    const first = await downloadFile(editor, server.url, `${file.url}/preview`);
+    expect(first.status).to.equal(422);
+    expect(JSON.parse(first.bytes.toString()).errors[0].message).to.equal(refusal);
+    // The outcome is kept with the file's version: with its bytes gone, the answer is the same, not worked out again.
+    await mongoose.connection.db!.collection('fs.chunks').deleteMany({ files_id: new mongoose.Types.ObjectId(file.id) });
+    const framed = await downloadFile(editor, server.url, `${file.url}/preview`, { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' });
+    expect(framed.status).to.equal(422);
+    expect(framed.headers.get('content-type')).to.equal('text/html; charset=utf-8');
+    expect(framed.headers.get('content-security-policy')).to.include('sandbox');
+    expect(framed.bytes.toString()).to.include(`<p>${refusal}</p>`);
+    expect((await fetch(`${server.url}/healthz`)).status).to.equal(200);
   });
 });

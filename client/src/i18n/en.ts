@@ -192,6 +192,7 @@ const en: typeof ru = {
     newVersion: 'New version',
     version: 'version {n}',
     preview: 'Preview',
+    previewUnavailable: 'Preview unavailable',
     hidePreview: 'Hide preview',
     uploading: 'Uploading “{name}”',
     failed: 'The file was not uploaded: check the connection and try again',

@@ -190,6 +190,7 @@ export default {
     newVersion: 'Новая версия',
     version: 'версия {n}',
     preview: 'Просмотр',
+    previewUnavailable: 'Превью недоступно',
     hidePreview: 'Скрыть просмотр',
     uploading: 'Загрузка «{name}»',
     failed: 'Файл не загружен: проверьте соединение и попробуйте снова',

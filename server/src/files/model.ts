@@ -1,10 +1,14 @@
 import mongoose, { Schema, type Types } from 'mongoose';
+import type { UnpackProblem } from './archive';
 
 /**
  * One stored file version: its content lives in the file storage (GridFS) under the same id, its
  * description here. An upload is `pending` until a saved card takes it (`attached`); uploads never
  * attached, and the files of purged cards, are removed once `expiresAt` has passed.
  */
+/** Why a file has no preview: its archive refused, too many pixels, or too large to read whole. */
+export type PreviewRefusal = UnpackProblem | { reason: 'tooManyPixels'; limit: number } | { reason: 'fileTooLarge'; limitBytes: number };
+
 export type FileState = 'uploading' | 'pending' | 'attached' | 'purged';
 /** Text for search: not a searchable type, waiting for the extraction job, extracted, or unreadable. */
 export type TextState = 'none' | 'pending' | 'done' | 'failed';
@@ -37,6 +41,11 @@ const storedFileSchema = new Schema(
       thumbnail: { type: Schema.Types.ObjectId, default: null },
       html: { type: Schema.Types.ObjectId, default: null },
     },
+    /** Why a derived copy cannot be made (an image over the pixel bound, a DOCX too large unpacked), kept so it is not worked out again. */
+    previewRefusals: {
+      thumbnail: { type: Schema.Types.Mixed, default: null },
+      html: { type: Schema.Types.Mixed, default: null },
+    },
   },
   { minimize: false, versionKey: false },
 );
@@ -64,6 +73,8 @@ export interface StoredFileDoc {
   expiresAt: Date | null;
   textState: TextState;
   renditions: { thumbnail: Types.ObjectId | null; html: Types.ObjectId | null };
+  /** Absent on versions stored before refusals were kept. */
+  previewRefusals?: { thumbnail: PreviewRefusal | null; html: PreviewRefusal | null };
 }
 
 export const StoredFile = mongoose.model('StoredFile', storedFileSchema, 'files');

@@ -5,42 +5,97 @@ import { Types } from 'mongoose';
 import sanitizeHtml from 'sanitize-html';
 import sharp from 'sharp';
 import { findFileType } from '../../../card-types';
-import { wholeFile } from './content';
-import { StoredFile, type StoredFileDoc } from './model';
+import { checkCentralDirectory, UnpackRefusal, type UnpackLimits } from './archive';
+import { wholeFile, WHOLE_FILE_LIMIT } from './content';
+import { StoredFile, type PreviewRefusal, type StoredFileDoc } from './model';
 import { fileStorage } from './storage';
 
 type Rendition = 'thumbnail' | 'html';
 
+/** The most pixels an image may have to be shown as a thumbnail (sharp's own default bound, 0x3FFF²). */
+export const MAX_IMAGE_PIXELS = 0x3fff * 0x3fff;
+
+/** What a DOCX may unpack to before mammoth reads it (it holds the document's XML whole, several times over), for its preview and its text. */
+export const DOCX_UNPACK_LIMITS: UnpackLimits = {
+  totalBytes: 128 * 1024 * 1024,
+  entries: 5000,
+  entryBytes: (path) => (/\.(xml|rels)$/i.test(path) ? 16 * 1024 * 1024 : 128 * 1024 * 1024),
+};
+
+class NoPreview extends Error {
+  constructor(readonly refusal: PreviewRefusal) {
+    super(`no preview: ${refusal.reason}`);
+  }
+}
+
+/** A preview's bytes, or why there is none. */
+export type Preview = { content: Readable } | { refused: PreviewRefusal };
+
+/** Previews being made in this process, so that requests arriving meanwhile wait for the same work. */
+const making = new Map<string, Promise<{ made: Buffer } | { refused: PreviewRefusal }>>();
+
 /**
- * A derived copy of a file (made on first request, then kept in the storage beside the file and
- * removed with it). Two requests making it at once both succeed; the copy recorded first is kept.
+ * A derived copy of a file, made on first request, then kept in the storage beside the file and
+ * removed with it; or, for a file that cannot have one, the refusal, kept on the file's version so
+ * that it is not worked out again. Two instances making it at once both succeed; the copy recorded first is kept.
  */
-async function rendition(file: StoredFileDoc, which: Rendition, name: string, make: () => Promise<Buffer | null>): Promise<Readable | null> {
+async function rendition(file: StoredFileDoc, which: Rendition, name: string, make: () => Promise<Buffer>): Promise<Preview> {
   const kept = file.renditions?.[which];
-  if (kept) return fileStorage.read(String(kept));
-  const made = await make();
-  if (!made) return null;
+  if (kept) return { content: fileStorage.read(String(kept)) };
+  const refused = file.previewRefusals?.[which];
+  if (refused) return { refused };
+  const key = `${String(file._id)}:${which}`;
+  let outcome = making.get(key);
+  if (!outcome) {
+    outcome = makeAndKeep(file, which, name, make).finally(() => making.delete(key));
+    making.set(key, outcome);
+  }
+  const done = await outcome;
+  return 'made' in done ? { content: Readable.from([done.made]) } : done;
+}
+
+async function makeAndKeep(file: StoredFileDoc, which: Rendition, name: string, make: () => Promise<Buffer>): Promise<{ made: Buffer } | { refused: PreviewRefusal }> {
+  let made: Buffer;
+  try {
+    made = await make();
+  } catch (error) {
+    if (!(error instanceof NoPreview)) throw error;
+    await StoredFile.updateOne({ _id: file._id }, { $set: { [`previewRefusals.${which}`]: error.refusal } });
+    return { refused: error.refusal };
+  }
   const id = new Types.ObjectId();
   await fileStorage.write(String(id), name, Readable.from([made]));
   const recorded = await StoredFile.updateOne({ _id: file._id, [`renditions.${which}`]: null }, { $set: { [`renditions.${which}`]: id } });
   if (recorded.modifiedCount !== 1) await fileStorage.remove(String(id));
-  return Readable.from([made]);
+  return { made };
 }
 
 /** The longest side of a thumbnail, in pixels. */
 const THUMBNAIL_PX = 480;
 
-/** An image's thumbnail (JPEG, at most 480 px a side); null for files that are not images. */
-export function imageThumbnail(file: StoredFileDoc): Promise<Readable | null> {
-  if (findFileType(file.fileType)?.preview !== 'image') return Promise.resolve(null);
+/** An image's thumbnail (JPEG, at most 480 px a side) or why there is none; null for files that are not images. */
+export async function imageThumbnail(file: StoredFileDoc): Promise<Preview | null> {
+  if (findFileType(file.fileType)?.preview !== 'image') return null;
   return rendition(file, 'thumbnail', `${file.name}.thumbnail.jpg`, async () => {
-    const resize = sharp({ failOn: 'none' })
+    const resize = sharp({ failOn: 'none', limitInputPixels: MAX_IMAGE_PIXELS })
       .rotate()
       .resize(THUMBNAIL_PX, THUMBNAIL_PX, { fit: 'inside', withoutEnlargement: true })
       .flatten({ background: '#ffffff' })
       .jpeg({ quality: 80 });
-    fileStorage.read(String(file._id)).pipe(resize);
-    return resize.toBuffer();
+    const source = fileStorage.read(String(file._id));
+    let unread: Error | undefined;
+    source.once('error', (error) => {
+      unread = error;
+      resize.destroy(error);
+    });
+    source.pipe(resize);
+    try {
+      return await resize.toBuffer();
+    } catch (error) {
+      // The storage failing is the server's trouble; the image failing to decode is the file's.
+      if (unread) throw unread;
+      throw new NoPreview(/pixel limit/i.test((error as Error).message) ? { reason: 'tooManyPixels', limit: MAX_IMAGE_PIXELS } : { reason: 'damaged' });
+    }
   });
 }
 
@@ -56,14 +111,28 @@ const page = (body: string) =>
   `<!doctype html><html><head><meta charset="utf-8"><style>body{font:15px/1.5 system-ui,sans-serif;margin:16px;color:#1f2328}` +
   `table{border-collapse:collapse}td,th{border:1px solid #d0d7de;padding:4px 8px}img{max-width:100%}</style></head><body>${body}</body></html>`;
 
-/** A DOCX as sanitised, read-only HTML (mammoth); null for other files and for those too large to read. */
-export async function docxPreview(file: StoredFileDoc): Promise<string | null> {
+/** A message as a page of its own, for the frame that would have shown the preview. */
+export const messagePage = (text: string) => page(`<p>${text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}</p>`);
+
+/** A DOCX as sanitised, read-only HTML (mammoth) or why there is none; null for other files. */
+export async function docxPreview(file: StoredFileDoc): Promise<{ html: string } | { refused: PreviewRefusal } | null> {
   if (file.fileType !== 'docx') return null;
   const made = await rendition(file, 'html', `${file.name}.html`, async () => {
     const content = await wholeFile(file);
-    if (!content) return null;
-    const { value } = await mammoth.convertToHtml({ buffer: content });
-    return Buffer.from(page(sanitizeHtml(value, sanitizeOptions)));
+    if (!content) throw new NoPreview({ reason: 'fileTooLarge', limitBytes: WHOLE_FILE_LIMIT });
+    try {
+      await checkCentralDirectory({ buffer: content }, DOCX_UNPACK_LIMITS, { inflate: true });
+    } catch (error) {
+      if (error instanceof UnpackRefusal) throw new NoPreview(error.problem);
+      throw error;
+    }
+    let html: string;
+    try {
+      html = (await mammoth.convertToHtml({ buffer: content })).value;
+    } catch {
+      throw new NoPreview({ reason: 'damaged' });
+    }
+    return Buffer.from(page(sanitizeHtml(html, sanitizeOptions)));
   });
-  return made && text(made);
+  return 'refused' in made ? made : { html: await text(made.content) };
 }

@@ -12,9 +12,10 @@ import { mayDownload, readableFile } from './service';
 import { safeFileName } from './names';
 import { fileStorage } from './storage';
 import { receiveUpload, UploadRefusal, UPLOAD_REQUEST_CEILING } from './upload';
-import { docxPreview, imageThumbnail } from './preview';
+import { docxPreview, imageThumbnail, messagePage } from './preview';
+import { unpackRefusalText } from './archive';
 import type { CardDoc } from '../cards/model';
-import type { StoredFileDoc } from './model';
+import type { PreviewRefusal, StoredFileDoc } from './model';
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
 
@@ -176,7 +177,42 @@ async function download(ctx: Context): Promise<void> {
   ctx.body = fileStorage.read(String(file._id), range);
 }
 
-/** GET /files/:id/thumbnail: an image's small copy (JPEG), made once and kept. */
+/** Why there is no preview, as the user reads it. */
+function refusalText(actor: Actor, refusal: PreviewRefusal): string {
+  const why = (() => {
+    switch (refusal.reason) {
+      case 'tooManyPixels':
+        return t(actor, `изображение больше ${Math.round(refusal.limit / 1e6)} млн пикселей`, `the image has over ${Math.round(refusal.limit / 1e6)} million pixels`);
+      case 'fileTooLarge':
+        return t(actor, `файл больше ${refusal.limitBytes / 1024 / 1024} МБ`, `the file is over ${refusal.limitBytes / 1024 / 1024} MB`);
+      case 'damaged':
+        return t(actor, 'файл повреждён или не читается', 'the file is damaged or unreadable');
+      default: {
+        const text = unpackRefusalText(refusal, actor.locale, { ru: '', en: '' });
+        return text.charAt(0).toLowerCase() + text.slice(1);
+      }
+    }
+  })();
+  return `${t(actor, 'Превью недоступно', 'Preview unavailable')}: ${why}`;
+}
+
+/**
+ * A preview the file cannot have: 422 with the reason, as a page for a frame (which shows it in
+ * place of the preview) or as the API's error for anyone else. Never a server error.
+ */
+function previewUnavailable(ctx: Context, actor: Actor, refusal: PreviewRefusal): void {
+  const text = refusalText(actor, refusal);
+  if (ctx.accepts('json', 'html') !== 'html') {
+    refuse(ctx, 422, 'UNPROCESSABLE', text);
+    return;
+  }
+  fileSecurityHeaders(ctx, false);
+  ctx.status = 422;
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.body = messagePage(text);
+}
+
+/** GET /files/:id/thumbnail: an image's small copy (JPEG), made once and kept; or why there is none (422). */
 async function thumbnail(ctx: Context): Promise<void> {
   const found = await requestedFile(ctx);
   if (!found) return;
@@ -185,23 +221,31 @@ async function thumbnail(ctx: Context): Promise<void> {
     refuse(ctx, 404, 'NOT_FOUND', message(found.actor.locale, 'notFound', { what: found.actor.locale === 'ru' ? 'Эскиз' : 'Thumbnail' }));
     return;
   }
+  if ('refused' in made) {
+    previewUnavailable(ctx, found.actor, made.refused);
+    return;
+  }
   fileSecurityHeaders(ctx, false);
   ctx.type = 'image/jpeg';
-  ctx.body = made;
+  ctx.body = made.content;
 }
 
-/** GET /files/:id/preview: a DOCX as sanitised, read-only HTML, for a sandboxed frame in the card. */
+/** GET /files/:id/preview: a DOCX as sanitised, read-only HTML, for a sandboxed frame in the card; or why there is none (422). */
 async function preview(ctx: Context): Promise<void> {
   const found = await requestedFile(ctx);
   if (!found) return;
-  const html = await docxPreview(found.file);
-  if (html === null) {
+  const made = await docxPreview(found.file);
+  if (made === null) {
     refuse(ctx, 404, 'NOT_FOUND', message(found.actor.locale, 'notFound', { what: found.actor.locale === 'ru' ? 'Предпросмотр' : 'Preview' }));
+    return;
+  }
+  if ('refused' in made) {
+    previewUnavailable(ctx, found.actor, made.refused);
     return;
   }
   fileSecurityHeaders(ctx, false);
   ctx.type = 'text/html; charset=utf-8';
-  ctx.body = html;
+  ctx.body = made.html;
 }
 
 /** Upload, download and previews of files, beside /graphql, with the API's session and CSRF rules. */

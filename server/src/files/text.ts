@@ -6,7 +6,9 @@ import { findCardType } from '../card-types/registry';
 import type { CardChange } from '../cards/lifecycle';
 import { Card, type CardDoc } from '../cards/model';
 import { defineJob } from '../jobs/define';
+import { checkCentralDirectory, UnpackRefusal } from './archive';
 import { wholeFile } from './content';
+import { DOCX_UNPACK_LIMITS } from './preview';
 import { FileText, StoredFile, type FileTextDoc, type StoredFileDoc } from './model';
 import { cardFileIds, fileFields } from './service';
 
@@ -14,10 +16,20 @@ import { cardFileIds, fileFields } from './service';
 const FILE_TEXT_CHARS = 100_000;
 const CARD_FILES_TEXT_CHARS = 300_000;
 
-/** The text layer of a PDF (unpdf's pdf.js) or the text of a DOCX (mammoth); null when the file is too large to read. */
+/** The text layer of a PDF (unpdf's pdf.js) or the text of a DOCX (mammoth); null when the file is too large to read (or to unpack). */
 async function documentText(file: StoredFileDoc): Promise<string | null> {
   const content = await wholeFile(file);
   if (!content) return null;
+  if (file.fileType === 'docx') {
+    const refused = await checkCentralDirectory({ buffer: content }, DOCX_UNPACK_LIMITS, { inflate: true }).then(
+      () => false,
+      (error: unknown) => {
+        if (error instanceof UnpackRefusal) return true;
+        throw error;
+      },
+    );
+    if (refused) return null;
+  }
   if (file.fileType === 'pdf') {
     const pdf = await getDocumentProxy(new Uint8Array(content.buffer, content.byteOffset, content.byteLength));
     try {

@@ -52,8 +52,9 @@ export async function findFile(id: string): Promise<TransferFile | null> {
   return { id, kind: meta.kind, ownerId: meta.ownerId, name: meta.name, size: file.length, uploadedAt: file.uploadDate };
 }
 
-export function openFile(id: string): Readable {
-  return bucket().openDownloadStream(new Types.ObjectId(id));
+/** The file's bytes, or a range of them (`end` exclusive). */
+export function openFile(id: string, range?: { start: number; end: number }): Readable {
+  return bucket().openDownloadStream(new Types.ObjectId(id), range);
 }
 
 export async function deleteFile(id: string): Promise<void> {

@@ -7,14 +7,15 @@ import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
 import { checkFieldValue, kindOf, visibleFields, type CardTypeDefinition, type CellValue, type FieldDefinition } from '../../../card-types';
 import { findCardType } from '../card-types/registry';
-import { forbidden, notFound } from '../errors';
+import { AppError, forbidden, notFound } from '../errors';
+import { UnpackRefusal, unpackRefusalText } from '../files/archive';
 import { findFolder } from '../folders/service';
 import type { JobView } from '../jobs/view';
 import { FieldErrors } from '../validation';
 import { findFile, openFile, type TransferFile } from './files';
 import { importJob, type ImportParams } from './import';
 import { guessMapping, MATCH_POLICIES, rememberedMapping, rememberMapping, type MappingGuess, type MatchPolicy } from './mapping';
-import { csvDialect, DELIMITERS, findHeader, formatOf, readRows, xlsxSheets, type Delimiter, type SheetFormat, type SheetRow, type TextEncoding } from './sheet';
+import { checkXlsxUnpacked, csvDialect, DELIMITERS, findHeader, formatOf, readRows, xlsxSheets, type Delimiter, type OpenFile, type SheetFormat, type SheetRow, type TextEncoding } from './sheet';
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
 
@@ -98,10 +99,25 @@ async function firstRows(file: TransferFile, options: Parameters<typeof readRows
   return rows;
 }
 
+/** An .xlsx that unpacks past its bounds (a "zip bomb"), or is no ZIP at all, is refused at the file before exceljs reads it. */
+async function checkUnpacked(actor: Actor, open: OpenFile, size: number): Promise<void> {
+  try {
+    await checkXlsxUnpacked(open, size);
+  } catch (error) {
+    if (!(error instanceof UnpackRefusal)) throw error;
+    const text = unpackRefusalText(error.problem, actor.locale, {
+      ru: 'Файл повреждён или это не .xlsx: сохраните его в Excel заново',
+      en: 'The file is damaged or not an .xlsx: save it again in Excel',
+    });
+    throw new AppError('BAD_USER_INPUT', text, { fields: { file: text } });
+  }
+}
+
 /** What the file holds and how its columns would map, for the mapping step. */
 export async function inspectUpload(actor: Actor, settings: ImportSettings): Promise<ImportInspection> {
   const { type, file, format } = await importTarget(actor, settings);
-  const open = () => openFile(file.id);
+  const open: OpenFile = (range) => openFile(file.id, range);
+  if (format === 'xlsx') await checkUnpacked(actor, open, file.size);
   const sheets = format === 'xlsx' ? await xlsxSheets(open) : [];
   if (settings.sheet && format === 'xlsx' && !sheets.includes(settings.sheet)) {
     const errors = new FieldErrors(actor.locale);

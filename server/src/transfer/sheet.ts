@@ -8,6 +8,7 @@ import { parse as parseCsv } from 'csv-parse';
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import type { CellValue } from '../../../card-types';
+import { checkCentralDirectory, checkStreamed, type UnpackLimits } from '../files/archive';
 
 export type SheetFormat = 'xlsx' | 'csv';
 export type TextEncoding = 'utf-8' | 'windows-1251';
@@ -30,7 +31,8 @@ export interface SheetRow {
   cells: (CellValue | null)[];
 }
 
-export type OpenFile = () => Readable;
+/** Opens the file for reading, whole or a byte range (`end` exclusive). */
+export type OpenFile = (range?: { start: number; end: number }) => Readable;
 
 /** A format from a file name: `.xlsx` or `.csv` (and `.txt`, which spreadsheets also save CSV as). */
 export function formatOf(fileName: string): SheetFormat | null {
@@ -40,6 +42,26 @@ export function formatOf(fileName: string): SheetFormat | null {
 }
 
 // ---------- xlsx ----------
+
+/**
+ * What an .xlsx may unpack to before exceljs reads it: its shared strings are held in memory whole,
+ * worksheets that come before them are unpacked to temporary files. 100,000 rows of 20 columns
+ * unpack to about 100 MB.
+ */
+export const XLSX_UNPACK_LIMITS: UnpackLimits = {
+  totalBytes: 512 * 1024 * 1024,
+  entries: 10_000,
+  entryBytes: (path) => (path === 'xl/sharedStrings.xml' ? 128 * 1024 * 1024 : 512 * 1024 * 1024),
+};
+
+/**
+ * Refuses (UnpackRefusal) an .xlsx that would unpack past XLSX_UNPACK_LIMITS: its central directory
+ * first (nothing unpacked), then as exceljs will read it, counting what it unpacks.
+ */
+export async function checkXlsxUnpacked(open: OpenFile, size: number): Promise<void> {
+  await checkCentralDirectory({ size, readRange: open }, XLSX_UNPACK_LIMITS);
+  await checkStreamed(open(), XLSX_UNPACK_LIMITS);
+}
 
 type ExcelValue = ExcelJS.CellValue | undefined;
 
@@ -80,7 +102,8 @@ export async function xlsxSheets(open: OpenFile): Promise<string[]> {
 
 // ---------- csv ----------
 
-const SAMPLE_BYTES = 64 * 1024;
+/** How much of the start of a CSV tells its encoding and separator: several rows even when a cell is long. */
+const SAMPLE_BYTES = 1024 * 1024;
 
 async function firstBytes(open: OpenFile): Promise<Buffer> {
   const stream = open();
@@ -110,21 +133,40 @@ export function detectEncoding(sample: Buffer): TextEncoding {
   }
 }
 
-/** The separator whose count per line (outside quotes) is highest and steadiest over the first lines. */
-export function detectDelimiter(text: string): Delimiter {
-  const lines = text.split(/\r?\n/).filter((line) => line.trim() !== '').slice(0, 20);
+const DETECTION_RECORDS = 20;
+
+/**
+ * How many of each separator the first records hold outside quotes. Records end at line breaks
+ * outside quotes (a quoted cell may hold line breaks, or be longer than a line); blank lines are
+ * left out, and so is a record the sample cut off, unless it is the only one.
+ */
+function separatorCounts(text: string, cutOff: boolean): Record<Delimiter, number>[] {
+  const fresh = (): Record<Delimiter, number> => ({ ';': 0, ',': 0, '\t': 0 });
+  const records: Record<Delimiter, number>[] = [];
+  let counts = fresh();
+  let filled = false;
+  let quoted = false;
+  for (const char of text) {
+    if (char === '"') quoted = !quoted;
+    else if (!quoted && (char === '\n' || char === '\r')) {
+      if (filled) records.push(counts);
+      if (records.length >= DETECTION_RECORDS) return records;
+      [counts, filled] = [fresh(), false];
+      continue;
+    } else if (!quoted && char in counts) counts[char as Delimiter] += 1;
+    if (char.trim() !== '') filled = true;
+  }
+  if (filled && (!cutOff || records.length === 0)) records.push(counts);
+  return records;
+}
+
+/** The separator whose count per record (outside quotes) is highest and steadiest over the first records. */
+export function detectDelimiter(text: string, cutOff = false): Delimiter {
+  const records = separatorCounts(text, cutOff);
   let best: Delimiter = ';';
   let bestScore = -1;
   for (const delimiter of DELIMITERS) {
-    const counts = lines.map((line) => {
-      let count = 0;
-      let quoted = false;
-      for (const char of line) {
-        if (char === '"') quoted = !quoted;
-        else if (char === delimiter && !quoted) count += 1;
-      }
-      return count;
-    });
+    const counts = records.map((record) => record[delimiter]);
     if (counts.length === 0) continue;
     const score = Math.min(...counts) * 2 + (counts.every((count) => count === counts[0]) ? 1 : 0);
     if (score > bestScore) [best, bestScore] = [delimiter, score];
@@ -132,12 +174,12 @@ export function detectDelimiter(text: string): Delimiter {
   return best;
 }
 
-/** The encoding and separator of a CSV file: those given, else detected from its first 64 KB. */
+/** The encoding and separator of a CSV file: those given, else detected from its first megabyte. */
 export async function csvDialect(open: OpenFile, options: Pick<ReadOptions, 'encoding' | 'delimiter'>): Promise<{ encoding: TextEncoding; delimiter: Delimiter }> {
   if (options.encoding && options.delimiter) return { encoding: options.encoding, delimiter: options.delimiter };
   const sample = await firstBytes(open);
   const encoding = options.encoding ?? detectEncoding(sample);
-  const delimiter = options.delimiter ?? detectDelimiter(iconv.decode(sample, encoding));
+  const delimiter = options.delimiter ?? detectDelimiter(iconv.decode(sample, encoding), sample.length >= SAMPLE_BYTES);
   return { encoding, delimiter };
 }
 

@@ -1,0 +1,97 @@
+import { expect } from 'chai';
+import ExcelJS from 'exceljs';
+import type { RunningServer } from '../../server/src/server';
+import type { ApiClient } from '../support/api-client';
+import { createCorrespondents } from '../support/fixtures';
+import { signedIn, startTestServer } from '../support/server';
+import { understated, withPart } from '../support/zip';
+
+const PASSWORD = 'secret-password-1';
+const INSPECT = 'query($input: ImportSettingsInput!) { importInspection(input: $input) { delimiter encoding headerRow columns { name samples } } }';
+
+/** A small honest workbook: a header and one counterparty. */
+async function workbook(): Promise<Buffer> {
+  const book = new ExcelJS.Workbook();
+  const sheet = book.addWorksheet('Контрагенты');
+  sheet.addRow(['Наименование', 'ИНН']);
+  sheet.addRow(['ООО «Кассиопея»', '7707083893']);
+  return Buffer.from(await book.xlsx.writeBuffer());
+}
+
+/** Shared strings of one string of `bytes` letters: tens of megabytes that pack into a few kilobytes. */
+const hugeSharedStrings = (bytes: number) =>
+  `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="2" uniqueCount="2"><si><t>${'A'.repeat(bytes)}</t></si><si><t>ИНН</t></si></sst>`;
+
+describe('import of hostile files (API)', function () {
+  this.timeout(120_000);
+  let server: RunningServer;
+  let tanya: ApiClient;
+  let folderId: string;
+
+  const upload = async (name: string, content: Buffer): Promise<string> => {
+    const response = await fetch(`${server.url}/transfer/uploads?name=${encodeURIComponent(name)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', cookie: tanya.cookieHeader() },
+      body: new Uint8Array(content),
+    });
+    const body = (await response.json()) as { id: string };
+    expect(response.status, JSON.stringify(body)).to.equal(201);
+    return body.id;
+  };
+  const inspect = async (name: string, content: Buffer) =>
+    tanya.request<{ importInspection: { delimiter: string | null; columns: { name: string; samples: string[] }[] } }>(INSPECT, {
+      input: { uploadId: await upload(name, content), folderId, typeKey: 'counterparty' },
+    });
+
+  before(async () => {
+    server = await startTestServer();
+    const admin = await signedIn(server);
+    ({ folderId } = await createCorrespondents(admin, PASSWORD, [{ login: 'tanya', fullName: 'Татьяна Гончаренко', level: 'full' }]));
+    tanya = await signedIn(server, 'tanya', PASSWORD);
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  const expectRefusedAtFile = (answer: Awaited<ReturnType<typeof inspect>>, text: string) => {
+    expect(answer.status, JSON.stringify(answer)).to.equal(200);
+    expect(answer.errors?.[0].message).to.equal(text);
+    expect(answer.errors?.[0].extensions).to.deep.equal({ code: 'BAD_USER_INPUT', fields: { file: text } });
+  };
+
+  it('refuses an .xlsx whose shared strings unpack to far more than it weighs, before reading it, and keeps serving', async () => {
+    const bomb = await withPart(await workbook(), 'xl/sharedStrings.xml', hugeSharedStrings(24 * 1024 * 1024));
+    expect(bomb.length).to.be.below(100 * 1024);
+    expectRefusedAtFile(await inspect('бомба.xlsx', bomb), 'Файл слишком велик после распаковки');
+    // Its central directory understating the sizes does not get it through: what is unpacked is counted.
+    const disguised = understated(bomb, 'xl/sharedStrings.xml', 1000);
+    expectRefusedAtFile(await inspect('бомба-2.xlsx', disguised), 'Файл слишком велик после распаковки');
+    // An honest workbook is read as before.
+    const honest = await inspect('контрагенты.xlsx', await workbook());
+    expect(honest.errors).to.equal(undefined);
+    expect(honest.data!.importInspection.columns.map((column) => [column.name, column.samples[0]])).to.deep.equal([
+      ['Наименование', 'ООО «Кассиопея»'],
+      ['ИНН', '7707083893'],
+    ]);
+  });
+
+  it('refuses a file named .xlsx that is not one, at the file, in the user’s language', async () => {
+    expectRefusedAtFile(
+      await inspect('не-таблица.xlsx', Buffer.from('Наименование;ИНН\nООО «Кассиопея»;7707083893\n')),
+      'Файл повреждён или это не .xlsx: сохраните его в Excel заново',
+    );
+  });
+
+  it('detects the separator of a CSV whose first cell is longer than 64 KB', async () => {
+    const note = `"${'очень длинное примечание, '.repeat(5000)}"`;
+    expect(Buffer.byteLength(note)).to.be.above(128 * 1024);
+    const csv = [`${note},Наименование,ИНН`, '"",ООО «Кассиопея»,7707083893', '"",ИП Ёлкин,500100732259'].join('\r\n');
+    const answer = await inspect('длинная-ячейка.csv', Buffer.from(csv));
+    expect(answer.errors, JSON.stringify(answer.errors)).to.equal(undefined);
+    expect(answer.data!.importInspection.delimiter).to.equal(',');
+    expect(answer.data!.importInspection.columns.slice(1).map((column) => [column.name, column.samples])).to.deep.equal([
+      ['Наименование', ['ООО «Кассиопея»', 'ИП Ёлкин']],
+      ['ИНН', ['7707083893', '500100732259']],
+    ]);
+  });
+});

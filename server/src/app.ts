@@ -76,7 +76,7 @@ export function createApp(options: { config: Config; logger: Logger; database: D
   if (metrics && config.metricsToken) router.get('/metrics', metricsEndpoint(metrics, config.metricsToken));
   backupRoutes(router);
   transferRoutes(router, { dailyRows: config.exportDailyRows });
-  fileRoutes(router);
+  fileRoutes(router, { quotaBytes: config.fileQuotaBytes });
   router.all('/graphql', async (ctx) => {
     // yoga writes the response itself (headers set so far — security headers, cookies — stay): a
     // JSON answer in one write, server-sent events as they come, without a stream in between.

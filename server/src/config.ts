@@ -37,6 +37,8 @@ export interface Config {
   backupKeepText: string;
   /** Rows one user may export per day (UTC); 0: no limit. */
   exportDailyRows: number;
+  /** How many bytes of files one user may have stored (every version of what they uploaded); 0 = no quota. */
+  fileQuotaBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -83,6 +85,7 @@ const environmentSchema = z.object({
     .default([]),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
   BODY_LIMIT_KB: z.coerce.number({ message: 'must be a number' }).int().min(1, 'must be at least 1').default(1024),
+  FILE_QUOTA_MB: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 (no quota) or more').default(5120),
   ADMIN_LOGIN: z.string().min(1).default('admin'),
   ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
   SEED_DEMO_DATA: booleanFlag.default(true),
@@ -162,5 +165,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     backupKeep: parseKeepRule(e.BACKUP_KEEP),
     backupKeepText: e.BACKUP_KEEP,
     exportDailyRows: e.EXPORT_DAILY_ROWS,
+    fileQuotaBytes: e.FILE_QUOTA_MB * 1024 * 1024,
   };
 }

@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { crc32, deflateSync } from 'node:zlib';
 import { expect } from 'chai';
 import { Document, Packer, Paragraph, TextRun } from 'docx';
 import mongoose from 'mongoose';
+import { removeExpiredFiles } from '../../server/src/files/service';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
@@ -59,6 +61,7 @@ describe('files on cards under attack (API)', function () {
   let server: RunningServer;
   let admin: ApiClient;
   let editor: ApiClient;
+  let keeper: ApiClient;
   let folderId: string;
 
   const uploaded = async (client: ApiClient, file: { name: string; content: Buffer }) => {
@@ -68,13 +71,21 @@ describe('files on cards under attack (API)', function () {
   };
 
   before(async () => {
-    server = await startTestServer();
+    // A quota of 1 MB per user: the other tests upload a few kilobytes each.
+    server = await startTestServer({ FILE_QUOTA_MB: '1' });
     admin = await signedIn(server);
-    const scenario = await createCorrespondents(admin, PASSWORD, [{ login: 'editor', fullName: 'Татьяна Гончаренко', level: 'edit' }]);
+    const scenario = await createCorrespondents(admin, PASSWORD, [
+      { login: 'editor', fullName: 'Татьяна Гончаренко', level: 'edit' },
+      { login: 'keeper', fullName: 'Архивариус', level: 'edit' },
+    ]);
     await admin.data('mutation($d: CardTypeInput!) { createCardType(definition: $d) { key } }', { d: noteType });
     folderId = await createFolder(admin, { libraryId: scenario.libraryId, name: 'Заметки', allowedCardTypes: ['note'] });
-    await setFolderAccess(admin, folderId, [{ principalId: scenario.userIds.editor, level: 'edit' }]);
+    await setFolderAccess(admin, folderId, [
+      { principalId: scenario.userIds.editor, level: 'edit' },
+      { principalId: scenario.userIds.keeper, level: 'edit' },
+    ]);
     editor = await signedIn(server, 'editor', PASSWORD);
+    keeper = await signedIn(server, 'keeper', PASSWORD);
   });
   after(async () => {
     await server?.stop();
@@ -156,5 +167,28 @@ describe('files on cards under attack (API)', function () {
     expect(framed.headers.get('content-security-policy')).to.include('sandbox');
     expect(framed.bytes.toString()).to.include(`<p>${refusal}</p>`);
     expect((await fetch(`${server.url}/healthz`)).status).to.equal(200);
+  });
+
+  it('keeps each user within their file quota: the file that does not fit is refused at the field, stored nowhere, and room comes back when files are removed', async () => {
+    const files = () => mongoose.connection.db!.collection('fs.files').countDocuments();
+    const first = await uploaded(keeper, { name: 'первый.bin', content: randomBytes(700 * 1024) });
+    const before = await files();
+    const refused = await uploadFile(keeper, server.url, { folderId, typeKey: 'note', field: 'attachment' }, { name: 'второй.bin', content: randomBytes(700 * 1024) });
+    expect(refused.status).to.equal(400);
+    expect(refused.body.errors?.[0].extensions).to.deep.equal({
+      code: 'BAD_USER_INPUT',
+      fields: { attachment: 'Файл не помещается в вашу квоту: занято 0,7 МБ из 1 МБ. Попросите администратора увеличить квоту' },
+    });
+    expect(await files()).to.equal(before);
+    // The quota is the user's own: a colleague still uploads.
+    await uploaded(editor, { name: 'коллега.pdf', content: await pdfWithText('colleague') });
+    // An upload never attached is removed after a day, and its bytes no longer count.
+    await removeExpiredFiles({ now: new Date(Date.now() + 25 * 3600_000) });
+    expect((await downloadFile(keeper, server.url, first.url)).status).to.equal(404);
+    // Two uploads at once cannot pass the quota together.
+    const both = await Promise.all(
+      ['a', 'b'].map((side) => uploadFile(keeper, server.url, { folderId, typeKey: 'note', field: 'attachment' }, { name: `${side}.bin`, content: randomBytes(600 * 1024) })),
+    );
+    expect(both.map((answer) => answer.status).sort()).to.deep.equal([201, 400]);
   });
 });

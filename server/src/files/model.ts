@@ -52,6 +52,7 @@ const storedFileSchema = new Schema(
 storedFileSchema.index({ state: 1, expiresAt: 1 });
 storedFileSchema.index({ cardId: 1, state: 1 });
 storedFileSchema.index({ lineage: 1, version: -1 });
+storedFileSchema.index({ uploadedBy: 1 });
 
 export interface StoredFileDoc {
   _id: Types.ObjectId;
@@ -100,3 +101,22 @@ export interface FileTextDoc {
 }
 
 export const FileText = mongoose.model('FileText', fileTextSchema, 'filetexts');
+
+/**
+ * How many bytes of files a user has stored (every version they uploaded that is kept): counted up
+ * when an upload is kept, down when a version is removed; for the per-user quota.
+ */
+const fileUsageSchema = new Schema(
+  {
+    _id: { type: Schema.Types.ObjectId, required: true },
+    bytes: { type: Number, required: true },
+  },
+  { versionKey: false },
+);
+
+export interface FileUsageDoc {
+  _id: Types.ObjectId;
+  bytes: number;
+}
+
+export const FileUsage = mongoose.model('FileUsage', fileUsageSchema, 'fileusage');

@@ -57,8 +57,8 @@ function fileSecurityHeaders(ctx: Context, pdfInline: boolean): void {
   ctx.set('Cache-Control', 'private, no-cache');
 }
 
-/** POST /files: one file of a multipart form, stored as the actor's upload (201 with its description). */
-async function upload(ctx: Context): Promise<void> {
+/** POST /files: one file of a multipart form, stored as the actor's upload (201 with its description), within their quota. */
+async function upload(ctx: Context, quotaBytes: number): Promise<void> {
   const actor = await actorOf(ctx);
   if (!actor) return;
   if (!ctx.get(CSRF_HEADER)) {
@@ -74,7 +74,7 @@ async function upload(ctx: Context): Promise<void> {
     return;
   }
   try {
-    const stored = await receiveUpload(actor, ctx.req);
+    const stored = await receiveUpload(actor, ctx.req, { quotaBytes });
     ctx.status = 201;
     // Not attached yet, the upload is its uploader's to download.
     ctx.body = { file: { ...fileView(stored), canDownload: true } };
@@ -248,9 +248,9 @@ async function preview(ctx: Context): Promise<void> {
   ctx.body = made.html;
 }
 
-/** Upload, download and previews of files, beside /graphql, with the API's session and CSRF rules. */
-export function fileRoutes(router: Router): void {
-  router.post(FILES_PATH, upload);
+/** Upload (within the per-user quota, bytes; 0 = none), download and previews of files, beside /graphql, with the API's session and CSRF rules. */
+export function fileRoutes(router: Router, options: { quotaBytes: number }): void {
+  router.post(FILES_PATH, (ctx) => upload(ctx, options.quotaBytes));
   router.get(`${FILES_PATH}/:id`, download);
   router.get(`${FILES_PATH}/:id/thumbnail`, thumbnail);
   router.get(`${FILES_PATH}/:id/preview`, preview);

@@ -8,6 +8,7 @@ import type { CardDoc } from '../cards/model';
 import { findCard, findCards } from '../cards/service';
 import { UserInputError } from '../errors';
 import { message } from '../i18n';
+import { uncountFile } from './quota';
 import { fileStorage } from './storage';
 import type { FileChangeRecord, FileRecord, HistoryEntryDoc } from '../history/model';
 import { FileText, StoredFile, type StoredFileDoc } from './model';
@@ -266,7 +267,9 @@ export async function removeExpiredFiles(options: { now?: Date; cardId?: Types.O
       if (!claimed) continue;
       for (const id of [claimed._id, claimed.renditions?.thumbnail, claimed.renditions?.html]) if (id) await fileStorage.remove(String(id));
       await FileText.deleteOne({ _id });
-      await StoredFile.deleteOne({ _id, state: 'removing' });
+      const gone = await StoredFile.deleteOne({ _id, state: 'removing' });
+      // A version stored completely (its SHA-256 set) counted against its uploader's quota.
+      if (gone.deletedCount === 1 && claimed.sha256 !== '') await uncountFile(claimed.uploadedBy, claimed.size);
       removed += 1;
     }
   }

@@ -14,6 +14,7 @@ import { FileInspection, FileTooLargeError } from './inspect';
 import { StoredFile, type StoredFileDoc } from './model';
 import { safeFileName } from './names';
 import { fileIdsOf, PENDING_TTL_MS } from './service';
+import { countUpload, fileUsage } from './quota';
 import { fileStorage } from './storage';
 
 /** An upload refused: the HTTP status, the API's error code, a message and (for BAD_USER_INPUT) messages by field. */
@@ -88,19 +89,41 @@ async function uploadTarget(actor: Actor, form: Record<string, string>): Promise
   return { type, field, card, folderId, replaces, version: replaced ? replaced.version + 1 : 1 };
 }
 
+/** The refusal of a file that does not fit the uploader's quota, at the field. */
+function overQuota(actor: Actor, field: FieldDefinition, used: number, quota: number): UploadRefusal {
+  const mb = (bytes: number) => {
+    const text = (Math.round((bytes / 1024 / 1024) * 10) / 10).toString();
+    return actor.locale === 'ru' ? text.replace('.', ',') : text;
+  };
+  return badInput(actor, {
+    [field.key]: t(
+      actor,
+      `Файл не помещается в вашу квоту: занято ${mb(used)} МБ из ${mb(quota)} МБ. Попросите администратора увеличить квоту`,
+      `The file does not fit your quota: ${mb(used)} MB of ${mb(quota)} MB used. Ask an administrator to raise it`,
+    ),
+  });
+}
+
 /**
  * Stores one file of the form: its description first (so that whatever a crash leaves behind is
  * cleaned up with the expired uploads), then its bytes, streamed through the inspection into the
- * storage; then the field's limits are checked against what the bytes were. A refused file is removed.
+ * storage; then the field's limits are checked against what the bytes were, and its size is counted
+ * against the uploader's quota (`quota` bytes, 0: none). A refused file is removed.
  */
-async function storeFile(actor: Actor, target: UploadTarget, source: Readable, givenName: string | undefined): Promise<StoredFileDoc> {
+async function storeFile(actor: Actor, target: UploadTarget, source: Readable, givenName: string | undefined, quota: number): Promise<StoredFileDoc> {
+  const uploader = new Types.ObjectId(actor.userId);
+  if (quota > 0) {
+    // A quota already used up refuses before the bytes are stored.
+    const used = await fileUsage(uploader);
+    if (used >= quota) throw overQuota(actor, target.field, used, quota);
+  }
   const now = new Date();
   const name = safeFileName(givenName);
   const [created] = await StoredFile.create([
     {
       name,
       state: 'uploading',
-      uploadedBy: new Types.ObjectId(actor.userId),
+      uploadedBy: uploader,
       uploadedAt: now,
       cardTypeKey: target.type.key,
       fieldKey: target.field.key,
@@ -126,11 +149,19 @@ async function storeFile(actor: Actor, target: UploadTarget, source: Readable, g
     throw error;
   }
   const found = await inspection.result(name);
-  const refusal = fileRefusal(target.field, found);
-  if (refusal) {
+  const drop = async () => {
     await fileStorage.remove(id);
     await StoredFile.deleteOne({ _id: created._id });
+  };
+  const refusal = fileRefusal(target.field, found);
+  if (refusal) {
+    await drop();
     throw badInput(actor, { [target.field.key]: refusal[actor.locale] });
+  }
+  const counted = await countUpload(uploader, found.size, quota);
+  if (!counted.counted) {
+    await drop();
+    throw overQuota(actor, target.field, counted.used, quota);
   }
   const stored = await StoredFile.findOneAndUpdate(
     { _id: created._id },
@@ -142,9 +173,9 @@ async function storeFile(actor: Actor, target: UploadTarget, source: Readable, g
 
 /**
  * Reads a multipart upload (`multipart/form-data`: the text fields, then one part named `file`) and
- * stores its file as the actor's pending upload. Streams all the way: the request is never held whole.
+ * stores its file as the actor's pending upload, counted against their quota (`quotaBytes`, 0: none). Streams all the way: the request is never held whole.
  */
-export function receiveUpload(actor: Actor, request: IncomingMessage): Promise<StoredFileDoc> {
+export function receiveUpload(actor: Actor, request: IncomingMessage, options: { quotaBytes: number }): Promise<StoredFileDoc> {
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
@@ -167,7 +198,7 @@ export function receiveUpload(actor: Actor, request: IncomingMessage): Promise<S
       // reaches the storage's write through the stream itself (it is destroyed), never as an uncaught error.
       stream.on('error', () => undefined);
       stored = uploadTarget(actor, form).then(
-        (target) => storeFile(actor, target, stream, info.filename),
+        (target) => storeFile(actor, target, stream, info.filename, options.quotaBytes),
         (error: unknown) => {
           stream.resume();
           throw error;

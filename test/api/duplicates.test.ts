@@ -206,6 +206,32 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     expect(similar.similarCards.map((m) => m.card.id)).to.have.members([ids.orion1, ids.orion2]);
   });
 
+  it('splits a group held together only through a card hidden from the editor into the parts their pairs join', async () => {
+    const personal = await createFolder(admin, { libraryId: ids.library, name: 'Личные контакты', allowedCardTypes: ['contact-person'] });
+    await create(editor, ids.folder, 'counterparty', { name: 'АО «Звезда»' }, 'zvezda');
+    const person = (name: string, phone: string | null, email: string | null) => ({ fullName: name, counterparty: ids.zvezda, ...(phone && { phone }), ...(email && { email }) });
+    await create(editor, ids.folder, 'contact-person', person('Альфа Антонов', '+7 900 100-00-01', null), 'alpha');
+    await create(editor, ids.folder, 'contact-person', person('Вектор Власов', '+7 900 100-00-01', null), 'alpha2');
+    await create(admin, personal, 'contact-person', person('Борис Бахметьев', '+7 900 100-00-01', 'link@zvezda.ru'), 'bridge');
+    await create(editor, ids.folder, 'contact-person', person('Григорий Гусев', null, 'link@zvezda.ru'), 'gamma');
+    await create(editor, ids.folder, 'contact-person', person('Дмитрий Донской', null, 'LINK@zvezda.ru'), 'gamma2');
+    await create(editor, ids.folder, 'contact-person', person('Евгений Ежов', null, 'solo@zvezda.ru'), 'lonely');
+    await create(admin, personal, 'contact-person', person('Жанна Жукова', '+7 900 100-00-09', 'solo@zvezda.ru'), 'lonelyTwin');
+    await waitFor(async () => groupOf(await groups(admin), ids.alpha)?.cards.length === 5, 'the administrator to see the five cards as one group');
+
+    const result = await editor.request<{ duplicateGroups: { edges: { node: Group }[] } }>(GROUPS);
+    expect(result.errors, 'the view answers').to.equal(undefined);
+    const mine = result.data!.duplicateGroups.edges.map((e) => e.node);
+    const phones = groupOf(mine, ids.alpha)!;
+    const emails = groupOf(mine, ids.gamma)!;
+    expect(phones.cards.map((c) => c.id)).to.have.members([ids.alpha, ids.alpha2]);
+    expect(phones.pairs.map((p) => p.rule.id)).to.deep.equal(['phone']);
+    expect(emails.cards.map((c) => c.id)).to.have.members([ids.gamma, ids.gamma2]);
+    expect(emails.score).to.equal(1);
+    expect(phones.id).to.not.equal(emails.id);
+    expect(groupOf(mine, ids.lonely), 'a card alike only to a hidden one is no group for the editor').to.equal(undefined);
+  });
+
   it('refuses a merge to a reader (FORBIDDEN) and of a card hidden from the user (NOT_FOUND)', async () => {
     const asReader = await reader.request(MERGE, { s: { id: ids.a, version: versions.a }, m: [{ id: ids.b, version: versions.b }], c: [] });
     expect(asReader.errors?.[0].extensions?.code).to.equal('FORBIDDEN');

@@ -198,7 +198,7 @@ export const duplicatesModule: GraphQLModule = {
         Promise.all(match.rules.map(async (rule) => ruleView(await requireActor(context), match.card.typeKey, rule))),
     },
     DuplicateCardGroup: {
-      id: (seen: VisibleGroup) => String(seen.group._id),
+      id: (seen: VisibleGroup) => seen.id,
       typeKey: (seen: VisibleGroup) => seen.group.typeKey,
       type: (seen: VisibleGroup) => findCardType(seen.group.typeKey),
       score: (seen: VisibleGroup) => Math.max(...seen.edges.map((edge) => edge.score)),

@@ -40,7 +40,9 @@ export class Components {
     const byRoot = new Map<string, string[]>();
     for (const id of this.parent.keys()) {
       const root = this.find(id);
-      byRoot.set(root, [...(byRoot.get(root) ?? []), id]);
+      const members = byRoot.get(root);
+      if (members) members.push(id);
+      else byRoot.set(root, [id]);
     }
     return [...byRoot.values()].filter((members) => members.length > 1);
   }
@@ -191,8 +193,10 @@ export async function refreshGroupsAround(type: CardTypeDefinition, rules: TypeR
 // ---------- what a user sees ----------
 
 export interface VisibleGroup {
+  /** The group's id, with `.n` for the second and later parts a viewer sees of one stored group. */
+  id: string;
   group: DuplicateGroupDoc;
-  /** The members the viewer may read (at least two). */
+  /** The members the viewer may read (at least two), each joined to another by a pair they may see. */
   cardIds: Types.ObjectId[];
   edges: DuplicateEdge[];
   /** The viewer may edit every one of them. */
@@ -200,25 +204,36 @@ export interface VisibleGroup {
 }
 
 /**
- * A group as one viewer sees it: only members they may read; nothing when fewer than two remain or
- * when they may edit none of them (a group is theirs to handle when it touches a folder they edit).
+ * A group as one viewer sees it: only members they may read and the pairs between them. A group
+ * held together only through a card the viewer may not read falls apart into the parts their pairs
+ * join (a member left without a visible pair is left out: the viewer could neither see why it is
+ * there nor resolve it). A part is theirs to handle when they may edit one of its members.
  */
-function asSeenBy(actor: Actor, group: DuplicateGroupDoc): VisibleGroup | null {
-  const visible = new Set<string>();
-  let editable = 0;
+function asSeenBy(actor: Actor, group: DuplicateGroupDoc): VisibleGroup[] {
+  const readable = new Set<string>();
+  const editable = new Set<string>();
   group.cardIds.forEach((id, index) => {
     const place = { folderId: group.folderId[index], libraryId: group.libraryId[index] };
     if (!actor.ability.can('read', cardSubject(place))) return;
-    visible.add(String(id));
-    if (actor.ability.can('update', cardSubject(place))) editable += 1;
+    readable.add(String(id));
+    if (actor.ability.can('update', cardSubject(place))) editable.add(String(id));
   });
-  if (visible.size < 2 || editable === 0) return null;
-  return {
-    group,
-    cardIds: group.cardIds.filter((id) => visible.has(String(id))),
-    edges: group.edges.filter((edge) => visible.has(String(edge.a)) && visible.has(String(edge.b))),
-    canMerge: editable === visible.size,
-  };
+  const edges = group.edges.filter((edge) => readable.has(String(edge.a)) && readable.has(String(edge.b)));
+  const parts = new Components();
+  for (const edge of edges) parts.union(String(edge.a), String(edge.b));
+  return parts
+    .groups()
+    .filter((members) => members.some((id) => editable.has(id)))
+    .map((members, index) => {
+      const inPart = new Set(members);
+      return {
+        id: index === 0 ? String(group._id) : `${String(group._id)}.${index}`,
+        group,
+        cardIds: group.cardIds.filter((id) => inPart.has(String(id))),
+        edges: edges.filter((edge) => inPart.has(String(edge.a))),
+        canMerge: members.every((id) => editable.has(id)),
+      };
+    });
 }
 
 const cursorOf = (group: DuplicateGroupDoc) => `${group.score}_${String(group._id)}`;
@@ -252,12 +267,13 @@ export async function listGroups(actor: Actor, options: { typeKey?: string | nul
   try {
     for await (const group of cursor as AsyncIterable<DuplicateGroupDoc>) {
       const seen = asSeenBy(actor, group);
-      if (!seen) continue;
-      if (found.length === limit) {
+      if (seen.length === 0) continue;
+      // Pages end between stored groups (the cursor names one), so a split group stays on one page.
+      if (found.length >= limit) {
         more = true;
         break;
       }
-      found.push(seen);
+      found.push(...seen);
     }
   } finally {
     await cursor.close();

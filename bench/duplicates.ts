@@ -66,7 +66,7 @@ async function lookups(folderId: string): Promise<{ similar: number[]; refresh: 
     await alikeCards(type, rules, { name: variantOf(String(card.values.name), i) });
     similar.push(performance.now() - started);
     started = performance.now();
-    await refreshGroupsAround(type, rules, [{ id: card._id, values: card.values }]);
+    await refreshGroupsAround(type, rules, [card._id]);
     refresh.push(performance.now() - started);
   }
   return { similar, refresh };

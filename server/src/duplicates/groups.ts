@@ -1,12 +1,23 @@
-import mongoose, { Types } from 'mongoose';
+import mongoose, { Types, type ClientSession } from 'mongoose';
 import { accessibleBy } from '@casl/mongoose';
 import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
 import type { CardTypeDefinition, CardValues } from '../../../card-types';
 import { checksEachCard } from '../cards/permitted';
 import { refuseField, pageSize } from '../validation';
-import { likeness, lookupKeys } from './keys';
-import { DuplicateDismissal, DuplicateGroup, DuplicateKey, pairKey, type DuplicateEdge, type DuplicateGroupDoc, type DuplicateKeyDoc } from './model';
+import { Card } from '../cards/model';
+import { likeness, lookupKeys, storeKeysOfCards, type KeyedCard } from './keys';
+import {
+  DuplicateDismissal,
+  DuplicateGroup,
+  DuplicateKey,
+  DuplicateRefresh,
+  pairKey,
+  type DuplicateRefreshDoc,
+  type DuplicateEdge,
+  type DuplicateGroupDoc,
+  type DuplicateKeyDoc,
+} from './model';
 import type { TypeRules } from './rules';
 
 /** Candidates looked at for one card; a name shared by more cards than this is not a sign of duplicates. */
@@ -76,10 +87,10 @@ export function groupDocs(typeKey: string, edges: DuplicateEdge[], places: Map<s
 }
 
 /** Edges minus the pairs someone marked «Не дубликат». */
-async function withoutDismissed(edges: DuplicateEdge[]): Promise<DuplicateEdge[]> {
+async function withoutDismissed(edges: DuplicateEdge[], session?: ClientSession): Promise<DuplicateEdge[]> {
   if (edges.length === 0) return edges;
   const pairs = [...new Set(edges.map((edge) => pairKey(edge.a, edge.b)))];
-  const dismissed = new Set((await DuplicateDismissal.find({ _id: { $in: pairs } }, { _id: 1 }).lean()).map((doc) => String(doc._id)));
+  const dismissed = new Set((await DuplicateDismissal.find({ _id: { $in: pairs } }, { _id: 1 }, { session }).lean()).map((doc) => String(doc._id)));
   return edges.filter((edge) => !dismissed.has(pairKey(edge.a, edge.b)));
 }
 
@@ -88,14 +99,16 @@ export async function alikeCards(
   type: CardTypeDefinition,
   rules: TypeRules,
   values: CardValues,
-  options: { exclude?: Types.ObjectId; find?: (filter: Record<string, unknown>) => Promise<DuplicateKeyDoc[]> } = {},
+  options: { exclude?: Types.ObjectId; session?: ClientSession; find?: (filter: Record<string, unknown>) => Promise<DuplicateKeyDoc[]> } = {},
 ): Promise<{ doc: DuplicateKeyDoc; score: number; rules: { id: string; score: number }[] }[]> {
   const keys = await lookupKeys(type, rules, values);
   if (keys.length === 0) return [];
   // The card itself is skipped here rather than by `_id: { $ne }` in the query, which a planner may
   // answer from the _id index, reading every key document of the collection.
   const filter: Record<string, unknown> = { keys: { $in: keys }, typeKey: type.key };
-  const candidates = options.find ? await options.find(filter) : await DuplicateKey.find(filter).limit(MAX_CANDIDATES).lean<DuplicateKeyDoc[]>();
+  const candidates = options.find
+    ? await options.find(filter)
+    : await DuplicateKey.find(filter, null, { session: options.session }).limit(MAX_CANDIDATES).lean<DuplicateKeyDoc[]>();
   return alikeAmong(type, rules, values, candidates, options.exclude);
 }
 
@@ -120,7 +133,12 @@ const KEYS_PER_QUERY = 2000;
  * rather than one per card; each card then compares with at most MAX_CANDIDATES of the key
  * documents that share a key with it, as `alikeCards` does.
  */
-async function alikeCardsOfMany(type: CardTypeDefinition, rules: TypeRules, cards: { id: Types.ObjectId; values: CardValues }[]): Promise<Map<Types.ObjectId, Alike[]>> {
+async function alikeCardsOfMany(
+  type: CardTypeDefinition,
+  rules: TypeRules,
+  cards: { id: Types.ObjectId; values: CardValues }[],
+  session: ClientSession,
+): Promise<Map<Types.ObjectId, Alike[]>> {
   const lookups = new Map<Types.ObjectId, string[]>();
   for (const card of cards) lookups.set(card.id, await lookupKeys(type, rules, card.values));
   const wanted = new Set([...lookups.values()].flat());
@@ -128,7 +146,7 @@ async function alikeCardsOfMany(type: CardTypeDefinition, rules: TypeRules, card
   const byKey = new Map<string, DuplicateKeyDoc[]>();
   const fetched = new Set<string>();
   for (let start = 0; start < asking.length; start += KEYS_PER_QUERY) {
-    const docs = await DuplicateKey.find({ keys: { $in: asking.slice(start, start + KEYS_PER_QUERY) }, typeKey: type.key })
+    const docs = await DuplicateKey.find({ keys: { $in: asking.slice(start, start + KEYS_PER_QUERY) }, typeKey: type.key }, null, { session })
       .limit(MAX_CANDIDATES * cards.length)
       .lean<DuplicateKeyDoc[]>();
     for (const doc of docs) {
@@ -158,36 +176,56 @@ async function alikeCardsOfMany(type: CardTypeDefinition, rules: TypeRules, card
 
 /**
  * Brings the stored groups up to date after these cards changed (values, place, trash, a «Не
- * дубликат»): their edges are found again, the groups they and their new neighbours belong to are
- * joined or split accordingly. Costs what the cards touch, never a scan.
+ * дубликат»): in one transaction that first claims the type's refresh document (so concurrent
+ * refreshes run one after another and join into one group), the cards are read as they are now,
+ * their keys stored again, their edges found again, and the groups they and their new neighbours
+ * belong to joined or split accordingly. Costs what the cards touch, never a scan.
  */
-export async function refreshGroupsAround(type: CardTypeDefinition, rules: TypeRules | null, cards: { id: Types.ObjectId; values: CardValues | null }[]): Promise<void> {
-  const changed = new Set(cards.map((card) => String(card.id)));
+export async function refreshGroupsAround(type: CardTypeDefinition, rules: TypeRules | null, cardIds: Types.ObjectId[]): Promise<void> {
+  if (cardIds.length === 0) return;
+  await mongoose.connection.transaction(async (session) => {
+    const claimed = await DuplicateRefresh.findOneAndUpdate(
+      { _id: type.key },
+      { $inc: { seq: 1 } },
+      { upsert: true, returnDocument: 'after', session },
+    ).lean<DuplicateRefreshDoc>();
+    if (claimed?.scanning) await DuplicateRefresh.updateOne({ _id: type.key }, { $addToSet: { dirty: { $each: cardIds } } }, { session });
+    await refreshWithin(type, rules, cardIds, session);
+  });
+}
+
+/** The refresh itself, inside a transaction that has claimed the type's refresh document. */
+export async function refreshWithin(type: CardTypeDefinition, rules: TypeRules | null, cardIds: Types.ObjectId[], session: ClientSession): Promise<void> {
+  const cards = await Card.find({ _id: { $in: cardIds } }, { typeKey: 1, folderId: 1, libraryId: 1, inTrash: 1, values: 1 }, { session }).lean<KeyedCard[]>();
+  const changed = new Set(cardIds.map(String));
   const found: DuplicateEdge[] = [];
-  const present = cards.filter((card): card is { id: Types.ObjectId; values: CardValues } => card.values !== null);
-  const alike = rules ? await alikeCardsOfMany(type, rules, present) : new Map<Types.ObjectId, Alike[]>();
+  // Stored again: a scan running meanwhile may have written the keys of an older version.
+  await storeKeysOfCards(
+    cards.filter((card) => card.typeKey === type.key).map((card) => ({ type, rules, card })),
+    session,
+  );
+  const present = rules ? cards.filter((card) => !card.inTrash && card.typeKey === type.key).map((card) => ({ id: card._id, values: card.values })) : [];
+  const alike = rules ? await alikeCardsOfMany(type, rules, present, session) : new Map<Types.ObjectId, Alike[]>();
   for (const card of present) {
     for (const other of alike.get(card.id) ?? []) {
       if (changed.has(String(other.doc._id)) && String(other.doc._id) < String(card.id)) continue;
       for (const rule of other.rules) found.push({ a: card.id, b: other.doc._id, rule: rule.id, score: rule.score });
     }
   }
-  const fresh = await withoutDismissed(found);
+  const fresh = await withoutDismissed(found, session);
   const touched = [...changed, ...fresh.map((edge) => String(edge.b))];
-  const old = await DuplicateGroup.find({ cardIds: { $in: touched.map((id) => new Types.ObjectId(id)) } }).lean<DuplicateGroupDoc[]>();
+  const old = await DuplicateGroup.find({ cardIds: { $in: touched.map((id) => new Types.ObjectId(id)) } }, null, { session }).lean<DuplicateGroupDoc[]>();
   const kept = old.flatMap((group) => group.edges).filter((edge) => !changed.has(String(edge.a)) && !changed.has(String(edge.b)));
   const edges = [...kept, ...fresh];
-  // A card alike to none, in no group: nothing to read or write (the usual case of a save).
+  // A card alike to none, in no group: nothing more to read or write (the usual case of a save).
   if (old.length === 0 && edges.length === 0) return;
   const memberIds = [...new Set(edges.flatMap((edge) => [String(edge.a), String(edge.b)]))].map((id) => new Types.ObjectId(id));
-  const placed = memberIds.length > 0 ? await DuplicateKey.find({ _id: { $in: memberIds }, typeKey: type.key }, { folderId: 1, libraryId: 1 }).lean<Place[]>() : [];
+  const placed = memberIds.length > 0 ? await DuplicateKey.find({ _id: { $in: memberIds }, typeKey: type.key }, { folderId: 1, libraryId: 1 }, { session }).lean<Place[]>() : [];
   const places = new Map(placed.map((place) => [String(place._id), place]));
   const groups = groupDocs(type.key, edges, places);
   if (old.length === 0 && groups.length === 0) return;
-  await mongoose.connection.transaction(async (session) => {
-    await DuplicateGroup.deleteMany({ _id: { $in: old.map((group) => group._id) } }, { session });
-    if (groups.length > 0) await DuplicateGroup.insertMany(groups, { session });
-  });
+  await DuplicateGroup.deleteMany({ _id: { $in: old.map((group) => group._id) } }, { session });
+  if (groups.length > 0) await DuplicateGroup.insertMany(groups, { session });
 }
 
 // ---------- what a user sees ----------

@@ -26,14 +26,16 @@ export const duplicateHooks: CardLifecycleHooks = {
   async afterCommit(change) {
     const rules = await rulesTouched(change);
     if (!rules) return;
-    const card = change.after;
-    await refreshGroupsAround(change.type, rules, [{ id: card._id, values: card.inTrash ? null : card.values }]);
+    await refreshGroupsAround(change.type, rules, [change.after._id]);
   },
   // A batch (an import, its undo, a merge): the keys of all its cards in one write, the groups
   // around them found again once per type — a few queries per batch, not a few per card.
   async beforeSaveBatch(changes, session) {
     const touched = await changesTouched(changes);
-    await storeKeysOfCards(touched.map(({ change, rules }) => ({ type: change.type, rules, card: change.after })), session);
+    await storeKeysOfCards(
+      touched.map(({ change, rules }) => ({ type: change.type, rules, card: change.after })),
+      session,
+    );
   },
   async afterCommitBatch(changes) {
     const byType = new Map<string, { change: CardChange; rules: TypeRules }[]>();
@@ -47,7 +49,7 @@ export const duplicateHooks: CardLifecycleHooks = {
       await refreshGroupsAround(
         change.type,
         rules,
-        items.map(({ change: { after } }) => ({ id: after._id, values: after.inTrash ? null : after.values })),
+        items.map(({ change: { after } }) => after._id),
       );
     }
   },

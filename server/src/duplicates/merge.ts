@@ -80,12 +80,17 @@ function repointed(value: StoredValue, from: ReadonlySet<string>, to: string): s
 }
 
 /** Every card (of any type, in any folder, in the trash too) whose reference field points to one of `ids`. */
-async function referencingCards(typeKey: string, ids: string[], skip: ReadonlySet<string>): Promise<{ card: CardDoc; type: CardTypeDefinition; fields: string[] }[]> {
+async function referencingCards(
+  typeKey: string,
+  ids: string[],
+  skip: ReadonlySet<string>,
+  session?: ClientSession,
+): Promise<{ card: CardDoc; type: CardTypeDefinition; fields: string[] }[]> {
   const found = new Map<string, { card: CardDoc; type: CardTypeDefinition; fields: string[] }>();
   for (const type of await listCardTypes()) {
     for (const field of type.fields) {
       if (!cardTargets(field)?.includes(typeKey)) continue;
-      const cards = await Card.find({ [`values.${field.key}`]: { $in: ids }, typeKey: type.key }).lean<CardDoc[]>();
+      const cards = await Card.find({ [`values.${field.key}`]: { $in: ids }, typeKey: type.key }, null, { session }).lean<CardDoc[]>();
       for (const card of cards) {
         if (skip.has(String(card._id))) continue;
         const entry = found.get(String(card._id)) ?? { card, type, fields: [] };
@@ -130,22 +135,26 @@ function uniqueClash(actor: Actor, types: CardTypeDefinition[], error: unknown, 
  */
 async function commitWrites(
   context: CardServiceContext,
-  writes: CardWrite[],
+  writesIn: (session: ClientSession) => Promise<CardWrite[]>,
   alsoInside: (changes: CardChange[], session: ClientSession) => Promise<void>,
   at: string,
 ): Promise<CardChange[]> {
+  const types = new Set<CardTypeDefinition>();
   try {
     return await commitCardBatch(
       context,
       async (session) => {
         const done: BatchedCardWrite[] = [];
-        for (const { write, ...rest } of writes) done.push({ ...rest, after: await write(session) });
+        for (const { write, ...rest } of await writesIn(session)) {
+          types.add(rest.type);
+          done.push({ ...rest, after: await write(session) });
+        }
         return done;
       },
       { alsoInside },
     );
   } catch (error) {
-    throw uniqueClash(context.actor, [...new Set(writes.map((w) => w.type))], error, at) ?? error;
+    throw uniqueClash(context.actor, [...types], error, at) ?? error;
   }
 }
 
@@ -179,6 +188,61 @@ function trashWrite(actor: Actor, card: CardDoc, into: Types.ObjectId | null, no
     if (!updated) throw await conflict(actor, String(card._id));
     return updated as unknown as CardDoc;
   };
+}
+
+/** Writes re-pointing these cards' references from the merged cards to the survivor, each recorded in `into`. */
+function referenceWrites(
+  actor: Actor,
+  referencing: { card: CardDoc; type: CardTypeDefinition; fields: string[] }[],
+  mergedIds: ReadonlySet<string>,
+  survivorId: string,
+  now: Date,
+  into: RepointedReference[],
+): CardWrite[] {
+  return referencing.map(({ card, type, fields }) => {
+    const next: CardValues = { ...card.values };
+    for (const field of fields) {
+      const before = card.values[field];
+      next[field] = repointed(before, mergedIds, survivorId);
+      into.push({ cardId: card._id, field, before: before as string | string[], after: next[field] as string | string[] });
+    }
+    return { type, action: 'merge' as const, before: card, write: valuesWrite(actor, type, card, next, now) };
+  });
+}
+
+/**
+ * References made to the merged cards while the merge ran (a contact person saved meanwhile, which
+ * still saw them outside the trash) are re-pointed to the survivor once it is committed, and
+ * recorded in the merge, so that its undo puts them back too. Returns the merge as it is then.
+ */
+async function repointLateReferences(context: CardServiceContext, typeKey: string, merge: MergeDoc, involved: ReadonlySet<string>): Promise<MergeDoc | null> {
+  const mergedIds = new Set(merge.merged.map((state) => String(state.cardId)));
+  const survivorId = String(merge.survivor.cardId);
+  let changed = false;
+  // A few rounds: a save can only have started before the merged cards went to the trash.
+  for (let round = 0; round < 3; round += 1) {
+    const late = await referencingCards(typeKey, [...mergedIds], involved);
+    if (late.length === 0) break;
+    const references: RepointedReference[] = [];
+    try {
+      await commitWrites(
+        context,
+        async () => {
+          references.length = 0;
+          return referenceWrites(context.actor, late, mergedIds, survivorId, new Date(), references);
+        },
+        async (_done, session) => {
+          await Merge.updateOne({ _id: merge._id }, { $push: { references: { $each: references } } }, { session });
+        },
+        'merged',
+      );
+      changed = true;
+    } catch (error) {
+      // The merge itself is done; a card changed meanwhile keeps its reference (logged, retried next round).
+      context.logger.warn({ err: error, mergeId: String(merge._id) }, 'late reference of a merged card not re-pointed');
+    }
+  }
+  return changed ? Merge.findById(merge._id).lean<MergeDoc>() : null;
 }
 
 const ids = (cards: CardDoc[]) => cards.map((card) => String(card._id));
@@ -217,10 +281,9 @@ export async function mergeCards(context: CardServiceContext, input: MergeInput)
   const values = await validated(actor, type, mergedValues(actor, type, cards, input.choices), 'merge', survivor);
   const mergedIds = new Set(ids(merged));
   const survivorId = String(survivor._id);
-  const referencing = await referencingCards(type.key, [...mergedIds], new Set(ids(cards)));
   const now = new Date();
-  const references: RepointedReference[] = [];
-  const writes: CardWrite[] = [
+  const involved = new Set(ids(cards));
+  const own: CardWrite[] = [
     // The merged cards leave first, so the survivor may take their unique values (an INN).
     ...merged.map((card) => ({
       type,
@@ -236,20 +299,16 @@ export async function mergeCards(context: CardServiceContext, input: MergeInput)
       write: valuesWrite(actor, type, survivor, values, now),
       extraChanges: [{ key: 'mergedFrom', label: MERGED_FROM, before: undefined, after: [...mergedIds], cardIds: true }],
     },
-    ...referencing.map(({ card, type: referencingType, fields }) => {
-      const next: CardValues = { ...card.values };
-      for (const field of fields) {
-        const before = card.values[field];
-        next[field] = repointed(before, mergedIds, survivorId);
-        references.push({ cardId: card._id, field, before: before as string | string[], after: next[field] as string | string[] });
-      }
-      return { type: referencingType, action: 'merge' as const, before: card, write: valuesWrite(actor, referencingType, card, next, now) };
-    }),
   ];
+  const references: RepointedReference[] = [];
   let record: MergeDoc | undefined;
   const changes = await commitWrites(
     context,
-    writes,
+    async (session) => {
+      // Read inside the transaction (a retry reads them again): the references as they are now.
+      references.length = 0;
+      return [...own, ...referenceWrites(actor, await referencingCards(type.key, [...mergedIds], involved, session), mergedIds, survivorId, now, references)];
+    },
     async (done, session) => {
       const versionOf = (id: string) => done.find((change) => String(change.after._id) === id)!.after.version;
       const [created] = await Merge.create(
@@ -270,7 +329,8 @@ export async function mergeCards(context: CardServiceContext, input: MergeInput)
     },
     'merged',
   );
-  return { merge: record!, survivor: changes.find((change) => String(change.after._id) === survivorId)!.after };
+  const late = await repointLateReferences(context, type.key, record!, involved);
+  return { merge: late ?? record!, survivor: changes.find((change) => String(change.after._id) === survivorId)!.after };
 }
 
 /** A merge the actor may see: they may read its survivor. */
@@ -350,7 +410,7 @@ export async function undoMerge(context: CardServiceContext, id: string): Promis
   ];
   const changes = await commitWrites(
     context,
-    writes,
+    async () => writes,
     async (_done, session) => {
       const marked = await Merge.updateOne({ _id: merge._id, undoneAt: null }, { $set: { undoneAt: now, undoneBy: new Types.ObjectId(actor.userId) } }, { session });
       if (marked.modifiedCount !== 1) throw changedSince();

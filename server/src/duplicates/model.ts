@@ -114,6 +114,31 @@ export interface DuplicateGroupDoc {
 
 export const DuplicateGroup = mongoose.model('DuplicateGroup', groupSchema, 'duplicate_groups');
 
+/**
+ * Per card type: every refresh of its groups and the end of every scan write this document first
+ * in their transaction, so that they run one after another (a concurrent one meets a write
+ * conflict and is retried on what the other wrote). While a scan runs, refreshes list the cards
+ * they refreshed in `dirty`: the scan refreshes them again on top of its own (older) snapshot.
+ */
+const refreshSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    seq: { type: Number, default: 0 },
+    scanning: { type: Boolean, default: false },
+    dirty: { type: [Schema.Types.ObjectId], default: [] },
+  },
+  { versionKey: false },
+);
+
+export interface DuplicateRefreshDoc {
+  _id: string;
+  seq: number;
+  scanning: boolean;
+  dirty: Types.ObjectId[];
+}
+
+export const DuplicateRefresh = mongoose.model('DuplicateRefresh', refreshSchema, 'duplicate_refreshes');
+
 /** «Не дубликат»: a pair of cards someone said are different; never offered together again. */
 const dismissalSchema = new Schema(
   {

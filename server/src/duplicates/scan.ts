@@ -6,9 +6,19 @@ import { Card } from '../cards/model';
 import { defineJob } from '../jobs/define';
 import { Job, type JobDoc } from '../jobs/model';
 import { jobView, type JobView } from '../jobs/view';
-import { groupDocs } from './groups';
+import { groupDocs, refreshWithin } from './groups';
 import { cardKeys, forgetTrigramCounts } from './keys';
-import { DuplicateDismissal, DuplicateGroup, DuplicateKey, DuplicateSettings, pairKey, type DuplicateEdge, type DuplicateKeyDoc } from './model';
+import {
+  DuplicateDismissal,
+  DuplicateGroup,
+  DuplicateKey,
+  DuplicateRefresh,
+  DuplicateSettings,
+  pairKey,
+  type DuplicateRefreshDoc,
+  type DuplicateEdge,
+  type DuplicateKeyDoc,
+} from './model';
 import { nameShape, nameSimilarity, prefixTrigrams, type NameShape } from './normalize';
 import { forgetDuplicateSettings, typesWithRules, type TypeRules } from './rules';
 
@@ -81,6 +91,10 @@ function similarNamePairs(names: DistinctName[], threshold: number, frequency: (
  */
 async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Progress): Promise<{ cards: number; groups: number }> {
   const { signal } = progress;
+  // From now on refreshes list the cards they refresh: the scan's snapshot is older than they are.
+  await mongoose.connection.transaction(async (session) => {
+    await DuplicateRefresh.updateOne({ _id: type.key }, { $inc: { seq: 1 }, $set: { scanning: true, dirty: [] } }, { upsert: true, session });
+  });
   const stored = new Map<string, string>();
   for await (const doc of DuplicateKey.find({ typeKey: type.key }, { keys: 1, names: 1, folderId: 1, libraryId: 1 }).lean<DuplicateKeyDoc[]>().cursor({ batchSize: BATCH })) {
     stored.set(String(doc._id), signature(doc, doc.keys, doc.names));
@@ -158,8 +172,16 @@ async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Pr
   const groups = groupDocs(type.key, kept, placeOf);
   signal.throwIfAborted();
   await mongoose.connection.transaction(async (session) => {
+    const claimed = await DuplicateRefresh.findOneAndUpdate(
+      { _id: type.key },
+      { $inc: { seq: 1 }, $set: { scanning: false, dirty: [] } },
+      { upsert: true, returnDocument: 'before', session },
+    ).lean<DuplicateRefreshDoc>();
     await DuplicateGroup.deleteMany({ typeKey: type.key }, { session });
     for (let i = 0; i < groups.length; i += BATCH) await DuplicateGroup.insertMany(groups.slice(i, i + BATCH), { session });
+    // Cards changed while the scan read: refreshed again as they are now, on top of the snapshot.
+    const dirty = claimed?.dirty ?? [];
+    for (let i = 0; i < dirty.length; i += BATCH) await refreshWithin(type, rules, dirty.slice(i, i + BATCH), session);
   });
   await DuplicateSettings.updateOne({ _id: type.key }, { $set: { scannedAt: new Date(), scannedRules: rules.fingerprint, trigramCounts } }, { upsert: true });
   forgetDuplicateSettings();

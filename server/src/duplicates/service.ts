@@ -103,7 +103,7 @@ export async function markNotDuplicates(actor: Actor, cardId: string, otherIds: 
     await refreshGroupsAround(
       type,
       await rulesOf(type.key),
-      cards.map((c) => ({ id: c._id, values: c.values })),
+      cards.map((c) => c._id),
     );
   return true;
 }

@@ -11,6 +11,7 @@ const PASSWORD = 'secret-password-1';
 const CREATE = 'mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id version } }';
 const UPDATE = 'mutation($id: ID!, $n: Int!, $v: JSON!) { updateCard(id: $id, version: $n, values: $v) { id version } }';
 const GROUPS = '{ duplicateGroups(first: 100) { edges { node { id cards { id } } } } }';
+const PAIRS = 'query($t: String!) { duplicateGroups(typeKey: $t, first: 10) { edges { node { cards { id } pairs { a b } } } } }';
 const MERGE = `mutation($s: CardVersionInput!, $m: [CardVersionInput!]!) {
   mergeCards(survivor: $s, merged: $m, choices: []) { merge { id references } } }`;
 const CARD = 'query($id: ID!) { card(id: $id) { id values } }';
@@ -20,7 +21,7 @@ const CARD = 'query($id: ID!) { card(id: $id) { id values } }';
  * reference made during a merge. The interleavings are made deterministic by running the second
  * action at a known point of the first (never by waiting a while).
  */
-describe('duplicates under concurrent work (API)', function () {
+describe('duplicates under concurrent work and with many cards of one name (API)', function () {
   this.timeout(180_000);
   let server: RunningServer;
   let admin: ApiClient;
@@ -112,5 +113,15 @@ describe('duplicates under concurrent work (API)', function () {
     const card = (await editor.data<{ card: { values: Record<string, unknown> } }>(CARD, { id: contact })).card;
     expect(card.values.counterparty).to.equal(survivor.id);
     expect(references).to.equal(1);
+  });
+  it('many contact persons of one name make one group whose pairs grow with the cards, not with their square', async () => {
+    const count = 60;
+    for (let i = 0; i < count; i += 1) await create({ fullName: 'Бухгалтерия' }, 'contact-person');
+    const found = (await admin.data<{ duplicateGroups: { edges: { node: { cards: { id: string }[]; pairs: unknown[] } }[] } }>(PAIRS, { t: 'contact-person' }))
+      .duplicateGroups.edges;
+    expect(found).to.have.length(1);
+    expect(found[0].node.cards).to.have.length(count);
+    // Every pair among the first 50 (as a scan joins a block that small), then one pair for each card more.
+    expect(found[0].node.pairs).to.have.length((50 * 49) / 2 + (count - 50));
   });
 });

@@ -22,6 +22,8 @@ import type { TypeRules } from './rules';
 
 /** Candidates looked at for one card; a name shared by more cards than this is not a sign of duplicates. */
 const MAX_CANDIDATES = 1000;
+/** Blocks of more cards sharing one value are joined as a star (each to one of them), not pair by pair. */
+export const CLIQUE_UP_TO = 50;
 
 /** Union-find over card ids: connected components of the edges. */
 export class Components {
@@ -69,7 +71,9 @@ export function groupDocs(typeKey: string, edges: DuplicateEdge[], places: Map<s
   const edgesByRoot = new Map<string, DuplicateEdge[]>();
   for (const edge of placed) {
     const root = components.find(String(edge.a));
-    edgesByRoot.set(root, [...(edgesByRoot.get(root) ?? []), edge]);
+    const list = edgesByRoot.get(root);
+    if (list) list.push(edge);
+    else edgesByRoot.set(root, [edge]);
   }
   return components.groups().map((members) => {
     const groupEdges = edgesByRoot.get(components.find(members[0])) ?? [];
@@ -175,6 +179,32 @@ async function alikeCardsOfMany(
 }
 
 /**
+ * A card's edges to the cards alike to it, bounded as a scan bounds them: the cards that share one
+ * value with it (the same normalised name, the same INN) are each joined to it while there are
+ * fewer than CLIQUE_UP_TO of them; beyond that only the first of them (the smallest id) is, which
+ * keeps the block one group without a pair for every two of its cards.
+ */
+function boundedEdges(id: Types.ObjectId, alike: Alike[]): DuplicateEdge[] {
+  const blocks = new Map<string, { doc: DuplicateKeyDoc; rule: string; score: number }[]>();
+  for (const other of alike) {
+    for (const rule of other.rules) {
+      // A similar name that is not the same: its own block (the cards holding that very name).
+      const block = `${rule.id}\n${rule.score === 1 ? '' : (other.doc.names[rule.id] ?? String(other.doc._id))}`;
+      const members = blocks.get(block);
+      const entry = { doc: other.doc, rule: rule.id, score: rule.score };
+      if (members) members.push(entry);
+      else blocks.set(block, [entry]);
+    }
+  }
+  const edges: DuplicateEdge[] = [];
+  for (const members of blocks.values()) {
+    const joined = members.length < CLIQUE_UP_TO ? members : [members.reduce((first, next) => (String(next.doc._id) < String(first.doc._id) ? next : first))];
+    for (const member of joined) edges.push({ a: id, b: member.doc._id, rule: member.rule, score: member.score });
+  }
+  return edges;
+}
+
+/**
  * Brings the stored groups up to date after these cards changed (values, place, trash, a «Не
  * дубликат»): in one transaction that first claims the type's refresh document (so concurrent
  * refreshes run one after another and join into one group), the cards are read as they are now,
@@ -207,9 +237,9 @@ export async function refreshWithin(type: CardTypeDefinition, rules: TypeRules |
   const present = rules ? cards.filter((card) => !card.inTrash && card.typeKey === type.key).map((card) => ({ id: card._id, values: card.values })) : [];
   const alike = rules ? await alikeCardsOfMany(type, rules, present, session) : new Map<Types.ObjectId, Alike[]>();
   for (const card of present) {
-    for (const other of alike.get(card.id) ?? []) {
-      if (changed.has(String(other.doc._id)) && String(other.doc._id) < String(card.id)) continue;
-      for (const rule of other.rules) found.push({ a: card.id, b: other.doc._id, rule: rule.id, score: rule.score });
+    for (const edge of boundedEdges(card.id, alike.get(card.id) ?? [])) {
+      if (changed.has(String(edge.b)) && String(edge.b) < String(card.id)) continue;
+      found.push(edge);
     }
   }
   const fresh = await withoutDismissed(found, session);

@@ -6,7 +6,7 @@ import { Card } from '../cards/model';
 import { defineJob } from '../jobs/define';
 import { Job, type JobDoc } from '../jobs/model';
 import { jobView, type JobView } from '../jobs/view';
-import { groupDocs, refreshWithin } from './groups';
+import { CLIQUE_UP_TO, groupDocs, refreshWithin } from './groups';
 import { cardKeys, forgetTrigramCounts } from './keys';
 import {
   DuplicateDismissal,
@@ -24,8 +24,6 @@ import { forgetDuplicateSettings, typesWithRules, type TypeRules } from './rules
 
 /** Cards read and key documents written per round trip. */
 const BATCH = 2000;
-/** Blocks of more cards sharing one key are joined as a star (each to the first), not pair by pair. */
-const CLIQUE_UP_TO = 50;
 
 interface Progress {
   signal: AbortSignal;

@@ -5,7 +5,7 @@ import { createLogger } from '../../server/src/logger';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { describeInBrowser, launchChromium, screenshot } from '../support/browser';
-import { createCorrespondents } from '../support/fixtures';
+import { addToSystemGroup, createCorrespondents } from '../support/fixtures';
 import { signInThroughUi } from './ui';
 import { signedIn, startTestServer } from '../support/server';
 import { waitFor } from '../support/wait';
@@ -31,6 +31,8 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
     const scenario = await createCorrespondents(admin, PASSWORD, [{ login: 'tgoncharenko', fullName: 'Татьяна Гончаренко', level: 'full' }]);
     ids.folder = scenario.folderId;
     tatiana = await signedIn(server, 'tgoncharenko', PASSWORD);
+    await admin.data('mutation { setCardTypeHistory(typeKey: "counterparty", enabled: true) { historyEnabled } }');
+    await addToSystemGroup(admin, 'history-readers', [scenario.userIds.tgoncharenko]);
     const create = async (type: string, values: Record<string, unknown>) =>
       (await tatiana.data<{ createCard: { id: string } }>(CREATE, { f: ids.folder, t: type, v: values })).createCard.id;
     ids.a = await create('counterparty', { name: 'ООО "Ромашка"', inn: '7707083893', phone: '+7 495 111-11-11', tags: ['VIP'] });
@@ -119,6 +121,13 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
       .and.contain('опт');
     expect(await page.getByTestId('value-phone').textContent()).to.contain('222');
     expect(await page.getByTestId('value-email').textContent()).to.contain('info@romashka.ru');
+    // The survivor's history names the merged cards by their titles, not by their ids.
+    await page.getByTestId('card-tab-history').click();
+    const joined = page.getByTestId('history-change-mergedFrom').first();
+    await joined.waitFor();
+    const after = (await joined.getByTestId('history-after').textContent()) ?? '';
+    expect(after).to.contain('Ромашка ООО').and.contain('Ромашка, ООО');
+    expect(after).to.not.match(/[0-9a-f]{24}/);
 
     await page.getByTestId('nav-trash').click();
     const merged = page.getByTestId('trash-row').filter({ hasText: 'Ромашка, ООО' });

@@ -31,7 +31,9 @@ export function useDisplay() {
 
   const show = (field: FieldDef | undefined, value: FieldValue | undefined, references: CardReference[] = [], titles: Record<string, string | null> | null = null): string => {
     if (value === null || value === undefined) return '';
-    if (!field) return Array.isArray(value) ? value.join(', ') : String(value);
+    // A change that is no field (a merge's «Объединена с …») names cards by id: their titles read instead.
+    const cardTitle = titles ? linkText(references, titles) : null;
+    if (!field) return [value].flat().map((id) => (cardTitle ? cardTitle(String(id), 'card') : String(id))).join(', ');
     return format(field, value as StoredValue, linkText(references, titles));
   };
 

@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import type { RunningServer } from '../../server/src/server';
 import { DuplicateDismissal, Merge } from '../../server/src/duplicates/model';
 import { duplicateScanJob } from '../../server/src/duplicates/scan';
-import type { ApiClient } from '../support/api-client';
+import { refusalFields, type ApiClient } from '../support/api-client';
 import { createCorrespondents } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
 
@@ -123,5 +123,18 @@ describe('duplicates under concurrent work and with many cards of one name (API)
     expect(found[0].node.cards).to.have.length(count);
     // Every pair among the first 50 (as a scan joins a block that small), then one pair for each card more.
     expect(found[0].node.pairs).to.have.length((50 * 49) / 2 + (count - 50));
+  });
+  it('refuses marking a card «Не дубликат» of itself written in capitals, and a page size below 1, naming the argument', async () => {
+    const card = await create({ name: 'ООО «Клевер»' });
+    const self = await editor.request('mutation($c: ID!, $o: [ID!]!) { markNotDuplicates(cardId: $c, otherIds: $o) }', { c: card.id, o: [card.id.toUpperCase()] });
+    expect(refusalFields(self)).to.deep.equal({ otherIds: 'Карточка не может быть дубликатом самой себя' });
+    for (const first of [0, -5]) {
+      expect(refusalFields(await editor.request('query($n: Int!) { duplicateGroups(first: $n) { edges { node { id } } } }', { n: first }))).to.deep.equal({
+        first: 'Укажите целое число от 1',
+      });
+      expect(refusalFields(await editor.request('query($n: Int!) { similarCards(typeKey: "counterparty", values: {}, first: $n) { score } }', { n: first }))).to.deep.equal({
+        first: 'Укажите целое число от 1',
+      });
+    }
   });
 });

@@ -4,7 +4,7 @@ import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
 import type { CardTypeDefinition, CardValues } from '../../../card-types';
 import { checksEachCard } from '../cards/permitted';
-import { refuseField, pageSize } from '../validation';
+import { FieldErrors, refuseField } from '../validation';
 import { Card } from '../cards/model';
 import { likeness, lookupKeys, storeKeysOfCards, type KeyedCard } from './keys';
 import {
@@ -304,6 +304,16 @@ function asSeenBy(actor: Actor, group: DuplicateGroupDoc): VisibleGroup[] {
     });
 }
 
+/** `first` of a list: a whole number from 1 (anything else is refused, naming it), at most `max`. */
+export function listLimit(actor: Actor, first: number, max: number): number {
+  if (!Number.isInteger(first) || first < 1) {
+    const errors = new FieldErrors(actor.locale);
+    errors.addMessage('first', actor.locale === 'ru' ? 'Укажите целое число от 1' : 'Give a whole number from 1');
+    errors.throwIfAny();
+  }
+  return Math.min(first, max);
+}
+
 const cursorOf = (group: DuplicateGroupDoc) => `${group.score}_${String(group._id)}`;
 
 function afterCursor(actor: Actor, after: string | null | undefined): Record<string, unknown> {
@@ -320,7 +330,7 @@ function afterCursor(actor: Actor, after: string | null | undefined): Record<str
  * may read (members they may not read are left out).
  */
 export async function listGroups(actor: Actor, options: { typeKey?: string | null; first: number; after?: string | null }) {
-  const limit = pageSize(options.first, 100);
+  const limit = listLimit(actor, options.first, 100);
   const base: Record<string, unknown> = { ...(options.typeKey && { typeKey: options.typeKey }), ...afterCursor(actor, options.after) };
   // The permission condition of cards fits groups: their members' folders and libraries are listed
   // (a group matches when one of its members is in a folder the viewer may edit).

@@ -8,8 +8,8 @@ import { Card, type CardDoc } from '../cards/model';
 import { permittedCards } from '../cards/permitted';
 import { findCard } from '../cards/service';
 import { forbidden, notFound } from '../errors';
-import { FieldErrors, isObjectIdText, pageSize, refuseField } from '../validation';
-import { alikeCards, refreshGroupsAround } from './groups';
+import { FieldErrors, isObjectIdText, refuseField } from '../validation';
+import { alikeCards, listLimit, refreshGroupsAround } from './groups';
 import { DuplicateDismissal, DuplicateGroup, DuplicateKey, pairKey, type DuplicateKeyDoc } from './model';
 import { rulesOf } from './rules';
 
@@ -63,7 +63,7 @@ export async function similarCards(actor: Actor, input: { typeKey: string; value
     exclude,
     find: async (filter) => (await permittedCards(actor, 'read', filter, (f) => DuplicateKey.find(f), CHECK_CANDIDATES)) as unknown as DuplicateKeyDoc[],
   });
-  const shown = found.slice(0, pageSize(input.first, 50));
+  const shown = found.slice(0, listLimit(actor, input.first, 50));
   const cards = await Card.find({ _id: { $in: shown.map((match) => match.doc._id) }, inTrash: false }).lean<CardDoc[]>();
   const byId = new Map(cards.filter((card) => actor.ability.can('read', cardSubject(card))).map((card) => [String(card._id), card]));
   return shown.flatMap((match) => {
@@ -79,7 +79,7 @@ export async function similarCards(actor: Actor, input: { typeKey: string; value
 export async function markNotDuplicates(actor: Actor, cardId: string, otherIds: string[]): Promise<boolean> {
   const errors = new FieldErrors(actor.locale);
   if (otherIds.length === 0 || otherIds.length > 100) errors.addMessage('otherIds', t(actor, 'От 1 до 100 карточек', '1 to 100 cards'));
-  if (otherIds.includes(cardId)) errors.addMessage('otherIds', t(actor, 'Карточка не может быть дубликатом самой себя', 'A card cannot duplicate itself'));
+  if (otherIds.some((id) => id.toLowerCase() === cardId.toLowerCase())) errors.addMessage('otherIds', t(actor, 'Карточка не может быть дубликатом самой себя', 'A card cannot duplicate itself'));
   errors.throwIfAny();
   const cards: CardDoc[] = [];
   for (const id of [cardId, ...otherIds]) {

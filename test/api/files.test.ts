@@ -65,6 +65,8 @@ describe('files on cards: upload, attach, download (API)', function () {
   let viewer: ApiClient;
   let folderId: string;
   let counterpartyId: string;
+  let libraryId: string;
+  let viewerId: string;
   let contractNumber = 0;
 
   const upload = (client: ApiClient | null, form: Record<string, string>, file: { name: string; content: Buffer }, options?: { csrf?: boolean }) =>
@@ -88,6 +90,8 @@ describe('files on cards: upload, attach, download (API)', function () {
       { login: 'outsider', fullName: 'Посторонний', level: 'read' },
       { login: 'viewer', fullName: 'Только просмотр', level: 'read' },
     ]);
+    libraryId = scenario.libraryId;
+    viewerId = scenario.userIds.viewer;
     // Downloading is export: the editor and the reader hold «Экспорт», the viewer does not.
     await addToSystemGroup(admin, 'exporters', [scenario.userIds.editor, scenario.userIds.reader]);
     await admin.data('mutation($d: CardTypeInput!) { createCardType(definition: $d) { key } }', { d: memoType });
@@ -182,6 +186,18 @@ describe('files on cards: upload, attach, download (API)', function () {
     expect(thumbnail.status).to.equal(200);
     expect(thumbnail.headers.get('content-type')).to.equal('image/jpeg');
     expect([...thumbnail.bytes.subarray(0, 3)]).to.deep.equal([0xff, 0xd8, 0xff]);
+  });
+
+  it('tells an uploader whether the file will be theirs to download once saved: without «Экспорт» it is not', async () => {
+    const drafts = await createFolder(admin, { libraryId, name: 'Черновики', allowedCardTypes: ['memo'] });
+    await setFolderAccess(admin, drafts, [{ principalId: viewerId, level: 'edit' }]);
+    const memoFile = await uploaded(viewer, { folderId: drafts, typeKey: 'memo', field: 'attachment' }, { name: 'записка.txt', content: Buffer.from('служебная записка') });
+    expect(memoFile.canDownload, 'the uploader without «Экспорт»').to.equal(false);
+    const scan = await uploaded(editor, forNewContract(), { name: 'scan.pdf', content: await pdfWithText('scan') });
+    expect(scan.canDownload, 'an uploader with «Экспорт»').to.equal(true);
+    const contract = await createContract(editor, { scan: [scan.id] });
+    const second = await uploaded(editor, { cardId: contract.id, field: 'scan' }, { name: 'scan-2.pdf', content: await pdfWithText('scan 2') });
+    expect(second.canDownload, 'a file for a saved card, uploaded by a holder of «Экспорт»').to.equal(true);
   });
 
   it('counts downloading as export: without «Экспорт» a reader previews a PDF in the browser but cannot save it', async () => {

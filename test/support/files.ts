@@ -15,7 +15,7 @@ export const PNG_1PX = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJ
 export interface UploadAnswer {
   status: number;
   body: {
-    file?: { id: string; name: string; size: number; sha256: string; fileType: string | null; contentType: string; url: string; version: number };
+    file?: { id: string; name: string; size: number; sha256: string; fileType: string | null; contentType: string; url: string; version: number; canDownload: boolean };
     errors?: { message: string; extensions: { code: string; fields?: Record<string, string> } }[];
   };
 }

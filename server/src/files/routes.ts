@@ -8,6 +8,8 @@ import type { ErrorCode } from '../errors';
 import { message } from '../i18n';
 import { findFileType } from '../../../card-types';
 import { contentTypeOf, fileView } from './view';
+import { findCard } from '../cards/service';
+import { findFolder } from '../folders/service';
 import { mayDownload, readableFile } from './service';
 import { safeFileName } from './names';
 import { fileStorage } from './storage';
@@ -76,8 +78,11 @@ async function upload(ctx: Context, quotaBytes: number): Promise<void> {
   try {
     const stored = await receiveUpload(actor, ctx.req, { quotaBytes });
     ctx.status = 201;
-    // Not attached yet, the upload is its uploader's to download.
-    ctx.body = { file: { ...fileView(stored), canDownload: true } };
+    // The link the form shows stays on the saved card: whether it may be followed is the right the
+    // uploader will have there (saving a copy is export), not the upload's own (its uploader's).
+    const folder = stored.folderId ? await findFolder(actor, String(stored.folderId)) : null;
+    const place = stored.cardId ? await findCard(actor, String(stored.cardId)) : folder && { folderId: folder._id, libraryId: folder.libraryId };
+    ctx.body = { file: { ...fileView(stored), canDownload: place ? mayDownload(actor, place) : false } };
   } catch (error) {
     // A cancelled upload: nobody is left to answer, and what it sent is already dropped.
     if (ctx.req.destroyed && !(error instanceof UploadRefusal)) return;

@@ -3,6 +3,10 @@
  * database (MONGODB_URI, else the embedded one under DATA_DIR, which the server must not be using
  * at the same time). `npm run restore -- --end-maintenance` lifts the read-only flag a failed
  * restore leaves behind.
+ *
+ * Exit codes: 0 done; 1 refused or failed before anything was changed; 2 done, but the backup
+ * did not read back / a history chain does not verify; 3 the restore failed after it began
+ * replacing the database's contents (the database stays read-only until restored again).
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,7 +17,7 @@ import { openDatabase } from '../db/connect';
 import { createLogger } from '../logger';
 import { ArchiveError } from './archive';
 import { endMaintenance } from './maintenance';
-import { restoreArchive, RestoreRefused, type RestoreReport } from './restore';
+import { restoreArchive, RestoreFailed, RestoreRefused, type RestoreReport } from './restore';
 import { runBackup, SYSTEM_ACTOR } from './service';
 
 const USAGE = 'usage: npm run backup -- --out DIR\n       npm run restore -- FILE [--force]\n       npm run restore -- --end-maintenance';
@@ -102,10 +106,16 @@ async function main(): Promise<number> {
       return report.history.broken.length === 0 ? 0 : 2;
     } catch (error) {
       if (error instanceof RestoreRefused || error instanceof ArchiveError) {
-        console.error(`Restore refused: ${error.message}`);
+        console.error(`Restore refused: ${error.message}${error instanceof ArchiveError ? '. The database was not changed.' : ''}`);
         return 1;
       }
-      console.error('Restore failed; the database stays read-only for servers (maintenance). Fix the cause and restore again with --force, or lift the flag with --end-maintenance.');
+      if (error instanceof RestoreFailed) {
+        console.error(`Restore FAILED: ${error.message}.`);
+        console.error(`The database "${error.database}" WAS CHANGED: it holds part of the archive and stays read-only for servers (maintenance).`);
+        console.error(`Fix the cause and restore again: npm run restore -- ${positionals[0]} --force`);
+        console.error('or, to use the database as it is, lift the read-only flag: npm run restore -- --end-maintenance');
+        return 3;
+      }
       throw error;
     } finally {
       await database.close();
@@ -117,7 +127,8 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(error instanceof ConfigError ? error.message : error);
+    const command = process.argv[2] === 'restore' ? 'Restore' : process.argv[2] === 'backup' ? 'Backup' : 'The command';
+    console.error(error instanceof ConfigError ? error.message : `${command} failed: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
   },
 );

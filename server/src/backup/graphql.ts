@@ -9,13 +9,16 @@ import type { GraphQLContext } from '../graphql/context';
 import { backupSettings, nextScheduledBackup, requestBackup } from './job';
 import type { BackupDoc } from './model';
 import { listBackups } from './service';
+import { archiveIn } from './snapshot';
 
 export const downloadPath = (backup: Pick<BackupDoc, '_id'>) => `/backups/${String(backup._id)}/download`;
 
+/** The archive of a catalog entry, if it is a backup archive in this server's BACKUP_DIR and still there. */
 export function archiveOnDisk(backup: BackupDoc): string | null {
-  if (backup.state !== 'succeeded' || !backup.file || backup.deletedAt) return null;
-  const file = path.join(backup.dir, backup.file);
-  return existsSync(file) ? file : null;
+  if (backup.state !== 'succeeded' || backup.deletedAt) return null;
+  const dir = path.resolve(backupSettings().dir);
+  const file = path.resolve(backup.dir) === dir ? archiveIn(dir, backup.file) : null;
+  return file && existsSync(file) ? file : null;
 }
 
 function userNames(context: GraphQLContext) {

@@ -47,18 +47,29 @@ export const backupJob = defineJob<{ trigger: 'manual' | 'schedule' }, { backupI
   },
 });
 
-/** «Создать сейчас»: queues a backup, or returns the one already queued or running. */
-export async function requestBackup(ownerId: string): Promise<JobView> {
-  const active = await Job.findOne({ type: 'backup', state: { $in: ['queued', 'running'] } }).lean();
-  if (active) return jobView(active as never);
-  return backupJob.enqueue(ownerId, { trigger: 'manual' });
-}
-
 const isDuplicateKey = (error: unknown) => (error as { code?: number }).code === 11000;
+
+/** One backup at a time, whoever asks: the job's active key. */
+const ONE_BACKUP = { activeKey: 'backup' };
+
+/** «Создать сейчас»: queues a backup, or returns the one already queued or running (however many ask at once). */
+export async function requestBackup(ownerId: string): Promise<JobView> {
+  for (;;) {
+    try {
+      return await backupJob.enqueue(ownerId, { trigger: 'manual' }, ONE_BACKUP);
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+    }
+    // Another backup holds the key; if it finished meanwhile, the key is free again: try again.
+    const active = await Job.findOne({ activeKey: ONE_BACKUP.activeKey }).lean();
+    if (active) return jobView(active as never);
+  }
+}
 
 /**
  * Starts the server's backup schedule (BACKUP_SCHEDULE). Every instance keeps the schedule; at
- * each slot they all try to queue the slot's job and the unique key lets exactly one succeed.
+ * each slot they all try to queue the slot's job and the unique key lets exactly one succeed (none
+ * while a backup is still under way).
  */
 export function startBackups(config: Config, server: DatabaseKind, logger: Logger): () => void {
   settings = { dir: config.backupDir, keep: config.backupKeep, keepText: config.backupKeepText, schedule: config.backupSchedule, server, logger };
@@ -66,7 +77,7 @@ export function startBackups(config: Config, server: DatabaseKind, logger: Logge
   scheduler = new Cron(config.backupSchedule, { protect: true, name: 'backup' }, async (cron: Cron) => {
     const slot = (cron.currentRun() ?? new Date()).toISOString().slice(0, 19);
     try {
-      await backupJob.enqueue(null, { trigger: 'schedule' }, { uniqueKey: `backup:${slot}` });
+      await backupJob.enqueue(null, { trigger: 'schedule' }, { uniqueKey: `backup:${slot}`, ...ONE_BACKUP });
       logger.info({ slot }, 'scheduled backup queued');
     } catch (error) {
       if (!isDuplicateKey(error)) logger.error({ err: error, slot }, 'scheduled backup could not be queued');

@@ -1,11 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
-import { getOperationAST } from 'graphql';
+import { getOperationAST, Kind, type OperationDefinitionNode } from 'graphql';
 import { accessVersionUnknown } from '../access/changes';
 import mongoose from 'mongoose';
 import { AppError } from '../errors';
 import type { GraphQLContext } from '../graphql/context';
 import { message } from '../i18n';
 import type { Db } from '../migrations';
+import { SESSION_COOKIE } from '../people/sessions';
 
 /**
  * The maintenance flag: while a restore replaces a database's contents, every server on that
@@ -19,7 +21,11 @@ export interface Maintenance {
   detail: string;
 }
 
-type MaintenanceDoc = Maintenance & { _id: 'maintenance' };
+/**
+ * The flag is also the restore lock: the restore that raised it holds it (`holder`) and renews
+ * `heartbeatAt`; another restore may take it over only once it failed or its holder went silent.
+ */
+type MaintenanceDoc = Maintenance & { _id: 'maintenance'; holder?: string; state?: 'running' | 'failed'; heartbeatAt?: Date };
 
 const flag = (db: Db) => db.collection<MaintenanceDoc>('meta');
 
@@ -31,10 +37,57 @@ const CACHE_MS = 1000;
  */
 export const MAINTENANCE_GRACE_MS = 2 * CACHE_MS + 1500;
 
-export async function startMaintenance(db: Db, detail: string): Promise<void> {
-  await flag(db).updateOne({ _id: 'maintenance' }, { $set: { reason: 'restore', since: new Date(), detail } }, { upsert: true });
+/** A running restore renews its hold this often; one silent for STALE_MS (crashed, killed) may be taken over. */
+const HEARTBEAT_MS = 5000;
+const STALE_MS = 30_000;
+
+export interface MaintenanceLease {
+  /** The restore failed: the flag stays up (servers stay read-only) and the next restore may take it over at once. */
+  fail(): Promise<void>;
+  /** The restore finished: the flag goes down. */
+  end(): Promise<void>;
 }
 
+const isDuplicateKey = (error: unknown) => (error as { code?: number }).code === 11000;
+
+/**
+ * Raises the maintenance flag as this restore's own: a conditional write, so of two restores at
+ * once exactly one gets it. Null when another restore holds it and is alive.
+ */
+export async function startMaintenance(db: Db, detail: string): Promise<MaintenanceLease | null> {
+  const holder = randomUUID();
+  const now = new Date();
+  const held = { reason: 'restore' as const, since: now, detail, holder, state: 'running' as const, heartbeatAt: now };
+  try {
+    await flag(db).insertOne({ _id: 'maintenance', ...held });
+  } catch (error) {
+    if (!isDuplicateKey(error)) throw error;
+    const takenOver = await flag(db).updateOne(
+      { _id: 'maintenance', $or: [{ state: { $ne: 'running' } }, { heartbeatAt: { $not: { $gte: new Date(Date.now() - STALE_MS) } } }] },
+      { $set: held },
+    );
+    if (takenOver.matchedCount === 0) return null;
+  }
+  const mine = { _id: 'maintenance' as const, holder };
+  const beat = setInterval(() => {
+    flag(db)
+      .updateOne(mine, { $set: { heartbeatAt: new Date() } })
+      .then((renewed) => renewed.matchedCount === 0 && clearInterval(beat), () => undefined);
+  }, HEARTBEAT_MS);
+  beat.unref();
+  return {
+    async fail() {
+      clearInterval(beat);
+      await flag(db).updateOne(mine, { $set: { state: 'failed' } });
+    },
+    async end() {
+      clearInterval(beat);
+      await flag(db).deleteOne(mine);
+    },
+  };
+}
+
+/** Lifts the flag whoever raised it (`npm run restore -- --end-maintenance`). */
 export async function endMaintenance(db: Db): Promise<void> {
   await flag(db).deleteOne({ _id: 'maintenance' });
 }
@@ -60,7 +113,18 @@ export async function currentMaintenance(): Promise<Maintenance | null> {
 
 export const underMaintenance = async () => (await currentMaintenance()) !== null;
 
-/** GraphQL: mutations are refused during maintenance; queries and live streams go on. */
+/** The response keys of a mutation that only signs out (`signOut`, perhaps aliased), else null. */
+function signOutKeys(operation: OperationDefinitionNode): string[] | null {
+  const fields = operation.selectionSet.selections;
+  const only = fields.every((field) => field.kind === Kind.FIELD && field.name.value === 'signOut');
+  return only ? fields.map((field) => (field.kind === Kind.FIELD ? (field.alias ?? field.name).value : '')) : null;
+}
+
+/**
+ * GraphQL: mutations are refused during maintenance; queries and live streams go on. Signing out
+ * works: the browser's session cookie is cleared without a write (the restore replaces the
+ * sessions anyway, and a write now would be lost or spoil its counts).
+ */
 export function useMaintenanceGuard(): Plugin {
   return {
     async onExecute({ args, setResultAndStopExecution }) {
@@ -68,7 +132,14 @@ export function useMaintenanceGuard(): Plugin {
       if (operation?.operation !== 'mutation') return;
       const maintenance = await currentMaintenance();
       if (!maintenance) return;
-      const locale = (args.contextValue as unknown as GraphQLContext).locale;
+      const context = args.contextValue as unknown as GraphQLContext;
+      const signOut = signOutKeys(operation);
+      if (signOut) {
+        context.koa.cookies.set(SESSION_COOKIE, null, { signed: true });
+        setResultAndStopExecution({ data: Object.fromEntries(signOut.map((key) => [key, true])) });
+        return;
+      }
+      const locale = context.locale;
       setResultAndStopExecution({ errors: [new AppError('MAINTENANCE', message(locale, 'maintenance'), { since: maintenance.since.toISOString() })] });
     },
   };

@@ -4,10 +4,9 @@ import type { HistoryEntryDoc } from '../history/model';
 import type { Logger } from '../logger';
 import { latestVersion, migrateDatabase, setStoredVersion, type Db, type MigrationReport, type MigrationStep } from '../migrations';
 import { MIGRATION_STEPS } from '../migrations/steps';
-import { ArchiveError, bsonDocuments, parseMetadata, readArchive, type ArchivedCollection, type Manifest } from './archive';
+import { bsonDocuments, isBackedUp, parseMetadata, readArchive, verifyArchive, type ArchivedCollection, type Manifest } from './archive';
 import { accessStructureChanged } from '../access/changes';
-import { endMaintenance, MAINTENANCE_GRACE_MS, startMaintenance } from './maintenance';
-import { isBackedUp } from './snapshot';
+import { MAINTENANCE_GRACE_MS, maintenanceOf, startMaintenance } from './maintenance';
 
 const { BSON } = mongoose.mongo;
 
@@ -15,6 +14,20 @@ export class RestoreRefused extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'RestoreRefused';
+  }
+}
+
+/**
+ * The restore stopped after it began replacing the database's contents: the database holds part
+ * of the archive and stays read-only for servers (the maintenance flag stays up).
+ */
+export class RestoreFailed extends Error {
+  constructor(
+    readonly database: string,
+    readonly reason: string,
+  ) {
+    super(`the restore into "${database}" stopped after it began replacing its contents: ${reason}`);
+    this.name = 'RestoreFailed';
   }
 }
 
@@ -112,36 +125,12 @@ export async function verifyAllHistory(db: Db): Promise<HistoryVerdict> {
   return verdict;
 }
 
-/**
- * Restores an archive: verifies it whole against its manifest before touching anything, refuses a
- * database that holds data unless forced, keeps the database in maintenance (servers on it are
- * read-only) while it replaces the contents, migrates an older data model through the same steps
- * a server runs at start, and ends by verifying every card's history chain.
- */
-export async function restoreArchive(file: string, options: RestoreOptions): Promise<RestoreReport> {
+/** Drops what the archive replaces and writes the archive's collections, then checks every count. */
+async function replaceContents(db: Db, file: string, manifest: Manifest, options: RestoreOptions, collections: { name: string; documents: number }[]): Promise<number> {
   const { logger } = options;
-  const db = options.db ?? mongoose.connection.db!;
-  const steps = options.steps ?? MIGRATION_STEPS;
-  const started = Date.now();
-
-  const manifest = await readArchive(file);
-  logger.info({ file, createdAt: manifest.createdAt, dataModelVersion: manifest.dataModelVersion, ms: Date.now() - started }, 'archive verified against its manifest');
-  if (manifest.dataModelVersion > latestVersion(steps)) {
-    throw new RestoreRefused(`the archive's data model is version ${manifest.dataModelVersion}, newer than this Kartoteka knows (${latestVersion(steps)}): restore it with the newer Kartoteka`);
-  }
-  const existing = await existingData(db);
-  if (existing.length > 0 && !options.force) {
-    const listed = existing.slice(0, 5).map((c) => `${c.name}: ${c.documents}`).join(', ');
-    throw new RestoreRefused(`the database "${db.databaseName}" is not empty (${listed}${existing.length > 5 ? ', …' : ''}); nothing was changed. Add --force to replace its contents`);
-  }
-
-  await startMaintenance(db, file);
-  // A database in use: let every server see the flag and finish the changes already under way.
-  if (existing.length > 0) await new Promise((resolve) => setTimeout(resolve, MAINTENANCE_GRACE_MS));
   const total = manifest.collections.reduce((sum, c) => sum + c.documents, 0);
   let done = 0;
   options.onProgress?.(0, total);
-  const collections: { name: string; documents: number }[] = [];
   const byPath = new Map<string, { collection: ArchivedCollection; part: 'data' | 'metadata' }>();
   for (const collection of manifest.collections) {
     byPath.set(collection.data.path, { collection, part: 'data' });
@@ -166,22 +155,72 @@ export async function restoreArchive(file: string, options: RestoreOptions): Pro
       done += count;
       options.onProgress?.(done, total);
     });
-    if (documents !== collection.documents) throw new ArchiveError(`${collection.name}: ${documents} documents read, the manifest says ${collection.documents}`);
     const indexStarted = Date.now();
     const specs = (indexes.get(collection.name) ?? []).map(creatableIndex);
     if (specs.length > 0) await db.collection(collection.name).createIndexes(specs as unknown as mongoose.mongo.IndexDescription[]);
     collections.push({ name: collection.name, documents });
     logger.info({ collection: collection.name, documents, insertMs: indexStarted - insertStarted, indexes: specs.length, indexMs: Date.now() - indexStarted }, 'collection restored');
   });
+  // What the database holds now, not what was sent: a write lost on the way shows here.
+  for (const collection of manifest.collections) {
+    const stored = await db.collection(collection.name).countDocuments();
+    if (stored !== collection.documents) throw new Error(`the collection ${collection.name} holds ${stored} documents after the restore, the archive ${collection.documents}`);
+  }
+  return done;
+}
 
-  await setStoredVersion(db, manifest.dataModelVersion);
-  const migration = await migrateDatabase(logger, { db, steps });
-  // Users, folders and their access were replaced: servers on this database reload their access snapshot.
-  await accessStructureChanged(db);
-  const verifyStarted = Date.now();
-  const history = await verifyAllHistory(db);
-  logger.info({ chains: history.chains, entries: history.entries, ms: Date.now() - verifyStarted }, 'history chains verified');
-  await endMaintenance(db);
+/**
+ * Restores an archive: verifies it whole (hashes, manifest, document counts, BSON framing, repeated
+ * _ids) before touching anything, refuses a database that holds data unless forced, takes the
+ * database's restore lock — the maintenance flag, so servers on it are read-only — while it
+ * replaces the contents, checks every collection's count against the manifest, migrates an older
+ * data model through the same steps a server runs at start, and ends by verifying every card's
+ * history chain. Refusals (nothing changed) are RestoreRefused or ArchiveError; a failure once
+ * the contents began to change is RestoreFailed, and the flag stays up.
+ */
+export async function restoreArchive(file: string, options: RestoreOptions): Promise<RestoreReport> {
+  const { logger } = options;
+  const db = options.db ?? mongoose.connection.db!;
+  const steps = options.steps ?? MIGRATION_STEPS;
+  const started = Date.now();
+
+  const manifest = await verifyArchive(file);
+  logger.info({ file, createdAt: manifest.createdAt, dataModelVersion: manifest.dataModelVersion, ms: Date.now() - started }, 'archive verified against its manifest');
+  if (manifest.dataModelVersion > latestVersion(steps)) {
+    throw new RestoreRefused(`the archive's data model is version ${manifest.dataModelVersion}, newer than this Kartoteka knows (${latestVersion(steps)}): restore it with the newer Kartoteka`);
+  }
+  const existing = await existingData(db);
+  if (existing.length > 0 && !options.force) {
+    const listed = existing.slice(0, 5).map((c) => `${c.name}: ${c.documents}`).join(', ');
+    throw new RestoreRefused(`the database "${db.databaseName}" is not empty (${listed}${existing.length > 5 ? ', …' : ''}); nothing was changed. Add --force to replace its contents`);
+  }
+
+  const lease = await startMaintenance(db, file);
+  if (!lease) {
+    const other = await maintenanceOf(db);
+    throw new RestoreRefused(`another restore into "${db.databaseName}" is under way (${other?.detail ?? 'unknown archive'}, since ${other?.since.toISOString() ?? 'just now'}); nothing was changed. Wait for it to finish`);
+  }
+  const collections: { name: string; documents: number }[] = [];
+  let done: number;
+  let migration: MigrationReport;
+  let history: HistoryVerdict;
+  try {
+    // A database in use: let every server see the flag and finish the changes already under way.
+    if (existing.length > 0) await new Promise((resolve) => setTimeout(resolve, MAINTENANCE_GRACE_MS));
+    done = await replaceContents(db, file, manifest, options, collections);
+    await setStoredVersion(db, manifest.dataModelVersion);
+    migration = await migrateDatabase(logger, { db, steps });
+    // Users, folders and their access were replaced: servers on this database reload their access snapshot.
+    await accessStructureChanged(db);
+    const verifyStarted = Date.now();
+    history = await verifyAllHistory(db);
+    logger.info({ chains: history.chains, entries: history.entries, ms: Date.now() - verifyStarted }, 'history chains verified');
+  } catch (error) {
+    logger.error({ err: error, file }, 'restore failed after it began replacing the contents');
+    await lease.fail().catch(() => undefined);
+    throw new RestoreFailed(db.databaseName, error instanceof Error ? error.message : String(error));
+  }
+  await lease.end();
   const report = { manifest, collections, documents: done, migration, history, durationMs: Date.now() - started };
   logger.info({ documents: done, chains: history.chains, broken: history.broken.length, ms: report.durationMs }, 'restore finished');
   return report;

@@ -4,10 +4,10 @@ import type { Types } from 'mongoose';
 import { recordAudit, type AuditActor } from '../audit/service';
 import { JobInterrupted } from '../jobs/runner';
 import type { Logger } from '../logger';
-import { readArchive } from './archive';
+import { verifyArchive } from './archive';
 import { Backup, type BackupDoc, type BackupTrigger } from './model';
 import { backupsToDelete, type KeepRule } from './retention';
-import { writeSnapshot } from './snapshot';
+import { archiveIn, writeSnapshot } from './snapshot';
 
 export const SYSTEM_ACTOR: AuditActor = { userId: null, login: 'system', ip: '' };
 
@@ -42,7 +42,7 @@ export async function runBackup(run: BackupRun): Promise<BackupDoc> {
     const outcome = await writeSnapshot({ dir, server: run.server, signal: run.signal, onProgress: run.onProgress });
     let verification: BackupDoc['verification'];
     try {
-      await readArchive(outcome.path);
+      await verifyArchive(outcome.path);
       verification = { state: 'verified', at: new Date(), message: null };
     } catch (error) {
       verification = { state: 'failed', at: new Date(), message: describe(error) };
@@ -85,10 +85,15 @@ export async function runBackup(run: BackupRun): Promise<BackupDoc> {
 
 /** Deletes the archives in `dir` that the rule no longer keeps; their catalog entries stay, marked deleted. */
 export async function applyRetention(dir: string, rule: KeepRule, logger: Logger): Promise<string[]> {
-  const kept = await Backup.find({ dir, state: 'succeeded', deletedAt: null }, { file: 1, startedAt: 1 }).lean<Pick<BackupDoc, '_id' | 'file' | 'startedAt'>[]>();
-  const doomed = backupsToDelete(kept.map((b) => ({ id: String(b._id), at: b.startedAt, file: b.file! })), rule);
+  const listed = await Backup.find({ dir, state: 'succeeded', deletedAt: null }, { file: 1, startedAt: 1 }).lean<Pick<BackupDoc, '_id' | 'file' | 'startedAt'>[]>();
+  const kept = listed.flatMap((b) => {
+    const file = archiveIn(dir, b.file);
+    if (!file) logger.warn({ backupId: String(b._id), file: b.file }, 'a catalog entry names no backup archive in the backup directory: the retention rule leaves it alone');
+    return file ? [{ id: String(b._id), at: b.startedAt, file: b.file!, path: file }] : [];
+  });
+  const doomed = backupsToDelete(kept, rule);
   for (const backup of doomed) {
-    await rm(path.join(dir, backup.file), { force: true });
+    await rm(backup.path, { force: true });
     await Backup.updateOne({ _id: backup.id }, { $set: { deletedAt: new Date() } });
   }
   if (doomed.length > 0) logger.info({ deleted: doomed.map((b) => b.file), rule }, 'old backups deleted by the retention rule');

@@ -6,20 +6,21 @@ import path from 'node:path';
 import mongoose from 'mongoose';
 import { latestVersion, storedVersion, type Db } from '../migrations';
 import { SERVER_VERSION } from '../version';
-import { ARCHIVE_FORMAT, ARCHIVE_FORMAT_VERSION, dataPath, metadataPath, packArchive, serializeMetadata, type ArchivedCollection, type Manifest, type StagedFile } from './archive';
-
-/**
- * Collections that describe this installation's running state, not its data: the data-model stamp
- * and maintenance flag (`meta`; the manifest carries the version), jobs, locks and the catalog of
- * archives on this server's disk. A backup leaves them out and a restore leaves them alone.
- */
-export const RUNTIME_COLLECTIONS: readonly string[] = ['meta', 'jobs', 'locks', 'backups'];
-
-export const isBackedUp = (name: string) => !name.startsWith('system.') && !RUNTIME_COLLECTIONS.includes(name);
+import { ARCHIVE_FORMAT, ARCHIVE_FORMAT_VERSION, dataPath, isBackedUp, metadataPath, packArchive, serializeMetadata, type ArchivedCollection, type Manifest, type StagedFile } from './archive';
 
 /** `kartoteka-backup-2026-11-26T02-30-15.123Z.tar.gz`: sorts by time, safe on every file system. */
 export function archiveName(at: Date): string {
   return `kartoteka-backup-${at.toISOString().replace(/:/g, '-')}.tar.gz`;
+}
+
+const ARCHIVE_NAME = /^kartoteka-backup-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.\d{3}Z\.tar\.gz$/;
+
+/**
+ * Where a catalog entry's archive is: always a file directly inside `dir`, named as a backup names
+ * it. Null for any other name (a path, `..`): the catalog never leads outside the backup directory.
+ */
+export function archiveIn(dir: string, file: string | null): string | null {
+  return file && ARCHIVE_NAME.test(file) ? path.join(path.resolve(dir), file) : null;
 }
 
 export interface SnapshotOutcome {

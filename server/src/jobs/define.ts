@@ -28,9 +28,16 @@ export interface JobDefinition<Params, Result, Checkpoint> {
   run(context: JobContext<Params, Checkpoint>): Promise<Result>;
 }
 
+export interface EnqueueOptions {
+  /** At most one job per key, ever (a duplicate-key error otherwise). */
+  uniqueKey?: string;
+  /** At most one unfinished job per key (a duplicate-key error otherwise); free again once it finished. */
+  activeKey?: string;
+}
+
 export interface JobType<Params, Result, Checkpoint> extends JobDefinition<Params, Result, Checkpoint> {
   /** Queues one job of this type; returns it as stored. */
-  enqueue(ownerId: string | Types.ObjectId | null, params: Params, options?: { uniqueKey?: string }): Promise<JobView>;
+  enqueue(ownerId: string | Types.ObjectId | null, params: Params, options?: EnqueueOptions): Promise<JobView>;
   /**
    * Queues one job inside the caller's transaction, so that it exists exactly when the caller's
    * other writes commit. Runners find it at their next poll; `announceJob` after the commit wakes
@@ -85,7 +92,7 @@ export function announceJob(job: JobDoc): JobView {
   return view;
 }
 
-async function enqueueJob(type: string, ownerId: string | Types.ObjectId | null, params: object, options: { uniqueKey?: string }): Promise<JobView> {
-  const [created] = await Job.create([{ type, ownerId: ownerId ? new Types.ObjectId(String(ownerId)) : null, params, uniqueKey: options.uniqueKey }]);
+async function enqueueJob(type: string, ownerId: string | Types.ObjectId | null, params: object, options: EnqueueOptions): Promise<JobView> {
+  const [created] = await Job.create([{ type, ownerId: ownerId ? new Types.ObjectId(String(ownerId)) : null, params, uniqueKey: options.uniqueKey, activeKey: options.activeKey }]);
   return announceJob(created.toObject() as JobDoc);
 }

@@ -36,6 +36,8 @@ const jobSchema = new Schema(
     runs: { type: Number, default: 0 },
     /** At most one job per key, e.g. one scheduled backup per slot however many instances fire. */
     uniqueKey: { type: String, default: undefined },
+    /** At most one unfinished job per key (e.g. one backup at a time); removed when the job finishes. */
+    activeKey: { type: String, default: undefined },
     startedAt: { type: Date, default: null },
     finishedAt: { type: Date, default: null },
   },
@@ -45,6 +47,7 @@ jobSchema.index({ ownerId: 1, createdAt: -1 });
 jobSchema.index({ state: 1, createdAt: 1 });
 jobSchema.index({ type: 1, createdAt: -1 });
 jobSchema.index({ uniqueKey: 1 }, { unique: true, partialFilterExpression: { uniqueKey: { $type: 'string' } } });
+jobSchema.index({ activeKey: 1 }, { unique: true, partialFilterExpression: { activeKey: { $type: 'string' } } });
 
 export interface JobProgress {
   done: number;
@@ -68,6 +71,7 @@ export interface JobDoc {
   lease: { holder: string | null; until: Date | null };
   runs: number;
   uniqueKey?: string;
+  activeKey?: string;
   startedAt: Date | null;
   finishedAt: Date | null;
   createdAt: Date;

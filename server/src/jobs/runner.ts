@@ -270,7 +270,7 @@ export class JobRunner {
       set = { ...free, state: 'succeeded', result: outcome.result ?? null, progress: { ...progress, done: progress.total ?? progress.done, secondsLeft: 0 } };
       logger.info({ done: progress.done }, 'job succeeded');
     }
-    const settled = await Job.findOneAndUpdate(mine, { $set: set }, { returnDocument: 'after' }).lean<JobDoc>();
+    const settled = await Job.findOneAndUpdate(mine, { $set: set, $unset: { activeKey: '' } }, { returnDocument: 'after' }).lean<JobDoc>();
     if (settled) publishJob(settled);
     else logger.warn('lease lost before the outcome was stored');
   }

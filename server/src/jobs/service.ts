@@ -37,7 +37,7 @@ export async function cancelJob(id: string): Promise<JobDoc | null> {
   const _id = new Types.ObjectId(id);
   const queued = await Job.findOneAndUpdate(
     { _id, state: 'queued' },
-    { $set: { state: 'cancelled', cancelRequested: true, finishedAt: new Date(), 'lease.holder': null, 'lease.until': null } },
+    { $set: { state: 'cancelled', cancelRequested: true, finishedAt: new Date(), 'lease.holder': null, 'lease.until': null }, $unset: { activeKey: '' } },
     { returnDocument: 'after' },
   ).lean<JobDoc>();
   if (queued) {

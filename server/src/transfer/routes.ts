@@ -9,6 +9,7 @@ import ExcelJS from 'exceljs';
 import type { Context } from 'koa';
 import { Types } from 'mongoose';
 import { buildActor, type Actor } from '../access/actor';
+import { underMaintenance } from '../backup/maintenance';
 import { AppError } from '../errors';
 import { requestLocale } from '../graphql/context';
 import { safeFileName } from '../files/names';
@@ -24,7 +25,7 @@ import type { CardFilter } from '../cards/queries';
 /** The largest file an import takes. */
 export const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
 
-const STATUS: Record<string, number> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, BAD_USER_INPUT: 400, CONFLICT: 409 };
+const STATUS: Record<string, number> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, BAD_USER_INPUT: 400, CONFLICT: 409, MAINTENANCE: 503 };
 
 const t = (actor: Pick<Actor, 'locale'>, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
 
@@ -91,6 +92,7 @@ export function transferRoutes(router: Router, limits: ExportLimits): void {
   /** POST /transfer/uploads?name=<file name>, the file as the body (application/octet-stream) → { id, name, size }. */
   router.post('/transfer/uploads', (ctx) =>
     answering(ctx, async (actor) => {
+      if (await underMaintenance()) throw new AppError('MAINTENANCE', message(actor.locale, 'maintenance'));
       const name = safeFileName(String(ctx.query.name ?? ''), '');
       // A body type a form cannot send: a page of another site cannot upload in the user's name.
       if (!ctx.is('application/octet-stream')) throw new AppError('BAD_USER_INPUT', t(actor, 'Ожидается файл (application/octet-stream)', 'A file is expected (application/octet-stream)'), { fields: { file: t(actor, 'Ожидается файл', 'A file is expected') } });

@@ -67,8 +67,13 @@ async function startKartotekaMemory(dataDir: string, logger: Logger): Promise<Se
   const cli = [path.join(here, 'memory', 'cli.ts'), path.join(here, 'db', 'memory', 'cli.js')].find((file) => existsSync(file));
   if (!cli) throw new Error(`the built-in database's command (db/memory/cli) is missing next to ${here}; run npm run build`);
   const child = spawn(process.execPath, [...process.execArgv, cli, '--port', '0', '--dbpath', dbpath], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  let lastLine = '';
   child.stderr!.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n')) if (line.trim()) logger.info({ database: 'kartoteka-memory' }, line.replace(/^kartoteka-memory: /, ''));
+    for (const line of chunk.toString().split('\n')) {
+      if (!line.trim()) continue;
+      lastLine = line.replace(/^kartoteka-memory: /, '');
+      logger.info({ database: 'kartoteka-memory' }, lastLine);
+    }
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const uri = await new Promise<string>((resolve, reject) => {
@@ -78,7 +83,7 @@ async function startKartotekaMemory(dataDir: string, logger: Logger): Promise<Se
       const found = output.match(/mongodb:\/\/\S+/)?.[0];
       if (found) resolve(found);
     });
-    void exited.then((code) => reject(new Error(`the built-in database exited with code ${code} before it was ready (see the log above)`)));
+    void exited.then((code) => reject(new Error(`the built-in database exited with code ${code} before it was ready: ${lastLine || 'see the log above'}`)));
   });
   child.unref();
   // However this process ends, its database does not outlive it.

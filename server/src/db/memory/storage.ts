@@ -11,6 +11,7 @@ import path from 'node:path';
 import { deserialize, serialize } from 'bson';
 import { open, type Database, type RootDatabase, type Transaction as ReadTxn } from 'lmdb';
 import type { Doc } from './indexes';
+import { lockDirectory } from './dir-lock';
 import { prefixEnd } from './keys';
 
 export type { ReadTxn };
@@ -56,6 +57,7 @@ export class Storage {
   private constructor(
     readonly directory: string,
     readonly temporary: boolean,
+    private readonly unlock: (() => void) | null = null,
   ) {
     this.env = open({
       path: directory,
@@ -78,7 +80,14 @@ export class Storage {
   static open(dbpath: string | undefined): Storage {
     if (dbpath) {
       mkdirSync(dbpath, { recursive: true });
-      return new Storage(dbpath, false);
+      // One process per directory: refused here, before LMDB opens it, while another holds it.
+      const unlock = lockDirectory(dbpath);
+      try {
+        return new Storage(dbpath, false, unlock);
+      } catch (error) {
+        unlock();
+        throw error;
+      }
     }
     sweepAbandonedTemporaries();
     const directory = mkdtempSync(path.join(tmpdir(), TEMP_PREFIX));
@@ -173,6 +182,7 @@ export class Storage {
     if (this.closed) return;
     this.closed = true;
     await this.env.close();
+    this.unlock?.();
     if (this.removeOnExit) {
       process.off('exit', this.removeOnExit);
       this.removeOnExit();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatValue, isEmptyValue, prepareFieldKinds, type FieldDefinition } from '../../card-types';
-import { changedValues, checkForm, initialForm } from '../src/workspace/values';
+import { changedValues, checkForm, contestedKeys, initialForm } from '../src/workspace/values';
 
 const field = (key: string, kind: string, extra: Partial<FieldDefinition> = {}): FieldDefinition => ({ key, kind, label: { ru: key, en: key }, ...extra });
 
@@ -89,5 +89,23 @@ describe('card values as text (the kernel’s format)', () => {
   it('names referenced cards as the page knows them: a title, «нет доступа», «…» while loading', () => {
     const titles: Record<string, string> = { a: 'ООО «Ромашка»', b: 'нет доступа' };
     expect(formatValue({ ...owner, multiple: true }, ['a', 'b', 'c'], { locale: 'ru', linkText: (id) => titles[id] ?? '…' })).toBe('ООО «Ромашка», нет доступа, …');
+  });
+});
+
+describe('contestedKeys: what the conflict dialog asks about', () => {
+  const base = { name: 'ООО «Альфа»', phone: '+7 495 111 22 33', notes: 'старое' };
+  it('lists only the fields someone else changed too, to another value', () => {
+    // I changed the name and the notes; they changed the phone and the notes.
+    const mine = { name: 'ООО «Альфа-М»', notes: 'моё' };
+    const current = { name: 'ООО «Альфа»', phone: '+7 495 999 88 77', notes: 'их' };
+    expect(contestedKeys(mine, base, current)).toEqual(['notes']);
+  });
+  it('lists nothing when they changed other fields only, or the same field to the same value', () => {
+    expect(contestedKeys({ name: 'ООО «Альфа-М»' }, base, { ...base, phone: '+7 495 999 88 77' })).toEqual([]);
+    expect(contestedKeys({ notes: 'одинаково' }, base, { ...base, notes: 'одинаково' })).toEqual([]);
+  });
+  it('an emptied field counts as a change on either side', () => {
+    expect(contestedKeys({ notes: null }, base, { name: base.name, phone: base.phone, notes: 'их' })).toEqual(['notes']);
+    expect(contestedKeys({ notes: 'моё' }, base, { name: base.name, phone: base.phone })).toEqual(['notes']);
   });
 });

@@ -39,3 +39,12 @@ export function changedValues(fields: FieldDefinition[], stored: Record<string, 
   }
   return patch;
 }
+
+/**
+ * After a CONFLICT: the fields of `mine` (the user's changes to `base`, the version they edited)
+ * that someone else changed too, to a different value — the only ones the user has to decide.
+ * A field only the user changed is not among them: their change simply goes on top of the new version.
+ */
+export function contestedKeys(mine: Record<string, FieldValue>, base: Record<string, FieldValue>, current: Record<string, FieldValue>): string[] {
+  return Object.keys(mine).filter((key) => !same(current[key] ?? null, base[key]) && !same(mine[key] ?? null, current[key]));
+}

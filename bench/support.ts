@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -67,10 +67,11 @@ export async function startServerAsNpmStart(): Promise<{ server: RunningServer; 
 
 /** CPU seconds (user + system) of the database process this one started, from /proc; null where there is no /proc. */
 export function childrenCpuSeconds(): number | null {
+  if (!existsSync('/proc/self/stat')) return null;
   let ticks = 0;
-  try {
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
       // After the command's parenthesised name: state, ppid, … utime (14th field), stime (15th).
       const fields = readFileSync(`/proc/${entry}/stat`, 'utf8')
         .replace(/^.*\) /s, '')
@@ -78,9 +79,9 @@ export function childrenCpuSeconds(): number | null {
       // Only the database (db/memory/cli or mongod): other children (esbuild's service) come and go.
       if (Number(fields[1]) !== process.pid || !/memory\/cli|mongod/.test(readFileSync(`/proc/${entry}/cmdline`, 'utf8'))) continue;
       ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // A process that ended while the list was read.
     }
-  } catch {
-    return null;
   }
   return ticks / 100;
 }

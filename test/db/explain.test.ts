@@ -40,6 +40,25 @@ describe('db conformance: explain names the index a find uses', function () {
     expect(points.map((doc) => doc.name).sort()).to.deep.equal(['n0', 'n2']);
   });
 
+  it('a word prefix on an array field ($elemMatch with both bounds) uses the multikey index and matches one element within both', async () => {
+    const c = db.collection<{ _id: number; folder: string; words: string[] | string }>('words');
+    await c.createIndex({ folder: 1, words: 1 }, { name: 'folder_words' });
+    await c.insertMany([
+      { _id: 1, folder: 'a', words: ['ул', 'елка'] },
+      { _id: 2, folder: 'a', words: ['север', 'ул'] },
+      { _id: 3, folder: 'b', words: ['северныи'] },
+      { _id: 4, folder: 'a', words: 'север' },
+      { _id: 5, folder: 'a', words: ['сев'] },
+    ]);
+    // ['ул', 'елка'] has one element above 'сев' and another below 'сев\u{10FFFF}': not a match. A scalar is no array: not a match.
+    const filter = { folder: { $in: ['a', 'b'] }, words: { $elemMatch: { $gte: 'сев', $lt: 'сев\u{10FFFF}' } } };
+    const plan = await c.find(filter).explain('queryPlanner');
+    expect(indexNameIn(plan.queryPlanner)).to.equal('folder_words');
+    expect((await c.find(filter).toArray()).map((doc) => doc._id).sort()).to.deep.equal([2, 3, 5]);
+    expect(await c.countDocuments(filter)).to.equal(3);
+    expect((await c.find({ words: { $elemMatch: { $gt: 'сев', $lt: 'севера' } } }).toArray()).map((doc) => doc._id)).to.deep.equal([2]);
+  });
+
   it('pages by keyset ("after this value and id") in both directions without gaps or repeats, nulls included', async () => {
     const c = db.collection<{ _id: number; f: string; v?: number | null }>('keyset');
     await c.createIndex({ f: 1, v: 1, _id: 1 });

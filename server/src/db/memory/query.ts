@@ -177,7 +177,7 @@ interface Bound {
 }
 
 /** A field narrowed to values, or to a range; `exact` when the index bounds say all the condition says. */
-type Condition = { kind: 'values'; values: unknown[]; exact: boolean } | { kind: 'range'; lo?: Bound; hi?: Bound; exact: boolean };
+type Condition = { kind: 'values'; values: unknown[]; exact: boolean } | { kind: 'range'; lo?: Bound; hi?: Bound; exact: boolean; element?: boolean };
 
 function bsonType(value: unknown): string | undefined {
   return value !== null && typeof value === 'object' ? (value as { _bsontype?: string })._bsontype : undefined;
@@ -201,7 +201,20 @@ function exactValue(value: unknown): boolean {
 
 const RANGE_OPS = new Set(['$gt', '$gte', '$lt', '$lte']);
 
+/**
+ * `{ $elemMatch: { $gte: a, $lt: b } }`: one array element within both bounds, so a multikey
+ * index is read between both (a plain range on an array field may be met by two elements, one
+ * bound each). Not exact: scalars and non-arrays are checked against the filter.
+ */
+function elementRangeOf(value: Doc): Condition | null {
+  const inner = value.$elemMatch;
+  if (Object.keys(value).length !== 1 || !isPlainObject(inner) || !Object.keys(inner).every((key) => RANGE_OPS.has(key))) return null;
+  const range = conditionOf(inner);
+  return range?.kind === 'range' ? { ...range, exact: false, element: true } : null;
+}
+
 function conditionOf(value: unknown): Condition | null {
+  if (isPlainObject(value) && '$elemMatch' in value) return elementRangeOf(value);
   if (!isPlainObject(value) || Object.keys(value).length === 0 || !Object.keys(value).some((key) => key.startsWith('$'))) {
     return seekable(value) ? { kind: 'values', values: [value], exact: exactValue(value) } : null;
   }
@@ -357,9 +370,10 @@ function rangeComponent(condition: Extract<Condition, { kind: 'range' }>, multik
     if (descending) w.invert(0);
     return w.take();
   };
-  // On a multikey index one element may meet the lower bound and another the upper: use one side.
+  // On a multikey index one element may meet the lower bound and another the upper: use one side
+  // (both for `$elemMatch`, where one element meets both).
   const lo = condition.lo;
-  const hi = condition.hi && (!multikey || !lo) ? condition.hi : undefined;
+  const hi = condition.hi && (!multikey || !lo || condition.element) ? condition.hi : undefined;
   const bracket = bracketOf((lo ?? hi)!.value);
   const next = BRACKETS[BRACKETS.indexOf(bracket as (typeof BRACKETS)[number]) + 1] ?? 0xff;
   // Numbers run from -Infinity to Infinity (NaN, below them, matches no range); other brackets are one leading byte.

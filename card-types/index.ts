@@ -68,7 +68,7 @@ export { formatValue } from './kernel/format';
 export { excelSerialToDate, formatDate, formatDateTime, parseDate, parseDateTime } from './kernel/dates';
 export { formatDecimal, parseDecimal } from './kernel/decimal';
 export { renderTitle, templateBracesBalanced, templateFields } from './kernel/title';
-export { exactKeysOfQuery, normaliseForSearch, searchIndexOf } from './kernel/search';
+export { exactKeysOfQuery, MAX_SEARCH_WORD_LENGTH, normaliseForSearch, searchIndexOf, searchWordsOf } from './kernel/search';
 export { messages } from './kernel/messages';
 export { extensionOf, fileTypeByName, fileTypeKeys, fileTypeOfContent, fileTypes, findFileType, type FilePreview, type FileType } from './kernel/file-types';
 export { allowedFileTypes, DEFAULT_FILE_MAX_MB, FILE_MAX_MB_CEILING, fileRefusal, fileSizeLimit } from './kinds/file';

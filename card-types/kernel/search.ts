@@ -11,11 +11,31 @@ export function normaliseForSearch(text: string): string {
     .normalize('NFC');
 }
 
+/** The most distinct words a card is found by (its title's first), and the longest word kept (longer ones are cut). */
+export const MAX_SEARCH_WORDS = 3000;
+export const MAX_SEARCH_WORD_LENGTH = 64;
+
+/** Letters and digits: what a word is made of; everything else (spaces, punctuation, «», -) separates words. */
+const WORD = /[\p{L}\p{N}]+/gu;
+
+/**
+ * The distinct words of a normalised search text, in order of first appearance: what the card is
+ * found by (each query word is a prefix of one of them; README, «Search»).
+ */
+export function searchWordsOf(searchText: string): string[] {
+  const words = new Set<string>();
+  for (const [word] of searchText.matchAll(WORD)) {
+    words.add(word.slice(0, MAX_SEARCH_WORD_LENGTH));
+    if (words.size >= MAX_SEARCH_WORDS) break;
+  }
+  return [...words];
+}
+
 /**
  * The searchable text of a card (its title and what each field's kind contributes: words, option
  * labels) and its exact-match keys (numbers of 5+ digits such as INN, phone digits, e-mails).
  */
-export function searchIndexOf(type: CardTypeDefinition, title: string, values: CardValues): { searchText: string; searchKeys: string[] } {
+export function searchIndexOf(type: CardTypeDefinition, title: string, values: CardValues): { searchText: string; searchWords: string[]; searchKeys: string[] } {
   const parts = [title];
   const keys = new Set<string>();
   for (const field of type.fields) {
@@ -26,7 +46,8 @@ export function searchIndexOf(type: CardTypeDefinition, title: string, values: C
     parts.push(...(found.text ?? []));
     for (const key of found.keys ?? []) keys.add(key);
   }
-  return { searchText: normaliseForSearch(parts.join(' ')), searchKeys: [...keys] };
+  const searchText = normaliseForSearch(parts.join(' '));
+  return { searchText, searchWords: searchWordsOf(searchText), searchKeys: [...keys] };
 }
 
 /** Exact keys a query may hit: itself as digits (phones typed with spaces or +7), or an e-mail. */

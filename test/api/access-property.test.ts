@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { Types } from 'mongoose';
+import { searchWordsOf } from '../../card-types';
 import { buildActor, type Actor } from '../../server/src/access/actor';
 import { accessTreeOf, folderLevelsFor } from '../../server/src/access/effective-access';
 import { Card } from '../../server/src/cards/model';
@@ -156,7 +157,8 @@ async function storeWorld(world: World, passwordHash: string, worldIndex: number
   // A counterparty in every folder, and a contact person pointing to the counterparty of another folder.
   await Card.deleteMany({});
   const card = (id: string, folder: World['folders'][number], typeKey: string, title: string, values: Record<string, unknown>) => ({
-    _id: oid(id), typeKey, folderId: oid(folder.id), libraryId: oid(folder.libraryId), title, values, searchText: `${title.toLowerCase()} ${SEARCH_WORD}`,
+    _id: oid(id), typeKey, folderId: oid(folder.id), libraryId: oid(folder.libraryId), title, values,
+    searchText: `${title.toLowerCase()} ${SEARCH_WORD}`, searchWords: searchWordsOf(`${title.toLowerCase()} ${SEARCH_WORD}`),
     createdBy: keepAdmin?._id, updatedBy: keepAdmin?._id,
   });
   await Card.insertMany(

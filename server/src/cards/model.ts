@@ -12,8 +12,10 @@ const cardSchema = new Schema(
     libraryId: { type: Schema.Types.ObjectId, ref: 'Library', required: true },
     title: { type: String, default: '' },
     values: { type: Schema.Types.Mixed, default: {} },
-    /** Normalised text of all text-like values, for the $text index (ё→е, lower case). */
+    /** Normalised text of all text-like values and file texts (ё→е, lower case): what searchWords are taken from. */
     searchText: { type: String, default: '' },
+    /** The distinct words of searchText (letters and digits), the search's index (README, «Search»). */
+    searchWords: { type: [String], default: undefined },
     /** Exact-match keys: INN-like digit strings, phone digits, e-mails. */
     searchKeys: { type: [String], default: [] },
     /** Optimistic concurrency: every accepted change increments it. */
@@ -44,7 +46,10 @@ cardSchema.index({ typeKey: 1, title: 1 });
 // A card type's cards, in and out of the trash, in the order of their ids: counted by the dry run of a
 // type change, then changed batch by batch (resumed after the last card done).
 cardSchema.index({ typeKey: 1, inTrash: 1, _id: 1 });
-cardSchema.index({ searchText: 'text' }, { default_language: 'none' });
+// Search by words: walked from the rarest query word's prefix range, for a reader of some folders
+// within each folder they read (README, «Search»).
+cardSchema.index({ searchWords: 1 });
+cardSchema.index({ folderId: 1, searchWords: 1 });
 
 export interface CardDoc {
   _id: Types.ObjectId;
@@ -54,6 +59,8 @@ export interface CardDoc {
   title: string;
   values: CardValues;
   searchText: string;
+  /** Absent on cards stored before word search existed, until the search-words job reaches them. */
+  searchWords?: string[];
   searchKeys: string[];
   version: number;
   createdBy: Types.ObjectId;

@@ -2,12 +2,13 @@ import DataLoader from 'dataloader';
 import { Types } from 'mongoose';
 import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
-import { exactKeysOfQuery, kindOf, normaliseForSearch, type CardTypeDefinition, type FieldDefinition } from '../../../card-types';
+import { exactKeysOfQuery, kindOf, type CardTypeDefinition, type FieldDefinition } from '../../../card-types';
 import { findFolder } from '../folders/service';
 import { notFound } from '../errors';
 import { escapeRegExp, FieldErrors, objectIdArgument, pageSize, refuseField, searchText } from '../validation';
 import { Card, type CardDoc } from './model';
 import { permittedCards } from './permitted';
+import { searchByWords } from './search';
 import { cardTypeOrFail, findCard } from './service';
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
@@ -269,28 +270,21 @@ export async function trashedCards(actor: Actor, first: number): Promise<CardDoc
 }
 
 /**
- * Library-wide search over what the actor may read: exact hits (INN, phone digits, e-mail)
- * first, then full-text matches by relevance.
+ * Library-wide search over what the actor may read: exact hits (INN, phone digits, e-mail) when
+ * the query is shaped like one, else cards having every word of the query (search.ts).
  */
 export async function searchCards(actor: Actor, query: string, options: { libraryId?: string | null; first: number }): Promise<{ card: CardDoc; exact: boolean }[]> {
   const text = searchText(actor.locale, 'query', query);
-  const scope: Filter = { inTrash: false };
-  if (options.libraryId) scope.libraryId = objectIdArgument(actor.locale, 'libraryId', options.libraryId);
+  const libraryId = options.libraryId ? objectIdArgument(actor.locale, 'libraryId', options.libraryId) : null;
   if (text.length < 2) return [];
   const limit = pageSize(options.first, 100);
   const keys = exactKeysOfQuery(text);
   // A query shaped like an exact key (INN, phone, e-mail) that hits cards by it is answered by
-  // those cards alone: its full-text tokens ("900", "7") would match and score nearly every card.
+  // those cards alone: its words ("900", "7") would begin words of nearly every card.
+  const scope: Filter = { inTrash: false, ...(libraryId ? { libraryId } : {}) };
   const exact = keys.length > 0 ? await permittedCards(actor, 'read', { ...scope, searchKeys: { $in: keys } }, (scoped) => Card.find(scoped), limit) : [];
   if (exact.length > 0) return exact.map((card) => ({ card, exact: true }));
-  const ranked = await permittedCards(
-    actor,
-    'read',
-    { ...scope, $text: { $search: normaliseForSearch(text) } },
-    (scoped) => Card.find(scoped, { score: { $meta: 'textScore' } }).sort({ score: { $meta: 'textScore' } }),
-    limit,
-  );
-  return ranked.map((card) => ({ card, exact: false }));
+  return (await searchByWords(actor, text, { libraryId, limit })).map((card) => ({ card, exact: false }));
 }
 
 export interface ReferencedCard {

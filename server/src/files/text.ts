@@ -1,7 +1,7 @@
 import mammoth from 'mammoth';
 import type { ClientSession, Types } from 'mongoose';
 import { extractText, getDocumentProxy } from 'unpdf';
-import { normaliseForSearch, searchIndexOf, type CardTypeDefinition } from '../../../card-types';
+import { normaliseForSearch, searchIndexOf, searchWordsOf, type CardTypeDefinition } from '../../../card-types';
 import { findCardType } from '../card-types/registry';
 import type { CardChange } from '../cards/lifecycle';
 import { Card, type CardDoc } from '../cards/model';
@@ -66,7 +66,8 @@ export async function keepFileTexts(change: CardChange, session: ClientSession):
   if (change.changes.length === 0 || fileFields(change.type).length === 0) return;
   const texts = await textsOf(cardFileIds(change.type, change.after.values), session);
   if (texts.length === 0) return;
-  await Card.updateOne({ _id: change.after._id }, { $set: { searchText: withFileTexts(change.after.searchText, texts) } }, { session, timestamps: false });
+  const searchText = withFileTexts(change.after.searchText, texts);
+  await Card.updateOne({ _id: change.after._id }, { $set: { searchText, searchWords: searchWordsOf(searchText) } }, { session, timestamps: false });
 }
 
 /**
@@ -81,7 +82,7 @@ async function refreshSearchText(cardId: Types.ObjectId): Promise<void> {
     const own = searchIndexOf(type, card.title, card.values).searchText;
     const searchText = withFileTexts(own, await textsOf(cardFileIds(type, card.values)));
     // Not a change anyone made: the card's version and change time stay.
-    const written = await Card.updateOne({ _id: card._id, version: card.version }, { $set: { searchText } }, { timestamps: false });
+    const written = await Card.updateOne({ _id: card._id, version: card.version }, { $set: { searchText, searchWords: searchWordsOf(searchText) } }, { timestamps: false });
     if (written.matchedCount === 1) return;
   }
 }

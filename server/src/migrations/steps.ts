@@ -1,5 +1,6 @@
 import type { MigrationStep } from './step';
 import { readStateStep } from './read-state';
+import { searchWordsStep } from './search-words';
 
 /**
  * The data model's history after its baseline (version 1, the model before versioning began).
@@ -8,4 +9,7 @@ import { readStateStep } from './read-state';
  * driver's `Db`, not the application's models: the models describe the newest model, a step
  * meets the data as the previous version stored it.
  */
-export const MIGRATION_STEPS: MigrationStep[] = [{ version: 2, ...readStateStep }];
+export const MIGRATION_STEPS: MigrationStep[] = [
+  { version: 2, ...readStateStep },
+  { version: 3, ...searchWordsStep },
+];

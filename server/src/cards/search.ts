@@ -21,8 +21,8 @@ import { Card, type CardDoc } from './model';
 
 /** Candidates looked at, at most, before the search answers with what it found. */
 export const SEARCH_CANDIDATES = 5000;
-/** Keys counted per query word to choose the rarest. */
-const RARITY_CAP = 200;
+/** Cards counted per query word to choose the rarest. */
+const RARITY_CAP = 50;
 /** Query words used, at most (the longest). */
 const MAX_QUERY_WORDS = 8;
 /** The highest code point: every string that starts with a prefix sorts below prefix + this. */
@@ -66,6 +66,7 @@ async function folderScope(actor: Actor, libraryId: Types.ObjectId | null): Prom
 
 /** The rarest prefix by its capped key count; null when a prefix begins no word at all. */
 async function rarest(prefixes: string[], scope: Filter): Promise<string | null> {
+  if (prefixes.length === 1) return prefixes[0];
   const counts = await Promise.all(prefixes.map((prefix) => Card.countDocuments({ ...scope, searchWords: prefixRange(prefix) }).limit(RARITY_CAP)));
   if (counts.some((count) => count === 0)) return null;
   let best = 0;

@@ -142,6 +142,16 @@ describe('hostile input on administrators’ write paths (API)', function () {
     expect(refusalFields(await admin.request(CHANGE, { id: groupId, remove: ['{"$ne":null}'] }))).to.deep.equal({ remove: 'Неверный идентификатор' });
   });
 
+  it('refuses more than 1,000 access entries at once, and names each entry whose principal does not exist', async () => {
+    const SET = 'mutation($id: ID!, $entries: [AccessEntryInput!]!) { setFolderAccess(id: $id, entries: $entries) { id } }';
+    const entry = (principalType: string, principalId: string) => ({ principalType, principalId, level: 'read' });
+    const many = Array.from({ length: 1001 }, () => entry('group', groupId));
+    expect(refusalFields(await admin.request(SET, { id: folderId, entries: many }))).to.deep.equal({ entries: 'Не больше 1000 элементов' });
+    const named = await admin.request(SET, { id: folderId, entries: [entry('group', groupId), entry('user', '0123456789abcdef01234567'), entry('department', groupId)] });
+    expect(Object.keys(refusalFields(named))).to.deep.equal(['entries.1.principalId', 'entries.2.principalId']);
+    expect((await admin.data<{ setFolderAccess: { id: string } }>(SET, { id: folderId, entries: [entry('group', groupId)] })).setFolderAccess.id).to.equal(folderId);
+  });
+
   it('accepts only known card types for a folder, and does not echo 100,000 characters back', async () => {
     const UPDATE = 'mutation($id: ID!, $input: FolderInput!) { updateFolder(id: $id, input: $input) { allowedCardTypes defaultCardType } }';
     expect(refusalFields(await admin.request(UPDATE, { id: folderId, input: { allowedCardTypes: ['counterparty', 'no-such-type'] } }))).to.deep.equal({ allowedCardTypes: 'Нет типа карточки «no-such-type»' });

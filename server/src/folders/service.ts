@@ -3,12 +3,11 @@ import { folderSubject, librarySubject } from '../access/ability';
 import { accessStructureChanged } from '../access/changes';
 import type { Actor } from '../access/actor';
 import { entryMatches, higherLevel, plainEntries, type StoredEntry } from '../access/effective-access';
-import { accessSnapshot } from '../access/snapshot';
+import { accessSnapshot, checkedAccessSnapshot } from '../access/snapshot';
 import { recordAudit } from '../audit/service';
 import { listCardTypes } from '../card-types/registry';
 import { AppError, forbidden, notFound } from '../errors';
 import { message } from '../i18n';
-import { Department, Group, User } from '../people/models';
 import { auditActorOf } from '../people/service';
 import { FieldErrors } from '../validation';
 import { ACCESS_LEVELS, Folder, Library, type AccessEntry, type AccessLevel, type FolderDoc, type LibraryDoc, type PrincipalType } from './models';
@@ -262,16 +261,31 @@ export interface AccessEntryInput {
   level: AccessLevel;
 }
 
-const principalModels = { user: User, department: Department, group: Group } as const;
+const PRINCIPAL_TYPES: readonly PrincipalType[] = ['user', 'department', 'group'];
+/** Entries a folder or library may have at most (one per principal). */
+const MAX_ENTRIES = 1000;
 
-/** Checks entries as sent; messages at `entries.N.…` (or, for one entry, at `entry.…`). */
+/**
+ * Entries as stored, each naming a principal that exists — checked against the access snapshot
+ * (asked for the current version first: a user created a moment ago elsewhere is known), not one
+ * query per entry.
+ */
 async function checkEntries(actor: Actor, input: AccessEntryInput[], pathOf = (index: number) => `entries.${index}`): Promise<AccessEntry[]> {
   const errors = new FieldErrors(actor.locale);
+  if (input.length > MAX_ENTRIES) {
+    errors.add('entries', 'tooMany', { max: MAX_ENTRIES });
+    errors.throwIfAny();
+  }
+  const snapshot = await checkedAccessSnapshot();
+  const known: Record<PrincipalType, (id: string) => boolean> = {
+    user: (id) => snapshot.users.has(id),
+    department: (id) => snapshot.departments.has(id),
+    group: (id) => snapshot.groups.some((group) => String(group._id) === id),
+  };
   const entries: AccessEntry[] = [];
   for (const [index, entry] of input.entries()) {
-    const model = principalModels[entry.principalType];
-    const exists = model && Types.ObjectId.isValid(entry.principalId) && (await (model as typeof User).exists({ _id: entry.principalId }));
-    if (!exists) errors.add(`${pathOf(index)}.principalId`, 'notFound', { what: what(actor, 'Участник', 'Principal') });
+    const valid = PRINCIPAL_TYPES.includes(entry.principalType) && Types.ObjectId.isValid(entry.principalId);
+    if (!valid || !known[entry.principalType](entry.principalId.toLowerCase())) errors.add(`${pathOf(index)}.principalId`, 'notFound', { what: what(actor, 'Участник', 'Principal') });
     if (!ACCESS_LEVELS.includes(entry.level)) errors.add(`${pathOf(index)}.level`, 'invalidInput');
     entries.push({
       principalType: entry.principalType,
@@ -335,7 +349,7 @@ async function changeOneEntry(
 
 const principalArgument = (actor: Actor, principal: { principalType: PrincipalType; principalId: string }) => {
   const errors = new FieldErrors(actor.locale);
-  if (!Object.hasOwn(principalModels, principal.principalType)) errors.add('principalType', 'invalidInput');
+  if (!PRINCIPAL_TYPES.includes(principal.principalType)) errors.add('principalType', 'invalidInput');
   if (!Types.ObjectId.isValid(principal.principalId)) errors.add('principalId', 'badId');
   errors.throwIfAny();
   return { principalType: principal.principalType, principalId: principal.principalId.toLowerCase() };

@@ -6,7 +6,7 @@ import { events, type CardEvent, type CardPlace, type ReadsChanged } from '../ev
 import { openLiveStream, viewerReads, type Audience, type Viewer } from '../live/streams';
 import type { GraphQLContext } from '../graphql/context';
 import { requireActor } from '../graphql/guards';
-import { applyReadChange, countUnread, isUnread, loadReadState, type ReadState } from './service';
+import { applyReadChange, countUnread, isUnread, sharedRecount } from './service';
 
 /** A card change as a subscriber sees it: never the id of a folder they may not read. */
 export interface CardEventView {
@@ -52,41 +52,6 @@ type Signal = { kind: 'card'; event: CardEvent } | { kind: 'reads'; change: Read
 type Counts = { folderId: string; count: number }[];
 
 const placeOf = (place: CardPlace) => ({ folderId: place.folderId, inTrash: place.inTrash, updatedAt: Date.parse(place.updatedAt) });
-
-interface Recount {
-  state: ReadState;
-  counts: Map<string, number>;
-}
-const queuedRecounts = new Map<string, Promise<Recount>>();
-const runningRecounts = new Map<string, Promise<Recount>>();
-
-/**
- * A user's read state and counts, loaded once for all their streams on this instance (one load
- * and one aggregation however many tabs they have open): streams asking before a recount starts
- * share it; one asking after it started reading waits for the next, which reads after its cause.
- * Each stream gets its own copy of the counts to move.
- */
-async function sharedRecount(userId: string, reader: Parameters<typeof countUnread>[0]): Promise<Recount> {
-  let next = queuedRecounts.get(userId);
-  if (!next) {
-    const previous = runningRecounts.get(userId);
-    const started: Promise<Recount> = (previous ?? Promise.resolve())
-      .catch(() => undefined)
-      .then(async () => {
-        queuedRecounts.delete(userId);
-        runningRecounts.set(userId, started);
-        const state = await loadReadState(userId);
-        return { state, counts: await countUnread(reader, state) };
-      })
-      .finally(() => {
-        if (runningRecounts.get(userId) === started) runningRecounts.delete(userId);
-      });
-    queuedRecounts.set(userId, started);
-    next = started;
-  }
-  const { state, counts } = await next;
-  return { state, counts: new Map(counts) };
-}
 
 const signals = () =>
   Repeater.merge([

@@ -163,6 +163,15 @@ const COUNT_CONCURRENCY = 4;
 const RECEIPT_BATCH = 1000;
 
 /**
+ * One `count` command: a recount sends one per folder, and the command answers in one reply (no
+ * cursor, no pipeline), from the index's key range alone.
+ */
+async function countCards(filter: Record<string, unknown>): Promise<number> {
+  const answer = await Card.db.db!.command({ count: Card.collection.collectionName, query: filter });
+  return Number(answer.n);
+}
+
+/**
  * Unread cards per folder, for the folders given (default: every folder the actor may read):
  * - per folder, the cards changed since its watermark (all of them when it has none): a count of
  *   one key range of the `folderId, inTrash, updatedAt` index (no card is read);
@@ -179,7 +188,7 @@ export async function countUnread(actor: Reader, state: ReadState, folderIds: It
     for (let next = pending.next(); !next.done; next = pending.next()) {
       const folderId = next.value;
       const watermark = state.folders.get(folderId);
-      const changed = await Card.countDocuments({ folderId: oid(folderId), inTrash: false, ...(watermark === undefined ? {} : { updatedAt: { $gt: new Date(watermark) } }) });
+      const changed = await countCards({ folderId: oid(folderId), inTrash: false, ...(watermark === undefined ? {} : { updatedAt: { $gt: new Date(watermark) } }) });
       counts.set(folderId, changed);
     }
   };
@@ -204,9 +213,53 @@ export async function countUnread(actor: Reader, state: ReadState, folderIds: It
   return counts;
 }
 
+export interface Recount {
+  state: ReadState;
+  counts: Map<string, number>;
+}
+interface SharedRecount {
+  reader: Reader;
+  result: Promise<Recount>;
+}
+const queuedRecounts = new Map<string, SharedRecount>();
+const runningRecounts = new Map<string, Promise<Recount>>();
+
+/**
+ * A user's read state (as stored) and all their counts, computed once for everyone on this
+ * instance who asks meanwhile — their requests and their live streams: those asking before a
+ * recount starts share it; one asking after it started reading waits for the next, which reads
+ * after its cause. Each caller gets its own copy of the counts.
+ */
+export async function sharedRecount(userId: string, reader: Reader): Promise<Recount> {
+  let next = queuedRecounts.get(userId);
+  // Another view of the user's rights (they changed meanwhile) does not share.
+  if (next && next.reader.folderLevels !== reader.folderLevels) next = undefined;
+  if (!next) {
+    const previous = runningRecounts.get(userId);
+    const shared: SharedRecount = {
+      reader,
+      result: (previous ?? Promise.resolve())
+        .catch(() => undefined)
+        .then(async () => {
+          if (queuedRecounts.get(userId) === shared) queuedRecounts.delete(userId);
+          runningRecounts.set(userId, shared.result);
+          const state = await loadReadState(userId);
+          return { state, counts: await countUnread(reader, state) };
+        })
+        .finally(() => {
+          if (runningRecounts.get(userId) === shared.result) runningRecounts.delete(userId);
+        }),
+    };
+    queuedRecounts.set(userId, shared);
+    next = shared;
+  }
+  const { state, counts } = await next.result;
+  return { state, counts: new Map(counts) };
+}
+
 /** Unread counts of every folder the actor can read that has unread cards. */
 export async function unreadCounts(actor: Actor): Promise<{ folderId: string; count: number }[]> {
-  const counts = await countUnread(actor, await readStateOf(actor.userId));
+  const { counts } = await sharedRecount(actor.userId, actor);
   return [...counts].map(([folderId, count]) => ({ folderId, count }));
 }
 

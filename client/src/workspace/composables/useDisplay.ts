@@ -31,9 +31,15 @@ export function useDisplay() {
 
   const show = (field: FieldDef | undefined, value: FieldValue | undefined, references: CardReference[] = [], titles: Record<string, string | null> | null = null): string => {
     if (value === null || value === undefined) return '';
-    // A change that is no field (a merge's «Объединена с …») names cards by id: their titles read instead.
-    const cardTitle = titles ? linkText(references, titles) : null;
-    if (!field) return [value].flat().map((id) => (cardTitle ? cardTitle(String(id), 'card') : String(id))).join(', ');
+    // A change that is no field names cards by id when it has their titles (a merge's «Объединена с …»):
+    // those read as titles; other values (a folder's name) as they are.
+    if (!field) {
+      const cardTitle = linkText(references, titles);
+      return [value]
+        .flat()
+        .map((item) => (titles && String(item) in titles ? cardTitle(String(item), 'card') : String(item)))
+        .join(', ');
+    }
     return format(field, value as StoredValue, linkText(references, titles));
   };
 

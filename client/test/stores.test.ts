@@ -5,13 +5,13 @@ import type { CardEvent } from '../src/workspace/live';
 
 // The stores talk to the server through these modules; the tests answer in its place.
 const server = vi.hoisted(() => ({
-  graphql: vi.fn(),
+  request: vi.fn(),
   fetchCardPage: vi.fn(),
   fetchCardCount: vi.fn(),
   fetchCards: vi.fn(),
   cardEventListeners: [] as ((event: CardEvent) => void)[],
 }));
-vi.mock('../src/api/graphql', () => ({ graphql: server.graphql }));
+vi.mock('../src/api/graphql', () => ({ graphql: (text: string) => text, request: server.request }));
 vi.mock('../src/workspace/api', () => ({ fetchCardPage: server.fetchCardPage, fetchCardCount: server.fetchCardCount, fetchCards: server.fetchCards }));
 vi.mock('../src/workspace/live', () => ({ onCardEvent: (listener: (event: CardEvent) => void) => server.cardEventListeners.push(listener) }));
 
@@ -35,10 +35,10 @@ const viewer = (login: string, rules: unknown[]) => ({
 describe('the session store', () => {
   it('signs in with the rules the server packed, so the interface offers what the server allows', async () => {
     // Packed CASL rules: [action, subject, conditions]; Татьяна may update cards of one folder.
-    server.graphql.mockResolvedValueOnce({ signIn: viewer('tgoncharenko', [['read', 'Card'], ['update', 'Card', { folderId: 'f1' }]]) });
+    server.request.mockResolvedValueOnce({ signIn: viewer('tgoncharenko', [['read', 'Card'], ['update', 'Card', { folderId: 'f1' }]]) });
     const session = useSessionStore();
     await session.signIn('tgoncharenko', 'kartoteka-demo');
-    expect(server.graphql.mock.calls[0][1]).toEqual({ login: 'tgoncharenko', password: 'kartoteka-demo' });
+    expect(server.request.mock.calls[0][1]).toEqual({ login: 'tgoncharenko', password: 'kartoteka-demo' });
     expect(session.viewer?.user.login).toBe('tgoncharenko');
     const ability = session.ability();
     expect(ability.can('read', 'Card')).toBe(true);
@@ -46,14 +46,14 @@ describe('the session store', () => {
     expect(ability.can('update', { __caslSubjectType__: 'Card', folderId: 'f2' } as never)).toBe(false);
     expect(ability.can('manage', 'Admin')).toBe(false);
 
-    server.graphql.mockResolvedValueOnce({ signOut: true });
+    server.request.mockResolvedValueOnce({ signOut: true });
     await session.signOut();
     expect(session.viewer).toBeNull();
     expect(session.ability().can('read', 'Card')).toBe(false);
   });
 
   it('treats a failed check of the session as signed out and keeps the reason', async () => {
-    server.graphql.mockRejectedValueOnce(new Error('Сервер недоступен'));
+    server.request.mockRejectedValueOnce(new Error('Сервер недоступен'));
     const session = useSessionStore();
     await session.ensureLoaded();
     expect(session.loaded).toBe(true);
@@ -65,7 +65,7 @@ describe('the session store', () => {
 describe('the folder tree store', () => {
   it('builds each library’s tree, sub-folders under their parents in order, and folds a branch', async () => {
     const folder = (id: string, name: string, parentId: string | null, order: number) => ({ id, libraryId: 'lib', parentId, name, order, myAccess: 'full' });
-    server.graphql.mockResolvedValueOnce({
+    server.request.mockResolvedValueOnce({
       libraries: [{ id: 'lib', name: 'Корреспонденты и контакты', order: 0, folders: [folder('c', 'Контакты', 'a', 1), folder('a', 'Корреспонденты', null, 0), folder('b', 'Архив', 'a', 0)] }],
     });
     const folders = useFoldersStore();

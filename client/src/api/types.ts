@@ -13,27 +13,6 @@ export interface AccessEntry {
   level: AccessLevel;
 }
 
-export interface AccessReason {
-  principalType: PrincipalType;
-  principalId: string;
-  principalName: string;
-  level: AccessLevel;
-  /** `administrators`: the reason is membership of «Администраторы», who may do everything. */
-  sourceKind: 'folder' | 'library' | 'administrators';
-  sourceId: string;
-  sourceName: string;
-  inherited: boolean;
-}
-
-export interface EffectiveAccess {
-  userId: string;
-  fullName: string;
-  /** Administrators only. */
-  login: string | null;
-  level: AccessLevel;
-  reasons: AccessReason[];
-}
-
 export interface FolderSummary {
   id: string;
   libraryId: string;

@@ -1,6 +1,6 @@
 /** Files on cards as the client uses them: upload with progress and cancel (POST /files), and what is known of stored files. */
 import { reactive } from 'vue';
-import { graphql } from '../api/graphql';
+import { graphql, request } from '../api/graphql';
 
 /** How the card shows a file (the kernel's FilePreview). */
 export type FilePreviewKind = 'pdf' | 'image' | 'html' | 'none';
@@ -18,7 +18,7 @@ export interface StoredFileInfo {
   canDownload: boolean;
 }
 
-const FILE_FIELDS = 'id name size version url preview canDownload';
+const Files = graphql(`query Files($ids: [ID!]!) { files(ids: $ids) { id name size version url preview canDownload } }`);
 
 /** Where an upload goes: a file field of a card being edited (`cardId`) or created (`folderId` + `typeKey`). */
 export interface UploadTarget {
@@ -104,8 +104,9 @@ export async function loadFiles(ids: string[]): Promise<void> {
   if (missing.length === 0) return;
   for (const id of missing) asked.add(id);
   try {
-    const data = await graphql<{ files: StoredFileInfo[] }>(`query Files($ids: [ID!]!) { files(ids: $ids) { ${FILE_FIELDS} } }`, { ids: missing });
-    for (const file of data.files) rememberFile(file);
+    const data = await request(Files, { ids: missing });
+    // The schema types `preview` as String; the server names only the FilePreviewKind values.
+    for (const file of data.files) rememberFile({ ...file, preview: file.preview as FilePreviewKind });
   } finally {
     for (const id of missing) asked.delete(id);
   }

@@ -1,20 +1,15 @@
 import { createClient } from 'graphql-sse';
 import { onScopeDispose, ref, watch, type Ref } from 'vue';
-import { graphql } from '../api/graphql';
+import { graphql, request, subscribe, type ResultOf } from '../api/graphql';
 
-export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+const JobFields = graphql(`fragment JobFields on Job { id type state progress { done total rate secondsLeft note } result error cancelRequested }`);
+const JobEvents = graphql(`subscription JobEvents($id: ID) { jobEvents(id: $id) { ...JobFields } }`, [JobFields]);
+const JobQuery = graphql(`query Job($id: ID!) { job(id: $id) { ...JobFields } }`, [JobFields]);
+const CancelJob = graphql(`mutation CancelJob($id: ID!) { cancelJob(id: $id) { ...JobFields } }`, [JobFields]);
 
-export interface JobSnapshot {
-  id: string;
-  type: string;
-  state: JobState;
-  progress: { done: number; total: number | null; rate: number | null; secondsLeft: number | null; note: string };
-  result: unknown;
-  error: string | null;
-  cancelRequested: boolean;
-}
+export type JobSnapshot = ResultOf<typeof JobFields>;
+export type JobState = JobSnapshot['state'];
 
-const JOB_FIELDS = 'id type state progress { done total rate secondsLeft note } result error cancelRequested';
 export const FINISHED: JobState[] = ['succeeded', 'failed', 'cancelled'];
 
 /**
@@ -36,23 +31,16 @@ export function useJob(jobId: Ref<string>) {
     job.value = null;
     error.value = null;
     const client = createClient({ url: '/graphql', credentials: 'same-origin', retryAttempts: 5 });
-    const unsubscribe = client.subscribe<{ jobEvents: JobSnapshot }>(
-      { query: `subscription JobEvents($id: ID) { jobEvents(id: $id) { ${JOB_FIELDS} } }`, variables: { id } },
-      {
-        next: ({ data }) => {
-          if (data?.jobEvents) job.value = data.jobEvents;
-          if (job.value && FINISHED.includes(job.value.state)) close();
-        },
-        error: () => undefined,
-        complete: () => undefined,
-      },
-    );
+    const unsubscribe = subscribe(client, JobEvents, { id }, ({ jobEvents }) => {
+      job.value = jobEvents;
+      if (FINISHED.includes(jobEvents.state)) close();
+    });
     stop = () => {
       unsubscribe();
       client.dispose();
     };
     try {
-      const data = await graphql<{ job: JobSnapshot | null }>(`query Job($id: ID!) { job(id: $id) { ${JOB_FIELDS} } }`, { id });
+      const data = await request(JobQuery, { id });
       // An event may have arrived first; it is never older than the loaded state.
       if (!job.value && data.job) job.value = data.job;
       if (job.value && FINISHED.includes(job.value.state)) close();
@@ -64,7 +52,7 @@ export function useJob(jobId: Ref<string>) {
   async function cancel(): Promise<void> {
     if (!job.value) return;
     try {
-      const data = await graphql<{ cancelJob: JobSnapshot }>(`mutation CancelJob($id: ID!) { cancelJob(id: $id) { ${JOB_FIELDS} } }`, { id: job.value.id });
+      const data = await request(CancelJob, { id: job.value.id });
       job.value = data.cancelJob;
     } catch (e) {
       error.value = (e as Error).message;

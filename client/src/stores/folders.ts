@@ -1,12 +1,14 @@
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
-import { graphql } from '../api/graphql';
+import { graphql, request } from '../api/graphql';
 import { buildTree, type FolderSummary, type LibrarySummary, type TreeNode } from '../api/types';
 
 export interface LibraryTree {
   library: LibrarySummary;
   folders: TreeNode<FolderSummary>[];
 }
+
+const FolderTree = graphql(`query FolderTree { libraries { id name order folders { id libraryId parentId name order myAccess allowedCardTypes defaultCardType } } }`);
 
 /** Libraries and folders the viewer may read, for the tree in the left pane. */
 export const useFoldersStore = defineStore('folders', () => {
@@ -24,10 +26,7 @@ export const useFoldersStore = defineStore('folders', () => {
     loading.value = true;
     error.value = null;
     try {
-      const data = await graphql<{ libraries: LibrarySummary[] }>(
-        'query FolderTree { libraries { id name order folders { id libraryId parentId name order myAccess allowedCardTypes defaultCardType } } }',
-      );
-      libraries.value = data.libraries;
+      libraries.value = (await request(FolderTree)).libraries;
       loaded.value = true;
     } catch (e) {
       error.value = (e as Error).message;

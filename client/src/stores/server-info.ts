@@ -1,15 +1,11 @@
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
-import { graphql } from '../api/graphql';
+import { graphql, request, type ResultOf } from '../api/graphql';
+
+const ServerInfoQuery = graphql(`query ServerInfo { serverInfo { product version databaseKind nodeVersion startedAt } }`);
 
 /** What the server is; what it runs on comes for administrators only (null otherwise). */
-export interface ServerInfo {
-  product: string;
-  version: string | null;
-  databaseKind: string | null;
-  nodeVersion: string | null;
-  startedAt: string | null;
-}
+export type ServerInfo = ResultOf<typeof ServerInfoQuery>['serverInfo'];
 
 export const useServerInfoStore = defineStore('serverInfo', () => {
   const info = ref<ServerInfo | null>(null);
@@ -20,10 +16,7 @@ export const useServerInfoStore = defineStore('serverInfo', () => {
     loading.value = true;
     error.value = null;
     try {
-      const data = await graphql<{ serverInfo: ServerInfo }>(
-        'query ServerInfo { serverInfo { product version databaseKind nodeVersion startedAt } }',
-      );
-      info.value = data.serverInfo;
+      info.value = (await request(ServerInfoQuery)).serverInfo;
     } catch (e) {
       error.value = (e as Error).message;
     } finally {

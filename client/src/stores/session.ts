@@ -2,18 +2,20 @@ import { unpackRules, type PackRule } from '@casl/ability/extra';
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
 import { createReactiveAbility, type AppAbility, type ReactiveAbility } from '../ability';
-import { graphql } from '../api/graphql';
+import { graphql, request, type ResultOf } from '../api/graphql';
 import type { Locale } from '../api/types';
 import { setLocale } from '../i18n';
 
-export interface Viewer {
-  user: { id: string; login: string; fullName: string; locale: Locale; department: { name: string } | null };
-  isAdmin: boolean;
-  isHistoryReader: boolean;
-  rules: PackRule<AppAbility['rules'][number]>[];
-}
+const ViewerFields = graphql(`fragment ViewerFields on Viewer { user { id login fullName locale department { name } } isAdmin isHistoryReader rules }`);
+const ViewerQuery = graphql(`query Viewer { viewer { ...ViewerFields } }`, [ViewerFields]);
+const SignIn = graphql(`mutation SignIn($login: String!, $password: String!) { signIn(login: $login, password: $password) { ...ViewerFields } }`, [ViewerFields]);
+const SignOut = graphql(`mutation SignOut { signOut }`);
+const ChangePassword = graphql(`mutation ChangePassword($oldPassword: String!, $newPassword: String!) { changePassword(oldPassword: $oldPassword, newPassword: $newPassword) }`);
+const SetMyLocale = graphql(`mutation SetMyLocale($locale: Locale!) { setMyLocale(locale: $locale) { locale } }`);
 
-const VIEWER_FIELDS = 'user { id login fullName locale department { name } } isAdmin isHistoryReader rules';
+/** The signed-in user; `rules` are the server's packed CASL rules (JSON in the schema). */
+export type Viewer = Omit<ResultOf<typeof ViewerFields>, 'rules'> & { rules: PackRule<AppAbility['rules'][number]>[] };
+const asViewer = (viewer: ResultOf<typeof ViewerFields>): Viewer => viewer as Viewer;
 
 /** Who is signed in, what they may do (CASL ability from the packed rules) and their language. */
 export const useSessionStore = defineStore('session', () => {
@@ -33,14 +35,14 @@ export const useSessionStore = defineStore('session', () => {
   function apply(next: Viewer | null): void {
     viewer.value = next;
     reactiveAbility.ability.update(next ? unpackRules(next.rules) : []);
-    if (next) setLocale(next.user.locale);
+    if (next?.user.locale) setLocale(next.user.locale);
   }
 
   async function load(): Promise<void> {
     loadError.value = null;
     try {
-      const data = await graphql<{ viewer: Viewer | null }>(`query Viewer { viewer { ${VIEWER_FIELDS} } }`);
-      apply(data.viewer);
+      const data = await request(ViewerQuery);
+      apply(data.viewer && asViewer(data.viewer));
     } catch (e) {
       loadError.value = (e as Error).message;
       apply(null);
@@ -52,8 +54,8 @@ export const useSessionStore = defineStore('session', () => {
   /** Reads the viewer again (their rights changed while the page was open); a failed read keeps what is known. */
   async function refresh(): Promise<void> {
     try {
-      const data = await graphql<{ viewer: Viewer | null }>(`query Viewer { viewer { ${VIEWER_FIELDS} } }`);
-      apply(data.viewer);
+      const data = await request(ViewerQuery);
+      apply(data.viewer && asViewer(data.viewer));
     } catch (e) {
       loadError.value = (e as Error).message;
     }
@@ -66,15 +68,11 @@ export const useSessionStore = defineStore('session', () => {
   }
 
   async function signIn(login: string, password: string): Promise<void> {
-    const data = await graphql<{ signIn: Viewer }>(
-      `mutation SignIn($login: String!, $password: String!) { signIn(login: $login, password: $password) { ${VIEWER_FIELDS} } }`,
-      { login, password },
-    );
-    apply(data.signIn);
+    apply(asViewer((await request(SignIn, { login, password })).signIn));
   }
 
   async function signOut(): Promise<void> {
-    await graphql<{ signOut: boolean }>('mutation SignOut { signOut }');
+    await request(SignOut);
     apply(null);
   }
 
@@ -84,10 +82,7 @@ export const useSessionStore = defineStore('session', () => {
   }
 
   async function changePassword(oldPassword: string, newPassword: string): Promise<void> {
-    await graphql<{ changePassword: boolean }>(
-      'mutation ChangePassword($oldPassword: String!, $newPassword: String!) { changePassword(oldPassword: $oldPassword, newPassword: $newPassword) }',
-      { oldPassword, newPassword },
-    );
+    await request(ChangePassword, { oldPassword, newPassword });
   }
 
   /** Switches the interface language; signed-in users keep the choice on the server too. */
@@ -95,7 +90,7 @@ export const useSessionStore = defineStore('session', () => {
     setLocale(locale);
     const current = viewer.value;
     if (!current) return;
-    await graphql<{ setMyLocale: { locale: Locale } }>('mutation SetMyLocale($locale: Locale!) { setMyLocale(locale: $locale) { locale } }', { locale });
+    await request(SetMyLocale, { locale });
     viewer.value = { ...current, user: { ...current.user, locale } };
   }
 

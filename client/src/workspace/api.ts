@@ -1,8 +1,8 @@
 /** Shapes and operations of the card API (server/src/cards, unread, history) as the workspace uses them. */
 import type { CardTypeDefinition, FieldDefinition, FilterOperator, LocalizedText, RelatedTab } from '../../../card-types';
-import { CARD_TYPE_FIELDS, definitionFrom, type ApiCardType } from '../api/card-types';
-import { graphql } from '../api/graphql';
-import type { AccessLevel, Locale } from '../api/types';
+import { CardTypeFields, definitionFrom } from '../api/card-types';
+import { graphql, request, type ResultOf } from '../api/graphql';
+import type { Locale } from '../api/types';
 
 export type Localized = LocalizedText;
 /** A field as the kernel defines it (`card-types/kernel/definition.ts`). */
@@ -13,50 +13,36 @@ export type RelatedTabDef = RelatedTab;
 export type CardTypeDef = Omit<CardTypeDefinition, 'origin'> & { origin?: CardTypeDefinition['origin'] };
 
 export type FieldValue = string | number | boolean | string[] | null;
+/** Values as a form or a client holds them: the kernel's stored values, null for a field being cleared. */
 export type CardValues = Record<string, FieldValue>;
 
-export interface UnreadState {
-  isNew: boolean;
-  changedFields: string[];
-}
+/** What a card list row shows of a card. */
+const CardRowFields = graphql(`
+  fragment CardRowFields on Card {
+    id typeKey title values version createdAt updatedAt
+    unread { isNew changedFields }
+    references { fieldKey id title accessible inTrash }
+  }
+`);
 
-export interface CardReference {
-  fieldKey: string;
-  id: string;
-  title: string | null;
-  accessible: boolean;
-  /** The referenced card is in the trash. */
-  inTrash: boolean;
-}
+/** What a card page shows of a card. */
+const CardFields = graphql(
+  `
+    fragment CardFields on Card {
+      ...CardRowFields
+      folderId inTrash createdBy { fullName } updatedBy { fullName }
+    }
+  `,
+  [CardRowFields],
+);
 
 /** A row of the card list. */
-export interface CardRow {
-  id: string;
-  typeKey: string;
-  title: string;
-  values: CardValues;
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-  unread: UnreadState | null;
-  references: CardReference[];
-}
+export type CardRow = ResultOf<typeof CardRowFields>;
+export type CardDetails = ResultOf<typeof CardFields>;
+export type UnreadState = NonNullable<CardRow['unread']>;
+export type CardReference = CardRow['references'][number];
 
-export interface CardDetails extends CardRow {
-  folderId: string;
-  createdBy: { fullName: string } | null;
-  updatedBy: { fullName: string } | null;
-  inTrash: boolean;
-}
-
-export interface FolderInfo {
-  id: string;
-  libraryId: string;
-  name: string;
-  allowedCardTypes: string[];
-  defaultCardType: string | null;
-  myAccess: AccessLevel;
-}
+export type FolderInfo = NonNullable<ResultOf<typeof WorkspaceFolder>['folder']>;
 
 export type FilterOp = FilterOperator;
 export interface CardFilter {
@@ -68,10 +54,7 @@ export interface CardFilter {
   to?: string;
 }
 
-export interface CardPage {
-  pageInfo: { hasNextPage: boolean; endCursor: string | null };
-  edges: { cursor: string; node: CardRow }[];
-}
+export type CardPage = ResultOf<typeof CardPageQuery>['cards'];
 
 /** The readable card that already holds a value a unique field refused (BAD_USER_INPUT `extensions.sameValue`). */
 export interface SameValueCard {
@@ -88,196 +71,187 @@ export interface ConflictState {
   updatedBy: string | { fullName: string } | null;
 }
 
-const ROW_FIELDS = 'id typeKey title values version createdAt updatedAt unread { isNew changedFields } references { fieldKey id title accessible inTrash }';
-const CARD_FIELDS = `${ROW_FIELDS} folderId createdAt inTrash createdBy { fullName } updatedBy { fullName }`;
-
 export const localized = (text: Localized | undefined, locale: Locale | string): string => (text ? (locale === 'en' ? text.en : text.ru) : '');
 
+const CardTypes = graphql(`query CardTypes { cardTypes { ...CardTypeFields } }`, [CardTypeFields]);
+
 export async function fetchCardTypes(): Promise<CardTypeDef[]> {
-  const data = await graphql<{ cardTypes: ApiCardType[] }>(`query CardTypes { cardTypes { ${CARD_TYPE_FIELDS} } }`);
-  return data.cardTypes.map(definitionFrom);
+  return (await request(CardTypes)).cardTypes.map(definitionFrom);
 }
 
+const WorkspaceFolder = graphql(`query WorkspaceFolder($id: ID!) { folder(id: $id) { id libraryId name allowedCardTypes defaultCardType myAccess } }`);
+
 export async function fetchFolder(id: string): Promise<FolderInfo | null> {
-  const data = await graphql<{ folder: FolderInfo | null }>(
-    'query WorkspaceFolder($id: ID!) { folder(id: $id) { id libraryId name allowedCardTypes defaultCardType myAccess } }',
-    { id },
-  );
-  return data.folder;
+  return (await request(WorkspaceFolder, { id })).folder;
 }
+
+const CardPageQuery = graphql(
+  `
+    query CardPage($folderId: ID!, $first: Int, $after: String, $sortBy: String, $descending: Boolean, $filters: [CardFilterInput!]) {
+      cards(folderId: $folderId, first: $first, after: $after, sortBy: $sortBy, descending: $descending, filters: $filters) {
+        pageInfo { hasNextPage endCursor }
+        edges { cursor node { ...CardRowFields } }
+      }
+    }
+  `,
+  [CardRowFields],
+);
 
 export async function fetchCardPage(
   folderId: string,
   options: { first: number; after: string | null; sortBy: string; descending: boolean; filters: CardFilter[] },
 ): Promise<CardPage> {
-  const data = await graphql<{ cards: CardPage }>(
-    `query CardPage($folderId: ID!, $first: Int, $after: String, $sortBy: String, $descending: Boolean, $filters: [CardFilterInput!]) {
-      cards(folderId: $folderId, first: $first, after: $after, sortBy: $sortBy, descending: $descending, filters: $filters) {
-        pageInfo { hasNextPage endCursor } edges { cursor node { ${ROW_FIELDS} } } } }`,
-    { folderId, ...options },
-  );
-  return data.cards;
+  return (await request(CardPageQuery, { folderId, ...options })).cards;
 }
 
 /**
  * How many cards the folder holds under these filters. Asked separately from the rows: counting a
  * large folder takes longer than reading a page, and the rows should not wait for it.
  */
+const CardCount = graphql(`query CardCount($folderId: ID!, $filters: [CardFilterInput!]) { cards(folderId: $folderId, first: 1, filters: $filters) { totalCount } }`);
+
 export async function fetchCardCount(folderId: string, filters: CardFilter[]): Promise<number> {
-  const data = await graphql<{ cards: { totalCount: number } }>(
-    'query CardCount($folderId: ID!, $filters: [CardFilterInput!]) { cards(folderId: $folderId, first: 1, filters: $filters) { totalCount } }',
-    { folderId, filters },
-  );
-  return data.cards.totalCount;
+  return (await request(CardCount, { folderId, filters })).cards.totalCount;
 }
 
 /** Several cards in one request; a card the viewer may no longer read (or that is gone) comes back null. */
+const Cards = graphql(`query Cards($ids: [ID!]!, $first: Int) { cards(ids: $ids, first: $first) { edges { node { ...CardFields } } } }`, [CardFields]);
+
 export async function fetchCards(ids: string[]): Promise<(CardDetails | null)[]> {
   if (ids.length === 0) return [];
-  const data = await graphql<{ cards: { edges: { node: CardDetails }[] } }>(`query Cards($ids: [ID!]!) { cards(ids: $ids, first: ${ids.length}) { edges { node { ${CARD_FIELDS} } } } }`, { ids });
+  const data = await request(Cards, { ids, first: ids.length });
   const found = new Map(data.cards.edges.map(({ node }) => [node.id, node]));
   return ids.map((id) => found.get(id) ?? null);
 }
 
 /** Opens a card: its unread state as it was (for highlighting) and marks it read. */
+const OpenCard = graphql(`mutation OpenCard($id: ID!) { openCard(id: $id) { ...CardFields } }`, [CardFields]);
+
 export async function openCard(id: string): Promise<CardDetails | null> {
-  const data = await graphql<{ openCard: CardDetails | null }>(`mutation OpenCard($id: ID!) { openCard(id: $id) { ${CARD_FIELDS} } }`, { id });
-  return data.openCard;
+  return (await request(OpenCard, { id })).openCard;
 }
+
+const CreateCard = graphql(
+  `mutation CreateCard($folderId: ID!, $typeKey: String!, $values: JSON!) { createCard(folderId: $folderId, typeKey: $typeKey, values: $values) { ...CardFields } }`,
+  [CardFields],
+);
 
 export async function createCard(folderId: string, typeKey: string, values: CardValues): Promise<CardDetails> {
-  const data = await graphql<{ createCard: CardDetails }>(
-    `mutation CreateCard($folderId: ID!, $typeKey: String!, $values: JSON!) { createCard(folderId: $folderId, typeKey: $typeKey, values: $values) { ${CARD_FIELDS} } }`,
-    { folderId, typeKey, values },
-  );
-  return data.createCard;
+  return (await request(CreateCard, { folderId, typeKey, values })).createCard;
 }
+
+const UpdateCard = graphql(`mutation UpdateCard($id: ID!, $version: Int!, $values: JSON!) { updateCard(id: $id, version: $version, values: $values) { ...CardFields } }`, [CardFields]);
 
 export async function updateCard(id: string, version: number, values: CardValues): Promise<CardDetails> {
-  const data = await graphql<{ updateCard: CardDetails }>(
-    `mutation UpdateCard($id: ID!, $version: Int!, $values: JSON!) { updateCard(id: $id, version: $version, values: $values) { ${CARD_FIELDS} } }`,
-    { id, version, values },
-  );
-  return data.updateCard;
+  return (await request(UpdateCard, { id, version, values })).updateCard;
 }
+
+const MoveCard = graphql(`mutation MoveCard($id: ID!, $folderId: ID!, $version: Int!) { moveCard(id: $id, folderId: $folderId, version: $version) { ...CardFields } }`, [CardFields]);
 
 export async function moveCard(id: string, folderId: string, version: number): Promise<CardDetails> {
-  const data = await graphql<{ moveCard: CardDetails }>(
-    `mutation MoveCard($id: ID!, $folderId: ID!, $version: Int!) { moveCard(id: $id, folderId: $folderId, version: $version) { ${CARD_FIELDS} } }`,
-    { id, folderId, version },
-  );
-  return data.moveCard;
+  return (await request(MoveCard, { id, folderId, version })).moveCard;
 }
 
+const RestoreCard = graphql(`mutation RestoreCard($id: ID!) { restoreCard(id: $id) { id } }`);
+const TrashCard = graphql(`mutation TrashCard($id: ID!) { deleteCard(id: $id) { id } }`);
+
 export async function trashCard(id: string, restore = false): Promise<void> {
-  await graphql(restore ? 'mutation Restore($id: ID!) { restoreCard(id: $id) { id } }' : 'mutation Trash($id: ID!) { deleteCard(id: $id) { id } }', { id });
+  await request(restore ? RestoreCard : TrashCard, { id });
 }
+
+const MarkFolderRead = graphql(`mutation MarkFolderRead($folderId: ID!) { markFolderRead(folderId: $folderId) }`);
 
 /** Marks every card of the folder read; returns how many were unread. */
 export async function markFolderRead(folderId: string): Promise<number> {
-  const data = await graphql<{ markFolderRead: number }>('mutation MarkFolderRead($folderId: ID!) { markFolderRead(folderId: $folderId) }', { folderId });
-  return data.markFolderRead;
+  return (await request(MarkFolderRead, { folderId })).markFolderRead;
 }
+
+const MarkUnread = graphql(`mutation MarkUnread($id: ID!) { markCardUnread(id: $id) }`);
 
 export async function markUnread(id: string): Promise<void> {
-  await graphql('mutation MarkUnread($id: ID!) { markCardUnread(id: $id) }', { id });
+  await request(MarkUnread, { id });
 }
+
+const Related = graphql(`query Related($cardId: ID!, $tab: String!) { relatedCards(cardId: $cardId, tab: $tab) { ...CardRowFields } }`, [CardRowFields]);
 
 export async function fetchRelated(cardId: string, tab: string): Promise<CardRow[]> {
-  const data = await graphql<{ relatedCards: CardRow[] }>(
-    `query Related($cardId: ID!, $tab: String!) { relatedCards(cardId: $cardId, tab: $tab) { ${ROW_FIELDS} } }`,
-    { cardId, tab },
-  );
-  return data.relatedCards;
+  return (await request(Related, { cardId, tab })).relatedCards;
 }
 
-export interface TrashedCard {
-  id: string;
-  title: string;
-  typeKey: string;
-  trashedAt: string | null;
-  folder: { id: string; name: string } | null;
-  /** Merged into this card (null also when the viewer may not read it). */
-  mergedInto: { id: string; title: string; folderId: string } | null;
-}
+const Trash = graphql(`query Trash { trash { id title typeKey trashedAt folder { id name } mergedInto { id title folderId } } }`);
+export type TrashedCard = ResultOf<typeof Trash>['trash'][number];
 
 export async function fetchTrash(): Promise<TrashedCard[]> {
-  const data = await graphql<{ trash: TrashedCard[] }>('query Trash { trash { id title typeKey trashedAt folder { id name } mergedInto { id title folderId } } }');
-  return data.trash;
+  return (await request(Trash)).trash;
 }
 
-export interface SearchHit {
-  exact: boolean;
-  card: { id: string; title: string; typeKey: string; folderId: string; values: CardValues };
-}
+const Search = graphql(`
+  query Search($query: String!, $libraryId: ID, $first: Int) {
+    search(query: $query, libraryId: $libraryId, first: $first) { exact card { id title typeKey folderId values } }
+  }
+`);
+export type SearchHit = ResultOf<typeof Search>['search'][number];
 
 export async function searchCards(query: string, libraryId: string | null, first = 30): Promise<SearchHit[]> {
-  const data = await graphql<{ search: SearchHit[] }>(
-    'query Search($query: String!, $libraryId: ID, $first: Int) { search(query: $query, libraryId: $libraryId, first: $first) { exact card { id title typeKey folderId values } } }',
-    { query, libraryId, first },
-  );
-  return data.search;
+  return (await request(Search, { query, libraryId, first })).search;
 }
 
-export interface HistoryChange {
-  key: string;
-  label: Localized;
+type HistoryNode = ResultOf<typeof History>['cardHistory']['edges'][number]['node'];
+
+/** A field's change; the schema passes its values and titles as JSON, read here as the server writes them. */
+export type HistoryChange = Omit<HistoryNode['changes'][number], 'before' | 'after' | 'beforeTitles' | 'afterTitles'> & {
   before: FieldValue;
   after: FieldValue;
   /** Titles of referenced cards (for a move, folder names) by id; null for «нет доступа». */
   beforeTitles: Record<string, string | null> | null;
   afterTitles: Record<string, string | null> | null;
-  /** The value names a folder the reader may not see. */
-  beforeHidden: boolean;
-  afterHidden: boolean;
-}
+};
 
-export interface HistoryEntry {
-  seq: number;
-  at: string;
-  actorName: string;
-  action: string;
-  changes: HistoryChange[];
-}
+export type HistoryEntry = Omit<HistoryNode, 'changes'> & { changes: HistoryChange[] };
+
+const History = graphql(`
+  query History($cardId: ID!, $field: String, $after: String) {
+    cardHistory(cardId: $cardId, field: $field, first: 50, after: $after) {
+      totalCount
+      pageInfo { hasNextPage endCursor }
+      edges { node { seq at actorName action changes { key label { ru en } before after beforeTitles afterTitles beforeHidden afterHidden } } }
+    }
+  }
+`);
 
 export async function fetchHistory(cardId: string, field: string | null, after: string | null): Promise<{ totalCount: number; entries: HistoryEntry[]; endCursor: string | null; hasNextPage: boolean }> {
-  const data = await graphql<{ cardHistory: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: HistoryEntry }[] } }>(
-    `query History($cardId: ID!, $field: String, $after: String) { cardHistory(cardId: $cardId, field: $field, first: 50, after: $after) {
-      totalCount pageInfo { hasNextPage endCursor } edges { node { seq at actorName action changes { key label { ru en } before after beforeTitles afterTitles beforeHidden afterHidden } } } } }`,
-    { cardId, field, after },
-  );
-  return { totalCount: data.cardHistory.totalCount, entries: data.cardHistory.edges.map((e) => e.node), ...data.cardHistory.pageInfo };
+  const { cardHistory } = await request(History, { cardId, field, after });
+  return { totalCount: cardHistory.totalCount, entries: cardHistory.edges.map((e) => e.node as HistoryEntry), ...cardHistory.pageInfo };
 }
 
+const AsOf = graphql(`query AsOf($cardId: ID!, $at: DateTime!) { cardAsOf(cardId: $cardId, at: $at) { values existed } }`);
+
 export async function fetchAsOf(cardId: string, at: string): Promise<{ values: CardValues; existed: boolean }> {
-  const data = await graphql<{ cardAsOf: { values: CardValues; existed: boolean } }>('query AsOf($cardId: ID!, $at: DateTime!) { cardAsOf(cardId: $cardId, at: $at) { values existed } }', { cardId, at });
-  return data.cardAsOf;
+  return (await request(AsOf, { cardId, at })).cardAsOf;
 }
+
+const Revert = graphql(`
+  mutation Revert($cardId: ID!, $at: DateTime!, $fields: [String!], $version: Int!) { revertCard(cardId: $cardId, at: $at, fields: $fields, version: $version) { id } }
+`);
 
 /** Reverts `fields` (all when null) to their values at `at`. */
 export async function revertCard(cardId: string, at: string, fields: string[] | null, version: number): Promise<void> {
-  await graphql('mutation Revert($cardId: ID!, $at: DateTime!, $fields: [String!], $version: Int!) { revertCard(cardId: $cardId, at: $at, fields: $fields, version: $version) { id } }', {
-    cardId,
-    at,
-    fields: fields ?? undefined,
-    version,
-  });
+  await request(Revert, { cardId, at, fields, version });
 }
 
-export interface UserName {
-  id: string;
-  fullName: string;
-}
+const UsersById = graphql(`query UsersById($ids: [ID!]!) { users(ids: $ids) { id fullName } }`);
+export type UserName = ResultOf<typeof UsersById>['users'][number];
 
 /** Users by id in one request (deactivated ones too: their names stay on cards); null for an id that names nobody. */
 export async function fetchUsers(ids: string[]): Promise<(UserName | null)[]> {
   if (ids.length === 0) return [];
-  const data = await graphql<{ users: UserName[] }>('query Users($ids: [ID!]!) { users(ids: $ids) { id fullName } }', { ids });
+  const data = await request(UsersById, { ids });
   const found = new Map(data.users.map((user) => [user.id, user]));
   return ids.map((id) => found.get(id) ?? null);
 }
 
+const FindUsers = graphql(`query FindUsers($search: String) { users(search: $search) { id fullName } }`);
+
 export async function findUsers(search: string): Promise<UserName[]> {
-  const data = await graphql<{ users: UserName[] }>('query FindUsers($search: String) { users(search: $search) { id fullName } }', { search });
-  return data.users.slice(0, 20);
+  return (await request(FindUsers, { search })).users.slice(0, 20);
 }

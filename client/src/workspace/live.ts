@@ -1,19 +1,16 @@
 import { createClient, type Client } from 'graphql-sse';
-import { graphql } from '../api/graphql';
+import { graphql, request, subscribe, type ResultOf } from '../api/graphql';
 import { useFoldersStore } from '../stores/folders';
 import { useSessionStore } from '../stores/session';
 import { useUnreadStore } from '../stores/unread';
 
-export interface CardEvent {
-  cardId: string;
-  folderId: string;
-  previousFolderId: string | null;
-  action: string;
-  actorId: string;
-  actorName: string;
-}
+const Live = graphql(`
+  subscription Live { live { cardEvent { cardId folderId previousFolderId action actorId actorName } unreadCounts { folderId count } accessChanged } }
+`);
+const UnreadCountsQuery = graphql(`query UnreadCounts { unreadCounts { folderId count } }`);
 
-type Counts = { folderId: string; count: number }[];
+export type CardEvent = NonNullable<ResultOf<typeof Live>['live']['cardEvent']>;
+type Counts = ResultOf<typeof UnreadCountsQuery>['unreadCounts'];
 type Listener = (event: CardEvent) => void;
 
 const listeners = new Set<Listener>();
@@ -48,8 +45,7 @@ function pushCounts(counts: Counts): void {
 
 /** Loads the unread counts now (e.g. after a reconnect, when pushes may have been missed). */
 export async function refreshUnreadCounts(): Promise<void> {
-  const data = await graphql<{ unreadCounts: Counts }>('query UnreadCounts { unreadCounts { folderId count } }');
-  pushCounts(data.unreadCounts);
+  pushCounts((await request(UnreadCountsQuery)).unreadCounts);
 }
 
 /**
@@ -69,19 +65,11 @@ export function startLive(): void {
   });
   // One stream per tab carries both (a session may hold five streams).
   stops = [
-    client.subscribe<{ live: { cardEvent: CardEvent | null; unreadCounts: Counts | null; accessChanged: boolean } }>(
-      { query: 'subscription Live { live { cardEvent { cardId folderId previousFolderId action actorId actorName } unreadCounts { folderId count } accessChanged } }' },
-      {
-        next: ({ data }) => {
-          const event = data?.live.cardEvent;
-          if (event) for (const listener of listeners) listener(event);
-          if (data?.live.unreadCounts) pushCounts(data.live.unreadCounts);
-          if (data?.live.accessChanged) void accessChanged();
-        },
-        error: () => undefined,
-        complete: () => undefined,
-      },
-    ),
+    subscribe(client, Live, {}, ({ live }) => {
+      if (live.cardEvent) for (const listener of listeners) listener(live.cardEvent);
+      if (live.unreadCounts) pushCounts(live.unreadCounts);
+      if (live.accessChanged) void accessChanged();
+    }),
   ];
   void refreshUnreadCounts().catch(() => undefined);
 }

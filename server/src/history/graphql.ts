@@ -42,7 +42,7 @@ export const historyModule: GraphQLModule = {
     type HistoryEdge { node: HistoryEntry!, cursor: String! }
     type HistoryConnection { edges: [HistoryEdge!]!, pageInfo: PageInfo!, totalCount: Int! }
     type HistoryVerdict { intact: Boolean!, entries: Int!, brokenAtSeq: Int, reason: String }
-    type CardSnapshot { values: JSON!, existed: Boolean! }
+    type CardSnapshot { values: CardValues!, existed: Boolean! }
 
     extend type Query {
       "History readers and administrators; newest first."

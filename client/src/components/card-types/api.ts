@@ -1,6 +1,6 @@
 /** The card type administration API (server/src/cards/graphql.ts, history/graphql.ts) as the designer uses it. */
-import { CARD_TYPE_FIELDS, definitionFrom, type ApiCardType } from '../../api/card-types';
-import { graphql } from '../../api/graphql';
+import { CardTypeFields, definitionFrom, type ApiCardType } from '../../api/card-types';
+import { graphql, request, type ResultOf, type VariablesOf } from '../../api/graphql';
 import type { Localized } from '../../workspace/api';
 import type { StoredDefinition } from './draft';
 
@@ -13,34 +13,33 @@ export interface CardTypeSummary {
   changeJobId: string | null;
 }
 
-/** One field's part of the server's dry run (cardTypeChangePreview / a refused updateCardType). */
-export interface FieldChangeReport {
-  key: string;
-  allowed: boolean;
-  refusal: string | null;
-  safe: boolean;
-  updates: number;
-  /** The first 200 of each list, and how many there are in all. */
-  failures: { cardId: string; value: unknown; reason: string }[];
-  failureCount: number;
-  missing: string[];
-  missingCount: number;
-  missingAccepted: boolean;
-  duplicates: { value: unknown; cardIds: string[] }[];
-  duplicateCount: number;
-}
+/** A type as the designer reads it: the kernel's definition and the job applying its last change. */
+const AdminCardTypeFields = graphql(`fragment AdminCardTypeFields on CardType { ...CardTypeFields changeJob { id } }`, [CardTypeFields]);
+const AdminCardTypes = graphql(`query AdminCardTypes { cardTypes { ...AdminCardTypeFields } }`, [AdminCardTypeFields]);
+const CardTypeChangePreview = graphql(`
+  query CardTypeChangePreview($definition: CardTypeInput!) {
+    cardTypeChangePreview(definition: $definition) {
+      safe hiddenFields restoredFields removedTabs { key label { ru en } }
+      fields { key allowed refusal safe updates failures { cardId value reason } failureCount missing missingCount missingAccepted duplicates { value cardIds } duplicateCount }
+    }
+  }
+`);
+const CreateCardType = graphql(`mutation CreateCardType($definition: CardTypeInput!) { createCardType(definition: $definition) { ...AdminCardTypeFields } }`, [AdminCardTypeFields]);
+const UpdateCardType = graphql(`mutation UpdateCardType($definition: CardTypeInput!) { updateCardType(definition: $definition) { ...AdminCardTypeFields } }`, [AdminCardTypeFields]);
+const SetCardTypeHistory = graphql(
+  `mutation SetCardTypeHistory($typeKey: String!, $enabled: Boolean!) { setCardTypeHistory(typeKey: $typeKey, enabled: $enabled) { ...CardTypeFields } }`,
+  [CardTypeFields],
+);
 
-export interface SchemaChangeReport {
-  safe: boolean;
-  fields: FieldChangeReport[];
-  /** Fields the change hides (their values stay on the cards), fields it shows again, related tabs it removes. */
-  hiddenFields: string[];
-  restoredFields: string[];
-  removedTabs: { key: string; label: Localized }[];
-}
+/** The server's dry run (cardTypeChangePreview / a refused updateCardType): per field, and the fields it hides, shows again and the tabs it removes. */
+export type SchemaChangeReport = ResultOf<typeof CardTypeChangePreview>['cardTypeChangePreview'];
+/** One field's part of the dry run. */
+export type FieldChangeReport = SchemaChangeReport['fields'][number];
 
-type AdminCardType = ApiCardType & { changeJob: { id: string } | null };
-const ADMIN_TYPE_FIELDS = `${CARD_TYPE_FIELDS} changeJob { id }`;
+/** The definition as the API's input type (the kernel's definition is that input, with its settings optional). */
+const input = (definition: StoredDefinition) => definition as VariablesOf<typeof CreateCardType>['definition'];
+
+type AdminCardType = ResultOf<typeof AdminCardTypeFields>;
 
 /** A type as the designer lists and edits it: its names and history switch, the kernel's definition, and the job applying its change. */
 const summary = ({ changeJob, ...type }: AdminCardType): CardTypeSummary => ({
@@ -52,27 +51,19 @@ const summary = ({ changeJob, ...type }: AdminCardType): CardTypeSummary => ({
 });
 
 export async function fetchCardTypes(): Promise<CardTypeSummary[]> {
-  return (await graphql<{ cardTypes: AdminCardType[] }>(`query AdminCardTypes { cardTypes { ${ADMIN_TYPE_FIELDS} } }`)).cardTypes.map(summary);
+  return (await request(AdminCardTypes)).cardTypes.map(summary);
 }
 
 /** The server's dry run of saving `definition` over the stored type. */
 export async function previewCardTypeChange(definition: StoredDefinition): Promise<SchemaChangeReport> {
-  const query = `query CardTypeChangePreview($definition: CardTypeInput!) {
-    cardTypeChangePreview(definition: $definition) {
-      safe hiddenFields restoredFields removedTabs { key label { ru en } }
-      fields { key allowed refusal safe updates failures { cardId value reason } failureCount missing missingCount missingAccepted duplicates { value cardIds } duplicateCount }
-    }
-  }`;
-  return (await graphql<{ cardTypeChangePreview: SchemaChangeReport }>(query, { definition })).cardTypeChangePreview;
+  return (await request(CardTypeChangePreview, { definition: input(definition) })).cardTypeChangePreview;
 }
 
 export async function saveCardType(definition: StoredDefinition, isNew: boolean): Promise<CardTypeSummary> {
-  const name = isNew ? 'createCardType' : 'updateCardType';
-  const data = await graphql<Record<string, AdminCardType>>(`mutation SaveCardType($definition: CardTypeInput!) { ${name}(definition: $definition) { ${ADMIN_TYPE_FIELDS} } }`, { definition });
-  return summary(data[name]);
+  const variables = { definition: input(definition) };
+  return summary(isNew ? (await request(CreateCardType, variables)).createCardType : (await request(UpdateCardType, variables)).updateCardType);
 }
 
 export async function setCardTypeHistory(typeKey: string, enabled: boolean): Promise<CardTypeSummary> {
-  const query = `mutation SetCardTypeHistory($typeKey: String!, $enabled: Boolean!) { setCardTypeHistory(typeKey: $typeKey, enabled: $enabled) { ${CARD_TYPE_FIELDS} } }`;
-  return summary({ ...(await graphql<{ setCardTypeHistory: ApiCardType }>(query, { typeKey, enabled })).setCardTypeHistory, changeJob: null });
+  return summary({ ...(await request(SetCardTypeHistory, { typeKey, enabled })).setCardTypeHistory, changeJob: null });
 }

@@ -1,11 +1,20 @@
 /**
- * The extension seam of ARCHITECTURE.md as types. The card service runs, for every write:
- * `beforeValidate` (and the field validators) on the submitted values, `beforeSave` inside the
- * write's transaction, `afterCommit` once the write is durable. Plugins see data, never the actor,
- * and nothing of the database driver: the transaction is an opaque `session` to pass on.
+ * The public API of Kartoteka plugins: everything a plugin imports comes from here (never from
+ * `server/src/...`). A plugin is a module whose default export is a `Plugin`; it is enabled by
+ * listing it in `PLUGINS` (see plugins/index.ts). It may contribute:
+ * - field kinds (`fieldKinds`, declared with `defineFieldKind` like the built-in ones in
+ *   `card-types/kinds/`): any card type, an administrator's own too, may then use them; the
+ *   server checks values with them, and the client does the same in its forms when the plugin
+ *   ships a `kinds.ts` next to its `index.ts` (default export: the same kinds);
+ * - lifecycle hooks around every card write. The card service runs `beforeValidate` on the
+ *   submitted values, `beforeSave` inside the write's transaction, `afterCommit` once the write is
+ *   durable. Hooks see data, never the actor, and nothing of the database driver: the transaction
+ *   is an opaque `session` to pass on.
  */
-import type { CardTypeDefinition, CardValues } from '../card-types';
-import type { Locale } from '../server/src/i18n';
+import type { CardTypeDefinition, CardValues, FieldKind, Locale } from '../card-types';
+
+export { defineFieldKind, fail, messages, ok } from '../card-types';
+export type { Carry, CardTypeDefinition, CardValues, FieldKind, FieldWith, Locale, LocalizedText, Outcome, SearchContribution } from '../card-types';
 
 /** A message for each offending field key, in the context's language. */
 export type FieldErrors = Record<string, string>;
@@ -41,15 +50,8 @@ export interface SavedCardSummary {
   changedFields: string[];
 }
 
-/** Checks one field of one card type; runs only when the field has a value. */
-export interface FieldValidator {
-  cardType: string;
-  field: string;
-  /** A message when the value is wrong, undefined when it is fine. */
-  validate(value: unknown, locale: Locale): string | undefined;
-}
-
 export interface PluginHooks {
+  /** Messages for fields whose values break the plugin's rules (each field's kind has checked it already). */
   beforeValidate?(context: CardHookContext): FieldErrors | undefined | Promise<FieldErrors | undefined>;
   /** Throwing here rolls the write back. */
   beforeSave?(context: BeforeSaveContext): void | Promise<void>;
@@ -58,8 +60,8 @@ export interface PluginHooks {
 }
 
 export interface Plugin {
-  /** Unique; used to enable the plugin. */
+  /** Unique; what `PLUGINS` names for a plugin shipped in `plugins/<name>/`. */
   name: string;
+  fieldKinds?: readonly FieldKind[];
   hooks?: PluginHooks;
-  fieldValidators?: FieldValidator[];
 }

@@ -1,38 +1,55 @@
+/**
+ * Loading the plugins configuration names (`PLUGINS`). Core code names none of them: a name is a
+ * plugin shipped in `plugins/<name>/` (found by `#bundled-plugins`), a path (`./`, `../`, `/`;
+ * relative to the working directory) or a package name; its module's default export is the `Plugin`.
+ */
+import { bundledPlugins } from '#bundled-plugins';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { CardHookContext, FieldErrors, Plugin } from './api';
-import { russianRequisites } from './russian-requisites/index';
 
 export type * from './api';
 
-/** Every plugin that ships with Kartoteka. */
-export const availablePlugins: readonly Plugin[] = [russianRequisites];
+/** The names of the plugins shipped with Kartoteka. */
+export const shippedPluginNames = (): string[] => Object.keys(bundledPlugins).sort();
 
-/** The enabled plugins, by name (all of them unless told); an unknown name is a start-up error. */
-export function loadPlugins(enabled: readonly string[] = availablePlugins.map((plugin) => plugin.name)): Plugin[] {
-  const unknown = enabled.filter((name) => !availablePlugins.some((plugin) => plugin.name === name));
-  if (unknown.length > 0) {
-    throw new Error(`Unknown plugin(s): ${unknown.join(', ')}; available: ${availablePlugins.map((plugin) => plugin.name).join(', ')}`);
+function importPlugin(name: string): Promise<unknown> {
+  const shipped = bundledPlugins[name];
+  if (shipped) return shipped();
+  return import(/^\.{0,2}\//.test(name) ? pathToFileURL(path.resolve(name)).href : name);
+}
+
+function asPlugin(name: string, module: unknown): Plugin {
+  const plugin = (module as { default?: unknown } | null)?.default as Partial<Plugin> | undefined;
+  const valid =
+    typeof plugin === 'object' &&
+    plugin !== null &&
+    typeof plugin.name === 'string' &&
+    plugin.name !== '' &&
+    (plugin.fieldKinds === undefined || Array.isArray(plugin.fieldKinds)) &&
+    (plugin.hooks === undefined || (typeof plugin.hooks === 'object' && plugin.hooks !== null));
+  if (!valid) throw new Error(`PLUGINS: "${name}" is not a Kartoteka plugin (its module's default export must be { name, fieldKinds?, hooks? })`);
+  return plugin as Plugin;
+}
+
+/** The plugins named, in order; a name that loads no plugin, or two plugins of one name, stop the start with a message saying which. */
+export async function loadPlugins(names: readonly string[]): Promise<Plugin[]> {
+  const plugins: Plugin[] = [];
+  for (const name of names) {
+    const module = await importPlugin(name).catch((error: unknown) => {
+      throw new Error(`PLUGINS: cannot load "${name}" (${(error as Error).message}); shipped plugins: ${shippedPluginNames().join(', ')}`);
+    });
+    const plugin = asPlugin(name, module);
+    if (plugins.some((other) => other.name === plugin.name)) throw new Error(`PLUGINS: the plugin "${plugin.name}" is listed twice`);
+    plugins.push(plugin);
   }
-  return availablePlugins.filter((plugin) => enabled.includes(plugin.name));
+  return plugins;
 }
 
-function hasValue(value: unknown): boolean {
-  return value !== undefined && value !== null && !(typeof value === 'string' && value.trim() === '');
-}
-
-/**
- * Runs the plugins' field validators (for visible fields that have a value) and `beforeValidate`
- * hooks, in plugin order; the first message for a field wins.
- */
+/** Runs the plugins' `beforeValidate` hooks in plugin order; the first message for a field wins. */
 export async function runBeforeValidate(plugins: readonly Plugin[], context: CardHookContext): Promise<FieldErrors> {
   const errors: FieldErrors = {};
-  const visible = new Set(context.cardType.fields.filter((field) => !field.hidden).map((field) => field.key));
   for (const plugin of plugins) {
-    for (const validator of plugin.fieldValidators ?? []) {
-      const value = context.values[validator.field];
-      if (validator.cardType !== context.cardType.key || !visible.has(validator.field) || !hasValue(value)) continue;
-      const message = validator.validate(value, context.locale);
-      if (message !== undefined) errors[validator.field] ??= message;
-    }
     const hookErrors = await plugin.hooks?.beforeValidate?.(context);
     for (const [field, message] of Object.entries(hookErrors ?? {})) errors[field] ??= message;
   }

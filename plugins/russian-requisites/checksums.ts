@@ -19,9 +19,7 @@ export function innProblem(inn: string): RequisiteProblem | undefined {
   if (!/^(\d{10}|\d{12})$/.test(inn)) return 'format';
   const digits = [...inn].map(Number);
   const valid =
-    digits.length === 10
-      ? innControl(digits, inn10Weights) === digits[9]
-      : innControl(digits, inn12Weights11) === digits[10] && innControl(digits, inn12Weights12) === digits[11];
+    digits.length === 10 ? innControl(digits, inn10Weights) === digits[9] : innControl(digits, inn12Weights11) === digits[10] && innControl(digits, inn12Weights12) === digits[11];
   return valid ? undefined : 'checksum';
 }
 

@@ -1,68 +1,38 @@
-import type { LocalizedText } from '../../card-types';
-import type { Locale } from '../../server/src/i18n';
-import type { FieldErrors, FieldValidator, Plugin } from '../api';
-import { innProblem, kppProblem, ogrnProblem, type RequisiteProblem } from './checksums';
+/**
+ * `russian-requisites`: the field kinds ИНН, КПП and ОГРН/ОГРНИП (formats and checksums), and a
+ * check that a card's INN, KPP and OGRN belong to the same kind of taxpayer. Enabled by
+ * `PLUGINS=russian-requisites` (the default).
+ */
+import type { CardTypeDefinition, FieldErrors, Locale, Plugin } from '../api';
+import { innProblem, ogrnProblem } from './checksums';
+import fieldKinds from './kinds';
+import { text } from './messages';
 
-const text = {
-  innFormat: { ru: 'ИНН должен содержать 10 или 12 цифр', en: 'An INN has 10 or 12 digits' },
-  innChecksum: { ru: 'Неверная контрольная сумма ИНН', en: 'Wrong INN check digits' },
-  kppFormat: {
-    ru: 'КПП — 9 символов: 4 цифры, 2 цифры или заглавные латинские буквы, 3 цифры',
-    en: 'A KPP has 9 characters: 4 digits, 2 digits or capital latin letters, 3 digits',
-  },
-  ogrnFormat: { ru: 'ОГРН должен содержать 13 цифр, ОГРНИП — 15', en: 'An OGRN has 13 digits, an OGRNIP 15' },
-  ogrnChecksum: { ru: 'Неверная контрольная сумма ОГРН', en: 'Wrong OGRN check digit' },
-  ogrnipChecksum: { ru: 'Неверная контрольная сумма ОГРНИП', en: 'Wrong OGRNIP check digit' },
-  kppOfSoleTrader: {
-    ru: 'КПП бывает только у организаций (ИНН из 10 цифр)',
-    en: 'Only organisations (10-digit INN) have a KPP',
-  },
-  ogrnOfSoleTrader: {
-    ru: 'ИНН из 12 цифр — у предпринимателя: укажите ОГРНИП (15 цифр)',
-    en: 'A 12-digit INN belongs to a sole trader: enter the OGRNIP (15 digits)',
-  },
-  ogrnipOfOrganisation: {
-    ru: 'ИНН из 10 цифр — у организации: укажите ОГРН (13 цифр)',
-    en: 'A 10-digit INN belongs to an organisation: enter the OGRN (13 digits)',
-  },
-} satisfies Record<string, LocalizedText>;
-
-const cardType = 'counterparty';
-
-const asText = (value: unknown): string => String(value).trim();
-
-function validator(field: string, check: (value: string) => LocalizedText | undefined): FieldValidator {
-  return { cardType, field, validate: (value: unknown, locale: Locale) => check(asText(value))?.[locale] };
+/** The key of the type's one visible field of this kind; none when it has no such field or several (which to pair is then unclear). */
+function onlyField(cardType: CardTypeDefinition, kind: string): string | undefined {
+  const fields = cardType.fields.filter((field) => field.kind === kind && !field.hidden);
+  return fields.length === 1 ? fields[0]?.key : undefined;
 }
 
-function messageFor(problem: RequisiteProblem | undefined, format: LocalizedText, checksum: LocalizedText): LocalizedText | undefined {
-  if (problem === 'format') return format;
-  return problem === 'checksum' ? checksum : undefined;
-}
-
-/** A valid INN, OGRN and KPP must also belong to the same kind of taxpayer. */
-function crossCheck(values: Readonly<Record<string, unknown>>, locale: Locale): FieldErrors {
-  const read = (key: string) => (values[key] === undefined || values[key] === null ? '' : asText(values[key]));
-  const [inn, kpp, ogrn] = [read('inn'), read('kpp'), read('ogrn')];
+/** A valid INN, KPP and OGRN on one card must also belong to the same kind of taxpayer. */
+function crossCheck(cardType: CardTypeDefinition, values: Readonly<Record<string, unknown>>, locale: Locale): FieldErrors | undefined {
+  const [innKey, kppKey, ogrnKey] = [onlyField(cardType, 'inn'), onlyField(cardType, 'kpp'), onlyField(cardType, 'ogrn')];
+  const read = (key: string | undefined) => (key === undefined || values[key] === undefined || values[key] === null ? '' : String(values[key]).replace(/[\s-]/g, ''));
+  const [inn, kpp, ogrn] = [read(innKey), read(kppKey), read(ogrnKey)];
+  if (!inn || innProblem(inn) !== undefined) return undefined;
   const errors: FieldErrors = {};
-  if (innProblem(inn) !== undefined) return errors;
-  if (inn.length === 12 && kpp) errors.kpp = text.kppOfSoleTrader[locale];
-  if (ogrn && ogrnProblem(ogrn) === undefined) {
-    if (inn.length === 12 && ogrn.length === 13) errors.ogrn = text.ogrnOfSoleTrader[locale];
-    if (inn.length === 10 && ogrn.length === 15) errors.ogrn = text.ogrnipOfOrganisation[locale];
+  if (kppKey && inn.length === 12 && kpp) errors[kppKey] = text.kppOfSoleTrader[locale];
+  if (ogrnKey && ogrn && ogrnProblem(ogrn) === undefined) {
+    if (inn.length === 12 && ogrn.length === 13) errors[ogrnKey] = text.ogrnOfSoleTrader[locale];
+    if (inn.length === 10 && ogrn.length === 15) errors[ogrnKey] = text.ogrnipOfOrganisation[locale];
   }
   return errors;
 }
 
-/** Checksums and formats of a counterparty's ИНН, КПП and ОГРН/ОГРНИП. */
-export const russianRequisites: Plugin = {
+const russianRequisites: Plugin = {
   name: 'russian-requisites',
-  fieldValidators: [
-    validator('inn', (inn) => messageFor(innProblem(inn), text.innFormat, text.innChecksum)),
-    validator('kpp', (kpp) => (kppProblem(kpp) ? text.kppFormat : undefined)),
-    validator('ogrn', (ogrn) => messageFor(ogrnProblem(ogrn), text.ogrnFormat, ogrn.length === 15 ? text.ogrnipChecksum : text.ogrnChecksum)),
-  ],
-  hooks: {
-    beforeValidate: ({ cardType: type, values, locale }) => (type.key === cardType ? crossCheck(values, locale) : undefined),
-  },
+  fieldKinds,
+  hooks: { beforeValidate: ({ cardType, values, locale }) => crossCheck(cardType, values, locale) },
 };
+
+export default russianRequisites;

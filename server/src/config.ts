@@ -39,6 +39,8 @@ export interface Config {
   exportDailyRows: number;
   /** How many bytes of files one user may have stored (every version of what they uploaded); 0 = no quota. */
   fileQuotaBytes: number;
+  /** The plugins to load, in order (PLUGINS): names of plugins shipped in plugins/, paths or package names. */
+  plugins: string[];
 }
 
 export class ConfigError extends Error {
@@ -107,6 +109,10 @@ const environmentSchema = z.object({
       }
     }),
   EXPORT_DAILY_ROWS: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 (no limit) or more').default(0),
+  PLUGINS: z
+    .string()
+    .transform((text) => (text.trim() === 'none' ? [] : text.split(',').map((name) => name.trim()).filter(Boolean)))
+    .default(['russian-requisites']),
 });
 
 /** Every environment variable Kartoteka reads (deploy files are checked against this list). */
@@ -166,5 +172,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     backupKeepText: e.BACKUP_KEEP,
     exportDailyRows: e.EXPORT_DAILY_ROWS,
     fileQuotaBytes: e.FILE_QUOTA_MB * 1024 * 1024,
+    plugins: e.PLUGINS,
   };
 }

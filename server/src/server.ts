@@ -20,7 +20,7 @@ import { seedDemoData } from '../../seeds/demo';
 import { migrateDatabase } from './migrations';
 import { JobRunner } from './jobs/runner';
 import { registerCardHooks } from './cards/lifecycle';
-import { registerPluginHooks } from './cards/plugins';
+import { enablePlugins, registerPluginHooks } from './cards/plugins';
 import { registerCardFolderSteps } from './cards/service';
 import { historyHooks } from './history/hooks';
 import { fileHooks } from './files/hooks';
@@ -51,11 +51,12 @@ function registerHooks(): void {
 }
 
 /**
- * The hooks, then pending data-model migrations, indexes (so unique rules hold from the first
+ * The configured plugins (their field kinds join the kernel's), the hooks, then pending data-model migrations, indexes (so unique rules hold from the first
  * request), the system groups and, on an empty database, the first administrator.
  * Returns whether the database was empty.
  */
 export async function prepareDatabase(config: Config, logger: Logger): Promise<boolean> {
+  await enablePlugins(config.plugins, logger);
   registerHooks();
   resetThrottles();
   forgetCardTypes();

@@ -67,6 +67,12 @@ describe('configuration', () => {
     expect(problemsOf({ CORS_ORIGINS: '*' })[0]).to.match(/^CORS_ORIGINS:/);
   });
 
+  it('enables the shipped russian-requisites plugin unless PLUGINS lists others, or none', () => {
+    expect(loadConfig({}).plugins).to.deep.equal(['russian-requisites']);
+    expect(loadConfig({ PLUGINS: ' russian-requisites , ./local/acme.js,@acme/kartoteka-plugin ' }).plugins).to.deep.equal(['russian-requisites', './local/acme.js', '@acme/kartoteka-plugin']);
+    expect(loadConfig({ PLUGINS: 'none' }).plugins).to.deep.equal([]);
+  });
+
   it('treats empty variables as unset and reads booleans', () => {
     const config = loadConfig({ PORT: '', TRUST_PROXY: 'true', MONGODB_URI: 'mongodb://db:27017/k' });
     expect(config.port).to.equal(3000);

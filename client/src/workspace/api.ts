@@ -2,6 +2,7 @@
 import type { CardTypeDefinition, FieldDefinition, FilterOperator, LocalizedText, RelatedTab } from '../../../card-types';
 import { CardTypeFields, definitionFrom } from '../api/card-types';
 import { graphql, request, type ResultOf } from '../api/graphql';
+import { registerServerKinds } from '../field-kinds/plugins';
 import type { Locale } from '../api/types';
 
 export type Localized = LocalizedText;
@@ -73,10 +74,13 @@ export interface ConflictState {
 
 export const localized = (text: Localized | undefined, locale: Locale | string): string => (text ? (locale === 'en' ? text.en : text.ru) : '');
 
-const CardTypes = graphql(`query CardTypes { cardTypes { ...CardTypeFields } }`, [CardTypeFields]);
+const CardTypes = graphql(`query CardTypes { cardTypes { ...CardTypeFields } fieldKinds { key } }`, [CardTypeFields]);
 
+/** The card types, with the plugins' field kinds they may use registered first. */
 export async function fetchCardTypes(): Promise<CardTypeDef[]> {
-  return (await request(CardTypes)).cardTypes.map(definitionFrom);
+  const { cardTypes, fieldKinds } = await request(CardTypes);
+  registerServerKinds(fieldKinds.map((kind) => kind.key));
+  return cardTypes.map(definitionFrom);
 }
 
 const WorkspaceFolder = graphql(`query WorkspaceFolder($id: ID!) { folder(id: $id) { id libraryId name allowedCardTypes defaultCardType myAccess } }`);

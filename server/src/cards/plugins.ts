@@ -1,10 +1,19 @@
-import { loadPlugins, runBeforeValidate, type CardHookContext, type FieldErrors } from '../../../plugins';
+import { registerFieldKind } from '../../../card-types';
+import { loadPlugins, runBeforeValidate, type CardHookContext, type FieldErrors, type Plugin } from '../../../plugins';
+import type { Logger } from '../logger';
 import { registerCardHooks } from './lifecycle';
 
-/** Every plugin that ships with Kartoteka is enabled. */
-const plugins = loadPlugins();
+/** The plugins `PLUGINS` enables, loaded at start. */
+let plugins: readonly Plugin[] = [];
 
-/** Plugins' field checks (e.g. INN checksums) on submitted values. */
+/** Loads the configured plugins and registers their field kinds (the kernel then knows them like the built-in ones). */
+export async function enablePlugins(names: readonly string[], logger: Logger): Promise<void> {
+  plugins = await loadPlugins(names);
+  for (const plugin of plugins) for (const kind of plugin.fieldKinds ?? []) registerFieldKind(kind);
+  if (plugins.length > 0) logger.info({ plugins: plugins.map((plugin) => plugin.name) }, 'plugins enabled');
+}
+
+/** Plugins' checks (e.g. that INN and OGRN belong to one kind of taxpayer) on submitted values. */
 export function pluginFieldErrors(context: CardHookContext): Promise<FieldErrors> {
   return runBeforeValidate(plugins, context);
 }

@@ -1,5 +1,10 @@
 import type { CardTypeDefinition, FieldDefinition } from '../../../card-types';
-import { validateCardValues, type ValidationOptions } from '../../../card-types';
+import { registerFieldKind, validateCardValues, type ValidationOptions } from '../../../card-types';
+import requisiteKinds from '../../../plugins/russian-requisites/kinds';
+
+// The kernel as the server runs it with the default PLUGINS: the built-in «Контрагент» uses the
+// requisites kinds of the shipped russian-requisites plugin.
+for (const kind of requisiteKinds) registerFieldKind(kind);
 
 /** A one-off admin type holding the given fields, titled by the first. */
 export function typeWith(...fields: FieldDefinition[]): CardTypeDefinition {

@@ -1,8 +1,14 @@
 import { expect } from 'chai';
-import { loadPlugins, runBeforeValidate, type CardHookContext, type Plugin } from '../../../plugins/index';
-import { innProblem, kppProblem, ogrnProblem } from '../../../plugins/russian-requisites/checksums';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { validateCardTypeDefinition, validateCardValues, type CardTypeDefinition } from '../../../card-types';
 import { builtInCardTypes } from '../../../card-types/built-in';
-import { label, typeWith } from './fixtures';
+import { loadPlugins, runBeforeValidate, shippedPluginNames, type CardHookContext } from '../../../plugins/index';
+import { innProblem, kppProblem, ogrnProblem } from '../../../plugins/russian-requisites/checksums';
+import { innKind, kppKind } from '../../../plugins/russian-requisites/kinds';
+import { supplierType as supplier } from '../../support/supplier-type';
+import { check, label } from './fixtures';
 
 /** Every number that differs from `valid` in exactly one digit. */
 function oneDigitChanges(valid: string): string[] {
@@ -38,78 +44,116 @@ describe('Russian requisites: checksums', () => {
 
   it('checks the format of KPP: 4 digits, 2 digits or capital letters, 3 digits', () => {
     for (const kpp of ['773601001', '7736AB001']) expect(kppProblem(kpp), kpp).to.equal(undefined);
-    for (const kpp of ['77360100', '7736ab001', '77360100X', '7736010011']) expect(kppProblem(kpp), kpp).to.equal('format');
+    for (const kpp of ['77360100', '77360100X', '7736010011']) expect(kppProblem(kpp), kpp).to.equal('format');
   });
 });
 
-describe('Russian requisites: the plugin', () => {
-  const [counterparty] = builtInCardTypes;
-  if (!counterparty) throw new Error('built-in types missing');
-  const plugins = loadPlugins();
-  const context = (values: Record<string, unknown>, locale: 'ru' | 'en' = 'ru'): CardHookContext => ({
-    cardType: counterparty,
-    values,
-    action: 'create',
-    locale,
+describe('Russian requisites: field kinds ИНН, КПП, ОГРН for any card type', () => {
+  it('lets an administrator define a type with them under any keys', () => {
+    expect(validateCardTypeDefinition(supplier, { knownTypes: [supplier] })).to.deep.include({ ok: true });
   });
 
-  it('is enabled by default and can be named', () => {
-    expect(plugins.map((plugin) => plugin.name)).to.deep.equal(['russian-requisites']);
-    expect(loadPlugins([])).to.deep.equal([]);
-    expect(() => loadPlugins(['telepathy'])).to.throw('Unknown plugin(s): telepathy; available: russian-requisites');
+  it('stores valid numbers as digits, whatever spaces and dashes were typed, KPP letters in capitals', () => {
+    expect(check({ key: 'inn', kind: 'inn', label }, ' 7707 083-893 ')).to.deep.equal({ value: '7707083893' });
+    expect(check({ key: 'kpp', kind: 'kpp', label }, '7736ab001')).to.deep.equal({ value: '7736AB001' });
+    expect(check({ key: 'ogrn', kind: 'ogrn', label }, '304500116000157')).to.deep.equal({ value: '304500116000157' });
   });
 
-  it('passes a counterparty with valid requisites and one without any', async () => {
-    expect(await runBeforeValidate(plugins, context({ name: 'ПАО Сбербанк', inn: '7707083893', kpp: '773601001', ogrn: '1027700132195' }))).to.deep.equal({});
-    expect(await runBeforeValidate(plugins, context({ name: 'Кассиопея', inn: '', kpp: null }))).to.deep.equal({});
+  it('puts back the leading zeros a spreadsheet’s number cell lost (an INN of region 01–09 …)', () => {
+    const field = { key: 'inn', kind: 'inn', label };
+    expect(innKind.fromCell(105016563, field)).to.equal('0105016563');
+    expect(kppKind.fromCell(10501001, { ...field, kind: 'kpp' })).to.equal('010501001');
+    expect(innKind.fromCell('7707083893', field)).to.equal('7707083893');
   });
 
-  it('explains wrong INN, KPP and OGRN in Russian', async () => {
-    expect(await runBeforeValidate(plugins, context({ inn: '7707083894', kpp: '7736-0100', ogrn: '1027700132196' }))).to.deep.equal({
-      inn: 'Неверная контрольная сумма ИНН',
-      kpp: 'КПП — 9 символов: 4 цифры, 2 цифры или заглавные латинские буквы, 3 цифры',
-      ogrn: 'Неверная контрольная сумма ОГРН',
+  it('explains a wrong INN, KPP and OGRN at its field, in Russian and in English', () => {
+    const wrong = { title: 'ООО «Ромашка»', taxNumber: '7707083894', branch: '7736-0100', registration: '1027700132196' };
+    expect(validateCardValues(supplier, wrong, { locale: 'ru' }).errors).to.deep.equal({
+      taxNumber: 'Неверная контрольная сумма ИНН',
+      branch: 'КПП — 9 символов: 4 цифры, 2 цифры или заглавные латинские буквы, 3 цифры',
+      registration: 'Неверная контрольная сумма ОГРН',
     });
-    expect(await runBeforeValidate(plugins, context({ inn: '12345', ogrn: '304500116000158' }))).to.deep.equal({
-      inn: 'ИНН должен содержать 10 или 12 цифр',
-      ogrn: 'Неверная контрольная сумма ОГРНИП',
+    expect(validateCardValues(supplier, { title: 'x', taxNumber: '12345', registration: '304500116000158' }, { locale: 'en' }).errors).to.deep.equal({
+      taxNumber: 'An INN has 10 or 12 digits',
+      registration: 'Wrong OGRNIP check digit',
     });
   });
 
-  it('explains them in English too', async () => {
-    expect(await runBeforeValidate(plugins, context({ inn: '7707083894', ogrn: '123' }, 'en'))).to.deep.equal({
-      inn: 'Wrong INN check digits',
-      ogrn: 'An OGRN has 13 digits, an OGRNIP 15',
-    });
+  it('are what the built-in «Контрагент» uses for its requisites', () => {
+    const counterparty = builtInCardTypes.find((type) => type.key === 'counterparty');
+    expect(counterparty?.fields.filter((field) => ['inn', 'kpp', 'ogrn'].includes(field.kind)).map((field) => `${field.key}:${field.kind}`)).to.deep.equal([
+      'inn:inn',
+      'kpp:kpp',
+      'ogrn:ogrn',
+    ]);
+  });
+});
+
+describe('Russian requisites: the plugin, from configuration', () => {
+  const context = (cardType: CardTypeDefinition, values: Record<string, unknown>, locale: 'ru' | 'en' = 'ru'): CardHookContext => ({ cardType, values, action: 'create', locale });
+
+  it('is loaded by name, and contributes the three kinds', async () => {
+    expect(shippedPluginNames()).to.include('russian-requisites');
+    const [plugin, ...others] = await loadPlugins(['russian-requisites']);
+    expect(others).to.deep.equal([]);
+    expect(plugin?.name).to.equal('russian-requisites');
+    expect(plugin?.fieldKinds?.map((kind) => kind.key)).to.deep.equal(['inn', 'kpp', 'ogrn']);
+    expect(await loadPlugins([])).to.deep.equal([]);
   });
 
-  it('checks that INN, KPP and OGRN belong to the same kind of taxpayer', async () => {
-    expect(await runBeforeValidate(plugins, context({ inn: '500100732259', kpp: '773601001', ogrn: '1027700132195' }))).to.deep.equal({
-      kpp: 'КПП бывает только у организаций (ИНН из 10 цифр)',
-      ogrn: 'ИНН из 12 цифр — у предпринимателя: укажите ОГРНИП (15 цифр)',
+  it('checks that INN, KPP and OGRN of one card belong to the same kind of taxpayer, whatever the fields are called', async () => {
+    const plugins = await loadPlugins(['russian-requisites']);
+    expect(await runBeforeValidate(plugins, context(supplier, { taxNumber: '500100732259', branch: '773601001', registration: '1027700132195' }))).to.deep.equal({
+      branch: 'КПП бывает только у организаций (ИНН из 10 цифр)',
+      registration: 'ИНН из 12 цифр — у предпринимателя: укажите ОГРНИП (15 цифр)',
     });
-    expect(await runBeforeValidate(plugins, context({ inn: '7707083893', ogrn: '304500116000157' }))).to.deep.equal({
-      ogrn: 'ИНН из 10 цифр — у организации: укажите ОГРН (13 цифр)',
+    expect(await runBeforeValidate(plugins, context(supplier, { taxNumber: '7707083893', registration: '304500116000157' }, 'en'))).to.deep.equal({
+      registration: 'A 10-digit INN belongs to an organisation: enter the OGRN (13 digits)',
     });
-    expect(await runBeforeValidate(plugins, context({ inn: '500100732259', ogrn: '304500116000157' }))).to.deep.equal({});
+    expect(await runBeforeValidate(plugins, context(supplier, { taxNumber: '500100732259', registration: '304500116000157' }))).to.deep.equal({});
   });
 
-  it('leaves other card types and hidden fields alone', async () => {
-    const other = typeWith({ key: 'inn', kind: 'string', label });
-    expect(await runBeforeValidate(plugins, { ...context({ inn: '1' }), cardType: other })).to.deep.equal({});
-    const hidden = { ...counterparty, fields: counterparty.fields.map((field) => (field.key === 'inn' ? { ...field, hidden: true } : field)) };
-    expect(await runBeforeValidate(plugins, { ...context({ inn: '1' }), cardType: hidden })).to.deep.equal({});
+  it('does not pair numbers when a type has two INN fields (which OGRN goes with which is unclear)', async () => {
+    const deal: CardTypeDefinition = { ...supplier, key: 'deal', fields: [...supplier.fields, { key: 'buyerInn', kind: 'inn', label }] };
+    const plugins = await loadPlugins(['russian-requisites']);
+    expect(await runBeforeValidate(plugins, context(deal, { taxNumber: '500100732259', registration: '1027700132195' }))).to.deep.equal({});
   });
 
-  it('collects errors of several plugins, the first message for a field winning', async () => {
-    const strict: Plugin = {
-      name: 'strict',
-      fieldValidators: [{ cardType: 'counterparty', field: 'inn', validate: () => 'second opinion' }],
-      hooks: { beforeValidate: async () => ({ name: 'Название занято' }) },
-    };
-    expect(await runBeforeValidate([...plugins, strict], context({ inn: '7707083894', name: 'x' }))).to.deep.equal({
-      inn: 'Неверная контрольная сумма ИНН',
-      name: 'Название занято',
+  it('refuses a name that is no plugin, saying which ones ship', async () => {
+    const error = await loadPlugins(['telepathy']).catch((e: unknown) => e as Error);
+    expect(error).to.be.instanceOf(Error);
+    expect((error as Error).message)
+      .to.include('PLUGINS: cannot load "telepathy"')
+      .and.include('shipped plugins: russian-requisites');
+  });
+
+  describe('a plugin of ones own, named by its path', () => {
+    let dir: string;
+    before(async () => {
+      dir = await mkdtemp(path.join(os.tmpdir(), 'kartoteka-plugin-'));
+      await writeFile(
+        path.join(dir, 'strict.mjs'),
+        "export default { name: 'strict', hooks: { beforeValidate: ({ values }) => (values.title === 'x' ? { title: 'Название занято', taxNumber: 'second opinion' } : undefined) } };\n",
+      );
+      await writeFile(path.join(dir, 'stray.mjs'), 'export const name = "stray";\n');
+    });
+    after(() => rm(dir, { recursive: true, force: true }));
+
+    it('runs after the shipped one; the first message for a field wins', async () => {
+      const plugins = await loadPlugins(['russian-requisites', path.join(dir, 'strict.mjs')]);
+      expect(plugins.map((plugin) => plugin.name)).to.deep.equal(['russian-requisites', 'strict']);
+      expect(await runBeforeValidate(plugins, context(supplier, { title: 'x', taxNumber: '500100732259', branch: '773601001' }))).to.deep.equal({
+        branch: 'КПП бывает только у организаций (ИНН из 10 цифр)',
+        title: 'Название занято',
+        taxNumber: 'second opinion',
+      });
+    });
+
+    it('refuses a module that exports no plugin, and a plugin listed twice', async () => {
+      const stray = await loadPlugins([path.join(dir, 'stray.mjs')]).catch((e: unknown) => e as Error);
+      expect((stray as Error).message).to.match(/PLUGINS: ".*stray\.mjs" is not a Kartoteka plugin/);
+      const twice = await loadPlugins(['russian-requisites', 'russian-requisites']).catch((e: unknown) => e as Error);
+      expect((twice as Error).message).to.equal('PLUGINS: the plugin "russian-requisites" is listed twice');
     });
   });
 });

@@ -1,6 +1,7 @@
 /** The card type administration API (server/src/cards/graphql.ts, history/graphql.ts) as the designer uses it. */
-import { CardTypeFields, definitionFrom, type ApiCardType } from '../../api/card-types';
+import { CardTypeFields, definitionFrom } from '../../api/card-types';
 import { graphql, request, type ResultOf, type VariablesOf } from '../../api/graphql';
+import { registerServerKinds } from '../../field-kinds/plugins';
 import type { Localized } from '../../workspace/api';
 import type { StoredDefinition } from './draft';
 
@@ -15,7 +16,7 @@ export interface CardTypeSummary {
 
 /** A type as the designer reads it: the kernel's definition and the job applying its last change. */
 const AdminCardTypeFields = graphql(`fragment AdminCardTypeFields on CardType { ...CardTypeFields changeJob { id } }`, [CardTypeFields]);
-const AdminCardTypes = graphql(`query AdminCardTypes { cardTypes { ...AdminCardTypeFields } }`, [AdminCardTypeFields]);
+const AdminCardTypes = graphql(`query AdminCardTypes { cardTypes { ...AdminCardTypeFields } fieldKinds { key } }`, [AdminCardTypeFields]);
 const CardTypeChangePreview = graphql(`
   query CardTypeChangePreview($definition: CardTypeInput!) {
     cardTypeChangePreview(definition: $definition) {
@@ -50,8 +51,11 @@ const summary = ({ changeJob, ...type }: AdminCardType): CardTypeSummary => ({
   changeJobId: changeJob?.id ?? null,
 });
 
+/** The card types, with the plugins' field kinds the designer may offer registered first. */
 export async function fetchCardTypes(): Promise<CardTypeSummary[]> {
-  return (await request(AdminCardTypes)).cardTypes.map(summary);
+  const { cardTypes, fieldKinds } = await request(AdminCardTypes);
+  registerServerKinds(fieldKinds.map((kind) => kind.key));
+  return cardTypes.map(summary);
 }
 
 /** The server's dry run of saving `definition` over the stored type. */

@@ -83,7 +83,7 @@ export async function fetchCardTypes(): Promise<CardTypeDef[]> {
   return cardTypes.map(definitionFrom);
 }
 
-const WorkspaceFolder = graphql(`query WorkspaceFolder($id: ID!) { folder(id: $id) { id libraryId name allowedCardTypes defaultCardType myAccess } }`);
+const WorkspaceFolder = graphql(`query WorkspaceFolder($id: ID!) { folder(id: $id) { id libraryId parentId name allowedCardTypes defaultCardType myAccess } }`);
 
 export async function fetchFolder(id: string): Promise<FolderInfo | null> {
   return (await request(WorkspaceFolder, { id })).folder;

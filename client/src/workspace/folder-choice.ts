@@ -1,3 +1,4 @@
+import type { FolderPlace } from '../ability';
 import { buildTree, flattenTree, indented, type LibrarySummary } from '../api/types';
 
 export interface FolderOption {
@@ -17,14 +18,15 @@ export interface FolderChoice {
 
 /**
  * Where a new card of `typeKey` can go: folders whose allowed types include it (none listed: any
- * type) and where the viewer's level is edit or full. The one offered first is the folder the form
- * was opened in when it fits; else a folder whose default type it is, in the same library before
- * others; else the first fitting folder of the same library; else the first one.
+ * type) and where `mayCreate` (the session's CASL ability) lets the viewer create cards. The one
+ * offered first is the folder the form was opened in when it fits; else a folder whose default
+ * type it is, in the same library before others; else the first fitting folder of the same
+ * library; else the first one.
  */
-export function folderChoicesFor(libraries: LibrarySummary[], typeKey: string, openedIn: string): FolderChoice {
+export function folderChoicesFor(libraries: LibrarySummary[], typeKey: string, openedIn: string, mayCreate: (folder: FolderPlace) => boolean): FolderChoice {
   const fitting = libraries.flatMap((library) =>
     flattenTree(buildTree(library.folders))
-      .filter(({ item }) => item.myAccess !== 'read' && (item.allowedCardTypes.length === 0 || item.allowedCardTypes.includes(typeKey)))
+      .filter(({ item }) => mayCreate(item) && (item.allowedCardTypes.length === 0 || item.allowedCardTypes.includes(typeKey)))
       .map(({ item, depth }) => ({ folder: item, label: `${library.name} / ${indented(item.name, depth)}` })),
   );
   const openedLibrary = libraries.find((library) => library.folders.some((folder) => folder.id === openedIn))?.id;

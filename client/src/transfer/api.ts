@@ -1,43 +1,31 @@
-import { graphql, GraphQLRequestError } from '../api/graphql';
-import type { LocalizedText } from '../../../card-types';
+import { graphql, GraphQLRequestError, request, type ResultOf, type VariablesOf } from '../api/graphql';
 import type { CardFilter } from '../workspace/api';
 
 /** Import and export over the server's transfer API (server/src/transfer): uploads and downloads by HTTP, the steps by GraphQL. */
 
-export type MatchPolicy = 'skip' | 'fillEmpty' | 'overwrite';
+const InspectionQuery = graphql(`
+  query ImportInspection($input: ImportSettingsInput!) {
+    importInspection(input: $input) {
+      uploadId fileName format sheets sheet encoding delimiter headerRow
+      columns { index name samples } fields { key label { ru en } kind required unique }
+      mapping { columns constants { field value } matchField onMatch }
+    }
+  }
+`);
+const StartImport = graphql(`
+  mutation StartImport($input: ImportSettingsInput!, $mapping: ImportMappingInput!, $dryRun: Boolean!) { startImport(input: $input, mapping: $mapping, dryRun: $dryRun) { id } }
+`);
+const UndoImport = graphql(`mutation UndoImport($id: ID!) { undoImport(importId: $id) { id } }`);
+
+/** The file to read and where its rows go (the upload, folder, type, and the sheet or CSV dialect chosen). */
+export type ImportSettings = VariablesOf<typeof StartImport>['input'];
+/** What the server found in the file and the mapping it guessed (or the user's last one for the type). */
+export type ImportInspection = ResultOf<typeof InspectionQuery>['importInspection'];
+/** Which field each column goes into, the constants, the field matching existing cards and what a match does. */
+export type ImportMapping = ImportInspection['mapping'];
 export type ImportOutcome = 'created' | 'updated' | 'skipped' | 'refused';
 
-export interface ImportSettings {
-  uploadId: string;
-  folderId: string;
-  typeKey: string;
-  sheet?: string | null;
-  encoding?: string | null;
-  delimiter?: string | null;
-  headerRow?: number | null;
-}
-
-export interface ImportMapping {
-  columns: (string | null)[];
-  constants: { field: string; value: string }[];
-  matchField: string | null;
-  onMatch: MatchPolicy;
-}
-
-export interface ImportInspection {
-  uploadId: string;
-  fileName: string;
-  format: 'xlsx' | 'csv';
-  sheets: string[];
-  sheet: string | null;
-  encoding: string | null;
-  delimiter: string | null;
-  headerRow: number;
-  columns: { index: number; name: string; samples: string[] }[];
-  fields: { key: string; label: LocalizedText; kind: string; required: boolean; unique: boolean }[];
-  mapping: ImportMapping;
-}
-
+/** The import job's result (the job's `result`, as server/src/transfer/import.ts writes it). */
 export interface ImportResult {
   dryRun: boolean;
   total: number;
@@ -63,22 +51,13 @@ export async function uploadFile(file: File): Promise<string> {
   return body.id;
 }
 
-const INSPECTION = `uploadId fileName format sheets sheet encoding delimiter headerRow
-  columns { index name samples } fields { key label { ru en } kind required unique }
-  mapping { columns constants { field value } matchField onMatch }`;
-
 export async function inspectUpload(settings: ImportSettings): Promise<ImportInspection> {
-  const data = await graphql<{ importInspection: ImportInspection }>(`query ImportInspection($input: ImportSettingsInput!) { importInspection(input: $input) { ${INSPECTION} } }`, { input: settings });
-  return data.importInspection;
+  return (await request(InspectionQuery, { input: settings })).importInspection;
 }
 
 /** Starts the dry run or the import → the job's id (its progress and result come through useJob). */
 export async function startImport(settings: ImportSettings, mapping: ImportMapping, dryRun: boolean): Promise<string> {
-  const data = await graphql<{ startImport: { id: string } }>(
-    'mutation StartImport($input: ImportSettingsInput!, $mapping: ImportMappingInput!, $dryRun: Boolean!) { startImport(input: $input, mapping: $mapping, dryRun: $dryRun) { id } }',
-    { input: settings, mapping, dryRun },
-  );
-  return data.startImport.id;
+  return (await request(StartImport, { input: settings, mapping, dryRun })).startImport.id;
 }
 
 /** The address of an export of a folder's list as it is set up on the screen. */
@@ -131,8 +110,7 @@ export interface UndoResult {
 
 /** Starts undoing an import (the id of its job) → the undo job's id. */
 export async function undoImport(importId: string): Promise<string> {
-  const data = await graphql<{ undoImport: { id: string } }>('mutation UndoImport($id: ID!) { undoImport(importId: $id) { id } }', { id: importId });
-  return data.undoImport.id;
+  return (await request(UndoImport, { id: importId })).undoImport.id;
 }
 
 export const refusedReportUrl = (jobId: string) => `/transfer/imports/${jobId}/refused.xlsx`;

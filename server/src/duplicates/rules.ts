@@ -1,5 +1,5 @@
 import type { Actor } from '../access/actor';
-import type { CardTypeDefinition, FieldDefinition, LocalizedText } from '../../../card-types';
+import { kindOf, type CardTypeDefinition, type FieldDefinition, type LocalizedText } from '../../../card-types';
 import { findCardType, listCardTypes } from '../card-types/registry';
 import { FieldErrors } from '../validation';
 import { DuplicateSettings, type DuplicateSettingsDoc, type MatchRule } from './model';
@@ -23,9 +23,16 @@ export const BUILT_IN_RULES: Readonly<Record<string, readonly MatchRule[]>> = {
   ],
 };
 
-/** Field kinds a rule may compare: exactly (normalised values) or by similarity of text. */
-const EXACT_KINDS: ReadonlySet<string> = new Set(['string', 'text', 'email', 'phone', 'url', 'integer', 'decimal', 'money', 'date', 'enum', 'reference', 'user']);
+/** Field kinds compared by similarity of text. */
 const SIMILAR_KINDS: ReadonlySet<string> = new Set(['string', 'text']);
+
+/**
+ * Whether a rule may compare the field: exactly when its kind says what an equal value is (the
+ * list filter's «equals»: phone digits, e-mails, INN/KPP/OGRN of the plugin kinds …), by
+ * similarity when it is text.
+ */
+const comparable = (field: FieldDefinition, mode: MatchRule['mode']): boolean =>
+  mode === 'exact' ? kindOf(field).filter.operators.includes('equals') : SIMILAR_KINDS.has(field.kind);
 
 /** The rules in force for a type: fields it no longer has (or hides) are left out. */
 export interface TypeRules {
@@ -58,8 +65,7 @@ export function forgetDuplicateSettings(): void {
 }
 
 function usable(type: CardTypeDefinition, rule: MatchRule): boolean {
-  const allowed = rule.mode === 'exact' ? EXACT_KINDS : SIMILAR_KINDS;
-  return rule.fields.length > 0 && rule.fields.every((key) => type.fields.some((field) => field.key === key && !field.hidden && allowed.has(field.kind)));
+  return rule.fields.length > 0 && rule.fields.every((key) => type.fields.some((field) => field.key === key && !field.hidden && comparable(field, rule.mode)));
 }
 
 export function effectiveRules(type: CardTypeDefinition, settings: Pick<DuplicateSettingsDoc, 'threshold' | 'rules'> | undefined): TypeRules {
@@ -118,11 +124,10 @@ export function checkRules(actor: Actor, type: CardTypeDefinition, threshold: nu
     }
     const fields = [...new Set(rule.fields)];
     if (fields.length === 0 || fields.length > 5) errors.addMessage(`${at}.fields`, t('Выберите от 1 до 5 полей', 'Choose 1 to 5 fields'));
-    const allowed = rule.mode === 'exact' ? EXACT_KINDS : SIMILAR_KINDS;
     for (const key of fields) {
       const field: FieldDefinition | undefined = type.fields.find((f) => f.key === key && !f.hidden);
       if (!field) errors.addMessage(`${at}.fields`, t(`Нет поля «${key}»`, `No field “${key}”`));
-      else if (!allowed.has(field.kind)) {
+      else if (!comparable(field, rule.mode)) {
         errors.addMessage(
           `${at}.fields`,
           rule.mode === 'similar'

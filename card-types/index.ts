@@ -1,7 +1,9 @@
 /**
  * The card-type kernel, shared by the server and the client: card type definitions and their
  * validation, the field-kind registry (one module per kind in `kinds/`), parsing, formatting and
- * search normalisation of values, titles, and planning of schema changes. Nothing in it touches a
+ * search normalisation of values, and titles: what every page that shows or edits cards needs.
+ * Checking definitions and planning schema changes is in `card-types/definitions` (the type
+ * designer and the server's type administration; it brings zod). Nothing in the kernel touches a
  * database or the DOM. The built-in card types are in `built-in/` (imported from there by the server).
  */
 export type { Locale, LocalizedText } from './kernel/locale';
@@ -40,17 +42,10 @@ export {
   type Outcome,
   type SearchContribution,
   type SettingsProblem,
+  type SettingsShape,
 } from './kernel/field-kind';
-export { fieldKinds, findFieldKind, isMultiValued, kindOf, prepareFieldKinds, registerFieldKind } from './kernel/registry';
-export {
-  cardTargets,
-  cardTypeDefinitionSchema,
-  namesakeProblems,
-  referenceFieldsTo,
-  validateCardTypeDefinition,
-  type DefinitionCheck,
-  type DefinitionCheckOptions,
-} from './kernel/definition-schema';
+export type { SettingsKit } from './kernel/schemas';
+export { cardTargets, fieldKinds, findFieldKind, isMultiValued, kindOf, prepareFieldKinds, referenceFieldsTo, registerFieldKind } from './kernel/registry';
 export {
   checkFieldValue,
   compileCardType,
@@ -72,19 +67,3 @@ export { exactKeysOfQuery, MAX_SEARCH_WORD_LENGTH, normaliseForSearch, searchInd
 export { messages } from './kernel/messages';
 export { extensionOf, fileTypeByName, fileTypeKeys, fileTypeOfContent, fileTypes, findFileType, type FilePreview, type FileType } from './kernel/file-types';
 export { allowedFileTypes, DEFAULT_FILE_MAX_MB, FILE_MAX_MB_CEILING, fileRefusal, fileSizeLimit } from './kinds/file';
-export {
-  canConvertKind,
-  fieldChangePlanner,
-  fieldChangeReadsValues,
-  mergeCodeAndAdminDefinition,
-  planFieldChange,
-  valueChanges,
-  type DefinitionMerge,
-  type FieldChangePlanner,
-  type DuplicateGroup,
-  type ExistingValue,
-  type FieldChangeOptions,
-  type FieldChangePlan,
-  type ValueFailure,
-  type ValueOutcome,
-} from './kernel/schema-change';

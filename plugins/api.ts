@@ -14,7 +14,7 @@
 import type { CardTypeDefinition, CardValues, FieldKind, Locale } from '../card-types';
 
 export { defineFieldKind, fail, messages, ok } from '../card-types';
-export type { Carry, CardTypeDefinition, CardValues, FieldKind, FieldWith, Locale, LocalizedText, Outcome, SearchContribution } from '../card-types';
+export type { Carry, CardTypeDefinition, CardValues, FieldKind, FieldWith, Locale, LocalizedText, Outcome, SearchContribution, SettingsKit } from '../card-types';
 
 /** A message for each offending field key, in the context's language. */
 export type FieldErrors = Record<string, string>;

@@ -1,12 +1,10 @@
 /** `decimal` and `money`: exact decimals, stored as canonical strings ("1234.50"), with limits and a scale. */
 import Big from 'big.js';
-import * as z from 'zod/mini';
 import { canonicalDecimal, formatDecimal, fractionDigits, integerDigits, maxIntegerDigits, maxScale, parseDecimal } from './decimal';
 import { defineFieldKind, fail, ok, type FieldKind } from './field-kind';
 import { asIs, fromText, limitProblems } from './kind-parts';
 import type { LocalizedText } from './locale';
 import { messages, say } from './messages';
-import { decimalTextSchema } from './schemas';
 
 /** `defaultScale`: digits after the point when a field sets no `scale` (money 2; a decimal keeps up to 10 and drops trailing zeros). */
 export function decimalKind({ key, labels, order, defaultScale, sample }: { key: string; labels: LocalizedText; order: number; defaultScale?: number; sample: string }): FieldKind {
@@ -18,12 +16,12 @@ export function decimalKind({ key, labels, order, defaultScale, sample }: { key:
     key,
     labels,
     order,
-    settingsSchema: {
+    settingsSchema: (z) => ({
       default: z.optional(z.string()),
-      min: z.optional(decimalTextSchema),
-      max: z.optional(decimalTextSchema),
+      min: z.optional(z.decimalText),
+      max: z.optional(z.decimalText),
       scale: z.optional(z.int().check(z.minimum(0, say(messages.badScale)), z.maximum(maxScale, say(messages.badScale)))),
-    },
+    }),
     parse(raw, field) {
       const scale = field.scale ?? defaultScale;
       const decimal = parseDecimal(raw);

@@ -7,29 +7,14 @@ import * as z from 'zod/mini';
 import { customizableFieldProperties, customizableTypeProperties, requiredForValues, type CardTypeDefinition, type FieldDefinition } from './definition';
 import type { Locale, LocalizedText } from './locale';
 import { current, inLocale, messages, say } from './messages';
-import { fieldKinds, kindOf, kindsGeneration } from './registry';
-import { fieldKeySchema, localizedSchema, typeKeySchema } from './schemas';
+import type { FieldKind, SettingsShape } from './field-kind';
+import { cardTargets, fieldKinds, kindOf, kindsGeneration, referenceFieldsTo } from './registry';
+import { schemas } from './schemas';
 import { templateBracesBalanced, templateFields } from './title';
 import { checkFieldValue, defaultInput } from './values';
 
 type Path = (string | number)[];
 type Problem = [path: Path, message: LocalizedText];
-
-const origin = z.enum(['code', 'admin']);
-const fieldBase = {
-  key: fieldKeySchema,
-  label: localizedSchema,
-  required: z.optional(z.boolean()),
-  requiredFor: z.optional(z.enum(requiredForValues)),
-  unique: z.optional(z.boolean()),
-  help: z.optional(localizedSchema),
-  section: z.optional(localizedSchema),
-  order: z.optional(z.int()),
-  listed: z.optional(z.boolean()),
-  hidden: z.optional(z.boolean()),
-  origin: z.optional(origin),
-  customized: z.optional(z.array(z.enum(customizableFieldProperties))),
-};
 
 function fieldProblems(field: FieldDefinition, at: Path): Problem[] {
   const kind = kindOf(field);
@@ -65,17 +50,6 @@ function consistencyProblems(definition: CardTypeDefinition): Problem[] {
     else if (kindOf(field).link) add(['titleTemplate'], messages.templateFieldKind(key));
   }
   return problems;
-}
-
-/** The card types a field's values point to (reference fields), or undefined for fields that hold no card ids. */
-export function cardTargets(field: FieldDefinition): string[] | undefined {
-  const link = kindOf(field).link;
-  return link?.to === 'card' ? link.targets(field) : undefined;
-}
-
-/** The fields of `type` whose values point to cards of `targetKey`: what a related tab can list by. */
-export function referenceFieldsTo(type: Pick<CardTypeDefinition, 'fields'> | undefined, targetKey: string): FieldDefinition[] {
-  return (type?.fields ?? []).filter((field) => cardTargets(field)?.includes(targetKey));
 }
 
 const sameName = (a: string, b: string) => a.trim() !== '' && a.trim().toLocaleLowerCase('ru') === b.trim().toLocaleLowerCase('ru');
@@ -121,15 +95,40 @@ function crossTypeProblems(definition: CardTypeDefinition, knownTypes: readonly 
   return problems;
 }
 
+const settingsByKind = new WeakMap<FieldKind, SettingsShape>();
+
+/** A kind's settings schema (built once per kind): the zod schema of each of its settings, by name. */
+export function settingsSchemaOf(kind: FieldKind): SettingsShape {
+  let settings = settingsByKind.get(kind);
+  if (!settings) settingsByKind.set(kind, (settings = kind.settingsSchema(schemas().kit)));
+  return settings;
+}
+
 function buildSchema() {
+  const { localized, typeKey, fieldKey } = schemas();
+  const origin = z.enum(['code', 'admin']);
+  const fieldBase = {
+    key: fieldKey,
+    label: localized,
+    required: z.optional(z.boolean()),
+    requiredFor: z.optional(z.enum(requiredForValues)),
+    unique: z.optional(z.boolean()),
+    help: z.optional(localized),
+    section: z.optional(localized),
+    order: z.optional(z.int()),
+    listed: z.optional(z.boolean()),
+    hidden: z.optional(z.boolean()),
+    origin: z.optional(origin),
+    customized: z.optional(z.array(z.enum(customizableFieldProperties))),
+  };
   const kinds = fieldKinds();
-  const fieldSchemas = kinds.map((kind) => z.strictObject({ ...fieldBase, kind: z.literal(kind.key), ...kind.settingsSchema }));
+  const fieldSchemas = kinds.map((kind) => z.strictObject({ ...fieldBase, kind: z.literal(kind.key), ...settingsSchemaOf(kind) }));
   const field = fieldSchemas.length > 0 ? z.discriminatedUnion('kind', fieldSchemas as [(typeof fieldSchemas)[number], ...(typeof fieldSchemas)[number][]]) : z.never();
-  const relatedTab = z.strictObject({ key: fieldKeySchema, label: localizedSchema, cardType: typeKeySchema, referenceField: fieldKeySchema, origin: z.optional(origin) });
+  const relatedTab = z.strictObject({ key: fieldKey, label: localized, cardType: typeKey, referenceField: fieldKey, origin: z.optional(origin) });
   return z
     .strictObject({
-      key: typeKeySchema,
-      names: localizedSchema,
+      key: typeKey,
+      names: localized,
       fields: z.array(field),
       titleTemplate: z.string().check(z.trim(), z.minLength(1, say(messages.fillIn)), z.maxLength(200)),
       relatedTabs: z.optional(z.array(relatedTab)),
@@ -155,7 +154,7 @@ export function cardTypeDefinitionSchema(): ReturnType<typeof buildSchema> {
 }
 
 /** Every setting some kind has: naming one on the wrong kind says so rather than "unknown". */
-const anySetting = (key: string): boolean => fieldKinds().some((kind) => key in kind.settingsSchema);
+const anySetting = (key: string): boolean => fieldKinds().some((kind) => key in settingsSchemaOf(kind));
 
 /** Messages for zod's own issues, where the schema names none. */
 function genericMessage(issue: z.core.$ZodRawIssue): string {

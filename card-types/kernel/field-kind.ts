@@ -7,6 +7,7 @@
 import type { ZodMiniType, output } from 'zod/mini';
 import type { FieldDefinition, StoredValue } from './definition';
 import type { Locale, LocalizedText } from './locale';
+import type { SettingsKit } from './schemas';
 
 /** One raw value checked: its stored form, or why it is wrong. */
 export type Outcome = { value: StoredValue } | { error: LocalizedText };
@@ -60,7 +61,7 @@ export interface ConversionContext<F = FieldDefinition> {
 /** How a stored value of one kind becomes input for another, or why it cannot. */
 export type Carry<F = FieldDefinition> = (value: StoredValue, context: ConversionContext<F>) => { input: unknown } | { reason: LocalizedText };
 
-type SettingsShape = Record<string, ZodMiniType>;
+export type SettingsShape = Record<string, ZodMiniType>;
 /** A field of a kind with these settings. */
 export type FieldWith<S extends SettingsShape> = FieldDefinition & { [K in keyof S]?: output<S[K]> };
 
@@ -70,8 +71,12 @@ export interface FieldKindSpec<S extends SettingsShape> {
   labels: LocalizedText;
   /** Place in the designer's list of kinds (smaller first). */
   order: number;
-  /** The kind's own properties on a field (`max`, `options`, `default` …), each optional unless the kind needs it. */
-  settingsSchema: S;
+  /**
+   * The kind's own properties on a field (`max`, `options`, `default` …), each optional unless the
+   * kind needs it, built from the zod/mini pieces it is given (`(z) => ({ max: z.optional(z.int()) })`):
+   * only definition checks build it, so pages that only show and edit cards load no zod.
+   */
+  settingsSchema: (z: SettingsKit) => S;
   /** How the designer names a setting where the common name would mislead (`min` of text: «Не короче (символов)»). */
   settingLabels?: Partial<Record<keyof S, LocalizedText>>;
   /** What the designer says under a setting's input (`default` of a date: «… или today»). */
@@ -119,7 +124,7 @@ export interface FieldKind {
   key: string;
   labels: LocalizedText;
   order: number;
-  settingsSchema: SettingsShape;
+  settingsSchema: (z: SettingsKit) => SettingsShape;
   settingLabels: Record<string, LocalizedText | undefined>;
   settingHints: Record<string, LocalizedText | undefined>;
   parse(raw: unknown, field: FieldDefinition): Outcome;
@@ -152,15 +157,15 @@ export function defineFieldKind<S extends SettingsShape>(spec: FieldKindSpec<S>)
   const kind = spec as unknown as FieldKindSpec<SettingsShape>;
   const unique = kind.index?.unique ?? false;
   const format = (value: StoredValue, field: FieldDefinition, options: FormatOptions): string => {
-      if (kind.format) return kind.format(value, field, options);
-      const { link } = kind;
-      const { linkText } = options;
-      return link && linkText
-        ? [value]
-            .flat()
-            .map((id) => linkText(String(id), link.to))
-            .join(', ')
-        : joined(value);
+    if (kind.format) return kind.format(value, field, options);
+    const { link } = kind;
+    const { linkText } = options;
+    return link && linkText
+      ? [value]
+          .flat()
+          .map((id) => linkText(String(id), link.to))
+          .join(', ')
+      : joined(value);
   };
   return {
     key: kind.key,

@@ -3,7 +3,7 @@
  * `#field-kinds`) and those plugins register. Adding a kind is adding its module.
  */
 import { builtInFieldKinds } from '#field-kinds';
-import type { FieldDefinition } from './definition';
+import type { CardTypeDefinition, FieldDefinition } from './definition';
 import { defineFieldKind, type FieldKind } from './field-kind';
 
 const kinds = new Map<string, FieldKind>();
@@ -47,7 +47,7 @@ export function kindOf(field: Pick<FieldDefinition, 'kind'>): FieldKind {
       key: field.kind,
       labels: { ru: field.kind, en: field.kind },
       order: Number.MAX_SAFE_INTEGER,
-      settingsSchema: {},
+      settingsSchema: () => ({}),
       parse: (raw) => ({ value: raw as string }),
       filter: { operators: [] },
       index: { sortable: false },
@@ -55,6 +55,17 @@ export function kindOf(field: Pick<FieldDefinition, 'kind'>): FieldKind {
     strangers.set(field.kind, stranger);
   }
   return stranger;
+}
+
+/** The card types a field's values point to (reference fields), or undefined for fields that hold no card ids. */
+export function cardTargets(field: FieldDefinition): string[] | undefined {
+  const link = kindOf(field).link;
+  return link?.to === 'card' ? link.targets(field) : undefined;
+}
+
+/** The fields of `type` whose values point to cards of `targetKey`: what a related tab can list by. */
+export function referenceFieldsTo(type: Pick<CardTypeDefinition, 'fields'> | undefined, targetKey: string): FieldDefinition[] {
+  return (type?.fields ?? []).filter((field) => cardTargets(field)?.includes(targetKey));
 }
 
 /** Whether a field's value is a list (tags; enums and references with `multiple`). */

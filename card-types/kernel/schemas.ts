@@ -16,20 +16,53 @@ export function isRegExp(source: string): boolean {
   }
 }
 
-const filledLine = z.string().check(z.trim(), z.minLength(1, say(messages.fillIn)), z.maxLength(200));
+/**
+ * The shared schemas (built on first use: loading this module does no work, so a bundle whose pages
+ * never check a definition can leave it and zod out) and the kit the kinds build their settings
+ * schemas from (`settingsSchema: (z) => ({ … })`): the zod/mini pieces they use and the shared
+ * schemas. Handed to the kinds rather than imported by them, so a kind's module carries no zod.
+ */
+function build() {
+  const filledLine = z.string().check(z.trim(), z.minLength(1, say(messages.fillIn)), z.maxLength(200));
+  /** Text in both languages: Russian filled in; English optional, falling back to the Russian. */
+  const localized = z.pipe(
+    z.strictObject({ ru: filledLine, en: z.optional(z.string().check(z.trim(), z.maxLength(200))) }),
+    z.transform((text) => ({ ru: text.ru, en: text.en || text.ru })),
+  );
+  const typeKey = z.string().check(z.maxLength(64), z.regex(typeKeyPattern, say(messages.typeKeyFormat)));
+  const fieldKey = z.string().check(z.maxLength(64), z.regex(fieldKeyPattern, say(messages.fieldKeyFormat)));
+  const kit = {
+    optional: z.optional,
+    string: z.string,
+    number: z.number,
+    int: z.int,
+    boolean: z.boolean,
+    array: z.array,
+    strictObject: z.strictObject,
+    union: z.union,
+    enum: z.enum,
+    refine: z.refine,
+    trim: z.trim,
+    minLength: z.minLength,
+    maxLength: z.maxLength,
+    minimum: z.minimum,
+    maximum: z.maximum,
+    localized,
+    typeKey,
+    /** A length limit in characters. */
+    length: z.int().check(z.minimum(0, say(messages.notLength))),
+    /** A decimal number written as text ("1234.50"). */
+    decimalText: z.string().check(z.refine((text) => parseDecimal(text) !== undefined, say(messages.notNumber))),
+    dateText: z.string().check(z.refine((text) => parseDate(text) === text, say(messages.notDate))),
+    dateTimeText: z.string().check(z.refine((text) => parseDateTime(text) !== undefined, say(messages.notDateTime))),
+    regExp: z.string().check(z.refine(isRegExp, say(messages.badPattern))),
+  };
+  return { localized, typeKey, fieldKey, kit };
+}
 
-/** Text in both languages: Russian filled in; English optional, falling back to the Russian. */
-export const localizedSchema = z.pipe(
-  z.strictObject({ ru: filledLine, en: z.optional(z.string().check(z.trim(), z.maxLength(200))) }),
-  z.transform((text) => ({ ru: text.ru, en: text.en || text.ru })),
-);
-export const typeKeySchema = z.string().check(z.maxLength(64), z.regex(typeKeyPattern, say(messages.typeKeyFormat)));
-export const fieldKeySchema = z.string().check(z.maxLength(64), z.regex(fieldKeyPattern, say(messages.fieldKeyFormat)));
+let built: ReturnType<typeof build> | undefined;
 
-/** A length limit in characters. */
-export const lengthSchema = z.int().check(z.minimum(0, say(messages.notLength)));
-/** A decimal number written as text ("1234.50"). */
-export const decimalTextSchema = z.string().check(z.refine((text) => parseDecimal(text) !== undefined, say(messages.notNumber)));
-export const dateTextSchema = z.string().check(z.refine((text) => parseDate(text) === text, say(messages.notDate)));
-export const dateTimeTextSchema = z.string().check(z.refine((text) => parseDateTime(text) !== undefined, say(messages.notDateTime)));
-export const regExpSchema = z.string().check(z.refine(isRegExp, say(messages.badPattern)));
+/** The shared schemas of definitions and the kinds' settings kit. */
+export const schemas = (): ReturnType<typeof build> => (built ??= build());
+
+export type SettingsKit = ReturnType<typeof build>['kit'];

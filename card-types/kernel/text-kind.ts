@@ -1,10 +1,8 @@
 /** `string` (one line) and `text` (several lines): trimmed text, length limits and a pattern. */
-import * as z from 'zod/mini';
 import { defineFieldKind, fail, ok, type FieldKind } from './field-kind';
 import { limitProblems, wordsAndNumbers } from './kind-parts';
 import type { LocalizedText } from './locale';
 import { messages } from './messages';
-import { lengthSchema, localizedSchema, regExpSchema } from './schemas';
 
 /**
  * The longest value an administrator's pattern runs on. Patterns are checked for catastrophic
@@ -40,15 +38,15 @@ export function textKind({
     key,
     labels,
     order,
-    settingsSchema: {
+    settingsSchema: (z) => ({
       default: z.optional(z.string()),
-      min: z.optional(lengthSchema),
-      max: z.optional(lengthSchema),
+      min: z.optional(z.length),
+      max: z.optional(z.length),
       /** A JavaScript regular expression the whole value must match. */
-      pattern: z.optional(regExpSchema),
+      pattern: z.optional(z.regExp),
       /** Shown when the pattern does not match; «Неверный формат» otherwise. */
-      patternMessage: z.optional(localizedSchema),
-    },
+      patternMessage: z.optional(z.localized),
+    }),
     settingLabels: { min: { ru: 'Не короче (символов)', en: 'At least (characters)' }, max: { ru: 'Не длиннее (символов)', en: 'At most (characters)' } },
     parse(raw, field) {
       const text = typeof raw === 'number' && Number.isFinite(raw) ? String(raw) : raw;

@@ -1,4 +1,3 @@
-import * as z from 'zod/mini';
 import { defineFieldKind, fail, ok } from '../kernel/field-kind';
 import { messages } from '../kernel/messages';
 
@@ -9,7 +8,7 @@ export default defineFieldKind({
   key: 'boolean',
   labels: { ru: 'Да/нет', en: 'Yes/no' },
   order: 80,
-  settingsSchema: { default: z.optional(z.boolean()) },
+  settingsSchema: (z) => ({ default: z.optional(z.boolean()) }),
   parse(raw) {
     const flag = parseFlag(raw);
     return flag === undefined ? fail(messages.notBoolean) : ok(flag);

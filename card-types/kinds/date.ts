@@ -1,16 +1,14 @@
-import * as z from 'zod/mini';
 import { cellDate, dateCell, formatDate, isoDateIn, parseDate } from '../kernel/dates';
 import { defineFieldKind, fail, ok } from '../kernel/field-kind';
 import { fromText, limitProblems } from '../kernel/kind-parts';
 import { inBoth, messages } from '../kernel/messages';
-import { dateTextSchema } from '../kernel/schemas';
 
 /** «Дата», stored as 'YYYY-MM-DD'; `default: 'today'` fills in the creation date. */
 export default defineFieldKind({
   key: 'date',
   labels: { ru: 'Дата', en: 'Date' },
   order: 60,
-  settingsSchema: { default: z.optional(z.string()), min: z.optional(dateTextSchema), max: z.optional(dateTextSchema) },
+  settingsSchema: (z) => ({ default: z.optional(z.string()), min: z.optional(z.dateText), max: z.optional(z.dateText) }),
   settingHints: {
     min: { ru: 'ГГГГ-ММ-ДД', en: 'YYYY-MM-DD' },
     max: { ru: 'ГГГГ-ММ-ДД', en: 'YYYY-MM-DD' },

@@ -1,16 +1,14 @@
-import * as z from 'zod/mini';
 import { cellDateTime, formatDateTime, parseDateTime } from '../kernel/dates';
 import { defineFieldKind, fail, ok } from '../kernel/field-kind';
 import { fromText, limitProblems } from '../kernel/kind-parts';
 import { inBoth, messages } from '../kernel/messages';
-import { dateTimeTextSchema } from '../kernel/schemas';
 
 /** «Дата и время», stored as an ISO 8601 UTC instant; `default: 'now'` fills in the creation time. */
 export default defineFieldKind({
   key: 'datetime',
   labels: { ru: 'Дата и время', en: 'Date and time' },
   order: 70,
-  settingsSchema: { default: z.optional(z.string()), min: z.optional(dateTimeTextSchema), max: z.optional(dateTimeTextSchema) },
+  settingsSchema: (z) => ({ default: z.optional(z.string()), min: z.optional(z.dateTimeText), max: z.optional(z.dateTimeText) }),
   settingHints: {
     min: { ru: 'С часовым поясом: 2025-01-31T09:00:00Z', en: 'With a time zone: 2025-01-31T09:00:00Z' },
     max: { ru: 'С часовым поясом: 2025-01-31T09:00:00Z', en: 'With a time zone: 2025-01-31T09:00:00Z' },

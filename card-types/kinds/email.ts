@@ -1,4 +1,3 @@
-import * as z from 'zod/mini';
 import { defineFieldKind, fail, ok } from '../kernel/field-kind';
 import { fromText } from '../kernel/kind-parts';
 import { messages } from '../kernel/messages';
@@ -12,7 +11,7 @@ export default defineFieldKind({
   key: 'email',
   labels: { ru: 'E-mail', en: 'E-mail' },
   order: 100,
-  settingsSchema: { default: z.optional(z.string()) },
+  settingsSchema: (z) => ({ default: z.optional(z.string()) }),
   parse(raw) {
     const text = typeof raw === 'string' ? raw.trim() : '';
     const at = text.lastIndexOf('@');

@@ -1,9 +1,7 @@
-import * as z from 'zod/mini';
 import type { EnumOption, FieldDefinition } from '../kernel/definition';
 import { defineFieldKind, type Carry } from '../kernel/field-kind';
 import { parseChoice } from '../kernel/kind-parts';
 import { messages, say } from '../kernel/messages';
-import { localizedSchema } from '../kernel/schemas';
 
 const optionsOf = (field: FieldDefinition): EnumOption[] => (Array.isArray(field.options) ? (field.options as EnumOption[]) : []);
 
@@ -22,11 +20,11 @@ export default defineFieldKind({
   key: 'enum',
   labels: { ru: 'Список значений', en: 'Choice' },
   order: 90,
-  settingsSchema: {
-    options: z.array(z.strictObject({ value: z.string().check(z.trim(), z.minLength(1, say(messages.fillIn)), z.maxLength(100)), label: localizedSchema })),
+  settingsSchema: (z) => ({
+    options: z.array(z.strictObject({ value: z.string().check(z.trim(), z.minLength(1, say(messages.fillIn)), z.maxLength(100)), label: z.localized })),
     multiple: z.optional(z.boolean()),
     default: z.optional(z.union([z.string(), z.array(z.string())])),
-  },
+  }),
   parse(raw, field) {
     const rank = new Map(optionsOf(field).map((option, index) => [option.value, index]));
     return parseChoice(raw, {
@@ -47,7 +45,11 @@ export default defineFieldKind({
     const options = optionsOf(field);
     const whole = matchOption(options, cell);
     if (field.multiple !== true || whole !== cell) return field.multiple === true ? [whole] : whole;
-    return cell.split(/[,;\n]/).map((item) => item.trim()).filter((item) => item !== '').map((item) => matchOption(options, item));
+    return cell
+      .split(/[,;\n]/)
+      .map((item) => item.trim())
+      .filter((item) => item !== '')
+      .map((item) => matchOption(options, item));
   },
   normalizeForSearch: (value, field) => ({
     text: [value].flat().map((item) => {

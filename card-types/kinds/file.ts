@@ -1,10 +1,10 @@
-import * as z from 'zod/mini';
 import type { FieldDefinition } from '../kernel/definition';
 import { defineFieldKind, type FieldWith } from '../kernel/field-kind';
 import { fileTypeKeys, findFileType, type FileType } from '../kernel/file-types';
 import { acceptObjectId, parseChoice } from '../kernel/kind-parts';
 import type { LocalizedText } from '../kernel/locale';
 import { messages, say } from '../kernel/messages';
+import type { SettingsKit } from '../kernel/schemas';
 
 /** A file's size limit when the field sets none, in MB. */
 export const DEFAULT_FILE_MAX_MB = 50;
@@ -13,15 +13,15 @@ export const FILE_MAX_MB_CEILING = 1024;
 
 const MB = 1024 * 1024;
 
-const settingsSchema = {
+const settingsSchema = (z: SettingsKit) => ({
   multiple: z.optional(z.boolean()),
   /** The largest file, in MB (50 unless set). */
   max: z.optional(z.int().check(z.minimum(1, say(messages.fileSizeLimit(FILE_MAX_MB_CEILING))), z.maximum(FILE_MAX_MB_CEILING, say(messages.fileSizeLimit(FILE_MAX_MB_CEILING))))),
   /** The types a file may be, by content (any when unset). */
   allowedTypes: z.optional(z.array(z.enum(fileTypeKeys))),
-};
+});
 
-type FileField = FieldWith<typeof settingsSchema>;
+type FileField = FieldWith<ReturnType<typeof settingsSchema>>;
 
 /** The largest file a field takes, in bytes. */
 export const fileSizeLimit = (field: FieldDefinition): number => ((field as FileField).max ?? DEFAULT_FILE_MAX_MB) * MB;

@@ -1,4 +1,3 @@
-import * as z from 'zod/mini';
 import { fractionDigits, formatDecimal, parseDecimal } from '../kernel/decimal';
 import { defineFieldKind, fail, ok } from '../kernel/field-kind';
 import { asIs, fromText, limitProblems } from '../kernel/kind-parts';
@@ -16,7 +15,7 @@ export default defineFieldKind({
   key: 'integer',
   labels: { ru: 'Целое число', en: 'Whole number' },
   order: 30,
-  settingsSchema: { default: z.optional(z.number()), min: z.optional(z.int()), max: z.optional(z.int()) },
+  settingsSchema: (z) => ({ default: z.optional(z.number()), min: z.optional(z.int()), max: z.optional(z.int()) }),
   parse(raw, field) {
     const value = parseInteger(raw);
     if (value === undefined) return fail(messages.notInteger);

@@ -1,4 +1,3 @@
-import * as z from 'zod/mini';
 import { defineFieldKind, fail, ok } from '../kernel/field-kind';
 import { fromText } from '../kernel/kind-parts';
 import { messages } from '../kernel/messages';
@@ -48,7 +47,7 @@ export default defineFieldKind({
   key: 'phone',
   labels: { ru: 'Телефон', en: 'Phone' },
   order: 110,
-  settingsSchema: { default: z.optional(z.string()) },
+  settingsSchema: (z) => ({ default: z.optional(z.string()) }),
   parse(raw) {
     const phone = typeof raw === 'string' || typeof raw === 'number' ? normalizePhone(String(raw)) : undefined;
     return phone === undefined ? fail(messages.notPhone) : ok(phone);

@@ -1,4 +1,3 @@
-import * as z from 'zod/mini';
 import { defineFieldKind, fail, ok } from '../kernel/field-kind';
 import { asIs } from '../kernel/kind-parts';
 import { messages, say } from '../kernel/messages';
@@ -6,7 +5,6 @@ import { parseInteger } from './integer';
 
 const stars = 5;
 const isRating = (value: number | undefined): value is number => value !== undefined && value >= 1 && value <= stars;
-const rating = z.int().check(z.refine(isRating, say(messages.notRating)));
 
 /** A whole number of stars, 1–5 ("4", 4), or undefined. */
 function parseRating(raw: unknown): number | undefined {
@@ -19,7 +17,7 @@ export default defineFieldKind({
   key: 'rating',
   labels: { ru: 'Оценка (1–5)', en: 'Rating (1–5)' },
   order: 85,
-  settingsSchema: { default: z.optional(rating) },
+  settingsSchema: (z) => ({ default: z.optional(z.int().check(z.refine(isRating, say(messages.notRating)))) }),
   parse(raw) {
     const value = parseRating(raw);
     return value === undefined ? fail(messages.notRating) : ok(value);

@@ -1,15 +1,13 @@
-import * as z from 'zod/mini';
 import { defineFieldKind } from '../kernel/field-kind';
 import { acceptObjectId, parseChoice } from '../kernel/kind-parts';
 import { messages } from '../kernel/messages';
-import { typeKeySchema } from '../kernel/schemas';
 
 /** «Ссылка на карточку»: the id of a card of one of the `targets` types, or (`multiple`) several. */
 export default defineFieldKind({
   key: 'reference',
   labels: { ru: 'Ссылка на карточку', en: 'Card reference' },
   order: 140,
-  settingsSchema: { targets: z.array(typeKeySchema), multiple: z.optional(z.boolean()) },
+  settingsSchema: (z) => ({ targets: z.array(z.typeKey), multiple: z.optional(z.boolean()) }),
   parse: (raw, field) => parseChoice(raw, { multiple: field.multiple === true, accept: acceptObjectId, invalid: messages.notReference }),
   filter: { operators: ['equals', 'in'] },
   index: { unique: (field) => field.multiple !== true, sortable: false },

@@ -1,4 +1,3 @@
-import * as z from 'zod/mini';
 import { defineFieldKind, fail, ok } from '../kernel/field-kind';
 import { fromText, wordsAndNumbers } from '../kernel/kind-parts';
 import { messages } from '../kernel/messages';
@@ -10,7 +9,7 @@ export default defineFieldKind({
   key: 'tags',
   labels: { ru: 'Метки', en: 'Tags' },
   order: 130,
-  settingsSchema: { default: z.optional(z.array(z.string())) },
+  settingsSchema: (z) => ({ default: z.optional(z.array(z.string())) }),
   settingHints: { default: { ru: 'Через запятую', en: 'Comma-separated' } },
   parse(raw) {
     const items: unknown[] | undefined = typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? raw : undefined;

@@ -1,4 +1,3 @@
-import * as z from 'zod/mini';
 import { defineFieldKind, fail, ok } from '../kernel/field-kind';
 import { fromText, wordsAndNumbers } from '../kernel/kind-parts';
 import { messages } from '../kernel/messages';
@@ -10,7 +9,7 @@ export default defineFieldKind({
   key: 'url',
   labels: { ru: 'Адрес сайта', en: 'Web address' },
   order: 120,
-  settingsSchema: { default: z.optional(z.string()) },
+  settingsSchema: (z) => ({ default: z.optional(z.string()) }),
   parse(raw) {
     const text = typeof raw === 'string' ? raw.trim() : '';
     const address = /^[a-z][a-z\d+.-]*:\/\//i.test(text) ? text : `https://${text}`;

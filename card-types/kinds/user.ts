@@ -7,7 +7,7 @@ export default defineFieldKind({
   key: 'user',
   labels: { ru: 'Пользователь', en: 'User' },
   order: 150,
-  settingsSchema: {},
+  settingsSchema: () => ({}),
   parse: (raw) => parseChoice(raw, { multiple: false, accept: acceptObjectId, invalid: messages.notUser }),
   filter: { operators: ['equals', 'in'] },
   index: { unique: true, sortable: false },

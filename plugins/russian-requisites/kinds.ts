@@ -34,7 +34,7 @@ function requisiteKind(spec: {
     key: spec.key,
     labels: spec.labels,
     order: spec.order,
-    settingsSchema: {},
+    settingsSchema: () => ({}),
     parse(raw) {
       const value = compact(raw)?.toUpperCase();
       if (value === undefined) return fail(messages.notText);

@@ -3,6 +3,7 @@ import type { Actor } from '../access/actor';
 import { GraphQLScalarType, Kind } from 'graphql';
 import { JSONObjectResolver } from 'graphql-scalars';
 import { cardTargets, fieldKinds, type CardTypeDefinition, type FieldDefinition } from '../../../card-types';
+import { settingsSchemaOf } from '../../../card-types/definitions';
 import { findCardType, listCardTypes } from '../card-types/registry';
 import type { GraphQLContext } from '../graphql/context';
 import { requireActor } from '../graphql/guards';
@@ -32,7 +33,11 @@ async function cardsByIds(actor: Actor, ids: string[]) {
 function withoutNulls(input: unknown): unknown {
   if (Array.isArray(input)) return input.map(withoutNulls);
   if (input === null || typeof input !== 'object') return input;
-  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== null).map(([key, value]) => [key, withoutNulls(value)]));
+  return Object.fromEntries(
+    Object.entries(input)
+      .filter(([, value]) => value !== null)
+      .map(([key, value]) => [key, withoutNulls(value)]),
+  );
 }
 
 // One loader per request, so a page of cards costs one query for all referenced titles.
@@ -334,7 +339,7 @@ export const cardsModule: GraphQLModule = {
       cardTypeChangePreview: async (_p, { definition }: { definition: object }, context) => previewCardTypeChange(await requireActor(context), withoutNulls(definition)),
       fieldKinds: async (_p, _a, context) => {
         await requireActor(context);
-        return fieldKinds().map((kind) => ({ key: kind.key, labels: kind.labels, settings: Object.keys(kind.settingsSchema) }));
+        return fieldKinds().map((kind) => ({ key: kind.key, labels: kind.labels, settings: Object.keys(settingsSchemaOf(kind)) }));
       },
     },
     Mutation: {
@@ -345,7 +350,8 @@ export const cardsModule: GraphQLModule = {
       restoreCard: async (_p, { id }: Id, context) => setCardTrashed(await serviceContext(context), id, false),
       purgeCard: async (_p, { id }: Id, context) => purgeCard(await serviceContext(context), id),
       createCardType: async (_p, { definition }: { definition: object }, context) => saveCardTypeDefinition(await requireActor(context), withoutNulls(definition), { isNew: true }),
-      updateCardType: async (_p, { definition }: { definition: object }, context) => saveCardTypeDefinition(await requireActor(context), withoutNulls(definition), { isNew: false }),
+      updateCardType: async (_p, { definition }: { definition: object }, context) =>
+        saveCardTypeDefinition(await requireActor(context), withoutNulls(definition), { isNew: false }),
     },
     CardConnection: {
       // Counted only when asked for: a count costs a scan of the folder's index range.

@@ -1,14 +1,7 @@
 import mongoose from 'mongoose';
 import type { Actor } from '../access/actor';
-import {
-  checkFieldValue,
-  customizableFieldProperties,
-  validateCardTypeDefinition,
-  type CardTypeDefinition,
-  type FieldDefinition,
-  type RelatedTab,
-  type StoredValue,
-} from '../../../card-types';
+import { checkFieldValue, customizableFieldProperties, type CardTypeDefinition, type FieldDefinition, type RelatedTab, type StoredValue } from '../../../card-types';
+import { validateCardTypeDefinition } from '../../../card-types/definitions';
 import { recordAudit } from '../audit/service';
 import { patternHazard } from '../card-types/pattern-safety';
 import { listCardTypes, findCardType, saveCardType, setHistoryEnabled } from '../card-types/registry';
@@ -184,7 +177,13 @@ const notDerived = ['label', 'help', 'section', 'order', 'listed', 'origin', 'cu
 function derivationShape(definition: CardTypeDefinition): string {
   const fields = [...definition.fields]
     .sort((a, b) => a.key.localeCompare(b.key))
-    .map((field) => Object.fromEntries(Object.entries(field).filter(([property]) => !notDerived.includes(property)).sort(([a], [b]) => a.localeCompare(b))));
+    .map((field) =>
+      Object.fromEntries(
+        Object.entries(field)
+          .filter(([property]) => !notDerived.includes(property))
+          .sort(([a], [b]) => a.localeCompare(b)),
+      ),
+    );
   return JSON.stringify({ name: definition.names.ru, titleTemplate: definition.titleTemplate, fields });
 }
 

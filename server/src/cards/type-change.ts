@@ -6,18 +6,8 @@
  */
 import type { ClientSession } from 'mongoose';
 import { Types } from 'mongoose';
-import {
-  fieldChangePlanner,
-  isEmptyValue,
-  valueChanges,
-  type CardTypeDefinition,
-  type DuplicateGroup,
-  type FieldDefinition,
-  type FieldChangePlanner,
-  type Locale,
-  type StoredValue,
-  type ValueFailure,
-} from '../../../card-types';
+import { isEmptyValue, type CardTypeDefinition, type FieldDefinition, type Locale, type StoredValue } from '../../../card-types';
+import { fieldChangePlanner, valueChanges, type DuplicateGroup, type FieldChangePlanner, type ValueFailure } from '../../../card-types/definitions';
 import { buildActor } from '../access/actor';
 import { CardTypeRecord } from '../card-types/registry';
 import { defineJob } from '../jobs/define';
@@ -75,7 +65,9 @@ interface ValueGroup {
  */
 async function valueGroups(typeKey: string, key: string): Promise<ValueGroup[]> {
   const groups = new Map<string, ValueGroup>();
-  const cursor = Card.find(liveCards(typeKey), { [`values.${key}`]: 1, _id: 0 }).lean<Pick<CardDoc, 'values'>>().cursor({ batchSize: 2000 });
+  const cursor = Card.find(liveCards(typeKey), { [`values.${key}`]: 1, _id: 0 })
+    .lean<Pick<CardDoc, 'values'>>()
+    .cursor({ batchSize: 2000 });
   for await (const card of cursor) {
     const value = card.values?.[key] ?? null;
     const id = JSON.stringify(value);
@@ -91,7 +83,13 @@ async function valueGroups(typeKey: string, key: string): Promise<ValueGroup[]> 
  * grouped (a new field has none, so the cards are only counted, from an index), each distinct
  * value is planned once, and the first page of each list is read by value. `planFieldChange` of the kernel gives the same answer card by card.
  */
-export async function planFieldOverCards(typeKey: string, from: FieldDefinition | undefined, to: FieldDefinition, locale: Locale, fill: StoredValue | undefined): Promise<FieldChangeReport | null> {
+export async function planFieldOverCards(
+  typeKey: string,
+  from: FieldDefinition | undefined,
+  to: FieldDefinition,
+  locale: Locale,
+  fill: StoredValue | undefined,
+): Promise<FieldChangeReport | null> {
   const planner = fieldChangePlanner(from, to, { locale, fill });
   const report: FieldChangeReport = {
     key: to.key,
@@ -155,10 +153,16 @@ async function listFirstPages(
 ): Promise<void> {
   const path = `values.${key}`;
   const read = (values: unknown[], limit: number) =>
-    Card.find(holding(typeKey, key, values), { [path]: 1 }).sort({ _id: 1 }).limit(limit).lean<Pick<CardDoc, '_id' | 'values'>[]>();
+    Card.find(holding(typeKey, key, values), { [path]: 1 })
+      .sort({ _id: 1 })
+      .limit(limit)
+      .lean<Pick<CardDoc, '_id' | 'values'>[]>();
   if (found.failing.length > 0) {
     const reasons = new Map(found.failing.map((failure) => [JSON.stringify(failure.value), failure.reason]));
-    const cards = await read(found.failing.slice(0, REPORT_PAGE).map((failure) => failure.value), REPORT_PAGE);
+    const cards = await read(
+      found.failing.slice(0, REPORT_PAGE).map((failure) => failure.value),
+      REPORT_PAGE,
+    );
     report.failures = cards.map((card) => {
       const value = card.values?.[key];
       return { cardId: String(card._id), value, reason: reasons.get(JSON.stringify(value ?? null)) ?? (planner.apply(value) as { error: string }).error };
@@ -169,7 +173,10 @@ async function listFirstPages(
     const page = found.repeated.slice(0, REPORT_PAGE);
     const groupOf = new Map(page.flatMap((holder, index) => holder.raw.map((raw) => [JSON.stringify(raw ?? null), index] as const)));
     const groups: DuplicateGroup[] = page.map((holder) => ({ value: holder.value, cardIds: [] }));
-    for (const card of await read(page.flatMap((holder) => holder.raw), DUPLICATE_IDS)) {
+    for (const card of await read(
+      page.flatMap((holder) => holder.raw),
+      DUPLICATE_IDS,
+    )) {
       const index = groupOf.get(JSON.stringify(card.values?.[key] ?? null));
       if (index !== undefined) groups[index].cardIds.push(String(card._id));
     }
@@ -264,14 +271,10 @@ export const typeChangeJob = defineJob<TypeChangeParams, TypeChangeResult, Check
  * meanwhile is never overwritten: the batch is read again). A card whose values change gets a new
  * version and a history entry; one whose title or search text only follows the type keeps its version.
  */
-async function writeBatch(
-  type: CardTypeDefinition,
-  rewrite: CardRewriter,
-  ids: Types.ObjectId[],
-  counted: { kept: number },
-  session: ClientSession,
-): Promise<BatchedCardWrite[]> {
-  const cards = await Card.find({ _id: { $in: ids }, typeKey: type.key }).session(session).lean<CardDoc[]>();
+async function writeBatch(type: CardTypeDefinition, rewrite: CardRewriter, ids: Types.ObjectId[], counted: { kept: number }, session: ClientSession): Promise<BatchedCardWrite[]> {
+  const cards = await Card.find({ _id: { $in: ids }, typeKey: type.key })
+    .session(session)
+    .lean<CardDoc[]>();
   const writes: BatchedCardWrite[] = [];
   const operations = [];
   for (const card of cards) {

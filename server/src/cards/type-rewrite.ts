@@ -1,5 +1,6 @@
 import type { ClientSession } from 'mongoose';
-import { checkFieldValue, fieldChangePlanner, isEmptyValue, type CardValues, type FieldDefinition, type StoredValue } from '../../../card-types';
+import { checkFieldValue, isEmptyValue, type CardValues, type FieldDefinition, type StoredValue } from '../../../card-types';
+import { fieldChangePlanner } from '../../../card-types/definitions';
 import { Job, type JobDoc } from '../jobs/model';
 
 /** The job type that applies a saved card type change to the type's cards (cards/type-change.ts). */

@@ -1,4 +1,4 @@
-import { mergeCodeAndAdminDefinition } from '../../../card-types';
+import { mergeCodeAndAdminDefinition } from '../../../card-types/definitions';
 import { builtInCardTypes } from '../../../card-types/built-in';
 import { findCardType, listCardTypes, saveCardType } from '../card-types/registry';
 import type { Logger } from '../logger';
@@ -14,7 +14,10 @@ export async function syncCardTypes(logger: Logger): Promise<void> {
     const stored = await findCardType(code.key);
     const { definition, kindChanges } = mergeCodeAndAdminDefinition(code, stored ?? undefined);
     if (kindChanges.length > 0) {
-      logger.warn({ cardType: code.key, fields: kindChanges.map((c) => `${c.key}: ${c.from.kind} → ${c.to.kind}`) }, 'code changed field kinds; stored values are kept as they are');
+      logger.warn(
+        { cardType: code.key, fields: kindChanges.map((c) => `${c.key}: ${c.from.kind} → ${c.to.kind}`) },
+        'code changed field kinds; stored values are kept as they are',
+      );
     }
     if (JSON.stringify(definition) !== JSON.stringify(stored)) {
       await saveCardType(definition);

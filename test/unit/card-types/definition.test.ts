@@ -1,10 +1,6 @@
 import { expect } from 'chai';
-import {
-  orderedFields,
-  validateCardTypeDefinition,
-  visibleFields,
-  type CardTypeDefinition,
-} from '../../../card-types';
+import { orderedFields, visibleFields, type CardTypeDefinition } from '../../../card-types';
+import { validateCardTypeDefinition } from '../../../card-types/definitions';
 import { builtInCardTypes } from '../../../card-types/built-in';
 import { label } from './fixtures';
 

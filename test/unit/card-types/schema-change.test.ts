@@ -1,11 +1,6 @@
 import { expect } from 'chai';
-import {
-  canConvertKind,
-  mergeCodeAndAdminDefinition,
-  planFieldChange,
-  type CardTypeDefinition,
-  type FieldDefinition,
-} from '../../../card-types';
+import { type CardTypeDefinition, type FieldDefinition } from '../../../card-types';
+import { canConvertKind, mergeCodeAndAdminDefinition, planFieldChange } from '../../../card-types/definitions';
 import { builtInCardTypes } from '../../../card-types/built-in';
 import { label } from './fixtures';
 
@@ -117,9 +112,7 @@ describe('schema changes: kinds', () => {
     const plan = planFieldChange(moment, { ...moment, kind: 'date' }, cards('2024-03-01T00:00:00.000Z', '2024-03-01T10:30:00.000Z'));
     expect(plan.updates).to.deep.equal([{ cardId: 'c1', value: '2024-03-01' }]);
     expect(plan.failures).to.deep.equal([{ cardId: 'c2', value: '2024-03-01T10:30:00.000Z', reason: 'Время будет потеряно' }]);
-    expect(planFieldChange({ ...moment, kind: 'date' }, moment, cards('2024-03-01')).updates).to.deep.equal([
-      { cardId: 'c1', value: '2024-03-01T00:00:00.000Z' },
-    ]);
+    expect(planFieldChange({ ...moment, kind: 'date' }, moment, cards('2024-03-01')).updates).to.deep.equal([{ cardId: 'c1', value: '2024-03-01T00:00:00.000Z' }]);
   });
 
   it('reports values longer than a lowered limit', () => {

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { readdirSync } from 'node:fs';
-import { checkFieldValue, fieldKinds, filterOperators, formatValue, isMultiValued, kindOf, validateCardTypeDefinition, type FieldDefinition } from '../../../card-types';
+import { checkFieldValue, fieldKinds, filterOperators, formatValue, isMultiValued, kindOf, type FieldDefinition } from '../../../card-types';
+import { settingsSchemaOf, validateCardTypeDefinition } from '../../../card-types/definitions';
 import requisiteKinds from '../../../plugins/russian-requisites/kinds';
 import { label } from '../card-types/fixtures';
 
@@ -56,7 +57,7 @@ describe('field kinds: the contract every kind keeps', () => {
 
       it('says whether a value is a list the same way on server and client (multiple only when the field says so)', () => {
         expect(isMultiValued(field)).to.equal(kind.multiple(field));
-        if ('multiple' in kind.settingsSchema) {
+        if ('multiple' in settingsSchemaOf(kind)) {
           expect(isMultiValued({ ...field, multiple: false })).to.equal(false);
           expect(isMultiValued({ ...field, multiple: true })).to.equal(true);
         }

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { canConvertKind, findFieldKind, formatValue, planFieldChange, validateCardTypeDefinition, type FieldDefinition } from '../../../card-types';
+import { findFieldKind, formatValue, type FieldDefinition } from '../../../card-types';
+import { canConvertKind, planFieldChange, validateCardTypeDefinition } from '../../../card-types/definitions';
 import { check, label, typeWith } from '../card-types/fixtures';
 
 /** «Оценка (1–5)», the kind added as card-types/kinds/rating.ts with client/src/field-kinds/rating.vue and nothing else. */

@@ -9,16 +9,16 @@ import {
   checkFieldValue,
   kindOf,
   referenceFieldsTo as kernelReferenceFields,
-  validateCardTypeDefinition,
   type CustomizableFieldProperty,
   type CustomizableTypeProperty,
   type Locale,
   type RequiredFor,
 } from '../../../../card-types';
+import { settingsSchemaOf, validateCardTypeDefinition } from '../../../../card-types/definitions';
 import type { CardTypeDef, FieldDef, Localized, RelatedTabDef } from '../../workspace/api';
 
 /** Whether fields of `kind` have the setting `name` (`min`, `options`, `targets` …). */
-export const hasSetting = (kind: string, name: string): boolean => name in kindOf({ kind }).settingsSchema;
+export const hasSetting = (kind: string, name: string): boolean => name in settingsSchemaOf(kindOf({ kind }));
 
 export type Origin = 'code' | 'admin';
 
@@ -142,7 +142,31 @@ function defaultText(field: FieldDef): { text: string; list: string[] } {
 }
 
 /** What the draft models of a field; any other property is a setting it keeps as it is. */
-const modelled = new Set(['key', 'kind', 'label', 'required', 'requiredFor', 'unique', 'help', 'section', 'order', 'listed', 'hidden', 'origin', 'customized', 'default', 'min', 'max', 'pattern', 'patternMessage', 'options', 'multiple', 'targets', 'allowedTypes', 'scale']);
+const modelled = new Set([
+  'key',
+  'kind',
+  'label',
+  'required',
+  'requiredFor',
+  'unique',
+  'help',
+  'section',
+  'order',
+  'listed',
+  'hidden',
+  'origin',
+  'customized',
+  'default',
+  'min',
+  'max',
+  'pattern',
+  'patternMessage',
+  'options',
+  'multiple',
+  'targets',
+  'allowedTypes',
+  'scale',
+]);
 
 const textOf = (value: unknown): string => (value === undefined || value === null ? '' : String(value));
 const listOf = <T>(value: unknown): T[] => (Array.isArray(value) ? (value as T[]) : []);
@@ -195,7 +219,13 @@ export function typeDraft(definition: StoredDefinition): TypeDraft {
     origin: definition.origin ?? 'admin',
     customized: definition.customized,
     fields,
-    relatedTabs: (definition.relatedTabs ?? []).map((tab) => ({ key: tab.key, label: copyText(tab.label), cardType: tab.cardType, referenceField: tab.referenceField, origin: tab.origin })),
+    relatedTabs: (definition.relatedTabs ?? []).map((tab) => ({
+      key: tab.key,
+      label: copyText(tab.label),
+      cardType: tab.cardType,
+      referenceField: tab.referenceField,
+      origin: tab.origin,
+    })),
   };
 }
 
@@ -209,13 +239,21 @@ export const isCodeField = (field: FieldDraft, type: TypeDraft): boolean => fiel
 function setting(schema: ZodMiniType, text: string): unknown {
   const value = text.trim();
   if (value === '') return undefined;
-  const candidates: unknown[] = [value, Number(value), value === 'true' || (value === 'false' ? false : undefined), value.split(',').map((item) => item.trim()).filter(Boolean)];
+  const candidates: unknown[] = [
+    value,
+    Number(value),
+    value === 'true' || (value === 'false' ? false : undefined),
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  ];
   return candidates.find((candidate) => candidate !== undefined && !Number.isNaN(candidate) && schema.safeParse(candidate).success) ?? value;
 }
 
 /** The kind's settings from the draft: only those the kind has. */
 function settingsOf(field: FieldDraft): Record<string, unknown> {
-  const schema = kindOf(field).settingsSchema;
+  const schema = settingsSchemaOf(kindOf(field));
   const out: Record<string, unknown> = Object.fromEntries(Object.entries(field.extra).filter(([name]) => schema[name]));
   const put = (name: string, value: () => unknown) => {
     if (schema[name]) out[name] = value();
@@ -338,7 +376,10 @@ export function fieldKeyFrom(label: string, taken: ReadonlySet<string>): string 
 
 /** Reference fields of `typeKey` that point to cards of `targetKey`: the choices for a related tab. */
 export function referenceFieldsTo(typeKey: string, targetKey: string, types: readonly StoredDefinition[]): FieldDef[] {
-  return kernelReferenceFields(types.find((candidate) => candidate.key === typeKey), targetKey);
+  return kernelReferenceFields(
+    types.find((candidate) => candidate.key === typeKey),
+    targetKey,
+  );
 }
 
 /** The draft's field as the workspace's form components take it. */

@@ -91,7 +91,10 @@ try {
   const signIn = await fetch(`${url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json', 'x-forwarded-proto': 'https' },
-    body: JSON.stringify({ query: 'mutation ($login: String!, $password: String!) { signIn(login: $login, password: $password) { user { login } } }', variables: { login: 'admin', password } }),
+    body: JSON.stringify({
+      query: 'mutation ($login: String!, $password: String!) { signIn(login: $login, password: $password) { user { login } } }',
+      variables: { login: 'admin', password },
+    }),
   });
   const signedIn = await signIn.json();
   check(signedIn.data?.signIn?.user?.login === 'admin', `the administrator signs in with that password (${JSON.stringify(signedIn.errors ?? 'ok')})`);

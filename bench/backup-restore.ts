@@ -48,7 +48,9 @@ async function withPeakRss<T>(work: () => Promise<T>): Promise<{ result: T; befo
 /** Two chained history entries per generated card, and each card read by Наталья (a receipt). */
 async function addHistoryAndReads(folderId: string): Promise<void> {
   const [author, reader] = await Promise.all([User.findOne({ loginKey: 'tgoncharenko' }).lean(), User.findOne({ loginKey: 'nvakulenko' }).lean()]);
-  const cursor = Card.find({ folderId: new Types.ObjectId(folderId) }, { _id: 1, typeKey: 1, folderId: 1, values: 1, createdAt: 1, updatedAt: 1 }).lean().cursor({ batchSize: 2000 });
+  const cursor = Card.find({ folderId: new Types.ObjectId(folderId) }, { _id: 1, typeKey: 1, folderId: 1, values: 1, createdAt: 1, updatedAt: 1 })
+    .lean()
+    .cursor({ batchSize: 2000 });
   let history: Record<string, unknown>[] = [];
   let reads: Record<string, unknown>[] = [];
   const flush = async () => {
@@ -58,9 +60,23 @@ async function addHistoryAndReads(folderId: string): Promise<void> {
   };
   for await (const card of cursor) {
     const base = { cardId: card._id, typeKey: card.typeKey, folderId: card.folderId, actorId: author!._id, actorName: author!.fullName, ip: '127.0.0.1' };
-    const created = { ...base, seq: 1, at: card.createdAt, action: 'create', changes: [{ key: 'name', label: { ru: 'Наименование', en: 'Name' }, before: null, after: card.values.name, beforeTitles: null, afterTitles: null }], prevHash: GENESIS_HASH };
+    const created = {
+      ...base,
+      seq: 1,
+      at: card.createdAt,
+      action: 'create',
+      changes: [{ key: 'name', label: { ru: 'Наименование', en: 'Name' }, before: null, after: card.values.name, beforeTitles: null, afterTitles: null }],
+      prevHash: GENESIS_HASH,
+    };
     const createdHash = entryHash(created as never);
-    const changed = { ...base, seq: 2, at: new Date(card.createdAt.getTime() + 1000), action: 'update', changes: [{ key: 'phone', label: { ru: 'Телефон', en: 'Phone' }, before: card.values.phone, after: '+7 495 000-00-00', beforeTitles: null, afterTitles: null }], prevHash: createdHash };
+    const changed = {
+      ...base,
+      seq: 2,
+      at: new Date(card.createdAt.getTime() + 1000),
+      action: 'update',
+      changes: [{ key: 'phone', label: { ru: 'Телефон', en: 'Phone' }, before: card.values.phone, after: '+7 495 000-00-00', beforeTitles: null, afterTitles: null }],
+      prevHash: createdHash,
+    };
     history.push({ ...created, hash: createdHash }, { ...changed, hash: entryHash(changed as never) });
     reads.push({ _id: cardReadKey(String(reader!._id), String(card._id)), userId: reader!._id, cardId: card._id, folderId: card.folderId, readUpTo: card.updatedAt, unread: null });
     if (history.length >= 4000) await flush();
@@ -90,7 +106,9 @@ try {
   const backup = backupRun.result;
   const backupMs = Date.now() - started;
   const raw = backup.manifest.collections.reduce((sum, c) => sum + c.data.bytes, 0);
-  console.log(`backup:  ${seconds(backupMs)} — ${backup.documents.toLocaleString('en-US')} documents, archive ${(backup.sizeBytes / 2 ** 20).toFixed(1)} MiB (raw BSON ${(raw / 2 ** 20).toFixed(1)} MiB)`);
+  console.log(
+    `backup:  ${seconds(backupMs)} — ${backup.documents.toLocaleString('en-US')} documents, archive ${(backup.sizeBytes / 2 ** 20).toFixed(1)} MiB (raw BSON ${(raw / 2 ** 20).toFixed(1)} MiB)`,
+  );
   for (const c of backup.manifest.collections.filter((c) => c.documents >= 1000)) console.log(`         ${c.name}: ${c.documents.toLocaleString('en-US')} documents`);
   console.log(`         memory of this process: ${mib(backupRun.before)} before, peak ${mib(backupRun.peak)}`);
 
@@ -99,7 +117,9 @@ try {
   const restoreRun = await withPeakRss(() => restoreArchive(backup.path, { logger, db: target }));
   const report = restoreRun.result;
   const restoreMs = Date.now() - started;
-  console.log(`restore: ${seconds(restoreMs)} — verify archive, ${report.documents.toLocaleString('en-US')} documents, indexes, ${report.history.chains.toLocaleString('en-US')} history chains verified (${report.history.broken.length} broken)`);
+  console.log(
+    `restore: ${seconds(restoreMs)} — verify archive, ${report.documents.toLocaleString('en-US')} documents, indexes, ${report.history.chains.toLocaleString('en-US')} history chains verified (${report.history.broken.length} broken)`,
+  );
   console.log(`         memory of this process: ${mib(restoreRun.before)} before, peak ${mib(restoreRun.peak)}`);
   const compared = ['cards', 'history', 'reads', 'sessions'];
   const [a, b] = await Promise.all([contentHashes(source, compared), contentHashes(target, compared)]);

@@ -119,7 +119,12 @@ const minified = (code: string) => transformSync(code, { loader: 'js', minify: t
 function kernelShare({ kernel, loads }: Build): number {
   const parts = [...new Set(kernel.map((item) => item.part))].sort();
   for (const part of parts) {
-    const code = minified(kernel.filter((item) => item.part === part).map((item) => item.code).join('\n'));
+    const code = minified(
+      kernel
+        .filter((item) => item.part === part)
+        .map((item) => item.code)
+        .join('\n'),
+    );
     console.log(`  ${part.padEnd(40)} ${kb(code.length).padStart(10)} ${kb(gzipped(code)).padStart(10)} gzip`);
   }
   const shares = new Map<string, number>();
@@ -130,7 +135,14 @@ function kernelShare({ kernel, loads }: Build): number {
     console.log(`  loaded by ${page.padEnd(31)} ${kb(share).padStart(21)} gzip (${share} bytes; zod ${zod ? 'in it' : 'not in it'})`);
     shares.set(page, share);
   }
-  const all = gzipped(minified(kernel.filter((item) => !item.part.startsWith('on demand')).map((item) => item.code).join('\n')));
+  const all = gzipped(
+    minified(
+      kernel
+        .filter((item) => !item.part.startsWith('on demand'))
+        .map((item) => item.code)
+        .join('\n'),
+    ),
+  );
   console.log(`the whole kernel in the build (all but on demand, gzipped together): ${kb(all)} gzip (${all} bytes)`);
   return shares.get('every page') ?? 0;
 }

@@ -55,7 +55,14 @@ async function cachedDataset(): Promise<string> {
   return dir;
 }
 
-const counterparty = (fields: object[]) => ({ key: 'counterparty', names: { ru: 'Контрагент', en: 'Counterparty' }, titleTemplate: '{name}', historyEnabled: false, origin: 'code', fields });
+const counterparty = (fields: object[]) => ({
+  key: 'counterparty',
+  names: { ru: 'Контрагент', en: 'Counterparty' },
+  titleTemplate: '{name}',
+  historyEnabled: false,
+  origin: 'code',
+  fields,
+});
 
 printMachine();
 const source = await cachedDataset();
@@ -93,11 +100,15 @@ try {
       job = await Job.findById(pending._id).lean<JobDoc>();
       if (Date.now() - shown > 10_000) {
         shown = Date.now();
-        console.log(`  … ${job?.state}: ${(job?.progress.done ?? 0).toLocaleString('en')} of ${(job?.progress.total ?? 0).toLocaleString('en')} after ${seconds(performance.now() - started)}${job?.error ? ` (${job.error})` : ''}`);
+        console.log(
+          `  … ${job?.state}: ${(job?.progress.done ?? 0).toLocaleString('en')} of ${(job?.progress.total ?? 0).toLocaleString('en')} after ${seconds(performance.now() - started)}${job?.error ? ` (${job.error})` : ''}`,
+        );
       }
     } while (job && !['succeeded', 'failed', 'cancelled'].includes(job.state));
     const took = performance.now() - started;
-    console.log(`background job: ${job?.state}, ${(job?.progress.done ?? 0).toLocaleString('en')} cards in ${seconds(took)} (${Math.round(((job?.progress.done ?? 0) / took) * 1000)} cards/s)`);
+    console.log(
+      `background job: ${job?.state}, ${(job?.progress.done ?? 0).toLocaleString('en')} cards in ${seconds(took)} (${Math.round(((job?.progress.done ?? 0) / took) * 1000)} cards/s)`,
+    );
   }
   const filled = await Card.countDocuments({ typeKey: 'counterparty', 'values.segment': 'малый бизнес' });
   console.log(`cards holding the filled-in value: ${filled.toLocaleString('en')}`);

@@ -57,7 +57,9 @@ try {
     results[size] = percentile(times, 50);
     console.log(`page of 50 sorted by name, filter tags ∋ «опт»: p50 ${ms(percentile(times, 50))}, p99 ${ms(percentile(times, 99))} over ${RUNS} pages`);
     console.log(`round trips per page: ${roundTrips.length} (${roundTrips.join(', ')})`);
-    console.log(`total count of the filtered folder (one more round trip, only when the client asks): p50 ${ms(percentile(countTimes, 50))}, p99 ${ms(percentile(countTimes, 99))}`);
+    console.log(
+      `total count of the filtered folder (one more round trip, only when the client asks): p50 ${ms(percentile(countTimes, 50))}, p99 ${ms(percentile(countTimes, 99))}`,
+    );
     console.log(`index used: ${winning}`);
   }
   console.log(`\nratio p50 at ${SIZES[1].toLocaleString('en')} / at ${SIZES[0].toLocaleString('en')}: ${(results[SIZES[1]] / results[SIZES[0]]).toFixed(2)}×`);

@@ -32,9 +32,21 @@ const run = async (body: Record<string, unknown>) => {
 };
 
 const cpus = os.cpus();
-console.log(`machine: ${cpus[0]?.model ?? 'unknown CPU'} × ${cpus.length}, Node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `machine: ${cpus[0]?.model ?? 'unknown CPU'} × ${cpus.length}, Node ${process.version}, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 try {
-  await run({ createIndexes: 'cards', indexes: [{ key: { folderId: 1, inTrash: 1, title: 1, _id: 1 }, name: 'title' }, { key: { folderId: 1, inTrash: 1, updatedAt: -1, _id: -1 }, name: 'updated' }, { key: { searchKeys: 1 }, name: 'search' }] });
+  await run({
+    createIndexes: 'cards',
+    indexes: [
+      { key: { folderId: 1, inTrash: 1, title: 1, _id: 1 }, name: 'title' },
+      { key: { folderId: 1, inTrash: 1, updatedAt: -1, _id: -1 }, name: 'updated' },
+      { key: { searchKeys: 1 }, name: 'search' },
+    ],
+  });
   const folders = Array.from({ length: FOLDERS }, () => new ObjectId());
   const now = Date.now();
   const loadStart = performance.now();
@@ -42,7 +54,18 @@ try {
     const documents = Array.from({ length: Math.min(BATCH, CARDS - offset) }, (_, j) => {
       const i = offset + j;
       const inn = String(7700000000 + i);
-      return { _id: new ObjectId(), folderId: folders[i % FOLDERS], typeKey: 'counterparty', inTrash: false, title: `ООО «Контрагент ${i}»`, values: { name: `ООО «Контрагент ${i}»`, inn }, searchKeys: [inn], version: 1, createdAt: new Date(now - i * 1000), updatedAt: new Date(now - i * 1000) };
+      return {
+        _id: new ObjectId(),
+        folderId: folders[i % FOLDERS],
+        typeKey: 'counterparty',
+        inTrash: false,
+        title: `ООО «Контрагент ${i}»`,
+        values: { name: `ООО «Контрагент ${i}»`, inn },
+        searchKeys: [inn],
+        version: 1,
+        createdAt: new Date(now - i * 1000),
+        updatedAt: new Date(now - i * 1000),
+      };
     });
     await run({ insert: 'cards', documents, ordered: false });
   }
@@ -65,7 +88,15 @@ try {
   const folderOf = (i: number) => folders[i % FOLDERS];
   const pages: [string, (i: number) => Record<string, unknown>][] = [
     ['first page {folderId, inTrash} sort {title, _id}', (i) => ({ folderId: folderOf(i), inTrash: false })],
-    ['keyset page after card 100 of the folder', (i) => ({ $and: [{ folderId: folderOf(i), inTrash: false }, { $or: [{ title: { $gt: 'ООО «Контрагент 50' } }, { title: 'ООО «Контрагент 50', _id: { $gt: new ObjectId('000000000000000000000000') } }] }] })],
+    [
+      'keyset page after card 100 of the folder',
+      (i) => ({
+        $and: [
+          { folderId: folderOf(i), inTrash: false },
+          { $or: [{ title: { $gt: 'ООО «Контрагент 50' } }, { title: 'ООО «Контрагент 50', _id: { $gt: new ObjectId('000000000000000000000000') } }] },
+        ],
+      }),
+    ],
   ];
   for (const [name, filterOf] of pages) {
     console.log(`${name} (${(CARDS / FOLDERS).toLocaleString('en-US')} cards per folder):`);

@@ -39,7 +39,10 @@ const SECONDS = Number(args.seconds);
 const STREAMS = Number(args.streams);
 const ROOT = path.resolve(args.dbpath);
 /** Scenarios to run, by the start of their names (e.g. "folder page,streams"); all when empty. */
-const ONLY = args.only.split(',').map((name) => name.trim()).filter(Boolean);
+const ONLY = args.only
+  .split(',')
+  .map((name) => name.trim())
+  .filter(Boolean);
 const PROFILE_DIR = path.resolve('data/bench-profiles');
 
 // ---------- the client's queries (client/src/workspace/api.ts, client/src/workspace/live.ts) ----------
@@ -54,7 +57,8 @@ const QUERIES = {
   openCard: `mutation OpenCard($id: ID!) { openCard(id: $id) { ${CARD_FIELDS} } }`,
   updateCard: `mutation UpdateCard($id: ID!, $version: Int!, $values: JSON!) { updateCard(id: $id, version: $version, values: $values) { ${CARD_FIELDS} } }`,
   unreadCounts: 'query UnreadCounts { unreadCounts { folderId count } }',
-  search: 'query Search($query: String!, $libraryId: ID, $first: Int) { search(query: $query, libraryId: $libraryId, first: $first) { exact card { id title typeKey folderId values } } }',
+  search:
+    'query Search($query: String!, $libraryId: ID, $first: Int) { search(query: $query, libraryId: $libraryId, first: $first) { exact card { id title typeKey folderId values } } }',
   signIn: 'mutation SignIn($login: String!, $password: String!) { signIn(login: $login, password: $password) { user { id } } }',
   live: 'subscription Live { live { cardEvent { cardId folderId previousFolderId action actorId actorName } unreadCounts { folderId count } } }',
 };
@@ -102,7 +106,9 @@ function stop(child: ChildProcess): Promise<void> {
 async function startDatabase(dbpath: string, profile: boolean): Promise<{ uri: string; child: ChildProcess }> {
   mkdirSync(dbpath, { recursive: true });
   const profiling = profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(PROFILE_DIR, 'database')}`] : [];
-  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', 'server/src/db/memory/cli.ts', '--port', '0', '--dbpath', dbpath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', 'server/src/db/memory/cli.ts', '--port', '0', '--dbpath', dbpath], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const uri = await new Promise<string>((resolve, reject) => {
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -135,9 +141,12 @@ async function startKartoteka(uri: string, profile: boolean): Promise<{ url: str
     },
   });
   const url = `http://127.0.0.1:${port}`;
-  for (const deadline = Date.now() + 120_000; ; ) {
+  for (const deadline = Date.now() + 120_000; ;) {
     if (child.exitCode !== null) throw new Error('the server exited while starting');
-    const healthy = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    const healthy = await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (healthy) return { url, child };
     if (Date.now() > deadline) throw new Error('the server did not become healthy within 2 minutes');
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -152,7 +161,12 @@ async function startKartoteka(uri: string, profile: boolean): Promise<{ url: str
  */
 function patientUri(uri: string): string {
   const url = new URL(uri);
-  for (const [option, value] of [['connectTimeoutMS', '3600000'], ['socketTimeoutMS', '0'], ['serverSelectionTimeoutMS', '3600000']]) url.searchParams.set(option, value);
+  for (const [option, value] of [
+    ['connectTimeoutMS', '3600000'],
+    ['socketTimeoutMS', '0'],
+    ['serverSelectionTimeoutMS', '3600000'],
+  ])
+    url.searchParams.set(option, value);
   return url.toString();
 }
 
@@ -183,8 +197,23 @@ async function datasetIn(uri: string, dbName: string, cards: number): Promise<Da
   const started = Date.now();
   const seeded = spawnSync(
     process.execPath,
-    ['--import', 'tsx', 'seeds/cli.ts', '--cards', String(shape.cards), '--folders', String(shape.folders), '--users', String(shape.users), '--reader-folders', String(shape.readerFolders)],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, MONGODB_URI: patientUri(withDatabase(uri, dbName)), LOG_LEVEL: 'warn', ADMIN_PASSWORD: 'bench-admin-password' } },
+    [
+      '--import',
+      'tsx',
+      'seeds/cli.ts',
+      '--cards',
+      String(shape.cards),
+      '--folders',
+      String(shape.folders),
+      '--users',
+      String(shape.users),
+      '--reader-folders',
+      String(shape.readerFolders),
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, MONGODB_URI: patientUri(withDatabase(uri, dbName)), LOG_LEVEL: 'warn', ADMIN_PASSWORD: 'bench-admin-password' },
+    },
   );
   if (seeded.status !== 0) throw new Error(`npm run seed failed (${seeded.status})`);
   console.log(`generated in ${((Date.now() - started) / 1000).toFixed(0)} s`);
@@ -197,7 +226,10 @@ async function resetWork(uri: string, dbName: string, dataset: Dataset): Promise
   try {
     const db = client.db(dbName);
     await db.collection('reads').deleteMany({ folderId: new ObjectId(dataset.workFolderId) });
-    const cards = await db.collection('cards').find({ _id: { $in: dataset.workCardIds.map((id) => new ObjectId(id)) } }, { projection: { version: 1 } }).toArray();
+    const cards = await db
+      .collection('cards')
+      .find({ _id: { $in: dataset.workCardIds.map((id) => new ObjectId(id)) } }, { projection: { version: 1 } })
+      .toArray();
     return new Map(cards.map((c) => [String(c._id), Number(c.version)]));
   } finally {
     await client.close();
@@ -208,7 +240,10 @@ async function resetWork(uri: string, dbName: string, dataset: Dataset): Promise
 async function searchTerms(uri: string, dbName: string, dataset: Dataset): Promise<{ inn: string; name: string }> {
   const client = await MongoClient.connect(patientUri(uri));
   try {
-    const card = await client.db(dbName).collection('cards').findOne({ folderId: new ObjectId(dataset.pageFolderId) }, { projection: { values: 1 } });
+    const card = await client
+      .db(dbName)
+      .collection('cards')
+      .findOne({ folderId: new ObjectId(dataset.pageFolderId) }, { projection: { values: 1 } });
     return { inn: String(card!.values.inn), name: String(card!.values.name) };
   } finally {
     await client.close();
@@ -228,7 +263,9 @@ async function backgroundJobsDone(uri: string, dbName: string): Promise<void> {
     for (;;) {
       const active = await jobs.find({ state: { $in: ['queued', 'running'] } }, { projection: { type: 1, progress: 1 } }).toArray();
       if (active.length === 0) break;
-      const line = active.map((job) => `${String(job.type)} ${Number(job.progress?.done ?? 0).toLocaleString('en')}/${Number(job.progress?.total ?? 0).toLocaleString('en')}`).join(', ');
+      const line = active
+        .map((job) => `${String(job.type)} ${Number(job.progress?.done ?? 0).toLocaleString('en')}/${Number(job.progress?.total ?? 0).toLocaleString('en')}`)
+        .join(', ');
       if (!said) console.log('waiting for the background jobs the server started (once per installation):');
       if (line !== said) console.log(`  ${line}`);
       said = line;
@@ -357,7 +394,12 @@ async function openStreams(url: string, dataset: Dataset, count: number): Promis
 }
 
 /** Card changes by a colleague in the reader's folder, one after another, while `during` runs. */
-async function changesDuring<T>(url: string, cookie: string, cards: { id: string; version: number }[], during: () => Promise<T>): Promise<{ result: T; changes: number; msPerChange: number }> {
+async function changesDuring<T>(
+  url: string,
+  cookie: string,
+  cards: { id: string; version: number }[],
+  during: () => Promise<T>,
+): Promise<{ result: T; changes: number; msPerChange: number }> {
   let running = true;
   let changes = 0;
   let spent = 0;
@@ -403,7 +445,8 @@ function summariseProfile(file: string): [string, number][] {
     if (url.includes('/node_modules/')) {
       const name = url.split('/node_modules/').pop()!.split('/');
       const pkg = name[0].startsWith('@') ? `${name[0]}/${name[1]}` : name[0];
-      if (/^(graphql|graphql-yoga|@graphql-yoga\/.*|@envelop\/.*|@graphql-tools\/.*|@whatwg-node\/.*|graphql-jit|@escape\.tech\/.*)$/.test(pkg)) return 'GraphQL (graphql-js, yoga, envelop)';
+      if (/^(graphql|graphql-yoga|@graphql-yoga\/.*|@envelop\/.*|@graphql-tools\/.*|@whatwg-node\/.*|graphql-jit|@escape\.tech\/.*)$/.test(pkg))
+        return 'GraphQL (graphql-js, yoga, envelop)';
       if (/^(mongodb|bson|mongoose|mquery|kareem|mongodb-connection-string-url)$/.test(pkg)) return 'MongoDB driver and mongoose';
       if (/^(koa|@koa\/.*|koa-.*|helmet|cookies|keygrip|pino.*)$/.test(pkg)) return 'Koa, cookies, logging';
       if (/^@casl\/|^@ucast\//.test(pkg)) return 'CASL';
@@ -431,7 +474,9 @@ const total = (areas: [string, number][]) => areas.reduce((sum, [, ms]) => sum +
 
 const fmt = (value: number, digits = 1) => value.toFixed(digits);
 const table = (rows: Measured[]) => {
-  console.log(`  ${'scenario'.padEnd(30)} ${'conn'.padStart(4)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'errors'.padStart(6)} ${'CPU ms/req srv'.padStart(14)} ${'db'.padStart(6)} ${'RSS MB srv'.padStart(10)} ${'db'.padStart(6)} ${'db anon'.padStart(7)}`);
+  console.log(
+    `  ${'scenario'.padEnd(30)} ${'conn'.padStart(4)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'errors'.padStart(6)} ${'CPU ms/req srv'.padStart(14)} ${'db'.padStart(6)} ${'RSS MB srv'.padStart(10)} ${'db'.padStart(6)} ${'db anon'.padStart(7)}`,
+  );
   for (const r of rows) {
     console.log(
       `  ${r.name.padEnd(30)} ${String(r.connections).padStart(4)} ${fmt(r.rps, 0).padStart(8)} ${fmt(r.p50).padStart(7)} ${fmt(r.p99).padStart(7)} ${String(r.errors).padStart(6)} ${fmt(r.serverCpuMs, 2).padStart(14)} ${fmt(r.dbCpuMs, 2).padStart(6)} ${fmt(r.serverRss, 0).padStart(10)} ${fmt(r.dbRss, 0).padStart(6)} ${fmt(r.dbAnon, 0).padStart(7)}`,
@@ -440,7 +485,12 @@ const table = (rows: Measured[]) => {
 };
 
 printMachine();
-console.log(`load average before the run: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (other work on the machine skews these numbers)`);
+console.log(
+  `load average before the run: ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')} (other work on the machine skews these numbers)`,
+);
 console.log('building the server bundle (npm run build:server)…');
 if (spawnSync('npm', ['run', '--silent', 'build:server'], { stdio: 'inherit' }).status !== 0) throw new Error('npm run build:server failed');
 
@@ -465,7 +515,10 @@ for (const size of SIZES) {
       `\n== ${dataset.cards.toLocaleString('en')} cards, ${dataset.folders.toLocaleString('en')} folders, ${dataset.users.toLocaleString('en')} users; ` +
         `the reader reads ${dataset.readerFolders} folders with ${dataset.unread.toLocaleString('en')} unread cards; ${external ? 'MongoDB (MONGODB_URI)' : 'built-in database (db:memory)'}; ${SECONDS} s per scenario`,
     );
-    const page = JSON.stringify({ query: QUERIES.cardPage, variables: { folderId: dataset.pageFolderId, first: 50, after: null, sortBy: 'updatedAt', descending: true, filters: [] } });
+    const page = JSON.stringify({
+      query: QUERIES.cardPage,
+      variables: { folderId: dataset.pageFolderId, first: 50, after: null, sortBy: 'updatedAt', descending: true, filters: [] },
+    });
     await measure(target, { name: 'warm-up', connections: 4, body: page }, 3);
     let next = 0;
     let streamSummary = '';
@@ -477,7 +530,10 @@ for (const size of SIZES) {
       connections: 10,
       setup: (context) => {
         context.card = idle.shift();
-        return JSON.stringify({ query: QUERIES.updateCard, variables: { id: context.card, version: versions.get(context.card as string), values: { notes: `правка ${Date.now()}` } } });
+        return JSON.stringify({
+          query: QUERIES.updateCard,
+          variables: { id: context.card, version: versions.get(context.card as string), values: { notes: `правка ${Date.now()}` } },
+        });
       },
       onResponse: (body, context) => {
         // The new version, or the current one a CONFLICT reports.
@@ -530,12 +586,19 @@ for (const size of SIZES) {
       const files = readdirSync(dir).map((f) => path.join(dir, f));
       const main = files.map((file) => ({ file, areas: summariseProfile(file) })).sort((a, b) => total(b.areas) - total(a.areas))[0];
       if (!main) continue;
-      console.log(`  CPU profile of the ${process} (${fmt(total(main.areas) / 1000)} s busy): ${main.areas.slice(0, 9).map(([key, ms]) => `${key} ${fmt((100 * ms) / total(main.areas), 0)}%`).join(', ')}`);
+      console.log(
+        `  CPU profile of the ${process} (${fmt(total(main.areas) / 1000)} s busy): ${main.areas
+          .slice(0, 9)
+          .map(([key, ms]) => `${key} ${fmt((100 * ms) / total(main.areas), 0)}%`)
+          .join(', ')}`,
+      );
       console.log(`    ${main.file} (open in Chrome DevTools › Performance, or speedscope)`);
     }
   }
 }
 if (pageP50.size >= 2) {
   const [small, large] = [Math.min(...pageP50.keys()), Math.max(...pageP50.keys())];
-  console.log(`\nfolder page p50 at 10 connections: ${large.toLocaleString('en')} cards / ${small.toLocaleString('en')} cards = ${fmt(pageP50.get(large)! / pageP50.get(small)!, 2)}×`);
+  console.log(
+    `\nfolder page p50 at 10 connections: ${large.toLocaleString('en')} cards / ${small.toLocaleString('en')} cards = ${fmt(pageP50.get(large)! / pageP50.get(small)!, 2)}×`,
+  );
 }

@@ -33,10 +33,14 @@ try {
     await page.locator('[data-test="folder-tree"]').waitFor();
     const t0 = Date.now();
     await page.goto(`${server.url}/folders/${folderId}`);
-    await page.locator('[data-test="card-row"]').first().waitFor().catch(async (error: Error) => {
-      await page.screenshot({ path: 'test-artifacts/bench-paint-failure.png' });
-      throw error;
-    });
+    await page
+      .locator('[data-test="card-row"]')
+      .first()
+      .waitFor()
+      .catch(async (error: Error) => {
+        await page.screenshot({ path: 'test-artifacts/bench-paint-failure.png' });
+        throw error;
+      });
     paints.push(Date.now() - t0);
   }
   console.log(`first list paint (navigation → first row), 5 runs: ${paints.join(', ')} ms; median ${[...paints].sort((a, b) => a - b)[2]} ms`);

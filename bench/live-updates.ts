@@ -44,10 +44,20 @@ try {
 
   // A stream may not be listening yet when its response starts: warm up until each has an event,
   // then wait for a marker everywhere, so no warm-up event is still on its way.
-  const create = (name: string) => writer.data<{ createCard: { id: string } }>('mutation($f: ID!, $n: String!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: $n }) { id } }', { f: folder, n: name });
+  const create = (name: string) =>
+    writer.data<{ createCard: { id: string } }>('mutation($f: ID!, $n: String!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: $n }) { id } }', {
+      f: folder,
+      n: name,
+    });
   for (let warmUp = 1; ; warmUp += 1) {
     await create(`ООО «Разминка ${warmUp}»`);
-    if (await Promise.all(streams.map((stream) => stream.waitFor(1, 2000))).then(() => true, () => false)) break;
+    if (
+      await Promise.all(streams.map((stream) => stream.waitFor(1, 2000))).then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
   }
   const marker = (await create('ООО «Метка»')).createCard.id;
   await Promise.all(streams.map((stream) => waitFor(() => stream.received.some((event) => event.cardEvents.cardId === marker), 'the marker on every stream', 60_000)));
@@ -65,7 +75,9 @@ try {
   }
   for (const stream of streams) stream.close();
 
-  console.log(`event delivery, per watcher (${delivery.length} deliveries): p50 ${ms(percentile(delivery, 50))}, p95 ${ms(percentile(delivery, 95))}, max ${ms(Math.max(...delivery))}`);
+  console.log(
+    `event delivery, per watcher (${delivery.length} deliveries): p50 ${ms(percentile(delivery, 50))}, p95 ${ms(percentile(delivery, 95))}, max ${ms(Math.max(...delivery))}`,
+  );
   console.log(`a change reaching all ${WATCHERS} watchers: p50 ${ms(percentile(lastWatcher, 50))}, p95 ${ms(percentile(lastWatcher, 95))}, max ${ms(Math.max(...lastWatcher))}`);
 } finally {
   await server.stop();

@@ -34,7 +34,9 @@ const profileDir = path.join(dbpath, 'profile');
 function startDatabase(profile = false): Promise<Database & { startedIn: number }> {
   const started = performance.now();
   const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'server/src/db/memory/cli.ts', '--port', '0', '--dbpath', path.join(dbpath, 'data')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'server/src/db/memory/cli.ts', '--port', '0', '--dbpath', path.join(dbpath, 'data')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -128,7 +130,18 @@ async function fill(db: Db, size: number): Promise<{ world: World; cardsRate: nu
       const i = offset + j;
       const folderId = i < bigFolderCards ? folders[0]! : folders[1 + (i % (FOLDERS - 1))]!;
       const inn = String(7700000000 + i);
-      return { _id: new ObjectId(), folderId, typeKey: 'counterparty', inTrash: false, title: `ООО «Контрагент ${i}»`, values: { name: `ООО «Контрагент ${i}»`, inn, phone: `+7 495 ${String(i).padStart(7, '0')}` }, searchKeys: [inn], version: 1, createdAt: new Date(now - i * 1000), updatedAt: new Date(now - i * 1000) };
+      return {
+        _id: new ObjectId(),
+        folderId,
+        typeKey: 'counterparty',
+        inTrash: false,
+        title: `ООО «Контрагент ${i}»`,
+        values: { name: `ООО «Контрагент ${i}»`, inn, phone: `+7 495 ${String(i).padStart(7, '0')}` },
+        searchKeys: [inn],
+        version: 1,
+        createdAt: new Date(now - i * 1000),
+        updatedAt: new Date(now - i * 1000),
+      };
     });
     let start = performance.now();
     await cards.insertMany(cardDocs, { ordered: false });
@@ -140,7 +153,14 @@ async function fill(db: Db, size: number): Promise<{ world: World; cardsRate: nu
       if (userId === reader) readerCards.push(card._id);
       return { userId, cardId: card._id, folderId: card.folderId, newToUser: true, changedFields: [], since: new Date() };
     });
-    const entries = cardDocs.map((card) => ({ cardId: card._id, seq: 1, at: card.createdAt, actorId: others[0], action: 'create', changes: [{ key: 'name', from: null, to: card.values.name }] }));
+    const entries = cardDocs.map((card) => ({
+      cardId: card._id,
+      seq: 1,
+      at: card.createdAt,
+      actorId: others[0],
+      action: 'create',
+      changes: [{ key: 'name', from: null, to: card.values.name }],
+    }));
     start = performance.now();
     await unread.insertMany(marks, { ordered: false });
     await history.insertMany(entries, { ordered: false });
@@ -172,7 +192,9 @@ async function measureDrop(db: Db, size: number, ids: ObjectId[]): Promise<void>
   await new Promise((resolve) => setTimeout(resolve, 3000));
   reading = false;
   await reader;
-  console.log(`drop of the ${size.toLocaleString('en-US')} history entries: reply after ${replied.toFixed(0)} ms; findOne({_id}) on cards meanwhile and 3 s after: ${reads} reads, slowest ${slowest.toFixed(1)} ms\n`);
+  console.log(
+    `drop of the ${size.toLocaleString('en-US')} history entries: reply after ${replied.toFixed(0)} ms; findOne({_id}) on cards meanwhile and 3 s after: ${reads} reads, slowest ${slowest.toFixed(1)} ms\n`,
+  );
 }
 
 /** Self time by function and by file, as shares of the busy (non-idle) samples of each profiled process. */
@@ -207,7 +229,12 @@ function summarizeProfile(): void {
 }
 
 const cpus = os.cpus();
-console.log(`machine: ${cpus[0]?.model ?? 'unknown CPU'} × ${cpus.length}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `machine: ${cpus[0]?.model ?? 'unknown CPU'} × ${cpus.length}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 console.log(`database: npm run db:memory -- --dbpath ${path.join(dbpath, 'data')} in its own process; official mongodb driver over TCP on 127.0.0.1`);
 console.log('data per size: N cards, N unread marks (one reader holds min(50,000, N/2)), N history entries\n');
 
@@ -230,29 +257,74 @@ try {
     const unread = client.db(`bench_${size}`).collection('unread');
     const ids = world.readerCards;
     console.log(`== ${size.toLocaleString('en-US')} cards + ${size.toLocaleString('en-US')} marks + ${size.toLocaleString('en-US')} history entries ==`);
-    console.log(`inserts (insertMany × ${BATCH}, cards with 3 indexes):      ${Math.round(cardsRate).toLocaleString('en-US')} docs/s (all three collections: ${Math.round(totalRate).toLocaleString('en-US')} docs/s; ${Math.round(perCpuSecond).toLocaleString('en-US')} docs per database CPU-second)`);
+    console.log(
+      `inserts (insertMany × ${BATCH}, cards with 3 indexes):      ${Math.round(cardsRate).toLocaleString('en-US')} docs/s (all three collections: ${Math.round(totalRate).toLocaleString('en-US')} docs/s; ${Math.round(perCpuSecond).toLocaleString('en-US')} docs per database CPU-second)`,
+    );
     // Warm-up, so the figures measure the server rather than the JIT.
     for (let i = 0; i < 300; i++) await cards.findOne({ _id: ids[random(ids.length)]! });
     const byId = await measure(2000, () => cards.findOne({ _id: ids[random(ids.length)]! }));
     console.log(`point lookup findOne({_id}):                             ${byId.text}`);
     const byIndex = await measure(2000, () => unread.findOne({ userId: world.reader, cardId: ids[random(ids.length)]! }));
     console.log(`indexed point lookup findOne({userId, cardId}):          ${byIndex.text}`);
-    const page = await measure(500, () => cards.find({ folderId: world.folders[random(FOLDERS)]!, inTrash: false }).sort({ title: 1, _id: 1 }).limit(50).toArray());
+    const page = await measure(500, () =>
+      cards
+        .find({ folderId: world.folders[random(FOLDERS)]!, inTrash: false })
+        .sort({ title: 1, _id: 1 })
+        .limit(50)
+        .toArray(),
+    );
     pages[size] = page.p50;
     console.log(`50-card page {folderId, inTrash} sort {title, _id}:      ${page.text}`);
     const deep = await measure(200, () => cards.find({ folderId: world.bigFolder, inTrash: false }).sort({ updatedAt: -1, _id: -1 }).skip(1000).limit(50).toArray());
     console.log(`same, big folder by updatedAt desc, skip 1000:           ${deep.text}`);
-    const middle = await cards.find({ folderId: world.bigFolder, inTrash: false }).sort({ title: 1, _id: 1 }).skip(Math.floor(world.bigFolderCards / 2)).limit(1).next();
-    const keyset = await measure(200, () => cards.find({ $and: [{ folderId: world.bigFolder, inTrash: false }, { $or: [{ title: { $gt: middle!.title } }, { title: middle!.title, _id: { $gt: middle!._id } }] }] }).sort({ title: 1, _id: 1 }).limit(50).toArray());
+    const middle = await cards
+      .find({ folderId: world.bigFolder, inTrash: false })
+      .sort({ title: 1, _id: 1 })
+      .skip(Math.floor(world.bigFolderCards / 2))
+      .limit(1)
+      .next();
+    const keyset = await measure(200, () =>
+      cards
+        .find({ $and: [{ folderId: world.bigFolder, inTrash: false }, { $or: [{ title: { $gt: middle!.title } }, { title: middle!.title, _id: { $gt: middle!._id } }] }] })
+        .sort({ title: 1, _id: 1 })
+        .limit(50)
+        .toArray(),
+    );
     console.log(`keyset page after card ${Math.floor(world.bigFolderCards / 2).toLocaleString('en-US')} of the big folder:       ${keyset.text}`);
     const marks = await measure(500, () => unread.find({ userId: world.reader, cardId: { $in: Array.from({ length: 50 }, () => ids[random(ids.length)]!) } }).toArray());
     console.log(`{userId, cardId: {$in: 50}} (${ids.length.toLocaleString('en-US')} marks of that user):  ${marks.text}`);
     let counted = 0;
     const count = await measure(50, async () => (counted = await cards.countDocuments({ folderId: world.bigFolder, inTrash: false })));
     console.log(`countDocuments of ${counted.toLocaleString('en-US')} index entries (big folder):    ${count.text}`);
-    const bulk = await measure(20, () => unread.bulkWrite(ids.slice(0, 500).map((cardId) => ({ updateOne: { filter: { userId: new ObjectId(), cardId }, update: { $set: { folderId: world.bigFolder }, $setOnInsert: { newToUser: true, changedFields: [], since: new Date() } }, upsert: true } })), { ordered: false }));
+    const bulk = await measure(20, () =>
+      unread.bulkWrite(
+        ids.slice(0, 500).map((cardId) => ({
+          updateOne: {
+            filter: { userId: new ObjectId(), cardId },
+            update: { $set: { folderId: world.bigFolder }, $setOnInsert: { newToUser: true, changedFields: [], since: new Date() } },
+            upsert: true,
+          },
+        })),
+        { ordered: false },
+      ),
+    );
     console.log(`bulkWrite of 500 upserts (new marks):                    ${bulk.text}`);
-    const bulkTxn = await measure(20, () => client.withSession((session) => session.withTransaction(() => unread.bulkWrite(ids.slice(0, 500).map((cardId) => ({ updateOne: { filter: { userId: new ObjectId(), cardId }, update: { $set: { folderId: world.bigFolder }, $setOnInsert: { newToUser: true, changedFields: [], since: new Date() } }, upsert: true } })), { ordered: false, session }))));
+    const bulkTxn = await measure(20, () =>
+      client.withSession((session) =>
+        session.withTransaction(() =>
+          unread.bulkWrite(
+            ids.slice(0, 500).map((cardId) => ({
+              updateOne: {
+                filter: { userId: new ObjectId(), cardId },
+                update: { $set: { folderId: world.bigFolder }, $setOnInsert: { newToUser: true, changedFields: [], since: new Date() } },
+                upsert: true,
+              },
+            })),
+            { ordered: false, session },
+          ),
+        ),
+      ),
+    );
     console.log(`same inside a transaction (the unread fan-out):          ${bulkTxn.text}`);
     const memory = memoryOf(database.child.pid!);
     const status = await client.db('admin').command({ serverStatus: 1 });
@@ -266,7 +338,9 @@ try {
       client = await new MongoClient(database.uri).connect();
       const readyAt = performance.now();
       await client.db(`bench_${size}`).collection('cards').findOne({ _id: ids[0]! });
-      console.log(`restart with everything above stored: URI printed after ${database.startedIn.toFixed(0)} ms (process start included), first query answered ${(performance.now() - readyAt).toFixed(0)} ms later`);
+      console.log(
+        `restart with everything above stored: URI printed after ${database.startedIn.toFixed(0)} ms (process start included), first query answered ${(performance.now() - readyAt).toFixed(0)} ms later`,
+      );
       const after = memoryOf(database.child.pid!);
       console.log(`after restart: RssAnon ${mib(after.rssAnon)}`);
     }

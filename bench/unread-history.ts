@@ -49,7 +49,9 @@ try {
       trips = commands;
     }
     const readRows = await Read.countDocuments({ cardId: card._id });
-    console.log(`update of a card readable by ${READERS} users, history ${label}: p50 ${ms(percentile(times, 50))}, p99 ${ms(percentile(times, 99))}; ${trips.length} round trips (${trips.join(', ')}); read entries for the card: ${readRows}`);
+    console.log(
+      `update of a card readable by ${READERS} users, history ${label}: p50 ${ms(percentile(times, 50))}, p99 ${ms(percentile(times, 99))}; ${trips.length} round trips (${trips.join(', ')}); read entries for the card: ${readRows}`,
+    );
     return percentile(times, 50);
   };
   const type = (await findCardType('counterparty'))!;
@@ -62,14 +64,31 @@ try {
   // ---- one user who sees 200 folders, each with unread cards ----
   const watcher = (await User.create({ login: 'watcher', loginKey: 'watcher', fullName: 'Наблюдатель', departmentId: admin.departmentId, passwordHash })).toObject() as UserDoc;
   const folders = await Folder.insertMany(
-    Array.from({ length: FOLDERS }, (_, i) => ({ libraryId: library._id, name: `Папка ${i}`, accessEntries: [{ principalType: 'user', principalId: watcher._id, level: 'read' }] })),
+    Array.from({ length: FOLDERS }, (_, i) => ({
+      libraryId: library._id,
+      name: `Папка ${i}`,
+      accessEntries: [{ principalType: 'user', principalId: watcher._id, level: 'read' }],
+    })),
   );
   // Cards the watcher has not read yet: (i % 7) + 1 in folder i.
   const unread = folders.flatMap((folder, i) =>
     Array.from({ length: (i % 7) + 1 }, (_, j) => ({
-      typeKey: 'counterparty', folderId: folder._id, libraryId: library._id, title: `Карточка ${i}-${j}`, values: { name: `Карточка ${i}-${j}` },
-      searchText: '', searchKeys: [], version: 1, inTrash: false, trashedAt: null, trashedBy: null,
-      createdBy: admin._id, updatedBy: admin._id, createdAt: new Date(), updatedAt: new Date(), arrivedAt: new Date(),
+      typeKey: 'counterparty',
+      folderId: folder._id,
+      libraryId: library._id,
+      title: `Карточка ${i}-${j}`,
+      values: { name: `Карточка ${i}-${j}` },
+      searchText: '',
+      searchKeys: [],
+      version: 1,
+      inTrash: false,
+      trashedAt: null,
+      trashedBy: null,
+      createdBy: admin._id,
+      updatedBy: admin._id,
+      createdAt: new Date(),
+      updatedAt: new Date(),
+      arrivedAt: new Date(),
     })),
   );
   await Card.insertMany(unread, { lean: true });
@@ -84,7 +103,9 @@ try {
     trips = commands;
     folderCount = result.length;
   }
-  console.log(`\nunread counts for a user seeing ${FOLDERS} folders (${unread.length} unread cards): ${folderCount} folders counted, p50 ${ms(percentile(times, 50))}, p99 ${ms(percentile(times, 99))}, ${trips.length} round trip(s) (${trips.join(', ')})`);
+  console.log(
+    `\nunread counts for a user seeing ${FOLDERS} folders (${unread.length} unread cards): ${folderCount} folders counted, p50 ${ms(percentile(times, 50))}, p99 ${ms(percentile(times, 99))}, ${trips.length} round trip(s) (${trips.join(', ')})`,
+  );
   const t0 = performance.now();
   const { commands: actorTrips } = await countRoundTrips(() => buildActor(watcher, '127.0.0.1'));
   console.log(`building that user's ability once per request: ${ms(performance.now() - t0)}, ${actorTrips.length} round trips (${actorTrips.join(', ')})`);

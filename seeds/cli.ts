@@ -26,7 +26,9 @@ const count = (name: string, text: string | undefined, fallback: number): number
 };
 
 try {
-  const { values } = parseArgs({ options: { cards: { type: 'string' }, folders: { type: 'string' }, users: { type: 'string' }, 'reader-folders': { type: 'string' }, duplicates: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { cards: { type: 'string' }, folders: { type: 'string' }, users: { type: 'string' }, 'reader-folders': { type: 'string' }, duplicates: { type: 'string' } },
+  });
   const cards = count('cards', values.cards, 0);
   const duplicates = count('duplicates', values.duplicates, 0);
   const folders = count('folders', values.folders, 0);

@@ -47,9 +47,7 @@ export function innFromStem(stem: string): string {
  */
 export async function seedDemoCards(logger: Logger): Promise<void> {
   const tatiana = await User.findOne({ loginKey: 'tgoncharenko' }).lean<UserDoc>();
-  const [correspondents, contracts, proposals] = await Promise.all(
-    ['Корреспонденты', 'Договоры 2026', 'Коммерческие предложения'].map((name) => Folder.findOne({ name }).lean()),
-  );
+  const [correspondents, contracts, proposals] = await Promise.all(['Корреспонденты', 'Договоры 2026', 'Коммерческие предложения'].map((name) => Folder.findOne({ name }).lean()));
   if (!tatiana || !correspondents || !contracts || !proposals) return;
   const context = { actor: await buildActor(tatiana, '127.0.0.1'), logger };
   let created = 0;
@@ -74,7 +72,12 @@ export async function seedDemoCards(logger: Logger): Promise<void> {
       await createCard(context, {
         folderId: String(correspondents._id),
         typeKey: 'contact-person',
-        values: { fullName, position, phone: `+7 916 ${String(100 + index).padStart(3, '0')}-00-${String(10 + created % 90).padStart(2, '0')}`, counterparty: String(counterparty._id) },
+        values: {
+          fullName,
+          position,
+          phone: `+7 916 ${String(100 + index).padStart(3, '0')}-00-${String(10 + (created % 90)).padStart(2, '0')}`,
+          counterparty: String(counterparty._id),
+        },
       });
       created += 1;
     }
@@ -82,7 +85,13 @@ export async function seedDemoCards(logger: Logger): Promise<void> {
       await createCard(context, {
         folderId: String(proposals._id),
         typeKey: 'commercial-proposal',
-        values: { number: `КП-${100 + index}`, date: `2026-0${(index % 9) + 1}-15`, counterparty: String(counterparty._id), amount: `${(index + 1) * 125000}.00`, status: ['draft', 'sent', 'accepted', 'rejected'][index % 4] },
+        values: {
+          number: `КП-${100 + index}`,
+          date: `2026-0${(index % 9) + 1}-15`,
+          counterparty: String(counterparty._id),
+          amount: `${(index + 1) * 125000}.00`,
+          status: ['draft', 'sent', 'accepted', 'rejected'][index % 4],
+        },
       });
       created += 1;
     }
@@ -90,7 +99,14 @@ export async function seedDemoCards(logger: Logger): Promise<void> {
       await createCard(context, {
         folderId: String(contracts._id),
         typeKey: 'contract',
-        values: { number: `Д-${2026}-${index + 1}`, date: `2026-0${(index % 9) + 1}-20`, counterparty: String(counterparty._id), subject: 'Поставка оборудования', amount: `${(index + 2) * 310000}.50`, status: index % 2 ? 'active' : 'draft' },
+        values: {
+          number: `Д-${2026}-${index + 1}`,
+          date: `2026-0${(index % 9) + 1}-20`,
+          counterparty: String(counterparty._id),
+          subject: 'Поставка оборудования',
+          amount: `${(index + 2) * 310000}.50`,
+          status: index % 2 ? 'active' : 'draft',
+        },
       });
       created += 1;
     }

@@ -88,7 +88,13 @@ async function administratorId(): Promise<Id> {
  * purpose: 100,000 cards through transactions would take most of an hour). Returns the folder's
  * id; the folder is readable by every user with `grantUserIds` full access.
  */
-export async function generateCounterparties(options: { count: number; folderName: string; libraryName?: string; grantUserIds?: string[]; onProgress?: (done: number) => void }): Promise<string> {
+export async function generateCounterparties(options: {
+  count: number;
+  folderName: string;
+  libraryName?: string;
+  grantUserIds?: string[];
+  onProgress?: (done: number) => void;
+}): Promise<string> {
   const adminId = await administratorId();
   const libraryName = options.libraryName ?? 'Нагрузка';
   const library = (await Library.findOne({ name: libraryName })) ?? (await Library.create({ name: libraryName, order: 99 }));
@@ -153,14 +159,27 @@ export async function generateDataset(shape: DatasetShape, onProgress?: (stage: 
   const started = Date.now();
   const adminId = await administratorId();
   const root = await Department.findOne({ parentId: null }).lean();
-  const departments = await Department.insertMany(Array.from({ length: DEPARTMENTS }, (_, i) => ({ name: `Нагрузка: отдел ${i + 1}`, parentId: i < 4 ? (root?._id ?? null) : null })), { lean: true });
+  const departments = await Department.insertMany(
+    Array.from({ length: DEPARTMENTS }, (_, i) => ({ name: `Нагрузка: отдел ${i + 1}`, parentId: i < 4 ? (root?._id ?? null) : null })),
+    { lean: true },
+  );
   // Nested: every department after the fourth sits under one of the first four.
   await Department.bulkWrite(departments.slice(4).map((d, i) => ({ updateOne: { filter: { _id: d._id }, update: { $set: { parentId: departments[i % 4]._id } } } })));
   const passwordHash = await hashPassword(BENCH_PASSWORD);
   const users = await User.insertMany(
     Array.from({ length: shape.users }, (_, i) => {
       const login = i === 0 ? BENCH_READER : `bench-user-${i}`;
-      return { login, loginKey: login, fullName: i === 0 ? 'Читатель нагрузки' : `Сотрудник ${i}`, email: '', departmentId: departments[i % DEPARTMENTS]._id, passwordHash, active: true, locale: 'ru', ipAllowList: [] };
+      return {
+        login,
+        loginKey: login,
+        fullName: i === 0 ? 'Читатель нагрузки' : `Сотрудник ${i}`,
+        email: '',
+        departmentId: departments[i % DEPARTMENTS]._id,
+        passwordHash,
+        active: true,
+        locale: 'ru',
+        ipAllowList: [],
+      };
     }),
     { lean: true },
   );
@@ -200,7 +219,16 @@ export async function generateDataset(shape: DatasetShape, onProgress?: (stage: 
   });
   // Every tenth folder is a sub-folder of the one before it (same library).
   for (let i = 1; i < folderDocs.length; i += 1) if (i % 10 === 0 && folderDocs[i].libraryId === folderDocs[i - 1].libraryId) folderDocs[i].parentId = folderDocs[i - 1]._id;
-  const work = { _id: new Types.ObjectId(), libraryId: libraries[0]._id, parentId: null, name: 'Рабочая папка читателя', order: 0, inheritsAccess: false, allowedCardTypes: [], defaultCardType: null, accessEntries: [
+  const work = {
+    _id: new Types.ObjectId(),
+    libraryId: libraries[0]._id,
+    parentId: null,
+    name: 'Рабочая папка читателя',
+    order: 0,
+    inheritsAccess: false,
+    allowedCardTypes: [],
+    defaultCardType: null,
+    accessEntries: [
       { principalType: 'user', principalId: reader._id, includeSubdepartments: false, level: 'full' },
       { principalType: 'user', principalId: users[1]._id, includeSubdepartments: false, level: 'edit' },
     ],

@@ -128,7 +128,8 @@ export function fieldChangePlanner(from: FieldDefinition | undefined, to: FieldD
   if (old.key !== to.key) return { ...base, allowed: false, refusal: messages.keyChangeRefused[locale], apply: never };
   const carry = conversion(old.kind, to.kind);
   if (!carry) return { ...base, allowed: false, refusal: messages.kindChangeRefused(kindOf(old).labels, kindOf(to).labels)[locale], apply: never };
-  if (fill === undefined && (from ? dataShape(from) === dataShape(to) : !required)) return { ...base, noOp: true, apply: (value) => ({ value: isEmptyValue(value) ? undefined : (value as StoredValue) }) };
+  if (fill === undefined && (from ? dataShape(from) === dataShape(to) : !required))
+    return { ...base, noOp: true, apply: (value) => ({ value: isEmptyValue(value) ? undefined : (value as StoredValue) }) };
   const normalize = compileField({ ...to, required: false });
   return {
     ...base,

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { checkDraft, fieldKeyFrom, newField, newType, toDefinition, toSentDefinition, typeDraft, typeKeyFrom, type StoredDefinition, type TypeDraft } from '../src/components/card-types/draft';
+import {
+  checkDraft,
+  fieldKeyFrom,
+  newField,
+  newType,
+  toDefinition,
+  toSentDefinition,
+  typeDraft,
+  typeKeyFrom,
+  type StoredDefinition,
+  type TypeDraft,
+} from '../src/components/card-types/draft';
 
 const counterparty: StoredDefinition = {
   key: 'counterparty',

@@ -10,16 +10,14 @@ import { graphql, GraphQLRequestError, request } from '../src/api/graphql';
 
 const Person = graphql(`fragment Person on User { id fullName }`);
 const CardWithPeople = graphql(`fragment CardWithPeople on Card { id title createdBy { ...Person } }`, [Person]);
-const CardWithAuthor = graphql(
-  `query CardWithAuthor($id: ID!) { card(id: $id) { ...CardWithPeople } viewer { user { ...Person } } }`,
-  [CardWithPeople, Person],
-);
+const CardWithAuthor = graphql(`query CardWithAuthor($id: ID!) { card(id: $id) { ...CardWithPeople } viewer { user { ...Person } } }`, [CardWithPeople, Person]);
 
 const fetchMock = vi.fn();
 vi.stubGlobal('fetch', fetchMock);
 afterEach(() => fetchMock.mockReset());
 
-const answer = (payload: unknown, status = 200) => fetchMock.mockResolvedValueOnce(new Response(JSON.stringify(payload), { status, headers: { 'content-type': 'application/json' } }));
+const answer = (payload: unknown, status = 200) =>
+  fetchMock.mockResolvedValueOnce(new Response(JSON.stringify(payload), { status, headers: { 'content-type': 'application/json' } }));
 const sentBody = () => JSON.parse(fetchMock.mock.calls[0][1].body as string) as { query: string; variables: Record<string, unknown> };
 
 describe('typed GraphQL operations', () => {

@@ -35,7 +35,12 @@ const viewer = (login: string, rules: unknown[]) => ({
 describe('the session store', () => {
   it('signs in with the rules the server packed, so the interface offers what the server allows', async () => {
     // Packed CASL rules: [action, subject, conditions]; Татьяна may update cards of one folder.
-    server.request.mockResolvedValueOnce({ signIn: viewer('tgoncharenko', [['read', 'Card'], ['update', 'Card', { folderId: 'f1' }]]) });
+    server.request.mockResolvedValueOnce({
+      signIn: viewer('tgoncharenko', [
+        ['read', 'Card'],
+        ['update', 'Card', { folderId: 'f1' }],
+      ]),
+    });
     const session = useSessionStore();
     await session.signIn('tgoncharenko', 'kartoteka-demo');
     expect(server.request.mock.calls[0][1]).toEqual({ login: 'tgoncharenko', password: 'kartoteka-demo' });
@@ -66,7 +71,14 @@ describe('the folder tree store', () => {
   it('builds each library’s tree, sub-folders under their parents in order, and folds a branch', async () => {
     const folder = (id: string, name: string, parentId: string | null, order: number) => ({ id, libraryId: 'lib', parentId, name, order, myAccess: 'full' });
     server.request.mockResolvedValueOnce({
-      libraries: [{ id: 'lib', name: 'Корреспонденты и контакты', order: 0, folders: [folder('c', 'Контакты', 'a', 1), folder('a', 'Корреспонденты', null, 0), folder('b', 'Архив', 'a', 0)] }],
+      libraries: [
+        {
+          id: 'lib',
+          name: 'Корреспонденты и контакты',
+          order: 0,
+          folders: [folder('c', 'Контакты', 'a', 1), folder('a', 'Корреспонденты', null, 0), folder('b', 'Архив', 'a', 0)],
+        },
+      ],
     });
     const folders = useFoldersStore();
     await folders.load();
@@ -82,10 +94,30 @@ describe('the folder tree store', () => {
   });
 });
 
-const row = (id: string, title: string, updatedAt: string): CardRow => ({ id, typeKey: 'counterparty', title, values: { name: title }, version: 1, createdAt: updatedAt, updatedAt, unread: null, references: [] });
-const page = (rows: CardRow[], hasNextPage: boolean): CardPage => ({ pageInfo: { hasNextPage, endCursor: rows.at(-1)?.id ?? null }, edges: rows.map((node) => ({ cursor: node.id, node })) });
+const row = (id: string, title: string, updatedAt: string): CardRow => ({
+  id,
+  typeKey: 'counterparty',
+  title,
+  values: { name: title },
+  version: 1,
+  createdAt: updatedAt,
+  updatedAt,
+  unread: null,
+  references: [],
+});
+const page = (rows: CardRow[], hasNextPage: boolean): CardPage => ({
+  pageInfo: { hasNextPage, endCursor: rows.at(-1)?.id ?? null },
+  edges: rows.map((node) => ({ cursor: node.id, node })),
+});
 const details = (card: CardRow, folderId: string): CardDetails => ({ ...card, folderId, inTrash: false }) as CardDetails;
-const event = (cardId: string, folderId: string, previousFolderId: string | null = null): CardEvent => ({ cardId, folderId, previousFolderId, action: 'update', actorId: 'u', actorName: 'Татьяна' });
+const event = (cardId: string, folderId: string, previousFolderId: string | null = null): CardEvent => ({
+  cardId,
+  folderId,
+  previousFolderId,
+  action: 'update',
+  actorId: 'u',
+  actorName: 'Татьяна',
+});
 
 describe('the card list store', () => {
   it('loads a folder page by page without repeating a card, and counts the folder', async () => {

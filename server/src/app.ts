@@ -30,7 +30,21 @@ import { buildActor, type Actor } from './access/actor';
 import { requestLocale } from './graphql/context';
 import { metricsEndpoint, type Metrics } from './metrics/metrics';
 
-export const graphqlModules: GraphQLModule[] = [scalarsModule, systemModule, peopleModule, foldersModule, auditModule, cardsModule, unreadModule, historyModule, jobsModule, backupModule, transferModule, filesModule, duplicatesModule];
+export const graphqlModules: GraphQLModule[] = [
+  scalarsModule,
+  systemModule,
+  peopleModule,
+  foldersModule,
+  auditModule,
+  cardsModule,
+  unreadModule,
+  historyModule,
+  jobsModule,
+  backupModule,
+  transferModule,
+  filesModule,
+  duplicatesModule,
+];
 
 /** The Koa application; the middleware order below is the request's path through the server. */
 export function createApp(options: { config: Config; logger: Logger; database: Database; clientDist: string; metrics?: Metrics }): Koa {

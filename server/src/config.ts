@@ -50,9 +50,7 @@ export class ConfigError extends Error {
   }
 }
 
-const booleanFlag = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const booleanFlag = z.enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' }).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 /** A fixed development secret: fine on a developer's machine, refused in production. */
 const DEVELOPMENT_SESSION_SECRET = 'kartoteka-development-secret-not-for-production';
@@ -82,7 +80,12 @@ const environmentSchema = z.object({
   TRUST_PROXY_HOPS: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(1, 'must be 1–10').max(10, 'must be 1–10').default(1),
   CORS_ORIGINS: z
     .string()
-    .transform((text) => text.split(',').map((origin) => origin.trim()).filter(Boolean))
+    .transform((text) =>
+      text
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().refine(isOrigin, 'must be origins like https://app.example.com, separated by commas')))
     .default([]),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
@@ -91,12 +94,12 @@ const environmentSchema = z.object({
   ADMIN_LOGIN: z.string().min(1).default('admin'),
   ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
   SEED_DEMO_DATA: booleanFlag.default(true),
-  REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'must start with redis:// or rediss://').optional(),
-  METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
-  BACKUP_SCHEDULE: z
+  REDIS_URL: z
     .string()
-    .refine(validCron, 'must be a cron expression, e.g. "0 3 * * *" (every day at 03:00)')
+    .regex(/^rediss?:\/\/.+/, 'must start with redis:// or rediss://')
     .optional(),
+  METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  BACKUP_SCHEDULE: z.string().refine(validCron, 'must be a cron expression, e.g. "0 3 * * *" (every day at 03:00)').optional(),
   BACKUP_DIR: z.string().min(1).optional(),
   BACKUP_KEEP: z
     .string()
@@ -111,7 +114,14 @@ const environmentSchema = z.object({
   EXPORT_DAILY_ROWS: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 (no limit) or more').default(0),
   PLUGINS: z
     .string()
-    .transform((text) => (text.trim() === 'none' ? [] : text.split(',').map((name) => name.trim()).filter(Boolean)))
+    .transform((text) =>
+      text.trim() === 'none'
+        ? []
+        : text
+            .split(',')
+            .map((name) => name.trim())
+            .filter(Boolean),
+    )
     .default(['russian-requisites']),
 });
 

@@ -16,7 +16,10 @@ export class AppError extends GraphQLError {
 
 /** Invalid input; `fields` maps each offending field key to a message for that field. */
 export class UserInputError extends AppError {
-  constructor(message: string, readonly fields: Record<string, string> = {}) {
+  constructor(
+    message: string,
+    readonly fields: Record<string, string> = {},
+  ) {
     super('BAD_USER_INPUT', message, { fields });
   }
 }

@@ -8,10 +8,7 @@ export type { Logger };
  * Structured logs; request-scoped children add `requestId` to every line. JSON lines for machines
  * (production, tests, anything piped), readable coloured lines in development on a terminal.
  */
-export function createLogger(
-  config: Pick<Config, 'logLevel'> & Partial<Pick<Config, 'nodeEnv'>>,
-  destination: DestinationStream & { isTTY?: boolean } = process.stdout,
-): Logger {
+export function createLogger(config: Pick<Config, 'logLevel'> & Partial<Pick<Config, 'nodeEnv'>>, destination: DestinationStream & { isTTY?: boolean } = process.stdout): Logger {
   const options = { level: config.logLevel, base: { service: 'kartoteka' } };
   if (config.nodeEnv === 'development' && destination.isTTY) {
     return pino(options, pretty({ destination, colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,service' }));

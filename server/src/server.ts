@@ -83,11 +83,7 @@ export interface RunningServer {
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
-export async function startServer(
-  config: Config,
-  logger: Logger,
-  options: { clientDist: string; dbName?: string; monitorCommands?: boolean },
-): Promise<RunningServer> {
+export async function startServer(config: Config, logger: Logger, options: { clientDist: string; dbName?: string; monitorCommands?: boolean }): Promise<RunningServer> {
   const metrics = config.metricsToken ? createMetrics() : undefined;
   const database = await openDatabase(config, logger, { dbName: options.dbName, monitorCommands: options.monitorCommands ?? Boolean(metrics) });
   if (metrics) metrics.watchDatabase(database.connection.getClient());

@@ -44,7 +44,12 @@ function random(seed: number) {
 }
 
 type Rng = ReturnType<typeof random>;
-interface Entry { principalType: 'user' | 'department' | 'group'; principalId: string; includeSubdepartments: boolean; level: AccessLevel }
+interface Entry {
+  principalType: 'user' | 'department' | 'group';
+  principalId: string;
+  includeSubdepartments: boolean;
+  level: AccessLevel;
+}
 interface World {
   departments: { id: string; parentId: string | null }[];
   groups: { id: string; members: string[]; admin: boolean }[];
@@ -61,17 +66,19 @@ const RANK = { read: 1, edit: 2, full: 3 } as const;
 const newId = () => new Types.ObjectId().toHexString();
 
 /** Random entries naming the world's users, departments and (non-system) groups. */
-const entryDrawer = (rng: Rng, world: Pick<World, 'users' | 'departments' | 'groups'>) => (max: number): Entry[] =>
-  Array.from({ length: rng.int(max + 1) }, () => {
-    const principalType = rng.pick(['user', 'department', 'group'] as const);
-    const pool = principalType === 'user' ? world.users : principalType === 'department' ? world.departments : world.groups.slice(1);
-    return {
-      principalType,
-      principalId: rng.pick(pool as { id: string }[]).id,
-      includeSubdepartments: principalType === 'department' && rng.chance(0.5),
-      level: rng.pick(['read', 'edit', 'full'] as const),
-    };
-  });
+const entryDrawer =
+  (rng: Rng, world: Pick<World, 'users' | 'departments' | 'groups'>) =>
+  (max: number): Entry[] =>
+    Array.from({ length: rng.int(max + 1) }, () => {
+      const principalType = rng.pick(['user', 'department', 'group'] as const);
+      const pool = principalType === 'user' ? world.users : principalType === 'department' ? world.departments : world.groups.slice(1);
+      return {
+        principalType,
+        principalId: rng.pick(pool as { id: string }[]).id,
+        includeSubdepartments: principalType === 'department' && rng.chance(0.5),
+        level: rng.pick(['read', 'edit', 'full'] as const),
+      };
+    });
 
 function drawWorld(rng: Rng): World {
   const departments: World['departments'] = [];
@@ -109,8 +116,7 @@ function oracle(world: World, userId: string) {
   const applies = (e: Entry) =>
     (e.principalType === 'user' && e.principalId === userId) ||
     (e.principalType === 'group' && world.groups.some((g) => g.id === e.principalId && g.members.includes(userId))) ||
-    (e.principalType === 'department' &&
-      (e.principalId === user.departmentId || (e.includeSubdepartments && departmentChain.slice(1).includes(e.principalId))));
+    (e.principalType === 'department' && (e.principalId === user.departmentId || (e.includeSubdepartments && departmentChain.slice(1).includes(e.principalId))));
   const levels = new Map<string, AccessLevel>();
   for (const folder of world.folders) {
     if (isAdmin) {
@@ -132,34 +138,58 @@ function oracle(world: World, userId: string) {
     }
     if (best > 0) levels.set(folder.id, (['read', 'edit', 'full'] as const)[best - 1]);
   }
-  const libraries = world.libraries
-    .filter((l) => isAdmin || world.folders.some((f) => f.libraryId === l.id && levels.has(f.id)) || l.entries.some(applies))
-    .map((l) => l.id);
+  const libraries = world.libraries.filter((l) => isAdmin || world.folders.some((f) => f.libraryId === l.id && levels.has(f.id)) || l.entries.some(applies)).map((l) => l.id);
   return { levels, libraries };
 }
 
 async function storeWorld(world: World, passwordHash: string, worldIndex: number): Promise<void> {
   const keepAdmin = await User.findOne({ loginKey: 'admin' }).lean();
-  await Promise.all([Department.deleteMany({ _id: { $ne: keepAdmin?.departmentId } }), User.deleteMany({ loginKey: { $ne: 'admin' } }), Library.deleteMany({}), Folder.deleteMany({})]);
+  await Promise.all([
+    Department.deleteMany({ _id: { $ne: keepAdmin?.departmentId } }),
+    User.deleteMany({ loginKey: { $ne: 'admin' } }),
+    Library.deleteMany({}),
+    Folder.deleteMany({}),
+  ]);
   await Group.deleteMany({ systemRole: null });
   await Group.updateOne({ systemRole: 'administrators' }, { $set: { memberIds: [keepAdmin?._id, ...world.groups[0].members] } });
   const oid = (id: string | null) => (id ? new Types.ObjectId(id) : null);
   const entries = (list: Entry[]) => list.map((e) => ({ ...e, principalId: oid(e.principalId) }));
   await Department.insertMany(world.departments.map((d, i) => ({ _id: oid(d.id), parentId: oid(d.parentId), name: `Отдел ${i}` })));
   await User.insertMany(
-    world.users.map((u, i) => ({ _id: oid(u.id), login: `u${worldIndex}-${i}`, loginKey: `u${worldIndex}-${i}`, fullName: `User ${i}`, departmentId: oid(u.departmentId), passwordHash })),
+    world.users.map((u, i) => ({
+      _id: oid(u.id),
+      login: `u${worldIndex}-${i}`,
+      loginKey: `u${worldIndex}-${i}`,
+      fullName: `User ${i}`,
+      departmentId: oid(u.departmentId),
+      passwordHash,
+    })),
   );
   await Group.insertMany(world.groups.slice(1).map((g, i) => ({ _id: oid(g.id), name: `Группа ${i}`, memberIds: g.members.map(oid) })));
   await Library.insertMany(world.libraries.map((l, i) => ({ _id: oid(l.id), name: `Библиотека ${i}`, accessEntries: entries(l.entries) })));
   await Folder.insertMany(
-    world.folders.map((f, i) => ({ _id: oid(f.id), libraryId: oid(f.libraryId), parentId: oid(f.parentId), name: `Папка ${i}`, inheritsAccess: f.inheritsAccess, accessEntries: entries(f.entries) })),
+    world.folders.map((f, i) => ({
+      _id: oid(f.id),
+      libraryId: oid(f.libraryId),
+      parentId: oid(f.parentId),
+      name: `Папка ${i}`,
+      inheritsAccess: f.inheritsAccess,
+      accessEntries: entries(f.entries),
+    })),
   );
   // A counterparty in every folder, and a contact person pointing to the counterparty of another folder.
   await Card.deleteMany({});
   const card = (id: string, folder: World['folders'][number], typeKey: string, title: string, values: Record<string, unknown>) => ({
-    _id: oid(id), typeKey, folderId: oid(folder.id), libraryId: oid(folder.libraryId), title, values,
-    searchText: `${title.toLowerCase()} ${SEARCH_WORD}`, searchWords: searchWordsOf(`${title.toLowerCase()} ${SEARCH_WORD}`),
-    createdBy: keepAdmin?._id, updatedBy: keepAdmin?._id,
+    _id: oid(id),
+    typeKey,
+    folderId: oid(folder.id),
+    libraryId: oid(folder.libraryId),
+    title,
+    values,
+    searchText: `${title.toLowerCase()} ${SEARCH_WORD}`,
+    searchWords: searchWordsOf(`${title.toLowerCase()} ${SEARCH_WORD}`),
+    createdBy: keepAdmin?._id,
+    updatedBy: keepAdmin?._id,
   });
   await Card.insertMany(
     world.folders.flatMap((folder, i) => [
@@ -173,7 +203,10 @@ async function storeWorld(world: World, passwordHash: string, worldIndex: number
 async function checkCardPaths(world: World, actor: Actor, levels: Map<string, AccessLevel>, context: string): Promise<void> {
   const readable = (folderIndex: number) => levels.has(world.folders[folderIndex].id);
   for (const [i, folder] of world.folders.entries()) {
-    const listing = await listFolderCards(actor, folder.id, { first: 10 }).then((page) => page.edges.map((e) => String(e.node._id)).sort(), () => null);
+    const listing = await listFolderCards(actor, folder.id, { first: 10 }).then(
+      (page) => page.edges.map((e) => String(e.node._id)).sort(),
+      () => null,
+    );
     expect(listing, `${context}: listing folder ${i}`).to.deep.equal(readable(i) ? [world.cards[i].counterparty, world.cards[i].contact].sort() : null);
     expect(Boolean(await findCard(actor, world.cards[i].counterparty)), `${context}: card by id in folder ${i}`).to.equal(readable(i));
   }
@@ -218,7 +251,7 @@ function chainEntries(world: World, folder: World['folders'][number]): Entry[] {
 /** Everything below a node of a tree (folders under a folder, departments under a department). */
 const descendantsIn = (nodes: { id: string; parentId: string | null }[], id: string): string[] => {
   const found: string[] = [];
-  for (let frontier = [id]; frontier.length > 0; ) {
+  for (let frontier = [id]; frontier.length > 0;) {
     frontier = nodes.filter((n) => n.parentId && frontier.includes(n.parentId)).map((n) => n.id);
     found.push(...frontier);
   }

@@ -23,7 +23,8 @@ describe('issue 14: the API says what it does — folder access one entry at a t
   let ids: { folderId: string; libraryId: string; userIds: Record<string, string> };
   const users = () => ids.userIds;
 
-  const folderNames = async (client: ApiClient) => (await client.data<{ folders: { name: string; myAccess: string }[] }>(FOLDERS)).folders.map((folder) => `${folder.name}:${folder.myAccess}`);
+  const folderNames = async (client: ApiClient) =>
+    (await client.data<{ folders: { name: string; myAccess: string }[] }>(FOLDERS)).folders.map((folder) => `${folder.name}:${folder.myAccess}`);
   const byPrincipal = (entries: Entry[]) => Object.fromEntries(entries.map((entry) => [entry.principalId, entry.level]));
 
   before(async () => {
@@ -55,7 +56,8 @@ describe('issue 14: the API says what it does — folder access one entry at a t
 
   it('grantFolderAccess from two administrators at once keeps both entries and the existing ones; revokeFolderAccess removes one', async () => {
     const library = await createLibrary(admin, 'Коммерческие предложения');
-    const folder = (await admin.data<{ createFolder: { id: string } }>('mutation($i: FolderInput!) { createFolder(input: $i) { id } }', { i: { libraryId: library, name: 'КП' } })).createFolder.id;
+    const folder = (await admin.data<{ createFolder: { id: string } }>('mutation($i: FolderInput!) { createFolder(input: $i) { id } }', { i: { libraryId: library, name: 'КП' } }))
+      .createFolder.id;
     const second = await signedIn(server);
     const [one, two] = await Promise.all([
       admin.data<{ grantFolderAccess: { accessEntries: Entry[] } }>(GRANT_FOLDER, { id: folder, e: { principalType: 'user', principalId: users().tgoncharenko, level: 'edit' } }),
@@ -68,7 +70,10 @@ describe('issue 14: the API says what it does — folder access one entry at a t
     expect(await folderNames(tatiana)).to.include('КП:edit');
 
     // Granting again replaces that principal's entry only.
-    const raised = await admin.data<{ grantFolderAccess: { accessEntries: Entry[] } }>(GRANT_FOLDER, { id: folder, e: { principalType: 'user', principalId: users().nvakulenko, level: 'full' } });
+    const raised = await admin.data<{ grantFolderAccess: { accessEntries: Entry[] } }>(GRANT_FOLDER, {
+      id: folder,
+      e: { principalType: 'user', principalId: users().nvakulenko, level: 'full' },
+    });
     expect(byPrincipal(raised.grantFolderAccess.accessEntries)).to.deep.equal({ [users().tgoncharenko]: 'edit', [users().nvakulenko]: 'full' });
     const revoked = await admin.data<{ revokeFolderAccess: { accessEntries: Entry[] } }>(REVOKE_FOLDER, { id: folder, p: users().tgoncharenko });
     expect(byPrincipal(revoked.revokeFolderAccess.accessEntries)).to.deep.equal({ [users().nvakulenko]: 'full' });
@@ -84,7 +89,9 @@ describe('issue 14: the API says what it does — folder access one entry at a t
 
   it('refuses a grant naming nobody at entry.principalId, and a revoke by someone without full access', async () => {
     const refused = await admin.request(GRANT_FOLDER, { id: ids.folderId, e: { principalType: 'user', principalId: '0123456789abcdef01234567', level: 'read' } });
-    expect(refusalFields(refused)).to.have.property('entry.principalId').that.match(/не найден/);
+    expect(refusalFields(refused))
+      .to.have.property('entry.principalId')
+      .that.match(/не найден/);
     const forbidden = await natalia.request(REVOKE_FOLDER, { id: ids.folderId, p: users().tgoncharenko });
     expect(forbidden.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
     expect(await folderNames(tatiana)).to.include('Корреспонденты:full');
@@ -106,8 +113,16 @@ describe('issue 14: the API says what it does — folder access one entry at a t
 
   it('card(id) answers null alike for a card that does not exist and one the viewer may not read', async () => {
     const library = await createLibrary(admin, 'Закрытая');
-    const closed = (await admin.data<{ createFolder: { id: string } }>('mutation($i: FolderInput!) { createFolder(input: $i) { id } }', { i: { libraryId: library, name: 'Закрытая папка', allowedCardTypes: ['counterparty'] } })).createFolder.id;
-    const secret = (await admin.data<{ createCard: { id: string } }>('mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Тайна»" }) { id } }', { f: closed })).createCard.id;
+    const closed = (
+      await admin.data<{ createFolder: { id: string } }>('mutation($i: FolderInput!) { createFolder(input: $i) { id } }', {
+        i: { libraryId: library, name: 'Закрытая папка', allowedCardTypes: ['counterparty'] },
+      })
+    ).createFolder.id;
+    const secret = (
+      await admin.data<{ createCard: { id: string } }>('mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Тайна»" }) { id } }', {
+        f: closed,
+      })
+    ).createCard.id;
     const unreadable = await natalia.request('query($id: ID!) { card(id: $id) { id } }', { id: secret });
     const missing = await natalia.request('query($id: ID!) { card(id: $id) { id } }', { id: '0123456789abcdef01234567' });
     expect(unreadable).to.deep.equal({ status: 200, data: { card: null } });
@@ -115,8 +130,17 @@ describe('issue 14: the API says what it does — folder access one entry at a t
   });
 
   it('revertCard needs the history readers’ group as well as editing, as its description says', async () => {
-    const card = (await tatiana.data<{ createCard: { id: string; version: number } }>('mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Откат»" }) { id version } }', { f: ids.folderId })).createCard;
-    const refused = await tatiana.request('mutation($id: ID!, $at: DateTime!, $v: Int!) { revertCard(cardId: $id, at: $at, version: $v) { id } }', { id: card.id, at: new Date().toISOString(), v: card.version });
+    const card = (
+      await tatiana.data<{ createCard: { id: string; version: number } }>(
+        'mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Откат»" }) { id version } }',
+        { f: ids.folderId },
+      )
+    ).createCard;
+    const refused = await tatiana.request('mutation($id: ID!, $at: DateTime!, $v: Int!) { revertCard(cardId: $id, at: $at, version: $v) { id } }', {
+      id: card.id,
+      at: new Date().toISOString(),
+      v: card.version,
+    });
     expect(refused.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
     const schema = await admin.data<{ __type: { fields: { name: string; description: string }[] } }>('{ __type(name: "Mutation") { fields { name description } } }');
     expect(schema.__type.fields.find((field) => field.name === 'revertCard')?.description).to.contain('Операторы чтения истории');
@@ -126,7 +150,10 @@ describe('issue 14: the API says what it does — folder access one entry at a t
     const counts = async () => (await natalia.data<{ unreadCounts: { folderId: string; count: number }[] }>('{ unreadCounts { folderId count } }')).unreadCounts;
     await natalia.data('mutation($f: ID!) { markFolderRead(folderId: $f) }', { f: ids.folderId });
     expect(await counts()).to.deep.equal([]);
-    const created = await tatiana.data<{ createCard: { id: string } }>('mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Новое»" }) { id } }', { f: ids.folderId });
+    const created = await tatiana.data<{ createCard: { id: string } }>(
+      'mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Новое»" }) { id } }',
+      { f: ids.folderId },
+    );
     expect(await counts()).to.deep.equal([{ folderId: ids.folderId, count: 1 }]);
     await natalia.data('mutation($id: ID!) { openCard(id: $id) { id } }', { id: created.createCard.id });
     expect(await counts()).to.deep.equal([]);

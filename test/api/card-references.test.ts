@@ -9,8 +9,19 @@ const REFERENCES = 'references { fieldKey id title accessible inTrash }';
 const CREATE = `mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id version ${REFERENCES} } }`;
 const UPDATE = `mutation($id: ID!, $version: Int!, $v: JSON!) { updateCard(id: $id, version: $version, values: $v) { id version values ${REFERENCES} } }`;
 
-interface Reference { fieldKey: string; id: string; title: string | null; accessible: boolean; inTrash: boolean }
-interface Saved { id: string; version: number; values: Record<string, unknown>; references: Reference[] }
+interface Reference {
+  fieldKey: string;
+  id: string;
+  title: string | null;
+  accessible: boolean;
+  inTrash: boolean;
+}
+interface Saved {
+  id: string;
+  version: number;
+  values: Record<string, unknown>;
+  references: Reference[];
+}
 
 describe('references to cards out of sight or in the trash (API)', function () {
   this.timeout(120_000);
@@ -72,6 +83,5 @@ describe('references to cards out of sight or in the trash (API)', function () {
       const result = await editor.request(CREATE, { f: folderId, t: 'counterparty', v: values });
       expect(result.errors?.[0].extensions?.fields, JSON.stringify(values)).to.deep.equal({ values: 'Ожидаются значения полей: объект вида {"ключ поля": значение}' });
     }
-
   });
 });

@@ -42,9 +42,11 @@ describe('a card type change with many cards is applied by a background job, wit
   let folderId: string;
   let ids: string[];
 
-  const card = async (id: string) => (await editor.data<{ card: { version: number; values: Record<string, unknown> } }>('query($id: ID!) { card(id: $id) { version values } }', { id })).card;
+  const card = async (id: string) =>
+    (await editor.data<{ card: { version: number; values: Record<string, unknown> } }>('query($id: ID!) { card(id: $id) { version values } }', { id })).card;
   const history = async (id: string) => (await admin.data<{ cardHistory: { edges: { node: HistoryNode }[] } }>(HISTORY, { id })).cardHistory.edges.map((edge) => edge.node);
-  const edit = async (id: string, values: Record<string, unknown>) => editor.data<{ updateCard: { values: Record<string, unknown> } }>(EDIT, { id, version: (await card(id)).version, v: values });
+  const edit = async (id: string, values: Record<string, unknown>) =>
+    editor.data<{ updateCard: { values: Record<string, unknown> } }>(EDIT, { id, version: (await card(id)).version, v: values });
 
   before(async () => {
     server = await startTestServer();
@@ -53,7 +55,11 @@ describe('a card type change with many cards is applied by a background job, wit
     const editorId = await createUser(admin, { login: 'nvakulenko', fullName: 'Наталья Вакуленко', password: PASSWORD, departmentId });
     editor = await signedIn(server, 'nvakulenko', PASSWORD);
     folderId = await generateCounterparties({ count: CARDS, folderName: 'Большая папка', grantUserIds: [editorId] });
-    ids = (await Card.find({ folderId: new Types.ObjectId(folderId) }, { _id: 1 }).sort({ _id: 1 }).lean()).map((doc) => String(doc._id));
+    ids = (
+      await Card.find({ folderId: new Types.ObjectId(folderId) }, { _id: 1 })
+        .sort({ _id: 1 })
+        .lean()
+    ).map((doc) => String(doc._id));
     await admin.data('mutation { setCardTypeHistory(typeKey: "counterparty", enabled: true) { historyEnabled } }');
   });
   after(async () => {
@@ -62,7 +68,8 @@ describe('a card type change with many cards is applied by a background job, wit
 
   it('the dry run counts the cards; the save answers at once with its job, whose progress streams to the administrator until every card holds the value', async () => {
     const change = counterpartyChange([{ key: 'segment', kind: 'string', label: { ru: 'Сегмент' }, required: true, fillMissing: 'малый бизнес' }]);
-    const dryRun = (await admin.data<{ cardTypeChangePreview: { safe: boolean; fields: { key: string; updates: number; missingCount: number }[] } }>(PREVIEW, { d: change })).cardTypeChangePreview;
+    const dryRun = (await admin.data<{ cardTypeChangePreview: { safe: boolean; fields: { key: string; updates: number; missingCount: number }[] } }>(PREVIEW, { d: change }))
+      .cardTypeChangePreview;
     expect(dryRun.safe).to.equal(true);
     expect(dryRun.fields).to.deep.include({ key: 'segment', safe: true, updates: CARDS, missingCount: 0 });
 
@@ -86,7 +93,11 @@ describe('a card type change with many cards is applied by a background job, wit
     expect(entry).to.deep.include({ action: 'update', via: 'type-change' });
     expect(entry.changes).to.deep.equal([{ key: 'segment', before: null, after: 'малый бизнес' }]);
     // A change touching no card completes at once, without a job.
-    const relabelled = (await admin.data<{ updateCardType: { changeJob: unknown } }>(UPDATE, { d: counterpartyChange([{ key: 'segment', kind: 'string', label: { ru: 'Сегмент рынка' }, required: true }]) })).updateCardType;
+    const relabelled = (
+      await admin.data<{ updateCardType: { changeJob: unknown } }>(UPDATE, {
+        d: counterpartyChange([{ key: 'segment', kind: 'string', label: { ru: 'Сегмент рынка' }, required: true }]),
+      })
+    ).updateCardType;
     expect(relabelled.changeJob).to.equal(null);
   });
 
@@ -98,7 +109,9 @@ describe('a card type change with many cards is applied by a background job, wit
     const adminId = (await admin.data<{ viewer: { user: { id: string } } }>('{ viewer { user { id } } }')).viewer.user.id;
     const logger = createLogger(loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent' }));
     // The job as stored while another instance runs it: what an edit made meanwhile looks for.
-    const [job] = await Job.create([{ type: 'card-type-change', ownerId: adminId, params, state: 'running', lease: { holder: 'another instance', until: new Date(Date.now() + 3_600_000) } }]);
+    const [job] = await Job.create([
+      { type: 'card-type-change', ownerId: adminId, params, state: 'running', lease: { holder: 'another instance', until: new Date(Date.now() + 3_600_000) } },
+    ]);
     const jobId = String(job._id);
     const run = (resumeFrom: unknown, stopAtFirstCheckpoint: boolean) => {
       const controller = new AbortController();

@@ -23,7 +23,15 @@ type Preview = {
   removedTabs: { key: string }[];
   fields: { key: string; safe: boolean; missing: string[]; missingCount: number; firstTwo: string[]; missingAccepted: boolean; updates: number }[];
 };
-type AuditNode = { kind: string; actorLogin: string; targetType: string; targetId: string; summary: string; before: Record<string, unknown> | null; after: Record<string, unknown> | null };
+type AuditNode = {
+  kind: string;
+  actorLogin: string;
+  targetType: string;
+  targetId: string;
+  summary: string;
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+};
 
 /** «Контрагент» as an administrator sends a change of it: only what changes, the rest completed from the stored type. */
 const counterpartyChange = (fields: Record<string, unknown>[], more: Record<string, unknown> = {}) => ({
@@ -53,15 +61,19 @@ describe('issue 14: what changing a card type does to existing cards, seen throu
     return saved;
   };
   const preview = async (definition: unknown) => (await admin.data<{ cardTypeChangePreview: Preview }>(PREVIEW, { d: definition })).cardTypeChangePreview;
-  const card = async (client: ApiClient, id: string) => (await client.data<{ card: { title: string; values: Record<string, unknown>; hiddenValues: Record<string, unknown> | null } }>(CARD, { id })).card;
+  const card = async (client: ApiClient, id: string) =>
+    (await client.data<{ card: { title: string; values: Record<string, unknown>; hiddenValues: Record<string, unknown> | null } }>(CARD, { id })).card;
   const version = async (id: string) => (await admin.data<{ card: { version: number } }>('query($id: ID!) { card(id: $id) { version } }', { id })).card.version;
-  const newCounterparty = (client: ApiClient, values: Record<string, unknown>) => client.request<{ createCard: { id: string } }>(
-    'mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }',
-    { f: folderId, v: values },
-  );
-  const edit = async (client: ApiClient, id: string, values: Record<string, unknown>) => client.request<{ updateCard: { version: number; values: Record<string, unknown> } }>(UPDATE_CARD, { id, version: await version(id), v: values });
+  const newCounterparty = (client: ApiClient, values: Record<string, unknown>) =>
+    client.request<{ createCard: { id: string } }>('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', {
+      f: folderId,
+      v: values,
+    });
+  const edit = async (client: ApiClient, id: string, values: Record<string, unknown>) =>
+    client.request<{ updateCard: { version: number; values: Record<string, unknown> } }>(UPDATE_CARD, { id, version: await version(id), v: values });
   const audit = async (kind: string) => (await admin.data<{ auditLog: { edges: { node: AuditNode }[] } }>(AUDIT, { kind })).auditLog.edges.map((edge) => edge.node);
-  const search = async (client: ApiClient, query: string) => (await client.data<{ search: { card: { id: string } }[] }>('query($q: String!) { search(query: $q) { card { id } } }', { q: query })).search.map((hit) => hit.card.id);
+  const search = async (client: ApiClient, query: string) =>
+    (await client.data<{ search: { card: { id: string } }[] }>('query($q: String!) { search(query: $q) { card { id } } }', { q: query })).search.map((hit) => hit.card.id);
 
   before(async () => {
     server = await startTestServer();
@@ -87,7 +99,9 @@ describe('issue 14: what changing a card type does to existing cards, seen throu
     expect(report.firstTwo).to.deep.equal(report.missing.slice(0, 2));
 
     const refused = await admin.request(UPDATE, { d: change });
-    const carried = (refused.errors?.[0].extensions?.report as { fields: { key: string; missingCount: number; missing: string[] }[] }).fields.find((field) => field.key === 'segment');
+    const carried = (refused.errors?.[0].extensions?.report as { fields: { key: string; missingCount: number; missing: string[] }[] }).fields.find(
+      (field) => field.key === 'segment',
+    );
     expect(carried).to.deep.include({ missingCount: 5 });
     expect(refusalFields(refused)).to.deep.equal({
       'fields.0.required': 'Карточек без значения: 5. Укажите значение для них или примите «обязательно для новых и изменяемых карточек»',
@@ -99,7 +113,9 @@ describe('issue 14: what changing a card type does to existing cards, seen throu
   });
 
   it('item 1: accepted as «required for new and edited cards only», an edit that leaves «Сегмент» alone is not refused; new cards and edits of it are', async () => {
-    const saved = await save<{ updateCardType: { fields: { key: string; required: boolean; requiredFor: string | null }[]; relatedTabs: { key: string }[] } }>(counterpartyChange([segment({ requiredFor: 'newAndEdited' })]));
+    const saved = await save<{ updateCardType: { fields: { key: string; required: boolean; requiredFor: string | null }[]; relatedTabs: { key: string }[] } }>(
+      counterpartyChange([segment({ requiredFor: 'newAndEdited' })]),
+    );
     expect(saved.updateCardType.fields.find((field) => field.key === 'segment')).to.deep.equal({ key: 'segment', required: true, requiredFor: 'newAndEdited', hidden: false });
     expect(saved.updateCardType.fields.find((field) => field.key === 'name')).to.include({ required: true, requiredFor: 'all' });
 
@@ -154,7 +170,9 @@ describe('issue 14: what changing a card type does to existing cards, seen throu
     expect((await card(editor, counterparties[5])).title).to.equal('ООО «Зета» опт');
     expect(await search(editor, 'опт')).to.deep.equal([counterparties[5]]);
 
-    const hidden = await save<{ updateCardType: { fields: { key: string; hidden: boolean }[] } }>(counterpartyChange([segment({ hidden: true })], { titleTemplate: '{name} {segment}' }));
+    const hidden = await save<{ updateCardType: { fields: { key: string; hidden: boolean }[] } }>(
+      counterpartyChange([segment({ hidden: true })], { titleTemplate: '{name} {segment}' }),
+    );
     expect(hidden.updateCardType.fields.find((field) => field.key === 'segment')?.hidden).to.equal(true);
     const seenByEditor = await card(editor, counterparties[5]);
     expect(seenByEditor).to.deep.equal({ title: 'ООО «Зета»', values: { name: 'ООО «Зета»' }, hiddenValues: null });
@@ -179,7 +197,9 @@ describe('issue 14: what changing a card type does to existing cards, seen throu
     expect(dryRun.restoredFields).to.deep.equal(['segment']);
     expect(dryRun.safe).to.equal(false);
     expect(dryRun.fields.find((field) => field.key === 'segment')?.missing).to.deep.equal([eta]);
-    expect(refusalFields(await admin.request(UPDATE, { d: shown }))).to.have.property('fields.0.required').that.match(/^Карточек без значения: 1\./);
+    expect(refusalFields(await admin.request(UPDATE, { d: shown })))
+      .to.have.property('fields.0.required')
+      .that.match(/^Карточек без значения: 1\./);
 
     await save(counterpartyChange([segment({ fillMissing: 'опт' })], { titleTemplate: '{name}' }));
     expect((await card(editor, eta)).values).to.deep.equal({ name: 'ООО «Эта»', segment: 'опт' });
@@ -196,7 +216,14 @@ describe('issue 14: what changing a card type does to existing cards, seen throu
     expect(keys(first.after)).to.include('segment');
 
     await admin.data(CREATE_TYPE, {
-      d: { key: 'invoice', names: { ru: 'Счёт' }, titleTemplate: '{number}', historyEnabled: false, origin: 'admin', fields: [{ key: 'number', kind: 'string', label: { ru: 'Номер' }, required: true }] },
+      d: {
+        key: 'invoice',
+        names: { ru: 'Счёт' },
+        titleTemplate: '{number}',
+        historyEnabled: false,
+        origin: 'admin',
+        fields: [{ key: 'number', kind: 'string', label: { ru: 'Номер' }, required: true }],
+      },
     });
     const [created] = await audit('card-type-created');
     expect(created).to.include({ actorLogin: 'admin', targetId: 'invoice', summary: 'Счёт' });
@@ -222,10 +249,19 @@ describe('issue 14: what changing a card type does to existing cards, seen throu
 
   it('item 15: a type may not take the name of another; English names and labels may be left out and read as the Russian', async () => {
     const namesake = await admin.request(CREATE_TYPE, {
-      d: { key: 'supplier', names: { ru: 'контрагент', en: 'Supplier' }, titleTemplate: '{name}', historyEnabled: false, origin: 'admin', fields: [{ key: 'name', kind: 'string', label: { ru: 'Название' } }] },
+      d: {
+        key: 'supplier',
+        names: { ru: 'контрагент', en: 'Supplier' },
+        titleTemplate: '{name}',
+        historyEnabled: false,
+        origin: 'admin',
+        fields: [{ key: 'name', kind: 'string', label: { ru: 'Название' } }],
+      },
     });
     expect(refusalFields(namesake)).to.deep.equal({ 'names.ru': 'Тип «Контрагент» уже есть — выберите другое название' });
-    const invoice = await admin.data<{ cardType: { names: { ru: string; en: string }; fields: { label: { ru: string; en: string } }[] } }>('{ cardType(key: "invoice") { names { ru en } fields { label { ru en } } } }');
+    const invoice = await admin.data<{ cardType: { names: { ru: string; en: string }; fields: { label: { ru: string; en: string } }[] } }>(
+      '{ cardType(key: "invoice") { names { ru en } fields { label { ru en } } } }',
+    );
     expect(invoice.cardType.names).to.deep.equal({ ru: 'Счёт', en: 'Счёт' });
     expect(invoice.cardType.fields[0].label).to.deep.equal({ ru: 'Номер', en: 'Номер' });
   });
@@ -237,16 +273,26 @@ describe('issue 14: what changing a card type does to existing cards, seen throu
       titleTemplate: '{number}',
       historyEnabled: false,
       origin: 'admin',
-      fields: [{ key: 'number', kind: 'string', label: { ru: 'Номер' }, required: true }, { key: 'comment', kind: 'text', label: { ru: 'Комментарий' }, pattern }],
+      fields: [
+        { key: 'number', kind: 'string', label: { ru: 'Номер' }, required: true },
+        { key: 'comment', kind: 'text', label: { ru: 'Комментарий' }, pattern },
+      ],
     });
     for (const pattern of ['(a+)+b', '(\\w|\\d)*$', '\\d+\\s?\\d+\\s?\\d+']) {
       const refused = refusalFields(await admin.request(UPDATE, { d: withPattern(pattern) }));
-      expect(refused, pattern).to.have.property('fields.1.pattern').that.match(/^Шаблон может проверяться очень долго/);
+      expect(refused, pattern)
+        .to.have.property('fields.1.pattern')
+        .that.match(/^Шаблон может проверяться очень долго/);
     }
     await save(withPattern('.*счёт.*'));
     const library = (await admin.data<{ createLibrary: { id: string } }>('mutation { createLibrary(name: "Бухгалтерия") { id } }')).createLibrary.id;
-    const folder = (await admin.data<{ createFolder: { id: string } }>('mutation($i: FolderInput!) { createFolder(input: $i) { id } }', { i: { libraryId: library, name: 'Счета', allowedCardTypes: ['invoice'] } })).createFolder.id;
-    const create = (comment: string) => admin.request('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "invoice", values: $v) { id } }', { f: folder, v: { number: '1', comment } });
+    const folder = (
+      await admin.data<{ createFolder: { id: string } }>('mutation($i: FolderInput!) { createFolder(input: $i) { id } }', {
+        i: { libraryId: library, name: 'Счета', allowedCardTypes: ['invoice'] },
+      })
+    ).createFolder.id;
+    const create = (comment: string) =>
+      admin.request('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "invoice", values: $v) { id } }', { f: folder, v: { number: '1', comment } });
     expect((await create(`${'а'.repeat(500)} счёт ${'б'.repeat(490)}`)).errors).to.equal(undefined);
     expect(refusalFields(await create(`${'а'.repeat(600)} счёт ${'б'.repeat(600)}`))).to.deep.equal({ comment: 'Значение поля с шаблоном — не больше 1000 символов' });
   });

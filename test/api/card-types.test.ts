@@ -6,7 +6,8 @@ import { signedIn, startTestServer } from '../support/server';
 
 const SAVE = 'mutation($d: CardTypeInput!) { updateCardType(definition: $d) { key fields { key hidden } changeJob { id } } }';
 type Saved = { updateCardType: { fields: { key: string; hidden: boolean }[]; changeJob: { id: string } | null } };
-const PREVIEW = 'query($d: CardTypeInput!) { cardTypeChangePreview(definition: $d) { safe fields { key allowed refusal safe updates failures { cardId value reason } missing duplicates { value cardIds } } } }';
+const PREVIEW =
+  'query($d: CardTypeInput!) { cardTypeChangePreview(definition: $d) { safe fields { key allowed refusal safe updates failures { cardId value reason } missing duplicates { value cardIds } } } }';
 
 const techSpec = {
   key: 'tech-spec',
@@ -32,7 +33,9 @@ describe('card types defined by administrators, and schema changes that lose not
     server = await startTestServer();
     admin = await signedIn(server);
     const library = (await admin.data<{ createLibrary: { id: string } }>('mutation { createLibrary(name: "Проекты") { id } }')).createLibrary.id;
-    folder = (await admin.data<{ createFolder: { id: string } }>('mutation($input: FolderInput!) { createFolder(input: $input) { id } }', { input: { libraryId: library, name: 'ТЗ' } })).createFolder.id;
+    folder = (
+      await admin.data<{ createFolder: { id: string } }>('mutation($input: FolderInput!) { createFolder(input: $input) { id } }', { input: { libraryId: library, name: 'ТЗ' } })
+    ).createFolder.id;
   });
   after(async () => {
     await server?.stop();
@@ -43,7 +46,11 @@ describe('card types defined by administrators, and schema changes that lose not
     expect(created.createCardType.key).to.equal('tech-spec');
     const missing = await admin.request('mutation($f: ID!) { createCard(folderId: $f, typeKey: "tech-spec", values: {}) { id } }', { f: folder });
     expect(missing.errors?.[0].extensions?.fields).to.deep.equal({ title: 'Обязательное поле' });
-    for (const [title, budget] of [['ТЗ на сайт', '150000'], ['ТЗ на CRM', 'около миллиона'], ['ТЗ без бюджета', null]]) {
+    for (const [title, budget] of [
+      ['ТЗ на сайт', '150000'],
+      ['ТЗ на CRM', 'около миллиона'],
+      ['ТЗ без бюджета', null],
+    ]) {
       const card = await admin.data<{ createCard: { id: string } }>('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "tech-spec", values: $v) { id } }', {
         f: folder,
         v: budget ? { title, budget } : { title },
@@ -60,7 +67,10 @@ describe('card types defined by administrators, and schema changes that lose not
 
   it('dry-runs a kind change and lists every value that would not convert; applying it is refused', async () => {
     const toMoney = { ...techSpec, fields: techSpec.fields.map((f) => (f.key === 'budget' ? { ...f, kind: 'money' } : f)) };
-    const preview = await admin.data<{ cardTypeChangePreview: { safe: boolean; fields: { key: string; failures: { cardId: string; value: string }[]; updates: number }[] } }>(PREVIEW, { d: toMoney });
+    const preview = await admin.data<{ cardTypeChangePreview: { safe: boolean; fields: { key: string; failures: { cardId: string; value: string }[]; updates: number }[] } }>(
+      PREVIEW,
+      { d: toMoney },
+    );
     expect(preview.cardTypeChangePreview.safe).to.equal(false);
     const budget = preview.cardTypeChangePreview.fields.find((f) => f.key === 'budget')!;
     expect(budget.failures.map((f) => [f.cardId, f.value])).to.deep.equal([[cards[1], 'около миллиона']]);

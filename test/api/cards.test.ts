@@ -8,7 +8,13 @@ const CARD_FIELDS = 'id title values version typeKey folderId references { field
 const CREATE = `mutation($folderId: ID!, $typeKey: String!, $values: JSON!) { createCard(folderId: $folderId, typeKey: $typeKey, values: $values) { ${CARD_FIELDS} } }`;
 const UPDATE = `mutation($id: ID!, $version: Int!, $values: JSON!) { updateCard(id: $id, version: $version, values: $values) { ${CARD_FIELDS} } }`;
 
-interface CardResult { id: string; title: string; values: Record<string, unknown>; version: number; references: { fieldKey: string; title: string | null; accessible: boolean }[] }
+interface CardResult {
+  id: string;
+  title: string;
+  values: Record<string, unknown>;
+  version: number;
+  references: { fieldKey: string; title: string | null; accessible: boolean }[];
+}
 
 describe('cards (API)', function () {
   this.timeout(120_000);
@@ -26,15 +32,19 @@ describe('cards (API)', function () {
     admin = await signedIn(server);
     const departmentId = (await admin.data<{ departments: { id: string }[] }>('{ departments { id } }')).departments[0].id;
     for (const login of ['editor', 'reader']) {
-      ids[login] = (await admin.data<{ createUser: { id: string } }>('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
-        input: { login, fullName: login, password: PASSWORD, departmentId },
-      })).createUser.id;
+      ids[login] = (
+        await admin.data<{ createUser: { id: string } }>('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
+          input: { login, fullName: login, password: PASSWORD, departmentId },
+        })
+      ).createUser.id;
     }
     const library = (await admin.data<{ createLibrary: { id: string } }>('mutation { createLibrary(name: "Корреспонденты и контакты") { id } }')).createLibrary.id;
     const folder = async (name: string, allowedCardTypes: string[]) =>
-      (await admin.data<{ createFolder: { id: string } }>('mutation($input: FolderInput!) { createFolder(input: $input) { id } }', {
-        input: { libraryId: library, name, allowedCardTypes },
-      })).createFolder.id;
+      (
+        await admin.data<{ createFolder: { id: string } }>('mutation($input: FolderInput!) { createFolder(input: $input) { id } }', {
+          input: { libraryId: library, name, allowedCardTypes },
+        })
+      ).createFolder.id;
     ids.correspondents = await folder('Корреспонденты', ['counterparty', 'contact-person']);
     ids.archive = await folder('Архив', ['counterparty']);
     ids.secret = await folder('Секретные', ['counterparty']);
@@ -43,7 +53,10 @@ describe('cards (API)', function () {
         id,
         entries: entries.map((e) => ({ principalType: 'user', ...e })),
       });
-    await grant(ids.correspondents, [{ principalId: ids.editor, level: 'edit' }, { principalId: ids.reader, level: 'read' }]);
+    await grant(ids.correspondents, [
+      { principalId: ids.editor, level: 'edit' },
+      { principalId: ids.reader, level: 'read' },
+    ]);
     await grant(ids.archive, [{ principalId: ids.editor, level: 'read' }]);
     editor = await signedIn(server, 'editor', PASSWORD);
     reader = await signedIn(server, 'reader', PASSWORD);
@@ -53,7 +66,12 @@ describe('cards (API)', function () {
   });
 
   it('creates a counterparty with normalised values and its title', async () => {
-    const card = await create(editor, ids.correspondents, 'counterparty', { name: '  ООО «Кассиопея» ', inn: '7707083893', phone: '+7 (495) 123-45-67', tags: ['VIP', 'VIP', 'опт'] });
+    const card = await create(editor, ids.correspondents, 'counterparty', {
+      name: '  ООО «Кассиопея» ',
+      inn: '7707083893',
+      phone: '+7 (495) 123-45-67',
+      tags: ['VIP', 'VIP', 'опт'],
+    });
     expect(card.title).to.equal('ООО «Кассиопея»');
     expect(card.values.name).to.equal('ООО «Кассиопея»');
     expect(card.values.tags).to.deep.equal(['VIP', 'опт']);
@@ -78,9 +96,11 @@ describe('cards (API)', function () {
 
   it('keeps money exact', async () => {
     const library = (await admin.data<{ createLibrary: { id: string } }>('mutation { createLibrary(name: "Договоры") { id } }')).createLibrary.id;
-    const folder = (await admin.data<{ createFolder: { id: string } }>('mutation($input: FolderInput!) { createFolder(input: $input) { id } }', {
-      input: { libraryId: library, name: 'Договоры 2026', allowedCardTypes: ['contract'] },
-    })).createFolder.id;
+    const folder = (
+      await admin.data<{ createFolder: { id: string } }>('mutation($input: FolderInput!) { createFolder(input: $input) { id } }', {
+        input: { libraryId: library, name: 'Договоры 2026', allowedCardTypes: ['contract'] },
+      })
+    ).createFolder.id;
     const contract = await create(admin, folder, 'contract', { number: 'Д-1', date: '2026-11-02', counterparty: ids.cassiopeia, amount: '1234567890123.10' });
     expect(contract.values.amount).to.equal('1234567890123.10');
     expect(contract.title).to.contain('Д-1');
@@ -122,7 +142,7 @@ describe('cards (API)', function () {
     expect(administrator.errors?.[0].extensions?.fields).to.deep.equal({ inn: 'Такое значение уже есть в карточке «ООО «Тайное»»' });
   });
 
-  it('refuses another card\'s INN at the field and then saves an ordinary edit of the same card', async () => {
+  it("refuses another card's INN at the field and then saves an ordinary edit of the same card", async () => {
     const first = await create(editor, ids.correspondents, 'counterparty', { name: 'ООО «Первый»', inn: '7736050003' });
     const second = await create(editor, ids.correspondents, 'counterparty', { name: 'ООО «Второй»', inn: '7708004767' });
     const refused = await editor.request(UPDATE, { id: second.id, version: second.version, values: { inn: first.values.inn } });
@@ -137,7 +157,9 @@ describe('cards (API)', function () {
 
   it('lists the contact persons of a counterparty in its related tab, filtered by access', async () => {
     const contact = await create(editor, ids.correspondents, 'contact-person', { fullName: 'Иван Директоров', position: 'Директор', counterparty: ids.cassiopeia });
-    const tab = await reader.data<{ relatedCards: { id: string; title: string }[] }>('query($id: ID!) { relatedCards(cardId: $id, tab: "contacts") { id title } }', { id: ids.cassiopeia });
+    const tab = await reader.data<{ relatedCards: { id: string; title: string }[] }>('query($id: ID!) { relatedCards(cardId: $id, tab: "contacts") { id title } }', {
+      id: ids.cassiopeia,
+    });
     expect(tab.relatedCards).to.deep.equal([{ id: contact.id, title: 'Иван Директоров' }]);
   });
 
@@ -169,7 +191,10 @@ describe('cards (API)', function () {
     const card = await create(editor, ids.correspondents, 'counterparty', { name: 'Переезжающий' });
     const refused = await editor.request('mutation($id: ID!, $f: ID!) { moveCard(id: $id, folderId: $f, version: 1) { id } }', { id: card.id, f: ids.archive });
     expect(refused.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
-    const moved = await admin.data<{ moveCard: { folderId: string } }>('mutation($id: ID!, $f: ID!) { moveCard(id: $id, folderId: $f, version: 1) { folderId } }', { id: card.id, f: ids.archive });
+    const moved = await admin.data<{ moveCard: { folderId: string } }>('mutation($id: ID!, $f: ID!) { moveCard(id: $id, folderId: $f, version: 1) { folderId } }', {
+      id: card.id,
+      f: ids.archive,
+    });
     expect(moved.moveCard.folderId).to.equal(ids.archive);
   });
 
@@ -189,11 +214,17 @@ describe('cards (API)', function () {
 
   it('pages through a folder sorted by a field with a filter, without gaps or repeats', async () => {
     const library = (await admin.data<{ createLibrary: { id: string } }>('mutation { createLibrary(name: "Большая") { id } }')).createLibrary.id;
-    const folder = (await admin.data<{ createFolder: { id: string } }>('mutation($input: FolderInput!) { createFolder(input: $input) { id } }', {
-      input: { libraryId: library, name: 'Много', allowedCardTypes: ['counterparty'] },
-    })).createFolder.id;
+    const folder = (
+      await admin.data<{ createFolder: { id: string } }>('mutation($input: FolderInput!) { createFolder(input: $input) { id } }', {
+        input: { libraryId: library, name: 'Много', allowedCardTypes: ['counterparty'] },
+      })
+    ).createFolder.id;
     for (let i = 0; i < 23; i += 1) {
-      await create(admin, folder, 'counterparty', { name: `Компания ${String(i).padStart(2, '0')}`, ...(i % 3 === 0 ? {} : { legalAddress: `Москва, ул. ${i}` }), tags: i % 2 ? ['опт'] : ['розница'] });
+      await create(admin, folder, 'counterparty', {
+        name: `Компания ${String(i).padStart(2, '0')}`,
+        ...(i % 3 === 0 ? {} : { legalAddress: `Москва, ул. ${i}` }),
+        tags: i % 2 ? ['опт'] : ['розница'],
+      });
     }
     const seen: string[] = [];
     let after: string | null = null;
@@ -207,7 +238,10 @@ describe('cards (API)', function () {
       seen.push(...page.cards.edges.map((e) => e.node.title));
       after = page.cards.pageInfo.hasNextPage ? page.cards.pageInfo.endCursor : null;
     } while (after);
-    const expected = Array.from({ length: 23 }, (_, i) => i).filter((i) => i % 2).map((i) => `Компания ${String(i).padStart(2, '0')}`).reverse();
+    const expected = Array.from({ length: 23 }, (_, i) => i)
+      .filter((i) => i % 2)
+      .map((i) => `Компания ${String(i).padStart(2, '0')}`)
+      .reverse();
     expect(total).to.equal(expected.length);
     expect(seen).to.deep.equal(expected);
   });

@@ -117,8 +117,8 @@ describe('duplicates under concurrent work and with many cards of one name (API)
   it('many contact persons of one name make one group whose pairs grow with the cards, not with their square', async () => {
     const count = 60;
     for (let i = 0; i < count; i += 1) await create({ fullName: 'Бухгалтерия' }, 'contact-person');
-    const found = (await admin.data<{ duplicateGroups: { edges: { node: { cards: { id: string }[]; pairs: unknown[] } }[] } }>(PAIRS, { t: 'contact-person' }))
-      .duplicateGroups.edges;
+    const found = (await admin.data<{ duplicateGroups: { edges: { node: { cards: { id: string }[]; pairs: unknown[] } }[] } }>(PAIRS, { t: 'contact-person' })).duplicateGroups
+      .edges;
     expect(found).to.have.length(1);
     expect(found[0].node.cards).to.have.length(count);
     // Every pair among the first 50 (as a scan joins a block that small), then one pair for each card more.

@@ -23,11 +23,29 @@ const PASSWORD = 'secret-password-1';
 
 // ---------- the schema, as introspection tells it ----------
 
-interface TypeRef { kind: string; name: string | null; ofType: TypeRef | null }
-interface InputValue { name: string; type: TypeRef }
-interface Field { name: string; args: InputValue[]; type: TypeRef }
-interface Operation extends Field { root: 'query' | 'mutation' }
-interface NamedType { name: string; kind: string; inputFields: InputValue[] | null; enumValues: { name: string }[] | null }
+interface TypeRef {
+  kind: string;
+  name: string | null;
+  ofType: TypeRef | null;
+}
+interface InputValue {
+  name: string;
+  type: TypeRef;
+}
+interface Field {
+  name: string;
+  args: InputValue[];
+  type: TypeRef;
+}
+interface Operation extends Field {
+  root: 'query' | 'mutation';
+}
+interface NamedType {
+  name: string;
+  kind: string;
+  inputFields: InputValue[] | null;
+  enumValues: { name: string }[] | null;
+}
 
 const TYPE_REF = 'kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } }';
 const INTROSPECTION = `{ __schema {
@@ -176,7 +194,13 @@ describe('fuzz: hostile values for every argument (API)', function () {
     const groupId = (await admin.data<{ createGroup: { id: string } }>('mutation { createGroup(name: "Песочница") { id } }')).createGroup.id;
     for (const typeKey of ['counterparty', 'contact-person']) await admin.data('mutation($t: String!) { setCardTypeHistory(typeKey: $t, enabled: true) { key } }', { t: typeKey });
     const create = async (typeKey: string, values: Record<string, unknown>) =>
-      (await admin.data<{ createCard: { id: string } }>('mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id } }', { f: scenario.folderId, t: typeKey, v: values })).createCard.id;
+      (
+        await admin.data<{ createCard: { id: string } }>('mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id } }', {
+          f: scenario.folderId,
+          t: typeKey,
+          v: values,
+        })
+      ).createCard.id;
     const cardId = await create('counterparty', { name: 'Песочница', inn: '7707083893' });
     const contactId = await create('contact-person', { fullName: 'Связной', counterparty: cardId });
     sandbox = { departmentId: scenario.departmentId, userId, groupId, libraryId: scenario.libraryId, folderId: scenario.folderId, cardId, contactId };
@@ -214,13 +238,25 @@ describe('fuzz: hostile values for every argument (API)', function () {
       case 'JSON':
         return name === 'values' ? { name: 'Проверка', notes: 'Проверка' } : {};
       default:
-        return ({ typeKey: 'counterparty', key: 'counterparty', tab: 'contacts', field: 'name', sortBy: 'name', kind: 'sign-in', login: 'fuzz-nobody', query: 'Песочница' } as Record<string, string>)[name] ??
-          (/password/i.test(name) ? 'не-тот-пароль-1' : 'Проверка');
+        return (
+          (
+            { typeKey: 'counterparty', key: 'counterparty', tab: 'contacts', field: 'name', sortBy: 'name', kind: 'sign-in', login: 'fuzz-nobody', query: 'Песочница' } as Record<
+              string,
+              string
+            >
+          )[name] ?? (/password/i.test(name) ? 'не-тот-пароль-1' : 'Проверка')
+        );
     }
   }
 
   function idFor(operation: Operation, name: string): string {
-    const byName: Record<string, string> = { folderId: sandbox.folderId, cardId: sandbox.cardId, libraryId: sandbox.libraryId, departmentId: sandbox.departmentId, userId: sandbox.userId };
+    const byName: Record<string, string> = {
+      folderId: sandbox.folderId,
+      cardId: sandbox.cardId,
+      libraryId: sandbox.libraryId,
+      departmentId: sandbox.departmentId,
+      userId: sandbox.userId,
+    };
     if (byName[name]) return byName[name];
     const hint = `${operation.name} ${named(operation.type).name}`;
     if (/card/i.test(hint)) return /contact/i.test(hint) ? sandbox.contactId : sandbox.cardId;
@@ -354,7 +390,10 @@ describe('fuzz: hostile values for every argument (API)', function () {
     const counts = { calls: 0, inline: 0, fiveHundreds: 0, masked: 0, unnamed: 0, refused: 0, accepted: 0 };
     const samples: string[] = [];
     const note = (kind: string, call: Call, outcome: Outcome) => {
-      if (samples.length < 40) samples.push(`${kind}: ${call.operation.name}(${call.hostile}=${JSON.stringify(call.value)?.slice(0, 120)}) ${call.inline ? 'inline' : 'variables'} → ${JSON.stringify(outcome).slice(0, 300)}`);
+      if (samples.length < 40)
+        samples.push(
+          `${kind}: ${call.operation.name}(${call.hostile}=${JSON.stringify(call.value)?.slice(0, 120)}) ${call.inline ? 'inline' : 'variables'} → ${JSON.stringify(outcome).slice(0, 300)}`,
+        );
     };
     for (let index = 0; index < CALLS; index += 1) {
       const operation = operations[index % operations.length];

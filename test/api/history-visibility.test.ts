@@ -9,8 +9,18 @@ const CREATE = 'mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId:
 const HISTORY = `query($id: ID!, $after: String) { cardHistory(cardId: $id, after: $after) { edges { node { action changes {
   key before after beforeTitles afterTitles beforeHidden afterHidden } } } } }`;
 
-interface Change { key: string; before: unknown; after: unknown; beforeTitles: Record<string, string | null> | null; afterTitles: Record<string, string | null> | null; beforeHidden: boolean; afterHidden: boolean }
-interface History { cardHistory: { edges: { node: { action: string; changes: Change[] } }[] } }
+interface Change {
+  key: string;
+  before: unknown;
+  after: unknown;
+  beforeTitles: Record<string, string | null> | null;
+  afterTitles: Record<string, string | null> | null;
+  beforeHidden: boolean;
+  afterHidden: boolean;
+}
+interface History {
+  cardHistory: { edges: { node: { action: string; changes: Change[] } }[] };
+}
 
 describe('history shows only what its reader may see (API)', function () {
   this.timeout(120_000);
@@ -35,7 +45,9 @@ describe('history shows only what its reader may see (API)', function () {
     for (const typeKey of ['counterparty', 'contact-person']) {
       await admin.data('mutation($t: String!) { setCardTypeHistory(typeKey: $t, enabled: true) { historyEnabled } }', { t: typeKey });
     }
-    const readers = (await admin.data<{ groups: { id: string; systemRole: string | null }[] }>('{ groups { id systemRole } }')).groups.find((g) => g.systemRole === 'history-readers')!;
+    const readers = (await admin.data<{ groups: { id: string; systemRole: string | null }[] }>('{ groups { id systemRole } }')).groups.find(
+      (g) => g.systemRole === 'history-readers',
+    )!;
     await admin.data('mutation($id: ID!, $u: [ID!]) { changeGroupMembers(id: $id, add: $u) { id } }', { id: readers.id, u: [scenario.userIds.auditor] });
     auditor = await signedIn(server, 'auditor', PASSWORD);
   });
@@ -52,7 +64,11 @@ describe('history shows only what its reader may see (API)', function () {
     expect(JSON.stringify(await auditor.data(HISTORY, { id: contact.id }))).to.not.contain('Тайный');
     expect((await changesOf(admin, contact.id, 'create')).find((c) => c.key === 'counterparty')?.afterTitles).to.deep.equal({ [secret.id]: 'Тайный контрагент' });
 
-    await admin.data('mutation($id: ID!, $v: Int!, $values: JSON!) { updateCard(id: $id, version: $v, values: $values) { id } }', { id: contact.id, v: contact.version, values: { counterparty: known.id } });
+    await admin.data('mutation($id: ID!, $v: Int!, $values: JSON!) { updateCard(id: $id, version: $v, values: $values) { id } }', {
+      id: contact.id,
+      v: contact.version,
+      values: { counterparty: known.id },
+    });
     const update = (await changesOf(auditor, contact.id, 'update')).find((c) => c.key === 'counterparty')!;
     expect(update.beforeTitles).to.deep.equal({ [secret.id]: null });
     expect(update.afterTitles).to.deep.equal({ [known.id]: 'Известный контрагент' });

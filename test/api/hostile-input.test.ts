@@ -28,8 +28,13 @@ describe('hostile input on read paths (API)', function () {
     for (const name of ['a'.repeat(30), 'b'.repeat(30), 'c'.repeat(30)]) await admin.data(CREATE, { f: folderId, t: 'counterparty', v: { name } });
     const libraryId = (await admin.data<{ libraries: { id: string }[] }>('{ libraries { id } }')).libraries[0].id;
     contracts = await createFolder(admin, { libraryId, name: 'Договоры', allowedCardTypes: ['contract'] });
-    const counterparty = (await admin.data<{ cards: { edges: { node: { id: string } }[] } }>('query($f: ID!) { cards(folderId: $f) { edges { node { id } } } }', { f: folderId })).cards.edges[0].node.id;
-    for (const [number, amount] of [['1', '100.50'], ['2', '2500'], ['3', '99999.99']]) {
+    const counterparty = (await admin.data<{ cards: { edges: { node: { id: string } }[] } }>('query($f: ID!) { cards(folderId: $f) { edges { node { id } } } }', { f: folderId }))
+      .cards.edges[0].node.id;
+    for (const [number, amount] of [
+      ['1', '100.50'],
+      ['2', '2500'],
+      ['3', '99999.99'],
+    ]) {
       await admin.data(CREATE, { f: contracts, t: 'contract', v: { number, date: '2026-01-15', counterparty, amount } });
     }
     reader = await signedIn(server, 'reader', PASSWORD);
@@ -65,7 +70,12 @@ describe('hostile input on read paths (API)', function () {
     const titles: string[] = [];
     let after: string | null = null;
     do {
-      const page: { cards: { edges: { node: { title: string } }[]; pageInfo: { endCursor: string | null } } } = await reader.data(PAGE, { f: folderId, sortBy: 'name', first: 1, after });
+      const page: { cards: { edges: { node: { title: string } }[]; pageInfo: { endCursor: string | null } } } = await reader.data(PAGE, {
+        f: folderId,
+        sortBy: 'name',
+        first: 1,
+        after,
+      });
       titles.push(...page.cards.edges.map((edge) => edge.node.title));
       after = page.cards.edges.length > 0 ? page.cards.pageInfo.endCursor : null;
     } while (after);
@@ -84,7 +94,10 @@ describe('hostile input on read paths (API)', function () {
     expect(refusalFields(tooLong)).to.have.key('filters.name');
     const unknown = await reader.request(PAGE, { f: folderId, filters: [{ field: '$where', op: 'equals', value: '1' }] });
     expect(refusalFields(unknown)).to.deep.equal({ 'filters.0': 'Нет такого поля' });
-    const range = await admin.data<{ cards: { edges: { node: { title: string } }[] } }>(PAGE, { f: contracts, filters: [{ field: 'amount', op: 'range', from: '1 000', to: '99 999,99' }] });
+    const range = await admin.data<{ cards: { edges: { node: { title: string } }[] } }>(PAGE, {
+      f: contracts,
+      filters: [{ field: 'amount', op: 'range', from: '1 000', to: '99 999,99' }],
+    });
     expect(range.cards.edges).to.have.length(2);
   });
 
@@ -100,7 +113,9 @@ describe('hostile input on read paths (API)', function () {
     expect(refusalFields(await reader.request('query($s: String) { users(search: $s) { id } }', { s: 'x'.repeat(300_000) }))).to.have.key('search');
     expect(refusalFields(await reader.request('query($d: ID) { users(departmentId: $d) { id } }', { d: 'not-an-id' }))).to.have.key('departmentId');
     expect(refusalFields(await reader.request('query($q: String!) { search(query: $q) { exact } }', { q: 'x'.repeat(300) }))).to.have.key('query');
-    expect(refusalFields(await reader.request('query($q: String!, $l: ID) { search(query: $q, libraryId: $l) { exact } }', { q: 'aaa', l: '{"$ne":null}' }))).to.have.key('libraryId');
+    expect(refusalFields(await reader.request('query($q: String!, $l: ID) { search(query: $q, libraryId: $l) { exact } }', { q: 'aaa', l: '{"$ne":null}' }))).to.have.key(
+      'libraryId',
+    );
     expect(refusalFields(await admin.request('query($u: ID) { auditLog(userId: $u) { totalCount } }', { u: 'nobody' }))).to.have.key('userId');
     expect(refusalFields(await admin.request('query($a: String) { auditLog(after: $a) { totalCount } }', { a: '{"$gt":""}' }))).to.have.key('after');
   });
@@ -108,7 +123,9 @@ describe('hostile input on read paths (API)', function () {
   it('never returns an unlimited trash page', async () => {
     const list = await admin.data<{ cards: { edges: { node: { title: string } }[] } }>('query($f: ID!) { cards(folderId: $f) { edges { node { title } } } }', { f: contracts });
     expect(list.cards.edges).to.have.length(3);
-    const ids = (await admin.data<{ cards: { edges: { node: { id: string } }[] } }>('query($f: ID!) { cards(folderId: $f) { edges { node { id } } } }', { f: contracts })).cards.edges.map((e) => e.node.id);
+    const ids = (
+      await admin.data<{ cards: { edges: { node: { id: string } }[] } }>('query($f: ID!) { cards(folderId: $f) { edges { node { id } } } }', { f: contracts })
+    ).cards.edges.map((e) => e.node.id);
     for (const id of ids) await admin.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id });
     const zero = await admin.data<{ trash: unknown[] }>('{ trash(first: 0) { id } }');
     expect(zero.trash).to.have.length(1);
@@ -154,7 +171,9 @@ describe('hostile input on administrators’ write paths (API)', function () {
 
   it('accepts only known card types for a folder, and does not echo 100,000 characters back', async () => {
     const UPDATE = 'mutation($id: ID!, $input: FolderInput!) { updateFolder(id: $id, input: $input) { allowedCardTypes defaultCardType } }';
-    expect(refusalFields(await admin.request(UPDATE, { id: folderId, input: { allowedCardTypes: ['counterparty', 'no-such-type'] } }))).to.deep.equal({ allowedCardTypes: 'Нет типа карточки «no-such-type»' });
+    expect(refusalFields(await admin.request(UPDATE, { id: folderId, input: { allowedCardTypes: ['counterparty', 'no-such-type'] } }))).to.deep.equal({
+      allowedCardTypes: 'Нет типа карточки «no-such-type»',
+    });
     const long = refusalFields(await admin.request(UPDATE, { id: folderId, input: { defaultCardType: 'x'.repeat(100_000) } }));
     expect(long.defaultCardType).to.equal(`Нет типа карточки «${'x'.repeat(64)}…»`);
     const folder = await admin.data<{ folder: { allowedCardTypes: string[] } }>('query($id: ID!) { folder(id: $id) { allowedCardTypes } }', { id: folderId });

@@ -78,8 +78,14 @@ describe('input guard: query text, unstorable text, refusals naming the argument
     const contact = await create('contact-person', { fullName: 'Связной', counterparty: gone.id });
     await admin.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id: gone.id });
     await admin.data('mutation($id: ID!) { purgeCard(id: $id) }', { id: gone.id });
-    await admin.data('mutation($id: ID!, $v: Int!, $values: JSON!) { updateCard(id: $id, version: $v, values: $values) { id } }', { id: contact.id, v: contact.version, values: { counterparty: next.id } });
-    const verdict = await admin.data<{ verifyHistory: { intact: boolean; entries: number } }>('query($id: ID!) { verifyHistory(cardId: $id) { intact entries } }', { id: contact.id });
+    await admin.data('mutation($id: ID!, $v: Int!, $values: JSON!) { updateCard(id: $id, version: $v, values: $values) { id } }', {
+      id: contact.id,
+      v: contact.version,
+      values: { counterparty: next.id },
+    });
+    const verdict = await admin.data<{ verifyHistory: { intact: boolean; entries: number } }>('query($id: ID!) { verifyHistory(cardId: $id) { intact entries } }', {
+      id: contact.id,
+    });
     expect(verdict.verifyHistory).to.deep.equal({ intact: true, entries: 2 });
     const cards = await Card.find({}, { _id: 1 }).lean();
     expect(cards.length).to.be.greaterThan(0);
@@ -105,7 +111,10 @@ describe('input guard: query text, unstorable text, refusals naming the argument
       d: { key: 'x', names: { ru: 'Икс' }, titleTemplate: '{a}', historyEnabled: false, origin: 'admin', fields: [{ key: 'a', label: { ru: 'А' } }] },
     });
     expect(refusalFields(nestedMissing)).to.deep.equal({ 'fields.0.kind': REQUIRED });
-    const entries = await admin.request('mutation($id: ID!, $e: [AccessEntryInput!]!) { setFolderAccess(id: $id, entries: $e) { id } }', { id: folderId, e: [{ principalType: 'user', principalId: departmentId }] });
+    const entries = await admin.request('mutation($id: ID!, $e: [AccessEntryInput!]!) { setFolderAccess(id: $id, entries: $e) { id } }', {
+      id: folderId,
+      e: [{ principalType: 'user', principalId: departmentId }],
+    });
     expect(refusalFields(entries)).to.deep.equal({ 'entries.0.level': REQUIRED });
   });
 

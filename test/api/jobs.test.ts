@@ -58,13 +58,24 @@ describe('background jobs (API)', function () {
     // A stream takes events once the server has begun reading it: each user's stream (and the
     // administrator's) is known to be live once a job of that user's own has reached it.
     const probes: string[] = [];
-    for (const [userId, streams] of [[ownerId, [ownerEvents, adminEvents]], [otherId, [otherEvents, adminEvents]]] as const) {
-      await waitFor(async () => {
-        const probe = await stepsJob.enqueue(userId, { steps: 0 });
-        probes.push(probe.id);
-        const reached = (stream: SseSubscription<JobEvent>) => waitUntil(stream, (e) => e.jobEvents.id === probe.id, 2000).then(() => true, () => false);
-        return (await Promise.all(streams.map(reached))).every(Boolean);
-      }, 'the job streams to be live', 30_000);
+    for (const [userId, streams] of [
+      [ownerId, [ownerEvents, adminEvents]],
+      [otherId, [otherEvents, adminEvents]],
+    ] as const) {
+      await waitFor(
+        async () => {
+          const probe = await stepsJob.enqueue(userId, { steps: 0 });
+          probes.push(probe.id);
+          const reached = (stream: SseSubscription<JobEvent>) =>
+            waitUntil(stream, (e) => e.jobEvents.id === probe.id, 2000).then(
+              () => true,
+              () => false,
+            );
+          return (await Promise.all(streams.map(reached))).every(Boolean);
+        },
+        'the job streams to be live',
+        30_000,
+      );
     }
 
     const job = await stepsJob.enqueue(ownerId, { steps: 20 });
@@ -81,19 +92,28 @@ describe('background jobs (API)', function () {
     expect(otherEvents.received.filter((e) => e.jobEvents.ownerId !== otherId)).to.deep.equal([]);
 
     // The same job through queries: the owner and administrators see it, the other user does not.
-    const own = await owner.data<{ jobs: { totalCount: number; edges: { node: { id: string; state: string; result: unknown } }[] } }>(`{ jobs { totalCount edges { node { ${JOB_FIELDS} } } } }`);
+    const own = await owner.data<{ jobs: { totalCount: number; edges: { node: { id: string; state: string; result: unknown } }[] } }>(
+      `{ jobs { totalCount edges { node { ${JOB_FIELDS} } } } }`,
+    );
     expect(own.jobs.edges.map((e) => e.node)).to.deep.include.members([{ ...own.jobs.edges[0].node, id: job.id, state: 'succeeded', result: { steps: 20 } }]);
     expect((await other.data<{ job: unknown }>('query($id: ID!) { job(id: $id) { id } }', { id: job.id })).job).to.equal(null);
-    const listed = async (client: typeof admin) => (await client.data<{ jobs: { edges: { node: { id: string; ownerId: string } }[] } }>('{ jobs(allUsers: true) { edges { node { id ownerId } } } }')).jobs.edges.map((e) => e.node);
+    const listed = async (client: typeof admin) =>
+      (await client.data<{ jobs: { edges: { node: { id: string; ownerId: string } }[] } }>('{ jobs(allUsers: true) { edges { node { id ownerId } } } }')).jobs.edges.map(
+        (e) => e.node,
+      );
     expect((await listed(other)).filter((j) => j.ownerId !== otherId)).to.deep.equal([]);
     expect((await listed(admin)).map((j) => j.id)).to.include(job.id);
     const refused = await other.request('mutation($id: ID!) { cancelJob(id: $id) { id } }', { id: job.id });
     expect(refused.errors?.[0].extensions?.code).to.equal('NOT_FOUND');
 
     // Paging: the next page starts after the cursor; a cursor that is not one is refused at `after`.
-    const firstPage = await admin.data<{ jobs: { edges: { node: { id: string } }[]; pageInfo: { endCursor: string } } }>('{ jobs(allUsers: true, first: 1) { edges { node { id } } pageInfo { endCursor } } }');
+    const firstPage = await admin.data<{ jobs: { edges: { node: { id: string } }[]; pageInfo: { endCursor: string } } }>(
+      '{ jobs(allUsers: true, first: 1) { edges { node { id } } pageInfo { endCursor } } }',
+    );
     expect(firstPage.jobs.edges.map((e) => e.node.id)).to.deep.equal([job.id]);
-    const nextPage = await admin.data<{ jobs: { edges: { node: { id: string } }[] } }>('query($after: String) { jobs(allUsers: true, after: $after) { edges { node { id } } } }', { after: firstPage.jobs.pageInfo.endCursor });
+    const nextPage = await admin.data<{ jobs: { edges: { node: { id: string } }[] } }>('query($after: String) { jobs(allUsers: true, after: $after) { edges { node { id } } } }', {
+      after: firstPage.jobs.pageInfo.endCursor,
+    });
     // The rest: the earlier jobs that showed the streams live.
     expect(nextPage.jobs.edges.map((e) => e.node.id)).to.have.members(probes);
     const badCursor = await admin.request('{ jobs(after: "not-a-cursor") { totalCount } }');

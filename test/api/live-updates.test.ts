@@ -26,12 +26,16 @@ describe('live updates over server-sent events (API)', function () {
     const departmentId = (await admin.data<{ departments: { id: string }[] }>('{ departments { id } }')).departments[0].id;
     const userIds: Record<string, string> = {};
     for (const login of ['writer', 'watcher', 'stranger']) {
-      userIds[login] = (await admin.data<{ createUser: { id: string } }>('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
-        input: { login, fullName: login, password: PASSWORD, departmentId },
-      })).createUser.id;
+      userIds[login] = (
+        await admin.data<{ createUser: { id: string } }>('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
+          input: { login, fullName: login, password: PASSWORD, departmentId },
+        })
+      ).createUser.id;
     }
     const library = (await admin.data<{ createLibrary: { id: string } }>('mutation { createLibrary(name: "Живая") { id } }')).createLibrary.id;
-    const folder = (await admin.data<{ createFolder: { id: string } }>('mutation($input: FolderInput!) { createFolder(input: $input) { id } }', { input: { libraryId: library, name: 'Общая' } })).createFolder.id;
+    const folder = (
+      await admin.data<{ createFolder: { id: string } }>('mutation($input: FolderInput!) { createFolder(input: $input) { id } }', { input: { libraryId: library, name: 'Общая' } })
+    ).createFolder.id;
     await admin.data('mutation($id: ID!, $e: [AccessEntryInput!]!) { setFolderAccess(id: $id, entries: $e) { id } }', {
       id: folder,
       e: [
@@ -49,14 +53,27 @@ describe('live updates over server-sent events (API)', function () {
     const watcher = await signedIn(server, 'watcher', PASSWORD);
     const stranger = await signedIn(server, 'stranger', PASSWORD);
 
-    const watcherEvents = new SseSubscription<{ cardEvents: { cardId: string; action: string; actorName: string } }>(server.url, watcher.cookieHeader(), 'subscription { cardEvents { cardId action actorName } }');
-    const watcherCounts = new SseSubscription<{ unreadCounts: { folderId: string; count: number }[] }>(server.url, watcher.cookieHeader(), 'subscription { unreadCounts { folderId count } }');
+    const watcherEvents = new SseSubscription<{ cardEvents: { cardId: string; action: string; actorName: string } }>(
+      server.url,
+      watcher.cookieHeader(),
+      'subscription { cardEvents { cardId action actorName } }',
+    );
+    const watcherCounts = new SseSubscription<{ unreadCounts: { folderId: string; count: number }[] }>(
+      server.url,
+      watcher.cookieHeader(),
+      'subscription { unreadCounts { folderId count } }',
+    );
     const strangerEvents = new SseSubscription<unknown>(server.url, stranger.cookieHeader(), 'subscription { cardEvents { cardId } }');
     subscriptions.push(watcherEvents, watcherCounts, strangerEvents);
     await Promise.all([watcherEvents.ready, watcherCounts.ready, strangerEvents.ready]);
 
     const create = async (f: string, name: string) =>
-      (await writer.data<{ createCard: { id: string } }>('mutation($f: ID!, $n: String!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: $n }) { id } }', { f, n: name })).createCard.id;
+      (
+        await writer.data<{ createCard: { id: string } }>('mutation($f: ID!, $n: String!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: $n }) { id } }', {
+          f,
+          n: name,
+        })
+      ).createCard.id;
     const created = await create(folder, 'ООО «Живое»');
     const [event] = await watcherEvents.waitFor(1, 15_000);
     expect(event.cardEvents).to.deep.equal({ cardId: created, action: 'create', actorName: 'writer' });
@@ -97,8 +114,18 @@ describe('live updates over server-sent events (API)', function () {
       const writerId = await createUser(admin, { login: `writer${user}`, fullName: `Автор ${user}`, password: PASSWORD, departmentId });
       const watcherId = await createUser(admin, { login: `watcher${user}`, fullName: `Наблюдатель ${user}`, password: PASSWORD, departmentId });
       const folder = await createFolder(admin, { libraryId, name: `Папка ${user}` });
-      await setFolderAccess(admin, folder, [{ principalId: writerId, level: 'full' }, { principalId: watcherId, level: 'read' }]);
-      return { folder, writerId, watcherId, watcherLogin: `watcher${user}`, writer: await signedIn(server, `writer${user}`, PASSWORD), watcher: await signedIn(server, `watcher${user}`, PASSWORD) };
+      await setFolderAccess(admin, folder, [
+        { principalId: writerId, level: 'full' },
+        { principalId: watcherId, level: 'read' },
+      ]);
+      return {
+        folder,
+        writerId,
+        watcherId,
+        watcherLogin: `watcher${user}`,
+        writer: await signedIn(server, `writer${user}`, PASSWORD),
+        watcher: await signedIn(server, `watcher${user}`, PASSWORD),
+      };
     }
 
     it('refuses a sixth stream of one session with a clear message, while another session still opens one', async () => {
@@ -171,7 +198,10 @@ describe('live updates over server-sent events (API)', function () {
           },
         ],
         ['deactivation', async ({ watcherId }) => void (await admin.data('mutation($id: ID!) { setUserActive(id: $id, active: false) { id } }', { id: watcherId }))],
-        ['allow-list', async ({ watcherId }) => void (await admin.data('mutation($id: ID!) { updateUser(id: $id, input: { ipAllowList: ["10.200.0.0/16"] }) { id } }', { id: watcherId }))],
+        [
+          'allow-list',
+          async ({ watcherId }) => void (await admin.data('mutation($id: ID!) { updateUser(id: $id, input: { ipAllowList: ["10.200.0.0/16"] }) { id } }', { id: watcherId })),
+        ],
       ];
       for (const [reason, end] of cases) {
         const subject = await pair();

@@ -103,7 +103,7 @@ describe('people, sign-in and folder permissions (API)', function () {
         { id: ids.folder },
       );
       const rows = Object.fromEntries(data.effectiveAccess.map((row) => [row.fullName, row.level]));
-      expect(rows).to.include({ 'Татьяна Гончаренко': 'full', 'Наталья Вакуленко': 'full', 'Пётр Читатель': 'read', 'Администратор': 'full' });
+      expect(rows).to.include({ 'Татьяна Гончаренко': 'full', 'Наталья Вакуленко': 'full', 'Пётр Читатель': 'read', Администратор: 'full' });
       expect(rows).to.not.have.property('Олег Посторонний');
     });
 
@@ -121,16 +121,22 @@ describe('people, sign-in and folder permissions (API)', function () {
       expect(stopped.setFolderInheritance.accessEntries).to.have.length(3);
       expect(await visible()).to.deep.equal(['Архив', 'Корреспонденты']);
       // Now the parent's entries no longer reach the child.
-      await admin.data(SET_ACCESS, { id: ids.folder, entries: [
-        { principalType: 'user', principalId: ids.tatiana, level: 'full' },
-        { principalType: 'user', principalId: ids.natalia, level: 'full' },
-      ] });
+      await admin.data(SET_ACCESS, {
+        id: ids.folder,
+        entries: [
+          { principalType: 'user', principalId: ids.tatiana, level: 'full' },
+          { principalType: 'user', principalId: ids.natalia, level: 'full' },
+        ],
+      });
       expect(await visible()).to.deep.equal(['Архив']);
-      await admin.data(SET_ACCESS, { id: ids.folder, entries: [
-        { principalType: 'user', principalId: ids.tatiana, level: 'full' },
-        { principalType: 'user', principalId: ids.natalia, level: 'full' },
-        { principalType: 'user', principalId: ids.reader, level: 'read' },
-      ] });
+      await admin.data(SET_ACCESS, {
+        id: ids.folder,
+        entries: [
+          { principalType: 'user', principalId: ids.tatiana, level: 'full' },
+          { principalType: 'user', principalId: ids.natalia, level: 'full' },
+          { principalType: 'user', principalId: ids.reader, level: 'read' },
+        ],
+      });
     });
 
     it('refuses to delete a folder that still has sub-folders', async () => {
@@ -148,7 +154,10 @@ describe('people, sign-in and folder permissions (API)', function () {
       const sees = async () => (await branch.data<{ folders: { name: string }[] }>(FOLDERS)).folders.some((f) => f.name === 'Общая');
       await admin.data(SET_ACCESS, { id: folder.createFolder.id, entries: [{ principalType: 'department', principalId: ids.cassiopeia, level: 'read' }] });
       expect(await sees()).to.equal(false);
-      await admin.data(SET_ACCESS, { id: folder.createFolder.id, entries: [{ principalType: 'department', principalId: ids.cassiopeia, includeSubdepartments: true, level: 'read' }] });
+      await admin.data(SET_ACCESS, {
+        id: folder.createFolder.id,
+        entries: [{ principalType: 'department', principalId: ids.cassiopeia, includeSubdepartments: true, level: 'read' }],
+      });
       expect(await sees()).to.equal(true);
     });
 
@@ -199,9 +208,9 @@ describe('people, sign-in and folder permissions (API)', function () {
     });
 
     it('records access changes with before and after in the audit log', async () => {
-      const data = await admin.data<{ auditLog: { totalCount: number; edges: { node: { kind: string; targetId: string; before: unknown; after: { principalId: string; level: string }[] } }[] } }>(
-        '{ auditLog(kind: "access-changed", first: 50) { totalCount edges { node { kind targetId before after } } } }',
-      );
+      const data = await admin.data<{
+        auditLog: { totalCount: number; edges: { node: { kind: string; targetId: string; before: unknown; after: { principalId: string; level: string }[] } }[] };
+      }>('{ auditLog(kind: "access-changed", first: 50) { totalCount edges { node { kind targetId before after } } } }');
       const first = data.auditLog.edges.findLast((e) => e.node.targetId === ids.folder);
       expect(first?.node.before).to.deep.equal([]);
       expect(first?.node.after.map((e) => e.level)).to.deep.equal(['full', 'full', 'read']);

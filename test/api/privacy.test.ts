@@ -7,7 +7,16 @@ import { signedIn, startTestServer } from '../support/server';
 const PASSWORD = 'secret-password-1';
 const USERS = '{ users(includeInactive: true) { id fullName department { name } login email active locale groups { name } } }';
 
-interface UserRow { id: string; fullName: string; department: { name: string } | null; login: string | null; email: string | null; active: boolean | null; locale: string | null; groups: { name: string }[] | null }
+interface UserRow {
+  id: string;
+  fullName: string;
+  department: { name: string } | null;
+  login: string | null;
+  email: string | null;
+  active: boolean | null;
+  locale: string | null;
+  groups: { name: string }[] | null;
+}
 
 describe('who may see what about colleagues (API)', function () {
   this.timeout(120_000);
@@ -39,7 +48,16 @@ describe('who may see what about colleagues (API)', function () {
     const { users } = await staff.data<{ users: UserRow[] }>(USERS);
     expect(users.map((u) => u.fullName)).to.not.include('Уволенный Сотрудник');
     const natalia = users.find((u) => u.id === ids.nvakulenko)!;
-    expect(natalia).to.deep.equal({ id: ids.nvakulenko, fullName: 'Наталья Вакуленко', department: { name: 'Кассиопея' }, login: null, email: null, active: null, locale: null, groups: null });
+    expect(natalia).to.deep.equal({
+      id: ids.nvakulenko,
+      fullName: 'Наталья Вакуленко',
+      department: { name: 'Кассиопея' },
+      login: null,
+      email: null,
+      active: null,
+      locale: null,
+      groups: null,
+    });
     const administrator = users.find((u) => u.fullName === 'Администратор')!;
     expect(administrator.groups).to.equal(null);
     const self = users.find((u) => u.id === ids.tgoncharenko)!;
@@ -61,7 +79,9 @@ describe('who may see what about colleagues (API)', function () {
   });
 
   it('shows a folder manager who has access by name, without logins', async () => {
-    const rows = await staff.data<{ effectiveAccess: { fullName: string; login: string | null }[] }>('query($f: ID!) { effectiveAccess(folderId: $f) { fullName login } }', { f: folderId });
+    const rows = await staff.data<{ effectiveAccess: { fullName: string; login: string | null }[] }>('query($f: ID!) { effectiveAccess(folderId: $f) { fullName login } }', {
+      f: folderId,
+    });
     expect(rows.effectiveAccess.map((r) => r.fullName)).to.include('Наталья Вакуленко');
     expect(rows.effectiveAccess.every((r) => r.login === null)).to.equal(true);
   });

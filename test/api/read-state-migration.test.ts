@@ -21,7 +21,18 @@ describe('an existing database moves from unread marks to watermarks and receipt
     const passwordHash = await hashPassword(PASSWORD);
     await db.collection('departments').insertOne({ _id: ids.department, name: 'Кассиопея', parentId: null, ipAllowList: [] });
     await db.collection('users').insertMany(
-      (['reader', 'author'] as const).map((login) => ({ _id: ids[login], login, loginKey: login, fullName: login, email: '', departmentId: ids.department, active: true, locale: 'ru', passwordHash, ipAllowList: [] })),
+      (['reader', 'author'] as const).map((login) => ({
+        _id: ids[login],
+        login,
+        loginKey: login,
+        fullName: login,
+        email: '',
+        departmentId: ids.department,
+        active: true,
+        locale: 'ru',
+        passwordHash,
+        ipAllowList: [],
+      })),
     );
     await db.collection('libraries').insertMany([
       { _id: ids.library, name: 'Корреспонденты и контакты', order: 0, accessEntries: [] },
@@ -32,13 +43,47 @@ describe('an existing database moves from unread marks to watermarks and receipt
       { principalType: 'user', principalId: ids.author, includeSubdepartments: false, level: 'full' },
     ];
     await db.collection('folders').insertMany([
-      { _id: ids.folder, libraryId: ids.library, parentId: null, name: 'Корреспонденты', order: 0, inheritsAccess: true, accessEntries: entries, allowedCardTypes: [], defaultCardType: null },
-      { _id: ids.second, libraryId: ids.library, parentId: null, name: 'Вторая', order: 1, inheritsAccess: true, accessEntries: entries, allowedCardTypes: [], defaultCardType: null },
+      {
+        _id: ids.folder,
+        libraryId: ids.library,
+        parentId: null,
+        name: 'Корреспонденты',
+        order: 0,
+        inheritsAccess: true,
+        accessEntries: entries,
+        allowedCardTypes: [],
+        defaultCardType: null,
+      },
+      {
+        _id: ids.second,
+        libraryId: ids.library,
+        parentId: null,
+        name: 'Вторая',
+        order: 1,
+        inheritsAccess: true,
+        accessEntries: entries,
+        allowedCardTypes: [],
+        defaultCardType: null,
+      },
     ]);
     const at = new Date(Date.now() - 60_000);
     const card = (id: Types.ObjectId, folderId: Types.ObjectId, libraryId: Types.ObjectId, name: string) => ({
-      _id: id, typeKey: 'counterparty', folderId, libraryId, title: name, values: { name }, searchText: name.toLowerCase(), searchKeys: [], version: 1,
-      createdBy: ids.author, updatedBy: ids.author, inTrash: false, trashedAt: null, trashedBy: null, createdAt: at, updatedAt: at,
+      _id: id,
+      typeKey: 'counterparty',
+      folderId,
+      libraryId,
+      title: name,
+      values: { name },
+      searchText: name.toLowerCase(),
+      searchKeys: [],
+      version: 1,
+      createdBy: ids.author,
+      updatedBy: ids.author,
+      inTrash: false,
+      trashedAt: null,
+      trashedBy: null,
+      createdAt: at,
+      updatedAt: at,
     });
     await db.collection('cards').insertMany([
       card(ids.c1, ids.folder, ids.library, 'ООО «Новое»'),

@@ -87,7 +87,10 @@ describe('the request path costs what the user touches (API)', function () {
     });
     expect(page!.cards.edges.map((e) => e.node.unread?.isNew)).to.deep.equal([true, true, true]);
     expect(commands.length, describeCommands(commands)).to.be.at.most(4);
-    expect(commands.filter((c) => c.collection === 'sessions' && c.name !== 'find'), describeCommands(commands)).to.deep.equal([]);
+    expect(
+      commands.filter((c) => c.collection === 'sessions' && c.name !== 'find'),
+      describeCommands(commands),
+    ).to.deep.equal([]);
   });
 
   it('counts unread cards of all the user’s folders by one key-range count per folder, reading only the cards the user has read one by one', async () => {
@@ -103,7 +106,10 @@ describe('the request path costs what the user touches (API)', function () {
       counts = await natalia.data(COUNTS);
     });
     expect(countsOf()).to.deep.equal({ [ids.folder]: 3, [second]: 1 });
-    expect(commands.filter((c) => c.collection === 'cards').map((c) => c.name), describeCommands(commands)).to.deep.equal(['count', 'count']);
+    expect(
+      commands.filter((c) => c.collection === 'cards').map((c) => c.name),
+      describeCommands(commands),
+    ).to.deep.equal(['count', 'count']);
     // Besides the session, the user's read state.
     expect([['find reads']]).to.deep.include(commands.filter((c) => c.collection !== 'cards' && c.collection !== 'sessions').map((c) => `${c.name} ${c.collection}`));
 
@@ -113,7 +119,10 @@ describe('the request path costs what the user touches (API)', function () {
       counts = await natalia.data(COUNTS);
     });
     expect(countsOf()).to.deep.equal({ [ids.folder]: 3 });
-    expect(commands.filter((c) => c.collection === 'cards' && c.name !== 'count').map((c) => c.name), describeCommands(commands)).to.deep.equal(['find']);
+    expect(
+      commands.filter((c) => c.collection === 'cards' && c.name !== 'count').map((c) => c.name),
+      describeCommands(commands),
+    ).to.deep.equal(['find']);
   });
 
   it('answers a user’s concurrent unread counts with at most two recounts, and a count asked after a change includes it', async () => {
@@ -142,7 +151,12 @@ describe('the request path costs what the user touches (API)', function () {
     const grant = async (folderId: string) => {
       // The access snapshot reloads once after every change, whatever the change: not what is compared here.
       await admin.data('{ folders { id } }');
-      return commandsDuring(() => setFolderAccess(admin, folderId, [{ principalId: ids.tgoncharenko, level: 'full' }, { principalId: newcomerId, level: 'read' }]));
+      return commandsDuring(() =>
+        setFolderAccess(admin, folderId, [
+          { principalId: ids.tgoncharenko, level: 'full' },
+          { principalId: newcomerId, level: 'read' },
+        ]),
+      );
     };
     const forSmall = await grant(small);
     const forLarge = await grant(large);
@@ -157,10 +171,17 @@ describe('the request path costs what the user touches (API)', function () {
     const crowded = await createFolder(admin, { libraryId: ids.library, name: 'Для многих' });
     const readers: string[] = [];
     for (let i = 0; i < 25; i += 1) readers.push(await createUser(admin, { login: `reader${i}`, fullName: `Читатель ${i}`, password: PASSWORD, departmentId: ids.department }));
-    await setFolderAccess(admin, alone, [{ principalId: ids.tgoncharenko, level: 'full' }, { principalId: readers[0], level: 'read' }]);
+    await setFolderAccess(admin, alone, [
+      { principalId: ids.tgoncharenko, level: 'full' },
+      { principalId: readers[0], level: 'read' },
+    ]);
     await setFolderAccess(admin, crowded, [{ principalId: ids.tgoncharenko, level: 'full' }, ...readers.map((id) => ({ principalId: id, level: 'read' as const }))]);
     const cards: Record<string, { id: string; version: number }> = {};
-    for (const [key, folder] of [['alone', alone], ['crowded', crowded]] as const) cards[key] = (await tatiana.data<{ createCard: { id: string; version: number } }>(CREATE, { f: folder, v: { name: `ООО «${key}»` } })).createCard;
+    for (const [key, folder] of [
+      ['alone', alone],
+      ['crowded', crowded],
+    ] as const)
+      cards[key] = (await tatiana.data<{ createCard: { id: string; version: number } }>(CREATE, { f: folder, v: { name: `ООО «${key}»` } })).createCard;
     const update = async (key: string) => {
       await tatiana.data('{ folders { id } }');
       return commandsDuring(() => tatiana.data(UPDATE, { id: cards[key].id, version: cards[key].version, v: { phone: '+7 495 111-22-33' } }));
@@ -169,7 +190,9 @@ describe('the request path costs what the user touches (API)', function () {
     const forMany = await update('crowded');
     expect(beyondSession(forMany)).to.equal(beyondSession(forOne));
     const last = await signedIn(server, 'reader24', PASSWORD);
-    const card = await last.data<{ card: { unread: { isNew: boolean; changedFields: string[] } } }>('query($id: ID!) { card(id: $id) { unread { isNew changedFields } } }', { id: cards.crowded.id });
+    const card = await last.data<{ card: { unread: { isNew: boolean; changedFields: string[] } } }>('query($id: ID!) { card(id: $id) { unread { isNew changedFields } } }', {
+      id: cards.crowded.id,
+    });
     expect(card.card.unread).to.deep.equal({ isNew: true, changedFields: ['phone'] });
   });
 
@@ -179,7 +202,12 @@ describe('the request path costs what the user touches (API)', function () {
     expect(await sees()).to.equal(false);
     // What another instance does: write the entry and move the version counter; its bus event never arrives here.
     const db = mongoose.connection.db!;
-    await db.collection('folders').updateOne({ _id: new Types.ObjectId(hidden) }, { $set: { accessEntries: [{ principalType: 'user', principalId: new Types.ObjectId(ids.nvakulenko), includeSubdepartments: false, level: 'read' }] } });
+    await db
+      .collection('folders')
+      .updateOne(
+        { _id: new Types.ObjectId(hidden) },
+        { $set: { accessEntries: [{ principalType: 'user', principalId: new Types.ObjectId(ids.nvakulenko), includeSubdepartments: false, level: 'read' }] } },
+      );
     await db.collection<{ _id: string; value: number }>('meta').updateOne({ _id: 'access-version' }, { $inc: { value: 1 } });
     const deadline = Date.now() + 10_000;
     while (!(await sees())) {

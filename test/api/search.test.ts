@@ -38,8 +38,16 @@ describe('search by words (API)', function () {
         const values = { name, ...extra };
         const title = renderTitle(counterparty, values, 'ru');
         return {
-          typeKey: 'counterparty', folderId: new Types.ObjectId(folder.id), libraryId: new Types.ObjectId(folder.libraryId), title, values,
-          ...searchIndexOf(counterparty, title, values), createdBy: new Types.ObjectId(authorId), updatedBy: new Types.ObjectId(authorId), createdAt: now, updatedAt: now,
+          typeKey: 'counterparty',
+          folderId: new Types.ObjectId(folder.id),
+          libraryId: new Types.ObjectId(folder.libraryId),
+          title,
+          values,
+          ...searchIndexOf(counterparty, title, values),
+          createdBy: new Types.ObjectId(authorId),
+          updatedBy: new Types.ObjectId(authorId),
+          createdAt: now,
+          updatedAt: now,
         };
       }),
     );
@@ -54,7 +62,10 @@ describe('search by words (API)', function () {
     authorId = broadId;
     const libraryId = await createLibrary(admin, 'Контрагенты');
     for (const name of ['Свои', 'Общие', 'Закрытые']) folders[name] = { id: await createFolder(admin, { libraryId, name, allowedCardTypes: ['counterparty'] }), libraryId };
-    await setFolderAccess(admin, folders['Свои'].id, [{ principalId: narrowId, level: 'read' }, { principalId: broadId, level: 'read' }]);
+    await setFolderAccess(admin, folders['Свои'].id, [
+      { principalId: narrowId, level: 'read' },
+      { principalId: broadId, level: 'read' },
+    ]);
     await setFolderAccess(admin, folders['Общие'].id, [{ principalId: broadId, level: 'edit' }]);
     narrow = await signedIn(server, 'narrow', PASSWORD);
     broad = await signedIn(server, 'broad', PASSWORD);
@@ -66,8 +77,14 @@ describe('search by words (API)', function () {
     await create(folders['Общие'].id, { name: 'АО «Прогресс»', notes: 'Поставщик: ООО «Север» рекомендовал' });
     await create(folders['Общие'].id, { name: 'ООО «Север»' });
     // Many cards sharing a word, in folders the narrow reader cannot read.
-    await store(folders['Закрытые'], Array.from({ length: 300 }, (_, i) => `ООО «Гранит-${i}»`));
-    await store(folders['Общие'], Array.from({ length: 40 }, (_, i) => `ООО «Гранит-общий-${i}»`));
+    await store(
+      folders['Закрытые'],
+      Array.from({ length: 300 }, (_, i) => `ООО «Гранит-${i}»`),
+    );
+    await store(
+      folders['Общие'],
+      Array.from({ length: 40 }, (_, i) => `ООО «Гранит-общий-${i}»`),
+    );
     await store(folders['Свои'], ['ООО «Гранит-свой-1»', 'ООО «Гранит-свой-2»', 'ООО «Гранит-свой-3»']);
   });
   after(async () => {
@@ -104,9 +121,19 @@ describe('search by words (API)', function () {
     const db = mongoose.connection.db!;
     // As an older Kartoteka stored a card: search text, no words; and its text index.
     await db.collection('cards').insertOne({
-      typeKey: 'counterparty', folderId: new Types.ObjectId(folder.id), libraryId: new Types.ObjectId(folder.libraryId), title: 'ООО «Старожил»',
-      values: { name: 'ООО «Старожил»' }, searchText: 'ооо «старожил»', searchKeys: [], version: 1, inTrash: false,
-      createdBy: new Types.ObjectId(authorId), updatedBy: new Types.ObjectId(authorId), createdAt: new Date(), updatedAt: new Date(),
+      typeKey: 'counterparty',
+      folderId: new Types.ObjectId(folder.id),
+      libraryId: new Types.ObjectId(folder.libraryId),
+      title: 'ООО «Старожил»',
+      values: { name: 'ООО «Старожил»' },
+      searchText: 'ооо «старожил»',
+      searchKeys: [],
+      version: 1,
+      inTrash: false,
+      createdBy: new Types.ObjectId(authorId),
+      updatedBy: new Types.ObjectId(authorId),
+      createdAt: new Date(),
+      updatedAt: new Date(),
     });
     await db.collection('cards').createIndex({ searchText: 'text' }, { default_language: 'none' });
     expect(await titles(narrow, 'старожил')).to.deep.equal([]);

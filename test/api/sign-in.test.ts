@@ -40,7 +40,9 @@ describe('sign-in and sessions (API)', function () {
       body: JSON.stringify({ query: SIGN_IN, variables: { login: 'anna.petrova', password: PASSWORD } }),
     });
     const cookie = response.headers.getSetCookie().find((c) => c.startsWith('kartoteka_session='));
-    expect(cookie).to.match(/httponly/i).and.match(/samesite=lax/i);
+    expect(cookie)
+      .to.match(/httponly/i)
+      .and.match(/samesite=lax/i);
     expect(((await response.json()) as { data: { signIn: { user: { login: string } } } }).data.signIn.user.login).to.equal('Anna.Petrova');
   });
 
@@ -163,7 +165,8 @@ describe('sign-in throttle under parallel guesses (API)', function () {
 
   /** Wrong passwords that were actually checked: each one leaves a «sign-in-failed» audit entry. */
   const verifiedFailures = async (login: string) =>
-    (await admin.data<{ auditLog: { totalCount: number } }>('query($u: ID) { auditLog(kind: "sign-in-failed", userId: $u) { totalCount } }', { u: userIds[login] })).auditLog.totalCount;
+    (await admin.data<{ auditLog: { totalCount: number } }>('query($u: ID) { auditLog(kind: "sign-in-failed", userId: $u) { totalCount } }', { u: userIds[login] })).auditLog
+      .totalCount;
 
   const guesses = (login: string, address: string, rightAt: number) =>
     Promise.all(

@@ -131,7 +131,10 @@ describe('server skeleton (shutdown)', () => {
       expect(answer.errors).to.equal(undefined);
       expect(answer.data).to.have.property('serverInfo');
       await stopped;
-      const error = await fetch(`${server.url}/healthz`).then(() => null, (e: unknown) => e);
+      const error = await fetch(`${server.url}/healthz`).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(error).to.be.instanceOf(Error);
     } finally {
       // Whatever happened, the server is fully stopped before the next test uses the database.

@@ -75,7 +75,10 @@ async function importFile(
 
 type CardNode = { id: string; title: string; typeKey: string; values: Record<string, unknown> };
 async function folderCards(client: ApiClient, folderId: string): Promise<CardNode[]> {
-  const data = await client.data<{ cards: { edges: { node: CardNode }[] } }>('query($f: ID!) { cards(folderId: $f, first: 200, sortBy: "title") { edges { node { id title typeKey values } } } }', { f: folderId });
+  const data = await client.data<{ cards: { edges: { node: CardNode }[] } }>(
+    'query($f: ID!) { cards(folderId: $f, first: 200, sortBy: "title") { edges { node { id title typeKey values } } } }',
+    { f: folderId },
+  );
   return data.cards.edges.map((edge) => edge.node);
 }
 
@@ -160,7 +163,9 @@ describe('import and export (API)', function () {
     const unread = await natasha.data<{ unreadCounts: { folderId: string; count: number }[] }>('{ unreadCounts { folderId count } }');
     expect(unread.unreadCounts).to.deep.include({ folderId, count: 2 });
 
-    const audit = await admin.data<{ auditLog: { edges: { node: { kind: string; actorLogin: string; summary: string } }[] } }>('{ auditLog(kind: "cards-imported") { edges { node { kind actorLogin summary } } } }');
+    const audit = await admin.data<{ auditLog: { edges: { node: { kind: string; actorLogin: string; summary: string } }[] } }>(
+      '{ auditLog(kind: "cards-imported") { edges { node { kind actorLogin summary } } } }',
+    );
     expect(audit.auditLog.edges.map((edge) => edge.node.actorLogin)).to.deep.equal(['tanya']);
     expect(audit.auditLog.edges[0].node.summary).to.contain('клиенты.csv').and.contain('создано 2').and.contain('отклонено 1');
 
@@ -183,8 +188,13 @@ describe('import and export (API)', function () {
     expect(created.inspection.delimiter).to.equal(',');
     expect(created.job.result).to.include({ created: 2 });
 
-    const second = Buffer.from('ИНН\tНаименование\tПримечания\n7736207543\tЯндекс (новое)\tпоиск\n7702070139\tВТБ (новое)\tновое\n7707049388\tРостелеком\t\n7707049388\tРостелеком-2\t\n', 'utf8');
-    const byInn = (policy: string) => (inspection: Inspection): Mapping => ({ ...asIs(inspection), matchField: 'inn', onMatch: policy });
+    const second = Buffer.from(
+      'ИНН\tНаименование\tПримечания\n7736207543\tЯндекс (новое)\tпоиск\n7702070139\tВТБ (новое)\tновое\n7707049388\tРостелеком\t\n7707049388\tРостелеком-2\t\n',
+      'utf8',
+    );
+    const byInn =
+      (policy: string) =>
+      (inspection: Inspection): Mapping => ({ ...asIs(inspection), matchField: 'inn', onMatch: policy });
     const skipped = await importFile(server, tanya, { name: 'b.csv', content: second }, { folderId: matchFolder, typeKey: 'counterparty' }, byInn('skip'));
     expect(skipped.inspection.delimiter).to.equal('\t');
     expect(skipped.job.result).to.include({ created: 1, skipped: 2, updated: 0, refused: 1 });
@@ -215,7 +225,11 @@ describe('import and export (API)', function () {
     // Someone renames one card after the import: that change stays.
     const tbank = (await folderCards(tanya, undoFolder)).find((card) => card.values.inn === '7710140679')!;
     const { card: tbankNow } = await tanya.data<{ card: { version: number } }>('query($id: ID!) { card(id: $id) { version } }', { id: tbank.id });
-    await tanya.data('mutation($id: ID!, $v: Int!, $values: JSON!) { updateCard(id: $id, version: $v, values: $values) { id } }', { id: tbank.id, v: tbankNow.version, values: { name: 'Т-Банк вручную' } });
+    await tanya.data('mutation($id: ID!, $v: Int!, $values: JSON!) { updateCard(id: $id, version: $v, values: $values) { id } }', {
+      id: tbank.id,
+      v: tbankNow.version,
+      values: { name: 'Т-Банк вручную' },
+    });
 
     const UNDO = `mutation($id: ID!) { undoImport(importId: $id) { ${JOB_FIELDS} } }`;
     const undo = (await tanya.data<{ undoImport: Job }>(UNDO, { id: job.id })).undoImport;
@@ -236,7 +250,10 @@ describe('import and export (API)', function () {
   it('puts imported cards into the «Дубликаты» groups, alike to a card already there and to each other; undoing the import takes them out', async () => {
     const dupFolder = await createFolder(admin, { libraryId, name: 'Дубликаты импорта', allowedCardTypes: ['counterparty'] });
     await setFolderAccess(admin, dupFolder, [{ principalId: userIds.tanya, level: 'full' }]);
-    const { createCard } = await tanya.data<{ createCard: { id: string } }>('mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Северный ветер»" }) { id } }', { f: dupFolder });
+    const { createCard } = await tanya.data<{ createCard: { id: string } }>(
+      'mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Северный ветер»" }) { id } }',
+      { f: dupFolder },
+    );
     const file = Buffer.from('Наименование;Примечания\nСеверный ветер;из файла\nАО «Полярная звезда»;\nПолярная звезда;повтор\nООО «Южный берег»;\n', 'utf8');
     const { job } = await importFile(server, tanya, { name: 'dup.csv', content: file }, { folderId: dupFolder, typeKey: 'counterparty' }, asIs);
     expect(job.result, job.error ?? '').to.include({ created: 4, refused: 0 });
@@ -265,13 +282,24 @@ describe('import and export (API)', function () {
     const file = { name: 'c.csv', content: Buffer.from('ИНН;Наименование\n7812014560;Проверка\n', 'utf8') };
     const taken = { row: 2, problems: [{ column: 'ИНН', message: 'ИНН: Такое значение уже есть в другой карточке' }] };
     for (const policy of [null, 'skip', 'fillEmpty', 'overwrite']) {
-      const { job } = await importFile(server, tanya, file, { folderId: own, typeKey: 'counterparty' }, (inspection) => ({ ...asIs(inspection), matchField: policy && 'inn', onMatch: policy ?? 'skip' }), true);
+      const { job } = await importFile(
+        server,
+        tanya,
+        file,
+        { folderId: own, typeKey: 'counterparty' },
+        (inspection) => ({ ...asIs(inspection), matchField: policy && 'inn', onMatch: policy ?? 'skip' }),
+        true,
+      );
       expect(job.result, `${policy}: ${job.error ?? ''}`).to.include({ created: 0, updated: 0, skipped: 0, refused: 1 });
       expect(job.result!.refusedRows, String(policy)).to.deep.equal([taken]);
       expect(JSON.stringify(job.result)).not.to.contain('Тайный');
     }
     // The same file written for real: refused the same way, and the hidden card is untouched.
-    const { job } = await importFile(server, tanya, file, { folderId: own, typeKey: 'counterparty' }, (inspection) => ({ ...asIs(inspection), matchField: 'inn', onMatch: 'overwrite' }));
+    const { job } = await importFile(server, tanya, file, { folderId: own, typeKey: 'counterparty' }, (inspection) => ({
+      ...asIs(inspection),
+      matchField: 'inn',
+      onMatch: 'overwrite',
+    }));
     expect(job.result!.refusedRows).to.deep.equal([taken]);
     expect((await folderCards(admin, closed)).map((card) => card.values.name)).to.deep.equal(['ООО «Тайный партнёр»']);
     expect(await folderCards(tanya, own)).to.deep.equal([]);
@@ -343,7 +371,11 @@ describe('import and export (API)', function () {
     const emailAt = (rows[0] as string[]).indexOf('E-mail');
     expect(rows[2][emailAt]).to.deep.equal({ text: 'info@cassiopeia.ru', hyperlink: 'mailto:info@cassiopeia.ru' });
 
-    const csv = await download(server, natasha, `/transfer/export?folderId=${folderId}&format=csv&filters=${encodeURIComponent(JSON.stringify([{ field: 'inn', op: 'equals', value: '7707083893' }]))}`);
+    const csv = await download(
+      server,
+      natasha,
+      `/transfer/export?folderId=${folderId}&format=csv&filters=${encodeURIComponent(JSON.stringify([{ field: 'inn', op: 'equals', value: '7707083893' }]))}`,
+    );
     expect(csv.status).to.equal(200);
     expect(csv.body.subarray(0, 3)).to.deep.equal(Buffer.from([0xef, 0xbb, 0xbf]));
     const lines = csv.body.toString('utf8').slice(1).trim().split('\r\n');
@@ -392,10 +424,17 @@ describe('import and export (API)', function () {
       },
     });
     const ledger = await createFolder(admin, { libraryId, name: 'Проводки', allowedCardTypes: ['ledger'] });
-    for (const values of [{ title: '=1+2', delta: -5 }, { title: '-2+3', delta: 7 }, { title: '@SUM(A1)', delta: 0 }, { title: '+7 495', delta: -12 }, { title: 'Обычная', delta: 3 }]) {
+    for (const values of [
+      { title: '=1+2', delta: -5 },
+      { title: '-2+3', delta: 7 },
+      { title: '@SUM(A1)', delta: 0 },
+      { title: '+7 495', delta: -12 },
+      { title: 'Обычная', delta: 3 },
+    ]) {
       await admin.data('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "ledger", values: $v) { id } }', { f: ledger, v: values });
     }
-    const exported = (filters?: string) => download(server, admin, `/transfer/export?folderId=${ledger}&format=csv${filters === undefined ? '' : `&filters=${encodeURIComponent(filters)}`}`);
+    const exported = (filters?: string) =>
+      download(server, admin, `/transfer/export?folderId=${ledger}&format=csv${filters === undefined ? '' : `&filters=${encodeURIComponent(filters)}`}`);
 
     const csv = await exported();
     expect(csv.status).to.equal(200);
@@ -482,7 +521,8 @@ describe('import and export (API)', function () {
       });
       return { result: await result, checkpoint };
     };
-    const count = async (folder: string) => (await tanya.data<{ cards: { totalCount: number } }>('query($f: ID!) { cards(folderId: $f) { totalCount } }', { f: folder })).cards.totalCount;
+    const count = async (folder: string) =>
+      (await tanya.data<{ cards: { totalCount: number } }>('query($f: ID!) { cards(folderId: $f) { totalCount } }', { f: folder })).cards.totalCount;
     const cardsIn = () => count(progressFolder);
     const before = await cardsIn();
     const resumedId = String(new Types.ObjectId());

@@ -61,7 +61,9 @@ describe('unread tracking and change history: the scenario (API)', function () {
   it('Татьяна changes its phone: unread again for Наталья with the phone highlighted, still read for Татьяна', async () => {
     await tatiana.data(UPDATE, { id: ids['ООО «Альфа»'], version: 1, v: { phone: '+7 495 222-22-22' } });
     expect(await countFor(natalia)).to.equal(3);
-    const card = await natalia.data<{ card: { unread: { isNew: boolean; changedFields: string[] } } }>('query($id: ID!) { card(id: $id) { unread { isNew changedFields } } }', { id: ids['ООО «Альфа»'] });
+    const card = await natalia.data<{ card: { unread: { isNew: boolean; changedFields: string[] } } }>('query($id: ID!) { card(id: $id) { unread { isNew changedFields } } }', {
+      id: ids['ООО «Альфа»'],
+    });
     expect(card.card.unread).to.deep.equal({ isNew: false, changedFields: ['phone'] });
     expect(await countFor(tatiana)).to.equal(0);
   });
@@ -70,13 +72,17 @@ describe('unread tracking and change history: the scenario (API)', function () {
     const before = await natalia.request(HISTORY, { id: ids['ООО «Альфа»'] });
     expect(before.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
     await admin.data('mutation { setCardTypeHistory(typeKey: "counterparty", enabled: true) { historyEnabled } }');
-    const group = (await admin.data<{ groups: { id: string; systemRole: string | null }[] }>('{ groups { id systemRole } }')).groups.find((g) => g.systemRole === 'history-readers')!;
+    const group = (await admin.data<{ groups: { id: string; systemRole: string | null }[] }>('{ groups { id systemRole } }')).groups.find(
+      (g) => g.systemRole === 'history-readers',
+    )!;
     await admin.data('mutation($id: ID!, $u: [ID!]) { changeGroupMembers(id: $id, add: $u) { id } }', { id: group.id, u: [ids.nvakulenko] });
     await tatiana.data(UPDATE, { id: ids['ООО «Альфа»'], version: 2, v: { phone: '+7 495 333-33-33' } });
-    const history = await natalia.data<{ cardHistory: { totalCount: number; edges: { node: { action: string; actorName: string; changes: { key: string; label: { ru: string }; before: string; after: string }[] } }[] } }>(
-      HISTORY,
-      { id: ids['ООО «Альфа»'] },
-    );
+    const history = await natalia.data<{
+      cardHistory: {
+        totalCount: number;
+        edges: { node: { action: string; actorName: string; changes: { key: string; label: { ru: string }; before: string; after: string }[] } }[];
+      };
+    }>(HISTORY, { id: ids['ООО «Альфа»'] });
     expect(history.cardHistory.totalCount).to.equal(1);
     const [entry] = history.cardHistory.edges.map((e) => e.node);
     expect(entry.action).to.equal('update');
@@ -95,10 +101,15 @@ describe('unread tracking and change history: the scenario (API)', function () {
 
   it('verifyHistory reports an entry altered directly in the database', async () => {
     await tatiana.data(UPDATE, { id: ids['ООО «Альфа»'], version: 3, v: { email: 'info@alfa.ru' } });
-    const intact = await natalia.data<{ verifyHistory: { intact: boolean; entries: number } }>('query($id: ID!) { verifyHistory(cardId: $id) { intact entries } }', { id: ids['ООО «Альфа»'] });
+    const intact = await natalia.data<{ verifyHistory: { intact: boolean; entries: number } }>('query($id: ID!) { verifyHistory(cardId: $id) { intact entries } }', {
+      id: ids['ООО «Альфа»'],
+    });
     expect(intact.verifyHistory).to.deep.equal({ intact: true, entries: 2 });
     await HistoryEntry.updateOne({ seq: 1, 'changes.key': 'phone' }, { $set: { 'changes.0.after': '+7 000 000-00-00' } });
-    const broken = await natalia.data<{ verifyHistory: { intact: boolean; brokenAtSeq: number; reason: string } }>('query($id: ID!) { verifyHistory(cardId: $id) { intact brokenAtSeq reason } }', { id: ids['ООО «Альфа»'] });
+    const broken = await natalia.data<{ verifyHistory: { intact: boolean; brokenAtSeq: number; reason: string } }>(
+      'query($id: ID!) { verifyHistory(cardId: $id) { intact brokenAtSeq reason } }',
+      { id: ids['ООО «Альфа»'] },
+    );
     expect(broken.verifyHistory).to.deep.equal({ intact: false, brokenAtSeq: 1, reason: 'content altered' });
   });
 
@@ -107,7 +118,10 @@ describe('unread tracking and change history: the scenario (API)', function () {
     await new Promise((resolve) => setTimeout(resolve, 20));
     await tatiana.data(UPDATE, { id: ids['ООО «Бета»'], version: 1, v: { email: 'old@beta.ru' } });
     await tatiana.data(UPDATE, { id: ids['ООО «Бета»'], version: 2, v: { email: 'new@beta.ru' } });
-    const asOf = await natalia.data<{ cardAsOf: { values: { email?: string } } }>('query($id: ID!, $at: DateTime!) { cardAsOf(cardId: $id, at: $at) { values } }', { id: ids['ООО «Бета»'], at: moment });
+    const asOf = await natalia.data<{ cardAsOf: { values: { email?: string } } }>('query($id: ID!, $at: DateTime!) { cardAsOf(cardId: $id, at: $at) { values } }', {
+      id: ids['ООО «Бета»'],
+      at: moment,
+    });
     expect(asOf.cardAsOf.values.email).to.equal(undefined);
     const reverted = await natalia.data<{ revertCard: { values: { email?: string }; version: number } }>(
       'mutation($id: ID!, $at: DateTime!) { revertCard(cardId: $id, at: $at, fields: ["email"], version: 3) { values version } }',
@@ -192,7 +206,9 @@ describe('concurrent edits of one card with history on (API)', function () {
   it('20 clients × 25 updates: one history entry per accepted update, none for rejected ones, final card = last accepted', async () => {
     const admin = await signedIn(server);
     const library = (await admin.data<{ createLibrary: { id: string } }>('mutation { createLibrary(name: "Гонка") { id } }')).createLibrary.id;
-    const folder = (await admin.data<{ createFolder: { id: string } }>('mutation($input: FolderInput!) { createFolder(input: $input) { id } }', { input: { libraryId: library, name: 'Гонка' } })).createFolder.id;
+    const folder = (
+      await admin.data<{ createFolder: { id: string } }>('mutation($input: FolderInput!) { createFolder(input: $input) { id } }', { input: { libraryId: library, name: 'Гонка' } })
+    ).createFolder.id;
     await admin.data('mutation { setCardTypeHistory(typeKey: "counterparty", enabled: true) { historyEnabled } }');
     const card = (await admin.data<{ createCard: { id: string } }>(CREATE, { f: folder, v: { name: 'Общая карточка' } })).createCard.id;
     const clients = await Promise.all(Array.from({ length: 20 }, () => signedIn(server)));

@@ -47,7 +47,13 @@ describe('one process per built-in database directory', function () {
 
     // `npm run restore` with DATA_DIR (no server answers on PORT): refused at open, naming the directory; the data stays.
     const { MONGODB_URI: _uri, ...env } = process.env;
-    const restore = run(['server/src/backup/cli.ts', 'restore', path.join(dataDir, 'any.tar.gz'), '--force'], { ...env, NODE_ENV: 'test', LOG_LEVEL: 'warn', DATA_DIR: dataDir, PORT: '1' });
+    const restore = run(['server/src/backup/cli.ts', 'restore', path.join(dataDir, 'any.tar.gz'), '--force'], {
+      ...env,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'warn',
+      DATA_DIR: dataDir,
+      PORT: '1',
+    });
     expect(await restore.exited).to.equal(1);
     expect(restore.output()).to.contain(`the data directory ${dbpath} is in use by another process (pid ${started.child.pid})`);
 

@@ -24,7 +24,9 @@ type BackupRow = { id: string; state: string; file: string; sizeBytes: number; d
 /** Polls a job through the API until it finishes. */
 async function finishedJob(client: ApiClient, id: string): Promise<{ state: string; error: string | null; result: { file: string } }> {
   for (;;) {
-    const { job } = await client.data<{ job: { state: string; error: string | null; result: { file: string } } }>('query($id: ID!) { job(id: $id) { state error result } }', { id });
+    const { job } = await client.data<{ job: { state: string; error: string | null; result: { file: string } } }>('query($id: ID!) { job(id: $id) { state error result } }', {
+      id,
+    });
     if (['succeeded', 'failed', 'cancelled'].includes(job.state)) return job;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -54,7 +54,12 @@ async function packEntries(file: string, entries: [string, Buffer][]): Promise<s
  * A copy of a good archive changed by `edit` (the manifest and the data files by name). As a
  * careful forger would, every hash is recomputed — the manifest's own too, unless `keepManifestHash`.
  */
-async function forge(source: string, target: string, edit: (manifest: Manifest, files: Map<string, Buffer>) => void, options: { keepManifestHash?: boolean } = {}): Promise<string> {
+async function forge(
+  source: string,
+  target: string,
+  edit: (manifest: Manifest, files: Map<string, Buffer>) => void,
+  options: { keepManifestHash?: boolean } = {},
+): Promise<string> {
   const entries = await entriesOf(source);
   const manifest = JSON.parse(entries[0][1].toString('utf8')) as Manifest;
   const files = new Map(entries.slice(2));
@@ -75,13 +80,18 @@ function addCollection(manifest: Manifest, files: Map<string, Buffer>, name: str
   const metadata = Buffer.from(JSON.stringify({ collectionName: name, type: 'collection', options: {}, indexes: [{ v: 2, key: { _id: 1 }, name: '_id_' }, ...indexes] }));
   files.set(`dump/${name}.metadata.json`, metadata);
   files.set(`dump/${name}.bson`, data);
-  manifest.collections.push({ name, documents: documents.length, data: { path: `dump/${name}.bson`, bytes: 0, sha256: '' }, metadata: { path: `dump/${name}.metadata.json`, bytes: 0, sha256: '' } });
+  manifest.collections.push({
+    name,
+    documents: documents.length,
+    data: { path: `dump/${name}.bson`, bytes: 0, sha256: '' },
+    metadata: { path: `dump/${name}.metadata.json`, bytes: 0, sha256: '' },
+  });
 }
 
 /** Tries a change until the server answers with a refusal code (it re-reads the maintenance flag every second); that code. */
 async function changeRefusedFor(client: ApiClient): Promise<string> {
   let answer = 'OK';
-  for (const deadline = Date.now() + 10_000; answer === 'OK' && Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 10_000; answer === 'OK' && Date.now() < deadline;) {
     answer = String((await client.request('mutation { createLibrary(name: "Во время восстановления") { id } }')).errors?.[0].extensions?.code ?? 'OK');
   }
   return answer;
@@ -130,7 +140,9 @@ describe('hostile and damaged archives, concurrent restores', function () {
   it('refuses an archive that lists a collection a backup never writes (the backup catalog, meta, jobs)', async () => {
     for (const name of ['backups', 'meta', 'jobs']) {
       const planted = await forge(good, path.join(dir, `planted-${name}.tar.gz`), (manifest, files) =>
-        addCollection(manifest, files, name, [{ _id: new mongoose.Types.ObjectId(), trigger: 'manual', state: 'succeeded', dir: '/proc/self', file: 'environ', startedAt: new Date() }]),
+        addCollection(manifest, files, name, [
+          { _id: new mongoose.Types.ObjectId(), trigger: 'manual', state: 'succeeded', dir: '/proc/self', file: 'environ', startedAt: new Date() },
+        ]),
       );
       expect(await refused(planted)).to.contain(`the manifest lists the collection "${name}", which a backup never contains`);
     }
@@ -143,11 +155,14 @@ describe('hostile and damaged archives, concurrent restores', function () {
     await writeFile(victim, 'keep me');
     const at = new Date('2020-01-01T00:00:00Z');
     const entry = { trigger: 'schedule', state: 'succeeded', startedAt: at, finishedAt: at, sizeBytes: 7, verification: { state: 'verified', at, message: null } };
-    const inserted = await mongo.db(dbName).collection('backups').insertMany([
-      { ...entry, dir: backups, file: '../victim.txt' },
-      { ...entry, dir: '/proc/self', file: 'environ' },
-      { ...entry, dir, file: 'victim.txt' },
-    ]);
+    const inserted = await mongo
+      .db(dbName)
+      .collection('backups')
+      .insertMany([
+        { ...entry, dir: backups, file: '../victim.txt' },
+        { ...entry, dir: '/proc/self', file: 'environ' },
+        { ...entry, dir, file: 'victim.txt' },
+      ]);
     const planted = Object.values(inserted.insertedIds).map((_id) => ({ _id }));
     for (const backup of planted) {
       const download = await fetch(`${server.url}/backups/${String(backup._id)}/download`, { headers: { cookie: admin.cookieHeader() } });
@@ -158,7 +173,8 @@ describe('hostile and damaged archives, concurrent restores', function () {
     // A real backup into BACKUP_DIR, then the retention rule: it keeps the newest, and would delete the older planted entries.
     await admin.data('mutation { createBackup { id } }');
     const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline && (await Backup.countDocuments({ dir: backups, state: 'succeeded', file: /^kartoteka-backup-/ })) === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    while (Date.now() < deadline && (await Backup.countDocuments({ dir: backups, state: 'succeeded', file: /^kartoteka-backup-/ })) === 0)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     const deleted = await applyRetention(backups, { daily: 1, weekly: 0, monthly: 0 }, logger);
     expect(deleted).to.deep.equal([]);
     expect(await readFile(victim, 'utf8')).to.equal('keep me');
@@ -256,10 +272,19 @@ describe('hostile and damaged archives, concurrent restores', function () {
 
   it('eight «Создать сейчас» at once take one backup', async () => {
     // The server accepts changes again once it has seen the last restore's flag go down.
-    await waitFor(() => signedIn(server).then(() => true, () => false), 'the server to leave maintenance');
+    await waitFor(
+      () =>
+        signedIn(server).then(
+          () => true,
+          () => false,
+        ),
+      'the server to leave maintenance',
+    );
     const admins = await Promise.all([1, 2, 3, 4].map(() => signedIn(server)));
     const before = await Backup.countDocuments();
-    const asked = await Promise.all(admins.flatMap((client) => [client, client]).map((client) => client.data<{ createBackup: { id: string } }>('mutation { createBackup { id } }')));
+    const asked = await Promise.all(
+      admins.flatMap((client) => [client, client]).map((client) => client.data<{ createBackup: { id: string } }>('mutation { createBackup { id } }')),
+    );
     expect(new Set(asked.map((a) => a.createBackup.id)).size).to.equal(1);
     const job = asked[0].createBackup.id;
     const deadline = Date.now() + 60_000;

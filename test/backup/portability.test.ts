@@ -42,7 +42,10 @@ describe('moving data between the built-in in-memory and durable modes', functio
       await admin.data('mutation { setCardTypeHistory(typeKey: "counterparty", enabled: true) { historyEnabled } }');
       const tatiana = await signedIn(server, 'tgoncharenko', DEMO_PASSWORD);
       for (const card of await Card.find({ typeKey: 'counterparty' }, { _id: 1, version: 1 }).limit(2).lean()) {
-        await tatiana.data('mutation($id: ID!, $v: Int!) { updateCard(id: $id, version: $v, values: { phone: "+7 495 123-45-67" }) { id } }', { id: String(card._id), v: card.version });
+        await tatiana.data('mutation($id: ID!, $v: Int!) { updateCard(id: $id, version: $v, values: { phone: "+7 495 123-45-67" }) { id } }', {
+          id: String(card._id),
+          v: card.version,
+        });
       }
       archive = (await writeSnapshot({ dir, server: 'kartoteka-memory' })).path;
     } finally {

@@ -176,13 +176,25 @@ describe('restore', function () {
     await Promise.all([source.dropDatabase(), target.dropDatabase()]);
   });
 
-  it('ends by verifying every card\'s history chain and reports the ones that do not verify', async () => {
+  it("ends by verifying every card's history chain and reports the ones that do not verify", async () => {
     const source = mongo.db(uniqueDbName('chains'));
     const cards = [new mongoose.Types.ObjectId(), new mongoose.Types.ObjectId()];
     for (const [index, cardId] of cards.entries()) {
       let prevHash = GENESIS_HASH;
       for (const seq of [1, 2, 3]) {
-        const entry = { cardId, typeKey: 'counterparty', folderId: cardId, seq, at: new Date(), actorId: cardId, actorName: 'Татьяна Гончаренко', ip: '', action: 'update', changes: [], prevHash };
+        const entry = {
+          cardId,
+          typeKey: 'counterparty',
+          folderId: cardId,
+          seq,
+          at: new Date(),
+          actorId: cardId,
+          actorName: 'Татьяна Гончаренко',
+          ip: '',
+          action: 'update',
+          changes: [],
+          prevHash,
+        };
         prevHash = entryHash(entry as never);
         // The second card's second entry was edited in the database after it was written.
         await source.collection('history').insertOne({ ...entry, hash: prevHash, ...(index === 1 && seq === 2 && { actorName: 'Кто-то другой' }) });
@@ -214,7 +226,12 @@ describe('restore', function () {
     const report = await restoreArchive(archive, { logger, db, steps });
     expect(report.migration).to.deep.equal({ from: 1, to: 2, applied: ['split contact names'] });
     expect(await storedVersion(db)).to.equal(2);
-    expect(await db.collection('contacts').find({}, { projection: { _id: 0 } }).toArray()).to.deep.equal([{ first: 'Татьяна', last: 'Гончаренко' }]);
+    expect(
+      await db
+        .collection('contacts')
+        .find({}, { projection: { _id: 0 } })
+        .toArray(),
+    ).to.deep.equal([{ first: 'Татьяна', last: 'Гончаренко' }]);
     // An archive from a newer Kartoteka is refused.
     const newer = await craftArchive(dir, { dataModelVersion: 3, documents: [] });
     const refused = await restoreArchive(newer, { logger, db: mongo.db(uniqueDbName('newer')), steps }).catch((error: Error) => error);

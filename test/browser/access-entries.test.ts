@@ -24,10 +24,9 @@ describeInBrowser('folder access one entry at a time, from the console (browser)
 
   const entries = async () =>
     Object.fromEntries(
-      (await other.data<{ folder: { accessEntries: Entry[] } }>('query($id: ID!) { folder(id: $id) { accessEntries { principalId level } } }', { id: ids.folder })).folder.accessEntries.map((entry) => [
-        entry.principalId,
-        entry.level,
-      ]),
+      (
+        await other.data<{ folder: { accessEntries: Entry[] } }>('query($id: ID!) { folder(id: $id) { accessEntries { principalId level } } }', { id: ids.folder })
+      ).folder.accessEntries.map((entry) => [entry.principalId, entry.level]),
     );
 
   before(async () => {
@@ -55,7 +54,10 @@ describeInBrowser('folder access one entry at a time, from the console (browser)
     await access.getByTestId('access-entries').waitFor();
 
     // The page was loaded before the other administrator's change and does not show it yet.
-    await other.data('mutation($id: ID!, $e: AccessEntryInput!) { grantFolderAccess(id: $id, entry: $e) { id } }', { id: ids.folder, e: { principalType: 'user', principalId: ids.natalia, level: 'read' } });
+    await other.data('mutation($id: ID!, $e: AccessEntryInput!) { grantFolderAccess(id: $id, entry: $e) { id } }', {
+      id: ids.folder,
+      e: { principalType: 'user', principalId: ids.natalia, level: 'read' },
+    });
     expect(await access.getByTestId(`entry-${NATALIA}`).count()).to.equal(0);
 
     await access.getByTestId('user-search').fill('Татьяна');
@@ -68,7 +70,10 @@ describeInBrowser('folder access one entry at a time, from the console (browser)
     await screenshot(page, 'access-1-both-entries');
 
     // Meanwhile the other administrator raises Наталья; removing Татьяна in the console leaves that alone.
-    await other.data('mutation($id: ID!, $e: AccessEntryInput!) { grantFolderAccess(id: $id, entry: $e) { id } }', { id: ids.folder, e: { principalType: 'user', principalId: ids.natalia, level: 'full' } });
+    await other.data('mutation($id: ID!, $e: AccessEntryInput!) { grantFolderAccess(id: $id, entry: $e) { id } }', {
+      id: ids.folder,
+      e: { principalType: 'user', principalId: ids.natalia, level: 'full' },
+    });
     await access.getByTestId(`entry-${TATIANA}`).getByTestId('entry-remove').click();
     await page.waitForFunction((name) => !document.querySelector(`[data-test="entry-${name}"]`), TATIANA);
     expect(await entries()).to.deep.equal({ [ids.natalia]: 'full' });

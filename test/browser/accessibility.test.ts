@@ -133,7 +133,10 @@ describeInBrowser('accessibility: axe-core on every main page (browser)', functi
   it('every page of the console, with its dialogs', async () => {
     await page.getByTestId('nav-admin').click();
     await page.getByTestId('admin-title').waitFor();
-    const tabs = await page.getByRole('tablist').getByRole('tab').evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-test') ?? ''));
+    const tabs = await page
+      .getByRole('tablist')
+      .getByRole('tab')
+      .evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-test') ?? ''));
     expect(tabs.length).to.be.at.least(6);
     for (const tab of tabs) {
       await page.getByTestId(tab).click();

@@ -21,7 +21,12 @@ describeInBrowser('editing a card someone else changes meanwhile (browser)', fun
     await natalia.data(EDIT, { id, version, v: changes });
   };
   const created = async (name: string) =>
-    (await suite.admin.data<{ createCard: { id: string } }>('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', { f: folderId, v: { name, notes: 'старое' } })).createCard.id;
+    (
+      await suite.admin.data<{ createCard: { id: string } }>('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', {
+        f: folderId,
+        v: { name, notes: 'старое' },
+      })
+    ).createCard.id;
   const openForEditing = async (id: string) => {
     await suite.page.goto(`${suite.server.url}/folders/${folderId}/cards/${id}`);
     await suite.page.getByTestId('edit').click();
@@ -46,7 +51,10 @@ describeInBrowser('editing a card someone else changes meanwhile (browser)', fun
     await suite.page.getByTestId('save').click();
     const dialog = suite.page.getByTestId('conflict-dialog');
     await dialog.waitFor();
-    expect(await dialog.locator('[data-test^="conflict-"]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-test')))).to.deep.equal(['conflict-notes', 'conflict-apply']);
+    expect(await dialog.locator('[data-test^="conflict-"]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-test')))).to.deep.equal([
+      'conflict-notes',
+      'conflict-apply',
+    ]);
     await screenshot(suite.page, 'card-edits-1-conflict');
     await dialog.getByTestId('keep-mine-notes').check();
     await dialog.getByTestId('conflict-apply').click();

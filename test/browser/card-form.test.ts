@@ -50,7 +50,7 @@ describeInBrowser('card form: folder choice, errors, focus, keyboard (browser)',
   });
   after(() => stopDemoSuite(suite));
 
-  it('«Новая карточка» on a counterparty\'s proposals tab asks which folder, offers the one that takes proposals, and saves there', async () => {
+  it("«Новая карточка» on a counterparty's proposals tab asks which folder, offers the one that takes proposals, and saves there", async () => {
     await newProposalFromCounterparty();
     const select = page.getByTestId('input-folder');
     expect(await select.locator('option:checked').textContent()).to.equal('Договоры / Коммерческие предложения');
@@ -66,7 +66,7 @@ describeInBrowser('card form: folder choice, errors, focus, keyboard (browser)',
     expect(created.map((hit) => hit.card.folderId)).to.deep.equal([folderIds['Коммерческие предложения']]);
   });
 
-  it('the server\'s reason for refusing the folder is shown at the folder, which takes the focus', async () => {
+  it("the server's reason for refusing the folder is shown at the folder, which takes the focus", async () => {
     await newProposalFromCounterparty();
     await page.getByTestId('input-number').fill('КП-14/6-2');
     // Meanwhile an administrator stops the folder taking proposals.
@@ -130,10 +130,13 @@ describeInBrowser('card form: folder choice, errors, focus, keyboard (browser)',
 
   it('a value another card already has names that card, with a link to it', async () => {
     const inn = innFromStem('770999141');
-    const other = await admin.data<{ createCard: { id: string } }>('mutation($folderId: ID!, $values: JSON!) { createCard(folderId: $folderId, typeKey: "counterparty", values: $values) { id } }', {
-      folderId: folderIds['Корреспонденты'],
-      values: { name: 'ООО «Дубль 11»', inn },
-    });
+    const other = await admin.data<{ createCard: { id: string } }>(
+      'mutation($folderId: ID!, $values: JSON!) { createCard(folderId: $folderId, typeKey: "counterparty", values: $values) { id } }',
+      {
+        folderId: folderIds['Корреспонденты'],
+        values: { name: 'ООО «Дубль 11»', inn },
+      },
+    );
     await openCounterparty();
     await page.getByTestId('edit').click();
     await page.getByTestId('input-inn').fill(inn);
@@ -149,7 +152,7 @@ describeInBrowser('card form: folder choice, errors, focus, keyboard (browser)',
     await page.getByTestId('card-fields').waitFor();
   });
 
-  it('the card\'s tabs: the current one is selected, ←/→ move between them', async () => {
+  it("the card's tabs: the current one is selected, ←/→ move between them", async () => {
     await openCounterparty();
     const fields = page.getByTestId('card-tab-fields');
     expect(await fields.getAttribute('aria-selected')).to.equal('true');

@@ -80,10 +80,16 @@ describeInBrowser('card list and live rights (browser)', function () {
     // The new folder reaches the open tree live (its access changed).
     const item = page.getByTestId('folder-Тысяча карточек');
     await item.waitFor();
-    await item.getByTestId('unread-count').filter({ hasText: /^1\s234$/ }).waitFor();
+    await item
+      .getByTestId('unread-count')
+      .filter({ hasText: /^1\s234$/ })
+      .waitFor();
     expect(await item.getByTestId('unread-words').textContent()).to.match(/^1\s234 непрочитанных$/);
     await page.goto(`${server.url}/folders/${folderId}`);
-    await page.getByTestId('card-count').filter({ hasText: /^Карточек: 1\s234$/ }).waitFor();
+    await page
+      .getByTestId('card-count')
+      .filter({ hasText: /^Карточек: 1\s234$/ })
+      .waitFor();
   });
 
   it('joining «Операторы чтения истории» shows the «История» tab on the open card, without a reload', async () => {

@@ -24,14 +24,22 @@ describeInBrowser('card type designer: «Техническое задание»
   const ids: Record<string, string> = {};
 
   const createCard = async (folderId: string, typeKey: string, values: Record<string, unknown>) =>
-    (await api.data<{ createCard: { id: string } }>('mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id } }', { f: folderId, t: typeKey, v: values }))
-      .createCard.id;
+    (
+      await api.data<{ createCard: { id: string } }>('mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id } }', {
+        f: folderId,
+        t: typeKey,
+        v: values,
+      })
+    ).createCard.id;
   const definitionOf = async (key: string) =>
     (
-      await api.data<{ cardType: { names: { ru: string; en: string }; historyEnabled: boolean; fields: { key: string; label: { ru: string; en: string }; required: boolean; requiredFor: string | null; hidden: boolean }[] } }>(
-        'query($k: ID!) { cardType(key: $k) { names { ru en } historyEnabled fields { key label { ru en } required requiredFor hidden } } }',
-        { k: key },
-      )
+      await api.data<{
+        cardType: {
+          names: { ru: string; en: string };
+          historyEnabled: boolean;
+          fields: { key: string; label: { ru: string; en: string }; required: boolean; requiredFor: string | null; hidden: boolean }[];
+        };
+      }>('query($k: ID!) { cardType(key: $k) { names { ru en } historyEnabled fields { key label { ru en } required requiredFor hidden } } }', { k: key })
     ).cardType;
   const valuesOf = async (id: string) => (await api.data<{ card: { values: Record<string, unknown> } }>('query($id: ID!) { card(id: $id) { values } }', { id })).card.values;
 
@@ -41,13 +49,17 @@ describeInBrowser('card type designer: «Техническое задание»
     server = await startTestServer();
     api = await signedIn(server);
     const department = (await api.data<{ createDepartment: { id: string } }>('mutation { createDepartment(input: { name: "Кассиопея" }) { id } }')).createDepartment.id;
-    ids.user = (await api.data<{ createUser: { id: string } }>('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
-      input: { ...USER, password: PASSWORD, departmentId: department },
-    })).createUser.id;
+    ids.user = (
+      await api.data<{ createUser: { id: string } }>('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
+        input: { ...USER, password: PASSWORD, departmentId: department },
+      })
+    ).createUser.id;
     const library = (await api.data<{ createLibrary: { id: string } }>('mutation { createLibrary(name: "Корреспонденты и контакты") { id } }')).createLibrary.id;
-    ids.counterparties = (await api.data<{ createFolder: { id: string } }>('mutation($input: FolderInput!) { createFolder(input: $input) { id } }', {
-      input: { libraryId: library, name: 'Корреспонденты', allowedCardTypes: ['counterparty'] },
-    })).createFolder.id;
+    ids.counterparties = (
+      await api.data<{ createFolder: { id: string } }>('mutation($input: FolderInput!) { createFolder(input: $input) { id } }', {
+        input: { libraryId: library, name: 'Корреспонденты', allowedCardTypes: ['counterparty'] },
+      })
+    ).createFolder.id;
     await api.data('mutation($id: ID!, $e: [AccessEntryInput!]!) { setFolderAccess(id: $id, entries: $e) { id } }', {
       id: ids.counterparties,
       e: [{ principalType: 'user', principalId: ids.user, level: 'read' }],
@@ -119,15 +131,20 @@ describeInBrowser('card type designer: «Техническое задание»
     await page.waitForURL(`${server.url}/admin/card-types/tech-spec`);
     await page.getByTestId('type-saved').waitFor();
     const saved = await definitionOf('tech-spec');
-    expect(saved.fields.map((f) => [f.key, f.required === true])).to.deep.equal([['title', true], ['counterparty', false]]);
+    expect(saved.fields.map((f) => [f.key, f.required === true])).to.deep.equal([
+      ['title', true],
+      ['counterparty', false],
+    ]);
     await screenshot(page, 'designer-4-saved');
   });
 
   it('a library «Проекты» gets a folder «ТЗ» for the new type (through the API)', async () => {
     const library = (await api.data<{ createLibrary: { id: string } }>('mutation { createLibrary(name: "Проекты") { id } }')).createLibrary.id;
-    ids.specs = (await api.data<{ createFolder: { id: string } }>('mutation($input: FolderInput!) { createFolder(input: $input) { id } }', {
-      input: { libraryId: library, name: 'ТЗ', allowedCardTypes: ['tech-spec'] },
-    })).createFolder.id;
+    ids.specs = (
+      await api.data<{ createFolder: { id: string } }>('mutation($input: FolderInput!) { createFolder(input: $input) { id } }', {
+        input: { libraryId: library, name: 'ТЗ', allowedCardTypes: ['tech-spec'] },
+      })
+    ).createFolder.id;
     await api.data('mutation($id: ID!, $e: [AccessEntryInput!]!) { setFolderAccess(id: $id, entries: $e) { id } }', {
       id: ids.specs,
       e: [{ principalType: 'user', principalId: ids.user, level: 'full' }],

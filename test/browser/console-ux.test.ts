@@ -132,10 +132,13 @@ describeInBrowser('console for a first-time administrator: the way in, confirmat
       const box = (await button.boundingBox())!;
       expect(box.x + box.width, action).to.be.at.most(1280);
       // Nothing covers or clips it: the element at its centre is the button itself.
-      expect(await button.evaluate((element) => {
-        const rect = element.getBoundingClientRect();
-        return element.contains(document.elementFromPoint(rect.x + rect.width / 2, rect.y + rect.height / 2));
-      }), action).to.equal(true);
+      expect(
+        await button.evaluate((element) => {
+          const rect = element.getBoundingClientRect();
+          return element.contains(document.elementFromPoint(rect.x + rect.width / 2, rect.y + rect.height / 2));
+        }),
+        action,
+      ).to.equal(true);
     }
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).to.be.at.most(1280);
     await row.getByTestId('reset-password').click();

@@ -80,19 +80,27 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
   });
 
   it('«Не дубликат» beside a card, named after it, sets apart that card and the first only: the rest of the group stays, as a new scan finds it', async () => {
-    const titles = await group().getByTestId('group-card').evaluateAll((list) => list.map((li) => li.getAttribute('data-title')));
+    const titles = await group()
+      .getByTestId('group-card')
+      .evaluateAll((list) => list.map((li) => li.getAttribute('data-title')));
     const buttons = group().getByTestId('not-duplicate');
     expect(await buttons.evaluateAll((list) => list.map((b) => b.getAttribute('aria-label')))).to.deep.equal(
       titles.slice(1).map((title) => `«${title}» — не дубликат карточки «${titles[0]}»`),
     );
-    await group().getByRole('button', { name: `«${titles[1]}» — не дубликат карточки «${titles[0]}»` }).click();
+    await group()
+      .getByRole('button', { name: `«${titles[1]}» — не дубликат карточки «${titles[0]}»` })
+      .click();
     await page.getByTestId('duplicates-notice').filter({ hasText: 'Больше не будет предлагаться как дубликат' }).waitFor();
     // The second card is still alike to the third, so all three stay together, without the pair set apart.
     expect(await group().getByTestId('group-card').count()).to.equal(3);
-    const shown = await tatiana.data<{ duplicateGroups: { edges: { node: { pairs: { a: string; b: string }[] } }[] } }>('{ duplicateGroups(first: 10) { edges { node { pairs { a b } } } } }');
+    const shown = await tatiana.data<{ duplicateGroups: { edges: { node: { pairs: { a: string; b: string }[] } }[] } }>(
+      '{ duplicateGroups(first: 10) { edges { node { pairs { a b } } } } }',
+    );
     const job = (await tatiana.data<{ findDuplicates: { id: string } }>('mutation { findDuplicates { id } }')).findDuplicates;
     await waitFor(async () => (await tatiana.data<{ job: { state: string } }>('query($id: ID!) { job(id: $id) { state } }', { id: job.id })).job.state === 'succeeded', 'the scan');
-    const scanned = await tatiana.data<{ duplicateGroups: { edges: { node: { pairs: { a: string; b: string }[] } }[] } }>('{ duplicateGroups(first: 10) { edges { node { pairs { a b } } } } }');
+    const scanned = await tatiana.data<{ duplicateGroups: { edges: { node: { pairs: { a: string; b: string }[] } }[] } }>(
+      '{ duplicateGroups(first: 10) { edges { node { pairs { a b } } } } }',
+    );
     const pairs = (found: typeof shown) => found.duplicateGroups.edges.map((edge) => edge.node.pairs.map((pair) => [pair.a, pair.b].sort().join()).sort());
     expect(pairs(scanned)).to.deep.equal(pairs(shown));
     expect(pairs(shown)[0]).to.have.length(2);

@@ -17,9 +17,7 @@ describeInBrowser('sign-in and the guarded console (browser)', function () {
   before(async () => {
     ({ server, browser } = await startBrowserSuite());
     const admin = await signedIn(server);
-    const { createDepartment } = await admin.data<{ createDepartment: { id: string } }>(
-      'mutation { createDepartment(input: { name: "Отдел продаж" }) { id } }',
-    );
+    const { createDepartment } = await admin.data<{ createDepartment: { id: string } }>('mutation { createDepartment(input: { name: "Отдел продаж" }) { id } }');
     await admin.data('mutation CreateUser($input: CreateUserInput!) { createUser(input: $input) { id } }', {
       input: { login: CLERK.login, fullName: CLERK.fullName, password: CLERK.password, departmentId: createDepartment.id },
     });

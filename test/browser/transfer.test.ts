@@ -66,7 +66,9 @@ describeInBrowser('import and export, as a person does them (browser)', function
     await page.getByTestId('import-link').click();
     await page.getByTestId('import-view').waitFor();
 
-    await page.getByTestId('import-file').setInputFiles({ name: 'клиенты.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', buffer: await clientsWorkbook() });
+    await page
+      .getByTestId('import-file')
+      .setInputFiles({ name: 'клиенты.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', buffer: await clientsWorkbook() });
     const columnField = (name: string) => page.locator(`[data-test="import-column"][data-column="${name}"]`).getByTestId('import-column-field');
     await columnField('ИНН').waitFor();
     expect(await columnField('Наименование').inputValue()).to.equal('name');
@@ -85,7 +87,9 @@ describeInBrowser('import and export, as a person does them (browser)', function
     expect(await result.getByTestId('import-count-refused').textContent()).to.equal('1');
     expect(await page.getByTestId('import-preview-row').count()).to.equal(3);
     const refusedRow = page.getByTestId('import-refused-row').first();
-    expect(await refusedRow.textContent()).to.contain('4').and.contain('E-mail');
+    expect(await refusedRow.textContent())
+      .to.contain('4')
+      .and.contain('E-mail');
     await screenshot(page, 'import-dry-run');
 
     await page.getByTestId('import-run').click();
@@ -109,7 +113,12 @@ describeInBrowser('import and export, as a person does them (browser)', function
     const exported = await sheetRows(await downloaded(list, () => list.getByTestId('export-xlsx').click()));
     const nameAt = (exported[0] as string[]).indexOf('Наименование');
     expect(nameAt).to.be.at.least(0);
-    expect(exported.slice(1).map((row) => row[nameAt]).sort()).to.deep.equal(['ИП Ёлкин', 'ООО «Кассиопея»']);
+    expect(
+      exported
+        .slice(1)
+        .map((row) => row[nameAt])
+        .sort(),
+    ).to.deep.equal(['ИП Ёлкин', 'ООО «Кассиопея»']);
     const tagsAt = (exported[0] as string[]).indexOf('Метки');
     expect(exported[1][tagsAt]).to.equal('импорт 2026-11');
     // The same list again would pass the daily limit: the reason is shown, nothing is downloaded.

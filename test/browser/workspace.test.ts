@@ -11,8 +11,7 @@ import { signedIn, startTestServer } from '../support/server';
 const PASSWORD = 'secret-password-1';
 const FOLDER = 'Корреспонденты';
 const NAMES = ['ООО «Альфа»', 'ООО «Бета»', 'ООО «Гамма»'];
-const row = (title: string, unread?: boolean) =>
-  `[data-test="card-row"][data-title="${title}"]${unread === undefined ? '' : `[data-unread="${unread}"]`}`;
+const row = (title: string, unread?: boolean) => `[data-test="card-row"][data-title="${title}"]${unread === undefined ? '' : `[data-unread="${unread}"]`}`;
 
 describeInBrowser('staff workspace: the scenario with two colleagues side by side (browser)', function () {
   this.timeout(180_000);
@@ -133,7 +132,7 @@ describeInBrowser('staff workspace: the scenario with two colleagues side by sid
     await screenshot(natalia, 'workspace-07-natalia-phone-highlighted');
   });
 
-  it('«Отметить папку прочитанной» asks first; confirmed, the folder\'s cards are normal and its count gone', async () => {
+  it("«Отметить папку прочитанной» asks first; confirmed, the folder's cards are normal and its count gone", async () => {
     const boldRows = natalia.locator('[data-test="card-row"][data-unread="true"]');
     await openFolder(natalia);
     await boldRows.first().waitFor();
@@ -158,7 +157,9 @@ describeInBrowser('staff workspace: the scenario with two colleagues side by sid
 
   it('with history on and Наталья a history reader, her «История» tab shows the phone change old → new', async () => {
     await admin.data('mutation { setCardTypeHistory(typeKey: "counterparty", enabled: true) { historyEnabled } }');
-    const group = (await admin.data<{ groups: { id: string; systemRole: string | null }[] }>('{ groups { id systemRole } }')).groups.find((g) => g.systemRole === 'history-readers')!;
+    const group = (await admin.data<{ groups: { id: string; systemRole: string | null }[] }>('{ groups { id systemRole } }')).groups.find(
+      (g) => g.systemRole === 'history-readers',
+    )!;
     await admin.data('mutation($id: ID!, $u: [ID!]) { changeGroupMembers(id: $id, add: $u) { id } }', { id: group.id, u: [ids.nvakulenko] });
     // Татьяна's card page also reloads types, so her next save is recorded.
     await tatiana.reload();
@@ -191,7 +192,7 @@ describeInBrowser('staff workspace: the scenario with two colleagues side by sid
     await screenshot(reader, 'workspace-09-read-only');
   });
 
-  it('a contact person created from the counterparty\'s «Контактные лица» tab appears in that tab', async () => {
+  it("a contact person created from the counterparty's «Контактные лица» tab appears in that tab", async () => {
     const title = ids.opened;
     await tatiana.getByTestId('card-tab-contacts').click();
     await tatiana.getByTestId('related-empty').waitFor();
@@ -214,7 +215,10 @@ describeInBrowser('staff workspace: the scenario with two colleagues side by sid
     await admin.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id: found.search.find((hit) => hit.card.title === counterparty)!.card.id });
     await tatiana.getByTestId('back').click();
     await openCard(tatiana, 'Иван Петров');
-    await tatiana.getByTestId('value-counterparty').filter({ hasText: `${counterparty} (в корзине)` }).waitFor();
+    await tatiana
+      .getByTestId('value-counterparty')
+      .filter({ hasText: `${counterparty} (в корзине)` })
+      .waitFor();
     await tatiana.getByTestId('edit').click();
     await tatiana.getByTestId('input-position').fill('Генеральный директор');
     await tatiana.getByTestId('save').click();
@@ -226,8 +230,15 @@ describeInBrowser('staff workspace: the scenario with two colleagues side by sid
   it('in the history of a card moved out of a folder Наталья cannot see, that folder reads «нет доступа»', async () => {
     const libraryId = (await admin.data<{ libraries: { id: string }[] }>('{ libraries { id } }')).libraries[0].id;
     const closed = await createFolder(admin, { libraryId, name: 'Закрытая папка', allowedCardTypes: ['counterparty'] });
-    const card = await admin.data<{ createCard: { id: string; version: number } }>('mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Переезд»" }) { id version } }', { f: closed });
-    await admin.data('mutation($id: ID!, $f: ID!, $v: Int!) { moveCard(id: $id, folderId: $f, version: $v) { id } }', { id: card.createCard.id, f: ids.folder, v: card.createCard.version });
+    const card = await admin.data<{ createCard: { id: string; version: number } }>(
+      'mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Переезд»" }) { id version } }',
+      { f: closed },
+    );
+    await admin.data('mutation($id: ID!, $f: ID!, $v: Int!) { moveCard(id: $id, folderId: $f, version: $v) { id } }', {
+      id: card.createCard.id,
+      f: ids.folder,
+      v: card.createCard.version,
+    });
     await natalia.getByTestId('back').click();
     await openCard(natalia, 'ООО «Переезд»');
     await natalia.getByTestId('card-tab-history').click();

@@ -30,8 +30,12 @@ describe('db conformance: aggregation', function () {
   const run = (pipeline: object[]) => db.collection<AnyDoc>('orders').aggregate(pipeline).toArray();
 
   it('runs $match $project $addFields $set $unset $sort $skip $limit $count', async () => {
-    expect(await run([{ $match: { total: { $gt: 5 } } }, { $sort: { total: -1 } }, { $skip: 1 }, { $limit: 1 }, { $project: { _id: 0, total: 1 } }])).to.deep.equal([{ total: 25 }]);
-    expect(await run([{ $match: { _id: 1 } }, { $addFields: { double: { $multiply: ['$total', 2] } } }, { $set: { one: 1 } }, { $unset: ['items', 'customer'] }])).to.deep.equal([{ _id: 1, total: 10, double: 20, one: 1 }]);
+    expect(await run([{ $match: { total: { $gt: 5 } } }, { $sort: { total: -1 } }, { $skip: 1 }, { $limit: 1 }, { $project: { _id: 0, total: 1 } }])).to.deep.equal([
+      { total: 25 },
+    ]);
+    expect(await run([{ $match: { _id: 1 } }, { $addFields: { double: { $multiply: ['$total', 2] } } }, { $set: { one: 1 } }, { $unset: ['items', 'customer'] }])).to.deep.equal([
+      { _id: 1, total: 10, double: 20, one: 1 },
+    ]);
     expect(await run([{ $match: { customer: 'a' } }, { $count: 'n' }])).to.deep.equal([{ n: 2 }]);
   });
 
@@ -85,7 +89,10 @@ describe('db conformance: aggregation', function () {
       .toArray();
     expect(converted).to.deep.equal({ hex: id.toHexString(), converted: id.toHexString(), back: id, date: '1970-01-01T00:00:00.000Z', bad: 'refused', none: 'nothing' });
     expect(await refs.countDocuments({ $expr: { $eq: ['$_id', { $toObjectId: id.toHexString() }] } })).to.equal(1);
-    const failed = (await refs.aggregate([{ $project: { v: { $toObjectId: 'abc' } } }]).toArray().catch((e: unknown) => e)) as MongoServerError;
+    const failed = (await refs
+      .aggregate([{ $project: { v: { $toObjectId: 'abc' } } }])
+      .toArray()
+      .catch((e: unknown) => e)) as MongoServerError;
     expect(failed).to.be.instanceOf(MongoServerError);
     expect(failed.code).to.equal(241);
   });

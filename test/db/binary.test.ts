@@ -97,9 +97,24 @@ describe('db conformance: binary data and GridFS', function () {
           if (doc.uuid) expect(doc.uuid.toHexString()).to.equal(original.uuid.toHexString());
         }
       };
-      intact(await c.find({ k: { $gte: 0 } }).sort({ k: 1 }).toArray());
-      intact(await c.find({ k: { $gte: 0 } }, { batchSize: 3 }).sort({ k: 1 }).toArray());
-      intact(await c.find({ k: { $gte: 0 } }, { projection: { data: 1, uuid: 1 }, batchSize: 7 }).sort({ k: 1 }).toArray());
+      intact(
+        await c
+          .find({ k: { $gte: 0 } })
+          .sort({ k: 1 })
+          .toArray(),
+      );
+      intact(
+        await c
+          .find({ k: { $gte: 0 } }, { batchSize: 3 })
+          .sort({ k: 1 })
+          .toArray(),
+      );
+      intact(
+        await c
+          .find({ k: { $gte: 0 } }, { projection: { data: 1, uuid: 1 }, batchSize: 7 })
+          .sort({ k: 1 })
+          .toArray(),
+      );
       intact(await c.find({ k: { $gte: 0 }, data: { $exists: true } }, { batchSize: 5 }).toArray());
       intact(await c.aggregate<BlobDoc>([{ $match: { k: { $gte: 0 } } }, { $addFields: { seen: true } }], { batchSize: 4 }).toArray());
       const session = client.startSession();

@@ -64,12 +64,14 @@ describe('db conformance: CRUD through the official driver', function () {
     const c = db.collection<AnyDoc>('readyourwrites');
     await c.insertMany([0, 1, 2, 3].map((w) => ({ _id: w, v: 0 })));
     let stale = 0;
-    await Promise.all([0, 1, 2, 3].map(async (w) => {
-      for (let i = 1; i <= 50; i++) {
-        await c.updateOne({ _id: w }, { $set: { v: i } });
-        if ((await c.findOne({ _id: w }))!.v !== i) stale++;
-      }
-    }));
+    await Promise.all(
+      [0, 1, 2, 3].map(async (w) => {
+        for (let i = 1; i <= 50; i++) {
+          await c.updateOne({ _id: w }, { $set: { v: i } });
+          if ((await c.findOne({ _id: w }))!.v !== i) stale++;
+        }
+      }),
+    );
     expect(stale).to.equal(0);
   });
 
@@ -81,7 +83,12 @@ describe('db conformance: CRUD through the official driver', function () {
       { name: 'Cid', age: 40 },
       { name: 'Dee', age: 25 },
     ]);
-    const names = await c.find({ age: { $gte: 25 } }, { projection: { _id: 0, name: 1 } }).sort({ age: -1, name: 1 }).skip(1).limit(2).toArray();
+    const names = await c
+      .find({ age: { $gte: 25 } }, { projection: { _id: 0, name: 1 } })
+      .sort({ age: -1, name: 1 })
+      .skip(1)
+      .limit(2)
+      .toArray();
     expect(names).to.deep.equal([{ name: 'Ann' }, { name: 'Bob' }]);
     expect(await c.countDocuments({ tags: 'z' })).to.equal(1);
     expect(await c.countDocuments({ tags: { $exists: false } })).to.equal(2);
@@ -94,7 +101,12 @@ describe('db conformance: CRUD through the official driver', function () {
     const oid = new ObjectId();
     const date = new Date(0);
     await c.insertMany([{ v: 'str' }, { v: 10 }, { v: null }, { v: true }, { v: oid }, { v: date }, { v: { a: 1 } }, { v: 2.5 }, {}]);
-    const values = (await c.find({}, { projection: { _id: 0 } }).sort({ v: 1 }).toArray()).map((d) => d.v);
+    const values = (
+      await c
+        .find({}, { projection: { _id: 0 } })
+        .sort({ v: 1 })
+        .toArray()
+    ).map((d) => d.v);
     expect(values.slice(0, 2).every((v) => v === null || v === undefined)).to.equal(true);
     expect(values.slice(2)).to.deep.equal([2.5, 10, 'str', { a: 1 }, oid, true, date]);
   });
@@ -122,7 +134,14 @@ describe('db conformance: CRUD through the official driver', function () {
   it('updates: multi, upsert with $setOnInsert, arrayFilters, replacement and pipeline', async () => {
     const c = db.collection<AnyDoc>('updates');
     await c.insertMany([
-      { _id: 1, qty: 1, items: [{ k: 'a', v: 1 }, { k: 'b', v: 2 }] },
+      {
+        _id: 1,
+        qty: 1,
+        items: [
+          { k: 'a', v: 1 },
+          { k: 'b', v: 2 },
+        ],
+      },
       { _id: 2, qty: 5, items: [] },
     ]);
     const many = await c.updateMany({ qty: { $gte: 1 } }, { $inc: { qty: 1 } });
@@ -135,7 +154,10 @@ describe('db conformance: CRUD through the official driver', function () {
     await c.updateOne({ sku: 'new' }, { $set: { qty: 10 }, $setOnInsert: { created: false } }, { upsert: true });
     expect((await c.findOne({ sku: 'new' }))!.created).to.equal(true);
     await c.updateOne({ _id: 1 }, { $set: { 'items.$[e].v': 20 } }, { arrayFilters: [{ 'e.k': 'b' }] });
-    expect((await c.findOne({ _id: 1 }))!.items).to.deep.equal([{ k: 'a', v: 1 }, { k: 'b', v: 20 }]);
+    expect((await c.findOne({ _id: 1 }))!.items).to.deep.equal([
+      { k: 'a', v: 1 },
+      { k: 'b', v: 20 },
+    ]);
     await c.updateOne({ 'items.k': 'a' }, { $set: { 'items.$.v': 10 } });
     expect((await c.findOne({ _id: 1 }))!.items[0].v).to.equal(10);
     await c.replaceOne({ _id: 2 }, { replaced: true });
@@ -153,20 +175,35 @@ describe('db conformance: CRUD through the official driver', function () {
     const claim = await c.updateOne({ _id: 'lease', $or: [{ holder: 'a' }, { until: { $lt: new Date() } }] }, { $set: { holder: 'a', until } }, { upsert: true });
     expect(claim.upsertedId).to.equal('lease');
     expect(await c.findOne({ _id: 'lease' })).to.deep.equal({ _id: 'lease', holder: 'a', until });
-    const renewed = await c.updateOne({ _id: 'lease', $or: [{ holder: 'a' }, { until: { $lt: new Date() } }] }, { $set: { until: new Date('2031-01-01T00:00:00Z') } }, { upsert: true });
+    const renewed = await c.updateOne(
+      { _id: 'lease', $or: [{ holder: 'a' }, { until: { $lt: new Date() } }] },
+      { $set: { until: new Date('2031-01-01T00:00:00Z') } },
+      { upsert: true },
+    );
     expect([renewed.matchedCount, renewed.modifiedCount, renewed.upsertedCount]).to.deep.equal([1, 1, 0]);
     // Operators beyond a plain $set, on nested paths, in updateOne and findOneAndUpdate.
-    const nested = await c.updateOne({ _id: 'n', $or: [{ a: 1 }, { b: 2 }] }, { $set: { 'c.d': 3 }, $push: { list: 5 }, $max: { m: 7 }, $setOnInsert: { created: true } } as never, { upsert: true });
+    const nested = await c.updateOne(
+      { _id: 'n', $or: [{ a: 1 }, { b: 2 }] },
+      { $set: { 'c.d': 3 }, $push: { list: 5 }, $max: { m: 7 }, $setOnInsert: { created: true } } as never,
+      { upsert: true },
+    );
     expect(nested.upsertedId).to.equal('n');
     expect(await c.findOne({ _id: 'n' })).to.deep.equal({ _id: 'n', c: { d: 3 }, list: [5], m: 7, created: true });
-    const found = await c.findOneAndUpdate({ kind: 'x', $or: [{ v: 1 }, { v: { $exists: false } }] }, { $inc: { hits: 1 }, $addToSet: { tags: 'a' } }, { upsert: true, returnDocument: 'after', projection: { _id: 0 } });
+    const found = await c.findOneAndUpdate(
+      { kind: 'x', $or: [{ v: 1 }, { v: { $exists: false } }] },
+      { $inc: { hits: 1 }, $addToSet: { tags: 'a' } },
+      { upsert: true, returnDocument: 'after', projection: { _id: 0 } },
+    );
     expect(found).to.deep.equal({ kind: 'x', hits: 1, tags: ['a'] });
   });
 
   it('rejects bad operators with MongoDB errors', async () => {
     const c = db.collection<AnyDoc>('bad');
     await c.insertOne({ a: 1 });
-    const query = (await c.find({ a: { $nope: 1 } }).toArray().catch((e: unknown) => e)) as MongoServerError;
+    const query = (await c
+      .find({ a: { $nope: 1 } })
+      .toArray()
+      .catch((e: unknown) => e)) as MongoServerError;
     expect(query).to.be.instanceOf(MongoServerError);
     expect(query.code).to.equal(2);
     const update = (await c.updateOne({}, { $nope: { a: 1 } } as never).catch((e: unknown) => e)) as MongoServerError;
@@ -187,7 +224,10 @@ describe('db conformance: CRUD through the official driver', function () {
 
   it('findAndModify: new, upsert, sort, projection, remove', async () => {
     const c = db.collection<AnyDoc>('fam');
-    await c.insertMany([{ n: 1, s: 'a' }, { n: 2, s: 'a' }]);
+    await c.insertMany([
+      { n: 1, s: 'a' },
+      { n: 2, s: 'a' },
+    ]);
     const before = await c.findOneAndUpdate({ s: 'a' }, { $inc: { n: 10 } }, { sort: { n: -1 }, projection: { _id: 0 } });
     expect(before).to.deep.equal({ n: 2, s: 'a' });
     const after = await c.findOneAndUpdate({ s: 'a' }, { $inc: { n: 10 } }, { sort: { n: 1 }, returnDocument: 'after', projection: { _id: 0, n: 1 } });

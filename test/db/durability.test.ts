@@ -49,7 +49,10 @@ describe('db durability (--dbpath)', function () {
         try {
           await c.insertOne({ _id: `${id}-${i}`, worker: id });
           acknowledged.push(`${id}-${i}`);
-          await client.db('durable').collection<{ _id: string; n: number }>('counter').updateOne({ _id: 'hits' }, { $inc: { n: 1 } }, { upsert: true });
+          await client
+            .db('durable')
+            .collection<{ _id: string; n: number }>('counter')
+            .updateOne({ _id: 'hits' }, { $inc: { n: 1 } }, { upsert: true });
           counterAcks++;
         } catch {
           return;
@@ -68,7 +71,15 @@ describe('db durability (--dbpath)', function () {
 
     const second = await startCli(dbpath);
     const again = await new MongoClient(second.uri).connect();
-    const stored = new Set((await again.db('durable').collection('burst').find({}, { projection: { _id: 1 } }).toArray()).map((d) => String(d._id)));
+    const stored = new Set(
+      (
+        await again
+          .db('durable')
+          .collection('burst')
+          .find({}, { projection: { _id: 1 } })
+          .toArray()
+      ).map((d) => String(d._id)),
+    );
     const lost = acknowledged.filter((id) => !stored.has(id));
     expect(lost).to.deep.equal([]);
     const counter = await again.db('durable').collection<{ _id: string; n: number }>('counter').findOne({ _id: 'hits' });
@@ -82,30 +93,42 @@ describe('db durability (--dbpath)', function () {
 
   it('converts data of the old journal engine on first start, leaving out a torn or corrupt last record', async () => {
     // The files the journal engine left: a snapshot (header, operations, end marker) and a journal.
-    writeFileSync(path.join(dbpath, 'snapshot.kdb'), Buffer.concat([
-      encodeRecord([{ generation: 1 }]),
-      encodeRecord([
-        { op: 'createCollection', ns: 't.docs', options: {} },
-        { op: 'createIndex', ns: 't.docs', spec: { v: 2, key: { k: 1 }, name: 'k_1', unique: true } },
-        { op: 'put', ns: 't.docs', doc: { _id: 1, k: 'a' } },
-        { op: 'put', ns: 't.docs', doc: { _id: 2, k: 'b' } },
+    writeFileSync(
+      path.join(dbpath, 'snapshot.kdb'),
+      Buffer.concat([
+        encodeRecord([{ generation: 1 }]),
+        encodeRecord([
+          { op: 'createCollection', ns: 't.docs', options: {} },
+          { op: 'createIndex', ns: 't.docs', spec: { v: 2, key: { k: 1 }, name: 'k_1', unique: true } },
+          { op: 'put', ns: 't.docs', doc: { _id: 1, k: 'a' } },
+          { op: 'put', ns: 't.docs', doc: { _id: 2, k: 'b' } },
+        ]),
+        encodeRecord([{ end: true }]),
       ]),
-      encodeRecord([{ end: true }]),
-    ]));
+    );
     const torn = encodeRecord([{ op: 'put', ns: 't.docs', doc: { _id: 'torn', k: 't' } }]);
     const corrupt = Buffer.from(encodeRecord([{ op: 'put', ns: 't.docs', doc: { _id: 'corrupt', k: 'c' } }]));
     corrupt[corrupt.length - 2]! ^= 0xff;
-    writeFileSync(path.join(dbpath, 'journal.kdb'), Buffer.concat([
-      encodeRecord([{ generation: 1 }]),
-      encodeRecord([{ op: 'put', ns: 't.docs', doc: { _id: 3, k: 'c' } }, { op: 'del', ns: 't.docs', id: 1 }]),
-      corrupt,
-      torn.subarray(0, torn.length - 5),
-    ]));
+    writeFileSync(
+      path.join(dbpath, 'journal.kdb'),
+      Buffer.concat([
+        encodeRecord([{ generation: 1 }]),
+        encodeRecord([
+          { op: 'put', ns: 't.docs', doc: { _id: 3, k: 'c' } },
+          { op: 'del', ns: 't.docs', id: 1 },
+        ]),
+        corrupt,
+        torn.subarray(0, torn.length - 5),
+      ]),
+    );
     const logged: string[] = [];
     const server = await startMemoryServer({ dbpath, log: (line) => logged.push(line) });
     const client = await new MongoClient(server.uri).connect();
     const docs = client.db('t').collection('docs');
-    expect(await docs.find().sort({ _id: 1 }).toArray()).to.deep.equal([{ _id: 2, k: 'b' }, { _id: 3, k: 'c' }]);
+    expect(await docs.find().sort({ _id: 1 }).toArray()).to.deep.equal([
+      { _id: 2, k: 'b' },
+      { _id: 3, k: 'c' },
+    ]);
     expect((await docs.listIndexes().toArray()).map((index) => index.name)).to.deep.equal(['_id_', 'k_1']);
     expect(((await docs.insertOne({ _id: 4, k: 'b' } as never).catch((e: unknown) => e)) as MongoServerError).code).to.equal(11000);
     await client.close();

@@ -36,7 +36,10 @@ describe('db conformance: explain names the index a find uses', function () {
     expect(page.map((doc) => doc.name)).to.deep.equal(['n97', 'n96', 'n95', 'n94']);
     expect(await db.collection('cards').countDocuments({ folder: 'a', trashed: false })).to.equal(100);
     expect(await db.collection('cards').countDocuments({ folder: 'a', trashed: false }, { skip: 90, limit: 50 })).to.equal(10);
-    const points = await db.collection('cards').find({ folder: 'b', trashed: false, name: { $in: ['n0', 'n2', 'n3', 'n0'] } }).toArray();
+    const points = await db
+      .collection('cards')
+      .find({ folder: 'b', trashed: false, name: { $in: ['n0', 'n2', 'n3', 'n0'] } })
+      .toArray();
     expect(points.map((doc) => doc.name).sort()).to.deep.equal(['n0', 'n2']);
   });
 
@@ -71,9 +74,14 @@ describe('db conformance: explain names the index a find uses', function () {
       for (;;) {
         const beyond = dir === 1 ? '$gt' : '$lt';
         let keyset: object = {};
-        if (after && after.v === null) keyset = dir === 1 ? { $or: [{ v: null, _id: { [beyond]: after.id } }, { v: { $exists: true, $ne: null } }] } : { v: null, _id: { [beyond]: after.id } };
+        if (after && after.v === null)
+          keyset = dir === 1 ? { $or: [{ v: null, _id: { [beyond]: after.id } }, { v: { $exists: true, $ne: null } }] } : { v: null, _id: { [beyond]: after.id } };
         else if (after) keyset = { $or: [{ v: { [beyond]: after.v } }, { v: after.v, _id: { [beyond]: after.id } }, ...(dir === -1 ? [{ v: null }] : [])] };
-        const page = await c.find({ $and: [{ f: 'x' }, keyset] }).sort({ v: dir, _id: dir }).limit(7).toArray();
+        const page = await c
+          .find({ $and: [{ f: 'x' }, keyset] })
+          .sort({ v: dir, _id: dir })
+          .limit(7)
+          .toArray();
         if (page.length === 0) break;
         seen.push(...page.map((d) => d._id));
         const last = page[page.length - 1]!;
@@ -88,7 +96,15 @@ describe('db conformance: explain names the index a find uses', function () {
     await c.createIndex({ folder: 1, trashed: 1, name: 1, _id: 1 }, { name: 'folder_page' });
     await c.createIndex({ folder: 1, trashed: 1, at: -1, _id: -1 }, { name: 'folder_recent' });
     await c.createIndex({ keys: 1 }, { name: 'search_keys' });
-    await c.insertMany(Array.from({ length: 600 }, (_, i) => ({ folder: `f${i % 3}`, trashed: false, name: `n${String(i).padStart(3, '0')}`, at: new Date(Date.UTC(2026, 0, 1, 0, i)), keys: [`k${i}`] })));
+    await c.insertMany(
+      Array.from({ length: 600 }, (_, i) => ({
+        folder: `f${i % 3}`,
+        trashed: false,
+        name: `n${String(i).padStart(3, '0')}`,
+        at: new Date(Date.UTC(2026, 0, 1, 0, i)),
+        keys: [`k${i}`],
+      })),
+    );
     const search = { folder: { $in: ['f0', 'f1'] }, trashed: false, keys: 'k301' };
     const found = await c.find(search).explain('executionStats');
     expect(indexNameIn(found.queryPlanner)).to.equal('search_keys');

@@ -98,11 +98,18 @@ describe('db conformance: catalog, indexes and text search', function () {
     expect((await plain.insertOne({ n: 2 }).catch((e: MongoServerError) => e)) as MongoServerError).to.have.property('code', 11000);
     const partial = db.collection<AnyDoc>('partial');
     await partial.createIndex({ login: 1 }, { unique: true, partialFilterExpression: { active: true } });
-    await partial.insertMany([{ login: 'a', active: false }, { login: 'a', active: false }, { login: 'a', active: true }]);
+    await partial.insertMany([
+      { login: 'a', active: false },
+      { login: 'a', active: false },
+      { login: 'a', active: true },
+    ]);
     expect((await partial.insertOne({ login: 'a', active: true }).catch((e: MongoServerError) => e)) as MongoServerError).to.have.property('code', 11000);
     const compound = db.collection<AnyDoc>('compound');
     await compound.createIndex({ folder: 1, name: 1 }, { unique: true });
-    await compound.insertMany([{ folder: 1, name: 'a' }, { folder: 2, name: 'a' }]);
+    await compound.insertMany([
+      { folder: 1, name: 'a' },
+      { folder: 2, name: 'a' },
+    ]);
     const dup = (await compound.insertOne({ folder: 1, name: 'a' }).catch((e: MongoServerError) => e)) as MongoServerError;
     expect(dup.keyValue).to.deep.equal({ folder: 1, name: 'a' });
   });
@@ -117,9 +124,16 @@ describe('db conformance: catalog, indexes and text search', function () {
     expect(await c.countDocuments({ n: { $in: [1, 5, 'text', 999] } })).to.equal(3);
     expect(await c.countDocuments({ tags: 't1' })).to.equal(67);
     expect(await c.countDocuments({ n: null })).to.equal(2);
-    const page = await c.find({}, { projection: { _id: 0, n: 1 } }).sort({ n: -1 }).limit(3).toArray();
+    const page = await c
+      .find({}, { projection: { _id: 0, n: 1 } })
+      .sort({ n: -1 })
+      .limit(3)
+      .toArray();
     expect(page).to.deep.equal([{ n: 'text' }, { n: 199 }, { n: 198 }]);
-    const asc = await c.find({ n: { $gt: 195 } }).sort({ n: 1 }).toArray();
+    const asc = await c
+      .find({ n: { $gt: 195 } })
+      .sort({ n: 1 })
+      .toArray();
     expect(asc.map((d) => d.n)).to.deep.equal([196, 197, 198, 199]);
   });
 
@@ -130,14 +144,45 @@ describe('db conformance: catalog, indexes and text search', function () {
     await c.createIndex({ s: -1 });
     const day = (i: number) => new Date(Date.UTC(2026, 10, 1) + i * 60_000);
     await c.insertMany(Array.from({ length: 300 }, (_, i) => ({ _id: i, n: i % 2 ? i : i / 2 + 0.5, folder: i % 3, at: day(i), s: `s${String(i).padStart(3, '0')}` })));
-    await c.insertMany([{ _id: 'x', n: 'text', s: 5, at: 'late' }, { _id: 'y', n: null, at: null }, { _id: 'z', n: -Infinity, s: 'zzz' }, { _id: 'w', n: Infinity, folder: 1, at: day(0) }]);
+    await c.insertMany([
+      { _id: 'x', n: 'text', s: 5, at: 'late' },
+      { _id: 'y', n: null, at: null },
+      { _id: 'z', n: -Infinity, s: 'zzz' },
+      { _id: 'w', n: Infinity, folder: 1, at: day(0) },
+    ]);
     const filters: Record<string, unknown>[] = [];
-    for (const [lo, hi] of [[3, 7], [100, 101], [-5, 0.5], [298, 400], [0.5, 0.5]]) {
-      filters.push({ n: { $gt: lo } }, { n: { $gte: lo } }, { n: { $lt: hi } }, { n: { $lte: hi } }, { n: { $gt: lo, $lt: hi } }, { n: { $gte: lo, $lte: hi } }, { n: { $gt: lo, $lte: hi } }, { n: { $gte: lo, $lt: hi } });
+    for (const [lo, hi] of [
+      [3, 7],
+      [100, 101],
+      [-5, 0.5],
+      [298, 400],
+      [0.5, 0.5],
+    ]) {
+      filters.push(
+        { n: { $gt: lo } },
+        { n: { $gte: lo } },
+        { n: { $lt: hi } },
+        { n: { $lte: hi } },
+        { n: { $gt: lo, $lt: hi } },
+        { n: { $gte: lo, $lte: hi } },
+        { n: { $gt: lo, $lte: hi } },
+        { n: { $gte: lo, $lt: hi } },
+      );
     }
     filters.push({ n: { $gte: -Infinity } }, { n: { $lte: Infinity } }, { n: { $gt: 'a' } }, { n: { $lt: 'zzz' } });
-    for (const [lo, hi] of [[10, 20], [0, 0], [250, 299]]) {
-      filters.push({ folder: 1, at: { $gt: day(lo) } }, { folder: 1, at: { $gte: day(lo) } }, { folder: 1, at: { $lt: day(hi) } }, { folder: 1, at: { $lte: day(hi) } }, { folder: 1, at: { $gt: day(lo), $lte: day(hi) } }, { folder: 1, at: { $gte: day(lo), $lt: day(hi) } });
+    for (const [lo, hi] of [
+      [10, 20],
+      [0, 0],
+      [250, 299],
+    ]) {
+      filters.push(
+        { folder: 1, at: { $gt: day(lo) } },
+        { folder: 1, at: { $gte: day(lo) } },
+        { folder: 1, at: { $lt: day(hi) } },
+        { folder: 1, at: { $lte: day(hi) } },
+        { folder: 1, at: { $gt: day(lo), $lte: day(hi) } },
+        { folder: 1, at: { $gte: day(lo), $lt: day(hi) } },
+      );
     }
     filters.push({ s: { $gt: 's010' } }, { s: { $gte: 's010' } }, { s: { $lt: 's005' } }, { s: { $lte: 's005' } }, { s: { $gt: 's1', $lt: 's2' } }, { s: { $gte: 's' } });
     // MongoDB's semantics: a bound matches values of its own type only (numbers, strings or dates).
@@ -150,22 +195,46 @@ describe('db conformance: catalog, indexes and text search', function () {
     };
     const all = await c.find().sort({ _id: 1 }).toArray();
     const matching = (filter: Record<string, unknown>) =>
-      all.filter((d) => Object.entries(filter).every(([field, condition]) => (typeof condition === 'object' && !(condition instanceof Date) ? Object.entries(condition as object).every(([op, bound]) => holds(d[field], op, bound)) : d[field] === condition)));
+      all.filter((d) =>
+        Object.entries(filter).every(([field, condition]) =>
+          typeof condition === 'object' && !(condition instanceof Date)
+            ? Object.entries(condition as object).every(([op, bound]) => holds(d[field], op, bound))
+            : d[field] === condition,
+        ),
+      );
     for (const filter of filters) {
       const expected = matching(filter);
       expect(await c.find(filter).sort({ _id: 1 }).toArray(), JSON.stringify(filter)).to.deep.equal(expected);
       expect(await c.countDocuments(filter), JSON.stringify(filter)).to.equal(expected.length);
     }
     // In index order too, both directions.
-    expect((await c.find({ n: { $gt: 295, $lte: 299 } }).sort({ n: -1, _id: 1 }).toArray()).map((d) => d._id)).to.deep.equal([299, 297]);
-    expect((await c.find({ folder: 1, at: { $gte: day(290), $lt: day(298) } }).sort({ at: 1, _id: 1 }).toArray()).map((d) => d._id)).to.deep.equal([292, 295]);
+    expect(
+      (
+        await c
+          .find({ n: { $gt: 295, $lte: 299 } })
+          .sort({ n: -1, _id: 1 })
+          .toArray()
+      ).map((d) => d._id),
+    ).to.deep.equal([299, 297]);
+    expect(
+      (
+        await c
+          .find({ folder: 1, at: { $gte: day(290), $lt: day(298) } })
+          .sort({ at: 1, _id: 1 })
+          .toArray()
+      ).map((d) => d._id),
+    ).to.deep.equal([292, 295]);
   });
 
   it('builds indexes over many records while writes go on, and a unique clash leaves nothing behind', async () => {
     const c = db.collection<AnyDoc>('bigbuild');
     await c.insertMany(Array.from({ length: 5000 }, (_, i) => ({ _id: i, n: i, group: i % 7, tags: [`t${i % 3}`] })));
     // Writes while the build runs: they keep the new indexes up to date.
-    const building = c.createIndexes([{ key: { group: 1, n: -1 }, name: 'group_n' }, { key: { tags: 1 }, name: 'tags' }, { key: { n: 1 }, name: 'n_unique', unique: true }]);
+    const building = c.createIndexes([
+      { key: { group: 1, n: -1 }, name: 'group_n' },
+      { key: { tags: 1 }, name: 'tags' },
+      { key: { n: 1 }, name: 'n_unique', unique: true },
+    ]);
     const writes = (async () => {
       for (let i = 0; i < 20; i++) {
         await c.insertOne({ _id: 10_000 + i, n: 10_000 + i, group: 3, tags: ['new'] });
@@ -183,7 +252,10 @@ describe('db conformance: catalog, indexes and text search', function () {
     // A duplicate among the last records: E11000, and the collection is as it was.
     await c.updateOne({ _id: 100 }, { $set: { code: 'A-1' } });
     await c.insertOne({ _id: 'late', n: 20_000, group: 1, code: 'A-1' });
-    const clash = (await c.createIndex({ code: 1 }, { unique: true, sparse: true, name: 'code' }).then(() => null, (e: unknown) => e)) as MongoServerError;
+    const clash = (await c.createIndex({ code: 1 }, { unique: true, sparse: true, name: 'code' }).then(
+      () => null,
+      (e: unknown) => e,
+    )) as MongoServerError;
     expect(clash).to.be.instanceOf(MongoServerError);
     expect(clash.code).to.equal(11000);
     expect(clash.message).to.contain('index: code dup key: { code: "A-1" }');
@@ -212,7 +284,10 @@ describe('db conformance: catalog, indexes and text search', function () {
     expect((await copy.listIndexes().toArray()).find((index) => index.name === 'search')).to.deep.equal(listed);
     await copy.createIndex({ title: 'text', body: 'text' }, declared);
     expect((await copy.listIndexes().toArray()).map((index) => index.name)).to.deep.equal(['_id_', 'search']);
-    const hits = await copy.find({ $text: { $search: 'договор' } }, { projection: { score: { $meta: 'textScore' } } }).sort({ score: { $meta: 'textScore' } }).toArray();
+    const hits = await copy
+      .find({ $text: { $search: 'договор' } }, { projection: { score: { $meta: 'textScore' } } })
+      .sort({ score: { $meta: 'textScore' } })
+      .toArray();
     expect(hits.map((hit) => hit._id)).to.deep.equal([1, 2]);
     // A different text index is still refused.
     const other = (await copy.createIndex({ title: 'text' }, { name: 'search' }).catch((e: unknown) => e)) as MongoServerError;
@@ -243,7 +318,11 @@ describe('db conformance: catalog, indexes and text search', function () {
     expect(scored[0]!.score).to.be.greaterThan(scored[scored.length - 1]!.score);
     expect((await c.find({ $text: { $search: '"menu"' } }).toArray()).map((d) => d._id)).to.deep.equal([3]);
     await db.collection<AnyDoc>('plain').insertOne({ title: 'x' });
-    const noIndex = (await db.collection<AnyDoc>('plain').find({ $text: { $search: 'x' } }).toArray().catch((e: unknown) => e)) as MongoServerError;
+    const noIndex = (await db
+      .collection<AnyDoc>('plain')
+      .find({ $text: { $search: 'x' } })
+      .toArray()
+      .catch((e: unknown) => e)) as MongoServerError;
     expect(noIndex.code).to.equal(27);
   });
 });

@@ -35,7 +35,13 @@ describe('db conformance: filters with long lists of values', function () {
   });
 
   const ids = async (filter: Record<string, unknown>) =>
-    (await db.collection<AnyDoc>('cards').find(filter, { projection: { _id: 1 } }).sort({ _id: 1 }).toArray()).map((d) => d._id);
+    (
+      await db
+        .collection<AnyDoc>('cards')
+        .find(filter, { projection: { _id: 1 } })
+        .sort({ _id: 1 })
+        .toArray()
+    ).map((d) => d._id);
   const sameAs = (keep: (doc: AnyDoc) => boolean) => docs.filter(keep).map((d) => d._id);
   const hex = (value: unknown) => String(value);
 
@@ -90,10 +96,14 @@ describe('db conformance: filters with long lists of values', function () {
     const some = folders.slice(0, 12);
     const rows = await db
       .collection<AnyDoc>('cards')
-      .aggregate<{ _id: ObjectId; count: number }>([{ $match: { _id: { $lt: 1000 }, folderId: { $in: some }, $or: some.map((folderId) => ({ folderId, updatedAt: { $gt: at(20) } })) } }, { $group: { _id: '$folderId', count: { $sum: 1 } } }])
+      .aggregate<{ _id: ObjectId; count: number }>([
+        { $match: { _id: { $lt: 1000 }, folderId: { $in: some }, $or: some.map((folderId) => ({ folderId, updatedAt: { $gt: at(20) } })) } },
+        { $group: { _id: '$folderId', count: { $sum: 1 } } },
+      ])
       .toArray();
     const expected = new Map<string, number>();
-    for (const d of docs) if (d.folderId instanceof ObjectId && some.some((f) => f.equals(d.folderId)) && d.updatedAt > at(20)) expected.set(hex(d.folderId), (expected.get(hex(d.folderId)) ?? 0) + 1);
+    for (const d of docs)
+      if (d.folderId instanceof ObjectId && some.some((f) => f.equals(d.folderId)) && d.updatedAt > at(20)) expected.set(hex(d.folderId), (expected.get(hex(d.folderId)) ?? 0) + 1);
     expect(new Map(rows.map((r) => [hex(r._id), r.count]))).to.deep.equal(expected);
   });
 });

@@ -20,7 +20,10 @@ describe('db conformance: MongoDB 7 behaviours drivers and applications rely on'
 
   it('applies pipeline-style updates, keeping _id when a stage leaves it out', async () => {
     const c = db.collection<AnyDoc>('pipeline');
-    await c.insertMany([{ _id: 1, a: 2, b: 3, tags: ['x'] }, { _id: 2, a: 10, b: 1 }]);
+    await c.insertMany([
+      { _id: 1, a: 2, b: 3, tags: ['x'] },
+      { _id: 2, a: 10, b: 1 },
+    ]);
     await c.updateOne({ _id: 1 }, [{ $set: { total: { $add: ['$a', '$b'] }, tags: { $concatArrays: ['$tags', ['y']] } } }, { $unset: 'b' }]);
     expect(await c.findOne({ _id: 1 })).to.deep.equal({ _id: 1, a: 2, tags: ['x', 'y'], total: 5 });
     await c.updateOne({ _id: 2 }, [{ $replaceWith: { doubled: { $multiply: ['$a', 2] } } }]);
@@ -39,7 +42,15 @@ describe('db conformance: MongoDB 7 behaviours drivers and applications rely on'
   it('applies $set, $unset, $inc and $addToSet on nested paths, creating fields in lexicographic order (5.0+)', async () => {
     const c = db.collection<AnyDoc>('operators');
     await c.insertOne({ _id: 1, tags: ['a'], n: 1, keep: { x: 1 } });
-    await c.updateOne({ _id: 1 }, { $set: { zeta: 1, 'meta.b': 2, 'meta.a': 1, alpha: true }, $inc: { n: 2, fresh: 5 }, $unset: { 'keep.x': '', missing: '' }, $addToSet: { tags: { $each: ['b', 'a', 'b'] }, more: 'x' } });
+    await c.updateOne(
+      { _id: 1 },
+      {
+        $set: { zeta: 1, 'meta.b': 2, 'meta.a': 1, alpha: true },
+        $inc: { n: 2, fresh: 5 },
+        $unset: { 'keep.x': '', missing: '' },
+        $addToSet: { tags: { $each: ['b', 'a', 'b'] }, more: 'x' },
+      },
+    );
     const doc = (await c.findOne({ _id: 1 }))!;
     expect(doc).to.deep.equal({ _id: 1, tags: ['a', 'b'], n: 3, keep: {}, alpha: true, fresh: 5, meta: { a: 1, b: 2 }, more: ['x'], zeta: 1 });
     expect(Object.keys(doc)).to.deep.equal(['_id', 'tags', 'n', 'keep', 'alpha', 'fresh', 'meta', 'more', 'zeta']);
@@ -75,8 +86,23 @@ describe('db conformance: MongoDB 7 behaviours drivers and applications rely on'
     ]);
     await db.createCollection('activePeople', { viewOn: 'people', pipeline: [{ $match: { active: true } }, { $project: { active: 0 } }] });
     const view = db.collection<AnyDoc>('activePeople');
-    expect(await view.find({ age: { $gt: 25 } }).sort({ age: -1 }).toArray()).to.deep.equal([{ _id: 3, name: 'Cid', age: 40 }, { _id: 1, name: 'Ann', age: 31 }]);
-    expect(await view.find({}, { projection: { _id: 0, name: 1 } }).sort({ name: 1 }).skip(1).limit(1).toArray()).to.deep.equal([{ name: 'Cid' }]);
+    expect(
+      await view
+        .find({ age: { $gt: 25 } })
+        .sort({ age: -1 })
+        .toArray(),
+    ).to.deep.equal([
+      { _id: 3, name: 'Cid', age: 40 },
+      { _id: 1, name: 'Ann', age: 31 },
+    ]);
+    expect(
+      await view
+        .find({}, { projection: { _id: 0, name: 1 } })
+        .sort({ name: 1 })
+        .skip(1)
+        .limit(1)
+        .toArray(),
+    ).to.deep.equal([{ name: 'Cid' }]);
     expect(await view.countDocuments({ age: { $lt: 35 } })).to.equal(2);
     expect(await view.estimatedDocumentCount()).to.equal(3);
     expect(await view.distinct('name', { age: { $gte: 30 } })).to.deep.equal(['Ann', 'Cid']);
@@ -93,7 +119,10 @@ describe('db conformance: MongoDB 7 behaviours drivers and applications rely on'
     const session = client.startSession();
     try {
       await db.collection('people').findOne({}, { session });
-      const listed = await client.db('admin').aggregate([{ $listLocalSessions: { allUsers: true } }]).toArray();
+      const listed = await client
+        .db('admin')
+        .aggregate([{ $listLocalSessions: { allUsers: true } }])
+        .toArray();
       const ids = listed.map((entry) => Buffer.from((entry._id as { id: { buffer: Uint8Array } }).id.buffer).toString('hex'));
       expect(ids).to.include(Buffer.from(session.id!.id.buffer).toString('hex'));
       expect(listed.every((entry) => entry.lastUse instanceof Date)).to.equal(true);
@@ -104,24 +133,42 @@ describe('db conformance: MongoDB 7 behaviours drivers and applications rely on'
 
   it('refuses the sort option on update and replace, as MongoDB 7.0 does, changing nothing', async () => {
     const c = db.collection<AnyDoc>('sorted');
-    await c.insertMany([{ _id: 1, rank: 2, v: 'a' }, { _id: 2, rank: 1, v: 'b' }]);
+    await c.insertMany([
+      { _id: 1, rank: 2, v: 'a' },
+      { _id: 2, rank: 1, v: 'b' },
+    ]);
     const update = await c.updateOne({}, { $set: { v: 'changed' } }, { sort: { rank: 1 } } as never).catch((e: unknown) => e);
     expect(update).to.be.instanceOf(Error);
     const replace = await c.replaceOne({}, { v: 'replaced' }, { sort: { rank: 1 } } as never).catch((e: unknown) => e);
     expect(replace).to.be.instanceOf(Error);
-    expect(await c.find().sort({ _id: 1 }).toArray()).to.deep.equal([{ _id: 1, rank: 2, v: 'a' }, { _id: 2, rank: 1, v: 'b' }]);
+    expect(await c.find().sort({ _id: 1 }).toArray()).to.deep.equal([
+      { _id: 1, rank: 2, v: 'a' },
+      { _id: 2, rank: 1, v: 'b' },
+    ]);
   });
 
   it('inserts the rest of an unordered insertMany and reports each failed document', async () => {
     const c = db.collection<AnyDoc>('unordered');
     await c.createIndex({ email: 1 }, { unique: true });
     const error = (await c
-      .insertMany([{ _id: 1, email: 'a@x' }, { _id: 1, email: 'b@x' }, { _id: 2, email: 'c@x' }, { _id: 3, email: 'a@x' }, { _id: 4, email: 'd@x' }], { ordered: false })
+      .insertMany(
+        [
+          { _id: 1, email: 'a@x' },
+          { _id: 1, email: 'b@x' },
+          { _id: 2, email: 'c@x' },
+          { _id: 3, email: 'a@x' },
+          { _id: 4, email: 'd@x' },
+        ],
+        { ordered: false },
+      )
       .catch((e: unknown) => e)) as MongoBulkWriteError;
     expect(error).to.be.instanceOf(MongoBulkWriteError);
     expect(error.insertedCount).to.equal(3);
     const failures = (error.writeErrors as unknown as { index: number; code: number; errmsg: string }[]).map((e) => ({ index: e.index, code: e.code }));
-    expect(failures).to.deep.equal([{ index: 1, code: 11000 }, { index: 3, code: 11000 }]);
+    expect(failures).to.deep.equal([
+      { index: 1, code: 11000 },
+      { index: 3, code: 11000 },
+    ]);
     expect((error.writeErrors as unknown as { errmsg: string }[])[1]!.errmsg).to.match(/index: email_1 dup key: \{ email: "a@x" \}/);
     expect((await c.find().sort({ _id: 1 }).toArray()).map((d) => d._id)).to.deep.equal([1, 2, 4]);
   });

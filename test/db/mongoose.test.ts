@@ -46,7 +46,10 @@ describe('db conformance: mongoose 9 models', function () {
     expect(error.name).to.equal('MongoServerError');
     expect(error.code).to.equal(11000);
     expect(error.keyValue).to.deep.equal({ email: 'dup@example.org' });
-    const bulk = (await Author.insertMany([{ name: 'C', email: 'c@x' }, { name: 'D', email: 'dup@example.org' }]).catch((e: unknown) => e)) as { code: number };
+    const bulk = (await Author.insertMany([
+      { name: 'C', email: 'c@x' },
+      { name: 'D', email: 'dup@example.org' },
+    ]).catch((e: unknown) => e)) as { code: number };
     expect(bulk.code).to.equal(11000);
   });
 
@@ -69,7 +72,9 @@ describe('db conformance: mongoose 9 models', function () {
   });
 
   it('finds through the text index and runs aggregations', async () => {
-    const hits = await Book.find({ $text: { $search: 'войне' } }, { score: { $meta: 'textScore' } }).sort({ score: { $meta: 'textScore' } }).lean();
+    const hits = await Book.find({ $text: { $search: 'войне' } }, { score: { $meta: 'textScore' } })
+      .sort({ score: { $meta: 'textScore' } })
+      .lean();
     expect(hits.map((b) => b.title)).to.deep.equal(['Война и мир']);
     const grouped = await Book.aggregate<{ _id: string; n: number }>([{ $unwind: '$tags' }, { $group: { _id: '$tags', n: { $sum: 1 } } }]);
     expect(grouped).to.deep.equal([{ _id: 'роман', n: 2 }]);

@@ -46,7 +46,10 @@ describe('built-in database: dropped collections and indexes free their space', 
       }
       const kept = db.collection<{ _id: string; n: number }>('kept');
       await kept.createIndex({ n: 1 });
-      await kept.insertMany([{ _id: 'one', n: 1 }, { _id: 'two', n: 2 }]);
+      await kept.insertMany([
+        { _id: 'one', n: 1 },
+        { _id: 'two', n: 2 },
+      ]);
 
       expect(await big.drop()).to.equal(true);
       expect((await db.listCollections().toArray()).map((c) => c.name)).to.deep.equal(['kept']);
@@ -57,7 +60,15 @@ describe('built-in database: dropped collections and indexes free their space', 
       expect(await big.find().toArray()).to.deep.equal([{ _id: 1, fresh: true }]);
       expect(await big.find({ tags: 'a1' }).toArray()).to.deep.equal([]);
       expect((await big.listIndexes().toArray()).map((index) => index.name)).to.deep.equal(['_id_']);
-      expect(await kept.find({ n: { $gte: 1 } }).sort({ n: 1 }).toArray()).to.deep.equal([{ _id: 'one', n: 1 }, { _id: 'two', n: 2 }]);
+      expect(
+        await kept
+          .find({ n: { $gte: 1 } })
+          .sort({ n: 1 })
+          .toArray(),
+      ).to.deep.equal([
+        { _id: 'one', n: 1 },
+        { _id: 'two', n: 2 },
+      ]);
     } finally {
       await client.close();
       await server.stop();
@@ -79,7 +90,12 @@ describe('built-in database: dropped collections and indexes free their space', 
       const clash = (await c.createIndex({ code: 1 }, { unique: true, name: 'code' }).catch((e: unknown) => e)) as MongoServerError;
       expect(clash.code).to.equal(11000);
       expect((await c.listIndexes().toArray()).map((index) => index.name)).to.deep.equal(['_id_', 'n_desc']);
-      expect(await c.find({ n: { $lt: 3 } }).sort({ n: -1, _id: 1 }).toArray()).to.deep.equal([2, 1, 0].map((i) => ({ _id: i, n: i, code: `c${i}` })));
+      expect(
+        await c
+          .find({ n: { $lt: 3 } })
+          .sort({ n: -1, _id: 1 })
+          .toArray(),
+      ).to.deep.equal([2, 1, 0].map((i) => ({ _id: i, n: i, code: `c${i}` })));
     } finally {
       await client.close();
       await server.stop();
@@ -92,7 +108,10 @@ describe('built-in database: dropped collections and indexes free their space', 
     // The state a kill -9 leaves in the middle of a build: entries of an index the catalog never got.
     const server = await startMemoryServer({ dbpath, log: () => {} });
     const client = await new MongoClient(server.uri).connect();
-    await client.db('reclaim').collection<{ _id: number; n: number }>('cards').insertMany(Array.from({ length: 3000 }, (_, i) => ({ _id: i, n: i })));
+    await client
+      .db('reclaim')
+      .collection<{ _id: number; n: number }>('cards')
+      .insertMany(Array.from({ length: 3000 }, (_, i) => ({ _id: i, n: i })));
     await client.close();
     await server.stop();
     const store = new Store(Storage.open(dbpath));

@@ -24,7 +24,10 @@ describe('db conformance: snapshot sessions', function () {
   });
 
   it('reads every collection as of the first read, whatever other clients write meanwhile', async () => {
-    await db.collection('cards').insertMany([{ _id: 1 as never, title: 'before' }, { _id: 2 as never, title: 'before' }]);
+    await db.collection('cards').insertMany([
+      { _id: 1 as never, title: 'before' },
+      { _id: 2 as never, title: 'before' },
+    ]);
     await db.collection('history').insertOne({ cardId: 1, seq: 1 });
     const session = client.startSession({ snapshot: true });
     try {

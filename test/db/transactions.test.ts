@@ -19,7 +19,10 @@ describe('db conformance: sessions and transactions', function () {
 
   it('commits several writes atomically with withTransaction', async () => {
     const accounts = db.collection('accounts');
-    await accounts.insertMany([{ _id: 'a', balance: 100 }, { _id: 'b', balance: 0 }] as never[]);
+    await accounts.insertMany([
+      { _id: 'a', balance: 100 },
+      { _id: 'b', balance: 0 },
+    ] as never[]);
     await client.withSession((session) =>
       session.withTransaction(async () => {
         await accounts.updateOne({ _id: 'a' } as never, { $inc: { balance: -30 } }, { session });
@@ -75,23 +78,33 @@ describe('db conformance: sessions and transactions', function () {
   it('leaves a record writable after a transaction refused by a unique index', async () => {
     const c = db.collection('uniquelock');
     await c.createIndex({ inn: 1 }, { unique: true, name: 'inn_unique' });
-    await c.insertMany([{ _id: 1, inn: '111', name: 'first' }, { _id: 2, inn: '222', name: 'second' }] as never[]);
+    await c.insertMany([
+      { _id: 1, inn: '111', name: 'first' },
+      { _id: 2, inn: '222', name: 'second' },
+    ] as never[]);
     const refused = (await client
-      .withSession((s) => s.withTransaction(async () => {
-        await c.updateOne({ _id: 2 } as never, { $set: { inn: '111' } }, { session: s });
-      }))
+      .withSession((s) =>
+        s.withTransaction(async () => {
+          await c.updateOne({ _id: 2 } as never, { $set: { inn: '111' } }, { session: s });
+        }),
+      )
       .catch((e: unknown) => e)) as MongoServerError;
     expect(refused.code).to.equal(11000);
     expect(refused.message).to.contain('inn_unique');
     // The refused record takes an ordinary write at once, outside and inside a transaction.
     await c.updateOne({ _id: 2 } as never, { $set: { name: 'renamed' } });
     let attempts = 0;
-    await client.withSession((s) => s.withTransaction(async () => {
-      attempts++;
-      await c.updateOne({ _id: 2 } as never, { $set: { name: 'renamed again' } }, { session: s });
-    }));
+    await client.withSession((s) =>
+      s.withTransaction(async () => {
+        attempts++;
+        await c.updateOne({ _id: 2 } as never, { $set: { name: 'renamed again' } }, { session: s });
+      }),
+    );
     expect(attempts).to.equal(1);
-    expect(await c.find().sort({ _id: 1 }).toArray()).to.deep.equal([{ _id: 1, inn: '111', name: 'first' }, { _id: 2, inn: '222', name: 'renamed again' }]);
+    expect(await c.find().sort({ _id: 1 }).toArray()).to.deep.equal([
+      { _id: 1, inn: '111', name: 'first' },
+      { _id: 2, inn: '222', name: 'renamed again' },
+    ]);
   });
 
   it('aborts a transaction left open past transactionLifetimeLimitSeconds and frees its records', async () => {
@@ -106,7 +119,10 @@ describe('db conformance: sessions and transactions', function () {
       // Wait for the condition (the record takes a plain write), not for a time.
       let written = false;
       for (let attempt = 0; attempt < 100 && !written; attempt++) {
-        written = await c.updateOne({ _id: 1 } as never, { $set: { v: 'plain write' } }, { maxTimeMS: 5000 }).then(() => true, () => false);
+        written = await c.updateOne({ _id: 1 } as never, { $set: { v: 'plain write' } }, { maxTimeMS: 5000 }).then(
+          () => true,
+          () => false,
+        );
         if (!written) await new Promise((resolve) => setTimeout(resolve, 200));
       }
       expect(written).to.equal(true);
@@ -122,12 +138,17 @@ describe('db conformance: sessions and transactions', function () {
   it('commits a transaction that swaps two values of a unique index', async () => {
     const c = db.collection('swap');
     await c.createIndex({ k: 1 }, { unique: true });
-    await c.insertMany([{ _id: 'a', k: 1 }, { _id: 'b', k: 2 }] as never[]);
-    await client.withSession((s) => s.withTransaction(async () => {
-      await c.updateOne({ _id: 'a' } as never, { $set: { k: 3 } }, { session: s });
-      await c.updateOne({ _id: 'b' } as never, { $set: { k: 1 } }, { session: s });
-      await c.updateOne({ _id: 'a' } as never, { $set: { k: 2 } }, { session: s });
-    }));
+    await c.insertMany([
+      { _id: 'a', k: 1 },
+      { _id: 'b', k: 2 },
+    ] as never[]);
+    await client.withSession((s) =>
+      s.withTransaction(async () => {
+        await c.updateOne({ _id: 'a' } as never, { $set: { k: 3 } }, { session: s });
+        await c.updateOne({ _id: 'b' } as never, { $set: { k: 1 } }, { session: s });
+        await c.updateOne({ _id: 'a' } as never, { $set: { k: 2 } }, { session: s });
+      }),
+    );
     expect(await c.findOne({ k: 1 })).to.deep.equal({ _id: 'b', k: 1 });
     expect(await c.findOne({ k: 2 })).to.deep.equal({ _id: 'a', k: 2 });
     expect(((await c.insertOne({ _id: 'c', k: 2 } as never).catch((e: unknown) => e)) as MongoServerError).code).to.equal(11000);

@@ -19,7 +19,10 @@ describe('db conformance: $in on a partial unique index', function () {
     db = client.db(uniqueDbName('unique_lookups'));
     const cards = db.collection('cards');
     await cards.createIndex({ typeKey: 1, title: 1 });
-    await cards.createIndex({ 'values.inn': 1 }, { name: 'unique_counterparty_inn', unique: true, partialFilterExpression: { typeKey: 'counterparty', inTrash: false, 'values.inn': { $exists: true } } });
+    await cards.createIndex(
+      { 'values.inn': 1 },
+      { name: 'unique_counterparty_inn', unique: true, partialFilterExpression: { typeKey: 'counterparty', inTrash: false, 'values.inn': { $exists: true } } },
+    );
     await cards.insertMany(Array.from({ length: 2000 }, (_, i) => ({ typeKey: 'counterparty', title: `c${i}`, inTrash: false, values: i % 10 === 0 ? {} : { inn: `inn${i}` } })));
   });
   after(async () => {
@@ -32,14 +35,20 @@ describe('db conformance: $in on a partial unique index', function () {
     const filter = { typeKey: 'counterparty', 'values.inn': { $in: asked }, inTrash: false };
     const plan = await db.collection('cards').find(filter).explain('queryPlanner');
     expect(indexNameIn(plan.queryPlanner)).to.equal('unique_counterparty_inn');
-    const found = await db.collection('cards').find(filter, { projection: { title: 1 } }).toArray();
+    const found = await db
+      .collection('cards')
+      .find(filter, { projection: { title: 1 } })
+      .toArray();
     const expected = asked.filter((inn) => Number(inn.slice(3)) < 2000 && Number(inn.slice(3)) % 10 !== 0);
     expect(found.map((card) => card.title).sort()).to.deep.equal(expected.map((inn) => `c${inn.slice(3)}`).sort());
   });
 
   it('an $in holding null still finds the cards without the field (the partial index cannot answer it)', async () => {
     const filter = { typeKey: 'counterparty', 'values.inn': { $in: [null, 'inn1'] }, inTrash: false };
-    const found = await db.collection('cards').find(filter, { projection: { title: 1 } }).toArray();
+    const found = await db
+      .collection('cards')
+      .find(filter, { projection: { title: 1 } })
+      .toArray();
     expect(found).to.have.length(201);
     expect(found.map((card) => card.title)).to.include.members(['c0', 'c10', 'c1990', 'c1']);
   });

@@ -66,7 +66,11 @@ describe('data-model migrations', function () {
     const { logger, lines } = recordingLogger();
     const report = await migrateDatabase(logger, { db, steps });
     expect(report).to.deep.equal({ from: 1, to: 3, applied: ['split contact names', 'contacts get a status'] });
-    const contacts = await db.collection('contacts').find({}, { projection: { _id: 0 } }).sort({ first: -1 }).toArray();
+    const contacts = await db
+      .collection('contacts')
+      .find({}, { projection: { _id: 0 } })
+      .sort({ first: -1 })
+      .toArray();
     expect(contacts).to.deep.equal([
       { first: 'Татьяна', last: 'Гончаренко', status: 'active' },
       { first: 'Наталья', last: 'Вакуленко', status: 'active' },

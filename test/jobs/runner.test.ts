@@ -96,18 +96,40 @@ describe('background job runner', function () {
     const stored = await items().find({ jobId: job.id }).sort({ n: 1 }).toArray();
     expect(stored.map((item) => item.n)).to.deep.equal([...Array(40).keys()]);
     // The second run started exactly at the checkpoint: work before it was not done again.
-    const starts = await mongoose.connection.collection('test_job_starts').find({ jobId: job.id }, { projection: { _id: 0, run: 1, from: 1 } }).sort({ run: 1 }).toArray();
-    expect(starts).to.deep.equal([{ run: 1, from: 0 }, { run: 2, from: resumeAt }]);
+    const starts = await mongoose.connection
+      .collection('test_job_starts')
+      .find({ jobId: job.id }, { projection: { _id: 0, run: 1, from: 1 } })
+      .sort({ run: 1 })
+      .toArray();
+    expect(starts).to.deep.equal([
+      { run: 1, from: 0 },
+      { run: 2, from: resumeAt },
+    ]);
     expect(stored.filter((item) => item.n < resumeAt).every((item) => item.touches === 1 && item.run === 1)).to.equal(true);
     expect(done.progress).to.include({ done: 40, total: 40 });
   });
 
   it('takes over a job whose runner died once its lease expires, and resumes from the checkpoint', async () => {
     const [dead] = await Job.create([
-      { type: 'test-count', params: { items: 12, stepMs: 1 }, state: 'running', runs: 1, checkpoint: { next: 10 }, progress: { done: 10, total: 12 }, lease: { holder: 'crashed-instance', until: new Date(Date.now() - 1) } },
+      {
+        type: 'test-count',
+        params: { items: 12, stepMs: 1 },
+        state: 'running',
+        runs: 1,
+        checkpoint: { next: 10 },
+        progress: { done: 10, total: 12 },
+        lease: { holder: 'crashed-instance', until: new Date(Date.now() - 1) },
+      },
     ]);
     const [alive] = await Job.create([
-      { type: 'test-count', params: { items: 12, stepMs: 1 }, state: 'running', runs: 1, checkpoint: { next: 3 }, lease: { holder: 'healthy-instance', until: new Date(Date.now() + 60_000) } },
+      {
+        type: 'test-count',
+        params: { items: 12, stepMs: 1 },
+        state: 'running',
+        runs: 1,
+        checkpoint: { next: 3 },
+        lease: { holder: 'healthy-instance', until: new Date(Date.now() + 60_000) },
+      },
     ]);
     runner();
     const done = await until('the orphaned job to finish', async () => {
@@ -115,7 +137,10 @@ describe('background job runner', function () {
       return current?.state === 'succeeded' && current;
     });
     expect(done.runs).to.equal(2);
-    const stored = await items().find({ jobId: String(dead._id) }).sort({ n: 1 }).toArray();
+    const stored = await items()
+      .find({ jobId: String(dead._id) })
+      .sort({ n: 1 })
+      .toArray();
     expect(stored.map((item) => item.n)).to.deep.equal([10, 11]);
     // A job whose holder still renews its lease is left alone.
     const untouched = await jobState(String(alive._id));
@@ -153,7 +178,10 @@ describe('background job runner', function () {
     runner({ concurrency: 3 });
     const jobs = await Promise.all([...Array(30).keys()].map((i) => onceJob.enqueue(null, { key: `job-${i}` })));
     await until('every job to finish', async () => (await Job.countDocuments({ _id: { $in: jobs.map((j) => j.id) }, state: 'succeeded' })) === 30);
-    const counts = await mongoose.connection.collection<{ _id: string; count: number }>('test_job_runs').find({ _id: { $in: jobs.map((_, i) => `job-${i}`) } }).toArray();
+    const counts = await mongoose.connection
+      .collection<{ _id: string; count: number }>('test_job_runs')
+      .find({ _id: { $in: jobs.map((_, i) => `job-${i}`) } })
+      .toArray();
     expect(counts).to.have.length(30);
     expect(counts.every((c) => c.count === 1)).to.equal(true);
     expect(await Job.countDocuments({ _id: { $in: jobs.map((j) => j.id) }, runs: 1 })).to.equal(30);

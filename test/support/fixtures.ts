@@ -49,7 +49,11 @@ export async function createCorrespondents(
   }
   const libraryId = await createLibrary(admin, 'Корреспонденты и контакты');
   const folderId = await createFolder(admin, { libraryId, name: 'Корреспонденты', allowedCardTypes: ['counterparty', 'contact-person'] });
-  await setFolderAccess(admin, folderId, users.map((user) => ({ principalId: userIds[user.login], level: user.level })));
+  await setFolderAccess(
+    admin,
+    folderId,
+    users.map((user) => ({ principalId: userIds[user.login], level: user.level })),
+  );
   return { departmentId, folderId, libraryId, userIds };
 }
 
@@ -59,7 +63,13 @@ export async function addToSystemGroup(admin: ApiClient, role: 'history-readers'
   await admin.data('mutation($id: ID!, $u: [ID!]) { changeGroupMembers(id: $id, add: $u) { id } }', { id: group.id, u: userIds });
 }
 
-export type TypeChangeJob = { id: string; state: string; progress: { done: number; total: number | null }; result: { cards: number; changed: number; kept: number } | null; error: string | null };
+export type TypeChangeJob = {
+  id: string;
+  state: string;
+  progress: { done: number; total: number | null };
+  result: { cards: number; changed: number; kept: number } | null;
+  error: string | null;
+};
 
 /**
  * Waits until the background job applying a saved card type change to its cards (the `changeJob`
@@ -69,9 +79,13 @@ export type TypeChangeJob = { id: string; state: string; progress: { done: numbe
 export async function typeChangeApplied(admin: ApiClient, job: { id: string } | null): Promise<TypeChangeJob | null> {
   if (!job) return null;
   let current: TypeChangeJob | null = null;
-  await waitFor(async () => {
-    current = (await admin.data<{ job: TypeChangeJob }>('query($id: ID!) { job(id: $id) { id state progress { done total } result error } }', { id: job.id })).job;
-    return ['succeeded', 'failed', 'cancelled'].includes(current.state);
-  }, 'the card type change to be applied to the cards', 60_000);
+  await waitFor(
+    async () => {
+      current = (await admin.data<{ job: TypeChangeJob }>('query($id: ID!) { job(id: $id) { id state progress { done total } result error } }', { id: job.id })).job;
+      return ['succeeded', 'failed', 'cancelled'].includes(current.state);
+    },
+    'the card type change to be applied to the cards',
+    60_000,
+  );
   return current;
 }

@@ -46,7 +46,11 @@ export class SseSubscription<T> {
         while ((boundary = buffer.indexOf('\n\n')) >= 0) {
           const block = buffer.slice(0, boundary);
           buffer = buffer.slice(boundary + 2);
-          const data = block.split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trim()).join('\n');
+          const data = block
+            .split('\n')
+            .filter((line) => line.startsWith('data:'))
+            .map((line) => line.slice(5).trim())
+            .join('\n');
           if (!data) continue;
           const payload = JSON.parse(data) as { data?: T; errors?: SseSubscription<T>['errors'] };
           if (payload.data) this.received.push(payload.data);

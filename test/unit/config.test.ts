@@ -69,7 +69,11 @@ describe('configuration', () => {
 
   it('enables the shipped russian-requisites plugin unless PLUGINS lists others, or none', () => {
     expect(loadConfig({}).plugins).to.deep.equal(['russian-requisites']);
-    expect(loadConfig({ PLUGINS: ' russian-requisites , ./local/acme.js,@acme/kartoteka-plugin ' }).plugins).to.deep.equal(['russian-requisites', './local/acme.js', '@acme/kartoteka-plugin']);
+    expect(loadConfig({ PLUGINS: ' russian-requisites , ./local/acme.js,@acme/kartoteka-plugin ' }).plugins).to.deep.equal([
+      'russian-requisites',
+      './local/acme.js',
+      '@acme/kartoteka-plugin',
+    ]);
     expect(loadConfig({ PLUGINS: 'none' }).plugins).to.deep.equal([]);
   });
 

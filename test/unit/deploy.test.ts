@@ -58,7 +58,9 @@ const environmentOf = (service: Service) =>
 
 /** Dockerfile instructions of the last stage (continuation lines joined). */
 function finalStage(): { instruction: string; args: string }[] {
-  const lines = read('deploy/Dockerfile').replace(/\\\n\s*/g, ' ').split('\n');
+  const lines = read('deploy/Dockerfile')
+    .replace(/\\\n\s*/g, ' ')
+    .split('\n');
   const instructions = lines.filter((line) => /^[A-Z]+ /.test(line)).map((line) => ({ instruction: line.split(' ')[0], args: line.slice(line.indexOf(' ') + 1).trim() }));
   const lastFrom = instructions.map((i) => i.instruction).lastIndexOf('FROM');
   return instructions.slice(lastFrom);
@@ -87,7 +89,10 @@ describe('deploy/: compose file, Dockerfile and Caddyfile agree with the applica
   it('gives each instance a valid production configuration, naming only variables Kartoteka reads', () => {
     for (const name of kartotekaServices) {
       const environment = environmentOf(services[name]);
-      expect(Object.keys(environment).filter((variable) => !CONFIG_VARIABLES.includes(variable)), `${name}: unknown variables`).to.deep.equal([]);
+      expect(
+        Object.keys(environment).filter((variable) => !CONFIG_VARIABLES.includes(variable)),
+        `${name}: unknown variables`,
+      ).to.deep.equal([]);
       const config = loadConfig(environment);
       expect(config.isProduction, name).to.equal(true);
       expect(config.trustProxy, `${name} is behind Caddy`).to.equal(true);
@@ -143,7 +148,9 @@ describe('deploy/: compose file, Dockerfile and Caddyfile agree with the applica
     for (const base of bases) expect(base).to.match(new RegExp(`^node:${read('.nvmrc').trim()}[-.]`));
     const stage = finalStage();
     const user = stage.filter((i) => i.instruction === 'USER').at(-1)?.args;
-    expect(user).to.be.a('string').and.not.match(/^(root|0)(:|$)/);
+    expect(user)
+      .to.be.a('string')
+      .and.not.match(/^(root|0)(:|$)/);
     expect(stage.some((i) => i.instruction === 'RUN' && i.args.includes('npm ci --omit=dev'))).to.equal(true);
     const startProd = JSON.parse(read('package.json')).scripts['start:prod'] as string;
     const command = JSON.parse(stage.find((i) => i.instruction === 'CMD')!.args) as string[];
@@ -178,7 +185,10 @@ describe('deploy/: compose file, Dockerfile and Caddyfile agree with the applica
     const backupDir = loadConfig(environmentOf(services[kartotekaServices[0]])).backupDir;
     const stage = finalStage();
     const user = stage.filter((i) => i.instruction === 'USER').at(-1)!.args;
-    expect(stage.some((i) => i.instruction === 'RUN' && i.args.includes(`chown ${user}:${user} ${backupDir}`)), 'the image makes BACKUP_DIR its user\'s').to.equal(true);
+    expect(
+      stage.some((i) => i.instruction === 'RUN' && i.args.includes(`chown ${user}:${user} ${backupDir}`)),
+      "the image makes BACKUP_DIR its user's",
+    ).to.equal(true);
   });
 
   describe('against a running server', () => {
@@ -194,7 +204,10 @@ describe('deploy/: compose file, Dockerfile and Caddyfile agree with the applica
       const healthUri = /health_uri (\S+)/.exec(read('deploy/Caddyfile'))![1];
       expect((await fetch(`${server.url}${healthUri}`)).status).to.equal(200);
       // Resolves when the check exits 0, rejects otherwise (the server answers meanwhile: no spawnSync).
-      await promisify(execFile)(process.execPath, ['--import', 'tsx', 'server/src/healthcheck.ts'], { cwd: PROJECT_ROOT, env: { ...process.env, NODE_ENV: 'test', PORT: String(server.port) } });
+      await promisify(execFile)(process.execPath, ['--import', 'tsx', 'server/src/healthcheck.ts'], {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, NODE_ENV: 'test', PORT: String(server.port) },
+      });
     });
   });
 });

@@ -144,13 +144,17 @@ export async function createCard(folderId: string, typeKey: string, values: Card
   return (await request(CreateCard, { folderId, typeKey, values })).createCard;
 }
 
-const UpdateCard = graphql(`mutation UpdateCard($id: ID!, $version: Int!, $values: JSON!) { updateCard(id: $id, version: $version, values: $values) { ...CardFields } }`, [CardFields]);
+const UpdateCard = graphql(`mutation UpdateCard($id: ID!, $version: Int!, $values: JSON!) { updateCard(id: $id, version: $version, values: $values) { ...CardFields } }`, [
+  CardFields,
+]);
 
 export async function updateCard(id: string, version: number, values: CardValues): Promise<CardDetails> {
   return (await request(UpdateCard, { id, version, values })).updateCard;
 }
 
-const MoveCard = graphql(`mutation MoveCard($id: ID!, $folderId: ID!, $version: Int!) { moveCard(id: $id, folderId: $folderId, version: $version) { ...CardFields } }`, [CardFields]);
+const MoveCard = graphql(`mutation MoveCard($id: ID!, $folderId: ID!, $version: Int!) { moveCard(id: $id, folderId: $folderId, version: $version) { ...CardFields } }`, [
+  CardFields,
+]);
 
 export async function moveCard(id: string, folderId: string, version: number): Promise<CardDetails> {
   return (await request(MoveCard, { id, folderId, version })).moveCard;
@@ -223,7 +227,11 @@ const History = graphql(`
   }
 `);
 
-export async function fetchHistory(cardId: string, field: string | null, after: string | null): Promise<{ totalCount: number; entries: HistoryEntry[]; endCursor: string | null; hasNextPage: boolean }> {
+export async function fetchHistory(
+  cardId: string,
+  field: string | null,
+  after: string | null,
+): Promise<{ totalCount: number; entries: HistoryEntry[]; endCursor: string | null; hasNextPage: boolean }> {
   const { cardHistory } = await request(History, { cardId, field, after });
   return { totalCount: cardHistory.totalCount, entries: cardHistory.edges.map((e) => e.node as HistoryEntry), ...cardHistory.pageInfo };
 }

@@ -23,7 +23,12 @@ export function initialForm(fields: FieldDefinition[], stored: Record<string, Fi
  * server would say it). Editing a card (`stored` given), a field the edit leaves as it was counts as
  * untouched, as on the server: an empty field required for new and edited cards only is not refused.
  */
-export function checkForm(fields: FieldDefinition[], form: FormValues, locale: Locale, stored?: Record<string, FieldValue>): { values: CardValues; errors: Record<string, string> } {
+export function checkForm(
+  fields: FieldDefinition[],
+  form: FormValues,
+  locale: Locale,
+  stored?: Record<string, FieldValue>,
+): { values: CardValues; errors: Record<string, string> } {
   const type: Pick<CardTypeDefinition, 'fields'> = { fields };
   const left = (key: string) => same(form[key], stored?.[key]) || (isEmptyValue(form[key]) && isEmptyValue(stored?.[key]));
   const touched = stored ? new Set(fields.filter((field) => !left(field.key)).map((field) => field.key)) : undefined;

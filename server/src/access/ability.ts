@@ -27,8 +27,7 @@ export interface AbilityInput {
 // ---------- `$in` in constant time ----------
 
 const idSets = new WeakMap<readonly unknown[], Set<unknown>>();
-const idKey = (value: unknown): unknown =>
-  value !== null && typeof value === 'object' && 'toHexString' in value ? (value as { toHexString(): string }).toHexString() : value;
+const idKey = (value: unknown): unknown => (value !== null && typeof value === 'object' && 'toHexString' in value ? (value as { toHexString(): string }).toHexString() : value);
 
 interface InCondition {
   field: string;
@@ -108,10 +107,7 @@ export function buildAbility(input: AbilityInput): AppAbility {
   const readSubjects: ('Folder' | 'Card' | 'History')[] = input.isHistoryReader ? ['Folder', 'Card', 'History'] : ['Folder', 'Card'];
   for (const level of LEVELS) {
     const { libraries, folders } = compact[level];
-    const scopes = [
-      ...(libraries.length > 0 ? [{ libraryId: { $in: libraries } }] : []),
-      ...(folders.length > 0 ? [{ folderId: { $in: folders } }] : []),
-    ];
+    const scopes = [...(libraries.length > 0 ? [{ libraryId: { $in: libraries } }] : []), ...(folders.length > 0 ? [{ folderId: { $in: folders } }] : [])];
     for (const scope of scopes) {
       if (level === 'read') can('read', readSubjects, scope);
       if (level === 'read' && input.isExporter) can('export', 'Card', scope);

@@ -67,11 +67,7 @@ export async function storedAccessVersion(): Promise<AccessVersion> {
  * `db`: a database written without the models (a restore), when not the application's own.
  */
 export async function accessStructureChanged(db?: Db): Promise<void> {
-  const doc = await versions(db).findOneAndUpdate(
-    { _id: VERSION_ID },
-    { $inc: { value: 1 }, $setOnInsert: { epoch: randomUUID() } },
-    { upsert: true, returnDocument: 'after' },
-  );
+  const doc = await versions(db).findOneAndUpdate({ _id: VERSION_ID }, { $inc: { value: 1 }, $setOnInsert: { epoch: randomUUID() } }, { upsert: true, returnDocument: 'after' });
   const version = versionOf(doc);
   heardOfAccessVersion(version);
   events.publish('access-changed', version);

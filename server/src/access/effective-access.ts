@@ -116,10 +116,7 @@ export function entryMatches(entry: PlainAccessEntry, principal: Principal): boo
     case 'group':
       return principal.groupIds.includes(entry.principalId);
     case 'department':
-      return (
-        entry.principalId === principal.departmentId ||
-        (entry.includeSubdepartments && principal.departmentAncestorIds.includes(entry.principalId))
-      );
+      return entry.principalId === principal.departmentId || (entry.includeSubdepartments && principal.departmentAncestorIds.includes(entry.principalId));
   }
 }
 

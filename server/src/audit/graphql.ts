@@ -23,7 +23,8 @@ type NameLookup = (ids: string[]) => Promise<Named[]>;
 
 /** Where the current name of each kind of target is read. */
 const NAMED_TARGETS: Record<string, NameLookup> = {
-  User: async (ids) => (await User.find({ _id: { $in: ids } }, { fullName: 1 }).lean<{ _id: unknown; fullName: string }[]>()).map((user) => ({ _id: user._id, name: user.fullName })),
+  User: async (ids) =>
+    (await User.find({ _id: { $in: ids } }, { fullName: 1 }).lean<{ _id: unknown; fullName: string }[]>()).map((user) => ({ _id: user._id, name: user.fullName })),
   Department: (ids) => Department.find({ _id: { $in: ids } }, { name: 1 }).lean<Named[]>(),
   Group: (ids) => Group.find({ _id: { $in: ids } }, { name: 1 }).lean<Named[]>(),
   Library: (ids) => Library.find({ _id: { $in: ids } }, { name: 1 }).lean<Named[]>(),
@@ -31,7 +32,7 @@ const NAMED_TARGETS: Record<string, NameLookup> = {
 };
 
 const recordedName = (value: unknown): string | null => {
-  const name = value && typeof value === 'object' ? (value as { name?: unknown; fullName?: unknown }).name ?? (value as { fullName?: unknown }).fullName : null;
+  const name = value && typeof value === 'object' ? ((value as { name?: unknown; fullName?: unknown }).name ?? (value as { fullName?: unknown }).fullName) : null;
   return typeof name === 'string' ? name : null;
 };
 
@@ -109,7 +110,10 @@ export const auditModule: GraphQLModule = {
         if (args.after && !/^[0-9a-f]{24}$/.test(args.after)) refuseField(locale, 'after', 'badCursor');
         const page = { ...filter, ...(args.after && { _id: { $lt: new Types.ObjectId(args.after) } }) };
         const [rows, totalCount] = await Promise.all([
-          AuditEntry.find(page).sort({ _id: -1 }).limit(limit + 1).lean<AuditRow[]>(),
+          AuditEntry.find(page)
+            .sort({ _id: -1 })
+            .limit(limit + 1)
+            .lean<AuditRow[]>(),
           AuditEntry.countDocuments(filter),
         ]);
         const edges = (await withNames(rows.slice(0, limit))).map((node) => ({ node, cursor: String(node._id) }));

@@ -103,9 +103,7 @@ export async function packArchive(target: string, manifest: Manifest, files: Sta
   const written = pipeline(pack, createGzip({ level: 6 }), createWriteStream(target), { signal });
   const manifestBytes = Buffer.from(JSON.stringify(manifest, null, 2));
   await new Promise<void>((resolve, reject) => pack.entry({ name: MANIFEST_FILE, size: manifestBytes.length }, manifestBytes, (error) => (error ? reject(error) : resolve())));
-  await new Promise<void>((resolve, reject) =>
-    pack.entry({ name: MANIFEST_HASH_FILE }, `${sha256Of(manifestBytes)}\n`, (error) => (error ? reject(error) : resolve())),
-  );
+  await new Promise<void>((resolve, reject) => pack.entry({ name: MANIFEST_HASH_FILE }, `${sha256Of(manifestBytes)}\n`, (error) => (error ? reject(error) : resolve())));
   for (const file of files) {
     signal?.throwIfAborted();
     await pipeline(createReadStream(file.source), pack.entry({ name: file.path, size: file.bytes }), { signal });
@@ -154,12 +152,15 @@ const isFile = (file: unknown, path: string): boolean => {
 function checkManifest(value: unknown): Manifest {
   const manifest = value as Partial<Manifest>;
   if (manifest?.format !== ARCHIVE_FORMAT) throw new ArchiveError('not a Kartoteka backup: its manifest is missing or of another format');
-  if (!READABLE_FORMAT_VERSIONS.includes(manifest.formatVersion!)) throw new ArchiveError(`archive format ${manifest.formatVersion} is not one this Kartoteka reads (${READABLE_FORMAT_VERSIONS.join(', ')})`);
-  if (!Array.isArray(manifest.collections) || !Number.isSafeInteger(manifest.dataModelVersion) || manifest.dataModelVersion! < 1) throw new ArchiveError('the manifest is incomplete');
+  if (!READABLE_FORMAT_VERSIONS.includes(manifest.formatVersion!))
+    throw new ArchiveError(`archive format ${manifest.formatVersion} is not one this Kartoteka reads (${READABLE_FORMAT_VERSIONS.join(', ')})`);
+  if (!Array.isArray(manifest.collections) || !Number.isSafeInteger(manifest.dataModelVersion) || manifest.dataModelVersion! < 1)
+    throw new ArchiveError('the manifest is incomplete');
   const names = new Set<string>();
   for (const collection of manifest.collections as Partial<ArchivedCollection>[]) {
     const name = collection?.name;
-    if (typeof name !== 'string' || name.length === 0 || name.length > 200 || /[\0$]/.test(name)) throw new ArchiveError(`the manifest lists a collection with an impossible name: ${JSON.stringify(name)}`);
+    if (typeof name !== 'string' || name.length === 0 || name.length > 200 || /[\0$]/.test(name))
+      throw new ArchiveError(`the manifest lists a collection with an impossible name: ${JSON.stringify(name)}`);
     if (!isBackedUp(name)) throw new ArchiveError(`the manifest lists the collection "${name}", which a backup never contains`);
     if (names.has(name)) throw new ArchiveError(`the manifest lists the collection "${name}" twice`);
     names.add(name);
@@ -221,7 +222,8 @@ export async function readArchive(file: string, onFile?: (entry: ArchiveFile, co
       }
       if (name === MANIFEST_HASH_FILE && !manifestChecked) {
         const recorded = (await readSmall(entry as AsyncIterable<Buffer>, MANIFEST_HASH_FILE, 1024)).toString('utf8').trim();
-        if (recorded !== manifestHash) throw new ArchiveError(`${MANIFEST_FILE} was changed after the backup was written (its SHA-256 is ${manifestHash}, the archive recorded ${recorded})`);
+        if (recorded !== manifestHash)
+          throw new ArchiveError(`${MANIFEST_FILE} was changed after the backup was written (its SHA-256 is ${manifestHash}, the archive recorded ${recorded})`);
         manifestChecked = true;
         continue;
       }

@@ -41,7 +41,9 @@ function printRestoreReport(report: RestoreReport, file: string, database: strin
   const { manifest, history, migration } = report;
   console.log(`Archive verified: ${path.basename(file)} (taken ${manifest.createdAt}, Kartoteka ${manifest.kartotekaVersion}, data model ${manifest.dataModelVersion})`);
   console.log(`Restored ${report.collections.length} collections, ${number(report.documents)} documents into "${database}" in ${seconds(report.durationMs)}`);
-  console.log(migration.applied.length > 0 ? `Data model migrated ${migration.from} → ${migration.to}: ${migration.applied.join(', ')}` : `Data model ${migration.to}: no migration needed`);
+  console.log(
+    migration.applied.length > 0 ? `Data model migrated ${migration.from} → ${migration.to}: ${migration.applied.join(', ')}` : `Data model ${migration.to}: no migration needed`,
+  );
   const summary = `History: ${number(history.cards)} cards, ${number(history.chains)} with a history chain, ${number(history.entries)} entries`;
   if (history.broken.length === 0) console.log(`${summary} — every chain verifies`);
   else {
@@ -79,7 +81,9 @@ async function main(): Promise<number> {
     try {
       const backup = await runBackup({ dir: values.out, trigger: 'cli', server: database.kind, logger, onProgress: progressPrinter('backup') });
       console.log(`Backup written: ${path.join(backup.dir, backup.file!)}`);
-      console.log(`${number(backup.documents!)} documents, ${megabytes(backup.sizeBytes!)}, ${seconds(backup.durationMs!)}, data model ${backup.dataModelVersion}, read back: ${backup.verification.state}`);
+      console.log(
+        `${number(backup.documents!)} documents, ${megabytes(backup.sizeBytes!)}, ${seconds(backup.durationMs!)}, data model ${backup.dataModelVersion}, read back: ${backup.verification.state}`,
+      );
       return backup.verification.state === 'verified' ? 0 : 2;
     } finally {
       await database.close();
@@ -102,7 +106,13 @@ async function main(): Promise<number> {
     try {
       const report = await restoreArchive(file, { logger, force: values.force, onProgress: progressPrinter('restore') });
       printRestoreReport(report, file, database.connection.name);
-      await recordAudit(SYSTEM_ACTOR, { kind: 'backup-restored', targetType: 'backup', targetId: path.basename(file), summary: `${report.documents} documents`, after: { history: { chains: report.history.chains, broken: report.history.broken.length } } });
+      await recordAudit(SYSTEM_ACTOR, {
+        kind: 'backup-restored',
+        targetType: 'backup',
+        targetId: path.basename(file),
+        summary: `${report.documents} documents`,
+        after: { history: { chains: report.history.chains, broken: report.history.broken.length } },
+      });
       return report.history.broken.length === 0 ? 0 : 2;
     } catch (error) {
       if (error instanceof RestoreRefused || error instanceof ArchiveError) {

@@ -22,11 +22,16 @@ export function archiveOnDisk(backup: BackupDoc): string | null {
 }
 
 function userNames(context: GraphQLContext) {
-  return perRequest(context, 'backup-user-names', () => new DataLoader(async (ids: readonly string[]) => {
-    const users = await User.find({ _id: { $in: ids } }, { fullName: 1 }).lean();
-    const names = new Map(users.map((u) => [String(u._id), u.fullName]));
-    return ids.map((id) => names.get(id) ?? null);
-  }));
+  return perRequest(
+    context,
+    'backup-user-names',
+    () =>
+      new DataLoader(async (ids: readonly string[]) => {
+        const users = await User.find({ _id: { $in: ids } }, { fullName: 1 }).lean();
+        const names = new Map(users.map((u) => [String(u._id), u.fullName]));
+        return ids.map((id) => names.get(id) ?? null);
+      }),
+  );
 }
 
 export const backupModule: GraphQLModule = {

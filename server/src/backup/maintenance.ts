@@ -72,7 +72,10 @@ export async function startMaintenance(db: Db, detail: string): Promise<Maintena
   const beat = setInterval(() => {
     flag(db)
       .updateOne(mine, { $set: { heartbeatAt: new Date() } })
-      .then((renewed) => renewed.matchedCount === 0 && clearInterval(beat), () => undefined);
+      .then(
+        (renewed) => renewed.matchedCount === 0 && clearInterval(beat),
+        () => undefined,
+      );
   }, HEARTBEAT_MS);
   beat.unref();
   return {

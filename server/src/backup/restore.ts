@@ -147,7 +147,10 @@ async function replaceContents(db: Db, file: string, manifest: Manifest, options
       for await (const chunk of content) chunks.push(chunk);
       const metadata = parseMetadata(Buffer.concat(chunks).toString('utf8'));
       await db.createCollection(collection.name, metadata.options);
-      indexes.set(collection.name, metadata.indexes.filter((index) => index.name !== '_id_'));
+      indexes.set(
+        collection.name,
+        metadata.indexes.filter((index) => index.name !== '_id_'),
+      );
       return;
     }
     const insertStarted = Date.now();
@@ -159,7 +162,10 @@ async function replaceContents(db: Db, file: string, manifest: Manifest, options
     const specs = (indexes.get(collection.name) ?? []).map(creatableIndex);
     if (specs.length > 0) await db.collection(collection.name).createIndexes(specs as unknown as mongoose.mongo.IndexDescription[]);
     collections.push({ name: collection.name, documents });
-    logger.info({ collection: collection.name, documents, insertMs: indexStarted - insertStarted, indexes: specs.length, indexMs: Date.now() - indexStarted }, 'collection restored');
+    logger.info(
+      { collection: collection.name, documents, insertMs: indexStarted - insertStarted, indexes: specs.length, indexMs: Date.now() - indexStarted },
+      'collection restored',
+    );
   });
   // What the database holds now, not what was sent: a write lost on the way shows here.
   for (const collection of manifest.collections) {
@@ -187,18 +193,27 @@ export async function restoreArchive(file: string, options: RestoreOptions): Pro
   const manifest = await verifyArchive(file);
   logger.info({ file, createdAt: manifest.createdAt, dataModelVersion: manifest.dataModelVersion, ms: Date.now() - started }, 'archive verified against its manifest');
   if (manifest.dataModelVersion > latestVersion(steps)) {
-    throw new RestoreRefused(`the archive's data model is version ${manifest.dataModelVersion}, newer than this Kartoteka knows (${latestVersion(steps)}): restore it with the newer Kartoteka`);
+    throw new RestoreRefused(
+      `the archive's data model is version ${manifest.dataModelVersion}, newer than this Kartoteka knows (${latestVersion(steps)}): restore it with the newer Kartoteka`,
+    );
   }
   const existing = await existingData(db);
   if (existing.length > 0 && !options.force) {
-    const listed = existing.slice(0, 5).map((c) => `${c.name}: ${c.documents}`).join(', ');
-    throw new RestoreRefused(`the database "${db.databaseName}" is not empty (${listed}${existing.length > 5 ? ', …' : ''}); nothing was changed. Add --force to replace its contents`);
+    const listed = existing
+      .slice(0, 5)
+      .map((c) => `${c.name}: ${c.documents}`)
+      .join(', ');
+    throw new RestoreRefused(
+      `the database "${db.databaseName}" is not empty (${listed}${existing.length > 5 ? ', …' : ''}); nothing was changed. Add --force to replace its contents`,
+    );
   }
 
   const lease = await startMaintenance(db, file);
   if (!lease) {
     const other = await maintenanceOf(db);
-    throw new RestoreRefused(`another restore into "${db.databaseName}" is under way (${other?.detail ?? 'unknown archive'}, since ${other?.since.toISOString() ?? 'just now'}); nothing was changed. Wait for it to finish`);
+    throw new RestoreRefused(
+      `another restore into "${db.databaseName}" is under way (${other?.detail ?? 'unknown archive'}, since ${other?.since.toISOString() ?? 'just now'}); nothing was changed. Wait for it to finish`,
+    );
   }
   const collections: { name: string; documents: number }[] = [];
   let done: number;

@@ -13,7 +13,10 @@ const UNITS: Record<string, keyof KeepRule> = { d: 'daily', daily: 'daily', w: '
 /** Parses `7d,4w,12m` (also `7 daily, 4 weekly, 12 monthly`); throws with a readable message. */
 export function parseKeepRule(text: string): KeepRule {
   const rule: KeepRule = { daily: 0, weekly: 0, monthly: 0 };
-  const parts = text.split(/[,;]/).map((p) => p.trim()).filter(Boolean);
+  const parts = text
+    .split(/[,;]/)
+    .map((p) => p.trim())
+    .filter(Boolean);
   if (parts.length === 0) throw new Error('must list what to keep, e.g. 7d,4w,12m');
   for (const part of parts) {
     const match = /^(\d+)\s*([a-z]+)$/i.exec(part);

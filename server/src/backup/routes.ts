@@ -24,7 +24,10 @@ export function backupRoutes(router: Router): void {
       ctx.status = 404;
       return;
     }
-    await recordAudit({ userId: user._id, login: user.login, ip: ctx.ip }, { kind: 'backup-downloaded', targetType: 'backup', targetId: String(backup._id), summary: backup.file! });
+    await recordAudit(
+      { userId: user._id, login: user.login, ip: ctx.ip },
+      { kind: 'backup-downloaded', targetType: 'backup', targetId: String(backup._id), summary: backup.file! },
+    );
     ctx.type = 'application/gzip';
     ctx.attachment(backup.file!);
     if (backup.sizeBytes) ctx.length = backup.sizeBytes;

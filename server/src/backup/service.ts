@@ -66,14 +66,27 @@ export async function runBackup(run: BackupRun): Promise<BackupDoc> {
       { returnDocument: 'after' },
     ).lean<BackupDoc>();
     logger.info({ file: outcome.path, bytes: outcome.sizeBytes, documents: outcome.documents, ms: outcome.durationMs, verification: verification.state }, 'backup written');
-    await recordAudit(actor, { kind: 'backup-created', targetType: 'backup', targetId: String(entry._id), summary: outcome.file, after: { sizeBytes: outcome.sizeBytes, verification: verification.state } });
+    await recordAudit(actor, {
+      kind: 'backup-created',
+      targetType: 'backup',
+      targetId: String(entry._id),
+      summary: outcome.file,
+      after: { sizeBytes: outcome.sizeBytes, verification: verification.state },
+    });
     if (run.keep) await applyRetention(dir, run.keep, logger);
     return done!;
   } catch (error) {
     const interrupted = run.signal?.aborted && run.signal.reason instanceof JobInterrupted;
     await Backup.updateOne(
       { _id: entry._id },
-      { $set: { state: interrupted ? 'cancelled' : 'failed', error: describe(interrupted ? run.signal!.reason : error), finishedAt: new Date(), durationMs: Date.now() - entry.startedAt.getTime() } },
+      {
+        $set: {
+          state: interrupted ? 'cancelled' : 'failed',
+          error: describe(interrupted ? run.signal!.reason : error),
+          finishedAt: new Date(),
+          durationMs: Date.now() - entry.startedAt.getTime(),
+        },
+      },
     );
     if (!interrupted) {
       logger.error({ err: error }, 'backup failed');
@@ -102,7 +115,10 @@ export async function applyRetention(dir: string, rule: KeepRule, logger: Logger
 
 /** Backups newest first, without those the retention rule deleted. */
 export async function listBackups(limit: number): Promise<BackupDoc[]> {
-  return Backup.find({ deletedAt: null }).sort({ startedAt: -1 }).limit(Math.min(Math.max(limit, 1), 500)).lean<BackupDoc[]>();
+  return Backup.find({ deletedAt: null })
+    .sort({ startedAt: -1 })
+    .limit(Math.min(Math.max(limit, 1), 500))
+    .lean<BackupDoc[]>();
 }
 
 export async function findBackup(id: string): Promise<BackupDoc | null> {

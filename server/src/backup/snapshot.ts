@@ -6,7 +6,18 @@ import path from 'node:path';
 import mongoose from 'mongoose';
 import { latestVersion, storedVersion, type Db } from '../migrations';
 import { SERVER_VERSION } from '../version';
-import { ARCHIVE_FORMAT, ARCHIVE_FORMAT_VERSION, dataPath, isBackedUp, metadataPath, packArchive, serializeMetadata, type ArchivedCollection, type Manifest, type StagedFile } from './archive';
+import {
+  ARCHIVE_FORMAT,
+  ARCHIVE_FORMAT_VERSION,
+  dataPath,
+  isBackedUp,
+  metadataPath,
+  packArchive,
+  serializeMetadata,
+  type ArchivedCollection,
+  type Manifest,
+  type StagedFile,
+} from './archive';
 
 /** `kartoteka-backup-2026-11-26T02-30-15.123Z.tar.gz`: sorts by time, safe on every file system. */
 export function archiveName(at: Date): string {
@@ -45,7 +56,12 @@ export interface SnapshotOptions {
 const WRITE_CHUNK = 1024 * 1024;
 
 /** Streams raw BSON documents into a file, hashing them on the way. */
-async function stageDocuments(documents: AsyncIterable<Buffer>, target: string, signal: AbortSignal | undefined, onDocuments: (count: number) => void): Promise<StagedFile & { documents: number }> {
+async function stageDocuments(
+  documents: AsyncIterable<Buffer>,
+  target: string,
+  signal: AbortSignal | undefined,
+  onDocuments: (count: number) => void,
+): Promise<StagedFile & { documents: number }> {
   const out = createWriteStream(target);
   const hash = createHash('sha256');
   let bytes = 0;
@@ -104,7 +120,9 @@ export async function writeSnapshot(options: SnapshotOptions): Promise<SnapshotO
   const staging = await mkdtemp(path.join(options.dir, '.staging-'));
   const session = db.client.startSession({ snapshot: true });
   try {
-    const infos = (await db.listCollections({ type: 'collection' }, { nameOnly: false }).toArray()).filter((info) => isBackedUp(info.name)).sort((a, b) => (a.name < b.name ? -1 : 1));
+    const infos = (await db.listCollections({ type: 'collection' }, { nameOnly: false }).toArray())
+      .filter((info) => isBackedUp(info.name))
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
     const counts = await Promise.all(infos.map((info) => db.collection(info.name).estimatedDocumentCount()));
     const total = counts.reduce((sum, n) => sum + n, 0);
     let done = 0;

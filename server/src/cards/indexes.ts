@@ -19,10 +19,7 @@ export async function ensureCardTypeIndexes(type: CardTypeDefinition): Promise<v
       const name = uniqueIndexName(type.key, field.key);
       wantedUnique.add(name);
       if (!existing.has(name)) {
-        await collection.createIndex(
-          { typeKey: 1, [path]: 1 },
-          { name, unique: true, partialFilterExpression: { typeKey: type.key, inTrash: false, [path]: { $exists: true } } },
-        );
+        await collection.createIndex({ typeKey: 1, [path]: 1 }, { name, unique: true, partialFilterExpression: { typeKey: type.key, inTrash: false, [path]: { $exists: true } } });
       }
     }
     if (cardTargets(field)) {

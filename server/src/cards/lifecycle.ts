@@ -6,7 +6,6 @@ import type { CardDoc } from './model';
 
 export type { CardAction };
 
-
 /** What changed in one field: old and new stored values (undefined = empty). */
 export interface FieldChange {
   key: string;

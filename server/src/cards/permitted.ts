@@ -51,7 +51,10 @@ export async function permittedCards(actor: Actor, action: CardScopeAction, filt
       .lean<CardDoc[]>();
   }
   const found: CardDoc[] = [];
-  const cursor = build(filter).lean<CardDoc[]>().batchSize(Math.max(limit * 2, 100)).cursor();
+  const cursor = build(filter)
+    .lean<CardDoc[]>()
+    .batchSize(Math.max(limit * 2, 100))
+    .cursor();
   try {
     for await (const card of cursor as AsyncIterable<CardDoc>) {
       if (!actor.ability.can(action, cardSubject(card))) continue;

@@ -28,7 +28,14 @@ export function registerPluginHooks(): void {
       beforeSave: hooks.beforeSave
         ? (change, session) =>
             Promise.resolve(
-              hooks.beforeSave!({ cardType: change.type, values: change.after.values, action: change.action, cardId: String(change.after._id), locale: change.actor.locale, session }),
+              hooks.beforeSave!({
+                cardType: change.type,
+                values: change.after.values,
+                action: change.action,
+                cardId: String(change.after._id),
+                locale: change.actor.locale,
+                session,
+              }),
             )
         : undefined,
       afterCommit: hooks.afterCommit

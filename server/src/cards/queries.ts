@@ -63,8 +63,7 @@ function sortScalarOf(kind: FieldDefinition['kind']): SortScalar {
 }
 
 /** A cursor is base64url JSON `[sort value, card id]`; dates travel as ISO strings. */
-const encodeCursor = (value: SortValue, id: Types.ObjectId) =>
-  Buffer.from(JSON.stringify([value instanceof Date ? value.toISOString() : value, String(id)])).toString('base64url');
+const encodeCursor = (value: SortValue, id: Types.ObjectId) => Buffer.from(JSON.stringify([value instanceof Date ? value.toISOString() : value, String(id)])).toString('base64url');
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -242,7 +241,10 @@ export async function listFolderCards(actor: Actor, folderId: string, options: L
   const limit = pageSize(options.first, MAX_PAGE);
   const direction = descending ? -1 : 1;
   // Whole documents as stored: leaving fields out costs the database more than it saves here.
-  const rows = await Card.find(page).sort({ [path]: direction, _id: direction }).limit(limit + 1).lean<CardDoc[]>();
+  const rows = await Card.find(page)
+    .sort({ [path]: direction, _id: direction })
+    .limit(limit + 1)
+    .lean<CardDoc[]>();
   const totalCount = () => Card.countDocuments(filtered);
   const sortValue = (card: CardDoc): SortValue => {
     if (SYSTEM_SORTS.has(sortBy)) return card[sortBy as 'title' | 'createdAt' | 'updatedAt'];

@@ -11,7 +11,20 @@ import { User } from '../people/models';
 import { auditActorOf } from '../people/service';
 import type { Logger } from '../logger';
 import { FieldErrors, isDuplicateKeyError, refuseField } from '../validation';
-import { diffValues, runAfterCommit, runAfterCommitBatch, runAfterPurge, runBeforePurge, runBeforeSave, runBeforeSaveBatch, runCheckValues, type CardAction, type CardChange, type ChangeSource, type FieldChange } from './lifecycle';
+import {
+  diffValues,
+  runAfterCommit,
+  runAfterCommitBatch,
+  runAfterPurge,
+  runBeforePurge,
+  runBeforeSave,
+  runBeforeSaveBatch,
+  runCheckValues,
+  type CardAction,
+  type CardChange,
+  type ChangeSource,
+  type FieldChange,
+} from './lifecycle';
 import { Card, type CardDoc } from './model';
 import { pluginFieldErrors } from './plugins';
 import { withPendingTypeChange } from './type-rewrite';
@@ -309,7 +322,13 @@ export async function conflict(actor: Actor, id: string): Promise<AppError> {
   const author = current ? await User.findById(current.updatedBy, { fullName: 1 }).lean() : null;
   const type = current && (await findCardType(current.typeKey));
   return new AppError('CONFLICT', t(actor, 'Карточку уже изменил другой пользователь', 'Someone else changed this card first'), {
-    current: current && { version: current.version, values: shownValues(type, current.values), title: current.title, updatedAt: current.updatedAt.toISOString(), updatedBy: author?.fullName ?? '' },
+    current: current && {
+      version: current.version,
+      values: shownValues(type, current.values),
+      title: current.title,
+      updatedAt: current.updatedAt.toISOString(),
+      updatedBy: author?.fullName ?? '',
+    },
   });
 }
 

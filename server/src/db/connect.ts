@@ -33,7 +33,10 @@ async function embeddedMongodUnavailable(): Promise<string | undefined> {
   const util = await import('mongodb-memory-server-core/lib/util/DryMongoBinary.js').catch(() => undefined);
   if (!util) return 'mongodb-memory-server is not installed';
   if (await util.DryMongoBinary.locateBinary({ version: process.env.MONGOMS_VERSION ?? '' }).catch(() => undefined)) return undefined;
-  const resolved = dns.lookup(MONGODB_DOWNLOAD_HOST).then(() => true, () => false);
+  const resolved = dns.lookup(MONGODB_DOWNLOAD_HOST).then(
+    () => true,
+    () => false,
+  );
   const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3000).unref());
   return (await Promise.race([resolved, timeout])) ? undefined : 'no mongod binary here and none can be downloaded (no network)';
 }
@@ -123,7 +126,7 @@ async function chooseServer(config: Config, logger: Logger): Promise<ServerHandl
   }
   const handle = await startKartotekaMemory(config.dataDir, logger);
   logger.warn(
-    'Using Kartoteka\'s built-in MongoDB-compatible database (LMDB, data under %s, in its own process). It is meant for evaluation and small teams; set MONGODB_URI to a real MongoDB replica set for production.',
+    "Using Kartoteka's built-in MongoDB-compatible database (LMDB, data under %s, in its own process). It is meant for evaluation and small teams; set MONGODB_URI to a real MongoDB replica set for production.",
     path.resolve(config.dataDir, 'memory'),
   );
   return handle;

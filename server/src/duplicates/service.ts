@@ -79,7 +79,8 @@ export async function similarCards(actor: Actor, input: { typeKey: string; value
 export async function markNotDuplicates(actor: Actor, cardId: string, otherIds: string[]): Promise<boolean> {
   const errors = new FieldErrors(actor.locale);
   if (otherIds.length === 0 || otherIds.length > 100) errors.addMessage('otherIds', t(actor, 'От 1 до 100 карточек', '1 to 100 cards'));
-  if (otherIds.some((id) => id.toLowerCase() === cardId.toLowerCase())) errors.addMessage('otherIds', t(actor, 'Карточка не может быть дубликатом самой себя', 'A card cannot duplicate itself'));
+  if (otherIds.some((id) => id.toLowerCase() === cardId.toLowerCase()))
+    errors.addMessage('otherIds', t(actor, 'Карточка не может быть дубликатом самой себя', 'A card cannot duplicate itself'));
   errors.throwIfAny();
   const cards: CardDoc[] = [];
   for (const id of [cardId, ...otherIds]) {

@@ -115,9 +115,11 @@ export function startEventHandlers(onError: (error: unknown) => void): () => Pro
     return { iterator, done };
   });
   return async () => {
-    await Promise.all(running.map(async ({ iterator, done }) => {
-      await iterator.return?.();
-      await done;
-    }));
+    await Promise.all(
+      running.map(async ({ iterator, done }) => {
+        await iterator.return?.();
+        await done;
+      }),
+    );
   };
 }

@@ -43,7 +43,8 @@ const unavailableMessage = (actor: Pick<Actor, 'locale'>) =>
   t(actor, 'Файл не найден или уже прикреплён к другой карточке: загрузите его снова', 'The file is gone or attached elsewhere: upload it again');
 
 /** Whether a stored version is attached to this card's field (an earlier version a change may bring back). */
-const heldBy = (doc: StoredFileDoc, cardId: Types.ObjectId | undefined, fieldKey: string) => doc.state === 'attached' && !!cardId && same(doc.cardId, cardId) && doc.fieldKey === fieldKey;
+const heldBy = (doc: StoredFileDoc, cardId: Types.ObjectId | undefined, fieldKey: string) =>
+  doc.state === 'attached' && !!cardId && same(doc.cardId, cardId) && doc.fieldKey === fieldKey;
 
 /** The refusal of a change whose file was taken by another card (or removed) after it was checked. */
 const takenMeanwhile = (actor: Pick<Actor, 'locale'>, fieldKey: string) => new UserInputError(message(actor.locale, 'invalidInput'), { [fieldKey]: unavailableMessage(actor) });

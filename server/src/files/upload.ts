@@ -214,7 +214,9 @@ export function receiveUpload(actor: Actor, request: IncomingMessage, options: {
     // A form that does not parse (a malformed part header, an early end) is the client's mistake; a
     // client that went away has nobody left to answer.
     parser.on('error', (error: Error) =>
-      reject(request.destroyed ? error : badInput(actor, { file: t(actor, 'Форма загрузки повреждена: выберите файл снова', 'The upload form is malformed: choose the file again') })),
+      reject(
+        request.destroyed ? error : badInput(actor, { file: t(actor, 'Форма загрузки повреждена: выберите файл снова', 'The upload form is malformed: choose the file again') }),
+      ),
     );
     // A client that goes away (cancel) ends the file part early: the storage drops what it got.
     request.on('aborted', () => parser.destroy(new Error('upload aborted by the client')));

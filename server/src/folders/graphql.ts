@@ -130,7 +130,8 @@ export const foldersModule: GraphQLModule = {
       setLibraryAccess: async (_p, { id, entries }: Id & { entries: folders.AccessEntryInput[] }, context) => folders.setLibraryAccess(await requireActor(context), id, entries),
       createFolder: async (_p, { input }: { input: folders.FolderInput }, context) => folders.createFolder(await requireActor(context), input),
       updateFolder: async (_p, { id, input }: Id & { input: folders.FolderInput }, context) => folders.updateFolder(await requireActor(context), id, input),
-      moveFolder: async (_p, { id, ...target }: Id & { parentId?: string; libraryId?: string; order?: number }, context) => folders.moveFolder(await requireActor(context), id, target),
+      moveFolder: async (_p, { id, ...target }: Id & { parentId?: string; libraryId?: string; order?: number }, context) =>
+        folders.moveFolder(await requireActor(context), id, target),
       deleteFolder: async (_p, { id }: Id, context) => folders.deleteFolder(await requireActor(context), id),
       setFolderAccess: async (_p, { id, entries }: Id & { entries: folders.AccessEntryInput[] }, context) => folders.setFolderAccess(await requireActor(context), id, entries),
       grantFolderAccess: async (_p, { id, entry }: Id & { entry: folders.AccessEntryInput }, context) => folders.grantFolderAccess(await requireActor(context), id, entry),
@@ -158,8 +159,7 @@ export const foldersModule: GraphQLModule = {
         const levels = (await accessSnapshot()).accessOf(actor.userId)?.folderLevels ?? actor.folderLevels;
         return levels.get(String(f._id)) ?? 'read';
       },
-      accessEntries: async (f: FolderDoc, _a, context) =>
-        (await context.actor()).ability.can('manageAccess', folderSubject(f)) ? f.accessEntries : null,
+      accessEntries: async (f: FolderDoc, _a, context) => ((await context.actor()).ability.can('manageAccess', folderSubject(f)) ? f.accessEntries : null),
     },
     EffectiveAccess: {
       login: async (row: folders.EffectiveAccessRow, _a, context) => ((await context.actor()).isAdmin ? row.login : null),

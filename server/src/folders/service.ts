@@ -51,7 +51,9 @@ export async function findLibrary(actor: Actor, id: string): Promise<LibraryDoc 
 export async function listFolders(actor: Actor, libraryId?: string): Promise<FolderDoc[]> {
   const snapshot = await accessSnapshot();
   // The candidates are the folders the actor has a level on (or one library's), not every folder.
-  const candidates = libraryId ? (snapshot.foldersByLibrary.get(libraryId) ?? []) : [...actor.folderLevels.keys()].sort((a, b) => snapshot.folderPosition(a) - snapshot.folderPosition(b));
+  const candidates = libraryId
+    ? (snapshot.foldersByLibrary.get(libraryId) ?? [])
+    : [...actor.folderLevels.keys()].sort((a, b) => snapshot.folderPosition(a) - snapshot.folderPosition(b));
   const folders: FolderDoc[] = [];
   for (const id of candidates) {
     const folder = snapshot.folders.get(id);
@@ -70,7 +72,10 @@ async function folderForChange(actor: Actor, id: string, action: 'update' | 'man
   const folder = await findFolder(actor, id);
   if (!folder) throw notFound(actor, what(actor, 'Папка', 'Folder'));
   if (!actor.ability.can(action, folderSubject(folder))) {
-    throw forbidden(actor, action === 'manageAccess' ? what(actor, 'управление доступом к папке', 'managing folder access') : what(actor, 'изменение папки', 'changing the folder'));
+    throw forbidden(
+      actor,
+      action === 'manageAccess' ? what(actor, 'управление доступом к папке', 'managing folder access') : what(actor, 'изменение папки', 'changing the folder'),
+    );
   }
   return folder;
 }
@@ -147,7 +152,8 @@ export async function createFolder(actor: Actor, input: FolderInput) {
   if (input.parentId) {
     const parent = await findFolder(actor, input.parentId);
     if (!parent) throw notFound(actor, what(actor, 'Папка', 'Folder'));
-    if (!actor.ability.can('create', folderSubject({ _id: 'new', libraryId: parent.libraryId, parentId: parent._id }))) throw forbidden(actor, what(actor, 'создание папки', 'creating a folder'));
+    if (!actor.ability.can('create', folderSubject({ _id: 'new', libraryId: parent.libraryId, parentId: parent._id })))
+      throw forbidden(actor, what(actor, 'создание папки', 'creating a folder'));
     parentId = parent._id;
     libraryId = parent.libraryId;
   } else {
@@ -161,7 +167,12 @@ export async function createFolder(actor: Actor, input: FolderInput) {
   if (!libraryId) throw new Error('unreachable: libraryId was validated');
   const order = input.order ?? (await Folder.countDocuments({ libraryId, parentId }));
   const folder = await Folder.create({ libraryId, parentId, name, order, allowedCardTypes, defaultCardType });
-  await recordAudit(auditActorOf(actor), { kind: 'folder-created', targetType: 'Folder', targetId: String(folder._id), after: { name, libraryId: String(libraryId), parentId: parentId && String(parentId) } });
+  await recordAudit(auditActorOf(actor), {
+    kind: 'folder-created',
+    targetType: 'Folder',
+    targetId: String(folder._id),
+    after: { name, libraryId: String(libraryId), parentId: parentId && String(parentId) },
+  });
   return folder.toObject() as FolderDoc;
 }
 
@@ -199,7 +210,8 @@ export async function moveFolder(actor: Actor, id: string, target: { parentId?: 
   if (target.parentId) {
     const parent = await findFolder(actor, target.parentId);
     if (!parent) throw notFound(actor, what(actor, 'Папка', 'Folder'));
-    if (!actor.ability.can('create', folderSubject({ _id: id, libraryId: parent.libraryId, parentId: parent._id }))) throw forbidden(actor, what(actor, 'перемещение в эту папку', 'moving into this folder'));
+    if (!actor.ability.can('create', folderSubject({ _id: id, libraryId: parent.libraryId, parentId: parent._id })))
+      throw forbidden(actor, what(actor, 'перемещение в эту папку', 'moving into this folder'));
     // Walk up from the new parent: reaching the folder itself would make a cycle.
     const tree = new Map((await Folder.find({ libraryId: parent.libraryId }, { parentId: 1 }).lean()).map((f) => [String(f._id), f.parentId ? String(f.parentId) : null]));
     for (let cursor: string | null = String(parent._id); cursor; cursor = tree.get(cursor) ?? null) {
@@ -227,7 +239,14 @@ export async function moveFolder(actor: Actor, id: string, target: { parentId?: 
   });
   // After the commit: other instances reload the tree as committed (see access/changes.ts).
   await accessStructureChanged();
-  await recordAudit(auditActorOf(actor), { kind: 'folder-updated', targetType: 'Folder', targetId: id, summary: 'moved', before, after: { libraryId: String(libraryId), parentId: parentId && String(parentId) } });
+  await recordAudit(auditActorOf(actor), {
+    kind: 'folder-updated',
+    targetType: 'Folder',
+    targetId: id,
+    summary: 'moved',
+    before,
+    after: { libraryId: String(libraryId), parentId: parentId && String(parentId) },
+  });
   return folder.toObject() as FolderDoc;
 }
 
@@ -235,7 +254,9 @@ async function descendantIds(rootId: Types.ObjectId, session: ClientSession): Pr
   const found: Types.ObjectId[] = [];
   let frontier = [rootId];
   while (frontier.length > 0) {
-    const children = await Folder.find({ parentId: { $in: frontier } }, { _id: 1 }).session(session).lean();
+    const children = await Folder.find({ parentId: { $in: frontier } }, { _id: 1 })
+      .session(session)
+      .lean();
     frontier = children.map((c) => c._id);
     found.push(...frontier);
   }
@@ -285,7 +306,8 @@ async function checkEntries(actor: Actor, input: AccessEntryInput[], pathOf = (i
   const entries: AccessEntry[] = [];
   for (const [index, entry] of input.entries()) {
     const valid = PRINCIPAL_TYPES.includes(entry.principalType) && Types.ObjectId.isValid(entry.principalId);
-    if (!valid || !known[entry.principalType](entry.principalId.toLowerCase())) errors.add(`${pathOf(index)}.principalId`, 'notFound', { what: what(actor, 'Участник', 'Principal') });
+    if (!valid || !known[entry.principalType](entry.principalId.toLowerCase()))
+      errors.add(`${pathOf(index)}.principalId`, 'notFound', { what: what(actor, 'Участник', 'Principal') });
     if (!ACCESS_LEVELS.includes(entry.level)) errors.add(`${pathOf(index)}.level`, 'invalidInput');
     entries.push({
       principalType: entry.principalType,
@@ -447,7 +469,16 @@ export interface EffectiveAccessRow {
   fullName: string;
   login: string;
   level: AccessLevel;
-  reasons: { principalType: PrincipalType; principalId: string; principalName: string; level: AccessLevel; sourceKind: 'folder' | 'library' | 'administrators'; sourceId: string; sourceName: string; inherited: boolean }[];
+  reasons: {
+    principalType: PrincipalType;
+    principalId: string;
+    principalName: string;
+    level: AccessLevel;
+    sourceKind: 'folder' | 'library' | 'administrators';
+    sourceId: string;
+    sourceName: string;
+    inherited: boolean;
+  }[];
 }
 
 /** Who can do what on a folder, and why (which entry, from which folder or library). */
@@ -470,7 +501,10 @@ export async function effectiveAccess(actor: Actor, id: string): Promise<Effecti
     if (administrators && principal.groupIds.includes(String(administrators._id))) {
       // Administrators may do everything everywhere: their group is the reason.
       const id = String(administrators._id);
-      matching.unshift({ entry: { principalType: 'group', principalId: id, includeSubdepartments: false, level: 'full' }, source: { kind: 'administrators', id, name: administrators.name } });
+      matching.unshift({
+        entry: { principalType: 'group', principalId: id, includeSubdepartments: false, level: 'full' },
+        source: { kind: 'administrators', id, name: administrators.name },
+      });
     }
     if (matching.length === 0) continue;
     rows.push({

@@ -69,7 +69,10 @@ type Frame = { kind: 'selection' | 'arguments' | 'variables' | 'object' | 'list'
 function argumentPath(frames: Frame[], keyed: ReadonlySet<string>): string | undefined {
   const start = frames.findIndex((frame) => frame.kind === 'arguments' || frame.kind === 'variables');
   if (start < 0) return undefined;
-  const keys = frames.slice(start).filter((frame) => frame.kind !== 'list' && frame.key !== undefined).map((frame) => frame.key!);
+  const keys = frames
+    .slice(start)
+    .filter((frame) => frame.kind !== 'list' && frame.key !== undefined)
+    .map((frame) => frame.key!);
   // Before parsing, an argument is known by its name only: one that takes an input object or a map
   // somewhere in the schema holds keys of its own; an object written for any other (a String) does not.
   const object = frames[start].kind === 'arguments' && frames[start + 1]?.kind === 'object' && keyed.has(keys[0]);
@@ -291,7 +294,14 @@ function coercionFields(error: GraphQLError, names: Map<string, Place>, locale: 
   const name = node.variable.name.value;
   // graphql-js writes the place as `v.entries[0].level`.
   const at = / at "([^"]+)"/.exec(error.message)?.[1];
-  const keys = at && (at === name || at.startsWith(`${name}.`) || at.startsWith(`${name}[`)) ? at.slice(name.length).replace(/\[(\d+)\]/g, '.$1').split('.').filter(Boolean) : [];
+  const keys =
+    at && (at === name || at.startsWith(`${name}.`) || at.startsWith(`${name}[`))
+      ? at
+          .slice(name.length)
+          .replace(/\[(\d+)\]/g, '.$1')
+          .split('.')
+          .filter(Boolean)
+      : [];
   const field = MISSING_FIELD.exec(error.message)?.[1];
   if (field) return { [placePath(variablePlace(names, name), [...keys, field])]: message(locale, 'required') };
   const required = NULL_GIVEN.test(error.message);

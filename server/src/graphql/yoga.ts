@@ -13,7 +13,6 @@ import { useInputGuard } from './input-guard';
 import type { GraphQLModule } from './module';
 import { assembleSchema } from './schema';
 
-
 export type KoaServerContext = { koa: KoaContext };
 
 // Per query text (documents come from yoga's parse cache): whether a variable sits inside a literal

@@ -9,20 +9,21 @@ function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
     if (typeof (value as { toHexString?: unknown }).toHexString === 'function') return JSON.stringify(String(value));
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
   }
   return JSON.stringify(value ?? null);
 }
 
-type Hashed = Pick<HistoryEntryDoc, 'cardId' | 'typeKey' | 'folderId' | 'seq' | 'at' | 'actorId' | 'actorName' | 'ip' | 'action' | 'changes' | 'prevHash'> & Partial<Pick<HistoryEntryDoc, 'via' | 'viaId'>>;
+type Hashed = Pick<HistoryEntryDoc, 'cardId' | 'typeKey' | 'folderId' | 'seq' | 'at' | 'actorId' | 'actorName' | 'ip' | 'action' | 'changes' | 'prevHash'> &
+  Partial<Pick<HistoryEntryDoc, 'via' | 'viaId'>>;
 
 export function entryHash(entry: Hashed): string {
   // `via` and `viaId` exist on entries of imports only: absent, they leave older entries' hashes as they were.
   const { cardId, typeKey, folderId, seq, at, actorId, actorName, ip, action, via, viaId, changes, prevHash } = entry;
-  return createHash('sha256')
-    .update(canonical({ cardId, typeKey, folderId, seq, at, actorId, actorName, ip, action, via, viaId, changes, prevHash }))
-    .digest('hex');
+  return createHash('sha256').update(canonical({ cardId, typeKey, folderId, seq, at, actorId, actorName, ip, action, via, viaId, changes, prevHash })).digest('hex');
 }
 
 export interface ChainVerdict {

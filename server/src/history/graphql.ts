@@ -71,8 +71,7 @@ export const historyModule: GraphQLModule = {
       cardAsOf: async (_p, { cardId, at }: CardId & { at: Date }, context) => cardAsOf(await requireActor(context), cardId, at),
     },
     Mutation: {
-      revertCard: async (_p, { cardId, ...input }: CardId & { at: Date; fields?: string[]; version: number }, context) =>
-        revertCard(await serviceContext(context), cardId, input),
+      revertCard: async (_p, { cardId, ...input }: CardId & { at: Date; fields?: string[]; version: number }, context) => revertCard(await serviceContext(context), cardId, input),
       setCardTypeHistory: async (_p, { typeKey, enabled }: { typeKey: string; enabled: boolean }, context) => switchCardTypeHistory(await requireActor(context), typeKey, enabled),
     },
     HistoryEntry: {

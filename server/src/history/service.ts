@@ -21,7 +21,9 @@ const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru 
 async function titlesOf(ids: unknown, session: ClientSession): Promise<Record<string, string> | null> {
   const list = [ids].flat().filter((id): id is string => typeof id === 'string' && Types.ObjectId.isValid(id));
   if (list.length === 0) return null;
-  const cards = await Card.find({ _id: { $in: list } }, { title: 1 }).session(session).lean();
+  const cards = await Card.find({ _id: { $in: list } }, { title: 1 })
+    .session(session)
+    .lean();
   return Object.fromEntries(cards.map((c) => [String(c._id), c.title]));
 }
 
@@ -71,7 +73,9 @@ async function describeChanges(change: CardChange, session: ClientSession): Prom
     });
   }
   if (change.action === 'move' && change.before) {
-    const folders = await Folder.find({ _id: { $in: [change.before.folderId, change.after.folderId] } }, { name: 1 }).session(session).lean();
+    const folders = await Folder.find({ _id: { $in: [change.before.folderId, change.after.folderId] } }, { name: 1 })
+      .session(session)
+      .lean();
     const name = (id: Types.ObjectId) => folders.find((f) => String(f._id) === String(id))?.name ?? '';
     // The folders' ids travel with their names, so that a reader who may not see one gets neither.
     described.push({
@@ -128,7 +132,9 @@ export async function recordHistoryBatch(changes: CardChange[], session: ClientS
   const existing = logged.filter((change) => change.before !== null).map((change) => change.after._id);
   const ends = new Map<string, ChainEnd>();
   if (existing.length > 0) {
-    const rows = await HistoryEntry.find({ cardId: { $in: existing } }, { cardId: 1, seq: 1, hash: 1 }).session(session).lean<(ChainEnd & { cardId: Types.ObjectId })[]>();
+    const rows = await HistoryEntry.find({ cardId: { $in: existing } }, { cardId: 1, seq: 1, hash: 1 })
+      .session(session)
+      .lean<(ChainEnd & { cardId: Types.ObjectId })[]>();
     for (const row of rows) if ((ends.get(String(row.cardId))?.seq ?? 0) < row.seq) ends.set(String(row.cardId), row);
   }
   const entries = [];
@@ -141,7 +147,10 @@ async function readableCardForHistory(actor: Actor, cardId: string): Promise<Car
   const card = await findCard(actor, cardId, { includeTrash: true });
   if (!card) throw notFound(actor, t(actor, 'Карточка', 'Card'));
   if (!actor.ability.can('read', historySubject(card))) {
-    throw forbidden(actor, t(actor, 'чтение истории изменений (нужно быть в группе «Операторы чтения истории»)', 'reading change history (membership in “History readers” is needed)'));
+    throw forbidden(
+      actor,
+      t(actor, 'чтение истории изменений (нужно быть в группе «Операторы чтения истории»)', 'reading change history (membership in “History readers” is needed)'),
+    );
   }
   return card;
 }
@@ -168,7 +177,10 @@ export async function cardHistory(actor: Actor, cardId: string, filter: HistoryF
   const afterSeq = filter.after ? Number(filter.after) : null;
   const page = afterSeq ? { ...query, seq: { $lt: afterSeq } } : query;
   const [rows, totalCount] = await Promise.all([
-    HistoryEntry.find(page).sort({ seq: -1 }).limit(limit + 1).lean<HistoryEntryDoc[]>(),
+    HistoryEntry.find(page)
+      .sort({ seq: -1 })
+      .limit(limit + 1)
+      .lean<HistoryEntryDoc[]>(),
     HistoryEntry.countDocuments(query),
   ]);
   const edges = (await asReadBy(actor, rows.slice(0, limit))).map((node) => ({ node, cursor: String(node.seq) }));
@@ -192,7 +204,11 @@ const isMove = (entry: HistoryEntryDoc, change: HistoryFieldChange) => entry.act
  */
 async function asReadBy(actor: Actor, entries: HistoryEntryDoc[]): Promise<(Omit<HistoryEntryDoc, 'changes'> & { changes: ReadableFieldChange[] })[]> {
   const cardIds = new Set(
-    entries.flatMap((entry) => entry.changes.filter((change) => !isMove(entry, change) && !change.files).flatMap((change) => [...Object.keys(change.beforeTitles ?? {}), ...Object.keys(change.afterTitles ?? {})])),
+    entries.flatMap((entry) =>
+      entry.changes
+        .filter((change) => !isMove(entry, change) && !change.files)
+        .flatMap((change) => [...Object.keys(change.beforeTitles ?? {}), ...Object.keys(change.afterTitles ?? {})]),
+    ),
   );
   const cards = cardIds.size > 0 ? await Card.find({ _id: { $in: [...cardIds].filter((id) => Types.ObjectId.isValid(id)) } }, { folderId: 1, libraryId: 1 }).lean() : [];
   const cardById = new Map(cards.map((card) => [String(card._id), card]));
@@ -215,7 +231,13 @@ async function asReadBy(actor: Actor, entries: HistoryEntryDoc[]): Promise<(Omit
       // A file field's titles name the card's own files: whoever may read its history may read them.
       if (change.files) return { ...change, beforeHidden: false, afterHidden: false };
       if (!isMove(entry, change)) {
-        return { ...change, beforeTitles: withheld(change.beforeTitles, cardVisible), afterTitles: withheld(change.afterTitles, cardVisible), beforeHidden: false, afterHidden: false };
+        return {
+          ...change,
+          beforeTitles: withheld(change.beforeTitles, cardVisible),
+          afterTitles: withheld(change.afterTitles, cardVisible),
+          beforeHidden: false,
+          afterHidden: false,
+        };
       }
       const beforeHidden = !folderVisible(Object.keys(change.beforeTitles ?? {})[0]);
       const afterHidden = !folderVisible(Object.keys(change.afterTitles ?? {})[0] ?? String(entry.folderId));
@@ -263,7 +285,9 @@ export async function verifyCardHistory(actor: Actor, cardId: string): Promise<C
  */
 export async function cardAsOf(actor: Actor, cardId: string, at: Date): Promise<{ values: CardValues; existed: boolean; folderId: string }> {
   const card = await readableCardForHistory(actor, cardId);
-  const later = await HistoryEntry.find({ cardId: card._id, at: { $gt: at } }).sort({ seq: -1 }).lean<HistoryEntryDoc[]>();
+  const later = await HistoryEntry.find({ cardId: card._id, at: { $gt: at } })
+    .sort({ seq: -1 })
+    .lean<HistoryEntryDoc[]>();
   const type = await findCardType(card.typeKey);
   // A change that is neither a field nor a stored value (a merge's «Объединена с») is no value to rebuild.
   const isValue = (key: string) => key in card.values || Boolean(type?.fields.some((field) => field.key === key));

@@ -27,10 +27,7 @@ export function requestContext(logger: Logger): Middleware {
       ctx.status = 500;
       ctx.body = { error: 'Internal server error', requestId };
     } finally {
-      ctx.state.logger.info(
-        { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started), ip: ctx.ip },
-        'request',
-      );
+      ctx.state.logger.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started), ip: ctx.ip }, 'request');
     }
   };
 }

@@ -15,7 +15,12 @@ export function serveClient(distDir: string): Middleware {
   return async (ctx, next) => {
     if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || SERVER_PATHS.test(ctx.path)) return next();
     const requested = path.join(root, path.normalize(ctx.path));
-    const isFile = requested.startsWith(root) && (await stat(requested).then((s) => s.isFile(), () => false));
+    const isFile =
+      requested.startsWith(root) &&
+      (await stat(requested).then(
+        (s) => s.isFile(),
+        () => false,
+      ));
     if (isFile) {
       // Vite puts content hashes in asset names, so they can be cached for good.
       const immutable = ctx.path.startsWith('/assets/');
@@ -24,7 +29,12 @@ export function serveClient(distDir: string): Middleware {
     }
     if (path.extname(ctx.path) === '' && ctx.accepts('html') === 'html') {
       ctx.set('Cache-Control', 'no-cache');
-      if (!(await stat(path.join(root, 'index.html')).then((s) => s.isFile(), () => false))) {
+      if (
+        !(await stat(path.join(root, 'index.html')).then(
+          (s) => s.isFile(),
+          () => false,
+        ))
+      ) {
         ctx.status = 503;
         ctx.body = 'The client is not built yet: run `npm run build` (npm start builds it by itself).';
         return;

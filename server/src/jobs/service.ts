@@ -18,7 +18,13 @@ export async function listJobs(filter: JobFilter) {
   if (filter.type) query.type = filter.type;
   const limit = Math.min(Math.max(filter.first, 1), 100);
   const page = filter.after ? { ...query, _id: { $lt: new Types.ObjectId(filter.after) } } : query;
-  const [rows, totalCount] = await Promise.all([Job.find(page).sort({ _id: -1 }).limit(limit + 1).lean<JobDoc[]>(), Job.countDocuments(query)]);
+  const [rows, totalCount] = await Promise.all([
+    Job.find(page)
+      .sort({ _id: -1 })
+      .limit(limit + 1)
+      .lean<JobDoc[]>(),
+    Job.countDocuments(query),
+  ]);
   const edges = rows.slice(0, limit).map((node) => ({ node, cursor: String(node._id) }));
   return { edges, totalCount, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null } };
 }

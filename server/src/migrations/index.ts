@@ -72,10 +72,7 @@ export async function migrateDatabase(logger: Logger, options: { db?: Db; steps?
         const started = Date.now();
         logger.info({ version: step.version, migration: step.name }, 'migration started');
         await step.up(db, logger);
-        await stamp(db).updateOne(
-          { _id: 'data-model' },
-          { $set: { version: step.version }, $push: { applied: { version: step.version, name: step.name, at: new Date() } } },
-        );
+        await stamp(db).updateOne({ _id: 'data-model' }, { $set: { version: step.version }, $push: { applied: { version: step.version, name: step.name, at: new Date() } } });
         logger.info({ version: step.version, migration: step.name, ms: Date.now() - started }, 'migration done');
         applied.push(step.name);
       }

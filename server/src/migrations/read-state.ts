@@ -6,7 +6,14 @@ import type { Db, MigrationStep } from './step';
 const BATCH = 1000;
 
 /** A read-state entry as unread/model.ts stores it. */
-type ReadRow = { _id: string; userId: ObjectId; folderId: ObjectId; cardId: ObjectId | null; readUpTo: Date | null; unread: { asNew: boolean; changedFields: string[]; since: Date } | null };
+type ReadRow = {
+  _id: string;
+  userId: ObjectId;
+  folderId: ObjectId;
+  cardId: ObjectId | null;
+  readUpTo: Date | null;
+  unread: { asNew: boolean; changedFields: string[]; since: Date } | null;
+};
 type ReadWrite = AnyBulkWriteOperation<ReadRow>;
 
 async function writeReads(db: Db, operations: Iterable<ReadWrite> | AsyncIterable<ReadWrite>): Promise<number> {
@@ -42,11 +49,26 @@ type MarkRow = { userId: ObjectId; cardId: ObjectId; folderId: ObjectId; newToUs
 async function up(db: Db, logger: Logger): Promise<void> {
   const now = new Date();
   const [libraries, folders, departments, groups, users] = await Promise.all([
-    db.collection<LibraryRow>('libraries').find({}, { projection: { name: 1, accessEntries: 1 } }).toArray(),
-    db.collection<FolderRow>('folders').find({}, { projection: { libraryId: 1, parentId: 1, name: 1, inheritsAccess: 1, accessEntries: 1 } }).toArray(),
-    db.collection<{ _id: ObjectId; parentId?: ObjectId | null }>('departments').find({}, { projection: { parentId: 1 } }).toArray(),
-    db.collection<{ _id: ObjectId; memberIds?: ObjectId[]; systemRole?: string | null }>('groups').find({}, { projection: { memberIds: 1, systemRole: 1 } }).toArray(),
-    db.collection<UserRow>('users').find({}, { projection: { departmentId: 1 } }).toArray(),
+    db
+      .collection<LibraryRow>('libraries')
+      .find({}, { projection: { name: 1, accessEntries: 1 } })
+      .toArray(),
+    db
+      .collection<FolderRow>('folders')
+      .find({}, { projection: { libraryId: 1, parentId: 1, name: 1, inheritsAccess: 1, accessEntries: 1 } })
+      .toArray(),
+    db
+      .collection<{ _id: ObjectId; parentId?: ObjectId | null }>('departments')
+      .find({}, { projection: { parentId: 1 } })
+      .toArray(),
+    db
+      .collection<{ _id: ObjectId; memberIds?: ObjectId[]; systemRole?: string | null }>('groups')
+      .find({}, { projection: { memberIds: 1, systemRole: 1 } })
+      .toArray(),
+    db
+      .collection<UserRow>('users')
+      .find({}, { projection: { departmentId: 1 } })
+      .toArray(),
   ]);
 
   for (const folder of folders) {

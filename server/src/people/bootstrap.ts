@@ -47,12 +47,7 @@ export async function ensureAdministrator(config: Pick<Config, 'adminLogin' | 'a
   } else {
     // Printed once, on purpose, framed outside the log stream so nobody has to dig it out of JSON.
     logger.warn({ login: config.adminLogin }, 'administrator created with a generated password, shown once in the frame on standard output');
-    announce([
-      'Kartoteka: the first administrator',
-      `login:    ${config.adminLogin}`,
-      `password: ${password}`,
-      'Shown only this once. Change it after signing in.',
-    ]);
+    announce(['Kartoteka: the first administrator', `login:    ${config.adminLogin}`, `password: ${password}`, 'Shown only this once. Change it after signing in.']);
   }
   return true;
 }

@@ -117,7 +117,9 @@ export const peopleModule: GraphQLModule = {
       },
       user: async (_p, { id }: Id, context) => {
         await requireActor(context);
-        return User.findById(id).lean().catch(() => null);
+        return User.findById(id)
+          .lean()
+          .catch(() => null);
       },
       groups: async (_p, _a, context) => {
         await requireActor(context);
@@ -184,7 +186,12 @@ export const peopleModule: GraphQLModule = {
     },
     Group: {
       id: (g: GroupDoc) => String(g._id),
-      members: async (g: GroupDoc, _a, context) => ((await context.actor()).isAdmin ? User.find({ _id: { $in: g.memberIds } }).sort({ fullName: 1 }).lean() : null),
+      members: async (g: GroupDoc, _a, context) =>
+        (await context.actor()).isAdmin
+          ? User.find({ _id: { $in: g.memberIds } })
+              .sort({ fullName: 1 })
+              .lean()
+          : null,
     },
   },
 };

@@ -28,9 +28,7 @@ export function addressAllowed(ip: string, allowList: readonly string[]): boolea
     const range = parseRange(entry);
     if (!range) return false;
     const [network] = range;
-    const candidate = network.kind() === 'ipv4' && address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()
-      ? (address as ipaddr.IPv6).toIPv4Address()
-      : address;
+    const candidate = network.kind() === 'ipv4' && address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress() ? (address as ipaddr.IPv6).toIPv4Address() : address;
     return candidate.kind() === network.kind() && candidate.match(range);
   });
 }

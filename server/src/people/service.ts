@@ -139,7 +139,12 @@ export async function createDepartment(actor: Actor, input: DepartmentInput) {
   const ipAllowList = checkAllowList(errors, 'ipAllowList', input.ipAllowList ?? []);
   errors.throwIfAny();
   const department = await Department.create({ name, parentId, ipAllowList });
-  await recordAudit(auditActorOf(actor), { kind: 'department-created', targetType: 'Department', targetId: String(department._id), after: { name, parentId: input.parentId ?? null, ipAllowList } });
+  await recordAudit(auditActorOf(actor), {
+    kind: 'department-created',
+    targetType: 'Department',
+    targetId: String(department._id),
+    after: { name, parentId: input.parentId ?? null, ipAllowList },
+  });
   return department.toObject();
 }
 
@@ -292,7 +297,14 @@ export async function setUserActive(actor: Actor, id: string, active: boolean): 
   user.active = active;
   await user.save();
   if (!active) await endUserSessions(user._id);
-  await recordAudit(auditActorOf(actor), { kind: 'user-updated', targetType: 'User', targetId: id, summary: active ? 'activated' : 'deactivated', before: { active: wasActive }, after: { active } });
+  await recordAudit(auditActorOf(actor), {
+    kind: 'user-updated',
+    targetType: 'User',
+    targetId: id,
+    summary: active ? 'activated' : 'deactivated',
+    before: { active: wasActive },
+    after: { active },
+  });
   return user.toObject() as UserDoc;
 }
 
@@ -343,7 +355,10 @@ export async function changeGroupMembers(actor: Actor, id: string, add: readonly
   const errors = new FieldErrors(actor.locale);
   const adding = [...new Set((add ?? []).map((userId) => userId.toLowerCase()))];
   const removing = [...new Set((remove ?? []).map((userId) => userId.toLowerCase()))];
-  for (const [field, ids] of [['add', adding], ['remove', removing]] as const) {
+  for (const [field, ids] of [
+    ['add', adding],
+    ['remove', removing],
+  ] as const) {
     if (ids.length > 1000) errors.add(field, 'tooMany', { max: 1000 });
     else if (!ids.every(isObjectIdText)) errors.add(field, 'badId');
   }

@@ -174,7 +174,10 @@ async function buildInputs(plan: Plan, rows: SheetRow[]): Promise<RowWork[]> {
     if (!field) continue;
     const kind = kindOf(field);
     if (kind.link) {
-      const texts = work.map((item) => item.cells[index]).filter((cell): cell is CellValue => cell !== null && cell !== undefined).map(cellText);
+      const texts = work
+        .map((item) => item.cells[index])
+        .filter((cell): cell is CellValue => cell !== null && cell !== undefined)
+        .map(cellText);
       const resolved: Map<string, Resolution> = texts.length > 0 ? await resolveLinks(plan.actor, field, texts) : new Map();
       for (const item of work) {
         const cell = item.cells[index];
@@ -226,9 +229,14 @@ async function refuseTakenUniques(plan: Plan, work: RowWork[]): Promise<void> {
   for (const field of plan.type.fields.filter((candidate) => candidate.unique && !candidate.hidden)) {
     const values = creating.map((item) => item.values![field.key]).filter((value) => value !== undefined && !Array.isArray(value));
     if (values.length === 0) continue;
-    const holders = await Card.find({ typeKey: plan.type.key, [`values.${field.key}`]: { $in: values }, inTrash: false }, { title: 1, folderId: 1, libraryId: 1, [`values.${field.key}`]: 1 }).lean<CardDoc[]>();
+    const holders = await Card.find(
+      { typeKey: plan.type.key, [`values.${field.key}`]: { $in: values }, inTrash: false },
+      { title: 1, folderId: 1, libraryId: 1, [`values.${field.key}`]: 1 },
+    ).lean<CardDoc[]>();
     // The holder is named only to a user who may read it, as the card form does.
-    const taken = new Map(holders.map((card) => [JSON.stringify(card.values[field.key]), takenValueMessage(plan.actor, plan.actor.ability.can('read', cardSubject(card)) ? card : null)]));
+    const taken = new Map(
+      holders.map((card) => [JSON.stringify(card.values[field.key]), takenValueMessage(plan.actor, plan.actor.ability.can('read', cardSubject(card)) ? card : null)]),
+    );
     const seen = plan.seen.get(field.key) ?? new Map<string, number>();
     plan.seen.set(field.key, seen);
     for (const item of creating) {
@@ -241,7 +249,10 @@ async function refuseTakenUniques(plan: Plan, work: RowWork[]): Promise<void> {
       if (holder !== undefined) {
         item.problems.push({ column: problemAt(plan, field.key), message: `${label}: ${holder}` });
       } else if (earlier !== undefined) {
-        item.problems.push({ column: problemAt(plan, field.key), message: t(plan.actor, `${label}: то же значение, что в строке ${earlier}`, `${label}: the same value as in row ${earlier}`) });
+        item.problems.push({
+          column: problemAt(plan, field.key),
+          message: t(plan.actor, `${label}: то же значение, что в строке ${earlier}`, `${label}: the same value as in row ${earlier}`),
+        });
       } else {
         seen.set(key, item.row);
         continue;
@@ -274,7 +285,10 @@ async function decide(plan: Plan, work: RowWork[]): Promise<void> {
         continue;
       }
       if (!actor.ability.can('update', cardSubject(card))) {
-        item.problems.push({ column: null, message: t(actor, `Карточка «${card.title}» уже есть, но у вас нет права её изменять`, `The card “${card.title}” exists, but you may not change it`) });
+        item.problems.push({
+          column: null,
+          message: t(actor, `Карточка «${card.title}» уже есть, но у вас нет права её изменять`, `The card “${card.title}” exists, but you may not change it`),
+        });
         item.outcome = 'refused';
         continue;
       }
@@ -297,7 +311,8 @@ const rowRecord = (importId: Types.ObjectId, item: RowWork, card: { before: Card
   row: item.row,
   outcome: item.outcome!,
   cardId: card?.after._id ?? null,
-  before: card?.before && item.outcome === 'updated' ? Object.fromEntries(diffValues(card.before.values, card.after.values).map((change) => [change.key, change.before ?? null])) : null,
+  before:
+    card?.before && item.outcome === 'updated' ? Object.fromEntries(diffValues(card.before.values, card.after.values).map((change) => [change.key, change.before ?? null])) : null,
   after: item.outcome === 'updated' && card ? Object.fromEntries(diffValues(card.before!.values, card.after.values).map((change) => [change.key, change.after ?? null])) : null,
   ...(item.outcome === 'refused' && { cells: item.cells.map((cell) => (cell instanceof Date ? cell.toISOString() : cell)), problems: item.problems }),
   undoneAt: null,

@@ -76,7 +76,8 @@ function exportRequest(ctx: Context, actor: Actor) {
     } catch {
       filters = null;
     }
-    if (!Array.isArray(filters)) throw new AppError('BAD_USER_INPUT', message(actor.locale, 'invalidInput'), { fields: { filters: t(actor, 'Неверные фильтры', 'Invalid filters') } });
+    if (!Array.isArray(filters))
+      throw new AppError('BAD_USER_INPUT', message(actor.locale, 'invalidInput'), { fields: { filters: t(actor, 'Неверные фильтры', 'Invalid filters') } });
   }
   return {
     folderId: query.folderId ?? '',
@@ -95,11 +96,19 @@ export function transferRoutes(router: Router, limits: ExportLimits): void {
       if (await underMaintenance()) throw new AppError('MAINTENANCE', message(actor.locale, 'maintenance'));
       const name = safeFileName(String(ctx.query.name ?? ''), '');
       // A body type a form cannot send: a page of another site cannot upload in the user's name.
-      if (!ctx.is('application/octet-stream')) throw new AppError('BAD_USER_INPUT', t(actor, 'Ожидается файл (application/octet-stream)', 'A file is expected (application/octet-stream)'), { fields: { file: t(actor, 'Ожидается файл', 'A file is expected') } });
+      if (!ctx.is('application/octet-stream'))
+        throw new AppError('BAD_USER_INPUT', t(actor, 'Ожидается файл (application/octet-stream)', 'A file is expected (application/octet-stream)'), {
+          fields: { file: t(actor, 'Ожидается файл', 'A file is expected') },
+        });
       if (!formatOf(name)) {
-        throw new AppError('BAD_USER_INPUT', t(actor, 'Загрузите файл .xlsx или .csv', 'Upload an .xlsx or .csv file'), { fields: { file: t(actor, 'Нужен файл .xlsx или .csv', 'An .xlsx or .csv file is needed') } });
+        throw new AppError('BAD_USER_INPUT', t(actor, 'Загрузите файл .xlsx или .csv', 'Upload an .xlsx or .csv file'), {
+          fields: { file: t(actor, 'Нужен файл .xlsx или .csv', 'An .xlsx or .csv file is needed') },
+        });
       }
-      const tooLarge = () => new AppError('BAD_USER_INPUT', t(actor, `Файл больше ${MAX_UPLOAD_BYTES / 1024 / 1024} МБ`, `The file is over ${MAX_UPLOAD_BYTES / 1024 / 1024} MB`), { fields: { file: t(actor, 'Слишком большой файл', 'The file is too large') } });
+      const tooLarge = () =>
+        new AppError('BAD_USER_INPUT', t(actor, `Файл больше ${MAX_UPLOAD_BYTES / 1024 / 1024} МБ`, `The file is over ${MAX_UPLOAD_BYTES / 1024 / 1024} MB`), {
+          fields: { file: t(actor, 'Слишком большой файл', 'The file is too large') },
+        });
       if (Number(ctx.get('content-length') || 0) > MAX_UPLOAD_BYTES) throw tooLarge();
       const id = await storeFile(ctx.req.pipe(limited(MAX_UPLOAD_BYTES, tooLarge)), { kind: 'upload', ownerId: actor.userId, name });
       ctx.status = 201;
@@ -138,7 +147,10 @@ export function transferRoutes(router: Router, limits: ExportLimits): void {
         const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: body, useStyles: true });
         const sheet = workbook.addWorksheet(t(actor, 'Отклонённые', 'Refused'));
         sheet.addRow([...params.headers, t(actor, 'Строка файла', 'File row'), t(actor, 'Причина', 'Reason')]).commit();
-        const rows = ImportRow.find({ importId: new Types.ObjectId(String(job._id)), outcome: 'refused' }).sort({ row: 1 }).lean<ImportRowDoc[]>().cursor();
+        const rows = ImportRow.find({ importId: new Types.ObjectId(String(job._id)), outcome: 'refused' })
+          .sort({ row: 1 })
+          .lean<ImportRowDoc[]>()
+          .cursor();
         for await (const row of rows as AsyncIterable<ImportRowDoc>) {
           const cells = params.headers.map((_header, index) => (row.cells?.[index] ?? null) as ExcelJS.CellValue);
           const reason = (row.problems ?? []).map((problem) => (problem.column ? `${problem.column}: ${problem.message}` : problem.message)).join('; ');

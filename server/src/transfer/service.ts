@@ -15,7 +15,20 @@ import { FieldErrors } from '../validation';
 import { findFile, openFile, type TransferFile } from './files';
 import { importJob, type ImportParams } from './import';
 import { guessMapping, MATCH_POLICIES, rememberedMapping, rememberMapping, type MappingGuess, type MatchPolicy } from './mapping';
-import { checkXlsxUnpacked, csvDialect, DELIMITERS, findHeader, formatOf, readRows, xlsxSheets, type Delimiter, type OpenFile, type SheetFormat, type SheetRow, type TextEncoding } from './sheet';
+import {
+  checkXlsxUnpacked,
+  csvDialect,
+  DELIMITERS,
+  findHeader,
+  formatOf,
+  readRows,
+  xlsxSheets,
+  type Delimiter,
+  type OpenFile,
+  type SheetFormat,
+  type SheetRow,
+  type TextEncoding,
+} from './sheet';
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
 
@@ -62,7 +75,8 @@ const SAMPLE_ROWS = 5;
 const MAX_COLUMNS = 500;
 const MAX_CONSTANT_LENGTH = 1000;
 
-const sampleText = (cell: CellValue | null | undefined): string => (cell === null || cell === undefined ? '' : cell instanceof Date ? cell.toISOString().slice(0, 10) : String(cell));
+const sampleText = (cell: CellValue | null | undefined): string =>
+  cell === null || cell === undefined ? '' : cell instanceof Date ? cell.toISOString().slice(0, 10) : String(cell);
 
 /** The folder (where the actor may create cards), the type (allowed there) and the upload (their own), or a refusal. */
 async function importTarget(actor: Actor, settings: ImportSettings): Promise<{ type: CardTypeDefinition; file: TransferFile; format: SheetFormat }> {
@@ -78,9 +92,12 @@ async function importTarget(actor: Actor, settings: ImportSettings): Promise<{ t
     errors.addMessage('typeKey', t(actor, `В этой папке нельзя создавать карточки типа «${type.names.ru}»`, `Cards of type “${type.names.en}” cannot be created in this folder`));
   }
   const file = await findFile(settings.uploadId);
-  if (!file || file.kind !== 'upload' || file.ownerId !== actor.userId) errors.addMessage('uploadId', t(actor, 'Файл не найден: загрузите его снова', 'File not found: upload it again'));
-  if (settings.encoding && !ENCODINGS.includes(settings.encoding as TextEncoding)) errors.addMessage('encoding', t(actor, 'Кодировка: UTF-8 или Windows-1251', 'Encoding: UTF-8 or Windows-1251'));
-  if (settings.delimiter && !DELIMITERS.includes(settings.delimiter as Delimiter)) errors.addMessage('delimiter', t(actor, 'Разделитель: «;», «,» или табуляция', 'Separator: “;”, “,” or tab'));
+  if (!file || file.kind !== 'upload' || file.ownerId !== actor.userId)
+    errors.addMessage('uploadId', t(actor, 'Файл не найден: загрузите его снова', 'File not found: upload it again'));
+  if (settings.encoding && !ENCODINGS.includes(settings.encoding as TextEncoding))
+    errors.addMessage('encoding', t(actor, 'Кодировка: UTF-8 или Windows-1251', 'Encoding: UTF-8 or Windows-1251'));
+  if (settings.delimiter && !DELIMITERS.includes(settings.delimiter as Delimiter))
+    errors.addMessage('delimiter', t(actor, 'Разделитель: «;», «,» или табуляция', 'Separator: “;”, “,” or tab'));
   if (settings.headerRow !== null && settings.headerRow !== undefined && (!Number.isInteger(settings.headerRow) || settings.headerRow < 1 || settings.headerRow > 20)) {
     errors.addMessage('headerRow', t(actor, 'Строка заголовка: от 1 до 20', 'Header row: 1 to 20'));
   }
@@ -164,7 +181,11 @@ function checkedMapping(actor: Actor, type: CardTypeDefinition, columnCount: num
   input.columns.forEach((key, index) => {
     if (key === null || key === '') return;
     if (!fields.has(key)) errors.add(`mapping.columns.${index}`, 'noSuchField');
-    else if (taken.has(key)) errors.addMessage(`mapping.columns.${index}`, t(actor, `Поле «${fields.get(key)!.label.ru}» уже выбрано для другого столбца`, `The field “${fields.get(key)!.label.en}” is chosen for another column`));
+    else if (taken.has(key))
+      errors.addMessage(
+        `mapping.columns.${index}`,
+        t(actor, `Поле «${fields.get(key)!.label.ru}» уже выбрано для другого столбца`, `The field “${fields.get(key)!.label.en}” is chosen for another column`),
+      );
     taken.add(key);
   });
   const constants: Record<string, string> = {};
@@ -181,11 +202,18 @@ function checkedMapping(actor: Actor, type: CardTypeDefinition, columnCount: num
     }
   }
   const matchField = input.matchField ? fields.get(input.matchField) : undefined;
-  if (input.matchField && (!matchField || !matchField.unique)) errors.addMessage('mapping.matchField', t(actor, 'Сопоставлять можно только по уникальному полю', 'Only a unique field can match cards'));
-  else if (input.matchField && !taken.has(input.matchField)) errors.addMessage('mapping.matchField', t(actor, 'Поле для сопоставления должно быть выбрано для столбца', 'The matching field must be chosen for a column'));
-  if (!MATCH_POLICIES.includes(input.onMatch as MatchPolicy)) errors.addMessage('mapping.onMatch', t(actor, 'Выберите: пропустить, дополнить или перезаписать', 'Choose: skip, fill empty or overwrite'));
+  if (input.matchField && (!matchField || !matchField.unique))
+    errors.addMessage('mapping.matchField', t(actor, 'Сопоставлять можно только по уникальному полю', 'Only a unique field can match cards'));
+  else if (input.matchField && !taken.has(input.matchField))
+    errors.addMessage('mapping.matchField', t(actor, 'Поле для сопоставления должно быть выбрано для столбца', 'The matching field must be chosen for a column'));
+  if (!MATCH_POLICIES.includes(input.onMatch as MatchPolicy))
+    errors.addMessage('mapping.onMatch', t(actor, 'Выберите: пропустить, дополнить или перезаписать', 'Choose: skip, fill empty or overwrite'));
   const required = [...fields.values()].filter((field) => field.required && !taken.has(field.key) && constants[field.key] === undefined && !input.matchField);
-  for (const field of required) errors.addMessage(`mapping.fields.${field.key}`, t(actor, `Обязательное поле «${field.label.ru}» не выбрано ни для одного столбца`, `The required field “${field.label.en}” is not chosen for any column`));
+  for (const field of required)
+    errors.addMessage(
+      `mapping.fields.${field.key}`,
+      t(actor, `Обязательное поле «${field.label.ru}» не выбрано ни для одного столбца`, `The required field “${field.label.en}” is not chosen for any column`),
+    );
   if (taken.size === 0) errors.addMessage('mapping.columns', t(actor, 'Выберите поле хотя бы для одного столбца', 'Choose a field for at least one column'));
   errors.throwIfAny();
   return { columns: input.columns.map((key) => (key ? key : null)), constants, matchField: input.matchField || null, onMatch: input.onMatch as MatchPolicy };

@@ -97,7 +97,10 @@ export const undoImportJob = defineJob<UndoParams, UndoResult>({
               }
               const after = await Card.findOneAndUpdate(
                 { _id: card._id, version: card.version },
-                { $set: { inTrash: true, trashedAt: now, trashedBy: new Types.ObjectId(actor.userId), updatedBy: new Types.ObjectId(actor.userId), updatedAt: now }, $inc: { version: 1 } },
+                {
+                  $set: { inTrash: true, trashedAt: now, trashedBy: new Types.ObjectId(actor.userId), updatedBy: new Types.ObjectId(actor.userId), updatedAt: now },
+                  $inc: { version: 1 },
+                },
                 { session, returnDocument: 'after', lean: true, timestamps: false },
               ).lean<CardDoc>();
               if (!after) throw new AppError('CONFLICT', t(actor, `Карточку «${card.title}» только что изменили`, `The card “${card.title}” was changed meanwhile`));

@@ -55,9 +55,18 @@ const placeOf = (place: CardPlace) => ({ folderId: place.folderId, inTrash: plac
 
 const signals = () =>
   Repeater.merge([
-    pipe(events.subscribe('card-event'), map((event: CardEvent): Signal => ({ kind: 'card', event }))),
-    pipe(events.subscribe('reads-changed'), map((change: ReadsChanged): Signal => ({ kind: 'reads', change }))),
-    pipe(events.subscribe('access-changed'), map((version: AccessVersion): Signal => ({ kind: 'access', version }))),
+    pipe(
+      events.subscribe('card-event'),
+      map((event: CardEvent): Signal => ({ kind: 'card', event })),
+    ),
+    pipe(
+      events.subscribe('reads-changed'),
+      map((change: ReadsChanged): Signal => ({ kind: 'reads', change })),
+    ),
+    pipe(
+      events.subscribe('access-changed'),
+      map((version: AccessVersion): Signal => ({ kind: 'access', version })),
+    ),
   ]);
 
 /**

@@ -199,7 +199,9 @@ export async function countUnread(actor: Reader, state: ReadState, folderIds: It
     .filter(([, receipt]) => counts.has(receipt.folderId) && (receipt.unread !== null || (receipt.readUpTo !== null && receipt.readUpTo > watermarkOf(receipt.folderId))))
     .map(([cardId]) => oid(cardId));
   for (let i = 0; i < corrected.length; i += RECEIPT_BATCH) {
-    const cards = await Card.find({ _id: { $in: corrected.slice(i, i + RECEIPT_BATCH) } }, { folderId: 1, inTrash: 1, updatedAt: 1 }).lean<Pick<CardDoc, '_id' | 'folderId' | 'inTrash' | 'updatedAt'>[]>();
+    const cards = await Card.find({ _id: { $in: corrected.slice(i, i + RECEIPT_BATCH) } }, { folderId: 1, inTrash: 1, updatedAt: 1 }).lean<
+      Pick<CardDoc, '_id' | 'folderId' | 'inTrash' | 'updatedAt'>[]
+    >();
     for (const card of cards) {
       const folderId = String(card.folderId);
       const count = counts.get(folderId);
@@ -285,7 +287,12 @@ export async function markUnread(actor: Actor, card: Pick<CardDoc, '_id' | 'fold
   ).lean<Pick<ReadDoc, 'readUpTo'>>();
   readStateChanged({
     userId: actor.userId,
-    receipt: { cardId: String(card._id), folderId: String(card.folderId), readUpTo: stored?.readUpTo?.toISOString() ?? null, unread: { ...unread, since: unread.since.toISOString() } },
+    receipt: {
+      cardId: String(card._id),
+      folderId: String(card.folderId),
+      readUpTo: stored?.readUpTo?.toISOString() ?? null,
+      unread: { ...unread, since: unread.since.toISOString() },
+    },
   });
 }
 
@@ -299,7 +306,13 @@ export async function markFolderRead(actor: Actor, folderId: string): Promise<nu
   const readUpTo = new Date();
   await Read.bulkWrite(
     [
-      { updateOne: { filter: { _id: folderReadKey(actor.userId, folderId) }, update: { $set: { userId, folderId: oid(folderId), cardId: null, readUpTo, unread: null } }, upsert: true } },
+      {
+        updateOne: {
+          filter: { _id: folderReadKey(actor.userId, folderId) },
+          update: { $set: { userId, folderId: oid(folderId), cardId: null, readUpTo, unread: null } },
+          upsert: true,
+        },
+      },
       { deleteMany: { filter: { userId, folderId: oid(folderId), cardId: { $ne: null } } } },
     ],
     { ordered: true },

@@ -46,9 +46,7 @@ describe('card titles', () => {
     );
     const values = { status: 'sent', amount: '1234567.50', paid: true, tags: ['VIP', 'опт'], at: '2024-03-01T21:30:00.000Z' };
     const withTemplate = (titleTemplate: string) => ({ ...type, titleTemplate });
-    expect(renderTitle(withTemplate('{status}: {amount} ₽, оплачено: {paid} ({tags})'), values)).to.equal(
-      'Отправлено: 1\u00a0234\u00a0567,50 ₽, оплачено: Да (VIP, опт)',
-    );
+    expect(renderTitle(withTemplate('{status}: {amount} ₽, оплачено: {paid} ({tags})'), values)).to.equal('Отправлено: 1\u00a0234\u00a0567,50 ₽, оплачено: Да (VIP, опт)');
     expect(renderTitle(withTemplate('{status} {amount}'), values, 'en')).to.equal('Sent 1,234,567.50');
     expect(renderTitle(withTemplate('{at}'), values)).to.equal('01.03.2024 21:30');
     expect(renderTitle(withTemplate('{at}'), values, 'ru', 'Europe/Moscow')).to.equal('02.03.2024 00:30');

@@ -288,10 +288,7 @@ describe('card values: the whole card', () => {
   });
 
   it('takes no value for a removed (hidden) field, and does not require it', () => {
-    const type = typeWith(
-      { key: 'name', kind: 'string', label },
-      { key: 'legacyCode', kind: 'string', label, required: true, hidden: true },
-    );
+    const type = typeWith({ key: 'name', kind: 'string', label }, { key: 'legacyCode', kind: 'string', label, required: true, hidden: true });
     expect(validateCardValues(type, { name: 'a', legacyCode: ' A-1 ' }).errors).to.deep.equal({ legacyCode: 'Поле скрыто администратором: его значения хранятся, но не меняются' });
     expect(validateCardValues(type, { name: 'a', legacyCode: null })).to.deep.equal({ values: { name: 'a' }, errors: {} });
     expect(validateCardValues(type, { name: 'a' }, { applyDefaults: true }).errors).to.deep.equal({});

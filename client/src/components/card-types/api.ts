@@ -25,8 +25,12 @@ const CardTypeChangePreview = graphql(`
     }
   }
 `);
-const CreateCardType = graphql(`mutation CreateCardType($definition: CardTypeInput!) { createCardType(definition: $definition) { ...AdminCardTypeFields } }`, [AdminCardTypeFields]);
-const UpdateCardType = graphql(`mutation UpdateCardType($definition: CardTypeInput!) { updateCardType(definition: $definition) { ...AdminCardTypeFields } }`, [AdminCardTypeFields]);
+const CreateCardType = graphql(`mutation CreateCardType($definition: CardTypeInput!) { createCardType(definition: $definition) { ...AdminCardTypeFields } }`, [
+  AdminCardTypeFields,
+]);
+const UpdateCardType = graphql(`mutation UpdateCardType($definition: CardTypeInput!) { updateCardType(definition: $definition) { ...AdminCardTypeFields } }`, [
+  AdminCardTypeFields,
+]);
 const SetCardTypeHistory = graphql(
   `mutation SetCardTypeHistory($typeKey: String!, $enabled: Boolean!) { setCardTypeHistory(typeKey: $typeKey, enabled: $enabled) { ...CardTypeFields } }`,
   [CardTypeFields],

@@ -18,7 +18,11 @@ export function useColumnWidths(userId: () => string | null, folderId: () => str
     try {
       const stored: unknown = JSON.parse(localStorage.getItem(storageKey()) ?? '{}');
       if (!stored || typeof stored !== 'object' || Array.isArray(stored)) return {};
-      return Object.fromEntries(Object.entries(stored).filter((entry): entry is [string, number] => typeof entry[1] === 'number' && Number.isFinite(entry[1])).map(([key, width]) => [key, clamp(width)]));
+      return Object.fromEntries(
+        Object.entries(stored)
+          .filter((entry): entry is [string, number] => typeof entry[1] === 'number' && Number.isFinite(entry[1]))
+          .map(([key, width]) => [key, clamp(width)]),
+      );
     } catch {
       return {};
     }

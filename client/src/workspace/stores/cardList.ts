@@ -162,7 +162,17 @@ export const useCardListStore = defineStore('workspaceCardList', () => {
         }
         return;
       }
-      const row: CardRow = { id: card.id, typeKey: card.typeKey, title: card.title, values: card.values, version: card.version, createdAt: card.createdAt, updatedAt: card.updatedAt, unread: card.unread, references: card.references };
+      const row: CardRow = {
+        id: card.id,
+        typeKey: card.typeKey,
+        title: card.title,
+        values: card.values,
+        version: card.version,
+        createdAt: card.createdAt,
+        updatedAt: card.updatedAt,
+        unread: card.unread,
+        references: card.references,
+      };
       if (index >= 0) {
         next[index] = row;
         return;

@@ -176,7 +176,13 @@ export function keyString(value: unknown): string {
     case 6:
       return '[' + (value as unknown[]).map(keyString).join(',') + ']';
     case 5:
-      return '{' + Object.entries(value as Record<string, unknown>).map(([k, v]) => JSON.stringify(k) + ':' + keyString(v)).join(',') + '}';
+      return (
+        '{' +
+        Object.entries(value as Record<string, unknown>)
+          .map(([k, v]) => JSON.stringify(k) + ':' + keyString(v))
+          .join(',') +
+        '}'
+      );
     case 7: {
       const bin = value as Binary;
       return 'b' + bin.sub_type + ':' + Buffer.from(bin.buffer.subarray(0, bin.position)).toString('base64');

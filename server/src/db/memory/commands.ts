@@ -186,7 +186,11 @@ export class CommandProcessor {
     const txnNumber = int(body.txnNumber, -1);
     if (body.startTransaction === true) {
       if (session.txn && session.txn.txnNumber >= txnNumber) {
-        throw new CommandError(225, 'TransactionTooOld', `Cannot start transaction ${txnNumber} on session because a newer transaction ${session.txn.txnNumber} has already started`);
+        throw new CommandError(
+          225,
+          'TransactionTooOld',
+          `Cannot start transaction ${txnNumber} on session because a newer transaction ${session.txn.txnNumber} has already started`,
+        );
       }
       session.txn?.abort();
       session.txn = new Transaction(this.store, txnNumber);
@@ -314,7 +318,17 @@ export class CommandProcessor {
   }
 
   private buildInfo(): Doc {
-    return { version: '7.0.0', gitVersion: 'kartoteka-memory', versionArray: [7, 0, 0, 0], bits: 64, debug: false, maxBsonObjectSize: 16 * 1024 * 1024, storageEngines: ['kartoteka-memory'], modules: [], ok: 1 };
+    return {
+      version: '7.0.0',
+      gitVersion: 'kartoteka-memory',
+      versionArray: [7, 0, 0, 0],
+      bits: 64,
+      debug: false,
+      maxBsonObjectSize: 16 * 1024 * 1024,
+      storageEngines: ['kartoteka-memory'],
+      modules: [],
+      ok: 1,
+    };
   }
 
   private setParameter(body: Doc): Doc {
@@ -328,7 +342,12 @@ export class CommandProcessor {
   }
 
   private getParameter(body: Doc): Doc {
-    const known: Doc = { featureCompatibilityVersion: { version: '7.0' }, authenticationMechanisms: [], maxBSONDepth: 200, transactionLifetimeLimitSeconds: this.transactionLifetimeMs / 1000 };
+    const known: Doc = {
+      featureCompatibilityVersion: { version: '7.0' },
+      authenticationMechanisms: [],
+      maxBSONDepth: 200,
+      transactionLifetimeLimitSeconds: this.transactionLifetimeMs / 1000,
+    };
     const reply: Doc = {};
     for (const key of Object.keys(body)) if (key in known && body[key] !== undefined) reply[key] = known[key];
     if (body.getParameter === '*') Object.assign(reply, known);
@@ -358,7 +377,16 @@ export class CommandProcessor {
   private dbStats(db: string): Doc {
     const collections = this.store.collectionsOf(db);
     const objects = collections.reduce((sum, c) => sum + c.count, 0);
-    return { db, collections: collections.filter((c) => !c.isView).length, views: collections.filter((c) => c.isView).length, objects, indexes: collections.reduce((sum, c) => sum + c.indexes.length, 0), dataSize: 0, storageSize: 0, ok: 1 };
+    return {
+      db,
+      collections: collections.filter((c) => !c.isView).length,
+      views: collections.filter((c) => c.isView).length,
+      objects,
+      indexes: collections.reduce((sum, c) => sum + c.indexes.length, 0),
+      dataSize: 0,
+      storageSize: 0,
+      ok: 1,
+    };
   }
 
   private collStats(request: Request): Doc {
@@ -390,7 +418,8 @@ export class CommandProcessor {
     if (options.viewOn !== undefined) {
       if (typeof options.viewOn !== 'string' || options.viewOn === '') throw typeMismatch("'viewOn' option must be a non-empty string");
       const pipeline = options.pipeline ?? [];
-      if (!Array.isArray(pipeline) || !pipeline.every((stage) => isPlainObject(stage) && Object.keys(stage).length === 1)) throw typeMismatch("'pipeline' option must be an array of stages");
+      if (!Array.isArray(pipeline) || !pipeline.every((stage) => isPlainObject(stage) && Object.keys(stage).length === 1))
+        throw typeMismatch("'pipeline' option must be an array of stages");
       options.pipeline = pipeline;
       this.resolveView(request.db, { ns: `${request.db}.${collectionName(request)}`, options } as unknown as Collection);
     } else if (options.pipeline !== undefined) throw badValue("'pipeline' requires 'viewOn' to also be specified");
@@ -499,29 +528,31 @@ export class CommandProcessor {
     this.writable(this.store.get(request.db, name));
     const anyUpsert = updates.some((statement) => isPlainObject(statement) && statement.upsert === true);
     const collection = anyUpsert ? await this.store.create(request.db, name) : this.store.get(request.db, name);
-    const writeErrors = await this.writing(request, () => this.runStatements(request, updates as Doc[], request.body.ordered !== false, (statement, index) => {
-      const spec = asDoc(statement, 'update statement');
-      const update = spec.u;
-      if (!isPlainObject(update) && !Array.isArray(update)) throw failedUpdate();
-      const upsert = spec.upsert === true;
-      if (!collection) {
-        compileFilter(asDoc(spec.q, 'q'));
-        return;
-      }
-      const outcome = updateDocuments(this.writeContextFor(request), collection, {
-        filter: asDoc(spec.q, 'q'),
-        update,
-        multi: spec.multi === true,
-        upsert,
-        arrayFilters: spec.arrayFilters as Doc[] | undefined,
-      });
-      n += outcome.matched;
-      nModified += outcome.modified;
-      if (outcome.upsertedId !== undefined) {
-        n += 1;
-        upserted.push({ index, _id: outcome.upsertedId });
-      }
-    }));
+    const writeErrors = await this.writing(request, () =>
+      this.runStatements(request, updates as Doc[], request.body.ordered !== false, (statement, index) => {
+        const spec = asDoc(statement, 'update statement');
+        const update = spec.u;
+        if (!isPlainObject(update) && !Array.isArray(update)) throw failedUpdate();
+        const upsert = spec.upsert === true;
+        if (!collection) {
+          compileFilter(asDoc(spec.q, 'q'));
+          return;
+        }
+        const outcome = updateDocuments(this.writeContextFor(request), collection, {
+          filter: asDoc(spec.q, 'q'),
+          update,
+          multi: spec.multi === true,
+          upsert,
+          arrayFilters: spec.arrayFilters as Doc[] | undefined,
+        });
+        n += outcome.matched;
+        nModified += outcome.modified;
+        if (outcome.upsertedId !== undefined) {
+          n += 1;
+          upserted.push({ index, _id: outcome.upsertedId });
+        }
+      }),
+    );
     const reply: Doc = { n, nModified };
     if (upserted.length) reply.upserted = upserted;
     if (writeErrors.length) reply.writeErrors = writeErrors;
@@ -534,17 +565,19 @@ export class CommandProcessor {
     const collection = this.store.get(request.db, collectionName(request));
     this.writable(collection);
     let n = 0;
-    const writeErrors = await this.writing(request, () => this.runStatements(request, deletes as Doc[], request.body.ordered !== false, (statement) => {
-      const spec = asDoc(statement, 'delete statement');
-      const limit = int(spec.limit, 0);
-      if (limit !== 0 && limit !== 1) throw new CommandError(9, 'FailedToParse', `The limit field in delete objects must be 0 or 1. Got ${limit}`);
-      const filter = asDoc(spec.q, 'q');
-      if (!collection) {
-        compileFilter(filter);
-        return;
-      }
-      n += deleteDocuments(this.writeContextFor(request), collection, filter, limit).length;
-    }));
+    const writeErrors = await this.writing(request, () =>
+      this.runStatements(request, deletes as Doc[], request.body.ordered !== false, (statement) => {
+        const spec = asDoc(statement, 'delete statement');
+        const limit = int(spec.limit, 0);
+        if (limit !== 0 && limit !== 1) throw new CommandError(9, 'FailedToParse', `The limit field in delete objects must be 0 or 1. Got ${limit}`);
+        const filter = asDoc(spec.q, 'q');
+        if (!collection) {
+          compileFilter(filter);
+          return;
+        }
+        n += deleteDocuments(this.writeContextFor(request), collection, filter, limit).length;
+      }),
+    );
     return writeErrors.length ? { n, writeErrors, ok: 1 } : { n, ok: 1 };
   }
 
@@ -569,7 +602,9 @@ export class CommandProcessor {
     this.writable(this.store.get(request.db, name));
     const collection = upsert ? await this.store.create(request.db, name) : this.store.get(request.db, name);
     if (!collection) return { lastErrorObject: { n: 0, updatedExisting: false }, value: null, ok: 1 };
-    const outcome = await this.writing(request, () => updateDocuments(ctx, collection, { filter, update, multi: false, upsert, arrayFilters: body.arrayFilters as Doc[] | undefined, sort }));
+    const outcome = await this.writing(request, () =>
+      updateDocuments(ctx, collection, { filter, update, multi: false, upsert, arrayFilters: body.arrayFilters as Doc[] | undefined, sort }),
+    );
     const returnNew = body.new === true;
     if (outcome.upsertedId !== undefined) {
       return { lastErrorObject: { n: 1, updatedExisting: false, upserted: outcome.upsertedId }, value: returnNew ? project(outcome.after) : null, ok: 1 };
@@ -745,10 +780,12 @@ export class CommandProcessor {
   private aggregate(request: Request): Doc {
     const body = request.body;
     if (!Array.isArray(body.pipeline)) throw typeMismatch("'pipeline' option must be specified as an array");
-    if (!isPlainObject(body.cursor) && body.explain !== true) throw new CommandError(9, 'FailedToParse', "The 'cursor' option is required, except for aggregate with the explain argument");
+    if (!isPlainObject(body.cursor) && body.explain !== true)
+      throw new CommandError(9, 'FailedToParse', "The 'cursor' option is required, except for aggregate with the explain argument");
     const pipeline = [...(body.pipeline as Doc[])];
     for (const stage of pipeline) {
-      if (!isPlainObject(stage) || Object.keys(stage).length !== 1) throw new CommandError(40323, 'Location40323', 'A pipeline stage specification object must contain exactly one field.');
+      if (!isPlainObject(stage) || Object.keys(stage).length !== 1)
+        throw new CommandError(40323, 'Location40323', 'A pipeline stage specification object must contain exactly one field.');
       const op = Object.keys(stage)[0]!;
       if (op === '$out' || op === '$merge') throw new CommandError(115, 'CommandNotSupported', `${op} is not supported by this server`);
       if (op === '$listLocalSessions' && stage !== pipeline[0]) throw new CommandError(40602, 'Location40602', '$listLocalSessions is only valid as the first stage in a pipeline');
@@ -758,7 +795,8 @@ export class CommandProcessor {
     const ns = `${request.db}.${name ?? '$cmd.aggregate'}`;
     if (name === null) {
       const first = pipeline[0];
-      if (!first || !('$listLocalSessions' in first || '$documents' in first)) throw invalidNamespace("{aggregate: 1} is not valid for this pipeline; it needs $listLocalSessions or $documents first");
+      if (!first || !('$listLocalSessions' in first || '$documents' in first))
+        throw invalidNamespace('{aggregate: 1} is not valid for this pipeline; it needs $listLocalSessions or $documents first');
       const input = '$listLocalSessions' in first ? this.localSessions(pipeline.shift()!.$listLocalSessions) : [];
       return this.cursors.start(ns, runAggregation(pipeline, input, this.resolver(request)), batchSize, (docs) => docs);
     }
@@ -832,22 +870,35 @@ export class CommandProcessor {
         if (existing) {
           // The same text index asked for again (in either form, as restores give listIndexes' form back) is there already.
           if (existing.name === spec.name && existing.identity() === requested.identity()) continue;
-          throw new CommandError(85, 'IndexOptionsConflict', `An equivalent index already exists with a different name and options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(existing.describe())}`);
+          throw new CommandError(
+            85,
+            'IndexOptionsConflict',
+            `An equivalent index already exists with a different name and options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(existing.describe())}`,
+          );
         }
       }
       const sameName = known.find((index) => index.name === spec.name);
       const sameKey = known.find((index) => keyString(index.spec.key) === keyString(spec.key) && sameOptions(index.spec, spec));
       if (sameName && keyString(sameName.spec.key) !== keyString(spec.key)) {
-        throw new CommandError(86, 'IndexKeySpecsConflict', `An existing index has the same name as the requested index. When index names are not specified, they are auto generated and can cause conflicts. Please refer to our documentation. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(sameName.spec)}`);
+        throw new CommandError(
+          86,
+          'IndexKeySpecsConflict',
+          `An existing index has the same name as the requested index. When index names are not specified, they are auto generated and can cause conflicts. Please refer to our documentation. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(sameName.spec)}`,
+        );
       }
       if (sameName && !sameOptions(sameName.spec, spec)) {
-        throw new CommandError(85, 'IndexOptionsConflict', `An equivalent index already exists with the same name but different options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(sameName.spec)}`);
+        throw new CommandError(
+          85,
+          'IndexOptionsConflict',
+          `An equivalent index already exists with the same name but different options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(sameName.spec)}`,
+        );
       }
       if (sameName) continue;
       if (sameKey) {
         throw new CommandError(85, 'IndexOptionsConflict', `Index already exists with a different name: ${sameKey.name}`);
       }
-      if (spec.key._id !== undefined && Object.keys(spec.key).length === 1 && spec.unique === true) throw badValue("The field 'unique' is not valid for an _id index specification");
+      if (spec.key._id !== undefined && Object.keys(spec.key).length === 1 && spec.unique === true)
+        throw badValue("The field 'unique' is not valid for an _id index specification");
       wanted.push(spec);
     }
     if (wanted.length > 0) await this.store.addIndexes(collection, wanted);
@@ -931,7 +982,10 @@ function failedUpdate(): CommandError {
 const INDEX_OPTIONS = ['unique', 'sparse', 'partialFilterExpression', 'expireAfterSeconds', 'collation', 'weights'];
 
 function sameOptions(a: IndexSpec, b: IndexSpec): boolean {
-  return INDEX_OPTIONS.every((option) => keyString(a[option] ?? (option === 'unique' || option === 'sparse' ? false : null)) === keyString(b[option] ?? (option === 'unique' || option === 'sparse' ? false : null)));
+  return INDEX_OPTIONS.every(
+    (option) =>
+      keyString(a[option] ?? (option === 'unique' || option === 'sparse' ? false : null)) === keyString(b[option] ?? (option === 'unique' || option === 'sparse' ? false : null)),
+  );
 }
 
 /** `$text` scores travel through the pipeline in a hidden field that `{ $meta: "textScore" }` reads. */
@@ -962,4 +1016,3 @@ function stripTextScoreField(doc: Doc): Doc {
   const { [TEXT_SCORE_FIELD]: _score, ...rest } = doc;
   return rest;
 }
-

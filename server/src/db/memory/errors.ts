@@ -27,11 +27,12 @@ export const commandNotFound = (name: string) => new CommandError(59, 'CommandNo
 export const indexNotFound = (message: string) => new CommandError(27, 'IndexNotFound', message);
 export const cursorNotFound = (id: bigint) => new CommandError(43, 'CursorNotFound', `cursor id ${id} not found`);
 export const writeConflict = () =>
-  new CommandError(112, 'WriteConflict', 'Write conflict during plan execution and yielding is disabled. :: Please retry your operation or multi-document transaction.', {}, ['TransientTransactionError']);
+  new CommandError(112, 'WriteConflict', 'Write conflict during plan execution and yielding is disabled. :: Please retry your operation or multi-document transaction.', {}, [
+    'TransientTransactionError',
+  ]);
 export const noSuchTransaction = (txnNumber: number) =>
   new CommandError(251, 'NoSuchTransaction', `Transaction with { txnNumber: ${txnNumber} } has been aborted.`, {}, ['TransientTransactionError']);
-export const documentTooLarge = (size: number) =>
-  new CommandError(10334, 'BSONObjectTooLarge', `object to insert too large. size in bytes: ${size}, max size: 16777216`);
+export const documentTooLarge = (size: number) => new CommandError(10334, 'BSONObjectTooLarge', `object to insert too large. size in bytes: ${size}, max size: 16777216`);
 export const nestingTooDeep = () => new CommandError(15, 'Overflow', 'cannot insert document because it exceeds 100 levels of nesting');
 
 /** Wraps an error thrown by mingo (unknown operator, bad expression) as MongoDB's BadValue-like failures. */

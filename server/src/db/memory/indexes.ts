@@ -14,7 +14,9 @@ function isPlainObject(value: unknown): value is Doc {
 
 /** MongoDB's default index name: `a_1_b_-1`, `title_text`. */
 export function defaultIndexName(key: Doc): string {
-  return Object.entries(key).map(([field, dir]) => `${field}_${String(dir)}`).join('_');
+  return Object.entries(key)
+    .map(([field, dir]) => `${field}_${String(dir)}`)
+    .join('_');
 }
 
 function shellValue(value: unknown): string {
@@ -24,13 +26,18 @@ function shellValue(value: unknown): string {
   const bsonType = (value as { _bsontype?: string })._bsontype;
   if (bsonType === 'ObjectId') return `ObjectId('${(value as { toHexString(): string }).toHexString()}')`;
   if (Array.isArray(value)) return `[ ${value.map(shellValue).join(', ')} ]`;
-  if (isPlainObject(value)) return `{ ${Object.entries(value).map(([k, v]) => `${k}: ${shellValue(v)}`).join(', ')} }`;
+  if (isPlainObject(value))
+    return `{ ${Object.entries(value)
+      .map(([k, v]) => `${k}: ${shellValue(v)}`)
+      .join(', ')} }`;
   return String(value);
 }
 
 export function duplicateKeyError(ns: string, index: { name: string; spec: IndexSpec }, keyValue: Doc): CommandError {
   const keyPattern = index.spec.key;
-  const dupKey = Object.entries(keyValue).map(([k, v]) => `${k}: ${shellValue(v)}`).join(', ');
+  const dupKey = Object.entries(keyValue)
+    .map(([k, v]) => `${k}: ${shellValue(v)}`)
+    .join(', ');
   return new CommandError(11000, 'DuplicateKey', `E11000 duplicate key error collection: ${ns} index: ${index.name} dup key: { ${dupKey} }`, { keyPattern, keyValue });
 }
 
@@ -257,7 +264,9 @@ export type AnyIndex = BTreeIndex | TextIndex;
 
 /** The fields a text index covers, from the key as declared (`{ title: 'text' }`) or as listIndexes reports it (`_fts`, fields in `weights`). */
 function textFields(key: Doc): string[] {
-  return Object.entries(key).filter(([field, kind]) => kind === 'text' && field !== '_fts').map(([field]) => field);
+  return Object.entries(key)
+    .filter(([field, kind]) => kind === 'text' && field !== '_fts')
+    .map(([field]) => field);
 }
 
 /**
@@ -281,7 +290,12 @@ export function normalizeIndexSpec(raw: unknown): IndexSpec {
   if (!isPlainObject(raw) || !isPlainObject(raw.key) || Object.keys(raw.key).length === 0) throw badValue('Index key pattern must be a non-empty object');
   for (const [field, kind] of Object.entries(raw.key)) {
     const ok = kind === 'text' || kind === '2dsphere' || kind === 'hashed' || (typeof kind === 'number' && kind !== 0);
-    if (!ok) throw new CommandError(67, 'CannotCreateIndex', `Error in specification { key: ${shellValue(raw.key)} } :: caused by :: Values in the index key pattern can only be positive numbers, negative numbers, or the strings 'text', '2dsphere' or 'hashed'; found ${field}: ${shellValue(kind)}`);
+    if (!ok)
+      throw new CommandError(
+        67,
+        'CannotCreateIndex',
+        `Error in specification { key: ${shellValue(raw.key)} } :: caused by :: Values in the index key pattern can only be positive numbers, negative numbers, or the strings 'text', '2dsphere' or 'hashed'; found ${field}: ${shellValue(kind)}`,
+      );
   }
   const name = typeof raw.name === 'string' ? raw.name : defaultIndexName(raw.key);
   const { v: _v, textIndexVersion: _version, ...rest } = raw;

@@ -42,7 +42,7 @@ export function decodeRecords(data: Buffer): Doc[][] {
     const payload = data.subarray(offset + RECORD_HEADER, end);
     if (crc32(payload) !== checksum) break;
     const docs: Doc[] = [];
-    for (let position = 0; position < payload.length; ) {
+    for (let position = 0; position < payload.length;) {
       const size = payload.readInt32LE(position);
       docs.push(deserialize(payload.subarray(position, position + size), BSON_READ));
       position += size;
@@ -131,7 +131,9 @@ export function hasLegacyData(dbpath: string): boolean {
  */
 export async function convertLegacyData(store: Store, dbpath: string): Promise<string> {
   if (store.collections.size > 0) {
-    throw new Error(`${dbpath} holds both converted LMDB data (data.mdb) and old journal files (${LEGACY_FILES.join(', ')}). Nothing was changed. If the data is complete, move the old files out of ${dbpath}; to convert again, move data.mdb and lock.mdb away instead.`);
+    throw new Error(
+      `${dbpath} holds both converted LMDB data (data.mdb) and old journal files (${LEGACY_FILES.join(', ')}). Nothing was changed. If the data is complete, move the old files out of ${dbpath}; to convert again, move data.mdb and lock.mdb away instead.`,
+    );
   }
   let collections: Map<string, LegacyCollection>;
   try {
@@ -145,7 +147,10 @@ export async function convertLegacyData(store: Store, dbpath: string): Promise<s
       for (const [ns, legacy] of collections) {
         const [db, name] = splitNamespace(ns);
         const collection = store.createSync(db, name, legacy.options);
-        store.addIndexesSync(collection, [...legacy.indexes.values()].filter((spec) => spec.name !== '_id_'));
+        store.addIndexesSync(
+          collection,
+          [...legacy.indexes.values()].filter((spec) => spec.name !== '_id_'),
+        );
         for (const doc of legacy.docs.values()) {
           store.putRecord(collection, recordKey(doc), doc, undefined);
           documents++;

@@ -69,7 +69,11 @@ function plan(doc: Doc, modifier: Doc): Action[] | null {
       const field = action.path.join('.');
       if (!isNumeric(action.value)) throw new CommandError(14, 'TypeMismatch', `Cannot increment with non-numeric argument: {${field}: ${JSON.stringify(action.value)}}`);
       if (existing !== undefined && !isNumeric(existing)) {
-        throw new CommandError(14, 'TypeMismatch', `Cannot apply $inc to a value of non-numeric type. {_id: ${JSON.stringify(doc._id)}} has the field '${action.path[action.path.length - 1]}' of non-numeric type ${typeName(existing)}`);
+        throw new CommandError(
+          14,
+          'TypeMismatch',
+          `Cannot apply $inc to a value of non-numeric type. {_id: ${JSON.stringify(doc._id)}} has the field '${action.path[action.path.length - 1]}' of non-numeric type ${typeName(existing)}`,
+        );
       }
       if (typeof action.value !== 'number' || (existing !== undefined && typeof existing !== 'number')) return null;
     }

@@ -236,7 +236,8 @@ function conditionOf(value: unknown): Condition | null {
   if (!lo && !hi) return null;
   const rangeKeys = keys.filter((key) => RANGE_OPS.has(key)).length;
   const sameBracket = !lo || !hi || bracketOf(lo.value) === bracketOf(hi.value);
-  const exact = onlyKnown && keys.length === rangeKeys && rangeKeys === (lo ? 1 : 0) + (hi ? 1 : 0) && sameBracket && (!lo || exactValue(lo.value)) && (!hi || exactValue(hi.value));
+  const exact =
+    onlyKnown && keys.length === rangeKeys && rangeKeys === (lo ? 1 : 0) + (hi ? 1 : 0) && sameBracket && (!lo || exactValue(lo.value)) && (!hi || exactValue(hi.value));
   if (!sameBracket) hi = undefined;
   return { kind: 'range', lo, hi, exact };
 }
@@ -269,7 +270,9 @@ interface Keyset {
  */
 function keysetOf(branches: unknown): Keyset | undefined {
   if (!Array.isArray(branches)) return undefined;
-  const tie = branches.find((b) => isPlainObject(b) && Object.keys(b).length === 2 && isPlainObject(b._id) && Object.keys(b._id).length === 1 && ('$gt' in b._id || '$lt' in b._id));
+  const tie = branches.find(
+    (b) => isPlainObject(b) && Object.keys(b).length === 2 && isPlainObject(b._id) && Object.keys(b._id).length === 1 && ('$gt' in b._id || '$lt' in b._id),
+  );
   if (!tie) return undefined;
   const field = Object.keys(tie).find((key) => key !== '_id')!;
   const op = '$gt' in tie._id ? '$gt' : '$lt';
@@ -283,7 +286,8 @@ function keysetOf(branches: unknown): Keyset | undefined {
     const condition = branch[field];
     if (condition === null && keyset.direction === -1) continue;
     if (isPlainObject(condition) && Object.keys(condition).length === 1 && op in condition && value !== null && same(condition[op], value)) continue;
-    if (isPlainObject(condition) && value === null && keyset.direction === 1 && condition.$exists === true && condition.$ne === null && Object.keys(condition).length === 2) continue;
+    if (isPlainObject(condition) && value === null && keyset.direction === 1 && condition.$exists === true && condition.$ne === null && Object.keys(condition).length === 2)
+      continue;
     return undefined;
   }
   return keyset;
@@ -297,8 +301,9 @@ function shapeOf(filter: Doc): FilterShape {
   const visit = (clause: Doc) => {
     for (const [field, value] of Object.entries(clause)) {
       if (field === '$and' && Array.isArray(value)) {
-        for (const part of value) if (isPlainObject(part)) visit(part);
-        else simple = false;
+        for (const part of value)
+          if (isPlainObject(part)) visit(part);
+          else simple = false;
         continue;
       }
       if (field.startsWith('$')) {
@@ -356,7 +361,22 @@ function direction(value: unknown): 1 | -1 | null {
 }
 
 const MAX_POINTS = 5000;
-const BRACKETS = [TYPE.minKey, TYPE.null, TYPE.number, TYPE.string, TYPE.object, TYPE.array, TYPE.binary, TYPE.objectId, TYPE.boolean, TYPE.date, TYPE.timestamp, TYPE.regex, TYPE.code, TYPE.maxKey];
+const BRACKETS = [
+  TYPE.minKey,
+  TYPE.null,
+  TYPE.number,
+  TYPE.string,
+  TYPE.object,
+  TYPE.array,
+  TYPE.binary,
+  TYPE.objectId,
+  TYPE.boolean,
+  TYPE.date,
+  TYPE.timestamp,
+  TYPE.regex,
+  TYPE.code,
+  TYPE.maxKey,
+];
 
 /**
  * Bytes that every key of a range component starts at or after / stays below, in key order: for a
@@ -426,7 +446,9 @@ function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 |
   if (!shape.simple) exact = false;
   // Sort: read from index order when the sort fields follow the single-valued equalities (ranges in
   // key order), or follow all equalities with no range between (ranges merged).
-  const bySort = sortKeys.filter(([field]) => !(conditions.get(field)?.kind === 'values' && (conditions.get(field) as { values: unknown[] }).values.length === 1 && used.has(field)));
+  const bySort = sortKeys.filter(
+    ([field]) => !(conditions.get(field)?.kind === 'values' && (conditions.get(field) as { values: unknown[] }).values.length === 1 && used.has(field)),
+  );
   const relationAt = (start: number): 1 | -1 | null => {
     if (bySort.length === 0 || start + bySort.length > index.fields.length) return null;
     let relation: 1 | -1 | null = null;
@@ -477,7 +499,19 @@ function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 |
   }
   // A keyset page ("after (v, id)" in the sort order) starts the scan right after that key.
   const after = shape.keyset;
-  if (after && ranges.length === 1 && !range && !index.multikey && bySort.length === 2 && relation !== null && index.fields[equalities] === after.field && index.fields[equalities + 1] === '_id' && bySort[0]![0] === after.field && bySort[1]![0] === '_id' && bySort[0]![1] === after.direction) {
+  if (
+    after &&
+    ranges.length === 1 &&
+    !range &&
+    !index.multikey &&
+    bySort.length === 2 &&
+    relation !== null &&
+    index.fields[equalities] === after.field &&
+    index.fields[equalities + 1] === '_id' &&
+    bySort[0]![0] === after.field &&
+    bySort[1]![0] === '_id' &&
+    bySort[0]![1] === after.direction
+  ) {
     w.reset();
     w.bytes(ranges[0]!.start);
     encodeTuple(w, [after.value, after.id], index.directions.slice(equalities, equalities + 2));
@@ -491,9 +525,19 @@ function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 |
   // A unique index equal on all its fields reads one key per value at most: such point lookups (a
   // batch of INNs by `$in`) rank above an equality on a field many records share.
   const lookups = ranges.length > 0 && ranges.every((r) => r.point);
-  const score = equalities * 10 + (range ? 5 : 0) + (sortKeys.length > 0 && sortCovered ? 8 : 0) + (exact ? 2 : 0) + (index.unique ? (lookups ? 3 : 1) : 0) - (points.length > 1 ? 1 : 0);
+  const score =
+    equalities * 10 + (range ? 5 : 0) + (sortKeys.length > 0 && sortCovered ? 8 : 0) + (exact ? 2 : 0) + (index.unique ? (lookups ? 3 : 1) : 0) - (points.length > 1 ? 1 : 0);
   return {
-    plan: { index, ranges, reverse, merge: merge ? ranges.map((r) => r.start.length) : null, sorted: sortKeys.length === 0 || sortCovered, exact, dedupe: index.multikey, stage: 'IXSCAN' },
+    plan: {
+      index,
+      ranges,
+      reverse,
+      merge: merge ? ranges.map((r) => r.start.length) : null,
+      sorted: sortKeys.length === 0 || sortCovered,
+      exact,
+      dedupe: index.multikey,
+      stage: 'IXSCAN',
+    },
     score,
     used,
   };
@@ -605,7 +649,17 @@ export function planQuery(collection: Collection, filter: Doc, sort: SortSpec | 
     ids.sort(Buffer.compare);
     const byId = sortKeys.length === 1 && sortKeys[0]![0] === '_id';
     const exact = shape.simple && shape.conditions.size === 1 && idCondition.exact;
-    return { index: 'primary', ranges: [], ids, reverse: byId && sortKeys[0]![1] === -1, merge: null, sorted: sortKeys.length === 0 || byId || ids.length <= 1, exact, dedupe: false, stage: 'IDHACK' };
+    return {
+      index: 'primary',
+      ranges: [],
+      ids,
+      reverse: byId && sortKeys[0]![1] === -1,
+      merge: null,
+      sorted: sortKeys.length === 0 || byId || ids.length <= 1,
+      exact,
+      dedupe: false,
+      stage: 'IDHACK',
+    };
   }
   // Equality on every field of a unique index (an upsert's filter, a read receipt): at most one
   // record, one point lookup; no other index needs planning.
@@ -626,7 +680,16 @@ export function planQuery(collection: Collection, filter: Doc, sort: SortSpec | 
   if (idRange && (!best || best.score < 5 + (byId ? 8 : 0))) {
     const component = rangeComponent(idRange, false);
     const exact = shape.simple && shape.conditions.size === 1 && idRange.exact;
-    return { index: 'primary', ranges: [{ start: Buffer.concat([collection.prefix, component.lo]), end: Buffer.concat([collection.prefix, component.hi]) }], reverse: byId && sortKeys[0]![1] === -1, merge: null, sorted: sortKeys.length === 0 || byId, exact, dedupe: false, stage: 'IXSCAN' };
+    return {
+      index: 'primary',
+      ranges: [{ start: Buffer.concat([collection.prefix, component.lo]), end: Buffer.concat([collection.prefix, component.hi]) }],
+      reverse: byId && sortKeys[0]![1] === -1,
+      merge: null,
+      sorted: sortKeys.length === 0 || byId,
+      exact,
+      dedupe: false,
+      stage: 'IXSCAN',
+    };
   }
   if (best) return best.plan;
   const whole = { start: collection.prefix, end: prefixEnd(collection.prefix) };
@@ -986,8 +1049,18 @@ export function explainFind(collection: Collection | undefined, view: ReadView, 
   if (plan.stage === 'EOF') return { stage: 'EOF' };
   if (plan.stage === 'IDHACK') scan = { stage: 'IDHACK', indexName, keyPattern, points: plan.ids!.length };
   else if (plan.stage === 'COLLSCAN') scan = { stage: 'COLLSCAN', direction: 'forward' };
-  else scan = { stage: 'IXSCAN', indexName, keyPattern, direction: plan.reverse ? 'backward' : 'forward', isMultiKey: plan.dedupe, keyRanges: plan.ranges.length, ...(plan.merge ? { merged: true } : {}) };
-  const fetched: Doc = plan.stage === 'COLLSCAN' ? scan : { stage: 'FETCH', ...(plan.exact ? {} : { filter: rest }), inputStage: plan.merge ? { stage: 'SORT_MERGE', inputStage: scan } : scan };
+  else
+    scan = {
+      stage: 'IXSCAN',
+      indexName,
+      keyPattern,
+      direction: plan.reverse ? 'backward' : 'forward',
+      isMultiKey: plan.dedupe,
+      keyRanges: plan.ranges.length,
+      ...(plan.merge ? { merged: true } : {}),
+    };
+  const fetched: Doc =
+    plan.stage === 'COLLSCAN' ? scan : { stage: 'FETCH', ...(plan.exact ? {} : { filter: rest }), inputStage: plan.merge ? { stage: 'SORT_MERGE', inputStage: scan } : scan };
   return plan.sorted || !sort ? fetched : { stage: 'SORT', sortPattern: sort, inputStage: fetched };
 }
 

@@ -121,7 +121,10 @@ export class Storage {
 
   /** The value under `key` (a view valid until the next read), in `snapshot` or the current transaction. */
   bytes(db: Database<Buffer, Buffer>, key: Buffer, snapshot?: ReadTxn): Buffer | undefined {
-    const fast = (db as unknown as { getBinaryFast(key: Buffer, options?: { transaction?: ReadTxn }): Buffer | undefined }).getBinaryFast(key, snapshot && { transaction: snapshot });
+    const fast = (db as unknown as { getBinaryFast(key: Buffer, options?: { transaction?: ReadTxn }): Buffer | undefined }).getBinaryFast(
+      key,
+      snapshot && { transaction: snapshot },
+    );
     return fast && fast.subarray(0, fast.length);
   }
 

@@ -225,15 +225,15 @@ export class Transaction {
     const store = this.store;
     try {
       await store.write(() => {
-      for (const [collection, own] of this.writes) {
-        if (store.collections.get(collection.ns) !== collection) continue;
-        const mine = (id: string) => own.records.has(id);
-        for (const { idKey, doc } of own.records.values()) {
-          const old = store.getDoc(collection, idKey);
-          if (doc) store.putRecord(collection, idKey, doc, old, mine);
-          else if (old) store.deleteRecord(collection, idKey, old);
+        for (const [collection, own] of this.writes) {
+          if (store.collections.get(collection.ns) !== collection) continue;
+          const mine = (id: string) => own.records.has(id);
+          for (const { idKey, doc } of own.records.values()) {
+            const old = store.getDoc(collection, idKey);
+            if (doc) store.putRecord(collection, idKey, doc, old, mine);
+            else if (old) store.deleteRecord(collection, idKey, old);
+          }
         }
-      }
       });
     } catch (error) {
       this.finish('aborted');
@@ -397,7 +397,8 @@ export class Store {
   createSync(db: string, name: string, options: Doc = {}): Collection {
     const existing = this.get(db, name);
     if (existing) return existing;
-    if (!/^[^$\0]+$/.test(name) || name.length > 255 || !db || /[/\\. "$\0]/.test(db)) throw new CommandError(73, 'InvalidNamespace', `Invalid namespace specified '${db}.${name}'`);
+    if (!/^[^$\0]+$/.test(name) || name.length > 255 || !db || /[/\\. "$\0]/.test(db))
+      throw new CommandError(73, 'InvalidNamespace', `Invalid namespace specified '${db}.${name}'`);
     const collection = new Collection(db, name, this.storage.nextId(), new UUID(), options, [], 0);
     this.collections.set(collection.ns, collection);
     this.storage.saveCatalogEntry(collection.entry());
@@ -415,7 +416,10 @@ export class Store {
     if (this.collections.get(collection.ns) !== collection) return [];
     this.storage.removeCatalogEntry(collection.ns);
     this.collections.delete(collection.ns);
-    return [{ db: this.storage.docs, prefix: collection.prefix }, ...[...collection.indexes, ...collection.building].map((index) => ({ db: this.storage.index, prefix: index.prefix }))];
+    return [
+      { db: this.storage.docs, prefix: collection.prefix },
+      ...[...collection.indexes, ...collection.building].map((index) => ({ db: this.storage.index, prefix: index.prefix })),
+    ];
   }
 
   async rename(collection: Collection, toDb: string, toName: string, dropTarget: boolean): Promise<void> {
@@ -453,7 +457,8 @@ export class Store {
         while (after !== undefined) {
           const from: Buffer | null = after;
           after = await this.write(() => {
-            if (this.collections.get(collection.ns) !== collection) throw new CommandError(276, 'IndexBuildAborted', `Index build on ${collection.ns} aborted: the collection was dropped`);
+            if (this.collections.get(collection.ns) !== collection)
+              throw new CommandError(276, 'IndexBuildAborted', `Index build on ${collection.ns} aborted: the collection was dropped`);
             return this.indexRecords(collection, built, from, BUILD_BATCH);
           });
         }
@@ -614,7 +619,8 @@ export class Store {
       const nextSet = before.length ? new Set(next.keys.map((k) => k.key.toString('latin1'))) : null;
       const add = before.length ? next.keys.filter((k) => !beforeSet.has(k.key.toString('latin1'))) : next.keys;
       if (btree.unique) {
-        for (const ikey of add) if (this.indexClash(collection, btree, ikey, idKey, { store: this }, ignore)) throw duplicateKeyError(collection.ns, btree, btree.keyValue(ikey.tuple));
+        for (const ikey of add)
+          if (this.indexClash(collection, btree, ikey, idKey, { store: this }, ignore)) throw duplicateKeyError(collection.ns, btree, btree.keyValue(ikey.tuple));
       }
       if (next.arrays && !btree.multikey) {
         btree.multikey = true;

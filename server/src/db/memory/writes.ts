@@ -24,7 +24,23 @@ function viewOf(ctx: WriteContext): ReadView {
   return ctx.txn ? ctx.txn.view : { store: ctx.store };
 }
 
-const UPDATE_OPERATORS = new Set(['$set', '$unset', '$inc', '$mul', '$rename', '$min', '$max', '$currentDate', '$push', '$addToSet', '$pop', '$pull', '$pullAll', '$bit', '$setOnInsert']);
+const UPDATE_OPERATORS = new Set([
+  '$set',
+  '$unset',
+  '$inc',
+  '$mul',
+  '$rename',
+  '$min',
+  '$max',
+  '$currentDate',
+  '$push',
+  '$addToSet',
+  '$pop',
+  '$pull',
+  '$pullAll',
+  '$bit',
+  '$setOnInsert',
+]);
 
 function depthOf(value: unknown, depth: number): number {
   if (depth > MAX_DEPTH) return depth;
@@ -65,11 +81,15 @@ export function insertDocument(ctx: WriteContext, collection: Collection, input:
   const doc = withId(input);
   const bytes = doc === input ? receivedBytes(input) : undefined;
   checkStorable(doc, false, bytes?.length);
-  if (Array.isArray(doc._id) || doc._id instanceof RegExp || (doc._id as { _bsontype?: string } | null)?._bsontype === 'BSONRegExp') throw new CommandError(2, 'BadValue', `can't use an array for _id`);
+  if (Array.isArray(doc._id) || doc._id instanceof RegExp || (doc._id as { _bsontype?: string } | null)?._bsontype === 'BSONRegExp')
+    throw new CommandError(2, 'BadValue', `can't use an array for _id`);
   if (doc._id === undefined) throw new CommandError(2, 'BadValue', "can't use undefined for _id");
   const idKey = recordKey(doc);
   if (current(ctx, collection, idKey)) {
-    throw new CommandError(11000, 'DuplicateKey', `E11000 duplicate key error collection: ${collection.ns} index: _id_ dup key: { _id: ${describeId(doc._id)} }`, { keyPattern: { _id: 1 }, keyValue: { _id: doc._id } });
+    throw new CommandError(11000, 'DuplicateKey', `E11000 duplicate key error collection: ${collection.ns} index: _id_ dup key: { _id: ${describeId(doc._id)} }`, {
+      keyPattern: { _id: 1 },
+      keyValue: { _id: doc._id },
+    });
   }
   writeRecord(ctx, collection, idKey, doc, undefined, bytes);
   return doc;
@@ -91,7 +111,10 @@ function isOperatorUpdate(update: Doc): boolean {
   }
   for (const op of operators) {
     if (!UPDATE_OPERATORS.has(op)) throw failedToParse(`Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`);
-    if (!isPlainObject(update[op])) throw failedToParse(`Modifiers operate on fields but we found type ${Array.isArray(update[op]) ? 'array' : typeof update[op]} instead. For example: {$mod: {<field>: ...}} not {$set: ...}`);
+    if (!isPlainObject(update[op]))
+      throw failedToParse(
+        `Modifiers operate on fields but we found type ${Array.isArray(update[op]) ? 'array' : typeof update[op]} instead. For example: {$mod: {<field>: ...}} not {$set: ...}`,
+      );
   }
   return operators.length > 0;
 }
@@ -116,7 +139,8 @@ export function applyUpdate(doc: Doc, update: UpdateSpec, filter: Doc, arrayFilt
       if (inserting) refusePositional(modifier);
       // mingo applies an update only to a document matching its condition: an upsert's new
       // document need not match the filter it came from (a `$or` of several branches, say).
-      if (Object.keys(modifier).length > 0 && (arrayFilters?.length || !applySimpleModifier(next, modifier))) applyModifier(next, modifier, arrayFilters, inserting ? undefined : filter);
+      if (Object.keys(modifier).length > 0 && (arrayFilters?.length || !applySimpleModifier(next, modifier)))
+        applyModifier(next, modifier, arrayFilters, inserting ? undefined : filter);
     }
   } catch (error) {
     throw asCommandError(error);
@@ -149,7 +173,8 @@ function runPipelineUpdate(doc: Doc, pipeline: Doc[]): Doc {
 function refusePositional(modifier: Doc): void {
   for (const fields of Object.values(modifier)) {
     if (!isPlainObject(fields)) continue;
-    if (Object.keys(fields).some((field) => field.split('.').includes('$'))) throw new CommandError(2, 'BadValue', 'The positional operator did not find the match needed from the query.');
+    if (Object.keys(fields).some((field) => field.split('.').includes('$')))
+      throw new CommandError(2, 'BadValue', 'The positional operator did not find the match needed from the query.');
   }
 }
 

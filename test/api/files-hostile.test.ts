@@ -7,7 +7,7 @@ import { removeExpiredFiles } from '../../server/src/files/service';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
-import { downloadFile, pdfWithText, uploadFile } from '../support/files';
+import { downloadFile, memoType, pdfWithText, uploadFile } from '../support/files';
 import { signedIn, startTestServer } from '../support/server';
 import { withPart } from '../support/zip';
 
@@ -43,19 +43,6 @@ async function docxBomb(bytes: number): Promise<Buffer> {
   return withPart(docx, 'word/document.xml', body);
 }
 
-/** An administrator's type with one file field of any type. */
-const noteType = {
-  key: 'note',
-  names: { ru: 'Заметка', en: 'Note' },
-  titleTemplate: '{title}',
-  historyEnabled: false,
-  origin: 'admin',
-  fields: [
-    { key: 'title', kind: 'string', label: { ru: 'Тема', en: 'Subject' }, required: true, listed: true },
-    { key: 'attachment', kind: 'file', label: { ru: 'Вложение', en: 'Attachment' }, max: 1 },
-  ],
-};
-
 describe('files on cards under attack (API)', function () {
   this.timeout(180_000);
   let server: RunningServer;
@@ -65,7 +52,7 @@ describe('files on cards under attack (API)', function () {
   let folderId: string;
 
   const uploaded = async (client: ApiClient, file: { name: string; content: Buffer }) => {
-    const answer = await uploadFile(client, server.url, { folderId, typeKey: 'note', field: 'attachment' }, file);
+    const answer = await uploadFile(client, server.url, { folderId, typeKey: 'memo', field: 'attachment' }, file);
     expect(answer.status, JSON.stringify(answer.body)).to.equal(201);
     return answer.body.file!;
   };
@@ -78,8 +65,8 @@ describe('files on cards under attack (API)', function () {
       { login: 'editor', fullName: 'Татьяна Гончаренко', level: 'edit' },
       { login: 'keeper', fullName: 'Архивариус', level: 'edit' },
     ]);
-    await admin.data('mutation($d: CardTypeInput!) { createCardType(definition: $d) { key } }', { d: noteType });
-    folderId = await createFolder(admin, { libraryId: scenario.libraryId, name: 'Заметки', allowedCardTypes: ['note'] });
+    await admin.data('mutation($d: CardTypeInput!) { createCardType(definition: $d) { key } }', { d: memoType });
+    folderId = await createFolder(admin, { libraryId: scenario.libraryId, name: 'Заметки', allowedCardTypes: ['memo'] });
     await setFolderAccess(admin, folderId, [
       { principalId: scenario.userIds.editor, level: 'edit' },
       { principalId: scenario.userIds.keeper, level: 'edit' },
@@ -96,7 +83,7 @@ describe('files on cards under attack (API)', function () {
     for (let attempt = 0; attempt < 6; attempt += 1) {
       const file = await uploaded(editor, { name: `race-${attempt}.pdf`, content: pdf });
       const answers = await Promise.all(
-        ['A', 'B'].map((side) => editor.request<{ createCard: { id: string } }>(CREATE, { f: folderId, t: 'note', v: { title: `${side}${attempt}`, attachment: file.id } })),
+        ['A', 'B'].map((side) => editor.request<{ createCard: { id: string } }>(CREATE, { f: folderId, t: 'memo', v: { title: `${side}${attempt}`, attachment: file.id } })),
       );
       const saved = answers.filter((answer) => answer.data?.createCard);
       const refused = answers.filter((answer) => answer.errors);
@@ -124,11 +111,11 @@ describe('files on cards under attack (API)', function () {
     const mixed = await uploaded(editor, { name: 'a\u0085b\u2066c\u2069\u200fd.pdf', content: pdf });
     expect(mixed.name).to.equal('abcd.pdf');
     // A C0 control in a part's header makes the form malformed: refused at the file, not a server error.
-    const malformed = await uploadFile(editor, server.url, { folderId, typeKey: 'note', field: 'attachment' }, { name: 'bell\u0007.pdf', content: pdf });
+    const malformed = await uploadFile(editor, server.url, { folderId, typeKey: 'memo', field: 'attachment' }, { name: 'bell\u0007.pdf', content: pdf });
     expect(malformed.status).to.equal(400);
     expect(malformed.body.errors?.[0].extensions).to.deep.equal({ code: 'BAD_USER_INPUT', fields: { file: 'Форма загрузки повреждена: выберите файл снова' } });
     expect((await fetch(`${server.url}/healthz`)).status).to.equal(200);
-    await editor.data(CREATE, { f: folderId, t: 'note', v: { title: 'Имена', attachment: file.id } });
+    await editor.data(CREATE, { f: folderId, t: 'memo', v: { title: 'Имена', attachment: file.id } });
     // A name stored before names were cleaned is cleaned on the way out.
     await mongoose.connection.db!.collection('files').updateOne({ _id: new mongoose.Types.ObjectId(file.id) }, { $set: { name: 'old\u202Egpj.exe\r\n' } });
     const served = await downloadFile(admin, server.url, file.url);
@@ -173,7 +160,7 @@ describe('files on cards under attack (API)', function () {
     const files = () => mongoose.connection.db!.collection('fs.files').countDocuments();
     const first = await uploaded(keeper, { name: 'первый.bin', content: randomBytes(700 * 1024) });
     const before = await files();
-    const refused = await uploadFile(keeper, server.url, { folderId, typeKey: 'note', field: 'attachment' }, { name: 'второй.bin', content: randomBytes(700 * 1024) });
+    const refused = await uploadFile(keeper, server.url, { folderId, typeKey: 'memo', field: 'attachment' }, { name: 'второй.bin', content: randomBytes(700 * 1024) });
     expect(refused.status).to.equal(400);
     expect(refused.body.errors?.[0].extensions).to.deep.equal({
       code: 'BAD_USER_INPUT',
@@ -187,7 +174,7 @@ describe('files on cards under attack (API)', function () {
     expect((await downloadFile(keeper, server.url, first.url)).status).to.equal(404);
     // Two uploads at once cannot pass the quota together.
     const both = await Promise.all(
-      ['a', 'b'].map((side) => uploadFile(keeper, server.url, { folderId, typeKey: 'note', field: 'attachment' }, { name: `${side}.bin`, content: randomBytes(600 * 1024) })),
+      ['a', 'b'].map((side) => uploadFile(keeper, server.url, { folderId, typeKey: 'memo', field: 'attachment' }, { name: `${side}.bin`, content: randomBytes(600 * 1024) })),
     );
     expect(both.map((answer) => answer.status).sort()).to.deep.equal([201, 400]);
   });

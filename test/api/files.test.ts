@@ -12,7 +12,7 @@ import { removeExpiredFiles } from '../../server/src/files/service';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { addToSystemGroup, createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
-import { downloadFile, pdfWithText, PNG_1PX, uploadFile } from '../support/files';
+import { downloadFile, memoType, pdfWithText, PNG_1PX, uploadFile } from '../support/files';
 import { signedIn, startTestServer } from '../support/server';
 import { waitFor } from '../support/wait';
 
@@ -41,19 +41,6 @@ interface Saved {
 }
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
-
-/** An administrator's type with a file field of any type, at most 1 MB. */
-const memoType = {
-  key: 'memo',
-  names: { ru: 'Служебная записка', en: 'Memo' },
-  titleTemplate: '{title}',
-  historyEnabled: false,
-  origin: 'admin',
-  fields: [
-    { key: 'title', kind: 'string', label: { ru: 'Тема', en: 'Subject' }, required: true, listed: true },
-    { key: 'attachment', kind: 'file', label: { ru: 'Вложение', en: 'Attachment' }, max: 1 },
-  ],
-};
 
 describe('files on cards: upload, attach, download (API)', function () {
   this.timeout(120_000);

@@ -51,3 +51,16 @@ export async function downloadFile(
   const response = await fetch(`${baseUrl}${url}`, { headers: { cookie: client.cookieHeader(), ...headers } });
   return { status: response.status, headers: response.headers, bytes: Buffer.from(await response.arrayBuffer()) };
 }
+
+/** An administrator's type with a file field of any type, at most 1 MB. */
+export const memoType = {
+  key: 'memo',
+  names: { ru: 'Служебная записка', en: 'Memo' },
+  titleTemplate: '{title}',
+  historyEnabled: false,
+  origin: 'admin',
+  fields: [
+    { key: 'title', kind: 'string', label: { ru: 'Тема', en: 'Subject' }, required: true, listed: true },
+    { key: 'attachment', kind: 'file', label: { ru: 'Вложение', en: 'Attachment' }, max: 1 },
+  ],
+};

@@ -296,35 +296,18 @@ try {
     let counted = 0;
     const count = await measure(50, async () => (counted = await cards.countDocuments({ folderId: world.bigFolder, inTrash: false })));
     console.log(`countDocuments of ${counted.toLocaleString('en-US')} index entries (big folder):    ${count.text}`);
-    const bulk = await measure(20, () =>
-      unread.bulkWrite(
-        ids.slice(0, 500).map((cardId) => ({
-          updateOne: {
-            filter: { userId: new ObjectId(), cardId },
-            update: { $set: { folderId: world.bigFolder }, $setOnInsert: { newToUser: true, changedFields: [], since: new Date() } },
-            upsert: true,
-          },
-        })),
-        { ordered: false },
-      ),
-    );
+    // 500 upserts of new marks, as the unread fan-out writes them.
+    const newMarks = () =>
+      ids.slice(0, 500).map((cardId) => ({
+        updateOne: {
+          filter: { userId: new ObjectId(), cardId },
+          update: { $set: { folderId: world.bigFolder }, $setOnInsert: { newToUser: true, changedFields: [], since: new Date() } },
+          upsert: true,
+        },
+      }));
+    const bulk = await measure(20, () => unread.bulkWrite(newMarks(), { ordered: false }));
     console.log(`bulkWrite of 500 upserts (new marks):                    ${bulk.text}`);
-    const bulkTxn = await measure(20, () =>
-      client.withSession((session) =>
-        session.withTransaction(() =>
-          unread.bulkWrite(
-            ids.slice(0, 500).map((cardId) => ({
-              updateOne: {
-                filter: { userId: new ObjectId(), cardId },
-                update: { $set: { folderId: world.bigFolder }, $setOnInsert: { newToUser: true, changedFields: [], since: new Date() } },
-                upsert: true,
-              },
-            })),
-            { ordered: false, session },
-          ),
-        ),
-      ),
-    );
+    const bulkTxn = await measure(20, () => client.withSession((session) => session.withTransaction(() => unread.bulkWrite(newMarks(), { ordered: false, session }))));
     console.log(`same inside a transaction (the unread fan-out):          ${bulkTxn.text}`);
     const memory = memoryOf(database.child.pid!);
     const status = await client.db('admin').command({ serverStatus: 1 });

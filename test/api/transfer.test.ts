@@ -143,6 +143,23 @@ describe('import and export (API)', function () {
     expect(planned.refusedRows[0].row).to.equal(4);
     expect(planned.refusedRows[0].problems[0].column).to.equal('E-mail');
     expect(planned.refusedRows[0].problems[0].message).to.match(/e-mail/i);
+    // The same result, typed by the schema (what the client reads).
+    const typed = await tanya.data<{
+      job: {
+        importResult: {
+          dryRun: boolean;
+          created: number;
+          preview: { row: number; outcome: string; values: { field: string; text: string }[] }[];
+          refusedRows: { row: number; problems: { column: string | null }[] }[];
+        };
+      };
+    }>(
+      `query($id: ID!) { job(id: $id) { importResult { dryRun created preview { row outcome values { field text } } refusedRows { row problems { column } } } importUndoResult { kept } } }`,
+      { id: dry.job.id },
+    );
+    expect(typed.job).to.deep.include({ importUndoResult: null });
+    expect(typed.job.importResult).to.deep.include({ dryRun: true, created: 2, refusedRows: [{ row: 4, problems: [{ column: 'E-mail' }] }] });
+    expect(typed.job.importResult.preview[0].values).to.deep.include({ field: 'name', text: 'ООО «Кассиопея»' });
     expect(await folderCards(tanya, folderId)).to.deep.equal([]);
 
     const run = await importFile(server, tanya, file, { folderId, typeKey: 'counterparty' }, withTag);
@@ -236,6 +253,10 @@ describe('import and export (API)', function () {
     const undone = await finishedJob(tanya, undo.id);
     expect(undone.state, undone.error ?? '').to.equal('succeeded');
     expect(undone.result).to.deep.equal({ trashed: 1, restored: 2, kept: 0 });
+    const typedUndo = await tanya.data<{ job: unknown }>('query($id: ID!) { job(id: $id) { importResult { created } importUndoResult { trashed restored kept } } }', {
+      id: undo.id,
+    });
+    expect(typedUndo.job).to.deep.equal({ importResult: null, importUndoResult: { trashed: 1, restored: 2, kept: 0 } });
     const cards = await folderCards(tanya, undoFolder);
     expect(cards.map((card) => card.values.inn).sort()).to.deep.equal(['7710140679', '7725038124']);
     const sber = cards.find((card) => card.values.inn === '7725038124')!;

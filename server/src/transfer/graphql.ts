@@ -2,8 +2,13 @@ import type { FieldDefinition } from '../../../card-types';
 import { requireActor } from '../graphql/guards';
 import type { GraphQLModule } from '../graphql/module';
 import type { MappingGuess } from './mapping';
-import { requestUndo } from './undo';
+import type { JobView } from '../jobs/view';
+import { importJob, type ImportResult, type PreviewRow } from './import';
+import { requestUndo, undoImportJob, type UndoResult } from './undo';
 import { inspectUpload, startImport, type ImportColumn, type ImportSettings, type MappingInput } from './service';
+
+/** A job as the API resolves it (stored, or as the event bus carries it): both have these. */
+type FinishedJob = Pick<JobView, 'type' | 'result'>;
 
 export const transferModule: GraphQLModule = {
   typeDefs: /* GraphQL */ `
@@ -73,6 +78,51 @@ export const transferModule: GraphQLModule = {
       matchField: String
       onMatch: ImportMatchPolicy!
     }
+    enum ImportOutcome { created, updated, skipped, refused }
+    "A field's value in a previewed row, as a person will read it on the card."
+    type ImportPreviewValue { field: String!, text: String! }
+    type ImportPreviewRow {
+      "The row's number in the file."
+      row: Int!
+      outcome: ImportOutcome!
+      values: [ImportPreviewValue!]!
+    }
+    type ImportProblem {
+      "The column's name, or null when the row as a whole is refused."
+      column: String
+      message: String!
+    }
+    type ImportRefusedRow { row: Int!, problems: [ImportProblem!]! }
+    "What an import (or its dry run) did: the counts, the first rows as stored, the first refused rows with their reasons."
+    type ImportResult {
+      dryRun: Boolean!
+      "Data rows in the file (empty rows not counted)."
+      total: Int!
+      created: Int!
+      updated: Int!
+      skipped: Int!
+      refused: Int!
+      "Cancelled part way: the counts are what was done."
+      cancelled: Boolean!
+      preview: [ImportPreviewRow!]!
+      "The first refused rows (all of them are in the error report)."
+      refusedRows: [ImportRefusedRow!]!
+    }
+    "What undoing an import did."
+    type ImportUndoResult {
+      "Cards the import created, now in the trash."
+      trashed: Int!
+      "Cards whose overwritten fields got their earlier values back."
+      restored: Int!
+      "Cards left as they are: changed since by someone, already in the trash, gone, or out of the user's rights."
+      kept: Int!
+    }
+    extend type Job {
+      "An import's result, once it finished (null for other jobs)."
+      importResult: ImportResult
+      "An import undo's result, once it finished (null for other jobs)."
+      importUndoResult: ImportUndoResult
+    }
     extend type Query {
       "Looks at an uploaded file for an import into a folder as a card type (where the viewer may create cards)."
       importInspection(input: ImportSettingsInput!): ImportInspection!
@@ -91,6 +141,13 @@ export const transferModule: GraphQLModule = {
     ImportField: {
       required: (field: FieldDefinition) => field.required === true,
       unique: (field: FieldDefinition) => field.unique === true,
+    },
+    Job: {
+      importResult: (job: FinishedJob) => (job.type === importJob.type ? (job.result as ImportResult | null) : null),
+      importUndoResult: (job: FinishedJob) => (job.type === undoImportJob.type ? (job.result as UndoResult | null) : null),
+    },
+    ImportPreviewRow: {
+      values: (row: PreviewRow) => Object.entries(row.values).map(([field, text]) => ({ field, text })),
     },
     ImportColumn: {
       samples: (column: ImportColumn) => column.samples,

@@ -253,6 +253,11 @@ describe('hostile and damaged archives, concurrent restores', function () {
       expect(await upload.json()).to.deep.include({ code: 'MAINTENANCE' });
       expect(await admin.data('mutation { signOut }')).to.deep.equal({ signOut: true });
       expect(await admin.data('{ viewer { user { id } } }')).to.deep.equal({ viewer: null });
+      // The flag of the running restore is not lifted by --end-maintenance (changes let in now would be lost).
+      const endRefused = await runBackupCli(['restore', '--end-maintenance'], { MONGODB_URI: uri });
+      expect(endRefused.code, endRefused.stderr).to.equal(1);
+      expect(endRefused.stderr).to.contain(`Maintenance flag kept: a restore into "${dbName}" is running`);
+      expect(await maintenanceOf(db)).to.include({ detail: 'other-archive.tar.gz' });
     } finally {
       await running!.fail();
     }

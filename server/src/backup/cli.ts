@@ -2,7 +2,7 @@
  * `npm run backup -- --out DIR` and `npm run restore -- FILE [--force]`, against the configured
  * database (MONGODB_URI, else the embedded one under DATA_DIR, which the server must not be using
  * at the same time). `npm run restore -- --end-maintenance` lifts the read-only flag a failed
- * restore leaves behind.
+ * restore leaves behind (one still running keeps it, unless `--force`).
  *
  * Exit codes: 0 done; 1 refused or failed before anything was changed; 2 done, but the backup
  * did not read back / a history chain does not verify; 3 the restore failed after it began
@@ -20,7 +20,7 @@ import { endMaintenance } from './maintenance';
 import { restoreArchive, RestoreFailed, RestoreRefused, type RestoreReport } from './restore';
 import { runBackup, SYSTEM_ACTOR } from './service';
 
-const USAGE = 'usage: npm run backup -- --out DIR\n       npm run restore -- FILE [--force]\n       npm run restore -- --end-maintenance';
+const USAGE = 'usage: npm run backup -- --out DIR\n       npm run restore -- FILE [--force]\n       npm run restore -- --end-maintenance [--force]';
 
 const number = (n: number) => n.toLocaleString('en-US');
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -96,8 +96,17 @@ async function main(): Promise<number> {
     mongoose.set('autoCreate', false);
     if (values['end-maintenance']) {
       const database = await openDatabase(config, logger);
-      await endMaintenance(database.connection.db!).finally(() => database.close());
-      console.log('Maintenance flag removed: servers on this database accept changes again.');
+      const ended = await endMaintenance(database.connection.db!, { force: values.force }).finally(() => database.close());
+      if (ended === 'running') {
+        console.error(
+          `Maintenance flag kept: a restore into "${database.connection.name}" is running and would lose the changes let in now. ` +
+            'Wait for it to finish; if its process is gone, the flag can be lifted 30 s after its last sign of life, or now with --force.',
+        );
+        return 1;
+      }
+      console.log(
+        ended === 'lifted' ? 'Maintenance flag removed: servers on this database accept changes again.' : 'No maintenance flag: servers on this database accept changes.',
+      );
       return 0;
     }
     if (positionals.length !== 1) throw new ConfigError([`one archive file is needed\n${USAGE}`]);

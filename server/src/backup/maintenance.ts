@@ -48,6 +48,9 @@ export interface MaintenanceLease {
   end(): Promise<void>;
 }
 
+/** The flag is up but no restore holds it: the one that raised it failed, or went silent (crashed, killed). */
+const heldByNoRunningRestore = () => ({ $or: [{ state: { $ne: 'running' as const } }, { heartbeatAt: { $not: { $gte: new Date(Date.now() - STALE_MS) } } }] });
+
 const isDuplicateKey = (error: unknown) => (error as { code?: number }).code === 11000;
 
 /**
@@ -62,10 +65,7 @@ export async function startMaintenance(db: Db, detail: string): Promise<Maintena
     await flag(db).insertOne({ _id: 'maintenance', ...held });
   } catch (error) {
     if (!isDuplicateKey(error)) throw error;
-    const takenOver = await flag(db).updateOne(
-      { _id: 'maintenance', $or: [{ state: { $ne: 'running' } }, { heartbeatAt: { $not: { $gte: new Date(Date.now() - STALE_MS) } } }] },
-      { $set: held },
-    );
+    const takenOver = await flag(db).updateOne({ _id: 'maintenance', ...heldByNoRunningRestore() }, { $set: held });
     if (takenOver.matchedCount === 0) return null;
   }
   const mine = { _id: 'maintenance' as const, holder };
@@ -90,9 +90,18 @@ export async function startMaintenance(db: Db, detail: string): Promise<Maintena
   };
 }
 
-/** Lifts the flag whoever raised it (`npm run restore -- --end-maintenance`). */
-export async function endMaintenance(db: Db): Promise<void> {
-  await flag(db).deleteOne({ _id: 'maintenance' });
+/** What `npm run restore -- --end-maintenance` did: lifted the flag, found none, or left a running restore's. */
+export type MaintenanceEnd = 'lifted' | 'none' | 'running';
+
+/**
+ * Lifts the flag a failed or silent restore left up (`npm run restore -- --end-maintenance`). A
+ * restore still running keeps it unless `force`: lifting it would let changes in while the restore
+ * replaces the data, and they would be lost.
+ */
+export async function endMaintenance(db: Db, { force = false } = {}): Promise<MaintenanceEnd> {
+  const lifted = await flag(db).deleteOne(force ? { _id: 'maintenance' } : { _id: 'maintenance', ...heldByNoRunningRestore() });
+  if (lifted.deletedCount === 1) return 'lifted';
+  return (await maintenanceOf(db)) ? 'running' : 'none';
 }
 
 export async function maintenanceOf(db: Db): Promise<Maintenance | null> {

@@ -158,4 +158,76 @@ describe('a card type change with many cards is applied by a background job, wit
     expect(await regionEntries(ids[CARDS - 2])).to.have.length(0);
     expect(await regionEntries(ids[CARDS - 1])).to.have.length(0);
   });
+
+  it('a type change cannot be cancelled: the job says why beforehand, cancelJob is refused with that reason, and the change still reaches every card', async () => {
+    const change = counterpartyChange([{ key: 'branch', kind: 'string', label: { ru: 'Филиал' }, required: true, fillMissing: 'Центральный' }]);
+    const jobId = (await admin.data<{ updateCardType: { changeJob: { id: string } } }>(UPDATE, { d: change })).updateCardType.changeJob.id;
+    const shown = (await admin.data<{ job: { cancellable: boolean; cancelRefusal: string } }>('query($id: ID!) { job(id: $id) { cancellable cancelRefusal } }', { id: jobId })).job;
+    expect(shown.cancellable).to.equal(false);
+    expect(shown.cancelRefusal).to.match(/^Изменение типа нельзя отменить: определение типа уже сохранено/);
+    const refused = await admin.request('mutation($id: ID!) { cancelJob(id: $id) { id state } }', { id: jobId });
+    expect(refused.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
+    expect(refused.errors?.[0].message).to.equal(shown.cancelRefusal);
+    const done = await typeChangeApplied(admin, { id: jobId });
+    expect(done?.state).to.equal('succeeded');
+    expect(await Card.countDocuments({ typeKey: 'counterparty', 'values.branch': 'Центральный' })).to.equal(CARDS);
+  });
+
+  it('a failed type change says in words what happened and what to do (ru, en), keeps the technical error for administrators, and continues from where it stopped', async () => {
+    const zone = { key: 'zone', kind: 'string', label: { ru: 'Зона', en: 'Zone' }, required: true };
+    const stored = (await findCardType('counterparty'))!;
+    await saveCardType({ ...stored, fields: [...stored.fields, zone] });
+    const half = CARDS / 2;
+    // The job got through half of the cards, then the database refused a batch.
+    await Card.updateMany({ _id: { $in: ids.slice(0, half).map((id) => new Types.ObjectId(id)) } }, { $set: { 'values.zone': 'Север' } });
+    const adminId = (await admin.data<{ viewer: { user: { id: string } } }>('{ viewer { user { id } } }')).viewer.user.id;
+    const params: TypeChangeParams = { typeKey: 'counterparty', fields: [{ from: null, to: zone, fill: 'Север' }], ip: '127.0.0.1' };
+    const [job] = await Job.create([
+      {
+        type: 'card-type-change',
+        ownerId: adminId,
+        params,
+        state: 'failed',
+        error: 'MongoServerError: WriteConflict error: this operation conflicted with another operation',
+        progress: { done: half, total: CARDS },
+        checkpoint: { trash: false, after: ids[half - 1], cards: half, changed: half, kept: 0 },
+        finishedAt: new Date(),
+      },
+    ]);
+    const jobId = String(job._id);
+    const JOB = 'query($id: ID!) { job(id: $id) { state error errorMessage retryable } }';
+    type Failed = { job: { state: string; error: string | null; errorMessage: string | null; retryable: boolean } };
+    const inRussian = (await admin.data<Failed>(JOB, { id: jobId })).job;
+    expect(inRussian.errorMessage).to.equal(
+      `Изменение типа применено не ко всем карточкам: 150 из 300. Тип сохранён; изменённые карточки сохранены, остальные пока в прежнем виде и доступны. Нажмите «Продолжить с места остановки»: уже изменённые карточки повторно не затрагиваются. Если сбой повторится, сообщите администратору сервера номер задания ${jobId}: подробности записаны в журнал сервера.`,
+    );
+    expect(inRussian.error).to.match(/^MongoServerError: WriteConflict/);
+    expect(inRussian.retryable).to.equal(true);
+    // The designer finds the failed change when it opens the type.
+    const types = (await admin.data<{ cardTypes: { key: string; changeJob: { id: string } | null }[] }>('{ cardTypes { key changeJob { id } } }')).cardTypes;
+    expect(types.find((type) => type.key === 'counterparty')?.changeJob?.id).to.equal(jobId);
+    await admin.data('mutation { setMyLocale(locale: en) { id } }');
+    try {
+      expect((await admin.data<Failed>(JOB, { id: jobId })).job.errorMessage).to.match(
+        /^The type change reached only some of the cards: 150 of 300\. .* Press “Continue from where it stopped”/,
+      );
+    } finally {
+      await admin.data('mutation { setMyLocale(locale: ru) { id } }');
+    }
+
+    const retried = (await admin.data<{ retryJob: { state: string } }>('mutation($id: ID!) { retryJob(id: $id) { state } }', { id: jobId })).retryJob;
+    expect(retried.state).to.be.oneOf(['queued', 'running']);
+    const done = await typeChangeApplied(admin, { id: jobId });
+    expect(done?.state).to.equal('succeeded');
+    expect(await Card.countDocuments({ typeKey: 'counterparty', 'values.zone': 'Север' })).to.equal(CARDS);
+    // Continued, not started over: the cards done before the failure got no second entry.
+    const zoneEntries = async (id: string) => (await history(id)).filter((node) => node.via === 'type-change' && node.changes.some((change) => change.key === 'zone'));
+    expect(await zoneEntries(ids[0])).to.have.length(0);
+    expect(await zoneEntries(ids[CARDS - 1])).to.have.length(1);
+    // A job that succeeded cannot be retried; the type no longer shows a change under way.
+    const again = await admin.request('mutation($id: ID!) { retryJob(id: $id) { id } }', { id: jobId });
+    expect(again.errors?.[0].extensions?.code).to.equal('CONFLICT');
+    const after = (await admin.data<{ cardTypes: { key: string; changeJob: { id: string } | null }[] }>('{ cardTypes { key changeJob { id } } }')).cardTypes;
+    expect(after.find((type) => type.key === 'counterparty')?.changeJob).to.equal(null);
+  });
 });

@@ -1,7 +1,12 @@
 import { expect } from 'chai';
 import { Types } from 'mongoose';
 import type { Browser, Page } from 'playwright-core';
+import { findCardType, saveCardType } from '../../server/src/card-types/registry';
 import { Card } from '../../server/src/cards/model';
+import type { TypeChangeParams } from '../../server/src/cards/type-change';
+import { publishJob } from '../../server/src/jobs/define';
+import { Job, type JobDoc } from '../../server/src/jobs/model';
+import { User } from '../../server/src/people/models';
 import type { RunningServer } from '../../server/src/server';
 import { generateCounterparties } from '../../seeds/generate';
 import { describeInBrowser, screenshot } from '../support/browser';
@@ -55,5 +60,60 @@ describeInBrowser('card type designer: a change applied to many cards, with prog
     await page.reload();
     await page.getByTestId('type-form').waitFor();
     expect(await page.getByTestId('type-change-progress').count()).to.equal(0);
+  });
+
+  it('a change under way says it cannot be cancelled and why; when it fails, the designer says in words what happened, folds the technical detail away, and continues it to the end', async () => {
+    const zone = { key: 'zone', kind: 'string', label: { ru: 'Зона', en: 'Zone' }, required: true };
+    const stored = (await findCardType('counterparty'))!;
+    await saveCardType({ ...stored, fields: [...stored.fields, zone] });
+    const ids = (
+      await Card.find({ folderId: new Types.ObjectId(folderId) }, { _id: 1 })
+        .sort({ _id: 1 })
+        .lean()
+    ).map((card) => card._id);
+    const half = CARDS / 2;
+    await Card.updateMany({ _id: { $in: ids.slice(0, half) } }, { $set: { 'values.zone': 'Север' } });
+    const admin = await User.findOne({ loginKey: TEST_ADMIN.login }, { _id: 1 }).lean();
+    const params: TypeChangeParams = { typeKey: 'counterparty', fields: [{ from: null, to: zone, fill: 'Север' }], ip: '127.0.0.1' };
+    // Half done by another instance, which holds the job.
+    const [job] = await Job.create([
+      {
+        type: 'card-type-change',
+        ownerId: admin!._id,
+        params,
+        state: 'running',
+        lease: { holder: 'another instance', until: new Date(Date.now() + 3_600_000) },
+        progress: { done: half, total: CARDS },
+        checkpoint: { trash: false, after: String(ids[half - 1]), cards: half, changed: half, kept: 0 },
+      },
+    ]);
+
+    await page.goto(`${server.url}/admin/card-types/counterparty`);
+    const progress = page.getByTestId('type-change-progress');
+    await progress.waitFor();
+    await expectText(page, 'job-done', `${half} из ${CARDS}`);
+    expect(await progress.getByTestId('job-not-cancellable').textContent()).to.match(/^Изменение типа нельзя отменить: определение типа уже сохранено/);
+    expect(await progress.getByTestId('job-cancel').count()).to.equal(0);
+
+    // The other instance's batch is refused by the database: the job fails.
+    const failed = await Job.findByIdAndUpdate(
+      job._id,
+      { $set: { state: 'failed', error: 'MongoServerError: WriteConflict error: this operation conflicted with another operation', finishedAt: new Date(), 'lease.holder': null } },
+      { returnDocument: 'after' },
+    ).lean<JobDoc>();
+    publishJob(failed!);
+    const message = progress.getByTestId('job-error');
+    await message.waitFor();
+    expect(await message.textContent()).to.match(/^Изменение типа применено не ко всем карточкам: 150 из 300\. Тип сохранён;.*Нажмите «Продолжить с места остановки»/);
+    expect(await message.textContent()).to.not.contain('MongoServerError');
+    expect(await progress.getByTestId('job-error-detail').locator('code').isVisible()).to.equal(false);
+    await progress.getByTestId('job-error-detail').locator('summary').click();
+    expect(await progress.getByTestId('job-error-detail').locator('code').textContent()).to.contain('WriteConflict');
+    await screenshot(page, 'designer-13-change-failed');
+
+    await progress.getByTestId('job-retry').click();
+    await expectText(page, 'type-change-applied', `Изменение применено ко всем карточкам: ${CARDS}`);
+    expect(await page.getByTestId('job-error').count()).to.equal(0);
+    expect(await Card.countDocuments({ folderId: new Types.ObjectId(folderId), 'values.zone': 'Север' })).to.equal(CARDS);
   });
 });

@@ -75,6 +75,9 @@ const en: typeof ru = {
     minutesSeconds: '{m} min {s} s',
     hoursMinutes: '{h} h {m} min',
     cancel: 'Cancel',
+    retry: 'Continue from where it stopped',
+    failedUnknown: 'The job failed',
+    technicalDetail: 'Details for the administrator',
   },
   confirmDelete: {
     department: 'Delete the department “{name}”?',
@@ -415,7 +418,6 @@ const en: typeof ru = {
     applyingTitle: 'Applying the change to the cards',
     applying: 'The change is saved and is being applied to the cards of this type. You may leave the page: the work goes on, and the cards stay available.',
     applied: 'The change is applied to every card: {cards}',
-    applyFailed: 'The change is saved but was not applied to every card. {error}',
     englishOptional: 'May be left empty: the Russian is used',
     missingCards: 'Cards without a value: {count}. The field becomes required — decide what happens to them.',
     fillMissing: 'Value for the cards without one',

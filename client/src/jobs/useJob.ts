@@ -2,10 +2,13 @@ import { createClient } from 'graphql-sse';
 import { onScopeDispose, ref, watch, type Ref } from 'vue';
 import { graphql, request, subscribe, type ResultOf } from '../api/graphql';
 
-const JobFields = graphql(`fragment JobFields on Job { id type state progress { done total rate secondsLeft note } result error cancelRequested }`);
+const JobFields = graphql(
+  `fragment JobFields on Job { id type state progress { done total rate secondsLeft note } result error errorMessage cancellable cancelRefusal retryable cancelRequested }`,
+);
 const JobEvents = graphql(`subscription JobEvents($id: ID) { jobEvents(id: $id) { ...JobFields } }`, [JobFields]);
 const JobQuery = graphql(`query Job($id: ID!) { job(id: $id) { ...JobFields } }`, [JobFields]);
 const CancelJob = graphql(`mutation CancelJob($id: ID!) { cancelJob(id: $id) { ...JobFields } }`, [JobFields]);
+const RetryJob = graphql(`mutation RetryJob($id: ID!) { retryJob(id: $id) { ...JobFields } }`, [JobFields]);
 
 export type JobSnapshot = ResultOf<typeof JobFields>;
 export type JobState = JobSnapshot['state'];
@@ -59,7 +62,20 @@ export function useJob(jobId: Ref<string>) {
     }
   }
 
+  /** Runs a failed job again from where it stopped, and follows it anew. */
+  async function retry(): Promise<boolean> {
+    if (!job.value) return false;
+    try {
+      await request(RetryJob, { id: job.value.id });
+    } catch (e) {
+      error.value = (e as Error).message;
+      return false;
+    }
+    await follow(job.value.id);
+    return true;
+  }
+
   watch(jobId, (id) => void follow(id), { immediate: true });
   onScopeDispose(close);
-  return { job, error, cancel };
+  return { job, error, cancel, retry };
 }

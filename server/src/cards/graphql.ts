@@ -15,7 +15,7 @@ import type { CardDoc } from './model';
 import { listFolderCards, referenceLoader, relatedCards, searchCards, trashedCards, type Connection, type ListOptions, type ReferencedCard } from './queries';
 import { createCard, findCard, findCards, keptValues, moveCard, purgeCard, setCardTrashed, shownValues, updateCard } from './service';
 import { previewCardTypeChange, saveCardTypeDefinition, type FieldChangeReport, type SavedCardType } from './type-admin';
-import { pendingTypeChange } from './type-change';
+import { unsettledTypeChange } from './type-rewrite';
 
 type Id = { id: string };
 
@@ -163,7 +163,8 @@ export const cardsModule: GraphQLModule = {
       Administrators (null for everyone else): the background job applying a saved change of this
       type to its cards — converted and filled-in values, titles, search text — with its progress.
       From createCardType/updateCardType: the job that save started, null when it touched no card
-      (the change is then complete). Elsewhere: such a job still queued or running, else null.
+      (the change is then complete). Elsewhere: the type's latest such job while it is queued or
+      running, or when it failed (Job.errorMessage says what happened, retryJob continues it), else null.
       """
       changeJob: Job
     }
@@ -366,7 +367,7 @@ export const cardsModule: GraphQLModule = {
       relatedTabs: (type: CardTypeDefinition) => type.relatedTabs ?? [],
       changeJob: async (type: SavedCardType, _a: unknown, context: GraphQLContext) => {
         if (!(await requireActor(context)).isAdmin) return null;
-        return type.changeJob !== undefined ? type.changeJob : pendingTypeChange(type.key);
+        return type.changeJob !== undefined ? type.changeJob : unsettledTypeChange(type.key);
       },
     },
     Field: {

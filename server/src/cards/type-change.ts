@@ -11,10 +11,11 @@ import { fieldChangePlanner, valueChanges, type DuplicateGroup, type FieldChange
 import { buildActor } from '../access/actor';
 import { CardTypeRecord } from '../card-types/registry';
 import { defineJob } from '../jobs/define';
+import { Job, type JobDoc } from '../jobs/model';
 import { User } from '../people/models';
 import { Card, type CardDoc } from './model';
 import { commitCardBatch, derived, type BatchedCardWrite } from './service';
-import { cardRewriter, TYPE_CHANGE_JOB, type CardRewriter, type FieldRewrite } from './type-rewrite';
+import { cardRewriter, pendingTypeChange, TYPE_CHANGE_JOB, type CardRewriter, type FieldRewrite } from './type-rewrite';
 
 export { pendingTypeChange, type FieldRewrite } from './type-rewrite';
 
@@ -218,8 +219,47 @@ const sameDerived = (card: CardDoc, next: ReturnType<typeof derived>) =>
 /** Someone changed a card of the batch after it was read: the batch is read and written again. */
 class BatchConflict extends Error {}
 
+const say = (locale: Locale, ru: string, en: string) => (locale === 'ru' ? ru : en);
+
+/**
+ * Whether a failed change may be applied again from where it stopped: only while it is the type's
+ * latest change, nothing else is being applied, and each field it rewrites still stands as it left it.
+ */
+async function resumeRefusal(job: JobDoc, locale: Locale): Promise<string | null> {
+  const { typeKey, fields } = job.params as unknown as TypeChangeParams;
+  const changedSince = () =>
+    say(
+      locale,
+      'После этого изменения тип изменили снова, поэтому продолжить его нельзя. Откройте тип и сохраните его в нужном виде.',
+      'The type was changed again after this change, so it cannot be continued. Open the type and save it as it should be.',
+    );
+  if (await Job.exists({ type: TYPE_CHANGE_JOB, 'params.typeKey': typeKey, _id: { $gt: job._id } })) return changedSince();
+  const record = await CardTypeRecord.findOne({ key: typeKey }).lean();
+  if (!record) return say(locale, 'Этого типа карточек больше нет.', 'This card type no longer exists.');
+  const current = new Map((record.definition as CardTypeDefinition).fields.map((field) => [field.key, field]));
+  const standing = fields.every(({ to }) => {
+    const now = current.get(to.key);
+    return now !== undefined && fieldChangePlanner(to, now).noOp;
+  });
+  return standing ? null : changedSince();
+}
+
 export const typeChangeJob = defineJob<TypeChangeParams, TypeChangeResult, Checkpoint>({
   type: TYPE_CHANGE_JOB,
+  cancelRefusal: {
+    ru: 'Изменение типа нельзя отменить: определение типа уже сохранено, и остановка оставила бы часть карточек в новом виде, а часть — в прежнем. Дождитесь окончания; после него тип можно изменить снова.',
+    en: 'A card type change cannot be cancelled: the type’s definition is already saved, and stopping would leave some cards in the new form and some in the old. Wait until it finishes; then the type can be changed again.',
+  },
+  failureMessage: (job, locale) =>
+    say(
+      locale,
+      `Изменение типа применено не ко всем карточкам: ${job.progress.done.toLocaleString('ru')} из ${(job.progress.total ?? job.progress.done).toLocaleString('ru')}. Тип сохранён; изменённые карточки сохранены, остальные пока в прежнем виде и доступны. Нажмите «Продолжить с места остановки»: уже изменённые карточки повторно не затрагиваются. Если сбой повторится, сообщите администратору сервера номер задания ${job.id}: подробности записаны в журнал сервера.`,
+      `The type change reached only some of the cards: ${job.progress.done.toLocaleString('en')} of ${(job.progress.total ?? job.progress.done).toLocaleString('en')}. The type is saved; the changed cards are kept, the others are still in their previous form and can be used. Press “Continue from where it stopped”: cards already changed are not touched again. If it fails again, give the server administrator the job number ${job.id}: the details are in the server log.`,
+    ),
+  retryRefusal: async (job, locale) =>
+    (await pendingTypeChange((job.params as unknown as TypeChangeParams).typeKey))
+      ? say(locale, 'Изменение этого типа уже применяется.', 'A change of this type is already being applied.')
+      : resumeRefusal(job, locale),
   async run(ctx) {
     const owner = ctx.ownerId ? await User.findById(ctx.ownerId, { login: 1, fullName: 1, locale: 1 }).lean() : null;
     if (!owner) throw new Error('the administrator who saved the change is gone');

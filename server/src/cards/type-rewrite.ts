@@ -51,6 +51,15 @@ export async function pendingTypeChange(typeKey: string, session?: ClientSession
 }
 
 /**
+ * The type's latest change while it is not done with its cards: queued, running, or failed (it can
+ * be continued from where it stopped); null once it succeeded or was superseded by a later change.
+ */
+export async function unsettledTypeChange(typeKey: string): Promise<JobDoc | null> {
+  const latest = await Job.findOne({ type: TYPE_CHANGE_JOB, 'params.typeKey': typeKey }).sort({ createdAt: -1, _id: -1 }).lean<JobDoc>();
+  return latest && ['queued', 'running', 'failed'].includes(latest.state) ? latest : null;
+}
+
+/**
  * A card as it is once the pending change of its type reaches it: an edit made while the job
  * runs starts from there, so that a field the change fills in or converts does not refuse an edit
  * that never touched it. (The job then finds the card done.)

@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { Types, type ClientSession } from 'mongoose';
 import { events } from '../events/bus';
+import type { LocalizedText } from '../../../card-types';
+import type { Locale } from '../i18n';
 import type { Logger } from '../logger';
 import { Job, type JobDoc } from './model';
 import { jobView, type JobView } from './view';
@@ -26,6 +28,22 @@ export interface JobDefinition<Params, Result, Checkpoint> {
   /** Stable name stored with each job, e.g. 'backup', 'import'. */
   type: string;
   run(context: JobContext<Params, Checkpoint>): Promise<Result>;
+  /**
+   * Why a job of this type may not be cancelled (`cancelJob` refuses it with this reason, and the
+   * API says so before anyone tries). Absent: it may be cancelled, keeping what it did.
+   */
+  cancelRefusal?: LocalizedText;
+  /**
+   * What a failed job means to its owner and what they can do, in their language. The technical
+   * error then stays in the log and is shown to administrators only. Absent: the stored error is
+   * the message (the job fails with texts meant for its owner).
+   */
+  failureMessage?: (job: JobView, locale: Locale) => string;
+  /**
+   * A failed job of this type may be run again from its last checkpoint (`retryJob`) unless this
+   * answers why not. Absent: a failed job stays failed.
+   */
+  retryRefusal?: (job: JobDoc, locale: Locale) => Promise<string | null>;
 }
 
 export interface EnqueueOptions {

@@ -6,8 +6,9 @@ import { notFound } from '../errors';
 import { requireActor } from '../graphql/guards';
 import type { GraphQLModule } from '../graphql/module';
 import { isObjectIdText, refuseField } from '../validation';
+import { jobDefinition } from './define';
 import type { JobDoc } from './model';
-import { cancelJob, findJob, listJobs } from './service';
+import { cancelJob, findJob, listJobs, retryJob } from './service';
 import { jobView, type JobView } from './view';
 
 const jobWord = (actor: Actor) => (actor.locale === 'ru' ? 'Задание' : 'Job');
@@ -44,7 +45,19 @@ export const jobsModule: GraphQLModule = {
       progress: JobProgress!
       params: JSON
       result: JSON
+      """
+      Why it failed, as recorded for the log. Administrators always see it; the owner sees it only
+      for kinds of jobs that fail with messages meant for them (else read errorMessage).
+      """
       error: String
+      "Why it failed, in the viewer's language, with what they can do (null unless it failed)."
+      errorMessage: String
+      "Whether cancelJob may stop it; false for kinds of work that cannot stop halfway (cancelRefusal says why)."
+      cancellable: Boolean!
+      "Why this kind of job cannot be cancelled, in the viewer's language (null when it can)."
+      cancelRefusal: String
+      "Whether retryJob may run it again from where it stopped (a failed job of a kind that resumes)."
+      retryable: Boolean!
       cancelRequested: Boolean!
       "How many times it was started (more than once after a restart)."
       runs: Int!
@@ -61,8 +74,10 @@ export const jobsModule: GraphQLModule = {
       job(id: ID!): Job
     }
     extend type Mutation {
-      "Stops a job; what it has done so far is kept."
+      "Stops a job; what it has done so far is kept. Refused (FORBIDDEN, with the reason) for kinds of jobs that cannot stop halfway."
       cancelJob(id: ID!): Job!
+      "Runs a failed job again from where it stopped (what it did stays done); refused (CONFLICT, with the reason) when its kind or its situation does not allow it."
+      retryJob(id: ID!): Job!
     }
     extend type Subscription {
       "Changes of the viewer's jobs (administrators: of every job), or of the one job given."
@@ -74,6 +89,20 @@ export const jobsModule: GraphQLModule = {
       id: (job: JobDoc | JobView) => asView(job).id,
       ownerId: (job: JobDoc | JobView) => asView(job).ownerId,
       progress: (job: JobDoc | JobView) => asView(job).progress,
+      error: async (job: JobDoc | JobView, _a: unknown, context: GraphQLContext) => {
+        const view = asView(job);
+        return jobDefinition(view.type)?.failureMessage && !(await requireActor(context)).isAdmin ? null : view.error;
+      },
+      errorMessage: async (job: JobDoc | JobView, _a: unknown, context: GraphQLContext) => {
+        const view = asView(job);
+        if (view.state !== 'failed') return null;
+        const describe = jobDefinition(view.type)?.failureMessage;
+        return describe ? describe(view, (await requireActor(context)).locale) : view.error;
+      },
+      cancellable: (job: JobDoc | JobView) => !jobDefinition(asView(job).type)?.cancelRefusal,
+      cancelRefusal: async (job: JobDoc | JobView, _a: unknown, context: GraphQLContext) =>
+        jobDefinition(asView(job).type)?.cancelRefusal?.[(await requireActor(context)).locale] ?? null,
+      retryable: (job: JobDoc | JobView) => asView(job).state === 'failed' && Boolean(jobDefinition(asView(job).type)?.retryRefusal),
     },
     Query: {
       jobs: async (_p, args: { type?: string; allUsers: boolean; first: number; after?: string }, context) => {
@@ -88,7 +117,12 @@ export const jobsModule: GraphQLModule = {
       cancelJob: async (_p, { id }: { id: string }, context) => {
         const actor = await requireActor(context);
         if (!(await visibleJob(actor, id))) throw notFound(actor, jobWord(actor));
-        return cancelJob(id);
+        return cancelJob(id, actor.locale);
+      },
+      retryJob: async (_p, { id }: { id: string }, context) => {
+        const actor = await requireActor(context);
+        if (!(await visibleJob(actor, id))) throw notFound(actor, jobWord(actor));
+        return retryJob(id, actor.locale);
       },
     },
     Subscription: {

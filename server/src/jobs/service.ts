@@ -1,5 +1,7 @@
 import { Types } from 'mongoose';
-import { runnerSignals, publishJob } from './define';
+import { AppError } from '../errors';
+import type { Locale } from '../i18n';
+import { announceJob, jobDefinition, runnerSignals, publishJob } from './define';
 import { Job, type JobDoc } from './model';
 
 export interface JobFilter {
@@ -36,11 +38,15 @@ export async function findJob(id: string): Promise<JobDoc | null> {
 
 /**
  * Cancels a job: a queued one at once, a running one as soon as its runner notices (within a
- * tick); what it has done so far is kept. A finished job is returned unchanged.
+ * tick); what it has done so far is kept. A finished job is returned unchanged. A job whose type
+ * may not be cancelled is refused (FORBIDDEN) with the type's reason, in `locale`.
  */
-export async function cancelJob(id: string): Promise<JobDoc | null> {
+export async function cancelJob(id: string, locale: Locale = 'ru'): Promise<JobDoc | null> {
   if (!Types.ObjectId.isValid(id)) return null;
   const _id = new Types.ObjectId(id);
+  const type = (await Job.findById(_id, { type: 1 }).lean<Pick<JobDoc, 'type'>>())?.type;
+  const refusal = type ? jobDefinition(type)?.cancelRefusal : undefined;
+  if (refusal) throw new AppError('FORBIDDEN', refusal[locale]);
   const queued = await Job.findOneAndUpdate(
     { _id, state: 'queued' },
     { $set: { state: 'cancelled', cancelRequested: true, finishedAt: new Date(), 'lease.holder': null, 'lease.until': null }, $unset: { activeKey: '' } },
@@ -57,4 +63,33 @@ export async function cancelJob(id: string): Promise<JobDoc | null> {
     return running;
   }
   return Job.findById(_id).lean<JobDoc>();
+}
+
+/**
+ * Runs a failed job again from its last checkpoint (what it did stays done), when its type allows
+ * it (`retryRefusal`); refused with the reason (CONFLICT) otherwise. Returns the job queued again.
+ */
+export async function retryJob(id: string, locale: Locale): Promise<JobDoc | null> {
+  if (!Types.ObjectId.isValid(id)) return null;
+  const job = await Job.findById(id).lean<JobDoc>();
+  if (!job) return null;
+  const check = jobDefinition(job.type)?.retryRefusal;
+  const refusal =
+    job.state !== 'failed'
+      ? locale === 'ru'
+        ? 'Повторить можно только задание, которое завершилось ошибкой'
+        : 'Only a job that failed can be run again'
+      : check
+        ? await check(job, locale)
+        : locale === 'ru'
+          ? 'Задание этого вида нельзя повторить: запустите его заново'
+          : 'A job of this kind cannot be run again: start it anew';
+  if (refusal) throw new AppError('CONFLICT', refusal);
+  const queued = await Job.findOneAndUpdate(
+    { _id: job._id, state: 'failed' },
+    { $set: { state: 'queued', error: null, finishedAt: null, cancelRequested: false, 'lease.holder': null, 'lease.until': null } },
+    { returnDocument: 'after' },
+  ).lean<JobDoc>();
+  if (queued) announceJob(queued);
+  return queued ?? Job.findById(job._id).lean<JobDoc>();
 }

@@ -32,7 +32,7 @@ import { createMetrics } from './metrics/metrics';
 import { startBackups } from './backup/job';
 import { underMaintenance } from './backup/maintenance';
 import { duplicateHooks } from './duplicates/hooks';
-import { forgetDuplicateState, scanIfNeverIndexed } from './duplicates/start';
+import { forgetDuplicateState, scanStaleTypes } from './duplicates/start';
 
 /**
  * The modules' hooks into each other, registered here at start-up rather than when a module is
@@ -93,7 +93,7 @@ export async function startServer(config: Config, logger: Logger, options: { cli
   const stopAccessWatch = watchAccessVersion((error) => logger.warn({ err: error }, 'reading the access version failed'));
   const wasEmpty = await prepareDatabase(config, logger);
   if (wasEmpty && config.seedDemoData) await seedDemoData(logger);
-  await scanIfNeverIndexed(logger);
+  await scanStaleTypes(logger);
   // While a restore replaces this database's contents, no job starts and running ones pause.
   const jobs = new JobRunner({ logger, paused: underMaintenance });
   jobs.start();

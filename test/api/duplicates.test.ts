@@ -232,6 +232,25 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     expect(groupOf(mine, ids.lonely), 'a card alike only to a hidden one is no group for the editor').to.equal(undefined);
   });
 
+  it('counts for each viewer only the groups they see: not those of folders they only read or cannot read', async () => {
+    const COUNTS = '{ duplicateScan { types { typeKey groups moreGroups } } }';
+    const counts = async (client: ApiClient) =>
+      Object.fromEntries(
+        (await client.data<{ duplicateScan: { types: { typeKey: string; groups: number; moreGroups: boolean }[] } }>(COUNTS)).duplicateScan.types.map((type) => [
+          type.typeKey,
+          type.groups,
+        ]),
+      );
+    const listed = async (client: ApiClient, typeKey: string) => (await groups(client)).filter((group) => group.typeKey === typeKey).length;
+    const mine = await counts(editor);
+    const all = await counts(admin);
+    for (const typeKey of ['counterparty', 'contact-person']) {
+      expect(mine[typeKey], `the editor's ${typeKey} groups`).to.equal(await listed(editor, typeKey));
+      expect(all[typeKey], `the administrator's ${typeKey} groups`).to.equal(await listed(admin, typeKey));
+    }
+    expect(all.counterparty, 'the archive’s group is the administrator’s only').to.equal(mine.counterparty + 1);
+  });
+
   it('refuses a merge to a reader (FORBIDDEN) and of a card hidden from the user (NOT_FOUND)', async () => {
     const asReader = await reader.request(MERGE, { s: { id: ids.a, version: versions.a }, m: [{ id: ids.b, version: versions.b }], c: [] });
     expect(asReader.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
@@ -255,7 +274,10 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
       })
     ).mergeCards;
     ids.merge = result.merge.id;
-    expect(result.merge).to.include({ references: 3, canUndo: true });
+    // The contract in the folder the editor cannot read was re-pointed too, but is not counted for them.
+    expect(result.merge).to.include({ references: 2, canUndo: true });
+    const REFERENCES = 'query($id: ID!) { cardMerge(id: $id) { references } }';
+    expect((await admin.data<{ cardMerge: { references: number } }>(REFERENCES, { id: ids.merge })).cardMerge.references).to.equal(3);
     expect(result.survivor.values).to.deep.include({ name: 'ООО "Ромашка"', inn: '7707083893', email: 'info@romashka.ru', tags: ['VIP', 'опт'], phone: '+7 495 111 22 33' });
 
     const merged = await card(admin, ids.b);
@@ -266,6 +288,15 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
       id: ids.merge,
     });
     expect(asReader.cardMerge).to.deep.equal({ canUndo: false, survivor: { id: ids.a } });
+    // A reader opens the merged card itself: «объединена с …» and the link, not the trash.
+    const opened = await reader.data<{
+      card: { inTrash: boolean; mergedInto: { id: string } | null; merge: { canUndo: boolean; undoObstacle: string | null; references: number } | null } | null;
+    }>('query($id: ID!) { card(id: $id) { inTrash mergedInto { id } merge { canUndo undoObstacle references } } }', { id: ids.b });
+    expect(opened.card).to.deep.equal({ inTrash: true, mergedInto: { id: ids.a }, merge: { canUndo: false, undoObstacle: null, references: 1 } });
+    const trash = await reader.data<{ trash: { id: string }[] }>('{ trash { id } }');
+    expect(trash.trash.map((c) => c.id)).to.not.include(ids.b);
+    const restore = await reader.request('mutation($id: ID!) { restoreCard(id: $id) { id } }', { id: ids.b });
+    expect(restore.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
 
     const [survivorEntry] = await history(ids.a);
     expect(survivorEntry.action).to.equal('merge');
@@ -332,6 +363,40 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     );
     expect(reverted.revertCard.values).to.deep.equal(merged);
     expect((await history(ids.a))[0].action).to.equal('revert');
+  });
+
+  it('says a merge can no longer be undone once its survivor changed or went to the trash, and refuses the undo with that reason', async () => {
+    const OBSTACLE = 'query($id: ID!) { cardMerge(id: $id) { canUndo undoObstacle } }';
+    const merge = async (names: [string, string]) => {
+      const x = await create(editor, ids.folder, 'counterparty', { name: names[0] }, `${names[0]}-x`);
+      const y = await create(editor, ids.folder, 'counterparty', { name: names[1] }, `${names[0]}-y`);
+      const done = await editor.data<{ mergeCards: { merge: { id: string; canUndo: boolean }; survivor: { id: string; version: number } } }>(MERGE, {
+        s: { id: x, version: 1 },
+        m: [{ id: y, version: 1 }],
+        c: [],
+      });
+      expect(done.mergeCards.merge.canUndo).to.equal(true);
+      return { id: done.mergeCards.merge.id, survivor: done.mergeCards.survivor };
+    };
+    const edited = await merge(['ООО «Лира»', 'Лира ООО']);
+    await editor.data('mutation($id: ID!, $n: Int!, $v: JSON!) { updateCard(id: $id, version: $n, values: $v) { id } }', {
+      id: edited.survivor.id,
+      n: edited.survivor.version,
+      v: { name: 'ООО «Лира»', phone: '+7 495 000-00-01' },
+    });
+    const reason = 'Отменить объединение нельзя: карточку «ООО «Лира»» изменили после него, и отмена стёрла бы это изменение';
+    expect((await editor.data<{ cardMerge: unknown }>(OBSTACLE, { id: edited.id })).cardMerge).to.deep.equal({ canUndo: false, undoObstacle: reason });
+    const refused = await editor.request(UNDO, { id: edited.id });
+    expect(refused.errors?.[0]).to.deep.include({ message: reason });
+    expect(refused.errors?.[0].extensions?.code).to.equal('CONFLICT');
+
+    const trashed = await merge(['ООО «Вега»', 'Вега ООО']);
+    await admin.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id: trashed.survivor.id });
+    expect((await editor.data<{ cardMerge: unknown }>(OBSTACLE, { id: trashed.id })).cardMerge).to.deep.equal({
+      canUndo: false,
+      undoObstacle: 'Отменить объединение нельзя: карточку «ООО «Вега»» после него удалили в корзину',
+    });
+    expect((await admin.request(UNDO, { id: trashed.id })).errors?.[0].message).to.equal('Отменить объединение нельзя: карточку «ООО «Вега»» после него удалили в корзину');
   });
 
   it('lets administrators set rules and the threshold per type (then groups are found again)', async () => {

@@ -2,8 +2,8 @@
 import { graphql, request, type ResultOf, type VariablesOf } from '../api/graphql';
 
 const RuleFields = graphql(`fragment RuleFields on DuplicateRule { id fields mode label }`);
-const MergeFields = graphql(`fragment MergeFields on CardMerge { id canUndo undoneAt references survivor { id title folderId } merged { id title } }`);
-const RuleSetFields = graphql(`fragment RuleSetFields on DuplicateRuleSet { typeKey threshold customized scannedAt groups rules { ...RuleFields } }`, [RuleFields]);
+const MergeFields = graphql(`fragment MergeFields on CardMerge { id canUndo undoObstacle undoneAt references survivor { id title folderId } merged { id title } }`);
+const RuleSetFields = graphql(`fragment RuleSetFields on DuplicateRuleSet { typeKey threshold customized scannedAt groups moreGroups rules { ...RuleFields } }`, [RuleFields]);
 
 const SimilarCards = graphql(
   `query SimilarCards($t: String!, $v: JSON!, $x: ID) { similarCards(typeKey: $t, values: $v, excludeId: $x) { card { id title folderId folder { name } } score rules { ...RuleFields } } }`,

@@ -276,8 +276,9 @@ export const cardsModule: GraphQLModule = {
       cardType(key: ID!): CardType
       """
       Null both when the card does not exist and when the viewer may not read it (no read access to
-      its folder, or in the trash without full access there): the two answer alike, so a hidden card's
-      existence is not revealed. Mutations answer NOT_FOUND for both likewise.
+      its folder, or in the trash without full access there — a card merged into another stays
+      readable there): the two answer alike, so a hidden card's existence is not revealed. Mutations
+      answer NOT_FOUND for both likewise.
       """
       card(id: ID!): Card
       """

@@ -56,10 +56,14 @@ export async function cardTypeOrFail(actor: Actor, key: string): Promise<CardTyp
   return type;
 }
 
-/** Whether the actor may see this card: read access to its folder, and full access to see it in the trash (when asked). */
+/**
+ * Whether the actor may see this card: read access to its folder, and full access to see it in the
+ * trash (when asked) — except a card merged into another, which whoever reads its folder may still
+ * open («объединена с …» and the link; the trash list and restoring stay with full access).
+ */
 function visible(actor: Actor, card: CardDoc, includeTrash: boolean): boolean {
   if (!actor.ability.can('read', cardSubject(card))) return false;
-  return !card.inTrash || (includeTrash && actor.ability.can('delete', cardSubject(card)));
+  return !card.inTrash || (includeTrash && (Boolean(card.mergedInto) || actor.ability.can('delete', cardSubject(card))));
 }
 
 export async function findCard(actor: Actor, id: string, { includeTrash = false } = {}): Promise<CardDoc | null> {

@@ -7,12 +7,12 @@ import { notFound } from '../errors';
 import type { GraphQLContext } from '../graphql/context';
 import { requireActor, requireAdmin } from '../graphql/guards';
 import type { GraphQLModule } from '../graphql/module';
-import { listGroups, type VisibleGroup } from './groups';
-import { findMerge, mergeCards, mergeOfCard, undoMerge, type MergeInput } from './merge';
+import { countGroups, listGroups, type VisibleGroup } from './groups';
+import { findMerge, mergeCards, mergeOfCard, readableReferences, undoMerge, undoState, type MergeInput } from './merge';
 import type { DuplicateEdge, MatchRule, MergeDoc } from './model';
 import { checkRules, lastScan, resetRules, ruleLabel, rulesOf, saveRules, typesWithRules, type RuleInput, type TypeRules } from './rules';
 import { latestScan, requestScan } from './scan';
-import { groupCount, markNotDuplicates, requireDuplicatesAccess, similarCards } from './service';
+import { markNotDuplicates, requireDuplicatesAccess, similarCards } from './service';
 
 const serviceContext = async (context: GraphQLContext) => ({ actor: await requireActor(context), logger: context.logger });
 
@@ -25,13 +25,15 @@ async function ruleView(actor: Actor, typeKey: string, rule: Pick<MatchRule, 'id
 }
 
 async function ruleSetView(actor: Actor, rules: TypeRules) {
+  const groups = await countGroups(actor, rules.typeKey);
   return {
     typeKey: rules.typeKey,
     threshold: rules.threshold,
     customized: rules.customized,
     rules: await Promise.all(rules.rules.map((rule) => ruleView(actor, rules.typeKey, rule))),
     scannedAt: await lastScan(rules),
-    groups: await groupCount(rules.typeKey),
+    groups: groups.count,
+    moreGroups: groups.more,
   };
 }
 
@@ -48,10 +50,14 @@ async function readableCards(actor: Actor, ids: Types.ObjectId[]): Promise<CardD
   return ids.flatMap((id) => byId.get(String(id)) ?? []);
 }
 
-async function mayUndo(actor: Actor, merge: MergeDoc): Promise<boolean> {
-  if (merge.undoneAt) return false;
-  const cards = await Card.find({ _id: { $in: [merge.survivor.cardId, ...merge.merged.map((m) => m.cardId)] } }, { folderId: 1, libraryId: 1 }).lean();
-  return cards.length === 1 + merge.merged.length && cards.every((card) => actor.ability.can('update', cardSubject(card)));
+/** A merge's undo state, read once per merge of a response (both `canUndo` and `undoObstacle` ask). */
+const undoStates = new WeakMap<MergeDoc, ReturnType<typeof undoState>>();
+async function undoStateOf(merge: MergeDoc, context: GraphQLContext): ReturnType<typeof undoState> {
+  const known = undoStates.get(merge);
+  if (known) return known;
+  const state = requireActor(context).then((actor) => undoState(actor, merge));
+  undoStates.set(merge, state);
+  return state;
 }
 
 export const duplicatesModule: GraphQLModule = {
@@ -69,7 +75,10 @@ export const duplicatesModule: GraphQLModule = {
       customized: Boolean!
       "When all cards of the type were last compared under these rules; null: not yet."
       scannedAt: DateTime
+      "How many groups of the type the viewer has in the «Дубликаты» view (cards they may read), counted up to 1,000."
       groups: Int!
+      "There are more groups than \`groups\` (counting stopped there)."
+      moreGroups: Boolean!
     }
     "A card found alike while another is typed: how much (0–1) and by which rules."
     type SimilarCard { card: Card!, score: Float!, rules: [DuplicateRule!]! }
@@ -98,12 +107,15 @@ export const duplicatesModule: GraphQLModule = {
       typeKey: String!
       survivor: Card
       merged: [Card!]!
-      "How many references to the merged cards were re-pointed to the survivor."
+      "How many references to the merged cards were re-pointed to the survivor (those in cards the viewer may read)."
       references: Int!
       byName: String!
       at: DateTime!
       undoneAt: DateTime
+      "The viewer may undo it now: nothing changed since, and they may edit every card of it."
       canUndo: Boolean!
+      "Why it can no longer be undone (changed, deleted or restored since, undone already), for those who could otherwise; else null."
+      undoObstacle: String
     }
     type MergeResult { merge: CardMerge!, survivor: Card! }
     input CardVersionInput { id: ID!, version: Int! }
@@ -226,8 +238,9 @@ export const duplicatesModule: GraphQLModule = {
           await requireActor(context),
           merge.merged.map((m) => m.cardId),
         ),
-      references: (merge: MergeDoc) => merge.references.length,
-      canUndo: async (merge: MergeDoc, _a, context) => mayUndo(await requireActor(context), merge),
+      references: async (merge: MergeDoc, _a, context) => readableReferences(await requireActor(context), merge),
+      canUndo: async (merge: MergeDoc, _a, context) => (await undoStateOf(merge, context)).canUndo,
+      undoObstacle: async (merge: MergeDoc, _a, context) => (await undoStateOf(merge, context)).obstacle,
     },
     Card: {
       mergedInto: async (card: CardDoc, _a, context) => (card.mergedInto ? ((await readableCards(await requireActor(context), [card.mergedInto]))[0] ?? null) : null),

@@ -325,16 +325,49 @@ function afterCursor(actor: Actor, after: string | null | undefined): Record<str
 }
 
 /**
+ * The stored groups that may hold something for the viewer: all for administrators, else those with
+ * a member in a folder they may edit. The permission condition of cards fits groups: their members'
+ * folders and libraries are listed.
+ */
+async function groupFilter(actor: Actor, base: Record<string, unknown>): Promise<Record<string, unknown>> {
+  return actor.isAdmin || (await checksEachCard(actor, 'update')) ? base : { $and: [base, accessibleBy(actor.ability, 'update').ofType('Card')] };
+}
+
+/** Groups counted for one viewer at most (a count beyond it reads «more than …»). */
+export const COUNTED_GROUPS = 1000;
+
+/**
+ * How many groups of a type the viewer has in the «Дубликаты» view (as `listGroups` shows them:
+ * only cards they may read), counted up to COUNTED_GROUPS; `more` when there are more.
+ */
+export async function countGroups(actor: Actor, typeKey: string): Promise<{ count: number; more: boolean }> {
+  if (actor.isAdmin) {
+    const count = await DuplicateGroup.countDocuments({ typeKey }).limit(COUNTED_GROUPS + 1);
+    return { count: Math.min(count, COUNTED_GROUPS), more: count > COUNTED_GROUPS };
+  }
+  let count = 0;
+  const cursor = DuplicateGroup.find(await groupFilter(actor, { typeKey }), { cardIds: 1, folderId: 1, libraryId: 1, edges: 1 })
+    .lean<DuplicateGroupDoc[]>()
+    .cursor({ batchSize: 200 });
+  try {
+    for await (const group of cursor as AsyncIterable<DuplicateGroupDoc>) {
+      count += asSeenBy(actor, group).length;
+      if (count > COUNTED_GROUPS) return { count: COUNTED_GROUPS, more: true };
+    }
+  } finally {
+    await cursor.close();
+  }
+  return { count, more: false };
+}
+
+/**
  * Groups of probable duplicates the viewer may see, best score first: administrators see all of
  * them, everyone else the groups with a card in a folder they may edit and at least two cards they
  * may read (members they may not read are left out).
  */
 export async function listGroups(actor: Actor, options: { typeKey?: string | null; first: number; after?: string | null }) {
   const limit = listLimit(actor, options.first, 100);
-  const base: Record<string, unknown> = { ...(options.typeKey && { typeKey: options.typeKey }), ...afterCursor(actor, options.after) };
-  // The permission condition of cards fits groups: their members' folders and libraries are listed
-  // (a group matches when one of its members is in a folder the viewer may edit).
-  const filter = actor.isAdmin || (await checksEachCard(actor, 'update')) ? base : { $and: [base, accessibleBy(actor.ability, 'update').ofType('Card')] };
+  const filter = await groupFilter(actor, { ...(options.typeKey && { typeKey: options.typeKey }), ...afterCursor(actor, options.after) });
   const found: VisibleGroup[] = [];
   let more = false;
   const cursor = DuplicateGroup.find(filter)

@@ -342,35 +342,78 @@ export async function findMerge(actor: Actor, id: string): Promise<MergeDoc | nu
   return survivor && actor.ability.can('read', cardSubject(survivor)) ? merge : null;
 }
 
+/** How many of the references a merge re-pointed are in cards the actor may read (the others are not theirs to know of). */
+export async function readableReferences(actor: Actor, merge: MergeDoc): Promise<number> {
+  const cards = await Card.find({ _id: { $in: [...new Set(merge.references.map((ref) => String(ref.cardId)))] } }, { folderId: 1, libraryId: 1 }).lean<CardDoc[]>();
+  const readable = new Set(cards.filter((card) => actor.ability.can('read', cardSubject(card))).map((card) => String(card._id)));
+  return merge.references.filter((ref) => readable.has(String(ref.cardId))).length;
+}
+
 /** The merge that put this card in the trash (not undone), if any. */
 export async function mergeOfCard(cardId: Types.ObjectId): Promise<MergeDoc | null> {
   return Merge.findOne({ 'merged.cardId': cardId, undoneAt: null }).sort({ at: -1 }).lean<MergeDoc>();
 }
 
+const alreadyUndone = (actor: Actor) => t(actor, 'Это объединение уже отменено', 'This merge has already been undone');
+
+/** The cards of a merge as they are now (survivor first, then the merged ones; undefined where deleted for good). */
+async function cardsOfMerge(merge: MergeDoc): Promise<(CardDoc | undefined)[]> {
+  const involved = [merge.survivor, ...merge.merged];
+  const cards = await Card.find({ _id: { $in: involved.map((state) => state.cardId) } }).lean<CardDoc[]>();
+  const byId = new Map(cards.map((card) => [String(card._id), card]));
+  return involved.map((state) => byId.get(String(state.cardId)));
+}
+
+/**
+ * Why a merge can no longer be undone, in the viewer's words, or null when it can: undone already,
+ * a card deleted for good, or a card changed after the merge (edited, moved, put in or taken out of
+ * the trash) — undoing would overwrite that change. Cards the viewer may not read are not named.
+ */
+function undoObstacle(actor: Actor, merge: MergeDoc, current: (CardDoc | undefined)[]): string | null {
+  const no = (ru: string, en: string) => t(actor, `Отменить объединение нельзя: ${ru}`, `The merge cannot be undone: ${en}`);
+  if (merge.undoneAt) return alreadyUndone(actor);
+  if (current.some((card) => !card)) return no('одну из карточек удалили окончательно', 'one of the cards was deleted for good');
+  const [survivor, ...merged] = current as CardDoc[];
+  const which = (card: CardDoc) =>
+    actor.ability.can('read', cardSubject(card)) ? t(actor, `карточку «${card.title}»`, `the card “${card.title}”`) : t(actor, 'одну из карточек', 'one of the cards');
+  if (survivor.inTrash) return no(`${which(survivor)} после него удалили в корзину`, `${which(survivor)} was put in the trash after it`);
+  if (survivor.version !== merge.survivor.versionAfter)
+    return no(`${which(survivor)} изменили после него, и отмена стёрла бы это изменение`, `${which(survivor)} was changed after it, and undoing would overwrite that`);
+  for (const [index, card] of merged.entries()) {
+    if (!card.inTrash || String(card.mergedInto) !== String(survivor._id))
+      return no(`${which(card)} после него восстановили из корзины`, `${which(card)} was restored from the trash after it`);
+    if (card.version !== merge.merged[index].versionAfter) return no(`${which(card)} изменили после него`, `${which(card)} was changed after it`);
+  }
+  return null;
+}
+
+/** Whether the actor may undo the merge now: nothing changed since, and they may edit every card of it. */
+export async function undoState(actor: Actor, merge: MergeDoc): Promise<{ canUndo: boolean; obstacle: string | null }> {
+  const current = await cardsOfMerge(merge);
+  const editable = current.every((card) => card && actor.ability.can('update', cardSubject(card)));
+  // What keeps an undo from being possible concerns those who could undo it, not readers.
+  const obstacle = editable || current.some((card) => !card) ? undoObstacle(actor, merge, current) : null;
+  return { canUndo: editable && !obstacle, obstacle };
+}
+
 /**
  * Undoes a merge: the survivor gets its values back, the merged cards come out of the trash, and
  * references the merge re-pointed (and nobody changed since) point to them again; one
- * transaction, recorded in every history. Refused with CONFLICT once the survivor or a merged
- * card changed after the merge.
+ * transaction, recorded in every history. Refused with CONFLICT, saying why, once it was undone, a
+ * card of it was deleted for good, or one changed after the merge.
  */
 export async function undoMerge(context: CardServiceContext, id: string): Promise<{ merge: MergeDoc; cards: CardDoc[] }> {
   const { actor } = context;
   const merge = await findMerge(actor, id);
   if (!merge) throw notFound(actor, t(actor, 'Объединение', 'Merge'));
-  const changedSince = () =>
-    new AppError('CONFLICT', t(actor, 'Карточки изменились после объединения: отменить его уже нельзя', 'The cards changed after the merge: it can no longer be undone'));
-  if (merge.undoneAt) throw new AppError('CONFLICT', t(actor, 'Это объединение уже отменено', 'This merge has already been undone'));
-  const involved = [merge.survivor, ...merge.merged];
-  const cards = await Card.find({ _id: { $in: involved.map((state) => state.cardId) } }).lean<CardDoc[]>();
-  const byId = new Map(cards.map((card) => [String(card._id), card]));
-  const current = involved.map((state) => byId.get(String(state.cardId)));
-  if (current.some((card) => !card || !actor.ability.can('read', cardSubject(card)))) throw notFound(actor, cardWord(actor));
+  const current = await cardsOfMerge(merge);
+  const refuse = (reason: string) => new AppError('CONFLICT', reason);
+  if (merge.undoneAt || current.some((card) => !card)) throw refuse(undoObstacle(actor, merge, current)!);
+  if (current.some((card) => !actor.ability.can('read', cardSubject(card!)))) throw notFound(actor, cardWord(actor));
   if (current.some((card) => !actor.ability.can('update', cardSubject(card!)))) throw mergeRight(actor);
+  const obstacle = undoObstacle(actor, merge, current);
+  if (obstacle) throw refuse(obstacle);
   const [survivor, ...merged] = current as CardDoc[];
-  const untouched =
-    survivor.version === merge.survivor.versionAfter &&
-    merged.every((card, index) => card.version === merge.merged[index].versionAfter && card.inTrash && String(card.mergedInto) === String(survivor._id));
-  if (!untouched) throw changedSince();
   const type = await cardTypeOrFail(actor, survivor.typeKey);
   const survivorId = String(survivor._id);
   const mergedIds = merged.map((card) => String(card._id));
@@ -413,7 +456,7 @@ export async function undoMerge(context: CardServiceContext, id: string): Promis
     async () => writes,
     async (_done, session) => {
       const marked = await Merge.updateOne({ _id: merge._id, undoneAt: null }, { $set: { undoneAt: now, undoneBy: new Types.ObjectId(actor.userId) } }, { session });
-      if (marked.modifiedCount !== 1) throw changedSince();
+      if (marked.modifiedCount !== 1) throw refuse(alreadyUndone(actor));
     },
     'id',
   );

@@ -42,6 +42,12 @@ export interface DuplicateSettingsDoc {
 export const DuplicateSettings = mongoose.model('DuplicateSettings', settingsSchema, 'duplicate_settings');
 
 /**
+ * What keys are made of (the normalisation of names, the exact values): raised whenever that
+ * changes, so that keys stored by an older version count as stale and the next start scans again.
+ */
+export const KEYS_VERSION = 2;
+
+/**
  * A card's blocking keys under its type's rules (kept by the card lifecycle in the card's
  * transaction; rebuilt by a scan): exact keys `rule=value`, the normalised name `rule=numbers~text`
  * and every trigram of it `rule~numbers~trigram`. Cards sharing a key are candidates.

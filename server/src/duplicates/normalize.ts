@@ -1,14 +1,43 @@
+import unhomoglyph from 'unhomoglyph';
+
 /**
  * Names as duplicate detection compares them. Kartoteka's own rules for Russian organisation and
  * person names: legal forms («ООО», «АО», «ИП», «Общество с ограниченной ответственностью» …),
- * quotes, punctuation, case and «ё» do not tell two names apart; numbers do («СМУ-5» is not
+ * quotes, punctuation, case, «ё», accents, invisible characters and Latin letters standing in for
+ * Cyrillic look-alikes («OOO «Poмaшкa»») do not tell two names apart; numbers do («СМУ-5» is not
  * «СМУ-7»). Similarity is pg_trgm's: the share of common trigrams (Jaccard) of the words padded
  * with two spaces before and one after; the trigram sets themselves drive blocking (see
  * `prefixTrigrams`), which a score-only similarity library could not give.
  */
 
-/** Abbreviated legal forms, removed wherever they stand as a word. */
-const LEGAL_FORMS = new Set(['ооо', 'оао', 'ао', 'зао', 'пао', 'нао', 'ип', 'чп', 'тоо', 'нко', 'ано', 'гуп', 'муп', 'фгуп', 'пбоюл', 'llc', 'ltd', 'inc', 'jsc']);
+/**
+ * Abbreviated legal forms, removed wherever they stand as a word; with their Latin spellings
+ * («ZAO»; «OOO», «OAO», «AO» are look-alikes and read as Cyrillic, and so is «PAO», as «РАО»).
+ */
+const LEGAL_FORMS = new Set([
+  'ооо',
+  'оао',
+  'ао',
+  'зао',
+  'пао',
+  'нао',
+  'рао',
+  'ип',
+  'чп',
+  'тоо',
+  'нко',
+  'ано',
+  'гуп',
+  'муп',
+  'фгуп',
+  'пбоюл',
+  'zao',
+  'nao',
+  'llc',
+  'ltd',
+  'inc',
+  'jsc',
+]);
 
 /** Legal forms written out, longest first (so «публичное акционерное общество» goes before «акционерное общество»). */
 const LEGAL_FORM_PHRASES = [
@@ -23,9 +52,49 @@ const LEGAL_FORM_PHRASES = [
   'автономная некоммерческая организация',
 ].sort((a, b) => b.length - a.length);
 
-/** Compatibility forms folded (full-width letters, ligatures), lower case, «ё» as «е». */
-function folded(text: string): string {
-  return text.normalize('NFKC').toLowerCase().replace(/ё/g, 'е');
+const RUSSIAN = 'абвгдеёжзийклмнопрстуфхцчшщъыьэюя';
+const LATIN = 'abcdefghijklmnopqrstuvwxyz';
+
+/**
+ * Latin letters that look like a Russian letter, by Unicode's confusables (UTS #39 skeletons, from
+ * the unhomoglyph package): «P» → «Р», «a» → «а», «H» → «Н» (but not «h»), «y» → «у».
+ */
+const CYRILLIC_TWINS: ReadonlyMap<string, string> = (() => {
+  const russian = [...RUSSIAN, ...RUSSIAN.toUpperCase()];
+  const twins = new Map<string, string>();
+  for (const latin of [...LATIN, ...LATIN.toUpperCase()]) {
+    const twin = russian.find((letter) => unhomoglyph(letter) === unhomoglyph(latin));
+    if (twin) twins.set(latin, twin);
+  }
+  return twins;
+})();
+
+// A letter's twin, or its lower case's: a word keeps its reading whether or not it was lower-cased.
+const twinOf = (letter: string) => CYRILLIC_TWINS.get(letter) ?? CYRILLIC_TWINS.get(letter.toLowerCase());
+
+/**
+ * A word with its Latin look-alikes read as Cyrillic when it holds Cyrillic letters («Poмaшкa»), or
+ * when it is made of look-alikes only («OOO», «KOMETA»); other Latin words stay as they are.
+ */
+function asCyrillic(word: string): string {
+  const latin = [...word].filter((letter) => /\p{Script=Latin}/u.test(letter));
+  if (latin.length === 0) return word;
+  if (!/\p{Script=Cyrillic}/u.test(word) && !latin.every(twinOf)) return word;
+  return [...word].map((letter) => twinOf(letter) ?? letter).join('');
+}
+
+/**
+ * Compatibility forms folded (full-width letters, ligatures), invisible characters (zero-width
+ * spaces and joiners, soft hyphens) and combining marks (stress marks, accents) dropped — but the
+ * breve of «й» —, look-alikes read as Cyrillic, lower case, «ё» as «е».
+ */
+function foldedWords(text: string): string[] {
+  const visible = text.normalize('NFKC').replace(/[\p{Cf}\p{Default_Ignorable_Code_Point}]/gu, '');
+  const bare = visible
+    .normalize('NFD')
+    .replace(/\p{M}/gu, (mark, at: number, whole: string) => (mark === '\u0306' && /[иИ]/.test(whole[at - 1]) ? mark : ''))
+    .normalize('NFC');
+  return words(bare).map((word) => asCyrillic(word).toLowerCase().replace(/ё/g, 'е'));
 }
 
 /** Words of letters and runs of digits: quotes, hyphens and other punctuation separate them. */
@@ -39,7 +108,7 @@ function words(text: string): string[] {
  * keeps it.
  */
 export function normalizeName(text: string): string {
-  let spaced = ` ${words(folded(text)).join(' ')} `;
+  let spaced = ` ${foldedWords(text).join(' ')} `;
   for (const phrase of LEGAL_FORM_PHRASES) spaced = spaced.replaceAll(` ${phrase} `, ' ');
   const all = spaced.trim().split(' ').filter(Boolean);
   const kept = all.filter((word) => !LEGAL_FORMS.has(word));

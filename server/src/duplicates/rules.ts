@@ -2,7 +2,7 @@ import type { Actor } from '../access/actor';
 import { kindOf, type CardTypeDefinition, type FieldDefinition, type LocalizedText } from '../../../card-types';
 import { findCardType, listCardTypes } from '../card-types/registry';
 import { FieldErrors } from '../validation';
-import { DuplicateSettings, type DuplicateSettingsDoc, type MatchRule } from './model';
+import { DuplicateSettings, KEYS_VERSION, type DuplicateSettingsDoc, type MatchRule } from './model';
 
 /** Similarity from which two names count as probable duplicates, unless an administrator sets another per type. */
 export const DEFAULT_THRESHOLD = 0.7;
@@ -41,7 +41,7 @@ export interface TypeRules {
   rules: MatchRule[];
   /** True when an administrator's settings replace the built-in ones. */
   customized: boolean;
-  /** Changes whenever the rules or the threshold change: a scan made under other rules is stale. */
+  /** Changes whenever the rules, the threshold or the way keys are made change: a scan made under others is stale. */
   fingerprint: string;
 }
 
@@ -72,7 +72,7 @@ export function effectiveRules(type: CardTypeDefinition, settings: Pick<Duplicat
   const customized = Boolean(settings?.rules);
   const rules = (settings?.rules ?? BUILT_IN_RULES[type.key] ?? []).filter((rule) => usable(type, rule));
   const threshold = settings?.threshold ?? DEFAULT_THRESHOLD;
-  return { typeKey: type.key, threshold, rules, customized, fingerprint: JSON.stringify([threshold, rules.map((r) => [r.id, r.mode, r.fields])]) };
+  return { typeKey: type.key, threshold, rules, customized, fingerprint: JSON.stringify([KEYS_VERSION, threshold, rules.map((r) => [r.id, r.mode, r.fields])]) };
 }
 
 /** The rules of a type (none for an unknown type or one without rules). */

@@ -10,7 +10,7 @@ import { findCard } from '../cards/service';
 import { forbidden, notFound } from '../errors';
 import { FieldErrors, isObjectIdText, refuseField } from '../validation';
 import { alikeCards, listLimit, refreshGroupsAround } from './groups';
-import { DuplicateDismissal, DuplicateGroup, DuplicateKey, pairKey, type DuplicateKeyDoc } from './model';
+import { DuplicateDismissal, DuplicateKey, pairKey, type DuplicateKeyDoc } from './model';
 import { rulesOf } from './rules';
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
@@ -107,9 +107,4 @@ export async function markNotDuplicates(actor: Actor, cardId: string, otherIds: 
       cards.map((c) => c._id),
     );
   return true;
-}
-
-/** How many groups a type has now. */
-export function groupCount(typeKey: string): Promise<number> {
-  return DuplicateGroup.countDocuments({ typeKey });
 }

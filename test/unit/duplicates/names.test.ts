@@ -24,6 +24,26 @@ describe('duplicates: name normalisation and similarity', () => {
     expect(normalizeName('ООО Ромашка-Плюс')).to.equal('ромашка плюс');
   });
 
+  it('ignores invisible characters, accents and Latin look-alikes of Cyrillic letters, and «OOO» typed in Latin', () => {
+    expect(score('OOO «Poмaшкa»', 'ООО «Ромашка»'), 'Latin O, P, a inside Cyrillic words').to.equal(1);
+    expect(normalizeName('OOO «Poмaшкa»')).to.equal('ромашка');
+    expect(normalizeName('OAO KOMETA'), 'a word of look-alikes only').to.equal('комета');
+    expect(normalizeName('Ро\u200bма\u00adшка\u2060 ООО\ufeff'), 'zero-width space, soft hyphen, word joiner, BOM').to.equal('ромашка');
+    expect(normalizeName('Рома́шка'), 'a stress mark').to.equal('ромашка');
+    expect(normalizeName('Ромаш\u0306ка'), 'a stray breve').to.equal('ромашка');
+    expect(normalizeName('Cafe\u0301 Ме\u0308д'), 'combining acute and diaeresis').to.equal('cafe мед');
+    expect(normalizeName('Чайный домик'), '«й» stays').to.equal('чайный домик');
+    expect(normalizeName('И\u0306ошкар-Ола'), '«й» typed as и + breve').to.equal('йошкар ола');
+    expect(normalizeName('Romashka LLC'), 'a Latin name stays Latin').to.equal('romashka');
+    expect(normalizeName('ZAO Romashka')).to.equal('romashka');
+    expect(score('ООО «Ромашка»', 'Romashka'), 'transliteration is not a look-alike').to.equal(0);
+  });
+
+  it('normalises a normalised name to itself (stored names are compared again)', () => {
+    const names = ['OOO «Poмaшкa»', 'Rex', 'REX', 'ЗАО «Ёлка»', 'Bank', 'BAH', 'Cafe\u0301', 'ООО', 'И\u0306ошкар-Ола', 'Tom & Co', 'ОАО Газ-Сервис 12', 'ｒｏｍａｓｈｋａ'];
+    for (const name of names) expect(normalizeName(normalizeName(name)), name).to.equal(normalizeName(name));
+  });
+
   it('keeps a name that is nothing but a legal form', () => {
     expect(normalizeName('ООО')).to.equal('ооо');
   });

@@ -117,7 +117,7 @@ describe('restore', function () {
       await writeFile(damaged, bytes);
       const broken = await runBackupCli(['restore', damaged, '--force'], { MONGODB_URI: uriWithDatabase(await testMongoUri(), dbName) });
       expect(broken.code).to.equal(1);
-      expect(broken.stderr).to.match(/Restore refused: (the archive cannot be read|.*does not match the manifest|corrupt BSON)/);
+      expect(broken.stderr).to.match(/Restore refused: (the archive cannot be read|.*does not match the manifest|.*is not valid Extended JSON|corrupt BSON)/);
       expect(await contentHashes(db, ['users'])).to.deep.equal(unchanged);
       expect(await db.collection('contacts').countDocuments()).to.equal(0);
     });

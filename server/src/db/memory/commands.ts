@@ -6,7 +6,20 @@ import { compareValues, keyString } from './bson-order';
 import { Cursors } from './cursors';
 import { asCommandError, badValue, CommandError, commandNotFound, indexNotFound, invalidNamespace, noSuchTransaction, typeMismatch } from './errors';
 import { normalizeIndexSpec, TextIndex, type Doc, type IndexSpec } from './indexes';
-import { compileFilter, countDocs, explainFind, isPlainObject, openCursor, openRawCursor, projectDocs, selectDocs, validateSort, type ExecutionStats } from './query';
+import {
+  compileFilter,
+  countDocs,
+  countGroups,
+  explainFind,
+  isPlainObject,
+  openCursor,
+  openRawCursor,
+  projectDocs,
+  selectDocs,
+  validateSort,
+  type ExecutionStats,
+  type SelectOptions,
+} from './query';
 import type { ReadTxn } from './storage';
 import { ID_INDEX_SPEC, LockWait, requireCollection, splitNamespace, Transaction, type Collection, type ReadView, type Store } from './store';
 import { valuesAtPath } from './text';
@@ -629,6 +642,7 @@ export class CommandProcessor {
     const limit = int(body.limit, 0);
     if (skip < 0) throw badValue('skip value must be non-negative');
     if (limit < 0) throw badValue('limit value must be non-negative');
+    const hint = body.hint;
     const singleBatch = body.singleBatch === true;
     let batchSize = body.batchSize === undefined ? undefined : int(body.batchSize, 101);
     if (singleBatch && limit > 0) batchSize = limit;
@@ -640,15 +654,15 @@ export class CommandProcessor {
       if (skip) stages.push({ $skip: skip });
       if (limit) stages.push({ $limit: limit });
       if (projection && Object.keys(projection).length) stages.push({ $project: projection });
-      const { docs, close } = this.runPipeline(request, collection, stages);
+      const { docs, close } = this.runPipeline(request, collection, stages, hint);
       return this.cursors.start(ns, docs, batchSize, (batch) => batch, singleBatch, close);
     }
     const { view, close } = this.cursorView(request);
     let cursor;
     try {
-      const raw = projection && Object.keys(projection).length > 0 ? null : openRawCursor(collection, view, filter, { sort, skip, limit });
+      const raw = projection && Object.keys(projection).length > 0 ? null : openRawCursor(collection, view, filter, { sort, skip, limit, hint });
       if (raw) return this.cursors.start(ns, raw, batchSize, (batch) => batch, singleBatch, close);
-      cursor = openCursor(collection, view, filter, { sort, skip, limit });
+      cursor = openCursor(collection, view, filter, { sort, skip, limit, hint });
     } catch (error) {
       close();
       throw error;
@@ -669,6 +683,7 @@ export class CommandProcessor {
     let sort: Doc | undefined;
     let skip = 0;
     let limit = 0;
+    let counted: CountStage | null = null;
     if (command === 'find') {
       name = inner.find;
       filter = asDoc(inner.filter ?? {}, 'filter');
@@ -682,22 +697,27 @@ export class CommandProcessor {
       limit = Math.abs(int(inner.limit, 0));
     } else if (command === 'aggregate' && Array.isArray(inner.pipeline)) {
       name = inner.aggregate;
-      const first = inner.pipeline[0] as Doc | undefined;
-      if (first && isPlainObject(first.$match)) filter = first.$match;
-      const second = inner.pipeline[1] as Doc | undefined;
-      if (second && isPlainObject(second.$sort)) sort = validateSort(second.$sort);
+      const stages = [...(inner.pipeline as Doc[])];
+      if (stages[0] && isPlainObject(stages[0].$match)) filter = stages.shift()!.$match as Doc;
+      if (stages[0] && isPlainObject(stages[0].$sort)) sort = validateSort(stages.shift()!.$sort);
+      if (!sort) counted = countStage(stages);
     } else throw new CommandError(115, 'CommandNotSupported', `explain is supported for find, count and aggregate, not ${command}`);
     if (typeof name !== 'string') throw invalidNamespace('explain needs a collection name');
     const collection = this.store.get(request.db, name);
     const source = collection?.isView ? undefined : collection;
-    const winningPlan = explainFind(source, request.view, filter, sort);
+    const hint = inner.hint;
+    if (command === 'count') counted = { id: null, field: 'n' };
+    // Run once to learn whether the count comes from the index keys alone (no FETCH in the plan).
+    const probe: ExecutionStats = { keys: 0, docs: 0 };
+    const covered = counted !== null && countRows(source, request.view, filter, counted, { skip, limit, hint, stats: probe }) !== null && probe.docs === 0;
+    const winningPlan = explainFind(source, request.view, filter, sort, hint, covered ? (counted!.by === undefined ? 'COUNT' : 'GROUP') : undefined);
     const reply: Doc = { queryPlanner: { namespace: `${request.db}.${name}`, winningPlan, rejectedPlans: [] }, ok: 1 };
     if (request.body.verbosity === 'executionStats' || request.body.verbosity === 'allPlansExecution') {
       const stats: ExecutionStats = { keys: 0, docs: 0 };
       const started = performance.now();
-      let nReturned: number;
-      if (command === 'count') nReturned = countDocs(source, request.view, filter, skip, limit, stats);
-      else nReturned = drain(openCursor(source, request.view, filter, { sort, skip, limit, stats }).docs).length;
+      const rows = counted && countRows(source, request.view, filter, counted, { skip, limit, hint, stats });
+      const nReturned =
+        command === 'count' ? Number(rows?.[0]?.n ?? 0) : (rows?.length ?? drain(openCursor(source, request.view, filter, { sort, skip, limit, hint, stats }).docs).length);
       reply.executionStats = {
         executionSuccess: true,
         nReturned,
@@ -735,7 +755,7 @@ export class CommandProcessor {
    * (`$group` of a constant `_id` summing 1, as countDocuments sends) counts without loading
    * documents when it can. Without further stages the result streams.
    */
-  private runPipeline(request: Request, target: Collection | undefined, userPipeline: Doc[]): { docs: Doc[] | Iterator<Doc>; close: () => void } {
+  private runPipeline(request: Request, target: Collection | undefined, userPipeline: Doc[], hint?: unknown): { docs: Doc[] | Iterator<Doc>; close: () => void } {
     let collection = target;
     let pipeline = [...userPipeline];
     if (collection?.isView) {
@@ -752,15 +772,13 @@ export class CommandProcessor {
     if (pipeline[0] && typeof pipeline[0].$skip === 'number') skip = int(pipeline.shift()!.$skip, 0);
     if (pipeline[0] && typeof pipeline[0].$limit === 'number') limit = int(pipeline.shift()!.$limit, 0);
     const counted = countStage(pipeline);
-    if (counted && !sort && !isPlainObject(filter.$text)) {
-      const n = countDocs(collection, request.view, filter, skip, limit);
-      return { docs: n > 0 ? [{ _id: counted.id, [counted.field]: n }] : [], close: () => {} };
-    }
+    const rows = counted && !sort && !isPlainObject(filter.$text) ? countRows(collection, request.view, filter, counted, { skip, limit, hint }) : null;
+    if (rows) return { docs: rows, close: () => {} };
     const { view, close } = this.cursorView(request);
     let input: Doc[];
     let scores: Map<Doc, number> | null;
     try {
-      const cursor = openCursor(collection, view, filter, { sort, skip, limit });
+      const cursor = openCursor(collection, view, filter, { sort, skip, limit, hint });
       if (pipeline.length === 0) return { docs: cursor.docs, close };
       input = [...iterate(cursor.docs)];
       scores = cursor.scores;
@@ -800,7 +818,7 @@ export class CommandProcessor {
       const input = '$listLocalSessions' in first ? this.localSessions(pipeline.shift()!.$listLocalSessions) : [];
       return this.cursors.start(ns, runAggregation(pipeline, input, this.resolver(request)), batchSize, (docs) => docs);
     }
-    const { docs, close } = this.runPipeline(request, this.store.get(request.db, name), pipeline);
+    const { docs, close } = this.runPipeline(request, this.store.get(request.db, name), pipeline, body.hint);
     return this.cursors.start(ns, docs, batchSize, (batch) => batch.map(stripTextScoreField), false, close);
   }
 
@@ -815,12 +833,12 @@ export class CommandProcessor {
       if (skip) stages.push({ $skip: skip });
       if (limit) stages.push({ $limit: limit });
       stages.push({ $group: { _id: 1, n: { $sum: 1 } } });
-      const { docs, close } = this.runPipeline(request, collection, stages);
+      const { docs, close } = this.runPipeline(request, collection, stages, body.hint);
       const [row] = drain(docs);
       close();
       return { n: Number(row?.n ?? 0), ok: 1 };
     }
-    return { n: countDocs(collection, request.view, query, skip, limit), ok: 1 };
+    return { n: countDocs(collection, request.view, query, { skip, limit, hint: body.hint }), ok: 1 };
   }
 
   private distinct(request: Request): Doc {
@@ -961,18 +979,39 @@ function runAggregation(pipeline: Doc[], input: Doc[], resolver: (name: string) 
   }
 }
 
-/** `[{ $group: { _id: <constant>, <field>: { $sum: 1 } } }]`: a plain count. */
-function countStage(pipeline: Doc[]): { id: unknown; field: string } | null {
+/** A count stage: `_id` a constant (`id`) or a field path (`by`), and the field holding the count. */
+interface CountStage {
+  id?: unknown;
+  by?: string;
+  field: string;
+}
+
+/**
+ * `[{ $group: { _id: <constant>, <field>: { $sum: 1 } } }]`, a plain count (as countDocuments
+ * sends it), or `[{ $group: { _id: '$<field>', <field>: { $sum: 1 } } }]`, a count per value.
+ */
+function countStage(pipeline: Doc[]): CountStage | null {
   if (pipeline.length !== 1 || !isPlainObject(pipeline[0]!.$group)) return null;
   const group = pipeline[0]!.$group as Doc;
   const keys = Object.keys(group);
   if (keys.length !== 2 || keys[0] !== '_id') return null;
   const id = group._id;
-  if (typeof id === 'string' ? id.startsWith('$') : isPlainObject(id) || Array.isArray(id)) return null;
+  if (isPlainObject(id) || Array.isArray(id)) return null;
+  if (typeof id === 'string' && id.startsWith('$') && !/^\$[^$.][^$]*$/.test(id)) return null;
   const field = keys[1]!;
   const accumulator = group[field];
   if (!isPlainObject(accumulator) || Object.keys(accumulator).length !== 1 || accumulator.$sum !== 1) return null;
-  return { id, field };
+  return typeof id === 'string' && id.startsWith('$') ? { by: id.slice(1), field } : { id, field };
+}
+
+/** The rows a count stage gives after a `$match`, from the index keys alone; null when documents must be read. */
+function countRows(collection: Collection | undefined, view: ReadView, filter: Doc, counted: CountStage, options: SelectOptions): Doc[] | null {
+  if (counted.by === undefined) {
+    const n = countDocs(collection, view, filter, options);
+    return n > 0 ? [{ _id: counted.id, [counted.field]: n }] : [];
+  }
+  if (options.skip || options.limit) return null;
+  return countGroups(collection, view, filter, counted.by, options)?.map(({ value, n }) => ({ _id: value, [counted.field]: n })) ?? null;
 }
 
 function failedUpdate(): CommandError {

@@ -9,7 +9,7 @@
  */
 import { deserialize } from 'bson';
 import { Query } from 'mingo/query';
-import { compareValues } from './bson-order';
+import { compareValues, keyString } from './bson-order';
 import { asCommandError, badValue, CommandError } from './errors';
 import { BTreeIndex, encodeTuple, type Doc, type TextIndex } from './indexes';
 import { encodeValue, idKeyOf, KeyWriter, MAX_TUPLE_BYTES, prefixEnd, TYPE } from './keys';
@@ -24,6 +24,8 @@ export interface SelectOptions {
   sort?: SortSpec;
   skip?: number;
   limit?: number;
+  /** The command's `hint`: an index name or key pattern, or `{ $natural: 1 | -1 }`. */
+  hint?: unknown;
   /** Filled with what the execution read (explain's executionStats). */
   stats?: ExecutionStats;
 }
@@ -334,6 +336,8 @@ interface KeyRange {
   end: Buffer;
   /** An exact full key of a unique index: one point lookup. */
   point?: boolean;
+  /** The values every key of the range starts with (the equalities on the index's first fields). */
+  tuple?: unknown[];
 }
 
 export interface Plan {
@@ -352,6 +356,8 @@ export interface Plan {
   /** Candidates may repeat (multikey index). */
   dedupe: boolean;
   stage: string;
+  /** A top-level `$or` read as one union of its branches' ranges: how many branches. */
+  union?: number;
 }
 
 function direction(value: unknown): 1 | -1 | null {
@@ -416,9 +422,29 @@ interface Ranked {
   used: Set<string>;
 }
 
-/** A plan over one B-tree index, or null when it cannot help. */
-function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 | -1][], filter: Doc): Ranked | null {
-  if (index.partial && !impliesPartial(filter, index.spec.partialFilterExpression as Doc)) return null;
+/**
+ * Whether index order from field `start` on gives the sort `bySort`: 1 read forward, -1 backward,
+ * null when it does not.
+ */
+function sortRelation(index: BTreeIndex, bySort: [string, 1 | -1][], start: number): 1 | -1 | null {
+  if (bySort.length === 0 || start + bySort.length > index.fields.length) return null;
+  let relation: 1 | -1 | null = null;
+  for (let i = 0; i < bySort.length; i++) {
+    const [field, dir] = bySort[i]!;
+    if (index.fields[start + i] !== field) return null;
+    const rel = dir === index.directions[start + i] ? 1 : -1;
+    if (relation !== null && rel !== relation) return null;
+    relation = rel;
+  }
+  return relation;
+}
+
+/**
+ * A plan over one B-tree index, or null when it cannot help. `forced` (a hint): the index is read
+ * even when it narrows nothing, as a whole, and a partial one whatever its filter.
+ */
+function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 | -1][], filter: Doc, forced = false): Ranked | null {
+  if (!forced && index.partial && !impliesPartial(filter, index.spec.partialFilterExpression as Doc)) return null;
   const { conditions } = shape;
   const used = new Set<string>();
   let points: unknown[][] = [[]];
@@ -449,18 +475,7 @@ function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 |
   const bySort = sortKeys.filter(
     ([field]) => !(conditions.get(field)?.kind === 'values' && (conditions.get(field) as { values: unknown[] }).values.length === 1 && used.has(field)),
   );
-  const relationAt = (start: number): 1 | -1 | null => {
-    if (bySort.length === 0 || start + bySort.length > index.fields.length) return null;
-    let relation: 1 | -1 | null = null;
-    for (let i = 0; i < bySort.length; i++) {
-      const [field, dir] = bySort[i]!;
-      if (index.fields[start + i] !== field) return null;
-      const rel = dir === index.directions[start + i] ? 1 : -1;
-      if (relation !== null && rel !== relation) return null;
-      relation = rel;
-    }
-    return relation;
-  };
+  const relationAt = (start: number) => sortRelation(index, bySort, start);
   let relation: 1 | -1 | null = null;
   let merge = false;
   if (sortKeys.length > 0 && !index.multikey) {
@@ -471,8 +486,8 @@ function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 |
     }
   }
   const sortCovered = sortKeys.length === 0 || relation !== null;
-  if (equalities === 0 && !range && !(sortKeys.length > 0 && sortCovered)) return null;
-  if (equalities === 0 && !range && (index.sparse || index.partial)) return null;
+  if (!forced && equalities === 0 && !range && !(sortKeys.length > 0 && sortCovered)) return null;
+  if (!forced && equalities === 0 && !range && (index.sparse || index.partial)) return null;
   const reverse = relation === -1;
   // Key ranges: one per point (equality values), narrowed by the range field.
   const ranges: KeyRange[] = [];
@@ -492,10 +507,10 @@ function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 |
     }
     const prefix = w.take();
     if (!component) {
-      ranges.push({ start: prefix, end: prefixEnd(prefix), point: index.unique && equalities === index.fields.length && !w.inexact });
+      ranges.push({ start: prefix, end: prefixEnd(prefix), point: index.unique && equalities === index.fields.length && !w.inexact, tuple: point });
       continue;
     }
-    ranges.push({ start: Buffer.concat([prefix, component.lo]), end: Buffer.concat([prefix, component.hi]) });
+    ranges.push({ start: Buffer.concat([prefix, component.lo]), end: Buffer.concat([prefix, component.hi]), tuple: point });
   }
   // A keyset page ("after (v, id)" in the sort order) starts the scan right after that key.
   const after = shape.keyset;
@@ -621,20 +636,17 @@ function isPointValue(condition: Condition | undefined): boolean {
   return condition?.kind === 'values' && condition.values.length === 1 && condition.exact;
 }
 
-export function planQuery(collection: Collection, filter: Doc, sort: SortSpec | undefined, view?: ReadView): Plan {
-  const shape = shapeOf(filter);
-  const sortKeys: [string, 1 | -1][] = [];
-  let sortable = true;
-  for (const [field, value] of Object.entries(sort ?? {})) {
-    const dir = direction(value);
-    if (dir === null) sortable = false;
-    else sortKeys.push([field, dir]);
-  }
-  // A field that must equal one of no values: nothing matches, nothing is read.
-  if ([...shape.conditions.values()].some((condition) => condition.kind === 'values' && condition.values.length === 0)) {
-    return { ranges: [], reverse: false, merge: null, sorted: true, exact: shape.simple, dedupe: false, stage: 'EOF' };
-  }
+/** A field that must equal one of no values: nothing matches, nothing is read. */
+function matchesNothing(shape: FilterShape): boolean {
+  return [...shape.conditions.values()].some((condition) => condition.kind === 'values' && condition.values.length === 0);
+}
+
+/** Reads of the records themselves, by `_id`: point lookups, an `_id` range, or all of them in `_id` order. */
+function primaryPlan(collection: Collection, shape: FilterShape, sortKeys: [string, 1 | -1][], filter: Doc): Plan {
   const idCondition = shape.conditions.get('_id');
+  const byId = sortKeys.length === 1 && sortKeys[0]![0] === '_id';
+  const reverse = byId && sortKeys[0]![1] === -1;
+  const only = shape.simple && shape.conditions.size === 1;
   if (idCondition?.kind === 'values') {
     const seen = new Set<string>();
     const ids: Buffer[] = [];
@@ -647,54 +659,178 @@ export function planQuery(collection: Collection, filter: Doc, sort: SortSpec | 
       }
     }
     ids.sort(Buffer.compare);
-    const byId = sortKeys.length === 1 && sortKeys[0]![0] === '_id';
-    const exact = shape.simple && shape.conditions.size === 1 && idCondition.exact;
+    const sorted = sortKeys.length === 0 || byId || ids.length <= 1;
+    return { index: 'primary', ranges: [], ids, reverse, merge: null, sorted, exact: only && idCondition.exact, dedupe: false, stage: 'IDHACK' };
+  }
+  const sorted = sortKeys.length === 0 || byId;
+  if (idCondition?.kind === 'range') {
+    const component = rangeComponent(idCondition, false);
+    const range = { start: Buffer.concat([collection.prefix, component.lo]), end: Buffer.concat([collection.prefix, component.hi]) };
+    return { index: 'primary', ranges: [range], reverse, merge: null, sorted, exact: only && idCondition.exact, dedupe: false, stage: 'IXSCAN' };
+  }
+  const whole = { start: collection.prefix, end: prefixEnd(collection.prefix) };
+  return { index: 'primary', ranges: [whole], reverse, merge: null, sorted, exact: Object.keys(filter).length === 0, dedupe: false, stage: 'IXSCAN' };
+}
+
+/** A branch of a top-level `$or` with the filter's other clauses, and what it says about each field. */
+interface Branch {
+  filter: Doc;
+  shape: FilterShape;
+}
+
+/** The branches of a top-level `$or`, each with the filter's other clauses: the filter is their union. */
+function orBranches(filter: Doc): Branch[] | null {
+  const { $or: branches, ...rest } = filter;
+  if (!Array.isArray(branches) || branches.length === 0 || !branches.every(isPlainObject)) return null;
+  return branches.map((branch) => {
+    const whole = Object.keys(branch).some((key) => key in rest) ? { $and: [rest, branch] } : { ...rest, ...branch };
+    return { filter: whole, shape: shapeOf(whole) };
+  });
+}
+
+const sameTuple = (a: unknown[] | undefined, b: unknown[] | undefined) => a !== undefined && b !== undefined && keyString(a) === keyString(b);
+
+/**
+ * A top-level `$or` as one union of key ranges of one index: each branch planned on the index,
+ * then overlapping ranges merged, so every key is read once (a count adds the ranges up) and the
+ * ranges follow key order. Null when a branch is not narrowed by the index.
+ *
+ * The union comes in index order; it gives the sort when the sort follows the index fields after
+ * those every branch pins to the same value.
+ */
+function unionPlan(index: BTreeIndex, branches: Branch[], sortKeys: [string, 1 | -1][], forced = false): Ranked | null {
+  const ranges: KeyRange[] = [];
+  const live = branches.filter((branch) => !matchesNothing(branch.shape));
+  let exact = true;
+  let score = Infinity;
+  for (const branch of live) {
+    const ranked = indexPlan(index, branch.shape, [], branch.filter, forced);
+    if (!ranked || ranked.plan.ranges.length === 0 || (forced && ranked.used.size === 0)) return null;
+    ranges.push(...ranked.plan.ranges);
+    if (ranges.length > MAX_POINTS) return null;
+    exact &&= ranked.plan.exact;
+    score = Math.min(score, ranked.score);
+  }
+  ranges.sort((a, b) => Buffer.compare(a.start, b.start));
+  const merged: KeyRange[] = [];
+  for (const range of ranges) {
+    if (Buffer.compare(range.start, range.end) >= 0) continue;
+    const last = merged[merged.length - 1];
+    if (!last || Buffer.compare(range.start, last.end) >= 0) merged.push(range);
+    else
+      merged[merged.length - 1] = {
+        start: last.start,
+        end: Buffer.compare(range.end, last.end) > 0 ? range.end : last.end,
+        tuple: sameTuple(last.tuple, range.tuple) ? last.tuple : undefined,
+      };
+  }
+  const pinned = (branch: Branch, field: string) => {
+    const condition = branch.shape.conditions.get(field);
+    return condition?.kind === 'values' && condition.values.length === 1 ? [condition.values[0]] : undefined;
+  };
+  let common = 0;
+  while (common < index.fields.length && live.length > 0 && live.every((branch) => sameTuple(pinned(branch, index.fields[common]!), pinned(live[0]!, index.fields[common]!))))
+    common++;
+  const bySort = sortKeys.filter(([field]) => !index.fields.slice(0, common).includes(field));
+  const relation = sortKeys.length === 0 || index.multikey ? null : bySort.length === 0 ? 1 : sortRelation(index, bySort, common);
+  const sorted = sortKeys.length === 0 || relation !== null;
+  return {
+    plan: { index, ranges: merged, reverse: relation === -1, merge: null, sorted, exact, dedupe: index.multikey, stage: 'IXSCAN', union: live.length },
+    score: (live.length === 0 ? 0 : score) + (sortKeys.length > 0 && sorted ? 8 : 0),
+    used: new Set(),
+  };
+}
+
+/** The best union plan of a top-level `$or` over one of the indexes: exact ones first, then by score. */
+function bestUnion(indexes: BTreeIndex[], branches: Branch[], sortKeys: [string, 1 | -1][]): Ranked | null {
+  let best: Ranked | null = null;
+  for (const index of indexes) {
+    const candidate = unionPlan(index, branches, sortKeys);
+    if (!candidate) continue;
+    const better = !best || (candidate.plan.exact === best.plan.exact ? candidate.score > best.score : candidate.plan.exact);
+    if (better) best = candidate;
+  }
+  return best;
+}
+
+/** What a `hint` names: an index, the records by `_id`, or the collection in natural order. */
+type Hinted = BTreeIndex | 'primary' | { natural: 1 | -1 };
+
+/** Resolves a `hint` as MongoDB does; one naming no index fails with BadValue (2). */
+function resolveHint(collection: Collection, hint: unknown): Hinted | null {
+  if (hint === undefined || hint === null || (isPlainObject(hint) && Object.keys(hint).length === 0)) return null;
+  if (isPlainObject(hint) && '$natural' in hint) return { natural: direction(hint.$natural) === -1 ? -1 : 1 };
+  const names = (spec: { name: string; key: Doc }) => (typeof hint === 'string' ? spec.name === hint : isPlainObject(hint) && keyString(spec.key) === keyString(hint));
+  if (names({ name: '_id_', key: { _id: 1 } })) return 'primary';
+  const index = collection.btreeIndexes.find((candidate) => names(candidate.spec));
+  if (!index) throw badValue('hint provided does not correspond to an existing index');
+  return index;
+}
+
+/**
+ * The plan a hint forces: a collection scan for `$natural`; the hinted index's ranges when it
+ * narrows the filter (a union for a top-level `$or`), else the whole index, as MongoDB reads it.
+ */
+function hintedPlan(collection: Collection, hinted: Hinted, shape: FilterShape, sortKeys: [string, 1 | -1][], filter: Doc): Plan {
+  if (hinted === 'primary') return primaryPlan(collection, shape, sortKeys, filter);
+  if ('natural' in hinted) {
+    const whole = { start: collection.prefix, end: prefixEnd(collection.prefix) };
     return {
-      index: 'primary',
-      ranges: [],
-      ids,
-      reverse: byId && sortKeys[0]![1] === -1,
+      ranges: [whole],
+      reverse: hinted.natural === -1,
       merge: null,
-      sorted: sortKeys.length === 0 || byId || ids.length <= 1,
-      exact,
+      sorted: sortKeys.length === 0,
+      exact: Object.keys(filter).length === 0,
       dedupe: false,
-      stage: 'IDHACK',
+      stage: 'COLLSCAN',
     };
   }
+  const branches = orBranches(filter);
+  const union = branches && unionPlan(hinted, branches, sortKeys, true);
+  return union ? union.plan : indexPlan(hinted, shape, sortKeys, filter, true)!.plan;
+}
+
+export function planQuery(collection: Collection, filter: Doc, sort: SortSpec | undefined, view?: ReadView, hint?: unknown): Plan {
+  const shape = shapeOf(filter);
+  const sortKeys: [string, 1 | -1][] = [];
+  let sortable = true;
+  for (const [field, value] of Object.entries(sort ?? {})) {
+    const dir = direction(value);
+    if (dir === null) sortable = false;
+    else sortKeys.push([field, dir]);
+  }
+  const keys = sortable ? sortKeys : [];
+  const hinted = resolveHint(collection, hint);
+  if (matchesNothing(shape)) return { ranges: [], reverse: false, merge: null, sorted: true, exact: shape.simple, dedupe: false, stage: 'EOF' };
+  if (hinted) return hintedPlan(collection, hinted, shape, keys, filter);
+  const idCondition = shape.conditions.get('_id');
+  if (idCondition?.kind === 'values') return primaryPlan(collection, shape, keys, filter);
   // Equality on every field of a unique index (an upsert's filter, a read receipt): at most one
   // record, one point lookup; no other index needs planning.
   for (const index of collection.btreeIndexes) {
     if (!index.unique || !index.fields.every((field) => isPointValue(shape.conditions.get(field)))) continue;
-    const point = indexPlan(index, shape, sortable ? sortKeys : [], filter);
+    const point = indexPlan(index, shape, keys, filter);
     if (point?.plan.ranges.length === 1 && point.plan.ranges[0]!.point) return point.plan;
   }
   const ranked: Ranked[] = [];
   for (const index of collection.btreeIndexes) {
-    const candidate = indexPlan(index, shape, sortable ? sortKeys : [], filter);
+    const candidate = indexPlan(index, shape, keys, filter);
     if (candidate) ranked.push(candidate);
   }
   ranked.sort((a, b) => b.score - a.score);
   const best = ranked.length > 1 && view ? triedPlan(ranked, view) : (ranked[0] ?? null);
-  const idRange = idCondition?.kind === 'range' ? idCondition : undefined;
   const byId = sortable && sortKeys.length === 1 && sortKeys[0]![0] === '_id';
-  if (idRange && (!best || best.score < 5 + (byId ? 8 : 0))) {
-    const component = rangeComponent(idRange, false);
-    const exact = shape.simple && shape.conditions.size === 1 && idRange.exact;
-    return {
-      index: 'primary',
-      ranges: [{ start: Buffer.concat([collection.prefix, component.lo]), end: Buffer.concat([collection.prefix, component.hi]) }],
-      reverse: byId && sortKeys[0]![1] === -1,
-      merge: null,
-      sorted: sortKeys.length === 0 || byId,
-      exact,
-      dedupe: false,
-      stage: 'IXSCAN',
-    };
-  }
+  if (idCondition?.kind === 'range' && (!best || best.score < 5 + (byId ? 8 : 0))) return primaryPlan(collection, shape, keys, filter);
+  // A top-level `$or` whose every branch an index narrows: the union of their ranges when it
+  // answers the filter whole (it reads exactly the matches), unless the best plan gives a
+  // requested order the union does not; or when no other plan narrows anything.
+  const branches = orBranches(filter);
+  const union = branches && bestUnion(collection.btreeIndexes, branches, keys);
+  if (union && (!best || (union.plan.exact && !(keys.length > 0 && best.plan.sorted && !union.plan.sorted)))) return union.plan;
   if (best) return best.plan;
+  if (byId) return primaryPlan(collection, shape, keys, filter);
   const whole = { start: collection.prefix, end: prefixEnd(collection.prefix) };
   const exact = shape.conditions.size === 0 && Object.keys(filter).length === 0;
-  if (byId) return { index: 'primary', ranges: [whole], reverse: sortKeys[0]![1] === -1, merge: null, sorted: true, exact, dedupe: false, stage: 'IXSCAN' };
   return { ranges: [whole], reverse: false, merge: null, sorted: sortKeys.length === 0, exact, dedupe: false, stage: 'COLLSCAN' };
 }
 
@@ -822,7 +958,7 @@ function loadRaw(collection: Collection, candidate: Candidate, view: ReadView): 
  */
 export function openRawCursor(collection: Collection | undefined, view: ReadView, filter: Doc, options: SelectOptions = {}): Iterator<Buffer> | null {
   if (!collection || view.txn || extractText(filter).text) return null;
-  const plan = planQuery(collection, filter, options.sort);
+  const plan = planQuery(collection, filter, options.sort, undefined, options.hint);
   if (!plan.exact || (options.sort && !plan.sorted)) return null;
   const skip = options.skip ?? 0;
   const limit = options.limit && options.limit > 0 ? options.limit : Infinity;
@@ -959,7 +1095,7 @@ export function openCursor(collection: Collection | undefined, view: ReadView, f
     if (options.sort) docs = sortDocs(docs, options.sort, found.scores);
     return { docs: docs.slice(skip, skip + limit)[Symbol.iterator](), scores: found.scores, plan: null };
   }
-  const plan = planQuery(collection, rest, options.sort, view);
+  const plan = planQuery(collection, rest, options.sort, view, options.hint);
   const overlay = view.txn?.overlay(collection);
   const query = plan.exact ? null : compileFilter(rest);
   const pushSkip = plan.sorted && plan.exact && !plan.dedupe && !overlay && plan.ranges.length === 1 && !plan.ids ? skip : 0;
@@ -1009,7 +1145,9 @@ export function selectDocs(collection: Collection | undefined, view: ReadView, f
 }
 
 /** How many documents match; from key ranges alone when the index answers the whole filter. */
-export function countDocs(collection: Collection | undefined, view: ReadView, filter: Doc, skip: number, limit: number, stats?: ExecutionStats): number {
+export function countDocs(collection: Collection | undefined, view: ReadView, filter: Doc, options: SelectOptions = {}): number {
+  const skip = options.skip ?? 0;
+  const limit = options.limit ?? 0;
   const clamp = (total: number) => {
     const after = Math.max(0, total - skip);
     return limit > 0 ? Math.min(limit, after) : after;
@@ -1019,30 +1157,71 @@ export function countDocs(collection: Collection | undefined, view: ReadView, fi
     return 0;
   }
   const overlay = view.txn?.overlay(collection);
-  if (Object.keys(filter).length === 0 && (!overlay || overlay.records.size === 0) && !view.snapshot) return clamp(collection.count);
-  if (!extractText(filter).text) {
-    const plan = planQuery(collection, filter, undefined);
-    if (plan.exact && !plan.dedupe && (!overlay || overlay.records.size === 0) && !plan.ids) {
+  const ownWrites = overlay !== undefined && overlay.records.size > 0;
+  if (Object.keys(filter).length === 0 && options.hint === undefined && !ownWrites && !view.snapshot) return clamp(collection.count);
+  if (!extractText(filter).text && !ownWrites) {
+    const plan = planQuery(collection, filter, undefined, undefined, options.hint);
+    if (plan.exact && !plan.dedupe && !plan.ids) {
       compileFilter(filter);
       const db = plan.index === 'primary' || plan.index === undefined ? view.store.storage.docs : view.store.storage.index;
       let total = 0;
       for (const range of plan.ranges) total += db.getKeysCount({ start: range.start, end: range.end, transaction: view.snapshot });
-      if (stats) stats.keys += total;
+      if (options.stats) options.stats.keys += total;
       return clamp(total);
     }
   }
-  const cursor = openCursor(collection, view, filter, { skip, limit, stats });
+  const cursor = openCursor(collection, view, filter, options);
   let n = 0;
   for (let next = cursor.docs.next(); !next.done; next = cursor.docs.next()) n++;
   return n;
 }
 
-/** The plan a find would use, for `explain`. */
-export function explainFind(collection: Collection | undefined, view: ReadView, filter: Doc, sort: SortSpec | undefined): Doc {
+/** A value whose index key gives it back as stored: equal keys, equal value of the same type (so not numbers, whose types an index key merges). */
+function keyedAsStored(value: unknown): boolean {
+  return typeof value !== 'number' && !['Int32', 'Long', 'Double'].includes(bsonType(value) ?? '') && exactValue(value);
+}
+
+/**
+ * How many documents match per value of `field` (`$group` by `$field` summing 1), from key ranges
+ * alone: when the index answers the whole filter and every range pins the field to one value (an
+ * equality in each `$or` branch), no document is read. Null when the documents must be read.
+ */
+export function countGroups(collection: Collection | undefined, view: ReadView, filter: Doc, field: string, options: SelectOptions = {}): { value: unknown; n: number }[] | null {
+  if (!collection) {
+    compileFilter(filter);
+    return [];
+  }
+  const overlay = view.txn?.overlay(collection);
+  if ((overlay && overlay.records.size > 0) || extractText(filter).text) return null;
+  const plan = planQuery(collection, filter, undefined, view, options.hint);
+  const index = plan.index;
+  if (!plan.exact || plan.dedupe || plan.ids || !(index instanceof BTreeIndex)) return null;
+  const position = index.fields.indexOf(field);
+  if (position < 0 || !plan.ranges.every((range) => range.tuple && position < range.tuple.length && keyedAsStored(range.tuple[position]))) return null;
+  compileFilter(filter);
+  const groups = new Map<string, { value: unknown; n: number }>();
+  for (const range of plan.ranges) {
+    const n = view.store.storage.index.getKeysCount({ start: range.start, end: range.end, transaction: view.snapshot });
+    if (options.stats) options.stats.keys += n;
+    if (n === 0) continue;
+    const value = range.tuple![position];
+    const key = keyString(value);
+    const group = groups.get(key);
+    if (group) group.n += n;
+    else groups.set(key, { value, n });
+  }
+  return [...groups.values()];
+}
+
+/**
+ * The plan a find would use, for `explain`; `counted` names the count or group stage a count
+ * answered from the index keys alone puts over the scan (no FETCH).
+ */
+export function explainFind(collection: Collection | undefined, view: ReadView, filter: Doc, sort: SortSpec | undefined, hint?: unknown, counted?: 'COUNT' | 'GROUP'): Doc {
   const { rest, text } = extractText(filter);
   if (text) return { stage: 'TEXT_MATCH', inputStage: { stage: 'TEXT' } };
   if (!collection) return { stage: 'EOF' };
-  const plan = planQuery(collection, rest, sort, view);
+  const plan = planQuery(collection, rest, sort, view, hint);
   const indexName = plan.index === 'primary' ? '_id_' : plan.index?.name;
   const keyPattern = plan.index === 'primary' ? { _id: 1 } : plan.index?.spec.key;
   let scan: Doc;
@@ -1059,8 +1238,11 @@ export function explainFind(collection: Collection | undefined, view: ReadView, 
       keyRanges: plan.ranges.length,
       ...(plan.merge ? { merged: true } : {}),
     };
-  const fetched: Doc =
-    plan.stage === 'COLLSCAN' ? scan : { stage: 'FETCH', ...(plan.exact ? {} : { filter: rest }), inputStage: plan.merge ? { stage: 'SORT_MERGE', inputStage: scan } : scan };
+  if (plan.stage === 'COLLSCAN') scan = { ...scan, direction: plan.reverse ? 'backward' : 'forward' };
+  if (plan.merge) scan = { stage: 'SORT_MERGE', inputStage: scan };
+  if (plan.union) scan = { stage: 'OR', branches: plan.union, inputStage: scan };
+  if (counted) return { stage: counted, inputStage: scan };
+  const fetched: Doc = plan.stage === 'COLLSCAN' ? scan : { stage: 'FETCH', ...(plan.exact ? {} : { filter: rest }), inputStage: scan };
   return plan.sorted || !sort ? fetched : { stage: 'SORT', sortPattern: sort, inputStage: fetched };
 }
 

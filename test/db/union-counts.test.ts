@@ -15,7 +15,8 @@ interface Card {
 /** The largest `totalDocsExamined` anywhere in an explain output (top level or under `$cursor`). */
 const docsExamined = (explained: Document) => Math.max(...[...JSON.stringify(explained).matchAll(/"totalDocsExamined":(\d+)/g)].map((m) => Number(m[1])));
 const indexNameIn = (explained: Document): string | null => JSON.stringify(explained).match(/"indexName":"([^"]+)"/)?.[1] ?? null;
-const byFolder = (rows: Document[]) => Object.fromEntries(rows.map((row) => [String(row._id), row.n]).sort(([a], [b]) => String(a).localeCompare(String(b))));
+const byFolder = (rows: Document[]): Record<string, number> =>
+  Object.fromEntries(rows.map((row) => [String(row._id), row.n]).sort(([a], [b]) => String(a).localeCompare(String(b))));
 
 describe('db conformance: counts over a union of index ranges, and hints', function () {
   let client: MongoClient;

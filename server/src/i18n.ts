@@ -22,7 +22,7 @@ const messages = {
   emailFormat: { ru: 'Введите корректный e-mail', en: 'Enter a valid e-mail' },
   ipFormat: { ru: 'Неверный адрес или подсеть: {value}', en: 'Not an address or subnet: {value}' },
   invalidInput: { ru: 'Проверьте заполнение полей', en: 'Please check the fields' },
-  notFound: { ru: '{what} не найден(а)', en: '{what} not found' },
+  notFound: { ru: '{what} не найден{ending}', en: '{what} not found' },
   forbidden: { ru: 'Недостаточно прав: {what}', en: 'Not allowed: {what}' },
   adminOnly: { ru: 'Доступно только администраторам', en: 'Administrators only' },
   folderNotEmpty: { ru: 'Папка не пуста: сначала переместите или удалите её содержимое', en: 'The folder is not empty: move or delete its contents first' },
@@ -38,6 +38,10 @@ const messages = {
   cannotDeactivateSelf: { ru: 'Нельзя отключить собственную учётную запись', en: 'You cannot deactivate your own account' },
   badCursor: { ru: 'Неверный курсор страницы: откройте список с начала', en: 'Invalid page cursor: open the list from the start' },
   badId: { ru: 'Неверный идентификатор', en: 'Not a valid identifier' },
+  notWithIds: {
+    ru: 'Не сочетается с ids: карточки по идентификаторам приходят одной страницей, в порядке ids',
+    en: 'Not with ids: cards by id come as one page, in the order of the ids',
+  },
   unpackedTooLarge: { ru: 'Файл слишком велик после распаковки', en: 'The file is too large once unpacked' },
   tooManyParts: { ru: 'В файле слишком много частей (больше {max})', en: 'The file has too many parts (over {max})' },
   controlCharacters: { ru: 'Недопустимые управляющие символы', en: 'Control characters are not allowed' },
@@ -67,7 +71,22 @@ const messages = {
 
 export type MessageKey = keyof typeof messages;
 
+/** Feminine nouns ending in «ь» (the ending alone says masculine for the rest, e.g. «Пользователь»). */
+const FEMININE_SOFT = new Set(['запись', 'связь', 'роль', 'модель']);
+
+/**
+ * The ending of a Russian past participle («не найден», «не найдена», «не найдено») that agrees with
+ * the noun heading `what` (its first word: «Тип карточки» → «Тип», masculine).
+ */
+export function participleEnding(what: string): '' | 'а' | 'о' {
+  const head = (what.trim().split(/\s+/)[0] ?? '').toLowerCase();
+  if (/[ая]$/.test(head) || FEMININE_SOFT.has(head)) return 'а';
+  if (/[оеё]$/.test(head)) return 'о';
+  return '';
+}
+
 export function message(locale: Locale, key: MessageKey, params: Record<string, string | number> = {}): string {
+  if (key === 'notFound' && params.ending === undefined) params = { ...params, ending: participleEnding(String(params.what ?? '')) };
   return messages[key][locale].replace(/\{(\w+)\}/g, (_, name: string) => String(params[name] ?? `{${name}}`));
 }
 

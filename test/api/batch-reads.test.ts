@@ -63,4 +63,46 @@ describe('batch reads by id (API)', function () {
     });
     expect(users.users).to.deep.equal([{ id: ids.user, fullName: 'Читатель Карточек' }]);
   });
+
+  it('refuses paging, sorting, a folder or filters together with ids, naming the argument, and ids that are not ids', async () => {
+    const combined = {
+      first: ['first: 1', 'first'],
+      after: ['after: "x"', 'after'],
+      sortBy: ['sortBy: "title"', 'sortBy'],
+      descending: ['descending: true', 'descending'],
+      folderId: [`folderId: "${ids.alpha}"`, 'folderId'],
+      filters: ['filters: [{ field: "name", op: contains, value: "А" }]', 'filters'],
+    };
+    for (const [argument, field] of Object.values(combined)) {
+      const refused = await admin.request(`query($ids: [ID!]!) { cards(ids: $ids, ${argument}) { totalCount } }`, { ids: [ids.alpha] });
+      expect(refused.errors?.[0].extensions?.code, argument).to.equal('BAD_USER_INPUT');
+      expect(refused.errors?.[0].extensions?.fields, argument).to.deep.equal({
+        [field]: 'Не сочетается с ids: карточки по идентификаторам приходят одной страницей, в порядке ids',
+      });
+    }
+    for (const query of ['query($ids: [ID!]!) { cards(ids: $ids) { totalCount } }', 'query($ids: [ID!]!) { users(ids: $ids) { id } }']) {
+      const malformed = await admin.request(query, { ids: [ids.alpha, 'zzz'] });
+      expect(malformed.errors?.[0].extensions?.code, query).to.equal('BAD_USER_INPUT');
+      expect(malformed.errors?.[0].extensions?.fields, query).to.deep.equal({ ids: 'Неверный идентификатор' });
+    }
+    // The same wording as other id arguments.
+    const departments = await admin.request('{ users(departmentId: "zzz") { id } }');
+    expect(departments.errors?.[0].extensions?.fields).to.deep.equal({ departmentId: 'Неверный идентификатор' });
+  });
+
+  it('says «не найдена» of a card or folder and «не найден» of a card type, agreeing with the noun', async () => {
+    const missing = '65a1b2c3d4e5f6a7b8c9d0e1';
+    const card = await admin.request('mutation($id: ID!) { moveCard(id: $id, folderId: $id, version: 1) { id } }', { id: missing });
+    expect(card.errors?.[0].message).to.equal('Карточка не найдена');
+    const folder = await admin.request('mutation($id: ID!) { markFolderRead(folderId: $id) }', { id: missing });
+    expect(folder.errors?.[0].message).to.equal('Папка не найдена');
+    const type = await admin.request('mutation { setCardTypeHistory(typeKey: "nothing-like-this", enabled: true) { key } }');
+    expect(type.errors?.[0].message).to.equal('Тип карточки не найден');
+    const users = await admin.request('mutation($id: ID!) { changeGroupMembers(id: $id, add: ["65a1b2c3d4e5f6a7b8c9d0e1"]) { id } }', { id: missing });
+    expect(users.errors?.[0].message).to.equal('Группа не найдена');
+    await admin.data('mutation { setMyLocale(locale: en) { id } }');
+    const english = await admin.request('mutation($id: ID!) { markFolderRead(folderId: $id) }', { id: missing });
+    expect(english.errors?.[0].message).to.equal('Folder not found');
+    await admin.data('mutation { setMyLocale(locale: ru) { id } }');
+  });
 });

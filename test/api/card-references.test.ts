@@ -61,7 +61,7 @@ describe('references to cards out of sight or in the trash (API)', function () {
     const open = await create(editor, folderId, 'counterparty', { name: 'Открытый' });
     const contact = await create(editor, folderId, 'contact-person', { fullName: 'Меняющий', counterparty: open.id });
     const refused = await update(editor, contact, { counterparty: secret.id });
-    expect(refused.errors?.[0].extensions?.fields).to.deep.equal({ counterparty: 'Карточка не найден(а)' });
+    expect(refused.errors?.[0].extensions?.fields).to.deep.equal({ counterparty: 'Карточка не найдена' });
   });
 
   it('keeps a reference to a trashed card, shows it as in the trash, and refuses adding one', async () => {
@@ -75,7 +75,7 @@ describe('references to cards out of sight or in the trash (API)', function () {
       expect(saved.errors, JSON.stringify(saved.errors)).to.equal(undefined);
     }
     const trashed = await editor.request(CREATE, { f: folderId, t: 'contact-person', v: { fullName: 'Не выйдет', counterparty: gone.id } });
-    expect(trashed.errors?.[0].extensions?.fields).to.deep.equal({ counterparty: 'Карточка не найден(а)' });
+    expect(trashed.errors?.[0].extensions?.fields).to.deep.equal({ counterparty: 'Карточка не найдена' });
   });
 
   it('refuses values that are not an object at `values`, naming it once', async () => {

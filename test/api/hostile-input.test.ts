@@ -155,7 +155,7 @@ describe('hostile input on administrators’ write paths (API)', function () {
     const CHANGE = 'mutation($id: ID!, $add: [ID!], $remove: [ID!]) { changeGroupMembers(id: $id, add: $add, remove: $remove) { name } }';
     expect((await admin.data<{ changeGroupMembers: { name: string } }>(CHANGE, { id: groupId, add: null, remove: null })).changeGroupMembers.name).to.equal('Проверка');
     expect(refusalFields(await admin.request(CHANGE, { id: groupId, add: ['not-an-id'] }))).to.deep.equal({ add: 'Неверный идентификатор' });
-    expect(refusalFields(await admin.request(CHANGE, { id: groupId, add: ['0123456789abcdef01234567'] }))).to.deep.equal({ add: 'Пользователь не найден(а)' });
+    expect(refusalFields(await admin.request(CHANGE, { id: groupId, add: ['0123456789abcdef01234567'] }))).to.deep.equal({ add: 'Пользователь не найден' });
     expect(refusalFields(await admin.request(CHANGE, { id: groupId, remove: ['{"$ne":null}'] }))).to.deep.equal({ remove: 'Неверный идентификатор' });
   });
 

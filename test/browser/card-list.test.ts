@@ -92,6 +92,43 @@ describeInBrowser('card list and live rights (browser)', function () {
       .waitFor();
   });
 
+  it('a refused next page stops the list with the server’s message; «Повторить» asks once more and continues', async () => {
+    const folderId = await generateCounterparties({ count: 130, folderName: 'Сто тридцать', libraryName: 'Корреспонденты и контакты', grantUserIds: [tatianaId] });
+    // The next page (after the first 100 rows) goes out with a cursor the server refuses, until «Повторить».
+    let nextPageRequests = 0;
+    let spoil = true;
+    await page.route('**/graphql', async (route) => {
+      const body = route.request().postDataJSON() as { query: string; variables?: Record<string, unknown> };
+      if (!body.query.includes('query CardPage') || !body.variables?.after) return route.continue();
+      nextPageRequests += 1;
+      if (!spoil) return route.continue();
+      return route.continue({ postData: JSON.stringify({ ...body, variables: { ...body.variables, after: 'zzz' } }) });
+    });
+    try {
+      await page.goto(`${server.url}/folders/${folderId}`);
+      await page.locator('[data-test="card-row"]').first().waitFor();
+      await page.getByTestId('card-grid').focus();
+      await page.keyboard.press('End');
+      const error = page.getByTestId('list-error');
+      await error.filter({ hasText: 'Неверный курсор страницы: откройте список с начала' }).waitFor();
+      // The refusal lasts: the rows already shown stay, and scrolling about does not ask again.
+      await page.keyboard.press('Home');
+      await page.keyboard.press('End');
+      await page.getByTestId('card-grid').evaluate((grid) => grid.scrollBy(0, 10_000));
+      await error.waitFor();
+      expect(await page.locator('[data-test="card-row"][data-title]').count()).to.be.at.least(1);
+      expect(nextPageRequests).to.equal(1);
+      spoil = false;
+      await error.getByTestId('list-retry').click();
+      await error.waitFor({ state: 'detached' });
+      await page.getByTestId('card-grid').evaluate((grid) => grid.scrollBy(0, 10_000));
+      await page.waitForFunction(() => document.querySelectorAll('[data-test="card-row"]').length > 0 && !document.querySelector('.ws-grid__row--loader'));
+      expect(nextPageRequests).to.equal(2);
+    } finally {
+      await page.unroute('**/graphql');
+    }
+  });
+
   it('joining «Операторы чтения истории» shows the «История» tab on the open card, without a reload', async () => {
     await page.goto(`${server.url}/search?q=${encodeURIComponent(COUNTERPARTY)}`);
     await page.getByTestId('search-hit').filter({ hasText: COUNTERPARTY }).first().click();

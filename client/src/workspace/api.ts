@@ -119,11 +119,11 @@ export async function fetchCardCount(folderId: string, filters: CardFilter[]): P
 }
 
 /** Several cards in one request; a card the viewer may no longer read (or that is gone) comes back null. */
-const Cards = graphql(`query Cards($ids: [ID!]!, $first: Int) { cards(ids: $ids, first: $first) { edges { node { ...CardFields } } } }`, [CardFields]);
+const Cards = graphql(`query Cards($ids: [ID!]!) { cards(ids: $ids) { edges { node { ...CardFields } } } }`, [CardFields]);
 
 export async function fetchCards(ids: string[]): Promise<(CardDetails | null)[]> {
   if (ids.length === 0) return [];
-  const data = await request(Cards, { ids, first: ids.length });
+  const data = await request(Cards, { ids });
   const found = new Map(data.cards.edges.map(({ node }) => [node.id, node]));
   return ids.map((id) => found.get(id) ?? null);
 }

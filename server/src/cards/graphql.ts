@@ -7,7 +7,7 @@ import { settingsSchemaOf } from '../../../card-types/definitions';
 import { findCardType, listCardTypes } from '../card-types/registry';
 import type { GraphQLContext } from '../graphql/context';
 import { requireActor } from '../graphql/guards';
-import { refuseField } from '../validation';
+import { isObjectIdText, refuseField } from '../validation';
 import { perRequest } from '../graphql/loaders';
 import { accessSnapshot } from '../access/snapshot';
 import type { GraphQLModule } from '../graphql/module';
@@ -24,6 +24,7 @@ const MAX_IDS = 200;
 /** Cards by id as a connection of one page (the client's batch of referenced or related cards). */
 async function cardsByIds(actor: Actor, ids: string[]) {
   if (ids.length > MAX_IDS) refuseField(actor.locale, 'ids', 'tooMany', { max: MAX_IDS });
+  if (!ids.every(isObjectIdText)) refuseField(actor.locale, 'ids', 'badId');
   const cards = await findCards(actor, ids, { includeTrash: true });
   const edges = cards.map((node) => ({ node, cursor: String(node._id) }));
   return { edges, pageInfo: { hasNextPage: false, endCursor: edges.at(-1)?.cursor ?? null }, totalCount: () => Promise.resolve(edges.length) };
@@ -282,10 +283,11 @@ export const cardsModule: GraphQLModule = {
       """
       card(id: ID!): Card
       """
-      A folder's cards, a page at a time (folderId); or the cards with these ids (ids, at most 200),
-      in that order, leaving out those the viewer may not read, in one request.
+      A folder's cards, a page at a time (folderId; first: 50 when left out); or the cards with these
+      ids (ids, at most 200), in that order, leaving out those the viewer may not read, in one request.
+      With ids, the paging, sorting and filtering arguments are refused (they do not apply).
       """
-      cards(folderId: ID, ids: [ID!], first: Int = 50, after: String, sortBy: String, descending: Boolean, filters: [CardFilterInput!]): CardConnection!
+      cards(folderId: ID, ids: [ID!], first: Int, after: String, sortBy: String, descending: Boolean, filters: [CardFilterInput!]): CardConnection!
       relatedCards(cardId: ID!, tab: String!): [Card!]!
       trash(first: Int = 100): [Card!]!
       search(query: String!, libraryId: ID, first: Int = 30): [SearchHit!]!
@@ -328,11 +330,15 @@ export const cardsModule: GraphQLModule = {
         return findCardType(key);
       },
       card: async (_p, { id }: Id, context) => findCard(await requireActor(context), id, { includeTrash: true }),
-      cards: async (_p, { folderId, ids, ...options }: ListOptions & { folderId?: string | null; ids?: string[] | null }, context) => {
+      cards: async (_p, { folderId, ids, ...options }: Omit<ListOptions, 'first'> & { first?: number | null; folderId?: string | null; ids?: string[] | null }, context) => {
         const actor = await requireActor(context);
-        if (ids) return cardsByIds(actor, ids);
+        if (ids) {
+          const given = Object.entries({ folderId, ...options }).find(([, value]) => value !== undefined && value !== null);
+          if (given) refuseField(actor.locale, given[0], 'notWithIds');
+          return cardsByIds(actor, ids);
+        }
         if (!folderId) refuseField(actor.locale, 'folderId', 'required');
-        return listFolderCards(actor, folderId!, options);
+        return listFolderCards(actor, folderId!, { ...options, first: options.first ?? 50 });
       },
       relatedCards: async (_p, { cardId, tab }: { cardId: string; tab: string }, context) => relatedCards(await requireActor(context), cardId, tab),
       trash: async (_p, { first }: { first: number }, context) => trashedCards(await requireActor(context), first),

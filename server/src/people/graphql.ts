@@ -101,9 +101,9 @@ export const peopleModule: GraphQLModule = {
         const actor = await requireActor(context);
         if (args.ids) {
           if (args.ids.length > 200) refuseField(actor.locale, 'ids', 'tooMany', { max: 200 });
-          const ids = args.ids.filter(isObjectIdText);
-          const found = new Map((await User.find({ _id: { $in: ids } }).lean()).map((user) => [String(user._id), user]));
-          return ids.map((id) => found.get(id.toLowerCase())).filter((user) => user !== undefined);
+          if (!args.ids.every(isObjectIdText)) refuseField(actor.locale, 'ids', 'badId');
+          const found = new Map((await User.find({ _id: { $in: args.ids } }).lean()).map((user) => [String(user._id), user]));
+          return args.ids.map((id) => found.get(id.toLowerCase())).filter((user) => user !== undefined);
         }
         // Staff see active colleagues only; deactivated accounts are the administrators' business.
         const filter: Record<string, unknown> = args.includeInactive && actor.isAdmin ? {} : { active: true };

@@ -1,5 +1,6 @@
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
+import { GraphQLRequestError } from '../../api/graphql';
 import { fetchCardCount, fetchCardPage, fetchCards, type CardFilter, type CardRow } from '../api';
 import { onCardEvent, type CardEvent } from '../live';
 
@@ -26,11 +27,19 @@ export const useCardListStore = defineStore('workspaceCardList', () => {
   const scrollTop = ref(0);
   let endCursor: string | null = null;
   let generation = 0;
+  /** The page the server refused: scrolling does not ask for it again, only «Повторить» does (once). */
+  let refused: 'first' | 'more' | null = null;
 
   const selectedIndex = computed(() => rows.value.findIndex((row) => row.id === selectedId.value));
 
   function activeFilters(): CardFilter[] {
     return Object.values(filters.value);
+  }
+
+  /** What the server said: its per-field messages (e.g. of `after` or a filter) when it gave them. */
+  function refusalText(e: unknown): string {
+    const fields = e instanceof GraphQLRequestError ? Object.values(e.fields) : [];
+    return fields.length > 0 ? [...new Set(fields)].join('; ') : (e as Error).message;
   }
 
   async function loadPage(first: boolean): Promise<void> {
@@ -39,6 +48,7 @@ export const useCardListStore = defineStore('workspaceCardList', () => {
     const ticket = generation;
     loading.value = true;
     error.value = null;
+    refused = null;
     try {
       const page = await fetchCardPage(folder, { first: PAGE_SIZE, after: first ? null : endCursor, sortBy: sortBy.value, descending: descending.value, filters: activeFilters() });
       if (ticket !== generation) return;
@@ -49,7 +59,10 @@ export const useCardListStore = defineStore('workspaceCardList', () => {
       hasNextPage.value = page.pageInfo.hasNextPage;
       endCursor = page.pageInfo.endCursor;
     } catch (e) {
-      if (ticket === generation) error.value = (e as Error).message;
+      if (ticket === generation) {
+        error.value = refusalText(e);
+        refused = first ? 'first' : 'more';
+      }
     } finally {
       if (ticket === generation) loading.value = false;
     }
@@ -60,7 +73,7 @@ export const useCardListStore = defineStore('workspaceCardList', () => {
       const count = await fetchCardCount(folder, activeFilters());
       if (ticket === generation) totalCount.value = count;
     } catch (e) {
-      if (ticket === generation) error.value = (e as Error).message;
+      if (ticket === generation) error.value = refusalText(e);
     }
   }
 
@@ -72,6 +85,7 @@ export const useCardListStore = defineStore('workspaceCardList', () => {
     totalCount.value = null;
     hasNextPage.value = false;
     endCursor = null;
+    refused = null;
     scrollTop.value = 0;
     return loadPage(true);
   }
@@ -87,8 +101,16 @@ export const useCardListStore = defineStore('workspaceCardList', () => {
     return reload();
   }
 
+  /** The next page as the list scrolls; never after a refusal (the error stays until «Повторить»). */
   function loadMore(): Promise<void> {
+    if (refused) return Promise.resolve();
     return loadPage(false);
+  }
+
+  /** «Повторить»: asks once more for the page that failed (the first one, or the next one after what is shown). */
+  function retry(): Promise<void> {
+    if (refused === 'more') return loadPage(false);
+    return reload();
   }
 
   function sortOn(key: string): void {
@@ -210,6 +232,7 @@ export const useCardListStore = defineStore('workspaceCardList', () => {
     open,
     reload,
     loadMore,
+    retry,
     sortOn,
     setFilter,
     patchRow,

@@ -20,9 +20,7 @@ export default {
     },
     {
       name: 'no-circular-folders',
-      // A warning until the last cycles are untangled (access ↔ folders, access ↔ people,
-      // card-types ↔ server/src/card-types); then an error like the others.
-      severity: 'warn',
+      severity: 'error',
       scope: 'folder',
       comment: 'These domain folders import each other; the dependency must go one way only.',
       from: { path: DOMAIN_FOLDER },

@@ -1,6 +1,6 @@
 import { AbilityBuilder, buildMongoQueryMatcher, createMongoAbility, subject, type ForcedSubject, type MongoAbility } from '@casl/ability';
 import { packRules } from '@casl/ability/extra';
-import type { AccessLevel } from '../folders/models';
+import type { AccessLevel } from './structure';
 import { LEVEL_RANK } from './effective-access';
 
 export type Action = 'manage' | 'read' | 'create' | 'update' | 'delete' | 'manageAccess' | 'readHistory' | 'export';

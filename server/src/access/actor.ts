@@ -1,4 +1,4 @@
-import type { AccessLevel } from '../folders/models';
+import type { AccessLevel } from './structure';
 import type { Locale } from '../i18n';
 import type { AppAbility } from './ability';
 import type { Principal } from './effective-access';

@@ -1,4 +1,4 @@
-import type { AccessLevel, PrincipalType } from '../folders/models';
+import type { AccessLevel, PrincipalType } from './structure';
 
 /** Where an entry is written: on a folder, or on a library for its top-level folders. */
 export interface AccessSource {

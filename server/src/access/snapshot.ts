@@ -1,8 +1,7 @@
-import { Folder, Library, type AccessLevel, type FolderDoc, type LibraryDoc } from '../folders/models';
-import { Department, Group, User, type DepartmentDoc, type GroupDoc, type UserDoc } from '../people/models';
 import { buildAbility, type AppAbility } from './ability';
 import { isLatestAccessVersion, resetAccessVersion, storedAccessVersion, type AccessVersion } from './changes';
 import { LEVEL_RANK, plainEntries, type AccessSource, type EffectiveEntry, type PlainAccessEntry, type Principal, type StoredEntry } from './effective-access';
+import { Department, Folder, Group, Library, User, type AccessLevel, type DepartmentDoc, type FolderDoc, type GroupDoc, type LibraryDoc, type UserDoc } from './structure';
 
 /** A user as the snapshot keeps them: everything but the password hash. */
 export type SnapshotUser = Omit<UserDoc, 'passwordHash'>;

@@ -1,7 +1,6 @@
 import { Types } from 'mongoose';
-import { Folder, Library } from '../folders/models';
+import { Department, Folder, Group, Library, User } from '../access/structure';
 import type { GraphQLModule } from '../graphql/module';
-import { Department, Group, User } from '../people/models';
 import { requireAdmin } from '../graphql/guards';
 import { objectIdArgument, pageSize, refuseField, searchText } from '../validation';
 import { AuditEntry } from './model';

@@ -1,0 +1,114 @@
+import mongoose, { Schema, type InferSchemaType, type Types } from 'mongoose';
+import { accessStructurePlugin } from './changes';
+
+/**
+ * The access structure: the records access decisions are made from — libraries and folders with
+ * their access entries (the folders domain's), departments, users and groups (the people domain's).
+ * Their models are defined here, below those domains, because the access snapshot (snapshot.ts)
+ * loads them and both domains read the snapshot: access depends on neither. folders/models.ts and
+ * people/models.ts are where the rest of the code takes them from.
+ */
+
+export type AccessLevel = 'read' | 'edit' | 'full';
+export const ACCESS_LEVELS: AccessLevel[] = ['read', 'edit', 'full'];
+export type PrincipalType = 'user' | 'department' | 'group';
+
+const accessEntrySchema = new Schema(
+  {
+    principalType: { type: String, enum: ['user', 'department', 'group'], required: true },
+    principalId: { type: Schema.Types.ObjectId, required: true },
+    /** For departments: whether the entry also covers the department's sub-departments. */
+    includeSubdepartments: { type: Boolean, default: false },
+    level: { type: String, enum: ACCESS_LEVELS, required: true },
+  },
+  { _id: false },
+);
+
+const librarySchema = new Schema(
+  {
+    name: { type: String, required: true, trim: true, maxlength: 200 },
+    order: { type: Number, default: 0 },
+    /** Entries inherited by the library's top-level folders. */
+    accessEntries: { type: [accessEntrySchema], default: [] },
+  },
+  { timestamps: true },
+);
+
+const folderSchema = new Schema(
+  {
+    libraryId: { type: Schema.Types.ObjectId, ref: 'Library', required: true },
+    parentId: { type: Schema.Types.ObjectId, ref: 'Folder', default: null },
+    name: { type: String, required: true, trim: true, maxlength: 200 },
+    order: { type: Number, default: 0 },
+    inheritsAccess: { type: Boolean, default: true },
+    accessEntries: { type: [accessEntrySchema], default: [] },
+    /** Card type keys that may be created here; empty = any type. */
+    allowedCardTypes: { type: [String], default: [] },
+    defaultCardType: { type: String, default: null },
+  },
+  { timestamps: true },
+);
+folderSchema.index({ libraryId: 1, parentId: 1, order: 1 });
+
+const departmentSchema = new Schema(
+  {
+    name: { type: String, required: true, trim: true, maxlength: 200 },
+    parentId: { type: Schema.Types.ObjectId, ref: 'Department', default: null },
+    /** Addresses or CIDR subnets its users may come from; empty = anywhere. */
+    ipAllowList: { type: [String], default: [] },
+  },
+  { timestamps: true },
+);
+departmentSchema.index({ parentId: 1, name: 1 });
+
+const userSchema = new Schema(
+  {
+    login: { type: String, required: true, trim: true },
+    /** Lower-cased login: the unique index makes logins case-insensitive. */
+    loginKey: { type: String, required: true, unique: true },
+    fullName: { type: String, required: true, trim: true, maxlength: 200 },
+    email: { type: String, default: '', trim: true },
+    departmentId: { type: Schema.Types.ObjectId, ref: 'Department', required: true },
+    active: { type: Boolean, default: true },
+    locale: { type: String, enum: ['ru', 'en'], default: 'ru' },
+    passwordHash: { type: String, required: true },
+    ipAllowList: { type: [String], default: [] },
+  },
+  { timestamps: true },
+);
+userSchema.index({ departmentId: 1, fullName: 1 });
+
+export type SystemGroupRole = 'administrators' | 'history-readers' | 'exporters';
+
+const groupSchema = new Schema(
+  {
+    name: { type: String, required: true, trim: true, maxlength: 200 },
+    /** Set on the groups created at first start; the code finds them by role, never by name. */
+    systemRole: { type: String, enum: ['administrators', 'history-readers', 'exporters', null], default: null },
+    memberIds: { type: [Schema.Types.ObjectId], ref: 'User', default: [] },
+  },
+  { timestamps: true },
+);
+groupSchema.index({ memberIds: 1 });
+groupSchema.index({ systemRole: 1 }, { unique: true, partialFilterExpression: { systemRole: { $type: 'string' } } });
+
+// Every write moves the access version on: the snapshot reloads.
+for (const schema of [librarySchema, folderSchema, departmentSchema, userSchema, groupSchema]) schema.plugin(accessStructurePlugin);
+
+export interface AccessEntry {
+  principalType: PrincipalType;
+  principalId: Types.ObjectId;
+  includeSubdepartments: boolean;
+  level: AccessLevel;
+}
+export type LibraryDoc = InferSchemaType<typeof librarySchema> & { _id: Types.ObjectId };
+export type FolderDoc = InferSchemaType<typeof folderSchema> & { _id: Types.ObjectId };
+export type DepartmentDoc = InferSchemaType<typeof departmentSchema> & { _id: Types.ObjectId };
+export type UserDoc = InferSchemaType<typeof userSchema> & { _id: Types.ObjectId };
+export type GroupDoc = InferSchemaType<typeof groupSchema> & { _id: Types.ObjectId };
+
+export const Library = mongoose.model('Library', librarySchema);
+export const Folder = mongoose.model('Folder', folderSchema);
+export const Department = mongoose.model('Department', departmentSchema);
+export const User = mongoose.model('User', userSchema);
+export const Group = mongoose.model('Group', groupSchema);

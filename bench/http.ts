@@ -5,10 +5,13 @@
  * session cookie, driven by autocannon. For each installation size it prints req/s, p50, p99,
  * errors, CPU ms per request of the server and of the database process, and their RSS.
  *
- *   npm run bench:http -- [--dbpath DIR] [--sizes 10000,1000000] [--seconds 10] [--streams 400] [--profile] [--only "folder page,streams"]
+ *   npm run bench:http -- [--dbpath DIR] [--sizes 10000,1000000] [--seconds 10] [--streams 400] [--profile] [--only "folder page,streams"] [--prepare]
  *
  * Installations are generated once per size with `npm run seed` and kept under DIR/<size>
- * (default data/bench); later runs reuse them. With MONGODB_URI set, that database is used
+ * (default data/bench); later runs reuse them, unless the seed's generator changed since
+ * (`GENERATOR` in seeds/generate.ts). `--prepare` only makes each installation ready — generated,
+ * and the background jobs the server queues at its first start done — and measures nothing:
+ * a 1M installation takes a quarter of an hour, so it can be made ahead of a quiet-machine run. With MONGODB_URI set, that database is used
  * instead of the built-in one (database per size: kartoteka_bench_<size>). --profile writes CPU
  * profiles of both processes and prints where the server's time goes. Numbers depend on what
  * else runs on the machine: the load average is printed with them.
@@ -21,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { MongoClient, ObjectId } from 'mongodb';
-import type { Dataset } from '../seeds/generate';
+import { GENERATOR, type Dataset } from '../seeds/generate';
 import { printMachine } from './support';
 
 const { values: args } = parseArgs({
@@ -32,6 +35,7 @@ const { values: args } = parseArgs({
     streams: { type: 'string', default: '400' },
     profile: { type: 'boolean', default: false },
     only: { type: 'string', default: '' },
+    prepare: { type: 'boolean', default: false },
   },
 });
 const SIZES = args.sizes.split(',').map(Number);
@@ -188,7 +192,8 @@ async function datasetIn(uri: string, dbName: string, cards: number): Promise<Da
   try {
     const db = client.db(dbName);
     const stored = await db.collection('meta').findOne({ _id: 'bench-dataset' as never });
-    if (stored && stored.cards === shape.cards && stored.folders === shape.folders && stored.users === shape.users) return stored as unknown as Dataset;
+    if (stored && stored.generator === GENERATOR && stored.cards === shape.cards && stored.folders === shape.folders && stored.users === shape.users)
+      return stored as unknown as Dataset;
     if (stored || (await db.listCollections().toArray()).length > 0) await db.dropDatabase();
   } finally {
     await client.close();
@@ -508,6 +513,10 @@ for (const size of SIZES) {
     const terms = await searchTerms(uri, dbName, dataset);
     server = await startKartoteka(withDatabase(uri, dbName), args.profile);
     await backgroundJobsDone(uri, dbName);
+    if (args.prepare) {
+      console.log(`${size.toLocaleString('en')} cards: the installation is ready${database ? ` in ${path.join(ROOT, String(size))}` : ''}`);
+      continue;
+    }
     const cookie = await signIn(server.url, dataset.readerLogin, dataset.password);
     const writerCookie = await signIn(server.url, dataset.writerLogin, dataset.password);
     const target = { url: server.url, cookie, serverPid: server.child.pid!, dbPid: database?.child.pid ?? null };

@@ -123,8 +123,15 @@ export interface DatasetShape {
   readerFolders: number;
 }
 
+/**
+ * The generator's version, stored with an installation: `npm run bench:http` regenerates one made
+ * by an older generator (2: cards carry their search words).
+ */
+export const GENERATOR = 2;
+
 /** What a benchmark needs to know about the installation it runs on. */
 export interface Dataset extends DatasetShape {
+  generator: number;
   readerLogin: string;
   password: string;
   /** One of the reader's folders: the folder page. */
@@ -273,6 +280,7 @@ export async function generateDataset(shape: DatasetShape, onProgress?: (stage: 
   );
   return {
     ...shape,
+    generator: GENERATOR,
     readerLogin: BENCH_READER,
     writerLogin: users[1].login,
     password: BENCH_PASSWORD,

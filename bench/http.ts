@@ -62,7 +62,7 @@ const QUERIES = {
   updateCard: `mutation UpdateCard($id: ID!, $version: Int!, $values: JSON!) { updateCard(id: $id, version: $version, values: $values) { ${CARD_FIELDS} } }`,
   unreadCounts: 'query UnreadCounts { unreadCounts { folderId count } }',
   search:
-    'query Search($query: String!, $libraryId: ID, $first: Int) { search(query: $query, libraryId: $libraryId, first: $first) { exact card { id title typeKey folderId values } } }',
+    'query Search($query: String!, $libraryId: ID, $first: Int) { search(query: $query, libraryId: $libraryId, first: $first) { exact card { id title typeKey folderId values } } searchIndexing { percent } }',
   signIn: 'mutation SignIn($login: String!, $password: String!) { signIn(login: $login, password: $password) { user { id } } }',
   live: 'subscription Live { live { cardEvent { cardId folderId previousFolderId action actorId actorName } unreadCounts { folderId count } } }',
 };

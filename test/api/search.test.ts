@@ -116,7 +116,7 @@ describe('search by words (API)', function () {
     expect(await titles(narrow, 'ООО Гранит-217')).to.deep.equal([]);
   });
 
-  it('gives the words to cards stored before word search, in a background job queued by the data-model step', async () => {
+  it('gives the words to cards stored before word search, in a background job queued by the data-model step, saying meanwhile that results may be incomplete', async () => {
     const folder = folders['Свои'];
     const db = mongoose.connection.db!;
     // As an older Kartoteka stored a card: search text, no words; and its text index.
@@ -138,12 +138,22 @@ describe('search by words (API)', function () {
     await db.collection('cards').createIndex({ searchText: 'text' }, { default_language: 'none' });
     expect(await titles(narrow, 'старожил')).to.deep.equal([]);
 
+    const indexing = async () => (await narrow.data<{ searchIndexing: { percent: number | null } | null }>('{ searchIndexing { percent } }')).searchIndexing;
+    expect(await indexing()).to.equal(null);
+
+    // The runner held back: the job stays queued, and the search says its results may be incomplete.
+    await server.jobs.stop();
     const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent' });
     await searchWordsStep.up(db, createLogger(config));
     const indexes = await db.collection('cards').indexes();
     expect(indexes.filter((index) => Object.values(index.key).includes('text'))).to.deep.equal([]);
+    expect(await indexing()).to.deep.equal({ percent: null });
+    expect(await titles(narrow, 'старожил')).to.deep.equal([]);
+
+    server.jobs.start();
     await waitFor(async () => (await titles(narrow, 'старожил')).length > 0, 'the job to give the stored card its words');
     expect(await titles(narrow, 'Старожил')).to.deep.equal(['ООО «Старожил»']);
+    await waitFor(async () => (await indexing()) === null, 'the search to stop saying its results may be incomplete');
     // The card did not change for its readers: no new change time, the same version.
     const stored = await Card.findOne({ title: 'ООО «Старожил»' }).lean();
     expect(stored?.version).to.equal(1);

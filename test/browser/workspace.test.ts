@@ -2,6 +2,7 @@ import { createCorrespondents, createFolder } from '../support/fixtures';
 import { expect } from 'chai';
 import { selectors, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { ensureClientBuilt } from '../../server/src/http/client-build';
+import { Job } from '../../server/src/jobs/model';
 import { createLogger } from '../../server/src/logger';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
@@ -248,5 +249,27 @@ describeInBrowser('staff workspace: the scenario with two colleagues side by sid
     expect(await change.getByTestId('history-after').textContent()).to.equal(FOLDER);
     expect(await natalia.getByTestId('history').textContent()).to.not.contain('Закрытая папка');
     await screenshot(natalia, 'workspace-13-history-hidden-folder');
+  });
+
+  it('while cards stored before an upgrade are still given their words, search says its results may be incomplete', async () => {
+    // The search-words job as another instance runs it (its lease held): this server leaves it be.
+    const job = await Job.create({
+      type: 'search-words',
+      state: 'running',
+      progress: { done: 250, total: 1000 },
+      lease: { holder: 'another-instance', until: new Date(Date.now() + 3_600_000) },
+    });
+    await natalia.goto(`${server.url}/search?q=${encodeURIComponent('Переезд')}`);
+    await natalia.getByTestId('search-hit').filter({ hasText: 'ООО «Переезд»' }).waitFor();
+    const note = natalia.getByTestId('search-indexing');
+    expect(await note.textContent())
+      .to.contain('(25 %)')
+      .and.contain('результаты могут быть неполными');
+    await screenshot(natalia, 'workspace-14-search-indexing');
+
+    await Job.updateOne({ _id: job._id }, { $set: { state: 'succeeded', 'lease.holder': null, 'lease.until': null } });
+    await natalia.getByTestId('search-page-input').fill('ООО');
+    await note.waitFor({ state: 'detached' });
+    expect(await natalia.getByTestId('search-hit').count()).to.be.greaterThan(0);
   });
 });

@@ -196,12 +196,16 @@ export async function fetchTrash(): Promise<TrashedCard[]> {
 const Search = graphql(`
   query Search($query: String!, $libraryId: ID, $first: Int) {
     search(query: $query, libraryId: $libraryId, first: $first) { exact card { id title typeKey folderId values } }
+    searchIndexing { percent }
   }
 `);
 export type SearchHit = ResultOf<typeof Search>['search'][number];
+/** Non-null while cards stored before word search are still being given their words: the hits may be incomplete. */
+export type SearchIndexing = ResultOf<typeof Search>['searchIndexing'];
 
-export async function searchCards(query: string, libraryId: string | null, first = 30): Promise<SearchHit[]> {
-  return (await request(Search, { query, libraryId, first })).search;
+export async function searchCards(query: string, libraryId: string | null, first = 30): Promise<{ hits: SearchHit[]; indexing: SearchIndexing }> {
+  const found = await request(Search, { query, libraryId, first });
+  return { hits: found.search, indexing: found.searchIndexing };
 }
 
 type HistoryNode = ResultOf<typeof History>['cardHistory']['edges'][number]['node'];

@@ -13,6 +13,7 @@ import { accessSnapshot } from '../access/snapshot';
 import type { GraphQLModule } from '../graphql/module';
 import type { CardDoc } from './model';
 import { listFolderCards, referenceLoader, relatedCards, searchCards, trashedCards, type Connection, type ListOptions, type ReferencedCard } from './queries';
+import { searchIndexing } from './search';
 import { createCard, findCard, findCards, keptValues, moveCard, purgeCard, setCardTrashed, shownValues, updateCard } from './service';
 import { previewCardTypeChange, saveCardTypeDefinition, type FieldChangeReport, type SavedCardType } from './type-admin';
 import { unsettledTypeChange } from './type-rewrite';
@@ -228,6 +229,12 @@ export const cardsModule: GraphQLModule = {
     type CardConnection { edges: [CardEdge!]!, pageInfo: PageInfo!, totalCount: Int! }
     type SearchHit { card: Card!, exact: Boolean! }
 
+    "Cards stored before word search are being given their words (a background job after an upgrade): until it ends a search may miss some of them."
+    type SearchIndexing {
+      "How much of the stored cards the job went through, 0–99; null while not known yet."
+      percent: Int
+    }
+
     "What a field change would do to stored cards."
     type FieldChangeReport {
       key: String!
@@ -291,6 +298,8 @@ export const cardsModule: GraphQLModule = {
       relatedCards(cardId: ID!, tab: String!): [Card!]!
       trash(first: Int = 100): [Card!]!
       search(query: String!, libraryId: ID, first: Int = 30): [SearchHit!]!
+      "Null when every stored card is found by its words; otherwise search results may be incomplete."
+      searchIndexing: SearchIndexing
       "Administrators: the dry run of saving this card type definition (completed from the stored type as updateCardType does)."
       cardTypeChangePreview(definition: CardTypeInput!): SchemaChangeReport!
       "The field kinds the server knows (built-in and from plugins), in the designer's order."
@@ -344,6 +353,10 @@ export const cardsModule: GraphQLModule = {
       trash: async (_p, { first }: { first: number }, context) => trashedCards(await requireActor(context), first),
       search: async (_p, args: { query: string; libraryId?: string; first: number }, context) =>
         searchCards(await requireActor(context), args.query, { libraryId: args.libraryId, first: args.first }),
+      searchIndexing: async (_p, _a, context) => {
+        await requireActor(context);
+        return searchIndexing();
+      },
       cardTypeChangePreview: async (_p, { definition }: { definition: object }, context) => previewCardTypeChange(await requireActor(context), withoutNulls(definition)),
       fieldKinds: async (_p, _a, context) => {
         await requireActor(context);

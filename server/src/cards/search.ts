@@ -5,6 +5,7 @@ import type { Actor } from '../access/actor';
 import { accessSnapshot } from '../access/snapshot';
 import { MAX_SEARCH_WORD_LENGTH, normaliseForSearch, searchWordsOf } from '../../../card-types';
 import { defineJob } from '../jobs/define';
+import { Job } from '../jobs/model';
 import { Card, type CardDoc } from './model';
 
 /**
@@ -152,3 +153,18 @@ export const searchWordsJob = defineJob<Record<string, never>, { cards: number }
     return { cards: done };
   },
 });
+
+/**
+ * How far the search-words job got while it has cards to do (after an upgrade from before word
+ * search): the percentage of stored cards it went through, null while that is not known yet.
+ * Null when no such job is queued or running: every stored card is found by its words. One
+ * indexed lookup of the unfinished jobs.
+ */
+export async function searchIndexing(): Promise<{ percent: number | null } | null> {
+  const job = await Job.findOne({ state: { $in: ['queued', 'running'] }, type: searchWordsJob.type }, { progress: 1 }).lean<{
+    progress?: { done: number; total: number | null };
+  }>();
+  if (!job) return null;
+  const { done = 0, total = null } = job.progress ?? {};
+  return { percent: total ? Math.min(99, Math.floor((100 * done) / total)) : null };
+}

@@ -1,6 +1,6 @@
 import { ref, watch, type Ref } from 'vue';
 import { useRouter } from 'vue-router';
-import { searchCards, type SearchHit } from '../api';
+import { searchCards, type SearchHit, type SearchIndexing } from '../api';
 import { useCardTypesStore } from '../stores/cardTypes';
 
 /** Search as one types (debounced, latest answer wins) with a keyboard cursor over the hits. */
@@ -8,6 +8,8 @@ export function useSearch(query: Ref<string>, first = 30) {
   const router = useRouter();
   const types = useCardTypesStore();
   const hits = ref<SearchHit[]>([]);
+  /** Non-null while the server is still giving stored cards their words: the hits may be incomplete. */
+  const indexing = ref<SearchIndexing>(null);
   const loading = ref(false);
   const error = ref<string | null>(null);
   const active = ref(0);
@@ -20,8 +22,9 @@ export function useSearch(query: Ref<string>, first = 30) {
     error.value = null;
     try {
       void types.load();
-      const found = await searchCards(text, null, first);
+      const { hits: found, indexing: progress } = await searchCards(text, null, first);
       if (mine !== ticket) return;
+      indexing.value = progress;
       // Grouped display: keep the hits in group order so ↑/↓ walks them as shown.
       const order = [...new Set(found.map((hit) => hit.card.typeKey))];
       hits.value = found.sort((a, b) => order.indexOf(a.card.typeKey) - order.indexOf(b.card.typeKey));
@@ -62,5 +65,5 @@ export function useSearch(query: Ref<string>, first = 30) {
     return true;
   }
 
-  return { hits, loading, error, active, open, onKey };
+  return { hits, indexing, loading, error, active, open, onKey };
 }

@@ -25,7 +25,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { MongoClient, ObjectId } from 'mongodb';
 import { GENERATOR, type Dataset } from '../seeds/generate';
-import { printMachine } from './support';
+import { cpuMs, printMachine } from './support';
 
 const { values: args } = parseArgs({
   options: {
@@ -81,14 +81,6 @@ function freePort(): Promise<number> {
     });
     server.on('error', reject);
   });
-}
-
-const CLOCK_TICK_MS = 1000 / 100;
-
-/** CPU time (user + system) a process has used so far, in ms. */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_MS;
 }
 
 /** Resident memory of a process in MB: all of it, and the anonymous part (heap, buffers; not mapped files). */

@@ -16,6 +16,20 @@ export function printMachine(): void {
   console.log(`machine: ${cpus[0]?.model ?? 'unknown CPU'} × ${cpus.length}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`);
 }
 
+const CLOCK_TICK_MS = 1000 / 100;
+
+/** CPU time (user + system) a process has used so far, in ms (Linux). */
+export function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_MS;
+}
+
+/** The built-in database's process when this process started it (a child running db/memory/cli.ts), else null (Linux). */
+export function databaseChildPid(): number | null {
+  const children = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  return children.map(Number).find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('db/memory/cli')) ?? null;
+}
+
 /** MONGODB_URI, or Kartoteka's in-memory server started for the run. */
 export async function benchDatabaseUri(): Promise<{ uri: string; kind: string; stop: () => Promise<void> }> {
   if (process.env.MONGODB_URI) return { uri: process.env.MONGODB_URI, kind: 'MongoDB (MONGODB_URI)', stop: async () => {} };

@@ -105,9 +105,9 @@ describe('files on cards under attack (API)', function () {
 
   it('keeps file names free of direction overrides and control characters, stored and in Content-Disposition', async () => {
     const pdf = await pdfWithText('names');
-    // «счёт<RLO>fdp.exe» shows as «счётexe.pdf» in a file manager.
+    // «счёт<RLO>fdp.exe» shows as «счётexe.pdf» in a file manager; the content (a PDF) then names the extension.
     const file = await uploaded(editor, { name: 'счёт\u202efdp.exe', content: pdf });
-    expect(file.name).to.equal('счётfdp.exe');
+    expect(file.name).to.equal('счётfdp.exe.pdf');
     const mixed = await uploaded(editor, { name: 'a\u0085b\u2066c\u2069\u200fd.pdf', content: pdf });
     expect(mixed.name).to.equal('abcd.pdf');
     // A C0 control in a part's header makes the form malformed: refused at the file, not a server error.
@@ -120,7 +120,7 @@ describe('files on cards under attack (API)', function () {
     await mongoose.connection.db!.collection('files').updateOne({ _id: new mongoose.Types.ObjectId(file.id) }, { $set: { name: 'old\u202Egpj.exe\r\n' } });
     const served = await downloadFile(admin, server.url, file.url);
     expect(served.status).to.equal(200);
-    expect(served.headers.get('content-disposition')).to.equal(`attachment; filename="oldgpj.exe"`);
+    expect(served.headers.get('content-disposition')).to.equal(`attachment; filename="oldgpj.exe.pdf"`);
   });
 
   it('answers an image over the pixel bound with «Превью недоступно» (422), never a server error, and keeps serving', async () => {

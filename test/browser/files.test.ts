@@ -37,6 +37,7 @@ describeInBrowser('files on a «Договор»: drag and drop, progress, cance
   let folderId: string;
   let cardId: string;
   let admin: ApiClient;
+  let firstScan: Buffer;
 
   before(async () => {
     selectors.setTestIdAttribute('data-test');
@@ -97,8 +98,14 @@ describeInBrowser('files on a «Договор»: drag and drop, progress, cance
   });
 
   it('uploads a dropped PDF, attaches it on saving, offers it for download and previews it in the card', async () => {
-    await dropFiles(page, 'files-scan', [{ name: 'Скан Д-17.pdf', content: await pdfWithText('Supply of walrus tusks'), type: 'application/pdf' }]);
+    firstScan = await pdfWithText('Supply of walrus tusks');
+    await dropFiles(page, 'files-scan', [{ name: 'Скан Д-17.pdf', content: firstScan, type: 'application/pdf' }]);
     await page.getByTestId('file-item').filter({ hasText: 'Скан Д-17.pdf' }).waitFor();
+    // Where files are uploaded, the user sees how much of their quota they use.
+    await page
+      .getByTestId('file-quota')
+      .filter({ hasText: /Ваши файлы: занято [\d,]+ К?Б из 5 ГБ/ })
+      .waitFor();
     await page.getByTestId('save').click();
     const link = page.getByTestId('file-link').filter({ hasText: 'Скан Д-17.pdf' });
     await link.waitFor();
@@ -127,11 +134,45 @@ describeInBrowser('files on a «Договор»: drag and drop, progress, cance
     await screenshot(page, 'files-03-history');
   });
 
+  it('lists both versions on the card with who uploaded them, previews version 1, and removes it for good', async () => {
+    await page.getByTestId('card-tab-fields').click();
+    await page.getByTestId('file-versions-toggle').click();
+    const versions = page.getByTestId('file-version');
+    await versions.nth(1).waitFor();
+    expect(await versions.count()).to.equal(2);
+    expect(await versions.nth(0).textContent())
+      .to.contain('Версия 2')
+      .and.contain('(текущая)')
+      .and.contain('Татьяна Гончаренко');
+    expect(await versions.nth(1).textContent())
+      .to.contain('Версия 1')
+      .and.contain('Татьяна Гончаренко');
+    const earlier = versions.nth(1);
+    const href = await earlier.getByTestId('file-version-download').getAttribute('href');
+    await earlier.getByTestId('file-version-preview').click();
+    expect(await earlier.getByTestId('file-preview').getAttribute('src')).to.equal(`${href}?inline=1`);
+    const first = await page.request.get(`${server.url}${href}`);
+    expect((await first.body()).equals(firstScan)).to.equal(true);
+    await screenshot(page, 'files-04-versions');
+    // The current version cannot be removed; an earlier one can, by a user with full access, after confirming.
+    expect(await versions.nth(0).getByTestId('file-version-remove').count()).to.equal(0);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await earlier.getByTestId('file-version-remove').click();
+    await page.getByTestId('file-version-notice').filter({ hasText: 'Удалена версия 1 файла «Скан Д-17.pdf»' }).waitFor();
+    await waitFor(async () => (await versions.count()) === 1, 'the list to show one version');
+    expect((await page.request.get(`${server.url}${href}`)).status()).to.equal(404);
+    await page.getByTestId('card-tab-history').click();
+    await page.getByTestId('history-version-removed').filter({ hasText: 'Удалена версия 1 файла «Скан Д-17.pdf»' }).waitFor();
+  });
+
   it('finds the contract by a phrase inside its PDF', async () => {
     // The text is extracted in the background: the search answers once it is in.
     await waitFor(async () => (await admin.data<{ search: unknown[] }>('query { search(query: "walrus tusks") { exact } }')).search.length > 0, 'the PDF text to be searchable');
     const input = page.getByTestId('search-input');
     await input.fill('walrus tusks');
-    await page.getByTestId('search-hit').filter({ hasText: 'Д-17' }).first().waitFor();
+    const hit = page.getByTestId('search-hit').filter({ hasText: 'Д-17' }).first();
+    await hit.waitFor();
+    expect(await hit.getByTestId('search-hit-file').textContent()).to.equal('найдено в файле «Скан Д-17.pdf»');
+    await screenshot(page, 'files-05-search');
   });
 });

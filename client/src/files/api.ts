@@ -1,6 +1,6 @@
 /** Files on cards as the client uses them: upload with progress and cancel (POST /files), and what is known of stored files. */
 import { reactive } from 'vue';
-import { graphql, request } from '../api/graphql';
+import { graphql, request, type ResultOf } from '../api/graphql';
 
 /** How the card shows a file (the kernel's FilePreview). */
 export type FilePreviewKind = 'pdf' | 'image' | 'html' | 'none';
@@ -110,6 +110,42 @@ export async function loadFiles(ids: string[]): Promise<void> {
   } finally {
     for (const id of missing) asked.delete(id);
   }
+}
+
+/**
+ * Where the card previews a file in a frame: a PDF in the browser's viewer for holders of «Экспорт»
+ * (the viewer offers to save the original), its text for everyone else; a DOCX as HTML. `sandbox`
+ * for pages of Kartoteka's making; `textOnly` when the reader sees a PDF's text instead of it.
+ */
+export function previewSource(file: Pick<StoredFileInfo, 'url' | 'preview' | 'canDownload'>): { src: string; sandbox: boolean; textOnly: boolean } {
+  if (file.preview === 'pdf' && file.canDownload) return { src: `${file.url}?inline=1`, sandbox: false, textOnly: false };
+  return { src: `${file.url}/preview`, sandbox: true, textOnly: file.preview === 'pdf' };
+}
+
+const Versions = graphql(`
+  query FileVersions($ids: [ID!]!) {
+    files(ids: $ids) { id versions { id name size version url preview canDownload canRemove uploadedAt uploadedBy { fullName } } }
+  }
+`);
+const RemoveVersion = graphql(`mutation RemoveFileVersion($id: ID!) { removeFileVersion(id: $id) { id } }`);
+const Quota = graphql(`query FileQuota { fileQuota { usedBytes limitBytes } }`);
+
+/** One version of a file, as the version list shows it. */
+export type FileVersion = ResultOf<typeof Versions>['files'][number]['versions'][number];
+
+/** Every version of the file `id` is a version of, newest first (empty when the reader may not read it). */
+export async function loadVersions(id: string): Promise<FileVersion[]> {
+  return (await request(Versions, { ids: [id] })).files[0]?.versions ?? [];
+}
+
+/** Removes an earlier version for good (full access to the card); the server answers what is left. */
+export async function removeVersion(id: string): Promise<void> {
+  await request(RemoveVersion, { id });
+}
+
+/** How much of their file quota the signed-in user uses (limitBytes 0: no quota). */
+export async function loadQuota(): Promise<{ usedBytes: number; limitBytes: number }> {
+  return (await request(Quota)).fileQuota;
 }
 
 /** A size as people read it: 12 КБ, 3,4 МБ. */

@@ -195,7 +195,7 @@ export async function fetchTrash(): Promise<TrashedCard[]> {
 
 const Search = graphql(`
   query Search($query: String!, $libraryId: ID, $first: Int) {
-    search(query: $query, libraryId: $libraryId, first: $first) { exact card { id title typeKey folderId values } }
+    search(query: $query, libraryId: $libraryId, first: $first) { exact card { id title typeKey folderId values } foundInFiles { id name } }
     searchIndexing { percent }
   }
 `);
@@ -226,7 +226,7 @@ const History = graphql(`
     cardHistory(cardId: $cardId, field: $field, first: 50, after: $after) {
       totalCount
       pageInfo { hasNextPage endCursor }
-      edges { node { seq at actorName action changes { key label { ru en } before after beforeTitles afterTitles beforeHidden afterHidden } } }
+      edges { node { seq at actorName action changes { key label { ru en } before after beforeTitles afterTitles beforeHidden afterHidden files } } }
     }
   }
 `);

@@ -1,4 +1,4 @@
-import { Types } from 'mongoose';
+import mongoose, { Types } from 'mongoose';
 import { Department, Folder, Group, Library, User } from '../access/structure';
 import type { GraphQLModule } from '../graphql/module';
 import { requireAdmin } from '../graphql/guards';
@@ -20,6 +20,16 @@ type NamedRow = AuditRow & { actorName: string | null; targetName: string | null
 type Named = { _id: unknown; name: string };
 type NameLookup = (ids: string[]) => Promise<Named[]>;
 
+/** Cards' titles (the model is looked up by name: the cards module records audit entries itself). */
+async function cardTitles(ids: string[]): Promise<Named[]> {
+  return (
+    await mongoose
+      .model('Card')
+      .find({ _id: { $in: ids } }, { title: 1 })
+      .lean<{ _id: unknown; title: string }[]>()
+  ).map((card) => ({ _id: card._id, name: card.title }));
+}
+
 /** Where the current name of each kind of target is read. */
 const NAMED_TARGETS: Record<string, NameLookup> = {
   User: async (ids) =>
@@ -28,6 +38,9 @@ const NAMED_TARGETS: Record<string, NameLookup> = {
   Group: (ids) => Group.find({ _id: { $in: ids } }, { name: 1 }).lean<Named[]>(),
   Library: (ids) => Library.find({ _id: { $in: ids } }, { name: 1 }).lean<Named[]>(),
   Folder: (ids) => Folder.find({ _id: { $in: ids } }, { name: 1 }).lean<Named[]>(),
+  Card: cardTitles,
+  // Entries about files written before cards were named `Card`.
+  card: cardTitles,
 };
 
 const recordedName = (value: unknown): string | null => {

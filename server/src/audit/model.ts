@@ -34,7 +34,9 @@ export type AuditKind =
   | 'cards-exported'
   | 'export-refused'
   | 'export-limit-reached'
-  | 'file-downloaded';
+  | 'file-downloaded'
+  | 'file-previewed'
+  | 'file-version-removed';
 
 /** Append-only: nothing in the application updates or deletes these documents. */
 const auditEntrySchema = new Schema({

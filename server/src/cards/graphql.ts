@@ -351,8 +351,9 @@ export const cardsModule: GraphQLModule = {
       },
       relatedCards: async (_p, { cardId, tab }: { cardId: string; tab: string }, context) => relatedCards(await requireActor(context), cardId, tab),
       trash: async (_p, { first }: { first: number }, context) => trashedCards(await requireActor(context), first),
+      // Each hit keeps the query: the files module tells which of the card's files it was found in.
       search: async (_p, args: { query: string; libraryId?: string; first: number }, context) =>
-        searchCards(await requireActor(context), args.query, { libraryId: args.libraryId, first: args.first }),
+        (await searchCards(await requireActor(context), args.query, { libraryId: args.libraryId, first: args.first })).map((hit) => ({ ...hit, query: args.query })),
       searchIndexing: async (_p, _a, context) => {
         await requireActor(context);
         return searchIndexing();

@@ -1,4 +1,5 @@
 import { buffer } from 'node:stream/consumers';
+import { extractText, getDocumentProxy } from 'unpdf';
 import type { StoredFileDoc } from './model';
 import { fileStorage } from './storage';
 
@@ -12,4 +13,14 @@ export const WHOLE_FILE_LIMIT = 64 * 1024 * 1024;
 export async function wholeFile(file: Pick<StoredFileDoc, '_id' | 'size'>): Promise<Buffer | null> {
   if (file.size > WHOLE_FILE_LIMIT) return null;
   return buffer(fileStorage.read(String(file._id)));
+}
+
+/** The text layer of a PDF, page by page (unpdf's pdf.js); pages without text are empty strings. */
+export async function pdfPageTexts(content: Buffer): Promise<string[]> {
+  const pdf = await getDocumentProxy(new Uint8Array(content.buffer, content.byteOffset, content.byteLength));
+  try {
+    return (await extractText(pdf, { mergePages: false })).text;
+  } finally {
+    await pdf.destroy();
+  }
 }

@@ -7,9 +7,14 @@ import { requireActor } from '../graphql/guards';
 import { perRequest } from '../graphql/loaders';
 import type { GraphQLModule } from '../graphql/module';
 import { refuseField } from '../validation';
-import type { StoredFileDoc } from './model';
+import { Types } from 'mongoose';
+import { queryPrefixes } from '../cards/search';
+import { searchIndexOf, searchWordsOf } from '../../../card-types';
+import { FileText, type FileTextDoc, type StoredFileDoc } from './model';
+import { fileUsage } from './quota';
 import { cardFileIds, mayDownload, readableFiles, storedFiles, versionsOf } from './service';
-import { fileView } from './view';
+import { mayRemoveVersion, removeFileVersion } from './versions';
+import { fileView, servedName } from './view';
 
 const MAX_IDS = 200;
 
@@ -25,17 +30,35 @@ const fileLoader = (context: GraphQLContext) =>
       }),
   );
 
-/** One request's cards of files by id (for their folders): one query for a page of files. */
+type FileCard = Pick<CardDoc, '_id' | 'folderId' | 'libraryId' | 'typeKey' | 'values' | 'inTrash'>;
+
+/** One request's cards of files by id (for their folders and the files they hold now): one query for a page of files. */
 const cardLoader = (context: GraphQLContext) =>
   perRequest(
     context,
     'file-cards',
     () =>
-      new DataLoader<string, Pick<CardDoc, 'folderId' | 'libraryId'> | undefined>(async (ids) => {
-        const cards = await Card.find({ _id: { $in: ids } }, { folderId: 1, libraryId: 1 }).lean<CardDoc[]>();
+      new DataLoader<string, FileCard | undefined>(async (ids) => {
+        const cards = await Card.find({ _id: { $in: ids } }, { folderId: 1, libraryId: 1, typeKey: 1, values: 1, inTrash: 1 }).lean<FileCard[]>();
         return ids.map((id) => cards.find((card) => String(card._id) === id));
       }),
   );
+
+/** One request's extracted file texts by file id: the hits of one search cost one query for all their files. */
+const textLoader = (context: GraphQLContext) =>
+  perRequest(
+    context,
+    'file-texts',
+    () =>
+      new DataLoader<string, string | undefined>(async (ids) => {
+        const texts = await FileText.find({ _id: { $in: ids } }, { text: 1 }).lean<FileTextDoc[]>();
+        return ids.map((id) => texts.find((text) => String(text._id) === id)?.text);
+      }),
+  );
+
+/** The card of an attached file as the request loaded it (undefined for uploads not attached yet). */
+const cardOf = (file: StoredFileDoc, context: GraphQLContext) =>
+  file.state === 'attached' && file.cardId ? cardLoader(context).load(String(file.cardId)) : Promise.resolve(undefined);
 
 export const filesModule: GraphQLModule = {
   typeDefs: /* GraphQL */ `
@@ -67,6 +90,19 @@ export const filesModule: GraphQLModule = {
       canDownload: Boolean!
       "Every version of this file on the card, newest first (this one among them)."
       versions: [StoredFile!]!
+      "The reader may remove this version for good (removeFileVersion): an earlier version the card's fields no longer hold, and full access to the card."
+      canRemove: Boolean!
+    }
+    "How much the signed-in user has stored in files, of how much they may (FILE_QUOTA_MB)."
+    type FileQuota {
+      "Bytes of every stored version the user uploaded."
+      usedBytes: Float!
+      "Bytes the user may store; 0 = no quota."
+      limitBytes: Float!
+    }
+    extend type SearchHit {
+      "The card's current files whose text holds query words the card's own title and fields do not: the hit was found in them («найдено в файле …»)."
+      foundInFiles: [StoredFile!]!
     }
     extend type Field {
       "A file field: the types a file may be, by content (pdf, docx, xlsx, jpg, png …); any when null."
@@ -78,6 +114,12 @@ export const filesModule: GraphQLModule = {
     extend type Query {
       "Stored files by id (at most 200), in the order asked; those the reader may not read are left out."
       files(ids: [ID!]!): [StoredFile!]!
+      "The signed-in user's use of their file quota."
+      fileQuota: FileQuota!
+    }
+    extend type Mutation {
+      "Removes an earlier version of a file for good (full access to the card; not the version the field holds), freeing its uploader's quota; recorded in the card's history and the audit log. Answers the versions that remain, newest first."
+      removeFileVersion(id: ID!): [StoredFile!]!
     }
     extend type Card {
       "The current versions of the files the card's file fields hold, in field order."
@@ -91,9 +133,38 @@ export const filesModule: GraphQLModule = {
         if (ids.length > MAX_IDS) refuseField(actor.locale, 'ids', 'tooMany', { max: MAX_IDS });
         return readableFiles(actor, ids);
       },
+      fileQuota: async (_parent: unknown, _args: unknown, context: GraphQLContext) => {
+        const actor = await requireActor(context);
+        return { usedBytes: await fileUsage(new Types.ObjectId(actor.userId)), limitBytes: context.config.fileQuotaBytes };
+      },
+    },
+    Mutation: {
+      removeFileVersion: async (_parent: unknown, { id }: { id: string }, context: GraphQLContext) => removeFileVersion(await requireActor(context), id),
+    },
+    SearchHit: {
+      foundInFiles: async (hit: { card: CardDoc; exact: boolean; query?: string }, _args: unknown, context: GraphQLContext) => {
+        if (hit.exact || !hit.query) return [];
+        const type = await findCardType(hit.card.typeKey);
+        if (!type) return [];
+        const prefixes = queryPrefixes(hit.query);
+        const own = searchIndexOf(type, hit.card.title, hit.card.values).searchWords;
+        const missing = prefixes.filter((prefix) => !own.some((word) => word.startsWith(prefix)));
+        const ids = cardFileIds(type, hit.card.values);
+        if (missing.length === 0 || ids.length === 0) return [];
+        const texts = await textLoader(context).loadMany(ids);
+        const inText = ids.filter((_id, index) => {
+          const text = texts[index];
+          if (typeof text !== 'string') return false;
+          const words = searchWordsOf(text);
+          return missing.some((prefix) => words.some((word) => word.startsWith(prefix)));
+        });
+        const files = await fileLoader(context).loadMany(inText);
+        return files.filter((file): file is StoredFileDoc => !(file instanceof Error) && file !== undefined && String(file.cardId) === String(hit.card._id));
+      },
     },
     StoredFile: {
       id: (file: StoredFileDoc) => String(file._id),
+      name: (file: StoredFileDoc) => servedName(file),
       contentType: (file: StoredFileDoc) => fileView(file).contentType,
       url: (file: StoredFileDoc) => fileView(file).url,
       preview: (file: StoredFileDoc) => fileView(file).preview,
@@ -101,8 +172,13 @@ export const filesModule: GraphQLModule = {
       canDownload: async (file: StoredFileDoc, _args: unknown, context: GraphQLContext) => {
         const actor = await requireActor(context);
         if (file.state !== 'attached' || !file.cardId) return mayDownload(actor, null);
-        const card = await cardLoader(context).load(String(file.cardId));
+        const card = await cardOf(file, context);
         return card !== undefined && mayDownload(actor, card);
+      },
+      canRemove: async (file: StoredFileDoc, _args: unknown, context: GraphQLContext) => {
+        const card = await cardOf(file, context);
+        const type = card && (await findCardType(card.typeKey));
+        return !!card && !!type && mayRemoveVersion(await requireActor(context), file, { ...card, held: cardFileIds(type, card.values) });
       },
       versions: async (file: StoredFileDoc) => (file.lineage ? ((await versionsOf([String(file.lineage)])).get(String(file.lineage)) ?? []) : [file]),
     },

@@ -6,8 +6,8 @@ import type { UnpackProblem } from './archive';
  * description here. An upload is `pending` until a saved card takes it (`attached`); uploads never
  * attached, and the files of purged cards, are removed once `expiresAt` has passed.
  */
-/** Why a file has no preview: its archive refused, too many pixels, or too large to read whole. */
-export type PreviewRefusal = UnpackProblem | { reason: 'tooManyPixels'; limit: number } | { reason: 'fileTooLarge'; limitBytes: number };
+/** Why a file has no preview: its archive refused, too many pixels, too large to read whole, or (a PDF shown as text) no text in it. */
+export type PreviewRefusal = UnpackProblem | { reason: 'tooManyPixels'; limit: number } | { reason: 'fileTooLarge'; limitBytes: number } | { reason: 'noText' };
 
 export type FileState = 'uploading' | 'pending' | 'attached' | 'purged';
 /** Text for search: not a searchable type, waiting for the extraction job, extracted, or unreadable. */

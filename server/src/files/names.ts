@@ -1,3 +1,5 @@
+import { extensionOf, fileTypeByName, type FileType } from '../../../card-types';
+
 /**
  * Characters a file name may not carry: C0 and C1 controls and DEL (a newline would break a header
  * or a log line), and the bidirectional marks, embeddings, overrides and isolates (U+061C,
@@ -17,4 +19,31 @@ export function safeFileName(name: string | undefined, fallback = 'file'): strin
   const base = (name ?? '').split(/[\\/]/).pop()!.replace(BROKEN_SURROGATE, '').replace(UNSAFE, '').trim();
   // Cut at a code point, never inside a surrogate pair.
   return Array.from(base).slice(0, 255).join('').trim() || fallback;
+}
+
+/**
+ * A stored file's name with the extension of what its content is: «scan.docx» holding a PDF is
+ * «scan.pdf» (a known type's extension is replaced), «scan» or «отчёт.exe» holding one gets «.pdf»
+ * added, and content of no known type named as a known type («счёт.pdf» of other bytes) gets «.bin»,
+ * so that nobody opens it believing the name. Names that already match stay as they are.
+ */
+export function nameForContent(name: string, type: FileType | undefined): string {
+  const extension = extensionOf(name);
+  const claimed = fileTypeByName(name);
+  let stem = name;
+  let suffix: string;
+  if (type) {
+    if (type.extensions.includes(extension)) return name;
+    if (claimed) stem = name.slice(0, -(extension.length + 1));
+    suffix = `.${type.extensions[0]}`;
+  } else {
+    if (!claimed) return name;
+    suffix = '.bin';
+  }
+  // Within the 255 characters a name may have, cut at a code point.
+  const kept = Array.from(stem)
+    .slice(0, 255 - suffix.length)
+    .join('')
+    .trim();
+  return `${kept || 'file'}${suffix}`;
 }

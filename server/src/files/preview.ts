@@ -6,7 +6,7 @@ import sanitizeHtml from 'sanitize-html';
 import sharp from 'sharp';
 import { findFileType } from '../../../card-types';
 import { checkCentralDirectory, UnpackRefusal, type UnpackLimits } from './archive';
-import { wholeFile, WHOLE_FILE_LIMIT } from './content';
+import { pdfPageTexts, wholeFile, WHOLE_FILE_LIMIT } from './content';
 import { StoredFile, type PreviewRefusal, type StoredFileDoc } from './model';
 import { fileStorage } from './storage';
 
@@ -109,30 +109,59 @@ const sanitizeOptions: sanitizeHtml.IOptions = {
 
 const page = (body: string) =>
   `<!doctype html><html><head><meta charset="utf-8"><style>body{font:15px/1.5 system-ui,sans-serif;margin:16px;color:#1f2328}` +
-  `table{border-collapse:collapse}td,th{border:1px solid #d0d7de;padding:4px 8px}img{max-width:100%}</style></head><body>${body}</body></html>`;
+  `table{border-collapse:collapse}td,th{border:1px solid #d0d7de;padding:4px 8px}img{max-width:100%}h2.page{font-size:13px;color:#656d76;text-align:center}</style></head><body>${body}</body></html>`;
+
+const escapeHtml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** A message as a page of its own, for the frame that would have shown the preview. */
-export const messagePage = (text: string) => page(`<p>${text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}</p>`);
+export const messagePage = (text: string) => page(`<p>${escapeHtml(text)}</p>`);
 
-/** A DOCX as sanitised, read-only HTML (mammoth) or why there is none; null for other files. */
-export async function docxPreview(file: StoredFileDoc): Promise<{ html: string } | { refused: PreviewRefusal } | null> {
-  if (file.fileType !== 'docx') return null;
+/** A DOCX as sanitised HTML (mammoth). */
+async function docxHtml(content: Buffer): Promise<string> {
+  try {
+    await checkCentralDirectory({ buffer: content }, DOCX_UNPACK_LIMITS, { inflate: true });
+  } catch (error) {
+    if (error instanceof UnpackRefusal) throw new NoPreview(error.problem);
+    throw error;
+  }
+  try {
+    return sanitizeHtml((await mammoth.convertToHtml({ buffer: content })).value, sanitizeOptions);
+  } catch {
+    throw new NoPreview({ reason: 'damaged' });
+  }
+}
+
+/** A PDF's text layer page by page, as text only (what a reader without «Экспорт» sees instead of the original). */
+async function pdfHtml(content: Buffer): Promise<string> {
+  let pages: string[];
+  try {
+    pages = await pdfPageTexts(content);
+  } catch {
+    throw new NoPreview({ reason: 'damaged' });
+  }
+  if (pages.every((text) => text.trim() === '')) throw new NoPreview({ reason: 'noText' });
+  return pages
+    .map(
+      (text, index) =>
+        `<section><h2 class="page">— ${index + 1} —</h2>${text
+          .split(/\n+/)
+          .map((line) => `<p>${escapeHtml(line)}</p>`)
+          .join('')}</section>`,
+    )
+    .join('');
+}
+
+/**
+ * A document as read-only HTML, or why there is none; null for files that have no such preview:
+ * a DOCX as sanitised HTML (mammoth), a PDF as the text of its pages (never its original bytes).
+ */
+export async function htmlPreview(file: StoredFileDoc): Promise<{ html: string } | { refused: PreviewRefusal } | null> {
+  const convert = file.fileType === 'docx' ? docxHtml : file.fileType === 'pdf' ? pdfHtml : null;
+  if (!convert) return null;
   const made = await rendition(file, 'html', `${file.name}.html`, async () => {
     const content = await wholeFile(file);
     if (!content) throw new NoPreview({ reason: 'fileTooLarge', limitBytes: WHOLE_FILE_LIMIT });
-    try {
-      await checkCentralDirectory({ buffer: content }, DOCX_UNPACK_LIMITS, { inflate: true });
-    } catch (error) {
-      if (error instanceof UnpackRefusal) throw new NoPreview(error.problem);
-      throw error;
-    }
-    let html: string;
-    try {
-      html = (await mammoth.convertToHtml({ buffer: content })).value;
-    } catch {
-      throw new NoPreview({ reason: 'damaged' });
-    }
-    return Buffer.from(page(sanitizeHtml(html, sanitizeOptions)));
+    return Buffer.from(page(await convert(content)));
   });
   return 'refused' in made ? made : { html: await text(made.content) };
 }

@@ -2,19 +2,19 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import rangeParser from 'range-parser';
 import { buildActor, type Actor } from '../access/actor';
+import type { AuditKind } from '../audit/model';
 import { recordAudit } from '../audit/service';
 import { underMaintenance } from '../backup/maintenance';
 import type { ErrorCode } from '../errors';
 import { message } from '../i18n';
 import { findFileType } from '../../../card-types';
-import { contentTypeOf, fileView } from './view';
+import { contentTypeOf, fileView, servedName } from './view';
 import { findCard } from '../cards/service';
 import { findFolder } from '../folders/service';
 import { mayDownload, readableFile } from './service';
-import { safeFileName } from './names';
 import { fileStorage } from './storage';
 import { receiveUpload, UploadRefusal, UPLOAD_REQUEST_CEILING } from './upload';
-import { docxPreview, imageThumbnail, messagePage } from './preview';
+import { htmlPreview, imageThumbnail, messagePage } from './preview';
 import { unpackRefusalText } from './archive';
 import type { CardDoc } from '../cards/model';
 import type { PreviewRefusal, StoredFileDoc } from './model';
@@ -103,9 +103,26 @@ async function requestedFile(ctx: Context): Promise<{ actor: Actor; file: Stored
   return { actor, ...found };
 }
 
+/** An audit entry about a file version: the card as the target (its title recorded, for when it is gone), the file in the details. */
+async function auditFile(actor: Actor, file: StoredFileDoc, card: CardDoc | null, kind: AuditKind, summary: string, details: Record<string, unknown> = {}): Promise<void> {
+  await recordAudit(
+    { userId: actor.userId, login: actor.login, ip: actor.ip },
+    {
+      kind,
+      targetType: 'Card',
+      targetId: file.cardId ? String(file.cardId) : '',
+      summary,
+      after: { ...(card ? { name: card.title } : {}), fileId: String(file._id), file: servedName(file), version: file.version, sha256: file.sha256, ...details },
+    },
+  );
+}
+
 /**
- * GET /files/:id: the bytes of a version, as an attachment (export: the «Экспорт» right) or inline
- * (`?inline=1`, reading: PDFs and images), with its SHA-256 as ETag and byte ranges (206). Every download is audited (a ranged one at its first part).
+ * GET /files/:id: the bytes of a version, as an attachment (a download) or inline (`?inline=1`: a
+ * PDF in the browser's viewer, an image), with its SHA-256 as ETag and byte ranges (206). Both give
+ * the original bytes, which the browser lets one save: both need the «Экспорт» right (a reader
+ * without it previews a PDF as its text, `/preview`). Downloads are audited as «Скачан файл»,
+ * inline views as «Просмотр файла» (a ranged read at its first part), refusals as `export-refused`.
  */
 async function download(ctx: Context): Promise<void> {
   const found = await requestedFile(ctx);
@@ -113,31 +130,37 @@ async function download(ctx: Context): Promise<void> {
   const { actor, file, card } = found;
   const preview = findFileType(file.fileType)?.preview;
   const inline = ctx.query.inline === '1' && (preview === 'pdf' || preview === 'image');
-  if (!inline && !mayDownload(actor, card)) {
-    await recordAudit(
-      { userId: actor.userId, login: actor.login, ip: actor.ip },
-      {
-        kind: 'export-refused',
-        targetType: 'card',
-        targetId: String(file.cardId),
-        summary: t(actor, `Скачивание файла «${file.name}» без права «Экспорт»`, `Download of “${file.name}” without the Export right`),
-      },
+  const name = servedName(file);
+  if (!mayDownload(actor, card)) {
+    await auditFile(
+      actor,
+      file,
+      card,
+      'export-refused',
+      inline
+        ? t(actor, `Просмотр оригинала файла «${name}» без права «Экспорт»`, `Viewing the original of “${name}” without the Export right`)
+        : t(actor, `Скачивание файла «${name}» без права «Экспорт»`, `Download of “${name}” without the Export right`),
     );
     refuse(
       ctx,
       403,
       'FORBIDDEN',
-      t(
-        actor,
-        'Недостаточно прав: скачивание файла — это экспорт (нужно право «Экспорт»: его выдаёт администратор)',
-        'Not allowed: downloading a file is export (the “Export” right is needed: an administrator grants it)',
-      ),
+      inline
+        ? t(
+            actor,
+            'Недостаточно прав: оригинал файла открывается только с правом «Экспорт» (его выдаёт администратор); текст документа доступен в просмотре',
+            'Not allowed: the original file opens only with the “Export” right (an administrator grants it); the document’s text is in the preview',
+          )
+        : t(
+            actor,
+            'Недостаточно прав: скачивание файла — это экспорт (нужно право «Экспорт»: его выдаёт администратор)',
+            'Not allowed: downloading a file is export (the “Export” right is needed: an administrator grants it)',
+          ),
     );
     return;
   }
   fileSecurityHeaders(ctx, inline && preview === 'pdf');
-  // Names stored before they were cleaned on upload are cleaned on the way out.
-  ctx.attachment(safeFileName(file.name), { type: inline ? 'inline' : 'attachment' });
+  ctx.attachment(name, { type: inline ? 'inline' : 'attachment' });
   ctx.type = contentTypeOf(file);
   ctx.set('Accept-Ranges', 'bytes');
   ctx.etag = file.sha256;
@@ -160,24 +183,12 @@ async function download(ctx: Context): Promise<void> {
   }
   ctx.length = range ? range.end - range.start + 1 : file.size;
   if (ctx.method === 'HEAD') return;
-  // A viewer reading a document in parts is one download: audited at its first part.
+  // A viewer reading a document in parts is one view: audited at its first part.
   if (!range || range.start === 0) {
-    await recordAudit(
-      { userId: actor.userId, login: actor.login, ip: actor.ip },
-      {
-        kind: 'file-downloaded',
-        targetType: 'card',
-        targetId: file.cardId ? String(file.cardId) : '',
-        summary: file.name,
-        after: {
-          fileId: String(file._id),
-          version: file.version,
-          sha256: file.sha256,
-          disposition: inline ? 'inline' : 'attachment',
-          ...(range ? { range: `${range.start}-${range.end}` } : {}),
-        },
-      },
-    );
+    await auditFile(actor, file, card, inline ? 'file-previewed' : 'file-downloaded', name, {
+      disposition: inline ? 'inline' : 'attachment',
+      ...(range ? { range: `${range.start}-${range.end}` } : {}),
+    });
   }
   ctx.body = fileStorage.read(String(file._id), range);
 }
@@ -192,6 +203,8 @@ function refusalText(actor: Actor, refusal: PreviewRefusal): string {
         return t(actor, `файл больше ${refusal.limitBytes / 1024 / 1024} МБ`, `the file is over ${refusal.limitBytes / 1024 / 1024} MB`);
       case 'damaged':
         return t(actor, 'файл повреждён или не читается', 'the file is damaged or unreadable');
+      case 'noText':
+        return t(actor, 'в документе нет текстового слоя (страницы — изображения)', 'the document has no text layer (its pages are images)');
       default: {
         const text = unpackRefusalText(refusal, actor.locale, { ru: '', en: '' });
         return text.charAt(0).toLowerCase() + text.slice(1);
@@ -235,11 +248,11 @@ async function thumbnail(ctx: Context): Promise<void> {
   ctx.body = made.content;
 }
 
-/** GET /files/:id/preview: a DOCX as sanitised, read-only HTML, for a sandboxed frame in the card; or why there is none (422). */
+/** GET /files/:id/preview: a DOCX as sanitised HTML or a PDF as its text, read-only, for a sandboxed frame in the card (audited as «Просмотр файла»); or why there is none (422). */
 async function preview(ctx: Context): Promise<void> {
   const found = await requestedFile(ctx);
   if (!found) return;
-  const made = await docxPreview(found.file);
+  const made = await htmlPreview(found.file);
   if (made === null) {
     refuse(ctx, 404, 'NOT_FOUND', message(found.actor.locale, 'notFound', { what: found.actor.locale === 'ru' ? 'Предпросмотр' : 'Preview' }));
     return;
@@ -248,6 +261,7 @@ async function preview(ctx: Context): Promise<void> {
     previewUnavailable(ctx, found.actor, made.refused);
     return;
   }
+  await auditFile(found.actor, found.file, found.card, 'file-previewed', servedName(found.file), { disposition: 'preview' });
   fileSecurityHeaders(ctx, false);
   ctx.type = 'text/html; charset=utf-8';
   ctx.body = made.html;

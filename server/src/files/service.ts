@@ -91,7 +91,8 @@ interface FieldPlan {
   attach: { doc: StoredFileDoc; lineage: Types.ObjectId; version: number }[];
 }
 
-const record = (doc: StoredFileDoc, version = doc.version): FileRecord => ({ id: String(doc._id), name: doc.name, size: doc.size, sha256: doc.sha256, version });
+/** A stored version as history records it. */
+export const fileRecord = (doc: StoredFileDoc, version = doc.version): FileRecord => ({ id: String(doc._id), name: doc.name, size: doc.size, sha256: doc.sha256, version });
 
 const plans = new WeakMap<CardChange, Promise<FieldPlan[]>>();
 
@@ -136,12 +137,12 @@ async function makePlan(change: CardChange, session: ClientSession): Promise<Fie
       if (pending) plan.attach.push({ doc, lineage: previous?.lineage ?? doc._id, version });
       if (previous) {
         replacedIds.add(String(previous._id));
-        plan.records.push({ change: 'replaced', file: record(doc, version), previous: record(previous) });
-      } else plan.records.push({ change: 'added', file: record(doc, version) });
+        plan.records.push({ change: 'replaced', file: fileRecord(doc, version), previous: fileRecord(previous) });
+      } else plan.records.push({ change: 'added', file: fileRecord(doc, version) });
     }
     for (const id of removed) {
       const doc = docs.get(id);
-      if (doc && !replacedIds.has(id)) plan.records.push({ change: 'removed', file: record(doc) });
+      if (doc && !replacedIds.has(id)) plan.records.push({ change: 'removed', file: fileRecord(doc) });
     }
     result.push(plan);
   }
@@ -149,7 +150,7 @@ async function makePlan(change: CardChange, session: ClientSession): Promise<Fie
 }
 
 /** How a file version reads in history: its name, and its version number from the second on. */
-const historyTitle = (file: FileRecord) => (file.version > 1 ? `${file.name} (v${file.version})` : file.name);
+export const historyTitle = (file: FileRecord) => (file.version > 1 ? `${file.name} (v${file.version})` : file.name);
 
 /**
  * A file field's change as history records it: the file versions added, removed and replaced (with
@@ -170,7 +171,7 @@ export async function fileHistory(
     [...was, ...now].filter((id) => !known.has(id)),
     session,
   );
-  for (const doc of kept.values()) known.set(String(doc._id), record(doc));
+  for (const doc of kept.values()) known.set(String(doc._id), fileRecord(doc));
   const titles = (ids: string[]) => (ids.length === 0 ? null : Object.fromEntries(ids.map((id) => [id, known.has(id) ? historyTitle(known.get(id)!) : id])));
   return { files: plan.records, beforeTitles: titles(was), afterTitles: titles(now) };
 }
@@ -211,8 +212,9 @@ export async function readableFile(actor: Actor, id: string): Promise<{ file: St
 
 /**
  * Whether the actor may save a copy of a file they may read: downloading counts as export, under the
- * «Экспорт» right on the card's folder (previews in the card count as reading). Their own uploads
- * not attached yet are theirs to download.
+ * «Экспорт» right on the card's folder, and so does opening the original inline (the browser's viewer
+ * offers to save it). Previews that are not the original (a PDF's text, a DOCX as HTML, thumbnails)
+ * are reading. Their own uploads not attached yet are theirs to download.
  */
 export function mayDownload(actor: Actor, card: Pick<CardDoc, 'folderId' | 'libraryId'> | null): boolean {
   return card === null || actor.ability.can('export', cardSubject(card));
@@ -289,14 +291,24 @@ async function contentMatches(id: string, sha256: string): Promise<boolean> {
 }
 
 /**
- * History check: every file version a card's chain records still has the content recorded for it.
- * Reads each version once; the first entry recording an altered or missing one is reported.
+ * History check: every file version a card's chain records still has the content recorded for it
+ * (unless the chain records its removal). Reads each version once; the first entry recording an
+ * altered or missing one is reported.
  */
 export async function verifyRecordedFiles(entries: HistoryEntryDoc[]): Promise<{ brokenAtSeq: number; reason: string } | undefined> {
+  const records = (entry: HistoryEntryDoc) => entry.changes.flatMap((change) => change.files ?? []);
+  // Versions the chain itself records as removed for good are accounted for: their bytes are gone by decision.
+  const removed = new Set(
+    entries
+      .flatMap(records)
+      .filter((record) => record.change === 'version-removed')
+      .map((record) => record.file.id),
+  );
   const checked = new Map<string, boolean>();
   for (const entry of entries) {
-    for (const record of entry.changes.flatMap((change) => change.files ?? [])) {
+    for (const record of records(entry)) {
       for (const file of [record.file, ...(record.previous ? [record.previous] : [])]) {
+        if (removed.has(file.id)) continue;
         if (!checked.has(file.id)) checked.set(file.id, await contentMatches(file.id, file.sha256));
         if (!checked.get(file.id)) return { brokenAtSeq: entry.seq, reason: `file content altered: ${file.name} (v${file.version})` };
       }

@@ -1,13 +1,12 @@
 import mammoth from 'mammoth';
 import type { ClientSession, Types } from 'mongoose';
-import { extractText, getDocumentProxy } from 'unpdf';
 import { normaliseForSearch, searchIndexOf, searchWordsOf, type CardTypeDefinition } from '../../../card-types';
 import { findCardType } from '../card-types/registry';
 import type { CardChange } from '../cards/lifecycle';
 import { Card, type CardDoc } from '../cards/model';
 import { defineJob } from '../jobs/define';
 import { checkCentralDirectory, UnpackRefusal } from './archive';
-import { wholeFile } from './content';
+import { pdfPageTexts, wholeFile } from './content';
 import { DOCX_UNPACK_LIMITS } from './preview';
 import { FileText, StoredFile, type FileTextDoc, type StoredFileDoc } from './model';
 import { cardFileIds, fileFields } from './service';
@@ -30,14 +29,7 @@ async function documentText(file: StoredFileDoc): Promise<string | null> {
     );
     if (refused) return null;
   }
-  if (file.fileType === 'pdf') {
-    const pdf = await getDocumentProxy(new Uint8Array(content.buffer, content.byteOffset, content.byteLength));
-    try {
-      return (await extractText(pdf, { mergePages: true })).text;
-    } finally {
-      await pdf.destroy();
-    }
-  }
+  if (file.fileType === 'pdf') return (await pdfPageTexts(content)).join('\n');
   if (file.fileType === 'docx') return (await mammoth.extractRawText({ buffer: content })).value;
   return null;
 }

@@ -12,7 +12,7 @@ import type { ErrorCode } from '../errors';
 import { findFolder } from '../folders/service';
 import { FileInspection, FileTooLargeError } from './inspect';
 import { StoredFile, type StoredFileDoc } from './model';
-import { safeFileName } from './names';
+import { nameForContent, safeFileName } from './names';
 import { fileIdsOf, PENDING_TTL_MS } from './service';
 import { countUpload, fileUsage } from './quota';
 import { fileStorage } from './storage';
@@ -165,7 +165,8 @@ async function storeFile(actor: Actor, target: UploadTarget, source: Readable, g
   }
   const stored = await StoredFile.findOneAndUpdate(
     { _id: created._id },
-    { $set: { state: 'pending', size: found.size, sha256: found.sha256, fileType: found.type?.key ?? null } },
+    // The name's extension follows the content: a PDF named «scan.docx» is kept as «scan.pdf».
+    { $set: { state: 'pending', name: nameForContent(name, found.type), size: found.size, sha256: found.sha256, fileType: found.type?.key ?? null } },
     { returnDocument: 'after' },
   ).lean<StoredFileDoc>();
   return stored!;

@@ -1,5 +1,6 @@
 import { findFileType, type FilePreview } from '../../../card-types';
 import type { StoredFileDoc, TextState } from './model';
+import { nameForContent, safeFileName } from './names';
 
 /** The served type of a stored file: its own for the known types, bytes otherwise. */
 export const contentTypeOf = (file: Pick<StoredFileDoc, 'fileType'>): string => {
@@ -7,6 +8,12 @@ export const contentTypeOf = (file: Pick<StoredFileDoc, 'fileType'>): string => 
   if (!type) return 'application/octet-stream';
   return type.mime.startsWith('text/') ? `${type.mime}; charset=utf-8` : type.mime;
 };
+
+/**
+ * The name a file is shown and served under: cleaned, with the extension of what it is (names
+ * stored before either rule was kept are brought in line on the way out).
+ */
+export const servedName = (file: Pick<StoredFileDoc, 'name' | 'fileType'>): string => nameForContent(safeFileName(file.name), findFileType(file.fileType));
 
 /** A stored file as clients see it (the upload's answer; GraphQL's StoredFile adds who uploaded it and its versions). */
 export interface FileView {
@@ -26,7 +33,7 @@ export interface FileView {
 
 export const fileView = (file: StoredFileDoc): FileView => ({
   id: String(file._id),
-  name: file.name,
+  name: servedName(file),
   size: file.size,
   sha256: file.sha256,
   fileType: file.fileType,

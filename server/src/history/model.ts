@@ -51,9 +51,12 @@ export interface FileRecord {
   version: number;
 }
 
-/** One file's part of a field change: added, removed, or replaced by a new version (`previous` the one replaced). */
+/**
+ * One file's part of a field change: added, removed, or replaced by a new version (`previous` the one
+ * replaced); or an earlier version (not in the field) removed for good, its bytes gone (`version-removed`).
+ */
 export interface FileChangeRecord {
-  change: 'added' | 'removed' | 'replaced';
+  change: 'added' | 'removed' | 'replaced' | 'version-removed';
   file: FileRecord;
   previous?: FileRecord;
 }

@@ -94,25 +94,46 @@ type ChainEnd = { seq: number; hash: string };
 
 /** The chained entry of one change, after the card's last entry (none for a new card). */
 async function historyEntry(change: CardChange, last: ChainEnd | null, session: ClientSession) {
-  const card = change.after;
+  return chainedEntry(change.after, change.actor, { action: change.action, via: change.via, changes: await describeChanges(change, session) }, last);
+}
+
+/** An entry of the card's chain after `last`: what was done, by whom, hashed with the previous entry's hash. */
+function chainedEntry(card: CardDoc, actor: Actor, what: { action: string; via?: CardChange['via']; changes: HistoryFieldChange[] }, last: ChainEnd | null) {
   const entry = {
     cardId: card._id,
     typeKey: card.typeKey,
     folderId: card.folderId,
     seq: (last?.seq ?? 0) + 1,
     at: new Date(),
-    actorId: new Types.ObjectId(change.actor.userId),
-    actorName: change.actor.fullName,
-    ip: change.actor.ip,
-    action: change.action,
-    ...(change.via && { via: change.via.kind, viaId: change.via.id }),
-    changes: await describeChanges(change, session),
+    actorId: new Types.ObjectId(actor.userId),
+    actorName: actor.fullName,
+    ip: actor.ip,
+    action: what.action,
+    ...(what.via && { via: what.via.kind, viaId: what.via.id }),
+    changes: what.changes,
     prevHash: last?.hash ?? GENESIS_HASH,
   };
   // The hash covers the entry exactly as the database keeps it: serialised once, read back, and
   // inserted as read (no schema step may drop an empty object or rewrite a string after hashing).
   const stored = mongoose.mongo.BSON.deserialize(mongoose.mongo.BSON.serialize(entry)) as typeof entry;
   return { ...stored, hash: entryHash(stored) };
+}
+
+/**
+ * Appends an entry that changes no value (the files module: an earlier version of a file removed)
+ * to the card's chain, inside the caller's transaction: while history is on for the card's type, or
+ * when the chain has entries already (they may record what the entry accounts for). Answers whether it was recorded.
+ */
+export async function recordCardEvent(
+  card: CardDoc,
+  actor: Actor,
+  what: { action: string; historyEnabled: boolean; changes: HistoryFieldChange[] },
+  session: ClientSession,
+): Promise<boolean> {
+  const last = await HistoryEntry.findOne({ cardId: card._id }, { seq: 1, hash: 1 }).sort({ seq: -1 }).session(session).lean<ChainEnd>();
+  if (!what.historyEnabled && !last) return false;
+  await HistoryEntry.collection.insertOne(chainedEntry(card, actor, what, last), { session });
+  return true;
 }
 
 /** Lifecycle hook (inside the card's transaction): one chained entry per change while history is on. */

@@ -1,0 +1,231 @@
+import { randomBytes } from 'node:crypto';
+import { expect } from 'chai';
+import type { RunningServer } from '../../server/src/server';
+import { refusalFields, type ApiClient } from '../support/api-client';
+import { addToSystemGroup, createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
+import { downloadFile, memoType, pdfWithText, PNG_1PX, uploadFile } from '../support/files';
+import { signedIn, startTestServer } from '../support/server';
+import { waitFor } from '../support/wait';
+
+const PASSWORD = 'secret-password-1';
+const VERSION = 'id name size version url canDownload canRemove uploadedAt uploadedBy { fullName }';
+const CREATE = `mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id version title files { id name url } } }`;
+const UPDATE = `mutation($id: ID!, $version: Int!, $v: JSON!) { updateCard(id: $id, version: $version, values: $v) { id version files { id } } }`;
+const VERSIONS = `query($ids: [ID!]!) { files(ids: $ids) { id versions { ${VERSION} } } }`;
+const REMOVE = `mutation($id: ID!) { removeFileVersion(id: $id) { id version } }`;
+
+interface Card {
+  id: string;
+  version: number;
+  title: string;
+  files: { id: string; name: string; url: string }[];
+}
+interface Version {
+  id: string;
+  name: string;
+  size: number;
+  version: number;
+  url: string;
+  canDownload: boolean;
+  canRemove: boolean;
+  uploadedAt: string;
+  uploadedBy: { fullName: string } | null;
+}
+interface AuditNode {
+  kind: string;
+  actorLogin: string;
+  targetType: string;
+  targetId: string;
+  targetName: string | null;
+  summary: string;
+}
+
+describe('files on cards: versions, previews without «Экспорт», names by content, hits in files, quota (API)', function () {
+  this.timeout(120_000);
+  let server: RunningServer;
+  let admin: ApiClient;
+  let owner: ApiClient;
+  let editor: ApiClient;
+  let viewer: ApiClient;
+  let folderId: string;
+  let counterpartyId: string;
+  let number = 0;
+
+  const uploaded = async (client: ApiClient, form: Record<string, string>, file: { name: string; content: Buffer }) => {
+    const answer = await uploadFile(client, server.url, form, file);
+    expect(answer.status, JSON.stringify(answer.body)).to.equal(201);
+    return answer.body.file!;
+  };
+  const createContract = async (client: ApiClient, values: Record<string, unknown>) =>
+    (
+      await client.data<{ createCard: Card }>(CREATE, {
+        f: folderId,
+        t: 'contract',
+        v: { number: `В-${++number}`, date: '2026-11-26', counterparty: counterpartyId, ...values },
+      })
+    ).createCard;
+  const versions = async (client: ApiClient, id: string) => (await client.data<{ files: { versions: Version[] }[] }>(VERSIONS, { ids: [id] })).files[0]?.versions ?? [];
+  const audit = async (kind: string) =>
+    (
+      await admin.data<{ auditLog: { edges: { node: AuditNode }[] } }>(
+        'query($k: String) { auditLog(kind: $k, first: 50) { edges { node { kind actorLogin targetType targetId targetName summary } } } }',
+        { k: kind },
+      )
+    ).auditLog.edges.map((edge) => edge.node);
+  const quota = async (client: ApiClient) =>
+    (await client.data<{ fileQuota: { usedBytes: number; limitBytes: number } }>('query { fileQuota { usedBytes limitBytes } }')).fileQuota;
+
+  before(async () => {
+    server = await startTestServer();
+    admin = await signedIn(server);
+    const scenario = await createCorrespondents(admin, PASSWORD, [
+      { login: 'owner', fullName: 'Ольга Полный-Доступ', level: 'full' },
+      { login: 'editor', fullName: 'Татьяна Гончаренко', level: 'edit' },
+      { login: 'viewer', fullName: 'Только просмотр', level: 'read' },
+    ]);
+    await addToSystemGroup(admin, 'exporters', [scenario.userIds.owner, scenario.userIds.editor]);
+    await addToSystemGroup(admin, 'history-readers', [scenario.userIds.owner]);
+    await admin.data('mutation($d: CardTypeInput!) { createCardType(definition: $d) { key } }', { d: memoType });
+    await admin.data('mutation { setCardTypeHistory(typeKey: "contract", enabled: true) { historyEnabled } }');
+    folderId = await createFolder(admin, { libraryId: scenario.libraryId, name: 'Договоры', allowedCardTypes: ['contract', 'memo'] });
+    await setFolderAccess(admin, folderId, [
+      { principalId: scenario.userIds.owner, level: 'full' },
+      { principalId: scenario.userIds.editor, level: 'edit' },
+      { principalId: scenario.userIds.viewer, level: 'read' },
+    ]);
+    counterpartyId = (await admin.data<{ createCard: Card }>(CREATE, { f: scenario.folderId, t: 'counterparty', v: { name: 'ООО «Ромашка»' } })).createCard.id;
+    [owner, editor, viewer] = await Promise.all(['owner', 'editor', 'viewer'].map((login) => signedIn(server, login, PASSWORD)));
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('says on a search hit which file the words were found in, and names none when the card’s own fields hold them', async () => {
+    const scan = await uploaded(editor, { folderId, typeKey: 'contract', field: 'scan' }, { name: 'pangolin.pdf', content: await pdfWithText('Lease of the pangolin enclosure') });
+    const card = await createContract(editor, { scan: [scan.id] });
+    const hits = async (query: string) =>
+      (
+        await viewer.data<{ search: { card: { id: string }; foundInFiles: { name: string }[] }[] }>(
+          'query($q: String!) { search(query: $q) { card { id } foundInFiles { name } } }',
+          { q: query },
+        )
+      ).search;
+    await waitFor(async () => (await hits('pangolin enclosure')).length > 0, 'the PDF text to be searchable');
+    expect(await hits('pangolin enclosure')).to.deep.equal([{ card: { id: card.id }, foundInFiles: [{ name: 'pangolin.pdf' }] }]);
+    // Words of the title (its number) are the card's own: no file is named.
+    const own = (await hits(card.title)).find((hit) => hit.card.id === card.id);
+    expect(own?.foundInFiles).to.deep.equal([]);
+  });
+
+  it('shows a reader without «Экспорт» a PDF as its text, never its original bytes, and audits previews apart from downloads', async () => {
+    const pdf = await pdfWithText('Confidential terms of the okapi agreement');
+    const card = await createContract(editor, { scan: [(await uploaded(editor, { folderId, typeKey: 'contract', field: 'scan' }, { name: 'okapi.pdf', content: pdf })).id] });
+    const url = card.files[0].url;
+
+    const inline = await downloadFile(viewer, server.url, `${url}?inline=1`);
+    expect(inline.status).to.equal(403);
+    expect(inline.bytes.toString()).to.not.include('%PDF');
+    expect(JSON.parse(inline.bytes.toString()).errors[0].message).to.equal(
+      'Недостаточно прав: оригинал файла открывается только с правом «Экспорт» (его выдаёт администратор); текст документа доступен в просмотре',
+    );
+    const text = await downloadFile(viewer, server.url, `${url}/preview`);
+    expect(text.status).to.equal(200);
+    expect(text.headers.get('content-type')).to.equal('text/html; charset=utf-8');
+    expect(text.headers.get('content-security-policy')).to.include('sandbox');
+    expect(text.bytes.toString()).to.include('Confidential terms of the okapi agreement').and.not.include('%PDF');
+
+    // A holder of «Экспорт» opens the original in the browser's viewer: a preview, not a download.
+    const original = await downloadFile(editor, server.url, `${url}?inline=1`);
+    expect(original.status).to.equal(200);
+    expect(original.bytes.equals(pdf)).to.equal(true);
+
+    const previewed = (await audit('file-previewed')).filter((node) => node.targetId === card.id);
+    expect(previewed.map((node) => node.actorLogin).sort()).to.deep.equal(['editor', 'viewer']);
+    expect(previewed[0]).to.include({ targetType: 'Card', targetName: card.title, summary: 'okapi.pdf' });
+    expect((await audit('file-downloaded')).filter((node) => node.targetId === card.id)).to.deep.equal([]);
+    const refused = (await audit('export-refused')).find((node) => node.targetId === card.id);
+    expect(refused).to.include({ actorLogin: 'viewer', targetName: card.title, summary: 'Просмотр оригинала файла «okapi.pdf» без права «Экспорт»' });
+  });
+
+  it('stores and serves a file under a name whose extension is what its content is', async () => {
+    const memo = { folderId, typeKey: 'memo', field: 'attachment' };
+    const pdf = await uploaded(editor, memo, { name: 'scan.docx', content: await pdfWithText('named wrong') });
+    expect(pdf).to.include({ name: 'scan.pdf', fileType: 'pdf' });
+    const png = await uploaded(editor, memo, { name: 'фото', content: PNG_1PX });
+    expect(png.name).to.equal('фото.png');
+    const unknown = await uploaded(editor, memo, { name: 'счёт.pdf', content: randomBytes(2048) });
+    expect(unknown).to.include({ name: 'счёт.pdf.bin', fileType: null });
+    const csv = await uploaded(editor, memo, { name: 'список.csv', content: Buffer.from('a;b\n1;2\n') });
+    expect(csv.name).to.equal('список.csv');
+
+    const saved = (await editor.data<{ createCard: Card }>(CREATE, { f: folderId, t: 'memo', v: { title: 'Скан под чужим именем', attachment: pdf.id } })).createCard;
+    expect(saved.files[0].name).to.equal('scan.pdf');
+    const served = await downloadFile(editor, server.url, saved.files[0].url);
+    expect(served.headers.get('content-disposition')).to.equal('attachment; filename="scan.pdf"');
+  });
+
+  it('lists every version with who, when and size; earlier ones download and preview under the same rights', async () => {
+    const first = await pdfWithText('First draft of the tapir contract');
+    const card = await createContract(editor, { scan: [(await uploaded(editor, { folderId, typeKey: 'contract', field: 'scan' }, { name: 'tapir.pdf', content: first })).id] });
+    const next = await uploaded(editor, { cardId: card.id, field: 'scan', replaces: card.files[0].id }, { name: 'tapir.pdf', content: await pdfWithText('Signed tapir contract') });
+    await editor.data(UPDATE, { id: card.id, version: card.version, v: { scan: [next.id] } });
+
+    const listed = await versions(owner, next.id);
+    expect(listed.map((v) => [v.version, v.name, v.uploadedBy?.fullName, v.canDownload])).to.deep.equal([
+      [2, 'tapir.pdf', 'Татьяна Гончаренко', true],
+      [1, 'tapir.pdf', 'Татьяна Гончаренко', true],
+    ]);
+    expect(listed[1].size).to.equal(first.length);
+    expect(Date.parse(listed[1].uploadedAt)).to.be.at.most(Date.parse(listed[0].uploadedAt));
+    expect((await downloadFile(owner, server.url, listed[1].url)).bytes.equals(first)).to.equal(true);
+
+    const seenByViewer = await versions(viewer, next.id);
+    expect(seenByViewer.map((v) => v.canDownload)).to.deep.equal([false, false]);
+    expect((await downloadFile(viewer, server.url, seenByViewer[1].url)).status).to.equal(403);
+    const earlierText = await downloadFile(viewer, server.url, `${seenByViewer[1].url}/preview`);
+    expect(earlierText.bytes.toString()).to.include('First draft of the tapir contract');
+  });
+
+  it('lets a user with full access remove an earlier version: its bytes go, the quota frees, history and the audit log record it', async () => {
+    const first = await pdfWithText(`Old quote ${'x'.repeat(400)}`);
+    const card = await createContract(editor, { scan: [(await uploaded(editor, { folderId, typeKey: 'contract', field: 'scan' }, { name: 'quote.pdf', content: first })).id] });
+    const old = card.files[0];
+    const next = await uploaded(editor, { cardId: card.id, field: 'scan', replaces: old.id }, { name: 'quote.pdf', content: await pdfWithText('New quote') });
+    await editor.data(UPDATE, { id: card.id, version: card.version, v: { scan: [next.id] } });
+    const usedBefore = (await quota(editor)).usedBytes;
+
+    expect((await versions(editor, next.id)).map((v) => v.canRemove)).to.deep.equal([false, false]);
+    expect((await versions(owner, next.id)).map((v) => v.canRemove)).to.deep.equal([false, true]);
+    const byEditor = await editor.request(REMOVE, { id: old.id });
+    expect(byEditor.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
+    expect(byEditor.errors?.[0].message).to.equal('Недостаточно прав: удалять версии файлов может только пользователь с полным доступом к папке');
+    const current = await owner.request(REMOVE, { id: next.id });
+    expect(refusalFields(current)).to.deep.equal({ id: 'Это текущая версия файла: удалить можно только прежние версии' });
+    expect((await viewer.request(REMOVE, { id: old.id })).errors?.[0].extensions?.code).to.equal('FORBIDDEN');
+
+    const remaining = (await owner.data<{ removeFileVersion: { id: string; version: number }[] }>(REMOVE, { id: old.id })).removeFileVersion;
+    expect(remaining).to.deep.equal([{ id: next.id, version: 2 }]);
+    expect((await downloadFile(owner, server.url, old.url)).status).to.equal(404);
+    expect((await quota(editor)).usedBytes).to.equal(usedBefore - first.length);
+
+    const history = await owner.data<{
+      cardHistory: { edges: { node: { action: string; actorName: string; changes: { key: string; files: { change: string; file: { version: number } }[] }[] } }[] };
+    }>('query($id: ID!) { cardHistory(cardId: $id) { edges { node { action actorName changes { key files } } } } }', { id: card.id });
+    const latest = history.cardHistory.edges[0].node;
+    expect(latest).to.deep.include({ action: 'file-version-removed', actorName: 'Ольга Полный-Доступ' });
+    expect(latest.changes[0].files).to.deep.equal([{ change: 'version-removed', file: latest.changes[0].files[0].file }]);
+    expect(latest.changes[0].files[0].file.version).to.equal(1);
+    const verified = await owner.data<{ verifyHistory: { intact: boolean } }>('query($id: ID!) { verifyHistory(cardId: $id) { intact } }', { id: card.id });
+    expect(verified.verifyHistory.intact).to.equal(true);
+    const removed = (await audit('file-version-removed')).find((node) => node.targetId === card.id);
+    expect(removed).to.include({ actorLogin: 'owner', targetName: card.title, summary: 'quote.pdf (v1)' });
+  });
+
+  it('tells each user how much of their file quota they use', async () => {
+    const before = await quota(editor);
+    expect(before.limitBytes).to.equal(5120 * 1024 * 1024);
+    const file = await uploaded(editor, { folderId, typeKey: 'memo', field: 'attachment' }, { name: 'note.txt', content: Buffer.from('quota note') });
+    expect((await quota(editor)).usedBytes).to.equal(before.usedBytes + file.size);
+    expect((await quota(viewer)).usedBytes).to.equal(0);
+  });
+});

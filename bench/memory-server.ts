@@ -6,6 +6,8 @@
  * Data shaped like Kartoteka's: cards (one folder of up to 100,000 cards, the rest in 99 folders,
  * the card list's compound indexes), unread marks ({userId, cardId} unique, {userId, folderId},
  * {cardId}; one reader holds up to 50,000 of them) and history entries ({cardId, seq} unique).
+ * Unread counts of a reader of 700 folders are measured both as one aggregate per 500 folders and
+ * as one count per folder.
  * `--profile` restarts the database after loading each size with a CPU profiler, so the profile
  * covers the measured operations only, and prints where the database process's time went.
  */
@@ -101,6 +103,8 @@ interface World {
   bigFolderCards: number;
   reader: ObjectId;
   readerCards: ObjectId[];
+  /** The middle of the cards' change times: the watermark of the unread-count measurement. */
+  middle: Date;
 }
 
 /** Cards, unread marks and history entries, `size` of each; returns insert rates. */
@@ -166,7 +170,12 @@ async function fill(db: Db, size: number): Promise<{ world: World; cardsRate: nu
     await history.insertMany(entries, { ordered: false });
     totalTime += performance.now() - start;
   }
-  return { world: { folders, bigFolder: folders[0]!, bigFolderCards, reader, readerCards }, cardsRate: size / (cardsTime / 1000), totalRate: (size * 3) / (totalTime / 1000) };
+  const middle = new Date(now - size * 500);
+  return {
+    world: { folders, bigFolder: folders[0]!, bigFolderCards, reader, readerCards, middle },
+    cardsRate: size / (cardsTime / 1000),
+    totalRate: (size * 3) / (totalTime / 1000),
+  };
 }
 
 /**
@@ -195,6 +204,38 @@ async function measureDrop(db: Db, size: number, ids: ObjectId[]): Promise<void>
   console.log(
     `drop of the ${size.toLocaleString('en-US')} history entries: reply after ${replied.toFixed(0)} ms; findOne({_id}) on cards meanwhile and 3 s after: ${reads} reads, slowest ${slowest.toFixed(1)} ms\n`,
   );
+}
+
+/** Folders of the unread-count measurement: a reader of 700 folders, as Kartoteka counts them. */
+const READER_FOLDERS = 700;
+
+/**
+ * Unread counts of a reader of 700 folders (the 100 holding cards and 600 empty ones), with a
+ * watermark in every other folder at the middle of the cards' change times: as the application
+ * asks them (one aggregate per 500 folders, an `$or` of one key range per folder grouped by
+ * folder) and as it asked before (one `count` command per folder, four at a time).
+ */
+async function measureUnreadCounts(db: Db, world: World): Promise<void> {
+  const cards = db.collection('cards');
+  const folders = [...world.folders, ...Array.from({ length: READER_FOLDERS - world.folders.length }, () => new ObjectId())];
+  const branches = folders.map((folderId, i) => ({ folderId, inTrash: false, ...(i % 2 ? { updatedAt: { $gt: world.middle } } : {}) }));
+  let unread = 0;
+  const grouped = await measure(20, async () => {
+    unread = 0;
+    for (let i = 0; i < branches.length; i += 500) {
+      const rows = await cards.aggregate([{ $match: { $or: branches.slice(i, i + 500) } }, { $group: { _id: '$folderId', n: { $sum: 1 } } }]).toArray();
+      for (const row of rows) unread += Number(row.n);
+    }
+  });
+  console.log(`unread counts, ${READER_FOLDERS} folders (${unread.toLocaleString('en-US')} unread), aggregates of 500:   ${grouped.text}`);
+  const perFolder = await measure(3, async () => {
+    const pending = branches.values();
+    const next = async () => {
+      for (let branch = pending.next(); !branch.done; branch = pending.next()) await db.command({ count: 'cards', query: branch.value });
+    };
+    await Promise.all(Array.from({ length: 4 }, next));
+  });
+  console.log(`same, one count command per folder (4 at a time):       ${perFolder.text}`);
 }
 
 /** Self time by function and by file, as shares of the busy (non-idle) samples of each profiled process. */
@@ -296,6 +337,7 @@ try {
     let counted = 0;
     const count = await measure(50, async () => (counted = await cards.countDocuments({ folderId: world.bigFolder, inTrash: false })));
     console.log(`countDocuments of ${counted.toLocaleString('en-US')} index entries (big folder):    ${count.text}`);
+    await measureUnreadCounts(client.db(`bench_${size}`), world);
     // 500 upserts of new marks, as the unread fan-out writes them.
     const newMarks = () =>
       ids.slice(0, 500).map((cardId) => ({

@@ -415,6 +415,9 @@ function rangeComponent(condition: Extract<Condition, { kind: 'range' }>, multik
   return { lo: start, hi: end };
 }
 
+/** Writes the keys of ranges being planned (plans are made one at a time; each range takes a copy). */
+const rangeWriter = new KeyWriter();
+
 /** A plan over one B-tree index, with its score (higher is better) and the fields its key ranges narrow. */
 interface Ranked {
   plan: Plan;
@@ -491,7 +494,7 @@ function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 |
   const reverse = relation === -1;
   // Key ranges: one per point (equality values), narrowed by the range field.
   const ranges: KeyRange[] = [];
-  const w = new KeyWriter();
+  const w = rangeWriter;
   const component = range ? rangeComponent(range, index.multikey, index.directions[equalities] === -1) : null;
   for (const point of points) {
     w.reset();
@@ -704,6 +707,8 @@ function unionPlan(index: BTreeIndex, branches: Branch[], sortKeys: [string, 1 |
   let exact = true;
   let score = Infinity;
   for (const branch of live) {
+    // An index narrows no branch that leaves its first field open (a hinted one is read whole instead).
+    if (!branch.shape.conditions.has(index.fields[0]!)) return null;
     const ranked = indexPlan(index, branch.shape, [], branch.filter, forced);
     if (!ranked || ranked.plan.ranges.length === 0 || (forced && ranked.used.size === 0)) return null;
     ranges.push(...ranked.plan.ranges);
@@ -1161,8 +1166,8 @@ export function countDocs(collection: Collection | undefined, view: ReadView, fi
   if (Object.keys(filter).length === 0 && options.hint === undefined && !ownWrites && !view.snapshot) return clamp(collection.count);
   if (!extractText(filter).text && !ownWrites) {
     const plan = planQuery(collection, filter, undefined, undefined, options.hint);
+    // An exact plan recognised every clause of the filter: nothing is left to compile (or to refuse).
     if (plan.exact && !plan.dedupe && !plan.ids) {
-      compileFilter(filter);
       const db = plan.index === 'primary' || plan.index === undefined ? view.store.storage.docs : view.store.storage.index;
       let total = 0;
       for (const range of plan.ranges) total += db.getKeysCount({ start: range.start, end: range.end, transaction: view.snapshot });
@@ -1198,7 +1203,6 @@ export function countGroups(collection: Collection | undefined, view: ReadView, 
   if (!plan.exact || plan.dedupe || plan.ids || !(index instanceof BTreeIndex)) return null;
   const position = index.fields.indexOf(field);
   if (position < 0 || !plan.ranges.every((range) => range.tuple && position < range.tuple.length && keyedAsStored(range.tuple[position]))) return null;
-  compileFilter(filter);
   const groups = new Map<string, { value: unknown; n: number }>();
   for (const range of plan.ranges) {
     const n = view.store.storage.index.getKeysCount({ start: range.start, end: range.end, transaction: view.snapshot });

@@ -54,6 +54,9 @@ describe('unread counts of a reader of many folders (API)', function () {
       created[folder] = [];
       for (const name of ['Альфа', 'Бета', 'Гамма']) created[folder].push((await tatiana.data<{ createCard: { id: string } }>(CREATE, { f: folder, v: { name } })).createCard.id);
     }
+    // One card in every fifth folder besides: more folders with unread cards than a reply's default batch of 101.
+    const others = folders.filter((folder, i) => i % 5 === 2 && !chosen.includes(folder));
+    for (const folder of others) await tatiana.data(CREATE, { f: folder, v: { name: 'Омега' } });
     // Наталья reads two folders whole; afterwards one new card arrives in each.
     for (const folder of [chosen[1]!, chosen[4]!])
       expect(await natalia.data<{ markFolderRead: number }>('mutation($f: ID!) { markFolderRead(folderId: $f) }', { f: folder })).to.deep.equal({ markFolderRead: 3 });
@@ -81,8 +84,12 @@ describe('unread counts of a reader of many folders (API)', function () {
       [chosen[3]!]: 3,
       [chosen[4]!]: 1,
       [chosen[5]!]: 2,
+      ...Object.fromEntries(others.map((folder) => [folder, 1])),
     });
-    // 520 folders: two aggregates of at most 500 folders each, and the one card read one by one.
+    expect(counts.unreadCounts)
+      .to.have.length(6 + others.length)
+      .and.length.above(101);
+    // 520 folders: two aggregates of at most 500 folders each (each answered in one reply), and the one card read one by one.
     expect(commands).to.deep.equal(['aggregate', 'aggregate', 'find']);
     // Татьяна wrote every card herself: nothing is unread for her.
     expect((await tatiana.data<{ unreadCounts: unknown[] }>(COUNTS)).unreadCounts).to.deep.equal([]);

@@ -180,7 +180,10 @@ export async function countUnread(actor: Reader, state: ReadState, folderIds: It
       const watermark = state.folders.get(folderId);
       return { folderId: oid(folderId), inTrash: false, ...(watermark === undefined ? {} : { updatedAt: { $gt: new Date(watermark) } }) };
     });
-    const changed = await Card.aggregate<{ _id: Types.ObjectId; n: number }>([{ $match: { $or: branches } }, { $group: { _id: '$folderId', n: { $sum: 1 } } }]);
+    // All of a batch's rows in the first reply: no getMore round trip.
+    const changed = await Card.aggregate<{ _id: Types.ObjectId; n: number }>([{ $match: { $or: branches } }, { $group: { _id: '$folderId', n: { $sum: 1 } } }]).option({
+      batchSize: FOLDERS_PER_COUNT,
+    });
     for (const { _id, n } of changed) counts.set(String(_id), n);
   }
 

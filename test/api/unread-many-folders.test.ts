@@ -68,7 +68,9 @@ describe('unread counts of a reader of many folders (API)', function () {
 
     const commands: string[] = [];
     const listener = (event: { commandName: string; command: Record<string, unknown> }) => {
-      if (event.command[event.commandName] === 'cards') commands.push(event.commandName);
+      // A getMore names its collection apart from the command's own value (the cursor id).
+      const collection = event.commandName === 'getMore' ? event.command.collection : event.command[event.commandName];
+      if (collection === 'cards') commands.push(event.commandName);
     };
     mongoose.connection.getClient().on('commandStarted', listener);
     let counts: { unreadCounts: { folderId: string; count: number }[] };

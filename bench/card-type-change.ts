@@ -109,17 +109,23 @@ const counterparty = (fields: object[]) => ({
 });
 
 /**
- * Waits for a background job, printing its progress every 10 s, then its rate and the CPU time it
+ * Waits for a background job, printing its progress every 10 s, then its rate, the CPU time it
  * took per 1,000 cards in this process and in the built-in database's (less swayed by other work on
- * the machine than the rate).
+ * the machine than the rate), and how long a user's read of one card by id waited meanwhile (the
+ * job's commands and a user's requests take turns in the database).
  */
 async function jobFinished(jobId: string, started: number): Promise<void> {
   const databasePid = databaseChildPid();
   const cpuBefore = { own: process.cpuUsage(), database: databasePid ? cpuMs(databasePid) : 0 };
+  const someCard = (await Card.findOne({}, { _id: 1 }).lean())!._id;
+  const waits: number[] = [];
   let job: JobDoc | null;
   let shown = Date.now();
   do {
     await new Promise((resolve) => setTimeout(resolve, 200));
+    const asked = performance.now();
+    await Card.findById(someCard).lean();
+    waits.push(performance.now() - asked);
     job = await Job.findById(jobId).lean<JobDoc>();
     if (Date.now() - shown > 10_000) {
       shown = Date.now();
@@ -137,6 +143,9 @@ async function jobFinished(jobId: string, started: number): Promise<void> {
     `  CPU per 1,000 cards: ${perThousand((own.user + own.system) / 1000)} ms in this process (the job)` +
       (databasePid ? `, ${perThousand(cpuMs(databasePid) - cpuBefore.database)} ms in the database's` : ''),
   );
+  waits.sort((a, b) => a - b);
+  const at = (q: number) => waits[Math.min(waits.length - 1, Math.floor(q * waits.length))].toFixed(0);
+  console.log(`  a card read by id meanwhile (${waits.length} reads, one every 200 ms): p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, longest ${at(1)} ms`);
 }
 
 printMachine();

@@ -118,37 +118,53 @@ export async function searchByWords(actor: Actor, query: string, options: { libr
 
 // ---------- cards stored before word search ----------
 
-/** Cards read and written per step of the job. */
-const BATCH = 1000;
+/**
+ * Cards read per step of the job, and updates sent in one bulk write. The built-in database applies
+ * a command's writes without answering anyone else meanwhile: a few hundred keep each step short
+ * for the users working during the job, and still make the round trips a small part of its time.
+ */
+const BATCH = 250;
+
+type Stored = Pick<CardDoc, '_id' | 'searchText'>;
+
+/** The next cards in `_id` order, only what their words are taken from. */
+const cardsAfter = (after: Types.ObjectId | null) =>
+  Card.find(after ? { _id: { $gt: after } } : {}, { searchText: 1 })
+    .sort({ _id: 1 })
+    .limit(BATCH)
+    .lean<Stored[]>()
+    .exec();
 
 /**
  * Background job: the words of cards stored before word search existed (their `searchWords`,
- * taken from their search text), in `_id` order, resumable from the last card done. A card
- * changed meanwhile derived its words itself: its write is skipped (the search text it was read
- * with no longer matches).
+ * taken from their search text), in `_id` order, resumable from the last card done. Each step
+ * reads the next cards (the step after it is read while this one writes) and sends one bulk write
+ * that sets the words of those still without them. A card changed meanwhile derived its words
+ * itself: its write matches nothing (it has words, or its search text is no longer the one read).
  */
 export const searchWordsJob = defineJob<Record<string, never>, { cards: number }, { after: string; done: number }>({
   type: 'search-words',
   async run(ctx) {
-    let after = ctx.resumeFrom ? new Types.ObjectId(ctx.resumeFrom.after) : null;
     let done = ctx.resumeFrom?.done ?? 0;
-    const total = await Card.estimatedDocumentCount();
-    ctx.progress(done, total);
-    for (;;) {
+    ctx.progress(done, await Card.estimatedDocumentCount());
+    let rows = await cardsAfter(ctx.resumeFrom ? new Types.ObjectId(ctx.resumeFrom.after) : null);
+    while (rows.length > 0) {
       ctx.signal.throwIfAborted();
-      const rows = await Card.find({ ...(after ? { _id: { $gt: after } } : {}) }, { searchText: 1, searchWords: 1 })
-        .sort({ _id: 1 })
-        .limit(BATCH)
-        .lean<Pick<CardDoc, '_id' | 'searchText' | 'searchWords'>[]>();
-      if (rows.length === 0) break;
-      const writes: AnyBulkWriteOperation[] = rows
-        .filter((row) => row.searchWords === undefined)
-        .map((row) => ({ updateOne: { filter: { _id: row._id, searchText: row.searchText }, update: { $set: { searchWords: searchWordsOf(row.searchText ?? '') } } } }));
+      const last = rows.at(-1)!._id;
+      const following = cardsAfter(last);
+      // Awaited below; a failed write must not leave its rejection unhandled.
+      following.catch(() => undefined);
+      const writes: AnyBulkWriteOperation[] = rows.map((row) => ({
+        updateOne: {
+          filter: { _id: row._id, searchText: row.searchText, searchWords: { $exists: false } },
+          update: { $set: { searchWords: searchWordsOf(row.searchText ?? '') } },
+        },
+      }));
       // The driver's collection: no change time is stamped, the card did not change.
-      if (writes.length > 0) await Card.collection.bulkWrite(writes, { ordered: false });
-      after = rows.at(-1)!._id;
+      await Card.collection.bulkWrite(writes, { ordered: false });
       done += rows.length;
-      await ctx.checkpoint({ after: String(after), done }, done);
+      await ctx.checkpoint({ after: String(last), done }, done);
+      rows = await following;
     }
     return { cards: done };
   },

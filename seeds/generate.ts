@@ -56,9 +56,9 @@ async function firstNumber(): Promise<number> {
 /**
  * Loads many cards: unordered bulk inserts through the driver, the indexes kept up to date as they
  * go. Dropping them and building them once at the end did not pay on the built-in database: at
- * 100,000 cards 284 s and a 1.6 GB file against 199 s and 1.2 GB (a busy machine), and at 1,000,000
- * cards its file had grown past 31 GB when it was stopped (the two multikey search-word indexes
- * hold about 40 keys a card).
+ * 100,000 cards 284 s and a 1.6 GB file against 199 s and 1.2 GB (a busy machine). At a million
+ * cards its file grows to about 4× what it holds either way (the two multikey search-word indexes
+ * hold about 40 keys a card, and pages freed by a write are not reused for a while).
  */
 async function loadCards(count: number, makeDoc: (i: number) => ReturnType<typeof counterpartyDoc>, onProgress?: (done: number) => void): Promise<void> {
   for (let offset = 0; offset < count; offset += BATCH) {

@@ -7,7 +7,7 @@ import { describeInBrowser, launchChromium, screenshot } from '../support/browse
 import { addToSystemGroup, createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
 import { pdfWithText } from '../support/files';
 import type { ApiClient } from '../support/api-client';
-import { signedIn, startTestServer } from '../support/server';
+import { signedIn, startTestServer, TEST_ADMIN } from '../support/server';
 import { signInThroughUi } from './ui';
 import { waitFor } from '../support/wait';
 
@@ -44,9 +44,16 @@ describeInBrowser('files on a «Договор»: drag and drop, progress, cance
     await ensureClientBuilt(createLogger({ logLevel: 'warn' }));
     server = await startTestServer();
     admin = await signedIn(server);
-    const scenario = await createCorrespondents(admin, PASSWORD, [{ login: 'tgoncharenko', fullName: 'Татьяна Гончаренко', level: 'full' }]);
+    const scenario = await createCorrespondents(admin, PASSWORD, [
+      { login: 'tgoncharenko', fullName: 'Татьяна Гончаренко', level: 'full' },
+      { login: 'nvakulenko', fullName: 'Наталья Вакуленко', level: 'read' },
+    ]);
     folderId = await createFolder(admin, { libraryId: scenario.libraryId, name: 'Договоры', allowedCardTypes: ['contract'] });
-    await setFolderAccess(admin, folderId, [{ principalId: scenario.userIds.tgoncharenko, level: 'full' }]);
+    // Наталья reads the contracts but has no «Экспорт».
+    await setFolderAccess(admin, folderId, [
+      { principalId: scenario.userIds.tgoncharenko, level: 'full' },
+      { principalId: scenario.userIds.nvakulenko, level: 'read' },
+    ]);
     await admin.data('mutation { setCardTypeHistory(typeKey: "contract", enabled: true) { historyEnabled } }');
     await addToSystemGroup(admin, 'history-readers', [scenario.userIds.tgoncharenko]);
     // Downloading a file is export.
@@ -174,5 +181,56 @@ describeInBrowser('files on a «Договор»: drag and drop, progress, cance
     await hit.waitFor();
     expect(await hit.getByTestId('search-hit-file').textContent()).to.equal('найдено в файле «Скан Д-17.pdf»');
     await screenshot(page, 'files-05-search');
+  });
+
+  it('names a file after its content: a PDF dropped as «Приложение» is saved as «Приложение.pdf», and the form says so', async () => {
+    await page.goto(`${server.url}/folders/${folderId}/cards/${cardId}`);
+    await page.getByTestId('edit').click();
+    await dropFiles(page, 'files-scan', [{ name: 'Приложение', content: await pdfWithText('Annex'), type: '' }]);
+    await page.getByTestId('file-renamed').filter({ hasText: 'Сохранён как «Приложение.pdf»: расширение исправлено по содержимому файла' }).waitFor();
+    await page.getByTestId('save').click();
+    await page
+      .getByTestId('file-link')
+      .filter({ hasText: /^Приложение\.pdf$/ })
+      .waitFor();
+  });
+
+  it('shows a reader without «Экспорт» the PDF’s text, not the original; the audit log names the card and tells previews from refusals', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const reader = await context.newPage();
+      await signInThroughUi(reader, server.url, 'nvakulenko', PASSWORD);
+      await reader.goto(`${server.url}/folders/${folderId}/cards/${cardId}`);
+      const scan = reader.getByTestId('file-name').filter({ hasText: 'Скан Д-17.pdf' });
+      await scan.waitFor();
+      expect(await reader.getByTestId('file-link').count(), 'no download link without «Экспорт»').to.equal(0);
+      await reader.getByTestId('file-preview-toggle').first().click();
+      await reader.getByTestId('file-preview-text-only').waitFor();
+      const frame = reader.getByTestId('file-preview');
+      expect(await frame.getAttribute('src')).to.match(/^\/files\/[0-9a-f]{24}\/preview$/);
+      await reader.frameLocator('[data-test="file-preview"]').getByText('Supply of walrus tusks, signed').waitFor();
+      await screenshot(reader, 'files-06-text-preview');
+      // The original, asked for anyway, is refused and audited.
+      expect((await reader.request.get(`${server.url}${(await frame.getAttribute('src'))!.replace('/preview', '?inline=1')}`)).status()).to.equal(403);
+
+      const { card } = await admin.data<{ card: { title: string } }>('query($id: ID!) { card(id: $id) { title } }', { id: cardId });
+      const auditPage = await context.newPage();
+      await context.clearCookies();
+      await signInThroughUi(auditPage, server.url, TEST_ADMIN.login, TEST_ADMIN.password);
+      await auditPage.goto(`${server.url}/admin/audit`);
+      const previewed = auditPage.getByTestId('audit-row').filter({ hasText: 'Просмотр файла' }).filter({ hasText: 'Наталья Вакуленко' }).first();
+      await previewed.waitFor();
+      expect(await previewed.getByTestId('audit-target').textContent()).to.equal(card.title);
+      expect(await previewed.textContent()).to.contain('Скан Д-17.pdf');
+      const refused = auditPage.getByTestId('audit-row').filter({ hasText: 'Экспорт без права «Экспорт»' }).first();
+      expect(await refused.getByTestId('audit-target').textContent()).to.equal(card.title);
+      const removed = auditPage.getByTestId('audit-row').filter({ hasText: 'Удалена прежняя версия файла' }).first();
+      expect(await removed.textContent())
+        .to.contain('Скан Д-17.pdf (v1)')
+        .and.contain(card.title);
+      await screenshot(auditPage, 'files-07-audit');
+    } finally {
+      await context.close();
+    }
   });
 });

@@ -221,6 +221,19 @@ describe('files on cards: versions, previews without «Экспорт», names b
     expect(removed).to.include({ actorLogin: 'owner', targetName: card.title, summary: 'quote.pdf (v1)' });
   });
 
+  it('puts an earlier version back into the field (as a revert does): it is current again and cannot be removed, the newer one can', async () => {
+    const first = await pdfWithText('Lease v1');
+    const card = await createContract(editor, { scan: [(await uploaded(editor, { folderId, typeKey: 'contract', field: 'scan' }, { name: 'lease.pdf', content: first })).id] });
+    const old = card.files[0];
+    const next = await uploaded(editor, { cardId: card.id, field: 'scan', replaces: old.id }, { name: 'lease.pdf', content: await pdfWithText('Lease v2') });
+    const replaced = (await editor.data<{ updateCard: Card }>(UPDATE, { id: card.id, version: card.version, v: { scan: [next.id] } })).updateCard;
+    const back = (await editor.data<{ updateCard: Card }>(UPDATE, { id: card.id, version: replaced.version, v: { scan: [old.id] } })).updateCard;
+    expect(back.files.map((f) => f.id)).to.deep.equal([old.id]);
+    expect(refusalFields(await owner.request(REMOVE, { id: old.id }))).to.deep.equal({ id: 'Это текущая версия файла: удалить можно только прежние версии' });
+    expect((await owner.data<{ removeFileVersion: { id: string }[] }>(REMOVE, { id: next.id })).removeFileVersion.map((v) => v.id)).to.deep.equal([old.id]);
+    expect((await downloadFile(editor, server.url, old.url)).bytes.equals(first)).to.equal(true);
+  });
+
   it('tells each user how much of their file quota they use', async () => {
     const before = await quota(editor);
     expect(before.limitBytes).to.equal(5120 * 1024 * 1024);

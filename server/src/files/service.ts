@@ -89,6 +89,8 @@ interface FieldPlan {
   records: FileChangeRecord[];
   /** Uploads the change attaches, with the lineage and version each takes. */
   attach: { doc: StoredFileDoc; lineage: Types.ObjectId; version: number }[];
+  /** Earlier versions of the card's the change puts back into the field (a revert). */
+  restore: StoredFileDoc[];
 }
 
 /** A stored version as history records it. */
@@ -120,7 +122,7 @@ async function makePlan(change: CardChange, session: ClientSession): Promise<Fie
     const added = now.filter((id) => !was.includes(id));
     const removed = was.filter((id) => !now.includes(id));
     const docs = await storedFiles([...added, ...removed], session);
-    const plan: FieldPlan = { fieldKey: key, records: [], attach: [] };
+    const plan: FieldPlan = { fieldKey: key, records: [], attach: [], restore: [] };
     const replacedIds = new Set<string>();
     for (const id of added) {
       const doc = docs.get(id);
@@ -135,6 +137,7 @@ async function makePlan(change: CardChange, session: ClientSession): Promise<Fie
       const pending = doc.state === 'pending';
       const version = pending ? (previous ? previous.version + 1 : 1) : doc.version;
       if (pending) plan.attach.push({ doc, lineage: previous?.lineage ?? doc._id, version });
+      else plan.restore.push(doc);
       if (previous) {
         replacedIds.add(String(previous._id));
         plan.records.push({ change: 'replaced', file: fileRecord(doc, version), previous: fileRecord(previous) });
@@ -176,7 +179,7 @@ export async function fileHistory(
   return { files: plan.records, beforeTitles: titles(was), afterTitles: titles(now) };
 }
 
-/** Lifecycle hook (inside the card's transaction): the uploads the change adds become the card's, with their versions. */
+/** Lifecycle hook (inside the card's transaction): the uploads the change adds become the card's, with their versions; earlier versions it puts back are claimed again. */
 export async function attachFiles(change: CardChange, session: ClientSession): Promise<StoredFileDoc[]> {
   const attached: StoredFileDoc[] = [];
   const now = new Date();
@@ -191,6 +194,12 @@ export async function attachFiles(change: CardChange, session: ClientSession): P
       // Taken meanwhile (a double submit) or removed as expired: the change must not go through without it.
       if (result.modifiedCount !== 1) throw takenMeanwhile(change.actor, plan.fieldKey);
       attached.push({ ...doc, state: 'attached', lineage, version, textState: searchable ? 'pending' : 'none' });
+    }
+    // An earlier version put back is written too: a removal of that version at the same moment
+    // (removeFileVersion) then conflicts with this change instead of leaving the field holding a removed version.
+    for (const doc of plan.restore) {
+      const result = await StoredFile.updateOne({ _id: doc._id, state: 'attached', cardId: change.after._id }, { $set: { attachedAt: now } }, { session });
+      if (result.modifiedCount !== 1) throw takenMeanwhile(change.actor, plan.fieldKey);
     }
   }
   return attached;

@@ -9,7 +9,7 @@ import type { GraphQLModule } from '../graphql/module';
 import { refuseField } from '../validation';
 import { Types } from 'mongoose';
 import { queryPrefixes } from '../cards/search';
-import { searchIndexOf, searchWordsOf } from '../../../card-types';
+import { searchIndexOf } from '../../../card-types';
 import { FileText, type FileTextDoc, type StoredFileDoc } from './model';
 import { fileUsage } from './quota';
 import { cardFileIds, mayDownload, readableFiles, storedFiles, versionsOf } from './service';
@@ -152,11 +152,11 @@ export const filesModule: GraphQLModule = {
         const ids = cardFileIds(type, hit.card.values);
         if (missing.length === 0 || ids.length === 0) return [];
         const texts = await textLoader(context).loadMany(ids);
+        // A query prefix is made of letters and digits only (queryPrefixes): it begins a word of the text when no letter or digit comes before it.
+        const begins = missing.map((prefix) => new RegExp(`(?<![\\p{L}\\p{N}])${prefix}`, 'u'));
         const inText = ids.filter((_id, index) => {
           const text = texts[index];
-          if (typeof text !== 'string') return false;
-          const words = searchWordsOf(text);
-          return missing.some((prefix) => words.some((word) => word.startsWith(prefix)));
+          return typeof text === 'string' && begins.some((pattern) => pattern.test(text));
         });
         const files = await fileLoader(context).loadMany(inText);
         return files.filter((file): file is StoredFileDoc => !(file instanceof Error) && file !== undefined && String(file.cardId) === String(hit.card._id));

@@ -1,11 +1,13 @@
 import { expect } from 'chai';
 import { pino } from 'pino';
 import type { RunningServer } from '../../server/src/server';
-import { DuplicateDismissal, Merge } from '../../server/src/duplicates/model';
-import { duplicateScanJob } from '../../server/src/duplicates/scan';
+import { scanLimits } from '../../server/src/duplicates/groups';
+import { DuplicateDismissal, DuplicateGroup, Merge } from '../../server/src/duplicates/model';
+import { duplicateScanJob, type ScanResult } from '../../server/src/duplicates/scan';
 import { refusalFields, type ApiClient } from '../support/api-client';
 import { createCorrespondents } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
+import { waitFor } from '../support/wait';
 
 const PASSWORD = 'secret-password-1';
 const CREATE = 'mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id version } }';
@@ -58,12 +60,8 @@ describe('duplicates under concurrent work and with many cards of one name (API)
     expect(await groupsOf(ids)).to.deep.equal([[...ids].sort()]);
   });
 
-  it('a scan does not bring back a pair a rename removed while it ran, and keeps the pair the rename made', async () => {
-    const x = await create({ name: 'ООО «Берёзка»' });
-    const y = await create({ name: 'Берёзка ООО' });
-    const z = await create({ name: 'ООО «Сосна»' });
-    expect(await groupsOf([x.id, y.id, z.id])).to.deep.equal([[x.id, y.id].sort()]);
-    // The rename is made once the scan has read every card, before it stores its groups.
+  /** Runs the scan job's code here; `meanwhile` runs once, after it has read every card and before it stores its groups. */
+  const scanWith = async (meanwhile: () => Promise<unknown>): Promise<ScanResult> => {
     const find = DuplicateDismissal.find.bind(DuplicateDismissal);
     let armed = true;
     const patched = DuplicateDismissal as unknown as { find: (...args: unknown[]) => unknown };
@@ -71,10 +69,10 @@ describe('duplicates under concurrent work and with many cards of one name (API)
       const filter = args[0] as Record<string, unknown>;
       if (!armed || !('typeKey' in filter)) return (find as (...a: unknown[]) => unknown)(...args);
       armed = false;
-      return { lean: async () => (await rename(editor, y, 'Сосна ООО'), (find as (...a: unknown[]) => { lean(): unknown })(...args).lean()) };
+      return { lean: async () => (await meanwhile(), (find as (...a: unknown[]) => { lean(): unknown })(...args).lean()) };
     };
     try {
-      await duplicateScanJob.run({
+      return await duplicateScanJob.run({
         jobId: 'test',
         ownerId: null,
         params: { typeKeys: ['counterparty'] },
@@ -86,9 +84,77 @@ describe('duplicates under concurrent work and with many cards of one name (API)
       });
     } finally {
       patched.find = find as (...args: unknown[]) => unknown;
+      expect(armed, 'the scan reached the point where it stores its groups').to.equal(false);
     }
-    expect(armed).to.equal(false);
+  };
+
+  it('a scan does not bring back a pair a rename removed while it ran, and keeps the pair the rename made', async () => {
+    const x = await create({ name: 'ООО «Берёзка»' });
+    const y = await create({ name: 'Берёзка ООО' });
+    const z = await create({ name: 'ООО «Сосна»' });
+    expect(await groupsOf([x.id, y.id, z.id])).to.deep.equal([[x.id, y.id].sort()]);
+    // The rename is made once the scan has read every card, before it stores its groups.
+    await scanWith(() => rename(editor, y, 'Сосна ООО'));
     expect(await groupsOf([x.id, y.id, z.id])).to.deep.equal([[y.id, z.id].sort()]);
+  });
+
+  it('a scan that more cards changed during than it lists reads the type again, and finds their groups', async () => {
+    const cards: { id: string; version: number }[] = [];
+    for (const name of ['ООО «Аргон»', 'ООО «Неон»', 'ООО «Криптон»']) cards.push(await create({ name }));
+    const twins: { id: string; version: number }[] = [];
+    for (const name of ['Аргон-Н ООО', 'Неон-Н ООО', 'Криптон-Н ООО']) twins.push(await create({ name }));
+    const limit = scanLimits.dirty;
+    scanLimits.dirty = 2;
+    let result: ScanResult;
+    try {
+      result = await scanWith(() => Promise.all(cards.map((card, i) => rename(editor, card, ['Аргон-Н', 'Неон-Н', 'Криптон-Н'][i]))));
+    } finally {
+      scanLimits.dirty = limit;
+    }
+    expect(result.types[0]).to.include({ typeKey: 'counterparty', rounds: 2 });
+    const ids = [...cards, ...twins].map((card) => card.id);
+    expect(await groupsOf(ids)).to.have.deep.members(cards.map((card, i) => [card.id, twins[i].id].sort()));
+  });
+
+  it('a refresh does not wait for another of unrelated cards (claims are per blocking key, not per type)', async () => {
+    const held = await create({ name: 'ООО «Меридиан»', inn: '7728168971' });
+    const one = await create({ name: 'ООО «Полюс»' });
+    const two = await create({ name: 'ООО «Экватор»' });
+    // The refresh after «Меридиан» is renamed stays open, its claims written, until the unrelated
+    // rename of «Экватор» has found its group.
+    const find = DuplicateGroup.find.bind(DuplicateGroup);
+    const patched = DuplicateGroup as unknown as { find: (...args: unknown[]) => unknown };
+    let unrelated: Promise<unknown> | undefined;
+    let seenWhileOpen = false;
+    patched.find = (...args: unknown[]) => {
+      patched.find = find as (...a: unknown[]) => unknown;
+      return {
+        lean: async () => {
+          unrelated = rename(editor, two, 'Полюс ООО');
+          await waitFor(async () => (await groupsOf([one.id, two.id])).length === 1, 'the unrelated rename’s group while the other refresh is open');
+          seenWhileOpen = true;
+          return (find as (...a: unknown[]) => { lean(): unknown })(...args).lean();
+        },
+      };
+    };
+    try {
+      await rename(editor, held, 'ООО «Меридиан-Восток»');
+    } finally {
+      patched.find = find as (...args: unknown[]) => unknown;
+    }
+    await unrelated;
+    expect(seenWhileOpen, 'the unrelated group was stored while the other refresh was open').to.equal(true);
+    expect(await groupsOf([one.id, two.id, held.id])).to.deep.equal([[one.id, two.id].sort()]);
+  });
+
+  it('«Найти дубликаты» asked by several people at once starts one scan, which they all get', async () => {
+    const people = [admin, editor, admin, editor, admin, editor];
+    const jobs = await Promise.all(people.map((client) => client.data<{ findDuplicates: { id: string } }>('mutation { findDuplicates { id } }')));
+    expect(new Set(jobs.map((job) => job.findDuplicates.id)).size).to.equal(1);
+    const id = jobs[0].findDuplicates.id;
+    await waitFor(async () => (await admin.data<{ job: { state: string } }>('query($id: ID!) { job(id: $id) { state } }', { id })).job.state === 'succeeded', 'the scan');
+    const next = await editor.data<{ findDuplicates: { id: string } }>('mutation { findDuplicates { id } }');
+    expect(next.findDuplicates.id, 'once finished, a new request starts a new scan').to.not.equal(id);
   });
 
   it('a contact person saved while its counterparty is being merged ends up pointing to the surviving card', async () => {

@@ -165,12 +165,12 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     }, 'the scan');
     expect(state).to.equal('succeeded');
     const done = (
-      await editor.data<{ job: { progress: { done: number; total: number }; result: { types: { typeKey: string; cards: number; groups: number }[] } } }>(
+      await editor.data<{ job: { progress: { done: number; total: number }; result: { types: { typeKey: string; cards: number; rounds: number }[] } } }>(
         'query($id: ID!) { job(id: $id) { progress { done total } result } }',
         { id: job.id },
       )
     ).job;
-    expect(done.result.types.find((t) => t.typeKey === 'counterparty')).to.include({ cards: 6, groups: 2 });
+    expect(done.result.types.find((t) => t.typeKey === 'counterparty')).to.include({ cards: 6, rounds: 1 });
     expect(done.progress.done).to.equal(done.progress.total);
     const mine = await groups(editor);
     expect(

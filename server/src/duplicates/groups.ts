@@ -6,8 +6,10 @@ import type { CardTypeDefinition, CardValues } from '../../../card-types';
 import { checksEachCard } from '../cards/permitted';
 import { FieldErrors, refuseField } from '../validation';
 import { Card } from '../cards/model';
-import { likeness, lookupKeys, storeKeysOfCards, type KeyedCard } from './keys';
+import { claimKeys, likeness, lookupKeys, spread, storeKeysOfCards, type KeyedCard } from './keys';
 import {
+  CLAIM_BUCKETS,
+  DuplicateClaim,
   DuplicateDismissal,
   DuplicateGroup,
   DuplicateKey,
@@ -204,27 +206,53 @@ function boundedEdges(id: Types.ObjectId, alike: Alike[]): DuplicateEdge[] {
   return edges;
 }
 
+/** Cards refreshed while a scan runs that it re-reads at its end; past this many, it reads the whole type again instead. */
+export const scanLimits = { dirty: 10_000 };
+
+/** Lists the cards for the running scan of the type (or, past `scanLimits.dirty`, asks it to read the type again). */
+async function noteForScan(typeKey: string, cardIds: Types.ObjectId[], session: ClientSession): Promise<void> {
+  const room = { _id: typeKey, [`dirty.${Math.max(0, scanLimits.dirty - cardIds.length)}`]: { $exists: false } };
+  const listed = await DuplicateRefresh.updateOne(room, { $addToSet: { dirty: { $each: cardIds } } }, { session });
+  if (listed.matchedCount === 0) await DuplicateRefresh.updateOne({ _id: typeKey }, { $set: { overflow: true } }, { session });
+}
+
+/** Writes the claims of these keys (their buckets), so that refreshes touching the same keys run one after another. */
+async function claim(typeKey: string, keys: string[], session: ClientSession): Promise<void> {
+  const ids = [...new Set(keys.map((key) => `${typeKey}/${spread(key) % CLAIM_BUCKETS}`))];
+  if (ids.length === 0) return;
+  await DuplicateClaim.bulkWrite(
+    ids.map((_id) => ({ updateOne: { filter: { _id }, update: { $inc: { seq: 1 } }, upsert: true } })),
+    { session, ordered: false },
+  );
+}
+
+/** Every claim of a type (a scan's end, which replaces all its groups). */
+export async function claimWholeType(typeKey: string, session: ClientSession): Promise<void> {
+  await claim(
+    typeKey,
+    Array.from({ length: CLAIM_BUCKETS }, (_, bucket) => String(bucket)),
+    session,
+  );
+}
+
 /**
  * Brings the stored groups up to date after these cards changed (values, place, trash, a «Не
- * дубликат»): in one transaction that first claims the type's refresh document (so concurrent
- * refreshes run one after another and join into one group), the cards are read as they are now,
- * their keys stored again, their edges found again, and the groups they and their new neighbours
- * belong to joined or split accordingly. Costs what the cards touch, never a scan.
+ * дубликат»): in one transaction that claims the cards' blocking keys (so that concurrent
+ * refreshes of cards that may be alike run one after another and join into one group, while
+ * unrelated ones run side by side), the cards are read as they are now, their keys stored again,
+ * their edges found again, and the groups they and their new neighbours belong to joined or split
+ * accordingly. Costs what the cards touch, never a scan.
  */
 export async function refreshGroupsAround(type: CardTypeDefinition, rules: TypeRules | null, cardIds: Types.ObjectId[]): Promise<void> {
   if (cardIds.length === 0) return;
   await mongoose.connection.transaction(async (session) => {
-    const claimed = await DuplicateRefresh.findOneAndUpdate(
-      { _id: type.key },
-      { $inc: { seq: 1 } },
-      { upsert: true, returnDocument: 'after', session },
-    ).lean<DuplicateRefreshDoc>();
-    if (claimed?.scanning) await DuplicateRefresh.updateOne({ _id: type.key }, { $addToSet: { dirty: { $each: cardIds } } }, { session });
+    const state = await DuplicateRefresh.findById(type.key, { scanning: 1 }, { session }).lean<Pick<DuplicateRefreshDoc, 'scanning'>>();
+    if (state?.scanning) await noteForScan(type.key, cardIds, session);
     await refreshWithin(type, rules, cardIds, session);
   });
 }
 
-/** The refresh itself, inside a transaction that has claimed the type's refresh document. */
+/** The refresh itself, inside a transaction: claims the cards' keys, then finds their groups again. */
 export async function refreshWithin(type: CardTypeDefinition, rules: TypeRules | null, cardIds: Types.ObjectId[], session: ClientSession): Promise<void> {
   const cards = await Card.find({ _id: { $in: cardIds } }, { typeKey: 1, folderId: 1, libraryId: 1, inTrash: 1, values: 1 }, { session }).lean<KeyedCard[]>();
   const changed = new Set(cardIds.map(String));
@@ -235,6 +263,12 @@ export async function refreshWithin(type: CardTypeDefinition, rules: TypeRules |
     session,
   );
   const present = rules ? cards.filter((card) => !card.inTrash && card.typeKey === type.key).map((card) => ({ id: card._id, values: card.values })) : [];
+  if (rules)
+    await claim(
+      type.key,
+      present.flatMap((card) => claimKeys(type, rules, card.values)),
+      session,
+    );
   const alike = rules ? await alikeCardsOfMany(type, rules, present, session) : new Map<Types.ObjectId, Alike[]>();
   for (const card of present) {
     for (const edge of boundedEdges(card.id, alike.get(card.id) ?? [])) {

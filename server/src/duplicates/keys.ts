@@ -59,6 +59,29 @@ export function cardKeys(type: CardTypeDefinition, rules: TypeRules, values: Car
   return { keys: [...keys], names };
 }
 
+/** FNV-1a of a text: a fixed, evenly spread order of trigrams and buckets of keys (no security meaning). */
+export function spread(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i += 1) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return hash;
+}
+
+/**
+ * The keys a refresh of a card claims: its exact keys, and per similar rule its name and the first
+ * trigrams in a fixed order (not the trigram counts, which may differ between instances and
+ * scans). Two cards alike by a rule always share one of them: exact keys are equal, and names of
+ * similarity ≥ t share a trigram among both their prefixes (prefix filtering).
+ */
+export function claimKeys(type: CardTypeDefinition, rules: TypeRules, values: CardValues): string[] {
+  const { exact, similar } = ruleParts(type, rules, values);
+  const keys = new Set(exact);
+  for (const { rule, shape } of similar) {
+    keys.add(nameKey(rule, shape));
+    for (const trigram of prefixTrigrams(shape, rules.threshold, spread)) keys.add(trigramKey(rule, shape, trigram));
+  }
+  return [...keys];
+}
+
 export interface KeyedCard {
   _id: Types.ObjectId;
   typeKey: string;

@@ -121,10 +121,9 @@ export interface DuplicateGroupDoc {
 export const DuplicateGroup = mongoose.model('DuplicateGroup', groupSchema, 'duplicate_groups');
 
 /**
- * Per card type: every refresh of its groups and the end of every scan write this document first
- * in their transaction, so that they run one after another (a concurrent one meets a write
- * conflict and is retried on what the other wrote). While a scan runs, refreshes list the cards
- * they refreshed in `dirty`: the scan refreshes them again on top of its own (older) snapshot.
+ * Per card type, the state of its scan: while one runs (`scanning`), refreshes list the cards they
+ * refreshed in `dirty`, which the scan refreshes again on top of its own (older) snapshot; past
+ * MAX_DIRTY cards they only set `overflow`, and the scan then reads the type once more.
  */
 const refreshSchema = new Schema(
   {
@@ -132,6 +131,7 @@ const refreshSchema = new Schema(
     seq: { type: Number, default: 0 },
     scanning: { type: Boolean, default: false },
     dirty: { type: [Schema.Types.ObjectId], default: [] },
+    overflow: { type: Boolean, default: false },
   },
   { versionKey: false },
 );
@@ -141,9 +141,23 @@ export interface DuplicateRefreshDoc {
   seq: number;
   scanning: boolean;
   dirty: Types.ObjectId[];
+  overflow?: boolean;
 }
 
 export const DuplicateRefresh = mongoose.model('DuplicateRefresh', refreshSchema, 'duplicate_refreshes');
+
+/**
+ * Claims (`typeKey/bucket`, CLAIM_BUCKETS per type): a refresh of groups writes the claims of its
+ * cards' blocking keys first in its transaction, so that refreshes of cards that may be alike run
+ * one after another (a concurrent one meets a write conflict and is retried on what the other
+ * wrote) while those of unrelated cards do not wait for each other. The end of a scan claims them all.
+ */
+const claimSchema = new Schema({ _id: { type: String, required: true }, seq: { type: Number, default: 0 } }, { versionKey: false });
+
+export const DuplicateClaim = mongoose.model('DuplicateClaim', claimSchema, 'duplicate_claims');
+
+/** Buckets of claims per type: few enough to claim all at a scan's end, many enough that unrelated saves rarely share one. */
+export const CLAIM_BUCKETS = 4096;
 
 /** «Не дубликат»: a pair of cards someone said are different; never offered together again. */
 const dismissalSchema = new Schema(

@@ -6,7 +6,8 @@ import { Card } from '../cards/model';
 import { defineJob } from '../jobs/define';
 import { Job, type JobDoc } from '../jobs/model';
 import { jobView, type JobView } from '../jobs/view';
-import { CLIQUE_UP_TO, groupDocs, refreshWithin } from './groups';
+import { isDuplicateKeyError } from '../validation';
+import { claimWholeType, CLIQUE_UP_TO, groupDocs, refreshWithin } from './groups';
 import { cardKeys, forgetTrigramCounts } from './keys';
 import {
   DuplicateDismissal,
@@ -87,11 +88,11 @@ function similarNamePairs(names: DistinctName[], threshold: number, frequency: (
  * Finds all groups of one card type: reads every card once (storing the keys that changed), blocks
  * them by their keys in memory, compares only within blocks, and replaces the type's groups.
  */
-async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Progress): Promise<{ cards: number; groups: number }> {
+async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Progress): Promise<{ cards: number; overflow: boolean }> {
   const { signal } = progress;
   // From now on refreshes list the cards they refresh: the scan's snapshot is older than they are.
   await mongoose.connection.transaction(async (session) => {
-    await DuplicateRefresh.updateOne({ _id: type.key }, { $inc: { seq: 1 }, $set: { scanning: true, dirty: [] } }, { upsert: true, session });
+    await DuplicateRefresh.updateOne({ _id: type.key }, { $inc: { seq: 1 }, $set: { scanning: true, dirty: [], overflow: false } }, { upsert: true, session });
   });
   const stored = new Map<string, string>();
   for await (const doc of DuplicateKey.find({ typeKey: type.key }, { keys: 1, names: 1, folderId: 1, libraryId: 1 }).lean<DuplicateKeyDoc[]>().cursor({ batchSize: BATCH })) {
@@ -169,26 +170,36 @@ async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Pr
   ids.forEach((id, index) => placeOf.set(String(id), { _id: id, ...places[index] }));
   const groups = groupDocs(type.key, kept, placeOf);
   signal.throwIfAborted();
+  let overflow = false;
   await mongoose.connection.transaction(async (session) => {
+    // Refreshes still under way meet a write conflict and are retried on the groups stored here.
+    await claimWholeType(type.key, session);
     const claimed = await DuplicateRefresh.findOneAndUpdate(
       { _id: type.key },
-      { $inc: { seq: 1 }, $set: { scanning: false, dirty: [] } },
+      { $inc: { seq: 1 }, $set: { scanning: false, dirty: [], overflow: false } },
       { upsert: true, returnDocument: 'before', session },
     ).lean<DuplicateRefreshDoc>();
+    overflow = Boolean(claimed?.overflow);
     await DuplicateGroup.deleteMany({ typeKey: type.key }, { session });
     for (let i = 0; i < groups.length; i += BATCH) await DuplicateGroup.insertMany(groups.slice(i, i + BATCH), { session });
     // Cards changed while the scan read: refreshed again as they are now, on top of the snapshot.
     const dirty = claimed?.dirty ?? [];
     for (let i = 0; i < dirty.length; i += BATCH) await refreshWithin(type, rules, dirty.slice(i, i + BATCH), session);
   });
-  await DuplicateSettings.updateOne({ _id: type.key }, { $set: { scannedAt: new Date(), scannedRules: rules.fingerprint, trigramCounts } }, { upsert: true });
+  // More cards changed meanwhile than were listed: the type is not known current until read again.
+  const finished = overflow ? {} : { scannedAt: new Date(), scannedRules: rules.fingerprint };
+  await DuplicateSettings.updateOne({ _id: type.key }, { $set: { ...finished, trigramCounts } }, { upsert: true });
   forgetDuplicateSettings();
   forgetTrigramCounts();
-  return { cards: ids.length, groups: groups.length };
+  return { cards: ids.length, overflow };
 }
 
+/** Reads of one type at most, when each finds that more cards changed meanwhile than it could list. */
+const SCAN_ROUNDS = 3;
+
+/** Per type: the cards read (how many groups each viewer has is theirs to ask: they see only what they may read). */
 export interface ScanResult {
-  types: { typeKey: string; cards: number; groups: number; seconds: number }[];
+  types: { typeKey: string; cards: number; rounds: number; seconds: number }[];
 }
 
 /**
@@ -204,30 +215,53 @@ export const duplicateScanJob = defineJob<{ typeKeys?: string[] | null }, ScanRe
     const pending = all.filter((rules) => !done.some((d) => d.typeKey === rules.typeKey));
     const total = (await Promise.all(pending.map((rules) => Card.countDocuments({ typeKey: rules.typeKey, inTrash: false })))).reduce((a, b) => a + b, 0);
     let read = 0;
+    let more = 0;
     for (const rules of pending) {
       const type = await findCardType(rules.typeKey);
       if (!type) continue;
       const started = Date.now();
-      ctx.progress(read, total, type.names.ru);
-      const counted = await scanType(type, rules, {
-        signal: ctx.signal,
-        advance: (cards) => {
-          read += cards;
-          ctx.progress(read, total, type.names.ru);
-        },
-      });
-      done.push({ typeKey: type.key, ...counted, seconds: (Date.now() - started) / 1000 });
+      let counted: Awaited<ReturnType<typeof scanType>>;
+      let rounds = 0;
+      do {
+        rounds += 1;
+        ctx.progress(read, total + more, type.names.ru);
+        counted = await scanType(type, rules, {
+          signal: ctx.signal,
+          advance: (cards) => {
+            read += cards;
+            ctx.progress(read, total + more, type.names.ru);
+          },
+        });
+        if (counted.overflow) {
+          ctx.logger.warn({ typeKey: type.key, round: rounds }, 'more cards changed during the duplicate scan than it lists: reading the type again');
+          more += counted.cards;
+        }
+      } while (counted.overflow && rounds < SCAN_ROUNDS);
+      done.push({ typeKey: type.key, cards: counted.cards, rounds, seconds: (Date.now() - started) / 1000 });
       await ctx.checkpoint({ done }, read);
     }
     return { types: done };
   },
 });
 
-/** The scan queued or running now, or a new one (owned by whoever asked). */
+/** One scan at a time, whoever asks: the job's active key. */
+const ONE_SCAN = { activeKey: duplicateScanJob.type };
+
+/**
+ * The scan queued or running now, or a new one (owned by whoever asked): however many ask at once,
+ * one scan runs (the job's active key admits one unfinished scan), the others get it.
+ */
 export async function requestScan(ownerId: string | null, typeKeys?: string[]): Promise<JobView> {
-  const active = await Job.findOne({ type: duplicateScanJob.type, state: { $in: ['queued', 'running'] } }).lean<JobDoc>();
-  if (active) return jobView(active);
-  return duplicateScanJob.enqueue(ownerId, { typeKeys: typeKeys ?? null });
+  for (;;) {
+    try {
+      return await duplicateScanJob.enqueue(ownerId, { typeKeys: typeKeys ?? null }, ONE_SCAN);
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+    }
+    // Another scan holds the key; if it finished meanwhile, the key is free again: try again.
+    const active = await Job.findOne({ activeKey: ONE_SCAN.activeKey }).lean<JobDoc>();
+    if (active) return jobView(active);
+  }
 }
 
 /** The latest scan job (to show its progress or result), if any. */

@@ -7,7 +7,7 @@ import { waitFor } from '../support/wait';
 
 const PASSWORD = 'secret-password-1';
 const CREATE = 'mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id version values } }';
-const SIMILAR = 'query($t: String!, $v: JSON!, $x: ID) { similarCards(typeKey: $t, values: $v, excludeId: $x) { card { id title } score rules { id label } } }';
+const SIMILAR = 'query($t: String!, $v: JSON!, $x: ID) { similarCards(typeKey: $t, values: $v, excludeId: $x) { card { id title } score refusedBy rules { id label } } }';
 const GROUPS = '{ duplicateGroups(first: 50) { edges { node { id typeKey score canMerge cards { id title } pairs { a b score rule { id label } } } } } }';
 const MERGE = `mutation($s: CardVersionInput!, $m: [CardVersionInput!]!, $c: [MergeChoiceInput!]!) {
   mergeCards(survivor: $s, merged: $m, choices: $c) { merge { id references canUndo } survivor { id version values } } }`;
@@ -99,7 +99,7 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
 
   it('warns while typing: the same INN, a similar name after normalisation, among readable cards only', async () => {
     const byName = (
-      await editor.data<{ similarCards: { card: { id: string }; score: number; rules: { id: string; label: string }[] }[] }>(SIMILAR, {
+      await editor.data<{ similarCards: { card: { id: string }; score: number; refusedBy: string[]; rules: { id: string; label: string }[] }[] }>(SIMILAR, {
         t: 'counterparty',
         v: { name: 'ромашка, ооо' },
       })
@@ -107,13 +107,15 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     expect(byName.map((m) => m.card.id).sort()).to.deep.equal([ids.a, ids.b].sort());
     expect(byName[0].score).to.equal(1);
     expect(byName[0].rules[0]).to.deep.equal({ id: 'name', label: 'Наименование: похоже' });
+    expect(byName.map((m) => m.refusedBy)).to.deep.equal([[], []]);
     const byInn = (
-      await editor.data<{ similarCards: { card: { id: string; title: string }; rules: { id: string }[] }[] }>(SIMILAR, {
+      await editor.data<{ similarCards: { card: { id: string; title: string }; rules: { id: string }[]; refusedBy: string[] }[] }>(SIMILAR, {
         t: 'counterparty',
         v: { name: 'Совсем другое', inn: '7707083893' },
       })
     ).similarCards;
-    expect(byInn.map((m) => [m.card.title, m.rules.map((r) => r.id)])).to.deep.equal([['ООО "Ромашка"', ['inn']]]);
+    // The INN is unique: saving it would be refused, and the warning says so.
+    expect(byInn.map((m) => [m.card.title, m.rules.map((r) => r.id), m.refusedBy])).to.deep.equal([['ООО "Ромашка"', ['inn'], ['ИНН']]]);
     // The administrator sees the card in the folder the editor cannot read.
     const all = (await admin.data<{ similarCards: { card: { id: string } }[] }>(SIMILAR, { t: 'counterparty', v: { name: 'Ромашка' } })).similarCards;
     expect(all.map((m) => m.card.id)).to.include(ids.hidden);
@@ -282,6 +284,10 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
 
     const merged = await card(admin, ids.b);
     expect(merged).to.deep.include({ inTrash: true, mergedInto: { id: ids.a, title: 'ООО "Ромашка"' }, merge: { id: ids.merge } });
+    // Their own change is not new to the one who merged; a colleague sees what changed.
+    const UNREAD = 'query($id: ID!) { card(id: $id) { unread { isNew changedFields } } }';
+    expect((await editor.data<{ card: { unread: unknown } }>(UNREAD, { id: ids.a })).card.unread).to.equal(null);
+    expect((await reader.data<{ card: { unread: { changedFields: string[] } | null } }>(UNREAD, { id: ids.a })).card.unread?.changedFields).to.include('email');
     for (const name of ['contact', 'proposal', 'contract']) expect((await card(admin, ids[name]))!.values.counterparty, name).to.equal(ids.a);
     // The reader sees the result, not the button.
     const asReader = await reader.data<{ cardMerge: { canUndo: boolean; survivor: { id: string } } }>('query($id: ID!) { cardMerge(id: $id) { canUndo survivor { id } } }', {

@@ -28,7 +28,10 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
     await ensureClientBuilt(createLogger({ logLevel: 'warn' }));
     server = await startTestServer();
     const admin = await signedIn(server);
-    const scenario = await createCorrespondents(admin, PASSWORD, [{ login: 'tgoncharenko', fullName: 'Татьяна Гончаренко', level: 'full' }]);
+    const scenario = await createCorrespondents(admin, PASSWORD, [
+      { login: 'tgoncharenko', fullName: 'Татьяна Гончаренко', level: 'full' },
+      { login: 'reader', fullName: 'Игорь Орлов', level: 'read' },
+    ]);
     ids.folder = scenario.folderId;
     tatiana = await signedIn(server, 'tgoncharenko', PASSWORD);
     await admin.data('mutation { setCardTypeHistory(typeKey: "counterparty", enabled: true) { historyEnabled } }');
@@ -64,6 +67,13 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
       .to.contain('Наименование: похоже')
       .and.contain('сходство 100 %');
     await screenshot(page, 'duplicates-01-warning');
+    expect(await region.getByTestId('similar-hint').textContent()).to.contain('Сохранить всё равно можно');
+    // The same INN as a card holds: the warning says the save will be refused, and why.
+    await page.getByTestId('input-inn').fill('7707083893');
+    await region.getByTestId('similar-refused').waitFor();
+    expect(await region.getByTestId('similar-refused-by').textContent()).to.contain('уже есть: ИНН — сохранение будет отклонено');
+    await page.getByTestId('input-inn').fill('');
+    await region.getByTestId('similar-hint').waitFor();
     await page.getByTestId('input-name').fill('Ромашка, ООО');
     await page.getByTestId('save').click();
     await page.getByTestId('card-title').filter({ hasText: 'Ромашка, ООО' }).waitFor();
@@ -124,6 +134,7 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
 
     await page.getByTestId('merge-survivor-link').click();
     await page.getByTestId('card-title').filter({ hasText: 'ООО "Ромашка"' }).waitFor();
+    expect(await page.getByTestId('card-changed').count(), 'her own merge is not news to her').to.equal(0);
     expect(await page.getByTestId('value-tags').textContent())
       .to.contain('VIP')
       .and.contain('опт');
@@ -142,6 +153,20 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
     expect(await merged.getByTestId('trash-merged').textContent())
       .to.contain('Карточка объединена с')
       .and.contain('ООО "Ромашка"');
+
+    // A reader of the folder opens the merged card: the mark and the link, no undo.
+    const readerPage = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    try {
+      await signInThroughUi(readerPage, server.url, 'reader', PASSWORD);
+      await readerPage.goto(`${server.url}/folders/${ids.folder}/cards/${ids.b}`);
+      await readerPage.getByTestId('merged-into-link').waitFor();
+      expect(await readerPage.getByTestId('merged-into').textContent()).to.contain('Карточка объединена с');
+      expect(await readerPage.getByTestId('merged-into-link').textContent()).to.equal('ООО "Ромашка"');
+      expect(await readerPage.getByTestId('undo-merge').count()).to.equal(0);
+      await screenshot(readerPage, 'duplicates-05-merged-card-reader');
+    } finally {
+      await readerPage.context().close();
+    }
   });
 
   it('undoes the merge from the merged card: both cards and the contact person’s «Контрагент» come back, and so does the group', async () => {
@@ -158,5 +183,29 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
     await group().waitFor();
     expect(await group().getByTestId('group-card').count()).to.equal(3);
     await screenshot(page, 'duplicates-06-undone');
+  });
+
+  it('keeps the pages shown after a merge: the list does not jump back to its first page', async () => {
+    const pairs = 33;
+    const create = async (name: string) => (await tatiana.data<{ createCard: { id: string } }>(CREATE, { f: ids.folder, t: 'counterparty', v: { name } })).createCard.id;
+    let last = '';
+    for (let i = 1; i <= pairs; i += 1) {
+      await create(`ООО «Пара ${i}»`);
+      last = await create(`Пара ${i}, ООО`);
+    }
+    await page.goto(`${server.url}/duplicates`);
+    await page.getByTestId('duplicate-group').first().waitFor();
+    await page.getByTestId('duplicates-more').click();
+    const lastGroup = page.getByTestId('duplicate-group').filter({ has: page.locator(`[data-test="group-card"][data-title="Пара ${pairs}, ООО"]`) });
+    await lastGroup.waitFor();
+    const shown = await page.getByTestId('duplicate-group').count();
+    expect(shown).to.equal(pairs + 1);
+    await lastGroup.getByTestId('merge').click();
+    const dialog = page.getByRole('dialog', { name: 'Объединение карточек' });
+    await dialog.getByTestId(`merge-survivor-${last}`).check();
+    await dialog.getByTestId('merge-submit').click();
+    await page.getByTestId('duplicates-notice').filter({ hasText: 'Карточки объединены в «Пара' }).waitFor();
+    await lastGroup.waitFor({ state: 'detached' });
+    expect(await page.getByTestId('duplicate-group').count()).to.equal(shown - 1);
   });
 });

@@ -6,7 +6,7 @@ const MergeFields = graphql(`fragment MergeFields on CardMerge { id canUndo undo
 const RuleSetFields = graphql(`fragment RuleSetFields on DuplicateRuleSet { typeKey threshold customized scannedAt groups moreGroups rules { ...RuleFields } }`, [RuleFields]);
 
 const SimilarCards = graphql(
-  `query SimilarCards($t: String!, $v: JSON!, $x: ID) { similarCards(typeKey: $t, values: $v, excludeId: $x) { card { id title folderId folder { name } } score rules { ...RuleFields } } }`,
+  `query SimilarCards($t: String!, $v: JSON!, $x: ID) { similarCards(typeKey: $t, values: $v, excludeId: $x) { card { id title folderId folder { name } } score refusedBy rules { ...RuleFields } } }`,
   [RuleFields],
 );
 const DuplicateGroups = graphql(

@@ -5,6 +5,8 @@ export const ru = {
     similar: {
       title: 'Похожие карточки',
       hint: 'Возможно, такая карточка уже есть. Сохранить всё равно можно.',
+      refusedHint: 'Сохранить не получится: значение уникального поля уже есть в другой карточке. Откройте её или исправьте значение.',
+      refusedBy: 'уже есть: {fields} — сохранение будет отклонено',
       score: 'сходство {percent} %',
     },
     page: {
@@ -71,6 +73,8 @@ export const en: typeof ru = {
     similar: {
       title: 'Similar cards',
       hint: 'Such a card may already exist. You can still save.',
+      refusedHint: 'Saving will be refused: another card already holds the value of a unique field. Open it, or correct the value.',
+      refusedBy: 'already taken: {fields} — saving will be refused',
       score: '{percent} % alike',
     },
     page: {

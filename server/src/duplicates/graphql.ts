@@ -81,7 +81,13 @@ export const duplicatesModule: GraphQLModule = {
       moreGroups: Boolean!
     }
     "A card found alike while another is typed: how much (0–1) and by which rules."
-    type SimilarCard { card: Card!, score: Float!, rules: [DuplicateRule!]! }
+    type SimilarCard {
+      card: Card!
+      score: Float!
+      rules: [DuplicateRule!]!
+      "Unique fields (their labels) whose typed value this card already holds: saving these values will be refused."
+      refusedBy: [String!]!
+    }
     type DuplicatePair { a: ID!, b: ID!, score: Float!, rule: DuplicateRule! }
     "Probable duplicates: the cards the viewer may read, the pairs that joined them, the best score."
     type DuplicateCardGroup {

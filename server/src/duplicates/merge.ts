@@ -8,6 +8,7 @@ import { Card, type CardDoc } from '../cards/model';
 import { cardTypeOrFail, commitCardBatch, conflict, derived, findCard, validated, type BatchedCardWrite, type CardServiceContext } from '../cards/service';
 import { AppError, forbidden, notFound, UserInputError } from '../errors';
 import { FieldErrors, isDuplicateKeyError, isObjectIdText } from '../validation';
+import { readsAfterOwnChange, recordOwnChange } from '../unread/service';
 import { Merge, type MergeDoc, type RepointedReference } from './model';
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
@@ -132,16 +133,20 @@ function uniqueClash(actor: Actor, types: CardTypeDefinition[], error: unknown, 
 /**
  * The writes in order, in one transaction with the lifecycle's hooks and `alsoInside` (the merge's
  * own record): all of them or none; a unique value they would make two cards share refuses it at `at`.
+ * The cards in `readBy` are read by the author as they leave them (their own change is not new to
+ * them); the referencing cards, possibly thousands, are left as a batch leaves them.
  */
 async function commitWrites(
   context: CardServiceContext,
   writesIn: (session: ClientSession) => Promise<CardWrite[]>,
   alsoInside: (changes: CardChange[], session: ClientSession) => Promise<void>,
   at: string,
+  readBy: ReadonlySet<string> = new Set(),
 ): Promise<CardChange[]> {
   const types = new Set<CardTypeDefinition>();
+  const own = (changes: CardChange[]) => changes.filter((change) => readBy.has(String(change.after._id)));
   try {
-    return await commitCardBatch(
+    const changes = await commitCardBatch(
       context,
       async (session) => {
         const done: BatchedCardWrite[] = [];
@@ -151,8 +156,15 @@ async function commitWrites(
         }
         return done;
       },
-      { alsoInside },
+      {
+        alsoInside: async (changes, session) => {
+          for (const change of own(changes)) await recordOwnChange(change, session);
+          await alsoInside(changes, session);
+        },
+      },
     );
+    own(changes).forEach(readsAfterOwnChange);
+    return changes;
   } catch (error) {
     throw uniqueClash(context.actor, [...types], error, at) ?? error;
   }
@@ -328,6 +340,7 @@ export async function mergeCards(context: CardServiceContext, input: MergeInput)
       record = created.toObject() as MergeDoc;
     },
     'merged',
+    involved,
   );
   const late = await repointLateReferences(context, type.key, record!, involved);
   return { merge: late ?? record!, survivor: changes.find((change) => String(change.after._id) === survivorId)!.after };
@@ -459,6 +472,7 @@ export async function undoMerge(context: CardServiceContext, id: string): Promis
       if (marked.modifiedCount !== 1) throw refuse(alreadyUndone(actor));
     },
     'id',
+    new Set([survivorId, ...mergedIds]),
   );
   return { merge: { ...merge, undoneAt: now, undoneBy: new Types.ObjectId(actor.userId) }, cards: changes.slice(0, 1 + merged.length).map((change) => change.after) };
 }

@@ -44,11 +44,21 @@ export interface SimilarCard {
   card: CardDoc;
   score: number;
   rules: { id: string; score: number }[];
+  /** Labels of the unique fields whose typed value this card already holds: the save will be refused. */
+  refusedBy: string[];
+}
+
+/** The unique fields (their labels) whose typed value the card holds: a save with these values is refused. */
+function uniqueClashes(actor: Actor, type: CardTypeDefinition, values: CardValues, card: CardDoc): string[] {
+  return type.fields
+    .filter((field) => field.unique && !field.hidden && values[field.key] !== undefined && JSON.stringify(values[field.key]) === JSON.stringify(card.values[field.key]))
+    .map((field) => field.label[actor.locale]);
 }
 
 /**
  * «Похожие карточки» while a card is typed: cards of the type, among those the user may read (not
- * `excludeId`, the card being edited), that a rule finds alike, best first.
+ * `excludeId`, the card being edited), that a rule finds alike, best first; each says which unique
+ * fields it already holds the typed value of (the save would be refused).
  */
 export async function similarCards(actor: Actor, input: { typeKey: string; values: unknown; excludeId?: string | null; first: number }): Promise<SimilarCard[]> {
   const type = await findCardType(input.typeKey);
@@ -57,7 +67,8 @@ export async function similarCards(actor: Actor, input: { typeKey: string; value
   if (input.excludeId && !isObjectIdText(input.excludeId)) refuseField(actor.locale, 'excludeId', 'badId');
   const rules = await rulesOf(type.key);
   if (!rules || rules.rules.length === 0) return [];
-  const values = acceptedValues(type, new Set(rules.rules.flatMap((rule) => rule.fields)), input.values as Record<string, unknown>);
+  const unique = type.fields.filter((field) => field.unique && !field.hidden).map((field) => field.key);
+  const values = acceptedValues(type, new Set([...rules.rules.flatMap((rule) => rule.fields), ...unique]), input.values as Record<string, unknown>);
   const exclude = input.excludeId ? new Types.ObjectId(input.excludeId) : undefined;
   const found = await alikeCards(type, rules, values, {
     exclude,
@@ -68,7 +79,7 @@ export async function similarCards(actor: Actor, input: { typeKey: string; value
   const byId = new Map(cards.filter((card) => actor.ability.can('read', cardSubject(card))).map((card) => [String(card._id), card]));
   return shown.flatMap((match) => {
     const card = byId.get(String(match.doc._id));
-    return card ? [{ card, score: match.score, rules: match.rules }] : [];
+    return card ? [{ card, score: match.score, rules: match.rules, refusedBy: uniqueClashes(actor, type, values, card) }] : [];
   });
 }
 

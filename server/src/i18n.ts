@@ -61,6 +61,10 @@ const messages = {
   queryTooLarge: { ru: 'Запрос слишком велик (больше {max} лексем)', en: 'The query is too large (more than {max} tokens)' },
   wrongArgumentType: { ru: 'Значение не подходит к типу этого аргумента', en: 'The value does not suit the type of this argument' },
   unknownCardType: { ru: 'Нет типа карточки «{key}»', en: 'No card type “{key}”' },
+  tooCostly: {
+    ru: 'Запрос слишком дорогой: его стоимость {cost} больше предела {max}. Запросите меньше строк (first, ids) или меньше псевдонимов за раз',
+    en: 'The query costs too much: {cost}, above the limit of {max}. Ask for fewer rows (first, ids) or fewer aliases at a time',
+  },
   tooManyRows: { ru: 'Не больше {max} строк за один запрос', en: 'At most {max} rows at a time' },
   noSuchField: { ru: 'Нет такого поля', en: 'No such field' },
   maintenance: {

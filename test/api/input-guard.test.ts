@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { Types } from 'mongoose';
 import { Card } from '../../server/src/cards/model';
 import { verifyChain } from '../../server/src/history/chain';
 import { HistoryEntry, type HistoryEntryDoc } from '../../server/src/history/model';
@@ -51,6 +52,33 @@ describe('input guard: query text, unstorable text, refusals naming the argument
     const aliases = await admin.request(`{ ${Array.from({ length: 100 }, (_, i) => `a${i}: viewer { isAdmin }`).join(' ')} }`);
     expect(aliases.status).to.be.below(500);
     expect(aliases.errors?.[0].message).to.match(/Aliases limit of 50 exceeded/);
+  });
+
+  it('counts the rows every list returns in the cost limit — first/last however set (default included) and the number of ids — so 50 aliased lists are refused and a client page is not', async () => {
+    const CARD_ROW = 'id typeKey title values version createdAt updatedAt unread { isNew changedFields } references { fieldKey id title accessible inTrash }';
+    const CARD = `${CARD_ROW} folderId inTrash createdBy { fullName } updatedBy { fullName }`;
+    const ids = Array.from({ length: 200 }, () => new Types.ObjectId().toHexString());
+    const aliased = (list: string, declared = '') => `query${declared} { ${Array.from({ length: 50 }, (_, i) => `a${i}: ${list} { edges { node { ${CARD} } } }`).join(' ')} }`;
+    const costly = /^Запрос слишком дорогой: его стоимость \d+ больше предела 30000/;
+    for (const [query, variables] of [
+      [aliased('cards(ids: $ids)', '($ids: [ID!])'), { ids }],
+      [aliased(`cards(folderId: "${folderId}")`), {}],
+      [aliased(`cards(folderId: "${folderId}", first: 50)`), {}],
+      [`query($n: Int) { ${Array.from({ length: 50 }, (_, i) => `a${i}: cards(folderId: "${folderId}", first: $n) { edges { node { ${CARD_ROW} } } }`).join(' ')} }`, { n: 50 }],
+    ] as const) {
+      const refused = await admin.request(query, variables);
+      expect(refused.data ?? null).to.equal(null);
+      expect(refused.errors?.[0].message).to.match(costly);
+      expect(refused.errors?.[0].extensions?.code).to.equal('TOO_COSTLY');
+    }
+    // What the client asks for: a folder page of 100 rows, and the 200 cards a change report names.
+    const page = await admin.request(
+      `query($f: ID!, $first: Int) { cards(folderId: $f, first: $first) { pageInfo { hasNextPage endCursor } edges { cursor node { ${CARD_ROW} } } } }`,
+      { f: folderId, first: 100 },
+    );
+    expect(page.errors).to.equal(undefined);
+    const batch = await admin.request(`query($ids: [ID!]!, $first: Int) { cards(ids: $ids, first: $first) { edges { node { ${CARD} } } } }`, { ids, first: ids.length });
+    expect(batch.errors).to.equal(undefined);
   });
 
   it('refuses a lone UTF-16 surrogate at the field, in variables and inline', async () => {

@@ -1,0 +1,60 @@
+import { GraphQLError, getNamedType, getOperationAST, getVariableValues, isCompositeType, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
+import { message } from '../i18n';
+import type { GraphQLContext } from './context';
+
+/**
+ * The cost limit: a request is refused before it runs when it would touch too much. A field with a
+ * selection costs 2 plus 1.5 × its selection, times the rows it returns; a scalar costs 1. The rows
+ * are what the field will really return — the larger of `first`/`last` and the length of `ids` —
+ * as the request sets them: written out, passed in variables or left at the schema's default
+ * (`cards(folderId:)` pages 50 without `first`). Aliases add up: 50 aliased `cards(ids:)` with 200
+ * ids each cost 10,000 cards.
+ */
+const rows = (args: Record<string, unknown>): number => {
+  const counts = [1, args.first, args.last, Array.isArray(args.ids) ? args.ids.length : 0];
+  return Math.max(...counts.filter((count): count is number => typeof count === 'number'));
+};
+
+const estimator: ComplexityEstimator = ({ field, node, args, childComplexity }) => {
+  if (node.name.value === '__schema') return 0;
+  if (!isCompositeType(getNamedType(field.type))) return 1;
+  return (2 + 1.5 * childComplexity) * rows(args);
+};
+
+/**
+ * The cost of a request, or null when its variables do not fit their types (execution refuses
+ * those, naming them). A query too large to estimate costs more than any limit.
+ */
+export function queryCost(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>, operationName?: string | null): number | null {
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return null;
+  if (getVariableValues(schema, operation.variableDefinitions ?? [], variables).errors) return null;
+  try {
+    return getComplexity({ estimators: [estimator], schema, query: document, variables, operationName: operationName ?? undefined });
+  } catch (error) {
+    if (error instanceof GraphQLError) return Infinity;
+    throw error;
+  }
+}
+
+export function useCostLimit({ maxCost }: { maxCost: number }): Plugin<GraphQLContext> {
+  const refusal = (args: ExecutionArgs): GraphQLError | null => {
+    const cost = queryCost(args.schema, args.document, args.variableValues ?? {}, args.operationName);
+    if (cost === null || cost <= maxCost) return null;
+    const { locale } = args.contextValue as GraphQLContext;
+    const shown = Number.isFinite(cost) ? Math.ceil(cost) : '∞';
+    return new GraphQLError(message(locale, 'tooCostly', { cost: shown, max: maxCost }), { extensions: { code: 'TOO_COSTLY', cost: shown, maxCost } });
+  };
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const error = refusal(args);
+      if (error) setResultAndStopExecution({ errors: [error] });
+    },
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const error = refusal(args);
+      if (error) setResultAndStopExecution({ errors: [error] });
+    },
+  };
+}

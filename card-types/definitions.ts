@@ -17,6 +17,7 @@ export {
   canConvertKind,
   fieldChangePlanner,
   fieldChangeReadsValues,
+  lockedFieldChanges,
   mergeCodeAndAdminDefinition,
   planFieldChange,
   valueChanges,

@@ -52,6 +52,7 @@ export {
   compileField,
   defaultInput,
   isEmptyValue,
+  ownValue,
   validateCardValues,
   type CardValuesValidator,
   type FieldNormalizer,

@@ -74,6 +74,23 @@ export const messages = {
     ru: `Поле типа «${from.ru}» нельзя преобразовать в «${to.ru}»`,
     en: `A field of kind “${from.en}” cannot become “${to.en}”`,
   }),
+  codeFieldProperty: (property: string) => {
+    const names: Record<string, LocalizedText> = {
+      kind: { ru: 'тип поля', en: 'kind' },
+      unique: { ru: 'уникальность', en: 'uniqueness' },
+      required: { ru: 'обязательность', en: 'being required' },
+      requiredFor: { ru: 'обязательность', en: 'being required' },
+    };
+    const name = Object.hasOwn(names, property) ? names[property] : { ru: `«${property}»`, en: `“${property}”` };
+    return {
+      ru: `Встроенное поле: ${name.ru} задаётся в коде и здесь не меняется. Можно изменить подпись, подсказку, раздел, порядок, показ в списке и скрытие`,
+      en: `A built-in field: its ${name.en} is set in code and cannot be changed here. Its label, help, section, order, listing and hiding can be changed`,
+    };
+  },
+  reservedKey: {
+    ru: 'Этот ключ зарезервирован (constructor, toString, valueOf …): выберите другой',
+    en: 'This key is reserved (constructor, toString, valueOf …): choose another one',
+  },
   keyChangeRefused: { ru: 'Ключ поля изменить нельзя', en: 'A field key cannot be changed' },
   timeWouldBeLost: { ru: 'Время будет потеряно', en: 'The time of day would be lost' },
 

@@ -1,4 +1,4 @@
-import type { CardTypeDefinition, FieldDefinition, StoredValue } from './definition';
+import { customizableFieldProperties, type CardTypeDefinition, type FieldDefinition, type StoredValue } from './definition';
 import type { Carry } from './field-kind';
 import { formatValue } from './format';
 import type { Locale, LocalizedText } from './locale';
@@ -203,6 +203,50 @@ function keepCustomized<T extends object>(target: T, stored: object, properties:
     else delete result[property];
   }
   return result as T;
+}
+
+/** Properties of a field that are bookkeeping, not rules: compared by neither side. */
+const BOOKKEEPING = new Set(['origin', 'customized']);
+
+/** A field's properties as they read: a required field without `requiredFor` is required for all cards. */
+const rulesOf = (field: FieldDefinition): Record<string, unknown> => ({ ...field, requiredFor: field.required ? (field.requiredFor ?? 'all') : undefined });
+
+/** A property left out reads as false, null or an empty list. */
+const comparable = (value: unknown): string =>
+  value === undefined || value === null || value === false || (Array.isArray(value) && value.length === 0) ? 'null' : stableJson(value);
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, item]) => item !== undefined);
+    return `{${entries
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, item]) => `${JSON.stringify(key)}:${stableJson(item)}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * Changes an administrator may not make to fields defined in code (a built-in or a plugin's type):
+ * their kind, uniqueness, requirement and settings come from the code, and each start merges the
+ * code's back (`mergeCodeAndAdminDefinition`); only the customizable properties are the
+ * administrator's. Each refusal names the field's place in `next` and the property.
+ */
+export function lockedFieldChanges(previous: CardTypeDefinition, next: CardTypeDefinition): { index: number; property: string; message: LocalizedText }[] {
+  const codeFields = new Map(previous.fields.filter((field) => (field.origin ?? previous.origin) === 'code').map((field) => [field.key, field]));
+  const customizable = new Set<string>(customizableFieldProperties);
+  const refusals: { index: number; property: string; message: LocalizedText }[] = [];
+  next.fields.forEach((field, index) => {
+    const old = codeFields.get(field.key);
+    if (!old) return;
+    const [before, after] = [rulesOf(old), rulesOf(field)];
+    for (const property of new Set([...Object.keys(before), ...Object.keys(after)])) {
+      if (customizable.has(property) || BOOKKEEPING.has(property)) continue;
+      if (comparable(before[property]) !== comparable(after[property])) refusals.push({ index, property, message: messages.codeFieldProperty(property) });
+    }
+  });
+  return refusals;
 }
 
 /**

@@ -7,6 +7,27 @@ import { messages, say } from './messages';
 export const typeKeyPattern = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 export const fieldKeyPattern = /^[a-z][a-zA-Z0-9]*$/;
 
+/**
+ * Names every plain object inherits (Object.prototype's): as a type or field key they would read
+ * as present in any map keyed by keys, so no key may be one of them.
+ */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set([
+  'constructor',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  '__proto__',
+  'isPrototypeOf',
+  'propertyIsEnumerable',
+  'toLocaleString',
+  '__defineGetter__',
+  '__defineSetter__',
+  '__lookupGetter__',
+  '__lookupSetter__',
+]);
+
+const notReserved = (key: string): boolean => !RESERVED_KEYS.has(key);
+
 export function isRegExp(source: string): boolean {
   try {
     new RegExp(source, 'u');
@@ -29,8 +50,8 @@ function build() {
     z.strictObject({ ru: filledLine, en: z.optional(z.string().check(z.trim(), z.maxLength(200))) }),
     z.transform((text) => ({ ru: text.ru, en: text.en || text.ru })),
   );
-  const typeKey = z.string().check(z.maxLength(64), z.regex(typeKeyPattern, say(messages.typeKeyFormat)));
-  const fieldKey = z.string().check(z.maxLength(64), z.regex(fieldKeyPattern, say(messages.fieldKeyFormat)));
+  const typeKey = z.string().check(z.maxLength(64), z.regex(typeKeyPattern, say(messages.typeKeyFormat)), z.refine(notReserved, say(messages.reservedKey)));
+  const fieldKey = z.string().check(z.maxLength(64), z.regex(fieldKeyPattern, say(messages.fieldKeyFormat)), z.refine(notReserved, say(messages.reservedKey)));
   const kit = {
     optional: z.optional,
     string: z.string,

@@ -1,5 +1,6 @@
 import type { CardTypeDefinition, CardValues } from './definition';
 import { kindOf } from './registry';
+import { ownValue } from './values';
 
 /** Lower case, ё→е, accents dropped: what both the stored text and queries are reduced to. */
 export function normaliseForSearch(text: string): string {
@@ -39,7 +40,7 @@ export function searchIndexOf(type: CardTypeDefinition, title: string, values: C
   const parts = [title];
   const keys = new Set<string>();
   for (const field of type.fields) {
-    const value = values[field.key];
+    const value = ownValue(values, field.key);
     // Values of hidden (removed) fields are kept on the card but are not found.
     if (value === undefined || field.hidden) continue;
     const found = kindOf(field).normalizeForSearch(value, field);

@@ -1,6 +1,7 @@
 import type { CardTypeDefinition, CardValues } from './definition';
 import { formatValue } from './format';
 import type { Locale } from './locale';
+import { ownValue } from './values';
 
 const placeholder = /\{([^{}]*)\}/g;
 
@@ -23,7 +24,7 @@ export function renderTitle(type: CardTypeDefinition, values: Readonly<CardValue
   let filled = false;
   const title = type.titleTemplate.replace(placeholder, (_, key: string) => {
     const field = type.fields.find((candidate) => candidate.key === key);
-    const value = values[key];
+    const value = ownValue(values, key);
     if (!field || field.hidden || value === undefined) return '';
     const text = formatValue(field, value, format);
     filled ||= text !== '';

@@ -14,6 +14,14 @@ export function isEmptyValue(raw: unknown): boolean {
   return raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '') || (Array.isArray(raw) && raw.length === 0);
 }
 
+/**
+ * The value a card holds for a key: its own property only, so a key every object inherits
+ * (`constructor`, `toString` …) reads as absent rather than as Object.prototype's function.
+ */
+export function ownValue<T>(values: Readonly<Record<string, T>> | undefined | null, key: string): T | undefined {
+  return values != null && Object.hasOwn(values, key) ? values[key] : undefined;
+}
+
 /** Checks one raw value of a field (required, kind, limits): its stored form (undefined when empty) or why not. */
 export function checkFieldValue(field: FieldDefinition, raw: unknown): { value: StoredValue | undefined } | { error: LocalizedText } {
   if (!isEmptyValue(raw)) {
@@ -74,7 +82,8 @@ export function compileCardType(type: CardTypeDefinition): CardValuesValidator {
   );
   return (input, { locale = 'ru', applyDefaults = false, now = new Date(), timeZone = 'UTC', touched } = {}) => {
     const values: CardValues = {};
-    const errors: Record<string, string> = {};
+    // Keyed by what the client sent: without a prototype, `__proto__` or `constructor` is a key like any other.
+    const errors: Record<string, string> = Object.create(null) as Record<string, string>;
     for (const key of Object.keys(input)) {
       const known = normalizers.get(key);
       if (!known) errors[key] = messages.unknownField[locale];

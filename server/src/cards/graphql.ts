@@ -11,6 +11,7 @@ import { isObjectIdText, refuseField } from '../validation';
 import { perRequest } from '../graphql/loaders';
 import { accessSnapshot } from '../access/snapshot';
 import type { GraphQLModule } from '../graphql/module';
+import { cardIndexNames, uniqueNotEnforced } from './indexes';
 import type { CardDoc } from './model';
 import { listFolderCards, referenceLoader, relatedCards, searchCards, trashedCards, type Connection, type ListOptions, type ReferencedCard } from './queries';
 import { searchIndexing } from './search';
@@ -169,6 +170,12 @@ export const cardsModule: GraphQLModule = {
       running, or when it failed (Job.errorMessage says what happened, retryJob continues it), else null.
       """
       changeJob: Job
+      """
+      Administrators (null for everyone else): unique fields whose values the database does not keep
+      unique, because creating their index failed on values cards already share (reported at start
+      instead of stopping the server). Resolve the duplicates and save the type again.
+      """
+      uniqueNotEnforced: [String!]
     }
 
     "A card type as an administrator defines it; messages about it come by the paths of this shape (fields.2.key)."
@@ -389,6 +396,10 @@ export const cardsModule: GraphQLModule = {
       changeJob: async (type: SavedCardType, _a: unknown, context: GraphQLContext) => {
         if (!(await requireActor(context)).isAdmin) return null;
         return type.changeJob !== undefined ? type.changeJob : unsettledTypeChange(type.key);
+      },
+      uniqueNotEnforced: async (type: CardTypeDefinition, _a: unknown, context: GraphQLContext) => {
+        if (!(await requireActor(context)).isAdmin) return null;
+        return uniqueNotEnforced(type, await perRequest(context, 'cardIndexNames', cardIndexNames));
       },
     },
     Field: {

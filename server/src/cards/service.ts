@@ -1,7 +1,7 @@
 import mongoose, { Types, type ClientSession } from 'mongoose';
 import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
-import { kindOf, renderTitle, searchIndexOf, validateCardValues, type CardTypeDefinition, type CardValues, type FieldDefinition } from '../../../card-types';
+import { kindOf, ownValue, renderTitle, searchIndexOf, validateCardValues, type CardTypeDefinition, type CardValues, type FieldDefinition } from '../../../card-types';
 import { findCardType, uniqueIndexName } from '../card-types/registry';
 import { AppError, forbidden, notFound } from '../errors';
 import { message } from '../i18n';
@@ -110,8 +110,8 @@ async function checkReferences(actor: Actor, type: CardTypeDefinition, values: C
   for (const field of type.fields) {
     const link = kindOf(field).link;
     if (!link || link.to === 'file') continue;
-    const kept = new Set(idsOf(previous[field.key]));
-    const ids = idsOf(values[field.key]).filter((id) => !kept.has(id) && Types.ObjectId.isValid(id));
+    const kept = new Set(idsOf(ownValue(previous, field.key)));
+    const ids = idsOf(ownValue(values, field.key)).filter((id) => !kept.has(id) && Types.ObjectId.isValid(id));
     if (ids.length === 0) continue;
     if (link.to === 'user') {
       if ((await User.countDocuments({ _id: { $in: ids } })) !== ids.length) errors.add(field.key, 'notFound', { what: t(actor, 'Пользователь', 'User') });
@@ -191,7 +191,7 @@ const uniqueFieldOf = (type: CardTypeDefinition, error: unknown): FieldDefinitio
 async function uniqueViolationOfCard(actor: Actor, type: CardTypeDefinition, values: CardValues, self: Types.ObjectId | null, error: unknown): Promise<AppError | null> {
   if (!isDuplicateKeyError(error)) return null;
   const field = uniqueFieldOf(type, error);
-  const value = field ? values[field.key] : undefined;
+  const value = field ? ownValue(values, field.key) : undefined;
   const holder =
     field && value !== undefined
       ? await Card.findOne(

@@ -1,7 +1,7 @@
 import mongoose from 'mongoose';
 import type { Actor } from '../access/actor';
 import { checkFieldValue, customizableFieldProperties, type CardTypeDefinition, type FieldDefinition, type RelatedTab, type StoredValue } from '../../../card-types';
-import { validateCardTypeDefinition } from '../../../card-types/definitions';
+import { lockedFieldChanges, validateCardTypeDefinition } from '../../../card-types/definitions';
 import { recordAudit } from '../audit/service';
 import { patternHazard } from '../card-types/pattern-safety';
 import { listCardTypes, findCardType, saveCardType, setHistoryEnabled } from '../card-types/registry';
@@ -112,6 +112,12 @@ async function prepare(actor: Actor, input: unknown): Promise<Prepared> {
   const { input: whole, fills } = completed(input, previous);
   const check = validateCardTypeDefinition(whole, { locale: actor.locale, knownTypes: await listCardTypes() });
   if (!check.ok) throw new UserInputError(message(actor.locale, 'invalidInput'), check.errors);
+  const locked = previous ? lockedFieldChanges(previous, check.definition) : [];
+  if (locked.length > 0)
+    throw new UserInputError(
+      message(actor.locale, 'invalidInput'),
+      Object.fromEntries(locked.map((refusal) => [`fields.${refusal.index}.${refusal.property}`, refusal.message[actor.locale]])),
+    );
   await checkPatterns(actor, check.definition);
   const fillIns = fillValues(actor, check.definition, fills);
   const previousFields = new Map((previous?.fields ?? []).map((field) => [field.key, field]));

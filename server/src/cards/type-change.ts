@@ -6,7 +6,7 @@
  */
 import type { ClientSession } from 'mongoose';
 import { Types } from 'mongoose';
-import { isEmptyValue, type CardTypeDefinition, type FieldDefinition, type Locale, type StoredValue } from '../../../card-types';
+import { isEmptyValue, ownValue, type CardTypeDefinition, type FieldDefinition, type Locale, type StoredValue } from '../../../card-types';
 import { fieldChangePlanner, valueChanges, type DuplicateGroup, type FieldChangePlanner, type ValueFailure } from '../../../card-types/definitions';
 import { buildActor } from '../access/actor';
 import { CardTypeRecord } from '../card-types/registry';
@@ -70,7 +70,7 @@ async function valueGroups(typeKey: string, key: string): Promise<ValueGroup[]> 
     .lean<Pick<CardDoc, 'values'>>()
     .cursor({ batchSize: 2000 });
   for await (const card of cursor) {
-    const value = card.values?.[key] ?? null;
+    const value = ownValue(card.values, key) ?? null;
     const id = JSON.stringify(value);
     const group = groups.get(id);
     if (group) group.count += 1;
@@ -165,7 +165,7 @@ async function listFirstPages(
       REPORT_PAGE,
     );
     report.failures = cards.map((card) => {
-      const value = card.values?.[key];
+      const value = ownValue(card.values, key);
       return { cardId: String(card._id), value, reason: reasons.get(JSON.stringify(value ?? null)) ?? (planner.apply(value) as { error: string }).error };
     });
   }
@@ -178,7 +178,7 @@ async function listFirstPages(
       page.flatMap((holder) => holder.raw),
       DUPLICATE_IDS,
     )) {
-      const index = groupOf.get(JSON.stringify(card.values?.[key] ?? null));
+      const index = groupOf.get(JSON.stringify(ownValue(card.values, key) ?? null));
       if (index !== undefined) groups[index].cardIds.push(String(card._id));
     }
     report.duplicates = groups;

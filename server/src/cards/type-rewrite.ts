@@ -1,5 +1,5 @@
 import type { ClientSession } from 'mongoose';
-import { checkFieldValue, isEmptyValue, type CardValues, type FieldDefinition, type StoredValue } from '../../../card-types';
+import { checkFieldValue, isEmptyValue, ownValue, type CardValues, type FieldDefinition, type StoredValue } from '../../../card-types';
 import { fieldChangePlanner } from '../../../card-types/definitions';
 import { Job, type JobDoc } from '../jobs/model';
 
@@ -34,7 +34,7 @@ export function cardRewriter(fields: FieldRewrite[]): CardRewriter {
     const next: CardValues = { ...values };
     let kept = 0;
     for (const { key, planner, current } of planners) {
-      const value = values[key];
+      const value = ownValue(values, key);
       if (current(value)) continue;
       const outcome = planner.apply(value);
       if ('error' in outcome) kept += 1;

@@ -7,7 +7,8 @@ import { ensureCardTypeIndexes } from './indexes';
 /**
  * At start: merges each built-in type's code definition with the stored one (an administrator's
  * additions and customisations are kept, fields with data are never dropped), then makes sure
- * every type's indexes exist.
+ * every type's indexes exist. A unique index that cannot be made is logged and reported to
+ * administrators (`CardType.uniqueNotEnforced`), not fatal.
  */
 export async function syncCardTypes(logger: Logger): Promise<void> {
   for (const code of builtInCardTypes) {
@@ -24,5 +25,12 @@ export async function syncCardTypes(logger: Logger): Promise<void> {
       logger.info({ cardType: code.key }, stored ? 'built-in card type updated from code' : 'built-in card type stored');
     }
   }
-  for (const type of await listCardTypes()) await ensureCardTypeIndexes(type);
+  for (const type of await listCardTypes()) {
+    for (const failure of await ensureCardTypeIndexes(type)) {
+      logger.error(
+        { cardType: failure.typeKey, field: failure.fieldKey, err: failure.error },
+        'unique index not created: cards already share values of this field; its uniqueness is not enforced until the duplicates are resolved',
+      );
+    }
+  }
 }

@@ -70,7 +70,7 @@ function usable(type: CardTypeDefinition, rule: MatchRule): boolean {
 
 export function effectiveRules(type: CardTypeDefinition, settings: Pick<DuplicateSettingsDoc, 'threshold' | 'rules'> | undefined): TypeRules {
   const customized = Boolean(settings?.rules);
-  const rules = (settings?.rules ?? BUILT_IN_RULES[type.key] ?? []).filter((rule) => usable(type, rule));
+  const rules = (settings?.rules ?? (Object.hasOwn(BUILT_IN_RULES, type.key) ? BUILT_IN_RULES[type.key] : [])).filter((rule) => usable(type, rule));
   const threshold = settings?.threshold ?? DEFAULT_THRESHOLD;
   return { typeKey: type.key, threshold, rules, customized, fingerprint: JSON.stringify([KEYS_VERSION, threshold, rules.map((r) => [r.id, r.mode, r.fields])]) };
 }

@@ -1,0 +1,78 @@
+import { expect } from 'chai';
+import { counterparty } from '../../card-types/built-in/counterparty';
+import { findCardType, saveCardType, uniqueIndexName } from '../../server/src/card-types/registry';
+import { Card } from '../../server/src/cards/model';
+import type { RunningServer } from '../../server/src/server';
+import { refusalFields, type ApiClient } from '../support/api-client';
+import { createCorrespondents } from '../support/fixtures';
+import { signedIn, startTestServer } from '../support/server';
+
+const SAVE = 'mutation($d: CardTypeInput!) { updateCardType(definition: $d) { key fields { key unique kind } } }';
+const CREATE = 'mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }';
+const TYPES = '{ cardTypes { key uniqueNotEnforced fields { key unique } } }';
+type Types = { cardTypes: { key: string; uniqueNotEnforced: string[] | null; fields: { key: string; unique: boolean }[] }[] };
+
+const inn = counterparty.fields.find((field) => field.key === 'inn')!;
+/** counterparty as an administrator sends it with only the INN field changed (fields left out stay as stored). */
+const withInn = (change: Record<string, unknown>) => ({
+  key: counterparty.key,
+  names: counterparty.names,
+  titleTemplate: counterparty.titleTemplate,
+  historyEnabled: false,
+  origin: 'code',
+  fields: [{ ...inn, ...change }],
+});
+
+describe('built-in fields keep the rules their code gives them (API)', function () {
+  this.timeout(120_000);
+  let server: RunningServer;
+  let admin: ApiClient;
+  let folderId: string;
+
+  before(async () => {
+    server = await startTestServer();
+    admin = await signedIn(server);
+    ({ folderId } = await createCorrespondents(admin, 'secret-password-1', []));
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('refuses to drop «unique» or change the kind of a built-in field, at the field, and keeps the index', async () => {
+    expect(refusalFields(await admin.request(SAVE, { d: withInn({ unique: false }) }))).to.deep.equal({
+      'fields.0.unique': 'Встроенное поле: уникальность задаётся в коде и здесь не меняется. Можно изменить подпись, подсказку, раздел, порядок, показ в списке и скрытие',
+    });
+    expect(refusalFields(await admin.request(SAVE, { d: withInn({ kind: 'string' }) }))).to.deep.equal({
+      'fields.0.kind': 'Встроенное поле: тип поля задаётся в коде и здесь не меняется. Можно изменить подпись, подсказку, раздел, порядок, показ в списке и скрытие',
+    });
+    // What may be customised still saves.
+    const relabelled = await admin.data<{ updateCardType: { fields: { key: string; unique: boolean; kind: string }[] } }>(SAVE, {
+      d: withInn({ label: { ru: 'ИНН организации', en: 'Company INN' } }),
+    });
+    expect(relabelled.updateCardType.fields.find((field) => field.key === 'inn')).to.deep.include({ unique: true, kind: 'inn' });
+    await admin.data(CREATE, { f: folderId, v: { name: 'ООО «Первое»', inn: '7707083893' } });
+    const second = await admin.request(CREATE, { f: folderId, v: { name: 'ООО «Второе»', inn: '7707083893' } });
+    expect(Object.keys(refusalFields(second))).to.deep.equal(['inn']);
+  });
+
+  it('starts even when stored cards break a built-in unique field, and shows administrators that it is not enforced', async () => {
+    // The state an earlier version let an administrator reach: INN made non-unique, its index dropped, duplicates stored.
+    const stored = (await findCardType('counterparty'))!;
+    await saveCardType({ ...stored, fields: stored.fields.map((field) => (field.key === 'inn' ? { ...field, unique: false } : field)) });
+    await Card.collection.dropIndex(uniqueIndexName('counterparty', 'inn'));
+    const duplicate = await admin.data<{ createCard: { id: string } }>(CREATE, { f: folderId, v: { name: 'ООО «Двойник»', inn: '7707083893' } });
+
+    const dbName = server.database.connection.db!.databaseName;
+    await server.stop();
+    server = await startTestServer({}, { dbName });
+    admin = await signedIn(server);
+
+    const types = (await admin.data<Types>(TYPES)).cardTypes;
+    const type = types.find((t) => t.key === 'counterparty')!;
+    expect(type.fields.find((field) => field.key === 'inn')?.unique).to.equal(true);
+    expect(type.uniqueNotEnforced).to.deep.equal(['inn']);
+    expect(types.find((t) => t.key === 'contract')?.uniqueNotEnforced).to.deep.equal([]);
+    const card = await admin.data<{ card: { values: { inn: string } } }>('query($id: ID!) { card(id: $id) { values } }', { id: duplicate.createCard.id });
+    expect(card.card.values.inn).to.equal('7707083893');
+  });
+});

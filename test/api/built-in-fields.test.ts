@@ -55,6 +55,21 @@ describe('built-in fields keep the rules their code gives them (API)', function 
     expect(Object.keys(refusalFields(second))).to.deep.equal(['inn']);
   });
 
+  it('saves a built-in type read back as the designer reads it, with a label changed', async () => {
+    const FIELDS = `key kind label { ru en } required requiredFor unique help { ru en } section { ru en } order listed hidden origin customized
+      default min max scale pattern patternMessage { ru en } options { value label { ru en } } multiple targets allowedTypes`;
+    const read = await admin.data<{ cardType: { fields: Record<string, unknown>[] } & Record<string, unknown> }>(
+      `{ cardType(key: "counterparty") { key names { ru en } titleTemplate historyEnabled icon colour origin customized fields { ${FIELDS} } relatedTabs { key label { ru en } cardType referenceField origin } } }`,
+    );
+    const withoutNulls = (record: Record<string, unknown>) => Object.fromEntries(Object.entries(record).filter(([, value]) => value !== null));
+    const type = withoutNulls(read.cardType);
+    const fields = read.cardType.fields.map((field) => withoutNulls(field.key === 'phone' ? { ...field, label: { ru: 'Телефон офиса', en: 'Office phone' } } : field));
+    const saved = await admin.data<{ updateCardType: { fields: { key: string }[] } }>(SAVE, {
+      d: { ...type, relatedTabs: (type.relatedTabs as Record<string, unknown>[]).map(withoutNulls), fields },
+    });
+    expect(saved.updateCardType.fields.map((field) => field.key)).to.include('phone');
+  });
+
   it('starts even when stored cards break a built-in unique field, and shows administrators that it is not enforced', async () => {
     // The state an earlier version let an administrator reach: INN made non-unique, its index dropped, duplicates stored.
     const stored = (await findCardType('counterparty'))!;

@@ -30,6 +30,8 @@ export {
   fail,
   filterOperators,
   ok,
+  unreadableText,
+  UNREADABLE_MARK,
   type Carry,
   type CellValue,
   type ExportCell,
@@ -43,6 +45,7 @@ export {
   type SearchContribution,
   type SettingsProblem,
   type SettingsShape,
+  type StoredScalar,
 } from './kernel/field-kind';
 export type { SettingsKit } from './kernel/schemas';
 export { cardTargets, fieldKinds, findFieldKind, isMultiValued, kindOf, prepareFieldKinds, referenceFieldsTo, registerFieldKind } from './kernel/registry';
@@ -50,6 +53,7 @@ export {
   checkFieldValue,
   compileCardType,
   compileField,
+  conformValues,
   defaultInput,
   isEmptyValue,
   ownValue,

@@ -34,6 +34,7 @@ export function decimalKind({ key, labels, order, defaultScale, sample }: { key:
       if (field.max !== undefined && decimal.gt(new Big(field.max))) return fail(messages.aboveMax(shown(field.max)));
       return ok(canonicalDecimal(decimal, scale));
     },
+    reads: (item) => parseDecimal(item) !== undefined,
     format: (value, _field, { locale }) => formatDecimal(String(value), locale),
     // Sums in files often carry their currency: «1 234,50 ₽», «1234.5 руб.».
     fromCell: (cell) => (typeof cell === 'string' ? cell.replace(/\s*(₽|руб\.?|р\.|rub|\$|€)\s*/gi, '') : cell),

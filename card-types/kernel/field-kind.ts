@@ -61,6 +61,9 @@ export interface ConversionContext<F = FieldDefinition> {
 /** How a stored value of one kind becomes input for another, or why it cannot. */
 export type Carry<F = FieldDefinition> = (value: StoredValue, context: ConversionContext<F>) => { input: unknown } | { reason: LocalizedText };
 
+/** The scalar a kind stores a value as (each item, for a kind whose values are lists). */
+export type StoredScalar = 'string' | 'number' | 'boolean';
+
 export type SettingsShape = Record<string, ZodMiniType>;
 /** A field of a kind with these settings. */
 export type FieldWith<S extends SettingsShape> = FieldDefinition & { [K in keyof S]?: output<S[K]> };
@@ -83,6 +86,18 @@ export interface FieldKindSpec<S extends SettingsShape> {
   settingHints?: Partial<Record<keyof S, LocalizedText>>;
   /** A non-empty raw value (typed by a person, sent by a client, read from a file) → its stored form or a message. */
   parse(raw: unknown, field: FieldWith<S>): Outcome;
+  /**
+   * The scalar a value is stored as (each item of a list): what sorting and list cursors compare;
+   * `'string'` unless told.
+   */
+  stored?: StoredScalar;
+  /**
+   * Whether one stored item of the right scalar is in this kind's stored form, the form `format`
+   * and `toCell` read (a rating 1–5, an ISO date …); any item of the scalar unless told. A value
+   * kept from an earlier kind of the field that is not (`42` in a rating field) is shown as its raw
+   * text, marked (`unreadableText`), never given to `format`.
+   */
+  reads?(item: string | number | boolean, field: FieldWith<S>): boolean;
   /** A stored value as a person reads it; the values joined by commas unless told (ids of a link through `linkText`). */
   format?(value: StoredValue, field: FieldWith<S>, options: FormatOptions): string;
   /**
@@ -128,6 +143,10 @@ export interface FieldKind {
   settingLabels: Record<string, LocalizedText | undefined>;
   settingHints: Record<string, LocalizedText | undefined>;
   parse(raw: unknown, field: FieldDefinition): Outcome;
+  stored: StoredScalar;
+  /** Whether a stored value is in this kind's stored form (what `format` reads as a value of the kind). */
+  reads(value: unknown, field: FieldDefinition): boolean;
+  /** Total: a value the kind cannot read reads as its raw text, marked (`unreadableText`). */
   format(value: StoredValue, field: FieldDefinition, options: FormatOptions): string;
   fromCell(cell: CellValue, field: FieldDefinition): unknown;
   toCell(value: StoredValue, field: FieldDefinition, options: FormatOptions): ExportCell;
@@ -145,6 +164,15 @@ export interface FieldKind {
 
 const joined = (value: StoredValue): string => (Array.isArray(value) ? value.join(', ') : String(value));
 
+/** What marks a value shown as it is stored because its field's kind cannot read it. */
+export const UNREADABLE_MARK = '⚠\u00a0';
+
+/** A stored value its field's kind cannot read, shown as it is stored (text as it is, anything else as JSON), marked. */
+export function unreadableText(value: unknown): string {
+  const raw = (item: unknown): string => (typeof item === 'string' ? item : (JSON.stringify(item) ?? String(item)));
+  return UNREADABLE_MARK + (Array.isArray(value) ? value.map(raw).join(', ') : raw(value));
+}
+
 /** A cell as plain input: a date cell becomes its ISO text (a date alone when it has no time of day). */
 export function plainCell(cell: CellValue): unknown {
   if (!(cell instanceof Date)) return cell;
@@ -156,7 +184,12 @@ export function plainCell(cell: CellValue): unknown {
 export function defineFieldKind<S extends SettingsShape>(spec: FieldKindSpec<S>): FieldKind {
   const kind = spec as unknown as FieldKindSpec<SettingsShape>;
   const unique = kind.index?.unique ?? false;
-  const format = (value: StoredValue, field: FieldDefinition, options: FormatOptions): string => {
+  const stored = kind.stored ?? 'string';
+  const reads = (value: unknown, field: FieldDefinition): boolean => {
+    const items = Array.isArray(value) ? (value as unknown[]) : [value];
+    return items.every((item) => typeof item === stored && (kind.reads?.(item as string | number | boolean, field) ?? true));
+  };
+  const readable = (value: StoredValue, field: FieldDefinition, options: FormatOptions): string => {
     if (kind.format) return kind.format(value, field, options);
     const { link } = kind;
     const { linkText } = options;
@@ -167,6 +200,14 @@ export function defineFieldKind<S extends SettingsShape>(spec: FieldKindSpec<S>)
           .join(', ')
       : joined(value);
   };
+  const format = (value: StoredValue, field: FieldDefinition, options: FormatOptions): string => {
+    if (!reads(value, field)) return unreadableText(value);
+    try {
+      return readable(value, field, options);
+    } catch {
+      return unreadableText(value);
+    }
+  };
   return {
     key: kind.key,
     labels: kind.labels,
@@ -175,10 +216,13 @@ export function defineFieldKind<S extends SettingsShape>(spec: FieldKindSpec<S>)
     settingLabels: kind.settingLabels ?? {},
     settingHints: kind.settingHints ?? {},
     parse: (raw, field) => kind.parse(raw, field),
+    stored,
+    reads,
     format,
     fromCell: (cell, field) => (kind.fromCell ? kind.fromCell(cell, field) : plainCell(cell)),
-    toCell: (value, field, options) => (kind.toCell ? kind.toCell(value, field, options) : { value: format(value, field, options) }),
-    normalizeForSearch: (value, field) => kind.normalizeForSearch?.(value, field) ?? {},
+    toCell: (value, field, options) => (kind.toCell && reads(value, field) ? kind.toCell(value, field, options) : { value: format(value, field, options) }),
+    // A value the kind cannot read is found by its text as stored.
+    normalizeForSearch: (value, field) => (reads(value, field) ? (kind.normalizeForSearch?.(value, field) ?? {}) : { text: [unreadableText(value).slice(UNREADABLE_MARK.length)] }),
     filter: {
       operators: [...new Set([...kind.filter.operators, 'empty', 'notEmpty'] as const)],
       bound: (text, field) => (kind.filter.bound ? kind.filter.bound(text, field) : text),

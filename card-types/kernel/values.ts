@@ -31,6 +31,25 @@ export function checkFieldValue(field: FieldDefinition, raw: unknown): { value: 
   return field.required ? { error: messages.required } : { value: undefined };
 }
 
+/**
+ * A card's stored values brought to its type's current kinds where they can be (a card coming back
+ * from the trash after its type changed): a value its field's kind cannot read is taken as input
+ * again — `"4"` kept in a field that became a rating is 4 — and one that still does not fit is kept
+ * as it is (shown as its raw text, marked; nothing is lost). Returns the same object when nothing changes.
+ */
+export function conformValues(type: CardTypeDefinition, values: CardValues): CardValues {
+  let next: CardValues | undefined;
+  for (const field of type.fields) {
+    const value = ownValue(values, field.key);
+    if (field.hidden || value === undefined || kindOf(field).reads(value, field)) continue;
+    const outcome = checkFieldValue({ ...field, required: false }, value);
+    if ('error' in outcome || outcome.value === undefined || !kindOf(field).reads(outcome.value, field)) continue;
+    next ??= { ...values };
+    next[field.key] = outcome.value;
+  }
+  return next ?? values;
+}
+
 /** A field's check with messages in a language; the result checks any number of values. */
 export function compileField(field: FieldDefinition): FieldNormalizer {
   return (raw, locale) => {

@@ -13,6 +13,7 @@ export default defineFieldKind({
     const flag = parseFlag(raw);
     return flag === undefined ? fail(messages.notBoolean) : ok(flag);
   },
+  stored: 'boolean',
   format: (value, _field, { locale }) => messages[value === true ? 'yes' : 'no'][locale],
   fromCell: (cell) => {
     const word = typeof cell === 'number' ? String(cell) : typeof cell === 'string' ? cell.trim().toLocaleLowerCase('ru') : cell;

@@ -22,6 +22,7 @@ export default defineFieldKind({
     if (max !== undefined && date > max) return fail(messages.afterMax(inBoth((locale) => formatDate(max, locale))));
     return ok(date);
   },
+  reads: (item) => parseDate(item) === item,
   format: (value, _field, { locale }) => formatDate(String(value), locale),
   // Excel keeps dates as day numbers (shown as dates by a cell format, or not): both are dates here.
   fromCell: (cell) => cellDate(cell) ?? cell,

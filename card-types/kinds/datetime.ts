@@ -22,6 +22,7 @@ export default defineFieldKind({
     if (max !== undefined && instant > max) return fail(messages.afterMax(inBoth((locale) => formatDateTime(max, locale))));
     return ok(instant);
   },
+  reads: (item) => parseDateTime(item) !== undefined,
   format: (value, _field, { locale, timeZone }) => formatDateTime(String(value), locale, timeZone),
   fromCell: (cell) => cellDateTime(cell) ?? cell,
   toCell: (value) => ({ value: new Date(String(value)), numberFormat: 'dd.mm.yyyy hh:mm' }),

@@ -25,6 +25,8 @@ export default defineFieldKind({
     if (max !== undefined && value > max) return fail(messages.aboveMax(inBoth((locale) => formatDecimal(String(max), locale))));
     return ok(value);
   },
+  stored: 'number',
+  reads: (item) => Number.isSafeInteger(item),
   format: (value, _field, { locale }) => formatDecimal(String(value), locale),
   toCell: (value) => ({ value: Number(value), numberFormat: '#,##0' }),
   filter: {

@@ -22,6 +22,8 @@ export default defineFieldKind({
     const value = parseRating(raw);
     return value === undefined ? fail(messages.notRating) : ok(value);
   },
+  stored: 'number',
+  reads: (item) => typeof item === 'number' && Number.isInteger(item) && isRating(item),
   format: (value) => '★'.repeat(Number(value)) + '☆'.repeat(stars - Number(value)),
   // «★★★★☆» as a file may hold it (what format writes) counts its filled stars.
   fromCell: (cell) => (typeof cell === 'string' && /^[★☆]+$/.test(cell.trim()) ? cell.split('★').length - 1 : cell),

@@ -1,7 +1,17 @@
 import mongoose, { Types, type ClientSession } from 'mongoose';
 import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
-import { kindOf, ownValue, renderTitle, searchIndexOf, validateCardValues, type CardTypeDefinition, type CardValues, type FieldDefinition } from '../../../card-types';
+import {
+  conformValues,
+  kindOf,
+  ownValue,
+  renderTitle,
+  searchIndexOf,
+  validateCardValues,
+  type CardTypeDefinition,
+  type CardValues,
+  type FieldDefinition,
+} from '../../../card-types';
 import { findCardType, uniqueIndexName } from '../card-types/registry';
 import { AppError, forbidden, notFound } from '../errors';
 import { message } from '../i18n';
@@ -421,7 +431,10 @@ export async function setCardTrashed(context: CardServiceContext, id: string, tr
   if (card.inTrash === trashed) return card;
   const type = await cardTypeOrFail(actor, card.typeKey);
   const now = new Date();
-  return commitChange(context, type, trashed ? 'trash' : 'restore', card, card.values, async (session) => {
+  // Back from the trash, values its type's kinds changed under it are converted where they can be (the history shows it); the rest stay as they are.
+  const values = trashed ? card.values : conformValues(type, card.values);
+  const rewritten = values !== card.values ? { values, ...derived(type, values, 'ru') } : {};
+  return commitChange(context, type, trashed ? 'trash' : 'restore', card, values, async (session) => {
     const changed = await Card.findOneAndUpdate(
       { _id: card._id },
       {
@@ -433,6 +446,7 @@ export async function setCardTrashed(context: CardServiceContext, id: string, tr
           updatedAt: now,
           // Restored, the card comes back as new to its readers (and no longer as merged into another).
           ...(trashed ? {} : { arrivedAt: now, mergedInto: null }),
+          ...rewritten,
         },
         $inc: { version: 1 },
       },

@@ -45,9 +45,22 @@ describe('field kinds: the contract every kind keeps', () => {
         expect(first, String(sample)).to.have.property('value');
         const stored = (first as { value: unknown }).value;
         expect(checkFieldValue(field, stored)).to.deep.equal({ value: stored });
+        expect(kind.reads(stored, field), 'reads its own stored form').to.equal(true);
         expect(formatValue(field, stored as never, { locale: 'ru' }))
           .to.be.a('string')
-          .and.not.equal('');
+          .and.not.equal('')
+          .and.not.contain('⚠');
+      });
+
+      it('formats any value a field may be left holding — shown as it is stored, marked, when the kind cannot read it — and never throws', () => {
+        const leftovers = [42, -37, 0, 1.5, 'abc', 'undefined', true, { a: 1 }, [1, 'x'], [[]], 1e300];
+        for (const value of leftovers) {
+          const text = formatValue(field, value as never, { locale: 'ru', timeZone: 'Europe/Moscow', linkText: (id) => id });
+          expect(text, JSON.stringify(value)).to.be.a('string');
+          if (!kind.reads(value, field)) expect(text, JSON.stringify(value)).to.match(/^⚠\u00a0/);
+          expect(() => kind.toCell(value as never, field, { locale: 'ru' }), JSON.stringify(value)).to.not.throw();
+          expect(() => kind.normalizeForSearch(value as never, field), JSON.stringify(value)).to.not.throw();
+        }
       });
 
       it('names its filter operators among those of the API, empty and filled always among them', () => {
@@ -64,6 +77,18 @@ describe('field kinds: the contract every kind keeps', () => {
       });
     });
   }
+
+  it('shows what a kind change left behind as the raw text, marked: 42 or -37 in a rating, text in a date or a date-time', () => {
+    const show = (kind: string, value: unknown) => formatValue(fieldOf(kind), value as never, { locale: 'ru', timeZone: 'UTC' });
+    expect(show('rating', 42)).to.equal('⚠\u00a042');
+    expect(show('rating', -37)).to.equal('⚠\u00a0-37');
+    expect(show('rating', 4)).to.equal('★★★★☆');
+    expect(show('date', 'abc')).to.equal('⚠\u00a0abc');
+    expect(show('date', '2025-01-31')).to.equal('31.01.2025');
+    expect(show('datetime', 'вчера вечером')).to.equal('⚠\u00a0вчера вечером');
+    expect(show('integer', '007')).to.equal('⚠\u00a0007');
+    expect(show('string', { nested: { deep: true } })).to.equal('⚠\u00a0{"nested":{"deep":true}}');
+  });
 
   it('treats a single reference as one id and a multiple one as a list', () => {
     const single = fieldOf('reference');

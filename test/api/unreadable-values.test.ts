@@ -92,4 +92,26 @@ describe('values a kind change keeps unconverted: shown, applied, restored (API)
     });
     expect(list.cards.edges.map((edge) => edge.node.title).sort()).to.deep.equal(['В корзине ⚠\u00a042', 'Правка ★★★☆☆', 'Текстом ★★★★☆']);
   });
+
+  it('pages a folder sorted by a rating field to its end (each kind says what it stores: a rating is a number)', async () => {
+    await admin.data('mutation($d: CardTypeInput!) { createCardType(definition: $d) { key } }', { d: { ...asRating, key: 'ratings', names: { ru: 'Рейтинги', en: 'Ratings' } } });
+    const rated = await createFolder(admin, { libraryId: await createLibrary(admin, 'Рейтинг'), name: 'Рейтинг', allowedCardTypes: ['ratings'] });
+    for (let i = 1; i <= 7; i += 1) {
+      await admin.data('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "ratings", values: $v) { id } }', {
+        f: rated,
+        v: { title: `Карточка ${i}`, n: ((i * 3) % 5) + 1 },
+      });
+    }
+    const PAGE = 'query($f: ID!, $after: String) { cards(folderId: $f, sortBy: "n", first: 2, after: $after) { pageInfo { hasNextPage endCursor } edges { node { values } } } }';
+    type Page = { cards: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: { values: { n: number } } }[] } };
+    const ratings: number[] = [];
+    let after: string | null = null;
+    for (let page = 0; page < 10; page += 1) {
+      const { cards }: Page = await admin.data<Page>(PAGE, { f: rated, after });
+      ratings.push(...cards.edges.map((edge) => edge.node.values.n));
+      if (!cards.pageInfo.hasNextPage) break;
+      after = cards.pageInfo.endCursor;
+    }
+    expect(ratings).to.deep.equal([1, 2, 2, 3, 4, 4, 5]);
+  });
 });

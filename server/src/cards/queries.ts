@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import { Types } from 'mongoose';
 import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
-import { exactKeysOfQuery, kindOf, type CardTypeDefinition, type FieldDefinition } from '../../../card-types';
+import { exactKeysOfQuery, kindOf, ownValue, type CardTypeDefinition, type FieldDefinition } from '../../../card-types';
 import { findFolder } from '../folders/service';
 import { notFound } from '../errors';
 import { escapeRegExp, FieldErrors, objectIdArgument, pageSize, refuseField, searchText } from '../validation';
@@ -54,13 +54,6 @@ const MAX_CURSOR_LENGTH = 100_000;
 /** What a sort value is in the database: the cursor must carry exactly that, nothing else. */
 type SortScalar = 'string' | 'number' | 'boolean' | 'date';
 type SortValue = string | number | boolean | Date | null;
-
-function sortScalarOf(kind: FieldDefinition['kind']): SortScalar {
-  if (kind === 'integer') return 'number';
-  if (kind === 'boolean') return 'boolean';
-  // Decimals, money, dates and date-times are stored as canonical strings.
-  return 'string';
-}
 
 /** A cursor is base64url JSON `[sort value, card id]`; dates travel as ISO strings. */
 const encodeCursor = (value: SortValue, id: Types.ObjectId) => Buffer.from(JSON.stringify([value instanceof Date ? value.toISOString() : value, String(id)])).toString('base64url');
@@ -234,7 +227,7 @@ export async function folderListQuery(actor: Actor, folderId: string, options: O
 /** One page of a folder's cards: keyset pagination on (sort field, _id), filters per kind. */
 export async function listFolderCards(actor: Actor, folderId: string, options: ListOptions): Promise<Connection<CardDoc>> {
   const { filtered, sortBy, sortFields, path, descending } = await folderListQuery(actor, folderId, options);
-  const scalars = new Set<SortScalar>(sortBy === 'title' ? ['string'] : SYSTEM_SORTS.has(sortBy) ? ['date'] : sortFields.map((f) => sortScalarOf(f.kind)));
+  const scalars = new Set<SortScalar>(sortBy === 'title' ? ['string'] : SYSTEM_SORTS.has(sortBy) ? ['date'] : sortFields.map((field) => kindOf(field).stored));
 
   const cursor = options.after ? decodeCursor(actor, options.after, scalars) : null;
   const page = cursor ? { $and: [filtered, afterCondition(path, cursor[0], cursor[1], descending)] } : filtered;
@@ -248,7 +241,7 @@ export async function listFolderCards(actor: Actor, folderId: string, options: L
   const totalCount = () => Card.countDocuments(filtered);
   const sortValue = (card: CardDoc): SortValue => {
     if (SYSTEM_SORTS.has(sortBy)) return card[sortBy as 'title' | 'createdAt' | 'updatedAt'];
-    const value = card.values[sortBy];
+    const value = ownValue(card.values, sortBy);
     return value === undefined || Array.isArray(value) ? null : value;
   };
   const edges = rows.slice(0, limit).map((node) => ({ node, cursor: encodeCursor(sortValue(node), node._id) }));

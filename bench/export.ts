@@ -4,8 +4,11 @@
  * server starts as `npm start` does (MONGODB_URI, else the built-in database in its own process);
  * the cards are written straight into the database beforehand (what an import would make of them).
  * Prints per format: the time to the last byte, the file size, cards per second, the server's CPU
- * time and how far its resident memory rose above where it was when the export began (sampled
- * every 50 ms). Prints numbers; asserts nothing.
+ * time and how far its resident memory and its JavaScript heap rose above where they were when the
+ * export began (sampled every 50 ms). `--kib-per-second N` reads the download at most that fast (a
+ * slow client: the export must wait for it rather than hold the file in memory); `--live` also
+ * collects garbage each second and prints the most the heap held right after a collection (what the
+ * export keeps, apart from garbage). Prints numbers; asserts nothing.
  */
 import { parseArgs } from 'node:util';
 import { Types } from 'mongoose';
@@ -17,8 +20,11 @@ import { Folder } from '../server/src/folders/models';
 import { addToSystemGroup, createCorrespondents } from '../test/support/fixtures';
 import { BENCH_ADMIN, childrenCpuSeconds, cpuSeconds, inn, loadAverage, printMachine, signedIn, startServerAsNpmStart } from './support';
 
-const { values } = parseArgs({ options: { cards: { type: 'string', default: '100000' } } });
+const { values } = parseArgs({
+  options: { cards: { type: 'string', default: '100000' }, 'kib-per-second': { type: 'string', default: '0' }, live: { type: 'boolean', default: false } },
+});
 const CARDS = Number(values.cards);
+const READ_BYTES_PER_SECOND = Number(values['kib-per-second']) * 1024;
 const PASSWORD = 'bench-password-1';
 const INSERT_BATCH = 2000;
 
@@ -60,9 +66,23 @@ async function main(): Promise<void> {
 
     for (const format of ['xlsx', 'csv'] as const) {
       global.gc?.();
-      const rssBefore = process.memoryUsage().rss;
-      let rssPeak = rssBefore;
-      const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 50);
+      const before = process.memoryUsage();
+      let rssPeak = before.rss;
+      let heapPeak = before.heapUsed;
+      let livePeak = before.heapUsed;
+      const sampler = setInterval(() => {
+        const now = process.memoryUsage();
+        rssPeak = Math.max(rssPeak, now.rss);
+        heapPeak = Math.max(heapPeak, now.heapUsed);
+      }, 50);
+      // `--live`: what the export holds, apart from garbage not yet collected — the heap right after a
+      // full collection, each second (the collections change the RSS figures; compare runs without it).
+      const liveSampler = values.live
+        ? setInterval(() => {
+            global.gc?.();
+            livePeak = Math.max(livePeak, process.memoryUsage().heapUsed);
+          }, 1000)
+        : undefined;
       const cpu = process.cpuUsage();
       const databaseCpu = childrenCpuSeconds();
       const started = performance.now();
@@ -72,15 +92,20 @@ async function main(): Promise<void> {
       for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
         bytes += chunk.length;
         if (format === 'csv') for (const byte of chunk) if (byte === 0x0a) lines += 1;
+        const behind = READ_BYTES_PER_SECOND > 0 ? (bytes / READ_BYTES_PER_SECOND) * 1000 - (performance.now() - started) : 0;
+        if (behind > 0) await new Promise((resolve) => setTimeout(resolve, behind));
       }
       const seconds = (performance.now() - started) / 1000;
       clearInterval(sampler);
+      clearInterval(liveSampler);
       const databaseSeconds = databaseCpu === null ? null : childrenCpuSeconds()! - databaseCpu;
       const rows = format === 'csv' ? `${lines - 1} rows` : 'rows as audited';
       console.log(
         `${format}: HTTP ${response.status}, ${mib(bytes)} (${rows}) in ${seconds.toFixed(1)} s → ${(CARDS / seconds).toFixed(0)} cards/s; ` +
           `CPU: server ${cpuSeconds(process.cpuUsage(cpu)).toFixed(1)} s${databaseSeconds === null ? '' : `, database process ${databaseSeconds.toFixed(1)} s`}; ` +
-          `server RSS ${mib(rssBefore)} → peak ${mib(rssPeak)} (+${mib(rssPeak - rssBefore)}); load average ${loadAverage()}`,
+          `server RSS ${mib(before.rss)} → peak ${mib(rssPeak)} (+${mib(rssPeak - before.rss)}), heap used ${mib(before.heapUsed)} → peak ${mib(heapPeak)} (+${mib(heapPeak - before.heapUsed)})` +
+          `${values.live ? `, live after a collection +${mib(livePeak - before.heapUsed)} at most` : ''}` +
+          `${READ_BYTES_PER_SECOND > 0 ? `, read at ≤ ${values['kib-per-second']} KiB/s` : ''}; load average ${loadAverage()}`,
       );
     }
     const audit = await admin.data<{ auditLog: { edges: { node: { summary: string } }[] } }>('{ auditLog(kind: "cards-exported") { edges { node { summary } } } }');

@@ -12,7 +12,7 @@ import { importJob, type ImportParams, type ImportResult } from '../../server/sr
 import { JobInterrupted } from '../../server/src/jobs/runner';
 import { createLogger } from '../../server/src/logger';
 import { loadConfig } from '../../server/src/config';
-import { Types } from 'mongoose';
+import mongoose, { Types } from 'mongoose';
 
 const PASSWORD = 'secret-password-1';
 
@@ -100,7 +100,7 @@ describe('import and export (API)', function () {
   let userIds: Record<string, string>;
 
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer({}, { monitorCommands: true });
     admin = await signedIn(server);
     ({ folderId, libraryId, userIds } = await createCorrespondents(admin, PASSWORD, [
       { login: 'tanya', fullName: 'Татьяна Гончаренко', level: 'full' },
@@ -355,6 +355,44 @@ describe('import and export (API)', function () {
     expect(byNumber['Д-1'].counterparty).to.equal(byNumber['Д-2'].counterparty);
   });
 
+  it('checks the references of a whole batch at once: 600 contracts naming their counterparty ask one look-up per batch of 500, and a row naming nothing is refused with its message', async () => {
+    const counterparties = await createFolder(admin, { libraryId, name: 'Контрагенты для ссылок', allowedCardTypes: ['counterparty'] });
+    const contracts = await createFolder(admin, { libraryId, name: 'Договоры из файла', allowedCardTypes: ['contract'] });
+    await setFolderAccess(admin, counterparties, [{ principalId: userIds.tanya, level: 'full' }]);
+    await setFolderAccess(admin, contracts, [{ principalId: userIds.tanya, level: 'full' }]);
+    for (const name of ['ООО «Сириус»', 'ООО «Вега»']) {
+      await tanya.data('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', { f: counterparties, v: { name } });
+    }
+    const lines = ['Номер;Дата;Контрагент;Статус'];
+    for (let n = 1; n <= 600; n += 1) lines.push(`С-${n};01.02.2026;${n === 7 ? 'ООО «Нет такой»' : n % 2 ? 'ООО «Сириус»' : 'ООО «Вега»'};Черновик`);
+    // The look-ups of referenced cards by id (the card form's check of references), counted as the database sees them.
+    let lookups = 0;
+    const client = mongoose.connection.getClient();
+    const listener = (event: { commandName: string; command: Record<string, unknown> }) => {
+      const filter = event.command.filter as { _id?: { $in?: unknown }; typeKey?: { $in?: unknown } } | undefined;
+      if (event.commandName === 'find' && event.command.find === 'cards' && filter?._id?.$in && filter.typeKey?.$in) lookups += 1;
+    };
+    client.on('commandStarted', listener);
+    let job: Job;
+    try {
+      ({ job } = await importFile(server, tanya, { name: 'договоры.csv', content: Buffer.from(lines.join('\r\n')) }, { folderId: contracts, typeKey: 'contract' }, asIs));
+    } finally {
+      client.off('commandStarted', listener);
+    }
+    expect(job.state, job.error ?? '').to.equal('succeeded');
+    expect(job.result).to.include({ total: 600, created: 599, refused: 1 });
+    expect(job.result!.refusedRows).to.deep.equal([{ row: 8, problems: [{ column: 'Контрагент', message: 'Карточка «ООО «Нет такой»» не найдена' }] }]);
+    expect(lookups, 'look-ups of referenced cards').to.be.within(1, 2);
+    const titles = await tanya.data<{ cards: { edges: { node: { values: { number: string }; references: { title: string }[] } }[] } }>(
+      'query($f: ID!) { cards(folderId: $f, first: 2, sortBy: "title") { edges { node { values references { title } } } } }',
+      { f: contracts },
+    );
+    expect(titles.cards.edges.map((edge) => [edge.node.values.number, edge.node.references.map((reference) => reference.title)])).to.deep.equal([
+      ['С-1', ['ООО «Сириус»']],
+      ['С-10', ['ООО «Вега»']],
+    ]);
+  });
+
   it('refuses a file that is not a spreadsheet and a mapping without the required field, with messages at the fields', async () => {
     const wrong = await upload(server, tanya, 'notes.pdf', Buffer.from('%PDF'));
     expect(wrong.status).to.equal(400);
@@ -390,7 +428,8 @@ describe('import and export (API)', function () {
     const nameAt = (rows[0] as string[]).indexOf('Наименование');
     expect(rows.slice(1).map((row) => row[nameAt])).to.deep.equal(['ИП Ёлкин', 'ООО «Кассиопея»']);
     const emailAt = (rows[0] as string[]).indexOf('E-mail');
-    expect(rows[2][emailAt]).to.deep.equal({ text: 'info@cassiopeia.ru', hyperlink: 'mailto:info@cassiopeia.ru' });
+    // A link is a HYPERLINK formula (clickable in Excel) showing the address.
+    expect(rows[2][emailAt]).to.deep.equal({ formula: 'HYPERLINK("mailto:info@cassiopeia.ru","info@cassiopeia.ru")', result: 'info@cassiopeia.ru' });
 
     const csv = await download(
       server,

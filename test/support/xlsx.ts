@@ -1,6 +1,6 @@
 import ExcelJS from 'exceljs';
 
-/** The first sheet of an .xlsx file as rows of cell values (exceljs's: text, numbers, dates, { text, hyperlink }). */
+/** The first sheet of an .xlsx file as rows of cell values (exceljs's: text, numbers, dates, { text, hyperlink }, { formula, result }). */
 export async function sheetRows(content: Buffer): Promise<unknown[][]> {
   const workbook = new ExcelJS.Workbook();
   await workbook.xlsx.load(content as unknown as ArrayBuffer);

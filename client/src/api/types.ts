@@ -11,6 +11,7 @@ export interface AccessEntry {
   principalName: string;
   includeSubdepartments: boolean;
   level: AccessLevel;
+  export: boolean;
 }
 
 export interface FolderSummary {

@@ -178,6 +178,13 @@ const en: typeof ru = {
     administrators: 'a member of “{group}”: administrators may do everything',
     inherited: 'inherited',
     own: 'set here',
+    export: 'Export',
+    exportFor: 'Export: {name}',
+    exportHint: 'The right to download cards to Excel/CSV and their files; inherited down the folders',
+    exportAdminsOnly: 'Only an administrator grants the “Export” right',
+    andExport: ' and export',
+    exportYes: 'yes',
+    exportNo: 'no',
   },
   picker: {
     type: 'For',

@@ -176,6 +176,13 @@ export default {
     administrators: 'участник группы «{group}»: администраторам доступно всё',
     inherited: 'унаследовано',
     own: 'задано здесь',
+    export: 'Экспорт',
+    exportFor: 'Экспорт: {name}',
+    exportHint: 'Право выгружать карточки в Excel/CSV и скачивать файлы; наследуется вниз по папкам',
+    exportAdminsOnly: 'Право «Экспорт» выдаёт только администратор',
+    andExport: ' и экспорт',
+    exportYes: 'да',
+    exportNo: 'нет',
   },
   picker: {
     type: 'Кому',

@@ -14,9 +14,11 @@ export type AppAbility = MongoAbility<[Action, SubjectName | LibrarySubject | Fo
 export interface AbilityInput {
   isAdmin: boolean;
   isHistoryReader: boolean;
-  /** Holds the «Экспорт» right (the system group «Доверенные лица (экспорт)»): may export the cards they may read. */
+  /** Holds the «Экспорт» right everywhere (the system group «Доверенные лица (экспорт)»): may export the cards they may read. */
   isExporter: boolean;
   folderLevels: Map<string, AccessLevel>;
+  /** Folders where an access entry naming the user grants «Экспорт» (a folder's or its library's, inherited down). */
+  exportFolderIds: ReadonlySet<string>;
   visibleLibraryIds: string[];
   /** Every folder of every library (ids), for writing a library's folders as one condition. */
   foldersByLibrary: Map<string, string[]>;
@@ -91,6 +93,23 @@ function compactLevels(input: AbilityInput): Record<AccessLevel, { libraries: st
 }
 
 /**
+ * «Экспорт» granted by entries, as conditions: a library whose every folder the user may export
+ * from is one id, the other folders are listed.
+ */
+function exportScopes(input: AbilityInput): Record<string, unknown>[] {
+  if (input.exportFolderIds.size === 0) return [];
+  const libraries: string[] = [];
+  const folders = new Set(input.exportFolderIds);
+  for (const [libraryId, folderIds] of input.foldersByLibrary) {
+    if (folderIds.length === 0 || !folderIds.every((id) => input.exportFolderIds.has(id) && input.folderLevels.has(id))) continue;
+    libraries.push(libraryId);
+    for (const id of folderIds) folders.delete(id);
+  }
+  const listed = [...folders].filter((id) => input.folderLevels.has(id));
+  return [...(libraries.length > 0 ? [{ libraryId: { $in: libraries } }] : []), ...(listed.length > 0 ? [{ folderId: { $in: listed } }] : [])];
+}
+
+/**
  * The one place a user's permissions are decided. Conditions use string ids so they work both
  * in `accessibleBy` queries (mongoose casts them) and for in-memory checks of plain subjects.
  * Each level (read < edit < full) grants its actions on the folders listed for it, or on whole
@@ -123,6 +142,7 @@ export function buildAbility(input: AbilityInput): AppAbility {
       if (folders.length > 0) can('create', 'Folder', { parentId: { $in: folders } });
     }
   }
+  if (!input.isExporter) for (const scope of exportScopes(input)) can('export', 'Card', scope);
   return build();
 }
 

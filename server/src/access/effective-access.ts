@@ -13,10 +13,12 @@ export interface PlainAccessEntry {
   principalId: string;
   includeSubdepartments: boolean;
   level: AccessLevel;
+  /** Grants «Экспорт» of what the entry lets one read. */
+  export: boolean;
 }
 
 /** An entry as stored in MongoDB (ObjectIds, possibly missing flags). */
-export type StoredEntry = { principalType: PrincipalType; principalId: unknown; includeSubdepartments?: boolean | null; level: AccessLevel };
+export type StoredEntry = { principalType: PrincipalType; principalId: unknown; includeSubdepartments?: boolean | null; level: AccessLevel; export?: boolean | null };
 
 export const plainEntries = (entries: StoredEntry[] | undefined | null): PlainAccessEntry[] =>
   (entries ?? []).map((e) => ({
@@ -24,6 +26,7 @@ export const plainEntries = (entries: StoredEntry[] | undefined | null): PlainAc
     principalId: String(e.principalId),
     includeSubdepartments: Boolean(e.includeSubdepartments),
     level: e.level,
+    export: Boolean(e.export),
   }));
 
 export interface EffectiveEntry {

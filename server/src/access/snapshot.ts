@@ -13,6 +13,8 @@ export interface UserAccess {
   principal: Principal;
   /** The user's level on every folder they can reach at all (absent = no access). */
   folderLevels: Map<string, AccessLevel>;
+  /** Folders where an entry naming the user grants «Экспорт» (the system group's members and administrators export everywhere they read). */
+  exportFolderIds: Set<string>;
   visibleLibraryIds: string[];
   ability: AppAbility;
 }
@@ -144,18 +146,21 @@ export class AccessSnapshot {
     const historyReader = groups.some((g) => g.systemRole === 'history-readers');
     const exporter = groups.some((g) => g.systemRole === 'exporters');
     const folderLevels = isAdmin ? new Map([...this.folders.keys()].map((id) => [id, 'full' as AccessLevel])) : this.levelsOf(principal);
+    const exportFolderIds = isAdmin || exporter ? new Set<string>() : new Set(this.spread(principal, (entry) => (entry.export ? 1 : 0)).keys());
     const visibleLibraryIds = isAdmin ? [...this.libraries.keys()] : this.visibleLibraries(principal, folderLevels);
     const access: UserAccess = {
       isAdmin,
       isHistoryReader: isAdmin || historyReader,
       principal,
       folderLevels,
+      exportFolderIds,
       visibleLibraryIds,
       ability: buildAbility({
         isAdmin,
         isHistoryReader: historyReader,
         isExporter: exporter,
         folderLevels,
+        exportFolderIds,
         visibleLibraryIds,
         foldersByLibrary: this.foldersByLibrary,
         libraryOf: (folderId) => {
@@ -181,15 +186,22 @@ export class AccessSnapshot {
     return found;
   }
 
-  /**
-   * Levels by pushing each matching entry down the folders that inherit from where it is written:
-   * the work is the entries that name the user and the folders under them, not every folder.
-   */
+  /** Levels: the highest rank of the entries naming the user, pushed down the folders that inherit. */
   private levelsOf(principal: Principal): Map<string, AccessLevel> {
+    return new Map([...this.spread(principal, (entry) => LEVEL_RANK[entry.level])].map(([id, rank]) => [id, RANK_LEVEL[rank]]));
+  }
+
+  /**
+   * Pushes each matching entry's rank (`rankOf`; 0 grants nothing) down the folders that inherit
+   * from where it is written, keeping the highest per folder: the work is the entries that name the
+   * user and the folders under them, not every folder.
+   */
+  private spread(principal: Principal, rankOf: (entry: PlainAccessEntry) => number): Map<string, number> {
     const ranks = new Map<string, number>();
     const stack: [string, number][] = [];
     for (const { kind, id, entry } of this.matchingEntries(principal)) {
-      const rank = LEVEL_RANK[entry.level];
+      const rank = rankOf(entry);
+      if (rank === 0) continue;
       if (kind === 'folder') {
         if (this.folders.has(id)) stack.push([id, rank]);
       } else {
@@ -202,7 +214,7 @@ export class AccessSnapshot {
       ranks.set(folderId, rank);
       for (const child of this.children.get(folderId) ?? []) stack.push([child, rank]);
     }
-    return new Map([...ranks].map(([id, rank]) => [id, RANK_LEVEL[rank]]));
+    return ranks;
   }
 
   /** Libraries a user sees: those with a folder they can read, or an entry of their own on the library. */

@@ -20,6 +20,8 @@ const accessEntrySchema = new Schema(
     /** For departments: whether the entry also covers the department's sub-departments. */
     includeSubdepartments: { type: Boolean, default: false },
     level: { type: String, enum: ACCESS_LEVELS, required: true },
+    /** The «Экспорт» right here (and below, where inherited): export of the cards this entry lets one read. Administrators grant it. */
+    export: { type: Boolean, default: false },
   },
   { _id: false },
 );
@@ -99,6 +101,7 @@ export interface AccessEntry {
   principalType: PrincipalType;
   principalId: Types.ObjectId;
   includeSubdepartments: boolean;
+  export: boolean;
   level: AccessLevel;
 }
 export type LibraryDoc = InferSchemaType<typeof librarySchema> & { _id: Types.ObjectId };

@@ -111,25 +111,72 @@ async function cardOrFail(actor: Actor, id: string, options?: { includeTrash?: b
 const idsOf = (value: CardValues[string] | undefined): string[] => (value === undefined ? [] : [value].flat().map(String));
 
 /**
+ * The cards and users that references name, looked up for many cards' values at once (an import's
+ * batch of rows): one `$in` over the cards of the fields' target types and one over the users, so
+ * that checking each card's references asks the database nothing more.
+ */
+export interface KnownReferences {
+  /** Ids looked up (found or not). */
+  asked: Set<string>;
+  /** Cards found among them: of a target type, outside the trash. */
+  cards: Map<string, Pick<CardDoc, 'typeKey' | 'folderId' | 'libraryId'>>;
+  users: Set<string>;
+}
+
+const referenceFields = (type: CardTypeDefinition) =>
+  type.fields.flatMap((field) => {
+    const link = kindOf(field).link;
+    return link && link.to !== 'file' ? [{ field, link }] : [];
+  });
+
+/** Looks up what the reference fields of these values (as submitted or as stored) name. */
+export async function lookUpReferences(type: CardTypeDefinition, valuesList: Record<string, unknown>[]): Promise<KnownReferences> {
+  const cardIds = new Set<string>();
+  const userIds = new Set<string>();
+  const targets = new Set<string>();
+  for (const { field, link } of referenceFields(type)) {
+    if (link.to === 'card') for (const target of link.targets(field)) targets.add(target);
+    const into = link.to === 'user' ? userIds : cardIds;
+    for (const values of valuesList) for (const id of idsOf(values[field.key] as CardValues[string] | undefined)) if (Types.ObjectId.isValid(id)) into.add(id);
+  }
+  const [cards, users] = await Promise.all([
+    cardIds.size > 0 ? Card.find({ _id: { $in: [...cardIds] }, typeKey: { $in: [...targets] }, inTrash: false }, { typeKey: 1, folderId: 1, libraryId: 1 }).lean<CardDoc[]>() : [],
+    userIds.size > 0 ? User.find({ _id: { $in: [...userIds] } }, { _id: 1 }).lean<{ _id: Types.ObjectId }[]>() : [],
+  ]);
+  return {
+    asked: new Set([...cardIds, ...userIds]),
+    cards: new Map(cards.map((card) => [String(card._id), card])),
+    users: new Set(users.map((user) => String(user._id))),
+  };
+}
+
+/**
  * Referenced cards must exist, be of a target type, be outside the trash and be readable by the
  * author; users must exist. Only what the change adds is checked: references the card already
  * holds stay as they are, even when their card went to the trash or out of the author's sight.
- * (Files are checked by the files module's `checkValues` hook.)
+ * (Files are checked by the files module's `checkValues` hook.) With `known` covering the added
+ * ids (an import's batch looked them up at once) nothing is asked; otherwise they are looked up.
  */
-async function checkReferences(actor: Actor, type: CardTypeDefinition, values: CardValues, previous: CardValues, errors: FieldErrors): Promise<void> {
-  for (const field of type.fields) {
-    const link = kindOf(field).link;
-    if (!link || link.to === 'file') continue;
+async function checkReferences(actor: Actor, type: CardTypeDefinition, values: CardValues, previous: CardValues, errors: FieldErrors, known?: KnownReferences): Promise<void> {
+  const added = referenceFields(type).flatMap(({ field, link }) => {
     const kept = new Set(idsOf(ownValue(previous, field.key)));
     const ids = idsOf(ownValue(values, field.key)).filter((id) => !kept.has(id) && Types.ObjectId.isValid(id));
-    if (ids.length === 0) continue;
+    return ids.length > 0 ? [{ field, link, ids }] : [];
+  });
+  if (added.length === 0) return;
+  const covered = known && added.every(({ ids }) => ids.every((id) => known.asked.has(id)));
+  const found = covered ? known : await lookUpReferences(type, [Object.fromEntries(added.map(({ field, ids }) => [field.key, ids]))]);
+  for (const { field, link, ids } of added) {
     if (link.to === 'user') {
-      if ((await User.countDocuments({ _id: { $in: ids } })) !== ids.length) errors.add(field.key, 'notFound', { what: t(actor, 'Пользователь', 'User') });
+      if (!ids.every((id) => found.users.has(id))) errors.add(field.key, 'notFound', { what: t(actor, 'Пользователь', 'User') });
       continue;
     }
-    const candidates = await Card.find({ _id: { $in: ids }, typeKey: { $in: link.targets(field) }, inTrash: false }, { folderId: 1, libraryId: 1 }).lean<CardDoc[]>();
-    const found = candidates.filter((card) => actor.ability.can('read', cardSubject(card))).length;
-    if (found !== ids.length) errors.add(field.key, 'notFound', { what: t(actor, 'Карточка', 'Card') });
+    const targets = link.targets(field);
+    const readable = (id: string) => {
+      const card = found.cards.get(id);
+      return card !== undefined && targets.includes(card.typeKey) && actor.ability.can('read', cardSubject(card));
+    };
+    if (!ids.every(readable)) errors.add(field.key, 'notFound', { what: t(actor, 'Карточка', 'Card') });
   }
 }
 
@@ -151,6 +198,7 @@ export async function validated(
   before?: CardDoc,
   touched?: ReadonlySet<string>,
   folderId?: string,
+  references?: KnownReferences,
 ): Promise<CardValues> {
   const { values, errors: fieldErrors } = validateCardValues(type, input, { locale: actor.locale, applyDefaults: action === 'create', touched });
   const errors = new FieldErrors(actor.locale);
@@ -160,7 +208,7 @@ export async function validated(
   const pluginErrors = await pluginFieldErrors({ cardType: type, values: accepted, action, cardId: before && String(before._id), locale: actor.locale });
   for (const [key, text] of Object.entries(pluginErrors)) errors.addMessage(key, text);
   if (Object.keys(fieldErrors).length === 0) {
-    await checkReferences(actor, type, values, before?.values ?? {}, errors);
+    await checkReferences(actor, type, values, before?.values ?? {}, errors, references);
     const hookErrors = await runCheckValues({ actor, type, action, card: before ?? null, folderId: folderId ?? (before ? String(before.folderId) : ''), values });
     for (const [key, text] of Object.entries(hookErrors)) errors.addMessage(key, text);
   }
@@ -352,7 +400,14 @@ export async function conflict(actor: Actor, id: string): Promise<AppError> {
  * it when touched). Values of removed (hidden) fields are kept as they are, out of the check; a value
  * sent for one is refused.
  */
-export async function patchedValues(actor: Actor, type: CardTypeDefinition, card: CardDoc, patch: Record<string, unknown>, action: CardAction): Promise<CardValues> {
+export async function patchedValues(
+  actor: Actor,
+  type: CardTypeDefinition,
+  card: CardDoc,
+  patch: Record<string, unknown>,
+  action: CardAction,
+  references?: KnownReferences,
+): Promise<CardValues> {
   // A map, so that any key a client sends (even "__proto__") stays a plain key and is reported as unknown.
   const merged = new Map<string, unknown>(Object.entries(shownValues(type, card.values)));
   for (const [key, value] of Object.entries(patch)) {
@@ -360,7 +415,7 @@ export async function patchedValues(actor: Actor, type: CardTypeDefinition, card
     else merged.set(key, value);
   }
   const touched = new Set(Object.keys(patch));
-  return { ...(await validated(actor, type, Object.fromEntries(merged), action, card, touched)), ...keptValues(type, card.values) };
+  return { ...(await validated(actor, type, Object.fromEntries(merged), action, card, touched, undefined, references)), ...keptValues(type, card.values) };
 }
 
 /**

@@ -20,6 +20,8 @@ export const foldersModule: GraphQLModule = {
       principalName: String!
       includeSubdepartments: Boolean!
       level: AccessLevel!
+      "Grants «Экспорт» of what the entry lets one read (here and below, where inherited)."
+      export: Boolean!
     }
 
     type Library {
@@ -52,6 +54,7 @@ export const foldersModule: GraphQLModule = {
       principalId: ID!
       principalName: String!
       level: AccessLevel!
+      export: Boolean!
       sourceKind: String!
       sourceId: ID!
       sourceName: String!
@@ -64,6 +67,8 @@ export const foldersModule: GraphQLModule = {
       "Administrators only (null for a folder's other managers)."
       login: String
       level: AccessLevel!
+      "May export the folder's cards (an entry with «Экспорт», the system group «Доверенные лица (экспорт)», or an administrator)."
+      export: Boolean!
       reasons: [AccessReason!]!
     }
 
@@ -72,6 +77,8 @@ export const foldersModule: GraphQLModule = {
       principalId: ID!
       includeSubdepartments: Boolean
       level: AccessLevel!
+      "«Экспорт» (administrators only); absent keeps the principal's current flag."
+      export: Boolean
     }
     input FolderInput {
       libraryId: ID
@@ -167,6 +174,7 @@ export const foldersModule: GraphQLModule = {
     AccessEntry: {
       principalId: (e: AccessEntry) => String(e.principalId),
       includeSubdepartments: (e: AccessEntry) => Boolean(e.includeSubdepartments),
+      export: (e: AccessEntry) => Boolean(e.export),
       principalName: async (e: AccessEntry) => {
         // Names from the access snapshot: a list of entries costs no query per entry.
         const [{ principalType, principalId }] = plainEntries([e]);

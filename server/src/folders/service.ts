@@ -280,6 +280,8 @@ export interface AccessEntryInput {
   principalId: string;
   includeSubdepartments?: boolean | null;
   level: AccessLevel;
+  /** «Экспорт» here; absent keeps what the principal's entry has now. Only administrators change it. */
+  export?: boolean | null;
 }
 
 const PRINCIPAL_TYPES: readonly PrincipalType[] = ['user', 'department', 'group'];
@@ -289,9 +291,17 @@ const MAX_ENTRIES = 1000;
 /**
  * Entries as stored, each naming a principal that exists — checked against the access snapshot
  * (asked for the current version first: a user created a moment ago elsewhere is known), not one
- * query per entry.
+ * query per entry. `current` are the entries there now: an entry that does not say `export` keeps
+ * the principal's flag, and only administrators may change it (a trusted right: someone with full
+ * access to a folder cannot hand it out).
  */
-async function checkEntries(actor: Actor, input: AccessEntryInput[], pathOf = (index: number) => `entries.${index}`): Promise<AccessEntry[]> {
+async function checkEntries(
+  actor: Actor,
+  input: AccessEntryInput[],
+  current: StoredEntry[] | null | undefined,
+  pathOf = (index: number) => `entries.${index}`,
+): Promise<AccessEntry[]> {
+  const exportsNow = new Set(plainEntries(current).flatMap((entry) => (entry.export ? [`${entry.principalType}:${entry.principalId}`] : [])));
   const errors = new FieldErrors(actor.locale);
   if (input.length > MAX_ENTRIES) {
     errors.add('entries', 'tooMany', { max: MAX_ENTRIES });
@@ -309,11 +319,19 @@ async function checkEntries(actor: Actor, input: AccessEntryInput[], pathOf = (i
     if (!valid || !known[entry.principalType](entry.principalId.toLowerCase()))
       errors.add(`${pathOf(index)}.principalId`, 'notFound', { what: what(actor, 'Участник', 'Principal') });
     if (!ACCESS_LEVELS.includes(entry.level)) errors.add(`${pathOf(index)}.level`, 'invalidInput');
+    const exportsHere = exportsNow.has(`${entry.principalType}:${String(entry.principalId).toLowerCase()}`);
+    const exports = entry.export ?? exportsHere;
+    if (exports !== exportsHere && !actor.isAdmin)
+      errors.addMessage(
+        `${pathOf(index)}.export`,
+        what(actor, 'Право «Экспорт» выдаёт и снимает только администратор', 'Only an administrator grants or withdraws the “Export” right'),
+      );
     entries.push({
       principalType: entry.principalType,
       principalId: new Types.ObjectId(Types.ObjectId.isValid(entry.principalId) ? entry.principalId : undefined),
       includeSubdepartments: entry.principalType === 'department' && Boolean(entry.includeSubdepartments),
       level: entry.level,
+      export: exports,
     });
   }
   errors.throwIfAny();
@@ -323,8 +341,15 @@ async function checkEntries(actor: Actor, input: AccessEntryInput[], pathOf = (i
 }
 
 /** Replaces the entries of a folder or library, recording before and after in the audit log. */
-async function replaceEntries(actor: Actor, model: typeof Folder | typeof Library, targetType: 'Folder' | 'Library', id: string, input: AccessEntryInput[]) {
-  const entries = await checkEntries(actor, input);
+async function replaceEntries(
+  actor: Actor,
+  model: typeof Folder | typeof Library,
+  targetType: 'Folder' | 'Library',
+  id: string,
+  input: AccessEntryInput[],
+  current: StoredEntry[] | null | undefined,
+) {
+  const entries = await checkEntries(actor, input, current);
   const before = await (model as typeof Folder).findByIdAndUpdate(id, { $set: { accessEntries: entries } }).lean<{ accessEntries?: unknown }>();
   await recordAudit(auditActorOf(actor), {
     kind: 'access-changed',
@@ -379,8 +404,8 @@ const principalArgument = (actor: Actor, principal: { principalType: PrincipalTy
 
 /** Adds or replaces one entry of a folder (full access needed); the other entries stay. */
 export async function grantFolderAccess(actor: Actor, id: string, input: AccessEntryInput) {
-  await folderForChange(actor, id, 'manageAccess');
-  const [entry] = await checkEntries(actor, [input], () => 'entry');
+  const folder = await folderForChange(actor, id, 'manageAccess');
+  const [entry] = await checkEntries(actor, [input], folder.accessEntries as StoredEntry[], () => 'entry');
   await changeOneEntry(actor, Folder, 'Folder', id, { principalType: entry.principalType, principalId: String(entry.principalId) }, entry);
   return Folder.findById(id).lean<FolderDoc>();
 }
@@ -392,15 +417,17 @@ export async function revokeFolderAccess(actor: Actor, id: string, principal: { 
   return Folder.findById(id).lean<FolderDoc>();
 }
 
-async function libraryForAccess(actor: Actor, id: string): Promise<void> {
+async function libraryForAccess(actor: Actor, id: string): Promise<StoredEntry[]> {
   requireAdminActor(actor);
-  if (!Types.ObjectId.isValid(id) || !(await Library.exists({ _id: id }))) throw notFound(actor, what(actor, 'Библиотека', 'Library'));
+  const library = Types.ObjectId.isValid(id) ? await Library.findById(id, { accessEntries: 1 }).lean<{ accessEntries?: StoredEntry[] }>() : null;
+  if (!library) throw notFound(actor, what(actor, 'Библиотека', 'Library'));
+  return library.accessEntries ?? [];
 }
 
 /** Adds or replaces one entry of a library (administrators); the other entries stay. */
 export async function grantLibraryAccess(actor: Actor, id: string, input: AccessEntryInput) {
-  await libraryForAccess(actor, id);
-  const [entry] = await checkEntries(actor, [input], () => 'entry');
+  const current = await libraryForAccess(actor, id);
+  const [entry] = await checkEntries(actor, [input], current, () => 'entry');
   await changeOneEntry(actor, Library, 'Library', id, { principalType: entry.principalType, principalId: String(entry.principalId) }, entry);
   return Library.findById(id).lean<LibraryDoc>();
 }
@@ -414,8 +441,8 @@ export async function revokeLibraryAccess(actor: Actor, id: string, principal: {
 
 /** Replaces a folder's own entries (full access needed). */
 export async function setFolderAccess(actor: Actor, id: string, input: AccessEntryInput[]) {
-  await folderForChange(actor, id, 'manageAccess');
-  await replaceEntries(actor, Folder, 'Folder', id, input);
+  const folder = await folderForChange(actor, id, 'manageAccess');
+  await replaceEntries(actor, Folder, 'Folder', id, input, folder.accessEntries as StoredEntry[]);
   return Folder.findById(id).lean<FolderDoc>();
 }
 
@@ -439,6 +466,7 @@ export async function setFolderInheritance(actor: Actor, id: string, inherits: b
         principalId: new Types.ObjectId(entry.principalId),
         includeSubdepartments: entry.includeSubdepartments,
         level: higherLevel(current?.level, entry.level),
+        export: Boolean(current?.export) || entry.export,
       });
     }
     entries = [...merged.values()];
@@ -457,8 +485,8 @@ export async function setFolderInheritance(actor: Actor, id: string, inherits: b
 
 /** Replaces a library's entries, which its top-level folders inherit (administrators). */
 export async function setLibraryAccess(actor: Actor, id: string, input: AccessEntryInput[]) {
-  await libraryForAccess(actor, id);
-  await replaceEntries(actor, Library, 'Library', id, input);
+  const current = await libraryForAccess(actor, id);
+  await replaceEntries(actor, Library, 'Library', id, input, current);
   return Library.findById(id).lean<LibraryDoc>();
 }
 
@@ -469,11 +497,14 @@ export interface EffectiveAccessRow {
   fullName: string;
   login: string;
   level: AccessLevel;
+  /** May export the folder's cards: an entry with «Экспорт», the system group «Доверенные лица (экспорт)», or an administrator. */
+  export: boolean;
   reasons: {
     principalType: PrincipalType;
     principalId: string;
     principalName: string;
     level: AccessLevel;
+    export: boolean;
     sourceKind: 'folder' | 'library' | 'administrators';
     sourceId: string;
     sourceName: string;
@@ -488,6 +519,7 @@ export async function effectiveAccess(actor: Actor, id: string): Promise<Effecti
   const entries = snapshot.effectiveEntries(id);
   const users = [...snapshot.users.values()].filter((u) => u.active);
   const administrators = snapshot.groups.find((g) => g.systemRole === 'administrators');
+  const exporters = snapshot.groups.find((g) => g.systemRole === 'exporters');
   const names = new Map<string, string>([
     ...users.map((u) => [String(u._id), u.fullName] as [string, string]),
     ...[...snapshot.departments.values()].map((d) => [String(d._id), d.name] as [string, string]),
@@ -502,7 +534,7 @@ export async function effectiveAccess(actor: Actor, id: string): Promise<Effecti
       // Administrators may do everything everywhere: their group is the reason.
       const id = String(administrators._id);
       matching.unshift({
-        entry: { principalType: 'group', principalId: id, includeSubdepartments: false, level: 'full' },
+        entry: { principalType: 'group', principalId: id, includeSubdepartments: false, level: 'full', export: true },
         source: { kind: 'administrators', id, name: administrators.name },
       });
     }
@@ -512,11 +544,13 @@ export async function effectiveAccess(actor: Actor, id: string): Promise<Effecti
       fullName: user.fullName,
       login: user.login,
       level: matching.reduce<AccessLevel | undefined>((level, { entry }) => higherLevel(level, entry.level), undefined) ?? 'read',
+      export: matching.some(({ entry }) => entry.export) || (exporters !== undefined && principal.groupIds.includes(String(exporters._id))),
       reasons: matching.map(({ entry, source }) => ({
         principalType: entry.principalType,
         principalId: entry.principalId,
         principalName: names.get(entry.principalId) ?? '',
         level: entry.level,
+        export: entry.export,
         sourceKind: source.kind,
         sourceId: source.id,
         sourceName: source.name,

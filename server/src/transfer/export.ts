@@ -1,11 +1,13 @@
 /**
  * Export of a folder's list as a person sees it (filters, sort, columns) to `.xlsx` or `.csv`,
- * for holders of the «Экспорт» right only. Cards are read through a cursor and written as they
- * come (exceljs's streaming writer, csv-stringify), so memory stays flat however many there are.
- * Cells are typed by their field kind (dates as dates, sums as numbers with a format, links
- * clickable); references read as the titles of cards the user may read.
+ * for holders of the «Экспорт» right only. Cards are read through a cursor in batches and written
+ * as they come (exceljs's streaming writer, csv-stringify); the next batch is read only once the
+ * download has taken the last one, so memory stays flat however many cards there are and however
+ * slowly the file is fetched. Cells are typed by their field kind (dates as dates, sums as numbers
+ * with a format, links clickable); references read as the titles of cards the user may read.
  */
 import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import ExcelJS from 'exceljs';
 import { Types } from 'mongoose';
@@ -111,6 +113,59 @@ async function reserveDailyRows(
   };
 }
 
+/** A stream older than Node's own (readable-stream 2, which archiver uses) says it only in its state. */
+type AnyWritable = Writable & { _writableState?: { needDrain?: boolean } };
+const needsDrain = (stream: AnyWritable): boolean => stream.writableNeedDrain ?? stream._writableState?.needDrain ?? false;
+
+/**
+ * Resolves once `stream` takes writes again (at once when it does already); rejects when the
+ * `download` (or the stream) closes first — the download broke off — so that the export stops
+ * reading cards.
+ */
+function drained(stream: AnyWritable, download: Writable): Promise<void> {
+  const closed = () => new Error('the export download closed');
+  if (download.destroyed || stream.destroyed) return Promise.reject(closed());
+  if (!needsDrain(stream)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const settle = (error?: Error) => {
+      stream.off('drain', onDrain);
+      stream.off('close', onClose);
+      download.off('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onDrain = () => settle();
+    const onClose = () => settle(closed());
+    stream.on('drain', onDrain);
+    stream.on('close', onClose);
+    download.on('close', onClose);
+  });
+}
+
+/**
+ * The streams a worksheet's XML goes into on its way to the zip. exceljs 4.4 writes the sheet into
+ * them without heeding `write()`'s answer, so that is where rows pile up while the download is
+ * slower than the database; waiting for them to drain keeps the backlog to a batch.
+ */
+const sheetSinks = (sheet: ExcelJS.Worksheet): AnyWritable[] => (sheet as unknown as { stream?: { pipes?: AnyWritable[] } }).stream?.pipes ?? [];
+
+/** Excel's bound on a text argument of a formula. */
+const FORMULA_TEXT_MAX = 255;
+const quotedText = (text: string) => `"${text.replace(/"/g, '""')}"`;
+
+/**
+ * A clickable link as a `HYPERLINK` formula with its text as the cached result (what the sheet
+ * shows and an import reads back). Not a sheet hyperlink: exceljs's streaming writer keeps every
+ * one of those, and the relationship part the zip can only take after the sheet, in memory until
+ * the end — 200,000 links for 100,000 cards with an e-mail and a site. A link longer than Excel
+ * allows in a formula is written as plain text.
+ */
+function linkCell(text: string, target: string): ExcelJS.CellValue {
+  if (text.length > FORMULA_TEXT_MAX || target.length > FORMULA_TEXT_MAX) return text;
+  return { formula: `HYPERLINK(${quotedText(target)},${quotedText(text)})`, result: text };
+}
+const LINK_FONT: Partial<ExcelJS.Font> = { color: { argb: 'FF0563C1' }, underline: true };
+
 /** Titles of the referenced cards the actor may read, and names of users, for a batch of cards. */
 async function linkTexts(actor: Actor, fields: FieldDefinition[], cards: CardDoc[]): Promise<(id: string) => string> {
   const cardIds = new Set<string>();
@@ -186,15 +241,18 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
   let rowsWritten = 0;
   const value = (card: CardDoc, field: FieldDefinition): StoredValue | undefined => card.values[field.key];
 
-  async function audited(rows: number): Promise<number> {
+  /** Audits the export with the rows it wrote; one that broke off (`complete` false) is audited too, as such. */
+  async function audited(rows: number, complete: boolean): Promise<number> {
     await recordAudit(
       { userId: actor.userId, login: actor.login, ip: actor.ip },
       {
         kind: 'cards-exported',
         targetType: 'Folder',
         targetId: String(folder._id),
-        summary: t(actor, `Папка «${folder.name}»: ${rows} карточек в ${request.format}`, `Folder “${folder.name}”: ${rows} cards to ${request.format}`),
-        after: { format: request.format, rows, ...filtersAndSort, columns: columns.map((field) => field.key) },
+        summary:
+          t(actor, `Папка «${folder.name}»: ${rows} карточек в ${request.format}`, `Folder “${folder.name}”: ${rows} cards to ${request.format}`) +
+          (complete ? '' : t(actor, ' (загрузка прервана)', ' (download broken off)')),
+        after: { format: request.format, rows, complete, ...filtersAndSort, columns: columns.map((field) => field.key) },
       },
     );
     return rows;
@@ -213,15 +271,18 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
           if (stored === undefined) return;
           const cell = row.getCell(index + 1);
           const typed = kindOf(field).toCell(stored, field, { ...options, linkText });
-          cell.value = typed.hyperlink ? { text: String(typed.value), hyperlink: typed.hyperlink } : typed.value;
+          cell.value = typed.hyperlink ? linkCell(String(typed.value), typed.hyperlink) : typed.value;
+          if (typed.hyperlink && typeof cell.value === 'object') cell.font = LINK_FONT;
           if (typed.numberFormat) cell.numFmt = typed.numberFormat;
         });
         row.commit();
         rowsWritten += 1;
       }
+      for (const sink of [...sheetSinks(sheet), out]) await drained(sink, out);
     }
     sheet.commit();
-    await workbook.commit();
+    // The download going away now would leave the zip waiting for it for ever.
+    await Promise.all([workbook.commit(), finished(out, { readable: false })]);
     return rowsWritten;
   }
 
@@ -238,7 +299,10 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
       cast: { number: (number) => (actor.locale === 'ru' ? String(number).replace('.', ',') : String(number)) },
     });
     csv.pipe(out);
-    const written = (line: (string | number)[]) => (csv.write(line) ? Promise.resolve() : new Promise<void>((resolve) => csv.once('drain', resolve)));
+    // The download closing stops the export; csv-stringify itself would only stop taking lines.
+    const written = async (line: (string | number)[]) => {
+      if (!csv.write(line)) await drained(csv, out);
+    };
     await written(columns.map((field) => field.label[actor.locale]));
     for await (const { cards, linkText } of batches()) {
       for (const card of cards) {
@@ -254,11 +318,8 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
         rowsWritten += 1;
       }
     }
-    await new Promise<void>((resolve, reject) => {
-      out.once('finish', resolve);
-      out.once('error', reject);
-      csv.end();
-    });
+    csv.end();
+    await finished(out, { readable: false });
     return rowsWritten;
   }
 
@@ -267,7 +328,10 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
     contentType: request.format === 'xlsx' ? 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' : 'text/csv; charset=utf-8',
     write: async (out) => {
       try {
-        return await audited(request.format === 'xlsx' ? await writeXlsx(out) : await writeCsv(out));
+        return await audited(request.format === 'xlsx' ? await writeXlsx(out) : await writeCsv(out), true);
+      } catch (error) {
+        await audited(rowsWritten, false);
+        throw error;
       } finally {
         await settle?.(rowsWritten);
       }

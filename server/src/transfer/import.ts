@@ -15,7 +15,17 @@ import { checkFieldValue, kindOf, visibleFields, type CardTypeDefinition, type C
 import { findCardType } from '../card-types/registry';
 import { diffValues } from '../cards/lifecycle';
 import { Card, type CardDoc } from '../cards/model';
-import { commitCardBatch, newCardDocument, patchedValues, takenValueMessage, uniqueViolation, updatedCardFields, validated, type BatchedCardWrite } from '../cards/service';
+import {
+  commitCardBatch,
+  lookUpReferences,
+  newCardDocument,
+  patchedValues,
+  takenValueMessage,
+  uniqueViolation,
+  updatedCardFields,
+  validated,
+  type BatchedCardWrite,
+} from '../cards/service';
 import { AppError } from '../errors';
 import { findFolder } from '../folders/service';
 import { defineJob, type JobContext } from '../jobs/define';
@@ -266,16 +276,21 @@ async function refuseTakenUniques(plan: Plan, work: RowWork[]): Promise<void> {
 async function decide(plan: Plan, work: RowWork[]): Promise<void> {
   const { actor, type, params } = plan;
   await findMatches(plan, work);
+  // The batch's references are looked up at once: checking each row then asks nothing more.
+  const references = await lookUpReferences(
+    type,
+    work.map((item) => item.input),
+  );
   for (const item of work) {
     try {
       if (item.problems.length > 0) {
         // A cell that named nothing refuses the row; the form's check still tells what else is wrong in it.
-        await validated(actor, type, item.input, item.match ? 'update' : 'create', item.match ?? undefined);
+        await validated(actor, type, item.input, item.match ? 'update' : 'create', item.match ?? undefined, undefined, undefined, references);
         item.outcome = 'refused';
         continue;
       }
       if (!item.match) {
-        item.values = await validated(actor, type, item.input, 'create');
+        item.values = await validated(actor, type, item.input, 'create', undefined, undefined, undefined, references);
         item.outcome = 'created';
         continue;
       }
@@ -293,7 +308,7 @@ async function decide(plan: Plan, work: RowWork[]): Promise<void> {
         continue;
       }
       const patch = params.mapping.onMatch === 'overwrite' ? item.input : Object.fromEntries(Object.entries(item.input).filter(([key]) => card.values[key] === undefined));
-      item.values = await patchedValues(actor, type, card, patch, 'update');
+      item.values = await patchedValues(actor, type, card, patch, 'update', references);
       item.outcome = diffValues(card.values, item.values).length > 0 ? 'updated' : 'skipped';
     } catch (error) {
       const columns = new Set(item.problems.map((problem) => problem.column));

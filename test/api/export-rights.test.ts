@@ -1,0 +1,154 @@
+import { expect } from 'chai';
+import type { RunningServer } from '../../server/src/server';
+import type { ApiClient } from '../support/api-client';
+import { downloadFile, memoType, uploadFile } from '../support/files';
+import { createDepartment, createFolder, createLibrary, createUser, setFolderAccess } from '../support/fixtures';
+import { signedIn, startTestServer } from '../support/server';
+
+const PASSWORD = 'secret-password-1';
+
+type Entry = { principalType: string; principalId: string; level: string; export: boolean };
+type EffectiveRow = { fullName: string; export: boolean; reasons: { level: string; export: boolean; sourceName: string }[] };
+
+/**
+ * «Экспорт» granted per folder or library to a user, a department or a group (an access entry's
+ * export flag, inherited down like the level), by administrators only; every export path — CSV,
+ * XLSX and saving a card's file — asks the same ability.
+ */
+describe('the «Экспорт» right per folder and library (API)', function () {
+  this.timeout(120_000);
+  let server: RunningServer;
+  let admin: ApiClient;
+  let natasha: ApiClient;
+  let tanya: ApiClient;
+  let ids: { natasha: string; tanya: string; sales: string; library: string; clients: string; branch: string; archive: string };
+
+  const exportStatus = async (client: ApiClient, folderId: string, format: 'csv' | 'xlsx' = 'csv') => {
+    const response = await fetch(`${server.url}/transfer/export?folderId=${folderId}&format=${format}`, { headers: { cookie: client.cookieHeader() } });
+    const body = Buffer.from(await response.arrayBuffer());
+    return { status: response.status, body };
+  };
+  const grantFolder = (client: ApiClient, folderId: string, entry: Record<string, unknown>) =>
+    client.request('mutation($id: ID!, $e: AccessEntryInput!) { grantFolderAccess(id: $id, entry: $e) { id } }', { id: folderId, e: { principalType: 'user', ...entry } });
+  const entriesOf = async (folderId: string) =>
+    (await admin.data<{ folder: { accessEntries: Entry[] } }>('query($id: ID!) { folder(id: $id) { accessEntries { principalType principalId level export } } }', { id: folderId }))
+      .folder.accessEntries;
+
+  before(async () => {
+    server = await startTestServer();
+    admin = await signedIn(server);
+    await admin.data('mutation($d: CardTypeInput!) { createCardType(definition: $d) { key } }', { d: memoType });
+    const sales = await createDepartment(admin, 'Отдел продаж');
+    const natashaId = await createUser(admin, { login: 'natasha', fullName: 'Наталья Вакуленко', password: PASSWORD, departmentId: sales });
+    const other = await createDepartment(admin, 'Бухгалтерия');
+    const tanyaId = await createUser(admin, { login: 'tanya', fullName: 'Татьяна Гончаренко', password: PASSWORD, departmentId: other });
+    const library = await createLibrary(admin, 'Клиенты');
+    const clients = await createFolder(admin, { libraryId: library, name: 'Клиенты Москвы', allowedCardTypes: ['counterparty', 'memo'] });
+    const branch = await createFolder(admin, { parentId: clients, name: 'Филиал', allowedCardTypes: ['counterparty'] });
+    const archive = await createFolder(admin, { libraryId: library, name: 'Архив', allowedCardTypes: ['counterparty'] });
+    await admin.data('mutation($id: ID!, $e: [AccessEntryInput!]!) { setLibraryAccess(id: $id, entries: $e) { id } }', {
+      id: library,
+      e: [
+        { principalType: 'user', principalId: natashaId, level: 'read' },
+        { principalType: 'user', principalId: tanyaId, level: 'full' },
+      ],
+    });
+    ids = { natasha: natashaId, tanya: tanyaId, sales, library, clients, branch, archive };
+    for (const [folder, name] of [
+      [clients, 'ООО «Кассиопея»'],
+      [branch, 'ООО «Филиал»'],
+      [archive, 'ООО «Архивная»'],
+    ]) {
+      await admin.data('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', { f: folder, v: { name } });
+    }
+    natasha = await signedIn(server, 'natasha', PASSWORD);
+    tanya = await signedIn(server, 'tanya', PASSWORD);
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('an administrator grants «Экспорт» on one folder: the reader exports it and its sub-folder (CSV, XLSX, its files), nothing else; the grant is audited', async () => {
+    expect((await exportStatus(natasha, ids.clients)).status, 'a reader without the right').to.equal(403);
+
+    const granted = await grantFolder(admin, ids.clients, { principalId: ids.natasha, level: 'read', export: true });
+    expect(granted.errors, JSON.stringify(granted.errors)).to.equal(undefined);
+    const viewer = await natasha.data<{ viewer: { rules: unknown[] } }>('{ viewer { rules } }');
+    expect(JSON.stringify(viewer.viewer.rules)).to.contain('export');
+
+    const csv = await exportStatus(natasha, ids.clients);
+    expect(csv.status).to.equal(200);
+    expect(csv.body.toString('utf8')).to.contain('ООО «Кассиопея»');
+    expect((await exportStatus(natasha, ids.clients, 'xlsx')).status).to.equal(200);
+    const inherited = await exportStatus(natasha, ids.branch);
+    expect(inherited.status, 'the sub-folder inherits the entry').to.equal(200);
+    expect(inherited.body.toString('utf8')).to.contain('ООО «Филиал»');
+    const other = await exportStatus(natasha, ids.archive);
+    expect(other.status, 'another folder of the library').to.equal(403);
+    expect(JSON.parse(other.body.toString()).error).to.contain('Экспорт');
+
+    // Saving a card's file is export too: allowed in the granted folder only.
+    const upload = await uploadFile(
+      admin,
+      server.url,
+      { folderId: ids.clients, typeKey: 'memo', field: 'attachment' },
+      { name: 'записка.txt', content: Buffer.from('текст записки') },
+    );
+    const memo = await admin.data<{ createCard: { files: { url: string }[] } }>(
+      'mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "memo", values: $v) { files { url } } }',
+      { f: ids.clients, v: { title: 'Записка', attachment: upload.body.file!.id } },
+    );
+    const file = await downloadFile(natasha, server.url, memo.createCard.files[0].url);
+    expect(file.status).to.equal(200);
+    expect(file.bytes.toString()).to.equal('текст записки');
+
+    const audit = await admin.data<{ auditLog: { edges: { node: { kind: string; targetId: string; after: Entry[] } }[] } }>(
+      '{ auditLog(kind: "access-changed", first: 1) { edges { node { kind targetId after } } } }',
+    );
+    expect(audit.auditLog.edges[0].node.targetId).to.equal(ids.clients);
+    expect(audit.auditLog.edges[0].node.after).to.deep.equal([{ principalType: 'user', principalId: ids.natasha, includeSubdepartments: false, level: 'read', export: true }]);
+
+    const effective = await admin.data<{ effectiveAccess: EffectiveRow[] }>(
+      'query($id: ID!) { effectiveAccess(folderId: $id) { fullName export reasons { level export sourceName } } }',
+      { id: ids.branch },
+    );
+    const row = effective.effectiveAccess.find((candidate) => candidate.fullName === 'Наталья Вакуленко')!;
+    expect(row.export).to.equal(true);
+    expect(row.reasons).to.deep.include({ level: 'read', export: true, sourceName: 'Клиенты Москвы' });
+  });
+
+  it('a library entry for a department grants «Экспорт» in every folder of the library to its members', async () => {
+    expect((await exportStatus(natasha, ids.archive)).status).to.equal(403);
+    await admin.data('mutation($id: ID!, $e: AccessEntryInput!) { grantLibraryAccess(id: $id, entry: $e) { id } }', {
+      id: ids.library,
+      e: { principalType: 'department', principalId: ids.sales, level: 'read', export: true },
+    });
+    expect((await exportStatus(natasha, ids.archive)).status).to.equal(200);
+    expect((await exportStatus(tanya, ids.archive)).status, 'not a member of the department').to.equal(403);
+    await admin.data('mutation($id: ID!, $e: AccessEntryInput!) { grantLibraryAccess(id: $id, entry: $e) { id } }', {
+      id: ids.library,
+      e: { principalType: 'department', principalId: ids.sales, level: 'read', export: false },
+    });
+    expect((await exportStatus(natasha, ids.archive)).status, 'withdrawn').to.equal(403);
+  });
+
+  it('someone with full access to a folder manages its entries but cannot grant or withdraw «Экспорт»; what they leave unsaid keeps the flag', async () => {
+    const own = await grantFolder(tanya, ids.clients, { principalId: ids.tanya, level: 'full', export: true });
+    expect(own.errors?.[0].extensions?.code).to.equal('BAD_USER_INPUT');
+    expect(own.errors?.[0].extensions?.fields).to.deep.equal({ 'entry.export': 'Право «Экспорт» выдаёт и снимает только администратор' });
+
+    const withdraw = await grantFolder(tanya, ids.clients, { principalId: ids.natasha, level: 'read', export: false });
+    expect(withdraw.errors?.[0].extensions?.fields).to.deep.equal({ 'entry.export': 'Право «Экспорт» выдаёт и снимает только администратор' });
+
+    // Raising Наталья's level without a word about export leaves her right as it was.
+    const raised = await grantFolder(tanya, ids.clients, { principalId: ids.natasha, level: 'edit' });
+    expect(raised.errors, JSON.stringify(raised.errors)).to.equal(undefined);
+    expect((await entriesOf(ids.clients)).find((entry) => entry.principalId === ids.natasha)).to.include({ level: 'edit', export: true });
+    expect((await exportStatus(natasha, ids.clients)).status).to.equal(200);
+    expect((await exportStatus(tanya, ids.clients)).status).to.equal(403);
+
+    // Replacing all entries works the same way: the flag stays unless an administrator changes it.
+    await setFolderAccess(tanya, ids.clients, [{ principalId: ids.natasha, level: 'read' }]);
+    expect((await entriesOf(ids.clients)).find((entry) => entry.principalId === ids.natasha)).to.include({ level: 'read', export: true });
+  });
+});

@@ -1,0 +1,79 @@
+import { PassThrough } from 'node:stream';
+import { expect } from 'chai';
+import { Types } from 'mongoose';
+import { buildActor } from '../../server/src/access/actor';
+import { findCardType } from '../../server/src/card-types/registry';
+import { Card } from '../../server/src/cards/model';
+import { newCardDocument } from '../../server/src/cards/service';
+import { Folder } from '../../server/src/folders/models';
+import { User } from '../../server/src/people/models';
+import type { RunningServer } from '../../server/src/server';
+import { prepareExport } from '../../server/src/transfer/export';
+import { ExportUsage } from '../../server/src/transfer/model';
+import type { ApiClient } from '../support/api-client';
+import { addToSystemGroup, createCorrespondents } from '../support/fixtures';
+import { signedIn, startTestServer } from '../support/server';
+import { waitFor } from '../support/wait';
+
+const PASSWORD = 'secret-password-1';
+const CARDS = 2000;
+
+/**
+ * An export reads the next batch of cards only once the download has taken the last one: a client
+ * that stops reading holds the export (nothing piles up in memory), and one that goes away ends it —
+ * audited with the rows it got, and the daily count settled to them.
+ */
+describe('export streaming: a stalled or broken-off download', function () {
+  this.timeout(120_000);
+  let server: RunningServer;
+  let admin: ApiClient;
+  let folderId: string;
+  let exporterId: string;
+
+  before(async () => {
+    server = await startTestServer({ EXPORT_DAILY_ROWS: '100000' });
+    admin = await signedIn(server);
+    const scenario = await createCorrespondents(admin, PASSWORD, [{ login: 'tanya', fullName: 'Татьяна Гончаренко', level: 'read' }]);
+    folderId = scenario.folderId;
+    exporterId = scenario.userIds.tanya;
+    await addToSystemGroup(admin, 'exporters', [exporterId]);
+    const type = (await findCardType('counterparty'))!;
+    const folder = (await Folder.findById(folderId, { libraryId: 1 }).lean<{ _id: Types.ObjectId; libraryId: Types.ObjectId }>())!;
+    const author = { userId: exporterId } as Parameters<typeof newCardDocument>[0];
+    const docs = Array.from({ length: CARDS }, (_, n) =>
+      newCardDocument(author, type, folder, { name: `ООО «Клиент ${n + 1}»`, email: `client${n + 1}@example.ru`, website: `https://client${n + 1}.example.ru` }, new Date()),
+    );
+    await Card.collection.insertMany(docs, { ordered: false });
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  for (const format of ['csv', 'xlsx'] as const) {
+    it(`${format}: stops reading cards while the download is not taken, ends when it goes away, audited as broken off with the rows sent`, async () => {
+      const user = (await User.findById(exporterId).lean<{ _id: Types.ObjectId; login: string; fullName: string; locale: 'ru' | 'en' }>())!;
+      const actor = await buildActor(user, '127.0.0.1');
+      const usageBefore = (await ExportUsage.findById(`${exporterId}:${new Date().toISOString().slice(0, 10)}`).lean<{ rows: number }>())?.rows ?? 0;
+      const prepared = await prepareExport(actor, { folderId, format }, { dailyRows: 100000 });
+      const download = new PassThrough();
+      const writing = prepared.write(download);
+      // Nobody reads the download: once its buffer is full, the export waits for it.
+      await waitFor(() => download.writableNeedDrain, 'the download to fill up');
+      download.destroy();
+      const failure = await writing.then(
+        () => null,
+        (error: Error) => error,
+      );
+      expect(failure?.message).to.equal('the export download closed');
+
+      type Audit = { auditLog: { edges: { node: { summary: string; after: { rows: number; complete: boolean } } }[] } };
+      const audit = await admin.data<Audit>('{ auditLog(kind: "cards-exported", first: 1) { edges { node { summary after } } } }');
+      const entry = audit.auditLog.edges[0].node;
+      expect(entry.summary).to.match(new RegExp(`^Папка «Корреспонденты»: \\d+ карточек в ${format} \\(загрузка прервана\\)$`));
+      expect(entry.after.complete).to.equal(false);
+      expect(entry.after.rows).to.be.below(CARDS);
+      const usageAfter = (await ExportUsage.findById(`${exporterId}:${new Date().toISOString().slice(0, 10)}`).lean<{ rows: number }>())!.rows;
+      expect(usageAfter - usageBefore, 'the daily count settles to the rows sent').to.equal(entry.after.rows);
+    });
+  }
+});

@@ -5,7 +5,7 @@ import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { describeInBrowser, screenshot } from '../support/browser';
 import { createCorrespondents } from '../support/fixtures';
-import { signedIn } from '../support/server';
+import { signedIn, TEST_ADMIN } from '../support/server';
 import { sheetRows } from '../support/xlsx';
 import { signInThroughUi, startBrowserSuite } from './ui';
 
@@ -136,6 +136,29 @@ describeInBrowser('import and export, as a person does them (browser)', function
     expect(await page.getByTestId('import-undone').textContent()).to.contain('в корзину — 2');
     await list.reload();
     await list.getByTestId('cards-empty').waitFor();
+  });
+
+  it('the administrator ticks «Экспорт» on Наталья’s entry in the folder’s access editor: she gets the export in that folder, and loses it when it is unticked', async () => {
+    const adminPage = await (await browser.newContext()).newPage();
+    await signInThroughUi(adminPage, server.url, TEST_ADMIN.login, TEST_ADMIN.password);
+    await adminPage.goto(`${server.url}/folders/${folderId}/access`);
+    const entry = adminPage.locator('[data-test="entry-Наталья Вакуленко"]');
+    const effective = adminPage.locator('[data-test="effective-Наталья Вакуленко"] [data-test="effective-export"]');
+    await effective.filter({ hasText: 'нет' }).waitFor();
+    await entry.getByTestId('entry-export').check();
+    await effective.filter({ hasText: 'да' }).waitFor();
+
+    const page = await (await browser.newContext()).newPage();
+    await signInThroughUi(page, server.url, 'natasha', PASSWORD);
+    await page.goto(`${server.url}/folders/${folderId}`);
+    await page.getByTestId('export').waitFor();
+
+    await entry.getByTestId('entry-export').uncheck();
+    await effective.filter({ hasText: 'нет' }).waitFor();
+    await page.reload();
+    await page.getByTestId('card-count').waitFor();
+    expect(await page.getByTestId('export').count()).to.equal(0);
+    await screenshot(adminPage, 'access-editor-export');
   });
 
   it('Наталья, a reader, sees no import; the export appears only once the administrator makes her a trusted person', async () => {

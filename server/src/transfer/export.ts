@@ -47,7 +47,7 @@ export interface ExportLimits {
 }
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
-const BATCH = 500;
+const BATCH = 100;
 const USAGE_KEPT_MS = 7 * 24 * 3600_000;
 
 /**

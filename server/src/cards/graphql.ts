@@ -7,7 +7,7 @@ import { settingsSchemaOf } from '../../../card-types/definitions';
 import { findCardType, listCardTypes } from '../card-types/registry';
 import type { GraphQLContext } from '../graphql/context';
 import { requireActor } from '../graphql/guards';
-import { isObjectIdText, refuseField } from '../validation';
+import { DEFAULT_PAGE_SIZE, isObjectIdText, refuseField } from '../validation';
 import { perRequest } from '../graphql/loaders';
 import { accessSnapshot } from '../access/snapshot';
 import type { GraphQLModule } from '../graphql/module';
@@ -354,7 +354,7 @@ export const cardsModule: GraphQLModule = {
           return cardsByIds(actor, ids);
         }
         if (!folderId) refuseField(actor.locale, 'folderId', 'required');
-        return listFolderCards(actor, folderId!, { ...options, first: options.first ?? 50 });
+        return listFolderCards(actor, folderId!, { ...options, first: options.first ?? DEFAULT_PAGE_SIZE });
       },
       relatedCards: async (_p, { cardId, tab }: { cardId: string; tab: string }, context) => relatedCards(await requireActor(context), cardId, tab),
       trash: async (_p, { first }: { first: number }, context) => trashedCards(await requireActor(context), first),

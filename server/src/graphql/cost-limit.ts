@@ -2,25 +2,34 @@ import { GraphQLError, getNamedType, getOperationAST, getVariableValues, isCompo
 import type { Plugin } from 'graphql-yoga';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 import { message } from '../i18n';
+import { DEFAULT_PAGE_SIZE } from '../validation';
 import type { GraphQLContext } from './context';
 
 /**
  * The cost limit: a request is refused before it runs when it would touch too much. A field with a
  * selection costs 2 plus 1.5 × its selection, times the rows it returns; a scalar costs 1. The rows
  * are what the field will really return — the larger of `first`/`last` and the length of `ids` —
- * as the request sets them: written out, passed in variables or left at the schema's default
- * (`cards(folderId:)` pages 50 without `first`). Aliases add up: 50 aliased `cards(ids:)` with 200
+ * as the request sets them: written out, passed in variables or left at the schema's default; a
+ * list whose `first` has no default (`cards`, which takes `ids` instead) counts the page the
+ * server then returns. Aliases add up: 50 aliased `cards(ids:)` with 200
  * ids each cost 10,000 cards.
  */
-const rows = (args: Record<string, unknown>): number => {
-  const counts = [1, args.first, args.last, Array.isArray(args.ids) ? args.ids.length : 0];
+const rows = (args: Record<string, unknown>, pages: boolean): number => {
+  const unset = pages && args.first === undefined && args.last === undefined && args.ids === undefined;
+  const counts = [1, unset ? DEFAULT_PAGE_SIZE : 0, args.first, args.last, Array.isArray(args.ids) ? args.ids.length : 0];
   return Math.max(...counts.filter((count): count is number => typeof count === 'number'));
 };
 
 const estimator: ComplexityEstimator = ({ field, node, args, childComplexity }) => {
   if (node.name.value === '__schema') return 0;
   if (!isCompositeType(getNamedType(field.type))) return 1;
-  return (2 + 1.5 * childComplexity) * rows(args);
+  return (
+    (2 + 1.5 * childComplexity) *
+    rows(
+      args,
+      field.args.some((arg) => arg.name === 'first'),
+    )
+  );
 };
 
 /**

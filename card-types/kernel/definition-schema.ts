@@ -137,6 +137,7 @@ function buildSchema() {
       colour: z.optional(z.string().check(z.regex(/^#[0-9a-fA-F]{6}$/, say(messages.badColour)))),
       origin,
       customized: z.optional(z.array(z.enum(customizableTypeProperties))),
+      version: z.optional(z.int()),
     })
     .check(
       z.superRefine((definition, context) => {

@@ -91,6 +91,11 @@ export interface CardTypeDefinition {
   colour?: string;
   origin: Origin;
   customized?: CustomizableTypeProperty[];
+  /**
+   * The stored revision, kept by the server: every save of the type adds one. A change must name the
+   * revision it was made from; one made from an older revision is refused (another save came first).
+   */
+  version?: number;
 }
 
 /** Card values in their stored form, by field key; empty fields are absent. */

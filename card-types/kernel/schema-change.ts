@@ -281,5 +281,6 @@ export function mergeCodeAndAdminDefinition(code: CardTypeDefinition, stored: Ca
     origin: 'code',
   };
   if (stored.customized) definition.customized = stored.customized;
+  if (stored.version !== undefined) definition.version = stored.version;
   return { definition, kindChanges };
 }

@@ -10,7 +10,7 @@ import { createLogger } from '../../server/src/logger';
 import type { RunningServer } from '../../server/src/server';
 import { generateCounterparties } from '../../seeds/generate';
 import type { ApiClient } from '../support/api-client';
-import { createDepartment, createUser, typeChangeApplied } from '../support/fixtures';
+import { createDepartment, createUser, typeChangeApplied, versioned } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
 import { SseSubscription } from '../support/sse';
 import { waitFor } from '../support/wait';
@@ -75,7 +75,7 @@ describe('a card type change with many cards is applied by a background job, wit
 
     const events = new SseSubscription<JobEvent>(server.url, admin.cookieHeader(), 'subscription { jobEvents { id state progress { done total } } }');
     await events.ready;
-    const saved = (await admin.data<{ updateCardType: { changeJob: { id: string; state: string } | null } }>(UPDATE, { d: change })).updateCardType;
+    const saved = (await admin.data<{ updateCardType: { changeJob: { id: string; state: string } | null } }>(UPDATE, { d: await versioned(admin, change) })).updateCardType;
     expect(saved.changeJob).to.not.equal(null);
     const jobId = saved.changeJob!.id;
     await waitFor(() => events.received.some((event) => event.jobEvents.id === jobId && event.jobEvents.state === 'succeeded'), 'the job to succeed', 120_000);
@@ -95,7 +95,7 @@ describe('a card type change with many cards is applied by a background job, wit
     // A change touching no card completes at once, without a job.
     const relabelled = (
       await admin.data<{ updateCardType: { changeJob: unknown } }>(UPDATE, {
-        d: counterpartyChange([{ key: 'segment', kind: 'string', label: { ru: 'Сегмент рынка' }, required: true }]),
+        d: await versioned(admin, counterpartyChange([{ key: 'segment', kind: 'string', label: { ru: 'Сегмент рынка' }, required: true }])),
       })
     ).updateCardType;
     expect(relabelled.changeJob).to.equal(null);
@@ -161,7 +161,7 @@ describe('a card type change with many cards is applied by a background job, wit
 
   it('a type change cannot be cancelled: the job says why beforehand, cancelJob is refused with that reason, and the change still reaches every card', async () => {
     const change = counterpartyChange([{ key: 'branch', kind: 'string', label: { ru: 'Филиал' }, required: true, fillMissing: 'Центральный' }]);
-    const jobId = (await admin.data<{ updateCardType: { changeJob: { id: string } } }>(UPDATE, { d: change })).updateCardType.changeJob.id;
+    const jobId = (await admin.data<{ updateCardType: { changeJob: { id: string } } }>(UPDATE, { d: await versioned(admin, change) })).updateCardType.changeJob.id;
     const shown = (await admin.data<{ job: { cancellable: boolean; cancelRefusal: string } }>('query($id: ID!) { job(id: $id) { cancellable cancelRefusal } }', { id: jobId })).job;
     expect(shown.cancellable).to.equal(false);
     expect(shown.cancelRefusal).to.match(/^Изменение типа нельзя отменить: определение типа уже сохранено/);

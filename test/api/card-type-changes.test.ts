@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { RunningServer } from '../../server/src/server';
 import { refusalFields, type ApiClient } from '../support/api-client';
-import { createCorrespondents, typeChangeApplied } from '../support/fixtures';
+import { createCorrespondents, typeChangeApplied, versioned } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
 
 const PASSWORD = 'secret-password-1';
@@ -56,7 +56,7 @@ describe('issue 14: what changing a card type does to existing cards, seen throu
 
   /** Saves a change and waits, as the designer does, until it is applied to the cards. */
   const save = async <T extends { updateCardType: object }>(definition: unknown) => {
-    const saved = await admin.data<T & { updateCardType: { changeJob: { id: string } | null } }>(UPDATE, { d: definition });
+    const saved = await admin.data<T & { updateCardType: { changeJob: { id: string } | null } }>(UPDATE, { d: await versioned(admin, definition) });
     await typeChangeApplied(admin, saved.updateCardType.changeJob);
     return saved;
   };
@@ -98,7 +98,7 @@ describe('issue 14: what changing a card type does to existing cards, seen throu
     expect(report.missingCount).to.equal(5);
     expect(report.firstTwo).to.deep.equal(report.missing.slice(0, 2));
 
-    const refused = await admin.request(UPDATE, { d: change });
+    const refused = await admin.request(UPDATE, { d: await versioned(admin, change) });
     const carried = (refused.errors?.[0].extensions?.report as { fields: { key: string; missingCount: number; missing: string[] }[] }).fields.find(
       (field) => field.key === 'segment',
     );
@@ -132,7 +132,7 @@ describe('issue 14: what changing a card type does to existing cards, seen throu
   });
 
   it('item 1: fillMissing writes its value into every card lacking one, is checked like a card value, and is not stored', async () => {
-    const tooLong = await admin.request(UPDATE, { d: counterpartyChange([segment({ fillMissing: 'x'.repeat(501) })]) });
+    const tooLong = await admin.request(UPDATE, { d: await versioned(admin, counterpartyChange([segment({ fillMissing: 'x'.repeat(501) })])) });
     expect(refusalFields(tooLong)).to.deep.equal({ 'fields.0.fillMissing': 'Не больше 500 символов' });
 
     const filled = counterpartyChange([segment({ fillMissing: 'малый бизнес' })]);
@@ -197,7 +197,7 @@ describe('issue 14: what changing a card type does to existing cards, seen throu
     expect(dryRun.restoredFields).to.deep.equal(['segment']);
     expect(dryRun.safe).to.equal(false);
     expect(dryRun.fields.find((field) => field.key === 'segment')?.missing).to.deep.equal([eta]);
-    expect(refusalFields(await admin.request(UPDATE, { d: shown })))
+    expect(refusalFields(await admin.request(UPDATE, { d: await versioned(admin, shown) })))
       .to.have.property('fields.0.required')
       .that.match(/^Карточек без значения: 1\./);
 
@@ -279,7 +279,7 @@ describe('issue 14: what changing a card type does to existing cards, seen throu
       ],
     });
     for (const pattern of ['(a+)+b', '(\\w|\\d)*$', '\\d+\\s?\\d+\\s?\\d+']) {
-      const refused = refusalFields(await admin.request(UPDATE, { d: withPattern(pattern) }));
+      const refused = refusalFields(await admin.request(UPDATE, { d: await versioned(admin, withPattern(pattern)) }));
       expect(refused, pattern)
         .to.have.property('fields.1.pattern')
         .that.match(/^Шаблон может проверяться очень долго/);

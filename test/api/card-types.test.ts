@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
-import { typeChangeApplied } from '../support/fixtures';
+import { typeChangeApplied, versioned } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
 
 const SAVE = 'mutation($d: CardTypeInput!) { updateCardType(definition: $d) { key fields { key hidden } changeJob { id } } }';
@@ -74,7 +74,7 @@ describe('card types defined by administrators, and schema changes that lose not
     expect(preview.cardTypeChangePreview.safe).to.equal(false);
     const budget = preview.cardTypeChangePreview.fields.find((f) => f.key === 'budget')!;
     expect(budget.failures.map((f) => [f.cardId, f.value])).to.deep.equal([[cards[1], 'около миллиона']]);
-    const refused = await admin.request(SAVE, { d: toMoney });
+    const refused = await admin.request(SAVE, { d: await versioned(admin, toMoney) });
     expect(refused.errors?.[0].extensions?.code).to.equal('BAD_USER_INPUT');
     expect(refused.errors?.[0].extensions?.fields).to.deep.equal({ 'fields.2.kind': 'Не преобразуются значения в карточках: 1' });
     const card = await admin.data<{ card: { values: { budget: string } } }>('query($id: ID!) { card(id: $id) { values } }', { id: cards[1] });
@@ -89,7 +89,7 @@ describe('card types defined by administrators, and schema changes that lose not
 
   /** Saves a change and waits until it is applied to the cards, as the designer does. */
   const save = async (definition: unknown) => {
-    const saved = await admin.data<Saved>(SAVE, { d: definition });
+    const saved = await admin.data<Saved>(SAVE, { d: await versioned(admin, definition) });
     await typeChangeApplied(admin, saved.updateCardType.changeJob);
     return saved;
   };

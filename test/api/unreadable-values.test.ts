@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Card } from '../../server/src/cards/model';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
-import { createFolder, createLibrary, typeChangeApplied } from '../support/fixtures';
+import { createFolder, createLibrary, typeChangeApplied, versioned } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
 
 const scores = {
@@ -54,9 +54,7 @@ describe('values a kind change keeps unconverted: shown, applied, restored (API)
     expect(preview.cardTypeChangePreview.safe).to.equal(true);
     const saved = await admin.data<{ updateCardType: { changeJob: { id: string } | null } }>(
       'mutation($d: CardTypeInput!) { updateCardType(definition: $d) { changeJob { id } } }',
-      {
-        d: asRating,
-      },
+      { d: await versioned(admin, asRating) },
     );
     const job = await typeChangeApplied(admin, saved.updateCardType.changeJob);
     expect(job?.state, JSON.stringify(job)).to.equal('succeeded');

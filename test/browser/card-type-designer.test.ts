@@ -324,4 +324,32 @@ describeInBrowser('card type designer: «Техническое задание»
     await colleague.getByTestId('card-title').filter({ hasText: 'Без контрагента (черновик)' }).waitFor();
     expect(await valuesOf(ids.withoutCounterparty)).to.deep.equal({ title: 'Без контрагента (черновик)', etap: 'черновик' });
   });
+
+  it('a save from a form another administrator saved over meanwhile shows the conflict and keeps their change', async () => {
+    await page.goto(`${server.url}/admin/card-types/tech-spec`);
+    await field(editor(0), 'label-ru').waitFor();
+    // Another administrator renames «Название» while this form is open.
+    const other = await signedIn(server);
+    const { cardType } = await other.data<{ cardType: { version: number } }>('{ cardType(key: "tech-spec") { version } }');
+    await other.data('mutation($d: CardTypeInput!) { updateCardType(definition: $d) { key } }', {
+      d: {
+        key: 'tech-spec',
+        names: { ru: 'Техническое задание', en: 'Technical specification' },
+        titleTemplate: '{title}',
+        historyEnabled: false,
+        origin: 'admin',
+        version: cardType.version,
+        fields: [{ key: 'title', kind: 'string', label: { ru: 'Наименование', en: 'Title' }, required: true, listed: true }],
+      },
+    });
+    await field(editor(0), 'label-en').fill('Name');
+    await page.getByTestId('save-type').click();
+    await expectText(
+      page,
+      'form-error',
+      'Тип карточки уже изменил другой администратор, пока вы его редактировали. Откройте тип заново, чтобы увидеть его изменения, и внесите свои ещё раз',
+    );
+    expect(await page.getByTestId('type-saved').count()).to.equal(0);
+    expect((await definitionOf('tech-spec')).fields.find((f) => f.key === 'title')?.label).to.deep.equal({ ru: 'Наименование', en: 'Title' });
+  });
 });

@@ -63,6 +63,13 @@ export async function addToSystemGroup(admin: ApiClient, role: 'history-readers'
   await admin.data('mutation($id: ID!, $u: [ID!]) { changeGroupMembers(id: $id, add: $u) { id } }', { id: group.id, u: userIds });
 }
 
+/** A card type change as the designer sends it: made from the type's current revision (`version`). */
+export async function versioned<T>(admin: ApiClient, definition: T): Promise<T & { version: number }> {
+  const { key } = definition as { key: string };
+  const { cardType } = await admin.data<{ cardType: { version: number } | null }>('query($key: ID!) { cardType(key: $key) { version } }', { key });
+  return { ...definition, version: cardType?.version ?? 0 };
+}
+
 export type TypeChangeJob = {
   id: string;
   state: string;

@@ -5,7 +5,7 @@ import { graphql, type ResultOf } from './graphql';
 /** Everything of a card type the kernel needs: the selection of `cardTypes`, `cardType` and the type mutations. */
 export const CardTypeFields = graphql(`
   fragment CardTypeFields on CardType {
-    key names { ru en } titleTemplate historyEnabled icon colour origin customized
+    key names { ru en } titleTemplate historyEnabled icon colour origin customized version
     fields {
       key kind label { ru en } required requiredFor unique help { ru en } section { ru en } order listed hidden origin customized
       default min max scale pattern patternMessage { ru en } options { value label { ru en } } multiple targets allowedTypes

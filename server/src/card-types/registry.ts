@@ -42,17 +42,29 @@ export async function findCardType(key: string): Promise<CardTypeDefinition | nu
   return (await allTypes()).get(key) ?? null;
 }
 
-/** Stores a definition, inside the caller's transaction when one is given. */
-export async function saveCardType(definition: CardTypeDefinition, session?: ClientSession): Promise<void> {
+/**
+ * Stores a definition as the type's next revision (`version` one more than the definition's), inside
+ * the caller's transaction when one is given. With `expectedVersion`, only over that revision of
+ * the stored type (a type stored before revisions were kept counts as 0): returns the definition as
+ * stored, or null when the stored type is at another revision (someone saved it meanwhile).
+ */
+export async function saveCardType(definition: CardTypeDefinition, session?: ClientSession, expectedVersion?: number): Promise<CardTypeDefinition | null> {
+  const stored = { ...definition, version: (expectedVersion ?? definition.version ?? 0) + 1 };
+  const revision = expectedVersion === undefined ? {} : expectedVersion === 0 ? { 'definition.version': { $in: [0, null] } } : { 'definition.version': expectedVersion };
   cached = undefined;
-  await CardTypeRecord.updateOne({ key: definition.key }, { $set: { definition } }, { upsert: true, session });
+  const result = await CardTypeRecord.updateOne({ key: definition.key, ...revision }, { $set: { definition: stored } }, { upsert: expectedVersion === undefined, session });
   cached = undefined;
+  return result.matchedCount + result.upsertedCount > 0 ? stored : null;
 }
 
-/** Switches change history for a type without rewriting the rest of its definition; returns the definition as it was before. */
+/** Switches change history for a type without rewriting the rest of its definition (a new revision); returns the definition as it was before. */
 export async function setHistoryEnabled(key: string, enabled: boolean): Promise<CardTypeDefinition | null> {
   cached = undefined;
-  const record = await CardTypeRecord.findOneAndUpdate({ key }, { $set: { 'definition.historyEnabled': enabled } }, { returnDocument: 'before' }).lean();
+  const record = await CardTypeRecord.findOneAndUpdate(
+    { key },
+    { $set: { 'definition.historyEnabled': enabled }, $inc: { 'definition.version': 1 } },
+    { returnDocument: 'before' },
+  ).lean();
   cached = undefined;
   return record ? (record.definition as CardTypeDefinition) : null;
 }

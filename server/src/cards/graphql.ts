@@ -159,6 +159,8 @@ export const cardsModule: GraphQLModule = {
       origin: Origin!
       "Properties of a built-in type an administrator changed."
       customized: [String!]
+      "The stored revision: every save adds one. updateCardType must send the revision its change was made from."
+      version: Int!
       "Every field, hidden ones included, in the definition's order (order sets the form's)."
       fields: [Field!]!
       relatedTabs: [RelatedTab!]!
@@ -188,6 +190,11 @@ export const cardsModule: GraphQLModule = {
       colour: String
       origin: Origin!
       customized: [String!]
+      """
+      updateCardType: the version of the type the change was made from (required); when the type has
+      been saved since, the change is refused (CONFLICT) rather than undoing that save.
+      """
+      version: Int
       fields: [FieldInput!]!
       relatedTabs: [RelatedTabInput!]
     }
@@ -392,6 +399,7 @@ export const cardsModule: GraphQLModule = {
       duplicates: (report: FieldChangeReport, { first }: { first: number }) => report.duplicates.slice(0, Math.max(0, first)),
     },
     CardType: {
+      version: (type: CardTypeDefinition) => type.version ?? 0,
       relatedTabs: (type: CardTypeDefinition) => type.relatedTabs ?? [],
       changeJob: async (type: SavedCardType, _a: unknown, context: GraphQLContext) => {
         if (!(await requireActor(context)).isAdmin) return null;

@@ -206,8 +206,20 @@ const stillApplying = (actor: Actor) =>
     ),
   );
 
+/** Another save of the type came first: saving this form would undo it. */
+const staleType = (actor: Actor) =>
+  new AppError(
+    'CONFLICT',
+    t(
+      actor,
+      'Тип карточки уже изменил другой администратор, пока вы его редактировали. Откройте тип заново, чтобы увидеть его изменения, и внесите свои ещё раз',
+      'Another administrator changed this card type while you were editing it. Open the type again to see their change, then make yours again',
+    ),
+  );
+
 /**
- * Defines a new type or changes one. A change that would lose or violate values is refused with
+ * Defines a new type or changes one. A change names the revision (`version`) it was made from; one
+ * made from an older revision is refused (CONFLICT): another save came first. A change that would lose or violate values is refused with
  * its report. Otherwise the definition is saved with its audit entry (before and after) in one
  * transaction, together with the background job that applies it to the stored cards when it
  * touches them (converted and filled-in values, titles, search text: `typeChangeJob`); a change
@@ -220,6 +232,9 @@ export async function saveCardTypeDefinition(actor: Actor, input: unknown, { isN
   const existing = key ? await findCardType(key) : null;
   if (isNew && existing) throw new UserInputError(message(actor.locale, 'invalidInput'), { key: t(actor, 'Тип с таким ключом уже есть', 'A type with this key exists') });
   if (!isNew && !existing) throw notFound(actor, t(actor, 'Тип карточки', 'Card type'));
+  const sentVersion = isObject(input) ? input.version : undefined;
+  if (existing && typeof sentVersion !== 'number') throw new UserInputError(message(actor.locale, 'invalidInput'), { version: message(actor.locale, 'required') });
+  if (existing && sentVersion !== (existing.version ?? 0)) throw staleType(actor);
   if (existing && (await pendingTypeChange(key))) throw stillApplying(actor);
   const { definition, previous, report, rewrites } = await prepare(actor, input);
   if (!report.safe) {
@@ -230,10 +245,12 @@ export async function saveCardTypeDefinition(actor: Actor, input: unknown, { isN
   }
   const touchesCards = previous !== null && (rewrites.length > 0 || derivationShape(previous) !== derivationShape(definition));
   let job: JobDoc | null = null;
+  let stored: CardTypeDefinition | null = null;
   await mongoose.connection.transaction(async (session) => {
     // Read in the transaction: two administrators saving at once write the same type record, so one of them retries and sees the other's job.
     if (touchesCards && (await pendingTypeChange(definition.key, session))) throw stillApplying(actor);
-    await saveCardType(definition, session);
+    stored = await saveCardType(definition, session, existing ? (sentVersion as number) : undefined);
+    if (!stored) throw staleType(actor);
     await recordAudit(
       auditActorOf(actor),
       {
@@ -242,15 +259,17 @@ export async function saveCardTypeDefinition(actor: Actor, input: unknown, { isN
         targetId: definition.key,
         summary: definition.names.ru,
         before: previous,
-        after: definition,
+        after: stored,
       },
       session,
     );
     if (touchesCards) job = await typeChangeJob.enqueueIn(session, actor.userId, { typeKey: definition.key, fields: rewrites, ip: actor.ip });
   });
   if (job) announceJob(job);
-  await ensureCardTypeIndexes(definition);
-  return { ...definition, changeJob: job };
+  const saved = stored as CardTypeDefinition | null;
+  if (!saved) throw staleType(actor);
+  await ensureCardTypeIndexes(saved);
+  return { ...saved, changeJob: job };
 }
 
 /** Switches change history for a type (administrators), recorded in the audit log with before and after. */
@@ -268,5 +287,5 @@ export async function switchCardTypeHistory(actor: Actor, key: string, enabled: 
       after: { historyEnabled: enabled },
     });
   }
-  return { ...before, historyEnabled: enabled };
+  return { ...before, historyEnabled: enabled, version: (before.version ?? 0) + 1 };
 }

@@ -81,6 +81,8 @@ export interface TypeDraft {
   colour: string;
   origin: Origin;
   customized?: CustomizableTypeProperty[];
+  /** The stored revision the draft was opened at (absent for a new type): a save made from an older one is refused. */
+  version?: number;
   fields: FieldDraft[];
   relatedTabs: TabDraft[];
 }
@@ -218,6 +220,7 @@ export function typeDraft(definition: StoredDefinition): TypeDraft {
     colour: definition.colour ?? '',
     origin: definition.origin ?? 'admin',
     customized: definition.customized,
+    version: definition.version,
     fields,
     relatedTabs: (definition.relatedTabs ?? []).map((tab) => ({
       key: tab.key,
@@ -311,6 +314,7 @@ export function toDefinition(draft: TypeDraft): StoredDefinition {
   if (draft.icon.trim()) definition.icon = draft.icon.trim();
   if (draft.colour.trim()) definition.colour = draft.colour.trim();
   if (draft.customized) definition.customized = draft.customized;
+  if (draft.version !== undefined) definition.version = draft.version;
   return definition;
 }
 

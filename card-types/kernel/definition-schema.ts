@@ -8,7 +8,7 @@ import { customizableFieldProperties, customizableTypeProperties, requiredForVal
 import type { Locale, LocalizedText } from './locale';
 import { current, inLocale, messages, say } from './messages';
 import type { FieldKind, SettingsShape } from './field-kind';
-import { cardTargets, fieldKinds, kindOf, kindsGeneration, referenceFieldsTo } from './registry';
+import { cardTargets, fieldKinds, findFieldKind, kindOf, kindsGeneration, referenceFieldsTo } from './registry';
 import { schemas } from './schemas';
 import { templateBracesBalanced, templateFields } from './title';
 import { checkFieldValue, defaultInput } from './values';
@@ -35,7 +35,8 @@ function consistencyProblems(definition: CardTypeDefinition): Problem[] {
   if (definition.fields.length === 0) add(['fields'], messages.noFields);
   definition.fields.forEach((field, index) => {
     if (definition.fields.findIndex((other) => other.key === field.key) < index) add(['fields', index, 'key'], messages.duplicateFieldKey(field.key));
-    problems.push(...fieldProblems(field, ['fields', index]));
+    // A stored field of a kind whose plugin is off keeps the settings that plugin gave it, unchecked.
+    if (findFieldKind(field.kind)) problems.push(...fieldProblems(field, ['fields', index]));
   });
   (definition.relatedTabs ?? []).forEach((tab, index, tabs) => {
     if (tabs.findIndex((other) => other.key === tab.key) < index) add(['relatedTabs', index, 'key'], messages.duplicateTabKey(tab.key));
@@ -104,7 +105,12 @@ export function settingsSchemaOf(kind: FieldKind): SettingsShape {
   return settings;
 }
 
-function buildSchema() {
+/**
+ * `strangers`: the stored type's fields of kinds no plugin registers now (key → kind). Sent back as
+ * they are stored, such a field passes (its settings are its plugin's); a new field of such a kind
+ * does not.
+ */
+function buildSchema(strangers: ReadonlyMap<string, string> = new Map()) {
   const { localized, typeKey, fieldKey } = schemas();
   const origin = z.enum(['code', 'admin']);
   const fieldBase = {
@@ -123,6 +129,10 @@ function buildSchema() {
   };
   const kinds = fieldKinds();
   const fieldSchemas = kinds.map((kind) => z.strictObject({ ...fieldBase, kind: z.literal(kind.key), ...settingsSchemaOf(kind) }));
+  for (const kind of new Set(strangers.values())) {
+    const stored = z.looseObject({ ...fieldBase, kind: z.literal(kind) }).check(z.refine((candidate) => strangers.get(candidate.key) === kind, say(messages.unknownKind(kind))));
+    fieldSchemas.push(stored as unknown as (typeof fieldSchemas)[number]);
+  }
   const field = fieldSchemas.length > 0 ? z.discriminatedUnion('kind', fieldSchemas as [(typeof fieldSchemas)[number], ...(typeof fieldSchemas)[number][]]) : z.never();
   const relatedTab = z.strictObject({ key: fieldKey, label: localized, cardType: typeKey, referenceField: fieldKey, origin: z.optional(origin) });
   return z
@@ -148,8 +158,9 @@ function buildSchema() {
 
 let built: { generation: number; schema: ReturnType<typeof buildSchema> } | undefined;
 
-/** The zod schema of a card type definition (over the kinds registered now); run it inside `inLocale`. */
-export function cardTypeDefinitionSchema(): ReturnType<typeof buildSchema> {
+/** The zod schema of a card type definition (over the kinds registered now, and `strangers`: see buildSchema); run it inside `inLocale`. */
+export function cardTypeDefinitionSchema(strangers: ReadonlyMap<string, string> = new Map()): ReturnType<typeof buildSchema> {
+  if (strangers.size > 0) return buildSchema(strangers);
   if (built?.generation !== kindsGeneration()) built = { generation: kindsGeneration(), schema: buildSchema() };
   return built.schema;
 }
@@ -183,7 +194,10 @@ export interface DefinitionCheckOptions {
  */
 export function validateCardTypeDefinition(input: unknown, { locale = 'ru', knownTypes }: DefinitionCheckOptions = {}): DefinitionCheck {
   return inLocale(locale, () => {
-    const parsed = cardTypeDefinitionSchema().safeParse(input, { error: genericMessage });
+    const key = (input as { key?: unknown } | null)?.key;
+    const stored = knownTypes?.find((type) => type.key === key);
+    const strangers = new Map((stored?.fields ?? []).filter((field) => !findFieldKind(field.kind)).map((field) => [field.key, field.kind]));
+    const parsed = cardTypeDefinitionSchema(strangers).safeParse(input, { error: genericMessage });
     const errors: Record<string, string> = {};
     const add = (path: PropertyKey[], message: string) => {
       errors[path.map(String).join('.')] ??= message;

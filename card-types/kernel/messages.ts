@@ -97,6 +97,10 @@ export const messages = {
   // card type definitions
   invalidValue: { ru: 'Неверное значение', en: 'Invalid value' },
   unknownProperty: (name: string) => ({ ru: `Неизвестное свойство «${name}»`, en: `Unknown property “${name}”` }),
+  kindSwitchedOff: (kind: string) => ({
+    ru: `Тип поля «${kind}» сейчас недоступен (его модуль выключен): хранимое значение сохраняется, но изменить его нельзя`,
+    en: `The field kind “${kind}” is unavailable now (its plugin is off): the stored value is kept but cannot be changed`,
+  }),
   unknownKind: (kind: string) => ({ ru: `Неизвестный тип поля «${kind}»`, en: `Unknown field kind “${kind}”` }),
   typeKeyFormat: {
     ru: 'Ключ: строчные латинские буквы и цифры через дефис, например contact-person',

@@ -5,6 +5,7 @@
 import { builtInFieldKinds } from '#field-kinds';
 import type { CardTypeDefinition, FieldDefinition } from './definition';
 import { defineFieldKind, type FieldKind } from './field-kind';
+import { messages } from './messages';
 
 const kinds = new Map<string, FieldKind>();
 let generation = 0;
@@ -36,7 +37,8 @@ const strangers = new Map<string, FieldKind>();
 
 /**
  * A field's kind. A stored field of a kind no longer registered (its plugin switched off) keeps its
- * values as they are, so a card read and written back loses nothing.
+ * stored values as they are (an edit that leaves the field alone keeps them), and refuses any new
+ * value: nothing can check it while the plugin is off.
  */
 export function kindOf(field: Pick<FieldDefinition, 'kind'>): FieldKind {
   const kind = kinds.get(field.kind);
@@ -48,7 +50,7 @@ export function kindOf(field: Pick<FieldDefinition, 'kind'>): FieldKind {
       labels: { ru: field.kind, en: field.kind },
       order: Number.MAX_SAFE_INTEGER,
       settingsSchema: () => ({}),
-      parse: (raw) => ({ value: raw as string }),
+      parse: () => ({ error: messages.kindSwitchedOff(field.kind) }),
       filter: { operators: [] },
       index: { sortable: false },
     });

@@ -1,7 +1,7 @@
 import type { CardTypeDefinition, CardValues, FieldDefinition, StoredValue } from './definition';
 import type { Locale, LocalizedText } from './locale';
 import { messages } from './messages';
-import { kindOf } from './registry';
+import { findFieldKind, kindOf } from './registry';
 
 /** One field's value checked and brought to its stored form: `value` (absent when empty) or an `error`. */
 export type FieldOutcome = { value: StoredValue | undefined } | { error: string };
@@ -111,6 +111,11 @@ export function compileCardType(type: CardTypeDefinition): CardValuesValidator {
     for (const [key, { field, normalize, lenient }] of normalizers) {
       if (field.hidden) continue;
       const given = Object.hasOwn(input, key);
+      // A field whose kind's plugin is off keeps the value it holds when the edit leaves it alone.
+      if (given && touched !== undefined && !touched.has(key) && !findFieldKind(field.kind)) {
+        values[key] = input[key] as StoredValue;
+        continue;
+      }
       const raw = given ? input[key] : applyDefaults ? defaultInput(field, now, timeZone) : undefined;
       const spared = !applyDefaults && field.requiredFor === 'newAndEdited' && touched !== undefined && !touched.has(key);
       const outcome = (spared ? lenient : normalize)(raw, locale);

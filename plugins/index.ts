@@ -46,6 +46,18 @@ export async function loadPlugins(names: readonly string[]): Promise<Plugin[]> {
   return plugins;
 }
 
+/**
+ * Which shipped plugin brings each field kind, by kind key: the shipped plugins are loaded for it
+ * (not enabled: nothing is registered), to name the plugin a stored field's kind needs.
+ */
+export async function shippedKindProviders(): Promise<Map<string, string>> {
+  const providers = new Map<string, string>();
+  for (const name of shippedPluginNames()) {
+    for (const kind of asPlugin(name, await importPlugin(name)).fieldKinds ?? []) providers.set(kind.key, name);
+  }
+  return providers;
+}
+
 /** Runs the plugins' `beforeValidate` hooks in plugin order; the first message for a field wins. */
 export async function runBeforeValidate(plugins: readonly Plugin[], context: CardHookContext): Promise<FieldErrors> {
   const errors: FieldErrors = {};

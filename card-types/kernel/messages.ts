@@ -15,6 +15,8 @@ export const inBoth = (make: (locale: Locale) => string): LocalizedText => ({ ru
 /** Messages about card values and card type definitions, in both languages. */
 export const messages = {
   required: { ru: 'Обязательное поле', en: 'Required' },
+  /** A refusal as a whole (the server's BAD_USER_INPUT, a form that found problems before sending). */
+  checkFields: { ru: 'Проверьте заполнение полей', en: 'Please check the fields' },
   unknownField: { ru: 'Неизвестное поле', en: 'Unknown field' },
   hiddenField: {
     ru: 'Поле скрыто администратором: его значения хранятся, но не меняются',

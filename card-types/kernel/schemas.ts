@@ -63,6 +63,8 @@ function build() {
     union: z.union,
     enum: z.enum,
     refine: z.refine,
+    pipe: z.pipe,
+    transform: z.transform,
     trim: z.trim,
     minLength: z.minLength,
     maxLength: z.maxLength,

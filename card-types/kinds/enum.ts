@@ -21,7 +21,8 @@ export default defineFieldKind({
   labels: { ru: 'Список значений', en: 'Choice' },
   order: 90,
   settingsSchema: (z) => ({
-    options: z.array(z.strictObject({ value: z.string().check(z.trim(), z.minLength(1, say(messages.fillIn)), z.maxLength(100)), label: z.localized })),
+    // No options reads «add at least one option» (settingsProblems), whether sent empty or left out.
+    options: z.optional(z.array(z.strictObject({ value: z.string().check(z.trim(), z.minLength(1, say(messages.fillIn)), z.maxLength(100)), label: z.localized }))),
     multiple: z.optional(z.boolean()),
     default: z.optional(z.union([z.string(), z.array(z.string())])),
   }),

@@ -1,6 +1,6 @@
 import { defineFieldKind, fail, ok } from '../kernel/field-kind';
 import { asIs } from '../kernel/kind-parts';
-import { messages, say } from '../kernel/messages';
+import { messages } from '../kernel/messages';
 import { parseInteger } from './integer';
 
 const stars = 5;
@@ -17,7 +17,15 @@ export default defineFieldKind({
   key: 'rating',
   labels: { ru: 'Оценка (1–5)', en: 'Rating (1–5)' },
   order: 85,
-  settingsSchema: (z) => ({ default: z.optional(z.int().check(z.refine(isRating, say(messages.notRating)))) }),
+  // A default is checked like a card's value ("4" or 4; 6 is «Оценка — от 1 до 5») and kept as the number.
+  settingsSchema: (z) => ({
+    default: z.optional(
+      z.pipe(
+        z.union([z.int(), z.string()]),
+        z.transform((value) => parseRating(value) ?? value),
+      ),
+    ),
+  }),
   parse(raw) {
     const value = parseRating(raw);
     return value === undefined ? fail(messages.notRating) : ok(value);

@@ -7,7 +7,8 @@ export default defineFieldKind({
   key: 'reference',
   labels: { ru: 'Ссылка на карточку', en: 'Card reference' },
   order: 140,
-  settingsSchema: (z) => ({ targets: z.array(z.typeKey), multiple: z.optional(z.boolean()) }),
+  // No targets reads «choose which card types…» (settingsProblems), whether sent empty or left out.
+  settingsSchema: (z) => ({ targets: z.optional(z.array(z.typeKey)), multiple: z.optional(z.boolean()) }),
   parse: (raw, field) => parseChoice(raw, { multiple: field.multiple === true, accept: acceptObjectId, invalid: messages.notReference }),
   filter: { operators: ['equals', 'in'] },
   index: { unique: (field) => field.multiple !== true, sortable: false },

@@ -1,3 +1,5 @@
+import { messages as kernelMessages } from '../../card-types';
+
 /** Server-side messages in the user's language (Russian first). */
 export type Locale = 'ru' | 'en';
 
@@ -21,7 +23,7 @@ const messages = {
   },
   emailFormat: { ru: 'Введите корректный e-mail', en: 'Enter a valid e-mail' },
   ipFormat: { ru: 'Неверный адрес или подсеть: {value}', en: 'Not an address or subnet: {value}' },
-  invalidInput: { ru: 'Проверьте заполнение полей', en: 'Please check the fields' },
+  invalidInput: kernelMessages.checkFields,
   notFound: { ru: '{what} не найден{ending}', en: '{what} not found' },
   forbidden: { ru: 'Недостаточно прав: {what}', en: 'Not allowed: {what}' },
   adminOnly: { ru: 'Доступно только администраторам', en: 'Administrators only' },

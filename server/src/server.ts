@@ -9,7 +9,7 @@ import mongoose from 'mongoose';
 import { ensureAdministrator, ensureSystemGroups } from './people/bootstrap';
 import { resetThrottles } from './people/throttle';
 import { syncCardTypes } from './cards/type-sync';
-import { forgetCardTypes } from './card-types/registry';
+import { forgetCardTypes, listCardTypes } from './card-types/registry';
 import { startEventHandlers, useRedisEventBus } from './events/bus';
 import { watchAccessVersion } from './access/changes';
 import { forgetAccessSnapshot } from './access/snapshot';
@@ -20,7 +20,7 @@ import { seedDemoData } from '../../seeds/demo';
 import { migrateDatabase } from './migrations';
 import { JobRunner } from './jobs/runner';
 import { registerCardHooks } from './cards/lifecycle';
-import { enablePlugins, registerPluginHooks } from './cards/plugins';
+import { enablePlugins, registerPluginHooks, warnOfUnavailableKinds } from './cards/plugins';
 import { registerCardFolderSteps } from './cards/service';
 import { historyHooks } from './history/hooks';
 import { fileHooks } from './files/hooks';
@@ -68,6 +68,7 @@ export async function prepareDatabase(config: Config, logger: Logger): Promise<b
   await Promise.all(Object.values(mongoose.models).map((model) => model.init()));
   await ensureSystemGroups();
   await syncCardTypes(logger);
+  await warnOfUnavailableKinds(await listCardTypes(), logger);
   return ensureAdministrator(config, logger);
 }
 

@@ -3,6 +3,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/src/server';
 import { axeViolations, describeViolations } from '../support/axe';
 import { describeInBrowser, launchChromium } from '../support/browser';
+import { createFolder } from '../support/fixtures';
 import { signedIn, startTestServer, TEST_ADMIN } from '../support/server';
 import { signInThroughUi, useDataTestAttribute } from './ui';
 import { ensureClientBuilt } from '../../server/src/http/client-build';
@@ -49,6 +50,9 @@ describeInBrowser('accessibility: axe-core on every main page (browser)', functi
     const admin = await signedIn(server);
     const found = await admin.data<{ search: { card: { id: string; title: string } }[] }>('query { search(query: "Денеб") { card { id title } } }');
     await admin.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id: found.search.find((hit) => hit.card.title === 'ООО «Денеб»')!.card.id });
+    // A second folder for counterparties, so «Переместить» has somewhere to offer.
+    const library = (await admin.data<{ libraries: { id: string; name: string }[] }>('{ libraries { id name } }')).libraries.find((l) => l.name === 'Корреспонденты и контакты')!;
+    await createFolder(admin, { libraryId: library.id, name: 'Архив контрагентов', allowedCardTypes: ['counterparty'] });
   });
   after(async () => {
     if (report.length) console.log(`      axe-core results per page:\n${report.map((line) => `        ${line}`).join('\n')}`);

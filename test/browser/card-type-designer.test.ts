@@ -93,7 +93,7 @@ describeInBrowser('card type designer: «Техническое задание»
     // Nothing filled in: every problem is shown at its input in the server's words (the kernel's
     // check runs in the browser), nothing reaches the server.
     await page.getByTestId('save-type').click();
-    await expectText(page, 'form-error', 'Исправьте отмеченные поля');
+    await expectText(page, 'form-error', 'Проверьте заполнение полей');
     expect(await typeForm().getByTestId('error-key').first().textContent()).to.contain('contact-person');
     await expectText(page, 'error-names-ru', 'Заполните');
     await expectText(page, 'error-titleTemplate', 'Заполните');
@@ -351,5 +351,30 @@ describeInBrowser('card type designer: «Техническое задание»
     );
     expect(await page.getByTestId('type-saved').count()).to.equal(0);
     expect((await definitionOf('tech-spec')).fields.find((f) => f.key === 'title')?.label).to.deep.equal({ ru: 'Наименование', en: 'Title' });
+  });
+
+  it('a rating field’s default is picked with the stars (no text box), the preview lights as many, and it is saved as the number', async () => {
+    await page.goto(`${server.url}/admin/card-types/new`);
+    await field(typeForm(), 'key').fill('review');
+    await field(page, 'names-ru').fill('Отзыв');
+    await field(page, 'titleTemplate').fill('{title}');
+    await field(editor(0), 'key').fill('title');
+    await field(editor(0), 'label-ru').fill('Название');
+    await page.getByTestId('add-field').click();
+    await field(editor(1), 'key').fill('score');
+    await field(editor(1), 'kind').selectOption('rating');
+    await field(editor(1), 'label-ru').fill('Оценка');
+    const defaultStars = editor(1).getByTestId('field-default').getByTestId('default-input');
+    await defaultStars.getByTestId('star-4').click();
+    expect(await editor(1).getByTestId('field-default').locator('input[type="text"]').count()).to.equal(0);
+    expect(await defaultStars.locator('[aria-checked="true"]').getAttribute('data-test')).to.equal('star-4');
+    const previewStars = page.getByTestId('form-preview').getByTestId('input-score');
+    await previewStars.locator('[aria-checked="true"][data-test="star-4"]').waitFor();
+    expect(await previewStars.locator('.ws-rating__star--on').count()).to.equal(4);
+    await page.getByTestId('save-type').click();
+    await page.waitForURL(`${server.url}/admin/card-types/review`);
+    await page.getByTestId('type-saved').waitFor();
+    const stored = await api.data<{ cardType: { fields: { key: string; default: unknown }[] } }>('query { cardType(key: "review") { fields { key default } } }');
+    expect(stored.cardType.fields.find((f) => f.key === 'score')?.default).to.equal(4);
   });
 });

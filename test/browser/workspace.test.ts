@@ -1,4 +1,4 @@
-import { createCorrespondents, createFolder } from '../support/fixtures';
+import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
 import { expect } from 'chai';
 import { selectors, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { ensureClientBuilt } from '../../server/src/http/client-build';
@@ -271,5 +271,38 @@ describeInBrowser('staff workspace: the scenario with two colleagues side by sid
     await natalia.getByTestId('search-page-input').fill('ООО');
     await note.waitFor({ state: 'detached' });
     expect(await natalia.getByTestId('search-hit').count()).to.be.greaterThan(0);
+  });
+
+  it('«Переместить» is unavailable, with the reason, while no other folder takes the card; given one, it moves there', async () => {
+    const tatianaAlone = await signIn('tgoncharenko');
+    await openFolder(tatianaAlone);
+    await openCard(tatianaAlone, 'ООО «Переезд»');
+    const move = tatianaAlone.getByTestId('move');
+    // «Закрытая папка» takes counterparties but is not hers; no other folder of hers takes them.
+    await tatianaAlone.locator('[data-test="move"][disabled]').waitFor();
+    const reason = 'Переместить некуда: нет другой папки для карточек этого типа, где вы можете их создавать';
+    expect(await move.getAttribute('title')).to.equal(reason);
+    const describedBy = (await move.getAttribute('aria-describedby'))!;
+    expect(await tatianaAlone.locator(`[id="${describedBy}"]`).textContent()).to.equal(reason);
+    const libraryId = (await admin.data<{ libraries: { id: string }[] }>('{ libraries { id } }')).libraries[0].id;
+    const spare = await createFolder(admin, { libraryId, name: 'Запасная', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, spare, [{ principalId: ids.tgoncharenko!, level: 'edit' }]);
+    // The new folder reaches her tree live; the button follows.
+    await tatianaAlone.getByTestId('folder-Запасная').waitFor();
+    await tatianaAlone.locator('[data-test="move"]:not([disabled])').waitFor();
+    expect(await move.getAttribute('title')).to.equal(null);
+    await move.click();
+    const dialog = tatianaAlone.getByTestId('move-dialog');
+    await dialog.waitFor();
+    const offered = (await dialog.locator('option').allTextContents()).filter((text) => text.trim() !== '');
+    expect(offered).to.have.length(1);
+    expect(offered[0]).to.match(/ \/ Запасная$/);
+    await dialog.getByTestId('move-target').selectOption(spare);
+    await dialog.getByTestId('move-submit').click();
+    await dialog.waitFor({ state: 'detached' });
+    const moved = await admin.data<{ search: { card: { title: string; folderId: string } }[] }>('query($q: String!) { search(query: $q) { card { title folderId } } }', {
+      q: 'ООО «Переезд»',
+    });
+    expect(moved.search.find((hit) => hit.card.title === 'ООО «Переезд»')?.card.folderId).to.equal(spare);
   });
 });

@@ -1,4 +1,14 @@
 /** Shapes of the server's GraphQL types, as far as the client asks for them. */
+import type { CardTypeDefinition, FieldDefinition, LocalizedText, RelatedTab } from '../../../card-types';
+
+export type Localized = LocalizedText;
+/** A field as the kernel defines it (`card-types/kernel/definition.ts`). */
+export type FieldDef = FieldDefinition;
+export type RelatedTabDef = RelatedTab;
+
+/** A card type as the workspace reads it. */
+export type CardTypeDef = Omit<CardTypeDefinition, 'origin'> & { origin?: CardTypeDefinition['origin'] };
+
 export type AccessLevel = 'read' | 'edit' | 'full';
 export const ACCESS_LEVELS: AccessLevel[] = ['read', 'edit', 'full'];
 export type PrincipalType = 'user' | 'department' | 'group';

@@ -10,6 +10,8 @@ interface KindModule {
   default: Component;
   /** The width of the kind's list column (CSS grid track). */
   listColumn?: string;
+  /** The type designer takes a field's default with the kind's own input, not a text box. */
+  defaultInput?: boolean;
 }
 
 const modules = import.meta.glob<KindModule>('./*.vue', { eager: true });
@@ -22,6 +24,12 @@ export function registerKindComponent(key: string, module: KindModule): void {
 
 export function kindComponent(field: Pick<FieldDefinition, 'kind'>): Component {
   return components.get(field.kind)?.default ?? StringKind;
+}
+
+/** The kind's input, when the designer takes a field's default with it (else null: a text box). */
+export function defaultInputOf(field: Pick<FieldDefinition, 'kind'>): Component | null {
+  const module = components.get(field.kind);
+  return module?.defaultInput ? module.default : null;
 }
 
 export function listColumnWidth(field: FieldDefinition): string {

@@ -4,9 +4,20 @@
  * INN checksums with the server's own functions and the type designer offers the kind. Drawn as
  * text (field-kinds/index.ts) unless the plugin registers a component.
  */
-import { registerFieldKind, type FieldKind } from '../../../card-types';
+import { findFieldKind, registerFieldKind, type FieldKind } from '../../../card-types';
 
-const shipped = Object.values(import.meta.glob<readonly FieldKind[]>('../../../plugins/*/kinds.ts', { eager: true, import: 'default' })).flat();
+const modules = import.meta.glob<readonly FieldKind[]>('../../../plugins/*/kinds.ts', { eager: true, import: 'default' });
+const shipped = Object.values(modules).flat();
+/** The shipped plugin (its folder's name) that brings each of these kinds. */
+const providers = new Map(Object.entries(modules).flatMap(([path, kinds]) => kinds.map((kind) => [kind.key, path.split('/').at(-2) ?? ''] as const)));
+
+/**
+ * A field kind the server does not provide (its plugin is not enabled there): the shipped plugin
+ * that brings it, '' when none does; null when the kind is available.
+ */
+export function missingKindPlugin(kind: string): string | null {
+  return findFieldKind(kind) ? null : (providers.get(kind) ?? '');
+}
 
 /** Registers the shipped plugin kinds among `keys` (the server's `fieldKinds`). */
 export function registerServerKinds(keys: readonly string[]): void {

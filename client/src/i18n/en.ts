@@ -93,6 +93,10 @@ const en: typeof ru = {
     libraryBlocked: 'It cannot be deleted while it has folders: delete or move them first.',
     folderBlocked: 'It cannot be deleted while it holds cards or sub-folders: move or delete them first.',
   },
+  kinds: {
+    unavailable: 'Field kind unavailable: the module “{plugin}” is not enabled',
+    unavailableUnknown: 'Field kind “{kind}” is unavailable: its module is not enabled',
+  },
   common: {
     loading: 'Loading…',
     loadFailed: 'Could not load: {message}',
@@ -435,7 +439,6 @@ const en: typeof ru = {
     choose: 'Choose…',
     preview: 'The form will look like this',
     previewEmpty: 'Add fields and the card form appears here.',
-    checkFields: 'Correct the marked fields',
     saving: 'Checking and saving…',
     saved: 'Card type saved',
     applyingTitle: 'Applying the change to the cards',

@@ -1,17 +1,11 @@
 /** Shapes and operations of the card API (server/src/cards, unread, history) as the workspace uses them. */
-import type { CardTypeDefinition, FieldDefinition, FilterOperator, LocalizedText, RelatedTab } from '../../../card-types';
+import type { FilterOperator } from '../../../card-types';
 import { CardTypeFields, definitionFrom } from '../api/card-types';
 import { graphql, request, type ResultOf } from '../api/graphql';
 import { registerServerKinds } from '../field-kinds/plugins';
-import type { Locale } from '../api/types';
+import type { CardTypeDef, Locale, Localized } from '../api/types';
 
-export type Localized = LocalizedText;
-/** A field as the kernel defines it (`card-types/kernel/definition.ts`). */
-export type FieldDef = FieldDefinition;
-export type RelatedTabDef = RelatedTab;
-
-/** A card type as the workspace reads it. */
-export type CardTypeDef = Omit<CardTypeDefinition, 'origin'> & { origin?: CardTypeDefinition['origin'] };
+export type { CardTypeDef, FieldDef, Localized, RelatedTabDef } from '../api/types';
 
 export type FieldValue = string | number | boolean | string[] | null;
 /** Values as a form or a client holds them: the kernel's stored values, null for a field being cleared. */

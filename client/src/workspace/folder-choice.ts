@@ -39,3 +39,11 @@ export function folderChoicesFor(libraries: LibrarySummary[], typeKey: string, o
     openedInFits,
   };
 }
+
+/**
+ * Where a card may be moved, as the server allows it: another folder where `mayCreate` lets the
+ * viewer create cards and whose allowed types take the card's type, in tree order.
+ */
+export function moveTargetsFor(libraries: LibrarySummary[], card: { folderId: string; typeKey: string }, mayCreate: (folder: FolderPlace) => boolean): FolderOption[] {
+  return folderChoicesFor(libraries, card.typeKey, card.folderId, mayCreate).options.filter((option) => option.id !== card.folderId);
+}

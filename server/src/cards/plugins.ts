@@ -1,5 +1,5 @@
-import { registerFieldKind } from '../../../card-types';
-import { loadPlugins, runBeforeValidate, type CardHookContext, type FieldErrors, type Plugin } from '../../../plugins';
+import { findFieldKind, registerFieldKind, type CardTypeDefinition } from '../../../card-types';
+import { loadPlugins, runBeforeValidate, shippedKindProviders, type CardHookContext, type FieldErrors, type Plugin } from '../../../plugins';
 import type { Logger } from '../logger';
 import { registerCardHooks } from './lifecycle';
 
@@ -10,7 +10,28 @@ let plugins: readonly Plugin[] = [];
 export async function enablePlugins(names: readonly string[], logger: Logger): Promise<void> {
   plugins = await loadPlugins(names);
   for (const plugin of plugins) for (const kind of plugin.fieldKinds ?? []) registerFieldKind(kind);
-  if (plugins.length > 0) logger.info({ plugins: plugins.map((plugin) => plugin.name) }, 'plugins enabled');
+  const enabled = plugins.map((plugin) => plugin.name);
+  logger.info({ plugins: enabled }, `plugins: ${enabled.length > 0 ? enabled.join(', ') : 'none'}`);
+}
+
+/**
+ * Warns, once at start, of card types with fields whose kind no enabled plugin provides (their
+ * values are kept, but not checked): «Контрагент»: inn, kpp, ogrn — enable PLUGINS=russian-requisites.
+ */
+export async function warnOfUnavailableKinds(types: readonly CardTypeDefinition[], logger: Logger): Promise<void> {
+  const affected = types.map((type) => ({ type, fields: type.fields.filter((field) => !findFieldKind(field.kind)) })).filter(({ fields }) => fields.length > 0);
+  if (affected.length === 0) return;
+  const providers = await shippedKindProviders();
+  for (const { type, fields } of affected) {
+    const kinds = [...new Set(fields.map((field) => field.kind))];
+    const needed = [...new Set(kinds.map((kind) => providers.get(kind)).filter((name) => name !== undefined))];
+    const advice =
+      needed.length > 0 ? `enable PLUGINS=${[...plugins.map((plugin) => plugin.name), ...needed].join(',')}` : `no shipped plugin provides the kinds ${kinds.join(', ')}`;
+    logger.warn(
+      { cardType: type.key, fields: fields.map((field) => field.key), kinds, plugins: needed },
+      `«${type.names.ru}»: ${fields.map((field) => field.key).join(', ')} — field kinds no enabled plugin provides (values kept, not checked); ${advice}`,
+    );
+  }
 }
 
 /** Plugins' checks (e.g. that INN and OGRN belong to one kind of taxpayer) on submitted values. */

@@ -40,6 +40,10 @@ describe('field kind «rating»', () => {
     expect(validateCardTypeDefinition(typeWith({ key: 'title', kind: 'string', label }, { ...stars, default: 3 })).ok).to.equal(true);
     const wrong = validateCardTypeDefinition(typeWith({ key: 'title', kind: 'string', label }, { ...stars, default: 8 }));
     expect(wrong).to.deep.equal({ ok: false, errors: { 'fields.1.default': 'Оценка — от 1 до 5' } });
+    // Typed as text, as card values may be: taken, and kept as the number.
+    const typed = validateCardTypeDefinition(typeWith({ key: 'title', kind: 'string', label }, { ...stars, default: '4' }));
+    expect(typed.ok && typed.definition.fields[1].default).to.equal(4);
+    expect(validateCardTypeDefinition(typeWith({ key: 'title', kind: 'string', label }, { ...stars, default: '6' }))).to.deep.equal(wrong);
     expect(validateCardTypeDefinition(typeWith({ ...stars, options: [] })).ok).to.equal(false);
   });
 

@@ -15,7 +15,7 @@ import {
   type RequiredFor,
 } from '../../../../card-types';
 import { settingsSchemaOf, validateCardTypeDefinition } from '../../../../card-types/definitions';
-import type { CardTypeDef, FieldDef, Localized, RelatedTabDef } from '../../workspace/api';
+import type { CardTypeDef, FieldDef, Localized, RelatedTabDef } from '../../api/types';
 
 /** Whether fields of `kind` have the setting `name` (`min`, `options`, `targets` …). */
 export const hasSetting = (kind: string, name: string): boolean => name in settingsSchemaOf(kindOf({ kind }));

@@ -1,11 +1,7 @@
 import { expect } from 'chai';
 import { Writable } from 'node:stream';
-import { loadConfig } from '../../server/src/config';
-import { createLogger } from '../../server/src/logger';
-import { CLIENT_DIST } from '../../server/src/paths';
-import { startServer, type RunningServer } from '../../server/src/server';
-import { testMongoUri, uniqueDbName } from '../support/mongo';
-import { TEST_ADMIN } from '../support/server';
+import type { RunningServer } from '../../server/src/server';
+import { startTestServer } from '../support/server';
 
 /**
  * PLUGINS=none switches off «russian-requisites» while «Контрагент» keeps its INN, KPP and OGRN
@@ -18,24 +14,13 @@ describe('start log with a plugin switched off (API)', function () {
   const lines: { level: number; msg: string; [key: string]: unknown }[] = [];
 
   before(async () => {
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'info',
-      MONGODB_URI: await testMongoUri(),
-      SEED_DEMO_DATA: 'false',
-      ADMIN_LOGIN: TEST_ADMIN.login,
-      ADMIN_PASSWORD: TEST_ADMIN.password,
-      PLUGINS: 'none',
-    });
-    const destination = new Writable({
+    const logTo = new Writable({
       write(chunk: Buffer, _encoding, done) {
         for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(line) as (typeof lines)[number]);
         done();
       },
     });
-    server = await startServer(config, createLogger(config, destination), { clientDist: CLIENT_DIST, dbName: uniqueDbName('kartoteka') });
+    server = await startTestServer({ LOG_LEVEL: 'info', PLUGINS: 'none' }, { logTo });
   });
   after(async () => {
     await server?.stop();

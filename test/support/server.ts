@@ -1,3 +1,4 @@
+import type { DestinationStream } from 'pino';
 import { loadConfig } from '../../server/src/config';
 import { CLIENT_DIST } from '../../server/src/paths';
 import { createLogger } from '../../server/src/logger';
@@ -10,9 +11,12 @@ export const TEST_ADMIN = { login: 'admin', password: 'admin-password-for-tests'
 /**
  * Starts the real server on a free port against the test database (MONGODB_URI or the
  * in-memory server) in a database of its own (or the one named, e.g. to restart on the same
- * data). LOG_LEVEL=debug shows the server's logs.
+ * data). LOG_LEVEL=debug shows the server's logs; `logTo` receives them instead of standard output.
  */
-export async function startTestServer(env: Record<string, string> = {}, options: { dbName?: string; monitorCommands?: boolean } = {}): Promise<RunningServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: { dbName?: string; monitorCommands?: boolean; logTo?: DestinationStream } = {},
+): Promise<RunningServer> {
   const config = loadConfig({
     NODE_ENV: 'test',
     HOST: '127.0.0.1',
@@ -24,7 +28,11 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     ADMIN_PASSWORD: TEST_ADMIN.password,
     ...env,
   });
-  return startServer(config, createLogger(config), { clientDist: CLIENT_DIST, dbName: options.dbName ?? uniqueDbName('kartoteka'), monitorCommands: options.monitorCommands });
+  return startServer(config, createLogger(config, options.logTo), {
+    clientDist: CLIENT_DIST,
+    dbName: options.dbName ?? uniqueDbName('kartoteka'),
+    monitorCommands: options.monitorCommands,
+  });
 }
 
 const SIGN_IN = 'mutation SignIn($login: String!, $password: String!) { signIn(login: $login, password: $password) { user { id } } }';

@@ -376,5 +376,11 @@ describeInBrowser('card type designer: «Техническое задание»
     await page.getByTestId('type-saved').waitFor();
     const stored = await api.data<{ cardType: { fields: { key: string; default: unknown }[] } }>('query { cardType(key: "review") { fields { key default } } }');
     expect(stored.cardType.fields.find((f) => f.key === 'score')?.default).to.equal(4);
+    // Saved, the field offers only kinds its values convert to: rating → integer is marked and cannot be chosen.
+    const kinds = field(editor(1), 'kind');
+    await kinds.locator('option[value="integer"][disabled]').waitFor({ state: 'attached' });
+    expect(await kinds.locator('option[value="integer"]').textContent()).to.equal('Целое число — значения не преобразуются');
+    expect(await kinds.locator('option[value="string"]').getAttribute('disabled')).to.equal(null);
+    expect(await kinds.locator('option[value="rating"]').getAttribute('disabled')).to.equal(null);
   });
 });

@@ -401,6 +401,7 @@ const en: typeof ru = {
     fieldKeyHint: 'Latin letters and digits, starting lower-case: legalAddress',
     kind: 'Kind',
     kindChange: 'A change of kind is checked against the cards when saving',
+    kindNotConvertible: '{kind}: values do not convert',
     label: 'Label',
     required: 'Required',
     unique: 'Unique',

@@ -406,6 +406,7 @@ export default {
     fieldKeyHint: 'Латиница и цифры, с маленькой буквы: legalAddress',
     kind: 'Вид поля',
     kindChange: 'Смена вида проверяется на карточках при сохранении',
+    kindNotConvertible: '{kind} — значения не преобразуются',
     label: 'Подпись',
     required: 'Обязательное',
     unique: 'Уникальное',

@@ -30,8 +30,10 @@ export interface OptionDraft {
 export interface FieldDraft {
   key: string;
   kind: string;
-  /** Saved before: its key and kind are fixed, removing it hides it. */
+  /** Saved before: its key is fixed, removing it hides it. */
   stored: boolean;
+  /** The kind it was saved with: it may become only a kind its values convert to. */
+  storedKind?: string;
   /** The key follows the Russian label (transliterated) until the administrator types one. */
   autoKey: boolean;
   origin?: Origin;
@@ -179,6 +181,7 @@ export function fieldDraft(field: FieldDef): FieldDraft {
     ...newField(field.kind),
     key: field.key,
     stored: true,
+    storedKind: field.kind,
     autoKey: false,
     origin: field.origin,
     customized: field.customized,

@@ -37,6 +37,9 @@ export interface Config {
   backupKeepText: string;
   /** Rows one user may export per day (UTC); 0: no limit. */
   exportDailyRows: number;
+  /** The bulk-reading alarm: cards one user may be sent within `readAlarmMinutes` before administrators are alerted; 0: off. */
+  readAlarmCards: number;
+  readAlarmMinutes: number;
   /** How many bytes of files one user may have stored (every version of what they uploaded); 0 = no quota. */
   fileQuotaBytes: number;
   /** The plugins to load, in order (PLUGINS): names of plugins shipped in plugins/, paths or package names. */
@@ -112,6 +115,13 @@ const environmentSchema = z.object({
       }
     }),
   EXPORT_DAILY_ROWS: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 (no limit) or more').default(0),
+  READ_ALARM_CARDS: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 (off) or more').default(5000),
+  READ_ALARM_MINUTES: z.coerce
+    .number({ message: 'must be a number' })
+    .int('must be a whole number')
+    .min(1, 'must be 1 or more')
+    .max(1440, 'must be at most 1440 (a day)')
+    .default(60),
   PLUGINS: z
     .string()
     .transform((text) =>
@@ -181,6 +191,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     backupKeep: parseKeepRule(e.BACKUP_KEEP),
     backupKeepText: e.BACKUP_KEEP,
     exportDailyRows: e.EXPORT_DAILY_ROWS,
+    readAlarmCards: e.READ_ALARM_CARDS,
+    readAlarmMinutes: e.READ_ALARM_MINUTES,
     fileQuotaBytes: e.FILE_QUOTA_MB * 1024 * 1024,
     plugins: e.PLUGINS,
   };

@@ -33,6 +33,8 @@ import { startBackups } from './backup/job';
 import { underMaintenance } from './backup/maintenance';
 import { duplicateHooks } from './duplicates/hooks';
 import { forgetDuplicateState, scanStaleTypes } from './duplicates/start';
+import { onCardRead } from './cards/reads';
+import { countCardRead } from './transfer/read-alarm';
 
 /**
  * The modules' hooks into each other, registered here at start-up rather than when a module is
@@ -48,6 +50,7 @@ function registerHooks(): void {
   registerPluginHooks();
   registerCardHooks(duplicateHooks);
   registerCardFolderSteps();
+  onCardRead(countCardRead);
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { describeInBrowser, screenshot } from '../support/browser';
-import { createCorrespondents } from '../support/fixtures';
+import { createCorrespondents, createFolder, createUser, setFolderAccess } from '../support/fixtures';
 import { signedIn, TEST_ADMIN } from '../support/server';
 import { sheetRows } from '../support/xlsx';
 import { signInThroughUi, startBrowserSuite } from './ui';
@@ -37,16 +37,20 @@ describeInBrowser('import and export, as a person does them (browser)', function
   let folderId: string;
   let exportersGroupId: string;
   let natashaId: string;
+  let departmentId: string;
+  let libraryId: string;
 
   before(async () => {
-    // A daily export limit of 3 rows per user: the folder's 2 cards pass once, not twice.
-    ({ server, browser } = await startBrowserSuite({ EXPORT_DAILY_ROWS: '3' }));
+    // A daily export limit of 3 rows per user: the folder's 2 cards pass once, not twice. The
+    // bulk-reading alarm at 5 cards an hour.
+    ({ server, browser } = await startBrowserSuite({ EXPORT_DAILY_ROWS: '3', READ_ALARM_CARDS: '5' }));
     admin = await signedIn(server);
     const scenario = await createCorrespondents(admin, PASSWORD, [
       { login: 'tanya', fullName: 'Татьяна Гончаренко', level: 'full' },
       { login: 'natasha', fullName: 'Наталья Вакуленко', level: 'read' },
     ]);
     folderId = scenario.folderId;
+    ({ departmentId, libraryId } = scenario);
     const groups = await admin.data<{ groups: { id: string; systemRole: string | null }[] }>('{ groups { id systemRole } }');
     const exporters = groups.groups.find((group) => group.systemRole === 'exporters')!;
     exportersGroupId = exporters.id;
@@ -175,5 +179,30 @@ describeInBrowser('import and export, as a person does them (browser)', function
     await page.reload();
     await page.getByTestId('export').waitFor();
     expect(await page.getByTestId('import-link').count()).to.equal(0);
+  });
+  it('an administrator in the console is told at once when a colleague reads far more cards than usual, and finds it in the audit log', async () => {
+    const reconciliation = await createFolder(admin, { libraryId, name: 'Сверка', allowedCardTypes: ['counterparty'] });
+    const olegId = await createUser(admin, { login: 'oleg', fullName: 'Олег Сверкин', password: PASSWORD, departmentId });
+    await setFolderAccess(admin, reconciliation, [{ principalId: olegId, level: 'read' }]);
+    for (const name of ['ООО «Один»', 'ООО «Два»', 'ООО «Три»']) {
+      await admin.data('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', { f: reconciliation, v: { name } });
+    }
+    const adminPage = await (await browser.newContext()).newPage();
+    await signInThroughUi(adminPage, server.url, TEST_ADMIN.login, TEST_ADMIN.password);
+    // The console listens for alarms from the start (the stream's answer has come).
+    const listening = adminPage.waitForResponse((response) => response.url().endsWith('/graphql') && (response.request().postData() ?? '').includes('readAlarms'));
+    await adminPage.goto(`${server.url}/admin`);
+    await listening;
+
+    // Олег's script walks the folder through the API: 6 cards within the hour.
+    const oleg = await signedIn(server, 'oleg', PASSWORD);
+    for (let pass = 0; pass < 2; pass += 1) await oleg.data('query($f: ID!) { cards(folderId: $f, first: 50) { edges { node { values } } } }', { f: reconciliation });
+    const alarm = adminPage.locator('[data-test="read-alarm"]').filter({ hasText: 'Олег Сверкин (oleg)' });
+    await alarm.waitFor();
+    expect(await alarm.textContent()).to.match(/Массовое чтение: Олег Сверкин \(oleg\) получил\(а\) \d+ карточек за 60 мин \(порог — 5\)\./);
+    await screenshot(adminPage, 'read-alarm');
+    await alarm.getByTestId('read-alarm-audit').click();
+    await adminPage.getByTestId('audit').locator('tr', { hasText: 'Олег Сверкин' }).filter({ hasText: 'Массовое чтение карточек' }).first().waitFor();
+    expect(await adminPage.getByTestId('audit-kind').inputValue()).to.equal('bulk-reading');
   });
 });

@@ -355,6 +355,7 @@ const en: typeof ru = {
       'cards-exported': 'Cards exported',
       'export-refused': 'Export without the Export right',
       'export-limit-reached': 'Daily export limit exceeded',
+      'bulk-reading': 'Bulk reading of cards',
       'file-downloaded': 'File downloaded',
       'file-previewed': 'File previewed',
       'file-version-removed': 'Earlier file version removed',

@@ -360,6 +360,7 @@ export default {
       'cards-exported': 'Экспорт карточек',
       'export-refused': 'Экспорт без права «Экспорт»',
       'export-limit-reached': 'Превышен дневной лимит экспорта',
+      'bulk-reading': 'Массовое чтение карточек',
       'file-downloaded': 'Скачан файл',
       'file-previewed': 'Просмотр файла',
       'file-version-removed': 'Удалена прежняя версия файла',

@@ -55,6 +55,9 @@ export const ru = {
     exportHint: 'Выгружается текущий список: фильтры, сортировка и столбцы как на экране.',
     exporting: 'Выгрузка списка… получено {size}',
     exportFailed: 'Экспорт не выполнен: {message}',
+    readAlarm: 'Массовое чтение: {name} ({login}) получил(а) {cards} карточек за {minutes} мин (порог — {threshold}).',
+    readAlarmAudit: 'Открыть журнал аудита',
+    readAlarmDismiss: 'Скрыть',
   },
 };
 
@@ -114,5 +117,8 @@ export const en: typeof ru = {
     exportHint: 'The current list is exported: filters, sort and columns as on the screen.',
     exporting: 'Exporting the list… {size} received',
     exportFailed: 'The export failed: {message}',
+    readAlarm: 'Bulk reading: {name} ({login}) was sent {cards} cards within {minutes} min (threshold {threshold}).',
+    readAlarmAudit: 'Open the audit log',
+    readAlarmDismiss: 'Dismiss',
   },
 };

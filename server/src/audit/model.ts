@@ -34,6 +34,7 @@ export type AuditKind =
   | 'cards-exported'
   | 'export-refused'
   | 'export-limit-reached'
+  | 'bulk-reading'
   | 'file-downloaded'
   | 'file-previewed'
   | 'file-version-removed';

@@ -13,6 +13,7 @@ import { accessSnapshot } from '../access/snapshot';
 import type { GraphQLModule } from '../graphql/module';
 import { cardIndexNames, uniqueNotEnforced } from './indexes';
 import type { CardDoc } from './model';
+import { cardRead } from './reads';
 import { listFolderCards, referenceLoader, relatedCards, searchCards, trashedCards, type Connection, type ListOptions, type ReferencedCard } from './queries';
 import { searchIndexing } from './search';
 import { createCard, findCard, findCards, keptValues, moveCard, purgeCard, setCardTrashed, shownValues, updateCard } from './service';
@@ -433,7 +434,10 @@ export const cardsModule: GraphQLModule = {
     CardValues: new GraphQLScalarType({ ...JSONObjectResolver.toConfig(), name: 'CardValues', description: undefined }),
     Card: {
       id: (card: CardDoc) => String(card._id),
-      values: async (card: CardDoc) => shownValues(await findCardType(card.typeKey), card.values),
+      values: async (card: CardDoc, _a: unknown, context: GraphQLContext) => {
+        cardRead(context);
+        return shownValues(await findCardType(card.typeKey), card.values);
+      },
       hiddenValues: async (card: CardDoc, _a, context) => ((await context.actor()).isAdmin ? keptValues(await findCardType(card.typeKey), card.values) : null),
       folderId: (card: CardDoc) => String(card.folderId),
       type: (card: CardDoc) => findCardType(card.typeKey),

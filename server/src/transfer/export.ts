@@ -149,6 +149,15 @@ function drained(stream: AnyWritable, download: Writable): Promise<void> {
  */
 const sheetSinks = (sheet: ExcelJS.Worksheet): AnyWritable[] => (sheet as unknown as { stream?: { pipes?: AnyWritable[] } }).stream?.pipes ?? [];
 
+/**
+ * exceljs's streaming writer remembers every formula cell written (for shared formulas, which the
+ * export does not write) until the sheet ends; forgetting them after each batch keeps the links'
+ * formulas from adding up.
+ */
+const forgetFormulae = (sheet: ExcelJS.Worksheet): void => {
+  (sheet as unknown as { _formulae: Record<string, unknown> })._formulae = {};
+};
+
 /** Excel's bound on a text argument of a formula. */
 const FORMULA_TEXT_MAX = 255;
 const quotedText = (text: string) => `"${text.replace(/"/g, '""')}"`;
@@ -278,6 +287,7 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
         row.commit();
         rowsWritten += 1;
       }
+      forgetFormulae(sheet);
       for (const sink of [...sheetSinks(sheet), out]) await drained(sink, out);
     }
     sheet.commit();

@@ -1,5 +1,9 @@
 import type { FieldDefinition } from '../../../card-types';
-import { requireActor } from '../graphql/guards';
+import { events } from '../events/bus';
+import type { GraphQLContext } from '../graphql/context';
+import { requireActor, requireAdmin } from '../graphql/guards';
+import { openLiveStream } from '../live/streams';
+import type { ReadAlarm } from './read-alarm';
 import type { GraphQLModule } from '../graphql/module';
 import type { MappingGuess } from './mapping';
 import type { JobView } from '../jobs/view';
@@ -133,6 +137,20 @@ export const transferModule: GraphQLModule = {
       "Undoes an import (the id of its job) as a job: its new cards go to the trash, overwritten fields get their values back unless changed since. Asked twice, the first undo is returned."
       undoImport(importId: ID!): Job!
     }
+    "A user was sent far more cards than a person reads (READ_ALARM_CARDS within READ_ALARM_MINUTES); also in the audit log as bulk-reading."
+    type ReadAlarm {
+      userId: ID!
+      login: String!
+      fullName: String!
+      cards: Int!
+      threshold: Int!
+      windowMinutes: Int!
+      at: DateTime!
+    }
+    extend type Subscription {
+      "Administrators: bulk-reading alarms as they are raised."
+      readAlarms: ReadAlarm!
+    }
   `,
   resolvers: {
     ImportMapping: {
@@ -159,6 +177,19 @@ export const transferModule: GraphQLModule = {
       startImport: async (_p, args: { input: ImportSettings; mapping: MappingInput; dryRun: boolean }, context) =>
         startImport(await requireActor(context), args.input, args.mapping, args.dryRun),
       undoImport: async (_p, { importId }: { importId: string }, context) => requestUndo(await requireActor(context), importId),
+    },
+    Subscription: {
+      readAlarms: {
+        subscribe: async (_p: unknown, _a: unknown, context: GraphQLContext) => {
+          await requireAdmin(context);
+          return openLiveStream<ReadAlarm, ReadAlarm>(context, {
+            source: events.subscribe('read-alarm'),
+            audience: () => ({ administrators: true }),
+            present: (alarm) => alarm,
+          });
+        },
+        resolve: (alarm: ReadAlarm) => alarm,
+      },
     },
   },
 };

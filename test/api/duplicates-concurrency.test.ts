@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { pino } from 'pino';
 import type { RunningServer } from '../../server/src/server';
 import { scanLimits } from '../../server/src/duplicates/groups';
+import { mergeLimits } from '../../server/src/duplicates/merge';
 import { DuplicateDismissal, DuplicateGroup, Merge } from '../../server/src/duplicates/model';
 import { duplicateScanJob, type ScanResult } from '../../server/src/duplicates/scan';
 import { refusalFields, type ApiClient } from '../support/api-client';
@@ -180,6 +181,39 @@ describe('duplicates under concurrent work and with many cards of one name (API)
     expect(card.values.counterparty).to.equal(survivor.id);
     expect(references).to.equal(1);
   });
+  it('a merge with many references re-points them in a background job with progress; then it can be undone', async () => {
+    const survivor = await create({ name: 'ООО «Базальт»' });
+    const merged = await create({ name: 'Базальт ООО' });
+    const contacts: string[] = [];
+    for (let i = 1; i <= 5; i += 1) contacts.push((await create({ fullName: `Сотрудник ${i}`, counterparty: merged.id }, 'contact-person')).id);
+    const limit = mergeLimits.inRequest;
+    mergeLimits.inRequest = 3;
+    let started: { merge: { id: string }; job: { id: string } | null };
+    try {
+      started = (
+        await editor.data<{ mergeCards: typeof started }>(
+          'mutation($s: CardVersionInput!, $m: [CardVersionInput!]!) { mergeCards(survivor: $s, merged: $m, choices: []) { merge { id } job { id } } }',
+          { s: survivor, m: [merged] },
+        )
+      ).mergeCards;
+    } finally {
+      mergeLimits.inRequest = limit;
+    }
+    expect(started.job, 'a job re-points the references').to.not.equal(null);
+    const JOB = 'query($id: ID!) { job(id: $id) { state type progress { done total } result } }';
+    let job = { state: '', type: '', progress: { done: 0, total: 0 }, result: null as unknown };
+    await waitFor(async () => {
+      job = (await editor.data<{ job: typeof job }>(JOB, { id: started.job!.id })).job;
+      return job.state === 'succeeded' || job.state === 'failed';
+    }, 'the merge job');
+    expect(job).to.deep.include({ state: 'succeeded', type: 'card-merge', progress: { done: 5, total: 5 }, result: { cards: 5 } });
+    for (const id of contacts) expect((await editor.data<{ card: { values: Record<string, unknown> } }>(CARD, { id })).card.values.counterparty).to.equal(survivor.id);
+    const MERGE_STATE = 'query($id: ID!) { cardMerge(id: $id) { references canUndo undoObstacle } }';
+    expect((await editor.data<{ cardMerge: unknown }>(MERGE_STATE, { id: started.merge.id })).cardMerge).to.deep.equal({ references: 5, canUndo: true, undoObstacle: null });
+    await editor.data('mutation($id: ID!) { undoMerge(id: $id) { id } }', { id: started.merge.id });
+    for (const id of contacts) expect((await editor.data<{ card: { values: Record<string, unknown> } }>(CARD, { id })).card.values.counterparty).to.equal(merged.id);
+  });
+
   it('many contact persons of one name make one group whose pairs grow with the cards, not with their square', async () => {
     const count = 60;
     for (let i = 0; i < count; i += 1) await create({ fullName: 'Бухгалтерия' }, 'contact-person');

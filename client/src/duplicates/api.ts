@@ -22,9 +22,10 @@ const DuplicateScan = graphql(`query DuplicateScan { duplicateScan { job { id st
 const FindDuplicates = graphql(`mutation FindDuplicates { findDuplicates { id } }`);
 const MarkNotDuplicates = graphql(`mutation MarkNotDuplicates($c: ID!, $o: [ID!]!) { markNotDuplicates(cardId: $c, otherIds: $o) }`);
 const MergeCards = graphql(
-  `mutation MergeCards($s: CardVersionInput!, $m: [CardVersionInput!]!, $c: [MergeChoiceInput!]!) { mergeCards(survivor: $s, merged: $m, choices: $c) { merge { ...MergeFields } } }`,
+  `mutation MergeCards($s: CardVersionInput!, $m: [CardVersionInput!]!, $c: [MergeChoiceInput!]!) { mergeCards(survivor: $s, merged: $m, choices: $c) { merge { ...MergeFields } job { id } } }`,
   [MergeFields],
 );
+const CardMergeQuery = graphql(`query CardMerge($id: ID!) { cardMerge(id: $id) { ...MergeFields } }`, [MergeFields]);
 const UndoMerge = graphql(`mutation UndoMerge($id: ID!) { undoMerge(id: $id) { id } }`);
 const MergeOfCard = graphql(`query MergeOfCard($id: ID!) { card(id: $id) { mergedInto { id title folderId } merge { ...MergeFields } } }`, [MergeFields]);
 const DuplicateRuleSets = graphql(`query DuplicateRuleSets { duplicateRuleSets { ...RuleSetFields } }`, [RuleSetFields]);
@@ -63,9 +64,20 @@ export async function markNotDuplicates(cardId: string, otherIds: string[]): Pro
   await request(MarkNotDuplicates, { c: cardId, o: otherIds });
 }
 
-export async function mergeCards(survivor: CardVersion, merged: CardVersion[], choices: VariablesOf<typeof MergeCards>['c']): Promise<CardMerge> {
+/** A merge as done within the request, or with the job still re-pointing its references (a large one). */
+export interface MergeStarted {
+  merge: CardMerge;
+  jobId: string | null;
+}
+
+export async function mergeCards(survivor: CardVersion, merged: CardVersion[], choices: VariablesOf<typeof MergeCards>['c']): Promise<MergeStarted> {
   const version = ({ id, version }: CardVersion) => ({ id, version });
-  return (await request(MergeCards, { s: version(survivor), m: merged.map(version), c: choices })).mergeCards.merge;
+  const { merge, job } = (await request(MergeCards, { s: version(survivor), m: merged.map(version), c: choices })).mergeCards;
+  return { merge, jobId: job?.id ?? null };
+}
+
+export async function fetchMerge(id: string): Promise<CardMerge | null> {
+  return (await request(CardMergeQuery, { id })).cardMerge;
 }
 
 export async function undoMerge(id: string): Promise<void> {

@@ -123,7 +123,12 @@ export const duplicatesModule: GraphQLModule = {
       "Why it can no longer be undone (changed, deleted or restored since, undone already), for those who could otherwise; else null."
       undoObstacle: String
     }
-    type MergeResult { merge: CardMerge!, survivor: Card! }
+    type MergeResult {
+      merge: CardMerge!
+      survivor: Card!
+      "A large merge's background job re-pointing the references to the merged cards (with progress); null when the merge is complete."
+      job: Job
+    }
     input CardVersionInput { id: ID!, version: Int! }
     "The value of this field stays as the given card has it."
     input MergeChoiceInput { field: String!, cardId: ID! }

@@ -1,13 +1,17 @@
 import { Types, type ClientSession } from 'mongoose';
 import { cardSubject } from '../access/ability';
-import type { Actor } from '../access/actor';
-import { cardTargets, isMultiValued, type CardTypeDefinition, type CardValues, type LocalizedText, type StoredValue } from '../../../card-types';
+import { buildActor, type Actor } from '../access/actor';
+import { cardTargets, isMultiValued, type CardTypeDefinition, type CardValues, type Locale, type LocalizedText, type StoredValue } from '../../../card-types';
 import { listCardTypes, uniqueIndexName } from '../card-types/registry';
 import type { CardChange, FieldChange } from '../cards/lifecycle';
 import { Card, type CardDoc } from '../cards/model';
 import { cardTypeOrFail, commitCardBatch, conflict, derived, findCard, validated, type BatchedCardWrite, type CardServiceContext } from '../cards/service';
 import { AppError, forbidden, notFound, UserInputError } from '../errors';
 import { FieldErrors, isDuplicateKeyError, isObjectIdText } from '../validation';
+import { announceJob, defineJob } from '../jobs/define';
+import { Job, type JobDoc } from '../jobs/model';
+import type { JobView } from '../jobs/view';
+import { User } from '../people/models';
 import { readsAfterOwnChange, recordOwnChange } from '../unread/service';
 import { Merge, type MergeDoc, type RepointedReference } from './model';
 
@@ -80,18 +84,25 @@ function repointed(value: StoredValue, from: ReadonlySet<string>, to: string): s
   return [...new Set(value.map((id) => (from.has(String(id)) ? to : String(id))))];
 }
 
-/** Every card (of any type, in any folder, in the trash too) whose reference field points to one of `ids`. */
+/**
+ * Cards (of any type, in any folder, in the trash too) whose reference field points to one of
+ * `ids`, not those in `skip`; at most about `limit` of them (a batch of a large merge).
+ */
 async function referencingCards(
   typeKey: string,
   ids: string[],
   skip: ReadonlySet<string>,
-  session?: ClientSession,
+  options: { session?: ClientSession; limit?: number } = {},
 ): Promise<{ card: CardDoc; type: CardTypeDefinition; fields: string[] }[]> {
   const found = new Map<string, { card: CardDoc; type: CardTypeDefinition; fields: string[] }>();
+  const limit = options.limit ?? 0;
   for (const type of await listCardTypes()) {
     for (const field of type.fields) {
       if (!cardTargets(field)?.includes(typeKey)) continue;
-      const cards = await Card.find({ [`values.${field.key}`]: { $in: ids }, typeKey: type.key }, null, { session }).lean<CardDoc[]>();
+      if (limit > 0 && found.size >= limit) break;
+      const query = Card.find({ [`values.${field.key}`]: { $in: ids }, typeKey: type.key }, null, { session: options.session });
+      // The merge's own cards may hold such a reference too: room for them beyond the limit.
+      const cards = await (limit > 0 ? query.limit(limit + skip.size) : query).lean<CardDoc[]>();
       for (const card of cards) {
         if (skip.has(String(card._id))) continue;
         const entry = found.get(String(card._id)) ?? { card, type, fields: [] };
@@ -101,6 +112,17 @@ async function referencingCards(
     }
   }
   return [...found.values()];
+}
+
+/** How many cards refer to `ids` (each field counted: an estimate from above, for choosing how to merge). */
+async function countReferencing(typeKey: string, ids: string[]): Promise<number> {
+  let count = 0;
+  for (const type of await listCardTypes()) {
+    for (const field of type.fields) {
+      if (cardTargets(field)?.includes(typeKey)) count += await Card.countDocuments({ [`values.${field.key}`]: { $in: ids }, typeKey: type.key });
+    }
+  }
+  return count;
 }
 
 /** One card's part of a merge or its undo: its write, made in order inside the transaction. */
@@ -222,39 +244,52 @@ function referenceWrites(
   });
 }
 
+/** Cards whose references a large merge re-points per transaction (each batch with its histories and its part of the merge record). */
+const REFERENCES_PER_BATCH = 200;
+
 /**
- * References made to the merged cards while the merge ran (a contact person saved meanwhile, which
- * still saw them outside the trash) are re-pointed to the survivor once it is committed, and
- * recorded in the merge, so that its undo puts them back too. Returns the merge as it is then.
+ * Re-points the references still made to the merged cards (not by the merge's own cards) to the
+ * survivor, REFERENCES_PER_BATCH cards per transaction, each batch recorded in the merge so that its
+ * undo puts them back too; `progress` hears how many cards each batch re-pointed. Stops when none
+ * are left, or after `attempts` failed batches in a row (a card changed meanwhile keeps its
+ * reference; logged). Returns whether all were re-pointed.
  */
-async function repointLateReferences(context: CardServiceContext, typeKey: string, merge: MergeDoc, involved: ReadonlySet<string>): Promise<MergeDoc | null> {
+async function repointReferences(
+  context: CardServiceContext,
+  merge: MergeDoc,
+  options: { attempts: number; signal?: AbortSignal; progress?: (cards: number) => void },
+): Promise<boolean> {
   const mergedIds = new Set(merge.merged.map((state) => String(state.cardId)));
   const survivorId = String(merge.survivor.cardId);
-  let changed = false;
-  // A few rounds: a save can only have started before the merged cards went to the trash.
-  for (let round = 0; round < 3; round += 1) {
-    const late = await referencingCards(typeKey, [...mergedIds], involved);
-    if (late.length === 0) break;
+  const involved = new Set([survivorId, ...mergedIds]);
+  let failures = 0;
+  while (failures < options.attempts) {
+    options.signal?.throwIfAborted();
     const references: RepointedReference[] = [];
+    let cards = 0;
     try {
       await commitWrites(
         context,
-        async () => {
+        async (session) => {
           references.length = 0;
-          return referenceWrites(context.actor, late, mergedIds, survivorId, new Date(), references);
+          const batch = await referencingCards(merge.typeKey, [...mergedIds], involved, { session, limit: REFERENCES_PER_BATCH });
+          cards = batch.length;
+          return referenceWrites(context.actor, batch, mergedIds, survivorId, new Date(), references);
         },
         async (_done, session) => {
-          await Merge.updateOne({ _id: merge._id }, { $push: { references: { $each: references } } }, { session });
+          if (references.length > 0) await Merge.updateOne({ _id: merge._id }, { $push: { references: { $each: references } } }, { session });
         },
         'merged',
       );
-      changed = true;
+      if (cards === 0) return true;
+      failures = 0;
+      options.progress?.(cards);
     } catch (error) {
-      // The merge itself is done; a card changed meanwhile keeps its reference (logged, retried next round).
-      context.logger.warn({ err: error, mergeId: String(merge._id) }, 'late reference of a merged card not re-pointed');
+      failures += 1;
+      context.logger.warn({ err: error, mergeId: String(merge._id) }, 'references of a merged card not re-pointed in this batch');
     }
   }
-  return changed ? Merge.findById(merge._id).lean<MergeDoc>() : null;
+  return false;
 }
 
 const ids = (cards: CardDoc[]) => cards.map((card) => String(card._id));
@@ -279,7 +314,7 @@ function checkInput(actor: Actor, input: MergeInput): void {
  * reference to them (contacts' «Контрагент», proposals, contracts, in any folder) now points to
  * the survivor, both histories record it, and the merge is stored so that it can be undone.
  */
-export async function mergeCards(context: CardServiceContext, input: MergeInput): Promise<{ merge: MergeDoc; survivor: CardDoc }> {
+export async function mergeCards(context: CardServiceContext, input: MergeInput): Promise<{ merge: MergeDoc; survivor: CardDoc; job: JobView | null }> {
   const { actor } = context;
   checkInput(actor, input);
   const cards = await editableCards(actor, [input.survivor, ...input.merged]);
@@ -312,14 +347,18 @@ export async function mergeCards(context: CardServiceContext, input: MergeInput)
       extraChanges: [{ key: 'mergedFrom', label: MERGED_FROM, before: undefined, after: [...mergedIds], cardIds: true }],
     },
   ];
+  // A merge re-pointing many references does it afterwards, in a background job with progress.
+  const large = (await countReferencing(type.key, [...mergedIds])) > mergeLimits.inRequest;
   const references: RepointedReference[] = [];
   let record: MergeDoc | undefined;
+  let job: JobDoc | undefined;
   const changes = await commitWrites(
     context,
     async (session) => {
       // Read inside the transaction (a retry reads them again): the references as they are now.
       references.length = 0;
-      return [...own, ...referenceWrites(actor, await referencingCards(type.key, [...mergedIds], involved, session), mergedIds, survivorId, now, references)];
+      const referencing = large ? [] : await referencingCards(type.key, [...mergedIds], involved, { session });
+      return [...own, ...referenceWrites(actor, referencing, mergedIds, survivorId, now, references)];
     },
     async (done, session) => {
       const versionOf = (id: string) => done.find((change) => String(change.after._id) === id)!.after.version;
@@ -338,13 +377,71 @@ export async function mergeCards(context: CardServiceContext, input: MergeInput)
         { session },
       );
       record = created.toObject() as MergeDoc;
+      if (large) {
+        job = await cardMergeJob.enqueueIn(session, actor.userId, { mergeId: String(created._id), ip: actor.ip });
+        await Merge.updateOne({ _id: created._id }, { $set: { jobId: job._id } }, { session });
+        record.jobId = job._id;
+      }
     },
     'merged',
     involved,
   );
-  const late = await repointLateReferences(context, type.key, record!, involved);
-  return { merge: late ?? record!, survivor: changes.find((change) => String(change.after._id) === survivorId)!.after };
+  const after = changes.find((change) => String(change.after._id) === survivorId)!.after;
+  if (job) return { merge: record!, survivor: after, job: announceJob(job) };
+  // References made to the merged cards while the merge ran (a contact person saved meanwhile,
+  // which still saw them outside the trash) are re-pointed once it is committed.
+  await repointReferences(context, record!, { attempts: 3 });
+  return { merge: (await Merge.findById(record!._id).lean<MergeDoc>())!, survivor: after, job: null };
 }
+
+/** Merges whose references (cards referring to the merged ones) exceed this re-point them in a background job. */
+export const mergeLimits = { inRequest: 200 };
+
+const say = (locale: Locale, ru: string, en: string) => (locale === 'ru' ? ru : en);
+
+/**
+ * The references of a large merge, re-pointed after the merge itself (the survivor's values, the
+ * merged cards in the trash, the merge's record) committed: batch by batch, with progress to its
+ * owner's live stream. Resumable (what is left is what still points to the merged cards); not
+ * cancellable halfway. The merge can be undone once it has finished.
+ */
+export const cardMergeJob = defineJob<{ mergeId: string; ip: string }, { cards: number }>({
+  type: 'card-merge',
+  cancelRefusal: {
+    ru: 'Объединение нельзя остановить на полпути: часть ссылок уже указывает на оставшуюся карточку. Дождитесь окончания — затем объединение можно отменить целиком.',
+    en: 'A merge cannot be stopped halfway: some references already point to the card that stays. Wait until it finishes; then the whole merge can be undone.',
+  },
+  failureMessage: (job, locale) =>
+    say(
+      locale,
+      `Перенаправлены не все ссылки на объединённые карточки: ${job.progress.done.toLocaleString('ru')} из ${(job.progress.total ?? job.progress.done).toLocaleString('ru')}. Карточки объединены; остальные ссылки пока указывают на карточки в корзине. Нажмите «Продолжить с места остановки» или отмените объединение.`,
+      `Not every reference to the merged cards was re-pointed: ${job.progress.done.toLocaleString('en')} of ${(job.progress.total ?? job.progress.done).toLocaleString('en')}. The cards are merged; the other references still point to the cards in the trash. Press “Continue from where it stopped”, or undo the merge.`,
+    ),
+  retryRefusal: async (job, locale) => {
+    const merge = await Merge.findById((job.params as { mergeId?: string }).mergeId, { undoneAt: 1 }).lean<Pick<MergeDoc, 'undoneAt'>>();
+    return !merge || merge.undoneAt ? say(locale, 'Это объединение уже отменено.', 'This merge has already been undone.') : null;
+  },
+  async run(ctx) {
+    const merge = await Merge.findById(ctx.params.mergeId).lean<MergeDoc>();
+    // Undone meanwhile (after a failed run): nothing is left to re-point.
+    if (!merge || merge.undoneAt) return { cards: 0 };
+    const owner = ctx.ownerId ? await User.findById(ctx.ownerId, { login: 1, fullName: 1, locale: 1 }).lean() : null;
+    if (!owner) throw new Error('the user who merged the cards is gone');
+    const context = { actor: await buildActor(owner, ctx.params.ip), logger: ctx.logger };
+    const mergedIds = merge.merged.map((state) => String(state.cardId));
+    // Progress counts cards: those a run before this one re-pointed, then each batch's.
+    let done = new Set(merge.references.map((ref) => String(ref.cardId))).size;
+    const total = done + (await countReferencing(merge.typeKey, mergedIds));
+    ctx.progress(done, total);
+    const complete = await repointReferences(context, merge, {
+      attempts: 5,
+      signal: ctx.signal,
+      progress: (cards) => ctx.progress((done += cards), Math.max(total, done)),
+    });
+    if (!complete) throw new Error(`merge ${ctx.params.mergeId}: references still not re-pointed after 5 attempts`);
+    return { cards: done };
+  },
+});
 
 /** A merge the actor may see: they may read its survivor. */
 export async function findMerge(actor: Actor, id: string): Promise<MergeDoc | null> {
@@ -369,12 +466,18 @@ export async function mergeOfCard(cardId: Types.ObjectId): Promise<MergeDoc | nu
 
 const alreadyUndone = (actor: Actor) => t(actor, 'Это объединение уже отменено', 'This merge has already been undone');
 
-/** The cards of a merge as they are now (survivor first, then the merged ones; undefined where deleted for good). */
-async function cardsOfMerge(merge: MergeDoc): Promise<(CardDoc | undefined)[]> {
+/** A merge as it is now: its cards (survivor first, then the merged ones; undefined where deleted for good), and whether its background job is still to finish. */
+interface MergeNow {
+  cards: (CardDoc | undefined)[];
+  merging: boolean;
+}
+
+async function mergeNow(merge: MergeDoc): Promise<MergeNow> {
   const involved = [merge.survivor, ...merge.merged];
-  const cards = await Card.find({ _id: { $in: involved.map((state) => state.cardId) } }).lean<CardDoc[]>();
-  const byId = new Map(cards.map((card) => [String(card._id), card]));
-  return involved.map((state) => byId.get(String(state.cardId)));
+  const found = await Card.find({ _id: { $in: involved.map((state) => state.cardId) } }).lean<CardDoc[]>();
+  const byId = new Map(found.map((card) => [String(card._id), card]));
+  const merging = Boolean(merge.jobId && (await Job.exists({ _id: merge.jobId, state: { $in: ['queued', 'running'] } })));
+  return { cards: involved.map((state) => byId.get(String(state.cardId))), merging };
 }
 
 /**
@@ -382,9 +485,14 @@ async function cardsOfMerge(merge: MergeDoc): Promise<(CardDoc | undefined)[]> {
  * a card deleted for good, or a card changed after the merge (edited, moved, put in or taken out of
  * the trash) — undoing would overwrite that change. Cards the viewer may not read are not named.
  */
-function undoObstacle(actor: Actor, merge: MergeDoc, current: (CardDoc | undefined)[]): string | null {
+function undoObstacle(actor: Actor, merge: MergeDoc, { cards: current, merging }: MergeNow): string | null {
   const no = (ru: string, en: string) => t(actor, `Отменить объединение нельзя: ${ru}`, `The merge cannot be undone: ${en}`);
   if (merge.undoneAt) return alreadyUndone(actor);
+  if (merging)
+    return no(
+      'ссылки на объединённые карточки ещё перенаправляются — дождитесь окончания',
+      'the references to the merged cards are still being re-pointed; wait until it finishes',
+    );
   if (current.some((card) => !card)) return no('одну из карточек удалили окончательно', 'one of the cards was deleted for good');
   const [survivor, ...merged] = current as CardDoc[];
   const which = (card: CardDoc) =>
@@ -402,10 +510,11 @@ function undoObstacle(actor: Actor, merge: MergeDoc, current: (CardDoc | undefin
 
 /** Whether the actor may undo the merge now: nothing changed since, and they may edit every card of it. */
 export async function undoState(actor: Actor, merge: MergeDoc): Promise<{ canUndo: boolean; obstacle: string | null }> {
-  const current = await cardsOfMerge(merge);
+  const now = await mergeNow(merge);
+  const current = now.cards;
   const editable = current.every((card) => card && actor.ability.can('update', cardSubject(card)));
   // What keeps an undo from being possible concerns those who could undo it, not readers.
-  const obstacle = editable || current.some((card) => !card) ? undoObstacle(actor, merge, current) : null;
+  const obstacle = editable || current.some((card) => !card) ? undoObstacle(actor, merge, now) : null;
   return { canUndo: editable && !obstacle, obstacle };
 }
 
@@ -419,12 +528,13 @@ export async function undoMerge(context: CardServiceContext, id: string): Promis
   const { actor } = context;
   const merge = await findMerge(actor, id);
   if (!merge) throw notFound(actor, t(actor, 'Объединение', 'Merge'));
-  const current = await cardsOfMerge(merge);
+  const state = await mergeNow(merge);
+  const current = state.cards;
   const refuse = (reason: string) => new AppError('CONFLICT', reason);
-  if (merge.undoneAt || current.some((card) => !card)) throw refuse(undoObstacle(actor, merge, current)!);
+  if (merge.undoneAt || current.some((card) => !card)) throw refuse(undoObstacle(actor, merge, state)!);
   if (current.some((card) => !actor.ability.can('read', cardSubject(card!)))) throw notFound(actor, cardWord(actor));
   if (current.some((card) => !actor.ability.can('update', cardSubject(card!)))) throw mergeRight(actor);
-  const obstacle = undoObstacle(actor, merge, current);
+  const obstacle = undoObstacle(actor, merge, state);
   if (obstacle) throw refuse(obstacle);
   const [survivor, ...merged] = current as CardDoc[];
   const type = await cardTypeOrFail(actor, survivor.typeKey);

@@ -210,6 +210,8 @@ const mergeSchema = new Schema(
     at: { type: Date, required: true },
     undoneAt: { type: Date, default: null },
     undoneBy: { type: Schema.Types.ObjectId, default: null },
+    /** A large merge's background job re-pointing its references (null: done within the request). */
+    jobId: { type: Schema.Types.ObjectId, default: null },
   },
   { versionKey: false, minimize: false },
 );
@@ -227,6 +229,7 @@ export interface MergeDoc {
   at: Date;
   undoneAt: Date | null;
   undoneBy: Types.ObjectId | null;
+  jobId?: Types.ObjectId | null;
 }
 
 export const Merge = mongoose.model('Merge', mergeSchema, 'merges');

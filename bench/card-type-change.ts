@@ -1,9 +1,12 @@
 /**
- * `npm run bench:type-change -- --cards 200000 [--cache /tmp/kartoteka-type-change]`: changing the
- * card type «Контрагент» when that many counterparties exist, as the designer does it: the dry runs
- * of two changes (a new required field «Сегмент» with a value to fill in — every card lacks it; and
- * «ИНН» becoming required — every card's value is read), then saving the first one: how long the
- * administrator waits for the save, and how long the background job takes to write every card.
+ * `npm run bench:type-change -- --cards 200000 [--cache /tmp/kartoteka-type-change] [--no-job]`:
+ * changing the card type «Контрагент» when that many counterparties exist, as the designer does it:
+ * the dry runs of three changes (a new required field «Сегмент» with a value to fill in — every card
+ * lacks it; «ИНН» becoming required — the cards lacking it counted by the database; «ИНН» becoming
+ * a plain string — a kind change, every card's value read), the save of «ИНН» required after its
+ * dry run (given the dry run's checkId, and without it), then saving «Сегмент»: how long the
+ * administrator waits for the save, and how long the background job takes to write every card
+ * (`--no-job` stops before that).
  *
  * The counterparties are generated once into `--cache/cards-N` (the built-in database, or
  * MONGODB_URI's database when set) and copied for each run, since the save changes them. Runs the
@@ -24,6 +27,7 @@ import { buildActor } from '../server/src/access/actor';
 import { Card } from '../server/src/cards/model';
 import { searchWordsJob } from '../server/src/cards/search';
 import { pendingTypeChange } from '../server/src/cards/type-change';
+import { findCardType } from '../server/src/card-types/registry';
 import { previewCardTypeChange, saveCardTypeDefinition } from '../server/src/cards/type-admin';
 import { loadConfig } from '../server/src/config';
 import { openDatabase } from '../server/src/db/connect';
@@ -40,6 +44,7 @@ const { values } = parseArgs({
     cards: { type: 'string', default: '100000' },
     cache: { type: 'string', default: path.join(os.tmpdir(), 'kartoteka-type-change') },
     'search-words': { type: 'boolean', default: false },
+    'no-job': { type: 'boolean', default: false },
   },
 });
 const CARDS = Number(values.cards);
@@ -174,19 +179,37 @@ try {
     const added = await previewCardTypeChange(actor, segment);
     console.log(`dry run, new required «Сегмент» with a fill-in value: ${seconds(performance.now() - started)} (cards to fill: ${added.fields[0]?.updates ?? 0})`);
 
-    const inn = counterparty([{ key: 'inn', kind: 'string', label: { ru: 'ИНН', en: 'INN (taxpayer number)' }, unique: true, max: 12, required: true }]);
+    const storedInn = (await findCardType('counterparty'))!.fields.find((field) => field.key === 'inn')!;
+    const innRequired = counterparty([{ ...storedInn, required: true }]);
     started = performance.now();
-    const innReport = await previewCardTypeChange(actor, inn);
-    console.log(`dry run, «ИНН» becomes required (every value read): ${seconds(performance.now() - started)} (missing: ${innReport.fields[0]?.missingCount ?? 0})`);
+    const innReport = await previewCardTypeChange(actor, innRequired);
+    console.log(`dry run, «ИНН» (${storedInn.kind}) becomes required: ${seconds(performance.now() - started)} (missing: ${innReport.fields[0]?.missingCount ?? 0})`);
 
-    runner.start();
+    const innString = counterparty([{ key: 'inn', kind: 'string', label: { ru: 'ИНН', en: 'INN (taxpayer number)' }, unique: true, max: 12, required: true }]);
     started = performance.now();
-    await saveCardTypeDefinition(actor, segment, { isNew: false });
-    console.log(`save of «Сегмент» answered in ${seconds(performance.now() - started)}`);
-    const pending = await pendingTypeChange('counterparty');
-    if (pending) await jobFinished(String(pending._id), started);
-    const filled = await Card.countDocuments({ typeKey: 'counterparty', 'values.segment': 'малый бизнес' });
-    console.log(`cards holding the filled-in value: ${filled.toLocaleString('en')}`);
+    const stringReport = await previewCardTypeChange(actor, innString);
+    console.log(
+      `dry run, «ИНН» becomes a required plain string (every value read): ${seconds(performance.now() - started)} (values to rewrite: ${stringReport.fields[0]?.updates ?? 0})`,
+    );
+
+    started = performance.now();
+    await saveCardTypeDefinition(actor, innRequired, { isNew: false, checkId: innReport.checkId });
+    console.log(`save of «ИНН» required right after its dry run (its checkId): ${seconds(performance.now() - started)}`);
+    await saveCardTypeDefinition(actor, counterparty([{ ...storedInn, required: false }]), { isNew: false });
+    started = performance.now();
+    await saveCardTypeDefinition(actor, innRequired, { isNew: false });
+    console.log(`save of «ИНН» required without a dry run's checkId (the whole check): ${seconds(performance.now() - started)}`);
+
+    if (!values['no-job']) {
+      runner.start();
+      started = performance.now();
+      await saveCardTypeDefinition(actor, segment, { isNew: false });
+      console.log(`save of «Сегмент» answered in ${seconds(performance.now() - started)}`);
+      const pending = await pendingTypeChange('counterparty');
+      if (pending) await jobFinished(String(pending._id), started);
+      const filled = await Card.countDocuments({ typeKey: 'counterparty', 'values.segment': 'малый бизнес' });
+      console.log(`cards holding the filled-in value: ${filled.toLocaleString('en')}`);
+    }
   }
 } finally {
   await runner.stop();

@@ -289,6 +289,8 @@ export const cardsModule: GraphQLModule = {
       restoredFields: [String!]!
       "Related tabs the change removes."
       removedTabs: [RelatedTab!]!
+      "A safe dry run of an existing type: pass it to updateCardType(checkId:) so the save need not read every card again. Null when not safe."
+      checkId: ID
     }
 
     enum CardFilterOp { contains equals range in empty notEmpty tags }
@@ -339,8 +341,11 @@ export const cardsModule: GraphQLModule = {
       with the dry run as extensions.report) when values would be lost or violated — including cards
       lacking a value of a field that becomes required, unless the field has a fillMissing value or
       requiredFor: newAndEdited. Recorded in the audit log with the definition before and after.
+      checkId: the dry run's (cardTypeChangePreview) for exactly this definition; while the type is
+      stored as it was then (and for an hour), the save checks again only the cards changed since
+      instead of every card. An unknown or outdated one costs the whole check, never a wrong answer.
       """
-      updateCardType(definition: CardTypeInput!): CardType!
+      updateCardType(definition: CardTypeInput!, checkId: ID): CardType!
     }
   `,
   resolvers: {
@@ -387,8 +392,11 @@ export const cardsModule: GraphQLModule = {
       restoreCard: async (_p, { id }: Id, context) => setCardTrashed(await serviceContext(context), id, false),
       purgeCard: async (_p, { id }: Id, context) => purgeCard(await serviceContext(context), id),
       createCardType: async (_p, { definition }: { definition: object }, context) => saveCardTypeDefinition(await requireActor(context), withoutNulls(definition), { isNew: true }),
-      updateCardType: async (_p, { definition }: { definition: object }, context) =>
-        saveCardTypeDefinition(await requireActor(context), withoutNulls(definition), { isNew: false }),
+      updateCardType: async (_p, { definition, checkId }: { definition: object; checkId?: string | null }, context) => {
+        const actor = await requireActor(context);
+        if (checkId && !isObjectIdText(checkId)) refuseField(actor.locale, 'checkId', 'badId');
+        return saveCardTypeDefinition(actor, withoutNulls(definition), { isNew: false, checkId });
+      },
     },
     CardConnection: {
       // Counted only when asked for: a count costs a scan of the folder's index range.

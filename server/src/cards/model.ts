@@ -46,6 +46,8 @@ cardSchema.index({ typeKey: 1, title: 1 });
 // A card type's cards, in and out of the trash, in the order of their ids: counted by the dry run of a
 // type change, then changed batch by batch (resumed after the last card done).
 cardSchema.index({ typeKey: 1, inTrash: 1, _id: 1 });
+// A type's cards changed since a time: what the save of a type change checks again after its dry run.
+cardSchema.index({ typeKey: 1, updatedAt: 1 });
 // Search by words: walked from the rarest query word's prefix range, for a reader of some folders
 // within each folder they read (README, «Search»).
 cardSchema.index({ searchWords: 1 });

@@ -11,7 +11,8 @@ import { auditActorOf } from '../people/service';
 import { announceJob } from '../jobs/define';
 import type { JobDoc } from '../jobs/model';
 import { ensureCardTypeIndexes } from './indexes';
-import { pendingTypeChange, planFieldOverCards, typeChangeJob, type FieldChangeReport, type FieldRewrite } from './type-change';
+import { checkBasis, rememberCheck, rememberedCheck } from './type-check';
+import { pendingTypeChange, planFieldOverCards, rewritesSinceCheck, typeChangeJob, type FieldChangeReport, type FieldRewrite } from './type-change';
 
 export type { FieldChangeReport };
 
@@ -25,6 +26,8 @@ export interface SchemaChangeReport {
   restoredFields: string[];
   /** Related tabs this change removes. */
   removedTabs: RelatedTab[];
+  /** A safe dry run of an existing type, remembered for the save (null otherwise). */
+  checkId: string | null;
 }
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
@@ -90,22 +93,22 @@ async function checkPatterns(actor: Actor, definition: CardTypeDefinition): Prom
   if (Object.keys(errors).length > 0) throw new UserInputError(message(actor.locale, 'invalidInput'), errors);
 }
 
-interface Prepared {
+/** A definition an administrator sent, checked and completed: as it would be saved, over the stored one. */
+interface Defined {
   definition: CardTypeDefinition;
   previous: CardTypeDefinition | null;
+  /** Fill-in values by field key, in their stored form. */
+  fillIns: Map<string, StoredValue>;
+}
+
+interface Prepared extends Defined {
   report: SchemaChangeReport;
   /** The fields whose stored values the change rewrites (converted, filled in). */
   rewrites: FieldRewrite[];
 }
 
-/**
- * Checks a definition an administrator sent, and for an existing type plans every field change
- * against the stored cards (the dry run): values that would not convert, cards that would lack a
- * value of a field that becomes required (a new required field, a required field shown again) unless
- * a fill-in value is given or the field is required for new and edited cards only, duplicates of a now
- * unique one; and which fields it hides, shows again, and which related tabs it removes.
- */
-async function prepare(actor: Actor, input: unknown): Promise<Prepared> {
+/** Checks a definition an administrator sent (shape, patterns, fill-in values) and completes it from the stored type. */
+async function define(actor: Actor, input: unknown): Promise<Defined> {
   requireAdmin(actor);
   const key = isObject(input) && typeof input.key === 'string' ? input.key : '';
   const previous = key ? await findCardType(key) : null;
@@ -126,7 +129,31 @@ async function prepare(actor: Actor, input: unknown): Promise<Prepared> {
     origin: previous?.origin ?? 'admin',
     fields: check.definition.fields.map((field) => recordCustomizations(previousFields.get(field.key), field)),
   };
+  return { definition, previous, fillIns };
+}
 
+/** Which fields a change hides, shows again, and which related tabs it removes. */
+function presentationChanges({ definition, previous }: Defined): Pick<SchemaChangeReport, 'hiddenFields' | 'restoredFields' | 'removedTabs'> {
+  const wasHidden = (key: string) => previous?.fields.find((field) => field.key === key)?.hidden === true;
+  const tabs = new Set((definition.relatedTabs ?? []).map((tab) => tab.key));
+  return {
+    hiddenFields: definition.fields.filter((field) => field.hidden && !wasHidden(field.key)).map((field) => field.key),
+    restoredFields: definition.fields.filter((field) => !field.hidden && wasHidden(field.key)).map((field) => field.key),
+    removedTabs: (previous?.relatedTabs ?? []).filter((tab) => !tabs.has(tab.key)),
+  };
+}
+
+/**
+ * The dry run: checks a definition and, for an existing type, plans every field change against the
+ * stored cards — values that would not convert, cards that would lack a value of a field that
+ * becomes required (a new required field, a required field shown again) unless a fill-in value is
+ * given or the field is required for new and edited cards only, duplicates of a now unique one —
+ * and which fields it hides, shows again, and which related tabs it removes.
+ */
+async function prepare(actor: Actor, input: unknown): Promise<Prepared> {
+  const defined = await define(actor, input);
+  const { definition, previous, fillIns } = defined;
+  const previousFields = new Map((previous?.fields ?? []).map((field) => [field.key, field]));
   const fields: FieldChangeReport[] = [];
   const rewrites: FieldRewrite[] = [];
   if (previous) {
@@ -139,16 +166,8 @@ async function prepare(actor: Actor, input: unknown): Promise<Prepared> {
       if (report.allowed && report.updates > 0) rewrites.push({ from: old ?? null, to: field, ...(fill !== undefined && { fill }) });
     }
   }
-  const wasHidden = (key: string) => previousFields.get(key)?.hidden === true;
-  const tabs = new Set((definition.relatedTabs ?? []).map((tab) => tab.key));
-  const report: SchemaChangeReport = {
-    safe: fields.every((field) => field.allowed && field.safe),
-    fields,
-    hiddenFields: definition.fields.filter((field) => field.hidden && !wasHidden(field.key)).map((field) => field.key),
-    restoredFields: definition.fields.filter((field) => !field.hidden && wasHidden(field.key)).map((field) => field.key),
-    removedTabs: (previous?.relatedTabs ?? []).filter((tab) => !tabs.has(tab.key)),
-  };
-  return { definition, previous, report, rewrites };
+  const report: SchemaChangeReport = { safe: fields.every((field) => field.allowed && field.safe), fields, ...presentationChanges(defined), checkId: null };
+  return { ...defined, report, rewrites };
 }
 
 /** Where in the submitted definition the form shows a refused field change: `fields.2.required` …. */
@@ -171,9 +190,37 @@ function refusalMessage(actor: Actor, report: FieldChangeReport): string {
   return t(actor, `Повторяющихся значений: ${report.duplicateCount}`, `Repeated values: ${report.duplicateCount}`);
 }
 
-/** The dry run alone: what saving this definition would do to the stored cards. */
+/**
+ * The dry run alone: what saving this definition would do to the stored cards. A safe one is
+ * remembered (`checkId`): the save given it checks again only the cards changed since.
+ */
 export async function previewCardTypeChange(actor: Actor, input: unknown): Promise<SchemaChangeReport> {
-  return (await prepare(actor, input)).report;
+  const checkedAt = new Date();
+  const { definition, previous, fillIns, report, rewrites } = await prepare(actor, input);
+  if (!previous || !report.safe) return report;
+  const checkId = await rememberCheck(
+    definition.key,
+    checkBasis(previous, definition, fillIns),
+    checkedAt,
+    rewrites.map((rewrite) => rewrite.to.key),
+  );
+  return { ...report, checkId };
+}
+
+/**
+ * The change planned for a save: from the remembered dry run `checkId` when it was run on exactly
+ * this definition over the type as it is stored now, and the cards changed since do not alter its
+ * answer; else over every card again.
+ */
+async function planForSave(actor: Actor, input: unknown, checkId: string | null): Promise<Prepared> {
+  if (checkId) {
+    const defined = await define(actor, input);
+    const { definition, previous, fillIns } = defined;
+    const check = previous ? await rememberedCheck(checkId, definition.key, checkBasis(previous, definition, fillIns)) : null;
+    const rewrites = previous && check ? await rewritesSinceCheck(definition.key, previous, definition, fillIns, check) : null;
+    if (rewrites) return { ...defined, rewrites, report: { safe: true, fields: [], ...presentationChanges(defined), checkId } };
+  }
+  return prepare(actor, input);
 }
 
 /** Field properties that neither a title nor the search text depends on. */
@@ -226,7 +273,7 @@ const staleType = (actor: Actor) =>
  * that touches no card is complete at once. The indexes follow. While a type's job runs, another
  * change of that type is refused (CONFLICT).
  */
-export async function saveCardTypeDefinition(actor: Actor, input: unknown, { isNew }: { isNew: boolean }): Promise<SavedCardType> {
+export async function saveCardTypeDefinition(actor: Actor, input: unknown, { isNew, checkId = null }: { isNew: boolean; checkId?: string | null }): Promise<SavedCardType> {
   requireAdmin(actor);
   const key = isObject(input) && typeof input.key === 'string' ? input.key : '';
   const existing = key ? await findCardType(key) : null;
@@ -236,7 +283,7 @@ export async function saveCardTypeDefinition(actor: Actor, input: unknown, { isN
   if (existing && typeof sentVersion !== 'number') throw new UserInputError(message(actor.locale, 'invalidInput'), { version: message(actor.locale, 'required') });
   if (existing && sentVersion !== (existing.version ?? 0)) throw staleType(actor);
   if (existing && (await pendingTypeChange(key))) throw stillApplying(actor);
-  const { definition, previous, report, rewrites } = await prepare(actor, input);
+  const { definition, previous, report, rewrites } = await planForSave(actor, input, checkId);
   if (!report.safe) {
     throw new AppError('BAD_USER_INPUT', t(actor, 'Изменение потеряло бы или нарушило значения карточек', 'The change would lose or violate card values'), {
       fields: Object.fromEntries(report.fields.filter((f) => !f.safe).map((f) => [refusedPath(definition, f), refusalMessage(actor, f)])),

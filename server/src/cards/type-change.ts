@@ -79,6 +79,42 @@ async function valueGroups(typeKey: string, key: string): Promise<ValueGroup[]> 
   return [...groups.values()];
 }
 
+/** Cards of a type outside the trash that hold no value of `key` (absent, null, blank text, an empty list: `isEmptyValue`). */
+export function lackingValue(typeKey: string, key: string) {
+  const path = `values.${key}`;
+  return { ...liveCards(typeKey), $or: [{ [path]: { $in: [null, []] } }, { [path]: { $regex: '^\\s*$' } }] };
+}
+
+/**
+ * Whether a change keeps every stored value as it is and only asks for a value where there is none:
+ * the same kind and rules but for `required`, `requiredFor` and `hidden`, and no uniqueness the
+ * database did not keep already (a unique field's index is dropped while it is hidden).
+ */
+function onlyAsksForValues(from: FieldDefinition, to: FieldDefinition): boolean {
+  if (from.kind !== to.kind || (to.unique === true && (from.unique !== true || from.hidden === true))) return false;
+  return fieldChangePlanner(from, { ...to, required: from.required, requiredFor: from.requiredFor, hidden: from.hidden }).noOp;
+}
+
+/**
+ * A change that only asks for values, planned by the database: the cards lacking one are counted
+ * and the first page of them listed by a query, instead of every stored value passing through
+ * here. They get the fill-in value, or are missing unless accepted.
+ */
+async function planLackingValues(typeKey: string, key: string, planner: FieldChangePlanner, report: FieldChangeReport): Promise<FieldChangeReport> {
+  const lacking = lackingValue(typeKey, key);
+  const count = await Card.countDocuments(lacking);
+  const filled = planner.apply(null);
+  if ('value' in filled && filled.value !== undefined) report.updates = count;
+  else if (planner.required && count > 0) {
+    report.missingCount = count;
+    report.missingAccepted = planner.missingMayStay;
+    const first = await Card.find(lacking, { _id: 1 }).sort({ _id: 1 }).limit(REPORT_PAGE).lean<Pick<CardDoc, '_id'>[]>();
+    report.missing = first.map((card) => String(card._id));
+  }
+  report.safe = report.missingCount === 0 || report.missingAccepted;
+  return report;
+}
+
 /**
  * Plans changing field `from` into `to` against the cards of a type: the stored values are
  * grouped (a new field has none, so the cards are only counted, from an index), each distinct
@@ -108,6 +144,8 @@ export async function planFieldOverCards(
   };
   if (!planner.allowed) return report;
   if (planner.noOp) return null;
+  // (One value filled into every card lacking one would repeat it: a unique field's fill-in value is planned by value.)
+  if (from && (fill === undefined || to.unique !== true) && onlyAsksForValues(from, to)) return planLackingValues(typeKey, to.key, planner, report);
   const groups: ValueGroup[] = from
     ? await valueGroups(typeKey, to.key)
     : [{ value: null, count: await Card.countDocuments(liveCards(typeKey)) }].filter((group) => group.count > 0);
@@ -142,6 +180,52 @@ export async function planFieldOverCards(
   report.safe = report.failureCount === 0 && (report.missingCount === 0 || report.missingAccepted) && report.duplicateCount === 0;
   await listFirstPages(typeKey, to.key, planner, report, { failing, empty, repeated });
   return report;
+}
+
+/** Cards changed since a dry run that the save looks at, at most; with more, it checks everything again. */
+const RECHECK_MAX = 1000;
+/** How long before a dry run began a card's write may have been stamped and still be committing (transactions last up to a minute), with clock skew between instances. */
+const IN_FLIGHT_MS = 120_000;
+
+/**
+ * Whether a safe dry run still holds at the save, looking only at the cards changed since it began
+ * reading (index `{typeKey, updatedAt}`; every card write stamps `updatedAt`): none of them would
+ * fail to convert, lack a required value, or hold a value of a field that becomes unique (that
+ * needs the whole check). Answers the fields to rewrite — the dry run's, and any a changed card now
+ * needs — or null when the save must plan the change over every card again.
+ */
+export async function rewritesSinceCheck(
+  typeKey: string,
+  previous: CardTypeDefinition,
+  definition: CardTypeDefinition,
+  fills: Map<string, StoredValue>,
+  check: { checkedAt: Date; rewriteKeys: string[] },
+): Promise<FieldRewrite[] | null> {
+  const changed = await Card.find({ typeKey, updatedAt: { $gte: new Date(check.checkedAt.getTime() - IN_FLIGHT_MS) } }, { values: 1, inTrash: 1 })
+    .limit(RECHECK_MAX + 1)
+    .lean<Pick<CardDoc, '_id' | 'values' | 'inTrash'>[]>();
+  if (changed.length > RECHECK_MAX) return null;
+  const live = changed.filter((card) => !card.inTrash);
+  const previousFields = new Map(previous.fields.map((field) => [field.key, field]));
+  const rewrites: FieldRewrite[] = [];
+  for (const to of definition.fields) {
+    const from = previousFields.get(to.key);
+    const fill = fills.get(to.key);
+    const planner = fieldChangePlanner(from, to, { fill });
+    if (!planner.allowed) return null;
+    if (planner.noOp) continue;
+    const newlyUnique = planner.unique && (from?.unique !== true || from.hidden === true);
+    let rewritten = check.rewriteKeys.includes(to.key);
+    for (const card of live) {
+      const value = card.values?.[to.key];
+      const outcome = planner.apply(value);
+      if ('error' in outcome) return null;
+      if (outcome.value === undefined ? planner.required && !planner.missingMayStay : newlyUnique) return null;
+      if (valueChanges(value, outcome.value)) rewritten = true;
+    }
+    if (rewritten) rewrites.push({ from: from ?? null, to, ...(fill !== undefined && { fill }) });
+  }
+  return rewrites;
 }
 
 /** The first page of each list of a report, read by the values found (in the order of card ids). */

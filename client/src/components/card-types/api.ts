@@ -20,7 +20,7 @@ const AdminCardTypes = graphql(`query AdminCardTypes { cardTypes { ...AdminCardT
 const CardTypeChangePreview = graphql(`
   query CardTypeChangePreview($definition: CardTypeInput!) {
     cardTypeChangePreview(definition: $definition) {
-      safe hiddenFields restoredFields removedTabs { key label { ru en } }
+      safe checkId hiddenFields restoredFields removedTabs { key label { ru en } }
       fields { key allowed refusal safe updates failures { cardId value reason } failureCount missing missingCount missingAccepted duplicates { value cardIds } duplicateCount }
     }
   }
@@ -28,9 +28,10 @@ const CardTypeChangePreview = graphql(`
 const CreateCardType = graphql(`mutation CreateCardType($definition: CardTypeInput!) { createCardType(definition: $definition) { ...AdminCardTypeFields } }`, [
   AdminCardTypeFields,
 ]);
-const UpdateCardType = graphql(`mutation UpdateCardType($definition: CardTypeInput!) { updateCardType(definition: $definition) { ...AdminCardTypeFields } }`, [
-  AdminCardTypeFields,
-]);
+const UpdateCardType = graphql(
+  `mutation UpdateCardType($definition: CardTypeInput!, $checkId: ID) { updateCardType(definition: $definition, checkId: $checkId) { ...AdminCardTypeFields } }`,
+  [AdminCardTypeFields],
+);
 const SetCardTypeHistory = graphql(
   `mutation SetCardTypeHistory($typeKey: String!, $enabled: Boolean!) { setCardTypeHistory(typeKey: $typeKey, enabled: $enabled) { ...CardTypeFields } }`,
   [CardTypeFields],
@@ -67,9 +68,10 @@ export async function previewCardTypeChange(definition: StoredDefinition): Promi
   return (await request(CardTypeChangePreview, { definition: input(definition) })).cardTypeChangePreview;
 }
 
-export async function saveCardType(definition: StoredDefinition, isNew: boolean): Promise<CardTypeSummary> {
+/** Saves a type; `checkId`: the dry run just made of this definition, so the server checks again only the cards changed since. */
+export async function saveCardType(definition: StoredDefinition, isNew: boolean, checkId: string | null = null): Promise<CardTypeSummary> {
   const variables = { definition: input(definition) };
-  return summary(isNew ? (await request(CreateCardType, variables)).createCardType : (await request(UpdateCardType, variables)).updateCardType);
+  return summary(isNew ? (await request(CreateCardType, variables)).createCardType : (await request(UpdateCardType, { ...variables, checkId })).updateCardType);
 }
 
 export async function setCardTypeHistory(typeKey: string, enabled: boolean): Promise<CardTypeSummary> {

@@ -1,0 +1,144 @@
+import { expect } from 'chai';
+import mongoose from 'mongoose';
+import { findCardType } from '../../server/src/card-types/registry';
+import type { RunningServer } from '../../server/src/server';
+import { innFromStem } from '../../seeds/demo-cards';
+import { refusalFields, type ApiClient } from '../support/api-client';
+import { createCorrespondents } from '../support/fixtures';
+import { signedIn, startTestServer } from '../support/server';
+
+const PASSWORD = 'secret-password-1';
+const PREVIEW =
+  'query($d: CardTypeInput!) { cardTypeChangePreview(definition: $d) { safe checkId fields { key safe missing missingCount missingAccepted updates duplicateCount } } }';
+const UPDATE = 'mutation($d: CardTypeInput!, $check: ID) { updateCardType(definition: $d, checkId: $check) { key fields { key required requiredFor } } }';
+
+type Preview = {
+  safe: boolean;
+  checkId: string | null;
+  fields: { key: string; safe: boolean; missing: string[]; missingCount: number; missingAccepted: boolean; updates: number; duplicateCount: number }[];
+};
+type Command = { name: string; collection: string; filter: string };
+
+/** The commands the server sends to the cards collection while `work` runs. */
+async function cardCommandsDuring(work: () => Promise<unknown>): Promise<Command[]> {
+  const commands: Command[] = [];
+  const client = mongoose.connection.getClient();
+  const listener = (event: { commandName: string; command: Record<string, unknown> }) => {
+    if (event.command[event.commandName] === 'cards')
+      commands.push({ name: event.commandName, collection: 'cards', filter: JSON.stringify(event.command.filter ?? event.command.pipeline ?? null) });
+  };
+  client.on('commandStarted', listener);
+  try {
+    await work();
+  } finally {
+    client.off('commandStarted', listener);
+  }
+  return commands;
+}
+
+/** Making «ИНН» of «Контрагент» required (#14): the dry run asks the database, and the save trusts a dry run that still holds. */
+describe('issue 14: the dry run of a field becoming required is a database query, and the save reuses it while it holds', function () {
+  this.timeout(120_000);
+  let server: RunningServer;
+  let admin: ApiClient;
+  let editor: ApiClient;
+  let folderId: string;
+  const withInn: string[] = [];
+  const withoutInn: string[] = [];
+
+  const counterpartyChange = async (inn: Record<string, unknown>) => {
+    const stored = (await findCardType('counterparty'))!;
+    const field = stored.fields.find((candidate) => candidate.key === 'inn')!;
+    return { key: 'counterparty', names: stored.names, titleTemplate: stored.titleTemplate, historyEnabled: false, origin: 'code', fields: [{ ...field, ...inn }] };
+  };
+  const preview = async (definition: unknown) => (await admin.data<{ cardTypeChangePreview: Preview }>(PREVIEW, { d: definition })).cardTypeChangePreview;
+  const newCounterparty = async (client: ApiClient, values: Record<string, unknown>) =>
+    (
+      await client.data<{ createCard: { id: string } }>('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', {
+        f: folderId,
+        v: values,
+      })
+    ).createCard.id;
+
+  before(async () => {
+    server = await startTestServer({}, { monitorCommands: true });
+    admin = await signedIn(server);
+    ({ folderId } = await createCorrespondents(admin, PASSWORD, [{ login: 'nvakulenko', fullName: 'Наталья Вакуленко', level: 'edit' }]));
+    editor = await signedIn(server, 'nvakulenko', PASSWORD);
+    for (let n = 0; n < 6; n += 1) withInn.push(await newCounterparty(admin, { name: `ООО «Альфа-${n}»`, inn: innFromStem(String(770_000_000 + n)) }));
+    for (const name of ['ООО «Бета»', 'ООО «Гамма»', 'ООО «Дельта»']) withoutInn.push(await newCounterparty(admin, { name }));
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('the cards lacking «ИНН» are counted and listed by one count and one page read, not by reading every card’s value', async () => {
+    const change = await counterpartyChange({ required: true });
+    let report: Preview | undefined;
+    const commands = await cardCommandsDuring(async () => (report = await preview(change)));
+    const inn = report!.fields.find((field) => field.key === 'inn')!;
+    expect(report!.safe).to.equal(false);
+    expect(report!.checkId).to.equal(null);
+    expect(inn).to.include({ missingCount: 3, missingAccepted: false, updates: 0 });
+    expect([...inn.missing].sort()).to.deep.equal([...withoutInn].sort());
+    // Every command on the cards asks about the cards lacking a value; none reads the cards holding one.
+    expect(commands.length).to.be.greaterThan(0);
+    for (const command of commands) expect(command.filter, `${command.name} ${command.filter}`).to.contain('values.inn');
+    expect(commands.map((command) => command.name)).to.not.include('getMore');
+
+    const accepted = await preview(await counterpartyChange({ required: true, requiredFor: 'newAndEdited' }));
+    expect(accepted.safe).to.equal(true);
+    expect(accepted.fields.find((field) => field.key === 'inn')).to.include({ missingCount: 3, missingAccepted: true });
+    // One INN filled into the three cards would repeat it: refused as duplicates.
+    const filled = await preview({ ...change, fields: [{ ...change.fields[0], fillMissing: innFromStem('500100732') }] });
+    expect(filled.safe).to.equal(false);
+    expect(filled.fields.find((field) => field.key === 'inn')).to.include({ missingCount: 0, updates: 3, duplicateCount: 1 });
+  });
+
+  it('a checkId is only for the definition it was made for, over the type as it is stored: anything else gets the whole check', async () => {
+    const lenient = await preview(await counterpartyChange({ required: true, requiredFor: 'newAndEdited' }));
+    expect(lenient.safe).to.equal(true);
+    // The lenient dry run's checkId does not carry a stricter definition through.
+    const strict = await admin.request(UPDATE, { d: await counterpartyChange({ required: true, requiredFor: 'all' }), check: lenient.checkId });
+    expect(Object.values(refusalFields(strict)).join(' ')).to.contain('Карточек без значения: 3');
+    // Not an id at all: refused at the argument.
+    const malformed = await admin.request(UPDATE, { d: await counterpartyChange({ required: true, requiredFor: 'newAndEdited' }), check: 'not-an-id' });
+    expect(refusalFields(malformed)).to.deep.equal({ checkId: 'Неверный идентификатор' });
+  });
+
+  it('the save given its dry run’s checkId looks only at the cards changed since: a card created meanwhile without «ИНН» still refuses it; with nothing in the way it saves without counting again', async () => {
+    const setInn = async (id: string, inn: string) => {
+      const version = (await admin.data<{ card: { version: number } }>('query($id: ID!) { card(id: $id) { version } }', { id })).card.version;
+      await admin.data('mutation($id: ID!, $version: Int!, $v: JSON!) { updateCard(id: $id, version: $version, values: $v) { id } }', { id, version, v: { inn } });
+    };
+    for (const [n, id] of withoutInn.entries()) await setInn(id, innFromStem(String(780_000_000 + n)));
+    const everyCard = await counterpartyChange({ required: true });
+    const dryRun = await preview(everyCard);
+    expect(dryRun.safe).to.equal(true);
+    expect(dryRun.checkId).to.be.a('string');
+
+    // Before the administrator saves, Наталья adds a counterparty without an INN (not required yet).
+    const late = await newCounterparty(editor, { name: 'ООО «Эпсилон»' });
+    const refused = await admin.request(UPDATE, { d: everyCard, check: dryRun.checkId });
+    expect(Object.values(refusalFields(refused)).join(' ')).to.contain('Карточек без значения: 1');
+    expect((refused.errors?.[0].extensions?.report as Preview).fields.find((field) => field.key === 'inn')?.missing).to.deep.equal([late]);
+
+    // She fills it in; the next dry run holds at the save, which then counts nothing again.
+    await setInn(late, innFromStem('781000000'));
+    const holds = await preview(everyCard);
+    expect(holds.safe).to.equal(true);
+    let saved: { updateCardType: { fields: { key: string; required: boolean | null }[] } } | undefined;
+    const commands = await cardCommandsDuring(async () => (saved = await admin.data(UPDATE, { d: everyCard, check: holds.checkId })));
+    expect(saved!.updateCardType.fields.find((field) => field.key === 'inn')?.required).to.equal(true);
+    expect(commands.map((command) => command.name)).to.not.include('aggregate');
+    const finds = commands.filter((command) => command.name === 'find');
+    expect(finds.length).to.be.greaterThan(0);
+    for (const find of finds) expect(find.filter).to.contain('updatedAt');
+    // And the rule is in force: a new counterparty needs its INN.
+    const refusedCreate = await editor.request('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', {
+      f: folderId,
+      v: { name: 'ООО «Дзета»' },
+    });
+    expect(refusalFields(refusedCreate)).to.have.property('inn');
+  });
+});

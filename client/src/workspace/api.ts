@@ -202,6 +202,25 @@ export async function searchCards(query: string, libraryId: string | null, first
   return { hits: found.search, indexing: found.searchIndexing };
 }
 
+const SearchResultsPage = graphql(`
+  query SearchResultsPage($query: String!, $first: Int, $after: String) {
+    searchResults(query: $query, first: $first, after: $after) {
+      edges { node { exact card { id title typeKey folderId values } foundInFiles { id name } } }
+      pageInfo { hasNextPage endCursor }
+      totalCount
+      totalExact
+    }
+    searchIndexing { percent }
+  }
+`);
+export type SearchResultsPage = ResultOf<typeof SearchResultsPage>['searchResults'];
+
+/** A page of all the results of a search («Все результаты»), with how many there are, and how far the search's indexing is. */
+export async function searchResultsPage(query: string, after: string | null, first = 50): Promise<{ page: SearchResultsPage; indexing: SearchIndexing }> {
+  const found = await request(SearchResultsPage, { query, first, after });
+  return { page: found.searchResults, indexing: found.searchIndexing };
+}
+
 type HistoryNode = ResultOf<typeof History>['cardHistory']['edges'][number]['node'];
 
 /** A field's change; the schema passes its values and titles as JSON, read here as the server writes them. */

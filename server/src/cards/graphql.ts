@@ -14,7 +14,7 @@ import type { GraphQLModule } from '../graphql/module';
 import { cardIndexNames, uniqueNotEnforced } from './indexes';
 import type { CardDoc } from './model';
 import { cardRead } from './reads';
-import { listFolderCards, referenceLoader, relatedCards, searchCards, trashedCards, type Connection, type ListOptions, type ReferencedCard } from './queries';
+import { listFolderCards, referenceLoader, relatedCards, searchCardPages, searchCards, trashedCards, type Connection, type ListOptions, type ReferencedCard } from './queries';
 import { searchIndexing } from './search';
 import { createCard, findCard, findCards, keptValues, moveCard, purgeCard, setCardTrashed, shownValues, updateCard } from './service';
 import { previewCardTypeChange, saveCardTypeDefinition, type FieldChangeReport, type SavedCardType } from './type-admin';
@@ -243,6 +243,19 @@ export const cardsModule: GraphQLModule = {
     type CardEdge { node: Card!, cursor: String! }
     type CardConnection { edges: [CardEdge!]!, pageInfo: PageInfo!, totalCount: Int! }
     type SearchHit { card: Card!, exact: Boolean! }
+    type SearchHitEdge { node: SearchHit!, cursor: String! }
+    "All results of a search, a page at a time."
+    type SearchConnection {
+      edges: [SearchHitEdge!]!
+      pageInfo: PageInfo!
+      "Cards found. A lower bound («не менее N») when totalExact is false."
+      totalCount: Int!
+      """
+      False when more cards had the query's rarest word than a search looks at (5,000): more cards may
+      match than totalCount, and the pages end there — a more precise query finds them.
+      """
+      totalExact: Boolean!
+    }
 
     "Cards stored before word search are being given their words (a background job after an upgrade): until it ends a search may miss some of them."
     type SearchIndexing {
@@ -314,9 +327,15 @@ export const cardsModule: GraphQLModule = {
       cards(folderId: ID, ids: [ID!], first: Int, after: String, sortBy: String, descending: Boolean, filters: [CardFilterInput!]): CardConnection!
       relatedCards(cardId: ID!, tab: String!): [Card!]!
       trash(first: Int = 100): [Card!]!
+      "The best hits of a search, at most first (100): as one types."
       search(query: String!, libraryId: ID, first: Int = 30): [SearchHit!]!
       "Null when every stored card is found by its words; otherwise search results may be incomplete."
       searchIndexing: SearchIndexing
+      """
+      All results of a search («Все результаты»), first (at most 100) at a time after the cursor after:
+      best title matches first, then by title. Exact hits (INN, phone, e-mail) answer alone.
+      """
+      searchResults(query: String!, libraryId: ID, first: Int = 50, after: String): SearchConnection!
       "Administrators: the dry run of saving this card type definition (completed from the stored type as updateCardType does)."
       cardTypeChangePreview(definition: CardTypeInput!): SchemaChangeReport!
       "The field kinds the server knows (built-in and from plugins), in the designer's order."
@@ -377,6 +396,15 @@ export const cardsModule: GraphQLModule = {
       searchIndexing: async (_p, _a, context) => {
         await requireActor(context);
         return searchIndexing();
+      },
+      searchResults: async (_p, args: { query: string; libraryId?: string; first: number; after?: string }, context) => {
+        const page = await searchCardPages(await requireActor(context), args.query, args);
+        return {
+          edges: page.cards.map(({ card, cursor }) => ({ node: { card, exact: page.exact, query: args.query }, cursor })),
+          pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.cards.at(-1)?.cursor ?? null },
+          totalCount: page.totalCount,
+          totalExact: page.totalExact,
+        };
       },
       cardTypeChangePreview: async (_p, { definition }: { definition: object }, context) => previewCardTypeChange(await requireActor(context), withoutNulls(definition)),
       fieldKinds: async (_p, _a, context) => {

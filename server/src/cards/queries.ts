@@ -8,7 +8,7 @@ import { notFound } from '../errors';
 import { escapeRegExp, FieldErrors, objectIdArgument, pageSize, refuseField, searchText } from '../validation';
 import { Card, type CardDoc } from './model';
 import { permittedCards } from './permitted';
-import { searchByWords } from './search';
+import { pageOfHits, searchByWords, searchWordPages, SEARCH_CANDIDATES, type WordResultsPage } from './search';
 import { cardTypeOrFail, findCard } from './service';
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
@@ -280,6 +280,34 @@ export async function searchCards(actor: Actor, query: string, options: { librar
   const exact = keys.length > 0 ? await permittedCards(actor, 'read', { ...scope, searchKeys: { $in: keys } }, (scoped) => Card.find(scoped), limit) : [];
   if (exact.length > 0) return exact.map((card) => ({ card, exact: true }));
   return (await searchByWords(actor, text, { libraryId, limit })).map((card) => ({ card, exact: false }));
+}
+
+/**
+ * «Все результаты»: the search's hits a page at a time (`first`, at most 100, after the cursor
+ * `after`), with how many there are — exact when the search looked at every card with the rarest
+ * word (at most SEARCH_CANDIDATES), else a lower bound. Exact hits (INN, phone, e-mail) answer alone
+ * as in `searchCards`, by title.
+ */
+export async function searchCardPages(
+  actor: Actor,
+  query: string,
+  options: { libraryId?: string | null; first: number; after?: string | null },
+): Promise<WordResultsPage & { exact: boolean }> {
+  const text = searchText(actor.locale, 'query', query);
+  const libraryId = options.libraryId ? objectIdArgument(actor.locale, 'libraryId', options.libraryId) : null;
+  const paging = { first: pageSize(options.first, 100), after: options.after ?? null };
+  if (text.length < 2) return { cards: [], hasNextPage: false, totalCount: 0, totalExact: true, exact: false };
+  const keys = exactKeysOfQuery(text);
+  const scope: Filter = { inTrash: false, ...(libraryId ? { libraryId } : {}) };
+  const exact =
+    keys.length > 0
+      ? await permittedCards(actor, 'read', { ...scope, searchKeys: { $in: keys } }, (scoped) => Card.find(scoped, { title: 1, folderId: 1, libraryId: 1 }), SEARCH_CANDIDATES)
+      : [];
+  if (exact.length > 0) {
+    const ranked = exact.map((card) => ({ _id: card._id, title: card.title, score: 0 }));
+    return { ...(await pageOfHits(actor, ranked, { ...paging, complete: exact.length < SEARCH_CANDIDATES })), exact: true };
+  }
+  return { ...(await searchWordPages(actor, text, { libraryId, ...paging })), exact: false };
 }
 
 export interface ReferencedCard {

@@ -6,6 +6,7 @@ import { accessSnapshot } from '../access/snapshot';
 import { MAX_SEARCH_WORD_LENGTH, normaliseForSearch, searchWordsOf } from '../../../card-types';
 import { defineJob } from '../jobs/define';
 import { Job } from '../jobs/model';
+import { refuseField } from '../validation';
 import { Card, type CardDoc } from './model';
 
 /**
@@ -76,44 +77,141 @@ async function rarest(prefixes: string[], scope: Filter): Promise<string | null>
 }
 
 /** How well a card's title answers the query: query words beginning title words count most. */
-function titleScore(card: CardDoc, prefixes: string[]): number {
+function titleScore(card: Pick<CardDoc, 'title'>, prefixes: string[]): number {
   const titleWords = searchWordsOf(normaliseForSearch(card.title));
   return prefixes.reduce((score, prefix) => score + (hasPrefix(titleWords, prefix) ? 1 : 0), 0);
 }
 
-/** Cards the actor may read having every word of the query, at most `limit`, best title matches first. */
-export async function searchByWords(actor: Actor, query: string, options: { libraryId: Types.ObjectId | null; limit: number }): Promise<CardDoc[]> {
+/** A card found by its words: enough to order the hits and check the reader's right. */
+type WordHit = Pick<CardDoc, '_id' | 'folderId' | 'libraryId' | 'title'>;
+
+/**
+ * Walks the rarest query word's range for cards the actor may read having every word, until
+ * `limit` are found or SEARCH_CANDIDATES were looked at. `complete`: the range was walked to its
+ * end, so no other card has every word.
+ */
+async function walkWords(actor: Actor, query: string, libraryId: Types.ObjectId | null, limit: number): Promise<{ hits: WordHit[]; prefixes: string[]; complete: boolean }> {
   const prefixes = queryPrefixes(query);
-  if (prefixes.length === 0) return [];
-  const folders = await folderScope(actor, options.libraryId);
-  if (folders && folders.length === 0) return [];
-  const scope: Filter = { ...(folders ? { folderId: { $in: folders } } : {}), ...(options.libraryId ? { libraryId: options.libraryId } : {}) };
+  const none = { hits: [], prefixes, complete: true };
+  if (prefixes.length === 0) return none;
+  const folders = await folderScope(actor, libraryId);
+  if (folders && folders.length === 0) return none;
+  const scope: Filter = { ...(folders ? { folderId: { $in: folders } } : {}), ...(libraryId ? { libraryId } : {}) };
   const driver = await rarest(prefixes, scope);
-  if (driver === null) return [];
+  if (driver === null) return none;
   const others = prefixes.filter((prefix) => prefix !== driver);
 
-  const found: Types.ObjectId[] = [];
-  const cursor = Card.find({ ...scope, searchWords: prefixRange(driver), inTrash: false }, { folderId: 1, libraryId: 1, searchWords: 1 })
-    .lean<Candidate[]>()
-    .batchSize(Math.max(options.limit * 4, 100))
+  const hits: WordHit[] = [];
+  let complete = true;
+  const cursor = Card.find({ ...scope, searchWords: prefixRange(driver), inTrash: false }, { folderId: 1, libraryId: 1, searchWords: 1, title: 1 })
+    .lean<(Candidate & { title: string })[]>()
+    .batchSize(Math.min(Math.max(limit * 4, 100), SEARCH_CANDIDATES))
     .cursor();
   try {
     let seen = 0;
-    for await (const card of cursor as AsyncIterable<Candidate>) {
+    for await (const card of cursor as AsyncIterable<Candidate & { title: string }>) {
       seen += 1;
       const words = card.searchWords ?? [];
-      if (others.every((prefix) => hasPrefix(words, prefix)) && actor.ability.can('read', cardSubject(card))) found.push(card._id);
-      if (found.length >= options.limit || seen >= SEARCH_CANDIDATES) break;
+      if (others.every((prefix) => hasPrefix(words, prefix)) && actor.ability.can('read', cardSubject(card))) hits.push(card);
+      if (hits.length >= limit || seen >= SEARCH_CANDIDATES) {
+        complete = false;
+        break;
+      }
     }
   } finally {
     await cursor.close();
   }
-  if (found.length === 0) return [];
-  const cards = await Card.find({ _id: { $in: found } }).lean<CardDoc[]>();
-  const readable = cards.filter((card) => !card.inTrash && actor.ability.can('read', cardSubject(card)));
-  const scored = readable.map((card) => ({ card, score: titleScore(card, prefixes) }));
-  scored.sort((a, b) => b.score - a.score || a.card.title.localeCompare(b.card.title, 'ru'));
-  return scored.map((entry) => entry.card);
+  return { hits, prefixes, complete };
+}
+
+/** Best title matches first, then by title, then by id: the order of the results and of their pages. */
+const hitOrder = (a: { score: number; title: string; id: string }, b: { score: number; title: string; id: string }) =>
+  b.score - a.score || a.title.localeCompare(b.title, 'ru') || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/** The cards of `ids` as stored, if still readable and out of the trash, in the order of `ids`. */
+async function readableCards(actor: Actor, ids: Types.ObjectId[]): Promise<CardDoc[]> {
+  if (ids.length === 0) return [];
+  const byId = new Map((await Card.find({ _id: { $in: ids } }).lean<CardDoc[]>()).map((card) => [String(card._id), card]));
+  return ids.map((id) => byId.get(String(id))).filter((card): card is CardDoc => card !== undefined && !card.inTrash && actor.ability.can('read', cardSubject(card)));
+}
+
+/** Cards the actor may read having every word of the query, at most `limit`, best title matches first. */
+export async function searchByWords(actor: Actor, query: string, options: { libraryId: Types.ObjectId | null; limit: number }): Promise<CardDoc[]> {
+  const { hits, prefixes } = await walkWords(actor, query, options.libraryId, options.limit);
+  const ranked = hits.map((hit) => ({ id: String(hit._id), title: hit.title, score: titleScore(hit, prefixes), _id: hit._id })).sort(hitOrder);
+  return readableCards(
+    actor,
+    ranked.map((hit) => hit._id),
+  );
+}
+
+/** One page of all the cards having every word, in `hitOrder`, with how many there are. */
+export interface WordResultsPage {
+  cards: { card: CardDoc; cursor: string }[];
+  hasNextPage: boolean;
+  /** Cards found; a lower bound unless `totalExact`. */
+  totalCount: number;
+  /** False when more cards had the rarest word than a search looks at: there may be more results. */
+  totalExact: boolean;
+}
+
+/** A page cursor: base64url JSON `[score, title, id]` of the last hit shown. */
+const encodeHitCursor = (hit: { score: number; title: string; id: string }) => Buffer.from(JSON.stringify([hit.score, hit.title, hit.id])).toString('base64url');
+
+function decodeHitCursor(actor: Actor, cursor: string): { score: number; title: string; id: string } {
+  const refuse = () => refuseField(actor.locale, 'after', 'badCursor');
+  if (cursor.length > 2000 || !/^[A-Za-z0-9_-]*$/.test(cursor)) return refuse();
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    return refuse();
+  }
+  if (!Array.isArray(decoded) || decoded.length !== 3) return refuse();
+  const [score, title, id] = decoded as unknown[];
+  if (typeof score !== 'number' || !Number.isInteger(score) || typeof title !== 'string' || typeof id !== 'string' || !/^[0-9a-f]{24}$/.test(id)) return refuse();
+  return { score, title, id };
+}
+
+/**
+ * A page of ranked hits after `after` (a cursor of this order), read whole; `complete`: the hits
+ * are all there are.
+ */
+export async function pageOfHits(
+  actor: Actor,
+  ranked: { _id: Types.ObjectId; score: number; title: string }[],
+  options: { first: number; after: string | null; complete: boolean },
+): Promise<WordResultsPage> {
+  const after = options.after ? decodeHitCursor(actor, options.after) : null;
+  const ordered = ranked.map((hit) => ({ ...hit, id: String(hit._id) })).sort(hitOrder);
+  const rest = after ? ordered.filter((hit) => hitOrder(hit, after) > 0) : ordered;
+  const page = rest.slice(0, options.first);
+  const keys = new Map(page.map((hit) => [hit.id, encodeHitCursor(hit)]));
+  const cards = await readableCards(
+    actor,
+    page.map((hit) => hit._id),
+  );
+  return {
+    cards: cards.map((card) => ({ card, cursor: keys.get(String(card._id))! })),
+    hasNextPage: rest.length > page.length,
+    totalCount: ordered.length,
+    totalExact: options.complete,
+  };
+}
+
+/**
+ * All results of a word search, a page at a time: every card the search looks at (at most
+ * SEARCH_CANDIDATES with the rarest word — the same bound as one search) is ranked, and the page
+ * after `after` is read whole. A page costs that walk and its own cards, however many cards exist.
+ */
+export async function searchWordPages(actor: Actor, query: string, options: { libraryId: Types.ObjectId | null; first: number; after: string | null }): Promise<WordResultsPage> {
+  if (options.after) decodeHitCursor(actor, options.after);
+  const { hits, prefixes, complete } = await walkWords(actor, query, options.libraryId, SEARCH_CANDIDATES);
+  return pageOfHits(
+    actor,
+    hits.map((hit) => ({ _id: hit._id, title: hit.title, score: titleScore(hit, prefixes) })),
+    { ...options, complete },
+  );
 }
 
 // ---------- cards stored before word search ----------

@@ -3,16 +3,43 @@ import { useRouter } from 'vue-router';
 import { searchCards, type SearchHit, type SearchIndexing } from '../api';
 import { useCardTypesStore } from '../stores/cardTypes';
 
+/** Hits in the order they are shown: grouped by card type, the groups in order of their first hit. */
+export function groupedByType(found: SearchHit[]): SearchHit[] {
+  const order = [...new Set(found.map((hit) => hit.card.typeKey))];
+  return [...found].sort((a, b) => order.indexOf(a.card.typeKey) - order.indexOf(b.card.typeKey));
+}
+
+/** A keyboard cursor over the hits as shown: ↑/↓ move, Enter opens the card. */
+export function useHitKeys(hits: Ref<SearchHit[]>) {
+  const router = useRouter();
+  const active = ref(0);
+
+  function open(hit: SearchHit): void {
+    void router.push({ name: 'workspace-card', params: { folderId: hit.card.folderId, cardId: hit.card.id } });
+  }
+
+  /** ↑/↓ move, Enter opens; true when the key was handled. */
+  function onKey(event: KeyboardEvent): boolean {
+    if (event.key === 'ArrowDown' && hits.value.length) active.value = (active.value + 1) % hits.value.length;
+    else if (event.key === 'ArrowUp' && hits.value.length) active.value = (active.value - 1 + hits.value.length) % hits.value.length;
+    else if (event.key === 'Enter' && hits.value[active.value]) open(hits.value[active.value]);
+    else return false;
+    event.preventDefault();
+    return true;
+  }
+
+  return { active, open, onKey };
+}
+
 /** Search as one types (debounced, latest answer wins) with a keyboard cursor over the hits. */
 export function useSearch(query: Ref<string>, first = 30) {
-  const router = useRouter();
   const types = useCardTypesStore();
   const hits = ref<SearchHit[]>([]);
   /** Non-null while the server is still giving stored cards their words: the hits may be incomplete. */
   const indexing = ref<SearchIndexing>(null);
   const loading = ref(false);
   const error = ref<string | null>(null);
-  const active = ref(0);
+  const { active, open, onKey } = useHitKeys(hits);
   let timer: ReturnType<typeof setTimeout> | undefined;
   let ticket = 0;
 
@@ -26,8 +53,7 @@ export function useSearch(query: Ref<string>, first = 30) {
       if (mine !== ticket) return;
       indexing.value = progress;
       // Grouped display: keep the hits in group order so ↑/↓ walks them as shown.
-      const order = [...new Set(found.map((hit) => hit.card.typeKey))];
-      hits.value = found.sort((a, b) => order.indexOf(a.card.typeKey) - order.indexOf(b.card.typeKey));
+      hits.value = groupedByType(found);
       active.value = 0;
     } catch (e) {
       if (mine === ticket) error.value = (e as Error).message;
@@ -50,20 +76,6 @@ export function useSearch(query: Ref<string>, first = 30) {
     },
     { immediate: true },
   );
-
-  function open(hit: SearchHit): void {
-    void router.push({ name: 'workspace-card', params: { folderId: hit.card.folderId, cardId: hit.card.id } });
-  }
-
-  /** ↑/↓ move, Enter opens; true when the key was handled. */
-  function onKey(event: KeyboardEvent): boolean {
-    if (event.key === 'ArrowDown' && hits.value.length) active.value = (active.value + 1) % hits.value.length;
-    else if (event.key === 'ArrowUp' && hits.value.length) active.value = (active.value - 1 + hits.value.length) % hits.value.length;
-    else if (event.key === 'Enter' && hits.value[active.value]) open(hits.value[active.value]);
-    else return false;
-    event.preventDefault();
-    return true;
-  }
 
   return { hits, indexing, loading, error, active, open, onKey };
 }

@@ -17,6 +17,7 @@ import { cardsModule } from './cards/graphql';
 import { unreadModule } from './unread/graphql';
 import { historyModule } from './history/graphql';
 import { jobsModule } from './jobs/graphql';
+import { preferencesModule } from './preferences/graphql';
 import { backupModule } from './backup/graphql';
 import { duplicatesModule } from './duplicates/graphql';
 import { backupRoutes } from './backup/routes';
@@ -40,6 +41,7 @@ export const graphqlModules: GraphQLModule[] = [
   unreadModule,
   historyModule,
   jobsModule,
+  preferencesModule,
   backupModule,
   transferModule,
   filesModule,

@@ -4,7 +4,9 @@ import type { RunningServer } from '../../server/src/server';
 import { generateCounterparties } from '../../seeds/generate';
 import type { ApiClient } from '../support/api-client';
 import { describeInBrowser } from '../support/browser';
-import { startDemoSuite, stopDemoSuite, type DemoSuite } from './ui';
+import { DEMO_PASSWORD } from '../../seeds/demo';
+import { waitFor } from '../support/wait';
+import { signInThroughUi, startDemoSuite, stopDemoSuite, type DemoSuite } from './ui';
 
 const COUNTERPARTY = 'ООО «Кассиопея»';
 
@@ -45,7 +47,7 @@ describeInBrowser('card list and live rights (browser)', function () {
     expect(cut).to.deep.equal([]);
   });
 
-  it('a column is resized by dragging its edge or with ←/→ on it, and keeps its width after a reload, in this folder only', async () => {
+  it('a column is resized by dragging its edge or with ←/→ on it, and keeps its width after a reload, in this folder only, on any computer Татьяна signs in from', async () => {
     await openFolder('Корреспонденты');
     const before = await headerWidth('typeKey');
     const handle = (await page.getByTestId('resize-typeKey').boundingBox())!;
@@ -60,19 +62,38 @@ describeInBrowser('card list and live rights (browser)', function () {
     const cell = await page.locator('[data-test="card-row"]').first().locator('[role="gridcell"]').nth(1).boundingBox();
     expect(cell!.width).to.be.closeTo(dragged, 1);
     await page.getByTestId('resize-typeKey').focus();
+    // The width is stored on the server for Татьяна once set.
+    const stored = page.waitForResponse((response) => response.url().endsWith('/graphql') && (response.request().postData() ?? '').includes('setColumnWidths'));
     await page.keyboard.press('ArrowRight');
     expect(await headerWidth('typeKey')).to.be.closeTo(dragged + 10, 1);
+    await stored;
+    const widthBecomes = (target: Page, width: number) =>
+      waitFor(async () => Math.abs((await target.locator('[data-column="typeKey"]').boundingBox())!.width - width) <= 1, `the «Тип» column ${width} px wide`);
     await page.reload();
     await page.locator('[data-test="card-row"]').first().waitFor();
-    expect(await headerWidth('typeKey')).to.be.closeTo(dragged + 10, 1);
+    await widthBecomes(page, dragged + 10);
     // Another folder keeps its own widths.
     await openFolder('Договоры 2026');
     expect(await page.locator('[data-column="title"]').count()).to.equal(1);
     await openFolder('Корреспонденты');
-    expect(await headerWidth('typeKey')).to.be.closeTo(dragged + 10, 1);
-    // Another user in this browser starts from the list's own widths.
-    const stored = await page.evaluate(() => Object.keys(localStorage).filter((key) => key.startsWith('kartoteka.columns.')));
-    expect(stored).to.deep.equal([`kartoteka.columns.${tatianaId}.${folderIds['Корреспонденты']}`]);
+    await widthBecomes(page, dragged + 10);
+    // On another computer Татьяна finds her widths; Наталья, there, the list's own.
+    for (const [login, width] of [
+      ['tgoncharenko', dragged + 10],
+      ['nvakulenko', before],
+    ] as const) {
+      const elsewhere = await suite.browser.newContext({ viewport: { width: 1280, height: 800 } });
+      try {
+        const other = await elsewhere.newPage();
+        await signInThroughUi(other, server.url, login, DEMO_PASSWORD);
+        await other.goto(`${server.url}/folders/${folderIds['Корреспонденты']}`);
+        await other.locator('[data-test="card-row"]').first().waitFor();
+        await widthBecomes(other, width);
+      } finally {
+        await elsewhere.close();
+      }
+    }
+    expect(await page.evaluate(() => Object.keys(localStorage).filter((key) => key.startsWith('kartoteka.columns.')))).to.deep.equal([]);
   });
 
   it('numbers are grouped: «Карточек: 1 234» in the list and the unread badge', async () => {

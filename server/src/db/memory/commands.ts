@@ -19,6 +19,7 @@ import {
   validateSort,
   type ExecutionStats,
   type SelectOptions,
+  closeIterators,
 } from './query';
 import type { ReadTxn } from './storage';
 import { ID_INDEX_SPEC, LockWait, requireCollection, splitNamespace, Transaction, type Collection, type ReadView, type Store } from './store';
@@ -40,7 +41,7 @@ interface SessionState {
   txn?: Transaction;
   lastUse: Date;
   /** A snapshot session's read view (read concern "snapshot"): fixed at its first read. */
-  snapshot?: { txn: ReadTxn; at: Timestamp };
+  snapshot?: { txn: ReadTxn; at: Timestamp; lastUse: number };
 }
 
 interface Request {
@@ -173,10 +174,28 @@ export class CommandProcessor {
     return this.withClusterTime(asCommandError(error).toReply());
   }
 
-  /** Aborts transactions open longer than the lifetime limit (the server calls this every second). */
+  /** Aborts transactions open longer than the lifetime limit. */
   expireTransactions(): void {
     const now = Date.now();
     for (const txn of [...this.store.openTransactions]) if (now - txn.startedAt > this.transactionLifetimeMs) txn.abort();
+  }
+
+  /**
+   * What the server calls every second: besides transactions, it closes cursors and releases
+   * snapshot sessions' read views idle longer than the cursor time-out (a read view left open
+   * keeps LMDB from reusing the pages written after it). A session whose view was released reads
+   * a fresh one, or is told SnapshotTooOld when it asks for the old time.
+   */
+  expireIdle(): void {
+    this.expireTransactions();
+    const now = Date.now();
+    this.cursors.expire(now);
+    for (const session of this.sessions.values()) {
+      if (session.snapshot && now - session.snapshot.lastUse > this.cursors.timeoutMs) {
+        session.snapshot.txn.done();
+        session.snapshot = undefined;
+      }
+    }
   }
 
   private withClusterTime(reply: Doc): Doc {
@@ -231,10 +250,15 @@ export class CommandProcessor {
       if (!session.snapshot || keyString(concern.atClusterTime) !== keyString(session.snapshot.at)) {
         throw new CommandError(239, 'SnapshotTooOld', 'Read timestamp is older than the snapshot this server keeps for the session');
       }
+      session.snapshot.lastUse = Date.now();
       return session.snapshot;
     }
     session.snapshot?.txn.done();
-    session.snapshot = { txn: this.store.storage.snapshot(), at: new Timestamp({ t: Math.floor(Date.now() / 1000), i: (this.store.committedSeq % 0xffffffff) + 1 }) };
+    session.snapshot = {
+      txn: this.store.storage.snapshot(),
+      at: new Timestamp({ t: Math.floor(Date.now() / 1000), i: (this.store.committedSeq % 0xffffffff) + 1 }),
+      lastUse: Date.now(),
+    };
     return session.snapshot;
   }
 
@@ -345,8 +369,15 @@ export class CommandProcessor {
   }
 
   private setParameter(body: Doc): Doc {
+    if (body.cursorTimeoutMillis !== undefined) {
+      const millis = int(body.cursorTimeoutMillis, NaN);
+      if (!Number.isInteger(millis) || millis < 1) throw badValue('cursorTimeoutMillis must be greater than or equal to 1');
+      const was = this.cursors.timeoutMs;
+      this.cursors.timeoutMs = millis;
+      return { was, ok: 1 };
+    }
     const seconds = body.transactionLifetimeLimitSeconds;
-    if (seconds === undefined) throw badValue('only transactionLifetimeLimitSeconds can be set on this server');
+    if (seconds === undefined) throw badValue('only transactionLifetimeLimitSeconds and cursorTimeoutMillis can be set on this server');
     const value = int(seconds, NaN);
     if (!Number.isInteger(value) || value < 1) throw badValue('transactionLifetimeLimitSeconds must be greater than or equal to 1s');
     const was = this.transactionLifetimeMs / 1000;
@@ -360,6 +391,7 @@ export class CommandProcessor {
       authenticationMechanisms: [],
       maxBSONDepth: 200,
       transactionLifetimeLimitSeconds: this.transactionLifetimeMs / 1000,
+      cursorTimeoutMillis: this.cursors.timeoutMs,
     };
     const reply: Doc = {};
     for (const key of Object.keys(body)) if (key in known && body[key] !== undefined) reply[key] = known[key];
@@ -956,7 +988,11 @@ export class CommandProcessor {
 const MAX_SESSIONS = 100_000;
 
 function* iterate(docs: Iterator<Doc>): Generator<Doc> {
-  for (let next = docs.next(); !next.done; next = docs.next()) yield next.value;
+  try {
+    for (let next = docs.next(); !next.done; next = docs.next()) yield next.value;
+  } finally {
+    closeIterators([docs]);
+  }
 }
 
 function drain(docs: Doc[] | Iterator<Doc>): Doc[] {

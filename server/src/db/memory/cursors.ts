@@ -1,7 +1,11 @@
 /**
  * Server-side cursors. A cursor pulls documents from its source as batches are asked for (so a
  * large result is never held whole), projects per batch, caps every batch at 16 MiB, and releases
- * its read snapshot when exhausted, killed or reaped (idle or surplus).
+ * its read snapshot when exhausted, killed or reaped (idle longer than the time-out, or surplus).
+ * An open LMDB read snapshot keeps every page written after it from being reused, so a cursor a
+ * client abandons would make the file grow for as long as it stays open: the time-out is one minute
+ * (MongoDB's cursorTimeoutMillis, 10 minutes there) and is enforced by a timer, not only when
+ * another cursor opens.
  */
 import { calculateObjectSize, Long } from 'bson';
 import { cursorNotFound } from './errors';
@@ -9,7 +13,7 @@ import type { Doc } from './indexes';
 
 const MAX_BATCH_BYTES = 16 * 1024 * 1024 - 16 * 1024;
 const MAX_OPEN_CURSORS = 10_000;
-const IDLE_TIMEOUT_MS = 10 * 60 * 1000;
+export const DEFAULT_CURSOR_TIMEOUT_MS = 60 * 1000;
 
 /** A document, or its BSON as stored (sent as it is). */
 export type BatchItem = Doc | Buffer;
@@ -27,6 +31,8 @@ interface OpenCursor {
 export class Cursors {
   private readonly open = new Map<number, OpenCursor>();
   private nextId = 1 + Math.floor(Math.random() * 1e9);
+  /** How long a cursor may stay idle (no getMore) before it is closed (setParameter cursorTimeoutMillis). */
+  timeoutMs = DEFAULT_CURSOR_TIMEOUT_MS;
 
   /** Returns the first-batch reply; keeps a cursor only when more documents remain. */
   start(ns: string, source: Iterator<BatchItem> | Doc[], batchSize: number | undefined, transform: (docs: Doc[]) => Doc[], singleBatch = false, close: () => void = () => {}): Doc {
@@ -83,6 +89,8 @@ export class Cursors {
     const cursor = this.open.get(id);
     if (!cursor) return false;
     this.open.delete(id);
+    // Ends the source first: its LMDB range iterators hold the snapshot too until they finish.
+    cursor.source.return?.();
     cursor.close();
     return true;
   }
@@ -102,9 +110,13 @@ export class Cursors {
     return batch.some((item) => Buffer.isBuffer(item)) ? batch : cursor.transform(batch as Doc[]);
   }
 
+  /** Closes the cursors idle longer than the time-out (their snapshots released). */
+  expire(now = Date.now()): void {
+    for (const [id, cursor] of this.open) if (now - cursor.lastUsed > this.timeoutMs) this.drop(id);
+  }
+
   private reap(): void {
-    const now = Date.now();
-    for (const [id, cursor] of this.open) if (now - cursor.lastUsed > IDLE_TIMEOUT_MS) this.drop(id);
+    this.expire();
     while (this.open.size >= MAX_OPEN_CURSORS) this.drop(this.open.keys().next().value!);
   }
 }

@@ -52,7 +52,7 @@ export async function startMemoryServer(options: MemoryServerOptions = {}): Prom
   const processor = new CommandProcessor(store, identity);
   let nextConnectionId = 1;
 
-  const expiry = setInterval(() => processor.expireTransactions(), 1000);
+  const expiry = setInterval(() => processor.expireIdle(), 1000);
   expiry.unref();
 
   /** Executes one request; the reply to a write comes once it is on disk. */

@@ -851,23 +851,35 @@ interface Candidate {
 
 type Scanned = Entry & { doc?: Doc; raw?: Buffer };
 
+/**
+ * Ends iterators a consumer stopped pulling from (a cursor closed early): an LMDB range iterator
+ * left suspended keeps its read snapshot, and with it every page written since, from being reused.
+ */
+export function closeIterators(iterators: Iterator<unknown>[]): void {
+  for (const iterator of iterators) iterator.return?.();
+}
+
 function* mergeSorted(streams: Iterator<Scanned>[], offsets: number[], reverse: boolean): Generator<Scanned> {
-  const heads = streams.map((stream) => stream.next());
-  for (;;) {
-    let best = -1;
-    for (let i = 0; i < heads.length; i++) {
-      const head = heads[i]!;
-      if (head.done) continue;
-      if (best < 0) {
-        best = i;
-        continue;
+  try {
+    const heads = streams.map((stream) => stream.next());
+    for (;;) {
+      let best = -1;
+      for (let i = 0; i < heads.length; i++) {
+        const head = heads[i]!;
+        if (head.done) continue;
+        if (best < 0) {
+          best = i;
+          continue;
+        }
+        const c = Buffer.compare(head.value.key.subarray(offsets[i]!), (heads[best]!.value as Entry).key.subarray(offsets[best]!));
+        if (reverse ? c > 0 : c < 0) best = i;
       }
-      const c = Buffer.compare(head.value.key.subarray(offsets[i]!), (heads[best]!.value as Entry).key.subarray(offsets[best]!));
-      if (reverse ? c > 0 : c < 0) best = i;
+      if (best < 0) return;
+      yield heads[best]!.value as Entry;
+      heads[best] = streams[best]!.next();
     }
-    if (best < 0) return;
-    yield heads[best]!.value as Entry;
-    heads[best] = streams[best]!.next();
+  } finally {
+    closeIterators(streams);
   }
 }
 
@@ -929,7 +941,11 @@ function* candidates(collection: Collection, plan: Plan, view: ReadView, skipHin
   else {
     const ordered = plan.reverse ? [...streams].reverse() : streams;
     entries = (function* () {
-      for (const stream of ordered) for (let next = stream.next(); !next.done; next = stream.next()) yield next.value;
+      try {
+        for (const stream of ordered) for (let next = stream.next(); !next.done; next = stream.next()) yield next.value;
+      } finally {
+        closeIterators(ordered);
+      }
     })();
   }
   const seen = plan.dedupe ? new Set<string>() : null;

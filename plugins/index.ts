@@ -27,8 +27,12 @@ function asPlugin(name: string, module: unknown): Plugin {
     typeof plugin.name === 'string' &&
     plugin.name !== '' &&
     (plugin.fieldKinds === undefined || Array.isArray(plugin.fieldKinds)) &&
-    (plugin.hooks === undefined || (typeof plugin.hooks === 'object' && plugin.hooks !== null));
-  if (!valid) throw new Error(`PLUGINS: "${name}" is not a Kartoteka plugin (its module's default export must be { name, fieldKinds?, hooks? })`);
+    (plugin.hooks === undefined || (typeof plugin.hooks === 'object' && plugin.hooks !== null)) &&
+    (plugin.cardTypes === undefined || Array.isArray(plugin.cardTypes)) &&
+    (plugin.graphql === undefined || (typeof plugin.graphql?.typeDefs === 'string' && typeof plugin.graphql.resolvers === 'object' && plugin.graphql.resolvers !== null));
+  if (!valid) {
+    throw new Error(`PLUGINS: "${name}" is not a Kartoteka plugin (its module's default export must be { name, fieldKinds?, hooks?, cardTypes?, graphql? })`);
+  }
   return plugin as Plugin;
 }
 

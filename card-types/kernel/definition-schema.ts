@@ -146,6 +146,7 @@ function buildSchema(strangers: ReadonlyMap<string, string> = new Map()) {
       icon: z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(64))),
       colour: z.optional(z.string().check(z.regex(/^#[0-9a-fA-F]{6}$/, say(messages.badColour)))),
       origin,
+      plugin: z.optional(z.string()),
       customized: z.optional(z.array(z.enum(customizableTypeProperties))),
       version: z.optional(z.int()),
     })

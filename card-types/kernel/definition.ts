@@ -90,6 +90,8 @@ export interface CardTypeDefinition {
   /** `#RRGGBB`. */
   colour?: string;
   origin: Origin;
+  /** The plugin whose code defines the type (its origin is then `code`); kept when the plugin is switched off. */
+  plugin?: string;
   customized?: CustomizableTypeProperty[];
   /**
    * The stored revision, kept by the server: every save of the type adds one. A change must name the

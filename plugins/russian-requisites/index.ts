@@ -1,10 +1,13 @@
 /**
- * `russian-requisites`: the field kinds ИНН, КПП and ОГРН/ОГРНИП (formats and checksums), and a
- * check that a card's INN, KPP and OGRN belong to the same kind of taxpayer. Enabled by
- * `PLUGINS=russian-requisites` (the default).
+ * `russian-requisites`: the field kinds ИНН, КПП and ОГРН/ОГРНИП (formats and checksums), a
+ * check that a card's INN, KPP and OGRN belong to the same kind of taxpayer, the card type
+ * «Банковский счёт», the GraphQL query `requisitesCheck(inn:)` and, in the browser, an INN input
+ * that formats as you type (client.ts). Enabled by `PLUGINS=russian-requisites` (the default).
  */
 import type { CardTypeDefinition, FieldErrors, Locale, Plugin } from '../api';
 import { innProblem, ogrnProblem } from './checksums';
+import { bankAccount } from './card-types';
+import { graphql } from './graphql';
 import fieldKinds from './kinds';
 import { text } from './messages';
 
@@ -33,6 +36,8 @@ const russianRequisites: Plugin = {
   name: 'russian-requisites',
   fieldKinds,
   hooks: { beforeValidate: ({ cardType, values, locale }) => crossCheck(cardType, values, locale) },
+  cardTypes: [bankAccount],
+  graphql,
 };
 
 export default russianRequisites;

@@ -14,6 +14,7 @@ import { peopleModule } from './people/graphql';
 import { foldersModule } from './folders/graphql';
 import { auditModule } from './audit/graphql';
 import { cardsModule } from './cards/graphql';
+import { pluginGraphQLModules } from './cards/plugin-graphql';
 import { unreadModule } from './unread/graphql';
 import { historyModule } from './history/graphql';
 import { jobsModule } from './jobs/graphql';
@@ -55,7 +56,7 @@ export function createApp(options: { config: Config; logger: Logger; database: D
   // entries further left were written by the client and prove nothing.
   const app = new Koa({ proxy: config.trustProxy, maxIpsCount: config.trustProxyHops, keys: [config.sessionSecret] });
   const yoga = createGraphQLServer({
-    modules: graphqlModules,
+    modules: [...graphqlModules, ...pluginGraphQLModules()],
     production: config.isProduction,
     corsOrigins: config.corsOrigins,
     logger,

@@ -1,7 +1,12 @@
 import { expect } from 'chai';
+import { buildSchema, lexicographicSortSchema, printType, type GraphQLSchema } from 'graphql';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import russianRequisites from '../../plugins/russian-requisites';
 import { contractFiles } from '../../scripts/api-contract';
+import { graphqlModules } from '../../server/src/app';
+import { pluginGraphQLModule } from '../../server/src/cards/plugin-graphql';
+import { assembleSchema } from '../../server/src/graphql/schema';
 import { SCHEMA_FILE } from '../../server/src/paths';
 
 describe('the GraphQL contract (schema.graphql)', () => {
@@ -23,5 +28,19 @@ describe('the GraphQL contract (schema.graphql)', () => {
       .and.match(/duplicates\(first: Int = 200\): \[DuplicateGroup!\]!/)
       .and.match(/missingCount: Int!/);
     expect(typeBlock('Card')).to.match(/values: CardValues!/);
+  });
+
+  it('is the core’s alone: a plugin’s extensions (russian-requisites’ requisitesCheck) join the served schema, not the contract', () => {
+    const contract = buildSchema(readFileSync(SCHEMA_FILE, 'utf8'));
+    expect(contract.getQueryType()?.getFields()).to.not.have.property('requisitesCheck');
+    const served = lexicographicSortSchema(assembleSchema([...graphqlModules, pluginGraphQLModule(russianRequisites)!]));
+    expect(printType(served.getType('RequisitesCheck')!)).to.match(/holders: \[RequisitesHolder!\]!/);
+    // Every type of the contract is served as it is; Query gains the plugin's field and nothing else changes.
+    for (const [name, type] of Object.entries(contract.getTypeMap())) {
+      if (name === 'Query' || name.startsWith('__')) continue;
+      expect(printType(served.getType(name)!), name).to.equal(printType(type));
+    }
+    const queryFields = (schema: GraphQLSchema) => Object.keys(schema.getQueryType()?.getFields() ?? {}).sort();
+    expect(queryFields(served)).to.deep.equal([...queryFields(contract), 'requisitesCheck'].sort());
   });
 });

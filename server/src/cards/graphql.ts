@@ -158,6 +158,8 @@ export const cardsModule: GraphQLModule = {
       icon: String
       colour: String
       origin: Origin!
+      "The plugin whose code defines the type (origin is then code); null for the core's and administrators' types."
+      plugin: String
       "Properties of a built-in type an administrator changed."
       customized: [String!]
       "The stored revision: every save adds one. updateCardType must send the revision its change was made from."

@@ -34,6 +34,13 @@ export async function warnOfUnavailableKinds(types: readonly CardTypeDefinition[
   }
 }
 
+/** The enabled plugins' card types, each marked with its plugin's name (origin: code). */
+export const pluginCardTypes = (): CardTypeDefinition[] =>
+  plugins.flatMap((plugin) => (plugin.cardTypes ?? []).map((type): CardTypeDefinition => ({ ...type, origin: 'code', plugin: plugin.name })));
+
+/** The plugins enabled at start, in `PLUGINS` order. */
+export const enabledPlugins = (): readonly Plugin[] => plugins;
+
 /** Plugins' checks (e.g. that INN and OGRN belong to one kind of taxpayer) on submitted values. */
 export function pluginFieldErrors(context: CardHookContext): Promise<FieldErrors> {
   return runBeforeValidate(plugins, context);

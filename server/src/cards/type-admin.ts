@@ -1,6 +1,14 @@
 import mongoose from 'mongoose';
 import type { Actor } from '../access/actor';
-import { checkFieldValue, customizableFieldProperties, type CardTypeDefinition, type FieldDefinition, type RelatedTab, type StoredValue } from '../../../card-types';
+import {
+  checkFieldValue,
+  customizableFieldProperties,
+  customizableTypeProperties,
+  type CardTypeDefinition,
+  type FieldDefinition,
+  type RelatedTab,
+  type StoredValue,
+} from '../../../card-types';
 import { lockedFieldChanges, validateCardTypeDefinition } from '../../../card-types/definitions';
 import { recordAudit } from '../audit/service';
 import { patternHazard } from '../card-types/pattern-safety';
@@ -42,6 +50,14 @@ function recordCustomizations(previous: FieldDefinition | undefined, next: Field
   const changed = customizableFieldProperties.filter((property) => JSON.stringify(previous[property]) !== JSON.stringify(next[property]));
   const customized = [...new Set([...(previous.customized ?? []), ...changed])];
   return customized.length > 0 ? { ...next, origin: 'code', customized } : { ...next, origin: 'code' };
+}
+
+/** Marks which of a code type's own properties (names, title, icon, colour) an administrator changed, so a newer code version keeps them. */
+function typeCustomizations(previous: CardTypeDefinition | null, next: CardTypeDefinition): Pick<CardTypeDefinition, 'customized'> {
+  if (previous?.origin !== 'code') return {};
+  const changed = customizableTypeProperties.filter((property) => JSON.stringify(previous[property]) !== JSON.stringify(next[property]));
+  const customized = [...new Set([...(previous.customized ?? []), ...changed])];
+  return customized.length > 0 ? { customized } : {};
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -127,6 +143,8 @@ async function define(actor: Actor, input: unknown): Promise<Defined> {
   const definition: CardTypeDefinition = {
     ...check.definition,
     origin: previous?.origin ?? 'admin',
+    ...(previous?.plugin ? { plugin: previous.plugin } : {}),
+    ...typeCustomizations(previous, check.definition),
     fields: check.definition.fields.map((field) => recordCustomizations(previousFields.get(field.key), field)),
   };
   return { definition, previous, fillIns };

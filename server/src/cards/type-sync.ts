@@ -1,18 +1,42 @@
-import { mergeCodeAndAdminDefinition } from '../../../card-types/definitions';
+import { mergeCodeAndAdminDefinition, validateCardTypeDefinition } from '../../../card-types/definitions';
 import { builtInCardTypes } from '../../../card-types/built-in';
 import { findCardType, listCardTypes, saveCardType } from '../card-types/registry';
+import type { CardTypeDefinition } from '../../../card-types';
 import type { Logger } from '../logger';
 import { ensureCardTypeIndexes } from './indexes';
+import { pluginCardTypes } from './plugins';
 
 /**
- * At start: merges each built-in type's code definition with the stored one (an administrator's
- * additions and customisations are kept, fields with data are never dropped), then makes sure
- * every type's indexes exist. A unique index that cannot be made is logged and reported to
- * administrators (`CardType.uniqueNotEnforced`), not fatal.
+ * A plugin's type must be a valid definition (else the start stops, saying what is wrong) and may
+ * only update a type it stored itself: an administrator's or another origin's type of the same key
+ * stays, with a warning.
+ */
+async function pluginTypeFits(code: CardTypeDefinition, stored: CardTypeDefinition | null, logger: Logger): Promise<boolean> {
+  const check = validateCardTypeDefinition(code, { locale: 'en', knownTypes: await listCardTypes() });
+  if (!check.ok) {
+    const problems = Object.entries(check.errors).map(([place, message]) => `${place}: ${message}`);
+    throw new Error(`PLUGINS: the card type "${code.key}" of plugin ${code.plugin} is not valid (${problems.join('; ')})`);
+  }
+  if (!stored || stored.plugin === code.plugin) return true;
+  logger.warn(
+    { cardType: code.key, plugin: code.plugin, storedPlugin: stored.plugin },
+    `plugin ${code.plugin}: a card type with key ${code.key} exists already; it is kept and the plugin's is not stored`,
+  );
+  return false;
+}
+
+/**
+ * At start: merges each built-in type's code definition, and each enabled plugin's, with the stored
+ * one (an administrator's additions and customisations are kept, fields with data are never
+ * dropped), says which stored types belong to plugins that are switched off (they and their cards
+ * stay as stored), then makes sure every type's indexes exist. A unique index that cannot be made
+ * is logged and reported to administrators (`CardType.uniqueNotEnforced`), not fatal.
  */
 export async function syncCardTypes(logger: Logger): Promise<void> {
-  for (const code of builtInCardTypes) {
+  const fromPlugins = pluginCardTypes();
+  for (const code of [...builtInCardTypes, ...fromPlugins]) {
     const stored = await findCardType(code.key);
+    if (code.plugin && !(await pluginTypeFits(code, stored, logger))) continue;
     const { definition, kindChanges } = mergeCodeAndAdminDefinition(code, stored ?? undefined);
     if (kindChanges.length > 0) {
       logger.warn(
@@ -22,10 +46,17 @@ export async function syncCardTypes(logger: Logger): Promise<void> {
     }
     if (JSON.stringify(definition) !== JSON.stringify(stored)) {
       await saveCardType(definition);
-      logger.info({ cardType: code.key }, stored ? 'built-in card type updated from code' : 'built-in card type stored');
+      const what = code.plugin ? `card type of plugin ${code.plugin}` : 'built-in card type';
+      logger.info({ cardType: code.key, plugin: code.plugin }, stored ? `${what} updated from code` : `${what} stored`);
     }
   }
-  for (const type of await listCardTypes()) {
+  const types = await listCardTypes();
+  for (const type of types) {
+    if (type.plugin && !fromPlugins.some((code) => code.key === type.key)) {
+      logger.info({ cardType: type.key, plugin: type.plugin }, `plugin ${type.plugin} is off: its card type and cards are kept as stored`);
+    }
+  }
+  for (const type of types) {
     for (const failure of await ensureCardTypeIndexes(type)) {
       logger.error(
         { cardType: failure.typeKey, field: failure.fieldKey, err: failure.error },

@@ -2,8 +2,10 @@
  * The client components of field kinds, by kind key: every `field-kinds/<kind>.vue`. A kind without
  * one (a plugin's kind before its client part loads) is drawn as text.
  */
-import type { Component } from 'vue';
+import { h, type Component, type FunctionalComponent } from 'vue';
 import { kindOf, type FieldDefinition } from '../../../card-types';
+import type { KindMode } from '../../../plugins/api';
+import { pluginComponents } from './plugin-components';
 import StringKind from './string.vue';
 
 interface KindModule {
@@ -22,8 +24,20 @@ export function registerKindComponent(key: string, module: KindModule): void {
   components.set(key, module);
 }
 
+/** A plugin's kind: its component for the mode drawn, text for a mode it does not draw. */
+const pluginKindComponents = new WeakMap<object, Component>();
+function pluginKindComponent(byMode: Partial<Record<KindMode, Component>>): Component {
+  let component = pluginKindComponents.get(byMode);
+  if (!component) {
+    const ofMode: FunctionalComponent = (_props, { attrs }) => h(byMode[attrs.mode as KindMode] ?? StringKind, attrs);
+    pluginKindComponents.set(byMode, (component = ofMode));
+  }
+  return component;
+}
+
 export function kindComponent(field: Pick<FieldDefinition, 'kind'>): Component {
-  return components.get(field.kind)?.default ?? StringKind;
+  const byMode = pluginComponents(field.kind);
+  return components.get(field.kind)?.default ?? (byMode ? pluginKindComponent(byMode) : StringKind);
 }
 
 /** The kind's input, when the designer takes a field's default with it (else null: a text box). */

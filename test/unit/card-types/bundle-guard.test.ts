@@ -14,8 +14,9 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 /** The modules Vite's `import.meta.glob` bundles for the browser (esbuild does not expand it). */
 const builtInKinds = readdirSync(path.join(root, 'card-types/kinds')).map((file) => path.join(root, 'card-types/kinds', file));
+/** Plugins' kinds and their client components (`client.ts`), bundled into every page too. */
 const pluginKinds = readdirSync(path.join(root, 'plugins'))
-  .map((plugin) => path.join(root, 'plugins', plugin, 'kinds.ts'))
+  .flatMap((plugin) => ['kinds.ts', 'client.ts'].map((file) => path.join(root, 'plugins', plugin, file)))
   .filter((file) => existsSync(file));
 
 async function packagesBundledFrom(entryPoints: string[]): Promise<Set<string>> {

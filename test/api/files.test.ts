@@ -218,6 +218,29 @@ describe('files on cards: upload, attach, download (API)', function () {
     expect(part.bytes.equals(content.subarray(start, start + 300_001))).to.equal(true);
   });
 
+  it('audits a read that does not start at byte 0 (bytes=1-), and a viewer’s run of ranges once', async () => {
+    const content = randomBytes(1_000_000);
+    const file = await uploaded(admin, { folderId, typeKey: 'memo', field: 'attachment' }, { name: 'части.bin', content });
+    const card = (await admin.data<{ createCard: Saved }>(CREATE, { f: folderId, t: 'memo', v: { title: 'Чтение по частям', attachment: file.id } })).createCard;
+    const readsBy = async (login: string) => {
+      const audit = await admin.data<{ auditLog: { edges: { node: { actorLogin: string; targetId: string } }[] } }>(
+        'query { auditLog(kind: "file-downloaded", first: 50) { edges { node { actorLogin targetId } } } }',
+      );
+      return audit.auditLog.edges.filter(({ node }) => node.targetId === card.id && node.actorLogin === login).length;
+    };
+    const allButFirst = await downloadFile(reader, server.url, card.files[0].url, { range: 'bytes=1-' });
+    expect(allButFirst.status).to.equal(206);
+    expect(allButFirst.bytes.equals(content.subarray(1))).to.equal(true);
+    expect(await readsBy('reader')).to.equal(1);
+
+    const step = 256 * 1024;
+    for (let start = step; start < content.length; start += step) {
+      const part = await downloadFile(editor, server.url, card.files[0].url, { range: `bytes=${start}-${Math.min(start + step, content.length) - 1}` });
+      expect(part.status).to.equal(206);
+    }
+    expect(await readsBy('editor')).to.equal(1);
+  });
+
   it('refuses a file of a type the field does not take, judged by its content, with the field’s message', async () => {
     const png = await upload(editor, forNewContract('scan'), { name: 'scan.png', content: PNG_1PX });
     expect(png.status).to.equal(201);

@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import rangeParser from 'range-parser';
 import { buildActor, type Actor } from '../access/actor';
 import type { AuditKind } from '../audit/model';
+import { AuditEntry } from '../audit/model';
 import { recordAudit } from '../audit/service';
 import { underMaintenance } from '../backup/maintenance';
 import type { ErrorCode } from '../errors';
@@ -117,12 +118,28 @@ async function auditFile(actor: Actor, file: StoredFileDoc, card: CardDoc | null
   );
 }
 
+/** How long one read of a version by a user covers their further ranged reads of it (a viewer fetching a document in parts). */
+const RANGED_READ_WINDOW_MS = 5 * 60_000;
+
+/** Whether the actor's read of this version is already in the audit log within the window (one lookup on the actor's recent entries). */
+async function readRecently(actor: Actor, file: StoredFileDoc): Promise<boolean> {
+  const since = new Date(Date.now() - RANGED_READ_WINDOW_MS);
+  const entry = await AuditEntry.exists({
+    actorId: actor.userId,
+    at: { $gte: since },
+    kind: { $in: ['file-downloaded', 'file-previewed'] },
+    'after.fileId': String(file._id),
+  });
+  return entry !== null;
+}
+
 /**
  * GET /files/:id: the bytes of a version, as an attachment (a download) or inline (`?inline=1`: a
  * PDF in the browser's viewer, an image), with its SHA-256 as ETag and byte ranges (206). Both give
  * the original bytes, which the browser lets one save: both need the «Экспорт» right (a reader
  * without it previews a PDF as its text, `/preview`). Downloads are audited as «Скачан файл»,
- * inline views as «Просмотр файла» (a ranged read at its first part), refusals as `export-refused`.
+ * inline views as «Просмотр файла», refusals as `export-refused`. A ranged read is audited unless the
+ * same user's read of that version is already recorded within the last minutes (a viewer's parts).
  */
 async function download(ctx: Context): Promise<void> {
   const found = await requestedFile(ctx);
@@ -183,8 +200,9 @@ async function download(ctx: Context): Promise<void> {
   }
   ctx.length = range ? range.end - range.start + 1 : file.size;
   if (ctx.method === 'HEAD') return;
-  // A viewer reading a document in parts is one view: audited at its first part.
-  if (!range || range.start === 0) {
+  // A viewer reading a document in parts is one view; a range from anywhere else with no recent
+  // read of this version on record is a read of its own (parts must not take a file unrecorded).
+  if (!range || range.start === 0 || !(await readRecently(actor, file))) {
     await auditFile(actor, file, card, inline ? 'file-previewed' : 'file-downloaded', name, {
       disposition: inline ? 'inline' : 'attachment',
       ...(range ? { range: `${range.start}-${range.end}` } : {}),

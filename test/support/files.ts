@@ -15,7 +15,18 @@ export const PNG_1PX = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJ
 export interface UploadAnswer {
   status: number;
   body: {
-    file?: { id: string; name: string; size: number; sha256: string; fileType: string | null; contentType: string; url: string; version: number; canDownload: boolean };
+    file?: {
+      id: string;
+      name: string;
+      size: number;
+      sha256: string;
+      fileType: string | null;
+      contentType: string;
+      url: string;
+      version: number;
+      canDownload: boolean;
+      activeContent: boolean;
+    };
     errors?: { message: string; extensions: { code: string; fields?: Record<string, string> } }[];
   };
 }

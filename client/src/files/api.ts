@@ -16,9 +16,11 @@ export interface StoredFileInfo {
   preview: FilePreviewKind;
   /** The reader may save a copy: downloading counts as export (the «Экспорт» right); previews are reading. */
   canDownload: boolean;
+  /** A PDF with scripts or other active content: the browser never opens it, its text is previewed. */
+  activeContent: boolean;
 }
 
-const Files = graphql(`query Files($ids: [ID!]!) { files(ids: $ids) { id name size version url preview canDownload } }`);
+const Files = graphql(`query Files($ids: [ID!]!) { files(ids: $ids) { id name size version url preview canDownload activeContent } }`);
 
 /** Where an upload goes: a file field of a card being edited (`cardId`) or created (`folderId` + `typeKey`). */
 export interface UploadTarget {
@@ -114,17 +116,23 @@ export async function loadFiles(ids: string[]): Promise<void> {
 
 /**
  * Where the card previews a file in a frame: a PDF in the browser's viewer for holders of «Экспорт»
- * (the viewer offers to save the original), its text for everyone else; a DOCX as HTML. `sandbox`
- * for pages of Kartoteka's making; `textOnly` when the reader sees a PDF's text instead of it.
+ * (the viewer offers to save the original) unless it has active content, its text otherwise; a DOCX
+ * as HTML. `sandbox` for pages of Kartoteka's making; `textOnly` says why a PDF's text is shown instead
+ * of it: the reader has no «Экспорт», or the PDF has active content.
  */
-export function previewSource(file: Pick<StoredFileInfo, 'url' | 'preview' | 'canDownload'>): { src: string; sandbox: boolean; textOnly: boolean } {
-  if (file.preview === 'pdf' && file.canDownload) return { src: `${file.url}?inline=1`, sandbox: false, textOnly: false };
-  return { src: `${file.url}/preview`, sandbox: true, textOnly: file.preview === 'pdf' };
+export function previewSource(file: Pick<StoredFileInfo, 'url' | 'preview' | 'canDownload' | 'activeContent'>): {
+  src: string;
+  sandbox: boolean;
+  textOnly: 'noExport' | 'activeContent' | null;
+} {
+  if (file.preview === 'pdf' && file.canDownload && !file.activeContent) return { src: `${file.url}?inline=1`, sandbox: false, textOnly: null };
+  const textOnly = file.preview !== 'pdf' ? null : file.activeContent ? 'activeContent' : 'noExport';
+  return { src: `${file.url}/preview`, sandbox: true, textOnly };
 }
 
 const Versions = graphql(`
   query FileVersions($ids: [ID!]!) {
-    files(ids: $ids) { id versions { id name size version url preview canDownload canRemove uploadedAt uploadedBy { fullName } } }
+    files(ids: $ids) { id versions { id name size version url preview canDownload activeContent canRemove uploadedAt uploadedBy { fullName } } }
   }
 `);
 const RemoveVersion = graphql(`mutation RemoveFileVersion($id: ID!) { removeFileVersion(id: $id) { id } }`);

@@ -212,6 +212,7 @@ const en: typeof ru = {
     failed: 'The file was not uploaded: check the connection and try again',
     dismiss: 'Close the message',
     exportNeeded: 'Downloading is export: the “Export” right is needed (an administrator grants it)',
+    activeContent: 'The document has active content: open it after downloading. Its text is shown',
     textOnly: 'The document’s text is shown: the original opens and downloads with the “Export” right (an administrator grants it)',
     foundIn: 'found in the file “{name}”',
     renamed: 'Saved as “{name}”: the extension was corrected to match the content',

@@ -15,6 +15,7 @@ import { fileUsage } from './quota';
 import { cardFileIds, mayDownload, readableFiles, storedFiles, versionsOf } from './service';
 import { mayRemoveVersion, removeFileVersion } from './versions';
 import { fileView, servedName } from './view';
+import { hasActiveContent } from './active';
 
 const MAX_IDS = 200;
 
@@ -86,6 +87,8 @@ export const filesModule: GraphQLModule = {
       preview: String!
       "Text for search: none (not a searchable type), pending, done or failed."
       textState: String!
+      "A PDF with scripts or other active content (JavaScript, automatic actions, form submission, launching, embedded media): it is not opened in the browser (?inline=1 refuses), its text is previewed; downloading stays as it is."
+      activeContent: Boolean!
       "The reader may save a copy (url): downloading counts as export, under the «Экспорт» right; previews are reading."
       canDownload: Boolean!
       "Every version of this file on the card, newest first (this one among them)."
@@ -168,6 +171,7 @@ export const filesModule: GraphQLModule = {
       contentType: (file: StoredFileDoc) => fileView(file).contentType,
       url: (file: StoredFileDoc) => fileView(file).url,
       preview: (file: StoredFileDoc) => fileView(file).preview,
+      activeContent: (file: StoredFileDoc) => hasActiveContent(file),
       uploadedBy: async (file: StoredFileDoc) => (await accessSnapshot()).users.get(String(file.uploadedBy)) ?? null,
       canDownload: async (file: StoredFileDoc, _args: unknown, context: GraphQLContext) => {
         const actor = await requireActor(context);

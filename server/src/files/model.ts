@@ -36,6 +36,8 @@ const storedFileSchema = new Schema(
     attachedAt: { type: Date, default: null },
     expiresAt: { type: Date, default: null },
     textState: { type: String, default: 'none' },
+    /** A PDF holds scripts or other active content (never opened inline); null: not checked yet. */
+    activeContent: { type: Boolean, default: null },
     /** Derived copies kept in the storage: an image's thumbnail, a DOCX as sanitised HTML. */
     renditions: {
       thumbnail: { type: Schema.Types.ObjectId, default: null },
@@ -73,6 +75,8 @@ export interface StoredFileDoc {
   attachedAt: Date | null;
   expiresAt: Date | null;
   textState: TextState;
+  /** Absent or null until checked (a PDF's scripts and actions, hasActiveContent). */
+  activeContent?: boolean | null;
   renditions: { thumbnail: Types.ObjectId | null; html: Types.ObjectId | null };
   /** Absent on versions stored before refusals were kept. */
   previewRefusals?: { thumbnail: PreviewRefusal | null; html: PreviewRefusal | null };

@@ -14,6 +14,7 @@ import { findCard } from '../cards/service';
 import { findFolder } from '../folders/service';
 import { mayDownload, readableFile } from './service';
 import { fileStorage } from './storage';
+import { hasActiveContent } from './active';
 import { receiveUpload, UploadRefusal, UPLOAD_REQUEST_CEILING } from './upload';
 import { htmlPreview, imageThumbnail, messagePage } from './preview';
 import { unpackRefusalText } from './archive';
@@ -21,6 +22,9 @@ import type { CardDoc } from '../cards/model';
 import type { PreviewRefusal, StoredFileDoc } from './model';
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
+
+const ACTIVE_CONTENT_RU = 'В документе есть активное содержимое: откройте его после скачивания';
+const ACTIVE_CONTENT_EN = 'The document has active content: open it after downloading';
 
 /** Where uploads go: beside /graphql. */
 export const FILES_PATH = '/files';
@@ -176,6 +180,11 @@ async function download(ctx: Context): Promise<void> {
     );
     return;
   }
+  // A PDF's scripts would run in the browser's viewer, in Kartoteka's origin: such a PDF is only downloaded.
+  if (inline && preview === 'pdf' && (await hasActiveContent(file))) {
+    refuseInline(ctx, t(actor, ACTIVE_CONTENT_RU, ACTIVE_CONTENT_EN));
+    return;
+  }
   fileSecurityHeaders(ctx, inline && preview === 'pdf');
   ctx.attachment(name, { type: inline ? 'inline' : 'attachment' });
   ctx.type = contentTypeOf(file);
@@ -237,7 +246,11 @@ function refusalText(actor: Actor, refusal: PreviewRefusal): string {
  * place of the preview) or as the API's error for anyone else. Never a server error.
  */
 function previewUnavailable(ctx: Context, actor: Actor, refusal: PreviewRefusal): void {
-  const text = refusalText(actor, refusal);
+  refuseInline(ctx, refusalText(actor, refusal));
+}
+
+/** 422 with a reason, as a page for a frame (shown in place of the file) or as the API's error for anyone else. */
+function refuseInline(ctx: Context, text: string): void {
   if (ctx.accepts('json', 'html') !== 'html') {
     refuse(ctx, 422, 'UNPROCESSABLE', text);
     return;

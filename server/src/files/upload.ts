@@ -10,6 +10,7 @@ import type { CardDoc } from '../cards/model';
 import { findCard } from '../cards/service';
 import type { ErrorCode } from '../errors';
 import { findFolder } from '../folders/service';
+import { hasActiveContent } from './active';
 import { FileInspection, FileTooLargeError } from './inspect';
 import { StoredFile, type StoredFileDoc } from './model';
 import { nameForContent, safeFileName } from './names';
@@ -169,6 +170,8 @@ async function storeFile(actor: Actor, target: UploadTarget, source: Readable, g
     { $set: { state: 'pending', name: nameForContent(name, found.type), size: found.size, sha256: found.sha256, fileType: found.type?.key ?? null } },
     { returnDocument: 'after' },
   ).lean<StoredFileDoc>();
+  // A PDF's scripts and actions are looked for now, so the card knows at once not to open it inline.
+  if (stored!.fileType === 'pdf') stored!.activeContent = await hasActiveContent(stored!);
   return stored!;
 }
 

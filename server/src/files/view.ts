@@ -29,6 +29,8 @@ export interface FileView {
   url: string;
   preview: FilePreview;
   textState: TextState;
+  /** A PDF with scripts or other active content: never opened in the browser, its text is previewed instead. */
+  activeContent: boolean;
 }
 
 export const fileView = (file: StoredFileDoc): FileView => ({
@@ -43,4 +45,5 @@ export const fileView = (file: StoredFileDoc): FileView => ({
   url: `/files/${String(file._id)}`,
   preview: findFileType(file.fileType)?.preview ?? 'none',
   textState: file.textState,
+  activeContent: file.activeContent === true,
 });

@@ -234,6 +234,20 @@ describe('files on cards: versions, previews without «Экспорт», names b
     expect((await downloadFile(editor, server.url, old.url)).bytes.equals(first)).to.equal(true);
   });
 
+  it('numbers a new version after the highest of the file, also when the field was set back to an earlier one', async () => {
+    const card = await createContract(editor, {
+      scan: [(await uploaded(editor, { folderId, typeKey: 'contract', field: 'scan' }, { name: 'order.pdf', content: await pdfWithText('Order v1') })).id],
+    });
+    const first = card.files[0];
+    const second = await uploaded(editor, { cardId: card.id, field: 'scan', replaces: first.id }, { name: 'order.pdf', content: await pdfWithText('Order v2') });
+    const replaced = (await editor.data<{ updateCard: Card }>(UPDATE, { id: card.id, version: card.version, v: { scan: [second.id] } })).updateCard;
+    const back = (await editor.data<{ updateCard: Card }>(UPDATE, { id: card.id, version: replaced.version, v: { scan: [first.id] } })).updateCard;
+    const third = await uploaded(editor, { cardId: card.id, field: 'scan', replaces: first.id }, { name: 'order.pdf', content: await pdfWithText('Order v3') });
+    expect(third.version).to.equal(3);
+    await editor.data(UPDATE, { id: card.id, version: back.version, v: { scan: [third.id] } });
+    expect((await versions(editor, third.id)).map((v) => v.version)).to.deep.equal([3, 2, 1]);
+  });
+
   it('tells each user how much of their file quota they use', async () => {
     const before = await quota(editor);
     expect(before.limitBytes).to.equal(5120 * 1024 * 1024);

@@ -113,6 +113,15 @@ export function planFileChanges(change: CardChange, session: ClientSession): Pro
   return plan;
 }
 
+/** The highest version number a file's versions have reached (read in the transaction, by the lineage index). */
+export async function highestVersion(lineage: Types.ObjectId, session?: ClientSession): Promise<number> {
+  const top = await StoredFile.findOne({ lineage }, { version: 1 })
+    .sort({ version: -1 })
+    .session(session ?? null)
+    .lean<Pick<StoredFileDoc, 'version'>>();
+  return top?.version ?? 1;
+}
+
 async function makePlan(change: CardChange, session: ClientSession): Promise<FieldPlan[]> {
   const keys = new Set(fileFields(change.type).map((field) => field.key));
   const result: FieldPlan[] = [];
@@ -135,7 +144,8 @@ async function makePlan(change: CardChange, session: ClientSession): Promise<Fie
         .map((other) => docs.get(other))
         .find((other) => other && !replacedIds.has(String(other._id)) && (same(doc.replaces, other._id) || (doc.lineage !== null && same(doc.lineage, other.lineage))));
       const pending = doc.state === 'pending';
-      const version = pending ? (previous ? previous.version + 1 : 1) : doc.version;
+      // A new version follows the highest of its file (the field may hold an earlier one, put back).
+      const version = pending ? (previous ? (await highestVersion(previous.lineage ?? previous._id, session)) + 1 : 1) : doc.version;
       if (pending) plan.attach.push({ doc, lineage: previous?.lineage ?? doc._id, version });
       else plan.restore.push(doc);
       if (previous) {

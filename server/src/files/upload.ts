@@ -14,7 +14,7 @@ import { hasActiveContent } from './active';
 import { FileInspection, FileTooLargeError } from './inspect';
 import { StoredFile, type StoredFileDoc } from './model';
 import { nameForContent, safeFileName } from './names';
-import { fileIdsOf, PENDING_TTL_MS } from './service';
+import { fileIdsOf, highestVersion, PENDING_TTL_MS } from './service';
 import { countUpload, fileUsage } from './quota';
 import { fileStorage } from './storage';
 
@@ -46,7 +46,7 @@ interface UploadTarget {
   card: CardDoc | null;
   folderId: Types.ObjectId | null;
   replaces: Types.ObjectId | null;
-  /** The version number the upload takes: the replaced version's next, else 1 (fixed when it is attached). */
+  /** The version number the upload takes: the next after the highest of the replaced file's versions, else 1 (fixed when it is attached). */
   version: number;
 }
 
@@ -86,8 +86,8 @@ async function uploadTarget(actor: Actor, form: Record<string, string>): Promise
     }
     replaces = new Types.ObjectId(form.replaces);
   }
-  const replaced = replaces && (await StoredFile.findById(replaces, { version: 1 }).lean<Pick<StoredFileDoc, 'version'>>());
-  return { type, field, card, folderId, replaces, version: replaced ? replaced.version + 1 : 1 };
+  const replaced = replaces && (await StoredFile.findById(replaces, { lineage: 1 }).lean<Pick<StoredFileDoc, '_id' | 'lineage'>>());
+  return { type, field, card, folderId, replaces, version: replaced ? (await highestVersion(replaced.lineage ?? replaced._id)) + 1 : 1 };
 }
 
 /** The refusal of a file that does not fit the uploader's quota, at the field. */

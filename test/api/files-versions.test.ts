@@ -248,6 +248,17 @@ describe('files on cards: versions, previews without «Экспорт», names b
     expect((await versions(editor, third.id)).map((v) => v.version)).to.deep.equal([3, 2, 1]);
   });
 
+  it('tells the version list whether the card’s type keeps history (where a removal is recorded then)', async () => {
+    const contract = await createContract(editor, {
+      scan: [(await uploaded(editor, { folderId, typeKey: 'contract', field: 'scan' }, { name: 'a.pdf', content: await pdfWithText('History kept') })).id],
+    });
+    const memoFile = await uploaded(editor, { folderId, typeKey: 'memo', field: 'attachment' }, { name: 'b.pdf', content: await pdfWithText('No history') });
+    const memo = (await editor.data<{ createCard: Card }>(CREATE, { f: folderId, t: 'memo', v: { title: 'Записка', attachment: memoFile.id } })).createCard;
+    const kept = async (id: string) => (await editor.data<{ files: { historyKept: boolean }[] }>('query($ids: [ID!]!) { files(ids: $ids) { historyKept } }', { ids: [id] })).files;
+    expect(await kept(contract.files[0].id)).to.deep.equal([{ historyKept: true }]);
+    expect(await kept(memo.files[0].id)).to.deep.equal([{ historyKept: false }]);
+  });
+
   it('tells each user how much of their file quota they use', async () => {
     const before = await quota(editor);
     expect(before.limitBytes).to.equal(5120 * 1024 * 1024);

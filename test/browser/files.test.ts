@@ -163,8 +163,15 @@ describeInBrowser('files on a «Договор»: drag and drop, progress, cance
     await screenshot(page, 'files-04-versions');
     // The current version cannot be removed; an earlier one can, by a user with full access, after confirming.
     expect(await versions.nth(0).getByTestId('file-version-remove').count()).to.equal(0);
-    page.once('dialog', (dialog) => void dialog.accept());
+    const asked = new Promise<string>((resolve) =>
+      page.once('dialog', (dialog) => {
+        resolve(dialog.message());
+        void dialog.accept();
+      }),
+    );
     await earlier.getByTestId('file-version-remove').click();
+    // The contract's type keeps history here: the dialog names both records.
+    expect(await asked).to.contain('удаление записывается в историю и журнал аудита');
     await page.getByTestId('file-version-notice').filter({ hasText: 'Удалена версия 1 файла «Скан Д-17.pdf»' }).waitFor();
     await waitFor(async () => (await versions.count()) === 1, 'the list to show one version');
     expect((await page.request.get(`${server.url}${href}`)).status()).to.equal(404);

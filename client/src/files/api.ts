@@ -132,7 +132,7 @@ export function previewSource(file: Pick<StoredFileInfo, 'url' | 'preview' | 'ca
 
 const Versions = graphql(`
   query FileVersions($ids: [ID!]!) {
-    files(ids: $ids) { id versions { id name size version url preview canDownload activeContent canRemove uploadedAt uploadedBy { fullName } } }
+    files(ids: $ids) { id historyKept versions { id name size version url preview canDownload activeContent canRemove uploadedAt uploadedBy { fullName } } }
   }
 `);
 const RemoveVersion = graphql(`mutation RemoveFileVersion($id: ID!) { removeFileVersion(id: $id) { id } }`);
@@ -141,9 +141,13 @@ const Quota = graphql(`query FileQuota { fileQuota { usedBytes limitBytes } }`);
 /** One version of a file, as the version list shows it. */
 export type FileVersion = ResultOf<typeof Versions>['files'][number]['versions'][number];
 
-/** Every version of the file `id` is a version of, newest first (empty when the reader may not read it). */
-export async function loadVersions(id: string): Promise<FileVersion[]> {
-  return (await request(Versions, { ids: [id] })).files[0]?.versions ?? [];
+/**
+ * Every version of the file `id` is a version of, newest first (empty when the reader may not read
+ * it), and whether its card's type keeps history (where removing a version is recorded then).
+ */
+export async function loadVersions(id: string): Promise<{ versions: FileVersion[]; historyKept: boolean }> {
+  const file = (await request(Versions, { ids: [id] })).files[0];
+  return { versions: file?.versions ?? [], historyKept: file?.historyKept ?? false };
 }
 
 /** Removes an earlier version for good (full access to the card); the server answers what is left. */

@@ -223,6 +223,7 @@ const en: typeof ru = {
     download: 'Download',
     removeVersion: 'Remove version',
     removeVersionConfirm: 'Remove version {n} of “{name}” for good? Its content is deleted and its quota space freed; the removal is recorded in the history and the audit log.',
+    removeVersionConfirmNoHistory: 'Remove version {n} of “{name}” for good? Its content is deleted and its quota space freed; the removal is recorded in the audit log.',
     versionRemoved: 'Version {n} of “{name}” removed',
     quota: 'Your files: {used} of {limit} used',
     quotaUnlimited: 'Your files: {used} used',

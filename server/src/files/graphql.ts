@@ -89,6 +89,8 @@ export const filesModule: GraphQLModule = {
       textState: String!
       "A PDF with scripts or other active content (JavaScript, automatic actions, form submission, launching, embedded media): it is not opened in the browser (?inline=1 refuses), its text is previewed; downloading stays as it is."
       activeContent: Boolean!
+      "The card's type keeps history: removing a version is recorded in the card's history then (and in the audit log always)."
+      historyKept: Boolean!
       "The reader may save a copy (url): downloading counts as export, under the «Экспорт» right; previews are reading."
       canDownload: Boolean!
       "Every version of this file on the card, newest first (this one among them)."
@@ -172,6 +174,7 @@ export const filesModule: GraphQLModule = {
       url: (file: StoredFileDoc) => fileView(file).url,
       preview: (file: StoredFileDoc) => fileView(file).preview,
       activeContent: (file: StoredFileDoc) => hasActiveContent(file),
+      historyKept: async (file: StoredFileDoc) => (await findCardType(file.cardTypeKey))?.historyEnabled === true,
       uploadedBy: async (file: StoredFileDoc) => (await accessSnapshot()).users.get(String(file.uploadedBy)) ?? null,
       canDownload: async (file: StoredFileDoc, _args: unknown, context: GraphQLContext) => {
         const actor = await requireActor(context);

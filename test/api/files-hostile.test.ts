@@ -189,7 +189,10 @@ describe('files on cards under attack (API)', function () {
     expect(refused.status).to.equal(400);
     expect(refused.body.errors?.[0].extensions).to.deep.equal({
       code: 'BAD_USER_INPUT',
-      fields: { attachment: 'Файл не помещается в вашу квоту: занято 0,7 МБ из 1 МБ. Попросите администратора увеличить квоту' },
+      fields: {
+        attachment:
+          'Файл не помещается в вашу квоту: занято 0,7 МБ из 1 МБ (считаются и загрузки, ещё не сохранённые в карточке: их освобождает × в форме, иначе они удаляются через 24 часа). Попросите администратора увеличить квоту',
+      },
     });
     expect(await files()).to.equal(before);
     // The quota is the user's own: a colleague still uploads.
@@ -202,5 +205,28 @@ describe('files on cards under attack (API)', function () {
       ['a', 'b'].map((side) => uploadFile(keeper, server.url, { folderId, typeKey: 'memo', field: 'attachment' }, { name: `${side}.bin`, content: randomBytes(600 * 1024) })),
     );
     expect(both.map((answer) => answer.status).sort()).to.deep.equal([201, 400]);
+  });
+
+  it('discards one’s own upload not saved to a card (the form’s ×): its quota frees at once; nobody else’s, nothing attached, never without the CSRF header', async () => {
+    const discard = (client: ApiClient, id: string, csrf = true) =>
+      fetch(`${server.url}/files/${id}`, { method: 'DELETE', headers: { cookie: client.cookieHeader(), ...(csrf ? { 'x-graphql-yoga-csrf': '1' } : {}) } });
+    const used = async (client: ApiClient) => (await client.data<{ fileQuota: { usedBytes: number } }>('query { fileQuota { usedBytes } }')).fileQuota.usedBytes;
+    await removeExpiredFiles({ now: new Date(Date.now() + 25 * 3600_000) });
+    const start = await used(editor);
+    const pending = await uploaded(editor, { name: 'лишний.bin', content: randomBytes(300 * 1024) });
+    expect(await used(editor)).to.equal(start + 300 * 1024);
+    expect((await discard(editor, pending.id, false)).status).to.equal(403);
+    expect((await discard(keeper, pending.id)).status).to.equal(404);
+    expect((await discard(editor, pending.id)).status).to.equal(204);
+    expect(await used(editor)).to.equal(start);
+    expect((await downloadFile(editor, server.url, pending.url)).status).to.equal(404);
+    expect((await discard(editor, pending.id)).status).to.equal(404);
+    const refused = await editor.request(CREATE, { f: folderId, t: 'memo', v: { title: 'Без файла', attachment: pending.id } });
+    expect(refused.errors?.[0]?.extensions?.code).to.equal('BAD_USER_INPUT');
+    // A file saved to a card is the card's: removing it is a change of the card, not a discard.
+    const kept = await uploaded(editor, { name: 'нужный.pdf', content: await pdfWithText('kept') });
+    await editor.data(CREATE, { f: folderId, t: 'memo', v: { title: 'С файлом', attachment: kept.id } });
+    expect((await discard(editor, kept.id)).status).to.equal(404);
+    expect((await downloadFile(admin, server.url, kept.url)).status).to.equal(200);
   });
 });

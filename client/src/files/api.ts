@@ -92,6 +92,11 @@ export function uploadFile(target: UploadTarget, field: string, file: File, opti
   return { done, cancel: () => request.abort() };
 }
 
+/** Discards one's own upload that no card holds yet (the form's ×), freeing its quota; one already gone is no error. */
+export async function discardUpload(id: string): Promise<void> {
+  await fetch(`/files/${encodeURIComponent(id)}`, { method: 'DELETE', headers: { 'x-graphql-yoga-csrf': '1' } });
+}
+
 /** Stored files known to this tab, by id: filled by uploads and by reading them from the API. */
 export const knownFiles = reactive(new Map<string, StoredFileInfo>());
 const asked = new Set<string>();

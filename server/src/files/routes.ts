@@ -15,7 +15,7 @@ import { findFolder } from '../folders/service';
 import { mayDownload, readableFile } from './service';
 import { fileStorage } from './storage';
 import { hasActiveContent } from './active';
-import { receiveUpload, UploadRefusal, UPLOAD_REQUEST_CEILING } from './upload';
+import { discardUpload, receiveUpload, UploadRefusal, UPLOAD_REQUEST_CEILING } from './upload';
 import { htmlPreview, imageThumbnail, messagePage } from './preview';
 import { unpackRefusalText } from './archive';
 import type { CardDoc } from '../cards/model';
@@ -64,18 +64,36 @@ function fileSecurityHeaders(ctx: Context, pdfInline: boolean): void {
   ctx.set('Cache-Control', 'private, no-cache');
 }
 
-/** POST /files: one file of a multipart form, stored as the actor's upload (201 with its description), within their quota. */
-async function upload(ctx: Context, quotaBytes: number): Promise<void> {
+/** The signed-in actor of a request that changes stored files (the API's CSRF rule, not during maintenance), or a refusal sent. */
+async function writingActor(ctx: Context): Promise<Actor | null> {
   const actor = await actorOf(ctx);
-  if (!actor) return;
+  if (!actor) return null;
   if (!ctx.get(CSRF_HEADER)) {
     refuse(ctx, 403, 'FORBIDDEN', `Required CSRF header(s) not present: ${CSRF_HEADER}`);
-    return;
+    return null;
   }
   if (await underMaintenance()) {
     refuse(ctx, 503, 'MAINTENANCE', message(actor.locale, 'maintenance'));
+    return null;
+  }
+  return actor;
+}
+
+/** DELETE /files/:id: the actor's own upload not saved to a card yet, discarded (204; its quota freed); 404 for anything else. */
+async function discard(ctx: Context): Promise<void> {
+  const actor = await writingActor(ctx);
+  if (!actor) return;
+  if (!(await discardUpload(actor, ctx.params.id ?? ''))) {
+    refuse(ctx, 404, 'NOT_FOUND', message(actor.locale, 'notFound', { what: actor.locale === 'ru' ? 'Файл' : 'File' }));
     return;
   }
+  ctx.status = 204;
+}
+
+/** POST /files: one file of a multipart form, stored as the actor's upload (201 with its description), within their quota. */
+async function upload(ctx: Context, quotaBytes: number): Promise<void> {
+  const actor = await writingActor(ctx);
+  if (!actor) return;
   if (Number(ctx.get('content-length') || 0) > UPLOAD_REQUEST_CEILING) {
     refuse(ctx, 413, 'BAD_USER_INPUT', message(actor.locale, 'invalidInput'), { file: actor.locale === 'ru' ? 'Файл слишком большой' : 'The file is too large' });
     return;
@@ -298,10 +316,11 @@ async function preview(ctx: Context): Promise<void> {
   ctx.body = made.html;
 }
 
-/** Upload (within the per-user quota, bytes; 0 = none), download and previews of files, beside /graphql, with the API's session and CSRF rules. */
+/** Upload (within the per-user quota, bytes; 0 = none), discarding one's unsaved upload, download and previews of files, beside /graphql, with the API's session and CSRF rules. */
 export function fileRoutes(router: Router, options: { quotaBytes: number }): void {
   router.post(FILES_PATH, (ctx) => upload(ctx, options.quotaBytes));
   router.get(`${FILES_PATH}/:id`, download);
+  router.delete(`${FILES_PATH}/:id`, discard);
   router.get(`${FILES_PATH}/:id/thumbnail`, thumbnail);
   router.get(`${FILES_PATH}/:id/preview`, preview);
 }

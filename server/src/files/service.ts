@@ -277,9 +277,14 @@ const REMOVABLE = ['uploading', 'pending', 'purged', 'removing'];
  * then its content, derived copies and text go, then its description. Safe to run on several
  * instances at once. Returns how many were removed.
  */
-export async function removeExpiredFiles(options: { now?: Date; cardId?: Types.ObjectId } = {}): Promise<number> {
+export async function removeExpiredFiles(options: { now?: Date; cardId?: Types.ObjectId; id?: Types.ObjectId } = {}): Promise<number> {
   const now = options.now ?? new Date();
-  const due = { state: { $in: REMOVABLE }, expiresAt: { $lte: now }, ...(options.cardId ? { cardId: options.cardId } : {}) };
+  const due = {
+    state: { $in: REMOVABLE },
+    expiresAt: { $lte: now },
+    ...(options.cardId ? { cardId: options.cardId } : {}),
+    ...(options.id ? { _id: options.id } : {}),
+  };
   let removed = 0;
   for (;;) {
     const batch = await StoredFile.find(due, { _id: 1 }).limit(100).lean<Pick<StoredFileDoc, '_id'>[]>();

@@ -14,7 +14,7 @@ import { hasActiveContent } from './active';
 import { FileInspection, FileTooLargeError } from './inspect';
 import { StoredFile, type StoredFileDoc } from './model';
 import { nameForContent, safeFileName } from './names';
-import { fileIdsOf, highestVersion, PENDING_TTL_MS } from './service';
+import { fileIdsOf, highestVersion, PENDING_TTL_MS, removeExpiredFiles } from './service';
 import { countUpload, fileUsage } from './quota';
 import { fileStorage } from './storage';
 
@@ -99,8 +99,8 @@ function overQuota(actor: Actor, field: FieldDefinition, used: number, quota: nu
   return badInput(actor, {
     [field.key]: t(
       actor,
-      `Файл не помещается в вашу квоту: занято ${mb(used)} МБ из ${mb(quota)} МБ. Попросите администратора увеличить квоту`,
-      `The file does not fit your quota: ${mb(used)} MB of ${mb(quota)} MB used. Ask an administrator to raise it`,
+      `Файл не помещается в вашу квоту: занято ${mb(used)} МБ из ${mb(quota)} МБ (считаются и загрузки, ещё не сохранённые в карточке: их освобождает × в форме, иначе они удаляются через 24 часа). Попросите администратора увеличить квоту`,
+      `The file does not fit your quota: ${mb(used)} MB of ${mb(quota)} MB used (uploads not yet saved to a card count too: × in the form frees them, otherwise they go after 24 hours). Ask an administrator to raise it`,
     ),
   });
 }
@@ -226,4 +226,18 @@ export function receiveUpload(actor: Actor, request: IncomingMessage, options: {
     request.on('aborted', () => parser.destroy(new Error('upload aborted by the client')));
     request.pipe(parser);
   });
+}
+
+/**
+ * Discards the actor's own upload that no card holds yet (the form's ×): it can no longer be attached,
+ * its bytes go and its size no longer counts against their quota. False when there is no such upload
+ * (another user's, already saved to a card, or gone).
+ */
+export async function discardUpload(actor: Actor, id: string): Promise<boolean> {
+  if (!Types.ObjectId.isValid(id)) return false;
+  const _id = new Types.ObjectId(id);
+  const claimed = await StoredFile.updateOne({ _id, uploadedBy: actor.userId, state: 'pending' }, { $set: { state: 'purged', expiresAt: new Date() } });
+  if (claimed.modifiedCount !== 1) return false;
+  await removeExpiredFiles({ id: _id });
+  return true;
 }

@@ -111,6 +111,11 @@ describe('files on cards under attack (API)', function () {
     expect(file.name).to.equal('счётfdp.exe.pdf');
     const mixed = await uploaded(editor, { name: 'a\u0085b\u2066c\u2069\u200fd.pdf', content: pdf });
     expect(mixed.name).to.equal('abcd.pdf');
+    // Zero-width characters make two names look alike; a name that is only an extension would be a hidden file.
+    const invisible = await uploaded(editor, { name: '\ufeffдо\u200bго\u2060вор.pdf', content: pdf });
+    expect(invisible.name).to.equal('договор.pdf');
+    const stemless = await uploaded(editor, { name: '.pdf', content: pdf });
+    expect(stemless.name).to.equal('файл.pdf');
     // A C0 control in a part's header makes the form malformed: refused at the file, not a server error.
     const malformed = await uploadFile(editor, server.url, { folderId, typeKey: 'memo', field: 'attachment' }, { name: 'bell\u0007.pdf', content: pdf });
     expect(malformed.status).to.equal(400);

@@ -246,6 +246,13 @@ describe('files on cards: versions, previews without «Экспорт», names b
     expect(third.version).to.equal(3);
     await editor.data(UPDATE, { id: card.id, version: back.version, v: { scan: [third.id] } });
     expect((await versions(editor, third.id)).map((v) => v.version)).to.deep.equal([3, 2, 1]);
+    // Version 2 removed for good cannot be put back: the field says it was removed (not «attached elsewhere»).
+    await owner.data(REMOVE, { id: second.id });
+    const current = (await editor.data<{ card: Card }>('query($id: ID!) { card(id: $id) { id version title files { id name url } } }', { id: card.id })).card;
+    expect(refusalFields(await editor.request(UPDATE, { id: card.id, version: current.version, v: { scan: [second.id] } }))).to.deep.equal({
+      scan: 'Эта версия файла удалена: загрузите файл снова',
+    });
+    expect((await owner.request(REMOVE, { id: second.id })).errors?.[0]?.message).to.equal('Версия файла не найдена');
   });
 
   it('tells the version list whether the card’s type keeps history (where a removal is recorded then)', async () => {

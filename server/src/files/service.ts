@@ -39,15 +39,19 @@ export async function storedFiles(ids: readonly string[], session?: ClientSessio
 
 const same = (a: Types.ObjectId | null | undefined, b: Types.ObjectId | string | null | undefined) => (a ? String(a) : null) === (b ? String(b) : null);
 
-const unavailableMessage = (actor: Pick<Actor, 'locale'>) =>
-  t(actor, 'Файл не найден или уже прикреплён к другой карточке: загрузите его снова', 'The file is gone or attached elsewhere: upload it again');
+/** Why a file cannot go into a field: it (this version of it) was removed, or it is someone else's or another card's. */
+const unavailableMessage = (actor: Pick<Actor, 'locale'>, doc: StoredFileDoc | undefined) =>
+  !doc || doc.state === 'purged' || doc.state === 'removing'
+    ? t(actor, 'Эта версия файла удалена: загрузите файл снова', 'This version of the file was removed: upload the file again')
+    : t(actor, 'Файл не найден или уже прикреплён к другой карточке: загрузите его снова', 'The file is gone or attached elsewhere: upload it again');
 
 /** Whether a stored version is attached to this card's field (an earlier version a change may bring back). */
 const heldBy = (doc: StoredFileDoc, cardId: Types.ObjectId | undefined, fieldKey: string) =>
   doc.state === 'attached' && !!cardId && same(doc.cardId, cardId) && doc.fieldKey === fieldKey;
 
 /** The refusal of a change whose file was taken by another card (or removed) after it was checked. */
-const takenMeanwhile = (actor: Pick<Actor, 'locale'>, fieldKey: string) => new UserInputError(message(actor.locale, 'invalidInput'), { [fieldKey]: unavailableMessage(actor) });
+const takenMeanwhile = (actor: Pick<Actor, 'locale'>, fieldKey: string, doc: StoredFileDoc | undefined) =>
+  new UserInputError(message(actor.locale, 'invalidInput'), { [fieldKey]: unavailableMessage(actor, doc) });
 
 /**
  * Why a file may not go into this field of this card now, or undefined when it may: an upload of the
@@ -56,7 +60,7 @@ const takenMeanwhile = (actor: Pick<Actor, 'locale'>, fieldKey: string) => new U
  */
 function attachRefusal(check: ValuesCheck, field: FieldDefinition, doc: StoredFileDoc | undefined): string | undefined {
   const { actor, type, card } = check;
-  const unavailable = unavailableMessage(actor);
+  const unavailable = unavailableMessage(actor, doc);
   if (!doc) return unavailable;
   if (doc.state === 'attached') return heldBy(doc, card?._id, field.key) ? undefined : unavailable;
   const ours = doc.state === 'pending' && String(doc.uploadedBy) === actor.userId && doc.cardTypeKey === type.key && doc.fieldKey === field.key;
@@ -138,7 +142,7 @@ async function makePlan(change: CardChange, session: ClientSession): Promise<Fie
       // Checked before the transaction, the file may since have been removed or attached to another
       // card (a second save racing for one upload, retried after its write conflict): refused then.
       if (!doc || (doc.state !== 'pending' && !heldBy(doc, change.after._id, key))) {
-        throw takenMeanwhile(change.actor, key);
+        throw takenMeanwhile(change.actor, key, doc);
       }
       const previous = removed
         .map((other) => docs.get(other))

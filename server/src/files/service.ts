@@ -41,7 +41,7 @@ const same = (a: Types.ObjectId | null | undefined, b: Types.ObjectId | string |
 
 /** Why a file cannot go into a field: it (this version of it) was removed, or it is someone else's or another card's. */
 const unavailableMessage = (actor: Pick<Actor, 'locale'>, doc: StoredFileDoc | undefined) =>
-  !doc || doc.state === 'purged' || doc.state === 'removing'
+  !doc || (doc.state !== 'attached' && doc.state !== 'pending' && doc.state !== 'uploading')
     ? t(actor, 'Эта версия файла удалена: загрузите файл снова', 'This version of the file was removed: upload the file again')
     : t(actor, 'Файл не найден или уже прикреплён к другой карточке: загрузите его снова', 'The file is gone or attached elsewhere: upload it again');
 
@@ -206,14 +206,15 @@ export async function attachFiles(change: CardChange, session: ClientSession): P
         { session },
       );
       // Taken meanwhile (a double submit) or removed as expired: the change must not go through without it.
-      if (result.modifiedCount !== 1) throw takenMeanwhile(change.actor, plan.fieldKey);
+      if (result.modifiedCount !== 1) throw takenMeanwhile(change.actor, plan.fieldKey, (await storedFiles([String(doc._id)], session)).get(String(doc._id)));
       attached.push({ ...doc, state: 'attached', lineage, version, textState: searchable ? 'pending' : 'none' });
     }
     // An earlier version put back is written too: a removal of that version at the same moment
     // (removeFileVersion) then conflicts with this change instead of leaving the field holding a removed version.
     for (const doc of plan.restore) {
       const result = await StoredFile.updateOne({ _id: doc._id, state: 'attached', cardId: change.after._id }, { $set: { attachedAt: now } }, { session });
-      if (result.modifiedCount !== 1) throw takenMeanwhile(change.actor, plan.fieldKey);
+      // Only a removal of the version takes it from this card's field.
+      if (result.modifiedCount !== 1) throw takenMeanwhile(change.actor, plan.fieldKey, undefined);
     }
   }
   return attached;

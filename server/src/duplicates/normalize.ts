@@ -94,8 +94,15 @@ function foldedWords(text: string): string[] {
     .normalize('NFD')
     .replace(/\p{M}/gu, (mark, at: number, whole: string) => (mark === '\u0306' && /[иИ]/.test(whole[at - 1]) ? mark : ''))
     .normalize('NFC');
-  return words(bare).map((word) => asCyrillic(word).toLowerCase().replace(/ё/g, 'е'));
+  return words(withoutZeroAsO(bare)).map((word) => asCyrillic(word).toLowerCase().replace(/ё/g, 'е'));
 }
+
+/**
+ * A digit zero typed for the letter О in a word of О's only («0OO», «О0О» for «ООО»): read as the
+ * letter, as otherwise the word splits into a number and «оо», and names with different numbers are
+ * never alike.
+ */
+const withoutZeroAsO = (text: string) => text.replace(/(?<![\p{L}\p{N}])[0OoОо]*[OoОо][0OoОо]*(?![\p{L}\p{N}])/gu, (word) => word.replaceAll('0', 'О'));
 
 /** Words of letters and runs of digits: quotes, hyphens and other punctuation separate them. */
 function words(text: string): string[] {

@@ -39,6 +39,13 @@ describe('duplicates: name normalisation and similarity', () => {
     expect(score('ООО «Ромашка»', 'Romashka'), 'transliteration is not a look-alike').to.equal(0);
   });
 
+  it('reads a zero typed for «О» in a legal form as the letter, and keeps real numbers', () => {
+    expect(normalizeName('0OO «Лютик»')).to.equal('лютик');
+    expect(score('О0О «Лютик»', 'ООО «Лютик»')).to.equal(1);
+    expect(normalizeName('ООО «СМУ-10»'), 'a number with a zero stays a number').to.equal('сму 10');
+    expect(normalizeName('Склад 0'), 'a lone zero stays a number').to.equal('склад 0');
+  });
+
   it('normalises a normalised name to itself (stored names are compared again)', () => {
     const names = ['OOO «Poмaшкa»', 'Rex', 'REX', 'ЗАО «Ёлка»', 'Bank', 'BAH', 'Cafe\u0301', 'ООО', 'И\u0306ошкар-Ола', 'Tom & Co', 'ОАО Газ-Сервис 12', 'ｒｏｍａｓｈｋａ'];
     for (const name of names) expect(normalizeName(normalizeName(name)), name).to.equal(normalizeName(name));

@@ -20,6 +20,17 @@ export function registerFieldKind(kind: FieldKind): void {
 }
 
 for (const kind of builtInFieldKinds) registerFieldKind(kind);
+const builtInKeys = new Set(builtInFieldKinds.map((kind) => kind.key));
+
+/**
+ * Makes the plugins' kinds exactly these: a server started with other plugins than the one before it
+ * in this process (a restart in place, the tests) does not keep kinds of plugins now switched off.
+ */
+export function usePluginFieldKinds(pluginKinds: readonly FieldKind[]): void {
+  for (const key of [...kinds.keys()]) if (!builtInKeys.has(key)) kinds.delete(key);
+  generation += 1;
+  for (const kind of pluginKinds) registerFieldKind(kind);
+}
 
 /** Changes whenever a kind is registered: what is built from the kinds (the definition schema) is rebuilt. */
 export const kindsGeneration = (): number => generation;

@@ -1,4 +1,4 @@
-import { findFieldKind, registerFieldKind, type CardTypeDefinition } from '../../../card-types';
+import { findFieldKind, usePluginFieldKinds, type CardTypeDefinition } from '../../../card-types';
 import { loadPlugins, runBeforeValidate, shippedKindProviders, type CardHookContext, type FieldErrors, type Plugin } from '../../../plugins';
 import type { Logger } from '../logger';
 import { registerCardHooks } from './lifecycle';
@@ -9,7 +9,7 @@ let plugins: readonly Plugin[] = [];
 /** Loads the configured plugins and registers their field kinds (the kernel then knows them like the built-in ones). */
 export async function enablePlugins(names: readonly string[], logger: Logger): Promise<void> {
   plugins = await loadPlugins(names);
-  for (const plugin of plugins) for (const kind of plugin.fieldKinds ?? []) registerFieldKind(kind);
+  usePluginFieldKinds(plugins.flatMap((plugin) => plugin.fieldKinds ?? []));
   const enabled = plugins.map((plugin) => plugin.name);
   logger.info({ plugins: enabled }, `plugins: ${enabled.length > 0 ? enabled.join(', ') : 'none'}`);
 }

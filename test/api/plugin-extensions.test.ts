@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
-import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
+import { createCorrespondents, createFolder, setFolderAccess, versioned } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
 
 const PASSWORD = 'secret-password-1';
@@ -83,7 +83,14 @@ describe('a plugin’s GraphQL field, card type and their life without the plugi
     ]);
 
     await admin.data('mutation($d: CardTypeInput!) { updateCardType(definition: $d) { key } }', {
-      d: { key: 'bank-account', names: { ru: 'Счёт в банке', en: 'Bank account' }, titleTemplate: '{bankName} {account}', historyEnabled: true, origin: 'code', fields: [] },
+      d: await versioned(admin, {
+        key: 'bank-account',
+        names: { ru: 'Счёт в банке', en: 'Bank account' },
+        titleTemplate: '{bankName} {account}',
+        historyEnabled: true,
+        origin: 'code',
+        fields: [],
+      }),
     });
     const refused = await admin.request(CREATE, { f: hiddenFolder, t: 'bank-account', v: { bankName: 'Сбербанк', bik: '04452522', account: '40702810938000000001' } });
     expect(refused.errors?.[0]?.extensions?.fields).to.deep.equal({ bik: 'БИК — 9 цифр' });

@@ -1,4 +1,6 @@
+import { findFieldKind } from '../card-types';
 import { buildActor } from '../server/src/access/actor';
+import { findCardType } from '../server/src/card-types/registry';
 import { createCard } from '../server/src/cards/service';
 import type { Logger } from '../server/src/logger';
 import { Folder } from '../server/src/folders/models';
@@ -50,9 +52,15 @@ export async function seedDemoCards(logger: Logger): Promise<void> {
   const [correspondents, contracts, proposals] = await Promise.all(['Корреспонденты', 'Договоры 2026', 'Коммерческие предложения'].map((name) => Folder.findOne({ name }).lean()));
   if (!tatiana || !correspondents || !contracts || !proposals) return;
   const context = { actor: await buildActor(tatiana, '127.0.0.1'), logger };
+  /** A demo card; values of fields whose kind a switched-off plugin provides (the INN without russian-requisites) are left out. */
+  const create = async (card: { folderId: string; typeKey: string; values: Record<string, unknown> }) => {
+    const type = await findCardType(card.typeKey);
+    const unavailable = new Set(type?.fields.filter((field) => !findFieldKind(field.kind)).map((field) => field.key));
+    return createCard(context, { ...card, values: Object.fromEntries(Object.entries(card.values).filter(([key]) => !unavailable.has(key))) });
+  };
   let created = 0;
   for (const [index, [name, address]] of COMPANIES.entries()) {
-    const counterparty = await createCard(context, {
+    const counterparty = await create({
       folderId: String(correspondents._id),
       typeKey: 'counterparty',
       values: {
@@ -69,7 +77,7 @@ export async function seedDemoCards(logger: Logger): Promise<void> {
     created += 1;
     const people = index < 3 ? PEOPLE : [[`${SURNAMES[index % SURNAMES.length]} ${PEOPLE[index % 3][0].split(' ')[0]}`, PEOPLE[index % 3][1]]];
     for (const [fullName, position] of people) {
-      await createCard(context, {
+      await create({
         folderId: String(correspondents._id),
         typeKey: 'contact-person',
         values: {
@@ -82,7 +90,7 @@ export async function seedDemoCards(logger: Logger): Promise<void> {
       created += 1;
     }
     if (index % 2 === 0) {
-      await createCard(context, {
+      await create({
         folderId: String(proposals._id),
         typeKey: 'commercial-proposal',
         values: {
@@ -96,7 +104,7 @@ export async function seedDemoCards(logger: Logger): Promise<void> {
       created += 1;
     }
     if (index % 3 === 0) {
-      await createCard(context, {
+      await create({
         folderId: String(contracts._id),
         typeKey: 'contract',
         values: {

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import mongoose from 'mongoose';
 import { findCardType } from '../../server/src/card-types/registry';
 import type { RunningServer } from '../../server/src/server';
 import { innFromStem } from '../../seeds/demo-cards';
 import { refusalFields, type ApiClient } from '../support/api-client';
+import { databaseCommandsDuring } from '../support/commands';
 import { createCorrespondents, createFolder, setFolderAccess, versioned } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
 
@@ -17,23 +17,13 @@ type Preview = {
   checkId: string | null;
   fields: { key: string; safe: boolean; missing: string[]; missingCount: number; missingAccepted: boolean; updates: number; duplicateCount: number }[];
 };
-type Command = { name: string; collection: string; filter: string };
 
-/** The commands the server sends to the cards collection while `work` runs. */
-async function cardCommandsDuring(work: () => Promise<unknown>): Promise<Command[]> {
-  const commands: Command[] = [];
-  const client = mongoose.connection.getClient();
-  const listener = (event: { commandName: string; command: Record<string, unknown> }) => {
-    if (event.command[event.commandName] === 'cards')
-      commands.push({ name: event.commandName, collection: 'cards', filter: JSON.stringify(event.command.filter ?? event.command.pipeline ?? null) });
-  };
-  client.on('commandStarted', listener);
-  try {
-    await work();
-  } finally {
-    client.off('commandStarted', listener);
-  }
-  return commands;
+/** The commands the server sends to the cards collection while `work` runs (their filter or pipeline as text). */
+async function cardCommandsDuring(work: () => Promise<unknown>): Promise<{ name: string; filter: string }[]> {
+  const { commands } = await databaseCommandsDuring(work);
+  return commands
+    .filter((command) => command.collection === 'cards')
+    .map((command) => ({ name: command.name, filter: JSON.stringify(command.command.filter ?? command.command.pipeline ?? null) }));
 }
 
 /**

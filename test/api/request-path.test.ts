@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import mongoose, { Types } from 'mongoose';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
+import { databaseCommandsDuring, type SentCommand } from '../support/commands';
 import { createCorrespondents, createFolder, createUser, setFolderAccess } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
 
@@ -15,38 +16,19 @@ const CARD_PAGE = `query CardPage($folderId: ID!, $first: Int, $after: String, $
   cards(folderId: $folderId, first: $first, after: $after, sortBy: $sortBy, descending: $descending, filters: $filters) {
     pageInfo { hasNextPage endCursor } edges { cursor node { ${ROW_FIELDS} } } } }`;
 
-interface Command {
-  name: string;
-  collection: string;
-}
-
 /**
  * What the server does on its own clock, whatever the requests: polling the access version, the job
  * runner, the card-type registry re-reading its definitions once its short cache expires.
  */
-const background = (command: Command) =>
+const background = (command: SentCommand) =>
   (command.name === 'find' && command.collection === 'meta') || command.collection === 'jobs' || command.collection === 'locks' || command.collection === 'cardtypes';
 
 /** The database commands the server sends while `work` runs (its background work left out). */
-async function commandsDuring(work: () => Promise<unknown>): Promise<Command[]> {
-  const commands: Command[] = [];
-  const client = mongoose.connection.getClient();
-  const listener = (event: { commandName: string; command: Record<string, unknown> }) => {
-    const command = { name: event.commandName, collection: String(event.command[event.commandName] ?? '') };
-    if (!background(command)) commands.push(command);
-  };
-  client.on('commandStarted', listener);
-  try {
-    await work();
-  } finally {
-    client.off('commandStarted', listener);
-  }
-  return commands;
-}
+const commandsDuring = async (work: () => Promise<unknown>): Promise<SentCommand[]> => (await databaseCommandsDuring(work)).commands.filter((command) => !background(command));
 
-const describeCommands = (commands: Command[]) => commands.map((c) => `${c.name} ${c.collection}`).join(', ');
+const describeCommands = (commands: SentCommand[]) => commands.map((c) => `${c.name} ${c.collection}`).join(', ');
 /** Without the session lookup, which an instance skips while it found the session less than a second ago. */
-const beyondSession = (commands: Command[]) => describeCommands(commands.filter((c) => !(c.name === 'find' && c.collection === 'sessions')));
+const beyondSession = (commands: SentCommand[]) => describeCommands(commands.filter((c) => !(c.name === 'find' && c.collection === 'sessions')));
 
 describe('the request path costs what the user touches (API)', function () {
   this.timeout(180_000);

@@ -3,6 +3,7 @@ import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
+import { databaseCommandsDuring } from '../support/commands';
 import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
 import { waitFor } from '../support/wait';
@@ -12,7 +13,7 @@ import { importJob, type ImportParams, type ImportResult } from '../../server/sr
 import { JobInterrupted } from '../../server/src/jobs/runner';
 import { createLogger } from '../../server/src/logger';
 import { loadConfig } from '../../server/src/config';
-import mongoose, { Types } from 'mongoose';
+import { Types } from 'mongoose';
 
 const PASSWORD = 'secret-password-1';
 
@@ -366,19 +367,13 @@ describe('import and export (API)', function () {
     const lines = ['Номер;Дата;Контрагент;Статус'];
     for (let n = 1; n <= 600; n += 1) lines.push(`С-${n};01.02.2026;${n === 7 ? 'ООО «Нет такой»' : n % 2 ? 'ООО «Сириус»' : 'ООО «Вега»'};Черновик`);
     // The look-ups of referenced cards by id (the card form's check of references), counted as the database sees them.
-    let lookups = 0;
-    const client = mongoose.connection.getClient();
-    const listener = (event: { commandName: string; command: Record<string, unknown> }) => {
-      const filter = event.command.filter as { _id?: { $in?: unknown }; typeKey?: { $in?: unknown } } | undefined;
-      if (event.commandName === 'find' && event.command.find === 'cards' && filter?._id?.$in && filter.typeKey?.$in) lookups += 1;
-    };
-    client.on('commandStarted', listener);
-    let job: Job;
-    try {
-      ({ job } = await importFile(server, tanya, { name: 'договоры.csv', content: Buffer.from(lines.join('\r\n')) }, { folderId: contracts, typeKey: 'contract' }, asIs));
-    } finally {
-      client.off('commandStarted', listener);
-    }
+    const { result: job, commands } = await databaseCommandsDuring(
+      async () => (await importFile(server, tanya, { name: 'договоры.csv', content: Buffer.from(lines.join('\r\n')) }, { folderId: contracts, typeKey: 'contract' }, asIs)).job,
+    );
+    const lookups = commands.filter((command) => {
+      const filter = command.command.filter as { _id?: { $in?: unknown }; typeKey?: { $in?: unknown } } | undefined;
+      return command.name === 'find' && command.collection === 'cards' && filter?._id?.$in && filter.typeKey?.$in;
+    }).length;
     expect(job.state, job.error ?? '').to.equal('succeeded');
     expect(job.result).to.include({ total: 600, created: 599, refused: 1 });
     expect(job.result!.refusedRows).to.deep.equal([{ row: 8, problems: [{ column: 'Контрагент', message: 'Карточка «ООО «Нет такой»» не найдена' }] }]);

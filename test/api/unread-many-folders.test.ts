@@ -1,8 +1,9 @@
 import { expect } from 'chai';
-import mongoose, { Types } from 'mongoose';
+import { Types } from 'mongoose';
 import { Folder } from '../../server/src/folders/models';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
+import { databaseCommandsDuring } from '../support/commands';
 import { createCorrespondents } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
 
@@ -66,19 +67,8 @@ describe('unread counts of a reader of many folders (API)', function () {
     await tatiana.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id: created[chosen[2]!]![0] });
     await natalia.data('mutation($id: ID!) { markCardRead(id: $id) }', { id: created[chosen[5]!]![1] });
 
-    const commands: string[] = [];
-    const listener = (event: { commandName: string; command: Record<string, unknown> }) => {
-      // A getMore names its collection apart from the command's own value (the cursor id).
-      const collection = event.commandName === 'getMore' ? event.command.collection : event.command[event.commandName];
-      if (collection === 'cards') commands.push(event.commandName);
-    };
-    mongoose.connection.getClient().on('commandStarted', listener);
-    let counts: { unreadCounts: { folderId: string; count: number }[] };
-    try {
-      counts = await natalia.data(COUNTS);
-    } finally {
-      mongoose.connection.getClient().off('commandStarted', listener);
-    }
+    const { result: counts, commands: sent } = await databaseCommandsDuring(() => natalia.data<{ unreadCounts: { folderId: string; count: number }[] }>(COUNTS));
+    const commands = sent.filter((command) => command.collection === 'cards').map((command) => command.name);
     expect(Object.fromEntries(counts.unreadCounts.map((c) => [c.folderId, c.count]))).to.deep.equal({
       [chosen[0]!]: 3,
       [chosen[1]!]: 1,

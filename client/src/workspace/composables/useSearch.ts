@@ -31,30 +31,25 @@ export function useHitKeys(hits: Ref<SearchHit[]>) {
   return { active, open, onKey };
 }
 
-/** Search as one types (debounced, latest answer wins) with a keyboard cursor over the hits. */
-export function useSearch(query: Ref<string>, first = 30) {
+/**
+ * Requests of a search that follows what one types: only the latest one's answer is applied (one
+ * arriving after a later request started is dropped), with its loading and error state; `drop`
+ * forgets the one under way. The card types are loaded alongside (hits are shown by type).
+ */
+export function useLatestRequest() {
   const types = useCardTypesStore();
-  const hits = ref<SearchHit[]>([]);
-  /** Non-null while the server is still giving stored cards their words: the hits may be incomplete. */
-  const indexing = ref<SearchIndexing>(null);
   const loading = ref(false);
   const error = ref<string | null>(null);
-  const { active, open, onKey } = useHitKeys(hits);
-  let timer: ReturnType<typeof setTimeout> | undefined;
   let ticket = 0;
 
-  async function run(text: string): Promise<void> {
+  async function latest<T>(request: () => Promise<T>, apply: (answer: T) => void): Promise<void> {
     const mine = ++ticket;
     loading.value = true;
     error.value = null;
     try {
       void types.load();
-      const { hits: found, indexing: progress } = await searchCards(text, null, first);
-      if (mine !== ticket) return;
-      indexing.value = progress;
-      // Grouped display: keep the hits in group order so ↑/↓ walks them as shown.
-      hits.value = groupedByType(found);
-      active.value = 0;
+      const answer = await request();
+      if (mine === ticket) apply(answer);
     } catch (e) {
       if (mine === ticket) error.value = (e as Error).message;
     } finally {
@@ -62,14 +57,41 @@ export function useSearch(query: Ref<string>, first = 30) {
     }
   }
 
+  function drop(): void {
+    ticket += 1;
+    loading.value = false;
+  }
+
+  return { loading, error, latest, drop };
+}
+
+/** Search as one types (debounced, latest answer wins) with a keyboard cursor over the hits. */
+export function useSearch(query: Ref<string>, first = 30) {
+  const hits = ref<SearchHit[]>([]);
+  /** Non-null while the server is still giving stored cards their words: the hits may be incomplete. */
+  const indexing = ref<SearchIndexing>(null);
+  const { loading, error, latest, drop } = useLatestRequest();
+  const { active, open, onKey } = useHitKeys(hits);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  const run = (text: string) =>
+    latest(
+      () => searchCards(text, null, first),
+      ({ hits: found, indexing: progress }) => {
+        indexing.value = progress;
+        // Grouped display: keep the hits in group order so ↑/↓ walks them as shown.
+        hits.value = groupedByType(found);
+        active.value = 0;
+      },
+    );
+
   watch(
     query,
     (text) => {
       clearTimeout(timer);
       if (text.trim().length < 2) {
-        ticket += 1;
+        drop();
         hits.value = [];
-        loading.value = false;
         return;
       }
       timer = setTimeout(() => void run(text.trim()), 250);

@@ -1,53 +1,40 @@
 import { computed, ref, watch, type Ref } from 'vue';
 import { searchResultsPage, type SearchHit, type SearchIndexing } from '../api';
-import { useCardTypesStore } from '../stores/cardTypes';
-import { groupedByType } from './useSearch';
+import { groupedByType, useLatestRequest } from './useSearch';
 
 /**
  * All the results of a search, a page at a time («Показать ещё» reads the next page after the
  * last one's cursor), with how many there are; a new query starts over (debounced, latest wins).
  */
 export function useSearchPages(query: Ref<string>, pageSize = 50) {
-  const types = useCardTypesStore();
   const hits = ref<SearchHit[]>([]);
   const total = ref<{ count: number; exact: boolean } | null>(null);
   /** Non-null while the server is still giving stored cards their words: the results may be incomplete. */
   const indexing = ref<SearchIndexing>(null);
   const next = ref<string | null>(null);
-  const loading = ref(false);
-  const error = ref<string | null>(null);
-  let ticket = 0;
+  const { loading, error, latest, drop } = useLatestRequest();
   let timer: ReturnType<typeof setTimeout> | undefined;
 
-  async function load(text: string, after: string | null): Promise<void> {
-    const mine = ++ticket;
-    loading.value = true;
-    error.value = null;
-    try {
-      void types.load();
-      const { page, indexing: progress } = await searchResultsPage(text, after, pageSize);
-      if (mine !== ticket) return;
-      indexing.value = progress;
-      const found = page.edges.map((edge) => edge.node);
-      hits.value = groupedByType(after ? [...hits.value, ...found] : found);
-      total.value = { count: page.totalCount, exact: page.totalExact };
-      next.value = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
-    } catch (e) {
-      if (mine === ticket) error.value = (e as Error).message;
-    } finally {
-      if (mine === ticket) loading.value = false;
-    }
-  }
+  const load = (text: string, after: string | null) =>
+    latest(
+      () => searchResultsPage(text, after, pageSize),
+      ({ page, indexing: progress }) => {
+        indexing.value = progress;
+        const found = page.edges.map((edge) => edge.node);
+        hits.value = groupedByType(after ? [...hits.value, ...found] : found);
+        total.value = { count: page.totalCount, exact: page.totalExact };
+        next.value = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+      },
+    );
 
   watch(
     query,
     (text) => {
       clearTimeout(timer);
-      ticket += 1;
+      drop();
       hits.value = [];
       total.value = null;
       next.value = null;
-      loading.value = false;
       if (text.trim().length < 2) return;
       timer = setTimeout(() => void load(text.trim(), null), 250);
     },

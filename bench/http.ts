@@ -57,12 +57,12 @@ const QUERIES = {
   cardPage: `query CardPage($folderId: ID!, $first: Int, $after: String, $sortBy: String, $descending: Boolean, $filters: [CardFilterInput!]) {
       cards(folderId: $folderId, first: $first, after: $after, sortBy: $sortBy, descending: $descending, filters: $filters) {
         pageInfo { hasNextPage endCursor } edges { cursor node { ${ROW_FIELDS} } } } }`,
-  cards: `query Cards($ids: [ID!]!) { cards(ids: $ids, first: 1) { edges { node { ${CARD_FIELDS} } } } }`,
+  cards: `query Cards($ids: [ID!]!) { cards(ids: $ids) { edges { node { ${CARD_FIELDS} } } } }`,
   openCard: `mutation OpenCard($id: ID!) { openCard(id: $id) { ${CARD_FIELDS} } }`,
   updateCard: `mutation UpdateCard($id: ID!, $version: Int!, $values: JSON!) { updateCard(id: $id, version: $version, values: $values) { ${CARD_FIELDS} } }`,
   unreadCounts: 'query UnreadCounts { unreadCounts { folderId count } }',
   search:
-    'query Search($query: String!, $libraryId: ID, $first: Int) { search(query: $query, libraryId: $libraryId, first: $first) { exact card { id title typeKey folderId values } } searchIndexing { percent } }',
+    'query Search($query: String!, $libraryId: ID, $first: Int) { search(query: $query, libraryId: $libraryId, first: $first) { exact card { id title typeKey folderId values } foundInFiles { id name } } searchIndexing { percent } }',
   signIn: 'mutation SignIn($login: String!, $password: String!) { signIn(login: $login, password: $password) { user { id } } }',
   live: 'subscription Live { live { cardEvent { cardId folderId previousFolderId action actorId actorName } unreadCounts { folderId count } } }',
 };

@@ -186,6 +186,10 @@ describe('duplicates under concurrent work and with many cards of one name (API)
     const merged = await create({ name: 'Базальт ООО' });
     const contacts: string[] = [];
     for (let i = 1; i <= 5; i += 1) contacts.push((await create({ fullName: `Сотрудник ${i}`, counterparty: merged.id }, 'contact-person')).id);
+    // One the editor has not read (a colleague wrote it); the administrator has read everything so far.
+    const unreadByEditor = (await admin.data<{ createCard: { id: string } }>(CREATE, { f: folder, t: 'contact-person', v: { fullName: 'Сотрудник 6', counterparty: merged.id } }))
+      .createCard.id;
+    await admin.data('mutation($f: ID!) { markFolderRead(folderId: $f) }', { f: folder });
     const limit = mergeLimits.inRequest;
     mergeLimits.inRequest = 3;
     let started: { merge: { id: string }; job: { id: string } | null };
@@ -206,10 +210,19 @@ describe('duplicates under concurrent work and with many cards of one name (API)
       job = (await editor.data<{ job: typeof job }>(JOB, { id: started.job!.id })).job;
       return job.state === 'succeeded' || job.state === 'failed';
     }, 'the merge job');
-    expect(job).to.deep.include({ state: 'succeeded', type: 'card-merge', progress: { done: 5, total: 5 }, result: { cards: 5 } });
+    expect(job).to.deep.include({ state: 'succeeded', type: 'card-merge', progress: { done: 6, total: 6 }, result: { cards: 6 } });
     for (const id of contacts) expect((await editor.data<{ card: { values: Record<string, unknown> } }>(CARD, { id })).card.values.counterparty).to.equal(survivor.id);
+    // The merger's own change is not new to them; what they had not read stays unread; a colleague sees the change.
+    const UNREAD = 'query($id: ID!) { card(id: $id) { unread { isNew changedFields } } }';
+    const unread = async (client: ApiClient, id: string) =>
+      (await client.data<{ card: { unread: { isNew: boolean; changedFields: string[] } | null } }>(UNREAD, { id })).card.unread;
+    for (const id of contacts) {
+      expect(await unread(editor, id), 'a re-pointed card the merger had read').to.equal(null);
+      expect(await unread(admin, id), 'a colleague').to.deep.equal({ isNew: false, changedFields: ['counterparty'] });
+    }
+    expect((await unread(editor, unreadByEditor))?.isNew, 'a card the merger had never read').to.equal(true);
     const MERGE_STATE = 'query($id: ID!) { cardMerge(id: $id) { references canUndo undoObstacle } }';
-    expect((await editor.data<{ cardMerge: unknown }>(MERGE_STATE, { id: started.merge.id })).cardMerge).to.deep.equal({ references: 5, canUndo: true, undoObstacle: null });
+    expect((await editor.data<{ cardMerge: unknown }>(MERGE_STATE, { id: started.merge.id })).cardMerge).to.deep.equal({ references: 6, canUndo: true, undoObstacle: null });
     await editor.data('mutation($id: ID!) { undoMerge(id: $id) { id } }', { id: started.merge.id });
     for (const id of contacts) expect((await editor.data<{ card: { values: Record<string, unknown> } }>(CARD, { id })).card.values.counterparty).to.equal(merged.id);
   });

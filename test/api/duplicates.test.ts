@@ -74,6 +74,7 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     ids.folder = scenario.folderId;
     ids.library = scenario.libraryId;
     ids.editorId = scenario.userIds.editor;
+    ids.readerId = scenario.userIds.reader;
     ids.closed = await createFolder(admin, { libraryId: scenario.libraryId, name: 'Закрытая', allowedCardTypes: ['counterparty', 'contract'] });
     ids.proposals = await createFolder(admin, { libraryId: scenario.libraryId, name: 'Предложения', allowedCardTypes: ['commercial-proposal'] });
     await setFolderAccess(admin, ids.proposals, [{ principalId: scenario.userIds.editor, level: 'edit' }]);
@@ -403,6 +404,79 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
       undoObstacle: 'Отменить объединение нельзя: карточку «ООО «Вега»» после него удалили в корзину',
     });
     expect((await admin.request(UNDO, { id: trashed.id })).errors?.[0].message).to.equal('Отменить объединение нельзя: карточку «ООО «Вега»» после него удалили в корзину');
+  });
+
+  it('names the folder where the user only reads when a merge or its undo is refused for want of rights', async () => {
+    const readOnly = await createFolder(admin, { libraryId: ids.library, name: 'Только чтение', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, readOnly, [
+      { principalId: ids.editorId, level: 'read' },
+      { principalId: ids.readerId, level: 'read' },
+    ]);
+    const x = await create(editor, ids.folder, 'counterparty', { name: 'ООО «Альтаир»' }, 'altairX');
+    const y = await create(editor, ids.folder, 'counterparty', { name: 'Альтаир ООО' }, 'altairY');
+    const done = await editor.data<{ mergeCards: { merge: { id: string }; survivor: { version: number } } }>(MERGE, {
+      s: { id: x, version: 1 },
+      m: [{ id: y, version: 1 }],
+      c: [],
+    });
+    const mergeId = done.mergeCards.merge.id;
+    // The survivor is moved where the editor only reads.
+    await admin.data('mutation($id: ID!, $f: ID!, $v: Int!) { moveCard(id: $id, folderId: $f, version: $v) { id } }', { id: x, f: readOnly, v: done.mergeCards.survivor.version });
+    const reason = 'Отменить объединение нельзя: в папке «Только чтение» у вас только право чтения';
+    const STATE = 'query($id: ID!) { cardMerge(id: $id) { canUndo undoObstacle } }';
+    expect((await editor.data<{ cardMerge: unknown }>(STATE, { id: mergeId })).cardMerge).to.deep.equal({ canUndo: false, undoObstacle: reason });
+    const MARK = 'query($id: ID!) { card(id: $id) { merge { canUndo undoObstacle } } }';
+    expect((await editor.data<{ card: unknown }>(MARK, { id: y })).card).to.deep.equal({ merge: { canUndo: false, undoObstacle: reason } });
+    const refused = await editor.request(UNDO, { id: mergeId });
+    expect(refused.errors?.[0]).to.deep.include({ message: reason });
+    expect(refused.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
+    // A reader of both folders is not told (it is not theirs to undo).
+    expect((await reader.data<{ cardMerge: unknown }>(STATE, { id: mergeId })).cardMerge).to.deep.equal({ canUndo: false, undoObstacle: null });
+
+    const z = await create(admin, readOnly, 'counterparty', { name: 'Альтаир, ООО' }, 'altairZ');
+    const refusedMerge = await editor.request(MERGE, { s: { id: z, version: 1 }, m: [{ id: ids.c, version: versions.c }], c: [] });
+    expect(refusedMerge.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
+    expect(refusedMerge.errors?.[0].message).to.equal('Недостаточно прав: объединение карточек — в папке «Только чтение» у вас только право чтения');
+  });
+
+  it('a merged card whose survivor was deleted for good still says what it was merged into, the undo says why not, and it is restored as an ordinary card', async () => {
+    const x = await create(editor, ids.folder, 'counterparty', { name: 'ООО «Сириус»', inn: '7736207543' }, 'siriusX');
+    const y = await create(editor, ids.folder, 'counterparty', { name: 'Сириус ООО', email: 'info@sirius.ru' }, 'siriusY');
+    const done = await editor.data<{ mergeCards: { merge: { id: string } } }>(MERGE, { s: { id: x, version: 1 }, m: [{ id: y, version: 1 }], c: [] });
+    const mergeId = done.mergeCards.merge.id;
+    await admin.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id: x });
+    expect((await admin.data<{ purgeCard: boolean }>('mutation($id: ID!) { purgeCard(id: $id) }', { id: x })).purgeCard).to.equal(true);
+
+    const reason = 'Отменить объединение нельзя: основная карточка удалена навсегда';
+    const MARK = 'query($id: ID!) { card(id: $id) { inTrash mergedInto { id } mergedIntoTitle merge { id survivorTitle survivorDeleted canUndo undoObstacle } } }';
+    expect((await editor.data<{ card: unknown }>(MARK, { id: y })).card).to.deep.equal({
+      inTrash: true,
+      mergedInto: null,
+      mergedIntoTitle: 'ООО «Сириус»',
+      merge: { id: mergeId, survivorTitle: 'ООО «Сириус»', survivorDeleted: true, canUndo: false, undoObstacle: reason },
+    });
+    // The reader of the folder sees the mark too (no undo, but the same reason: nobody can undo it now).
+    expect((await reader.data<{ card: { mergedIntoTitle: string | null } }>(MARK, { id: y })).card.mergedIntoTitle).to.equal('ООО «Сириус»');
+    const trash = await admin.data<{ trash: { id: string; mergedInto: unknown; mergedIntoTitle: string | null }[] }>('{ trash { id mergedInto { id } mergedIntoTitle } }');
+    expect(trash.trash.find((c) => c.id === y)).to.deep.equal({ id: y, mergedInto: null, mergedIntoTitle: 'ООО «Сириус»' });
+
+    const refused = await editor.request(UNDO, { id: mergeId });
+    expect(refused.errors?.[0]).to.deep.include({ message: reason });
+    expect(refused.errors?.[0].extensions?.code).to.equal('CONFLICT');
+    await admin.data('mutation { setMyLocale(locale: en) { id } }');
+    try {
+      expect((await admin.request(UNDO, { id: mergeId })).errors?.[0].message).to.equal('The merge cannot be undone: the card they were merged into was deleted for good');
+    } finally {
+      await admin.data('mutation { setMyLocale(locale: ru) { id } }');
+    }
+
+    // Restored from the trash, it is an ordinary card again: no mark, its own values, in the list.
+    await admin.data('mutation($id: ID!) { restoreCard(id: $id) { id } }', { id: y });
+    expect(await card(editor, y)).to.deep.include({ inTrash: false, mergedInto: null, merge: null, values: { name: 'Сириус ООО', email: 'info@sirius.ru' } });
+    const listed = await editor.data<{ cards: { edges: { node: { id: string } }[] } }>('query($f: ID!) { cards(folderId: $f, first: 200) { edges { node { id } } } }', {
+      f: ids.folder,
+    });
+    expect(listed.cards.edges.map((e) => e.node.id)).to.include(y);
   });
 
   it('lets administrators set rules and the threshold per type (then groups are found again)', async () => {

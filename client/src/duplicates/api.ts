@@ -27,7 +27,7 @@ const MergeCards = graphql(
 );
 const CardMergeQuery = graphql(`query CardMerge($id: ID!) { cardMerge(id: $id) { ...MergeFields } }`, [MergeFields]);
 const UndoMerge = graphql(`mutation UndoMerge($id: ID!) { undoMerge(id: $id) { id } }`);
-const MergeOfCard = graphql(`query MergeOfCard($id: ID!) { card(id: $id) { mergedInto { id title folderId } merge { ...MergeFields } } }`, [MergeFields]);
+const MergeOfCard = graphql(`query MergeOfCard($id: ID!) { card(id: $id) { mergedInto { id title folderId } mergedIntoTitle merge { ...MergeFields } } }`, [MergeFields]);
 const DuplicateRuleSets = graphql(`query DuplicateRuleSets { duplicateRuleSets { ...RuleSetFields } }`, [RuleSetFields]);
 const SetDuplicateRules = graphql(
   `mutation SetDuplicateRules($t: String!, $th: Float!, $r: [DuplicateRuleInput!]!) { setDuplicateRules(typeKey: $t, threshold: $th, rules: $r) { ...RuleSetFields } }`,

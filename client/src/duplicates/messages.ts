@@ -46,6 +46,7 @@ export const ru = {
       undone: 'Объединение отменено: карточки и ссылки восстановлены',
       mergedInto: 'Карточка объединена с',
       mergedIntoHidden: 'Карточка объединена с другой карточкой',
+      mergedIntoDeleted: 'Карточка объединена с «{title}» (та карточка удалена навсегда)',
     },
     rules: {
       tab: 'Дубликаты',
@@ -116,6 +117,7 @@ export const en: typeof ru = {
       undone: 'The merge is undone: the cards and references are back',
       mergedInto: 'This card was merged into',
       mergedIntoHidden: 'This card was merged into another card',
+      mergedIntoDeleted: 'This card was merged into “{title}” (that card was deleted for good)',
     },
     rules: {
       tab: 'Duplicates',

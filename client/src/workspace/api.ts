@@ -180,7 +180,7 @@ export async function fetchRelated(cardId: string, tab: string): Promise<CardRow
   return (await request(Related, { cardId, tab })).relatedCards;
 }
 
-const Trash = graphql(`query Trash { trash { id title typeKey trashedAt folder { id name } mergedInto { id title folderId } } }`);
+const Trash = graphql(`query Trash { trash { id title typeKey trashedAt folder { id name } mergedInto { id title folderId } mergedIntoTitle } }`);
 export type TrashedCard = ResultOf<typeof Trash>['trash'][number];
 
 export async function fetchTrash(): Promise<TrashedCard[]> {

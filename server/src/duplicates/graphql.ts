@@ -8,7 +8,7 @@ import type { GraphQLContext } from '../graphql/context';
 import { requireActor, requireAdmin } from '../graphql/guards';
 import type { GraphQLModule } from '../graphql/module';
 import { countGroups, listGroups, type VisibleGroup } from './groups';
-import { findMerge, mergeCards, mergeOfCard, readableReferences, undoMerge, undoState, type MergeInput } from './merge';
+import { findMerge, mergeCards, mergeOfCard, readableReferences, survivorTitle, undoMerge, undoState, type MergeInput } from './merge';
 import type { DuplicateEdge, MatchRule, MergeDoc } from './model';
 import { checkRules, lastScan, resetRules, ruleLabel, rulesOf, saveRules, typesWithRules, type RuleInput, type TypeRules } from './rules';
 import { latestScan, requestScan } from './scan';
@@ -112,6 +112,10 @@ export const duplicatesModule: GraphQLModule = {
       id: ID!
       typeKey: String!
       survivor: Card
+      "The survivor's title, also once it was deleted for good (\`survivor\` is null then); null when the viewer may not read it."
+      survivorTitle: String
+      "The survivor was deleted for good (purged from the trash): the merge can no longer be undone."
+      survivorDeleted: Boolean!
       merged: [Card!]!
       "How many references to the merged cards were re-pointed to the survivor (those in cards the viewer may read)."
       references: Int!
@@ -137,7 +141,9 @@ export const duplicatesModule: GraphQLModule = {
     extend type Card {
       "The card this one was merged into (it is in the trash until the merge is undone); null when the viewer may not read it."
       mergedInto: Card
-      "The merge that put this card in the trash, when the viewer may read its survivor."
+      "The title of the card this one was merged into, also once that card was deleted for good (\`mergedInto\` is null then); null when not merged or the viewer may not read it."
+      mergedIntoTitle: String
+      "The merge that put this card in the trash, when the viewer may read its survivor (or this card, once the survivor was deleted for good)."
       merge: CardMerge
     }
 
@@ -249,12 +255,19 @@ export const duplicatesModule: GraphQLModule = {
           await requireActor(context),
           merge.merged.map((m) => m.cardId),
         ),
+      survivorTitle: async (merge: MergeDoc, _a, context) => survivorTitle(await requireActor(context), merge),
+      survivorDeleted: async (merge: MergeDoc) => !(await Card.exists({ _id: merge.survivor.cardId })),
       references: async (merge: MergeDoc, _a, context) => readableReferences(await requireActor(context), merge),
       canUndo: async (merge: MergeDoc, _a, context) => (await undoStateOf(merge, context)).canUndo,
       undoObstacle: async (merge: MergeDoc, _a, context) => (await undoStateOf(merge, context)).obstacle,
     },
     Card: {
       mergedInto: async (card: CardDoc, _a, context) => (card.mergedInto ? ((await readableCards(await requireActor(context), [card.mergedInto]))[0] ?? null) : null),
+      mergedIntoTitle: async (card: CardDoc, _a, context) => {
+        if (!card.mergedInto) return null;
+        const merge = await mergeOfCard(card._id);
+        return merge && survivorTitle(await requireActor(context), merge);
+      },
       merge: async (card: CardDoc, _a, context) => {
         if (!card.mergedInto) return null;
         const merge = await mergeOfCard(card._id);

@@ -2,6 +2,7 @@ import type { CardChange, CardLifecycleHooks } from '../cards/lifecycle';
 import { storeCardKeys, storeKeysOfCards } from './keys';
 import { refreshGroupsAround } from './groups';
 import { rulesOf, type TypeRules } from './rules';
+import { Merge } from './model';
 
 /** Rules of the card's type, when the change can alter its keys or its place (else null: nothing to do). */
 async function rulesTouched(change: CardChange): Promise<TypeRules | null> {
@@ -16,12 +17,18 @@ async function rulesTouched(change: CardChange): Promise<TypeRules | null> {
 /**
  * Duplicates follow the cards: inside each card's transaction its keys are stored again (or
  * dropped when it goes to the trash), after the commit the groups around it are brought up to date.
+ * A card deleted for good that cards were merged into leaves its title and place with those merges
+ * (the merged cards still say what they were merged into, and why the merge cannot be undone).
  */
 export const duplicateHooks: CardLifecycleHooks = {
   name: 'duplicates',
   async beforeSave(change, session) {
     const rules = await rulesTouched(change);
     if (rules) await storeCardKeys(change.type, rules, change.after, session);
+  },
+  async beforePurge(card, session) {
+    const gone = { title: card.title, folderId: card.folderId, libraryId: card.libraryId, at: new Date() };
+    await Merge.updateMany({ 'survivor.cardId': card._id }, { $set: { survivorGone: gone } }, { session });
   },
   async afterCommit(change) {
     const rules = await rulesTouched(change);

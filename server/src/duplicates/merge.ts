@@ -11,8 +11,9 @@ import { FieldErrors, isDuplicateKeyError, isObjectIdText } from '../validation'
 import { announceJob, defineJob } from '../jobs/define';
 import { Job, type JobDoc } from '../jobs/model';
 import type { JobView } from '../jobs/view';
+import { Folder } from '../folders/models';
 import { User } from '../people/models';
-import { readsAfterOwnChange, recordOwnChange } from '../unread/service';
+import { isUnread, readStateOf, readsAfterOwnChange, recordOwnChange } from '../unread/service';
 import { Merge, type MergeDoc, type RepointedReference } from './model';
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
@@ -36,13 +37,24 @@ export interface MergeInput {
 }
 
 const cardWord = (actor: Actor) => t(actor, 'Карточка', 'Card');
-const mergeRight = (actor: Actor) =>
-  forbidden(
-    actor,
-    t(actor, 'объединение карточек (нужно право редактирования в папках всех объединяемых карточек)', 'merging cards (editing rights on the folders of all the cards are needed)'),
-  );
 
-/** Cards the actor may read (NOT_FOUND otherwise) and edit (FORBIDDEN otherwise), outside the trash, at the versions they saw. */
+/**
+ * Why the actor may not edit all of these cards, naming the folders (of cards they may read) where
+ * they only read: «в папке «Архив» у вас только право чтения»; null when they may edit them all.
+ */
+async function editingGap(actor: Actor, cards: CardDoc[]): Promise<string | null> {
+  const readOnly = cards.filter((card) => !actor.ability.can('update', cardSubject(card)));
+  if (readOnly.length === 0) return null;
+  const seen = readOnly.filter((card) => actor.ability.can('read', cardSubject(card)));
+  const folders = await Folder.find({ _id: { $in: [...new Set(seen.map((card) => String(card.folderId)))] } }, { name: 1 }).lean<{ name: string }[]>();
+  if (folders.length === 0) return t(actor, 'в папке одной из карточек у вас нет права редактирования', 'you may not edit in the folder of one of the cards');
+  const names = folders.map((folder) => t(actor, `«${folder.name}»`, `“${folder.name}”`)).join(', ');
+  return folders.length === 1
+    ? t(actor, `в папке ${names} у вас только право чтения`, `you may only read in the folder ${names}`)
+    : t(actor, `в папках ${names} у вас только право чтения`, `you may only read in the folders ${names}`);
+}
+
+/** Cards the actor may read (NOT_FOUND otherwise) and edit (FORBIDDEN, naming the folder, otherwise), outside the trash, at the versions they saw. */
 async function editableCards(actor: Actor, wanted: CardVersion[]): Promise<CardDoc[]> {
   const cards: CardDoc[] = [];
   for (const { id } of wanted) {
@@ -50,7 +62,8 @@ async function editableCards(actor: Actor, wanted: CardVersion[]): Promise<CardD
     if (!card) throw notFound(actor, cardWord(actor));
     cards.push(card);
   }
-  if (cards.some((card) => !actor.ability.can('update', cardSubject(card)))) throw mergeRight(actor);
+  const gap = await editingGap(actor, cards);
+  if (gap) throw forbidden(actor, t(actor, `объединение карточек — ${gap}`, `merging the cards: ${gap}`));
   for (const [index, card] of cards.entries()) if (card.version !== wanted[index].version) throw await conflict(actor, String(card._id));
   return cards;
 }
@@ -153,20 +166,35 @@ function uniqueClash(actor: Actor, types: CardTypeDefinition[], error: unknown, 
 }
 
 /**
+ * The changes the author has read as they leave them (their own change is not new to them): the
+ * cards in `own` (the merge's), and the others (referencing cards) where they had read them as
+ * they were — one they had not read stays unread. Colleagues find every changed card unread.
+ */
+async function readByAuthor(changes: CardChange[], own: ReadonlySet<string>): Promise<CardChange[]> {
+  if (changes.length === 0) return [];
+  const state = await readStateOf(changes[0].actor.userId);
+  return changes.filter((change) => {
+    const id = String(change.after._id);
+    if (own.has(id)) return true;
+    const before = change.before;
+    return before !== null && !isUnread(state, id, { folderId: String(before.folderId), inTrash: before.inTrash, updatedAt: before.updatedAt.getTime() });
+  });
+}
+
+/**
  * The writes in order, in one transaction with the lifecycle's hooks and `alsoInside` (the merge's
  * own record): all of them or none; a unique value they would make two cards share refuses it at `at`.
- * The cards in `readBy` are read by the author as they leave them (their own change is not new to
- * them); the referencing cards, possibly thousands, are left as a batch leaves them.
+ * The cards in `own` are read by the author as they leave them, and so are the others they had read.
  */
 async function commitWrites(
   context: CardServiceContext,
   writesIn: (session: ClientSession) => Promise<CardWrite[]>,
   alsoInside: (changes: CardChange[], session: ClientSession) => Promise<void>,
   at: string,
-  readBy: ReadonlySet<string> = new Set(),
+  own: ReadonlySet<string> = new Set(),
 ): Promise<CardChange[]> {
   const types = new Set<CardTypeDefinition>();
-  const own = (changes: CardChange[]) => changes.filter((change) => readBy.has(String(change.after._id)));
+  let read: CardChange[] = [];
   try {
     const changes = await commitCardBatch(
       context,
@@ -180,12 +208,13 @@ async function commitWrites(
       },
       {
         alsoInside: async (changes, session) => {
-          for (const change of own(changes)) await recordOwnChange(change, session);
+          read = await readByAuthor(changes, own);
+          for (const change of read) await recordOwnChange(change, session);
           await alsoInside(changes, session);
         },
       },
     );
-    own(changes).forEach(readsAfterOwnChange);
+    read.forEach(readsAfterOwnChange);
     return changes;
   } catch (error) {
     throw uniqueClash(context.actor, [...types], error, at) ?? error;
@@ -443,13 +472,29 @@ export const cardMergeJob = defineJob<{ mergeId: string; ip: string }, { cards: 
   },
 });
 
-/** A merge the actor may see: they may read its survivor. */
+/**
+ * A merge the actor may see: they may read its survivor — or, once the survivor was deleted for
+ * good, one of the cards merged into it (they still say what they were merged into).
+ */
 export async function findMerge(actor: Actor, id: string): Promise<MergeDoc | null> {
   if (!isObjectIdText(id)) return null;
   const merge = await Merge.findById(id).lean<MergeDoc>();
   if (!merge) return null;
   const survivor = await Card.findById(merge.survivor.cardId, { folderId: 1, libraryId: 1 }).lean();
-  return survivor && actor.ability.can('read', cardSubject(survivor)) ? merge : null;
+  if (survivor) return actor.ability.can('read', cardSubject(survivor)) ? merge : null;
+  const merged = await Card.find({ _id: { $in: merge.merged.map((state) => state.cardId) } }, { folderId: 1, libraryId: 1 }).lean<CardDoc[]>();
+  return merged.some((card) => actor.ability.can('read', cardSubject(card))) ? merge : null;
+}
+
+/**
+ * The title of the card a merge went into, as the actor may know it: the survivor's own while it
+ * exists and they may read it; once it was deleted for good, the title it had then, when they may
+ * read the folder it was in. Null otherwise.
+ */
+export async function survivorTitle(actor: Actor, merge: MergeDoc): Promise<string | null> {
+  const survivor = await Card.findById(merge.survivor.cardId, { title: 1, folderId: 1, libraryId: 1 }).lean<CardDoc>();
+  const known = survivor ?? merge.survivorGone;
+  return known && actor.ability.can('read', cardSubject(known)) ? known.title : null;
 }
 
 /** How many of the references a merge re-pointed are in cards the actor may read (the others are not theirs to know of). */
@@ -480,20 +525,26 @@ async function mergeNow(merge: MergeDoc): Promise<MergeNow> {
   return { cards: involved.map((state) => byId.get(String(state.cardId))), merging };
 }
 
+const cannotUndo = (actor: Actor, reason: string) => t(actor, `Отменить объединение нельзя: ${reason}`, `The merge cannot be undone: ${reason}`);
+
 /**
- * Why a merge can no longer be undone, in the viewer's words, or null when it can: undone already,
- * a card deleted for good, or a card changed after the merge (edited, moved, put in or taken out of
- * the trash) — undoing would overwrite that change. Cards the viewer may not read are not named.
+ * Why a merge cannot be undone now, in the viewer's words, or null when it can: undone already, its
+ * references still being re-pointed, a card deleted for good (CONFLICT); the viewer only reads in
+ * the folder of one of its cards (`gap`, FORBIDDEN, naming the folder); a card changed after the
+ * merge (edited, moved, put in or taken out of the trash) — undoing would overwrite that change
+ * (CONFLICT). Cards the viewer may not read are not named.
  */
-function undoObstacle(actor: Actor, merge: MergeDoc, { cards: current, merging }: MergeNow): string | null {
-  const no = (ru: string, en: string) => t(actor, `Отменить объединение нельзя: ${ru}`, `The merge cannot be undone: ${en}`);
-  if (merge.undoneAt) return alreadyUndone(actor);
+function undoObstacle(actor: Actor, merge: MergeDoc, { cards: current, merging }: MergeNow, gap: string | null): AppError | null {
+  const no = (ru: string, en: string) => new AppError('CONFLICT', cannotUndo(actor, t(actor, ru, en)));
+  if (merge.undoneAt) return new AppError('CONFLICT', alreadyUndone(actor));
   if (merging)
     return no(
       'ссылки на объединённые карточки ещё перенаправляются — дождитесь окончания',
       'the references to the merged cards are still being re-pointed; wait until it finishes',
     );
+  if (!current[0]) return no('основная карточка удалена навсегда', 'the card they were merged into was deleted for good');
   if (current.some((card) => !card)) return no('одну из карточек удалили окончательно', 'one of the cards was deleted for good');
+  if (gap) return new AppError('FORBIDDEN', cannotUndo(actor, gap));
   const [survivor, ...merged] = current as CardDoc[];
   const which = (card: CardDoc) =>
     actor.ability.can('read', cardSubject(card)) ? t(actor, `карточку «${card.title}»`, `the card “${card.title}”`) : t(actor, 'одну из карточек', 'one of the cards');
@@ -508,21 +559,30 @@ function undoObstacle(actor: Actor, merge: MergeDoc, { cards: current, merging }
   return null;
 }
 
-/** Whether the actor may undo the merge now: nothing changed since, and they may edit every card of it. */
+/** The cards of a merge that still exist. */
+const presentCards = (now: MergeNow) => now.cards.filter((card): card is CardDoc => card !== undefined);
+
+/**
+ * Whether the actor may undo the merge now: nothing changed since, and they may edit every card of
+ * it. Why not is said to those it concerns — who merged, or may edit some of its cards (then also
+ * where they only read) —, not to its readers; a card deleted for good is said to everyone.
+ */
 export async function undoState(actor: Actor, merge: MergeDoc): Promise<{ canUndo: boolean; obstacle: string | null }> {
   const now = await mergeNow(merge);
-  const current = now.cards;
-  const editable = current.every((card) => card && actor.ability.can('update', cardSubject(card)));
-  // What keeps an undo from being possible concerns those who could undo it, not readers.
-  const obstacle = editable || current.some((card) => !card) ? undoObstacle(actor, merge, now) : null;
-  return { canUndo: editable && !obstacle, obstacle };
+  const present = presentCards(now);
+  const complete = present.length === now.cards.length;
+  const mayEdit = present.filter((card) => actor.ability.can('update', cardSubject(card)));
+  const concerned = String(merge.by) === actor.userId || mayEdit.length > 0;
+  if (!concerned && complete) return { canUndo: false, obstacle: null };
+  const obstacle = undoObstacle(actor, merge, now, await editingGap(actor, present));
+  return { canUndo: !obstacle, obstacle: obstacle?.message ?? null };
 }
 
 /**
  * Undoes a merge: the survivor gets its values back, the merged cards come out of the trash, and
  * references the merge re-pointed (and nobody changed since) point to them again; one
- * transaction, recorded in every history. Refused with CONFLICT, saying why, once it was undone, a
- * card of it was deleted for good, or one changed after the merge.
+ * transaction, recorded in every history. Refused, saying why, once it was undone, a card of it
+ * was deleted for good or changed after the merge (CONFLICT), or where the actor only reads (FORBIDDEN).
  */
 export async function undoMerge(context: CardServiceContext, id: string): Promise<{ merge: MergeDoc; cards: CardDoc[] }> {
   const { actor } = context;
@@ -530,12 +590,10 @@ export async function undoMerge(context: CardServiceContext, id: string): Promis
   if (!merge) throw notFound(actor, t(actor, 'Объединение', 'Merge'));
   const state = await mergeNow(merge);
   const current = state.cards;
-  const refuse = (reason: string) => new AppError('CONFLICT', reason);
-  if (merge.undoneAt || current.some((card) => !card)) throw refuse(undoObstacle(actor, merge, state)!);
-  if (current.some((card) => !actor.ability.can('read', cardSubject(card!)))) throw notFound(actor, cardWord(actor));
-  if (current.some((card) => !actor.ability.can('update', cardSubject(card!)))) throw mergeRight(actor);
-  const obstacle = undoObstacle(actor, merge, state);
-  if (obstacle) throw refuse(obstacle);
+  const complete = presentCards(state).length === current.length;
+  if (!merge.undoneAt && complete && current.some((card) => !actor.ability.can('read', cardSubject(card!)))) throw notFound(actor, cardWord(actor));
+  const obstacle = undoObstacle(actor, merge, state, await editingGap(actor, presentCards(state)));
+  if (obstacle) throw obstacle;
   const [survivor, ...merged] = current as CardDoc[];
   const type = await cardTypeOrFail(actor, survivor.typeKey);
   const survivorId = String(survivor._id);
@@ -579,7 +637,7 @@ export async function undoMerge(context: CardServiceContext, id: string): Promis
     async () => writes,
     async (_done, session) => {
       const marked = await Merge.updateOne({ _id: merge._id, undoneAt: null }, { $set: { undoneAt: now, undoneBy: new Types.ObjectId(actor.userId) } }, { session });
-      if (marked.modifiedCount !== 1) throw refuse(alreadyUndone(actor));
+      if (marked.modifiedCount !== 1) throw new AppError('CONFLICT', alreadyUndone(actor));
     },
     'id',
     new Set([survivorId, ...mergedIds]),

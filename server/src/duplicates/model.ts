@@ -212,6 +212,8 @@ const mergeSchema = new Schema(
     undoneBy: { type: Schema.Types.ObjectId, default: null },
     /** A large merge's background job re-pointing its references (null: done within the request). */
     jobId: { type: Schema.Types.ObjectId, default: null },
+    /** The survivor as it was when it was deleted for good (the merge still names it); null while it exists. */
+    survivorGone: { type: { _id: false, title: String, folderId: Schema.Types.ObjectId, libraryId: Schema.Types.ObjectId, at: Date }, default: null },
   },
   { versionKey: false, minimize: false },
 );
@@ -230,6 +232,7 @@ export interface MergeDoc {
   undoneAt: Date | null;
   undoneBy: Types.ObjectId | null;
   jobId?: Types.ObjectId | null;
+  survivorGone?: { title: string; folderId: Types.ObjectId; libraryId: Types.ObjectId; at: Date } | null;
 }
 
 export const Merge = mongoose.model('Merge', mergeSchema, 'merges');

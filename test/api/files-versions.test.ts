@@ -5,6 +5,7 @@ import { refusalFields, type ApiClient } from '../support/api-client';
 import { addToSystemGroup, createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
 import { downloadFile, memoType, pdfWithText, PNG_1PX, uploadFile } from '../support/files';
 import { signedIn, startTestServer } from '../support/server';
+import { SseSubscription } from '../support/sse';
 import { waitFor } from '../support/wait';
 
 const PASSWORD = 'secret-password-1';
@@ -47,6 +48,8 @@ describe('files on cards: versions, previews without «Экспорт», names b
   let owner: ApiClient;
   let editor: ApiClient;
   let viewer: ApiClient;
+  let outsider: ApiClient;
+  let correspondentsId: string;
   let folderId: string;
   let counterpartyId: string;
   let number = 0;
@@ -82,7 +85,10 @@ describe('files on cards: versions, previews without «Экспорт», names b
       { login: 'owner', fullName: 'Ольга Полный-Доступ', level: 'full' },
       { login: 'editor', fullName: 'Татьяна Гончаренко', level: 'edit' },
       { login: 'viewer', fullName: 'Только просмотр', level: 'read' },
+      // Reads the correspondents only, not the contracts.
+      { login: 'outsider', fullName: 'Посторонний', level: 'read' },
     ]);
+    correspondentsId = scenario.folderId;
     await addToSystemGroup(admin, 'exporters', [scenario.userIds.owner, scenario.userIds.editor]);
     await addToSystemGroup(admin, 'history-readers', [scenario.userIds.owner]);
     await admin.data('mutation($d: CardTypeInput!) { createCardType(definition: $d) { key } }', { d: memoType });
@@ -94,7 +100,7 @@ describe('files on cards: versions, previews without «Экспорт», names b
       { principalId: scenario.userIds.viewer, level: 'read' },
     ]);
     counterpartyId = (await admin.data<{ createCard: Card }>(CREATE, { f: scenario.folderId, t: 'counterparty', v: { name: 'ООО «Ромашка»' } })).createCard.id;
-    [owner, editor, viewer] = await Promise.all(['owner', 'editor', 'viewer'].map((login) => signedIn(server, login, PASSWORD)));
+    [owner, editor, viewer, outsider] = await Promise.all(['owner', 'editor', 'viewer', 'outsider'].map((login) => signedIn(server, login, PASSWORD)));
   });
   after(async () => {
     await server?.stop();
@@ -253,6 +259,69 @@ describe('files on cards: versions, previews without «Экспорт», names b
       scan: 'Эта версия файла удалена: загрузите файл снова',
     });
     expect((await owner.request(REMOVE, { id: second.id })).errors?.[0]?.message).to.equal('Версия файла не найдена');
+  });
+
+  it('never gives a version number twice: the highest version removed for good and cleaned up still counts', async () => {
+    const upload = async (replaces: string, text: string) =>
+      uploaded(editor, { cardId: card.id, field: 'scan', replaces }, { name: 'permit.pdf', content: await pdfWithText(text) });
+    const save = async (ids: string[]) => (await editor.data<{ updateCard: Card }>(UPDATE, { id: card.id, version: (await current()).version, v: { scan: ids } })).updateCard;
+    const current = async () => (await editor.data<{ card: Card }>('query($id: ID!) { card(id: $id) { id version title files { id name url } } }', { id: card.id })).card;
+    const card = await createContract(editor, {
+      scan: [(await uploaded(editor, { folderId, typeKey: 'contract', field: 'scan' }, { name: 'permit.pdf', content: await pdfWithText('Permit v1') })).id],
+    });
+    const second = await upload(card.files[0].id, 'Permit v2');
+    await save([second.id]);
+    const third = await upload(second.id, 'Permit v3');
+    expect(third.version).to.equal(3);
+    await save([third.id]);
+    // The field goes back to version 2, and version 3 — the highest — is removed for good (its description cleaned up at once).
+    await save([second.id]);
+    await owner.data(REMOVE, { id: third.id });
+    expect((await versions(editor, second.id)).map((v) => v.version)).to.deep.equal([2, 1]);
+
+    const fourth = await upload(second.id, 'Permit v4');
+    expect(fourth.version).to.equal(4);
+    const saved = await save([fourth.id]);
+    expect(saved.files.map((f) => f.id)).to.deep.equal([fourth.id]);
+    expect((await versions(editor, fourth.id)).map((v) => v.version)).to.deep.equal([4, 2, 1]);
+    // Removing the version the counter was started from (an earlier one) changes nothing either.
+    await owner.data(REMOVE, { id: second.id });
+    const fifth = await upload(fourth.id, 'Permit v5');
+    await save([fifth.id]);
+    expect((await versions(editor, fifth.id)).map((v) => v.version)).to.deep.equal([5, 4, 1]);
+    const history = await owner.data<{ cardHistory: { edges: { node: { changes: { afterTitles: Record<string, string> | null }[] } }[] } }>(
+      'query($id: ID!) { cardHistory(cardId: $id, first: 1) { edges { node { changes { afterTitles } } } } }',
+      { id: card.id },
+    );
+    expect(history.cardHistory.edges[0].node.changes[0].afterTitles).to.deep.equal({ [fifth.id]: 'permit.pdf (v5)' });
+  });
+
+  it('tells open cards live that a version was removed or added, and nobody who may not read the card', async () => {
+    const EVENTS = 'subscription { cardEvents { cardId action actorName } }';
+    type Event = { cardEvents: { cardId: string; action: string; actorName: string } };
+    const card = await createContract(editor, {
+      scan: [(await uploaded(editor, { folderId, typeKey: 'contract', field: 'scan' }, { name: 'live.pdf', content: await pdfWithText('Live v1') })).id],
+    });
+    const watching = new SseSubscription<Event>(server.url, viewer.cookieHeader(), EVENTS);
+    const stranger = new SseSubscription<Event>(server.url, outsider.cookieHeader(), EVENTS);
+    try {
+      await Promise.all([watching.ready, stranger.ready]);
+      const next = await uploaded(editor, { cardId: card.id, field: 'scan', replaces: card.files[0].id }, { name: 'live.pdf', content: await pdfWithText('Live v2') });
+      await editor.data(UPDATE, { id: card.id, version: card.version, v: { scan: [next.id] } });
+      await owner.data(REMOVE, { id: card.files[0].id });
+      await watching.waitFor(2, 15_000);
+      expect(watching.received.map((event) => event.cardEvents)).to.deep.equal([
+        { cardId: card.id, action: 'update', actorName: 'Татьяна Гончаренко' },
+        { cardId: card.id, action: 'file-version-removed', actorName: 'Ольга Полный-Доступ' },
+      ]);
+      // Events reach a stream in order: when a later change the outsider may see arrives, anything about the contract would have come before it.
+      const visible = (await admin.data<{ createCard: Card }>(CREATE, { f: correspondentsId, t: 'counterparty', v: { name: 'ООО «Видимое»' } })).createCard;
+      await stranger.waitFor(1, 15_000);
+      expect(stranger.received.map((event) => event.cardEvents.cardId)).to.deep.equal([visible.id]);
+    } finally {
+      watching.close();
+      stranger.close();
+    }
   });
 
   it('tells the version list whether the card’s type keeps history (where a removal is recorded then)', async () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { selectors, type Browser, type CDPSession, type Page } from 'playwright-core';
+import { selectors, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 import { ensureClientBuilt } from '../../server/src/http/client-build';
 import { createLogger } from '../../server/src/logger';
 import type { RunningServer } from '../../server/src/server';
@@ -38,6 +38,9 @@ describeInBrowser('files on a «Договор»: drag and drop, progress, cance
   let cardId: string;
   let admin: ApiClient;
   let firstScan: Buffer;
+  /** Наталья (read only, no «Экспорт») with the same card open in a browser of her own: she sees versions come and go live. */
+  let readerContext: BrowserContext | undefined;
+  let colleague: Page;
 
   before(async () => {
     selectors.setTestIdAttribute('data-test');
@@ -78,6 +81,7 @@ describeInBrowser('files on a «Договор»: drag and drop, progress, cance
     await page.getByTestId('folder-tree').waitFor();
   });
   after(async () => {
+    await readerContext?.close();
     await browser?.close();
     await server?.stop();
   });
@@ -127,7 +131,13 @@ describeInBrowser('files on a «Договор»: drag and drop, progress, cance
     await screenshot(page, 'files-02-preview');
   });
 
-  it('uploads a new version: the card shows version 2, history shows both', async () => {
+  it('uploads a new version: the card shows version 2, history shows both; a colleague with the card open sees it at once', async () => {
+    readerContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    colleague = await readerContext.newPage();
+    await signInThroughUi(colleague, server.url, 'nvakulenko', PASSWORD);
+    await colleague.goto(`${server.url}/folders/${folderId}/cards/${cardId}`);
+    await colleague.getByTestId('file-name').filter({ hasText: 'Скан Д-17.pdf' }).waitFor();
+    expect(await colleague.getByTestId('file-versions-toggle').count(), 'one version: no list yet').to.equal(0);
     await page.getByTestId('edit').click();
     const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByTestId('file-new-version').click()]);
     await chooser.setFiles({ name: 'Скан Д-17.pdf', mimeType: 'application/pdf', buffer: await pdfWithText('Supply of walrus tusks, signed') });
@@ -140,6 +150,12 @@ describeInBrowser('files on a «Договор»: drag and drop, progress, cance
     expect(await changes.nth(0).textContent()).to.contain('Скан Д-17.pdf (v2)');
     expect(await changes.nth(1).textContent()).to.contain('Скан Д-17.pdf');
     await screenshot(page, 'files-03-history');
+    // Наталья's open card follows without a reload: version 2, with its list of versions.
+    await colleague.getByTestId('value-scan').filter({ hasText: 'версия 2' }).waitFor();
+    await colleague.getByTestId('file-versions-toggle').click();
+    await colleague.getByTestId('file-version').nth(1).waitFor();
+    await colleague.getByTestId('file-version').nth(1).getByTestId('file-version-preview').click();
+    await colleague.getByTestId('file-version').nth(1).getByTestId('file-preview').waitFor();
   });
 
   it('lists both versions on the card with who uploaded them, previews version 1, and removes it for good', async () => {
@@ -176,6 +192,11 @@ describeInBrowser('files on a «Договор»: drag and drop, progress, cance
     await page.getByTestId('file-version-notice').filter({ hasText: 'Удалена версия 1 файла «Скан Д-17.pdf»' }).waitFor();
     await waitFor(async () => (await versions.count()) === 1, 'the list to show one version');
     expect((await page.request.get(`${server.url}${href}`)).status()).to.equal(404);
+    // Наталья's open list drops version 1 and its preview without a reload.
+    const hers = colleague.getByTestId('file-version');
+    await waitFor(async () => (await hers.count()) === 1, 'the colleague’s list to show one version');
+    expect(await hers.nth(0).textContent()).to.contain('Версия 2');
+    expect(await colleague.getByTestId('file-preview').count()).to.equal(0);
     await page.getByTestId('card-tab-history').click();
     await page.getByTestId('history-version-removed').filter({ hasText: 'Удалена версия 1 файла «Скан Д-17.pdf»' }).waitFor();
   });

@@ -11,6 +11,8 @@ export interface StoredFileInfo {
   name: string;
   size: number;
   version: number;
+  /** Every version of one file shares it (its first version's id); null for an upload not attached yet. */
+  lineage: string | null;
   /** The download (an attachment); `?inline=1` opens a PDF or an image in the browser. */
   url: string;
   preview: FilePreviewKind;
@@ -20,7 +22,7 @@ export interface StoredFileInfo {
   activeContent: boolean;
 }
 
-const Files = graphql(`query Files($ids: [ID!]!) { files(ids: $ids) { id name size version url preview canDownload activeContent } }`);
+const Files = graphql(`query Files($ids: [ID!]!) { files(ids: $ids) { id name size version lineage url preview canDownload activeContent } }`);
 
 /** Where an upload goes: a file field of a card being edited (`cardId`) or created (`folderId` + `typeKey`). */
 export interface UploadTarget {
@@ -137,7 +139,7 @@ export function previewSource(file: Pick<StoredFileInfo, 'url' | 'preview' | 'ca
 
 const Versions = graphql(`
   query FileVersions($ids: [ID!]!) {
-    files(ids: $ids) { id historyKept versions { id name size version url preview canDownload activeContent canRemove uploadedAt uploadedBy { fullName } } }
+    files(ids: $ids) { id cardId historyKept versions { id name size version url preview canDownload activeContent canRemove uploadedAt uploadedBy { fullName } } }
   }
 `);
 const RemoveVersion = graphql(`mutation RemoveFileVersion($id: ID!) { removeFileVersion(id: $id) { id } }`);
@@ -148,11 +150,11 @@ export type FileVersion = ResultOf<typeof Versions>['files'][number]['versions']
 
 /**
  * Every version of the file `id` is a version of, newest first (empty when the reader may not read
- * it), and whether its card's type keeps history (where removing a version is recorded then).
+ * it), its card, and whether the card's type keeps history (where removing a version is recorded then).
  */
-export async function loadVersions(id: string): Promise<{ versions: FileVersion[]; historyKept: boolean }> {
+export async function loadVersions(id: string): Promise<{ versions: FileVersion[]; cardId: string | null; historyKept: boolean }> {
   const file = (await request(Versions, { ids: [id] })).files[0];
-  return { versions: file?.versions ?? [], historyKept: file?.historyKept ?? false };
+  return { versions: file?.versions ?? [], cardId: file?.cardId ?? null, historyKept: file?.historyKept ?? false };
 }
 
 /** Removes an earlier version for good (full access to the card); the server answers what is left. */

@@ -1,7 +1,7 @@
 import type { ClientSession } from 'mongoose';
 import type { Actor } from '../access/actor';
 import type { CardTypeDefinition, CardValues, LocalizedText } from '../../../card-types';
-import { events, type CardAction, type CardPlace } from '../events/bus';
+import { events, type CardAction, type CardEvent, type CardNoticeAction, type CardPlace } from '../events/bus';
 import type { CardDoc } from './model';
 
 export type { CardAction };
@@ -136,15 +136,27 @@ function placeOf(card: CardDoc): CardPlace {
 }
 
 function publishCardEvent(change: CardChange): void {
+  publish(change.after, change.action, change.actor, change.before ? placeOf(change.before) : null);
+}
+
+function publish(card: CardDoc, action: CardEvent['action'], actor: Actor, previous: CardPlace | null): void {
   events.publish('card-event', {
-    cardId: String(change.after._id),
-    ...placeOf(change.after),
-    action: change.action,
-    actorId: change.actor.userId,
-    actorName: change.actor.fullName,
+    cardId: String(card._id),
+    ...placeOf(card),
+    action,
+    actorId: actor.userId,
+    actorName: actor.fullName,
     at: new Date().toISOString(),
-    previous: change.before ? placeOf(change.before) : null,
+    previous,
   });
+}
+
+/**
+ * After the commit of something done to a card that is not a change of it (an earlier file version
+ * removed): live streams tell those who may read the card, whose open card shows it again.
+ */
+export function publishCardNotice(card: CardDoc, action: CardNoticeAction, actor: Actor): void {
+  publish(card, action, actor, placeOf(card));
 }
 
 export function diffValues(before: CardValues, after: CardValues): FieldChange[] {

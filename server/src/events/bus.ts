@@ -4,6 +4,9 @@ import { createPubSub, type PubSubEventTarget } from 'graphql-yoga';
 /** What a change does to a card. */
 export type CardAction = 'create' | 'update' | 'move' | 'trash' | 'restore' | 'revert' | 'merge' | 'unmerge';
 
+/** What happened to a card without a change of the card itself (its values stay): an earlier version of one of its files removed for good. */
+export type CardNoticeAction = 'file-version-removed';
+
 /** A card's place and change time, before or after a change. */
 export interface CardPlace {
   folderId: string;
@@ -19,7 +22,7 @@ export interface CardPlace {
  */
 export interface CardEvent extends CardPlace {
   cardId: string;
-  action: CardAction;
+  action: CardAction | CardNoticeAction;
   actorId: string;
   actorName: string;
   at: string;

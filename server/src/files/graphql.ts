@@ -68,6 +68,10 @@ export const filesModule: GraphQLModule = {
       id: ID!
       "The file field that holds it."
       fieldKey: String!
+      "The card it is attached to; null for an upload not saved to a card yet."
+      cardId: ID
+      "Every version of one file shares this id (its first version's); null until the upload is attached."
+      lineage: ID
       name: String!
       "Bytes."
       size: Float!
@@ -169,6 +173,8 @@ export const filesModule: GraphQLModule = {
     },
     StoredFile: {
       id: (file: StoredFileDoc) => String(file._id),
+      cardId: (file: StoredFileDoc) => (file.state === 'attached' && file.cardId ? String(file.cardId) : null),
+      lineage: (file: StoredFileDoc) => fileView(file).lineage,
       name: (file: StoredFileDoc) => servedName(file),
       contentType: (file: StoredFileDoc) => fileView(file).contentType,
       url: (file: StoredFileDoc) => fileView(file).url,

@@ -124,3 +124,26 @@ export interface FileUsageDoc {
 }
 
 export const FileUsage = mongoose.model('FileUsage', fileUsageSchema, 'fileusage');
+
+/**
+ * The highest version number a file's lineage has given out, kept apart from the versions themselves:
+ * a version removed for good (and its description cleaned up) still counts, so numbers never repeat.
+ * Written when a new version is attached and when one is removed; gone with the card's purge.
+ */
+const fileLineageSchema = new Schema(
+  {
+    _id: { type: Schema.Types.ObjectId, required: true },
+    cardId: { type: Schema.Types.ObjectId, required: true },
+    highest: { type: Number, required: true },
+  },
+  { versionKey: false },
+);
+fileLineageSchema.index({ cardId: 1 });
+
+export interface FileLineageDoc {
+  _id: Types.ObjectId;
+  cardId: Types.ObjectId;
+  highest: number;
+}
+
+export const FileLineage = mongoose.model('FileLineage', fileLineageSchema, 'filelineages');

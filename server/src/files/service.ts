@@ -11,7 +11,7 @@ import { message } from '../i18n';
 import { uncountFile } from './quota';
 import { fileStorage } from './storage';
 import type { FileChangeRecord, FileRecord, HistoryEntryDoc } from '../history/model';
-import { FileText, StoredFile, type StoredFileDoc } from './model';
+import { FileLineage, FileText, StoredFile, type FileLineageDoc, type StoredFileDoc } from './model';
 
 const t = (actor: Pick<Actor, 'locale'>, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
 
@@ -117,13 +117,24 @@ export function planFileChanges(change: CardChange, session: ClientSession): Pro
   return plan;
 }
 
-/** The highest version number a file's versions have reached (read in the transaction, by the lineage index). */
+/**
+ * The highest version number a file has given out: its lineage's counter (which remembers versions
+ * removed for good) or, for a file whose counter was never written, its highest stored version.
+ */
 export async function highestVersion(lineage: Types.ObjectId, session?: ClientSession): Promise<number> {
+  const counter = await FileLineage.findById(lineage, { highest: 1 })
+    .session(session ?? null)
+    .lean<Pick<FileLineageDoc, 'highest'>>();
   const top = await StoredFile.findOne({ lineage }, { version: 1 })
     .sort({ version: -1 })
     .session(session ?? null)
     .lean<Pick<StoredFileDoc, 'version'>>();
-  return top?.version ?? 1;
+  return Math.max(counter?.highest ?? 1, top?.version ?? 1);
+}
+
+/** Records in the lineage's counter that `version` was given out (inside the caller's transaction), so no later version takes its number. */
+export async function keepVersionNumber(lineage: Types.ObjectId, cardId: Types.ObjectId, version: number, session: ClientSession): Promise<void> {
+  await FileLineage.updateOne({ _id: lineage }, { $max: { highest: version }, $setOnInsert: { cardId } }, { upsert: true, session });
 }
 
 async function makePlan(change: CardChange, session: ClientSession): Promise<FieldPlan[]> {
@@ -207,6 +218,7 @@ export async function attachFiles(change: CardChange, session: ClientSession): P
       );
       // Taken meanwhile (a double submit) or removed as expired: the change must not go through without it.
       if (result.modifiedCount !== 1) throw takenMeanwhile(change.actor, plan.fieldKey, (await storedFiles([String(doc._id)], session)).get(String(doc._id)));
+      if (version > 1) await keepVersionNumber(lineage, change.after._id, version, session);
       attached.push({ ...doc, state: 'attached', lineage, version, textState: searchable ? 'pending' : 'none' });
     }
     // An earlier version put back is written too: a removal of that version at the same moment
@@ -272,6 +284,7 @@ export async function versionsOf(lineages: readonly string[]): Promise<Map<strin
 export async function releaseFilesOfCard(card: CardDoc, session: ClientSession): Promise<void> {
   await StoredFile.updateMany({ cardId: card._id }, { $set: { state: 'purged', expiresAt: new Date() } }, { session });
   await FileText.deleteMany({ cardId: card._id }, { session });
+  await FileLineage.deleteMany({ cardId: card._id }, { session });
 }
 
 const REMOVABLE = ['uploading', 'pending', 'purged', 'removing'];

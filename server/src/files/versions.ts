@@ -3,13 +3,14 @@ import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
 import { recordAudit } from '../audit/service';
 import { findCardType } from '../card-types/registry';
+import { publishCardNotice } from '../cards/lifecycle';
 import { Card, type CardDoc } from '../cards/model';
 import { forbidden, notFound, UserInputError } from '../errors';
 import { recordCardEvent } from '../history/service';
 import { message } from '../i18n';
 import { auditActorOf } from '../people/service';
 import { FileText, StoredFile, type StoredFileDoc } from './model';
-import { cardFileIds, fileIdsOf, fileRecord, historyTitle, readableFile, removeExpiredFiles, storedFiles, versionsOf } from './service';
+import { cardFileIds, fileIdsOf, fileRecord, highestVersion, historyTitle, keepVersionNumber, readableFile, removeExpiredFiles, storedFiles, versionsOf } from './service';
 import { servedName } from './view';
 
 const t = (actor: Pick<Actor, 'locale'>, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
@@ -49,6 +50,9 @@ export async function removeFileVersion(actor: Actor, id: string): Promise<Store
     if (!now || now.inTrash) throw notFound(actor, t(actor, 'Карточка', 'Card'));
     const held = cardFileIds(type, now.values);
     if (held.includes(String(file._id))) throw refuse(...currentMessage);
+    // Its number stays given out: a later version never takes it, though this one's description goes.
+    const lineage = file.lineage ?? file._id;
+    await keepVersionNumber(lineage, card._id, await highestVersion(lineage, session), session);
     const claimed = await StoredFile.updateOne({ _id: file._id, state: 'attached' }, { $set: { state: 'purged', expiresAt: new Date() } }, { session });
     if (claimed.modifiedCount !== 1) throw notFound(actor, t(actor, 'Версия файла', 'File version'));
     await FileText.deleteOne({ _id: file._id }, { session });
@@ -89,6 +93,8 @@ export async function removeFileVersion(actor: Actor, id: string): Promise<Store
       session,
     );
   });
+  // Open cards show it at once, for those who may read the card.
+  publishCardNotice(card, 'file-version-removed', actor);
   // Its bytes, derived copies and quota count go now (the hourly cleanup would take them otherwise).
   await removeExpiredFiles({ cardId: card._id });
   return file.lineage ? ((await versionsOf([String(file.lineage)])).get(String(file.lineage)) ?? []) : [];

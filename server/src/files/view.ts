@@ -24,6 +24,8 @@ export interface FileView {
   fileType: string | null;
   contentType: string;
   version: number;
+  /** Every version of one file shares it (its first version's id); null until the upload is attached. */
+  lineage: string | null;
   uploadedAt: string;
   /** Where its bytes are: an attachment; with `?inline=1` a PDF or an image opens in the browser. */
   url: string;
@@ -41,6 +43,7 @@ export const fileView = (file: StoredFileDoc): FileView => ({
   fileType: file.fileType,
   contentType: contentTypeOf(file),
   version: file.version,
+  lineage: file.lineage ? String(file.lineage) : null,
   uploadedAt: file.uploadedAt.toISOString(),
   url: `/files/${String(file._id)}`,
   preview: findFileType(file.fileType)?.preview ?? 'none',

@@ -36,7 +36,7 @@ export const unreadModule: GraphQLModule = {
       cardId: ID!
       folderId: ID!
       previousFolderId: ID
-      "create, update, move, trash, restore, revert, read, unread"
+      "create, update, move, trash, restore, revert, merge, unmerge; or file-version-removed: an earlier version of one of the card's files was removed for good (its values stay)"
       action: String!
       actorId: ID!
       actorName: String!

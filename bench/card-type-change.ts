@@ -1,15 +1,21 @@
 /**
- * `npm run bench:type-change -- --cards 200000 [--cache /tmp/kartoteka-type-change] [--no-job]`:
- * changing the card type «Контрагент» when that many counterparties exist, as the designer does it:
- * the dry runs of three changes (a new required field «Сегмент» with a value to fill in — every card
- * lacks it; «ИНН» becoming required — the cards lacking it counted by the database; «ИНН» becoming
- * a plain string — a kind change, every card's value read), the save of «ИНН» required after its
- * dry run (given the dry run's checkId, and without it), then saving «Сегмент»: how long the
- * administrator waits for the save, and how long the background job takes to write every card
- * (`--no-job` stops before that).
+ * `npm run bench:type-change -- --cards 100000 [--cache /tmp/kartoteka-type-change] [--no-job] [--history]`:
+ * changing the card type «Контрагент» when that many counterparties exist, as the designer does it.
+ * The type has two fields of an administrator's beside the built-in ones: «Численность» (a string,
+ * every card's own value: digits on most cards, «около 50» on every 50th, none on every 20th) and
+ * «Категория» (a choice of four, none on every 10th). Timed: the dry runs of four changes — a new
+ * required field «Сегмент» with a value to fill in (every card lacks it, counted by the database),
+ * «Категория» becoming required (the cards lacking it counted by the database), «Численность»
+ * becoming an integer (a kind change: every value read and converted, the first failures listed),
+ * «Категория» becoming a plain string (a kind change, every value converts) — then the save of
+ * «Категория» required after its dry run (given its checkId) and without one, then saving «Сегмент»:
+ * how long the administrator waits for the save, and how long the background job takes to fill in
+ * every card (`--history`: with change history on for the type, one entry per card; `--no-job`
+ * stops before the job).
  *
  * The counterparties are generated once into `--cache/cards-N` (the built-in database, or
- * MONGODB_URI's database when set) and copied for each run, since the save changes them. Runs the
+ * MONGODB_URI's database when set), given the two fields' values once in `--cache/cards-N-fields`,
+ * and copied for each run, since the save changes them. Runs the
  * service and the job runner in this process. Prints numbers; asserts nothing.
  *
  * `--search-words`: instead, the job that gives cards stored before word search their words
@@ -27,8 +33,9 @@ import { buildActor } from '../server/src/access/actor';
 import { Card } from '../server/src/cards/model';
 import { searchWordsJob } from '../server/src/cards/search';
 import { pendingTypeChange } from '../server/src/cards/type-change';
-import { findCardType } from '../server/src/card-types/registry';
-import { previewCardTypeChange, saveCardTypeDefinition } from '../server/src/cards/type-admin';
+import { findCardType, listCardTypes, saveCardType } from '../server/src/card-types/registry';
+import { validateCardTypeDefinition } from '../card-types/definitions';
+import { previewCardTypeChange, saveCardTypeDefinition, switchCardTypeHistory, type SchemaChangeReport } from '../server/src/cards/type-admin';
 import { loadConfig } from '../server/src/config';
 import { openDatabase } from '../server/src/db/connect';
 import { Job, type JobDoc } from '../server/src/jobs/model';
@@ -45,6 +52,7 @@ const { values } = parseArgs({
     cache: { type: 'string', default: path.join(os.tmpdir(), 'kartoteka-type-change') },
     'search-words': { type: 'boolean', default: false },
     'no-job': { type: 'boolean', default: false },
+    history: { type: 'boolean', default: false },
   },
 });
 const CARDS = Number(values.cards);
@@ -73,9 +81,13 @@ async function cachedDataset(): Promise<string> {
   return dir;
 }
 
-/** The same cards without their words, as an installation from before word search stored them; made once and kept in the cache. */
-async function cachedWithoutWords(): Promise<string> {
-  const dir = path.join(values.cache, `cards-${CARDS}-without-words`);
+/**
+ * The generated cards changed once by `change` (given the ids of a thousand cards at a time, in id
+ * order, and their position), kept in `--cache/cards-N-<name>`. A thousand cards per command: one
+ * command over all of them keeps the database busy past the driver's heartbeat.
+ */
+async function cachedVariant(name: string, what: string, prepare: () => Promise<void>, change: (ids: Types.ObjectId[], offset: number) => Promise<void>): Promise<string> {
+  const dir = path.join(values.cache, `cards-${CARDS}-${name}`);
   if (await exists(path.join(dir, 'ready'))) return dir;
   await rm(dir, { recursive: true, force: true });
   await cp(await cachedDataset(), dir, { recursive: true });
@@ -83,35 +95,76 @@ async function cachedWithoutWords(): Promise<string> {
   const started = performance.now();
   const database = await openDatabase(config(dir), logger);
   try {
-    // A thousand cards per command: one command over all of them keeps the database busy past the driver's heartbeat.
+    await prepareDatabase(config(dir), logger);
+    await prepare();
+    let offset = 0;
     for (let after: Types.ObjectId | null = null; ;) {
       const ids = (
         await Card.collection
-          .find(after ? { _id: { $gt: after } } : {}, { projection: { _id: 1 } })
+          .find({ typeKey: 'counterparty', ...(after && { _id: { $gt: after } }) }, { projection: { _id: 1 } })
           .sort({ _id: 1 })
           .limit(1000)
           .toArray()
       ).map((card) => card._id);
       if (ids.length === 0) break;
-      await Card.collection.updateMany({ _id: { $in: ids } }, { $unset: { searchWords: '' } });
+      await change(ids, offset);
+      offset += ids.length;
       after = ids.at(-1) as Types.ObjectId;
     }
   } finally {
     await database.close();
   }
   await mkdir(path.join(dir, 'ready'));
-  console.log(`removed the words of the cards in ${seconds(performance.now() - started)} (kept in ${dir})`);
+  console.log(`${what} in ${seconds(performance.now() - started)} (kept in ${dir})`);
   return dir;
 }
 
-const counterparty = (fields: object[]) => ({
-  key: 'counterparty',
-  names: { ru: 'Контрагент', en: 'Counterparty' },
-  titleTemplate: '{name}',
-  historyEnabled: false,
-  origin: 'code',
-  fields,
-});
+/** The same cards without their words, as an installation from before word search stored them. */
+const cachedWithoutWords = () =>
+  cachedVariant(
+    'without-words',
+    'removed the words of the cards',
+    async () => {},
+    async (ids) => {
+      await Card.collection.updateMany({ _id: { $in: ids } }, { $unset: { searchWords: '' } });
+    },
+  );
+
+const EMPLOYEES = { key: 'employees', kind: 'string', label: { ru: 'Численность', en: 'Employees' }, max: 100 };
+const TIERS = ['A', 'B', 'C', 'D'];
+const TIER = { key: 'tier', kind: 'enum', label: { ru: 'Категория', en: 'Tier' }, options: TIERS.map((value) => ({ value, label: { ru: `Категория ${value}` } })) };
+
+/** The same cards with the values of the administrator's fields «Численность» and «Категория» (written directly, as stored values). */
+const cachedWithFields = () =>
+  cachedVariant(
+    'fields',
+    'gave the cards «Численность» and «Категория»',
+    async () => {
+      // As the designer would store them (checked and completed by the kernel), without a job over the cards.
+      const stored = (await findCardType('counterparty'))!;
+      const checked = validateCardTypeDefinition({ ...stored, fields: [...stored.fields, EMPLOYEES, TIER] }, { locale: 'ru', knownTypes: await listCardTypes() });
+      if (!checked.ok) throw new Error(JSON.stringify(checked.errors));
+      const added = (key: string) => ({ ...checked.definition.fields.find((field) => field.key === key)!, origin: 'admin' as const });
+      await saveCardType({ ...stored, fields: [...stored.fields, added(EMPLOYEES.key), added(TIER.key)] });
+    },
+    async (ids, offset) => {
+      const set = (n: number) => ({
+        ...(n % 20 !== 0 && { 'values.employees': n % 50 === 1 ? 'около 50' : String(n) }),
+        ...(n % 10 !== 0 && { 'values.tier': TIERS[n % TIERS.length] }),
+      });
+      const updates = ids.map((_id, index) => ({ _id, $set: set(offset + index) })).filter((update) => Object.keys(update.$set).length > 0);
+      await Card.collection.bulkWrite(
+        updates.map(({ _id, $set }) => ({ updateOne: { filter: { _id }, update: { $set } } })),
+        { ordered: false },
+      );
+    },
+  );
+
+/** A change of «Контрагент» as the designer sends it: these fields changed (the others stay as stored), from the revision stored now. */
+const counterparty = async (fields: object[]) => {
+  const stored = (await findCardType('counterparty'))!;
+  return { key: 'counterparty', names: stored.names, titleTemplate: stored.titleTemplate, historyEnabled: stored.historyEnabled, origin: stored.origin, version: stored.version, fields };
+};
 
 /**
  * Waits for a background job, printing its progress every 10 s, then its rate, the CPU time it
@@ -154,7 +207,7 @@ async function jobFinished(jobId: string, started: number): Promise<void> {
 }
 
 printMachine();
-const source = values['search-words'] ? await cachedWithoutWords() : await cachedDataset();
+const source = values['search-words'] ? await cachedWithoutWords() : await cachedWithFields();
 const work = path.join(values.cache, `run-${process.pid}`);
 await cp(source, work, { recursive: true });
 const database = await openDatabase(config(work), logger);
@@ -174,36 +227,42 @@ try {
     const lacking = await Card.countDocuments({ searchWords: { $exists: false } });
     console.log(`cards still without their words: ${lacking.toLocaleString('en')}`);
   } else {
-    const segment = counterparty([{ key: 'segment', kind: 'string', label: { ru: 'Сегмент' }, required: true, fillMissing: 'малый бизнес' }]);
-    let started = performance.now();
-    const added = await previewCardTypeChange(actor, segment);
-    console.log(`dry run, new required «Сегмент» with a fill-in value: ${seconds(performance.now() - started)} (cards to fill: ${added.fields[0]?.updates ?? 0})`);
+    const timed = async <T>(what: string, run: () => Promise<T>, outcome: (result: T) => string): Promise<T> => {
+      const began = performance.now();
+      const result = await run();
+      console.log(`${what}: ${seconds(performance.now() - began)} (${outcome(result)})`);
+      return result;
+    };
+    const segment = [{ key: 'segment', kind: 'string', label: { ru: 'Сегмент' }, required: true, fillMissing: 'малый бизнес' }];
+    const report = (change: SchemaChangeReport) => {
+      const field = change.fields[0];
+      return field
+        ? `safe: ${change.safe}, cards to rewrite: ${field.updates}, would not convert: ${field.failureCount}, lacking a value: ${field.missingCount}`
+        : `safe: ${change.safe}`;
+    };
+    await timed('dry run, a new required «Сегмент» with a value to fill in', async () => previewCardTypeChange(actor, await counterparty(segment)), report);
+    const tierRequired = [{ ...TIER, required: true, requiredFor: 'newAndEdited' }];
+    const tierReport = await timed('dry run, «Категория» becomes required (for new and edited cards)', async () => previewCardTypeChange(actor, await counterparty(tierRequired)), report);
+    await timed('dry run, «Численность» becomes an integer (a kind change)', async () => previewCardTypeChange(actor, await counterparty([{ key: EMPLOYEES.key, label: EMPLOYEES.label, kind: 'integer' }])), report);
+    await timed('dry run, «Категория» becomes a plain string (a kind change)', async () => previewCardTypeChange(actor, await counterparty([{ key: TIER.key, label: TIER.label, kind: 'string' }])), report);
 
-    const storedInn = (await findCardType('counterparty'))!.fields.find((field) => field.key === 'inn')!;
-    const innRequired = counterparty([{ ...storedInn, required: true }]);
-    started = performance.now();
-    const innReport = await previewCardTypeChange(actor, innRequired);
-    console.log(`dry run, «ИНН» (${storedInn.kind}) becomes required: ${seconds(performance.now() - started)} (missing: ${innReport.fields[0]?.missingCount ?? 0})`);
-
-    const innString = counterparty([{ key: 'inn', kind: 'string', label: { ru: 'ИНН', en: 'INN (taxpayer number)' }, unique: true, max: 12, required: true }]);
-    started = performance.now();
-    const stringReport = await previewCardTypeChange(actor, innString);
-    console.log(
-      `dry run, «ИНН» becomes a required plain string (every value read): ${seconds(performance.now() - started)} (values to rewrite: ${stringReport.fields[0]?.updates ?? 0})`,
+    await timed(
+      'save of «Категория» required right after its dry run (its checkId)',
+      async () => saveCardTypeDefinition(actor, await counterparty(tierRequired), { isNew: false, checkId: tierReport.checkId }),
+      (saved) => `job: ${saved.changeJob ? 'yes' : 'none'}`,
+    );
+    await saveCardTypeDefinition(actor, await counterparty([TIER]), { isNew: false });
+    await timed(
+      'save of «Категория» required without a dry run (the whole check)',
+      async () => saveCardTypeDefinition(actor, await counterparty(tierRequired), { isNew: false }),
+      (saved) => `job: ${saved.changeJob ? 'yes' : 'none'}`,
     );
 
-    started = performance.now();
-    await saveCardTypeDefinition(actor, innRequired, { isNew: false, checkId: innReport.checkId });
-    console.log(`save of «ИНН» required right after its dry run (its checkId): ${seconds(performance.now() - started)}`);
-    await saveCardTypeDefinition(actor, counterparty([{ ...storedInn, required: false }]), { isNew: false });
-    started = performance.now();
-    await saveCardTypeDefinition(actor, innRequired, { isNew: false });
-    console.log(`save of «ИНН» required without a dry run's checkId (the whole check): ${seconds(performance.now() - started)}`);
-
     if (!values['no-job']) {
+      if (values.history) await switchCardTypeHistory(actor, 'counterparty', true);
       runner.start();
-      started = performance.now();
-      await saveCardTypeDefinition(actor, segment, { isNew: false });
+      const started = performance.now();
+      await saveCardTypeDefinition(actor, await counterparty(segment), { isNew: false });
       console.log(`save of «Сегмент» answered in ${seconds(performance.now() - started)}`);
       const pending = await pendingTypeChange('counterparty');
       if (pending) await jobFinished(String(pending._id), started);

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
+import { Types } from 'mongoose';
 import { findCardType } from '../../server/src/card-types/registry';
+import { Card } from '../../server/src/cards/model';
 import type { RunningServer } from '../../server/src/server';
 import { innFromStem } from '../../seeds/demo-cards';
 import { refusalFields, type ApiClient } from '../support/api-client';
@@ -147,5 +149,25 @@ describe('issue 14: the dry run of a field becoming required is a database query
       v: { name: 'ООО «Дзета»' },
     });
     expect(refusalFields(refusedCreate)).to.have.property('inn');
+  });
+
+  it('a card restored from the trash between the dry run and the save is noticed: lacking «ИНН», it refuses the save given the dry run’s checkId', async () => {
+    await admin.data(UPDATE, { d: await supplierChange({ required: false }) });
+    const trashed = await newCounterparty(editor, { name: 'ООО «Ипсилон»' });
+    await admin.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id: trashed });
+    // It went to the trash a day ago: long before the dry run, out of the window of writes that may still be committing.
+    const dayAgo = new Date(Date.now() - 86_400_000);
+    await Card.updateOne({ _id: new Types.ObjectId(trashed) }, { $set: { updatedAt: dayAgo, trashedAt: dayAgo } }, { timestamps: false });
+    const everyCard = await supplierChange({ required: true });
+    // The dry run looks at the cards outside the trash: every one of them has its INN.
+    const dryRun = await preview(everyCard);
+    expect(dryRun.safe).to.equal(true);
+    expect(dryRun.checkId).to.be.a('string');
+
+    await admin.data('mutation($id: ID!) { restoreCard(id: $id) { id } }', { id: trashed });
+    const refused = await admin.request(UPDATE, { d: everyCard, check: dryRun.checkId });
+    expect(Object.values(refusalFields(refused)).join(' ')).to.contain('Карточек без значения: 1');
+    expect((refused.errors?.[0].extensions?.report as Preview).fields.find((field) => field.key === 'inn')?.missing).to.deep.equal([trashed]);
+    expect((await findCardType('supplier'))!.fields.find((field) => field.key === 'inn')?.required).to.not.equal(true);
   });
 });

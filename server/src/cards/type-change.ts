@@ -189,7 +189,7 @@ const IN_FLIGHT_MS = 120_000;
 
 /**
  * Whether a safe dry run still holds at the save, looking only at the cards changed since it began
- * reading (index `{typeKey, updatedAt}`; every card write stamps `updatedAt`): none of them would
+ * reading (index `{typeKey, updatedAt}`; every card write stamps `updatedAt`, a restore from the trash too): none of them would
  * fail to convert, lack a required value, or hold a value of a field that becomes unique (that
  * needs the whole check). Answers the fields to rewrite — the dry run's, and any a changed card now
  * needs — or null when the save must plan the change over every card again.

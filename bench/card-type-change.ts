@@ -163,7 +163,15 @@ const cachedWithFields = () =>
 /** A change of «Контрагент» as the designer sends it: these fields changed (the others stay as stored), from the revision stored now. */
 const counterparty = async (fields: object[]) => {
   const stored = (await findCardType('counterparty'))!;
-  return { key: 'counterparty', names: stored.names, titleTemplate: stored.titleTemplate, historyEnabled: stored.historyEnabled, origin: stored.origin, version: stored.version, fields };
+  return {
+    key: 'counterparty',
+    names: stored.names,
+    titleTemplate: stored.titleTemplate,
+    historyEnabled: stored.historyEnabled,
+    origin: stored.origin,
+    version: stored.version,
+    fields,
+  };
 };
 
 /**
@@ -227,10 +235,14 @@ try {
     const lacking = await Card.countDocuments({ searchWords: { $exists: false } });
     console.log(`cards still without their words: ${lacking.toLocaleString('en')}`);
   } else {
+    // The CPU time each step took in this process and the database's: less swayed by other work on the machine than the time.
+    const databasePid = databaseChildPid();
     const timed = async <T>(what: string, run: () => Promise<T>, outcome: (result: T) => string): Promise<T> => {
-      const began = performance.now();
+      const began = { at: performance.now(), own: process.cpuUsage(), database: databasePid ? cpuMs(databasePid) : 0 };
       const result = await run();
-      console.log(`${what}: ${seconds(performance.now() - began)} (${outcome(result)})`);
+      const own = process.cpuUsage(began.own);
+      const cpu = `CPU ${seconds((own.user + own.system) / 1000)} here${databasePid ? `, ${seconds(cpuMs(databasePid) - began.database)} in the database` : ''}`;
+      console.log(`${what}: ${seconds(performance.now() - began.at)}, ${cpu} (${outcome(result)})`);
       return result;
     };
     const segment = [{ key: 'segment', kind: 'string', label: { ru: 'Сегмент' }, required: true, fillMissing: 'малый бизнес' }];
@@ -242,9 +254,21 @@ try {
     };
     await timed('dry run, a new required «Сегмент» with a value to fill in', async () => previewCardTypeChange(actor, await counterparty(segment)), report);
     const tierRequired = [{ ...TIER, required: true, requiredFor: 'newAndEdited' }];
-    const tierReport = await timed('dry run, «Категория» becomes required (for new and edited cards)', async () => previewCardTypeChange(actor, await counterparty(tierRequired)), report);
-    await timed('dry run, «Численность» becomes an integer (a kind change)', async () => previewCardTypeChange(actor, await counterparty([{ key: EMPLOYEES.key, label: EMPLOYEES.label, kind: 'integer' }])), report);
-    await timed('dry run, «Категория» becomes a plain string (a kind change)', async () => previewCardTypeChange(actor, await counterparty([{ key: TIER.key, label: TIER.label, kind: 'string' }])), report);
+    const tierReport = await timed(
+      'dry run, «Категория» becomes required (for new and edited cards)',
+      async () => previewCardTypeChange(actor, await counterparty(tierRequired)),
+      report,
+    );
+    await timed(
+      'dry run, «Численность» becomes an integer (a kind change)',
+      async () => previewCardTypeChange(actor, await counterparty([{ key: EMPLOYEES.key, label: EMPLOYEES.label, kind: 'integer' }])),
+      report,
+    );
+    await timed(
+      'dry run, «Категория» becomes a plain string (a kind change)',
+      async () => previewCardTypeChange(actor, await counterparty([{ key: TIER.key, label: TIER.label, kind: 'string' }])),
+      report,
+    );
 
     await timed(
       'save of «Категория» required right after its dry run (its checkId)',

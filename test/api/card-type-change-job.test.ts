@@ -7,10 +7,11 @@ import { loadConfig } from '../../server/src/config';
 import { Job } from '../../server/src/jobs/model';
 import { JobInterrupted } from '../../server/src/jobs/runner';
 import { createLogger } from '../../server/src/logger';
+import { User } from '../../server/src/people/models';
 import type { RunningServer } from '../../server/src/server';
 import { generateCounterparties } from '../../seeds/generate';
 import type { ApiClient } from '../support/api-client';
-import { createDepartment, createUser, typeChangeApplied, versioned } from '../support/fixtures';
+import { addToSystemGroup, createDepartment, createUser, typeChangeApplied, versioned } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
 import { SseSubscription } from '../support/sse';
 import { waitFor } from '../support/wait';
@@ -229,5 +230,54 @@ describe('a card type change with many cards is applied by a background job, wit
     expect(again.errors?.[0].extensions?.code).to.equal('CONFLICT');
     const after = (await admin.data<{ cardTypes: { key: string; changeJob: { id: string } | null }[] }>('{ cardTypes { key changeJob { id } } }')).cardTypes;
     expect(after.find((type) => type.key === 'counterparty')?.changeJob).to.equal(null);
+  });
+
+  it('a failed change whose author was deactivated, or deleted, since is continued by another administrator, and the history of the cards written then names them', async () => {
+    const departmentId = await createDepartment(admin, 'Администрация');
+    const viewer = (await admin.data<{ viewer: { user: { id: string; fullName: string } } }>('{ viewer { user { id fullName } } }')).viewer.user;
+    const failedChangeBy = async (authorId: string, field: { key: string; kind: string; label: { ru: string; en: string }; required: boolean }, fill: string) => {
+      const stored = (await findCardType('counterparty'))!;
+      await saveCardType({ ...stored, fields: [...stored.fields, field] });
+      const half = CARDS / 2;
+      await Card.updateMany({ _id: { $in: ids.slice(0, half).map((id) => new Types.ObjectId(id)) } }, { $set: { [`values.${field.key}`]: fill } });
+      const params: TypeChangeParams = { typeKey: 'counterparty', fields: [{ from: null, to: field, fill }], ip: '10.0.0.7' };
+      const [job] = await Job.create([
+        {
+          type: 'card-type-change',
+          ownerId: authorId,
+          params,
+          state: 'failed',
+          error: 'MongoServerError: WriteConflict',
+          progress: { done: half, total: CARDS },
+          checkpoint: { trash: false, after: ids[half - 1], cards: half, changed: half, kept: 0 },
+          finishedAt: new Date(),
+        },
+      ]);
+      return String(job._id);
+    };
+    const continued = async (jobId: string, key: string, fill: string) => {
+      await admin.data('mutation($id: ID!) { retryJob(id: $id) { state } }', { id: jobId });
+      expect((await typeChangeApplied(admin, { id: jobId }))?.state).to.equal('succeeded');
+      expect(await Card.countDocuments({ typeKey: 'counterparty', [`values.${key}`]: fill })).to.equal(CARDS);
+      const [entry] = await history(ids[CARDS - 1]);
+      expect(entry).to.deep.include({ action: 'update', via: 'type-change', actorName: viewer.fullName });
+      expect(entry.changes).to.deep.equal([{ key, before: null, after: fill }]);
+    };
+
+    // Ольга saved the change, then left: her account is deactivated.
+    const olga = await createUser(admin, { login: 'opetrova', fullName: 'Ольга Петрова', password: PASSWORD, departmentId });
+    await addToSystemGroup(admin, 'administrators', [olga]);
+    const district = { key: 'district', kind: 'string', label: { ru: 'Округ', en: 'District' }, required: true };
+    const first = await failedChangeBy(olga, district, 'Центральный');
+    await admin.data('mutation($id: ID!) { setUserActive(id: $id, active: false) { active } }', { id: olga });
+    await continued(first, 'district', 'Центральный');
+
+    // Игорь saved the next one, and his account was removed altogether.
+    const igor = await createUser(admin, { login: 'isidorov', fullName: 'Игорь Сидоров', password: PASSWORD, departmentId });
+    await addToSystemGroup(admin, 'administrators', [igor]);
+    const channel = { key: 'channel', kind: 'string', label: { ru: 'Канал', en: 'Channel' }, required: true };
+    const second = await failedChangeBy(igor, channel, 'выставка');
+    await User.deleteOne({ _id: new Types.ObjectId(igor) });
+    await continued(second, 'channel', 'выставка');
   });
 });

@@ -4,6 +4,7 @@ import { findCardType } from '../../server/src/card-types/registry';
 import { Card } from '../../server/src/cards/model';
 import type { RunningServer } from '../../server/src/server';
 import { innFromStem } from '../../seeds/demo-cards';
+import { generateCounterparties } from '../../seeds/generate';
 import { refusalFields, type ApiClient } from '../support/api-client';
 import { databaseCommandsDuring } from '../support/commands';
 import { createCorrespondents, createFolder, setFolderAccess, versioned } from '../support/fixtures';
@@ -169,5 +170,86 @@ describe('issue 14: the dry run of a field becoming required is a database query
     expect(Object.values(refusalFields(refused)).join(' ')).to.contain('Карточек без значения: 1');
     expect((refused.errors?.[0].extensions?.report as Preview).fields.find((field) => field.key === 'inn')?.missing).to.deep.equal([trashed]);
     expect((await findCardType('supplier'))!.fields.find((field) => field.key === 'inn')?.required).to.not.equal(true);
+  });
+});
+
+/**
+ * «Численность» of counterparties, a string, becoming an integer (#14): the dry run of a kind change
+ * reads the field alone, once, in id order, and keeps only the first page of examples; the cards
+ * lacking a value are the database's to count.
+ */
+describe('issue 14: the dry run of a kind change reads each card’s value once, the field alone, and lists the first examples', function () {
+  this.timeout(120_000);
+  const CARDS = 260;
+  let server: RunningServer;
+  let admin: ApiClient;
+  let ids: string[];
+  const employees = { key: 'employees', kind: 'string', label: { ru: 'Численность', en: 'Employees' } };
+  const DRY_RUN = `query($d: CardTypeInput!) { cardTypeChangePreview(definition: $d) { safe fields {
+    key safe updates failureCount failures { cardId value reason } missingCount missing } } }`;
+  type KindChange = {
+    safe: boolean;
+    fields: { key: string; updates: number; failureCount: number; failures: { cardId: string; value: unknown }[]; missingCount: number; missing: string[] }[];
+  };
+  const toInteger = async (extra: Record<string, unknown> = {}) => {
+    const stored = (await findCardType('counterparty'))!;
+    return versioned(admin, {
+      key: 'counterparty',
+      names: stored.names,
+      titleTemplate: stored.titleTemplate,
+      historyEnabled: false,
+      origin: 'code',
+      fields: [{ ...employees, kind: 'integer', ...extra }],
+    });
+  };
+
+  before(async () => {
+    server = await startTestServer({}, { monitorCommands: true });
+    admin = await signedIn(server);
+    const folderId = await generateCounterparties({ count: CARDS, folderName: 'Большая папка' });
+    ids = (
+      await Card.find({ folderId: new Types.ObjectId(folderId) }, { _id: 1 })
+        .sort({ _id: 1 })
+        .lean()
+    ).map((card) => String(card._id));
+    await admin.data('mutation($d: CardTypeInput!) { updateCardType(definition: $d) { key } }', {
+      d: await versioned(admin, { ...(await toInteger()), fields: [employees] }),
+    });
+    // Most say it in words; ten in digits; five have no value.
+    await Card.updateMany({ _id: { $in: ids.map((id) => new Types.ObjectId(id)) } }, { $set: { 'values.employees': 'около 50' } });
+    for (const [n, id] of ids.slice(0, 10).entries()) await Card.updateOne({ _id: new Types.ObjectId(id) }, { $set: { 'values.employees': String(40 + n) } });
+    await Card.updateMany({ _id: { $in: ids.slice(10, 15).map((id) => new Types.ObjectId(id)) } }, { $unset: { 'values.employees': '' } });
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('counts every value that would not convert, lists the first 200 in the order of the cards, and reads the cards with one cursor over the field alone', async () => {
+    const change = await toInteger();
+    const { result, commands } = await databaseCommandsDuring(async () => admin.data<{ cardTypeChangePreview: KindChange }>(DRY_RUN, { d: change }));
+    const report = result.cardTypeChangePreview;
+    const field = report.fields.find((entry) => entry.key === 'employees')!;
+    expect(report.safe).to.equal(false);
+    expect(field).to.include({ updates: 10, failureCount: CARDS - 15, missingCount: 0 });
+    expect(field.failures.map((failure) => failure.cardId)).to.deep.equal(ids.slice(15, 215));
+    expect(field.failures[0].value).to.equal('около 50');
+    // The cards: one find (and its getMores), projecting the field alone; the cards without a value are not among those it reads.
+    const onCards = commands.filter((command) => command.collection === 'cards');
+    const finds = onCards.filter((command) => command.name === 'find');
+    expect(finds).to.have.length(1);
+    expect(finds[0].command.projection).to.deep.equal({ 'values.employees': 1 });
+    expect(JSON.stringify(finds[0].command.filter)).to.contain('$nor');
+    // Not required, nothing filled in: the cards lacking a value are not even counted.
+    expect(onCards.map((command) => command.name).filter((name) => name !== 'find' && name !== 'getMore')).to.deep.equal([]);
+  });
+
+  it('required: the cards lacking a value are counted and listed by the database, beside those whose value would not convert', async () => {
+    const { result, commands } = await databaseCommandsDuring(async () => admin.data<{ cardTypeChangePreview: KindChange }>(DRY_RUN, { d: await toInteger({ required: true }) }));
+    const field = result.cardTypeChangePreview.fields.find((entry) => entry.key === 'employees')!;
+    expect(field).to.include({ updates: 10, failureCount: CARDS - 15, missingCount: 5 });
+    expect(field.missing).to.deep.equal(ids.slice(10, 15));
+    const onCards = commands.filter((command) => command.collection === 'cards');
+    expect(onCards.filter((command) => command.name === 'find').map((command) => command.command.projection)).to.deep.equal([{ 'values.employees': 1 }, { _id: 1 }]);
+    expect(onCards.filter((command) => command.name === 'aggregate')).to.have.length(1);
   });
 });

@@ -57,8 +57,8 @@ export async function createCorrespondents(
   return { departmentId, folderId, libraryId, userIds };
 }
 
-/** Adds users to a system group: 'history-readers' («Операторы чтения истории») or 'exporters' («Доверенные лица (экспорт)»). */
-export async function addToSystemGroup(admin: ApiClient, role: 'history-readers' | 'exporters', userIds: string[]): Promise<void> {
+/** Adds users to a system group: 'history-readers' («Операторы чтения истории»), 'exporters' («Доверенные лица (экспорт)») or 'administrators'. */
+export async function addToSystemGroup(admin: ApiClient, role: 'history-readers' | 'exporters' | 'administrators', userIds: string[]): Promise<void> {
   const group = (await admin.data<{ groups: { id: string; systemRole: string | null }[] }>('{ groups { id systemRole } }')).groups.find((g) => g.systemRole === role)!;
   await admin.data('mutation($id: ID!, $u: [ID!]) { changeGroupMembers(id: $id, add: $u) { id } }', { id: group.id, u: userIds });
 }

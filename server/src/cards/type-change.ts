@@ -1,16 +1,17 @@
 /**
- * Changing a card type at scale: the dry run of a field change counted over the field's distinct
- * values (one aggregation, never every card in the server's memory), and the per-card work of a
+ * Changing a card type at scale: the dry run of a field change — the database counts and lists the
+ * cards lacking a value, one cursor streams the field's values of the others (the field alone, in
+ * large batches, each distinct value planned once, the first examples kept) — and the per-card work of a
  * saved change — converted and filled-in values, titles and search text — as a background job in
  * batches, each one transaction with its history entries, resumable from the last card it wrote.
  */
 import type { ClientSession } from 'mongoose';
 import { Types } from 'mongoose';
-import { isEmptyValue, ownValue, type CardTypeDefinition, type FieldDefinition, type Locale, type StoredValue } from '../../../card-types';
-import { fieldChangePlanner, valueChanges, type DuplicateGroup, type FieldChangePlanner, type ValueFailure } from '../../../card-types/definitions';
-import { buildActor } from '../access/actor';
+import { ownValue, type CardTypeDefinition, type FieldDefinition, type Locale, type StoredValue } from '../../../card-types';
+import { fieldChangePlanner, valueChanges, type DuplicateGroup, type FieldChangePlanner, type ValueFailure, type ValueOutcome } from '../../../card-types/definitions';
+import { buildActor, type Actor } from '../access/actor';
 import { CardTypeRecord } from '../card-types/registry';
-import { defineJob } from '../jobs/define';
+import { defineJob, type JobContext } from '../jobs/define';
 import { Job, type JobDoc } from '../jobs/model';
 import { User } from '../people/models';
 import { Card, type CardDoc } from './model';
@@ -43,47 +44,23 @@ const DUPLICATE_IDS = 1000;
 
 const liveCards = (typeKey: string) => ({ typeKey, inTrash: false });
 
-/** Cards of a type outside the trash whose stored value of `key` is one of `values` (null: none stored). */
-function holding(typeKey: string, key: string, values: unknown[]) {
-  const path = `values.${key}`;
-  const stored = values.filter((value) => !isEmptyValue(value));
-  const alternatives: Record<string, unknown>[] = [];
-  if (stored.length < values.length) alternatives.push({ [path]: { $exists: false } });
-  if (stored.length > 0) alternatives.push({ [path]: { $in: stored } });
-  return { ...liveCards(typeKey), ...(alternatives.length === 1 ? alternatives[0] : { $or: alternatives }) };
-}
+/** What holds no value (absent, null, blank text, an empty list: `isEmptyValue`), as a filter. */
+const emptyValue = (path: string) => [{ [path]: { $in: [null, []] } }, { [path]: { $regex: '^\\s*$' } }];
 
-interface ValueGroup {
-  /** The stored value (null: none). */
-  value: unknown;
-  count: number;
-}
-
-/**
- * The distinct stored values of a field among a type's cards outside the trash, with how many
- * cards hold each: the field's values alone stream through a cursor, and only the distinct ones
- * are kept (a million cards of a dozen segments hold a dozen entries).
- */
-async function valueGroups(typeKey: string, key: string): Promise<ValueGroup[]> {
-  const groups = new Map<string, ValueGroup>();
-  const cursor = Card.find(liveCards(typeKey), { [`values.${key}`]: 1, _id: 0 })
-    .lean<Pick<CardDoc, 'values'>>()
-    .cursor({ batchSize: 2000 });
-  for await (const card of cursor) {
-    const value = ownValue(card.values, key) ?? null;
-    const id = JSON.stringify(value);
-    const group = groups.get(id);
-    if (group) group.count += 1;
-    else groups.set(id, { value, count: 1 });
-  }
-  return [...groups.values()];
-}
-
-/** Cards of a type outside the trash that hold no value of `key` (absent, null, blank text, an empty list: `isEmptyValue`). */
+/** Cards of a type outside the trash that hold no value of `key`. */
 export function lackingValue(typeKey: string, key: string) {
-  const path = `values.${key}`;
-  return { ...liveCards(typeKey), $or: [{ [path]: { $in: [null, []] } }, { [path]: { $regex: '^\\s*$' } }] };
+  return { ...liveCards(typeKey), $or: emptyValue(`values.${key}`) };
 }
+
+/** Cards of a type outside the trash that hold a value of `key`: every other one. */
+function holdingValue(typeKey: string, key: string) {
+  return { ...liveCards(typeKey), $nor: emptyValue(`values.${key}`) };
+}
+
+/** Cards per batch of the cursor over a field's values (each a few dozen bytes: the id and the value). */
+const SCAN_BATCH = 10_000;
+/** Distinct values whose outcome is remembered while scanning (planned once each); past that, forgotten and planned again. */
+const REMEMBERED_OUTCOMES = 50_000;
 
 /**
  * Whether a change keeps every stored value as it is and only asks for a value where there is none:
@@ -96,29 +73,11 @@ function onlyAsksForValues(from: FieldDefinition, to: FieldDefinition): boolean 
 }
 
 /**
- * A change that only asks for values, planned by the database: the cards lacking one are counted
- * and the first page of them listed by a query, instead of every stored value passing through
- * here. They get the fill-in value, or are missing unless accepted.
- */
-async function planLackingValues(typeKey: string, key: string, planner: FieldChangePlanner, report: FieldChangeReport): Promise<FieldChangeReport> {
-  const lacking = lackingValue(typeKey, key);
-  const count = await Card.countDocuments(lacking);
-  const filled = planner.apply(null);
-  if ('value' in filled && filled.value !== undefined) report.updates = count;
-  else if (planner.required && count > 0) {
-    report.missingCount = count;
-    report.missingAccepted = planner.missingMayStay;
-    const first = await Card.find(lacking, { _id: 1 }).sort({ _id: 1 }).limit(REPORT_PAGE).lean<Pick<CardDoc, '_id'>[]>();
-    report.missing = first.map((card) => String(card._id));
-  }
-  report.safe = report.missingCount === 0 || report.missingAccepted;
-  return report;
-}
-
-/**
- * Plans changing field `from` into `to` against the cards of a type: the stored values are
- * grouped (a new field has none, so the cards are only counted, from an index), each distinct
- * value is planned once, and the first page of each list is read by value. `planFieldChange` of the kernel gives the same answer card by card.
+ * Plans changing field `from` into `to` against the cards of a type. The database answers for the
+ * cards lacking a value — counted (a new field's from the index), the first page of them listed —
+ * when they get the fill-in value or must have one. The values of the others stream through one
+ * cursor (`scanValues`), unless the change only asks for values: then the database's answer is
+ * the whole plan. `planFieldChange` of the kernel gives the same answer card by card.
  */
 export async function planFieldOverCards(
   typeKey: string,
@@ -144,42 +103,96 @@ export async function planFieldOverCards(
   };
   if (!planner.allowed) return report;
   if (planner.noOp) return null;
-  // (One value filled into every card lacking one would repeat it: a unique field's fill-in value is planned by value.)
-  if (from && (fill === undefined || to.unique !== true) && onlyAsksForValues(from, to)) return planLackingValues(typeKey, to.key, planner, report);
-  const groups: ValueGroup[] = from
-    ? await valueGroups(typeKey, to.key)
-    : [{ value: null, count: await Card.countDocuments(liveCards(typeKey)) }].filter((group) => group.count > 0);
-
-  const failing: { value: unknown; reason: string }[] = [];
-  const empty: unknown[] = [];
-  const holders = new Map<string, { value: StoredValue; count: number; raw: unknown[] }>();
-  for (const group of groups) {
-    const outcome = planner.apply(group.value);
-    if ('error' in outcome) {
-      report.failureCount += group.count;
-      failing.push({ value: group.value, reason: outcome.error });
-      continue;
-    }
-    if (valueChanges(group.value, outcome.value)) report.updates += group.count;
-    if (outcome.value === undefined) {
-      if (planner.required) {
-        report.missingCount += group.count;
-        empty.push(group.value);
-      }
-    } else if (planner.unique) {
-      const key = JSON.stringify(outcome.value);
-      const holder = holders.get(key) ?? { value: outcome.value, count: 0, raw: [] };
-      holder.count += group.count;
-      holder.raw.push(group.value);
-      holders.set(key, holder);
-    }
-  }
-  const repeated = [...holders.values()].filter((holder) => holder.count > 1);
+  // (One value filled into every card lacking one would repeat it: a unique field's fill-in value is checked against the stored ones.)
+  const asksOnly = from !== undefined && (fill === undefined || to.unique !== true) && onlyAsksForValues(from, to);
+  const lacking = from ? lackingValue(typeKey, to.key) : liveCards(typeKey);
+  // The cards lacking a value matter when they get the fill-in value or must have one: the database counts them.
+  const lackingCount = fill !== undefined || planner.required ? await Card.countDocuments(lacking) : 0;
+  const scan = from && !asksOnly ? await scanValues(typeKey, to.key, planner, report) : { holders: new Map<string, Holder>(), missing: [] };
+  if (fill !== undefined) {
+    report.updates += lackingCount;
+    if (planner.unique && lackingCount > 0) addHolders(scan.holders, fill, lackingCount);
+  } else report.missingCount += lackingCount;
+  const firstLacking = async (limit: number) =>
+    lackingCount === 0 ? [] : (await Card.find(lacking, { _id: 1 }).sort({ _id: 1 }).limit(limit).lean<Pick<CardDoc, '_id'>[]>()).map((card) => String(card._id));
+  if (report.missingCount > 0) report.missing = [...scan.missing, ...(await firstLacking(REPORT_PAGE))].sort(byId).slice(0, REPORT_PAGE);
+  const repeated = [...scan.holders.values()].filter((holder) => holder.count > 1);
   report.duplicateCount = repeated.length;
+  report.duplicates = await duplicateGroups(repeated.slice(0, REPORT_PAGE), firstLacking);
   report.missingAccepted = report.missingCount > 0 && planner.missingMayStay;
   report.safe = report.failureCount === 0 && (report.missingCount === 0 || report.missingAccepted) && report.duplicateCount === 0;
-  await listFirstPages(typeKey, to.key, planner, report, { failing, empty, repeated });
   return report;
+}
+
+/** Card ids in the order of the cards' creation (an ObjectId's hex text sorts as the id does). */
+const byId = (a: string, b: string) => a.localeCompare(b);
+
+/** Cards that would hold one value of a unique field: how many, and the first of their ids (the cards lacking a value, when it is theirs, are listed separately). */
+interface Holder {
+  value: StoredValue;
+  count: number;
+  cardIds: string[];
+  /** The fill-in value: the cards lacking a value would hold it too. */
+  filled: boolean;
+}
+
+function addHolders(holders: Map<string, Holder>, value: StoredValue, count: number, cardId?: string): void {
+  const key = JSON.stringify(value);
+  const holder = holders.get(key) ?? { value, count: 0, cardIds: [], filled: false };
+  holder.count += count;
+  if (cardId === undefined) holder.filled = true;
+  else if (holder.cardIds.length < DUPLICATE_IDS) holder.cardIds.push(cardId);
+  holders.set(key, holder);
+}
+
+/**
+ * One pass over the cards holding a value of the field, in id order, with the field alone: each
+ * distinct value planned once; the counts in full, and the first failures and cards left without
+ * a value listed as they come (no second read for examples); the holders of each value of a unique field.
+ */
+async function scanValues(typeKey: string, key: string, planner: FieldChangePlanner, report: FieldChangeReport): Promise<{ holders: Map<string, Holder>; missing: string[] }> {
+  const outcomes = new Map<string, ValueOutcome>();
+  const holders = new Map<string, Holder>();
+  const missing: string[] = [];
+  const cursor = Card.find(holdingValue(typeKey, key), { [`values.${key}`]: 1 })
+    .sort({ _id: 1 })
+    .lean<Pick<CardDoc, '_id' | 'values'>>()
+    .cursor({ batchSize: SCAN_BATCH });
+  for await (const card of cursor) {
+    const value = ownValue(card.values, key);
+    const seen = JSON.stringify(value ?? null);
+    let outcome = outcomes.get(seen);
+    if (!outcome) {
+      outcome = planner.apply(value);
+      if (outcomes.size >= REMEMBERED_OUTCOMES) outcomes.clear();
+      outcomes.set(seen, outcome);
+    }
+    if ('error' in outcome) {
+      report.failureCount += 1;
+      if (report.failures.length < REPORT_PAGE) report.failures.push({ cardId: String(card._id), value, reason: outcome.error });
+      continue;
+    }
+    if (valueChanges(value, outcome.value)) report.updates += 1;
+    if (outcome.value === undefined) {
+      if (!planner.required) continue;
+      report.missingCount += 1;
+      if (missing.length < REPORT_PAGE) missing.push(String(card._id));
+    } else if (planner.unique) addHolders(holders, outcome.value, 1, String(card._id));
+  }
+  return { holders, missing };
+}
+
+/** The duplicate groups of a page, with at most `DUPLICATE_IDS` card ids in all (a group the fill-in value joins lists the cards lacking a value among them). */
+async function duplicateGroups(page: Holder[], firstLacking: (limit: number) => Promise<string[]>): Promise<DuplicateGroup[]> {
+  let budget = DUPLICATE_IDS;
+  const groups: DuplicateGroup[] = [];
+  for (const holder of page) {
+    const ids = holder.filled ? [...holder.cardIds, ...(await firstLacking(budget))].sort(byId) : holder.cardIds;
+    const cardIds = ids.slice(0, Math.max(budget, 0));
+    budget -= cardIds.length;
+    groups.push({ value: holder.value, cardIds });
+  }
+  return groups;
 }
 
 /** Cards changed since a dry run that the save looks at, at most; with more, it checks everything again. */
@@ -226,47 +239,6 @@ export async function rewritesSinceCheck(
     if (rewritten) rewrites.push({ from: from ?? null, to, ...(fill !== undefined && { fill }) });
   }
   return rewrites;
-}
-
-/** The first page of each list of a report, read by the values found (in the order of card ids). */
-async function listFirstPages(
-  typeKey: string,
-  key: string,
-  planner: FieldChangePlanner,
-  report: FieldChangeReport,
-  found: { failing: { value: unknown; reason: string }[]; empty: unknown[]; repeated: { value: StoredValue; raw: unknown[] }[] },
-): Promise<void> {
-  const path = `values.${key}`;
-  const read = (values: unknown[], limit: number) =>
-    Card.find(holding(typeKey, key, values), { [path]: 1 })
-      .sort({ _id: 1 })
-      .limit(limit)
-      .lean<Pick<CardDoc, '_id' | 'values'>[]>();
-  if (found.failing.length > 0) {
-    const reasons = new Map(found.failing.map((failure) => [JSON.stringify(failure.value), failure.reason]));
-    const cards = await read(
-      found.failing.slice(0, REPORT_PAGE).map((failure) => failure.value),
-      REPORT_PAGE,
-    );
-    report.failures = cards.map((card) => {
-      const value = ownValue(card.values, key);
-      return { cardId: String(card._id), value, reason: reasons.get(JSON.stringify(value ?? null)) ?? (planner.apply(value) as { error: string }).error };
-    });
-  }
-  if (found.empty.length > 0) report.missing = (await read(found.empty, REPORT_PAGE)).map((card) => String(card._id));
-  if (found.repeated.length > 0) {
-    const page = found.repeated.slice(0, REPORT_PAGE);
-    const groupOf = new Map(page.flatMap((holder, index) => holder.raw.map((raw) => [JSON.stringify(raw ?? null), index] as const)));
-    const groups: DuplicateGroup[] = page.map((holder) => ({ value: holder.value, cardIds: [] }));
-    for (const card of await read(
-      page.flatMap((holder) => holder.raw),
-      DUPLICATE_IDS,
-    )) {
-      const index = groupOf.get(JSON.stringify(ownValue(card.values, key) ?? null));
-      if (index !== undefined) groups[index].cardIds.push(String(card._id));
-    }
-    report.duplicates = groups;
-  }
 }
 
 // ---------- applying a saved change ----------
@@ -328,6 +300,20 @@ async function resumeRefusal(job: JobDoc, locale: Locale): Promise<string | null
   return standing ? null : changedSince();
 }
 
+/**
+ * Whose name the job writes the cards in (their history entries): the administrator who saved the
+ * change, from the address they saved it from — or, once it was continued after a failure
+ * (`retryJob`), the administrator who continued it, from theirs: the cards written after that are
+ * their doing. So a change whose author was deactivated or deleted since is continued by another
+ * administrator, and the history says by whom.
+ */
+async function actingAdministrator(ctx: JobContext<TypeChangeParams, Checkpoint>): Promise<Actor> {
+  const by = ctx.continuedBy ?? (ctx.ownerId ? { userId: ctx.ownerId, ip: ctx.params.ip } : null);
+  const user = by ? await User.findById(by.userId, { login: 1, fullName: 1, locale: 1 }).lean() : null;
+  if (!by || !user) throw new Error('the administrator who saved the change is gone: another administrator can continue it');
+  return buildActor(user, by.ip);
+}
+
 export const typeChangeJob = defineJob<TypeChangeParams, TypeChangeResult, Checkpoint>({
   type: TYPE_CHANGE_JOB,
   cancelRefusal: {
@@ -345,9 +331,7 @@ export const typeChangeJob = defineJob<TypeChangeParams, TypeChangeResult, Check
       ? say(locale, 'Изменение этого типа уже применяется.', 'A change of this type is already being applied.')
       : resumeRefusal(job, locale),
   async run(ctx) {
-    const owner = ctx.ownerId ? await User.findById(ctx.ownerId, { login: 1, fullName: 1, locale: 1 }).lean() : null;
-    if (!owner) throw new Error('the administrator who saved the change is gone');
-    const actor = await buildActor(owner, ctx.params.ip);
+    const actor = await actingAdministrator(ctx);
     // Read afresh, not from the registry's cache (another instance may have saved it a moment ago).
     const record = await CardTypeRecord.findOne({ key: ctx.params.typeKey }).lean();
     if (!record) throw new Error(`card type ${ctx.params.typeKey} is gone`);

@@ -12,6 +12,8 @@ export interface JobContext<Params, Checkpoint> {
   jobId: string;
   /** Who asked for it; null for the server's own work. */
   ownerId: string | null;
+  /** Who ran it again after it failed (`retryJob`; the latest of them) and from which address; null until then. */
+  continuedBy?: { userId: string; ip: string } | null;
   params: Params;
   /** The last checkpoint an earlier run saved (the job was interrupted by a restart), else null. */
   resumeFrom: Checkpoint | null;

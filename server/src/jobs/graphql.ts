@@ -122,7 +122,7 @@ export const jobsModule: GraphQLModule = {
       retryJob: async (_p, { id }: { id: string }, context) => {
         const actor = await requireActor(context);
         if (!(await visibleJob(actor, id))) throw notFound(actor, jobWord(actor));
-        return retryJob(id, actor.locale);
+        return retryJob(id, actor.locale, { userId: actor.userId, ip: actor.ip });
       },
     },
     Subscription: {

@@ -14,6 +14,8 @@ const jobSchema = new Schema(
     type: { type: String, required: true },
     /** Who asked for it; null for the server's own work (e.g. a scheduled backup). */
     ownerId: { type: Schema.Types.ObjectId, default: null },
+    /** Who ran it again after it failed (`retryJob`), the latest of them, and from where; null until then. */
+    continuedBy: { type: { userId: Schema.Types.ObjectId, ip: String }, default: null, _id: false },
     params: { type: Schema.Types.Mixed, default: {} },
     state: { type: String, enum: JOB_STATES, default: 'queued' },
     progress: {
@@ -61,6 +63,7 @@ export interface JobDoc {
   _id: Types.ObjectId;
   type: string;
   ownerId: Types.ObjectId | null;
+  continuedBy?: { userId: Types.ObjectId; ip: string } | null;
   params: Record<string, unknown>;
   state: JobState;
   progress: JobProgress;

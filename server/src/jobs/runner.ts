@@ -201,6 +201,7 @@ export class JobRunner {
     const context: JobContext<never, unknown> = {
       jobId,
       ownerId: job.ownerId ? String(job.ownerId) : null,
+      continuedBy: job.continuedBy ? { userId: String(job.continuedBy.userId), ip: job.continuedBy.ip } : null,
       params: job.params as never,
       resumeFrom: job.checkpoint ?? null,
       signal: controller.signal,

@@ -67,9 +67,10 @@ export async function cancelJob(id: string, locale: Locale = 'ru'): Promise<JobD
 
 /**
  * Runs a failed job again from its last checkpoint (what it did stays done), when its type allows
- * it (`retryRefusal`); refused with the reason (CONFLICT) otherwise. Returns the job queued again.
+ * it (`retryRefusal`); refused with the reason (CONFLICT) otherwise. Who asked (`by`) is stored as
+ * `continuedBy` (the job's run sees it). Returns the job queued again.
  */
-export async function retryJob(id: string, locale: Locale): Promise<JobDoc | null> {
+export async function retryJob(id: string, locale: Locale, by: { userId: string; ip: string }): Promise<JobDoc | null> {
   if (!Types.ObjectId.isValid(id)) return null;
   const job = await Job.findById(id).lean<JobDoc>();
   if (!job) return null;
@@ -87,7 +88,17 @@ export async function retryJob(id: string, locale: Locale): Promise<JobDoc | nul
   if (refusal) throw new AppError('CONFLICT', refusal);
   const queued = await Job.findOneAndUpdate(
     { _id: job._id, state: 'failed' },
-    { $set: { state: 'queued', error: null, finishedAt: null, cancelRequested: false, 'lease.holder': null, 'lease.until': null } },
+    {
+      $set: {
+        state: 'queued',
+        error: null,
+        finishedAt: null,
+        cancelRequested: false,
+        'lease.holder': null,
+        'lease.until': null,
+        continuedBy: { userId: new Types.ObjectId(by.userId), ip: by.ip },
+      },
+    },
     { returnDocument: 'after' },
   ).lean<JobDoc>();
   if (queued) announceJob(queued);

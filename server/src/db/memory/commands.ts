@@ -12,6 +12,7 @@ import {
   countGroups,
   explainFind,
   isPlainObject,
+  findPlan,
   openCursor,
   openRawCursor,
   projectDocs,
@@ -692,9 +693,10 @@ export class CommandProcessor {
     const { view, close } = this.cursorView(request);
     let cursor;
     try {
-      const raw = projection && Object.keys(projection).length > 0 ? null : openRawCursor(collection, view, filter, { sort, skip, limit, hint });
+      const plan = findPlan(collection, view, filter, { sort, hint });
+      const raw = projection && Object.keys(projection).length > 0 ? null : openRawCursor(collection, view, filter, { sort, skip, limit, hint, plan });
       if (raw) return this.cursors.start(ns, raw, batchSize, (batch) => batch, singleBatch, close);
-      cursor = openCursor(collection, view, filter, { sort, skip, limit, hint });
+      cursor = openCursor(collection, view, filter, { sort, skip, limit, hint, plan });
     } catch (error) {
       close();
       throw error;
@@ -742,8 +744,8 @@ export class CommandProcessor {
     // Run once to learn whether the count comes from the index keys alone (no FETCH in the plan).
     const probe: ExecutionStats = { keys: 0, docs: 0 };
     const covered = counted !== null && countRows(source, request.view, filter, counted, { skip, limit, hint, stats: probe }) !== null && probe.docs === 0;
-    const winningPlan = explainFind(source, request.view, filter, sort, hint, covered ? (counted!.by === undefined ? 'COUNT' : 'GROUP') : undefined);
-    const reply: Doc = { queryPlanner: { namespace: `${request.db}.${name}`, winningPlan, rejectedPlans: [] }, ok: 1 };
+    const { winningPlan, rejectedPlans } = explainFind(source, request.view, filter, sort, hint, covered ? (counted!.by === undefined ? 'COUNT' : 'GROUP') : undefined);
+    const reply: Doc = { queryPlanner: { namespace: `${request.db}.${name}`, winningPlan, rejectedPlans }, ok: 1 };
     if (request.body.verbosity === 'executionStats' || request.body.verbosity === 'allPlansExecution') {
       const stats: ExecutionStats = { keys: 0, docs: 0 };
       const started = performance.now();

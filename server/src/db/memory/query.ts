@@ -28,6 +28,8 @@ export interface SelectOptions {
   hint?: unknown;
   /** Filled with what the execution read (explain's executionStats). */
   stats?: ExecutionStats;
+  /** The plan, when the caller made it already (`findPlan`): a find tries its raw cursor and then its cursor on one plan. */
+  plan?: Plan;
 }
 
 /** Index keys and documents an execution read. */
@@ -358,6 +360,8 @@ export interface Plan {
   stage: string;
   /** A top-level `$or` read as one union of its branches' ranges: how many branches. */
   union?: number;
+  /** The other plans the planner built key ranges for and compared, and did not choose (explain's rejectedPlans). */
+  rejected?: Plan[];
 }
 
 function direction(value: unknown): 1 | -1 | null {
@@ -418,11 +422,33 @@ function rangeComponent(condition: Extract<Condition, { kind: 'range' }>, multik
 /** Writes the keys of ranges being planned (plans are made one at a time; each range takes a copy). */
 const rangeWriter = new KeyWriter();
 
-/** A plan over one B-tree index, with its score (higher is better) and the fields its key ranges narrow. */
-interface Ranked {
-  plan: Plan;
-  score: number;
-  used: Set<string>;
+/**
+ * A plan over one B-tree index, with its score (higher is better), the fields its key ranges
+ * narrow and whether every candidate would match. Ranking needs only these; the key ranges are
+ * built when the plan is first read (`plan`), so indexes that lose cost no key encoding (a filter
+ * naming 20 folders beside 30 folder-first indexes would otherwise encode 600 keys per query).
+ */
+class Ranked {
+  private built: Plan | undefined;
+
+  constructor(
+    readonly index: BTreeIndex,
+    readonly score: number,
+    readonly used: Set<string>,
+    /** Before the ranges are built: a key cut for length may still make the plan inexact. */
+    readonly exact: boolean,
+    private readonly build: () => Plan,
+  ) {}
+
+  get plan(): Plan {
+    this.built ??= this.build();
+    return this.built;
+  }
+
+  /** The plan if its key ranges were built (the planner compared it), else undefined. */
+  get builtPlan(): Plan | undefined {
+    return this.built;
+  }
 }
 
 /**
@@ -447,10 +473,14 @@ function sortRelation(index: BTreeIndex, bySort: [string, 1 | -1][], start: numb
  * even when it narrows nothing, as a whole, and a partial one whatever its filter.
  */
 function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 | -1][], filter: Doc, forced = false): Ranked | null {
-  if (!forced && index.partial && !impliesPartial(filter, index.spec.partialFilterExpression as Doc)) return null;
   const { conditions } = shape;
+  // Neither narrowing its first field nor asked for an order: the index cannot help.
+  if (!forced && sortKeys.length === 0 && !conditions.has(index.fields[0]!)) return null;
+  if (!forced && index.partial && !impliesPartial(filter, index.spec.partialFilterExpression as Doc)) return null;
   const used = new Set<string>();
-  let points: unknown[][] = [[]];
+  // The values of each equality field, in index order: their product is the plan's points.
+  const equal: unknown[][] = [];
+  let points = 1;
   let singles = 0;
   let position = 0;
   let exact = true;
@@ -458,8 +488,9 @@ function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 |
     const condition = conditions.get(index.fields[position]!);
     if (condition?.kind !== 'values') break;
     if (index.sparse && condition.values.some((v) => v === null)) break;
-    if (points.length * condition.values.length > MAX_POINTS) break;
-    points = points.flatMap((p) => condition.values.map((v) => [...p, v]));
+    if (points * condition.values.length > MAX_POINTS) break;
+    points *= condition.values.length;
+    equal.push(condition.values);
     if (condition.values.length === 1 && singles === position) singles++;
     used.add(index.fields[position]!);
     exact &&= condition.exact;
@@ -483,7 +514,7 @@ function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 |
   let merge = false;
   if (sortKeys.length > 0 && !index.multikey) {
     relation = bySort.length === 0 ? 1 : relationAt(singles);
-    if (relation === null && !range && points.length > 1 && points.length <= 200) {
+    if (relation === null && !range && points > 1 && points <= 200) {
       relation = relationAt(equalities);
       merge = relation !== null;
     }
@@ -491,74 +522,84 @@ function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 |
   const sortCovered = sortKeys.length === 0 || relation !== null;
   if (!forced && equalities === 0 && !range && !(sortKeys.length > 0 && sortCovered)) return null;
   if (!forced && equalities === 0 && !range && (index.sparse || index.partial)) return null;
-  const reverse = relation === -1;
-  // Key ranges: one per point (equality values), narrowed by the range field.
+  // A unique index equal on all its fields reads one key per value at most: such point lookups (a
+  // batch of INNs by `$in`) rank above an equality on a field many records share.
+  const lookups = index.unique && equalities === index.fields.length && points > 0;
+  const score = equalities * 10 + (range ? 5 : 0) + (sortKeys.length > 0 && sortCovered ? 8 : 0) + (exact ? 2 : 0) + (index.unique ? (lookups ? 3 : 1) : 0) - (points > 1 ? 1 : 0);
+  const build = (): Plan => {
+    let tuples: unknown[][] = [[]];
+    for (const values of equal) tuples = tuples.flatMap((tuple) => values.map((value) => [...tuple, value]));
+    const { ranges, cut } = keyRanges(index, tuples, range, equalities);
+    if (relation !== null && !range) keysetStart(index, ranges, shape.keyset, bySort, equalities, relation === -1);
+    return {
+      index,
+      ranges,
+      reverse: relation === -1,
+      merge: merge ? ranges.map((r) => r.start.length) : null,
+      sorted: sortCovered,
+      exact: exact && !cut,
+      dedupe: index.multikey,
+      stage: 'IXSCAN',
+    };
+  };
+  return new Ranked(index, score, used, exact, build);
+}
+
+/**
+ * The key ranges of an index plan: one per tuple of equality values, narrowed by the range
+ * condition on the next field, in key order, each read once (`$in` may repeat a value). `cut`: a
+ * tuple was too long for a key, so its range holds keys of other values too.
+ */
+function keyRanges(index: BTreeIndex, tuples: unknown[][], range: Extract<Condition, { kind: 'range' }> | undefined, equalities: number): { ranges: KeyRange[]; cut: boolean } {
   const ranges: KeyRange[] = [];
+  let cut = false;
   const w = rangeWriter;
   const component = range ? rangeComponent(range, index.multikey, index.directions[equalities] === -1) : null;
-  for (const point of points) {
+  for (const tuple of tuples) {
     w.reset();
     w.bytes(index.prefix);
-    encodeTuple(w, point, index.directions);
+    encodeTuple(w, tuple, index.directions);
     if (w.length > 4 + MAX_TUPLE_BYTES) {
       // Stored keys this long are cut: the cut prefix finds them, and the filter decides.
       w.length = 4 + MAX_TUPLE_BYTES;
-      exact = false;
-      const cut = w.take();
-      ranges.push({ start: cut, end: prefixEnd(cut) });
+      cut = true;
+      const prefix = w.take();
+      ranges.push({ start: prefix, end: prefixEnd(prefix) });
       continue;
     }
     const prefix = w.take();
     if (!component) {
-      ranges.push({ start: prefix, end: prefixEnd(prefix), point: index.unique && equalities === index.fields.length && !w.inexact, tuple: point });
+      ranges.push({ start: prefix, end: prefixEnd(prefix), point: index.unique && equalities === index.fields.length && !w.inexact, tuple });
       continue;
     }
-    ranges.push({ start: Buffer.concat([prefix, component.lo]), end: Buffer.concat([prefix, component.hi]), tuple: point });
-  }
-  // A keyset page ("after (v, id)" in the sort order) starts the scan right after that key.
-  const after = shape.keyset;
-  if (
-    after &&
-    ranges.length === 1 &&
-    !range &&
-    !index.multikey &&
-    bySort.length === 2 &&
-    relation !== null &&
-    index.fields[equalities] === after.field &&
-    index.fields[equalities + 1] === '_id' &&
-    bySort[0]![0] === after.field &&
-    bySort[1]![0] === '_id' &&
-    bySort[0]![1] === after.direction
-  ) {
-    w.reset();
-    w.bytes(ranges[0]!.start);
-    encodeTuple(w, [after.value, after.id], index.directions.slice(equalities, equalities + 2));
-    const boundary = w.take();
-    if (reverse) ranges[0]!.end = boundary;
-    else ranges[0]!.start = prefixEnd(boundary);
+    ranges.push({ start: Buffer.concat([prefix, component.lo]), end: Buffer.concat([prefix, component.hi]), tuple });
   }
   ranges.sort((a, b) => Buffer.compare(a.start, b.start));
-  // `$in` may repeat a value: each range is read once.
   for (let i = ranges.length - 1; i > 0; i--) if (ranges[i]!.start.equals(ranges[i - 1]!.start)) ranges.splice(i, 1);
-  // A unique index equal on all its fields reads one key per value at most: such point lookups (a
-  // batch of INNs by `$in`) rank above an equality on a field many records share.
-  const lookups = ranges.length > 0 && ranges.every((r) => r.point);
-  const score =
-    equalities * 10 + (range ? 5 : 0) + (sortKeys.length > 0 && sortCovered ? 8 : 0) + (exact ? 2 : 0) + (index.unique ? (lookups ? 3 : 1) : 0) - (points.length > 1 ? 1 : 0);
-  return {
-    plan: {
-      index,
-      ranges,
-      reverse,
-      merge: merge ? ranges.map((r) => r.start.length) : null,
-      sorted: sortKeys.length === 0 || sortCovered,
-      exact,
-      dedupe: index.multikey,
-      stage: 'IXSCAN',
-    },
-    score,
-    used,
-  };
+  return { ranges, cut };
+}
+
+/** A keyset page ("after (v, id)" in the sort order) starts the scan of its one range right after that key. */
+function keysetStart(index: BTreeIndex, ranges: KeyRange[], after: Keyset | undefined, bySort: [string, 1 | -1][], equalities: number, reverse: boolean): void {
+  if (
+    !after ||
+    ranges.length !== 1 ||
+    index.multikey ||
+    bySort.length !== 2 ||
+    index.fields[equalities] !== after.field ||
+    index.fields[equalities + 1] !== '_id' ||
+    bySort[0]![0] !== after.field ||
+    bySort[1]![0] !== '_id' ||
+    bySort[0]![1] !== after.direction
+  )
+    return;
+  const w = rangeWriter;
+  w.reset();
+  w.bytes(ranges[0]!.start);
+  encodeTuple(w, [after.value, after.id], index.directions.slice(equalities, equalities + 2));
+  const boundary = w.take();
+  if (reverse) ranges[0]!.end = boundary;
+  else ranges[0]!.start = prefixEnd(boundary);
 }
 
 /** A partial index serves a filter that repeats each clause of its filter expression. */
@@ -621,7 +662,7 @@ function keysUpTo(plan: Plan, view: ReadView, cap: number): number {
  */
 function triedPlan(ranked: Ranked[], view: ReadView): Ranked {
   const [best, ...rest] = ranked;
-  const narrowsMore = (other: Ranked) => best!.plan.dedupe || (other.plan.index as BTreeIndex).partial !== null || [...other.used].some((field) => !best!.used.has(field));
+  const narrowsMore = (other: Ranked) => best!.index.multikey || other.index.partial !== null || [...other.used].some((field) => !best!.used.has(field));
   const others = rest.filter(narrowsMore);
   let chosen = best!;
   if (others.length === 0) return chosen;
@@ -701,16 +742,23 @@ const sameTuple = (a: unknown[] | undefined, b: unknown[] | undefined) => a !== 
  * The union comes in index order; it gives the sort when the sort follows the index fields after
  * those every branch pins to the same value.
  */
-function unionPlan(index: BTreeIndex, branches: Branch[], sortKeys: [string, 1 | -1][], forced = false): Ranked | null {
-  const ranges: KeyRange[] = [];
+function unionPlan(index: BTreeIndex, branches: Branch[], sortKeys: [string, 1 | -1][], { forced = false, exactOnly = false } = {}): Ranked | null {
   const live = branches.filter((branch) => !matchesNothing(branch.shape));
-  let exact = true;
-  let score = Infinity;
+  // Each branch is ranked first; key ranges are built only when every branch can be read (and,
+  // for `exactOnly`, read exactly: the only union preferred to another plan).
+  const planned: Ranked[] = [];
   for (const branch of live) {
     // An index narrows no branch that leaves its first field open (a hinted one is read whole instead).
     if (!branch.shape.conditions.has(index.fields[0]!)) return null;
     const ranked = indexPlan(index, branch.shape, [], branch.filter, forced);
-    if (!ranked || ranked.plan.ranges.length === 0 || (forced && ranked.used.size === 0)) return null;
+    if (!ranked || (forced && ranked.used.size === 0) || (exactOnly && !ranked.exact)) return null;
+    planned.push(ranked);
+  }
+  const ranges: KeyRange[] = [];
+  let exact = true;
+  let score = Infinity;
+  for (const ranked of planned) {
+    if (ranked.plan.ranges.length === 0) return null;
     ranges.push(...ranked.plan.ranges);
     if (ranges.length > MAX_POINTS) return null;
     exact &&= ranked.plan.exact;
@@ -739,19 +787,17 @@ function unionPlan(index: BTreeIndex, branches: Branch[], sortKeys: [string, 1 |
   const bySort = sortKeys.filter(([field]) => !index.fields.slice(0, common).includes(field));
   const relation = sortKeys.length === 0 || index.multikey ? null : bySort.length === 0 ? 1 : sortRelation(index, bySort, common);
   const sorted = sortKeys.length === 0 || relation !== null;
-  return {
-    plan: { index, ranges: merged, reverse: relation === -1, merge: null, sorted, exact, dedupe: index.multikey, stage: 'IXSCAN', union: live.length },
-    score: (live.length === 0 ? 0 : score) + (sortKeys.length > 0 && sorted ? 8 : 0),
-    used: new Set(),
-  };
+  const plan: Plan = { index, ranges: merged, reverse: relation === -1, merge: null, sorted, exact, dedupe: index.multikey, stage: 'IXSCAN', union: live.length };
+  return new Ranked(index, (live.length === 0 ? 0 : score) + (sortKeys.length > 0 && sorted ? 8 : 0), new Set(), exact, () => plan);
 }
 
-/** The best union plan of a top-level `$or` over one of the indexes: exact ones first, then by score. */
-function bestUnion(indexes: BTreeIndex[], branches: Branch[], sortKeys: [string, 1 | -1][]): Ranked | null {
+/** The best union plan of a top-level `$or` over one of the indexes: exact ones first (`exactOnly`: only those), then by score. */
+function bestUnion(indexes: BTreeIndex[], branches: Branch[], sortKeys: [string, 1 | -1][], exactOnly: boolean, considered: Ranked[]): Ranked | null {
   let best: Ranked | null = null;
   for (const index of indexes) {
-    const candidate = unionPlan(index, branches, sortKeys);
+    const candidate = unionPlan(index, branches, sortKeys, { exactOnly });
     if (!candidate) continue;
+    considered.push(candidate);
     const better = !best || (candidate.plan.exact === best.plan.exact ? candidate.score > best.score : candidate.plan.exact);
     if (better) best = candidate;
   }
@@ -791,11 +837,29 @@ function hintedPlan(collection: Collection, hinted: Hinted, shape: FilterShape, 
     };
   }
   const branches = orBranches(filter);
-  const union = branches && unionPlan(hinted, branches, sortKeys, true);
+  const union = branches && unionPlan(hinted, branches, sortKeys, { forced: true });
   return union ? union.plan : indexPlan(hinted, shape, sortKeys, filter, true)!.plan;
 }
 
+/**
+ * How to find the candidates of `filter` in `sort` order: the `_id` fast path, a hinted index, the
+ * best-ranked index plan (tried against the others on `view` when it is large), a union for a
+ * top-level `$or`, or a collection scan. The plans built and compared but not chosen come with it
+ * (`rejected`): key ranges are built only for those, not for every index.
+ */
 export function planQuery(collection: Collection, filter: Doc, sort: SortSpec | undefined, view?: ReadView, hint?: unknown): Plan {
+  const considered: Ranked[] = [];
+  const plan = choosePlan(collection, filter, sort, view, hint, considered);
+  const rejected: Plan[] = [];
+  for (const ranked of considered) {
+    const built = ranked.builtPlan;
+    if (built && built !== plan) rejected.push(built);
+  }
+  if (rejected.length > 0) plan.rejected = rejected;
+  return plan;
+}
+
+function choosePlan(collection: Collection, filter: Doc, sort: SortSpec | undefined, view: ReadView | undefined, hint: unknown, considered: Ranked[]): Plan {
   const shape = shapeOf(filter);
   const sortKeys: [string, 1 | -1][] = [];
   let sortable = true;
@@ -816,21 +880,24 @@ export function planQuery(collection: Collection, filter: Doc, sort: SortSpec | 
     if (!index.unique || !index.fields.every((field) => isPointValue(shape.conditions.get(field)))) continue;
     const point = indexPlan(index, shape, keys, filter);
     if (point?.plan.ranges.length === 1 && point.plan.ranges[0]!.point) return point.plan;
+    if (point) considered.push(point);
   }
   const ranked: Ranked[] = [];
   for (const index of collection.btreeIndexes) {
     const candidate = indexPlan(index, shape, keys, filter);
     if (candidate) ranked.push(candidate);
   }
+  considered.push(...ranked);
   ranked.sort((a, b) => b.score - a.score);
   const best = ranked.length > 1 && view ? triedPlan(ranked, view) : (ranked[0] ?? null);
   const byId = sortable && sortKeys.length === 1 && sortKeys[0]![0] === '_id';
   if (idCondition?.kind === 'range' && (!best || best.score < 5 + (byId ? 8 : 0))) return primaryPlan(collection, shape, keys, filter);
   // A top-level `$or` whose every branch an index narrows: the union of their ranges when it
   // answers the filter whole (it reads exactly the matches), unless the best plan gives a
-  // requested order the union does not; or when no other plan narrows anything.
+  // requested order the union does not; or when no other plan narrows anything. Beside another
+  // plan only an exact union can win, so only exact ones are planned then.
   const branches = orBranches(filter);
-  const union = branches && bestUnion(collection.btreeIndexes, branches, keys);
+  const union = branches && bestUnion(collection.btreeIndexes, branches, keys, best !== null, considered);
   if (union && (!best || (union.plan.exact && !(keys.length > 0 && best.plan.sorted && !union.plan.sorted)))) return union.plan;
   if (best) return best.plan;
   if (byId) return primaryPlan(collection, shape, keys, filter);
@@ -979,7 +1046,7 @@ function loadRaw(collection: Collection, candidate: Candidate, view: ReadView): 
  */
 export function openRawCursor(collection: Collection | undefined, view: ReadView, filter: Doc, options: SelectOptions = {}): Iterator<Buffer> | null {
   if (!collection || view.txn || extractText(filter).text) return null;
-  const plan = planQuery(collection, filter, options.sort, undefined, options.hint);
+  const plan = options.plan ?? planQuery(collection, filter, options.sort, view, options.hint);
   if (!plan.exact || (options.sort && !plan.sorted)) return null;
   const skip = options.skip ?? 0;
   const limit = options.limit && options.limit > 0 ? options.limit : Infinity;
@@ -1098,6 +1165,12 @@ function textMatches(collection: Collection, index: TextIndex, search: unknown, 
   return { docs, scores };
 }
 
+/** The plan `openCursor` and `openRawCursor` would make for a find (none for `$text`, or without the collection). */
+export function findPlan(collection: Collection | undefined, view: ReadView, filter: Doc, options: SelectOptions = {}): Plan | undefined {
+  const { rest, text } = extractText(filter);
+  return collection && !text ? planQuery(collection, rest, options.sort, view, options.hint) : undefined;
+}
+
 /** Documents matching `filter` as `view` sees them, sorted, skipped and limited, pulled lazily. */
 export function openCursor(collection: Collection | undefined, view: ReadView, filter: Doc, options: SelectOptions = {}): Cursor {
   const { rest, text } = extractText(filter);
@@ -1116,7 +1189,7 @@ export function openCursor(collection: Collection | undefined, view: ReadView, f
     if (options.sort) docs = sortDocs(docs, options.sort, found.scores);
     return { docs: docs.slice(skip, skip + limit)[Symbol.iterator](), scores: found.scores, plan: null };
   }
-  const plan = planQuery(collection, rest, options.sort, view, options.hint);
+  const plan = options.plan ?? planQuery(collection, rest, options.sort, view, options.hint);
   const overlay = view.txn?.overlay(collection);
   const query = plan.exact ? null : compileFilter(rest);
   const pushSkip = plan.sorted && plan.exact && !plan.dedupe && !overlay && plan.ranges.length === 1 && !plan.ids ? skip : 0;
@@ -1234,20 +1307,33 @@ export function countGroups(collection: Collection | undefined, view: ReadView, 
 }
 
 /**
- * The plan a find would use, for `explain`; `counted` names the count or group stage a count
- * answered from the index keys alone puts over the scan (no FETCH).
+ * The plan a find would use, for `explain`, and the plans the planner compared it with;
+ * `counted` names the count or group stage a count answered from the index keys alone puts over
+ * the scan (no FETCH).
  */
-export function explainFind(collection: Collection | undefined, view: ReadView, filter: Doc, sort: SortSpec | undefined, hint?: unknown, counted?: 'COUNT' | 'GROUP'): Doc {
+export function explainFind(
+  collection: Collection | undefined,
+  view: ReadView,
+  filter: Doc,
+  sort: SortSpec | undefined,
+  hint?: unknown,
+  counted?: 'COUNT' | 'GROUP',
+): { winningPlan: Doc; rejectedPlans: Doc[] } {
   const { rest, text } = extractText(filter);
-  if (text) return { stage: 'TEXT_MATCH', inputStage: { stage: 'TEXT' } };
-  if (!collection) return { stage: 'EOF' };
+  if (text) return { winningPlan: { stage: 'TEXT_MATCH', inputStage: { stage: 'TEXT' } }, rejectedPlans: [] };
+  if (!collection) return { winningPlan: { stage: 'EOF' }, rejectedPlans: [] };
   const plan = planQuery(collection, rest, sort, view, hint);
+  return { winningPlan: describePlan(plan, rest, sort, counted), rejectedPlans: (plan.rejected ?? []).map((other) => describePlan(other, rest, sort, counted)) };
+}
+
+/** A plan as explain shows it: its stages, innermost the scan. */
+function describePlan(plan: Plan, filter: Doc, sort: SortSpec | undefined, counted?: 'COUNT' | 'GROUP'): Doc {
   const indexName = plan.index === 'primary' ? '_id_' : plan.index?.name;
   const keyPattern = plan.index === 'primary' ? { _id: 1 } : plan.index?.spec.key;
   let scan: Doc;
   if (plan.stage === 'EOF') return { stage: 'EOF' };
   if (plan.stage === 'IDHACK') scan = { stage: 'IDHACK', indexName, keyPattern, points: plan.ids!.length };
-  else if (plan.stage === 'COLLSCAN') scan = { stage: 'COLLSCAN', direction: 'forward' };
+  else if (plan.stage === 'COLLSCAN') scan = { stage: 'COLLSCAN', direction: plan.reverse ? 'backward' : 'forward' };
   else
     scan = {
       stage: 'IXSCAN',
@@ -1258,11 +1344,10 @@ export function explainFind(collection: Collection | undefined, view: ReadView, 
       keyRanges: plan.ranges.length,
       ...(plan.merge ? { merged: true } : {}),
     };
-  if (plan.stage === 'COLLSCAN') scan = { ...scan, direction: plan.reverse ? 'backward' : 'forward' };
   if (plan.merge) scan = { stage: 'SORT_MERGE', inputStage: scan };
   if (plan.union) scan = { stage: 'OR', branches: plan.union, inputStage: scan };
   if (counted) return { stage: counted, inputStage: scan };
-  const fetched: Doc = plan.stage === 'COLLSCAN' ? scan : { stage: 'FETCH', ...(plan.exact ? {} : { filter: rest }), inputStage: scan };
+  const fetched: Doc = plan.stage === 'COLLSCAN' ? scan : { stage: 'FETCH', ...(plan.exact ? {} : { filter }), inputStage: scan };
   return plan.sorted || !sort ? fetched : { stage: 'SORT', sortPattern: sort, inputStage: fetched };
 }
 

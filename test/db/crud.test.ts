@@ -96,6 +96,22 @@ describe('db conformance: CRUD through the official driver', function () {
     expect(await c.find({}).hint({ _id: 1 }).limit(1).toArray()).to.have.length(1);
   });
 
+  it('an inclusion projection of top-level fields keeps _id and the chosen fields in the document’s order, whole', async () => {
+    const c = db.collection<AnyDoc>('picked');
+    await c.insertMany([
+      { _id: 1, b: 'B', a: { deep: [1, 2] }, c: 3 },
+      { _id: 2, c: 4 },
+    ]);
+    const picked = await c
+      .find({}, { projection: { a: 1, b: true } })
+      .sort({ _id: 1 })
+      .toArray();
+    expect(picked).to.deep.equal([{ _id: 1, b: 'B', a: { deep: [1, 2] } }, { _id: 2 }]);
+    expect(Object.keys(picked[0]!)).to.deep.equal(['_id', 'b', 'a']);
+    expect(await c.find({ _id: 1 }, { projection: { c: 1, _id: 0 } }).toArray()).to.deep.equal([{ c: 3 }]);
+    expect(await c.find({ _id: 1 }, { projection: { 'a.deep': 1 } }).toArray()).to.deep.equal([{ _id: 1, a: { deep: [1, 2] } }]);
+  });
+
   it('sorts mixed types in BSON order', async () => {
     const c = db.collection<AnyDoc>('mixed');
     const oid = new ObjectId();

@@ -9,6 +9,7 @@ interface Card {
   title: string;
   updatedAt: Date;
   searchKeys: string[];
+  searchWords: string[];
   values: Record<string, string | number>;
 }
 
@@ -44,6 +45,8 @@ describe('built-in database: the planner builds only the plans it compares', fun
       { key: { folderId: 1, inTrash: 1, title: 1, _id: 1 }, name: 'folder_title' },
       { key: { inTrash: 1, trashedAt: -1 }, name: 'trash' },
       { key: { searchKeys: 1 }, name: 'search_keys' },
+      { key: { searchWords: 1 }, name: 'search_words' },
+      { key: { folderId: 1, searchWords: 1 }, name: 'folder_words' },
       ...SORT_FIELDS.map((field) => ({ key: { folderId: 1, inTrash: 1, [`values.${field}`]: 1, _id: 1 }, name: `sort_${field}` })),
     ]);
     const start = Date.UTC(2026, 0, 1);
@@ -55,6 +58,8 @@ describe('built-in database: the planner builds only the plans it compares', fun
         title: `Карточка ${i}`,
         updatedAt: new Date(start + i * 60_000),
         searchKeys: [String(7700000000 + i)],
+        // Every card has «ооо» (and «ооо2» for some: two keys in the prefix range); «вектор» every 7th.
+        searchWords: ['ооо', ...(i % 3 === 0 ? ['ооо2'] : []), ...(i % 7 === 0 ? ['вектор'] : []), `карточка${i}`],
         values: Object.fromEntries(SORT_FIELDS.map((field, j) => [field, (i * (j + 7)) % 101])),
       })),
     );
@@ -77,6 +82,19 @@ describe('built-in database: the planner builds only the plans it compares', fun
     expect(found.map((card) => card.title)).to.deep.equal(['Карточка 1005']);
     // A key of a card in a folder the reader does not read finds nothing.
     expect(await cards.countDocuments({ ...filter, searchKeys: { $in: ['7700001030'] } })).to.equal(0);
+  });
+
+  it('counting a common word among 20 folders, capped at 50, reads 50 cards and tries one folder index, not each of them', async () => {
+    const filter = { folderId: { $in: folders.slice(0, 20) }, searchWords: { $elemMatch: { $gte: 'ооо', $lt: 'ооо\u{10FFFF}' } } };
+    const pipeline = [{ $match: filter }, { $limit: 50 }, { $group: { _id: 1, n: { $sum: 1 } } }];
+    const explained: Document = await cards.aggregate(pipeline).explain('executionStats');
+    expect(indexNameIn(explained.queryPlanner.winningPlan)).to.equal('folder_words');
+    expect(explained.executionStats.totalDocsExamined).to.equal(50);
+    // The other word index and one of the 26 plain folder-first indexes (they hold the same keys).
+    expect(explained.queryPlanner.rejectedPlans.map(indexNameIn).sort()).to.deep.equal(['folder_updated', 'search_words']);
+    expect(await cards.countDocuments(filter, { limit: 50 })).to.equal(50);
+    expect(await cards.countDocuments(filter)).to.equal(1000);
+    expect(await cards.countDocuments({ ...filter, searchWords: { $elemMatch: { $gte: 'вектор', $lt: 'вектор\u{10FFFF}' } } })).to.equal(143);
   });
 
   it('a folder page sorted by change builds no plan beside its own index', async () => {

@@ -734,6 +734,9 @@ export class CommandProcessor {
       const stages = [...(inner.pipeline as Doc[])];
       if (stages[0] && isPlainObject(stages[0].$match)) filter = stages.shift()!.$match as Doc;
       if (stages[0] && isPlainObject(stages[0].$sort)) sort = validateSort(stages.shift()!.$sort);
+      // `$skip` and `$limit` after them go into the scan, as the aggregate runs them (countDocuments with a limit).
+      if (stages[0] && typeof stages[0].$skip === 'number') skip = int(stages.shift()!.$skip, 0);
+      if (stages[0] && typeof stages[0].$limit === 'number') limit = int(stages.shift()!.$limit, 0);
       if (!sort) counted = countStage(stages);
     } else throw new CommandError(115, 'CommandNotSupported', `explain is supported for find, count and aggregate, not ${command}`);
     if (typeof name !== 'string') throw invalidNamespace('explain needs a collection name');

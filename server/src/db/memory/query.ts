@@ -658,12 +658,24 @@ function keysUpTo(plan: Plan, view: ReadView, cap: number): number {
  * Only candidates that narrow some field the best plan leaves open are tried: one whose ranges
  * narrow only fields the best plan's ranges narrow too holds at least its keys (a folder page's
  * other folder indexes, by date or by title). So a page of one folder, sorted or after a keyset,
- * reads no key beyond its own.
+ * reads no key beyond its own. And of plain indexes (one key per record: not multikey, sparse or
+ * partial) narrowing the same fields only the best-ranked is tried: they hold the same keys (a
+ * word search among 20 folders beside 22 folder-first indexes tries one of them, not 22).
  */
 function triedPlan(ranked: Ranked[], view: ReadView): Ranked {
   const [best, ...rest] = ranked;
   const narrowsMore = (other: Ranked) => best!.index.multikey || other.index.partial !== null || [...other.used].some((field) => !best!.used.has(field));
-  const others = rest.filter(narrowsMore);
+  const plain = (candidate: Ranked) => !candidate.index.multikey && !candidate.index.sparse && candidate.index.partial === null;
+  const narrowed = (candidate: Ranked) => [...candidate.used].sort().join('\0');
+  const alike = new Set(plain(best!) ? [narrowed(best!)] : []);
+  const others = rest.filter((other) => {
+    if (!narrowsMore(other)) return false;
+    if (!plain(other)) return true;
+    const fields = narrowed(other);
+    if (alike.has(fields)) return false;
+    alike.add(fields);
+    return true;
+  });
   let chosen = best!;
   if (others.length === 0) return chosen;
   let fewest = keysUpTo(best!.plan, view, TRIAL_KEYS);
@@ -1254,7 +1266,7 @@ export function countDocs(collection: Collection | undefined, view: ReadView, fi
   const ownWrites = overlay !== undefined && overlay.records.size > 0;
   if (Object.keys(filter).length === 0 && options.hint === undefined && !ownWrites && !view.snapshot) return clamp(collection.count);
   if (!extractText(filter).text && !ownWrites) {
-    const plan = planQuery(collection, filter, undefined, undefined, options.hint);
+    const plan = planQuery(collection, filter, undefined, view, options.hint);
     // An exact plan recognised every clause of the filter: nothing is left to compile (or to refuse).
     if (plan.exact && !plan.dedupe && !plan.ids) {
       const db = plan.index === 'primary' || plan.index === undefined ? view.store.storage.docs : view.store.storage.index;
@@ -1263,6 +1275,8 @@ export function countDocs(collection: Collection | undefined, view: ReadView, fi
       if (options.stats) options.stats.keys += total;
       return clamp(total);
     }
+    // Else the documents are read, on the plan just made.
+    options = { ...options, plan };
   }
   const cursor = openCursor(collection, view, filter, options);
   let n = 0;
@@ -1351,6 +1365,33 @@ function describePlan(plan: Plan, filter: Doc, sort: SortSpec | undefined, count
   return plan.sorted || !sort ? fetched : { stage: 'SORT', sortPattern: sort, inputStage: fetched };
 }
 
+const included = (value: unknown) => value === 1 || value === true;
+
+/**
+ * The fields an inclusion projection of top-level fields keeps (`{ title: 1, folderId: 1 }`, with or
+ * without `_id: 0`), `_id` first unless excluded; null for any other projection (mingo applies those).
+ */
+function topLevelInclusion(projection: Doc): { keep: Set<string>; id: boolean } | null {
+  const keep = new Set<string>();
+  let id = true;
+  for (const [field, value] of Object.entries(projection)) {
+    if (field === '_id') {
+      if (value === 0 || value === false) id = false;
+      else if (!included(value)) return null;
+    } else if (included(value) && !field.includes('.') && !field.startsWith('$')) keep.add(field);
+    else return null;
+  }
+  return keep.size > 0 ? { keep, id } : null;
+}
+
+/** A document with only the kept fields, in the document's order after `_id`. */
+function pickFields(doc: Doc, { keep, id }: { keep: Set<string>; id: boolean }): Doc {
+  const picked: Doc = {};
+  if (id && doc._id !== undefined) picked._id = doc._id;
+  for (const field of Object.keys(doc)) if (keep.has(field)) picked[field] = doc[field];
+  return picked;
+}
+
 /** Applies a find projection; `{ $meta: "textScore" }` fields are filled from the text scores. */
 export function projectDocs(docs: Doc[], projection: Doc | undefined, scores: Map<Doc, number> | null): Doc[] {
   if (!projection || Object.keys(projection).length === 0) return docs;
@@ -1362,7 +1403,9 @@ export function projectDocs(docs: Doc[], projection: Doc | undefined, scores: Ma
   }
   let projected: Doc[];
   try {
-    projected = Object.keys(plain).length > 0 ? (new Query({}, MINGO_OPTIONS).find(docs, plain).all() as Doc[]) : docs.map((doc) => ({ ...doc }));
+    const fields = topLevelInclusion(plain);
+    if (fields) projected = docs.map((doc) => pickFields(doc, fields));
+    else projected = Object.keys(plain).length > 0 ? (new Query({}, MINGO_OPTIONS).find(docs, plain).all() as Doc[]) : docs.map((doc) => ({ ...doc }));
   } catch (error) {
     throw asCommandError(error);
   }

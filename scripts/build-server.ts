@@ -47,7 +47,7 @@ const bundledPlugins: Plugin = {
 };
 
 await build({
-  entryPoints: ['server/src/main.ts', 'server/src/healthcheck.ts', 'server/src/db/memory/cli.ts', 'server/src/backup/cli.ts'],
+  entryPoints: ['server/src/main.ts', 'server/src/healthcheck.ts', 'server/src/db/memory/cli.ts', 'server/src/backup/cli.ts', 'server/src/files/pdf-check-worker.ts'],
   bundle: true,
   platform: 'node',
   format: 'esm',

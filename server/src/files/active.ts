@@ -1,51 +1,93 @@
-import { PDFArray, PDFDict, PDFDocument, PDFName, PDFStream, type PDFObject } from 'pdf-lib';
-import { wholeFile } from './content';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import pLimit from 'p-limit';
+import { WHOLE_FILE_LIMIT } from './content';
 import { StoredFile, type StoredFileDoc } from './model';
+import { fileStorage } from './storage';
 
-/** Keys of a PDF dictionary that carry scripts, automatic actions or embedded players. */
-const ACTIVE_KEYS = ['JS', 'JavaScript', 'AA', 'Launch', 'SubmitForm', 'RichMedia', 'RichMediaContent'].map((key) => PDFName.of(key));
-/** Action types (/S) and subtypes that run something, send the form or play embedded content. */
-const ACTIVE_NAMES = new Set(['/JavaScript', '/Launch', '/SubmitForm', '/ImportData', '/RichMediaExecute', '/RichMedia']);
+/**
+ * The version of the active-content check. A verdict kept on a file version by an older check is
+ * worked out again before it is relied on (the first time the version is listed or opened inline):
+ * versions judged plain by a check that could be fooled do not stay plain.
+ */
+export const ACTIVE_CHECK_VERSION = 2;
 
-function activeObject(object: PDFObject | undefined, depth = 0): boolean {
-  // Indirect objects are enumerated on their own; a direct structure is walked (bounded).
-  if (depth > 32) return true;
-  if (object instanceof PDFStream) return activeObject(object.dict, depth + 1);
-  if (object instanceof PDFArray) return object.asArray().some((item) => activeObject(item, depth + 1));
-  if (!(object instanceof PDFDict)) return false;
-  if (ACTIVE_KEYS.some((key) => object.has(key))) return true;
-  for (const key of ['S', 'Subtype']) {
-    const value = object.get(PDFName.of(key));
-    if (value instanceof PDFName && ACTIVE_NAMES.has(value.asString())) return true;
-  }
-  return object.values().some((value) => activeObject(value, depth + 1));
+/** How long one check may take; a check that takes longer counts as active. */
+const CHECK_TIMEOUT_MS = 60_000;
+/** The heap of a check's worker (the document's text and one inflated stream at a time live there; bytes are capped by the scan's own limits). */
+const CHECK_HEAP_MB = 384;
+/** Checks at a time: each holds a whole document in its worker. */
+const checks = pLimit(2);
+/** Checks under way, by version: requests asking about the same version wait for the same check. */
+const underWay = new Map<string, Promise<boolean>>();
+
+/**
+ * A worker running the check's script: files/pdf-check-worker.js beside the production bundle, or
+ * pdf-check-worker.ts beside this file in the sources (run through tsx, which a worker does not
+ * inherit from the thread that starts it).
+ */
+function checkWorker(): Worker {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const resourceLimits = { maxOldGenerationSizeMb: CHECK_HEAP_MB, maxYoungGenerationSizeMb: 32 };
+  const bundled = path.join(here, 'files', 'pdf-check-worker.js');
+  if (existsSync(bundled)) return new Worker(bundled, { resourceLimits });
+  const source = pathToFileURL(path.join(here, 'pdf-check-worker.ts')).href;
+  const tsx = import.meta.resolve('tsx/esm/api');
+  return new Worker(`import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(source)}); })`, { eval: true, resourceLimits });
 }
 
 /**
- * Whether a PDF holds active content (scripts, automatic or open actions, launching programs,
- * submitting forms, embedded media), every object read (object streams included; pdf-lib). One that
- * cannot be checked — encrypted or not readable — counts as active.
+ * Reads a stored PDF for active content in a worker thread (`pdf-check-worker.ts`, `scanPdf`) with a
+ * bounded heap and a time limit, its bytes streamed to it from the storage. True when it is active
+ * or could not be checked: too large, out of time or memory, or failed.
  */
-export async function pdfHasActiveContent(content: Buffer): Promise<boolean> {
-  let document: PDFDocument;
-  try {
-    document = await PDFDocument.load(content, { ignoreEncryption: true, updateMetadata: false, throwOnInvalidObject: true });
-  } catch {
-    return true;
-  }
-  if (document.isEncrypted) return true;
-  return document.context.enumerateIndirectObjects().some(([, object]) => activeObject(object));
+function checkInWorker(file: Pick<StoredFileDoc, '_id' | 'size'>): Promise<boolean> {
+  if (file.size > WHOLE_FILE_LIMIT) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const worker = checkWorker();
+    const source = fileStorage.read(String(file._id));
+    let settled = false;
+    const settle = (active: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      source.destroy();
+      void worker.terminate();
+      resolve(active);
+    };
+    const timer = setTimeout(() => settle(true), CHECK_TIMEOUT_MS);
+    worker.on('message', (message: { verdict: string | null }) => settle(message.verdict !== null));
+    worker.on('error', () => settle(true));
+    worker.on('exit', () => settle(true));
+    source.on('error', () => settle(true));
+    worker.postMessage({ size: file.size });
+    source.on('data', (chunk: Buffer) => {
+      const copy = new Uint8Array(chunk);
+      worker.postMessage({ chunk: copy }, [copy.buffer]);
+    });
+    source.on('end', () => worker.postMessage({ end: true }));
+  });
 }
 
 /**
- * Whether the browser must not open this version itself: a PDF with active content (or one too large
- * to check). Worked out once and kept on the version; other types have none.
+ * Whether the browser must not open this version itself: a PDF with active content, or one that
+ * could not be checked (see `scanPdf`). Worked out once per check version, off the main thread,
+ * and kept on the version; other types have none.
  */
-export async function hasActiveContent(file: Pick<StoredFileDoc, '_id' | 'size' | 'fileType' | 'activeContent'>): Promise<boolean> {
+export async function hasActiveContent(file: Pick<StoredFileDoc, '_id' | 'size' | 'fileType' | 'activeContent' | 'activeCheck'>): Promise<boolean> {
   if (file.fileType !== 'pdf') return false;
-  if (typeof file.activeContent === 'boolean') return file.activeContent;
-  const content = await wholeFile(file);
-  const active = content ? await pdfHasActiveContent(content) : true;
-  await StoredFile.updateOne({ _id: file._id }, { $set: { activeContent: active } });
-  return active;
+  if (typeof file.activeContent === 'boolean' && file.activeCheck === ACTIVE_CHECK_VERSION) return file.activeContent;
+  const key = String(file._id);
+  let check = underWay.get(key);
+  if (!check) {
+    check = checks(async () => {
+      const active = await checkInWorker(file);
+      await StoredFile.updateOne({ _id: file._id }, { $set: { activeContent: active, activeCheck: ACTIVE_CHECK_VERSION } });
+      return active;
+    }).finally(() => underWay.delete(key));
+    underWay.set(key, check);
+  }
+  return check;
 }

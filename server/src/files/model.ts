@@ -38,6 +38,8 @@ const storedFileSchema = new Schema(
     textState: { type: String, default: 'none' },
     /** A PDF holds scripts or other active content (never opened inline); null: not checked yet. */
     activeContent: { type: Boolean, default: null },
+    /** The version of the check that gave `activeContent` (an older check's verdict is worked out again). */
+    activeCheck: { type: Number, default: null },
     /** Derived copies kept in the storage: an image's thumbnail, a DOCX as sanitised HTML. */
     renditions: {
       thumbnail: { type: Schema.Types.ObjectId, default: null },
@@ -77,6 +79,8 @@ export interface StoredFileDoc {
   textState: TextState;
   /** Absent or null until checked (a PDF's scripts and actions, hasActiveContent). */
   activeContent?: boolean | null;
+  /** The check's version (ACTIVE_CHECK_VERSION) that gave `activeContent`; absent before versions were kept. */
+  activeCheck?: number | null;
   renditions: { thumbnail: Types.ObjectId | null; html: Types.ObjectId | null };
   /** Absent on versions stored before refusals were kept. */
   previewRefusals?: { thumbnail: PreviewRefusal | null; html: PreviewRefusal | null };

@@ -52,14 +52,16 @@ async function actorOf(ctx: Context): Promise<Actor | null> {
 }
 
 /**
- * Responses carrying a file never run in Kartoteka's origin: nothing may load or execute, and
- * (except in the browser's own PDF viewer, which a sandbox would switch off) the document is sandboxed.
+ * Responses carrying a file never run in Kartoteka's origin: nothing may load or execute, and the
+ * document is sandboxed — a PDF opened inline too (Chromium's viewer still shows it under the
+ * `sandbox` directive, while its document gets no origin; a `sandbox` attribute on the card's frame
+ * would switch the viewer off, so the frame has none and the header is what sandboxes it).
  */
 function fileSecurityHeaders(ctx: Context, pdfInline: boolean): void {
   ctx.set('X-Content-Type-Options', 'nosniff');
   ctx.set(
     'Content-Security-Policy',
-    pdfInline ? "default-src 'none'; frame-ancestors 'self'" : "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; sandbox",
+    pdfInline ? "default-src 'none'; frame-ancestors 'self'; sandbox" : "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; sandbox",
   );
   ctx.set('Cache-Control', 'private, no-cache');
 }

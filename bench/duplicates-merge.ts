@@ -2,8 +2,9 @@
  * `npm run bench:duplicates-merge [-- --references 1501 --savers 8 --saves 200]`: what a user waits
  * for when duplicates are merged and saved, against the database `npm start` would use.
  * - A merge of a counterparty that N contact persons refer to: the request (a large merge commits
- *   the cards and returns, its job re-points the references) and the job, then the same merge made
- *   wholly within the request (as every merge was before), each undone afterwards.
+ *   the cards and returns, its job re-points the references) and the job; its undo likewise (the
+ *   request, then the job pointing the references back); then the same merge and its undo made
+ *   wholly within the request (as every merge and undo was before).
  * - Saves of unrelated counterparties: the refresh of their duplicate groups one at a time, then
  *   `--savers` at once (they claim their blocking keys, not the whole type): refreshes per second.
  * Prints numbers; asserts nothing.
@@ -21,7 +22,7 @@ import { createCard, newCardDocument } from '../server/src/cards/service';
 import { loadConfig } from '../server/src/config';
 import { openDatabase } from '../server/src/db/connect';
 import { refreshGroupsAround } from '../server/src/duplicates/groups';
-import { cardMergeJob, mergeCards, mergeLimits, undoMerge } from '../server/src/duplicates/merge';
+import { cardMergeJob, cardUnmergeJob, mergeCards, mergeLimits, undoMerge } from '../server/src/duplicates/merge';
 import { rulesOf } from '../server/src/duplicates/rules';
 import { Folder } from '../server/src/folders/models';
 import { Job } from '../server/src/jobs/model';
@@ -73,30 +74,40 @@ try {
   let started = performance.now();
   const done = await mergeCards(context, large);
   console.log(`  large merge (> ${mergeLimits.inRequest} references), the request: ${seconds(performance.now() - started)}`);
+  /**
+   * Runs a merge's (or its undo's) job code here, not in a runner, and prints how long it took;
+   * then its record says it finished, as a runner's would.
+   */
+  async function runHere(job: typeof cardMergeJob | typeof cardUnmergeJob, jobId: string, mergeId: string, what: string): Promise<void> {
+    const begun = performance.now();
+    let reports = 0;
+    const result = await job.run({
+      jobId,
+      ownerId: actor.userId,
+      params: { mergeId, ip: actor.ip },
+      resumeFrom: null,
+      signal: new AbortController().signal,
+      progress: () => void (reports += 1),
+      checkpoint: async () => {},
+      logger,
+    });
+    console.log(`  its job ${what} ${result.cards.toLocaleString('en-US')} cards: ${seconds(performance.now() - begun)} (${reports} progress reports)`);
+    await Job.updateOne({ _id: jobId }, { $set: { state: 'succeeded', finishedAt: new Date() }, $unset: { activeKey: '' } });
+  }
+  await runHere(cardMergeJob, String(done.job!.id), String(done.merge._id), 're-pointing');
   started = performance.now();
-  let reports = 0;
-  const result = await cardMergeJob.run({
-    jobId: String(done.job!.id),
-    ownerId: actor.userId,
-    params: { mergeId: String(done.merge._id), ip: actor.ip },
-    resumeFrom: null,
-    signal: new AbortController().signal,
-    progress: () => void (reports += 1),
-    checkpoint: async () => {},
-    logger,
-  });
-  console.log(`  its job re-pointing ${result.cards.toLocaleString('en-US')} cards: ${seconds(performance.now() - started)} (${reports} progress reports)`);
-  // The job's code ran here, not in a runner: its record says it finished, as a runner's would.
-  await Job.updateOne({ _id: done.job!.id }, { $set: { state: 'succeeded', finishedAt: new Date() }, $unset: { activeKey: '' } });
-  started = performance.now();
-  await undoMerge(context, String(done.merge._id));
-  console.log(`  undo: ${seconds(performance.now() - started)}`);
+  const undone = await undoMerge(context, String(done.merge._id));
+  console.log(`  its undo (> ${mergeLimits.inRequest} references), the request: ${seconds(performance.now() - started)}`);
+  await runHere(cardUnmergeJob, String(undone.job!.id), String(done.merge._id), 'pointing back');
 
   const within = await pair('Базальт');
   mergeLimits.inRequest = Number.POSITIVE_INFINITY;
   started = performance.now();
-  await mergeCards(context, within);
+  const whole = await mergeCards(context, within);
   console.log(`  the same merge wholly within the request (as before): ${seconds(performance.now() - started)}`);
+  started = performance.now();
+  await undoMerge(context, String(whole.merge._id));
+  console.log(`  its undo wholly within the request (as before): ${seconds(performance.now() - started)}`);
   mergeLimits.inRequest = limit;
 
   console.log(`\nrefreshes of duplicate groups after saves of ${SAVES} unrelated counterparties:`);

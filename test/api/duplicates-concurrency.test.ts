@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import type { RunningServer } from '../../server/src/server';
 import { scanLimits } from '../../server/src/duplicates/groups';
 import { mergeLimits } from '../../server/src/duplicates/merge';
+import { jobDefinition } from '../../server/src/jobs/define';
 import { DuplicateDismissal, DuplicateGroup, Merge } from '../../server/src/duplicates/model';
 import { duplicateScanJob, type ScanResult } from '../../server/src/duplicates/scan';
 import { refusalFields, type ApiClient } from '../support/api-client';
@@ -181,7 +182,7 @@ describe('duplicates under concurrent work and with many cards of one name (API)
     expect(card.values.counterparty).to.equal(survivor.id);
     expect(references).to.equal(1);
   });
-  it('a merge with many references re-points them in a background job with progress; then it can be undone', async () => {
+  it('a merge with many references re-points them in a background job with progress; its undo points them back in one too, not cancelled nor merged again meanwhile', async () => {
     const survivor = await create({ name: 'ООО «Базальт»' });
     const merged = await create({ name: 'Базальт ООО' });
     const contacts: string[] = [];
@@ -223,8 +224,62 @@ describe('duplicates under concurrent work and with many cards of one name (API)
     expect((await unread(editor, unreadByEditor))?.isNew, 'a card the merger had never read').to.equal(true);
     const MERGE_STATE = 'query($id: ID!) { cardMerge(id: $id) { references canUndo undoObstacle } }';
     expect((await editor.data<{ cardMerge: unknown }>(MERGE_STATE, { id: started.merge.id })).cardMerge).to.deep.equal({ references: 6, canUndo: true, undoObstacle: null });
-    await editor.data('mutation($id: ID!) { undoMerge(id: $id) { id } }', { id: started.merge.id });
-    for (const id of contacts) expect((await editor.data<{ card: { values: Record<string, unknown> } }>(CARD, { id })).card.values.counterparty).to.equal(merged.id);
+
+    // The undo of so large a merge points the references back in a job too; it is held running
+    // (its code waits for `release`) while the merge's cards are tried again.
+    const definition = jobDefinition('card-unmerge')!;
+    const original = definition.run;
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let held = false;
+    definition.run = async (ctx) => {
+      held = true;
+      await released;
+      return original(ctx);
+    };
+    let undoJob: { id: string };
+    try {
+      mergeLimits.inRequest = 3;
+      const undone = await editor.data<{ undoMerge: { undoneAt: string | null; undoJob: { id: string } | null } }>(
+        'mutation($id: ID!) { undoMerge(id: $id) { undoneAt undoJob { id } } }',
+        { id: started.merge.id },
+      );
+      mergeLimits.inRequest = limit;
+      expect(undone.undoMerge.undoneAt, 'the cards themselves are back at once').to.be.a('string');
+      undoJob = undone.undoMerge.undoJob!;
+      expect(undoJob, 'a job points the references back').to.not.equal(null);
+      await waitFor(async () => held, 'the undo job to start');
+      const running = (
+        await editor.data<{ job: { type: string; state: string; cancellable: boolean; cancelRefusal: string } }>(
+          'query($id: ID!) { job(id: $id) { type state cancellable cancelRefusal } }',
+          { id: undoJob.id },
+        )
+      ).job;
+      expect(running).to.deep.include({ type: 'card-unmerge', state: 'running', cancellable: false });
+      const cancel = await editor.request('mutation($id: ID!) { cancelJob(id: $id) { id } }', { id: undoJob.id });
+      expect(cancel.errors?.[0].message).to.equal(running.cancelRefusal).and.contain('нельзя остановить на полпути');
+      const card = async (id: string) => (await editor.data<{ card: { version: number } }>('query($id: ID!) { card(id: $id) { version } }', { id })).card;
+      const again = await editor.request(MERGE, {
+        s: { id: survivor.id, version: (await card(survivor.id)).version },
+        m: [{ id: merged.id, version: (await card(merged.id)).version }],
+      });
+      expect(again.errors?.[0].extensions?.code).to.equal('CONFLICT');
+      expect(again.errors?.[0].message).to.equal('Объединить нельзя: отмена прошлого объединения этих карточек ещё возвращает ссылки — дождитесь окончания');
+      const twice = await editor.request('mutation($id: ID!) { undoMerge(id: $id) { id } }', { id: started.merge.id });
+      expect(twice.errors?.[0].message).to.equal('Это объединение уже отменено');
+    } finally {
+      mergeLimits.inRequest = limit;
+      definition.run = original;
+      release();
+    }
+    await waitFor(async () => {
+      job = (await editor.data<{ job: typeof job }>(JOB, { id: undoJob.id })).job;
+      return job.state === 'succeeded' || job.state === 'failed';
+    }, 'the undo job');
+    expect(job).to.deep.include({ state: 'succeeded', type: 'card-unmerge', progress: { done: 6, total: 6 }, result: { cards: 6 } });
+    for (const id of [...contacts, unreadByEditor])
+      expect((await editor.data<{ card: { values: Record<string, unknown> } }>(CARD, { id })).card.values.counterparty).to.equal(merged.id);
+    expect(await unread(editor, contacts[0]), 'pointed back by the one who undid it: still read for them').to.equal(null);
   });
 
   it('many contact persons of one name make one group whose pairs grow with the cards, not with their square', async () => {

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { selectors, type Browser, type Page } from 'playwright-core';
+import { mergeLimits } from '../../server/src/duplicates/merge';
 import { ensureClientBuilt } from '../../server/src/http/client-build';
+import { jobDefinition } from '../../server/src/jobs/define';
 import { createLogger } from '../../server/src/logger';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
@@ -183,6 +185,64 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
     await group().waitFor();
     expect(await group().getByTestId('group-card').count()).to.equal(3);
     await screenshot(page, 'duplicates-06-undone');
+  });
+
+  it('marks look-alike letters in the merge dialog; a large merge and its undo show their progress, the undo’s not stoppable halfway', async () => {
+    const create = async (type: string, values: Record<string, unknown>) =>
+      (await tatiana.data<{ createCard: { id: string } }>(CREATE, { f: ids.folder, t: type, v: values })).createCard.id;
+    const cyrillic = await create('counterparty', { name: 'ООО «Комета»' });
+    // «OOO «Koмeтa»»: Latin O, K, e and a among the Cyrillic letters.
+    const latin = await create('counterparty', { name: 'OOO «Ko\u043ce\u0442a»' });
+    const contacts: string[] = [];
+    for (let i = 1; i <= 3; i += 1) contacts.push(await create('contact-person', { fullName: `Сотрудник Кометы ${i}`, counterparty: latin }));
+    await page.goto(`${server.url}/duplicates`);
+    const comet = page.getByTestId('duplicate-group').filter({ has: page.locator('[data-test="group-card"][data-title="ООО «Комета»"]') });
+    await comet.getByTestId('merge').click();
+    const dialog = page.getByRole('dialog', { name: 'Объединение карточек' });
+    const latinName = dialog.getByTestId(`merge-lookalike-name-${latin}`);
+    await latinName.waitFor();
+    expect(await latinName.getByTestId('look-alike-hint').textContent()).to.equal('отличается: латинская O, латинская K, латинская o, латинская e, латинская a');
+    expect(await latinName.getByTestId('look-alike-char').allTextContents()).to.deep.equal(['O', 'O', 'O', 'K', 'o', 'e', 'a']);
+    expect(await dialog.getByTestId(`merge-lookalike-name-${cyrillic}`).getByTestId('look-alike-hint').textContent()).to.contain('кириллическая О');
+    expect(await dialog.getByTestId(`merge-lookalike-title-${latin}`).getByTestId('look-alike-hint').textContent()).to.contain('латинская a');
+    await screenshot(page, 'duplicates-07-look-alikes');
+
+    // More references than a merge re-points within the request (lowered for the test): a job, with progress.
+    const limit = mergeLimits.inRequest;
+    mergeLimits.inRequest = 2;
+    const definition = jobDefinition('card-unmerge')!;
+    const original = definition.run;
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    definition.run = async (ctx) => {
+      await released;
+      return original(ctx);
+    };
+    try {
+      await dialog.getByTestId(`merge-survivor-${cyrillic}`).check();
+      await dialog.getByTestId(`merge-choice-name-${cyrillic}`).check();
+      await dialog.getByTestId('merge-submit').click();
+      await page.getByTestId('duplicates-notice').filter({ hasText: 'Карточки объединены в «ООО «Комета»»; ссылок перенаправлено: 3' }).waitFor();
+      await page.getByTestId('undo-merge').click();
+      // The undo's job is held running: its progress is shown, and why it cannot be stopped.
+      const progress = page.getByRole('group', { name: 'Возвращение ссылок' });
+      await progress.getByTestId('job-not-cancellable').waitFor();
+      expect(await progress.getByTestId('job-not-cancellable').textContent()).to.contain('нельзя остановить на полпути');
+      expect(await page.getByTestId('duplicates-notice').textContent()).to.contain('ссылок на них много, они возвращаются в фоне');
+      await screenshot(page, 'duplicates-08-undo-progress');
+    } finally {
+      mergeLimits.inRequest = limit;
+      definition.run = original;
+      release();
+    }
+    await page.getByTestId('duplicates-notice').filter({ hasText: 'Объединение отменено: карточки и ссылки восстановлены' }).waitFor();
+    await page.getByTestId('undo-progress').waitFor({ state: 'detached' });
+    for (const id of contacts) {
+      const contact = (await tatiana.data<{ card: { values: { counterparty: string } } }>('query($id: ID!) { card(id: $id) { values } }', { id })).card;
+      expect(contact.values.counterparty).to.equal(latin);
+    }
+    // The group of the two leaves the page as it was for the next test.
+    await tatiana.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id: latin });
   });
 
   it('keeps the pages shown after a merge: the list does not jump back to its first page', async () => {

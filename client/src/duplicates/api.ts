@@ -26,8 +26,9 @@ const MergeCards = graphql(
   [MergeFields],
 );
 const CardMergeQuery = graphql(`query CardMerge($id: ID!) { cardMerge(id: $id) { ...MergeFields } }`, [MergeFields]);
-const UndoMerge = graphql(`mutation UndoMerge($id: ID!) { undoMerge(id: $id) { id } }`);
+const UndoMerge = graphql(`mutation UndoMerge($id: ID!) { undoMerge(id: $id) { id undoJob { id } } }`);
 const MergeOfCard = graphql(`query MergeOfCard($id: ID!) { card(id: $id) { mergedInto { id title folderId } mergedIntoTitle merge { ...MergeFields } } }`, [MergeFields]);
+const LookAlikeValues = graphql(`query LookAlikeValues($v: [String!]!) { lookAlikeValues(values: $v) { value parts { text hint invisible } } }`);
 const DuplicateRuleSets = graphql(`query DuplicateRuleSets { duplicateRuleSets { ...RuleSetFields } }`, [RuleSetFields]);
 const SetDuplicateRules = graphql(
   `mutation SetDuplicateRules($t: String!, $th: Float!, $r: [DuplicateRuleInput!]!) { setDuplicateRules(typeKey: $t, threshold: $th, rules: $r) { ...RuleSetFields } }`,
@@ -80,13 +81,29 @@ export async function fetchMerge(id: string): Promise<CardMerge | null> {
   return (await request(CardMergeQuery, { id })).cardMerge;
 }
 
-export async function undoMerge(id: string): Promise<void> {
-  await request(UndoMerge, { id });
+/** Undoes a merge; for a large one, the id of the job still pointing its references back (else null). */
+export async function undoMerge(id: string): Promise<string | null> {
+  return (await request(UndoMerge, { id })).undoMerge.undoJob?.id ?? null;
 }
 
 /** Where a card in the trash went, when it was merged. */
 export async function fetchMergeOfCard(cardId: string): Promise<ResultOf<typeof MergeOfCard>['card']> {
   return (await request(MergeOfCard, { id: cardId })).card;
+}
+
+export type LookAlikePart = ResultOf<typeof LookAlikeValues>['lookAlikeValues'][number]['parts'][number];
+
+/** The longest value the server compares for look-alikes. */
+const LOOK_ALIKE_MAX_LENGTH = 10_000;
+
+/**
+ * Of these values, those that differ from another only by look-alike letters (Latin «a» for
+ * Cyrillic «а») or invisible characters, by value: their parts, the telling characters named.
+ */
+export async function fetchLookAlikes(values: string[]): Promise<Map<string, LookAlikePart[]>> {
+  const compared = [...new Set(values)].filter((value) => value.length <= LOOK_ALIKE_MAX_LENGTH);
+  if (compared.length < 2) return new Map();
+  return new Map((await request(LookAlikeValues, { v: compared })).lookAlikeValues.map((found) => [found.value, found.parts]));
 }
 
 export async function fetchRuleSets(): Promise<RuleSet[]> {

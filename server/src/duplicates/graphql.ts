@@ -7,12 +7,19 @@ import { notFound } from '../errors';
 import type { GraphQLContext } from '../graphql/context';
 import { requireActor, requireAdmin } from '../graphql/guards';
 import type { GraphQLModule } from '../graphql/module';
+import { Job, type JobDoc } from '../jobs/model';
+import { jobView } from '../jobs/view';
 import { countGroups, listGroups, type VisibleGroup } from './groups';
-import { findMerge, mergeCards, mergeOfCard, readableReferences, survivorTitle, undoMerge, undoState, type MergeInput } from './merge';
+import { FieldErrors } from '../validation';
+import { findMerge, MAX_MERGED, mergeCards, mergeOfCard, readableReferences, survivorTitle, undoMerge, undoState, type MergeInput } from './merge';
+import { lookAlikeValues } from './normalize';
 import type { DuplicateEdge, MatchRule, MergeDoc } from './model';
 import { checkRules, lastScan, resetRules, ruleLabel, rulesOf, saveRules, typesWithRules, type RuleInput, type TypeRules } from './rules';
 import { latestScan, requestScan } from './scan';
 import { markNotDuplicates, requireDuplicatesAccess, similarCards } from './service';
+
+/** The longest value `lookAlikeValues` compares (the longest text field's limit). */
+const LOOK_ALIKE_MAX_LENGTH = 10_000;
 
 const serviceContext = async (context: GraphQLContext) => ({ actor: await requireActor(context), logger: context.logger });
 
@@ -124,8 +131,10 @@ export const duplicatesModule: GraphQLModule = {
       undoneAt: DateTime
       "The viewer may undo it now: nothing changed since, and they may edit every card of it."
       canUndo: Boolean!
-      "Why it can no longer be undone (changed, deleted or restored since, undone already), for those who could otherwise; else null."
+      "Why it can no longer be undone (changed, deleted or restored since, undone already, rights), for those it concerns; else null."
       undoObstacle: String
+      "A large merge's undo's background job pointing the references back to the restored cards (with progress), for who undid it and administrators; null when the undo was made within the request."
+      undoJob: Job
     }
     type MergeResult {
       merge: CardMerge!
@@ -133,6 +142,9 @@ export const duplicatesModule: GraphQLModule = {
       "A large merge's background job re-pointing the references to the merged cards (with progress); null when the merge is complete."
       job: Job
     }
+"A part of a value as the merge dialog shows it: plain text (\`hint\` null), or one character telling it apart from a look-alike value, named by \`hint\` («латинская a», «невидимый символ U+200B»)."
+    type LookAlikePart { text: String!, hint: String, invisible: Boolean! }
+    type LookAlikeValue { value: String!, parts: [LookAlikePart!]! }
     input CardVersionInput { id: ID!, version: Int! }
     "The value of this field stays as the given card has it."
     input MergeChoiceInput { field: String!, cardId: ID! }
@@ -157,6 +169,8 @@ export const duplicatesModule: GraphQLModule = {
       duplicateRuleSets: [DuplicateRuleSet!]!
       duplicateRuleSet(typeKey: String!): DuplicateRuleSet!
       cardMerge(id: ID!): CardMerge
+      "Of these values (one field's, on the cards being merged), those that differ from another only by look-alike letters (Latin «a» for Cyrillic «а») or invisible characters, the telling characters named; the others are left out. At most ${MAX_MERGED + 1} values of ${LOOK_ALIKE_MAX_LENGTH.toLocaleString('en-US')} characters."
+      lookAlikeValues(values: [String!]!): [LookAlikeValue!]!
     }
     extend type Mutation {
       "Finds all groups again (a background job with progress); the one already running, if any."
@@ -193,6 +207,20 @@ export const duplicatesModule: GraphQLModule = {
       },
       duplicateRuleSet: async (_p, { typeKey }: { typeKey: string }, context) => ruleSetOf(await requireAdmin(context), typeKey),
       cardMerge: async (_p, { id }: { id: string }, context) => findMerge(await requireActor(context), id),
+      lookAlikeValues: async (_p, { values }: { values: string[] }, context) => {
+        const actor = await requireActor(context);
+        const errors = new FieldErrors(actor.locale);
+        if (values.length > MAX_MERGED + 1) errors.addMessage('values', actor.locale === 'ru' ? `Не больше ${MAX_MERGED + 1} значений` : `At most ${MAX_MERGED + 1} values`);
+        if (values.some((value) => value.length > LOOK_ALIKE_MAX_LENGTH))
+          errors.addMessage(
+            'values',
+            actor.locale === 'ru'
+              ? `Значение длиннее ${LOOK_ALIKE_MAX_LENGTH.toLocaleString('ru')} символов`
+              : `A value is longer than ${LOOK_ALIKE_MAX_LENGTH.toLocaleString('en')} characters`,
+          );
+        errors.throwIfAny();
+        return lookAlikeValues(values, actor.locale);
+      },
     },
     Mutation: {
       findDuplicates: async (_p, _a, context) => {
@@ -260,6 +288,12 @@ export const duplicatesModule: GraphQLModule = {
       references: async (merge: MergeDoc, _a, context) => readableReferences(await requireActor(context), merge),
       canUndo: async (merge: MergeDoc, _a, context) => (await undoStateOf(merge, context)).canUndo,
       undoObstacle: async (merge: MergeDoc, _a, context) => (await undoStateOf(merge, context)).obstacle,
+      undoJob: async (merge: MergeDoc, _a, context) => {
+        if (!merge.undoJobId) return null;
+        const actor = await requireActor(context);
+        const job = await Job.findById(merge.undoJobId).lean<JobDoc>();
+        return job && (actor.isAdmin || String(job.ownerId) === actor.userId) ? jobView(job) : null;
+      },
     },
     Card: {
       mergedInto: async (card: CardDoc, _a, context) => (card.mergedInto ? ((await readableCards(await requireActor(context), [card.mergedInto]))[0] ?? null) : null),

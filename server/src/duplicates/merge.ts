@@ -347,6 +347,10 @@ export async function mergeCards(context: CardServiceContext, input: MergeInput)
   const { actor } = context;
   checkInput(actor, input);
   const cards = await editableCards(actor, [input.survivor, ...input.merged]);
+  await refuseWhileUndoing(
+    actor,
+    cards.map((card) => card._id),
+  );
   const [survivor, ...merged] = cards;
   if (merged.some((card) => card.typeKey !== survivor.typeKey)) {
     const errors = new FieldErrors(actor.locale);
@@ -454,9 +458,7 @@ export const cardMergeJob = defineJob<{ mergeId: string; ip: string }, { cards: 
     const merge = await Merge.findById(ctx.params.mergeId).lean<MergeDoc>();
     // Undone meanwhile (after a failed run): nothing is left to re-point.
     if (!merge || merge.undoneAt) return { cards: 0 };
-    const owner = ctx.ownerId ? await User.findById(ctx.ownerId, { login: 1, fullName: 1, locale: 1 }).lean() : null;
-    if (!owner) throw new Error('the user who merged the cards is gone');
-    const context = { actor: await buildActor(owner, ctx.params.ip), logger: ctx.logger };
+    const context = await ownerContext(ctx);
     const mergedIds = merge.merged.map((state) => String(state.cardId));
     // Progress counts cards: those a run before this one re-pointed, then each batch's.
     let done = new Set(merge.references.map((ref) => String(ref.cardId))).size;
@@ -578,13 +580,48 @@ export async function undoState(actor: Actor, merge: MergeDoc): Promise<{ canUnd
   return { canUndo: !obstacle, obstacle: obstacle?.message ?? null };
 }
 
+/** A merge's re-pointed references by the card holding them. */
+function referencesByCard(merge: MergeDoc): Map<string, RepointedReference[]> {
+  const byCard = new Map<string, RepointedReference[]>();
+  for (const ref of merge.references) {
+    const list = byCard.get(String(ref.cardId));
+    if (list) list.push(ref);
+    else byCard.set(String(ref.cardId), [ref]);
+  }
+  return byCard;
+}
+
+/**
+ * The cards holding references a merge re-pointed, read now (inside `session`), with writes
+ * pointing back to the merged cards those that still point to the survivor (nobody changed them since).
+ */
+async function referencesBack(actor: Actor, byCard: Map<string, RepointedReference[]>, cardIds: string[], session: ClientSession, now: Date): Promise<CardWrite[]> {
+  const cards = await Card.find({ _id: { $in: cardIds } }, null, { session }).lean<CardDoc[]>();
+  const types = new Map((await listCardTypes()).map((known) => [known.key, known]));
+  const writes: CardWrite[] = [];
+  for (const card of cards) {
+    const next: CardValues = { ...card.values };
+    let changed = false;
+    for (const ref of byCard.get(String(card._id)) ?? []) {
+      if (JSON.stringify(card.values[ref.field]) !== JSON.stringify(ref.after)) continue;
+      next[ref.field] = ref.before;
+      changed = true;
+    }
+    const type = types.get(card.typeKey);
+    if (changed && type) writes.push({ type, action: 'unmerge', before: card, write: valuesWrite(actor, type, card, next, now) });
+  }
+  return writes;
+}
+
 /**
  * Undoes a merge: the survivor gets its values back, the merged cards come out of the trash, and
- * references the merge re-pointed (and nobody changed since) point to them again; one
- * transaction, recorded in every history. Refused, saying why, once it was undone, a card of it
- * was deleted for good or changed after the merge (CONFLICT), or where the actor only reads (FORBIDDEN).
+ * references the merge re-pointed (and nobody changed since) point to them again; recorded in every
+ * history. One transaction — or, when more than `mergeLimits.inRequest` cards hold such references,
+ * the cards and the merge's record in the request and the references in a background job
+ * (`card-unmerge`, returned as `job`). Refused, saying why, once it was undone, a card of it was
+ * deleted for good or changed after the merge (CONFLICT), or where the actor only reads (FORBIDDEN).
  */
-export async function undoMerge(context: CardServiceContext, id: string): Promise<{ merge: MergeDoc; cards: CardDoc[] }> {
+export async function undoMerge(context: CardServiceContext, id: string): Promise<{ merge: MergeDoc; cards: CardDoc[]; job: JobView | null }> {
   const { actor } = context;
   const merge = await findMerge(actor, id);
   if (!merge) throw notFound(actor, t(actor, 'Объединение', 'Merge'));
@@ -598,23 +635,10 @@ export async function undoMerge(context: CardServiceContext, id: string): Promis
   const type = await cardTypeOrFail(actor, survivor.typeKey);
   const survivorId = String(survivor._id);
   const mergedIds = merged.map((card) => String(card._id));
-  // References re-pointed by the merge that still point to the survivor go back.
-  const referencing = await Card.find({ _id: { $in: merge.references.map((ref) => ref.cardId) } }).lean<CardDoc[]>();
-  const types = new Map((await listCardTypes()).map((known) => [known.key, known]));
+  const byCard = referencesByCard(merge);
+  const large = byCard.size > mergeLimits.inRequest;
   const now = new Date();
-  const referenceWrites: CardWrite[] = [];
-  for (const card of referencing) {
-    const next: CardValues = { ...card.values };
-    let changed = false;
-    for (const ref of merge.references.filter((r) => String(r.cardId) === String(card._id))) {
-      if (JSON.stringify(card.values[ref.field]) !== JSON.stringify(ref.after)) continue;
-      next[ref.field] = ref.before;
-      changed = true;
-    }
-    const referencingType = types.get(card.typeKey);
-    if (changed && referencingType) referenceWrites.push({ type: referencingType, action: 'unmerge', before: card, write: valuesWrite(actor, referencingType, card, next, now) });
-  }
-  const writes: CardWrite[] = [
+  const own: CardWrite[] = [
     // The survivor first gives back what it took (an INN), then the merged cards return.
     {
       type,
@@ -630,17 +654,96 @@ export async function undoMerge(context: CardServiceContext, id: string): Promis
       write: trashWrite(actor, card, null, now),
       extraChanges: [{ key: 'mergedInto', label: MERGED_INTO, before: survivorId, after: undefined, cardIds: true } satisfies FieldChange],
     })),
-    ...referenceWrites,
   ];
+  let job: JobDoc | undefined;
+  const undone = { undoneAt: now, undoneBy: new Types.ObjectId(actor.userId) };
   const changes = await commitWrites(
     context,
-    async () => writes,
+    // A large merge's references go back afterwards, in a background job with progress.
+    async (session) => [...own, ...(large ? [] : await referencesBack(actor, byCard, [...byCard.keys()], session, now))],
     async (_done, session) => {
-      const marked = await Merge.updateOne({ _id: merge._id, undoneAt: null }, { $set: { undoneAt: now, undoneBy: new Types.ObjectId(actor.userId) } }, { session });
+      job = large ? await cardUnmergeJob.enqueueIn(session, actor.userId, { mergeId: String(merge._id), ip: actor.ip }) : undefined;
+      const marked = await Merge.updateOne({ _id: merge._id, undoneAt: null }, { $set: { ...undone, undoJobId: job?._id ?? null } }, { session });
       if (marked.modifiedCount !== 1) throw new AppError('CONFLICT', alreadyUndone(actor));
     },
     'id',
     new Set([survivorId, ...mergedIds]),
   );
-  return { merge: { ...merge, undoneAt: now, undoneBy: new Types.ObjectId(actor.userId) }, cards: changes.slice(0, 1 + merged.length).map((change) => change.after) };
+  return {
+    merge: { ...merge, ...undone, undoJobId: job?._id ?? null },
+    cards: changes.slice(0, 1 + merged.length).map((change) => change.after),
+    job: job ? announceJob(job) : null,
+  };
+}
+
+/** The signed-in user a merge's job works for (its owner), with the address they asked from. */
+async function ownerContext(ctx: { ownerId: string | null; params: { ip: string }; logger: CardServiceContext['logger'] }): Promise<CardServiceContext> {
+  const owner = ctx.ownerId ? await User.findById(ctx.ownerId, { login: 1, fullName: 1, locale: 1 }).lean() : null;
+  if (!owner) throw new Error('the user who asked for the merge or its undo is gone');
+  return { actor: await buildActor(owner, ctx.params.ip), logger: ctx.logger };
+}
+
+/**
+ * The references of a large merge's undo, pointed back to the merged cards after the cards
+ * themselves (the survivor's values, the merged cards out of the trash, the merge marked undone)
+ * committed: REFERENCES_PER_BATCH cards per transaction, each with its histories, only references
+ * nobody changed since; progress to its owner's live stream. Resumes from its checkpoint; not
+ * cancellable halfway; while it runs, the cards of the merge cannot be merged again.
+ */
+export const cardUnmergeJob = defineJob<{ mergeId: string; ip: string }, { cards: number }, { next: number }>({
+  type: 'card-unmerge',
+  cancelRefusal: {
+    ru: 'Отмену объединения нельзя остановить на полпути: карточки уже восстановлены, часть ссылок уже возвращена. Дождитесь окончания.',
+    en: 'Undoing a merge cannot be stopped halfway: the cards are back and some references already point to them again. Wait until it finishes.',
+  },
+  failureMessage: (job, locale) =>
+    say(
+      locale,
+      `Возвращены не все ссылки на восстановленные карточки: ${job.progress.done.toLocaleString('ru')} из ${(job.progress.total ?? job.progress.done).toLocaleString('ru')}. Объединение отменено; остальные ссылки пока указывают на оставшуюся карточку. Нажмите «Продолжить с места остановки».`,
+      `Not every reference was pointed back to the restored cards: ${job.progress.done.toLocaleString('en')} of ${(job.progress.total ?? job.progress.done).toLocaleString('en')}. The merge is undone; the other references still point to the card that stayed. Press “Continue from where it stopped”.`,
+    ),
+  retryRefusal: async () => null,
+  async run(ctx) {
+    const merge = await Merge.findById(ctx.params.mergeId).lean<MergeDoc>();
+    if (!merge) return { cards: 0 };
+    const context = await ownerContext(ctx);
+    const byCard = referencesByCard(merge);
+    const cardIds = [...byCard.keys()];
+    let next = ctx.resumeFrom?.next ?? 0;
+    ctx.progress(next, cardIds.length);
+    while (next < cardIds.length) {
+      ctx.signal.throwIfAborted();
+      const batch = cardIds.slice(next, next + REFERENCES_PER_BATCH);
+      await commitWrites(
+        context,
+        (session) => referencesBack(context.actor, byCard, batch, session, new Date()),
+        async () => {},
+        'id',
+      );
+      next += batch.length;
+      await ctx.checkpoint({ next }, next);
+      ctx.progress(next, cardIds.length);
+    }
+    return { cards: cardIds.length };
+  },
+});
+
+/**
+ * CONFLICT when one of these cards belongs to a merge whose undo is still pointing references
+ * back (merging them again meanwhile would mix the two).
+ */
+async function refuseWhileUndoing(actor: Actor, cardIds: Types.ObjectId[]): Promise<void> {
+  const merges = await Merge.find({ $or: [{ 'survivor.cardId': { $in: cardIds } }, { 'merged.cardId': { $in: cardIds } }], undoJobId: { $ne: null } }, { undoJobId: 1 }).lean<
+    Pick<MergeDoc, 'undoJobId'>[]
+  >();
+  if (merges.length === 0) return;
+  if (await Job.exists({ _id: { $in: merges.map((merge) => merge.undoJobId) }, state: { $in: ['queued', 'running'] } }))
+    throw new AppError(
+      'CONFLICT',
+      t(
+        actor,
+        'Объединить нельзя: отмена прошлого объединения этих карточек ещё возвращает ссылки — дождитесь окончания',
+        'The cards cannot be merged yet: the undo of their earlier merge is still pointing references back; wait until it finishes',
+      ),
+    );
 }

@@ -212,6 +212,8 @@ const mergeSchema = new Schema(
     undoneBy: { type: Schema.Types.ObjectId, default: null },
     /** A large merge's background job re-pointing its references (null: done within the request). */
     jobId: { type: Schema.Types.ObjectId, default: null },
+    /** A large merge's undo's background job pointing its references back (null: done within the request, or not undone). */
+    undoJobId: { type: Schema.Types.ObjectId, default: null },
     /** The survivor as it was when it was deleted for good (the merge still names it); null while it exists. */
     survivorGone: { type: { _id: false, title: String, folderId: Schema.Types.ObjectId, libraryId: Schema.Types.ObjectId, at: Date }, default: null },
   },
@@ -232,6 +234,7 @@ export interface MergeDoc {
   undoneAt: Date | null;
   undoneBy: Types.ObjectId | null;
   jobId?: Types.ObjectId | null;
+  undoJobId?: Types.ObjectId | null;
   survivorGone?: { title: string; folderId: Types.ObjectId; libraryId: Types.ObjectId; at: Date } | null;
 }
 

@@ -177,3 +177,73 @@ export function prefixTrigrams(shape: NameShape, threshold: number, frequency: (
   const ordered = [...shape.trigrams].sort((x, y) => frequency(x) - frequency(y) || (x < y ? -1 : x > y ? 1 : 0));
   return ordered.slice(0, ordered.length - requiredOverlap(ordered.length, threshold) + 1);
 }
+
+/** Characters nobody sees: zero-width spaces and joiners, soft hyphens, byte order marks … */
+const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
+
+/** A part of a value as the merge dialog shows it: plain text, or one character telling it apart from a look-alike value. */
+export interface LookAlikePart {
+  text: string;
+  /** What the character is («латинская a», «невидимый символ U+200B»); null for plain text. */
+  hint: string | null;
+  invisible: boolean;
+}
+
+const codePoint = (char: string) => `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+
+/** A character named for the person choosing between look-alike values: its script (or kind) and itself. */
+function characterName(char: string, locale: 'ru' | 'en'): string {
+  const ru = locale === 'ru';
+  if (INVISIBLE.test(char)) return ru ? `невидимый символ ${codePoint(char)}` : `invisible character ${codePoint(char)}`;
+  if (/\p{Script=Latin}/u.test(char)) return ru ? `латинская ${char}` : `Latin ${char}`;
+  if (/\p{Script=Cyrillic}/u.test(char)) return ru ? `кириллическая ${char}` : `Cyrillic ${char}`;
+  if (/\p{Script=Greek}/u.test(char)) return ru ? `греческая ${char}` : `Greek ${char}`;
+  if (/\p{N}/u.test(char)) return ru ? `цифра ${char}` : `digit ${char}`;
+  return ru ? `символ ${char} (${codePoint(char)})` : `character ${char} (${codePoint(char)})`;
+}
+
+/**
+ * The positions (code points) of `a` that tell it apart from `b` when the two differ only by
+ * look-alike characters (the same skeleton under Unicode's confusables, through unhomoglyph) and
+ * invisible characters (none when only `b` has those); null when they differ otherwise.
+ */
+function lookAlikeDifferences(a: string[], b: string[]): Set<number> | null {
+  const seen = (chars: string[]) => chars.flatMap((char, at) => (INVISIBLE.test(char) ? [] : [at]));
+  const [ia, ib] = [seen(a), seen(b)];
+  if (ia.length !== ib.length) return null;
+  const telling = new Set(a.flatMap((char, at) => (INVISIBLE.test(char) ? [at] : [])));
+  for (const [k, at] of ia.entries()) {
+    const [x, y] = [a[at], b[ib[k]]];
+    if (x === y) continue;
+    if (unhomoglyph(x) !== unhomoglyph(y)) return null;
+    telling.add(at);
+  }
+  return telling;
+}
+
+/**
+ * Of these values (those of one field on the cards being merged), the ones that differ from
+ * another only by look-alike letters (Latin «a» for Cyrillic «а», a digit 0 for О) or invisible
+ * characters, split into parts with the telling characters named in `locale`: the person choosing
+ * which value stays can see which is which. Values without such a twin are left out.
+ */
+export function lookAlikeValues(values: string[], locale: 'ru' | 'en'): { value: string; parts: LookAlikePart[] }[] {
+  const distinct = [...new Set(values)];
+  const chars = distinct.map((value) => [...value]);
+  const found: { value: string; parts: LookAlikePart[] }[] = [];
+  for (const [i, value] of distinct.entries()) {
+    const telling = new Set<number>();
+    for (const [j, other] of chars.entries()) {
+      if (i !== j) for (const at of lookAlikeDifferences(chars[i], other) ?? []) telling.add(at);
+    }
+    if (telling.size === 0) continue;
+    const parts: LookAlikePart[] = [];
+    for (const [at, char] of chars[i].entries()) {
+      if (telling.has(at)) parts.push({ text: char, hint: characterName(char, locale), invisible: INVISIBLE.test(char) });
+      else if (parts.length > 0 && parts[parts.length - 1].hint === null) parts[parts.length - 1].text += char;
+      else parts.push({ text: char, hint: null, invisible: false });
+    }
+    found.push({ value, parts });
+  }
+  return found;
+}

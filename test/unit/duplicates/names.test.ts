@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { nameShape, nameSimilarity, normalizeName, prefixTrigrams, requiredOverlap } from '../../../server/src/duplicates/normalize';
+import { lookAlikeValues, nameShape, nameSimilarity, normalizeName, prefixTrigrams, requiredOverlap } from '../../../server/src/duplicates/normalize';
 import { DEFAULT_THRESHOLD } from '../../../server/src/duplicates/rules';
 import { Components } from '../../../server/src/duplicates/groups';
 
@@ -88,6 +88,19 @@ describe('duplicates: name normalisation and similarity', () => {
       }
     }
     expect(requiredOverlap(10, 0.7)).to.equal(7);
+  });
+
+  it('names the characters that tell apart values differing only by look-alike letters or invisible characters', () => {
+    const marked = (values: string[], locale: 'ru' | 'en' = 'ru') =>
+      lookAlikeValues(values, locale).map(({ value, parts }) => [value, parts.map((part) => (part.hint ? `[${part.hint}]` : part.text)).join('')]);
+    expect(marked(['OOO Ромашкa', 'ООО Ромашка', 'ООО Ромашка-Плюс'])).to.deep.equal([
+      ['OOO Ромашкa', '[латинская O][латинская O][латинская O] Ромашк[латинская a]'],
+      ['ООО Ромашка', '[кириллическая О][кириллическая О][кириллическая О] Ромашк[кириллическая а]'],
+    ]);
+    expect(marked(['Ромашка', 'Ро\u200bмашка'])).to.deep.equal([['Ро\u200bмашка', 'Ро[невидимый символ U+200B]машка']]);
+    expect(lookAlikeValues(['Ро\u200bмашка', 'Ромашка'], 'ru')[0].parts[1]).to.deep.equal({ text: '\u200b', hint: 'невидимый символ U+200B', invisible: true });
+    expect(marked(['0OO «Ромашка»', 'ООО «Ромашка»'], 'en')[0]).to.deep.equal(['0OO «Ромашка»', '[digit 0][Latin O][Latin O] «Ромашка»']);
+    expect(marked(['ООО Ромашка', 'ооо ромашка', 'Romashka', 'ООО Ромашка'])).to.deep.equal([]);
   });
 
   it('joins pairs into groups (connected components)', () => {

@@ -23,7 +23,7 @@ export async function createFolder(admin: ApiClient, input: { libraryId?: string
   return (await admin.data<{ createFolder: { id: string } }>('mutation($input: FolderInput!) { createFolder(input: $input) { id } }', { input })).createFolder.id;
 }
 
-export type Grant = { principalType?: 'user' | 'department' | 'group'; principalId: string; level: 'read' | 'edit' | 'full'; includeSubdepartments?: boolean };
+export type Grant = { principalType?: 'user' | 'department' | 'group'; principalId: string; level: 'read' | 'edit' | 'full'; includeSubdepartments?: boolean; export?: boolean };
 
 export async function setFolderAccess(admin: ApiClient, folderId: string, grants: Grant[]): Promise<void> {
   await admin.data('mutation($id: ID!, $e: [AccessEntryInput!]!) { setFolderAccess(id: $id, entries: $e) { id } }', {

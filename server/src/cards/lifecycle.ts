@@ -46,6 +46,13 @@ export interface ValuesCheck {
   values: CardValues;
 }
 
+/** A card about to move to another folder (`to`), checked by hooks for rights only they know of. */
+export interface MoveCheck {
+  actor: Actor;
+  card: CardDoc;
+  to: Pick<CardDoc, 'folderId' | 'libraryId'>;
+}
+
 /**
  * The extension seam of ARCHITECTURE.md. `checkValues` runs before the transaction and answers
  * messages by field key; `beforeSave` runs inside the card's transaction (its writes commit or roll
@@ -55,6 +62,8 @@ export interface ValuesCheck {
 export interface CardLifecycleHooks {
   name: string;
   checkValues?(check: ValuesCheck): Promise<Record<string, string>>;
+  /** What the actor would not be allowed by moving the card (the refusal's «Недостаточно прав: …» part), or null. */
+  checkMove?(check: MoveCheck): Promise<string | null>;
   beforeSave?(change: CardChange, session: ClientSession): Promise<void>;
   afterCommit?(change: CardChange): Promise<void> | void;
   /** Several changes in one transaction (a batch of an import): one call for all; `beforeSave` for each unless given. */
@@ -78,6 +87,15 @@ export async function runCheckValues(check: ValuesCheck): Promise<Record<string,
     for (const [key, text] of Object.entries((await hooks.checkValues?.(check)) ?? {})) errors[key] ??= text;
   }
   return errors;
+}
+
+/** The first hook's reason a move is not allowed, or null. */
+export async function runCheckMove(check: MoveCheck): Promise<string | null> {
+  for (const hooks of registered) {
+    const refusal = (await hooks.checkMove?.(check)) ?? null;
+    if (refusal) return refusal;
+  }
+  return null;
 }
 
 export async function runBeforePurge(card: CardDoc, session: ClientSession): Promise<void> {

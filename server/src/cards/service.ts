@@ -29,6 +29,7 @@ import {
   runBeforePurge,
   runBeforeSave,
   runBeforeSaveBatch,
+  runCheckMove,
   runCheckValues,
   type CardAction,
   type CardChange,
@@ -463,6 +464,8 @@ export async function moveCard(context: CardServiceContext, id: string, input: {
     errors.throwIfAny();
   }
   if (String(card.folderId) === input.folderId) return card;
+  const refusal = await runCheckMove({ actor, card, to: { folderId: target._id, libraryId: target.libraryId } });
+  if (refusal) throw forbidden(actor, refusal);
   const type = await cardTypeOrFail(actor, card.typeKey);
   const now = new Date();
   return commitChange(context, type, 'move', card, card.values, async (session) => {

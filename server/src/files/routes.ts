@@ -144,17 +144,42 @@ async function auditFile(actor: Actor, file: StoredFileDoc, card: CardDoc | null
 
 /** How long one read of a version by a user covers their further ranged reads of it (a viewer fetching a document in parts). */
 const RANGED_READ_WINDOW_MS = 5 * 60_000;
+/** The most of a user's recent reads of one version looked at to tell whether a range was recorded already. */
+const RECENT_READS_LOOKED_AT = 500;
 
-/** Whether the actor's read of this version is already in the audit log within the window (one lookup on the actor's recent entries). */
-async function readRecently(actor: Actor, file: StoredFileDoc): Promise<boolean> {
+type Disposition = 'inline' | 'attachment';
+
+/**
+ * Whether the bytes `range` of this version, served with this disposition, are recorded already in
+ * the actor's reads of the last minutes: a whole read of it, or ranges that together hold this one.
+ * Only reads with the same disposition count (an inline view does not cover a download, a 1-byte
+ * range covers that byte only, and `/preview` — not the original — covers nothing). One lookup on
+ * the actor's recent entries.
+ */
+async function rangeRecorded(actor: Actor, file: StoredFileDoc, disposition: Disposition, range: { start: number; end: number }): Promise<boolean> {
   const since = new Date(Date.now() - RANGED_READ_WINDOW_MS);
-  const entry = await AuditEntry.exists({
-    actorId: actor.userId,
-    at: { $gte: since },
-    kind: { $in: ['file-downloaded', 'file-previewed'] },
-    'after.fileId': String(file._id),
-  });
-  return entry !== null;
+  const reads = await AuditEntry.find(
+    {
+      actorId: actor.userId,
+      at: { $gte: since },
+      kind: disposition === 'inline' ? 'file-previewed' : 'file-downloaded',
+      'after.fileId': String(file._id),
+      'after.disposition': disposition,
+    },
+    { 'after.range': 1 },
+  )
+    .sort({ at: -1 })
+    .limit(RECENT_READS_LOOKED_AT)
+    .lean<{ after: { range?: string } }[]>();
+  const recorded = reads.map(({ after }) => (after.range ? after.range.split('-').map(Number) : [0, file.size - 1])).sort((a, b) => a[0] - b[0]);
+  // Walk the recorded ranges in order, extending what is covered from the range's start.
+  let covered = range.start - 1;
+  for (const [start, end] of recorded) {
+    if (start > covered + 1) break;
+    covered = Math.max(covered, end);
+    if (covered >= range.end) return true;
+  }
+  return false;
 }
 
 /**
@@ -163,7 +188,8 @@ async function readRecently(actor: Actor, file: StoredFileDoc): Promise<boolean>
  * the original bytes, which the browser lets one save: both need the «Экспорт» right (a reader
  * without it previews a PDF as its text, `/preview`). Downloads are audited as «Скачан файл»,
  * inline views as «Просмотр файла», refusals as `export-refused`. A ranged read is audited unless the
- * same user's read of that version is already recorded within the last minutes (a viewer's parts).
+ * same user's reads of that version with the same disposition in the last minutes already hold its
+ * bytes (a viewer's parts); what is served is recorded.
  */
 async function download(ctx: Context): Promise<void> {
   const found = await requestedFile(ctx);
@@ -229,11 +255,12 @@ async function download(ctx: Context): Promise<void> {
   }
   ctx.length = range ? range.end - range.start + 1 : file.size;
   if (ctx.method === 'HEAD') return;
-  // A viewer reading a document in parts is one view; a range from anywhere else with no recent
-  // read of this version on record is a read of its own (parts must not take a file unrecorded).
-  if (!range || range.start === 0 || !(await readRecently(actor, file))) {
+  // A viewer reading a document in parts is one view; a range whose bytes are not on record yet (for
+  // this disposition) is recorded as served (parts must not take a file unrecorded).
+  const disposition: Disposition = inline ? 'inline' : 'attachment';
+  if (!range || range.start === 0 || !(await rangeRecorded(actor, file, disposition, range))) {
     await auditFile(actor, file, card, inline ? 'file-previewed' : 'file-downloaded', name, {
-      disposition: inline ? 'inline' : 'attachment',
+      disposition,
       ...(range ? { range: `${range.start}-${range.end}` } : {}),
     });
   }

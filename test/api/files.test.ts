@@ -13,7 +13,7 @@ import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { addToSystemGroup, createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
 import { downloadFile, memoType, pdfWithText, PNG_1PX, uploadFile } from '../support/files';
-import { signedIn, startTestServer } from '../support/server';
+import { signedIn, startTestServer, TEST_ADMIN } from '../support/server';
 import { waitFor } from '../support/wait';
 
 const PASSWORD = 'secret-password-1';
@@ -218,7 +218,7 @@ describe('files on cards: upload, attach, download (API)', function () {
     expect(part.bytes.equals(content.subarray(start, start + 300_001))).to.equal(true);
   });
 
-  it('audits a read that does not start at byte 0 (bytes=1-), and a viewer’s run of ranges once', async () => {
+  it('audits a read that does not start at byte 0 (bytes=1-), a viewer’s run of ranges after its whole read once, and parts read without one each', async () => {
     const content = randomBytes(1_000_000);
     const file = await uploaded(admin, { folderId, typeKey: 'memo', field: 'attachment' }, { name: 'части.bin', content });
     const card = (await admin.data<{ createCard: Saved }>(CREATE, { f: folderId, t: 'memo', v: { title: 'Чтение по частям', attachment: file.id } })).createCard;
@@ -234,11 +234,19 @@ describe('files on cards: upload, attach, download (API)', function () {
     expect(await readsBy('reader')).to.equal(1);
 
     const step = 256 * 1024;
-    for (let start = step; start < content.length; start += step) {
-      const part = await downloadFile(editor, server.url, card.files[0].url, { range: `bytes=${start}-${Math.min(start + step, content.length) - 1}` });
-      expect(part.status).to.equal(206);
-    }
+    const parts = async (client: ApiClient) => {
+      for (let start = step; start < content.length; start += step) {
+        const part = await downloadFile(client, server.url, card.files[0].url, { range: `bytes=${start}-${Math.min(start + step, content.length) - 1}` });
+        expect(part.status).to.equal(206);
+      }
+    };
+    // A viewer asks for the whole file first, then for parts of it: one read.
+    expect((await downloadFile(editor, server.url, card.files[0].url)).status).to.equal(200);
+    await parts(editor);
     expect(await readsBy('editor')).to.equal(1);
+    // Parts taken without a whole read are each on record (the reader's first read covered bytes 1 on).
+    await parts(admin);
+    expect(await readsBy(TEST_ADMIN.login)).to.equal(Math.ceil(content.length / step) - 1);
   });
 
   it('refuses a file of a type the field does not take, judged by its content, with the field’s message', async () => {

@@ -113,10 +113,14 @@ function overQuota(actor: Actor, field: FieldDefinition, used: number, quota: nu
  */
 async function storeFile(actor: Actor, target: UploadTarget, source: Readable, givenName: string | undefined, quota: number): Promise<StoredFileDoc> {
   const uploader = new Types.ObjectId(actor.userId);
+  const fieldLimit = fileSizeLimit(target.field);
+  // What the quota leaves: a quota already used up refuses before anything is stored, and the bytes
+  // are refused as soon as they pass what is left (not only once the whole file is stored).
+  let left = Infinity;
   if (quota > 0) {
-    // A quota already used up refuses before the bytes are stored.
     const used = await fileUsage(uploader);
     if (used >= quota) throw overQuota(actor, target.field, used, quota);
+    left = quota - used;
   }
   const now = new Date();
   const name = safeFileName(givenName);
@@ -136,7 +140,7 @@ async function storeFile(actor: Actor, target: UploadTarget, source: Readable, g
     },
   ]);
   const id = String(created._id);
-  const inspection = new FileInspection(fileSizeLimit(target.field));
+  const inspection = new FileInspection(Math.min(fieldLimit, left));
   // A client that goes away fails the part, and with it the storage's write.
   source.once('error', (error) => inspection.destroy(error));
   if (source.destroyed) inspection.destroy(source.errored ?? new Error('upload aborted by the client'));
@@ -146,7 +150,8 @@ async function storeFile(actor: Actor, target: UploadTarget, source: Readable, g
     // The rest of a refused part is read and dropped, so the form ends and the refusal can be answered.
     source.resume();
     await StoredFile.deleteOne({ _id: created._id });
-    if (error instanceof FileTooLargeError) throw badInput(actor, { [target.field.key]: fileRefusal(target.field, { size: error.limit + 1, type: undefined })![actor.locale] });
+    if (error instanceof FileTooLargeError && error.limit < fieldLimit) throw overQuota(actor, target.field, await fileUsage(uploader), quota);
+    if (error instanceof FileTooLargeError) throw badInput(actor, { [target.field.key]: fileRefusal(target.field, { size: fieldLimit + 1, type: undefined })![actor.locale] });
     throw error;
   }
   const found = await inspection.result(name);
@@ -208,8 +213,10 @@ export function receiveUpload(actor: Actor, request: IncomingMessage, options: {
           throw error;
         },
       );
-      // Settled through `close` below; this keeps an early refusal from counting as unhandled meanwhile.
-      stored.catch(() => undefined);
+      // A refusal is answered at once (a file over the quota or the field's limit while it is still
+      // coming); the rest of the form is read and dropped meanwhile, nothing of it stored. Success
+      // is settled through `close` below.
+      stored.catch(reject);
     });
     parser.on('close', () => {
       if (stored) stored.then(resolve, reject);

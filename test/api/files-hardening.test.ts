@@ -2,16 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import http, { type IncomingMessage } from 'node:http';
 import { expect } from 'chai';
+import { Document, ImageRun, Packer, Paragraph, TextRun } from 'docx';
 import mongoose from 'mongoose';
+import { pino } from 'pino';
+import sharp from 'sharp';
+import { docxPicturesStep } from '../../server/src/migrations/docx-pictures';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
-import { memoType, pdfWithText, uploadFile } from '../support/files';
+import { downloadFile, memoType, pdfWithText, uploadFile } from '../support/files';
 import { signedIn, startTestServer } from '../support/server';
 
 const PASSWORD = 'secret-password-1';
 
-describe('files on cards: misleading names and the quota while the bytes come (API)', function () {
+describe('files on cards: misleading names, pictures in previews and the quota while the bytes come (API)', function () {
   this.timeout(180_000);
   let server: RunningServer;
   let admin: ApiClient;
@@ -51,6 +55,42 @@ describe('files on cards: misleading names and the quota while the bytes come (A
     expect((await uploaded(admin, 'setup.exe', other)).name).to.equal('setup.exe.bin');
     // Names that claim nothing stay as they are.
     expect((await uploaded(admin, 'данные выгрузки', other)).name).to.equal('данные выгрузки');
+  });
+
+  it('shows a DOCX’s pictures in its preview as smaller copies, never the embedded originals', async () => {
+    const original = await sharp({ create: { width: 1600, height: 1200, channels: 3, background: '#3366cc' } })
+      .png()
+      .toBuffer();
+    const docx = await Packer.toBuffer(
+      new Document({
+        sections: [
+          {
+            children: [
+              new Paragraph({ children: [new TextRun('Схема склада')] }),
+              new Paragraph({ children: [new ImageRun({ type: 'png', data: original, transformation: { width: 400, height: 300 } })] }),
+            ],
+          },
+        ],
+      }),
+    );
+    const file = await uploaded(admin, 'схема.docx', docx);
+    const preview = await downloadFile(admin, server.url, `${file.url}/preview`);
+    expect(preview.status).to.equal(200);
+    const html = preview.bytes.toString();
+    expect(html).to.include('Схема склада');
+    expect(html).not.to.include(original.toString('base64').slice(0, 200));
+    const sources = [...html.matchAll(/<img src="data:image\/jpeg;base64,([^"]+)"/g)].map((match) => Buffer.from(match[1], 'base64'));
+    expect(sources).to.have.length(1);
+    const shown = await sharp(sources[0]).metadata();
+    expect([shown.format, shown.width, shown.height]).to.deep.equal(['jpeg', 800, 600]);
+
+    // Previews kept from before (which carried the originals) are dropped by the data-model step and made again.
+    const files = mongoose.connection.db!.collection('files');
+    const kept = (await files.findOne({ _id: new mongoose.Types.ObjectId(file.id) }))!.renditions.html as mongoose.Types.ObjectId;
+    await docxPicturesStep.up(mongoose.connection.db!, pino({ level: 'silent' }));
+    expect((await files.findOne({ _id: new mongoose.Types.ObjectId(file.id) }))!.renditions.html).to.equal(null);
+    expect(await mongoose.connection.db!.collection('fs.files').countDocuments({ _id: kept })).to.equal(0);
+    expect((await downloadFile(admin, server.url, `${file.url}/preview`)).bytes.toString()).to.equal(html);
   });
 
   it('refuses a file over the quota as soon as its bytes pass what is left, before the upload has ended, and keeps none of it', async () => {

@@ -116,7 +116,29 @@ const escapeHtml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '
 /** A message as a page of its own, for the frame that would have shown the preview. */
 export const messagePage = (text: string) => page(`<p>${escapeHtml(text)}</p>`);
 
-/** A DOCX as sanitised HTML (mammoth). */
+/** The longest side of a picture in a DOCX's preview, in pixels. */
+const PREVIEW_PICTURE_PX = 800;
+
+/**
+ * A DOCX's embedded picture as its preview shows it: a JPEG at most 800 px a side made by sharp, never
+ * the original bytes (the preview is for readers without «Экспорт» too); a picture that does not
+ * decode is left out with a note.
+ */
+const previewPicture = mammoth.images.imgElement(async (image) => {
+  try {
+    const picture = await sharp(await image.read(), { failOn: 'none', limitInputPixels: MAX_IMAGE_PIXELS })
+      .rotate()
+      .resize(PREVIEW_PICTURE_PX, PREVIEW_PICTURE_PX, { fit: 'inside', withoutEnlargement: true })
+      .flatten({ background: '#ffffff' })
+      .jpeg({ quality: 70 })
+      .toBuffer();
+    return { src: `data:image/jpeg;base64,${picture.toString('base64')}` };
+  } catch {
+    return { src: '', alt: 'Изображение не показано / Picture not shown' };
+  }
+});
+
+/** A DOCX as sanitised HTML (mammoth), its pictures re-encoded. */
 async function docxHtml(content: Buffer): Promise<string> {
   try {
     await checkCentralDirectory({ buffer: content }, DOCX_UNPACK_LIMITS, { inflate: true });
@@ -125,7 +147,7 @@ async function docxHtml(content: Buffer): Promise<string> {
     throw error;
   }
   try {
-    return sanitizeHtml((await mammoth.convertToHtml({ buffer: content })).value, sanitizeOptions);
+    return sanitizeHtml((await mammoth.convertToHtml({ buffer: content }, { convertImage: previewPicture })).value, sanitizeOptions);
   } catch {
     throw new NoPreview({ reason: 'damaged' });
   }

@@ -1,4 +1,5 @@
 import type { MigrationStep } from './step';
+import { docxPicturesStep } from './docx-pictures';
 import { readStateStep } from './read-state';
 import { searchWordsStep } from './search-words';
 
@@ -12,4 +13,5 @@ import { searchWordsStep } from './search-words';
 export const MIGRATION_STEPS: MigrationStep[] = [
   { version: 2, ...readStateStep },
   { version: 3, ...searchWordsStep },
+  { version: 4, ...docxPicturesStep },
 ];

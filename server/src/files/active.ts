@@ -46,7 +46,14 @@ function checkWorker(): Worker {
 function checkInWorker(file: Pick<StoredFileDoc, '_id' | 'size'>): Promise<boolean> {
   if (file.size > WHOLE_FILE_LIMIT) return Promise.resolve(true);
   return new Promise((resolve) => {
-    const worker = checkWorker();
+    let worker: Worker;
+    try {
+      worker = checkWorker();
+    } catch {
+      // No worker to check with (a broken installation): the document cannot be shown as plain.
+      resolve(true);
+      return;
+    }
     const source = fileStorage.read(String(file._id));
     let settled = false;
     const settle = (active: boolean) => {

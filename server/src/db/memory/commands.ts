@@ -590,6 +590,7 @@ export class CommandProcessor {
           multi: spec.multi === true,
           upsert,
           arrayFilters: spec.arrayFilters as Doc[] | undefined,
+          hint: spec.hint,
         });
         n += outcome.matched;
         nModified += outcome.modified;
@@ -621,7 +622,7 @@ export class CommandProcessor {
           compileFilter(filter);
           return;
         }
-        n += deleteDocuments(this.writeContextFor(request), collection, filter, limit).length;
+        n += deleteDocuments(this.writeContextFor(request), collection, filter, { limit, hint: spec.hint }).length;
       }),
     );
     return writeErrors.length ? { n, writeErrors, ok: 1 } : { n, ok: 1 };
@@ -639,7 +640,7 @@ export class CommandProcessor {
       if (body.update !== undefined) throw new CommandError(9, 'FailedToParse', 'Cannot specify both an update and remove=true');
       const collection = this.store.get(request.db, name);
       this.writable(collection);
-      const removed = collection ? await this.writing(request, () => deleteDocuments(ctx, collection, filter, 1, sort)) : (compileFilter(filter), []);
+      const removed = collection ? await this.writing(request, () => deleteDocuments(ctx, collection, filter, { limit: 1, sort, hint: body.hint })) : (compileFilter(filter), []);
       return { lastErrorObject: { n: removed.length }, value: project(removed[0]), ok: 1 };
     }
     const update = body.update;
@@ -649,7 +650,7 @@ export class CommandProcessor {
     const collection = upsert ? await this.store.create(request.db, name) : this.store.get(request.db, name);
     if (!collection) return { lastErrorObject: { n: 0, updatedExisting: false }, value: null, ok: 1 };
     const outcome = await this.writing(request, () =>
-      updateDocuments(ctx, collection, { filter, update, multi: false, upsert, arrayFilters: body.arrayFilters as Doc[] | undefined, sort }),
+      updateDocuments(ctx, collection, { filter, update, multi: false, upsert, arrayFilters: body.arrayFilters as Doc[] | undefined, sort, hint: body.hint }),
     );
     const returnNew = body.new === true;
     if (outcome.upsertedId !== undefined) {
@@ -885,10 +886,10 @@ export class CommandProcessor {
     const query = asDoc(body.query, 'query');
     let docs: Iterable<Doc>;
     if (collection?.isView) {
-      const result = this.runPipeline(request, collection, [{ $match: query }]);
+      const result = this.runPipeline(request, collection, [{ $match: query }], body.hint);
       docs = drain(result.docs);
       result.close();
-    } else docs = selectDocs(collection, request.view, query).docs;
+    } else docs = selectDocs(collection, request.view, query, { hint: body.hint }).docs;
     const seen = new Map<string, unknown>();
     for (const doc of docs) {
       for (const value of valuesAtPath(doc, body.key).flatMap((v) => (Array.isArray(v) ? v : [v]))) {

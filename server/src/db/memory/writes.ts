@@ -250,13 +250,15 @@ export interface UpdateRequest {
   upsert: boolean;
   arrayFilters?: Doc[];
   sort?: SortSpec;
+  /** The statement's `hint`: the index to find the documents by (query.ts, `resolveHint`). */
+  hint?: unknown;
 }
 
 export function updateDocuments(ctx: WriteContext, collection: Collection, request: UpdateRequest): UpdateOutcome {
   if (request.multi && !Array.isArray(request.update) && !isOperatorUpdate(request.update)) {
     throw failedToParse('multi update is not supported for replacement-style update');
   }
-  const { docs } = selectDocs(collection, viewOf(ctx), request.filter, { sort: request.sort, limit: request.multi ? 0 : 1 });
+  const { docs } = selectDocs(collection, viewOf(ctx), request.filter, { sort: request.sort, limit: request.multi ? 0 : 1, hint: request.hint });
   if (docs.length === 0) {
     if (!request.upsert) return { matched: 0, modified: 0 };
     const seed = upsertSeed(request.filter);
@@ -279,8 +281,9 @@ export function updateDocuments(ctx: WriteContext, collection: Collection, reque
   return { matched: docs.length, modified, before, after };
 }
 
-export function deleteDocuments(ctx: WriteContext, collection: Collection, filter: Doc, limit: number, sort?: SortSpec): Doc[] {
-  const { docs } = selectDocs(collection, viewOf(ctx), filter, { limit, sort });
+/** Removes the documents matching `filter` (at most `limit`, 0 for all), found in `sort` order by the `hint`ed index if any. */
+export function deleteDocuments(ctx: WriteContext, collection: Collection, filter: Doc, options: { limit: number; sort?: SortSpec; hint?: unknown }): Doc[] {
+  const { docs } = selectDocs(collection, viewOf(ctx), filter, options);
   for (const doc of docs) removeRecord(ctx, collection, recordKey(doc), doc);
   return docs;
 }

@@ -1,13 +1,9 @@
 import { expect } from 'chai';
 import { MongoClient, ObjectId, type Collection, type Document } from 'mongodb';
 import { startMemoryServer, type MemoryServer } from '../../server/src/db/memory';
+import type { CardShape } from '../support/card-shape';
 
-interface Card {
-  _id: ObjectId;
-  folderId: ObjectId;
-  inTrash: boolean;
-  title: string;
-  updatedAt: Date;
+interface Card extends CardShape {
   searchKeys: string[];
   searchWords: string[];
   values: Record<string, string | number>;

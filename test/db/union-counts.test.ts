@@ -1,13 +1,9 @@
 import { expect } from 'chai';
 import { MongoClient, MongoServerError, ObjectId, type Collection, type Db, type Document } from 'mongodb';
+import type { CardShape } from '../support/card-shape';
 import { testMongoUri, uniqueDbName } from '../support/mongo';
 
-interface Card {
-  _id: ObjectId;
-  folderId: ObjectId;
-  inTrash: boolean;
-  title: string;
-  updatedAt: Date;
+interface Card extends CardShape {
   tags: string[];
   code?: string;
 }

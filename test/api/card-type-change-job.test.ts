@@ -4,6 +4,7 @@ import { findCardType, saveCardType } from '../../server/src/card-types/registry
 import { Card } from '../../server/src/cards/model';
 import { typeChangeJob, type TypeChangeParams } from '../../server/src/cards/type-change';
 import { loadConfig } from '../../server/src/config';
+import { HistoryEntry } from '../../server/src/history/model';
 import { Job } from '../../server/src/jobs/model';
 import { JobInterrupted } from '../../server/src/jobs/runner';
 import { createLogger } from '../../server/src/logger';
@@ -279,5 +280,72 @@ describe('a card type change with many cards is applied by a background job, wit
     const second = await failedChangeBy(igor, channel, 'выставка');
     await User.deleteOne({ _id: new Types.ObjectId(igor) });
     await continued(second, 'channel', 'выставка');
+  });
+
+  it('a card saved while the job has read it but not written it yet keeps the edit: the job reads it again instead of writing over it', async () => {
+    const size = { key: 'size', kind: 'string', label: { ru: 'Размер', en: 'Size' }, required: true };
+    const stored = (await findCardType('counterparty'))!;
+    await saveCardType({ ...stored, fields: [...stored.fields, size] });
+    const params: TypeChangeParams = { typeKey: 'counterparty', fields: [{ from: null, to: size, fill: 'средний' }], ip: '127.0.0.1' };
+    const adminId = (await admin.data<{ viewer: { user: { id: string } } }>('{ viewer { user { id } } }')).viewer.user.id;
+    const [job] = await Job.create([
+      { type: 'card-type-change', ownerId: adminId, params, state: 'running', lease: { holder: 'another instance', until: new Date(Date.now() + 3_600_000) } },
+    ]);
+    const edited = ids[CARDS - 10];
+    const versionBefore = (await card(edited)).version;
+    let edits = 0;
+    const result = await typeChangeJob.run({
+      jobId: String(job._id),
+      ownerId: adminId,
+      params,
+      resumeFrom: null,
+      signal: new AbortController().signal,
+      logger: createLogger(loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent' })),
+      progress: () => {},
+      // After the first batch is written, the second one has been read: Наталья saves one of its cards now.
+      checkpoint: async () => {
+        if (edits++ === 0) await edit(edited, { phone: '+7 495 222-33-44' });
+      },
+    });
+    await Job.updateOne({ _id: job._id }, { $set: { state: 'succeeded', 'lease.holder': null } });
+    expect(result).to.deep.include({ cards: CARDS, kept: 0 });
+    const after = await card(edited);
+    expect(after.values).to.include({ phone: '+7 495 222 33 44', size: 'средний' });
+    expect(after.version).to.equal(versionBefore + 1);
+    const sizeEntries = (await history(edited)).filter((node) => node.changes.some((change) => change.key === 'size'));
+    expect(sizeEntries).to.have.length(1);
+    expect(sizeEntries[0]).to.deep.include({ via: null, actorName: 'Наталья Вакуленко' });
+    expect(await Card.countDocuments({ typeKey: 'counterparty', 'values.size': 'средний' })).to.equal(CARDS);
+  });
+
+  it('the job writes each card as a card write does: one version more, one history entry in the administrator’s name, and nothing turns unread for a colleague who had read the folder', async () => {
+    await editor.data('mutation($f: ID!) { markFolderRead(folderId: $f) }', { f: folderId });
+    const unreadInFolder = async () =>
+      (await editor.data<{ unreadCounts: { folderId: string; count: number }[] }>('{ unreadCounts { folderId count } }')).unreadCounts.find((entry) => entry.folderId === folderId)
+        ?.count ?? 0;
+    expect(await unreadInFolder()).to.equal(0);
+    const inFolder = { folderId: new Types.ObjectId(folderId) };
+    const versions = async () => new Map((await Card.find(inFolder, { version: 1 }).lean()).map((doc) => [String(doc._id), doc.version]));
+    const before = await versions();
+    const readBefore = await card(ids[1]);
+
+    const change = counterpartyChange([{ key: 'industry', kind: 'string', label: { ru: 'Отрасль' }, required: true, fillMissing: 'торговля' }]);
+    const jobId = (await admin.data<{ updateCardType: { changeJob: { id: string } } }>(UPDATE, { d: await versioned(admin, change) })).updateCardType.changeJob.id;
+    expect((await typeChangeApplied(admin, { id: jobId }))?.result).to.deep.equal({ cards: CARDS, changed: CARDS, kept: 0 });
+
+    expect(await Card.countDocuments({ ...inFolder, 'values.industry': 'торговля' })).to.equal(CARDS);
+    expect(Object.fromEntries(await versions())).to.deep.equal(Object.fromEntries([...before].map(([id, version]) => [id, version + 1])));
+    expect(await HistoryEntry.countDocuments({ via: 'type-change', viaId: jobId })).to.equal(CARDS);
+    const adminName = (await admin.data<{ viewer: { user: { fullName: string } } }>('{ viewer { user { fullName } } }')).viewer.user.fullName;
+    for (const id of [ids[0], ids[CARDS / 2], ids[CARDS - 1]]) {
+      const [entry] = await history(id);
+      expect(entry).to.deep.equal({ action: 'update', via: 'type-change', actorName: adminName, changes: [{ key: 'industry', before: null, after: 'торговля' }] });
+    }
+    // The cards' change time stays: nothing is new to Наталья, and the card she opened before reads as read.
+    expect(await unreadInFolder()).to.equal(0);
+    expect((await editor.data<{ card: { unread: unknown } }>('query($id: ID!) { card(id: $id) { unread { __typename } } }', { id: ids[1] })).card.unread).to.equal(null);
+    // Her form, opened before the change, saves over a version that is no longer the card's: refused, not overwritten.
+    const stale = await editor.request(EDIT, { id: ids[1], version: readBefore.version, v: { phone: '+7 495 777-88-99' } });
+    expect(stale.errors?.[0].extensions?.code).to.equal('CONFLICT');
   });
 });

@@ -5,6 +5,7 @@
  * saved change — converted and filled-in values, titles and search text — as a background job in
  * batches, each one transaction with its history entries, resumable from the last card it wrote.
  */
+import type { AnyBulkWriteOperation } from 'mongodb';
 import type { ClientSession } from 'mongoose';
 import { Types } from 'mongoose';
 import { ownValue, type CardTypeDefinition, type FieldDefinition, type Locale, type StoredValue } from '../../../card-types';
@@ -341,29 +342,45 @@ export const typeChangeJob = defineJob<TypeChangeParams, TypeChangeResult, Check
     const total = await Card.countDocuments({ typeKey: type.key });
     ctx.progress(result.cards, total);
     const via = { kind: 'type-change' as const, id: ctx.jobId };
+    const plan = (cards: CardDoc[]) => planBatch(type, rewrite, cards);
     for (const inTrash of [false, true]) {
       if (result.trash && !inTrash) continue;
-      for (;;) {
-        ctx.signal.throwIfAborted();
-        const page = await Card.find({ typeKey: type.key, inTrash, ...(result.after && { _id: { $gt: new Types.ObjectId(result.after) } }) }, { _id: 1 })
+      const read = (after: string) => {
+        const planned = Card.find({ typeKey: type.key, inTrash, ...(after && { _id: { $gt: new Types.ObjectId(after) } }) })
           .sort({ _id: 1 })
           .limit(BATCH)
-          .lean<Pick<CardDoc, '_id'>[]>();
-        if (page.length === 0) break;
-        const ids = page.map((card) => card._id);
+          .lean<CardDoc[]>()
+          .then(plan);
+        // Awaited by the next round, unless the job stops before it (then nobody waits for it).
+        planned.catch(() => {});
+        return planned;
+      };
+      let next = read(result.after);
+      for (;;) {
+        ctx.signal.throwIfAborted();
+        let batch = await next;
+        if (batch.cards.length === 0) break;
+        const size = batch.cards.length;
+        const last = String(batch.cards[size - 1]._id);
+        // The next batch is read and planned while this one is written.
+        next = read(last);
         for (let attempt = 1; ; attempt += 1) {
-          const counted = { kept: 0 };
           try {
-            const changes = await commitCardBatch({ actor, logger: ctx.logger }, (session) => writeBatch(type, rewrite, ids, counted, session), { via });
+            const changes = await commitCardBatch({ actor, logger: ctx.logger }, (session) => writeBatch(batch, session), { via });
             result.changed += changes.length;
-            result.kept += counted.kept;
+            result.kept += batch.kept;
             break;
           } catch (error) {
             if (!(error instanceof BatchConflict) || attempt === ATTEMPTS) throw error;
+            batch = plan(
+              await Card.find({ _id: { $in: batch.cards.map((card) => card._id) }, typeKey: type.key })
+                .sort({ _id: 1 })
+                .lean<CardDoc[]>(),
+            );
           }
         }
-        result.cards += page.length;
-        result.after = String(ids[ids.length - 1]);
+        result.cards += size;
+        result.after = last;
         await ctx.checkpoint({ ...result }, Math.min(result.cards, total));
       }
       result.trash = true;
@@ -373,30 +390,45 @@ export const typeChangeJob = defineJob<TypeChangeParams, TypeChangeResult, Check
   },
 });
 
+/** A batch of cards as read, with the writes the change makes of them. */
+interface PlannedBatch {
+  cards: CardDoc[];
+  /** One per card to write: its new values (when they change), title and search text, over the version read. */
+  operations: AnyBulkWriteOperation[];
+  /** The cards whose values change: a new version and a history entry each. */
+  writes: BatchedCardWrite[];
+  /** Values that would not convert, kept as they were. */
+  kept: number;
+}
+
 /**
- * One batch inside its transaction: the cards as they are now, their values rewritten, titles and
- * search text derived anew, each write conditional on the version read (a card someone saved
- * meanwhile is never overwritten: the batch is read again). A card whose values change gets a new
- * version and a history entry; one whose title or search text only follows the type keeps its version.
+ * What the change makes of a batch of cards as read: values rewritten, titles and search text
+ * derived anew. A card whose values change gets a new version and a history entry; one whose title
+ * or search text only follows the type keeps its version; one the change leaves as it is is not written.
  */
-async function writeBatch(type: CardTypeDefinition, rewrite: CardRewriter, ids: Types.ObjectId[], counted: { kept: number }, session: ClientSession): Promise<BatchedCardWrite[]> {
-  const cards = await Card.find({ _id: { $in: ids }, typeKey: type.key })
-    .session(session)
-    .lean<CardDoc[]>();
-  const writes: BatchedCardWrite[] = [];
-  const operations = [];
+function planBatch(type: CardTypeDefinition, rewrite: CardRewriter, cards: CardDoc[]): PlannedBatch {
+  const planned: PlannedBatch = { cards, operations: [], writes: [], kept: 0 };
   for (const card of cards) {
     const { values, kept } = rewrite(card.values ?? {});
-    counted.kept += kept;
+    planned.kept += kept;
     const next = derived(type, values, 'ru');
     const valuesChange = JSON.stringify(values) !== JSON.stringify(card.values ?? {});
     if (!valuesChange && sameDerived(card, next)) continue;
     const set = valuesChange ? { ...next, values } : next;
-    operations.push({ updateOne: { filter: { _id: card._id, version: card.version }, update: { $set: set, ...(valuesChange && { $inc: { version: 1 } }) } } });
-    if (valuesChange) writes.push({ type, action: 'update', before: card, after: { ...card, ...set, version: card.version + 1 } });
+    planned.operations.push({ updateOne: { filter: { _id: card._id, version: card.version }, update: { $set: set, ...(valuesChange && { $inc: { version: 1 } }) } } });
+    if (valuesChange) planned.writes.push({ type, action: 'update', before: card, after: { ...card, ...set, version: card.version + 1 } });
   }
-  if (operations.length === 0) return [];
-  const written = await Card.bulkWrite(operations, { session, timestamps: false, ordered: false });
-  if (written.matchedCount !== operations.length) throw new BatchConflict();
-  return writes;
+  return planned;
+}
+
+/**
+ * One batch inside its transaction, in one bulk write (the values are in their stored form: no
+ * schema step), each write conditional on the version read: a card someone saved since is never
+ * overwritten — the batch is read and planned again.
+ */
+async function writeBatch(batch: PlannedBatch, session: ClientSession): Promise<BatchedCardWrite[]> {
+  if (batch.operations.length === 0) return [];
+  const written = await Card.collection.bulkWrite(batch.operations, { session, ordered: false });
+  if (written.matchedCount !== batch.operations.length) throw new BatchConflict();
+  return batch.writes;
 }

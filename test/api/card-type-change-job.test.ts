@@ -49,6 +49,27 @@ describe('a card type change with many cards is applied by a background job, wit
   const history = async (id: string) => (await admin.data<{ cardHistory: { edges: { node: HistoryNode }[] } }>(HISTORY, { id })).cardHistory.edges.map((edge) => edge.node);
   const edit = async (id: string, values: Record<string, unknown>) =>
     editor.data<{ updateCard: { values: Record<string, unknown> } }>(EDIT, { id, version: (await card(id)).version, v: values });
+  /** A change adding required `field`, saved by `authorId`, whose job got through half of the cards before the database refused a batch: its id. */
+  const failedHalfway = async (authorId: string, field: { key: string; kind: string; label: { ru: string; en: string }; required: boolean }, fill: string) => {
+    const stored = (await findCardType('counterparty'))!;
+    await saveCardType({ ...stored, fields: [...stored.fields, field] });
+    const half = CARDS / 2;
+    await Card.updateMany({ _id: { $in: ids.slice(0, half).map((id) => new Types.ObjectId(id)) } }, { $set: { [`values.${field.key}`]: fill } });
+    const params: TypeChangeParams = { typeKey: 'counterparty', fields: [{ from: null, to: field, fill }], ip: '127.0.0.1' };
+    const [job] = await Job.create([
+      {
+        type: 'card-type-change',
+        ownerId: authorId,
+        params,
+        state: 'failed',
+        error: 'MongoServerError: WriteConflict error: this operation conflicted with another operation',
+        progress: { done: half, total: CARDS },
+        checkpoint: { trash: false, after: ids[half - 1], cards: half, changed: half, kept: 0 },
+        finishedAt: new Date(),
+      },
+    ]);
+    return String(job._id);
+  };
 
   before(async () => {
     server = await startTestServer();
@@ -177,26 +198,8 @@ describe('a card type change with many cards is applied by a background job, wit
 
   it('a failed type change says in words what happened and what to do (ru, en), keeps the technical error for administrators, and continues from where it stopped', async () => {
     const zone = { key: 'zone', kind: 'string', label: { ru: 'Зона', en: 'Zone' }, required: true };
-    const stored = (await findCardType('counterparty'))!;
-    await saveCardType({ ...stored, fields: [...stored.fields, zone] });
-    const half = CARDS / 2;
-    // The job got through half of the cards, then the database refused a batch.
-    await Card.updateMany({ _id: { $in: ids.slice(0, half).map((id) => new Types.ObjectId(id)) } }, { $set: { 'values.zone': 'Север' } });
     const adminId = (await admin.data<{ viewer: { user: { id: string } } }>('{ viewer { user { id } } }')).viewer.user.id;
-    const params: TypeChangeParams = { typeKey: 'counterparty', fields: [{ from: null, to: zone, fill: 'Север' }], ip: '127.0.0.1' };
-    const [job] = await Job.create([
-      {
-        type: 'card-type-change',
-        ownerId: adminId,
-        params,
-        state: 'failed',
-        error: 'MongoServerError: WriteConflict error: this operation conflicted with another operation',
-        progress: { done: half, total: CARDS },
-        checkpoint: { trash: false, after: ids[half - 1], cards: half, changed: half, kept: 0 },
-        finishedAt: new Date(),
-      },
-    ]);
-    const jobId = String(job._id);
+    const jobId = await failedHalfway(adminId, zone, 'Север');
     const JOB = 'query($id: ID!) { job(id: $id) { state error errorMessage retryable } }';
     type Failed = { job: { state: string; error: string | null; errorMessage: string | null; retryable: boolean } };
     const inRussian = (await admin.data<Failed>(JOB, { id: jobId })).job;
@@ -236,26 +239,6 @@ describe('a card type change with many cards is applied by a background job, wit
   it('a failed change whose author was deactivated, or deleted, since is continued by another administrator, and the history of the cards written then names them', async () => {
     const departmentId = await createDepartment(admin, 'Администрация');
     const viewer = (await admin.data<{ viewer: { user: { id: string; fullName: string } } }>('{ viewer { user { id fullName } } }')).viewer.user;
-    const failedChangeBy = async (authorId: string, field: { key: string; kind: string; label: { ru: string; en: string }; required: boolean }, fill: string) => {
-      const stored = (await findCardType('counterparty'))!;
-      await saveCardType({ ...stored, fields: [...stored.fields, field] });
-      const half = CARDS / 2;
-      await Card.updateMany({ _id: { $in: ids.slice(0, half).map((id) => new Types.ObjectId(id)) } }, { $set: { [`values.${field.key}`]: fill } });
-      const params: TypeChangeParams = { typeKey: 'counterparty', fields: [{ from: null, to: field, fill }], ip: '10.0.0.7' };
-      const [job] = await Job.create([
-        {
-          type: 'card-type-change',
-          ownerId: authorId,
-          params,
-          state: 'failed',
-          error: 'MongoServerError: WriteConflict',
-          progress: { done: half, total: CARDS },
-          checkpoint: { trash: false, after: ids[half - 1], cards: half, changed: half, kept: 0 },
-          finishedAt: new Date(),
-        },
-      ]);
-      return String(job._id);
-    };
     const continued = async (jobId: string, key: string, fill: string) => {
       await admin.data('mutation($id: ID!) { retryJob(id: $id) { state } }', { id: jobId });
       expect((await typeChangeApplied(admin, { id: jobId }))?.state).to.equal('succeeded');
@@ -269,7 +252,7 @@ describe('a card type change with many cards is applied by a background job, wit
     const olga = await createUser(admin, { login: 'opetrova', fullName: 'Ольга Петрова', password: PASSWORD, departmentId });
     await addToSystemGroup(admin, 'administrators', [olga]);
     const district = { key: 'district', kind: 'string', label: { ru: 'Округ', en: 'District' }, required: true };
-    const first = await failedChangeBy(olga, district, 'Центральный');
+    const first = await failedHalfway(olga, district, 'Центральный');
     await admin.data('mutation($id: ID!) { setUserActive(id: $id, active: false) { active } }', { id: olga });
     await continued(first, 'district', 'Центральный');
 
@@ -277,7 +260,7 @@ describe('a card type change with many cards is applied by a background job, wit
     const igor = await createUser(admin, { login: 'isidorov', fullName: 'Игорь Сидоров', password: PASSWORD, departmentId });
     await addToSystemGroup(admin, 'administrators', [igor]);
     const channel = { key: 'channel', kind: 'string', label: { ru: 'Канал', en: 'Channel' }, required: true };
-    const second = await failedChangeBy(igor, channel, 'выставка');
+    const second = await failedHalfway(igor, channel, 'выставка');
     await User.deleteOne({ _id: new Types.ObjectId(igor) });
     await continued(second, 'channel', 'выставка');
   });

@@ -67,16 +67,29 @@ export async function startMemoryServer(options: MemoryServerOptions = {}): Prom
     socket.setNoDelay(true);
     const connectionId = nextConnectionId++;
     let pending: Buffer = Buffer.alloc(0);
+    // Chunks that arrived after `pending`, joined to it only once the message at its front is whole:
+    // joining at every chunk copied a large insert (20,000 cards, ~20 MB) hundreds of times.
+    const arriving: Buffer[] = [];
+    let arrivingBytes = 0;
+    /** The length of the message at the front of `pending` once its header has arrived, else 0. */
+    let needed = 0;
     // Requests on one connection are answered in order.
     let chain = Promise.resolve();
     socket.on('data', (chunk: Buffer) => {
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      arriving.push(chunk);
+      arrivingBytes += chunk.length;
+      if (pending.length + arrivingBytes < needed) return;
+      pending = pending.length === 0 && arriving.length === 1 ? chunk : Buffer.concat([pending, ...arriving]);
+      arriving.length = 0;
+      arrivingBytes = 0;
       try {
         for (let length = completeMessageLength(pending); length > 0; length = completeMessageLength(pending)) {
           const message = parseMessage(pending.subarray(0, length));
           pending = pending.subarray(length);
           chain = chain.then(() => handle(socket, message, connectionId));
         }
+        // completeMessageLength has refused a length out of bounds by now.
+        needed = pending.length >= 4 ? pending.readInt32LE(0) : 0;
       } catch {
         socket.destroy();
       }

@@ -1,0 +1,85 @@
+import net from 'node:net';
+import { expect } from 'chai';
+import { deserialize, serialize } from 'bson';
+import { testMongoUri } from '../support/mongo';
+
+const OP_MSG = 2013;
+
+/** An OP_MSG with one body section: `command` run against `admin`. */
+function opMsg(requestId: number, command: Record<string, unknown>): Buffer {
+  const body = serialize({ ...command, $db: 'admin' });
+  const header = Buffer.alloc(21);
+  header.writeInt32LE(21 + body.length, 0);
+  header.writeInt32LE(requestId, 4);
+  header.writeInt32LE(0, 8);
+  header.writeInt32LE(OP_MSG, 12);
+  header.writeUInt32LE(0, 16);
+  header[20] = 0;
+  return Buffer.concat([header, body]);
+}
+
+/** The replies read from `socket` until `count` have arrived: which request each answers, and its body. */
+function replies(socket: net.Socket, count: number): Promise<{ responseTo: number; body: Record<string, unknown> }[]> {
+  return new Promise((resolve, reject) => {
+    let buffered = Buffer.alloc(0);
+    const got: { responseTo: number; body: Record<string, unknown> }[] = [];
+    socket.on('error', reject);
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      while (buffered.length >= 4 && buffered.length >= buffered.readInt32LE(0)) {
+        const length = buffered.readInt32LE(0);
+        got.push({ responseTo: buffered.readInt32LE(8), body: deserialize(buffered.subarray(21, length)) });
+        buffered = buffered.subarray(length);
+      }
+      if (got.length >= count) resolve(got);
+    });
+  });
+}
+
+describe('db conformance: messages however the bytes arrive', function () {
+  let socket: net.Socket;
+
+  beforeEach(async () => {
+    const { hostname, port } = new URL((await testMongoUri()).replace(/^mongodb:\/\/([^/,]+).*$/, 'http://$1'));
+    socket = net.connect({ host: hostname, port: Number(port) });
+    socket.setNoDelay(true);
+    await new Promise((resolve) => socket.once('connect', resolve));
+  });
+  afterEach(() => {
+    socket.destroy();
+  });
+
+  it('answers a message sent in pieces cut inside its length and inside its body', async () => {
+    const message = opMsg(7, { ping: 1, padding: 'x'.repeat(100_000) });
+    const answered = replies(socket, 1);
+    for (const [from, to] of [
+      [0, 2],
+      [2, 30],
+      [30, 50_000],
+      [50_000, message.length],
+    ]) {
+      socket.write(message.subarray(from, to));
+      // Each piece its own chunk on the server's side.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const [reply] = await answered;
+    expect(reply.responseTo).to.equal(7);
+    expect(reply.body.ok).to.equal(1);
+  });
+
+  it('answers two messages that arrive in one chunk, the second cut short until a later one', async () => {
+    const first = opMsg(1, { ping: 1 });
+    const second = opMsg(2, { ping: 1 });
+    const third = opMsg(3, { ping: 1 });
+    const answered = replies(socket, 3);
+    socket.write(Buffer.concat([first, second, third.subarray(0, 10)]));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    socket.write(third.subarray(10));
+    const got = await answered;
+    expect(got.map((reply) => [reply.responseTo, reply.body.ok])).to.deep.equal([
+      [1, 1],
+      [2, 1],
+      [3, 1],
+    ]);
+  });
+});

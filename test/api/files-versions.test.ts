@@ -3,7 +3,8 @@ import { expect } from 'chai';
 import type { RunningServer } from '../../server/src/server';
 import { refusalFields, type ApiClient } from '../support/api-client';
 import { addToSystemGroup, createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
-import { downloadFile, memoType, pdfWithText, PNG_1PX, uploadFile } from '../support/files';
+import sharp from 'sharp';
+import { blankPdf, downloadFile, memoType, pdfWithText, PNG_1PX, scannedPdf, uploadFile } from '../support/files';
 import { signedIn, startTestServer } from '../support/server';
 import { SseSubscription } from '../support/sse';
 import { waitFor } from '../support/wait';
@@ -151,6 +152,65 @@ describe('files on cards: versions, previews without «Экспорт», names b
     expect((await audit('file-downloaded')).filter((node) => node.targetId === card.id)).to.deep.equal([]);
     const refused = (await audit('export-refused')).find((node) => node.targetId === card.id);
     expect(refused).to.include({ actorLogin: 'viewer', targetName: card.title, summary: 'Просмотр оригинала файла «okapi.pdf» без права «Экспорт»' });
+  });
+
+  it('draws a scan’s pages on the server for a reader without «Экспорт»: 1,000 px JPEGs page by page, audited once as a view, never the original', async () => {
+    const scan = await scannedPdf(['#d01010', '#1030d0', '#10a030']);
+    const card = await createContract(editor, { scan: [(await uploaded(editor, { folderId, typeKey: 'contract', field: 'scan' }, { name: 'скан.pdf', content: scan })).id] });
+    const url = card.files[0].url;
+    // No text layer: the text preview has nothing to show.
+    expect((await downloadFile(viewer, server.url, `${url}/preview`, { accept: 'application/json' })).status).to.equal(422);
+
+    const about = await downloadFile(viewer, server.url, `${url}/pages`);
+    expect(about.status).to.equal(200);
+    expect(JSON.parse(about.bytes.toString())).to.deep.equal({ pages: 3, shown: 3, widthPx: 1000 });
+    const second = await downloadFile(viewer, server.url, `${url}/pages/2`);
+    expect(second.status).to.equal(200);
+    expect(second.headers.get('content-type')).to.equal('image/jpeg');
+    expect(second.headers.get('x-content-type-options')).to.equal('nosniff');
+    expect(second.bytes.includes(Buffer.from('%PDF'))).to.equal(false);
+    const drawn = sharp(second.bytes);
+    expect(await drawn.metadata()).to.include({ format: 'jpeg', width: 1000, height: 1416 });
+    // The second page is the blue one.
+    const { dominant } = await drawn.stats();
+    expect(dominant.b).to.be.above(150);
+    expect(dominant.r).to.be.below(100);
+    // Asked again, the kept copy answers the same.
+    expect((await downloadFile(viewer, server.url, `${url}/pages/2`)).bytes.equals(second.bytes)).to.equal(true);
+    for (const page of ['0', '4', 'abc', '1.5']) expect((await downloadFile(viewer, server.url, `${url}/pages/${page}`)).status, page).to.equal(404);
+    // A user who may not read the card gets nothing of it.
+    expect((await downloadFile(outsider, server.url, `${url}/pages`)).status).to.equal(404);
+    expect((await downloadFile(outsider, server.url, `${url}/pages/1`)).status).to.equal(404);
+
+    // Paging through the pages is one view in the audit log.
+    expect((await downloadFile(viewer, server.url, `${url}/pages/1`)).status).to.equal(200);
+    const previewed = (await audit('file-previewed')).filter((node) => node.targetId === card.id);
+    expect(previewed.map((node) => [node.actorLogin, node.summary])).to.deep.equal([['viewer', 'скан.pdf']]);
+    expect((await audit('file-downloaded')).filter((node) => node.targetId === card.id)).to.deep.equal([]);
+  });
+
+  it('draws only the first 50 pages, says why the rest are not shown, and tells a PDF that does not open from one that has no pages to draw', async () => {
+    const long = await createContract(editor, {
+      scan: [(await uploaded(editor, { folderId, typeKey: 'contract', field: 'scan' }, { name: 'long.pdf', content: await blankPdf(51) })).id],
+    });
+    const url = long.files[0].url;
+    expect(JSON.parse((await downloadFile(viewer, server.url, `${url}/pages`)).bytes.toString())).to.deep.equal({ pages: 51, shown: 50, widthPx: 1000 });
+    expect((await downloadFile(viewer, server.url, `${url}/pages/50`)).status).to.equal(200);
+    const beyond = await downloadFile(viewer, server.url, `${url}/pages/51`, { accept: 'application/json' });
+    expect(beyond.status).to.equal(422);
+    expect(JSON.parse(beyond.bytes.toString()).errors[0].message).to.equal('Показываются только первые 50 страниц из 51: остальные — в оригинале (скачивание с правом «Экспорт»)');
+
+    const broken = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(4096)]);
+    const damaged = await createContract(editor, {
+      scan: [(await uploaded(editor, { folderId, typeKey: 'contract', field: 'scan' }, { name: 'broken.pdf', content: broken })).id],
+    });
+    const refused = await downloadFile(viewer, server.url, `${damaged.files[0].url}/pages`);
+    expect(refused.status).to.equal(422);
+    expect(JSON.parse(refused.bytes.toString()).errors[0].message).to.equal('Превью недоступно: файл повреждён или не читается');
+    // A file that is not a PDF has no pages to draw.
+    const picture = await uploaded(editor, { folderId, typeKey: 'memo', field: 'attachment' }, { name: 'photo.png', content: PNG_1PX });
+    const memo = (await editor.data<{ createCard: Card }>(CREATE, { f: folderId, t: 'memo', v: { title: 'Фото', attachment: picture.id } })).createCard;
+    expect((await downloadFile(viewer, server.url, `${memo.files[0].url}/pages`)).status).to.equal(404);
   });
 
   it('stores and serves a file under a name whose extension is what its content is', async () => {

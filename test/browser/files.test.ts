@@ -5,7 +5,7 @@ import { createLogger } from '../../server/src/logger';
 import type { RunningServer } from '../../server/src/server';
 import { describeInBrowser, launchChromium, screenshot } from '../support/browser';
 import { addToSystemGroup, createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
-import { pdfWithText } from '../support/files';
+import { pdfWithText, scannedPdf, uploadFile } from '../support/files';
 import type { ApiClient } from '../support/api-client';
 import { signedIn, startTestServer, TEST_ADMIN } from '../support/server';
 import { signInThroughUi } from './ui';
@@ -157,7 +157,7 @@ describeInBrowser('files on a «Договор»: drag and drop, progress, cance
     await colleague.getByTestId('file-versions-toggle').click();
     await colleague.getByTestId('file-version').nth(1).waitFor();
     await colleague.getByTestId('file-version').nth(1).getByTestId('file-version-preview').click();
-    await colleague.getByTestId('file-version').nth(1).getByTestId('file-preview').waitFor();
+    await colleague.getByTestId('file-version').nth(1).getByTestId('pdf-page').waitFor();
   });
 
   it('lists both versions on the card with who uploaded them, previews version 1, and removes it for good', async () => {
@@ -198,7 +198,7 @@ describeInBrowser('files on a «Договор»: drag and drop, progress, cance
     const hers = colleague.getByTestId('file-version');
     await waitFor(async () => (await hers.count()) === 1, 'the colleague’s list to show one version');
     expect(await hers.nth(0).textContent()).to.contain('Версия 2');
-    expect(await colleague.getByTestId('file-preview').count()).to.equal(0);
+    expect(await colleague.getByTestId('pdf-pages').count()).to.equal(0);
     await page.getByTestId('card-tab-history').click();
     await page.getByTestId('history-version-removed').filter({ hasText: 'Удалена версия 1 файла «Скан Д-17.pdf»' }).waitFor();
   });
@@ -226,6 +226,47 @@ describeInBrowser('files on a «Договор»: drag and drop, progress, cance
       .waitFor();
   });
 
+  it('shows a reader without «Экспорт» a scan’s pages drawn on the server, page by page, with no text layer needed', async () => {
+    const author = await signedIn(server, 'tgoncharenko', PASSWORD);
+    const scan = await uploadFile(author, server.url, { cardId, field: 'scan' }, { name: 'Скан подписей.pdf', content: await scannedPdf(['#c02020', '#2040c0']) });
+    expect(scan.status, JSON.stringify(scan.body)).to.equal(201);
+    const { card } = await author.data<{ card: { version: number; values: { scan: string[] } } }>('query($id: ID!) { card(id: $id) { version values } }', { id: cardId });
+    await author.data('mutation($id: ID!, $version: Int!, $v: JSON!) { updateCard(id: $id, version: $version, values: $v) { id } }', {
+      id: cardId,
+      version: card.version,
+      v: { scan: [...card.values.scan, scan.body.file!.id] },
+    });
+    // Наталья's open card shows the new file live; its preview draws the pages.
+    const item = colleague.locator('li.ws-files__item').filter({ hasText: 'Скан подписей.pdf' });
+    await item.waitFor();
+    await item.getByTestId('file-preview-toggle').click();
+    await item.getByTestId('pdf-page-number').filter({ hasText: 'Страница 1 из 2' }).waitFor();
+    const picture = item.getByTestId('pdf-page');
+    await picture.waitFor();
+    /** The colour in the middle of the page shown, as the person sees it; null while a page is still loading. */
+    const middle = () =>
+      picture.evaluate((image: HTMLImageElement) => {
+        if (!image.complete || image.naturalWidth === 0) return null;
+        const canvas = document.createElement('canvas');
+        canvas.width = 8;
+        canvas.height = 8;
+        const context = canvas.getContext('2d')!;
+        context.drawImage(image, 0, 0, 8, 8);
+        return { width: image.naturalWidth, rgb: Array.from(context.getImageData(4, 4, 1, 1).data.slice(0, 3)) };
+      });
+    await waitFor(async () => (await middle()) !== null, 'page 1 to be shown');
+    const first = (await middle())!;
+    expect(first.width).to.equal(1000);
+    expect(first.rgb[0], 'page 1 is red').to.be.above(150);
+    expect(await item.getByTestId('pdf-page-previous').isDisabled()).to.equal(true);
+    await item.getByTestId('pdf-page-next').click();
+    await item.getByTestId('pdf-page-number').filter({ hasText: 'Страница 2 из 2' }).waitFor();
+    await waitFor(async () => ((await middle())?.rgb[2] ?? 0) > 150, 'page 2 (blue) to be shown');
+    expect(await item.getByTestId('pdf-page-next').isDisabled()).to.equal(true);
+    expect(await picture.getAttribute('alt')).to.equal('Страница 2 из 2 документа «Скан подписей.pdf»');
+    await screenshot(colleague, 'files-06-scan-pages');
+  });
+
   it('shows a reader without «Экспорт» the PDF’s text, not the original; the audit log names the card and tells previews from refusals', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     try {
@@ -237,10 +278,14 @@ describeInBrowser('files on a «Договор»: drag and drop, progress, cance
       expect(await reader.getByTestId('file-link').count(), 'no download link without «Экспорт»').to.equal(0);
       await reader.getByTestId('file-preview-toggle').first().click();
       await reader.getByTestId('file-preview-text-only').waitFor();
+      // The pages drawn on the server come first; «Текст» shows the text layer.
+      await reader.getByTestId('pdf-page-number').filter({ hasText: 'Страница 1 из 1' }).waitFor();
+      await reader.getByTestId('pdf-page').waitFor();
+      await reader.getByTestId('file-preview-text').click();
       const frame = reader.getByTestId('file-preview');
       expect(await frame.getAttribute('src')).to.match(/^\/files\/[0-9a-f]{24}\/preview$/);
       await reader.frameLocator('[data-test="file-preview"]').getByText('Supply of walrus tusks, signed').waitFor();
-      await screenshot(reader, 'files-06-text-preview');
+      await screenshot(reader, 'files-07-text-preview');
       // The original, asked for anyway, is refused and audited.
       expect((await reader.request.get(`${server.url}${(await frame.getAttribute('src'))!.replace('/preview', '?inline=1')}`)).status()).to.equal(403);
 
@@ -259,7 +304,7 @@ describeInBrowser('files on a «Договор»: drag and drop, progress, cance
       expect(await removed.textContent())
         .to.contain('Скан Д-17.pdf (v1)')
         .and.contain(card.title);
-      await screenshot(auditPage, 'files-07-audit');
+      await screenshot(auditPage, 'files-08-audit');
     } finally {
       await context.close();
     }

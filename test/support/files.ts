@@ -1,4 +1,5 @@
 import { PDFDocument, StandardFonts } from 'pdf-lib';
+import sharp from 'sharp';
 import type { ApiClient } from './api-client';
 
 /** A one-page PDF whose text layer holds `text` (Latin letters: the standard fonts have no Cyrillic). */
@@ -6,6 +7,28 @@ export async function pdfWithText(text: string): Promise<Buffer> {
   const pdf = await PDFDocument.create();
   const font = await pdf.embedFont(StandardFonts.Helvetica);
   pdf.addPage([400, 200]).drawText(text, { x: 20, y: 100, size: 14, font });
+  return Buffer.from(await pdf.save());
+}
+
+/**
+ * A scan: a PDF whose pages are only pictures (no text layer), each page a JPEG filled with one of
+ * `colours` (so a drawn page can be told from another), A4-sized.
+ */
+export async function scannedPdf(colours: string[]): Promise<Buffer> {
+  const pdf = await PDFDocument.create();
+  for (const colour of colours) {
+    const picture = await sharp({ create: { width: 620, height: 877, channels: 3, background: colour } })
+      .jpeg()
+      .toBuffer();
+    pdf.addPage([595, 842]).drawImage(await pdf.embedJpg(picture), { x: 0, y: 0, width: 595, height: 842 });
+  }
+  return Buffer.from(await pdf.save());
+}
+
+/** A PDF of `count` empty pages. */
+export async function blankPdf(count: number): Promise<Buffer> {
+  const pdf = await PDFDocument.create();
+  for (let index = 0; index < count; index += 1) pdf.addPage([200, 280]);
   return Buffer.from(await pdf.save());
 }
 

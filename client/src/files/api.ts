@@ -179,3 +179,36 @@ export function formatSize(bytes: number, locale: string): string {
   const shown = new Intl.NumberFormat(locale === 'en' ? 'en' : 'ru', { maximumFractionDigits: unit === 0 || value >= 10 ? 0 : 1 }).format(value);
   return `${shown} ${units[unit]}`;
 }
+
+/** A PDF's pages as the server draws them: how many it has, how many of the first are drawn, how wide. */
+export interface PdfPages {
+  pages: number;
+  shown: number;
+  widthPx: number;
+}
+
+/** What the server answered instead: its message (Russian or English, as the session's language), or the status. */
+async function refusalOf(response: Response, failed: string): Promise<Error> {
+  const answer = (await response.json().catch(() => null)) as { errors?: { message: string }[] } | null;
+  return new Error(answer?.errors?.[0]?.message ?? `${failed} (HTTP ${response.status})`);
+}
+
+/** How a PDF's pages can be paged through as images drawn on the server (never its original bytes). */
+export async function loadPdfPages(file: Pick<StoredFileInfo, 'url'>, failed: string): Promise<PdfPages> {
+  const response = await fetch(`${file.url}/pages`, { headers: { accept: 'application/json' } });
+  if (!response.ok) throw await refusalOf(response, failed);
+  return (await response.json()) as PdfPages;
+}
+
+/** Where page `page` of a PDF, drawn on the server as a JPEG, is (for an <img>: same origin, the session's cookie). */
+export const pdfPageUrl = (file: Pick<StoredFileInfo, 'url'>, page: number): string => `${file.url}/pages/${page}`;
+
+/** Why a page did not show: the server's message for it (asked again as JSON), or that it could not be loaded. */
+export async function pdfPageRefusal(file: Pick<StoredFileInfo, 'url'>, page: number, failed: string): Promise<string> {
+  try {
+    const response = await fetch(pdfPageUrl(file, page), { headers: { accept: 'application/json' } });
+    return response.ok ? failed : (await refusalOf(response, failed)).message;
+  } catch {
+    return failed;
+  }
+}

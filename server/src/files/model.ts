@@ -6,8 +6,12 @@ import type { UnpackProblem } from './archive';
  * description here. An upload is `pending` until a saved card takes it (`attached`); uploads never
  * attached, and the files of purged cards, are removed once `expiresAt` has passed.
  */
-/** Why a file has no preview: its archive refused, too many pixels, too large to read whole, or (a PDF shown as text) no text in it. */
-export type PreviewRefusal = UnpackProblem | { reason: 'tooManyPixels'; limit: number } | { reason: 'fileTooLarge'; limitBytes: number } | { reason: 'noText' };
+/**
+ * Why a file has no preview: its archive refused, too many pixels, too large to read whole, (a PDF
+ * shown as text) no text in it, or (a PDF's page drawn as an image) the drawing took too long.
+ */
+export type PreviewRefusal =
+  UnpackProblem | { reason: 'tooManyPixels'; limit: number } | { reason: 'fileTooLarge'; limitBytes: number } | { reason: 'noText' } | { reason: 'tooSlow'; limitSeconds: number };
 
 export type FileState = 'uploading' | 'pending' | 'attached' | 'purged';
 /** Text for search: not a searchable type, waiting for the extraction job, extracted, or unreadable. */
@@ -44,12 +48,19 @@ const storedFileSchema = new Schema(
     renditions: {
       thumbnail: { type: Schema.Types.ObjectId, default: null },
       html: { type: Schema.Types.ObjectId, default: null },
+      /** A PDF's pages drawn as images, by page number (those asked for so far). */
+      pages: { type: Map, of: Schema.Types.ObjectId, default: undefined },
     },
     /** Why a derived copy cannot be made (an image over the pixel bound, a DOCX too large unpacked), kept so it is not worked out again. */
     previewRefusals: {
       thumbnail: { type: Schema.Types.Mixed, default: null },
       html: { type: Schema.Types.Mixed, default: null },
+      /** Why a PDF's pages cannot be drawn at all (it does not open), or, by page number, one of them. */
+      pageCount: { type: Schema.Types.Mixed, default: null },
+      pages: { type: Schema.Types.Mixed, default: undefined },
     },
+    /** How many pages a PDF has; null until its pages were first asked for. */
+    pageCount: { type: Number, default: null },
   },
   { minimize: false, versionKey: false },
 );
@@ -81,9 +92,11 @@ export interface StoredFileDoc {
   activeContent?: boolean | null;
   /** The check's version (ACTIVE_CHECK_VERSION) that gave `activeContent`; absent before versions were kept. */
   activeCheck?: number | null;
-  renditions: { thumbnail: Types.ObjectId | null; html: Types.ObjectId | null };
+  renditions: { thumbnail: Types.ObjectId | null; html: Types.ObjectId | null; pages?: Record<string, Types.ObjectId> };
   /** Absent on versions stored before refusals were kept. */
-  previewRefusals?: { thumbnail: PreviewRefusal | null; html: PreviewRefusal | null };
+  previewRefusals?: { thumbnail: PreviewRefusal | null; html: PreviewRefusal | null; pageCount?: PreviewRefusal | null; pages?: Record<string, PreviewRefusal> };
+  /** Absent or null until a PDF's pages were first asked for. */
+  pageCount?: number | null;
 }
 
 export const StoredFile = mongoose.model('StoredFile', storedFileSchema, 'files');

@@ -10,7 +10,27 @@ import { pdfPageTexts, wholeFile, WHOLE_FILE_LIMIT } from './content';
 import { StoredFile, type PreviewRefusal, type StoredFileDoc } from './model';
 import { fileStorage } from './storage';
 
-type Rendition = 'thumbnail' | 'html';
+/**
+ * Where a derived copy of a file is kept on its version, and where the reason it cannot be made:
+ * an image's thumbnail, a document's HTML, or one page of a PDF drawn as an image.
+ */
+export interface RenditionSlot {
+  /** Tells apart the work of making it in this process. */
+  key: string;
+  kept: Types.ObjectId | null | undefined;
+  refused: PreviewRefusal | null | undefined;
+  /** The paths of the version's description that keep the copy's id and the refusal. */
+  keptPath: string;
+  refusedPath: string;
+}
+
+const slotOf = (file: StoredFileDoc, which: 'thumbnail' | 'html'): RenditionSlot => ({
+  key: which,
+  kept: file.renditions?.[which],
+  refused: file.previewRefusals?.[which],
+  keptPath: `renditions.${which}`,
+  refusedPath: `previewRefusals.${which}`,
+});
 
 /** The most pixels an image may have to be shown as a thumbnail (sharp's own default bound, 0x3FFF²). */
 export const MAX_IMAGE_PIXELS = 0x3fff * 0x3fff;
@@ -22,7 +42,7 @@ export const DOCX_UNPACK_LIMITS: UnpackLimits = {
   entryBytes: (path) => (/\.(xml|rels)$/i.test(path) ? 16 * 1024 * 1024 : 128 * 1024 * 1024),
 };
 
-class NoPreview extends Error {
+export class NoPreview extends Error {
   constructor(readonly refusal: PreviewRefusal) {
     super(`no preview: ${refusal.reason}`);
   }
@@ -39,33 +59,32 @@ const making = new Map<string, Promise<{ made: Buffer } | { refused: PreviewRefu
  * removed with it; or, for a file that cannot have one, the refusal, kept on the file's version so
  * that it is not worked out again. Two instances making it at once both succeed; the copy recorded first is kept.
  */
-async function rendition(file: StoredFileDoc, which: Rendition, name: string, make: () => Promise<Buffer>): Promise<Preview> {
-  const kept = file.renditions?.[which];
-  if (kept) return { content: fileStorage.read(String(kept)) };
-  const refused = file.previewRefusals?.[which];
-  if (refused) return { refused };
-  const key = `${String(file._id)}:${which}`;
+export async function rendition(file: StoredFileDoc, slot: RenditionSlot, name: string, make: () => Promise<Buffer>): Promise<Preview> {
+  if (slot.kept) return { content: fileStorage.read(String(slot.kept)) };
+  if (slot.refused) return { refused: slot.refused };
+  const key = `${String(file._id)}:${slot.key}`;
   let outcome = making.get(key);
   if (!outcome) {
-    outcome = makeAndKeep(file, which, name, make).finally(() => making.delete(key));
+    outcome = makeAndKeep(file, slot, name, make).finally(() => making.delete(key));
     making.set(key, outcome);
   }
   const done = await outcome;
   return 'made' in done ? { content: Readable.from([done.made]) } : done;
 }
 
-async function makeAndKeep(file: StoredFileDoc, which: Rendition, name: string, make: () => Promise<Buffer>): Promise<{ made: Buffer } | { refused: PreviewRefusal }> {
+async function makeAndKeep(file: StoredFileDoc, slot: RenditionSlot, name: string, make: () => Promise<Buffer>): Promise<{ made: Buffer } | { refused: PreviewRefusal }> {
   let made: Buffer;
   try {
     made = await make();
   } catch (error) {
     if (!(error instanceof NoPreview)) throw error;
-    await StoredFile.updateOne({ _id: file._id }, { $set: { [`previewRefusals.${which}`]: error.refusal } });
+    await StoredFile.updateOne({ _id: file._id }, { $set: { [slot.refusedPath]: error.refusal } });
     return { refused: error.refusal };
   }
   const id = new Types.ObjectId();
   await fileStorage.write(String(id), name, Readable.from([made]));
-  const recorded = await StoredFile.updateOne({ _id: file._id, [`renditions.${which}`]: null }, { $set: { [`renditions.${which}`]: id } });
+  // Kept only on a version still there: one being removed meanwhile (its copies listed already) must not be left holding it.
+  const recorded = await StoredFile.updateOne({ _id: file._id, state: { $in: ['pending', 'attached'] }, [slot.keptPath]: null }, { $set: { [slot.keptPath]: id } });
   if (recorded.modifiedCount !== 1) await fileStorage.remove(String(id));
   return { made };
 }
@@ -76,7 +95,7 @@ const THUMBNAIL_PX = 480;
 /** An image's thumbnail (JPEG, at most 480 px a side) or why there is none; null for files that are not images. */
 export async function imageThumbnail(file: StoredFileDoc): Promise<Preview | null> {
   if (findFileType(file.fileType)?.preview !== 'image') return null;
-  return rendition(file, 'thumbnail', `${file.name}.thumbnail.jpg`, async () => {
+  return rendition(file, slotOf(file, 'thumbnail'), `${file.name}.thumbnail.jpg`, async () => {
     const resize = sharp({ failOn: 'none', limitInputPixels: MAX_IMAGE_PIXELS })
       .rotate()
       .resize(THUMBNAIL_PX, THUMBNAIL_PX, { fit: 'inside', withoutEnlargement: true })
@@ -180,7 +199,7 @@ async function pdfHtml(content: Buffer): Promise<string> {
 export async function htmlPreview(file: StoredFileDoc): Promise<{ html: string } | { refused: PreviewRefusal } | null> {
   const convert = file.fileType === 'docx' ? docxHtml : file.fileType === 'pdf' ? pdfHtml : null;
   if (!convert) return null;
-  const made = await rendition(file, 'html', `${file.name}.html`, async () => {
+  const made = await rendition(file, slotOf(file, 'html'), `${file.name}.html`, async () => {
     const content = await wholeFile(file);
     if (!content) throw new NoPreview({ reason: 'fileTooLarge', limitBytes: WHOLE_FILE_LIMIT });
     return Buffer.from(page(await convert(content)));

@@ -17,6 +17,7 @@ import { fileStorage } from './storage';
 import { hasActiveContent } from './active';
 import { discardUpload, receiveUpload, UploadRefusal, UPLOAD_REQUEST_CEILING } from './upload';
 import { htmlPreview, imageThumbnail, messagePage } from './preview';
+import { PAGE_IMAGE_LIMIT, PAGE_WIDTH_PX, PagesBusy, pdfPageCount, pdfPageImage } from './pages';
 import { unpackRefusalText } from './archive';
 import type { CardDoc } from '../cards/model';
 import type { PreviewRefusal, StoredFileDoc } from './model';
@@ -279,6 +280,8 @@ function refusalText(actor: Actor, refusal: PreviewRefusal): string {
         return t(actor, 'файл повреждён или не читается', 'the file is damaged or unreadable');
       case 'noText':
         return t(actor, 'в документе нет текстового слоя (страницы — изображения)', 'the document has no text layer (its pages are images)');
+      case 'tooSlow':
+        return t(actor, `страница не отрисовалась за ${refusal.limitSeconds} с`, `the page was not drawn within ${refusal.limitSeconds} s`);
       default: {
         const text = unpackRefusalText(refusal, actor.locale, { ru: '', en: '' });
         return text.charAt(0).toLowerCase() + text.slice(1);
@@ -345,6 +348,90 @@ async function preview(ctx: Context): Promise<void> {
   ctx.body = made.html;
 }
 
+/** Refuses a request for page images while the drawing thread has too many waiting (503, try again). */
+function pagesBusy(ctx: Context, actor: Actor): void {
+  ctx.set('Retry-After', '30');
+  refuse(
+    ctx,
+    503,
+    'TOO_MANY_REQUESTS',
+    t(actor, 'Сервер сейчас отрисовывает много страниц: попробуйте через полминуты', 'The server is drawing many pages now: try again in half a minute'),
+  );
+}
+
+/**
+ * GET /files/:id/pages: how a PDF's pages can be paged through as images — how many it has, how many
+ * of the first are drawn (`shown`), how wide — or why they cannot be (422); 404 for other files.
+ */
+async function pages(ctx: Context): Promise<void> {
+  const found = await requestedFile(ctx);
+  if (!found) return;
+  let counted;
+  try {
+    counted = await pdfPageCount(found.file);
+  } catch (error) {
+    if (!(error instanceof PagesBusy)) throw error;
+    pagesBusy(ctx, found.actor);
+    return;
+  }
+  if (!counted) {
+    refuse(ctx, 404, 'NOT_FOUND', message(found.actor.locale, 'notFound', { what: t(found.actor, 'Страницы', 'Pages') }));
+    return;
+  }
+  if ('refused' in counted) {
+    refuse(ctx, 422, 'UNPROCESSABLE', refusalText(found.actor, counted.refused));
+    return;
+  }
+  ctx.set('Cache-Control', 'private, no-cache');
+  ctx.body = { pages: counted.pages, shown: Math.min(counted.pages, PAGE_IMAGE_LIMIT), widthPx: PAGE_WIDTH_PX };
+}
+
+/**
+ * GET /files/:id/pages/:page: one page of a PDF drawn on the server as a JPEG (1,000 px wide; the
+ * first PAGE_IMAGE_LIMIT pages) — what a reader without «Экспорт» sees of a scan, never the original
+ * bytes. Audited as «Просмотр файла» once per view (a page within minutes of the same user's last read of the version is the same view).
+ */
+async function pageImage(ctx: Context): Promise<void> {
+  const found = await requestedFile(ctx);
+  if (!found) return;
+  const { actor, file, card } = found;
+  const page = /^[1-9]\d{0,5}$/.test(ctx.params.page ?? '') ? Number(ctx.params.page) : 0;
+  try {
+    const counted = await pdfPageCount(file);
+    if (counted && 'refused' in counted) {
+      previewUnavailable(ctx, actor, counted.refused);
+      return;
+    }
+    if (!counted || page < 1 || page > counted.pages) {
+      refuse(ctx, 404, 'NOT_FOUND', message(actor.locale, 'notFound', { what: t(actor, 'Страница', 'Page') }));
+      return;
+    }
+    if (page > PAGE_IMAGE_LIMIT) {
+      refuseInline(
+        ctx,
+        t(
+          actor,
+          `Показываются только первые ${PAGE_IMAGE_LIMIT} страниц из ${counted.pages}: остальные — в оригинале (скачивание с правом «Экспорт»)`,
+          `Only the first ${PAGE_IMAGE_LIMIT} of ${counted.pages} pages are shown: the rest are in the original (a download, with the “Export” right)`,
+        ),
+      );
+      return;
+    }
+    const made = await pdfPageImage(file, page);
+    if ('refused' in made) {
+      previewUnavailable(ctx, actor, made.refused);
+      return;
+    }
+    if (!(await readRecently(actor, file))) await auditFile(actor, file, card, 'file-previewed', servedName(file), { disposition: 'pages', page });
+    fileSecurityHeaders(ctx, false);
+    ctx.type = 'image/jpeg';
+    ctx.body = made.content;
+  } catch (error) {
+    if (!(error instanceof PagesBusy)) throw error;
+    pagesBusy(ctx, actor);
+  }
+}
+
 /** Upload (within the per-user quota, bytes; 0 = none), discarding one's unsaved upload, download and previews of files, beside /graphql, with the API's session and CSRF rules. */
 export function fileRoutes(router: Router, options: { quotaBytes: number }): void {
   router.post(FILES_PATH, (ctx) => upload(ctx, options.quotaBytes));
@@ -352,4 +439,6 @@ export function fileRoutes(router: Router, options: { quotaBytes: number }): voi
   router.delete(`${FILES_PATH}/:id`, discard);
   router.get(`${FILES_PATH}/:id/thumbnail`, thumbnail);
   router.get(`${FILES_PATH}/:id/preview`, preview);
+  router.get(`${FILES_PATH}/:id/pages`, pages);
+  router.get(`${FILES_PATH}/:id/pages/:page`, pageImage);
 }

@@ -310,7 +310,8 @@ export async function removeExpiredFiles(options: { now?: Date; cardId?: Types.O
     for (const { _id } of batch) {
       const claimed = await StoredFile.findOneAndUpdate({ _id, ...due }, { $set: { state: 'removing' } }, { returnDocument: 'after' }).lean<StoredFileDoc>();
       if (!claimed) continue;
-      for (const id of [claimed._id, claimed.renditions?.thumbnail, claimed.renditions?.html]) if (id) await fileStorage.remove(String(id));
+      const derived = [claimed.renditions?.thumbnail, claimed.renditions?.html, ...Object.values(claimed.renditions?.pages ?? {})];
+      for (const id of [claimed._id, ...derived]) if (id) await fileStorage.remove(String(id));
       await FileText.deleteOne({ _id });
       const gone = await StoredFile.deleteOne({ _id, state: 'removing' });
       // A version stored completely (its SHA-256 set) counted against its uploader's quota.

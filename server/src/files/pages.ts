@@ -1,0 +1,163 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import pLimit from 'p-limit';
+import { wholeFile, WHOLE_FILE_LIMIT } from './content';
+import { StoredFile, type PreviewRefusal, type StoredFileDoc } from './model';
+import { NoPreview, rendition, type Preview } from './preview';
+
+/** How wide a page is drawn, in pixels (a page so tall that it would be over MAX_PAGE_HEIGHT_PX is drawn narrower). */
+export const PAGE_WIDTH_PX = 1000;
+const MAX_PAGE_HEIGHT_PX = 4000;
+/** Pages drawn of one document: the first ones; the rest are in the original (a download, with «Экспорт»). */
+export const PAGE_IMAGE_LIMIT = 50;
+/** The most pixels an image inside a page may have to be drawn (pdf.js holds it decoded whole: 6,000 × 6,000 is 144 MB); larger ones are left out of the page. */
+const MAX_IMAGE_PIXELS = 36_000_000;
+/** How long drawing one page may take before the drawing is stopped (and the page kept as refused). */
+const RENDER_TIME_LIMIT_MS = 60_000;
+/** A worker thread with nothing to draw for this long ends, giving back what pdf.js holds. */
+const IDLE_MS = 30_000;
+/** Requests waiting for the drawing thread beyond this are told to try again later. */
+const MAX_WAITING = 20;
+
+/** What the drawing thread (pages-worker.mjs) is asked: a document's bytes and a page (0: only count the pages). */
+interface PageJob {
+  data: Uint8Array;
+  page: number;
+  widthPx: number;
+  maxHeightPx: number;
+  maxImagePixels: number;
+  jpegQuality: number;
+}
+
+/** What it answers: the page count and, for a page, its JPEG; or that the document does not open or draw. */
+type PageAnswer = { pages: number; image?: Uint8Array } | { failed: 'damaged' };
+
+/** The drawing thread's module: beside this one in the sources, files/pages-worker.js beside the production bundle (dist/server/main.js). */
+const workerFile = (() => {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  return [path.join(here, 'pages-worker.mjs'), path.join(here, 'files', 'pages-worker.js')].find((file) => existsSync(file));
+})();
+
+/** The drawing thread is busy with more requests than it should queue. */
+export class PagesBusy extends Error {}
+
+let worker: Worker | null = null;
+let idle: NodeJS.Timeout | null = null;
+/** One page is drawn at a time in the whole process: memory stays bounded by one document and one page. */
+const oneAtATime = pLimit(1);
+
+function drawingThread(): Worker {
+  if (idle) clearTimeout(idle);
+  if (worker) return worker;
+  if (!workerFile) throw new Error('the PDF page worker (files/pages-worker) is missing; run npm run build');
+  const started = new Worker(workerFile, { resourceLimits: { maxOldGenerationSizeMb: 512 } });
+  started.unref();
+  started.on('exit', () => {
+    if (worker === started) worker = null;
+  });
+  worker = started;
+  return started;
+}
+
+function stopDrawingThread(): void {
+  const running = worker;
+  worker = null;
+  void running?.terminate();
+}
+
+/** Sends one job to the drawing thread and waits for its answer, stopping the thread if it takes longer than the limit. */
+function draw(job: PageJob): Promise<PageAnswer | 'tooSlow'> {
+  const thread = drawingThread();
+  return new Promise<PageAnswer | 'tooSlow'>((resolve, reject) => {
+    const finish = () => {
+      clearTimeout(timer);
+      thread.off('message', answered);
+      thread.off('error', failed);
+      thread.off('exit', exited);
+      idle = setTimeout(stopDrawingThread, IDLE_MS);
+      idle.unref();
+    };
+    const answered = (answer: PageAnswer) => {
+      finish();
+      resolve(answer);
+    };
+    // The thread failed on this document (out of its memory, say): the document's fault, told as a damaged page.
+    const failed = () => {
+      finish();
+      stopDrawingThread();
+      resolve({ failed: 'damaged' });
+    };
+    const exited = () => {
+      finish();
+      reject(new Error('the PDF page worker stopped'));
+    };
+    const timer = setTimeout(() => {
+      finish();
+      stopDrawingThread();
+      resolve('tooSlow');
+    }, RENDER_TIME_LIMIT_MS);
+    thread.on('message', answered);
+    thread.on('error', failed);
+    thread.on('exit', exited);
+    thread.postMessage(job);
+  });
+}
+
+/** A PDF's bytes sent to the drawing thread for page `page` (0: only its page count); in turn, one at a time. */
+function drawPdf(file: StoredFileDoc, page: number): Promise<PageAnswer | 'tooSlow'> {
+  if (oneAtATime.pendingCount >= MAX_WAITING) return Promise.reject(new PagesBusy());
+  // The document is read only when its turn comes: requests waiting hold nothing.
+  return oneAtATime(async () => {
+    const content = await wholeFile(file);
+    if (!content) throw new NoPreview({ reason: 'fileTooLarge', limitBytes: WHOLE_FILE_LIMIT });
+    return draw({ data: content, page, widthPx: PAGE_WIDTH_PX, maxHeightPx: MAX_PAGE_HEIGHT_PX, maxImagePixels: MAX_IMAGE_PIXELS, jpegQuality: 82 });
+  });
+}
+
+const tooSlow: PreviewRefusal = { reason: 'tooSlow', limitSeconds: RENDER_TIME_LIMIT_MS / 1000 };
+
+/**
+ * How many pages a PDF has, for paging through its images (worked out once and kept on the version),
+ * or why its pages cannot be shown (it does not open, it is too large to read whole); null for files that are not PDFs.
+ */
+export async function pdfPageCount(file: StoredFileDoc): Promise<{ pages: number } | { refused: PreviewRefusal } | null> {
+  if (file.fileType !== 'pdf') return null;
+  if (typeof file.pageCount === 'number') return { pages: file.pageCount };
+  if (file.previewRefusals?.pageCount) return { refused: file.previewRefusals.pageCount };
+  let refusal: PreviewRefusal;
+  try {
+    const answer = await drawPdf(file, 0);
+    if (answer !== 'tooSlow' && 'pages' in answer) {
+      await StoredFile.updateOne({ _id: file._id }, { $set: { pageCount: answer.pages } });
+      return { pages: answer.pages };
+    }
+    refusal = answer === 'tooSlow' ? tooSlow : { reason: 'damaged' };
+  } catch (error) {
+    if (!(error instanceof NoPreview)) throw error;
+    refusal = error.refusal;
+  }
+  await StoredFile.updateOne({ _id: file._id }, { $set: { 'previewRefusals.pageCount': refusal } });
+  return { refused: refusal };
+}
+
+/**
+ * Page `page` of a PDF (one it has: see pdfPageCount) drawn as a JPEG PAGE_WIDTH_PX wide, made once
+ * and then kept beside the file like a thumbnail; or why it cannot be.
+ */
+export function pdfPageImage(file: StoredFileDoc, page: number): Promise<Preview> {
+  const slot = {
+    key: `page-${page}`,
+    kept: file.renditions?.pages?.[page],
+    refused: file.previewRefusals?.pages?.[page],
+    keptPath: `renditions.pages.${page}`,
+    refusedPath: `previewRefusals.pages.${page}`,
+  };
+  return rendition(file, slot, `${file.name}.page-${page}.jpg`, async () => {
+    const answer = await drawPdf(file, page);
+    if (answer === 'tooSlow') throw new NoPreview(tooSlow);
+    if ('failed' in answer || !answer.image) throw new NoPreview({ reason: 'damaged' });
+    return Buffer.from(answer.image.buffer, answer.image.byteOffset, answer.image.byteLength);
+  });
+}

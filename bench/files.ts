@@ -1,20 +1,26 @@
 /**
- * `npm run bench:files [-- --mb 50 --runs 3]`: upload and download throughput of files on cards,
+ * `npm run bench:files [-- --mb 50 --runs 3 --pages 10]`: upload and download throughput of files on cards,
  * over HTTP through Kartoteka (multipart POST /files, then GET /files/:id), on MONGODB_URI when set,
  * else Kartoteka's built-in database. The upload body is generated while it is sent, so this
  * process holds no file whole either; the resident memory printed is this process's (server and
  * client, plus the database when it is the built-in one in this process) before and at its peak
- * during the upload. Prints numbers; asserts nothing.
+ * during the upload. Then a scan of `--pages` A4 pages at 300 dpi (JPEG pictures, no text layer) is
+ * drawn page by page as a reader without «Экспорт» sees it (GET /files/:id/pages/:n, 1,000 px JPEGs
+ * made in the drawing thread), first when each page is made, then when it is kept, with the peak
+ * resident memory. Prints numbers; asserts nothing.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
+import { PDFDocument } from 'pdf-lib';
+import sharp from 'sharp';
 import { signedIn } from '../test/support/server';
 import { benchDatabaseUri, BENCH_ADMIN, printMachine, startBenchServer } from './support';
 
-const { values } = parseArgs({ options: { mb: { type: 'string', default: '50' }, runs: { type: 'string', default: '3' } } });
+const { values } = parseArgs({ options: { mb: { type: 'string', default: '50' }, runs: { type: 'string', default: '3' }, pages: { type: 'string', default: '10' } } });
 const SIZE = Number(values.mb) * 2 ** 20;
 const RUNS = Number(values.runs);
+const PAGES = Number(values.pages);
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const rate = (bytes: number, ms: number) => `${(bytes / 2 ** 20 / (ms / 1000)).toFixed(1)} MB/s`;
 
@@ -107,6 +113,42 @@ try {
         `resident memory ${mib(before)} before the upload, ${mib(peak)} at its peak (+${mib(peak - before)})`,
     );
   }
+
+  // A scan: each page a 2480 × 3508 picture (A4 at 300 dpi) of grey speckle, as a scanner makes them.
+  const scan = await PDFDocument.create();
+  for (let page = 0; page < PAGES; page++) {
+    const picture = await sharp({ create: { width: 2480, height: 3508, channels: 3, background: '#ffffff', noise: { type: 'gaussian', mean: 225, sigma: 12 } } })
+      .jpeg({ quality: 70 })
+      .toBuffer();
+    scan.addPage([595, 842]).drawImage(await scan.embedJpg(picture), { x: 0, y: 0, width: 595, height: 842 });
+  }
+  const scanBytes = Buffer.from(await scan.save());
+  const form = new FormData();
+  for (const [name, value] of Object.entries({ folderId: folder, typeKey: 'bench-file', field: 'file' })) form.append(name, value);
+  form.append('file', new Blob([new Uint8Array(scanBytes)], { type: 'application/pdf' }), 'scan.pdf');
+  const stored = await fetch(`${server.url}/files`, { method: 'POST', headers: { cookie: admin.cookieHeader(), 'x-graphql-yoga-csrf': '1' }, body: form });
+  if (stored.status !== 201) throw new Error(`scan refused: ${stored.status} ${await stored.text()}`);
+  const scanUrl = ((await stored.json()) as { file: { url: string } }).file.url;
+  const drawAll = async () => {
+    const start = performance.now();
+    for (let page = 1; page <= PAGES; page++) {
+      const response = await fetch(`${server.url}${scanUrl}/pages/${page}`, { headers: { cookie: admin.cookieHeader() } });
+      if (response.status !== 200) throw new Error(`page ${page}: ${response.status} ${await response.text()}`);
+      await response.arrayBuffer();
+    }
+    return performance.now() - start;
+  };
+  global.gc?.();
+  const before = process.memoryUsage().rss;
+  let peak = before;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  const made = await drawAll();
+  clearInterval(sampler);
+  const kept = await drawAll();
+  console.log(
+    `scan of ${PAGES} pages (${mib(scanBytes.length)}, 2480 × 3508 pictures) drawn at 1,000 px: ${(made / PAGES).toFixed(0)} ms a page when made, ` +
+      `${(kept / PAGES).toFixed(0)} ms when kept; resident memory ${mib(before)} before, ${mib(peak)} at its peak (+${mib(peak - before)})`,
+  );
 } finally {
   await server.stop();
   await database.stop();

@@ -183,6 +183,13 @@ async function rangeRecorded(actor: Actor, file: StoredFileDoc, disposition: Dis
   return false;
 }
 
+/** Whether the actor's view of this version's pages is in the audit log within the window: paging through a document is one view (one lookup on the actor's recent entries). */
+async function pagesViewedRecently(actor: Actor, file: StoredFileDoc): Promise<boolean> {
+  const since = new Date(Date.now() - RANGED_READ_WINDOW_MS);
+  const entry = await AuditEntry.exists({ actorId: actor.userId, at: { $gte: since }, kind: 'file-previewed', 'after.fileId': String(file._id), 'after.disposition': 'pages' });
+  return entry !== null;
+}
+
 /**
  * GET /files/:id: the bytes of a version, as an attachment (a download) or inline (`?inline=1`: a
  * PDF in the browser's viewer, an image), with its SHA-256 as ETag and byte ranges (206). Both give
@@ -389,7 +396,7 @@ async function pages(ctx: Context): Promise<void> {
 /**
  * GET /files/:id/pages/:page: one page of a PDF drawn on the server as a JPEG (1,000 px wide; the
  * first PAGE_IMAGE_LIMIT pages) — what a reader without «Экспорт» sees of a scan, never the original
- * bytes. Audited as «Просмотр файла» once per view (a page within minutes of the same user's last read of the version is the same view).
+ * bytes. Audited as «Просмотр файла» once per view (a page within minutes of the same user's page view of the version is the same view).
  */
 async function pageImage(ctx: Context): Promise<void> {
   const found = await requestedFile(ctx);
@@ -422,7 +429,7 @@ async function pageImage(ctx: Context): Promise<void> {
       previewUnavailable(ctx, actor, made.refused);
       return;
     }
-    if (!(await readRecently(actor, file))) await auditFile(actor, file, card, 'file-previewed', servedName(file), { disposition: 'pages', page });
+    if (!(await pagesViewedRecently(actor, file))) await auditFile(actor, file, card, 'file-previewed', servedName(file), { disposition: 'pages', page });
     fileSecurityHeaders(ctx, false);
     ctx.type = 'image/jpeg';
     ctx.body = made.content;

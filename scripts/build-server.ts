@@ -47,7 +47,14 @@ const bundledPlugins: Plugin = {
 };
 
 await build({
-  entryPoints: ['server/src/main.ts', 'server/src/healthcheck.ts', 'server/src/db/memory/cli.ts', 'server/src/backup/cli.ts', 'server/src/files/pdf-check-worker.ts', 'server/src/files/pages-worker.mjs'],
+  entryPoints: [
+    'server/src/main.ts',
+    'server/src/healthcheck.ts',
+    'server/src/db/memory/cli.ts',
+    'server/src/backup/cli.ts',
+    'server/src/files/pdf-check-worker.ts',
+    'server/src/files/pages-worker.mjs',
+  ],
   bundle: true,
   platform: 'node',
   format: 'esm',

@@ -137,8 +137,7 @@ interface Holder {
   filled: boolean;
 }
 
-function addHolders(holders: Map<string, Holder>, value: StoredValue, count: number, cardId?: string): void {
-  const key = JSON.stringify(value);
+function addHolders(holders: Map<string, Holder>, value: StoredValue, count: number, cardId?: string, key = JSON.stringify(value)): void {
   const holder = holders.get(key) ?? { value, count: 0, cardIds: [], filled: false };
   holder.count += count;
   if (cardId === undefined) holder.filled = true;
@@ -152,7 +151,8 @@ function addHolders(holders: Map<string, Holder>, value: StoredValue, count: num
  * a value listed as they come (no second read for examples); the holders of each value of a unique field.
  */
 async function scanValues(typeKey: string, key: string, planner: FieldChangePlanner, report: FieldChangeReport): Promise<{ holders: Map<string, Holder>; missing: string[] }> {
-  const outcomes = new Map<string, ValueOutcome>();
+  // Per distinct value: its outcome, whether it rewrites the value, and its key among a unique field's holders.
+  const outcomes = new Map<string, { outcome: ValueOutcome; changes: boolean; holder: string }>();
   const holders = new Map<string, Holder>();
   const missing: string[] = [];
   const cursor = Card.find(holdingValue(typeKey, key), { [`values.${key}`]: 1 })
@@ -161,24 +161,27 @@ async function scanValues(typeKey: string, key: string, planner: FieldChangePlan
     .cursor({ batchSize: SCAN_BATCH });
   for await (const card of cursor) {
     const value = ownValue(card.values, key);
-    const seen = JSON.stringify(value ?? null);
-    let outcome = outcomes.get(seen);
-    if (!outcome) {
-      outcome = planner.apply(value);
+    const seen = typeof value === 'string' ? `s${value}` : `j${JSON.stringify(value ?? null)}`;
+    let planned = outcomes.get(seen);
+    if (!planned) {
+      const outcome = planner.apply(value);
+      planned =
+        'error' in outcome ? { outcome, changes: false, holder: '' } : { outcome, changes: valueChanges(value, outcome.value), holder: JSON.stringify(outcome.value ?? null) };
       if (outcomes.size >= REMEMBERED_OUTCOMES) outcomes.clear();
-      outcomes.set(seen, outcome);
+      outcomes.set(seen, planned);
     }
+    const { outcome } = planned;
     if ('error' in outcome) {
       report.failureCount += 1;
       if (report.failures.length < REPORT_PAGE) report.failures.push({ cardId: String(card._id), value, reason: outcome.error });
       continue;
     }
-    if (valueChanges(value, outcome.value)) report.updates += 1;
+    if (planned.changes) report.updates += 1;
     if (outcome.value === undefined) {
       if (!planner.required) continue;
       report.missingCount += 1;
       if (missing.length < REPORT_PAGE) missing.push(String(card._id));
-    } else if (planner.unique) addHolders(holders, outcome.value, 1, String(card._id));
+    } else if (planner.unique) addHolders(holders, outcome.value, 1, String(card._id), planned.holder);
   }
   return { holders, missing };
 }

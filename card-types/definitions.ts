@@ -7,6 +7,7 @@
  */
 export {
   cardTypeDefinitionSchema,
+  MAX_FIELDS_PER_TYPE,
   namesakeProblems,
   settingsSchemaOf,
   validateCardTypeDefinition,

@@ -14,6 +14,12 @@ import { templateBracesBalanced, templateFields } from './title';
 import { checkFieldValue, defaultInput } from './values';
 
 type Path = (string | number)[];
+
+/**
+ * The most fields a type has, hidden ones included: each is a column of its lists, a control of its
+ * form and a key of every card's values; a type past it is a sign that it should be two.
+ */
+export const MAX_FIELDS_PER_TYPE = 200;
 type Problem = [path: Path, message: LocalizedText];
 
 function fieldProblems(field: FieldDefinition, at: Path): Problem[] {
@@ -33,6 +39,7 @@ function consistencyProblems(definition: CardTypeDefinition): Problem[] {
   const problems: Problem[] = [];
   const add = (path: Path, text: LocalizedText) => problems.push([path, text]);
   if (definition.fields.length === 0) add(['fields'], messages.noFields);
+  if (definition.fields.length > MAX_FIELDS_PER_TYPE) add(['fields'], messages.tooManyFields(MAX_FIELDS_PER_TYPE, definition.fields.length));
   definition.fields.forEach((field, index) => {
     if (definition.fields.findIndex((other) => other.key === field.key) < index) add(['fields', index, 'key'], messages.duplicateFieldKey(field.key));
     // A stored field of a kind whose plugin is off keeps the settings that plugin gave it, unchecked.

@@ -95,6 +95,10 @@ export const messages = {
   },
   keyChangeRefused: { ru: 'Ключ поля изменить нельзя', en: 'A field key cannot be changed' },
   timeWouldBeLost: { ru: 'Время будет потеряно', en: 'The time of day would be lost' },
+  valuesAltered: (count: number, example: { from: string; to: string } | undefined) => ({
+    ru: `Преобразование изменит значения в карточках: ${count}${example ? ` (например, «${example.from}» станет «${example.to}»)` : ''}. Проверьте примеры и подтвердите изменение значений`,
+    en: `The conversion would change values on cards: ${count}${example ? ` (e.g. “${example.from}” would become “${example.to}”)` : ''}. Check the examples and confirm changing the values`,
+  }),
 
   // card type definitions
   invalidValue: { ru: 'Неверное значение', en: 'Invalid value' },
@@ -114,6 +118,10 @@ export const messages = {
   },
   fillIn: { ru: 'Заполните', en: 'Fill this in' },
   noFields: { ru: 'Добавьте хотя бы одно поле', en: 'Add at least one field' },
+  tooManyFields: (max: number, count: number) => ({
+    ru: `В типе карточек не больше ${max} полей, включая скрытые (сейчас ${count}): уберите лишние или заведите ещё один тип`,
+    en: `A card type has at most ${max} fields, hidden ones included (now ${count}): remove some, or define another type`,
+  }),
   duplicateFieldKey: (key: string) => ({ ru: `Поле с ключом «${key}» уже есть`, en: `There is already a field “${key}”` }),
   duplicateTabKey: (key: string) => ({ ru: `Вкладка с ключом «${key}» уже есть`, en: `There is already a tab “${key}”` }),
   noOptions: { ru: 'Добавьте хотя бы один вариант', en: 'Add at least one option' },

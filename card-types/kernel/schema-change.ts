@@ -64,7 +64,11 @@ export interface FieldChangePlan {
   missingAccepted: boolean;
   /** Groups of cards sharing a value, when the new field is unique. */
   duplicates: DuplicateGroup[];
-  /** Allowed, and nothing fails, is duplicated, or is missing unaccepted: the change may take effect. */
+  /** Values that convert into something that reads differently (see `ValueOutcome.altered`): their cards, as they were and as they would be. */
+  altered: { cardId: string; value: unknown; becomes: StoredValue | undefined }[];
+  /** The administrator accepted the altered values (`acceptAltered`). */
+  alteredAccepted: boolean;
+  /** Allowed, and nothing fails, is duplicated, is missing or altered unaccepted: the change may take effect. */
   safe: boolean;
 }
 
@@ -94,10 +98,17 @@ export interface FieldChangeOptions {
   locale?: Locale;
   /** A value (in its stored form, already checked against `to`) to write into every card that would lack one. */
   fill?: StoredValue;
+  /** The administrator accepts values that convert into something that reads differently (`ValueOutcome.altered`). */
+  acceptAltered?: boolean;
 }
 
-/** What one card's stored value becomes: its new stored value (undefined: empty, after any fill-in value), or why it would not convert. */
-export type ValueOutcome = { value: StoredValue | undefined } | { error: string };
+/**
+ * What one card's stored value becomes: its new stored value (undefined: empty, after any fill-in
+ * value), or why it would not convert. `altered`: it converts, but not to what the person reads
+ * now — «007», «1 000», «12.0» becoming the number 7, 1000, 12, text losing its spaces — so the
+ * change asks for the administrator's consent (`acceptAltered`).
+ */
+export type ValueOutcome = { value: StoredValue | undefined; altered?: true } | { error: string };
 
 /** A field change, ready to be applied to stored values one at a time (see `fieldChangePlanner`). */
 export interface FieldChangePlanner {
@@ -131,6 +142,7 @@ export function fieldChangePlanner(from: FieldDefinition | undefined, to: FieldD
   if (fill === undefined && (from ? dataShape(from) === dataShape(to) : !required))
     return { ...base, noOp: true, apply: (value) => ({ value: isEmptyValue(value) ? undefined : (value as StoredValue) }) };
   const normalize = compileField({ ...to, required: false });
+  const readsAsBefore = roundTrip(old, to);
   return {
     ...base,
     apply(value) {
@@ -138,9 +150,31 @@ export function fieldChangePlanner(from: FieldDefinition | undefined, to: FieldD
       const carried = carriedOver(carry, old, to, value as StoredValue);
       const outcome = 'reason' in carried ? { error: carried.reason[locale] } : normalize(carried.input, locale);
       if ('error' in outcome) return { error: outcome.error };
-      return { value: outcome.value ?? fill };
+      const converted = outcome.value;
+      if (converted === undefined || !readsAsBefore(value as StoredValue, converted)) return { value: converted ?? fill, altered: true };
+      return { value: converted };
     },
   };
+}
+
+/**
+ * Whether a converted value reads as the old one did: it is the same stored value, converting it
+ * back into the old field gives the old value exactly («42» → 42 → «42», 12.5 → «12.50» → 12.5), or
+ * it is shown as the same text («Да» from yes, «★★★★☆» from a rating of 4). «007» → 7, «1 000» →
+ * 1000 (shown with a no-break space), «12.0» → 12 and «5.1.2024» → 05.01.2024 do not.
+ */
+function roundTrip(from: FieldDefinition, to: FieldDefinition): (before: StoredValue, after: StoredValue) => boolean {
+  const back = conversion(to.kind, from.kind);
+  const readBack = compileField({ ...from, required: false });
+  const backAgain = (after: StoredValue): unknown => {
+    const carried = back && carriedOver(back, to, from, after);
+    const outcome = carried && !('reason' in carried) ? readBack(carried.input, 'ru') : undefined;
+    return outcome && 'value' in outcome ? outcome.value : undefined;
+  };
+  return (before, after) =>
+    JSON.stringify(before) === JSON.stringify(after) ||
+    JSON.stringify(backAgain(after)) === JSON.stringify(before) ||
+    formatValue(from, before, { locale: 'ru' }) === formatValue(to, after, { locale: 'ru' });
 }
 
 /** Whether a value changes when stored anew (both empty counts as the same). */
@@ -155,7 +189,18 @@ export function valueChanges(before: unknown, after: StoredValue | undefined): b
  * lack a value and the groups of cards sharing one. Reads `cards` once; writes nothing.
  */
 export function planFieldChange(from: FieldDefinition | undefined, to: FieldDefinition, cards: Iterable<ExistingValue>, options: FieldChangeOptions = {}): FieldChangePlan {
-  const plan: FieldChangePlan = { allowed: true, noOp: false, updates: [], failures: [], missing: [], missingAccepted: false, duplicates: [], safe: false };
+  const plan: FieldChangePlan = {
+    allowed: true,
+    noOp: false,
+    updates: [],
+    failures: [],
+    missing: [],
+    missingAccepted: false,
+    duplicates: [],
+    altered: [],
+    alteredAccepted: false,
+    safe: false,
+  };
   const planner = fieldChangePlanner(from, to, options);
   if (!planner.allowed) return { ...plan, allowed: false, refusal: planner.refusal };
   if (planner.noOp) return { ...plan, noOp: true, safe: true };
@@ -167,6 +212,7 @@ export function planFieldChange(from: FieldDefinition | undefined, to: FieldDefi
       continue;
     }
     const stored = outcome.value;
+    if (outcome.altered) plan.altered.push({ cardId, value, becomes: stored });
     if (valueChanges(value, stored)) plan.updates.push({ cardId, value: stored });
     if (stored === undefined) {
       if (planner.required) plan.missing.push(cardId);
@@ -179,7 +225,9 @@ export function planFieldChange(from: FieldDefinition | undefined, to: FieldDefi
   }
   plan.duplicates = [...holders.values()].filter((group) => group.cardIds.length > 1);
   plan.missingAccepted = plan.missing.length > 0 && planner.missingMayStay;
-  plan.safe = plan.failures.length === 0 && (plan.missing.length === 0 || plan.missingAccepted) && plan.duplicates.length === 0;
+  plan.alteredAccepted = plan.altered.length > 0 && options.acceptAltered === true;
+  plan.safe =
+    plan.failures.length === 0 && (plan.missing.length === 0 || plan.missingAccepted) && plan.duplicates.length === 0 && (plan.altered.length === 0 || plan.alteredAccepted);
   return plan;
 }
 

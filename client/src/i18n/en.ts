@@ -479,6 +479,16 @@ const en: typeof ru = {
       hidden: 'Fields to be hidden (their values stay on the cards but leave the cards, search and titles):',
       removedTabs: 'Related tabs to be removed:',
       confirm: 'Save with these changes',
+      altered: 'Values the conversion would change ({count} cards) — now → after:',
+      alteredValue: '“{was}” → “{becomes}” (cards: {cards})',
+      alteredWay: 'Check the examples: this is how the values will read after saving. If that is right, save with the values changed.',
+    },
+    uniqueNotEnforced: {
+      duplicates: 'cards already share values, so the database cannot keep them unique. Save the type — the check lists the repeats; correct them and save again.',
+      indexLimit:
+        'the cards collection has as many indexes as MongoDB allows (64). Untick “Unique” or “Column in card lists” on fields that do not need it and save the type again.',
+      field: 'Uniqueness is not enforced: {reason}',
+      type: 'Uniqueness is not enforced for fields {fields}: {reason}',
     },
   },
 };

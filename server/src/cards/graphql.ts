@@ -11,7 +11,7 @@ import { DEFAULT_PAGE_SIZE, isObjectIdText, refuseField } from '../validation';
 import { perRequest } from '../graphql/loaders';
 import { accessSnapshot } from '../access/snapshot';
 import type { GraphQLModule } from '../graphql/module';
-import { cardIndexNames, uniqueNotEnforced } from './indexes';
+import { cardIndexNames, uniqueNotEnforced, uniqueNotEnforcedReason } from './indexes';
 import type { CardDoc } from './model';
 import { cardRead } from './reads';
 import { listFolderCards, referenceLoader, relatedCards, searchCardPages, searchCards, trashedCards, type Connection, type ListOptions, type ReferencedCard } from './queries';
@@ -177,10 +177,20 @@ export const cardsModule: GraphQLModule = {
       changeJob: Job
       """
       Administrators (null for everyone else): unique fields whose values the database does not keep
-      unique, because creating their index failed on values cards already share (reported at start
-      instead of stopping the server). Resolve the duplicates and save the type again.
+      unique, because creating their index failed (reported at start instead of stopping the server):
+      see uniqueNotEnforcedReason. Saving the type again runs the dry run over them as fields
+      becoming unique, listing the values cards share.
       """
       uniqueNotEnforced: [String!]
+      "Administrators, when uniqueNotEnforced lists fields (null otherwise): why their unique indexes are missing."
+      uniqueNotEnforcedReason: UniqueNotEnforcedReason
+    }
+
+    enum UniqueNotEnforcedReason {
+      "Cards of the type already share values of the fields: resolve the duplicates, then save the type again."
+      DUPLICATES
+      "The cards collection has as many indexes as MongoDB allows (64): make other fields not unique or not listed, then save the type again."
+      INDEX_LIMIT
     }
 
     "A card type as an administrator defines it; messages about it come by the paths of this shape (fields.2.key)."
@@ -288,7 +298,18 @@ export const cardsModule: GraphQLModule = {
       "Cards sharing a value, when the field becomes unique: the first \`first\` (at most 200) groups of duplicateCount, with up to 1,000 card ids in all."
       duplicates(first: Int = 200): [DuplicateGroup!]!
       duplicateCount: Int!
+      """
+      Values that convert, but into something that reads differently («007», «1 000», «12.0» becoming
+      the number 7, 1000, 12; text losing its spaces): the first \`first\` (at most 200) distinct ones, of alteredCount cards.
+      Such a change is not safe until accepted (acceptAlteredValues).
+      """
+      altered(first: Int = 200): [AlteredValue!]!
+      alteredCount: Int!
+      "The altered values are accepted (acceptAlteredValues: true)."
+      alteredAccepted: Boolean!
     }
+    "A stored value a conversion would change in what a person reads: as shown now and after the change (in the reader's language), and how many cards hold it."
+    type AlteredValue { value: JSON, was: String!, becomes: String!, cards: Int! }
     "A stored value that would not fit the changed field, and why (in the reader's language)."
     type ValueFailure { cardId: ID!, value: JSON, reason: String! }
     "Cards sharing a value of a field that becomes unique."
@@ -339,7 +360,7 @@ export const cardsModule: GraphQLModule = {
       """
       searchResults(query: String!, libraryId: ID, first: Int = 50, after: String): SearchConnection!
       "Administrators: the dry run of saving this card type definition (completed from the stored type as updateCardType does)."
-      cardTypeChangePreview(definition: CardTypeInput!): SchemaChangeReport!
+      cardTypeChangePreview(definition: CardTypeInput!, acceptAlteredValues: Boolean = false): SchemaChangeReport!
       "The field kinds the server knows (built-in and from plugins), in the designer's order."
       fieldKinds: [FieldKind!]!
     }
@@ -365,8 +386,9 @@ export const cardsModule: GraphQLModule = {
       checkId: the dry run's (cardTypeChangePreview) for exactly this definition; while the type is
       stored as it was then (and for an hour), the save checks again only the cards changed since
       instead of every card. An unknown or outdated one costs the whole check, never a wrong answer.
+      acceptAlteredValues: the administrator saw the dry run's altered values and accepts them (else such a change is refused).
       """
-      updateCardType(definition: CardTypeInput!, checkId: ID): CardType!
+      updateCardType(definition: CardTypeInput!, checkId: ID, acceptAlteredValues: Boolean = false): CardType!
     }
   `,
   resolvers: {
@@ -408,7 +430,8 @@ export const cardsModule: GraphQLModule = {
           totalExact: page.totalExact,
         };
       },
-      cardTypeChangePreview: async (_p, { definition }: { definition: object }, context) => previewCardTypeChange(await requireActor(context), withoutNulls(definition)),
+      cardTypeChangePreview: async (_p, { definition, acceptAlteredValues }: { definition: object; acceptAlteredValues?: boolean | null }, context) =>
+        previewCardTypeChange(await requireActor(context), withoutNulls(definition), { acceptAltered: acceptAlteredValues === true }),
       fieldKinds: async (_p, _a, context) => {
         await requireActor(context);
         return fieldKinds().map((kind) => ({ key: kind.key, labels: kind.labels, settings: Object.keys(settingsSchemaOf(kind)) }));
@@ -422,10 +445,10 @@ export const cardsModule: GraphQLModule = {
       restoreCard: async (_p, { id }: Id, context) => setCardTrashed(await serviceContext(context), id, false),
       purgeCard: async (_p, { id }: Id, context) => purgeCard(await serviceContext(context), id),
       createCardType: async (_p, { definition }: { definition: object }, context) => saveCardTypeDefinition(await requireActor(context), withoutNulls(definition), { isNew: true }),
-      updateCardType: async (_p, { definition, checkId }: { definition: object; checkId?: string | null }, context) => {
+      updateCardType: async (_p, { definition, checkId, acceptAlteredValues }: { definition: object; checkId?: string | null; acceptAlteredValues?: boolean | null }, context) => {
         const actor = await requireActor(context);
         if (checkId && !isObjectIdText(checkId)) refuseField(actor.locale, 'checkId', 'badId');
-        return saveCardTypeDefinition(actor, withoutNulls(definition), { isNew: false, checkId });
+        return saveCardTypeDefinition(actor, withoutNulls(definition), { isNew: false, checkId, acceptAltered: acceptAlteredValues === true });
       },
     },
     CardConnection: {
@@ -436,6 +459,7 @@ export const cardsModule: GraphQLModule = {
       failures: (report: FieldChangeReport, { first }: { first: number }) => report.failures.slice(0, Math.max(0, first)),
       missing: (report: FieldChangeReport, { first }: { first: number }) => report.missing.slice(0, Math.max(0, first)),
       duplicates: (report: FieldChangeReport, { first }: { first: number }) => report.duplicates.slice(0, Math.max(0, first)),
+      altered: (report: FieldChangeReport, { first }: { first: number }) => report.altered.slice(0, Math.max(0, first)),
     },
     CardType: {
       version: (type: CardTypeDefinition) => type.version ?? 0,
@@ -447,6 +471,11 @@ export const cardsModule: GraphQLModule = {
       uniqueNotEnforced: async (type: CardTypeDefinition, _a: unknown, context: GraphQLContext) => {
         if (!(await requireActor(context)).isAdmin) return null;
         return uniqueNotEnforced(type, await perRequest(context, 'cardIndexNames', cardIndexNames));
+      },
+      uniqueNotEnforcedReason: async (type: CardTypeDefinition, _a: unknown, context: GraphQLContext) => {
+        if (!(await requireActor(context)).isAdmin) return null;
+        const names = await perRequest(context, 'cardIndexNames', cardIndexNames);
+        return uniqueNotEnforced(type, names).length > 0 ? { duplicates: 'DUPLICATES', indexLimit: 'INDEX_LIMIT' }[uniqueNotEnforcedReason(names)] : null;
       },
     },
     Field: {

@@ -1,3 +1,4 @@
+import type { mongo } from 'mongoose';
 import { cardTargets, type CardTypeDefinition } from '../../../card-types';
 import { uniqueIndexName } from '../card-types/registry';
 import { isDuplicateKeyError } from '../validation';
@@ -5,72 +6,132 @@ import { Card } from './model';
 
 const UNIQUE_PREFIX = 'unique_';
 
-/** A unique index that could not be made: cards of the type already share a value of the field. */
-export interface UniqueIndexFailure {
-  typeKey: string;
-  fieldKey: string;
-  error: Error;
+/** MongoDB's most indexes on one collection (the `_id` index included): the 65th is refused. */
+export const CARD_INDEX_LIMIT = 64;
+/** Kept free of card types' indexes, for indexes Kartoteka itself may declare on cards in a later version. */
+export const CARD_INDEXES_RESERVED = 4;
+/** How many indexes the cards collection may have once a card type change is saved. */
+export const CARD_INDEX_BUDGET = CARD_INDEX_LIMIT - CARD_INDEXES_RESERVED;
+
+/** Why a unique field's index is missing (`uniqueNotEnforced`). */
+export type UniqueNotEnforcedReason = 'duplicates' | 'indexLimit';
+
+/** An index a card type asks for, and the field (its place in the definition) and property asking. */
+interface WantedIndex {
+  name: string;
+  keys: Record<string, 1>;
+  options: mongo.CreateIndexesOptions;
+  fieldIndex: number;
+  property: 'unique' | 'targets' | 'listed';
 }
 
 /**
- * Indexes a card type needs: a partial unique index per `unique` field (the database, not a
- * read-then-write, keeps values unique), one per reference field (related tabs), and one per
- * listed field for sorting a folder by it. A unique index the database refuses (cards already share
- * a value) is returned, not thrown: the server keeps running and administrators see the field's
- * uniqueness as not enforced (`uniqueNotEnforced`).
+ * Indexes a card type needs: a partial unique index per shown `unique` field (the database, not a
+ * read-then-write, keeps values unique), one per reference field key (related tabs; shared by every
+ * type with a reference field of that key) and one per listed field key (sorting a folder by it).
+ */
+function wantedIndexes(type: CardTypeDefinition): WantedIndex[] {
+  const wanted: WantedIndex[] = [];
+  type.fields.forEach((field, fieldIndex) => {
+    const path = `values.${field.key}`;
+    if (field.unique && !field.hidden) {
+      const partialFilterExpression = { typeKey: type.key, inTrash: false, [path]: { $exists: true } };
+      wanted.push({
+        name: uniqueIndexName(type.key, field.key),
+        keys: { typeKey: 1, [path]: 1 },
+        options: { unique: true, partialFilterExpression },
+        fieldIndex,
+        property: 'unique',
+      });
+    }
+    if (cardTargets(field)) wanted.push({ name: `ref_${field.key}`, keys: { [path]: 1, typeKey: 1 }, options: {}, fieldIndex, property: 'targets' });
+    if (field.listed) wanted.push({ name: `sort_${field.key}`, keys: { folderId: 1, inTrash: 1, [path]: 1, _id: 1 }, options: {}, fieldIndex, property: 'listed' });
+  });
+  return wanted;
+}
+
+/** The type's unique indexes the collection has but the type no longer asks for (the field is no longer unique, or hidden). */
+const unwantedUnique = (type: CardTypeDefinition, existing: ReadonlySet<string>, wanted: readonly WantedIndex[]) =>
+  [...existing].filter((name) => name.startsWith(`${UNIQUE_PREFIX}${type.key}_`) && !wanted.some((index) => index.name === name));
+
+/** A unique index that could not be made: cards of the type already share a value of the field, or the collection has all the indexes it may. */
+export interface UniqueIndexFailure {
+  typeKey: string;
+  fieldKey: string;
+  reason: UniqueNotEnforcedReason;
+  error?: Error;
+}
+
+/**
+ * Makes the indexes a card type needs (`wantedIndexes`) and drops its unique indexes it no longer
+ * needs (first, so that they free their places). A unique index the database refuses (cards already
+ * share a value) or that would be the collection's 65th is returned, not thrown: the server keeps
+ * running and administrators see the field's uniqueness as not enforced (`uniqueNotEnforced`). A
+ * sorting or reference index past the limit is left out (lists and tabs still work, slower).
  */
 export async function ensureCardTypeIndexes(type: CardTypeDefinition): Promise<UniqueIndexFailure[]> {
   const failures: UniqueIndexFailure[] = [];
   const collection = Card.collection;
-  const existing = new Set((await collection.indexes()).map((index) => index.name));
-  const wantedUnique = new Set<string>();
-  for (const field of type.fields) {
-    const path = `values.${field.key}`;
-    if (field.unique && !field.hidden) {
-      const name = uniqueIndexName(type.key, field.key);
-      wantedUnique.add(name);
-      if (!existing.has(name)) {
-        try {
-          await collection.createIndex(
-            { typeKey: 1, [path]: 1 },
-            { name, unique: true, partialFilterExpression: { typeKey: type.key, inTrash: false, [path]: { $exists: true } } },
-          );
-        } catch (error) {
-          if (!isDuplicateKeyError(error)) throw error;
-          failures.push({ typeKey: type.key, fieldKey: field.key, error: error as Error });
-        }
-      }
-    }
-    if (cardTargets(field)) {
-      // Shared by every type with a reference field of this key (one key pattern, one index).
-      const name = `ref_${field.key}`;
-      if (!existing.has(name)) {
-        await collection.createIndex({ [path]: 1, typeKey: 1 }, { name });
-        existing.add(name);
-      }
-    }
-    if (field.listed) {
-      const name = `sort_${field.key}`;
-      if (!existing.has(name)) {
-        await collection.createIndex({ folderId: 1, inTrash: 1, [path]: 1, _id: 1 }, { name });
-        existing.add(name);
-      }
-    }
+  const existing = await cardIndexNames();
+  const wanted = wantedIndexes(type);
+  for (const name of unwantedUnique(type, existing, wanted)) {
+    await collection.dropIndex(name);
+    existing.delete(name);
   }
-  for (const name of existing) {
-    if (name?.startsWith(`${UNIQUE_PREFIX}${type.key}_`) && !wantedUnique.has(name)) await collection.dropIndex(name);
+  for (const index of wanted) {
+    if (existing.has(index.name)) continue;
+    const fieldKey = type.fields[index.fieldIndex].key;
+    if (existing.size >= CARD_INDEX_LIMIT) {
+      if (index.property === 'unique') failures.push({ typeKey: type.key, fieldKey, reason: 'indexLimit' });
+      continue;
+    }
+    try {
+      await collection.createIndex(index.keys, { ...index.options, name: index.name });
+      existing.add(index.name);
+    } catch (error) {
+      if (index.property !== 'unique' || !isDuplicateKeyError(error)) throw error;
+      failures.push({ typeKey: type.key, fieldKey, reason: 'duplicates', error: error as Error });
+    }
   }
   return failures;
 }
 
+/** A change whose new indexes would take the cards collection past `CARD_INDEX_BUDGET`: the fields asking for them, and the counts. */
+export interface IndexBudgetExcess {
+  /** How many indexes the collection has now. */
+  inUse: number;
+  /** How many the change would add (net of the unique indexes it drops). */
+  adding: number;
+  /** Where the new indexes come from: the field's place in the definition and the property asking. */
+  fields: { fieldIndex: number; property: WantedIndex['property'] }[];
+}
+
+/**
+ * Whether saving `type` keeps the cards collection within `CARD_INDEX_BUDGET` indexes: its real
+ * indexes now, less the unique ones the change drops, plus those it would make (a sorting or
+ * reference index another type made already is shared). Null when it fits.
+ */
+export async function indexBudgetExcess(type: CardTypeDefinition): Promise<IndexBudgetExcess | null> {
+  const existing = await cardIndexNames();
+  const wanted = wantedIndexes(type);
+  const added = wanted.filter((index, position) => !existing.has(index.name) && wanted.findIndex((other) => other.name === index.name) === position);
+  if (added.length === 0) return null;
+  const adding = added.length - unwantedUnique(type, existing, wanted).length;
+  if (existing.size + adding <= CARD_INDEX_BUDGET) return null;
+  return { inUse: existing.size, adding, fields: added.map(({ fieldIndex, property }) => ({ fieldIndex, property })) };
+}
+
 /**
  * The unique fields of a type whose index is missing: the database does not keep their values
- * unique (its creation failed on values cards already share). `indexNames` is the cards
- * collection's index names, read once per request.
+ * unique (its creation failed on values cards already share, or on the collection's index limit).
+ * `indexNames` is the cards collection's index names, read once per request.
  */
 export function uniqueNotEnforced(type: CardTypeDefinition, indexNames: ReadonlySet<string>): string[] {
   return type.fields.filter((field) => field.unique && !field.hidden && !indexNames.has(uniqueIndexName(type.key, field.key))).map((field) => field.key);
 }
+
+/** Why unique indexes are missing: the collection is at MongoDB's limit, or else cards share values. */
+export const uniqueNotEnforcedReason = (indexNames: ReadonlySet<string>): UniqueNotEnforcedReason => (indexNames.size >= CARD_INDEX_LIMIT ? 'indexLimit' : 'duplicates');
 
 /** The names of the cards collection's indexes. */
 export async function cardIndexNames(): Promise<Set<string>> {

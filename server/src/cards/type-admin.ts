@@ -2,6 +2,7 @@ import mongoose from 'mongoose';
 import type { Actor } from '../access/actor';
 import {
   checkFieldValue,
+  messages as kernelMessages,
   customizableFieldProperties,
   customizableTypeProperties,
   type CardTypeDefinition,
@@ -18,7 +19,8 @@ import { message } from '../i18n';
 import { auditActorOf } from '../people/service';
 import { announceJob } from '../jobs/define';
 import type { JobDoc } from '../jobs/model';
-import { ensureCardTypeIndexes } from './indexes';
+import { fillInReferenceProblems } from './fill-in-references';
+import { CARD_INDEX_BUDGET, CARD_INDEX_LIMIT, CARD_INDEXES_RESERVED, cardIndexNames, ensureCardTypeIndexes, indexBudgetExcess, uniqueNotEnforced } from './indexes';
 import { checkBasis, rememberCheck, rememberedCheck } from './type-check';
 import { pendingTypeChange, planFieldOverCards, rewritesSinceCheck, typeChangeJob, type FieldChangeReport, type FieldRewrite } from './type-change';
 
@@ -109,6 +111,28 @@ async function checkPatterns(actor: Actor, definition: CardTypeDefinition): Prom
   if (Object.keys(errors).length > 0) throw new UserInputError(message(actor.locale, 'invalidInput'), errors);
 }
 
+/** Fill-in values of reference and user fields must name cards of the field's target types and users that exist. */
+async function checkFillInReferences(actor: Actor, definition: CardTypeDefinition, fillIns: Map<string, StoredValue>): Promise<void> {
+  const errors = await fillInReferenceProblems(definition, fillIns, actor.locale);
+  if (Object.keys(errors).length > 0) throw new UserInputError(message(actor.locale, 'invalidInput'), errors);
+}
+
+/**
+ * The indexes a change would add must leave the cards collection within its budget
+ * (`CARD_INDEX_BUDGET`): past MongoDB's 64 a unique index is refused, and uniqueness would go
+ * unenforced. Refused at each field asking for a new index, saying how many are in use.
+ */
+async function checkIndexBudget(actor: Actor, definition: CardTypeDefinition): Promise<void> {
+  const excess = await indexBudgetExcess(definition);
+  if (!excess) return;
+  const text = t(
+    actor,
+    `Не хватает индексов: у коллекции карточек их ${excess.inUse}, а типам карточек доступно не больше ${CARD_INDEX_BUDGET} (MongoDB допускает ${CARD_INDEX_LIMIT} на коллекцию, ${CARD_INDEXES_RESERVED} оставлены самой Картотеке); это изменение добавило бы ещё ${excess.adding}. Снимите «Уникальное» или «Колонка в списке карточек» с полей, где они не нужны`,
+    `Out of indexes: the cards collection has ${excess.inUse}, and card types may take it up to ${CARD_INDEX_BUDGET} (MongoDB allows ${CARD_INDEX_LIMIT} per collection; ${CARD_INDEXES_RESERVED} are kept for Kartoteka itself); this change would add ${excess.adding} more. Untick “Unique” or “Column in card lists” on fields that do not need it`,
+  );
+  throw new UserInputError(message(actor.locale, 'invalidInput'), Object.fromEntries(excess.fields.map((field) => [`fields.${field.fieldIndex}.${field.property}`, text])));
+}
+
 /** A definition an administrator sent, checked and completed: as it would be saved, over the stored one. */
 interface Defined {
   definition: CardTypeDefinition;
@@ -139,6 +163,8 @@ async function define(actor: Actor, input: unknown): Promise<Defined> {
     );
   await checkPatterns(actor, check.definition);
   const fillIns = fillValues(actor, check.definition, fills);
+  await checkFillInReferences(actor, check.definition, fillIns);
+  await checkIndexBudget(actor, check.definition);
   const previousFields = new Map((previous?.fields ?? []).map((field) => [field.key, field]));
   const definition: CardTypeDefinition = {
     ...check.definition,
@@ -168,17 +194,20 @@ function presentationChanges({ definition, previous }: Defined): Pick<SchemaChan
  * given or the field is required for new and edited cards only, duplicates of a now unique one —
  * and which fields it hides, shows again, and which related tabs it removes.
  */
-async function prepare(actor: Actor, input: unknown): Promise<Prepared> {
+async function prepare(actor: Actor, input: unknown, acceptAltered: boolean): Promise<Prepared> {
   const defined = await define(actor, input);
   const { definition, previous, fillIns } = defined;
   const previousFields = new Map((previous?.fields ?? []).map((field) => [field.key, field]));
   const fields: FieldChangeReport[] = [];
   const rewrites: FieldRewrite[] = [];
   if (previous) {
+    // A unique field whose index is missing is checked as one becoming unique: the dry run lists the values cards share.
+    const unenforced = new Set(uniqueNotEnforced(previous, await cardIndexNames()));
     for (const field of definition.fields) {
       const old = previousFields.get(field.key);
       const fill = fillIns.get(field.key);
-      const report = await planFieldOverCards(previous.key, old, field, actor.locale, fill);
+      const planned = old && unenforced.has(old.key) ? { ...old, unique: false } : old;
+      const report = await planFieldOverCards(previous.key, planned, field, actor.locale, fill, acceptAltered);
       if (!report) continue;
       fields.push(report);
       if (report.allowed && report.updates > 0) rewrites.push({ from: old ?? null, to: field, ...(fill !== undefined && { fill }) });
@@ -191,7 +220,8 @@ async function prepare(actor: Actor, input: unknown): Promise<Prepared> {
 /** Where in the submitted definition the form shows a refused field change: `fields.2.required` …. */
 function refusedPath(definition: CardTypeDefinition, report: FieldChangeReport): string {
   const index = definition.fields.findIndex((field) => field.key === report.key);
-  const property = !report.allowed || report.failureCount > 0 ? 'kind' : report.missingCount > 0 && !report.missingAccepted ? 'required' : 'unique';
+  const property =
+    !report.allowed || report.failureCount > 0 ? 'kind' : report.missingCount > 0 && !report.missingAccepted ? 'required' : report.duplicateCount > 0 ? 'unique' : 'kind';
   return `fields.${index}.${property}`;
 }
 
@@ -205,17 +235,20 @@ function refusalMessage(actor: Actor, report: FieldChangeReport): string {
       `Cards without a value: ${report.missingCount}. Give a value to fill in, or accept “required for new and edited cards only”`,
     );
   }
-  return t(actor, `Повторяющихся значений: ${report.duplicateCount}`, `Repeated values: ${report.duplicateCount}`);
+  if (report.duplicateCount > 0) return t(actor, `Повторяющихся значений: ${report.duplicateCount}`, `Repeated values: ${report.duplicateCount}`);
+  const example = report.altered[0];
+  return kernelMessages.valuesAltered(report.alteredCount, example && { from: example.was, to: example.becomes })[actor.locale];
 }
 
 /**
  * The dry run alone: what saving this definition would do to the stored cards. A safe one is
  * remembered (`checkId`): the save given it checks again only the cards changed since.
  */
-export async function previewCardTypeChange(actor: Actor, input: unknown): Promise<SchemaChangeReport> {
+export async function previewCardTypeChange(actor: Actor, input: unknown, { acceptAltered = false }: { acceptAltered?: boolean } = {}): Promise<SchemaChangeReport> {
   const checkedAt = new Date();
-  const { definition, previous, fillIns, report, rewrites } = await prepare(actor, input);
-  if (!previous || !report.safe) return report;
+  const { definition, previous, fillIns, report, rewrites } = await prepare(actor, input, acceptAltered);
+  // (Values accepted as altered are not remembered: the save given such a change checks every card again.)
+  if (!previous || !report.safe || report.fields.some((field) => field.alteredAccepted)) return report;
   const checkId = await rememberCheck(
     definition.key,
     checkBasis(previous, definition, fillIns),
@@ -230,7 +263,7 @@ export async function previewCardTypeChange(actor: Actor, input: unknown): Promi
  * this definition over the type as it is stored now, and the cards changed since do not alter its
  * answer; else over every card again.
  */
-async function planForSave(actor: Actor, input: unknown, checkId: string | null): Promise<Prepared> {
+async function planForSave(actor: Actor, input: unknown, checkId: string | null, acceptAltered: boolean): Promise<Prepared> {
   if (checkId) {
     const defined = await define(actor, input);
     const { definition, previous, fillIns } = defined;
@@ -238,7 +271,7 @@ async function planForSave(actor: Actor, input: unknown, checkId: string | null)
     const rewrites = previous && check ? await rewritesSinceCheck(definition.key, previous, definition, fillIns, check) : null;
     if (rewrites) return { ...defined, rewrites, report: { safe: true, fields: [], ...presentationChanges(defined), checkId } };
   }
-  return prepare(actor, input);
+  return prepare(actor, input, acceptAltered);
 }
 
 /** Field properties that neither a title nor the search text depends on. */
@@ -285,13 +318,17 @@ const staleType = (actor: Actor) =>
 /**
  * Defines a new type or changes one. A change names the revision (`version`) it was made from; one
  * made from an older revision is refused (CONFLICT): another save came first. A change that would lose or violate values is refused with
- * its report. Otherwise the definition is saved with its audit entry (before and after) in one
+ * its report, and so is one that would change how values read («007» becoming 7) unless `acceptAltered`. Otherwise the definition is saved with its audit entry (before and after) in one
  * transaction, together with the background job that applies it to the stored cards when it
  * touches them (converted and filled-in values, titles, search text: `typeChangeJob`); a change
  * that touches no card is complete at once. The indexes follow. While a type's job runs, another
  * change of that type is refused (CONFLICT).
  */
-export async function saveCardTypeDefinition(actor: Actor, input: unknown, { isNew, checkId = null }: { isNew: boolean; checkId?: string | null }): Promise<SavedCardType> {
+export async function saveCardTypeDefinition(
+  actor: Actor,
+  input: unknown,
+  { isNew, checkId = null, acceptAltered = false }: { isNew: boolean; checkId?: string | null; acceptAltered?: boolean },
+): Promise<SavedCardType> {
   requireAdmin(actor);
   const key = isObject(input) && typeof input.key === 'string' ? input.key : '';
   const existing = key ? await findCardType(key) : null;
@@ -301,9 +338,9 @@ export async function saveCardTypeDefinition(actor: Actor, input: unknown, { isN
   if (existing && typeof sentVersion !== 'number') throw new UserInputError(message(actor.locale, 'invalidInput'), { version: message(actor.locale, 'required') });
   if (existing && sentVersion !== (existing.version ?? 0)) throw staleType(actor);
   if (existing && (await pendingTypeChange(key))) throw stillApplying(actor);
-  const { definition, previous, report, rewrites } = await planForSave(actor, input, checkId);
+  const { definition, previous, report, rewrites } = await planForSave(actor, input, checkId, acceptAltered);
   if (!report.safe) {
-    throw new AppError('BAD_USER_INPUT', t(actor, 'Изменение потеряло бы или нарушило значения карточек', 'The change would lose or violate card values'), {
+    throw new AppError('BAD_USER_INPUT', t(actor, 'Изменение потеряло, нарушило или изменило бы значения карточек', 'The change would lose, violate or alter card values'), {
       fields: Object.fromEntries(report.fields.filter((f) => !f.safe).map((f) => [refusedPath(definition, f), refusalMessage(actor, f)])),
       report,
     });

@@ -8,7 +8,7 @@
 import type { AnyBulkWriteOperation } from 'mongodb';
 import type { ClientSession } from 'mongoose';
 import { Types } from 'mongoose';
-import { ownValue, type CardTypeDefinition, type FieldDefinition, type Locale, type StoredValue } from '../../../card-types';
+import { formatValue, isEmptyValue, ownValue, type CardTypeDefinition, type FieldDefinition, type Locale, type StoredValue } from '../../../card-types';
 import { fieldChangePlanner, valueChanges, type DuplicateGroup, type FieldChangePlanner, type ValueFailure, type ValueOutcome } from '../../../card-types/definitions';
 import { buildActor, type Actor } from '../access/actor';
 import { CardTypeRecord } from '../card-types/registry';
@@ -35,7 +35,22 @@ export interface FieldChangeReport {
   missingAccepted: boolean;
   duplicates: DuplicateGroup[];
   duplicateCount: number;
+  /** Values that convert into something that reads differently («007» → 7): the first page of them, distinct, as shown before and after. */
+  altered: AlteredValue[];
+  /** Cards holding such values. */
+  alteredCount: number;
+  /** The administrator accepted the altered values (`acceptAltered`). */
+  alteredAccepted: boolean;
   safe: boolean;
+}
+
+/** A stored value a conversion would change in what a person reads, and how many cards hold it. */
+export interface AlteredValue {
+  value: unknown;
+  /** The value as shown now (in the old field) and as it would be shown (in the changed one). */
+  was: string;
+  becomes: string;
+  cards: number;
 }
 
 /** How many entries of each list a dry run carries (the API's `first` is at most this). */
@@ -86,6 +101,7 @@ export async function planFieldOverCards(
   to: FieldDefinition,
   locale: Locale,
   fill: StoredValue | undefined,
+  acceptAltered = false,
 ): Promise<FieldChangeReport | null> {
   const planner = fieldChangePlanner(from, to, { locale, fill });
   const report: FieldChangeReport = {
@@ -100,6 +116,9 @@ export async function planFieldOverCards(
     missingAccepted: false,
     duplicates: [],
     duplicateCount: 0,
+    altered: [],
+    alteredCount: 0,
+    alteredAccepted: false,
     safe: false,
   };
   if (!planner.allowed) return report;
@@ -109,7 +128,7 @@ export async function planFieldOverCards(
   const lacking = from ? lackingValue(typeKey, to.key) : liveCards(typeKey);
   // The cards lacking a value matter when they get the fill-in value or must have one: the database counts them.
   const lackingCount = fill !== undefined || planner.required ? await Card.countDocuments(lacking) : 0;
-  const scan = from && !asksOnly ? await scanValues(typeKey, to.key, planner, report) : { holders: new Map<string, Holder>(), missing: [] };
+  const scan = from && !asksOnly ? await scanValues(typeKey, { from, to, locale }, planner, report) : { holders: new Map<string, Holder>(), missing: [] };
   if (fill !== undefined) {
     report.updates += lackingCount;
     if (planner.unique && lackingCount > 0) addHolders(scan.holders, fill, lackingCount);
@@ -121,7 +140,9 @@ export async function planFieldOverCards(
   report.duplicateCount = repeated.length;
   report.duplicates = await duplicateGroups(repeated.slice(0, REPORT_PAGE), firstLacking);
   report.missingAccepted = report.missingCount > 0 && planner.missingMayStay;
-  report.safe = report.failureCount === 0 && (report.missingCount === 0 || report.missingAccepted) && report.duplicateCount === 0;
+  report.alteredAccepted = report.alteredCount > 0 && acceptAltered;
+  report.safe =
+    report.failureCount === 0 && (report.missingCount === 0 || report.missingAccepted) && report.duplicateCount === 0 && (report.alteredCount === 0 || report.alteredAccepted);
   return report;
 }
 
@@ -147,10 +168,19 @@ function addHolders(holders: Map<string, Holder>, value: StoredValue, count: num
 
 /**
  * One pass over the cards holding a value of the field, in id order, with the field alone: each
- * distinct value planned once; the counts in full, and the first failures and cards left without
- * a value listed as they come (no second read for examples); the holders of each value of a unique field.
+ * distinct value planned once; the counts in full, and the first failures, cards left without a
+ * value and distinct values the conversion alters listed as they come (no second read for
+ * examples); the holders of each value of a unique field.
  */
-async function scanValues(typeKey: string, key: string, planner: FieldChangePlanner, report: FieldChangeReport): Promise<{ holders: Map<string, Holder>; missing: string[] }> {
+async function scanValues(
+  typeKey: string,
+  { from, to, locale }: { from: FieldDefinition; to: FieldDefinition; locale: Locale },
+  planner: FieldChangePlanner,
+  report: FieldChangeReport,
+): Promise<{ holders: Map<string, Holder>; missing: string[] }> {
+  const key = to.key;
+  const shown = (field: FieldDefinition, value: unknown) => (isEmptyValue(value) ? '' : formatValue(field, value as StoredValue, { locale }));
+  const altered = new Map<string, AlteredValue>();
   // Per distinct value: its outcome, whether it rewrites the value, and its key among a unique field's holders.
   const outcomes = new Map<string, { outcome: ValueOutcome; changes: boolean; holder: string }>();
   const holders = new Map<string, Holder>();
@@ -177,12 +207,19 @@ async function scanValues(typeKey: string, key: string, planner: FieldChangePlan
       continue;
     }
     if (planned.changes) report.updates += 1;
+    if (outcome.altered) {
+      report.alteredCount += 1;
+      const example = altered.get(seen);
+      if (example) example.cards += 1;
+      else if (altered.size < REPORT_PAGE) altered.set(seen, { value, was: shown(from, value), becomes: shown(to, outcome.value), cards: 1 });
+    }
     if (outcome.value === undefined) {
       if (!planner.required) continue;
       report.missingCount += 1;
       if (missing.length < REPORT_PAGE) missing.push(String(card._id));
     } else if (planner.unique) addHolders(holders, outcome.value, 1, String(card._id), planned.holder);
   }
+  report.altered = [...altered.values()];
   return { holders, missing };
 }
 
@@ -236,7 +273,8 @@ export async function rewritesSinceCheck(
     for (const card of live) {
       const value = card.values?.[to.key];
       const outcome = planner.apply(value);
-      if ('error' in outcome) return null;
+      // (A value that would be altered needs the administrator's consent: the whole check says so.)
+      if ('error' in outcome || outcome.altered) return null;
       if (outcome.value === undefined ? planner.required && !planner.missingMayStay : newlyUnique) return null;
       if (valueChanges(value, outcome.value)) rewritten = true;
     }

@@ -60,7 +60,9 @@ export async function syncCardTypes(logger: Logger): Promise<void> {
     for (const failure of await ensureCardTypeIndexes(type)) {
       logger.error(
         { cardType: failure.typeKey, field: failure.fieldKey, err: failure.error },
-        'unique index not created: cards already share values of this field; its uniqueness is not enforced until the duplicates are resolved',
+        failure.reason === 'duplicates'
+          ? 'unique index not created: cards already share values of this field; its uniqueness is not enforced until the duplicates are resolved'
+          : 'unique index not created: the cards collection has as many indexes as MongoDB allows; its uniqueness is not enforced until other fields stop being unique or listed',
       );
     }
   }

@@ -114,6 +114,17 @@ describe('card type definitions', () => {
     expect(errorsOf({ ...draft(), fields: [], titleTemplate: '{number}' })).to.include({ fields: 'Добавьте хотя бы одно поле' });
   });
 
+  it('takes at most 200 fields, hidden ones included, saying so at the fields', () => {
+    const many = (count: number) => Array.from({ length: count }, (_, index) => ({ key: `f${index}`, kind: 'string', label, ...(index % 2 === 1 && { hidden: true }) }));
+    expect(errorsOf({ ...draft(), fields: [{ key: 'number', kind: 'string', label }, ...many(199)] })).to.deep.equal({});
+    expect(errorsOf({ ...draft(), fields: [{ key: 'number', kind: 'string', label }, ...many(200)] })).to.deep.equal({
+      fields: 'В типе карточек не больше 200 полей, включая скрытые (сейчас 201): уберите лишние или заведите ещё один тип',
+    });
+    expect(errorsOf({ ...draft(), fields: [{ key: 'number', kind: 'string', label }, ...many(200)] }, 'en')).to.deep.equal({
+      fields: 'A card type has at most 200 fields, hidden ones included (now 201): remove some, or define another type',
+    });
+  });
+
   it('needs options for a choice, without repeats, and targets for a reference', () => {
     const input = draft();
     input.fields.push({ key: 'status', kind: 'enum', label, options: [] });

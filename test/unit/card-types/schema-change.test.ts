@@ -47,6 +47,30 @@ describe('schema changes: kinds', () => {
     expect(plan.updates).to.deep.equal([{ cardId: 'c4', value: 'Olga@yandex.ru' }]);
   });
 
+  it('calls a conversion that changes what a person reads («007» → 7, «1 000», «12.0», spaces) a change of the value, listed with what it becomes, until accepted', () => {
+    const number: FieldDefinition = { ...code, kind: 'integer' };
+    const plan = planFieldChange(code, number, cards('42', '007', '1 000', '12.0', ' 5', '1\u00a0000'));
+    expect(plan.safe).to.equal(false);
+    expect(plan.failures).to.deep.equal([]);
+    expect(plan.altered).to.deep.equal([
+      { cardId: 'c2', value: '007', becomes: 7 },
+      { cardId: 'c3', value: '1 000', becomes: 1000 },
+      { cardId: 'c4', value: '12.0', becomes: 12 },
+      { cardId: 'c5', value: ' 5', becomes: 5 },
+    ]);
+    const accepted = planFieldChange(code, number, cards('42', '007'), { acceptAltered: true });
+    expect(accepted).to.include({ safe: true, alteredAccepted: true });
+    expect(accepted.updates).to.deep.equal([
+      { cardId: 'c1', value: 42 },
+      { cardId: 'c2', value: 7 },
+    ]);
+    // Values that read the same after the change are not altered: numbers becoming text, yes/no, stars, decimals gaining a scale.
+    expect(planFieldChange(number, code, cards(1000, 7)).altered).to.deep.equal([]);
+    expect(planFieldChange({ ...code, kind: 'boolean' }, code, cards(true)).altered).to.deep.equal([]);
+    expect(planFieldChange({ ...code, kind: 'decimal' }, { ...code, kind: 'money' }, cards('12.5')).safe).to.equal(true);
+    expect(planFieldChange(code, { ...code, kind: 'date' }, cards('05.01.2024', '5.1.2024')).altered).to.deep.equal([{ cardId: 'c2', value: '5.1.2024', becomes: '2024-01-05' }]);
+  });
+
   it('turns integers into money exactly, and money into integers only where nothing is lost', () => {
     const count: FieldDefinition = { key: 'amount', kind: 'integer', label };
     const money: FieldDefinition = { key: 'amount', kind: 'money', label };
@@ -138,7 +162,18 @@ describe('schema changes: presentation, required, unique', () => {
       default: '7707083893',
     };
     const plan = planFieldChange(inn, relabelled, { [Symbol.iterator]: read });
-    expect(plan).to.deep.equal({ allowed: true, noOp: true, updates: [], failures: [], missing: [], missingAccepted: false, duplicates: [], safe: true });
+    expect(plan).to.deep.equal({
+      allowed: true,
+      noOp: true,
+      updates: [],
+      failures: [],
+      missing: [],
+      missingAccepted: false,
+      duplicates: [],
+      altered: [],
+      alteredAccepted: false,
+      safe: true,
+    });
   });
 
   it('treats renaming a choice’s options as a no-op', () => {

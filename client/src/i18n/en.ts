@@ -479,9 +479,9 @@ const en: typeof ru = {
       hidden: 'Fields to be hidden (their values stay on the cards but leave the cards, search and titles):',
       removedTabs: 'Related tabs to be removed:',
       confirm: 'Save with these changes',
-      altered: 'Values the conversion would change ({count} cards) — now → after:',
+      altered: 'Values the conversion would change (cards: {count}) — now → after:',
       alteredValue: '“{was}” → “{becomes}” (cards: {cards})',
-      alteredWay: 'Check the examples: this is how the values will read after saving. If that is right, save with the values changed.',
+      alteredWay: 'Check the examples: this is how the values will read after saving. If that is right, press “Save with these changes”.',
     },
     uniqueNotEnforced: {
       duplicates: 'cards already share values, so the database cannot keep them unique. Save the type — the check lists the repeats; correct them and save again.',

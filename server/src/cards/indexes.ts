@@ -107,13 +107,16 @@ export interface IndexBudgetExcess {
 }
 
 /**
- * Whether saving `type` keeps the cards collection within `CARD_INDEX_BUDGET` indexes: its real
- * indexes now, less the unique ones the change drops, plus those it would make (a sorting or
- * reference index another type made already is shared). Null when it fits.
+ * Whether saving `type` over `previous` (null: a new type) keeps the cards collection within
+ * `CARD_INDEX_BUDGET` indexes: its real indexes now, less the unique ones the change drops, plus
+ * those it would make (a sorting or reference index another type made already is shared). Null
+ * when it fits — at once, asking the database nothing, when the type asks for no index it did not before.
  */
-export async function indexBudgetExcess(type: CardTypeDefinition): Promise<IndexBudgetExcess | null> {
-  const existing = await cardIndexNames();
+export async function indexBudgetExcess(type: CardTypeDefinition, previous: CardTypeDefinition | null): Promise<IndexBudgetExcess | null> {
   const wanted = wantedIndexes(type);
+  const before = new Set(previous ? wantedIndexes(previous).map((index) => index.name) : []);
+  if (wanted.every((index) => before.has(index.name))) return null;
+  const existing = await cardIndexNames();
   const added = wanted.filter((index, position) => !existing.has(index.name) && wanted.findIndex((other) => other.name === index.name) === position);
   if (added.length === 0) return null;
   const adding = added.length - unwantedUnique(type, existing, wanted).length;

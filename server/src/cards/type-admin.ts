@@ -122,8 +122,8 @@ async function checkFillInReferences(actor: Actor, definition: CardTypeDefinitio
  * (`CARD_INDEX_BUDGET`): past MongoDB's 64 a unique index is refused, and uniqueness would go
  * unenforced. Refused at each field asking for a new index, saying how many are in use.
  */
-async function checkIndexBudget(actor: Actor, definition: CardTypeDefinition): Promise<void> {
-  const excess = await indexBudgetExcess(definition);
+async function checkIndexBudget(actor: Actor, definition: CardTypeDefinition, previous: CardTypeDefinition | null): Promise<void> {
+  const excess = await indexBudgetExcess(definition, previous);
   if (!excess) return;
   const text = t(
     actor,
@@ -164,7 +164,7 @@ async function define(actor: Actor, input: unknown): Promise<Defined> {
   await checkPatterns(actor, check.definition);
   const fillIns = fillValues(actor, check.definition, fills);
   await checkFillInReferences(actor, check.definition, fillIns);
-  await checkIndexBudget(actor, check.definition);
+  await checkIndexBudget(actor, check.definition, previous);
   const previousFields = new Map((previous?.fields ?? []).map((field) => [field.key, field]));
   const definition: CardTypeDefinition = {
     ...check.definition,
@@ -202,7 +202,7 @@ async function prepare(actor: Actor, input: unknown, acceptAltered: boolean): Pr
   const rewrites: FieldRewrite[] = [];
   if (previous) {
     // A unique field whose index is missing is checked as one becoming unique: the dry run lists the values cards share.
-    const unenforced = new Set(uniqueNotEnforced(previous, await cardIndexNames()));
+    const unenforced = new Set(previous.fields.some((field) => field.unique) ? uniqueNotEnforced(previous, await cardIndexNames()) : []);
     for (const field of definition.fields) {
       const old = previousFields.get(field.key);
       const fill = fillIns.get(field.key);

@@ -186,6 +186,7 @@ export interface LookAlikePart {
   text: string;
   /** What the character is («латинская a», «невидимый символ U+200B»); null for plain text. */
   hint: string | null;
+  /** An invisible character or a space other than the ordinary one: shown as a mark of its own («◌»). */
   invisible: boolean;
 }
 
@@ -195,6 +196,7 @@ const codePoint = (char: string) => `U+${char.codePointAt(0)!.toString(16).toUpp
 function characterName(char: string, locale: 'ru' | 'en'): string {
   const ru = locale === 'ru';
   if (INVISIBLE.test(char)) return ru ? `невидимый символ ${codePoint(char)}` : `invisible character ${codePoint(char)}`;
+  if (/\p{White_Space}/u.test(char)) return ru ? `особый пробел ${codePoint(char)}` : `special space ${codePoint(char)}`;
   if (/\p{Script=Latin}/u.test(char)) return ru ? `латинская ${char}` : `Latin ${char}`;
   if (/\p{Script=Cyrillic}/u.test(char)) return ru ? `кириллическая ${char}` : `Cyrillic ${char}`;
   if (/\p{Script=Greek}/u.test(char)) return ru ? `греческая ${char}` : `Greek ${char}`;
@@ -239,7 +241,7 @@ export function lookAlikeValues(values: string[], locale: 'ru' | 'en'): { value:
     if (telling.size === 0) continue;
     const parts: LookAlikePart[] = [];
     for (const [at, char] of chars[i].entries()) {
-      if (telling.has(at)) parts.push({ text: char, hint: characterName(char, locale), invisible: INVISIBLE.test(char) });
+      if (telling.has(at)) parts.push({ text: char, hint: characterName(char, locale), invisible: INVISIBLE.test(char) || /\p{White_Space}/u.test(char) });
       else if (parts.length > 0 && parts[parts.length - 1].hint === null) parts[parts.length - 1].text += char;
       else parts.push({ text: char, hint: null, invisible: false });
     }

@@ -100,6 +100,7 @@ describe('duplicates: name normalisation and similarity', () => {
     expect(marked(['Ромашка', 'Ро\u200bмашка'])).to.deep.equal([['Ро\u200bмашка', 'Ро[невидимый символ U+200B]машка']]);
     expect(lookAlikeValues(['Ро\u200bмашка', 'Ромашка'], 'ru')[0].parts[1]).to.deep.equal({ text: '\u200b', hint: 'невидимый символ U+200B', invisible: true });
     expect(marked(['0OO «Ромашка»', 'ООО «Ромашка»'], 'en')[0]).to.deep.equal(['0OO «Ромашка»', '[digit 0][Latin O][Latin O] «Ромашка»']);
+    expect(marked(['ООО\u00a0Ромашка', 'ООО Ромашка'])[0]).to.deep.equal(['ООО\u00a0Ромашка', 'ООО[особый пробел U+00A0]Ромашка']);
     expect(marked(['ООО Ромашка', 'ооо ромашка', 'Romashka', 'ООО Ромашка'])).to.deep.equal([]);
   });
 

@@ -241,6 +241,52 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
       const contact = (await tatiana.data<{ card: { values: { counterparty: string } } }>('query($id: ID!) { card(id: $id) { values } }', { id })).card;
       expect(contact.values.counterparty).to.equal(latin);
     }
+
+    // Merged again, and undone from the merged card's page: the notice shows the job's progress
+    // until the references are back, then the page shows the card restored.
+    const version = async (id: string) => (await tatiana.data<{ card: { version: number } }>('query($id: ID!) { card(id: $id) { version } }', { id })).card.version;
+    const MERGE = 'mutation($s: CardVersionInput!, $m: [CardVersionInput!]!) { mergeCards(survivor: $s, merged: $m, choices: []) { job { id } } }';
+    mergeLimits.inRequest = 2;
+    let mergeJob: string;
+    try {
+      const started = await tatiana.data<{ mergeCards: { job: { id: string } | null } }>(MERGE, {
+        s: { id: cyrillic, version: await version(cyrillic) },
+        m: [{ id: latin, version: await version(latin) }],
+      });
+      mergeJob = started.mergeCards.job!.id;
+    } finally {
+      mergeLimits.inRequest = limit;
+    }
+    await waitFor(
+      async () => (await tatiana.data<{ job: { state: string } }>('query($id: ID!) { job(id: $id) { state } }', { id: mergeJob })).job.state === 'succeeded',
+      'the merge job',
+    );
+    let releaseAgain = () => {};
+    const releasedAgain = new Promise<void>((resolve) => (releaseAgain = resolve));
+    definition.run = async (ctx) => {
+      await releasedAgain;
+      return original(ctx);
+    };
+    mergeLimits.inRequest = 2;
+    try {
+      await page.goto(`${server.url}/folders/${ids.folder}/cards/${latin}`);
+      await page.getByTestId('undo-merge').click();
+      const notice = page.getByTestId('merged-into');
+      await notice.getByTestId('undo-progress').getByTestId('job-not-cancellable').waitFor();
+      expect(await notice.getByTestId('undo-in-progress').textContent()).to.contain('они возвращаются в фоне');
+      await screenshot(page, 'duplicates-09-undo-progress-on-card');
+    } finally {
+      mergeLimits.inRequest = limit;
+      definition.run = original;
+      releaseAgain();
+    }
+    // The card was back at once (its actions show); the notice stays until the references are back too.
+    await page.getByTestId('merged-into').waitFor({ state: 'detached' });
+    expect(await page.getByTestId('card-actions').isVisible()).to.equal(true);
+    for (const id of contacts) {
+      const contact = (await tatiana.data<{ card: { values: { counterparty: string } } }>('query($id: ID!) { card(id: $id) { values } }', { id })).card;
+      expect(contact.values.counterparty).to.equal(latin);
+    }
     // The group of the two leaves the page as it was for the next test.
     await tatiana.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id: latin });
   });

@@ -187,6 +187,35 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
     await screenshot(page, 'duplicates-06-undone');
   });
 
+  /**
+   * Until the returned function is called, merges and undos re-point more than 2 references in a
+   * job (the limit lowered), and undo jobs are held running (their code waits).
+   */
+  function holdLargeUndos(): () => void {
+    const limit = mergeLimits.inRequest;
+    mergeLimits.inRequest = 2;
+    const definition = jobDefinition('card-unmerge')!;
+    const original = definition.run;
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    definition.run = async (ctx) => {
+      await released;
+      return original(ctx);
+    };
+    return () => {
+      mergeLimits.inRequest = limit;
+      definition.run = original;
+      release();
+    };
+  }
+  /** Each of these contact persons refers to the card. */
+  const expectCounterparty = async (contacts: string[], id: string) => {
+    for (const contact of contacts) {
+      const found = (await tatiana.data<{ card: { values: { counterparty: string } } }>('query($id: ID!) { card(id: $id) { values } }', { id: contact })).card;
+      expect(found.values.counterparty).to.equal(id);
+    }
+  };
+
   it('marks look-alike letters in the merge dialog; a large merge and its undo show their progress, the undo’s not stoppable halfway', async () => {
     const create = async (type: string, values: Record<string, unknown>) =>
       (await tatiana.data<{ createCard: { id: string } }>(CREATE, { f: ids.folder, t: type, v: values })).createCard.id;
@@ -208,16 +237,7 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
     await screenshot(page, 'duplicates-07-look-alikes');
 
     // More references than a merge re-points within the request (lowered for the test): a job, with progress.
-    const limit = mergeLimits.inRequest;
-    mergeLimits.inRequest = 2;
-    const definition = jobDefinition('card-unmerge')!;
-    const original = definition.run;
-    let release = () => {};
-    const released = new Promise<void>((resolve) => (release = resolve));
-    definition.run = async (ctx) => {
-      await released;
-      return original(ctx);
-    };
+    let release = holdLargeUndos();
     try {
       await dialog.getByTestId(`merge-survivor-${cyrillic}`).check();
       await dialog.getByTestId(`merge-choice-name-${cyrillic}`).check();
@@ -231,44 +251,24 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
       expect(await page.getByTestId('duplicates-notice').textContent()).to.contain('ссылок на них много, они возвращаются в фоне');
       await screenshot(page, 'duplicates-08-undo-progress');
     } finally {
-      mergeLimits.inRequest = limit;
-      definition.run = original;
       release();
     }
     await page.getByTestId('duplicates-notice').filter({ hasText: 'Объединение отменено: карточки и ссылки восстановлены' }).waitFor();
     await page.getByTestId('undo-progress').waitFor({ state: 'detached' });
-    for (const id of contacts) {
-      const contact = (await tatiana.data<{ card: { values: { counterparty: string } } }>('query($id: ID!) { card(id: $id) { values } }', { id })).card;
-      expect(contact.values.counterparty).to.equal(latin);
-    }
+    await expectCounterparty(contacts, latin);
 
     // Merged again, and undone from the merged card's page: the notice shows the job's progress
-    // until the references are back, then the page shows the card restored.
+    // until the references are back, the card itself shown restored at once.
     const version = async (id: string) => (await tatiana.data<{ card: { version: number } }>('query($id: ID!) { card(id: $id) { version } }', { id })).card.version;
     const MERGE = 'mutation($s: CardVersionInput!, $m: [CardVersionInput!]!) { mergeCards(survivor: $s, merged: $m, choices: []) { job { id } } }';
-    mergeLimits.inRequest = 2;
-    let mergeJob: string;
+    release = holdLargeUndos();
     try {
       const started = await tatiana.data<{ mergeCards: { job: { id: string } | null } }>(MERGE, {
         s: { id: cyrillic, version: await version(cyrillic) },
         m: [{ id: latin, version: await version(latin) }],
       });
-      mergeJob = started.mergeCards.job!.id;
-    } finally {
-      mergeLimits.inRequest = limit;
-    }
-    await waitFor(
-      async () => (await tatiana.data<{ job: { state: string } }>('query($id: ID!) { job(id: $id) { state } }', { id: mergeJob })).job.state === 'succeeded',
-      'the merge job',
-    );
-    let releaseAgain = () => {};
-    const releasedAgain = new Promise<void>((resolve) => (releaseAgain = resolve));
-    definition.run = async (ctx) => {
-      await releasedAgain;
-      return original(ctx);
-    };
-    mergeLimits.inRequest = 2;
-    try {
+      const JOB = 'query($id: ID!) { job(id: $id) { state } }';
+      await waitFor(async () => (await tatiana.data<{ job: { state: string } }>(JOB, { id: started.mergeCards.job!.id })).job.state === 'succeeded', 'the merge job');
       await page.goto(`${server.url}/folders/${ids.folder}/cards/${latin}`);
       await page.getByTestId('undo-merge').click();
       const notice = page.getByTestId('merged-into');
@@ -276,17 +276,11 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
       expect(await notice.getByTestId('undo-in-progress').textContent()).to.contain('они возвращаются в фоне');
       await screenshot(page, 'duplicates-09-undo-progress-on-card');
     } finally {
-      mergeLimits.inRequest = limit;
-      definition.run = original;
-      releaseAgain();
+      release();
     }
-    // The card was back at once (its actions show); the notice stays until the references are back too.
     await page.getByTestId('merged-into').waitFor({ state: 'detached' });
     expect(await page.getByTestId('card-actions').isVisible()).to.equal(true);
-    for (const id of contacts) {
-      const contact = (await tatiana.data<{ card: { values: { counterparty: string } } }>('query($id: ID!) { card(id: $id) { values } }', { id })).card;
-      expect(contact.values.counterparty).to.equal(latin);
-    }
+    await expectCounterparty(contacts, latin);
     // The group of the two leaves the page as it was for the next test.
     await tatiana.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id: latin });
   });

@@ -21,13 +21,24 @@ const stepsJob = defineJob<{ steps: number }, { steps: number }>({
   },
 });
 
-type JobEvent = { jobEvents: { id: string; state: string; ownerId: string; progress: { done: number; total: number } } };
+/** Reports one of two steps, then waits for the test to open the gate. */
+let openGate: () => void = () => undefined;
+const gatedJob = defineJob<Record<string, never>, { gated: true }>({
+  type: 'test-api-gated',
+  async run(ctx) {
+    ctx.progress(1, 2);
+    await new Promise<void>((resolve) => (openGate = resolve));
+    return { gated: true };
+  },
+});
+
+type JobEvent = { jobEvents: { id: string; state: string; ownerId: string; progress: { done: number; total: number }; result: unknown; updatedAt: string } };
 /** Waits for an event matching `predicate` (or fails after `timeoutMs` without one). */
 async function waitUntil(events: SseSubscription<JobEvent>, predicate: (event: JobEvent) => boolean, timeoutMs = 20_000): Promise<void> {
   while (!events.received.some(predicate)) await events.waitFor(events.received.length + 1, timeoutMs);
 }
 
-const JOB_FIELDS = 'id state ownerId progress { done total rate secondsLeft note } result error';
+const JOB_FIELDS = 'id state ownerId progress { done total rate secondsLeft note } result error updatedAt';
 
 describe('background jobs (API)', function () {
   this.timeout(60_000);
@@ -134,5 +145,43 @@ describe('background jobs (API)', function () {
     const final = await admin.data<{ job: { state: string; progress: { done: number } } }>(`query($id: ID!) { job(id: $id) { ${JOB_FIELDS} } }`, { id: job.id });
     expect(final.job.state).to.equal('cancelled');
     expect(final.job.progress.done).to.be.at.least(3).and.below(10_000);
+  });
+
+  it('a job followed by its id arrives as it is now, first: one that ended before anyone listened shows as ended', async () => {
+    const admin = await signedIn(server);
+    const adminId = (await admin.data<{ viewer: { user: { id: string } } }>('{ viewer { user { id } } }')).viewer.user.id;
+    const job = await stepsJob.enqueue(adminId, { steps: 0 });
+    const stateOf = async () => (await admin.data<{ job: { state: string } }>('query($id: ID!) { job(id: $id) { state } }', { id: job.id })).job.state;
+    await waitFor(async () => (await stateOf()) === 'succeeded', 'the job to succeed');
+
+    // The page subscribes only now, after the last change was published: the stream's first event
+    // is the end. (The id written into the query, not as a variable: both must reach the resolver.)
+    const events = new SseSubscription<JobEvent>(server.url, admin.cookieHeader(), `subscription { jobEvents(id: "${job.id}") { ${JOB_FIELDS} } }`);
+    subscriptions.push(events);
+    const [first] = await events.waitFor(1, 20_000);
+    expect(first.jobEvents).to.deep.include({ id: job.id, state: 'succeeded', result: { steps: 0 } });
+  });
+
+  it('a job followed while it runs: its current state comes first, then every change up to its end, each no older than the last', async () => {
+    const admin = await signedIn(server);
+    const adminId = (await admin.data<{ viewer: { user: { id: string } } }>('{ viewer { user { id } } }')).viewer.user.id;
+    const job = await gatedJob.enqueue(adminId, {});
+    const progressOf = async () =>
+      (await admin.data<{ job: { state: string; progress: { done: number } } }>('query($id: ID!) { job(id: $id) { state progress { done } } }', { id: job.id })).job;
+    await waitFor(async () => (await progressOf()).progress.done === 1, 'the job to report its first step');
+
+    const events = new SseSubscription<JobEvent>(server.url, admin.cookieHeader(), `subscription($id: ID) { jobEvents(id: $id) { ${JOB_FIELDS} } }`, { id: job.id });
+    subscriptions.push(events);
+    const [first] = await events.waitFor(1, 20_000);
+    expect(first.jobEvents).to.deep.include({ id: job.id, state: 'running' });
+    expect(first.jobEvents.progress.done).to.equal(1);
+
+    openGate();
+    await waitUntil(events, (e) => e.jobEvents.state === 'succeeded');
+    const seen = events.received.map((e) => e.jobEvents);
+    expect(seen.at(-1)).to.deep.include({ state: 'succeeded', result: { gated: true } });
+    const times = seen.map((e) => Date.parse(e.updatedAt));
+    expect(times).to.deep.equal([...times].sort((a, b) => a - b));
+    expect(times.at(-1)).to.be.above(Date.parse(first.jobEvents.updatedAt) - 1);
   });
 });

@@ -6,6 +6,7 @@ import type { ApiClient } from '../support/api-client';
 import { describeInBrowser, screenshot } from '../support/browser';
 import { createCorrespondents, createFolder, createUser, setFolderAccess } from '../support/fixtures';
 import { signedIn, TEST_ADMIN } from '../support/server';
+import { waitFor } from '../support/wait';
 import { sheetRows } from '../support/xlsx';
 import { signInThroughUi, startBrowserSuite } from './ui';
 
@@ -37,6 +38,7 @@ describeInBrowser('import and export, as a person does them (browser)', function
   let folderId: string;
   let exportersGroupId: string;
   let natashaId: string;
+  let tanyaId: string;
   let departmentId: string;
   let libraryId: string;
 
@@ -55,6 +57,7 @@ describeInBrowser('import and export, as a person does them (browser)', function
     const exporters = groups.groups.find((group) => group.systemRole === 'exporters')!;
     exportersGroupId = exporters.id;
     natashaId = scenario.userIds.natasha;
+    tanyaId = scenario.userIds.tanya;
     await admin.data('mutation($id: ID!, $add: [ID!]) { changeGroupMembers(id: $id, add: $add) { id } }', { id: exporters.id, add: [scenario.userIds.tanya] });
   });
   after(async () => {
@@ -140,6 +143,35 @@ describeInBrowser('import and export, as a person does them (browser)', function
     expect(await page.getByTestId('import-undone').textContent()).to.contain('в корзину — 2');
     await list.reload();
     await list.getByTestId('cards-empty').waitFor();
+  });
+
+  it('an import that ends before the page listens to its progress still shows as ended, with its result', async () => {
+    const lateFolder = await createFolder(admin, { libraryId, name: 'Поздние', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, lateFolder, [{ principalId: tanyaId, level: 'full' }]);
+    const tanya = await signedIn(server, 'tanya', PASSWORD);
+    const page = await (await browser.newContext()).newPage();
+    await signInThroughUi(page, server.url, 'tanya', PASSWORD);
+    // The page's live stream of the job reaches the server only once the job has ended: its end
+    // is published before anyone listens (what a busy server or a slow network can do).
+    await page.route('**/graphql', async (route) => {
+      const body = route.request().postData() ?? '';
+      if (!body.includes('subscription JobEvents')) return route.fallback();
+      const { id } = (JSON.parse(body) as { variables: { id: string } }).variables;
+      const stateOf = async () => (await tanya.data<{ job: { state: string } | null }>('query($id: ID!) { job(id: $id) { state } }', { id })).job?.state;
+      await waitFor(async () => ['succeeded', 'failed', 'cancelled'].includes((await stateOf()) ?? ''), 'the import to end', 60_000);
+      await route.continue();
+    });
+    await page.goto(`${server.url}/folders/${lateFolder}/import`);
+    await page.getByTestId('import-view').waitFor();
+    await page
+      .getByTestId('import-file')
+      .setInputFiles({ name: 'поздние.csv', mimeType: 'text/csv', buffer: Buffer.from('Наименование;Телефон\nООО «Поздний»;\nООО «Запоздалый»;\n') });
+    await page.locator('[data-test="import-column"][data-column="Наименование"]').getByTestId('import-column-field').waitFor();
+    await page.getByTestId('import-run').click();
+    await page.locator('[data-test="import-result"][data-dry-run="false"]').waitFor();
+    expect(await page.getByTestId('job-progress').getAttribute('data-state')).to.equal('succeeded');
+    expect(await page.getByTestId('job-done').textContent()).to.match(/2\s*из\s*2/);
+    expect(await page.getByTestId('import-count-created').textContent()).to.equal('2');
   });
 
   it('the administrator ticks «Экспорт» on Наталья’s entry in the folder’s access editor: she gets the export in that folder, and loses it when it is unticked', async () => {

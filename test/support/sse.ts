@@ -14,14 +14,14 @@ export class SseSubscription<T> {
   readonly ended: Promise<void>;
   private markEnded!: () => void;
 
-  constructor(url: string, cookie: string, query: string) {
+  constructor(url: string, cookie: string, query: string, variables: Record<string, unknown> = {}) {
     this.ended = new Promise((resolve) => {
       this.markEnded = resolve;
     });
     this.ready = fetch(`${url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'text/event-stream', cookie },
-      body: JSON.stringify({ query }),
+      body: JSON.stringify({ query, variables }),
       signal: this.controller.signal,
     }).then((response) => {
       if (!response.ok || !response.body) throw new Error(`subscription failed: HTTP ${response.status}`);

@@ -112,15 +112,26 @@ export function request<const D extends Operation>(
   return send(operation, variables ?? {}) as Promise<ResultOf<D>>;
 }
 
-/** Subscribes to a subscription written with `graphql()` over a graphql-sse client; returns the unsubscribe function. */
-export function subscribe<const D extends Operation>(client: Client, operation: D, variables: VariablesOf<D>, onData: (data: ResultOf<D>) => void): () => void {
+/**
+ * Subscribes to a subscription written with `graphql()` over a graphql-sse client; returns the
+ * unsubscribe function. `onError` hears why a subscription was refused (its GraphQL error) or why
+ * its connection failed for good (after the client's retries).
+ */
+export function subscribe<const D extends Operation>(
+  client: Client,
+  operation: D,
+  variables: VariablesOf<D>,
+  onData: (data: ResultOf<D>) => void,
+  onError?: (message: string) => void,
+): () => void {
   return client.subscribe<ResultOf<D>>(
     { query: operation as unknown as string, variables: variables as Record<string, unknown> },
     {
-      next: ({ data }) => {
+      next: ({ data, errors }) => {
         if (data) onData(data);
+        else if (errors?.[0]) onError?.(errors[0].message);
       },
-      error: () => undefined,
+      error: (error) => onError?.(error instanceof Error ? error.message : String(error)),
       complete: () => undefined,
     },
   );

@@ -3,7 +3,7 @@ import { onScopeDispose, ref, watch, type Ref } from 'vue';
 import { graphql, request, subscribe, type ResultOf } from '../api/graphql';
 
 const JobFields = graphql(
-  `fragment JobFields on Job { id type state progress { done total rate secondsLeft note } result error errorMessage cancellable cancelRefusal retryable cancelRequested }`,
+  `fragment JobFields on Job { id type state progress { done total rate secondsLeft note } result error errorMessage cancellable cancelRefusal retryable cancelRequested updatedAt }`,
 );
 const JobEvents = graphql(`subscription JobEvents($id: ID) { jobEvents(id: $id) { ...JobFields } }`, [JobFields]);
 const JobQuery = graphql(`query Job($id: ID!) { job(id: $id) { ...JobFields } }`, [JobFields]);
@@ -15,48 +15,76 @@ export type JobState = JobSnapshot['state'];
 
 export const FINISHED: JobState[] = ['succeeded', 'failed', 'cancelled'];
 
+const isFinished = (job: JobSnapshot) => FINISHED.includes(job.state);
+
 /**
- * A background job, kept current: loaded once, then updated by the server's live `jobEvents`
- * stream (server-sent events) until it finishes or the caller's scope ends.
+ * Whether `next` may replace `shown` (two snapshots of one job, from the stream or from a
+ * mutation's answer, in whatever order they arrive): an end always wins over a running state, a
+ * running state never replaces an end, and otherwise the later change (updatedAt) wins.
+ */
+export function supersedes(next: JobSnapshot, shown: JobSnapshot | null): boolean {
+  if (!shown || shown.id !== next.id) return true;
+  if (isFinished(next) !== isFinished(shown)) return isFinished(next);
+  return Date.parse(next.updatedAt) >= Date.parse(shown.updatedAt);
+}
+
+/**
+ * A background job, kept current by the server's live `jobEvents(id)` stream (server-sent
+ * events), which sends the job's state as it is once the server listens, then every change — so
+ * a job that ends before the page subscribes (or while it reconnects) still shows as ended. A
+ * snapshot older than the one shown never replaces it, and a stream the caller no longer follows
+ * (another job, a retry, the scope ended) is heard no more.
  */
 export function useJob(jobId: Ref<string>) {
   const job = ref<JobSnapshot | null>(null);
   const error = ref<string | null>(null);
   let stop: (() => void) | null = null;
+  /** Which follow() is current: answers meant for an earlier one are dropped. */
+  let following = 0;
 
   function close(): void {
     stop?.();
     stop = null;
   }
 
-  async function follow(id: string): Promise<void> {
+  function show(next: JobSnapshot | null | undefined, of: number): void {
+    if (of !== following || !next || !supersedes(next, job.value)) return;
+    job.value = next;
+    if (isFinished(next)) close();
+  }
+
+  function follow(id: string): void {
     close();
+    const mine = ++following;
     job.value = null;
     error.value = null;
     const client = createClient({ url: '/graphql', credentials: 'same-origin', retryAttempts: 5 });
-    const unsubscribe = subscribe(client, JobEvents, { id }, ({ jobEvents }) => {
-      job.value = jobEvents;
-      if (FINISHED.includes(jobEvents.state)) close();
-    });
+    const unsubscribe = subscribe(
+      client,
+      JobEvents,
+      { id },
+      ({ jobEvents }) => show(jobEvents, mine),
+      (message) => {
+        if (mine !== following) return;
+        // Refused or broken for good: say why, and show the state as it is now.
+        error.value = message;
+        request(JobQuery, { id }).then(
+          (data) => show(data.job, mine),
+          () => undefined,
+        );
+      },
+    );
     stop = () => {
       unsubscribe();
       client.dispose();
     };
-    try {
-      const data = await request(JobQuery, { id });
-      // An event may have arrived first; it is never older than the loaded state.
-      if (!job.value && data.job) job.value = data.job;
-      if (job.value && FINISHED.includes(job.value.state)) close();
-    } catch (e) {
-      error.value = (e as Error).message;
-    }
   }
 
   async function cancel(): Promise<void> {
     if (!job.value) return;
+    const mine = following;
     try {
-      const data = await request(CancelJob, { id: job.value.id });
-      job.value = data.cancelJob;
+      show((await request(CancelJob, { id: job.value.id })).cancelJob, mine);
     } catch (e) {
       error.value = (e as Error).message;
     }
@@ -65,17 +93,21 @@ export function useJob(jobId: Ref<string>) {
   /** Runs a failed job again from where it stopped, and follows it anew. */
   async function retry(): Promise<boolean> {
     if (!job.value) return false;
+    const { id } = job.value;
     try {
-      await request(RetryJob, { id: job.value.id });
+      await request(RetryJob, { id });
     } catch (e) {
       error.value = (e as Error).message;
       return false;
     }
-    await follow(job.value.id);
+    follow(id);
     return true;
   }
 
-  watch(jobId, (id) => void follow(id), { immediate: true });
-  onScopeDispose(close);
+  watch(jobId, (id) => follow(id), { immediate: true });
+  onScopeDispose(() => {
+    following += 1;
+    close();
+  });
   return { job, error, cancel, retry };
 }

@@ -16,6 +16,18 @@ const StartImport = graphql(`
   mutation StartImport($input: ImportSettingsInput!, $mapping: ImportMappingInput!, $dryRun: Boolean!) { startImport(input: $input, mapping: $mapping, dryRun: $dryRun) { id } }
 `);
 const UndoImport = graphql(`mutation UndoImport($id: ID!) { undoImport(importId: $id) { id } }`);
+const ImportResultQuery = graphql(`
+  query ImportResult($id: ID!) {
+    job(id: $id) {
+      importResult {
+        dryRun total created updated skipped refused cancelled
+        preview { row outcome values { field text } }
+        refusedRows { row problems { column message } }
+      }
+    }
+  }
+`);
+const ImportUndoResultQuery = graphql(`query ImportUndoResult($id: ID!) { job(id: $id) { importUndoResult { trashed restored kept } } }`);
 
 /** The file to read and where its rows go (the upload, folder, type, and the sheet or CSV dialect chosen). */
 export type ImportSettings = VariablesOf<typeof StartImport>['input'];
@@ -23,20 +35,10 @@ export type ImportSettings = VariablesOf<typeof StartImport>['input'];
 export type ImportInspection = ResultOf<typeof InspectionQuery>['importInspection'];
 /** Which field each column goes into, the constants, the field matching existing cards and what a match does. */
 export type ImportMapping = ImportInspection['mapping'];
-export type ImportOutcome = 'created' | 'updated' | 'skipped' | 'refused';
-
-/** The import job's result (the job's `result`, as server/src/transfer/import.ts writes it). */
-export interface ImportResult {
-  dryRun: boolean;
-  total: number;
-  created: number;
-  updated: number;
-  skipped: number;
-  refused: number;
-  cancelled: boolean;
-  preview: { row: number; outcome: ImportOutcome; values: Record<string, string> }[];
-  refusedRows: { row: number; problems: { column: string | null; message: string }[] }[];
-}
+/** What an import (or its dry run) did: the counts, the first rows as they would be stored, the first refused rows. */
+export type ImportResult = NonNullable<NonNullable<ResultOf<typeof ImportResultQuery>['job']>['importResult']>;
+/** What undoing an import did. */
+export type UndoResult = NonNullable<NonNullable<ResultOf<typeof ImportUndoResultQuery>['job']>['importUndoResult']>;
 
 /** Sends the file as it is (application/octet-stream: a body a form of another site cannot send) → its upload id. */
 export async function uploadFile(file: File): Promise<string> {
@@ -102,15 +104,19 @@ export async function downloadExport(url: string, fallbackName: string, onProgre
   setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
 }
 
-export interface UndoResult {
-  trashed: number;
-  restored: number;
-  kept: number;
-}
-
 /** Starts undoing an import (the id of its job) → the undo job's id. */
 export async function undoImport(importId: string): Promise<string> {
   return (await request(UndoImport, { id: importId })).undoImport.id;
+}
+
+/** A finished import job's result (null if it failed before it had one). */
+export async function importResult(jobId: string): Promise<ImportResult | null> {
+  return (await request(ImportResultQuery, { id: jobId })).job?.importResult ?? null;
+}
+
+/** A finished undo job's result (null if it failed before it had one). */
+export async function importUndoResult(jobId: string): Promise<UndoResult | null> {
+  return (await request(ImportUndoResultQuery, { id: jobId })).job?.importUndoResult ?? null;
 }
 
 export const refusedReportUrl = (jobId: string) => `/transfer/imports/${jobId}/refused.xlsx`;

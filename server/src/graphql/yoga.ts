@@ -3,7 +3,7 @@ import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { useGraphQlJit } from '@envelop/graphql-jit';
-import { getOperationAST, getVariableValues, GraphQLError, visit, type DocumentNode, type ExecutionArgs } from 'graphql';
+import { getOperationAST, getVariableValues, GraphQLError, Kind, visit, type DocumentNode, type ExecutionArgs } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from '../logger';
 import type { Context as KoaContext } from 'koa';
@@ -15,35 +15,46 @@ import { assembleSchema } from './schema';
 
 export type KoaServerContext = { koa: KoaContext };
 
-// Per query text (documents come from yoga's parse cache): whether a variable sits inside a literal
-// object or list, e.g. `values: { name: $name }` for a JSON argument. graphql-jit compiles such
-// literals without the variables; graphql-js resolves them.
-const variablesInLiterals = new WeakMap<DocumentNode, boolean>();
+// Per query text (documents come from yoga's parse cache), what graphql-jit gets wrong:
+// - a variable inside a literal object or list, e.g. `values: { name: $name }` for a JSON
+//   argument: graphql-jit compiles such literals without the variables;
+// - an argument written as a literal in a subscription, e.g. `jobEvents(id: "…")`: graphql-jit's
+//   subscribe hands the field's subscribe resolver no arguments but variables.
+// graphql-js runs both.
+const jitMisreads = new WeakMap<DocumentNode, boolean>();
 
-function hasVariablesInLiterals(document: DocumentNode): boolean {
-  let known = variablesInLiterals.get(document);
+function jitWouldMisread(document: DocumentNode): boolean {
+  let known = jitMisreads.get(document);
   if (known === undefined) {
     let depth = 0;
+    let subscription = false;
     known = false;
     visit(document, {
+      OperationDefinition: {
+        enter: (operation) => void (subscription = operation.operation === 'subscription'),
+        leave: () => void (subscription = false),
+      },
       ObjectValue: { enter: () => void (depth += 1), leave: () => void (depth -= 1) },
       ListValue: { enter: () => void (depth += 1), leave: () => void (depth -= 1) },
       Variable: () => {
         if (depth > 0) known = true;
       },
+      Argument: (argument) => {
+        if (subscription && argument.value.kind !== Kind.VARIABLE) known = true;
+      },
     });
-    variablesInLiterals.set(document, known);
+    jitMisreads.set(document, known);
   }
   return known;
 }
 
 /**
  * Whether graphql-jit runs this request: its variables coerce to their declared types (otherwise
- * graphql-js's refusals, which the input guard names) and none sits inside a literal.
+ * graphql-js's refusals, which the input guard names) and it has none of the forms above.
  */
 function jitRuns({ schema, document, operationName, variableValues }: ExecutionArgs): boolean {
   const operation = getOperationAST(document, operationName);
-  if (!operation || hasVariablesInLiterals(document)) return false;
+  if (!operation || jitWouldMisread(document)) return false;
   return !('errors' in getVariableValues(schema, operation.variableDefinitions ?? [], variableValues ?? {}));
 }
 

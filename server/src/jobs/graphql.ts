@@ -23,6 +23,25 @@ async function visibleJob(actor: Actor, id: string): Promise<JobDoc | null> {
 
 const asView = (job: JobDoc | JobView): JobView => ('_id' in job ? jobView(job) : job);
 
+/**
+ * One job's current state, then its changes. The bus listener is attached before the state is
+ * read, so a change made while a page subscribes is never lost between the two: a job that ends
+ * before its page subscribes (or while the page reconnects) still arrives as ended. Changes
+ * published during the read follow the state (a client keeps the newest by updatedAt).
+ */
+async function* currentThenChanges(id: string): AsyncGenerator<JobView> {
+  const changes = events.subscribe('job-changed')[Symbol.asyncIterator]();
+  // The first pull starts the subscription (the listener is added synchronously).
+  const first = changes.next();
+  try {
+    const job = await findJob(id);
+    if (job) yield jobView(job);
+    for (let next = await first; !next.done; next = await changes.next()) yield next.value;
+  } finally {
+    await changes.return?.();
+  }
+}
+
 export const jobsModule: GraphQLModule = {
   typeDefs: /* GraphQL */ `
     enum JobState { queued running succeeded failed cancelled }
@@ -61,6 +80,8 @@ export const jobsModule: GraphQLModule = {
       cancelRequested: Boolean!
       "How many times it was started (more than once after a restart)."
       runs: Int!
+      "When its state, progress or lease last changed: of two snapshots of a job, the later one is current."
+      updatedAt: DateTime!
       createdAt: DateTime!
       startedAt: DateTime
       finishedAt: DateTime
@@ -80,7 +101,7 @@ export const jobsModule: GraphQLModule = {
       retryJob(id: ID!): Job!
     }
     extend type Subscription {
-      "Changes of the viewer's jobs (administrators: of every job), or of the one job given."
+      "Changes of the viewer's jobs (administrators: of every job); or, for the one job given, its current state first and then its changes."
       jobEvents(id: ID): Job!
     }
   `,
@@ -132,7 +153,7 @@ export const jobsModule: GraphQLModule = {
           if (id && !(await visibleJob(actor, id))) throw notFound(actor, jobWord(actor));
           // Delivered to the job's owner and to administrators, as of the access snapshot at each event.
           return openLiveStream<JobView, JobView>(context, {
-            source: events.subscribe('job-changed'),
+            source: id ? currentThenChanges(id) : events.subscribe('job-changed'),
             audience: (event) => ({ userIds: event.ownerId ? [event.ownerId] : [], administrators: true }),
             present: (event) => (!id || event.id === id ? event : null),
           });

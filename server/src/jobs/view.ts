@@ -23,6 +23,7 @@ export interface JobView {
   cancelRequested: boolean;
   runs: number;
   createdAt: string;
+  updatedAt: string;
   startedAt: string | null;
   finishedAt: string | null;
 }
@@ -48,6 +49,7 @@ export function jobView(job: JobDoc): JobView {
     cancelRequested: job.cancelRequested ?? false,
     runs: job.runs ?? 0,
     createdAt: iso(job.createdAt)!,
+    updatedAt: iso(job.updatedAt ?? job.createdAt)!,
     startedAt: iso(job.startedAt),
     finishedAt: iso(job.finishedAt),
   };

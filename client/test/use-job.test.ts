@@ -1,0 +1,100 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { effectScope, nextTick, ref } from 'vue';
+import type { JobSnapshot } from '../src/jobs/useJob';
+
+// The job's stream and requests, answered here in whatever order a busy network delivers them.
+const server = vi.hoisted(() => ({
+  request: vi.fn(),
+  streams: [] as { id: string; onData: (data: unknown) => void; onError?: (message: string) => void; closed: boolean }[],
+}));
+vi.mock('graphql-sse', () => ({ createClient: () => ({ dispose: () => undefined }) }));
+vi.mock('../src/api/graphql', () => ({
+  graphql: (text: string) => text,
+  request: server.request,
+  subscribe: (_client: unknown, _operation: unknown, variables: { id: string }, onData: (data: unknown) => void, onError?: (message: string) => void) => {
+    const stream = { id: variables.id, onData, onError, closed: false };
+    server.streams.push(stream);
+    return () => void (stream.closed = true);
+  },
+}));
+
+const { useJob } = await import('../src/jobs/useJob');
+
+function snapshot(id: string, state: JobSnapshot['state'], done: number, second: number): JobSnapshot {
+  return {
+    id,
+    type: 'import',
+    state,
+    progress: { done, total: 3, rate: null, secondsLeft: null, note: '' },
+    result: null,
+    error: null,
+    errorMessage: null,
+    cancellable: true,
+    cancelRefusal: null,
+    retryable: false,
+    cancelRequested: false,
+    updatedAt: `2026-11-26T15:00:${String(second).padStart(2, '0')}.000Z`,
+  };
+}
+
+function follow(id: string) {
+  const jobId = ref(id);
+  const scope = effectScope();
+  const followed = scope.run(() => useJob(jobId))!;
+  return { ...followed, jobId, scope };
+}
+
+beforeEach(() => {
+  vi.clearAllMocks();
+  server.streams.length = 0;
+});
+
+describe('following a background job (useJob)', () => {
+  it('keeps the end once it is shown: a running state that arrives later (an older answer) does not bring the bar back', () => {
+    const { job } = follow('j1');
+    const [stream] = server.streams;
+    stream.onData({ jobEvents: snapshot('j1', 'running', 1, 1) });
+    stream.onData({ jobEvents: snapshot('j1', 'succeeded', 3, 2) });
+    expect(stream.closed).toBe(true);
+    stream.onData({ jobEvents: snapshot('j1', 'running', 2, 3) });
+    expect(job.value).toMatchObject({ state: 'succeeded', progress: { done: 3 } });
+  });
+
+  it('an answer older than the state shown does not replace it; an end always does', async () => {
+    const { job, cancel } = follow('j1');
+    const [stream] = server.streams;
+    stream.onData({ jobEvents: snapshot('j1', 'running', 2, 5) });
+    // «Отменить»'s answer was read before the stream's last change.
+    server.request.mockResolvedValueOnce({ cancelJob: { ...snapshot('j1', 'running', 1, 4), cancelRequested: true } });
+    await cancel();
+    expect(job.value).toMatchObject({ state: 'running', progress: { done: 2 }, cancelRequested: false });
+    stream.onData({ jobEvents: snapshot('j1', 'cancelled', 2, 5) });
+    expect(job.value?.state).toBe('cancelled');
+  });
+
+  it('a job that ended before the page listened shows as ended from the stream’s first event', () => {
+    const { job } = follow('j1');
+    server.streams[0].onData({ jobEvents: snapshot('j1', 'succeeded', 3, 9) });
+    expect(job.value?.state).toBe('succeeded');
+    expect(server.streams[0].closed).toBe(true);
+  });
+
+  it('once the page follows another job, the first job’s late events are not shown', async () => {
+    const { job, jobId } = follow('j1');
+    jobId.value = 'j2';
+    await nextTick();
+    const [first, second] = server.streams;
+    expect(first.closed).toBe(true);
+    second.onData({ jobEvents: snapshot('j2', 'running', 1, 1) });
+    first.onData({ jobEvents: snapshot('j1', 'succeeded', 3, 9) });
+    expect(job.value).toMatchObject({ id: 'j2', state: 'running' });
+  });
+
+  it('a refused stream says why and shows the job as it is now', async () => {
+    server.request.mockResolvedValueOnce({ job: snapshot('j1', 'running', 2, 3) });
+    const { job, error } = follow('j1');
+    server.streams[0].onError?.('Слишком много открытых потоков');
+    await vi.waitFor(() => expect(job.value?.progress.done).toBe(2));
+    expect(error.value).toBe('Слишком много открытых потоков');
+  });
+});

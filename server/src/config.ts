@@ -37,9 +37,15 @@ export interface Config {
   backupKeepText: string;
   /** Rows one user may export per day (UTC); 0: no limit. */
   exportDailyRows: number;
-  /** The bulk-reading alarm: cards one user may be sent within `readAlarmMinutes` before administrators are alerted; 0: off. */
+  /**
+   * The bulk-reading alarm: the least number of cards one user may be sent within
+   * `readAlarmMinutes` before administrators are alerted (0: off); a user's own threshold is
+   * `readAlarmFactor` × their usual count per window over `readAlarmDays` days when that is larger.
+   */
   readAlarmCards: number;
   readAlarmMinutes: number;
+  readAlarmFactor: number;
+  readAlarmDays: number;
   /** How many bytes of files one user may have stored (every version of what they uploaded); 0 = no quota. */
   fileQuotaBytes: number;
   /** The plugins to load, in order (PLUGINS): names of plugins shipped in plugins/, paths or package names. */
@@ -122,6 +128,8 @@ const environmentSchema = z.object({
     .min(1, 'must be 1 or more')
     .max(1440, 'must be at most 1440 (a day)')
     .default(60),
+  READ_ALARM_FACTOR: z.coerce.number({ message: 'must be a number' }).min(1, 'must be 1 or more').max(1000, 'must be at most 1000').default(5),
+  READ_ALARM_DAYS: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(1, 'must be 1 or more').max(90, 'must be at most 90').default(14),
   PLUGINS: z
     .string()
     .transform((text) =>
@@ -193,6 +201,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     exportDailyRows: e.EXPORT_DAILY_ROWS,
     readAlarmCards: e.READ_ALARM_CARDS,
     readAlarmMinutes: e.READ_ALARM_MINUTES,
+    readAlarmFactor: e.READ_ALARM_FACTOR,
+    readAlarmDays: e.READ_ALARM_DAYS,
     fileQuotaBytes: e.FILE_QUOTA_MB * 1024 * 1024,
     plugins: e.PLUGINS,
   };

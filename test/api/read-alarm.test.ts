@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import type { RunningServer } from '../../server/src/server';
+import { ReadBaseline } from '../../server/src/transfer/read-alarm';
 import type { ApiClient } from '../support/api-client';
 import { createCorrespondents } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
@@ -9,8 +10,10 @@ import { waitFor } from '../support/wait';
 const PASSWORD = 'secret-password-1';
 const LIST = 'query($f: ID!) { cards(folderId: $f, first: 50) { edges { node { id values } } } }';
 
-type Alarm = { readAlarms: { login: string; fullName: string; cards: number; threshold: number; windowMinutes: number } };
-type Audit = { auditLog: { edges: { node: { actorLogin: string; targetId: string; summary: string; after: { cards: number; threshold: number; windowMinutes: number } } }[] } };
+type Alarm = { readAlarms: { login: string; fullName: string; cards: number; threshold: number; usual: number; windowMinutes: number } };
+type Audit = {
+  auditLog: { edges: { node: { actorLogin: string; targetId: string; summary: string; after: { cards: number; threshold: number; usual: number; windowMinutes: number } } }[] };
+};
 
 /** READ_ALARM_CARDS=5 within READ_ALARM_MINUTES=60: a sixth card sent to one user in the hour raises the alarm. */
 describe('the bulk-reading alarm (API)', function () {
@@ -72,6 +75,84 @@ describe('the bulk-reading alarm (API)', function () {
       await waitFor(async () => (alarms = await alarmsInAudit()).length > 1, 'Татьяна’s alarm');
       expect(alarms.map((edge) => edge.node.actorLogin)).to.deep.equal(['tanya', 'natasha']);
       expect(stream.received.map((alarm) => alarm.readAlarms.login)).to.deep.equal(['natasha', 'tanya']);
+    } finally {
+      stream.close();
+    }
+  });
+});
+
+/**
+ * READ_ALARM_CARDS=5 is only the floor: with READ_ALARM_FACTOR=5, a user whose usual day (window of
+ * READ_ALARM_MINUTES=1440) is 4 cards is alarmed at 20, one whose usual is 2 at 10.
+ */
+describe('the bulk-reading alarm measured against the user’s usual volume (API)', function () {
+  this.timeout(120_000);
+  let server: RunningServer;
+  let admin: ApiClient;
+  let folderId: string;
+  let userIds: Record<string, string>;
+  const DAY_MS = 24 * 3600_000;
+
+  const alarmsInAudit = async () => (await admin.data<Audit>('{ auditLog(kind: "bulk-reading") { edges { node { actorLogin targetId summary after } } } }')).auditLog.edges;
+  const today = () => Math.floor(Date.now() / DAY_MS);
+  const peaksOf = async (userId: string) => ((await ReadBaseline.findById(userId).lean<{ peaks: Record<string, number> }>())?.peaks ?? {}) as Record<string, number>;
+  /** Reads the folder's 3 cards `times` times as `client`. */
+  const readFolder = async (client: ApiClient, times: number) => {
+    for (let pass = 0; pass < times; pass += 1) await client.data(LIST, { f: folderId });
+  };
+  /** Waits until the user's count for today reached the database (at least `cards`). */
+  const counted = (userId: string, cards: number) => waitFor(async () => ((await peaksOf(userId))[today()] ?? 0) >= cards, `${cards} cards counted`, 30_000);
+
+  before(async () => {
+    server = await startTestServer({ READ_ALARM_CARDS: '5', READ_ALARM_MINUTES: '1440', READ_ALARM_FACTOR: '5', READ_ALARM_DAYS: '14' });
+    admin = await signedIn(server);
+    ({ folderId, userIds } = await createCorrespondents(admin, PASSWORD, [
+      { login: 'anna', fullName: 'Анна Усердная', level: 'full' },
+      { login: 'boris', fullName: 'Борис Редкий', level: 'read' },
+    ]));
+    const anna = await signedIn(server, 'anna', PASSWORD);
+    for (const name of ['ООО «Альфа»', 'ООО «Бета»', 'ООО «Гамма»']) {
+      await anna.data('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', { f: folderId, v: { name } });
+    }
+    // Their last days: Анна's peaks 3, 4 and 9 cards (usual 4; the 100 of three weeks ago is past
+    // the 14 days looked at), Борис's 2, 1 and 2 (usual 2).
+    const day = today();
+    await ReadBaseline.create({ _id: userIds.anna, peaks: { [day - 1]: 9, [day - 2]: 4, [day - 5]: 3, [day - 21]: 100 } });
+    await ReadBaseline.create({ _id: userIds.boris, peaks: { [day - 1]: 2, [day - 3]: 1, [day - 4]: 2 } });
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('a heavy reader is not flagged at the floor; a light one reading 5× their usual is, once per window; each at their own threshold', async () => {
+    const stream = new SseSubscription<Alarm>(server.url, admin.cookieHeader(), 'subscription { readAlarms { login fullName cards threshold usual windowMinutes } }');
+    await stream.ready;
+    const anna = await signedIn(server, 'anna', PASSWORD);
+    const boris = await signedIn(server, 'boris', PASSWORD);
+    try {
+      // Анна is sent 6 cards, over the floor of 5 but under her own 20: counted, no alarm.
+      await readFolder(anna, 2);
+      await counted(userIds.anna, 6);
+      // Борис is sent 12 cards, six times his usual 2 and over his threshold of 10: alarmed.
+      await readFolder(boris, 4);
+      await waitFor(() => stream.received.length > 0, 'Борис’s alarm');
+      expect(stream.received[0].readAlarms).to.deep.include({ login: 'boris', threshold: 10, usual: 2, windowMinutes: 1440 });
+      expect(stream.received[0].readAlarms.cards).to.be.at.least(10);
+      const [entry] = await alarmsInAudit();
+      expect(entry.node.actorLogin).to.equal('boris');
+      expect(entry.node.summary).to.match(/^Массовое чтение: Борис Редкий получил\(а\) \d+ карточек за 1440 мин \(обычно — 2, порог — 10\)$/);
+      expect(entry.node.after).to.include({ threshold: 10, usual: 2, windowMinutes: 1440 });
+
+      // Борис reads on within the window: no second alarm. Анна passes her own 20: hers comes.
+      await readFolder(boris, 2);
+      await counted(userIds.boris, 18);
+      await readFolder(anna, 5);
+      await waitFor(() => stream.received.length > 1, 'Анна’s alarm');
+      expect(stream.received.map((alarm) => alarm.readAlarms.login)).to.deep.equal(['boris', 'anna']);
+      expect(stream.received[1].readAlarms).to.deep.include({ threshold: 20, usual: 4 });
+      expect((await alarmsInAudit()).map((edge) => edge.node.actorLogin)).to.deep.equal(['anna', 'boris']);
+      // Days past the ones looked at leave the user's record.
+      expect(Object.keys(await peaksOf(userIds.anna)).map(Number)).to.have.members([today(), today() - 1, today() - 2, today() - 5]);
     } finally {
       stream.close();
     }

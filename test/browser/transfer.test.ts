@@ -71,7 +71,8 @@ describeInBrowser('import and export, as a person does them (browser)', function
     await page.goto(`${server.url}/folders/${folderId}`);
     await page.getByTestId('cards-empty').waitFor();
     await page.getByTestId('import-link').click();
-    await page.getByTestId('import-view').waitFor();
+    // The file can be chosen once the page knows the folder.
+    await page.locator('[data-test="import-file"]:enabled').waitFor();
 
     await page
       .getByTestId('import-file')
@@ -162,7 +163,8 @@ describeInBrowser('import and export, as a person does them (browser)', function
       await route.continue();
     });
     await page.goto(`${server.url}/folders/${lateFolder}/import`);
-    await page.getByTestId('import-view').waitFor();
+    // The file can be chosen once the page knows the folder.
+    await page.locator('[data-test="import-file"]:enabled').waitFor();
     await page
       .getByTestId('import-file')
       .setInputFiles({ name: 'поздние.csv', mimeType: 'text/csv', buffer: Buffer.from('Наименование;Телефон\nООО «Поздний»;\nООО «Запоздалый»;\n') });

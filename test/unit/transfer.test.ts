@@ -3,6 +3,7 @@ import iconv from 'iconv-lite';
 import { checkFieldValue, kindOf, type CellValue, type FieldDefinition } from '../../card-types';
 import { counterparty } from '../../card-types/built-in/counterparty';
 import { guessMapping, headerKey } from '../../server/src/transfer/mapping';
+import { alarmThreshold, usualPerWindow } from '../../server/src/transfer/read-alarm';
 import { detectDelimiter, detectEncoding, findHeader } from '../../server/src/transfer/sheet';
 
 /** A cell read as the import reads it: through the field kind's `fromCell`, then the form's check. */
@@ -67,5 +68,24 @@ describe('import: reading files', () => {
     const guess = guessMapping(['НАИМЕНОВАНИЕ', 'inn', 'E-mail', 'Наименование', 'Комментарий'], counterparty, null);
     expect(guess.columns).to.deep.equal(['name', 'inn', 'email', null, null]);
     expect(guess.matchField).to.equal('inn');
+  });
+});
+
+describe('the bulk-reading alarm’s threshold', () => {
+  it('takes the usual volume as the median of the daily peaks of the days looked at, before today, on which the user read', () => {
+    const today = 20_000;
+    expect(usualPerWindow({}, today, 14)).to.equal(0);
+    expect(usualPerWindow({ [today - 1]: 300, [today - 2]: 100, [today - 3]: 200 }, today, 14)).to.equal(200);
+    // An even number of days: halfway between the middle two.
+    expect(usualPerWindow({ [today - 1]: 300, [today - 2]: 100, [today - 3]: 200, [today - 4]: 400 }, today, 14)).to.equal(250);
+    // Today (the window being judged), days past the 14 and days without reading do not count.
+    expect(usualPerWindow({ [today]: 9000, [today - 1]: 10, [today - 15]: 5000, [today - 2]: 0 }, today, 14)).to.equal(10);
+  });
+
+  it('is the floor or the factor times the usual volume, whichever is larger', () => {
+    expect(alarmThreshold(5000, 5, 0)).to.equal(5000);
+    expect(alarmThreshold(5000, 5, 800)).to.equal(5000);
+    expect(alarmThreshold(5000, 5, 1200)).to.equal(6000);
+    expect(alarmThreshold(10, 2.5, 7)).to.equal(18);
   });
 });

@@ -137,13 +137,20 @@ export const transferModule: GraphQLModule = {
       "Undoes an import (the id of its job) as a job: its new cards go to the trash, overwritten fields get their values back unless changed since. Asked twice, the first undo is returned."
       undoImport(importId: ID!): Job!
     }
-    "A user was sent far more cards than a person reads (READ_ALARM_CARDS within READ_ALARM_MINUTES); also in the audit log as bulk-reading."
+    """
+    A user was sent far more cards than they usually are: within one window of READ_ALARM_MINUTES,
+    at least READ_ALARM_CARDS and READ_ALARM_FACTOR × their usual count; also in the audit log as
+    bulk-reading.
+    """
     type ReadAlarm {
       userId: ID!
       login: String!
       fullName: String!
       cards: Int!
+      "This user's threshold: READ_ALARM_CARDS, or READ_ALARM_FACTOR × usual when that is larger."
       threshold: Int!
+      "The user's usual cards per window: the median of their daily peaks over the last READ_ALARM_DAYS days on which they read (0: none)."
+      usual: Int!
       windowMinutes: Int!
       at: DateTime!
     }

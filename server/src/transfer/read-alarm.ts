@@ -1,15 +1,23 @@
 /**
- * The bulk-reading alarm: someone being sent far more cards than a person reads — a script walking
- * the API page by page, say — is told to administrators. Every card whose values go out to a user
- * (a list row, an opened card, a search hit, a related tab) counts; the first time a user's count
- * within a window of `READ_ALARM_MINUTES` reaches `READ_ALARM_CARDS`, the audit log records
- * `bulk-reading` (administrators filter for it) and the administrators' open consoles are told at
- * once (`readAlarms`). A request costs a map update: counts are kept per instance and added to
- * MongoDB (`read_counts`, one document per user and window, kept a day past it) at most every few
- * seconds per user, or at once when they would reach the threshold, so instances count together.
+ * The bulk-reading alarm: someone being sent far more cards than they usually are — a script
+ * walking the API page by page, say — is told to administrators. Every card whose values go out to
+ * a user (a list row, an opened card, a search hit, a related tab) counts, per fixed window of
+ * `READ_ALARM_MINUTES`. A user's threshold is their own: the larger of `READ_ALARM_CARDS` (the
+ * floor) and `READ_ALARM_FACTOR` × their usual count per window — the median, over the last
+ * `READ_ALARM_DAYS` days on which they read, of each day's largest window. The first time a
+ * user's count within a window reaches their threshold, the audit log records `bulk-reading`
+ * (administrators filter for it) and the administrators' open consoles are told at once
+ * (`readAlarms`).
+ *
+ * A request costs a map update: counts are kept per instance and added to MongoDB (`read_counts`,
+ * one document per user and window, kept a day past it) at most every few seconds per user, or at
+ * once when they would reach the threshold, so instances count together. Each flush also raises
+ * the day's peak in the user's `read_baselines` document (one per user: a peak per day, the
+ * last `READ_ALARM_DAYS` days), which is read once per user and window to set the threshold.
  */
 import mongoose, { Schema, Types } from 'mongoose';
 import type { Actor } from '../access/actor';
+import type { Config } from '../config';
 import { recordAudit } from '../audit/service';
 import { events } from '../events/bus';
 import type { GraphQLContext } from '../graphql/context';
@@ -23,6 +31,8 @@ export interface ReadAlarm {
   fullName: string;
   cards: number;
   threshold: number;
+  /** The user's usual cards per window (0: no reading in the days looked at). */
+  usual: number;
   windowMinutes: number;
   at: string;
 }
@@ -48,6 +58,38 @@ const readCountSchema = new Schema(
 readCountSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
 export const ReadCount = mongoose.model('ReadCount', readCountSchema, 'read_counts');
 
+const readBaselineSchema = new Schema(
+  {
+    /** The user. */
+    _id: { type: Schema.Types.ObjectId, required: true },
+    /** The most cards the user was sent within one window, by UTC day (days since 1970-01-01): the last READ_ALARM_DAYS days and today. */
+    peaks: { type: Schema.Types.Mixed, default: {} },
+  },
+  { versionKey: false, minimize: false },
+);
+export const ReadBaseline = mongoose.model('ReadBaseline', readBaselineSchema, 'read_baselines');
+
+type AlarmSettings = Pick<Config, 'readAlarmCards' | 'readAlarmMinutes' | 'readAlarmFactor' | 'readAlarmDays'>;
+
+const DAY_MS = 24 * 3600_000;
+
+/**
+ * A user's usual cards per window: the median of their daily peaks (each day's largest window)
+ * over the `days` days before `today` on which they read anything; 0 with none.
+ */
+export function usualPerWindow(peaks: Record<string, number>, today: number, days: number): number {
+  const past = Object.entries(peaks)
+    .filter(([day, peak]) => Number(day) < today && Number(day) >= today - days && peak > 0)
+    .map(([, peak]) => peak)
+    .sort((a, b) => a - b);
+  if (past.length === 0) return 0;
+  const middle = Math.floor(past.length / 2);
+  return past.length % 2 === 1 ? past[middle] : Math.round((past[middle - 1] + past[middle]) / 2);
+}
+
+/** The cards within one window that raise a user's alarm: the floor, or `factor` × their usual, whichever is larger. */
+export const alarmThreshold = (floor: number, factor: number, usual: number) => Math.max(floor, Math.ceil(factor * usual));
+
 /** How often at most one user's count goes to the database while below the threshold. */
 const FLUSH_MS = 5_000;
 const KEPT_PAST_WINDOW_MS = 24 * 3600_000;
@@ -61,16 +103,33 @@ interface Pending {
   known: number;
   /** The window's alarm is raised (by this instance or another): counts go at the usual pace. */
   alarmed: boolean;
+  /** This user's threshold for the window; null until their usual volume is read. */
+  threshold: number | null;
+  usual: number;
+  /** The largest count of the window written to the day's peak so far. */
+  peakRecorded: number;
   lastFlush: number;
   flushing: Promise<void> | null;
+  /** The next flush of cards below the threshold. */
+  timer: NodeJS.Timeout | null;
 }
 
 const pending = new Map<string, Pending>();
 
 const t = (actor: Pick<Actor, 'locale'>, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
 
+/** An upsert, once more if another instance made the document first (it then adds to that one). */
+async function upserted<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (!isDuplicateKeyError(error)) throw error;
+    return write();
+  }
+}
+
 async function raise(entry: Pending, cards: number, threshold: number, minutes: number): Promise<void> {
-  const { actor } = entry;
+  const { actor, usual } = entry;
   await recordAudit(
     { userId: actor.userId, login: actor.login, ip: actor.ip },
     {
@@ -79,17 +138,40 @@ async function raise(entry: Pending, cards: number, threshold: number, minutes: 
       targetId: actor.userId,
       summary: t(
         actor,
-        `Массовое чтение: ${actor.fullName} получил(а) ${cards} карточек за ${minutes} мин (порог — ${threshold})`,
-        `Bulk reading: ${actor.fullName} was sent ${cards} cards within ${minutes} min (threshold ${threshold})`,
+        `Массовое чтение: ${actor.fullName} получил(а) ${cards} карточек за ${minutes} мин (${usual > 0 ? `обычно — ${usual}, ` : ''}порог — ${threshold})`,
+        `Bulk reading: ${actor.fullName} was sent ${cards} cards within ${minutes} min (${usual > 0 ? `usually ${usual}, ` : ''}threshold ${threshold})`,
       ),
-      after: { cards, threshold, windowMinutes: minutes, windowStart: new Date(entry.window).toISOString() },
+      after: { cards, threshold, usual, windowMinutes: minutes, windowStart: new Date(entry.window).toISOString() },
     },
   );
-  events.publish('read-alarm', { userId: actor.userId, login: actor.login, fullName: actor.fullName, cards, threshold, windowMinutes: minutes, at: new Date().toISOString() });
+  events.publish('read-alarm', {
+    userId: actor.userId,
+    login: actor.login,
+    fullName: actor.fullName,
+    cards,
+    threshold,
+    usual,
+    windowMinutes: minutes,
+    at: new Date().toISOString(),
+  });
 }
 
-/** Adds the user's pending cards to the window's count; raises the alarm once when the count reaches the threshold. */
-async function flush(entry: Pending, threshold: number, minutes: number): Promise<void> {
+/**
+ * Reads the user's usual volume and sets the window's threshold from it; days older than the
+ * history kept leave their document (at most once per user and window).
+ */
+async function settleThreshold(entry: Pending, settings: AlarmSettings): Promise<void> {
+  const today = Math.floor(entry.window / DAY_MS);
+  const baseline = await ReadBaseline.findById(entry.actor.userId, { peaks: 1 }).lean<{ peaks?: Record<string, number> }>();
+  const peaks = baseline?.peaks ?? {};
+  entry.usual = usualPerWindow(peaks, today, settings.readAlarmDays);
+  entry.threshold = alarmThreshold(settings.readAlarmCards, settings.readAlarmFactor, entry.usual);
+  const stale = Object.keys(peaks).filter((day) => Number(day) < today - settings.readAlarmDays);
+  if (stale.length > 0) await ReadBaseline.updateOne({ _id: entry.actor.userId }, { $unset: Object.fromEntries(stale.map((day) => [`peaks.${day}`, ''])) });
+}
+
+/** Adds the user's pending cards to the window's count and the day's peak; raises the alarm once when the count reaches the threshold. */
+async function flush(entry: Pending, minutes: number): Promise<void> {
   const cards = entry.cards;
   entry.cards = 0;
   entry.lastFlush = Date.now();
@@ -107,17 +189,16 @@ async function flush(entry: Pending, threshold: number, minutes: number): Promis
       },
       { upsert: true, returnDocument: 'after', projection: { cards: 1, alarmedAt: 1 } },
     ).lean<{ cards: number; alarmedAt: Date | null }>();
-  let count;
-  try {
-    count = await add();
-  } catch (error) {
-    // Another instance made the window's document first: add to it.
-    if (!isDuplicateKeyError(error)) throw error;
-    count = await add();
-  }
+  const count = await upserted(add);
   if (!count) return;
   entry.known = count.cards;
   entry.alarmed = Boolean(count.alarmedAt);
+  if (count.cards > entry.peakRecorded) {
+    entry.peakRecorded = count.cards;
+    const day = Math.floor(entry.window / DAY_MS);
+    await upserted(() => ReadBaseline.updateOne({ _id: entry.actor.userId }, { $max: { [`peaks.${day}`]: count.cards } }, { upsert: true }));
+  }
+  const threshold = entry.threshold!;
   if (count.cards < threshold || entry.alarmed) return;
   entry.alarmed = true;
   // One alarm per user and window, whichever instance gets here first.
@@ -125,38 +206,67 @@ async function flush(entry: Pending, threshold: number, minutes: number): Promis
   if (claimed.modifiedCount === 1) await raise(entry, count.cards, threshold, minutes);
 }
 
-/** Flushes the user's count; what arrives meanwhile and reaches the threshold goes right after. */
-function startFlush(entry: Pending, threshold: number, minutes: number, logger: Logger): void {
-  entry.flushing = flush(entry, threshold, minutes)
+/** Flushes the user's count; what arrives meanwhile follows when due. */
+function startFlush(entry: Pending, minutes: number, logger: Logger): void {
+  entry.flushing = flush(entry, minutes)
     .catch((error: unknown) => logger.error({ err: error }, 'counting cards read failed'))
     .finally(() => {
       entry.flushing = null;
-      if (entry.cards > 0 && thresholdDue(entry, threshold) && pending.get(entry.actor.userId) === entry) startFlush(entry, threshold, minutes, logger);
+      flushIfDue(entry, minutes, logger);
     });
 }
 
-const thresholdDue = (entry: Pending, threshold: number) => !entry.alarmed && entry.known + entry.cards >= threshold;
+const thresholdDue = (entry: Pending) => entry.threshold !== null && !entry.alarmed && entry.known + entry.cards >= entry.threshold;
+
+/**
+ * Flushes at once when the threshold is reached, else once FLUSH_MS have passed since the last
+ * flush (by a timer, so the last cards of a burst are counted too); never before the threshold is known.
+ */
+function flushIfDue(entry: Pending, minutes: number, logger: Logger): void {
+  if (entry.flushing || entry.threshold === null || entry.cards === 0) return;
+  const wait = FLUSH_MS - (Date.now() - entry.lastFlush);
+  if (thresholdDue(entry) || wait <= 0) {
+    if (entry.timer) clearTimeout(entry.timer);
+    entry.timer = null;
+    startFlush(entry, minutes, logger);
+  } else if (!entry.timer) {
+    entry.timer = setTimeout(() => {
+      entry.timer = null;
+      flushIfDue(entry, minutes, logger);
+    }, wait);
+    entry.timer.unref();
+  }
+}
 
 /**
  * Counts one card sent to the request's user (a listener of cards/reads.ts). Never throws and never
  * holds the request up; a failure to count is logged.
  */
 export function countCardRead(context: GraphQLContext): void {
-  const threshold = context.config.readAlarmCards;
-  if (threshold <= 0) return;
-  const minutes = context.config.readAlarmMinutes;
+  const settings = context.config;
+  if (settings.readAlarmCards <= 0) return;
+  const minutes = settings.readAlarmMinutes;
+  const { logger } = context;
   context
     .actor()
     .then((actor) => {
       const window = Math.floor(Date.now() / (minutes * 60_000)) * minutes * 60_000;
       let entry = pending.get(actor.userId);
       if (!entry || entry.window !== window) {
-        entry = { actor, window, cards: 0, known: 0, alarmed: false, lastFlush: 0, flushing: null };
-        pending.set(actor.userId, entry);
+        const created: Pending = { actor, window, cards: 0, known: 0, alarmed: false, threshold: null, usual: 0, peakRecorded: 0, lastFlush: 0, flushing: null, timer: null };
+        pending.set(actor.userId, created);
+        settleThreshold(created, settings)
+          .catch((error: unknown) => {
+            // Without the usual volume the floor is the threshold: the alarm still works.
+            logger.error({ err: error }, 'reading the usual volume of cards read failed');
+            created.threshold = settings.readAlarmCards;
+          })
+          .finally(() => flushIfDue(created, minutes, logger));
+        entry = created;
       }
       entry.actor = actor;
       entry.cards += 1;
-      if (!entry.flushing && (thresholdDue(entry, threshold) || Date.now() - entry.lastFlush >= FLUSH_MS)) startFlush(entry, threshold, minutes, context.logger);
+      flushIfDue(entry, minutes, logger);
     })
     .catch(() => undefined);
 }

@@ -76,7 +76,11 @@ async function main(): Promise<void> {
       const page = await colleague.request('query($f: ID!) { cards(folderId: $f, first: 50) { edges { node { id title values } } } }', { f: folderId }).catch(() => null);
       if (page && !page.errors) pages.push(performance.now() - asked);
       else failedPages += 1;
-      job = (await importer.data<{ job: typeof job }>('query($id: ID!) { job(id: $id) { state progress { done total } result error } }', { id: startImport.id })).job;
+      // So is a poll of the job that fails (a kept-alive connection the server closed meanwhile): asked again next time.
+      const polled = await importer
+        .data<{ job: typeof job }>('query($id: ID!) { job(id: $id) { state progress { done total } result error } }', { id: startImport.id })
+        .catch(() => null);
+      if (polled) job = polled.job;
       if (performance.now() - lastReport > 10_000) {
         lastReport = performance.now();
         console.log(`  … ${job.progress.done} of ${job.progress.total ?? '?'} rows after ${((performance.now() - started) / 1000).toFixed(0)} s`);

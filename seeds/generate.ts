@@ -117,12 +117,15 @@ export async function generateCounterparties(options: {
     name: options.folderName,
     allowedCardTypes: ['counterparty'],
     defaultCardType: 'counterparty',
-    accessEntries: (options.grantUserIds ?? []).map((id) => ({ principalType: 'user', principalId: new Types.ObjectId(id), level: 'full' })),
   });
   const first = await firstNumber();
   const started = Date.now();
   const place = { folderId: folder._id, libraryId: library._id };
   await loadCards(options.count, (i) => counterpartyDoc(first + i, place, adminId, new Date(started - (options.count - i) * 1000)), options.onProgress);
+  // Access is granted once every card is stored: a user's open tree learns of the folder at once
+  // (the access version moves) and would otherwise count its unread cards half loaded.
+  const grants = (options.grantUserIds ?? []).map((id) => ({ principalType: 'user', principalId: new Types.ObjectId(id), level: 'full' }));
+  if (grants.length > 0) await Folder.updateOne({ _id: folder._id }, { $set: { accessEntries: grants } });
   return String(folder._id);
 }
 

@@ -3,6 +3,7 @@ import mongoose, { Types } from 'mongoose';
 import { renderTitle, searchIndexOf } from '../../card-types';
 import { builtInCardTypes } from '../../card-types/built-in';
 import { Card } from '../../server/src/cards/model';
+import { wordCandidates } from '../../server/src/cards/search';
 import { searchWordsStep } from '../../server/src/migrations/search-words';
 import { createLogger } from '../../server/src/logger';
 import { loadConfig } from '../../server/src/config';
@@ -114,6 +115,21 @@ describe('search by words (API)', function () {
     // The rarest word leads: one card among hundreds sharing «гранит».
     expect(await titles(admin, 'ООО Гранит-217')).to.deep.equal(['ООО «Гранит-217»']);
     expect(await titles(narrow, 'ООО Гранит-217')).to.deep.equal([]);
+  });
+
+  it("reads only the cards having the searched word, not every card of the reader's folders", async () => {
+    // More cards with the word than a planner's trial counts (101), among many more without it:
+    // a plan by folder reads all 600, the word's plan the 150 that have it.
+    const folder = {
+      id: await createFolder(admin, { libraryId: folders['Свои'].libraryId, name: 'Много', allowedCardTypes: ['counterparty'] }),
+      libraryId: folders['Свои'].libraryId,
+    };
+    await store(folder, [...Array.from({ length: 150 }, (_, i) => `ООО «Вектор-${i}»`), ...Array.from({ length: 450 }, (_, i) => `ООО «Прочее-${i}»`)]);
+    const explained = (await Card.find(wordCandidates({ folderId: { $in: [new Types.ObjectId(folder.id)] } }, 'вектор')).explain('executionStats')) as unknown as {
+      executionStats: { nReturned: number; totalDocsExamined: number };
+    };
+    expect(explained.executionStats.nReturned).to.equal(150);
+    expect(explained.executionStats.totalDocsExamined).to.equal(150);
   });
 
   it('gives the words to cards stored before word search, in a background job queued by the data-model step, saying meanwhile that results may be incomplete', async () => {

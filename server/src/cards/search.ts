@@ -56,6 +56,14 @@ const hasPrefix = (words: readonly string[], prefix: string) => words.some((word
 type Filter = Record<string, unknown>;
 type Candidate = Pick<CardDoc, '_id' | 'folderId' | 'libraryId' | 'searchWords'>;
 
+/**
+ * The cards within `scope` having a word that begins with `prefix`: the filter of the rarity count
+ * and of the walk. Trashed cards are skipped by the walk, not here: an `inTrash` condition would let
+ * a planner prefer a folder index (folder and trash flag, two fields narrowed) and read every card
+ * of the reader's folders for the few having the word.
+ */
+export const wordCandidates = (scope: Filter, prefix: string): Filter => ({ ...scope, searchWords: prefixRange(prefix) });
+
 /** The folders to search within, or null for all (an administrator, or a reader of most folders: each card is checked instead). */
 async function folderScope(actor: Actor, libraryId: Types.ObjectId | null): Promise<Types.ObjectId[] | null> {
   if (actor.isAdmin) return null;
@@ -69,7 +77,7 @@ async function folderScope(actor: Actor, libraryId: Types.ObjectId | null): Prom
 /** The rarest prefix by its capped key count; null when a prefix begins no word at all. */
 async function rarest(prefixes: string[], scope: Filter): Promise<string | null> {
   if (prefixes.length === 1) return prefixes[0];
-  const counts = await Promise.all(prefixes.map((prefix) => Card.countDocuments({ ...scope, searchWords: prefixRange(prefix) }).limit(RARITY_CAP)));
+  const counts = await Promise.all(prefixes.map((prefix) => Card.countDocuments(wordCandidates(scope, prefix)).limit(RARITY_CAP)));
   if (counts.some((count) => count === 0)) return null;
   let best = 0;
   for (let i = 1; i < prefixes.length; i += 1) if (counts[i] < counts[best]) best = i;
@@ -103,16 +111,16 @@ async function walkWords(actor: Actor, query: string, libraryId: Types.ObjectId 
 
   const hits: WordHit[] = [];
   let complete = true;
-  const cursor = Card.find({ ...scope, searchWords: prefixRange(driver), inTrash: false }, { folderId: 1, libraryId: 1, searchWords: 1, title: 1 })
-    .lean<(Candidate & { title: string })[]>()
+  const cursor = Card.find(wordCandidates(scope, driver), { folderId: 1, libraryId: 1, searchWords: 1, title: 1, inTrash: 1 })
+    .lean<(Candidate & { title: string; inTrash: boolean })[]>()
     .batchSize(Math.min(Math.max(limit * 4, 100), SEARCH_CANDIDATES))
     .cursor();
   try {
     let seen = 0;
-    for await (const card of cursor as AsyncIterable<Candidate & { title: string }>) {
+    for await (const card of cursor as AsyncIterable<Candidate & { title: string; inTrash: boolean }>) {
       seen += 1;
       const words = card.searchWords ?? [];
-      if (others.every((prefix) => hasPrefix(words, prefix)) && actor.ability.can('read', cardSubject(card))) hits.push(card);
+      if (!card.inTrash && others.every((prefix) => hasPrefix(words, prefix)) && actor.ability.can('read', cardSubject(card))) hits.push(card);
       if (hits.length >= limit || seen >= SEARCH_CANDIDATES) {
         complete = false;
         break;

@@ -130,6 +130,10 @@ describe('search by words (API)', function () {
     };
     expect(explained.executionStats.nReturned).to.equal(150);
     expect(explained.executionStats.totalDocsExamined).to.equal(150);
+    // A trashed card is not found (the walk's filter leaves the trash flag to the walk).
+    expect(await titles(admin, 'Вектор-149')).to.deep.equal(['ООО «Вектор-149»']);
+    await Card.updateOne({ title: 'ООО «Вектор-149»' }, { $set: { inTrash: true } });
+    expect(await titles(admin, 'Вектор-149')).to.deep.equal([]);
   });
 
   it('gives the words to cards stored before word search, in a background job queued by the data-model step, saying meanwhile that results may be incomplete', async () => {

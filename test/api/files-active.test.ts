@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createDeflate } from 'node:zlib';
+import { createDeflate, deflateSync } from 'node:zlib';
 import { expect } from 'chai';
 import mongoose from 'mongoose';
 import { scanPdf } from '../../server/src/files/pdf-scan';
@@ -68,6 +68,76 @@ function hostilePdfs(): Record<string, Buffer> {
   };
 }
 
+/** A PDF whose object 6 (opened by the catalog) hides in stream data behind the header `header`, with an escaped letter in /JavaScript. */
+function hiddenInStream(title: string, header: string): Buffer {
+  const hidden = Buffer.from(`${header}\n<< /S /JavaScrip#74 /JS (app.alert('x')) >>\nendobj\n`, 'latin1');
+  const carrier = Buffer.concat([Buffer.from('% padding\n'), hidden, Buffer.from('% padding\n')]);
+  return buildPdf([...pageObjects(title, { catalog: '/OpenAction 6 0 R' }), [7, streamBody(carrier)]], { offsets: { 6: (written) => written.indexOf(hidden) } });
+}
+
+/** A plain PDF and an incremental update after its %%EOF that opens object 6, hidden in stream data behind a header split by a comment. */
+function incrementalWithCommentHeader(): Buffer {
+  const base = buildPdf(pageObjects('Incremental'));
+  const previous = /startxref\n([0-9]+)/.exec(base.toString('latin1'))![1];
+  const hidden = "6 0 %x\nobj\n<< /S /JavaScrip#74 /JS (app.alert('x')) >>\nendobj\n";
+  let update = '\n';
+  const at = () => base.length + Buffer.byteLength(update, 'latin1');
+  const catalogAt = at();
+  update += '1 0 obj\n<< /Type /Catalog /Pages 2 0 R /OpenAction 6 0 R >>\nendobj\n';
+  const streamAt = at();
+  const carrier = `% padding\n${hidden}% padding\n`;
+  update += `7 0 obj\n<< /Length ${carrier.length} >>\nstream\n${carrier}\nendstream\nendobj\n`;
+  const hiddenAt = base.length + Buffer.from(update, 'latin1').indexOf(hidden);
+  const row = (offset: number) => `${String(offset).padStart(10, '0')} 00000 n \n`;
+  const xrefAt = at();
+  update += `xref\n0 1\n0000000000 65535 f \n1 1\n${row(catalogAt)}6 2\n${row(hiddenAt)}${row(streamAt)}trailer\n<< /Size 8 /Root 1 0 R /Prev ${previous} >>\nstartxref\n${xrefAt}\n%%EOF\n`;
+  return Buffer.concat([base, Buffer.from(update, 'latin1')]);
+}
+
+/** Hostile PDFs of the second attack: object headers the check did not recognise, escaped names in stream data, a false dictionary. */
+function hostilePdfs2(): Record<string, Buffer> {
+  const escaped = "<< /S /JavaScrip#74 /JS (app.alert('x')) >>";
+  const emptyStored = deflateSync(Buffer.alloc(0), { level: 0 });
+  return {
+    // A comment between the generation and `obj`, and more digits than a header usually has.
+    'comment-header': hiddenInStream('Comment header', '6 0 %x\nobj'),
+    'zero-padded-number': hiddenInStream('Zero padded', '00000000006 0 obj'),
+    'long-generation': hiddenInStream('Long generation', '6 000000 obj'),
+    // An object stream whose dictionary holds a loose header, so that the dictionary seemed to start there.
+    'objstm-loose-header': pdfWithObjectStream('ObjStm loose header', '/OpenAction 6 0 R', escaped, '/Type /ObjStm', { compressed: false, trailing: '/Q 1 0 obj' }),
+    // … also with only a short active name (not looked for in data): the stream must be read as an object stream.
+    'objstm-loose-header-short-name': pdfWithObjectStream('ObjStm loose header AA', '/Pages 2 0 R', '<< /AA << /O 9 0 R >> >>', '/Type /ObjStm', {
+      compressed: false,
+      trailing: '/Q 1 0 obj',
+    }),
+    'objstm-loose-header-flate': pdfWithObjectStream('ObjStm loose header flate', '/OpenAction 6 0 R', escaped, '/Type /ObjStm', { trailing: '/Q 1 0 obj' }),
+    // A false stream inside a string of a dictionary: what follows seemed stream data.
+    'string-fake-stream': buildPdf([
+      ...pageObjects('String fake stream', { catalog: '/OpenAction 6 0 R' }),
+      [
+        6,
+        Buffer.concat([
+          Buffer.from('<< /Filter /FlateDecode /X (>>stream\n', 'latin1'),
+          emptyStored,
+          Buffer.from(") /S /JavaScrip#74 /JS (app.alert('x')) /Y (endstream) >>", 'latin1'),
+        ]),
+      ],
+    ]),
+    'incremental-comment-header': incrementalWithCommentHeader(),
+  };
+}
+
+/** `count` tiny Flate streams with no object header anywhere, then a catalog that runs a script. */
+function manyBareStreams(count: number): Buffer {
+  const empty = deflateSync(Buffer.alloc(0));
+  const stream = Buffer.concat([Buffer.from('<</Filter/FlateDecode>>stream\n', 'latin1'), empty, Buffer.from('\nendstream\n', 'latin1')]);
+  return Buffer.concat([
+    Buffer.from('%PDF-1.7\n', 'latin1'),
+    ...Array.from({ length: count }, () => stream),
+    Buffer.from("<< /OpenAction << /S /JavaScript /JS (app.alert('x')) >> >>\n%%EOF\n", 'latin1'),
+  ]);
+}
+
 describe('files on cards: PDFs with active content (API)', function () {
   this.timeout(180_000);
   let server: RunningServer;
@@ -108,6 +178,29 @@ describe('files on cards: PDFs with active content (API)', function () {
       verdicts[name] = [file.activeContent, (await downloadFile(admin, server.url, `${file.url}?inline=1`)).status];
     }
     expect(verdicts).to.deep.equal(Object.fromEntries(Object.keys(hostilePdfs()).map((name) => [name, [true, 422]])));
+  });
+
+  it('flags the second attack (comment or long headers, escaped names in stream data, loose headers in a dictionary, strings that look like streams, incremental updates): never opened inline', async () => {
+    const verdicts: Record<string, [boolean, number]> = {};
+    for (const [name, content] of Object.entries(hostilePdfs2())) {
+      const file = await upload(admin, `${name}.pdf`, content);
+      verdicts[name] = [file.activeContent, (await downloadFile(admin, server.url, `${file.url}?inline=1`)).status];
+    }
+    expect(verdicts).to.deep.equal(Object.fromEntries(Object.keys(hostilePdfs2()).map((name) => [name, [true, 422]])));
+  });
+
+  it('reads a file of many tiny streams with no object header through, in time linear in its size', () => {
+    const small = manyBareStreams(20_000);
+    const large = manyBareStreams(40_000);
+    expect(large.length).to.be.above(1.5 * 1024 * 1024);
+    const smallStats = { searched: 0 };
+    const largeStats = { searched: 0 };
+    // Read to the end: the script after the streams is found.
+    expect(scanPdf(small, undefined, smallStats)).to.equal('/JavaScript');
+    expect(scanPdf(large, undefined, largeStats)).to.equal('/JavaScript');
+    // The characters searched for the streams' dictionaries grow with the file, not with its square.
+    expect(largeStats.searched).to.be.at.most(large.length);
+    expect(largeStats.searched).to.be.at.most(2.1 * smallStats.searched);
   });
 
   it('judges again a version judged plain by an older check before opening it inline', async () => {

@@ -51,12 +51,15 @@ export function buildPdf(objects: PdfObject[], options: { offsets?: Record<numbe
 /**
  * A PDF whose object 6 (what the catalog's extra entries point at) lives in a Flate object stream
  * (object 7) with the dictionary entries `objectStream` (e.g. `/Type /ObjStm`), found through a
- * cross-reference stream (object 8), as modern producers write them.
+ * cross-reference stream (object 8), as modern producers write them; `compressed: false` leaves its
+ * data uncompressed, `trailing` adds entries after /First.
  */
-export function pdfWithObjectStream(title: string, catalog: string, object6: string, objectStream: string): Buffer {
+export function pdfWithObjectStream(title: string, catalog: string, object6: string, objectStream: string, options: { compressed?: boolean; trailing?: string } = {}): Buffer {
   const objects = pageObjects(title, { catalog });
   const header = '6 0 ';
-  const packed = deflateSync(Buffer.from(header + object6, 'latin1'));
+  const compressed = options.compressed ?? true;
+  const plain = Buffer.from(header + object6, 'latin1');
+  const packed = compressed ? deflateSync(plain) : plain;
   const parts: Buffer[] = [Buffer.from('%PDF-1.7\n', 'latin1')];
   const offsets: number[] = [];
   const add = (number: number, body: string | Buffer) => {
@@ -64,7 +67,7 @@ export function pdfWithObjectStream(title: string, catalog: string, object6: str
     parts.push(Buffer.concat([bytes(`${number} 0 obj\n`), bytes(body), bytes('\nendobj\n')]));
   };
   for (const [number, body] of objects) add(number, body);
-  add(7, streamBody(packed, `${objectStream} /N 1 /First ${header.length} /Filter /FlateDecode`));
+  add(7, streamBody(packed, `${objectStream} /N 1 /First ${header.length}${compressed ? ' /Filter /FlateDecode' : ''} ${options.trailing ?? ''}`));
   const xrefAt = Buffer.concat(parts).length;
   const rows = [Buffer.from([0, 0, 0, 0, 0, 0xff, 0xff])];
   for (let number = 1; number <= 8; number += 1) {

@@ -82,4 +82,31 @@ describe('db conformance: messages however the bytes arrive', function () {
       [3, 1],
     ]);
   });
+  it('refuses a message whose document sequence declares length -1, and keeps answering others', async () => {
+    // The body, then a kind-1 section whose length (-1) would step back onto its own kind byte.
+    const body = serialize({ insert: 'w', $db: 'wire' });
+    const sequence = Buffer.concat([Buffer.from([1]), Buffer.alloc(4), Buffer.from('documents\0'), serialize({ _id: 1 })]);
+    sequence.writeInt32LE(-1, 1);
+    const header = Buffer.alloc(21);
+    header.writeInt32LE(21 + body.length + sequence.length, 0);
+    header.writeInt32LE(5, 4);
+    header.writeInt32LE(OP_MSG, 12);
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => {});
+    socket.write(Buffer.concat([header, body, sequence]));
+    await closed;
+
+    const { hostname, port } = new URL((await testMongoUri()).replace(/^mongodb:\/\/([^/,]+).*$/, 'http://$1'));
+    const next = net.connect({ host: hostname, port: Number(port) });
+    try {
+      await new Promise((resolve) => next.once('connect', resolve));
+      const answered = replies(next, 1);
+      next.write(opMsg(6, { ping: 1 }));
+      const [reply] = await answered;
+      expect(reply.responseTo).to.equal(6);
+      expect(reply.body.ok).to.equal(1);
+    } finally {
+      next.destroy();
+    }
+  });
 });

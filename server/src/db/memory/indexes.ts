@@ -113,15 +113,15 @@ export class BTreeIndex {
     return { tuples: [simple], arrays: false };
   }
 
-  /** Key tuples when a path holds arrays: one per combination of elements (multikey). */
+  /**
+   * Key tuples when a path holds arrays: one per combination of elements (multikey). Called only when
+   * an array was met along a path — at its end or on the way (`contacts.age` through an array of
+   * subdocuments) — and either makes the index multikey: one document may have several keys.
+   */
   private arrayTuples(doc: Doc): { tuples: unknown[][]; arrays: boolean } {
-    let arrays = false;
+    const arrays = true;
     const perField = this.fields.map((field) => {
-      const values = valuesAtPath(doc, field).flatMap((v) => {
-        if (!Array.isArray(v)) return [v];
-        arrays = true;
-        return v.length ? v : [undefined];
-      });
+      const values = valuesAtPath(doc, field).flatMap((v) => (Array.isArray(v) ? (v.length ? v : [undefined]) : [v]));
       return values.length > 0 ? values : [undefined];
     });
     if (this.sparse && perField.every((values) => values.length === 1 && values[0] === undefined)) return { tuples: [], arrays };

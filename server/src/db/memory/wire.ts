@@ -72,13 +72,19 @@ export function parseMessage(message: Buffer): IncomingMessage {
       if (kind === 0) {
         [command, offset] = readDocument(message, offset);
       } else if (kind === 1) {
-        const sectionEnd = offset + message.readInt32LE(offset);
+        if (offset + 4 > end) throw new ProtocolError('truncated OP_MSG document sequence');
+        const length = message.readInt32LE(offset);
+        // A length shorter than its own header (or negative) would step back and re-read the section forever.
+        if (length < 5 || offset + length > end) throw new ProtocolError(`invalid OP_MSG document sequence length ${length}`);
+        const sectionEnd = offset + length;
         const [identifier, start] = readCString(message, offset + 4);
+        if (start > sectionEnd) throw new ProtocolError('OP_MSG document sequence identifier overruns its section');
         let position = start;
         const docs: Doc[] = [];
         while (position < sectionEnd) {
           let doc: Doc;
           [doc, position] = readDocument(message, position, true);
+          if (position > sectionEnd) throw new ProtocolError('document overruns its OP_MSG document sequence');
           docs.push(doc);
         }
         sequences.push([identifier, docs]);

@@ -18,6 +18,8 @@ describe('files on cards: the «Экспорт» right and the audit of reads (A
   let plainFolder: string;
   let exportFolder: string;
   let made = 0;
+  let libraryId: string;
+  let clerkId: string;
 
   /** A memo in `folderId` made by `client`, holding an uploaded PDF when `withFile`. */
   const memo = async (client: ApiClient, folderId: string, title: string, withFile: boolean) => {
@@ -44,6 +46,8 @@ describe('files on cards: the «Экспорт» right and the audit of reads (A
     // The clerk edits both folders, and holds «Экспорт» only in the second.
     await setFolderAccess(admin, plainFolder, [{ principalId: scenario.userIds.clerk, level: 'edit' }]);
     await setFolderAccess(admin, exportFolder, [{ principalId: scenario.userIds.clerk, level: 'edit', export: true }]);
+    libraryId = scenario.libraryId;
+    clerkId = scenario.userIds.clerk;
     clerk = await signedIn(server, 'clerk', PASSWORD);
   });
   after(async () => {
@@ -71,6 +75,56 @@ describe('files on cards: the «Экспорт» right and the audit of reads (A
     // Out of the export folder into the other one is no gain: allowed.
     const own = await memo(clerk, exportFolder, 'Своя выгрузка', true);
     expect((await clerk.data<{ moveCard: { folderId: string } }>(MOVE, { id: own.card.id, f: plainFolder, v: own.card.version })).moveCard.folderId).to.equal(plainFolder);
+  });
+
+  it('does not let a non-administrator gain «Экспорт» by moving a folder or making it inherit again; a move without gain goes on', async () => {
+    const FOLDER = 'query($id: ID!) { folder(id: $id) { parentId inheritsAccess } }';
+    const x = await createFolder(admin, { libraryId, name: 'Папка без экспорта', allowedCardTypes: ['memo'] });
+    const exf = await createFolder(admin, { libraryId, name: 'Папка с экспортом', allowedCardTypes: ['memo'] });
+    const quiet = await createFolder(admin, { libraryId, name: 'Тихая папка', allowedCardTypes: ['memo'] });
+    await setFolderAccess(admin, x, [{ principalId: clerkId, level: 'full' }]);
+    await setFolderAccess(admin, exf, [{ principalId: clerkId, level: 'full', export: true }]);
+    await setFolderAccess(admin, quiet, [{ principalId: clerkId, level: 'full' }]);
+    const { file } = await memo(clerk, x, 'Акт сверки', true);
+    expect((await downloadFile(clerk, server.url, file!.url)).status).to.equal(403);
+
+    // (a) Moving the folder under one where the clerk exports: refused, nothing moves.
+    const moved = await clerk.request('mutation($id: ID!, $p: ID) { moveFolder(id: $id, parentId: $p) { id } }', { id: x, p: exf });
+    expect(moved.errors?.[0]).to.deep.include({
+      message: 'Недостаточно прав: папка «Папка без экспорта» получила бы право «Экспорт», которое выдаёт только администратор (у вас его там нет); обратитесь к администратору',
+    });
+    expect(moved.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
+    expect((await admin.data<{ folder: { parentId: string | null } }>(FOLDER, { id: x })).folder.parentId).to.equal(null);
+    expect((await downloadFile(clerk, server.url, file!.url)).status).to.equal(403);
+    // A move that grants no «Экспорт» goes on.
+    expect(
+      (await clerk.data<{ moveFolder: { parentId: string } }>('mutation($id: ID!, $p: ID) { moveFolder(id: $id, parentId: $p) { parentId } }', { id: x, p: quiet })).moveFolder
+        .parentId,
+    ).to.equal(quiet);
+    expect((await downloadFile(clerk, server.url, file!.url)).status).to.equal(403);
+
+    // (b) A sub-folder of the export folder that the administrator cut off from it, without «Экспорт» for the clerk.
+    const z = await createFolder(admin, { parentId: exf, name: 'Отрезанная папка', allowedCardTypes: ['memo'] });
+    await admin.data('mutation($id: ID!) { setFolderInheritance(id: $id, inherits: false) { id } }', { id: z });
+    await setFolderAccess(admin, z, [{ principalId: clerkId, level: 'full', export: false }]);
+    const inZ = await memo(clerk, z, 'Счёт', true);
+    expect((await downloadFile(clerk, server.url, inZ.file!.url)).status).to.equal(403);
+    const resumed = await clerk.request('mutation($id: ID!) { setFolderInheritance(id: $id, inherits: true) { id } }', { id: z });
+    expect(resumed.errors?.[0]).to.deep.include({
+      message: 'Недостаточно прав: папка «Отрезанная папка» получила бы право «Экспорт», которое выдаёт только администратор (у вас его там нет); обратитесь к администратору',
+    });
+    expect(resumed.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
+    expect((await admin.data<{ folder: { inheritsAccess: boolean } }>(FOLDER, { id: z })).folder.inheritsAccess).to.equal(false);
+    expect((await downloadFile(clerk, server.url, inZ.file!.url)).status).to.equal(403);
+    // The administrator may do both.
+    expect(
+      (
+        await admin.data<{ setFolderInheritance: { inheritsAccess: boolean } }>('mutation($id: ID!) { setFolderInheritance(id: $id, inherits: true) { inheritsAccess } }', {
+          id: z,
+        })
+      ).setFolderInheritance.inheritsAccess,
+    ).to.equal(true);
+    expect((await downloadFile(clerk, server.url, inZ.file!.url)).status).to.equal(200);
   });
 
   it('records every range served unless the same kind of read already holds its bytes: a 1-byte read, a preview or an inline view cover no download', async () => {

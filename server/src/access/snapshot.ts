@@ -116,6 +116,30 @@ export class AccessSnapshot {
     return result;
   }
 
+  /**
+   * The same snapshot with some folders changed (`change` returns the folder as it would be, or
+   * itself): for asking what a user would be able to do after a move or an inheritance change,
+   * with the very rules that decide it now.
+   */
+  withFolders(change: (folder: FolderDoc) => FolderDoc): AccessSnapshot {
+    return new AccessSnapshot(this.version, {
+      libraries: this.orderedLibraries,
+      folders: this.orderedFolders.map(change),
+      departments: [...this.departments.values()],
+      groups: this.groups,
+      users: [...this.users.values()],
+    });
+  }
+
+  /** A folder and every folder below it (by parent, whether or not they inherit). */
+  subtreeIds(folderId: string): string[] {
+    const below = new Map<string, string[]>();
+    for (const folder of this.orderedFolders) if (folder.parentId) this.push(below, String(folder.parentId), String(folder._id));
+    const found = new Set([folderId]);
+    for (const id of found) for (const child of below.get(id) ?? []) found.add(child);
+    return [...found];
+  }
+
   /** Position of a folder in display order, for sorting a subset without comparing names again. */
   folderPosition(folderId: string): number {
     this.positions ??= new Map(this.orderedFolders.map((f, i) => [String(f._id), i]));

@@ -117,27 +117,29 @@ export class AccessSnapshot {
   }
 
   /**
-   * The same snapshot with some folders changed (`change` returns the folder as it would be, or
-   * itself): for asking what a user would be able to do after a move or an inheritance change,
-   * with the very rules that decide it now.
+   * Where the user would gain «Экспорт» if a folder sat at `place` (another parent or library, or
+   * inheriting again): the id of the first such folder in its subtree, else null. Only the folder's
+   * inheriting subtree is pushed down again — from `place` and the user's own entries, by the rules
+   * that decide it now — so the cost is the user's entries and the folders under them.
    */
-  withFolders(change: (folder: FolderDoc) => FolderDoc): AccessSnapshot {
-    return new AccessSnapshot(this.version, {
-      libraries: this.orderedLibraries,
-      folders: this.orderedFolders.map(change),
-      departments: [...this.departments.values()],
-      groups: this.groups,
-      users: [...this.users.values()],
-    });
-  }
-
-  /** A folder and every folder below it (by parent, whether or not they inherit). */
-  subtreeIds(folderId: string): string[] {
-    const below = new Map<string, string[]>();
-    for (const folder of this.orderedFolders) if (folder.parentId) this.push(below, String(folder.parentId), String(folder._id));
-    const found = new Set([folderId]);
-    for (const id of found) for (const child of below.get(id) ?? []) found.add(child);
-    return [...found];
+  exportGainIfPlaced(userId: string, folderId: string, place: { parentId: string | null; libraryId: string; inherits: boolean }): string | null {
+    const access = this.accessOf(userId);
+    if (!access || access.isAdmin) return null;
+    // The system group's members export wherever they read: their «Экспорт» follows their level.
+    const exporter = (this.groupsOfUser.get(userId) ?? []).some((g) => g.systemRole === 'exporters');
+    const rankOf = exporter ? (entry: PlainAccessEntry) => LEVEL_RANK[entry.level] : (entry: PlainAccessEntry) => (entry.export ? 1 : 0);
+    const exportsNow = (id: string) => (exporter ? access.folderLevels.has(id) : access.exportFolderIds.has(id));
+    let inherited = 0;
+    if (place.inherits && place.parentId) inherited = exportsNow(place.parentId) ? 1 : 0;
+    else if (place.inherits) {
+      for (const { kind, id, entry } of this.matchingEntries(access.principal)) if (kind === 'library' && id === place.libraryId) inherited = Math.max(inherited, rankOf(entry));
+    }
+    // The folder no longer inherits from where it is now: its old parent's or library's rank is not pushed into it.
+    const stack = this.entrySeeds(access.principal, rankOf, folderId);
+    stack.push([folderId, inherited]);
+    const after = this.pushDown(stack, new Map(), folderId);
+    for (const [id, rank] of after) if (rank > 0 && !exportsNow(id)) return id;
+    return null;
   }
 
   /** Position of a folder in display order, for sorting a subset without comparing names again. */
@@ -221,7 +223,11 @@ export class AccessSnapshot {
    * user and the folders under them, not every folder.
    */
   private spread(principal: Principal, rankOf: (entry: PlainAccessEntry) => number): Map<string, number> {
-    const ranks = new Map<string, number>();
+    return this.pushDown(this.entrySeeds(principal, rankOf), new Map());
+  }
+
+  /** Where the matching entries start pushing their rank down: their folder, or the top folders of their library (`detached` left out). */
+  private entrySeeds(principal: Principal, rankOf: (entry: PlainAccessEntry) => number, detached?: string): [string, number][] {
     const stack: [string, number][] = [];
     for (const { kind, id, entry } of this.matchingEntries(principal)) {
       const rank = rankOf(entry);
@@ -229,14 +235,19 @@ export class AccessSnapshot {
       if (kind === 'folder') {
         if (this.folders.has(id)) stack.push([id, rank]);
       } else {
-        for (const child of this.children.get(`library:${id}`) ?? []) stack.push([child, rank]);
+        for (const child of this.children.get(`library:${id}`) ?? []) if (child !== detached) stack.push([child, rank]);
       }
     }
+    return stack;
+  }
+
+  /** Pushes the ranks on `stack` down the folders that inherit, keeping the highest per folder (`detached`: not entered from its parent). */
+  private pushDown(stack: [string, number][], ranks: Map<string, number>, detached?: string): Map<string, number> {
     while (stack.length > 0) {
       const [folderId, rank] = stack.pop()!;
       if ((ranks.get(folderId) ?? 0) >= rank) continue;
       ranks.set(folderId, rank);
-      for (const child of this.children.get(folderId) ?? []) stack.push([child, rank]);
+      for (const child of this.children.get(folderId) ?? []) if (child !== detached) stack.push([child, rank]);
     }
     return ranks;
   }

@@ -1,5 +1,5 @@
 import mongoose, { Types, type ClientSession } from 'mongoose';
-import { cardSubject, folderSubject, librarySubject } from '../access/ability';
+import { folderSubject, librarySubject } from '../access/ability';
 import { accessStructureChanged } from '../access/changes';
 import type { Actor } from '../access/actor';
 import { entryMatches, higherLevel, plainEntries, type StoredEntry } from '../access/effective-access';
@@ -201,32 +201,28 @@ export async function updateFolder(actor: Actor, id: string, input: FolderInput)
 
 /**
  * «Экспорт» is granted only by administrators, so a non-administrator may not gain it by moving a
- * folder or making it inherit again: refused when, after the change, the actor could export from
- * the folder or a folder below it where they cannot now (whether or not its cards hold files).
- * The "after" is the actor's access computed by the snapshot's own rules on the changed tree.
+ * folder or making it inherit again: refused when, with the folder at `place`, the actor could
+ * export from it or a folder below it where they cannot now (whether or not its cards hold files).
  */
-async function refuseExportGain(actor: Actor, folderId: string, change: (folder: FolderDoc) => FolderDoc): Promise<void> {
+async function refuseExportGain(actor: Actor, folderId: string, place: { parentId: Types.ObjectId | null; libraryId: Types.ObjectId; inherits: boolean }): Promise<void> {
   if (actor.isAdmin) return;
   const snapshot = await accessSnapshot();
-  const after = snapshot.withFolders(change);
-  const ability = after.accessOf(actor.userId)?.ability;
-  if (!ability) return;
-  for (const id of after.subtreeIds(folderId)) {
-    const now = snapshot.folders.get(id);
-    const then = after.folders.get(id);
-    if (!now || !then) continue;
-    if (actor.ability.can('export', cardSubject({ folderId: id, libraryId: now.libraryId }))) continue;
-    if (!ability.can('export', cardSubject({ folderId: id, libraryId: then.libraryId }))) continue;
-    const name = snapshot.folders.get(folderId)?.name ?? '';
-    throw forbidden(
+  const gained = snapshot.exportGainIfPlaced(actor.userId, folderId, {
+    parentId: place.parentId ? String(place.parentId) : null,
+    libraryId: String(place.libraryId),
+    inherits: place.inherits,
+  });
+  if (!gained) return;
+  const name = snapshot.folders.get(folderId)?.name ?? '';
+  const below = gained === folderId ? null : (snapshot.folders.get(gained)?.name ?? '');
+  throw forbidden(
+    actor,
+    what(
       actor,
-      what(
-        actor,
-        `папка «${name}» получила бы право «Экспорт», которое выдаёт только администратор (у вас его там нет${id === folderId ? '' : ` — в том числе на вложенную папку «${then.name}»`}); обратитесь к администратору`,
-        `the folder “${name}” would gain the “Export” right, which only an administrator grants (you do not have it there${id === folderId ? '' : `, nor on its sub-folder “${then.name}”`}); ask an administrator`,
-      ),
-    );
-  }
+      `папка «${name}» получила бы право «Экспорт», которое выдаёт только администратор (у вас его там нет${below === null ? '' : ` — в том числе на вложенную папку «${below}»`}); обратитесь к администратору`,
+      `the folder “${name}” would gain the “Export” right, which only an administrator grants (you do not have it there${below === null ? '' : `, nor on its sub-folder “${below}”`}); ask an administrator`,
+    ),
+  );
 }
 
 /** Moves a folder under another folder (or to the top of a library); needs full access on both sides. */
@@ -256,10 +252,7 @@ export async function moveFolder(actor: Actor, id: string, target: { parentId?: 
       libraryId = new Types.ObjectId(target.libraryId);
     }
   }
-  const subtree = new Set((await accessSnapshot()).subtreeIds(id));
-  await refuseExportGain(actor, id, (f) =>
-    String(f._id) === id ? { ...f, parentId, libraryId } : subtree.has(String(f._id)) && String(f.libraryId) !== String(libraryId) ? { ...f, libraryId } : f,
-  );
+  await refuseExportGain(actor, id, { parentId, libraryId, inherits: folder.inheritsAccess !== false });
   folder.parentId = parentId;
   folder.libraryId = libraryId;
   folder.order = target.order ?? (await Folder.countDocuments({ libraryId, parentId }));
@@ -488,7 +481,7 @@ export async function setFolderInheritance(actor: Actor, id: string, inherits: b
   const folder = await folderForChange(actor, id, 'manageAccess');
   if (folder.inheritsAccess === inherits) return folder;
   const before = { inheritsAccess: folder.inheritsAccess, entries: plainEntries(folder.accessEntries as StoredEntry[]) };
-  if (inherits) await refuseExportGain(actor, id, (f) => (String(f._id) === id ? { ...f, inheritsAccess: true } : f));
+  if (inherits) await refuseExportGain(actor, id, { parentId: folder.parentId ?? null, libraryId: folder.libraryId, inherits: true });
   let entries = folder.accessEntries as AccessEntry[];
   if (!inherits) {
     const effective = (await accessSnapshot()).effectiveEntries(id);

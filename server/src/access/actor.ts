@@ -3,6 +3,7 @@ import type { Locale } from '../i18n';
 import type { AppAbility } from './ability';
 import type { Principal } from './effective-access';
 import { accessSnapshot, checkedAccessSnapshot, type SnapshotUser } from './snapshot';
+import { User } from './structure';
 
 /** The signed-in user as services see them: who they are and what they may do. */
 export interface Actor {
@@ -39,4 +40,13 @@ export async function buildActor(user: Pick<SnapshotUser, '_id' | 'login' | 'ful
     folderLevels: access.folderLevels,
     ability: access.ability,
   };
+}
+
+/**
+ * The actor for a user known by id — a background job acting for who asked for it, with their
+ * access as it is now — or null when the user is gone (`activeOnly`: or deactivated).
+ */
+export async function actorOfUser(userId: string | null, ip: string, { activeOnly = false }: { activeOnly?: boolean } = {}): Promise<Actor | null> {
+  const user = userId ? await User.findById(userId, { login: 1, fullName: 1, locale: 1, active: 1 }).lean() : null;
+  return user && !(activeOnly && user.active === false) ? buildActor(user, ip) : null;
 }

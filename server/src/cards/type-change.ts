@@ -10,11 +10,10 @@ import type { ClientSession } from 'mongoose';
 import { Types } from 'mongoose';
 import { formatValue, isEmptyValue, ownValue, type CardTypeDefinition, type FieldDefinition, type Locale, type StoredValue } from '../../../card-types';
 import { fieldChangePlanner, valueChanges, type DuplicateGroup, type FieldChangePlanner, type ValueFailure, type ValueOutcome } from '../../../card-types/definitions';
-import { buildActor, type Actor } from '../access/actor';
+import { actorOfUser, type Actor } from '../access/actor';
 import { CardTypeRecord } from '../card-types/registry';
 import { defineJob, type JobContext } from '../jobs/define';
 import { Job, type JobDoc } from '../jobs/model';
-import { User } from '../people/models';
 import { Card, type CardDoc } from './model';
 import { commitCardBatch, derived, type BatchedCardWrite } from './service';
 import { cardRewriter, pendingTypeChange, TYPE_CHANGE_JOB, type CardRewriter, type FieldRewrite } from './type-rewrite';
@@ -350,10 +349,10 @@ async function resumeRefusal(job: JobDoc, locale: Locale): Promise<string | null
  * administrator, and the history says by whom.
  */
 async function actingAdministrator(ctx: JobContext<TypeChangeParams, Checkpoint>): Promise<Actor> {
-  const by = ctx.continuedBy ?? (ctx.ownerId ? { userId: ctx.ownerId, ip: ctx.params.ip } : null);
-  const user = by ? await User.findById(by.userId, { login: 1, fullName: 1, locale: 1 }).lean() : null;
-  if (!by || !user) throw new Error('the administrator who saved the change is gone: another administrator can continue it');
-  return buildActor(user, by.ip);
+  const by = ctx.continuedBy ?? { userId: ctx.ownerId, ip: ctx.params.ip };
+  const actor = await actorOfUser(by.userId, by.ip);
+  if (!actor) throw new Error('the administrator who saved the change is gone: another administrator can continue it');
+  return actor;
 }
 
 export const typeChangeJob = defineJob<TypeChangeParams, TypeChangeResult, Checkpoint>({

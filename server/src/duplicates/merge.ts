@@ -1,6 +1,6 @@
 import { Types, type ClientSession } from 'mongoose';
 import { cardSubject } from '../access/ability';
-import { buildActor, type Actor } from '../access/actor';
+import { actorOfUser, type Actor } from '../access/actor';
 import { cardTargets, isMultiValued, type CardTypeDefinition, type CardValues, type Locale, type LocalizedText, type StoredValue } from '../../../card-types';
 import { listCardTypes, uniqueIndexName } from '../card-types/registry';
 import type { CardChange, FieldChange } from '../cards/lifecycle';
@@ -12,7 +12,6 @@ import { announceJob, defineJob } from '../jobs/define';
 import { Job, type JobDoc } from '../jobs/model';
 import type { JobView } from '../jobs/view';
 import { Folder } from '../folders/models';
-import { User } from '../people/models';
 import { isUnread, readStateOf, readsAfterOwnChange, recordOwnChange } from '../unread/service';
 import { Merge, type MergeDoc, type RepointedReference } from './model';
 
@@ -678,9 +677,9 @@ export async function undoMerge(context: CardServiceContext, id: string): Promis
 
 /** The signed-in user a merge's job works for (its owner), with the address they asked from. */
 async function ownerContext(ctx: { ownerId: string | null; params: { ip: string }; logger: CardServiceContext['logger'] }): Promise<CardServiceContext> {
-  const owner = ctx.ownerId ? await User.findById(ctx.ownerId, { login: 1, fullName: 1, locale: 1 }).lean() : null;
-  if (!owner) throw new Error('the user who asked for the merge or its undo is gone');
-  return { actor: await buildActor(owner, ctx.params.ip), logger: ctx.logger };
+  const actor = await actorOfUser(ctx.ownerId, ctx.params.ip);
+  if (!actor) throw new Error('the user who asked for the merge or its undo is gone');
+  return { actor, logger: ctx.logger };
 }
 
 /**

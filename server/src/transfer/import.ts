@@ -9,7 +9,7 @@
  */
 import { Types } from 'mongoose';
 import { cardSubject } from '../access/ability';
-import { buildActor, type Actor } from '../access/actor';
+import { actorOfUser, type Actor } from '../access/actor';
 import { recordAudit } from '../audit/service';
 import { checkFieldValue, kindOf, visibleFields, type CardTypeDefinition, type CardValues, type CellValue, type FieldDefinition, type StoredValue } from '../../../card-types';
 import { findCardType } from '../card-types/registry';
@@ -31,7 +31,6 @@ import { findFolder } from '../folders/service';
 import { defineJob, type JobContext } from '../jobs/define';
 import { JobInterrupted } from '../jobs/runner';
 import type { Logger } from '../logger';
-import { User } from '../people/models';
 import { openFile } from './files';
 import { resolveLinks, type Resolution } from './links';
 import type { MappingGuess } from './mapping';
@@ -100,9 +99,9 @@ const isEmptyRow = (row: SheetRow) => row.cells.every((cell) => cell === null);
 
 /** The importing user as the job acts for them: their access as it is now, not when they asked. */
 async function actorOf(ownerId: string | null, ip: string): Promise<Actor> {
-  const user = ownerId ? await User.findById(ownerId, { login: 1, fullName: 1, locale: 1, active: 1 }).lean() : null;
-  if (!user || user.active === false) throw new Error('the user who started the import is gone or deactivated');
-  return buildActor(user, ip);
+  const actor = await actorOfUser(ownerId, ip, { activeOnly: true });
+  if (!actor) throw new Error('the user who started the import is gone or deactivated');
+  return actor;
 }
 
 /** One row on its way: the input built from its cells, what went wrong, and what it becomes. */

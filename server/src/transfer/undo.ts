@@ -6,7 +6,7 @@
  */
 import { Types } from 'mongoose';
 import { cardSubject } from '../access/ability';
-import { buildActor, type Actor } from '../access/actor';
+import { actorOfUser, type Actor } from '../access/actor';
 import { recordAudit } from '../audit/service';
 import type { CardTypeDefinition, CardValues } from '../../../card-types';
 import { findCardType } from '../card-types/registry';
@@ -17,7 +17,6 @@ import { defineJob } from '../jobs/define';
 import { Job, type JobDoc } from '../jobs/model';
 import type { JobView } from '../jobs/view';
 import { jobView } from '../jobs/view';
-import { User } from '../people/models';
 import type { ImportParams } from './import';
 import { ImportRow, type ImportOutcome, type ImportRowDoc } from './model';
 
@@ -57,9 +56,8 @@ function restoredValues(card: CardDoc, row: ImportRowDoc): CardValues | null {
 export const undoImportJob = defineJob<UndoParams, UndoResult>({
   type: 'import-undo',
   async run(ctx) {
-    const owner = ctx.ownerId ? await User.findById(ctx.ownerId, { login: 1, fullName: 1, locale: 1, active: 1 }).lean() : null;
-    if (!owner || owner.active === false) throw new Error('the user who asked for the undo is gone or deactivated');
-    const actor = await buildActor(owner, ctx.params.ip);
+    const actor = await actorOfUser(ctx.ownerId, ctx.params.ip, { activeOnly: true });
+    if (!actor) throw new Error('the user who asked for the undo is gone or deactivated');
     const importId = new Types.ObjectId(ctx.params.importId);
     const written: ImportOutcome[] = ['created', 'updated'];
     const pending = { importId, outcome: { $in: written }, undoneAt: null };

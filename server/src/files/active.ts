@@ -1,11 +1,9 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import pLimit from 'p-limit';
 import { WHOLE_FILE_LIMIT } from './content';
 import { StoredFile, type StoredFileDoc } from './model';
 import { fileStorage } from './storage';
+import { filesWorker } from './workers';
 
 /**
  * The version of the active-content check. A verdict kept on a file version by an older check is
@@ -24,21 +22,6 @@ const checks = pLimit(2);
 const underWay = new Map<string, Promise<boolean>>();
 
 /**
- * A worker running the check's script: files/pdf-check-worker.js beside the production bundle, or
- * pdf-check-worker.ts beside this file in the sources (run through tsx, which a worker does not
- * inherit from the thread that starts it).
- */
-function checkWorker(): Worker {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const resourceLimits = { maxOldGenerationSizeMb: CHECK_HEAP_MB, maxYoungGenerationSizeMb: 32 };
-  const bundled = path.join(here, 'files', 'pdf-check-worker.js');
-  if (existsSync(bundled)) return new Worker(bundled, { resourceLimits });
-  const source = pathToFileURL(path.join(here, 'pdf-check-worker.ts')).href;
-  const tsx = import.meta.resolve('tsx/esm/api');
-  return new Worker(`import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(source)}); })`, { eval: true, resourceLimits });
-}
-
-/**
  * Reads a stored PDF for active content in a worker thread (`pdf-check-worker.ts`, `scanPdf`) with a
  * bounded heap and a time limit, its bytes streamed to it from the storage. True when it is active
  * or could not be checked: too large, out of time or memory, or failed.
@@ -48,7 +31,7 @@ function checkInWorker(file: Pick<StoredFileDoc, '_id' | 'size'>): Promise<boole
   return new Promise((resolve) => {
     let worker: Worker;
     try {
-      worker = checkWorker();
+      worker = filesWorker('pdf-check-worker.ts', { maxOldGenerationSizeMb: CHECK_HEAP_MB, maxYoungGenerationSizeMb: 32 });
     } catch {
       // No worker to check with (a broken installation): the document cannot be shown as plain.
       resolve(true);

@@ -1,11 +1,9 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import pLimit from 'p-limit';
 import { wholeFile, WHOLE_FILE_LIMIT } from './content';
 import { StoredFile, type PreviewRefusal, type StoredFileDoc } from './model';
 import { NoPreview, rendition, type Preview } from './preview';
+import { filesWorker } from './workers';
 
 /** How wide a page is drawn, in pixels (a page so tall that it would be over MAX_PAGE_HEIGHT_PX is drawn narrower). */
 export const PAGE_WIDTH_PX = 1000;
@@ -34,12 +32,6 @@ interface PageJob {
 /** What it answers: the page count and, for a page, its JPEG; or that the document does not open or draw. */
 type PageAnswer = { pages: number; image?: Uint8Array } | { failed: 'damaged' };
 
-/** The drawing thread's module: beside this one in the sources, files/pages-worker.js beside the production bundle (dist/server/main.js). */
-const workerFile = (() => {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  return [path.join(here, 'pages-worker.mjs'), path.join(here, 'files', 'pages-worker.js')].find((file) => existsSync(file));
-})();
-
 /** The drawing thread is busy with more requests than it should queue. */
 export class PagesBusy extends Error {}
 
@@ -51,8 +43,7 @@ const oneAtATime = pLimit(1);
 function drawingThread(): Worker {
   if (idle) clearTimeout(idle);
   if (worker) return worker;
-  if (!workerFile) throw new Error('the PDF page worker (files/pages-worker) is missing; run npm run build');
-  const started = new Worker(workerFile, { resourceLimits: { maxOldGenerationSizeMb: 512 } });
+  const started = filesWorker('pages-worker.mjs', { maxOldGenerationSizeMb: 512 });
   started.unref();
   started.on('exit', () => {
     if (worker === started) worker = null;

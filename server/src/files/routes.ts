@@ -150,6 +150,15 @@ const RECENT_READS_LOOKED_AT = 500;
 
 type Disposition = 'inline' | 'attachment';
 
+/** The actor's audit entries of one kind and disposition for this version within the window (their recent reads of it). */
+const recentReads = (actor: Actor, file: StoredFileDoc, kind: 'file-downloaded' | 'file-previewed', disposition: Disposition | 'pages') => ({
+  actorId: actor.userId,
+  at: { $gte: new Date(Date.now() - RANGED_READ_WINDOW_MS) },
+  kind,
+  'after.fileId': String(file._id),
+  'after.disposition': disposition,
+});
+
 /**
  * Whether the bytes `range` of this version, served with this disposition, are recorded already in
  * the actor's reads of the last minutes: a whole read of it, or ranges that together hold this one.
@@ -158,17 +167,7 @@ type Disposition = 'inline' | 'attachment';
  * the actor's recent entries.
  */
 async function rangeRecorded(actor: Actor, file: StoredFileDoc, disposition: Disposition, range: { start: number; end: number }): Promise<boolean> {
-  const since = new Date(Date.now() - RANGED_READ_WINDOW_MS);
-  const reads = await AuditEntry.find(
-    {
-      actorId: actor.userId,
-      at: { $gte: since },
-      kind: disposition === 'inline' ? 'file-previewed' : 'file-downloaded',
-      'after.fileId': String(file._id),
-      'after.disposition': disposition,
-    },
-    { 'after.range': 1 },
-  )
+  const reads = await AuditEntry.find(recentReads(actor, file, disposition === 'inline' ? 'file-previewed' : 'file-downloaded', disposition), { 'after.range': 1 })
     .sort({ at: -1 })
     .limit(RECENT_READS_LOOKED_AT)
     .lean<{ after: { range?: string } }[]>();
@@ -185,9 +184,7 @@ async function rangeRecorded(actor: Actor, file: StoredFileDoc, disposition: Dis
 
 /** Whether the actor's view of this version's pages is in the audit log within the window: paging through a document is one view (one lookup on the actor's recent entries). */
 async function pagesViewedRecently(actor: Actor, file: StoredFileDoc): Promise<boolean> {
-  const since = new Date(Date.now() - RANGED_READ_WINDOW_MS);
-  const entry = await AuditEntry.exists({ actorId: actor.userId, at: { $gte: since }, kind: 'file-previewed', 'after.fileId': String(file._id), 'after.disposition': 'pages' });
-  return entry !== null;
+  return (await AuditEntry.exists(recentReads(actor, file, 'file-previewed', 'pages'))) !== null;
 }
 
 /**

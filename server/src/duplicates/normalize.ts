@@ -83,13 +83,17 @@ function asCyrillic(word: string): string {
   return [...word].map((letter) => twinOf(letter) ?? letter).join('');
 }
 
+/** Characters nobody sees: zero-width spaces and joiners, soft hyphens, byte order marks … (`INVISIBLE` one, `INVISIBLES` all of a text). */
+const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
+const INVISIBLES = new RegExp(INVISIBLE.source, 'gu');
+
 /**
  * Compatibility forms folded (full-width letters, ligatures), invisible characters (zero-width
  * spaces and joiners, soft hyphens) and combining marks (stress marks, accents) dropped — but the
  * breve of «й» —, look-alikes read as Cyrillic, lower case, «ё» as «е».
  */
 function foldedWords(text: string): string[] {
-  const visible = text.normalize('NFKC').replace(/[\p{Cf}\p{Default_Ignorable_Code_Point}]/gu, '');
+  const visible = text.normalize('NFKC').replace(INVISIBLES, '');
   const bare = visible
     .normalize('NFD')
     .replace(/\p{M}/gu, (mark, at: number, whole: string) => (mark === '\u0306' && /[иИ]/.test(whole[at - 1]) ? mark : ''))
@@ -177,9 +181,6 @@ export function prefixTrigrams(shape: NameShape, threshold: number, frequency: (
   const ordered = [...shape.trigrams].sort((x, y) => frequency(x) - frequency(y) || (x < y ? -1 : x > y ? 1 : 0));
   return ordered.slice(0, ordered.length - requiredOverlap(ordered.length, threshold) + 1);
 }
-
-/** Characters nobody sees: zero-width spaces and joiners, soft hyphens, byte order marks … */
-const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
 
 /** A part of a value as the merge dialog shows it: plain text, or one character telling it apart from a look-alike value. */
 export interface LookAlikePart {

@@ -118,16 +118,15 @@ export class BTreeIndex {
    * an array was met along a path — at its end or on the way (`contacts.age` through an array of
    * subdocuments) — and either makes the index multikey: one document may have several keys.
    */
-  private arrayTuples(doc: Doc): { tuples: unknown[][]; arrays: boolean } {
-    const arrays = true;
+  private arrayTuples(doc: Doc): { tuples: unknown[][]; arrays: true } {
     const perField = this.fields.map((field) => {
       const values = valuesAtPath(doc, field).flatMap((v) => (Array.isArray(v) ? (v.length ? v : [undefined]) : [v]));
       return values.length > 0 ? values : [undefined];
     });
-    if (this.sparse && perField.every((values) => values.length === 1 && values[0] === undefined)) return { tuples: [], arrays };
+    if (this.sparse && perField.every((values) => values.length === 1 && values[0] === undefined)) return { tuples: [], arrays: true };
     let tuples: unknown[][] = [[]];
     for (const values of perField) tuples = values.length === 1 ? tuples.map((t) => [...t, values[0] ?? null]) : tuples.flatMap((t) => values.map((v) => [...t, v ?? null]));
-    return { tuples, arrays };
+    return { tuples, arrays: true };
   }
 
   /** Encoded keys of a document, duplicates removed. */

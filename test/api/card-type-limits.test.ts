@@ -221,4 +221,17 @@ describe('card type limits, references named by settings, and conversions that c
     const types = (await admin.data<{ cardTypes: { key: string; uniqueNotEnforced: string[] }[] }>(TYPES)).cardTypes;
     expect(types.find((entry) => entry.key === 'registry')?.uniqueNotEnforced).to.deep.equal([]);
   });
+
+  it('refuses a fill-in value for a file field (a file belongs to one card) and saves it required for new and edited cards only', async () => {
+    const code = await card('codes', { name: 'Без скана' });
+    const scanRequired = async (more: Record<string, unknown>) => versioned(admin, { ...type('codes', []), fields: [field('scan', 'file', { required: true, ...more })] });
+    const fill = '0123456789abcdef01234567';
+    const refusal = 'У каждой карточки свои файлы: поле с файлами не заполняется одним значением. Отметьте «Обязательно только для новых и изменяемых карточек»';
+    expect(refusalFields(await admin.request(UPDATE_TYPE, { d: await scanRequired({ fillMissing: fill }) }))['fields.0.fillMissing']).to.equal(refusal);
+    expect(refusalFields(await admin.request(PREVIEW, { d: await scanRequired({ fillMissing: fill }) }))['fields.0.fillMissing']).to.equal(refusal);
+    expect(await values(code.id)).to.not.have.property('scan');
+
+    await admin.data(UPDATE_TYPE, { d: await scanRequired({ requiredFor: 'newAndEdited' }) });
+    expect(await values(code.id)).to.not.have.property('scan');
+  });
 });

@@ -9,13 +9,14 @@ const say = (locale: Locale, ru: string, en: string) => (locale === 'ru' ? ru : 
 /**
  * A fill-in value of a reference or user field names what every card lacking a value will point
  * to: each id must be a card of one of the field's target types, outside the trash, or a user that
- * exists. Answers a message per refused fill-in, at `fields.N.fillMissing` (one query per kind of link).
+ * exists. A file field takes no fill-in at all: a file belongs to one card, so one value cannot be
+ * given to many. Answers a message per refused fill-in, at `fields.N.fillMissing` (one query per kind of link).
  */
 export async function fillInReferenceProblems(definition: CardTypeDefinition, fills: ReadonlyMap<string, StoredValue>, locale: Locale): Promise<Record<string, string>> {
   const asked = definition.fields.flatMap((field, index) => {
     const link = kindOf(field).link;
     const fill = fills.get(field.key);
-    if (!link || link.to === 'file' || fill === undefined) return [];
+    if (!link || fill === undefined) return [];
     const ids = [fill].flat().map(String);
     return [{ index, ids, to: link.to, targets: link.to === 'card' ? link.targets(field) : [] }];
   });
@@ -36,6 +37,12 @@ export async function fillInReferenceProblems(definition: CardTypeDefinition, fi
   for (const { index, ids: named, to, targets } of asked) {
     const problem = named
       .map((id) => {
+        if (to === 'file')
+          return say(
+            locale,
+            'У каждой карточки свои файлы: поле с файлами не заполняется одним значением. Отметьте «Обязательно только для новых и изменяемых карточек»',
+            'Each card holds its own files: a file field cannot be filled in with one value. Tick “Required for new and edited cards only”',
+          );
         if (to === 'user') return userIds.has(id) ? null : say(locale, `Нет пользователя с идентификатором ${id}`, `There is no user with id ${id}`);
         const card = cardById.get(id);
         if (!card || card.inTrash) return say(locale, `Нет карточки с идентификатором ${id} (или она в корзине)`, `There is no card with id ${id} (or it is in the trash)`);

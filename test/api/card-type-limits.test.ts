@@ -216,10 +216,36 @@ describe('card type limits, references named by settings, and conversions that c
 
     // Trading one unique field for another fits; so does a listed field whose sorting index another type made already (shared).
     const traded = await versioned(admin, type('registry', [...unique(room - 1), field(`u${room - 1}`, 'string'), field('extra', 'string', { unique: true, listed: false })]));
-    await admin.data(UPDATE_TYPE, { d: traded });
+    const saved = await admin.data<{ updateCardType: { changeJob: { id: string } | null } }>(UPDATE_TYPE, { d: traded });
+    await typeChangeApplied(admin, saved.updateCardType.changeJob);
     expect(await indexCount()).to.equal(CARD_INDEX_BUDGET);
     const types = (await admin.data<{ cardTypes: { key: string; uniqueNotEnforced: string[] }[] }>(TYPES)).cardTypes;
     expect(types.find((entry) => entry.key === 'registry')?.uniqueNotEnforced).to.deep.equal([]);
+  });
+
+  it('lets only one of two administrators saving at once take the last index the budget leaves: the other is refused at its field', async () => {
+    const { cardTypes } = await admin.data<{ cardTypes: { key: string; fields: { key: string; unique: boolean | null }[] }[] }>('{ cardTypes { key fields { key unique } } }');
+    const registry = cardTypes.find((entry) => entry.key === 'registry')!;
+    const uniqueKeys = registry.fields.filter((entry) => entry.unique).map((entry) => entry.key);
+    // One unique field less frees one index.
+    const [freed, ...kept] = uniqueKeys;
+    await admin.data(UPDATE_TYPE, { d: await versioned(admin, type('registry', [field(freed, 'string'), ...kept.map((key) => field(key, 'string', { unique: true }))])) });
+    expect(await indexCount()).to.equal(CARD_INDEX_BUDGET - 1);
+
+    const second = await signedIn(server);
+    const answers = await Promise.all([
+      admin.request(CREATE_TYPE, { d: type('racea', [field('code', 'string', { unique: true })]) }),
+      second.request(CREATE_TYPE, { d: type('raceb', [field('code', 'string', { unique: true })]) }),
+    ]);
+    expect(answers.filter((answer) => !answer.errors)).to.have.length(1);
+    const refused = answers.filter((answer) => answer.errors).map((answer) => refusalFields(answer)['fields.1.unique']);
+    expect(refused).to.have.length(1);
+    expect(refused[0]).to.have.string(`Не хватает индексов: у коллекции карточек их ${CARD_INDEX_BUDGET},`);
+    expect(await indexCount()).to.equal(CARD_INDEX_BUDGET);
+    const { cardTypes: after } = await admin.data<{ cardTypes: { key: string; uniqueNotEnforced: string[] }[] }>(TYPES);
+    const raced = after.filter((entry) => entry.key.startsWith('race'));
+    expect(raced).to.have.length(1);
+    expect(raced[0].uniqueNotEnforced).to.deep.equal([]);
   });
 
   it('refuses a fill-in value for a file field (a file belongs to one card) and saves it required for new and edited cards only', async () => {

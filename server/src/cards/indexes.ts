@@ -106,6 +106,12 @@ export interface IndexBudgetExcess {
   fields: { fieldIndex: number; property: WantedIndex['property'] }[];
 }
 
+/** Whether `type` wants an index that `previous` (null: a new type) did not. */
+export function wantsNewIndexes(type: CardTypeDefinition, previous: CardTypeDefinition | null): boolean {
+  const before = new Set(previous ? wantedIndexes(previous).map((index) => index.name) : []);
+  return wantedIndexes(type).some((index) => !before.has(index.name));
+}
+
 /**
  * Whether saving `type` over `previous` (null: a new type) keeps the cards collection within
  * `CARD_INDEX_BUDGET` indexes: its real indexes now, less the unique ones the change drops, plus
@@ -113,9 +119,8 @@ export interface IndexBudgetExcess {
  * when it fits — at once, asking the database nothing, when the type asks for no index it did not before.
  */
 export async function indexBudgetExcess(type: CardTypeDefinition, previous: CardTypeDefinition | null): Promise<IndexBudgetExcess | null> {
+  if (!wantsNewIndexes(type, previous)) return null;
   const wanted = wantedIndexes(type);
-  const before = new Set(previous ? wantedIndexes(previous).map((index) => index.name) : []);
-  if (wanted.every((index) => before.has(index.name))) return null;
   const existing = await cardIndexNames();
   const added = wanted.filter((index, position) => !existing.has(index.name) && wanted.findIndex((other) => other.name === index.name) === position);
   if (added.length === 0) return null;

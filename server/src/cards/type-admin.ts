@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
 import type { Actor } from '../access/actor';
 import {
@@ -18,9 +19,19 @@ import { AppError, notFound, UserInputError } from '../errors';
 import { message } from '../i18n';
 import { auditActorOf } from '../people/service';
 import { announceJob } from '../jobs/define';
+import { withLock } from '../jobs/lock';
 import type { JobDoc } from '../jobs/model';
 import { fillInReferenceProblems } from './fill-in-references';
-import { CARD_INDEX_BUDGET, CARD_INDEX_LIMIT, CARD_INDEXES_RESERVED, cardIndexNames, ensureCardTypeIndexes, indexBudgetExcess, uniqueNotEnforced } from './indexes';
+import {
+  CARD_INDEX_BUDGET,
+  CARD_INDEX_LIMIT,
+  CARD_INDEXES_RESERVED,
+  cardIndexNames,
+  ensureCardTypeIndexes,
+  indexBudgetExcess,
+  uniqueNotEnforced,
+  wantsNewIndexes,
+} from './indexes';
 import { checkBasis, rememberCheck, rememberedCheck } from './type-check';
 import { pendingTypeChange, planFieldOverCards, rewritesSinceCheck, typeChangeJob, type FieldChangeReport, type FieldRewrite } from './type-change';
 
@@ -304,6 +315,9 @@ const stillApplying = (actor: Actor) =>
     ),
   );
 
+/** Held by a change that adds indexes to the cards collection, from its budget check until its indexes are made. */
+const CARD_INDEX_BUDGET_LOCK = 'card-index-budget';
+
 /** Another save of the type came first: saving this form would undo it. */
 const staleType = (actor: Actor) =>
   new AppError(
@@ -348,29 +362,39 @@ export async function saveCardTypeDefinition(
   const touchesCards = previous !== null && (rewrites.length > 0 || derivationShape(previous) !== derivationShape(definition));
   let job: JobDoc | null = null;
   let stored: CardTypeDefinition | null = null;
-  await mongoose.connection.transaction(async (session) => {
-    // Read in the transaction: two administrators saving at once write the same type record, so one of them retries and sees the other's job.
-    if (touchesCards && (await pendingTypeChange(definition.key, session))) throw stillApplying(actor);
-    stored = await saveCardType(definition, session, existing ? (sentVersion as number) : undefined);
-    if (!stored) throw staleType(actor);
-    await recordAudit(
-      auditActorOf(actor),
-      {
-        kind: previous ? 'card-type-updated' : 'card-type-created',
-        targetType: 'CardType',
-        targetId: definition.key,
-        summary: definition.names.ru,
-        before: previous,
-        after: stored,
-      },
-      session,
-    );
-    if (touchesCards) job = await typeChangeJob.enqueueIn(session, actor.userId, { typeKey: definition.key, fields: rewrites, ip: actor.ip });
-  });
+  const storeChange = () =>
+    mongoose.connection.transaction(async (session) => {
+      // Read in the transaction: two administrators saving at once write the same type record, so one of them retries and sees the other's job.
+      if (touchesCards && (await pendingTypeChange(definition.key, session))) throw stillApplying(actor);
+      stored = await saveCardType(definition, session, existing ? (sentVersion as number) : undefined);
+      if (!stored) throw staleType(actor);
+      await recordAudit(
+        auditActorOf(actor),
+        {
+          kind: previous ? 'card-type-updated' : 'card-type-created',
+          targetType: 'CardType',
+          targetId: definition.key,
+          summary: definition.names.ru,
+          before: previous,
+          after: stored,
+        },
+        session,
+      );
+      if (touchesCards) job = await typeChangeJob.enqueueIn(session, actor.userId, { typeKey: definition.key, fields: rewrites, ip: actor.ip });
+    });
+  const addsIndexes = wantsNewIndexes(definition, previous);
+  const store = async () => {
+    // Checked again where no other change that adds indexes can come between the check and the indexes it makes.
+    if (addsIndexes) await checkIndexBudget(actor, definition, previous);
+    await storeChange();
+    if (stored) await ensureCardTypeIndexes(stored);
+  };
+  // Changes that add indexes to the cards collection pass its budget one at a time, across every instance.
+  if (addsIndexes) await withLock(CARD_INDEX_BUDGET_LOCK, randomUUID(), store, { wait: true });
+  else await store();
   if (job) announceJob(job);
   const saved = stored as CardTypeDefinition | null;
   if (!saved) throw staleType(actor);
-  await ensureCardTypeIndexes(saved);
   return { ...saved, changeJob: job };
 }
 

@@ -7,6 +7,7 @@ import { bundledPlugins } from '#bundled-plugins';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { CardHookContext, FieldErrors, Plugin } from './api';
+import { isPluginPath } from './names';
 
 export type * from './api';
 
@@ -16,7 +17,7 @@ export const shippedPluginNames = (): string[] => Object.keys(bundledPlugins).so
 function importPlugin(name: string): Promise<unknown> {
   const shipped = bundledPlugins[name];
   if (shipped) return shipped();
-  return import(/^\.{0,2}\//.test(name) ? pathToFileURL(path.resolve(name)).href : name);
+  return import(isPluginPath(name) ? pathToFileURL(path.resolve(name)).href : name);
 }
 
 function asPlugin(name: string, module: unknown): Plugin {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Cron } from 'croner';
 import { z } from 'zod';
+import { DEFAULT_PLUGINS, pluginNames } from '../../plugins/names';
 import { parseKeepRule, type KeepRule } from './backup/retention';
 
 /** Typed, validated configuration. Read once at start from the environment. */
@@ -130,17 +131,7 @@ const environmentSchema = z.object({
     .default(60),
   READ_ALARM_FACTOR: z.coerce.number({ message: 'must be a number' }).min(1, 'must be 1 or more').max(1000, 'must be at most 1000').default(5),
   READ_ALARM_DAYS: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(1, 'must be 1 or more').max(90, 'must be at most 90').default(14),
-  PLUGINS: z
-    .string()
-    .transform((text) =>
-      text.trim() === 'none'
-        ? []
-        : text
-            .split(',')
-            .map((name) => name.trim())
-            .filter(Boolean),
-    )
-    .default(['russian-requisites']),
+  PLUGINS: z.string().transform(pluginNames).default(DEFAULT_PLUGINS),
 });
 
 /** Every environment variable Kartoteka reads (deploy files are checked against this list). */

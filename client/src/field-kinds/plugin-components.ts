@@ -1,11 +1,16 @@
 /**
- * Plugins' client components: every shipped plugin's `client.ts` is bundled; its components are used
+ * Plugins' client components: every shipped plugin's `client.ts` is bundled, and the `client` of
+ * plugins named in PLUGINS from outside `plugins/` (client/outside-plugins.ts); their components are used
  * for the kinds the server lists (their plugin is enabled there), by the mode they are drawn in.
  */
+import outsidePlugins from 'virtual:outside-plugins';
 import type { Component } from 'vue';
 import type { KindMode, PluginClient } from '../../../plugins/api';
 
-const clients = Object.values(import.meta.glob<PluginClient>('../../../plugins/*/client.ts', { eager: true, import: 'default' }));
+const clients: PluginClient[] = [
+  ...Object.values(import.meta.glob<PluginClient>('../../../plugins/*/client.ts', { eager: true, import: 'default' })),
+  ...outsidePlugins.flatMap((plugin) => (plugin.client ? [plugin.client] : [])),
+];
 const enabled = new Map<string, Partial<Record<KindMode, Component>>>();
 
 /** Uses the plugins' components of the kinds among `keys` (the server's `fieldKinds`). */

@@ -1,11 +1,12 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { isPluginPath, OUTSIDE_PLUGINS_FILE, outsidePluginNames, pluginNames } from '../../../plugins/names';
 import type { Logger } from '../logger';
-import { CLIENT_DIR, CLIENT_DIST } from '../paths';
+import { CLIENT_DIR, CLIENT_DIST, PROJECT_ROOT } from '../paths';
 
 const CLIENT_SOURCES = ['src', 'public', 'index.html', 'vite.config.ts', 'tsconfig.json'].map((entry) => path.join(CLIENT_DIR, entry));
-/** The card-type kernel is built into the client too. */
-const SHARED_SOURCES = [path.join(CLIENT_DIR, '..', 'card-types')];
+/** The card-type kernel and the shipped plugins' client parts are built into the client too. */
+const SHARED_SOURCES = ['card-types', 'plugins'].map((entry) => path.join(PROJECT_ROOT, entry));
 
 async function newestModification(target: string): Promise<number> {
   const info = await stat(target).catch(() => undefined);
@@ -16,11 +17,18 @@ async function newestModification(target: string): Promise<number> {
   return Math.max(info.mtimeMs, ...times);
 }
 
-/** True when client/dist is missing or older than any client source file. */
+/**
+ * True when client/dist is missing, older than any client source file (a plugin's named by path in
+ * PLUGINS included), or built for other plugins from outside `plugins/` than PLUGINS names now.
+ */
 export async function clientBuildIsStale(): Promise<boolean> {
   const built = await stat(path.join(CLIENT_DIST, 'index.html')).catch(() => undefined);
   if (!built) return true;
-  const sources = await Promise.all([...CLIENT_SOURCES, ...SHARED_SOURCES].map((entry) => newestModification(entry)));
+  const outside = outsidePluginNames(pluginNames(process.env.PLUGINS), path.join(PROJECT_ROOT, 'plugins'));
+  const builtFor = await readFile(path.join(CLIENT_DIST, OUTSIDE_PLUGINS_FILE), 'utf8').catch(() => '[]');
+  if (builtFor !== JSON.stringify(outside)) return true;
+  const pluginFolders = outside.filter(isPluginPath).map((name) => path.dirname(path.resolve(name)));
+  const sources = await Promise.all([...CLIENT_SOURCES, ...SHARED_SOURCES, ...pluginFolders].map((entry) => newestModification(entry)));
   return Math.max(...sources) > built.mtimeMs;
 }
 

@@ -1,7 +1,7 @@
 /** Index definitions: key tuples of documents for B-tree indexes, stems for the text index. */
 import { Query } from 'mingo/query';
 import { badValue, CommandError } from './errors';
-import { encodeValue, KeyWriter, MAX_TUPLE_BYTES, u32 } from './keys';
+import { cutLength, encodeValue, KeyWriter, MAX_TUPLE_BYTES, u32 } from './keys';
 import { documentStems, documentText, parseSearch, valuesAtPath } from './text';
 import { MINGO_OPTIONS } from './operators';
 
@@ -163,6 +163,14 @@ export class BTreeIndex {
    */
   entryKey(ikey: IndexKey, idKey: Buffer): Buffer {
     return this.unique && !ikey.inexact ? ikey.key : Buffer.concat([ikey.key, idKey]);
+  }
+
+  /**
+   * Where an entry's key stops telling values apart (a string or binary over 1 KB, or a tuple over
+   * the key limit, was cut there), or 0: entries sharing those bytes are in no particular order.
+   */
+  cutLength(key: Buffer, idKeyLength: number): number {
+    return cutLength(key, this.prefix.length, this.directions, idKeyLength);
   }
 
   keyValue(tuple: readonly unknown[]): Doc {

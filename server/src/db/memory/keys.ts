@@ -261,6 +261,85 @@ export function encodeValue(w: KeyWriter, value: unknown): void {
   w.byte(0);
 }
 
+/** A cut string or binary component is at least this long: its type byte, 1,024 bytes and a two-byte terminator. */
+const SHORTEST_CUT = 1 + MAX_STRING_BYTES + 2;
+
+/**
+ * Where the first shortened component of an index key ends (the key then stands for every value
+ * sharing its bytes up to there: such keys' order among themselves says nothing), or 0 when the
+ * key holds every value whole. `directions` are the tuple's (inverted components read back
+ * inverted); `tail` is the length of what follows the tuple (a record id). Keys shorter than the
+ * shortest cut component are answered at once. Reads the encoding `encodeValue` writes: keep the
+ * two in step.
+ */
+export function cutLength(key: Buffer, from: number, directions: readonly number[], tail: number): number {
+  const tupleEnd = key.length - tail;
+  if (tupleEnd - from < SHORTEST_CUT) return 0;
+  if (tupleEnd >= from + MAX_TUPLE_BYTES) return from + MAX_TUPLE_BYTES;
+  let pos = from;
+  for (const direction of directions) {
+    const mask = direction === -1 ? 0xff : 0;
+    const at = (i: number) => (i < key.length ? key[i]! ^ mask : 0);
+    // Past the end of an escaped run: the position after its terminator, negative when it was cut.
+    const escaped = (i: number): number => {
+      for (; i < key.length; i++) {
+        if (at(i) !== 0) continue;
+        const next = at(++i);
+        if (next === 0) return i + 1;
+        if (next === 1) return -(i + 1);
+      }
+      return -key.length;
+    };
+    const value = (i: number): number => {
+      const type = at(i++);
+      switch (type) {
+        case TYPE.minKey:
+        case TYPE.null:
+        case TYPE.maxKey:
+          return i;
+        case TYPE.number:
+          return i + 10;
+        case TYPE.string:
+        case TYPE.code:
+          return escaped(i);
+        case TYPE.regex: {
+          const end = escaped(i);
+          return end < 0 ? end : escaped(end);
+        }
+        case TYPE.object:
+        case TYPE.array:
+          while (i < key.length && at(i) !== 0) {
+            if (type === TYPE.object) {
+              i = escaped(i + 1);
+              if (i < 0) return i;
+            }
+            i = value(i);
+            if (i < 0) return i;
+          }
+          return i + 1;
+        case TYPE.binary: {
+          const length = ((at(i) << 24) | (at(i + 1) << 16) | (at(i + 2) << 8) | at(i + 3)) >>> 0;
+          const end = i + 5 + Math.min(length, MAX_STRING_BYTES);
+          return length > MAX_STRING_BYTES ? -end : end;
+        }
+        case TYPE.objectId:
+          return i + 12;
+        case TYPE.boolean:
+          return i + 1;
+        case TYPE.date:
+        case TYPE.timestamp:
+          return i + 8;
+        default:
+          return -i;
+      }
+    };
+    pos = value(pos);
+    if (pos < 0) return Math.min(-pos, key.length);
+    if (pos >= tupleEnd) return 0;
+  }
+  return 0;
+}
+
 const idWriter = new KeyWriter();
 
 /** The record key of an `_id` value. */

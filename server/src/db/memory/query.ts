@@ -281,7 +281,8 @@ function keysetOf(branches: unknown): Keyset | undefined {
   const field = Object.keys(tie).find((key) => key !== '_id')!;
   const op = '$gt' in tie._id ? '$gt' : '$lt';
   const value = tie[field];
-  if (isPlainObject(value) || Array.isArray(value) || field.startsWith('$')) return undefined;
+  // A regex or an operator is no value to start after (`{f: /x/}` matches many keys).
+  if (field.startsWith('$') || isPlainObject(value) || (value !== null && value !== undefined && !seekable(value))) return undefined;
   const keyset: Keyset = { field, value: value ?? null, id: tie._id[op], direction: op === '$gt' ? 1 : -1 };
   const same = (a: unknown, b: unknown) => compareValues(a, b) === 0;
   for (const branch of branches) {
@@ -353,6 +354,8 @@ export interface Plan {
   merge: number[] | null;
   /** The output comes in the requested sort order. */
   sorted: boolean;
+  /** The sort an index gives: entries whose keys were cut (long strings) are put in it by their values. */
+  order?: SortSpec;
   /** Every candidate matches the filter: nothing is left to check. */
   exact: boolean;
   /** Candidates may repeat (multikey index). */
@@ -400,6 +403,14 @@ function rangeComponent(condition: Extract<Condition, { kind: 'range' }>, multik
     if (descending) w.invert(0);
     return w.take();
   };
+  // A bound whose key was cut (a string over 1 KB) stands for every value sharing that key: the
+  // range keeps them all, as if inclusive, and the filter decides.
+  const whole = (bound: Bound) => {
+    if (bound.inclusive) return true;
+    const w = new KeyWriter();
+    encodeValue(w, bound.value);
+    return w.inexact;
+  };
   // On a multikey index one element may meet the lower bound and another the upper: use one side
   // (both for `$elemMatch`, where one element meets both).
   const lo = condition.lo;
@@ -410,14 +421,17 @@ function rangeComponent(condition: Extract<Condition, { kind: 'range' }>, multik
   const least = bracket === TYPE.number ? encode(-Infinity) : descending ? prefixEnd(Buffer.from([~bracket & 0xff])) : Buffer.from([bracket]);
   const most = bracket === TYPE.number ? encode(Infinity) : descending ? Buffer.from([~bracket & 0xff]) : Buffer.from([next]);
   if (!descending) {
-    const start = lo ? (lo.inclusive ? encode(lo.value) : prefixEnd(encode(lo.value))) : least;
-    const end = hi ? (hi.inclusive ? prefixEnd(encode(hi.value)) : encode(hi.value)) : bracket === TYPE.number ? prefixEnd(most) : most;
+    const start = lo ? (whole(lo) ? encode(lo.value) : prefixEnd(encode(lo.value))) : least;
+    const end = hi ? (whole(hi) ? prefixEnd(encode(hi.value)) : encode(hi.value)) : bracket === TYPE.number ? prefixEnd(most) : most;
     return { lo: start, hi: end };
   }
-  const start = hi ? (hi.inclusive ? encode(hi.value) : prefixEnd(encode(hi.value))) : most;
-  const end = lo ? (lo.inclusive ? prefixEnd(encode(lo.value)) : encode(lo.value)) : bracket === TYPE.number ? prefixEnd(least) : least;
+  const start = hi ? (whole(hi) ? encode(hi.value) : prefixEnd(encode(hi.value))) : most;
+  const end = lo ? (whole(lo) ? prefixEnd(encode(lo.value)) : encode(lo.value)) : bracket === TYPE.number ? prefixEnd(least) : least;
   return { lo: start, hi: end };
 }
+
+/** Stored index keys (index id and key tuple) are cut at this length; so are the keys of ranges. */
+const KEY_LIMIT = 4 + MAX_TUPLE_BYTES;
 
 /** Writes the keys of ranges being planned (plans are made one at a time; each range takes a copy). */
 const rangeWriter = new KeyWriter();
@@ -537,6 +551,7 @@ function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 |
       reverse: relation === -1,
       merge: merge ? ranges.map((r) => r.start.length) : null,
       sorted: sortCovered,
+      order: sortKeys.length > 0 && sortCovered ? Object.fromEntries(sortKeys) : undefined,
       exact: exact && !cut,
       dedupe: index.multikey,
       stage: 'IXSCAN',
@@ -559,9 +574,9 @@ function keyRanges(index: BTreeIndex, tuples: unknown[][], range: Extract<Condit
     w.reset();
     w.bytes(index.prefix);
     encodeTuple(w, tuple, index.directions);
-    if (w.length > 4 + MAX_TUPLE_BYTES) {
+    if (w.length > KEY_LIMIT) {
       // Stored keys this long are cut: the cut prefix finds them, and the filter decides.
-      w.length = 4 + MAX_TUPLE_BYTES;
+      w.length = KEY_LIMIT;
       cut = true;
       const prefix = w.take();
       ranges.push({ start: prefix, end: prefixEnd(prefix) });
@@ -572,7 +587,10 @@ function keyRanges(index: BTreeIndex, tuples: unknown[][], range: Extract<Condit
       ranges.push({ start: prefix, end: prefixEnd(prefix), point: index.unique && equalities === index.fields.length && !w.inexact, tuple });
       continue;
     }
-    ranges.push({ start: Buffer.concat([prefix, component.lo]), end: Buffer.concat([prefix, component.hi]), tuple });
+    const start = Buffer.concat([prefix, component.lo]);
+    const end = Buffer.concat([prefix, component.hi]);
+    if (start.length > KEY_LIMIT || end.length > KEY_LIMIT) cut = true;
+    ranges.push({ start: start.length > KEY_LIMIT ? start.subarray(0, KEY_LIMIT) : start, end: end.length > KEY_LIMIT ? prefixEnd(end.subarray(0, KEY_LIMIT)) : end, tuple });
   }
   ranges.sort((a, b) => Buffer.compare(a.start, b.start));
   for (let i = ranges.length - 1; i > 0; i--) if (ranges[i]!.start.equals(ranges[i - 1]!.start)) ranges.splice(i, 1);
@@ -590,15 +608,23 @@ function keysetStart(index: BTreeIndex, ranges: KeyRange[], after: Keyset | unde
     index.fields[equalities + 1] !== '_id' ||
     bySort[0]![0] !== after.field ||
     bySort[1]![0] !== '_id' ||
-    bySort[0]![1] !== after.direction
+    bySort[0]![1] !== after.direction ||
+    bySort[1]![1] !== after.direction
   )
     return;
   const w = rangeWriter;
   w.reset();
   w.bytes(ranges[0]!.start);
-  encodeTuple(w, [after.value, after.id], index.directions.slice(equalities, equalities + 2));
-  const boundary = w.take();
-  if (reverse) ranges[0]!.end = boundary;
+  encodeTuple(w, [after.value], [index.directions[equalities]!]);
+  // A value whose key was cut (a title over 1 KB) shares its key with others, before and after it in
+  // the sort: the scan then starts at (or, backwards, ends after) all of them, and the filter decides.
+  const shared = w.inexact || w.length > KEY_LIMIT;
+  if (!shared) encodeTuple(w, [after.id], [index.directions[equalities + 1]!]);
+  const boundary = w.length > KEY_LIMIT ? w.take().subarray(0, KEY_LIMIT) : w.take();
+  if (shared || boundary.length === KEY_LIMIT) {
+    if (reverse) ranges[0]!.end = prefixEnd(boundary);
+    else ranges[0]!.start = boundary;
+  } else if (reverse) ranges[0]!.end = boundary;
   else ranges[0]!.start = prefixEnd(boundary);
 }
 
@@ -799,7 +825,8 @@ function unionPlan(index: BTreeIndex, branches: Branch[], sortKeys: [string, 1 |
   const bySort = sortKeys.filter(([field]) => !index.fields.slice(0, common).includes(field));
   const relation = sortKeys.length === 0 || index.multikey ? null : bySort.length === 0 ? 1 : sortRelation(index, bySort, common);
   const sorted = sortKeys.length === 0 || relation !== null;
-  const plan: Plan = { index, ranges: merged, reverse: relation === -1, merge: null, sorted, exact, dedupe: index.multikey, stage: 'IXSCAN', union: live.length };
+  const order = sortKeys.length > 0 && sorted ? Object.fromEntries(sortKeys) : undefined;
+  const plan: Plan = { index, ranges: merged, reverse: relation === -1, merge: null, sorted, order, exact, dedupe: index.multikey, stage: 'IXSCAN', union: live.length };
   return new Ranked(index, (live.length === 0 ? 0 : score) + (sortKeys.length > 0 && sorted ? 8 : 0), new Set(), exact, () => plan);
 }
 
@@ -928,7 +955,17 @@ interface Candidate {
   raw?: Buffer;
 }
 
-type Scanned = Entry & { doc?: Doc; raw?: Buffer };
+/** `from`: where the key's sorted part starts (after a merged range's own equality prefix). */
+type Scanned = Entry & { doc?: Doc; raw?: Buffer; from?: number };
+
+/** A merged range's entries, each marked with where its key's sorted part starts. */
+function* sortedFrom(stream: Iterator<Scanned>, from: number): Generator<Scanned> {
+  try {
+    for (let next = stream.next(); !next.done; next = stream.next()) yield { ...next.value, from };
+  } finally {
+    stream.return?.();
+  }
+}
 
 /**
  * Ends iterators a consumer stopped pulling from (a cursor closed early): an LMDB range iterator
@@ -1002,7 +1039,7 @@ function rangeEntries(collection: Collection, plan: Plan, range: KeyRange, view:
   return mergeSorted([committed, own[Symbol.iterator]()], [0, 0], plan.reverse);
 }
 
-/** Candidate records of a plan, in plan order, each at most once. */
+/** Candidate records of a plan, in plan order, each at most once; `skipHint` of them skipped by the scan of a single range. */
 function* candidates(collection: Collection, plan: Plan, view: ReadView, skipHint: number, stats?: ExecutionStats): Generator<Candidate> {
   const overlay = view.txn?.overlay(collection);
   if (plan.ids) {
@@ -1014,29 +1051,88 @@ function* candidates(collection: Collection, plan: Plan, view: ReadView, skipHin
     return;
   }
   const keyed = plan.index !== undefined;
-  const streams = plan.ranges.map((range) => rangeEntries(collection, plan, range, view, overlay, plan.ranges.length === 1 ? skipHint : 0));
+  // An index giving the sort may hold cut keys (strings over 1 KB): those are ordered by value.
+  const ordered = plan.order && plan.index instanceof BTreeIndex ? plan.index : null;
+  let offset = plan.ranges.length === 1 ? skipHint : 0;
+  let skip = 0;
+  if (ordered && offset > 0) {
+    // Skipped in the scan, a run of cut keys could be split; then the scan starts at the first key.
+    const probe = rangeEntries(collection, plan, plan.ranges[0]!, view, overlay, offset);
+    const first = probe.next();
+    probe.return?.();
+    if (!first.done && ordered.cutLength(first.value.key, first.value.idKey.length) > 0) [offset, skip] = [0, offset];
+  }
+  const streams = plan.ranges.map((range, i) => {
+    const stream = rangeEntries(collection, plan, range, view, overlay, offset);
+    return ordered && plan.merge ? sortedFrom(stream, plan.merge[i]!) : stream;
+  });
   let entries: Iterable<Scanned>;
   if (plan.merge && streams.length > 1) entries = { [Symbol.iterator]: () => mergeSorted(streams, plan.merge!, plan.reverse) };
   else {
-    const ordered = plan.reverse ? [...streams].reverse() : streams;
+    const inOrder = plan.reverse ? [...streams].reverse() : streams;
     entries = (function* () {
       try {
-        for (const stream of ordered) for (let next = stream.next(); !next.done; next = stream.next()) yield next.value;
+        for (const stream of inOrder) for (let next = stream.next(); !next.done; next = stream.next()) yield next.value;
       } finally {
-        closeIterators(ordered);
+        closeIterators(inOrder);
       }
     })();
   }
   const seen = plan.dedupe ? new Set<string>() : null;
-  for (const entry of entries) {
-    if (stats && keyed) stats.keys++;
-    if (seen) {
-      const id = entry.idKey.toString('latin1');
-      if (seen.has(id)) continue;
-      seen.add(id);
+  const unique = (function* () {
+    for (const entry of entries) {
+      if (stats && keyed) stats.keys++;
+      if (seen) {
+        const id = entry.idKey.toString('latin1');
+        if (seen.has(id)) continue;
+        seen.add(id);
+      }
+      yield entry;
+    }
+  })();
+  const found = ordered ? byValueInCutRuns(unique, ordered, plan, (entry) => load(collection, entry, view)) : unique;
+  for (const entry of found) {
+    if (skip > 0) {
+      skip--;
+      continue;
     }
     yield { idKey: entry.idKey, doc: entry.doc, raw: entry.raw };
   }
+}
+
+/**
+ * Entries in the plan's sort order where the index order is not enough: consecutive entries whose
+ * keys were cut at the same bytes (titles sharing their first kilobyte) are loaded and sorted by
+ * their values. Keys of a merged scan are compared from the merged field on.
+ */
+function* byValueInCutRuns(entries: Iterable<Scanned>, index: BTreeIndex, plan: Plan, load: (entry: Scanned) => Doc | undefined): Generator<Scanned> {
+  let run: Scanned[] = [];
+  let runKey: Buffer | null = null;
+  const sortRun = (): Scanned[] => {
+    const loaded = new Map<Doc, Scanned>();
+    for (const entry of run) {
+      const doc = load(entry);
+      if (doc) loaded.set(doc, { ...entry, doc });
+    }
+    run = [];
+    runKey = null;
+    return sortDocs([...loaded.keys()], plan.order!, null).map((doc) => loaded.get(doc)!);
+  };
+  for (const entry of entries) {
+    const cut = index.cutLength(entry.key, entry.idKey.length);
+    const from = entry.from ?? 0;
+    const key = cut > from ? entry.key.subarray(from, cut) : null;
+    if (key && runKey?.equals(key)) {
+      run.push(entry);
+      continue;
+    }
+    if (run.length > 0) yield* sortRun();
+    if (key) {
+      run = [entry];
+      runKey = key;
+    } else yield entry;
+  }
+  if (run.length > 0) yield* sortRun();
 }
 
 function load(collection: Collection, candidate: Candidate, view: ReadView): Doc | undefined {

@@ -44,11 +44,13 @@ import { countCardRead } from './transfer/read-alarm';
 function registerHooks(): void {
   registerCardHooks(historyHooks);
   registerCardHooks(unreadHooks);
+  // Duplicates before files: a survivor deleted for good first gives the cards merged into it back
+  // the files they handed it, then the files that are its own go.
+  registerCardHooks(duplicateHooks);
   registerCardHooks(fileHooks);
   registerFieldChangeDescriber(fileHistory);
   registerRecordedContentCheck(verifyRecordedFiles);
   registerPluginHooks();
-  registerCardHooks(duplicateHooks);
   registerCardFolderSteps();
   onCardRead(countCardRead);
 }

@@ -7,7 +7,8 @@ import { createLogger } from '../../server/src/logger';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { describeInBrowser, launchChromium, screenshot } from '../support/browser';
-import { addToSystemGroup, createCorrespondents } from '../support/fixtures';
+import { addToSystemGroup, createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
+import { pdfWithText, uploadFile } from '../support/files';
 import { signInThroughUi } from './ui';
 import { signedIn, startTestServer } from '../support/server';
 import { waitFor } from '../support/wait';
@@ -21,6 +22,7 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
   let browser: Browser;
   let page: Page;
   let tatiana: ApiClient;
+  let admin: ApiClient;
   const ids: Record<string, string> = {};
 
   const group = () => page.getByTestId('duplicate-group').filter({ has: page.locator('[data-test="group-card"][data-title="ООО \\"Ромашка\\""]') });
@@ -29,12 +31,14 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
     selectors.setTestIdAttribute('data-test');
     await ensureClientBuilt(createLogger({ logLevel: 'warn' }));
     server = await startTestServer();
-    const admin = await signedIn(server);
+    admin = await signedIn(server);
     const scenario = await createCorrespondents(admin, PASSWORD, [
       { login: 'tgoncharenko', fullName: 'Татьяна Гончаренко', level: 'full' },
       { login: 'reader', fullName: 'Игорь Орлов', level: 'read' },
     ]);
     ids.folder = scenario.folderId;
+    ids.library = scenario.libraryId;
+    ids.tatiana = scenario.userIds.tgoncharenko;
     tatiana = await signedIn(server, 'tgoncharenko', PASSWORD);
     await admin.data('mutation { setCardTypeHistory(typeKey: "counterparty", enabled: true) { historyEnabled } }');
     await addToSystemGroup(admin, 'history-readers', [scenario.userIds.tgoncharenko]);
@@ -284,6 +288,46 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
     await expectCounterparty(contacts, latin);
     // The group of the two leaves the page as it was for the next test.
     await tatiana.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id: latin });
+  });
+
+  it('shows both contracts’ scans by name in the merge dialog, unites them in the survivor, and the undo gives each its own', async () => {
+    const contracts = await createFolder(admin, { libraryId: ids.library, name: 'Договоры', allowedCardTypes: ['contract', 'counterparty'] });
+    await setFolderAccess(admin, contracts, [{ principalId: ids.tatiana, level: 'full' }]);
+    await admin.data('mutation { setDuplicateRules(typeKey: "contract", threshold: 0.85, rules: [{ id: "number", fields: ["number"], mode: exact }]) { typeKey } }');
+    const counterparty = (await tatiana.data<{ createCard: { id: string } }>(CREATE, { f: contracts, t: 'counterparty', v: { name: 'АО «Вектор»' } })).createCard.id;
+    const contract = async (name: string, date: string) => {
+      const upload = await uploadFile(tatiana, server.url, { folderId: contracts, typeKey: 'contract', field: 'scan' }, { name, content: await pdfWithText(`Scan of ${date}`) });
+      expect(upload.status).to.equal(201);
+      return (await tatiana.data<{ createCard: { id: string } }>(CREATE, { f: contracts, t: 'contract', v: { number: 'Д-17', date, counterparty, scan: [upload.body.file!.id] } }))
+        .createCard.id;
+    };
+    const first = await contract('Договор Д-17.pdf', '2026-11-02');
+    const second = await contract('Договор Д-17 подписанный.pdf', '2026-11-03');
+    await page.goto(`${server.url}/duplicates`);
+    const pair = page.getByTestId('duplicate-group').filter({ hasText: 'Д-17' });
+    await pair.getByTestId('merge').click();
+    const dialog = page.getByRole('dialog', { name: 'Объединение карточек' });
+    const scans = dialog.getByTestId('merge-field-scan').getByTestId('merge-united');
+    await scans.filter({ hasText: 'Договор Д-17 подписанный.pdf' }).waitFor();
+    // The survivor's files first, then the other's.
+    await dialog.getByTestId(`merge-survivor-${first}`).check();
+    expect(await scans.textContent()).to.equal('объединяются: Договор Д-17.pdf, Договор Д-17 подписанный.pdf');
+    await dialog.getByTestId('merge-submit').click();
+    await page.getByTestId('duplicates-notice').filter({ hasText: 'Карточки объединены' }).waitFor();
+
+    await page.goto(`${server.url}/folders/${contracts}/cards/${first}`);
+    const files = page.getByTestId('card-fields');
+    await files.getByText('Договор Д-17 подписанный.pdf').first().waitFor();
+    await files.getByText('Договор Д-17.pdf', { exact: true }).first().waitFor();
+    await page.goto(`${server.url}/folders/${contracts}/cards/${second}`);
+    await page.getByTestId('undo-merge').click();
+    await page.getByTestId('merged-into').waitFor({ state: 'detached' });
+    await page.getByTestId('card-actions').waitFor();
+    await page.getByTestId('card-fields').getByText('Договор Д-17 подписанный.pdf').first().waitFor();
+    const survivor = await tatiana.data<{ card: { files: { name: string }[] } }>('query($id: ID!) { card(id: $id) { files { name } } }', { id: first });
+    expect(survivor.card.files.map((file) => file.name)).to.deep.equal(['Договор Д-17.pdf']);
+    // The group of the two leaves the page as it was for the next test.
+    await tatiana.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id: second });
   });
 
   it('keeps the pages shown after a merge: the list does not jump back to its first page', async () => {

@@ -44,6 +44,8 @@ export interface ValuesCheck {
   /** The folder the card is created in (or is in). */
   folderId: string;
   values: CardValues;
+  /** Cards whose files the change may take over (a merge: the cards merged into this one). */
+  takenFrom?: readonly CardDoc[];
 }
 
 /** A card about to move to another folder (`to`), checked by hooks for rights only they know of. */

@@ -189,7 +189,8 @@ function valuesObject(actor: Actor, values: unknown): Record<string, unknown> {
 
 /**
  * The values of a card checked against its type, its plugins, the lifecycle hooks and (for what
- * changed) its references. `folderId` is the folder of a card being created (an edited card's own otherwise).
+ * changed) its references. `folderId` is the folder of a card being created (an edited card's own otherwise);
+ * `takenFrom`, in a merge, the cards merged into `before`, whose files it may take over.
  */
 export async function validated(
   actor: Actor,
@@ -200,6 +201,7 @@ export async function validated(
   touched?: ReadonlySet<string>,
   folderId?: string,
   references?: KnownReferences,
+  takenFrom?: readonly CardDoc[],
 ): Promise<CardValues> {
   const { values, errors: fieldErrors } = validateCardValues(type, input, { locale: actor.locale, applyDefaults: action === 'create', touched });
   const errors = new FieldErrors(actor.locale);
@@ -210,7 +212,7 @@ export async function validated(
   for (const [key, text] of Object.entries(pluginErrors)) errors.addMessage(key, text);
   if (Object.keys(fieldErrors).length === 0) {
     await checkReferences(actor, type, values, before?.values ?? {}, errors, references);
-    const hookErrors = await runCheckValues({ actor, type, action, card: before ?? null, folderId: folderId ?? (before ? String(before.folderId) : ''), values });
+    const hookErrors = await runCheckValues({ actor, type, action, card: before ?? null, folderId: folderId ?? (before ? String(before.folderId) : ''), values, takenFrom });
     for (const [key, text] of Object.entries(hookErrors)) errors.addMessage(key, text);
   }
   errors.throwIfAny();

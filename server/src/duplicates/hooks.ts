@@ -2,7 +2,10 @@ import type { CardChange, CardLifecycleHooks } from '../cards/lifecycle';
 import { storeCardKeys, storeKeysOfCards } from './keys';
 import { refreshGroupsAround } from './groups';
 import { rulesOf, type TypeRules } from './rules';
-import { Merge } from './model';
+import type { ClientSession } from 'mongoose';
+import { Card, type CardDoc } from '../cards/model';
+import { handBackFiles } from '../files/handover';
+import { Merge, type MergeDoc } from './model';
 
 /** Rules of the card's type, when the change can alter its keys or its place (else null: nothing to do). */
 async function rulesTouched(change: CardChange): Promise<TypeRules | null> {
@@ -15,10 +18,31 @@ async function rulesTouched(change: CardChange): Promise<TypeRules | null> {
 }
 
 /**
+ * A survivor deleted for good gives the cards merged into it (still in the trash) back the files
+ * they handed it, so that they keep what they had; files of cards no longer there go with it.
+ */
+async function giveBackHandedFiles(survivor: CardDoc, session: ClientSession): Promise<void> {
+  const merges = await Merge.find({ 'survivor.cardId': survivor._id, undoneAt: null, 'files.0': { $exists: true } }, { files: 1 })
+    .session(session)
+    .lean<Pick<MergeDoc, 'files'>[]>();
+  const handed = merges.flatMap((merge) => merge.files ?? []);
+  const present = await Card.find({ _id: { $in: handed.map((entry) => entry.cardId) }, mergedInto: survivor._id }, { _id: 1 })
+    .session(session)
+    .lean<Pick<CardDoc, '_id'>[]>();
+  const kept = new Set(present.map((card) => String(card._id)));
+  await handBackFiles(
+    handed.filter((entry) => kept.has(String(entry.cardId))),
+    survivor._id,
+    session,
+  );
+}
+
+/**
  * Duplicates follow the cards: inside each card's transaction its keys are stored again (or
  * dropped when it goes to the trash), after the commit the groups around it are brought up to date.
  * A card deleted for good that cards were merged into leaves its title and place with those merges
- * (the merged cards still say what they were merged into, and why the merge cannot be undone).
+ * (the merged cards still say what they were merged into, and why the merge cannot be undone), and
+ * gives them back their files.
  */
 export const duplicateHooks: CardLifecycleHooks = {
   name: 'duplicates',
@@ -29,6 +53,7 @@ export const duplicateHooks: CardLifecycleHooks = {
   async beforePurge(card, session) {
     const gone = { title: card.title, folderId: card.folderId, libraryId: card.libraryId, at: new Date() };
     await Merge.updateMany({ 'survivor.cardId': card._id }, { $set: { survivorGone: gone } }, { session });
+    await giveBackHandedFiles(card, session);
   },
   async afterCommit(change) {
     const rules = await rulesTouched(change);

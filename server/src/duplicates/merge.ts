@@ -13,6 +13,9 @@ import { Job, type JobDoc } from '../jobs/model';
 import type { JobView } from '../jobs/view';
 import { Folder } from '../folders/models';
 import { isUnread, readStateOf, readsAfterOwnChange, recordOwnChange } from '../unread/service';
+import { handBackFiles, handOverFiles, type HandedFiles } from '../files/handover';
+import type { StoredFileDoc } from '../files/model';
+import { cardFileIds, fileRecord, historyTitle, storedFiles } from '../files/service';
 import { Merge, type MergeDoc, type RepointedReference } from './model';
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
@@ -22,6 +25,8 @@ export const MAX_MERGED = 20;
 
 const MERGED_INTO: LocalizedText = { ru: 'Объединена с', en: 'Merged into' };
 const MERGED_FROM: LocalizedText = { ru: 'Объединена с карточками', en: 'Merged with' };
+const FILES_HANDED: LocalizedText = { ru: 'Файлы переданы', en: 'Files handed over' };
+const FILES_BACK: LocalizedText = { ru: 'Файлы возвращены', en: 'Files given back' };
 
 export interface CardVersion {
   id: string;
@@ -84,8 +89,9 @@ function mergedValues(actor: Actor, type: CardTypeDefinition, cards: CardDoc[], 
   });
   errors.throwIfAny();
   for (const field of type.fields.filter(isMultiValued)) {
-    const united = cards.flatMap((card) => [card.values[field.key] ?? []].flat());
-    if (united.length > 0) values[field.key] = united;
+    // One of each (two cards' «VIP» tag is one tag, a file a card restored from an earlier merge still holds is one file).
+    const united = new Map(cards.flatMap((card) => [card.values[field.key] ?? []].flat()).map((item) => [JSON.stringify(item), item]));
+    if (united.size > 0) values[field.key] = [...united.values()];
   }
   return values;
 }
@@ -252,6 +258,15 @@ function trashWrite(actor: Actor, card: CardDoc, into: Types.ObjectId | null, no
   };
 }
 
+/**
+ * A merged card's history line for the files it handed to the survivor, or gave back by an undo:
+ * their names (the version they are at) on one side, the survivor on the other; none without files.
+ */
+function filesChange(docs: StoredFileDoc[], label: LocalizedText, sides: (names: string[]) => Pick<FieldChange, 'before' | 'after'>): FieldChange[] {
+  if (docs.length === 0) return [];
+  return [{ key: 'mergedFiles', label, ...sides(docs.map((doc) => historyTitle(fileRecord(doc)))), cardIds: true }];
+}
+
 /** Writes re-pointing these cards' references from the merged cards to the survivor, each recorded in `into`. */
 function referenceWrites(
   actor: Actor,
@@ -357,11 +372,16 @@ export async function mergeCards(context: CardServiceContext, input: MergeInput)
     errors.throwIfAny();
   }
   const type = await cardTypeOrFail(actor, survivor.typeKey);
-  const values = await validated(actor, type, mergedValues(actor, type, cards, input.choices), 'merge', survivor);
+  const values = await validated(actor, type, mergedValues(actor, type, cards, input.choices), 'merge', survivor, undefined, undefined, undefined, merged);
   const mergedIds = new Set(ids(merged));
   const survivorId = String(survivor._id);
   const now = new Date();
   const involved = new Set(ids(cards));
+  // The files the survivor takes from the merged cards: handed over (with all their versions) as it is written.
+  const ownFiles = new Set(cardFileIds(type, survivor.values));
+  const takenFiles = cardFileIds(type, values).filter((id) => !ownFiles.has(id));
+  const takenDocs = [...(await storedFiles(takenFiles)).values()];
+  let handed: HandedFiles[] = [];
   const own: CardWrite[] = [
     // The merged cards leave first, so the survivor may take their unique values (an INN).
     ...merged.map((card) => ({
@@ -369,13 +389,28 @@ export async function mergeCards(context: CardServiceContext, input: MergeInput)
       action: 'merge' as const,
       before: card,
       write: trashWrite(actor, card, survivor._id, now),
-      extraChanges: [{ key: 'mergedInto', label: MERGED_INTO, before: undefined, after: survivorId, cardIds: true } satisfies FieldChange],
+      extraChanges: [
+        { key: 'mergedInto', label: MERGED_INTO, before: undefined, after: survivorId, cardIds: true } satisfies FieldChange,
+        ...filesChange(
+          takenDocs.filter((doc) => String(doc.cardId) === String(card._id)),
+          FILES_HANDED,
+          (names) => ({ before: names, after: survivorId }),
+        ),
+      ],
     })),
     {
       type,
       action: 'merge',
       before: survivor,
-      write: valuesWrite(actor, type, survivor, values, now),
+      write: async (session) => {
+        handed = await handOverFiles(
+          takenFiles,
+          merged.map((card) => card._id),
+          survivor._id,
+          session,
+        );
+        return valuesWrite(actor, type, survivor, values, now)(session);
+      },
       extraChanges: [{ key: 'mergedFrom', label: MERGED_FROM, before: undefined, after: [...mergedIds], cardIds: true }],
     },
   ];
@@ -401,6 +436,7 @@ export async function mergeCards(context: CardServiceContext, input: MergeInput)
             survivor: { cardId: survivor._id, values: survivor.values, versionAfter: versionOf(survivorId) },
             merged: merged.map((card) => ({ cardId: card._id, values: card.values, versionAfter: versionOf(String(card._id)) })),
             references,
+            files: handed,
             by: new Types.ObjectId(actor.userId),
             byName: actor.fullName,
             at: now,
@@ -579,6 +615,22 @@ export async function undoState(actor: Actor, merge: MergeDoc): Promise<{ canUnd
   return { canUndo: !obstacle, obstacle: obstacle?.message ?? null };
 }
 
+/** The files (the versions their fields hold) that each merged card gets back from the survivor by an undo, by card id. */
+async function filesGivenBack(type: CardTypeDefinition, merged: CardDoc[], handed: readonly HandedFiles[]): Promise<Map<string, StoredFileDoc[]>> {
+  const byCard = new Map<string, StoredFileDoc[]>();
+  for (const { cardId, lineages } of handed) {
+    const card = merged.find((candidate) => String(candidate._id) === String(cardId));
+    if (!card) continue;
+    const mine = new Set(lineages.map(String));
+    const held = await storedFiles(cardFileIds(type, card.values));
+    byCard.set(
+      String(cardId),
+      [...held.values()].filter((doc) => mine.has(String(doc.lineage ?? doc._id))),
+    );
+  }
+  return byCard;
+}
+
 /** A merge's re-pointed references by the card holding them. */
 function referencesByCard(merge: MergeDoc): Map<string, RepointedReference[]> {
   const byCard = new Map<string, RepointedReference[]>();
@@ -637,13 +689,18 @@ export async function undoMerge(context: CardServiceContext, id: string): Promis
   const byCard = referencesByCard(merge);
   const large = byCard.size > mergeLimits.inRequest;
   const now = new Date();
+  const handed = merge.files ?? [];
+  const givenBack = await filesGivenBack(type, merged, handed);
   const own: CardWrite[] = [
-    // The survivor first gives back what it took (an INN), then the merged cards return.
+    // The survivor first gives back what it took (an INN, the files), then the merged cards return.
     {
       type,
       action: 'unmerge',
       before: survivor,
-      write: valuesWrite(actor, type, survivor, merge.survivor.values, now),
+      write: async (session) => {
+        await handBackFiles(handed, survivor._id, session);
+        return valuesWrite(actor, type, survivor, merge.survivor.values, now)(session);
+      },
       extraChanges: [{ key: 'mergedFrom', label: MERGED_FROM, before: mergedIds, after: undefined, cardIds: true }],
     },
     ...merged.map((card) => ({
@@ -651,7 +708,10 @@ export async function undoMerge(context: CardServiceContext, id: string): Promis
       action: 'unmerge' as const,
       before: card,
       write: trashWrite(actor, card, null, now),
-      extraChanges: [{ key: 'mergedInto', label: MERGED_INTO, before: survivorId, after: undefined, cardIds: true } satisfies FieldChange],
+      extraChanges: [
+        { key: 'mergedInto', label: MERGED_INTO, before: survivorId, after: undefined, cardIds: true } satisfies FieldChange,
+        ...filesChange(givenBack.get(String(card._id)) ?? [], FILES_BACK, (names) => ({ before: survivorId, after: names })),
+      ],
     })),
   ];
   let job: JobDoc | undefined;

@@ -195,9 +195,15 @@ export interface RepointedReference {
   after: string | string[];
 }
 
+/** Files a merged card handed to the survivor: the lineages (each file with all its versions) that came from it. */
+export interface HandedFilesRecord {
+  cardId: Types.ObjectId;
+  lineages: Types.ObjectId[];
+}
+
 /**
- * One merge: the survivor's values before it, the merged cards (now in the trash), and every
- * reference it re-pointed, so that undo restores all of it.
+ * One merge: the survivor's values before it, the merged cards (now in the trash), every reference
+ * it re-pointed and every file a merged card handed to the survivor, so that undo restores all of it.
  */
 const mergeSchema = new Schema(
   {
@@ -205,6 +211,7 @@ const mergeSchema = new Schema(
     survivor: { type: { _id: false, cardId: Schema.Types.ObjectId, values: Schema.Types.Mixed, versionAfter: Number }, required: true },
     merged: { type: [{ _id: false, cardId: Schema.Types.ObjectId, values: Schema.Types.Mixed, versionAfter: Number }], required: true },
     references: { type: [{ _id: false, cardId: Schema.Types.ObjectId, field: String, before: Schema.Types.Mixed, after: Schema.Types.Mixed }], default: [] },
+    files: { type: [{ _id: false, cardId: Schema.Types.ObjectId, lineages: [Schema.Types.ObjectId] }], default: [] },
     by: { type: Schema.Types.ObjectId, required: true },
     byName: { type: String, required: true },
     at: { type: Date, required: true },
@@ -228,6 +235,8 @@ export interface MergeDoc {
   survivor: MergedCardState;
   merged: MergedCardState[];
   references: RepointedReference[];
+  /** Absent on merges made before files were handed over. */
+  files?: HandedFilesRecord[];
   by: Types.ObjectId;
   byName: string;
   at: Date;

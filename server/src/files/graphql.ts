@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import { accessSnapshot } from '../access/snapshot';
 import { findCardType } from '../card-types/registry';
 import { Card, type CardDoc } from '../cards/model';
+import { findCard } from '../cards/service';
 import type { GraphQLContext } from '../graphql/context';
 import { requireActor } from '../graphql/guards';
 import { perRequest } from '../graphql/loaders';
@@ -196,12 +197,17 @@ export const filesModule: GraphQLModule = {
       versions: async (file: StoredFileDoc) => (file.lineage ? ((await versionsOf([String(file.lineage)])).get(String(file.lineage)) ?? []) : [file]),
     },
     Card: {
-      // The card is one the reader may read (it was resolved), so its files are too.
+      // The card is one the reader may read (it was resolved), so its files are too; a merged card's
+      // files it handed to the card it was merged into are shown to those who may read that card.
       files: async (card: CardDoc, _args: unknown, context: GraphQLContext) => {
         const type = await findCardType(card.typeKey);
         if (!type) return [];
-        const files = await fileLoader(context).loadMany(cardFileIds(type, card.values));
-        return files.filter((file): file is StoredFileDoc => !(file instanceof Error) && file !== undefined && String(file.cardId) === String(card._id));
+        const files = (await fileLoader(context).loadMany(cardFileIds(type, card.values))).filter((file): file is StoredFileDoc => !(file instanceof Error) && file !== undefined);
+        const holders = new Set([String(card._id)]);
+        const survivor = card.mergedInto ? String(card.mergedInto) : null;
+        if (survivor && files.some((file) => String(file.cardId) === survivor) && (await findCard(await requireActor(context), survivor, { includeTrash: true })))
+          holders.add(survivor);
+        return files.filter((file) => holders.has(String(file.cardId)));
       },
     },
   },

@@ -56,13 +56,15 @@ const takenMeanwhile = (actor: Pick<Actor, 'locale'>, fieldKey: string, doc: Sto
 /**
  * Why a file may not go into this field of this card now, or undefined when it may: an upload of the
  * actor's for this type, field and card (or for a new card in this folder), within the field's limits;
- * or a version this card's field held before (reverting brings it back).
+ * a version this card's field held before (reverting brings it back); or, in a merge, a file the same
+ * field of a card merged into this one holds.
  */
 function attachRefusal(check: ValuesCheck, field: FieldDefinition, doc: StoredFileDoc | undefined): string | undefined {
   const { actor, type, card } = check;
   const unavailable = unavailableMessage(actor, doc);
   if (!doc) return unavailable;
-  if (doc.state === 'attached') return heldBy(doc, card?._id, field.key) ? undefined : unavailable;
+  // A merge takes over the files of the cards merged into this one.
+  if (doc.state === 'attached') return [card, ...(check.takenFrom ?? [])].some((holder) => heldBy(doc, holder?._id, field.key)) ? undefined : unavailable;
   const ours = doc.state === 'pending' && String(doc.uploadedBy) === actor.userId && doc.cardTypeKey === type.key && doc.fieldKey === field.key;
   const place = card ? same(doc.cardId, card._id) : doc.cardId === null && same(doc.folderId, check.folderId);
   if (!ours || !place) return unavailable;

@@ -1,5 +1,6 @@
 import type { MigrationStep } from './step';
 import { docxPicturesStep } from './docx-pictures';
+import { mergeSurvivorsStep } from './merge-survivors';
 import { readStateStep } from './read-state';
 import { searchWordsStep } from './search-words';
 
@@ -14,4 +15,5 @@ export const MIGRATION_STEPS: MigrationStep[] = [
   { version: 2, ...readStateStep },
   { version: 3, ...searchWordsStep },
   { version: 4, ...docxPicturesStep },
+  { version: 5, ...mergeSurvivorsStep },
 ];

@@ -40,6 +40,9 @@ describe('duplicates: merging cards that hold files, and undoing it (API)', func
   let editor: ApiClient;
   /** Reads (and may export from) the first contracts folder only. */
   let viewer: ApiClient;
+  /** Edits both contracts folders, with «Экспорт» in the first only. */
+  let clerk: ApiClient;
+  let clerkId: string;
   let folders: { first: string; second: string };
   let counterpartyId: string;
   let number = 0;
@@ -81,7 +84,9 @@ describe('duplicates: merging cards that hold files, and undoing it (API)', func
     const scenario = await createCorrespondents(admin, PASSWORD, [
       { login: 'editor', fullName: 'Татьяна Гончаренко', level: 'edit' },
       { login: 'viewer', fullName: 'Наталья Вакуленко', level: 'read' },
+      { login: 'clerk', fullName: 'Без права экспорта', level: 'read' },
     ]);
+    clerkId = scenario.userIds.clerk;
     await admin.data('mutation($d: CardTypeInput!) { createCardType(definition: $d) { key } }', { d: memoType });
     await admin.data('mutation { setCardTypeHistory(typeKey: "contract", enabled: true) { historyEnabled } }');
     await admin.data('mutation { setCardTypeHistory(typeKey: "memo", enabled: true) { historyEnabled } }');
@@ -93,10 +98,14 @@ describe('duplicates: merging cards that hold files, and undoing it (API)', func
     await setFolderAccess(admin, folders.first, [
       { principalId: scenario.userIds.editor, level: 'edit' },
       { principalId: scenario.userIds.viewer, level: 'read' },
+      { principalId: clerkId, level: 'edit', export: true },
     ]);
-    await setFolderAccess(admin, folders.second, [{ principalId: scenario.userIds.editor, level: 'edit' }]);
+    await setFolderAccess(admin, folders.second, [
+      { principalId: scenario.userIds.editor, level: 'edit' },
+      { principalId: clerkId, level: 'edit' },
+    ]);
     counterpartyId = (await admin.data<{ createCard: { id: string } }>(CREATE, { f: scenario.folderId, t: 'counterparty', v: { name: 'ООО «Ромашка»' } })).createCard.id;
-    [editor, viewer] = await Promise.all(['editor', 'viewer'].map((login) => signedIn(server, login, PASSWORD)));
+    [editor, viewer, clerk] = await Promise.all(['editor', 'viewer', 'clerk'].map((login) => signedIn(server, login, PASSWORD)));
   });
   after(async () => {
     await server?.stop();
@@ -218,5 +227,22 @@ describe('duplicates: merging cards that hold files, and undoing it (API)', func
     expect(await download(editor, y.current)).to.equal(200);
     expect((await versionsOf(y.current)).map((version) => version.id)).to.deep.equal([y.current, y.first]);
     expect((await admin.data<{ verifyHistory: { intact: boolean } }>(VERIFY, { id: y.id })).verifyHistory.intact).to.equal(true);
+  });
+
+  it('does not hand files from a folder where the user lacks «Экспорт» to one where they have it (FORBIDDEN, naming the folder); the other way merges', async () => {
+    const x = await contractWithScan(folders.first, 'Подряд');
+    const y = await contractWithScan(folders.second, 'Подряд филиал');
+    expect(await download(clerk, y.current)).to.equal(403);
+    const refused = await clerk.request(MERGE, { s: { id: x.id, version: x.version }, m: [{ id: y.id, version: y.version }], c: [] });
+    expect(refused.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
+    expect(refused.errors?.[0].message).to.equal(
+      'Недостаточно прав: объединение карточек — файлы перешли бы из папки «Договоры филиала», где у вас нет права «Экспорт», в папку, где оно есть (так они стали бы доступны вам для скачивания)',
+    );
+    expect((await card(editor, y.id))!.inTrash).to.equal(false);
+    expect(await download(clerk, y.current)).to.equal(403);
+    // Into the folder without «Экспорт»: nothing becomes downloadable to them.
+    const done = await clerk.data<{ mergeCards: { survivor: CardView } }>(MERGE, { s: { id: y.id, version: y.version }, m: [{ id: x.id, version: x.version }], c: [] });
+    expect(done.mergeCards.survivor.values.scan).to.deep.equal([y.current, x.current]);
+    expect(await download(clerk, x.current)).to.equal(403);
   });
 });

@@ -15,7 +15,7 @@ import { Folder } from '../folders/models';
 import { isUnread, readStateOf, readsAfterOwnChange, recordOwnChange } from '../unread/service';
 import { handBackFiles, handOverFiles, type HandedFiles } from '../files/handover';
 import type { StoredFileDoc } from '../files/model';
-import { cardFileIds, fileRecord, historyTitle, storedFiles } from '../files/service';
+import { cardFileIds, fileRecord, historyTitle, mayDownload, storedFiles } from '../files/service';
 import { Merge, type MergeDoc, type RepointedReference } from './model';
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
@@ -70,6 +70,27 @@ async function editableCards(actor: Actor, wanted: CardVersion[]): Promise<CardD
   if (gap) throw forbidden(actor, t(actor, `объединение карточек — ${gap}`, `merging the cards: ${gap}`));
   for (const [index, card] of cards.entries()) if (card.version !== wanted[index].version) throw await conflict(actor, String(card._id));
   return cards;
+}
+
+/**
+ * Downloading a file is export: the files of a card in a folder where the actor lacks «Экспорт» do
+ * not go to a survivor in a folder where they have it (that would hand them the files), as a card
+ * holding files does not move so: FORBIDDEN, naming the folder.
+ */
+async function refuseFilesToExport(actor: Actor, survivor: CardDoc, giving: CardDoc[]): Promise<void> {
+  if (!mayDownload(actor, survivor)) return;
+  const closed = giving.filter((card) => !mayDownload(actor, card));
+  if (closed.length === 0) return;
+  const folders = await Folder.find({ _id: { $in: closed.map((card) => card.folderId) } }, { name: 1 }).lean<{ name: string }[]>();
+  const names = folders.map((folder) => t(actor, `«${folder.name}»`, `“${folder.name}”`)).join(', ');
+  throw forbidden(
+    actor,
+    t(
+      actor,
+      `объединение карточек — файлы перешли бы из папки ${names}, где у вас нет права «Экспорт», в папку, где оно есть (так они стали бы доступны вам для скачивания)`,
+      `merging the cards: files would go from the folder ${names}, where you lack the “Export” right, into one where you have it (they would become downloadable to you)`,
+    ),
+  );
 }
 
 /** The survivor's values after the merge: its own, the chosen cards' where chosen, lists united. */
@@ -381,6 +402,11 @@ export async function mergeCards(context: CardServiceContext, input: MergeInput)
   const ownFiles = new Set(cardFileIds(type, survivor.values));
   const takenFiles = cardFileIds(type, values).filter((id) => !ownFiles.has(id));
   const takenDocs = [...(await storedFiles(takenFiles)).values()];
+  await refuseFilesToExport(
+    actor,
+    survivor,
+    merged.filter((card) => takenDocs.some((doc) => String(doc.cardId) === String(card._id))),
+  );
   let handed: HandedFiles[] = [];
   const own: CardWrite[] = [
     // The merged cards leave first, so the survivor may take their unique values (an INN).

@@ -151,4 +151,26 @@ describe('the «Экспорт» right per folder and library (API)', function (
     await setFolderAccess(tanya, ids.clients, [{ principalId: ids.natasha, level: 'read' }]);
     expect((await entriesOf(ids.clients)).find((entry) => entry.principalId === ids.natasha)).to.include({ level: 'read', export: true });
   });
+
+  it('someone with full access cannot hand a department’s «Экспорт» to its sub-departments by widening the entry; an administrator can', async () => {
+    const south = await createDepartment(admin, 'Продажи — Юг', ids.sales);
+    const southId = await createUser(admin, { login: 'yug', fullName: 'Юрий Южный', password: PASSWORD, departmentId: south });
+    const yug = await signedIn(server, 'yug', PASSWORD);
+    const department = (entry: Record<string, unknown>) => ({ principalType: 'department', principalId: ids.sales, level: 'read', ...entry });
+    await grantFolder(admin, ids.archive, department({ export: true }));
+    await grantFolder(admin, ids.archive, { principalId: southId, level: 'read' });
+    expect((await exportStatus(yug, ids.archive)).status, 'the sub-department is not covered').to.equal(403);
+
+    const message = 'Запись даёт право «Экспорт»: распространить её на подотделы или снять с них может только администратор';
+    const widened = await grantFolder(tanya, ids.archive, department({ includeSubdepartments: true }));
+    expect(widened.errors?.[0].extensions?.fields).to.deep.equal({ 'entry.includeSubdepartments': message });
+    const replaced = await setFolderAccess(tanya, ids.archive, [department({ includeSubdepartments: true })]).catch((error: Error) => error.message);
+    expect(replaced).to.contain(message);
+    expect((await exportStatus(yug, ids.archive)).status).to.equal(403);
+
+    // An entry without «Экспорт» is widened as before; the administrator widens the one with it.
+    expect((await grantFolder(tanya, ids.archive, { principalType: 'department', principalId: south, level: 'read', includeSubdepartments: true })).errors).to.equal(undefined);
+    expect((await grantFolder(admin, ids.archive, department({ includeSubdepartments: true }))).errors).to.equal(undefined);
+    expect((await exportStatus(yug, ids.archive)).status).to.equal(200);
+  });
 });

@@ -328,7 +328,10 @@ async function checkEntries(
   current: StoredEntry[] | null | undefined,
   pathOf = (index: number) => `entries.${index}`,
 ): Promise<AccessEntry[]> {
-  const exportsNow = new Set(plainEntries(current).flatMap((entry) => (entry.export ? [`${entry.principalType}:${entry.principalId}`] : [])));
+  // The entries carrying «Экспорт» now, by principal: whether each reaches sub-departments too.
+  const exportsNow = new Map(
+    plainEntries(current).flatMap((entry) => (entry.export ? [[`${entry.principalType}:${entry.principalId}`, entry.includeSubdepartments] as const] : [])),
+  );
   const errors = new FieldErrors(actor.locale);
   if (input.length > MAX_ENTRIES) {
     errors.add('entries', 'tooMany', { max: MAX_ENTRIES });
@@ -346,17 +349,29 @@ async function checkEntries(
     if (!valid || !known[entry.principalType](entry.principalId.toLowerCase()))
       errors.add(`${pathOf(index)}.principalId`, 'notFound', { what: what(actor, 'Участник', 'Principal') });
     if (!ACCESS_LEVELS.includes(entry.level)) errors.add(`${pathOf(index)}.level`, 'invalidInput');
-    const exportsHere = exportsNow.has(`${entry.principalType}:${String(entry.principalId).toLowerCase()}`);
+    const principalKey = `${entry.principalType}:${String(entry.principalId).toLowerCase()}`;
+    const exportsHere = exportsNow.has(principalKey);
     const exports = entry.export ?? exportsHere;
     if (exports !== exportsHere && !actor.isAdmin)
       errors.addMessage(
         `${pathOf(index)}.export`,
         what(actor, 'Право «Экспорт» выдаёт и снимает только администратор', 'Only an administrator grants or withdraws the “Export” right'),
       );
+    const includeSubdepartments = entry.principalType === 'department' && Boolean(entry.includeSubdepartments);
+    // Extending a department's entry to its sub-departments (or narrowing it) changes who holds its «Экспорт».
+    if (exports && exportsHere && !actor.isAdmin && includeSubdepartments !== exportsNow.get(principalKey))
+      errors.addMessage(
+        `${pathOf(index)}.includeSubdepartments`,
+        what(
+          actor,
+          'Запись даёт право «Экспорт»: распространить её на подотделы или снять с них может только администратор',
+          'The entry grants the “Export” right: only an administrator extends it to sub-departments or takes it from them',
+        ),
+      );
     entries.push({
       principalType: entry.principalType,
       principalId: new Types.ObjectId(Types.ObjectId.isValid(entry.principalId) ? entry.principalId : undefined),
-      includeSubdepartments: entry.principalType === 'department' && Boolean(entry.includeSubdepartments),
+      includeSubdepartments,
       level: entry.level,
       export: exports,
     });

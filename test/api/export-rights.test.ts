@@ -156,7 +156,7 @@ describe('the «Экспорт» right per folder and library (API)', function (
     const south = await createDepartment(admin, 'Продажи — Юг', ids.sales);
     const southId = await createUser(admin, { login: 'yug', fullName: 'Юрий Южный', password: PASSWORD, departmentId: south });
     const yug = await signedIn(server, 'yug', PASSWORD);
-    const department = (entry: Record<string, unknown>) => ({ principalType: 'department', principalId: ids.sales, level: 'read', ...entry });
+    const department = (entry: Record<string, unknown>) => ({ principalType: 'department' as const, principalId: ids.sales, level: 'read' as const, ...entry });
     await grantFolder(admin, ids.archive, department({ export: true }));
     await grantFolder(admin, ids.archive, { principalId: southId, level: 'read' });
     expect((await exportStatus(yug, ids.archive)).status, 'the sub-department is not covered').to.equal(403);

@@ -17,7 +17,8 @@ export const CardTypeRecord = mongoose.model('CardType', cardTypeSchema);
 
 /**
  * Definitions are read on almost every request and change rarely: they are cached briefly
- * (this instance forgets them at once when it saves one; other instances within CACHE_MS).
+ * (this instance forgets them once its save has committed; other instances within CACHE_MS, and at
+ * once for card writes, which ask for the stored revision: findCurrentCardType).
  */
 const CACHE_MS = 5000;
 let cached: { at: number; types: Promise<Map<string, CardTypeDefinition>> } | undefined;
@@ -40,6 +41,20 @@ export async function listCardTypes(): Promise<CardTypeDefinition[]> {
 
 export async function findCardType(key: string): Promise<CardTypeDefinition | null> {
   return (await allTypes()).get(key) ?? null;
+}
+
+/**
+ * The type as stored now, for a write that must not check values against a definition another
+ * instance has just replaced (the cache lasts CACHE_MS): the cached definition while its revision is
+ * still the stored one (one read of the revision number), else the definitions read again.
+ */
+export async function findCurrentCardType(key: string): Promise<CardTypeDefinition | null> {
+  const [cachedType, record] = await Promise.all([findCardType(key), CardTypeRecord.findOne({ key }, { 'definition.version': 1 }).lean()]);
+  if (!record) return null;
+  const storedVersion = (record.definition as { version?: number } | undefined)?.version ?? 0;
+  if (cachedType && (cachedType.version ?? 0) === storedVersion) return cachedType;
+  forgetCardTypes();
+  return findCardType(key);
 }
 
 /**

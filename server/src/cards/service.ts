@@ -12,7 +12,7 @@ import {
   type CardValues,
   type FieldDefinition,
 } from '../../../card-types';
-import { findCardType, uniqueIndexName } from '../card-types/registry';
+import { findCardType, findCurrentCardType, uniqueIndexName } from '../card-types/registry';
 import { AppError, forbidden, notFound } from '../errors';
 import { message } from '../i18n';
 import { findFolder, registerFolderUsageCheck, registerLibraryChangeStep } from '../folders/service';
@@ -61,11 +61,14 @@ export interface CardServiceContext {
   logger: Logger;
 }
 
-export async function cardTypeOrFail(actor: Actor, key: string): Promise<CardTypeDefinition> {
-  const type = await findCardType(key);
+export async function cardTypeOrFail(actor: Actor, key: string, { current = false }: { current?: boolean } = {}): Promise<CardTypeDefinition> {
+  const type = current ? await findCurrentCardType(key) : await findCardType(key);
   if (!type) throw notFound(actor, t(actor, 'Тип карточки', 'Card type'));
   return type;
 }
+
+/** The type a card write checks values against: its stored revision, even just after another instance saved it. */
+export const writtenCardType = (actor: Actor, key: string): Promise<CardTypeDefinition> => cardTypeOrFail(actor, key, { current: true });
 
 /**
  * Whether the actor may see this card: read access to its folder, and full access to see it in the
@@ -367,7 +370,7 @@ export async function createCard(context: CardServiceContext, input: { folderId:
   if (!folder) throw notFound(actor, t(actor, 'Папка', 'Folder'));
   if (!actor.ability.can('create', cardSubject({ folderId: folder._id, libraryId: folder.libraryId })))
     throw forbidden(actor, t(actor, 'создание карточек в этой папке', 'creating cards in this folder'));
-  const type = await cardTypeOrFail(actor, input.typeKey);
+  const type = await writtenCardType(actor, input.typeKey);
   if (folder.allowedCardTypes.length > 0 && !folder.allowedCardTypes.includes(type.key)) {
     const errors = new FieldErrors(actor.locale);
     errors.addMessage('typeKey', t(actor, `В этой папке нельзя создавать карточки типа «${type.names.ru}»`, `Cards of type “${type.names.en}” cannot be created in this folder`));
@@ -435,7 +438,7 @@ export async function updateCard(
   const card = await cardOrFail(actor, id);
   if (!actor.ability.can('update', cardSubject(card))) throw forbidden(actor, t(actor, 'изменение карточки', 'changing the card'));
   if (card.version !== input.version) throw await conflict(actor, id);
-  const type = await cardTypeOrFail(actor, card.typeKey);
+  const type = await writtenCardType(actor, card.typeKey);
   // While a change of the type is being applied, the edit starts from the card as the change leaves it.
   const values = await patchedValues(actor, type, await withPendingTypeChange(type.key, card), valuesObject(actor, input.values), action);
   if (diffValues(card.values, values).length === 0) return card;
@@ -468,7 +471,7 @@ export async function moveCard(context: CardServiceContext, id: string, input: {
   if (String(card.folderId) === input.folderId) return card;
   const refusal = await runCheckMove({ actor, card, to: { folderId: target._id, libraryId: target.libraryId } });
   if (refusal) throw forbidden(actor, refusal);
-  const type = await cardTypeOrFail(actor, card.typeKey);
+  const type = await writtenCardType(actor, card.typeKey);
   const now = new Date();
   return commitChange(context, type, 'move', card, card.values, async (session) => {
     const moved = await Card.findOneAndUpdate(
@@ -489,7 +492,7 @@ export async function setCardTrashed(context: CardServiceContext, id: string, tr
     throw forbidden(actor, trashed ? t(actor, 'удаление карточки', 'deleting the card') : t(actor, 'восстановление карточки', 'restoring the card'));
   }
   if (card.inTrash === trashed) return card;
-  const type = await cardTypeOrFail(actor, card.typeKey);
+  const type = await writtenCardType(actor, card.typeKey);
   const now = new Date();
   // Back from the trash, values its type's kinds changed under it are converted where they can be (the history shows it); the rest stay as they are.
   const values = trashed ? card.values : conformValues(type, card.values);

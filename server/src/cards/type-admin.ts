@@ -14,7 +14,7 @@ import {
 import { lockedFieldChanges, validateCardTypeDefinition } from '../../../card-types/definitions';
 import { recordAudit } from '../audit/service';
 import { patternHazard } from '../card-types/pattern-safety';
-import { listCardTypes, findCardType, saveCardType, setHistoryEnabled } from '../card-types/registry';
+import { forgetCardTypes, listCardTypes, findCardType, saveCardType, setHistoryEnabled } from '../card-types/registry';
 import { AppError, notFound, UserInputError } from '../errors';
 import { message } from '../i18n';
 import { auditActorOf } from '../people/service';
@@ -387,6 +387,8 @@ export async function saveCardTypeDefinition(
     // Checked again where no other change that adds indexes can come between the check and the indexes it makes.
     if (addsIndexes) await checkIndexBudget(actor, definition, previous);
     await storeChange();
+    // Forgotten again once committed: a request in between would have cached the definition before the change.
+    forgetCardTypes();
     if (stored) await ensureCardTypeIndexes(stored);
   };
   // Changes that add indexes to the cards collection pass its budget one at a time, across every instance.

@@ -5,7 +5,7 @@ import { cardTargets, isMultiValued, type CardTypeDefinition, type CardValues, t
 import { listCardTypes, uniqueIndexName } from '../card-types/registry';
 import type { CardChange, FieldChange } from '../cards/lifecycle';
 import { Card, type CardDoc } from '../cards/model';
-import { cardTypeOrFail, commitCardBatch, conflict, derived, findCard, validated, type BatchedCardWrite, type CardServiceContext } from '../cards/service';
+import { commitCardBatch, conflict, derived, findCard, validated, type BatchedCardWrite, type CardServiceContext, writtenCardType } from '../cards/service';
 import { AppError, forbidden, notFound, UserInputError } from '../errors';
 import { FieldErrors, isDuplicateKeyError, isObjectIdText } from '../validation';
 import { announceJob, defineJob } from '../jobs/define';
@@ -392,7 +392,7 @@ export async function mergeCards(context: CardServiceContext, input: MergeInput)
     errors.addMessage('merged', t(actor, 'Объединять можно только карточки одного типа', 'Only cards of one type can be merged'));
     errors.throwIfAny();
   }
-  const type = await cardTypeOrFail(actor, survivor.typeKey);
+  const type = await writtenCardType(actor, survivor.typeKey);
   const values = await validated(actor, type, mergedValues(actor, type, cards, input.choices), 'merge', survivor, undefined, undefined, undefined, merged);
   const mergedIds = new Set(ids(merged));
   const survivorId = String(survivor._id);
@@ -709,7 +709,7 @@ export async function undoMerge(context: CardServiceContext, id: string): Promis
   const obstacle = undoObstacle(actor, merge, state, await editingGap(actor, presentCards(state)));
   if (obstacle) throw obstacle;
   const [survivor, ...merged] = current as CardDoc[];
-  const type = await cardTypeOrFail(actor, survivor.typeKey);
+  const type = await writtenCardType(actor, survivor.typeKey);
   const survivorId = String(survivor._id);
   const mergedIds = merged.map((card) => String(card._id));
   const byCard = referencesByCard(merge);

@@ -49,9 +49,9 @@ export async function findCardType(key: string): Promise<CardTypeDefinition | nu
  * still the stored one (one read of the revision number), else the definitions read again.
  */
 export async function findCurrentCardType(key: string): Promise<CardTypeDefinition | null> {
-  const [cachedType, record] = await Promise.all([findCardType(key), CardTypeRecord.findOne({ key }, { 'definition.version': 1 }).lean()]);
+  const [cachedType, record] = await Promise.all([findCardType(key), CardTypeRecord.findOne({ key }, { 'definition.version': 1 }).lean<{ definition?: { version?: number } }>()]);
   if (!record) return null;
-  const storedVersion = (record.definition as { version?: number } | undefined)?.version ?? 0;
+  const storedVersion = record.definition?.version ?? 0;
   if (cachedType && (cachedType.version ?? 0) === storedVersion) return cachedType;
   forgetCardTypes();
   return findCardType(key);

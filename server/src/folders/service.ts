@@ -329,7 +329,7 @@ async function checkEntries(
   pathOf = (index: number) => `entries.${index}`,
 ): Promise<AccessEntry[]> {
   // The entries carrying «Экспорт» now, by principal: whether each reaches sub-departments too.
-  const exportsNow = new Map(
+  const exportsNow = new Map<string, boolean>(
     plainEntries(current).flatMap((entry) => (entry.export ? [[`${entry.principalType}:${entry.principalId}`, entry.includeSubdepartments] as const] : [])),
   );
   const errors = new FieldErrors(actor.locale);

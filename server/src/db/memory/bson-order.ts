@@ -3,6 +3,7 @@
  * MinKey < null < numbers < strings < objects < arrays < BinData < ObjectId < booleans < dates < timestamps < regexes < MaxKey.
  */
 import type { Binary, ObjectId, Timestamp } from 'bson';
+import { compareNumbers, numberKey } from './numbers';
 
 function bsonType(value: unknown): string | undefined {
   return value !== null && typeof value === 'object' ? (value as { _bsontype?: string })._bsontype : undefined;
@@ -51,14 +52,6 @@ export function typeRank(value: unknown): number {
   }
 }
 
-function toNumber(value: unknown): number {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'bigint') return Number(value);
-  const v = value as { toNumber?: () => number; valueOf(): unknown; toString(): string };
-  if (typeof v.toNumber === 'function') return v.toNumber();
-  return Number(v.toString());
-}
-
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
@@ -79,13 +72,8 @@ export function compareValues(a: unknown, b: unknown): number {
     case 2:
     case 13:
       return 0;
-    case 3: {
-      const x = toNumber(a);
-      const y = toNumber(b);
-      if (Number.isNaN(x)) return Number.isNaN(y) ? 0 : -1;
-      if (Number.isNaN(y)) return 1;
-      return sign(x - y);
-    }
+    case 3:
+      return compareNumbers(a, b);
     case 4:
       return compareStrings(String(a), String(b));
     case 5:
@@ -164,7 +152,7 @@ export function keyString(value: unknown): string {
     case 2:
       return 'N';
     case 3:
-      return 'n' + String(toNumber(value));
+      return numberKey(value);
     case 4:
       return 's' + String(value);
     case 8:

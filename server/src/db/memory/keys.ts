@@ -6,7 +6,7 @@
  * Every encoding is self-delimiting, so tuples concatenate, and inverting a component's bytes
  * reverses its order (descending index fields).
  */
-import { Long } from 'bson';
+import { asDouble, floorParts, FRACTION_BITS } from './numbers';
 
 export const TYPE = {
   minKey: 0x01,
@@ -31,8 +31,6 @@ const MAX_STRING_BYTES = 1024;
 export const MAX_TUPLE_BYTES = 1400;
 /** An `_id` whose encoding is longer cannot be stored (it is the record's key). */
 export const MAX_ID_BYTES = 512;
-
-const TWO_63 = 2n ** 63n;
 
 const encoder = new TextEncoder();
 
@@ -118,7 +116,17 @@ function bsonType(value: object): string | undefined {
 
 const scratch = Buffer.allocUnsafe(8);
 
-function writeDouble(w: KeyWriter, value: number, remainder: number): void {
+/** The bits of a number's fraction (see `floorParts`) below the 15 its tail's first two bytes hold. */
+const LOW_BITS = BigInt(FRACTION_BITS - 15);
+const LOW_BYTES = Number(LOW_BITS) / 8;
+
+/**
+ * A number: its floor double (8 bytes, ordered), then a 16-bit tail: the top 15 bits of how far the
+ * value lies toward the next double, and a last bit set when more follows (LOW_BYTES bytes). A
+ * double's tail is 0; a long beyond 2^53 needs at most 11 bits; only decimals between doubles
+ * write more (and mark the key inexact when even that was cut).
+ */
+function writeDouble(w: KeyWriter, value: number, tail: number): void {
   w.byte(TYPE.number);
   if (Number.isNaN(value)) {
     w.bytes(new Uint8Array(10));
@@ -128,39 +136,20 @@ function writeDouble(w: KeyWriter, value: number, remainder: number): void {
   if (scratch[0]! & 0x80) for (let i = 0; i < 8; i++) scratch[i] = ~scratch[i]! & 0xff;
   else scratch[0] = scratch[0]! | 0x80;
   w.bytes(scratch);
-  w.byte((remainder >> 8) & 0xff);
-  w.byte(remainder & 0xff);
-}
-
-/** The largest double not above `x`, and what is left over (0 ≤ rest < 2048 for 64-bit integers). */
-function floorDouble(x: bigint): [number, number] {
-  let d = Number(x);
-  if (BigInt(d) > x) d = nextDown(d);
-  return [d, Number(x - BigInt(d))];
-}
-
-function nextDown(d: number): number {
-  scratch.writeDoubleBE(d, 0);
-  let bits = scratch.readBigUInt64BE(0);
-  bits = d > 0 ? bits - 1n : d < 0 ? bits + 1n : 0x8000000000000001n;
-  scratch.writeBigUInt64BE(bits, 0);
-  return scratch.readDoubleBE(0);
+  w.byte((tail >> 8) & 0xff);
+  w.byte(tail & 0xff);
 }
 
 function writeNumberLike(w: KeyWriter, value: unknown): void {
-  if (typeof value === 'number') return writeDouble(w, value, 0);
-  if (typeof value === 'bigint') return writeDouble(w, ...floorDouble(BigInt.asIntN(64, value)));
-  if (value instanceof Long) {
-    const big = value.toBigInt();
-    if (big >= -(2n ** 53n) && big <= 2n ** 53n) return writeDouble(w, Number(big), 0);
-    return writeDouble(w, ...floorDouble(big < TWO_63 ? big : TWO_63 - 1n));
-  }
-  // Decimal128: keyed by its nearest double; beyond 15 significant digits the key is marked inexact.
-  const text = String(value);
-  const special = /^(-)?(Inf|NaN)/i.exec(text);
-  if (special) return writeDouble(w, /nan/i.test(text) ? NaN : special[1] ? -Infinity : Infinity, 0);
-  if (text.replace(/E.*$/i, '').replace(/[-+.]/g, '').replace(/^0+/, '').length > 15) w.inexact = true;
-  writeDouble(w, Number(text), 0);
+  const double = asDouble(value);
+  if (double !== undefined) return writeDouble(w, double, 0);
+  const { floor, fraction, exact } = floorParts(value);
+  if (!exact) w.inexact = true;
+  const low = fraction & ((1n << LOW_BITS) - 1n);
+  const more = low !== 0n || !exact;
+  writeDouble(w, floor, Number(fraction >> LOW_BITS) * 2 + (more ? 1 : 0));
+  if (!more) return;
+  for (let i = LOW_BYTES - 1; i >= 0; i--) w.byte(Number((low >> BigInt(i * 8)) & 0xffn));
 }
 
 /** Appends the encoding of one value (missing and undefined encode as null, as in indexes). */
@@ -207,7 +196,7 @@ export function encodeValue(w: KeyWriter, value: unknown): void {
     case 'Int32':
     case 'Double':
     case 'Decimal128':
-      return writeNumberLike(w, bsonType(value) === 'Decimal128' || bsonType(value) === 'Long' ? value : (value as { valueOf(): unknown }).valueOf());
+      return writeNumberLike(w, value);
     case 'Binary': {
       const bin = value as { buffer: Uint8Array; position: number; sub_type: number };
       const data = bin.buffer.subarray(0, bin.position);

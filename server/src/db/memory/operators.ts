@@ -14,6 +14,7 @@ import * as query from 'mingo/operators/query';
 import * as window from 'mingo/operators/window';
 import type { Any, AnyObject, Options } from 'mingo/types';
 import { CommandError } from './errors';
+import { MATCH_OPERATORS } from './match';
 
 const isObjectId = (value: unknown): value is ObjectId => (value as { _bsontype?: string } | null)?._bsontype === 'ObjectId';
 
@@ -56,8 +57,8 @@ function $convert(obj: AnyObject, expr: Any, options: Options): Any {
 
 /**
  * Options for every mingo Query and Aggregator of the server (built from mingo's base classes:
- * its default ones put their own operators first).
+ * its default ones put their own operators first), with the comparing query operators of `match.ts`.
  */
 export const MINGO_OPTIONS = {
-  context: Context.init({ accumulator, expression: { ...expression, $toString, $toObjectId, $convert }, pipeline, projection, query, window }),
+  context: Context.init({ accumulator, expression: { ...expression, $toString, $toObjectId, $convert }, pipeline, projection, query: { ...query, ...MATCH_OPERATORS }, window }),
 };

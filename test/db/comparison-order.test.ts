@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Decimal128, Long, MongoClient, ObjectId, type Collection, type Db, type Document, type Filter } from 'mongodb';
+import { Decimal128, Double, Long, MongoClient, ObjectId, type Collection, type Db, type Document, type Filter } from 'mongodb';
 import { testMongoUri, uniqueDbName } from '../support/mongo';
 
 /**
@@ -48,7 +48,7 @@ describe('db conformance: comparison order, whatever the plan', function () {
     return c;
   }
 
-  it('arrays of arrays: $in and ranges meet an element, never an element of an element', async () => {
+  it('arrays of arrays: $in, $all, $regex and ranges meet an element, never an element of an element', async () => {
     const c = await collection(
       'nested_arrays',
       [
@@ -65,6 +65,9 @@ describe('db conformance: comparison order, whatever the plan', function () {
     expect(await answers(c, { t: ['a'] })).to.deep.equal(['single']);
     expect(await answers(c, { t: { $gte: 'a' } })).to.deep.equal(['mixed', 'plain']);
     expect(await answers(c, { t: { $gt: ['a'] } })).to.deep.equal(['mixed', 'pair', 'single']);
+    expect(await answers(c, { t: { $all: ['a'] } })).to.deep.equal(['mixed', 'plain']);
+    expect(await answers(c, { t: { $all: [['a']] } })).to.deep.equal(['single']);
+    expect(await answers(c, { t: { $regex: '^a' } })).to.deep.equal(['mixed', 'plain']);
   });
 
   it('NaN: below every number, equal to NaN, outside every range of numbers', async () => {
@@ -180,6 +183,8 @@ describe('db conformance: comparison order, whatever the plan', function () {
       [
         { _id: 'double', n: 1.5 },
         { _id: 'int', n: 7 },
+        { _id: 'wholeDouble', n: new Double(5) },
+        { _id: 'smallLong', n: Long.fromNumber(5) },
         { _id: 'long', n: Long.fromString('9007199254740993') },
         { _id: 'decimal', n: D('2.5') },
         { _id: 'string', n: '7' },
@@ -187,12 +192,13 @@ describe('db conformance: comparison order, whatever the plan', function () {
       ],
       { n: 1 },
     );
-    expect(await answers(c, { n: { $type: 'double' } })).to.deep.equal(['array', 'double']);
+    expect(await answers(c, { n: { $type: 'double' } })).to.deep.equal(['array', 'double', 'wholeDouble']);
     expect(await answers(c, { n: { $type: 'int' } })).to.deep.equal(['int']);
-    expect(await answers(c, { n: { $type: 'long' } })).to.deep.equal(['long']);
+    expect(await answers(c, { n: { $type: 'long' } })).to.deep.equal(['long', 'smallLong']);
     expect(await answers(c, { n: { $type: 'decimal' } })).to.deep.equal(['decimal']);
     expect(await answers(c, { n: { $type: 19 } })).to.deep.equal(['decimal']);
-    expect(await answers(c, { n: { $type: 'number' } })).to.deep.equal(['array', 'decimal', 'double', 'int', 'long']);
+    expect(await answers(c, { n: { $type: 'number' } })).to.deep.equal(['array', 'decimal', 'double', 'int', 'long', 'smallLong', 'wholeDouble']);
+    expect(await answers(c, { n: 5 })).to.deep.equal(['smallLong', 'wholeDouble']);
     expect(await answers(c, { n: { $type: ['string', 'decimal'] } })).to.deep.equal(['array', 'decimal', 'string']);
     expect(await answers(c, { n: { $type: 'array' } })).to.deep.equal(['array']);
     const error = await c
@@ -276,7 +282,7 @@ describe('db conformance: comparison order, whatever the plan', function () {
       const filter: Document = random() < 0.3 ? { b: pick(['g1', 'g2']), ...clause() } : clause();
       await answers(c, filter, named(filter));
       if (random() < 0.3) {
-        const sort = { [pick(['a', 's'])]: pick([1, -1]), _id: 1 };
+        const sort: Record<string, 1 | -1> = { [pick(['a', 's'])]: pick([1, -1] as const), _id: 1 };
         const scanned = await c.find(filter).sort(sort).hint({ $natural: 1 }).toArray();
         const planned = await c.find(filter).sort(sort).toArray();
         expect(

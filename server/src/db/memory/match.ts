@@ -1,6 +1,6 @@
 /**
  * The query operators whose answer depends on comparing values — `$eq`, `$ne`, `$gt`, `$gte`,
- * `$lt`, `$lte`, `$in`, `$nin`, `$elemMatch` and `$type` — with MongoDB's semantics, replacing
+ * `$lt`, `$lte`, `$in`, `$nin`, `$all`, `$elemMatch`, `$regex` and `$type` — with MongoDB's semantics, replacing
  * mingo's (which compares with JavaScript: strings by UTF-16 units, numbers as doubles, embedded
  * documents in any field order, and flattens nested arrays). Values compare by `compareValues`,
  * the order the index keys are encoded in, so a filter gives the same documents whether the
@@ -132,6 +132,13 @@ function inTest(list: unknown): Test {
     if (isRegex(value)) for (let i = 0; i < patterns.length; i++) if (String(patterns[i]) === String(value)) return true;
     return false;
   };
+}
+
+/** `$regex`: a string it matches, or a stored regex with the same pattern and flags. */
+function regexTest(operand: unknown, options?: unknown): Test {
+  const pattern = isRegex(operand) ? operand : new RegExp(String(operand), typeof options === 'string' ? options : '');
+  const text = String(pattern);
+  return (value) => (typeof value === 'string' ? pattern.test(value) : isRegex(value) && String(value) === text);
 }
 
 // ---------- $type ----------
@@ -279,8 +286,9 @@ function elemMatchTest(criteria: unknown, options: Options): Test {
   const operatorForm = keys.length > 0 && keys.every((key) => key.startsWith('$') && key !== '$and' && key !== '$or' && key !== '$nor');
   let element: Test;
   if (operatorForm) {
-    const tests = keys.map((op) => {
-      const single = singleValueTest(op, criteria[op]);
+    const tests = keys.flatMap((op) => {
+      if (op === '$options') return [];
+      const single = op === '$regex' ? regexTest(criteria.$regex, criteria.$options) : singleValueTest(op, criteria[op]);
       if (single) return single;
       const query = new Query({ value: { [op]: criteria[op] } }, options);
       return (value: unknown) => query.test({ value });
@@ -304,6 +312,20 @@ const leaf =
     return negate ? (doc) => !test(doc) : test;
   };
 
+/**
+ * `$all`: every item met — a value by equality (a nested array as a whole, `[[1, 2]]` meaning the
+ * array `[1, 2]`), a regex by `$regex`, `{ $elemMatch: … }` as that operator; an empty list by nothing.
+ */
+const $all: QueryOperator = (selector, value, options) => {
+  if (!Array.isArray(value)) throw new CommandError(2, 'BadValue', '$all needs an array');
+  if (value.length === 0) return () => false;
+  const tests = value.map((item) => {
+    if (isDocument(item) && '$elemMatch' in item) return atPath(selector, elemMatchTest(item.$elemMatch, options), false);
+    return atPath(selector, isRegex(item) ? regexTest(item) : equalsTest(item));
+  });
+  return (doc) => tests.every((test) => test(doc));
+};
+
 export const MATCH_OPERATORS: Record<string, QueryOperator> = {
   $eq: leaf(equalsTest),
   $ne: leaf(equalsTest, true),
@@ -315,4 +337,6 @@ export const MATCH_OPERATORS: Record<string, QueryOperator> = {
   $nin: leaf(inTest, true),
   $type: leaf(typeTest),
   $elemMatch: leaf(elemMatchTest, false, false),
+  $all,
+  $regex: leaf(regexTest),
 };

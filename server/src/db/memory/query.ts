@@ -1141,6 +1141,21 @@ function load(collection: Collection, candidate: Candidate, view: ReadView): Doc
   return view.txn ? view.txn.get(collection, candidate.idKey) : view.store.getDoc(collection, candidate.idKey, view.snapshot);
 }
 
+/** Decoding that keeps int32, double and long apart (as Int32, Double and Long), for `$type`. */
+const TYPED_READ = { ...BSON_READ, promoteValues: false } as const;
+
+/** Whether a filter asks for `$type`: its candidates are then tested as stored, int, long and double told apart. */
+function asksType(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(asksType);
+  return isPlainObject(value) && Object.keys(value).some((key) => key === '$type' || asksType(value[key]));
+}
+
+/** A candidate decoded with its numbers' BSON types (outside transactions). */
+function loadTyped(collection: Collection, candidate: Candidate, view: ReadView): Doc | undefined {
+  const raw = loadRaw(collection, candidate, view);
+  return raw && deserialize(raw, TYPED_READ);
+}
+
 /** The stored BSON of a candidate (outside transactions), copied out of the map. */
 function loadRaw(collection: Collection, candidate: Candidate, view: ReadView): Buffer | undefined {
   if (candidate.raw) return candidate.raw;
@@ -1302,11 +1317,12 @@ export function openCursor(collection: Collection | undefined, view: ReadView, f
   const query = plan.exact ? null : compileFilter(rest);
   const pushSkip = plan.sorted && plan.exact && !plan.dedupe && !overlay && plan.ranges.length === 1 && !plan.ids ? skip : 0;
   const stats = options.stats;
+  const typed = query !== null && !view.txn && asksType(rest);
   const matches = (function* () {
     for (const candidate of candidates(collection, plan, view, pushSkip, stats)) {
       const doc = load(collection, candidate, view);
       if (doc && stats) stats.docs++;
-      if (doc && (!query || test(query, doc))) yield doc;
+      if (doc && (!query || test(query, typed ? (loadTyped(collection, candidate, view) ?? doc) : doc))) yield doc;
     }
   })();
   if (options.sort && !plan.sorted) {

@@ -93,6 +93,22 @@ describe('built-in database: the planner builds only the plans it compares', fun
     expect(await cards.countDocuments({ ...filter, searchWords: { $elemMatch: { $gte: 'вектор', $lt: 'вектор\u{10FFFF}' } } })).to.equal(143);
   });
 
+  it('unread counts of 40 folders, one `$or` branch per folder, build the key ranges of one index, not of each of the 27 beginning with the folder', async () => {
+    // Every folder's watermark: its cards changed after the 30th minute of the day.
+    const since = new Date(Date.UTC(2026, 0, 1) + 30 * 60_000);
+    const branches = folders.map((folderId) => ({ folderId, inTrash: false, updatedAt: { $gt: since } }));
+    const pipeline = [{ $match: { $or: branches } }, { $group: { _id: '$folderId', n: { $sum: 1 } } }];
+    const explained: Document = await cards.aggregate(pipeline).explain('executionStats');
+    expect(indexNameIn(explained.queryPlanner.winningPlan)).to.equal('folder_updated');
+    expect(explained.queryPlanner.rejectedPlans).to.deep.equal([]);
+    expect(explained.executionStats.totalDocsExamined).to.equal(0);
+    const counts = await cards.aggregate<{ _id: ObjectId; n: number }>(pipeline).toArray();
+    // Cards 0–30 (one a minute) are older: 1,969 newer ones, 49 or 50 per folder.
+    expect(counts.reduce((sum, { n }) => sum + n, 0)).to.equal(CARDS - 31);
+    expect(counts.find(({ _id }) => _id.equals(folders[0]!))?.n).to.equal(49);
+    expect(counts.find(({ _id }) => _id.equals(folders[31]!))?.n).to.equal(50);
+  });
+
   it('a folder page sorted by change builds no plan beside its own index', async () => {
     const filter = { folderId: folders[3], inTrash: false };
     const sort = { updatedAt: -1, _id: -1 } as const;

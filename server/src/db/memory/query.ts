@@ -452,6 +452,8 @@ class Ranked {
     /** Before the ranges are built: a key cut for length may still make the plan inexact. */
     readonly exact: boolean,
     private readonly build: () => Plan,
+    /** How many key ranges the plan reads at most (one per tuple of equality values). */
+    readonly points = 1,
   ) {}
 
   get plan(): Plan {
@@ -557,7 +559,7 @@ function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 |
       stage: 'IXSCAN',
     };
   };
-  return new Ranked(index, score, used, exact, build);
+  return new Ranked(index, score, used, exact, build, points);
 }
 
 /**
@@ -782,62 +784,74 @@ const sameTuple = (a: unknown[] | undefined, b: unknown[] | undefined) => a !== 
  */
 function unionPlan(index: BTreeIndex, branches: Branch[], sortKeys: [string, 1 | -1][], { forced = false, exactOnly = false } = {}): Ranked | null {
   const live = branches.filter((branch) => !matchesNothing(branch.shape));
-  // Each branch is ranked first; key ranges are built only when every branch can be read (and,
-  // for `exactOnly`, read exactly: the only union preferred to another plan).
+  // Each branch is ranked (for `exactOnly`, only exact ones are taken: the only union preferred to
+  // another plan); key ranges are built when the union is chosen, not for every index compared.
   const planned: Ranked[] = [];
+  let points = 0;
+  let exact = true;
+  let score = Infinity;
   for (const branch of live) {
     // An index narrows no branch that leaves its first field open (a hinted one is read whole instead).
     if (!branch.shape.conditions.has(index.fields[0]!)) return null;
     const ranked = indexPlan(index, branch.shape, [], branch.filter, forced);
     if (!ranked || (forced && ranked.used.size === 0) || (exactOnly && !ranked.exact)) return null;
+    points += ranked.points;
+    if (ranked.points === 0 || points > MAX_POINTS) return null;
     planned.push(ranked);
-  }
-  const ranges: KeyRange[] = [];
-  let exact = true;
-  let score = Infinity;
-  for (const ranked of planned) {
-    if (ranked.plan.ranges.length === 0) return null;
-    ranges.push(...ranked.plan.ranges);
-    if (ranges.length > MAX_POINTS) return null;
-    exact &&= ranked.plan.exact;
+    exact &&= ranked.exact;
     score = Math.min(score, ranked.score);
-  }
-  ranges.sort((a, b) => Buffer.compare(a.start, b.start));
-  const merged: KeyRange[] = [];
-  for (const range of ranges) {
-    if (Buffer.compare(range.start, range.end) >= 0) continue;
-    const last = merged[merged.length - 1];
-    if (!last || Buffer.compare(range.start, last.end) >= 0) merged.push(range);
-    else
-      merged[merged.length - 1] = {
-        start: last.start,
-        end: Buffer.compare(range.end, last.end) > 0 ? range.end : last.end,
-        tuple: sameTuple(last.tuple, range.tuple) ? last.tuple : undefined,
-      };
   }
   const pinned = (branch: Branch, field: string) => {
     const condition = branch.shape.conditions.get(field);
     return condition?.kind === 'values' && condition.values.length === 1 ? [condition.values[0]] : undefined;
   };
+  // The fields every branch pins to one value (looked for only when an order is asked).
   let common = 0;
-  while (common < index.fields.length && live.length > 0 && live.every((branch) => sameTuple(pinned(branch, index.fields[common]!), pinned(live[0]!, index.fields[common]!))))
+  const ordered = sortKeys.length > 0 && !index.multikey;
+  while (
+    ordered &&
+    common < index.fields.length &&
+    live.length > 0 &&
+    live.every((branch) => sameTuple(pinned(branch, index.fields[common]!), pinned(live[0]!, index.fields[common]!)))
+  )
     common++;
   const bySort = sortKeys.filter(([field]) => !index.fields.slice(0, common).includes(field));
-  const relation = sortKeys.length === 0 || index.multikey ? null : bySort.length === 0 ? 1 : sortRelation(index, bySort, common);
+  const relation = !ordered ? null : bySort.length === 0 ? 1 : sortRelation(index, bySort, common);
   const sorted = sortKeys.length === 0 || relation !== null;
-  const order = sortKeys.length > 0 && sorted ? Object.fromEntries(sortKeys) : undefined;
-  const plan: Plan = { index, ranges: merged, reverse: relation === -1, merge: null, sorted, order, exact, dedupe: index.multikey, stage: 'IXSCAN', union: live.length };
-  return new Ranked(index, (live.length === 0 ? 0 : score) + (sortKeys.length > 0 && sorted ? 8 : 0), new Set(), exact, () => plan);
+  const build = (): Plan => {
+    const ranges = planned.flatMap((ranked) => ranked.plan.ranges).sort((a, b) => Buffer.compare(a.start, b.start));
+    const merged: KeyRange[] = [];
+    for (const range of ranges) {
+      if (Buffer.compare(range.start, range.end) >= 0) continue;
+      const last = merged[merged.length - 1];
+      if (!last || Buffer.compare(range.start, last.end) >= 0) merged.push(range);
+      else
+        merged[merged.length - 1] = {
+          start: last.start,
+          end: Buffer.compare(range.end, last.end) > 0 ? range.end : last.end,
+          tuple: sameTuple(last.tuple, range.tuple) ? last.tuple : undefined,
+        };
+    }
+    // A key cut for length leaves its branch, and so the union, inexact.
+    const whole = planned.every((ranked) => ranked.plan.exact);
+    const order = sortKeys.length > 0 && sorted ? Object.fromEntries(sortKeys) : undefined;
+    return { index, ranges: merged, reverse: relation === -1, merge: null, sorted, order, exact: whole, dedupe: index.multikey, stage: 'IXSCAN', union: live.length };
+  };
+  return new Ranked(index, (live.length === 0 ? 0 : score) + (sortKeys.length > 0 && sorted ? 8 : 0), new Set(), exact, build, points);
 }
 
-/** The best union plan of a top-level `$or` over one of the indexes: exact ones first (`exactOnly`: only those), then by score. */
+/**
+ * The best union plan of a top-level `$or` over one of the indexes: exact ones first (`exactOnly`:
+ * only those), then by score. Unions are compared before their key ranges are built: a count of
+ * 500 folder branches beside 30 indexes beginning with the folder encodes one index's ranges.
+ */
 function bestUnion(indexes: BTreeIndex[], branches: Branch[], sortKeys: [string, 1 | -1][], exactOnly: boolean, considered: Ranked[]): Ranked | null {
   let best: Ranked | null = null;
   for (const index of indexes) {
     const candidate = unionPlan(index, branches, sortKeys, { exactOnly });
     if (!candidate) continue;
     considered.push(candidate);
-    const better = !best || (candidate.plan.exact === best.plan.exact ? candidate.score > best.score : candidate.plan.exact);
+    const better = !best || (candidate.exact === best.exact ? candidate.score > best.score : candidate.exact);
     if (better) best = candidate;
   }
   return best;

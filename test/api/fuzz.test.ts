@@ -16,6 +16,7 @@ import type { RunningServer } from '../../server/src/server';
 import type { ApiClient, GraphQLResult } from '../support/api-client';
 import { createCorrespondents, createUser } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
+import { seededRandom as random } from '../support/random';
 
 const CALLS = Number(process.env.FUZZ_N ?? 300);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261126);
@@ -58,19 +59,6 @@ const named = (type: TypeRef): TypeRef => (type.ofType ? named(type.ofType) : ty
 const printType = (type: TypeRef): string => (type.kind === 'NON_NULL' ? `${printType(type.ofType!)}!` : type.kind === 'LIST' ? `[${printType(type.ofType!)}]` : type.name!);
 const nullable = (type: TypeRef) => type.kind !== 'NON_NULL';
 const unwrapped = (type: TypeRef) => (type.kind === 'NON_NULL' ? type.ofType! : type);
-
-// ---------- seeded randomness, so a failing run can be replayed ----------
-
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------- hostile values ----------
 

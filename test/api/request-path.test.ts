@@ -75,7 +75,7 @@ describe('the request path costs what the user touches (API)', function () {
     ).to.deep.equal([]);
   });
 
-  it('counts unread cards of all the user’s folders by one aggregate, reading only the cards the user has read one by one', async () => {
+  it('counts unread cards of all the user’s folders from index keys, reading only the cards the user marked unread', async () => {
     const second = await createFolder(admin, { libraryId: ids.library, name: 'Вторая' });
     await setFolderAccess(admin, second, [
       { principalId: ids.tgoncharenko, level: 'full' },
@@ -95,12 +95,22 @@ describe('the request path costs what the user touches (API)', function () {
     // Besides the session, the user's read state.
     expect([['find reads']]).to.deep.include(commands.filter((c) => c.collection !== 'cards' && c.collection !== 'sessions').map((c) => `${c.name} ${c.collection}`));
 
-    // A card read one by one: its folder's count drops, and that card alone is read to know it.
+    // A card read one by one: its folder's count drops, and its index key alone tells that it did not change since (no card is read).
     await natalia.data('mutation($id: ID!) { markCardRead(id: $id) }', { id: delta.createCard.id });
     commands = await commandsDuring(async () => {
       counts = await natalia.data(COUNTS);
     });
     expect(countsOf()).to.deep.equal({ [ids.folder]: 3 });
+    expect(
+      commands.filter((c) => c.collection === 'cards').map((c) => c.name),
+      describeCommands(commands),
+    ).to.deep.equal(['aggregate', 'aggregate']);
+    // Marked unread again: that card alone is read (it counts whether or not it changed).
+    await natalia.data('mutation($id: ID!) { markCardUnread(id: $id) }', { id: delta.createCard.id });
+    commands = await commandsDuring(async () => {
+      counts = await natalia.data(COUNTS);
+    });
+    expect(countsOf()).to.deep.equal({ [ids.folder]: 3, [second]: 1 });
     expect(
       commands.filter((c) => c.collection === 'cards').map((c) => c.name),
       describeCommands(commands),

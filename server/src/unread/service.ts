@@ -159,49 +159,71 @@ async function readableFolders(actor: Reader, folderIds: Iterable<string>): Prom
 
 /** Folders counted by one aggregate (one `$or` branch each): a recount of 700 folders is two round trips. */
 const FOLDERS_PER_COUNT = 500;
-/** Receipts' cards are read by id in batches of this size. */
+/** Receipts checked by one aggregate (one `$or` branch each), and forced-unread cards read by id per batch. */
 const RECEIPT_BATCH = 1000;
+/** The index every count reads (cards/model.ts: a folder's cards by change time), named so the planner weighs no other. */
+const BY_FOLDER_AND_CHANGE = { folderId: 1, inTrash: 1, updatedAt: -1, _id: -1 } as const;
+
+/** How many cards each `$or` branch (each within one folder) finds per folder, counted from the index keys. */
+async function countPerFolder(branches: Record<string, unknown>[]): Promise<{ _id: Types.ObjectId; n: number }[]> {
+  if (branches.length === 0) return [];
+  return Card.aggregate<{ _id: Types.ObjectId; n: number }>([{ $match: { $or: branches } }, { $group: { _id: '$folderId', n: { $sum: 1 } } }])
+    .hint(BY_FOLDER_AND_CHANGE)
+    .option({ batchSize: branches.length });
+}
 
 /**
- * Unread cards per folder, for the folders given (default: every folder the actor may read):
- * - the cards changed since each folder's watermark (all of them when it has none), counted per
- *   folder by one aggregate per 500 folders: a `$match` of one `$or` branch per folder, each a key
- *   range of the `folderId, inTrash, updatedAt` index, grouped by folder (the index answers it,
- *   no card is read);
- * - then the card receipts newer than their folder's watermark, or marked unread, correct their
- *   folder's count: those cards alone are read, by id (`updatedAt`, folder, trash).
+ * Unread cards per folder, for the folders given (default: every folder the actor may read), from
+ * index keys alone except for cards the user marked unread:
+ * - the cards changed since each folder's watermark (all of them when it has none): one `$or`
+ *   branch per folder, each a key range of the `folderId, inTrash, updatedAt` index, counted per
+ *   folder (an aggregate per 500 folders);
+ * - less the cards the user opened since (a receipt newer than the watermark) that have not
+ *   changed since: the card's key (folder, out of the trash, `updatedAt` = the receipt's time, id)
+ *   is still there — one point per receipt, counted per folder by one aggregate per 1,000; a card
+ *   changed, moved or trashed since has another key (a change always moves `updatedAt`);
+ * - the cards marked unread: read by id (`updatedAt`, folder, trash), they count whether or not
+ *   they changed.
  * The cost follows the actor's folders and their own receipts, never the cards' number.
  */
 export async function countUnread(actor: Reader, state: ReadState, folderIds: Iterable<string> = actor.folderLevels.keys()): Promise<Map<string, number>> {
   const folders = (await readableFolders(actor, folderIds)).map((f) => String(f._id));
   const counts = new Map(folders.map((folderId) => [folderId, 0]));
-  for (let i = 0; i < folders.length; i += FOLDERS_PER_COUNT) {
-    const branches = folders.slice(i, i + FOLDERS_PER_COUNT).map((folderId) => {
-      const watermark = state.folders.get(folderId);
-      return { folderId: oid(folderId), inTrash: false, ...(watermark === undefined ? {} : { updatedAt: { $gt: new Date(watermark) } }) };
-    });
-    // All of a batch's rows in the first reply: no getMore round trip.
-    const changed = await Card.aggregate<{ _id: Types.ObjectId; n: number }>([{ $match: { $or: branches } }, { $group: { _id: '$folderId', n: { $sum: 1 } } }]).option({
-      batchSize: FOLDERS_PER_COUNT,
-    });
-    for (const { _id, n } of changed) counts.set(String(_id), n);
-  }
-
   const watermarkOf = (folderId: string) => state.folders.get(folderId) ?? -Infinity;
-  const corrected = [...state.cards]
-    .filter(([, receipt]) => counts.has(receipt.folderId) && (receipt.unread !== null || (receipt.readUpTo !== null && receipt.readUpTo > watermarkOf(receipt.folderId))))
-    .map(([cardId]) => oid(cardId));
-  for (let i = 0; i < corrected.length; i += RECEIPT_BATCH) {
-    const cards = await Card.find({ _id: { $in: corrected.slice(i, i + RECEIPT_BATCH) } }, { folderId: 1, inTrash: 1, updatedAt: 1 }).lean<
+  const changed: Record<string, unknown>[][] = [];
+  for (let i = 0; i < folders.length; i += FOLDERS_PER_COUNT) {
+    changed.push(
+      folders.slice(i, i + FOLDERS_PER_COUNT).map((folderId) => {
+        const watermark = state.folders.get(folderId);
+        return { folderId: oid(folderId), inTrash: false, ...(watermark === undefined ? {} : { updatedAt: { $gt: new Date(watermark) } }) };
+      }),
+    );
+  }
+  const unchanged: Record<string, unknown>[] = [];
+  const forced: Types.ObjectId[] = [];
+  for (const [cardId, receipt] of state.cards) {
+    if (!counts.has(receipt.folderId)) continue;
+    if (receipt.unread) forced.push(oid(cardId));
+    else if (receipt.readUpTo !== null && receipt.readUpTo > watermarkOf(receipt.folderId))
+      unchanged.push({ folderId: oid(receipt.folderId), inTrash: false, updatedAt: new Date(receipt.readUpTo), _id: oid(cardId) });
+  }
+  const read: Record<string, unknown>[][] = [];
+  for (let i = 0; i < unchanged.length; i += RECEIPT_BATCH) read.push(unchanged.slice(i, i + RECEIPT_BATCH));
+  const [changedRows, readRows] = await Promise.all([Promise.all(changed.map(countPerFolder)), Promise.all(read.map(countPerFolder))]);
+  for (const { _id, n } of changedRows.flat()) counts.set(String(_id), n);
+  for (const { _id, n } of readRows.flat()) counts.set(String(_id), (counts.get(String(_id)) ?? 0) - n);
+
+  for (let i = 0; i < forced.length; i += RECEIPT_BATCH) {
+    const cards = await Card.find({ _id: { $in: forced.slice(i, i + RECEIPT_BATCH) } }, { folderId: 1, inTrash: 1, updatedAt: 1 }).lean<
       Pick<CardDoc, '_id' | 'folderId' | 'inTrash' | 'updatedAt'>[]
     >();
     for (const card of cards) {
       const folderId = String(card.folderId);
       const count = counts.get(folderId);
-      if (count === undefined) continue;
-      const place = { folderId, inTrash: card.inTrash, updatedAt: card.updatedAt.getTime() };
-      const countedByRange = !card.inTrash && place.updatedAt > watermarkOf(folderId);
-      counts.set(folderId, count + Number(isUnread(state, String(card._id), place)) - Number(countedByRange));
+      if (count === undefined || card.inTrash) continue;
+      // Unread whatever its change time; the range counted it if it changed since the watermark
+      // (a forced receipt is not among the unchanged ones subtracted above).
+      counts.set(folderId, count + 1 - Number(card.updatedAt.getTime() > watermarkOf(folderId)));
     }
   }
   for (const [folderId, count] of counts) if (count === 0) counts.delete(folderId);

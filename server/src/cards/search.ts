@@ -13,8 +13,9 @@ import { Card, type CardDoc } from './model';
  * Search by words (README, «Search»): every word of the query must begin a word of the card (its
  * title, fields, file texts), case and ё aside, Russian endings of the query's words dropped. The
  * cost follows what is returned, not the installation:
- * - each query word's prefix range is counted in the `searchWords` index up to a small cap (a
- *   word no card has ends the search there);
+ * - each query word's prefix range is counted up to a cap that grows until one word stays below
+ *   it (`rarest`: a word no card has ends the search there), so the walk starts from the truly
+ *   rarest word at a cost bounded by that word's cards;
  * - the rarest word's range is walked — within each folder the reader reads when they read few
  *   of them (index `folderId, searchWords`), else in the whole index with the ability checking
  *   each card — until `limit` cards have all the words, or a fixed number of candidates was seen;
@@ -23,8 +24,9 @@ import { Card, type CardDoc } from './model';
 
 /** Candidates looked at, at most, before the search answers with what it found. */
 export const SEARCH_CANDIDATES = 5000;
-/** Cards counted per query word to choose the rarest. */
+/** Cards counted per query word, at first, to choose the rarest; the cap grows by RARITY_GROWTH while every word reaches it. */
 const RARITY_CAP = 50;
+const RARITY_GROWTH = 4;
 /** Query words used, at most (the longest). */
 const MAX_QUERY_WORDS = 8;
 /** The highest code point: every string that starts with a prefix sorts below prefix + this. */
@@ -64,6 +66,12 @@ type Candidate = Pick<CardDoc, '_id' | 'folderId' | 'libraryId' | 'searchWords'>
  */
 export const wordCandidates = (scope: Filter, prefix: string): Filter => ({ ...scope, searchWords: prefixRange(prefix) });
 
+/**
+ * The index the counts and the walk read, named (`hint`) so that no other is weighed or tried for
+ * each of them: the word within each of the reader's folders, or the word in the whole index.
+ */
+const wordIndex = (scope: Filter) => ('folderId' in scope ? { folderId: 1, searchWords: 1 } : { searchWords: 1 });
+
 /** The folders to search within, or null for all (an administrator, or a reader of most folders: each card is checked instead). */
 async function folderScope(actor: Actor, libraryId: Types.ObjectId | null): Promise<Types.ObjectId[] | null> {
   if (actor.isAdmin) return null;
@@ -74,14 +82,22 @@ async function folderScope(actor: Actor, libraryId: Types.ObjectId | null): Prom
   return readable.map((id) => snapshot.folders.get(id)!._id as Types.ObjectId);
 }
 
-/** The rarest prefix by its capped key count; null when a prefix begins no word at all. */
+/**
+ * The rarest prefix; null when a prefix begins no word at all. The prefixes' cards are counted up to
+ * a cap that grows fourfold (50, 200, 800, 3,200, then SEARCH_CANDIDATES) until one prefix stays
+ * below it: its count is exact and the others have at least as many. The counts cost four times the
+ * rarest prefix's cards per prefix at most, whatever the others' are; when every prefix reaches
+ * SEARCH_CANDIDATES (the walk's own bound) the shortest count wins, ties to the longest prefix.
+ */
 async function rarest(prefixes: string[], scope: Filter): Promise<string | null> {
   if (prefixes.length === 1) return prefixes[0];
-  const counts = await Promise.all(prefixes.map((prefix) => Card.countDocuments(wordCandidates(scope, prefix)).limit(RARITY_CAP)));
-  if (counts.some((count) => count === 0)) return null;
-  let best = 0;
-  for (let i = 1; i < prefixes.length; i += 1) if (counts[i] < counts[best]) best = i;
-  return prefixes[best];
+  for (let cap = RARITY_CAP; ; cap = Math.min(cap * RARITY_GROWTH, SEARCH_CANDIDATES)) {
+    const counts = await Promise.all(prefixes.map((prefix) => Card.countDocuments(wordCandidates(scope, prefix)).limit(cap).hint(wordIndex(scope))));
+    if (counts.some((count) => count === 0)) return null;
+    let best = 0;
+    for (let i = 1; i < prefixes.length; i += 1) if (counts[i] < counts[best]) best = i;
+    if (counts[best] < cap || cap >= SEARCH_CANDIDATES) return prefixes[best];
+  }
 }
 
 /** How well a card's title answers the query: query words beginning title words count most. */
@@ -112,6 +128,7 @@ async function walkWords(actor: Actor, query: string, libraryId: Types.ObjectId 
   const hits: WordHit[] = [];
   let complete = true;
   const cursor = Card.find(wordCandidates(scope, driver), { folderId: 1, libraryId: 1, searchWords: 1, title: 1, inTrash: 1 })
+    .hint(wordIndex(scope))
     .lean<(Candidate & { title: string; inTrash: boolean })[]>()
     .batchSize(Math.min(Math.max(limit * 4, 100), SEARCH_CANDIDATES))
     .cursor();

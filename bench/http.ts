@@ -3,7 +3,9 @@
  * server in production mode (dist/server, built first) and the built-in database in a process of
  * its own (the db:memory command), the client's own GraphQL queries over HTTP with a real
  * session cookie, driven by autocannon. For each installation size it prints req/s, p50, p99,
- * errors, CPU ms per request of the server and of the database process, and their RSS.
+ * errors, CPU ms per request of the server and of the database process, and their RSS; then the
+ * server process's own RSS at idle before the load, its peak under it, and at idle after it.
+ * The server is started with the node flags of `npm run start:prod` (its heap limit among them).
  *
  *   npm run bench:http -- [--dbpath DIR] [--sizes 10000,1000000] [--seconds 10] [--streams 400] [--profile] [--only "folder page,streams"] [--prepare]
  *
@@ -90,6 +92,12 @@ function rssMb(pid: number): { rss: number; anon: number } {
   return { rss: kb('VmRSS') / 1024, anon: kb('RssAnon') / 1024 };
 }
 
+/** A process's RSS after `seconds` in which nothing is asked of it. */
+async function quietRss(pid: number, seconds: number): Promise<{ rss: number; anon: number }> {
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  return rssMb(pid);
+}
+
 function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
@@ -117,10 +125,22 @@ async function startDatabase(dbpath: string, profile: boolean): Promise<{ uri: s
   return { uri, child };
 }
 
+/** The node flags `npm run start:prod` runs the server with: the benchmark measures the server production runs. */
+function productionNodeFlags(): string[] {
+  const script = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts['start:prod'];
+  const words = script.split(/\s+/);
+  const node = words.indexOf('node');
+  const main = words.indexOf('dist/server/main.js');
+  if (node < 0 || main < node) throw new Error(`start:prod does not run node … dist/server/main.js: ${script}`);
+  return words.slice(node + 1, main);
+}
+const SERVER_FLAGS = productionNodeFlags();
+
 async function startKartoteka(uri: string, profile: boolean): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
   const profiling = profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(PROFILE_DIR, 'server')}`] : [];
-  const child = spawn(process.execPath, [...profiling, 'dist/server/main.js'], {
+  // Spawned directly (not through npm): its pid is the server's, whose RSS is measured.
+  const child = spawn(process.execPath, [...profiling, ...SERVER_FLAGS, 'dist/server/main.js'], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
       ...process.env,
@@ -512,6 +532,7 @@ for (const size of SIZES) {
     const cookie = await signIn(server.url, dataset.readerLogin, dataset.password);
     const writerCookie = await signIn(server.url, dataset.writerLogin, dataset.password);
     const target = { url: server.url, cookie, serverPid: server.child.pid!, dbPid: database?.child.pid ?? null };
+    const idleBefore = await quietRss(target.serverPid, 5);
     console.log(
       `\n== ${dataset.cards.toLocaleString('en')} cards, ${dataset.folders.toLocaleString('en')} folders, ${dataset.users.toLocaleString('en')} users; ` +
         `the reader reads ${dataset.readerFolders} folders with ${dataset.unread.toLocaleString('en')} unread cards; ${external ? 'MongoDB (MONGODB_URI)' : 'built-in database (db:memory)'}; ${SECONDS} s per scenario`,
@@ -576,6 +597,13 @@ for (const size of SIZES) {
     }
     table(rows);
     if (streamSummary) console.log(streamSummary);
+    const peak = rows.reduce((top, row) => (row.serverRss > top.serverRss ? row : top), rows[0]);
+    const idleAfter = await quietRss(target.serverPid, 10);
+    console.log(
+      `  server process RSS, ${dataset.cards.toLocaleString('en')} cards: idle ${fmt(idleBefore.rss, 0)} MB (anonymous ${fmt(idleBefore.anon, 0)}) before the load, ` +
+        `peak ${fmt(peak.serverRss, 0)} MB (${peak.name}, ${peak.connections} conn), idle ${fmt(idleAfter.rss, 0)} MB (anonymous ${fmt(idleAfter.anon, 0)}) 10 s after it; ` +
+        `node ${SERVER_FLAGS.join(' ')} (start:prod)`,
+    );
   } finally {
     if (server) await stop(server.child);
     if (database) await stop(database.child);

@@ -1,4 +1,3 @@
-import { check } from 'recheck';
 import type { LocalizedText } from '../../../card-types';
 
 /**
@@ -25,6 +24,8 @@ const REMEMBERED = 1000;
 const verdicts = new Map<string, Promise<LocalizedText | null>>();
 
 async function analyse(source: string): Promise<LocalizedText | null> {
+  // recheck (a Scala.js build, ~13 MB resident) is loaded by the first pattern to judge, not at start.
+  const { check } = await import('recheck');
   const diagnostics = await check(`^(?:${source})$`, 'u', { timeout: CHECK_TIMEOUT_MS });
   if (diagnostics.status === 'safe') return null;
   if (diagnostics.status === 'unknown') return unknown;

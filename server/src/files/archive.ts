@@ -11,7 +11,7 @@
  */
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import unzipper from 'unzipper';
+import type unzipper from 'unzipper';
 import yauzl from 'yauzl';
 import { message, type Locale } from '../i18n';
 
@@ -145,7 +145,8 @@ export async function checkStreamed(source: Readable, limits: UnpackLimits): Pro
       callback(null, chunk);
     },
   });
-  const parser = unzipper.Parse({ forceStream: true });
+  const { default: unzip } = await import('unzipper');
+  const parser = unzip.Parse({ forceStream: true });
   const piped = pipeline(source, counter, parser).catch((error: unknown) => error);
   const tally = new Tally(limits);
   try {

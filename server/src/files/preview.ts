@@ -1,9 +1,8 @@
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
-import mammoth from 'mammoth';
+import type mammoth from 'mammoth';
 import { Types } from 'mongoose';
-import sanitizeHtml from 'sanitize-html';
-import sharp from 'sharp';
+import type sanitizeHtml from 'sanitize-html';
 import { findFileType } from '../../../card-types';
 import { checkCentralDirectory, UnpackRefusal, type UnpackLimits } from './archive';
 import { pdfPageTexts, wholeFile, WHOLE_FILE_LIMIT } from './content';
@@ -96,6 +95,7 @@ const THUMBNAIL_PX = 480;
 export async function imageThumbnail(file: StoredFileDoc): Promise<Preview | null> {
   if (findFileType(file.fileType)?.preview !== 'image') return null;
   return rendition(file, slotOf(file, 'thumbnail'), `${file.name}.thumbnail.jpg`, async () => {
+    const { default: sharp } = await import('sharp');
     const resize = sharp({ failOn: 'none', limitInputPixels: MAX_IMAGE_PIXELS })
       .rotate()
       .resize(THUMBNAIL_PX, THUMBNAIL_PX, { fit: 'inside', withoutEnlargement: true })
@@ -119,12 +119,12 @@ export async function imageThumbnail(file: StoredFileDoc): Promise<Preview | nul
 }
 
 /** What a DOCX's HTML may keep: text structure, tables, links and embedded pictures; nothing that runs. */
-const sanitizeOptions: sanitizeHtml.IOptions = {
-  allowedTags: [...sanitizeHtml.defaults.allowedTags, 'img'],
+const sanitizeOptions = (defaults: typeof sanitizeHtml.defaults): sanitizeHtml.IOptions => ({
+  allowedTags: [...defaults.allowedTags, 'img'],
   allowedAttributes: { a: ['href', 'title'], img: ['src', 'alt'], td: ['colspan', 'rowspan'], th: ['colspan', 'rowspan'] },
   allowedSchemes: ['http', 'https', 'mailto'],
   allowedSchemesByTag: { img: ['data'] },
-};
+});
 
 const page = (body: string) =>
   `<!doctype html><html><head><meta charset="utf-8"><style>body{font:15px/1.5 system-ui,sans-serif;margin:16px;color:#1f2328}` +
@@ -143,8 +143,9 @@ const PREVIEW_PICTURE_PX = 800;
  * the original bytes (the preview is for readers without «Экспорт» too); a picture that does not
  * decode is left out with a note.
  */
-const previewPicture = mammoth.images.imgElement(async (image) => {
+const previewPicture: Parameters<typeof mammoth.images.imgElement>[0] = async (image) => {
   try {
+    const { default: sharp } = await import('sharp');
     const picture = await sharp(await image.read(), { failOn: 'none', limitInputPixels: MAX_IMAGE_PIXELS })
       .rotate()
       .resize(PREVIEW_PICTURE_PX, PREVIEW_PICTURE_PX, { fit: 'inside', withoutEnlargement: true })
@@ -155,7 +156,7 @@ const previewPicture = mammoth.images.imgElement(async (image) => {
   } catch {
     return { src: '', alt: 'Изображение не показано / Picture not shown' };
   }
-});
+};
 
 /** A DOCX as sanitised HTML (mammoth), its pictures re-encoded. */
 async function docxHtml(content: Buffer): Promise<string> {
@@ -165,8 +166,11 @@ async function docxHtml(content: Buffer): Promise<string> {
     if (error instanceof UnpackRefusal) throw new NoPreview(error.problem);
     throw error;
   }
+  // mammoth, sanitize-html and sharp are loaded by the first preview, not at the server's start (README «Memory»).
+  const [{ default: mammoth }, { default: sanitizeHtml }] = await Promise.all([import('mammoth'), import('sanitize-html')]);
   try {
-    return sanitizeHtml((await mammoth.convertToHtml({ buffer: content }, { convertImage: previewPicture })).value, sanitizeOptions);
+    const converted = await mammoth.convertToHtml({ buffer: content }, { convertImage: mammoth.images.imgElement(previewPicture) });
+    return sanitizeHtml(converted.value, sanitizeOptions(sanitizeHtml.defaults));
   } catch {
     throw new NoPreview({ reason: 'damaged' });
   }

@@ -1,4 +1,3 @@
-import mammoth from 'mammoth';
 import type { ClientSession, Types } from 'mongoose';
 import { normaliseForSearch, searchIndexOf, searchWordsOf, type CardTypeDefinition } from '../../../card-types';
 import { findCardType } from '../card-types/registry';
@@ -30,7 +29,10 @@ async function documentText(file: StoredFileDoc): Promise<string | null> {
     if (refused) return null;
   }
   if (file.fileType === 'pdf') return (await pdfPageTexts(content)).join('\n');
-  if (file.fileType === 'docx') return (await mammoth.extractRawText({ buffer: content })).value;
+  if (file.fileType === 'docx') {
+    const { default: mammoth } = await import('mammoth');
+    return (await mammoth.extractRawText({ buffer: content })).value;
+  }
   return null;
 }
 

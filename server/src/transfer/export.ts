@@ -9,7 +9,7 @@
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
 import { Types } from 'mongoose';
 import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
@@ -268,7 +268,8 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
   }
 
   async function writeXlsx(out: Writable): Promise<number> {
-    const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
+    const { default: excel } = await import('exceljs');
+    const workbook = new excel.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
     const sheet = workbook.addWorksheet(folder.name.slice(0, 31).replace(/[\\/:*?[\]]/g, ' ') || 'Export');
     sheet.columns = columns.map((field) => ({ header: field.label[actor.locale], key: field.key, width: Math.min(50, Math.max(12, field.label[actor.locale].length + 2)) }));
     sheet.getRow(1).font = { bold: true };

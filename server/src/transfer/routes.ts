@@ -5,7 +5,7 @@
  */
 import { PassThrough, Transform } from 'node:stream';
 import type Router from '@koa/router';
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
 import type { Context } from 'koa';
 import { Types } from 'mongoose';
 import { buildActor, type Actor } from '../access/actor';
@@ -144,7 +144,8 @@ export function transferRoutes(router: Router, limits: ExportLimits): void {
       ctx.attachment(`${safeFileName(params.fileName).replace(/\.(xlsx|csv|txt)$/i, '')} — ${t(actor, 'отклонённые строки', 'refused rows')}.xlsx`);
       ctx.body = body;
       const write = async () => {
-        const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: body, useStyles: true });
+        const { default: excel } = await import('exceljs');
+        const workbook = new excel.stream.xlsx.WorkbookWriter({ stream: body, useStyles: true });
         const sheet = workbook.addWorksheet(t(actor, 'Отклонённые', 'Refused'));
         sheet.addRow([...params.headers, t(actor, 'Строка файла', 'File row'), t(actor, 'Причина', 'Reason')]).commit();
         const rows = ImportRow.find({ importId: new Types.ObjectId(String(job._id)), outcome: 'refused' })

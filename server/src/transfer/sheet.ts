@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import type { CellValue } from '../../../card-types';
 import { checkCentralDirectory, checkStreamed, type UnpackLimits } from '../files/archive';
@@ -78,7 +78,8 @@ export function cellOf(value: ExcelValue): CellValue | null {
 }
 
 async function* xlsxRows(open: OpenFile, sheet: string | null | undefined): AsyncGenerator<SheetRow> {
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(open(), { sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', worksheets: 'emit' });
+  const { default: excel } = await import('exceljs');
+  const reader = new excel.stream.xlsx.WorkbookReader(open(), { sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', worksheets: 'emit' });
   let index = 0;
   for await (const worksheet of reader) {
     index += 1;
@@ -94,7 +95,8 @@ async function* xlsxRows(open: OpenFile, sheet: string | null | undefined): Asyn
 
 /** The names of an xlsx file's sheets, in order. */
 export async function xlsxSheets(open: OpenFile): Promise<string[]> {
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(open(), { sharedStrings: 'ignore', styles: 'ignore', hyperlinks: 'ignore', worksheets: 'emit' });
+  const { default: excel } = await import('exceljs');
+  const reader = new excel.stream.xlsx.WorkbookReader(open(), { sharedStrings: 'ignore', styles: 'ignore', hyperlinks: 'ignore', worksheets: 'emit' });
   const names: string[] = [];
   for await (const worksheet of reader) names.push((worksheet as unknown as { name?: string }).name ?? `${names.length + 1}`);
   return names;

@@ -208,6 +208,16 @@ describe('db conformance: comparison order, whatever the plan', function () {
     expect(error).to.have.property('code', 2);
   });
 
+  it('sorts an empty array below null and missing fields, in both directions', async () => {
+    const c = await collection('empty_arrays', [{ _id: 1, a: null }, { _id: 2 }, { _id: 3, a: [] }, { _id: 4, a: 1 }, { _id: 0, a: [] }], { a: 1 });
+    for (const hint of [{ a: 1 }, { $natural: 1 }]) {
+      const ascending = await c.find({}).sort({ a: 1, _id: 1 }).hint(hint).toArray();
+      expect(ascending.map((doc) => doc._id)).to.deep.equal([0, 3, 1, 2, 4]);
+      const descending = await c.find({}).sort({ a: -1, _id: 1 }).hint(hint).toArray();
+      expect(descending.map((doc) => doc._id)).to.deep.equal([4, 1, 2, 0, 3]);
+    }
+  });
+
   it('a few hundred random filters give the same documents as a scan, through every index and as counts', async () => {
     let seed = 20261126;
     const random = () => {

@@ -1205,12 +1205,20 @@ export function openRawCursor(collection: Collection | undefined, view: ReadView
   })();
 }
 
+/** The sort key of an empty array: below every value, null and missing included (as MongoDB sorts). */
+const EMPTY_ARRAY = Symbol('empty array');
+
+function compareSortValues(a: unknown, b: unknown): number {
+  if (a === EMPTY_ARRAY || b === EMPTY_ARRAY) return a === b ? 0 : a === EMPTY_ARRAY ? -1 : 1;
+  return compareValues(a, b);
+}
+
 /** The sort key of a document for one field: arrays sort by their smallest (ascending) or largest element. */
 function sortValue(doc: Doc, field: string, dir: number): unknown {
-  const values = valuesAtPath(doc, field).flatMap((v) => (Array.isArray(v) ? (v.length ? v : [undefined]) : [v]));
+  const values = valuesAtPath(doc, field).flatMap((v) => (Array.isArray(v) ? (v.length ? v : [EMPTY_ARRAY]) : [v]));
   if (values.length === 0) return null;
   let chosen = values[0];
-  for (const value of values) if (compareValues(value, chosen) * dir < 0) chosen = value;
+  for (const value of values) if (compareSortValues(value, chosen) * dir < 0) chosen = value;
   return chosen ?? null;
 }
 
@@ -1233,7 +1241,7 @@ export function sortDocs(docs: Doc[], sort: SortSpec, scores: Map<Doc, number> |
   }));
   decorated.sort((a, b) => {
     for (let i = 0; i < keys.length; i++) {
-      const c = compareValues(a.values[i], b.values[i]) * keys[i]!.dir;
+      const c = compareSortValues(a.values[i], b.values[i]) * keys[i]!.dir;
       if (c !== 0) return c;
     }
     return a.position - b.position;

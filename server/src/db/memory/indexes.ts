@@ -1,7 +1,8 @@
 /** Index definitions: key tuples of documents for B-tree indexes, stems for the text index. */
 import { Query } from 'mingo/query';
 import { badValue, CommandError } from './errors';
-import { cutLength, encodeValue, KeyWriter, MAX_TUPLE_BYTES, u32 } from './keys';
+import { compareValues } from './bson-order';
+import { cutLength, decimalAsDouble, decimalParts, encodeValue, KeyWriter, MAX_TUPLE_BYTES, u32 } from './keys';
 import { documentStems, documentText, parseSearch, valuesAtPath } from './text';
 import { MINGO_OPTIONS } from './operators';
 
@@ -39,6 +40,25 @@ export function duplicateKeyError(ns: string, index: { name: string; spec: Index
     .map(([k, v]) => `${k}: ${shellValue(v)}`)
     .join(', ');
   return new CommandError(11000, 'DuplicateKey', `E11000 duplicate key error collection: ${ns} index: ${index.name} dup key: { ${dupKey} }`, { keyPattern, keyValue });
+}
+
+const isDecimal = (value: unknown) => (value as { _bsontype?: string } | null)?._bsontype === 'Decimal128';
+
+/**
+ * Whether two values are one value for a unique index: as `compareValues` says, except that a
+ * decimal equals another number only when exactly equal (Decimal128('0.1') is not the double 0.1).
+ */
+export function sameIndexValue(a: unknown, b: unknown): boolean {
+  if (compareValues(a, b) !== 0) return false;
+  if (!isDecimal(a) && !isDecimal(b)) return true;
+  const exact = (value: unknown) => {
+    if (!isDecimal(value)) return value;
+    const parts = decimalParts(String(value));
+    return decimalAsDouble(String(value)) ?? (parts ? `${parts.negative ? '-' : ''}${parts.digits}e${parts.exponent}` : String(value));
+  };
+  const x = exact(a);
+  const y = exact(b);
+  return typeof x === 'string' || typeof y === 'string' ? x === y : compareValues(x, y) === 0;
 }
 
 export interface IndexKey {

@@ -152,6 +152,36 @@ function writeNumberLike(w: KeyWriter, value: unknown): void {
   for (let i = LOW_BYTES - 1; i >= 0; i--) w.byte(Number((low >> BigInt(i * 8)) & 0xffn));
 }
 
+/** A finite decimal's digits without leading or trailing zeros and the power of ten they are scaled by; null for others. */
+export function decimalParts(text: string): { negative: boolean; digits: string; exponent: number } | null {
+  const match = /^(-?)(\d+)(?:\.(\d+))?(?:E([-+]?\d+))?$/i.exec(text);
+  if (!match) return null;
+  const all = `${match[2]}${match[3] ?? ''}`.replace(/^0+/, '');
+  const digits = all.replace(/0+$/, '');
+  const exponent = digits === '' ? 0 : Number(match[4] ?? 0) - (match[3]?.length ?? 0) + (all.length - digits.length);
+  return { negative: match[1] === '-' && digits !== '', digits, exponent };
+}
+
+/** The double a Decimal128 (as text) equals exactly, or null when no double does (0.1, most 16+ digit values). */
+export function decimalAsDouble(text: string): number | null {
+  const parts = decimalParts(text);
+  if (!parts) return null;
+  if (parts.digits === '') return 0;
+  const x = Number(text);
+  if (!Number.isFinite(x) || x === 0) return null;
+  // x = mantissa · 2^power exactly; the decimal is digits · 10^exponent: compare as integers.
+  scratch.writeDoubleBE(Math.abs(x), 0);
+  const bits = scratch.readBigUInt64BE(0);
+  const biased = Number(bits >> 52n);
+  const mantissa = (bits & ((1n << 52n) - 1n)) | (biased === 0 ? 0n : 1n << 52n);
+  const power = (biased === 0 ? 1 : biased) - 1075;
+  const ten = (n: number) => 10n ** BigInt(n);
+  const two = (n: number) => 1n << BigInt(n);
+  const left = BigInt(parts.digits) * (parts.exponent > 0 ? ten(parts.exponent) : 1n) * (power < 0 ? two(-power) : 1n);
+  const right = mantissa * (power > 0 ? two(power) : 1n) * (parts.exponent < 0 ? ten(-parts.exponent) : 1n);
+  return left === right ? x : null;
+}
+
 /** Appends the encoding of one value (missing and undefined encode as null, as in indexes). */
 export function encodeValue(w: KeyWriter, value: unknown): void {
   if (value === null || value === undefined) return w.byte(TYPE.null);
@@ -331,12 +361,25 @@ export function cutLength(key: Buffer, from: number, directions: readonly number
 
 const idWriter = new KeyWriter();
 
-/** The record key of an `_id` value. */
-export function idKeyOf(id: unknown): Buffer {
+/** The record key of an `_id` value, or null when no record can have that `_id` (its key would be too long, or shared). */
+export function storableIdKey(id: unknown): Buffer | null {
   idWriter.reset();
   encodeValue(idWriter, id);
-  if (idWriter.length > MAX_ID_BYTES || idWriter.inexact) throw new Error(`_id is too long to store (${idWriter.length} bytes encoded; at most ${MAX_ID_BYTES})`);
-  return idWriter.take();
+  // A decimal no double equals (0.1, 17 digits) is told apart from its neighbours by its digits.
+  const parts = idWriter.inexact && typeof id === 'object' && bsonType(id as object) === 'Decimal128' ? decimalParts(String(id)) : null;
+  if (parts) {
+    idWriter.inexact = false;
+    idWriter.escaped(encoder.encode(`${parts.negative ? '-' : ''}${parts.digits}e${parts.exponent}`));
+  }
+  return idWriter.length > MAX_ID_BYTES || idWriter.inexact ? null : idWriter.take();
+}
+
+/** The record key of an `_id` value; throws when it cannot be stored. */
+export function idKeyOf(id: unknown): Buffer {
+  const key = storableIdKey(id);
+  if (key) return key;
+  if (idWriter.length > MAX_ID_BYTES) throw new Error(`_id is too long to store (${idWriter.length} bytes encoded; at most ${MAX_ID_BYTES})`);
+  throw new Error('_id cannot be stored by the built-in database: strings and binaries in it must stay under 512 bytes, and decimals in an embedded _id must equal a double');
 }
 
 /** The smallest key greater than every key starting with `prefix`. */

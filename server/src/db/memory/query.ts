@@ -12,7 +12,7 @@ import { Query } from 'mingo/query';
 import { compareValues, keyString } from './bson-order';
 import { asCommandError, badValue, CommandError } from './errors';
 import { BTreeIndex, encodeTuple, type Doc, type TextIndex } from './indexes';
-import { encodeValue, idKeyOf, KeyWriter, MAX_TUPLE_BYTES, prefixEnd, TYPE } from './keys';
+import { encodeValue, KeyWriter, MAX_TUPLE_BYTES, prefixEnd, storableIdKey, TYPE } from './keys';
 import { BSON_READ } from './storage';
 import type { Collection, Entry, Overlay, ReadView } from './store';
 import { valuesAtPath } from './text';
@@ -735,7 +735,9 @@ function primaryPlan(collection: Collection, shape: FilterShape, sortKeys: [stri
     const seen = new Set<string>();
     const ids: Buffer[] = [];
     for (const value of idCondition.values) {
-      const key = idKeyOf(value);
+      // An `_id` no record can have (too long to be a record key) matches nothing.
+      const key = storableIdKey(value);
+      if (!key) continue;
       const text = key.toString('latin1');
       if (!seen.has(text)) {
         seen.add(text);

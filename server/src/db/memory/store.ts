@@ -4,9 +4,8 @@
  * transactions (an LMDB read snapshot plus the transaction's own write set).
  */
 import { deserialize, serialize, UUID, ObjectId } from 'bson';
-import { compareValues } from './bson-order';
 import { CommandError, namespaceExists, namespaceNotFound, writeConflict } from './errors';
-import { BTreeIndex, createIndex, duplicateKeyError, TextIndex, type AnyIndex, type Doc, type IndexKey, type IndexSpec } from './indexes';
+import { BTreeIndex, createIndex, duplicateKeyError, sameIndexValue, TextIndex, type AnyIndex, type Doc, type IndexKey, type IndexSpec } from './indexes';
 import { idKeyOf, prefixEnd, u32 } from './keys';
 import type { Database } from 'lmdb';
 import { BSON_READ, type CatalogEntry, type ReadTxn, type Storage } from './storage';
@@ -561,7 +560,7 @@ export class Store {
     const sameValues = (otherId: Buffer) => {
       if (!ikey.inexact) return true;
       const other = view.txn ? view.txn.get(collection, otherId) : this.getDoc(collection, otherId, view.snapshot);
-      return !!other && index.keysOf(other).keys.some((k) => k.tuple.every((v, i) => compareValues(v, ikey.tuple[i]) === 0));
+      return !!other && index.keysOf(other).keys.some((k) => k.tuple.every((v, i) => sameIndexValue(v, ikey.tuple[i])));
     };
     const committedClash = (other: Buffer) => {
       if (other.equals(idKey)) return false;

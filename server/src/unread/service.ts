@@ -42,23 +42,25 @@ export async function loadReadState(userId: string): Promise<ReadState> {
 /**
  * Read states are kept per instance for a second at most: a page's bold rows and the counts cost
  * no query for it while a user works. A user's own read actions drop it at once on every
- * instance (the bus); the one-second bound covers a missed event.
+ * instance (the bus); the one-second bound covers a missed event. An entry leaves the map when its
+ * second is over, so the map holds the states of the users of the last second only, whatever they
+ * weigh (a reader's state holds every receipt since their folders' watermarks).
  */
 const READ_STATE_TTL_MS = 1000;
-const READ_STATE_CACHE_LIMIT = 5000;
 const readStates = new Map<string, { state: Promise<ReadState>; loadedAt: number }>();
 
 export function readStateOf(userId: string): Promise<ReadState> {
   const now = Date.now();
   const cached = readStates.get(userId);
   if (cached && now - cached.loadedAt < READ_STATE_TTL_MS) return cached.state;
-  if (readStates.size >= READ_STATE_CACHE_LIMIT) {
-    for (const [key, entry] of readStates) if (now - entry.loadedAt >= READ_STATE_TTL_MS) readStates.delete(key);
-  }
-  const state = loadReadState(userId);
-  readStates.set(userId, { state, loadedAt: now });
-  state.catch(() => readStates.delete(userId));
-  return state;
+  const entry = { state: loadReadState(userId), loadedAt: now };
+  readStates.set(userId, entry);
+  const forget = () => {
+    if (readStates.get(userId) === entry) readStates.delete(userId);
+  };
+  entry.state.catch(forget);
+  setTimeout(forget, READ_STATE_TTL_MS).unref();
+  return entry.state;
 }
 
 /** Applies a written change to a read state (idempotent: applying it twice changes nothing more). */

@@ -13,20 +13,19 @@ import { Card, type CardDoc } from './model';
  * Search by words (README, «Search»): every word of the query must begin a word of the card (its
  * title, fields, file texts), case and ё aside, Russian endings of the query's words dropped. The
  * cost follows what is returned, not the installation:
- * - each query word's prefix range is counted up to a cap that grows until one word stays below
- *   it (`rarest`: a word no card has ends the search there), so the walk starts from the truly
- *   rarest word at a cost bounded by that word's cards;
- * - the rarest word's range is walked — within each folder the reader reads when they read few
- *   of them (index `folderId, searchWords`), else in the whole index with the ability checking
- *   each card — until `limit` cards have all the words, or a fixed number of candidates was seen;
+ * - every query word's prefix range is walked at once, a card of each in turn — within each folder
+ *   the reader reads when they read few of them (index `folderId, searchWords`), else in the whole
+ *   index with the ability checking each card — until `limit` cards have all the words, or the
+ *   rarest word's range ends (a word no card has ends it in the first round), or a fixed number of
+ *   candidates was seen in each;
  * - the hits are then loaded by id and the ones with the words in their title come first.
  */
 
 /** Candidates looked at, at most, before the search answers with what it found. */
 export const SEARCH_CANDIDATES = 5000;
-/** Cards counted per query word, at first, to choose the rarest; the cap grows by RARITY_GROWTH while every word reaches it. */
-const RARITY_CAP = 50;
-const RARITY_GROWTH = 4;
+/** Cards each word's walk reads per round trip (at least; a page of all results reads more at once, up to MAX_WALK_BATCH). */
+const WALK_BATCH = 50;
+const MAX_WALK_BATCH = 500;
 /** Query words used, at most (the longest). */
 const MAX_QUERY_WORDS = 8;
 /** The highest code point: every string that starts with a prefix sorts below prefix + this. */
@@ -57,6 +56,8 @@ const hasPrefix = (words: readonly string[], prefix: string) => words.some((word
 
 type Filter = Record<string, unknown>;
 type Candidate = Pick<CardDoc, '_id' | 'folderId' | 'libraryId' | 'searchWords'>;
+/** A card as a walk reads it. */
+type Walked = Candidate & { title: string; inTrash: boolean };
 
 /**
  * The cards within `scope` having a word that begins with `prefix`: the filter of the rarity count
@@ -82,24 +83,6 @@ async function folderScope(actor: Actor, libraryId: Types.ObjectId | null): Prom
   return readable.map((id) => snapshot.folders.get(id)!._id as Types.ObjectId);
 }
 
-/**
- * The rarest prefix; null when a prefix begins no word at all. The prefixes' cards are counted up to
- * a cap that grows fourfold (50, 200, 800, 3,200, then SEARCH_CANDIDATES) until one prefix stays
- * below it: its count is exact and the others have at least as many. The counts cost four times the
- * rarest prefix's cards per prefix at most, whatever the others' are; when every prefix reaches
- * SEARCH_CANDIDATES (the walk's own bound) the shortest count wins, ties to the longest prefix.
- */
-async function rarest(prefixes: string[], scope: Filter): Promise<string | null> {
-  if (prefixes.length === 1) return prefixes[0];
-  for (let cap = RARITY_CAP; ; cap = Math.min(cap * RARITY_GROWTH, SEARCH_CANDIDATES)) {
-    const counts = await Promise.all(prefixes.map((prefix) => Card.countDocuments(wordCandidates(scope, prefix)).limit(cap).hint(wordIndex(scope))));
-    if (counts.some((count) => count === 0)) return null;
-    let best = 0;
-    for (let i = 1; i < prefixes.length; i += 1) if (counts[i] < counts[best]) best = i;
-    if (counts[best] < cap || cap >= SEARCH_CANDIDATES) return prefixes[best];
-  }
-}
-
 /** How well a card's title answers the query: query words beginning title words count most. */
 function titleScore(card: Pick<CardDoc, 'title'>, prefixes: string[]): number {
   const titleWords = searchWordsOf(normaliseForSearch(card.title));
@@ -110,9 +93,12 @@ function titleScore(card: Pick<CardDoc, 'title'>, prefixes: string[]): number {
 type WordHit = Pick<CardDoc, '_id' | 'folderId' | 'libraryId' | 'title'>;
 
 /**
- * Walks the rarest query word's range for cards the actor may read having every word, until
- * `limit` are found or SEARCH_CANDIDATES were looked at. `complete`: the range was walked to its
- * end, so no other card has every word.
+ * Walks every query word's range at once, one card of each in turn, for cards the actor may read
+ * having every word, until `limit` are found, or one word's range ends — the rarest word: every
+ * card having all the words was seen in its range, so its hits are all there are (`complete`) — or
+ * each range gave SEARCH_CANDIDATES cards. So the walk costs the rarest word's cards once per query
+ * word, or what it took to find `limit` hits, whichever is less, however common the other words are,
+ * and no word is counted beforehand.
  */
 async function walkWords(actor: Actor, query: string, libraryId: Types.ObjectId | null, limit: number): Promise<{ hits: WordHit[]; prefixes: string[]; complete: boolean }> {
   const prefixes = queryPrefixes(query);
@@ -121,32 +107,38 @@ async function walkWords(actor: Actor, query: string, libraryId: Types.ObjectId 
   const folders = await folderScope(actor, libraryId);
   if (folders && folders.length === 0) return none;
   const scope: Filter = { ...(folders ? { folderId: { $in: folders } } : {}), ...(libraryId ? { libraryId } : {}) };
-  const driver = await rarest(prefixes, scope);
-  if (driver === null) return none;
-  const others = prefixes.filter((prefix) => prefix !== driver);
-
-  const hits: WordHit[] = [];
-  let complete = true;
-  const cursor = Card.find(wordCandidates(scope, driver), { folderId: 1, libraryId: 1, searchWords: 1, title: 1, inTrash: 1 })
-    .hint(wordIndex(scope))
-    .lean<(Candidate & { title: string; inTrash: boolean })[]>()
-    .batchSize(Math.min(Math.max(limit * 4, 100), SEARCH_CANDIDATES))
-    .cursor();
+  const batchSize = Math.min(Math.max(limit, WALK_BATCH), MAX_WALK_BATCH);
+  const walks = prefixes.map((prefix) => ({
+    others: prefixes.filter((other) => other !== prefix),
+    hits: [] as WordHit[],
+    seen: 0,
+    cursor: Card.find(wordCandidates(scope, prefix), { folderId: 1, libraryId: 1, searchWords: 1, title: 1, inTrash: 1 })
+      .hint(wordIndex(scope))
+      .lean<Walked[]>()
+      .batchSize(batchSize)
+      .cursor(),
+  }));
+  const found = new Map<string, WordHit>();
   try {
-    let seen = 0;
-    for await (const card of cursor as AsyncIterable<Candidate & { title: string; inTrash: boolean }>) {
-      seen += 1;
-      const words = card.searchWords ?? [];
-      if (!card.inTrash && others.every((prefix) => hasPrefix(words, prefix)) && actor.ability.can('read', cardSubject(card))) hits.push(card);
-      if (hits.length >= limit || seen >= SEARCH_CANDIDATES) {
-        complete = false;
-        break;
+    for (;;) {
+      let walking = false;
+      for (const walk of walks) {
+        if (walk.seen >= SEARCH_CANDIDATES) continue;
+        const card = (await walk.cursor.next()) as Walked | null;
+        if (!card) return { hits: walk.hits, prefixes, complete: true };
+        walking = true;
+        walk.seen += 1;
+        const words = card.searchWords ?? [];
+        if (card.inTrash || !walk.others.every((prefix) => hasPrefix(words, prefix)) || !actor.ability.can('read', cardSubject(card))) continue;
+        walk.hits.push(card);
+        found.set(String(card._id), card);
+        if (found.size >= limit) return { hits: [...found.values()], prefixes, complete: false };
       }
+      if (!walking) return { hits: [...found.values()], prefixes, complete: false };
     }
   } finally {
-    await cursor.close();
+    await Promise.all(walks.map((walk) => walk.cursor.close()));
   }
-  return { hits, prefixes, complete };
 }
 
 /** Best title matches first, then by title, then by id: the order of the results and of their pages. */

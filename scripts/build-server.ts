@@ -53,6 +53,7 @@ await build({
     'server/src/db/memory/cli.ts',
     'server/src/backup/cli.ts',
     'server/src/files/pdf-check-worker.ts',
+    'server/src/files/pdf-copy-worker.ts',
     'server/src/files/pages-worker.mjs',
   ],
   bundle: true,

@@ -1,4 +1,6 @@
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { createDeflate, deflateSync } from 'node:zlib';
 import { expect } from 'chai';
 import mongoose from 'mongoose';
@@ -6,12 +8,22 @@ import { scanPdf } from '../../server/src/files/pdf-scan';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
-import { downloadFile, memoType, uploadFile } from '../support/files';
+import { downloadFile, memoType, pdfWithText, uploadFile } from '../support/files';
+import { pdfPageTexts } from '../../server/src/files/content';
 import { buildPdf, pageObjects, pdfWithObjectStream, streamBody } from '../support/hostile-pdf';
+import { activeNamesInBytes, activeNamesReadByPdfLib } from '../support/safe-pdf';
 import { signedIn, startTestServer } from '../support/server';
 
 const PASSWORD = 'secret-password-1';
-const ACTIVE = 'В документе есть активное содержимое: откройте его после скачивания';
+
+/** The session-7 attack: PDFs whose script ran in Chromium's viewer while the check called them plain (and their controls). */
+const FIXTURES = path.join(import.meta.dirname, '..', 'fixtures', 'hostile-pdf');
+const sessionSevenPdfs = (): Record<string, Buffer> =>
+  Object.fromEntries(
+    readdirSync(FIXTURES)
+      .filter((name) => name.endsWith('.pdf'))
+      .map((name) => [name, readFileSync(path.join(FIXTURES, name))]),
+  );
 
 /** `megabytes` of spaces, deflated (a few hundred kilobytes), without holding them. */
 async function deflatedSpaces(megabytes: number): Promise<Buffer> {
@@ -150,6 +162,32 @@ describe('files on cards: PDFs with active content (API)', function () {
     expect(answer.status, JSON.stringify(answer.body)).to.equal(201);
     return answer.body.file!;
   };
+  /** The check's verdict, as the card lists it (waiting for the check when it has not run yet). */
+  const listedActive = async (client: ApiClient, id: string) =>
+    (await client.data<{ files: { activeContent: boolean }[] }>('query($ids: [ID!]!) { files(ids: $ids) { activeContent } }', { ids: [id] })).files[0].activeContent;
+  /**
+   * What the browser's viewer is given of an uploaded PDF (`?inline=1`): its status, and for a copy the
+   * active names found in it by a raw read of its bytes (every stream inflated) and by pdf-lib.
+   */
+  const viewed = async (client: ApiClient, url: string) => {
+    const answer = await downloadFile(client, server.url, `${url}?inline=1`);
+    if (answer.status !== 200) return { status: answer.status, bytes: answer.bytes, found: [] as string[] };
+    return { status: 200, bytes: answer.bytes, found: [...activeNamesInBytes(answer.bytes), ...(await activeNamesReadByPdfLib(answer.bytes))] };
+  };
+  /** Uploads each PDF and opens it inline: the status and what was found in each copy (all must be empty), and the uploads' ids. */
+  const viewAll = async (pdfs: Record<string, Buffer>) => {
+    const seen: Record<string, [number, string[]]> = {};
+    const ids: Record<string, string> = {};
+    for (const [name, content] of Object.entries(pdfs)) {
+      const file = await upload(admin, name.endsWith('.pdf') ? name : `${name}.pdf`, content);
+      const view = await viewed(admin, file.url);
+      expect(view.bytes.equals(content), `${name}: the viewer got the uploaded bytes`).to.equal(false);
+      seen[name] = [view.status, view.found];
+      ids[name] = file.id;
+    }
+    return { seen, ids };
+  };
+  const allClean = (pdfs: Record<string, Buffer>) => Object.fromEntries(Object.keys(pdfs).map((name) => [name, [200, []]]));
 
   before(async () => {
     server = await startTestServer();
@@ -164,29 +202,64 @@ describe('files on cards: PDFs with active content (API)', function () {
     await server?.stop();
   });
 
-  it('flags PDFs that hide scripts from a reader (escaped names, duplicate objects, objects in stream data, untyped object streams, XFA, media): never opened inline', async () => {
-    const clean = await upload(admin, 'clean.pdf', buildPdf(pageObjects('Clean document')));
-    expect(clean.activeContent).to.equal(false);
-    const opened = await downloadFile(admin, server.url, `${clean.url}?inline=1`);
+  it('gives the viewer a rebuilt copy of a plain PDF: same pages and text, sandboxed, audited as a view of the safe copy', async () => {
+    const content = await pdfWithText('Plain contract of the okapi');
+    const file = await upload(admin, 'clean.pdf', content);
+    expect(await listedActive(admin, file.id)).to.equal(false);
+    const opened = await downloadFile(admin, server.url, `${file.url}?inline=1`);
     expect(opened.status).to.equal(200);
+    expect(opened.headers.get('content-type')).to.equal('application/pdf');
+    expect(opened.headers.get('content-disposition')).to.match(/^inline;/);
     // Defence in depth: the viewer's document is sandboxed too (Chromium's viewer still shows it).
     expect(opened.headers.get('content-security-policy')).to.match(/; sandbox$/);
-
-    const verdicts: Record<string, [boolean, number]> = {};
-    for (const [name, content] of Object.entries(hostilePdfs())) {
-      const file = await upload(admin, `${name}.pdf`, content);
-      verdicts[name] = [file.activeContent, (await downloadFile(admin, server.url, `${file.url}?inline=1`)).status];
-    }
-    expect(verdicts).to.deep.equal(Object.fromEntries(Object.keys(hostilePdfs()).map((name) => [name, [true, 422]])));
+    expect(opened.bytes.equals(content)).to.equal(false);
+    const size = opened.bytes.length;
+    // (pdf.js takes the buffers it reads: copies are read.)
+    expect(await pdfPageTexts(Buffer.from(opened.bytes))).to.deep.equal(await pdfPageTexts(Buffer.from(content)));
+    // Ranges of the copy, as a viewer reads it in parts; the download stays the original.
+    const part = await downloadFile(admin, server.url, `${file.url}?inline=1`, { range: 'bytes=0-7' });
+    expect([part.status, part.headers.get('content-range'), part.bytes.toString()]).to.deep.equal([206, `bytes 0-7/${size}`, '%PDF-1.7']);
+    expect((await downloadFile(admin, server.url, file.url)).bytes.equals(content)).to.equal(true);
+    const audit = await mongoose.connection.db!.collection('auditentries').find({ kind: 'file-previewed', 'after.fileId': file.id }).sort({ _id: 1 }).toArray();
+    expect(audit.map((entry) => [entry.after.disposition, entry.after.safeCopy, entry.after.range])).to.deep.equal([
+      ['inline', true, undefined],
+      ['inline', true, '0-7'],
+    ]);
   });
 
-  it('flags the second attack (comment or long headers, escaped names in stream data, loose headers in a dictionary, strings that look like streams, incremental updates): never opened inline', async () => {
-    const verdicts: Record<string, [boolean, number]> = {};
-    for (const [name, content] of Object.entries(hostilePdfs2())) {
-      const file = await upload(admin, `${name}.pdf`, content);
-      verdicts[name] = [file.activeContent, (await downloadFile(admin, server.url, `${file.url}?inline=1`)).status];
-    }
-    expect(verdicts).to.deep.equal(Object.fromEntries(Object.keys(hostilePdfs2()).map((name) => [name, [true, 422]])));
+  it('gives the viewer of the session-7 attack PDFs (judged plain by the check, scripts ran in Chromium) copies with no script, action, form or annotation', async () => {
+    const pdfs = sessionSevenPdfs();
+    expect(Object.keys(pdfs)).to.have.length(13);
+    // The originals do carry what the copies must not.
+    for (const [name, content] of Object.entries(pdfs))
+      expect(
+        activeNamesInBytes(content).filter((found) => /^\/(OpenAction|Annots) in file$/.test(found)),
+        name,
+      ).to.have.length(1);
+    expect((await viewAll(pdfs)).seen).to.deep.equal(allClean(pdfs));
+  });
+
+  it('flags PDFs that hide scripts from a reader (escaped names, duplicate objects, objects in stream data, untyped object streams, XFA, media) for the download, and views only their safe copies', async () => {
+    const pdfs = hostilePdfs();
+    const { seen, ids } = await viewAll(pdfs);
+    expect(seen).to.deep.equal(allClean(pdfs));
+    const verdicts: Record<string, boolean> = {};
+    for (const [name, id] of Object.entries(ids)) verdicts[name] = await listedActive(admin, id);
+    expect(verdicts).to.deep.equal(Object.fromEntries(Object.keys(pdfs).map((name) => [name, true])));
+  });
+
+  it('views only safe copies of the second attack (comment or long headers, escaped names in stream data, loose headers in a dictionary, strings that look like streams, incremental updates)', async () => {
+    const pdfs = hostilePdfs2();
+    expect((await viewAll(pdfs)).seen).to.deep.equal(allClean(pdfs));
+  });
+
+  it('gives an encrypted PDF no inline view, with the reason', async () => {
+    const encrypted = buildPdf(pageObjects('Encrypted'), { trailer: '/Encrypt << /Filter /Standard /V 1 /R 2 /O <00> /U <00> /P -4 >>' });
+    const file = await upload(admin, 'зашифрован.pdf', encrypted);
+    const inline = await downloadFile(admin, server.url, `${file.url}?inline=1`, { accept: 'text/html' });
+    expect(inline.status).to.equal(422);
+    expect(inline.bytes.toString()).to.include('Превью недоступно: документ зашифрован: откройте его после скачивания').and.not.include('%PDF');
+    expect((await downloadFile(admin, server.url, file.url)).bytes.equals(encrypted)).to.equal(true);
   });
 
   it('reads a file of many tiny streams with no object header through, in time linear in its size', () => {
@@ -203,7 +276,7 @@ describe('files on cards: PDFs with active content (API)', function () {
     expect(largeStats.searched).to.be.at.most(2.1 * smallStats.searched);
   });
 
-  it('judges again a version judged plain by an older check before opening it inline', async () => {
+  it('judges again a version judged plain by an older check, and views only its safe copy', async () => {
     const file = await upload(
       admin,
       'старый.pdf',
@@ -211,35 +284,26 @@ describe('files on cards: PDFs with active content (API)', function () {
     );
     // As the earlier check left it: plain, with no check version.
     await mongoose.connection.db!.collection('files').updateOne({ _id: new mongoose.Types.ObjectId(file.id) }, { $set: { activeContent: false }, $unset: { activeCheck: '' } });
-    const inline = await downloadFile(admin, server.url, `${file.url}?inline=1`, { accept: 'text/html' });
-    expect(inline.status).to.equal(422);
-    expect(inline.bytes.toString()).to.include(ACTIVE);
+    const view = await viewed(admin, file.url);
+    expect([view.status, view.found]).to.deep.equal([200, []]);
     const listed = await admin.data<{ files: { activeContent: boolean }[] }>('query($ids: [ID!]!) { files(ids: $ids) { activeContent } }', { ids: [file.id] });
     expect(listed.files).to.deep.equal([{ activeContent: true }]);
   });
 
-  it('checks a compression bomb off the main thread: others are answered meanwhile, and the bomb counts as active', async () => {
+  it('checks a compression bomb off the main thread, after the upload is answered: others are answered meanwhile, and the bomb counts as active', async () => {
     // An object stream that inflates to 160 MB (over the check's 128 MB), from a few hundred kilobytes.
     const packed = await deflatedSpaces(160);
     const bomb = buildPdf([...pageObjects('Bomb'), [7, streamBody(packed, '/Type /ObjStm /N 1 /First 4 /Filter /FlateDecode')]]);
     expect(bomb.length).to.be.below(1024 * 1024);
-    let uploadAnswered = false;
-    const answer = uploadFile(editor, server.url, { folderId, typeKey: 'memo', field: 'attachment' }, { name: 'бомба.pdf', content: bomb }).then((result) => {
-      uploadAnswered = true;
-      return result;
-    });
-    // The bytes are stored and the check has begun (the version is pending with no verdict yet) …
-    const files = mongoose.connection.db!.collection('files');
-    while (!(await files.findOne({ name: 'бомба.pdf', state: 'pending', activeCheck: null })) && !uploadAnswered) await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(uploadAnswered, 'the upload was answered before its check was seen under way').to.equal(false);
-    // … and another user's request is answered while it runs.
+    // The upload is answered without its verdict: nothing waits for the check.
+    const result = await uploadFile(editor, server.url, { folderId, typeKey: 'memo', field: 'attachment' }, { name: 'бомба.pdf', content: bomb });
+    expect(result.status).to.equal(201);
+    expect(result.body.file!.activeContent).to.equal(null);
+    const verdict = listedActive(editor, result.body.file!.id);
+    // While the check runs, another user's request is answered.
     const other = await admin.data<{ __typename: string }>('{ __typename }');
     expect(other.__typename).to.equal('Query');
-    expect(uploadAnswered).to.equal(false);
-    const result = await answer;
-    expect(result.status).to.equal(201);
-    expect(result.body.file!.activeContent).to.equal(true);
-    expect((await downloadFile(editor, server.url, `${result.body.file!.url}?inline=1`)).status).to.equal(422);
+    expect(await verdict).to.equal(true);
   });
 
   it('counts a PDF over the object or inflated-bytes limits as active', () => {

@@ -4,11 +4,13 @@ import { expect } from 'chai';
 import { Document, Packer, Paragraph, TextRun } from 'docx';
 import mongoose from 'mongoose';
 import { PDFDocument } from 'pdf-lib';
+import { pdfPageTexts } from '../../server/src/files/content';
 import { removeExpiredFiles } from '../../server/src/files/service';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
 import { downloadFile, memoType, pdfWithText, uploadFile } from '../support/files';
+import { activeNamesInBytes, activeNamesReadByPdfLib } from '../support/safe-pdf';
 import { signedIn, startTestServer } from '../support/server';
 import { withPart } from '../support/zip';
 
@@ -129,20 +131,20 @@ describe('files on cards under attack (API)', function () {
     expect(served.headers.get('content-disposition')).to.equal(`attachment; filename="oldgpj.exe.pdf"`);
   });
 
-  it('never opens a PDF with JavaScript in the browser: flagged at upload, inline refused with the reason, its text previewed, downloads as before', async () => {
+  it('never gives the browser a PDF’s JavaScript: flagged for the download, viewed inline only as a safe copy without it, its text previewed, downloads as before', async () => {
     const scripted = await PDFDocument.load(await pdfWithText('Scripted invoice'));
     scripted.addJavaScript('prompt', 'app.alert("Сессия истекла, введите пароль")');
     // Saved with object streams (pdf-lib's default): the script's dictionary is compressed inside one.
     const active = await uploaded(admin, { name: 'счёт.pdf', content: Buffer.from(await scripted.save()) });
     const plain = await uploaded(admin, { name: 'обычный.pdf', content: await pdfWithText('Plain invoice') });
-    expect([active.activeContent, plain.activeContent]).to.deep.equal([true, false]);
     const card = (await admin.data<{ createCard: { id: string } }>(CREATE, { f: folderId, t: 'memo', v: { title: 'Счёт со скриптом', attachment: active.id } })).createCard;
     const listed = await admin.data<{ card: { files: { activeContent: boolean }[] } }>('query($id: ID!) { card(id: $id) { files { activeContent } } }', { id: card.id });
     expect(listed.card.files).to.deep.equal([{ activeContent: true }]);
 
-    const inline = await downloadFile(admin, server.url, `${active.url}?inline=1`, { accept: 'text/html' });
-    expect(inline.status).to.equal(422);
-    expect(inline.bytes.toString()).to.include('В документе есть активное содержимое: откройте его после скачивания');
+    const inline = await downloadFile(admin, server.url, `${active.url}?inline=1`);
+    expect(inline.status).to.equal(200);
+    expect([activeNamesInBytes(inline.bytes), await activeNamesReadByPdfLib(inline.bytes)]).to.deep.equal([[], []]);
+    expect(await pdfPageTexts(inline.bytes)).to.deep.equal(['Scripted invoice']);
     const text = await downloadFile(admin, server.url, `${active.url}/preview`, { accept: 'text/html' });
     expect(text.status).to.equal(200);
     expect(text.bytes.toString()).to.include('Scripted invoice');
@@ -151,6 +153,8 @@ describe('files on cards under attack (API)', function () {
     expect(saved.headers.get('content-disposition')).to.match(/^attachment;/);
     const plainInline = await downloadFile(admin, server.url, `${plain.url}?inline=1`);
     expect(plainInline.status).to.equal(200);
+    const verdicts = await admin.data<{ files: { activeContent: boolean }[] }>('query($ids: [ID!]!) { files(ids: $ids) { activeContent } }', { ids: [plain.id] });
+    expect(verdicts.files).to.deep.equal([{ activeContent: false }]);
   });
 
   it('answers an image over the pixel bound with «Превью недоступно» (422), never a server error, and keeps serving', async () => {

@@ -1,5 +1,10 @@
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { expect } from 'chai';
-import { selectors, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
+import { selectors, type Browser, type BrowserContext, type CDPSession, type Frame, type Page } from 'playwright-core';
 import { ensureClientBuilt } from '../../server/src/http/client-build';
 import { createLogger } from '../../server/src/logger';
 import type { RunningServer } from '../../server/src/server';
@@ -12,6 +17,22 @@ import { signInThroughUi } from './ui';
 import { waitFor } from '../support/wait';
 
 const PASSWORD = 'secret-password-1';
+/** An attack PDF of session 7: its object stream hides behind a comment, so the check called it plain; its opening script alerts «PWNED-cs» in Chromium's viewer. */
+const ATTACK = readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'hostile-pdf', 'cmt_stream.pdf'));
+
+/** Whether Chromium's PDF viewer in the page has loaded its document whole (its toolbar shows the pages and full progress). */
+async function viewerLoaded(page: Page): Promise<boolean> {
+  for (const viewer of page.frames().filter((frame: Frame) => frame.url().startsWith('chrome-extension://'))) {
+    const loaded = await viewer
+      .evaluate(() => {
+        const toolbar = document.querySelector('pdf-viewer')?.shadowRoot?.querySelector('viewer-toolbar') as (Element & { docLength?: number; loadProgress?: number }) | null;
+        return (toolbar?.docLength ?? 0) > 0 && toolbar?.loadProgress === 100;
+      })
+      .catch(() => false);
+    if (loaded) return true;
+  }
+  return false;
+}
 
 /** Drops files onto an element as a person dragging them from their desktop would. */
 async function dropFiles(page: Page, testId: string, files: { name: string; content: Buffer; type: string }[]): Promise<void> {
@@ -38,6 +59,7 @@ describeInBrowser('files on a «Договор»: drag and drop, progress, cance
   let cardId: string;
   let admin: ApiClient;
   let firstScan: Buffer;
+  let counterpartyId: string;
   /** Наталья (read only, no «Экспорт») with the same card open in a browser of her own: she sees versions come and go live. */
   let readerContext: BrowserContext | undefined;
   let colleague: Page;
@@ -67,9 +89,10 @@ describeInBrowser('files on a «Договор»: drag and drop, progress, cance
         f: scenario.folderId,
       },
     );
+    counterpartyId = counterparty.createCard.id;
     const contract = await admin.data<{ createCard: { id: string } }>('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "contract", values: $v) { id } }', {
       f: folderId,
-      v: { number: 'Д-17', date: '2026-11-26', counterparty: counterparty.createCard.id },
+      v: { number: 'Д-17', date: '2026-11-26', counterparty: counterpartyId },
     });
     cardId = contract.createCard.id;
     browser = await launchChromium();
@@ -307,6 +330,51 @@ describeInBrowser('files on a «Договор»: drag and drop, progress, cance
       await screenshot(auditPage, 'files-08-audit');
     } finally {
       await context.close();
+    }
+  });
+
+  it('opens a PDF whose script the check missed from «Просмотр» as a safe copy: no dialog, while the uploaded bytes would raise one', async () => {
+    // Another user attaches the attack PDF to a contract; Татьяна (with «Экспорт») previews it in the card.
+    const uploaded = await uploadFile(admin, server.url, { folderId, typeKey: 'contract', field: 'scan' }, { name: 'Договор-атака.pdf', content: ATTACK });
+    expect(uploaded.status).to.equal(201);
+    const attacked = await admin.data<{ createCard: { id: string } }>('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "contract", values: $v) { id } }', {
+      f: folderId,
+      v: { number: 'Д-7', date: '2026-11-26', counterparty: counterpartyId, scan: [uploaded.body.file!.id] },
+    });
+    const dialogs: string[] = [];
+    const noted = (dialog: { message(): string; dismiss(): Promise<void> }) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    };
+    page.on('dialog', noted);
+    try {
+      await page.goto(`${server.url}/folders/${folderId}/cards/${attacked.createCard.id}`);
+      await page.getByTestId('file-preview-toggle').click();
+      expect(await page.getByTestId('file-preview').getAttribute('src')).to.equal(`/files/${uploaded.body.file!.id}?inline=1`);
+      // The viewer's opening script runs while it loads the document, before it reports it loaded.
+      await waitFor(() => viewerLoaded(page), 'the PDF viewer to load the preview', 60_000);
+      await screenshot(page, 'files-09-safe-copy');
+      expect(dialogs).to.deep.equal([]);
+
+      // The control: the same bytes as uploaded, served as they are (in a fresh tab of the same browser), do run their script.
+      const original = http.createServer((_request, response) => {
+        response.writeHead(200, { 'content-type': 'application/pdf', 'content-disposition': 'inline; filename="original.pdf"' });
+        response.end(ATTACK);
+      });
+      original.listen(0);
+      await once(original, 'listening');
+      const control = await page.context().newPage();
+      control.on('dialog', noted);
+      try {
+        await control.setContent(`<iframe src="http://localhost:${(original.address() as AddressInfo).port}/" style="width:800px;height:600px"></iframe>`);
+        await waitFor(() => dialogs.length > 0, 'the original’s script to raise its dialog', 60_000);
+        expect(dialogs).to.deep.equal(['PWNED-cs']);
+      } finally {
+        await control.close();
+        original.close();
+      }
+    } finally {
+      page.off('dialog', noted);
     }
   });
 });

@@ -48,7 +48,7 @@ export interface UploadAnswer {
       url: string;
       version: number;
       canDownload: boolean;
-      activeContent: boolean;
+      activeContent: boolean | null;
     };
     errors?: { message: string; extensions: { code: string; fields?: Record<string, string> } }[];
   };

@@ -123,18 +123,19 @@ export async function loadFiles(ids: string[]): Promise<void> {
 
 /**
  * Where the card previews a file in a frame: a PDF in the browser's viewer for holders of «Экспорт»
- * (the viewer offers to save the original) unless it has active content, its text otherwise; a DOCX
- * as HTML. `sandbox` for pages of Kartoteka's making; `textOnly` says why a PDF's text is shown instead
- * of it: the reader has no «Экспорт», or the PDF has active content.
+ * — the server gives the viewer a safe copy rebuilt without scripts, actions, forms or annotations,
+ * never the uploaded bytes — and for others its pages drawn on the server or its text; a DOCX as
+ * HTML. `sandbox` for pages of Kartoteka's making; `textOnly` when a PDF is not opened in the viewer
+ * (the reader has no «Экспорт»); `activeNote` when the viewer shows a PDF whose original has active content.
  */
 export function previewSource(file: Pick<StoredFileInfo, 'url' | 'preview' | 'canDownload' | 'activeContent'>): {
   src: string;
   sandbox: boolean;
-  textOnly: 'noExport' | 'activeContent' | null;
+  textOnly: 'noExport' | null;
+  activeNote: boolean;
 } {
-  if (file.preview === 'pdf' && file.canDownload && !file.activeContent) return { src: `${file.url}?inline=1`, sandbox: false, textOnly: null };
-  const textOnly = file.preview !== 'pdf' ? null : file.activeContent ? 'activeContent' : 'noExport';
-  return { src: `${file.url}/preview`, sandbox: true, textOnly };
+  if (file.preview === 'pdf' && file.canDownload) return { src: `${file.url}?inline=1`, sandbox: false, textOnly: null, activeNote: file.activeContent };
+  return { src: `${file.url}/preview`, sandbox: true, textOnly: file.preview === 'pdf' ? 'noExport' : null, activeNote: false };
 }
 
 const Versions = graphql(`

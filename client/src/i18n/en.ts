@@ -212,7 +212,8 @@ const en: typeof ru = {
     failed: 'The file was not uploaded: check the connection and try again',
     dismiss: 'Close the message',
     exportNeeded: 'Downloading is export: the “Export” right is needed (an administrator grants it)',
-    activeContent: 'The document has active content: open it after downloading. Its pages are shown as the server draws them (or its text)',
+    activeContent:
+      'The original document has active content (scripts, actions): a safe copy without it is shown here. Open the original after downloading, only if you trust its source',
     textOnly: 'The document’s pages are shown as the server draws them (or its text): the original opens and downloads with the “Export” right (an administrator grants it)',
     previewAs: 'How to show the document',
     previewPages: 'Pages',

@@ -92,7 +92,7 @@ export const filesModule: GraphQLModule = {
       preview: String!
       "Text for search: none (not a searchable type), pending, done or failed."
       textState: String!
-      "A PDF with scripts or other active content (JavaScript, automatic actions, form submission, launching, embedded media): it is not opened in the browser (?inline=1 refuses), its text is previewed; downloading stays as it is."
+      "A PDF with scripts or other active content (JavaScript, automatic actions, form submission, launching, embedded media), or one that could not be checked: the download's warning. The browser's viewer (?inline=1) is never given the uploaded bytes of a PDF, only a safe copy rebuilt without any of it."
       activeContent: Boolean!
       "The card's type keeps history: removing a version is recorded in the card's history then (and in the audit log always)."
       historyKept: Boolean!

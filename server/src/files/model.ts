@@ -8,10 +8,16 @@ import type { UnpackProblem } from './archive';
  */
 /**
  * Why a file has no preview: its archive refused, too many pixels, too large to read whole, (a PDF
- * shown as text) no text in it, or (a PDF's page drawn as an image) the drawing took too long.
+ * shown as text) no text in it, (a PDF's page drawn as an image) the drawing took too long, or (a
+ * PDF's safe copy) it is encrypted.
  */
 export type PreviewRefusal =
-  UnpackProblem | { reason: 'tooManyPixels'; limit: number } | { reason: 'fileTooLarge'; limitBytes: number } | { reason: 'noText' } | { reason: 'tooSlow'; limitSeconds: number };
+  | UnpackProblem
+  | { reason: 'tooManyPixels'; limit: number }
+  | { reason: 'fileTooLarge'; limitBytes: number }
+  | { reason: 'noText' }
+  | { reason: 'tooSlow'; limitSeconds: number }
+  | { reason: 'encrypted' };
 
 export type FileState = 'uploading' | 'pending' | 'attached' | 'purged';
 /** Text for search: not a searchable type, waiting for the extraction job, extracted, or unreadable. */
@@ -50,6 +56,8 @@ const storedFileSchema = new Schema(
       html: { type: Schema.Types.ObjectId, default: null },
       /** A PDF's pages drawn as images, by page number (those asked for so far). */
       pages: { type: Map, of: Schema.Types.ObjectId, default: undefined },
+      /** A PDF rebuilt without anything that acts, what the browser's viewer is given (safe-copy.ts). */
+      safePdf: { type: Schema.Types.ObjectId, default: null },
     },
     /** Why a derived copy cannot be made (an image over the pixel bound, a DOCX too large unpacked), kept so it is not worked out again. */
     previewRefusals: {
@@ -58,6 +66,7 @@ const storedFileSchema = new Schema(
       /** Why a PDF's pages cannot be drawn at all (it does not open), or, by page number, one of them. */
       pageCount: { type: Schema.Types.Mixed, default: null },
       pages: { type: Schema.Types.Mixed, default: undefined },
+      safePdf: { type: Schema.Types.Mixed, default: null },
     },
     /** How many pages a PDF has; null until its pages were first asked for. */
     pageCount: { type: Number, default: null },
@@ -92,9 +101,16 @@ export interface StoredFileDoc {
   activeContent?: boolean | null;
   /** The check's version (ACTIVE_CHECK_VERSION) that gave `activeContent`; absent before versions were kept. */
   activeCheck?: number | null;
-  renditions: { thumbnail: Types.ObjectId | null; html: Types.ObjectId | null; pages?: Record<string, Types.ObjectId> };
+  /** `safePdf` is absent on versions stored before safe copies were made. */
+  renditions: { thumbnail: Types.ObjectId | null; html: Types.ObjectId | null; pages?: Record<string, Types.ObjectId>; safePdf?: Types.ObjectId | null };
   /** Absent on versions stored before refusals were kept. */
-  previewRefusals?: { thumbnail: PreviewRefusal | null; html: PreviewRefusal | null; pageCount?: PreviewRefusal | null; pages?: Record<string, PreviewRefusal> };
+  previewRefusals?: {
+    thumbnail: PreviewRefusal | null;
+    html: PreviewRefusal | null;
+    pageCount?: PreviewRefusal | null;
+    pages?: Record<string, PreviewRefusal>;
+    safePdf?: PreviewRefusal | null;
+  };
   /** Absent or null until a PDF's pages were first asked for. */
   pageCount?: number | null;
 }

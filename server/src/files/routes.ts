@@ -1,4 +1,5 @@
 import type Router from '@koa/router';
+import { buffer } from 'node:stream/consumers';
 import type { Context } from 'koa';
 import rangeParser from 'range-parser';
 import { buildActor, type Actor } from '../access/actor';
@@ -14,7 +15,7 @@ import { findCard } from '../cards/service';
 import { findFolder } from '../folders/service';
 import { mayDownload, readableFile } from './service';
 import { fileStorage } from './storage';
-import { hasActiveContent } from './active';
+import { safePdfView } from './safe-copy';
 import { discardUpload, receiveUpload, UploadRefusal, UPLOAD_REQUEST_CEILING } from './upload';
 import { htmlPreview, imageThumbnail, messagePage } from './preview';
 import { PAGE_IMAGE_LIMIT, PAGE_WIDTH_PX, PagesBusy, pdfPageCount, pdfPageImage } from './pages';
@@ -23,9 +24,6 @@ import type { CardDoc } from '../cards/model';
 import type { PreviewRefusal, StoredFileDoc } from './model';
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
-
-const ACTIVE_CONTENT_RU = 'В документе есть активное содержимое: откройте его после скачивания';
-const ACTIVE_CONTENT_EN = 'The document has active content: open it after downloading';
 
 /** Where uploads go: beside /graphql. */
 export const FILES_PATH = '/files';
@@ -166,12 +164,12 @@ const recentReads = (actor: Actor, file: StoredFileDoc, kind: 'file-downloaded' 
  * range covers that byte only, and `/preview` — not the original — covers nothing). One lookup on
  * the actor's recent entries.
  */
-async function rangeRecorded(actor: Actor, file: StoredFileDoc, disposition: Disposition, range: { start: number; end: number }): Promise<boolean> {
+async function rangeRecorded(actor: Actor, file: StoredFileDoc, disposition: Disposition, range: { start: number; end: number }, size: number): Promise<boolean> {
   const reads = await AuditEntry.find(recentReads(actor, file, disposition === 'inline' ? 'file-previewed' : 'file-downloaded', disposition), { 'after.range': 1 })
     .sort({ at: -1 })
     .limit(RECENT_READS_LOOKED_AT)
     .lean<{ after: { range?: string } }[]>();
-  const recorded = reads.map(({ after }) => (after.range ? after.range.split('-').map(Number) : [0, file.size - 1])).sort((a, b) => a[0] - b[0]);
+  const recorded = reads.map(({ after }) => (after.range ? after.range.split('-').map(Number) : [0, size - 1])).sort((a, b) => a[0] - b[0]);
   // Walk the recorded ranges in order, extending what is covered from the range's start.
   let covered = range.start - 1;
   for (const [start, end] of recorded) {
@@ -189,9 +187,11 @@ async function pagesViewedRecently(actor: Actor, file: StoredFileDoc): Promise<b
 
 /**
  * GET /files/:id: the bytes of a version, as an attachment (a download) or inline (`?inline=1`: a
- * PDF in the browser's viewer, an image), with its SHA-256 as ETag and byte ranges (206). Both give
- * the original bytes, which the browser lets one save: both need the «Экспорт» right (a reader
- * without it previews a PDF as its text, `/preview`). Downloads are audited as «Скачан файл»,
+ * PDF in the browser's viewer, an image), with an ETag and byte ranges (206). A download gives the
+ * original bytes; inline, an image is given as it is and a PDF as its safe copy (`safePdfView`:
+ * rebuilt from its pages without scripts, actions, forms or annotations — never the uploaded bytes,
+ * whatever a check of them said), or 422 with why it has none. The browser lets one save either:
+ * both need the «Экспорт» right (a reader without it sees a PDF's pages drawn on the server or its text). Downloads are audited as «Скачан файл»,
  * inline views as «Просмотр файла», refusals as `export-refused`. A ranged read is audited unless the
  * same user's reads of that version with the same disposition in the last minutes already hold its
  * bytes (a viewer's parts); what is served is recorded.
@@ -231,45 +231,55 @@ async function download(ctx: Context): Promise<void> {
     );
     return;
   }
-  // A PDF's scripts would run in the browser's viewer, in Kartoteka's origin: such a PDF is only downloaded.
-  if (inline && preview === 'pdf' && (await hasActiveContent(file))) {
-    refuseInline(ctx, t(actor, ACTIVE_CONTENT_RU, ACTIVE_CONTENT_EN));
-    return;
+  // The browser's viewer would run a PDF's scripts, and no check of the uploaded bytes reads them as
+  // the viewer does: the viewer is only ever given the rebuilt copy.
+  let copy: Buffer | null = null;
+  if (inline && preview === 'pdf') {
+    const made = await safePdfView(file);
+    if ('refused' in made) {
+      previewUnavailable(ctx, actor, made.refused);
+      return;
+    }
+    copy = await buffer(made.content);
   }
-  fileSecurityHeaders(ctx, inline && preview === 'pdf');
+  const size = copy ? copy.length : file.size;
+  const etag = copy ? `${file.sha256}-safe` : file.sha256;
+  fileSecurityHeaders(ctx, copy !== null);
   ctx.attachment(name, { type: inline ? 'inline' : 'attachment' });
   ctx.type = contentTypeOf(file);
   ctx.set('Accept-Ranges', 'bytes');
-  ctx.etag = file.sha256;
+  ctx.etag = etag;
   if (ctx.fresh) {
     ctx.status = 304;
     return;
   }
   const ifRange = ctx.get('if-range');
-  const ranges = ctx.get('range') && (!ifRange || ifRange === `"${file.sha256}"`) ? rangeParser(file.size, ctx.get('range'), { combine: true }) : -2;
+  const ranges = ctx.get('range') && (!ifRange || ifRange === `"${etag}"`) ? rangeParser(size, ctx.get('range'), { combine: true }) : -2;
   if (ranges === -1) {
     ctx.status = 416;
-    ctx.set('Content-Range', `bytes */${file.size}`);
+    ctx.set('Content-Range', `bytes */${size}`);
     return;
   }
   // One range is served as asked; a malformed header or several ranges get the whole file.
   const range = Array.isArray(ranges) && ranges.length === 1 ? ranges[0] : undefined;
   if (range) {
     ctx.status = 206;
-    ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${file.size}`);
+    ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
   }
-  ctx.length = range ? range.end - range.start + 1 : file.size;
+  ctx.length = range ? range.end - range.start + 1 : size;
   if (ctx.method === 'HEAD') return;
   // A viewer reading a document in parts is one view; a range whose bytes are not on record yet (for
   // this disposition) is recorded as served (parts must not take a file unrecorded).
   const disposition: Disposition = inline ? 'inline' : 'attachment';
-  if (!range || range.start === 0 || !(await rangeRecorded(actor, file, disposition, range))) {
+  if (!range || range.start === 0 || !(await rangeRecorded(actor, file, disposition, range, size))) {
     await auditFile(actor, file, card, inline ? 'file-previewed' : 'file-downloaded', name, {
       disposition,
+      ...(copy ? { safeCopy: true } : {}),
       ...(range ? { range: `${range.start}-${range.end}` } : {}),
     });
   }
-  ctx.body = fileStorage.read(String(file._id), range);
+  if (!copy) ctx.body = fileStorage.read(String(file._id), range);
+  else ctx.body = range ? copy.subarray(range.start, range.end + 1) : copy;
 }
 
 /** Why there is no preview, as the user reads it. */
@@ -284,6 +294,8 @@ function refusalText(actor: Actor, refusal: PreviewRefusal): string {
         return t(actor, 'файл повреждён или не читается', 'the file is damaged or unreadable');
       case 'noText':
         return t(actor, 'в документе нет текстового слоя (страницы — изображения)', 'the document has no text layer (its pages are images)');
+      case 'encrypted':
+        return t(actor, 'документ зашифрован: откройте его после скачивания', 'the document is encrypted: open it after downloading');
       case 'tooSlow':
         return t(actor, `страница не отрисовалась за ${refusal.limitSeconds} с`, `the page was not drawn within ${refusal.limitSeconds} s`);
       default: {

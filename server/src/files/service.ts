@@ -312,7 +312,7 @@ export async function removeExpiredFiles(options: { now?: Date; cardId?: Types.O
     for (const { _id } of batch) {
       const claimed = await StoredFile.findOneAndUpdate({ _id, ...due }, { $set: { state: 'removing' } }, { returnDocument: 'after' }).lean<StoredFileDoc>();
       if (!claimed) continue;
-      const derived = [claimed.renditions?.thumbnail, claimed.renditions?.html, ...Object.values(claimed.renditions?.pages ?? {})];
+      const derived = [claimed.renditions?.thumbnail, claimed.renditions?.html, claimed.renditions?.safePdf, ...Object.values(claimed.renditions?.pages ?? {})];
       for (const id of [claimed._id, ...derived]) if (id) await fileStorage.remove(String(id));
       await FileText.deleteOne({ _id });
       const gone = await StoredFile.deleteOne({ _id, state: 'removing' });

@@ -175,8 +175,10 @@ async function storeFile(actor: Actor, target: UploadTarget, source: Readable, g
     { $set: { state: 'pending', name: nameForContent(name, found.type), size: found.size, sha256: found.sha256, fileType: found.type?.key ?? null } },
     { returnDocument: 'after' },
   ).lean<StoredFileDoc>();
-  // A PDF's scripts and actions are looked for now, so the card knows at once not to open it inline.
-  if (stored!.fileType === 'pdf') stored!.activeContent = await hasActiveContent(stored!);
+  // A PDF's scripts and actions are looked for from now on, for the download's warning; the upload
+  // does not wait for it (nothing opens on the verdict: the viewer gets a safe copy). A check that
+  // fails leaves no verdict, and it is worked out again when the version is first listed.
+  if (stored!.fileType === 'pdf') hasActiveContent(stored!).catch(() => undefined);
   return stored!;
 }
 

@@ -31,8 +31,11 @@ export interface FileView {
   url: string;
   preview: FilePreview;
   textState: TextState;
-  /** A PDF with scripts or other active content: never opened in the browser, its text is previewed instead. */
-  activeContent: boolean;
+  /**
+   * A PDF with scripts or other active content (the download warns; the browser's viewer only ever gets
+   * its safe copy); null while the check, which runs after the upload is answered, has not given a verdict.
+   */
+  activeContent: boolean | null;
 }
 
 export const fileView = (file: StoredFileDoc): FileView => ({
@@ -48,5 +51,5 @@ export const fileView = (file: StoredFileDoc): FileView => ({
   url: `/files/${String(file._id)}`,
   preview: findFileType(file.fileType)?.preview ?? 'none',
   textState: file.textState,
-  activeContent: file.activeContent === true,
+  activeContent: typeof file.activeContent === 'boolean' ? file.activeContent : null,
 });

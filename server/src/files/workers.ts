@@ -2,13 +2,17 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
+import type { StoredFileDoc } from './model';
+import { fileStorage } from './storage';
+
+type WorkerSource = 'pdf-check-worker.ts' | 'pdf-copy-worker.ts' | 'pages-worker.mjs';
 
 /**
  * A worker thread running one of this folder's worker modules: `files/<name>.js` beside the
  * production bundle (dist/server/main.js), else the source beside this file — a `.ts` one through
  * tsx, which a worker does not inherit from the thread that starts it. Throws when neither is there.
  */
-export function filesWorker(source: 'pdf-check-worker.ts' | 'pages-worker.mjs', resourceLimits: ResourceLimits): Worker {
+export function filesWorker(source: WorkerSource, resourceLimits: ResourceLimits): Worker {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const bundled = path.join(here, 'files', source.replace(/\.[^.]+$/, '.js'));
   if (existsSync(bundled)) return new Worker(bundled, { resourceLimits });
@@ -19,3 +23,94 @@ export function filesWorker(source: 'pdf-check-worker.ts' | 'pages-worker.mjs', 
   const module = pathToFileURL(file).href;
   return new Worker(`import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(module)}); })`, { eval: true, resourceLimits });
 }
+
+/**
+ * Runs one job on a stored file in a fresh worker thread (`source`, which reads the file with
+ * `receiveFile`) with a bounded heap and a time limit, its bytes streamed to it from the storage.
+ * Resolves with the worker's one answer, or null when there is none: no worker could be started,
+ * it ran out of time or memory, it failed, or the storage did.
+ */
+export function runOnFile<T>(source: WorkerSource, file: Pick<StoredFileDoc, '_id' | 'size'>, limits: { heapMb: number; timeoutMs: number }): Promise<T | null> {
+  return new Promise((resolve) => {
+    let worker: Worker;
+    try {
+      worker = filesWorker(source, { maxOldGenerationSizeMb: limits.heapMb, maxYoungGenerationSizeMb: 32 });
+    } catch {
+      resolve(null);
+      return;
+    }
+    const bytes = fileStorage.read(String(file._id));
+    let settled = false;
+    const settle = (answer: T | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      bytes.destroy();
+      void worker.terminate();
+      resolve(answer);
+    };
+    const timer = setTimeout(() => settle(null), limits.timeoutMs);
+    worker.on('message', (answer: T) => settle(answer));
+    worker.on('error', () => settle(null));
+    worker.on('exit', () => settle(null));
+    bytes.on('error', () => settle(null));
+    worker.postMessage({ size: file.size });
+    bytes.on('data', (chunk: Buffer) => {
+      const copy = new Uint8Array(chunk);
+      worker.postMessage({ chunk: copy }, [copy.buffer]);
+    });
+    bytes.on('end', () => worker.postMessage({ end: true }));
+  });
+}
+
+/**
+ * Heavy work on files (checks, safe copies), a few at a time for the whole process and taken in turn
+ * by owner: whenever a place frees, the next job is the oldest of the owner that waited longest and
+ * has none running, so one user's many slow files delay others' by at most one job each.
+ */
+export class FairQueue {
+  private running = new Map<string, number>();
+  private waiting = new Map<string, (() => void)[]>();
+  private busy = 0;
+
+  constructor(private readonly places: number) {}
+
+  run<T>(owner: string, job: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const start = () => {
+        this.busy += 1;
+        this.running.set(owner, (this.running.get(owner) ?? 0) + 1);
+        job()
+          .then(resolve, reject)
+          .finally(() => {
+            this.busy -= 1;
+            const left = (this.running.get(owner) ?? 1) - 1;
+            if (left === 0) this.running.delete(owner);
+            else this.running.set(owner, left);
+            this.next();
+          });
+      };
+      const queue = this.waiting.get(owner);
+      if (queue) queue.push(start);
+      else this.waiting.set(owner, [start]);
+      this.next();
+    });
+  }
+
+  private next(): void {
+    while (this.busy < this.places && this.waiting.size > 0) {
+      // Owners wait in the order they first queued (a Map keeps it); one with nothing running goes first.
+      const owners = [...this.waiting.keys()];
+      const owner = owners.find((candidate) => !this.running.has(candidate)) ?? owners[0];
+      const queue = this.waiting.get(owner)!;
+      const start = queue.shift()!;
+      // Served: the owner goes to the back of the line with what it has left.
+      this.waiting.delete(owner);
+      if (queue.length > 0) this.waiting.set(owner, queue);
+      start();
+    }
+  }
+}
+
+/** The heavy work on files: two jobs at a time (each holds a whole document in its worker), in turn by uploader. */
+export const heavyFileWork = new FairQueue(2);

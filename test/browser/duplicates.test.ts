@@ -90,9 +90,31 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
     await page.getByRole('heading', { name: 'Дубликаты', level: 1 }).waitFor();
     await group().waitFor();
     expect(await group().getByTestId('group-card').count()).to.equal(3);
-    expect(await group().getByRole('heading').textContent()).to.equal('Группа: Контрагент, сходство 100 %');
+    // Each group is told apart by its first card's title, in its heading and in its «Объединить…» button's name.
+    const first = await group().getByTestId('group-card').first().getAttribute('data-title');
+    expect(await group().getByRole('heading').textContent()).to.equal(`«${first}» и похожие: Контрагент, сходство 100 %`);
+    expect(
+      await group()
+        .getByRole('button', { name: `Объединить… группу «${first}»` })
+        .textContent(),
+    ).to.equal('Объединить…');
     expect(await group().getByTestId('group-rules').textContent()).to.equal('Совпадение: Наименование: похоже');
     await screenshot(page, 'duplicates-02-groups');
+  });
+
+  it('«Найти дубликаты» from the page: its progress gives way to a result line, and the button can start the next scan', async () => {
+    const find = page.getByTestId('find-duplicates');
+    await find.click();
+    const result = page.getByTestId('scan-result');
+    await result.waitFor();
+    expect(await result.textContent()).to.match(/^Поиск дубликатов закончен: проверено карточек \d+$/);
+    expect(await page.getByTestId('scan-progress').count()).to.equal(0);
+    expect(await find.isEnabled()).to.equal(true);
+    await group().waitFor();
+    // The next scan starts from the same button.
+    await find.click();
+    await page.getByTestId('scan-result').waitFor();
+    expect(await find.isEnabled()).to.equal(true);
   });
 
   it('«Не дубликат» beside a card, named after it, sets apart that card and the first only: the rest of the group stays, as a new scan finds it', async () => {
@@ -106,7 +128,10 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
     await group()
       .getByRole('button', { name: `«${titles[1]}» — не дубликат карточки «${titles[0]}»` })
       .click();
-    await page.getByTestId('duplicates-notice').filter({ hasText: 'Больше не будет предлагаться как дубликат' }).waitFor();
+    await page
+      .getByTestId('duplicates-notice')
+      .filter({ hasText: `«${titles[1]}» и «${titles[0]}» больше не будут предлагаться как дубликаты` })
+      .waitFor();
     // The second card is still alike to the third, so all three stay together, without the pair set apart.
     expect(await group().getByTestId('group-card').count()).to.equal(3);
     const shown = await tatiana.data<{ duplicateGroups: { edges: { node: { pairs: { a: string; b: string }[] } }[] } }>(
@@ -349,8 +374,17 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
     const dialog = page.getByRole('dialog', { name: 'Объединение карточек' });
     await dialog.getByTestId(`merge-survivor-${last}`).check();
     await dialog.getByTestId('merge-submit').click();
-    await page.getByTestId('duplicates-notice').filter({ hasText: 'Карточки объединены в «Пара' }).waitFor();
-    await lastGroup.waitFor({ state: 'detached' });
+    const notice = page.getByTestId('duplicates-notice').filter({ hasText: 'Карточки объединены в «Пара' });
+    await notice.waitFor();
+    // The merged group is gone at once, the other pages stay, and the outcome with its undo is where the user is: focused, in view.
+    expect(await lastGroup.count()).to.equal(0);
     expect(await page.getByTestId('duplicate-group').count()).to.equal(shown - 1);
+    expect(await notice.evaluate((el) => document.activeElement === el)).to.equal(true);
+    const inView = await notice.evaluate((el) => {
+      const box = el.getBoundingClientRect();
+      return box.top >= 0 && box.bottom <= window.innerHeight;
+    });
+    expect(inView).to.equal(true);
+    expect(await notice.getByTestId('undo-merge').isVisible()).to.equal(true);
   });
 });

@@ -479,17 +479,19 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     expect(listed.cards.edges.map((e) => e.node.id)).to.include(y);
   });
 
-  it('names look-alike characters of values for the merge dialog, and refuses too many or too long values at `values`', async () => {
+  it('names look-alike characters of values for the merge dialog, and refuses too many or too long values at `values`, and readers', async () => {
     const LOOK = 'query($v: [String!]!) { lookAlikeValues(values: $v) { value parts { text hint invisible } } }';
-    const found = await reader.data<{ lookAlikeValues: { value: string; parts: { text: string; hint: string | null }[] }[] }>(LOOK, {
+    // Someone who may merge nothing has no merge dialog to show them in.
+    expect((await reader.request(LOOK, { v: ['ООО Ромашкa', 'ООО Ромашка'] })).errors?.[0].extensions?.code).to.equal('FORBIDDEN');
+    const found = await editor.data<{ lookAlikeValues: { value: string; parts: { text: string; hint: string | null }[] }[] }>(LOOK, {
       v: ['ООО Ромашкa', 'ООО Ромашка', 'Кассиопея'],
     });
     expect(found.lookAlikeValues.map((v) => [v.value, v.parts.filter((p) => p.hint).map((p) => p.hint)])).to.deep.equal([
       ['ООО Ромашкa', ['латинская a']],
       ['ООО Ромашка', ['кириллическая а']],
     ]);
-    expect(refusalFields(await reader.request(LOOK, { v: Array.from({ length: 22 }, (_, i) => `Имя ${i}`) }))).to.deep.equal({ values: 'Не больше 21 значений' });
-    expect(refusalFields(await reader.request(LOOK, { v: ['а'.repeat(10_001), 'б'] }))).to.deep.equal({ values: 'Значение длиннее 10\u00a0000 символов' });
+    expect(refusalFields(await editor.request(LOOK, { v: Array.from({ length: 22 }, (_, i) => `Имя ${i}`) }))).to.deep.equal({ values: 'Не больше 21 значений' });
+    expect(refusalFields(await editor.request(LOOK, { v: ['а'.repeat(2_001), 'б'] }))).to.deep.equal({ values: 'Значение длиннее 2\u00a0000 символов' });
   });
 
   it('lets administrators set rules and the threshold per type (then groups are found again)', async () => {

@@ -94,7 +94,7 @@ export async function fetchMergeOfCard(cardId: string): Promise<ResultOf<typeof 
 export type LookAlikePart = ResultOf<typeof LookAlikeValues>['lookAlikeValues'][number]['parts'][number];
 
 /** The longest value the server compares for look-alikes. */
-const LOOK_ALIKE_MAX_LENGTH = 10_000;
+const LOOK_ALIKE_MAX_LENGTH = 2_000;
 
 /**
  * Of these values, those that differ from another only by look-alike letters (Latin «a» for

@@ -18,8 +18,12 @@ import { checkRules, lastScan, resetRules, ruleLabel, rulesOf, saveRules, typesW
 import { latestScan, requestScan } from './scan';
 import { markNotDuplicates, requireDuplicatesAccess, similarCards } from './service';
 
-/** The longest value `lookAlikeValues` compares (the longest text field's limit). */
-const LOOK_ALIKE_MAX_LENGTH = 10_000;
+/**
+ * The longest value `lookAlikeValues` compares: a line of text (500), a title (200), an address
+ * (2,000). Multi-line texts are not compared: their cost grows with their length, and look-alike
+ * letters matter in names and addresses.
+ */
+const LOOK_ALIKE_MAX_LENGTH = 2_000;
 
 const serviceContext = async (context: GraphQLContext) => ({ actor: await requireActor(context), logger: context.logger });
 
@@ -169,7 +173,7 @@ export const duplicatesModule: GraphQLModule = {
       duplicateRuleSets: [DuplicateRuleSet!]!
       duplicateRuleSet(typeKey: String!): DuplicateRuleSet!
       cardMerge(id: ID!): CardMerge
-      "Of these values (one field's, on the cards being merged), those that differ from another only by look-alike letters (Latin «a» for Cyrillic «а») or invisible characters, the telling characters named; the others are left out. At most ${MAX_MERGED + 1} values of ${LOOK_ALIKE_MAX_LENGTH.toLocaleString('en-US')} characters."
+      "Of these values (one field's, on the cards being merged), those that differ from another only by look-alike letters (Latin «a» for Cyrillic «а») or invisible characters, the telling characters named; the others are left out. At most ${MAX_MERGED + 1} values of ${LOOK_ALIKE_MAX_LENGTH.toLocaleString('en-US')} characters; for those who handle duplicates (merge) only."
       lookAlikeValues(values: [String!]!): [LookAlikeValue!]!
     }
     extend type Mutation {
@@ -209,6 +213,7 @@ export const duplicatesModule: GraphQLModule = {
       cardMerge: async (_p, { id }: { id: string }, context) => findMerge(await requireActor(context), id),
       lookAlikeValues: async (_p, { values }: { values: string[] }, context) => {
         const actor = await requireActor(context);
+        requireDuplicatesAccess(actor);
         const errors = new FieldErrors(actor.locale);
         if (values.length > MAX_MERGED + 1) errors.addMessage('values', actor.locale === 'ru' ? `Не больше ${MAX_MERGED + 1} значений` : `At most ${MAX_MERGED + 1} values`);
         if (values.some((value) => value.length > LOOK_ALIKE_MAX_LENGTH))

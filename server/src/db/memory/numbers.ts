@@ -60,11 +60,7 @@ export function isNaNNumber(value: unknown): boolean {
   return type === 'Decimal128' && /NaN/i.test(String(value));
 }
 
-const POW10: bigint[] = [1n];
-function pow10(n: number): bigint {
-  while (POW10.length <= n) POW10.push(POW10[POW10.length - 1]! * 10n);
-  return POW10[n]!;
-}
+const pow10 = (n: number): bigint => 10n ** BigInt(n);
 
 /** A decimal's digits and exponent: value = coefficient × 10^exponent (text as Decimal128 prints it). */
 function parseDecimal(text: string): Exact | { kind: 'decimal'; coefficient: bigint; exponent: number } {

@@ -42,6 +42,7 @@ export async function startMemoryServer(options: MemoryServerOptions = {}): Prom
   try {
     if (store.leftovers > 0) log(`deleting the entries of ${store.leftovers} collections or indexes whose drop or build was interrupted (in the background)`);
     if (options.dbpath && hasLegacyData(options.dbpath)) log(await convertLegacyData(store, options.dbpath));
+    for (const index of await store.recheckMultikey()) log(`index ${index} holds arrays along its path: marked multikey`);
   } catch (error) {
     await store.close();
     throw error;

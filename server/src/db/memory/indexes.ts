@@ -96,6 +96,8 @@ export class BTreeIndex {
     readonly id: number,
     readonly spec: IndexSpec,
     public multikey: boolean,
+    /** The multikey flag covers arrays met along a path (false: set by a version that saw only arrays at a path's end). */
+    public pathsChecked = true,
   ) {
     this.fields = Object.keys(spec.key);
     this.paths = this.fields.map((field) => field.split('.'));
@@ -329,6 +331,6 @@ export function normalizeIndexSpec(raw: unknown): IndexSpec {
   return { v: 2, ...rest, key: declaredTextKey(raw.key, raw.weights), name } as IndexSpec;
 }
 
-export function createIndex(id: number, spec: IndexSpec, multikey: boolean): AnyIndex {
-  return Object.values(spec.key).includes('text') ? new TextIndex(id, spec) : new BTreeIndex(id, spec, multikey);
+export function createIndex(id: number, spec: IndexSpec, multikey: boolean, pathsChecked = true): AnyIndex {
+  return Object.values(spec.key).includes('text') ? new TextIndex(id, spec) : new BTreeIndex(id, spec, multikey, pathsChecked);
 }

@@ -27,7 +27,11 @@ export interface CatalogEntry {
   uuid: string;
   options: Doc;
   /** Absent for views. */
-  indexes?: { id: number; spec: Doc; multikey: boolean }[];
+  /**
+   * `pathsChecked`: the multikey flag also covers arrays met along a path (`merged.cardId` through
+   * an array of subdocuments); absent for indexes built before it did, re-checked at start-up.
+   */
+  indexes?: { id: number; spec: Doc; multikey: boolean; pathsChecked?: boolean }[];
   count: number;
 }
 

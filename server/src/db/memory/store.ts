@@ -79,7 +79,7 @@ export class Collection {
       id: this.id,
       uuid: this.uuid.toHexString(),
       options: this.options,
-      indexes: this.isView ? undefined : this.indexes.map((index) => ({ id: index.id, spec: index.spec, multikey: index.multikey })),
+      indexes: this.isView ? undefined : this.indexes.map((index) => ({ id: index.id, spec: index.spec, multikey: index.multikey, pathsChecked: true })),
       count: 0,
     };
   }
@@ -286,7 +286,7 @@ export class Store {
     const live = new Set<number>();
     for (const entry of storage.loadCatalog()) {
       const [db, name] = splitNamespace(entry.ns);
-      const indexes = (entry.indexes ?? []).map((index) => createIndex(index.id, index.spec as IndexSpec, index.multikey));
+      const indexes = (entry.indexes ?? []).map((index) => createIndex(index.id, index.spec as IndexSpec, index.multikey, index.pathsChecked === true));
       const prefix = u32(entry.id);
       const count = storage.docs.getKeysCount({ start: prefix, end: prefixEnd(prefix) });
       this.collections.set(entry.ns, new Collection(db, name, entry.id, new UUID(entry.uuid), entry.options, indexes, count));
@@ -326,6 +326,38 @@ export class Store {
   private reclaimLater(dropped: Dropped[]): void {
     this.unreclaimed.push(...dropped);
     this.reclaim();
+  }
+
+  /**
+   * Indexes saved before the multikey flag covered arrays met along a path may say "not multikey"
+   * of a path through an array of subdocuments (`merged.cardId`). Once per such index (a dotted
+   * path, not multikey, not checked yet), its collection's records are read until one has an array
+   * on the way; the flag and the check are then saved. Returns the names of indexes found multikey.
+   */
+  async recheckMultikey(): Promise<string[]> {
+    const found: string[] = [];
+    const changed = new Set<Collection>();
+    for (const collection of this.collections.values()) {
+      for (const index of collection.btreeIndexes) {
+        if (index.pathsChecked) continue;
+        changed.add(collection);
+        if (index.multikey || !index.fields.some((field) => field.includes('.'))) continue;
+        for (const { value } of this.storage.docs.getRange({ start: collection.prefix, end: prefixEnd(collection.prefix) })) {
+          if (!index.tuplesOf(deserialize(value, BSON_READ)).arrays) continue;
+          index.multikey = true;
+          found.push(`${collection.ns} ${index.name}`);
+          break;
+        }
+      }
+    }
+    if (changed.size === 0) return found;
+    await this.write(() => {
+      for (const collection of changed) {
+        for (const index of collection.btreeIndexes) index.pathsChecked = true;
+        if (this.collections.get(collection.ns) === collection) this.storage.saveCatalogEntry(collection.entry());
+      }
+    });
+    return found;
   }
 
   /** Resolves once the entries of everything dropped so far are deleted. */

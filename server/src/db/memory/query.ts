@@ -1095,39 +1095,14 @@ function* candidates(collection: Collection, plan: Plan, view: ReadView, skipHin
     })();
   }
   const seen = plan.dedupe ? new Set<string>() : null;
-  const unique = (function* () {
-    for (const entry of entries) {
-      if (stats && keyed) stats.keys++;
-      if (seen) {
-        const id = entry.idKey.toString('latin1');
-        if (seen.has(id)) continue;
-        seen.add(id);
-      }
-      yield entry;
-    }
-  })();
-  const found = ordered ? byValueInCutRuns(unique, ordered, plan, (entry) => load(collection, entry, view)) : unique;
-  for (const entry of found) {
-    if (skip > 0) {
-      skip--;
-      continue;
-    }
-    yield { idKey: entry.idKey, doc: entry.doc, raw: entry.raw };
-  }
-}
-
-/**
- * Entries in the plan's sort order where the index order is not enough: consecutive entries whose
- * keys were cut at the same bytes (titles sharing their first kilobyte) are loaded and sorted by
- * their values. Keys of a merged scan are compared from the merged field on.
- */
-function* byValueInCutRuns(entries: Iterable<Scanned>, index: BTreeIndex, plan: Plan, load: (entry: Scanned) => Doc | undefined): Generator<Scanned> {
+  // A run of entries whose keys were cut at the same bytes (titles sharing their first kilobyte):
+  // loaded and sorted by their values before any of them is given out.
   let run: Scanned[] = [];
   let runKey: Buffer | null = null;
   const sortRun = (): Scanned[] => {
     const loaded = new Map<Doc, Scanned>();
     for (const entry of run) {
-      const doc = load(entry);
+      const doc = load(collection, entry, view);
       if (doc) loaded.set(doc, { ...entry, doc });
     }
     run = [];
@@ -1135,20 +1110,41 @@ function* byValueInCutRuns(entries: Iterable<Scanned>, index: BTreeIndex, plan: 
     return sortDocs([...loaded.keys()], plan.order!, null).map((doc) => loaded.get(doc)!);
   };
   for (const entry of entries) {
-    const cut = index.cutLength(entry.key, entry.idKey.length);
-    const from = entry.from ?? 0;
-    const key = cut > from ? entry.key.subarray(from, cut) : null;
-    if (key && runKey?.equals(key)) {
-      run.push(entry);
-      continue;
+    if (stats && keyed) stats.keys++;
+    if (seen) {
+      const id = entry.idKey.toString('latin1');
+      if (seen.has(id)) continue;
+      seen.add(id);
     }
-    if (run.length > 0) yield* sortRun();
-    if (key) {
-      run = [entry];
-      runKey = key;
-    } else yield entry;
+    if (ordered) {
+      // Keys of a merged scan compare from the merged field on.
+      const cut = ordered.cutLength(entry.key, entry.idKey.length);
+      const key = cut > (entry.from ?? 0) ? entry.key.subarray(entry.from ?? 0, cut) : null;
+      if (key && runKey?.equals(key)) {
+        run.push(entry);
+        continue;
+      }
+      if (run.length > 0) {
+        for (const sorted of sortRun()) {
+          if (skip > 0) skip--;
+          else yield sorted;
+        }
+      }
+      if (key) {
+        run = [entry];
+        runKey = key;
+        continue;
+      }
+    }
+    if (skip > 0) skip--;
+    else yield { idKey: entry.idKey, doc: entry.doc, raw: entry.raw };
   }
-  if (run.length > 0) yield* sortRun();
+  if (run.length > 0) {
+    for (const sorted of sortRun()) {
+      if (skip > 0) skip--;
+      else yield sorted;
+    }
+  }
 }
 
 function load(collection: Collection, candidate: Candidate, view: ReadView): Doc | undefined {

@@ -494,6 +494,32 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     expect(refusalFields(await editor.request(LOOK, { v: ['а'.repeat(2_001), 'б'] }))).to.deep.equal({ values: 'Значение длиннее 2\u00a0000 символов' });
   });
 
+  it('marks the titles of a group that differ only by look-alike letters, in the viewer’s language', async () => {
+    const cyrillic = await create(editor, ids.folder, 'counterparty', { name: 'ЗАО «Лотос»' }, 'lotus');
+    // Latin A, O, o and c among the Cyrillic letters.
+    const latin = await create(editor, ids.folder, 'counterparty', { name: 'ЗAO «Лoтoc»' }, 'lotusLatin');
+    const LOOK = '{ duplicateGroups(first: 100) { edges { node { cards { id } lookAlikeTitles { value parts { text hint invisible } } } } } }';
+    type Found = { duplicateGroups: { edges: { node: { cards: { id: string }[]; lookAlikeTitles: { value: string; parts: { text: string; hint: string | null }[] }[] } }[] } };
+    const hints = async (client: ApiClient) => {
+      const node = (await client.data<Found>(LOOK)).duplicateGroups.edges.map((e) => e.node).find((n) => n.cards.some((c) => c.id === cyrillic))!;
+      expect(node.cards.map((c) => c.id)).to.have.members([cyrillic, latin]);
+      return new Map(node.lookAlikeTitles.map((v) => [v.value, v.parts.filter((p) => p.hint).map((p) => `${p.text}: ${p.hint}`)]));
+    };
+    expect(await hints(editor)).to.deep.equal(
+      new Map([
+        ['ЗАО «Лотос»', ['А: кириллическая А', 'О: кириллическая О', 'о: кириллическая о', 'о: кириллическая о', 'с: кириллическая с']],
+        ['ЗAO «Лoтoc»', ['A: латинская A', 'O: латинская O', 'o: латинская o', 'o: латинская o', 'c: латинская c']],
+      ]),
+    );
+    await admin.data('mutation { setMyLocale(locale: en) { id } }');
+    try {
+      expect((await hints(admin)).get('ЗAO «Лoтoc»')).to.deep.equal(['A: Latin A', 'O: Latin O', 'o: Latin o', 'o: Latin o', 'c: Latin c']);
+    } finally {
+      await admin.data('mutation { setMyLocale(locale: ru) { id } }');
+    }
+    await admin.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id: latin });
+  });
+
   it('lets administrators set rules and the threshold per type (then groups are found again)', async () => {
     const SET =
       'mutation($t: String!, $th: Float!, $r: [DuplicateRuleInput!]!) { setDuplicateRules(typeKey: $t, threshold: $th, rules: $r) { threshold customized rules { id mode fields label } } }';

@@ -255,6 +255,15 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
     for (let i = 1; i <= 3; i += 1) contacts.push(await create('contact-person', { fullName: `Сотрудник Кометы ${i}`, counterparty: latin }));
     await page.goto(`${server.url}/duplicates`);
     const comet = page.getByTestId('duplicate-group').filter({ has: page.locator('[data-test="group-card"][data-title="ООО «Комета»"]') });
+    // The group list marks the look-alike letters too, the hint describing the card's link.
+    const listed = comet.getByTestId(`group-lookalike-${latin}`);
+    await listed.waitFor();
+    const hint = 'отличается: латинская O, латинская K, латинская o, латинская e, латинская a';
+    expect(await listed.getByTestId('look-alike-hint').textContent()).to.equal(hint);
+    expect(await listed.getByTestId('look-alike-char').allTextContents()).to.deep.equal(['O', 'O', 'O', 'K', 'o', 'e', 'a']);
+    const described = await listed.getByRole('link', { name: 'OOO «Koмeтa»' }).getAttribute('aria-describedby');
+    expect(await page.locator(`[id="${described}"]`).textContent()).to.equal(hint);
+    expect(await comet.getByTestId(`group-lookalike-${cyrillic}`).getByTestId('look-alike-hint').textContent()).to.contain('кириллическая О');
     await comet.getByTestId('merge').click();
     const dialog = page.getByRole('dialog', { name: 'Объединение карточек' });
     const latinName = dialog.getByTestId(`merge-lookalike-name-${latin}`);

@@ -12,7 +12,7 @@ const SimilarCards = graphql(
 const DuplicateGroups = graphql(
   `query DuplicateGroups($after: String) {
     duplicateGroups(first: 30, after: $after) {
-      edges { node { id typeKey score canMerge cards { id title folderId version folder { name } } pairs { a b score rule { ...RuleFields } } } }
+      edges { node { id typeKey score canMerge cards { id title folderId version folder { name } } pairs { a b score rule { ...RuleFields } } lookAlikeTitles { value parts { text hint invisible } } } }
       pageInfo { hasNextPage endCursor }
     }
   }`,

@@ -61,6 +61,17 @@ async function readableCards(actor: Actor, ids: Types.ObjectId[]): Promise<CardD
   return ids.flatMap((id) => byId.get(String(id)) ?? []);
 }
 
+/** The cards of a group the viewer sees (readable, outside the trash), read once per group of a response (its cards and their look-alike titles ask). */
+const shownOfGroup = new WeakMap<VisibleGroup, Promise<CardDoc[]>>();
+function shownCards(seen: VisibleGroup, context: GraphQLContext): Promise<CardDoc[]> {
+  let shown = shownOfGroup.get(seen);
+  if (!shown) {
+    shown = requireActor(context).then(async (actor) => (await readableCards(actor, seen.cardIds)).filter((card) => !card.inTrash));
+    shownOfGroup.set(seen, shown);
+  }
+  return shown;
+}
+
 /** A merge's undo state, read once per merge of a response (both `canUndo` and `undoObstacle` ask). */
 const undoStates = new WeakMap<MergeDoc, ReturnType<typeof undoState>>();
 async function undoStateOf(merge: MergeDoc, context: GraphQLContext): ReturnType<typeof undoState> {
@@ -110,6 +121,8 @@ export const duplicatesModule: GraphQLModule = {
       pairs: [DuplicatePair!]!
       "The viewer may edit every card of the group (merge, «Не дубликат»)."
       canMerge: Boolean!
+      "Titles of the group's cards (of the first ${MAX_MERGED + 1} shown) that differ from another's only by look-alike letters or invisible characters, the telling characters named as \`lookAlikeValues\` names them; the others are left out."
+      lookAlikeTitles: [LookAlikeValue!]!
     }
     type DuplicateCardGroupEdge { node: DuplicateCardGroup!, cursor: String! }
     type DuplicateCardGroupConnection { edges: [DuplicateCardGroupEdge!]!, pageInfo: PageInfo! }
@@ -264,9 +277,10 @@ export const duplicatesModule: GraphQLModule = {
       typeKey: (seen: VisibleGroup) => seen.group.typeKey,
       type: (seen: VisibleGroup) => findCardType(seen.group.typeKey),
       score: (seen: VisibleGroup) => Math.max(...seen.edges.map((edge) => edge.score)),
-      cards: async (seen: VisibleGroup, _a, context) => {
-        const actor = await requireActor(context);
-        return (await readableCards(actor, seen.cardIds)).filter((card) => !card.inTrash);
+      cards: async (seen: VisibleGroup, _a, context) => shownCards(seen, context),
+      lookAlikeTitles: async (seen: VisibleGroup, _a, context) => {
+        const titles = (await shownCards(seen, context)).slice(0, MAX_MERGED + 1).map((card) => card.title);
+        return lookAlikeValues(titles, (await requireActor(context)).locale);
       },
       pairs: async (seen: VisibleGroup, _a, context) => {
         const actor = await requireActor(context);

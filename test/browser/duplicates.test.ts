@@ -338,7 +338,11 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
     const first = await contract('Договор Д-17.pdf', '2026-11-02');
     const second = await contract('Договор Д-17 подписанный.pdf', '2026-11-03');
     await page.goto(`${server.url}/duplicates`);
+    // Only the contracts' groups: the pair is found without paging through the others.
+    await page.getByTestId('duplicates-type').selectOption({ label: 'Договор' });
     const pair = page.getByTestId('duplicate-group').filter({ hasText: 'Д-17' });
+    await pair.waitFor();
+    expect(await page.getByTestId('duplicate-group').count()).to.equal(1);
     await pair.getByTestId('merge').click();
     const dialog = page.getByRole('dialog', { name: 'Объединение карточек' });
     const scans = dialog.getByTestId('merge-field-scan').getByTestId('merge-united');

@@ -10,8 +10,8 @@ const SimilarCards = graphql(
   [RuleFields],
 );
 const DuplicateGroups = graphql(
-  `query DuplicateGroups($after: String) {
-    duplicateGroups(first: 30, after: $after) {
+  `query DuplicateGroups($after: String, $typeKey: String) {
+    duplicateGroups(first: 30, after: $after, typeKey: $typeKey) {
       edges { node { id typeKey score canMerge cards { id title folderId version folder { name } } pairs { a b score rule { ...RuleFields } } lookAlikeTitles { value parts { text hint invisible } } } }
       pageInfo { hasNextPage endCursor }
     }
@@ -48,8 +48,9 @@ export async function fetchSimilarCards(typeKey: string, values: Record<string, 
   return (await request(SimilarCards, { t: typeKey, v: values, x: excludeId })).similarCards;
 }
 
-export async function fetchGroups(after: string | null): Promise<{ groups: DuplicateGroup[]; endCursor: string | null; hasNextPage: boolean }> {
-  const { duplicateGroups } = await request(DuplicateGroups, { after });
+/** A page of groups (of one card type when `typeKey` is given). */
+export async function fetchGroups(after: string | null, typeKey: string | null = null): Promise<{ groups: DuplicateGroup[]; endCursor: string | null; hasNextPage: boolean }> {
+  const { duplicateGroups } = await request(DuplicateGroups, { after, typeKey });
   return { groups: duplicateGroups.edges.map((edge) => edge.node), ...duplicateGroups.pageInfo };
 }
 

@@ -28,6 +28,8 @@ export const ru = {
       notDuplicate: 'Не дубликат',
       notDuplicateOf: '«{title}» — не дубликат карточки «{first}»',
       dismissed: '«{title}» и «{first}» больше не будут предлагаться как дубликаты',
+      typeFilter: 'Тип карточек',
+      allTypes: 'Все типы',
       readOnly: 'Объединять может тот, у кого есть право редактирования всех карточек группы',
     },
     merge: {
@@ -105,6 +107,8 @@ export const en: typeof ru = {
       notDuplicate: 'Not a duplicate',
       notDuplicateOf: '“{title}” is not a duplicate of “{first}”',
       dismissed: '“{title}” and “{first}” will not be offered as duplicates again',
+      typeFilter: 'Card type',
+      allTypes: 'All types',
       readOnly: 'Merging needs editing rights on every card of the group',
     },
     merge: {

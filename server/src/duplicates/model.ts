@@ -45,7 +45,7 @@ export const DuplicateSettings = mongoose.model('DuplicateSettings', settingsSch
  * What keys are made of (the normalisation of names, the exact values): raised whenever that
  * changes, so that keys stored by an older version count as stale and the next start scans again.
  */
-export const KEYS_VERSION = 3;
+export const KEYS_VERSION = 4;
 
 /**
  * A card's blocking keys under its type's rules (kept by the card lifecycle in the card's

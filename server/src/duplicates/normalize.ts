@@ -88,12 +88,18 @@ const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
 const INVISIBLES = new RegExp(INVISIBLE.source, 'gu');
 
 /**
- * Compatibility forms folded (full-width letters, ligatures), invisible characters (zero-width
+ * Text read as shown (a run reversed by a bidi override), compatibility forms folded (full-width letters, ligatures), invisible characters (zero-width
  * spaces and joiners, soft hyphens) and combining marks (stress marks, accents) dropped — but the
  * breve of «й» —, look-alikes read as Cyrillic, lower case, «ё» as «е».
  */
+/**
+ * A run after RIGHT-TO-LEFT OVERRIDE (U+202E), up to POP DIRECTIONAL FORMATTING (U+202C) or the end,
+ * is shown in reverse: «\u202EьлатсревеС» reads «Северсталь». Read as it is shown.
+ */
+const asShown = (text: string) => text.replace(/\u202E([^\u202C]*)\u202C?/gu, (_override, run: string) => [...run].reverse().join(''));
+
 function foldedWords(text: string): string[] {
-  const visible = text.normalize('NFKC').replace(INVISIBLES, '');
+  const visible = asShown(text).normalize('NFKC').replace(INVISIBLES, '');
   const bare = visible
     .normalize('NFD')
     .replace(/\p{M}/gu, (mark, at: number, whole: string) => (mark === '\u0306' && /[иИ]/.test(whole[at - 1]) ? mark : ''))

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import mongoose, { Types, type AnyBulkWriteOperation } from 'mongoose';
 import type { CardTypeDefinition, CardValues } from '../../../card-types';
 import { findCardType } from '../card-types/registry';
@@ -34,6 +35,24 @@ interface Progress {
 
 type Place = Pick<DuplicateKeyDoc, '_id' | 'folderId' | 'libraryId'>;
 
+/** The longest the scan's in-memory work holds the event loop before it lets requests (and the job's lease) through. */
+const TURN_MS = 20;
+
+/**
+ * A pause the scan's long in-memory loops take every TURN_MS: at 100,000 cards blocking, pairing
+ * and grouping take many seconds, during which the server must go on answering (and renewing the
+ * job's lease: a starved lease lets the runner start the same scan again). Cancelling is seen there too.
+ */
+function breather(signal: AbortSignal): () => Promise<void> {
+  let since = performance.now();
+  return async () => {
+    if (performance.now() - since < TURN_MS) return;
+    await nextTurn();
+    signal.throwIfAborted();
+    since = performance.now();
+  };
+}
+
 const signature = (place: Omit<Place, '_id'>, keys: string[], names: Record<string, string>) =>
   createHash('sha1')
     .update(`${String(place.folderId)}/${String(place.libraryId)}\n${keys.join('\n')}\n${JSON.stringify(names)}`)
@@ -57,21 +76,22 @@ interface DistinctName {
  * Pairs of distinct names whose similarity reaches the threshold, found by prefix filtering (the
  * rarest trigrams of each name, within names of the same numbers), never by comparing all pairs.
  */
-function similarNamePairs(names: DistinctName[], threshold: number, frequency: (trigram: string) => number, signal: AbortSignal): [number, number, number][] {
+async function similarNamePairs(names: DistinctName[], threshold: number, frequency: (trigram: string) => number, pause: () => Promise<void>): Promise<[number, number, number][]> {
   const postings = new Map<string, number[]>();
-  names.forEach((name, index) => {
+  for (const [index, name] of names.entries()) {
+    await pause();
     for (const trigram of prefixTrigrams(name.shape, threshold, frequency)) {
       const key = `${name.shape.numbers}~${trigram}`;
       const list = postings.get(key);
       if (list) list.push(index);
       else postings.set(key, [index]);
     }
-  });
+  }
   const seen = new Set<number>();
   const pairs: [number, number, number][] = [];
   for (const list of postings.values()) {
-    signal.throwIfAborted();
     for (let i = 0; i < list.length; i += 1) {
+      await pause();
       for (let j = i + 1; j < list.length; j += 1) {
         const pair = list[i] * names.length + list[j];
         if (seen.has(pair)) continue;
@@ -90,6 +110,7 @@ function similarNamePairs(names: DistinctName[], threshold: number, frequency: (
  */
 async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Progress): Promise<{ cards: number; overflow: boolean }> {
   const { signal } = progress;
+  const pause = breather(signal);
   // From now on refreshes list the cards they refresh: the scan's snapshot is older than they are.
   await mongoose.connection.transaction(async (session) => {
     await DuplicateRefresh.updateOne({ _id: type.key }, { $inc: { seq: 1 }, $set: { scanning: true, dirty: [], overflow: false } }, { upsert: true, session });
@@ -138,11 +159,13 @@ async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Pr
       if (known) known.members.push(index);
       else byText.set(textKey, { shape, members: [index] });
     }
-    if (writes.length >= BATCH) {
+    if (writes.length >= BATCH) await flush();
+    if (ids.length % BATCH === 0) {
+      // «Отменить» is heard per batch read, also when a scan finds no key to write.
       signal.throwIfAborted();
-      await flush();
+      progress.advance(BATCH);
     }
-    if (ids.length % BATCH === 0) progress.advance(BATCH);
+    await pause();
   }
   await flush();
   progress.advance(ids.length % BATCH);
@@ -151,14 +174,20 @@ async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Pr
   for (let i = 0; i < gone.length; i += BATCH) await DuplicateKey.deleteMany({ _id: { $in: gone.slice(i, i + BATCH) } });
 
   const edges: DuplicateEdge[] = [];
-  for (const [key, members] of exactBlocks) if (members.length > 1) blockEdges(members, ids, key.slice(0, key.indexOf('=')), 1, edges);
+  for (const [key, members] of exactBlocks) {
+    if (members.length > 1) blockEdges(members, ids, key.slice(0, key.indexOf('=')), 1, edges);
+    await pause();
+  }
   const trigramCounts: Record<string, [string, number][]> = {};
   for (const [rule, byText] of distinct) {
     const names = [...byText.values()];
-    for (const name of names) if (name.members.length > 1) blockEdges(name.members, ids, rule, 1, edges);
     const counts = new Map<string, number>();
-    for (const name of names) for (const trigram of name.shape.trigrams) counts.set(trigram, (counts.get(trigram) ?? 0) + name.members.length);
-    for (const [i, j, score] of similarNamePairs(names, rules.threshold, (trigram) => counts.get(trigram) ?? 0, signal)) {
+    for (const name of names) {
+      if (name.members.length > 1) blockEdges(name.members, ids, rule, 1, edges);
+      for (const trigram of name.shape.trigrams) counts.set(trigram, (counts.get(trigram) ?? 0) + name.members.length);
+      await pause();
+    }
+    for (const [i, j, score] of await similarNamePairs(names, rules.threshold, (trigram) => counts.get(trigram) ?? 0, pause)) {
       edges.push({ a: ids[names[i].members[0]], b: ids[names[j].members[0]], rule, score });
     }
     // Trigrams seen once are as rare as unseen ones: only the others are kept for look-ups.
@@ -168,8 +197,20 @@ async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Pr
   const kept = edges.filter((edge) => !dismissed.has(pairKey(edge.a, edge.b)));
   const placeOf = new Map<string, Place>();
   ids.forEach((id, index) => placeOf.set(String(id), { _id: id, ...places[index] }));
+  await pause();
   const groups = groupDocs(type.key, kept, placeOf);
+  await pause();
   signal.throwIfAborted();
+  // The type's groups are replaced batch by batch (the new ones first, then the former ones), not in
+  // one transaction: at 100,000 cards one would outlive the database's transaction time limit.
+  // Refreshes meanwhile still list their cards (the scan is under way), refreshed again below.
+  const former = (await DuplicateGroup.find({ typeKey: type.key }, { _id: 1 }).lean<{ _id: Types.ObjectId }[]>()).map((group) => group._id);
+  for (let i = 0; i < groups.length; i += BATCH) {
+    await DuplicateGroup.insertMany(groups.slice(i, i + BATCH), { lean: true });
+    // Not cancelled halfway through: the former groups must go once the new ones are in.
+    await nextTurn();
+  }
+  for (let i = 0; i < former.length; i += BATCH) await DuplicateGroup.deleteMany({ _id: { $in: former.slice(i, i + BATCH) } });
   let overflow = false;
   await mongoose.connection.transaction(async (session) => {
     // Refreshes still under way meet a write conflict and are retried on the groups stored here.
@@ -180,8 +221,6 @@ async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Pr
       { upsert: true, returnDocument: 'before', session },
     ).lean<DuplicateRefreshDoc>();
     overflow = Boolean(claimed?.overflow);
-    await DuplicateGroup.deleteMany({ typeKey: type.key }, { session });
-    for (let i = 0; i < groups.length; i += BATCH) await DuplicateGroup.insertMany(groups.slice(i, i + BATCH), { session });
     // Cards changed while the scan read: refreshed again as they are now, on top of the snapshot.
     const dirty = claimed?.dirty ?? [];
     for (let i = 0; i < dirty.length; i += BATCH) await refreshWithin(type, rules, dirty.slice(i, i + BATCH), session);

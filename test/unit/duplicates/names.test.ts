@@ -39,6 +39,13 @@ describe('duplicates: name normalisation and similarity', () => {
     expect(score('ООО «Ромашка»', 'Romashka'), 'transliteration is not a look-alike').to.equal(0);
   });
 
+  it('reads a name written backwards behind a right-to-left override as it is shown', () => {
+    const reversed = (text: string) => [...text].reverse().join('');
+    expect(normalizeName('\u202E' + reversed('Северсталь Инжиниринг'))).to.equal(normalizeName('Северсталь Инжиниринг'));
+    expect(normalizeName('ООО \u202E' + reversed('«Северсталь»') + '\u202C Инжиниринг')).to.equal(normalizeName('ООО «Северсталь» Инжиниринг'));
+    expect(normalizeName('\u202E' + 'Северсталь')).not.to.equal(normalizeName('Северсталь'));
+  });
+
   it('reads a zero typed for «О» in a legal form as the letter, and keeps real numbers', () => {
     expect(normalizeName('0OO «Лютик»')).to.equal('лютик');
     expect(score('О0О «Лютик»', 'ООО «Лютик»')).to.equal(1);

@@ -9,7 +9,7 @@ import type { ApiClient } from '../support/api-client';
 import { describeInBrowser, launchChromium, screenshot } from '../support/browser';
 import { createFolder, createLibrary } from '../support/fixtures';
 import { signedIn, startTestServer, TEST_ADMIN } from '../support/server';
-import { signInThroughUi, useDataTestAttribute } from './ui';
+import { expectText, field, signInThroughUi, useDataTestAttribute } from './ui';
 
 const label = (ru: string, en: string) => ({ ru, en });
 
@@ -118,5 +118,36 @@ describeInBrowser('card type designer: uniqueness not enforced, values a convers
     await page.getByTestId('type-change-applied').waitFor();
     expect(await valuesOf(zeros)).to.include({ code: 7 });
     expect(await valuesOf(plain)).to.include({ code: 42 });
+  });
+
+  it('a fill-in value that is not valid for the field is said under it, kept, and saved once corrected', async () => {
+    const cards = (
+      await api.data<{ cards: { edges: { node: { id: string } }[] } }>('query($f: ID!) { cards(folderId: $f) { edges { node { id } } } }', { f: folderId })
+    ).cards.edges.map((edge) => edge.node.id);
+    expect(cards).to.have.length(4);
+    await openType('passes');
+    await page.getByTestId('add-field').click();
+    const mail = page.getByTestId('field-editor-3');
+    await field(mail, 'label-ru').fill('Почта');
+    await mail.locator('select').first().selectOption('email');
+    await mail.getByTestId('field-required').locator('input').check();
+    await page.getByTestId('save-type').click();
+    await mail.getByTestId('field-missing').waitFor();
+    await field(mail, 'fill-missing').fill('нет почты');
+    await page.getByTestId('save-type').click();
+    // The box the dry run opened stays with what was typed, and says what is wrong with it.
+    await expectText(page, 'error-fill-missing', 'Введите корректный e-mail');
+    expect(await field(mail, 'fill-missing').inputValue()).to.equal('нет почты');
+    await page.getByTestId('save-type').click();
+    await expectText(page, 'error-fill-missing', 'Введите корректный e-mail');
+    await mail.getByTestId('field-missing').scrollIntoViewIfNeeded();
+    await screenshot(page, 'designer-limits-3-fill-in-not-valid');
+
+    await field(mail, 'fill-missing').fill('nobody@example.com');
+    expect(await page.getByTestId('error-fill-missing').count()).to.equal(0);
+    await page.getByTestId('save-type').click();
+    await page.getByTestId('type-saved').waitFor();
+    await expectText(page, 'type-change-applied', `Изменение применено ко всем карточкам: ${cards.length}`);
+    for (const id of cards) expect(await valuesOf(id)).to.have.property('pochta', 'nobody@example.com');
   });
 });

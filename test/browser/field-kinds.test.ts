@@ -155,6 +155,42 @@ describeInBrowser('field kinds: input, display and filter of every kind (browser
     await screenshot(page, 'field-kinds-4-rating-filter');
   });
 
+  it('a number range filter applies as it is typed, and an unreadable bound is said, not silently ignored', async () => {
+    await page.getByTestId('clear-filters').click();
+    await page.locator(row('Образец')).waitFor();
+    const [from, to] = [0, 1].map((nth) =>
+      page
+        .getByTestId(`filter-${keyOf('integer')}`)
+        .locator('input')
+        .nth(nth),
+    );
+    // «Образец» holds 42: «до 10» typed key by key, with neither Enter nor leaving the box.
+    await to.pressSequentially('10', { delay: 50 });
+    await page.getByTestId('cards-empty').waitFor();
+    await to.fill('');
+    await page.locator(row('Образец')).waitFor();
+    await from.pressSequentially('abc', { delay: 50 });
+    await page
+      .getByTestId(`filter-${keyOf('integer')}`)
+      .getByTestId('filter-unreadable')
+      .filter({ hasText: 'Не удаётся прочитать «abc» — эта граница не учтена' })
+      .waitFor();
+    expect(await from.getAttribute('aria-invalid')).to.equal('true');
+    await page.locator(row('Образец')).waitFor();
+    await screenshot(page, 'field-kinds-5-range-filter');
+    await from.fill('40');
+    expect(
+      await page
+        .getByTestId(`filter-${keyOf('integer')}`)
+        .getByTestId('filter-unreadable')
+        .count(),
+    ).to.equal(0);
+    expect(await from.getAttribute('aria-invalid')).to.equal(null);
+    // «от 40 до 41» leaves out 42.
+    await to.pressSequentially('41', { delay: 50 });
+    await page.getByTestId('cards-empty').waitFor();
+  });
+
   it('a single reference picked in the form is stored as one id, not a list', async () => {
     const reference = keyOf('reference');
     await page.getByTestId('clear-filters').click();

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { MongoClient, type Db } from 'mongodb';
+import { Decimal128, MongoClient, type Db } from 'mongodb';
 import { testMongoUri, uniqueDbName } from '../support/mongo';
 
 type Row = { _id: number; t: string; g?: string; a?: string; b?: string };
@@ -87,6 +87,22 @@ describe('db conformance: strings over a kilobyte that share their first kilobyt
       .sort({ t: 1, _id: 1 })
       .toArray();
     expect(ids(merged)).to.deep.equal(sorted((r) => r.g !== undefined, 1));
+  });
+
+  it('orders long strings after a decimal no double equals (a number key with its fraction bytes) in the same compound key', async () => {
+    const c = db.collection<{ _id: number; d: Decimal128; t: string }>('decimal_then_text');
+    await c.createIndex({ d: 1, t: 1 });
+    const d = Decimal128.fromString('0.1');
+    await c.insertMany(rows.map((row) => ({ _id: row._id, d, t: row.t })));
+    expect(ids(await c.find({ d }).sort({ t: 1 }).toArray())).to.deep.equal(sorted(() => true, 1));
+    expect(
+      ids(
+        await c
+          .find({ d, t: { $gt: shared + 'k' } })
+          .sort({ t: -1 })
+          .toArray(),
+      ),
+    ).to.deep.equal(sorted((r) => byBytes(r.t, shared + 'k') > 0, -1));
   });
 
   it('a compound key over the key limit still finds and orders the second field', async () => {

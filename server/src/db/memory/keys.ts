@@ -317,7 +317,8 @@ export function cutLength(key: Buffer, from: number, directions: readonly number
         case TYPE.maxKey:
           return i;
         case TYPE.number:
-          return i + 10;
+          // The floor double and its 2-byte tail; a tail ending in 1 is followed by the fraction's low bytes (writeNumberLike).
+          return at(i + 9) & 1 ? i + 10 + LOW_BYTES : i + 10;
         case TYPE.string:
         case TYPE.code:
           return escaped(i);

@@ -175,6 +175,21 @@ describe('files on cards: upload, attach, download (API)', function () {
     expect([...thumbnail.bytes.subarray(0, 3)]).to.deep.equal([0xff, 0xd8, 0xff]);
   });
 
+  it('audits a thumbnail of a scan as a view of the file, once per user within minutes (like paging), for a reader without «Экспорт»', async () => {
+    const png = await uploaded(editor, forNewContract(), { name: 'скан-договора.png', content: PNG_1PX });
+    const card = await createContract(editor, { scan: [png.id] });
+    const views = async () =>
+      (await mongoose.connection.db!.collection('auditentries').find({ kind: 'file-previewed', 'after.fileId': png.id }).sort({ at: 1, _id: 1 }).toArray()).map(
+        (entry) => `${entry.actorLogin} ${entry.after.disposition} ${entry.after.file}`,
+      );
+    expect((await downloadFile(viewer, server.url, card.files[0].url)).status, 'the original, without «Экспорт»').to.equal(403);
+    for (let shown = 0; shown < 3; shown += 1) expect((await downloadFile(viewer, server.url, `${card.files[0].url}/thumbnail`)).status).to.equal(200);
+    expect(await views()).to.deep.equal(['viewer thumbnail скан-договора.png']);
+    // Another user's look at it is their own view.
+    expect((await downloadFile(reader, server.url, `${card.files[0].url}/thumbnail`)).status).to.equal(200);
+    expect(await views()).to.deep.equal(['viewer thumbnail скан-договора.png', 'reader thumbnail скан-договора.png']);
+  });
+
   it('tells an uploader whether the file will be theirs to download once saved: without «Экспорт» it is not', async () => {
     const drafts = await createFolder(admin, { libraryId, name: 'Черновики', allowedCardTypes: ['memo'] });
     await setFolderAccess(admin, drafts, [{ principalId: viewerId, level: 'edit' }]);

@@ -147,9 +147,11 @@ const RANGED_READ_WINDOW_MS = 5 * 60_000;
 const RECENT_READS_LOOKED_AT = 500;
 
 type Disposition = 'inline' | 'attachment';
+/** Views of a version drawn on the server (its page images, an image's thumbnail): a reader's look at the document without its bytes. */
+type DrawnView = 'pages' | 'thumbnail';
 
 /** The actor's audit entries of one kind and disposition for this version within the window (their recent reads of it). */
-const recentReads = (actor: Actor, file: StoredFileDoc, kind: 'file-downloaded' | 'file-previewed', disposition: Disposition | 'pages') => ({
+const recentReads = (actor: Actor, file: StoredFileDoc, kind: 'file-downloaded' | 'file-previewed', disposition: Disposition | DrawnView) => ({
   actorId: actor.userId,
   at: { $gte: new Date(Date.now() - RANGED_READ_WINDOW_MS) },
   kind,
@@ -180,9 +182,14 @@ async function rangeRecorded(actor: Actor, file: StoredFileDoc, disposition: Dis
   return false;
 }
 
-/** Whether the actor's view of this version's pages is in the audit log within the window: paging through a document is one view (one lookup on the actor's recent entries). */
-async function pagesViewedRecently(actor: Actor, file: StoredFileDoc): Promise<boolean> {
-  return (await AuditEntry.exists(recentReads(actor, file, 'file-previewed', 'pages'))) !== null;
+/**
+ * Audits a drawn view of a version as «Просмотр файла» unless the actor's same view of it is in the
+ * log within the window: paging through a document, or a list of thumbnails shown again, is one view
+ * (one lookup on the actor's recent entries).
+ */
+async function auditDrawnView(actor: Actor, file: StoredFileDoc, card: CardDoc | null, view: DrawnView, details: Record<string, unknown> = {}): Promise<void> {
+  if ((await AuditEntry.exists(recentReads(actor, file, 'file-previewed', view))) !== null) return;
+  await auditFile(actor, file, card, 'file-previewed', servedName(file), { disposition: view, ...details });
 }
 
 /**
@@ -327,7 +334,11 @@ function refuseInline(ctx: Context, text: string): void {
   ctx.body = messagePage(text);
 }
 
-/** GET /files/:id/thumbnail: an image's small copy (JPEG), made once and kept; or why there is none (422). */
+/**
+ * GET /files/:id/thumbnail: an image's small copy (JPEG), made once and kept; or why there is none
+ * (422). For a scan it is the reader's view of the document: audited as «Просмотр файла» like page
+ * views (once per user and version within the window).
+ */
 async function thumbnail(ctx: Context): Promise<void> {
   const found = await requestedFile(ctx);
   if (!found) return;
@@ -340,6 +351,7 @@ async function thumbnail(ctx: Context): Promise<void> {
     previewUnavailable(ctx, found.actor, made.refused);
     return;
   }
+  await auditDrawnView(found.actor, found.file, found.card, 'thumbnail');
   fileSecurityHeaders(ctx, false);
   ctx.type = 'image/jpeg';
   ctx.body = made.content;
@@ -438,7 +450,7 @@ async function pageImage(ctx: Context): Promise<void> {
       previewUnavailable(ctx, actor, made.refused);
       return;
     }
-    if (!(await pagesViewedRecently(actor, file))) await auditFile(actor, file, card, 'file-previewed', servedName(file), { disposition: 'pages', page });
+    await auditDrawnView(actor, file, card, 'pages', { page });
     fileSecurityHeaders(ctx, false);
     ctx.type = 'image/jpeg';
     ctx.body = made.content;

@@ -298,6 +298,48 @@ describe('files on cards: upload, attach, download (API)', function () {
     await waitFor(async () => (await mongoose.connection.db!.collection('fs.files').countDocuments()) === before + 1);
   });
 
+  it('stops reading a refused upload whose body never ends: the answer comes with Connection: close and the connection closes', async () => {
+    const { port } = new URL(server.url);
+    const boundary = 'endless';
+    const head = `--${boundary}\r\nContent-Disposition: form-data; name="folderId"\r\n\r\n${folderId}\r\n--${boundary}\r\nContent-Disposition: form-data; name="typeKey"\r\n\r\ncontract\r\n--${boundary}\r\nContent-Disposition: form-data; name="field"\r\n\r\nnosuchfield\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="endless.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\n`;
+    /** Sends the body for as long as the server takes it (at most `ceiling` bytes): what it took and what it answered. */
+    const endlessUpload = async (cookie: string | null, ceiling = 64 * 1024 * 1024) => {
+      const socket = connect(Number(port), '127.0.0.1');
+      await once(socket, 'connect');
+      let answer = '';
+      socket.on('data', (data: Buffer) => (answer += data.toString('latin1')));
+      socket.on('error', () => undefined);
+      // Written until the server closes: a write then fails (ECONNRESET, EPIPE), which is expected here.
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      let open = true;
+      void closed.then(() => (open = false));
+      socket.write(
+        `POST /files HTTP/1.1\r\nHost: localhost\r\n${cookie ? `Cookie: ${cookie}\r\n` : ''}x-graphql-yoga-csrf: 1\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      );
+      const chunk = (data: Buffer) => socket.write(Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from('\r\n')]));
+      chunk(Buffer.from(head));
+      let sent = 0;
+      const part = Buffer.alloc(64 * 1024, 0x20);
+      while (open && sent < ceiling) {
+        sent += part.length;
+        if (!chunk(part)) await Promise.race([new Promise((resolve) => socket.once('drain', resolve)), closed]);
+      }
+      socket.destroy();
+      return { sent, answer };
+    };
+    for (const [cookie, status] of [
+      [editor.cookieHeader(), '400'],
+      [null, '401'],
+    ] as const) {
+      const { sent, answer } = await endlessUpload(cookie);
+      expect(answer.split('\r\n')[0]).to.equal(`HTTP/1.1 ${status} ${status === '400' ? 'Bad Request' : 'Unauthorized'}`);
+      expect(answer.toLowerCase()).to.include('connection: close');
+      // What the server took before closing is a few socket buffers, not the endless rest.
+      expect(sent, 'bytes the server accepted').to.be.below(64 * 1024 * 1024);
+    }
+    expect((await fetch(`${server.url}/healthz`)).status).to.equal(200);
+  });
+
   it('refuses a file over the field’s size limit with the limit in the message, and stores nothing of it', async () => {
     const before = await mongoose.connection.db!.collection('fs.files').countDocuments();
     const big = await upload(admin, { folderId, typeKey: 'memo', field: 'attachment' }, { name: 'big.bin', content: randomBytes(1024 * 1024 + 1) });

@@ -91,6 +91,19 @@ async function discard(ctx: Context): Promise<void> {
   ctx.status = 204;
 }
 
+/**
+ * A refused upload's body is not read on (an endless chunked body would be read and dropped for as
+ * long as the client sends): the answer says `Connection: close`, and the connection is closed once
+ * it is written.
+ */
+function stopReading(ctx: Context): void {
+  if (ctx.req.complete) return;
+  ctx.set('Connection', 'close');
+  ctx.req.unpipe();
+  const { socket } = ctx.req;
+  ctx.res.once('finish', () => socket.destroy());
+}
+
 /** POST /files: one file of a multipart form, stored as the actor's upload (201 with its description), within their quota. */
 async function upload(ctx: Context, quotaBytes: number): Promise<void> {
   const actor = await writingActor(ctx);
@@ -462,7 +475,10 @@ async function pageImage(ctx: Context): Promise<void> {
 
 /** Upload (within the per-user quota, bytes; 0 = none), discarding one's unsaved upload, download and previews of files, beside /graphql, with the API's session and CSRF rules. */
 export function fileRoutes(router: Router, options: { quotaBytes: number }): void {
-  router.post(FILES_PATH, (ctx) => upload(ctx, options.quotaBytes));
+  router.post(FILES_PATH, async (ctx) => {
+    await upload(ctx, options.quotaBytes);
+    if (ctx.status !== 201) stopReading(ctx);
+  });
   router.get(`${FILES_PATH}/:id`, download);
   router.delete(`${FILES_PATH}/:id`, discard);
   router.get(`${FILES_PATH}/:id/thumbnail`, thumbnail);

@@ -40,6 +40,40 @@ describe('files: heavy work on files is taken in turn by uploader (FairQueue)', 
     await Promise.all(runs);
   });
 
+  it('draws pages one at a time in turn by user, and drops a waiting drawing whose request went away without running it', async () => {
+    const queue = new FairQueue(1);
+    const started: string[] = [];
+    const jobs = Object.fromEntries(['a1', 'a2', 'a3', 'b1', 'b2', 'c1'].map((name) => [name, gatedJob(started, name)]));
+    const aRuns = ['a1', 'a2', 'a3'].map((name) => queue.run('attacker', jobs[name].job));
+    const victimLeaves = new AbortController();
+    const b1 = queue.run('victim', jobs.b1.job, victimLeaves.signal);
+    const b2 = queue.run('victim', jobs.b2.job);
+    const c1 = queue.run('colleague', jobs.c1.job);
+    await settled();
+    expect(started).to.deep.equal(['a1']);
+    expect([queue.waitingCount('attacker'), queue.waitingCount('victim'), queue.waitingCount()]).to.deep.equal([2, 2, 5]);
+    // The victim's first page: its tab closed while it waited.
+    victimLeaves.abort(new Error('request gone'));
+    let error: unknown;
+    await b1.catch((caught: unknown) => (error = caught));
+    expect((error as Error).message).to.equal('request gone');
+    expect(queue.waitingCount('victim')).to.equal(1);
+    // A round: the attacker (in line before the others came) draws one more page, then each other user's, then the attacker's last.
+    for (const name of ['a1', 'a2', 'b2', 'c1']) {
+      jobs[name].finish();
+      await settled();
+    }
+    expect(started).to.deep.equal(['a1', 'a2', 'b2', 'c1', 'a3']);
+    jobs.a3.finish();
+    await Promise.all([...aRuns, b2, c1]);
+    expect(started, 'the cancelled drawing never ran').to.not.include('b1');
+    // Aborting once its turn came changes nothing: a running drawing is not a waiting one.
+    const late = new AbortController();
+    const running = queue.run('victim', () => Promise.resolve('drawn'), late.signal);
+    late.abort(new Error('too late'));
+    expect(await running).to.equal('drawn');
+  });
+
   it('passes a failing job’s error to its caller and keeps serving', async () => {
     const queue = new FairQueue(1);
     const failed = queue.run('someone', () => Promise.reject(new Error('broken PDF')));

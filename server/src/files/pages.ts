@@ -1,9 +1,8 @@
 import type { Worker } from 'node:worker_threads';
-import pLimit from 'p-limit';
 import { wholeFile, WHOLE_FILE_LIMIT } from './content';
 import { StoredFile, type PreviewRefusal, type StoredFileDoc } from './model';
 import { NoPreview, rendition, type Preview } from './preview';
-import { filesWorker } from './workers';
+import { FairQueue, filesWorker } from './workers';
 
 /** How wide a page is drawn, in pixels (a page so tall that it would be over MAX_PAGE_HEIGHT_PX is drawn narrower). */
 export const PAGE_WIDTH_PX = 1000;
@@ -18,6 +17,8 @@ const RENDER_TIME_LIMIT_MS = 60_000;
 const IDLE_MS = 30_000;
 /** Requests waiting for the drawing thread beyond this are told to try again later. */
 const MAX_WAITING = 20;
+/** A user's own requests waiting for the drawing thread beyond this are told to try again later (a card's few scans open at once fit). */
+const MAX_WAITING_PER_USER = 4;
 
 /** What the drawing thread (pages-worker.mjs) is asked: a document's bytes and a page (0: only count the pages). */
 interface PageJob {
@@ -32,13 +33,28 @@ interface PageJob {
 /** What it answers: the page count and, for a page, its JPEG; or that the document does not open or draw. */
 type PageAnswer = { pages: number; image?: Uint8Array } | { failed: 'damaged' };
 
-/** The drawing thread is busy with more requests than it should queue. */
+/** The drawing thread is busy with more requests than it should queue (for everyone, or for this user). */
 export class PagesBusy extends Error {}
+
+/**
+ * A waiting drawing left the queue because its request went away. Whoever else was waiting for the
+ * same page (a page is drawn once for all who ask at once) is told to try again, like PagesBusy.
+ */
+export class DrawingCancelled extends PagesBusy {}
+
+/** Who asks for a drawing (their drawings are taken in turn with other users'), and the signal that their request went away. */
+export interface DrawingRequest {
+  userId: string;
+  gone?: AbortSignal;
+}
 
 let worker: Worker | null = null;
 let idle: NodeJS.Timeout | null = null;
-/** One page is drawn at a time in the whole process: memory stays bounded by one document and one page. */
-const oneAtATime = pLimit(1);
+/**
+ * One page is drawn at a time in the whole process (memory stays bounded by one document and one
+ * page), taken in turn by user: one user's many slow pages delay another's by one page each.
+ */
+const drawings = new FairQueue(1);
 
 function drawingThread(): Worker {
   if (idle) clearTimeout(idle);
@@ -96,15 +112,19 @@ function draw(job: PageJob): Promise<PageAnswer | 'tooSlow'> {
   });
 }
 
-/** A PDF's bytes sent to the drawing thread for page `page` (0: only its page count); in turn, one at a time. */
-function drawPdf(file: StoredFileDoc, page: number): Promise<PageAnswer | 'tooSlow'> {
-  if (oneAtATime.pendingCount >= MAX_WAITING) return Promise.reject(new PagesBusy());
+/** A PDF's bytes sent to the drawing thread for page `page` (0: only its page count); in turn by user, one at a time. */
+function drawPdf(file: StoredFileDoc, page: number, request: DrawingRequest): Promise<PageAnswer | 'tooSlow'> {
+  if (drawings.waitingCount() >= MAX_WAITING || drawings.waitingCount(request.userId) >= MAX_WAITING_PER_USER) return Promise.reject(new PagesBusy());
   // The document is read only when its turn comes: requests waiting hold nothing.
-  return oneAtATime(async () => {
-    const content = await wholeFile(file);
-    if (!content) throw new NoPreview({ reason: 'fileTooLarge', limitBytes: WHOLE_FILE_LIMIT });
-    return draw({ data: content, page, widthPx: PAGE_WIDTH_PX, maxHeightPx: MAX_PAGE_HEIGHT_PX, maxImagePixels: MAX_IMAGE_PIXELS, jpegQuality: 82 });
-  });
+  return drawings.run(
+    request.userId,
+    async () => {
+      const content = await wholeFile(file);
+      if (!content) throw new NoPreview({ reason: 'fileTooLarge', limitBytes: WHOLE_FILE_LIMIT });
+      return draw({ data: content, page, widthPx: PAGE_WIDTH_PX, maxHeightPx: MAX_PAGE_HEIGHT_PX, maxImagePixels: MAX_IMAGE_PIXELS, jpegQuality: 82 });
+    },
+    request.gone,
+  );
 }
 
 const tooSlow: PreviewRefusal = { reason: 'tooSlow', limitSeconds: RENDER_TIME_LIMIT_MS / 1000 };
@@ -113,13 +133,13 @@ const tooSlow: PreviewRefusal = { reason: 'tooSlow', limitSeconds: RENDER_TIME_L
  * How many pages a PDF has, for paging through its images (worked out once and kept on the version),
  * or why its pages cannot be shown (it does not open, it is too large to read whole); null for files that are not PDFs.
  */
-export async function pdfPageCount(file: StoredFileDoc): Promise<{ pages: number } | { refused: PreviewRefusal } | null> {
+export async function pdfPageCount(file: StoredFileDoc, request: DrawingRequest): Promise<{ pages: number } | { refused: PreviewRefusal } | null> {
   if (file.fileType !== 'pdf') return null;
   if (typeof file.pageCount === 'number') return { pages: file.pageCount };
   if (file.previewRefusals?.pageCount) return { refused: file.previewRefusals.pageCount };
   let refusal: PreviewRefusal;
   try {
-    const answer = await drawPdf(file, 0);
+    const answer = await drawPdf(file, 0, request);
     if (answer !== 'tooSlow' && 'pages' in answer) {
       await StoredFile.updateOne({ _id: file._id }, { $set: { pageCount: answer.pages } });
       return { pages: answer.pages };
@@ -137,7 +157,7 @@ export async function pdfPageCount(file: StoredFileDoc): Promise<{ pages: number
  * Page `page` of a PDF (one it has: see pdfPageCount) drawn as a JPEG PAGE_WIDTH_PX wide, made once
  * and then kept beside the file like a thumbnail; or why it cannot be.
  */
-export function pdfPageImage(file: StoredFileDoc, page: number): Promise<Preview> {
+export function pdfPageImage(file: StoredFileDoc, page: number, request: DrawingRequest): Promise<Preview> {
   const slot = {
     key: `page-${page}`,
     kept: file.renditions?.pages?.[page],
@@ -146,7 +166,7 @@ export function pdfPageImage(file: StoredFileDoc, page: number): Promise<Preview
     refusedPath: `previewRefusals.pages.${page}`,
   };
   return rendition(file, slot, `${file.name}.page-${page}.jpg`, async () => {
-    const answer = await drawPdf(file, page);
+    const answer = await drawPdf(file, page, request);
     if (answer === 'tooSlow') throw new NoPreview(tooSlow);
     if ('failed' in answer || !answer.image) throw new NoPreview({ reason: 'damaged' });
     return Buffer.from(answer.image.buffer, answer.image.byteOffset, answer.image.byteLength);

@@ -18,7 +18,7 @@ import { fileStorage } from './storage';
 import { safePdfView } from './safe-copy';
 import { discardUpload, receiveUpload, UploadRefusal, UPLOAD_REQUEST_CEILING } from './upload';
 import { htmlPreview, imageThumbnail, messagePage } from './preview';
-import { PAGE_IMAGE_LIMIT, PAGE_WIDTH_PX, PagesBusy, pdfPageCount, pdfPageImage } from './pages';
+import { DrawingCancelled, PAGE_IMAGE_LIMIT, PAGE_WIDTH_PX, PagesBusy, pdfPageCount, pdfPageImage, type DrawingRequest } from './pages';
 import { unpackRefusalText } from './archive';
 import type { CardDoc } from '../cards/model';
 import type { PreviewRefusal, StoredFileDoc } from './model';
@@ -400,6 +400,15 @@ function pagesBusy(ctx: Context, actor: Actor): void {
   );
 }
 
+/** The actor's request for page drawings: taken in turn with other users', and leaving the queue if the client goes away before its answer. */
+function drawingRequest(ctx: Context, actor: Actor): DrawingRequest {
+  const gone = new AbortController();
+  ctx.res.once('close', () => {
+    if (!ctx.res.writableFinished) gone.abort(new DrawingCancelled());
+  });
+  return { userId: actor.userId, gone: gone.signal };
+}
+
 /**
  * GET /files/:id/pages: how a PDF's pages can be paged through as images — how many it has, how many
  * of the first are drawn (`shown`), how wide — or why they cannot be (422); 404 for other files.
@@ -409,7 +418,7 @@ async function pages(ctx: Context): Promise<void> {
   if (!found) return;
   let counted;
   try {
-    counted = await pdfPageCount(found.file);
+    counted = await pdfPageCount(found.file, drawingRequest(ctx, found.actor));
   } catch (error) {
     if (!(error instanceof PagesBusy)) throw error;
     pagesBusy(ctx, found.actor);
@@ -437,8 +446,9 @@ async function pageImage(ctx: Context): Promise<void> {
   if (!found) return;
   const { actor, file, card } = found;
   const page = /^[1-9]\d{0,5}$/.test(ctx.params.page ?? '') ? Number(ctx.params.page) : 0;
+  const request = drawingRequest(ctx, actor);
   try {
-    const counted = await pdfPageCount(file);
+    const counted = await pdfPageCount(file, request);
     if (counted && 'refused' in counted) {
       previewUnavailable(ctx, actor, counted.refused);
       return;
@@ -458,7 +468,7 @@ async function pageImage(ctx: Context): Promise<void> {
       );
       return;
     }
-    const made = await pdfPageImage(file, page);
+    const made = await pdfPageImage(file, page, request);
     if ('refused' in made) {
       previewUnavailable(ctx, actor, made.refused);
       return;

@@ -64,7 +64,7 @@ export function runOnFile<T>(source: WorkerSource, file: Pick<StoredFileDoc, '_i
 }
 
 /**
- * Heavy work on files (checks, safe copies), a few at a time for the whole process and taken in turn
+ * Heavy work on files (checks, safe copies, page drawings), a few at a time for the whole process and taken in turn
  * by owner: whenever a place frees, the next job is the oldest of the owner that waited longest and
  * has none running, so one user's many slow files delay others' by at most one job each.
  */
@@ -75,9 +75,18 @@ export class FairQueue {
 
   constructor(private readonly places: number) {}
 
-  run<T>(owner: string, job: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `job` when its turn comes. A job still waiting when `signal` aborts (its request went away)
+   * leaves the queue without running, rejecting with the signal's reason; a running one is not stopped.
+   */
+  run<T>(owner: string, job: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
       const start = () => {
+        signal?.removeEventListener('abort', cancel);
         this.busy += 1;
         this.running.set(owner, (this.running.get(owner) ?? 0) + 1);
         job()
@@ -90,11 +99,28 @@ export class FairQueue {
             this.next();
           });
       };
+      const cancel = () => {
+        const queue = this.waiting.get(owner) ?? [];
+        const at = queue.indexOf(start);
+        if (at < 0) return;
+        queue.splice(at, 1);
+        if (queue.length === 0) this.waiting.delete(owner);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', cancel, { once: true });
       const queue = this.waiting.get(owner);
       if (queue) queue.push(start);
       else this.waiting.set(owner, [start]);
       this.next();
     });
+  }
+
+  /** How many jobs wait for a place: the owner's, or everyone's (a sum over the owners waiting, kept few by the callers' limits). */
+  waitingCount(owner?: string): number {
+    if (owner !== undefined) return this.waiting.get(owner)?.length ?? 0;
+    let count = 0;
+    for (const queue of this.waiting.values()) count += queue.length;
+    return count;
   }
 
   private next(): void {

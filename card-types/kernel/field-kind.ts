@@ -113,6 +113,8 @@ export interface FieldKindSpec<S extends SettingsShape> {
   filter: {
     operators: readonly FilterOperator[];
     bound?(text: string, field: FieldWith<S>): StoredValue | undefined;
+    /** What a «contains» filter looks for, typed as the form shows a value («7707 083893», «8 912 …»); the text as typed unless told. */
+    contains?(text: string, field: FieldWith<S>): string;
     /** Stored as decimal strings: compared as numbers, not as text. */
     decimal?: boolean;
   };
@@ -151,7 +153,12 @@ export interface FieldKind {
   fromCell(cell: CellValue, field: FieldDefinition): unknown;
   toCell(value: StoredValue, field: FieldDefinition, options: FormatOptions): ExportCell;
   normalizeForSearch(value: StoredValue, field: FieldDefinition): SearchContribution;
-  filter: { operators: readonly FilterOperator[]; bound(text: string, field: FieldDefinition): StoredValue | undefined; decimal: boolean };
+  filter: {
+    operators: readonly FilterOperator[];
+    bound(text: string, field: FieldDefinition): StoredValue | undefined;
+    contains(text: string, field: FieldDefinition): string;
+    decimal: boolean;
+  };
   index: { unique(field: FieldDefinition): boolean; sortable: boolean };
   conversions: { to: Record<string, Carry>; from: Record<string, Carry> };
   multiple(field: FieldDefinition): boolean;
@@ -226,6 +233,7 @@ export function defineFieldKind<S extends SettingsShape>(spec: FieldKindSpec<S>)
     filter: {
       operators: [...new Set([...kind.filter.operators, 'empty', 'notEmpty'] as const)],
       bound: (text, field) => (kind.filter.bound ? kind.filter.bound(text, field) : text),
+      contains: (text, field) => (kind.filter.contains ? kind.filter.contains(text, field) : text),
       decimal: kind.filter.decimal ?? false,
     },
     index: { unique: (field) => (typeof unique === 'function' ? unique(field) : unique), sortable: kind.index?.sortable ?? true },

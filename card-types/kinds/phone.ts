@@ -56,7 +56,8 @@ export default defineFieldKind({
     const digits = phoneDigits(String(value));
     return { text: [String(value)], keys: digits.length >= 5 ? [digits] : [] };
   },
-  filter: { operators: ['contains', 'equals', 'in'] },
+  // A whole number however typed («8912…», digits only) is looked for in its stored form; a fragment as typed.
+  filter: { operators: ['contains', 'equals', 'in'], contains: (text) => normalizePhone(text) ?? text },
   index: { unique: true },
   conversions: { from: fromText },
   sample: () => '+7 495 123-45-67',

@@ -47,7 +47,8 @@ function requisiteKind(spec: {
       return digits.padStart(spec.lengths.find((length) => length >= digits.length) ?? digits.length, '0');
     },
     normalizeForSearch: (value) => ({ text: [String(value)], keys: [String(value)] }),
-    filter: { operators: ['equals', 'contains', 'in'] },
+    // Looked for as stored: digits without the spaces and dashes the form shows or people type.
+    filter: { operators: ['equals', 'contains', 'in'], contains: (typed) => compact(typed)?.toUpperCase() ?? typed },
     index: { unique: true },
     conversions: { from: { string: asIs, text: asIs } },
     sample: () => spec.sample,

@@ -53,6 +53,44 @@ describe('INN, KPP and OGRN kinds of the russian-requisites plugin in an adminis
     expect(search.map((hit) => hit.card.id)).to.deep.equal([created.createCard.id]);
   });
 
+  it('a list filter finds an INN typed as the form shows it («7707 083893»), and a phone typed «8912…» or as digits', async () => {
+    const titles = async (field: string, value: string) =>
+      (
+        await admin.data<{ cards: { edges: { node: { title: string } }[] } }>(
+          'query($f: ID!, $filters: [CardFilterInput!]) { cards(folderId: $f, filters: $filters) { edges { node { title } } } }',
+          { f: folder, filters: [{ field, op: 'contains', value }] },
+        )
+      ).cards.edges.map((edge) => edge.node.title);
+    await admin.data('mutation($d: CardTypeInput!) { createCardType(definition: $d) { key } }', {
+      d: {
+        key: 'contacts',
+        names: { ru: 'Контакт', en: 'Contact' },
+        titleTemplate: '{name}',
+        historyEnabled: false,
+        origin: 'admin',
+        fields: [
+          { key: 'name', kind: 'string', label: { ru: 'Имя', en: 'Name' }, required: true },
+          { key: 'mobile', kind: 'phone', label: { ru: 'Мобильный', en: 'Mobile' } },
+        ],
+      },
+    });
+    await admin.data('mutation($id: ID!, $input: FolderInput!) { updateFolder(id: $id, input: $input) { id } }', {
+      id: folder,
+      input: { allowedCardTypes: ['supplier', 'contacts'] },
+    });
+    expect(await titles('taxNumber', '7707 083893')).to.deep.equal(['ПАО Сбербанк']);
+    expect(await titles('taxNumber', '7707-08')).to.deep.equal(['ПАО Сбербанк']);
+    expect(await titles('taxNumber', '7707 083894')).to.deep.equal([]);
+
+    const created = await admin.data<{ createCard: { values: Record<string, unknown> } }>(
+      'mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "contacts", values: $v) { values } }',
+      { f: folder, v: { name: 'Пётр', mobile: '8 (912) 000-11-22' } },
+    );
+    expect(created.createCard.values).to.include({ mobile: '+7 912 000 11 22' });
+    for (const typed of ['89120001122', '9120001122', '+7 912 000', '912 000']) expect(await titles('mobile', typed), typed).to.deep.equal(['Пётр']);
+    expect(await titles('mobile', '89120001123')).to.deep.equal([]);
+  });
+
   it('gives the built-in «Контрагент» the same kinds', async () => {
     const { cardType } = await admin.data<{ cardType: { fields: { key: string; kind: string }[] } }>('{ cardType(key: "counterparty") { fields { key kind } } }');
     expect(cardType.fields.filter((field) => ['inn', 'kpp', 'ogrn'].includes(field.key))).to.deep.equal([

@@ -161,8 +161,9 @@ function filterCondition(types: CardTypeDefinition[], filter: unknown, index: nu
   };
   switch (filter.op) {
     case 'contains': {
-      const text = filter.value ?? '';
-      if (text.length > MAX_FILTER_TEXT) return bad();
+      const typed = filter.value ?? '';
+      if (typed.length > MAX_FILTER_TEXT) return bad();
+      const text = field ? kindOf(field).filter.contains(typed, field) : typed;
       return { [path]: { $regex: escapeRegExp(text), $options: 'i' } };
     }
     case 'equals': {

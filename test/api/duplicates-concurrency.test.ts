@@ -305,4 +305,44 @@ describe('duplicates under concurrent work and with many cards of one name (API)
       });
     }
   });
+
+  it('refuses to merge a card again while its earlier merge’s job still re-points references to it, so none end at a card in the trash', async () => {
+    const [x, y, z] = [await create({ name: 'ООО «Гранит»' }), await create({ name: 'Гранит ООО' }), await create({ name: 'Гранит, ООО' })];
+    const contacts: string[] = [];
+    for (let i = 1; i <= 3; i += 1) contacts.push((await create({ fullName: `Сотрудник Гранита ${i}`, counterparty: y.id }, 'contact-person')).id);
+    const limit = mergeLimits.inRequest;
+    mergeLimits.inRequest = 1;
+    // The first merge's job is held until the second merge was tried.
+    const definition = jobDefinition('card-merge')!;
+    const original = definition.run;
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    definition.run = async (ctx) => {
+      await released;
+      return original(ctx);
+    };
+    let jobId = '';
+    try {
+      const first = await editor.data<{ mergeCards: { job: { id: string } | null } }>(
+        'mutation($s: CardVersionInput!, $m: [CardVersionInput!]!) { mergeCards(survivor: $s, merged: $m, choices: []) { job { id } } }',
+        { s: { id: x.id, version: x.version }, m: [{ id: y.id, version: y.version }] },
+      );
+      jobId = first.mergeCards.job!.id;
+      const current = (await editor.data<{ card: { version: number } }>('query($id: ID!) { card(id: $id) { version } }', { id: x.id })).card.version;
+      const refused = await editor.request(MERGE, { s: { id: z.id, version: z.version }, m: [{ id: x.id, version: current }] });
+      expect(refused.errors?.[0].extensions?.code).to.equal('CONFLICT');
+      expect(refused.errors?.[0].message).to.equal('Объединить нельзя: прошлое объединение этих карточек ещё перенаправляет ссылки — дождитесь окончания');
+    } finally {
+      mergeLimits.inRequest = limit;
+      definition.run = original;
+      release();
+    }
+    const JOB = 'query($id: ID!) { job(id: $id) { state } }';
+    await waitFor(async () => (await editor.data<{ job: { state: string } }>(JOB, { id: jobId })).job.state === 'succeeded', 'the first merge’s job');
+    for (const contact of contacts) expect((await editor.data<{ card: { values: { counterparty: string } } }>(CARD, { id: contact })).card.values.counterparty).to.equal(x.id);
+    // Once it is done, the survivor merges on.
+    const current = (await editor.data<{ card: { version: number } }>('query($id: ID!) { card(id: $id) { version } }', { id: x.id })).card.version;
+    await editor.data(MERGE, { s: { id: z.id, version: z.version }, m: [{ id: x.id, version: current }] });
+    for (const contact of contacts) expect((await editor.data<{ card: { values: { counterparty: string } } }>(CARD, { id: contact })).card.values.counterparty).to.equal(z.id);
+  });
 });

@@ -382,7 +382,7 @@ export async function mergeCards(context: CardServiceContext, input: MergeInput)
   const { actor } = context;
   checkInput(actor, input);
   const cards = await editableCards(actor, [input.survivor, ...input.merged]);
-  await refuseWhileUndoing(
+  await refuseWhileRepointing(
     actor,
     cards.map((card) => card._id),
   );
@@ -814,15 +814,30 @@ export const cardUnmergeJob = defineJob<{ mergeId: string; ip: string }, { cards
 });
 
 /**
- * CONFLICT when one of these cards belongs to a merge whose undo is still pointing references
- * back (merging them again meanwhile would mix the two).
+ * CONFLICT when one of these cards belongs to a merge whose background job is still re-pointing
+ * references to its survivor, or whose undo's job is still pointing them back: merging them again
+ * meanwhile would mix the two (the first job would point references at a card gone to the trash).
  */
-async function refuseWhileUndoing(actor: Actor, cardIds: Types.ObjectId[]): Promise<void> {
-  const merges = await Merge.find({ $or: [{ 'survivor.cardId': { $in: cardIds } }, { 'merged.cardId': { $in: cardIds } }], undoJobId: { $ne: null } }, { undoJobId: 1 }).lean<
-    Pick<MergeDoc, 'undoJobId'>[]
-  >();
+async function refuseWhileRepointing(actor: Actor, cardIds: Types.ObjectId[]): Promise<void> {
+  const merges = await Merge.find(
+    { $or: [{ 'survivor.cardId': { $in: cardIds } }, { 'merged.cardId': { $in: cardIds } }], $and: [{ $or: [{ jobId: { $ne: null } }, { undoJobId: { $ne: null } }] }] },
+    { jobId: 1, undoJobId: 1 },
+  ).lean<Pick<MergeDoc, 'jobId' | 'undoJobId'>[]>();
   if (merges.length === 0) return;
-  if (await Job.exists({ _id: { $in: merges.map((merge) => merge.undoJobId) }, state: { $in: ['queued', 'running'] } }))
+  const running = async (ids: (Types.ObjectId | null | undefined)[]) => {
+    const jobs = ids.filter((id): id is Types.ObjectId => Boolean(id));
+    return jobs.length > 0 && Boolean(await Job.exists({ _id: { $in: jobs }, state: { $in: ['queued', 'running'] } }));
+  };
+  if (await running(merges.map((merge) => merge.jobId)))
+    throw new AppError(
+      'CONFLICT',
+      t(
+        actor,
+        'Объединить нельзя: прошлое объединение этих карточек ещё перенаправляет ссылки — дождитесь окончания',
+        'The cards cannot be merged yet: their earlier merge is still re-pointing references; wait until it finishes',
+      ),
+    );
+  if (await running(merges.map((merge) => merge.undoJobId)))
     throw new AppError(
       'CONFLICT',
       t(

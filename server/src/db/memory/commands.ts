@@ -678,6 +678,7 @@ export class CommandProcessor {
     if (limit < 0) throw badValue('limit value must be non-negative');
     const hint = body.hint;
     const singleBatch = body.singleBatch === true;
+    const noTimeout = body.noCursorTimeout === true;
     let batchSize = body.batchSize === undefined ? undefined : int(body.batchSize, 101);
     if (singleBatch && limit > 0) batchSize = limit;
     const ns = `${request.db}.${name}`;
@@ -689,21 +690,21 @@ export class CommandProcessor {
       if (limit) stages.push({ $limit: limit });
       if (projection && Object.keys(projection).length) stages.push({ $project: projection });
       const { docs, close } = this.runPipeline(request, collection, stages, hint);
-      return this.cursors.start(ns, docs, batchSize, (batch) => batch, singleBatch, close);
+      return this.cursors.start(ns, docs, batchSize, (batch) => batch, singleBatch, close, noTimeout);
     }
     const { view, close } = this.cursorView(request);
     let cursor;
     try {
       const plan = findPlan(collection, view, filter, { sort, hint });
       const raw = projection && Object.keys(projection).length > 0 ? null : openRawCursor(collection, view, filter, { sort, skip, limit, hint, plan });
-      if (raw) return this.cursors.start(ns, raw, batchSize, (batch) => batch, singleBatch, close);
+      if (raw) return this.cursors.start(ns, raw, batchSize, (batch) => batch, singleBatch, close, noTimeout);
       cursor = openCursor(collection, view, filter, { sort, skip, limit, hint, plan });
     } catch (error) {
       close();
       throw error;
     }
     const scores = cursor.scores;
-    return this.cursors.start(ns, cursor.docs, batchSize, (batch) => projectDocs(batch, projection, scores), singleBatch, close);
+    return this.cursors.start(ns, cursor.docs, batchSize, (batch) => projectDocs(batch, projection, scores), singleBatch, close, noTimeout);
   }
 
   /**

@@ -26,6 +26,8 @@ interface OpenCursor {
   transform: (docs: Doc[]) => Doc[];
   lastUsed: number;
   close: () => void;
+  /** Opened with `noCursorTimeout`: never closed for being idle (only by killCursors, exhaustion or the open-cursor cap). */
+  noTimeout: boolean;
 }
 
 export class Cursors {
@@ -35,12 +37,20 @@ export class Cursors {
   timeoutMs = DEFAULT_CURSOR_TIMEOUT_MS;
 
   /** Returns the first-batch reply; keeps a cursor only when more documents remain. */
-  start(ns: string, source: Iterator<BatchItem> | Doc[], batchSize: number | undefined, transform: (docs: Doc[]) => Doc[], singleBatch = false, close: () => void = () => {}): Doc {
+  start(
+    ns: string,
+    source: Iterator<BatchItem> | Doc[],
+    batchSize: number | undefined,
+    transform: (docs: Doc[]) => Doc[],
+    singleBatch = false,
+    close: () => void = () => {},
+    noTimeout = false,
+  ): Doc {
     const iterator = Array.isArray(source) ? source[Symbol.iterator]() : source;
     let cursor: OpenCursor;
     let firstBatch: BatchItem[];
     try {
-      cursor = { ns, source: iterator, next: iterator.next(), transform, lastUsed: Date.now(), close };
+      cursor = { ns, source: iterator, next: iterator.next(), transform, lastUsed: Date.now(), close, noTimeout };
       firstBatch = this.take(cursor, batchSize ?? 101);
     } catch (error) {
       close();
@@ -112,7 +122,7 @@ export class Cursors {
 
   /** Closes the cursors idle longer than the time-out (their snapshots released). */
   expire(now = Date.now()): void {
-    for (const [id, cursor] of this.open) if (now - cursor.lastUsed > this.timeoutMs) this.drop(id);
+    for (const [id, cursor] of this.open) if (!cursor.noTimeout && now - cursor.lastUsed > this.timeoutMs) this.drop(id);
   }
 
   private reap(): void {

@@ -342,7 +342,7 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
     await page.getByTestId('duplicates-type').selectOption({ label: 'Договор' });
     const pair = page.getByTestId('duplicate-group').filter({ hasText: 'Д-17' });
     await pair.waitFor();
-    expect(await page.getByTestId('duplicate-group').count()).to.equal(1);
+    await waitFor(async () => (await page.getByTestId('duplicate-group').count()) === 1, 'the list to show the contracts’ group alone');
     await pair.getByTestId('merge').click();
     const dialog = page.getByRole('dialog', { name: 'Объединение карточек' });
     const scans = dialog.getByTestId('merge-field-scan').getByTestId('merge-united');

@@ -207,6 +207,8 @@ describe('card type limits, references named by settings, and conversions that c
     const unique = (count: number, from = 0) => Array.from({ length: count }, (_, index) => field(`u${from + index}`, 'string', { unique: true }));
     await admin.data(CREATE_TYPE, { d: type('registry', unique(room)) });
     expect(await indexCount()).to.equal(CARD_INDEX_BUDGET);
+    // What the designer shows before anything is refused.
+    expect((await admin.data<{ cardIndexUse: unknown }>('{ cardIndexUse { inUse budget } }')).cardIndexUse).to.deep.equal({ inUse: CARD_INDEX_BUDGET, budget: CARD_INDEX_BUDGET });
 
     const more = await versioned(admin, type('registry', [...unique(room), field('extra', 'string', { unique: true }), field('sorted', 'string', { listed: true })]));
     const expected = `Не хватает индексов: у коллекции карточек их ${CARD_INDEX_BUDGET}, а типам карточек доступно не больше ${CARD_INDEX_BUDGET} (MongoDB допускает 64 на коллекцию, 4 оставлены самой Картотеке); это изменение добавило бы ещё 2. Снимите «Уникальное» или «Колонка в списке карточек» с полей, где они не нужны`;

@@ -68,6 +68,20 @@ describeInBrowser('card type designer: uniqueness not enforced, values a convers
     await server?.stop();
   });
 
+  it('says how many of the cards collection’s indexes are taken, and counts a new list column once saved', async () => {
+    const taken = async () => (await Card.collection.indexes()).length;
+    const before = await taken();
+    await openType('passes');
+    const use = page.getByTestId('index-use');
+    await use.filter({ hasText: `занято ${before} из 60` }).waitFor();
+    expect(await use.textContent()).to.contain('Каждое «Уникальное» поле и каждая «Колонка в списке карточек»');
+
+    await page.getByTestId('field-editor-2').getByTestId('field-listed').locator('input').check();
+    await page.getByTestId('save-type').click();
+    await use.filter({ hasText: `занято ${before + 1} из 60` }).waitFor();
+    expect(await taken()).to.equal(before + 1);
+  });
+
   it('says «Уникальность не обеспечена» with the reason on the type and on the field, in Russian and in English', async () => {
     await createCard('passes', { name: 'Иванов', number: 'П-1' });
     const second = await createCard('passes', { name: 'Петров', number: 'П-2' });

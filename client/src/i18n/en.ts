@@ -463,6 +463,8 @@ const en: typeof ru = {
     missingCards: 'Cards without a value: {count}. The field becomes required — decide what happens to them.',
     fillMissing: 'Value for the cards without one',
     fillMissingHint: 'Written on saving into the cards without a value ({count})',
+    indexUse:
+      'Indexes of the cards collection: {inUse} of {budget} taken. Each “Unique” field, and each “Column in the card list” or reference with a key no other type has, takes one.',
     requiredForNewAndEdited: 'Required for new and edited cards only',
     requiredForHint: 'Existing cards without a value can be edited without filling this field; it is required when it is changed and on new cards.',
     report: {

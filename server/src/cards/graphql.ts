@@ -11,7 +11,7 @@ import { DEFAULT_PAGE_SIZE, isObjectIdText, refuseField } from '../validation';
 import { perRequest } from '../graphql/loaders';
 import { accessSnapshot } from '../access/snapshot';
 import type { GraphQLModule } from '../graphql/module';
-import { cardIndexNames, uniqueNotEnforced, uniqueNotEnforcedReason } from './indexes';
+import { CARD_INDEX_BUDGET, cardIndexNames, uniqueNotEnforced, uniqueNotEnforcedReason } from './indexes';
 import type { CardDoc } from './model';
 import { cardRead } from './reads';
 import { listFolderCards, referenceLoader, relatedCards, searchCardPages, searchCards, trashedCards, type Connection, type ListOptions, type ReferencedCard } from './queries';
@@ -332,8 +332,18 @@ export const cardsModule: GraphQLModule = {
     enum CardFilterOp { contains equals range in empty notEmpty tags }
     input CardFilterInput { field: String!, op: CardFilterOp!, value: String, values: [String!], from: String, to: String }
 
+    "How many of the cards collection's indexes are taken, of those card types may take."
+    type CardIndexUse {
+      "Indexes the cards collection has now (Kartoteka's own among them)."
+      inUse: Int!
+      "How many it may have for card types' fields: MongoDB allows 64 a collection, 4 are kept for Kartoteka."
+      budget: Int!
+    }
+
     extend type Query {
       cardTypes: [CardType!]!
+      "Administrators (null for others): each shown unique field takes an index, and so does each listed or reference field key no type had."
+      cardIndexUse: CardIndexUse
       cardType(key: ID!): CardType
       """
       Null both when the card does not exist and when the viewer may not read it (no read access to
@@ -397,6 +407,8 @@ export const cardsModule: GraphQLModule = {
         await requireActor(context);
         return listCardTypes();
       },
+      cardIndexUse: async (_p, _a, context) =>
+        (await requireActor(context)).isAdmin ? { inUse: (await perRequest(context, 'cardIndexNames', cardIndexNames)).size, budget: CARD_INDEX_BUDGET } : null,
       cardType: async (_p, { key }: { key: string }, context) => {
         await requireActor(context);
         return findCardType(key);

@@ -71,6 +71,13 @@ export async function fetchCardTypes(): Promise<CardTypeSummary[]> {
   return cardTypes.map(summary);
 }
 
+const CardIndexUse = graphql(`query CardIndexUse { cardIndexUse { inUse budget } }`);
+
+/** How many of the cards collection's indexes are taken, of those card types may take (null: not an administrator). */
+export async function fetchCardIndexUse(): Promise<{ inUse: number; budget: number } | null> {
+  return (await request(CardIndexUse)).cardIndexUse;
+}
+
 /** The server's dry run of saving `definition` over the stored type; `acceptAltered`: the administrator accepts values the conversion changes. */
 export async function previewCardTypeChange(definition: StoredDefinition, acceptAltered = false): Promise<SchemaChangeReport> {
   return (await request(CardTypeChangePreview, { definition: input(definition), acceptAltered })).cardTypeChangePreview;

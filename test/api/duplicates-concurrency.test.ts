@@ -10,6 +10,7 @@ import { refusalFields, type ApiClient } from '../support/api-client';
 import { createCorrespondents } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
 import { waitFor } from '../support/wait';
+import { holdMergeJobs } from '../support/merge-jobs';
 
 const PASSWORD = 'secret-password-1';
 const CREATE = 'mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id version } }';
@@ -310,17 +311,8 @@ describe('duplicates under concurrent work and with many cards of one name (API)
     const [x, y, z] = [await create({ name: 'ООО «Гранит»' }), await create({ name: 'Гранит ООО' }), await create({ name: 'Гранит, ООО' })];
     const contacts: string[] = [];
     for (let i = 1; i <= 3; i += 1) contacts.push((await create({ fullName: `Сотрудник Гранита ${i}`, counterparty: y.id }, 'contact-person')).id);
-    const limit = mergeLimits.inRequest;
-    mergeLimits.inRequest = 1;
     // The first merge's job is held until the second merge was tried.
-    const definition = jobDefinition('card-merge')!;
-    const original = definition.run;
-    let release = () => {};
-    const released = new Promise<void>((resolve) => (release = resolve));
-    definition.run = async (ctx) => {
-      await released;
-      return original(ctx);
-    };
+    const release = holdMergeJobs('card-merge', 1);
     let jobId = '';
     try {
       const first = await editor.data<{ mergeCards: { job: { id: string } | null } }>(
@@ -333,8 +325,6 @@ describe('duplicates under concurrent work and with many cards of one name (API)
       expect(refused.errors?.[0].extensions?.code).to.equal('CONFLICT');
       expect(refused.errors?.[0].message).to.equal('Объединить нельзя: прошлое объединение этих карточек ещё перенаправляет ссылки — дождитесь окончания');
     } finally {
-      mergeLimits.inRequest = limit;
-      definition.run = original;
       release();
     }
     const JOB = 'query($id: ID!) { job(id: $id) { state } }';

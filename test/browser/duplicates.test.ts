@@ -1,8 +1,6 @@
 import { expect } from 'chai';
 import { selectors, type Browser, type Page } from 'playwright-core';
-import { mergeLimits } from '../../server/src/duplicates/merge';
 import { ensureClientBuilt } from '../../server/src/http/client-build';
-import { jobDefinition } from '../../server/src/jobs/define';
 import { createLogger } from '../../server/src/logger';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
@@ -12,6 +10,7 @@ import { pdfWithText, uploadFile } from '../support/files';
 import { signInThroughUi } from './ui';
 import { signedIn, startTestServer } from '../support/server';
 import { waitFor } from '../support/wait';
+import { holdMergeJobs } from '../support/merge-jobs';
 
 const PASSWORD = 'secret-password-1';
 const CREATE = 'mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id } }';
@@ -216,27 +215,6 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
     await screenshot(page, 'duplicates-06-undone');
   });
 
-  /**
-   * Until the returned function is called, merges and undos re-point more than 2 references in a
-   * job (the limit lowered), and undo jobs are held running (their code waits).
-   */
-  function holdLargeUndos(): () => void {
-    const limit = mergeLimits.inRequest;
-    mergeLimits.inRequest = 2;
-    const definition = jobDefinition('card-unmerge')!;
-    const original = definition.run;
-    let release = () => {};
-    const released = new Promise<void>((resolve) => (release = resolve));
-    definition.run = async (ctx) => {
-      await released;
-      return original(ctx);
-    };
-    return () => {
-      mergeLimits.inRequest = limit;
-      definition.run = original;
-      release();
-    };
-  }
   /** Each of these contact persons refers to the card. */
   const expectCounterparty = async (contacts: string[], id: string) => {
     for (const contact of contacts) {
@@ -275,7 +253,7 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
     await screenshot(page, 'duplicates-07-look-alikes');
 
     // More references than a merge re-points within the request (lowered for the test): a job, with progress.
-    let release = holdLargeUndos();
+    let release = holdMergeJobs('card-unmerge', 2);
     try {
       await dialog.getByTestId(`merge-survivor-${cyrillic}`).check();
       await dialog.getByTestId(`merge-choice-name-${cyrillic}`).check();
@@ -299,7 +277,7 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
     // until the references are back, the card itself shown restored at once.
     const version = async (id: string) => (await tatiana.data<{ card: { version: number } }>('query($id: ID!) { card(id: $id) { version } }', { id })).card.version;
     const MERGE = 'mutation($s: CardVersionInput!, $m: [CardVersionInput!]!) { mergeCards(survivor: $s, merged: $m, choices: []) { job { id } } }';
-    release = holdLargeUndos();
+    release = holdMergeJobs('card-unmerge', 2);
     try {
       const started = await tatiana.data<{ mergeCards: { job: { id: string } | null } }>(MERGE, {
         s: { id: cyrillic, version: await version(cyrillic) },

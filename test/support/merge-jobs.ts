@@ -1,0 +1,25 @@
+import { mergeLimits } from '../../server/src/duplicates/merge';
+import { jobDefinition } from '../../server/src/jobs/define';
+
+/**
+ * Until the returned function is called, merges and undos re-point more than `inRequest`
+ * references in a background job (the limit lowered), and jobs of `kind` are held running (their
+ * code waits). Calling it puts the limit and the job's code back and lets the held jobs go on.
+ */
+export function holdMergeJobs(kind: 'card-merge' | 'card-unmerge', inRequest: number): () => void {
+  const limit = mergeLimits.inRequest;
+  mergeLimits.inRequest = inRequest;
+  const definition = jobDefinition(kind)!;
+  const original = definition.run;
+  let release = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  definition.run = async (ctx) => {
+    await released;
+    return original(ctx);
+  };
+  return () => {
+    mergeLimits.inRequest = limit;
+    definition.run = original;
+    release();
+  };
+}

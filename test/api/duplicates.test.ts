@@ -192,6 +192,13 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     expect(refused.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
     await editor.data('mutation($c: ID!, $o: [ID!]!) { markNotDuplicates(cardId: $c, otherIds: $o) }', { c: ids.d, o: [ids.e] });
     expect(groupOf(await groups(editor), ids.d)).to.equal(undefined);
+    // Auditors see who set which cards apart.
+    const audit = await admin.data<{ auditLog: { edges: { node: { actorLogin: string; targetId: string; after: { notDuplicatesOf: { id: string }[] } } }[] } }>(
+      '{ auditLog(kind: "duplicates-dismissed", first: 1) { edges { node { actorLogin targetId after } } } }',
+    );
+    expect(audit.auditLog.edges[0].node).to.deep.include({ targetId: ids.d });
+    expect(audit.auditLog.edges[0].node.after.notDuplicatesOf.map((other) => other.id)).to.deep.equal([ids.e]);
+    expect(audit.auditLog.edges[0].node.actorLogin).to.not.equal('');
     const job = (await admin.data<{ findDuplicates: { id: string } }>('mutation { findDuplicates { id } }')).findDuplicates;
     await waitFor(async () => (await admin.data<{ job: { state: string } }>('query($id: ID!) { job(id: $id) { state } }', { id: job.id })).job.state === 'succeeded', 'the scan');
     expect(groupOf(await groups(admin), ids.d)).to.equal(undefined);

@@ -377,6 +377,7 @@ const en: typeof ru = {
       'card-type-updated': 'Card type changed',
       'card-type-history-switched': 'Card type history switched',
       'card-purged': 'Card purged',
+      'duplicates-dismissed': 'Marked “Not a duplicate”',
     },
   },
   typeDesigner: {

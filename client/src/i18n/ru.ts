@@ -382,6 +382,7 @@ export default {
       'card-type-updated': 'Изменён тип карточек',
       'card-type-history-switched': 'Переключена история изменений типа',
       'card-purged': 'Карточка удалена окончательно',
+      'duplicates-dismissed': 'Отмечено «Не дубликат»',
     },
   },
   typeDesigner: {

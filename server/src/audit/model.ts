@@ -37,7 +37,8 @@ export type AuditKind =
   | 'bulk-reading'
   | 'file-downloaded'
   | 'file-previewed'
-  | 'file-version-removed';
+  | 'file-version-removed'
+  | 'duplicates-dismissed';
 
 /** Append-only: nothing in the application updates or deletes these documents. */
 const auditEntrySchema = new Schema({

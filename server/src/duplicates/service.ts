@@ -2,12 +2,14 @@ import { Types } from 'mongoose';
 import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
 import { LEVEL_RANK } from '../access/effective-access';
+import { recordAudit } from '../audit/service';
 import { validateCardValues, type CardTypeDefinition, type CardValues } from '../../../card-types';
 import { findCardType } from '../card-types/registry';
 import { Card, type CardDoc } from '../cards/model';
 import { permittedCards } from '../cards/permitted';
 import { findCard } from '../cards/service';
 import { forbidden, notFound } from '../errors';
+import { auditActorOf } from '../people/service';
 import { FieldErrors, isObjectIdText, refuseField } from '../validation';
 import { alikeCards, listLimit, refreshGroupsAround } from './groups';
 import { DuplicateDismissal, DuplicateKey, pairKey, type DuplicateKeyDoc } from './model';
@@ -110,6 +112,14 @@ export async function markNotDuplicates(actor: Actor, cardId: string, otherIds: 
       updateOne: { filter: { _id: pairKey(card._id, other._id) }, update: { $setOnInsert: { typeKey: card.typeKey, by: new Types.ObjectId(actor.userId), at } }, upsert: true },
     })),
   );
+  // Who set cards apart, and which: the pair is offered to nobody again, so auditors can see it.
+  await recordAudit(auditActorOf(actor), {
+    kind: 'duplicates-dismissed',
+    targetType: 'Card',
+    targetId: String(card._id),
+    summary: card.title,
+    after: { notDuplicatesOf: others.map((other) => ({ id: String(other._id), title: other.title })) },
+  });
   const type = await findCardType(card.typeKey);
   if (type)
     await refreshGroupsAround(

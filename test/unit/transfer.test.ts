@@ -1,10 +1,14 @@
+import { readdirSync, readlinkSync } from 'node:fs';
+import os from 'node:os';
+import { Readable } from 'node:stream';
 import { expect } from 'chai';
+import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import { checkFieldValue, kindOf, type CellValue, type FieldDefinition } from '../../card-types';
 import { counterparty } from '../../card-types/built-in/counterparty';
 import { guessMapping, headerKey } from '../../server/src/transfer/mapping';
 import { alarmThreshold, usualPerWindow } from '../../server/src/transfer/read-alarm';
-import { detectDelimiter, detectEncoding, findHeader } from '../../server/src/transfer/sheet';
+import { detectDelimiter, detectEncoding, findHeader, readRows, xlsxSheets, type SheetFile, type SheetRow } from '../../server/src/transfer/sheet';
 
 /** A cell read as the import reads it: through the field kind's `fromCell`, then the form's check. */
 function cell(field: Omit<FieldDefinition, 'label'>, value: CellValue): unknown {
@@ -12,6 +16,23 @@ function cell(field: Omit<FieldDefinition, 'label'>, value: CellValue): unknown 
   const checked = checkFieldValue(full, kindOf(full).fromCell(value, full));
   return 'value' in checked ? checked.value : `error: ${checked.error.en}`;
 }
+
+/** Temporary files of this process (exceljs's are `tmp-<pid>-…`), and descriptors it holds open on them. */
+function temporaries(): string[] {
+  const files = readdirSync(os.tmpdir()).filter((name) => name.startsWith(`tmp-${process.pid}-`));
+  const open = readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      return target.includes(`/tmp-${process.pid}-`) ? [`fd → ${target}`] : [];
+    } catch {
+      return [];
+    }
+  });
+  return [...files, ...open];
+}
+
+/** A file in memory, read as the import reads a stored one: whole, or a byte range. */
+const inMemory = (content: Buffer): SheetFile => ({ size: content.length, open: (range) => Readable.from([range ? content.subarray(range.start, range.end) : content]) });
 
 describe('import: cells through their field kinds', () => {
   it('reads dates as dd.mm.yyyy, ISO, Excel serial numbers and date cells; refuses a date that does not exist', () => {
@@ -52,6 +73,40 @@ describe('import: reading files', () => {
     expect(detectDelimiter('a,b,c\n1,2,3')).to.equal(',');
     expect(detectDelimiter('a\tb\tc\n1\t2,5\t3')).to.equal('\t');
     expect(detectDelimiter('"a;b",c,d\n"1;2",3,4')).to.equal(',');
+  });
+
+  it('reads an .xlsx straight from the zip: the sheets in the workbook’s order, the chosen one or the first, text, numbers and dates; no temporary file or open descriptor is left, also when reading stops early', async () => {
+    const workbook = new ExcelJS.Workbook();
+    workbook.addWorksheet('Клиенты').addRows([
+      ['Наименование', 'Дата'],
+      ['ООО «Кассиопея»', new Date(Date.UTC(2026, 0, 15))],
+      ['ООО «Вега»', 46387],
+    ]);
+    workbook.addWorksheet('Архив').addRows([['Наименование'], ['ООО «Сириус»']]);
+    const file = inMemory(Buffer.from(await workbook.xlsx.writeBuffer()));
+    const before = temporaries();
+
+    expect(await xlsxSheets(file)).to.deep.equal(['Клиенты', 'Архив']);
+    const all = async (sheet: string | null) => {
+      const rows: SheetRow[] = [];
+      for await (const row of readRows(file, { format: 'xlsx', sheet })) rows.push(row);
+      return rows;
+    };
+    expect(await all('Архив')).to.deep.equal([
+      { row: 1, cells: ['Наименование'] },
+      { row: 2, cells: ['ООО «Сириус»'] },
+    ]);
+    expect(await all(null)).to.deep.equal([
+      { row: 1, cells: ['Наименование', 'Дата'] },
+      { row: 2, cells: ['ООО «Кассиопея»', new Date(Date.UTC(2026, 0, 15))] },
+      { row: 3, cells: ['ООО «Вега»', 46387] },
+    ]);
+    // A preview reads the first rows and stops.
+    for await (const row of readRows(file, { format: 'xlsx', sheet: null })) {
+      expect(row.cells[0]).to.equal('Наименование');
+      break;
+    }
+    expect(temporaries().filter((entry) => !before.includes(entry))).to.deep.equal([]);
   });
 
   it('finds the header under a merged title and names columns without a header by their letters', () => {

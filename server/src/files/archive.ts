@@ -76,7 +76,7 @@ const asRefusal = (error: unknown) => (error instanceof UnpackRefusal ? error : 
 /** Random access to stored bytes: what yauzl needs to read the central directory at the end. */
 export type ReadRange = (range: { start: number; end: number }) => Readable;
 
-class RangeReader extends yauzl.RandomAccessReader {
+export class RangeReader extends yauzl.RandomAccessReader {
   constructor(private readonly readRange: ReadRange) {
     super();
   }

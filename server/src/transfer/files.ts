@@ -6,6 +6,7 @@
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import mongoose, { Types } from 'mongoose';
+import type { SheetFile } from './sheet';
 
 export type TransferFileKind = 'upload';
 
@@ -56,6 +57,9 @@ export async function findFile(id: string): Promise<TransferFile | null> {
 export function openFile(id: string, range?: { start: number; end: number }): Readable {
   return bucket().openDownloadStream(new Types.ObjectId(id), range);
 }
+
+/** The stored file to read as a sheet: its size and its bytes. */
+export const sheetFile = (file: Pick<TransferFile, 'id' | 'size'>): SheetFile => ({ size: file.size, open: (range) => openFile(file.id, range) });
 
 export async function deleteFile(id: string): Promise<void> {
   await bucket()

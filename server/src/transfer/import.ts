@@ -31,11 +31,11 @@ import { findFolder } from '../folders/service';
 import { defineJob, type JobContext } from '../jobs/define';
 import { JobInterrupted } from '../jobs/runner';
 import type { Logger } from '../logger';
-import { openFile } from './files';
+import { findFile, sheetFile } from './files';
 import { resolveLinks, type Resolution } from './links';
 import type { MappingGuess } from './mapping';
 import { ImportRow, type ImportOutcome, type ImportProblem } from './model';
-import { readRows, type Delimiter, type SheetFormat, type SheetRow, type TextEncoding } from './sheet';
+import { readRows, type Delimiter, type SheetFile, type SheetFormat, type SheetRow, type TextEncoding } from './sheet';
 
 export interface ImportParams {
   uploadId: string;
@@ -123,6 +123,8 @@ interface Plan {
   type: CardTypeDefinition;
   folder: { _id: Types.ObjectId; libraryId: Types.ObjectId };
   params: ImportParams;
+  /** The uploaded file. */
+  file: SheetFile;
   /** Per column: its field, or null when skipped. */
   fields: (FieldDefinition | null)[];
   constants: Record<string, unknown>;
@@ -156,6 +158,8 @@ export async function importPlan(actor: Actor, params: ImportParams): Promise<Pl
   }
   const type = await findCardType(params.typeKey);
   if (!type) throw new Error(t(actor, 'Тип карточки больше не существует', 'The card type no longer exists'));
+  const file = await findFile(params.uploadId);
+  if (!file) throw new Error(t(actor, 'Файл импорта больше не хранится: загрузите его снова', 'The import’s file is no longer kept: upload it again'));
   const byKey = new Map(visibleFields(type).map((field) => [field.key, field]));
   const constants: Record<string, unknown> = {};
   for (const [key, text] of Object.entries(params.mapping.constants)) {
@@ -167,6 +171,7 @@ export async function importPlan(actor: Actor, params: ImportParams): Promise<Pl
     type,
     folder,
     params,
+    file: sheetFile(file),
     fields: params.mapping.columns.map((key) => (key ? (byKey.get(key) ?? null) : null)),
     constants,
     matchField: params.mapping.matchField ? (byKey.get(params.mapping.matchField) ?? null) : null,
@@ -416,7 +421,7 @@ function previewOf(plan: Plan, item: RowWork): PreviewRow {
 
 async function countDataRows(plan: Plan, signal: AbortSignal): Promise<number> {
   let total = 0;
-  for await (const row of readRows(() => openFile(plan.params.uploadId), plan.params)) {
+  for await (const row of readRows(plan.file, plan.params)) {
     signal.throwIfAborted();
     if (row.row > plan.params.headerRow && !isEmptyRow(row)) total += 1;
   }
@@ -469,7 +474,7 @@ async function runImport(ctx: JobContext<ImportParams, Checkpoint>): Promise<Imp
   let batch: SheetRow[] = [];
   let cancelled = false;
   try {
-    for await (const row of readRows(() => openFile(params.uploadId), params)) {
+    for await (const row of readRows(plan.file, params)) {
       if (row.row <= params.headerRow || row.row <= resumed.lastRow || isEmptyRow(row)) continue;
       batch.push(row);
       if (batch.length < BATCH_ROWS) continue;

@@ -12,7 +12,7 @@ import { UnpackRefusal, unpackRefusalText } from '../files/archive';
 import { findFolder } from '../folders/service';
 import type { JobView } from '../jobs/view';
 import { FieldErrors } from '../validation';
-import { findFile, openFile, type TransferFile } from './files';
+import { findFile, sheetFile, type TransferFile } from './files';
 import { importJob, type ImportParams } from './import';
 import { guessMapping, MATCH_POLICIES, rememberedMapping, rememberMapping, type MappingGuess, type MatchPolicy } from './mapping';
 import {
@@ -109,7 +109,7 @@ async function importTarget(actor: Actor, settings: ImportSettings): Promise<{ t
 /** The first rows of the file (enough to find the header and show samples), read as a stream and left early. */
 async function firstRows(file: TransferFile, options: Parameters<typeof readRows>[1], count: number): Promise<SheetRow[]> {
   const rows: SheetRow[] = [];
-  for await (const row of readRows(() => openFile(file.id), options)) {
+  for await (const row of readRows(sheetFile(file), options)) {
     rows.push(row);
     if (rows.length >= count) break;
   }
@@ -133,9 +133,9 @@ async function checkUnpacked(actor: Actor, open: OpenFile, size: number): Promis
 /** What the file holds and how its columns would map, for the mapping step. */
 export async function inspectUpload(actor: Actor, settings: ImportSettings): Promise<ImportInspection> {
   const { type, file, format } = await importTarget(actor, settings);
-  const open: OpenFile = (range) => openFile(file.id, range);
+  const { open } = sheetFile(file);
   if (format === 'xlsx') await checkUnpacked(actor, open, file.size);
-  const sheets = format === 'xlsx' ? await xlsxSheets(open) : [];
+  const sheets = format === 'xlsx' ? await xlsxSheets(sheetFile(file)) : [];
   if (settings.sheet && format === 'xlsx' && !sheets.includes(settings.sheet)) {
     const errors = new FieldErrors(actor.locale);
     errors.addMessage('sheet', t(actor, `В файле нет листа «${settings.sheet}»`, `The file has no sheet “${settings.sheet}”`));

@@ -3,12 +3,13 @@
  * streaming reader, `.csv` through csv-parse (UTF-8 with or without BOM, or Windows-1251 decoded by
  * iconv-lite; `;`, `,` or tab). Cells come out as the kernel's CellValue (or null when empty).
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
 import type ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
+import yauzl from 'yauzl';
 import type { CellValue } from '../../../card-types';
-import { checkCentralDirectory, checkStreamed, type UnpackLimits } from '../files/archive';
+import { checkCentralDirectory, checkStreamed, RangeReader, type UnpackLimits } from '../files/archive';
 
 export type SheetFormat = 'xlsx' | 'csv';
 export type TextEncoding = 'utf-8' | 'windows-1251';
@@ -33,6 +34,12 @@ export interface SheetRow {
 
 /** Opens the file for reading, whole or a byte range (`end` exclusive). */
 export type OpenFile = (range?: { start: number; end: number }) => Readable;
+
+/** A stored file to read: its size (an .xlsx is read partly by its zip's central directory, at the end) and its bytes. */
+export interface SheetFile {
+  size: number;
+  open: OpenFile;
+}
 
 /** A format from a file name: `.xlsx` or `.csv` (and `.txt`, which spreadsheets also save CSV as). */
 export function formatOf(fileName: string): SheetFormat | null {
@@ -77,29 +84,93 @@ export function cellOf(value: ExcelValue): CellValue | null {
   return null;
 }
 
-async function* xlsxRows(open: OpenFile, sheet: string | null | undefined): AsyncGenerator<SheetRow> {
-  const { default: excel } = await import('exceljs');
-  const reader = new excel.stream.xlsx.WorkbookReader(open(), { sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', worksheets: 'emit' });
-  let index = 0;
-  for await (const worksheet of reader) {
-    index += 1;
-    const name = (worksheet as unknown as { name?: string }).name ?? `${index}`;
-    if (sheet ? name !== sheet : index > 1) continue;
-    for await (const row of worksheet) {
-      const values = (row.values as ExcelValue[]).slice(1);
-      yield { row: row.number, cells: values.map(cellOf) };
+/** The workbook's own parts, which exceljs's reader needs before it can read a worksheet as it streams by. */
+const BOOK_PARTS = ['xl/_rels/workbook.xml.rels', 'xl/workbook.xml', 'xl/sharedStrings.xml', 'xl/styles.xml'] as const;
+type BookPart = (typeof BOOK_PARTS)[number];
+
+/**
+ * exceljs's streaming WorkbookReader, with the steps it takes for each of those parts (exceljs 4.4;
+ * not in its typings).
+ */
+interface BookReader extends AsyncIterable<ExcelJS.stream.xlsx.WorksheetReader> {
+  options: Record<string, unknown>;
+  workbookRels?: { Target: string }[];
+  sharedStrings?: unknown[];
+  model?: { sheets?: { name?: string }[] };
+  _parseRels(entry: Readable): Promise<void>;
+  _parseWorkbook(entry: Readable): Promise<void>;
+  _parseSharedStrings(entry: Readable): AsyncIterable<unknown>;
+  _parseStyles(entry: Readable): Promise<void>;
+}
+
+/** Reads the parts of `names` the file has, each by its place in the zip's central directory, in the order given. */
+async function readBookParts(file: SheetFile, names: readonly BookPart[], read: (name: BookPart, content: Readable) => Promise<void>): Promise<void> {
+  const zip = await yauzl.fromRandomAccessReaderPromise(new RangeReader(file.open), file.size, { lazyEntries: true, autoClose: false });
+  try {
+    const entries = new Map<string, yauzl.Entry>();
+    for await (const entry of zip.eachEntry()) if ((names as readonly string[]).includes(entry.fileName)) entries.set(entry.fileName, entry);
+    for (const name of names) {
+      const entry = entries.get(name);
+      if (entry) await read(name, await zip.openReadStreamPromise(entry));
     }
-    return;
+  } finally {
+    zip.close();
   }
 }
 
-/** The names of an xlsx file's sheets, in order. */
-export async function xlsxSheets(open: OpenFile): Promise<string[]> {
+/**
+ * exceljs's streaming reader over `source`, with the workbook's parts already read from their places
+ * in the file. Left to itself, the reader copies every worksheet it meets before the shared strings
+ * (Excel and exceljs write them first) to a temporary file and reads it back later; the copy of a
+ * worksheet the caller passes over is deleted while the stream reading it back is still opening
+ * (an uncaught ENOENT, or a descriptor held open on the deleted file), and a caller that stops
+ * early leaves the copies behind until the process exits. With the parts known, each worksheet is
+ * read straight from the zip as it passes, and one passed over is skipped.
+ */
+async function bookReader(file: SheetFile, source: Readable): Promise<BookReader> {
   const { default: excel } = await import('exceljs');
-  const reader = new excel.stream.xlsx.WorkbookReader(open(), { sharedStrings: 'ignore', styles: 'ignore', hyperlinks: 'ignore', worksheets: 'emit' });
-  const names: string[] = [];
-  for await (const worksheet of reader) names.push((worksheet as unknown as { name?: string }).name ?? `${names.length + 1}`);
-  return names;
+  const reader = new excel.stream.xlsx.WorkbookReader(source, { sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', worksheets: 'emit' }) as unknown as BookReader;
+  await readBookParts(file, BOOK_PARTS, async (name, content) => {
+    if (name === 'xl/_rels/workbook.xml.rels') await reader._parseRels(content);
+    else if (name === 'xl/workbook.xml') await reader._parseWorkbook(content);
+    else if (name === 'xl/styles.xml') await reader._parseStyles(content);
+    else for await (const strings of reader._parseSharedStrings(content)) void strings;
+  });
+  // A worksheet names its sheet through the workbook's relationships, which some programs write as absolute paths.
+  reader.workbookRels = (reader.workbookRels ?? []).map((rel) => ({ ...rel, Target: rel.Target.replace(/^\/?xl\//, '') }));
+  reader.sharedStrings ??= [];
+  // The same parts met again in the stream are passed over.
+  reader.options = { ...reader.options, sharedStrings: 'ignore', styles: 'ignore' };
+  return reader;
+}
+
+async function* xlsxRows(file: SheetFile, sheet: string | null | undefined): AsyncGenerator<SheetRow> {
+  const source = file.open();
+  try {
+    const reader = await bookReader(file, source);
+    const wanted = sheet ?? reader.model?.sheets?.[0]?.name ?? null;
+    let index = 0;
+    for await (const worksheet of reader) {
+      index += 1;
+      const name = (worksheet as unknown as { name?: string }).name ?? `${index}`;
+      if (wanted === null ? index > 1 : name !== wanted) continue;
+      for await (const row of worksheet) {
+        const values = (row.values as ExcelValue[]).slice(1);
+        yield { row: row.number, cells: values.map(cellOf) };
+      }
+      return;
+    }
+  } finally {
+    source.destroy();
+  }
+}
+
+/** The names of an xlsx file's sheets, in the workbook's order (read from the workbook's part alone). */
+export async function xlsxSheets(file: SheetFile): Promise<string[]> {
+  const { default: excel } = await import('exceljs');
+  const reader = new excel.stream.xlsx.WorkbookReader(Readable.from([]), {}) as unknown as BookReader;
+  await readBookParts(file, ['xl/workbook.xml'], (_name, content) => reader._parseWorkbook(content));
+  return (reader.model?.sheets ?? []).map((sheet, index) => sheet.name ?? `${index + 1}`);
 }
 
 // ---------- csv ----------
@@ -187,19 +258,23 @@ export async function csvDialect(open: OpenFile, options: Pick<ReadOptions, 'enc
 
 async function* csvRows(open: OpenFile, options: ReadOptions): AsyncGenerator<SheetRow> {
   const { encoding, delimiter } = await csvDialect(open, options);
-  const parser = open()
-    .pipe(iconv.decodeStream(encoding))
-    .pipe(parseCsv({ delimiter, bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: false }));
+  const source = open();
+  const parser = source.pipe(iconv.decodeStream(encoding)).pipe(parseCsv({ delimiter, bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: false }));
   let row = 0;
-  for await (const record of parser as AsyncIterable<string[]>) {
-    row += 1;
-    yield { row, cells: record.map((text) => (text.trim() === '' ? null : text)) };
+  try {
+    for await (const record of parser as AsyncIterable<string[]>) {
+      row += 1;
+      yield { row, cells: record.map((text) => (text.trim() === '' ? null : text)) };
+    }
+  } finally {
+    // Left early (a preview, a cancel): the file's stream is closed too, not only the parser.
+    source.destroy();
   }
 }
 
-/** Every row of the file (of its chosen sheet), in order, as they are read. */
-export function readRows(open: OpenFile, options: ReadOptions): AsyncGenerator<SheetRow> {
-  return options.format === 'xlsx' ? xlsxRows(open, options.sheet) : csvRows(open, options);
+/** Every row of the file (of its chosen sheet, else the first), in order, as they are read. */
+export function readRows(file: SheetFile, options: ReadOptions): AsyncGenerator<SheetRow> {
+  return options.format === 'xlsx' ? xlsxRows(file, options.sheet) : csvRows(file.open, options);
 }
 
 // ---------- the header ----------

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import mongoose from 'mongoose';
 import pino from 'pino';
+import { dismissalPlacesStep } from '../../server/src/migrations/dismissal-places';
 import { mergeSurvivorsStep } from '../../server/src/migrations/merge-survivors';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
@@ -12,7 +13,7 @@ const CREATE = 'mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId:
 const MERGE = 'mutation($s: CardVersionInput!, $m: [CardVersionInput!]!) { mergeCards(survivor: $s, merged: $m, choices: []) { merge { id } } }';
 const MARK = 'query($id: ID!) { card(id: $id) { mergedIntoTitle merge { survivorTitle survivorDeleted } } }';
 
-describe('duplicates: merges whose survivor was deleted for good before its title was kept name it from the records (data-model step)', function () {
+describe('duplicates: data-model steps (merges whose survivor was deleted for good, «Не дубликат» marks without their folders)', function () {
   this.timeout(120_000);
   let server: RunningServer;
   let admin: ApiClient;
@@ -63,5 +64,22 @@ describe('duplicates: merges whose survivor was deleted for good before its titl
     // Run again, it changes nothing.
     await mergeSurvivorsStep.up(db, pino({ level: 'silent' }));
     expect((await mark(audited.merged)).mergedIntoTitle).to.equal('ООО «Альтаир»');
+  });
+
+  it('gives «Не дубликат» marks made before they kept their cards’ folders those folders, so that the marks are listed (and drops marks of cards gone)', async () => {
+    const create = async (name: string) => (await editor.data<{ createCard: { id: string } }>(CREATE, { f: folderId, t: 'counterparty', v: { name } })).createCard.id;
+    const [a, b, c] = [await create('ООО «Сириус»'), await create('Сириус ООО'), await create('ООО Сириус')];
+    await editor.data('mutation($c: ID!, $o: [ID!]!) { markNotDuplicates(cardId: $c, otherIds: $o) }', { c: a, o: [b, c] });
+    const db = mongoose.connection.db!;
+    await db.collection('duplicate_dismissals').updateMany({}, { $unset: { cardIds: '', folderId: '', libraryId: '' } });
+    await db.collection('cards').deleteOne({ _id: new mongoose.Types.ObjectId(c) });
+    const listed = async () =>
+      (
+        await editor.data<{ duplicateDismissals: { edges: { node: { cards: { title: string }[] } }[] } }>('{ duplicateDismissals { edges { node { cards { title } } } } }')
+      ).duplicateDismissals.edges.map((edge) => edge.node.cards.map((card) => card.title).sort());
+    expect(await listed()).to.deep.equal([]);
+    await dismissalPlacesStep.up(db, pino({ level: 'silent' }));
+    expect(await listed()).to.deep.equal([['Сириус ООО', 'ООО «Сириус»'].sort()]);
+    expect(await db.collection('duplicate_dismissals').countDocuments()).to.equal(1);
   });
 });

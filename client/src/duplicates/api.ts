@@ -10,14 +10,22 @@ const SimilarCards = graphql(
   [RuleFields],
 );
 const DuplicateGroups = graphql(
-  `query DuplicateGroups($after: String, $typeKey: String) {
-    duplicateGroups(first: 30, after: $after, typeKey: $typeKey) {
+  `query DuplicateGroups($after: String, $typeKey: String, $search: String, $cardId: ID) {
+    duplicateGroups(first: 30, after: $after, typeKey: $typeKey, search: $search, cardId: $cardId) {
       edges { node { id typeKey score canMerge cards { id title folderId version folder { name } } pairs { a b score rule { ...RuleFields } } lookAlikeTitles { value parts { text hint invisible } } } }
       pageInfo { hasNextPage endCursor }
     }
   }`,
   [RuleFields],
 );
+const DuplicateDismissals = graphql(`query DuplicateDismissals($after: String, $typeKey: String) {
+  duplicateDismissals(first: 30, after: $after, typeKey: $typeKey) {
+    edges { node { id typeKey byName at cards { id title folderId inTrash } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`);
+const UndoNotDuplicates = graphql(`mutation UndoNotDuplicates($id: ID!) { undoNotDuplicates(id: $id) }`);
+const CardDuplicateGroup = graphql(`query CardDuplicateGroup($id: ID!) { card(id: $id) { duplicateGroup { id size } } }`);
 const DuplicateScan = graphql(`query DuplicateScan { duplicateScan { job { id state } types { ...RuleSetFields } } }`, [RuleSetFields]);
 const FindDuplicates = graphql(`mutation FindDuplicates { findDuplicates { id } }`);
 const MarkNotDuplicates = graphql(`mutation MarkNotDuplicates($c: ID!, $o: [ID!]!) { markNotDuplicates(cardId: $c, otherIds: $o) }`);
@@ -48,10 +56,34 @@ export async function fetchSimilarCards(typeKey: string, values: Record<string, 
   return (await request(SimilarCards, { t: typeKey, v: values, x: excludeId })).similarCards;
 }
 
-/** A page of groups (of one card type when `typeKey` is given). */
-export async function fetchGroups(after: string | null, typeKey: string | null = null): Promise<{ groups: DuplicateGroup[]; endCursor: string | null; hasNextPage: boolean }> {
-  const { duplicateGroups } = await request(DuplicateGroups, { after, typeKey });
+/** Which groups the page lists: of one card type, of cards whose title has the words of `search`, or one card's group. */
+export interface GroupFilter {
+  typeKey: string | null;
+  search: string | null;
+  cardId: string | null;
+}
+
+/** A page of groups (as the filter narrows them). */
+export async function fetchGroups(after: string | null, filter: GroupFilter): Promise<{ groups: DuplicateGroup[]; endCursor: string | null; hasNextPage: boolean }> {
+  const { duplicateGroups } = await request(DuplicateGroups, { after, ...filter });
   return { groups: duplicateGroups.edges.map((edge) => edge.node), ...duplicateGroups.pageInfo };
+}
+
+export type Dismissal = ResultOf<typeof DuplicateDismissals>['duplicateDismissals']['edges'][number]['node'];
+
+/** A page of «Не дубликат» marks the viewer may take back, the latest first. */
+export async function fetchDismissals(after: string | null, typeKey: string | null): Promise<{ marks: Dismissal[]; endCursor: string | null; hasNextPage: boolean }> {
+  const { duplicateDismissals } = await request(DuplicateDismissals, { after, typeKey });
+  return { marks: duplicateDismissals.edges.map((edge) => edge.node), ...duplicateDismissals.pageInfo };
+}
+
+export async function undoNotDuplicates(id: string): Promise<void> {
+  await request(UndoNotDuplicates, { id });
+}
+
+/** «Возможные дубликаты»: the group a card is in as the viewer sees it (its id and how many cards), or null. */
+export async function fetchCardDuplicateGroup(cardId: string): Promise<{ id: string; size: number } | null> {
+  return (await request(CardDuplicateGroup, { id: cardId })).card?.duplicateGroup ?? null;
 }
 
 export async function fetchScanStatus(): Promise<ResultOf<typeof DuplicateScan>['duplicateScan']> {

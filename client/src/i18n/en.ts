@@ -378,6 +378,7 @@ const en: typeof ru = {
       'card-type-history-switched': 'Card type history switched',
       'card-purged': 'Card purged',
       'duplicates-dismissed': 'Marked “Not a duplicate”',
+      'duplicates-dismissal-undone': '“Not a duplicate” taken back',
     },
   },
   typeDesigner: {

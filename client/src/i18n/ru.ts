@@ -383,6 +383,7 @@ export default {
       'card-type-history-switched': 'Переключена история изменений типа',
       'card-purged': 'Карточка удалена окончательно',
       'duplicates-dismissed': 'Отмечено «Не дубликат»',
+      'duplicates-dismissal-undone': 'Снята отметка «Не дубликат»',
     },
   },
   typeDesigner: {

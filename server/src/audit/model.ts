@@ -38,7 +38,8 @@ export type AuditKind =
   | 'file-downloaded'
   | 'file-previewed'
   | 'file-version-removed'
-  | 'duplicates-dismissed';
+  | 'duplicates-dismissed'
+  | 'duplicates-dismissal-undone';
 
 /** Append-only: nothing in the application updates or deletes these documents. */
 const auditEntrySchema = new Schema({

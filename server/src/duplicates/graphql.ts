@@ -9,14 +9,15 @@ import { requireActor, requireAdmin } from '../graphql/guards';
 import type { GraphQLModule } from '../graphql/module';
 import { Job, type JobDoc } from '../jobs/model';
 import { jobView } from '../jobs/view';
-import { countGroups, listGroups, type VisibleGroup } from './groups';
+import { countGroups, groupOfCard, listGroups, SEARCHED_CARDS, type VisibleGroup } from './groups';
 import { FieldErrors } from '../validation';
 import { findMerge, MAX_MERGED, mergeCards, mergeOfCard, readableReferences, survivorTitle, undoMerge, undoState, type MergeInput } from './merge';
 import { lookAlikeValues } from './normalize';
 import type { DuplicateEdge, MatchRule, MergeDoc } from './model';
 import { checkRules, lastScan, resetRules, ruleLabel, rulesOf, saveRules, typesWithRules, type RuleInput, type TypeRules } from './rules';
 import { latestScan, requestScan } from './scan';
-import { markNotDuplicates, requireDuplicatesAccess, similarCards } from './service';
+import { User } from '../access/structure';
+import { listDismissals, markNotDuplicates, mayHandleDuplicates, requireDuplicatesAccess, similarCards, undoDismissal, type DismissalView } from './service';
 
 /**
  * The longest value `lookAlikeValues` compares: a line of text (500), a title (200), an address
@@ -121,10 +122,16 @@ export const duplicatesModule: GraphQLModule = {
       pairs: [DuplicatePair!]!
       "The viewer may edit every card of the group (merge, «Не дубликат»)."
       canMerge: Boolean!
+      "How many cards of the group the viewer may read."
+      size: Int!
       "Titles of the group's cards (of the first ${MAX_MERGED + 1} shown) that differ from another's only by look-alike letters or invisible characters, the telling characters named as \`lookAlikeValues\` names them; the others are left out."
       lookAlikeTitles: [LookAlikeValue!]!
     }
     type DuplicateCardGroupEdge { node: DuplicateCardGroup!, cursor: String! }
+    "«Не дубликат»: two cards someone set apart (not offered together again), who and when."
+    type DuplicateDismissal { id: ID!, typeKey: String!, type: CardType, cards: [Card!]!, byName: String!, at: DateTime! }
+    type DuplicateDismissalEdge { node: DuplicateDismissal!, cursor: String! }
+    type DuplicateDismissalConnection { edges: [DuplicateDismissalEdge!]!, pageInfo: PageInfo! }
     type DuplicateCardGroupConnection { edges: [DuplicateCardGroupEdge!]!, pageInfo: PageInfo! }
     type DuplicateScanStatus {
       "The latest scan, when the viewer may see it (they started it, or they are an administrator)."
@@ -174,14 +181,18 @@ export const duplicatesModule: GraphQLModule = {
       mergedIntoTitle: String
       "The merge that put this card in the trash, when the viewer may read its survivor (or this card, once the survivor was deleted for good)."
       merge: CardMerge
+      "«Возможные дубликаты»: the group of probable duplicates this card is in, as the viewer sees it in the «Дубликаты» view (cards they may read); null when it is in none or the view is not theirs."
+      duplicateGroup: DuplicateCardGroup
     }
 
     extend type Query {
       "«Похожие карточки»: cards of the type alike to the values being typed, among those the viewer may read."
       similarCards(typeKey: String!, values: JSON!, excludeId: ID, first: Int = 10): [SimilarCard!]!
-      "Groups of probable duplicates, best first (users with editing rights; administrators see all)."
-      duplicateGroups(typeKey: String, first: Int = 20, after: String): DuplicateCardGroupConnection!
+      "Groups of probable duplicates, best first (users with editing rights; administrators see all); with \`search\`, the groups of cards whose title has its words (of the first ${SEARCHED_CARDS} such cards); with \`cardId\`, that card's group."
+      duplicateGroups(typeKey: String, search: String, cardId: ID, first: Int = 20, after: String): DuplicateCardGroupConnection!
       duplicateScan: DuplicateScanStatus!
+      "«Отмечены как не дубликаты»: the pairs set apart that the viewer may take back (they may edit both cards), the latest first."
+      duplicateDismissals(typeKey: String, first: Int = 30, after: String): DuplicateDismissalConnection!
       "Administrators: the matching rules of every card type."
       duplicateRuleSets: [DuplicateRuleSet!]!
       duplicateRuleSet(typeKey: String!): DuplicateRuleSet!
@@ -194,6 +205,8 @@ export const duplicatesModule: GraphQLModule = {
       findDuplicates: Job!
       "«Не дубликат»: the card and each of the others are not offered together again."
       markNotDuplicates(cardId: ID!, otherIds: [ID!]!): Boolean!
+      "Takes a «Не дубликат» mark back (its id from \`duplicateDismissals\`): the two cards are offered together again at once."
+      undoNotDuplicates(id: ID!): Boolean!
       "Merges cards into the survivor: chosen values stay, lists are united, references re-pointed, merged cards to the trash."
       mergeCards(survivor: CardVersionInput!, merged: [CardVersionInput!]!, choices: [MergeChoiceInput!]! = []): MergeResult!
       undoMerge(id: ID!): CardMerge!
@@ -206,7 +219,7 @@ export const duplicatesModule: GraphQLModule = {
   resolvers: {
     Query: {
       similarCards: async (_p, args: { typeKey: string; values: unknown; excludeId?: string | null; first: number }, context) => similarCards(await requireActor(context), args),
-      duplicateGroups: async (_p, args: { typeKey?: string | null; first: number; after?: string | null }, context) => {
+      duplicateGroups: async (_p, args: { typeKey?: string | null; search?: string | null; cardId?: string | null; first: number; after?: string | null }, context) => {
         const actor = await requireActor(context);
         requireDuplicatesAccess(actor);
         return listGroups(actor, args);
@@ -218,6 +231,7 @@ export const duplicatesModule: GraphQLModule = {
         const visible = job && (actor.isAdmin || String(job.ownerId) === actor.userId) ? job : null;
         return { job: visible, types: await Promise.all((await typesWithRules()).map((rules) => ruleSetView(actor, rules))) };
       },
+      duplicateDismissals: async (_p, args: { typeKey?: string | null; first: number; after?: string | null }, context) => listDismissals(await requireActor(context), args),
       duplicateRuleSets: async (_p, _a, context) => {
         const actor = await requireAdmin(context);
         return Promise.all((await listCardTypes()).map((type) => ruleSetOf(actor, type.key)));
@@ -247,6 +261,7 @@ export const duplicatesModule: GraphQLModule = {
         return requestScan(actor.userId);
       },
       markNotDuplicates: async (_p, { cardId, otherIds }: { cardId: string; otherIds: string[] }, context) => markNotDuplicates(await requireActor(context), cardId, otherIds),
+      undoNotDuplicates: async (_p, { id }: { id: string }, context) => undoDismissal(await requireActor(context), id),
       mergeCards: async (_p, input: MergeInput, context) => mergeCards(await serviceContext(context), input),
       undoMerge: async (_p, { id }: { id: string }, context) => (await undoMerge(await serviceContext(context), id)).merge,
       setDuplicateRules: async (_p, args: { typeKey: string; threshold: number; rules: RuleInput[] }, context) => {
@@ -268,6 +283,10 @@ export const duplicatesModule: GraphQLModule = {
     DuplicateRuleSet: {
       type: (set: { typeKey: string }) => findCardType(set.typeKey),
     },
+    DuplicateDismissal: {
+      type: (mark: DismissalView) => findCardType(mark.typeKey),
+      byName: async (mark: DismissalView) => (await User.findById(mark.by, { fullName: 1 }).lean<{ fullName: string }>())?.fullName ?? '',
+    },
     SimilarCard: {
       rules: async (match: { card: CardDoc; rules: { id: string }[] }, _a, context) =>
         Promise.all(match.rules.map(async (rule) => ruleView(await requireActor(context), match.card.typeKey, rule))),
@@ -277,6 +296,7 @@ export const duplicatesModule: GraphQLModule = {
       typeKey: (seen: VisibleGroup) => seen.group.typeKey,
       type: (seen: VisibleGroup) => findCardType(seen.group.typeKey),
       score: (seen: VisibleGroup) => Math.max(...seen.edges.map((edge) => edge.score)),
+      size: (seen: VisibleGroup) => seen.cardIds.length,
       cards: async (seen: VisibleGroup, _a, context) => shownCards(seen, context),
       lookAlikeTitles: async (seen: VisibleGroup, _a, context) => {
         const titles = (await shownCards(seen, context)).slice(0, MAX_MERGED + 1).map((card) => card.title);
@@ -320,6 +340,10 @@ export const duplicatesModule: GraphQLModule = {
         if (!card.mergedInto) return null;
         const merge = await mergeOfCard(card._id);
         return merge && survivorTitle(await requireActor(context), merge);
+      },
+      duplicateGroup: async (card: CardDoc, _a, context) => {
+        const actor = await requireActor(context);
+        return !card.inTrash && mayHandleDuplicates(actor) ? groupOfCard(actor, card._id) : null;
       },
       merge: async (card: CardDoc, _a, context) => {
         if (!card.mergedInto) return null;

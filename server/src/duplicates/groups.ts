@@ -2,9 +2,10 @@ import mongoose, { Types, type ClientSession } from 'mongoose';
 import { accessibleBy } from '@casl/mongoose';
 import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
-import type { CardTypeDefinition, CardValues } from '../../../card-types';
+import { normaliseForSearch, searchWordsOf, type CardTypeDefinition, type CardValues } from '../../../card-types';
 import { checksEachCard } from '../cards/permitted';
-import { FieldErrors, refuseField } from '../validation';
+import { FieldErrors, objectIdArgument, refuseField, searchText } from '../validation';
+import { searchByWords, queryPrefixes } from '../cards/search';
 import { Card } from '../cards/model';
 import { claimKeys, likeness, lookupKeys, spread, storeKeysOfCards, type KeyedCard } from './keys';
 import {
@@ -13,8 +14,10 @@ import {
   DuplicateDismissal,
   DuplicateGroup,
   DuplicateKey,
+  DuplicateRank,
   DuplicateRefresh,
   pairKey,
+  type DuplicateRankDoc,
   type DuplicateRefreshDoc,
   type DuplicateEdge,
   type DuplicateGroupDoc,
@@ -66,7 +69,7 @@ export class Components {
 type Place = Pick<DuplicateKeyDoc, '_id' | 'folderId' | 'libraryId'>;
 
 /** Group documents from edges: one per connected component, members in their places (cards without a place are left out). */
-export function groupDocs(typeKey: string, edges: DuplicateEdge[], places: Map<string, Place>, now = new Date()): Omit<DuplicateGroupDoc, '_id'>[] {
+export function groupDocs(typeKey: string, edges: DuplicateEdge[], places: Map<string, Place>, now = new Date()): DuplicateGroupDoc[] {
   const placed = edges.filter((edge) => places.has(String(edge.a)) && places.has(String(edge.b)));
   const components = new Components();
   for (const edge of placed) components.union(String(edge.a), String(edge.b));
@@ -81,6 +84,7 @@ export function groupDocs(typeKey: string, edges: DuplicateEdge[], places: Map<s
     const groupEdges = edgesByRoot.get(components.find(members[0])) ?? [];
     const memberPlaces = members.map((id) => places.get(id)!);
     return {
+      _id: new Types.ObjectId(),
       typeKey,
       cardIds: memberPlaces.map((place) => place._id),
       folderId: memberPlaces.map((place) => place.folderId),
@@ -288,8 +292,54 @@ export async function refreshWithin(type: CardTypeDefinition, rules: TypeRules |
   const places = new Map(placed.map((place) => [String(place._id), place]));
   const groups = groupDocs(type.key, edges, places);
   if (old.length === 0 && groups.length === 0) return;
-  await DuplicateGroup.deleteMany({ _id: { $in: old.map((group) => group._id) } }, { session });
-  if (groups.length > 0) await DuplicateGroup.insertMany(groups, { session });
+  await dropGroups(
+    old.map((group) => group._id),
+    session,
+  );
+  await storeGroups(groups, session);
+}
+
+const distinctIds = (ids: Types.ObjectId[]) => [...new Map(ids.map((id) => [String(id), id])).values()];
+
+/** A group's ranks: per pair of folders its pairs join, the best score of those pairs (see `DuplicateRank`). */
+export function ranksOf(group: DuplicateGroupDoc): DuplicateRankDoc[] {
+  const index = new Map(group.cardIds.map((id, at) => [String(id), at]));
+  const [folderId, libraryId] = [distinctIds(group.folderId), distinctIds(group.libraryId)];
+  const rows = new Map<string, DuplicateRankDoc>();
+  for (const edge of group.edges) {
+    const ends = [index.get(String(edge.a)), index.get(String(edge.b))];
+    if (ends[0] === undefined || ends[1] === undefined) continue;
+    const [x, y] = (ends as number[]).sort((i, j) => (String(group.folderId[i]) < String(group.folderId[j]) ? -1 : 1));
+    const _id = `${String(group._id)}/${String(group.folderId[x])}/${String(group.folderId[y])}`;
+    const row = rows.get(_id);
+    if (row) row.score = Math.max(row.score, edge.score);
+    else
+      rows.set(_id, {
+        _id,
+        groupId: group._id,
+        typeKey: group.typeKey,
+        score: edge.score,
+        folders: [group.folderId[x], group.folderId[y]],
+        libraries: [group.libraryId[x], group.libraryId[y]],
+        folderId,
+        libraryId,
+      });
+  }
+  return [...rows.values()];
+}
+
+/** Writes groups with their ranks. */
+export async function storeGroups(groups: DuplicateGroupDoc[], session?: ClientSession): Promise<void> {
+  if (groups.length === 0) return;
+  await DuplicateGroup.insertMany(groups, { session, lean: true });
+  await DuplicateRank.insertMany(groups.flatMap(ranksOf), { session, lean: true });
+}
+
+/** Removes groups with their ranks. */
+export async function dropGroups(ids: Types.ObjectId[], session?: ClientSession): Promise<void> {
+  if (ids.length === 0) return;
+  await DuplicateGroup.deleteMany({ _id: { $in: ids } }, { session });
+  await DuplicateRank.deleteMany({ groupId: { $in: ids } }, { session });
 }
 
 // ---------- what a user sees ----------
@@ -348,15 +398,33 @@ export function listLimit(actor: Actor, first: number, max: number): number {
   return Math.min(first, max);
 }
 
-const cursorOf = (group: DuplicateGroupDoc) => `${group.score}_${String(group._id)}`;
+const readsFolder = (actor: Actor, folderId: Types.ObjectId, libraryId: Types.ObjectId) => actor.ability.can('read', cardSubject({ folderId, libraryId }));
 
-function afterCursor(actor: Actor, after: string | null | undefined): Record<string, unknown> {
-  if (!after) return {};
-  const match = /^(0|1|0\.\d{1,20})_([0-9a-f]{24})$/.exec(after);
-  if (!match) refuseField(actor.locale, 'after', 'badCursor');
-  const score = Number(match[1]);
-  return { $or: [{ score: { $lt: score } }, { score, _id: { $gt: new Types.ObjectId(match[2]) } }] };
+/** A group's place in the viewer's list: its best rank whose two folders they may read (the best score of pairs they see); null when none. */
+interface ListPlace {
+  score: number;
+  id: string;
 }
+function placeFor(actor: Actor, group: DuplicateGroupDoc): ListPlace | null {
+  let best: ListPlace | null = null;
+  for (const rank of ranksOf(group)) {
+    if (!readsFolder(actor, rank.folders[0], rank.libraries[0]) || !readsFolder(actor, rank.folders[1], rank.libraries[1])) continue;
+    if (!best || rank.score > best.score || (rank.score === best.score && rank._id < best.id)) best = { score: rank.score, id: rank._id };
+  }
+  return best;
+}
+
+const cursorOf = (place: ListPlace) => `${place.score}_${place.id}`;
+
+function parseCursor(actor: Actor, after: string | null | undefined): ListPlace | null {
+  if (!after) return null;
+  const match = /^(0|1|0\.\d{1,20})_([0-9a-f]{24}\/[0-9a-f]{24}\/[0-9a-f]{24})$/.exec(after);
+  if (!match) refuseField(actor.locale, 'after', 'badCursor');
+  return { score: Number(match[1]), id: match[2] };
+}
+
+const isAfter = (place: ListPlace, cursor: ListPlace | null) => !cursor || place.score < cursor.score || (place.score === cursor.score && place.id > cursor.id);
+const byPlace = (x: ListPlace, y: ListPlace) => y.score - x.score || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0);
 
 /**
  * The stored groups that may hold something for the viewer: all for administrators, else those with
@@ -394,35 +462,110 @@ export async function countGroups(actor: Actor, typeKey: string): Promise<{ coun
   return { count, more: false };
 }
 
+/** Cards a search of the «Дубликаты» list looks at, at most (the groups of those cards are shown). */
+export const SEARCHED_CARDS = 500;
+
+type GroupPage = { edges: { node: VisibleGroup; cursor: string }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+
+const pageOf = (found: { node: VisibleGroup; cursor: string }[], more: boolean): GroupPage => ({
+  edges: found,
+  pageInfo: { hasNextPage: more, endCursor: found.at(-1)?.cursor ?? null },
+});
+
 /**
- * Groups of probable duplicates the viewer may see, best score first: administrators see all of
- * them, everyone else the groups with a card in a folder they may edit and at least two cards they
- * may read (members they may not read are left out).
+ * A page of the parts of these stored groups that hold one of `cardIds`, in the viewer's order,
+ * after the cursor (a search, or a card's own group: the groups are few, read whole).
  */
-export async function listGroups(actor: Actor, options: { typeKey?: string | null; first: number; after?: string | null }) {
+function pageAmong(actor: Actor, groups: DuplicateGroupDoc[], cardIds: Set<string>, limit: number, after: ListPlace | null): GroupPage {
+  const placed = groups.flatMap((group) => {
+    const place = placeFor(actor, group);
+    const seen = asSeenBy(actor, group).filter((part) => part.cardIds.some((id) => cardIds.has(String(id))));
+    return place && seen.length > 0 && isAfter(place, after) ? [{ place, seen }] : [];
+  });
+  placed.sort((x, y) => byPlace(x.place, y.place));
+  const shown = placed.slice(0, limit);
+  return pageOf(
+    shown.flatMap(({ place, seen }) => seen.map((node) => ({ node, cursor: cursorOf(place) }))),
+    placed.length > limit,
+  );
+}
+
+/** The cards whose title has every word of the search (as the card search reads words), among those the viewer may read. */
+async function cardsTitled(actor: Actor, search: string): Promise<Set<string>> {
+  const text = searchText(actor.locale, 'search', search);
+  const prefixes = queryPrefixes(text);
+  if (prefixes.length === 0) return new Set();
+  const found = await searchByWords(actor, text, { libraryId: null, limit: SEARCHED_CARDS });
+  return new Set(
+    found
+      .filter((card) => {
+        const words = searchWordsOf(normaliseForSearch(card.title));
+        return prefixes.every((prefix) => words.some((word) => word.startsWith(prefix)));
+      })
+      .map((card) => String(card._id)),
+  );
+}
+
+/**
+ * Groups of probable duplicates the viewer may see, best first: administrators see all of them,
+ * everyone else the groups with a card in a folder they may edit and at least two cards they may
+ * read (members they may not read are left out). A group's place, its score and the cursor come
+ * from the pairs the viewer may read only (its ranks between folders they read). With `search`,
+ * only groups holding a card whose title has its words; with `cardId`, only that card's group.
+ */
+export async function listGroups(
+  actor: Actor,
+  options: { typeKey?: string | null; search?: string | null; cardId?: string | null; first: number; after?: string | null },
+): Promise<GroupPage> {
   const limit = listLimit(actor, options.first, 100);
-  const filter = await groupFilter(actor, { ...(options.typeKey && { typeKey: options.typeKey }), ...afterCursor(actor, options.after) });
-  const found: VisibleGroup[] = [];
+  const after = parseCursor(actor, options.after);
+  const ofType = options.typeKey ? { typeKey: options.typeKey } : {};
+  if (options.cardId) {
+    const id = objectIdArgument(actor.locale, 'cardId', options.cardId);
+    const groups = await DuplicateGroup.find({ cardIds: id, ...ofType }).lean<DuplicateGroupDoc[]>();
+    return pageAmong(actor, groups, new Set([String(id)]), limit, after);
+  }
+  if (options.search?.trim()) {
+    const cardIds = await cardsTitled(actor, options.search);
+    const ids = [...cardIds].map((id) => new Types.ObjectId(id));
+    const groups = ids.length > 0 ? await DuplicateGroup.find({ cardIds: { $in: ids }, ...ofType }).lean<DuplicateGroupDoc[]>() : [];
+    return pageAmong(actor, groups, cardIds, limit, after);
+  }
+  const since = after ? { $or: [{ score: { $lt: after.score } }, { score: after.score, _id: { $gt: after.id } }] } : {};
+  const filter = await groupFilter(actor, { ...ofType, ...since });
+  const found: { node: VisibleGroup; cursor: string }[] = [];
+  let shownGroups = 0;
   let more = false;
-  const cursor = DuplicateGroup.find(filter)
+  const cursor = DuplicateRank.find(filter)
     .sort({ score: -1, _id: 1 })
-    .lean<DuplicateGroupDoc[]>()
+    .lean<DuplicateRankDoc[]>()
     .batchSize(limit + 1)
     .cursor();
   try {
-    for await (const group of cursor as AsyncIterable<DuplicateGroupDoc>) {
+    for await (const rank of cursor as AsyncIterable<DuplicateRankDoc>) {
+      // A group is listed once, at its best rank the viewer may read; its other ranks are passed by.
+      if (!readsFolder(actor, rank.folders[0], rank.libraries[0]) || !readsFolder(actor, rank.folders[1], rank.libraries[1])) continue;
+      const group = await DuplicateGroup.findById(rank.groupId).lean<DuplicateGroupDoc>();
+      const place = group && placeFor(actor, group);
+      if (!group || place?.id !== rank._id) continue;
       const seen = asSeenBy(actor, group);
       if (seen.length === 0) continue;
       // Pages end between stored groups (the cursor names one), so a split group stays on one page.
-      if (found.length >= limit) {
+      if (shownGroups >= limit) {
         more = true;
         break;
       }
-      found.push(...seen);
+      shownGroups += 1;
+      found.push(...seen.map((node) => ({ node, cursor: cursorOf(place) })));
     }
   } finally {
     await cursor.close();
   }
-  const edges = found.map((node) => ({ node, cursor: cursorOf(node.group) }));
-  return { edges, pageInfo: { hasNextPage: more, endCursor: edges.at(-1)?.cursor ?? null } };
+  return pageOf(found, more);
+}
+
+/** The viewer's part of the group holding this card (cards they may read), when they handle duplicates and it is in one; else null. */
+export async function groupOfCard(actor: Actor, cardId: Types.ObjectId): Promise<VisibleGroup | null> {
+  const group = await DuplicateGroup.findOne({ cardIds: cardId }).lean<DuplicateGroupDoc>();
+  return (group && asSeenBy(actor, group).find((part) => part.cardIds.some((id) => id.equals(cardId)))) ?? null;
 }

@@ -5,7 +5,11 @@ import { rulesOf, type TypeRules } from './rules';
 import type { ClientSession } from 'mongoose';
 import { Card, type CardDoc } from '../cards/model';
 import { handBackFiles } from '../files/handover';
-import { Merge, type MergeDoc } from './model';
+import { DuplicateDismissal, Merge, type MergeDoc } from './model';
+import { placeDismissalsOf } from './service';
+
+/** The card changed folder (or library). */
+const moved = ({ before, after }: CardChange) => Boolean(before) && (String(before!.folderId) !== String(after.folderId) || String(before!.libraryId) !== String(after.libraryId));
 
 /** Rules of the card's type, when the change can alter its keys or its place (else null: nothing to do). */
 async function rulesTouched(change: CardChange): Promise<TypeRules | null> {
@@ -42,15 +46,17 @@ async function giveBackHandedFiles(survivor: CardDoc, session: ClientSession): P
  * dropped when it goes to the trash), after the commit the groups around it are brought up to date.
  * A card deleted for good that cards were merged into leaves its title and place with those merges
  * (the merged cards still say what they were merged into, and why the merge cannot be undone), and
- * gives them back their files.
+ * gives them back their files. «Не дубликат» marks follow their cards' folders, and go with a card deleted for good.
  */
 export const duplicateHooks: CardLifecycleHooks = {
   name: 'duplicates',
   async beforeSave(change, session) {
     const rules = await rulesTouched(change);
     if (rules) await storeCardKeys(change.type, rules, change.after, session);
+    if (moved(change)) await placeDismissalsOf(change.after, session);
   },
   async beforePurge(card, session) {
+    await DuplicateDismissal.deleteMany({ cardIds: card._id }, { session });
     const gone = { title: card.title, folderId: card.folderId, libraryId: card.libraryId, at: new Date() };
     await Merge.updateMany({ 'survivor.cardId': card._id }, { $set: { survivorGone: gone } }, { session });
     await giveBackHandedFiles(card, session);
@@ -63,6 +69,7 @@ export const duplicateHooks: CardLifecycleHooks = {
   // A batch (an import, its undo, a merge): the keys of all its cards in one write, the groups
   // around them found again once per type — a few queries per batch, not a few per card.
   async beforeSaveBatch(changes, session) {
+    for (const change of changes.filter(moved)) await placeDismissalsOf(change.after, session);
     const touched = await changesTouched(changes);
     await storeKeysOfCards(
       touched.map(({ change, rules }) => ({ type: change.type, rules, card: change.after })),

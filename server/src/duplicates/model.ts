@@ -42,10 +42,11 @@ export interface DuplicateSettingsDoc {
 export const DuplicateSettings = mongoose.model('DuplicateSettings', settingsSchema, 'duplicate_settings');
 
 /**
- * What keys are made of (the normalisation of names, the exact values): raised whenever that
- * changes, so that keys stored by an older version count as stale and the next start scans again.
+ * What keys and groups are made of (the normalisation of names, the exact values, the groups'
+ * ranks — from 5): raised whenever that changes, so that keys and groups stored by an older
+ * version count as stale and the next start scans again.
  */
-export const KEYS_VERSION = 4;
+export const KEYS_VERSION = 5;
 
 /**
  * A card's blocking keys under its type's rules (kept by the card lifecycle in the card's
@@ -121,6 +122,45 @@ export interface DuplicateGroupDoc {
 export const DuplicateGroup = mongoose.model('DuplicateGroup', groupSchema, 'duplicate_groups');
 
 /**
+ * Where a group stands in the «Дубликаты» list, one row per pair of folders its pairs join (the
+ * best score of its pairs between those two folders): a viewer who may read both folders sees
+ * those pairs, so the group's place for them is its best row they may read, and nothing about a
+ * pair with a card they cannot read decides its place or shows in the cursor. `folderId` and
+ * `libraryId` list the whole group's (distinct), so that the permission condition of cards selects
+ * the rows of groups the viewer has something of; `folders` are the row's own two.
+ */
+const rankSchema = new Schema(
+  {
+    /** `group id/folder id/folder id`, the folders in order. */
+    _id: { type: String, required: true },
+    groupId: { type: Schema.Types.ObjectId, required: true },
+    typeKey: { type: String, required: true },
+    score: { type: Number, required: true },
+    folders: { type: [Schema.Types.ObjectId], required: true },
+    libraries: { type: [Schema.Types.ObjectId], required: true },
+    folderId: { type: [Schema.Types.ObjectId], required: true },
+    libraryId: { type: [Schema.Types.ObjectId], required: true },
+  },
+  { versionKey: false },
+);
+rankSchema.index({ score: -1, _id: 1 });
+rankSchema.index({ typeKey: 1, score: -1, _id: 1 });
+rankSchema.index({ groupId: 1 });
+
+export interface DuplicateRankDoc {
+  _id: string;
+  groupId: Types.ObjectId;
+  typeKey: string;
+  score: number;
+  folders: Types.ObjectId[];
+  libraries: Types.ObjectId[];
+  folderId: Types.ObjectId[];
+  libraryId: Types.ObjectId[];
+}
+
+export const DuplicateRank = mongoose.model('DuplicateRank', rankSchema, 'duplicate_ranks');
+
+/**
  * Per card type, the state of its scan: while one runs (`scanning`), refreshes list the cards they
  * refreshed in `dirty`, which the scan refreshes again on top of its own (older) snapshot; past
  * MAX_DIRTY cards they only set `overflow`, and the scan then reads the type once more.
@@ -159,18 +199,40 @@ export const DuplicateClaim = mongoose.model('DuplicateClaim', claimSchema, 'dup
 /** Buckets of claims per type: few enough to claim all at a scan's end, many enough that unrelated saves rarely share one. */
 export const CLAIM_BUCKETS = 4096;
 
-/** «Не дубликат»: a pair of cards someone said are different; never offered together again. */
+/**
+ * «Не дубликат»: a pair of cards someone said are different; not offered together again until
+ * someone who may edit both takes the mark back. The cards' folders and libraries are kept (and
+ * follow the cards when they move), so that the permission condition of cards lists the marks a
+ * viewer may see.
+ */
 const dismissalSchema = new Schema(
   {
     /** `smaller id:larger id`. */
     _id: { type: String, required: true },
     typeKey: { type: String, required: true },
+    /** The two cards, in the order of `_id`. */
+    cardIds: { type: [Schema.Types.ObjectId], default: undefined },
+    folderId: { type: [Schema.Types.ObjectId], default: undefined },
+    libraryId: { type: [Schema.Types.ObjectId], default: undefined },
     by: { type: Schema.Types.ObjectId, required: true },
     at: { type: Date, required: true },
   },
   { versionKey: false },
 );
 dismissalSchema.index({ typeKey: 1 });
+dismissalSchema.index({ cardIds: 1 });
+dismissalSchema.index({ at: -1, _id: 1 });
+dismissalSchema.index({ typeKey: 1, at: -1, _id: 1 });
+
+export interface DuplicateDismissalDoc {
+  _id: string;
+  typeKey: string;
+  cardIds?: Types.ObjectId[];
+  folderId?: Types.ObjectId[];
+  libraryId?: Types.ObjectId[];
+  by: Types.ObjectId;
+  at: Date;
+}
 
 export const DuplicateDismissal = mongoose.model('DuplicateDismissal', dismissalSchema, 'duplicate_dismissals');
 

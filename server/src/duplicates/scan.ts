@@ -8,7 +8,7 @@ import { defineJob } from '../jobs/define';
 import { Job, type JobDoc } from '../jobs/model';
 import { jobView, type JobView } from '../jobs/view';
 import { isDuplicateKeyError } from '../validation';
-import { claimWholeType, CLIQUE_UP_TO, groupDocs, refreshWithin } from './groups';
+import { claimWholeType, CLIQUE_UP_TO, dropGroups, groupDocs, refreshWithin, storeGroups } from './groups';
 import { cardKeys, forgetTrigramCounts } from './keys';
 import {
   DuplicateDismissal,
@@ -206,11 +206,11 @@ async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Pr
   // Refreshes meanwhile still list their cards (the scan is under way), refreshed again below.
   const former = (await DuplicateGroup.find({ typeKey: type.key }, { _id: 1 }).lean<{ _id: Types.ObjectId }[]>()).map((group) => group._id);
   for (let i = 0; i < groups.length; i += BATCH) {
-    await DuplicateGroup.insertMany(groups.slice(i, i + BATCH), { lean: true });
+    await storeGroups(groups.slice(i, i + BATCH));
     // Not cancelled halfway through: the former groups must go once the new ones are in.
     await nextTurn();
   }
-  for (let i = 0; i < former.length; i += BATCH) await DuplicateGroup.deleteMany({ _id: { $in: former.slice(i, i + BATCH) } });
+  for (let i = 0; i < former.length; i += BATCH) await dropGroups(former.slice(i, i + BATCH));
   let overflow = false;
   await mongoose.connection.transaction(async (session) => {
     // Refreshes still under way meet a write conflict and are retried on the groups stored here.

@@ -1,4 +1,5 @@
-import { Types } from 'mongoose';
+import { Types, type ClientSession } from 'mongoose';
+import { accessibleBy } from '@casl/mongoose';
 import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
 import { LEVEL_RANK } from '../access/effective-access';
@@ -6,13 +7,13 @@ import { recordAudit } from '../audit/service';
 import { validateCardValues, type CardTypeDefinition, type CardValues } from '../../../card-types';
 import { findCardType } from '../card-types/registry';
 import { Card, type CardDoc } from '../cards/model';
-import { permittedCards } from '../cards/permitted';
+import { checksEachCard, permittedCards } from '../cards/permitted';
 import { findCard } from '../cards/service';
 import { forbidden, notFound } from '../errors';
 import { auditActorOf } from '../people/service';
 import { FieldErrors, isObjectIdText, refuseField } from '../validation';
 import { alikeCards, listLimit, refreshGroupsAround } from './groups';
-import { DuplicateDismissal, DuplicateKey, pairKey, type DuplicateKeyDoc } from './model';
+import { DuplicateDismissal, DuplicateKey, pairKey, type DuplicateDismissalDoc, type DuplicateKeyDoc } from './model';
 import { rulesOf } from './rules';
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
@@ -109,7 +110,11 @@ export async function markNotDuplicates(actor: Actor, cardId: string, otherIds: 
   const at = new Date();
   await DuplicateDismissal.bulkWrite(
     others.map((other) => ({
-      updateOne: { filter: { _id: pairKey(card._id, other._id) }, update: { $setOnInsert: { typeKey: card.typeKey, by: new Types.ObjectId(actor.userId), at } }, upsert: true },
+      updateOne: {
+        filter: { _id: pairKey(card._id, other._id) },
+        update: { $setOnInsert: { typeKey: card.typeKey, ...pairPlaces([card, other]), by: new Types.ObjectId(actor.userId), at } },
+        upsert: true,
+      },
     })),
   );
   // Who set cards apart, and which: the pair is offered to nobody again, so auditors can see it.
@@ -120,12 +125,127 @@ export async function markNotDuplicates(actor: Actor, cardId: string, otherIds: 
     summary: card.title,
     after: { notDuplicatesOf: others.map((other) => ({ id: String(other._id), title: other.title })) },
   });
-  const type = await findCardType(card.typeKey);
+  await refreshPairs(card.typeKey, cards);
+  return true;
+}
+
+/** The groups around cards whose «Не дубликат» marks changed, found again at once. */
+async function refreshPairs(typeKey: string, cards: CardDoc[]): Promise<void> {
+  const type = await findCardType(typeKey);
   if (type)
     await refreshGroupsAround(
       type,
       await rulesOf(type.key),
-      cards.map((c) => c._id),
+      cards.map((card) => card._id),
     );
+}
+
+/** The cards of a «Не дубликат» pair in the order of its id, with their folders and libraries. */
+export function pairPlaces(cards: Pick<CardDoc, '_id' | 'folderId' | 'libraryId'>[]): Pick<DuplicateDismissalDoc, 'cardIds' | 'folderId' | 'libraryId'> {
+  const sorted = [...cards].sort((x, y) => (String(x._id) < String(y._id) ? -1 : 1));
+  return { cardIds: sorted.map((card) => card._id), folderId: sorted.map((card) => card.folderId), libraryId: sorted.map((card) => card.libraryId) };
+}
+
+/** A «Не дубликат» mark as its list shows it: both cards (the viewer may edit them), who set it and when. */
+export interface DismissalView {
+  id: string;
+  typeKey: string;
+  cards: CardDoc[];
+  by: Types.ObjectId;
+  at: Date;
+}
+
+const dismissalCursor = (mark: Pick<DuplicateDismissalDoc, '_id' | 'at'>) => `${mark.at.toISOString()}_${mark._id}`;
+
+/**
+ * «Отмечены как не дубликаты»: the pairs set apart that the viewer may take back (they may edit
+ * both cards; administrators all), the latest first, a page at a time (keyset on when and which).
+ * Marks of cards deleted for good are gone with them; marks of cards in the trash are listed.
+ */
+export async function listDismissals(actor: Actor, options: { typeKey?: string | null; first: number; after?: string | null }) {
+  requireDuplicatesAccess(actor);
+  const limit = listLimit(actor, options.first, 100);
+  let since = {};
+  if (options.after) {
+    const match = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)_([0-9a-f]{24}:[0-9a-f]{24})$/.exec(options.after);
+    const at = match ? new Date(match[1]) : null;
+    if (!match || !at || Number.isNaN(at.getTime())) refuseField(actor.locale, 'after', 'badCursor');
+    since = { $or: [{ at: { $lt: at } }, { at, _id: { $gt: match[2] } }] };
+  }
+  const base = { ...(options.typeKey && { typeKey: options.typeKey }), ...since };
+  const filter = actor.isAdmin || (await checksEachCard(actor, 'update')) ? base : { $and: [base, accessibleBy(actor.ability, 'update').ofType('Card')] };
+  const found: { node: DismissalView; cursor: string }[] = [];
+  let more = false;
+  const cursor = DuplicateDismissal.find(filter)
+    .sort({ at: -1, _id: 1 })
+    .lean<DuplicateDismissalDoc[]>()
+    .batchSize(limit + 1)
+    .cursor();
+  try {
+    for await (const mark of cursor as AsyncIterable<DuplicateDismissalDoc>) {
+      const places = (mark.folderId ?? []).map((folderId, at) => ({ folderId, libraryId: mark.libraryId![at] }));
+      if (places.length !== 2 || !places.every((place) => actor.ability.can('update', cardSubject(place)))) continue;
+      const cards = await Card.find({ _id: { $in: mark.cardIds } }).lean<CardDoc[]>();
+      if (cards.length !== 2 || !cards.every((card) => actor.ability.can('update', cardSubject(card)))) continue;
+      if (found.length >= limit) {
+        more = true;
+        break;
+      }
+      found.push({
+        node: { id: mark._id, typeKey: mark.typeKey, cards: pairPlaces(cards).cardIds!.map((id) => cards.find((card) => card._id.equals(id))!), by: mark.by, at: mark.at },
+        cursor: dismissalCursor(mark),
+      });
+    }
+  } finally {
+    await cursor.close();
+  }
+  return { edges: found, pageInfo: { hasNextPage: more, endCursor: found.at(-1)?.cursor ?? null } };
+}
+
+/**
+ * Takes a «Не дубликат» mark back: the two cards are offered together again at once (their groups
+ * are found again now). Needs editing rights on both; audited.
+ */
+export async function undoDismissal(actor: Actor, id: string): Promise<boolean> {
+  requireDuplicatesAccess(actor);
+  const notFoundMark = () => notFound(actor, t(actor, 'Отметка «Не дубликат»', 'The “Not a duplicate” mark'));
+  if (!/^[0-9a-f]{24}:[0-9a-f]{24}$/.test(id)) refuseField(actor.locale, 'id', 'badId');
+  const mark = await DuplicateDismissal.findById(id).lean<DuplicateDismissalDoc>();
+  if (!mark) throw notFoundMark();
+  const cards: CardDoc[] = [];
+  for (const cardId of id.split(':')) {
+    const card = await findCard(actor, cardId);
+    if (!card) throw notFoundMark();
+    cards.push(card);
+  }
+  if (cards.some((card) => !actor.ability.can('update', cardSubject(card)))) {
+    throw forbidden(
+      actor,
+      t(actor, 'снятие отметки «Не дубликат» (нужно право редактирования обеих карточек)', 'taking back “Not a duplicate” (editing rights on both cards are needed)'),
+    );
+  }
+  const removed = await DuplicateDismissal.deleteOne({ _id: id });
+  if (removed.deletedCount === 0) throw notFoundMark();
+  await recordAudit(auditActorOf(actor), {
+    kind: 'duplicates-dismissal-undone',
+    targetType: 'Card',
+    targetId: String(cards[0]._id),
+    summary: cards[0].title,
+    before: { notDuplicatesOf: [{ id: String(cards[1]._id), title: cards[1].title }], markedBy: String(mark.by), markedAt: mark.at.toISOString() },
+  });
+  await refreshPairs(mark.typeKey, cards);
   return true;
+}
+
+/** A card moved: the «Не дубликат» marks of it keep its new folder and library (so that the right people list them). */
+export async function placeDismissalsOf(card: Pick<CardDoc, '_id' | 'folderId' | 'libraryId'>, session: ClientSession): Promise<void> {
+  const marks = await DuplicateDismissal.find({ cardIds: card._id }, { cardIds: 1, folderId: 1, libraryId: 1 }, { session }).lean<DuplicateDismissalDoc[]>();
+  for (const mark of marks) {
+    const at = mark.cardIds!.findIndex((id) => id.equals(card._id));
+    const folderId = [...mark.folderId!];
+    const libraryId = [...mark.libraryId!];
+    folderId[at] = card.folderId;
+    libraryId[at] = card.libraryId;
+    await DuplicateDismissal.updateOne({ _id: mark._id }, { $set: { folderId, libraryId } }, { session });
+  }
 }

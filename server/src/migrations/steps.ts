@@ -1,4 +1,5 @@
 import type { MigrationStep } from './step';
+import { dismissalPlacesStep } from './dismissal-places';
 import { docxPicturesStep } from './docx-pictures';
 import { mergeSurvivorsStep } from './merge-survivors';
 import { readStateStep } from './read-state';
@@ -16,4 +17,5 @@ export const MIGRATION_STEPS: MigrationStep[] = [
   { version: 3, ...searchWordsStep },
   { version: 4, ...docxPicturesStep },
   { version: 5, ...mergeSurvivorsStep },
+  { version: 6, ...dismissalPlacesStep },
 ];

@@ -1,0 +1,101 @@
+import { expect } from 'chai';
+import { selectors, type Browser, type Page } from 'playwright-core';
+import { ensureClientBuilt } from '../../server/src/http/client-build';
+import { createLogger } from '../../server/src/logger';
+import type { RunningServer } from '../../server/src/server';
+import type { ApiClient } from '../support/api-client';
+import { describeInBrowser, launchChromium, screenshot } from '../support/browser';
+import { createCorrespondents } from '../support/fixtures';
+import { signInThroughUi } from './ui';
+import { signedIn, startTestServer } from '../support/server';
+
+const PASSWORD = 'secret-password-1';
+const CREATE = 'mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }';
+
+describeInBrowser('duplicates: a card’s group from its page, the search on «Дубликаты», «Не дубликат» listed and taken back (browser)', function () {
+  this.timeout(180_000);
+  let server: RunningServer;
+  let browser: Browser;
+  let page: Page;
+  const ids: Record<string, string> = {};
+
+  const groupTitles = () => page.getByTestId('duplicate-group').evaluateAll((groups) => groups.map((group) => group.querySelector('h2')?.textContent ?? ''));
+
+  before(async () => {
+    selectors.setTestIdAttribute('data-test');
+    await ensureClientBuilt(createLogger({ logLevel: 'warn' }));
+    server = await startTestServer();
+    const admin: ApiClient = await signedIn(server);
+    const scenario = await createCorrespondents(admin, PASSWORD, [{ login: 'tgoncharenko', fullName: 'Татьяна Гончаренко', level: 'edit' }]);
+    ids.folder = scenario.folderId;
+    const tatiana = await signedIn(server, 'tgoncharenko', PASSWORD);
+    const create = async (name: string) => (await tatiana.data<{ createCard: { id: string } }>(CREATE, { f: ids.folder, v: { name } })).createCard.id;
+    ids.a = await create('ООО «Ромашка»');
+    ids.b = await create('Ромашка, ООО');
+    ids.c = await create('Северный ветер');
+    ids.d = await create('Северный ветерок');
+    browser = await launchChromium();
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    await signInThroughUi(page, server.url, 'tgoncharenko', PASSWORD);
+    await page.getByTestId('folder-tree').waitFor();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('leads from a card to its group: «Возможные дубликаты (1)», then back to all groups', async () => {
+    await page.goto(`${server.url}/folders/${ids.folder}/cards/${ids.c}`);
+    const link = page.getByTestId('card-duplicates-link');
+    await link.waitFor();
+    expect(await link.textContent()).to.equal('Возможные дубликаты (1)');
+    await link.click();
+    await page.getByTestId('card-group-filter').waitFor();
+    await page.getByTestId('duplicate-group').first().waitFor();
+    expect(await groupTitles()).to.have.length(1);
+    expect((await groupTitles())[0]).to.match(/^«Северный ветер(ок)?» и похожие: Контрагент, сходство 78 %$/);
+    await screenshot(page, 'duplicates-finding-01-card-group');
+    await page.getByTestId('all-groups').click();
+    await page.getByTestId('duplicate-group').nth(1).waitFor();
+    expect(await page.getByTestId('duplicate-group').count()).to.equal(2);
+  });
+
+  it('finds a group by a word of a title', async () => {
+    await page.getByTestId('duplicates-search-input').fill('ветерок');
+    await page.getByTestId('duplicates-search-submit').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-test="duplicate-group"]').length === 1);
+    expect((await groupTitles())[0]).to.match(/^«Северный ветер(ок)?» и похожие/);
+    await page.getByTestId('duplicates-search-input').fill('андромеда');
+    await page.getByTestId('duplicates-search-submit').click();
+    await page.getByTestId('duplicates-empty').waitFor();
+    expect(await page.getByTestId('duplicates-empty').textContent()).to.equal('Нет групп с карточками, в названии которых есть «андромеда»');
+    await page.getByTestId('duplicates-search-reset').click();
+    await page.getByTestId('duplicate-group').nth(1).waitFor();
+  });
+
+  it('lists a «Не дубликат» mark with who and when, and puts the pair back into duplicates', async () => {
+    const wind = page.getByTestId('duplicate-group').filter({ hasText: 'Северный ветерок' });
+    await wind.getByTestId('not-duplicate').click();
+    await page.getByTestId('duplicates-notice').filter({ hasText: 'больше не будут предлагаться' }).waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('[data-test="duplicate-group"]').length === 1);
+
+    await page.getByTestId('view-dismissed').click();
+    const mark = page.getByTestId('dismissal');
+    await mark.waitFor();
+    expect(await mark.textContent())
+      .to.contain('Северный ветер')
+      .and.contain('Северный ветерок');
+    expect(await mark.getByTestId('dismissal-by').textContent()).to.match(/^Отметил\(а\) Татьяна Гончаренко, \d\d\.\d\d\.\d{4}/);
+    await screenshot(page, 'duplicates-finding-02-dismissed');
+    await mark.getByRole('button', { name: /^Вернуть в дубликаты: «Северный ветер(ок)?» и «Северный ветер(ок)?»$/ }).click();
+    await page.getByTestId('duplicates-notice').filter({ hasText: 'снова предлагаются как дубликаты' }).waitFor();
+    await page.getByTestId('dismissals-empty').waitFor();
+
+    await page.getByTestId('view-groups').click();
+    await page.getByTestId('duplicate-group').nth(1).waitFor();
+    expect((await groupTitles()).some((title) => title.startsWith('«Северный ветер'))).to.equal(true);
+    // The card's page offers its group again.
+    await page.goto(`${server.url}/folders/${ids.folder}/cards/${ids.d}`);
+    expect(await page.getByTestId('card-duplicates-link').textContent()).to.equal('Возможные дубликаты (1)');
+  });
+});

@@ -54,13 +54,13 @@ describe('files on cards: the «Экспорт» right and the audit of reads (A
     await server?.stop();
   });
 
-  it('does not let a card with files move from a folder without «Экспорт» into one with it; other moves go on', async () => {
+  it('does not let a card, with files or without, move from a folder without «Экспорт» into one with it; other moves go on', async () => {
     const { card, file } = await memo(clerk, plainFolder, 'Договор поставки', true);
     expect((await downloadFile(clerk, server.url, file!.url)).status).to.equal(403);
     const refused = await clerk.request(MOVE, { id: card.id, f: exportFolder, v: card.version });
     expect(refused.errors?.[0]).to.deep.include({
       message:
-        'Недостаточно прав: карточку с файлами нельзя перенести из папки, где у вас нет права «Экспорт», в папку, где оно есть (так файлы стали бы доступны вам для скачивания)',
+        'Недостаточно прав: карточку нельзя перенести из папки, где у вас нет права «Экспорт», в папку, где оно есть (так её значения и файлы стали бы доступны вам для выгрузки); обратитесь к администратору',
     });
     expect(refused.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
     // The card stays where it was, its file still not the clerk's to download.
@@ -68,9 +68,15 @@ describe('files on cards: the «Экспорт» right and the audit of reads (A
     expect(stayed.card.folderId).to.equal(plainFolder);
     expect((await downloadFile(clerk, server.url, file!.url)).status).to.equal(403);
 
-    // A card without files moves; so does a card with files when an administrator (who may export everywhere) moves it.
+    // A card without files is refused too (its values would become exportable: moving a folder's cards one by one and exporting
+    // the other folder took them all out); an administrator (who may export everywhere) moves either.
     const bare = await memo(clerk, plainFolder, 'Без файлов', false);
-    expect((await clerk.data<{ moveCard: { folderId: string } }>(MOVE, { id: bare.card.id, f: exportFolder, v: bare.card.version })).moveCard.folderId).to.equal(exportFolder);
+    const bareRefused = await clerk.request(MOVE, { id: bare.card.id, f: exportFolder, v: bare.card.version });
+    expect(bareRefused.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
+    const exported = await fetch(`${server.url}/transfer/export?folderId=${exportFolder}&format=csv`, { headers: { cookie: clerk.cookieHeader() } });
+    expect(exported.status).to.equal(200);
+    expect(await exported.text()).not.to.contain('Без файлов');
+    expect((await admin.data<{ moveCard: { folderId: string } }>(MOVE, { id: bare.card.id, f: exportFolder, v: bare.card.version })).moveCard.folderId).to.equal(exportFolder);
     expect((await admin.data<{ moveCard: { folderId: string } }>(MOVE, { id: card.id, f: exportFolder, v: card.version })).moveCard.folderId).to.equal(exportFolder);
     // Out of the export folder into the other one is no gain: allowed.
     const own = await memo(clerk, exportFolder, 'Своя выгрузка', true);

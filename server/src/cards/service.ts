@@ -469,6 +469,17 @@ export async function moveCard(context: CardServiceContext, id: string, input: {
     errors.throwIfAny();
   }
   if (String(card.folderId) === input.folderId) return card;
+  // «Экспорт» is granted only by administrators: a card does not move from a folder where the actor lacks it into one where they hold it (that would hand them its values and files to export).
+  if (!actor.ability.can('export', cardSubject(card)) && actor.ability.can('export', cardSubject({ folderId: target._id, libraryId: target.libraryId }))) {
+    throw forbidden(
+      actor,
+      t(
+        actor,
+        'карточку нельзя перенести из папки, где у вас нет права «Экспорт», в папку, где оно есть (так её значения и файлы стали бы доступны вам для выгрузки); обратитесь к администратору',
+        'a card cannot be moved from a folder where you lack the “Export” right into one where you have it (its values and files would become exportable to you); ask an administrator',
+      ),
+    );
+  }
   const refusal = await runCheckMove({ actor, card, to: { folderId: target._id, libraryId: target.libraryId } });
   if (refusal) throw forbidden(actor, refusal);
   const type = await writtenCardType(actor, card.typeKey);

@@ -178,6 +178,18 @@ describe('issue 14: what changing a card type does to existing cards, seen throu
     expect(seenByEditor).to.deep.equal({ title: 'ООО «Зета»', values: { name: 'ООО «Зета»' }, hiddenValues: null });
     expect((await card(admin, counterparties[5])).hiddenValues).to.deep.equal({ segment: 'опт' });
     expect(await search(editor, 'опт')).to.deep.equal([]);
+    // Nor can a list be filtered or sorted by it: the count of «contains "о"» would spell the value out letter by letter.
+    const LIST = 'query($f: ID!, $s: String, $filters: [CardFilterInput!]) { cards(folderId: $f, sortBy: $s, filters: $filters) { totalCount } }';
+    expect(refusalFields(await editor.request(LIST, { f: folderId, filters: [{ field: 'segment', op: 'contains', value: 'о' }] }))).to.deep.equal({
+      'filters.0': 'Нет такого поля',
+    });
+    expect(refusalFields(await editor.request(LIST, { f: folderId, s: 'segment' }))).to.deep.equal({ sortBy: 'Нет такого поля' });
+    // Nor does the card «as of» a later moment (today's card) show it, to history readers or administrators.
+    const asOf = await admin.data<{ cardAsOf: { values: Record<string, unknown> } }>('query($id: ID!, $at: DateTime!) { cardAsOf(cardId: $id, at: $at) { values } }', {
+      id: counterparties[5],
+      at: new Date(Date.now() + 86_400_000).toISOString(),
+    });
+    expect(asOf.cardAsOf.values).to.deep.equal({ name: 'ООО «Зета»' });
 
     expect(refusalFields(await edit(editor, counterparties[5], { segment: 'розница' }))).to.deep.equal({
       segment: 'Поле скрыто администратором: его значения хранятся, но не меняются',

@@ -355,7 +355,9 @@ export const cardsModule: GraphQLModule = {
       """
       A folder's cards, a page at a time (folderId; first: 50 when left out); or the cards with these
       ids (ids, at most 200), in that order, leaving out those the viewer may not read, in one request.
-      With ids, the paging, sorting and filtering arguments are refused (they do not apply).
+      With ids, the paging, sorting and filtering arguments are refused (they do not apply). A hidden
+      field can be neither filtered nor sorted by (noSuchField), and a filter on a key that another of
+      the folder's types hides never reads that type's values (its cards show the field empty).
       """
       cards(folderId: ID, ids: [ID!], first: Int, after: String, sortBy: String, descending: Boolean, filters: [CardFilterInput!]): CardConnection!
       relatedCards(cardId: ID!, tab: String!): [Card!]!

@@ -101,10 +101,6 @@ function afterCondition(path: string, value: SortValue, id: Types.ObjectId, desc
   return { $or: branches };
 }
 
-/**
- * One filter value in the form the field stores, or undefined when it cannot be one: numbers for
- * integers, canonical decimal strings, ISO dates, booleans, bounded plain text otherwise.
- */
 /** A filter value typed by a person → the form the field stores (a number, a date, true/false …), as the field's kind reads it. */
 function filterValue(field: FieldDefinition | undefined, text: string | null | undefined): string | number | boolean | undefined {
   if (text === null || text === undefined || text.length > MAX_FILTER_TEXT) return undefined;
@@ -132,13 +128,20 @@ function wellFormed(filter: unknown): filter is CardFilter {
   );
 }
 
+/** The fields of a folder's types a reader sees: hidden (removed) fields keep their values out of lists, filters and sorts. */
+const shownFields = (types: CardTypeDefinition[]): FieldDefinition[] => types.flatMap((type) => type.fields).filter((field) => field.hidden !== true);
+
+/** The keys of the types among `types` that hide a field `key`. */
+const typesHiding = (types: CardTypeDefinition[], key: string): string[] =>
+  types.filter((type) => type.fields.some((field) => field.key === key && field.hidden === true)).map((type) => type.key);
+
 function filterCondition(types: CardTypeDefinition[], filter: unknown, index: number, errors: FieldErrors): Filter | null {
   if (!wellFormed(filter)) {
     errors.add(`filters.${index}`, 'badFilter');
     return null;
   }
   const system = filter.field === 'title';
-  const field = types.flatMap((type) => type.fields).find((f) => f.key === filter.field);
+  const field = shownFields(types).find((f) => f.key === filter.field);
   // Known field keys name the message (the form shows it at the column); anything else by position.
   const at = system || field ? `filters.${filter.field}` : `filters.${index}`;
   if (!system && !field) {
@@ -152,6 +155,17 @@ function filterCondition(types: CardTypeDefinition[], filter: unknown, index: nu
   };
   // Each kind names the operators that apply to it (a range of dates, a choice of options …).
   if (field && !kindOf(field).filter.operators.includes(filter.op)) return bad();
+  const condition = kindCondition(field, path, filter);
+  if (condition === undefined) return bad();
+  // Where the folder's other types hide a field of the same key, their cards keep it out of sight: a filter on it
+  // never reads their values (they show it empty), or its counts would spell out what is hidden.
+  const hiddenIn = system ? [] : typesHiding(types, filter.field);
+  if (hiddenIn.length === 0) return condition;
+  return filter.op === 'empty' ? { $or: [{ typeKey: { $in: hiddenIn } }, condition] } : { $and: [{ typeKey: { $nin: hiddenIn } }, condition] };
+}
+
+/** The condition of a well-formed filter on `path` by the field's kind; undefined when its value cannot be read. */
+function kindCondition(field: FieldDefinition | undefined, path: string, filter: CardFilter): Filter | undefined {
   const one = (text: string | null | undefined) => filterValue(field, text);
   const many = (texts: readonly string[] | null | undefined) => {
     const list = texts ?? [];
@@ -162,21 +176,21 @@ function filterCondition(types: CardTypeDefinition[], filter: unknown, index: nu
   switch (filter.op) {
     case 'contains': {
       const typed = filter.value ?? '';
-      if (typed.length > MAX_FILTER_TEXT) return bad();
+      if (typed.length > MAX_FILTER_TEXT) return undefined;
       const text = field ? kindOf(field).filter.contains(typed, field) : typed;
       return { [path]: { $regex: escapeRegExp(text), $options: 'i' } };
     }
     case 'equals': {
       const value = one(filter.value);
-      return value === undefined ? bad() : { [path]: value };
+      return value === undefined ? undefined : { [path]: value };
     }
     case 'in': {
       const values = many(filter.values);
-      return values === undefined ? bad() : { [path]: { $in: values } };
+      return values === undefined ? undefined : { [path]: { $in: values } };
     }
     case 'tags': {
       const values = many(filter.values);
-      return values === undefined ? bad() : { [path]: { $all: values } };
+      return values === undefined ? undefined : { [path]: { $all: values } };
     }
     case 'empty':
       return { [path]: { $exists: false } };
@@ -185,7 +199,7 @@ function filterCondition(types: CardTypeDefinition[], filter: unknown, index: nu
     case 'range': {
       const from = filter.from ? one(filter.from) : null;
       const to = filter.to ? one(filter.to) : null;
-      if (from === undefined || to === undefined) return bad();
+      if (from === undefined || to === undefined) return undefined;
       // Decimal values are canonical strings: compare them numerically.
       if (field && kindOf(field).filter.decimal) {
         const bounds = [];
@@ -213,8 +227,9 @@ export async function folderListQuery(actor: Actor, folderId: string, options: O
   const errors = new FieldErrors(actor.locale);
   const sortBy = options.sortBy ?? 'updatedAt';
   const descending = options.descending ?? sortBy === 'updatedAt';
-  const sortFields = known.flatMap((type) => type.fields).filter((f) => f.key === sortBy);
-  if (!SYSTEM_SORTS.has(sortBy) && sortFields.length === 0) errors.add('sortBy', 'noSuchField');
+  const sortFields = shownFields(known).filter((f) => f.key === sortBy);
+  // The order of cards whose type hides the field would spell out its hidden values: such a sort is refused.
+  if (!SYSTEM_SORTS.has(sortBy) && (sortFields.length === 0 || typesHiding(known, sortBy).length > 0)) errors.add('sortBy', 'noSuchField');
   const filters = options.filters ?? [];
   if (filters.length > MAX_FILTERS) errors.add('filters', 'tooMany', { max: MAX_FILTERS });
   const conditions = filters.slice(0, MAX_FILTERS).map((f, index) => filterCondition(known, f, index, errors));

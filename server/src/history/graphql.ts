@@ -48,7 +48,7 @@ export const historyModule: GraphQLModule = {
       "History readers and administrators; newest first."
       cardHistory(cardId: ID!, field: String, userId: ID, from: DateTime, to: DateTime, first: Int = 50, after: String): HistoryConnection!
       verifyHistory(cardId: ID!): HistoryVerdict!
-      "The card's values at a moment, rebuilt from history."
+      "The card's values at a moment, rebuilt from history; values of fields its type hides now are left out, as in Card.values."
       cardAsOf(cardId: ID!, at: DateTime!): CardSnapshot!
     }
 

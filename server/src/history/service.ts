@@ -6,7 +6,7 @@ import { cardTargets, type CardValues } from '../../../card-types';
 import type { CardChange } from '../cards/lifecycle';
 import { Card, type CardDoc } from '../cards/model';
 import { findCardType } from '../card-types/registry';
-import { findCard, moveCard, updateCard, type CardServiceContext } from '../cards/service';
+import { findCard, moveCard, shownValues, updateCard, type CardServiceContext } from '../cards/service';
 import { forbidden, notFound, UserInputError } from '../errors';
 import { Folder } from '../folders/models';
 import { objectIdArgument, pageSize, refuseField, searchText } from '../validation';
@@ -302,7 +302,7 @@ export async function verifyCardHistory(actor: Actor, cardId: string): Promise<C
 
 /**
  * The card's values at a moment, rebuilt from history: today's values with every recorded
- * change made after that moment undone, newest first.
+ * change made after that moment undone, newest first — those of fields its type hides now left out.
  */
 export async function cardAsOf(actor: Actor, cardId: string, at: Date): Promise<{ values: CardValues; existed: boolean; folderId: string }> {
   const card = await readableCardForHistory(actor, cardId);
@@ -328,7 +328,8 @@ export async function cardAsOf(actor: Actor, cardId: string, at: Date): Promise<
       else values[change.key] = change.before;
     }
   }
-  return { values: values as CardValues, existed, folderId };
+  // Fields hidden now keep their values out of sight here as in `Card.values` (a snapshot «as of» tomorrow is today's card).
+  return { values: shownValues(type, values as CardValues), existed, folderId };
 }
 
 /**

@@ -3,7 +3,7 @@
  * MinKey < null < numbers < strings < objects < arrays < BinData < ObjectId < booleans < dates < timestamps < regexes < MaxKey.
  */
 import type { Binary, ObjectId, Timestamp } from 'bson';
-import { compareNumbers, numberKey } from './numbers';
+import { compareNumbers, numberKey, numberKind } from './numbers';
 
 function bsonType(value: unknown): string | undefined {
   return value !== null && typeof value === 'object' ? (value as { _bsontype?: string })._bsontype : undefined;
@@ -145,14 +145,18 @@ function compareObjects(a: Record<string, unknown>, b: Record<string, unknown>):
   return ka.length - kb.length;
 }
 
-/** A canonical string for a value, equal for values MongoDB treats as equal (used for _id and dup-key maps). */
-export function keyString(value: unknown): string {
+/**
+ * A canonical string for a value, equal for values MongoDB treats as equal (used for _id and
+ * dup-key maps); with `typed`, numbers of different BSON types differ (5 and 5.0 and 5 as a long:
+ * an update that changes only the type still changes the document).
+ */
+export function keyString(value: unknown, typed = false): string {
   const rank = typeRank(value);
   switch (rank) {
     case 2:
       return 'N';
     case 3:
-      return numberKey(value);
+      return typed ? numberKind(value) + numberKey(value) : numberKey(value);
     case 4:
       return 's' + String(value);
     case 8:
@@ -162,12 +166,12 @@ export function keyString(value: unknown): string {
     case 10:
       return 'd' + (value as Date).getTime();
     case 6:
-      return '[' + (value as unknown[]).map(keyString).join(',') + ']';
+      return '[' + (value as unknown[]).map((item) => keyString(item, typed)).join(',') + ']';
     case 5:
       return (
         '{' +
         Object.entries(value as Record<string, unknown>)
-          .map(([k, v]) => JSON.stringify(k) + ':' + keyString(v))
+          .map(([k, v]) => JSON.stringify(k) + ':' + keyString(v, typed))
           .join(',') +
         '}'
       );

@@ -27,6 +27,7 @@ import { ID_INDEX_SPEC, LockWait, requireCollection, splitNamespace, Transaction
 import { valuesAtPath } from './text';
 import { deleteDocuments, insertDocument, updateDocuments, type WriteContext } from './writes';
 import { MINGO_OPTIONS } from './operators';
+import { promoteNumbers } from './typed-numbers';
 
 export interface ServerIdentity {
   /** `host:port` as clients reach it. */
@@ -1016,7 +1017,9 @@ function withAtClusterTime(reply: Doc, at: Timestamp): Doc {
 function runAggregation(pipeline: Doc[], input: Doc[], resolver: (name: string) => Doc[]): Doc[] {
   if (pipeline.length === 0) return input;
   try {
-    return new Aggregator(pipeline, { ...MINGO_OPTIONS, collectionResolver: resolver }).run(input) as Doc[];
+    // mingo computes with JS numbers only: its stages get longs and doubles promoted (their results' numbers are typed as JS numbers are).
+    const promoted = (name: string) => resolver(name).map(promoteNumbers);
+    return new Aggregator(pipeline, { ...MINGO_OPTIONS, collectionResolver: promoted }).run(input.map(promoteNumbers)) as Doc[];
   } catch (error) {
     throw asCommandError(error);
   }

@@ -13,10 +13,10 @@
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { deserialize, serialize } from 'bson';
+import { serialize } from 'bson';
 import { keyString } from './bson-order';
 import type { Doc, IndexSpec } from './indexes';
-import { BSON_READ } from './storage';
+import { decodeDocument } from './typed-numbers';
 import { recordKey, splitNamespace, type Store } from './store';
 
 const RECORD_HEADER = 8;
@@ -44,7 +44,7 @@ export function decodeRecords(data: Buffer): Doc[][] {
     const docs: Doc[] = [];
     for (let position = 0; position < payload.length;) {
       const size = payload.readInt32LE(position);
-      docs.push(deserialize(payload.subarray(position, position + size), BSON_READ));
+      docs.push(decodeDocument(payload.subarray(position, position + size)));
       position += size;
     }
     records.push(docs);

@@ -15,7 +15,7 @@ import { Query } from 'mingo/query';
 import type { Any, Options } from 'mingo/types';
 import { compareValues, typeRank } from './bson-order';
 import { CommandError } from './errors';
-import { isNaNNumber } from './numbers';
+import { isNaNNumber, writesAsInt32 } from './numbers';
 
 type Test = (value: unknown) => boolean;
 type Predicate = (doc: unknown) => boolean;
@@ -173,7 +173,7 @@ const KNOWN_CODES = new Set(Object.values(TYPE_ALIASES));
 export function bsonTypeCode(value: unknown): number {
   switch (typeof value) {
     case 'number':
-      return Number.isInteger(value) && value >= -2147483648 && value <= 2147483647 && !Object.is(value, -0) ? 16 : 1;
+      return writesAsInt32(value) ? 16 : 1;
     case 'bigint':
       return 18;
     case 'string':

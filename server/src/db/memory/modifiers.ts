@@ -4,9 +4,11 @@
  * most of the cost of a bulk upsert. Anything beyond plain paths into objects (array elements,
  * positional operators, type changes MongoDB refuses, conflicting paths) is left to mingo.
  */
+import { Double, Long } from 'bson';
 import { keyString } from './bson-order';
 import { CommandError } from './errors';
 import type { Doc } from './indexes';
+import { numberKind, writesAsInt32 } from './numbers';
 import { deepClone, isPlainObject } from './query';
 
 type Action = { op: '$set' | '$unset' | '$inc' | '$addToSet'; path: string[]; value: unknown };
@@ -27,6 +29,36 @@ function typeName(value: unknown): string {
   if (typeof value === 'string') return 'string';
   if (value instanceof Date) return 'date';
   return (value as { _bsontype?: string })._bsontype?.toLowerCase() ?? 'object';
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+const asBigInt = (value: unknown): bigint => (typeof value === 'number' ? BigInt(value) : typeof value === 'bigint' ? value : (value as Long).toBigInt());
+const asNumber = (value: unknown): number => (typeof value === 'number' ? value : Number((value as { valueOf(): unknown }).valueOf()));
+
+/**
+ * `$inc` as MongoDB adds (decimals aside): a double in either makes a double; else a long in
+ * either makes a long; two int32s make an int32, or a long when the sum leaves int32's range.
+ */
+function addNumbers(existing: unknown, increment: unknown, doc: Doc, field: string): unknown {
+  const kinds = numberKind(existing) + numberKind(increment);
+  if (kinds.includes('d')) {
+    const sum = asNumber(existing) + asNumber(increment);
+    return writesAsInt32(sum) ? new Double(sum) : sum;
+  }
+  if (kinds.includes('l')) {
+    const sum = asBigInt(existing) + asBigInt(increment);
+    if (sum < INT64_MIN || sum > INT64_MAX)
+      throw new CommandError(
+        2,
+        'BadValue',
+        `Failed to apply $inc operations to current value ((NumberLong)${String(existing)}) for document {_id: ${String(doc._id)}}, field ${field}: overflow`,
+      );
+    return Long.fromBigInt(sum);
+  }
+  const sum = (existing as number) + (increment as number);
+  return writesAsInt32(sum) ? sum : Long.fromNumber(sum);
 }
 
 /** The object holding the path's last field (created when `create`), or null/undefined when the path cannot be followed simply. */
@@ -75,7 +107,7 @@ function plan(doc: Doc, modifier: Doc): Action[] | null {
           `Cannot apply $inc to a value of non-numeric type. {_id: ${JSON.stringify(doc._id)}} has the field '${action.path[action.path.length - 1]}' of non-numeric type ${typeName(existing)}`,
         );
       }
-      if (typeof action.value !== 'number' || (existing !== undefined && typeof existing !== 'number')) return null;
+      if (numberKind(action.value) === 'm' || (existing !== undefined && numberKind(existing) === 'm')) return null;
     }
     if (action.op === '$addToSet') {
       if (existing !== undefined && !Array.isArray(existing)) return null;
@@ -100,11 +132,11 @@ export function applySimpleModifier(doc: Doc, modifier: Doc): boolean {
     }
     const parent = parentOf(doc, path, true)!;
     if (op === '$set') parent[field] = deepClone(value);
-    else if (op === '$inc') parent[field] = ((parent[field] as number | undefined) ?? 0) + (value as number);
+    else if (op === '$inc') parent[field] = parent[field] === undefined ? value : addNumbers(parent[field], value, doc, path.join('.'));
     else {
       const items = isPlainObject(value) && Array.isArray(value.$each) ? value.$each : [value];
       const list = (parent[field] as unknown[] | undefined) ?? [];
-      const present = new Set(list.map(keyString));
+      const present = new Set(list.map((item) => keyString(item)));
       for (const item of items) {
         const key = keyString(item);
         if (present.has(key)) continue;

@@ -52,6 +52,27 @@ export function asDouble(value: unknown): number | undefined {
   }
 }
 
+/** Whether the BSON serializer writes the JS number `x` as an int32 (whole, in int32 range, not -0) rather than a double. */
+export function writesAsInt32(x: number): boolean {
+  return Number.isInteger(x) && x >= -2147483648 && x <= 2147483647 && !Object.is(x, -0);
+}
+
+/** A numeric value's BSON type as a letter: int32 (a whole JS number in int32 range), double, long or decimal. */
+export function numberKind(value: unknown): string {
+  if (typeof value === 'number') return writesAsInt32(value) ? 'i' : 'd';
+  if (typeof value === 'bigint') return 'l';
+  switch (bsonType(value)) {
+    case 'Int32':
+      return 'i';
+    case 'Double':
+      return 'd';
+    case 'Long':
+      return 'l';
+    default:
+      return 'm';
+  }
+}
+
 /** Whether a numeric value is NaN (a double's or a decimal's). */
 export function isNaNNumber(value: unknown): boolean {
   if (typeof value === 'number') return Number.isNaN(value);

@@ -7,13 +7,12 @@
  * point lookup. Only candidates are loaded and checked against what the index did not answer
  * (with mingo), and a transaction's own writes are merged in key order.
  */
-import { deserialize } from 'bson';
 import { Query } from 'mingo/query';
 import { compareValues, keyString } from './bson-order';
 import { asCommandError, badValue, CommandError } from './errors';
 import { BTreeIndex, encodeTuple, type Doc, type TextIndex } from './indexes';
 import { encodeValue, KeyWriter, MAX_TUPLE_BYTES, prefixEnd, storableIdKey, TYPE } from './keys';
-import { BSON_READ } from './storage';
+import { decodeDocument } from './typed-numbers';
 import type { Collection, Entry, Overlay, ReadView } from './store';
 import { valuesAtPath } from './text';
 import { MINGO_OPTIONS } from './operators';
@@ -1149,23 +1148,8 @@ function* candidates(collection: Collection, plan: Plan, view: ReadView, skipHin
 
 function load(collection: Collection, candidate: Candidate, view: ReadView): Doc | undefined {
   if (candidate.doc) return candidate.doc;
-  if (candidate.raw) return deserialize(candidate.raw, BSON_READ);
+  if (candidate.raw) return decodeDocument(candidate.raw);
   return view.txn ? view.txn.get(collection, candidate.idKey) : view.store.getDoc(collection, candidate.idKey, view.snapshot);
-}
-
-/** Decoding that keeps int32, double and long apart (as Int32, Double and Long), for `$type`. */
-const TYPED_READ = { ...BSON_READ, promoteValues: false } as const;
-
-/** Whether a filter asks for `$type`: its candidates are then tested as stored, int, long and double told apart. */
-function asksType(value: unknown): boolean {
-  if (Array.isArray(value)) return value.some(asksType);
-  return isPlainObject(value) && Object.keys(value).some((key) => key === '$type' || asksType(value[key]));
-}
-
-/** A candidate decoded with its numbers' BSON types (outside transactions). */
-function loadTyped(collection: Collection, candidate: Candidate, view: ReadView): Doc | undefined {
-  const raw = loadRaw(collection, candidate, view);
-  return raw && deserialize(raw, TYPED_READ);
 }
 
 /** The stored BSON of a candidate (outside transactions), copied out of the map. */
@@ -1337,12 +1321,11 @@ export function openCursor(collection: Collection | undefined, view: ReadView, f
   const query = plan.exact ? null : compileFilter(rest);
   const pushSkip = plan.sorted && plan.exact && !plan.dedupe && !overlay && plan.ranges.length === 1 && !plan.ids ? skip : 0;
   const stats = options.stats;
-  const typed = query !== null && !view.txn && asksType(rest);
   const matches = (function* () {
     for (const candidate of candidates(collection, plan, view, pushSkip, stats)) {
       const doc = load(collection, candidate, view);
       if (doc && stats) stats.docs++;
-      if (doc && (!query || test(query, typed ? (loadTyped(collection, candidate, view) ?? doc) : doc))) yield doc;
+      if (doc && (!query || test(query, doc))) yield doc;
     }
   })();
   if (options.sort && !plan.sorted) {

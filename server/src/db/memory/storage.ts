@@ -13,13 +13,12 @@ import { open, type Database, type RootDatabase, type Transaction as ReadTxn } f
 import type { Doc } from './indexes';
 import { lockDirectory } from './dir-lock';
 import { prefixEnd } from './keys';
+import { PROMOTED_READ } from './typed-numbers';
 
 export type { ReadTxn };
 
 const TEMP_PREFIX = 'kartoteka-memory-';
 const OWNER_FILE = 'owner.pid';
-
-export const BSON_READ = { promoteLongs: true, promoteValues: true, promoteBuffers: false, bsonRegExp: false } as const;
 
 export interface CatalogEntry {
   ns: string;
@@ -141,7 +140,7 @@ export class Storage {
     const entries: CatalogEntry[] = [];
     for (const { key, value } of this.catalog.getRange({})) {
       if (key.startsWith('\u0000')) continue;
-      entries.push(deserialize(value, BSON_READ) as unknown as CatalogEntry);
+      entries.push(deserialize(value, PROMOTED_READ) as unknown as CatalogEntry);
     }
     return entries;
   }

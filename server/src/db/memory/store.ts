@@ -3,12 +3,13 @@
  * with index maintenance, unique checks, record locks of open transactions and snapshot
  * transactions (an LMDB read snapshot plus the transaction's own write set).
  */
-import { deserialize, serialize, UUID, ObjectId } from 'bson';
+import { serialize, UUID, ObjectId } from 'bson';
 import { CommandError, namespaceExists, namespaceNotFound, writeConflict } from './errors';
 import { BTreeIndex, createIndex, duplicateKeyError, sameIndexValue, TextIndex, type AnyIndex, type Doc, type IndexKey, type IndexSpec } from './indexes';
 import { idKeyOf, prefixEnd, u32 } from './keys';
 import type { Database } from 'lmdb';
-import { BSON_READ, type CatalogEntry, type ReadTxn, type Storage } from './storage';
+import { type CatalogEntry, type ReadTxn, type Storage } from './storage';
+import { decodeDocument } from './typed-numbers';
 
 export const ID_INDEX_SPEC: IndexSpec = { v: 2, key: { _id: 1 }, name: '_id_' };
 
@@ -343,7 +344,7 @@ export class Store {
         changed.add(collection);
         if (index.multikey || !index.fields.some((field) => field.includes('.'))) continue;
         for (const { value } of this.storage.docs.getRange({ start: collection.prefix, end: prefixEnd(collection.prefix) })) {
-          if (!index.tuplesOf(deserialize(value, BSON_READ)).arrays) continue;
+          if (!index.tuplesOf(decodeDocument(value)).arrays) continue;
           index.multikey = true;
           found.push(`${collection.ns} ${index.name}`);
           break;
@@ -534,7 +535,7 @@ export class Store {
     const range = { start: after ?? collection.prefix, exclusiveStart: after !== null, end: prefixEnd(collection.prefix), limit: limit === Infinity ? undefined : limit };
     for (const { key, value } of this.storage.docs.getRange(range)) {
       const idKey = Buffer.from(key.subarray(4));
-      const doc = deserialize(value, BSON_READ);
+      const doc = decodeDocument(value);
       for (const index of indexes) {
         if (index instanceof TextIndex) {
           this.putPostings(index, idKey, doc);
@@ -571,7 +572,7 @@ export class Store {
    */
   getDoc(collection: Collection, idKey: Buffer, snapshot?: ReadTxn): Doc | undefined {
     const bytes = this.storage.bytes(this.storage.docs, collection.docKey(idKey), snapshot);
-    return bytes ? deserialize(Buffer.from(bytes), BSON_READ) : undefined;
+    return bytes ? decodeDocument(Buffer.from(bytes)) : undefined;
   }
 
   /** Index entries in [start, end), forward or backward, as `view` sees committed state. */

@@ -2,8 +2,9 @@
  * MongoDB wire protocol framing: OP_MSG (body and document-sequence sections, checksum,
  * moreToCome) and the legacy OP_QUERY/OP_REPLY pair that drivers use for the first handshake.
  */
-import { deserialize, serialize } from 'bson';
+import { serialize } from 'bson';
 import type { Doc } from './indexes';
+import { decodeReceived } from './typed-numbers';
 
 export const OP_REPLY = 1;
 export const OP_QUERY = 2004;
@@ -14,7 +15,8 @@ const FLAG_MORE_TO_COME = 1 << 1;
 const HEADER_SIZE = 16;
 export const MAX_MESSAGE_SIZE = 48_000_000;
 
-const DESERIALIZE_OPTIONS = { promoteLongs: true, promoteValues: true, promoteBuffers: false, bsonRegExp: false } as const;
+/** A command's session fields: longs in every command of a session, read as numbers. */
+const ENVELOPE = new Set(['txnNumber', '$clusterTime', 'lsid']);
 
 export interface IncomingMessage {
   requestId: number;
@@ -53,7 +55,8 @@ function readDocument(buffer: Buffer, offset: number, keepBytes = false): [Doc, 
   const size = buffer.readInt32LE(offset);
   if (size < 5 || offset + size > buffer.length) throw new ProtocolError('invalid BSON document size');
   const bytes = buffer.subarray(offset, offset + size);
-  const doc = deserialize(bytes, DESERIALIZE_OPTIONS);
+  // Numbers keep their BSON types (a long stays a long, 5.0 a double): they are stored as sent.
+  const doc = decodeReceived(bytes, keepBytes ? undefined : ENVELOPE);
   if (keepBytes) received.set(doc, bytes);
   return [doc, offset + size];
 }

@@ -10,6 +10,7 @@ import { deepClone, isPlainObject, selectDocs, type SortSpec } from './query';
 import { recordKey, withId, type Collection, type ReadView, type Store, type Transaction } from './store';
 import { receivedBytes } from './wire';
 import { MINGO_OPTIONS } from './operators';
+import { promoteNumbers, restoreNumbers } from './typed-numbers';
 
 export const MAX_BSON_SIZE = 16 * 1024 * 1024;
 const MAX_DEPTH = 100;
@@ -140,13 +141,37 @@ export function applyUpdate(doc: Doc, update: UpdateSpec, filter: Doc, arrayFilt
       // mingo applies an update only to a document matching its condition: an upsert's new
       // document need not match the filter it came from (a `$or` of several branches, say).
       if (Object.keys(modifier).length > 0 && (arrayFilters?.length || !applySimpleModifier(next, modifier)))
-        applyModifier(next, modifier, arrayFilters, inserting ? undefined : filter);
+        next = applyMingoModifier(next, modifier, arrayFilters, inserting ? undefined : filter);
     }
   } catch (error) {
     throw asCommandError(error);
   }
   if (doc._id !== undefined && (next._id === undefined || keyString(next._id) !== keyString(doc._id))) throw immutableId();
   return next;
+}
+
+/** Operators mingo computes with, on JS numbers only. */
+const ARITHMETIC_OPERATORS = ['$inc', '$mul', '$min', '$max', '$bit'];
+
+/**
+ * mingo applies what the direct path cannot (positions, array filters, other operators). When it
+ * computes, it gets numbers promoted, and the fields the modifier does not name get their stored
+ * number types back.
+ */
+function applyMingoModifier(doc: Doc, modifier: Doc, arrayFilters: Doc[] | undefined, condition: Doc | undefined): Doc {
+  if (!ARITHMETIC_OPERATORS.some((op) => op in modifier)) {
+    applyModifier(doc, modifier, arrayFilters, condition);
+    return doc;
+  }
+  const promoted = { ...modifier };
+  for (const op of ARITHMETIC_OPERATORS) if (op in promoted) promoted[op] = promoteNumbers(promoted[op]);
+  const next = deepClone(promoteNumbers(doc));
+  applyModifier(next, promoted, arrayFilters, condition);
+  return restoreNumbers(
+    next,
+    doc,
+    Object.values(modifier).flatMap((fields) => (isPlainObject(fields) ? Object.keys(fields) : [])),
+  );
 }
 
 const PIPELINE_UPDATE_STAGES = new Set(['$addFields', '$set', '$project', '$unset', '$replaceRoot', '$replaceWith']);
@@ -159,14 +184,31 @@ function runPipelineUpdate(doc: Doc, pipeline: Doc[]): Doc {
       throw new CommandError(72, 'InvalidOptions', `${name ?? 'A stage'} is not allowed to be used within an update`);
     }
   }
-  const result = new Aggregator(pipeline, MINGO_OPTIONS).run([deepClone(doc)])[0] as Doc | undefined;
-  if (!result) return doc;
+  const computed = new Aggregator(pipeline, MINGO_OPTIONS).run([deepClone(promoteNumbers(doc))])[0] as Doc | undefined;
+  if (!computed) return doc;
+  const touched = pipelineFields(pipeline);
+  const result = touched ? restoreNumbers(computed, doc, touched) : computed;
   if (result._id === undefined && doc._id !== undefined) return { _id: doc._id, ...result };
   if (Object.keys(result)[0] !== '_id' && result._id !== undefined) {
     const { _id, ...rest } = result;
     return { _id, ...rest };
   }
   return result;
+}
+
+/**
+ * The fields a pipeline-style update computes (their values have the types it gives them), or
+ * null when a stage replaces the whole document.
+ */
+function pipelineFields(pipeline: Doc[]): string[] | null {
+  const fields: string[] = [];
+  for (const stage of pipeline) {
+    const [name, spec] = Object.entries(stage)[0]!;
+    if (name === '$replaceRoot' || name === '$replaceWith') return null;
+    if (name === '$unset' || !isPlainObject(spec)) continue;
+    for (const [field, value] of Object.entries(spec)) if (name !== '$project' || !(value === 1 || value === true || value === 0 || value === false)) fields.push(field);
+  }
+  return fields;
 }
 
 /** An upsert's new document has no array element the query matched for `$` to name. */
@@ -273,7 +315,7 @@ export function updateDocuments(ctx: WriteContext, collection: Collection, reque
     const next = applyUpdate(doc, request.update, request.filter, request.arrayFilters, false);
     before ??= doc;
     after ??= next;
-    if (keyString(next) === keyString(doc)) continue;
+    if (keyString(next, true) === keyString(doc, true)) continue;
     checkStorable(next, true);
     writeRecord(ctx, collection, recordKey(doc), next, doc);
     modified++;

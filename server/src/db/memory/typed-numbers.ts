@@ -1,0 +1,201 @@
+/**
+ * Numbers keep the BSON type they were written with. A JS number already says int32 (whole, in
+ * int32 range, not -0) or double (anything else) the way the BSON serializer writes it back; the
+ * values a JS number would misstate stay wrapped: every long as a `Long`, and a double a JS number
+ * would write as int32 (5.0) as a `Double`. Documents from the wire and from storage are decoded
+ * so; most hold none of those, and a scan of their bytes (no allocation) lets them take the fast
+ * promoted decoding.
+ *
+ * mingo computes only with JS numbers: what runs through its arithmetic (aggregation stages after
+ * the planner's, pipeline-style updates, the update operators it applies) gets promoted values,
+ * and values an update did not touch are given their stored type back (`restoreNumbers`).
+ */
+import { deserialize, Double, Long } from 'bson';
+import type { Doc } from './indexes';
+import { writesAsInt32 } from './numbers';
+
+export const PROMOTED_READ = { promoteLongs: true, promoteValues: true, promoteBuffers: false, bsonRegExp: false } as const;
+const TYPED_READ = { ...PROMOTED_READ, promoteValues: false } as const;
+
+function skipCString(bytes: Uint8Array, at: number): number {
+  while (bytes[at] !== 0) at++;
+  return at + 1;
+}
+
+/**
+ * Whether a (valid) BSON document holds a long or a double with a whole int32 value, anywhere
+ * (embedded documents and arrays are walked in place: their elements follow their size), except
+ * in the top-level fields named in `skip`.
+ */
+export function holdsTypedNumbers(bytes: Buffer, skip?: ReadonlySet<string>): boolean {
+  const end = bytes.length - 1;
+  let at = 4;
+  let depth = 0;
+  while (at < end) {
+    const type = bytes[at++]!;
+    if (type === 0) {
+      depth--; // the end of an embedded document or array
+      continue;
+    }
+    const name = at;
+    at = skipCString(bytes, at);
+    if (depth === 0 && skip?.has(bytes.toString('latin1', name, at - 1))) {
+      if (type === 0x03 || type === 0x04) {
+        at += bytes.readInt32LE(at);
+        continue;
+      }
+      if (type === 0x12) {
+        at += 8;
+        continue;
+      }
+    }
+    switch (type) {
+      case 0x01:
+        if (writesAsInt32(bytes.readDoubleLE(at))) return true;
+        at += 8;
+        break;
+      case 0x12:
+        return true;
+      case 0x02: // string
+      case 0x0d: // code
+      case 0x0e: // symbol
+        at += 4 + bytes.readInt32LE(at);
+        break;
+      case 0x03: // document
+      case 0x04: // array: their elements are walked next
+        at += 4;
+        depth++;
+        break;
+      case 0x05: // binary: length, subtype, bytes
+        at += 5 + bytes.readInt32LE(at);
+        break;
+      case 0x07: // ObjectId
+        at += 12;
+        break;
+      case 0x08: // boolean
+        at += 1;
+        break;
+      case 0x09: // date
+      case 0x11: // timestamp
+        at += 8;
+        break;
+      case 0x0b: // regex: pattern and flags
+        at = skipCString(bytes, skipCString(bytes, at));
+        break;
+      case 0x0c: // DBPointer: string and ObjectId
+        at += 4 + bytes.readInt32LE(at) + 12;
+        break;
+      case 0x0f: // code with scope: its total length
+        at += bytes.readInt32LE(at);
+        break;
+      case 0x10: // int32
+        at += 4;
+        break;
+      case 0x13: // decimal
+        at += 16;
+        break;
+      default: // undefined, null, MinKey, MaxKey: no value bytes
+        break;
+    }
+  }
+  return false;
+}
+
+/** Int32 → number, Double → number unless whole in int32 range; Long stays (in place). */
+function normalize(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = normalize(value[i]);
+    return value;
+  }
+  switch ((value as { _bsontype?: string })._bsontype) {
+    case undefined:
+      if (value instanceof Date || value instanceof RegExp) return value;
+      for (const key of Object.keys(value)) (value as Doc)[key] = normalize((value as Doc)[key]);
+      return value;
+    case 'Int32':
+      return (value as { value: number }).value;
+    case 'Double': {
+      const x = (value as Double).value;
+      return writesAsInt32(x) ? value : x;
+    }
+    default:
+      return value;
+  }
+}
+
+/** A stored document's values with their number types kept (see the module's comment). */
+export function decodeDocument(bytes: Buffer): Doc {
+  return holdsTypedNumbers(bytes) ? (normalize(deserialize(bytes, TYPED_READ)) as Doc) : deserialize(bytes, PROMOTED_READ);
+}
+
+/**
+ * A received document (not yet known to be valid BSON: decoded promoted first, which checks it)
+ * with its number types kept, except in the top-level fields named in `envelope` (a command's
+ * session fields: its txnNumber and $clusterTime are longs in every write of a session, and are
+ * read as numbers alike).
+ */
+export function decodeReceived(bytes: Buffer, envelope?: ReadonlySet<string>): Doc {
+  const promoted = deserialize(bytes, PROMOTED_READ);
+  return holdsTypedNumbers(bytes, envelope) ? (normalize(deserialize(bytes, TYPED_READ)) as Doc) : promoted;
+}
+
+/** Whether a value is a number kept wrapped for its type. */
+function isWrapped(value: unknown): value is Double | Long {
+  const type = value !== null && typeof value === 'object' ? (value as { _bsontype?: string })._bsontype : undefined;
+  return type === 'Double' || type === 'Long';
+}
+
+function isPlain(value: unknown): value is Doc {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** A copy of `value` whose Doubles and longs within ±2^53 are JS numbers, for mingo's arithmetic; `value` itself when it holds none. */
+export function promoteNumbers<T>(value: T): T {
+  if (isWrapped(value)) {
+    if (value._bsontype === 'Double') return value.value as T;
+    const long = value as Long;
+    return (Number.isSafeInteger(long.toNumber()) ? long.toNumber() : long) as T;
+  }
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item = promoteNumbers(value[i]);
+      if (item !== value[i]) (copy ??= [...value])[i] = item;
+    }
+    return (copy ?? value) as T;
+  }
+  if (isPlain(value)) {
+    let copy: Doc | undefined;
+    for (const key of Object.keys(value)) {
+      const item = promoteNumbers(value[key]);
+      if (item !== value[key]) (copy ??= { ...value })[key] = item;
+    }
+    return (copy ?? value) as T;
+  }
+  return value;
+}
+
+/**
+ * `output` (computed by mingo from `promoteNumbers(original)`) with the stored type given back to
+ * each number it left as it was, except under `touched` paths (those an update names: a value
+ * it writes there is the type it wrote).
+ */
+export function restoreNumbers(output: Doc, original: Doc, touched: readonly string[], prefix = ''): Doc {
+  for (const key of Object.keys(output)) {
+    const path = prefix + key;
+    if (touched.includes(path)) continue;
+    const before = original[key];
+    const after = output[key];
+    if (isWrapped(before) && typeof after === 'number' && Object.is(promoteNumbers(before), after)) output[key] = before;
+    else if (isPlain(before) && isPlain(after)) restoreNumbers(after, before, touched, path + '.');
+    else if (Array.isArray(before) && Array.isArray(after) && !touched.some((t) => t.startsWith(path + '.'))) {
+      for (let i = 0; i < after.length && i < before.length; i++) {
+        if (isWrapped(before[i]) && typeof after[i] === 'number' && Object.is(promoteNumbers(before[i]), after[i])) after[i] = before[i];
+      }
+    }
+  }
+  return output;
+}

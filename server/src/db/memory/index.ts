@@ -7,6 +7,7 @@ import net from 'node:net';
 import { ObjectId } from 'bson';
 import { CommandProcessor } from './commands';
 import { convertLegacyData, hasLegacyData } from './legacy';
+import { KEY_FORMAT } from './keys';
 import { Storage } from './storage';
 import { Store } from './store';
 import { completeMessageLength, encodeReply, parseMessage, type IncomingMessage } from './wire';
@@ -43,6 +44,7 @@ export async function startMemoryServer(options: MemoryServerOptions = {}): Prom
     if (store.leftovers > 0) log(`deleting the entries of ${store.leftovers} collections or indexes whose drop or build was interrupted (in the background)`);
     if (options.dbpath && hasLegacyData(options.dbpath)) log(await convertLegacyData(store, options.dbpath));
     for (const index of await store.recheckMultikey()) log(`index ${index} holds arrays along its path: marked multikey`);
+    for (const rebuilt of await store.upgradeKeyFormat()) log(`key format ${KEY_FORMAT} (decimals and longs beyond 2^53 keyed by their exact value): ${rebuilt}`);
   } catch (error) {
     await store.close();
     throw error;

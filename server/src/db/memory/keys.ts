@@ -8,6 +8,13 @@
  */
 import { asDouble, floorParts, FRACTION_BITS } from './numbers';
 
+/**
+ * The version of these encodings that stored keys are written in (saved per collection): 2 keys a
+ * decimal between doubles and a long beyond ±2^53 by their exact value (1 keyed them by a nearby
+ * double). A collection saved in an older format is brought up to date at start-up (`Store.upgradeKeyFormat`).
+ */
+export const KEY_FORMAT = 2;
+
 export const TYPE = {
   minKey: 0x01,
   null: 0x05,

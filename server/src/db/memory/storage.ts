@@ -32,6 +32,8 @@ export interface CatalogEntry {
    */
   indexes?: { id: number; spec: Doc; multikey: boolean; pathsChecked?: boolean }[];
   count: number;
+  /** The key format (`KEY_FORMAT` in keys.ts) its record keys and index keys are written in; absent for 1. */
+  keyFormat?: number;
 }
 
 /** Removes temporary environments left by processes that no longer run (killed with -9). */

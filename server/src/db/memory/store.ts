@@ -6,10 +6,10 @@
 import { serialize, UUID, ObjectId } from 'bson';
 import { CommandError, namespaceExists, namespaceNotFound, writeConflict } from './errors';
 import { BTreeIndex, createIndex, duplicateKeyError, sameIndexValue, TextIndex, type AnyIndex, type Doc, type IndexKey, type IndexSpec } from './indexes';
-import { idKeyOf, prefixEnd, u32 } from './keys';
+import { idKeyOf, KEY_FORMAT, prefixEnd, u32 } from './keys';
 import type { Database } from 'lmdb';
 import { type CatalogEntry, type ReadTxn, type Storage } from './storage';
-import { decodeDocument } from './typed-numbers';
+import { decodeDocument, holdsExactKeyedNumbers } from './typed-numbers';
 
 export const ID_INDEX_SPEC: IndexSpec = { v: 2, key: { _id: 1 }, name: '_id_' };
 
@@ -35,6 +35,8 @@ export class Collection {
     readonly options: Doc,
     readonly indexes: AnyIndex[],
     public count: number,
+    /** The key format its record and index keys are written in (older ones are upgraded at start-up). */
+    public keyFormat = KEY_FORMAT,
   ) {
     this.prefix = u32(id);
   }
@@ -82,6 +84,7 @@ export class Collection {
       options: this.options,
       indexes: this.isView ? undefined : this.indexes.map((index) => ({ id: index.id, spec: index.spec, multikey: index.multikey, pathsChecked: true })),
       count: 0,
+      keyFormat: this.keyFormat,
     };
   }
 }
@@ -290,7 +293,7 @@ export class Store {
       const indexes = (entry.indexes ?? []).map((index) => createIndex(index.id, index.spec as IndexSpec, index.multikey, index.pathsChecked === true));
       const prefix = u32(entry.id);
       const count = storage.docs.getKeysCount({ start: prefix, end: prefixEnd(prefix) });
-      this.collections.set(entry.ns, new Collection(db, name, entry.id, new UUID(entry.uuid), entry.options, indexes, count));
+      this.collections.set(entry.ns, new Collection(db, name, entry.id, new UUID(entry.uuid), entry.options, indexes, count, entry.keyFormat ?? 1));
       live.add(entry.id);
       for (const index of indexes) live.add(index.id);
     }
@@ -359,6 +362,52 @@ export class Store {
       }
     });
     return found;
+  }
+
+  /**
+   * Collections saved in an older key format (`KEY_FORMAT`: 1 keyed a decimal between doubles and a
+   * long beyond ±2^53 by a nearby double) are brought up to date once: their records' bytes are
+   * scanned for such numbers (nothing is decoded when none holds one); a record whose `_id` holds
+   * one is re-keyed (and then every index of its collection rebuilt), else only the indexes missing
+   * the new keys of those records are rebuilt. The format is then saved. Returns what was rebuilt.
+   */
+  async upgradeKeyFormat(): Promise<string[]> {
+    const rebuilt: string[] = [];
+    for (const collection of this.collections.values()) {
+      if (collection.keyFormat >= KEY_FORMAT) continue;
+      const affected: { key: Buffer; idKey: Buffer; bytes: Buffer; doc: Doc }[] = [];
+      for (const { key, value } of this.storage.docs.getRange({ start: collection.prefix, end: prefixEnd(collection.prefix) })) {
+        if (!holdsExactKeyedNumbers(value)) continue;
+        const bytes = Buffer.from(value);
+        affected.push({ key: Buffer.from(key), idKey: Buffer.from(key.subarray(4)), bytes, doc: decodeDocument(bytes) });
+      }
+      await this.write(() => {
+        let rekeyed = 0;
+        for (const record of affected) {
+          const idKey = idKeyOf(record.doc._id);
+          if (idKey.equals(record.idKey)) continue;
+          this.storage.docs.removeSync(record.key);
+          this.storage.docs.putSync(collection.docKey(idKey), record.bytes);
+          record.idKey = idKey;
+          rekeyed++;
+        }
+        const stale =
+          rekeyed > 0
+            ? collection.indexes
+            : collection.btreeIndexes.filter((index) =>
+                affected.some(({ idKey, doc }) => index.keysOf(doc).keys.some((ikey) => this.storage.index.get(index.entryKey(ikey, idKey)) === undefined)),
+              );
+        for (const index of stale) {
+          this.storage.clearPrefix(this.storage.index, index.prefix, Infinity);
+          this.indexRecords(collection, [index], null, Infinity);
+        }
+        const done = [rekeyed > 0 ? `${rekeyed} records re-keyed by their _id` : '', stale.length > 0 ? `indexes rebuilt: ${stale.map((index) => index.name).join(', ')}` : ''];
+        if (rekeyed > 0 || stale.length > 0) rebuilt.push(`${collection.ns}: ${done.filter(Boolean).join('; ')}`);
+        collection.keyFormat = KEY_FORMAT;
+        this.storage.saveCatalogEntry(collection.entry());
+      });
+    }
+    return rebuilt;
   }
 
   /** Resolves once the entries of everything dropped so far are deleted. */

@@ -22,12 +22,15 @@ function skipCString(bytes: Uint8Array, at: number): number {
   return at + 1;
 }
 
+/** Called with a number element's type (0x01 double, 0x12 long, 0x13 decimal) and its value's offset; true stops the walk. */
+type NumberTest = (type: number, bytes: Buffer, at: number) => boolean;
+
 /**
- * Whether a (valid) BSON document holds a long or a double with a whole int32 value, anywhere
- * (embedded documents and arrays are walked in place: their elements follow their size), except
- * in the top-level fields named in `skip`.
+ * Whether a (valid) BSON document holds a number `test` accepts, anywhere (embedded documents and
+ * arrays are walked in place: their elements follow their size), except in the top-level fields
+ * named in `skip`. Reads the bytes only, allocating nothing.
  */
-export function holdsTypedNumbers(bytes: Buffer, skip?: ReadonlySet<string>): boolean {
+function holdsNumber(bytes: Buffer, test: NumberTest, skip?: ReadonlySet<string>): boolean {
   const end = bytes.length - 1;
   let at = 4;
   let depth = 0;
@@ -50,12 +53,15 @@ export function holdsTypedNumbers(bytes: Buffer, skip?: ReadonlySet<string>): bo
       }
     }
     switch (type) {
-      case 0x01:
-        if (writesAsInt32(bytes.readDoubleLE(at))) return true;
+      case 0x01: // double
+      case 0x12: // long
+        if (test(type, bytes, at)) return true;
         at += 8;
         break;
-      case 0x12:
-        return true;
+      case 0x13: // decimal
+        if (test(type, bytes, at)) return true;
+        at += 16;
+        break;
       case 0x02: // string
       case 0x0d: // code
       case 0x0e: // symbol
@@ -91,14 +97,34 @@ export function holdsTypedNumbers(bytes: Buffer, skip?: ReadonlySet<string>): bo
       case 0x10: // int32
         at += 4;
         break;
-      case 0x13: // decimal
-        at += 16;
-        break;
       default: // undefined, null, MinKey, MaxKey: no value bytes
         break;
     }
   }
   return false;
+}
+
+/** A long, or a double a JS number would write as an int32: the values decoding keeps wrapped. */
+const typedNumber: NumberTest = (type, bytes, at) => type === 0x12 || (type === 0x01 && writesAsInt32(bytes.readDoubleLE(at)));
+
+/** Whether a (valid) BSON document holds a long or a double with a whole int32 value (outside the top-level fields in `skip`). */
+export function holdsTypedNumbers(bytes: Buffer, skip?: ReadonlySet<string>): boolean {
+  return holdsNumber(bytes, typedNumber, skip);
+}
+
+const TWO_53 = 2n ** 53n;
+
+/** A decimal, or a long beyond ±2^53: the numbers whose index keys changed with key format 2 (`keys.ts`). */
+const exactKeyedNumber: NumberTest = (type, bytes, at) => {
+  if (type === 0x13) return true;
+  if (type !== 0x12) return false;
+  const value = bytes.readBigInt64LE(at);
+  return value > TWO_53 || value < -TWO_53;
+};
+
+/** Whether a (valid) BSON document holds a decimal or a long beyond ±2^53. */
+export function holdsExactKeyedNumbers(bytes: Buffer): boolean {
+  return holdsNumber(bytes, exactKeyedNumber);
 }
 
 /** Int32 → number, Double → number unless whole in int32 range; Long stays (in place). */

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:files [-- --mb 50 --runs 3 --pages 10]`: upload and download throughput of files on cards,
+ * `npm run bench:files [-- --mb 50 --runs 3 --pages 10 --bomb 160]`: upload and download throughput of files on cards,
  * over HTTP through Kartoteka (multipart POST /files, then GET /files/:id), on MONGODB_URI when set,
  * else Kartoteka's built-in database. The upload body is generated while it is sent, so this
  * process holds no file whole either; the resident memory printed is this process's (server and
@@ -7,20 +7,27 @@
  * during the upload. Then a scan of `--pages` A4 pages at 300 dpi (JPEG pictures, no text layer) is
  * drawn page by page as a reader without «Экспорт» sees it (GET /files/:id/pages/:n, 1,000 px JPEGs
  * made in the drawing thread), first when each page is made, then when it is kept, with the peak
- * resident memory. Prints numbers; asserts nothing.
+ * resident memory. Last, a compression bomb of a few hundred kilobytes (a PDF whose object stream
+ * inflates to `--bomb` MB of spaces) is opened inline (GET /files/:id?inline=1, its safe copy made in a
+ * worker thread): how long the answer takes, what it is, and the peak resident memory meanwhile.
+ * Prints numbers; asserts nothing.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { PDFDocument } from 'pdf-lib';
 import sharp from 'sharp';
+import { objectStreamBomb } from '../test/support/hostile-pdf';
 import { signedIn } from '../test/support/server';
 import { benchDatabaseUri, BENCH_ADMIN, printMachine, startBenchServer } from './support';
 
-const { values } = parseArgs({ options: { mb: { type: 'string', default: '50' }, runs: { type: 'string', default: '3' }, pages: { type: 'string', default: '10' } } });
+const { values } = parseArgs({
+  options: { mb: { type: 'string', default: '50' }, runs: { type: 'string', default: '3' }, pages: { type: 'string', default: '10' }, bomb: { type: 'string', default: '160' } },
+});
 const SIZE = Number(values.mb) * 2 ** 20;
 const RUNS = Number(values.runs);
 const PAGES = Number(values.pages);
+const BOMB_MB = Number(values.bomb);
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const rate = (bytes: number, ms: number) => `${(bytes / 2 ** 20 / (ms / 1000)).toFixed(1)} MB/s`;
 
@@ -123,12 +130,16 @@ try {
     scan.addPage([595, 842]).drawImage(await scan.embedJpg(picture), { x: 0, y: 0, width: 595, height: 842 });
   }
   const scanBytes = Buffer.from(await scan.save());
-  const form = new FormData();
-  for (const [name, value] of Object.entries({ folderId: folder, typeKey: 'bench-file', field: 'file' })) form.append(name, value);
-  form.append('file', new Blob([new Uint8Array(scanBytes)], { type: 'application/pdf' }), 'scan.pdf');
-  const stored = await fetch(`${server.url}/files`, { method: 'POST', headers: { cookie: admin.cookieHeader(), 'x-graphql-yoga-csrf': '1' }, body: form });
-  if (stored.status !== 201) throw new Error(`scan refused: ${stored.status} ${await stored.text()}`);
-  const scanUrl = ((await stored.json()) as { file: { url: string } }).file.url;
+  /** Stores a PDF as an upload (the form's file field): its URL. */
+  const storePdf = async (bytes: Buffer, name: string) => {
+    const form = new FormData();
+    for (const [field, value] of Object.entries({ folderId: folder, typeKey: 'bench-file', field: 'file' })) form.append(field, value);
+    form.append('file', new Blob([new Uint8Array(bytes)], { type: 'application/pdf' }), name);
+    const stored = await fetch(`${server.url}/files`, { method: 'POST', headers: { cookie: admin.cookieHeader(), 'x-graphql-yoga-csrf': '1' }, body: form });
+    if (stored.status !== 201) throw new Error(`${name} refused: ${stored.status} ${await stored.text()}`);
+    return ((await stored.json()) as { file: { id: string; url: string } }).file;
+  };
+  const scanUrl = (await storePdf(scanBytes, 'scan.pdf')).url;
   const drawAll = async () => {
     const start = performance.now();
     for (let page = 1; page <= PAGES; page++) {
@@ -148,6 +159,25 @@ try {
   console.log(
     `scan of ${PAGES} pages (${mib(scanBytes.length)}, 2480 × 3508 pictures) drawn at 1,000 px: ${(made / PAGES).toFixed(0)} ms a page when made, ` +
       `${(kept / PAGES).toFixed(0)} ms when kept; resident memory ${mib(before)} before, ${mib(peak)} at its peak (+${mib(peak - before)})`,
+  );
+
+  const bomb = await objectStreamBomb(BOMB_MB);
+  const bombFile = await storePdf(bomb, 'bomb.pdf');
+  // The upload's check for active content (it inflates too) has finished before the view is measured: the answer waits for it.
+  await admin.data('query($ids: [ID!]!) { files(ids: $ids) { activeContent } }', { ids: [bombFile.id] });
+  global.gc?.();
+  const beforeBomb = process.memoryUsage().rss;
+  let bombPeak = beforeBomb;
+  const bombSampler = setInterval(() => (bombPeak = Math.max(bombPeak, process.memoryUsage().rss)), 20);
+  const startBomb = performance.now();
+  const opened = await fetch(`${server.url}${bombFile.url}?inline=1`, { headers: { cookie: admin.cookieHeader() } });
+  const openedBody = await opened.text();
+  const bombMs = performance.now() - startBomb;
+  clearInterval(bombSampler);
+  const outcome = opened.status === 200 ? 'a safe copy' : `${opened.status} ${(JSON.parse(openedBody) as { errors: { message: string }[] }).errors[0].message}`;
+  console.log(
+    `compression bomb (${(bomb.length / 1024).toFixed(0)} KB, an object stream inflating to ${BOMB_MB} MB) opened inline: ${outcome} in ${(bombMs / 1000).toFixed(1)} s; ` +
+      `resident memory ${mib(beforeBomb)} before, ${mib(bombPeak)} at its peak (+${mib(bombPeak - beforeBomb)})`,
   );
 } finally {
   await server.stop();

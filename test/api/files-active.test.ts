@@ -1,7 +1,6 @@
-import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createDeflate, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import { expect } from 'chai';
 import mongoose from 'mongoose';
 import { scanPdf } from '../../server/src/files/pdf-scan';
@@ -10,7 +9,7 @@ import type { ApiClient } from '../support/api-client';
 import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
 import { downloadFile, memoType, pdfWithText, uploadFile } from '../support/files';
 import { pdfPageTexts } from '../../server/src/files/content';
-import { buildPdf, pageObjects, pdfWithObjectStream, streamBody } from '../support/hostile-pdf';
+import { buildPdf, objectStreamBomb, pageObjects, pdfWithObjectStream, streamBody } from '../support/hostile-pdf';
 import { activeNamesInBytes, activeNamesReadByPdfLib } from '../support/safe-pdf';
 import { signedIn, startTestServer } from '../support/server';
 
@@ -24,18 +23,6 @@ const sessionSevenPdfs = (): Record<string, Buffer> =>
       .filter((name) => name.endsWith('.pdf'))
       .map((name) => [name, readFileSync(path.join(FIXTURES, name))]),
   );
-
-/** `megabytes` of spaces, deflated (a few hundred kilobytes), without holding them. */
-async function deflatedSpaces(megabytes: number): Promise<Buffer> {
-  const deflate = createDeflate({ level: 9 });
-  const out: Buffer[] = [];
-  deflate.on('data', (chunk: Buffer) => out.push(chunk));
-  const block = Buffer.alloc(1024 * 1024, 0x20);
-  for (let written = 0; written < megabytes; written += 1) if (!deflate.write(block)) await once(deflate, 'drain');
-  deflate.end();
-  await once(deflate, 'end');
-  return Buffer.concat(out);
-}
 
 /** Hostile PDFs that ran their script (or would send the form) in Chromium's or pdf.js's viewer while the earlier check called them plain. */
 function hostilePdfs(): Record<string, Buffer> {
@@ -292,8 +279,7 @@ describe('files on cards: PDFs with active content (API)', function () {
 
   it('checks a compression bomb off the main thread, after the upload is answered: others are answered meanwhile, and the bomb counts as active', async () => {
     // An object stream that inflates to 160 MB (over the check's 128 MB), from a few hundred kilobytes.
-    const packed = await deflatedSpaces(160);
-    const bomb = buildPdf([...pageObjects('Bomb'), [7, streamBody(packed, '/Type /ObjStm /N 1 /First 4 /Filter /FlateDecode')]]);
+    const bomb = await objectStreamBomb(160);
     expect(bomb.length).to.be.below(1024 * 1024);
     // The upload is answered without its verdict: nothing waits for the check.
     const result = await uploadFile(editor, server.url, { folderId, typeKey: 'memo', field: 'attachment' }, { name: 'бомба.pdf', content: bomb });
@@ -304,6 +290,25 @@ describe('files on cards: PDFs with active content (API)', function () {
     const other = await admin.data<{ __typename: string }>('{ __typename }');
     expect(other.__typename).to.equal('Query');
     expect(await verdict).to.equal(true);
+  });
+
+  it('makes no safe copy of a PDF whose object streams inflate past 64 MB together, says why (422), and keeps the original for download', async () => {
+    // Two object streams of 40 MB each: each within the bound, together over it.
+    const bomb = await objectStreamBomb(40, 40);
+    expect(bomb.length).to.be.below(200 * 1024);
+    const file = await upload(admin, 'бомба-копия.pdf', bomb);
+    const refusal = 'Превью недоступно: в документе слишком много сжатых данных (больше 64 МБ после распаковки): откройте его после скачивания';
+    const inline = await downloadFile(admin, server.url, `${file.url}?inline=1`);
+    expect(inline.status).to.equal(422);
+    expect(JSON.parse(inline.bytes.toString()).errors[0]).to.deep.equal({ message: refusal, extensions: { code: 'UNPROCESSABLE' } });
+    // Kept with the version: with its bytes gone the answer is the same, not worked out again.
+    await mongoose.connection.db!.collection('fs.chunks').deleteMany({ files_id: new mongoose.Types.ObjectId(file.id) });
+    const framed = await downloadFile(admin, server.url, `${file.url}?inline=1`, { accept: 'text/html' });
+    expect(framed.status).to.equal(422);
+    expect(framed.bytes.toString()).to.include(`<p>${refusal}</p>`);
+    // A document whose object streams stay within the bound is copied as before.
+    const within = await upload(admin, 'в-пределах.pdf', await objectStreamBomb(20, 20));
+    expect((await viewed(admin, within.url)).status).to.equal(200);
   });
 
   it('counts a PDF over the object or inflated-bytes limits as active', () => {

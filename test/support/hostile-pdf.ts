@@ -1,4 +1,5 @@
-import { deflateSync } from 'node:zlib';
+import { once } from 'node:events';
+import { createDeflate, deflateSync } from 'node:zlib';
 
 /**
  * Hand-written PDFs for the active-content tests: one page of text («title») and whatever objects a
@@ -84,4 +85,26 @@ export function pdfWithObjectStream(title: string, catalog: string, object6: str
   const table = Buffer.concat(rows);
   parts.push(Buffer.concat([bytes('8 0 obj\n'), streamBody(table, '/Type /XRef /Size 9 /W [1 4 2] /Root 1 0 R'), bytes(`\nendobj\nstartxref\n${xrefAt}\n%%EOF\n`)]));
   return Buffer.concat(parts);
+}
+
+/** `megabytes` of spaces, deflated (a few hundred kilobytes), without holding them. */
+export async function deflatedSpaces(megabytes: number): Promise<Buffer> {
+  const deflate = createDeflate({ level: 9 });
+  const out: Buffer[] = [];
+  deflate.on('data', (chunk: Buffer) => out.push(chunk));
+  const block = Buffer.alloc(1024 * 1024, 0x20);
+  for (let written = 0; written < megabytes; written += 1) if (!deflate.write(block)) await once(deflate, 'drain');
+  deflate.end();
+  await once(deflate, 'end');
+  return Buffer.concat(out);
+}
+
+/**
+ * A one-page PDF with object streams (objects 7, 8, …) whose data inflate to `megabytes` of spaces
+ * each: a compression bomb of a few hundred kilobytes.
+ */
+export async function objectStreamBomb(...megabytes: number[]): Promise<Buffer> {
+  const streams: PdfObject[] = [];
+  for (const [index, size] of megabytes.entries()) streams.push([7 + index, streamBody(await deflatedSpaces(size), '/Type /ObjStm /N 1 /First 4 /Filter /FlateDecode')]);
+  return buildPdf([...pageObjects('Bomb'), ...streams]);
 }

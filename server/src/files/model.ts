@@ -9,7 +9,7 @@ import type { UnpackProblem } from './archive';
 /**
  * Why a file has no preview: its archive refused, too many pixels, too large to read whole, (a PDF
  * shown as text) no text in it, (a PDF's page drawn as an image) the drawing took too long, or (a
- * PDF's safe copy) it is encrypted.
+ * PDF's safe copy) it is encrypted or its compressed streams decode to more than a copy may make.
  */
 export type PreviewRefusal =
   | UnpackProblem
@@ -17,7 +17,8 @@ export type PreviewRefusal =
   | { reason: 'fileTooLarge'; limitBytes: number }
   | { reason: 'noText' }
   | { reason: 'tooSlow'; limitSeconds: number }
-  | { reason: 'encrypted' };
+  | { reason: 'encrypted' }
+  | { reason: 'tooMuchCompressed'; limitBytes: number };
 
 export type FileState = 'uploading' | 'pending' | 'attached' | 'purged';
 /** Text for search: not a searchable type, waiting for the extraction job, extracted, or unreadable. */

@@ -1,7 +1,107 @@
-import { PDFArray, PDFDict, PDFDocument, PDFName, PDFStream, type PDFObject } from 'pdf-lib';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { constants, inflateRawSync } from 'node:zlib';
+import {
+  decodePDFRawStream,
+  PDFArray,
+  PDFDict,
+  type PDFContext,
+  PDFDocument,
+  PDFName,
+  PDFObjectStreamParser,
+  PDFRawStream,
+  PDFStream,
+  PDFXRefStreamParser,
+  type PDFObject,
+} from 'pdf-lib';
+
+/**
+ * The most bytes a document's object and cross-reference streams — the only streams pdf-lib decodes
+ * to read a document — may decode to, together. pdf-lib holds them in ArrayBuffers, outside the
+ * worker's heap limit: without this bound a PDF of a hundred kilobytes made the server hold hundreds
+ * of megabytes.
+ */
+export const DECODED_BYTES_LIMIT = 64 * 1024 * 1024;
 
 /** What makes a safe copy: its bytes, or why the document cannot have one. */
-export type SafeCopy = { copy: Uint8Array } | { failed: 'encrypted' | 'damaged' };
+export type SafeCopy = { copy: Uint8Array } | { failed: 'encrypted' | 'damaged' } | { failed: 'tooMuchCompressed'; limitBytes: number };
+
+class DecodingBudgetSpent extends Error {}
+
+/** What is left of the decoding budget of the document pdf-lib is reading for `safePdfCopy`, and whether it was spent. */
+const reading = new AsyncLocalStorage<{ left: number; spent: boolean }>();
+
+const FILTER = PDFName.of('Filter');
+const DECODE_PARMS = PDFName.of('DecodeParms');
+const FLATE = PDFName.of('FlateDecode');
+/** The other decoders (LZW, run length, ASCII) make at most a few megabytes per block they decode: read in parts, they stop near the budget. */
+const PART = 1024 * 1024;
+
+/**
+ * One filter's output, within `left` bytes (else DecodingBudgetSpent). Flate is inflated by zlib, which
+ * stops at the limit exactly (pdf-lib's inflater decodes a whole deflate block at a time, and one block
+ * can make a hundred megabytes); like pdf-lib's, it checks the two-byte header and not the checksum.
+ */
+function decodeFilter(context: PDFContext, contents: Uint8Array, filter: PDFName, params: PDFObject | undefined, left: number): Uint8Array {
+  if (filter === FLATE) {
+    const [cmf, flg] = contents;
+    if (contents.length < 2 || (cmf & 0x0f) !== 0x08 || ((cmf << 8) + flg) % 31 !== 0 || flg & 0x20) throw new Error('invalid header in a flate stream');
+    if (left <= 0) throw new DecodingBudgetSpent();
+    try {
+      return inflateRawSync(contents.subarray(2), { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: left });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new DecodingBudgetSpent();
+      throw error;
+    }
+  }
+  const dict = context.obj({});
+  dict.set(FILTER, filter);
+  if (params) dict.set(DECODE_PARMS, params);
+  const decoder = decodePDFRawStream(PDFRawStream.of(dict, contents));
+  for (let made = 0; ;) {
+    const part = decoder.getBytes(PART);
+    if (part.length === 0) return decoder.decode();
+    made += part.length;
+    if (made > left) throw new DecodingBudgetSpent();
+  }
+}
+
+/**
+ * An object or cross-reference stream as pdf-lib reads it (its filters applied, as pdf-lib's
+ * decodePDFRawStream applies them), decoded here within what is left of its document's budget and
+ * given to pdf-lib undecoded. Once the budget is spent, no stream of that document is decoded.
+ */
+function decodedWithinBudget(raw: PDFRawStream): PDFRawStream {
+  const budget = reading.getStore();
+  const { dict } = raw;
+  const filter = dict.lookup(FILTER);
+  const params = dict.lookup(DECODE_PARMS);
+  // Not read for a copy, not encoded, or given a /Filter pdf-lib refuses itself.
+  if (!budget || !(filter instanceof PDFName || filter instanceof PDFArray)) return raw;
+  const chain: [PDFName, PDFObject | undefined][] =
+    filter instanceof PDFName
+      ? [[filter, params]]
+      : filter.asArray().map((_, index) => [filter.lookup(index, PDFName), params instanceof PDFArray ? params.lookupMaybe(index, PDFDict) : undefined]);
+  let contents = raw.contents;
+  try {
+    if (budget.spent) throw new DecodingBudgetSpent();
+    for (const [name, parms] of chain) contents = decodeFilter(dict.context, contents, name, parms, budget.left);
+  } catch (error) {
+    // pdf-lib takes a stream it cannot read for a damaged object and reads on: the budget remembers.
+    if (error instanceof DecodingBudgetSpent) budget.spent = true;
+    throw error;
+  }
+  budget.left -= contents.length;
+  const decoded = dict.clone();
+  decoded.delete(FILTER);
+  decoded.delete(DECODE_PARMS);
+  return PDFRawStream.of(decoded, contents);
+}
+
+// pdf-lib decodes a stream only to read an object stream or a cross-reference stream, through these two.
+const readObjectStream = PDFObjectStreamParser.forStream;
+PDFObjectStreamParser.forStream = (raw, shouldWaitForTick) => readObjectStream(decodedWithinBudget(raw), shouldWaitForTick);
+const readXRefStream = PDFXRefStreamParser.forStream;
+PDFXRefStreamParser.forStream = (raw) => readXRefStream(decodedWithinBudget(raw));
 
 /** Keys that start something in a viewer (actions, scripts, forms, annotations) or name what does: never in a copy. */
 const ACTING_KEYS = ['AA', 'A', 'OpenAction', 'JS', 'JavaScript', 'AcroForm', 'XFA', 'Annots', 'Names', 'URI', 'Next'].map((key) => PDFName.of(key));
@@ -49,16 +149,20 @@ function disarm(object: PDFObject): void {
  * and nothing else: no catalog entries of the original (opening actions, scripts, forms, XFA), and on
  * the pages no annotations and no page actions; every copied object is cleared of action keys. Bytes
  * pdf-lib did not take as the document's pages (whatever another reader might find in them) are not in
- * the copy. An encrypted or unreadable document has no copy.
+ * the copy. An encrypted or unreadable document has no copy, nor one whose object and cross-reference
+ * streams decode to more than DECODED_BYTES_LIMIT (a compression bomb).
  */
 export async function safePdfCopy(content: Uint8Array): Promise<SafeCopy> {
+  const budget = { left: DECODED_BYTES_LIMIT, spent: false };
+  const tooMuchCompressed: SafeCopy = { failed: 'tooMuchCompressed', limitBytes: DECODED_BYTES_LIMIT };
   let source: PDFDocument;
   try {
     // Loaded even when encrypted, to tell that apart (pdf-lib's own error cannot be told by its class).
-    source = await PDFDocument.load(content, { updateMetadata: false, ignoreEncryption: true });
+    source = await reading.run(budget, () => PDFDocument.load(content, { updateMetadata: false, ignoreEncryption: true }));
   } catch {
-    return { failed: 'damaged' };
+    return budget.spent ? tooMuchCompressed : { failed: 'damaged' };
   }
+  if (budget.spent) return tooMuchCompressed;
   // pdf-lib does not decrypt: an encrypted document's pages would be copied as unreadable bytes.
   if (source.isEncrypted) return { failed: 'encrypted' };
   try {

@@ -316,6 +316,12 @@ function refusalText(actor: Actor, refusal: PreviewRefusal): string {
         return t(actor, 'в документе нет текстового слоя (страницы — изображения)', 'the document has no text layer (its pages are images)');
       case 'encrypted':
         return t(actor, 'документ зашифрован: откройте его после скачивания', 'the document is encrypted: open it after downloading');
+      case 'tooMuchCompressed':
+        return t(
+          actor,
+          `в документе слишком много сжатых данных (больше ${refusal.limitBytes / 1024 / 1024} МБ после распаковки): откройте его после скачивания`,
+          `the document holds too much compressed data (over ${refusal.limitBytes / 1024 / 1024} MB once unpacked): open it after downloading`,
+        );
       case 'tooSlow':
         return t(actor, `страница не отрисовалась за ${refusal.limitSeconds} с`, `the page was not drawn within ${refusal.limitSeconds} s`);
       default: {

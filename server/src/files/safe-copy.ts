@@ -14,7 +14,7 @@ const COPY_HEAP_MB = 384;
  * rebuilt from its pages by pdf-lib without scripts, actions, forms or annotations (`safePdfCopy`,
  * in a worker thread with a bounded heap and a time limit, in turn with other users' heavy work),
  * made once per version and kept beside it like a thumbnail; or why there is none (encrypted,
- * damaged, too large, too slow to rebuild).
+ * damaged, too large, too much compressed data, too slow to rebuild).
  */
 export function safePdfView(file: StoredFileDoc): Promise<Preview> {
   const slot = { key: 'safe-pdf', kept: file.renditions?.safePdf, refused: file.previewRefusals?.safePdf, keptPath: 'renditions.safePdf', refusedPath: 'previewRefusals.safePdf' };
@@ -23,7 +23,8 @@ export function safePdfView(file: StoredFileDoc): Promise<Preview> {
       if (file.size > WHOLE_FILE_LIMIT) throw new NoPreview({ reason: 'fileTooLarge', limitBytes: WHOLE_FILE_LIMIT });
       const answer = await runOnFile<SafeCopy>('pdf-copy-worker.ts', file, { heapMb: COPY_HEAP_MB, timeoutMs: COPY_TIMEOUT_MS });
       if (answer === null) throw new NoPreview({ reason: 'damaged' });
-      if ('failed' in answer) throw new NoPreview({ reason: answer.failed });
+      if ('failed' in answer)
+        throw new NoPreview(answer.failed === 'tooMuchCompressed' ? { reason: 'tooMuchCompressed', limitBytes: answer.limitBytes } : { reason: answer.failed });
       return Buffer.from(answer.copy.buffer, answer.copy.byteOffset, answer.copy.byteLength);
     }),
   );

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { pdfPageTexts } from '../../server/src/files/content';
+import { drawingLimits } from '../../server/src/files/pages';
 import type { RunningServer } from '../../server/src/server';
 import { refusalFields, type ApiClient } from '../support/api-client';
 import { addToSystemGroup, createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
@@ -212,6 +213,32 @@ describe('files on cards: versions, previews without «Экспорт», names b
     const picture = await uploaded(editor, { folderId, typeKey: 'memo', field: 'attachment' }, { name: 'photo.png', content: PNG_1PX });
     const memo = (await editor.data<{ createCard: Card }>(CREATE, { f: folderId, t: 'memo', v: { title: 'Фото', attachment: picture.id } })).createCard;
     expect((await downloadFile(viewer, server.url, `${memo.files[0].url}/pages`)).status).to.equal(404);
+  });
+
+  it('answers the pages not drawn yet of a document one of whose pages took longer than the time limit at once, with the same reason', async () => {
+    const scan = await scannedPdf(['#d01010', '#1030d0', '#10a030']);
+    const card = await createContract(editor, { scan: [(await uploaded(editor, { folderId, typeKey: 'contract', field: 'scan' }, { name: 'медленный.pdf', content: scan })).id] });
+    const url = card.files[0].url;
+    const page = (number: number) => downloadFile(viewer, server.url, `${url}/pages/${number}`, { accept: 'application/json' });
+    expect(JSON.parse((await downloadFile(viewer, server.url, `${url}/pages`)).bytes.toString())).to.include({ pages: 3 });
+    expect((await page(1)).status).to.equal(200);
+    // Page 2 takes longer than the limit, lowered to a millisecond for it (no page is drawn that fast).
+    const limit = drawingLimits.timeMs;
+    drawingLimits.timeMs = 1;
+    let slow;
+    try {
+      slow = await page(2);
+    } finally {
+      drawingLimits.timeMs = limit;
+    }
+    const reason = 'Превью недоступно: страница не отрисовалась за 0.001 с';
+    expect([slow.status, JSON.parse(slow.bytes.toString()).errors[0].message]).to.deep.equal([422, reason]);
+    // With the limit back, page 3 would be drawn in a second: it is not drawn, it answers the same.
+    const third = await page(3);
+    expect([third.status, JSON.parse(third.bytes.toString()).errors[0].message]).to.deep.equal([422, reason]);
+    // The page drawn before is still shown; the count is known.
+    expect((await page(1)).status).to.equal(200);
+    expect(JSON.parse((await downloadFile(viewer, server.url, `${url}/pages`)).bytes.toString())).to.include({ pages: 3 });
   });
 
   it('stores and serves a file under a name whose extension is what its content is', async () => {

@@ -67,6 +67,8 @@ const storedFileSchema = new Schema(
       /** Why a PDF's pages cannot be drawn at all (it does not open), or, by page number, one of them. */
       pageCount: { type: Schema.Types.Mixed, default: null },
       pages: { type: Schema.Types.Mixed, default: undefined },
+      /** Why no further page of a PDF is drawn: one page took longer than the drawing's time limit (its other pages would too, each after as long). */
+      drawing: { type: Schema.Types.Mixed, default: undefined },
       safePdf: { type: Schema.Types.Mixed, default: null },
     },
     /** How many pages a PDF has; null until its pages were first asked for. */
@@ -110,6 +112,7 @@ export interface StoredFileDoc {
     html: PreviewRefusal | null;
     pageCount?: PreviewRefusal | null;
     pages?: Record<string, PreviewRefusal>;
+    drawing?: PreviewRefusal | null;
     safePdf?: PreviewRefusal | null;
   };
   /** Absent or null until a PDF's pages were first asked for. */

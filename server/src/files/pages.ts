@@ -11,8 +11,12 @@ const MAX_PAGE_HEIGHT_PX = 4000;
 export const PAGE_IMAGE_LIMIT = 50;
 /** The most pixels an image inside a page may have to be drawn (pdf.js holds it decoded whole: 6,000 × 6,000 is 144 MB); larger ones are left out of the page. */
 const MAX_IMAGE_PIXELS = 36_000_000;
-/** How long drawing one page may take before the drawing is stopped (and the page kept as refused). */
-const RENDER_TIME_LIMIT_MS = 60_000;
+/**
+ * How long drawing one page may take before the drawing is stopped; the page, and every page of its
+ * document not drawn yet, are then kept as refused (the document's other pages would take as long).
+ * An object so that tests can lower it.
+ */
+export const drawingLimits = { timeMs: 60_000 };
 /** A worker thread with nothing to draw for this long ends, giving back what pdf.js holds. */
 const IDLE_MS = 30_000;
 /** Requests waiting for the drawing thread beyond this are told to try again later. */
@@ -104,7 +108,7 @@ function draw(job: PageJob): Promise<PageAnswer | 'tooSlow'> {
       finish();
       stopDrawingThread();
       resolve('tooSlow');
-    }, RENDER_TIME_LIMIT_MS);
+    }, drawingLimits.timeMs);
     thread.on('message', answered);
     thread.on('error', failed);
     thread.on('exit', exited);
@@ -112,13 +116,21 @@ function draw(job: PageJob): Promise<PageAnswer | 'tooSlow'> {
   });
 }
 
-/** A PDF's bytes sent to the drawing thread for page `page` (0: only its page count); in turn by user, one at a time. */
+/**
+ * A PDF's bytes sent to the drawing thread for page `page` (0: only its page count); in turn by user,
+ * one at a time. A page whose turn comes after another page of its document took too long is not drawn
+ * (NoPreview with that refusal).
+ */
 function drawPdf(file: StoredFileDoc, page: number, request: DrawingRequest): Promise<PageAnswer | 'tooSlow'> {
   if (drawings.waitingCount() >= MAX_WAITING || drawings.waitingCount(request.userId) >= MAX_WAITING_PER_USER) return Promise.reject(new PagesBusy());
   // The document is read only when its turn comes: requests waiting hold nothing.
   return drawings.run(
     request.userId,
     async () => {
+      if (page > 0) {
+        const current = await StoredFile.findById(file._id, { 'previewRefusals.drawing': 1 }).lean<Pick<StoredFileDoc, 'previewRefusals'>>();
+        if (current?.previewRefusals?.drawing) throw new NoPreview(current.previewRefusals.drawing);
+      }
       const content = await wholeFile(file);
       if (!content) throw new NoPreview({ reason: 'fileTooLarge', limitBytes: WHOLE_FILE_LIMIT });
       return draw({ data: content, page, widthPx: PAGE_WIDTH_PX, maxHeightPx: MAX_PAGE_HEIGHT_PX, maxImagePixels: MAX_IMAGE_PIXELS, jpegQuality: 82 });
@@ -127,7 +139,7 @@ function drawPdf(file: StoredFileDoc, page: number, request: DrawingRequest): Pr
   );
 }
 
-const tooSlow: PreviewRefusal = { reason: 'tooSlow', limitSeconds: RENDER_TIME_LIMIT_MS / 1000 };
+const tooSlow = (): PreviewRefusal => ({ reason: 'tooSlow', limitSeconds: drawingLimits.timeMs / 1000 });
 
 /**
  * How many pages a PDF has, for paging through its images (worked out once and kept on the version),
@@ -144,7 +156,7 @@ export async function pdfPageCount(file: StoredFileDoc, request: DrawingRequest)
       await StoredFile.updateOne({ _id: file._id }, { $set: { pageCount: answer.pages } });
       return { pages: answer.pages };
     }
-    refusal = answer === 'tooSlow' ? tooSlow : { reason: 'damaged' };
+    refusal = answer === 'tooSlow' ? tooSlow() : { reason: 'damaged' };
   } catch (error) {
     if (!(error instanceof NoPreview)) throw error;
     refusal = error.refusal;
@@ -155,19 +167,24 @@ export async function pdfPageCount(file: StoredFileDoc, request: DrawingRequest)
 
 /**
  * Page `page` of a PDF (one it has: see pdfPageCount) drawn as a JPEG PAGE_WIDTH_PX wide, made once
- * and then kept beside the file like a thumbnail; or why it cannot be.
+ * and then kept beside the file like a thumbnail; or why it cannot be. Once a page of the version took
+ * longer than the time limit, its pages not drawn yet answer that refusal at once.
  */
 export function pdfPageImage(file: StoredFileDoc, page: number, request: DrawingRequest): Promise<Preview> {
   const slot = {
     key: `page-${page}`,
     kept: file.renditions?.pages?.[page],
-    refused: file.previewRefusals?.pages?.[page],
+    refused: file.previewRefusals?.pages?.[page] ?? file.previewRefusals?.drawing,
     keptPath: `renditions.pages.${page}`,
     refusedPath: `previewRefusals.pages.${page}`,
   };
   return rendition(file, slot, `${file.name}.page-${page}.jpg`, async () => {
     const answer = await drawPdf(file, page, request);
-    if (answer === 'tooSlow') throw new NoPreview(tooSlow);
+    if (answer === 'tooSlow') {
+      const refusal = tooSlow();
+      await StoredFile.updateOne({ _id: file._id }, { $set: { 'previewRefusals.drawing': refusal } });
+      throw new NoPreview(refusal);
+    }
     if ('failed' in answer || !answer.image) throw new NoPreview({ reason: 'damaged' });
     return Buffer.from(answer.image.buffer, answer.image.byteOffset, answer.image.byteLength);
   });

@@ -5,7 +5,7 @@ import type { Config } from './config';
 import { pingDatabase, type Database } from './db/connect';
 import type { GraphQLModule } from './graphql/module';
 import { createGraphQLServer } from './graphql/yoga';
-import { bodyLimit, requestContext } from './http/request-context';
+import { bodyLimit, requestContext, requestWithBody } from './http/request-context';
 import { serveClient } from './http/static';
 import type { Logger } from './logger';
 import { systemModule } from './system/graphql';
@@ -96,9 +96,10 @@ export function createApp(options: { config: Config; logger: Logger; database: D
   fileRoutes(router, { quotaBytes: config.fileQuotaBytes });
   router.all('/graphql', async (ctx) => {
     // yoga writes the response itself (headers set so far — security headers, cookies — stay): a
-    // JSON answer in one write, server-sent events as they come, without a stream in between.
+    // JSON answer in one write, server-sent events as they come, without a stream in between. A
+    // chunked body was read within the body limit already (bodyLimit): yoga is given that.
     ctx.respond = false;
-    await yoga.handle(ctx.req, ctx.res, { koa: ctx });
+    await yoga.handle(requestWithBody(ctx), ctx.res, { koa: ctx });
   });
 
   const securityHeaders = helmet();
@@ -114,6 +115,7 @@ export function createApp(options: { config: Config; logger: Logger; database: D
   app.use((ctx, next) => (!config.isProduction && ctx.path === '/graphql' ? relaxedForGraphiQL : securityHeaders)(ctx, next));
   // Uploads have their own, larger limits, checked as they stream in: an import's file
   // (server/src/transfer/routes.ts) and files on cards (each file field's limit, server/src/files).
+  // Other bodies (GraphQL's) are held to BODY_LIMIT_KB here.
   const limitBody = bodyLimit(config.bodyLimitBytes);
   app.use((ctx, next) => (ctx.path === '/transfer/uploads' || ctx.path === FILES_PATH ? next() : limitBody(ctx, next)));
   app.use(sessionMiddleware(config));

@@ -5,8 +5,11 @@ import { message, type Locale } from './i18n';
  * Domain errors are GraphQL errors with a stable `extensions.code`, so yoga passes them
  * to the client unmasked while unexpected errors stay masked.
  */
-/** `UNPROCESSABLE`: a stored file the server cannot make a preview of (HTTP routes only). */
-export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT' | 'TOO_MANY_REQUESTS' | 'MAINTENANCE' | 'UNPROCESSABLE';
+/**
+ * `UNPROCESSABLE`: a stored file the server cannot make a preview of (HTTP routes only).
+ * `PAYLOAD_TOO_LARGE`: a request body over the body limit (413, answered before GraphQL).
+ */
+export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT' | 'TOO_MANY_REQUESTS' | 'MAINTENANCE' | 'UNPROCESSABLE' | 'PAYLOAD_TOO_LARGE';
 
 export class AppError extends GraphQLError {
   constructor(code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {

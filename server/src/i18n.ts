@@ -37,6 +37,10 @@ const messages = {
     ru: 'Открыто слишком много потоков обновлений для этого сеанса (не больше {max}). Закройте лишние вкладки Картотеки.',
     en: 'Too many live update streams are open for this session (at most {max}). Close some Kartoteka tabs.',
   },
+  bodyTooLarge: {
+    ru: 'Запрос слишком большой (больше {kb} КБ): сократите введённый текст или сохраните изменения по частям',
+    en: 'The request is too large (over {kb} KB): shorten the text or save the changes in parts',
+  },
   cannotDeactivateSelf: { ru: 'Нельзя отключить собственную учётную запись', en: 'You cannot deactivate your own account' },
   badCursor: { ru: 'Неверный курсор страницы: откройте список с начала', en: 'Invalid page cursor: open the list from the start' },
   badId: { ru: 'Неверный идентификатор', en: 'Not a valid identifier' },

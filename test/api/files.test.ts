@@ -12,6 +12,7 @@ import { removeExpiredFiles } from '../../server/src/files/service';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { addToSystemGroup, createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
+import { sendEndlessBody } from '../support/endless-body';
 import { downloadFile, memoType, pdfWithText, PNG_1PX, uploadFile } from '../support/files';
 import { signedIn, startTestServer, TEST_ADMIN } from '../support/server';
 import { waitFor } from '../support/wait';
@@ -299,34 +300,14 @@ describe('files on cards: upload, attach, download (API)', function () {
   });
 
   it('stops reading a refused upload whose body never ends: the answer comes with Connection: close and the connection closes', async () => {
-    const { port } = new URL(server.url);
     const boundary = 'endless';
     const head = `--${boundary}\r\nContent-Disposition: form-data; name="folderId"\r\n\r\n${folderId}\r\n--${boundary}\r\nContent-Disposition: form-data; name="typeKey"\r\n\r\ncontract\r\n--${boundary}\r\nContent-Disposition: form-data; name="field"\r\n\r\nnosuchfield\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="endless.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\n`;
-    /** Sends the body for as long as the server takes it (at most `ceiling` bytes): what it took and what it answered. */
-    const endlessUpload = async (cookie: string | null, ceiling = 64 * 1024 * 1024) => {
-      const socket = connect(Number(port), '127.0.0.1');
-      await once(socket, 'connect');
-      let answer = '';
-      socket.on('data', (data: Buffer) => (answer += data.toString('latin1')));
-      socket.on('error', () => undefined);
-      // Written until the server closes: a write then fails (ECONNRESET, EPIPE), which is expected here.
-      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-      let open = true;
-      void closed.then(() => (open = false));
-      socket.write(
+    const endlessUpload = (cookie: string | null) =>
+      sendEndlessBody(
+        server.url,
         `POST /files HTTP/1.1\r\nHost: localhost\r\n${cookie ? `Cookie: ${cookie}\r\n` : ''}x-graphql-yoga-csrf: 1\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+        { start: head },
       );
-      const chunk = (data: Buffer) => socket.write(Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from('\r\n')]));
-      chunk(Buffer.from(head));
-      let sent = 0;
-      const part = Buffer.alloc(64 * 1024, 0x20);
-      while (open && sent < ceiling) {
-        sent += part.length;
-        if (!chunk(part)) await Promise.race([new Promise((resolve) => socket.once('drain', resolve)), closed]);
-      }
-      socket.destroy();
-      return { sent, answer };
-    };
     for (const [cookie, status] of [
       [editor.cookieHeader(), '400'],
       [null, '401'],

@@ -1,9 +1,13 @@
 import { expect } from 'chai';
+import { once } from 'node:events';
+import http from 'node:http';
 import net from 'node:net';
+import { buffer } from 'node:stream/consumers';
 import { ensureClientBuilt } from '../../server/src/http/client-build';
 import { createLogger } from '../../server/src/logger';
 import type { RunningServer } from '../../server/src/server';
 import { ApiClient } from '../support/api-client';
+import { sendEndlessBody } from '../support/endless-body';
 import { signedIn, startTestServer } from '../support/server';
 
 describe('server skeleton (HTTP)', () => {
@@ -47,13 +51,41 @@ describe('server skeleton (HTTP)', () => {
     expect(generated.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
   });
 
-  it('refuses a GraphQL request body over the limit with 413', async () => {
+  it('refuses a GraphQL request body over the limit with 413 and the API’s error in the client’s language', async () => {
     const response = await fetch(`${server.url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'accept-language': 'en' },
       body: JSON.stringify({ query: `{ serverInfo { version } } #${'x'.repeat(1_100_000)}` }),
     });
     expect(response.status).to.equal(413);
+    expect(response.headers.get('connection')).to.equal('close');
+    expect(await response.json()).to.deep.equal({
+      errors: [{ message: 'The request is too large (over 1024 KB): shorten the text or save the changes in parts', extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
+    });
+  });
+
+  it('does not read on a GraphQL body over the limit, of a stated length or chunked without end: 413, and the connection closes', async () => {
+    const headers = 'Host: localhost\r\nContent-Type: application/json\r\nx-graphql-yoga-csrf: 1\r\n';
+    const start = '{"query":"{ serverInfo { product } }","extensions":{"padding":"';
+    for (const head of [
+      `POST /graphql HTTP/1.1\r\n${headers}Content-Length: ${256 * 1024 * 1024}\r\n\r\n`,
+      `POST /graphql HTTP/1.1\r\n${headers}Transfer-Encoding: chunked\r\n\r\n`,
+    ]) {
+      const { sent, answer } = await sendEndlessBody(server.url, head, { start, ceiling: 256 * 1024 * 1024 });
+      expect(answer.split('\r\n')[0]).to.equal('HTTP/1.1 413 Payload Too Large');
+      expect(answer.toLowerCase()).to.include('connection: close');
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).errors[0].extensions).to.deep.equal({ code: 'PAYLOAD_TOO_LARGE' });
+      // What the server took before closing is the limit and a few socket buffers, not the rest.
+      expect(sent, 'bytes the server accepted').to.be.below(64 * 1024 * 1024);
+    }
+    // A chunked body within the limit is read and answered.
+    const request = http.request(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-graphql-yoga-csrf': '1' } });
+    request.write('{"query":"{ serverInfo ');
+    request.end('{ product } }"}');
+    const [response] = (await once(request, 'response')) as [http.IncomingMessage];
+    const body = (await buffer(response)).toString();
+    expect(response.statusCode, body).to.equal(200);
+    expect(JSON.parse(body)).to.deep.equal({ data: { serverInfo: { product: 'Картотека' } } });
   });
 
   it('refuses a simple cross-site style request without the CSRF header', async () => {

@@ -8,6 +8,7 @@ import { AuditEntry } from '../audit/model';
 import { recordAudit } from '../audit/service';
 import { underMaintenance } from '../backup/maintenance';
 import type { ErrorCode } from '../errors';
+import { stopReading } from '../http/request-context';
 import { message } from '../i18n';
 import { findFileType } from '../../../card-types';
 import { contentTypeOf, fileView, servedName } from './view';
@@ -89,19 +90,6 @@ async function discard(ctx: Context): Promise<void> {
     return;
   }
   ctx.status = 204;
-}
-
-/**
- * A refused upload's body is not read on (an endless chunked body would be read and dropped for as
- * long as the client sends): the answer says `Connection: close`, and the connection is closed once
- * it is written.
- */
-function stopReading(ctx: Context): void {
-  if (ctx.req.complete) return;
-  ctx.set('Connection', 'close');
-  ctx.req.unpipe();
-  const { socket } = ctx.req;
-  ctx.res.once('finish', () => socket.destroy());
 }
 
 /** POST /files: one file of a multipart form, stored as the actor's upload (201 with its description), within their quota. */

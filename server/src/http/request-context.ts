@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import type { Middleware } from 'koa';
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+import type { Context, Middleware } from 'koa';
+import type { ErrorCode } from '../errors';
+import { localeFromHeader, message } from '../i18n';
 import type { Logger } from '../logger';
 
 declare module 'koa' {
   interface DefaultState {
     requestId: string;
     logger: Logger;
+    /** A chunked request's body, read whole within the body limit (bodyLimit). */
+    body?: Buffer;
   }
 }
 
@@ -32,24 +38,85 @@ export function requestContext(logger: Logger): Middleware {
   };
 }
 
-/** Refuses bodies over the limit before anything reads them (413), and chunked bodies of unknown size (411). */
+/**
+ * A request's body is not read on once it is answered (an endless chunked body would be read and
+ * dropped for as long as the client sends): the answer says `Connection: close`, and the connection
+ * is closed once it is written. Browsers still read the answer (Chromium shows the refusal of an upload
+ * it was still sending).
+ */
+export function stopReading(ctx: Context): void {
+  if (ctx.req.complete) return;
+  ctx.set('Connection', 'close');
+  ctx.req.unpipe();
+  const { socket } = ctx.req;
+  ctx.res.once('finish', () => socket.destroy());
+}
+
+/**
+ * A request's body read whole; `tooLarge` as soon as it passes `maxBytes` (reading stops there: the
+ * request is paused and left), `gone` when the client went away before its end.
+ */
+function readWithin(request: IncomingMessage, maxBytes: number): Promise<Buffer | 'tooLarge' | 'gone'> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (outcome: Buffer | 'tooLarge' | 'gone') => {
+      request.off('data', received);
+      request.off('end', ended);
+      request.off('close', closed);
+      resolve(outcome);
+    };
+    const received = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) chunks.push(chunk);
+      else {
+        request.pause();
+        finish('tooLarge');
+      }
+    };
+    const ended = () => finish(Buffer.concat(chunks));
+    const closed = () => finish('gone');
+    request.on('data', received);
+    request.once('end', ended);
+    request.once('close', closed);
+  });
+}
+
+/**
+ * Bodies within `maxBytes` (not for GET, HEAD or OPTIONS): one that says it is larger (Content-Length)
+ * is refused before any of it is read; one of unknown size (chunked) is read here, refused as soon as
+ * it passes the limit, and kept in `ctx.state.body` for the handler (requestWithBody). A refusal is
+ * 413 with the API's error in the client's language, and the connection is closed without reading on
+ * (stopReading).
+ */
 export function bodyLimit(maxBytes: number): Middleware {
+  const code: ErrorCode = 'PAYLOAD_TOO_LARGE';
+  const refuse = (ctx: Context) => {
+    const locale = localeFromHeader(ctx.get('accept-language'));
+    ctx.status = 413;
+    ctx.body = { errors: [{ message: message(locale, 'bodyTooLarge', { kb: Math.floor(maxBytes / 1024) }), extensions: { code } }] };
+    stopReading(ctx);
+  };
   return async (ctx, next) => {
     if (ctx.method === 'GET' || ctx.method === 'HEAD' || ctx.method === 'OPTIONS') return next();
     const length = ctx.get('content-length');
-    if (length === '') {
-      if (ctx.get('transfer-encoding')) {
-        ctx.status = 411;
-        ctx.body = { error: 'Content-Length required' };
-        return;
-      }
-      return next();
-    }
-    if (Number(length) > maxBytes) {
-      ctx.status = 413;
-      ctx.body = { error: `Request body too large (limit ${maxBytes} bytes)` };
-      return;
-    }
+    if (length !== '') return Number(length) > maxBytes ? refuse(ctx) : next();
+    if (!ctx.get('transfer-encoding')) return next();
+    const body = await readWithin(ctx.req, maxBytes);
+    // A client gone before its body ended has nobody left to answer.
+    if (body === 'gone') return;
+    if (body === 'tooLarge') return refuse(ctx);
+    ctx.state.body = body;
     return next();
   };
+}
+
+/**
+ * The request as a handler reading a Node request takes it (method, URL, headers, socket, and the body
+ * as a stream): the request itself, or, when bodyLimit read its body already, that body in a stream of its own.
+ */
+export function requestWithBody(ctx: Context): Readable & Pick<IncomingMessage, 'method' | 'url' | 'headers' | 'socket'> {
+  const { req } = ctx;
+  if (!ctx.state.body) return req;
+  return Object.assign(Readable.from([ctx.state.body]), { method: req.method, url: req.url, headers: req.headers, socket: req.socket });
 }

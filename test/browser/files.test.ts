@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
+import mongoose from 'mongoose';
 import { selectors, type Browser, type BrowserContext, type CDPSession, type Frame, type Page } from 'playwright-core';
 import { ensureClientBuilt } from '../../server/src/http/client-build';
 import { createLogger } from '../../server/src/logger';
@@ -60,6 +61,7 @@ describeInBrowser('files on a «Договор»: drag and drop, progress, cance
   let admin: ApiClient;
   let firstScan: Buffer;
   let counterpartyId: string;
+  let editorId: string;
   /** Наталья (read only, no «Экспорт») with the same card open in a browser of her own: she sees versions come and go live. */
   let readerContext: BrowserContext | undefined;
   let colleague: Page;
@@ -73,6 +75,7 @@ describeInBrowser('files on a «Договор»: drag and drop, progress, cance
       { login: 'tgoncharenko', fullName: 'Татьяна Гончаренко', level: 'full' },
       { login: 'nvakulenko', fullName: 'Наталья Вакуленко', level: 'read' },
     ]);
+    editorId = scenario.userIds.tgoncharenko;
     folderId = await createFolder(admin, { libraryId: scenario.libraryId, name: 'Договоры', allowedCardTypes: ['contract'] });
     // Наталья reads the contracts but has no «Экспорт».
     await setFolderAccess(admin, folderId, [
@@ -129,6 +132,28 @@ describeInBrowser('files on a «Договор»: drag and drop, progress, cance
   it('refuses a file of another type at the field, in Russian, before sending it', async () => {
     await dropFiles(page, 'files-scan', [{ name: 'письмо.docx', content: Buffer.from('PK'), type: 'application/octet-stream' }]);
     expect(await page.getByTestId('file-upload-error').textContent()).to.equal('Допустимые типы файлов: PDF, JPG, PNG, TIFF');
+  });
+
+  it('shows the server’s refusal of a file over the quota in the field, not a network error, though the server stops reading the upload and closes the connection', async () => {
+    // Half a megabyte left of her 5 GB: the file passes it on its way in, and the server answers at once.
+    const usage = mongoose.connection.db!.collection('fileusage');
+    const user = new mongoose.Types.ObjectId(editorId);
+    await usage.updateOne({ _id: user }, { $set: { bytes: 5 * 1024 ** 3 - 512 * 1024 } }, { upsert: true });
+    // A slow line: Chromium is still sending when the answer comes and the connection closes.
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 512 * 1024 });
+    try {
+      const big = Buffer.concat([await pdfWithText('over quota'), Buffer.alloc(3 * 1024 * 1024, 32)]);
+      const errors = page.getByTestId('file-upload-error');
+      const shown = await errors.count();
+      await dropFiles(page, 'files-scan', [{ name: 'сверх квоты.pdf', content: big, type: 'application/pdf' }]);
+      await waitFor(async () => (await errors.count()) > shown, 'the upload’s outcome in the field');
+      expect(await errors.last().textContent()).to.match(/^Файл не помещается в вашу квоту: занято 5[\d ,]* МБ из 5[\d ,]* МБ/);
+      await screenshot(page, 'files-01-over-quota');
+    } finally {
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+      // Counted again from her stored files when next asked.
+      await usage.deleteOne({ _id: user });
+    }
   });
 
   it('uploads a dropped PDF, attaches it on saving, offers it for download and previews it in the card', async () => {

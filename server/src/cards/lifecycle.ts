@@ -2,6 +2,7 @@ import type { ClientSession } from 'mongoose';
 import type { Actor } from '../access/actor';
 import type { CardTypeDefinition, CardValues, LocalizedText } from '../../../card-types';
 import { events, type CardAction, type CardEvent, type CardNoticeAction, type CardPlace } from '../events/bus';
+import type { Logger } from '../logger';
 import type { CardDoc } from './model';
 
 export type { CardAction };
@@ -74,6 +75,12 @@ export interface CardLifecycleHooks {
   afterCommitBatch?(changes: CardChange[]): Promise<void> | void;
   beforePurge?(card: CardDoc, session: ClientSession): Promise<void>;
   afterPurge?(card: CardDoc): Promise<void>;
+  /**
+   * «Восстановить» on a card in the trash that the hook knows more of (a card merged into another):
+   * the hook restores it itself — or refuses — and answers the card restored; null leaves it to the
+   * ordinary restore. Runs after the actor's right to restore it was checked.
+   */
+  restore?(context: { actor: Actor; logger: Logger }, card: CardDoc): Promise<CardDoc | null>;
 }
 
 const registered: CardLifecycleHooks[] = [];
@@ -96,6 +103,15 @@ export async function runCheckMove(check: MoveCheck): Promise<string | null> {
   for (const hooks of registered) {
     const refusal = (await hooks.checkMove?.(check)) ?? null;
     if (refusal) return refusal;
+  }
+  return null;
+}
+
+/** The first hook that restores the card itself (its answer), or null for the ordinary restore. */
+export async function runRestore(context: { actor: Actor; logger: Logger }, card: CardDoc): Promise<CardDoc | null> {
+  for (const hooks of registered) {
+    const restored = (await hooks.restore?.(context, card)) ?? null;
+    if (restored) return restored;
   }
   return null;
 }

@@ -30,6 +30,7 @@ import {
   runBeforeSave,
   runBeforeSaveBatch,
   runCheckMove,
+  runRestore,
   runCheckValues,
   type CardAction,
   type CardChange,
@@ -503,6 +504,9 @@ export async function setCardTrashed(context: CardServiceContext, id: string, tr
     throw forbidden(actor, trashed ? t(actor, 'удаление карточки', 'deleting the card') : t(actor, 'восстановление карточки', 'restoring the card'));
   }
   if (card.inTrash === trashed) return card;
+  // A card a hook knows more of (one merged into another) is restored by that hook, or refused.
+  const restored = trashed ? null : await runRestore(context, card);
+  if (restored) return restored;
   const type = await writtenCardType(actor, card.typeKey);
   const now = new Date();
   // Back from the trash, values its type's kinds changed under it are converted where they can be (the history shows it); the rest stay as they are.

@@ -229,6 +229,50 @@ describe('duplicates: merging cards that hold files, and undoing it (API)', func
     expect((await admin.data<{ verifyHistory: { intact: boolean } }>(VERIFY, { id: y.id })).verifyHistory.intact).to.equal(true);
   });
 
+  it('restoring a merged card from the trash: refused while the merge can be undone; later the card comes back with the files the survivor no longer shows, and without those it shows', async () => {
+    const RESTORE = 'mutation($id: ID!) { restoreCard(id: $id) { id inTrash } }';
+    const x = await contractWithScan(folders.first, 'Хранение');
+    const y = await contractWithScan(folders.second, 'Хранение филиал');
+    const done = (await editor.data<{ mergeCards: { survivor: CardView } }>(MERGE, { s: { id: x.id, version: x.version }, m: [{ id: y.id, version: y.version }], c: [] }))
+      .mergeCards;
+    const refused = await admin.request(RESTORE, { id: y.id });
+    expect(refused.errors?.[0].extensions?.code).to.equal('CONFLICT');
+    expect(refused.errors?.[0].message).to.equal(
+      `Карточка объединена с «${done.survivor.values.number as string} от 26.11.2026»: чтобы вернуть её, нажмите «Отменить объединение» — вернутся и её значения, файлы и ссылки`,
+    );
+    expect((await card(editor, y.id))!.inTrash).to.equal(true);
+
+    // The survivor changed since (its number): the merge can no longer be undone; the survivor shows
+    // y's file, so it stays there and leaves y's field.
+    await editor.data(UPDATE, { id: x.id, version: done.survivor.version, v: { number: `${done.survivor.values.number as string}-изм` } });
+    expect((await admin.data<{ restoreCard: { inTrash: boolean } }>(RESTORE, { id: y.id })).restoreCard.inTrash).to.equal(false);
+    const [survivor, restored] = [(await card(editor, x.id))!, (await card(editor, y.id))!];
+    expect(survivor.files.map((file) => file.id)).to.deep.equal([x.current, y.current]);
+    expect(restored.values.scan).to.deep.equal([]);
+    expect(restored.files).to.deep.equal([]);
+    const kept = (await history(y.id)).find((entry) => entry.action === 'restore')!.changes.find((change) => change.key === 'mergedFiles')!;
+    expect(kept.before).to.deep.equal(['Хранение филиал.pdf (v2)']);
+    expect(Object.keys(kept.afterTitles ?? {})).to.deep.equal([x.id]);
+
+    // Another pair: the survivor dropped the merged card's file from its field since — restored, the card gets it back, with its versions.
+    const z = await contractWithScan(folders.first, 'Охрана');
+    const w = await contractWithScan(folders.second, 'Охрана филиал');
+    const merged = (await editor.data<{ mergeCards: { survivor: CardView } }>(MERGE, { s: { id: z.id, version: z.version }, m: [{ id: w.id, version: w.version }], c: [] }))
+      .mergeCards;
+    await editor.data(UPDATE, { id: z.id, version: merged.survivor.version, v: { scan: [z.current] } });
+    await admin.data(RESTORE, { id: w.id });
+    const back = (await card(editor, w.id))!;
+    expect(back.files.map((file) => file.id)).to.deep.equal([w.current]);
+    expect((await versionsOf(w.current)).map((version) => version.id)).to.deep.equal([w.current, w.first]);
+    expect((await card(editor, z.id))!.files.map((file) => file.id)).to.deep.equal([z.current]);
+    // Back in the second folder: hidden from the viewer, as before the merge.
+    expect(await download(viewer, w.current)).to.equal(404);
+    expect(await download(editor, w.current)).to.equal(200);
+    const given = (await history(w.id)).find((entry) => entry.action === 'restore')!.changes.find((change) => change.key === 'mergedFiles')!;
+    expect(given.after).to.deep.equal(['Охрана филиал.pdf (v2)']);
+    for (const id of [x.id, y.id, z.id, w.id]) expect((await admin.data<{ verifyHistory: { intact: boolean } }>(VERIFY, { id })).verifyHistory.intact).to.equal(true);
+  });
+
   it('does not hand files from a folder where the user lacks «Экспорт» to one where they have it (FORBIDDEN, naming the folder); the other way merges', async () => {
     const x = await contractWithScan(folders.first, 'Подряд');
     const y = await contractWithScan(folders.second, 'Подряд филиал');

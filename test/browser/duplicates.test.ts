@@ -204,6 +204,14 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
     await page.getByTestId('card-in-trash').waitFor();
     expect(await page.getByTestId('merged-into-link').textContent()).to.equal('ООО "Ромашка"');
     await screenshot(page, 'duplicates-05-merged-card');
+    // «Восстановить» would leave the merge half-undone: it says to undo the merge instead.
+    await page.getByTestId('restore').click();
+    const refusal = page.getByRole('alert').filter({ hasText: 'Отменить объединение' });
+    await refusal.waitFor();
+    expect(await refusal.textContent()).to.equal(
+      'Карточка объединена с «ООО "Ромашка"»: чтобы вернуть её, нажмите «Отменить объединение» — вернутся и её значения, файлы и ссылки',
+    );
+    expect(await page.getByTestId('card-in-trash').isVisible()).to.equal(true);
     await page.getByTestId('undo-merge').click();
     await page.getByTestId('card-actions').waitFor();
     expect(await page.getByTestId('card-title').textContent()).to.equal('Ромашка ООО');

@@ -7,6 +7,7 @@ import { Card, type CardDoc } from '../cards/model';
 import { handBackFiles } from '../files/handover';
 import { DuplicateDismissal, Merge, type MergeDoc } from './model';
 import { placeDismissalsOf } from './service';
+import { restoreMergedCard } from './merge';
 
 /** The card changed folder (or library). */
 const moved = ({ before, after }: CardChange) => Boolean(before) && (String(before!.folderId) !== String(after.folderId) || String(before!.libraryId) !== String(after.libraryId));
@@ -61,6 +62,8 @@ export const duplicateHooks: CardLifecycleHooks = {
     await Merge.updateMany({ 'survivor.cardId': card._id }, { $set: { survivorGone: gone } }, { session });
     await giveBackHandedFiles(card, session);
   },
+  // A merged card restored without undoing its merge: refused while the merge can be undone, else its files sorted out.
+  restore: restoreMergedCard,
   async afterCommit(change) {
     const rules = await rulesTouched(change);
     if (!rules) return;

@@ -1,7 +1,7 @@
 import { Types, type ClientSession } from 'mongoose';
 import { cardSubject } from '../access/ability';
 import { actorOfUser, type Actor } from '../access/actor';
-import { cardTargets, isMultiValued, type CardTypeDefinition, type CardValues, type Locale, type LocalizedText, type StoredValue } from '../../../card-types';
+import { cardTargets, conformValues, isMultiValued, type CardTypeDefinition, type CardValues, type Locale, type LocalizedText, type StoredValue } from '../../../card-types';
 import { listCardTypes, uniqueIndexName } from '../card-types/registry';
 import type { CardChange, FieldChange } from '../cards/lifecycle';
 import { Card, type CardDoc } from '../cards/model';
@@ -15,7 +15,7 @@ import { Folder } from '../folders/models';
 import { isUnread, readStateOf, readsAfterOwnChange, recordOwnChange } from '../unread/service';
 import { handBackFiles, handOverFiles, type HandedFiles } from '../files/handover';
 import type { StoredFileDoc } from '../files/model';
-import { cardFileIds, fileRecord, historyTitle, mayDownload, storedFiles } from '../files/service';
+import { cardFileIds, fileFields, fileIdsOf, fileRecord, historyTitle, mayDownload, storedFiles } from '../files/service';
 import { Merge, type MergeDoc, type RepointedReference } from './model';
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
@@ -759,6 +759,97 @@ export async function undoMerge(context: CardServiceContext, id: string): Promis
     cards: changes.slice(0, 1 + merged.length).map((change) => change.after),
     job: job ? announceJob(job) : null,
   };
+}
+
+const FILES_KEPT: LocalizedText = { ru: 'Файлы остались у карточки', en: 'Files stayed with the card' };
+
+/** The values without these file ids (each file field keeps its other files). */
+function withoutFiles(type: CardTypeDefinition, values: CardValues, gone: ReadonlySet<string>): CardValues {
+  const next: CardValues = { ...values };
+  for (const field of fileFields(type)) {
+    const value = next[field.key];
+    if (value === undefined || !fileIdsOf(value).some((id) => gone.has(id))) continue;
+    const kept = fileIdsOf(value).filter((id) => !gone.has(id));
+    if (Array.isArray(value)) next[field.key] = kept;
+    else delete next[field.key];
+  }
+  return next;
+}
+
+/**
+ * «Восстановить» on a card merged into another, rather than undoing the merge. While the merge can
+ * be undone (nothing of it changed since), that is refused, pointing to «Отменить объединение»
+ * (which gives back its values, files and references as well). Once it cannot, the card comes back
+ * as an ordinary card: of the files it handed to the survivor, those the survivor no longer shows
+ * go back to it (with all their versions); those the survivor shows stay there and leave the
+ * restored card's fields — no file lost, none held by two cards; its history says which went where.
+ * Null for a card without a merge on record (the ordinary restore).
+ */
+export async function restoreMergedCard(context: CardServiceContext, card: CardDoc): Promise<CardDoc | null> {
+  const { actor } = context;
+  if (!card.mergedInto) return null;
+  const merge = await mergeOfCard(card._id);
+  if (!merge) return null;
+  const state = await mergeNow(merge);
+  const survivorNow = state.cards[0];
+  if (state.merging)
+    throw new AppError(
+      'CONFLICT',
+      t(
+        actor,
+        'Ссылки на объединённые карточки ещё перенаправляются — дождитесь окончания',
+        'The references to the merged cards are still being re-pointed; wait until it finishes',
+      ),
+    );
+  if (!undoObstacle(actor, merge, state, null)) {
+    const into = survivorNow && actor.ability.can('read', cardSubject(survivorNow)) ? survivorNow.title : null;
+    throw new AppError(
+      'CONFLICT',
+      t(
+        actor,
+        `Карточка объединена ${into ? `с «${into}»` : 'с другой карточкой'}: чтобы вернуть её, нажмите «Отменить объединение» — вернутся и её значения, файлы и ссылки`,
+        `The card was merged into ${into ? `“${into}”` : 'another card'}: to bring it back, press “Undo the merge” — its values, files and references come back too`,
+      ),
+    );
+  }
+  const type = await writtenCardType(actor, card.typeKey);
+  const survivorId = merge.survivor.cardId;
+  const handed = (merge.files ?? []).find((entry) => entry.cardId.equals(card._id))?.lineages ?? [];
+  const now = new Date();
+  const [restored] = await commitWrites(
+    context,
+    async (session) => {
+      const current = await Card.findOne({ _id: card._id, inTrash: true, mergedInto: card.mergedInto }, null, { session }).lean<CardDoc>();
+      if (!current) throw await conflict(actor, String(card._id));
+      // The files handed over that the survivor no longer shows go back; those it shows stay with it.
+      const survivor = await Card.findById(survivorId, { values: 1 }, { session }).lean<Pick<CardDoc, 'values'>>();
+      const shown = survivor ? [...(await storedFiles(cardFileIds(type, survivor.values), session)).values()] : [];
+      const inUse = new Set(shown.map((doc) => String(doc.lineage ?? doc._id)));
+      const back = handed.filter((lineage) => !inUse.has(String(lineage)));
+      if (survivor) await handBackFiles([{ cardId: card._id, lineages: back }], survivorId, session);
+      const values = conformValues(type, current.values);
+      const held = [...(await storedFiles(cardFileIds(type, values), session)).values()];
+      const elsewhere = held.filter((doc) => !doc.cardId?.equals(card._id) && doc.state === 'attached');
+      const given = held.filter((doc) => doc.cardId?.equals(card._id) && back.some((lineage) => lineage.equals(doc.lineage ?? doc._id)));
+      const restore = { inTrash: false, trashedAt: null, trashedBy: null, mergedInto: null, arrivedAt: now };
+      return [
+        {
+          type,
+          action: 'restore' as const,
+          before: current,
+          write: valuesWrite(actor, type, current, withoutFiles(type, values, new Set(elsewhere.map((doc) => String(doc._id)))), now, restore),
+          extraChanges: [
+            ...filesChange(given, FILES_BACK, (names) => ({ before: String(survivorId), after: names })),
+            ...filesChange(elsewhere, FILES_KEPT, (names) => ({ before: names, after: String(survivorId) })),
+          ],
+        },
+      ];
+    },
+    async () => undefined,
+    'id',
+    new Set([String(card._id)]),
+  );
+  return restored.after;
 }
 
 /** The signed-in user a merge's job works for (its owner), with the address they asked from. */

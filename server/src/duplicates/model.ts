@@ -43,10 +43,10 @@ export const DuplicateSettings = mongoose.model('DuplicateSettings', settingsSch
 
 /**
  * What keys and groups are made of (the normalisation of names, the exact values, the groups'
- * ranks — from 5): raised whenever that changes, so that keys and groups stored by an older
- * version count as stale and the next start scans again.
+ * ranks — from 5, Latin mirror letters in Cyrillic words — from 6): raised whenever that changes,
+ * so that keys and groups stored by an older version count as stale and the next start scans again.
  */
-export const KEYS_VERSION = 5;
+export const KEYS_VERSION = 6;
 
 /**
  * A card's blocking keys under its type's rules (kept by the card lifecycle in the card's

@@ -73,15 +73,37 @@ const CYRILLIC_TWINS: ReadonlyMap<string, string> = (() => {
 const twinOf = (letter: string) => CYRILLIC_TWINS.get(letter) ?? CYRILLIC_TWINS.get(letter.toLowerCase());
 
 /**
- * A word with its Latin look-alikes read as Cyrillic when it holds Cyrillic letters («Poмaшкa»), or
- * when it is made of look-alikes only («OOO», «KOMETA»); other Latin words stay as they are.
+ * Latin letters that stand for a Russian letter without being its confusable: mirror images («N»
+ * for «И», «R» for «Я») and letters of nearly the same shape («n» for «п», «u» for «и», «k» for
+ * «к»). Read so only inside a word that holds Cyrillic letters («Nнжиниринг»): a Latin word keeps
+ * them («Nord»).
+ */
+const MIXED_WORD_TWINS: ReadonlyMap<string, string> = new Map([
+  ['N', 'И'],
+  ['R', 'Я'],
+  ['n', 'п'],
+  ['u', 'и'],
+  ['k', 'к'],
+]);
+// The letter as it is first («R» is «Я», though «r» is «г»), then its lower case.
+const mixedTwinOf = (letter: string) => CYRILLIC_TWINS.get(letter) ?? MIXED_WORD_TWINS.get(letter) ?? twinOf(letter) ?? MIXED_WORD_TWINS.get(letter.toLowerCase());
+
+/**
+ * A word with its Latin look-alikes read as Cyrillic when it holds Cyrillic letters («Poмaшкa»,
+ * «Nнжиниpинг»), or when it is made of look-alikes only («OOO», «KOMETA»); other Latin words stay
+ * as they are.
  */
 function asCyrillic(word: string): string {
   const latin = [...word].filter((letter) => /\p{Script=Latin}/u.test(letter));
   if (latin.length === 0) return word;
-  if (!/\p{Script=Cyrillic}/u.test(word) && !latin.every(twinOf)) return word;
-  return [...word].map((letter) => twinOf(letter) ?? letter).join('');
+  const mixed = /\p{Script=Cyrillic}/u.test(word);
+  if (!mixed && !latin.every(twinOf)) return word;
+  return [...word].map((letter) => (mixed ? mixedTwinOf(letter) : twinOf(letter)) ?? letter).join('');
 }
+
+/** Two characters look alike: the same skeleton under Unicode's confusables, or a Latin letter read as a Russian one in a mixed word («N», «И»). */
+const lookAlike = (x: string, y: string) =>
+  unhomoglyph(x) === unhomoglyph(y) || [x, y].some((one, at) => MIXED_WORD_TWINS.get(one)?.toLowerCase() === [x, y][1 - at].toLowerCase());
 
 /** Characters nobody sees: zero-width spaces and joiners, soft hyphens, byte order marks … (`INVISIBLE` one, `INVISIBLES` all of a text). */
 const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
@@ -224,7 +246,7 @@ function lookAlikeDifferences(a: string[], b: string[]): Set<number> | null {
   for (const [k, at] of ia.entries()) {
     const [x, y] = [a[at], b[ib[k]]];
     if (x === y) continue;
-    if (unhomoglyph(x) !== unhomoglyph(y)) return null;
+    if (!lookAlike(x, y)) return null;
     telling.add(at);
   }
   return telling;

@@ -39,6 +39,20 @@ describe('duplicates: name normalisation and similarity', () => {
     expect(score('ООО «Ромашка»', 'Romashka'), 'transliteration is not a look-alike').to.equal(0);
   });
 
+  it('scores a name with Latin letters mixed into its Cyrillic words — mirror images and near shapes too («N» for «И») — as the same name', () => {
+    const latinised = (text: string) =>
+      text.replace(/а/g, 'a').replace(/е/g, 'e').replace(/о/g, 'o').replace(/р/g, 'p').replace(/с/g, 'c').replace(/х/g, 'x').replace(/С/g, 'C').replace(/И/g, 'N');
+    expect(latinised('Северсталь Инжиниринг')).to.equal('Ceвepcтaль Nнжиниpинг');
+    expect(score(latinised('Северсталь Инжиниринг'), 'Северсталь Инжиниринг')).to.equal(1);
+    expect(score(latinised('ООО «Ромашка Холдинг»'), 'ООО «Ромашка Холдинг»')).to.equal(1);
+    expect(score('ООО «Бyмaжный Rд»', 'ООО «Бумажный Яд»'), 'R for Я').to.equal(1);
+    expect(score('Cтpoйkомплекс', 'Стройкомплекс'), 'k for к').to.equal(1);
+    expect(score('Пуnкт Сбоpа', 'Пункт Сбора'), 'n for н is not a look-alike').to.be.below(1);
+    expect(normalizeName('Nord Stream'), 'a Latin word keeps its letters').to.equal('nord stream');
+    const marked = lookAlikeValues(['Nнжиниринг', 'Инжиниринг'], 'ru').map(({ parts }) => parts.map((part) => (part.hint ? `[${part.hint}]` : part.text)).join(''));
+    expect(marked).to.deep.equal(['[латинская N]нжиниринг', '[кириллическая И]нжиниринг']);
+  });
+
   it('reads a name written backwards behind a right-to-left override as it is shown', () => {
     const reversed = (text: string) => [...text].reverse().join('');
     expect(normalizeName('\u202E' + reversed('Северсталь Инжиниринг'))).to.equal(normalizeName('Северсталь Инжиниринг'));

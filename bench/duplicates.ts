@@ -5,7 +5,9 @@
  * real duplicates among them (per mille of N a second card with the name typed another way).
  * Prints, per size: the first scan (every card's keys written), a second one (keys unchanged),
  * and the look-ups a user waits for — «Похожие карточки» for a typed name and the refresh of the
- * groups after a card is saved (p50 / p95 of 200). Prints numbers; asserts nothing.
+ * groups after a card is saved (p50 / p95 of 200), and pages of the «Дубликаты» list (the first, up
+ * to ten more by cursor, a search by a title word) for the administrator and for a user with access to
+ * the generated folders only (Татьяна Гончаренко). Prints numbers; asserts nothing.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -17,7 +19,9 @@ import { findCardType } from '../server/src/card-types/registry';
 import { Card, type CardDoc } from '../server/src/cards/model';
 import { loadConfig } from '../server/src/config';
 import { openDatabase } from '../server/src/db/connect';
-import { alikeCards, refreshGroupsAround } from '../server/src/duplicates/groups';
+import { actorOfUser, type Actor } from '../server/src/access/actor';
+import { User } from '../server/src/access/structure';
+import { alikeCards, listGroups, refreshGroupsAround } from '../server/src/duplicates/groups';
 import { DuplicateGroup } from '../server/src/duplicates/model';
 import { rulesOf } from '../server/src/duplicates/rules';
 import { duplicateScanJob, type ScanResult } from '../server/src/duplicates/scan';
@@ -72,6 +76,26 @@ async function lookups(folderId: string): Promise<{ similar: number[]; refresh: 
   return { similar, refresh };
 }
 
+/** The «Дубликаты» list as a viewer pages through it: the first page of 30, each of the next ten (by cursor), a search by a word of a listed title. */
+async function listPages(actor: Actor): Promise<{ first: number; pages: number; next: number; search: number; word: string }> {
+  let started = performance.now();
+  let page = await listGroups(actor, { typeKey: 'counterparty', first: 30 });
+  const first = performance.now() - started;
+  const shown = page.edges[0]?.node.cardIds[0];
+  started = performance.now();
+  let pages = 0;
+  while (pages < 10 && page.pageInfo.hasNextPage) {
+    page = await listGroups(actor, { typeKey: 'counterparty', first: 30, after: page.pageInfo.endCursor });
+    pages += 1;
+  }
+  const next = (performance.now() - started) / Math.max(1, pages);
+  const title = shown ? ((await Card.findById(shown, { title: 1 }).lean<Pick<CardDoc, 'title'>>())?.title ?? '') : '';
+  const word = title.split(/[^\p{L}]+/u).find((part) => part.length > 3 && !/^(ООО|ОАО|ЗАО)$/u.test(part)) ?? 'ООО';
+  started = performance.now();
+  await listGroups(actor, { typeKey: 'counterparty', search: word, first: 30 });
+  return { first, pages, next, search: performance.now() - started, word };
+}
+
 const dir = await mkdtemp(path.join(os.tmpdir(), 'kartoteka-bench-duplicates-'));
 const config = loadConfig({ ...process.env, DATA_DIR: path.join(dir, 'data'), ADMIN_PASSWORD: 'bench-admin-password', LOG_LEVEL: 'warn' });
 const database = await openDatabase(config, logger, { dbName: `bench_duplicates_${Date.now()}` });
@@ -84,7 +108,8 @@ try {
   for (const size of SIZES) {
     const started = Date.now();
     const count = size - generated;
-    const folderId = await generateCounterparties({ count, folderName: `Большая папка ${size}` });
+    const tatiana = await User.findOne({ login: 'tgoncharenko' }, { _id: 1 }).lean();
+    const folderId = await generateCounterparties({ count, folderName: `Большая папка ${size}`, grantUserIds: tatiana ? [String(tatiana._id)] : [] });
     const variants = await generateDuplicateVariants({ folderId, count: Math.round((count * PER_MILLE) / 1000) });
     generated = size;
     const cards = await Card.countDocuments({ typeKey: 'counterparty', inTrash: false });
@@ -103,6 +128,15 @@ try {
     const { similar, refresh } = await lookups(folderId);
     console.log(`  «Похожие карточки» for a typed name: p50 ${percentile(similar, 0.5).toFixed(1)} ms, p95 ${percentile(similar, 0.95).toFixed(1)} ms`);
     console.log(`  groups refreshed after a card is saved: p50 ${percentile(refresh, 0.5).toFixed(1)} ms, p95 ${percentile(refresh, 0.95).toFixed(1)} ms`);
+    for (const login of [config.adminLogin, 'tgoncharenko']) {
+      const user = await User.findOne({ login }, { _id: 1 }).lean();
+      const actor = user && (await actorOfUser(String(user._id), '127.0.0.1'));
+      if (!actor) continue;
+      const list = await listPages(actor);
+      console.log(
+        `  «Дубликаты» list as ${login}: first page of 30 ${list.first.toFixed(1)} ms, ${list.pages > 0 ? `each of the next ${list.pages} ${list.next.toFixed(1)} ms` : 'no next page'}, search «${list.word}» ${list.search.toFixed(1)} ms`,
+      );
+    }
   }
   await mongoose.connection.db!.dropDatabase();
 } finally {

@@ -238,7 +238,7 @@ describe('duplicates: merging cards that hold files, and undoing it (API)', func
     const refused = await admin.request(RESTORE, { id: y.id });
     expect(refused.errors?.[0].extensions?.code).to.equal('CONFLICT');
     expect(refused.errors?.[0].message).to.equal(
-      `Карточка объединена с «${done.survivor.values.number as string} от 26.11.2026»: чтобы вернуть её, нажмите «Отменить объединение» — вернутся и её значения, файлы и ссылки`,
+      `Карточка объединена с «${done.survivor.values.number as string} от 26.11.2026»: чтобы вернуть её, нажмите «Отменить объединение» на странице карточки — вернутся и её значения, файлы и ссылки`,
     );
     expect((await card(editor, y.id))!.inTrash).to.equal(true);
 

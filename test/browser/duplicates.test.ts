@@ -209,7 +209,7 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
     const refusal = page.getByRole('alert').filter({ hasText: 'Отменить объединение' });
     await refusal.waitFor();
     expect(await refusal.textContent()).to.equal(
-      'Карточка объединена с «ООО "Ромашка"»: чтобы вернуть её, нажмите «Отменить объединение» — вернутся и её значения, файлы и ссылки',
+      'Карточка объединена с «ООО "Ромашка"»: чтобы вернуть её, нажмите «Отменить объединение» на странице карточки — вернутся и её значения, файлы и ссылки',
     );
     expect(await page.getByTestId('card-in-trash').isVisible()).to.equal(true);
     await page.getByTestId('undo-merge').click();

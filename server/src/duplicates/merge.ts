@@ -807,8 +807,8 @@ export async function restoreMergedCard(context: CardServiceContext, card: CardD
       'CONFLICT',
       t(
         actor,
-        `Карточка объединена ${into ? `с «${into}»` : 'с другой карточкой'}: чтобы вернуть её, нажмите «Отменить объединение» — вернутся и её значения, файлы и ссылки`,
-        `The card was merged into ${into ? `“${into}”` : 'another card'}: to bring it back, press “Undo the merge” — its values, files and references come back too`,
+        `Карточка объединена ${into ? `с «${into}»` : 'с другой карточкой'}: чтобы вернуть её, нажмите «Отменить объединение» на странице карточки — вернутся и её значения, файлы и ссылки`,
+        `The card was merged into ${into ? `“${into}”` : 'another card'}: to bring it back, press “Undo the merge” on the card’s page — its values, files and references come back too`,
       ),
     );
   }

@@ -236,6 +236,7 @@ describe('import and export (API)', function () {
     const undoFolder = await createFolder(admin, { libraryId, name: 'Отмена импорта', allowedCardTypes: ['counterparty'] });
     await setFolderAccess(admin, undoFolder, [{ principalId: userIds.tanya, level: 'full' }]);
     const target = { folderId: undoFolder, typeKey: 'counterparty' };
+    await importFile(server, tanya, { name: 'проверка.csv', content: Buffer.from('ИНН;Наименование\n7725038124;Сбер\n') }, target, asIs, true);
     await importFile(server, tanya, { name: 'a.csv', content: Buffer.from('ИНН;Наименование;Примечания\n7725038124;Сбер;\n7710140679;Т-Банк;банк\n') }, target, asIs);
     const second = Buffer.from('ИНН;Наименование;Примечания\n7725038124;Сбер (новое);заметка\n7710140679;Т-Банк (новое);новое\n7740000076;МТС;\n');
     const { job } = await importFile(server, tanya, { name: 'b.csv', content: second }, target, (inspection) => ({ ...asIs(inspection), matchField: 'inn', onMatch: 'overwrite' }));
@@ -264,9 +265,49 @@ describe('import and export (API)', function () {
     expect(sber.values).to.include({ name: 'Сбер' });
     expect(sber.values).to.not.have.property('notes');
     expect(cards.find((card) => card.values.inn === '7710140679')!.values).to.include({ name: 'Т-Банк вручную', notes: 'банк' });
+    // The import page lists the user's imports into the folder, newest first, dry runs left out, each with its undo.
+    const RUNS =
+      'query($f: ID!) { importRuns(folderId: $f) { fileName job { id state importResult { created updated refused } } undo { id state importUndoResult { trashed } } } }';
+    const runs = (await tanya.data<{ importRuns: unknown[] }>(RUNS, { f: undoFolder })).importRuns;
+    expect(runs).to.have.length(2);
+    expect(runs[0]).to.deep.equal({
+      fileName: 'b.csv',
+      job: { id: job.id, state: 'succeeded', importResult: { created: 1, updated: 2, refused: 0 } },
+      undo: { id: undo.id, state: 'succeeded', importUndoResult: { trashed: 1 } },
+    });
+    expect(runs[1]).to.deep.include({ fileName: 'a.csv', undo: null });
+    expect((await natasha.data<{ importRuns: unknown[] }>(RUNS, { f: undoFolder })).importRuns).to.deep.equal([]);
     // Asked again, the same undo answers; another user cannot undo someone's import.
     expect((await tanya.data<{ undoImport: Job }>(UNDO, { id: job.id })).undoImport.id).to.equal(undo.id);
     expect((await natasha.request(UNDO, { id: job.id })).errors?.[0].extensions?.code).to.equal('NOT_FOUND');
+  });
+
+  it('offers the refused rows of a dry run as the .xlsx report, so the file is fixed before anything is imported; a new dry run of the file replaces it', async () => {
+    const dryFolder = await createFolder(admin, { libraryId, name: 'Проверка без записи', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, dryFolder, [{ principalId: userIds.tanya, level: 'full' }]);
+    const content = Buffer.from('Наименование;ИНН;E-mail\nООО «Верно»;5501000018;\nООО «Ошибка»;5501000011;\n;;не-почта\n');
+    const uploaded = await upload(server, tanya, 'клиенты.csv', content);
+    const input = { uploadId: uploaded.body.id, folderId: dryFolder, typeKey: 'counterparty' };
+    const inspection = (await tanya.data<{ importInspection: Inspection }>(INSPECT, { input })).importInspection;
+    const dryRun = async () => finishedJob(tanya, (await tanya.data<{ startImport: Job }>(START, { input, mapping: asIs(inspection), dryRun: true })).startImport.id);
+    const first = await dryRun();
+    expect(first.result).to.include({ dryRun: true, created: 1, refused: 2 });
+    const report = await download(server, tanya, `/transfer/imports/${first.id}/refused.xlsx`);
+    expect(report.status).to.equal(200);
+    const rows = await sheetRows(report.body);
+    expect(rows[0]).to.deep.equal(['Наименование', 'ИНН', 'E-mail', 'Строка файла', 'Причина']);
+    expect(rows.slice(1).map((row) => [row[0] ?? null, row[3]])).to.deep.equal([
+      ['ООО «Ошибка»', 3],
+      [null, 4],
+    ]);
+    expect(String(rows[1][4])).to.contain('ИНН');
+    expect(String(rows[2][4])).to.contain('Наименование').and.contain('E-mail');
+    expect(await folderCards(tanya, dryFolder)).to.deep.equal([]);
+    // Checked again: the new report has the rows, the earlier one is given up.
+    const second = await dryRun();
+    expect((await sheetRows((await download(server, tanya, `/transfer/imports/${second.id}/refused.xlsx`)).body)).length).to.equal(3);
+    expect((await sheetRows((await download(server, tanya, `/transfer/imports/${first.id}/refused.xlsx`)).body)).length).to.equal(1);
+    expect((await download(server, natasha, `/transfer/imports/${second.id}/refused.xlsx`)).status).to.equal(404);
   });
 
   it('puts imported cards into the «Дубликаты» groups, alike to a card already there and to each other; undoing the import takes them out', async () => {

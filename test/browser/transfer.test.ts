@@ -99,6 +99,9 @@ describeInBrowser('import and export, as a person does them (browser)', function
       .to.contain('4')
       .and.contain('E-mail');
     await screenshot(page, 'import-dry-run');
+    // The refused rows of the check can be downloaded and fixed before anything is imported.
+    const checked = await sheetRows(await downloaded(page, () => page.getByTestId('import-report').click()));
+    expect(checked.slice(1).map((row) => row[0])).to.deep.equal(['АО «Ошибка»']);
 
     await page.getByTestId('import-run').click();
     await page.getByTestId('job-progress').waitFor();
@@ -144,6 +147,34 @@ describeInBrowser('import and export, as a person does them (browser)', function
     expect(await page.getByTestId('import-undone').textContent()).to.contain('в корзину — 2');
     await list.reload();
     await list.getByTestId('cards-empty').waitFor();
+  });
+
+  it('Татьяна leaves the page after an import and, back on «Импорт», finds it under «Ваши импорты в эту папку» and undoes it there', async () => {
+    const laterFolder = await createFolder(admin, { libraryId, name: 'Отменить позже', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, laterFolder, [{ principalId: tanyaId, level: 'full' }]);
+    const page = await (await browser.newContext()).newPage();
+    await signInThroughUi(page, server.url, 'tanya', PASSWORD);
+    await page.goto(`${server.url}/folders/${laterFolder}/import`);
+    await page.locator('[data-test="import-file"]:enabled').waitFor();
+    await page.getByTestId('import-file').setInputFiles({ name: 'ошибочный.csv', mimeType: 'text/csv', buffer: Buffer.from('Наименование;ИНН\nООО «Лишний»;\nООО «Ненужный»;\n') });
+    await page.locator('[data-test="import-column"][data-column="Наименование"]').getByTestId('import-column-field').waitFor();
+    await page.getByTestId('import-run').click();
+    await page.locator('[data-test="import-result"][data-dry-run="false"]').waitFor();
+    await page.getByTestId('import-done').click();
+    await page.locator('[data-test="card-row"][data-title="ООО «Лишний»"]').waitFor();
+
+    await page.getByTestId('import-link').click();
+    const run = page.locator('[data-test="import-earlier"][data-file="ошибочный.csv"]');
+    await run.waitFor();
+    expect(await run.getByTestId('import-earlier-counts').textContent()).to.contain('создано 2');
+    page.once('dialog', (dialog) => void dialog.accept());
+    await run.getByTestId('import-earlier-undo').click();
+    await run.getByTestId('import-earlier-undone').waitFor();
+    expect(await run.getByTestId('import-earlier-undone').textContent()).to.contain('в корзину — 2');
+    expect(await run.getByTestId('import-earlier-undo').count()).to.equal(0);
+    await screenshot(page, 'import-runs-undone');
+    await page.getByTestId('import-back').click();
+    await page.getByTestId('cards-empty').waitFor();
   });
 
   it('an import that ends before the page listens to its progress still shows as ended, with its result', async () => {

@@ -27,6 +27,15 @@ const ImportResultQuery = graphql(`
     }
   }
 `);
+const ImportRunsQuery = graphql(`
+  query ImportRuns($folderId: ID!) {
+    importRuns(folderId: $folderId) {
+      fileName
+      job { id state createdAt importResult { created updated skipped refused cancelled } }
+      undo { id state importUndoResult { trashed restored kept } }
+    }
+  }
+`);
 const ImportUndoResultQuery = graphql(`query ImportUndoResult($id: ID!) { job(id: $id) { importUndoResult { trashed restored kept } } }`);
 
 /** The file to read and where its rows go (the upload, folder, type, and the sheet or CSV dialect chosen). */
@@ -39,6 +48,9 @@ export type ImportMapping = ImportInspection['mapping'];
 export type ImportResult = NonNullable<NonNullable<ResultOf<typeof ImportResultQuery>['job']>['importResult']>;
 /** What undoing an import did. */
 export type UndoResult = NonNullable<NonNullable<ResultOf<typeof ImportUndoResultQuery>['job']>['importUndoResult']>;
+
+/** An import the user ran into a folder (not a dry run), with its undo once asked for. */
+export type ImportRun = ResultOf<typeof ImportRunsQuery>['importRuns'][number];
 
 /** Sends the file as it is (application/octet-stream: a body a form of another site cannot send) → its upload id. */
 export async function uploadFile(file: File): Promise<string> {
@@ -120,3 +132,8 @@ export async function importUndoResult(jobId: string): Promise<UndoResult | null
 }
 
 export const refusedReportUrl = (jobId: string) => `/transfer/imports/${jobId}/refused.xlsx`;
+
+/** The user's own imports into the folder, newest first (dry runs left out). */
+export async function importRuns(folderId: string): Promise<ImportRun[]> {
+  return (await request(ImportRunsQuery, { folderId })).importRuns;
+}

@@ -7,9 +7,9 @@ import type { ReadAlarm } from './read-alarm';
 import type { GraphQLModule } from '../graphql/module';
 import type { MappingGuess } from './mapping';
 import type { JobView } from '../jobs/view';
-import { importJob, type ImportResult, type PreviewRow } from './import';
+import { importJob, type ImportParams, type ImportResult, type PreviewRow } from './import';
 import { requestUndo, undoImportJob, type UndoResult } from './undo';
-import { inspectUpload, startImport, type ImportColumn, type ImportSettings, type MappingInput } from './service';
+import { importRuns, inspectUpload, startImport, type ImportColumn, type ImportRun, type ImportSettings, type MappingInput } from './service';
 
 /** A job as the API resolves it (stored, or as the event bus carries it): both have these. */
 type FinishedJob = Pick<JobView, 'type' | 'result'>;
@@ -127,9 +127,24 @@ export const transferModule: GraphQLModule = {
       "An import undo's result, once it finished (null for other jobs)."
       importUndoResult: ImportUndoResult
     }
+    "An import the viewer ran (not a dry run), with its undo once one was asked for."
+    type ImportRun {
+      "The import's job: state, progress, importResult, when it ran."
+      job: Job!
+      "The name of the imported file."
+      fileName: String!
+      "The undo of this import (its state and importUndoResult); null while none was asked for."
+      undo: Job
+    }
     extend type Query {
       "Looks at an uploaded file for an import into a folder as a card type (where the viewer may create cards)."
       importInspection(input: ImportSettingsInput!): ImportInspection!
+      """
+      The viewer's own imports into the folder, newest first, dry runs left out (first: at most 50):
+      to read their results again, download their refused rows and undo them. Empty for a folder
+      the viewer never imported into.
+      """
+      importRuns(folderId: ID!, first: Int = 10): [ImportRun!]!
     }
     extend type Mutation {
       "Starts an import as a background job (its result: counts, preview, refused rows); a dry run writes nothing."
@@ -177,8 +192,12 @@ export const transferModule: GraphQLModule = {
     ImportColumn: {
       samples: (column: ImportColumn) => column.samples,
     },
+    ImportRun: {
+      fileName: (run: ImportRun) => (run.job.params as unknown as ImportParams).fileName,
+    },
     Query: {
       importInspection: async (_p, { input }: { input: ImportSettings }, context) => inspectUpload(await requireActor(context), input),
+      importRuns: async (_p, { folderId, first }: { folderId: string; first: number }, context) => importRuns(await requireActor(context), folderId, first),
     },
     Mutation: {
       startImport: async (_p, args: { input: ImportSettings; mapping: MappingInput; dryRun: boolean }, context) =>

@@ -29,6 +29,7 @@ import {
 import { AppError } from '../errors';
 import { findFolder } from '../folders/service';
 import { defineJob, type JobContext } from '../jobs/define';
+import { Job } from '../jobs/model';
 import { JobInterrupted } from '../jobs/runner';
 import type { Logger } from '../logger';
 import { findFile, sheetFile } from './files';
@@ -443,6 +444,27 @@ async function recordedSoFar(importId: Types.ObjectId): Promise<{ lastRow: numbe
   return { lastRow, counts };
 }
 
+/**
+ * A dry run keeps its refused rows (only those) for its error report, so the file can be fixed
+ * before anything is imported. Started over (after a restart) it writes them again, and the
+ * owner's earlier dry runs of the same file give theirs up: one report per file is kept.
+ */
+async function forgetEarlierDryRuns(importId: Types.ObjectId, ownerId: string | null, uploadId: string): Promise<void> {
+  const earlier = await Job.find({ ownerId: ownerId && new Types.ObjectId(ownerId), type: 'import', 'params.uploadId': uploadId, 'params.dryRun': true }, { _id: 1 }).lean<
+    { _id: Types.ObjectId }[]
+  >();
+  await ImportRow.deleteMany({ importId: { $in: [importId, ...earlier.map((job) => job._id)] } });
+}
+
+async function keepRefused(importId: Types.ObjectId, work: RowWork[]): Promise<void> {
+  const refused = work.filter((item) => item.outcome === 'refused');
+  if (refused.length > 0)
+    await ImportRow.insertMany(
+      refused.map((item) => rowRecord(importId, item, null)),
+      { lean: true },
+    );
+}
+
 async function runImport(ctx: JobContext<ImportParams, Checkpoint>): Promise<ImportResult> {
   const { params } = ctx;
   const importId = new Types.ObjectId(ctx.jobId);
@@ -456,6 +478,7 @@ async function runImport(ctx: JobContext<ImportParams, Checkpoint>): Promise<Imp
   ctx.progress(done(), total, '');
   // Stored (and published) at once: the count of rows is not made twice, and the user sees the total.
   if (!params.dryRun) await ctx.checkpoint({ total }, done());
+  if (params.dryRun) await forgetEarlierDryRuns(importId, ctx.ownerId, params.uploadId);
   const preview: PreviewRow[] = [];
   const refusedRows: RefusedRow[] = [];
 
@@ -463,6 +486,7 @@ async function runImport(ctx: JobContext<ImportParams, Checkpoint>): Promise<Imp
     const work = await buildInputs(plan, rows);
     await decide(plan, work);
     if (!params.dryRun) await commitRows(plan, importId, work, ctx.logger);
+    else await keepRefused(importId, work);
     for (const item of work) {
       counts[item.outcome!] += 1;
       if (preview.length < PREVIEW_ROWS) preview.push(previewOf(plan, item));

@@ -3,6 +3,7 @@
  * sheets, dialect, header and a guessed mapping), then start a dry run or the import with the
  * mapping they settled on. Everything they send is checked here, with a message at the field.
  */
+import { Types } from 'mongoose';
 import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
 import { checkFieldValue, kindOf, visibleFields, type CardTypeDefinition, type CellValue, type FieldDefinition } from '../../../card-types';
@@ -10,10 +11,12 @@ import { findCardType } from '../card-types/registry';
 import { AppError, forbidden, notFound } from '../errors';
 import { UnpackRefusal, unpackRefusalText } from '../files/archive';
 import { findFolder } from '../folders/service';
+import { Job, type JobDoc } from '../jobs/model';
 import type { JobView } from '../jobs/view';
 import { FieldErrors } from '../validation';
 import { findFile, sheetFile, type TransferFile } from './files';
 import { importJob, type ImportParams } from './import';
+import { undoKey } from './undo';
 import { guessMapping, MATCH_POLICIES, rememberedMapping, rememberMapping, type MappingGuess, type MatchPolicy } from './mapping';
 import {
   checkXlsxUnpacked,
@@ -242,4 +245,28 @@ export async function startImport(actor: Actor, settings: ImportSettings, mappin
     ip: actor.ip,
   };
   return importJob.enqueue(actor.userId, params);
+}
+
+/** An import a user ran (not a dry run) and the undo asked for it, if any. */
+export interface ImportRun {
+  job: JobDoc;
+  undo: JobDoc | null;
+}
+
+const MAX_RUNS = 50;
+
+/**
+ * The actor's own imports into a folder, newest first, dry runs left out: what the import page
+ * shows, so an import can be looked at, its refused rows downloaded and undone after the page
+ * that ran it is gone.
+ */
+export async function importRuns(actor: Actor, folderId: string, first: number): Promise<ImportRun[]> {
+  if (!Types.ObjectId.isValid(folderId)) return [];
+  const jobs = await Job.find({ ownerId: new Types.ObjectId(actor.userId), type: importJob.type, 'params.folderId': folderId, 'params.dryRun': false })
+    .sort({ createdAt: -1 })
+    .limit(Math.min(Math.max(first, 1), MAX_RUNS))
+    .lean<JobDoc[]>();
+  const undos = jobs.length > 0 ? await Job.find({ uniqueKey: { $in: jobs.map((job) => undoKey(String(job._id))), $type: 'string' } }).lean<JobDoc[]>() : [];
+  const undoOf = new Map(undos.map((undo) => [undo.uniqueKey, undo]));
+  return jobs.map((job) => ({ job, undo: undoOf.get(undoKey(String(job._id))) ?? null }));
 }

@@ -147,6 +147,9 @@ export const undoImportJob = defineJob<UndoParams, UndoResult>({
   },
 });
 
+/** The undo of an import is one job per import: its key (`$type` in a query on it lets MongoDB use the partial index). */
+export const undoKey = (importId: string) => `import-undo:${importId}`;
+
 /**
  * Starts undoing an import of the actor's (administrators: anyone's) that wrote something; an undo
  * already asked for is returned instead of a second one.
@@ -158,7 +161,7 @@ export async function requestUndo(actor: Actor, importId: string): Promise<JobVi
   if (!['succeeded', 'cancelled', 'failed'].includes(job.state)) {
     throw new AppError('CONFLICT', t(actor, 'Импорт ещё идёт: отмените его или дождитесь конца', 'The import is still running: cancel it or wait for its end'));
   }
-  const earlier = await Job.findOne({ type: 'import-undo', 'params.importId': importId }).lean<JobDoc>();
+  const earlier = await Job.findOne({ uniqueKey: { $eq: undoKey(importId), $type: 'string' } }).lean<JobDoc>();
   if (earlier) return jobView(earlier);
-  return undoImportJob.enqueue(actor.userId, { importId, ip: actor.ip }, { uniqueKey: `import-undo:${importId}` });
+  return undoImportJob.enqueue(actor.userId, { importId, ip: actor.ip }, { uniqueKey: undoKey(importId) });
 }

@@ -109,6 +109,24 @@ describe('import: reading files', () => {
     expect(temporaries().filter((entry) => !before.includes(entry))).to.deep.equal([]);
   });
 
+  it('reads Cyrillic text whole wherever the unpacked chunks end: shared strings and text in the sheet itself', async () => {
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet('Клиенты');
+    const expected: string[][] = [];
+    for (let n = 1; n <= 5000; n += 1) {
+      // Of varied lengths, so that the chunks' edges fall inside letters somewhere.
+      const name = `ООО «Сибирь-Ёлка-${n}» ${'ж'.repeat(n % 37)}`;
+      const note = `Примечание: звонить ${'щ'.repeat(n % 23)} после ${n}`;
+      expected.push([name, note]);
+      sheet.addRow([name, { formula: `"${note}"`, result: note }]);
+    }
+    const file = inMemory(Buffer.from(await workbook.xlsx.writeBuffer()));
+    const read: unknown[][] = [];
+    for await (const row of readRows(file, { format: 'xlsx', sheet: null })) read.push(row.cells);
+    expect(read.filter((cells) => JSON.stringify(cells).includes('\uFFFD'))).to.deep.equal([]);
+    expect(read).to.deep.equal(expected);
+  });
+
   it('finds the header under a merged title and names columns without a header by their letters', () => {
     const header = findHeader([
       { row: 1, cells: ['Реестр клиентов', null, null] },

@@ -4,6 +4,7 @@
  * iconv-lite; `;`, `,` or tab). Cells come out as the kernel's CellValue (or null when empty).
  */
 import { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { parse as parseCsv } from 'csv-parse';
 import type ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
@@ -101,6 +102,23 @@ interface BookReader extends AsyncIterable<ExcelJS.stream.xlsx.WorksheetReader> 
   _parseWorkbook(entry: Readable): Promise<void>;
   _parseSharedStrings(entry: Readable): AsyncIterable<unknown>;
   _parseStyles(entry: Readable): Promise<void>;
+  _parseWorksheet(iterator: AsyncIterable<Buffer | string>, sheetNo: string): Generator<unknown>;
+}
+
+/**
+ * A part's bytes as text, a letter split between two chunks joined again. exceljs decodes each
+ * chunk it is given on its own, so a Cyrillic letter (two bytes in UTF-8) cut at a chunk's edge
+ * became two «�» — about one row in a few thousand, depending on where the inflated chunks end.
+ * Given text, it takes it as it is.
+ */
+async function* utf8Text(chunks: AsyncIterable<Buffer | string>): AsyncGenerator<string> {
+  const decoder = new StringDecoder('utf8');
+  for await (const chunk of chunks) {
+    const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
+    if (text) yield text;
+  }
+  const rest = decoder.end();
+  if (rest) yield rest;
 }
 
 /** Reads the parts of `names` the file has, each by its place in the zip's central directory, in the order given. */
@@ -111,7 +129,7 @@ async function readBookParts(file: SheetFile, names: readonly BookPart[], read: 
     for await (const entry of zip.eachEntry()) if ((names as readonly string[]).includes(entry.fileName)) entries.set(entry.fileName, entry);
     for (const name of names) {
       const entry = entries.get(name);
-      if (entry) await read(name, await zip.openReadStreamPromise(entry));
+      if (entry) await read(name, (await zip.openReadStreamPromise(entry)).setEncoding('utf8'));
     }
   } finally {
     zip.close();
@@ -125,7 +143,8 @@ async function readBookParts(file: SheetFile, names: readonly BookPart[], read: 
  * worksheet the caller passes over is deleted while the stream reading it back is still opening
  * (an uncaught ENOENT, or a descriptor held open on the deleted file), and a caller that stops
  * early leaves the copies behind until the process exits. With the parts known, each worksheet is
- * read straight from the zip as it passes, and one passed over is skipped.
+ * read straight from the zip as it passes, and one passed over is skipped. Every part reaches
+ * exceljs as text (see utf8Text).
  */
 async function bookReader(file: SheetFile, source: Readable): Promise<BookReader> {
   const { default: excel } = await import('exceljs');
@@ -141,6 +160,8 @@ async function bookReader(file: SheetFile, source: Readable): Promise<BookReader
   reader.sharedStrings ??= [];
   // The same parts met again in the stream are passed over.
   reader.options = { ...reader.options, sharedStrings: 'ignore', styles: 'ignore' };
+  const parseWorksheet = reader._parseWorksheet.bind(reader);
+  reader._parseWorksheet = (iterator, sheetNo) => parseWorksheet(utf8Text(iterator), sheetNo);
   return reader;
 }
 

@@ -33,6 +33,7 @@ describe('the bulk-reading alarm (API)', function () {
     ({ folderId, userIds } = await createCorrespondents(admin, PASSWORD, [
       { login: 'tanya', fullName: 'Татьяна Гончаренко', level: 'full' },
       { login: 'natasha', fullName: 'Наталья Вакуленко', level: 'read' },
+      { login: 'oleg', fullName: 'Олег Сверкин', level: 'read' },
     ]));
     tanya = await signedIn(server, 'tanya', PASSWORD);
     natasha = await signedIn(server, 'natasha', PASSWORD);
@@ -78,6 +79,25 @@ describe('the bulk-reading alarm (API)', function () {
     } finally {
       stream.close();
     }
+  });
+
+  it('counts a card whose title alone is sent (the client base is its names), and a card read as of a moment from its history', async () => {
+    const alarmOf = async (login: string) => (await alarmsInAudit()).filter((edge) => edge.node.actorLogin === login);
+    // Олег pages the folder's names twice: 6 cards, though no values went out.
+    const oleg = await signedIn(server, 'oleg', PASSWORD);
+    const titles = 'query($f: ID!) { cards(folderId: $f, first: 50) { edges { node { id title } } } }';
+    await oleg.data(titles, { f: folderId });
+    await oleg.data(titles, { f: folderId });
+    await waitFor(async () => (await alarmOf('oleg')).length > 0, 'Олег’s alarm for titles');
+
+    // The administrator rebuilds cards as of tomorrow (today's values) from their history, one card a request.
+    const ids = (await admin.data<{ cards: { edges: { node: { id: string } }[] } }>('query($f: ID!) { cards(folderId: $f) { edges { node { id } } } }', { f: folderId })).cards
+      .edges;
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
+    for (const { node } of [...ids, ...ids]) {
+      await admin.data('query($id: ID!, $at: DateTime!) { cardAsOf(cardId: $id, at: $at) { values } }', { id: node.id, at: tomorrow });
+    }
+    await waitFor(async () => (await alarmOf('admin')).length > 0, 'the alarm for cards read from history');
   });
 });
 

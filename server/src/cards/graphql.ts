@@ -515,8 +515,13 @@ export const cardsModule: GraphQLModule = {
     CardValues: new GraphQLScalarType({ ...JSONObjectResolver.toConfig(), name: 'CardValues', description: undefined }),
     Card: {
       id: (card: CardDoc) => String(card._id),
+      // A card's title (a company's or a person's name) is the client base as much as its values: both count as read.
+      title: (card: CardDoc, _a: unknown, context: GraphQLContext) => {
+        cardRead(context, String(card._id));
+        return card.title;
+      },
       values: async (card: CardDoc, _a: unknown, context: GraphQLContext) => {
-        cardRead(context);
+        cardRead(context, String(card._id));
         return shownValues(await findCardType(card.typeKey), card.values);
       },
       hiddenValues: async (card: CardDoc, _a, context) => ((await context.actor()).isAdmin ? keptValues(await findCardType(card.typeKey), card.values) : null),
@@ -532,8 +537,9 @@ export const cardsModule: GraphQLModule = {
           .filter((field) => cardTargets(field) && card.values[field.key] !== undefined)
           .flatMap((field) => [card.values[field.key]].flat().map((id) => ({ fieldKey: field.key, id: String(id) })));
         const loader = await references(context);
-        const loaded = await loader.loadMany(pairs.map((p) => p.id));
-        return pairs.map((pair, index) => ({ ...(loaded[index] as ReferencedCard), fieldKey: pair.fieldKey }));
+        const loaded = (await loader.loadMany(pairs.map((p) => p.id))) as ReferencedCard[];
+        for (const referenced of loaded) if (referenced.title !== null) cardRead(context, referenced.id);
+        return pairs.map((pair, index) => ({ ...loaded[index], fieldKey: pair.fieldKey }));
       },
     },
   },

@@ -1,6 +1,7 @@
 import type { GraphQLContext } from '../graphql/context';
 import { requireActor } from '../graphql/guards';
 import type { GraphQLModule } from '../graphql/module';
+import { cardRead } from '../cards/reads';
 import { switchCardTypeHistory } from '../cards/type-admin';
 import type { HistoryEntryDoc } from './model';
 import { cardAsOf, cardHistory, revertCard, verifyCardHistory, type HistoryFilter } from './service';
@@ -66,9 +67,17 @@ export const historyModule: GraphQLModule = {
   `,
   resolvers: {
     Query: {
-      cardHistory: async (_p, { cardId, ...filter }: CardId & HistoryFilter, context) => cardHistory(await requireActor(context), cardId, filter),
+      cardHistory: async (_p, { cardId, ...filter }: CardId & HistoryFilter, context) => {
+        const history = await cardHistory(await requireActor(context), cardId, filter);
+        if (history.edges.length > 0) cardRead(context, cardId);
+        return history;
+      },
       verifyHistory: async (_p, { cardId }: CardId, context) => verifyCardHistory(await requireActor(context), cardId),
-      cardAsOf: async (_p, { cardId, at }: CardId & { at: Date }, context) => cardAsOf(await requireActor(context), cardId, at),
+      cardAsOf: async (_p, { cardId, at }: CardId & { at: Date }, context) => {
+        const snapshot = await cardAsOf(await requireActor(context), cardId, at);
+        cardRead(context, cardId);
+        return snapshot;
+      },
     },
     Mutation: {
       revertCard: async (_p, { cardId, ...input }: CardId & { at: Date; fields?: string[]; version: number }, context) => revertCard(await serviceContext(context), cardId, input),

@@ -173,4 +173,21 @@ describe('the «Экспорт» right per folder and library (API)', function (
     expect((await grantFolder(admin, ids.archive, department({ includeSubdepartments: true }))).errors).to.equal(undefined);
     expect((await exportStatus(yug, ids.archive)).status).to.equal(200);
   });
+
+  it('an owner’s grants sent while an administrator withdraws «Экспорт» do not put it back', async () => {
+    const folder = await createFolder(admin, { libraryId: ids.library, name: 'Спорная папка', allowedCardTypes: ['counterparty'] });
+    for (let round = 0; round < 5; round += 1) {
+      await grantFolder(admin, folder, { principalId: ids.natasha, level: 'read', export: true });
+      // Татьяна (full access through the library) raises and lowers Наталья's level, not naming «Экспорт», while the administrator withdraws it.
+      const answers = await Promise.all([
+        ...Array.from({ length: 4 }, (_, n) => grantFolder(tanya, folder, { principalId: ids.natasha, level: n % 2 ? 'read' : 'edit' })),
+        grantFolder(admin, folder, { principalId: ids.natasha, level: 'read', export: false }),
+        ...Array.from({ length: 4 }, (_, n) => grantFolder(tanya, folder, { principalId: ids.natasha, level: n % 2 ? 'edit' : 'read' })),
+      ]);
+      // Each is written, or (when others kept changing the entries in between) answered CONFLICT to be sent again.
+      for (const answer of answers) expect([undefined, 'CONFLICT'], JSON.stringify(answer.errors)).to.include(answer.errors?.[0].extensions?.code);
+      expect((await entriesOf(folder)).find((entry) => entry.principalId === ids.natasha)?.export, `round ${round}`).to.equal(false);
+    }
+    expect((await exportStatus(natasha, folder)).status).to.equal(403);
+  });
 });

@@ -32,6 +32,8 @@ const librarySchema = new Schema(
     order: { type: Number, default: 0 },
     /** Entries inherited by the library's top-level folders. */
     accessEntries: { type: [accessEntrySchema], default: [] },
+    /** Moved on by each change of the entries: a change decided on the entries read is written only while they are still those. */
+    accessRevision: { type: Number, default: 0 },
   },
   { timestamps: true },
 );
@@ -44,6 +46,8 @@ const folderSchema = new Schema(
     order: { type: Number, default: 0 },
     inheritsAccess: { type: Boolean, default: true },
     accessEntries: { type: [accessEntrySchema], default: [] },
+    /** As the library's: moved on by each change of the entries. */
+    accessRevision: { type: Number, default: 0 },
     /** Card type keys that may be created here; empty = any type. */
     allowedCardTypes: { type: [String], default: [] },
     defaultCardType: { type: String, default: null },

@@ -1,4 +1,4 @@
-import mongoose, { Types, type ClientSession } from 'mongoose';
+import mongoose, { Types, type ClientSession, type UpdateWithAggregationPipeline } from 'mongoose';
 import { folderSubject, librarySubject } from '../access/ability';
 import { accessStructureChanged } from '../access/changes';
 import type { Actor } from '../access/actor';
@@ -382,56 +382,90 @@ async function checkEntries(
   return [...unique.values()];
 }
 
-/** Replaces the entries of a folder or library, recording before and after in the audit log. */
-async function replaceEntries(
+type EntriesModel = typeof Folder | typeof Library;
+/** How often a change of entries is decided again when others' changes keep coming in between. */
+const ENTRY_CHANGE_ATTEMPTS = 5;
+
+/**
+ * Writes a change of a folder's or library's entries decided on the entries stored at that moment
+ * (what an entry that does not name «Экспорт» keeps, and whether a non-administrator would change
+ * it): the write holds only while no other change came in between — the entries' revision is still
+ * the one read — and is decided again on the new entries otherwise. So an owner's grant sent while
+ * an administrator withdraws «Экспорт» cannot put it back from what it read before. Answers the
+ * entries before the change (null: no such folder or library).
+ */
+async function changeEntries(
   actor: Actor,
-  model: typeof Folder | typeof Library,
-  targetType: 'Folder' | 'Library',
+  model: EntriesModel,
   id: string,
-  input: AccessEntryInput[],
-  current: StoredEntry[] | null | undefined,
-) {
-  const entries = await checkEntries(actor, input, current);
-  const before = await (model as typeof Folder).findByIdAndUpdate(id, { $set: { accessEntries: entries } }).lean<{ accessEntries?: unknown }>();
+  decide: (current: StoredEntry[]) => Promise<{ entries: AccessEntry[] } | { pipeline: Record<string, unknown>[] }>,
+): Promise<StoredEntry[] | null> {
+  const entriesModel = model as typeof Folder;
+  for (let attempt = 0; attempt < ENTRY_CHANGE_ATTEMPTS; attempt += 1) {
+    const stored = await entriesModel.findById(id, { accessEntries: 1, accessRevision: 1 }).lean<{ accessEntries?: StoredEntry[]; accessRevision?: number }>();
+    if (!stored) return null;
+    const decided = await decide(stored.accessEntries ?? []);
+    const unchanged = { _id: id, accessRevision: stored.accessRevision ?? null };
+    const written =
+      'entries' in decided
+        ? await entriesModel.findOneAndUpdate(unchanged, { $set: { accessEntries: decided.entries }, $inc: { accessRevision: 1 } }, { returnDocument: 'before' }).lean()
+        : await entriesModel
+            .findOneAndUpdate(unchanged, [...decided.pipeline, { $set: { accessRevision: { $add: [{ $ifNull: ['$accessRevision', 0] }, 1] } } }] as UpdateWithAggregationPipeline, {
+              returnDocument: 'before',
+              updatePipeline: true,
+            })
+            .lean();
+    if (written) return (written as { accessEntries?: StoredEntry[] }).accessEntries ?? [];
+  }
+  throw new AppError('CONFLICT', what(actor, 'Доступ только что изменили другие: обновите страницу и повторите', 'Others have just changed the access: reload and try again'));
+}
+
+/** Replaces the entries of a folder or library, recording before and after in the audit log. */
+async function replaceEntries(actor: Actor, model: EntriesModel, targetType: 'Folder' | 'Library', id: string, input: AccessEntryInput[]) {
+  let entries: AccessEntry[] = [];
+  const before = await changeEntries(actor, model, id, async (current) => ({ entries: (entries = await checkEntries(actor, input, current)) }));
   await recordAudit(auditActorOf(actor), {
     kind: 'access-changed',
     targetType,
     targetId: id,
-    before: plainEntries(before?.accessEntries as StoredEntry[]),
+    before: plainEntries(before),
     after: plainEntries(entries),
   });
 }
 
 /**
  * Changes one principal's entry and leaves every other entry as it is, in one atomic update of the
- * folder or library: `entry` adds or replaces the principal's entry, null removes it. Two
- * administrators changing different entries at once both keep their change.
+ * folder or library: `input` adds or replaces the principal's entry (checked against the entries as
+ * stored), null removes it. Two administrators changing different entries at once both keep their change.
  */
 async function changeOneEntry(
   actor: Actor,
-  model: typeof Folder | typeof Library,
+  model: EntriesModel,
   targetType: 'Folder' | 'Library',
   id: string,
   principal: { principalType: PrincipalType; principalId: string },
-  entry: AccessEntry | null,
+  input: AccessEntryInput | null,
 ) {
-  const others = {
-    $filter: {
-      input: { $ifNull: ['$accessEntries', []] },
-      as: 'entry',
-      cond: { $not: [{ $and: [{ $eq: ['$$entry.principalType', principal.principalType] }, { $eq: ['$$entry.principalId', new Types.ObjectId(principal.principalId)] }] }] },
-    },
-  };
-  const update = [{ $set: { accessEntries: entry ? { $concatArrays: [others, [{ $literal: entry }]] } : others } }];
-  const before = await (model as typeof Folder).findByIdAndUpdate(id, update, { returnDocument: 'before', updatePipeline: true }).lean<{ accessEntries?: StoredEntry[] }>();
+  let entry: AccessEntry | null = null;
+  const before = await changeEntries(actor, model, id, async (current) => {
+    // Checked first: the principal named by `input` is known and well-formed once this returns.
+    entry = input ? (await checkEntries(actor, [input], current, () => 'entry'))[0] : null;
+    const others = {
+      $filter: {
+        input: { $ifNull: ['$accessEntries', []] },
+        as: 'entry',
+        cond: { $not: [{ $and: [{ $eq: ['$$entry.principalType', principal.principalType] }, { $eq: ['$$entry.principalId', new Types.ObjectId(principal.principalId)] }] }] },
+      },
+    };
+    return { pipeline: [{ $set: { accessEntries: entry ? { $concatArrays: [others, [{ $literal: entry }]] } : others } }] };
+  });
   const named = (e: StoredEntry) => e.principalType === principal.principalType && String(e.principalId) === principal.principalId;
-  const beforeEntries = plainEntries(before?.accessEntries);
   await recordAudit(auditActorOf(actor), {
     kind: 'access-changed',
     targetType,
     targetId: id,
     summary: entry ? 'entry set' : 'entry removed',
-    before: beforeEntries.filter(named),
+    before: plainEntries(before).filter(named),
     after: entry ? plainEntries([entry]) : [],
   });
 }
@@ -444,11 +478,13 @@ const principalArgument = (actor: Actor, principal: { principalType: PrincipalTy
   return { principalType: principal.principalType, principalId: principal.principalId.toLowerCase() };
 };
 
+/** The principal an entry names, as `changeOneEntry` matches it (checked there with the entry). */
+const principalOfEntry = (input: AccessEntryInput) => ({ principalType: input.principalType, principalId: String(input.principalId).toLowerCase() });
+
 /** Adds or replaces one entry of a folder (full access needed); the other entries stay. */
 export async function grantFolderAccess(actor: Actor, id: string, input: AccessEntryInput) {
-  const folder = await folderForChange(actor, id, 'manageAccess');
-  const [entry] = await checkEntries(actor, [input], folder.accessEntries as StoredEntry[], () => 'entry');
-  await changeOneEntry(actor, Folder, 'Folder', id, { principalType: entry.principalType, principalId: String(entry.principalId) }, entry);
+  await folderForChange(actor, id, 'manageAccess');
+  await changeOneEntry(actor, Folder, 'Folder', id, principalOfEntry(input), input);
   return Folder.findById(id).lean<FolderDoc>();
 }
 
@@ -459,18 +495,15 @@ export async function revokeFolderAccess(actor: Actor, id: string, principal: { 
   return Folder.findById(id).lean<FolderDoc>();
 }
 
-async function libraryForAccess(actor: Actor, id: string): Promise<StoredEntry[]> {
+async function libraryForAccess(actor: Actor, id: string): Promise<void> {
   requireAdminActor(actor);
-  const library = Types.ObjectId.isValid(id) ? await Library.findById(id, { accessEntries: 1 }).lean<{ accessEntries?: StoredEntry[] }>() : null;
-  if (!library) throw notFound(actor, what(actor, 'Библиотека', 'Library'));
-  return library.accessEntries ?? [];
+  if (!Types.ObjectId.isValid(id) || !(await Library.exists({ _id: id }))) throw notFound(actor, what(actor, 'Библиотека', 'Library'));
 }
 
 /** Adds or replaces one entry of a library (administrators); the other entries stay. */
 export async function grantLibraryAccess(actor: Actor, id: string, input: AccessEntryInput) {
-  const current = await libraryForAccess(actor, id);
-  const [entry] = await checkEntries(actor, [input], current, () => 'entry');
-  await changeOneEntry(actor, Library, 'Library', id, { principalType: entry.principalType, principalId: String(entry.principalId) }, entry);
+  await libraryForAccess(actor, id);
+  await changeOneEntry(actor, Library, 'Library', id, principalOfEntry(input), input);
   return Library.findById(id).lean<LibraryDoc>();
 }
 
@@ -483,8 +516,8 @@ export async function revokeLibraryAccess(actor: Actor, id: string, principal: {
 
 /** Replaces a folder's own entries (full access needed). */
 export async function setFolderAccess(actor: Actor, id: string, input: AccessEntryInput[]) {
-  const folder = await folderForChange(actor, id, 'manageAccess');
-  await replaceEntries(actor, Folder, 'Folder', id, input, folder.accessEntries as StoredEntry[]);
+  await folderForChange(actor, id, 'manageAccess');
+  await replaceEntries(actor, Folder, 'Folder', id, input);
   return Folder.findById(id).lean<FolderDoc>();
 }
 
@@ -514,7 +547,7 @@ export async function setFolderInheritance(actor: Actor, id: string, inherits: b
     }
     entries = [...merged.values()];
   }
-  await Folder.updateOne({ _id: id }, { $set: { inheritsAccess: inherits, accessEntries: entries } });
+  await Folder.updateOne({ _id: id }, { $set: { inheritsAccess: inherits, accessEntries: entries }, $inc: { accessRevision: 1 } });
   await recordAudit(auditActorOf(actor), {
     kind: 'access-changed',
     targetType: 'Folder',
@@ -528,8 +561,8 @@ export async function setFolderInheritance(actor: Actor, id: string, inherits: b
 
 /** Replaces a library's entries, which its top-level folders inherit (administrators). */
 export async function setLibraryAccess(actor: Actor, id: string, input: AccessEntryInput[]) {
-  const current = await libraryForAccess(actor, id);
-  await replaceEntries(actor, Library, 'Library', id, input, current);
+  await libraryForAccess(actor, id);
+  await replaceEntries(actor, Library, 'Library', id, input);
   return Library.findById(id).lean<LibraryDoc>();
 }
 

@@ -78,4 +78,27 @@ describe('export streaming: a stalled or broken-off download', function () {
       expect(usageAfter - usageBefore, 'the daily count settles to the rows sent').to.equal(entry.after.rows);
     });
   }
+
+  it('stops when «Экспорт» is taken away while the file is written, audited as such', async () => {
+    const user = (await User.findById(exporterId).lean<{ _id: Types.ObjectId; login: string; fullName: string; locale: 'ru' | 'en' }>())!;
+    const prepared = await prepareExport(await buildActor(user, '127.0.0.1'), { folderId, format: 'csv' }, { dailyRows: 100000 });
+    const download = new PassThrough({ highWaterMark: 16 * 1024 });
+    const writing = prepared.write(download);
+    await waitFor(() => download.writableNeedDrain, 'the download to fill up');
+    // The administrator takes Татьяна out of «Доверенные лица (экспорт)»; then the download is read on.
+    const group = (await admin.data<{ groups: { id: string; systemRole: string | null }[] }>('{ groups { id systemRole } }')).groups.find((g) => g.systemRole === 'exporters')!;
+    await admin.data('mutation($id: ID!, $u: [ID!]) { changeGroupMembers(id: $id, remove: $u) { id } }', { id: group.id, u: [exporterId] });
+    download.resume();
+    const failure = await writing.then(
+      () => null,
+      (error: Error) => error,
+    );
+    expect(failure?.message).to.equal('Недостаточно прав: экспорт прерван: право «Экспорт» снято');
+
+    type Audit = { auditLog: { edges: { node: { summary: string; after: { rows: number; complete: boolean; rightWithdrawn?: boolean } } }[] } };
+    const entry = (await admin.data<Audit>('{ auditLog(kind: "cards-exported", first: 1) { edges { node { summary after } } } }')).auditLog.edges[0].node;
+    expect(entry.summary).to.match(/^Папка «Корреспонденты»: \d+ карточек в csv \(прервана: право «Экспорт» снято\)$/);
+    expect(entry.after).to.include({ complete: false, rightWithdrawn: true });
+    expect(entry.after.rows).to.be.below(CARDS);
+  });
 });

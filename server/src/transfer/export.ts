@@ -12,7 +12,7 @@ import { stringify } from 'csv-stringify';
 import type ExcelJS from 'exceljs';
 import { Types } from 'mongoose';
 import { cardSubject } from '../access/ability';
-import type { Actor } from '../access/actor';
+import { actorOfUser, type Actor } from '../access/actor';
 import { accessSnapshot } from '../access/snapshot';
 import { recordAudit } from '../audit/service';
 import { kindOf, visibleFields, type FieldDefinition, type StoredValue } from '../../../card-types';
@@ -228,6 +228,19 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
   const settle =
     limits.dailyRows > 0 ? await reserveDailyRows(actor, folder, await Card.countDocuments(query.filtered), limits.dailyRows, { format: request.format, ...filtersAndSort }) : null;
 
+  const folderSubject = cardSubject({ folderId: folder._id, libraryId: folder.libraryId });
+  /** Set when «Экспорт» (or the account) was taken away while the file was being written. */
+  let withdrawn = false;
+  let checkedAt = await accessSnapshot();
+  /** The right is asked again whenever the access structure changed since (one comparison otherwise). */
+  async function stillAllowed(): Promise<boolean> {
+    const snapshot = await accessSnapshot();
+    if (snapshot === checkedAt) return true;
+    checkedAt = snapshot;
+    const now = await actorOfUser(actor.userId, actor.ip, { activeOnly: true });
+    return now !== null && now.ability.can('export', folderSubject);
+  }
+
   async function* batches(): AsyncGenerator<{ cards: CardDoc[]; linkText: (id: string) => string }> {
     const cursor = Card.find(query.filtered, { searchText: 0, searchKeys: 0 })
       .sort({ [query.path]: query.descending ? -1 : 1, _id: query.descending ? -1 : 1 })
@@ -240,6 +253,10 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
       if (!actor.ability.can('read', cardSubject(card))) continue;
       cards.push(card);
       if (cards.length < BATCH) continue;
+      if (!(await stillAllowed())) {
+        withdrawn = true;
+        throw forbidden(actor, t(actor, 'экспорт прерван: право «Экспорт» снято', 'export stopped: the “Export” right was withdrawn'));
+      }
       yield { cards, linkText: await linkTexts(actor, columns, cards) };
       cards = [];
     }
@@ -260,8 +277,12 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
         targetId: String(folder._id),
         summary:
           t(actor, `Папка «${folder.name}»: ${rows} карточек в ${request.format}`, `Folder “${folder.name}”: ${rows} cards to ${request.format}`) +
-          (complete ? '' : t(actor, ' (загрузка прервана)', ' (download broken off)')),
-        after: { format: request.format, rows, complete, ...filtersAndSort, columns: columns.map((field) => field.key) },
+          (complete
+            ? ''
+            : withdrawn
+              ? t(actor, ' (прервана: право «Экспорт» снято)', ' (stopped: the Export right was withdrawn)')
+              : t(actor, ' (загрузка прервана)', ' (download broken off)')),
+        after: { format: request.format, rows, complete, ...(withdrawn ? { rightWithdrawn: true } : {}), ...filtersAndSort, columns: columns.map((field) => field.key) },
       },
     );
     return rows;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Decimal128, Double, Long, MongoClient, ObjectId, type Collection, type Db, type Document, type Filter } from 'mongodb';
+import { Decimal128, Double, Long, MaxKey, MinKey, MongoClient, ObjectId, type Collection, type Db, type Document, type Filter } from 'mongodb';
 import { testMongoUri, uniqueDbName } from '../support/mongo';
 
 /**
@@ -219,6 +219,39 @@ describe('db conformance: comparison order, whatever the plan', function () {
       .toArray()
       .catch((e: unknown) => e);
     expect(error).to.have.property('code', 2);
+  });
+
+  it('MinKey and MaxKey bound every type: $gt MinKey and $lt MaxKey take all but the bound itself, missing fields included', async () => {
+    const c = await collection(
+      'min_max',
+      [
+        { _id: 'max', a: new MaxKey() },
+        { _id: 'min', a: new MinKey() },
+        { _id: 'null', a: null },
+        { _id: 'number', a: 4 },
+        { _id: 'object', a: { b: 'hi' } },
+        { _id: 'string', a: 'hello' },
+        { _id: 'array', a: [1, 'x'] },
+        { _id: 'missing' },
+      ],
+      { a: 1 },
+      { a: -1, _id: 1 },
+    );
+    const all = ['array', 'max', 'min', 'missing', 'null', 'number', 'object', 'string'];
+    const without = (...ids: string[]) => all.filter((id) => !ids.includes(id));
+    expect(await answers(c, { a: { $gt: new MinKey() } })).to.deep.equal(without('min'));
+    expect(await answers(c, { a: { $gte: new MinKey() } })).to.deep.equal(all);
+    expect(await answers(c, { a: { $lt: new MinKey() } })).to.deep.equal([]);
+    expect(await answers(c, { a: { $lte: new MinKey() } })).to.deep.equal(['min']);
+    expect(await answers(c, { a: { $eq: new MinKey() } })).to.deep.equal(['min']);
+    expect(await answers(c, { a: { $lt: new MaxKey() } })).to.deep.equal(without('max'));
+    expect(await answers(c, { a: { $lte: new MaxKey() } })).to.deep.equal(all);
+    expect(await answers(c, { a: { $gt: new MaxKey() } })).to.deep.equal([]);
+    expect(await answers(c, { a: { $gte: new MaxKey() } })).to.deep.equal(['max']);
+    expect(await answers(c, { a: { $gt: new MinKey(), $lt: new MaxKey() } })).to.deep.equal(without('min', 'max'));
+    expect(await answers(c, { a: { $gt: new MinKey(), $lt: 'z' } })).to.deep.equal(['array', 'string']);
+    expect(await answers(c, { a: { $gte: 1, $lt: new MaxKey() } })).to.deep.equal(['array', 'number']);
+    expect(await answers(c, { a: { $ne: new MinKey() } })).to.deep.equal(without('min'));
   });
 
   it('sorts an empty array below null and missing fields, in both directions', async () => {

@@ -238,11 +238,19 @@ function conditionOf(value: unknown): Condition | null {
   if (seekable(value.$lte) && !hi) hi = { value: value.$lte, inclusive: true };
   if (!lo && !hi) return null;
   const rangeKeys = keys.filter((key) => RANGE_OPS.has(key)).length;
-  const sameBracket = !lo || !hi || bracketOf(lo.value) === bracketOf(hi.value);
+  // Above MinKey and below MaxKey is every other value: beside a bound of a type, implied by it.
+  if (lo && hi && bsonType(lo.value) === 'MinKey' && bsonType(hi.value) !== 'MaxKey') lo = undefined;
+  if (lo && hi && bsonType(hi.value) === 'MaxKey' && bsonType(lo.value) !== 'MinKey') hi = undefined;
+  const sameBracket = !lo || !hi || bracketOf(lo.value) === bracketOf(hi.value) || spansBrackets(lo, hi);
   const exact =
     onlyKnown && keys.length === rangeKeys && rangeKeys === (lo ? 1 : 0) + (hi ? 1 : 0) && sameBracket && (!lo || exactValue(lo.value)) && (!hi || exactValue(hi.value));
   if (!sameBracket) hi = undefined;
   return { kind: 'range', lo, hi, exact };
+}
+
+/** A range from MinKey or up to MaxKey: over every type bracket, not only its bound's. */
+function spansBrackets(lo: Bound | undefined, hi: Bound | undefined): boolean {
+  return bsonType(lo?.value) === 'MinKey' || bsonType(hi?.value) === 'MaxKey';
 }
 
 function bracketOf(value: unknown): number {
@@ -414,11 +422,13 @@ function rangeComponent(condition: Extract<Condition, { kind: 'range' }>, multik
   // (both for `$elemMatch`, where one element meets both).
   const lo = condition.lo;
   const hi = condition.hi && (!multikey || !lo || condition.element) ? condition.hi : undefined;
-  const bracket = bracketOf((lo ?? hi)!.value);
-  const next = BRACKETS[BRACKETS.indexOf(bracket as (typeof BRACKETS)[number]) + 1] ?? 0xff;
+  // From MinKey or up to MaxKey, the range runs over every bracket (a missing field, keyed as null, included).
+  const span = spansBrackets(lo, hi);
+  const bracket = span ? TYPE.minKey : bracketOf((lo ?? hi)!.value);
+  const next = span ? TYPE.maxKey + 1 : (BRACKETS[BRACKETS.indexOf(bracket as (typeof BRACKETS)[number]) + 1] ?? 0xff);
   // Numbers run from -Infinity to Infinity (NaN, below them, matches no range); other brackets are one leading byte.
   const least = bracket === TYPE.number ? encode(-Infinity) : descending ? prefixEnd(Buffer.from([~bracket & 0xff])) : Buffer.from([bracket]);
-  const most = bracket === TYPE.number ? encode(Infinity) : descending ? Buffer.from([~bracket & 0xff]) : Buffer.from([next]);
+  const most = bracket === TYPE.number ? encode(Infinity) : descending ? Buffer.from([~(span ? TYPE.maxKey : bracket) & 0xff]) : Buffer.from([next]);
   if (!descending) {
     const start = lo ? (whole(lo) ? encode(lo.value) : prefixEnd(encode(lo.value))) : least;
     const end = hi ? (whole(hi) ? prefixEnd(encode(hi.value)) : encode(hi.value)) : bracket === TYPE.number ? prefixEnd(most) : most;

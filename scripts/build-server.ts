@@ -54,6 +54,7 @@ await build({
     'server/src/backup/cli.ts',
     'server/src/files/pdf-check-worker.ts',
     'server/src/files/pdf-copy-worker.ts',
+    'server/src/files/pdf-text-worker.ts',
     'server/src/files/pages-worker.mjs',
   ],
   bundle: true,

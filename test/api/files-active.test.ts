@@ -8,7 +8,7 @@ import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
 import { downloadFile, memoType, pdfWithText, uploadFile } from '../support/files';
-import { pdfPageTexts } from '../../server/src/files/content';
+import { pdfPageTexts } from '../../server/src/files/pdf-text';
 import { buildPdf, objectStreamBomb, pageObjects, pdfWithObjectStream, streamBody } from '../support/hostile-pdf';
 import { activeNamesInBytes, activeNamesReadByPdfLib } from '../support/safe-pdf';
 import { signedIn, startTestServer } from '../support/server';

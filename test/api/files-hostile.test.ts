@@ -4,7 +4,8 @@ import { expect } from 'chai';
 import { Document, Packer, Paragraph, TextRun } from 'docx';
 import mongoose from 'mongoose';
 import { PDFDocument } from 'pdf-lib';
-import { pdfPageTexts } from '../../server/src/files/content';
+import { textLimits } from '../../server/src/files/content';
+import { pdfPageTexts } from '../../server/src/files/pdf-text';
 import { removeExpiredFiles } from '../../server/src/files/service';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
@@ -12,6 +13,7 @@ import { createCorrespondents, createFolder, setFolderAccess } from '../support/
 import { downloadFile, memoType, pdfWithText, uploadFile } from '../support/files';
 import { activeNamesInBytes, activeNamesReadByPdfLib } from '../support/safe-pdf';
 import { signedIn, startTestServer } from '../support/server';
+import { waitFor } from '../support/wait';
 import { withPart } from '../support/zip';
 
 const PASSWORD = 'secret-password-1';
@@ -155,6 +157,26 @@ describe('files on cards under attack (API)', function () {
     expect(plainInline.status).to.equal(200);
     const verdicts = await admin.data<{ files: { activeContent: boolean }[] }>('query($ids: [ID!]!) { files(ids: $ids) { activeContent } }', { ids: [plain.id] });
     expect(verdicts.files).to.deep.equal([{ activeContent: false }]);
+  });
+
+  it('reads a PDF’s text off the main thread within a time limit: past it the text preview is refused and the search job gives up, the server answering meanwhile', async () => {
+    const file = await uploaded(editor, { name: 'долгий текст.pdf', content: await pdfWithText('Slow text layer') });
+    // No PDF is read in a millisecond: the reading is stopped as one that would take minutes is.
+    const limit = textLimits.timeMs;
+    textLimits.timeMs = 1;
+    try {
+      // Attached: the search's text job reads it too.
+      await editor.data(CREATE, { f: folderId, t: 'memo', v: { title: 'Долгий текст', attachment: file.id } });
+      const preview = await downloadFile(editor, server.url, `${file.url}/preview`);
+      expect([preview.status, JSON.parse(preview.bytes.toString()).errors[0].message]).to.deep.equal([422, 'Превью недоступно: файл повреждён или не читается']);
+      await waitFor(
+        async () => (await mongoose.connection.db!.collection('files').findOne({ _id: new mongoose.Types.ObjectId(file.id) }))?.textState === 'failed',
+        'the text job giving up',
+      );
+    } finally {
+      textLimits.timeMs = limit;
+    }
+    expect((await fetch(`${server.url}/healthz`)).status).to.equal(200);
   });
 
   it('answers an image over the pixel bound with «Превью недоступно» (422), never a server error, and keeps serving', async () => {

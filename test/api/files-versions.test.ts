@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { pdfPageTexts } from '../../server/src/files/content';
+import { pdfPageTexts } from '../../server/src/files/pdf-text';
 import { drawingLimits } from '../../server/src/files/pages';
 import type { RunningServer } from '../../server/src/server';
 import { refusalFields, type ApiClient } from '../support/api-client';

@@ -1,7 +1,7 @@
 import { buffer } from 'node:stream/consumers';
-import { extractText, getDocumentProxy } from 'unpdf';
 import type { StoredFileDoc } from './model';
 import { fileStorage } from './storage';
+import { heavyFileWork, runOnFile } from './workers';
 
 /**
  * The largest file read whole into memory to make a preview of it or extract its text: PDF and
@@ -15,12 +15,20 @@ export async function wholeFile(file: Pick<StoredFileDoc, '_id' | 'size'>): Prom
   return buffer(fileStorage.read(String(file._id)));
 }
 
-/** The text layer of a PDF, page by page (unpdf's pdf.js); pages without text are empty strings. */
-export async function pdfPageTexts(content: Buffer): Promise<string[]> {
-  const pdf = await getDocumentProxy(new Uint8Array(content.buffer, content.byteOffset, content.byteLength));
-  try {
-    return (await extractText(pdf, { mergePages: false })).text;
-  } finally {
-    await pdf.destroy();
-  }
+/** How long reading a PDF's text may take before it is given up (an object so that tests can lower it), and the heap of the thread reading it. */
+export const textLimits = { timeMs: 60_000 };
+const TEXT_HEAP_MB = 384;
+
+/**
+ * The text layer of a stored PDF, page by page, read in a worker thread (`pdf-text-worker.ts`: a
+ * bounded heap, 60 s, at most two million characters) in turn with other users' heavy work on files;
+ * `tooLarge` for a file over WHOLE_FILE_LIMIT, `unreadable` when it does not open or its reading runs
+ * out of time or memory. Never on the server's event loop: a few kilobytes can hold a million strings.
+ */
+export async function storedPdfTexts(file: Pick<StoredFileDoc, '_id' | 'size' | 'uploadedBy'>): Promise<string[] | 'tooLarge' | 'unreadable'> {
+  if (file.size > WHOLE_FILE_LIMIT) return 'tooLarge';
+  const answer = await heavyFileWork.run(String(file.uploadedBy), () =>
+    runOnFile<{ pages: string[] } | { failed: 'damaged' }>('pdf-text-worker.ts', file, { heapMb: TEXT_HEAP_MB, timeoutMs: textLimits.timeMs }),
+  );
+  return answer && 'pages' in answer ? answer.pages : 'unreadable';
 }

@@ -5,7 +5,7 @@ import { Types } from 'mongoose';
 import type sanitizeHtml from 'sanitize-html';
 import { findFileType } from '../../../card-types';
 import { checkCentralDirectory, UnpackRefusal, type UnpackLimits } from './archive';
-import { pdfPageTexts, wholeFile, WHOLE_FILE_LIMIT } from './content';
+import { storedPdfTexts, wholeFile, WHOLE_FILE_LIMIT } from './content';
 import { StoredFile, type PreviewRefusal, type StoredFileDoc } from './model';
 import { fileStorage } from './storage';
 
@@ -176,14 +176,11 @@ async function docxHtml(content: Buffer): Promise<string> {
   }
 }
 
-/** A PDF's text layer page by page, as text only (what a reader without «Экспорт» sees instead of the original). */
-async function pdfHtml(content: Buffer): Promise<string> {
-  let pages: string[];
-  try {
-    pages = await pdfPageTexts(content);
-  } catch {
-    throw new NoPreview({ reason: 'damaged' });
-  }
+/** A PDF's text layer page by page (read in a worker thread), as text only (what a reader without «Экспорт» sees instead of the original). */
+async function pdfHtml(file: StoredFileDoc): Promise<string> {
+  const pages = await storedPdfTexts(file);
+  if (pages === 'tooLarge') throw new NoPreview({ reason: 'fileTooLarge', limitBytes: WHOLE_FILE_LIMIT });
+  if (pages === 'unreadable') throw new NoPreview({ reason: 'damaged' });
   if (pages.every((text) => text.trim() === '')) throw new NoPreview({ reason: 'noText' });
   return pages
     .map(
@@ -201,12 +198,12 @@ async function pdfHtml(content: Buffer): Promise<string> {
  * a DOCX as sanitised HTML (mammoth), a PDF as the text of its pages (never its original bytes).
  */
 export async function htmlPreview(file: StoredFileDoc): Promise<{ html: string } | { refused: PreviewRefusal } | null> {
-  const convert = file.fileType === 'docx' ? docxHtml : file.fileType === 'pdf' ? pdfHtml : null;
-  if (!convert) return null;
+  if (file.fileType !== 'docx' && file.fileType !== 'pdf') return null;
   const made = await rendition(file, slotOf(file, 'html'), `${file.name}.html`, async () => {
+    if (file.fileType === 'pdf') return Buffer.from(page(await pdfHtml(file)));
     const content = await wholeFile(file);
     if (!content) throw new NoPreview({ reason: 'fileTooLarge', limitBytes: WHOLE_FILE_LIMIT });
-    return Buffer.from(page(await convert(content)));
+    return Buffer.from(page(await docxHtml(content)));
   });
   return 'refused' in made ? made : { html: await text(made.content) };
 }

@@ -5,7 +5,7 @@ import type { CardChange } from '../cards/lifecycle';
 import { Card, type CardDoc } from '../cards/model';
 import { defineJob } from '../jobs/define';
 import { checkCentralDirectory, UnpackRefusal } from './archive';
-import { pdfPageTexts, wholeFile } from './content';
+import { storedPdfTexts, wholeFile } from './content';
 import { DOCX_UNPACK_LIMITS } from './preview';
 import { FileText, StoredFile, type FileTextDoc, type StoredFileDoc } from './model';
 import { cardFileIds, fileFields } from './service';
@@ -14,8 +14,12 @@ import { cardFileIds, fileFields } from './service';
 const FILE_TEXT_CHARS = 100_000;
 const CARD_FILES_TEXT_CHARS = 300_000;
 
-/** The text layer of a PDF (unpdf's pdf.js) or the text of a DOCX (mammoth); null when the file is too large to read (or to unpack). */
+/** The text layer of a PDF (read in a worker thread) or the text of a DOCX (mammoth); null when the file is too large to read (or to unpack), or does not read. */
 async function documentText(file: StoredFileDoc): Promise<string | null> {
+  if (file.fileType === 'pdf') {
+    const pages = await storedPdfTexts(file);
+    return Array.isArray(pages) ? pages.join('\n') : null;
+  }
   const content = await wholeFile(file);
   if (!content) return null;
   if (file.fileType === 'docx') {
@@ -28,7 +32,6 @@ async function documentText(file: StoredFileDoc): Promise<string | null> {
     );
     if (refused) return null;
   }
-  if (file.fileType === 'pdf') return (await pdfPageTexts(content)).join('\n');
   if (file.fileType === 'docx') {
     const { default: mammoth } = await import('mammoth');
     return (await mammoth.extractRawText({ buffer: content })).value;

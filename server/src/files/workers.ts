@@ -5,7 +5,7 @@ import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { StoredFileDoc } from './model';
 import { fileStorage } from './storage';
 
-type WorkerSource = 'pdf-check-worker.ts' | 'pdf-copy-worker.ts' | 'pages-worker.mjs';
+type WorkerSource = 'pdf-check-worker.ts' | 'pdf-copy-worker.ts' | 'pdf-text-worker.ts' | 'pages-worker.mjs';
 
 /**
  * A worker thread running one of this folder's worker modules: `files/<name>.js` beside the
@@ -138,5 +138,5 @@ export class FairQueue {
   }
 }
 
-/** The heavy work on files: two jobs at a time (each holds a whole document in its worker), in turn by uploader. */
+/** The heavy work on files (checks, safe copies, text layers): two jobs at a time (each holds a whole document in its worker), in turn by uploader. */
 export const heavyFileWork = new FairQueue(2);

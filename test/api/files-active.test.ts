@@ -311,6 +311,38 @@ describe('files on cards: PDFs with active content (API)', function () {
     expect((await viewed(admin, within.url)).status).to.equal(200);
   });
 
+  it('makes no safe copy far larger than the PDF (the objects of its object streams written out), says why, and keeps nothing of it', async () => {
+    // Ten strings of a megabyte in an object stream the page points to: 10 MB of copy from a few kilobytes.
+    const strings = Array.from({ length: 10 }, (_, index) => `/S${index} (${'A'.repeat(1024 * 1024)})`).join(' ');
+    const packed = deflateSync(Buffer.from(`6 0 << ${strings} >>`, 'latin1'));
+    const bloat = buildPdf([...pageObjects('Bloat', { page: '/PieceInfo 6 0 R' }), [7, streamBody(packed, '/Type /ObjStm /N 1 /First 4 /Filter /FlateDecode')]]);
+    expect(bloat.length).to.be.below(100 * 1024);
+    const file = await upload(admin, 'раздутый.pdf', bloat);
+    const inline = await downloadFile(admin, server.url, `${file.url}?inline=1`);
+    expect([inline.status, JSON.parse(inline.bytes.toString()).errors[0].message]).to.deep.equal([
+      422,
+      'Превью недоступно: безопасная копия документа вышла бы намного больше самого файла: откройте его после скачивания',
+    ]);
+    const version = await mongoose.connection.db!.collection('files').findOne({ _id: new mongoose.Types.ObjectId(file.id) });
+    expect(version?.renditions.safePdf).to.equal(null);
+    expect((await downloadFile(admin, server.url, file.url)).bytes.equals(bloat)).to.equal(true);
+  });
+
+  it('serves a kept safe copy like a file: a range from the storage, 304 for the ETag the viewer holds, HEAD with its length', async () => {
+    const file = await upload(admin, 'кэш.pdf', await pdfWithText('Cached contract of the tapir'));
+    const whole = await downloadFile(admin, server.url, `${file.url}?inline=1`);
+    expect(whole.status).to.equal(200);
+    const etag = whole.headers.get('etag')!;
+    const part = await downloadFile(admin, server.url, `${file.url}?inline=1`, { range: 'bytes=100-199' });
+    expect([part.status, part.headers.get('content-range')]).to.deep.equal([206, `bytes 100-199/${whole.bytes.length}`]);
+    expect(part.bytes.equals(whole.bytes.subarray(100, 200))).to.equal(true);
+    // As a browser revalidates what it holds (fetch would add Cache-Control: no-cache to a conditional request of its own).
+    const cached = await downloadFile(admin, server.url, `${file.url}?inline=1`, { 'if-none-match': etag, 'cache-control': 'max-age=0' });
+    expect([cached.status, cached.bytes.length]).to.deep.equal([304, 0]);
+    const head = await fetch(`${server.url}${file.url}?inline=1`, { method: 'HEAD', headers: { cookie: admin.cookieHeader() } });
+    expect([head.status, head.headers.get('content-length'), head.headers.get('content-type')]).to.deep.equal([200, String(whole.bytes.length), 'application/pdf']);
+  });
+
   it('counts a PDF over the object or inflated-bytes limits as active', () => {
     const many = buildPdf([...pageObjects('Many'), ...Array.from({ length: 20 }, (_, index): [number, string] => [10 + index, '<< >>'])]);
     expect(scanPdf(many)).to.equal(null);

@@ -9,7 +9,8 @@ import type { UnpackProblem } from './archive';
 /**
  * Why a file has no preview: its archive refused, too many pixels, too large to read whole, (a PDF
  * shown as text) no text in it, (a PDF's page drawn as an image) the drawing took too long, or (a
- * PDF's safe copy) it is encrypted or its compressed streams decode to more than a copy may make.
+ * PDF's safe copy) it is encrypted, its compressed streams decode to more than a copy may make, or
+ * the copy would be far larger than the file.
  */
 export type PreviewRefusal =
   | UnpackProblem
@@ -18,7 +19,8 @@ export type PreviewRefusal =
   | { reason: 'noText' }
   | { reason: 'tooSlow'; limitSeconds: number }
   | { reason: 'encrypted' }
-  | { reason: 'tooMuchCompressed'; limitBytes: number };
+  | { reason: 'tooMuchCompressed'; limitBytes: number }
+  | { reason: 'copyTooLarge'; limitBytes: number };
 
 export type FileState = 'uploading' | 'pending' | 'attached' | 'purged';
 /** Text for search: not a searchable type, waiting for the extraction job, extracted, or unreadable. */

@@ -7,4 +7,4 @@ import { receiveFile } from './worker-input';
 
 // pdf-lib tells the console of every object of a damaged document it skips: an uploader could fill the server's log with it.
 console.warn = () => undefined;
-receiveFile(safePdfCopy, { failed: 'damaged' });
+receiveFile(safePdfCopy, { refused: { reason: 'damaged' } });

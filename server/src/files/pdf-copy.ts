@@ -13,6 +13,7 @@ import {
   PDFXRefStreamParser,
   type PDFObject,
 } from 'pdf-lib';
+import type { PreviewRefusal } from './model';
 
 /**
  * The most bytes a document's object and cross-reference streams — the only streams pdf-lib decodes
@@ -22,8 +23,15 @@ import {
  */
 export const DECODED_BYTES_LIMIT = 64 * 1024 * 1024;
 
+/**
+ * The largest copy of a document of `bytes`: twice its size and 64 KB. pdf-lib writes the objects of
+ * object streams uncompressed, so a copy could be a thousand times the upload (a 99 KB PDF made a
+ * 100 MB copy, kept beside it and read for every view); an ordinary document's copy is about its size.
+ */
+export const copyLimit = (bytes: number) => 2 * bytes + 64 * 1024;
+
 /** What makes a safe copy: its bytes, or why the document cannot have one. */
-export type SafeCopy = { copy: Uint8Array } | { failed: 'encrypted' | 'damaged' } | { failed: 'tooMuchCompressed'; limitBytes: number };
+export type SafeCopy = { copy: Uint8Array } | { refused: Extract<PreviewRefusal, { reason: 'encrypted' | 'damaged' | 'tooMuchCompressed' | 'copyTooLarge' }> };
 
 class DecodingBudgetSpent extends Error {}
 
@@ -150,30 +158,34 @@ function disarm(object: PDFObject): void {
  * the pages no annotations and no page actions; every copied object is cleared of action keys. Bytes
  * pdf-lib did not take as the document's pages (whatever another reader might find in them) are not in
  * the copy. An encrypted or unreadable document has no copy, nor one whose object and cross-reference
- * streams decode to more than DECODED_BYTES_LIMIT (a compression bomb).
+ * streams decode to more than DECODED_BYTES_LIMIT (a compression bomb), nor one whose copy would be
+ * larger than `copyLimit`.
  */
 export async function safePdfCopy(content: Uint8Array): Promise<SafeCopy> {
   const budget = { left: DECODED_BYTES_LIMIT, spent: false };
-  const tooMuchCompressed: SafeCopy = { failed: 'tooMuchCompressed', limitBytes: DECODED_BYTES_LIMIT };
+  const tooMuchCompressed: SafeCopy = { refused: { reason: 'tooMuchCompressed', limitBytes: DECODED_BYTES_LIMIT } };
+  const damaged: SafeCopy = { refused: { reason: 'damaged' } };
   let source: PDFDocument;
   try {
     // Loaded even when encrypted, to tell that apart (pdf-lib's own error cannot be told by its class).
     source = await reading.run(budget, () => PDFDocument.load(content, { updateMetadata: false, ignoreEncryption: true }));
   } catch {
-    return budget.spent ? tooMuchCompressed : { failed: 'damaged' };
+    return budget.spent ? tooMuchCompressed : damaged;
   }
   if (budget.spent) return tooMuchCompressed;
   // pdf-lib does not decrypt: an encrypted document's pages would be copied as unreadable bytes.
-  if (source.isEncrypted) return { failed: 'encrypted' };
+  if (source.isEncrypted) return { refused: { reason: 'encrypted' } };
   try {
     // Off the originals before copying, so that what they point to is not copied at all.
     for (const page of source.getPages()) for (const key of ACTING_KEYS) page.node.delete(key);
     const copy = await PDFDocument.create({ updateMetadata: false });
     for (const page of await copy.copyPages(source, source.getPageIndices())) copy.addPage(page);
     for (const [, object] of copy.context.enumerateIndirectObjects()) disarm(object);
-    if (copy.getPageCount() === 0) return { failed: 'damaged' };
-    return { copy: await copy.save({ useObjectStreams: false }) };
+    if (copy.getPageCount() === 0) return damaged;
+    const saved = await copy.save({ useObjectStreams: false });
+    if (saved.length > copyLimit(content.length)) return { refused: { reason: 'copyTooLarge', limitBytes: copyLimit(content.length) } };
+    return { copy: saved };
   } catch {
-    return { failed: 'damaged' };
+    return damaged;
   }
 }

@@ -1,5 +1,4 @@
 import type Router from '@koa/router';
-import { buffer } from 'node:stream/consumers';
 import type { Context } from 'koa';
 import rangeParser from 'range-parser';
 import { buildActor, type Actor } from '../access/actor';
@@ -16,7 +15,7 @@ import { findCard } from '../cards/service';
 import { findFolder } from '../folders/service';
 import { mayDownload, readableFile } from './service';
 import { fileStorage } from './storage';
-import { safePdfView } from './safe-copy';
+import { safePdfView, type SafeView } from './safe-copy';
 import { discardUpload, receiveUpload, UploadRefusal, UPLOAD_REQUEST_CEILING } from './upload';
 import { htmlPreview, imageThumbnail, messagePage } from './preview';
 import { DrawingCancelled, PAGE_IMAGE_LIMIT, PAGE_WIDTH_PX, PagesBusy, pdfPageCount, pdfPageImage, type DrawingRequest } from './pages';
@@ -241,22 +240,23 @@ async function download(ctx: Context): Promise<void> {
   }
   // The browser's viewer would run a PDF's scripts, and no check of the uploaded bytes reads them as
   // the viewer does: the viewer is only ever given the rebuilt copy.
-  let copy: Buffer | null = null;
+  let copy: SafeView | null = null;
   if (inline && preview === 'pdf') {
-    const made = await safePdfView(file);
-    if ('refused' in made) {
-      previewUnavailable(ctx, actor, made.refused);
+    copy = await safePdfView(file);
+    if ('refused' in copy) {
+      previewUnavailable(ctx, actor, copy.refused);
       return;
     }
-    copy = await buffer(made.content);
   }
-  const size = copy ? copy.length : file.size;
+  const size = copy ? copy.size : file.size;
   const etag = copy ? `${file.sha256}-safe` : file.sha256;
   fileSecurityHeaders(ctx, copy !== null);
   ctx.attachment(name, { type: inline ? 'inline' : 'attachment' });
   ctx.type = contentTypeOf(file);
   ctx.set('Accept-Ranges', 'bytes');
   ctx.etag = etag;
+  // Koa tells freshness of a 2xx answer only (the status is still the default 404 here).
+  ctx.status = 200;
   if (ctx.fresh) {
     ctx.status = 304;
     return;
@@ -286,8 +286,7 @@ async function download(ctx: Context): Promise<void> {
       ...(range ? { range: `${range.start}-${range.end}` } : {}),
     });
   }
-  if (!copy) ctx.body = fileStorage.read(String(file._id), range);
-  else ctx.body = range ? copy.subarray(range.start, range.end + 1) : copy;
+  ctx.body = copy ? copy.read(range) : fileStorage.read(String(file._id), range);
 }
 
 /** Why there is no preview, as the user reads it. */
@@ -309,6 +308,12 @@ function refusalText(actor: Actor, refusal: PreviewRefusal): string {
           actor,
           `в документе слишком много сжатых данных (больше ${refusal.limitBytes / 1024 / 1024} МБ после распаковки): откройте его после скачивания`,
           `the document holds too much compressed data (over ${refusal.limitBytes / 1024 / 1024} MB once unpacked): open it after downloading`,
+        );
+      case 'copyTooLarge':
+        return t(
+          actor,
+          'безопасная копия документа вышла бы намного больше самого файла: откройте его после скачивания',
+          'the document’s safe copy would be far larger than the file itself: open it after downloading',
         );
       case 'tooSlow':
         return t(actor, `страница не отрисовалась за ${refusal.limitSeconds} с`, `the page was not drawn within ${refusal.limitSeconds} s`);

@@ -11,13 +11,15 @@ export interface ByteRange {
 /**
  * Where file contents live: streamed in, streamed out (whole or a range), removed. Everything about a
  * file but its bytes is in the `files` collection, so another backend (S3-compatible object storage)
- * only has to implement these three calls.
+ * only has to implement these four calls.
  */
 export interface FileStorage {
   /** Stores `source` under `id`; resolves once every byte is stored, rejects (storing nothing) when the source fails. */
   write(id: string, name: string, source: Readable): Promise<void>;
   /** The object's bytes, or those of `range`. */
   read(id: string, range?: ByteRange): Readable;
+  /** The object's size in bytes, or null when there is no such object. */
+  size(id: string): Promise<number | null>;
   /** Removes the object; nothing happens when it is already gone. */
   remove(id: string): Promise<void>;
 }
@@ -47,6 +49,13 @@ export class GridFsStorage implements FileStorage {
   read(id: string, range?: ByteRange): Readable {
     // The driver's end is exclusive.
     return this.bucket().openDownloadStream(new mongoose.Types.ObjectId(id), range ? { start: range.start, end: range.end + 1 } : {});
+  }
+
+  async size(id: string): Promise<number | null> {
+    const found = await this.bucket()
+      .find({ _id: new mongoose.Types.ObjectId(id) }, { limit: 1 })
+      .next();
+    return found ? found.length : null;
   }
 
   async remove(id: string): Promise<void> {

@@ -162,5 +162,16 @@ describe('duplicates: finding a group, the list as each viewer sees it, «Не �
     const r = (await admin.data<{ card: { version: number } }>('query($id: ID!) { card(id: $id) { version } }', { id: ids.R })).card;
     await admin.data('mutation($id: ID!, $f: ID!, $v: Int!) { moveCard(id: $id, folderId: $f, version: $v) { id } }', { id: ids.R, f: ids.FE, v: r.version });
     expect((await marks(eve)).edges.map((edge) => edge.node.id)).to.deep.equal([erMark]);
+    // A card of the pair in the trash: the mark is listed (the card marked so) to those who may see it
+    // there and restore it — not to eve, who only edits — and can be taken back.
+    await admin.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id: ids.E });
+    expect((await marks(eve)).edges).to.deep.equal([]);
+    expect((await eve.request(UNDO_MARK, { id: erMark })).errors?.[0].extensions?.code).to.equal('NOT_FOUND');
+    const trashed = await admin.data<{ duplicateDismissals: { edges: { node: { cards: { title: string; inTrash: boolean }[] } }[] } }>(
+      '{ duplicateDismissals { edges { node { cards { title inTrash } } } } }',
+    );
+    expect(trashed.duplicateDismissals.edges[0].node.cards.find((one) => one.title === 'Кассиопея')?.inTrash).to.equal(true);
+    expect((await admin.data<{ undoNotDuplicates: boolean }>(UNDO_MARK, { id: erMark })).undoNotDuplicates).to.equal(true);
+    expect((await marks(admin)).edges).to.deep.equal([]);
   });
 });

@@ -8,7 +8,7 @@ import { validateCardValues, type CardTypeDefinition, type CardValues } from '..
 import { findCardType } from '../card-types/registry';
 import { Card, type CardDoc } from '../cards/model';
 import { checksEachCard, permittedCards } from '../cards/permitted';
-import { findCard } from '../cards/service';
+import { findCard, findCards } from '../cards/service';
 import { forbidden, notFound } from '../errors';
 import { auditActorOf } from '../people/service';
 import { FieldErrors, isObjectIdText, refuseField } from '../validation';
@@ -160,7 +160,8 @@ const dismissalCursor = (mark: Pick<DuplicateDismissalDoc, '_id' | 'at'>) => `${
 /**
  * «Отмечены как не дубликаты»: the pairs set apart that the viewer may take back (they may edit
  * both cards; administrators all), the latest first, a page at a time (keyset on when and which).
- * Marks of cards deleted for good are gone with them; marks of cards in the trash are listed.
+ * Marks of cards deleted for good are gone with them; a card in the trash is listed as its page
+ * shows it: to those who may restore it.
  */
 export async function listDismissals(actor: Actor, options: { typeKey?: string | null; first: number; after?: string | null }) {
   requireDuplicatesAccess(actor);
@@ -185,7 +186,8 @@ export async function listDismissals(actor: Actor, options: { typeKey?: string |
     for await (const mark of cursor as AsyncIterable<DuplicateDismissalDoc>) {
       const places = (mark.folderId ?? []).map((folderId, at) => ({ folderId, libraryId: mark.libraryId![at] }));
       if (places.length !== 2 || !places.every((place) => actor.ability.can('update', cardSubject(place)))) continue;
-      const cards = await Card.find({ _id: { $in: mark.cardIds } }).lean<CardDoc[]>();
+      // Cards in the trash as the card pages show them: to those who may restore them (or merged ones).
+      const cards = await findCards(actor, mark.cardIds!.map(String), { includeTrash: true });
       if (cards.length !== 2 || !cards.every((card) => actor.ability.can('update', cardSubject(card)))) continue;
       if (found.length >= limit) {
         more = true;
@@ -214,7 +216,8 @@ export async function undoDismissal(actor: Actor, id: string): Promise<boolean> 
   if (!mark) throw notFoundMark();
   const cards: CardDoc[] = [];
   for (const cardId of id.split(':')) {
-    const card = await findCard(actor, cardId);
+    // A card of the pair in the trash is listed with its mark, and the mark can be taken back.
+    const card = await findCard(actor, cardId, { includeTrash: true });
     if (!card) throw notFoundMark();
     cards.push(card);
   }

@@ -10,6 +10,8 @@ import { waitFor } from '../support/wait';
 import { sheetRows } from '../support/xlsx';
 import { SseSubscription } from '../support/sse';
 import { importJob, type ImportParams, type ImportResult } from '../../server/src/transfer/import';
+import { undoImportJob, undoKey } from '../../server/src/transfer/undo';
+import { Job } from '../../server/src/jobs/model';
 import { JobInterrupted } from '../../server/src/jobs/runner';
 import { createLogger } from '../../server/src/logger';
 import { loadConfig } from '../../server/src/config';
@@ -280,6 +282,73 @@ describe('import and export (API)', function () {
     // Asked again, the same undo answers; another user cannot undo someone's import.
     expect((await tanya.data<{ undoImport: Job }>(UNDO, { id: job.id })).undoImport.id).to.equal(undo.id);
     expect((await natasha.request(UNDO, { id: job.id })).errors?.[0].extensions?.code).to.equal('NOT_FOUND');
+  });
+
+  it('an undo goes on after a restart counting every run, and one that failed is continued when asked again; an editor undoes his own import; a created card changed since is kept', async () => {
+    const editorFolder = await createFolder(admin, { libraryId, name: 'Импорт редактора', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, editorFolder, [
+      { principalId: userIds.natasha, level: 'edit' },
+      { principalId: userIds.tanya, level: 'full' },
+    ]);
+    const names = Array.from({ length: 300 }, (_, index) => `ООО «Откат ${index + 1}»`);
+    const content = Buffer.from(['Наименование', ...names].join('\n'), 'utf8');
+    const { job } = await importFile(server, natasha, { name: 'редактор.csv', content }, { folderId: editorFolder, typeKey: 'counterparty' }, asIs);
+    expect(job.result).to.include({ created: 300 });
+    // A colleague fills in one of the new cards: the undo keeps it.
+    const edited = (await folderCards(tanya, editorFolder)).find((card) => card.values.name === 'ООО «Откат 1»')!;
+    await tanya.data('mutation($id: ID!, $values: JSON!) { updateCard(id: $id, version: 1, values: $values) { id } }', {
+      id: edited.id,
+      values: { name: 'ООО «Откат 1»', notes: 'позвонить' },
+    });
+
+    // The undo stopped by a restart after its first batch, then run again: the result counts both runs.
+    const logger = createLogger(loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent' }));
+    const undo = async (stopAfter: number | null) => {
+      const controller = new AbortController();
+      return undoImportJob.run({
+        jobId: String(new Types.ObjectId()),
+        ownerId: userIds.natasha,
+        params: { importId: job.id, ip: '127.0.0.1' },
+        resumeFrom: null,
+        signal: controller.signal,
+        logger,
+        progress: (done) => {
+          if (stopAfter !== null && done >= stopAfter) controller.abort(new JobInterrupted('shutdown'));
+        },
+        checkpoint: async () => undefined,
+      });
+    };
+    let stopped: unknown = null;
+    await undo(250).catch((error: unknown) => {
+      stopped = error;
+    });
+    expect(stopped).to.be.instanceOf(JobInterrupted);
+    expect(await undo(null)).to.deep.equal({ trashed: 299, restored: 0, kept: 1 });
+    expect((await folderCards(tanya, editorFolder)).map((card) => card.values)).to.deep.equal([{ name: 'ООО «Откат 1»', notes: 'позвонить' }]);
+
+    // An undo that failed (its job as stored) is continued when the user asks again, not answered as it is.
+    const second = await importFile(
+      server,
+      natasha,
+      { name: 'ещё.csv', content: Buffer.from('Наименование\nООО «Снова»\n') },
+      { folderId: editorFolder, typeKey: 'counterparty' },
+      asIs,
+    );
+    const [failed] = await Job.create([
+      {
+        type: 'import-undo',
+        ownerId: new Types.ObjectId(userIds.natasha),
+        params: { importId: second.job.id, ip: '127.0.0.1' },
+        state: 'failed',
+        error: 'the database was gone',
+        uniqueKey: undoKey(second.job.id),
+      },
+    ]);
+    const asked = (await natasha.data<{ undoImport: Job }>(`mutation($id: ID!) { undoImport(importId: $id) { ${JOB_FIELDS} } }`, { id: second.job.id })).undoImport;
+    expect(asked.id).to.equal(String(failed._id));
+    const finished = await finishedJob(natasha, asked.id);
+    expect(finished.state, finished.error ?? '').to.equal('succeeded');
+    expect(finished.result).to.deep.equal({ trashed: 1, restored: 0, kept: 0 });
   });
 
   it('offers the refused rows of a dry run as the .xlsx report, so the file is fixed before anything is imported; a new dry run of the file replaces it', async () => {

@@ -17,8 +17,9 @@ const importRowSchema = new Schema(
     /** Refused rows: the cells as read, and one reason per column (`column`: null for the whole row). */
     cells: { type: [Schema.Types.Mixed], default: undefined },
     problems: { type: [{ _id: false, column: String, message: String }], default: undefined },
-    /** When an undo of the import dealt with this row (trashed its card, or gave back what it overwrote). */
+    /** When an undo of the import dealt with this row, and what became of its card. */
     undoneAt: { type: Date, default: null },
+    undoOutcome: { type: String, enum: ['trashed', 'restored', 'kept', null], default: null },
   },
   { versionKey: false },
 );
@@ -44,6 +45,7 @@ export interface ImportRowDoc {
   cells?: unknown[];
   problems?: ImportProblem[];
   undoneAt: Date | null;
+  undoOutcome?: 'trashed' | 'restored' | 'kept' | null;
 }
 
 export const ImportRow = mongoose.model('ImportRow', importRowSchema, 'import_rows');

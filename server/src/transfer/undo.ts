@@ -4,7 +4,7 @@
  * is then kept (and counted). Each batch is one transaction with its history (marked
  * `via: import-undo`) and marks its import rows undone, so a resumed undo goes on where it was.
  */
-import { Types } from 'mongoose';
+import { Types, type ClientSession } from 'mongoose';
 import { cardSubject } from '../access/ability';
 import { actorOfUser, type Actor } from '../access/actor';
 import { recordAudit } from '../audit/service';
@@ -15,6 +15,7 @@ import { commitCardBatch, updatedCardFields, type BatchedCardWrite } from '../ca
 import { AppError, notFound } from '../errors';
 import { defineJob } from '../jobs/define';
 import { Job, type JobDoc } from '../jobs/model';
+import { retryJob } from '../jobs/service';
 import type { JobView } from '../jobs/view';
 import { jobView } from '../jobs/view';
 import type { ImportParams } from './import';
@@ -53,15 +54,75 @@ function restoredValues(card: CardDoc, row: ImportRowDoc): CardValues | null {
   return changed ? values : null;
 }
 
+type UndoOutcome = keyof UndoResult;
+const UNDO_OUTCOMES: UndoOutcome[] = ['trashed', 'restored', 'kept'];
+
+/**
+ * Undoes one row in the batch's transaction → what became of its card. A card the import created
+ * goes to the trash unless someone changed it since (then it is kept, as an overwritten field
+ * changed since is); the importer may trash such an unchanged card of his own import with the
+ * right to edit (it undoes his own work), anyone else needs the right to delete. Overwritten
+ * fields get their values back where they still hold the import's.
+ */
+async function undoRow(
+  actor: Actor,
+  type: CardTypeDefinition | null,
+  card: CardDoc | undefined,
+  row: ImportRowDoc,
+  session: ClientSession,
+  writes: BatchedCardWrite[],
+  now: Date,
+): Promise<UndoOutcome> {
+  if (!card || !type || card.inTrash) return 'kept';
+  if (row.outcome === 'created') {
+    const unchanged = card.version === 1;
+    const ownWork = unchanged && String(card.createdBy) === actor.userId && actor.ability.can('update', cardSubject(card));
+    if (!unchanged || !(ownWork || actor.ability.can('delete', cardSubject(card)))) return 'kept';
+    const after = await Card.findOneAndUpdate(
+      { _id: card._id, version: card.version },
+      {
+        $set: { inTrash: true, trashedAt: now, trashedBy: new Types.ObjectId(actor.userId), updatedBy: new Types.ObjectId(actor.userId), updatedAt: now },
+        $inc: { version: 1 },
+      },
+      { session, returnDocument: 'after', lean: true, timestamps: false },
+    ).lean<CardDoc>();
+    if (!after) throw new AppError('CONFLICT', t(actor, `Карточку «${card.title}» только что изменили`, `The card “${card.title}” was changed meanwhile`));
+    writes.push({ type, action: 'trash', before: card, after });
+    return 'trashed';
+  }
+  const values = actor.ability.can('update', cardSubject(card)) ? restoredValues(card, row) : null;
+  if (!values) return 'kept';
+  const after = await Card.findOneAndUpdate(
+    { _id: card._id, version: card.version },
+    { $set: updatedCardFields(actor, type, card.values, values, now), $inc: { version: 1 } },
+    { session, returnDocument: 'after', lean: true, timestamps: false },
+  ).lean<CardDoc>();
+  if (!after) throw new AppError('CONFLICT', t(actor, `Карточку «${card.title}» только что изменили`, `The card “${card.title}” was changed meanwhile`));
+  writes.push({ type, action: 'update', before: card, after });
+  return 'restored';
+}
+
+/** What the undo did so far, from its rows (an undo continued after a restart or a failure counts its earlier runs too). */
+async function undoneSoFar(importId: Types.ObjectId): Promise<UndoResult> {
+  const result: UndoResult = { trashed: 0, restored: 0, kept: 0 };
+  const grouped = await ImportRow.aggregate<{ _id: UndoOutcome; count: number }>([
+    { $match: { importId, undoneAt: { $ne: null } } },
+    { $group: { _id: '$undoOutcome', count: { $sum: 1 } } },
+  ]);
+  for (const group of grouped) if (UNDO_OUTCOMES.includes(group._id)) result[group._id] += group.count;
+  return result;
+}
+
 export const undoImportJob = defineJob<UndoParams, UndoResult>({
   type: 'import-undo',
+  // A failed undo (the database gone for a while, …) goes on from the rows not yet undone.
+  retryRefusal: async () => null,
   async run(ctx) {
     const actor = await actorOfUser(ctx.ownerId, ctx.params.ip, { activeOnly: true });
     if (!actor) throw new Error('the user who asked for the undo is gone or deactivated');
     const importId = new Types.ObjectId(ctx.params.importId);
     const written: ImportOutcome[] = ['created', 'updated'];
     const pending = { importId, outcome: { $in: written }, undoneAt: null };
-    const result: UndoResult = { trashed: 0, restored: 0, kept: 0 };
     const total = await ImportRow.countDocuments({ importId, outcome: { $in: written } });
     let done = total - (await ImportRow.countDocuments(pending));
     ctx.progress(done, total);
@@ -74,63 +135,37 @@ export const undoImportJob = defineJob<UndoParams, UndoResult>({
       ctx.signal.throwIfAborted();
       const rows = await ImportRow.find(pending).sort({ row: 1 }).limit(BATCH).lean<ImportRowDoc[]>();
       if (rows.length === 0) break;
-      const cards = new Map((await Card.find({ _id: { $in: rows.map((row) => row.cardId) } }).lean<CardDoc[]>()).map((card) => [String(card._id), card]));
       const now = new Date();
-      const counts = { trashed: 0, restored: 0, kept: 0 };
       await commitCardBatch(
         { actor, logger: ctx.logger },
         async (session) => {
+          // Read in the transaction: a colleague's edit committed meanwhile is a write conflict,
+          // and the transaction runs again on the cards as they are then.
+          const cards = new Map(
+            (
+              await Card.find({ _id: { $in: rows.map((row) => row.cardId) } })
+                .session(session)
+                .lean<CardDoc[]>()
+            ).map((card) => [String(card._id), card]),
+          );
           const writes: BatchedCardWrite[] = [];
+          const outcomes = new Map<UndoOutcome, Types.ObjectId[]>(UNDO_OUTCOMES.map((outcome) => [outcome, []]));
           for (const row of rows) {
             const card = cards.get(String(row.cardId));
-            const type = card && (await typeOf(card.typeKey));
-            if (!card || !type || card.inTrash) {
-              counts.kept += 1;
-              continue;
-            }
-            if (row.outcome === 'created') {
-              if (!actor.ability.can('delete', cardSubject(card))) {
-                counts.kept += 1;
-                continue;
-              }
-              const after = await Card.findOneAndUpdate(
-                { _id: card._id, version: card.version },
-                {
-                  $set: { inTrash: true, trashedAt: now, trashedBy: new Types.ObjectId(actor.userId), updatedBy: new Types.ObjectId(actor.userId), updatedAt: now },
-                  $inc: { version: 1 },
-                },
-                { session, returnDocument: 'after', lean: true, timestamps: false },
-              ).lean<CardDoc>();
-              if (!after) throw new AppError('CONFLICT', t(actor, `Карточку «${card.title}» только что изменили`, `The card “${card.title}” was changed meanwhile`));
-              writes.push({ type, action: 'trash', before: card, after });
-              counts.trashed += 1;
-              continue;
-            }
-            const values = actor.ability.can('update', cardSubject(card)) ? restoredValues(card, row) : null;
-            if (!values) {
-              counts.kept += 1;
-              continue;
-            }
-            const after = await Card.findOneAndUpdate(
-              { _id: card._id, version: card.version },
-              { $set: updatedCardFields(actor, type, card.values, values, now), $inc: { version: 1 } },
-              { session, returnDocument: 'after', lean: true, timestamps: false },
-            ).lean<CardDoc>();
-            if (!after) throw new AppError('CONFLICT', t(actor, `Карточку «${card.title}» только что изменили`, `The card “${card.title}” was changed meanwhile`));
-            writes.push({ type, action: 'update', before: card, after });
-            counts.restored += 1;
+            const outcome = await undoRow(actor, card ? await typeOf(card.typeKey) : null, card, row, session, writes, now);
+            outcomes.get(outcome)!.push(row._id);
           }
-          await ImportRow.updateMany({ _id: { $in: rows.map((row) => row._id) } }, { $set: { undoneAt: now } }, { session });
+          for (const [outcome, ids] of outcomes) {
+            if (ids.length > 0) await ImportRow.updateMany({ _id: { $in: ids } }, { $set: { undoneAt: now, undoOutcome: outcome } }, { session });
+          }
           return writes;
         },
         { via: { kind: 'import-undo', id: ctx.params.importId } },
       );
-      result.trashed += counts.trashed;
-      result.restored += counts.restored;
-      result.kept += counts.kept;
       done += rows.length;
       ctx.progress(done, total);
     }
+    const result = await undoneSoFar(importId);
     const job = await Job.findById(importId, { params: 1 }).lean<Pick<JobDoc, 'params'>>();
     const params = job?.params as unknown as ImportParams | undefined;
     await recordAudit(
@@ -152,7 +187,7 @@ export const undoKey = (importId: string) => `import-undo:${importId}`;
 
 /**
  * Starts undoing an import of the actor's (administrators: anyone's) that wrote something; an undo
- * already asked for is returned instead of a second one.
+ * already asked for is returned instead of a second one, and continued if it had failed.
  */
 export async function requestUndo(actor: Actor, importId: string): Promise<JobView> {
   const job = Types.ObjectId.isValid(importId) ? await Job.findById(importId).lean<JobDoc>() : null;
@@ -162,6 +197,8 @@ export async function requestUndo(actor: Actor, importId: string): Promise<JobVi
     throw new AppError('CONFLICT', t(actor, 'Импорт ещё идёт: отмените его или дождитесь конца', 'The import is still running: cancel it or wait for its end'));
   }
   const earlier = await Job.findOne({ uniqueKey: { $eq: undoKey(importId), $type: 'string' } }).lean<JobDoc>();
+  // One that failed goes on from where it stopped.
+  if (earlier?.state === 'failed') return jobView((await retryJob(String(earlier._id), actor.locale, { userId: actor.userId, ip: actor.ip }))!);
   if (earlier) return jobView(earlier);
   return undoImportJob.enqueue(actor.userId, { importId, ip: actor.ip }, { uniqueKey: undoKey(importId) });
 }

@@ -174,6 +174,32 @@ describe('the «Экспорт» right per folder and library (API)', function (
     expect((await exportStatus(yug, ids.archive)).status).to.equal(200);
   });
 
+  it('someone with full access cannot give others «Экспорт» by moving a folder under an exporting one, nor keep an inherited one by stopping inheritance', async () => {
+    const MOVE = 'mutation($id: ID!, $p: ID) { moveFolder(id: $id, parentId: $p) { id parentId } }';
+    const INHERIT = 'mutation($id: ID!, $i: Boolean!) { setFolderInheritance(id: $id, inherits: $i) { id inheritsAccess } }';
+    const exporting = await createFolder(admin, { libraryId: ids.library, name: 'Выгружаемая', allowedCardTypes: ['counterparty'] });
+    await grantFolder(admin, exporting, { principalId: ids.natasha, level: 'read', export: true });
+    const plain = await createFolder(admin, { libraryId: ids.library, name: 'Закрытая для выгрузки', allowedCardTypes: ['counterparty'] });
+    expect((await exportStatus(natasha, plain)).status).to.equal(403);
+
+    // Татьяна (full access, no «Экспорт» of her own anywhere) moves «Закрытая для выгрузки» under «Выгружаемая»: Наталья would export it.
+    const moved = await tanya.request(MOVE, { id: plain, p: exporting });
+    expect(moved.errors?.[0].message).to.equal(
+      'Недостаточно прав: папка «Закрытая для выгрузки» дала бы «Наталья Вакуленко» право «Экспорт», которое выдаёт только администратор; обратитесь к администратору',
+    );
+    expect((await exportStatus(natasha, plain)).status).to.equal(403);
+
+    // A folder inheriting Наталья's «Экспорт» (the administrator placed it there) keeps inheriting: stopping would make the right its own.
+    expect((await admin.request(MOVE, { id: plain, p: exporting })).errors).to.equal(undefined);
+    const stopped = await tanya.request(INHERIT, { id: plain, i: false });
+    expect(stopped.errors?.[0].message).to.equal(
+      'Недостаточно прав: папка наследует право «Экспорт» для «Наталья Вакуленко»: прекратить наследование (и сделать это право собственным правом папки) может только администратор',
+    );
+    // The administrator withdraws it where it came from: gone from the sub-folder too.
+    await grantFolder(admin, exporting, { principalId: ids.natasha, level: 'read', export: false });
+    expect((await exportStatus(natasha, plain)).status).to.equal(403);
+  });
+
   it('an owner’s grants sent while an administrator withdraws «Экспорт» do not put it back', async () => {
     const folder = await createFolder(admin, { libraryId: ids.library, name: 'Спорная папка', allowedCardTypes: ['counterparty'] });
     for (let round = 0; round < 5; round += 1) {

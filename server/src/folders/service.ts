@@ -2,7 +2,7 @@ import mongoose, { Types, type ClientSession, type UpdateWithAggregationPipeline
 import { folderSubject, librarySubject } from '../access/ability';
 import { accessStructureChanged } from '../access/changes';
 import type { Actor } from '../access/actor';
-import { entryMatches, higherLevel, plainEntries, type StoredEntry } from '../access/effective-access';
+import { entryMatches, higherLevel, plainEntries, type PlainAccessEntry, type StoredEntry } from '../access/effective-access';
 import { accessSnapshot, checkedAccessSnapshot } from '../access/snapshot';
 import { recordAudit } from '../audit/service';
 import { listCardTypes } from '../card-types/registry';
@@ -199,28 +199,63 @@ export async function updateFolder(actor: Actor, id: string, input: FolderInput)
   return folder.toObject() as FolderDoc;
 }
 
+/** Where a principal is named in messages: a user's full name, a department's or group's name. */
+function principalLabel(snapshot: Awaited<ReturnType<typeof accessSnapshot>>, entry: PlainAccessEntry): string {
+  if (entry.principalType === 'user') return snapshot.users.get(entry.principalId)?.fullName ?? '';
+  if (entry.principalType === 'department') return snapshot.departments.get(entry.principalId)?.name ?? '';
+  return snapshot.groups.find((g) => String(g._id) === entry.principalId)?.name ?? '';
+}
+
+/** The entries carrying «Экспорт» in `entries` that none of `held` already grants (same principal, as wide). */
+function newExportEntries(entries: PlainAccessEntry[], held: PlainAccessEntry[]): PlainAccessEntry[] {
+  const covered = (entry: PlainAccessEntry) =>
+    held.some((h) => h.export && h.principalType === entry.principalType && h.principalId === entry.principalId && (h.includeSubdepartments || !entry.includeSubdepartments));
+  return entries.filter((entry) => entry.export && !covered(entry));
+}
+
 /**
- * «Экспорт» is granted only by administrators, so a non-administrator may not gain it by moving a
- * folder or making it inherit again: refused when, with the folder at `place`, the actor could
- * export from it or a folder below it where they cannot now (whether or not its cards hold files).
+ * «Экспорт» is granted only by administrators, so a non-administrator may not hand it to anyone by
+ * moving a folder or making it inherit again: refused when, with the folder at `place`, an entry
+ * carrying «Экспорт» would reach it that does not reach it now (a department exporting the new
+ * parent would export this folder's cards), or the actor could export from it or a folder below it
+ * where they cannot now (whether or not its cards hold files).
  */
 async function refuseExportGain(actor: Actor, folderId: string, place: { parentId: Types.ObjectId | null; libraryId: Types.ObjectId; inherits: boolean }): Promise<void> {
   if (actor.isAdmin) return;
   const snapshot = await accessSnapshot();
+  const name = snapshot.folders.get(folderId)?.name ?? '';
   const gained = snapshot.exportGainIfPlaced(actor.userId, folderId, {
     parentId: place.parentId ? String(place.parentId) : null,
     libraryId: String(place.libraryId),
     inherits: place.inherits,
   });
-  if (!gained) return;
-  const name = snapshot.folders.get(folderId)?.name ?? '';
-  const below = gained === folderId ? null : (snapshot.folders.get(gained)?.name ?? '');
+  if (gained) {
+    const below = gained === folderId ? null : (snapshot.folders.get(gained)?.name ?? '');
+    throw forbidden(
+      actor,
+      what(
+        actor,
+        `папка «${name}» получила бы право «Экспорт», которое выдаёт только администратор (у вас его там нет${below === null ? '' : ` — в том числе на вложенную папку «${below}»`}); обратитесь к администратору`,
+        `the folder “${name}” would gain the “Export” right, which only an administrator grants (you do not have it there${below === null ? '' : `, nor on its sub-folder “${below}”`}); ask an administrator`,
+      ),
+    );
+  }
+  if (!place.inherits) return;
+  const incoming = place.parentId
+    ? snapshot.effectiveEntries(String(place.parentId)).map(({ entry }) => entry)
+    : plainEntries(snapshot.libraries.get(String(place.libraryId))?.accessEntries as StoredEntry[]);
+  const [given] = newExportEntries(
+    incoming,
+    snapshot.effectiveEntries(folderId).map(({ entry }) => entry),
+  );
+  if (!given) return;
+  const who = principalLabel(snapshot, given);
   throw forbidden(
     actor,
     what(
       actor,
-      `папка «${name}» получила бы право «Экспорт», которое выдаёт только администратор (у вас его там нет${below === null ? '' : ` — в том числе на вложенную папку «${below}»`}); обратитесь к администратору`,
-      `the folder “${name}” would gain the “Export” right, which only an administrator grants (you do not have it there${below === null ? '' : `, nor on its sub-folder “${below}”`}); ask an administrator`,
+      `папка «${name}» дала бы «${who}» право «Экспорт», которое выдаёт только администратор; обратитесь к администратору`,
+      `the folder “${name}” would give “${who}” the “Export” right, which only an administrator grants; ask an administrator`,
     ),
   );
 }
@@ -532,7 +567,26 @@ export async function setFolderInheritance(actor: Actor, id: string, inherits: b
   if (inherits) await refuseExportGain(actor, id, { parentId: folder.parentId ?? null, libraryId: folder.libraryId, inherits: true });
   let entries = folder.accessEntries as AccessEntry[];
   if (!inherits) {
-    const effective = (await accessSnapshot()).effectiveEntries(id);
+    const snapshot = await accessSnapshot();
+    const effective = snapshot.effectiveEntries(id);
+    // Copied down, an inherited «Экспорт» would become the folder's own and outlive the administrator withdrawing it where it came from.
+    const [inheritedExport] = actor.isAdmin
+      ? []
+      : newExportEntries(
+          effective.filter(({ source }) => source.id !== id).map(({ entry }) => entry),
+          plainEntries(folder.accessEntries as StoredEntry[]),
+        );
+    if (inheritedExport) {
+      const who = principalLabel(snapshot, inheritedExport);
+      throw forbidden(
+        actor,
+        what(
+          actor,
+          `папка наследует право «Экспорт» для «${who}»: прекратить наследование (и сделать это право собственным правом папки) может только администратор`,
+          `the folder inherits the “Export” right of “${who}”: only an administrator stops the inheritance (making that right the folder's own)`,
+        ),
+      );
+    }
     const merged = new Map<string, AccessEntry>();
     for (const { entry } of effective) {
       const key = `${entry.principalType}:${entry.principalId}:${entry.includeSubdepartments}`;

@@ -180,7 +180,7 @@ interface Bound {
 }
 
 /** A field narrowed to values, or to a range; `exact` when the index bounds say all the condition says. */
-type Condition = { kind: 'values'; values: unknown[]; exact: boolean } | { kind: 'range'; lo?: Bound; hi?: Bound; exact: boolean; element?: boolean };
+type Condition = { kind: 'values'; values: unknown[]; exact: boolean } | { kind: 'range'; lo?: Bound; hi?: Bound; exact: boolean; element?: boolean; prefix?: string };
 
 function bsonType(value: unknown): string | undefined {
   return value !== null && typeof value === 'object' ? (value as { _bsontype?: string })._bsontype : undefined;
@@ -216,7 +216,28 @@ function elementRangeOf(value: Doc): Condition | null {
   return range?.kind === 'range' ? { ...range, exact: false, element: true } : null;
 }
 
+/**
+ * The literal a regex like `/^abc/` (no flags, nothing but literal characters after the anchor)
+ * says a string begins with; undefined for any other value or pattern. As in MongoDB, such a regex
+ * reads one key range — strings beginning with it — and on a multikey index too (an array matches
+ * when one of its strings does), with nothing left for the documents to say.
+ */
+function regexPrefix(value: unknown): string | undefined {
+  let pattern: string;
+  let flags: string;
+  if (value instanceof RegExp) [pattern, flags] = [value.source, value.flags];
+  else if (bsonType(value) === 'BSONRegExp') [pattern, flags] = [String((value as { pattern: unknown }).pattern), String((value as { options: unknown }).options)];
+  else return undefined;
+  // Whitespace and '#' stay out: an `x` option a decoder may have dropped would make them mean nothing.
+  const literal = /^\^((?:[^\\^$.|?*+()[\]{}\s#]|\\[^A-Za-z0-9\s])+)$/.exec(pattern);
+  if (flags !== '' || !literal) return undefined;
+  const prefix = literal[1]!.replace(/\\(.)/g, '$1');
+  return Buffer.byteLength(prefix) <= 1000 ? prefix : undefined;
+}
+
 function conditionOf(value: unknown): Condition | null {
+  const prefix = regexPrefix(value);
+  if (prefix !== undefined) return { kind: 'range', lo: { value: prefix, inclusive: true }, exact: true, prefix };
   if (isPlainObject(value) && '$elemMatch' in value) return elementRangeOf(value);
   if (!isPlainObject(value) || Object.keys(value).length === 0 || !Object.keys(value).some((key) => key.startsWith('$'))) {
     return seekable(value) ? { kind: 'values', values: [value], exact: exactValue(value) } : null;
@@ -410,6 +431,15 @@ function rangeComponent(condition: Extract<Condition, { kind: 'range' }>, multik
     if (descending) w.invert(0);
     return w.take();
   };
+  if (condition.prefix !== undefined) {
+    // The string's key without its two-byte terminator: every string beginning so has a key beginning so.
+    const w = new KeyWriter();
+    encodeValue(w, condition.prefix);
+    w.length -= 2;
+    if (descending) w.invert(0);
+    const start = w.take();
+    return { lo: start, hi: prefixEnd(start) };
+  }
   // A bound whose key was cut (a string over 1 KB) stands for every value sharing that key: the
   // range keeps them all, as if inclusive, and the filter decides.
   const whole = (bound: Bound) => {
@@ -1399,6 +1429,23 @@ export function countDocs(collection: Collection | undefined, view: ReadView, fi
       for (const range of plan.ranges) total += db.getKeysCount({ start: range.start, end: range.end, transaction: view.snapshot });
       if (options.stats) options.stats.keys += total;
       return clamp(total);
+    }
+    // A multikey index may hold several keys of one document: its distinct records are counted, from the keys alone.
+    if (plan.exact && plan.dedupe && !plan.ids && plan.index instanceof BTreeIndex) {
+      const enough = limit > 0 ? skip + limit : Infinity;
+      const seen = new Set<string>();
+      let keys = 0;
+      // The entries' values are their records' keys; nothing else is decoded or copied.
+      for (const range of plan.ranges) {
+        for (const { value } of view.store.storage.index.getRange({ start: range.start, end: range.end, transaction: view.snapshot })) {
+          keys++;
+          seen.add(value.toString('latin1'));
+          if (seen.size >= enough) break;
+        }
+        if (seen.size >= enough) break;
+      }
+      if (options.stats) options.stats.keys += keys;
+      return clamp(seen.size);
     }
     // Else the documents are read, on the plan just made.
     options = { ...options, plan };

@@ -12,24 +12,33 @@ import { Card, type CardDoc } from './model';
 /**
  * Search by words (README, «Search»): every word of the query must begin a word of the card (its
  * title, fields, file texts), case and ё aside, Russian endings of the query's words dropped. The
- * cost follows what is returned, not the installation:
- * - every query word's prefix range is walked at once, a card of each in turn — within each folder
- *   the reader reads when they read few of them (index `folderId, searchWords`), else in the whole
- *   index with the ability checking each card — until `limit` cards have all the words, or the
- *   rarest word's range ends (a word no card has ends it in the first round), or a fixed number of
- *   candidates was seen in each;
+ * cost follows the rarest query word among the cards the reader may search, not the installation
+ * nor how common the other words are:
+ * - the scope: the folders the reader reads when they read few of them, or a library's folders
+ *   (index `folderId, searchWords`), else the whole index with the ability checking each card;
+ * - each query word's cards are counted from the index keys alone (a word's prefix is a key range,
+ *   `/^prefix/`), up to RARE (500); the word with fewest, if under that, is the rarest;
+ * - then one query reads the rarest word's range and the database checks the other words there:
+ *   only the cards having them all come back, until `limit` readable ones (a single word's range is
+ *   read so too, without counting);
+ * - when every word is more common, the words' ranges are walked together, a card of each in turn,
+ *   until `limit` cards have every word (cards having common words together are usually many), one
+ *   range ends, or each range gave SEARCH_CANDIDATES cards;
  * - the hits are then loaded by id and the ones with the words in their title come first.
  */
 
 /** Candidates looked at, at most, before the search answers with what it found. */
 export const SEARCH_CANDIDATES = 5000;
+/**
+ * A word fewer cards than this have is read alone (its count from the index keys costs about as
+ * much as reading this many words' keys); when every word is more common, they are walked together.
+ */
+const RARE = 500;
 /** Cards each word's walk reads per round trip (at least; a page of all results reads more at once, up to MAX_WALK_BATCH). */
 const WALK_BATCH = 50;
 const MAX_WALK_BATCH = 500;
 /** Query words used, at most (the longest). */
 const MAX_QUERY_WORDS = 8;
-/** The highest code point: every string that starts with a prefix sorts below prefix + this. */
-const AFTER_PREFIX = '\u{10FFFF}';
 
 /**
  * Inflectional endings of Russian nouns and adjectives, as normalised text spells them (й loses its
@@ -50,8 +59,13 @@ export function queryPrefixes(query: string): string[] {
   return [...prefixes].sort((a, b) => b.length - a.length).slice(0, MAX_QUERY_WORDS);
 }
 
-/** A word of the card beginning with the prefix (one element within both bounds: `$elemMatch`, not two elements one bound each). */
-const prefixRange = (prefix: string) => ({ $elemMatch: { $gte: prefix, $lt: prefix + AFTER_PREFIX } });
+/**
+ * A word of the card beginning with the prefix: an anchored literal regex, which MongoDB and the
+ * built-in database read as one key range of the words index, answered by its keys alone (an
+ * array matches when one of its words does). Prefixes are letters and digits; anything else would
+ * be escaped.
+ */
+const beginsWith = (prefix: string) => new RegExp(`^${prefix.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&')}`);
 const hasPrefix = (words: readonly string[], prefix: string) => words.some((word) => word.startsWith(prefix));
 
 type Filter = Record<string, unknown>;
@@ -61,26 +75,30 @@ type Walked = Candidate & { title: string; inTrash: boolean };
 
 /**
  * The cards within `scope` having a word that begins with `prefix`: the filter of the rarity count
- * and of the walk. Trashed cards are skipped by the walk, not here: an `inTrash` condition would let
- * a planner prefer a folder index (folder and trash flag, two fields narrowed) and read every card
- * of the reader's folders for the few having the word.
+ * and of the walks. Trashed cards are skipped by the walks, not here: an `inTrash` condition would
+ * keep the count from being answered by the index keys alone.
  */
-export const wordCandidates = (scope: Filter, prefix: string): Filter => ({ ...scope, searchWords: prefixRange(prefix) });
+export const wordCandidates = (scope: Filter, prefix: string): Filter => ({ ...scope, searchWords: beginsWith(prefix) });
 
 /**
- * The index the counts and the walk read, named (`hint`) so that no other is weighed or tried for
- * each of them: the word within each of the reader's folders, or the word in the whole index.
+ * The index the counts and the walks read, named (`hint`) so that no other is weighed or tried for
+ * each of them: the word within each folder of the scope, or the word in the whole index.
  */
 const wordIndex = (scope: Filter) => ('folderId' in scope ? { folderId: 1, searchWords: 1 } : { searchWords: 1 });
 
-/** The folders to search within, or null for all (an administrator, or a reader of most folders: each card is checked instead). */
+/**
+ * The folders to search within — the reader's, or those of the library asked for that the reader
+ * reads —, or null for all (an administrator, or a reader of most folders: each card is checked
+ * instead).
+ */
 async function folderScope(actor: Actor, libraryId: Types.ObjectId | null): Promise<Types.ObjectId[] | null> {
-  if (actor.isAdmin) return null;
   const snapshot = await accessSnapshot();
-  const readable = [...actor.folderLevels.keys()].filter((id) => !libraryId || String(snapshot.folders.get(id)?.libraryId) === String(libraryId));
-  const within = libraryId ? (snapshot.foldersByLibrary.get(String(libraryId))?.length ?? 0) : snapshot.folders.size;
-  if (readable.length * 2 >= within && readable.length > 0) return null;
-  return readable.map((id) => snapshot.folders.get(id)!._id as Types.ObjectId);
+  const folderId = (id: string) => snapshot.folders.get(id)!._id as Types.ObjectId;
+  if (libraryId) return (snapshot.foldersByLibrary.get(String(libraryId)) ?? []).filter((id) => actor.isAdmin || actor.folderLevels.has(id)).map(folderId);
+  if (actor.isAdmin) return null;
+  const readable = [...actor.folderLevels.keys()].filter((id) => snapshot.folders.has(id));
+  if (readable.length * 2 >= snapshot.folders.size && readable.length > 0) return null;
+  return readable.map(folderId);
 }
 
 /** How well a card's title answers the query: query words beginning title words count most. */
@@ -91,22 +109,50 @@ function titleScore(card: Pick<CardDoc, 'title'>, prefixes: string[]): number {
 
 /** A card found by its words: enough to order the hits and check the reader's right. */
 type WordHit = Pick<CardDoc, '_id' | 'folderId' | 'libraryId' | 'title'>;
+type Walk = { hits: WordHit[]; complete: boolean };
+
+/** The query word fewest cards of the scope have, counted from the index keys up to RARE; null when every word has at least RARE. */
+async function rarestWord(scope: Filter, prefixes: string[]): Promise<string | null> {
+  const counts = await Promise.all(prefixes.map((prefix) => Card.countDocuments(wordCandidates(scope, prefix), { hint: wordIndex(scope), limit: RARE })));
+  const least = Math.min(...counts);
+  return least < RARE ? prefixes[counts.indexOf(least)]! : null;
+}
+
+/**
+ * The cards of the scope the actor may read having a word beginning with `rarest` and every other
+ * prefix, at most `limit`: one query over the rarest word's range (fewer than RARE cards, or a
+ * single word read until `limit` hits or SEARCH_CANDIDATES cards), the other words checked by the
+ * database, so only the cards having them all come back. `complete`: the range was read to its end.
+ */
+async function readRarest(actor: Actor, scope: Filter, rarest: string, others: string[], limit: number): Promise<Walk> {
+  // The rarest word first: a planner bounds the read by the first of several conditions on one field.
+  const filter = others.length === 0 ? wordCandidates(scope, rarest) : { ...scope, $and: [rarest, ...others].map((prefix) => ({ searchWords: beginsWith(prefix) })) };
+  const cursor = Card.find(filter, { folderId: 1, libraryId: 1, title: 1, inTrash: 1 })
+    .hint(wordIndex(scope))
+    .lean<Walked[]>()
+    .batchSize(Math.min(Math.max(limit, WALK_BATCH), MAX_WALK_BATCH))
+    .cursor();
+  const hits: WordHit[] = [];
+  let seen = 0;
+  try {
+    for (let card = (await cursor.next()) as Walked | null; card; card = (await cursor.next()) as Walked | null) {
+      seen += 1;
+      if (!card.inTrash && actor.ability.can('read', cardSubject(card))) hits.push(card);
+      if (hits.length >= limit || seen >= SEARCH_CANDIDATES) return { hits, complete: false };
+    }
+    return { hits, complete: true };
+  } finally {
+    await cursor.close();
+  }
+}
 
 /**
  * Walks every query word's range at once, one card of each in turn, for cards the actor may read
- * having every word, until `limit` are found, or one word's range ends — the rarest word: every
- * card having all the words was seen in its range, so its hits are all there are (`complete`) — or
- * each range gave SEARCH_CANDIDATES cards. So the walk costs the rarest word's cards once per query
- * word, or what it took to find `limit` hits, whichever is less, however common the other words are,
- * and no word is counted beforehand.
+ * having every word, until `limit` are found, or one word's range ends — every card having all
+ * the words was seen in its range (`complete`) — or each range gave SEARCH_CANDIDATES cards: the
+ * search when every word has RARE cards or more, where cards having them all are usually many.
  */
-async function walkWords(actor: Actor, query: string, libraryId: Types.ObjectId | null, limit: number): Promise<{ hits: WordHit[]; prefixes: string[]; complete: boolean }> {
-  const prefixes = queryPrefixes(query);
-  const none = { hits: [], prefixes, complete: true };
-  if (prefixes.length === 0) return none;
-  const folders = await folderScope(actor, libraryId);
-  if (folders && folders.length === 0) return none;
-  const scope: Filter = { ...(folders ? { folderId: { $in: folders } } : {}), ...(libraryId ? { libraryId } : {}) };
+async function walkTogether(actor: Actor, scope: Filter, prefixes: string[], limit: number): Promise<Walk> {
   const batchSize = Math.min(Math.max(limit, WALK_BATCH), MAX_WALK_BATCH);
   const walks = prefixes.map((prefix) => ({
     others: prefixes.filter((other) => other !== prefix),
@@ -125,20 +171,41 @@ async function walkWords(actor: Actor, query: string, libraryId: Types.ObjectId 
       for (const walk of walks) {
         if (walk.seen >= SEARCH_CANDIDATES) continue;
         const card = (await walk.cursor.next()) as Walked | null;
-        if (!card) return { hits: walk.hits, prefixes, complete: true };
+        if (!card) return { hits: walk.hits, complete: true };
         walking = true;
         walk.seen += 1;
         const words = card.searchWords ?? [];
         if (card.inTrash || !walk.others.every((prefix) => hasPrefix(words, prefix)) || !actor.ability.can('read', cardSubject(card))) continue;
         walk.hits.push(card);
         found.set(String(card._id), card);
-        if (found.size >= limit) return { hits: [...found.values()], prefixes, complete: false };
+        if (found.size >= limit) return { hits: [...found.values()], complete: false };
       }
-      if (!walking) return { hits: [...found.values()], prefixes, complete: false };
+      if (!walking) return { hits: [...found.values()], complete: false };
     }
   } finally {
     await Promise.all(walks.map((walk) => walk.cursor.close()));
   }
+}
+
+/** Cards the actor may read having every word of the query, at most `limit`, as the search reads them (above). */
+async function findWords(actor: Actor, query: string, libraryId: Types.ObjectId | null, limit: number): Promise<Walk & { prefixes: string[] }> {
+  const prefixes = queryPrefixes(query);
+  const none = { hits: [], prefixes, complete: true };
+  if (prefixes.length === 0) return none;
+  const folders = await folderScope(actor, libraryId);
+  if (folders && folders.length === 0) return none;
+  const scope: Filter = folders ? { folderId: { $in: folders } } : {};
+  const rarest = prefixes.length === 1 ? prefixes[0]! : await rarestWord(scope, prefixes);
+  const walk = rarest
+    ? await readRarest(
+        actor,
+        scope,
+        rarest,
+        prefixes.filter((prefix) => prefix !== rarest),
+        limit,
+      )
+    : await walkTogether(actor, scope, prefixes, limit);
+  return { ...walk, prefixes };
 }
 
 /** Best title matches first, then by title, then by id: the order of the results and of their pages. */
@@ -154,7 +221,7 @@ async function readableCards(actor: Actor, ids: Types.ObjectId[]): Promise<CardD
 
 /** Cards the actor may read having every word of the query, at most `limit`, best title matches first. */
 export async function searchByWords(actor: Actor, query: string, options: { libraryId: Types.ObjectId | null; limit: number }): Promise<CardDoc[]> {
-  const { hits, prefixes } = await walkWords(actor, query, options.libraryId, options.limit);
+  const { hits, prefixes } = await findWords(actor, query, options.libraryId, options.limit);
   const ranked = hits.map((hit) => ({ id: String(hit._id), title: hit.title, score: titleScore(hit, prefixes), _id: hit._id })).sort(hitOrder);
   return readableCards(
     actor,
@@ -223,7 +290,7 @@ export async function pageOfHits(
  */
 export async function searchWordPages(actor: Actor, query: string, options: { libraryId: Types.ObjectId | null; first: number; after: string | null }): Promise<WordResultsPage> {
   if (options.after) decodeHitCursor(actor, options.after);
-  const { hits, prefixes, complete } = await walkWords(actor, query, options.libraryId, SEARCH_CANDIDATES);
+  const { hits, prefixes, complete } = await findWords(actor, query, options.libraryId, SEARCH_CANDIDATES);
   return pageOfHits(
     actor,
     hits.map((hit) => ({ _id: hit._id, title: hit.title, score: titleScore(hit, prefixes) })),

@@ -254,6 +254,47 @@ describe('db conformance: comparison order, whatever the plan', function () {
     expect(await answers(c, { a: { $ne: new MinKey() } })).to.deep.equal(without('min'));
   });
 
+  /** Ids a `$expr` filter returns from find (scan and planned), count, and an aggregation's later `$match` (after a stage the planner does not take). */
+  async function exprAnswers(c: Collection<Document>, expr: Document): Promise<string[]> {
+    const ids = (docs: Document[]) => docs.map((doc) => String(doc._id)).sort();
+    const found = ids(await c.find({ $expr: expr }).toArray());
+    expect(ids(await c.find({ $expr: expr }).hint({ $natural: 1 }).toArray()), `scan ${JSON.stringify(expr)}`).to.deep.equal(found);
+    expect(await c.countDocuments({ $expr: expr }), `count ${JSON.stringify(expr)}`).to.equal(found.length);
+    const later = await c.aggregate([{ $addFields: { later: true } }, { $match: { $expr: expr } }]).toArray();
+    expect(ids(later), `later $match ${JSON.stringify(expr)}`).to.deep.equal(found);
+    return found;
+  }
+
+  it('$expr comparisons and later $sort stages order values as filters and indexes do', async () => {
+    const c = await collection('expressions', [
+      { _id: 'bmp', v: '\uffff' },
+      { _id: 'astral', v: '😀' },
+      { _id: 'letter', v: 'a' },
+      { _id: 'decimal', v: D('0.1') },
+      { _id: 'double', v: 0.1 },
+      { _id: 'long', v: Long.fromNumber(5) },
+      { _id: 'xy', v: { x: 1, y: 2 } },
+      { _id: 'yx', v: { y: 2, x: 1 } },
+      { _id: 'null', v: null },
+      { _id: 'missing' },
+      { _id: 'array', v: [3, 1] },
+    ]);
+    expect(await exprAnswers(c, { $gt: ['$v', '\uffff'] })).to.deep.equal(['astral', 'xy', 'yx', 'array'].sort());
+    expect(await exprAnswers(c, { $lt: ['$v', 0.1] })).to.deep.equal(['decimal', 'missing', 'null'].sort());
+    expect(await exprAnswers(c, { $eq: ['$v', { x: 1, y: 2 }] })).to.deep.equal(['xy']);
+    expect(await exprAnswers(c, { $eq: ['$v', null] })).to.deep.equal(['null']);
+    expect(await exprAnswers(c, { $gte: ['$v', 5] })).to.deep.equal(['array', 'astral', 'bmp', 'letter', 'long', 'xy', 'yx'].sort());
+    expect(await exprAnswers(c, { $ne: ['$v', Long.fromNumber(5)] })).to.not.include('long');
+    const [compared] = await c.aggregate([{ $match: { _id: 'astral' } }, { $project: { c: { $cmp: ['$v', '\uffff'] } } }]).toArray();
+    expect(compared?.c).to.equal(1);
+    const sorted = await c
+      .aggregate([{ $addFields: { later: true } }, { $match: { _id: { $in: ['bmp', 'astral', 'letter', 'decimal', 'double', 'array', 'null'] } } }, { $sort: { v: 1, _id: 1 } }])
+      .toArray();
+    expect(sorted.map((doc) => doc._id)).to.deep.equal(['null', 'decimal', 'double', 'array', 'letter', 'bmp', 'astral']);
+    const descending = await c.aggregate([{ $addFields: { later: true } }, { $match: { _id: { $in: ['array', 'long', 'double'] } } }, { $sort: { v: -1 } }]).toArray();
+    expect(descending.map((doc) => doc._id)).to.deep.equal(['long', 'array', 'double']);
+  });
+
   it('sorts an empty array below null and missing fields, in both directions', async () => {
     const c = await collection('empty_arrays', [{ _id: 1, a: null }, { _id: 2 }, { _id: 3, a: [] }, { _id: 4, a: 1 }, { _id: 0, a: [] }], { a: 1 });
     for (const hint of [{ a: 1 }, { $natural: 1 }]) {

@@ -1,10 +1,12 @@
 /**
  * MongoDB 7's conversions to and from ObjectIds, which mingo (knowing no BSON types) lacks:
  * `$toString` and `$convert` of an ObjectId give its hex string, `$toObjectId` and `$convert` to
- * `objectId` parse one. Every mingo query and aggregation of the server runs with them.
+ * `objectId` parse one; comparing expressions and `$sort` stages in the server's order of values
+ * (mingo's own compares with JavaScript). Every mingo query and aggregation of the server runs with them.
  */
 import { ObjectId } from 'bson';
 import { Context, evalExpr } from 'mingo/core';
+import { Lazy, type Iterator } from 'mingo/lazy';
 import * as accumulator from 'mingo/operators/accumulator';
 import * as expression from 'mingo/operators/expression';
 import { $convert as mingoConvert, $toString as mingoToString } from 'mingo/operators/expression/type';
@@ -14,7 +16,9 @@ import * as query from 'mingo/operators/query';
 import * as window from 'mingo/operators/window';
 import type { Any, AnyObject, Options } from 'mingo/types';
 import { CommandError } from './errors';
+import { compareValues } from './bson-order';
 import { MATCH_OPERATORS } from './match';
+import { direction, sortDocs, type SortSpec } from './sort';
 
 const isObjectId = (value: unknown): value is ObjectId => (value as { _bsontype?: string } | null)?._bsontype === 'ObjectId';
 
@@ -56,9 +60,64 @@ function $convert(obj: AnyObject, expr: Any, options: Options): Any {
 }
 
 /**
+ * Aggregation's order of two values: `compareValues` (the order of index keys and query
+ * operators), with a missing field below null and above MinKey (not equal to null, as in a filter).
+ */
+function compareExpressionValues(a: unknown, b: unknown): number {
+  if (a !== undefined && b !== undefined) return compareValues(a, b);
+  if (a === b) return 0;
+  const other = a === undefined ? b : a;
+  const missingAbove = (other as { _bsontype?: string } | null)?._bsontype === 'MinKey';
+  return (a === undefined) === missingAbove ? 1 : -1;
+}
+
+/** An expression comparing its two arguments (`$eq`, `$gt`, … inside `$expr`, `$project`, …) in MongoDB's order. */
+function comparison(name: string, test: (order: number) => boolean) {
+  return (obj: AnyObject, expr: Any, options: Options): boolean => {
+    const args = evalExpr(obj, expr, options);
+    if (!Array.isArray(args) || args.length !== 2)
+      throw new CommandError(16020, 'Location16020', `Expression ${name} takes exactly 2 arguments. ${Array.isArray(args) ? args.length : 1} were passed in.`);
+    return test(compareExpressionValues(args[0], args[1]));
+  };
+}
+
+function $cmp(obj: AnyObject, expr: Any, options: Options): number {
+  const args = evalExpr(obj, expr, options);
+  if (!Array.isArray(args) || args.length !== 2)
+    throw new CommandError(16020, 'Location16020', `Expression $cmp takes exactly 2 arguments. ${Array.isArray(args) ? args.length : 1} were passed in.`);
+  return Math.sign(compareExpressionValues(args[0], args[1]));
+}
+
+const COMPARISON_EXPRESSIONS = {
+  $eq: comparison('$eq', (order) => order === 0),
+  $ne: comparison('$ne', (order) => order !== 0),
+  $gt: comparison('$gt', (order) => order > 0),
+  $gte: comparison('$gte', (order) => order >= 0),
+  $lt: comparison('$lt', (order) => order < 0),
+  $lte: comparison('$lte', (order) => order <= 0),
+  $cmp,
+};
+
+/** `$sort` anywhere in a pipeline, in MongoDB's order (`sort.ts`: the planner's own). */
+function $sort(collection: Iterator, spec: Any, _options: Options): Iterator {
+  const sort = spec as SortSpec;
+  if (typeof sort !== 'object' || sort === null || Object.keys(sort).length === 0 || !Object.values(sort).every((value) => direction(value) !== null)) {
+    throw new CommandError(15976, 'Location15976', '$sort stage must have at least one sort key, each 1 (for ascending) or -1 (for descending)');
+  }
+  return collection.transform((docs) => Lazy(sortDocs(docs as AnyObject[], sort, null)));
+}
+
+/**
  * Options for every mingo Query and Aggregator of the server (built from mingo's base classes:
  * its default ones put their own operators first), with the comparing query operators of `match.ts`.
  */
 export const MINGO_OPTIONS = {
-  context: Context.init({ accumulator, expression: { ...expression, $toString, $toObjectId, $convert }, pipeline, projection, query: { ...query, ...MATCH_OPERATORS }, window }),
+  context: Context.init({
+    accumulator,
+    expression: { ...expression, ...COMPARISON_EXPRESSIONS, $toString, $toObjectId, $convert },
+    pipeline: { ...pipeline, $sort },
+    projection,
+    query: { ...query, ...MATCH_OPERATORS },
+    window,
+  }),
 };

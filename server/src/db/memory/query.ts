@@ -14,10 +14,10 @@ import { BTreeIndex, encodeTuple, type Doc, type TextIndex } from './indexes';
 import { encodeValue, KeyWriter, MAX_TUPLE_BYTES, prefixEnd, storableIdKey, TYPE } from './keys';
 import { decodeDocument } from './typed-numbers';
 import type { Collection, Entry, Overlay, ReadView } from './store';
-import { valuesAtPath } from './text';
 import { MINGO_OPTIONS } from './operators';
+import { direction, sortDocs, type SortSpec } from './sort';
 
-export type SortSpec = Record<string, unknown>;
+export { sortDocs, type SortSpec };
 
 export interface SelectOptions {
   sort?: SortSpec;
@@ -393,12 +393,6 @@ export interface Plan {
   union?: number;
   /** The other plans the planner built key ranges for and compared, and did not choose (explain's rejectedPlans). */
   rejected?: Plan[];
-}
-
-function direction(value: unknown): 1 | -1 | null {
-  if (value === 1 || value === -1) return value;
-  if (typeof value === 'number' && value !== 0) return value > 0 ? 1 : -1;
-  return null;
 }
 
 const MAX_POINTS = 5000;
@@ -1227,23 +1221,6 @@ export function openRawCursor(collection: Collection | undefined, view: ReadView
   })();
 }
 
-/** The sort key of an empty array: below every value, null and missing included (as MongoDB sorts). */
-const EMPTY_ARRAY = Symbol('empty array');
-
-function compareSortValues(a: unknown, b: unknown): number {
-  if (a === EMPTY_ARRAY || b === EMPTY_ARRAY) return a === b ? 0 : a === EMPTY_ARRAY ? -1 : 1;
-  return compareValues(a, b);
-}
-
-/** The sort key of a document for one field: arrays sort by their smallest (ascending) or largest element. */
-function sortValue(doc: Doc, field: string, dir: number): unknown {
-  const values = valuesAtPath(doc, field).flatMap((v) => (Array.isArray(v) ? (v.length ? v : [EMPTY_ARRAY]) : [v]));
-  if (values.length === 0) return null;
-  let chosen = values[0];
-  for (const value of values) if (compareSortValues(value, chosen) * dir < 0) chosen = value;
-  return chosen ?? null;
-}
-
 export function validateSort(sort: unknown): SortSpec | undefined {
   if (sort === undefined || sort === null) return undefined;
   if (!isPlainObject(sort)) throw badValue('sort must be an object');
@@ -1252,23 +1229,6 @@ export function validateSort(sort: unknown): SortSpec | undefined {
     if (!ok) throw badValue(`$sort key ordering must be 1 (for ascending) or -1 (for descending) or { $meta: "textScore" }; found ${field}: ${JSON.stringify(value)}`);
   }
   return Object.keys(sort).length > 0 ? sort : undefined;
-}
-
-export function sortDocs(docs: Doc[], sort: SortSpec, scores: Map<Doc, number> | null): Doc[] {
-  const keys = Object.entries(sort).map(([field, value]) => ({ field, meta: isPlainObject(value), dir: direction(value) ?? -1 }));
-  const decorated = docs.map((doc, position) => ({
-    doc,
-    position,
-    values: keys.map((key) => (key.meta ? (scores?.get(doc) ?? 0) : sortValue(doc, key.field, key.dir))),
-  }));
-  decorated.sort((a, b) => {
-    for (let i = 0; i < keys.length; i++) {
-      const c = compareSortValues(a.values[i], b.values[i]) * keys[i]!.dir;
-      if (c !== 0) return c;
-    }
-    return a.position - b.position;
-  });
-  return decorated.map((entry) => entry.doc);
 }
 
 /** Splits `$text` out of the filter (MongoDB allows it at the top level or in a top-level `$and`). */

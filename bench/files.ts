@@ -17,6 +17,7 @@ import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { PDFDocument } from 'pdf-lib';
 import sharp from 'sharp';
+import { activeVerdict } from '../test/support/files';
 import { objectStreamBomb } from '../test/support/hostile-pdf';
 import { signedIn } from '../test/support/server';
 import { benchDatabaseUri, BENCH_ADMIN, printMachine, startBenchServer } from './support';
@@ -163,8 +164,8 @@ try {
 
   const bomb = await objectStreamBomb(BOMB_MB);
   const bombFile = await storePdf(bomb, 'bomb.pdf');
-  // The upload's check for active content (it inflates too) has finished before the view is measured: the answer waits for it.
-  await admin.data('query($ids: [ID!]!) { files(ids: $ids) { activeContent } }', { ids: [bombFile.id] });
+  // The upload's check for active content (it inflates too) has finished before the view is measured.
+  await activeVerdict(admin, bombFile.id);
   global.gc?.();
   const beforeBomb = process.memoryUsage().rss;
   let bombPeak = beforeBomb;

@@ -4,10 +4,11 @@ import { deflateSync } from 'node:zlib';
 import { expect } from 'chai';
 import mongoose from 'mongoose';
 import { scanPdf } from '../../server/src/files/pdf-scan';
+import { heavyFileWork } from '../../server/src/files/workers';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
-import { downloadFile, memoType, pdfWithText, uploadFile } from '../support/files';
+import { activeVerdict, downloadFile, memoType, pdfWithText, uploadFile } from '../support/files';
 import { pdfPageTexts } from '../../server/src/files/pdf-text';
 import { buildPdf, objectStreamBomb, pageObjects, pdfWithObjectStream, streamBody } from '../support/hostile-pdf';
 import { activeNamesInBytes, activeNamesReadByPdfLib } from '../support/safe-pdf';
@@ -149,9 +150,6 @@ describe('files on cards: PDFs with active content (API)', function () {
     expect(answer.status, JSON.stringify(answer.body)).to.equal(201);
     return answer.body.file!;
   };
-  /** The check's verdict, as the card lists it (waiting for the check when it has not run yet). */
-  const listedActive = async (client: ApiClient, id: string) =>
-    (await client.data<{ files: { activeContent: boolean }[] }>('query($ids: [ID!]!) { files(ids: $ids) { activeContent } }', { ids: [id] })).files[0].activeContent;
   /**
    * What the browser's viewer is given of an uploaded PDF (`?inline=1`): its status, and for a copy the
    * active names found in it by a raw read of its bytes (every stream inflated) and by pdf-lib.
@@ -192,7 +190,7 @@ describe('files on cards: PDFs with active content (API)', function () {
   it('gives the viewer a rebuilt copy of a plain PDF: same pages and text, sandboxed, audited as a view of the safe copy', async () => {
     const content = await pdfWithText('Plain contract of the okapi');
     const file = await upload(admin, 'clean.pdf', content);
-    expect(await listedActive(admin, file.id)).to.equal(false);
+    expect(await activeVerdict(admin, file.id)).to.equal(false);
     const opened = await downloadFile(admin, server.url, `${file.url}?inline=1`);
     expect(opened.status).to.equal(200);
     expect(opened.headers.get('content-type')).to.equal('application/pdf');
@@ -231,7 +229,7 @@ describe('files on cards: PDFs with active content (API)', function () {
     const { seen, ids } = await viewAll(pdfs);
     expect(seen).to.deep.equal(allClean(pdfs));
     const verdicts: Record<string, boolean> = {};
-    for (const [name, id] of Object.entries(ids)) verdicts[name] = await listedActive(admin, id);
+    for (const [name, id] of Object.entries(ids)) verdicts[name] = await activeVerdict(admin, id);
     expect(verdicts).to.deep.equal(Object.fromEntries(Object.keys(pdfs).map((name) => [name, true])));
   });
 
@@ -273,8 +271,7 @@ describe('files on cards: PDFs with active content (API)', function () {
     await mongoose.connection.db!.collection('files').updateOne({ _id: new mongoose.Types.ObjectId(file.id) }, { $set: { activeContent: false }, $unset: { activeCheck: '' } });
     const view = await viewed(admin, file.url);
     expect([view.status, view.found]).to.deep.equal([200, []]);
-    const listed = await admin.data<{ files: { activeContent: boolean }[] }>('query($ids: [ID!]!) { files(ids: $ids) { activeContent } }', { ids: [file.id] });
-    expect(listed.files).to.deep.equal([{ activeContent: true }]);
+    expect(await activeVerdict(admin, file.id)).to.equal(true);
   });
 
   it('checks a compression bomb off the main thread, after the upload is answered: others are answered meanwhile, and the bomb counts as active', async () => {
@@ -285,11 +282,28 @@ describe('files on cards: PDFs with active content (API)', function () {
     const result = await uploadFile(editor, server.url, { folderId, typeKey: 'memo', field: 'attachment' }, { name: 'бомба.pdf', content: bomb });
     expect(result.status).to.equal(201);
     expect(result.body.file!.activeContent).to.equal(null);
-    const verdict = listedActive(editor, result.body.file!.id);
+    const verdict = activeVerdict(editor, result.body.file!.id);
     // While the check runs, another user's request is answered.
     const other = await admin.data<{ __typename: string }>('{ __typename }');
     expect(other.__typename).to.equal('Query');
     expect(await verdict).to.equal(true);
+  });
+
+  it('lists a PDF whose check waits behind other users’ heavy work at once, as «being checked» (null), and its verdict once checked', async () => {
+    // Both places of the heavy work are taken (other users' long checks) until released.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const holders = ['other-1', 'other-2'].map((owner) => heavyFileWork.run(owner, () => held));
+    try {
+      const file = await upload(editor, 'ждёт проверки.pdf', await pdfWithText('Waiting for its check'));
+      const listed = await editor.data<{ files: { activeContent: boolean | null }[] }>('query($ids: [ID!]!) { files(ids: $ids) { activeContent } }', { ids: [file.id] });
+      expect(listed.files).to.deep.equal([{ activeContent: null }]);
+      release();
+      expect(await activeVerdict(editor, file.id)).to.equal(false);
+    } finally {
+      release();
+      await Promise.all(holders);
+    }
   });
 
   it('makes no safe copy of a PDF whose object streams inflate past 64 MB together, says why (422), and keeps the original for download', async () => {

@@ -1,6 +1,7 @@
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 import sharp from 'sharp';
 import type { ApiClient } from './api-client';
+import { waitFor } from './wait';
 
 /** A one-page PDF whose text layer holds `text` (Latin letters: the standard fonts have no Cyrillic). */
 export async function pdfWithText(text: string): Promise<Buffer> {
@@ -98,3 +99,18 @@ export const memoType = {
     { key: 'attachment', kind: 'file', label: { ru: 'Вложение', en: 'Attachment' }, max: 1 },
   ],
 };
+
+/** The active-content verdict of a stored version as the API lists it, once its check has run (null until then). */
+export async function activeVerdict(client: ApiClient, id: string): Promise<boolean> {
+  let verdict: boolean | null = null;
+  await waitFor(
+    async () => {
+      verdict = (await client.data<{ files: { activeContent: boolean | null }[] }>('query($ids: [ID!]!) { files(ids: $ids) { activeContent } }', { ids: [id] })).files[0]
+        .activeContent;
+      return verdict !== null;
+    },
+    'the active-content check',
+    120_000,
+  );
+  return verdict!;
+}

@@ -18,8 +18,8 @@ export interface StoredFileInfo {
   preview: FilePreviewKind;
   /** The reader may save a copy: downloading counts as export (the «Экспорт» right); previews are reading. */
   canDownload: boolean;
-  /** A PDF with scripts or other active content: the browser never opens it, its text is previewed. */
-  activeContent: boolean;
+  /** A PDF whose original has scripts or other active content (the viewer gets a safe copy without it); null while it is being checked. */
+  activeContent: boolean | null;
 }
 
 const Files = graphql(`query Files($ids: [ID!]!) { files(ids: $ids) { id name size version lineage url preview canDownload activeContent } }`);
@@ -134,7 +134,7 @@ export function previewSource(file: Pick<StoredFileInfo, 'url' | 'preview' | 'ca
   textOnly: 'noExport' | null;
   activeNote: boolean;
 } {
-  if (file.preview === 'pdf' && file.canDownload) return { src: `${file.url}?inline=1`, sandbox: false, textOnly: null, activeNote: file.activeContent };
+  if (file.preview === 'pdf' && file.canDownload) return { src: `${file.url}?inline=1`, sandbox: false, textOnly: null, activeNote: file.activeContent === true };
   return { src: `${file.url}/preview`, sandbox: true, textOnly: file.preview === 'pdf' ? 'noExport' : null, activeNote: false };
 }
 

@@ -23,6 +23,18 @@ const underWay = new Map<string, Promise<boolean>>();
  * worker thread (`pdf-check-worker.ts`) with a bounded heap and a time limit, in turn with other
  * users' heavy work (`heavyFileWork`), and kept on the version; other types have none.
  */
+/**
+ * The verdict as far as it is known now: the kept one of the current check, else null («проверяется»)
+ * with the check started (or left running) in the background. What the API lists: a card's query never
+ * waits for a check, which may queue behind other users' heavy work for minutes.
+ */
+export function knownActiveContent(file: Pick<StoredFileDoc, '_id' | 'size' | 'fileType' | 'activeContent' | 'activeCheck' | 'uploadedBy'>): boolean | null {
+  if (file.fileType !== 'pdf') return false;
+  if (typeof file.activeContent === 'boolean' && file.activeCheck === ACTIVE_CHECK_VERSION) return file.activeContent;
+  hasActiveContent(file).catch(() => undefined);
+  return null;
+}
+
 export async function hasActiveContent(file: Pick<StoredFileDoc, '_id' | 'size' | 'fileType' | 'activeContent' | 'activeCheck' | 'uploadedBy'>): Promise<boolean> {
   if (file.fileType !== 'pdf') return false;
   if (typeof file.activeContent === 'boolean' && file.activeCheck === ACTIVE_CHECK_VERSION) return file.activeContent;

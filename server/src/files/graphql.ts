@@ -16,7 +16,7 @@ import { fileUsage } from './quota';
 import { cardFileIds, mayDownload, readableFiles, storedFiles, versionsOf } from './service';
 import { mayRemoveVersion, removeFileVersion } from './versions';
 import { fileView, servedName } from './view';
-import { hasActiveContent } from './active';
+import { knownActiveContent } from './active';
 
 const MAX_IDS = 200;
 
@@ -92,8 +92,8 @@ export const filesModule: GraphQLModule = {
       preview: String!
       "Text for search: none (not a searchable type), pending, done or failed."
       textState: String!
-      "A PDF with scripts or other active content (JavaScript, automatic actions, form submission, launching, embedded media), or one that could not be checked: the download's warning. The browser's viewer (?inline=1) is never given the uploaded bytes of a PDF, only a safe copy rebuilt without any of it."
-      activeContent: Boolean!
+      "A PDF with scripts or other active content (JavaScript, automatic actions, form submission, launching, embedded media), or one that could not be checked: the download's warning; null while the check has not run (it is started then, and the answer does not wait for it). The browser's viewer (?inline=1) is never given the uploaded bytes of a PDF, only a safe copy rebuilt without any of it."
+      activeContent: Boolean
       "The card's type keeps history: removing a version is recorded in the card's history then (and in the audit log always)."
       historyKept: Boolean!
       "The reader may save a copy (url): downloading counts as export, under the «Экспорт» right; previews are reading."
@@ -180,7 +180,7 @@ export const filesModule: GraphQLModule = {
       contentType: (file: StoredFileDoc) => fileView(file).contentType,
       url: (file: StoredFileDoc) => fileView(file).url,
       preview: (file: StoredFileDoc) => fileView(file).preview,
-      activeContent: (file: StoredFileDoc) => hasActiveContent(file),
+      activeContent: (file: StoredFileDoc) => knownActiveContent(file),
       historyKept: async (file: StoredFileDoc) => (await findCardType(file.cardTypeKey))?.historyEnabled === true,
       uploadedBy: async (file: StoredFileDoc) => (await accessSnapshot()).users.get(String(file.uploadedBy)) ?? null,
       canDownload: async (file: StoredFileDoc, _args: unknown, context: GraphQLContext) => {

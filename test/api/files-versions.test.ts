@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
+import mongoose from 'mongoose';
 import { pdfPageTexts } from '../../server/src/files/pdf-text';
 import { drawingLimits } from '../../server/src/files/pages';
 import type { RunningServer } from '../../server/src/server';
@@ -166,6 +167,10 @@ describe('files on cards: versions, previews without «Экспорт», names b
     const about = await downloadFile(viewer, server.url, `${url}/pages`);
     expect(about.status).to.equal(200);
     expect(JSON.parse(about.bytes.toString())).to.deep.equal({ pages: 3, shown: 3, widthPx: 1000 });
+    // Counted as page 1 was drawn (what the reader asks for next): that page waits for no second turn of the drawing thread.
+    const counted = await mongoose.connection.db!.collection('files').findOne({ _id: new mongoose.Types.ObjectId(card.files[0].id) });
+    expect(counted?.pageCount).to.equal(3);
+    expect(Object.keys(counted?.renditions.pages ?? {})).to.deep.equal(['1']);
     const second = await downloadFile(viewer, server.url, `${url}/pages/2`);
     expect(second.status).to.equal(200);
     expect(second.headers.get('content-type')).to.equal('image/jpeg');

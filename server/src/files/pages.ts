@@ -151,6 +151,15 @@ export async function pdfPageCount(file: StoredFileDoc, request: DrawingRequest)
   if (file.previewRefusals?.pageCount) return { refused: file.previewRefusals.pageCount };
   let refusal: PreviewRefusal;
   try {
+    // Counted as page 1 is drawn (the reader asks for it next): one turn of the drawing thread, not two.
+    if (!file.renditions?.pages?.[1]) {
+      const first = await pdfPageImage(file, 1, request);
+      if ('refused' in first) throw new NoPreview(first.refused);
+      first.content.destroy();
+      const counted = await StoredFile.findById(file._id, { pageCount: 1 }).lean<Pick<StoredFileDoc, 'pageCount'>>();
+      if (typeof counted?.pageCount === 'number') return { pages: counted.pageCount };
+    }
+    // Page 1 kept before counts were taken with it: counted alone.
     const answer = await drawPdf(file, 0, request);
     if (answer !== 'tooSlow' && 'pages' in answer) {
       await StoredFile.updateOne({ _id: file._id }, { $set: { pageCount: answer.pages } });
@@ -167,10 +176,13 @@ export async function pdfPageCount(file: StoredFileDoc, request: DrawingRequest)
 
 /**
  * Page `page` of a PDF (one it has: see pdfPageCount) drawn as a JPEG PAGE_WIDTH_PX wide, made once
- * and then kept beside the file like a thumbnail; or why it cannot be. Once a page of the version took
+ * and then kept beside the file like a thumbnail (the document's page count, which the drawing tells,
+ * is kept too); or why it cannot be. Once a page of the version took
  * longer than the time limit, its pages not drawn yet answer that refusal at once.
  */
-export function pdfPageImage(file: StoredFileDoc, page: number, request: DrawingRequest): Promise<Preview> {
+export async function pdfPageImage(given: StoredFileDoc, page: number, request: DrawingRequest): Promise<Preview> {
+  // A version counted in this request had page 1 drawn and kept, and its count recorded: what is kept now counts.
+  const file = typeof given.pageCount === 'number' ? given : ((await StoredFile.findById(given._id).lean<StoredFileDoc>()) ?? given);
   const slot = {
     key: `page-${page}`,
     kept: file.renditions?.pages?.[page],
@@ -186,6 +198,7 @@ export function pdfPageImage(file: StoredFileDoc, page: number, request: Drawing
       throw new NoPreview(refusal);
     }
     if ('failed' in answer || !answer.image) throw new NoPreview({ reason: 'damaged' });
+    await StoredFile.updateOne({ _id: file._id, pageCount: null }, { $set: { pageCount: answer.pages } });
     return Buffer.from(answer.image.buffer, answer.image.byteOffset, answer.image.byteLength);
   });
 }

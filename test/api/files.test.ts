@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import { Document, Packer, Paragraph, TextRun } from 'docx';
 import mongoose from 'mongoose';
 import { writeSnapshot } from '../../server/src/backup/snapshot';
+import { imageWork } from '../../server/src/files/preview';
 import { removeExpiredFiles } from '../../server/src/files/service';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
@@ -55,6 +56,7 @@ describe('files on cards: upload, attach, download (API)', function () {
   let counterpartyId: string;
   let libraryId: string;
   let viewerId: string;
+  let editorId: string;
   let contractNumber = 0;
 
   const upload = (client: ApiClient | null, form: Record<string, string>, file: { name: string; content: Buffer }, options?: { csrf?: boolean }) =>
@@ -80,6 +82,7 @@ describe('files on cards: upload, attach, download (API)', function () {
     ]);
     libraryId = scenario.libraryId;
     viewerId = scenario.userIds.viewer;
+    editorId = scenario.userIds.editor;
     // Downloading is export: the editor and the reader hold «Экспорт», the viewer does not.
     await addToSystemGroup(admin, 'exporters', [scenario.userIds.editor, scenario.userIds.reader]);
     await admin.data('mutation($d: CardTypeInput!) { createCardType(definition: $d) { key } }', { d: memoType });
@@ -189,6 +192,23 @@ describe('files on cards: upload, attach, download (API)', function () {
     // Another user's look at it is their own view.
     expect((await downloadFile(reader, server.url, `${card.files[0].url}/thumbnail`)).status).to.equal(200);
     expect(await views()).to.deep.equal(['viewer thumbnail скан-договора.png', 'reader thumbnail скан-договора.png']);
+  });
+
+  it('makes thumbnails two at a time for the whole server, in turn by uploader, so that sign-in and files keep threads of their own', async () => {
+    // Both places of the image work are taken (other users' large pictures) until released.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const holders = ['other-1', 'other-2'].map((owner) => imageWork.run(owner, () => held));
+    try {
+      const png = await uploaded(editor, forNewContract(), { name: 'в очереди.png', content: PNG_1PX });
+      const thumbnail = downloadFile(editor, server.url, `${png.url}/thumbnail`);
+      await waitFor(() => imageWork.waitingCount(editorId) === 1, 'the thumbnail waiting for a place');
+      release();
+      expect((await thumbnail).status).to.equal(200);
+    } finally {
+      release();
+      await Promise.all(holders);
+    }
   });
 
   it('tells an uploader whether the file will be theirs to download once saved: without «Экспорт» it is not', async () => {

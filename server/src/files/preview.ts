@@ -8,6 +8,7 @@ import { checkCentralDirectory, UnpackRefusal, type UnpackLimits } from './archi
 import { storedPdfTexts, wholeFile, WHOLE_FILE_LIMIT } from './content';
 import { StoredFile, type PreviewRefusal, type StoredFileDoc } from './model';
 import { fileStorage } from './storage';
+import { FairQueue } from './workers';
 
 /**
  * Where a derived copy of a file is kept on its version, and where the reason it cannot be made:
@@ -88,34 +89,44 @@ async function makeAndKeep(file: StoredFileDoc, slot: RenditionSlot, name: strin
   return { made };
 }
 
+/**
+ * Image work (sharp: thumbnails, a DOCX preview's pictures), two at a time for the whole process and
+ * taken in turn by uploader: each holds one of libuv's four threads while it decodes, and sign-in
+ * (argon2), files and zlib need the others (twelve thumbnails at once made a sign-in wait 41 s).
+ */
+export const imageWork = new FairQueue(2);
+
 /** The longest side of a thumbnail, in pixels. */
 const THUMBNAIL_PX = 480;
 
 /** An image's thumbnail (JPEG, at most 480 px a side) or why there is none; null for files that are not images. */
 export async function imageThumbnail(file: StoredFileDoc): Promise<Preview | null> {
   if (findFileType(file.fileType)?.preview !== 'image') return null;
-  return rendition(file, slotOf(file, 'thumbnail'), `${file.name}.thumbnail.jpg`, async () => {
-    const { default: sharp } = await import('sharp');
-    const resize = sharp({ failOn: 'none', limitInputPixels: MAX_IMAGE_PIXELS })
-      .rotate()
-      .resize(THUMBNAIL_PX, THUMBNAIL_PX, { fit: 'inside', withoutEnlargement: true })
-      .flatten({ background: '#ffffff' })
-      .jpeg({ quality: 80 });
-    const source = fileStorage.read(String(file._id));
-    let unread: Error | undefined;
-    source.once('error', (error) => {
-      unread = error;
-      resize.destroy(error);
-    });
-    source.pipe(resize);
-    try {
-      return await resize.toBuffer();
-    } catch (error) {
-      // The storage failing is the server's trouble; the image failing to decode is the file's.
-      if (unread) throw unread;
-      throw new NoPreview(/pixel limit/i.test((error as Error).message) ? { reason: 'tooManyPixels', limit: MAX_IMAGE_PIXELS } : { reason: 'damaged' });
-    }
+  return rendition(file, slotOf(file, 'thumbnail'), `${file.name}.thumbnail.jpg`, () => imageWork.run(String(file.uploadedBy), () => thumbnailOf(file)));
+}
+
+/** An image's thumbnail made by sharp from the stored bytes (NoPreview when it does not decode or has too many pixels). */
+async function thumbnailOf(file: StoredFileDoc): Promise<Buffer> {
+  const { default: sharp } = await import('sharp');
+  const resize = sharp({ failOn: 'none', limitInputPixels: MAX_IMAGE_PIXELS })
+    .rotate()
+    .resize(THUMBNAIL_PX, THUMBNAIL_PX, { fit: 'inside', withoutEnlargement: true })
+    .flatten({ background: '#ffffff' })
+    .jpeg({ quality: 80 });
+  const source = fileStorage.read(String(file._id));
+  let unread: Error | undefined;
+  source.once('error', (error) => {
+    unread = error;
+    resize.destroy(error);
   });
+  source.pipe(resize);
+  try {
+    return await resize.toBuffer();
+  } catch (error) {
+    // The storage failing is the server's trouble; the image failing to decode is the file's.
+    if (unread) throw unread;
+    throw new NoPreview(/pixel limit/i.test((error as Error).message) ? { reason: 'tooManyPixels', limit: MAX_IMAGE_PIXELS } : { reason: 'damaged' });
+  }
 }
 
 /** What a DOCX's HTML may keep: text structure, tables, links and embedded pictures; nothing that runs. */
@@ -139,27 +150,32 @@ export const messagePage = (text: string) => page(`<p>${escapeHtml(text)}</p>`);
 const PREVIEW_PICTURE_PX = 800;
 
 /**
- * A DOCX's embedded picture as its preview shows it: a JPEG at most 800 px a side made by sharp, never
+ * A DOCX's embedded picture as its preview shows it (made in turn with other image work of its uploader's): a JPEG at most 800 px a side made by sharp, never
  * the original bytes (the preview is for readers without «Экспорт» too); a picture that does not
  * decode is left out with a note.
  */
-const previewPicture: Parameters<typeof mammoth.images.imgElement>[0] = async (image) => {
-  try {
-    const { default: sharp } = await import('sharp');
-    const picture = await sharp(await image.read(), { failOn: 'none', limitInputPixels: MAX_IMAGE_PIXELS })
-      .rotate()
-      .resize(PREVIEW_PICTURE_PX, PREVIEW_PICTURE_PX, { fit: 'inside', withoutEnlargement: true })
-      .flatten({ background: '#ffffff' })
-      .jpeg({ quality: 70 })
-      .toBuffer();
-    return { src: `data:image/jpeg;base64,${picture.toString('base64')}` };
-  } catch {
-    return { src: '', alt: 'Изображение не показано / Picture not shown' };
-  }
-};
+const previewPicture =
+  (owner: string): Parameters<typeof mammoth.images.imgElement>[0] =>
+  async (image) => {
+    try {
+      const { default: sharp } = await import('sharp');
+      const bytes = await image.read();
+      const picture = await imageWork.run(owner, () =>
+        sharp(bytes, { failOn: 'none', limitInputPixels: MAX_IMAGE_PIXELS })
+          .rotate()
+          .resize(PREVIEW_PICTURE_PX, PREVIEW_PICTURE_PX, { fit: 'inside', withoutEnlargement: true })
+          .flatten({ background: '#ffffff' })
+          .jpeg({ quality: 70 })
+          .toBuffer(),
+      );
+      return { src: `data:image/jpeg;base64,${picture.toString('base64')}` };
+    } catch {
+      return { src: '', alt: 'Изображение не показано / Picture not shown' };
+    }
+  };
 
 /** A DOCX as sanitised HTML (mammoth), its pictures re-encoded. */
-async function docxHtml(content: Buffer): Promise<string> {
+async function docxHtml(content: Buffer, owner: string): Promise<string> {
   try {
     await checkCentralDirectory({ buffer: content }, DOCX_UNPACK_LIMITS, { inflate: true });
   } catch (error) {
@@ -169,7 +185,7 @@ async function docxHtml(content: Buffer): Promise<string> {
   // mammoth, sanitize-html and sharp are loaded by the first preview, not at the server's start (README «Memory»).
   const [{ default: mammoth }, { default: sanitizeHtml }] = await Promise.all([import('mammoth'), import('sanitize-html')]);
   try {
-    const converted = await mammoth.convertToHtml({ buffer: content }, { convertImage: mammoth.images.imgElement(previewPicture) });
+    const converted = await mammoth.convertToHtml({ buffer: content }, { convertImage: mammoth.images.imgElement(previewPicture(owner)) });
     return sanitizeHtml(converted.value, sanitizeOptions(sanitizeHtml.defaults));
   } catch {
     throw new NoPreview({ reason: 'damaged' });
@@ -203,7 +219,7 @@ export async function htmlPreview(file: StoredFileDoc): Promise<{ html: string }
     if (file.fileType === 'pdf') return Buffer.from(page(await pdfHtml(file)));
     const content = await wholeFile(file);
     if (!content) throw new NoPreview({ reason: 'fileTooLarge', limitBytes: WHOLE_FILE_LIMIT });
-    return Buffer.from(page(await docxHtml(content)));
+    return Buffer.from(page(await docxHtml(content, String(file.uploadedBy))));
   });
   return 'refused' in made ? made : { html: await text(made.content) };
 }

@@ -74,6 +74,27 @@ describe('files: heavy work on files is taken in turn by uploader (FairQueue)', 
     expect(await running).to.equal('drawn');
   });
 
+  it('runs a job someone waits for (a view) before background ones (checks nobody looks at), whoever queued them', async () => {
+    const queue = new FairQueue(1);
+    const started: string[] = [];
+    const jobs = Object.fromEntries(['x', 'check1', 'check2', 'view'].map((name) => [name, gatedJob(started, name)]));
+    const runs = [queue.run('attacker', jobs.x.job)];
+    runs.push(queue.run('attacker', jobs.check1.job, undefined, 'background'), queue.run('other', jobs.check2.job, undefined, 'background'));
+    runs.push(queue.run('victim', jobs.view.job));
+    expect(queue.waitingCount()).to.equal(3);
+    jobs.x.finish();
+    await settled();
+    expect(started).to.deep.equal(['x', 'view']);
+    jobs.view.finish();
+    await settled();
+    expect(started).to.deep.equal(['x', 'view', 'check1']);
+    jobs.check1.finish();
+    await settled();
+    jobs.check2.finish();
+    await Promise.all(runs);
+    expect(started).to.deep.equal(['x', 'view', 'check1', 'check2']);
+  });
+
   it('passes a failing job’s error to its caller and keeps serving', async () => {
     const queue = new FairQueue(1);
     const failed = queue.run('someone', () => Promise.reject(new Error('broken PDF')));

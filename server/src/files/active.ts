@@ -41,14 +41,20 @@ export async function hasActiveContent(file: Pick<StoredFileDoc, '_id' | 'size' 
   const key = String(file._id);
   let check = underWay.get(key);
   if (!check) {
+    // Nobody waits for a verdict (the lists do not): it goes after the views someone is opening.
     check = heavyFileWork
-      .run(String(file.uploadedBy), async () => {
-        const answer =
-          file.size > WHOLE_FILE_LIMIT ? null : await runOnFile<{ verdict: string | null }>('pdf-check-worker.ts', file, { heapMb: CHECK_HEAP_MB, timeoutMs: CHECK_TIMEOUT_MS });
-        const active = answer === null || answer.verdict !== null;
-        await StoredFile.updateOne({ _id: file._id }, { $set: { activeContent: active, activeCheck: ACTIVE_CHECK_VERSION } });
-        return active;
-      })
+      .run(
+        String(file.uploadedBy),
+        async () => {
+          const answer =
+            file.size > WHOLE_FILE_LIMIT ? null : await runOnFile<{ verdict: string | null }>('pdf-check-worker.ts', file, { heapMb: CHECK_HEAP_MB, timeoutMs: CHECK_TIMEOUT_MS });
+          const active = answer === null || answer.verdict !== null;
+          await StoredFile.updateOne({ _id: file._id }, { $set: { activeContent: active, activeCheck: ACTIVE_CHECK_VERSION } });
+          return active;
+        },
+        undefined,
+        'background',
+      )
       .finally(() => underWay.delete(key));
     underWay.set(key, check);
   }

@@ -24,11 +24,18 @@ const TEXT_HEAP_MB = 384;
  * bounded heap, 60 s, at most two million characters) in turn with other users' heavy work on files;
  * `tooLarge` for a file over WHOLE_FILE_LIMIT, `unreadable` when it does not open or its reading runs
  * out of time or memory. Never on the server's event loop: a few kilobytes can hold a million strings.
+ * `background` (the search's text job) goes after work someone waits for.
  */
-export async function storedPdfTexts(file: Pick<StoredFileDoc, '_id' | 'size' | 'uploadedBy'>): Promise<string[] | 'tooLarge' | 'unreadable'> {
+export async function storedPdfTexts(
+  file: Pick<StoredFileDoc, '_id' | 'size' | 'uploadedBy'>,
+  kind: 'waited' | 'background' = 'waited',
+): Promise<string[] | 'tooLarge' | 'unreadable'> {
   if (file.size > WHOLE_FILE_LIMIT) return 'tooLarge';
-  const answer = await heavyFileWork.run(String(file.uploadedBy), () =>
-    runOnFile<{ pages: string[] } | { failed: 'damaged' }>('pdf-text-worker.ts', file, { heapMb: TEXT_HEAP_MB, timeoutMs: textLimits.timeMs }),
+  const answer = await heavyFileWork.run(
+    String(file.uploadedBy),
+    () => runOnFile<{ pages: string[] } | { failed: 'damaged' }>('pdf-text-worker.ts', file, { heapMb: TEXT_HEAP_MB, timeoutMs: textLimits.timeMs }),
+    undefined,
+    kind,
   );
   return answer && 'pages' in answer ? answer.pages : 'unreadable';
 }

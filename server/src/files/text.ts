@@ -17,7 +17,7 @@ const CARD_FILES_TEXT_CHARS = 300_000;
 /** The text layer of a PDF (read in a worker thread) or the text of a DOCX (mammoth); null when the file is too large to read (or to unpack), or does not read. */
 async function documentText(file: StoredFileDoc): Promise<string | null> {
   if (file.fileType === 'pdf') {
-    const pages = await storedPdfTexts(file);
+    const pages = await storedPdfTexts(file, 'background');
     return Array.isArray(pages) ? pages.join('\n') : null;
   }
   const content = await wholeFile(file);

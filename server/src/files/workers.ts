@@ -66,11 +66,13 @@ export function runOnFile<T>(source: WorkerSource, file: Pick<StoredFileDoc, '_i
 /**
  * Heavy work on files (checks, safe copies, page drawings), a few at a time for the whole process and taken in turn
  * by owner: whenever a place frees, the next job is the oldest of the owner that waited longest and
- * has none running, so one user's many slow files delay others' by at most one job each.
+ * has none running, so one user's many slow files delay others' by at most one job each. Jobs someone
+ * waits for (a view being opened) go before background ones (a check nobody is looking at yet).
  */
 export class FairQueue {
   private running = new Map<string, number>();
-  private waiting = new Map<string, (() => void)[]>();
+  /** Jobs waiting, by owner: those someone waits for, then background ones. */
+  private waiting = { waited: new Map<string, (() => void)[]>(), background: new Map<string, (() => void)[]>() };
   private busy = 0;
 
   constructor(private readonly places: number) {}
@@ -78,8 +80,10 @@ export class FairQueue {
   /**
    * Runs `job` when its turn comes. A job still waiting when `signal` aborts (its request went away)
    * leaves the queue without running, rejecting with the signal's reason; a running one is not stopped.
+   * A `background` job runs only when no job someone waits for is waiting.
    */
-  run<T>(owner: string, job: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  run<T>(owner: string, job: () => Promise<T>, signal?: AbortSignal, kind: 'waited' | 'background' = 'waited'): Promise<T> {
+    const lines = this.waiting[kind];
     return new Promise<T>((resolve, reject) => {
       if (signal?.aborted) {
         reject(signal.reason);
@@ -100,39 +104,43 @@ export class FairQueue {
           });
       };
       const cancel = () => {
-        const queue = this.waiting.get(owner) ?? [];
+        const queue = lines.get(owner) ?? [];
         const at = queue.indexOf(start);
         if (at < 0) return;
         queue.splice(at, 1);
-        if (queue.length === 0) this.waiting.delete(owner);
+        if (queue.length === 0) lines.delete(owner);
         reject(signal?.reason);
       };
       signal?.addEventListener('abort', cancel, { once: true });
-      const queue = this.waiting.get(owner);
+      const queue = lines.get(owner);
       if (queue) queue.push(start);
-      else this.waiting.set(owner, [start]);
+      else lines.set(owner, [start]);
       this.next();
     });
   }
 
   /** How many jobs wait for a place: the owner's, or everyone's (a sum over the owners waiting, kept few by the callers' limits). */
   waitingCount(owner?: string): number {
-    if (owner !== undefined) return this.waiting.get(owner)?.length ?? 0;
     let count = 0;
-    for (const queue of this.waiting.values()) count += queue.length;
+    for (const lines of [this.waiting.waited, this.waiting.background]) {
+      if (owner !== undefined) count += lines.get(owner)?.length ?? 0;
+      else for (const queue of lines.values()) count += queue.length;
+    }
     return count;
   }
 
   private next(): void {
-    while (this.busy < this.places && this.waiting.size > 0) {
+    while (this.busy < this.places) {
+      const lines = this.waiting.waited.size > 0 ? this.waiting.waited : this.waiting.background;
+      if (lines.size === 0) return;
       // Owners wait in the order they first queued (a Map keeps it); one with nothing running goes first.
-      const owners = [...this.waiting.keys()];
+      const owners = [...lines.keys()];
       const owner = owners.find((candidate) => !this.running.has(candidate)) ?? owners[0];
-      const queue = this.waiting.get(owner)!;
+      const queue = lines.get(owner)!;
       const start = queue.shift()!;
       // Served: the owner goes to the back of the line with what it has left.
-      this.waiting.delete(owner);
-      if (queue.length > 0) this.waiting.set(owner, queue);
+      lines.delete(owner);
+      if (queue.length > 0) lines.set(owner, queue);
       start();
     }
   }

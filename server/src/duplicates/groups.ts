@@ -536,6 +536,8 @@ export async function listGroups(
   const found: { node: VisibleGroup; cursor: string }[] = [];
   let shownGroups = 0;
   let more = false;
+  /** Groups read for this page, by id (a group's other ranks on the page are passed by without reading it again). */
+  const read = new Map<string, DuplicateGroupDoc | null>();
   const cursor = DuplicateRank.find(filter)
     .sort({ score: -1, _id: 1 })
     .lean<DuplicateRankDoc[]>()
@@ -545,7 +547,9 @@ export async function listGroups(
     for await (const rank of cursor as AsyncIterable<DuplicateRankDoc>) {
       // A group is listed once, at its best rank the viewer may read; its other ranks are passed by.
       if (!readsFolder(actor, rank.folders[0], rank.libraries[0]) || !readsFolder(actor, rank.folders[1], rank.libraries[1])) continue;
-      const group = await DuplicateGroup.findById(rank.groupId).lean<DuplicateGroupDoc>();
+      const key = String(rank.groupId);
+      if (!read.has(key)) read.set(key, await DuplicateGroup.findById(rank.groupId).lean<DuplicateGroupDoc>());
+      const group = read.get(key) ?? null;
       const place = group && placeFor(actor, group);
       if (!group || place?.id !== rank._id) continue;
       const seen = asSeenBy(actor, group);

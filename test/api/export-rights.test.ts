@@ -2,8 +2,9 @@ import { expect } from 'chai';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { downloadFile, memoType, uploadFile } from '../support/files';
-import { createDepartment, createFolder, createLibrary, createUser, setFolderAccess } from '../support/fixtures';
+import { createDepartment, createFolder, createLibrary, createUser, setFolderAccess, typeChangeApplied, versioned } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
+import { sheetRows } from '../support/xlsx';
 
 const PASSWORD = 'secret-password-1';
 
@@ -215,5 +216,50 @@ describe('the «Экспорт» right per folder and library (API)', function (
       expect((await entriesOf(folder)).find((entry) => entry.principalId === ids.natasha)?.export, `round ${round}`).to.equal(false);
     }
     expect((await exportStatus(natasha, folder)).status).to.equal(403);
+  });
+
+  it('writes a card’s value only under a field its own type shows: a key hidden in one type and visible in another does not leak; a folder open to every type exports its cards’ types', async () => {
+    const typeWithSecret = (key: string, label: string) => ({
+      key,
+      names: { ru: label, en: label },
+      titleTemplate: '{name}',
+      historyEnabled: false,
+      origin: 'admin',
+      fields: [
+        { key: 'name', kind: 'string', label: { ru: 'Название', en: 'Name' }, required: true, listed: true },
+        { key: 'secret', kind: 'string', label: { ru: `Поле ${label}`, en: `Field ${label}` }, listed: true },
+      ],
+    });
+    const closed = typeWithSecret('closed-secret', 'Закрытый');
+    for (const type of [closed, typeWithSecret('open-secret', 'Открытый')])
+      await admin.data('mutation($d: CardTypeInput!) { createCardType(definition: $d) { key } }', { d: type });
+    const mixed = await createFolder(admin, { libraryId: ids.library, name: 'Смешанная', allowedCardTypes: ['closed-secret', 'open-secret'] });
+    const create = (folderId: string, typeKey: string, values: Record<string, string>) =>
+      admin.data('mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id } }', { f: folderId, t: typeKey, v: values });
+    await create(mixed, 'closed-secret', { name: 'Альфа', secret: 'пароль-сейфа' });
+    await create(mixed, 'open-secret', { name: 'Бета', secret: 'открытое' });
+    const hiding = await admin.data<{ updateCardType: { changeJob: { id: string } | null } }>(
+      'mutation($d: CardTypeInput!) { updateCardType(definition: $d) { changeJob { id } } }',
+      {
+        d: await versioned(admin, { ...closed, fields: closed.fields.map((field) => (field.key === 'secret' ? { ...field, hidden: true } : field)) }),
+      },
+    );
+    await typeChangeApplied(admin, hiding.updateCardType.changeJob);
+    const csv = (await exportStatus(admin, mixed)).body.toString('utf8');
+    expect(csv).to.contain('Бета;открытое');
+    expect(csv).not.to.contain('пароль-сейфа');
+    expect(csv).to.match(/Альфа;\r\n/);
+    const xlsx = await exportStatus(admin, mixed, 'xlsx');
+    expect(JSON.stringify(await sheetRows(xlsx.body))).not.to.contain('пароль-сейфа');
+
+    // No types named: the folder's cards are exported with their own type's fields.
+    const open = await createFolder(admin, { libraryId: ids.library, name: 'Любые типы' });
+    await create(open, 'counterparty', { name: 'ООО «Любая»', inn: '7707083893' });
+    const lines = (await exportStatus(admin, open)).body
+      .toString('utf8')
+      .replace(/^\uFEFF/, '')
+      .split('\r\n');
+    expect(lines[0]).to.contain('Наименование').and.contain('ИНН');
+    expect(lines[1]).to.contain('ООО «Любая»').and.contain('7707083893');
   });
 });

@@ -15,7 +15,8 @@ import { cardSubject } from '../access/ability';
 import { actorOfUser, type Actor } from '../access/actor';
 import { accessSnapshot } from '../access/snapshot';
 import { recordAudit } from '../audit/service';
-import { kindOf, visibleFields, type FieldDefinition, type StoredValue } from '../../../card-types';
+import { kindOf, visibleFields, type CardTypeDefinition, type FieldDefinition, type StoredValue } from '../../../card-types';
+import { findCardType } from '../card-types/registry';
 import { Card, type CardDoc } from '../cards/model';
 import { folderListQuery, type CardFilter } from '../cards/queries';
 import { AppError, forbidden } from '../errors';
@@ -175,6 +176,34 @@ function linkCell(text: string, target: string): ExcelJS.CellValue {
 }
 const LINK_FONT: Partial<ExcelJS.Font> = { color: { argb: 'FF0563C1' }, underline: true };
 
+/** The types of the cards a folder holds (outside the trash). */
+async function typesInFolder(folderId: Types.ObjectId): Promise<CardTypeDefinition[]> {
+  const keys = (await Card.distinct('typeKey', { folderId, inTrash: false })) as string[];
+  const types = await Promise.all(keys.sort().map((key) => findCardType(key)));
+  return types.filter((type): type is CardTypeDefinition => type !== null);
+}
+
+/** The visible fields of each card type met, by key; types not known at the start are loaded as their cards come. */
+class OwnFields {
+  private readonly byType = new Map<string, Map<string, FieldDefinition> | null>();
+
+  constructor(types: CardTypeDefinition[]) {
+    for (const type of types) this.add(type.key, type);
+  }
+
+  private add(key: string, type: CardTypeDefinition | null): void {
+    this.byType.set(key, type && new Map(visibleFields(type).map((field) => [field.key, field])));
+  }
+
+  async load(cards: CardDoc[]): Promise<void> {
+    for (const key of new Set(cards.map((card) => card.typeKey))) if (!this.byType.has(key)) this.add(key, await findCardType(key));
+  }
+
+  of(typeKey: string, fieldKey: string): FieldDefinition | undefined {
+    return this.byType.get(typeKey)?.get(fieldKey);
+  }
+}
+
 /** Titles of the referenced cards the actor may read, and names of users, for a batch of cards. */
 async function linkTexts(actor: Actor, fields: FieldDefinition[], cards: CardDoc[]): Promise<(id: string) => string> {
   const cardIds = new Set<string>();
@@ -210,8 +239,11 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
     );
     throw forbidden(actor, t(actor, 'экспорт (нужно право «Экспорт»: его выдаёт администратор)', 'export (the “Export” right is needed: an administrator grants it)'));
   }
+  // A folder that allows every type exports the types of the cards it holds (its list offers every type's fields).
+  const types = folder.allowedCardTypes.length > 0 ? query.types : await typesInFolder(folder._id);
   const available = new Map<string, FieldDefinition>();
-  for (const type of query.types) for (const field of visibleFields(type)) if (!available.has(field.key)) available.set(field.key, field);
+  for (const type of types) for (const field of visibleFields(type)) if (!available.has(field.key)) available.set(field.key, field);
+  const ownFields = new OwnFields(types);
   const errors = new FieldErrors(actor.locale);
   if (request.format !== 'xlsx' && request.format !== 'csv') errors.addMessage('format', t(actor, 'Формат: xlsx или csv', 'Format: xlsx or csv'));
   const columns = (request.columns?.length ? request.columns : [...available.keys()]).flatMap((key, index) => {
@@ -257,15 +289,24 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
         withdrawn = true;
         throw forbidden(actor, t(actor, 'экспорт прерван: право «Экспорт» снято', 'export stopped: the “Export” right was withdrawn'));
       }
+      await ownFields.load(cards);
       yield { cards, linkText: await linkTexts(actor, columns, cards) };
       cards = [];
     }
-    if (cards.length > 0) yield { cards, linkText: await linkTexts(actor, columns, cards) };
+    if (cards.length > 0) {
+      await ownFields.load(cards);
+      yield { cards, linkText: await linkTexts(actor, columns, cards) };
+    }
   }
 
   /** Rows written so far (what the daily count settles to, also when the download breaks off). */
   let rowsWritten = 0;
-  const value = (card: CardDoc, field: FieldDefinition): StoredValue | undefined => card.values[field.key];
+  /** A card's value in a column, with its own type's field: only a field its type shows (another type's key may be hidden in this one). */
+  const value = (card: CardDoc, column: FieldDefinition): { field: FieldDefinition; stored: StoredValue } | undefined => {
+    const field = ownFields.of(card.typeKey, column.key);
+    const stored = field && card.values[field.key];
+    return field && stored !== undefined ? { field, stored } : undefined;
+  };
 
   /** Audits the export with the rows it wrote; one that broke off (`complete` false) is audited too, as such. */
   async function audited(rows: number, complete: boolean): Promise<number> {
@@ -297,9 +338,10 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
     for await (const { cards, linkText } of batches()) {
       for (const card of cards) {
         const row = sheet.addRow([]);
-        columns.forEach((field, index) => {
-          const stored = value(card, field);
-          if (stored === undefined) return;
+        columns.forEach((column, index) => {
+          const own = value(card, column);
+          if (!own) return;
+          const { field, stored } = own;
           const cell = row.getCell(index + 1);
           const typed = kindOf(field).toCell(stored, field, { ...options, linkText });
           cell.value = typed.hyperlink ? linkCell(String(typed.value), typed.hyperlink) : typed.value;
@@ -339,9 +381,10 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
     for await (const { cards, linkText } of batches()) {
       for (const card of cards) {
         await written(
-          columns.map((field) => {
-            const stored = value(card, field);
-            if (stored === undefined) return '';
+          columns.map((column) => {
+            const own = value(card, column);
+            if (!own) return '';
+            const { field, stored } = own;
             const typed = kindOf(field).toCell(stored, field, { ...options, linkText });
             if (typeof typed.value === 'number') return typed.value;
             return kindOf(field).format(stored, field, { ...options, linkText });

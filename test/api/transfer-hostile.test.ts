@@ -5,6 +5,8 @@ import type { ApiClient } from '../support/api-client';
 import { createCorrespondents } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
 import { understated, withPart } from '../support/zip';
+import { waitFor } from '../support/wait';
+import { sheetRows } from '../support/xlsx';
 
 const PASSWORD = 'secret-password-1';
 const INSPECT = 'query($input: ImportSettingsInput!) { importInspection(input: $input) { delimiter encoding headerRow columns { name samples } } }';
@@ -93,5 +95,44 @@ describe('import of hostile files (API)', function () {
       ['Наименование', ['ООО «Кассиопея»', 'ИП Ёлкин']],
       ['ИНН', ['7707083893', '500100732259']],
     ]);
+  });
+  it('refuses at the file, in the user’s words, an .xlsx whose sheet carries a DTD and a CSV whose quote never closes', async () => {
+    const sheet = `<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE lol [<!ENTITY lol "lol"><!ENTITY xxe SYSTEM "file:///etc/passwd">]><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&xxe;&lol;</t></is></c></row></sheetData></worksheet>`;
+    expectRefusedAtFile(
+      await inspect('сущности.xlsx', await withPart(await workbook(), 'xl/worksheets/sheet1.xml', sheet)),
+      'Файл повреждён или это не .xlsx: сохраните его в Excel заново',
+    );
+    const unclosed = Buffer.from('Наименование;ИНН\nООО «Кассиопея»;7707083893\n"ООО «Без конца»;7728168971\n');
+    expectRefusedAtFile(await inspect('кавычка.csv', unclosed), 'Файл не читается как CSV (строка 3): проверьте кавычки и сохраните его заново');
+  });
+
+  it('a refused row of millions of cells refuses only itself: the rows after it are imported, and its report keeps the header’s columns', async () => {
+    const csv = Buffer.from(`Наименование;ИНН\n;7707083893${';'.repeat(2_500_000)}\nООО «Нормальная»;\n`);
+    const uploadId = await upload('широкая.csv', csv);
+    const input = { uploadId, folderId, typeKey: 'counterparty' };
+    // The header names the first two columns; the others are named by their letters (500 at most).
+    const columns = (await tanya.data<{ importInspection: { columns: { name: string }[] } }>(INSPECT, { input: { ...input, headerRow: 1 } })).importInspection.columns;
+    expect(columns).to.have.length(500);
+    const mapping = { columns: ['name', 'inn', ...columns.slice(2).map(() => null)], onMatch: 'skip' };
+    const started = await tanya.data<{ startImport: { id: string } }>(
+      'mutation($input: ImportSettingsInput!, $mapping: ImportMappingInput!) { startImport(input: $input, mapping: $mapping, dryRun: false) { id } }',
+      { input: { ...input, headerRow: 1 }, mapping },
+    );
+    let job: { state: string; result: { created: number; refused: number } | null; error: string | null } | null = null;
+    await waitFor(
+      async () => {
+        job = (await tanya.data<{ job: NonNullable<typeof job> }>('query($id: ID!) { job(id: $id) { state result error } }', { id: started.startImport.id })).job;
+        return ['succeeded', 'failed', 'cancelled'].includes(job.state);
+      },
+      'the import to end',
+      60_000,
+    );
+    expect(job!.state, job!.error ?? '').to.equal('succeeded');
+    expect(job!.result).to.include({ created: 1, refused: 1 });
+    const report = await fetch(`${server.url}/transfer/imports/${started.startImport.id}/refused.xlsx`, { headers: { cookie: tanya.cookieHeader() } });
+    const rows = await sheetRows(Buffer.from(await report.arrayBuffer()));
+    expect(rows[0]).to.have.length(502);
+    expect(rows[1].slice(0, 2)).to.deep.equal([undefined, '7707083893']);
+    expect(rows[1].slice(500)).to.deep.equal([2, 'Наименование: Обязательное поле']);
   });
 });

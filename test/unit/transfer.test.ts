@@ -8,7 +8,7 @@ import { checkFieldValue, kindOf, type CellValue, type FieldDefinition } from '.
 import { counterparty } from '../../card-types/built-in/counterparty';
 import { guessMapping, headerKey } from '../../server/src/transfer/mapping';
 import { alarmThreshold, usualPerWindow } from '../../server/src/transfer/read-alarm';
-import { detectDelimiter, detectEncoding, findHeader, readRows, xlsxSheets, type SheetFile, type SheetRow } from '../../server/src/transfer/sheet';
+import { detectDelimiter, detectEncoding, findHeader, MemoryBudget, readRows, xlsxSheets, type SheetFile, type SheetRow } from '../../server/src/transfer/sheet';
 
 /** A cell read as the import reads it: through the field kind's `fromCell`, then the form's check. */
 function cell(field: Omit<FieldDefinition, 'label'>, value: CellValue): unknown {
@@ -125,6 +125,23 @@ describe('import: reading files', () => {
     for await (const row of readRows(file, { format: 'xlsx', sheet: null })) read.push(row.cells);
     expect(read.filter((cells) => JSON.stringify(cells).includes('\uFFFD'))).to.deep.equal([]);
     expect(read).to.deep.equal(expected);
+  });
+
+  it('lets reads of .xlsx files hold shared strings up to a budget: one that does not fit waits its turn until another gives its part back', async () => {
+    const budget = new MemoryBudget(150);
+    const admitted: string[] = [];
+    const first = await budget.take(100);
+    const second = budget.take(100).then((release) => (admitted.push('second'), release));
+    const third = budget.take(40).then((release) => (admitted.push('third'), release));
+    await new Promise((resolve) => setImmediate(resolve));
+    // The third would fit, but waits behind the second: big reads are not passed over for ever.
+    expect(admitted).to.deep.equal([]);
+    first();
+    (await second)();
+    (await third)();
+    expect(admitted).to.deep.equal(['second', 'third']);
+    // More than the whole budget is let in alone.
+    (await budget.take(1000))();
   });
 
   it('finds the header under a merged title and names columns without a header by their letters', () => {

@@ -36,7 +36,7 @@ import { findFile, sheetFile } from './files';
 import { resolveLinks, type Resolution } from './links';
 import type { MappingGuess } from './mapping';
 import { ImportRow, type ImportOutcome, type ImportProblem } from './model';
-import { readRows, type Delimiter, type SheetFile, type SheetFormat, type SheetRow, type TextEncoding } from './sheet';
+import { readRows, SheetRefusal, type Delimiter, type SheetFile, type SheetFormat, type SheetRow, type TextEncoding } from './sheet';
 
 export interface ImportParams {
   uploadId: string;
@@ -324,8 +324,20 @@ async function decide(plan: Plan, work: RowWork[]): Promise<void> {
   await refuseTakenUniques(plan, work);
 }
 
+/** Characters of a refused row kept for the report: its record stays far below MongoDB's 16 MB a document. */
+const REPORT_ROW_CHARS = 2_000_000;
+/** Excel's bound on a cell's text. */
+const CELL_CHARS = 32_767;
+
+/** A refused row's cells as the report repeats them: the columns of the header only, each at most what a cell of Excel (and the row's share) holds. */
+function reportCells(cells: (CellValue | null)[], headers: number): (CellValue | string | null)[] {
+  const kept = cells.slice(0, headers);
+  const most = Math.min(CELL_CHARS, Math.floor(REPORT_ROW_CHARS / Math.max(kept.length, 1)));
+  return kept.map((cell) => (cell instanceof Date ? cell.toISOString() : typeof cell === 'string' && cell.length > most ? cell.slice(0, most) : cell));
+}
+
 /** A row's record, complete as stored (inserted as it is, without a model instance per row). */
-const rowRecord = (importId: Types.ObjectId, item: RowWork, card: { before: CardDoc | null; after: CardDoc } | null) => ({
+const rowRecord = (importId: Types.ObjectId, item: RowWork, card: { before: CardDoc | null; after: CardDoc } | null, headers: number) => ({
   _id: new Types.ObjectId(),
   importId,
   row: item.row,
@@ -334,7 +346,7 @@ const rowRecord = (importId: Types.ObjectId, item: RowWork, card: { before: Card
   before:
     card?.before && item.outcome === 'updated' ? Object.fromEntries(diffValues(card.before.values, card.after.values).map((change) => [change.key, change.before ?? null])) : null,
   after: item.outcome === 'updated' && card ? Object.fromEntries(diffValues(card.before!.values, card.after.values).map((change) => [change.key, change.after ?? null])) : null,
-  ...(item.outcome === 'refused' && { cells: item.cells.map((cell) => (cell instanceof Date ? cell.toISOString() : cell)), problems: item.problems }),
+  ...(item.outcome === 'refused' && { cells: reportCells(item.cells, headers), problems: item.problems }),
   undoneAt: null,
 });
 
@@ -374,7 +386,7 @@ async function writeRows(plan: Plan, importId: Types.ObjectId, work: RowWork[], 
       via: { kind: 'import', id: String(importId) },
       alsoInside: async (_changes, session) => {
         await ImportRow.insertMany(
-          work.map((item) => rowRecord(importId, item, written.get(item) ?? null)),
+          work.map((item) => rowRecord(importId, item, written.get(item) ?? null, plan.params.headers.length)),
           { session, lean: true },
         );
       },
@@ -403,7 +415,7 @@ async function commitRows(plan: Plan, importId: Types.ObjectId, work: RowWork[],
       if (!problems) throw error;
       item.outcome = 'refused';
       item.problems = problems;
-      await ImportRow.create([rowRecord(importId, item, null)]);
+      await ImportRow.create([rowRecord(importId, item, null, plan.params.headers.length)]);
     }
   }
 }
@@ -456,19 +468,29 @@ async function forgetEarlierDryRuns(importId: Types.ObjectId, ownerId: string | 
   await ImportRow.deleteMany({ importId: { $in: [importId, ...earlier.map((job) => job._id)] } });
 }
 
-async function keepRefused(importId: Types.ObjectId, work: RowWork[]): Promise<void> {
+async function keepRefused(importId: Types.ObjectId, work: RowWork[], headers: number): Promise<void> {
   const refused = work.filter((item) => item.outcome === 'refused');
   if (refused.length > 0)
     await ImportRow.insertMany(
-      refused.map((item) => rowRecord(importId, item, null)),
+      refused.map((item) => rowRecord(importId, item, null, headers)),
       { lean: true },
     );
 }
 
 async function runImport(ctx: JobContext<ImportParams, Checkpoint>): Promise<ImportResult> {
+  const actor = await actorOf(ctx.ownerId, ctx.params.ip);
+  try {
+    return await importRows(ctx, actor);
+  } catch (error) {
+    // A file that cannot be read fails the job with the reason in the user's words.
+    if (error instanceof SheetRefusal) throw new Error(error.text[actor.locale], { cause: error });
+    throw error;
+  }
+}
+
+async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Actor): Promise<ImportResult> {
   const { params } = ctx;
   const importId = new Types.ObjectId(ctx.jobId);
-  const actor = await actorOf(ctx.ownerId, params.ip);
   const plan = await importPlan(actor, params);
   ctx.progress(0, null, t(actor, 'Подсчёт строк', 'Counting rows'));
   const total = ctx.resumeFrom?.total ?? (await countDataRows(plan, ctx.signal));
@@ -486,7 +508,7 @@ async function runImport(ctx: JobContext<ImportParams, Checkpoint>): Promise<Imp
     const work = await buildInputs(plan, rows);
     await decide(plan, work);
     if (!params.dryRun) await commitRows(plan, importId, work, ctx.logger);
-    else await keepRefused(importId, work);
+    else await keepRefused(importId, work, params.headers.length);
     for (const item of work) {
       counts[item.outcome!] += 1;
       if (preview.length < PREVIEW_ROWS) preview.push(previewOf(plan, item));

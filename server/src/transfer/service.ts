@@ -25,6 +25,7 @@ import {
   findHeader,
   formatOf,
   readRows,
+  SheetRefusal,
   xlsxSheets,
   type Delimiter,
   type OpenFile,
@@ -133,12 +134,22 @@ async function checkUnpacked(actor: Actor, open: OpenFile, size: number): Promis
   }
 }
 
+/** A file that cannot be read (SheetRefusal) is refused at `file`, in the user's language. */
+async function atFile<T>(actor: Actor, reading: Promise<T>): Promise<T> {
+  try {
+    return await reading;
+  } catch (error) {
+    if (!(error instanceof SheetRefusal)) throw error;
+    throw new AppError('BAD_USER_INPUT', error.text[actor.locale], { fields: { file: error.text[actor.locale] } });
+  }
+}
+
 /** What the file holds and how its columns would map, for the mapping step. */
 export async function inspectUpload(actor: Actor, settings: ImportSettings): Promise<ImportInspection> {
   const { type, file, format } = await importTarget(actor, settings);
   const { open } = sheetFile(file);
   if (format === 'xlsx') await checkUnpacked(actor, open, file.size);
-  const sheets = format === 'xlsx' ? await xlsxSheets(sheetFile(file)) : [];
+  const sheets = format === 'xlsx' ? await atFile(actor, xlsxSheets(sheetFile(file))) : [];
   if (settings.sheet && format === 'xlsx' && !sheets.includes(settings.sheet)) {
     const errors = new FieldErrors(actor.locale);
     errors.addMessage('sheet', t(actor, `В файле нет листа «${settings.sheet}»`, `The file has no sheet “${settings.sheet}”`));
@@ -146,7 +157,7 @@ export async function inspectUpload(actor: Actor, settings: ImportSettings): Pro
   }
   const dialect = format === 'csv' ? await csvDialect(open, { encoding: settings.encoding as TextEncoding | null, delimiter: settings.delimiter as Delimiter | null }) : null;
   const options = { format, sheet: settings.sheet ?? null, encoding: dialect?.encoding ?? null, delimiter: dialect?.delimiter ?? null };
-  const rows = await firstRows(file, options, 20 + SAMPLE_ROWS);
+  const rows = await atFile(actor, firstRows(file, options, 20 + SAMPLE_ROWS));
   const header = findHeader(rows, settings.headerRow);
   if (!header) {
     const errors = new FieldErrors(actor.locale);

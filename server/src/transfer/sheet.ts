@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { parse as parseCsv } from 'csv-parse';
+import { CsvError, parse as parseCsv } from 'csv-parse';
 import type ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import yauzl from 'yauzl';
@@ -32,6 +32,21 @@ export interface SheetRow {
   row: number;
   cells: (CellValue | null)[];
 }
+
+/** A file that cannot be read as it is, and why in the user's words (the import shows it at the file). */
+export class SheetRefusal extends Error {
+  constructor(
+    readonly text: Record<'ru' | 'en', string>,
+    options?: { cause?: unknown },
+  ) {
+    super(text.en, options);
+  }
+}
+
+const XLSX_UNREADABLE = { ru: 'Файл повреждён или это не .xlsx: сохраните его в Excel заново', en: 'The file is damaged or not an .xlsx: save it again in Excel' };
+
+/** Cells read of a row: the mapping takes at most 500 columns; a row of millions of cells is cut here. */
+export const MAX_ROW_CELLS = 1000;
 
 /** Opens the file for reading, whole or a byte range (`end` exclusive). */
 export type OpenFile = (range?: { start: number; end: number }) => Readable;
@@ -85,6 +100,51 @@ export function cellOf(value: ExcelValue): CellValue | null {
   return null;
 }
 
+/**
+ * Distinct texts an .xlsx may hold (its shared strings, all held in memory while it is read): a
+ * sheet of 100,000 rows and 20 columns has at most 2,000,000 cells.
+ */
+export const MAX_SHARED_STRINGS = 2_000_000;
+
+/**
+ * Shared strings (bytes of their XML) all reads of .xlsx files in this process hold at once: a read
+ * whose strings do not fit waits until others end. Tiny strings take about twice their XML in
+ * memory, so several inspections of a file with 100 MB of them at once would otherwise exhaust
+ * the heap; ordinary files hold a few megabytes and never wait.
+ */
+export const SHARED_STRINGS_IN_MEMORY = 192 * 1024 * 1024;
+
+/** A budget of bytes shared by reads: taken before, given back after; who does not fit waits in turn. */
+export class MemoryBudget {
+  private used = 0;
+  private readonly waiting: { bytes: number; admit: () => void }[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  /** Waits until `bytes` fit (more than the whole budget fits when nothing else holds any) → gives them back. */
+  async take(bytes: number): Promise<() => void> {
+    if (this.waiting.length === 0 && this.fits(bytes)) this.used += bytes;
+    else await new Promise<void>((admit) => this.waiting.push({ bytes, admit }));
+    let given = false;
+    return () => {
+      if (given) return;
+      given = true;
+      this.used -= bytes;
+      while (this.waiting.length > 0 && this.fits(this.waiting[0].bytes)) {
+        const next = this.waiting.shift()!;
+        this.used += next.bytes;
+        next.admit();
+      }
+    };
+  }
+
+  private fits(bytes: number): boolean {
+    return this.used === 0 || this.used + bytes <= this.limit;
+  }
+}
+
+const sharedStringsBudget = new MemoryBudget(SHARED_STRINGS_IN_MEMORY);
+
 /** The workbook's own parts, which exceljs's reader needs before it can read a worksheet as it streams by. */
 const BOOK_PARTS = ['xl/_rels/workbook.xml.rels', 'xl/workbook.xml', 'xl/sharedStrings.xml', 'xl/styles.xml'] as const;
 type BookPart = (typeof BOOK_PARTS)[number];
@@ -122,14 +182,14 @@ async function* utf8Text(chunks: AsyncIterable<Buffer | string>): AsyncGenerator
 }
 
 /** Reads the parts of `names` the file has, each by its place in the zip's central directory, in the order given. */
-async function readBookParts(file: SheetFile, names: readonly BookPart[], read: (name: BookPart, content: Readable) => Promise<void>): Promise<void> {
+async function readBookParts(file: SheetFile, names: readonly BookPart[], read: (name: BookPart, content: Readable, size: number) => Promise<void>): Promise<void> {
   const zip = await yauzl.fromRandomAccessReaderPromise(new RangeReader(file.open), file.size, { lazyEntries: true, autoClose: false });
   try {
     const entries = new Map<string, yauzl.Entry>();
     for await (const entry of zip.eachEntry()) if ((names as readonly string[]).includes(entry.fileName)) entries.set(entry.fileName, entry);
     for (const name of names) {
       const entry = entries.get(name);
-      if (entry) await read(name, (await zip.openReadStreamPromise(entry)).setEncoding('utf8'));
+      if (entry) await read(name, (await zip.openReadStreamPromise(entry)).setEncoding('utf8'), entry.uncompressedSize);
     }
   } finally {
     zip.close();
@@ -146,18 +206,29 @@ async function readBookParts(file: SheetFile, names: readonly BookPart[], read: 
  * read straight from the zip as it passes, and one passed over is skipped. Every part reaches
  * exceljs as text (see utf8Text).
  */
-async function bookReader(file: SheetFile, source: Readable): Promise<BookReader> {
+async function bookReader(file: SheetFile, source: Readable, holdMemory: (bytes: number) => Promise<void>): Promise<BookReader> {
   const { default: excel } = await import('exceljs');
-  const reader = new excel.stream.xlsx.WorkbookReader(source, { sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', worksheets: 'emit' }) as unknown as BookReader;
-  await readBookParts(file, BOOK_PARTS, async (name, content) => {
+  const reader = new excel.stream.xlsx.WorkbookReader(source, { sharedStrings: 'emit', styles: 'cache', hyperlinks: 'ignore', worksheets: 'emit' }) as unknown as BookReader;
+  const strings: unknown[] = [];
+  await readBookParts(file, BOOK_PARTS, async (name, content, size) => {
     if (name === 'xl/_rels/workbook.xml.rels') await reader._parseRels(content);
     else if (name === 'xl/workbook.xml') await reader._parseWorkbook(content);
     else if (name === 'xl/styles.xml') await reader._parseStyles(content);
-    else for await (const strings of reader._parseSharedStrings(content)) void strings;
+    else {
+      await holdMemory(size);
+      for await (const { text } of reader._parseSharedStrings(content) as AsyncIterable<{ text: unknown }>) {
+        if (strings.push(text) > MAX_SHARED_STRINGS) {
+          throw new SheetRefusal({
+            ru: `В файле больше ${MAX_SHARED_STRINGS.toLocaleString('ru-RU')} разных текстов: разделите его на несколько файлов`,
+            en: `The file holds more than ${MAX_SHARED_STRINGS.toLocaleString('en-GB')} distinct texts: split it into several files`,
+          });
+        }
+      }
+    }
   });
   // A worksheet names its sheet through the workbook's relationships, which some programs write as absolute paths.
   reader.workbookRels = (reader.workbookRels ?? []).map((rel) => ({ ...rel, Target: rel.Target.replace(/^\/?xl\//, '') }));
-  reader.sharedStrings ??= [];
+  reader.sharedStrings = strings;
   // The same parts met again in the stream are passed over.
   reader.options = { ...reader.options, sharedStrings: 'ignore', styles: 'ignore' };
   const parseWorksheet = reader._parseWorksheet.bind(reader);
@@ -167,8 +238,13 @@ async function bookReader(file: SheetFile, source: Readable): Promise<BookReader
 
 async function* xlsxRows(file: SheetFile, sheet: string | null | undefined): AsyncGenerator<SheetRow> {
   const source = file.open();
+  let sourceFailed = false;
+  source.once('error', () => (sourceFailed = true));
+  let release = () => {};
   try {
-    const reader = await bookReader(file, source);
+    const reader = await bookReader(file, source, async (bytes) => {
+      release = await sharedStringsBudget.take(bytes);
+    });
     const wanted = sheet ?? reader.model?.sheets?.[0]?.name ?? null;
     let index = 0;
     for await (const worksheet of reader) {
@@ -176,12 +252,17 @@ async function* xlsxRows(file: SheetFile, sheet: string | null | undefined): Asy
       const name = (worksheet as unknown as { name?: string }).name ?? `${index}`;
       if (wanted === null ? index > 1 : name !== wanted) continue;
       for await (const row of worksheet) {
-        const values = (row.values as ExcelValue[]).slice(1);
+        const values = (row.values as ExcelValue[]).slice(1, MAX_ROW_CELLS + 1);
         yield { row: row.number, cells: values.map(cellOf) };
       }
       return;
     }
+  } catch (error) {
+    // What the parts or sheets say cannot be read (broken XML, a DTD, a damaged zip) is the file's fault; the store's failing is not.
+    if (error instanceof SheetRefusal || sourceFailed) throw error;
+    throw new SheetRefusal(XLSX_UNREADABLE, { cause: error });
   } finally {
+    release();
     source.destroy();
   }
 }
@@ -190,7 +271,9 @@ async function* xlsxRows(file: SheetFile, sheet: string | null | undefined): Asy
 export async function xlsxSheets(file: SheetFile): Promise<string[]> {
   const { default: excel } = await import('exceljs');
   const reader = new excel.stream.xlsx.WorkbookReader(Readable.from([]), {}) as unknown as BookReader;
-  await readBookParts(file, ['xl/workbook.xml'], (_name, content) => reader._parseWorkbook(content));
+  await readBookParts(file, ['xl/workbook.xml'], (_name, content) => reader._parseWorkbook(content)).catch((error: unknown) => {
+    throw new SheetRefusal(XLSX_UNREADABLE, { cause: error });
+  });
   return (reader.model?.sheets ?? []).map((sheet, index) => sheet.name ?? `${index + 1}`);
 }
 
@@ -277,16 +360,33 @@ export async function csvDialect(open: OpenFile, options: Pick<ReadOptions, 'enc
   return { encoding, delimiter };
 }
 
+/** The longest row of a CSV (its characters): a quote never closed would otherwise make the rest of the file one cell. */
+const MAX_CSV_RECORD = 4 * 1024 * 1024;
+
 async function* csvRows(open: OpenFile, options: ReadOptions): AsyncGenerator<SheetRow> {
   const { encoding, delimiter } = await csvDialect(open, options);
   const source = open();
-  const parser = source.pipe(iconv.decodeStream(encoding)).pipe(parseCsv({ delimiter, bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: false }));
+  const parser = source
+    .pipe(iconv.decodeStream(encoding))
+    .pipe(parseCsv({ delimiter, bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: false, max_record_size: MAX_CSV_RECORD }));
   let row = 0;
   try {
     for await (const record of parser as AsyncIterable<string[]>) {
       row += 1;
-      yield { row, cells: record.map((text) => (text.trim() === '' ? null : text)) };
+      yield { row, cells: record.slice(0, MAX_ROW_CELLS).map((text) => (text.trim() === '' ? null : text)) };
     }
+  } catch (error) {
+    if (!(error instanceof CsvError)) throw error;
+    const at = { ru: ` (строка ${row + 1})`, en: ` (row ${row + 1})` };
+    throw new SheetRefusal(
+      error.code === 'CSV_MAX_RECORD_SIZE'
+        ? {
+            ru: `Строка файла длиннее ${MAX_CSV_RECORD / 1024 / 1024} МБ${at.ru}: не закрыта кавычка?`,
+            en: `A row of the file is longer than ${MAX_CSV_RECORD / 1024 / 1024} MB${at.en}: an unclosed quote?`,
+          }
+        : { ru: `Файл не читается как CSV${at.ru}: проверьте кавычки и сохраните его заново`, en: `The file does not read as CSV${at.en}: check its quotes and save it again` },
+      { cause: error },
+    );
   } finally {
     // Left early (a preview, a cancel): the file's stream is closed too, not only the parser.
     source.destroy();

@@ -351,6 +351,27 @@ describe('import and export (API)', function () {
     expect(finished.result).to.deep.equal({ trashed: 1, restored: 0, kept: 0 });
   });
 
+  it('finds the account manager written as spreadsheets write people — surname first, with initials — and by login only for those who may see logins', async () => {
+    const peopleFolder = await createFolder(admin, { libraryId, name: 'Менеджеры из файла', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, peopleFolder, [{ principalId: userIds.tanya, level: 'full' }]);
+    const cells = ['Гончаренко Татьяна', 'Вакуленко Н.', 'Т. Гончаренко', 'tanya', 'natasha', 'Гончаренко Наталья'];
+    const content = Buffer.from(['Наименование;Ответственный менеджер', ...cells.map((cell, index) => `ООО «Менеджер ${index + 1}»;${cell}`)].join('\n'));
+    const { job } = await importFile(server, tanya, { name: 'менеджеры.csv', content }, { folderId: peopleFolder, typeKey: 'counterparty' }, asIs);
+    expect(job.result).to.include({ created: 4, refused: 2 });
+    expect(job.result!.refusedRows).to.deep.equal([
+      // Another user's login is not told to a user who may not see logins; a name of no one is not found.
+      { row: 6, problems: [{ column: 'Ответственный менеджер', message: 'Пользователь «natasha» не найден' }] },
+      { row: 7, problems: [{ column: 'Ответственный менеджер', message: 'Пользователь «Гончаренко Наталья» не найден' }] },
+    ]);
+    const managers = Object.fromEntries((await folderCards(tanya, peopleFolder)).map((card) => [card.values.name, card.values.manager]));
+    expect(managers).to.deep.equal({
+      'ООО «Менеджер 1»': userIds.tanya,
+      'ООО «Менеджер 2»': userIds.natasha,
+      'ООО «Менеджер 3»': userIds.tanya,
+      'ООО «Менеджер 4»': userIds.tanya,
+    });
+  });
+
   it('offers the refused rows of a dry run as the .xlsx report, so the file is fixed before anything is imported; a new dry run of the file replaces it', async () => {
     const dryFolder = await createFolder(admin, { libraryId, name: 'Проверка без записи', allowedCardTypes: ['counterparty'] });
     await setFolderAccess(admin, dryFolder, [{ principalId: userIds.tanya, level: 'full' }]);

@@ -1,6 +1,6 @@
 /**
  * Cells of reference and user fields name what they point to by text: a card by its title or by a
- * unique key of its type (an INN), a user by name or login. A batch's texts are looked up at once.
+ * unique key of its type (an INN), a user by name (any order of its words, initials) or login. A batch's texts are looked up at once.
  */
 import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
@@ -49,20 +49,56 @@ async function cardsNamed(actor: Actor, field: FieldDefinition, texts: string[])
   return found;
 }
 
-/** Users by full name or login (any case), active ones. */
-async function usersNamed(texts: string[]): Promise<Map<string, Set<string>>> {
-  const wanted = new Set(texts.map(fold));
-  const found = new Map<string, Set<string>>();
-  for (const user of (await accessSnapshot()).users.values()) {
-    if (!user.active) continue;
-    for (const name of new Set([fold(user.fullName), fold(user.login)])) {
-      if (!wanted.has(name)) continue;
-      const ids = found.get(name) ?? new Set<string>();
-      ids.add(String(user._id));
-      found.set(name, ids);
-    }
+const words = (text: string) =>
+  fold(text)
+    .split(/[\s.]+/)
+    .filter(Boolean);
+
+/**
+ * Whether a cell's words name a person: words of the full name in any order («Гончаренко Татьяна»),
+ * some of them as initials («Гончаренко Т.», «Т. А. Гончаренко»); two words at least, one of them whole.
+ */
+export function namesPerson(cellWords: string[], nameWords: string[]): boolean {
+  if (cellWords.length < 2 || cellWords.length > nameWords.length) return false;
+  const whole = cellWords.filter((word) => word.length > 1);
+  const initials = cellWords.filter((word) => word.length === 1);
+  if (whole.length === 0) return false;
+  const left = [...nameWords];
+  for (const word of whole) {
+    const at = left.indexOf(word);
+    if (at < 0) return false;
+    left.splice(at, 1);
   }
-  return new Map(texts.map((text) => [text, found.get(fold(text)) ?? new Set<string>()]));
+  for (const initial of initials) {
+    const at = left.findIndex((word) => word.startsWith(initial));
+    if (at < 0) return false;
+    left.splice(at, 1);
+  }
+  return true;
+}
+
+/**
+ * Users (active ones) by full name — as written, or its words in another order or with initials —
+ * or by login: a login only for administrators and for the actor's own, as the user list shows
+ * logins to no one else (so an import cannot tell which logins exist).
+ */
+async function usersNamed(actor: Actor, texts: string[]): Promise<Map<string, Set<string>>> {
+  const users = [...(await accessSnapshot()).users.values()].filter((user) => user.active);
+  const found = new Map<string, Set<string>>();
+  const add = (text: string, id: string) => found.set(text, (found.get(text) ?? new Set<string>()).add(id));
+  const userWords = users.map((user) => [String(user._id), words(user.fullName)] as const);
+  const exact = new Map<string, string[]>();
+  for (const user of users) {
+    const names = [fold(user.fullName), ...(actor.isAdmin || String(user._id) === actor.userId ? [fold(user.login)] : [])];
+    for (const name of new Set(names)) exact.set(name, [...(exact.get(name) ?? []), String(user._id)]);
+  }
+  for (const text of texts) {
+    for (const id of exact.get(fold(text)) ?? []) add(text, id);
+    if (found.has(text)) continue;
+    const cellWords = words(text);
+    for (const [id, nameWords] of userWords) if (namesPerson(cellWords, nameWords)) add(text, id);
+  }
+  return new Map(texts.map((text) => [text, found.get(text) ?? new Set<string>()]));
 }
 
 /**
@@ -73,7 +109,7 @@ export async function resolveLinks(actor: Actor, field: FieldDefinition, cells: 
   const link = kindOf(field).link;
   const multiple = kindOf(field).multiple(field);
   const texts = [...new Set(cells.flatMap((cell) => linkItems(cell, multiple).flat()))];
-  const named = link?.to === 'user' ? await usersNamed(texts) : await cardsNamed(actor, field, texts);
+  const named = link?.to === 'user' ? await usersNamed(actor, texts) : await cardsNamed(actor, field, texts);
   const what = link?.to === 'user' ? t(actor, 'Пользователь', 'User') : t(actor, 'Карточка', 'Card');
   const one = (text: string): Resolution => {
     const ids = [...(named.get(text) ?? [])];

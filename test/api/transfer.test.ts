@@ -12,6 +12,7 @@ import { SseSubscription } from '../support/sse';
 import { importJob, type ImportParams, type ImportResult } from '../../server/src/transfer/import';
 import { undoImportJob, undoKey } from '../../server/src/transfer/undo';
 import { Job } from '../../server/src/jobs/model';
+import { jobDefinition } from '../../server/src/jobs/define';
 import { JobInterrupted } from '../../server/src/jobs/runner';
 import { createLogger } from '../../server/src/logger';
 import { loadConfig } from '../../server/src/config';
@@ -370,6 +371,40 @@ describe('import and export (API)', function () {
       'ООО «Менеджер 3»': userIds.tanya,
       'ООО «Менеджер 4»': userIds.tanya,
     });
+  });
+
+  it('lets one user have two imports or checks unfinished at once: a third is refused with the reason, so one person’s queue cannot hold everyone’s work back', async () => {
+    const uploaded = await upload(server, tanya, 'очередь.csv', Buffer.from('Наименование\nООО «Очередь»\n'));
+    const input = { uploadId: uploaded.body.id, folderId, typeKey: 'counterparty' };
+    const inspection = (await tanya.data<{ importInspection: Inspection }>(INSPECT, { input })).importInspection;
+    const check = () => tanya.request<{ startImport: Job }>(START, { input, mapping: asIs(inspection), dryRun: true });
+    // The jobs are held running until released, so the first two are unfinished when the third is asked.
+    const definition = jobDefinition('import')!;
+    const original = definition.run;
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    definition.run = async (ctx) => {
+      await released;
+      return original(ctx);
+    };
+    try {
+      const first = await check();
+      const second = await check();
+      expect([first.errors, second.errors]).to.deep.equal([undefined, undefined]);
+      const third = await check();
+      expect(third.errors?.[0].extensions?.code).to.equal('CONFLICT');
+      expect(third.errors?.[0].message).to.equal('У вас уже идут 2 импорта или проверки: дождитесь конца одной из них или отмените её');
+      definition.run = original;
+      release();
+      for (const started of [first, second]) expect((await finishedJob(tanya, started.data!.startImport.id)).state).to.equal('succeeded');
+    } finally {
+      definition.run = original;
+      release();
+    }
+    // Once they ended, the next one starts.
+    const next = await check();
+    expect(next.errors).to.equal(undefined);
+    await finishedJob(tanya, next.data!.startImport.id);
   });
 
   it('offers the refused rows of a dry run as the .xlsx report, so the file is fixed before anything is imported; a new dry run of the file replaces it', async () => {

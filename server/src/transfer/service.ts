@@ -13,7 +13,7 @@ import { UnpackRefusal, unpackRefusalText } from '../files/archive';
 import { findFolder } from '../folders/service';
 import { Job, type JobDoc } from '../jobs/model';
 import type { JobView } from '../jobs/view';
-import { FieldErrors } from '../validation';
+import { FieldErrors, isDuplicateKeyError } from '../validation';
 import { findFile, sheetFile, type TransferFile } from './files';
 import { importJob, type ImportParams } from './import';
 import { undoKey } from './undo';
@@ -233,7 +233,13 @@ function checkedMapping(actor: Actor, type: CardTypeDefinition, columnCount: num
   return { columns: input.columns.map((key) => (key ? key : null)), constants, matchField: input.matchField || null, onMatch: input.onMatch as MatchPolicy };
 }
 
-/** Starts a dry run or the import itself as a job of the actor's; the mapping is remembered for the next file. */
+/**
+ * Imports and dry runs one user may have queued or running at once: the job runner takes jobs in
+ * turn, whoever owns them, so one person's queue of dry runs would hold everyone else's work back.
+ */
+export const IMPORTS_AT_ONCE = 2;
+
+/** Starts a dry run or the import itself as a job of the actor's (at most IMPORTS_AT_ONCE unfinished); the mapping is remembered for the next file. */
 export async function startImport(actor: Actor, settings: ImportSettings, mappingInput: MappingInput, dryRun: boolean): Promise<JobView> {
   const inspection = await inspectUpload(actor, settings);
   const type = (await findCardType(settings.typeKey))!;
@@ -255,7 +261,22 @@ export async function startImport(actor: Actor, settings: ImportSettings, mappin
     dryRun,
     ip: actor.ip,
   };
-  return importJob.enqueue(actor.userId, params);
+  // Each slot is an activeKey: at most one unfinished job holds it.
+  for (let slot = 1; slot <= IMPORTS_AT_ONCE; slot += 1) {
+    try {
+      return await importJob.enqueue(actor.userId, params, { activeKey: `import:${actor.userId}:${slot}` });
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+    }
+  }
+  throw new AppError(
+    'CONFLICT',
+    t(
+      actor,
+      `У вас уже идут ${IMPORTS_AT_ONCE} импорта или проверки: дождитесь конца одной из них или отмените её`,
+      `You already have ${IMPORTS_AT_ONCE} imports or checks running: wait for one to end or cancel it`,
+    ),
+  );
 }
 
 /** An import a user ran (not a dry run) and the undo asked for it, if any. */

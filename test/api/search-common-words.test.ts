@@ -1,15 +1,10 @@
 import { expect } from 'chai';
-import { Types } from 'mongoose';
-import { renderTitle, searchIndexOf } from '../../card-types';
-import { builtInCardTypes } from '../../card-types/built-in';
-import { Card } from '../../server/src/cards/model';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { createDepartment, createFolder, createLibrary, createUser, setFolderAccess } from '../support/fixtures';
-import { searchWork } from '../support/search-work';
+import { searchWork, storeCounterparties } from '../support/search-work';
 import { signedIn, startTestServer } from '../support/server';
 
-const counterparty = builtInCardTypes.find((type) => type.key === 'counterparty')!;
 const SEARCH = 'query($q: String!, $first: Int) { search(query: $q, first: $first) { card { title } } }';
 const PASSWORD = 'reader-password-1';
 
@@ -43,38 +38,21 @@ describe('search by common words costs the page (API)', function () {
     const hidden = await folder('Чужие', false);
     // More folders than the reader reads twice over: their two are searched one by one.
     for (const name of ['Архив', 'Прочие', 'Разное']) await folder(name, false);
-    const now = new Date();
-    const cards = (folderId: string, names: string[]) =>
-      names.map((name) => {
-        const values = { name };
-        const title = renderTitle(counterparty, values, 'ru');
-        return {
-          typeKey: 'counterparty',
-          folderId: new Types.ObjectId(folderId),
-          libraryId: new Types.ObjectId(libraryId),
-          title,
-          values,
-          ...searchIndexOf(counterparty, title, values),
-          createdBy: new Types.ObjectId(adminId),
-          updatedBy: new Types.ObjectId(adminId),
-          createdAt: now,
-          updatedAt: now,
-        };
-      });
-    await Card.insertMany([
-      ...cards(
-        vector,
-        Array.from({ length: 4000 }, (_, i) => `ООО «Вектор-${i}»`),
-      ),
-      ...cards(
-        alpha,
-        Array.from({ length: 1000 }, (_, i) => `ООО «Альфа-${i}»`),
-      ),
-      ...cards(
-        hidden,
-        Array.from({ length: 1000 }, (_, i) => `ООО «Вектор-${i}»`),
-      ),
-    ]);
+    await storeCounterparties(
+      { folderId: vector, libraryId },
+      Array.from({ length: 4000 }, (_, i) => `ООО «Вектор-${i}»`),
+      adminId,
+    );
+    await storeCounterparties(
+      { folderId: alpha, libraryId },
+      Array.from({ length: 1000 }, (_, i) => `ООО «Альфа-${i}»`),
+      adminId,
+    );
+    await storeCounterparties(
+      { folderId: hidden, libraryId },
+      Array.from({ length: 1000 }, (_, i) => `ООО «Вектор-${i}»`),
+      adminId,
+    );
     reader = await signedIn(server, 'reader', PASSWORD);
   });
   after(async () => {

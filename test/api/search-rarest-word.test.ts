@@ -1,15 +1,10 @@
 import { expect } from 'chai';
-import { Types } from 'mongoose';
-import { renderTitle, searchIndexOf } from '../../card-types';
-import { builtInCardTypes } from '../../card-types/built-in';
-import { Card } from '../../server/src/cards/model';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { createFolder, createLibrary } from '../support/fixtures';
-import { searchWork } from '../support/search-work';
+import { searchWork, storeCounterparties } from '../support/search-work';
 import { signedIn, startTestServer } from '../support/server';
 
-const counterparty = builtInCardTypes.find((type) => type.key === 'counterparty')!;
 const SEARCH = 'query($q: String!, $first: Int) { search(query: $q, first: $first) { exact card { id title } } }';
 
 type Hit = { search: { exact: boolean; card: { title: string } }[] };
@@ -33,29 +28,14 @@ describe('search by words walks the rarest word (API)', function () {
     const libraryId = await createLibrary(admin, 'Контрагенты');
     const folderId = await createFolder(admin, { libraryId, name: 'Все', allowedCardTypes: ['counterparty'] });
     const adminId = (await admin.data<{ viewer: { user: { id: string } } }>('{ viewer { user { id } } }')).viewer.user.id;
-    const now = new Date();
-    const names = [
-      ...Array.from({ length: 2000 }, (_, i) => `ООО «Вектор-${i}»`),
-      ...Array.from({ length: 120 }, (_, i) => `ООО «Гранит-474${i}»`),
-      ...Array.from({ length: 5 }, (_, i) => `ООО «Вектор-474-${i}»`),
-    ];
-    await Card.insertMany(
-      names.map((name) => {
-        const values = { name };
-        const title = renderTitle(counterparty, values, 'ru');
-        return {
-          typeKey: 'counterparty',
-          folderId: new Types.ObjectId(folderId),
-          libraryId: new Types.ObjectId(libraryId),
-          title,
-          values,
-          ...searchIndexOf(counterparty, title, values),
-          createdBy: new Types.ObjectId(adminId),
-          updatedBy: new Types.ObjectId(adminId),
-          createdAt: now,
-          updatedAt: now,
-        };
-      }),
+    await storeCounterparties(
+      { folderId, libraryId },
+      [
+        ...Array.from({ length: 2000 }, (_, i) => `ООО «Вектор-${i}»`),
+        ...Array.from({ length: 120 }, (_, i) => `ООО «Гранит-474${i}»`),
+        ...Array.from({ length: 5 }, (_, i) => `ООО «Вектор-474-${i}»`),
+      ],
+      adminId,
     );
   });
   after(async () => {

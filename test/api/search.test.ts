@@ -1,7 +1,5 @@
 import { expect } from 'chai';
 import mongoose, { Types } from 'mongoose';
-import { renderTitle, searchIndexOf } from '../../card-types';
-import { builtInCardTypes } from '../../card-types/built-in';
 import { Card } from '../../server/src/cards/model';
 import { wordCandidates } from '../../server/src/cards/search';
 import { searchWordsStep } from '../../server/src/migrations/search-words';
@@ -10,11 +8,11 @@ import { loadConfig } from '../../server/src/config';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { createFolder, createLibrary, createUser, setFolderAccess } from '../support/fixtures';
+import { storeCounterparties } from '../support/search-work';
 import { signedIn, startTestServer } from '../support/server';
 import { waitFor } from '../support/wait';
 
 const PASSWORD = 'secret-password-1';
-const counterparty = builtInCardTypes.find((type) => type.key === 'counterparty')!;
 const SEARCH = 'query($q: String!, $first: Int) { search(query: $q, first: $first) { exact card { id title } } }';
 
 describe('search by words (API)', function () {
@@ -32,27 +30,8 @@ describe('search by words (API)', function () {
     (await client.data<{ search: { exact: boolean; card: { title: string } }[] }>(SEARCH, { q, first })).search.map((hit) => hit.card.title);
 
   /** Cards stored in bulk as the card service stores them (title, words), `count` at a time. */
-  const store = async (folder: { id: string; libraryId: string }, names: string[], extra: Record<string, unknown> = {}) => {
-    const now = new Date();
-    await Card.insertMany(
-      names.map((name) => {
-        const values = { name, ...extra };
-        const title = renderTitle(counterparty, values, 'ru');
-        return {
-          typeKey: 'counterparty',
-          folderId: new Types.ObjectId(folder.id),
-          libraryId: new Types.ObjectId(folder.libraryId),
-          title,
-          values,
-          ...searchIndexOf(counterparty, title, values),
-          createdBy: new Types.ObjectId(authorId),
-          updatedBy: new Types.ObjectId(authorId),
-          createdAt: now,
-          updatedAt: now,
-        };
-      }),
-    );
-  };
+  const store = (folder: { id: string; libraryId: string }, names: string[], extra: Record<string, unknown> = {}) =>
+    storeCounterparties({ folderId: folder.id, libraryId: folder.libraryId }, names, authorId, extra);
 
   before(async () => {
     server = await startTestServer();

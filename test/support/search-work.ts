@@ -1,4 +1,32 @@
-import mongoose from 'mongoose';
+import mongoose, { Types } from 'mongoose';
+import { renderTitle, searchIndexOf } from '../../card-types';
+import { builtInCardTypes } from '../../card-types/built-in';
+import { Card } from '../../server/src/cards/model';
+
+const counterparty = builtInCardTypes.find((type) => type.key === 'counterparty')!;
+
+/** Counterparties named `names` (with `extra` values), stored in bulk in a folder as the card service stores them (title, words). */
+export async function storeCounterparties(place: { folderId: string; libraryId: string }, names: string[], authorId: string, extra: Record<string, unknown> = {}): Promise<void> {
+  const now = new Date();
+  await Card.insertMany(
+    names.map((name) => {
+      const values = { name, ...extra };
+      const title = renderTitle(counterparty, values, 'ru');
+      return {
+        typeKey: 'counterparty',
+        folderId: new Types.ObjectId(place.folderId),
+        libraryId: new Types.ObjectId(place.libraryId),
+        title,
+        values,
+        ...searchIndexOf(counterparty, title, values),
+        createdBy: new Types.ObjectId(authorId),
+        updatedBy: new Types.ObjectId(authorId),
+        createdAt: now,
+        updatedAt: now,
+      };
+    }),
+  );
+}
 
 /** The prefix a word search reads the range of: its `searchWords` condition `/^prefix/` (the first of its `$and`, the rarest word, when it has more). */
 function rangeRead(command: Record<string, unknown>): string | undefined {

@@ -81,6 +81,16 @@ describe('input guard: query text, unstorable text, refusals naming the argument
     expect(batch.errors).to.equal(undefined);
   });
 
+  it('costs a query by the variables of each request: the same text is refused with 50 rows per list and served with 1, in any order', async () => {
+    const ROW = 'id title values unread { isNew changedFields } references { fieldKey id title }';
+    const query = `query($f: ID!, $n: Int) { ${Array.from({ length: 50 }, (_, i) => `a${i}: cards(folderId: $f, first: $n) { edges { node { ${ROW} } } }`).join(' ')} }`;
+    for (const n of [1, 50, 1, 50]) {
+      const answer = await admin.request(query, { f: folderId, n });
+      if (n === 1) expect(answer.errors, `first: ${n}`).to.equal(undefined);
+      else expect(answer.errors?.[0].extensions?.code, `first: ${n}`).to.equal('TOO_COSTLY');
+    }
+  });
+
   it('refuses a lone UTF-16 surrogate at the field, in variables and inline', async () => {
     const CREATE = 'mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }';
     expect(refusalFields(await admin.request(CREATE, { f: folderId, v: { name: 'ООО \ud800' } }))).to.deep.equal({ name: ILL_FORMED });

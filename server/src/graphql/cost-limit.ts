@@ -48,9 +48,43 @@ export function queryCost(schema: GraphQLSchema, document: DocumentNode, variabl
   }
 }
 
+/**
+ * What of a request's variables its cost depends on: `first`, `last` and the length of `ids` are
+ * numbers and lists, `@include`/`@skip` booleans; every string reads alike here (an ID, a cursor).
+ */
+const variableShape = (variables: Record<string, unknown>) => JSON.stringify(variables, (_key, value: unknown) => (typeof value === 'string' ? '' : value));
+/** Costs remembered per document and operation, by the shape of their variables, at most this many. */
+const SHAPES_PER_DOCUMENT = 64;
+const LONGEST_SHAPE = 4096;
+
+/**
+ * `queryCost`, remembered: yoga parses a query once and gives every request with its text the same
+ * document, so the folder page's traversal of its query is done once per shape of its variables,
+ * not on every request. Refusals (null: variables that do not fit) are not remembered.
+ */
+function rememberingCosts(): (schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>, operationName?: string | null) => number | null {
+  const known = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string, number>>>();
+  return (schema, document, variables, operationName) => {
+    const shape = `${operationName ?? ''} ${variableShape(variables)}`;
+    if (shape.length > LONGEST_SHAPE) return queryCost(schema, document, variables, operationName);
+    let bySchema = known.get(schema);
+    if (!bySchema) known.set(schema, (bySchema = new WeakMap()));
+    let costs = bySchema.get(document);
+    if (!costs) bySchema.set(document, (costs = new Map()));
+    const remembered = costs.get(shape);
+    if (remembered !== undefined) return remembered;
+    const cost = queryCost(schema, document, variables, operationName);
+    if (cost === null) return null;
+    if (costs.size >= SHAPES_PER_DOCUMENT) costs.delete(costs.keys().next().value!);
+    costs.set(shape, cost);
+    return cost;
+  };
+}
+
 export function useCostLimit({ maxCost }: { maxCost: number }): Plugin<GraphQLContext> {
+  const costOf = rememberingCosts();
   const refusal = (args: ExecutionArgs): GraphQLError | null => {
-    const cost = queryCost(args.schema, args.document, args.variableValues ?? {}, args.operationName);
+    const cost = costOf(args.schema, args.document, args.variableValues ?? {}, args.operationName);
     if (cost === null || cost <= maxCost) return null;
     const { locale } = args.contextValue as GraphQLContext;
     const shown = Number.isFinite(cost) ? Math.ceil(cost) : '∞';

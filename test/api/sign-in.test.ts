@@ -110,6 +110,37 @@ describe('sign-in and sessions (API)', function () {
     expect(await viewerLogin(otherBrowser)).to.equal(null);
   });
 
+  it('signs in only with the signature of the session cookie’s own value, however often the genuine cookie was seen', async () => {
+    await createUser('olga');
+    await createUser('pavel');
+    const olga = await signedIn(server, 'olga', PASSWORD);
+    const pavel = await signedIn(server, 'pavel', PASSWORD);
+    const cookiesOf = (client: ApiClient) =>
+      Object.fromEntries(
+        client
+          .cookieHeader()
+          .split('; ')
+          .map((pair) => pair.split('=') as [string, string]),
+      );
+    const [own, other] = [cookiesOf(olga), cookiesOf(pavel)];
+    const viewerWith = async (value: string, signature: string) => {
+      const response = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', cookie: `kartoteka_session=${value}; kartoteka_session.sig=${signature}` },
+        body: JSON.stringify({ query: VIEWER }),
+      });
+      return ((await response.json()) as { data: { viewer: { user: { login: string } } | null } }).data.viewer?.user.login ?? null;
+    };
+    for (let i = 0; i < 2; i++) {
+      expect(await viewerWith(own.kartoteka_session, own['kartoteka_session.sig'])).to.equal('olga');
+      // Another session's token under Olga's signature, Olga's token under a made-up or Pavel's signature: signed out, every time.
+      expect(await viewerWith(other.kartoteka_session, own['kartoteka_session.sig'])).to.equal(null);
+      expect(await viewerWith(own.kartoteka_session, 'AAAAAAAAAAAAAAAAAAAAAAAAAAA')).to.equal(null);
+      expect(await viewerWith(own.kartoteka_session, other['kartoteka_session.sig'])).to.equal(null);
+    }
+    expect(await viewerLogin(pavel)).to.equal('pavel');
+  });
+
   it('signs out', async () => {
     await createUser('fedor');
     const fedor = await signedIn(server, 'fedor', PASSWORD);

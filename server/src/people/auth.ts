@@ -1,4 +1,4 @@
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { accessSnapshot, type AccessSnapshot, type SnapshotUser } from '../access/snapshot';
 import type { Config } from '../config';
 import { addressAllowed } from './ip-allow-list';
@@ -43,11 +43,34 @@ export function sessionCookieOptions(config: Config) {
 
 const signedOut = (): RequestAuth => ({ user: null, sessionToken: null, sessionId: null, sessionExpiresAt: null, addressRefused: false });
 
+/** Session cookies (signature and value) whose signature this process checked: found again without an HMAC. */
+const checkedCookies = new Set<string>();
+const CHECKED_COOKIES = 10_000;
+
+/**
+ * The session cookie's value when its signature is right (`signed` in Koa's cookies: an HMAC of
+ * the value with the server's secret), remembered for the next requests of the session. The
+ * session itself is still found by its token on every request; a wrong signature is checked
+ * anew each time (and its cookie cleared, as Koa does).
+ */
+function signedSessionToken(ctx: Context): string | undefined {
+  const value = ctx.cookies.get(SESSION_COOKIE);
+  const signature = ctx.cookies.get(`${SESSION_COOKIE}.sig`);
+  const pair = `${signature} ${value}`;
+  if (value && signature && checkedCookies.has(pair)) return value;
+  const token = ctx.cookies.get(SESSION_COOKIE, { signed: true });
+  if (token && token === value && signature) {
+    if (checkedCookies.size >= CHECKED_COOKIES) checkedCookies.delete(checkedCookies.values().next().value!);
+    checkedCookies.add(pair);
+  }
+  return token;
+}
+
 /** Reads the signed session cookie and finds the active user behind it. */
 export function sessionMiddleware(config: Config): Middleware {
   return async (ctx, next) => {
     ctx.state.auth = signedOut();
-    const token = ctx.cookies.get(SESSION_COOKIE, { signed: true });
+    const token = signedSessionToken(ctx);
     if (token) {
       const session = await sessionFor(token);
       if (session) {

@@ -134,11 +134,12 @@ describe('the bulk-reading alarm measured against the user’s usual volume (API
     for (const name of ['ООО «Альфа»', 'ООО «Бета»', 'ООО «Гамма»']) {
       await anna.data('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', { f: folderId, v: { name } });
     }
-    // Their last days: Анна's peaks 3, 4 and 9 cards (usual 4; the 100 of three weeks ago is past
-    // the 14 days looked at), Борис's 2, 1 and 2 (usual 2).
+    // Their last 14 days: Анна read on ten of them, peaking at 3 to 9 cards (usual 4; the 100 of
+    // three weeks ago is past the 14 days looked at), Борис on ten with 1 or 2 (usual 2).
     const day = today();
-    await ReadBaseline.create({ _id: userIds.anna, peaks: { [day - 1]: 9, [day - 2]: 4, [day - 5]: 3, [day - 21]: 100 } });
-    await ReadBaseline.create({ _id: userIds.boris, peaks: { [day - 1]: 2, [day - 3]: 1, [day - 4]: 2 } });
+    const daily = (peaks: number[]) => Object.fromEntries(peaks.map((peak, n) => [day - 1 - n, peak]));
+    await ReadBaseline.create({ _id: userIds.anna, peaks: { ...daily([9, 4, 3, 4, 4, 4, 5, 4, 3, 4]), [day - 21]: 100 } });
+    await ReadBaseline.create({ _id: userIds.boris, peaks: daily([2, 1, 2, 2, 2, 2, 1, 2, 2, 2]) });
   });
   after(async () => {
     await server?.stop();
@@ -172,7 +173,7 @@ describe('the bulk-reading alarm measured against the user’s usual volume (API
       expect(stream.received[1].readAlarms).to.deep.include({ threshold: 20, usual: 4 });
       expect((await alarmsInAudit()).map((edge) => edge.node.actorLogin)).to.deep.equal(['anna', 'boris']);
       // Days past the ones looked at leave the user's record.
-      expect(Object.keys(await peaksOf(userIds.anna)).map(Number)).to.have.members([today(), today() - 1, today() - 2, today() - 5]);
+      expect(Object.keys(await peaksOf(userIds.anna)).map(Number)).to.have.members([today(), ...Array.from({ length: 10 }, (_, n) => today() - 1 - n)]);
     } finally {
       stream.close();
     }

@@ -162,14 +162,37 @@ describe('import: reading files', () => {
 });
 
 describe('the bulk-reading alarm’s threshold', () => {
-  it('takes the usual volume as the median of the daily peaks of the days looked at, before today, on which the user read', () => {
+  it('takes the usual volume as the median of the daily peaks over each of the days looked at, before today, a day without reading counting as 0', () => {
     const today = 20_000;
+    const days = (peak: (back: number) => number, count: number) => Object.fromEntries(Array.from({ length: count }, (_, n) => [today - 1 - n, peak(n)]));
     expect(usualPerWindow({}, today, 14)).to.equal(0);
-    expect(usualPerWindow({ [today - 1]: 300, [today - 2]: 100, [today - 3]: 200 }, today, 14)).to.equal(200);
-    // An even number of days: halfway between the middle two.
-    expect(usualPerWindow({ [today - 1]: 300, [today - 2]: 100, [today - 3]: 200, [today - 4]: 400 }, today, 14)).to.equal(250);
-    // Today (the window being judged), days past the 14 and days without reading do not count.
-    expect(usualPerWindow({ [today]: 9000, [today - 1]: 10, [today - 15]: 5000, [today - 2]: 0 }, today, 14)).to.equal(10);
+    // Reading on every day: the middle of the peaks, one busy day does not move it.
+    expect(
+      usualPerWindow(
+        days((n) => (n === 0 ? 5000 : 100 + n), 14),
+        today,
+        14,
+      ),
+    ).to.equal(108);
+    // One burst (just under the floor) on a new account is not the usual: the threshold stays the floor the next day.
+    expect(usualPerWindow({ [today - 1]: 4999 }, today, 14)).to.equal(0);
+    // Reading on 8 of 14 days (working days): their peak; on 7 of 14, halfway to none.
+    expect(
+      usualPerWindow(
+        days(() => 200, 8),
+        today,
+        14,
+      ),
+    ).to.equal(200);
+    expect(
+      usualPerWindow(
+        days(() => 200, 7),
+        today,
+        14,
+      ),
+    ).to.equal(100);
+    // Today (the window being judged) and days past the 14 do not count.
+    expect(usualPerWindow({ ...days(() => 10, 14), [today]: 9000, [today - 15]: 5000 }, today, 14)).to.equal(10);
   });
 
   it('is the floor or the factor times the usual volume, whichever is larger', () => {

@@ -3,8 +3,8 @@
  * walking the API page by page, say — is told to administrators. Every card whose values go out to
  * a user (a list row, an opened card, a search hit, a related tab) counts, per fixed window of
  * `READ_ALARM_MINUTES`. A user's threshold is their own: the larger of `READ_ALARM_CARDS` (the
- * floor) and `READ_ALARM_FACTOR` × their usual count per window — the median, over the last
- * `READ_ALARM_DAYS` days on which they read, of each day's largest window. The first time a
+ * floor) and `READ_ALARM_FACTOR` × their usual count per window — the median, over each of the
+ * last `READ_ALARM_DAYS` days (0 where they read nothing), of each day's largest window. The first time a
  * user's count within a window reaches their threshold, the audit log records `bulk-reading`
  * (administrators filter for it) and the administrators' open consoles are told at once
  * (`readAlarms`).
@@ -75,13 +75,12 @@ const DAY_MS = 24 * 3600_000;
 
 /**
  * A user's usual cards per window: the median of their daily peaks (each day's largest window)
- * over the `days` days before `today` on which they read anything; 0 with none.
+ * over each of the `days` days before `today`, a day without reading counting as 0 — so the usual
+ * is what they do on most days: one burst, or a few days' reading just under the threshold, does
+ * not raise it (a new account reading 4,999 cards once would otherwise be allowed 25,000 the next day).
  */
 export function usualPerWindow(peaks: Record<string, number>, today: number, days: number): number {
-  const past = Object.entries(peaks)
-    .filter(([day, peak]) => Number(day) < today && Number(day) >= today - days && peak > 0)
-    .map(([, peak]) => peak)
-    .sort((a, b) => a - b);
+  const past = Array.from({ length: days }, (_, back) => peaks[String(today - 1 - back)] ?? 0).sort((a, b) => a - b);
   if (past.length === 0) return 0;
   const middle = Math.floor(past.length / 2);
   return past.length % 2 === 1 ? past[middle] : Math.round((past[middle - 1] + past[middle]) / 2);

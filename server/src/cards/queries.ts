@@ -9,6 +9,7 @@ import { escapeRegExp, FieldErrors, objectIdArgument, pageSize, refuseField, sea
 import { Card, type CardDoc } from './model';
 import { permittedCards } from './permitted';
 import { pageOfHits, searchByWords, searchWordPages, SEARCH_CANDIDATES, type WordResultsPage } from './search';
+import { listCardTypes } from '../card-types/registry';
 import { cardTypeOrFail, findCard } from './service';
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
@@ -222,7 +223,8 @@ function kindCondition(field: FieldDefinition | undefined, path: string, filter:
 export async function folderListQuery(actor: Actor, folderId: string, options: Omit<ListOptions, 'first' | 'after'>) {
   const folder = await findFolder(actor, folderId);
   if (!folder) throw notFound(actor, t(actor, 'Папка', 'Folder'));
-  const types = await Promise.all((folder.allowedCardTypes.length > 0 ? folder.allowedCardTypes : []).map((key) => cardTypeOrFail(actor, key).catch(() => null)));
+  // A folder that takes any type lists, filters, sorts and exports by the fields of every type.
+  const types = folder.allowedCardTypes.length > 0 ? await Promise.all(folder.allowedCardTypes.map((key) => cardTypeOrFail(actor, key).catch(() => null))) : await listCardTypes();
   const known = types.filter((type): type is CardTypeDefinition => type !== null);
   const errors = new FieldErrors(actor.locale);
   const sortBy = options.sortBy ?? 'updatedAt';

@@ -22,6 +22,17 @@ function skipCString(bytes: Uint8Array, at: number): number {
   return at + 1;
 }
 
+/** Whether the field name at bytes[start, end) is one of `names` (compared as bytes: no string is made). */
+function named(bytes: Buffer, start: number, end: number, names: readonly Buffer[]): boolean {
+  for (const name of names) {
+    if (name.length !== end - start) continue;
+    let i = 0;
+    while (i < name.length && name[i] === bytes[start + i]) i++;
+    if (i === name.length) return true;
+  }
+  return false;
+}
+
 /** Called with a number element's type (0x01 double, 0x12 long, 0x13 decimal) and its value's offset; true stops the walk. */
 type NumberTest = (type: number, bytes: Buffer, at: number) => boolean;
 
@@ -30,7 +41,7 @@ type NumberTest = (type: number, bytes: Buffer, at: number) => boolean;
  * arrays are walked in place: their elements follow their size), except in the top-level fields
  * named in `skip`. Reads the bytes only, allocating nothing.
  */
-function holdsNumber(bytes: Buffer, test: NumberTest, skip?: ReadonlySet<string>): boolean {
+function holdsNumber(bytes: Buffer, test: NumberTest, skip?: readonly Buffer[]): boolean {
   const end = bytes.length - 1;
   let at = 4;
   let depth = 0;
@@ -42,7 +53,7 @@ function holdsNumber(bytes: Buffer, test: NumberTest, skip?: ReadonlySet<string>
     }
     const name = at;
     at = skipCString(bytes, at);
-    if (depth === 0 && skip?.has(bytes.toString('latin1', name, at - 1))) {
+    if (depth === 0 && skip && named(bytes, name, at - 1, skip)) {
       if (type === 0x03 || type === 0x04) {
         at += bytes.readInt32LE(at);
         continue;
@@ -108,7 +119,7 @@ function holdsNumber(bytes: Buffer, test: NumberTest, skip?: ReadonlySet<string>
 const typedNumber: NumberTest = (type, bytes, at) => type === 0x12 || (type === 0x01 && writesAsInt32(bytes.readDoubleLE(at)));
 
 /** Whether a (valid) BSON document holds a long or a double with a whole int32 value (outside the top-level fields in `skip`). */
-export function holdsTypedNumbers(bytes: Buffer, skip?: ReadonlySet<string>): boolean {
+export function holdsTypedNumbers(bytes: Buffer, skip?: readonly Buffer[]): boolean {
   return holdsNumber(bytes, typedNumber, skip);
 }
 
@@ -161,7 +172,7 @@ export function decodeDocument(bytes: Buffer): Doc {
  * session fields: its txnNumber and $clusterTime are longs in every write of a session, and are
  * read as numbers alike).
  */
-export function decodeReceived(bytes: Buffer, envelope?: ReadonlySet<string>): Doc {
+export function decodeReceived(bytes: Buffer, envelope?: readonly Buffer[]): Doc {
   const promoted = deserialize(bytes, PROMOTED_READ);
   return holdsTypedNumbers(bytes, envelope) ? (normalize(deserialize(bytes, TYPED_READ)) as Doc) : promoted;
 }

@@ -16,7 +16,7 @@ const HEADER_SIZE = 16;
 export const MAX_MESSAGE_SIZE = 48_000_000;
 
 /** A command's session fields: longs in every command of a session, read as numbers. */
-const ENVELOPE = new Set(['txnNumber', '$clusterTime', 'lsid']);
+const ENVELOPE = ['txnNumber', '$clusterTime', 'lsid'].map((name) => Buffer.from(name, 'latin1'));
 
 export interface IncomingMessage {
   requestId: number;

@@ -605,18 +605,22 @@ describe('import and export (API)', function () {
 
     type Audit = { auditLog: { edges: { node: { kind: string; actorLogin: string; summary: string } }[] } };
     let exports: Audit['auditLog']['edges'] = [];
-    // An export is audited once its last row is written, which may be just after the download ends.
+    // An export is audited before its first row (so one cut off by a server stop is on record) and
+    // once its last row is written, which may be just after the download ends.
     await waitFor(async () => {
       const audit = await admin.data<Audit>('{ auditLog(first: 20) { edges { node { kind actorLogin summary } } } }');
-      exports = audit.auditLog.edges.filter((edge) => edge.node.kind === 'export-refused' || edge.node.kind === 'cards-exported');
-      return exports.length >= 3;
-    }, 'three export audit entries');
+      exports = audit.auditLog.edges.filter((edge) => ['export-refused', 'export-started', 'cards-exported'].includes(edge.node.kind));
+      return exports.length >= 5;
+    }, 'five export audit entries');
     expect(exports.map((edge) => [edge.node.kind, edge.node.actorLogin])).to.deep.equal([
       ['cards-exported', 'natasha'],
+      ['export-started', 'natasha'],
       ['cards-exported', 'natasha'],
+      ['export-started', 'natasha'],
       ['export-refused', 'natasha'],
     ]);
-    expect(exports[1].node.summary).to.contain('2 карточек');
+    expect(exports[1].node.summary).to.equal('Папка «Корреспонденты»: выгрузка в csv начата');
+    expect(exports[2].node.summary).to.contain('2 карточек');
 
     // Round trip: the exported file imported into an empty folder gives the same cards, field by field.
     const copy = await createFolder(admin, { libraryId, name: 'Копия', allowedCardTypes: ['counterparty'] });

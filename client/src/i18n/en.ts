@@ -365,6 +365,7 @@ const en: typeof ru = {
       'backup-restored': 'Restored from backup',
       'cards-imported': 'Cards imported',
       'import-undone': 'Import undone',
+      'export-started': 'Card export started',
       'cards-exported': 'Cards exported',
       'export-refused': 'Export without the Export right',
       'export-limit-reached': 'Daily export limit exceeded',

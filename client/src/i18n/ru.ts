@@ -370,6 +370,7 @@ export default {
       'backup-restored': 'Восстановление из резервной копии',
       'cards-imported': 'Импорт карточек',
       'import-undone': 'Отмена импорта',
+      'export-started': 'Начат экспорт карточек',
       'cards-exported': 'Экспорт карточек',
       'export-refused': 'Экспорт без права «Экспорт»',
       'export-limit-reached': 'Превышен дневной лимит экспорта',

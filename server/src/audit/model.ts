@@ -31,6 +31,7 @@ export type AuditKind =
   | 'backup-restored'
   | 'cards-imported'
   | 'import-undone'
+  | 'export-started'
   | 'cards-exported'
   | 'export-refused'
   | 'export-limit-reached'

@@ -402,6 +402,17 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
     fileName,
     contentType: request.format === 'xlsx' ? 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' : 'text/csv; charset=utf-8',
     write: async (out) => {
+      // Recorded before the first row: an export cut off by a server stop (a crash, a deploy) is still on record.
+      await recordAudit(
+        { userId: actor.userId, login: actor.login, ip: actor.ip },
+        {
+          kind: 'export-started',
+          targetType: 'Folder',
+          targetId: String(folder._id),
+          summary: t(actor, `Папка «${folder.name}»: выгрузка в ${request.format} начата`, `Folder “${folder.name}”: export to ${request.format} started`),
+          after: { format: request.format, ...filtersAndSort, columns: columns.map((field) => field.key) },
+        },
+      );
       try {
         return await audited(request.format === 'xlsx' ? await writeXlsx(out) : await writeCsv(out), true);
       } catch (error) {

@@ -3,6 +3,7 @@ import ExcelJS from 'exceljs';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
+import { axeViolations, describeViolations } from '../support/axe';
 import { describeInBrowser, screenshot } from '../support/browser';
 import { createCorrespondents, createFolder, createUser, setFolderAccess } from '../support/fixtures';
 import { signedIn, TEST_ADMIN } from '../support/server';
@@ -99,6 +100,11 @@ describeInBrowser('import and export, as a person does them (browser)', function
       .to.contain('4')
       .and.contain('E-mail');
     await screenshot(page, 'import-dry-run');
+    // The result has no serious or critical accessibility problem, also where its preview scrolls sideways.
+    await page.setViewportSize({ width: 640, height: 900 });
+    const { blocking } = await axeViolations(page);
+    expect(blocking, describeViolations(blocking)).to.deep.equal([]);
+    await page.setViewportSize({ width: 1280, height: 900 });
     // The refused rows of the check can be downloaded and fixed before anything is imported.
     const checked = await sheetRows(await downloaded(page, () => page.getByTestId('import-report').click()));
     expect(checked.slice(1).map((row) => row[0])).to.deep.equal(['АО «Ошибка»']);

@@ -23,6 +23,7 @@ describeInBrowser('accessibility: axe-core on every main page (browser)', functi
   let context: BrowserContext;
   let page: Page;
   const report: string[] = [];
+  const folderIds = new Map<string, string>();
 
   async function check(name: string): Promise<void> {
     // Nothing still loading (the live stream keeps the network busy, so no waiting for it to idle).
@@ -53,6 +54,7 @@ describeInBrowser('accessibility: axe-core on every main page (browser)', functi
     // A second folder for counterparties, so «Переместить» has somewhere to offer.
     const library = (await admin.data<{ libraries: { id: string; name: string }[] }>('{ libraries { id name } }')).libraries.find((l) => l.name === 'Корреспонденты и контакты')!;
     await createFolder(admin, { libraryId: library.id, name: 'Архив контрагентов', allowedCardTypes: ['counterparty'] });
+    for (const folder of (await admin.data<{ folders: { id: string; name: string }[] }>('{ folders { id name } }')).folders) folderIds.set(folder.name, folder.id);
   });
   after(async () => {
     if (report.length) console.log(`      axe-core results per page:\n${report.map((line) => `        ${line}`).join('\n')}`);
@@ -85,6 +87,32 @@ describeInBrowser('accessibility: axe-core on every main page (browser)', functi
     await page.getByTestId('tab-access').click();
     await page.getByTestId('access-editor').waitFor();
     await check('folder access');
+    // The amount column's from–to filter: two inputs one above the other, each a 24-px target.
+    await page.goto(`${server.url}/folders/${folderIds.get('Коммерческие предложения')}`);
+    await page.locator('[data-test="card-row"]').first().waitFor();
+    const bound = page.getByRole('textbox', { name: 'Фильтр по «Сумма, ₽»: от' });
+    await bound.scrollIntoViewIfNeeded();
+    expect((await bound.boundingBox())?.height).to.be.at.least(24);
+    await check('folder list with range filters');
+    expectAllClean();
+  });
+
+  it('import: the preview of a dry run', async () => {
+    await page.goto(`${server.url}/folders/${folderIds.get('Корреспонденты')}/import`);
+    await page.locator('[data-test="import-file"]:enabled').waitFor();
+    // An address without spaces makes the preview table wider than the page, so its box scrolls sideways.
+    const address = 'Москва,'.repeat(80);
+    await page
+      .getByTestId('import-file')
+      .setInputFiles({ name: 'клиенты.csv', mimeType: 'text/csv', buffer: Buffer.from(`Наименование;Юридический адрес\nООО «Ширь»;${address}\n`) });
+    await page.getByTestId('import-dry-run').click();
+    await page.locator('[data-test="import-result"][data-dry-run="true"]').waitFor();
+    // The box that scrolls is a named region reached by Tab.
+    const scroll = page.getByRole('region', { name: 'Первые строки, как они будут сохранены' });
+    expect(await scroll.evaluate((box) => box.scrollWidth > box.clientWidth)).to.equal(true);
+    await scroll.focus();
+    expect(await scroll.evaluate((box) => box === document.activeElement)).to.equal(true);
+    await check('import: dry-run preview');
     expectAllClean();
   });
 
@@ -176,6 +204,11 @@ describeInBrowser('accessibility: axe-core on every main page (browser)', functi
     await page.getByTestId('card-type-counterparty').getByTestId('card-type-link').click();
     await page.waitForURL((url) => url.pathname.endsWith('/counterparty'));
     await check('console: card type designer');
+    // A new type: its form preview shows the field not named yet with a label.
+    await page.goto(`${server.url}/admin/card-types/new`);
+    await page.getByTestId('add-field').click();
+    await page.getByTestId('form-preview').locator('input').first().waitFor();
+    await check('console: new card type');
     expectAllClean();
   });
 });

@@ -47,6 +47,29 @@ describeInBrowser('card list and live rights (browser)', function () {
     expect(cut).to.deep.equal([]);
   });
 
+  it('in «Корреспонденты» at 1280×800 phones and account managers are shown whole', async () => {
+    await openFolder('Корреспонденты');
+    for (const key of ['phone', 'manager']) {
+      const index = await page
+        .locator('[data-test="card-list"] [role="columnheader"]')
+        .evaluateAll((heads, column) => heads.findIndex((head) => head.getAttribute('data-column') === column), key);
+      expect(index, key).to.be.at.least(0);
+      const cells = await page.locator('[data-test="card-row"]').evaluateAll(
+        (rows, at) =>
+          rows
+            .map((row) => row.children[at] as HTMLElement)
+            .filter((cell) => cell.textContent?.trim())
+            .map((cell) => ({ text: cell.textContent, cut: cell.scrollWidth > cell.clientWidth })),
+        index,
+      );
+      expect(cells.length, key).to.be.at.least(3);
+      expect(
+        cells.filter((cell) => cell.cut).map((cell) => cell.text),
+        key,
+      ).to.deep.equal([]);
+    }
+  });
+
   it('a column is resized by dragging its edge or with ←/→ on it, and keeps its width after a reload, in this folder only, on any computer Татьяна signs in from', async () => {
     await openFolder('Корреспонденты');
     const before = await headerWidth('typeKey');
@@ -163,5 +186,16 @@ describeInBrowser('card list and live rights (browser)', function () {
     // Leaving the group takes the tab away again.
     await admin.data('mutation($id: ID!, $remove: [ID!]) { changeGroupMembers(id: $id, remove: $remove) { id } }', { id: readers.id, remove: [tatianaId] });
     await page.getByTestId('card-tab-history').waitFor({ state: 'detached' });
+  });
+
+  it('after switching to English, the filters of user and reference columns read «Empty / Filled in» at once', async () => {
+    await openFolder('Корреспонденты');
+    const options = () => page.getByTestId('filter-manager').locator('option').allTextContents();
+    expect(await options()).to.include.members(['Пусто', 'Заполнено']);
+    await page.getByTestId('language').selectOption('en');
+    await page.getByTestId('product-name').filter({ hasText: 'Kartoteka' }).waitFor();
+    expect(await options()).to.include.members(['Empty', 'Filled in']);
+    await page.getByTestId('language').selectOption('ru');
+    await page.getByTestId('product-name').filter({ hasText: 'Картотека' }).waitFor();
   });
 });

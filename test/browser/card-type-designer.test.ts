@@ -94,6 +94,9 @@ describeInBrowser('card type designer: «Техническое задание»
     // check runs in the browser), nothing reaches the server.
     await page.getByTestId('save-type').click();
     await expectText(page, 'form-error', 'Проверьте заполнение полей');
+    // The first input with a problem takes the focus, not «Сохранить».
+    await page.waitForFunction(() => document.activeElement?.getAttribute('aria-invalid') === 'true');
+    expect(await field(typeForm(), 'key').evaluate((input) => input === document.activeElement)).to.equal(true);
     expect(await typeForm().getByTestId('error-key').first().textContent()).to.contain('contact-person');
     await expectText(page, 'error-names-ru', 'Заполните');
     await expectText(page, 'error-titleTemplate', 'Заполните');

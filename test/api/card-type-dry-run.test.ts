@@ -7,7 +7,7 @@ import { innFromStem } from '../../seeds/demo-cards';
 import { generateCounterparties } from '../../seeds/generate';
 import { refusalFields, type ApiClient } from '../support/api-client';
 import { databaseCommandsDuring } from '../support/commands';
-import { createCorrespondents, createFolder, setFolderAccess, versioned } from '../support/fixtures';
+import { createCorrespondents, createFolder, setFolderAccess, typeChangeApplied, versioned } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
 
 const PASSWORD = 'secret-password-1';
@@ -215,9 +215,14 @@ describe('issue 14: the dry run of a kind change reads each card’s value once,
         .sort({ _id: 1 })
         .lean()
     ).map((card) => String(card._id));
-    await admin.data('mutation($d: CardTypeInput!) { updateCardType(definition: $d) { key } }', {
-      d: await versioned(admin, { ...(await toInteger()), fields: [employees] }),
-    });
+    const added = await admin.data<{ updateCardType: { changeJob: { id: string } | null } }>(
+      'mutation($d: CardTypeInput!) { updateCardType(definition: $d) { changeJob { id } } }',
+      {
+        d: await versioned(admin, { ...(await toInteger()), fields: [employees] }),
+      },
+    );
+    // The change's own job rewrites the cards: it must be done before their values are set below, or it could write over one.
+    await typeChangeApplied(admin, added.updateCardType.changeJob);
     // Most say it in words; ten in digits; five have no value.
     await Card.updateMany({ _id: { $in: ids.map((id) => new Types.ObjectId(id)) } }, { $set: { 'values.employees': 'около 50' } });
     for (const [n, id] of ids.slice(0, 10).entries()) await Card.updateOne({ _id: new Types.ObjectId(id) }, { $set: { 'values.employees': String(40 + n) } });

@@ -12,7 +12,7 @@ import { SseSubscription } from '../support/sse';
 import { importJob, type ImportParams, type ImportResult } from '../../server/src/transfer/import';
 import { undoImportJob, undoKey } from '../../server/src/transfer/undo';
 import { Job } from '../../server/src/jobs/model';
-import { jobDefinition } from '../../server/src/jobs/define';
+import { holdJobs } from '../support/held-jobs';
 import { JobInterrupted } from '../../server/src/jobs/runner';
 import { createLogger } from '../../server/src/logger';
 import { loadConfig } from '../../server/src/config';
@@ -379,14 +379,7 @@ describe('import and export (API)', function () {
     const inspection = (await tanya.data<{ importInspection: Inspection }>(INSPECT, { input })).importInspection;
     const check = () => tanya.request<{ startImport: Job }>(START, { input, mapping: asIs(inspection), dryRun: true });
     // The jobs are held running until released, so the first two are unfinished when the third is asked.
-    const definition = jobDefinition('import')!;
-    const original = definition.run;
-    let release = () => {};
-    const released = new Promise<void>((resolve) => (release = resolve));
-    definition.run = async (ctx) => {
-      await released;
-      return original(ctx);
-    };
+    const release = holdJobs('import');
     try {
       const first = await check();
       const second = await check();
@@ -394,11 +387,9 @@ describe('import and export (API)', function () {
       const third = await check();
       expect(third.errors?.[0].extensions?.code).to.equal('CONFLICT');
       expect(third.errors?.[0].message).to.equal('У вас уже идут 2 импорта или проверки: дождитесь конца одной из них или отмените её');
-      definition.run = original;
       release();
       for (const started of [first, second]) expect((await finishedJob(tanya, started.data!.startImport.id)).state).to.equal('succeeded');
     } finally {
-      definition.run = original;
       release();
     }
     // Once they ended, the next one starts.

@@ -1,5 +1,5 @@
 import { mergeLimits } from '../../server/src/duplicates/merge';
-import { jobDefinition } from '../../server/src/jobs/define';
+import { holdJobs } from './held-jobs';
 
 /**
  * Until the returned function is called, merges and undos re-point more than `inRequest`
@@ -9,17 +9,9 @@ import { jobDefinition } from '../../server/src/jobs/define';
 export function holdMergeJobs(kind: 'card-merge' | 'card-unmerge', inRequest: number): () => void {
   const limit = mergeLimits.inRequest;
   mergeLimits.inRequest = inRequest;
-  const definition = jobDefinition(kind)!;
-  const original = definition.run;
-  let release = () => {};
-  const released = new Promise<void>((resolve) => (release = resolve));
-  definition.run = async (ctx) => {
-    await released;
-    return original(ctx);
-  };
+  const releaseJobs = holdJobs(kind);
   return () => {
     mergeLimits.inRequest = limit;
-    definition.run = original;
-    release();
+    releaseJobs();
   };
 }

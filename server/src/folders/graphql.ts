@@ -177,11 +177,7 @@ export const foldersModule: GraphQLModule = {
       export: (e: AccessEntry) => Boolean(e.export),
       principalName: async (e: AccessEntry) => {
         // Names from the access snapshot: a list of entries costs no query per entry.
-        const [{ principalType, principalId }] = plainEntries([e]);
-        const snapshot = await accessSnapshot();
-        if (principalType === 'user') return snapshot.users.get(principalId)?.fullName ?? '';
-        if (principalType === 'department') return snapshot.departments.get(principalId)?.name ?? '';
-        return snapshot.groups.find((g) => String(g._id) === principalId)?.name ?? '';
+        return folders.principalName(await accessSnapshot(), plainEntries([e])[0]);
       },
     },
   },

@@ -199,8 +199,8 @@ export async function updateFolder(actor: Actor, id: string, input: FolderInput)
   return folder.toObject() as FolderDoc;
 }
 
-/** Where a principal is named in messages: a user's full name, a department's or group's name. */
-function principalLabel(snapshot: Awaited<ReturnType<typeof accessSnapshot>>, entry: PlainAccessEntry): string {
+/** A principal's name as people read it: a user's full name, a department's or group's name (from the access snapshot: no query). */
+export function principalName(snapshot: Awaited<ReturnType<typeof accessSnapshot>>, entry: PlainAccessEntry): string {
   if (entry.principalType === 'user') return snapshot.users.get(entry.principalId)?.fullName ?? '';
   if (entry.principalType === 'department') return snapshot.departments.get(entry.principalId)?.name ?? '';
   return snapshot.groups.find((g) => String(g._id) === entry.principalId)?.name ?? '';
@@ -249,7 +249,7 @@ async function refuseExportGain(actor: Actor, folderId: string, place: { parentI
     snapshot.effectiveEntries(folderId).map(({ entry }) => entry),
   );
   if (!given) return;
-  const who = principalLabel(snapshot, given);
+  const who = principalName(snapshot, given);
   throw forbidden(
     actor,
     what(
@@ -577,7 +577,7 @@ export async function setFolderInheritance(actor: Actor, id: string, inherits: b
           plainEntries(folder.accessEntries as StoredEntry[]),
         );
     if (inheritedExport) {
-      const who = principalLabel(snapshot, inheritedExport);
+      const who = principalName(snapshot, inheritedExport);
       throw forbidden(
         actor,
         what(

@@ -159,4 +159,23 @@ describe('the card type designer’s draft', () => {
     draft.fields[1].default = '123';
     expect(checkDraft(draft, [counterparty], 'ru')).toEqual({ 'fields.1.default': 'Неверный формат' });
   });
+
+  it('shows an English name the server copied from the Russian as empty, so renaming the Russian renames both', () => {
+    // Left empty, the English falls back to the Russian: the server stores the copy.
+    const partner: StoredDefinition = {
+      ...counterparty,
+      key: 'partner',
+      origin: undefined,
+      names: { ru: 'Партнёр', en: 'Партнёр' },
+      fields: [{ key: 'name', kind: 'string', label: { ru: 'Название', en: 'Название' }, help: { ru: 'Как в уставе', en: 'As in the charter' }, order: 0 }],
+    };
+    const draft = typeDraft(partner);
+    expect(draft.names).toEqual({ ru: 'Партнёр', en: '' });
+    expect(draft.fields[0].label).toEqual({ ru: 'Название', en: '' });
+    expect(draft.fields[0].help).toEqual({ ru: 'Как в уставе', en: 'As in the charter' });
+    draft.names.ru = 'Дилер';
+    expect(toDefinition(draft).names).toEqual({ ru: 'Дилер', en: '' });
+    // An English text of its own stays as it was.
+    expect(typeDraft(counterparty).names).toEqual({ ru: 'Контрагент', en: 'Counterparty' });
+  });
 });

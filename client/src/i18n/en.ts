@@ -110,6 +110,7 @@ const en: typeof ru = {
     remove: 'Remove',
     moveUp: 'Up',
     moveDown: 'Down',
+    actions: 'Actions',
   },
   form: {
     required: 'Required',

@@ -108,6 +108,7 @@ export default {
     remove: 'Убрать',
     moveUp: 'Выше',
     moveDown: 'Ниже',
+    actions: 'Действия',
   },
   form: {
     required: 'Обязательное поле',

@@ -100,7 +100,12 @@ export interface StoredDefinition extends CardTypeDef {
 }
 
 const emptyText = (): Localized => ({ ru: '', en: '' });
-const copyText = (text: Localized | undefined): Localized => ({ ru: text?.ru ?? '', en: text?.en ?? '' });
+/**
+ * An English text the server filled in as a copy of the Russian (left empty, it falls back to the
+ * Russian) shows empty, the Russian as its placeholder: renaming the Russian then renames both,
+ * instead of leaving the old Russian as the English.
+ */
+const copyText = (text: Localized | undefined): Localized => ({ ru: text?.ru ?? '', en: text?.en && text.en !== text.ru ? text.en : '' });
 const filled = (text: Localized): boolean => text.ru.trim() !== '' || text.en.trim() !== '';
 const optionalText = (text: Localized): Localized | undefined => (filled(text) ? { ru: text.ru.trim(), en: text.en.trim() } : undefined);
 

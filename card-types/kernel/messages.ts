@@ -123,6 +123,10 @@ export const messages = {
     en: `A card type has at most ${max} fields, hidden ones included (now ${count}): remove some, or define another type`,
   }),
   duplicateFieldKey: (key: string) => ({ ru: `Поле с ключом «${key}» уже есть`, en: `There is already a field “${key}”` }),
+  duplicateFieldLabel: (label: string) => ({
+    ru: `Поле «${label}» уже есть — дайте этому полю другое название`,
+    en: `There is already a field “${label}” — give this one another name`,
+  }),
   duplicateTabKey: (key: string) => ({ ru: `Вкладка с ключом «${key}» уже есть`, en: `There is already a tab “${key}”` }),
   noOptions: { ru: 'Добавьте хотя бы один вариант', en: 'Add at least one option' },
   duplicateOption: (value: string) => ({ ru: `Вариант «${value}» повторяется`, en: `Option “${value}” is repeated` }),

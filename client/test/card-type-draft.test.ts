@@ -178,4 +178,16 @@ describe('the card type designer’s draft', () => {
     // An English text of its own stays as it was.
     expect(typeDraft(counterparty).names).toEqual({ ru: 'Контрагент', en: 'Counterparty' });
   });
+
+  it('refuses a second shown field named like another (the form could not tell them apart), not a hidden one', () => {
+    const draft = proposal();
+    const again = newField('string');
+    again.key = 'number2';
+    again.label = { ru: ' номер ', en: '' };
+    draft.fields.push(again);
+    expect(checkDraft(draft, [], 'ru')).toEqual({ 'fields.1.label.ru': 'Поле «номер» уже есть — дайте этому полю другое название' });
+    expect(checkDraft(draft, [], 'en')).toEqual({ 'fields.1.label.ru': 'There is already a field “номер” — give this one another name' });
+    again.hidden = true;
+    expect(checkDraft(draft, [], 'ru')).toEqual({});
+  });
 });

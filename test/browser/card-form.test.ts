@@ -123,6 +123,18 @@ describeInBrowser('card form: folder choice, errors, focus, keyboard (browser)',
     expect(await page.locator(`[id="${describedBy}"]`).textContent()).to.contain('Обязательное поле');
     // The «*» is only seen; the label read is the field's name.
     expect(await page.getByRole('textbox', { name: 'Наименование', exact: true }).count()).to.equal(1);
+    // Switching to English turns the messages English at once, without another save.
+    await page.getByTestId('language').selectOption('en');
+    await page
+      .getByTestId('error-name')
+      .filter({ hasText: /^Required$/ })
+      .waitFor();
+    await page.getByTestId('form-error').filter({ hasText: 'Please check the fields' }).waitFor();
+    await page.getByTestId('language').selectOption('ru');
+    await page
+      .getByTestId('error-name')
+      .filter({ hasText: /^Обязательное поле$/ })
+      .waitFor();
     page.once('dialog', (dialog) => void dialog.accept());
     await page.getByTestId('cancel').click();
     await page.getByTestId('card-fields').waitFor();

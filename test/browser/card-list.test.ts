@@ -47,9 +47,9 @@ describeInBrowser('card list and live rights (browser)', function () {
     expect(cut).to.deep.equal([]);
   });
 
-  it('in «Корреспонденты» at 1280×800 phones, account managers, e-mails and card types are shown whole', async () => {
+  it('in «Корреспонденты» at 1280×800 phones, account managers, e-mails, card types and the time of the last change are shown whole', async () => {
     await openFolder('Корреспонденты');
-    for (const key of ['phone', 'manager', 'email', 'typeKey']) {
+    for (const key of ['phone', 'manager', 'email', 'typeKey', 'updatedAt']) {
       const index = await page
         .locator('[data-test="card-list"] [role="columnheader"]')
         .evaluateAll((heads, column) => heads.findIndex((head) => head.getAttribute('data-column') === column), key);

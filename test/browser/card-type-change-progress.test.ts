@@ -13,9 +13,11 @@ import { describeInBrowser, screenshot } from '../support/browser';
 import { TEST_ADMIN } from '../support/server';
 import { expectText, field, signInThroughUi, startBrowserSuite } from './ui';
 
-const CARDS = 300;
+const CARDS = 1200;
+/** How the interface writes CARDS: digits grouped with a no-break space. */
+const CARDS_SHOWN = '1\u00a0200';
 
-/** An administrator adds a required field to «Контрагент» while 300 counterparties exist: the save answers at once, the designer follows the job to the end. */
+/** An administrator adds a required field to «Контрагент» while 1,200 counterparties exist: the save answers at once, the designer follows the job to the end. */
 describeInBrowser('card type designer: a change applied to many cards, with progress (browser)', function () {
   this.timeout(180_000);
   let server: RunningServer;
@@ -34,7 +36,7 @@ describeInBrowser('card type designer: a change applied to many cards, with prog
     await server?.stop();
   });
 
-  it('a new required «Сегмент» with a value to fill in: the dry run counts the 300 cards, the save shows the job’s progress and its end; a reload finds nothing pending', async () => {
+  it('a new required «Сегмент» with a value to fill in: the dry run counts the 1 200 cards (digits grouped), the save shows the job’s progress and its end; a reload finds nothing pending', async () => {
     await page.goto(`${server.url}/admin/card-types/counterparty`);
     await page.getByTestId('field-editor-0').waitFor();
     const fields = await page.locator('[data-test^="field-editor-"]').count();
@@ -43,16 +45,16 @@ describeInBrowser('card type designer: a change applied to many cards, with prog
     await field(added, 'label-ru').fill('Сегмент');
     await added.getByTestId('field-required').locator('input').check();
     await page.getByTestId('save-type').click();
-    await expectText(page, 'error-required', `Карточек без значения: ${CARDS}. Поле станет обязательным — решите, как быть с ними.`);
+    await expectText(page, 'error-required', `Карточек без значения: ${CARDS_SHOWN}. Поле станет обязательным — решите, как быть с ними.`);
     await field(added, 'fill-missing').fill('малый бизнес');
     await page.getByTestId('save-type').click();
 
     await page.getByTestId('type-saved').waitFor();
     const progress = page.getByTestId('type-change-progress');
     await progress.waitFor();
-    await expectText(page, 'type-change-applied', `Изменение применено ко всем карточкам: ${CARDS}`);
+    await expectText(page, 'type-change-applied', `Изменение применено ко всем карточкам: ${CARDS_SHOWN}`);
     expect(await progress.getByTestId('job-percent').textContent()).to.equal('100 %');
-    expect(await progress.getByTestId('job-done').textContent()).to.contain(`${CARDS} из ${CARDS}`);
+    expect(await progress.getByTestId('job-done').textContent()).to.contain(`${CARDS_SHOWN} из ${CARDS_SHOWN}`);
     expect(await progress.getByTestId('job-state').textContent()).to.equal('Готово');
     await screenshot(page, 'designer-12-change-applied');
     expect(await Card.countDocuments({ folderId: new Types.ObjectId(folderId), 'values.segment': 'малый бизнес' })).to.equal(CARDS);
@@ -91,7 +93,7 @@ describeInBrowser('card type designer: a change applied to many cards, with prog
     await page.goto(`${server.url}/admin/card-types/counterparty`);
     const progress = page.getByTestId('type-change-progress');
     await progress.waitFor();
-    await expectText(page, 'job-done', `${half} из ${CARDS}`);
+    await expectText(page, 'job-done', `600 из ${CARDS_SHOWN}`);
     expect(await progress.getByTestId('job-not-cancellable').textContent()).to.match(/^Изменение типа нельзя отменить: определение типа уже сохранено/);
     expect(await progress.getByTestId('job-cancel').count()).to.equal(0);
 
@@ -104,7 +106,7 @@ describeInBrowser('card type designer: a change applied to many cards, with prog
     publishJob(failed!);
     const message = progress.getByTestId('job-error');
     await message.waitFor();
-    expect(await message.textContent()).to.match(/^Изменение типа применено не ко всем карточкам: 150 из 300\. Тип сохранён;.*Нажмите «Продолжить с места остановки»/);
+    expect(await message.textContent()).to.match(/^Изменение типа применено не ко всем карточкам: 600 из 1\u00a0200\. Тип сохранён;.*Нажмите «Продолжить с места остановки»/);
     expect(await message.textContent()).to.not.contain('MongoServerError');
     expect(await progress.getByTestId('job-error-detail').locator('code').isVisible()).to.equal(false);
     await progress.getByTestId('job-error-detail').locator('summary').click();
@@ -112,7 +114,7 @@ describeInBrowser('card type designer: a change applied to many cards, with prog
     await screenshot(page, 'designer-13-change-failed');
 
     await progress.getByTestId('job-retry').click();
-    await expectText(page, 'type-change-applied', `Изменение применено ко всем карточкам: ${CARDS}`);
+    await expectText(page, 'type-change-applied', `Изменение применено ко всем карточкам: ${CARDS_SHOWN}`);
     expect(await page.getByTestId('job-error').count()).to.equal(0);
     expect(await Card.countDocuments({ folderId: new Types.ObjectId(folderId), 'values.zone': 'Север' })).to.equal(CARDS);
   });

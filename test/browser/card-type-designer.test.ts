@@ -250,6 +250,9 @@ describeInBrowser('card type designer: «Техническое задание»
     await report.getByTestId('report-missing').locator('a').nth(1).waitFor();
     expect(await report.getByTestId('report-missing').locator('a').allTextContents()).to.have.members(['Без контрагента', 'С контрагентом']);
     await expectText(page, 'error-required', 'Карточек без значения: 2. Поле станет обязательным — решите, как быть с ними.');
+    // The keyboard is where the decision is: on the value to fill in, not left on the page's start.
+    await page.waitForFunction(() => document.activeElement?.closest('[data-test="field-fill-missing"]') != null);
+    expect(await field(editor(2), 'fill-missing').evaluate((input) => input === document.activeElement)).to.equal(true);
     await field(editor(2), 'fill-missing').fill('черновик');
     await screenshot(page, 'designer-8-fill-missing');
     const { blocking } = await axeViolations(page);

@@ -243,4 +243,27 @@ describeInBrowser('console for a first-time administrator: the way in, confirmat
     await page.keyboard.press('ArrowLeft');
     await page.waitForURL((url) => url.pathname === '/admin/people');
   });
+
+  it('a folder made the ordinary way (no type ticked: any type) offers «Создать» with every type, and a card is saved in it', async () => {
+    await page.goto(`${server.url}/admin/libraries`);
+    await createThroughForm('new-library', 'Клиенты 12');
+    await page.getByTestId('admin-library-Клиенты 12').waitFor();
+    await createThroughForm('new-folder', 'Москва 12');
+    await page.getByTestId('admin-folder-Москва 12').waitFor();
+    const made = await admin.data<{ libraries: { name: string; folders: { id: string; name: string; allowedCardTypes: string[] }[] }[] }>(
+      'query { libraries { name folders { id name allowedCardTypes } } }',
+    );
+    const folder = made.libraries.find((library) => library.name === 'Клиенты 12')!.folders[0];
+    expect(folder.allowedCardTypes).to.deep.equal([]);
+    await page.goto(`${server.url}/folders/${folder.id}`);
+    await page.getByTestId('create').click();
+    const offered = await page.getByRole('menuitem').allTextContents();
+    expect(offered.map((name) => name.trim())).to.include.members(['Контрагент', 'Контактное лицо', 'Коммерческое предложение', 'Договор']);
+    await page.getByTestId('create-counterparty').click();
+    await page.getByTestId('input-name').fill('ООО «Первая»');
+    await page.getByTestId('save').click();
+    await page.getByTestId('card-title').filter({ hasText: 'ООО «Первая»' }).waitFor();
+    const saved = await admin.data<{ cards: { edges: { node: { title: string } }[] } }>('query($id: ID!) { cards(folderId: $id) { edges { node { title } } } }', { id: folder.id });
+    expect(saved.cards.edges.map((edge) => edge.node.title)).to.deep.equal(['ООО «Первая»']);
+  });
 });

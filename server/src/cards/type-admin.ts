@@ -236,17 +236,21 @@ function refusedPath(definition: CardTypeDefinition, report: FieldChangeReport):
   return `fields.${index}.${property}`;
 }
 
+/** Counts with the language's digit grouping («51 975», “51,975”). */
+const ru = (count: number) => count.toLocaleString('ru-RU');
+const en = (count: number) => count.toLocaleString('en-US');
+
 function refusalMessage(actor: Actor, report: FieldChangeReport): string {
   if (report.refusal) return report.refusal;
-  if (report.failureCount > 0) return t(actor, `Не преобразуются значения в карточках: ${report.failureCount}`, `Values that would not convert: ${report.failureCount}`);
+  if (report.failureCount > 0) return t(actor, `Не преобразуются значения в карточках: ${ru(report.failureCount)}`, `Values that would not convert: ${en(report.failureCount)}`);
   if (report.missingCount > 0 && !report.missingAccepted) {
     return t(
       actor,
-      `Карточек без значения: ${report.missingCount}. Укажите значение для них или примите «обязательно для новых и изменяемых карточек»`,
-      `Cards without a value: ${report.missingCount}. Give a value to fill in, or accept “required for new and edited cards only”`,
+      `Карточек без значения: ${ru(report.missingCount)}. Укажите значение для них или примите «обязательно для новых и изменяемых карточек»`,
+      `Cards without a value: ${en(report.missingCount)}. Give a value to fill in, or accept “required for new and edited cards only”`,
     );
   }
-  if (report.duplicateCount > 0) return t(actor, `Повторяющихся значений: ${report.duplicateCount}`, `Repeated values: ${report.duplicateCount}`);
+  if (report.duplicateCount > 0) return t(actor, `Повторяющихся значений: ${ru(report.duplicateCount)}`, `Repeated values: ${en(report.duplicateCount)}`);
   const example = report.altered[0];
   return kernelMessages.valuesAltered(report.alteredCount, example && { from: example.was, to: example.becomes })[actor.locale];
 }

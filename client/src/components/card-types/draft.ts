@@ -8,6 +8,7 @@ import type { ZodMiniType } from 'zod/mini';
 import {
   checkFieldValue,
   kindOf,
+  messages as kernelMessages,
   referenceFieldsTo as kernelReferenceFields,
   type CustomizableFieldProperty,
   type CustomizableTypeProperty,
@@ -341,7 +342,8 @@ export function toSentDefinition(draft: TypeDraft): StoredDefinition {
 /**
  * What is wrong with the draft, by the server's paths (`fields.2.key`): the kernel's own check of
  * the definition it would send, against the other types, in the interface language; and each
- * fill-in value checked as a value of its field (`fields.2.fillMissing`).
+ * fill-in value checked as a value of its field (`fields.2.fillMissing`); and a shown field named like
+ * an earlier shown one (`fields.2.label.ru`): the form could not tell the two apart.
  */
 export function checkDraft(draft: TypeDraft, types: readonly StoredDefinition[], locale: Locale): Record<string, string> {
   const knownTypes = types.map((type) => ({ ...type, origin: type.origin ?? 'admin' }));
@@ -352,6 +354,16 @@ export function checkDraft(draft: TypeDraft, types: readonly StoredDefinition[],
     if (!fillsIn(field) || errorAt(errors, `fields.${index}`)) return;
     const outcome = checkFieldValue({ ...definition.fields[index], required: false }, field.fillMissing.trim());
     if ('error' in outcome) errors[`fields.${index}.fillMissing`] = outcome.error[locale];
+  });
+  const shownNames = new Map<string, number>();
+  definition.fields.forEach((field, index) => {
+    if (field.hidden) return;
+    for (const language of ['ru', 'en'] as const) {
+      const name = `${language}:${(field.label[language] ?? '').trim().toLocaleLowerCase('ru')}`;
+      if (name === `${language}:`) continue;
+      if (shownNames.has(name)) errors[`fields.${index}.label.${language}`] ??= kernelMessages.duplicateFieldLabel(field.label[language].trim())[locale];
+      else shownNames.set(name, index);
+    }
   });
   return errors;
 }

@@ -36,6 +36,11 @@ export const useCardTypesStore = defineStore('workspaceCardTypes', () => {
       .map(({ field }) => field);
   }
 
+  /** The keys of the types a folder holds: those it allows, or every type when it lists none (open to any type). */
+  function typeKeysOf(folder: { allowedCardTypes: readonly string[] }): string[] {
+    return folder.allowedCardTypes.length > 0 ? [...folder.allowedCardTypes] : types.value.map((type) => type.key);
+  }
+
   /** A user's name for display; unknown ids are fetched in one batched request. */
   function userName(id: string): string | undefined {
     const known = userNames.value[id];
@@ -64,5 +69,5 @@ export const useCardTypesStore = defineStore('workspaceCardTypes', () => {
     }
   }
 
-  return { types, byKey, error, load, visibleFields, userName, rememberUser };
+  return { types, byKey, error, load, visibleFields, typeKeysOf, userName, rememberUser };
 });

@@ -273,15 +273,34 @@ describe('duplicates: merging cards that hold files, and undoing it (API)', func
     for (const id of [x.id, y.id, z.id, w.id]) expect((await admin.data<{ verifyHistory: { intact: boolean } }>(VERIFY, { id })).verifyHistory.intact).to.equal(true);
   });
 
-  it('does not hand files from a folder where the user lacks «Экспорт» to one where they have it (FORBIDDEN, naming the folder); the other way merges', async () => {
+  it('does not hand values or files from a folder where the user lacks «Экспорт» to one where they have it (FORBIDDEN, naming the folder); the other way merges', async () => {
+    const REFUSAL =
+      'Недостаточно прав: объединение карточек — значения и файлы перешли бы из папки «Договоры филиала», где у вас нет права «Экспорт», в папку, где оно есть (так они стали бы доступны вам для выгрузки); оставьте главной карточку из папки без этого права или обратитесь к администратору';
     const x = await contractWithScan(folders.first, 'Подряд');
     const y = await contractWithScan(folders.second, 'Подряд филиал');
     expect(await download(clerk, y.current)).to.equal(403);
     const refused = await clerk.request(MERGE, { s: { id: x.id, version: x.version }, m: [{ id: y.id, version: y.version }], c: [] });
     expect(refused.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
-    expect(refused.errors?.[0].message).to.equal(
-      'Недостаточно прав: объединение карточек — файлы перешли бы из папки «Договоры филиала», где у вас нет права «Экспорт», в папку, где оно есть (так они стали бы доступны вам для скачивания)',
-    );
+    expect(refused.errors?.[0].message).to.equal(REFUSAL);
+    // Values alone: a card without files, its «Предмет» chosen for a survivor of the clerk's own in the folder with «Экспорт».
+    const plain = async (folder: string, subject: string) =>
+      (
+        await editor.data<{ createCard: { id: string; version: number } }>(CREATE, {
+          f: folder,
+          t: 'contract',
+          v: { number: `Д-${++number}`, date: '2026-11-26', counterparty: counterpartyId, subject },
+        })
+      ).createCard;
+    const shell = await plain(folders.first, 'Пустышка');
+    const secret = await plain(folders.second, 'Секретный предмет');
+    const valuesOnly = await clerk.request(MERGE, {
+      s: { id: shell.id, version: shell.version },
+      m: [{ id: secret.id, version: secret.version }],
+      c: [{ field: 'subject', cardId: secret.id }],
+    });
+    expect(valuesOnly.errors?.[0].message).to.equal(REFUSAL);
+    expect((await card(editor, shell.id))!.values.subject).to.equal('Пустышка');
+    expect((await card(editor, secret.id))!.inTrash).to.equal(false);
     expect((await card(editor, y.id))!.inTrash).to.equal(false);
     expect(await download(clerk, y.current)).to.equal(403);
     // Into the folder without «Экспорт»: nothing becomes downloadable to them.

@@ -278,4 +278,33 @@ describe('the «Экспорт» right per folder and library (API)', function (
     expect(lines[0]).to.contain('Наименование').and.contain('ИНН');
     expect(lines[1]).to.contain('ООО «Любая»').and.contain('7707083893');
   });
+
+  it('writes a referenced card’s title only where the exporter has «Экспорт»: one read without it reads «(нет права «Экспорт»)»', async () => {
+    const contracts = await createFolder(admin, { libraryId: ids.library, name: 'Выгружаемые договоры', allowedCardTypes: ['contract', 'counterparty'] });
+    expect((await grantFolder(admin, contracts, { principalId: ids.natasha, level: 'read', export: true })).errors).to.equal(undefined);
+    const create = async (folderId: string, typeKey: string, values: Record<string, unknown>) =>
+      (
+        await admin.data<{ createCard: { id: string } }>('mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id } }', {
+          f: folderId,
+          t: typeKey,
+          v: values,
+        })
+      ).createCard.id;
+    const own = await create(contracts, 'counterparty', { name: 'ООО «Своя»' });
+    // A folder of another library she reads, without «Экспорт».
+    const others = await createLibrary(admin, 'Партнёры');
+    const partners = await createFolder(admin, { libraryId: others, name: 'Чужие контрагенты', allowedCardTypes: ['counterparty'] });
+    expect((await grantFolder(admin, partners, { principalId: ids.natasha, level: 'read' })).errors).to.equal(undefined);
+    const archived = await create(partners, 'counterparty', { name: 'ООО «Чужая»' });
+    expect((await natasha.data<{ card: { title: string } | null }>('query($id: ID!) { card(id: $id) { title } }', { id: archived })).card?.title).to.equal('ООО «Чужая»');
+    await create(contracts, 'contract', { number: 'В-1', date: '2026-11-26', counterparty: own });
+    await create(contracts, 'contract', { number: 'В-2', date: '2026-11-26', counterparty: archived });
+    for (const format of ['csv', 'xlsx'] as const) {
+      const exported = await exportStatus(natasha, contracts, format);
+      expect(exported.status, format).to.equal(200);
+      const text = format === 'csv' ? exported.body.toString('utf8') : JSON.stringify(await sheetRows(exported.body));
+      expect(text, format).to.contain('ООО «Своя»').and.contain('(нет права «Экспорт»)');
+      expect(text, format).not.to.contain('Чужая');
+    }
+  });
 });

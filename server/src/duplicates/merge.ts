@@ -73,13 +73,14 @@ async function editableCards(actor: Actor, wanted: CardVersion[]): Promise<CardD
 }
 
 /**
- * Downloading a file is export: the files of a card in a folder where the actor lacks «Экспорт» do
- * not go to a survivor in a folder where they have it (that would hand them the files), as a card
- * holding files does not move so: FORBIDDEN, naming the folder.
+ * «Экспорт» is granted only by administrators: a card in a folder where the actor lacks it is not
+ * merged into a survivor in a folder where they hold it (its values and files would become theirs to
+ * export, and an undo would leave no trace of it), as a card does not move so: FORBIDDEN, naming the
+ * folder. Merging the other way round (the survivor on the side without the right) is allowed.
  */
-async function refuseFilesToExport(actor: Actor, survivor: CardDoc, giving: CardDoc[]): Promise<void> {
+async function refuseExportGain(actor: Actor, survivor: CardDoc, merged: CardDoc[]): Promise<void> {
   if (!mayDownload(actor, survivor)) return;
-  const closed = giving.filter((card) => !mayDownload(actor, card));
+  const closed = merged.filter((card) => !mayDownload(actor, card));
   if (closed.length === 0) return;
   const folders = await Folder.find({ _id: { $in: closed.map((card) => card.folderId) } }, { name: 1 }).lean<{ name: string }[]>();
   const names = folders.map((folder) => t(actor, `«${folder.name}»`, `“${folder.name}”`)).join(', ');
@@ -87,8 +88,8 @@ async function refuseFilesToExport(actor: Actor, survivor: CardDoc, giving: Card
     actor,
     t(
       actor,
-      `объединение карточек — файлы перешли бы из папки ${names}, где у вас нет права «Экспорт», в папку, где оно есть (так они стали бы доступны вам для скачивания)`,
-      `merging the cards: files would go from the folder ${names}, where you lack the “Export” right, into one where you have it (they would become downloadable to you)`,
+      `объединение карточек — значения и файлы перешли бы из папки ${names}, где у вас нет права «Экспорт», в папку, где оно есть (так они стали бы доступны вам для выгрузки); оставьте главной карточку из папки без этого права или обратитесь к администратору`,
+      `merging the cards: values and files would go from the folder ${names}, where you lack the “Export” right, into one where you have it (they would become exportable to you); keep the card of the folder without that right as the main one, or ask an administrator`,
     ),
   );
 }
@@ -392,6 +393,7 @@ export async function mergeCards(context: CardServiceContext, input: MergeInput)
     errors.addMessage('merged', t(actor, 'Объединять можно только карточки одного типа', 'Only cards of one type can be merged'));
     errors.throwIfAny();
   }
+  await refuseExportGain(actor, survivor, merged);
   const type = await writtenCardType(actor, survivor.typeKey);
   const values = await validated(actor, type, mergedValues(actor, type, cards, input.choices), 'merge', survivor, undefined, undefined, undefined, merged);
   const mergedIds = new Set(ids(merged));
@@ -402,11 +404,6 @@ export async function mergeCards(context: CardServiceContext, input: MergeInput)
   const ownFiles = new Set(cardFileIds(type, survivor.values));
   const takenFiles = cardFileIds(type, values).filter((id) => !ownFiles.has(id));
   const takenDocs = [...(await storedFiles(takenFiles)).values()];
-  await refuseFilesToExport(
-    actor,
-    survivor,
-    merged.filter((card) => takenDocs.some((doc) => String(doc.cardId) === String(card._id))),
-  );
   let handed: HandedFiles[] = [];
   const own: CardWrite[] = [
     // The merged cards leave first, so the survivor may take their unique values (an INN).

@@ -204,7 +204,11 @@ class OwnFields {
   }
 }
 
-/** Titles of the referenced cards the actor may read, and names of users, for a batch of cards. */
+/**
+ * Titles of the referenced cards the actor may export, and names of users, for a batch of cards. A
+ * title is the client base as much as a value: a card the actor reads in a folder without «Экспорт»
+ * is written as «(нет права «Экспорт»)», one they cannot read as nothing.
+ */
 async function linkTexts(actor: Actor, fields: FieldDefinition[], cards: CardDoc[]): Promise<(id: string) => string> {
   const cardIds = new Set<string>();
   for (const field of fields) {
@@ -214,7 +218,12 @@ async function linkTexts(actor: Actor, fields: FieldDefinition[], cards: CardDoc
   const titles = new Map<string, string>();
   if (cardIds.size > 0) {
     const found = await Card.find({ _id: { $in: [...cardIds] } }, { title: 1, folderId: 1, libraryId: 1 }).lean<CardDoc[]>();
-    for (const card of found) if (actor.ability.can('read', cardSubject(card))) titles.set(String(card._id), card.title);
+    const withheld = t(actor, '(нет права «Экспорт»)', '(no “Export” right)');
+    for (const card of found) {
+      const subject = cardSubject(card);
+      if (actor.ability.can('export', subject)) titles.set(String(card._id), card.title);
+      else if (actor.ability.can('read', subject)) titles.set(String(card._id), withheld);
+    }
   }
   const { users } = await accessSnapshot();
   return (id) => titles.get(id) ?? users.get(id)?.fullName ?? '';

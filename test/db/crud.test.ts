@@ -112,6 +112,37 @@ describe('db conformance: CRUD through the official driver', function () {
     expect(await c.find({ _id: 1 }, { projection: { 'a.deep': 1 } }).toArray()).to.deep.equal([{ _id: 1, a: { deep: [1, 2] } }]);
   });
 
+  it('a projection leaving out or keeping top-level fields gives every other value with its type, whatever the value’s type', async () => {
+    const c = db.collection<AnyDoc>('left-out');
+    const oid = new ObjectId();
+    const doc: AnyDoc = {
+      _id: 1,
+      words: ['альфа', 'бета'],
+      дата: new Date(5),
+      n: new Int32(7),
+      long: Long.fromString('9007199254740993'),
+      whole: new Double(5),
+      text: 'Ёлка',
+      big: 'x'.repeat(3000),
+      nested: { a: [1, { b: null }], oid },
+      re: /^ab+c/i,
+      flag: false,
+      nothing: null,
+      after: 'last',
+    };
+    await c.insertOne(doc);
+    const read = (projection: Record<string, 0 | 1 | boolean>) => c.find({}, { projection, promoteValues: false }).hint({ _id: 1 }).toArray() as Promise<AnyDoc[]>;
+    const [all] = await read({});
+    const [without] = await read({ words: 0, big: 0, re: false });
+    expect(Object.keys(without!)).to.deep.equal(['_id', 'дата', 'n', 'long', 'whole', 'text', 'nested', 'flag', 'nothing', 'after']);
+    for (const key of Object.keys(without!)) expect(without![key], key).to.deep.equal(all![key]);
+    expect(without!.long).to.be.instanceOf(Long);
+    expect(without!.whole).to.be.instanceOf(Double);
+    expect(await read({ _id: 0, дата: 1, after: 1, long: 1 })).to.deep.equal([{ дата: all!.дата, long: all!.long, after: 'last' }]);
+    expect(await read({ _id: 0 })).to.deep.equal([{ ...all, _id: undefined }].map(({ _id, ...rest }) => rest));
+    expect(await read({ _id: 1 })).to.deep.equal([{ _id: all!._id }]);
+  });
+
   it('sorts mixed types in BSON order', async () => {
     const c = db.collection<AnyDoc>('mixed');
     const oid = new ObjectId();

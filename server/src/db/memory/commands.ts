@@ -28,6 +28,7 @@ import { valuesAtPath } from './text';
 import { deleteDocuments, insertDocument, updateDocuments, type WriteContext } from './writes';
 import { MINGO_OPTIONS } from './operators';
 import { promoteNumbers } from './typed-numbers';
+import { rawProjection } from './raw-projection';
 
 export interface ServerIdentity {
   /** `host:port` as clients reach it. */
@@ -697,8 +698,11 @@ export class CommandProcessor {
     let cursor;
     try {
       const plan = findPlan(collection, view, filter, { sort, hint });
-      const raw = projection && Object.keys(projection).length > 0 ? null : openRawCursor(collection, view, filter, { sort, skip, limit, hint, plan });
-      if (raw) return this.cursors.start(ns, raw, batchSize, (batch) => batch, singleBatch, close, noTimeout);
+      // Stored BSON goes out as it is, or with top-level fields kept or left out by copying bytes.
+      const projected = projection && Object.keys(projection).length > 0;
+      const projectRaw = projected ? rawProjection(projection) : null;
+      const raw = !projected || projectRaw ? openRawCursor(collection, view, filter, { sort, skip, limit, hint, plan }) : null;
+      if (raw) return this.cursors.start(ns, projectRaw ? mapRaw(raw, projectRaw) : raw, batchSize, (batch) => batch, singleBatch, close, noTimeout);
       cursor = openCursor(collection, view, filter, { sort, skip, limit, hint, plan });
     } catch (error) {
       close();
@@ -994,6 +998,15 @@ export class CommandProcessor {
 }
 
 const MAX_SESSIONS = 100_000;
+
+/** Stored documents as a raw projection makes them; ending it ends the scan. */
+function* mapRaw(source: Iterator<Buffer>, project: (raw: Buffer) => Buffer): Generator<Buffer> {
+  try {
+    for (let next = source.next(); !next.done; next = source.next()) yield project(next.value);
+  } finally {
+    source.return?.();
+  }
+}
 
 function* iterate(docs: Iterator<Doc>): Generator<Doc> {
   try {

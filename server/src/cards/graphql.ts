@@ -13,6 +13,7 @@ import { accessSnapshot } from '../access/snapshot';
 import type { GraphQLModule } from '../graphql/module';
 import { CARD_INDEX_BUDGET, cardIndexNames, uniqueNotEnforced, uniqueNotEnforcedReason } from './indexes';
 import type { CardDoc } from './model';
+import { listedType, rowsListed } from './listed';
 import { cardRead } from './reads';
 import { listFolderCards, referenceLoader, relatedCards, searchCardPages, searchCards, trashedCards, type Connection, type ListOptions, type ReferencedCard } from './queries';
 import { searchIndexing } from './search';
@@ -424,7 +425,13 @@ export const cardsModule: GraphQLModule = {
           return cardsByIds(actor, ids);
         }
         if (!folderId) refuseField(actor.locale, 'folderId', 'required');
-        return listFolderCards(actor, folderId!, { ...options, first: options.first ?? DEFAULT_PAGE_SIZE });
+        const page = await listFolderCards(actor, folderId!, { ...options, first: options.first ?? DEFAULT_PAGE_SIZE });
+        await rowsListed(
+          context,
+          page.edges.map((edge) => edge.node),
+          page.types,
+        );
+        return page;
       },
       relatedCards: async (_p, { cardId, tab }: { cardId: string; tab: string }, context) => relatedCards(await requireActor(context), cardId, tab),
       trash: async (_p, { first }: { first: number }, context) => trashedCards(await requireActor(context), first),
@@ -520,9 +527,10 @@ export const cardsModule: GraphQLModule = {
         cardRead(context, String(card._id));
         return card.title;
       },
-      values: async (card: CardDoc, _a: unknown, context: GraphQLContext) => {
+      values: (card: CardDoc, _a: unknown, context: GraphQLContext) => {
         cardRead(context, String(card._id));
-        return shownValues(await findCardType(card.typeKey), card.values);
+        const type = listedType(card);
+        return type ? shownValues(type, card.values) : findCardType(card.typeKey).then((found) => shownValues(found, card.values));
       },
       hiddenValues: async (card: CardDoc, _a, context) => ((await context.actor()).isAdmin ? keptValues(await findCardType(card.typeKey), card.values) : null),
       folderId: (card: CardDoc) => String(card.folderId),
@@ -531,16 +539,24 @@ export const cardsModule: GraphQLModule = {
       // Authors from the access snapshot: no query for them.
       createdBy: async (card: CardDoc) => (await accessSnapshot()).users.get(String(card.createdBy)) ?? null,
       updatedBy: async (card: CardDoc) => (await accessSnapshot()).users.get(String(card.updatedBy)) ?? null,
-      references: async (card: CardDoc, _a, context) => {
-        const type = await findCardType(card.typeKey);
-        const pairs = (type?.fields ?? [])
-          .filter((field) => cardTargets(field) && card.values[field.key] !== undefined)
-          .flatMap((field) => [card.values[field.key]].flat().map((id) => ({ fieldKey: field.key, id: String(id) })));
-        const loader = await references(context);
-        const loaded = (await loader.loadMany(pairs.map((p) => p.id))) as ReferencedCard[];
-        for (const referenced of loaded) if (referenced.title !== null) cardRead(context, referenced.id);
-        return pairs.map((pair, index) => ({ ...loaded[index], fieldKey: pair.fieldKey }));
+      references: (card: CardDoc, _a, context) => {
+        const listed = listedType(card);
+        // A listed row whose type refers to no card, or whose references are empty, has none.
+        if (listed && !listed.fields.some((field) => cardTargets(field) && card.values[field.key] !== undefined)) return [];
+        return referencesOf(card, context);
       },
     },
   },
 };
+
+/** The cards a card's reference fields name, as the reader may see them (a batch per request). */
+async function referencesOf(card: CardDoc, context: GraphQLContext): Promise<ReferencedCard[]> {
+  const type = await findCardType(card.typeKey);
+  const pairs = (type?.fields ?? [])
+    .filter((field) => cardTargets(field) && card.values[field.key] !== undefined)
+    .flatMap((field) => [card.values[field.key]].flat().map((id) => ({ fieldKey: field.key, id: String(id) })));
+  const loader = await references(context);
+  const loaded = (await loader.loadMany(pairs.map((p) => p.id))) as ReferencedCard[];
+  for (const referenced of loaded) if (referenced.title !== null) cardRead(context, referenced.id);
+  return pairs.map((pair, index) => ({ ...loaded[index], fieldKey: pair.fieldKey }));
+}

@@ -246,8 +246,8 @@ export async function folderListQuery(actor: Actor, folderId: string, options: O
 const LIST_PROJECTION = { searchText: 0, searchWords: 0, searchKeys: 0 } as const;
 
 /** One page of a folder's cards: keyset pagination on (sort field, _id), filters per kind. */
-export async function listFolderCards(actor: Actor, folderId: string, options: ListOptions): Promise<Connection<CardDoc>> {
-  const { filtered, sortBy, sortFields, path, descending } = await folderListQuery(actor, folderId, options);
+export async function listFolderCards(actor: Actor, folderId: string, options: ListOptions): Promise<Connection<CardDoc> & { types: CardTypeDefinition[] }> {
+  const { filtered, sortBy, sortFields, path, descending, types } = await folderListQuery(actor, folderId, options);
   const scalars = new Set<SortScalar>(sortBy === 'title' ? ['string'] : SYSTEM_SORTS.has(sortBy) ? ['date'] : sortFields.map((field) => kindOf(field).stored));
 
   const cursor = options.after ? decodeCursor(actor, options.after, scalars) : null;
@@ -267,7 +267,7 @@ export async function listFolderCards(actor: Actor, folderId: string, options: L
     return value === undefined || Array.isArray(value) ? null : value;
   };
   const edges = rows.slice(0, limit).map((node) => ({ node, cursor: encodeCursor(sortValue(node), node._id) }));
-  return { edges, totalCount, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null } };
+  return { edges, totalCount, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null }, types };
 }
 
 /** Cards of a related tab: those of the tab's type whose reference field points to this card. */

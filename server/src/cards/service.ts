@@ -95,8 +95,23 @@ export async function findCards(actor: Actor, ids: readonly string[], { includeT
   return valid.map((id) => cards.get(id.toLowerCase())).filter((card): card is CardDoc => card !== undefined && visible(actor, card, includeTrash));
 }
 
+/** The keys of a type's hidden fields, per definition (a definition is never changed once loaded). */
+const hiddenKeysOf = new WeakMap<CardTypeDefinition, Set<string>>();
+const NO_KEYS = new Set<string>();
+
+function hiddenKeys(type: CardTypeDefinition | null): Set<string> {
+  if (!type) return NO_KEYS;
+  let keys = hiddenKeysOf.get(type);
+  if (!keys) {
+    keys = new Set((type.fields ?? []).filter((field) => field.hidden === true).map((field) => field.key));
+    hiddenKeysOf.set(type, keys);
+  }
+  return keys;
+}
+
 const partition = (type: CardTypeDefinition | null, values: CardValues, hidden: boolean): CardValues => {
-  const keys = new Set((type?.fields ?? []).filter((field) => field.hidden === true).map((field) => field.key));
+  const keys = hiddenKeys(type);
+  if (keys.size === 0) return hidden ? {} : { ...values };
   return Object.fromEntries(Object.entries(values).filter(([key]) => keys.has(key) === hidden));
 };
 

@@ -1,3 +1,4 @@
+import { onRowsListed } from '../cards/listed';
 import type { CardDoc } from '../cards/model';
 import { findCard } from '../cards/service';
 import { findFolder } from '../folders/service';
@@ -7,19 +8,31 @@ import { requireActor } from '../graphql/guards';
 import type { GraphQLModule } from '../graphql/module';
 import { perRequest } from '../graphql/loaders';
 import { cardEventStream, liveUpdateStream, unreadCountStream } from './live';
-import { markFolderRead, markRead, markUnread, readStateOf, unreadCounts, unreadViewOf, type UnreadView } from './service';
+import { markFolderRead, markRead, markUnread, readStateOf, unreadCounts, unreadViewOf, type ReadState, type UnreadView } from './service';
 
 type Id = { id: string };
 
 // openCard hands back the state as it was before marking the card read.
 const preloadedState = new WeakMap<CardDoc, UnreadView | null>();
 
-/** A card's unread state for the viewer, from their read state (one per request, usually cached): no query per card. */
-async function unreadOf(card: CardDoc, context: GraphQLContext): Promise<UnreadView | null> {
+/** The viewer's read state, one per request (usually cached across requests). */
+const requestReadState = (context: GraphQLContext): Promise<ReadState> => perRequest(context, 'read-state', () => context.actor().then((actor) => readStateOf(actor.userId)));
+
+/** The request's read state once a folder's page listed its rows: their unread states are answered at once. */
+const readyStates = new WeakMap<GraphQLContext, ReadState>();
+
+onRowsListed(async (context) => {
+  // A failure here is the unread field's own to report, row by row, as without this.
+  const state = await requestReadState(context).catch(() => null);
+  if (state) readyStates.set(context, state);
+});
+
+/** A card's unread state for the viewer, from their read state: no query per card. */
+function unreadOf(card: CardDoc, context: GraphQLContext): UnreadView | null | Promise<UnreadView | null> {
   if (preloadedState.has(card)) return preloadedState.get(card) ?? null;
-  const actor = await context.actor();
-  const state = await perRequest(context, 'read-state', () => readStateOf(actor.userId));
-  return unreadViewOf(state, card);
+  const ready = readyStates.get(context);
+  if (ready) return unreadViewOf(ready, card);
+  return requestReadState(context).then((state) => unreadViewOf(state, card));
 }
 
 export const unreadModule: GraphQLModule = {

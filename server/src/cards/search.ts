@@ -12,13 +12,14 @@ import { Card, type CardDoc } from './model';
 /**
  * Search by words (README, «Search»): every word of the query must begin a word of the card (its
  * title, fields, file texts), case and ё aside, Russian endings of the query's words dropped. The
- * cost follows the rarest query word among the cards the reader may search, not the installation
+ * cost follows a rare query word among the cards the reader may search, not the installation
  * nor how common the other words are:
  * - the scope: the folders the reader reads when they read few of them, or a library's folders
  *   (index `folderId, searchWords`), else the whole index with the ability checking each card;
- * - each query word's cards are counted from the index keys alone (a word's prefix is a key range,
- *   `/^prefix/`), up to RARE (500); the word with fewest, if under that, is the rarest;
- * - then one query reads the rarest word's range and the database checks the other words there:
+ * - the query's words are counted one at a time from the index keys alone (a word's prefix is a key
+ *   range, `/^prefix/`), up to RARE (500) each, the likeliest rare first (numbers, then longer
+ *   words); the first with fewer is the rare word, and the rest are not counted;
+ * - then one query reads the rare word's range and the database checks the other words there:
  *   only the cards having them all come back, until `limit` readable ones (a single word's range is
  *   read so too, without counting);
  * - when every word is more common, the words' ranges are walked together, a card of each in turn,
@@ -111,11 +112,28 @@ function titleScore(card: Pick<CardDoc, 'title'>, prefixes: string[]): number {
 type WordHit = Pick<CardDoc, '_id' | 'folderId' | 'libraryId' | 'title'>;
 type Walk = { hits: WordHit[]; complete: boolean };
 
-/** The query word fewest cards of the scope have, counted from the index keys up to RARE; null when every word has at least RARE. */
-async function rarestWord(scope: Filter, prefixes: string[]): Promise<string | null> {
-  const counts = await Promise.all(prefixes.map((prefix) => Card.countDocuments(wordCandidates(scope, prefix), { hint: wordIndex(scope), limit: RARE })));
-  const least = Math.min(...counts);
-  return least < RARE ? prefixes[counts.indexOf(least)]! : null;
+/**
+ * The order the query's words are counted in, the likeliest to be rare first: numbers of three
+ * digits or more (a company's number, a house, an account: few cards share one), then longer words
+ * before shorter ones (short ones begin many words).
+ */
+export function likeliestRareFirst(prefixes: readonly string[]): string[] {
+  const numberLike = (prefix: string) => (/^\d{3,}$/.test(prefix) ? 1 : 0);
+  return [...prefixes].sort((a, b) => numberLike(b) - numberLike(a) || b.length - a.length);
+}
+
+/**
+ * A query word fewer than RARE cards of the scope have — the first found so, counting the words
+ * one at a time from the index keys (up to RARE each), the likeliest rare first; null when every
+ * word has at least RARE. Each count positions the scope's folders in the index once: a word found
+ * rare at once leaves the others uncounted (a reader of 200 folders: one pass for the count and
+ * one for the read, instead of one per word and one for the read).
+ */
+async function rareWord(scope: Filter, prefixes: string[]): Promise<string | null> {
+  for (const prefix of likeliestRareFirst(prefixes)) {
+    if ((await Card.countDocuments(wordCandidates(scope, prefix), { hint: wordIndex(scope), limit: RARE })) < RARE) return prefix;
+  }
+  return null;
 }
 
 /**
@@ -195,7 +213,7 @@ async function findWords(actor: Actor, query: string, libraryId: Types.ObjectId 
   const folders = await folderScope(actor, libraryId);
   if (folders && folders.length === 0) return none;
   const scope: Filter = folders ? { folderId: { $in: folders } } : {};
-  const rarest = prefixes.length === 1 ? prefixes[0]! : await rarestWord(scope, prefixes);
+  const rarest = prefixes.length === 1 ? prefixes[0]! : await rareWord(scope, prefixes);
   const walk = rarest
     ? await readRarest(
         actor,

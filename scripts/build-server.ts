@@ -55,6 +55,7 @@ await build({
     'server/src/files/pdf-check-worker.ts',
     'server/src/files/pdf-copy-worker.ts',
     'server/src/files/pdf-text-worker.ts',
+    'server/src/files/docx-worker.ts',
     'server/src/files/pages-worker.mjs',
   ],
   bundle: true,

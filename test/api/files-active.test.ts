@@ -3,6 +3,7 @@ import path from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { expect } from 'chai';
 import mongoose from 'mongoose';
+import { PDFDocument, PDFName, PDFString } from 'pdf-lib';
 import { scanPdf } from '../../server/src/files/pdf-scan';
 import { heavyFileWork } from '../../server/src/files/workers';
 import type { RunningServer } from '../../server/src/server';
@@ -173,6 +174,13 @@ describe('files on cards: PDFs with active content (API)', function () {
     return { seen, ids };
   };
   const allClean = (pdfs: Record<string, Buffer>) => Object.fromEntries(Object.keys(pdfs).map((name) => [name, [200, []]]));
+  const allActive = (pdfs: Record<string, Buffer>) => Object.fromEntries(Object.keys(pdfs).map((name) => [name, true]));
+  /** The download's verdict on each upload (waiting for its check), by name. */
+  const verdictsOf = async (ids: Record<string, string>) => {
+    const verdicts: Record<string, boolean> = {};
+    for (const [name, id] of Object.entries(ids)) verdicts[name] = await activeVerdict(admin, id);
+    return verdicts;
+  };
 
   before(async () => {
     server = await startTestServer();
@@ -212,7 +220,7 @@ describe('files on cards: PDFs with active content (API)', function () {
     ]);
   });
 
-  it('gives the viewer of the session-7 attack PDFs (judged plain by the check, scripts ran in Chromium) copies with no script, action, form or annotation', async () => {
+  it('gives the viewer of the session-7 attack PDFs (scripts ran in Chromium) copies with no script, action, form or annotation, and warns of them for the download', async () => {
     const pdfs = sessionSevenPdfs();
     expect(Object.keys(pdfs)).to.have.length(13);
     // The originals do carry what the copies must not.
@@ -221,16 +229,29 @@ describe('files on cards: PDFs with active content (API)', function () {
         activeNamesInBytes(content).filter((found) => /^\/(OpenAction|Annots) in file$/.test(found)),
         name,
       ).to.have.length(1);
-    expect((await viewAll(pdfs)).seen).to.deep.equal(allClean(pdfs));
+    const { seen, ids } = await viewAll(pdfs);
+    expect(seen).to.deep.equal(allClean(pdfs));
+    // The byte scan misreads 11 of them; as pdf-lib reads them for the copy, each holds a script or an opening action it cannot read.
+    expect(await verdictsOf(ids)).to.deep.equal(allActive(pdfs));
+  });
+
+  it('does not warn of an ordinary PDF with a web link and an opening view (what the copy drops, but nothing that acts)', async () => {
+    const document = await PDFDocument.load(await pdfWithText('A contract with a link'));
+    const [page] = document.getPages();
+    const link = document.context.register(
+      document.context.obj({ Type: 'Annot', Subtype: 'Link', Rect: [0, 0, 100, 20], A: { S: 'URI', URI: PDFString.of('https://example.com/terms') } }),
+    );
+    page.node.set(PDFName.of('Annots'), document.context.obj([link]));
+    document.catalog.set(PDFName.of('OpenAction'), document.context.obj([page.ref, 'Fit']));
+    const file = await upload(admin, 'ссылка.pdf', Buffer.from(await document.save()));
+    expect(await activeVerdict(admin, file.id)).to.equal(false);
   });
 
   it('flags PDFs that hide scripts from a reader (escaped names, duplicate objects, objects in stream data, untyped object streams, XFA, media) for the download, and views only their safe copies', async () => {
     const pdfs = hostilePdfs();
     const { seen, ids } = await viewAll(pdfs);
     expect(seen).to.deep.equal(allClean(pdfs));
-    const verdicts: Record<string, boolean> = {};
-    for (const [name, id] of Object.entries(ids)) verdicts[name] = await activeVerdict(admin, id);
-    expect(verdicts).to.deep.equal(Object.fromEntries(Object.keys(pdfs).map((name) => [name, true])));
+    expect(await verdictsOf(ids)).to.deep.equal(allActive(pdfs));
   });
 
   it('views only safe copies of the second attack (comment or long headers, escaped names in stream data, loose headers in a dictionary, strings that look like streams, incremental updates)', async () => {

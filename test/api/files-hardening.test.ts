@@ -15,6 +15,14 @@ import { signedIn, startTestServer } from '../support/server';
 
 const PASSWORD = 'secret-password-1';
 
+/** A DOCX of a heading and a paragraph for each picture. */
+const docxOf = (heading: string, pictures: ImageRun[]) =>
+  Packer.toBuffer(
+    new Document({
+      sections: [{ children: [new Paragraph({ children: [new TextRun(heading)] }), ...pictures.map((picture) => new Paragraph({ children: [picture] }))] }],
+    }),
+  );
+
 describe('files on cards: misleading names, pictures in previews and the quota while the bytes come (API)', function () {
   this.timeout(180_000);
   let server: RunningServer;
@@ -61,18 +69,7 @@ describe('files on cards: misleading names, pictures in previews and the quota w
     const original = await sharp({ create: { width: 1600, height: 1200, channels: 3, background: '#3366cc' } })
       .png()
       .toBuffer();
-    const docx = await Packer.toBuffer(
-      new Document({
-        sections: [
-          {
-            children: [
-              new Paragraph({ children: [new TextRun('Схема склада')] }),
-              new Paragraph({ children: [new ImageRun({ type: 'png', data: original, transformation: { width: 400, height: 300 } })] }),
-            ],
-          },
-        ],
-      }),
-    );
+    const docx = await docxOf('Схема склада', [new ImageRun({ type: 'png', data: original, transformation: { width: 400, height: 300 } })]);
     const file = await uploaded(admin, 'схема.docx', docx);
     const preview = await downloadFile(admin, server.url, `${file.url}/preview`);
     expect(preview.status).to.equal(200);
@@ -91,6 +88,25 @@ describe('files on cards: misleading names, pictures in previews and the quota w
     expect((await files.findOne({ _id: new mongoose.Types.ObjectId(file.id) }))!.renditions.html).to.equal(null);
     expect(await mongoose.connection.db!.collection('fs.files').countDocuments({ _id: kept })).to.equal(0);
     expect((await downloadFile(admin, server.url, `${file.url}/preview`)).bytes.toString()).to.equal(html);
+  });
+
+  it('shows a picture a DOCX shows many times in at most 100 places, made once, and says where it is left out', async () => {
+    const picture = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#cc3333' } })
+      .png()
+      .toBuffer();
+    // A few kilobytes showing one picture 300 times (the attack showed it 3,000 times: a 456 MB preview).
+    const docx = await docxOf(
+      'Много картинок',
+      Array.from({ length: 300 }, () => new ImageRun({ type: 'png', data: picture, transformation: { width: 30, height: 20 } })),
+    );
+    const file = await uploaded(admin, 'картинки.docx', docx);
+    const preview = await downloadFile(admin, server.url, `${file.url}/preview`);
+    expect(preview.status).to.equal(200);
+    const html = preview.bytes.toString();
+    expect(html).to.include('Много картинок');
+    const shown = [...html.matchAll(/<img src="data:image\/jpeg;base64,([^"]+)"/g)].map((match) => match[1]);
+    expect([shown.length, new Set(shown).size]).to.deep.equal([100, 1]);
+    expect(html.split('alt="Изображение не показано / Picture not shown"').length - 1).to.equal(200);
   });
 
   it('refuses a file over the quota as soon as its bytes pass what is left, before the upload has ended, and keeps none of it', async () => {

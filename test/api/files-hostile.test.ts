@@ -4,7 +4,8 @@ import { expect } from 'chai';
 import { Document, Packer, Paragraph, TextRun } from 'docx';
 import mongoose from 'mongoose';
 import { PDFDocument } from 'pdf-lib';
-import { textLimits } from '../../server/src/files/content';
+import { docxLimits, textLimits } from '../../server/src/files/content';
+import { heavyFileWork, slowUploaders } from '../../server/src/files/workers';
 import { pdfPageTexts } from '../../server/src/files/pdf-text';
 import { removeExpiredFiles } from '../../server/src/files/service';
 import type { RunningServer } from '../../server/src/server';
@@ -41,12 +42,15 @@ function hugePng(): Buffer {
   ]);
 }
 
-/** A DOCX whose document part is `bytes` letters of one paragraph: tens of megabytes packed into a few kilobytes. */
-async function docxBomb(bytes: number): Promise<Buffer> {
+/** A DOCX whose document part's body is `body` (WordprocessingML). */
+async function docxWithBody(body: string): Promise<Buffer> {
   const docx = await Packer.toBuffer(new Document({ sections: [{ children: [new Paragraph({ children: [new TextRun('bomb')] })] }] }));
-  const body = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>${'A'.repeat(bytes)}</w:t></w:r></w:p></w:body></w:document>`;
-  return withPart(docx, 'word/document.xml', body);
+  const part = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>${body}</w:body></w:document>`;
+  return withPart(docx, 'word/document.xml', part);
 }
+
+/** A DOCX whose document part is `bytes` letters of one paragraph: tens of megabytes packed into a few kilobytes. */
+const docxBomb = (bytes: number) => docxWithBody(`<w:p><w:r><w:t>${'A'.repeat(bytes)}</w:t></w:r></w:p>`);
 
 describe('files on cards under attack (API)', function () {
   this.timeout(180_000);
@@ -55,6 +59,7 @@ describe('files on cards under attack (API)', function () {
   let editor: ApiClient;
   let keeper: ApiClient;
   let folderId: string;
+  let editorId: string;
 
   const uploaded = async (client: ApiClient, file: { name: string; content: Buffer }) => {
     const answer = await uploadFile(client, server.url, { folderId, typeKey: 'memo', field: 'attachment' }, file);
@@ -70,6 +75,7 @@ describe('files on cards under attack (API)', function () {
       { login: 'editor', fullName: 'Татьяна Гончаренко', level: 'edit' },
       { login: 'keeper', fullName: 'Архивариус', level: 'edit' },
     ]);
+    editorId = scenario.userIds.editor;
     await admin.data('mutation($d: CardTypeInput!) { createCardType(definition: $d) { key } }', { d: memoType });
     folderId = await createFolder(admin, { libraryId: scenario.libraryId, name: 'Заметки', allowedCardTypes: ['memo'] });
     await setFolderAccess(admin, folderId, [
@@ -167,13 +173,45 @@ describe('files on cards under attack (API)', function () {
       // Attached: the search's text job reads it too.
       await editor.data(CREATE, { f: folderId, t: 'memo', v: { title: 'Долгий текст', attachment: file.id } });
       const preview = await downloadFile(editor, server.url, `${file.url}/preview`);
-      expect([preview.status, JSON.parse(preview.bytes.toString()).errors[0].message]).to.deep.equal([422, 'Превью недоступно: файл повреждён или не читается']);
+      expect([preview.status, JSON.parse(preview.bytes.toString()).errors[0].message]).to.deep.equal([
+        422,
+        'Превью недоступно: документ слишком сложен, чтобы прочитать его на сервере (дольше 0.001 с или больше 384 МБ памяти): откройте его после скачивания',
+      ]);
       await waitFor(
         async () => (await mongoose.connection.db!.collection('files').findOne({ _id: new mongoose.Types.ObjectId(file.id) }))?.textState === 'failed',
         'the text job giving up',
       );
+      // The uploader's files now wait after everyone else's, within a shorter limit.
+      expect(slowUploaders.has(editorId)).to.equal(true);
     } finally {
       textLimits.timeMs = limit;
+      slowUploaders.until.clear();
+    }
+    expect((await fetch(`${server.url}/healthz`)).status).to.equal(200);
+  });
+
+  it('reads a DOCX off the main thread within a time limit: while one of megabytes of XML is read, others are answered; past the limit the preview says why', async () => {
+    // 7.8 MB of XML in 230,000 one-letter paragraphs, under the unpack limits, in a few dozen kilobytes: mammoth takes half a minute and gigabytes.
+    const heavy = await docxWithBody('<w:p><w:r><w:t>x</w:t></w:r></w:p>'.repeat(230_000));
+    expect(heavy.length).to.be.below(64 * 1024);
+    const file = await uploaded(keeper, { name: 'тяжёлый.docx', content: heavy });
+    const limit = docxLimits.timeMs;
+    docxLimits.timeMs = 6000;
+    try {
+      let previewed = false;
+      const preview = downloadFile(keeper, server.url, `${file.url}/preview`).finally(() => (previewed = true));
+      await waitFor(() => heavyFileWork.runningCount() === 1, 'the DOCX being read');
+      // Another user's request is answered while the document is still being read.
+      expect((await admin.data<{ fileQuota: { limitBytes: number } }>('{ fileQuota { limitBytes } }')).fileQuota.limitBytes).to.equal(1024 * 1024);
+      expect([previewed, heavyFileWork.runningCount()]).to.deep.equal([false, 1]);
+      const refused = await preview;
+      expect([refused.status, JSON.parse(refused.bytes.toString()).errors[0].message]).to.deep.equal([
+        422,
+        'Превью недоступно: документ слишком сложен, чтобы прочитать его на сервере (дольше 6 с или больше 384 МБ памяти): откройте его после скачивания',
+      ]);
+    } finally {
+      docxLimits.timeMs = limit;
+      slowUploaders.until.clear();
     }
     expect((await fetch(`${server.url}/healthz`)).status).to.equal(200);
   });
@@ -235,6 +273,32 @@ describe('files on cards under attack (API)', function () {
       ['a', 'b'].map((side) => uploadFile(keeper, server.url, { folderId, typeKey: 'memo', field: 'attachment' }, { name: `${side}.bin`, content: randomBytes(600 * 1024) })),
     );
     expect(both.map((answer) => answer.status).sort()).to.deep.equal([201, 400]);
+  });
+
+  it('counts a PDF’s safe copy in its uploader’s quota: a copy that does not fit is not made, with the reason, and is once room is freed; discarding frees both', async () => {
+    const discard = (id: string) => fetch(`${server.url}/files/${id}`, { method: 'DELETE', headers: { cookie: keeper.cookieHeader(), 'x-graphql-yoga-csrf': '1' } });
+    const used = async () => (await keeper.data<{ fileQuota: { usedBytes: number } }>('query { fileQuota { usedBytes } }')).fileQuota.usedBytes;
+    await removeExpiredFiles({ now: new Date(Date.now() + 25 * 3600_000) });
+    const start = await used();
+    const pdf = await pdfWithText('A contract viewed through its copy');
+    const file = await uploaded(keeper, { name: 'копия.pdf', content: pdf });
+    // Room for the upload and 100 bytes more: less than any copy of it.
+    const filler = await uploaded(keeper, { name: 'место.bin', content: randomBytes(1024 * 1024 - start - pdf.length - 100) });
+    const refused = await downloadFile(keeper, server.url, `${file.url}?inline=1`);
+    expect([refused.status, JSON.parse(refused.bytes.toString()).errors[0].message]).to.deep.equal([
+      422,
+      'Превью недоступно: безопасная копия документа для просмотра не помещается в квоту загрузившего его (занято 1 МБ из 1 МБ): откройте его после скачивания или освободите место',
+    ]);
+    expect(await used()).to.equal(1024 * 1024 - 100);
+    // Room freed: the same view makes the copy now (the refusal was not kept), and the copy counts.
+    expect((await discard(filler.id)).status).to.equal(204);
+    const viewed = await downloadFile(keeper, server.url, `${file.url}?inline=1`);
+    expect(viewed.status).to.equal(200);
+    expect(viewed.bytes.length).to.be.above(100);
+    expect(await used()).to.equal(start + pdf.length + viewed.bytes.length);
+    // Discarding the upload frees its bytes and its copy's.
+    expect((await discard(file.id)).status).to.equal(204);
+    expect(await used()).to.equal(start);
   });
 
   it('discards one’s own upload not saved to a card (the form’s ×): its quota frees at once; nobody else’s, nothing attached, never without the CSRF header', async () => {

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import mongoose from 'mongoose';
 import { pdfPageTexts } from '../../server/src/files/pdf-text';
 import { drawingLimits } from '../../server/src/files/pages';
+import { slowUploaders } from '../../server/src/files/workers';
 import type { RunningServer } from '../../server/src/server';
 import { refusalFields, type ApiClient } from '../support/api-client';
 import { addToSystemGroup, createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
@@ -54,6 +55,7 @@ describe('files on cards: versions, previews without «Экспорт», names b
   let viewer: ApiClient;
   let outsider: ApiClient;
   let correspondentsId: string;
+  let editorId: string;
   let folderId: string;
   let counterpartyId: string;
   let number = 0;
@@ -93,6 +95,7 @@ describe('files on cards: versions, previews without «Экспорт», names b
       { login: 'outsider', fullName: 'Посторонний', level: 'read' },
     ]);
     correspondentsId = scenario.folderId;
+    editorId = scenario.userIds.editor;
     await addToSystemGroup(admin, 'exporters', [scenario.userIds.owner, scenario.userIds.editor]);
     await addToSystemGroup(admin, 'history-readers', [scenario.userIds.owner]);
     await admin.data('mutation($d: CardTypeInput!) { createCardType(definition: $d) { key } }', { d: memoType });
@@ -236,6 +239,9 @@ describe('files on cards: versions, previews without «Экспорт», names b
     } finally {
       drawingLimits.timeMs = limit;
     }
+    // The uploader's documents are now drawn after everyone else's, within a shorter limit.
+    expect(slowUploaders.has(editorId)).to.equal(true);
+    slowUploaders.until.clear();
     const reason = 'Превью недоступно: страница не отрисовалась за 0.001 с';
     expect([slow.status, JSON.parse(slow.bytes.toString()).errors[0].message]).to.deep.equal([422, reason]);
     // With the limit back, page 3 would be drawn in a second: it is not drawn, it answers the same.

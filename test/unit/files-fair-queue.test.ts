@@ -95,6 +95,37 @@ describe('files: heavy work on files is taken in turn by uploader (FairQueue)', 
     expect(started).to.deep.equal(['x', 'view', 'check1', 'check2']);
   });
 
+  it('serves work on slow uploaders’ files (theirs timed out before) after everyone else’s, and never in every place', async () => {
+    const queue = new FairQueue(2);
+    const started: string[] = [];
+    const jobs = Object.fromEntries(['h1', 'h2', 'h3', 'victim', 'colleague'].map((name) => [name, gatedJob(started, name)]));
+    // Three accounts' hostile files, all of slow uploaders: one place at most for them together.
+    const runs = ['h1', 'h2', 'h3'].map((name) => queue.run(name, jobs[name].job, undefined, 'waited', true));
+    await settled();
+    expect(started).to.deep.equal(['h1']);
+    // Another user's view takes the place left at once, though the others queued first.
+    runs.push(queue.run('victim', jobs.victim.job));
+    await settled();
+    expect(started).to.deep.equal(['h1', 'victim']);
+    // A colleague queued after the hostile accounts goes before them too.
+    runs.push(queue.run('colleague', jobs.colleague.job, undefined, 'background'));
+    jobs.victim.finish();
+    await settled();
+    expect(started).to.deep.equal(['h1', 'victim', 'colleague']);
+    jobs.h1.finish();
+    await settled();
+    expect(started).to.deep.equal(['h1', 'victim', 'colleague', 'h2']);
+    jobs.colleague.finish();
+    await settled();
+    // The place the colleague freed is not the slow uploaders’ second one.
+    expect(started).to.deep.equal(['h1', 'victim', 'colleague', 'h2']);
+    jobs.h2.finish();
+    await settled();
+    jobs.h3.finish();
+    await Promise.all(runs);
+    expect(started).to.deep.equal(['h1', 'victim', 'colleague', 'h2', 'h3']);
+  });
+
   it('passes a failing job’s error to its caller and keeps serving', async () => {
     const queue = new FairQueue(1);
     const failed = queue.run('someone', () => Promise.reject(new Error('broken PDF')));

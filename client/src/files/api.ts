@@ -121,6 +121,45 @@ export async function loadFiles(ids: string[]): Promise<void> {
   }
 }
 
+const ActiveContent = graphql(`query FileActiveContent($ids: [ID!]!) { files(ids: $ids) { id activeContent } }`);
+/** The first wait before asking again for a check's verdict, and the longest (each wait is half as long again as the one before). */
+export const ACTIVE_CHECK_FIRST_WAIT_MS = 2000;
+const ACTIVE_CHECK_LONGEST_WAIT_MS = 30_000;
+
+/**
+ * Follows the active-content check of a PDF listed as «being checked» (null; the server checks it in
+ * the background, maybe behind other users' files): asks again after 2 s, then less often (at most
+ * every 30 s), until there is a verdict, which `onVerdict` hears and the tab's known files take; or
+ * until the returned stop is called, or the file can no longer be read.
+ */
+export function followActiveCheck(id: string, onVerdict: (active: boolean) => void): () => void {
+  let stopped = false;
+  let wait = ACTIVE_CHECK_FIRST_WAIT_MS;
+  let timer: ReturnType<typeof setTimeout>;
+  const ask = async () => {
+    try {
+      const file = (await request(ActiveContent, { ids: [id] })).files[0];
+      if (stopped || !file) return;
+      if (typeof file.activeContent === 'boolean') {
+        const known = knownFiles.get(id);
+        if (known) known.activeContent = file.activeContent;
+        onVerdict(file.activeContent);
+        return;
+      }
+    } catch {
+      // The network or the server failed this time: asked again below.
+    }
+    if (stopped) return;
+    wait = Math.min(wait * 1.5, ACTIVE_CHECK_LONGEST_WAIT_MS);
+    timer = setTimeout(() => void ask(), wait);
+  };
+  timer = setTimeout(() => void ask(), wait);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
+
 /**
  * Where the card previews a file in a frame: a PDF in the browser's viewer for holders of «Экспорт»
  * — the server gives the viewer a safe copy rebuilt without scripts, actions, forms or annotations,

@@ -1,13 +1,13 @@
 import { WHOLE_FILE_LIMIT } from './content';
 import { StoredFile, type StoredFileDoc } from './model';
-import { heavyFileWork, runOnFile } from './workers';
+import { heavyWorkOn, runOnFile } from './workers';
 
 /**
  * The version of the active-content check. A verdict kept on a file version by an older check is
  * worked out again before it is relied on (the first time the version is listed): the download's
  * warning follows the current check.
  */
-export const ACTIVE_CHECK_VERSION = 2;
+export const ACTIVE_CHECK_VERSION = 3;
 
 /** How long one check may take; a check that takes longer counts as active. */
 const CHECK_TIMEOUT_MS = 60_000;
@@ -42,20 +42,17 @@ export async function hasActiveContent(file: Pick<StoredFileDoc, '_id' | 'size' 
   let check = underWay.get(key);
   if (!check) {
     // Nobody waits for a verdict (the lists do not): it goes after the views someone is opening.
-    check = heavyFileWork
-      .run(
-        String(file.uploadedBy),
-        async () => {
-          const answer =
-            file.size > WHOLE_FILE_LIMIT ? null : await runOnFile<{ verdict: string | null }>('pdf-check-worker.ts', file, { heapMb: CHECK_HEAP_MB, timeoutMs: CHECK_TIMEOUT_MS });
-          const active = answer === null || answer.verdict !== null;
-          await StoredFile.updateOne({ _id: file._id }, { $set: { activeContent: active, activeCheck: ACTIVE_CHECK_VERSION } });
-          return active;
-        },
-        undefined,
-        'background',
-      )
-      .finally(() => underWay.delete(key));
+    check = heavyWorkOn(
+      file,
+      async () => {
+        const answer =
+          file.size > WHOLE_FILE_LIMIT ? null : await runOnFile<{ verdict: string | null }>('pdf-check-worker.ts', file, { heapMb: CHECK_HEAP_MB, timeoutMs: CHECK_TIMEOUT_MS });
+        const active = answer === null || 'stopped' in answer || answer.verdict !== null;
+        await StoredFile.updateOne({ _id: file._id }, { $set: { activeContent: active, activeCheck: ACTIVE_CHECK_VERSION } });
+        return active;
+      },
+      'background',
+    ).finally(() => underWay.delete(key));
     underWay.set(key, check);
   }
   return check;

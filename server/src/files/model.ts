@@ -18,9 +18,11 @@ export type PreviewRefusal =
   | { reason: 'fileTooLarge'; limitBytes: number }
   | { reason: 'noText' }
   | { reason: 'tooSlow'; limitSeconds: number }
+  | { reason: 'tooComplex'; limitSeconds: number; heapMb: number }
   | { reason: 'encrypted' }
   | { reason: 'tooMuchCompressed'; limitBytes: number }
-  | { reason: 'copyTooLarge'; limitBytes: number };
+  | { reason: 'copyTooLarge'; limitBytes: number }
+  | { reason: 'copyOverQuota'; usedBytes: number; limitBytes: number };
 
 export type FileState = 'uploading' | 'pending' | 'attached' | 'purged';
 /** Text for search: not a searchable type, waiting for the extraction job, extracted, or unreadable. */
@@ -75,6 +77,8 @@ const storedFileSchema = new Schema(
     },
     /** How many pages a PDF has; null until its pages were first asked for. */
     pageCount: { type: Number, default: null },
+    /** The bytes of derived copies counted against the uploader's quota (the safe copy of a PDF), freed with the version. */
+    copyBytes: { type: Number, default: 0 },
   },
   { minimize: false, versionKey: false },
 );
@@ -119,6 +123,8 @@ export interface StoredFileDoc {
   };
   /** Absent or null until a PDF's pages were first asked for. */
   pageCount?: number | null;
+  /** Absent on versions stored before copies were counted. */
+  copyBytes?: number;
 }
 
 export const StoredFile = mongoose.model('StoredFile', storedFileSchema, 'files');

@@ -2,7 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import { wholeFile, WHOLE_FILE_LIMIT } from './content';
 import { StoredFile, type PreviewRefusal, type StoredFileDoc } from './model';
 import { NoPreview, rendition, type Preview } from './preview';
-import { FairQueue, filesWorker } from './workers';
+import { FairQueue, filesWorker, slowUploaders } from './workers';
 
 /** How wide a page is drawn, in pixels (a page so tall that it would be over MAX_PAGE_HEIGHT_PX is drawn narrower). */
 export const PAGE_WIDTH_PX = 1000;
@@ -12,11 +12,11 @@ export const PAGE_IMAGE_LIMIT = 50;
 /** The most pixels an image inside a page may have to be drawn (pdf.js holds it decoded whole: 6,000 × 6,000 is 144 MB); larger ones are left out of the page. */
 const MAX_IMAGE_PIXELS = 36_000_000;
 /**
- * How long drawing one page may take before the drawing is stopped; the page, and every page of its
- * document not drawn yet, are then kept as refused (the document's other pages would take as long).
- * An object so that tests can lower it.
+ * How long drawing one page may take before the drawing is stopped (a slow uploader's page: 10 s);
+ * the page, and every page of its document not drawn yet, are then kept as refused (the document's
+ * other pages would take as long), and the uploader is slow. An object so that tests can lower it.
  */
-export const drawingLimits = { timeMs: 60_000 };
+export const drawingLimits = { timeMs: 30_000 };
 /** A worker thread with nothing to draw for this long ends, giving back what pdf.js holds. */
 const IDLE_MS = 30_000;
 /** Requests waiting for the drawing thread beyond this are told to try again later. */
@@ -78,10 +78,10 @@ function stopDrawingThread(): void {
   void running?.terminate();
 }
 
-/** Sends one job to the drawing thread and waits for its answer, stopping the thread if it takes longer than the limit. */
-function draw(job: PageJob): Promise<PageAnswer | 'tooSlow'> {
+/** Sends one job to the drawing thread and waits for its answer, stopping the thread if it takes longer than `limitMs`. */
+function draw(job: PageJob, limitMs: number): Promise<PageAnswer | 'tooSlow' | 'crashed'> {
   const thread = drawingThread();
-  return new Promise<PageAnswer | 'tooSlow'>((resolve, reject) => {
+  return new Promise<PageAnswer | 'tooSlow' | 'crashed'>((resolve, reject) => {
     const finish = () => {
       clearTimeout(timer);
       thread.off('message', answered);
@@ -94,11 +94,11 @@ function draw(job: PageJob): Promise<PageAnswer | 'tooSlow'> {
       finish();
       resolve(answer);
     };
-    // The thread failed on this document (out of its memory, say): the document's fault, told as a damaged page.
+    // The thread failed on this document (out of its memory, say): the document's fault.
     const failed = () => {
       finish();
       stopDrawingThread();
-      resolve({ failed: 'damaged' });
+      resolve('crashed');
     };
     const exited = () => {
       finish();
@@ -108,7 +108,7 @@ function draw(job: PageJob): Promise<PageAnswer | 'tooSlow'> {
       finish();
       stopDrawingThread();
       resolve('tooSlow');
-    }, drawingLimits.timeMs);
+    }, limitMs);
     thread.on('message', answered);
     thread.on('error', failed);
     thread.on('exit', exited);
@@ -116,14 +116,19 @@ function draw(job: PageJob): Promise<PageAnswer | 'tooSlow'> {
   });
 }
 
+/** A drawing stopped at its time limit (`limitMs`). */
+type Stopped = { tooSlow: number };
+
 /**
  * A PDF's bytes sent to the drawing thread for page `page` (0: only its page count); in turn by user,
- * one at a time. A page whose turn comes after another page of its document took too long is not drawn
- * (NoPreview with that refusal).
+ * one at a time, a slow uploader's documents after all others and within a shorter limit. A page whose turn comes after
+ * another page of its document took too long is not drawn (NoPreview with that refusal). A drawing
+ * that runs out of time or memory makes the uploader slow (the document is told as damaged then).
  */
-function drawPdf(file: StoredFileDoc, page: number, request: DrawingRequest): Promise<PageAnswer | 'tooSlow'> {
+function drawPdf(file: StoredFileDoc, page: number, request: DrawingRequest): Promise<PageAnswer | Stopped> {
   if (drawings.waitingCount() >= MAX_WAITING || drawings.waitingCount(request.userId) >= MAX_WAITING_PER_USER) return Promise.reject(new PagesBusy());
-  // The document is read only when its turn comes: requests waiting hold nothing.
+  const uploader = String(file.uploadedBy);
+  // The document is read only when its turn comes: requests waiting hold nothing. A slow uploader's documents are drawn after all others.
   return drawings.run(
     request.userId,
     async () => {
@@ -133,13 +138,19 @@ function drawPdf(file: StoredFileDoc, page: number, request: DrawingRequest): Pr
       }
       const content = await wholeFile(file);
       if (!content) throw new NoPreview({ reason: 'fileTooLarge', limitBytes: WHOLE_FILE_LIMIT });
-      return draw({ data: content, page, widthPx: PAGE_WIDTH_PX, maxHeightPx: MAX_PAGE_HEIGHT_PX, maxImagePixels: MAX_IMAGE_PIXELS, jpegQuality: 82 });
+      const limitMs = slowUploaders.limitMs(uploader, drawingLimits.timeMs);
+      const answer = await draw({ data: content, page, widthPx: PAGE_WIDTH_PX, maxHeightPx: MAX_PAGE_HEIGHT_PX, maxImagePixels: MAX_IMAGE_PIXELS, jpegQuality: 82 }, limitMs);
+      if (answer === 'tooSlow' || answer === 'crashed') slowUploaders.mark(uploader);
+      if (answer === 'crashed') return { failed: 'damaged' };
+      return answer === 'tooSlow' ? { tooSlow: limitMs } : answer;
     },
     request.gone,
+    'waited',
+    slowUploaders.has(uploader),
   );
 }
 
-const tooSlow = (): PreviewRefusal => ({ reason: 'tooSlow', limitSeconds: drawingLimits.timeMs / 1000 });
+const tooSlow = (limitMs: number): PreviewRefusal => ({ reason: 'tooSlow', limitSeconds: limitMs / 1000 });
 
 /**
  * How many pages a PDF has, for paging through its images (worked out once and kept on the version),
@@ -161,11 +172,11 @@ export async function pdfPageCount(file: StoredFileDoc, request: DrawingRequest)
     }
     // Page 1 kept before counts were taken with it: counted alone.
     const answer = await drawPdf(file, 0, request);
-    if (answer !== 'tooSlow' && 'pages' in answer) {
+    if ('pages' in answer) {
       await StoredFile.updateOne({ _id: file._id }, { $set: { pageCount: answer.pages } });
       return { pages: answer.pages };
     }
-    refusal = answer === 'tooSlow' ? tooSlow() : { reason: 'damaged' };
+    refusal = 'tooSlow' in answer ? tooSlow(answer.tooSlow) : { reason: 'damaged' };
   } catch (error) {
     if (!(error instanceof NoPreview)) throw error;
     refusal = error.refusal;
@@ -192,8 +203,8 @@ export async function pdfPageImage(given: StoredFileDoc, page: number, request: 
   };
   return rendition(file, slot, `${file.name}.page-${page}.jpg`, async () => {
     const answer = await drawPdf(file, page, request);
-    if (answer === 'tooSlow') {
-      const refusal = tooSlow();
+    if ('tooSlow' in answer) {
+      const refusal = tooSlow(answer.tooSlow);
       await StoredFile.updateOne({ _id: file._id }, { $set: { 'previewRefusals.drawing': refusal } });
       throw new NoPreview(refusal);
     }

@@ -8,12 +8,15 @@ import {
   PDFDocument,
   PDFName,
   PDFObjectStreamParser,
+  PDFInvalidObject,
   PDFRawStream,
+  PDFRef,
   PDFStream,
   PDFXRefStreamParser,
   type PDFObject,
 } from 'pdf-lib';
 import type { PreviewRefusal } from './model';
+import { ACTIVE_NAMES } from './pdf-scan';
 
 /**
  * The most bytes a document's object and cross-reference streams — the only streams pdf-lib decodes
@@ -149,6 +152,60 @@ function disarm(object: PDFObject): void {
     for (const key of ACTING_KEYS) dict.delete(key);
     for (const [, value] of dict.entries()) disarm(value);
   } else if (object instanceof PDFArray) for (const value of object.asArray()) disarm(value);
+}
+
+/** The byte scan's names of active content (pdf-scan.ts), as pdf-lib's names. */
+const ACTIVE_PDF_NAMES = new Set([...ACTIVE_NAMES].map((name) => PDFName.of(name)));
+/** Keys whose value a viewer starts or follows on its own or on a click: one pdf-lib cannot read is an action hidden from it. */
+const STARTING_KEYS = ['OpenAction', 'A', 'AA', 'Next', 'JS'].map((key) => PDFName.of(key));
+
+/** What in one object (and the dictionaries and arrays directly inside it) is active as pdf-lib reads it, or null. */
+function activeIn(context: PDFContext, object: PDFObject | undefined): string | null {
+  const dict = object instanceof PDFStream ? object.dict : object instanceof PDFDict ? object : null;
+  if (dict) {
+    for (const [key, value] of dict.entries()) {
+      if (ACTIVE_PDF_NAMES.has(key)) return key.asString();
+      if (value instanceof PDFName && ACTIVE_PDF_NAMES.has(value)) return value.asString();
+      if (STARTING_KEYS.includes(key) && value instanceof PDFRef) {
+        const target = context.lookup(value);
+        if (target === undefined || target instanceof PDFInvalidObject) return `${key.asString()} pointing at an object pdf-lib cannot read`;
+      }
+      const inside = activeIn(context, value);
+      if (inside) return inside;
+    }
+  } else if (object instanceof PDFArray) {
+    for (const value of object.asArray()) {
+      const inside = activeIn(context, value);
+      if (inside) return inside;
+    }
+  }
+  return null;
+}
+
+/**
+ * Whether what the safe copy leaves out acts: the document as pdf-lib reads it to copy it (within the
+ * same decoding budget) holds a script, an automatic action, a form submission or media in any
+ * object, or an opening action, link or annotation action pointing at an object pdf-lib cannot read
+ * (what another reader takes there, pdf-lib does not see). Null when nothing is found or pdf-lib
+ * cannot read the document at all (it then has no copy); the budget spent counts as active. Beside
+ * the byte scan (`scanPdf`), it makes the download's warning cover documents that scan misreads.
+ */
+export async function activeAsCopied(content: Uint8Array): Promise<string | null> {
+  const budget = { left: DECODED_BYTES_LIMIT, spent: false };
+  let source: PDFDocument;
+  try {
+    source = await reading.run(budget, () => PDFDocument.load(content, { updateMetadata: false, ignoreEncryption: true }));
+  } catch {
+    return budget.spent ? 'too much compressed data' : null;
+  }
+  if (budget.spent) return 'too much compressed data';
+  const { context } = source;
+  // The catalog and everything else the trailer names are indirect objects.
+  for (const [, object] of context.enumerateIndirectObjects()) {
+    const found = activeIn(context, object);
+    if (found) return found;
+  }
+  return null;
 }
 
 /**

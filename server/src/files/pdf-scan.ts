@@ -21,7 +21,7 @@ import { constants, inflateSync } from 'node:zlib';
  */
 
 /** Names of keys and types that run scripts, act on their own, send data or play embedded content. */
-const ACTIVE_NAMES = new Set([
+export const ACTIVE_NAMES = new Set([
   'JS',
   'JavaScript',
   'AA',

@@ -1,14 +1,12 @@
 import { Readable } from 'node:stream';
-import { text } from 'node:stream/consumers';
-import type mammoth from 'mammoth';
 import { Types } from 'mongoose';
-import type sanitizeHtml from 'sanitize-html';
 import { findFileType } from '../../../card-types';
-import { checkCentralDirectory, UnpackRefusal, type UnpackLimits } from './archive';
-import { storedPdfTexts, wholeFile, WHOLE_FILE_LIMIT } from './content';
+import { storedDocx, storedPdfTexts, TEXT_HEAP_MB, WHOLE_FILE_LIMIT } from './content';
+import { DOCX_HTML_CHARS, PICTURE_NOT_SHOWN } from './docx-read';
 import { StoredFile, type PreviewRefusal, type StoredFileDoc } from './model';
+import { countUpload, uncountFile } from './quota';
 import { fileStorage } from './storage';
-import { FairQueue } from './workers';
+import { FairQueue, type WorkerStopped } from './workers';
 
 /**
  * Where a derived copy of a file is kept on its version, and where the reason it cannot be made:
@@ -22,6 +20,8 @@ export interface RenditionSlot {
   /** The paths of the version's description that keep the copy's id and the refusal. */
   keptPath: string;
   refusedPath: string;
+  /** Set when the copy counts against its uploader's quota of this many bytes (0: no quota); a copy that does not fit is not kept. */
+  quotaBytes?: number;
 }
 
 const slotOf = (file: StoredFileDoc, which: 'thumbnail' | 'html'): RenditionSlot => ({
@@ -35,15 +35,12 @@ const slotOf = (file: StoredFileDoc, which: 'thumbnail' | 'html'): RenditionSlot
 /** The most pixels an image may have to be shown as a thumbnail (sharp's own default bound, 0x3FFF²). */
 export const MAX_IMAGE_PIXELS = 0x3fff * 0x3fff;
 
-/** What a DOCX may unpack to before mammoth reads it (it holds the document's XML whole, several times over), for its preview and its text. */
-export const DOCX_UNPACK_LIMITS: UnpackLimits = {
-  totalBytes: 128 * 1024 * 1024,
-  entries: 5000,
-  entryBytes: (path) => (/\.(xml|rels)$/i.test(path) ? 16 * 1024 * 1024 : 128 * 1024 * 1024),
-};
-
+/** Why a copy cannot be made; kept on the version (`keep`) unless it may change (the uploader's quota). */
 export class NoPreview extends Error {
-  constructor(readonly refusal: PreviewRefusal) {
+  constructor(
+    readonly refusal: PreviewRefusal,
+    readonly keep = true,
+  ) {
     super(`no preview: ${refusal.reason}`);
   }
 }
@@ -78,16 +75,35 @@ async function makeAndKeep(file: StoredFileDoc, slot: RenditionSlot, name: strin
     made = await make();
   } catch (error) {
     if (!(error instanceof NoPreview)) throw error;
-    await StoredFile.updateOne({ _id: file._id }, { $set: { [slot.refusedPath]: error.refusal } });
+    if (error.keep) await StoredFile.updateOne({ _id: file._id }, { $set: { [slot.refusedPath]: error.refusal } });
     return { refused: error.refusal };
   }
+  const counted = slot.quotaBytes !== undefined;
+  if (slot.quotaBytes !== undefined) {
+    const fits = await countUpload(file.uploadedBy, made.length, slot.quotaBytes);
+    if (!fits.counted) return { refused: copyOverQuota(fits.used, slot.quotaBytes) };
+  }
   const id = new Types.ObjectId();
-  await fileStorage.write(String(id), name, Readable.from([made]));
-  // Kept only on a version still there: one being removed meanwhile (its copies listed already) must not be left holding it.
-  const recorded = await StoredFile.updateOne({ _id: file._id, state: { $in: ['pending', 'attached'] }, [slot.keptPath]: null }, { $set: { [slot.keptPath]: id } });
-  if (recorded.modifiedCount !== 1) await fileStorage.remove(String(id));
+  let recorded = false;
+  try {
+    await fileStorage.write(String(id), name, Readable.from([made]));
+    // Kept only on a version still there: one being removed meanwhile (its copies listed already) must not be left holding it.
+    const written = await StoredFile.updateOne(
+      { _id: file._id, state: { $in: ['pending', 'attached'] }, [slot.keptPath]: null },
+      { $set: { [slot.keptPath]: id }, ...(counted ? { $inc: { copyBytes: made.length } } : {}) },
+    );
+    recorded = written.modifiedCount === 1;
+  } finally {
+    if (!recorded) {
+      await fileStorage.remove(String(id));
+      if (counted) await uncountFile(file.uploadedBy, made.length);
+    }
+  }
   return { made };
 }
+
+/** A copy that does not fit its uploader's quota (`used` of `limit` bytes). */
+export const copyOverQuota = (used: number, limit: number): PreviewRefusal => ({ reason: 'copyOverQuota', usedBytes: used, limitBytes: limit });
 
 /**
  * Image work (sharp: thumbnails, a DOCX preview's pictures), two at a time for the whole process and
@@ -129,14 +145,6 @@ async function thumbnailOf(file: StoredFileDoc): Promise<Buffer> {
   }
 }
 
-/** What a DOCX's HTML may keep: text structure, tables, links and embedded pictures; nothing that runs. */
-const sanitizeOptions = (defaults: typeof sanitizeHtml.defaults): sanitizeHtml.IOptions => ({
-  allowedTags: [...defaults.allowedTags, 'img'],
-  allowedAttributes: { a: ['href', 'title'], img: ['src', 'alt'], td: ['colspan', 'rowspan'], th: ['colspan', 'rowspan'] },
-  allowedSchemes: ['http', 'https', 'mailto'],
-  allowedSchemesByTag: { img: ['data'] },
-});
-
 const page = (body: string) =>
   `<!doctype html><html><head><meta charset="utf-8"><style>body{font:15px/1.5 system-ui,sans-serif;margin:16px;color:#1f2328}` +
   `table{border-collapse:collapse}td,th{border:1px solid #d0d7de;padding:4px 8px}img{max-width:100%}h2.page{font-size:13px;color:#656d76;text-align:center}</style></head><body>${body}</body></html>`;
@@ -151,52 +159,65 @@ const PREVIEW_PICTURE_PX = 800;
 
 /**
  * A DOCX's embedded picture as its preview shows it (made in turn with other image work of its uploader's): a JPEG at most 800 px a side made by sharp, never
- * the original bytes (the preview is for readers without «Экспорт» too); a picture that does not
- * decode is left out with a note.
+ * the original bytes (the preview is for readers without «Экспорт» too); null for a picture that does not decode.
  */
-const previewPicture =
-  (owner: string): Parameters<typeof mammoth.images.imgElement>[0] =>
-  async (image) => {
-    try {
-      const { default: sharp } = await import('sharp');
-      const bytes = await image.read();
-      const picture = await imageWork.run(owner, () =>
-        sharp(bytes, { failOn: 'none', limitInputPixels: MAX_IMAGE_PIXELS })
-          .rotate()
-          .resize(PREVIEW_PICTURE_PX, PREVIEW_PICTURE_PX, { fit: 'inside', withoutEnlargement: true })
-          .flatten({ background: '#ffffff' })
-          .jpeg({ quality: 70 })
-          .toBuffer(),
-      );
-      return { src: `data:image/jpeg;base64,${picture.toString('base64')}` };
-    } catch {
-      return { src: '', alt: 'Изображение не показано / Picture not shown' };
-    }
-  };
-
-/** A DOCX as sanitised HTML (mammoth), its pictures re-encoded. */
-async function docxHtml(content: Buffer, owner: string): Promise<string> {
+async function previewPicture(bytes: Uint8Array, owner: string): Promise<string | null> {
   try {
-    await checkCentralDirectory({ buffer: content }, DOCX_UNPACK_LIMITS, { inflate: true });
-  } catch (error) {
-    if (error instanceof UnpackRefusal) throw new NoPreview(error.problem);
-    throw error;
-  }
-  // mammoth, sanitize-html and sharp are loaded by the first preview, not at the server's start (README «Memory»).
-  const [{ default: mammoth }, { default: sanitizeHtml }] = await Promise.all([import('mammoth'), import('sanitize-html')]);
-  try {
-    const converted = await mammoth.convertToHtml({ buffer: content }, { convertImage: mammoth.images.imgElement(previewPicture(owner)) });
-    return sanitizeHtml(converted.value, sanitizeOptions(sanitizeHtml.defaults));
+    const { default: sharp } = await import('sharp');
+    const picture = await imageWork.run(owner, () =>
+      sharp(bytes, { failOn: 'none', limitInputPixels: MAX_IMAGE_PIXELS })
+        .rotate()
+        .resize(PREVIEW_PICTURE_PX, PREVIEW_PICTURE_PX, { fit: 'inside', withoutEnlargement: true })
+        .flatten({ background: '#ffffff' })
+        .jpeg({ quality: 70 })
+        .toBuffer(),
+    );
+    return `data:image/jpeg;base64,${picture.toString('base64')}`;
   } catch {
-    throw new NoPreview({ reason: 'damaged' });
+    return null;
   }
+}
+
+/** A document whose reading ran out of its time or memory. */
+const tooComplex = (stopped: WorkerStopped): PreviewRefusal => ({ reason: 'tooComplex', limitSeconds: stopped.limitMs / 1000, heapMb: TEXT_HEAP_MB });
+
+/** The most characters of pictures (their JPEGs as data) one preview holds, however often they are shown: past it, a note. */
+const PREVIEW_PICTURES_CHARS = 16 * 1024 * 1024;
+
+/** A picture's place in the worker's HTML (only pictures may have a `data:` source there). */
+const PICTURE = /src="data:,picture-(\d+)"/g;
+
+/**
+ * A DOCX as sanitised HTML, read in a worker thread (`storedDocx`: mammoth and sanitize-html never run on the
+ * server's thread), its pictures made again here; a document longer than the HTML cap shows its
+ * beginning with a note. NoPreview when it unpacks past the limits, does not read, or takes longer than its time.
+ */
+async function docxHtml(file: StoredFileDoc): Promise<string> {
+  const answer = await storedDocx(file, 'html');
+  if (answer === 'tooLarge') throw new NoPreview({ reason: 'fileTooLarge', limitBytes: WHOLE_FILE_LIMIT });
+  if ('stopped' in answer) throw new NoPreview(answer.stopped === 'failed' ? { reason: 'damaged' } : tooComplex(answer));
+  if ('refused' in answer) throw new NoPreview(answer.refused);
+  if (!('html' in answer)) throw new NoPreview({ reason: 'damaged' });
+  const owner = String(file.uploadedBy);
+  const pictures = await Promise.all(answer.pictures.map((bytes) => previewPicture(bytes, owner)));
+  let left = PREVIEW_PICTURES_CHARS;
+  const html = answer.html.replace(PICTURE, (_placeholder, index: string) => {
+    const made = pictures[Number(index)];
+    if (!made || made.length > left) return `src="" alt="${PICTURE_NOT_SHOWN}"`;
+    left -= made.length;
+    return `src="${made}"`;
+  });
+  const note = answer.cut
+    ? `<p><em>${escapeHtml(`Показано начало документа: первые ${DOCX_HTML_CHARS.toLocaleString('ru-RU')} символов; весь документ — в оригинале / Only the beginning of the document is shown: the rest is in the original`)}</em></p>`
+    : '';
+  return html + note;
 }
 
 /** A PDF's text layer page by page (read in a worker thread), as text only (what a reader without «Экспорт» sees instead of the original). */
 async function pdfHtml(file: StoredFileDoc): Promise<string> {
   const pages = await storedPdfTexts(file);
   if (pages === 'tooLarge') throw new NoPreview({ reason: 'fileTooLarge', limitBytes: WHOLE_FILE_LIMIT });
-  if (pages === 'unreadable') throw new NoPreview({ reason: 'damaged' });
+  if (!Array.isArray(pages)) throw new NoPreview(pages.stopped === 'failed' ? { reason: 'damaged' } : tooComplex(pages));
   if (pages.every((text) => text.trim() === '')) throw new NoPreview({ reason: 'noText' });
   return pages
     .map(
@@ -213,13 +234,7 @@ async function pdfHtml(file: StoredFileDoc): Promise<string> {
  * A document as read-only HTML, or why there is none; null for files that have no such preview:
  * a DOCX as sanitised HTML (mammoth), a PDF as the text of its pages (never its original bytes).
  */
-export async function htmlPreview(file: StoredFileDoc): Promise<{ html: string } | { refused: PreviewRefusal } | null> {
+export async function htmlPreview(file: StoredFileDoc): Promise<Preview | null> {
   if (file.fileType !== 'docx' && file.fileType !== 'pdf') return null;
-  const made = await rendition(file, slotOf(file, 'html'), `${file.name}.html`, async () => {
-    if (file.fileType === 'pdf') return Buffer.from(page(await pdfHtml(file)));
-    const content = await wholeFile(file);
-    if (!content) throw new NoPreview({ reason: 'fileTooLarge', limitBytes: WHOLE_FILE_LIMIT });
-    return Buffer.from(page(await docxHtml(content, String(file.uploadedBy))));
-  });
-  return 'refused' in made ? made : { html: await text(made.content) };
+  return rendition(file, slotOf(file, 'html'), `${file.name}.html`, async () => Buffer.from(page(file.fileType === 'pdf' ? await pdfHtml(file) : await docxHtml(file))));
 }

@@ -14,6 +14,7 @@ import { contentTypeOf, fileView, servedName } from './view';
 import { findCard } from '../cards/service';
 import { findFolder } from '../folders/service';
 import { mayDownload, readableFile } from './service';
+import { megabytes } from './quota';
 import { fileStorage } from './storage';
 import { safePdfView, type SafeView } from './safe-copy';
 import { discardUpload, receiveUpload, UploadRefusal, UPLOAD_REQUEST_CEILING } from './upload';
@@ -203,7 +204,7 @@ async function auditDrawnView(actor: Actor, file: StoredFileDoc, card: CardDoc |
  * same user's reads of that version with the same disposition in the last minutes already hold its
  * bytes (a viewer's parts); what is served is recorded.
  */
-async function download(ctx: Context): Promise<void> {
+async function download(ctx: Context, quotaBytes: number): Promise<void> {
   const found = await requestedFile(ctx);
   if (!found) return;
   const { actor, file, card } = found;
@@ -242,7 +243,7 @@ async function download(ctx: Context): Promise<void> {
   // the viewer does: the viewer is only ever given the rebuilt copy.
   let copy: SafeView | null = null;
   if (inline && preview === 'pdf') {
-    copy = await safePdfView(file);
+    copy = await safePdfView(file, quotaBytes);
     if ('refused' in copy) {
       previewUnavailable(ctx, actor, copy.refused);
       return;
@@ -291,6 +292,7 @@ async function download(ctx: Context): Promise<void> {
 
 /** Why there is no preview, as the user reads it. */
 function refusalText(actor: Actor, refusal: PreviewRefusal): string {
+  const mb = (bytes: number) => megabytes(bytes, actor.locale);
   const why = (() => {
     switch (refusal.reason) {
       case 'tooManyPixels':
@@ -317,6 +319,18 @@ function refusalText(actor: Actor, refusal: PreviewRefusal): string {
         );
       case 'tooSlow':
         return t(actor, `страница не отрисовалась за ${refusal.limitSeconds} с`, `the page was not drawn within ${refusal.limitSeconds} s`);
+      case 'copyOverQuota':
+        return t(
+          actor,
+          `безопасная копия документа для просмотра не помещается в квоту загрузившего его (занято ${mb(refusal.usedBytes)} МБ из ${mb(refusal.limitBytes)} МБ): откройте его после скачивания или освободите место`,
+          `the document’s safe copy for viewing does not fit its uploader’s quota (${mb(refusal.usedBytes)} MB of ${mb(refusal.limitBytes)} MB used): open it after downloading, or free some room`,
+        );
+      case 'tooComplex':
+        return t(
+          actor,
+          `документ слишком сложен, чтобы прочитать его на сервере (дольше ${refusal.limitSeconds} с или больше ${refusal.heapMb} МБ памяти): откройте его после скачивания`,
+          `the document is too complex to read on the server (over ${refusal.limitSeconds} s or ${refusal.heapMb} MB of memory): open it after downloading`,
+        );
       default: {
         const text = unpackRefusalText(refusal, actor.locale, { ru: '', en: '' });
         return text.charAt(0).toLowerCase() + text.slice(1);
@@ -385,7 +399,7 @@ async function preview(ctx: Context): Promise<void> {
   await auditFile(found.actor, found.file, found.card, 'file-previewed', servedName(found.file), { disposition: 'preview' });
   fileSecurityHeaders(ctx, false);
   ctx.type = 'text/html; charset=utf-8';
-  ctx.body = made.html;
+  ctx.body = made.content;
 }
 
 /** Refuses a request for page images while the drawing thread has too many waiting (503, try again). */
@@ -488,7 +502,7 @@ export function fileRoutes(router: Router, options: { quotaBytes: number }): voi
     await upload(ctx, options.quotaBytes);
     if (ctx.status !== 201) stopReading(ctx);
   });
-  router.get(`${FILES_PATH}/:id`, download);
+  router.get(`${FILES_PATH}/:id`, (ctx) => download(ctx, options.quotaBytes));
   router.delete(`${FILES_PATH}/:id`, discard);
   router.get(`${FILES_PATH}/:id/thumbnail`, thumbnail);
   router.get(`${FILES_PATH}/:id/preview`, preview);

@@ -1,10 +1,11 @@
 import type { Readable } from 'node:stream';
 import { WHOLE_FILE_LIMIT } from './content';
 import { StoredFile, type PreviewRefusal, type StoredFileDoc } from './model';
-import { NoPreview, rendition } from './preview';
+import { copyOverQuota, NoPreview, rendition } from './preview';
+import { fileUsage } from './quota';
 import type { SafeCopy } from './pdf-copy';
 import { fileStorage, type ByteRange } from './storage';
-import { heavyFileWork, runOnFile } from './workers';
+import { heavyWorkOn, runOnFile } from './workers';
 
 /** How long rebuilding one PDF may take before it is given up (the document then has no inline view). */
 const COPY_TIMEOUT_MS = 60_000;
@@ -19,18 +20,22 @@ export type SafeView = { size: number; read(range?: ByteRange): Readable } | { r
  * rebuilt from its pages by pdf-lib without scripts, actions, forms or annotations (`safePdfCopy`,
  * in a worker thread with a bounded heap and a time limit, in turn with other users' heavy work),
  * made once per version and kept beside it like a thumbnail, read from the storage as any file is (a
- * range only reads the range); or why there is none (encrypted, damaged, too large, too much
- * compressed data, a copy far larger than the file, too slow to rebuild).
+ * range only reads the range), its bytes counted against the uploader's quota (`quotaBytes`, 0: none);
+ * or why there is none (encrypted, damaged, too large, too much compressed data, a copy far larger
+ * than the file, too slow to rebuild, no room in the uploader's quota — the one reason not kept).
  */
-export async function safePdfView(file: StoredFileDoc): Promise<SafeView> {
+export async function safePdfView(file: StoredFileDoc, quotaBytes: number): Promise<SafeView> {
   let kept = file.renditions?.safePdf;
   if (!kept) {
-    const slot = { key: 'safe-pdf', kept, refused: file.previewRefusals?.safePdf, keptPath: 'renditions.safePdf', refusedPath: 'previewRefusals.safePdf' };
+    const slot = { key: 'safe-pdf', kept, refused: file.previewRefusals?.safePdf, keptPath: 'renditions.safePdf', refusedPath: 'previewRefusals.safePdf', quotaBytes };
     const made = await rendition(file, slot, `${file.name}.safe.pdf`, () =>
-      heavyFileWork.run(String(file.uploadedBy), async () => {
+      heavyWorkOn(file, async () => {
         if (file.size > WHOLE_FILE_LIMIT) throw new NoPreview({ reason: 'fileTooLarge', limitBytes: WHOLE_FILE_LIMIT });
+        // An uploader with no room left: the copy is not made (it is once room is freed).
+        const used = quotaBytes > 0 ? await fileUsage(file.uploadedBy) : 0;
+        if (quotaBytes > 0 && used >= quotaBytes) throw new NoPreview(copyOverQuota(used, quotaBytes), false);
         const answer = await runOnFile<SafeCopy>('pdf-copy-worker.ts', file, { heapMb: COPY_HEAP_MB, timeoutMs: COPY_TIMEOUT_MS });
-        if (answer === null) throw new NoPreview({ reason: 'damaged' });
+        if ('stopped' in answer) throw new NoPreview({ reason: 'damaged' });
         if ('refused' in answer) throw new NoPreview(answer.refused);
         return Buffer.from(answer.copy.buffer, answer.copy.byteOffset, answer.copy.byteLength);
       }),

@@ -316,8 +316,8 @@ export async function removeExpiredFiles(options: { now?: Date; cardId?: Types.O
       for (const id of [claimed._id, ...derived]) if (id) await fileStorage.remove(String(id));
       await FileText.deleteOne({ _id });
       const gone = await StoredFile.deleteOne({ _id, state: 'removing' });
-      // A version stored completely (its SHA-256 set) counted against its uploader's quota.
-      if (gone.deletedCount === 1 && claimed.sha256 !== '') await uncountFile(claimed.uploadedBy, claimed.size);
+      // A version stored completely (its SHA-256 set) counted against its uploader's quota, with its counted copies.
+      if (gone.deletedCount === 1 && claimed.sha256 !== '') await uncountFile(claimed.uploadedBy, claimed.size + (claimed.copyBytes ?? 0));
       removed += 1;
     }
   }

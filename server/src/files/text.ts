@@ -4,9 +4,7 @@ import { findCardType } from '../card-types/registry';
 import type { CardChange } from '../cards/lifecycle';
 import { Card, type CardDoc } from '../cards/model';
 import { defineJob } from '../jobs/define';
-import { checkCentralDirectory, UnpackRefusal } from './archive';
-import { storedPdfTexts, wholeFile } from './content';
-import { DOCX_UNPACK_LIMITS } from './preview';
+import { storedDocx, storedPdfTexts } from './content';
 import { FileText, StoredFile, type FileTextDoc, type StoredFileDoc } from './model';
 import { cardFileIds, fileFields } from './service';
 
@@ -14,29 +12,15 @@ import { cardFileIds, fileFields } from './service';
 const FILE_TEXT_CHARS = 100_000;
 const CARD_FILES_TEXT_CHARS = 300_000;
 
-/** The text layer of a PDF (read in a worker thread) or the text of a DOCX (mammoth); null when the file is too large to read (or to unpack), or does not read. */
+/** The text layer of a PDF or the text of a DOCX, each read in a worker thread; null when the file is too large to read (or to unpack), or does not read in its time. */
 async function documentText(file: StoredFileDoc): Promise<string | null> {
   if (file.fileType === 'pdf') {
     const pages = await storedPdfTexts(file, 'background');
     return Array.isArray(pages) ? pages.join('\n') : null;
   }
-  const content = await wholeFile(file);
-  if (!content) return null;
-  if (file.fileType === 'docx') {
-    const refused = await checkCentralDirectory({ buffer: content }, DOCX_UNPACK_LIMITS, { inflate: true }).then(
-      () => false,
-      (error: unknown) => {
-        if (error instanceof UnpackRefusal) return true;
-        throw error;
-      },
-    );
-    if (refused) return null;
-  }
-  if (file.fileType === 'docx') {
-    const { default: mammoth } = await import('mammoth');
-    return (await mammoth.extractRawText({ buffer: content })).value;
-  }
-  return null;
+  if (file.fileType !== 'docx') return null;
+  const answer = await storedDocx(file, 'text', 'background');
+  return typeof answer === 'object' && 'text' in answer ? answer.text : null;
 }
 
 /** A card's search text: its own (title and fields, as the card service derives it) and its current files' texts. */

@@ -15,7 +15,7 @@ import { FileInspection, FileTooLargeError } from './inspect';
 import { StoredFile, type StoredFileDoc } from './model';
 import { nameForContent, safeFileName } from './names';
 import { fileIdsOf, highestVersion, PENDING_TTL_MS, removeExpiredFiles } from './service';
-import { countUpload, fileUsage } from './quota';
+import { countUpload, fileUsage, megabytes } from './quota';
 import { fileStorage } from './storage';
 
 /** An upload refused: the HTTP status, the API's error code, a message and (for BAD_USER_INPUT) messages by field. */
@@ -92,10 +92,7 @@ async function uploadTarget(actor: Actor, form: Record<string, string>): Promise
 
 /** The refusal of a file that does not fit the uploader's quota, at the field. */
 function overQuota(actor: Actor, field: FieldDefinition, used: number, quota: number): UploadRefusal {
-  const mb = (bytes: number) => {
-    const text = (Math.round((bytes / 1024 / 1024) * 10) / 10).toString();
-    return actor.locale === 'ru' ? text.replace('.', ',') : text;
-  };
+  const mb = (bytes: number) => megabytes(bytes, actor.locale);
   return badInput(actor, {
     [field.key]: t(
       actor,

@@ -1,21 +1,24 @@
 /**
  * The receiving end of `runOnFile` inside a worker thread: the file's size, its bytes in chunks, then
- * the end; `handle` is given the whole file and its answer is posted back. Bytes that do not match the
+ * the end; `handle` is given the whole file (and the task it was started with, if any) and its answer is posted back. Bytes that do not match the
  * announced size are not handled: the answer is then `mismatch`.
  */
 import { parentPort } from 'node:worker_threads';
 
-type Message = { size: number } | { chunk: Uint8Array } | { end: true };
+type Message = { size: number; task?: string } | { chunk: Uint8Array } | { end: true };
 
-export function receiveFile<T>(handle: (content: Uint8Array) => T | Promise<T>, mismatch: T): void {
+export function receiveFile<T>(handle: (content: Uint8Array, task: string | undefined) => T | Promise<T>, mismatch: T): void {
   let content = new Uint8Array(0);
+  let task: string | undefined;
   let filled = 0;
   parentPort!.on('message', (message: Message) => {
-    if ('size' in message) content = new Uint8Array(message.size);
-    else if ('chunk' in message) {
+    if ('size' in message) {
+      content = new Uint8Array(message.size);
+      task = message.task;
+    } else if ('chunk' in message) {
       // More bytes than announced throw here: the worker fails and its job has no answer.
       content.set(message.chunk, filled);
       filled += message.chunk.length;
-    } else void Promise.resolve(filled === content.length ? handle(content) : mismatch).then((answer) => parentPort!.postMessage(answer));
+    } else void Promise.resolve(filled === content.length ? handle(content, task) : mismatch).then((answer) => parentPort!.postMessage(answer));
   });
 }

@@ -5,7 +5,7 @@ import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { StoredFileDoc } from './model';
 import { fileStorage } from './storage';
 
-type WorkerSource = 'pdf-check-worker.ts' | 'pdf-copy-worker.ts' | 'pdf-text-worker.ts' | 'pages-worker.mjs';
+type WorkerSource = 'pdf-check-worker.ts' | 'pdf-copy-worker.ts' | 'pdf-text-worker.ts' | 'docx-worker.ts' | 'pages-worker.mjs';
 
 /**
  * A worker thread running one of this folder's worker modules: `files/<name>.js` beside the
@@ -24,37 +24,76 @@ export function filesWorker(source: WorkerSource, resourceLimits: ResourceLimits
   return new Worker(`import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(module)}); })`, { eval: true, resourceLimits });
 }
 
+/** How long an uploader whose file's heavy work was stopped (out of time or memory) stays «slow». */
+const SLOW_UPLOADER_MS = 24 * 60 * 60 * 1000;
+/** The time limit of heavy work on a slow uploader's files (a page drawing, a check, a copy, a text). */
+export const SLOW_UPLOADER_LIMIT_MS = 10_000;
+
+/**
+ * Uploaders whose files' heavy work ran out of its time or memory in the last 24 hours (in this
+ * process): work on their files goes after everyone else's, holds at most all places but one, and
+ * is stopped after SLOW_UPLOADER_LIMIT_MS. A few accounts with hostile files so delay another
+ * reader by one stopped job each, once, and then by at most one short job.
+ */
+export const slowUploaders = {
+  until: new Map<string, number>(),
+  mark(uploader: string): void {
+    this.until.set(uploader, Date.now() + SLOW_UPLOADER_MS);
+  },
+  has(uploader: string): boolean {
+    const until = this.until.get(uploader);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.until.delete(uploader);
+    return false;
+  },
+  /** The time limit of work on this uploader's files: `normalMs`, or the slow uploaders' shorter one. */
+  limitMs(uploader: string, normalMs: number): number {
+    return this.has(uploader) ? Math.min(normalMs, SLOW_UPLOADER_LIMIT_MS) : normalMs;
+  },
+};
+
+/** Why a worker gave no answer: it ran out of time (`limitMs`, the one it had) or memory, or it failed (a crash, the storage failing). */
+export type WorkerStopped = { stopped: 'timeout' | 'outOfMemory' | 'failed'; limitMs: number };
+
 /**
  * Runs one job on a stored file in a fresh worker thread (`source`, which reads the file with
- * `receiveFile`) with a bounded heap and a time limit, its bytes streamed to it from the storage.
- * Resolves with the worker's one answer, or null when there is none: no worker could be started,
- * it ran out of time or memory, it failed, or the storage did.
+ * `receiveFile`, given `task`) with a bounded heap and a time limit (shorter for a slow uploader's
+ * file), its bytes streamed to it from the storage. Resolves with the worker's one answer, or why
+ * there is none. A worker stopped for its time or memory marks the file's uploader slow.
  */
-export function runOnFile<T>(source: WorkerSource, file: Pick<StoredFileDoc, '_id' | 'size'>, limits: { heapMb: number; timeoutMs: number }): Promise<T | null> {
+export function runOnFile<T extends object>(
+  source: WorkerSource,
+  file: Pick<StoredFileDoc, '_id' | 'size' | 'uploadedBy'>,
+  limits: { heapMb: number; timeoutMs: number; task?: string },
+): Promise<T | WorkerStopped> {
+  const uploader = String(file.uploadedBy);
+  const limitMs = slowUploaders.limitMs(uploader, limits.timeoutMs);
   return new Promise((resolve) => {
     let worker: Worker;
     try {
       worker = filesWorker(source, { maxOldGenerationSizeMb: limits.heapMb, maxYoungGenerationSizeMb: 32 });
     } catch {
-      resolve(null);
+      resolve({ stopped: 'failed', limitMs });
       return;
     }
     const bytes = fileStorage.read(String(file._id));
     let settled = false;
-    const settle = (answer: T | null) => {
+    const settle = (answer: T | WorkerStopped, blame = false) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       bytes.destroy();
       void worker.terminate();
+      if (blame) slowUploaders.mark(uploader);
       resolve(answer);
     };
-    const timer = setTimeout(() => settle(null), limits.timeoutMs);
+    const timer = setTimeout(() => settle({ stopped: 'timeout', limitMs }, true), limitMs);
     worker.on('message', (answer: T) => settle(answer));
-    worker.on('error', () => settle(null));
-    worker.on('exit', () => settle(null));
-    bytes.on('error', () => settle(null));
-    worker.postMessage({ size: file.size });
+    worker.on('error', (error: NodeJS.ErrnoException) => settle({ stopped: error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'outOfMemory' : 'failed', limitMs }, true));
+    worker.on('exit', () => settle({ stopped: 'failed', limitMs }, true));
+    bytes.on('error', () => settle({ stopped: 'failed', limitMs }));
+    worker.postMessage({ size: file.size, task: limits.task });
     bytes.on('data', (chunk: Buffer) => {
       const copy = new Uint8Array(chunk);
       worker.postMessage({ chunk: copy }, [copy.buffer]);
@@ -63,27 +102,35 @@ export function runOnFile<T>(source: WorkerSource, file: Pick<StoredFileDoc, '_i
   });
 }
 
+type Line = 'waited' | 'background' | 'waitedSlow' | 'backgroundSlow';
+/** The order lines are served in: work someone waits for, then background work; a slow uploader's of either after all others. */
+const LINES: readonly Line[] = ['waited', 'background', 'waitedSlow', 'backgroundSlow'];
+
 /**
  * Heavy work on files (checks, safe copies, page drawings), a few at a time for the whole process and taken in turn
  * by owner: whenever a place frees, the next job is the oldest of the owner that waited longest and
  * has none running, so one user's many slow files delay others' by at most one job each. Jobs someone
- * waits for (a view being opened) go before background ones (a check nobody is looking at yet).
+ * waits for (a view being opened) go before background ones (a check nobody is looking at yet). Jobs
+ * on a slow uploader's files (`slow`: see slowUploaders) go after all others, and hold at most all
+ * places but one (the one place of a queue of one).
  */
 export class FairQueue {
   private running = new Map<string, number>();
-  /** Jobs waiting, by owner: those someone waits for, then background ones. */
-  private waiting = { waited: new Map<string, (() => void)[]>(), background: new Map<string, (() => void)[]>() };
+  /** Jobs waiting, by line and owner. */
+  private waiting: Record<Line, Map<string, (() => void)[]>> = { waited: new Map(), background: new Map(), waitedSlow: new Map(), backgroundSlow: new Map() };
   private busy = 0;
+  private busySlow = 0;
 
   constructor(private readonly places: number) {}
 
   /**
    * Runs `job` when its turn comes. A job still waiting when `signal` aborts (its request went away)
    * leaves the queue without running, rejecting with the signal's reason; a running one is not stopped.
-   * A `background` job runs only when no job someone waits for is waiting.
+   * A `background` job runs only when no job someone waits for is waiting; a `slow` one only when no
+   * other job is waiting.
    */
-  run<T>(owner: string, job: () => Promise<T>, signal?: AbortSignal, kind: 'waited' | 'background' = 'waited'): Promise<T> {
-    const lines = this.waiting[kind];
+  run<T>(owner: string, job: () => Promise<T>, signal?: AbortSignal, kind: 'waited' | 'background' = 'waited', slow = false): Promise<T> {
+    const lines = this.waiting[slow ? (kind === 'waited' ? 'waitedSlow' : 'backgroundSlow') : kind];
     return new Promise<T>((resolve, reject) => {
       if (signal?.aborted) {
         reject(signal.reason);
@@ -92,11 +139,13 @@ export class FairQueue {
       const start = () => {
         signal?.removeEventListener('abort', cancel);
         this.busy += 1;
+        if (slow) this.busySlow += 1;
         this.running.set(owner, (this.running.get(owner) ?? 0) + 1);
         job()
           .then(resolve, reject)
           .finally(() => {
             this.busy -= 1;
+            if (slow) this.busySlow -= 1;
             const left = (this.running.get(owner) ?? 1) - 1;
             if (left === 0) this.running.delete(owner);
             else this.running.set(owner, left);
@@ -119,10 +168,16 @@ export class FairQueue {
     });
   }
 
+  /** How many jobs hold a place now. */
+  runningCount(): number {
+    return this.busy;
+  }
+
   /** How many jobs wait for a place: the owner's, or everyone's (a sum over the owners waiting, kept few by the callers' limits). */
   waitingCount(owner?: string): number {
     let count = 0;
-    for (const lines of [this.waiting.waited, this.waiting.background]) {
+    for (const line of LINES) {
+      const lines = this.waiting[line];
       if (owner !== undefined) count += lines.get(owner)?.length ?? 0;
       else for (const queue of lines.values()) count += queue.length;
     }
@@ -131,8 +186,10 @@ export class FairQueue {
 
   private next(): void {
     while (this.busy < this.places) {
-      const lines = this.waiting.waited.size > 0 ? this.waiting.waited : this.waiting.background;
-      if (lines.size === 0) return;
+      const slowPlaces = Math.max(1, this.places - 1);
+      const line = LINES.find((candidate) => this.waiting[candidate].size > 0 && (!candidate.endsWith('Slow') || this.busySlow < slowPlaces));
+      if (!line) return;
+      const lines = this.waiting[line];
       // Owners wait in the order they first queued (a Map keeps it); one with nothing running goes first.
       const owners = [...lines.keys()];
       const owner = owners.find((candidate) => !this.running.has(candidate)) ?? owners[0];
@@ -148,3 +205,9 @@ export class FairQueue {
 
 /** The heavy work on files (checks, safe copies, text layers): two jobs at a time (each holds a whole document in its worker), in turn by uploader. */
 export const heavyFileWork = new FairQueue(2);
+
+/** Heavy work on a file: in turn by its uploader, after everyone else's when the uploader is slow. */
+export function heavyWorkOn<T>(file: Pick<StoredFileDoc, 'uploadedBy'>, job: () => Promise<T>, kind: 'waited' | 'background' = 'waited'): Promise<T> {
+  const uploader = String(file.uploadedBy);
+  return heavyFileWork.run(uploader, job, undefined, kind, slowUploaders.has(uploader));
+}

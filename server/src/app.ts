@@ -24,6 +24,7 @@ import { duplicatesModule } from './duplicates/graphql';
 import { backupRoutes } from './backup/routes';
 import { transferModule } from './transfer/graphql';
 import { transferRoutes } from './transfer/routes';
+import { countCardsRead } from './transfer/read-alarm';
 import { fileRoutes, FILES_PATH } from './files/routes';
 import { filesModule } from './files/graphql';
 import { useMaintenanceGuard } from './backup/maintenance';
@@ -92,7 +93,7 @@ export function createApp(options: { config: Config; logger: Logger; database: D
   });
   if (metrics && config.metricsToken) router.get('/metrics', metricsEndpoint(metrics, config.metricsToken));
   backupRoutes(router);
-  transferRoutes(router, { dailyRows: config.exportDailyRows });
+  transferRoutes(router, { dailyRows: config.exportDailyRows, countRead: (actor, cards) => countCardsRead(actor, cards, config, logger) });
   fileRoutes(router, { quotaBytes: config.fileQuotaBytes });
   router.all('/graphql', async (ctx) => {
     // yoga writes the response itself (headers set so far — security headers, cookies — stay): a

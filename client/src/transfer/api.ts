@@ -74,13 +74,12 @@ export async function startImport(settings: ImportSettings, mapping: ImportMappi
   return (await request(StartImport, { input: settings, mapping, dryRun })).startImport.id;
 }
 
-/** The address of an export of a folder's list as it is set up on the screen. */
-export function exportUrl(folderId: string, format: 'xlsx' | 'csv', list: { sortBy: string; descending: boolean; filters: CardFilter[]; columns: string[] }): string {
-  const query = new URLSearchParams({ folderId, format, sortBy: list.sortBy, descending: String(list.descending) });
-  if (list.filters.length > 0) query.set('filters', JSON.stringify(list.filters));
-  if (list.columns.length > 0) query.set('columns', list.columns.join(','));
-  return `/transfer/export?${query}`;
-}
+/**
+ * What to export, as POST /transfer/export takes it: a folder's list as set up on the screen, the
+ * cards of it selected (`ids`), or a search's results (`search`).
+ */
+export type ExportRequest =
+  { folderId: string; sortBy: string; descending: boolean; filters: CardFilter[]; columns: string[]; ids?: string[] } | { search: string; libraryId?: string | null };
 
 /** The file name a download's Content-Disposition gives (its UTF-8 form first). */
 function attachmentName(header: string | null, fallback: string): string {
@@ -91,13 +90,22 @@ function attachmentName(header: string | null, fallback: string): string {
 
 /**
  * Downloads an export and saves it as the browser saves files; `onProgress` hears the bytes as they
- * arrive. A refusal (no «Экспорт» right, the daily limit) throws with the server's message.
+ * arrive. A refusal (no «Экспорт» right, the daily limit, a field the server refused) throws with
+ * the server's message and its field messages.
  */
-export async function downloadExport(url: string, fallbackName: string, onProgress: (bytes: number) => void): Promise<void> {
-  const response = await fetch(url, { credentials: 'same-origin', headers: { 'accept-language': document.documentElement.lang || 'ru' } });
+export async function downloadExport(what: ExportRequest, format: 'xlsx' | 'csv', fallbackName: string, onProgress: (bytes: number) => void): Promise<void> {
+  const response = await fetch('/transfer/export', {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'content-type': 'application/json', 'accept-language': document.documentElement.lang || 'ru' },
+    body: JSON.stringify({ ...what, format }),
+  });
   if (!response.ok || !response.body) {
     const body = (await response.json().catch(() => ({}))) as { code?: string; error?: string; fields?: Record<string, string> };
-    throw new GraphQLRequestError(body.error ?? `HTTP ${response.status}`, body.code, body.fields ?? {});
+    const fields = body.fields ?? {};
+    // The field messages say what was wrong (a card moved away since it was ticked); the general text only that something was.
+    const details = [...new Set(Object.values(fields))].join('; ');
+    throw new GraphQLRequestError(details || body.error || `HTTP ${response.status}`, body.code, fields);
   }
   const chunks: Uint8Array<ArrayBuffer>[] = [];
   let bytes = 0;

@@ -8,7 +8,7 @@ import { notFound } from '../errors';
 import { escapeRegExp, FieldErrors, objectIdArgument, pageSize, refuseField, searchText } from '../validation';
 import { Card, type CardDoc } from './model';
 import { permittedCards } from './permitted';
-import { pageOfHits, searchByWords, searchWordPages, SEARCH_CANDIDATES, type WordResultsPage } from './search';
+import { pageOfHits, rankedWordHits, searchByWords, SEARCH_CANDIDATES, type RankedHit, type WordResultsPage } from './search';
 import { listCardTypes } from '../card-types/registry';
 import { cardTypeOrFail, findCard } from './service';
 
@@ -315,10 +315,24 @@ export async function searchCardPages(
   query: string,
   options: { libraryId?: string | null; first: number; after?: string | null },
 ): Promise<WordResultsPage & { exact: boolean }> {
-  const text = searchText(actor.locale, 'query', query);
-  const libraryId = options.libraryId ? objectIdArgument(actor.locale, 'libraryId', options.libraryId) : null;
   const paging = { first: pageSize(options.first, 100), after: options.after ?? null };
-  if (text.length < 2) return { cards: [], hasNextPage: false, totalCount: 0, totalExact: true, exact: false };
+  const { ranked, complete, exact } = await searchHits(actor, query, options);
+  return { ...(await pageOfHits(actor, ranked, { ...paging, complete })), exact };
+}
+
+/**
+ * All the hits of a search (`searchCardPages` reads its pages of them; an export of the search
+ * writes them all): the cards the actor may read, at most SEARCH_CANDIDATES, with their scores.
+ * `complete`: they are all the cards the search would find; `exact`: found by an exact key.
+ */
+export async function searchHits(
+  actor: Actor,
+  query: string,
+  options: { libraryId?: string | null; field?: string },
+): Promise<{ ranked: RankedHit[]; complete: boolean; exact: boolean }> {
+  const text = searchText(actor.locale, options.field ?? 'query', query);
+  const libraryId = options.libraryId ? objectIdArgument(actor.locale, 'libraryId', options.libraryId) : null;
+  if (text.length < 2) return { ranked: [], complete: true, exact: false };
   const keys = exactKeysOfQuery(text);
   const scope: Filter = { inTrash: false, ...(libraryId ? { libraryId } : {}) };
   const exact =
@@ -326,10 +340,9 @@ export async function searchCardPages(
       ? await permittedCards(actor, 'read', { ...scope, searchKeys: { $in: keys } }, (scoped) => Card.find(scoped, { title: 1, folderId: 1, libraryId: 1 }), SEARCH_CANDIDATES)
       : [];
   if (exact.length > 0) {
-    const ranked = exact.map((card) => ({ _id: card._id, title: card.title, score: 0 }));
-    return { ...(await pageOfHits(actor, ranked, { ...paging, complete: exact.length < SEARCH_CANDIDATES })), exact: true };
+    return { ranked: exact.map((card) => ({ _id: card._id, title: card.title, score: 0 })), complete: exact.length < SEARCH_CANDIDATES, exact: true };
   }
-  return { ...(await searchWordPages(actor, text, { libraryId, ...paging })), exact: false };
+  return { ...(await rankedWordHits(actor, text, libraryId)), exact: false };
 }
 
 export interface ReferencedCard {

@@ -279,13 +279,9 @@ function decodeHitCursor(actor: Actor, cursor: string): { score: number; title: 
  * A page of ranked hits after `after` (a cursor of this order), read whole; `complete`: the hits
  * are all there are.
  */
-export async function pageOfHits(
-  actor: Actor,
-  ranked: { _id: Types.ObjectId; score: number; title: string }[],
-  options: { first: number; after: string | null; complete: boolean },
-): Promise<WordResultsPage> {
+export async function pageOfHits(actor: Actor, ranked: RankedHit[], options: { first: number; after: string | null; complete: boolean }): Promise<WordResultsPage> {
   const after = options.after ? decodeHitCursor(actor, options.after) : null;
-  const ordered = ranked.map((hit) => ({ ...hit, id: String(hit._id) })).sort(hitOrder);
+  const ordered = inHitOrder(ranked);
   const rest = after ? ordered.filter((hit) => hitOrder(hit, after) > 0) : ordered;
   const page = rest.slice(0, options.first);
   const keys = new Map(page.map((hit) => [hit.id, encodeHitCursor(hit)]));
@@ -301,20 +297,20 @@ export async function pageOfHits(
   };
 }
 
+/** A hit as the results are ranked: its title's score against the query, its title, its id. */
+export type RankedHit = { _id: Types.ObjectId; score: number; title: string };
+
 /**
- * All results of a word search, a page at a time: every card the search looks at (at most
- * SEARCH_CANDIDATES with the rarest word — the same bound as one search) is ranked, and the page
- * after `after` is read whole. A page costs that walk and its own cards, however many cards exist.
+ * Every card a word search looks at (at most SEARCH_CANDIDATES with the rarest word) that the
+ * actor may read, with its score: all the results, of which pages are read (and exports written).
  */
-export async function searchWordPages(actor: Actor, query: string, options: { libraryId: Types.ObjectId | null; first: number; after: string | null }): Promise<WordResultsPage> {
-  if (options.after) decodeHitCursor(actor, options.after);
-  const { hits, prefixes, complete } = await findWords(actor, query, options.libraryId, SEARCH_CANDIDATES);
-  return pageOfHits(
-    actor,
-    hits.map((hit) => ({ _id: hit._id, title: hit.title, score: titleScore(hit, prefixes) })),
-    { ...options, complete },
-  );
+export async function rankedWordHits(actor: Actor, query: string, libraryId: Types.ObjectId | null): Promise<{ ranked: RankedHit[]; complete: boolean }> {
+  const { hits, prefixes, complete } = await findWords(actor, query, libraryId, SEARCH_CANDIDATES);
+  return { ranked: hits.map((hit) => ({ _id: hit._id, title: hit.title, score: titleScore(hit, prefixes) })), complete };
 }
+
+/** The hits in the order of the results' pages. */
+export const inHitOrder = <T extends RankedHit>(ranked: T[]): (T & { id: string })[] => ranked.map((hit) => ({ ...hit, id: String(hit._id) })).sort(hitOrder);
 
 // ---------- cards stored before word search ----------
 

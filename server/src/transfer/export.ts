@@ -1,6 +1,7 @@
 /**
- * Export of a folder's list as a person sees it (filters, sort, columns) to `.xlsx` or `.csv`,
- * for holders of the «Экспорт» right only. Cards are read through a cursor in batches and written
+ * Export of a folder's list as a person sees it (filters, sort, columns), of the cards of it a
+ * person selected, or of a search's results, to `.xlsx` or `.csv`, for holders of the «Экспорт»
+ * right only (a search's cards each checked on their own folder). Cards are read through a cursor in batches and written
  * as they come (exceljs's streaming writer, csv-stringify); the next batch is read only once the
  * download has taken the last one, so memory stays flat however many cards there are and however
  * slowly the file is fetched. Cells are typed by their field kind (dates as dates, sums as numbers
@@ -18,20 +19,31 @@ import { recordAudit } from '../audit/service';
 import { kindOf, visibleFields, type CardTypeDefinition, type FieldDefinition, type StoredValue } from '../../../card-types';
 import { findCardType } from '../card-types/registry';
 import { Card, type CardDoc } from '../cards/model';
-import { folderListQuery, type CardFilter } from '../cards/queries';
+import { folderListQuery, searchHits, type CardFilter } from '../cards/queries';
+import { inHitOrder } from '../cards/search';
 import { AppError, forbidden } from '../errors';
 import { FieldErrors, isDuplicateKeyError } from '../validation';
 import { ExportUsage } from './model';
 
 export type ExportFormat = 'xlsx' | 'csv';
 
+/**
+ * What to export: a folder's list (`folderId`, with its filters and sort), the cards of it a
+ * person selected (`folderId` and `ids`, in the list's sort), or a search's results (`search`,
+ * within `libraryId` when given).
+ */
 export interface ExportRequest {
-  folderId: string;
+  folderId?: string | null;
+  /** Ids of the folder's cards to export, instead of its whole list (at most MAX_EXPORT_SELECTION). */
+  ids?: unknown[] | null;
+  /** The text of the search whose results are exported, instead of a folder. */
+  search?: string | null;
+  libraryId?: string | null;
   format: ExportFormat;
   sortBy?: string | null;
   descending?: boolean | null;
   filters?: CardFilter[] | null;
-  /** Field keys of the columns, in order; every visible field of the folder's types when absent. */
+  /** Field keys of the columns, in order; every visible field of the exported types when absent. */
   columns?: string[] | null;
 }
 
@@ -42,9 +54,13 @@ export interface PreparedExport {
   write(out: Writable): Promise<number>;
 }
 
-/** What the configuration limits: rows one user may export per day (0: no limit). */
+/**
+ * What the configuration limits: rows one user may export per day (0: no limit); and where the
+ * rows written go to count as cards read (the bulk-reading alarm), a batch at a time.
+ */
 export interface ExportLimits {
   dailyRows: number;
+  countRead?: (actor: Actor, cards: number) => void;
 }
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
@@ -59,7 +75,7 @@ const USAGE_KEPT_MS = 7 * 24 * 3600_000;
  */
 async function reserveDailyRows(
   actor: Actor,
-  folder: { _id: Types.ObjectId; name: string },
+  source: Pick<ExportSource, 'target' | 'what'>,
   rows: number,
   limit: number,
   details: Record<string, unknown>,
@@ -88,12 +104,12 @@ async function reserveDailyRows(
       { userId: actor.userId, login: actor.login, ip: actor.ip },
       {
         kind: 'export-limit-reached',
-        targetType: 'Folder',
-        targetId: String(folder._id),
+        targetType: source.target.type,
+        targetId: source.target.id,
         summary: t(
           actor,
-          `Папка «${folder.name}»: запрошено строк — ${rows}, дневной лимит — ${limit}, сегодня уже — ${used}`,
-          `Folder “${folder.name}”: ${rows} rows asked, daily limit ${limit}, ${used} already today`,
+          `${source.what}: запрошено строк — ${rows}, дневной лимит — ${limit}, сегодня уже — ${used}`,
+          `${source.what}: ${rows} rows asked, daily limit ${limit}, ${used} already today`,
         ),
         after: { limit, usedToday: used, requested: rows, ...details },
       },
@@ -230,31 +246,160 @@ async function linkTexts(actor: Actor, fields: FieldDefinition[], cards: CardDoc
 }
 
 /**
- * Checks the right and the request, then returns how to write the file. Without «Экспорт» on the
- * folder the refusal is audited and FORBIDDEN.
+ * What an export writes, and how the audit log names it: a folder's list as filtered, the cards
+ * of it a person selected, or all the results of a search.
+ */
+interface ExportSource {
+  /** The audit entries' target. */
+  target: { type: 'Folder' | 'Search'; id: string };
+  /** What was exported, in the actor's words: «Папка «Клиенты»», «Поиск «Вектор»». */
+  what: string;
+  /** The file's and the sheet's name. */
+  name: string;
+  /** The types whose visible fields make the columns. */
+  types: CardTypeDefinition[];
+  /** What was asked, as the audit entries record it: filters and sort, the search's text, the selected ids. */
+  asked: Record<string, unknown>;
+  /** Cards that will be written (reserved against the daily limit). */
+  count(): Promise<number>;
+  /** The cards in the file's order, each one the actor may read and export, as checked at the start. */
+  cards(): AsyncIterable<CardDoc>;
+}
+
+/** Cards a selection or a search export holds at most (a search finds at most SEARCH_CANDIDATES). */
+export const MAX_EXPORT_SELECTION = 5000;
+
+/** Audits a refused export and answers FORBIDDEN. */
+async function refuseExport(actor: Actor, target: ExportSource['target'], summary: string): Promise<never> {
+  await recordAudit({ userId: actor.userId, login: actor.login, ip: actor.ip }, { kind: 'export-refused', targetType: target.type, targetId: target.id, summary });
+  throw forbidden(actor, t(actor, 'экспорт (нужно право «Экспорт»: его выдаёт администратор)', 'export (the “Export” right is needed: an administrator grants it)'));
+}
+
+/** The ids of a selection: well-formed, not repeated, at most MAX_EXPORT_SELECTION — each refused at `ids.N`. */
+function selectedIds(actor: Actor, ids: readonly unknown[], errors: FieldErrors): Types.ObjectId[] {
+  if (ids.length === 0) errors.addMessage('ids', t(actor, 'Не выбрано ни одной карточки', 'No card is selected'));
+  if (ids.length > MAX_EXPORT_SELECTION) errors.add('ids', 'tooMany', { max: MAX_EXPORT_SELECTION });
+  const seen = new Set<string>();
+  return ids.slice(0, MAX_EXPORT_SELECTION).flatMap((id, index) => {
+    if (typeof id !== 'string' || !/^[0-9a-f]{24}$/.test(id)) {
+      errors.add(`ids.${index}`, 'badId');
+      return [];
+    }
+    if (seen.has(id)) return [];
+    seen.add(id);
+    return [new Types.ObjectId(id)];
+  });
+}
+
+/** A folder's list as filtered and sorted, or (`ids`) the cards of it a person selected, in the list's order. */
+async function folderSource(actor: Actor, request: ExportRequest, errors: FieldErrors): Promise<ExportSource> {
+  const ids = request.ids ? selectedIds(actor, request.ids, errors) : null;
+  const query = await folderListQuery(actor, request.folderId ?? '', request);
+  const { folder } = query;
+  const target = { type: 'Folder', id: String(folder._id) } as const;
+  if (!actor.ability.can('export', cardSubject({ folderId: folder._id, libraryId: folder.libraryId }))) {
+    await refuseExport(actor, target, t(actor, `Экспорт папки «${folder.name}» без права «Экспорт»`, `Export of folder “${folder.name}” without the Export right`));
+  }
+  const base = { folderId: folder._id, inTrash: false };
+  // A selection is the cards ticked, whatever the filters: each must be in the folder (moved or trashed since: said so).
+  if (ids && ids.length > 0) {
+    const present = new Set((await Card.find({ ...base, _id: { $in: ids } }, { _id: 1 }).lean<{ _id: Types.ObjectId }[]>()).map((card) => String(card._id)));
+    request.ids!.forEach((id, index) => {
+      if (typeof id === 'string' && !present.has(id))
+        errors.addMessage(`ids.${index}`, t(actor, 'Этой карточки нет в папке: её перенесли или удалили', 'This card is not in the folder: it was moved or deleted'));
+    });
+  }
+  const filtered = ids ? { $and: [base, { _id: { $in: ids } }] } : query.filtered;
+  const sort = { [query.path]: query.descending ? -1 : 1, _id: query.descending ? -1 : 1 } as const;
+  const folderWords = t(actor, `Папка «${folder.name}»`, `Folder “${folder.name}”`);
+  return {
+    target,
+    what: ids ? t(actor, `${folderWords}, выбранные карточки`, `${folderWords}, selected cards`) : folderWords,
+    name: folder.name,
+    // A folder that allows every type exports the types of the cards it holds (its list offers every type's fields).
+    types: folder.allowedCardTypes.length > 0 ? query.types : await typesInFolder(folder._id),
+    asked: ids
+      ? { selected: ids.map(String), sortBy: query.sortBy, descending: query.descending }
+      : { filters: request.filters ?? [], sortBy: query.sortBy, descending: query.descending },
+    count: () => Card.countDocuments(filtered),
+    cards: () => Card.find(filtered, { searchText: 0, searchKeys: 0 }).sort(sort).lean<CardDoc[]>().batchSize(BATCH).cursor() as AsyncIterable<CardDoc>,
+  };
+}
+
+/**
+ * All the results of a search (its text, and its library when one was chosen), in the order of
+ * the results page: each card checked for reading and for «Экспорт» on its own folder; those in
+ * folders without «Экспорт» are left out (counted in the audit), and when every one is, the export
+ * is refused as a folder's is.
+ */
+async function searchSource(actor: Actor, request: ExportRequest, errors: FieldErrors): Promise<ExportSource> {
+  const text = (request.search ?? '').trim();
+  if (text.length < 2) errors.addMessage('search', t(actor, 'Введите не меньше 2 символов', 'Type at least 2 characters'));
+  errors.throwIfAny();
+  const { ranked, complete } = await searchHits(actor, text, { libraryId: request.libraryId, field: 'search' });
+  const hits = inHitOrder(ranked);
+  const located = new Map(
+    (await Card.find({ _id: { $in: hits.map((hit) => hit._id) } }, { folderId: 1, libraryId: 1, typeKey: 1, inTrash: 1 }).lean<CardDoc[]>()).map((card) => [
+      String(card._id),
+      card,
+    ]),
+  );
+  const exportable = (card: CardDoc | undefined): card is CardDoc =>
+    card !== undefined && !card.inTrash && actor.ability.can('read', cardSubject(card)) && actor.ability.can('export', cardSubject(card));
+  const allowed = hits.map((hit) => located.get(hit.id)).filter(exportable);
+  const target = { type: 'Search', id: '' } as const;
+  const what = t(actor, `Поиск «${text}»`, `Search “${text}”`);
+  if (allowed.length === 0 && hits.length > 0) {
+    await refuseExport(
+      actor,
+      target,
+      t(
+        actor,
+        `Экспорт результатов поиска «${text}» без права «Экспорт» (найдено: ${hits.length})`,
+        `Export of the results of search “${text}” without the Export right (${hits.length} found)`,
+      ),
+    );
+  }
+  const typeKeys = [...new Set(allowed.map((card) => card.typeKey))].sort();
+  const types = (await Promise.all(typeKeys.map((key) => findCardType(key)))).filter((type): type is CardTypeDefinition => type !== null);
+  return {
+    target,
+    what,
+    name: t(actor, `Поиск ${text}`, `Search ${text}`),
+    types,
+    asked: { search: text, ...(request.libraryId ? { libraryId: request.libraryId } : {}), found: hits.length, complete, leftOutWithoutRight: hits.length - allowed.length },
+    count: async () => allowed.length,
+    async *cards() {
+      for (let from = 0; from < allowed.length; from += BATCH) {
+        const chunk = allowed.slice(from, from + BATCH).map((card) => card._id);
+        const read = new Map(
+          (await Card.find({ _id: { $in: chunk }, inTrash: false }, { searchText: 0, searchKeys: 0 }).lean<CardDoc[]>()).map((card) => [String(card._id), card]),
+        );
+        for (const id of chunk) {
+          const card = read.get(String(id));
+          if (card) yield card;
+        }
+      }
+    },
+  };
+}
+
+/**
+ * Checks the right and the request, then returns how to write the file: a folder's list
+ * (`folderId`), the cards of it selected (`folderId` and `ids`) or a search's results (`search`).
+ * Without «Экспорт» the refusal is audited and FORBIDDEN.
  */
 export async function prepareExport(actor: Actor, request: ExportRequest, limits: ExportLimits): Promise<PreparedExport> {
-  const query = await folderListQuery(actor, request.folderId, request);
-  const { folder } = query;
-  if (!actor.ability.can('export', cardSubject({ folderId: folder._id, libraryId: folder.libraryId }))) {
-    await recordAudit(
-      { userId: actor.userId, login: actor.login, ip: actor.ip },
-      {
-        kind: 'export-refused',
-        targetType: 'Folder',
-        targetId: String(folder._id),
-        summary: t(actor, `Экспорт папки «${folder.name}» без права «Экспорт»`, `Export of folder “${folder.name}” without the Export right`),
-      },
-    );
-    throw forbidden(actor, t(actor, 'экспорт (нужно право «Экспорт»: его выдаёт администратор)', 'export (the “Export” right is needed: an administrator grants it)'));
-  }
-  // A folder that allows every type exports the types of the cards it holds (its list offers every type's fields).
-  const types = folder.allowedCardTypes.length > 0 ? query.types : await typesInFolder(folder._id);
-  const available = new Map<string, FieldDefinition>();
-  for (const type of types) for (const field of visibleFields(type)) if (!available.has(field.key)) available.set(field.key, field);
-  const ownFields = new OwnFields(types);
   const errors = new FieldErrors(actor.locale);
   if (request.format !== 'xlsx' && request.format !== 'csv') errors.addMessage('format', t(actor, 'Формат: xlsx или csv', 'Format: xlsx or csv'));
+  if (request.search != null && (request.folderId || request.ids))
+    errors.addMessage('search', t(actor, 'Выгружается либо поиск, либо папка, не оба сразу', 'Export either a search or a folder, not both'));
+  if (request.search == null && !request.folderId) errors.addMessage('folderId', t(actor, 'Укажите папку или поиск', 'Give a folder or a search'));
+  errors.throwIfAny();
+  const source = request.search != null ? await searchSource(actor, request, errors) : await folderSource(actor, request, errors);
+  const available = new Map<string, FieldDefinition>();
+  for (const type of source.types) for (const field of visibleFields(type)) if (!available.has(field.key)) available.set(field.key, field);
+  const ownFields = new OwnFields(source.types);
   const columns = (request.columns?.length ? request.columns : [...available.keys()]).flatMap((key, index) => {
     const field = available.get(key);
     if (!field) errors.add(`columns.${index}`, 'noSuchField');
@@ -262,49 +407,54 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
   });
   errors.throwIfAny();
   const stamp = new Date().toISOString().slice(0, 10);
-  const fileName = `${folder.name.replace(/[\\/:*?"<>|]+/g, ' ').trim() || 'export'} ${stamp}.${request.format}`;
+  const fileName = `${
+    source.name
+      .replace(/[\\/:*?"<>|«»“”]+/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim() || 'export'
+  } ${stamp}.${request.format}`;
   const options = { locale: actor.locale } as const;
-  const filtersAndSort = { filters: request.filters ?? [], sortBy: query.sortBy, descending: query.descending };
-  // With a daily limit the rows are counted first (the list's own count), and reserved.
-  const settle =
-    limits.dailyRows > 0 ? await reserveDailyRows(actor, folder, await Card.countDocuments(query.filtered), limits.dailyRows, { format: request.format, ...filtersAndSort }) : null;
+  const asked = { ...source.asked, columns: columns.map((field) => field.key) };
+  // With a daily limit the rows are counted first, and reserved.
+  const settle = limits.dailyRows > 0 ? await reserveDailyRows(actor, source, await source.count(), limits.dailyRows, { format: request.format, ...asked }) : null;
 
-  const folderSubject = cardSubject({ folderId: folder._id, libraryId: folder.libraryId });
   /** Set when «Экспорт» (or the account) was taken away while the file was being written. */
   let withdrawn = false;
   let checkedAt = await accessSnapshot();
-  /** The right is asked again whenever the access structure changed since (one comparison otherwise). */
-  async function stillAllowed(): Promise<boolean> {
+  /** The actor as of the last change of the access structure: the right is asked of it before each batch. */
+  let current: Actor | null = actor;
+  async function stillAllowed(cards: CardDoc[]): Promise<boolean> {
     const snapshot = await accessSnapshot();
-    if (snapshot === checkedAt) return true;
-    checkedAt = snapshot;
-    const now = await actorOfUser(actor.userId, actor.ip, { activeOnly: true });
-    return now !== null && now.ability.can('export', folderSubject);
+    if (snapshot !== checkedAt) {
+      checkedAt = snapshot;
+      current = await actorOfUser(actor.userId, actor.ip, { activeOnly: true });
+    }
+    const now = current;
+    return now !== null && cards.every((card) => now.ability.can('export', cardSubject(card)));
   }
 
   async function* batches(): AsyncGenerator<{ cards: CardDoc[]; linkText: (id: string) => string }> {
-    const cursor = Card.find(query.filtered, { searchText: 0, searchKeys: 0 })
-      .sort({ [query.path]: query.descending ? -1 : 1, _id: query.descending ? -1 : 1 })
-      .lean<CardDoc[]>()
-      .batchSize(BATCH)
-      .cursor();
     let cards: CardDoc[] = [];
-    for await (const card of cursor as AsyncIterable<CardDoc>) {
-      // The folder is readable as a whole; each card is checked again, as every path that returns data is.
-      if (!actor.ability.can('read', cardSubject(card))) continue;
-      cards.push(card);
-      if (cards.length < BATCH) continue;
-      if (!(await stillAllowed())) {
+    const batch = async () => {
+      if (!(await stillAllowed(cards))) {
         withdrawn = true;
         throw forbidden(actor, t(actor, 'экспорт прерван: право «Экспорт» снято', 'export stopped: the “Export” right was withdrawn'));
       }
       await ownFields.load(cards);
-      yield { cards, linkText: await linkTexts(actor, columns, cards) };
+      return { cards, linkText: await linkTexts(actor, columns, cards) };
+    };
+    for await (const card of source.cards()) {
+      // Each card is checked again, as every path that returns data is.
+      if (!current?.ability.can('read', cardSubject(card))) continue;
+      cards.push(card);
+      if (cards.length < BATCH) continue;
+      yield await batch();
+      limits.countRead?.(actor, cards.length);
       cards = [];
     }
     if (cards.length > 0) {
-      await ownFields.load(cards);
-      yield { cards, linkText: await linkTexts(actor, columns, cards) };
+      yield await batch();
+      limits.countRead?.(actor, cards.length);
     }
   }
 
@@ -323,16 +473,16 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
       { userId: actor.userId, login: actor.login, ip: actor.ip },
       {
         kind: 'cards-exported',
-        targetType: 'Folder',
-        targetId: String(folder._id),
+        targetType: source.target.type,
+        targetId: source.target.id,
         summary:
-          t(actor, `Папка «${folder.name}»: ${rows} карточек в ${request.format}`, `Folder “${folder.name}”: ${rows} cards to ${request.format}`) +
+          t(actor, `${source.what}: ${rows} карточек в ${request.format}`, `${source.what}: ${rows} cards to ${request.format}`) +
           (complete
             ? ''
             : withdrawn
               ? t(actor, ' (прервана: право «Экспорт» снято)', ' (stopped: the Export right was withdrawn)')
               : t(actor, ' (загрузка прервана)', ' (download broken off)')),
-        after: { format: request.format, rows, complete, ...(withdrawn ? { rightWithdrawn: true } : {}), ...filtersAndSort, columns: columns.map((field) => field.key) },
+        after: { format: request.format, rows, complete, ...(withdrawn ? { rightWithdrawn: true } : {}), ...asked },
       },
     );
     return rows;
@@ -341,7 +491,7 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
   async function writeXlsx(out: Writable): Promise<number> {
     const { default: excel } = await import('exceljs');
     const workbook = new excel.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
-    const sheet = workbook.addWorksheet(folder.name.slice(0, 31).replace(/[\\/:*?[\]]/g, ' ') || 'Export');
+    const sheet = workbook.addWorksheet(source.name.slice(0, 31).replace(/[\\/:*?[\]]/g, ' ') || 'Export');
     sheet.columns = columns.map((field) => ({ header: field.label[actor.locale], key: field.key, width: Math.min(50, Math.max(12, field.label[actor.locale].length + 2)) }));
     sheet.getRow(1).font = { bold: true };
     for await (const { cards, linkText } of batches()) {
@@ -416,10 +566,10 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
         { userId: actor.userId, login: actor.login, ip: actor.ip },
         {
           kind: 'export-started',
-          targetType: 'Folder',
-          targetId: String(folder._id),
-          summary: t(actor, `Папка «${folder.name}»: выгрузка в ${request.format} начата`, `Folder “${folder.name}”: export to ${request.format} started`),
-          after: { format: request.format, ...filtersAndSort, columns: columns.map((field) => field.key) },
+          targetType: source.target.type,
+          targetId: source.target.id,
+          summary: t(actor, `${source.what}: выгрузка в ${request.format} начата`, `${source.what}: export to ${request.format} started`),
+          after: { format: request.format, ...asked },
         },
       );
       try {

@@ -238,34 +238,36 @@ function flushIfDue(entry: Pending, minutes: number, logger: Logger): void {
 }
 
 /**
- * Counts one card sent to the request's user (a listener of cards/reads.ts). Never throws and never
- * holds the request up; a failure to count is logged.
+ * Counts cards sent to a user (an export's batch, say). Never throws and never holds the caller
+ * up; a failure to count is logged.
  */
-export function countCardRead(context: GraphQLContext): void {
-  const settings = context.config;
-  if (settings.readAlarmCards <= 0) return;
+export function countCardsRead(actor: Pending['actor'], cards: number, settings: AlarmSettings, logger: Logger): void {
+  if (settings.readAlarmCards <= 0 || cards <= 0) return;
   const minutes = settings.readAlarmMinutes;
-  const { logger } = context;
+  const window = Math.floor(Date.now() / (minutes * 60_000)) * minutes * 60_000;
+  let entry = pending.get(actor.userId);
+  if (!entry || entry.window !== window) {
+    const created: Pending = { actor, window, cards: 0, known: 0, alarmed: false, threshold: null, usual: 0, peakRecorded: 0, lastFlush: 0, flushing: null, timer: null };
+    pending.set(actor.userId, created);
+    settleThreshold(created, settings)
+      .catch((error: unknown) => {
+        // Without the usual volume the floor is the threshold: the alarm still works.
+        logger.error({ err: error }, 'reading the usual volume of cards read failed');
+        created.threshold = settings.readAlarmCards;
+      })
+      .finally(() => flushIfDue(created, minutes, logger));
+    entry = created;
+  }
+  entry.actor = actor;
+  entry.cards += cards;
+  flushIfDue(entry, minutes, logger);
+}
+
+/** Counts one card sent to the request's user (a listener of cards/reads.ts); never throws nor waits. */
+export function countCardRead(context: GraphQLContext): void {
+  if (context.config.readAlarmCards <= 0) return;
   context
     .actor()
-    .then((actor) => {
-      const window = Math.floor(Date.now() / (minutes * 60_000)) * minutes * 60_000;
-      let entry = pending.get(actor.userId);
-      if (!entry || entry.window !== window) {
-        const created: Pending = { actor, window, cards: 0, known: 0, alarmed: false, threshold: null, usual: 0, peakRecorded: 0, lastFlush: 0, flushing: null, timer: null };
-        pending.set(actor.userId, created);
-        settleThreshold(created, settings)
-          .catch((error: unknown) => {
-            // Without the usual volume the floor is the threshold: the alarm still works.
-            logger.error({ err: error }, 'reading the usual volume of cards read failed');
-            created.threshold = settings.readAlarmCards;
-          })
-          .finally(() => flushIfDue(created, minutes, logger));
-        entry = created;
-      }
-      entry.actor = actor;
-      entry.cards += 1;
-      flushIfDue(entry, minutes, logger);
-    })
+    .then((actor) => countCardsRead(actor, 1, context.config, context.logger))
     .catch(() => undefined);
 }

@@ -4,6 +4,7 @@
  * JSON `{ code, error, fields }` with the status of their code, in the user's language.
  */
 import { PassThrough, Transform } from 'node:stream';
+import { json } from 'node:stream/consumers';
 import type Router from '@koa/router';
 import type ExcelJS from 'exceljs';
 import type { Context } from 'koa';
@@ -16,7 +17,7 @@ import { safeFileName } from '../files/names';
 import { message } from '../i18n';
 import { findJob } from '../jobs/service';
 import { storeFile } from './files';
-import { prepareExport, type ExportFormat, type ExportLimits } from './export';
+import { prepareExport, type ExportFormat, type ExportLimits, type ExportRequest } from './export';
 import type { ImportParams } from './import';
 import { ImportRow, type ImportRowDoc } from './model';
 import { formatOf } from './sheet';
@@ -67,26 +68,66 @@ function limited(max: number, tooLarge: () => Error): Transform {
   });
 }
 
-function exportRequest(ctx: Context, actor: Actor) {
-  const query = ctx.query as Record<string, string | undefined>;
-  let filters: CardFilter[] | null = null;
-  if (query.filters) {
-    try {
-      filters = JSON.parse(query.filters) as CardFilter[];
-    } catch {
-      filters = null;
-    }
-    if (!Array.isArray(filters))
-      throw new AppError('BAD_USER_INPUT', message(actor.locale, 'invalidInput'), { fields: { filters: t(actor, 'Неверные фильтры', 'Invalid filters') } });
-  }
-  return {
-    folderId: query.folderId ?? '',
-    format: (query.format ?? 'xlsx') as ExportFormat,
-    sortBy: query.sortBy || null,
-    descending: query.descending === undefined ? null : query.descending === 'true',
-    filters,
-    columns: query.columns ? query.columns.split(',').filter(Boolean) : null,
+/** A JSON body's limit for an export's request: a selection of MAX_EXPORT_SELECTION ids with room to spare. */
+const EXPORT_REQUEST_BYTES = 512 * 1024;
+
+const invalid = (actor: Actor, fields: Record<string, string>) => new AppError('BAD_USER_INPUT', message(actor.locale, 'invalidInput'), { fields });
+
+/**
+ * An export's request from the query (`GET`: `filters` as JSON, `columns` comma-separated) or from
+ * a JSON body (`POST`, which a selection's ids need), each part checked for its shape by name.
+ */
+function exportRequest(actor: Actor, input: Record<string, unknown>, fromQuery: boolean): ExportRequest {
+  const fields: Record<string, string> = {};
+  const text = (key: string): string | null => {
+    const value = input[key];
+    if (value === undefined || value === null || value === '') return null;
+    if (typeof value === 'string') return value;
+    fields[key] = t(actor, 'Ожидается текст', 'Text is expected');
+    return null;
   };
+  const list = (key: string, parse: (value: string) => unknown, wrong = t(actor, 'Ожидается список', 'A list is expected')): unknown[] | null => {
+    let value = input[key];
+    if (value === undefined || value === null || value === '') return null;
+    if (fromQuery && typeof value === 'string') {
+      try {
+        value = parse(value);
+      } catch {
+        value = null;
+      }
+    }
+    if (Array.isArray(value)) return value as unknown[];
+    fields[key] = wrong;
+    return null;
+  };
+  const descending = input.descending;
+  const request: ExportRequest = {
+    folderId: text('folderId'),
+    search: text('search'),
+    libraryId: text('libraryId'),
+    format: (text('format') ?? 'xlsx') as ExportFormat,
+    sortBy: text('sortBy'),
+    descending: descending === undefined || descending === null ? null : descending === true || descending === 'true',
+    filters: list('filters', (value) => JSON.parse(value), t(actor, 'Неверные фильтры', 'Invalid filters')) as CardFilter[] | null,
+    columns: list('columns', (value) => value.split(',').filter(Boolean)) as string[] | null,
+    ids: list('ids', (value) => value.split(',').filter(Boolean)),
+  };
+  if (request.columns?.some((column) => typeof column !== 'string')) fields.columns = t(actor, 'Ожидается список ключей полей', 'A list of field keys is expected');
+  if (Object.keys(fields).length > 0) throw invalid(actor, fields);
+  return request;
+}
+
+/** Streams the export asked for: the file with its name, or the refusal as JSON. */
+async function exportTo(ctx: Context, actor: Actor, request: ExportRequest, limits: ExportLimits): Promise<void> {
+  const prepared = await prepareExport(actor, request, limits);
+  const body = new PassThrough();
+  ctx.type = prepared.contentType;
+  ctx.attachment(prepared.fileName);
+  ctx.body = body;
+  prepared.write(body).catch((error: unknown) => {
+    ctx.state.logger.error({ err: error }, 'export failed mid-way');
+    body.destroy(error as Error);
+  });
 }
 
 export function transferRoutes(router: Router, limits: ExportLimits): void {
@@ -116,18 +157,28 @@ export function transferRoutes(router: Router, limits: ExportLimits): void {
     }),
   );
 
-  /** GET /transfer/export?folderId=…&format=xlsx|csv&sortBy=…&descending=…&filters=<JSON>&columns=a,b — the file, for holders of «Экспорт». */
-  router.get('/transfer/export', (ctx) =>
+  /**
+   * GET /transfer/export?folderId=…&format=xlsx|csv&sortBy=…&descending=…&filters=<JSON>&columns=a,b
+   * (a folder's list) or ?search=<text>&libraryId=… (a search's results) — the file, for holders of «Экспорт».
+   */
+  router.get('/transfer/export', (ctx) => answering(ctx, (actor) => exportTo(ctx, actor, exportRequest(actor, ctx.query as Record<string, unknown>, true), limits)));
+
+  /** POST /transfer/export with the same request as JSON, `ids` (a selection of the folder's cards) included. */
+  router.post('/transfer/export', (ctx) =>
     answering(ctx, async (actor) => {
-      const prepared = await prepareExport(actor, exportRequest(ctx, actor), limits);
-      const body = new PassThrough();
-      ctx.type = prepared.contentType;
-      ctx.attachment(prepared.fileName);
-      ctx.body = body;
-      prepared.write(body).catch((error: unknown) => {
-        ctx.state.logger.error({ err: error }, 'export failed mid-way');
-        body.destroy(error as Error);
-      });
+      // A body type a form cannot send: a page of another site cannot start an export in the user's name.
+      if (!ctx.is('application/json')) throw invalid(actor, { body: t(actor, 'Ожидается JSON (application/json)', 'JSON (application/json) is expected') });
+      const tooLarge = () => invalid(actor, { ids: t(actor, 'Слишком большой запрос', 'The request is too large') });
+      if (Number(ctx.get('content-length') || 0) > EXPORT_REQUEST_BYTES) throw tooLarge();
+      let input: unknown;
+      try {
+        input = await json(ctx.req.pipe(limited(EXPORT_REQUEST_BYTES, tooLarge)));
+      } catch (error) {
+        if (error instanceof AppError) throw error;
+        throw invalid(actor, { body: t(actor, 'Неверный JSON', 'Invalid JSON') });
+      }
+      if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalid(actor, { body: t(actor, 'Ожидается объект JSON', 'A JSON object is expected') });
+      await exportTo(ctx, actor, exportRequest(actor, input as Record<string, unknown>, false), limits);
     }),
   );
 

@@ -5,14 +5,14 @@ import type { JobSnapshot } from '../src/jobs/useJob';
 // The job's stream and requests, answered here in whatever order a busy network delivers them.
 const server = vi.hoisted(() => ({
   request: vi.fn(),
-  streams: [] as { id: string; onData: (data: unknown) => void; onError?: (message: string) => void; closed: boolean }[],
+  streams: [] as { id: string; onData: (data: unknown) => void; onError?: (message: string) => void; onEnd?: () => void; closed: boolean }[],
 }));
 vi.mock('graphql-sse', () => ({ createClient: () => ({ dispose: () => undefined }) }));
 vi.mock('../src/api/graphql', () => ({
   graphql: (text: string) => text,
   request: server.request,
-  subscribe: (_client: unknown, _operation: unknown, variables: { id: string }, onData: (data: unknown) => void, onError?: (message: string) => void) => {
-    const stream = { id: variables.id, onData, onError, closed: false };
+  subscribe: (_client: unknown, _operation: unknown, variables: { id: string }, onData: (data: unknown) => void, onError?: (message: string) => void, onEnd?: () => void) => {
+    const stream = { id: variables.id, onData, onError, onEnd, closed: false };
     server.streams.push(stream);
     return () => void (stream.closed = true);
   },
@@ -96,5 +96,53 @@ describe('following a background job (useJob)', () => {
     server.streams[0].onError?.('Слишком много открытых потоков');
     await vi.waitFor(() => expect(job.value?.progress.done).toBe(2));
     expect(error.value).toBe('Слишком много открытых потоков');
+  });
+
+  it('a stream the server ended while the job ran (a restart) is connected again after a wait, and shows where the job is then', async () => {
+    vi.useFakeTimers();
+    try {
+      const { job, reconnecting } = follow('j1');
+      server.streams[0].onData({ jobEvents: snapshot('j1', 'running', 1, 1) });
+      // The server stops: its streams end as complete.
+      server.streams[0].onEnd?.();
+      expect(reconnecting.value).toBe(true);
+      expect(server.streams).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(server.streams).toHaveLength(2);
+      // Still down: the next try waits longer (2 s).
+      server.streams[1].onEnd?.();
+      await vi.advanceTimersByTimeAsync(1500);
+      expect(server.streams).toHaveLength(2);
+      await vi.advanceTimersByTimeAsync(500);
+      expect(server.streams).toHaveLength(3);
+      expect(server.streams[2].id).toBe('j1');
+      // Back: the stream's first event is the job as it is now.
+      server.streams[2].onData({ jobEvents: snapshot('j1', 'succeeded', 3, 40) });
+      expect(job.value).toMatchObject({ state: 'succeeded', progress: { done: 3 } });
+      expect(reconnecting.value).toBe(false);
+      expect(server.streams[2].closed).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('does not connect again once the job ended, after a refusal, or when the page no longer follows it', async () => {
+    vi.useFakeTimers();
+    try {
+      const ended = follow('j1');
+      server.streams[0].onData({ jobEvents: snapshot('j1', 'succeeded', 3, 9) });
+      server.streams[0].onEnd?.();
+      server.request.mockResolvedValueOnce({ job: snapshot('j2', 'running', 2, 3) });
+      follow('j2');
+      server.streams[1].onError?.('Задание не найдено');
+      server.streams[1].onEnd?.();
+      const left = follow('j3');
+      left.scope.stop();
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(server.streams.map((stream) => stream.id)).toEqual(['j1', 'j2', 'j3']);
+      expect(ended.reconnecting.value).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

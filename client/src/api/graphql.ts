@@ -55,7 +55,7 @@ function compose(source: string, fragments: readonly unknown[] = []): string {
 export const graphql = compose as unknown as Tada;
 
 /** Any operation written with `graphql()`. */
-type Operation = DocumentDecoration<unknown, never>;
+export type Operation = DocumentDecoration<unknown, never>;
 
 /** An error the server reported, with its `extensions.code` (e.g. FORBIDDEN) and per-field messages. */
 export class GraphQLRequestError extends Error {
@@ -115,7 +115,9 @@ export function request<const D extends Operation>(
 /**
  * Subscribes to a subscription written with `graphql()` over a graphql-sse client; returns the
  * unsubscribe function. `onError` hears why a subscription was refused (its GraphQL error) or why
- * its connection failed for good (after the client's retries).
+ * its connection failed for good (after the client's retries) — unless `onEnd` is given: it then
+ * hears of a failed connection, and of a stream the server ended (a server stopping ends its
+ * streams as complete), so that the caller can connect again (`followLive`).
  */
 export function subscribe<const D extends Operation>(
   client: Client,
@@ -123,6 +125,7 @@ export function subscribe<const D extends Operation>(
   variables: VariablesOf<D>,
   onData: (data: ResultOf<D>) => void,
   onError?: (message: string) => void,
+  onEnd?: () => void,
 ): () => void {
   return client.subscribe<ResultOf<D>>(
     { query: operation as unknown as string, variables: variables as Record<string, unknown> },
@@ -131,8 +134,8 @@ export function subscribe<const D extends Operation>(
         if (data) onData(data);
         else if (errors?.[0]) onError?.(errors[0].message);
       },
-      error: (error) => onError?.(error instanceof Error ? error.message : String(error)),
-      complete: () => undefined,
+      error: (error) => (onEnd ? onEnd() : onError?.(error instanceof Error ? error.message : String(error))),
+      complete: () => onEnd?.(),
     },
   );
 }

@@ -77,6 +77,7 @@ const en: typeof ru = {
     cancel: 'Cancel',
     retry: 'Continue from where it stopped',
     failedUnknown: 'The job failed',
+    reconnecting: 'The connection to the server was lost: reconnecting… (the job goes on on the server)',
     technicalDetail: 'Details for the administrator',
   },
   confirmDelete: {

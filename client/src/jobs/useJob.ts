@@ -1,6 +1,6 @@
-import { createClient } from 'graphql-sse';
 import { onScopeDispose, ref, watch, type Ref } from 'vue';
-import { graphql, request, subscribe, type ResultOf } from '../api/graphql';
+import { graphql, request, type ResultOf } from '../api/graphql';
+import { followLive } from '../api/live-stream';
 
 const JobFields = graphql(
   `fragment JobFields on Job { id type state progress { done total rate secondsLeft note } result error errorMessage cancellable cancelRefusal retryable cancelRequested updatedAt }`,
@@ -33,11 +33,15 @@ export function supersedes(next: JobSnapshot, shown: JobSnapshot | null): boolea
  * events), which sends the job's state as it is once the server listens, then every change — so
  * a job that ends before the page subscribes (or while it reconnects) still shows as ended. A
  * snapshot older than the one shown never replaces it, and a stream the caller no longer follows
- * (another job, a retry, the scope ended) is heard no more.
+ * (another job, a retry, the scope ended) is heard no more. A stream lost before the job ended (the
+ * server restarting: the job goes on after it) is connected again with a growing wait, and its first
+ * event shows where the job is then (`reconnecting` meanwhile).
  */
 export function useJob(jobId: Ref<string>) {
   const job = ref<JobSnapshot | null>(null);
   const error = ref<string | null>(null);
+  /** The stream was lost (the server restarting, the network): it is being connected again. */
+  const reconnecting = ref(false);
   let stop: (() => void) | null = null;
   /** Which follow() is current: answers meant for an earlier one are dropped. */
   let following = 0;
@@ -45,6 +49,7 @@ export function useJob(jobId: Ref<string>) {
   function close(): void {
     stop?.();
     stop = null;
+    reconnecting.value = false;
   }
 
   function show(next: JobSnapshot | null | undefined, of: number): void {
@@ -58,26 +63,21 @@ export function useJob(jobId: Ref<string>) {
     const mine = ++following;
     job.value = null;
     error.value = null;
-    const client = createClient({ url: '/graphql', credentials: 'same-origin', retryAttempts: 5 });
-    const unsubscribe = subscribe(
-      client,
-      JobEvents,
-      { id },
-      ({ jobEvents }) => show(jobEvents, mine),
-      (message) => {
+    reconnecting.value = false;
+    stop = followLive(JobEvents, { id }, ({ jobEvents }) => show(jobEvents, mine), {
+      onRefused: (message) => {
         if (mine !== following) return;
-        // Refused or broken for good: say why, and show the state as it is now.
+        // Refused: say why, and show the state as it is now.
         error.value = message;
         request(JobQuery, { id }).then(
           (data) => show(data.job, mine),
           () => undefined,
         );
       },
-    );
-    stop = () => {
-      unsubscribe();
-      client.dispose();
-    };
+      onReconnecting: (lost) => {
+        if (mine === following) reconnecting.value = lost;
+      },
+    });
   }
 
   async function cancel(): Promise<void> {
@@ -109,5 +109,5 @@ export function useJob(jobId: Ref<string>) {
     following += 1;
     close();
   });
-  return { job, error, cancel, retry };
+  return { job, error, reconnecting, cancel, retry };
 }

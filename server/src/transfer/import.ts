@@ -10,6 +10,7 @@
 import { Types } from 'mongoose';
 import { cardSubject } from '../access/ability';
 import { actorOfUser, type Actor } from '../access/actor';
+import { accessSnapshot } from '../access/snapshot';
 import { recordAudit } from '../audit/service';
 import { checkFieldValue, kindOf, visibleFields, type CardTypeDefinition, type CardValues, type CellValue, type FieldDefinition, type StoredValue } from '../../../card-types';
 import { findCardType } from '../card-types/registry';
@@ -117,6 +118,9 @@ interface RowWork {
   values?: CardValues;
   linkTexts: Map<string, string>;
 }
+
+/** The importer lost the right to create cards in the folder (or was deactivated) while the import ran. */
+class RightWithdrawn extends Error {}
 
 /** What an import needs at hand while it reads: the actor, the type, the folder, the columns' fields. */
 interface Plan {
@@ -504,7 +508,21 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
   const preview: PreviewRow[] = [];
   const refusedRows: RefusedRow[] = [];
 
+  // The right is asked again before each batch whenever the access structure changed since (one
+  // comparison otherwise): an importer who can no longer create cards here (or was deactivated)
+  // stops before the next batch, whose rows are then all left unwritten.
+  let checkedAt = await accessSnapshot();
+  const stillAllowed = async () => {
+    const snapshot = await accessSnapshot();
+    if (snapshot === checkedAt) return;
+    checkedAt = snapshot;
+    const now = await actorOfUser(ctx.ownerId, params.ip, { activeOnly: true });
+    if (!now || !now.ability.can('create', cardSubject({ folderId: plan.folder._id, libraryId: plan.folder.libraryId }))) throw new RightWithdrawn();
+    plan.actor = now;
+  };
+
   const handle = async (rows: SheetRow[]) => {
+    await stillAllowed();
     const work = await buildInputs(plan, rows);
     await decide(plan, work);
     if (!params.dryRun) await commitRows(plan, importId, work, ctx.logger);
@@ -515,10 +533,13 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
       if (item.outcome === 'refused' && refusedRows.length < LISTED_REFUSALS) refusedRows.push({ row: item.row, problems: item.problems });
     }
     ctx.progress(done(), total);
+    // Stored after each batch: the progress a restart or a stop leaves is the rows written.
+    if (!params.dryRun) await ctx.checkpoint({ total }, done());
   };
 
   let batch: SheetRow[] = [];
   let cancelled = false;
+  let withdrawn = false;
   try {
     for await (const row of readRows(plan.file, params)) {
       if (row.row <= params.headerRow || row.row <= resumed.lastRow || isEmptyRow(row)) continue;
@@ -532,10 +553,12 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
     if (batch.length > 0) await handle(batch);
   } catch (error) {
     // A cancelled import keeps what it wrote and reports it; a stopping server hands the job back.
-    if (!(error instanceof JobInterrupted && error.why === 'cancel')) throw error;
-    cancelled = true;
+    if (error instanceof RightWithdrawn) withdrawn = true;
+    else if (error instanceof JobInterrupted && error.why === 'cancel') cancelled = true;
+    else throw error;
   }
   const result: ImportResult = { dryRun: params.dryRun, total, ...counts, preview, refusedRows, cancelled };
+  const countsText = `${t(actor, 'создано', 'created')} ${counts.created}, ${t(actor, 'обновлено', 'updated')} ${counts.updated}, ${t(actor, 'пропущено', 'skipped')} ${counts.skipped}, ${t(actor, 'отклонено', 'refused')} ${counts.refused}`;
   if (!params.dryRun) {
     await recordAudit(
       { userId: actor.userId, login: actor.login, ip: params.ip },
@@ -543,9 +566,25 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
         kind: 'cards-imported',
         targetType: 'Folder',
         targetId: params.folderId,
-        summary: `${params.fileName}: ${t(actor, 'создано', 'created')} ${counts.created}, ${t(actor, 'обновлено', 'updated')} ${counts.updated}, ${t(actor, 'пропущено', 'skipped')} ${counts.skipped}, ${t(actor, 'отклонено', 'refused')} ${counts.refused}${cancelled ? t(actor, ' (отменено)', ' (cancelled)') : ''}`,
-        after: { jobId: ctx.jobId, typeKey: params.typeKey, fileName: params.fileName, total, ...counts, cancelled },
+        summary: `${params.fileName}: ${countsText}${cancelled ? t(actor, ' (отменено)', ' (cancelled)') : ''}${withdrawn ? t(actor, ' (остановлен: право создавать карточки в папке снято)', ' (stopped: the right to create cards in the folder was withdrawn)') : ''}`,
+        after: { jobId: ctx.jobId, typeKey: params.typeKey, fileName: params.fileName, total, ...counts, cancelled, ...(withdrawn ? { rightWithdrawn: true } : {}) },
       },
+    );
+  }
+  if (withdrawn) {
+    // The job ends failed, with what happened in the importer's words as its message.
+    throw new Error(
+      params.dryRun
+        ? t(
+            actor,
+            'Проверка остановлена: у вас больше нет права создавать карточки в этой папке (или ваша учётная запись отключена).',
+            'The check stopped: you may no longer create cards in this folder (or your account was deactivated).',
+          )
+        : t(
+            actor,
+            `Импорт остановлен: у вас больше нет права создавать карточки в этой папке (или ваша учётная запись отключена). До остановки записано целыми пачками — ${countsText}; остальные строки не загружены. Записанное можно отменить.`,
+            `The import stopped: you may no longer create cards in this folder (or your account was deactivated). Written before it stopped, in whole batches: ${countsText}; the other rows were not imported. What was written can be undone.`,
+          ),
     );
   }
   return result;

@@ -1,21 +1,14 @@
 import { expect } from 'chai';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
-import { describeInBrowser, screenshot } from '../support/browser';
+import { describeInBrowser, downloaded, screenshot } from '../support/browser';
 import { addToSystemGroup, createCorrespondents } from '../support/fixtures';
 import { signedIn } from '../support/server';
 import { sheetRows } from '../support/xlsx';
 import { signInThroughUi, startBrowserSuite } from './ui';
 
 const PASSWORD = 'secret-password-1';
-
-async function downloaded(page: Page, click: () => Promise<void>): Promise<Buffer> {
-  const [download] = await Promise.all([page.waitForEvent('download'), click()]);
-  const chunks: Buffer[] = [];
-  for await (const chunk of await download.createReadStream()) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 const csvTitles = (content: Buffer) =>
   content

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import ExcelJS from 'exceljs';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { axeViolations, describeViolations } from '../support/axe';
-import { describeInBrowser, screenshot } from '../support/browser';
+import { describeInBrowser, downloaded, screenshot } from '../support/browser';
 import { createCorrespondents, createFolder, createUser, setFolderAccess } from '../support/fixtures';
 import { signedIn, TEST_ADMIN } from '../support/server';
 import { waitFor } from '../support/wait';
@@ -21,14 +21,6 @@ async function clientsWorkbook(): Promise<Buffer> {
   sheet.addRow(['ИП Ёлкин', 500100732259, '', '']);
   sheet.addRow(['АО «Ошибка»', '7728168971', '', 'не-почта']);
   return Buffer.from(await workbook.xlsx.writeBuffer());
-}
-
-async function downloaded(page: Page, click: () => Promise<void>): Promise<Buffer> {
-  const [download] = await Promise.all([page.waitForEvent('download'), click()]);
-  const stream = await download.createReadStream();
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
 
 describeInBrowser('import and export, as a person does them (browser)', function () {

@@ -180,11 +180,21 @@ export async function fetchRelated(cardId: string, tab: string): Promise<CardRow
   return (await request(Related, { cardId, tab })).relatedCards;
 }
 
-const Trash = graphql(`query Trash { trash { id title typeKey trashedAt folder { id name } mergedInto { id title folderId } mergedIntoTitle } }`);
-export type TrashedCard = ResultOf<typeof Trash>['trash'][number];
+const TrashPage = graphql(`
+  query TrashPage($after: String, $folderId: ID, $search: String) {
+    trashPage(first: 50, after: $after, folderId: $folderId, search: $search) {
+      totalCount
+      pageInfo { hasNextPage endCursor }
+      edges { node { id title typeKey trashedAt folder { id name } mergedInto { id title folderId } mergedIntoTitle } }
+    }
+  }
+`);
+export type TrashedCard = ResultOf<typeof TrashPage>['trashPage']['edges'][number]['node'];
 
-export async function fetchTrash(): Promise<TrashedCard[]> {
-  return (await request(Trash)).trash;
+/** A page of the trash (50, the latest deleted first), in one folder or all, with the words searched for. */
+export async function fetchTrashPage(options: { after: string | null; folderId: string | null; search: string }) {
+  const page = (await request(TrashPage, { after: options.after, folderId: options.folderId, search: options.search || null })).trashPage;
+  return { cards: page.edges.map((edge) => edge.node), totalCount: page.totalCount, endCursor: page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null };
 }
 
 const Search = graphql(`

@@ -15,7 +15,18 @@ import { CARD_INDEX_BUDGET, cardIndexNames, uniqueNotEnforced, uniqueNotEnforced
 import type { CardDoc } from './model';
 import { listedType, rowsListed } from './listed';
 import { cardRead } from './reads';
-import { listFolderCards, referenceLoader, relatedCards, searchCardPages, searchCards, trashedCards, type Connection, type ListOptions, type ReferencedCard } from './queries';
+import {
+  listFolderCards,
+  referenceLoader,
+  relatedCards,
+  searchCardPages,
+  searchCards,
+  trashedCards,
+  trashPage,
+  type Connection,
+  type ListOptions,
+  type ReferencedCard,
+} from './queries';
 import { searchIndexing } from './search';
 import { createCard, findCard, findCards, keptValues, moveCard, purgeCard, setCardTrashed, shownValues, updateCard } from './service';
 import { previewCardTypeChange, saveCardTypeDefinition, type FieldChangeReport, type SavedCardType } from './type-admin';
@@ -363,6 +374,8 @@ export const cardsModule: GraphQLModule = {
       cards(folderId: ID, ids: [ID!], first: Int, after: String, sortBy: String, descending: Boolean, filters: [CardFilterInput!]): CardConnection!
       relatedCards(cardId: ID!, tab: String!): [Card!]!
       trash(first: Int = 100): [Card!]!
+      "The trash a page at a time (first, at most 200), the latest deleted first: cards the viewer may restore, in one folder or all, those having every word of search."
+      trashPage(first: Int = 50, after: String, folderId: ID, search: String): CardConnection!
       "The best hits of a search, at most first (100): as one types."
       search(query: String!, libraryId: ID, first: Int = 30): [SearchHit!]!
       "Null when every stored card is found by its words; otherwise search results may be incomplete."
@@ -435,6 +448,7 @@ export const cardsModule: GraphQLModule = {
       },
       relatedCards: async (_p, { cardId, tab }: { cardId: string; tab: string }, context) => relatedCards(await requireActor(context), cardId, tab),
       trash: async (_p, { first }: { first: number }, context) => trashedCards(await requireActor(context), first),
+      trashPage: async (_p, args: { first: number; after?: string; folderId?: string; search?: string }, context) => trashPage(await requireActor(context), args),
       // Each hit keeps the query: the files module tells which of the card's files it was found in.
       search: async (_p, args: { query: string; libraryId?: string; first: number }, context) =>
         (await searchCards(await requireActor(context), args.query, { libraryId: args.libraryId, first: args.first })).map((hit) => ({ ...hit, query: args.query })),

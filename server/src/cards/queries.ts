@@ -1,3 +1,4 @@
+import { accessibleBy } from '@casl/mongoose';
 import DataLoader from 'dataloader';
 import { Types } from 'mongoose';
 import { cardSubject } from '../access/ability';
@@ -8,7 +9,7 @@ import { notFound } from '../errors';
 import { escapeRegExp, FieldErrors, objectIdArgument, pageSize, refuseField, searchText } from '../validation';
 import { Card, type CardDoc } from './model';
 import { permittedCards } from './permitted';
-import { pageOfHits, rankedWordHits, searchByWords, SEARCH_CANDIDATES, type RankedHit, type WordResultsPage } from './search';
+import { pageOfHits, queryPrefixes, rankedWordHits, searchByWords, wordCandidates, SEARCH_CANDIDATES, type RankedHit, type WordResultsPage } from './search';
 import { listCardTypes } from '../card-types/registry';
 import { cardTypeOrFail, findCard } from './service';
 
@@ -279,6 +280,29 @@ export async function relatedCards(actor: Actor, cardId: string, tabKey: string)
   if (!tab) throw notFound(actor, t(actor, 'Вкладка', 'Tab'));
   const filter = { typeKey: tab.cardType, [`values.${tab.referenceField}`]: String(card._id), inTrash: false };
   return permittedCards(actor, 'read', filter, (scoped) => Card.find(scoped).sort({ title: 1 }), 500);
+}
+
+/**
+ * The trash page by page, the latest deleted first (keyset on trashedAt, _id): cards the actor may
+ * restore, in one folder or all, those having every word of `search` among their words. The walk
+ * follows the trash's own index, so a page costs the cards looked at until it is full, and the
+ * count is made only when asked for.
+ */
+export async function trashPage(
+  actor: Actor,
+  options: { first?: number | null; after?: string | null; folderId?: string | null; search?: string | null },
+): Promise<Connection<CardDoc>> {
+  const folderId = options.folderId ? objectIdArgument(actor.locale, 'folderId', options.folderId) : null;
+  const search = options.search ? searchText(actor.locale, 'search', options.search) : '';
+  const prefixes = search ? queryPrefixes(search) : [];
+  const filter: Filter = { inTrash: true, ...(folderId ? { folderId } : {}), ...(prefixes.length > 0 ? { $and: prefixes.map((prefix) => wordCandidates({}, prefix)) } : {}) };
+  const cursor = options.after ? decodeCursor(actor, options.after, new Set<SortScalar>(['date'])) : null;
+  const page = cursor ? { ...filter, $and: [...((filter.$and as Filter[] | undefined) ?? []), afterCondition('trashedAt', cursor[0], cursor[1], true)] } : filter;
+  const limit = pageSize(options.first ?? 50, MAX_PAGE);
+  const rows = await permittedCards(actor, 'delete', page, (scoped) => Card.find(scoped).sort({ trashedAt: -1, _id: -1 }).hint({ inTrash: 1, trashedAt: -1 }), limit + 1);
+  const totalCount = async () => Card.countDocuments({ ...filter, ...accessibleBy(actor.ability, 'delete').ofType('Card') });
+  const edges = rows.slice(0, limit).map((node) => ({ node, cursor: encodeCursor(node.trashedAt ?? null, node._id) }));
+  return { edges, totalCount, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null } };
 }
 
 /** The trash: cards the actor may restore (full access to their folder). */

@@ -245,4 +245,24 @@ describe('cards (API)', function () {
     expect(total).to.equal(expected.length);
     expect(seen).to.deep.equal(expected);
   });
+
+  it('«Содержит» reads е and ё alike, in either case: «елка» finds «Ёлка», «ЁЛК» finds «Елки»', async () => {
+    const library = (await admin.data<{ createLibrary: { id: string } }>('mutation { createLibrary(name: "Ёлочная") { id } }')).createLibrary.id;
+    const folder = (
+      await admin.data<{ createFolder: { id: string } }>('mutation($input: FolderInput!) { createFolder(input: $input) { id } }', {
+        input: { libraryId: library, name: 'Ёлки', allowedCardTypes: ['counterparty'] },
+      })
+    ).createFolder.id;
+    for (const name of ['ООО «Ёлка»', 'ООО «Елки-палки»', 'ООО «Сосна»']) await create(admin, folder, 'counterparty', { name });
+    const titles = async (value: string) =>
+      (
+        await admin.data<{ cards: { edges: { node: { title: string } }[] } }>(
+          'query($f: ID!, $v: String) { cards(folderId: $f, sortBy: "title", filters: [{ field: "name", op: contains, value: $v }]) { edges { node { title } } } }',
+          { f: folder, v: value },
+        )
+      ).cards.edges.map((edge) => edge.node.title);
+    expect(await titles('елка')).to.deep.equal(['ООО «Ёлка»']);
+    expect(await titles('ЁЛК')).to.have.members(['ООО «Елки-палки»', 'ООО «Ёлка»']);
+    expect(await titles('сосн')).to.deep.equal(['ООО «Сосна»']);
+  });
 });

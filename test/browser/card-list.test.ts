@@ -198,4 +198,21 @@ describeInBrowser('card list and live rights (browser)', function () {
     await page.getByTestId('language').selectOption('ru');
     await page.getByTestId('product-name').filter({ hasText: 'Картотека' }).waitFor();
   });
+
+  it('in English «150,000» in an amount filter is one hundred fifty thousand, not 150', async () => {
+    await openFolder('Коммерческие предложения');
+    await page.getByTestId('language').selectOption('en');
+    await page.getByTestId('product-name').filter({ hasText: 'Kartoteka' }).waitFor();
+    const upTo = page.getByRole('textbox', { name: 'Filter by “Amount, RUB”: to' });
+    await upTo.fill('150,000');
+    // The demo's proposals are 125,000, 250,000 … : one is up to 150,000.
+    await page
+      .getByTestId('card-count')
+      .filter({ hasText: /^Cards: 1$/ })
+      .waitFor();
+    expect(await upTo.getAttribute('aria-invalid')).to.equal(null);
+    await upTo.fill('');
+    await page.getByTestId('language').selectOption('ru');
+    await page.getByTestId('product-name').filter({ hasText: 'Картотека' }).waitFor();
+  });
 });

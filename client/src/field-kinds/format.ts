@@ -12,3 +12,13 @@ export function useFormat() {
     return formatValue(field, value, { locale: (locale.value === 'en' ? 'en' : 'ru') as Locale, timeZone: localTimeZone(), linkText });
   };
 }
+
+/**
+ * A number typed in English: a comma groups digits («150,000» is 150000, «1,234.50» 1234.50) and is
+ * taken out, so the kernel — which reads a comma as the decimal point, as Russian writes it — reads
+ * what was meant. Anything else is left as typed.
+ */
+export function useEnglishDigitGroups(): (text: string) => string {
+  const { locale } = useI18n();
+  return (text) => (locale.value === 'en' && /^\s*[+-]?\d{1,3}(,\d{3})+(\.\d*)?\s*$/.test(text) ? text.replace(/,/g, '') : text);
+}

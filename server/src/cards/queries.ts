@@ -180,7 +180,8 @@ function kindCondition(field: FieldDefinition | undefined, path: string, filter:
       const typed = filter.value ?? '';
       if (typed.length > MAX_FILTER_TEXT) return undefined;
       const text = field ? kindOf(field).filter.contains(typed, field) : typed;
-      return { [path]: { $regex: escapeRegExp(text), $options: 'i' } };
+      // Е and ё match each other (people type «елка» for «Ёлка»), as the search reads them.
+      return { [path]: { $regex: escapeRegExp(text).replace(/[её]/gi, '[её]'), $options: 'i' } };
     }
     case 'equals': {
       const value = one(filter.value);

@@ -27,7 +27,6 @@ import { ID_INDEX_SPEC, LockWait, requireCollection, splitNamespace, Transaction
 import { valuesAtPath } from './text';
 import { deleteDocuments, insertDocument, updateDocuments, type WriteContext } from './writes';
 import { MINGO_OPTIONS } from './operators';
-import { promoteNumbers } from './typed-numbers';
 import { rawProjection } from './raw-projection';
 
 export interface ServerIdentity {
@@ -637,7 +636,7 @@ export class CommandProcessor {
     const fields = body.fields === undefined ? undefined : asDoc(body.fields, 'fields');
     const name = collectionName(request);
     const ctx = this.writeContextFor(request);
-    const project = (doc: Doc | undefined) => (doc ? projectDocs([doc], fields, null)[0]! : null);
+    const project = (doc: Doc | undefined) => (doc ? projectDocs([doc], fields, null, filter)[0]! : null);
     if (body.remove === true) {
       if (body.update !== undefined) throw new CommandError(9, 'FailedToParse', 'Cannot specify both an update and remove=true');
       const collection = this.store.get(request.db, name);
@@ -709,7 +708,7 @@ export class CommandProcessor {
       throw error;
     }
     const scores = cursor.scores;
-    return this.cursors.start(ns, cursor.docs, batchSize, (batch) => projectDocs(batch, projection, scores), singleBatch, close, noTimeout);
+    return this.cursors.start(ns, cursor.docs, batchSize, (batch) => projectDocs(batch, projection, scores, filter), singleBatch, close, noTimeout);
   }
 
   /**
@@ -1030,9 +1029,8 @@ function withAtClusterTime(reply: Doc, at: Timestamp): Doc {
 function runAggregation(pipeline: Doc[], input: Doc[], resolver: (name: string) => Doc[]): Doc[] {
   if (pipeline.length === 0) return input;
   try {
-    // mingo computes with JS numbers only: its stages get longs and doubles promoted (their results' numbers are typed as JS numbers are).
-    const promoted = (name: string) => resolver(name).map(promoteNumbers);
-    return new Aggregator(pipeline, { ...MINGO_OPTIONS, collectionResolver: promoted }).run(input.map(promoteNumbers)) as Doc[];
+    // Documents keep their number types: the server's expressions compute with them (operators.ts).
+    return new Aggregator(pipeline, { ...MINGO_OPTIONS, collectionResolver: resolver }).run(input) as Doc[];
   } catch (error) {
     throw asCommandError(error);
   }

@@ -8,7 +8,7 @@
  * another cursor opens.
  */
 import { calculateObjectSize, Long } from 'bson';
-import { cursorNotFound } from './errors';
+import { cursorNotFound, MAX_INTERNAL_BSON_SIZE, objectTooLarge } from './errors';
 import type { Doc } from './indexes';
 
 const MAX_BATCH_BYTES = 16 * 1024 * 1024 - 16 * 1024;
@@ -111,6 +111,8 @@ export class Cursors {
     while (!cursor.next.done && batch.length < batchSize) {
       const doc = cursor.next.value;
       const size = Buffer.isBuffer(doc) ? doc.length : calculateObjectSize(doc);
+      // A computed document (an aggregation's) may outgrow what MongoDB stores or sends: refused, as MongoDB does.
+      if (size > MAX_INTERNAL_BSON_SIZE) throw objectTooLarge(size);
       if (batch.length > 0 && bytes + size > MAX_BATCH_BYTES) break;
       batch.push(doc);
       bytes += size;

@@ -4,8 +4,9 @@
  * under `dbpath`; without one, a temporary environment deleted when it stops.
  */
 import net from 'node:net';
-import { ObjectId } from 'bson';
+import { calculateObjectSize, ObjectId } from 'bson';
 import { CommandProcessor } from './commands';
+import { asCommandError, objectTooLarge } from './errors';
 import { convertLegacyData, hasLegacyData } from './legacy';
 import { KEY_FORMAT } from './keys';
 import { Storage } from './storage';
@@ -28,6 +29,20 @@ export interface MemoryServer {
 }
 
 const REPLICA_SET = 'rs0';
+const MAX_QUEUED = 8;
+
+/** Resolves once the socket's buffered output has been written (or the socket closed). */
+function drained(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
+}
 
 export async function startMemoryServer(options: MemoryServerOptions = {}): Promise<MemoryServer> {
   const host = options.host ?? '127.0.0.1';
@@ -58,11 +73,28 @@ export async function startMemoryServer(options: MemoryServerOptions = {}): Prom
   const expiry = setInterval(() => processor.expireIdle(), 1000);
   expiry.unref();
 
-  /** Executes one request; the reply to a write comes once it is on disk. */
+  /**
+   * Executes one request; the reply to a write comes once it is on disk. A reply that cannot be
+   * encoded (over the BSON size limit) is answered with BSONObjectTooLarge, as MongoDB does, not
+   * thrown: one client's request never stops the server. The next request of the connection waits
+   * until this reply has left (a client that sends without reading holds only its own requests).
+   */
   async function handle(socket: net.Socket, message: IncomingMessage, connectionId: number): Promise<void> {
-    const result = processor.execute(message.command, connectionId);
-    const reply = result instanceof Promise ? await result : result;
-    if (!message.moreToCome && !socket.destroyed) socket.write(encodeReply(message, reply));
+    let reply: Record<string, unknown>;
+    try {
+      const result = processor.execute(message.command, connectionId);
+      reply = result instanceof Promise ? await result : result;
+    } catch (error) {
+      reply = asCommandError(error).toReply();
+    }
+    if (message.moreToCome || socket.destroyed) return;
+    let bytes: Buffer;
+    try {
+      bytes = encodeReply(message, reply);
+    } catch {
+      bytes = encodeReply(message, objectTooLarge(calculateObjectSize(reply)).toReply());
+    }
+    if (!socket.write(bytes)) await drained(socket);
   }
 
   const server = net.createServer((socket) => {
@@ -76,8 +108,10 @@ export async function startMemoryServer(options: MemoryServerOptions = {}): Prom
     let arrivingBytes = 0;
     /** The length of the message at the front of `pending` once its header has arrived, else 0. */
     let needed = 0;
-    // Requests on one connection are answered in order.
+    // Requests on one connection are answered in order, one at a time; reading stops while
+    // MAX_QUEUED of them wait (MongoDB reads the next request only after answering one).
     let chain = Promise.resolve();
+    let queued = 0;
     socket.on('data', (chunk: Buffer) => {
       arriving.push(chunk);
       arrivingBytes += chunk.length;
@@ -89,7 +123,12 @@ export async function startMemoryServer(options: MemoryServerOptions = {}): Prom
         for (let length = completeMessageLength(pending); length > 0; length = completeMessageLength(pending)) {
           const message = parseMessage(pending.subarray(0, length));
           pending = pending.subarray(length);
-          chain = chain.then(() => handle(socket, message, connectionId));
+          queued++;
+          if (queued >= MAX_QUEUED) socket.pause();
+          chain = chain.then(async () => {
+            await handle(socket, message, connectionId);
+            if (--queued < MAX_QUEUED) socket.resume();
+          });
         }
         // completeMessageLength has refused a length out of bounds by now.
         needed = pending.length >= 4 ? pending.readInt32LE(0) : 0;

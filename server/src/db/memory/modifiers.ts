@@ -1,64 +1,96 @@
 /**
- * The common update operators (`$set`, `$unset`, `$inc`, `$addToSet`) on plain field paths,
- * applied directly: mingo's updater builds a fresh operator context on every call, which made it
- * most of the cost of a bulk upsert. Anything beyond plain paths into objects (array elements,
- * positional operators, type changes MongoDB refuses, conflicting paths) is left to mingo.
+ * The common update operators (`$set`, `$unset`, `$addToSet` and the arithmetic ones: `$inc`,
+ * `$mul`, `$min`, `$max`, `$bit`) on plain field paths, applied directly: mingo's updater builds a
+ * fresh operator context on every call, which made it most of the cost of a bulk upsert. Anything
+ * beyond plain paths into objects (array elements, positional operators, type changes MongoDB
+ * refuses, conflicting paths) is left to mingo; the arithmetic at such paths is still computed
+ * here (`applyArithmetic`, called by `writes.ts` for the places mingo's walk found).
+ *
+ * Arithmetic follows MongoDB's types (`arithmetic.ts`): `$inc` and `$mul` as wide as the wider
+ * operand (int32 past its range → long; a long past its range fails), `$min`/`$max` keep the
+ * value they choose as it is, `$bit` only on int32 and long.
  */
-import { Double, Long } from 'bson';
-import { keyString } from './bson-order';
+import { add, bitwise, describeValue, kindOf, multiply, typeName } from './arithmetic';
+import { compareValues, keyString } from './bson-order';
 import { CommandError } from './errors';
 import type { Doc } from './indexes';
-import { numberKind, writesAsInt32 } from './numbers';
 import { deepClone, isPlainObject } from './query';
 
-type Action = { op: '$set' | '$unset' | '$inc' | '$addToSet'; path: string[]; value: unknown };
+type Action = { op: '$set' | '$unset' | '$addToSet' | ArithmeticOperator; path: string[]; value: unknown };
 
-const SIMPLE_OPERATORS = new Set(['$set', '$unset', '$inc', '$addToSet']);
+/** The update operators that compute a field's new value from its old one. */
+export const ARITHMETIC_OPERATORS = ['$inc', '$mul', '$min', '$max', '$bit'] as const;
+export type ArithmeticOperator = (typeof ARITHMETIC_OPERATORS)[number];
 
-/** Numbers of any BSON kind (JS numbers, Long, Int32, Double, Decimal128). */
-function isNumeric(value: unknown): boolean {
-  if (typeof value === 'number' || typeof value === 'bigint') return true;
-  const type = value !== null && typeof value === 'object' ? (value as { _bsontype?: string })._bsontype : undefined;
-  return type === 'Long' || type === 'Int32' || type === 'Double' || type === 'Decimal128';
+const SIMPLE_OPERATORS = new Set<string>(['$set', '$unset', '$addToSet', ...ARITHMETIC_OPERATORS]);
+
+/** `{field: value}` as MongoDB prints an update's element in a message. */
+const element = (field: string, value: unknown) => `{${field}: ${describeValue(value)}}`;
+
+/** Refuses an arithmetic operator's argument MongoDB refuses (before any document is touched). */
+export function checkOperand(op: ArithmeticOperator, field: string, operand: unknown): void {
+  if ((op === '$inc' || op === '$mul') && kindOf(operand) === null) {
+    throw new CommandError(14, 'TypeMismatch', `Cannot ${op === '$inc' ? 'increment' : 'multiply'} with non-numeric argument: ${element(field, operand)}`);
+  }
+  if (op !== '$bit') return;
+  if (!isPlainObject(operand)) {
+    throw new CommandError(
+      2,
+      'BadValue',
+      `The $bit modifier is not compatible with a ${typeName(operand)}. You must pass in an embedded document: {$bit: {field: {and/or/xor: #}}`,
+    );
+  }
+  const entries = Object.entries(operand);
+  if (entries.length === 0) throw new CommandError(2, 'BadValue', 'You must pass in at least one bitwise operation. The format is: {$bit: {field: {and/or/xor: #}}');
+  for (const [name, value] of entries) {
+    if (name !== 'and' && name !== 'or' && name !== 'xor') {
+      throw new CommandError(2, 'BadValue', `The $bit modifier only supports 'and', 'or', and 'xor', not '${name}' which is an unknown operator: ${element(name, value)}`);
+    }
+    const kind = kindOf(value);
+    if (kind !== 'i' && kind !== 'l') {
+      throw new CommandError(2, 'BadValue', `The $bit modifier field must be an Integer(32/64 bit); a '${typeName(value)}' is not supported here: ${element(name, value)}`);
+    }
+  }
 }
 
-function typeName(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  if (typeof value === 'boolean') return 'bool';
-  if (typeof value === 'string') return 'string';
-  if (value instanceof Date) return 'date';
-  return (value as { _bsontype?: string })._bsontype?.toLowerCase() ?? 'object';
-}
-
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
-
-const asBigInt = (value: unknown): bigint => (typeof value === 'number' ? BigInt(value) : typeof value === 'bigint' ? value : (value as Long).toBigInt());
-const asNumber = (value: unknown): number => (typeof value === 'number' ? value : Number((value as { valueOf(): unknown }).valueOf()));
+const describeId = (doc: Doc) => `_id: ${describeValue(doc._id)}`;
 
 /**
- * `$inc` as MongoDB adds (decimals aside): a double in either makes a double; else a long in
- * either makes a long; two int32s make an int32, or a long when the sum leaves int32's range.
+ * The value an arithmetic operator leaves at a field holding `existing` (undefined: the field
+ * is missing and is created), as MongoDB computes it; `field` is the field's own name (the last
+ * part of its path), for messages.
  */
-function addNumbers(existing: unknown, increment: unknown, doc: Doc, field: string): unknown {
-  const kinds = numberKind(existing) + numberKind(increment);
-  if (kinds.includes('d')) {
-    const sum = asNumber(existing) + asNumber(increment);
-    return writesAsInt32(sum) ? new Double(sum) : sum;
+export function applyArithmetic(op: ArithmeticOperator, existing: unknown, operand: unknown, doc: Doc, field: string): unknown {
+  if (op === '$min' || op === '$max') {
+    if (existing === undefined) return deepClone(operand);
+    const order = compareValues(operand, existing);
+    return (op === '$min' ? order < 0 : order > 0) ? deepClone(operand) : existing;
   }
-  if (kinds.includes('l')) {
-    const sum = asBigInt(existing) + asBigInt(increment);
-    if (sum < INT64_MIN || sum > INT64_MAX)
+  if (op === '$bit') {
+    if (existing !== undefined && kindOf(existing) !== 'i' && kindOf(existing) !== 'l') {
       throw new CommandError(
         2,
         'BadValue',
-        `Failed to apply $inc operations to current value ((NumberLong)${String(existing)}) for document {_id: ${String(doc._id)}}, field ${field}: overflow`,
+        `Cannot apply $bit to a value of non-integral type.${describeId(doc)} has the field ${field} of non-integer type ${typeName(existing)}`,
       );
-    return Long.fromBigInt(sum);
+    }
+    let value = existing ?? 0;
+    for (const [name, bits] of Object.entries(operand as Doc)) value = bitwise(value, bits, name as 'and' | 'or' | 'xor');
+    return value;
   }
-  const sum = (existing as number) + (increment as number);
-  return writesAsInt32(sum) ? sum : Long.fromNumber(sum);
+  if (existing === undefined) return op === '$inc' ? operand : multiply(operand, 0);
+  if (kindOf(existing) === null) {
+    throw new CommandError(
+      14,
+      'TypeMismatch',
+      `Cannot apply ${op} to a value of non-numeric type. {${describeId(doc)}} has the field '${field}' of non-numeric type ${typeName(existing)}`,
+    );
+  }
+  const result = op === '$inc' ? add(existing, operand) : multiply(existing, operand);
+  if (result === null) {
+    throw new CommandError(2, 'BadValue', `Failed to apply ${op} operations to current value ((NumberLong)${describeValue(existing)}) for document {${describeId(doc)}}`);
+  }
+  return result;
 }
 
 /** The object holding the path's last field (created when `create`), or null/undefined when the path cannot be followed simply. */
@@ -76,6 +108,8 @@ function parentOf(doc: Doc, path: string[], create: boolean): Doc | null | undef
   }
   return node;
 }
+
+const isArithmetic = (op: string): op is ArithmeticOperator => (ARITHMETIC_OPERATORS as readonly string[]).includes(op);
 
 function plan(doc: Doc, modifier: Doc): Action[] | null {
   const actions: Action[] = [];
@@ -97,18 +131,7 @@ function plan(doc: Doc, modifier: Doc): Action[] | null {
     const parent = parentOf(doc, action.path, false);
     if (parent === null) return null;
     const existing = parent?.[action.path[action.path.length - 1]!];
-    if (action.op === '$inc') {
-      const field = action.path.join('.');
-      if (!isNumeric(action.value)) throw new CommandError(14, 'TypeMismatch', `Cannot increment with non-numeric argument: {${field}: ${JSON.stringify(action.value)}}`);
-      if (existing !== undefined && !isNumeric(existing)) {
-        throw new CommandError(
-          14,
-          'TypeMismatch',
-          `Cannot apply $inc to a value of non-numeric type. {_id: ${JSON.stringify(doc._id)}} has the field '${action.path[action.path.length - 1]}' of non-numeric type ${typeName(existing)}`,
-        );
-      }
-      if (numberKind(action.value) === 'm' || (existing !== undefined && numberKind(existing) === 'm')) return null;
-    }
+    if (isArithmetic(action.op)) checkOperand(action.op, action.path.join('.'), action.value);
     if (action.op === '$addToSet') {
       if (existing !== undefined && !Array.isArray(existing)) return null;
       if (isPlainObject(action.value) && Object.keys(action.value).some((key) => key.startsWith('$'))) {
@@ -132,7 +155,7 @@ export function applySimpleModifier(doc: Doc, modifier: Doc): boolean {
     }
     const parent = parentOf(doc, path, true)!;
     if (op === '$set') parent[field] = deepClone(value);
-    else if (op === '$inc') parent[field] = parent[field] === undefined ? value : addNumbers(parent[field], value, doc, path.join('.'));
+    else if (isArithmetic(op)) parent[field] = applyArithmetic(op, parent[field], value, doc, field);
     else {
       const items = isPlainObject(value) && Array.isArray(value.$each) ? value.$each : [value];
       const list = (parent[field] as unknown[] | undefined) ?? [];

@@ -7,8 +7,6 @@
 import { ObjectId } from 'bson';
 import { Context, evalExpr } from 'mingo/core';
 import { Lazy, type Iterator } from 'mingo/lazy';
-import * as accumulator from 'mingo/operators/accumulator';
-import * as expression from 'mingo/operators/expression';
 import { $convert as mingoConvert, $toString as mingoToString } from 'mingo/operators/expression/type';
 import * as pipeline from 'mingo/operators/pipeline';
 import * as projection from 'mingo/operators/projection';
@@ -18,6 +16,8 @@ import type { Any, AnyObject, Options } from 'mingo/types';
 import { CommandError } from './errors';
 import { compareValues } from './bson-order';
 import { MATCH_OPERATORS } from './match';
+import { promoteNumbers } from './typed-numbers';
+import { accumulatorOperators, expressionOperators, $group, numberConvert } from './expressions';
 import { direction, sortDocs, type SortSpec } from './sort';
 
 const isObjectId = (value: unknown): value is ObjectId => (value as { _bsontype?: string } | null)?._bsontype === 'ObjectId';
@@ -37,7 +37,7 @@ function parseObjectId(value: unknown): ObjectId | null {
 
 function $toString(obj: AnyObject, expr: Any, options: Options): Any {
   const value = evalExpr(obj, expr, options);
-  return isObjectId(value) ? value.toHexString() : mingoToString(obj, { $literal: value }, options);
+  return isObjectId(value) ? value.toHexString() : mingoToString(obj, { $literal: promoteNumbers(value) }, options);
 }
 
 function $toObjectId(obj: AnyObject, expr: Any, options: Options): Any {
@@ -49,7 +49,7 @@ function $convert(obj: AnyObject, expr: Any, options: Options): Any {
   const to = evalExpr(obj, spec.to, options);
   const input = evalExpr(obj, spec.input, options);
   const converted = to === 'objectId' || to === 7 ? () => parseObjectId(input) : (to === 'string' || to === 2) && isObjectId(input) ? () => input.toHexString() : null;
-  if (!converted) return mingoConvert(obj, expr as Parameters<typeof mingoConvert>[1], options);
+  if (!converted) return mingoConvert(obj, { ...spec, input: { $literal: promoteNumbers(input) } } as Parameters<typeof mingoConvert>[1], options);
   if (input === null || input === undefined) return spec.onNull === undefined ? null : evalExpr(obj, spec.onNull, options);
   try {
     return converted();
@@ -113,9 +113,9 @@ function $sort(collection: Iterator, spec: Any, _options: Options): Iterator {
  */
 export const MINGO_OPTIONS = {
   context: Context.init({
-    accumulator,
-    expression: { ...expression, ...COMPARISON_EXPRESSIONS, $toString, $toObjectId, $convert },
-    pipeline: { ...pipeline, $sort },
+    accumulator: accumulatorOperators(),
+    expression: expressionOperators({ ...COMPARISON_EXPRESSIONS, $toString, $toObjectId, $convert: numberConvert($convert) }),
+    pipeline: { ...pipeline, $sort, $group },
     projection,
     query: { ...query, ...MATCH_OPERATORS },
     window,

@@ -1524,15 +1524,56 @@ function pickFields(doc: Doc, { keep, id }: { keep: Set<string>; id: boolean }):
   return picked;
 }
 
-/** Applies a find projection; `{ $meta: "textScore" }` fields are filled from the text scores. */
-export function projectDocs(docs: Doc[], projection: Doc | undefined, scores: Map<Doc, number> | null): Doc[] {
+/** The filter's conditions on `path` or below it (top level and in `$and`), as one filter. */
+function conditionsOn(filter: Doc, path: string): Doc {
+  const found: Doc[] = [];
+  const visit = (clause: Doc) => {
+    for (const [field, condition] of Object.entries(clause)) {
+      if (field === '$and' && Array.isArray(condition)) for (const part of condition) if (isPlainObject(part)) visit(part);
+      if (field === path || field.startsWith(`${path}.`)) found.push({ [field]: condition });
+    }
+  };
+  visit(filter);
+  return found.length === 1 ? found[0]! : { $and: found };
+}
+
+/**
+ * The positional projection `{'a.$': 1}`: the field keeps only the first element of its array
+ * that the filter's conditions on it match (as MongoDB's find does); null when the projection has none.
+ */
+function positionalProjection(plain: Doc, filter: Doc | undefined): { path: string; select: (doc: Doc) => unknown[] | undefined } | null {
+  const key = Object.keys(plain).find((field) => field.endsWith('.$'));
+  if (!key) return null;
+  const path = key.slice(0, -2);
+  const conditions = conditionsOn(filter ?? {}, path);
+  if (!Object.keys(conditions).length || (Array.isArray(conditions.$and) && conditions.$and.length === 0)) {
+    throw new CommandError(2, 'BadValue', `Executor error during find command :: caused by :: positional operator '${key}' couldn't find a matching element in the array`);
+  }
+  const query = new Query(conditions, MINGO_OPTIONS);
+  const parts = path.split('.');
+  const holding = (element: unknown): Doc => parts.reduceRight<unknown>((inner, part) => ({ [part]: inner }), [element]) as Doc;
+  return {
+    path,
+    select: (doc) => {
+      const list = parts.reduce<unknown>((node, part) => (isPlainObject(node) ? node[part] : undefined), doc);
+      if (!Array.isArray(list)) return undefined;
+      const match = list.find((element) => query.test(holding(element)));
+      return match === undefined ? undefined : [match];
+    },
+  };
+}
+
+/** Applies a find projection; `{ $meta: "textScore" }` fields are filled from the text scores, `'a.$'` from the filter's match. */
+export function projectDocs(docs: Doc[], projection: Doc | undefined, scores: Map<Doc, number> | null, filter?: Doc): Doc[] {
   if (!projection || Object.keys(projection).length === 0) return docs;
   const metaFields: string[] = [];
-  const plain: Doc = {};
+  let plain: Doc = {};
   for (const [field, value] of Object.entries(projection)) {
     if (isPlainObject(value) && value.$meta === 'textScore') metaFields.push(field);
     else plain[field] = value;
   }
+  const positional = positionalProjection(plain, filter);
+  if (positional) plain = Object.fromEntries(Object.entries(plain).map(([field, value]) => (field === `${positional.path}.$` ? [positional.path, value] : [field, value])));
   let projected: Doc[];
   try {
     const fields = topLevelInclusion(plain);
@@ -1540,6 +1581,16 @@ export function projectDocs(docs: Doc[], projection: Doc | undefined, scores: Ma
     else projected = Object.keys(plain).length > 0 ? (new Query({}, MINGO_OPTIONS).find(docs, plain).all() as Doc[]) : docs.map((doc) => ({ ...doc }));
   } catch (error) {
     throw asCommandError(error);
+  }
+  if (positional) {
+    projected.forEach((doc, i) => {
+      const parts = positional.path.split('.');
+      const parent = parts.slice(0, -1).reduce<unknown>((node, part) => (isPlainObject(node) ? node[part] : undefined), doc);
+      if (!isPlainObject(parent)) return;
+      const selected = positional.select(docs[i]!);
+      if (selected) parent[parts[parts.length - 1]!] = selected;
+      else delete parent[parts[parts.length - 1]!];
+    });
   }
   if (metaFields.length > 0) {
     projected.forEach((doc, i) => {

@@ -6,13 +6,15 @@
  * so; most hold none of those, and a scan of their bytes (no allocation) lets them take the fast
  * promoted decoding.
  *
- * mingo computes only with JS numbers: what runs through its arithmetic (aggregation stages after
- * the planner's, pipeline-style updates, the update operators it applies) gets promoted values,
- * and values an update did not touch are given their stored type back (`restoreNumbers`).
+ * mingo computes only with JS numbers: the server computes with these values itself (the update
+ * operators in `modifiers.ts`, aggregation arithmetic in `expressions.ts`), and gives mingo's other
+ * operators their arguments promoted (`promoteNumbers`).
  */
 import { deserialize, Double, Long } from 'bson';
-import type { Doc } from './indexes';
 import { writesAsInt32 } from './numbers';
+
+/** A decoded document (as `indexes.ts` names it; not imported from there, which needs the query operators built from this module). */
+type Doc = Record<string, unknown>;
 
 export const PROMOTED_READ = { promoteLongs: true, promoteValues: true, promoteBuffers: false, bsonRegExp: false } as const;
 const TYPED_READ = { ...PROMOTED_READ, promoteValues: false } as const;
@@ -213,26 +215,4 @@ export function promoteNumbers<T>(value: T): T {
     return (copy ?? value) as T;
   }
   return value;
-}
-
-/**
- * `output` (computed by mingo from `promoteNumbers(original)`) with the stored type given back to
- * each number it left as it was, except under `touched` paths (those an update names: a value
- * it writes there is the type it wrote).
- */
-export function restoreNumbers(output: Doc, original: Doc, touched: readonly string[], prefix = ''): Doc {
-  for (const key of Object.keys(output)) {
-    const path = prefix + key;
-    if (touched.includes(path)) continue;
-    const before = original[key];
-    const after = output[key];
-    if (isWrapped(before) && typeof after === 'number' && Object.is(promoteNumbers(before), after)) output[key] = before;
-    else if (isPlain(before) && isPlain(after)) restoreNumbers(after, before, touched, path + '.');
-    else if (Array.isArray(before) && Array.isArray(after) && !touched.some((t) => t.startsWith(path + '.'))) {
-      for (let i = 0; i < after.length && i < before.length; i++) {
-        if (isWrapped(before[i]) && typeof after[i] === 'number' && Object.is(promoteNumbers(before[i]), after[i])) after[i] = before[i];
-      }
-    }
-  }
-  return output;
 }

@@ -1,16 +1,16 @@
 /** Insert, update, delete and findAndModify on committed state or inside a transaction. */
-import { update as applyModifier } from 'mingo';
+import { update as applyModifier } from 'mingo/updater';
 import { Aggregator } from 'mingo/aggregator';
 import { calculateObjectSize } from 'bson';
 import { keyString } from './bson-order';
 import { asCommandError, CommandError, documentTooLarge, failedToParse, nestingTooDeep } from './errors';
 import type { Doc } from './indexes';
-import { applySimpleModifier } from './modifiers';
+import { describeValue } from './arithmetic';
+import { applyArithmetic, applySimpleModifier, ARITHMETIC_OPERATORS, checkOperand, type ArithmeticOperator } from './modifiers';
 import { deepClone, isPlainObject, selectDocs, type SortSpec } from './query';
 import { recordKey, withId, type Collection, type ReadView, type Store, type Transaction } from './store';
 import { receivedBytes } from './wire';
 import { MINGO_OPTIONS } from './operators';
-import { promoteNumbers, restoreNumbers } from './typed-numbers';
 
 export const MAX_BSON_SIZE = 16 * 1024 * 1024;
 const MAX_DEPTH = 100;
@@ -127,10 +127,10 @@ export function applyUpdate(doc: Doc, update: UpdateSpec, filter: Doc, arrayFilt
     if (Array.isArray(update)) {
       next = runPipelineUpdate(doc, update);
     } else if (!isOperatorUpdate(update)) {
+      // A replacement's `_id` must equal the document's (a number of another type is equal, and is stored as given).
       const { _id: _ignored, ...replacement } = deepClone(update);
-      next = doc._id === undefined ? { ...replacement } : { _id: doc._id, ...replacement };
-      if (update._id !== undefined && doc._id !== undefined && keyString(update._id) !== keyString(doc._id)) throw immutableId();
-      if (update._id !== undefined && doc._id === undefined) next = { _id: update._id, ...replacement };
+      const id = update._id !== undefined ? update._id : doc._id;
+      next = id === undefined ? { ...replacement } : { _id: id, ...replacement };
     } else {
       next = deepClone(doc);
       const { $setOnInsert, ...modifier } = update;
@@ -138,6 +138,7 @@ export function applyUpdate(doc: Doc, update: UpdateSpec, filter: Doc, arrayFilt
       guardId(doc, modifier);
       for (const key of Object.keys(modifier)) if (isPlainObject(modifier[key]) && Object.keys(modifier[key]).length === 0) delete modifier[key];
       if (inserting) refusePositional(modifier);
+      refuseUnviablePaths(next, modifier);
       // mingo applies an update only to a document matching its condition: an upsert's new
       // document need not match the filter it came from (a `$or` of several branches, say).
       if (Object.keys(modifier).length > 0 && (arrayFilters?.length || !applySimpleModifier(next, modifier)))
@@ -146,32 +147,62 @@ export function applyUpdate(doc: Doc, update: UpdateSpec, filter: Doc, arrayFilt
   } catch (error) {
     throw asCommandError(error);
   }
-  if (doc._id !== undefined && (next._id === undefined || keyString(next._id) !== keyString(doc._id))) throw immutableId();
+  if (doc._id !== undefined && next._id === undefined)
+    throw new CommandError(66, 'ImmutableField', "After applying the update, the '_id' (required and immutable) field was found to have been removed");
+  if (doc._id !== undefined && keyString(next._id) !== keyString(doc._id)) {
+    throw new CommandError(66, 'ImmutableField', `After applying the update, the (immutable) field '_id' was found to have been altered to _id: ${describeValue(next._id)}`);
+  }
   return next;
 }
 
-/** Operators mingo computes with, on JS numbers only. */
-const ARITHMETIC_OPERATORS = ['$inc', '$mul', '$min', '$max', '$bit'];
+/** Marks, in a `$set` given to mingo, a place where an arithmetic operator's result goes. */
+const SLOT = '\u0000arithmetic-slot';
 
 /**
- * mingo applies what the direct path cannot (positions, array filters, other operators). When it
- * computes, it gets numbers promoted, and the fields the modifier does not name get their stored
- * number types back.
+ * mingo applies what the direct path cannot (positions, array filters, other operators). It
+ * does no arithmetic here: each field an arithmetic operator names is given to mingo as a `$set`
+ * of a marker, so mingo's walk (positional `$`, `$[]`, `$[id]` with array filters) puts markers
+ * where the operator applies; each marker is then replaced by the operator's result on the value
+ * the document held there (`applyArithmetic`, with MongoDB's types and errors).
  */
 function applyMingoModifier(doc: Doc, modifier: Doc, arrayFilters: Doc[] | undefined, condition: Doc | undefined): Doc {
-  if (!ARITHMETIC_OPERATORS.some((op) => op in modifier)) {
-    applyModifier(doc, modifier, arrayFilters, condition);
-    return doc;
+  const slots: { op: ArithmeticOperator; operand: unknown }[] = [];
+  const given: Doc = {};
+  for (const [op, fields] of Object.entries(modifier)) {
+    if (!(ARITHMETIC_OPERATORS as readonly string[]).includes(op) || !isPlainObject(fields)) {
+      given[op] = op === '$set' && isPlainObject(fields) ? { ...fields, ...(given.$set as Doc | undefined) } : fields;
+      continue;
+    }
+    for (const [field, operand] of Object.entries(fields)) {
+      checkOperand(op as ArithmeticOperator, field, operand);
+      const set = (given.$set ??= {}) as Doc;
+      if (field in set || (isPlainObject(modifier.$set) && field in modifier.$set)) throw conflictingPaths(field, field);
+      set[field] = { [SLOT]: slots.length };
+      slots.push({ op: op as ArithmeticOperator, operand });
+    }
   }
-  const promoted = { ...modifier };
-  for (const op of ARITHMETIC_OPERATORS) if (op in promoted) promoted[op] = promoteNumbers(promoted[op]);
-  const next = deepClone(promoteNumbers(doc));
-  applyModifier(next, promoted, arrayFilters, condition);
-  return restoreNumbers(
-    next,
-    doc,
-    Object.values(modifier).flatMap((fields) => (isPlainObject(fields) ? Object.keys(fields) : [])),
-  );
+  const original = slots.length > 0 ? deepClone(doc) : doc;
+  // With the server's query operators: array filters and `$pull` conditions compare as MongoDB does (a `Double` 4 is 4).
+  applyModifier(doc, given, arrayFilters, condition, { queryOptions: MINGO_OPTIONS });
+  if (slots.length > 0) fillSlots(doc, original, doc, slots);
+  return doc;
+}
+
+/** Replaces each marker below `node` (whose counterpart in the document before the update is `before`) by its operator's result. */
+function fillSlots(node: Doc | unknown[], before: unknown, doc: Doc, slots: { op: ArithmeticOperator; operand: unknown }[]): void {
+  const keys = Array.isArray(node) ? node.keys() : Object.keys(node);
+  for (const key of keys) {
+    const value = (node as Doc)[key];
+    const previous = before !== null && typeof before === 'object' ? (before as Doc)[key] : undefined;
+    if (isPlainObject(value) && typeof value[SLOT] === 'number') {
+      const { op, operand } = slots[value[SLOT]]!;
+      (node as Doc)[key] = applyArithmetic(op, previous, operand, doc, String(key));
+    } else if (Array.isArray(value) || isPlainObject(value)) fillSlots(value, previous, doc, slots);
+  }
+}
+
+function conflictingPaths(path: string, conflict: string): CommandError {
+  return new CommandError(40, 'ConflictingUpdateOperators', `Updating the path '${path}' would create a conflict at '${conflict}'`);
 }
 
 const PIPELINE_UPDATE_STAGES = new Set(['$addFields', '$set', '$project', '$unset', '$replaceRoot', '$replaceWith']);
@@ -184,10 +215,9 @@ function runPipelineUpdate(doc: Doc, pipeline: Doc[]): Doc {
       throw new CommandError(72, 'InvalidOptions', `${name ?? 'A stage'} is not allowed to be used within an update`);
     }
   }
-  const computed = new Aggregator(pipeline, MINGO_OPTIONS).run([deepClone(promoteNumbers(doc))])[0] as Doc | undefined;
-  if (!computed) return doc;
-  const touched = pipelineFields(pipeline);
-  const result = touched ? restoreNumbers(computed, doc, touched) : computed;
+  // The stages compute with the server's typed arithmetic (operators.ts): fields they keep keep their stored types.
+  const result = new Aggregator(pipeline, MINGO_OPTIONS).run([deepClone(doc)])[0] as Doc | undefined;
+  if (!result) return doc;
   if (result._id === undefined && doc._id !== undefined) return { _id: doc._id, ...result };
   if (Object.keys(result)[0] !== '_id' && result._id !== undefined) {
     const { _id, ...rest } = result;
@@ -196,19 +226,32 @@ function runPipelineUpdate(doc: Doc, pipeline: Doc[]): Doc {
   return result;
 }
 
+/** The operators that leave a document as it is when their path cannot be followed. */
+const ONLY_EXISTING = new Set(['$unset', '$pull', '$pullAll', '$pop', '$rename']);
+
 /**
- * The fields a pipeline-style update computes (their values have the types it gives them), or
- * null when a stage replaces the whole document.
+ * A field cannot be created inside a value that is not a document (`{x: 5}` and `$set: {'x.b': 1}`,
+ * or a named field of an array): refused with PathNotViable (28), as MongoDB does, instead of the
+ * write being dropped. Paths with positional parts are left to mingo's walk.
  */
-function pipelineFields(pipeline: Doc[]): string[] | null {
-  const fields: string[] = [];
-  for (const stage of pipeline) {
-    const [name, spec] = Object.entries(stage)[0]!;
-    if (name === '$replaceRoot' || name === '$replaceWith') return null;
-    if (name === '$unset' || !isPlainObject(spec)) continue;
-    for (const [field, value] of Object.entries(spec)) if (name !== '$project' || !(value === 1 || value === true || value === 0 || value === false)) fields.push(field);
+function refuseUnviablePaths(doc: Doc, modifier: Doc): void {
+  for (const [op, fields] of Object.entries(modifier)) {
+    if (ONLY_EXISTING.has(op) || !isPlainObject(fields)) continue;
+    for (const field of Object.keys(fields)) {
+      const parts = field.split('.');
+      if (parts.some((part) => part.startsWith('$'))) continue;
+      let node: unknown = doc;
+      for (let i = 0; i < parts.length - 1; i++) {
+        const value: unknown = Array.isArray(node) ? (/^\d+$/.test(parts[i]!) ? node[Number(parts[i])] : null) : (node as Doc)[parts[i]!];
+        if (value === undefined) break;
+        if (isPlainObject(value) || (Array.isArray(value) && /^\d+$/.test(parts[i + 1]!))) {
+          node = value;
+          continue;
+        }
+        throw new CommandError(28, 'PathNotViable', `Cannot create field '${parts[i + 1]}' in element {${parts[i]}: ${describeValue(value)}}`);
+      }
+    }
   }
-  return fields;
 }
 
 /** An upsert's new document has no array element the query matched for `$` to name. */
@@ -220,21 +263,31 @@ function refusePositional(modifier: Doc): void {
   }
 }
 
-/** `_id` may only be "set" to the value it already has; mingo would happily change it. */
+/**
+ * An update operator may leave `_id` only as it is: `$set` to the very same value (of the same
+ * BSON type: MongoDB compares the bytes, so 1 → 1.0 is refused); any other operator on `_id`
+ * is refused. mingo would happily change it.
+ */
 function guardId(doc: Doc, modifier: Doc): void {
+  if (doc._id === undefined) return;
   for (const [op, fields] of Object.entries(modifier)) {
     if (!isPlainObject(fields)) continue;
     for (const field of Object.keys(fields)) {
       if (field !== '_id' && !field.startsWith('_id.')) continue;
-      const unchanged = doc._id === undefined || (op === '$set' && field === '_id' && keyString(fields[field]) === keyString(doc._id));
-      if (!unchanged) throw immutableId();
-      if (doc._id !== undefined) delete fields[field];
+      if (op !== '$set') throw new CommandError(66, 'ImmutableField', `Performing an update on the path '${field}' would modify the immutable field '_id'`);
+      const path = field.split('.');
+      let current: unknown = doc;
+      for (const part of path) current = isPlainObject(current) ? current[part] : undefined;
+      if (keyString(fields[field], true) !== keyString(current, true)) {
+        throw new CommandError(
+          66,
+          'ImmutableField',
+          `Updating the path '${field}' to ${path[path.length - 1]}: ${describeValue(fields[field])} would modify the immutable field '_id'`,
+        );
+      }
+      delete fields[field];
     }
   }
-}
-
-function immutableId(): CommandError {
-  return new CommandError(66, 'ImmutableField', "Performing an update on the path '_id' would modify the immutable field '_id'");
 }
 
 /**

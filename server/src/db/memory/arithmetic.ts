@@ -10,33 +10,14 @@
  * digits; a double turned into a decimal takes 15 significant digits, as MongoDB converts it.
  */
 import { Decimal128, Double, Long } from 'bson';
-import { writesAsInt32 } from './numbers';
+import { kindOf, parseDecimal, pow10, writesAsInt32, type Kind } from './numbers';
 
-/** A number's BSON type: int32, long, double or decimal. */
-export type Kind = 'i' | 'l' | 'd' | 'm';
+export { kindOf, type Kind };
 
 const RANK: Record<Kind, number> = { i: 0, l: 1, d: 2, m: 3 };
 
 function bsonType(value: unknown): string | undefined {
   return value !== null && typeof value === 'object' ? (value as { _bsontype?: string })._bsontype : undefined;
-}
-
-/** The BSON number type of a value, or null when it is not a number. */
-export function kindOf(value: unknown): Kind | null {
-  if (typeof value === 'number') return writesAsInt32(value) ? 'i' : 'd';
-  if (typeof value === 'bigint') return 'l';
-  switch (bsonType(value)) {
-    case 'Int32':
-      return 'i';
-    case 'Double':
-      return 'd';
-    case 'Long':
-      return 'l';
-    case 'Decimal128':
-      return 'm';
-    default:
-      return null;
-  }
 }
 
 /** The wider of two kinds. */
@@ -114,17 +95,11 @@ function integral(value: bigint, kind: 'i' | 'l'): number | Long | null {
 type Dec = { kind: 'finite'; coef: bigint; exp: number } | { kind: 'nan' } | { kind: 'inf'; negative: boolean };
 
 const DIGITS = 34;
-const pow10 = (n: number): bigint => 10n ** BigInt(n);
 const digitsOf = (n: bigint): number => (n < 0n ? -n : n).toString().length;
 
 function parseDecimalText(text: string): Dec {
-  if (/nan/i.test(text)) return { kind: 'nan' };
-  if (/inf/i.test(text)) return { kind: 'inf', negative: text.startsWith('-') };
-  const match = /^([-+]?)(\d*)(?:\.(\d*))?(?:e([-+]?\d+))?$/i.exec(text);
-  if (!match) return { kind: 'nan' };
-  const [, sign, whole, fraction = '', exp = '0'] = match;
-  const digits = BigInt(`${whole}${fraction}` || '0');
-  return { kind: 'finite', coef: sign === '-' ? -digits : digits, exp: Number(exp) - fraction.length };
+  const parsed = parseDecimal(text);
+  return parsed.kind === 'decimal' ? { kind: 'finite', coef: parsed.coefficient, exp: parsed.exponent } : parsed;
 }
 
 function toDec(value: unknown): Dec {

@@ -3,7 +3,7 @@
  * MinKey < null < numbers < strings < objects < arrays < BinData < ObjectId < booleans < dates < timestamps < regexes < MaxKey.
  */
 import type { Binary, ObjectId, Timestamp } from 'bson';
-import { compareNumbers, numberKey, numberKind } from './numbers';
+import { compareNumbers, kindOf, numberKey } from './numbers';
 
 function bsonType(value: unknown): string | undefined {
   return value !== null && typeof value === 'object' ? (value as { _bsontype?: string })._bsontype : undefined;
@@ -156,7 +156,7 @@ export function keyString(value: unknown, typed = false): string {
     case 2:
       return 'N';
     case 3:
-      return typed ? numberKind(value) + numberKey(value) : numberKey(value);
+      return typed ? kindOf(value)! + numberKey(value) : numberKey(value);
     case 4:
       return 's' + String(value);
     case 8:

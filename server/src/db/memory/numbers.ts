@@ -57,8 +57,11 @@ export function writesAsInt32(x: number): boolean {
   return Number.isInteger(x) && x >= -2147483648 && x <= 2147483647 && !Object.is(x, -0);
 }
 
-/** A numeric value's BSON type as a letter: int32 (a whole JS number in int32 range), double, long or decimal. */
-export function numberKind(value: unknown): string {
+/** A number's BSON type: int32, long, double or decimal. */
+export type Kind = 'i' | 'l' | 'd' | 'm';
+
+/** The BSON number type of a value (a JS number is an int32 when the serializer writes it so), or null when it is not a number. */
+export function kindOf(value: unknown): Kind | null {
   if (typeof value === 'number') return writesAsInt32(value) ? 'i' : 'd';
   if (typeof value === 'bigint') return 'l';
   switch (bsonType(value)) {
@@ -68,8 +71,10 @@ export function numberKind(value: unknown): string {
       return 'd';
     case 'Long':
       return 'l';
-    default:
+    case 'Decimal128':
       return 'm';
+    default:
+      return null;
   }
 }
 
@@ -81,10 +86,10 @@ export function isNaNNumber(value: unknown): boolean {
   return type === 'Decimal128' && /NaN/i.test(String(value));
 }
 
-const pow10 = (n: number): bigint => 10n ** BigInt(n);
+export const pow10 = (n: number): bigint => 10n ** BigInt(n);
 
 /** A decimal's digits and exponent: value = coefficient × 10^exponent (text as Decimal128 prints it). */
-function parseDecimal(text: string): Exact | { kind: 'decimal'; coefficient: bigint; exponent: number } {
+export function parseDecimal(text: string): { kind: 'nan' } | { kind: 'inf'; negative: boolean } | { kind: 'decimal'; coefficient: bigint; exponent: number } {
   if (/nan/i.test(text)) return { kind: 'nan' };
   if (/inf/i.test(text)) return { kind: 'inf', negative: text.startsWith('-') };
   const match = /^([-+]?)(\d*)(?:\.(\d*))?(?:e([-+]?\d+))?$/i.exec(text);

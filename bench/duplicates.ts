@@ -24,12 +24,11 @@ import { User } from '../server/src/access/structure';
 import { alikeCards, listGroups, refreshGroupsAround } from '../server/src/duplicates/groups';
 import { DuplicateGroup } from '../server/src/duplicates/model';
 import { rulesOf } from '../server/src/duplicates/rules';
-import { duplicateScanJob, type ScanResult } from '../server/src/duplicates/scan';
-import type { JobContext } from '../server/src/jobs/define';
 import { prepareDatabase } from '../server/src/server';
 import { generateDuplicateVariants, variantOf } from '../seeds/duplicates';
 import { generateCounterparties } from '../seeds/generate';
 import { seedDemoData } from '../seeds/demo';
+import { scanCounterparties } from './duplicate-scan';
 import { printMachine } from './support';
 
 const { values } = parseArgs({ options: { sizes: { type: 'string', default: '10000,100000' }, 'duplicates-per-mille': { type: 'string', default: '10' } } });
@@ -42,18 +41,8 @@ const percentile = (list: number[], p: number) => [...list].sort((a, b) => a - b
 /** The scan job's own code, run here with a context that only records its progress. */
 async function scan(): Promise<{ ms: number; progressReports: number }> {
   let progressReports = 0;
-  const context: JobContext<{ typeKeys: string[] }, { done: ScanResult['types'] }> = {
-    jobId: 'bench',
-    ownerId: null,
-    params: { typeKeys: ['counterparty'] },
-    resumeFrom: null,
-    signal: new AbortController().signal,
-    progress: () => void (progressReports += 1),
-    checkpoint: async () => {},
-    logger,
-  };
   const started = performance.now();
-  await duplicateScanJob.run(context);
+  await scanCounterparties(logger, () => void (progressReports += 1));
   return { ms: performance.now() - started, progressReports };
 }
 

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
+import { searchLimits } from '../../server/src/duplicates/groups';
+import { keysComputed } from '../../server/src/duplicates/keys';
 import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
 
@@ -8,7 +10,7 @@ const PASSWORD = 'secret-password-1';
 const CREATE = 'mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id version } }';
 const GROUPS = `query($t: String, $s: String, $c: ID, $first: Int, $after: String) {
   duplicateGroups(typeKey: $t, search: $s, cardId: $c, first: $first, after: $after) {
-    edges { node { score size cards { title } } cursor } pageInfo { hasNextPage endCursor } } }`;
+    edges { node { score size cards { title } } cursor } pageInfo { hasNextPage endCursor } searchLimit } }`;
 const CARD_GROUP = 'query($id: ID!) { card(id: $id) { duplicateGroup { id size cards { title } } } }';
 const DISMISSALS = `query($first: Int, $after: String) { duplicateDismissals(first: $first, after: $after) {
   edges { node { id typeKey byName at cards { title } } cursor } pageInfo { hasNextPage endCursor } } }`;
@@ -18,6 +20,7 @@ const UNDO_MARK = 'mutation($id: ID!) { undoNotDuplicates(id: $id) }';
 interface GroupsPage {
   edges: { node: { score: number; size: number; cards: { title: string }[] }; cursor: string }[];
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  searchLimit: number | null;
 }
 interface Mark {
   id: string;
@@ -115,6 +118,23 @@ describe('duplicates: finding a group, the list as each viewer sees it, «Не �
     expect(titles(await page(eve, { c: ids.H }))).to.deep.equal([]);
   });
 
+  it('says when a search matched more cards than it looks at (their groups only are shown), and not when a narrower one did not', async () => {
+    const limit = searchLimits.cards;
+    searchLimits.cards = 1;
+    try {
+      const wide = await page(eve, { s: 'северный' });
+      expect(wide.searchLimit).to.equal(1);
+      expect(wide.edges).to.have.length(1);
+      const narrow = await page(eve, { s: 'северный ветерок' });
+      expect(narrow.searchLimit).to.equal(null);
+      expect(titles(narrow)).to.deep.equal([['Северный ветер', 'Северный ветерок']]);
+    } finally {
+      searchLimits.cards = limit;
+    }
+    expect((await page(eve, { s: 'северный' })).searchLimit).to.equal(null);
+    expect((await page(eve)).searchLimit).to.equal(null);
+  });
+
   it('gives a card page its group, counting only the cards the viewer may read; none for a reader', async () => {
     const group = async (client: ApiClient, id: string) =>
       (await client.data<{ card: { duplicateGroup: { size: number; cards: { title: string }[] } | null } }>(CARD_GROUP, { id })).card.duplicateGroup;
@@ -173,5 +193,47 @@ describe('duplicates: finding a group, the list as each viewer sees it, «Не �
     expect(trashed.duplicateDismissals.edges[0].node.cards.find((one) => one.title === 'Кассиопея')?.inTrash).to.equal(true);
     expect((await admin.data<{ undoNotDuplicates: boolean }>(UNDO_MARK, { id: erMark })).undoNotDuplicates).to.equal(true);
     expect((await marks(admin)).edges).to.deep.equal([]);
+  });
+
+  it('lets a «Не дубликат» mark lapse when a later edit gives the pair the same e-mail or phone: the pair is in the groups again, audited', async () => {
+    const person = async (values: Record<string, unknown>) =>
+      (await eve.data<{ createCard: { id: string } }>(CREATE.replace('"counterparty"', '"contact-person"'), { f: ids.FE, v: values })).createCard.id;
+    const update = async (id: string, values: Record<string, unknown>) => {
+      const { version } = (await eve.data<{ card: { version: number } }>('query($id: ID!) { card(id: $id) { version } }', { id })).card;
+      await eve.data('mutation($id: ID!, $n: Int!, $v: JSON!) { updateCard(id: $id, version: $n, values: $v) { id } }', { id, n: version, v: values });
+    };
+    const contacts = async (id: string) => titles(await page(eve, { t: 'contact-person', c: id }));
+    const a = await person({ fullName: 'Смирнова Анна', email: 'anna.smirnova@alfa.ru' });
+    const b = await person({ fullName: 'Смирнова Анна С.', email: 'a.smirnova@beta.ru' });
+    expect(await contacts(a)).to.deep.equal([['Смирнова Анна', 'Смирнова Анна С.']]);
+    await eve.data(MARK, { c: a, o: [b] });
+    expect(await contacts(a)).to.deep.equal([]);
+    // An edit that makes them no more the same than they were keeps the mark.
+    await update(b, { fullName: 'Смирнова Анна Ю.' });
+    expect(await contacts(a)).to.deep.equal([]);
+    expect((await marks(eve)).edges.map((edge) => edge.node.cards.map((card) => card.title).sort())).to.deep.equal([['Смирнова Анна', 'Смирнова Анна Ю.']]);
+
+    // The same e-mail now: they are the same person after all.
+    await update(b, { email: 'anna.smirnova@alfa.ru' });
+    expect(await contacts(a)).to.deep.equal([['Смирнова Анна', 'Смирнова Анна Ю.']]);
+    expect((await marks(eve)).edges).to.deep.equal([]);
+    const log = (
+      await admin.data<{ auditLog: { edges: { node: { summary: string; actorLogin: string; before: unknown; after: unknown } }[] } }>(
+        '{ auditLog(kind: "duplicates-dismissal-lapsed") { edges { node { summary actorLogin before after } } } }',
+      )
+    ).auditLog.edges.map((edge) => edge.node);
+    expect(log.map((entry) => [entry.actorLogin, entry.summary, entry.after])).to.deep.equal([['eve', 'Смирнова Анна Ю.', { sameBy: ['email'] }]]);
+    expect(log[0].before).to.deep.include({ notDuplicatesOf: [{ id: a, title: 'Смирнова Анна' }] });
+  });
+
+  it('makes a saved card’s duplicate keys once: the save stores them, the refresh of its groups after the commit reuses them', async () => {
+    const before = keysComputed();
+    const first = (await eve.data<{ createCard: { id: string } }>(CREATE, { f: ids.FE, v: { name: 'Звёздный путь' } })).createCard;
+    await eve.data(CREATE, { f: ids.FE, v: { name: 'ООО «Звездный путь»' } });
+    await eve.data(CREATE, { f: ids.FE, v: { name: 'Лунная дорога' } });
+    expect(keysComputed() - before).to.equal(3);
+    await eve.data('mutation($id: ID!, $v: JSON!) { updateCard(id: $id, version: 1, values: $v) { id } }', { id: first.id, v: { name: 'Звёздный путь плюс' } });
+    expect(keysComputed() - before).to.equal(4);
+    expect(titles(await page(eve, { s: 'путь' }))).to.deep.equal([['Звёздный путь плюс', 'ООО «Звездный путь»']]);
   });
 });

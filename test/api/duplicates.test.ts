@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import type { RunningServer } from '../../server/src/server';
+import { scanLimits } from '../../server/src/duplicates/groups';
 import { refusalFields, type ApiClient } from '../support/api-client';
 import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
@@ -159,13 +160,20 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     expect(result.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
   });
 
-  it('finds the same groups with the scan job, with progress', async () => {
+  it('finds the same groups with the scan job, with progress, its memory split into buckets of cards (the rest on disk)', async () => {
+    const perBucket = scanLimits.cardsPerBucket;
+    // Two cards a bucket: the six counterparties' keys and names spread over three, grouped one at a time.
+    scanLimits.cardsPerBucket = 2;
     const job = (await editor.data<{ findDuplicates: { id: string } }>('mutation { findDuplicates { id } }')).findDuplicates;
     let state = '';
-    await waitFor(async () => {
-      state = (await editor.data<{ job: { state: string } }>('query($id: ID!) { job(id: $id) { state } }', { id: job.id })).job.state;
-      return state === 'succeeded' || state === 'failed';
-    }, 'the scan');
+    try {
+      await waitFor(async () => {
+        state = (await editor.data<{ job: { state: string } }>('query($id: ID!) { job(id: $id) { state } }', { id: job.id })).job.state;
+        return state === 'succeeded' || state === 'failed';
+      }, 'the scan');
+    } finally {
+      scanLimits.cardsPerBucket = perBucket;
+    }
     expect(state).to.equal('succeeded');
     const done = (
       await editor.data<{ job: { progress: { done: number; total: number }; result: { types: { typeKey: string; cards: number; rounds: number }[] } } }>(
@@ -173,7 +181,7 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
         { id: job.id },
       )
     ).job;
-    expect(done.result.types.find((t) => t.typeKey === 'counterparty')).to.include({ cards: 6, rounds: 1 });
+    expect(done.result.types.find((t) => t.typeKey === 'counterparty')).to.include({ cards: 6, rounds: 1, buckets: 3 });
     expect(done.progress.done).to.equal(done.progress.total);
     const mine = await groups(editor);
     expect(

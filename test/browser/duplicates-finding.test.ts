@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { selectors, type Browser, type Page } from 'playwright-core';
 import { ensureClientBuilt } from '../../server/src/http/client-build';
+import { searchLimits } from '../../server/src/duplicates/groups';
 import { createLogger } from '../../server/src/logger';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
@@ -69,6 +70,32 @@ describeInBrowser('duplicates: a card’s group from its page, the search on «�
     await page.getByTestId('duplicates-search-submit').click();
     await page.getByTestId('duplicates-empty').waitFor();
     expect(await page.getByTestId('duplicates-empty').textContent()).to.equal('Нет групп с карточками, в названии которых есть «андромеда»');
+    await page.getByTestId('duplicates-search-reset').click();
+    await page.getByTestId('duplicate-group').nth(1).waitFor();
+  });
+
+  it('says when a search matched more cards than it looks at, and leads back to the search box to narrow it', async () => {
+    const limit = searchLimits.cards;
+    searchLimits.cards = 1;
+    try {
+      await page.getByTestId('duplicates-search-input').fill('Северный');
+      await page.getByTestId('duplicates-search-submit').click();
+      const limited = page.getByTestId('duplicates-search-limited');
+      await limited.waitFor();
+      expect((await limited.textContent())?.replace(/\s+/g, ' ').trim()).to.equal(
+        '«Северный» есть в названиях больше чем 1 карточек: показаны только группы первых 1 из них. Уточните поиск — добавьте слово из названия или выберите тип карточек. Уточнить поиск',
+      );
+      await screenshot(page, 'duplicates-finding-02-search-limited');
+      await page.getByTestId('duplicates-search-narrow').click();
+      expect(await page.evaluate(() => document.activeElement?.getAttribute('data-test'))).to.equal('duplicates-search-input');
+      await page.keyboard.type('Северный ветерок');
+      await page.keyboard.press('Enter');
+      await limited.waitFor({ state: 'detached' });
+      await page.waitForFunction(() => document.querySelectorAll('[data-test="duplicate-group"]').length === 1);
+      expect((await groupTitles())[0]).to.match(/^«Северный ветер(ок)?» и похожие/);
+    } finally {
+      searchLimits.cards = limit;
+    }
     await page.getByTestId('duplicates-search-reset').click();
     await page.getByTestId('duplicate-group').nth(1).waitFor();
   });

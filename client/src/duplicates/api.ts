@@ -14,6 +14,7 @@ const DuplicateGroups = graphql(
     duplicateGroups(first: 30, after: $after, typeKey: $typeKey, search: $search, cardId: $cardId) {
       edges { node { id typeKey score canMerge cards { id title folderId version folder { name } } pairs { a b score rule { ...RuleFields } } lookAlikeTitles { value parts { text hint invisible } } } }
       pageInfo { hasNextPage endCursor }
+      searchLimit
     }
   }`,
   [RuleFields],
@@ -63,10 +64,16 @@ export interface GroupFilter {
   cardId: string | null;
 }
 
-/** A page of groups (as the filter narrows them). */
-export async function fetchGroups(after: string | null, filter: GroupFilter): Promise<{ groups: DuplicateGroup[]; endCursor: string | null; hasNextPage: boolean }> {
+/**
+ * A page of groups (as the filter narrows them); `searchLimit` when the search matched more cards
+ * than it looks at (the groups are those of the first `searchLimit` of them).
+ */
+export async function fetchGroups(
+  after: string | null,
+  filter: GroupFilter,
+): Promise<{ groups: DuplicateGroup[]; endCursor: string | null; hasNextPage: boolean; searchLimit: number | null }> {
   const { duplicateGroups } = await request(DuplicateGroups, { after, ...filter });
-  return { groups: duplicateGroups.edges.map((edge) => edge.node), ...duplicateGroups.pageInfo };
+  return { groups: duplicateGroups.edges.map((edge) => edge.node), ...duplicateGroups.pageInfo, searchLimit: duplicateGroups.searchLimit ?? null };
 }
 
 export type Dismissal = ResultOf<typeof DuplicateDismissals>['duplicateDismissals']['edges'][number]['node'];

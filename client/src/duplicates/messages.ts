@@ -39,6 +39,9 @@ export const ru = {
       searchSubmit: 'Найти',
       searchReset: 'Сбросить',
       searchNone: 'Нет групп с карточками, в названии которых есть «{search}»',
+      searchLimited:
+        '«{search}» есть в названиях больше чем {n} карточек: показаны только группы первых {n} из них. Уточните поиск — добавьте слово из названия или выберите тип карточек.',
+      searchNarrow: 'Уточнить поиск',
       cardGroup: 'Показана группа одной карточки.',
       allGroups: 'Показать все группы',
       dismissedIntro: 'Пары карточек, отмеченные «Не дубликат»: они не предлагаются как дубликаты. Если отметка ошибочна, верните пару в дубликаты.',
@@ -136,6 +139,9 @@ export const en: typeof ru = {
       searchSubmit: 'Find',
       searchReset: 'Clear',
       searchNone: 'No groups with cards whose title has “{search}”',
+      searchLimited:
+        'More than {n} card titles have “{search}”: only the groups of the first {n} of them are shown. Narrow the search: add a word of the title or choose a card type.',
+      searchNarrow: 'Narrow the search',
       cardGroup: 'The group of one card is shown.',
       allGroups: 'Show all groups',
       dismissedIntro: 'Pairs of cards marked “Not a duplicate”: they are not offered as duplicates. If a mark was a mistake, put the pair back.',

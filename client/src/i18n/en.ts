@@ -382,6 +382,7 @@ const en: typeof ru = {
       'card-purged': 'Card purged',
       'duplicates-dismissed': 'Marked “Not a duplicate”',
       'duplicates-dismissal-undone': '“Not a duplicate” taken back',
+      'duplicates-dismissal-lapsed': '“Not a duplicate” lapsed: an edit made the cards the same',
     },
   },
   typeDesigner: {

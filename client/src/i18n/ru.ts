@@ -387,6 +387,7 @@ export default {
       'card-purged': 'Карточка удалена окончательно',
       'duplicates-dismissed': 'Отмечено «Не дубликат»',
       'duplicates-dismissal-undone': 'Снята отметка «Не дубликат»',
+      'duplicates-dismissal-lapsed': 'Отметка «Не дубликат» снята: после правки карточки совпали',
     },
   },
   typeDesigner: {

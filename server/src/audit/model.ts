@@ -40,7 +40,8 @@ export type AuditKind =
   | 'file-previewed'
   | 'file-version-removed'
   | 'duplicates-dismissed'
-  | 'duplicates-dismissal-undone';
+  | 'duplicates-dismissal-undone'
+  | 'duplicates-dismissal-lapsed';
 
 /** Append-only: nothing in the application updates or deletes these documents. */
 const auditEntrySchema = new Schema({

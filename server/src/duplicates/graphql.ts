@@ -10,7 +10,7 @@ import { requireActor, requireAdmin } from '../graphql/guards';
 import type { GraphQLModule } from '../graphql/module';
 import { Job, type JobDoc } from '../jobs/model';
 import { jobView } from '../jobs/view';
-import { countGroups, groupOfCard, listGroups, SEARCHED_CARDS, type VisibleGroup } from './groups';
+import { countGroups, groupOfCard, listGroups, searchLimits, type VisibleGroup } from './groups';
 import { FieldErrors } from '../validation';
 import { findMerge, MAX_MERGED, mergeCards, mergeOfCard, readableReferences, survivorTitle, undoMerge, undoState, type MergeInput } from './merge';
 import { lookAlikeValues } from './normalize';
@@ -132,7 +132,12 @@ export const duplicatesModule: GraphQLModule = {
     type DuplicateDismissal { id: ID!, typeKey: String!, type: CardType, cards: [Card!]!, byName: String!, at: DateTime! }
     type DuplicateDismissalEdge { node: DuplicateDismissal!, cursor: String! }
     type DuplicateDismissalConnection { edges: [DuplicateDismissalEdge!]!, pageInfo: PageInfo! }
-    type DuplicateCardGroupConnection { edges: [DuplicateCardGroupEdge!]!, pageInfo: PageInfo! }
+    type DuplicateCardGroupConnection {
+      edges: [DuplicateCardGroupEdge!]!
+      pageInfo: PageInfo!
+      "A search that matched more cards than it looks at: how many it looked at (the groups are those of the first of them; a narrower search finds the rest); null otherwise."
+      searchLimit: Int
+    }
     type DuplicateScanStatus {
       "The latest scan, when the viewer may see it (they started it, or they are an administrator)."
       job: Job
@@ -188,7 +193,7 @@ export const duplicatesModule: GraphQLModule = {
     extend type Query {
       "«Похожие карточки»: cards of the type alike to the values being typed, among those the viewer may read."
       similarCards(typeKey: String!, values: JSON!, excludeId: ID, first: Int = 10): [SimilarCard!]!
-      "Groups of probable duplicates, best first (users with editing rights; administrators see all); with \`search\`, the groups of cards whose title has its words (of the first ${SEARCHED_CARDS} such cards); with \`cardId\`, that card's group."
+      "Groups of probable duplicates, best first (users with editing rights; administrators see all); with \`search\`, the groups of cards whose title has its words (of the first ${searchLimits.cards} such cards: \`searchLimit\` says when more matched); with \`cardId\`, that card's group."
       duplicateGroups(typeKey: String, search: String, cardId: ID, first: Int = 20, after: String): DuplicateCardGroupConnection!
       duplicateScan: DuplicateScanStatus!
       "«Отмечены как не дубликаты»: the pairs set apart that the viewer may take back (they may edit both cards), the latest first."

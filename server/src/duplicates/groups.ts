@@ -210,8 +210,12 @@ function boundedEdges(id: Types.ObjectId, alike: Alike[]): DuplicateEdge[] {
   return edges;
 }
 
-/** Cards refreshed while a scan runs that it re-reads at its end; past this many, it reads the whole type again instead. */
-export const scanLimits = { dirty: 10_000 };
+/**
+ * `dirty`: cards refreshed while a scan runs that it re-reads at its end; past this many, it reads
+ * the whole type again instead. `cardsPerBucket`: a scan splits its blocking records into a bucket
+ * per this many cards of the type, each grouped in memory on its own (the rest waits on disk).
+ */
+export const scanLimits = { dirty: 10_000, cardsPerBucket: 20_000 };
 
 /** Lists the cards for the running scan of the type (or, past `scanLimits.dirty`, asks it to read the type again). */
 async function noteForScan(typeKey: string, cardIds: Types.ObjectId[], session: ClientSession): Promise<void> {
@@ -247,25 +251,42 @@ export async function claimWholeType(typeKey: string, session: ClientSession): P
  * their edges found again, and the groups they and their new neighbours belong to joined or split
  * accordingly. Costs what the cards touch, never a scan.
  */
-export async function refreshGroupsAround(type: CardTypeDefinition, rules: TypeRules | null, cardIds: Types.ObjectId[]): Promise<void> {
+export async function refreshGroupsAround(type: CardTypeDefinition, rules: TypeRules | null, cardIds: Types.ObjectId[], saved: KeyedCard[] = []): Promise<void> {
   if (cardIds.length === 0) return;
   await mongoose.connection.transaction(async (session) => {
     const state = await DuplicateRefresh.findById(type.key, { scanning: 1 }, { session }).lean<Pick<DuplicateRefreshDoc, 'scanning'>>();
     if (state?.scanning) await noteForScan(type.key, cardIds, session);
-    await refreshWithin(type, rules, cardIds, session);
+    // Stored again only while a scan runs: it may have written the keys of an older version meanwhile.
+    await refreshWithin(type, rules, cardIds, session, { storeKeys: Boolean(state?.scanning), saved });
   });
 }
 
-/** The refresh itself, inside a transaction: claims the cards' keys, then finds their groups again. */
-export async function refreshWithin(type: CardTypeDefinition, rules: TypeRules | null, cardIds: Types.ObjectId[], session: ClientSession): Promise<void> {
-  const cards = await Card.find({ _id: { $in: cardIds } }, { typeKey: 1, folderId: 1, libraryId: 1, inTrash: 1, values: 1 }, { session }).lean<KeyedCard[]>();
+/**
+ * The refresh itself, inside a transaction: claims the cards' keys, then finds their groups again.
+ * `saved`: the cards as their saves wrote them; one still at that version is taken as it was saved
+ * (its keys, computed for the save, are not computed again).
+ */
+export async function refreshWithin(
+  type: CardTypeDefinition,
+  rules: TypeRules | null,
+  cardIds: Types.ObjectId[],
+  session: ClientSession,
+  options: { storeKeys: boolean; saved?: KeyedCard[] } = { storeKeys: true },
+): Promise<void> {
+  const saved = new Map((options.saved ?? []).map((card) => [String(card._id), card]));
+  const cards = (await Card.find({ _id: { $in: cardIds } }, { typeKey: 1, folderId: 1, libraryId: 1, inTrash: 1, values: 1, version: 1 }, { session }).lean<KeyedCard[]>()).map(
+    (card) => {
+      const known = saved.get(String(card._id));
+      return known && known.version === card.version ? { ...card, values: known.values } : card;
+    },
+  );
   const changed = new Set(cardIds.map(String));
   const found: DuplicateEdge[] = [];
-  // Stored again: a scan running meanwhile may have written the keys of an older version.
-  await storeKeysOfCards(
-    cards.filter((card) => card.typeKey === type.key).map((card) => ({ type, rules, card })),
-    session,
-  );
+  if (options.storeKeys)
+    await storeKeysOfCards(
+      cards.filter((card) => card.typeKey === type.key).map((card) => ({ type, rules, card })),
+      session,
+    );
   const present = rules ? cards.filter((card) => !card.inTrash && card.typeKey === type.key).map((card) => ({ id: card._id, values: card.values })) : [];
   if (rules)
     await claim(
@@ -462,21 +483,23 @@ export async function countGroups(actor: Actor, typeKey: string): Promise<{ coun
   return { count, more: false };
 }
 
-/** Cards a search of the «Дубликаты» list looks at, at most (the groups of those cards are shown). */
-export const SEARCHED_CARDS = 500;
+/** `cards`: cards a search of the «Дубликаты» list looks at, at most (the groups of those cards are shown; the page says when more matched). */
+export const searchLimits = { cards: 500 };
 
-type GroupPage = { edges: { node: VisibleGroup; cursor: string }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+/** `searchLimit`: the search matched more cards than it looks at (`searchLimits.cards`, given here), so the groups are of the first of them; else null. */
+type GroupPage = { edges: { node: VisibleGroup; cursor: string }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null }; searchLimit: number | null };
 
-const pageOf = (found: { node: VisibleGroup; cursor: string }[], more: boolean): GroupPage => ({
+const pageOf = (found: { node: VisibleGroup; cursor: string }[], more: boolean, searchLimit: number | null = null): GroupPage => ({
   edges: found,
   pageInfo: { hasNextPage: more, endCursor: found.at(-1)?.cursor ?? null },
+  searchLimit,
 });
 
 /**
  * A page of the parts of these stored groups that hold one of `cardIds`, in the viewer's order,
  * after the cursor (a search, or a card's own group: the groups are few, read whole).
  */
-function pageAmong(actor: Actor, groups: DuplicateGroupDoc[], cardIds: Set<string>, limit: number, after: ListPlace | null): GroupPage {
+function pageAmong(actor: Actor, groups: DuplicateGroupDoc[], cardIds: Set<string>, limit: number, after: ListPlace | null, searchLimit: number | null = null): GroupPage {
   const placed = groups.flatMap((group) => {
     const place = placeFor(actor, group);
     const seen = asSeenBy(actor, group).filter((part) => part.cardIds.some((id) => cardIds.has(String(id))));
@@ -487,23 +510,30 @@ function pageAmong(actor: Actor, groups: DuplicateGroupDoc[], cardIds: Set<strin
   return pageOf(
     shown.flatMap(({ place, seen }) => seen.map((node) => ({ node, cursor: cursorOf(place) }))),
     placed.length > limit,
+    searchLimit,
   );
 }
 
-/** The cards whose title has every word of the search (as the card search reads words), among those the viewer may read. */
-async function cardsTitled(actor: Actor, search: string): Promise<Set<string>> {
+/**
+ * The cards whose title has every word of the search (as the card search reads words), among those
+ * the viewer may read: the first `searchLimits.cards` of them, `more` when there are more.
+ */
+async function cardsTitled(actor: Actor, search: string): Promise<{ ids: Set<string>; more: boolean }> {
   const text = searchText(actor.locale, 'search', search);
   const prefixes = queryPrefixes(text);
-  if (prefixes.length === 0) return new Set();
-  const found = await searchByWords(actor, text, { libraryId: null, limit: SEARCHED_CARDS });
-  return new Set(
+  if (prefixes.length === 0) return { ids: new Set(), more: false };
+  const limit = searchLimits.cards;
+  const found = await searchByWords(actor, text, { libraryId: null, limit: limit + 1 });
+  const ids = new Set(
     found
+      .slice(0, limit)
       .filter((card) => {
         const words = searchWordsOf(normaliseForSearch(card.title));
         return prefixes.every((prefix) => words.some((word) => word.startsWith(prefix)));
       })
       .map((card) => String(card._id)),
   );
+  return { ids, more: found.length > limit };
 }
 
 /**
@@ -526,10 +556,10 @@ export async function listGroups(
     return pageAmong(actor, groups, new Set([String(id)]), limit, after);
   }
   if (options.search?.trim()) {
-    const cardIds = await cardsTitled(actor, options.search);
-    const ids = [...cardIds].map((id) => new Types.ObjectId(id));
+    const titled = await cardsTitled(actor, options.search);
+    const ids = [...titled.ids].map((id) => new Types.ObjectId(id));
     const groups = ids.length > 0 ? await DuplicateGroup.find({ cardIds: { $in: ids }, ...ofType }).lean<DuplicateGroupDoc[]>() : [];
-    return pageAmong(actor, groups, cardIds, limit, after);
+    return pageAmong(actor, groups, titled.ids, limit, after, titled.more ? searchLimits.cards : null);
   }
   const since = after ? { $or: [{ score: { $lt: after.score } }, { score: after.score, _id: { $gt: after.id } }] } : {};
   const filter = await groupFilter(actor, { ...ofType, ...since });

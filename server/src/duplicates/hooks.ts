@@ -6,7 +6,7 @@ import type { ClientSession } from 'mongoose';
 import { Card, type CardDoc } from '../cards/model';
 import { handBackFiles } from '../files/handover';
 import { DuplicateDismissal, Merge, type MergeDoc } from './model';
-import { placeDismissalsOf } from './service';
+import { lapseDismissals, placeDismissalsOf } from './service';
 import { restoreMergedCard } from './merge';
 
 /** The card changed folder (or library). */
@@ -53,7 +53,10 @@ export const duplicateHooks: CardLifecycleHooks = {
   name: 'duplicates',
   async beforeSave(change, session) {
     const rules = await rulesTouched(change);
-    if (rules) await storeCardKeys(change.type, rules, change.after, session);
+    if (rules) {
+      await storeCardKeys(change.type, rules, change.after, session);
+      await lapseDismissals([{ change, rules }], session);
+    }
     if (moved(change)) await placeDismissalsOf(change.after, session);
   },
   async beforePurge(card, session) {
@@ -67,7 +70,7 @@ export const duplicateHooks: CardLifecycleHooks = {
   async afterCommit(change) {
     const rules = await rulesTouched(change);
     if (!rules) return;
-    await refreshGroupsAround(change.type, rules, [change.after._id]);
+    await refreshGroupsAround(change.type, rules, [change.after._id], [change.after]);
   },
   // A batch (an import, its undo, a merge): the keys of all its cards in one write, the groups
   // around them found again once per type — a few queries per batch, not a few per card.
@@ -78,6 +81,7 @@ export const duplicateHooks: CardLifecycleHooks = {
       touched.map(({ change, rules }) => ({ type: change.type, rules, card: change.after })),
       session,
     );
+    await lapseDismissals(touched, session);
   },
   async afterCommitBatch(changes) {
     const byType = new Map<string, { change: CardChange; rules: TypeRules }[]>();
@@ -92,6 +96,7 @@ export const duplicateHooks: CardLifecycleHooks = {
         change.type,
         rules,
         items.map(({ change: { after } }) => after._id),
+        items.map(({ change: { after } }) => after),
       );
     }
   },

@@ -2,7 +2,7 @@ import type { ClientSession, Types } from 'mongoose';
 import type { CardTypeDefinition, CardValues } from '../../../card-types';
 import { exactValuesOf, textOf } from './field-values';
 import { DuplicateKey, DuplicateSettings, type DuplicateKeyDoc, type MatchRule } from './model';
-import { nameShape, nameSimilarity, prefixTrigrams, type NameShape } from './normalize';
+import { nameShape, nameSimilarity, prefixTrigrams, shapeOfNormalized, type NameShape } from './normalize';
 import type { TypeRules } from './rules';
 
 /** At most this many combinations of values make exact keys of one rule (fields holding lists). */
@@ -29,7 +29,7 @@ function similarShape(rule: MatchRule, values: CardValues): NameShape | null {
   return shape && shape.text !== '' ? shape : null;
 }
 
-const nameKey = (rule: MatchRule, shape: NameShape) => `${rule.id}=${shape.numbers}~${shape.text}`;
+export const nameKey = (rule: MatchRule, shape: NameShape) => `${rule.id}=${shape.numbers}~${shape.text}`;
 const trigramKey = (rule: MatchRule, shape: NameShape, trigram: string) => `${rule.id}~${shape.numbers}~${trigram}`;
 
 /** What the rules make of a card's values: the exact keys of exact rules, the name of each similar rule. */
@@ -46,8 +46,25 @@ function ruleParts(type: CardTypeDefinition, rules: TypeRules, values: CardValue
   return { exact, similar };
 }
 
-/** What a card is stored under: every exact key, and for similar rules the name and all its trigrams. */
-export function cardKeys(type: CardTypeDefinition, rules: TypeRules, values: CardValues): { keys: string[]; names: Record<string, string> } {
+/** A card's keys and the parts they are made of (see `cardKeys`). */
+export type CardKeys = { keys: string[]; names: Record<string, string> } & ReturnType<typeof ruleParts>;
+
+/**
+ * The keys made of each values object, under which rules: a card's keys are computed once per
+ * version of it (its values are a new object whenever they change), whether its save stores them,
+ * the refresh after the commit claims and looks them up, or its candidates are compared with it.
+ */
+const computed = new WeakMap<CardValues, { fingerprint: string; keys: CardKeys }>();
+let computations = 0;
+
+/** How many times this process has made a card's keys from its values (each version of a card once: what benchmarks and tests count). */
+export const keysComputed = (): number => computations;
+
+/** What a card is stored under: every exact key, and for similar rules the name and all its trigrams (with the parts they are made of). */
+export function cardKeys(type: CardTypeDefinition, rules: TypeRules, values: CardValues): CardKeys {
+  const known = computed.get(values);
+  if (known?.fingerprint === rules.fingerprint) return known.keys;
+  computations += 1;
   const { exact, similar } = ruleParts(type, rules, values);
   const keys = new Set(exact);
   const names: Record<string, string> = {};
@@ -56,7 +73,9 @@ export function cardKeys(type: CardTypeDefinition, rules: TypeRules, values: Car
     keys.add(nameKey(rule, shape));
     for (const trigram of shape.trigrams) keys.add(trigramKey(rule, shape, trigram));
   }
-  return { keys: [...keys], names };
+  const made = { keys: [...keys], names, exact, similar };
+  computed.set(values, { fingerprint: rules.fingerprint, keys: made });
+  return made;
 }
 
 /** FNV-1a of a text: a fixed, evenly spread order of trigrams and buckets of keys (no security meaning). */
@@ -73,7 +92,7 @@ export function spread(text: string): number {
  * similarity ≥ t share a trigram among both their prefixes (prefix filtering).
  */
 export function claimKeys(type: CardTypeDefinition, rules: TypeRules, values: CardValues): string[] {
-  const { exact, similar } = ruleParts(type, rules, values);
+  const { exact, similar } = cardKeys(type, rules, values);
   const keys = new Set(exact);
   for (const { rule, shape } of similar) {
     keys.add(nameKey(rule, shape));
@@ -89,6 +108,7 @@ export interface KeyedCard {
   libraryId: Types.ObjectId;
   inTrash: boolean;
   values: CardValues;
+  version?: number;
 }
 
 /** The write that keeps a card's keys current: stored while it is outside the trash and its type has rules, else removed. */
@@ -141,7 +161,7 @@ export function forgetTrigramCounts(): void {
 
 /** Keys to look a card with these values up by: its exact keys, and per similar rule its name and rarest trigrams. */
 export async function lookupKeys(type: CardTypeDefinition, rules: TypeRules, values: CardValues): Promise<string[]> {
-  const { exact, similar } = ruleParts(type, rules, values);
+  const { exact, similar } = cardKeys(type, rules, values);
   const keys = new Set(exact);
   for (const { rule, shape } of similar) {
     keys.add(nameKey(rule, shape));
@@ -163,16 +183,17 @@ export interface Likeness {
  */
 export function likeness(type: CardTypeDefinition, rules: TypeRules, values: CardValues, candidate: Pick<DuplicateKeyDoc, 'keys' | 'names'>): Likeness | null {
   const stored = new Set(candidate.keys);
+  const { exact, similar } = cardKeys(type, rules, values);
   const matched: { id: string; score: number }[] = [];
   for (const rule of rules.rules) {
     if (rule.mode === 'exact') {
-      if (exactKeys(type, rule, values).some((key) => stored.has(key))) matched.push({ id: rule.id, score: 1 });
+      if (exact.some((key) => key.startsWith(`${rule.id}=`) && stored.has(key))) matched.push({ id: rule.id, score: 1 });
       continue;
     }
-    const shape = similarShape(rule, values);
+    const shape = similar.find((part) => part.rule.id === rule.id)?.shape;
     const other = candidate.names[rule.id];
     if (!shape || other === undefined) continue;
-    const score = nameSimilarity(shape, nameShape(other));
+    const score = nameSimilarity(shape, shapeOfNormalized(other));
     if (score >= rules.threshold) matched.push({ id: rule.id, score });
   }
   if (matched.length === 0) return null;

@@ -165,7 +165,11 @@ export interface NameShape {
 }
 
 export function nameShape(text: string): NameShape {
-  const normalized = normalizeName(text);
+  return shapeOfNormalized(normalizeName(text));
+}
+
+/** The shape of a name already normalised (a stored one): its trigrams and numbers, without normalising again. */
+export function shapeOfNormalized(normalized: string): NameShape {
   const parts = normalized.split(' ').filter(Boolean);
   const numbers = parts
     .filter((part) => /^\p{N}+$/u.test(part))

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import mongoose, { Types, type AnyBulkWriteOperation } from 'mongoose';
 import type { CardTypeDefinition, CardValues } from '../../../card-types';
@@ -8,8 +7,8 @@ import { defineJob } from '../jobs/define';
 import { Job, type JobDoc } from '../jobs/model';
 import { jobView, type JobView } from '../jobs/view';
 import { isDuplicateKeyError } from '../validation';
-import { claimWholeType, CLIQUE_UP_TO, dropGroups, groupDocs, refreshWithin, storeGroups } from './groups';
-import { cardKeys, forgetTrigramCounts } from './keys';
+import { claimWholeType, CLIQUE_UP_TO, dropGroups, groupDocs, refreshWithin, scanLimits, storeGroups } from './groups';
+import { cardKeys, forgetTrigramCounts, nameKey, spread } from './keys';
 import {
   DuplicateDismissal,
   DuplicateGroup,
@@ -19,9 +18,11 @@ import {
   pairKey,
   type DuplicateRefreshDoc,
   type DuplicateEdge,
+  type DuplicateGroupDoc,
   type DuplicateKeyDoc,
 } from './model';
-import { nameShape, nameSimilarity, prefixTrigrams, type NameShape } from './normalize';
+import { nameSimilarity, prefixTrigrams, shapeOfNormalized, type NameShape } from './normalize';
+import { Spill } from './spill';
 import { forgetDuplicateSettings, typesWithRules, type TypeRules } from './rules';
 
 /** Cards read and key documents written per round trip. */
@@ -53,157 +54,233 @@ function breather(signal: AbortSignal): () => Promise<void> {
   };
 }
 
-const signature = (place: Omit<Place, '_id'>, keys: string[], names: Record<string, string>) =>
-  createHash('sha1')
-    .update(`${String(place.folderId)}/${String(place.libraryId)}\n${keys.join('\n')}\n${JSON.stringify(names)}`)
-    .digest('base64');
+/** Stored keys that are what the card's values make now: nothing to write. */
+const sameKeys = (stored: DuplicateKeyDoc, card: Omit<Place, '_id'>, keys: string[], names: Record<string, string>) =>
+  stored.folderId.equals(card.folderId) &&
+  stored.libraryId.equals(card.libraryId) &&
+  stored.keys.length === keys.length &&
+  stored.keys.every((key, at) => key === keys[at]) &&
+  JSON.stringify(stored.names) === JSON.stringify(names);
 
-/** Edges within one block of cards sharing a key: every pair of a small block, a star of a large one. */
-function blockEdges(members: number[], ids: Types.ObjectId[], rule: string, score: number, into: DuplicateEdge[]): void {
-  if (members.length <= CLIQUE_UP_TO) {
-    for (let i = 0; i < members.length; i += 1) for (let j = i + 1; j < members.length; j += 1) into.push({ a: ids[members[i]], b: ids[members[j]], rule, score });
-    return;
-  }
-  for (let i = 1; i < members.length; i += 1) into.push({ a: ids[members[0]], b: ids[members[i]], rule, score });
+/** A pair found alike (card ids as text until the groups are made). */
+interface FoundEdge {
+  a: string;
+  b: string;
+  rule: string;
+  score: number;
 }
 
-interface DistinctName {
+/** Edges within one block of cards sharing a key: every pair of a small block, a star of a large one. */
+function blockEdges(members: string[], rule: string, score: number, into: FoundEdge[]): void {
+  if (members.length <= CLIQUE_UP_TO) {
+    for (let i = 0; i < members.length; i += 1) for (let j = i + 1; j < members.length; j += 1) into.push({ a: members[i], b: members[j], rule, score });
+    return;
+  }
+  for (let i = 1; i < members.length; i += 1) into.push({ a: members[0], b: members[i], rule, score });
+}
+
+/** Spilled records: a card under one of its exact keys or its normalised name (a block), or a distinct name under one of its prefix trigrams (a posting). */
+type BlockRecord = [key: string, id: string];
+type PostingRecord = [rule: string, numbers: string, trigram: string, text: string, id: string];
+type NameRecord = [rule: string, text: string, id: string];
+
+/** A name as blocking compares it: its shape and its prefix trigrams (in the scan's order, and as a set). */
+interface PrefixedName {
   shape: NameShape;
-  members: number[];
+  prefix: string[];
+  inPrefix: Set<string>;
 }
 
 /**
- * Pairs of distinct names whose similarity reaches the threshold, found by prefix filtering (the
- * rarest trigrams of each name, within names of the same numbers), never by comparing all pairs.
+ * The pairs of one bucket: every pair of cards sharing an exact key or a name, and every pair of
+ * distinct names sharing a prefix trigram whose similarity reaches the threshold — counted at
+ * their first common prefix trigram only, so that names sharing several (in other buckets) make one pair.
  */
-async function similarNamePairs(names: DistinctName[], threshold: number, frequency: (trigram: string) => number, pause: () => Promise<void>): Promise<[number, number, number][]> {
-  const postings = new Map<string, number[]>();
-  for (const [index, name] of names.entries()) {
-    await pause();
-    for (const trigram of prefixTrigrams(name.shape, threshold, frequency)) {
-      const key = `${name.shape.numbers}~${trigram}`;
-      const list = postings.get(key);
-      if (list) list.push(index);
-      else postings.set(key, [index]);
+async function bucketEdges(
+  records: (BlockRecord | PostingRecord)[],
+  threshold: number,
+  orders: Map<string, (trigram: string) => number>,
+  pause: () => Promise<void>,
+  into: FoundEdge[],
+): Promise<void> {
+  const blocks = new Map<string, string[]>();
+  // Per posting, each distinct name once, with its first card (the smallest id: records come in the order of ids).
+  const postings = new Map<string, { rule: string; trigram: string; names: Map<string, string> }>();
+  for (const record of records) {
+    if (record.length === 2) {
+      const [key, id] = record;
+      const block = blocks.get(key);
+      if (block) block.push(id);
+      else blocks.set(key, [id]);
+      continue;
     }
+    const [rule, numbers, trigram, text, id] = record;
+    const key = `${rule}~${numbers}~${trigram}`;
+    let posting = postings.get(key);
+    if (!posting) postings.set(key, (posting = { rule, trigram, names: new Map() }));
+    if (!posting.names.has(text)) posting.names.set(text, id);
   }
-  const seen = new Set<number>();
-  const pairs: [number, number, number][] = [];
-  for (const list of postings.values()) {
+  for (const [key, members] of blocks) {
+    // Rule ids hold neither «=» nor «~»: what stands before the first «=» names the rule.
+    if (members.length > 1) blockEdges(members, key.slice(0, key.indexOf('=')), 1, into);
+    await pause();
+  }
+  const prefixed = new Map<string, PrefixedName>();
+  const prefixOf = (rule: string, text: string): PrefixedName => {
+    const id = `${rule}\n${text}`;
+    let known = prefixed.get(id);
+    if (!known) {
+      const shape = shapeOfNormalized(text);
+      const prefix = prefixTrigrams(shape, threshold, orders.get(rule)!);
+      prefixed.set(id, (known = { shape, prefix, inPrefix: new Set(prefix) }));
+    }
+    return known;
+  };
+  for (const { rule, trigram, names } of postings.values()) {
+    if (names.size < 2) continue;
+    const list = [...names].map(([text, id]) => ({ id, name: prefixOf(rule, text) }));
     for (let i = 0; i < list.length; i += 1) {
       await pause();
       for (let j = i + 1; j < list.length; j += 1) {
-        const pair = list[i] * names.length + list[j];
-        if (seen.has(pair)) continue;
-        seen.add(pair);
-        const score = nameSimilarity(names[list[i]].shape, names[list[j]].shape);
-        if (score >= threshold) pairs.push([list[i], list[j], score]);
+        const [x, y] = [list[i], list[j]];
+        if (x.name.prefix.find((candidate) => y.name.inPrefix.has(candidate)) !== trigram) continue;
+        const score = nameSimilarity(x.name.shape, y.name.shape);
+        if (score >= threshold) into.push({ a: x.id, b: y.id, rule, score });
       }
     }
   }
-  return pairs;
 }
 
 /**
- * Finds all groups of one card type: reads every card once (storing the keys that changed), blocks
- * them by their keys in memory, compares only within blocks, and replaces the type's groups.
+ * Finds all groups of one card type in memory that does not grow with the installation: reads every
+ * card once in the order of ids, side by side with its stored keys (writing those that changed,
+ * removing those of cards gone), and spills its blocking records to temporary files split into
+ * buckets by key (names a second time, under their prefix trigrams, once the trigrams' counts are
+ * known); each bucket is then grouped on its own, comparing only within blocks. Memory holds one
+ * bucket, the trigram counts and the pairs found (the duplicates, not the cards).
  */
-async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Progress): Promise<{ cards: number; overflow: boolean }> {
+async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Progress): Promise<{ cards: number; overflow: boolean; buckets: number }> {
   const { signal } = progress;
   const pause = breather(signal);
   // From now on refreshes list the cards they refresh: the scan's snapshot is older than they are.
   await mongoose.connection.transaction(async (session) => {
     await DuplicateRefresh.updateOne({ _id: type.key }, { $inc: { seq: 1 }, $set: { scanning: true, dirty: [], overflow: false } }, { upsert: true, session });
   });
-  const stored = new Map<string, string>();
-  for await (const doc of DuplicateKey.find({ typeKey: type.key }, { keys: 1, names: 1, folderId: 1, libraryId: 1 }).lean<DuplicateKeyDoc[]>().cursor({ batchSize: BATCH })) {
-    stored.set(String(doc._id), signature(doc, doc.keys, doc.names));
-  }
-  const ids: Types.ObjectId[] = [];
-  const places: Omit<Place, '_id'>[] = [];
-  const exactBlocks = new Map<string, number[]>();
-  const exactRules = new Set(rules.rules.filter((r) => r.mode === 'exact').map((r) => r.id));
-  const distinct = new Map<string, Map<string, DistinctName>>(rules.rules.filter((r) => r.mode === 'similar').map((r) => [r.id, new Map()]));
-  let writes: AnyBulkWriteOperation[] = [];
-  const flush = async () => {
-    if (writes.length > 0) await DuplicateKey.bulkWrite(writes, { ordered: false });
-    writes = [];
-  };
-  const cursor = Card.find({ typeKey: type.key, inTrash: false }, { values: 1, folderId: 1, libraryId: 1 })
-    .lean<{ _id: Types.ObjectId; values: CardValues; folderId: Types.ObjectId; libraryId: Types.ObjectId }[]>()
-    .cursor({ batchSize: BATCH });
-  for await (const card of cursor) {
-    const index = ids.length;
-    ids.push(card._id);
-    places.push({ folderId: card.folderId, libraryId: card.libraryId });
-    const { keys, names } = cardKeys(type, rules, card.values);
-    const id = String(card._id);
-    const previous = stored.get(id);
-    stored.delete(id);
-    if (keys.length > 0 && previous !== signature(card, keys, names)) {
-      const doc = { _id: card._id, typeKey: type.key, folderId: card.folderId, libraryId: card.libraryId, keys, names };
-      writes.push(previous === undefined ? { insertOne: { document: doc } } : { replaceOne: { filter: { _id: card._id }, replacement: doc } });
-    } else if (keys.length === 0 && previous !== undefined) writes.push({ deleteOne: { filter: { _id: card._id } } });
-    for (const key of keys) {
-      // Rule ids hold neither «=» nor «~»: what stands before the first of them names the rule.
-      if (!exactRules.has(key.slice(0, key.search(/[=~]/)))) continue;
-      const block = exactBlocks.get(key);
-      if (block) block.push(index);
-      else exactBlocks.set(key, [index]);
-    }
-    for (const [rule, text] of Object.entries(names)) {
-      const byText = distinct.get(rule)!;
-      const shape = nameShape(text);
-      const textKey = `${shape.numbers}~${shape.text}`;
-      const known = byText.get(textKey);
-      if (known) known.members.push(index);
-      else byText.set(textKey, { shape, members: [index] });
-    }
-    if (writes.length >= BATCH) await flush();
-    if (ids.length % BATCH === 0) {
-      // «Отменить» is heard per batch read, also when a scan finds no key to write.
-      signal.throwIfAborted();
-      progress.advance(BATCH);
-    }
-    await pause();
-  }
-  await flush();
-  progress.advance(ids.length % BATCH);
-  // Cards gone to the trash (or deleted) since the keys were stored.
-  const gone = [...stored.keys()].map((id) => new Types.ObjectId(id));
-  for (let i = 0; i < gone.length; i += BATCH) await DuplicateKey.deleteMany({ _id: { $in: gone.slice(i, i + BATCH) } });
-
-  const edges: DuplicateEdge[] = [];
-  for (const [key, members] of exactBlocks) {
-    if (members.length > 1) blockEdges(members, ids, key.slice(0, key.indexOf('=')), 1, edges);
-    await pause();
-  }
-  const trigramCounts: Record<string, [string, number][]> = {};
-  for (const [rule, byText] of distinct) {
-    const names = [...byText.values()];
-    const counts = new Map<string, number>();
-    for (const name of names) {
-      if (name.members.length > 1) blockEdges(name.members, ids, rule, 1, edges);
-      for (const trigram of name.shape.trigrams) counts.set(trigram, (counts.get(trigram) ?? 0) + name.members.length);
+  const expected = await Card.countDocuments({ typeKey: type.key, inTrash: false });
+  const spill = await Spill.create('kartoteka-duplicate-scan-', Math.max(1, Math.ceil(expected / scanLimits.cardsPerBucket)));
+  try {
+    const bucketOf = (key: string) => spread(key) % spill.bucketCount;
+    const counts = new Map<string, Map<string, number>>(rules.rules.filter((r) => r.mode === 'similar').map((r) => [r.id, new Map()]));
+    let writes: AnyBulkWriteOperation[] = [];
+    let gone: Types.ObjectId[] = [];
+    const flush = async () => {
+      // The driver's own bulk write: the documents are complete as built here (no casting per card).
+      if (writes.length > 0) await DuplicateKey.collection.bulkWrite(writes as never, { ordered: false });
+      if (gone.length > 0) await DuplicateKey.deleteMany({ _id: { $in: gone } });
+      writes = [];
+      gone = [];
+    };
+    const storedKeys = DuplicateKey.find({ typeKey: type.key }, { keys: 1, names: 1, folderId: 1, libraryId: 1 })
+      .sort({ _id: 1 })
+      .lean<DuplicateKeyDoc[]>()
+      .cursor({ batchSize: BATCH });
+    let stored = (await storedKeys.next()) as DuplicateKeyDoc | null;
+    let read = 0;
+    const cursor = Card.find({ typeKey: type.key, inTrash: false }, { values: 1, folderId: 1, libraryId: 1 })
+      .sort({ _id: 1 })
+      .lean<{ _id: Types.ObjectId; values: CardValues; folderId: Types.ObjectId; libraryId: Types.ObjectId }[]>()
+      .cursor({ batchSize: BATCH });
+    for await (const card of cursor) {
+      read += 1;
+      const id = String(card._id);
+      // Keys of cards gone to the trash (or deleted) since they were stored.
+      while (stored && String(stored._id) < id) {
+        gone.push(stored._id);
+        stored = (await storedKeys.next()) as DuplicateKeyDoc | null;
+      }
+      const previous = stored && stored._id.equals(card._id) ? stored : null;
+      if (previous) stored = (await storedKeys.next()) as DuplicateKeyDoc | null;
+      const { keys, names, exact, similar } = cardKeys(type, rules, card.values);
+      if (keys.length > 0 && !(previous && sameKeys(previous, card, keys, names))) {
+        const doc = { _id: card._id, typeKey: type.key, folderId: card.folderId, libraryId: card.libraryId, keys, names };
+        writes.push(previous ? { replaceOne: { filter: { _id: card._id }, replacement: doc } } : { insertOne: { document: doc } });
+      } else if (keys.length === 0 && previous) gone.push(card._id);
+      for (const key of exact) await spill.toBucket(bucketOf(key), [key, id] satisfies BlockRecord);
+      for (const { rule, shape } of similar) {
+        const name = nameKey(rule, shape);
+        await spill.toBucket(bucketOf(name), [name, id] satisfies BlockRecord);
+        await spill.append([rule.id, shape.text, id] satisfies NameRecord);
+        const byTrigram = counts.get(rule.id)!;
+        for (const trigram of shape.trigrams) byTrigram.set(trigram, (byTrigram.get(trigram) ?? 0) + 1);
+      }
+      if (writes.length + gone.length >= BATCH) await flush();
+      if (read % BATCH === 0) {
+        // «Отменить» is heard per batch read, also when a scan finds no key to write.
+        signal.throwIfAborted();
+        progress.advance(BATCH);
+      }
       await pause();
     }
-    for (const [i, j, score] of await similarNamePairs(names, rules.threshold, (trigram) => counts.get(trigram) ?? 0, pause)) {
-      edges.push({ a: ids[names[i].members[0]], b: ids[names[j].members[0]], rule, score });
+    while (stored) {
+      gone.push(stored._id);
+      if (gone.length >= BATCH) await flush();
+      stored = (await storedKeys.next()) as DuplicateKeyDoc | null;
+    }
+    await storedKeys.close();
+    await flush();
+    progress.advance(read % BATCH);
+
+    // The trigrams' order (rarest first), now that every card's are counted; names spilled again under their prefix trigrams.
+    const orders = new Map([...counts].map(([rule, byTrigram]) => [rule, (trigram: string) => byTrigram.get(trigram) ?? 0]));
+    for await (const [rule, text, id] of spill.readStream<NameRecord>()) {
+      const shape = shapeOfNormalized(text);
+      for (const trigram of prefixTrigrams(shape, rules.threshold, orders.get(rule)!)) {
+        await spill.toBucket(bucketOf(`${rule}~${shape.numbers}~${trigram}`), [rule, shape.numbers, trigram, text, id] satisfies PostingRecord);
+      }
+      await pause();
+    }
+    const found: FoundEdge[] = [];
+    for (let bucket = 0; bucket < spill.bucketCount; bucket += 1) {
+      await bucketEdges(await spill.readBucket<BlockRecord | PostingRecord>(bucket), rules.threshold, orders, pause, found);
     }
     // Trigrams seen once are as rare as unseen ones: only the others are kept for look-ups.
-    trigramCounts[rule] = [...counts].filter(([, count]) => count > 1);
+    const trigramCounts = Object.fromEntries([...counts].map(([rule, byTrigram]) => [rule, [...byTrigram].filter(([, count]) => count > 1)]));
+    counts.clear();
+
+    const dismissed = new Set((await DuplicateDismissal.find({ typeKey: type.key }, { _id: 1 }).lean()).map((doc) => String(doc._id)));
+    const kept: DuplicateEdge[] = found
+      .filter((edge) => !dismissed.has(pairKey(edge.a, edge.b)))
+      .map((edge) => ({ ...edge, a: new Types.ObjectId(edge.a), b: new Types.ObjectId(edge.b) }));
+    // The places of the cards in pairs only (as their keys were just stored).
+    const members = [...new Set(kept.flatMap((edge) => [String(edge.a), String(edge.b)]))];
+    const placeOf = new Map<string, Place>();
+    for (let i = 0; i < members.length; i += BATCH) {
+      const ids = members.slice(i, i + BATCH).map((member) => new Types.ObjectId(member));
+      for (const place of await DuplicateKey.find({ _id: { $in: ids } }, { folderId: 1, libraryId: 1 }).lean<Place[]>()) placeOf.set(String(place._id), place);
+    }
+    await pause();
+    const groups = groupDocs(type.key, kept, placeOf);
+    await pause();
+    signal.throwIfAborted();
+    const overflow = await replaceGroups(type, rules, groups);
+    // More cards changed meanwhile than were listed: the type is not known current until read again.
+    const finished = overflow ? {} : { scannedAt: new Date(), scannedRules: rules.fingerprint };
+    await DuplicateSettings.updateOne({ _id: type.key }, { $set: { ...finished, trigramCounts } }, { upsert: true });
+    forgetDuplicateSettings();
+    forgetTrigramCounts();
+    return { cards: read, overflow, buckets: spill.bucketCount };
+  } finally {
+    await spill.dispose();
   }
-  const dismissed = new Set((await DuplicateDismissal.find({ typeKey: type.key }, { _id: 1 }).lean()).map((doc) => String(doc._id)));
-  const kept = edges.filter((edge) => !dismissed.has(pairKey(edge.a, edge.b)));
-  const placeOf = new Map<string, Place>();
-  ids.forEach((id, index) => placeOf.set(String(id), { _id: id, ...places[index] }));
-  await pause();
-  const groups = groupDocs(type.key, kept, placeOf);
-  await pause();
-  signal.throwIfAborted();
-  // The type's groups are replaced batch by batch (the new ones first, then the former ones), not in
-  // one transaction: at 100,000 cards one would outlive the database's transaction time limit.
-  // Refreshes meanwhile still list their cards (the scan is under way), refreshed again below.
+}
+
+/**
+ * Replaces the type's groups with a scan's, batch by batch (the new ones first, then the former
+ * ones), not in one transaction: at 100,000 cards one would outlive the database's transaction
+ * time limit. Refreshes meanwhile still list their cards (the scan is under way); they are
+ * refreshed again at the end. True when more cards changed meanwhile than were listed.
+ */
+async function replaceGroups(type: CardTypeDefinition, rules: TypeRules, groups: DuplicateGroupDoc[]): Promise<boolean> {
   const former = (await DuplicateGroup.find({ typeKey: type.key }, { _id: 1 }).lean<{ _id: Types.ObjectId }[]>()).map((group) => group._id);
   for (let i = 0; i < groups.length; i += BATCH) {
     await storeGroups(groups.slice(i, i + BATCH));
@@ -225,12 +302,7 @@ async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Pr
     const dirty = claimed?.dirty ?? [];
     for (let i = 0; i < dirty.length; i += BATCH) await refreshWithin(type, rules, dirty.slice(i, i + BATCH), session);
   });
-  // More cards changed meanwhile than were listed: the type is not known current until read again.
-  const finished = overflow ? {} : { scannedAt: new Date(), scannedRules: rules.fingerprint };
-  await DuplicateSettings.updateOne({ _id: type.key }, { $set: { ...finished, trigramCounts } }, { upsert: true });
-  forgetDuplicateSettings();
-  forgetTrigramCounts();
-  return { cards: ids.length, overflow };
+  return overflow;
 }
 
 /** Reads of one type at most, when each finds that more cards changed meanwhile than it could list. */
@@ -238,7 +310,8 @@ const SCAN_ROUNDS = 3;
 
 /** Per type: the cards read (how many groups each viewer has is theirs to ask: they see only what they may read). */
 export interface ScanResult {
-  types: { typeKey: string; cards: number; rounds: number; seconds: number }[];
+  /** `buckets`: how many parts the scan's blocking records were split into on disk (each grouped in memory on its own). */
+  types: { typeKey: string; cards: number; rounds: number; seconds: number; buckets: number }[];
 }
 
 /**
@@ -276,7 +349,7 @@ export const duplicateScanJob = defineJob<{ typeKeys?: string[] | null }, ScanRe
           more += counted.cards;
         }
       } while (counted.overflow && rounds < SCAN_ROUNDS);
-      done.push({ typeKey: type.key, cards: counted.cards, rounds, seconds: (Date.now() - started) / 1000 });
+      done.push({ typeKey: type.key, cards: counted.cards, rounds, seconds: (Date.now() - started) / 1000, buckets: counted.buckets });
       await ctx.checkpoint({ done }, read);
     }
     return { types: done };

@@ -14,7 +14,9 @@ import { auditActorOf } from '../people/service';
 import { FieldErrors, isObjectIdText, refuseField } from '../validation';
 import { alikeCards, listLimit, refreshGroupsAround } from './groups';
 import { DuplicateDismissal, DuplicateKey, pairKey, type DuplicateDismissalDoc, type DuplicateKeyDoc } from './model';
-import { rulesOf } from './rules';
+import { cardKeys } from './keys';
+import { rulesOf, type TypeRules } from './rules';
+import type { CardChange } from '../cards/lifecycle';
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
 
@@ -250,5 +252,53 @@ export async function placeDismissalsOf(card: Pick<CardDoc, '_id' | 'folderId' |
     folderId[at] = card.folderId;
     libraryId[at] = card.libraryId;
     await DuplicateDismissal.updateOne({ _id: mark._id }, { $set: { folderId, libraryId } }, { session });
+  }
+}
+
+/**
+ * A «Не дубликат» mark lapses by itself when a later edit makes the pair the same by an exact rule
+ * (INN, phone, e-mail): the edited card gained an exact key that the other card of a mark holds.
+ * The mark goes inside the edit's transaction, audited as the editor's (`duplicates-dismissal-lapsed`),
+ * and the refresh after the commit offers the pair again. A mark set while the pair already shared
+ * such a value stays (nothing new made them alike).
+ */
+export async function lapseDismissals(items: { change: CardChange; rules: TypeRules }[], session: ClientSession): Promise<void> {
+  const edited = items.filter(({ change }) => change.before && !change.after.inTrash);
+  if (edited.length === 0) return;
+  const marks = await DuplicateDismissal.find({ cardIds: { $in: edited.map(({ change }) => change.after._id) } }, null, { session }).lean<DuplicateDismissalDoc[]>();
+  if (marks.length === 0) return;
+  const gained = new Map<string, { change: CardChange; keys: string[] }>();
+  for (const { change, rules } of edited) {
+    if (!marks.some((mark) => mark.cardIds?.some((id) => id.equals(change.after._id)))) continue;
+    const had = new Set(cardKeys(change.type, rules, change.before!.values).exact);
+    const keys = cardKeys(change.type, rules, change.after.values).exact.filter((key) => !had.has(key));
+    if (keys.length > 0) gained.set(String(change.after._id), { change, keys });
+  }
+  for (const mark of marks) {
+    const pair = (mark.cardIds ?? []).map(String);
+    const changed = pair.find((id) => gained.has(id));
+    const other = pair.find((id) => id !== changed);
+    const entry = changed === undefined ? undefined : gained.get(changed);
+    if (!entry || other === undefined) continue;
+    const shared = await DuplicateKey.findOne({ _id: new Types.ObjectId(other), keys: { $in: entry.keys } }, { keys: 1 }, { session }).lean<Pick<DuplicateKeyDoc, 'keys'>>();
+    if (!shared) continue;
+    const sameBy = [...new Set(entry.keys.filter((key) => shared.keys.includes(key)).map((key) => key.slice(0, key.indexOf('='))))];
+    const removed = await DuplicateDismissal.deleteOne({ _id: mark._id }, { session });
+    if (removed.deletedCount === 0) continue;
+    const otherCard = await Card.findById(other, { title: 1 }, { session }).lean<Pick<CardDoc, 'title'>>();
+    const { change } = entry;
+    await recordAudit(
+      auditActorOf(change.actor),
+      {
+        kind: 'duplicates-dismissal-lapsed',
+        targetType: 'Card',
+        targetId: String(change.after._id),
+        summary: change.after.title,
+        before: { notDuplicatesOf: [{ id: other, title: otherCard?.title ?? '' }], markedBy: String(mark.by), markedAt: mark.at.toISOString() },
+        // The exact rules (their ids) the pair now matches by.
+        after: { sameBy },
+      },
+      session,
+    );
   }
 }

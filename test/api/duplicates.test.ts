@@ -189,6 +189,12 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
         .cards.map((c) => c.id)
         .sort(),
     ).to.deep.equal([ids.a, ids.b].sort());
+    // Similar names, not the same (their trigrams compared within a bucket of the scan), found too.
+    expect(
+      groupOf(mine, ids.d)!
+        .cards.map((c) => c.id)
+        .sort(),
+    ).to.deep.equal([ids.d, ids.e].sort());
     const scan = (await editor.data<{ duplicateScan: { types: { typeKey: string; scannedAt: string | null }[] } }>('{ duplicateScan { types { typeKey scannedAt } } }'))
       .duplicateScan;
     expect(scan.types.find((t) => t.typeKey === 'counterparty')?.scannedAt).to.be.a('string');

@@ -82,7 +82,7 @@ function blockEdges(members: string[], rule: string, score: number, into: FoundE
 /** Spilled records: a card under one of its exact keys or its normalised name (a block), or a distinct name under one of its prefix trigrams (a posting). */
 type BlockRecord = [key: string, id: string];
 type PostingRecord = [rule: string, numbers: string, trigram: string, text: string, id: string];
-type NameRecord = [rule: string, text: string, id: string];
+type NameRecord = [rule: string, text: string, numbers: string, trigrams: string[], id: string];
 
 /** A name as blocking compares it: its shape and its prefix trigrams (in the scan's order, and as a set). */
 interface PrefixedName {
@@ -209,7 +209,7 @@ async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Pr
       for (const { rule, shape } of similar) {
         const name = nameKey(rule, shape);
         await spill.toBucket(bucketOf(name), [name, id] satisfies BlockRecord);
-        await spill.append([rule.id, shape.text, id] satisfies NameRecord);
+        await spill.append([rule.id, shape.text, shape.numbers, [...shape.trigrams], id] satisfies NameRecord);
         const byTrigram = counts.get(rule.id)!;
         for (const trigram of shape.trigrams) byTrigram.set(trigram, (byTrigram.get(trigram) ?? 0) + 1);
       }
@@ -232,10 +232,9 @@ async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Pr
 
     // The trigrams' order (rarest first), now that every card's are counted; names spilled again under their prefix trigrams.
     const orders = new Map([...counts].map(([rule, byTrigram]) => [rule, (trigram: string) => byTrigram.get(trigram) ?? 0]));
-    for await (const [rule, text, id] of spill.readStream<NameRecord>()) {
-      const shape = shapeOfNormalized(text);
-      for (const trigram of prefixTrigrams(shape, rules.threshold, orders.get(rule)!)) {
-        await spill.toBucket(bucketOf(`${rule}~${shape.numbers}~${trigram}`), [rule, shape.numbers, trigram, text, id] satisfies PostingRecord);
+    for await (const [rule, text, numbers, trigrams, id] of spill.readStream<NameRecord>()) {
+      for (const trigram of prefixTrigrams({ text, numbers, trigrams: new Set(trigrams) }, rules.threshold, orders.get(rule)!)) {
+        await spill.toBucket(bucketOf(`${rule}~${numbers}~${trigram}`), [rule, numbers, trigram, text, id] satisfies PostingRecord);
       }
       await pause();
     }

@@ -3,7 +3,8 @@
  * of probable duplicates among N counterparties (the scan job's work, run in this process against
  * the database `npm start` would use: the built-in one in its own process, or MONGODB_URI), with
  * real duplicates among them (per mille of N a second card with the name typed another way).
- * Prints, per size: the first scan (every card's keys written), a second one (keys unchanged),
+ * Prints, per size: the first scan (every card's keys written), a second one (keys unchanged), each
+ * with the CPU of this process and of the built-in database's,
  * and the look-ups a user waits for — «Похожие карточки» for a typed name and the refresh of the
  * groups after a card is saved (p50 / p95 of 200), and pages of the «Дубликаты» list (the first, up
  * to ten more by cursor, a search by a title word) for the administrator and for a user with access to
@@ -29,7 +30,7 @@ import { generateDuplicateVariants, variantOf } from '../seeds/duplicates';
 import { generateCounterparties } from '../seeds/generate';
 import { seedDemoData } from '../seeds/demo';
 import { scanCounterparties } from './duplicate-scan';
-import { printMachine } from './support';
+import { cpuMs, databaseChildPid, printMachine } from './support';
 
 const { values } = parseArgs({ options: { sizes: { type: 'string', default: '10000,100000' }, 'duplicates-per-mille': { type: 'string', default: '10' } } });
 const SIZES = values.sizes.split(',').map(Number);
@@ -39,11 +40,13 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const percentile = (list: number[], p: number) => [...list].sort((a, b) => a - b)[Math.min(list.length - 1, Math.floor(list.length * p))];
 
 /** The scan job's own code, run here with a context that only records its progress. */
-async function scan(): Promise<{ ms: number; progressReports: number }> {
+async function scan(): Promise<{ ms: number; progressReports: number; cpu: string }> {
   let progressReports = 0;
-  const started = performance.now();
+  const db = databaseChildPid();
+  const [cpu0, db0, started] = [cpuMs(process.pid), db ? cpuMs(db) : 0, performance.now()];
   await scanCounterparties(logger, () => void (progressReports += 1));
-  return { ms: performance.now() - started, progressReports };
+  const cpu = `CPU ${seconds(cpuMs(process.pid) - cpu0)} here${db ? ` + ${seconds(cpuMs(db) - db0)} database` : ''}`;
+  return { ms: performance.now() - started, progressReports, cpu };
 }
 
 async function lookups(folderId: string): Promise<{ similar: number[]; refresh: number[] }> {
@@ -109,10 +112,10 @@ try {
     const groups = () => DuplicateGroup.countDocuments({ typeKey: 'counterparty' });
     const weakest = await DuplicateGroup.findOne({ typeKey: 'counterparty' }).sort({ score: 1 }).lean();
     console.log(
-      `  find all groups, first scan (keys written): ${seconds(first.ms)} — ${(await groups()).toLocaleString('en-US')} groups, ${first.progressReports} progress reports`,
+      `  find all groups, first scan (keys written): ${seconds(first.ms)} (${first.cpu}) — ${(await groups()).toLocaleString('en-US')} groups, ${first.progressReports} progress reports`,
     );
     const second = await scan();
-    console.log(`  find all groups, again (keys unchanged):     ${seconds(second.ms)} — ${(await groups()).toLocaleString('en-US')} groups`);
+    console.log(`  find all groups, again (keys unchanged):     ${seconds(second.ms)} (${second.cpu}) — ${(await groups()).toLocaleString('en-US')} groups`);
     if (weakest) console.log(`  lowest-scoring group: ${weakest.cardIds.length} cards, score ${weakest.score.toFixed(2)}`);
     const { similar, refresh } = await lookups(folderId);
     console.log(`  «Похожие карточки» for a typed name: p50 ${percentile(similar, 0.5).toFixed(1)} ms, p95 ${percentile(similar, 0.95).toFixed(1)} ms`);

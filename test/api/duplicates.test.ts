@@ -164,11 +164,15 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     const perBucket = scanLimits.cardsPerBucket;
     // Two cards a bucket: the six counterparties' keys and names spread over three, grouped one at a time.
     scanLimits.cardsPerBucket = 2;
-    const job = (await editor.data<{ findDuplicates: { id: string } }>('mutation { findDuplicates { id } }')).findDuplicates;
+    // An editor may not start it: the scan reads (and counts) every card of the installation.
+    const refused = await editor.request('mutation { findDuplicates { id } }');
+    expect(refused.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
+    expect(refused.errors?.[0].message).to.include('поиск дубликатов по всем карточкам запускает администратор');
+    const job = (await admin.data<{ findDuplicates: { id: string } }>('mutation { findDuplicates { id } }')).findDuplicates;
     let state = '';
     try {
       await waitFor(async () => {
-        state = (await editor.data<{ job: { state: string } }>('query($id: ID!) { job(id: $id) { state } }', { id: job.id })).job.state;
+        state = (await admin.data<{ job: { state: string } }>('query($id: ID!) { job(id: $id) { state } }', { id: job.id })).job.state;
         return state === 'succeeded' || state === 'failed';
       }, 'the scan');
     } finally {
@@ -176,7 +180,7 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     }
     expect(state).to.equal('succeeded');
     const done = (
-      await editor.data<{ job: { progress: { done: number; total: number }; result: { types: { typeKey: string; cards: number; rounds: number }[] } } }>(
+      await admin.data<{ job: { progress: { done: number; total: number }; result: { types: { typeKey: string; cards: number; rounds: number }[] } } }>(
         'query($id: ID!) { job(id: $id) { progress { done total } result } }',
         { id: job.id },
       )

@@ -4,7 +4,7 @@ import type { Actor } from '../access/actor';
 import { accessSnapshot } from '../access/snapshot';
 import { findCardType, listCardTypes } from '../card-types/registry';
 import { Card, type CardDoc } from '../cards/model';
-import { notFound } from '../errors';
+import { forbidden, notFound } from '../errors';
 import type { GraphQLContext } from '../graphql/context';
 import { requireActor, requireAdmin } from '../graphql/guards';
 import type { GraphQLModule } from '../graphql/module';
@@ -206,7 +206,7 @@ export const duplicatesModule: GraphQLModule = {
       lookAlikeValues(values: [String!]!): [LookAlikeValue!]!
     }
     extend type Mutation {
-      "Finds all groups again (a background job with progress); the one already running, if any."
+      "Administrators: finds all groups again (a background job with progress); the one already running, if any."
       findDuplicates: Job!
       "«Не дубликат»: the card and each of the others are not offered together again."
       markNotDuplicates(cardId: ID!, otherIds: [ID!]!): Boolean!
@@ -260,9 +260,17 @@ export const duplicatesModule: GraphQLModule = {
       },
     },
     Mutation: {
+      // Administrators only: the scan reads the whole installation (its progress counts every card), and the
+      // groups of the cards a user handles are kept current by every save without it.
       findDuplicates: async (_p, _a, context) => {
         const actor = await requireActor(context);
-        requireDuplicatesAccess(actor);
+        if (!actor.isAdmin)
+          throw forbidden(
+            actor,
+            actor.locale === 'ru'
+              ? 'поиск дубликатов по всем карточкам запускает администратор (группы ваших карточек обновляются сами при каждом изменении)'
+              : 'the search for duplicates among all cards is started by an administrator (the groups of your cards are kept current by every change)',
+          );
         return requestScan(actor.userId);
       },
       markNotDuplicates: async (_p, { cardId, otherIds }: { cardId: string; otherIds: string[] }, context) => markNotDuplicates(await requireActor(context), cardId, otherIds),

@@ -24,7 +24,8 @@ import { Card, type CardDoc } from './model';
  *   read so too, without counting);
  * - when every word is more common, the words' ranges are walked together, a card of each in turn,
  *   until `limit` cards have every word (cards having common words together are usually many), one
- *   range ends, or each range gave SEARCH_CANDIDATES cards;
+ *   range ends, or the ranges gave WALKED_CANDIDATES cards together (SEARCH_CANDIDATES each for two
+ *   words, fewer each for more);
  * - the hits are then loaded by id and the ones with the words in their title come first.
  */
 
@@ -165,13 +166,21 @@ async function readRarest(actor: Actor, scope: Filter, rarest: string, others: s
 }
 
 /**
+ * Cards the walks of all the words look at together, at most: SEARCH_CANDIDATES each for two words,
+ * fewer each for more (a query of eight one-letter words is no more work than one of two words).
+ */
+const WALKED_CANDIDATES = 2 * SEARCH_CANDIDATES;
+
+/**
  * Walks every query word's range at once, one card of each in turn, for cards the actor may read
  * having every word, until `limit` are found, or one word's range ends — every card having all
- * the words was seen in its range (`complete`) — or each range gave SEARCH_CANDIDATES cards: the
- * search when every word has RARE cards or more, where cards having them all are usually many.
+ * the words was seen in its range (`complete`) — or the ranges gave WALKED_CANDIDATES cards
+ * together: the search when every word has RARE cards or more, where cards having them all are
+ * usually many.
  */
 async function walkTogether(actor: Actor, scope: Filter, prefixes: string[], limit: number): Promise<Walk> {
-  const batchSize = Math.min(Math.max(limit, WALK_BATCH), MAX_WALK_BATCH);
+  const eachAtMost = Math.floor(WALKED_CANDIDATES / Math.max(2, prefixes.length));
+  const batchSize = Math.min(Math.max(limit, WALK_BATCH), MAX_WALK_BATCH, eachAtMost);
   const walks = prefixes.map((prefix) => ({
     others: prefixes.filter((other) => other !== prefix),
     hits: [] as WordHit[],
@@ -187,7 +196,7 @@ async function walkTogether(actor: Actor, scope: Filter, prefixes: string[], lim
     for (;;) {
       let walking = false;
       for (const walk of walks) {
-        if (walk.seen >= SEARCH_CANDIDATES) continue;
+        if (walk.seen >= eachAtMost) continue;
         const card = (await walk.cursor.next()) as Walked | null;
         if (!card) return { hits: walk.hits, complete: true };
         walking = true;

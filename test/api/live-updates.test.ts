@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import mongoose, { Types } from 'mongoose';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { createFolder, createLibrary, createUser, setFolderAccess } from '../support/fixtures';
@@ -216,6 +217,18 @@ describe('live updates over server-sent events (API)', function () {
           throw new Error(`${reason} (unread counts): ${error.message}`);
         });
       }
+    });
+
+    it('closes open streams within a second or so when their session ended on another instance whose event this one missed', async () => {
+      const subject = await pair();
+      const events = open(subject.watcher);
+      const counts = open(subject.watcher, COUNTS);
+      await Promise.all([events.ready, counts.ready]);
+      // Another instance's sign-out (or password reset): the session's document is gone, and this instance heard nothing.
+      await mongoose.connection.collection('sessions').deleteMany({ userId: new Types.ObjectId(subject.watcherId) });
+      await events.waitForEnd(5000);
+      await counts.waitForEnd(5000);
+      expect([events.isOpen, counts.isOpen]).to.deep.equal([false, false]);
     });
 
     it('a password change keeps the stream of the session that made it', async () => {

@@ -7,6 +7,7 @@ import { requireActor } from '../graphql/guards';
 import { message } from '../i18n';
 import { addressAllowedIn } from '../people/auth';
 import { onEvent } from '../events/bus';
+import { liveSessions } from '../people/sessions';
 
 /** Open live streams (subscriptions over server-sent events) a session may hold at once. */
 export const MAX_STREAMS_PER_SESSION = 5;
@@ -63,6 +64,7 @@ function register(stream: OpenStream): void {
   const streams = bySession.get(stream.sessionId) ?? new Set<OpenStream>();
   streams.add(stream);
   bySession.set(stream.sessionId, streams);
+  sweepWhileOpen();
 }
 
 function unregister(stream: OpenStream): void {
@@ -78,6 +80,45 @@ function* openStreams(): Generator<OpenStream> {
 /** Ends every open stream (the server is stopping: their connections would hold it up). */
 export function closeAllStreams(): void {
   for (const stream of openStreams()) stream.close();
+  stopSweeping();
+}
+
+/** Closes the streams whose session has ended, or whose user may no longer be signed in from the stream's address. */
+function closeEnded(snapshot: AccessSnapshot, live: Set<string> | null): void {
+  for (const stream of openStreams()) {
+    const user = snapshot.users.get(stream.userId);
+    if ((live && !live.has(stream.sessionId)) || !user?.active || !addressAllowedIn(snapshot, user, stream.ip)) stream.close();
+  }
+}
+
+/**
+ * Every second while streams are open, their sessions are looked up (one query for all of them)
+ * and their users checked against the access snapshot: a session ended on another instance, or a
+ * deactivation whose event this instance missed (the bus drops messages across a reconnect), closes
+ * the streams within the bound requests have (a second), not never.
+ */
+const SWEEP_MS = 1000;
+let sweeper: NodeJS.Timeout | null = null;
+let sweeping = false;
+
+function stopSweeping(): void {
+  if (sweeper) clearInterval(sweeper);
+  sweeper = null;
+}
+
+function sweepWhileOpen(): void {
+  if (sweeper) return;
+  sweeper = setInterval(() => {
+    if (bySession.size === 0) return stopSweeping();
+    if (sweeping) return;
+    sweeping = true;
+    Promise.all([liveSessions([...bySession.keys()]), accessSnapshot()])
+      .then(([live, snapshot]) => closeEnded(snapshot, live))
+      // The database out of reach: the streams stay until the next sweep can tell.
+      .catch(() => undefined)
+      .finally(() => (sweeping = false));
+  }, SWEEP_MS);
+  sweeper.unref();
 }
 
 // A session that ends closes its streams, whatever ended it.
@@ -91,11 +132,7 @@ onEvent('sessions-ended', ({ userId, sessionIds, exceptSessionId }) => {
 // A user deactivated, or an allow-list that now leaves their address out: their streams close.
 onEvent('access-changed', async () => {
   if (bySession.size === 0) return;
-  const snapshot = await accessSnapshot();
-  for (const stream of openStreams()) {
-    const user = snapshot.users.get(stream.userId);
-    if (!user?.active || !addressAllowedIn(snapshot, user, stream.ip)) stream.close();
-  }
+  closeEnded(await accessSnapshot(), null);
 });
 
 /**

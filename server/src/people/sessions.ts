@@ -88,6 +88,13 @@ export async function sessionFor(token: string): Promise<SessionInfo | null> {
   return { user, sessionId, expiresAt, renewed };
 }
 
+/** Which of these sessions are live (not ended, not expired) as stored: one query, whatever ended the others. */
+export async function liveSessions(sessionIds: readonly string[]): Promise<Set<string>> {
+  if (sessionIds.length === 0) return new Set();
+  const live = await Session.find({ tokenHash: { $in: sessionIds }, expiresAt: { $gt: new Date() } }, { tokenHash: 1 }).lean<{ tokenHash: string }[]>();
+  return new Set(live.map((session) => session.tokenHash));
+}
+
 /** Forgets the sessions found so far (a new database was opened). */
 export function forgetSessions(): void {
   recentSessions.clear();

@@ -93,7 +93,11 @@ export function createApp(options: { config: Config; logger: Logger; database: D
   });
   if (metrics && config.metricsToken) router.get('/metrics', metricsEndpoint(metrics, config.metricsToken));
   backupRoutes(router);
-  transferRoutes(router, { dailyRows: config.exportDailyRows, countRead: (actor, cards) => countCardsRead(actor, cards, config, logger) });
+  transferRoutes(router, {
+    dailyRows: config.exportDailyRows,
+    uploadQuotaBytes: config.importUploadQuotaBytes,
+    countRead: (actor, cards) => countCardsRead(actor, cards, config, logger),
+  });
   fileRoutes(router, { quotaBytes: config.fileQuotaBytes });
   router.all('/graphql', async (ctx) => {
     // yoga writes the response itself (headers set so far — security headers, cookies — stay): a

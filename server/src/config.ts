@@ -38,6 +38,8 @@ export interface Config {
   backupKeepText: string;
   /** Rows one user may export per day (UTC); 0: no limit. */
   exportDailyRows: number;
+  /** Bytes one user may hold in uploaded import files not yet imported from; 0: no quota. */
+  importUploadQuotaBytes: number;
   /**
    * The bulk-reading alarm: the least number of cards one user may be sent within
    * `readAlarmMinutes` before administrators are alerted (0: off); a user's own threshold is
@@ -121,6 +123,7 @@ const environmentSchema = z.object({
         context.addIssue({ code: 'custom', message: (error as Error).message });
       }
     }),
+  IMPORT_UPLOAD_QUOTA_MB: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 (no quota) or more').default(1024),
   EXPORT_DAILY_ROWS: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 (no limit) or more').default(0),
   READ_ALARM_CARDS: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 (off) or more').default(5000),
   READ_ALARM_MINUTES: z.coerce
@@ -190,6 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     backupKeep: parseKeepRule(e.BACKUP_KEEP),
     backupKeepText: e.BACKUP_KEEP,
     exportDailyRows: e.EXPORT_DAILY_ROWS,
+    importUploadQuotaBytes: e.IMPORT_UPLOAD_QUOTA_MB * 1024 * 1024,
     readAlarmCards: e.READ_ALARM_CARDS,
     readAlarmMinutes: e.READ_ALARM_MINUTES,
     readAlarmFactor: e.READ_ALARM_FACTOR,

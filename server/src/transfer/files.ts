@@ -24,6 +24,36 @@ export interface TransferFile extends TransferFileMeta {
 }
 
 const bucket = () => new mongoose.mongo.GridFSBucket(mongoose.connection.db!, { bucketName: 'transfer' });
+const filesOf = () => mongoose.connection.db!.collection('transfer.files');
+
+/** The index that answers a user's uploads, made once per database this process opens. */
+const ownerIndexes = new Map<string, Promise<unknown>>();
+function ownerIndex(): Promise<unknown> {
+  const name = mongoose.connection.db!.databaseName;
+  let made = ownerIndexes.get(name);
+  if (!made) {
+    made = filesOf()
+      .createIndex({ 'metadata.ownerId': 1, uploadDate: 1 }, { name: 'owner_uploadDate' })
+      .catch((error: unknown) => {
+        ownerIndexes.delete(name);
+        throw error;
+      });
+    ownerIndexes.set(name, made);
+  }
+  return made;
+}
+
+/**
+ * Bytes of the user's uploads stored now: the import quota's count (an upload leaves it when an
+ * import of it ends, or a day after it was uploaded). Reads the user's own files only.
+ */
+export async function storedUploadBytes(ownerId: string): Promise<number> {
+  await ownerIndex();
+  const [total] = await filesOf()
+    .aggregate<{ bytes: number }>([{ $match: { 'metadata.ownerId': ownerId } }, { $group: { _id: null, bytes: { $sum: '$length' } } }])
+    .toArray();
+  return total?.bytes ?? 0;
+}
 
 /** Files older than this are removed when the next file is stored. */
 const KEEP_MS = 24 * 60 * 60 * 1000;

@@ -33,7 +33,7 @@ import { defineJob, type JobContext } from '../jobs/define';
 import { Job } from '../jobs/model';
 import { JobInterrupted } from '../jobs/runner';
 import type { Logger } from '../logger';
-import { findFile, sheetFile } from './files';
+import { deleteFile, findFile, sheetFile } from './files';
 import { resolveLinks, type Resolution } from './links';
 import type { MappingGuess } from './mapping';
 import { ImportRow, type ImportOutcome, type ImportProblem } from './model';
@@ -481,14 +481,28 @@ async function keepRefused(importId: Types.ObjectId, work: RowWork[], headers: n
     );
 }
 
+/**
+ * An import (not a dry run) that ended — done, cancelled, stopped or failed, not handed back by a
+ * stopping server — has used its upload: the file goes, freeing the user's upload quota, unless
+ * another unfinished import reads it.
+ */
+async function releaseUpload(ctx: JobContext<ImportParams, Checkpoint>): Promise<void> {
+  const others = await Job.exists({ _id: { $ne: new Types.ObjectId(ctx.jobId) }, type: 'import', 'params.uploadId': ctx.params.uploadId, state: { $in: ['queued', 'running'] } });
+  if (!others) await deleteFile(ctx.params.uploadId);
+}
+
 async function runImport(ctx: JobContext<ImportParams, Checkpoint>): Promise<ImportResult> {
   const actor = await actorOf(ctx.ownerId, ctx.params.ip);
+  let ended = true;
   try {
     return await importRows(ctx, actor);
   } catch (error) {
+    if (error instanceof JobInterrupted) ended = false;
     // A file that cannot be read fails the job with the reason in the user's words.
     if (error instanceof SheetRefusal) throw new Error(error.text[actor.locale], { cause: error });
     throw error;
+  } finally {
+    if (ended && !ctx.params.dryRun) await releaseUpload(ctx).catch((error: unknown) => ctx.logger.warn({ err: error }, 'the import’s upload could not be removed'));
   }
 }
 

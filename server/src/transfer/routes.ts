@@ -16,7 +16,7 @@ import { requestLocale } from '../graphql/context';
 import { safeFileName } from '../files/names';
 import { message } from '../i18n';
 import { findJob } from '../jobs/service';
-import { storeFile } from './files';
+import { deleteFile, storedUploadBytes, storeFile } from './files';
 import { prepareExport, type ExportFormat, type ExportLimits, type ExportRequest } from './export';
 import type { ImportParams } from './import';
 import { ImportRow, type ImportRowDoc } from './model';
@@ -55,6 +55,25 @@ async function answering(ctx: Context, handler: (actor: Actor) => Promise<void>)
     if (!(error instanceof AppError)) throw error;
     refuse(ctx, String(error.extensions.code), error.message, error.extensions.fields as Record<string, string> | undefined);
   }
+}
+
+const megabytes = (actor: Actor, bytes: number) => (bytes / 1024 / 1024).toLocaleString(actor.locale, { maximumFractionDigits: 1 });
+
+/** An upload refused by the quota (IMPORT_UPLOAD_QUOTA_MB), with the numbers and what frees it. */
+function uploadQuotaRefusal(actor: Actor, quota: number, used: number): AppError {
+  return new AppError(
+    'BAD_USER_INPUT',
+    t(
+      actor,
+      `Файл не помещается в квоту загрузок для импорта: ${megabytes(actor, quota)} МБ на пользователя, ваши загруженные файлы уже занимают ${megabytes(actor, used)} МБ. Место освобождается, когда импорт из файла завершён, и через сутки после загрузки.`,
+      `The file does not fit in the import upload quota: ${megabytes(actor, quota)} MB per user, and your uploaded files already take ${megabytes(actor, used)} MB. Space is freed when an import from a file ends, and a day after the upload.`,
+    ),
+    {
+      fields: { file: t(actor, `Превышена квота загрузок для импорта (${megabytes(actor, quota)} МБ)`, `Over the import upload quota (${megabytes(actor, quota)} MB)`) },
+      quotaBytes: quota,
+      usedBytes: used,
+    },
+  );
 }
 
 /** Counts bytes through and fails past the limit (the upload is then dropped). */
@@ -130,7 +149,12 @@ async function exportTo(ctx: Context, actor: Actor, request: ExportRequest, limi
   });
 }
 
-export function transferRoutes(router: Router, limits: ExportLimits): void {
+/** The limits of the transfer routes: the exports', and the bytes of import uploads one user may hold (0: no quota). */
+export interface TransferLimits extends ExportLimits {
+  uploadQuotaBytes: number;
+}
+
+export function transferRoutes(router: Router, limits: TransferLimits): void {
   /** POST /transfer/uploads?name=<file name>, the file as the body (application/octet-stream) → { id, name, size }. */
   router.post('/transfer/uploads', (ctx) =>
     answering(ctx, async (actor) => {
@@ -150,8 +174,31 @@ export function transferRoutes(router: Router, limits: ExportLimits): void {
         new AppError('BAD_USER_INPUT', t(actor, `Файл больше ${MAX_UPLOAD_BYTES / 1024 / 1024} МБ`, `The file is over ${MAX_UPLOAD_BYTES / 1024 / 1024} MB`), {
           fields: { file: t(actor, 'Слишком большой файл', 'The file is too large') },
         });
-      if (Number(ctx.get('content-length') || 0) > MAX_UPLOAD_BYTES) throw tooLarge();
-      const id = await storeFile(ctx.req.pipe(limited(MAX_UPLOAD_BYTES, tooLarge)), { kind: 'upload', ownerId: actor.userId, name });
+      const declared = Number(ctx.get('content-length') || 0);
+      if (declared > MAX_UPLOAD_BYTES) throw tooLarge();
+      // The quota: what the user's stored uploads leave (checked again once this one is stored, so
+      // that parallel uploads cannot pass it together).
+      const quota = limits.uploadQuotaBytes;
+      const room = quota > 0 ? quota - (await storedUploadBytes(actor.userId)) : Infinity;
+      const overQuota = async () => uploadQuotaRefusal(actor, quota, await storedUploadBytes(actor.userId));
+      if (declared > room || room <= 0) throw await overQuota();
+      let quotaPassed = false;
+      const bounded = limited(Math.min(MAX_UPLOAD_BYTES, room), () => {
+        if (room >= MAX_UPLOAD_BYTES) return tooLarge();
+        quotaPassed = true;
+        return new AppError('BAD_USER_INPUT', 'over the upload quota');
+      });
+      let id: string;
+      try {
+        id = await storeFile(ctx.req.pipe(bounded), { kind: 'upload', ownerId: actor.userId, name });
+      } catch (error) {
+        if (quotaPassed) throw await overQuota();
+        throw error;
+      }
+      if (quota > 0 && (await storedUploadBytes(actor.userId)) > quota) {
+        await deleteFile(id);
+        throw await overQuota();
+      }
       ctx.status = 201;
       ctx.body = { id, name };
     }),

@@ -35,6 +35,8 @@ import { duplicateHooks } from './duplicates/hooks';
 import { forgetDuplicateState, scanStaleTypes } from './duplicates/start';
 import { onCardRead } from './cards/reads';
 import { countCardRead } from './transfer/read-alarm';
+import { describeAuditKinds } from './audit/describe';
+import { describeExports, EXPORT_AUDIT_KINDS } from './transfer/audit-words';
 
 /**
  * The modules' hooks into each other, registered here at start-up rather than when a module is
@@ -53,6 +55,7 @@ function registerHooks(): void {
   registerPluginHooks();
   registerCardFolderSteps();
   onCardRead(countCardRead);
+  describeAuditKinds(EXPORT_AUDIT_KINDS, describeExports);
 }
 
 /**

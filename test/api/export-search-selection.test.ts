@@ -21,7 +21,7 @@ describe('export of search results and of selected cards (API)', function () {
   let server: RunningServer;
   let admin: ApiClient;
   let natasha: ApiClient;
-  let ids: { open: string; closed: string; alpha: string; beta: string; other: string; gamma: string };
+  let ids: { open: string; closed: string; alpha: string; beta: string; other: string; gamma: string; department: string };
 
   const csvLines = (body: Buffer) =>
     body
@@ -85,7 +85,7 @@ describe('export of search results and of selected cards (API)', function () {
     const other = await create(open, 'counterparty', { name: 'ООО «Другая»' });
     const gamma = await create(closed, 'counterparty', { name: 'ООО «Вектор Гамма»' });
     await create(unseen, 'counterparty', { name: 'ООО «Вектор Дельта»' });
-    ids = { open, closed, alpha, beta, other, gamma };
+    ids = { open, closed, alpha, beta, other, gamma, department };
     const hiding = await admin.data<{ updateCardType: { changeJob: { id: string } | null } }>(
       'mutation($d: CardTypeInput!) { updateCardType(definition: $d) { changeJob { id } } }',
       {
@@ -166,6 +166,39 @@ describe('export of search results and of selected cards (API)', function () {
     expect(refusal(await post(natasha, 'search=Вектор', 'application/x-www-form-urlencoded')).fields).to.deep.equal({ body: 'Ожидается JSON (application/json)' });
     // A selection in a folder without «Экспорт» is refused as its list is.
     expect((await post(natasha, { folderId: ids.closed, ids: [ids.gamma], format: 'csv' })).status).to.equal(403);
+  });
+
+  it('the audit log says in words what an export was of (its search, selection or filter and sort) and who joined a group', async () => {
+    const tanyaId = await createUser(admin, { login: 'tanya', fullName: 'Татьяна Гончаренко', password: PASSWORD, departmentId: ids.department });
+    const group = (await admin.data<{ groups: { id: string; systemRole: string | null }[] }>('{ groups { id systemRole } }')).groups.find((g) => g.systemRole === 'exporters')!;
+    await admin.data('mutation($id: ID!, $u: [ID!]) { changeGroupMembers(id: $id, add: $u) { id } }', { id: group.id, u: [tanyaId] });
+    await admin.data('mutation($id: ID!, $u: [ID!]) { changeGroupMembers(id: $id, remove: $u) { id } }', { id: group.id, u: [tanyaId] });
+    const filters = [
+      { field: 'name', op: 'contains', value: 'Вектор' },
+      { field: 'inn', op: 'notEmpty' },
+    ];
+    const listed = await fetch(
+      `${server.url}/transfer/export?folderId=${ids.open}&format=csv&sortBy=title&descending=false&columns=name,inn&filters=${encodeURIComponent(JSON.stringify(filters))}`,
+      {
+        headers: { cookie: admin.cookieHeader() },
+      },
+    );
+    expect(listed.status).to.equal(200);
+    await listed.arrayBuffer();
+    type Described = { kind: string; targetType: string; details: string | null };
+    const described = async (kind: string) =>
+      (
+        await admin.data<{ auditLog: { edges: { node: Described }[] } }>('query($k: String) { auditLog(kind: $k) { edges { node { kind targetType details } } } }', { k: kind })
+      ).auditLog.edges.map((edge) => edge.node);
+    const exports = await described('cards-exported');
+    expect(exports[0].details).to.equal('Фильтр: «Наименование» содержит «Вектор»; «ИНН» заполнено · Сортировка: «Заголовок» ↑ · Столбцы: Наименование, ИНН');
+    expect(exports.find((entry) => entry.targetType === 'Search')?.details).to.match(/^Поиск: «Вектор» \(найдено 3, в папках без права «Экспорт» — 1\) · Столбцы: /);
+    expect(
+      exports.some((entry) => /^Выбранные карточки: 2 · Сортировка: «Заголовок» ↑/.test(entry.details ?? '')),
+      JSON.stringify(exports),
+    ).to.equal(true);
+    const members = (await described('group-members-changed')).map((entry) => entry.details);
+    expect(members.slice(0, 2)).to.deep.equal(['Исключены: Татьяна Гончаренко (tanya)', 'Добавлены: Татьяна Гончаренко (tanya)']);
   });
 
   it('counts search and selection exports in the daily limit: over it, refused with the numbers and audited', async () => {

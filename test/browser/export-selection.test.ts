@@ -4,7 +4,7 @@ import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { describeInBrowser, downloaded, screenshot } from '../support/browser';
 import { addToSystemGroup, createCorrespondents } from '../support/fixtures';
-import { signedIn } from '../support/server';
+import { signedIn, TEST_ADMIN } from '../support/server';
 import { sheetRows } from '../support/xlsx';
 import { signInThroughUi, startBrowserSuite } from './ui';
 
@@ -76,6 +76,26 @@ describeInBrowser('export of selected cards and of search results (browser)', fu
     expect(await page.getByTestId('export-selected-csv').count()).to.equal(0);
     expect(csvTitles(await downloaded(page, () => page.getByTestId('export-csv').click()))).to.have.members(['ООО «Вектор Один»', 'ООО «Вектор Два»']);
     await screenshot(page, 'export-search');
+  });
+
+  it('the administrator reads in the audit log what was exported (the search, the selection) and who was made a trusted person', async () => {
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    await signInThroughUi(page, server.url, TEST_ADMIN.login, TEST_ADMIN.password);
+    await page.goto(`${server.url}/admin/audit?kind=cards-exported`);
+    const details = page.getByTestId('audit-details');
+    await details.first().waitFor();
+    const texts = await details.allTextContents();
+    expect(
+      texts.some((text) => text.startsWith('Поиск: «Вектор» (найдено 2)')),
+      texts.join('\n'),
+    ).to.equal(true);
+    expect(
+      texts.some((text) => text.startsWith('Выбранные карточки: 1')),
+      texts.join('\n'),
+    ).to.equal(true);
+    await screenshot(page, 'audit-export-details');
+    await page.goto(`${server.url}/admin/audit?kind=group-members-changed`);
+    await page.getByTestId('audit-details').filter({ hasText: 'Добавлены: Татьяна Гончаренко (tanya)' }).waitFor();
   });
 
   it('Наталья, without «Экспорт», has no checkboxes in the list and no export on the search page', async () => {

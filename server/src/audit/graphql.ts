@@ -3,7 +3,9 @@ import { Department, Folder, Group, Library, User } from '../access/structure';
 import type { GraphQLModule } from '../graphql/module';
 import { requireAdmin } from '../graphql/guards';
 import { objectIdArgument, pageSize, refuseField, searchText } from '../validation';
+import { auditDetails, describeAuditKinds } from './describe';
 import { AuditEntry } from './model';
+import type { Locale } from '../i18n';
 
 interface AuditArgs {
   kind?: string;
@@ -14,8 +16,8 @@ interface AuditArgs {
   after?: string;
 }
 
-type AuditRow = { _id: Types.ObjectId; actorId?: Types.ObjectId | null; targetType: string; targetId: string; before?: unknown; after?: unknown };
-type NamedRow = AuditRow & { actorName: string | null; targetName: string | null; targetExists: boolean };
+type AuditRow = { _id: Types.ObjectId; kind: string; actorId?: Types.ObjectId | null; targetType: string; targetId: string; before?: unknown; after?: unknown };
+type NamedRow = AuditRow & { actorName: string | null; targetName: string | null; targetExists: boolean; details: string | null };
 
 type Named = { _id: unknown; name: string };
 type NameLookup = (ids: string[]) => Promise<Named[]>;
@@ -53,7 +55,7 @@ const recordedName = (value: unknown): string | null => {
  * query per kind of target for the page's ids (a page costs the same however long the log is).
  * A target that no longer exists keeps the name recorded with the entry, and says so.
  */
-async function withNames(rows: AuditRow[]): Promise<NamedRow[]> {
+async function withNames(rows: AuditRow[], locale: Locale): Promise<NamedRow[]> {
   const idsByType = new Map<string, Set<string>>();
   const want = (type: string, id: string) => {
     if (Object.hasOwn(NAMED_TARGETS, type) && Types.ObjectId.isValid(id)) idsByType.set(type, (idsByType.get(type) ?? new Set()).add(id));
@@ -63,21 +65,47 @@ async function withNames(rows: AuditRow[]): Promise<NamedRow[]> {
     want(row.targetType, row.targetId);
   }
   const names = new Map<string, string>();
-  await Promise.all(
-    [...idsByType].map(async ([type, ids]) => {
+  const [details] = await Promise.all([
+    auditDetails(rows, locale),
+    ...[...idsByType].map(async ([type, ids]) => {
       for (const doc of await NAMED_TARGETS[type]([...ids])) names.set(`${type}:${String(doc._id)}`, doc.name);
     }),
-  );
-  return rows.map((row) => {
+  ]);
+  return rows.map((row, index) => {
     const current = names.get(`${row.targetType}:${row.targetId}`);
     return {
       ...row,
       actorName: row.actorId ? (names.get(`User:${String(row.actorId)}`) ?? null) : null,
       targetName: current ?? recordedName(row.after) ?? recordedName(row.before),
       targetExists: current !== undefined,
+      details: details[index],
     };
   });
 }
+
+const memberIds = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : []);
+
+// A group's members before and after: who joined and who left, by name (one query for the page).
+describeAuditKinds(['group-members-changed'], async (entries, locale) => {
+  const changes = entries.map((entry) => {
+    const before = new Set(memberIds(entry.before));
+    const after = new Set(memberIds(entry.after));
+    return { added: [...after].filter((id) => !before.has(id)), removed: [...before].filter((id) => !after.has(id)) };
+  });
+  const ids = [...new Set(changes.flatMap((change) => [...change.added, ...change.removed]))].filter((id) => Types.ObjectId.isValid(id));
+  const users = new Map(
+    (await User.find({ _id: { $in: ids } }, { fullName: 1, login: 1 }).lean<{ _id: unknown; fullName: string; login: string }[]>()).map((user) => [
+      String(user._id),
+      `${user.fullName} (${user.login})`,
+    ]),
+  );
+  const named = (list: string[]) => list.map((id) => users.get(id) ?? id).join(', ');
+  const words = locale === 'ru' ? { added: 'Добавлены', removed: 'Исключены' } : { added: 'Added', removed: 'Removed' };
+  return changes.map(({ added, removed }) => {
+    const parts = [...(added.length > 0 ? [`${words.added}: ${named(added)}`] : []), ...(removed.length > 0 ? [`${words.removed}: ${named(removed)}`] : [])];
+    return parts.length > 0 ? parts.join('; ') : null;
+  });
+});
 
 export const auditModule: GraphQLModule = {
   typeDefs: /* GraphQL */ `
@@ -97,6 +125,8 @@ export const auditModule: GraphQLModule = {
       "The target still exists (so a link to it leads somewhere)."
       targetExists: Boolean!
       summary: String!
+      "What before and after recorded, in words, for the kinds that say more than the summary (an export's filter or search, who joined or left a group); null otherwise."
+      details: String
       before: JSON
       after: JSON
     }
@@ -128,7 +158,7 @@ export const auditModule: GraphQLModule = {
             .lean<AuditRow[]>(),
           AuditEntry.countDocuments(filter),
         ]);
-        const edges = (await withNames(rows.slice(0, limit))).map((node) => ({ node, cursor: String(node._id) }));
+        const edges = (await withNames(rows.slice(0, limit), locale)).map((node) => ({ node, cursor: String(node._id) }));
         return { edges, totalCount, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null } };
       },
     },

@@ -106,8 +106,25 @@ describe('import of hostile files (API)', function () {
     expectRefusedAtFile(await inspect('кавычка.csv', unclosed), 'Файл не читается как CSV (строка 3): проверьте кавычки и сохраните его заново');
   });
 
-  it('a refused row of millions of cells refuses only itself: the rows after it are imported, and its report keeps the header’s columns', async () => {
-    const csv = Buffer.from(`Наименование;ИНН\n;7707083893${';'.repeat(2_500_000)}\nООО «Нормальная»;\n`);
+  it('refuses at the file, before holding it, a text longer than any Excel cell (an inline string of an .xlsx) and a CSV row over 256 KB; a header is named by its start', async () => {
+    const inline = (text: string) =>
+      `<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>${text}</t></is></c><c r="B1" t="inlineStr"><is><t>ИНН</t></is></c></row></sheetData></worksheet>`;
+    expectRefusedAtFile(
+      await inspect('огромная-ячейка.xlsx', await withPart(await workbook(), 'xl/worksheets/sheet1.xml', inline('Я'.repeat(1_200_000)))),
+      'В файле есть текст длиннее 1\u00a0000\u00a0000 знаков — больше, чем вмещает ячейка Excel (32 767): файл повреждён или собран не в Excel',
+    );
+    expectRefusedAtFile(
+      await inspect('огромная-строка.csv', Buffer.from(`${'Я'.repeat(300_000)};ИНН\nООО «Кассиопея»;7707083893\n`)),
+      'Строка файла длиннее 256 КБ (строка 1): не закрыта кавычка?',
+    );
+    // A long header cell under the bound names its column by its first 200 characters.
+    const named = await inspect('длинный-заголовок.xlsx', await withPart(await workbook(), 'xl/worksheets/sheet1.xml', inline('Ж'.repeat(50_000))));
+    expect(named.errors, JSON.stringify(named.errors)).to.equal(undefined);
+    expect(named.data!.importInspection.columns[0].name).to.equal('Ж'.repeat(200));
+  });
+
+  it('a refused row of hundreds of thousands of cells refuses only itself: the rows after it are imported, and its report keeps the header’s columns', async () => {
+    const csv = Buffer.from(`Наименование;ИНН\n;7707083893${';'.repeat(200_000)}\nООО «Нормальная»;\n`);
     const uploadId = await upload('широкая.csv', csv);
     const input = { uploadId, folderId, typeKey: 'counterparty' };
     // The header names the first two columns; the others are named by their letters (500 at most).

@@ -98,9 +98,9 @@ async function importTarget(actor: Actor, settings: ImportSettings): Promise<{ t
   const file = await findFile(settings.uploadId);
   if (!file || file.kind !== 'upload' || file.ownerId !== actor.userId)
     errors.addMessage('uploadId', t(actor, 'Файл не найден: загрузите его снова', 'File not found: upload it again'));
-  if (settings.encoding && !ENCODINGS.includes(settings.encoding as TextEncoding))
+  if (settings.encoding != null && !ENCODINGS.includes(settings.encoding as TextEncoding))
     errors.addMessage('encoding', t(actor, 'Кодировка: UTF-8 или Windows-1251', 'Encoding: UTF-8 or Windows-1251'));
-  if (settings.delimiter && !DELIMITERS.includes(settings.delimiter as Delimiter))
+  if (settings.delimiter != null && !DELIMITERS.includes(settings.delimiter as Delimiter))
     errors.addMessage('delimiter', t(actor, 'Разделитель: «;», «,» или табуляция', 'Separator: “;”, “,” or tab'));
   if (settings.headerRow !== null && settings.headerRow !== undefined && (!Number.isInteger(settings.headerRow) || settings.headerRow < 1 || settings.headerRow > 20)) {
     errors.addMessage('headerRow', t(actor, 'Строка заголовка: от 1 до 20', 'Header row: 1 to 20'));
@@ -144,8 +144,41 @@ async function atFile<T>(actor: Actor, reading: Promise<T>): Promise<T> {
   }
 }
 
-/** What the file holds and how its columns would map, for the mapping step. */
+/** Inspections one user may have under way at once (each reads the start of a file on the server's thread). */
+export const INSPECTIONS_AT_ONCE = 2;
+const inspecting = new Map<string, number>();
+
+/**
+ * What the file holds and how its columns would map, for the mapping step. A user's third
+ * inspection while two are under way (on this instance) is refused, CONFLICT: asking again and
+ * again cannot keep the server reading files for one person.
+ */
 export async function inspectUpload(actor: Actor, settings: ImportSettings): Promise<ImportInspection> {
+  const running = inspecting.get(actor.userId) ?? 0;
+  if (running >= INSPECTIONS_AT_ONCE) {
+    throw new AppError(
+      'CONFLICT',
+      t(
+        actor,
+        `Ваши файлы уже проверяются (${INSPECTIONS_AT_ONCE} сразу): дождитесь ответа и повторите`,
+        `Your files are being looked at already (${INSPECTIONS_AT_ONCE} at once): wait for the answer and try again`,
+      ),
+    );
+  }
+  inspecting.set(actor.userId, running + 1);
+  try {
+    return await inspectFile(actor, settings);
+  } finally {
+    const left = (inspecting.get(actor.userId) ?? 1) - 1;
+    if (left > 0) inspecting.set(actor.userId, left);
+    else inspecting.delete(actor.userId);
+  }
+}
+
+/** The longest column name kept (a header cell may be far longer: the name is its start). */
+const MAX_COLUMN_NAME = 200;
+
+async function inspectFile(actor: Actor, settings: ImportSettings): Promise<ImportInspection> {
   const { type, file, format } = await importTarget(actor, settings);
   const { open } = sheetFile(file);
   if (format === 'xlsx') await checkUnpacked(actor, open, file.size);
@@ -165,7 +198,9 @@ export async function inspectUpload(actor: Actor, settings: ImportSettings): Pro
     errors.throwIfAny();
   }
   const below = rows.filter((row) => row.row > header!.row).slice(0, SAMPLE_ROWS);
-  const columns = header!.columns.slice(0, MAX_COLUMNS).map((name, index) => ({ name, index, samples: below.map((row) => sampleText(row.cells[index])) }));
+  const columns = header!.columns
+    .slice(0, MAX_COLUMNS)
+    .map((name, index) => ({ name: name.slice(0, MAX_COLUMN_NAME), index, samples: below.map((row) => sampleText(row.cells[index])) }));
   const mapping = guessMapping(
     columns.map((column) => column.name),
     type,

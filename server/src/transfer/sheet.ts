@@ -181,6 +181,35 @@ async function* utf8Text(chunks: AsyncIterable<Buffer | string>): AsyncGenerator
   if (rest) yield rest;
 }
 
+/**
+ * The most characters an .xlsx part may hold between two `<` — one text (a cell's, a shared
+ * string's) or one tag. Excel keeps a cell to 32,767 characters (written escaped: a few times that);
+ * exceljs holds a text whole while it reads it, and an inline string of hundreds of millions of
+ * letters (a file of 3 MB) would fill the heap before anything could look at it.
+ */
+export const MAX_XML_RUN = 1_000_000;
+
+const XML_RUN_REFUSAL = {
+  ru: `В файле есть текст длиннее ${MAX_XML_RUN.toLocaleString('ru-RU')} знаков — больше, чем вмещает ячейка Excel (32 767): файл повреждён или собран не в Excel`,
+  en: `The file holds a text longer than ${MAX_XML_RUN.toLocaleString('en-GB')} characters — more than an Excel cell holds (32,767): the file is damaged or was not made by Excel`,
+};
+
+/** An .xlsx part's text as it passes, refused (SheetRefusal) at the first run of MAX_XML_RUN characters without a `<`. */
+async function* boundedXml(chunks: AsyncIterable<string>): AsyncGenerator<string> {
+  let run = 0;
+  for await (const chunk of chunks) {
+    let from = 0;
+    for (let at = chunk.indexOf('<'); at >= 0; at = chunk.indexOf('<', at + 1)) {
+      if (run + at - from > MAX_XML_RUN) throw new SheetRefusal(XML_RUN_REFUSAL);
+      run = 0;
+      from = at + 1;
+    }
+    run += chunk.length - from;
+    if (run > MAX_XML_RUN) throw new SheetRefusal(XML_RUN_REFUSAL);
+    yield chunk;
+  }
+}
+
 /** Reads the parts of `names` the file has, each by its place in the zip's central directory, in the order given. */
 async function readBookParts(file: SheetFile, names: readonly BookPart[], read: (name: BookPart, content: Readable, size: number) => Promise<void>): Promise<void> {
   const zip = await yauzl.fromRandomAccessReaderPromise(new RangeReader(file.open), file.size, { lazyEntries: true, autoClose: false });
@@ -216,7 +245,7 @@ async function bookReader(file: SheetFile, source: Readable, holdMemory: (bytes:
     else if (name === 'xl/styles.xml') await reader._parseStyles(content);
     else {
       await holdMemory(size);
-      for await (const { text } of reader._parseSharedStrings(content) as AsyncIterable<{ text: unknown }>) {
+      for await (const { text } of reader._parseSharedStrings(Readable.from(boundedXml(content))) as AsyncIterable<{ text: unknown }>) {
         if (strings.push(text) > MAX_SHARED_STRINGS) {
           throw new SheetRefusal({
             ru: `В файле больше ${MAX_SHARED_STRINGS.toLocaleString('ru-RU')} разных текстов: разделите его на несколько файлов`,
@@ -232,7 +261,7 @@ async function bookReader(file: SheetFile, source: Readable, holdMemory: (bytes:
   // The same parts met again in the stream are passed over.
   reader.options = { ...reader.options, sharedStrings: 'ignore', styles: 'ignore' };
   const parseWorksheet = reader._parseWorksheet.bind(reader);
-  reader._parseWorksheet = (iterator, sheetNo) => parseWorksheet(utf8Text(iterator), sheetNo);
+  reader._parseWorksheet = (iterator, sheetNo) => parseWorksheet(boundedXml(utf8Text(iterator)), sheetNo);
   return reader;
 }
 
@@ -360,8 +389,13 @@ export async function csvDialect(open: OpenFile, options: Pick<ReadOptions, 'enc
   return { encoding, delimiter };
 }
 
-/** The longest row of a CSV (its characters): a quote never closed would otherwise make the rest of the file one cell. */
-const MAX_CSV_RECORD = 4 * 1024 * 1024;
+/**
+ * The longest row of a CSV (its characters): a quote never closed would otherwise make the rest of
+ * the file one cell. csv-parse spends about 0.3 ms of the one thread per KB of a row, so a bound of
+ * megabytes let one inspection hold every other request for seconds; 256 KB is eight full Excel
+ * cells and costs under a tenth of a second.
+ */
+export const MAX_CSV_RECORD = 256 * 1024;
 
 async function* csvRows(open: OpenFile, options: ReadOptions): AsyncGenerator<SheetRow> {
   const { encoding, delimiter } = await csvDialect(open, options);
@@ -381,8 +415,8 @@ async function* csvRows(open: OpenFile, options: ReadOptions): AsyncGenerator<Sh
     throw new SheetRefusal(
       error.code === 'CSV_MAX_RECORD_SIZE'
         ? {
-            ru: `Строка файла длиннее ${MAX_CSV_RECORD / 1024 / 1024} МБ${at.ru}: не закрыта кавычка?`,
-            en: `A row of the file is longer than ${MAX_CSV_RECORD / 1024 / 1024} MB${at.en}: an unclosed quote?`,
+            ru: `Строка файла длиннее ${MAX_CSV_RECORD / 1024} КБ${at.ru}: не закрыта кавычка?`,
+            en: `A row of the file is longer than ${MAX_CSV_RECORD / 1024} KB${at.en}: an unclosed quote?`,
           }
         : { ru: `Файл не читается как CSV${at.ru}: проверьте кавычки и сохраните его заново`, en: `The file does not read as CSV${at.en}: check its quotes and save it again` },
       { cause: error },

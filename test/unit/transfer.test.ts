@@ -159,6 +159,19 @@ describe('import: reading files', () => {
     expect(guess.columns).to.deep.equal(['name', 'inn', 'email', null, null]);
     expect(guess.matchField).to.equal('inn');
   });
+
+  it('guesses headers people write another way: another name of the kind, a word’s other ending, the beginnings of the label’s words', () => {
+    const guess = guessMapping(['Наименование', 'Эл. почта', 'Примечание', 'Юр. адрес', 'Ответственный', 'Тел.', 'Оборот, руб.', '№ п/п'], counterparty, null);
+    expect(guess.columns).to.deep.equal(['name', 'email', 'notes', 'legalAddress', 'manager', 'phone', null, null]);
+    // A loose name two fields answer to is left for the person to choose.
+    expect(
+      guessMapping(
+        ['ИНН', 'Адрес'],
+        { ...counterparty, fields: [...counterparty.fields, { key: 'postAddress', kind: 'text', label: { ru: 'Почтовый адрес', en: 'Postal address' } }] },
+        null,
+      ).columns,
+    ).to.deep.equal(['inn', null]);
+  });
 });
 
 describe('the bulk-reading alarm’s threshold', () => {

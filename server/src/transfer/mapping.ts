@@ -1,6 +1,7 @@
 /** Which column of a file goes into which field: guessed from the headers, remembered per user and type. */
 import { Types } from 'mongoose';
-import { visibleFields, type CardTypeDefinition } from '../../../card-types';
+import { visibleFields, type CardTypeDefinition, type FieldDefinition } from '../../../card-types';
+import { wordPrefix } from '../cards/search';
 import { ImportMapping, type ImportMappingDoc } from './model';
 
 export type MatchPolicy = 'skip' | 'fillEmpty' | 'overwrite';
@@ -13,6 +14,46 @@ export const headerKey = (text: string): string =>
     .replace(/ё/g, 'е')
     .replace(/[\s\p{P}\p{S}]+/gu, '');
 
+/** Other names people give columns of a kind (reduced as `headerKey` does). */
+const KIND_NAMES: Record<string, string[]> = {
+  email: ['элпочта', 'электроннаяпочта', 'почта', 'email', 'эл адрес', 'mail'].map(headerKey),
+  phone: ['тел', 'телефоны', 'мобильный', 'моб', 'телефонмоб', 'phone'].map(headerKey),
+  url: ['сайт', 'вебсайт', 'website', 'web', 'url', 'адрессайта'].map(headerKey),
+};
+
+/** A header's or label's words, each without its Russian ending (Примечание and Примечания read alike). */
+const stems = (text: string): string[] =>
+  text
+    .toLocaleLowerCase('ru')
+    .replace(/ё/g, 'е')
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter(Boolean)
+    .map(wordPrefix);
+
+/** Every word of the header begins a word of the label, in order («Юр. адрес» — «Юридический адрес», «Ответственный» — «Ответственный менеджер»). */
+function wordsBegin(header: string[], label: string[]): boolean {
+  let at = 0;
+  for (const word of header) {
+    while (at < label.length && !label[at].startsWith(word)) at += 1;
+    if (at === label.length) return false;
+    at += 1;
+  }
+  return header.length > 0;
+}
+
+/**
+ * The field a header names loosely, when exactly one does: by another name of its kind («Эл.
+ * почта» for an e-mail field), or by the beginnings of its label's words.
+ */
+function looseField(column: string, fields: FieldDefinition[]): string | null {
+  const key = headerKey(column);
+  const byKind = fields.filter((field) => KIND_NAMES[field.kind]?.includes(key));
+  if (byKind.length === 1) return byKind[0].key;
+  const words = stems(column);
+  const byWords = fields.filter((field) => [field.label.ru, field.label.en].some((label) => wordsBegin(words, stems(label))));
+  return byWords.length === 1 ? byWords[0].key : null;
+}
+
 export interface MappingGuess {
   /** For each column: the field it goes into, or null (skipped). */
   columns: (string | null)[];
@@ -23,7 +64,8 @@ export interface MappingGuess {
 
 /**
  * The user's last mapping for the type where a column of the same name was mapped; otherwise the
- * field whose Russian or English label or key reads like the header. A field takes one column.
+ * field whose Russian or English label or key reads like the header; otherwise the one field named
+ * loosely (another name of its kind, the beginnings of its label's words). A field takes one column.
  */
 export function guessMapping(columns: string[], type: CardTypeDefinition, remembered: ImportMappingDoc | null): MappingGuess {
   const fields = visibleFields(type);
@@ -38,6 +80,18 @@ export function guessMapping(columns: string[], type: CardTypeDefinition, rememb
     if (!choice || !known.has(choice) || taken.has(choice)) return null;
     taken.add(choice);
     return choice;
+  });
+  // Columns no field is named like exactly: a field named loosely, if only one is and no column took it.
+  columns.forEach((column, index) => {
+    const key = headerKey(column);
+    if (mapped[index] !== null || rememberedColumns.has(key) || byName.has(key)) return;
+    const choice = looseField(
+      column,
+      fields.filter((field) => !taken.has(field.key)),
+    );
+    if (!choice) return;
+    mapped[index] = choice;
+    taken.add(choice);
   });
   const uniqueMapped = fields.find((field) => field.unique && taken.has(field.key))?.key ?? null;
   const constants = Object.fromEntries((remembered?.constants ?? []).filter(({ field }) => known.has(field) && !taken.has(field)).map(({ field, value }) => [field, value]));

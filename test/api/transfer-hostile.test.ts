@@ -117,6 +117,13 @@ describe('import of hostile files (API)', function () {
       await inspect('огромная-строка.csv', Buffer.from(`${'Я'.repeat(300_000)};ИНН\nООО «Кассиопея»;7707083893\n`)),
       'Строка файла длиннее 256 КБ (строка 1): не закрыта кавычка?',
     );
+    // An empty separator or encoding is refused by name (it was an internal error).
+    const csvId = await upload('пустой-разделитель.csv', Buffer.from('Наименование;ИНН\nООО «Кассиопея»;7707083893\n'));
+    const empty = await tanya.request(INSPECT, { input: { uploadId: csvId, folderId, typeKey: 'counterparty', delimiter: '', encoding: '' } });
+    expect(empty.errors?.[0].extensions).to.deep.equal({
+      code: 'BAD_USER_INPUT',
+      fields: { delimiter: 'Разделитель: «;», «,» или табуляция', encoding: 'Кодировка: UTF-8 или Windows-1251' },
+    });
     // A long header cell under the bound names its column by its first 200 characters.
     const named = await inspect('длинный-заголовок.xlsx', await withPart(await workbook(), 'xl/worksheets/sheet1.xml', inline('Ж'.repeat(50_000))));
     expect(named.errors, JSON.stringify(named.errors)).to.equal(undefined);

@@ -99,6 +99,38 @@ describe('the bulk-reading alarm (API)', function () {
     }
     await waitFor(async () => (await alarmOf('admin')).length > 0, 'the alarm for cards read from history');
   });
+
+  it('counts a card whose page cursor alone is sent (a cursor carries its sort value: the title, a field’s value), in a folder and in search results', async () => {
+    const alarmOf = async (login: string) => (await alarmsInAudit()).filter((edge) => edge.node.actorLogin === login);
+    for (const login of ['vera', 'gleb']) {
+      const id = (
+        await admin.data<{ createUser: { id: string } }>('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
+          input: {
+            login,
+            fullName: login === 'vera' ? 'Вера Курсорова' : 'Глеб Поисков',
+            password: PASSWORD,
+            departmentId: (await admin.data<{ departments: { id: string }[] }>('{ departments { id } }')).departments[0].id,
+          },
+        })
+      ).createUser.id;
+      await admin.data('mutation($id: ID!, $e: AccessEntryInput!) { grantFolderAccess(id: $id, entry: $e) { id } }', {
+        id: folderId,
+        e: { principalType: 'user', principalId: id, level: 'read' },
+      });
+    }
+    // Вера pages the folder sorted by title asking only for cursors: 6 cards in two passes.
+    const vera = await signedIn(server, 'vera', PASSWORD);
+    const cursors = 'query($f: ID!) { cards(folderId: $f, first: 50, sortBy: "title") { edges { cursor } } }';
+    await vera.data(cursors, { f: folderId });
+    await vera.data(cursors, { f: folderId });
+    await waitFor(async () => (await alarmOf('vera')).length > 0, 'Вера’s alarm for cursors');
+    // Глеб asks the search's results for their cursors only.
+    const gleb = await signedIn(server, 'gleb', PASSWORD);
+    const found = 'query { searchResults(query: "ООО") { edges { cursor } } }';
+    await gleb.data(found);
+    await gleb.data(found);
+    await waitFor(async () => (await alarmOf('gleb')).length > 0, 'Глеб’s alarm for search cursors');
+  });
 });
 
 /**

@@ -534,6 +534,19 @@ export const cardsModule: GraphQLModule = {
       },
     }),
     CardValues: new GraphQLScalarType({ ...JSONObjectResolver.toConfig(), name: 'CardValues', description: undefined }),
+    // A page's cursor carries its card's sort value in clear (the title, a field's value): sending it counts as reading the card.
+    CardEdge: {
+      cursor: (edge: { node: CardDoc; cursor: string }, _a: unknown, context: GraphQLContext) => {
+        cardRead(context, String(edge.node._id));
+        return edge.cursor;
+      },
+    },
+    SearchHitEdge: {
+      cursor: (edge: { node: { card: CardDoc }; cursor: string }, _a: unknown, context: GraphQLContext) => {
+        cardRead(context, String(edge.node.card._id));
+        return edge.cursor;
+      },
+    },
     Card: {
       id: (card: CardDoc) => String(card._id),
       // A card's title (a company's or a person's name) is the client base as much as its values: both count as read.

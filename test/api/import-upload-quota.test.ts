@@ -21,8 +21,8 @@ describe('import: the upload quota per user (IMPORT_UPLOAD_QUOTA_MB)', function 
   let tanya: ApiClient;
   let folderId: string;
 
-  /** A CSV of one counterparty and a long note: `size` bytes, most of them the note. */
-  const csv = (name: string, size: number) => Buffer.from(`Наименование;Заметка\n${name};${'x'.repeat(size)}\n`, 'utf8');
+  /** A CSV of one counterparty and rows of long notes (each under the 256 KB a row may hold): about `size` bytes. */
+  const csv = (name: string, size: number) => Buffer.from(`Наименование;Заметка\n${name};\n${`;${'x'.repeat(50 * KB)}\n`.repeat(Math.ceil(size / (50 * KB)))}`, 'utf8');
   const upload = async (client: ApiClient, content: Buffer) => {
     const response = await fetch(`${server.url}/transfer/uploads?name=big.csv`, {
       method: 'POST',

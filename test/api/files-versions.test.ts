@@ -6,7 +6,7 @@ import { drawingLimits } from '../../server/src/files/pages';
 import { slowUploaders } from '../../server/src/files/workers';
 import type { RunningServer } from '../../server/src/server';
 import { refusalFields, type ApiClient } from '../support/api-client';
-import { addToSystemGroup, createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
+import { addToSystemGroup, createCorrespondents, createFolder, setFolderAccess, typeChangeApplied, versioned } from '../support/fixtures';
 import sharp from 'sharp';
 import { blankPdf, downloadFile, memoType, pdfWithText, PNG_1PX, scannedPdf, uploadFile } from '../support/files';
 import { signedIn, startTestServer } from '../support/server';
@@ -56,6 +56,7 @@ describe('files on cards: versions, previews without «Экспорт», names b
   let outsider: ApiClient;
   let correspondentsId: string;
   let editorId: string;
+  let viewerId: string;
   let folderId: string;
   let counterpartyId: string;
   let number = 0;
@@ -96,6 +97,7 @@ describe('files on cards: versions, previews without «Экспорт», names b
     ]);
     correspondentsId = scenario.folderId;
     editorId = scenario.userIds.editor;
+    viewerId = scenario.userIds.viewer;
     await addToSystemGroup(admin, 'exporters', [scenario.userIds.owner, scenario.userIds.editor]);
     await addToSystemGroup(admin, 'history-readers', [scenario.userIds.owner]);
     await admin.data('mutation($d: CardTypeInput!) { createCardType(definition: $d) { key } }', { d: memoType });
@@ -128,6 +130,59 @@ describe('files on cards: versions, previews without «Экспорт», names b
     // Words of the title (its number) are the card's own: no file is named.
     const own = (await hits(card.title)).find((hit) => hit.card.id === card.id);
     expect(own?.foundInFiles).to.deep.equal([]);
+  });
+
+  it('treats the files of a field the administrator hid like its values: not on the card, not found, not served to readers, kept for administrators', async () => {
+    const noteType = {
+      ...memoType,
+      key: 'secret-note',
+      names: { ru: 'Записка с секретом', en: 'Secret note' },
+      fields: [...memoType.fields, { key: 'remark', kind: 'string', label: { ru: 'Примечание', en: 'Remark' } }],
+    };
+    await admin.data('mutation($d: CardTypeInput!) { createCardType(definition: $d) { key } }', { d: noteType });
+    const notes = await createFolder(admin, {
+      libraryId: (await admin.data<{ folder: { libraryId: string } }>('query($id: ID!) { folder(id: $id) { libraryId } }', { id: folderId })).folder.libraryId,
+      name: 'Записки',
+      allowedCardTypes: ['secret-note'],
+    });
+    await setFolderAccess(admin, notes, [
+      { principalId: editorId, level: 'edit' },
+      { principalId: viewerId, level: 'read' },
+    ]);
+    const file = await uploaded(
+      editor,
+      { folderId: notes, typeKey: 'secret-note', field: 'attachment' },
+      { name: 'aardvark.pdf', content: await pdfWithText('Ledger of the aardvark burrow') },
+    );
+    const card = (await editor.data<{ createCard: Card }>(CREATE, { f: notes, t: 'secret-note', v: { title: 'Записка', attachment: file.id } })).createCard;
+    const found = async () =>
+      (await viewer.data<{ search: { card: { id: string } }[] }>('query($q: String!) { search(query: $q) { card { id } } }', { q: 'aardvark burrow' })).search.map(
+        (hit) => hit.card.id,
+      );
+    await waitFor(async () => (await found()).includes(card.id), 'the PDF text to be searchable');
+
+    const hiding = await admin.data<{ updateCardType: { changeJob: { id: string } | null } }>(
+      'mutation($d: CardTypeInput!) { updateCardType(definition: $d) { changeJob { id } } }',
+      {
+        d: await versioned(admin, { ...noteType, fields: noteType.fields.map((field) => (field.key === 'attachment' ? { ...field, hidden: true } : field)) }),
+      },
+    );
+    await typeChangeApplied(admin, hiding.updateCardType.changeJob);
+    // A later edit of the card derives its search text again: the hidden field's file text stays out.
+    await editor.data(UPDATE, {
+      id: card.id,
+      version: (await editor.data<{ card: { version: number } }>('query($id: ID!) { card(id: $id) { version } }', { id: card.id })).card.version,
+      v: { remark: 'правка' },
+    });
+    const seen = await viewer.data<{ card: { files: { id: string }[] } }>('query($id: ID!) { card(id: $id) { files { id } } }', { id: card.id });
+    expect(seen.card.files).to.deep.equal([]);
+    expect(await found()).to.not.include(card.id);
+    expect((await viewer.data<{ files: { id: string }[] }>('query($ids: [ID!]!) { files(ids: $ids) { id } }', { ids: [file.id] })).files).to.deep.equal([]);
+    expect((await downloadFile(viewer, server.url, `${file.url}/preview`)).status).to.equal(404);
+    expect((await downloadFile(editor, server.url, file.url)).status).to.equal(404);
+    // Administrators still reach it, as they do the hidden field's values.
+    expect((await admin.data<{ files: { id: string }[] }>('query($ids: [ID!]!) { files(ids: $ids) { id } }', { ids: [file.id] })).files).to.deep.equal([{ id: file.id }]);
+    expect((await downloadFile(admin, server.url, file.url)).status).to.equal(200);
   });
 
   it('shows a reader without «Экспорт» a PDF as its text, never its original bytes, and audits previews apart from downloads', async () => {

@@ -13,7 +13,7 @@ import { queryPrefixes } from '../cards/search';
 import { searchIndexOf } from '../../../card-types';
 import { FileText, type FileTextDoc, type StoredFileDoc } from './model';
 import { fileUsage } from './quota';
-import { cardFileIds, mayDownload, readableFiles, storedFiles, versionsOf } from './service';
+import { cardFileIds, mayDownload, readableFiles, shownFileIds, storedFiles, versionsOf } from './service';
 import { mayRemoveVersion, removeFileVersion } from './versions';
 import { fileView, servedName } from './view';
 import { knownActiveContent } from './active';
@@ -159,7 +159,7 @@ export const filesModule: GraphQLModule = {
         const prefixes = queryPrefixes(hit.query);
         const own = searchIndexOf(type, hit.card.title, hit.card.values).searchWords;
         const missing = prefixes.filter((prefix) => !own.some((word) => word.startsWith(prefix)));
-        const ids = cardFileIds(type, hit.card.values);
+        const ids = shownFileIds(type, hit.card.values);
         if (missing.length === 0 || ids.length === 0) return [];
         const texts = await textLoader(context).loadMany(ids);
         // A query prefix is made of letters and digits only (queryPrefixes): it begins a word of the text when no letter or digit comes before it.
@@ -202,7 +202,7 @@ export const filesModule: GraphQLModule = {
       files: async (card: CardDoc, _args: unknown, context: GraphQLContext) => {
         const type = await findCardType(card.typeKey);
         if (!type) return [];
-        const files = (await fileLoader(context).loadMany(cardFileIds(type, card.values))).filter((file): file is StoredFileDoc => !(file instanceof Error) && file !== undefined);
+        const files = (await fileLoader(context).loadMany(shownFileIds(type, card.values))).filter((file): file is StoredFileDoc => !(file instanceof Error) && file !== undefined);
         const holders = new Set([String(card._id)]);
         const survivor = card.mergedInto ? String(card.mergedInto) : null;
         if (survivor && files.some((file) => String(file.cardId) === survivor) && (await findCard(await requireActor(context), survivor, { includeTrash: true })))

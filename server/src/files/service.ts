@@ -5,6 +5,7 @@ import type { Actor } from '../access/actor';
 import { fileRefusal, findFileType, kindOf, type CardTypeDefinition, type CardValues, type FieldDefinition } from '../../../card-types';
 import type { CardChange, ValuesCheck } from '../cards/lifecycle';
 import type { CardDoc } from '../cards/model';
+import { findCardType } from '../card-types/registry';
 import { findCard, findCards } from '../cards/service';
 import { UserInputError } from '../errors';
 import { message } from '../i18n';
@@ -26,6 +27,20 @@ export const fileIdsOf = (value: CardValues[string] | undefined): string[] => (v
 
 /** Every file id the card's file fields hold. */
 export const cardFileIds = (type: Pick<CardTypeDefinition, 'fields'>, values: CardValues): string[] => fileFields(type).flatMap((field) => fileIdsOf(values[field.key]));
+
+/**
+ * The file ids the card's shown file fields hold. A field an administrator hid keeps its files like
+ * its values, and like them they are not shown on the card, not searched, and served to administrators only.
+ */
+export const shownFileIds = (type: Pick<CardTypeDefinition, 'fields'>, values: CardValues): string[] =>
+  fileFields(type)
+    .filter((field) => field.hidden !== true)
+    .flatMap((field) => fileIdsOf(values[field.key]));
+
+/** Whether an attached file sits in a field its card's type hides now (only administrators read it then). */
+async function inHiddenField(file: Pick<StoredFileDoc, 'cardTypeKey' | 'fieldKey'>): Promise<boolean> {
+  return (await findCardType(file.cardTypeKey))?.fields.some((field) => field.key === file.fieldKey && field.hidden === true) ?? false;
+}
 
 const objectIds = (ids: readonly string[]) => ids.filter((id) => Types.ObjectId.isValid(id)).map((id) => new Types.ObjectId(id));
 
@@ -245,7 +260,8 @@ export async function readableFile(actor: Actor, id: string): Promise<{ file: St
   if (file.state === 'pending') return String(file.uploadedBy) === actor.userId ? { file, card: null } : null;
   if (file.state !== 'attached' || !file.cardId) return null;
   const card = await findCard(actor, String(file.cardId), { includeTrash: true });
-  return card ? { file, card } : null;
+  if (!card || (!actor.isAdmin && (await inHiddenField(file)))) return null;
+  return { file, card };
 }
 
 /**
@@ -263,12 +279,14 @@ export async function readableFiles(actor: Actor, ids: readonly string[]): Promi
   const files = await storedFiles(ids);
   const cardIds = [...new Set([...files.values()].filter((file) => file.state === 'attached' && file.cardId).map((file) => String(file.cardId)))];
   const cards = new Set((await findCards(actor, cardIds, { includeTrash: true })).map((card) => String(card._id)));
+  const hidden = new Set<StoredFileDoc>();
+  if (!actor.isAdmin) for (const file of files.values()) if (file.state === 'attached' && (await inHiddenField(file))) hidden.add(file);
   return ids
     .map((id) => files.get(id.toLowerCase()))
     .filter((file): file is StoredFileDoc => {
       if (!file) return false;
       if (file.state === 'pending') return String(file.uploadedBy) === actor.userId;
-      return file.state === 'attached' && cards.has(String(file.cardId));
+      return file.state === 'attached' && cards.has(String(file.cardId)) && !hidden.has(file);
     });
 }
 

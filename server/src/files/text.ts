@@ -6,7 +6,7 @@ import { Card, type CardDoc } from '../cards/model';
 import { defineJob } from '../jobs/define';
 import { storedDocx, storedPdfTexts } from './content';
 import { FileText, StoredFile, type FileTextDoc, type StoredFileDoc } from './model';
-import { cardFileIds, fileFields } from './service';
+import { fileFields, shownFileIds } from './service';
 
 /** The most text one file gives the search, and all of a card's files together (characters). */
 const FILE_TEXT_CHARS = 100_000;
@@ -23,7 +23,7 @@ async function documentText(file: StoredFileDoc): Promise<string | null> {
   return typeof answer === 'object' && 'text' in answer ? answer.text : null;
 }
 
-/** A card's search text: its own (title and fields, as the card service derives it) and its current files' texts. */
+/** A card's search text: its own (title and shown fields, as the card service derives it) and its shown fields' current files' texts. */
 function withFileTexts(own: string, texts: readonly Pick<FileTextDoc, 'text'>[]): string {
   const files = texts
     .map((entry) => entry.text)
@@ -45,7 +45,7 @@ const textsOf = (ids: readonly string[], session?: ClientSession) =>
  */
 export async function keepFileTexts(change: CardChange, session: ClientSession): Promise<void> {
   if (change.changes.length === 0 || fileFields(change.type).length === 0) return;
-  const texts = await textsOf(cardFileIds(change.type, change.after.values), session);
+  const texts = await textsOf(shownFileIds(change.type, change.after.values), session);
   if (texts.length === 0) return;
   const searchText = withFileTexts(change.after.searchText, texts);
   await Card.updateOne({ _id: change.after._id }, { $set: { searchText, searchWords: searchWordsOf(searchText) } }, { session, timestamps: false });
@@ -61,7 +61,7 @@ async function refreshSearchText(cardId: Types.ObjectId): Promise<void> {
     const type: CardTypeDefinition | null = card && (await findCardType(card.typeKey));
     if (!card || !type) return;
     const own = searchIndexOf(type, card.title, card.values).searchText;
-    const searchText = withFileTexts(own, await textsOf(cardFileIds(type, card.values)));
+    const searchText = withFileTexts(own, await textsOf(shownFileIds(type, card.values)));
     // Not a change anyone made: the card's version and change time stay.
     const written = await Card.updateOne({ _id: card._id, version: card.version }, { $set: { searchText, searchWords: searchWordsOf(searchText) } }, { timestamps: false });
     if (written.matchedCount === 1) return;

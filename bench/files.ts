@@ -1,5 +1,5 @@
 /**
- * `npm run bench:files [-- --mb 50 --runs 3 --pages 10 --bomb 160]`: upload and download throughput of files on cards,
+ * `npm run bench:files [-- --mb 50 --runs 3 --pages 10 --bomb 160 --docx-paragraphs 230000]`: upload and download throughput of files on cards,
  * over HTTP through Kartoteka (multipart POST /files, then GET /files/:id), on MONGODB_URI when set,
  * else Kartoteka's built-in database. The upload body is generated while it is sent, so this
  * process holds no file whole either; the resident memory printed is this process's (server and
@@ -10,25 +10,39 @@
  * resident memory. Last, a compression bomb of a few hundred kilobytes (a PDF whose object stream
  * inflates to `--bomb` MB of spaces) is opened inline (GET /files/:id?inline=1, its safe copy made in a
  * worker thread): how long the answer takes, what it is, and the peak resident memory meanwhile.
+ * Then a DOCX of `--docx-paragraphs` one-letter paragraphs (a few dozen kilobytes packed; 0 skips it)
+ * is previewed (read in the DOCX worker) while another request is made every 100 ms: the outcome,
+ * the slowest other answer and the server's longest event-loop delay.
  * Prints numbers; asserts nothing.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { Document, Packer, Paragraph } from 'docx';
 import { PDFDocument } from 'pdf-lib';
 import sharp from 'sharp';
 import { activeVerdict } from '../test/support/files';
 import { objectStreamBomb } from '../test/support/hostile-pdf';
+import { withPart } from '../test/support/zip';
 import { signedIn } from '../test/support/server';
 import { benchDatabaseUri, BENCH_ADMIN, printMachine, startBenchServer } from './support';
 
 const { values } = parseArgs({
-  options: { mb: { type: 'string', default: '50' }, runs: { type: 'string', default: '3' }, pages: { type: 'string', default: '10' }, bomb: { type: 'string', default: '160' } },
+  options: {
+    mb: { type: 'string', default: '50' },
+    runs: { type: 'string', default: '3' },
+    pages: { type: 'string', default: '10' },
+    bomb: { type: 'string', default: '160' },
+    'docx-paragraphs': { type: 'string', default: '230000' },
+  },
 });
 const SIZE = Number(values.mb) * 2 ** 20;
 const RUNS = Number(values.runs);
 const PAGES = Number(values.pages);
 const BOMB_MB = Number(values.bomb);
+const DOCX_PARAGRAPHS = Number(values['docx-paragraphs']);
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const rate = (bytes: number, ms: number) => `${(bytes / 2 ** 20 / (ms / 1000)).toFixed(1)} MB/s`;
 
@@ -131,8 +145,8 @@ try {
     scan.addPage([595, 842]).drawImage(await scan.embedJpg(picture), { x: 0, y: 0, width: 595, height: 842 });
   }
   const scanBytes = Buffer.from(await scan.save());
-  /** Stores a PDF as an upload (the form's file field): its URL. */
-  const storePdf = async (bytes: Buffer, name: string) => {
+  /** Stores a file as an upload (the form's file field): its id and URL. */
+  const storeFile = async (bytes: Buffer, name: string) => {
     const form = new FormData();
     for (const [field, value] of Object.entries({ folderId: folder, typeKey: 'bench-file', field: 'file' })) form.append(field, value);
     form.append('file', new Blob([new Uint8Array(bytes)], { type: 'application/pdf' }), name);
@@ -140,7 +154,7 @@ try {
     if (stored.status !== 201) throw new Error(`${name} refused: ${stored.status} ${await stored.text()}`);
     return ((await stored.json()) as { file: { id: string; url: string } }).file;
   };
-  const scanUrl = (await storePdf(scanBytes, 'scan.pdf')).url;
+  const scanUrl = (await storeFile(scanBytes, 'scan.pdf')).url;
   const drawAll = async () => {
     const start = performance.now();
     for (let page = 1; page <= PAGES; page++) {
@@ -163,7 +177,7 @@ try {
   );
 
   const bomb = await objectStreamBomb(BOMB_MB);
-  const bombFile = await storePdf(bomb, 'bomb.pdf');
+  const bombFile = await storeFile(bomb, 'bomb.pdf');
   // The upload's check for active content (it inflates too) has finished before the view is measured.
   await activeVerdict(admin, bombFile.id);
   global.gc?.();
@@ -180,6 +194,39 @@ try {
     `compression bomb (${(bomb.length / 1024).toFixed(0)} KB, an object stream inflating to ${BOMB_MB} MB) opened inline: ${outcome} in ${(bombMs / 1000).toFixed(1)} s; ` +
       `resident memory ${mib(beforeBomb)} before, ${mib(bombPeak)} at its peak (+${mib(bombPeak - beforeBomb)})`,
   );
+
+  if (DOCX_PARAGRAPHS > 0) {
+    // A DOCX of a few dozen kilobytes whose document part is DOCX_PARAGRAPHS one-letter paragraphs (7.8 MB of XML at 230,000).
+    const xml = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>${'<w:p><w:r><w:t>x</w:t></w:r></w:p>'.repeat(DOCX_PARAGRAPHS)}</w:body></w:document>`;
+    const heavy = await withPart(await Packer.toBuffer(new Document({ sections: [{ children: [new Paragraph('x')] }] })), 'word/document.xml', xml);
+    const docxFile = await storeFile(heavy, 'heavy.docx');
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    let previewed = false;
+    let asked = 0;
+    let slowest = 0;
+    const startDocx = performance.now();
+    const preview = fetch(`${server.url}${docxFile.url}/preview`, { headers: { cookie: admin.cookieHeader() } })
+      .then(async (answer) => ({ status: answer.status, body: await answer.text() }))
+      .finally(() => (previewed = true));
+    // Another request every 100 ms while the preview is being made: how long the slowest waited.
+    while (!previewed) {
+      const asking = performance.now();
+      await admin.data('{ __typename }');
+      slowest = Math.max(slowest, performance.now() - asking);
+      asked += 1;
+      await sleep(100);
+    }
+    const answered = await preview;
+    const docxMs = performance.now() - startDocx;
+    delay.disable();
+    const docxOutcome =
+      answered.status === 200 ? `HTML of ${mib(answered.body.length)}` : `${answered.status} ${(JSON.parse(answered.body) as { errors: { message: string }[] }).errors[0].message}`;
+    console.log(
+      `DOCX of ${(heavy.length / 1024).toFixed(0)} KB (${mib(xml.length)} of XML in ${DOCX_PARAGRAPHS} paragraphs) previewed: ${docxOutcome} in ${(docxMs / 1000).toFixed(1)} s; ` +
+        `meanwhile ${asked} other requests, the slowest answered in ${slowest.toFixed(0)} ms; the server's event loop waited at most ${(delay.max / 1e6).toFixed(0)} ms`,
+    );
+  }
 } finally {
   await server.stop();
   await database.stop();

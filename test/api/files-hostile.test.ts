@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { Document, Packer, Paragraph, TextRun } from 'docx';
 import mongoose from 'mongoose';
 import { PDFDocument } from 'pdf-lib';
+import sharp from 'sharp';
 import { docxLimits, textLimits } from '../../server/src/files/content';
 import { heavyFileWork, slowUploaders } from '../../server/src/files/workers';
 import { pdfPageTexts } from '../../server/src/files/pdf-text';
@@ -228,6 +229,23 @@ describe('files on cards under attack (API)', function () {
       });
     }
     expect((await fetch(`${server.url}/healthz`)).status).to.equal(200);
+  });
+
+  it('makes no thumbnail of a progressive JPEG over 50 million pixels (its decoder would hold it all), judged before decoding; a small one is made', async () => {
+    // Flat grey packs into a few hundred kilobytes; a progressive decoder holds every coefficient of its 50.4 million pixels.
+    const giant = await sharp({ create: { width: 7100, height: 7100, channels: 3, background: '#808080' } })
+      .jpeg({ progressive: true, quality: 50 })
+      .toBuffer();
+    const file = await uploaded(editor, { name: 'огромный.jpg', content: giant });
+    const answer = await downloadFile(editor, server.url, `${file.url}/thumbnail`);
+    expect([answer.status, JSON.parse(answer.bytes.toString()).errors[0].message]).to.deep.equal([422, 'Превью недоступно: изображение больше 50 млн пикселей']);
+    const small = await uploaded(editor, {
+      name: 'маленький.jpg',
+      content: await sharp({ create: { width: 300, height: 200, channels: 3, background: '#808080' } })
+        .jpeg({ progressive: true })
+        .toBuffer(),
+    });
+    expect((await downloadFile(editor, server.url, `${small.url}/thumbnail`)).status).to.equal(200);
   });
 
   it('refuses to preview a DOCX that unpacks to far more than it weighs, remembers that, and shows why in the preview frame', async () => {

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { Types } from 'mongoose';
+import type { Sharp } from 'sharp';
 import { findFileType } from '../../../card-types';
 import { storedDocx, storedPdfTexts, TEXT_HEAP_MB, WHOLE_FILE_LIMIT } from './content';
 import { DOCX_HTML_CHARS, PICTURE_NOT_SHOWN } from './docx-read';
@@ -124,25 +125,36 @@ export async function imageThumbnail(file: StoredFileDoc): Promise<Preview | nul
 /** An image's thumbnail made by sharp from the stored bytes (NoPreview when it does not decode or has too many pixels). */
 async function thumbnailOf(file: StoredFileDoc): Promise<Buffer> {
   const { default: sharp } = await import('sharp');
-  const resize = sharp({ failOn: 'none', limitInputPixels: MAX_IMAGE_PIXELS })
-    .rotate()
-    .resize(THUMBNAIL_PX, THUMBNAIL_PX, { fit: 'inside', withoutEnlargement: true })
-    .flatten({ background: '#ffffff' })
-    .jpeg({ quality: 80 });
+  const input = sharp({ failOn: 'none', limitInputPixels: MAX_IMAGE_PIXELS });
   const source = fileStorage.read(String(file._id));
   let unread: Error | undefined;
   source.once('error', (error) => {
     unread = error;
-    resize.destroy(error);
+    input.destroy(error);
   });
-  source.pipe(resize);
+  source.pipe(input);
   try {
-    return await resize.toBuffer();
+    await refuseProgressiveGiant(input);
+    return await input.rotate().resize(THUMBNAIL_PX, THUMBNAIL_PX, { fit: 'inside', withoutEnlargement: true }).flatten({ background: '#ffffff' }).jpeg({ quality: 80 }).toBuffer();
   } catch (error) {
+    if (error instanceof NoPreview) throw error;
     // The storage failing is the server's trouble; the image failing to decode is the file's.
     if (unread) throw unread;
     throw new NoPreview(/pixel limit/i.test((error as Error).message) ? { reason: 'tooManyPixels', limit: MAX_IMAGE_PIXELS } : { reason: 'damaged' });
   }
+}
+
+/**
+ * The most pixels a progressive JPEG or an interlaced PNG may have to be made smaller: its decoder
+ * holds the whole image's data at once, outside the heap (a 1.5 MB progressive JPEG of 16,000 ×
+ * 16,000 pixels took 750 MB per thumbnail).
+ */
+const MAX_PROGRESSIVE_PIXELS = 50_000_000;
+
+/** NoPreview for a progressive image over MAX_PROGRESSIVE_PIXELS, judged by its header before anything is decoded. */
+async function refuseProgressiveGiant(image: Sharp): Promise<void> {
+  const { isProgressive, width = 0, height = 0 } = await image.metadata();
+  if (isProgressive && width * height > MAX_PROGRESSIVE_PIXELS) throw new NoPreview({ reason: 'tooManyPixels', limit: MAX_PROGRESSIVE_PIXELS });
 }
 
 const page = (body: string) =>
@@ -164,14 +176,16 @@ const PREVIEW_PICTURE_PX = 800;
 async function previewPicture(bytes: Uint8Array, owner: string): Promise<string | null> {
   try {
     const { default: sharp } = await import('sharp');
-    const picture = await imageWork.run(owner, () =>
-      sharp(bytes, { failOn: 'none', limitInputPixels: MAX_IMAGE_PIXELS })
+    const picture = await imageWork.run(owner, async () => {
+      const image = sharp(bytes, { failOn: 'none', limitInputPixels: MAX_IMAGE_PIXELS });
+      await refuseProgressiveGiant(image);
+      return image
         .rotate()
         .resize(PREVIEW_PICTURE_PX, PREVIEW_PICTURE_PX, { fit: 'inside', withoutEnlargement: true })
         .flatten({ background: '#ffffff' })
         .jpeg({ quality: 70 })
-        .toBuffer(),
-    );
+        .toBuffer();
+    });
     return `data:image/jpeg;base64,${picture.toString('base64')}`;
   } catch {
     return null;

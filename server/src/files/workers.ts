@@ -56,11 +56,50 @@ export const slowUploaders = {
 /** Why a worker gave no answer: it ran out of time (`limitMs`, the one it had) or memory, or it failed (a crash, the storage failing). */
 export type WorkerStopped = { stopped: 'timeout' | 'outOfMemory' | 'failed'; limitMs: number };
 
+/** A worker thread with nothing to do for this long ends, giving back its heap. */
+const WORKER_IDLE_MS = 30_000;
+
 /**
- * Runs one job on a stored file in a fresh worker thread (`source`, which reads the file with
- * `receiveFile`, given `task`) with a bounded heap and a time limit (shorter for a slow uploader's
- * file), its bytes streamed to it from the storage. Resolves with the worker's one answer, or why
- * there is none. A worker stopped for its time or memory marks the file's uploader slow.
+ * Worker threads waiting for their next job, by module and heap. A thread is started for a job only
+ * when none waits, and ended only when it ran out of its time (or failed) or has been idle for
+ * WORKER_IDLE_MS: starting and tearing down a thread per job raced V8's background compilation on
+ * the thread being torn down, which aborted the whole process (Node's worker-exit race).
+ */
+const idleWorkers = new Map<string, { worker: Worker; timer: NodeJS.Timeout }[]>();
+
+function takeWorker(source: WorkerSource, heapMb: number): Worker {
+  const idle = idleWorkers.get(`${source}:${heapMb}`)?.pop();
+  if (idle) {
+    clearTimeout(idle.timer);
+    return idle.worker;
+  }
+  const worker = filesWorker(source, { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: 32 });
+  // Waiting for a job does not keep the process alive.
+  worker.unref();
+  return worker;
+}
+
+function giveBack(source: WorkerSource, heapMb: number, worker: Worker): void {
+  const key = `${source}:${heapMb}`;
+  const idle = idleWorkers.get(key) ?? [];
+  idleWorkers.set(key, idle);
+  const entry = {
+    worker,
+    timer: setTimeout(() => {
+      idle.splice(idle.indexOf(entry), 1);
+      void worker.terminate();
+    }, WORKER_IDLE_MS),
+  };
+  entry.timer.unref();
+  idle.push(entry);
+}
+
+/**
+ * Runs one job on a stored file in a worker thread of `source` (which reads the file with
+ * `receiveFile`, given `task`; one left waiting from an earlier job, else a new one) with a bounded
+ * heap and a time limit (shorter for a slow uploader's file), its bytes streamed to it from the
+ * storage. Resolves with the worker's one answer, or why there is none. A worker stopped for its
+ * time or memory marks the file's uploader slow and is ended; one that answered waits for the next job.
  */
 export function runOnFile<T extends object>(
   source: WorkerSource,
@@ -72,27 +111,34 @@ export function runOnFile<T extends object>(
   return new Promise((resolve) => {
     let worker: Worker;
     try {
-      worker = filesWorker(source, { maxOldGenerationSizeMb: limits.heapMb, maxYoungGenerationSizeMb: 32 });
+      worker = takeWorker(source, limits.heapMb);
     } catch {
       resolve({ stopped: 'failed', limitMs });
       return;
     }
     const bytes = fileStorage.read(String(file._id));
     let settled = false;
-    const settle = (answer: T | WorkerStopped, blame = false) => {
+    const settle = (answer: T | WorkerStopped, after: 'reuse' | 'end', blame = false) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       bytes.destroy();
-      void worker.terminate();
+      worker.off('message', answered);
+      worker.off('error', failed);
+      worker.off('exit', exited);
+      if (after === 'reuse') giveBack(source, limits.heapMb, worker);
+      else void worker.terminate();
       if (blame) slowUploaders.mark(uploader);
       resolve(answer);
     };
-    const timer = setTimeout(() => settle({ stopped: 'timeout', limitMs }, true), limitMs);
-    worker.on('message', (answer: T) => settle(answer));
-    worker.on('error', (error: NodeJS.ErrnoException) => settle({ stopped: error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'outOfMemory' : 'failed', limitMs }, true));
-    worker.on('exit', () => settle({ stopped: 'failed', limitMs }, true));
-    bytes.on('error', () => settle({ stopped: 'failed', limitMs }));
+    const answered = (answer: T) => settle(answer, 'reuse');
+    const failed = (error: NodeJS.ErrnoException) => settle({ stopped: error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'outOfMemory' : 'failed', limitMs }, 'end', true);
+    const exited = () => settle({ stopped: 'failed', limitMs }, 'end', true);
+    const timer = setTimeout(() => settle({ stopped: 'timeout', limitMs }, 'end', true), limitMs);
+    worker.on('message', answered);
+    worker.on('error', failed);
+    worker.on('exit', exited);
+    bytes.on('error', () => settle({ stopped: 'failed', limitMs }, 'end'));
     worker.postMessage({ size: file.size, task: limits.task });
     bytes.on('data', (chunk: Buffer) => {
       const copy = new Uint8Array(chunk);

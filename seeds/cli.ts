@@ -72,10 +72,50 @@ function phaseClock(logger: Logger) {
   };
 }
 
+const USAGE = `Usage: npm run seed -- [options]
+Loads the demo data into the configured database (MONGODB_URI or the built-in one).
+  --cards N            also generate N counterparties into «Большая папка» (library «Нагрузка»)
+  --duplicates N       with --cards: N of them a second time, the name typed another way
+  --folders N          generate a whole installation: --cards cards in N folders
+  --users N            with --folders: that many users (default 1000)
+  --reader-folders N   with --folders: folders the reader «bench-reader» may read (default folders / 5, at most 200)
+  -h, --help           print this and exit`;
+
+/** The command line's options; null when it asked for the usage or was wrong (the usage is printed). */
+function options() {
+  try {
+    const { values } = parseArgs({
+      options: {
+        cards: { type: 'string' },
+        folders: { type: 'string' },
+        users: { type: 'string' },
+        'reader-folders': { type: 'string' },
+        duplicates: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (values.help) {
+      console.log(USAGE);
+      return null;
+    }
+    return values;
+  } catch (error) {
+    // An unknown option or a missing value: say which, and how the command is used.
+    console.error(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    process.exitCode = 2;
+    return null;
+  }
+}
+
 try {
-  const { values } = parseArgs({
-    options: { cards: { type: 'string' }, folders: { type: 'string' }, users: { type: 'string' }, 'reader-folders': { type: 'string' }, duplicates: { type: 'string' } },
-  });
+  const values = options();
+  if (values) await seed(values);
+} catch (error) {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exitCode = 1;
+}
+
+async function seed(values: NonNullable<ReturnType<typeof options>>): Promise<void> {
   const cards = count('cards', values.cards, 0);
   const duplicates = count('duplicates', values.duplicates, 0);
   const folders = count('folders', values.folders, 0);
@@ -110,7 +150,4 @@ try {
   } finally {
     await database.close();
   }
-} catch (error) {
-  console.error(error instanceof ConfigError ? error.message : error);
-  process.exitCode = 1;
 }

@@ -49,7 +49,7 @@ export const unreadModule: GraphQLModule = {
       cardId: ID!
       folderId: ID!
       previousFolderId: ID
-      "create, update, move, trash, restore, revert, merge, unmerge; or file-version-removed: an earlier version of one of the card's files was removed for good (its values stay)"
+      "create, update, move, trash, restore, revert, merge, unmerge; file-version-removed: an earlier version of one of the card's files was removed for good (its values stay); or moved-away: the card left folderId for a folder the viewer may not read (not named)"
       action: String!
       actorId: ID!
       actorName: String!

@@ -2,41 +2,50 @@ import { Repeater, map, pipe } from 'graphql-yoga';
 import type { Actor } from '../access/actor';
 import { heardOfAccessVersion, type AccessVersion } from '../access/changes';
 import { accessSnapshot, type UserAccess } from '../access/snapshot';
-import { events, type CardEvent, type CardPlace, type ReadsChanged } from '../events/bus';
+import { events, type CardEvent, type ReadsChanged } from '../events/bus';
 import { openLiveStream, viewerReads, type Audience, type Viewer } from '../live/streams';
 import type { GraphQLContext } from '../graphql/context';
 import { requireActor } from '../graphql/guards';
-import { applyReadChange, countUnread, isUnread, sharedRecount } from './service';
+import { applyReadChange, countUnread, sharedRecount } from './service';
+
+/**
+ * What a subscriber is told a card did: the change's own action, or `moved-away` — the card left
+ * this (readable) folder for one they may not read, which is not named.
+ */
+type CardEventViewAction = CardEvent['action'] | 'moved-away';
 
 /** A card change as a subscriber sees it: never the id of a folder they may not read. */
 export interface CardEventView {
   cardId: string;
   folderId: string;
   previousFolderId: string | null;
-  action: CardEvent['action'];
+  action: CardEventViewAction;
   actorId: string;
   actorName: string;
   at: string;
 }
 
-/** The card change as this viewer may see it. */
-function cardEventFor(event: CardEvent, viewer: Viewer): CardEventView {
-  return {
-    cardId: event.cardId,
-    folderId: event.folderId,
-    previousFolderId: event.previous && event.previous.folderId !== event.folderId && viewerReads(viewer, event.previous.folderId) ? event.previous.folderId : null,
-    action: event.action,
-    actorId: event.actorId,
-    actorName: event.actorName,
-    at: event.at,
-  };
+/**
+ * The card change as this viewer may see it, or null: a change in a folder they read, or the card
+ * leaving a folder they read for one they do not (then only the folder it left is named, so an
+ * open list of that folder drops it).
+ */
+function cardEventFor(event: CardEvent, viewer: Viewer): CardEventView | null {
+  const left = event.previous !== null && event.previous.folderId !== event.folderId && viewerReads(viewer, event.previous.folderId) ? event.previous.folderId : null;
+  const common = { cardId: event.cardId, actorId: event.actorId, actorName: event.actorName, at: event.at };
+  if (viewerReads(viewer, event.folderId)) return { ...common, folderId: event.folderId, previousFolderId: left, action: event.action };
+  if (left !== null) return { ...common, folderId: left, previousFolderId: null, action: 'moved-away' };
+  return null;
 }
+
+/** Where a card change may be seen: the folder it is in, and the one it left. */
+const placesOf = (event: CardEvent): string[] => [event.folderId, ...(event.previous && event.previous.folderId !== event.folderId ? [event.previous.folderId] : [])];
 
 /** Changes to cards in folders the subscriber may read. */
 export function cardEventStream(context: GraphQLContext): Promise<AsyncIterableIterator<CardEventView>> {
   return openLiveStream<CardEvent, CardEventView>(context, {
     source: events.subscribe('card-event'),
-    audience: (event) => ({ folderIds: [event.folderId] }),
+    audience: (event) => ({ folderIds: placesOf(event) }),
     present: cardEventFor,
   });
 }
@@ -50,8 +59,6 @@ function sameLevels(a: Map<string, string>, b: Map<string, string>): boolean {
 
 type Signal = { kind: 'card'; event: CardEvent } | { kind: 'reads'; change: ReadsChanged } | { kind: 'access'; version: AccessVersion };
 type Counts = { folderId: string; count: number }[];
-
-const placeOf = (place: CardPlace) => ({ folderId: place.folderId, inTrash: place.inTrash, updatedAt: Date.parse(place.updatedAt) });
 
 const signals = () =>
   Repeater.merge([
@@ -70,11 +77,13 @@ const signals = () =>
   ]);
 
 /**
- * A subscriber's unread counts, kept as events arrive: a colleague's change moves a count by one,
- * worked out in memory from the event (where the card was and when it last changed, before and
- * after); the subscriber's own read action recounts the one folder it touched (the change is
- * applied to the read state as written); a change to their access costs a full recount (shared
- * by all their streams on this instance).
+ * A subscriber's unread counts, kept as events arrive: a colleague's change recounts the folders
+ * it touched (the one it is in and the one it left: one aggregate of one or two index key ranges)
+ * — counted again, not moved by one, so a count converges on what the bold rows and
+ * `unreadCounts` say whatever order changes, marks and their events arrive in; the subscriber's
+ * own read action recounts the one folder it touched (the change is applied to the read state as
+ * written); a change to their access costs a full recount (shared by all their streams on this
+ * instance).
  */
 async function countsTracker(actor: Actor) {
   const userId = actor.userId;
@@ -86,19 +95,28 @@ async function countsTracker(actor: Actor) {
     access = viewer.access;
     return listed();
   };
+  /** Counts these folders again; whether any count changed. */
+  const recountFolders = async (folderIds: string[], viewer: Viewer): Promise<boolean> => {
+    const fresh = await countUnread(viewer.access, state, folderIds);
+    let changed = false;
+    for (const folderId of folderIds) {
+      const count = fresh.get(folderId);
+      if ((counts.get(folderId) ?? 0) !== (count ?? 0)) changed = true;
+      if (count === undefined) counts.delete(folderId);
+      else counts.set(folderId, count);
+    }
+    return changed;
+  };
   const recountFolder = async (change: ReadsChanged, viewer: Viewer): Promise<Counts> => {
     const folderId = change.folder?.folderId ?? change.receipt?.folderId;
     if (folderId === undefined) return recount(viewer);
     applyReadChange(state, change);
-    const count = (await countUnread(viewer.access, state, [folderId])).get(folderId);
-    if (count === undefined) counts.delete(folderId);
-    else counts.set(folderId, count);
+    await recountFolders([folderId], viewer);
     return listed();
   };
-  const move = (folderId: string, by: number) => counts.set(folderId, (counts.get(folderId) ?? 0) + by);
   return {
     audience(signal: Signal): Audience {
-      if (signal.kind === 'card') return { folderIds: [signal.event.folderId, ...(signal.event.previous ? [signal.event.previous.folderId] : [])] };
+      if (signal.kind === 'card') return { folderIds: placesOf(signal.event) };
       if (signal.kind === 'reads') return { userIds: [signal.change.userId] };
       return { everyone: true };
     },
@@ -115,14 +133,10 @@ async function countsTracker(actor: Actor) {
       const { event } = signal;
       // The author's own change arrives with their read state (reads-changed): recounted there.
       if (event.actorId === userId) return null;
-      const wasUnread = event.previous !== null && viewerReads(viewer, event.previous.folderId) && isUnread(state, event.cardId, placeOf(event.previous));
+      // Receipts follow a card that moved (as stored: recordOwnChange).
       const receipt = state.cards.get(event.cardId);
       if (receipt) receipt.folderId = event.folderId;
-      const nowUnread = viewerReads(viewer, event.folderId) && isUnread(state, event.cardId, placeOf(event));
-      if (wasUnread === nowUnread && (!wasUnread || event.previous?.folderId === event.folderId)) return null;
-      if (wasUnread) move(event.previous!.folderId, -1);
-      if (nowUnread) move(event.folderId, 1);
-      return listed();
+      return (await recountFolders(placesOf(event), viewer)) ? listed() : null;
     },
   };
 }
@@ -159,7 +173,7 @@ export async function liveUpdateStream(context: GraphQLContext): Promise<AsyncIt
     source: signals(),
     audience: tracker.audience,
     present: async (signal, viewer) => {
-      const cardEvent = signal.kind === 'card' && viewerReads(viewer, signal.event.folderId) ? cardEventFor(signal.event, viewer) : null;
+      const cardEvent = signal.kind === 'card' ? cardEventFor(signal.event, viewer) : null;
       const unreadCounts = await tracker.after(signal, viewer);
       let accessChanged = false;
       if (signal.kind === 'access') {

@@ -70,9 +70,12 @@ export function applyReadChange(state: ReadState, change: ReadsChanged): void {
     state.cards.set(cardId, { folderId, readUpTo: readUpTo === null ? null : Date.parse(readUpTo), unread: unread && { ...unread, since: new Date(unread.since) } });
   }
   if (change.folder) {
-    const { folderId, readUpTo } = change.folder;
-    state.folders.set(folderId, Date.parse(readUpTo));
-    for (const [cardId, receipt] of state.cards) if (receipt.folderId === folderId) state.cards.delete(cardId);
+    const { folderId } = change.folder;
+    // A watermark never moves back (two marks at once: the later change it saw wins).
+    const readUpTo = Math.max(Date.parse(change.folder.readUpTo), state.folders.get(folderId) ?? -Infinity);
+    state.folders.set(folderId, readUpTo);
+    // Receipts newer than the watermark stay: they say more than it does.
+    for (const [cardId, receipt] of state.cards) if (receipt.folderId === folderId && (receipt.readUpTo === null || receipt.readUpTo <= readUpTo)) state.cards.delete(cardId);
   }
 }
 
@@ -186,9 +189,11 @@ async function countPerFolder(branches: Record<string, unknown>[]): Promise<{ _i
  *   changed, moved or trashed since has another key (a change always moves `updatedAt`);
  * - the cards marked unread: read by id (`updatedAt`, folder, trash), they count whether or not
  *   they changed.
+ * With `upTo` (ms), only cards whose change time is at most that are counted («mark folder read»
+ * counts what its watermark covers).
  * The cost follows the actor's folders and their own receipts, never the cards' number.
  */
-export async function countUnread(actor: Reader, state: ReadState, folderIds: Iterable<string> = actor.folderLevels.keys()): Promise<Map<string, number>> {
+export async function countUnread(actor: Reader, state: ReadState, folderIds: Iterable<string> = actor.folderLevels.keys(), upTo: number = Infinity): Promise<Map<string, number>> {
   const folders = (await readableFolders(actor, folderIds)).map((f) => String(f._id));
   const counts = new Map(folders.map((folderId) => [folderId, 0]));
   const watermarkOf = (folderId: string) => state.folders.get(folderId) ?? -Infinity;
@@ -197,7 +202,8 @@ export async function countUnread(actor: Reader, state: ReadState, folderIds: It
     changed.push(
       folders.slice(i, i + FOLDERS_PER_COUNT).map((folderId) => {
         const watermark = state.folders.get(folderId);
-        return { folderId: oid(folderId), inTrash: false, ...(watermark === undefined ? {} : { updatedAt: { $gt: new Date(watermark) } }) };
+        const range = { ...(watermark === undefined ? {} : { $gt: new Date(watermark) }), ...(upTo === Infinity ? {} : { $lte: new Date(upTo) }) };
+        return { folderId: oid(folderId), inTrash: false, ...(Object.keys(range).length === 0 ? {} : { updatedAt: range }) };
       }),
     );
   }
@@ -206,7 +212,7 @@ export async function countUnread(actor: Reader, state: ReadState, folderIds: It
   for (const [cardId, receipt] of state.cards) {
     if (!counts.has(receipt.folderId)) continue;
     if (receipt.unread) forced.push(oid(cardId));
-    else if (receipt.readUpTo !== null && receipt.readUpTo > watermarkOf(receipt.folderId))
+    else if (receipt.readUpTo !== null && receipt.readUpTo > watermarkOf(receipt.folderId) && receipt.readUpTo <= upTo)
       unchanged.push({ folderId: oid(receipt.folderId), inTrash: false, updatedAt: new Date(receipt.readUpTo), _id: oid(cardId) });
   }
   const read: Record<string, unknown>[][] = [];
@@ -222,7 +228,7 @@ export async function countUnread(actor: Reader, state: ReadState, folderIds: It
     for (const card of cards) {
       const folderId = String(card.folderId);
       const count = counts.get(folderId);
-      if (count === undefined || card.inTrash) continue;
+      if (count === undefined || card.inTrash || card.updatedAt.getTime() > upTo) continue;
       // Unread whatever its change time; the range counted it if it changed since the watermark
       // (a forced receipt is not among the unchanged ones subtracted above).
       counts.set(folderId, count + 1 - Number(card.updatedAt.getTime() > watermarkOf(folderId)));
@@ -314,27 +320,38 @@ export async function markUnread(actor: Actor, card: Pick<CardDoc, '_id' | 'fold
 }
 
 /**
- * "Mark folder read": the folder's watermark moves to now and its receipts go (they say nothing
- * the watermark does not). Returns how many cards were unread there.
+ * "Mark folder read": the folder's watermark moves to the newest change the mark finds there (one
+ * index key), not to "now": a card stamped before the mark but committed after the mark looked is
+ * newer than that change, so it stays unread instead of being marked read unseen. Counted are the
+ * unread cards up to the watermark, which is what the mark makes read; the folder's receipts up to
+ * it go (they say nothing the watermark does not). Returns that count.
  */
 export async function markFolderRead(actor: Actor, folderId: string): Promise<number> {
-  const before = (await countUnread(actor, await readStateOf(actor.userId), [folderId])).get(folderId) ?? 0;
+  const state = await readStateOf(actor.userId);
+  const newest = await Card.findOne({ folderId: oid(folderId), inTrash: false }, { updatedAt: 1 })
+    .sort({ updatedAt: -1, _id: -1 })
+    .hint(BY_FOLDER_AND_CHANGE)
+    .lean<Pick<CardDoc, 'updatedAt'>>();
+  const readUpTo = Math.max(newest?.updatedAt.getTime() ?? -Infinity, state.folders.get(folderId) ?? -Infinity);
+  // Nothing was ever there (out of the trash): nothing to mark, and what comes later is new.
+  if (readUpTo === -Infinity) return 0;
+  const before = (await countUnread(actor, state, [folderId], readUpTo)).get(folderId) ?? 0;
   const userId = oid(actor.userId);
-  const readUpTo = new Date();
+  const watermark = new Date(readUpTo);
   await Read.bulkWrite(
     [
       {
         updateOne: {
           filter: { _id: folderReadKey(actor.userId, folderId) },
-          update: { $set: { userId, folderId: oid(folderId), cardId: null, readUpTo, unread: null } },
+          update: { $set: { userId, folderId: oid(folderId), cardId: null, unread: null }, $max: { readUpTo: watermark } },
           upsert: true,
         },
       },
-      { deleteMany: { filter: { userId, folderId: oid(folderId), cardId: { $ne: null } } } },
+      { deleteMany: { filter: { userId, folderId: oid(folderId), cardId: { $ne: null }, $or: [{ readUpTo: null }, { readUpTo: { $lte: watermark } }] } } },
     ],
     { ordered: true },
   );
-  readStateChanged({ userId: actor.userId, folder: { folderId, readUpTo: readUpTo.toISOString() } });
+  readStateChanged({ userId: actor.userId, folder: { folderId, readUpTo: watermark.toISOString() } });
   return before;
 }
 

@@ -1,0 +1,167 @@
+import { expect } from 'chai';
+import { Types } from 'mongoose';
+import { Card } from '../../server/src/cards/model';
+import { events } from '../../server/src/events/bus';
+import type { RunningServer } from '../../server/src/server';
+import type { ApiClient } from '../support/api-client';
+import { createFolder, createCorrespondents, setFolderAccess } from '../support/fixtures';
+import { signedIn, startTestServer } from '../support/server';
+import { SseSubscription } from '../support/sse';
+import { waitFor } from '../support/wait';
+
+const PASSWORD = 'secret-password-1';
+const COUNTS = '{ unreadCounts { folderId count } }';
+type Counts = { folderId: string; count: number }[];
+const asMap = (counts: Counts) => Object.fromEntries(counts.map((c) => [c.folderId, c.count]));
+
+/**
+ * Unread state and live streams when changes and reads interleave: the orders are built
+ * step by step (a card stamped before «mark folder read» but stored after it looked, a change stored
+ * before its event reaches a stream), not raced.
+ */
+describe('unread and live streams under interleavings (API)', function () {
+  this.timeout(120_000);
+  let server: RunningServer;
+  let admin: ApiClient;
+  let writer: ApiClient;
+  let reader: ApiClient;
+  let writerId: string;
+  let readerId: string;
+  let libraryId: string;
+  const subscriptions: SseSubscription<unknown>[] = [];
+
+  before(async () => {
+    server = await startTestServer();
+    admin = await signedIn(server);
+    const scenario = await createCorrespondents(admin, PASSWORD, [
+      { login: 'writer', fullName: 'Татьяна Гончаренко', level: 'full' },
+      { login: 'reader', fullName: 'Наталья Вакуленко', level: 'read' },
+    ]);
+    libraryId = scenario.libraryId;
+    writerId = scenario.userIds.writer!;
+    readerId = scenario.userIds.reader!;
+    writer = await signedIn(server, 'writer', PASSWORD);
+    reader = await signedIn(server, 'reader', PASSWORD);
+  });
+  afterEach(() => {
+    for (const subscription of subscriptions.splice(0)) subscription.close();
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  async function sharedFolder(name: string): Promise<string> {
+    const folderId = await createFolder(admin, { libraryId, name, allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, folderId, [
+      { principalId: writerId, level: 'full' },
+      { principalId: readerId, level: 'read' },
+    ]);
+    return folderId;
+  }
+
+  async function create(folderId: string, name: string): Promise<{ id: string; updatedAt: string; version: number }> {
+    return (
+      await writer.data<{ createCard: { id: string; updatedAt: string; version: number } }>(
+        'mutation($f: ID!, $n: String!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: $n }) { id updatedAt version } }',
+        { f: folderId, n: name },
+      )
+    ).createCard;
+  }
+
+  async function boldRows(folderId: string): Promise<Record<string, boolean>> {
+    const page = await reader.data<{ cards: { edges: { node: { id: string; unread: { isNew: boolean } | null } }[] } }>(
+      'query($f: ID!) { cards(folderId: $f, first: 100) { edges { node { id unread { isNew } } } } }',
+      { f: folderId },
+    );
+    return Object.fromEntries(page.cards.edges.map(({ node }) => [node.id, node.unread !== null]));
+  }
+
+  function subscribe<T>(client: ApiClient, query: string): SseSubscription<T> {
+    const subscription = new SseSubscription<T>(server.url, client.cookieHeader(), query);
+    subscriptions.push(subscription as SseSubscription<unknown>);
+    return subscription;
+  }
+
+  it('«mark folder read» leaves unread a card stamped before it but stored after it looked', async () => {
+    const folderId = await sharedFolder('Гонка отметки');
+    const seen = await create(folderId, 'ООО «Увиденное»');
+    // The late card's change time: after the newest card the mark will see, before the mark itself.
+    const stampedAt = new Date(Date.parse(seen.updatedAt) + 1);
+    await waitFor(() => Date.now() > stampedAt.getTime() + 1, 'the clock to pass the late card’s stamp');
+
+    const marked = await reader.data<{ markFolderRead: number }>('mutation($f: ID!) { markFolderRead(folderId: $f) }', { f: folderId });
+    expect(marked.markFolderRead).to.equal(1);
+
+    // Stored only now, with the change time it took before the mark (as a transaction or an
+    // import batch committing late does).
+    const late = await create(folderId, 'ООО «Запоздавшее»');
+    await Card.updateOne(
+      { _id: new Types.ObjectId(late.id) },
+      { $set: { updatedAt: stampedAt, createdAt: stampedAt, arrivedAt: stampedAt, 'fieldChangedAt.name': stampedAt } },
+      { timestamps: false },
+    );
+
+    expect(await boldRows(folderId)).to.deep.equal({ [seen.id]: false, [late.id]: true });
+    expect(asMap((await reader.data<{ unreadCounts: Counts }>(COUNTS)).unreadCounts)[folderId]).to.equal(1);
+    // Marking again counts it and reads it.
+    expect((await reader.data<{ markFolderRead: number }>('mutation($f: ID!) { markFolderRead(folderId: $f) }', { f: folderId })).markFolderRead).to.equal(1);
+    expect(await boldRows(folderId)).to.deep.equal({ [seen.id]: false, [late.id]: false });
+  });
+
+  it('the live unread count does not count twice a card already counted before its event arrived', async () => {
+    const folderId = await sharedFolder('Двойной счёт');
+    const other = await sharedFolder('Отметка хода');
+    const first = await create(folderId, 'ООО «Первое»');
+    const stream = subscribe<{ unreadCounts: Counts }>(reader, 'subscription { unreadCounts { folderId count } }');
+    await stream.ready;
+
+    // A card stored whose event has not reached the stream yet: a copy of the first, written directly.
+    const raw = await Card.collection.findOne({ _id: new Types.ObjectId(first.id) });
+    const now = new Date();
+    const hiddenId = new Types.ObjectId();
+    await Card.collection.insertOne({ ...raw!, _id: hiddenId, title: 'ООО «Второе»', values: { name: 'ООО «Второе»' }, createdAt: now, updatedAt: now, arrivedAt: now });
+    // The reader reads the first card: the stream recounts the folder, which now holds the second.
+    await reader.data('mutation($id: ID!) { markCardRead(id: $id) }', { id: first.id });
+    await waitFor(() => stream.received.some((p) => asMap(p.unreadCounts)[folderId] === 1), 'the recount after the reader’s read');
+    // Only now does the second card's event arrive.
+    events.publish('card-event', {
+      cardId: String(hiddenId),
+      folderId,
+      libraryId,
+      updatedAt: now.toISOString(),
+      inTrash: false,
+      action: 'create',
+      actorId: writerId,
+      actorName: 'Татьяна Гончаренко',
+      at: new Date().toISOString(),
+      previous: null,
+    });
+    // A later change elsewhere: once its count arrives, the stream has dealt with the event before it.
+    await create(other, 'ООО «Позднее»');
+    await waitFor(() => stream.received.some((p) => asMap(p.unreadCounts)[other] === 1), 'the count of the later change');
+
+    const query = asMap((await reader.data<{ unreadCounts: Counts }>(COUNTS)).unreadCounts);
+    expect(query[folderId]).to.equal(1);
+    expect(asMap(stream.received.at(-1)!.unreadCounts)).to.deep.include({ [folderId]: query[folderId], [other]: query[other] });
+    expect(Object.values(await boldRows(folderId)).filter(Boolean)).to.have.length(1);
+  });
+
+  it('a card moved to a folder the reader cannot read leaves their list, without naming where it went', async () => {
+    const folderId = await sharedFolder('Откуда ушла');
+    const hidden = await createFolder(admin, { libraryId, name: 'Закрытая', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, hidden, [{ principalId: writerId, level: 'full' }]);
+    const card = await create(folderId, 'ООО «Ушедшее»');
+    const cardEvents = subscribe<{ cardEvents: Record<string, unknown> }>(reader, 'subscription { cardEvents { cardId folderId previousFolderId action } }');
+    const live = subscribe<{ live: { cardEvent: Record<string, unknown> | null } }>(reader, 'subscription { live { cardEvent { cardId folderId previousFolderId action } } }');
+    await Promise.all([cardEvents.ready, live.ready]);
+
+    await writer.data('mutation($id: ID!, $f: ID!, $v: Int!) { moveCard(id: $id, folderId: $f, version: $v) { id } }', { id: card.id, f: hidden, v: card.version });
+
+    const expected = { cardId: card.id, folderId, previousFolderId: null, action: 'moved-away' };
+    const [event] = await cardEvents.waitFor(1, 15_000);
+    expect(event.cardEvents).to.deep.equal(expected);
+    await waitFor(() => live.received.some((p) => p.live.cardEvent !== null), 'the card event on the live stream');
+    expect(live.received.find((p) => p.live.cardEvent !== null)!.live.cardEvent).to.deep.equal(expected);
+    expect(JSON.stringify([...cardEvents.received, ...live.received])).not.to.contain(hidden);
+  });
+});

@@ -146,6 +146,33 @@ describe('unread and live streams under interleavings (API)', function () {
     expect(Object.values(await boldRows(folderId)).filter(Boolean)).to.have.length(1);
   });
 
+  it('moving a card that was unread to its author takes it off the count of the folder it left', async () => {
+    const from = await sharedFolder('Было непрочитано');
+    const to = await sharedFolder('Куда перенесли');
+    const later = await sharedFolder('Отметка после переноса');
+    const card = (
+      await admin.data<{ createCard: { id: string; version: number } }>(
+        'mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Чужое»" }) { id version } }',
+        {
+          f: from,
+        },
+      )
+    ).createCard;
+    const stream = subscribe<{ unreadCounts: Counts }>(writer, 'subscription { unreadCounts { folderId count } }');
+    await stream.ready;
+    expect(asMap((await writer.data<{ unreadCounts: Counts }>(COUNTS)).unreadCounts)[from]).to.equal(1);
+
+    await writer.data('mutation($id: ID!, $f: ID!, $v: Int!) { moveCard(id: $id, folderId: $f, version: $v) { id } }', { id: card.id, f: to, v: card.version });
+    // A colleague's change after it: once its count arrives, the stream has dealt with the move.
+    await admin.data('mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Следом»" }) { id } }', { f: later });
+    await waitFor(() => stream.received.some((p) => asMap(p.unreadCounts)[later] === 1), 'the count of the later change');
+
+    const query = asMap((await writer.data<{ unreadCounts: Counts }>(COUNTS)).unreadCounts);
+    expect(query[from]).to.equal(undefined);
+    const last = asMap(stream.received.at(-1)!.unreadCounts);
+    expect([last[from], last[to], last[later]]).to.deep.equal([query[from], query[to], query[later]]);
+  });
+
   it('a card moved to a folder the reader cannot read leaves their list, without naming where it went', async () => {
     const folderId = await sharedFolder('Откуда ушла');
     const hidden = await createFolder(admin, { libraryId, name: 'Закрытая', allowedCardTypes: ['counterparty'] });

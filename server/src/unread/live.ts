@@ -131,12 +131,14 @@ async function countsTracker(actor: Actor) {
         return recount({ userId, snapshot, access: current });
       }
       const { event } = signal;
-      // The author's own change arrives with their read state (reads-changed): recounted there.
-      if (event.actorId === userId) return null;
       // Receipts follow a card that moved (as stored: recordOwnChange).
       const receipt = state.cards.get(event.cardId);
       if (receipt) receipt.folderId = event.folderId;
-      return (await recountFolders(placesOf(event), viewer)) ? listed() : null;
+      // The author's own change arrived before it with their read state (reads-changed), which
+      // recounted the folder the card is in: the one it left is what is left to recount.
+      const touched = event.actorId === userId ? placesOf(event).slice(1) : placesOf(event);
+      if (touched.length === 0) return null;
+      return (await recountFolders(touched, viewer)) ? listed() : null;
     },
   };
 }

@@ -32,6 +32,7 @@ import { sessionMiddleware } from './people/auth';
 import { buildActor, type Actor } from './access/actor';
 import { requestLocale } from './graphql/context';
 import { metricsEndpoint, type Metrics } from './metrics/metrics';
+import { useCursorSecret } from './cards/cursor';
 
 export const graphqlModules: GraphQLModule[] = [
   scalarsModule,
@@ -56,6 +57,7 @@ export function createApp(options: { config: Config; logger: Logger; database: D
   // Behind proxies the client is the entry TRUST_PROXY_HOPS from the right of X-Forwarded-For:
   // entries further left were written by the client and prove nothing.
   const app = new Koa({ proxy: config.trustProxy, maxIpsCount: config.trustProxyHops, keys: [config.sessionSecret] });
+  useCursorSecret(config.sessionSecret);
   const yoga = createGraphQLServer({
     modules: [...graphqlModules, ...pluginGraphQLModules()],
     production: config.isProduction,

@@ -85,6 +85,25 @@ describe('hostile input on read paths (API)', function () {
     expect(next.cards.edges).to.have.length(2);
   });
 
+  it('hands out cursors that tell nothing of the sort value or the card, and refuses one altered by a single bit (s9 B3)', async () => {
+    const first = await reader.data<{ cards: { edges: { node: { title: string } }[]; pageInfo: { endCursor: string } } }>(PAGE, { f: folderId, sortBy: 'name', first: 1 });
+    const cursor = first.cards.pageInfo.endCursor;
+    const inside = Buffer.from(cursor, 'base64url').toString('latin1');
+    expect(inside).not.to.include('aaaa');
+    expect(inside).not.to.match(/[0-9a-f]{24}/);
+    // The same page asked twice gets different cursors (nothing to compare between readers), both valid.
+    const again = await reader.data<{ cards: { pageInfo: { endCursor: string } } }>(PAGE, { f: folderId, sortBy: 'name', first: 1 });
+    expect(again.cards.pageInfo.endCursor).not.to.equal(cursor);
+    for (const after of [cursor, again.cards.pageInfo.endCursor]) {
+      const next = await reader.data<{ cards: { edges: { node: { title: string } }[] } }>(PAGE, { f: folderId, sortBy: 'name', first: 1, after });
+      expect(next.cards.edges.map((edge) => edge.node.title)).to.deep.equal(['b'.repeat(30)]);
+    }
+    const bytes = Buffer.from(cursor, 'base64url');
+    bytes[bytes.length - 1] ^= 1;
+    const altered = await reader.request(PAGE, { f: folderId, sortBy: 'name', first: 1, after: bytes.toString('base64url') });
+    expect(refusalFields(altered)).to.deep.equal({ after: 'Неверный курсор страницы: откройте список с начала' });
+  });
+
   it('checks filter values against the field’s kind and names the filter', async () => {
     const decimal = await admin.request(PAGE, { f: contracts, filters: [{ field: 'amount', op: 'range', from: 'abc' }] });
     expect(refusalFields(decimal)).to.deep.equal({ 'filters.amount': 'Значение не подходит к полю этого вида' });

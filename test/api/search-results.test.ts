@@ -77,6 +77,19 @@ describe('issue 14: all results of a search come in pages, with their total', fu
     expect(refusalFields(refused)).to.deep.equal({ after: 'Неверный курсор страницы: откройте список с начала' });
   });
 
+  it('a page’s cursors tell nothing of the titles they follow (s9 B3), and still page', async () => {
+    const first = await page(reader, 'Заводская', null, 10);
+    const inside = first.edges.map((edge) => Buffer.from(edge.cursor, 'base64url').toString('utf8')).join('\n');
+    for (const edge of first.edges) {
+      expect(inside).not.to.include(edge.node.card.title);
+      expect(inside).not.to.include(edge.node.card.id);
+    }
+    const next = await page(reader, 'Заводская', first.pageInfo.endCursor, 10);
+    const seen = new Set(first.edges.map((edge) => edge.node.card.id));
+    expect(next.edges).to.have.length(10);
+    expect(next.edges.filter((edge) => seen.has(edge.node.card.id))).to.deep.equal([]);
+  });
+
   it('beyond what one search looks at (5,000 cards with the rarest word) the total is a lower bound', async () => {
     await generateCounterparties({ count: 5000, folderName: 'Ещё папка' });
     const first = await page(admin, 'Заводская', null);

@@ -7,6 +7,7 @@ import { exactKeysOfQuery, kindOf, ownValue, type CardTypeDefinition, type Field
 import { findFolder } from '../folders/service';
 import { notFound } from '../errors';
 import { escapeRegExp, FieldErrors, objectIdArgument, pageSize, refuseField, searchText } from '../validation';
+import { openCursor, sealCursor } from './cursor';
 import { Card, type CardDoc } from './model';
 import { permittedCards } from './permitted';
 import { pageOfHits, queryPrefixes, rankedWordHits, searchByWords, wordCandidates, SEARCH_CANDIDATES, type RankedHit, type WordResultsPage } from './search';
@@ -57,25 +58,19 @@ const MAX_CURSOR_LENGTH = 100_000;
 type SortScalar = 'string' | 'number' | 'boolean' | 'date';
 type SortValue = string | number | boolean | Date | null;
 
-/** A cursor is base64url JSON `[sort value, card id]`; dates travel as ISO strings. */
-const encodeCursor = (value: SortValue, id: Types.ObjectId) => Buffer.from(JSON.stringify([value instanceof Date ? value.toISOString() : value, String(id)])).toString('base64url');
+/** A cursor is `[sort value, card id]` sealed (./cursor: opaque to the client); dates travel as ISO strings. */
+const encodeCursor = (value: SortValue, id: Types.ObjectId) => sealCursor([value instanceof Date ? value.toISOString() : value, String(id)]);
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /**
- * Reads a cursor strictly: a scalar of a type the sort field stores (or null) and an ObjectId.
+ * Reads a cursor strictly (one this server sealed, then): a scalar of a type the sort field stores (or null) and an ObjectId.
  * Anything else — operators, objects, arrays, other types — is refused at `after`, so nothing a
  * client sends reaches the query as an object.
  */
 function decodeCursor(actor: Actor, cursor: string, scalars: ReadonlySet<SortScalar>): [SortValue, Types.ObjectId] {
   const refuse = () => refuseField(actor.locale, 'after', 'badCursor');
-  if (cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]*$/.test(cursor)) refuse();
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    return refuse();
-  }
+  const decoded = openCursor(cursor, MAX_CURSOR_LENGTH);
   if (!Array.isArray(decoded) || decoded.length !== 2) return refuse();
   const [raw, id] = decoded as [unknown, unknown];
   if (typeof id !== 'string' || !/^[0-9a-f]{24}$/.test(id)) return refuse();

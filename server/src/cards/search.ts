@@ -7,6 +7,7 @@ import { MAX_SEARCH_WORD_LENGTH, normaliseForSearch, searchWordsOf } from '../..
 import { defineJob } from '../jobs/define';
 import { Job } from '../jobs/model';
 import { refuseField } from '../validation';
+import { openCursor, sealCursor } from './cursor';
 import { Card, type CardDoc } from './model';
 
 /**
@@ -266,18 +267,12 @@ export interface WordResultsPage {
   totalExact: boolean;
 }
 
-/** A page cursor: base64url JSON `[score, title, id]` of the last hit shown. */
-const encodeHitCursor = (hit: { score: number; title: string; id: string }) => Buffer.from(JSON.stringify([hit.score, hit.title, hit.id])).toString('base64url');
+/** A page cursor: `[score, title, id]` of the last hit shown, sealed (./cursor: opaque to the client). */
+const encodeHitCursor = (hit: { score: number; title: string; id: string }) => sealCursor([hit.score, hit.title, hit.id]);
 
 function decodeHitCursor(actor: Actor, cursor: string): { score: number; title: string; id: string } {
   const refuse = () => refuseField(actor.locale, 'after', 'badCursor');
-  if (cursor.length > 2000 || !/^[A-Za-z0-9_-]*$/.test(cursor)) return refuse();
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    return refuse();
-  }
+  const decoded = openCursor(cursor, 2100);
   if (!Array.isArray(decoded) || decoded.length !== 3) return refuse();
   const [score, title, id] = decoded as unknown[];
   if (typeof score !== 'number' || !Number.isInteger(score) || typeof title !== 'string' || typeof id !== 'string' || !/^[0-9a-f]{24}$/.test(id)) return refuse();

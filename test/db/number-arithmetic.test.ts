@@ -145,6 +145,22 @@ describe('db conformance: arithmetic keeps MongoDB’s number types', function (
     expect(refused.message).to.equal('$add only supports numeric or date types, not string');
   });
 
+  it('decimals are summed and averaged exactly, and $bucket puts a boundary value in the bucket it opens', async () => {
+    const c = db.collection('decimals');
+    await c.insertMany([0.1, 0.2, 0.3].map((x, i) => ({ _id: i + 1, d: Decimal128.fromString(String(x)), n: i + 1 })) as Document[]);
+    const [totals] = await c
+      .aggregate([{ $group: { _id: null, sum: { $sum: '$d' }, mean: { $avg: '$d' } } }, { $project: { _id: 0, sum: 1, mean: 1, twice: { $add: ['$sum', '$sum'] } } }], {
+        promoteValues: false,
+      })
+      .toArray();
+    expect(typed(totals)).to.deep.equal({ sum: 'Decimal128(0.6)', mean: 'Decimal128(0.2)', twice: 'Decimal128(1.2)' });
+    const buckets = await c.aggregate([{ $bucket: { groupBy: '$n', boundaries: [0, 2, 10], output: { ids: { $push: '$_id' } } } }]).toArray();
+    expect(buckets).to.deep.equal([
+      { _id: 0, ids: [1] },
+      { _id: 2, ids: [2, 3] },
+    ]);
+  });
+
   it('$mul, $min, $max and $bit give MongoDB’s result types', async () => {
     const c = db.collection('operators');
     await c.insertOne({ _id: 1, ...kept(), n: 6, flags: new Int32(5), mask: Long.fromNumber(12) } as Document);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { MongoClient, MongoServerError, type Db, type Document } from 'mongodb';
+import { Long, MongoClient, MongoServerError, type Db, type Document } from 'mongodb';
 import { testMongoUri, uniqueDbName } from '../support/mongo';
 
 /**
@@ -65,6 +65,35 @@ describe('db conformance: paths, projections and size limits', function () {
     ]);
     await c.updateOne({ _id: 1 } as Document, { $set: { 'items.0.b': 2, 'fresh.deep': 1 } });
     expect(await c.findOne({ _id: 1 } as Document)).to.deep.equal({ _id: 1, x: 5, n: null, list: [1, 2], items: [{ a: 1, b: 2 }], fresh: { deep: 1 } });
+  });
+
+  it('a retryable write sent again with its txnNumber (its reply was lost) is answered, not applied twice', async () => {
+    const c = db.collection('retried');
+    await c.insertOne({ _id: 1, n: 0 } as Document);
+    // Its own client: a session given back to the pool after these txnNumbers would refuse the driver's next (lower) ones.
+    const own = await new MongoClient(await testMongoUri()).connect();
+    const ownDb = own.db(db.databaseName);
+    const session = own.startSession();
+    try {
+      const increment = { update: 'retried', updates: [{ q: { _id: 1 }, u: { $inc: { n: 1 } } }], txnNumber: Long.fromNumber(1_000_005) };
+      const first = await ownDb.command(increment, { session });
+      const again = await ownDb.command(increment, { session });
+      expect({ n: again.n, nModified: again.nModified }).to.deep.equal({ n: first.n, nModified: first.nModified });
+      expect(await c.findOne({ _id: 1 } as Document)).to.deep.equal({ _id: 1, n: 1 });
+      const insert = { insert: 'retried', documents: [{ _id: 2 }], txnNumber: Long.fromNumber(1_000_006) };
+      await ownDb.command(insert, { session });
+      expect((await ownDb.command(insert, { session })).n, 'the retried insert answers as the first did, no E11000').to.equal(1);
+      const older = await ownDb.command({ ...increment, txnNumber: Long.fromNumber(1_000_004) }, { session }).then(
+        () => null,
+        (e: unknown) => e as MongoServerError,
+      );
+      expect(older?.code, 'an older txnNumber is refused').to.equal(225);
+      expect(await c.countDocuments()).to.equal(2);
+      expect(await c.findOne({ _id: 1 } as Document)).to.deep.equal({ _id: 1, n: 1 });
+    } finally {
+      await session.endSession();
+      await own.close();
+    }
   });
 
   it('the positional projection gives the first array element the filter matched', async () => {

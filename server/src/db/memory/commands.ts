@@ -44,7 +44,12 @@ interface SessionState {
   lastUse: Date;
   /** A snapshot session's read view (read concern "snapshot"): fixed at its first read. */
   snapshot?: { txn: ReadTxn; at: Timestamp; lastUse: number };
+  /** The session's last retryable write (a write outside a transaction with a `txnNumber`) and its reply. */
+  retryable?: { txnNumber: number; reply: Doc | Promise<Doc> };
 }
+
+/** The writes a driver retries with the same `txnNumber` when their reply was lost. */
+const RETRYABLE_WRITES = new Set(['insert', 'update', 'delete', 'findAndModify', 'findandmodify']);
 
 interface Request {
   name: string;
@@ -154,9 +159,12 @@ export class CommandProcessor {
       if (!handler) throw commandNotFound(name);
       this.expireTransactions();
       txn = this.transactionFor(name, body);
+      const retried = txn ? undefined : this.retriedWrite(name, body);
+      if (retried) return retried;
       const snapshot = txn ? undefined : this.snapshotFor(body);
       const view = txn ? txn.view : { store: this.store, snapshot: snapshot?.txn };
       let result = handler({ name, body, db, txn, view, connectionId });
+      if (!txn) this.rememberRetryable(name, body, result);
       if (snapshot && !(result instanceof Promise)) result = withAtClusterTime(result, snapshot.at);
       if (!(result instanceof Promise)) return this.withClusterTime(result);
       const statementTxn = txn;
@@ -237,6 +245,42 @@ export class CommandProcessor {
       throw new CommandError(256, 'TransactionCommitted', `Transaction with { txnNumber: ${txnNumber} } has been committed.`);
     }
     return txn;
+  }
+
+  /**
+   * A retryable write sent again with its session's last `txnNumber` (the driver retries once when
+   * the reply was lost): answered with the first execution's reply, not applied twice, as MongoDB
+   * does; an older `txnNumber` is refused. Replies are kept in memory only (not across a restart).
+   */
+  private retriedWrite(name: string, body: Doc): Doc | Promise<Doc> | undefined {
+    if (!RETRYABLE_WRITES.has(name) || !isPlainObject(body.lsid) || body.txnNumber === undefined) return undefined;
+    const session = this.sessions.get(keyString(body.lsid.id));
+    const last = session?.retryable;
+    if (!last) return undefined;
+    const txnNumber = int(body.txnNumber, -1);
+    if (txnNumber === last.txnNumber) return last.reply;
+    if (txnNumber < last.txnNumber) {
+      throw new CommandError(
+        225,
+        'TransactionTooOld',
+        `Retryable write with txnNumber ${txnNumber} is prohibited on session because a newer retryable write with txnNumber ${last.txnNumber} has already started on this session.`,
+      );
+    }
+    return undefined;
+  }
+
+  /** Keeps a retryable write's reply for a retry (a failed command is not kept: its retry runs again). */
+  private rememberRetryable(name: string, body: Doc, result: Doc | Promise<Doc>): void {
+    if (!RETRYABLE_WRITES.has(name) || !isPlainObject(body.lsid) || body.txnNumber === undefined) return;
+    const session = this.sessions.get(keyString(body.lsid.id));
+    if (!session) return;
+    const entry: NonNullable<SessionState['retryable']> = { txnNumber: int(body.txnNumber, -1), reply: result };
+    session.retryable = entry;
+    const forgetIfFailed = (reply: Doc) => {
+      if (reply.ok !== 1 && session.retryable === entry) session.retryable = undefined;
+    };
+    if (result instanceof Promise) result.then(forgetIfFailed, () => forgetIfFailed({ ok: 0 }));
+    else forgetIfFailed(result);
   }
 
   /**

@@ -1,8 +1,9 @@
 /**
- * MongoDB 7's conversions to and from ObjectIds, which mingo (knowing no BSON types) lacks:
+ * MongoDB 7's conversions to and from ObjectIds (and of decimals to strings), which mingo (knowing no BSON types) lacks:
  * `$toString` and `$convert` of an ObjectId give its hex string, `$toObjectId` and `$convert` to
- * `objectId` parse one; comparing expressions and `$sort` stages in the server's order of values
- * (mingo's own compares with JavaScript). Every mingo query and aggregation of the server runs with them.
+ * `objectId` parse one; comparing expressions, `$sort` and `$bucket` stages in the server's order of
+ * values (mingo's own compares with JavaScript; its `$bucket` put a value equal to a boundary in the
+ * bucket below). Every mingo query and aggregation of the server runs with them.
  */
 import { ObjectId } from 'bson';
 import { Context, evalExpr } from 'mingo/core';
@@ -37,7 +38,9 @@ function parseObjectId(value: unknown): ObjectId | null {
 
 function $toString(obj: AnyObject, expr: Any, options: Options): Any {
   const value = evalExpr(obj, expr, options);
-  return isObjectId(value) ? value.toHexString() : mingoToString(obj, { $literal: promoteNumbers(value) }, options);
+  if (isObjectId(value)) return value.toHexString();
+  if ((value as { _bsontype?: string } | null)?._bsontype === 'Decimal128') return String(value);
+  return mingoToString(obj, { $literal: promoteNumbers(value) }, options);
 }
 
 function $toObjectId(obj: AnyObject, expr: Any, options: Options): Any {
@@ -108,6 +111,27 @@ function $sort(collection: Iterator, spec: Any, _options: Options): Iterator {
 }
 
 /**
+ * `$bucket` as MongoDB defines it: a `$group` by a `$switch` of the boundaries (lower bound
+ * inclusive, upper exclusive, compared in the server's order) and a `$sort` by `_id`.
+ */
+function $bucket(collection: Iterator, spec: Any, options: Options): Iterator {
+  const { groupBy, boundaries, default: other, output } = (spec ?? {}) as { groupBy?: Any; boundaries?: unknown[]; default?: unknown; output?: AnyObject };
+  if (!Array.isArray(boundaries) || boundaries.length < 2) {
+    throw new CommandError(40192, 'Location40192', "The $bucket 'boundaries' field must have at least 2 values");
+  }
+  for (let i = 1; i < boundaries.length; i++) {
+    if (compareValues(boundaries[i - 1], boundaries[i]) >= 0)
+      throw new CommandError(40194, 'Location40194', "The 'boundaries' option to $bucket must be sorted in ascending order");
+  }
+  const branches = boundaries.slice(0, -1).map((low, i) => ({
+    case: { $and: [{ $gte: [groupBy, { $literal: low }] }, { $lt: [groupBy, { $literal: boundaries[i + 1] }] }] },
+    then: { $literal: low },
+  }));
+  const id = { $switch: other === undefined ? { branches } : { branches, default: { $literal: other } } };
+  return $sort($group(collection, { _id: id, ...(output ?? { count: { $sum: 1 } }) }, options), { _id: 1 }, options);
+}
+
+/**
  * Options for every mingo Query and Aggregator of the server (built from mingo's base classes:
  * its default ones put their own operators first), with the comparing query operators of `match.ts`.
  */
@@ -115,7 +139,7 @@ export const MINGO_OPTIONS = {
   context: Context.init({
     accumulator: accumulatorOperators(),
     expression: expressionOperators({ ...COMPARISON_EXPRESSIONS, $toString, $toObjectId, $convert: numberConvert($convert) }),
-    pipeline: { ...pipeline, $sort, $group },
+    pipeline: { ...pipeline, $sort, $group, $bucket },
     projection,
     query: { ...query, ...MATCH_OPERATORS },
     window,

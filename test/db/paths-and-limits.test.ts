@@ -96,6 +96,27 @@ describe('db conformance: paths, projections and size limits', function () {
     }
   });
 
+  it('maxTimeMS stops a scan that outlasts it with MaxTimeMSExpired, and the next request is served', async () => {
+    const c = db.collection('slow');
+    await c.insertMany(Array.from({ length: 30_000 }, (_, i) => ({ _id: i, n: i })) as Document[]);
+    // 30,000 documents through an expression cannot be tested within one millisecond.
+    const heavy = { $expr: { $lt: [{ $multiply: ['$n', 2] }, -1] } };
+    const error = await c
+      .find(heavy as Document, { maxTimeMS: 1 })
+      .toArray()
+      .then(
+        () => null,
+        (e: unknown) => e as MongoServerError,
+      );
+    expect(error?.code, 'MaxTimeMSExpired').to.equal(50);
+    const counted = await c.countDocuments(heavy as Document, { maxTimeMS: 1 }).then(
+      () => null,
+      (e: unknown) => e as MongoServerError,
+    );
+    expect(counted?.code, 'MaxTimeMSExpired for a count').to.equal(50);
+    expect(await c.countDocuments(heavy as Document), 'without a limit the same scan answers').to.equal(0);
+  });
+
   it('the positional projection gives the first array element the filter matched', async () => {
     const c = db.collection('positional');
     await c.insertMany([

@@ -16,6 +16,7 @@ import {
   openCursor,
   openRawCursor,
   projectDocs,
+  withTimeLimit,
   selectDocs,
   validateSort,
   type ExecutionStats,
@@ -163,7 +164,7 @@ export class CommandProcessor {
       if (retried) return retried;
       const snapshot = txn ? undefined : this.snapshotFor(body);
       const view = txn ? txn.view : { store: this.store, snapshot: snapshot?.txn };
-      let result = handler({ name, body, db, txn, view, connectionId });
+      let result = withTimeLimit(body.maxTimeMS, () => handler({ name, body, db, txn, view, connectionId }));
       if (!txn) this.rememberRetryable(name, body, result);
       if (snapshot && !(result instanceof Promise)) result = withAtClusterTime(result, snapshot.at);
       if (!(result instanceof Promise)) return this.withClusterTime(result);

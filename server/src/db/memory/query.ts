@@ -1349,7 +1349,30 @@ export function openCursor(collection: Collection | undefined, view: ReadView, f
   return { docs, scores: null, plan };
 }
 
+/** When the running command's `maxTimeMS` runs out (Infinity: no limit), and how many documents it has tested. */
+let deadline = Infinity;
+let tested = 0;
+
+/**
+ * Runs a command under its `maxTimeMS`: testing documents against a filter after that time fails
+ * with MaxTimeMSExpired (50), as in MongoDB (checked every 64 documents). The limit covers what
+ * the command does at once (a find's first batch, an aggregation, a count, a write's scan).
+ */
+export function withTimeLimit<T>(maxTimeMS: unknown, run: () => T): T {
+  if (typeof maxTimeMS !== 'number' || !(maxTimeMS > 0)) return run();
+  const previous = deadline;
+  deadline = Date.now() + maxTimeMS;
+  try {
+    return run();
+  } finally {
+    deadline = previous;
+  }
+}
+
 function test(query: Matcher, doc: Doc): boolean {
+  if (deadline !== Infinity && (++tested & 63) === 0 && Date.now() > deadline) {
+    throw new CommandError(50, 'MaxTimeMSExpired', 'operation exceeded time limit');
+  }
   try {
     return query.test(doc);
   } catch (error) {

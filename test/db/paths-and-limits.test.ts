@@ -117,6 +117,36 @@ describe('db conformance: paths, projections and size limits', function () {
     expect(await c.countDocuments(heavy as Document), 'without a limit the same scan answers').to.equal(0);
   });
 
+  it('a collation is honoured or refused, never ignored (a case-insensitive find, a case-insensitive unique index)', async () => {
+    const c = db.collection('collated');
+    await c.insertMany([{ n: 'x' }, { n: 'X' }] as Document[]);
+    const caseless = { locale: 'en', strength: 2 };
+    const found = await c
+      .find({ n: 'x' } as Document, { collation: caseless, projection: { _id: 0, n: 1 } })
+      .toArray()
+      .then(
+        (docs) => docs.map((doc) => doc.n as string).sort(),
+        (e: unknown) => (e as MongoServerError).code,
+      );
+    if (typeof found === 'number') expect(found, 'refused as not implemented').to.equal(238);
+    else expect(found, 'both cases found').to.deep.equal(['X', 'x']);
+    const u = db.collection('collated_unique');
+    const index = await u.createIndex({ n: 1 }, { unique: true, collation: caseless }).then(
+      () => null,
+      (e: unknown) => (e as MongoServerError).code,
+    );
+    if (index !== null) expect(index, 'refused as not implemented').to.equal(238);
+    else {
+      await u.insertOne({ n: 'a' } as Document);
+      const duplicate = await u.insertOne({ n: 'A' } as Document).then(
+        () => null,
+        (e: unknown) => (e as MongoServerError).code,
+      );
+      expect(duplicate, 'a and A are one key').to.equal(11000);
+    }
+    expect(await u.countDocuments({}), 'nothing stored through an ignored collation').to.be.at.most(1);
+  });
+
   it('the positional projection gives the first array element the filter matched', async () => {
     const c = db.collection('positional');
     await c.insertMany([

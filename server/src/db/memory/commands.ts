@@ -49,6 +49,25 @@ interface SessionState {
   retryable?: { txnNumber: number; reply: Doc | Promise<Doc> };
 }
 
+/**
+ * Collations other than the simple (binary) one are refused — in a command, its statements
+ * (`updates`, `deletes`) and index specifications (`indexes`) — rather than ignored: the server
+ * compares strings by their bytes only, and answering with another order or another idea of a
+ * duplicate than the one asked for would be silently wrong.
+ */
+function refuseCollations(body: Doc): void {
+  const parts = [body, ...['updates', 'deletes', 'indexes'].flatMap((field) => (Array.isArray(body[field]) ? (body[field] as unknown[]) : []))];
+  for (const part of parts) {
+    const collation = isPlainObject(part) ? part.collation : undefined;
+    if (collation === undefined || (isPlainObject(collation) && collation.locale === 'simple' && Object.keys(collation).length === 1)) continue;
+    throw new CommandError(
+      238,
+      'NotImplemented',
+      "Kartoteka's built-in database compares strings by their bytes only: a collation other than {locale: 'simple'} is not supported (use MongoDB for collations)",
+    );
+  }
+}
+
 /** The writes a driver retries with the same `txnNumber` when their reply was lost. */
 const RETRYABLE_WRITES = new Set(['insert', 'update', 'delete', 'findAndModify', 'findandmodify']);
 
@@ -160,6 +179,7 @@ export class CommandProcessor {
       if (!handler) throw commandNotFound(name);
       this.expireTransactions();
       txn = this.transactionFor(name, body);
+      refuseCollations(body);
       const retried = txn ? undefined : this.retriedWrite(name, body);
       if (retried) return retried;
       const snapshot = txn ? undefined : this.snapshotFor(body);

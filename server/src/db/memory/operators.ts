@@ -110,6 +110,13 @@ function $sort(collection: Iterator, spec: Any, _options: Options): Iterator {
   return collection.transform((docs) => Lazy(sortDocs(docs as AnyObject[], sort, null)));
 }
 
+/** `$where`, `$function`, `$accumulator`: the server runs no JavaScript from requests (a clear refusal, not mingo's error). */
+function refuseJavaScript(name: string) {
+  return (): never => {
+    throw new CommandError(2, 'BadValue', `${name} is not supported: Kartoteka's built-in database runs no JavaScript from requests`);
+  };
+}
+
 /**
  * `$bucket` as MongoDB defines it: a `$group` by a `$switch` of the boundaries (lower bound
  * inclusive, upper exclusive, compared in the server's order) and a `$sort` by `_id`.
@@ -138,10 +145,17 @@ function $bucket(collection: Iterator, spec: Any, options: Options): Iterator {
 export const MINGO_OPTIONS = {
   context: Context.init({
     accumulator: accumulatorOperators(),
-    expression: expressionOperators({ ...COMPARISON_EXPRESSIONS, $toString, $toObjectId, $convert: numberConvert($convert) }),
+    expression: expressionOperators({
+      ...COMPARISON_EXPRESSIONS,
+      $toString,
+      $toObjectId,
+      $convert: numberConvert($convert),
+      $function: refuseJavaScript('$function'),
+      $accumulator: refuseJavaScript('$accumulator'),
+    }),
     pipeline: { ...pipeline, $sort, $group, $bucket },
     projection,
-    query: { ...query, ...MATCH_OPERATORS },
+    query: { ...query, ...MATCH_OPERATORS, $where: refuseJavaScript('$where') },
     window,
   }),
 };

@@ -83,6 +83,13 @@ const INT32_MAX = 2147483647n;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
+/** Two int32s' exact sum or product when a double holds it (always for a sum), as an int32 or a long; undefined otherwise. */
+function smallIntegral(result: number): number | Long | undefined {
+  if (!Number.isSafeInteger(result)) return undefined;
+  if (result === 0) return 0; // never -0 (an int32 times 0 is the int32 0)
+  return writesAsInt32(result) ? result : Long.fromNumber(result);
+}
+
 /** An integer result: an int32 when it fits, else a long, else (null) an overflow. */
 function integral(value: bigint, kind: 'i' | 'l'): number | Long | null {
   if (kind === 'i' && value >= INT32_MIN && value <= INT32_MAX) return Number(value);
@@ -193,6 +200,7 @@ export function add(a: unknown, b: unknown): unknown {
   const kind = wider(kindOf(a)!, kindOf(b)!);
   if (kind === 'm') return fromDec(decAdd(toDec(a), toDec(b)));
   if (kind === 'd') return asDoubleValue(toDouble(a) + toDouble(b));
+  if (kind === 'i') return smallIntegral(toDouble(a) + toDouble(b)) ?? integral(toBigInt(a) + toBigInt(b), kind);
   return integral(toBigInt(a) + toBigInt(b), kind);
 }
 
@@ -209,6 +217,7 @@ export function multiply(a: unknown, b: unknown): unknown {
   const kind = wider(kindOf(a)!, kindOf(b)!);
   if (kind === 'm') return fromDec(decMultiply(toDec(a), toDec(b)));
   if (kind === 'd') return asDoubleValue(toDouble(a) * toDouble(b));
+  if (kind === 'i') return smallIntegral(toDouble(a) * toDouble(b)) ?? integral(toBigInt(a) * toBigInt(b), kind);
   return integral(toBigInt(a) * toBigInt(b), kind);
 }
 

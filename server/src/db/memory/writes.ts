@@ -238,6 +238,7 @@ function refuseUnviablePaths(doc: Doc, modifier: Doc): void {
   for (const [op, fields] of Object.entries(modifier)) {
     if (ONLY_EXISTING.has(op) || !isPlainObject(fields)) continue;
     for (const field of Object.keys(fields)) {
+      if (!field.includes('.')) continue; // a top-level field can always be created
       const parts = field.split('.');
       if (parts.some((part) => part.startsWith('$'))) continue;
       let node: unknown = doc;

@@ -83,7 +83,7 @@ try {
     const type = scan.result.types[0];
     console.log(
       `  scan: ${(scan.ms / 1000).toFixed(1)} s wall, CPU ${(scan.cpu / 1000).toFixed(1)} s here${scan.dbCpu === null ? '' : ` + ${(scan.dbCpu / 1000).toFixed(1)} s database`}; ` +
-        `${(await DuplicateGroup.countDocuments({ typeKey: 'counterparty' })).toLocaleString('en-US')} groups; ${type?.buckets ?? '?'} bucket(s) on disk`,
+        `${(await DuplicateGroup.countDocuments({ typeKey: 'counterparty' })).toLocaleString('en-US')} groups; ${type?.buckets ?? '?'} bucket(s) on disk${type ? `, ${MiB(type.spilledBytes)} spilled (${Math.round(type.spilledBytes / type.cards)} bytes a card)` : ''}`,
     );
     console.log(
       `  RSS ${MiB(scan.rss[0])} before → peak ${MiB(scan.rss[1])} (+${MiB(scan.rss[1] - scan.rss[0])}); ` +

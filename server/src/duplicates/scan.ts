@@ -159,7 +159,7 @@ async function bucketEdges(
  * known); each bucket is then grouped on its own, comparing only within blocks. Memory holds one
  * bucket, the trigram counts and the pairs found (the duplicates, not the cards).
  */
-async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Progress): Promise<{ cards: number; overflow: boolean; buckets: number }> {
+async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Progress): Promise<{ cards: number; overflow: boolean; buckets: number; spilledBytes: number }> {
   const { signal } = progress;
   const pause = breather(signal);
   // From now on refreshes list the cards they refresh: the scan's snapshot is older than they are.
@@ -267,7 +267,7 @@ async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Pr
     await DuplicateSettings.updateOne({ _id: type.key }, { $set: { ...finished, trigramCounts } }, { upsert: true });
     forgetDuplicateSettings();
     forgetTrigramCounts();
-    return { cards: read, overflow, buckets: spill.bucketCount };
+    return { cards: read, overflow, buckets: spill.bucketCount, spilledBytes: spill.bytes };
   } finally {
     await spill.dispose();
   }
@@ -309,8 +309,8 @@ const SCAN_ROUNDS = 3;
 
 /** Per type: the cards read (how many groups each viewer has is theirs to ask: they see only what they may read). */
 export interface ScanResult {
-  /** `buckets`: how many parts the scan's blocking records were split into on disk (each grouped in memory on its own). */
-  types: { typeKey: string; cards: number; rounds: number; seconds: number; buckets: number }[];
+  /** `buckets`: how many parts the scan's blocking records were split into on disk (each grouped in memory on its own); `spilledBytes`: their size there. */
+  types: { typeKey: string; cards: number; rounds: number; seconds: number; buckets: number; spilledBytes: number }[];
 }
 
 /**
@@ -348,7 +348,7 @@ export const duplicateScanJob = defineJob<{ typeKeys?: string[] | null }, ScanRe
           more += counted.cards;
         }
       } while (counted.overflow && rounds < SCAN_ROUNDS);
-      done.push({ typeKey: type.key, cards: counted.cards, rounds, seconds: (Date.now() - started) / 1000, buckets: counted.buckets });
+      done.push({ typeKey: type.key, cards: counted.cards, rounds, seconds: (Date.now() - started) / 1000, buckets: counted.buckets, spilledBytes: counted.spilledBytes });
       await ctx.checkpoint({ done }, read);
     }
     return { types: done };

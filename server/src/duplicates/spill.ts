@@ -14,6 +14,8 @@ class RecordFile {
   private size = 0;
   /** Something was written (the file exists). */
   wrote = false;
+  /** Bytes written so far. */
+  bytes = 0;
 
   constructor(readonly file: string) {}
 
@@ -31,7 +33,8 @@ class RecordFile {
     const text = this.pending.join('');
     this.pending = [];
     this.size = 0;
-    await this.handle.write(text);
+    const { bytesWritten } = await this.handle.write(text);
+    this.bytes += bytesWritten;
   }
 
   async close(): Promise<void> {
@@ -64,6 +67,11 @@ export class Spill {
 
   get bucketCount(): number {
     return this.buckets.length;
+  }
+
+  /** Bytes written to all the files so far (what the spill costs on disk). */
+  get bytes(): number {
+    return [this.stream, ...this.buckets].reduce((sum, file) => sum + file.bytes, 0);
   }
 
   append(record: unknown): Promise<void> {

@@ -65,12 +65,13 @@ const WORKER_IDLE_MS = 30_000;
  * WORKER_IDLE_MS: starting and tearing down a thread per job raced V8's background compilation on
  * the thread being torn down, which aborted the whole process (Node's worker-exit race).
  */
-const idleWorkers = new Map<string, { worker: Worker; timer: NodeJS.Timeout }[]>();
+const idleWorkers = new Map<string, { worker: Worker; timer: NodeJS.Timeout; gone: () => void }[]>();
 
 function takeWorker(source: WorkerSource, heapMb: number): Worker {
   const idle = idleWorkers.get(`${source}:${heapMb}`)?.pop();
   if (idle) {
     clearTimeout(idle.timer);
+    idle.worker.off('exit', idle.gone);
     return idle.worker;
   }
   const worker = filesWorker(source, { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: 32 });
@@ -83,14 +84,15 @@ function giveBack(source: WorkerSource, heapMb: number, worker: Worker): void {
   const key = `${source}:${heapMb}`;
   const idle = idleWorkers.get(key) ?? [];
   idleWorkers.set(key, idle);
-  const entry = {
-    worker,
-    timer: setTimeout(() => {
-      idle.splice(idle.indexOf(entry), 1);
-      void worker.terminate();
-    }, WORKER_IDLE_MS),
+  // Ended while waiting (by its idle timer, or for any other reason): no longer offered.
+  const gone = () => {
+    clearTimeout(entry.timer);
+    const at = idle.indexOf(entry);
+    if (at >= 0) idle.splice(at, 1);
   };
+  const entry = { worker, gone, timer: setTimeout(() => void worker.terminate(), WORKER_IDLE_MS) };
   entry.timer.unref();
+  worker.once('exit', gone);
   idle.push(entry);
 }
 

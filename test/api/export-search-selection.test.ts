@@ -115,8 +115,9 @@ describe('export of search results and of selected cards (API)', function () {
     const rows = await sheetRows(Buffer.from(await xlsx.arrayBuffer()));
     expect(rows.slice(1).map((row) => row[0])).to.deep.equal(['Вектор Бета', 'ООО «Вектор Альфа»']);
 
-    const exported = (await audits('cards-exported')).filter((entry) => entry.targetType === 'Search');
-    expect(exported).to.have.length(2);
+    // An export is audited with its rows as its stream ends, which may come just after the client read the last byte.
+    let exported: Audit[] = [];
+    await waitFor(async () => (exported = (await audits('cards-exported')).filter((entry) => entry.targetType === 'Search')).length === 2, 'both search exports in the audit log');
     expect(exported[1].summary).to.equal('Поиск «Вектор»: 2 карточек в csv');
     expect(exported[1].after).to.deep.include({ search: 'Вектор', found: 3, leftOutWithoutRight: 1, rows: 2, complete: true });
     // 4 cards sent within the hour, the floor 3: the bulk-reading alarm is raised for her.
@@ -138,9 +139,13 @@ describe('export of search results and of selected cards (API)', function () {
         .slice(1)
         .map((line) => line.split(';')[0]),
     ).to.deep.equal(['ООО «Вектор Альфа»', 'ООО «Другая»']);
-    const [entry] = await audits('cards-exported');
-    expect(entry.summary).to.equal('Папка «Открытые», выбранные карточки: 2 карточек в csv');
-    expect(entry.after).to.deep.include({ rows: 2, selected: [ids.other, ids.alpha] });
+    let entry: Audit | undefined;
+    await waitFor(
+      async () => (entry = (await audits('cards-exported')).find((audit) => audit.summary.includes('выбранные карточки'))) !== undefined,
+      'the selection export in the audit log',
+    );
+    expect(entry!.summary).to.equal('Папка «Открытые», выбранные карточки: 2 карточек в csv');
+    expect(entry!.after).to.deep.include({ rows: 2, selected: [ids.other, ids.alpha] });
   });
 
   it('checks the request field by field', async () => {
@@ -190,8 +195,11 @@ describe('export of search results and of selected cards (API)', function () {
       (
         await admin.data<{ auditLog: { edges: { node: Described }[] } }>('query($k: String) { auditLog(kind: $k) { edges { node { kind targetType details } } } }', { k: kind })
       ).auditLog.edges.map((edge) => edge.node);
-    const exports = await described('cards-exported');
-    expect(exports[0].details).to.equal('Фильтр: «Наименование» содержит «Вектор»; «ИНН» заполнено · Сортировка: «Заголовок» ↑ · Столбцы: Наименование, ИНН');
+    // An export is audited with its rows as its stream ends, which may come just after the client read the last byte.
+    const filtered = (entry: Described) => entry.details?.startsWith('Фильтр:') ?? false;
+    let exports: Described[] = [];
+    await waitFor(async () => (exports = await described('cards-exported')).some(filtered), 'the filtered export in the audit log');
+    expect(exports.find(filtered)?.details).to.equal('Фильтр: «Наименование» содержит «Вектор»; «ИНН» заполнено · Сортировка: «Заголовок» ↑ · Столбцы: Наименование, ИНН');
     expect(exports.find((entry) => entry.targetType === 'Search')?.details).to.match(/^Поиск: «Вектор» \(найдено 3, в папках без права «Экспорт» — 1\) · Столбцы: /);
     expect(
       exports.some((entry) => /^Выбранные карточки: 2 · Сортировка: «Заголовок» ↑/.test(entry.details ?? '')),

@@ -2,11 +2,11 @@ import { Repeater, map, pipe } from 'graphql-yoga';
 import type { Actor } from '../access/actor';
 import { heardOfAccessVersion, type AccessVersion } from '../access/changes';
 import { accessSnapshot, type UserAccess } from '../access/snapshot';
-import { events, type CardEvent, type ReadsChanged } from '../events/bus';
+import { events, type CardEvent, type CardPlace, type ReadsChanged } from '../events/bus';
 import { openLiveStream, viewerReads, type Audience, type Viewer } from '../live/streams';
 import type { GraphQLContext } from '../graphql/context';
 import { requireActor } from '../graphql/guards';
-import { applyReadChange, countUnread, sharedRecount } from './service';
+import { applyReadChange, countUnread, isUnread, sharedRecount } from './service';
 
 /**
  * What a subscriber is told a card did: the change's own action, or `moved-away` — the card left
@@ -60,6 +60,8 @@ function sameLevels(a: Map<string, string>, b: Map<string, string>): boolean {
 type Signal = { kind: 'card'; event: CardEvent } | { kind: 'reads'; change: ReadsChanged } | { kind: 'access'; version: AccessVersion };
 type Counts = { folderId: string; count: number }[];
 
+const placeOf = (place: CardPlace) => ({ folderId: place.folderId, inTrash: place.inTrash, updatedAt: Date.parse(place.updatedAt) });
+
 const signals = () =>
   Repeater.merge([
     pipe(
@@ -77,11 +79,10 @@ const signals = () =>
   ]);
 
 /**
- * A subscriber's unread counts, kept as events arrive: a colleague's change recounts the folders
- * it touched (the one it is in and the one it left: one aggregate of one or two index key ranges)
- * — counted again, not moved by one, so a count converges on what the bold rows and
- * `unreadCounts` say whatever order changes, marks and their events arrive in; the subscriber's
- * own read action recounts the one folder it touched (the change is applied to the read state as
+ * A subscriber's unread counts, kept as events arrive: a colleague's change moves a count by one,
+ * worked out in memory from the event (where the card was and when it last changed, before and
+ * after) — no database read per subscriber and event; the subscriber's own read action, and their
+ * own move of a card, recount the folders it touched (the change is applied to the read state as
  * written); a change to their access costs a full recount (shared by all their streams on this
  * instance).
  */
@@ -107,6 +108,7 @@ async function countsTracker(actor: Actor) {
     }
     return changed;
   };
+  const move = (folderId: string, by: number) => counts.set(folderId, (counts.get(folderId) ?? 0) + by);
   const recountFolder = async (change: ReadsChanged, viewer: Viewer): Promise<Counts> => {
     const folderId = change.folder?.folderId ?? change.receipt?.folderId;
     if (folderId === undefined) return recount(viewer);
@@ -131,14 +133,26 @@ async function countsTracker(actor: Actor) {
         return recount({ userId, snapshot, access: current });
       }
       const { event } = signal;
-      // Receipts follow a card that moved (as stored: recordOwnChange).
+      if (event.actorId === userId) {
+        // Receipts follow a card that moved (as stored: recordOwnChange).
+        const receipt = state.cards.get(event.cardId);
+        if (receipt) receipt.folderId = event.folderId;
+        // The author's own change arrived before it with their read state (reads-changed), which
+        // recounted the folder the card is in: the one it left is what is left to recount.
+        const left = placesOf(event).slice(1);
+        return left.length > 0 && (await recountFolders(left, viewer)) ? listed() : null;
+      }
+      // A colleague's change moves a count by one, worked out in memory from the event (where the
+      // card was and when it last changed, before and after): no database read per subscriber and
+      // event, whatever the number of streams open.
+      const wasUnread = event.previous !== null && viewerReads(viewer, event.previous.folderId) && isUnread(state, event.cardId, placeOf(event.previous));
       const receipt = state.cards.get(event.cardId);
       if (receipt) receipt.folderId = event.folderId;
-      // The author's own change arrived before it with their read state (reads-changed), which
-      // recounted the folder the card is in: the one it left is what is left to recount.
-      const touched = event.actorId === userId ? placesOf(event).slice(1) : placesOf(event);
-      if (touched.length === 0) return null;
-      return (await recountFolders(touched, viewer)) ? listed() : null;
+      const nowUnread = viewerReads(viewer, event.folderId) && isUnread(state, event.cardId, placeOf(event));
+      if (wasUnread === nowUnread && (!wasUnread || event.previous?.folderId === event.folderId)) return null;
+      if (wasUnread) move(event.previous!.folderId, -1);
+      if (nowUnread) move(event.folderId, 1);
+      return listed();
     },
   };
 }

@@ -47,6 +47,13 @@ describeInBrowser("administrator's console: the Кассиопея scenario (bro
     const dialog = page.getByTestId('department-dialog');
     await dialog.getByTestId('department-save').click();
     await expectText(page, 'error-name', 'Обязательное поле');
+    // The refused field takes the focus, not «Сохранить»; Escape gives it back to «Новое подразделение».
+    await page.waitForFunction(() => document.activeElement?.getAttribute('aria-invalid') === 'true');
+    expect(await field(dialog, 'name').evaluate((input) => input === document.activeElement)).to.equal(true);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-test'))).to.equal('new-department');
+    await page.getByTestId('new-department').click();
     await field(dialog, 'name').fill('Кассиопея');
     await dialog.getByTestId('department-save').click();
     await page.getByTestId('department-Кассиопея').waitFor();

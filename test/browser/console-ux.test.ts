@@ -164,7 +164,7 @@ describeInBrowser('console for a first-time administrator: the way in, confirmat
     expect(await actor.getAttribute('title')).to.equal(TEST_ADMIN.login);
     const target = created.getByTestId('audit-target');
     expect(await target.textContent()).to.equal('Отдел 12');
-    expect(await target.getAttribute('title')).to.equal(`Department ${department.id}`);
+    expect(await target.getAttribute('title')).to.equal(`Подразделение ${department.id}`);
     // A deleted department keeps its name, without a link.
     const deleted = page.getByTestId('audit-row').filter({ hasText: 'Удалено подразделение' }).first();
     expect(await deleted.getByTestId('audit-target').textContent()).to.equal('Пустой отдел 12');
@@ -259,6 +259,18 @@ describeInBrowser('console for a first-time administrator: the way in, confirmat
     await page.getByTestId('create').click();
     const offered = await page.getByRole('menuitem').allTextContents();
     expect(offered.map((name) => name.trim())).to.include.members(['Контрагент', 'Контактное лицо', 'Коммерческое предложение', 'Договор']);
+    // The menu answers the keyboard: the first item has the focus, ↓ moves on, Escape gives the focus back to «Создать».
+    const focused = () => page.evaluate(() => document.activeElement?.textContent?.trim() ?? '');
+    await page.waitForFunction(() => document.activeElement?.getAttribute('role') === 'menuitem');
+    expect(await focused()).to.equal(offered[0].trim());
+    await page.keyboard.press('ArrowDown');
+    expect(await focused()).to.equal(offered[1].trim());
+    await page.keyboard.press('End');
+    expect(await focused()).to.equal(offered.at(-1)!.trim());
+    await page.keyboard.press('Escape');
+    await page.getByRole('menu').waitFor({ state: 'detached' });
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-test'))).to.equal('create');
+    await page.keyboard.press('Enter');
     await page.getByTestId('create-counterparty').click();
     await page.getByTestId('input-name').fill('ООО «Первая»');
     await page.getByTestId('save').click();

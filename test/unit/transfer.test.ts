@@ -69,10 +69,24 @@ describe('import: reading files', () => {
     expect(detectEncoding(Buffer.from('\uFEFFИНН;Имя', 'utf8'))).to.equal('utf-8');
     expect(detectEncoding(Buffer.from('ИНН;Имя', 'utf8'))).to.equal('utf-8');
     expect(detectEncoding(iconv.encode('ИНН;Имя', 'windows-1251'))).to.equal('windows-1251');
+    expect(detectEncoding(iconv.encode('ИНН;Имя', 'utf-16le', { addBOM: true }))).to.equal('utf-16le');
+    expect(detectEncoding(iconv.encode('ИНН;Имя', 'utf-16be', { addBOM: true }))).to.equal('utf-16be');
     expect(detectDelimiter('a;b;c\n1;2;3')).to.equal(';');
     expect(detectDelimiter('a,b,c\n1,2,3')).to.equal(',');
     expect(detectDelimiter('a\tb\tc\n1\t2,5\t3')).to.equal('\t');
     expect(detectDelimiter('"a;b",c,d\n"1;2",3,4')).to.equal(',');
+  });
+
+  it('reads a CSV saved as «Текст Юникод» (UTF-16 with its BOM, tab-separated) with every letter', async () => {
+    for (const encoding of ['utf-16le', 'utf-16be']) {
+      const file = inMemory(iconv.encode('Наименование\tИНН\nООО «Ёлка»\t7707083893\n', encoding, { addBOM: true }));
+      const rows: string[][] = [];
+      for await (const row of readRows(file, { format: 'csv', encoding: null, delimiter: null })) rows.push(row.cells.map(String));
+      expect(rows, encoding).to.deep.equal([
+        ['Наименование', 'ИНН'],
+        ['ООО «Ёлка»', '7707083893'],
+      ]);
+    }
   });
 
   it('reads an .xlsx straight from the zip: the sheets in the workbook’s order, the chosen one or the first, text, numbers and dates; no temporary file or open descriptor is left, also when reading stops early', async () => {

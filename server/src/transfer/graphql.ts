@@ -56,7 +56,7 @@ export const transferModule: GraphQLModule = {
       "The sheets of an xlsx file, in order."
       sheets: [String!]!
       sheet: String
-      "csv: utf-8 or windows-1251, as detected or chosen."
+      "csv: utf-8, windows-1251, utf-16le or utf-16be, as detected (a BOM names UTF-16) or chosen."
       encoding: String
       "csv: the separator, as detected or chosen."
       delimiter: String

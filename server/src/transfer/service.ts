@@ -74,7 +74,7 @@ export interface ImportInspection {
   mapping: MappingGuess;
 }
 
-const ENCODINGS: readonly TextEncoding[] = ['utf-8', 'windows-1251'];
+const ENCODINGS: readonly TextEncoding[] = ['utf-8', 'windows-1251', 'utf-16le', 'utf-16be'];
 const SAMPLE_ROWS = 5;
 const MAX_COLUMNS = 500;
 const MAX_CONSTANT_LENGTH = 1000;

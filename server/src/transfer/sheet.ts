@@ -13,7 +13,7 @@ import type { CellValue } from '../../../card-types';
 import { checkCentralDirectory, checkStreamed, RangeReader, type UnpackLimits } from '../files/archive';
 
 export type SheetFormat = 'xlsx' | 'csv';
-export type TextEncoding = 'utf-8' | 'windows-1251';
+export type TextEncoding = 'utf-8' | 'windows-1251' | 'utf-16le' | 'utf-16be';
 export const DELIMITERS = [';', ',', '\t'] as const;
 export type Delimiter = (typeof DELIMITERS)[number];
 
@@ -327,9 +327,14 @@ async function firstBytes(open: OpenFile): Promise<Buffer> {
   return Buffer.concat(chunks).subarray(0, SAMPLE_BYTES);
 }
 
-/** UTF-8 when the text has a BOM or is valid UTF-8; otherwise Windows-1251 (what Russian Excel saves CSV in). */
+/**
+ * The encoding a BOM names (UTF-8, or UTF-16 as Excel's «Текст Юникод» saves it); without one,
+ * UTF-8 when the text is valid UTF-8, otherwise Windows-1251 (what Russian Excel saves CSV in).
+ */
 export function detectEncoding(sample: Buffer): TextEncoding {
   if (sample[0] === 0xef && sample[1] === 0xbb && sample[2] === 0xbf) return 'utf-8';
+  if (sample[0] === 0xff && sample[1] === 0xfe) return 'utf-16le';
+  if (sample[0] === 0xfe && sample[1] === 0xff) return 'utf-16be';
   try {
     // A sample may end inside a character: `stream` leaves an incomplete tail undecoded.
     new TextDecoder('utf-8', { fatal: true }).decode(sample, { stream: true });

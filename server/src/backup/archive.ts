@@ -291,7 +291,13 @@ export async function verifyArchive(file: string): Promise<Manifest> {
     let documents = 0;
     for await (const raw of bsonDocuments(content)) {
       documents += 1;
-      const key = idKey(raw);
+      let key: string;
+      try {
+        key = idKey(raw);
+      } catch {
+        // A damaged byte inside a well-framed document (the file's hash is known only at its end).
+        throw new ArchiveError(`corrupt BSON: a document of ${entry.path} cannot be read`);
+      }
       if (key === '') continue;
       if (ids.has(key)) throw new ArchiveError(`${collection.name}: the _id ${EJSON.stringify(BSON.deserialize(raw)._id)} appears twice`);
       ids.add(key);

@@ -256,6 +256,10 @@ describeInBrowser('console for a first-time administrator: the way in, confirmat
     const folder = made.libraries.find((library) => library.name === 'Клиенты 12')!.folders[0];
     expect(folder.allowedCardTypes).to.deep.equal([]);
     await page.goto(`${server.url}/folders/${folder.id}`);
+    // Its list shows the title, the type and the time, not every type's fields.
+    await page.locator('[data-test="card-list"] [role="columnheader"]').first().waitFor();
+    const headers = await page.locator('[data-test="card-list"] [role="columnheader"]').evaluateAll((heads) => heads.map((head) => head.getAttribute('data-column')));
+    expect(headers.filter((key) => key !== null)).to.deep.equal(['title', 'typeKey', 'updatedAt']);
     await page.getByTestId('create').click();
     const offered = await page.getByRole('menuitem').allTextContents();
     expect(offered.map((name) => name.trim())).to.include.members(['Контрагент', 'Контактное лицо', 'Коммерческое предложение', 'Договор']);

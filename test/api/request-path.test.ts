@@ -18,10 +18,11 @@ const CARD_PAGE = `query CardPage($folderId: ID!, $first: Int, $after: String, $
 
 /**
  * What the server does on its own clock, whatever the requests: polling the access version, the job
- * runner, the card-type registry re-reading its definitions once its short cache expires.
+ * runner, the card-type registry re-reading its definitions once its short cache expires, the
+ * bulk-reading alarm adding the cards read to its counts by a timer (transfer/read-alarm.ts).
  */
-const background = (command: SentCommand) =>
-  (command.name === 'find' && command.collection === 'meta') || command.collection === 'jobs' || command.collection === 'locks' || command.collection === 'cardtypes';
+const BACKGROUND_COLLECTIONS = new Set(['jobs', 'locks', 'cardtypes', 'read_counts', 'read_baselines']);
+const background = (command: SentCommand) => (command.name === 'find' && command.collection === 'meta') || BACKGROUND_COLLECTIONS.has(command.collection);
 
 /** The database commands the server sends while `work` runs (its background work left out). */
 const commandsDuring = async (work: () => Promise<unknown>): Promise<SentCommand[]> => (await databaseCommandsDuring(work)).commands.filter((command) => !background(command));

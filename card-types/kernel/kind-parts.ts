@@ -26,6 +26,22 @@ export function parseChoice(
   return ok(sort ? accepted.sort(sort) : accepted);
 }
 
+/**
+ * Characters card text never keeps: C0 and C1 controls other than tab and line breaks (a NUL, a bell or
+ * an ANSI escape shown in a list, an export or a log line) and the bidirectional embeddings, overrides
+ * and isolates (U+202A–U+202E, U+2066–U+2069), with which «ООО Ромашка<U+202E>…» reads as another
+ * company. They are removed, as from file names (server/src/files/names.ts), so text pasted from
+ * anywhere still saves.
+ */
+// eslint-disable-next-line no-control-regex
+const HIDDEN_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Text as a card keeps it: without the characters above, trimmed; one line unless `multiline` (line breaks and tabs become a space). */
+export function cleanText(text: string, multiline: boolean): string {
+  const visible = text.replace(HIDDEN_IN_TEXT, '');
+  return (multiline ? visible.replace(/\r\n?/g, '\n') : visible.replace(/[\t\r\n]+/g, ' ')).trim();
+}
+
 /** An id of a card or user, lower-cased. */
 export const acceptObjectId = (item: string): string | undefined => (objectIdPattern.test(item) ? item.toLowerCase() : undefined);
 

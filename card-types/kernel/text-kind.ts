@@ -1,6 +1,6 @@
 /** `string` (one line) and `text` (several lines): trimmed text, length limits and a pattern. */
 import { defineFieldKind, fail, ok, type FieldKind } from './field-kind';
-import { limitProblems, wordsAndNumbers } from './kind-parts';
+import { cleanText, limitProblems, wordsAndNumbers } from './kind-parts';
 import type { LocalizedText } from './locale';
 import { messages } from './messages';
 
@@ -51,7 +51,7 @@ export function textKind({
     parse(raw, field) {
       const text = typeof raw === 'number' && Number.isFinite(raw) ? String(raw) : raw;
       if (typeof text !== 'string') return fail(messages.notText);
-      const value = multiline ? text.replace(/\r\n?/g, '\n').trim() : text.trim();
+      const value = cleanText(text, multiline);
       const max = field.max ?? maxLength;
       if (value.length > max) return fail(messages.tooLong(max));
       if (field.min !== undefined && value.length < field.min) return fail(messages.tooShort(field.min));

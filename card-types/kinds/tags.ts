@@ -1,5 +1,5 @@
 import { defineFieldKind, fail, ok } from '../kernel/field-kind';
-import { fromText, wordsAndNumbers } from '../kernel/kind-parts';
+import { cleanText, fromText, wordsAndNumbers } from '../kernel/kind-parts';
 import { messages } from '../kernel/messages';
 
 const maxTagLength = 100;
@@ -16,7 +16,7 @@ export default defineFieldKind({
     if (!items || !items.every((item) => typeof item === 'string')) return fail(messages.notTags);
     const tags: string[] = [];
     const seen = new Set<string>();
-    for (const tag of items.map((item) => (item as string).trim()).filter((item) => item !== '')) {
+    for (const tag of items.map((item) => cleanText(item as string, false)).filter((item) => item !== '')) {
       if (tag.length > maxTagLength) return fail(messages.tagTooLong(maxTagLength));
       const folded = tag.toLocaleLowerCase('ru');
       if (!seen.has(folded)) tags.push(tag);

@@ -139,6 +139,20 @@ describe('hostile input on read paths (API)', function () {
     expect(refusalFields(await admin.request('query($a: String) { auditLog(after: $a) { totalCount } }', { a: '{"$gt":""}' }))).to.have.key('after');
   });
 
+  it('keeps no control characters or bidi overrides in card text, so a title cannot pose as another (s10 attack A4)', async () => {
+    const created = await admin.data<{ createCard: { id: string } }>(CREATE, {
+      f: folderId,
+      t: 'counterparty',
+      v: { name: 'ООО Нуль\u0000\u0007\u001b[31mКрасный\u202eпуп\nвторая', notes: 'строка\u202e\r\nещё\tодна\u2066', tags: ['\u202eтег\u0000'] },
+    });
+    const card = await admin.data<{ card: { title: string; values: Record<string, unknown> } }>('query($id: ID!) { card(id: $id) { title values } }', {
+      id: created.createCard.id,
+    });
+    expect(card.card.title).to.equal('ООО Нуль[31mКрасныйпуп вторая');
+    expect(card.card.values).to.include({ name: 'ООО Нуль[31mКрасныйпуп вторая', notes: 'строка\nещё\tодна' });
+    expect(card.card.values.tags).to.deep.equal(['тег']);
+  });
+
   it('never returns an unlimited trash page', async () => {
     const list = await admin.data<{ cards: { edges: { node: { title: string } }[] } }>('query($f: ID!) { cards(folderId: $f) { edges { node { title } } } }', { f: contracts });
     expect(list.cards.edges).to.have.length(3);

@@ -113,6 +113,12 @@ describe('hostile input on read paths (API)', function () {
     expect(refusalFields(tooLong)).to.have.key('filters.name');
     const unknown = await reader.request(PAGE, { f: folderId, filters: [{ field: '$where', op: 'equals', value: '1' }] });
     expect(refusalFields(unknown)).to.deep.equal({ 'filters.0': 'Нет такого поля' });
+    // Too many values (all valid) are refused as too many, not as a bad value (s10 attack A6).
+    const inns = Array.from({ length: 101 }, (_, i) => String(7700000000 + i));
+    const manyValues = await reader.request(PAGE, { f: folderId, filters: [{ field: 'inn', op: 'in', values: inns }] });
+    expect(refusalFields(manyValues)).to.deep.equal({ 'filters.inn': 'Не больше 100 элементов' });
+    const hundred = await reader.data<{ cards: { edges: unknown[] } }>(PAGE, { f: folderId, filters: [{ field: 'inn', op: 'in', values: inns.slice(0, 100) }] });
+    expect(hundred.cards.edges).to.deep.equal([]);
     const range = await admin.data<{ cards: { edges: { node: { title: string } }[] } }>(PAGE, {
       f: contracts,
       filters: [{ field: 'amount', op: 'range', from: '1 000', to: '99 999,99' }],

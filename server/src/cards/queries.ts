@@ -152,6 +152,10 @@ function filterCondition(types: CardTypeDefinition[], filter: unknown, index: nu
   };
   // Each kind names the operators that apply to it (a range of dates, a choice of options …).
   if (field && !kindOf(field).filter.operators.includes(filter.op)) return bad();
+  if ((filter.values?.length ?? 0) > MAX_FILTER_VALUES) {
+    errors.add(at, 'tooMany', { max: MAX_FILTER_VALUES });
+    return null;
+  }
   const condition = kindCondition(field, path, filter);
   if (condition === undefined) return bad();
   // Where the folder's other types hide a field of the same key, their cards keep it out of sight: a filter on it
@@ -165,9 +169,7 @@ function filterCondition(types: CardTypeDefinition[], filter: unknown, index: nu
 function kindCondition(field: FieldDefinition | undefined, path: string, filter: CardFilter): Filter | undefined {
   const one = (text: string | null | undefined) => filterValue(field, text);
   const many = (texts: readonly string[] | null | undefined) => {
-    const list = texts ?? [];
-    if (list.length > MAX_FILTER_VALUES) return undefined;
-    const parsed = list.map(one);
+    const parsed = (texts ?? []).map(one);
     return parsed.every((value) => value !== undefined) ? (parsed as (string | number | boolean)[]) : undefined;
   };
   switch (filter.op) {

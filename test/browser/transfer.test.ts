@@ -70,7 +70,8 @@ describeInBrowser('import and export, as a person does them (browser)', function
     await page
       .getByTestId('import-file')
       .setInputFiles({ name: 'клиенты.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', buffer: await clientsWorkbook() });
-    const columnField = (name: string) => page.locator(`[data-test="import-column"][data-column="${name}"]`).getByTestId('import-column-field');
+    // Each column's choice is named by its column for a screen reader (s10 user U11: all were «Поле карточки»).
+    const columnField = (name: string) => page.getByRole('combobox', { name: `Поле карточки для столбца «${name}»`, exact: true });
     await columnField('ИНН').waitFor();
     expect(await columnField('Наименование').inputValue()).to.equal('name');
     expect(await columnField('ИНН').inputValue()).to.equal('inn');
@@ -80,6 +81,10 @@ describeInBrowser('import and export, as a person does them (browser)', function
     await page.getByTestId('import-constant-add').click();
     await page.getByTestId('import-constant-field').selectOption('tags');
     await page.getByTestId('import-constant-value').fill('импорт 2026-11');
+    // What to do with a card found by a unique field is a named group of choices (s10 user U11).
+    await page.getByTestId('import-match-field').selectOption({ label: 'ИНН' });
+    expect(await page.getByRole('radiogroup', { name: 'Если карточка уже есть' }).getByRole('radio').count()).to.equal(3);
+    await page.getByTestId('import-match-field').selectOption({ label: '— не искать, всегда создавать —' });
 
     await page.getByTestId('import-dry-run').click();
     const result = page.getByTestId('import-result');
@@ -119,7 +124,19 @@ describeInBrowser('import and export, as a person does them (browser)', function
     await list.locator('[data-test="card-row"][data-title="ООО «Кассиопея»"]').waitFor();
     await list.locator('[data-test="card-row"][data-title="ИП Ёлкин"]').waitFor();
     await list.getByTestId('export').click();
-    const exported = await sheetRows(await downloaded(list, () => list.getByTestId('export-xlsx').click()));
+    // While the file comes, a line says how much has arrived, in the interface's language (s10 user U9: «… получено 0,9 MB»).
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await list.route('**/transfer/export', async (route) => {
+      await held;
+      await route.continue();
+    });
+    const file = downloaded(list, () => list.getByTestId('export-xlsx').click());
+    await list.getByTestId('export-progress').waitFor();
+    expect((await list.getByTestId('export-progress').textContent())?.trim()).to.equal('Выгрузка списка… получено 0 Б');
+    release();
+    const exported = await sheetRows(await file);
+    await list.unroute('**/transfer/export');
     const nameAt = (exported[0] as string[]).indexOf('Наименование');
     expect(nameAt).to.be.at.least(0);
     expect(

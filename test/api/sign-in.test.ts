@@ -183,7 +183,7 @@ describe('sign-in throttle under parallel guesses (API)', function () {
     server = await startTestServer({ TRUST_PROXY: 'true' });
     admin = await signedIn(server);
     const departmentId = (await admin.data<{ departments: { id: string }[] }>('{ departments { id } }')).departments[0].id;
-    for (const login of ['vera', 'target-one', 'target-two']) {
+    for (const login of ['vera', 'target-one', 'target-two', 'vera-owner']) {
       const created = await admin.data<{ createUser: { id: string } }>('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
         input: { login, fullName: login, password: PASSWORD, departmentId },
       });
@@ -227,13 +227,40 @@ describe('sign-in throttle under parallel guesses (API)', function () {
     expect(results.filter((result) => result.errors?.[0].extensions?.code === 'TOO_MANY_REQUESTS').length).to.be.at.least(35);
   });
 
-  it('lets none of 40 parallel guesses in once the login is blocked, the right one included', async () => {
+  it('lets none of 40 parallel guesses in from an address once the login is blocked there, the right one included', async () => {
     const attacker = new ApiClient(server.url, { 'x-forwarded-for': '198.51.100.22' });
     for (let attempt = 0; attempt < 5; attempt += 1) await attacker.request(SIGN_IN, { login: 'target-two', password: `first-${attempt}` });
-    const results = await guesses('target-two', '198.51.100.23', 20);
+    const results = await guesses('target-two', '198.51.100.22', 20);
     expect(results.filter((result) => result.data?.signIn)).to.have.length(0);
     expect(results.every((result) => result.errors?.[0].extensions?.code === 'TOO_MANY_REQUESTS')).to.equal(true);
     expect(await verifiedFailures('target-two')).to.equal(5);
+  });
+
+  it('keeps the owner in while strangers guess: failures from other addresses never refuse the right password where the owner signed in (s10 attack A10)', async () => {
+    const owner = await new ApiClient(server.url, { 'x-forwarded-for': '192.168.1.10' }).request(SIGN_IN, { login: 'vera-owner', password: PASSWORD });
+    expect(owner.data?.signIn, JSON.stringify(owner.errors)).to.be.ok;
+    // Five wrong passwords from one address shut that address out, not the owner at another.
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      await new ApiClient(server.url, { 'x-forwarded-for': '203.0.113.1' }).request(SIGN_IN, { login: 'vera-owner', password: `guess-${attempt}` });
+    }
+    const fromElsewhere = await new ApiClient(server.url, { 'x-forwarded-for': '192.0.2.77' }).request(SIGN_IN, { login: 'vera-owner', password: PASSWORD });
+    expect(fromElsewhere.data?.signIn, JSON.stringify(fromElsewhere.errors)).to.be.ok;
+    // Four wrong passwords from each of five more addresses: 20 in all (24 with those above) close the login to new addresses…
+    for (let address = 2; address <= 6; address += 1) {
+      for (let attempt = 0; attempt < 4; attempt += 1) {
+        await new ApiClient(server.url, { 'x-forwarded-for': `203.0.113.${address}` }).request(SIGN_IN, { login: 'vera-owner', password: `guess-${attempt}` });
+      }
+    }
+    const stranger = await new ApiClient(server.url, { 'x-forwarded-for': '198.18.0.1' }).request(SIGN_IN, { login: 'vera-owner', password: PASSWORD });
+    expect(stranger.errors?.[0].extensions?.code).to.equal('TOO_MANY_REQUESTS');
+    // … while the owner's office address, where the right password opened it before, still signs in.
+    const office = await new ApiClient(server.url, { 'x-forwarded-for': '192.168.1.10' }).request(SIGN_IN, { login: 'vera-owner', password: PASSWORD });
+    expect(office.data?.signIn, JSON.stringify(office.errors)).to.be.ok;
+    const closed = await admin.data<{ auditLog: { edges: { node: { summary: string } }[] } }>(
+      'query($u: ID) { auditLog(kind: "sign-in-failed", userId: $u) { edges { node { summary } } } }',
+      { u: userIds['vera-owner'] },
+    );
+    expect(closed.auditLog.edges.map((edge) => edge.node.summary)).to.include('login closed for 15 minutes to addresses it never signed in from: 20 failures');
   });
 });
 

@@ -12,7 +12,7 @@ import { isValidAllowListEntry } from './ip-allow-list';
 import { Department, Group, User, type UserDoc } from './models';
 import { MIN_PASSWORD_LENGTH, hashPassword, passwordMatches } from './passwords';
 import { createSession, endUserSessions } from './sessions';
-import { oneSignInAtATime, recordSignInFailure, releaseSignInAttempt, reserveSignInAttempt } from './throttle';
+import { THROTTLE, oneSignInAtATime, recordSignInFailure, releaseSignInAttempt, reserveSignInAttempt } from './throttle';
 
 const LOGIN_PATTERN = /^[A-Za-z0-9._-]{3,64}$/;
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -82,6 +82,13 @@ async function attemptSignIn(request: SignInRequest, loginKey: string): Promise<
     const failure = await recordSignInFailure(attempt);
     logger.warn({ login: loginKey, ip }, 'sign-in failed: wrong login or password');
     await recordAudit({ userId: user?._id ?? null, login: loginKey, ip }, { kind: 'sign-in-failed', summary: 'wrong login or password' });
+    if (failure.loginClosed) {
+      logger.warn({ login: loginKey, ip }, 'sign-in closed to new addresses: failures from many addresses');
+      await recordAudit(
+        { userId: user?._id ?? null, login: loginKey, ip },
+        { kind: 'sign-in-failed', summary: `login closed for ${THROTTLE.blockSeconds / 60} minutes to addresses it never signed in from: ${THROTTLE.loginFailures} failures` },
+      );
+    }
     if (failure.delayMs > 0) await sleep(failure.delayMs);
     if (failure.blockedMs > 0) throw throttled(failure.blockedMs);
     throw new AppError('UNAUTHENTICATED', message(locale, 'badCredentials'));

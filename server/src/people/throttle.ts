@@ -2,40 +2,51 @@ import mongoose from 'mongoose';
 import { RateLimiterMongo, RateLimiterRes } from 'rate-limiter-flexible';
 
 /**
- * Sign-in brute-force protection, per login and per address in MongoDB (shared by every server
- * instance). Every attempt takes its place in the count before the password is checked; a right
- * password gives it back. After a few failures responses are slowed; the failure that reaches
- * the limit blocks the login or the address for a while (only failures block, never a burst of
- * attempts in flight), and attempts past the limit are not checked.
+ * Sign-in brute-force protection in MongoDB (shared by every server instance), counted three ways:
+ * per login and address, per address, and per login over all addresses. Every attempt takes its place
+ * in the counts before the password is checked; a right password gives it back. After a few failures
+ * responses are slowed; the failure that reaches a limit blocks for a while (only failures block,
+ * never a burst of attempts in flight), and attempts past a limit are not checked.
+ *
+ * What a block shuts is the attacker's way in, not the owner's (s10 attack A10: five wrong passwords
+ * from anywhere used to keep a login, the administrator's too, out everywhere): failures from one
+ * address block that login from that address, and many from one address block the address. A login
+ * guessed at from many addresses is closed only to addresses it never signed in from: where its owner
+ * signed in during the last 90 days the right password still opens it.
  */
 export const THROTTLE = {
-  loginFailures: 5,
+  /** Failures of one login from one address. */
+  pairFailures: 5,
+  /** Failures from one address, whatever the logins. */
   addressFailures: 20,
+  /** Failures of one login from all addresses together: then closed to addresses it never signed in from. */
+  loginFailures: 20,
   windowSeconds: 15 * 60,
   blockSeconds: 15 * 60,
+  /** How long an address the login signed in from stays known to it. */
+  knownAddressDays: 90,
   /** Failures before responses start to slow down, and the added delay per further failure. */
   slowAfter: 2,
   slowStepMs: 250,
   maxDelayMs: 3000,
 };
 
-let limiters: { login: RateLimiterMongo; address: RateLimiterMongo } | undefined;
+/** An address a login signed in from (kept `knownAddressDays` after the last time). */
+const knownAddressSchema = new mongoose.Schema({ _id: String, expiresAt: { type: Date, required: true } }, { versionKey: false });
+knownAddressSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
+const KnownAddress = mongoose.model('SignInKnownAddress', knownAddressSchema, 'signin_known_addresses');
+
+const pairKey = (loginKey: string, ip: string) => `${loginKey}|${ip}`;
+
+let limiters: { pair: RateLimiterMongo; login: RateLimiterMongo; address: RateLimiterMongo } | undefined;
 
 function throttles() {
   // Created on first use: they need an open connection to create their indexes.
+  const limiter = (tableName: string, points: number) => new RateLimiterMongo({ storeClient: mongoose.connection, tableName, points, duration: THROTTLE.windowSeconds });
   limiters ??= {
-    login: new RateLimiterMongo({
-      storeClient: mongoose.connection,
-      tableName: 'signin_throttle_login',
-      points: THROTTLE.loginFailures,
-      duration: THROTTLE.windowSeconds,
-    }),
-    address: new RateLimiterMongo({
-      storeClient: mongoose.connection,
-      tableName: 'signin_throttle_address',
-      points: THROTTLE.addressFailures,
-      duration: THROTTLE.windowSeconds,
-    }),
+    pair: limiter('signin_throttle_pair', THROTTLE.pairFailures),
+    login: limiter('signin_throttle_login', THROTTLE.loginFailures),
+    address: limiter('signin_throttle_address', THROTTLE.addressFailures),
   };
   return limiters;
 }
@@ -72,15 +83,20 @@ const consume = (limiter: RateLimiterMongo, key: string) =>
     throw rejection;
   });
 
-/** One reserved sign-in attempt: how many attempts the login and the address have used in the window. */
+/** One reserved sign-in attempt: how many attempts the login, the address and both together have used in the window. */
 export interface SignInAttempt {
   loginKey: string;
   ip: string;
+  pairAttempts: number;
   loginAttempts: number;
   addressAttempts: number;
   /** Milliseconds until sign-in is allowed again; 0 when this attempt may be verified. */
   blockedMs: number;
 }
+
+const knownAddress = async (loginKey: string, ip: string) => (await KnownAddress.exists({ _id: pairKey(loginKey, ip), expiresAt: { $gt: new Date() } })) !== null;
+
+const over = (result: RateLimiterRes, limit: number) => (result.consumedPoints > limit ? result.msBeforeNext : 0);
 
 /**
  * Reserves the attempt atomically before the (slow) password check: parallel attempts each take
@@ -88,13 +104,12 @@ export interface SignInAttempt {
  * attempt is refused without verifying anything.
  */
 export async function reserveSignInAttempt(loginKey: string, ip: string): Promise<SignInAttempt> {
-  const { login, address } = throttles();
-  const [byLogin, byAddress] = await Promise.all([consume(login, loginKey), consume(address, ip)]);
-  const blockedMs = Math.max(
-    byLogin.consumedPoints > THROTTLE.loginFailures ? byLogin.msBeforeNext : 0,
-    byAddress.consumedPoints > THROTTLE.addressFailures ? byAddress.msBeforeNext : 0,
-  );
-  const attempt = { loginKey, ip, loginAttempts: byLogin.consumedPoints, addressAttempts: byAddress.consumedPoints, blockedMs };
+  const { pair, login, address } = throttles();
+  const [byPair, byLogin, byAddress] = await Promise.all([consume(pair, pairKey(loginKey, ip)), consume(login, loginKey), consume(address, ip)]);
+  // A login under attack from many addresses is still open where it signed in before (asked only then).
+  const loginBlockedMs = over(byLogin, THROTTLE.loginFailures) > 0 && !(await knownAddress(loginKey, ip)) ? byLogin.msBeforeNext : 0;
+  const blockedMs = Math.max(over(byPair, THROTTLE.pairFailures), over(byAddress, THROTTLE.addressFailures), loginBlockedMs);
+  const attempt = { loginKey, ip, pairAttempts: byPair.consumedPoints, loginAttempts: byLogin.consumedPoints, addressAttempts: byAddress.consumedPoints, blockedMs };
   // A refused attempt is not made: its place is given back (a block stays until it expires).
   if (blockedMs > 0) await releaseSignInAttempt(attempt, { signedIn: false });
   return attempt;
@@ -102,24 +117,36 @@ export async function reserveSignInAttempt(loginKey: string, ip: string): Promis
 
 /**
  * The reserved attempt was a wrong login or password: it stays counted. Returns how long to hold the
- * response and, once the limit is reached, for how long the login or address is now blocked.
+ * response; once a limit is reached, for how long this address may not try the login again, and
+ * whether the login was just closed to addresses it never signed in from.
  */
-export async function recordSignInFailure(attempt: SignInAttempt): Promise<{ delayMs: number; blockedMs: number }> {
-  const { login, address } = throttles();
-  const failures = Math.max(attempt.loginAttempts, attempt.addressAttempts);
-  const delayMs = Math.min(Math.max(0, failures - THROTTLE.slowAfter) * THROTTLE.slowStepMs, THROTTLE.maxDelayMs);
-  const blocks: Promise<unknown>[] = [];
-  if (attempt.loginAttempts >= THROTTLE.loginFailures) blocks.push(login.block(attempt.loginKey, THROTTLE.blockSeconds));
-  if (attempt.addressAttempts >= THROTTLE.addressFailures) blocks.push(address.block(attempt.ip, THROTTLE.blockSeconds));
-  await Promise.all(blocks);
-  return { delayMs, blockedMs: blocks.length > 0 ? THROTTLE.blockSeconds * 1000 : 0 };
+export async function recordSignInFailure(attempt: SignInAttempt): Promise<{ delayMs: number; blockedMs: number; loginClosed: boolean }> {
+  const { pair, login, address } = throttles();
+  const delayMs = Math.min(Math.max(0, Math.max(attempt.pairAttempts, attempt.addressAttempts) - THROTTLE.slowAfter) * THROTTLE.slowStepMs, THROTTLE.maxDelayMs);
+  const pairBlocked = attempt.pairAttempts >= THROTTLE.pairFailures;
+  const addressBlocked = attempt.addressAttempts >= THROTTLE.addressFailures;
+  const loginClosed = attempt.loginAttempts === THROTTLE.loginFailures;
+  await Promise.all([
+    pairBlocked && pair.block(pairKey(attempt.loginKey, attempt.ip), THROTTLE.blockSeconds),
+    addressBlocked && address.block(attempt.ip, THROTTLE.blockSeconds),
+    attempt.loginAttempts >= THROTTLE.loginFailures && login.block(attempt.loginKey, THROTTLE.blockSeconds),
+  ]);
+  const blocked = pairBlocked || addressBlocked || (loginClosed && !(await knownAddress(attempt.loginKey, attempt.ip)));
+  return { delayMs, blockedMs: blocked ? THROTTLE.blockSeconds * 1000 : 0, loginClosed };
 }
 
 /**
- * The reserved attempt had the right password: it is given back. A sign-in clears the login's
- * failures (the address keeps the ones it has).
+ * The reserved attempt had the right password, or was refused: it is given back. A sign-in clears
+ * the failures of its login from its address and makes the address known to the login (the login's
+ * failures from elsewhere and the address's own stay).
  */
 export async function releaseSignInAttempt(attempt: SignInAttempt, { signedIn }: { signedIn: boolean }): Promise<void> {
-  const { login, address } = throttles();
-  await Promise.all([signedIn ? login.delete(attempt.loginKey) : login.reward(attempt.loginKey, 1), address.reward(attempt.ip, 1)]);
+  const { pair, login, address } = throttles();
+  const key = pairKey(attempt.loginKey, attempt.ip);
+  await Promise.all([
+    signedIn ? pair.delete(key) : pair.reward(key, 1),
+    login.reward(attempt.loginKey, 1),
+    address.reward(attempt.ip, 1),
+    signedIn && KnownAddress.updateOne({ _id: key }, { $set: { expiresAt: new Date(Date.now() + THROTTLE.knownAddressDays * 86_400_000) } }, { upsert: true }),
+  ]);
 }

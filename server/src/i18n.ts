@@ -72,6 +72,7 @@ const messages = {
     en: 'The query costs too much: {cost}, above the limit of {max}. Ask for fewer rows (first, ids) or fewer aliases at a time',
   },
   tooManyRows: { ru: 'Не больше {max} строк за один запрос', en: 'At most {max} rows at a time' },
+  tooFewRows: { ru: 'Укажите целое число от 1', en: 'Give a whole number from 1' },
   noSuchField: { ru: 'Нет такого поля', en: 'No such field' },
   maintenance: {
     ru: 'Идёт восстановление из резервной копии: изменения временно недоступны, просмотр работает. Повторите позже',

@@ -166,10 +166,16 @@ describe('hostile input on read paths (API)', function () {
       await admin.data<{ cards: { edges: { node: { id: string } }[] } }>('query($f: ID!) { cards(folderId: $f) { edges { node { id } } } }', { f: contracts })
     ).cards.edges.map((e) => e.node.id);
     for (const id of ids) await admin.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id });
-    const zero = await admin.data<{ trash: unknown[] }>('{ trash(first: 0) { id } }');
-    expect(zero.trash).to.have.length(1);
-    const negative = await admin.data<{ trash: unknown[] }>('{ trash(first: -5) { id } }');
-    expect(negative.trash).to.have.length(1);
+    const one = await admin.data<{ trash: unknown[] }>('{ trash(first: 1) { id } }');
+    expect(one.trash).to.have.length(1);
+    // No page of 0 or −5 rows is taken as 1: refused at `first`, written inline or as a variable (s10 attack A11).
+    for (const [query, variables] of [
+      ['{ trash(first: 0) { id } }', {}],
+      ['query($f: ID!, $n: Int) { cards(folderId: $f, first: $n) { edges { cursor } } }', { f: contracts, n: -5 }],
+      ['query($n: Int) { search(query: "ООО", first: $n) { exact } }', { n: 0 }],
+    ] as const) {
+      expect(refusalFields(await admin.request(query, variables)), query).to.deep.equal({ first: 'Укажите целое число от 1' });
+    }
   });
 });
 

@@ -49,6 +49,8 @@ export const INPUT_LIMITS = {
 };
 
 const PAGE_ARGUMENTS = new Set(['first', 'last']);
+/** What is wrong with a number of rows asked for at once: every page has 1 to `INPUT_LIMITS.rows` (0 or −5 is not taken as 1). */
+const pageRowsProblem = (rows: number): MessageKey | undefined => (rows < 1 ? 'tooFewRows' : rows > INPUT_LIMITS.rows ? 'tooManyRows' : undefined);
 const INT_RANGE = 2 ** 31;
 
 type FieldMessages = Record<string, string>;
@@ -208,7 +210,10 @@ function mapArguments(document: DocumentNode, schema: GraphQLSchema): ArgumentMa
           const value = Number(node.value);
           const last = inner.at(-1) ?? argument.argument;
           if (Math.abs(value) >= INT_RANGE) oversized.set(placePath(place), 'wrongArgumentType');
-          else if (PAGE_ARGUMENTS.has(last) && value > INPUT_LIMITS.rows) oversized.set(placePath(place), 'tooManyRows');
+          else if (PAGE_ARGUMENTS.has(last)) {
+            const rows = pageRowsProblem(value);
+            if (rows) oversized.set(placePath(place), rows);
+          }
         }
       },
       leave(node, key) {
@@ -242,8 +247,9 @@ function checkVariables(variables: Record<string, unknown>, names: Map<string, P
       if (LONE_SURROGATE.test(value)) fields[path] ??= message(locale, 'illFormedText');
       continue;
     }
-    if (typeof value === 'number' && keys.length === 0 && PAGE_ARGUMENTS.has(place.inner.at(-1) ?? place.argument) && value > INPUT_LIMITS.rows) {
-      fields[path] ??= message(locale, 'tooManyRows', { max: INPUT_LIMITS.rows });
+    const rows = typeof value === 'number' && keys.length === 0 && PAGE_ARGUMENTS.has(place.inner.at(-1) ?? place.argument) ? pageRowsProblem(value) : undefined;
+    if (rows) {
+      fields[path] ??= message(locale, rows, { max: INPUT_LIMITS.rows });
       continue;
     }
     if (value === null || typeof value !== 'object') continue;

@@ -17,9 +17,8 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { MongoClient, ObjectId } from 'mongodb';
-import { renderTitle, searchIndexOf } from '../card-types';
-import { builtInCardTypes } from '../card-types/built-in';
 import { Card } from '../server/src/cards/model';
+import { counterpartyDoc } from '../seeds/generate';
 import { cpuMs, printMachine } from './support';
 
 const { values: args } = parseArgs({
@@ -36,37 +35,12 @@ const IN_FLIGHT = 2;
 const PROBE_EVERY_MS = 100;
 const REPORT_EVERY = 100_000;
 
-const counterparty = builtInCardTypes.find((type) => type.key === 'counterparty')!;
-const WORDS = ['Альфа', 'Бета', 'Гамма', 'Дельта', 'Сигма', 'Омега', 'Вектор', 'Прогресс', 'Север', 'Восток', 'Гранит', 'Меридиан'];
-const CITIES = ['Москва', 'Казань', 'Тверь', 'Омск', 'Пермь', 'Самара'];
-const FOLDERS = Array.from({ length: 100 }, () => new ObjectId());
+const FOLDERS = Array.from({ length: 100 }, () => ({ folderId: new ObjectId(), libraryId: new ObjectId() }));
 const author = new ObjectId();
 
-/** A counterparty card as the seed stores it (title, search keys and words, timestamps). */
+/** The seed's counterparty card number `n`, in one of 100 folders (10,000 cards each in turn). */
 function cardDoc(n: number): Record<string, unknown> {
-  const values = {
-    name: `ООО «${WORDS[n % WORDS.length]}-${n}»`,
-    inn: String(7_700_000_000 + n),
-    legalAddress: `${CITIES[n % CITIES.length]}, ул. Заводская, д. ${(n % 300) + 1}`,
-    phone: `+7 900 ${String(n % 1000).padStart(3, '0')} ${String(n % 100).padStart(2, '0')}`,
-  };
-  const title = renderTitle(counterparty, values, 'ru');
-  const at = new Date(Date.UTC(2026, 0, 1) + n * 1000);
-  return {
-    _id: new ObjectId(),
-    typeKey: 'counterparty',
-    folderId: FOLDERS[Math.floor(n / 10_000) % FOLDERS.length],
-    title,
-    values,
-    ...searchIndexOf(counterparty, title, values),
-    version: 1,
-    inTrash: false,
-    trashedAt: null,
-    createdBy: author,
-    updatedBy: author,
-    createdAt: at,
-    updatedAt: at,
-  };
+  return counterpartyDoc(n, FOLDERS[Math.floor(n / 10_000) % FOLDERS.length]!, author, new Date(Date.UTC(2026, 0, 1) + n * 1000));
 }
 
 function startDatabase(dbpath: string): Promise<{ child: ChildProcess; uri: string }> {

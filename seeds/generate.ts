@@ -18,7 +18,7 @@ const BATCH = 20000;
 type Id = Types.ObjectId;
 
 /** A counterparty as the card service would store it (valid INN, canonical phone), for bulk loading. */
-function counterpartyDoc(n: number, place: { folderId: Id; libraryId: Id }, authorId: Id, at: Date) {
+export function counterpartyDoc(n: number, place: { folderId: Id; libraryId: Id }, authorId: Id, at: Date) {
   const values = {
     name: `ООО «${WORDS[n % WORDS.length]}-${n}»`,
     inn: innFromStem(String(100_000_000 + n)),

@@ -174,6 +174,77 @@ describe('db conformance: sessions and transactions', function () {
     expect((await c.findOne({ _id: 1 } as never))!.n).to.equal(1);
   });
 
+  it('refuses a second insert of the same unique key in one transaction at that insert, with E11000', async () => {
+    const c = db.collection('txnsamekey');
+    await c.createIndex({ inn: 1 }, { unique: true, name: 'inn_unique' });
+    const session = client.startSession();
+    session.startTransaction();
+    await c.insertOne({ _id: 1, inn: '7700' } as never, { session });
+    const refused = (await c.insertOne({ _id: 2, inn: '7700' } as never, { session }).catch((e: unknown) => e)) as MongoServerError;
+    expect(refused).to.be.instanceOf(MongoServerError);
+    expect(refused.code).to.equal(11000);
+    expect(refused.message).to.contain('inn_unique');
+    await session.abortTransaction().catch(() => undefined);
+    await session.endSession();
+    expect(await c.countDocuments()).to.equal(0);
+  });
+
+  it('a unique key written by another open transaction is a WriteConflict at the write, not an E11000 at commit', async () => {
+    const c = db.collection('txnkeyconflict');
+    await c.createIndex({ inn: 1 }, { unique: true });
+    const first = client.startSession();
+    const second = client.startSession();
+    first.startTransaction();
+    second.startTransaction();
+    await c.insertOne({ _id: 1, inn: '7701' } as never, { session: first });
+    const conflict = (await c.insertOne({ _id: 2, inn: '7701' } as never, { session: second }).catch((e: unknown) => e)) as MongoServerError;
+    expect(conflict).to.be.instanceOf(MongoServerError);
+    expect(conflict.code).to.equal(112);
+    expect(conflict.hasErrorLabel('TransientTransactionError')).to.equal(true);
+    await second.abortTransaction().catch(() => undefined);
+    await first.commitTransaction();
+    await Promise.all([first.endSession(), second.endSession()]);
+    expect(await c.find().toArray()).to.deep.equal([{ _id: 1, inn: '7701' }]);
+  });
+
+  it('a unique key committed after the transaction began is a WriteConflict at the write', async () => {
+    const c = db.collection('txnkeylater');
+    await c.createIndex({ inn: 1 }, { unique: true });
+    await c.insertOne({ _id: 0, inn: 'other' } as never);
+    const session = client.startSession();
+    session.startTransaction();
+    // The transaction's snapshot is taken by its first read.
+    expect(await c.countDocuments({}, { session })).to.equal(1);
+    await c.insertOne({ _id: 1, inn: '7702' } as never);
+    const conflict = (await c.insertOne({ _id: 2, inn: '7702' } as never, { session }).catch((e: unknown) => e)) as MongoServerError;
+    expect(conflict).to.be.instanceOf(MongoServerError);
+    expect(conflict.code).to.equal(112);
+    expect(conflict.hasErrorLabel('TransientTransactionError')).to.equal(true);
+    await session.abortTransaction().catch(() => undefined);
+    await session.endSession();
+    expect(await c.countDocuments()).to.equal(2);
+  });
+
+  it('a plain insert of a unique key an open transaction wrote waits for it: E11000 once it commits', async () => {
+    const c = db.collection('txnkeywait');
+    await c.createIndex({ inn: 1 }, { unique: true });
+    const session = client.startSession();
+    session.startTransaction();
+    await c.insertOne({ _id: 1, inn: '7703' } as never, { session });
+    let settled = false;
+    const plain = c.insertOne({ _id: 2, inn: '7703' } as never).then(
+      () => ((settled = true), null),
+      (e: unknown) => ((settled = true), e as MongoServerError),
+    );
+    // Answered only after the transaction ends: a read on another connection comes back first.
+    expect(await c.countDocuments({ inn: '7703' })).to.equal(0);
+    expect(settled).to.equal(false);
+    await session.commitTransaction();
+    await session.endSession();
+    expect((await plain)?.code).to.equal(11000);
+    expect(await c.find().toArray()).to.deep.equal([{ _id: 1, inn: '7703' }]);
+  });
+
   it('retries a conflicting withTransaction until it succeeds', async () => {
     const c = db.collection('retry');
     await c.insertOne({ _id: 1, n: 0 } as never);

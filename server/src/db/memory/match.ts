@@ -15,6 +15,7 @@ import { Query } from 'mingo/query';
 import type { Any, Options } from 'mingo/types';
 import { compareValues, typeRank } from './bson-order';
 import { CommandError } from './errors';
+import { compileRegex, optionsOfDecoded } from './regex';
 import { isNaNNumber, writesAsInt32 } from './numbers';
 
 type Test = (value: unknown) => boolean;
@@ -121,7 +122,7 @@ function rangeTest(op: RangeOp, operand: unknown): Test {
 /** `$in`: equal to one of the values, or a string a regex of the list matches. */
 function inTest(list: unknown): Test {
   if (!Array.isArray(list)) throw new CommandError(2, 'BadValue', '$in needs an array');
-  const patterns = list.filter(isRegex);
+  const patterns = list.filter(isRegex).map((regex) => ({ test: compileRegex(regex.source, optionsOfDecoded(regex)), text: String(regex) }));
   const values = list.filter((item) => !isRegex(item));
   const nullable = values.some((item) => item === null);
   const tests = values.map(equalsTest);
@@ -129,16 +130,35 @@ function inTest(list: unknown): Test {
     if (value === undefined) return nullable;
     for (let i = 0; i < tests.length; i++) if (tests[i]!(value)) return true;
     if (typeof value === 'string') for (let i = 0; i < patterns.length; i++) if (patterns[i]!.test(value)) return true;
-    if (isRegex(value)) for (let i = 0; i < patterns.length; i++) if (String(patterns[i]) === String(value)) return true;
+    if (isRegex(value)) for (let i = 0; i < patterns.length; i++) if (patterns[i]!.text === String(value)) return true;
     return false;
   };
 }
 
-/** `$regex`: a string it matches, or a stored regex with the same pattern and flags. */
+/**
+ * How a stored regex with this pattern and these options reads once decoded (the BSON decoder makes
+ * a JavaScript RegExp of it, option `s` as the flag `g`); null when JavaScript cannot compile it.
+ */
+function storedRegexText(source: string, options: string): string | null {
+  const flags = [...new Set(options.replace('s', 'g'))].filter((flag) => 'gim'.includes(flag)).join('');
+  try {
+    return String(new RegExp(source, flags));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `$regex`: a string it matches (PCRE syntax, in linear time: `regex.ts`), or a stored regex with
+ * the same pattern and options. `$options` adds to the options of a regex operand.
+ */
 function regexTest(operand: unknown, options?: unknown): Test {
-  const pattern = isRegex(operand) ? operand : new RegExp(String(operand), typeof options === 'string' ? options : '');
-  const text = String(pattern);
-  return (value) => (typeof value === 'string' ? pattern.test(value) : isRegex(value) && String(value) === text);
+  if (options !== undefined && typeof options !== 'string') throw new CommandError(2, 'BadValue', '$options has to be a string');
+  const source = isRegex(operand) ? operand.source : String(operand);
+  const letters = `${isRegex(operand) ? optionsOfDecoded(operand) : ''}${options ?? ''}`;
+  const test = compileRegex(source, letters);
+  const text = storedRegexText(source, letters);
+  return (value) => (typeof value === 'string' ? test(value) : isRegex(value) && String(value) === text);
 }
 
 // ---------- $type ----------
@@ -301,6 +321,36 @@ function elemMatchTest(criteria: unknown, options: Options): Test {
   return (value) => Array.isArray(value) && value.some(element);
 }
 
+// ---------- $regex before mingo ----------
+
+/**
+ * The operator a condition's `$regex` (with its `$options`) becomes before mingo reads the filter:
+ * mingo compiles `{$regex, $options}` as JavaScript's RegExp itself, which fails on PCRE syntax
+ * and backtracks without bound; this one compiles it with `regex.ts`.
+ */
+const SERVER_REGEX = '$__kartotekaRegex';
+
+function conditionWithServerRegex(condition: Record<string, unknown>): Record<string, unknown> {
+  let result = condition;
+  if ('$regex' in condition) {
+    const { $regex, $options, ...rest } = condition;
+    result = { ...rest, [SERVER_REGEX]: { $regex, $options } };
+  }
+  if (isDocument(result.$not)) result = { ...result, $not: conditionWithServerRegex(result.$not) };
+  return result;
+}
+
+/** `filter` with every field's `$regex` condition (also under `$not`, `$and`, `$or`, `$nor`) as the server's own operator. */
+export function withServerRegexes(filter: Record<string, unknown>): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(filter)) {
+    if ((key === '$and' || key === '$or' || key === '$nor') && Array.isArray(value)) result[key] = value.map((branch) => (isDocument(branch) ? withServerRegexes(branch) : branch));
+    else if (!key.startsWith('$') && isDocument(value)) result[key] = conditionWithServerRegex(value);
+    else result[key] = value;
+  }
+  return result;
+}
+
 // ---------- the operators, as mingo calls them ----------
 
 type QueryOperator = (selector: string, value: Any, options: Options) => (doc: Any) => boolean;
@@ -338,5 +388,6 @@ export const MATCH_OPERATORS: Record<string, QueryOperator> = {
   $type: leaf(typeTest),
   $elemMatch: leaf(elemMatchTest, false, false),
   $all,
-  $regex: leaf(regexTest),
+  $regex: leaf((operand) => regexTest(operand)),
+  [SERVER_REGEX]: leaf((operand) => regexTest((operand as { $regex: unknown }).$regex, (operand as { $options?: unknown }).$options)),
 };

@@ -14,6 +14,7 @@ import { BTreeIndex, encodeTuple, type Doc, type TextIndex } from './indexes';
 import { encodeValue, KeyWriter, MAX_TUPLE_BYTES, prefixEnd, storableIdKey, TYPE } from './keys';
 import { decodeDocument } from './typed-numbers';
 import type { Collection, Entry, Overlay, ReadView } from './store';
+import { withServerRegexes } from './match';
 import { MINGO_OPTIONS } from './operators';
 import { direction, sortDocs, type SortSpec } from './sort';
 
@@ -104,7 +105,7 @@ function pinnedKey(condition: unknown): string | null {
 }
 
 function mingoMatcher(filter: Doc): Matcher {
-  return new Query(filter, MINGO_OPTIONS);
+  return new Query(withServerRegexes(filter), MINGO_OPTIONS);
 }
 
 function compileMatcher(filter: Doc): Matcher {

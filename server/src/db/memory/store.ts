@@ -100,6 +100,28 @@ function lockKey(collection: Collection, idKey: Buffer): string {
   return `${collection.id}:${idKey.toString('latin1')}`;
 }
 
+/** The lock name of a key of a unique index (ids of collections and indexes are never shared, so no record's lock has it). */
+function uniqueKeyLock(index: BTreeIndex, ikey: IndexKey): string {
+  return `${index.id}:${ikey.key.toString('latin1')}`;
+}
+
+/**
+ * The keys of unique indexes a write adds or removes (a record's new version `doc`, null for a
+ * delete, over its version `old`), as lock names: a transaction claims them as it claims the
+ * record, so two writers of one unique value meet at the write, as in MongoDB.
+ */
+function changedUniqueKeys(collection: Collection, doc: Doc | null, old: Doc | undefined): string[] {
+  const changed: string[] = [];
+  for (const index of collection.writtenBTrees) {
+    if (!index.unique) continue;
+    const next = new Set(doc ? index.keysOf(doc).keys.map((ikey) => uniqueKeyLock(index, ikey)) : []);
+    const before = new Set(old ? index.keysOf(old).keys.map((ikey) => uniqueKeyLock(index, ikey)) : []);
+    for (const key of next) if (!before.has(key)) changed.push(key);
+    for (const key of before) if (!next.has(key)) changed.push(key);
+  }
+  return changed;
+}
+
 /** An index entry met by a scan: its full key and the record it points to. */
 export interface Entry {
   key: Buffer;
@@ -201,9 +223,8 @@ export class Transaction {
     return this.store.getDoc(collection, idKey, this.snapshot);
   }
 
-  /** Claims the record; another open transaction's claim or a commit after our snapshot is a WriteConflict. */
-  private claim(collection: Collection, idKey: Buffer): void {
-    const key = lockKey(collection, idKey);
+  /** Claims a record or a unique key; another open transaction's claim or a commit after our snapshot is a WriteConflict. */
+  private claim(key: string): void {
     const holder = this.store.locks.get(key);
     if (holder === this) return;
     if (holder) throw writeConflict();
@@ -212,11 +233,18 @@ export class Transaction {
     this.claimed.push(key);
   }
 
-  write(collection: Collection, idKey: Buffer, doc: Doc | null): void {
+  /**
+   * Writes a record's new version (`doc`, null to delete it; `old` the version this transaction
+   * saw). The unique keys it adds or removes are claimed with the record: a key another open
+   * transaction wrote, or one committed since this transaction began, is a WriteConflict at this
+   * write (not an E11000 at commit), and a second writer of the key in this transaction gets E11000.
+   */
+  write(collection: Collection, idKey: Buffer, doc: Doc | null, old: Doc | undefined): void {
     let own = this.writes.get(collection);
     // A refused write claims nothing: uniqueness is checked before the record is locked.
     if (doc) this.store.checkUnique(collection, idKey, doc, this.view);
-    this.claim(collection, idKey);
+    this.claim(lockKey(collection, idKey));
+    for (const key of changedUniqueKeys(collection, doc, old)) this.claim(key);
     if (!own) this.writes.set(collection, (own = new Overlay()));
     own.set(idKey, doc);
   }
@@ -675,15 +703,24 @@ export class Store {
     collection.count += delta;
   }
 
-  private noteWrite(collection: Collection, idKey: Buffer): void {
+  /** Notes a record write, and while transactions are open when it (and the unique keys it changes) were written. */
+  private noteWrite(collection: Collection, idKey: Buffer, doc: Doc | null, old: Doc | undefined): void {
     this.seq++;
-    if (this.openTransactions.size > 0) this.lastWrite.set(lockKey(collection, idKey), this.seq);
+    if (this.openTransactions.size === 0) return;
+    this.lastWrite.set(lockKey(collection, idKey), this.seq);
+    for (const key of changedUniqueKeys(collection, doc, old)) this.lastWrite.set(key, this.seq);
   }
 
-  /** Throws LockWait when an open transaction holds the record (for writes outside transactions). */
-  checkUnlocked(collection: Collection, idKey: Buffer): void {
-    const holder = this.locks.get(lockKey(collection, idKey));
-    if (holder) throw new LockWait(holder);
+  /**
+   * Throws LockWait when an open transaction holds the record, or a unique key the write adds or
+   * removes (for writes outside transactions, which wait for that transaction as in MongoDB).
+   */
+  checkUnlocked(collection: Collection, idKey: Buffer, doc: Doc | null, old: Doc | undefined): void {
+    if (this.locks.size === 0) return;
+    for (const key of [lockKey(collection, idKey), ...changedUniqueKeys(collection, doc, old)]) {
+      const holder = this.locks.get(key);
+      if (holder) throw new LockWait(holder);
+    }
   }
 
   /**
@@ -720,7 +757,7 @@ export class Store {
     }
     this.storage.docs.putSync(collection.docKey(idKey), bytes ?? Buffer.from(serialize(doc)));
     if (!old) this.noteCount(collection, 1);
-    this.noteWrite(collection, idKey);
+    this.noteWrite(collection, idKey, doc, old);
   }
 
   deleteRecord(collection: Collection, idKey: Buffer, old: Doc): void {
@@ -729,7 +766,7 @@ export class Store {
     if (text) this.removePostings(text, idKey, old);
     this.storage.docs.removeSync(collection.docKey(idKey));
     this.noteCount(collection, -1);
-    this.noteWrite(collection, idKey);
+    this.noteWrite(collection, idKey, null, old);
   }
 
   /** Removes a record's index entry; a unique key is left alone when another record (written earlier in this commit) holds it now. */

@@ -51,14 +51,39 @@ export function receivedBytes(doc: Doc): Buffer | undefined {
   return received.get(doc);
 }
 
-function readDocument(buffer: Buffer, offset: number, keepBytes = false): [Doc, number] {
+function documentBytes(buffer: Buffer, offset: number): Buffer {
   const size = buffer.readInt32LE(offset);
   if (size < 5 || offset + size > buffer.length) throw new ProtocolError('invalid BSON document size');
-  const bytes = buffer.subarray(offset, offset + size);
+  return buffer.subarray(offset, offset + size);
+}
+
+function readDocument(buffer: Buffer, offset: number): [Doc, number] {
+  const bytes = documentBytes(buffer, offset);
   // Numbers keep their BSON types (a long stays a long, 5.0 a double): they are stored as sent.
-  const doc = decodeReceived(bytes, keepBytes ? undefined : ENVELOPE);
-  if (keepBytes) received.set(doc, bytes);
-  return [doc, offset + size];
+  return [decodeReceived(bytes, ENVELOPE), offset + bytes.length];
+}
+
+/** The document sequence whose documents are decoded only when their statements run. */
+const DECODED_LATER = 'documents';
+
+/**
+ * A document of an insert's document sequence, decoded when its statement runs (and its bytes then
+ * stored as they arrived): decoding all of them as the message arrived held the event loop for a
+ * second and more for an insert of 20,000 cards, however the statements were then sliced.
+ */
+export class SequencedDocument {
+  constructor(readonly bytes: Buffer) {}
+
+  decode(): Doc {
+    const doc = decodeReceived(this.bytes);
+    received.set(doc, this.bytes);
+    return doc;
+  }
+}
+
+/** A statement of a write command as its handler reads it: decoded now when it came in a document sequence. */
+export function decodedStatement(statement: unknown): unknown {
+  return statement instanceof SequencedDocument ? statement.decode() : statement;
 }
 
 export function parseMessage(message: Buffer): IncomingMessage {
@@ -69,7 +94,7 @@ export function parseMessage(message: Buffer): IncomingMessage {
     const end = message.length - (flags & FLAG_CHECKSUM_PRESENT ? 4 : 0);
     let offset = HEADER_SIZE + 4;
     let command: Doc | undefined;
-    const sequences: [string, Doc[]][] = [];
+    const sequences: [string, (Doc | SequencedDocument)[]][] = [];
     while (offset < end) {
       const kind = message.readUInt8(offset++);
       if (kind === 0) {
@@ -83,12 +108,12 @@ export function parseMessage(message: Buffer): IncomingMessage {
         const [identifier, start] = readCString(message, offset + 4);
         if (start > sectionEnd) throw new ProtocolError('OP_MSG document sequence identifier overruns its section');
         let position = start;
-        const docs: Doc[] = [];
+        const docs: (Doc | SequencedDocument)[] = [];
         while (position < sectionEnd) {
-          let doc: Doc;
-          [doc, position] = readDocument(message, position, true);
+          const bytes = documentBytes(message, position);
+          position += bytes.length;
           if (position > sectionEnd) throw new ProtocolError('document overruns its OP_MSG document sequence');
-          docs.push(doc);
+          docs.push(identifier === DECODED_LATER ? new SequencedDocument(bytes) : decodeReceived(bytes));
         }
         sequences.push([identifier, docs]);
         offset = sectionEnd;

@@ -65,14 +65,14 @@ function current(ctx: WriteContext, collection: Collection, idKey: Buffer): Doc 
 
 /** Stores a new version of a record, enforcing unique indexes and transaction ownership. */
 function writeRecord(ctx: WriteContext, collection: Collection, idKey: Buffer, doc: Doc, old: Doc | undefined, bytes?: Buffer): void {
-  if (ctx.txn) return ctx.txn.write(collection, idKey, doc);
-  ctx.store.checkUnlocked(collection, idKey);
+  if (ctx.txn) return ctx.txn.write(collection, idKey, doc, old);
+  ctx.store.checkUnlocked(collection, idKey, doc, old);
   ctx.store.putRecord(collection, idKey, doc, old, undefined, bytes);
 }
 
 function removeRecord(ctx: WriteContext, collection: Collection, idKey: Buffer, old: Doc): void {
-  if (ctx.txn) return ctx.txn.write(collection, idKey, null);
-  ctx.store.checkUnlocked(collection, idKey);
+  if (ctx.txn) return ctx.txn.write(collection, idKey, null, old);
+  ctx.store.checkUnlocked(collection, idKey, null, old);
   ctx.store.deleteRecord(collection, idKey, old);
 }
 

@@ -1,0 +1,81 @@
+import { expect } from 'chai';
+import { MongoBulkWriteError, MongoClient, type Db } from 'mongodb';
+import { testMongoUri, uniqueDbName } from '../support/mongo';
+
+/**
+ * A bulk load must not hold the server: other clients (the driver's server monitor sends `hello`
+ * on a connection of its own; the application reads) are answered while a large insert runs.
+ * Each document of an insert is atomic, the command as a whole is not (as in MongoDB).
+ */
+describe('db conformance: answering other clients during a bulk write', function () {
+  let loader: MongoClient;
+  let prober: MongoClient;
+  let db: Db;
+  let probeDb: Db;
+
+  before(async () => {
+    const uri = await testMongoUri();
+    loader = await new MongoClient(uri).connect();
+    prober = await new MongoClient(uri, { maxPoolSize: 1 }).connect();
+    db = loader.db(uniqueDbName('responsiveness'));
+    probeDb = prober.db(db.databaseName);
+  });
+  after(async () => {
+    await db.dropDatabase();
+    await Promise.all([loader.close(), prober.close()]);
+  });
+
+  it('answers pings and counts from another client while a 30,000-document insert runs, and the counts see part of it', async () => {
+    const cards = db.collection('cards');
+    await cards.createIndex({ folder: 1, title: 1 });
+    await cards.createIndex({ words: 1 });
+    const docs = Array.from({ length: 30_000 }, (_, i) => ({ folder: i % 10, title: `Card ${i}`, words: ['alpha', `w${i}`, `x${i % 100}`] }));
+    let inserted = false;
+    const insert = cards.insertMany(docs, { ordered: false }).then((result) => {
+      inserted = true;
+      return result;
+    });
+    const countsBeforeTheInsertAnswered: number[] = [];
+    let pingsBeforeTheInsertAnswered = 0;
+    while (!inserted) {
+      const ping = await probeDb.command({ ping: 1 });
+      if (!inserted && ping.ok === 1) pingsBeforeTheInsertAnswered++;
+      const count = await probeDb.collection('cards').countDocuments({});
+      if (!inserted) countsBeforeTheInsertAnswered.push(count);
+    }
+    expect((await insert).insertedCount).to.equal(docs.length);
+    expect(pingsBeforeTheInsertAnswered).to.be.greaterThan(0);
+    // A count between none and all: it was answered while the insert was part way through.
+    expect(
+      countsBeforeTheInsertAnswered.some((count) => count > 0 && count < docs.length),
+      `counts seen: ${countsBeforeTheInsertAnswered.join(', ')}`,
+    ).to.equal(true);
+    expect(await cards.countDocuments({ words: 'alpha' })).to.equal(docs.length);
+  });
+
+  it('an insert that meets a record of an open transaction waits for it and then goes on where it stopped', async () => {
+    const marks = db.collection<{ _id: number; by?: string }>('marks');
+    await marks.insertOne({ _id: -1 });
+    const session = prober.startSession();
+    session.startTransaction();
+    await probeDb.collection<{ _id: number; by?: string }>('marks').insertOne({ _id: 4_000, by: 'transaction' }, { session });
+    const docs = Array.from({ length: 6_000 }, (_, i) => ({ _id: i, by: 'load' }));
+    let inserted = false;
+    const insert = marks.insertMany(docs, { ordered: false }).then(
+      (result) => ((inserted = true), result),
+      (error: unknown) => ((inserted = true), error),
+    );
+    // Documents before the locked one are stored while the load waits for the transaction.
+    while ((await probeDb.collection('marks').countDocuments({ by: 'load' })) === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(inserted).to.equal(false);
+    await session.commitTransaction();
+    await session.endSession();
+    const outcome = await insert;
+    expect(outcome).to.be.instanceOf(MongoBulkWriteError);
+    const failure = outcome as MongoBulkWriteError;
+    expect((failure.writeErrors as unknown as { index: number; code: number }[]).map(({ index, code }) => [index, code])).to.deep.equal([[4_000, 11000]]);
+    expect(failure.insertedCount).to.equal(5_999);
+    expect(await marks.countDocuments({ by: 'load' })).to.equal(5_999);
+    expect(await marks.findOne({ _id: 4_000 })).to.deep.equal({ _id: 4_000, by: 'transaction' });
+  });
+});

@@ -58,7 +58,7 @@ const CARD_FIELDS = `${ROW_FIELDS} folderId createdAt inTrash createdBy { fullNa
 const QUERIES = {
   cardPage: `query CardPage($folderId: ID!, $first: Int, $after: String, $sortBy: String, $descending: Boolean, $filters: [CardFilterInput!]) {
       cards(folderId: $folderId, first: $first, after: $after, sortBy: $sortBy, descending: $descending, filters: $filters) {
-        pageInfo { hasNextPage endCursor } edges { cursor node { ${ROW_FIELDS} } } } }`,
+        pageInfo { hasNextPage endCursor } edges { node { ${ROW_FIELDS} } } } }`,
   cards: `query Cards($ids: [ID!]!) { cards(ids: $ids) { edges { node { ${CARD_FIELDS} } } } }`,
   openCard: `mutation OpenCard($id: ID!) { openCard(id: $id) { ${CARD_FIELDS} } }`,
   updateCard: `mutation UpdateCard($id: ID!, $version: Int!, $values: JSON!) { updateCard(id: $id, version: $version, values: $values) { ${CARD_FIELDS} } }`,

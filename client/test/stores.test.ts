@@ -107,7 +107,7 @@ const row = (id: string, title: string, updatedAt: string): CardRow => ({
 });
 const page = (rows: CardRow[], hasNextPage: boolean): CardPage => ({
   pageInfo: { hasNextPage, endCursor: rows.at(-1)?.id ?? null },
-  edges: rows.map((node) => ({ cursor: node.id, node })),
+  edges: rows.map((node) => ({ node })),
 });
 const details = (card: CardRow, folderId: string): CardDetails => ({ ...card, folderId, inTrash: false }) as CardDetails;
 const event = (cardId: string, folderId: string, previousFolderId: string | null = null): CardEvent => ({

@@ -14,7 +14,7 @@ const COUNTS = '{ unreadCounts { folderId count } }';
 const ROW_FIELDS = 'id typeKey title values version createdAt updatedAt unread { isNew changedFields } references { fieldKey id title accessible }';
 const CARD_PAGE = `query CardPage($folderId: ID!, $first: Int, $after: String, $sortBy: String, $descending: Boolean, $filters: [CardFilterInput!]) {
   cards(folderId: $folderId, first: $first, after: $after, sortBy: $sortBy, descending: $descending, filters: $filters) {
-    pageInfo { hasNextPage endCursor } edges { cursor node { ${ROW_FIELDS} } } } }`;
+    pageInfo { hasNextPage endCursor } edges { node { ${ROW_FIELDS} } } } }`;
 
 /**
  * What the server does on its own clock, whatever the requests: polling the access version, the job

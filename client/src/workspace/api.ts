@@ -88,7 +88,7 @@ const CardPageQuery = graphql(
     query CardPage($folderId: ID!, $first: Int, $after: String, $sortBy: String, $descending: Boolean, $filters: [CardFilterInput!]) {
       cards(folderId: $folderId, first: $first, after: $after, sortBy: $sortBy, descending: $descending, filters: $filters) {
         pageInfo { hasNextPage endCursor }
-        edges { cursor node { ...CardRowFields } }
+        edges { node { ...CardRowFields } }
       }
     }
   `,

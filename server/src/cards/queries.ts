@@ -61,6 +61,23 @@ type SortValue = string | number | boolean | Date | null;
 /** A cursor is `[sort value, card id]` sealed (./cursor: opaque to the client); dates travel as ISO strings. */
 const encodeCursor = (value: SortValue, id: Types.ObjectId) => sealCursor([value instanceof Date ? value.toISOString() : value, String(id)]);
 
+/**
+ * An edge of a keyset page whose cursor is sealed when it is read: sealing costs an encryption,
+ * and a list asks for the last row's alone (`pageInfo.endCursor`), not each row's.
+ */
+class KeysetEdge {
+  #cursor: string | undefined;
+  constructor(
+    readonly node: CardDoc,
+    private readonly sortValue: SortValue,
+  ) {}
+
+  get cursor(): string {
+    this.#cursor ??= encodeCursor(this.sortValue, this.node._id);
+    return this.#cursor;
+  }
+}
+
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /**
@@ -255,17 +272,19 @@ export async function listFolderCards(actor: Actor, folderId: string, options: L
   const direction = descending ? -1 : 1;
   // The search's words and keys (over half a card's bytes) are left out: the built-in database
   // copies the other fields' stored bytes, and the server decodes (and discards) much less.
-  const rows = await Card.find(page, LIST_PROJECTION)
-    .sort({ [path]: direction, _id: direction })
-    .limit(limit + 1)
-    .lean<CardDoc[]>();
+  // Read through the driver: the filter's values are typed already (ObjectIds, dates, the kinds'
+  // stored forms under the untyped `values`), so mongoose would cast nothing; and the cards were
+  // validated UTF-8 when stored, so their text is not scanned for bad bytes again.
+  const rows = (await Card.collection
+    .find(page, { projection: LIST_PROJECTION, sort: { [path]: direction, _id: direction }, limit: limit + 1, enableUtf8Validation: false })
+    .toArray()) as CardDoc[];
   const totalCount = () => Card.countDocuments(filtered);
   const sortValue = (card: CardDoc): SortValue => {
     if (SYSTEM_SORTS.has(sortBy)) return card[sortBy as 'title' | 'createdAt' | 'updatedAt'];
     const value = ownValue(card.values, sortBy);
     return value === undefined || Array.isArray(value) ? null : value;
   };
-  const edges = rows.slice(0, limit).map((node) => ({ node, cursor: encodeCursor(sortValue(node), node._id) }));
+  const edges = rows.slice(0, limit).map((node) => new KeysetEdge(node, sortValue(node)));
   return { edges, totalCount, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null }, types };
 }
 
@@ -299,7 +318,7 @@ export async function trashPage(
   const limit = pageSize(options.first ?? 50, MAX_PAGE);
   const rows = await permittedCards(actor, 'delete', page, (scoped) => Card.find(scoped).sort({ trashedAt: -1, _id: -1 }).hint({ inTrash: 1, trashedAt: -1 }), limit + 1);
   const totalCount = async () => Card.countDocuments({ ...filter, ...accessibleBy(actor.ability, 'delete').ofType('Card') });
-  const edges = rows.slice(0, limit).map((node) => ({ node, cursor: encodeCursor(node.trashedAt ?? null, node._id) }));
+  const edges = rows.slice(0, limit).map((node) => new KeysetEdge(node, node.trashedAt ?? null));
   return { edges, totalCount, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null } };
 }
 

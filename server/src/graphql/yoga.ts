@@ -72,6 +72,10 @@ export function createGraphQLServer(options: {
   return createYoga<KoaServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
+    // Bodies are held to BODY_LIMIT_KB before yoga sees them (app.ts, bodyLimit: a declared length
+    // over it is refused unread, a chunked body is read whole within it): yoga's own limit would
+    // only pipe every body through one more stream.
+    maxRequestBodySize: false,
     graphiql: !options.production,
     landingPage: false,
     // Same-origin only unless CORS_ORIGINS lists the caller: any other Origin gets no CORS headers

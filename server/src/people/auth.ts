@@ -21,12 +21,22 @@ declare module 'koa' {
   }
 }
 
+/** Allow-lists by user, per snapshot: a user's lists change only with the access structure. */
+const allowListsOfUsers = new WeakMap<AccessSnapshot, WeakMap<Pick<SnapshotUser, 'ipAllowList' | 'departmentId'>, string[][]>>();
+
 /** Every non-empty allow-list that applies to a user: their own, their department's and its ancestors'. */
 export function allowListsFor(snapshot: AccessSnapshot, user: Pick<SnapshotUser, 'ipAllowList' | 'departmentId'>): string[][] {
-  const departmentId = String(user.departmentId);
-  const lists: string[][] = [user.ipAllowList ?? []];
-  for (const id of [departmentId, ...snapshot.departmentAncestors(departmentId)]) lists.push(snapshot.departments.get(id)?.ipAllowList ?? []);
-  return lists.filter((list) => list.length > 0);
+  let byUser = allowListsOfUsers.get(snapshot);
+  if (!byUser) allowListsOfUsers.set(snapshot, (byUser = new WeakMap()));
+  let lists = byUser.get(user);
+  if (!lists) {
+    const departmentId = String(user.departmentId);
+    lists = [user.ipAllowList ?? []];
+    for (const id of [departmentId, ...snapshot.departmentAncestors(departmentId)]) lists.push(snapshot.departments.get(id)?.ipAllowList ?? []);
+    lists = lists.filter((list) => list.length > 0);
+    byUser.set(user, lists);
+  }
+  return lists;
 }
 
 export function addressAllowedIn(snapshot: AccessSnapshot, user: Pick<SnapshotUser, 'ipAllowList' | 'departmentId'>, ip: string): boolean {

@@ -656,7 +656,8 @@ describe('import and export (API)', function () {
     expect(csv.status).to.equal(200);
     const lines = csv.body.toString('utf8').slice(1).trim().split('\r\n');
     expect(lines[0]).to.equal('Название;Изменение');
-    expect(lines.slice(1)).to.have.members(["'=1+2;-5", "'-2+3;7", "'@SUM(A1);0", "'+7 495;-12", 'Обычная;3']);
+    // «+7 495» has the shape of a phone number: written as one (below), not with the apostrophe.
+    expect(lines.slice(1)).to.have.members(["'=1+2;-5", "'-2+3;7", "'@SUM(A1);0", '" +7 495";-12', 'Обычная;3']);
 
     const message = 'Фильтр: нужны поле, условие и значения текстом';
     for (const filters of [
@@ -681,7 +682,38 @@ describe('import and export (API)', function () {
 
     const negative = await exported(JSON.stringify([{ field: 'delta', op: 'range', from: '-20', to: '-1' }]));
     expect(negative.status).to.equal(200);
-    expect(negative.body.toString('utf8').slice(1).trim().split('\r\n').slice(1)).to.have.members(["'=1+2;-5", "'+7 495;-12"]);
+    expect(negative.body.toString('utf8').slice(1).trim().split('\r\n').slice(1)).to.have.members(["'=1+2;-5", '" +7 495";-12']);
+  });
+
+  it("export: a phone number opens in Excel as the card shows it — text in the .xlsx, a quoted leading space in the CSV (not «'+7…», not a formula) — and imports back equal", async () => {
+    const phones = await createFolder(admin, { libraryId, name: 'Телефоны', allowedCardTypes: ['counterparty'] });
+    const cards = [
+      { name: 'ООО «Звонок»', phone: '8 (495) 123-45-67 доб. 12', notes: '+7 499 000-00-00 — секретарь' },
+      { name: 'Berlin GmbH', phone: '+49 30 901820', notes: '=HYPERLINK("http://evil","x")' },
+    ];
+    for (const values of cards) await admin.data('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', { f: phones, v: values });
+    const columns = encodeURIComponent('name,phone,notes');
+
+    const csv = await download(server, admin, `/transfer/export?folderId=${phones}&format=csv&sortBy=title&columns=${columns}`);
+    expect(csv.status).to.equal(200);
+    expect(csv.body.toString('utf8').slice(1).trim().split('\r\n')).to.deep.equal([
+      'Наименование;Телефон;Примечания',
+      // Only a whole phone number is written so; other text that starts like a formula keeps the guard's apostrophe.
+      `Berlin GmbH;" +49 30 901820";"'=HYPERLINK(""http://evil"",""x"")"`,
+      'ООО «Звонок»;" +7 495 123 45 67 доб. 12";\'+7 499 000-00-00 — секретарь',
+    ]);
+
+    const xlsx = await download(server, admin, `/transfer/export?folderId=${phones}&format=xlsx&sortBy=title&columns=${columns}`);
+    expect((await sheetRows(xlsx.body)).slice(1)).to.deep.equal([
+      ['Berlin GmbH', '+49 30 901820', '=HYPERLINK("http://evil","x")'],
+      ['ООО «Звонок»', '+7 495 123 45 67 доб. 12', '+7 499 000-00-00 — секретарь'],
+    ]);
+
+    // The CSV read back: the same phone numbers.
+    const copy = await createFolder(admin, { libraryId, name: 'Телефоны — копия', allowedCardTypes: ['counterparty'] });
+    const back = await importFile(server, admin, { name: 'телефоны.csv', content: csv.body }, { folderId: copy, typeKey: 'counterparty' }, asIs);
+    expect(back.job.result, back.job.error ?? '').to.include({ created: 2, refused: 0 });
+    expect((await folderCards(admin, copy)).map((card) => card.values.phone)).to.deep.equal(['+49 30 901820', '+7 495 123 45 67 доб. 12']);
   });
 
   it('reports progress live, and an interrupted import resumes after its last written row; a cancelled one keeps what it wrote', async () => {

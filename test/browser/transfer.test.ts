@@ -138,10 +138,24 @@ describeInBrowser('import and export, as a person does them (browser)', function
       'Экспорт не выполнен: Превышен дневной лимит экспорта (строк на пользователя): 3. Сегодня выгружено: 2, в этом списке: 2, можно ещё: 1. Сузьте список фильтрами или продолжите завтра; администраторы об этом узнают.',
     );
 
-    // Undo: the imported cards go to the trash.
-    page.once('dialog', (dialog) => void dialog.accept());
+    // Undo asks first, in the application's dialog: named by its question, «Отмена» focused (Enter
+    // does not undo by chance), Escape closes it with nothing done and gives the focus back.
+    let dialogs = 0;
+    page.on('dialog', () => void (dialogs += 1));
     await page.getByTestId('import-undo').click();
+    const ask = page.getByRole('dialog', { name: 'Отменить импорт файла «клиенты.xlsx»?' });
+    await ask.waitFor();
+    expect(await ask.getByTestId('confirm-contents').textContent()).to.contain('уйдут в корзину');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-test'))).to.equal('confirm-cancel');
+    await page.keyboard.press('Escape');
+    await ask.waitFor({ state: 'detached' });
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-test'))).to.equal('import-undo');
+    expect(await page.getByTestId('import-undo-job').count()).to.equal(0);
+    // Undone: the imported cards go to the trash.
+    await page.getByTestId('import-undo').click();
+    await ask.getByTestId('confirm-delete').click();
     await page.getByTestId('import-undone').waitFor();
+    expect(dialogs, 'no native confirm()').to.equal(0);
     expect(await page.getByTestId('import-undone').textContent()).to.contain('в корзину — 2');
     await list.reload();
     await list.getByTestId('cards-empty').waitFor();
@@ -165,14 +179,52 @@ describeInBrowser('import and export, as a person does them (browser)', function
     const run = page.locator('[data-test="import-earlier"][data-file="ошибочный.csv"]');
     await run.waitFor();
     expect(await run.getByTestId('import-earlier-counts').textContent()).to.contain('создано 2');
-    page.once('dialog', (dialog) => void dialog.accept());
     await run.getByTestId('import-earlier-undo').click();
+    await page
+      .getByRole('dialog', { name: /^Отменить импорт файла «ошибочный\.csv» от .+\?$/ })
+      .getByTestId('confirm-delete')
+      .click();
     await run.getByTestId('import-earlier-undone').waitFor();
     expect(await run.getByTestId('import-earlier-undone').textContent()).to.contain('в корзину — 2');
     expect(await run.getByTestId('import-earlier-undo').count()).to.equal(0);
     await screenshot(page, 'import-runs-undone');
     await page.getByTestId('import-back').click();
     await page.getByTestId('cards-empty').waitFor();
+  });
+
+  it('«Ваши импорты в эту папку» follows the imports live: one run from elsewhere appears with its counts when it ends, and shows its undo once undone, without a reload', async () => {
+    const liveFolder = await createFolder(admin, { libraryId, name: 'Живой список', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, liveFolder, [{ principalId: tanyaId, level: 'full' }]);
+    const page = await (await browser.newContext()).newPage();
+    await signInThroughUi(page, server.url, 'tanya', PASSWORD);
+    await page.goto(`${server.url}/folders/${liveFolder}/import`);
+    await page.locator('[data-test="import-file"]:enabled').waitFor();
+    expect(await page.getByTestId('import-runs').count()).to.equal(0);
+
+    // Meanwhile the same user imports into the folder from elsewhere (another tab, a script).
+    const tanya = await signedIn(server, 'tanya', PASSWORD);
+    const uploaded = await fetch(`${server.url}/transfer/uploads?name=${encodeURIComponent('из другой вкладки.csv')}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', cookie: tanya.cookieHeader() },
+      body: new Uint8Array(Buffer.from('Наименование\nООО «Раз»\nООО «Два»\n')),
+    });
+    const input = { uploadId: ((await uploaded.json()) as { id: string }).id, folderId: liveFolder, typeKey: 'counterparty' };
+    const { importInspection } = await tanya.data<{ importInspection: { mapping: { columns: (string | null)[] } } }>(
+      'query($input: ImportSettingsInput!) { importInspection(input: $input) { mapping { columns } } }',
+      { input },
+    );
+    const started = await tanya.data<{ startImport: { id: string } }>(
+      'mutation($input: ImportSettingsInput!, $mapping: ImportMappingInput!) { startImport(input: $input, mapping: $mapping, dryRun: false) { id } }',
+      { input, mapping: { columns: importInspection.mapping.columns, onMatch: 'skip' } },
+    );
+    const run = page.locator('[data-test="import-earlier"][data-file="из другой вкладки.csv"]');
+    await run.getByTestId('import-earlier-counts').filter({ hasText: 'создано 2' }).waitFor();
+    await run.getByTestId('import-earlier-undo').waitFor();
+
+    await tanya.data('mutation($id: ID!) { undoImport(importId: $id) { id } }', { id: started.startImport.id });
+    await run.getByTestId('import-earlier-undone').waitFor();
+    expect(await run.getByTestId('import-earlier-undone').textContent()).to.contain('в корзину — 2');
+    expect(await run.getByTestId('import-earlier-undo').count()).to.equal(0);
   });
 
   it('an import that ends before the page listens to its progress still shows as ended, with its result', async () => {

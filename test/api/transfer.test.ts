@@ -285,6 +285,65 @@ describe('import and export (API)', function () {
     expect((await natasha.request(UNDO, { id: job.id })).errors?.[0].extensions?.code).to.equal('NOT_FOUND');
   });
 
+  it('the importer’s own cards are not unread for him, nor the values his undo gives back — as any change of his own; a colleague’s change to one is, and so is one he marks unread', async () => {
+    const ownFolder = await createFolder(admin, { libraryId, name: 'Свои карточки', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, ownFolder, [
+      { principalId: userIds.tanya, level: 'full' },
+      { principalId: userIds.natasha, level: 'edit' },
+    ]);
+    await admin.data('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', {
+      f: ownFolder,
+      v: { name: 'ООО «Прежнее»', inn: '7701000019' },
+    });
+    type Seen = {
+      unreadCounts: { folderId: string; count: number }[];
+      cards: { edges: { node: { id: string; title: string; version: number; unread: { isNew: boolean } | null } }[] };
+    };
+    /** What a user sees of the folder: its unread count (0 when none) and which titles are bold. */
+    const seenBy = async (client: ApiClient) => {
+      const seen = await client.data<Seen>(
+        'query($f: ID!) { unreadCounts { folderId count } cards(folderId: $f, first: 50, sortBy: "title") { edges { node { id title version unread { isNew } } } } }',
+        { f: ownFolder },
+      );
+      const rows = seen.cards.edges.map((edge) => edge.node);
+      return { count: seen.unreadCounts.find((entry) => entry.folderId === ownFolder)?.count ?? 0, bold: rows.filter((row) => row.unread).map((row) => row.title), rows };
+    };
+    expect(await seenBy(tanya)).to.deep.include({ count: 1, bold: ['ООО «Прежнее»'] });
+
+    const content = Buffer.from('ИНН;Наименование\n7701000019;ООО «Прежнее» (из файла)\n7701000026;ООО «Первое»\n7701000033;ООО «Второе»\n');
+    const { job } = await importFile(server, tanya, { name: 'свои.csv', content }, { folderId: ownFolder, typeKey: 'counterparty' }, (inspection) => ({
+      ...asIs(inspection),
+      matchField: 'inn',
+      onMatch: 'overwrite',
+    }));
+    expect(job.result, job.error ?? '').to.include({ created: 2, updated: 1 });
+    // Her own import: nothing is new to her, the card she overwrote included; her colleague finds all three.
+    expect(await seenBy(tanya)).to.deep.include({ count: 0, bold: [] });
+    expect(await seenBy(natasha)).to.deep.include({ count: 3 });
+
+    // Opening one changes nothing (it was read already); marking one unread makes it bold again.
+    const rows = (await seenBy(tanya)).rows;
+    const first = rows.find((row) => row.title === 'ООО «Первое»')!;
+    const second = rows.find((row) => row.title === 'ООО «Второе»')!;
+    await tanya.data('mutation($id: ID!) { openCard(id: $id) { id } }', { id: first.id });
+    expect(await seenBy(tanya)).to.deep.include({ count: 0, bold: [] });
+    await tanya.data('mutation($id: ID!) { markCardUnread(id: $id) }', { id: second.id });
+    expect(await seenBy(tanya)).to.deep.include({ count: 1, bold: ['ООО «Второе»'] });
+    // A colleague's change to one of the imported cards is news to the importer.
+    await natasha.data('mutation($id: ID!, $v: Int!, $values: JSON!) { updateCard(id: $id, version: $v, values: $values) { id } }', {
+      id: first.id,
+      v: first.version,
+      values: { notes: 'позвонить' },
+    });
+    expect(await seenBy(tanya)).to.deep.include({ count: 2, bold: ['ООО «Второе»', 'ООО «Первое»'] });
+
+    // The undo: «Второе» to the trash, «Первое» kept (changed since), «Прежнее» gets its name back — by her, so not new to her.
+    const undo = (await tanya.data<{ undoImport: Job }>(`mutation($id: ID!) { undoImport(importId: $id) { ${JOB_FIELDS} } }`, { id: job.id })).undoImport;
+    expect((await finishedJob(tanya, undo.id)).result).to.deep.equal({ trashed: 1, restored: 1, kept: 1 });
+    expect(await seenBy(tanya)).to.deep.include({ count: 1, bold: ['ООО «Первое»'] });
+    expect(await seenBy(natasha)).to.deep.include({ count: 1, bold: ['ООО «Прежнее»'] });
+  });
+
   it('an undo goes on after a restart counting every run, and one that failed is continued when asked again; an editor undoes his own import; a created card changed since is kept', async () => {
     const editorFolder = await createFolder(admin, { libraryId, name: 'Импорт редактора', allowedCardTypes: ['counterparty'] });
     await setFolderAccess(admin, editorFolder, [

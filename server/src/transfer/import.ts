@@ -33,6 +33,7 @@ import { defineJob, type JobContext } from '../jobs/define';
 import { Job } from '../jobs/model';
 import { JobInterrupted } from '../jobs/runner';
 import type { Logger } from '../logger';
+import { readsAfterOwnBatch, recordOwnBatch } from '../unread/service';
 import { deleteFile, findFile, sheetFile } from './files';
 import { resolveLinks, type Resolution } from './links';
 import type { MappingGuess } from './mapping';
@@ -358,7 +359,7 @@ const rowRecord = (importId: Types.ObjectId, item: RowWork, card: { before: Card
 async function writeRows(plan: Plan, importId: Types.ObjectId, work: RowWork[], logger: Logger): Promise<void> {
   const now = new Date();
   const written = new Map<RowWork, { before: CardDoc | null; after: CardDoc }>();
-  await commitCardBatch(
+  const changes = await commitCardBatch(
     { actor: plan.actor, logger },
     async (session) => {
       const writes: BatchedCardWrite[] = [];
@@ -388,14 +389,17 @@ async function writeRows(plan: Plan, importId: Types.ObjectId, work: RowWork[], 
     },
     {
       via: { kind: 'import', id: String(importId) },
-      alsoInside: async (_changes, session) => {
+      alsoInside: async (batch, session) => {
         await ImportRow.insertMany(
           work.map((item) => rowRecord(importId, item, written.get(item) ?? null, plan.params.headers.length)),
           { session, lean: true },
         );
+        // The importer's own cards are not new to him (his colleagues find them unread).
+        await recordOwnBatch(batch, session);
       },
     },
   );
+  readsAfterOwnBatch(changes);
 }
 
 /**

@@ -110,7 +110,7 @@ async function countsTracker(actor: Actor) {
   };
   const move = (folderId: string, by: number) => counts.set(folderId, (counts.get(folderId) ?? 0) + by);
   const recountFolder = async (change: ReadsChanged, viewer: Viewer): Promise<Counts> => {
-    const folderId = change.folder?.folderId ?? change.receipt?.folderId;
+    const folderId = change.folder?.folderId ?? change.receipt?.folderId ?? change.batch?.folderId;
     if (folderId === undefined) return recount(viewer);
     applyReadChange(state, change);
     await recountFolders([folderId], viewer);

@@ -38,6 +38,7 @@ import { deleteFile, findFile, sheetFile } from './files';
 import { resolveLinks, type Resolution } from './links';
 import type { MappingGuess } from './mapping';
 import { ImportRow, type ImportOutcome, type ImportProblem } from './model';
+import { countCardsReadByJob } from './read-alarm';
 import { readRows, SheetRefusal, type Delimiter, type SheetFile, type SheetFormat, type SheetRow, type TextEncoding } from './sheet';
 
 export interface ImportParams {
@@ -253,7 +254,10 @@ async function refuseTakenUniques(plan: Plan, work: RowWork[]): Promise<void> {
       { typeKey: plan.type.key, [`values.${field.key}`]: { $in: values }, inTrash: false },
       { title: 1, folderId: 1, libraryId: 1, [`values.${field.key}`]: 1 },
     ).lean<CardDoc[]>();
-    // The holder is named only to a user who may read it, as the card form does.
+    // Each holder is a card the import tells the user of — named if they may read it, as the card
+    // form does, else only there: it counts as read for the bulk-reading alarm (a file of every INN
+    // of a region run as a dry run would otherwise map the cards of folders closed to them unseen).
+    countCardsReadByJob(plan.actor, holders.length);
     const taken = new Map(
       holders.map((card) => [JSON.stringify(card.values[field.key]), takenValueMessage(plan.actor, plan.actor.ability.can('read', cardSubject(card)) ? card : null)]),
     );

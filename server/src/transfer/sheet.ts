@@ -404,8 +404,15 @@ const NOT_CSV: { signature: Buffer; text: Record<'ru' | 'en', string> }[] = [
 ];
 /** How many control characters a text file may hold whatever its length (a line break some programs write inside a cell). */
 const STRAY_CONTROLS = 10;
-/** Control characters text does not hold (tab, line feed and carriage return aside). */
-const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+/** How many control characters the text holds that text does not hold (tab, line feed and carriage return aside). */
+function controlCharacters(text: string): number {
+  let count = 0;
+  for (let at = 0; at < text.length; at += 1) {
+    const code = text.charCodeAt(at);
+    if ((code < 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0d) || code === 0x7f) count += 1;
+  }
+  return count;
+}
 
 /**
  * Refuses a file that is not text: one of the known signatures, a NUL, or more than a few control
@@ -417,7 +424,7 @@ const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
 function refuseBinary(sample: Buffer, text: string): void {
   const known = NOT_CSV.find(({ signature }) => sample.subarray(0, signature.length).equals(signature));
   if (known) throw new SheetRefusal(known.text);
-  const controls = text.match(CONTROL)?.length ?? 0;
+  const controls = controlCharacters(text);
   if (text.includes('\u0000') || (controls > STRAY_CONTROLS && controls > text.length / 100)) {
     throw new SheetRefusal({
       ru: 'Файл не похож на текст CSV: в нём двоичные данные. Сохраните таблицу в Excel как «CSV (разделители — запятые)» или загрузите .xlsx',

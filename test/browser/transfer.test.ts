@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import ExcelJS from 'exceljs';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { axeViolations, describeViolations } from '../support/axe';
@@ -58,6 +58,18 @@ describeInBrowser('import and export, as a person does them (browser)', function
     await server?.stop();
   });
 
+  /** A new folder where Татьяна has full access, and her page on its «Импорт», ready for a file. */
+  async function importPageOfNewFolder(name: string): Promise<{ folder: string; page: Page }> {
+    const folder = await createFolder(admin, { libraryId, name, allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, folder, [{ principalId: tanyaId, level: 'full' }]);
+    const page = await (await browser.newContext()).newPage();
+    await signInThroughUi(page, server.url, 'tanya', PASSWORD);
+    await page.goto(`${server.url}/folders/${folder}/import`);
+    // The file can be chosen once the page knows the folder.
+    await page.locator('[data-test="import-file"]:enabled').waitFor();
+    return { folder, page };
+  }
+
   it('Татьяна uploads an xlsx, checks the mapping, runs a dry run, imports with the progress bar, downloads the refused rows, exports the folder and undoes the import', async () => {
     const page = await (await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } })).newPage();
     await signInThroughUi(page, server.url, 'tanya', PASSWORD);
@@ -87,6 +99,9 @@ describeInBrowser('import and export, as a person does them (browser)', function
     expect(await result.getByTestId('import-count-created').textContent()).to.equal('2');
     expect(await result.getByTestId('import-count-refused').textContent()).to.equal('1');
     expect(await page.getByTestId('import-preview-row').count()).to.equal(3);
+    // A dry run speaks of what would be done …
+    expect(await page.getByTestId('import-preview-title').textContent()).to.equal('Первые строки, как они будут сохранены');
+    expect(await page.locator('[data-test="import-preview-row"][data-outcome="created"]').first().textContent()).to.contain('создать');
     const refusedRow = page.getByTestId('import-refused-row').first();
     expect(await refusedRow.textContent())
       .to.contain('4')
@@ -107,6 +122,9 @@ describeInBrowser('import and export, as a person does them (browser)', function
     expect(await page.locator('[data-test="job-progress"]').getAttribute('data-state')).to.equal('succeeded');
     expect(await page.getByTestId('job-done').textContent()).to.match(/3\s*из\s*3/);
     expect(await result.getByTestId('import-count-created').textContent()).to.equal('2');
+    // … the import of what was.
+    expect(await page.getByTestId('import-preview-title').textContent()).to.equal('Первые строки, как они сохранены');
+    expect(await page.locator('[data-test="import-preview-row"][data-outcome="created"]').first().textContent()).to.contain('создана');
     await screenshot(page, 'import-done');
 
     const report = await sheetRows(await downloaded(page, () => page.getByTestId('import-report').click()));
@@ -162,12 +180,7 @@ describeInBrowser('import and export, as a person does them (browser)', function
   });
 
   it('Татьяна leaves the page after an import and, back on «Импорт», finds it under «Ваши импорты в эту папку» and undoes it there', async () => {
-    const laterFolder = await createFolder(admin, { libraryId, name: 'Отменить позже', allowedCardTypes: ['counterparty'] });
-    await setFolderAccess(admin, laterFolder, [{ principalId: tanyaId, level: 'full' }]);
-    const page = await (await browser.newContext()).newPage();
-    await signInThroughUi(page, server.url, 'tanya', PASSWORD);
-    await page.goto(`${server.url}/folders/${laterFolder}/import`);
-    await page.locator('[data-test="import-file"]:enabled').waitFor();
+    const { page } = await importPageOfNewFolder('Отменить позже');
     await page.getByTestId('import-file').setInputFiles({ name: 'ошибочный.csv', mimeType: 'text/csv', buffer: Buffer.from('Наименование;ИНН\nООО «Лишний»;\nООО «Ненужный»;\n') });
     await page.locator('[data-test="import-column"][data-column="Наименование"]').getByTestId('import-column-field').waitFor();
     await page.getByTestId('import-run').click();
@@ -193,12 +206,7 @@ describeInBrowser('import and export, as a person does them (browser)', function
   });
 
   it('«Ваши импорты в эту папку» follows the imports live: one run from elsewhere appears with its counts when it ends, and shows its undo once undone, without a reload', async () => {
-    const liveFolder = await createFolder(admin, { libraryId, name: 'Живой список', allowedCardTypes: ['counterparty'] });
-    await setFolderAccess(admin, liveFolder, [{ principalId: tanyaId, level: 'full' }]);
-    const page = await (await browser.newContext()).newPage();
-    await signInThroughUi(page, server.url, 'tanya', PASSWORD);
-    await page.goto(`${server.url}/folders/${liveFolder}/import`);
-    await page.locator('[data-test="import-file"]:enabled').waitFor();
+    const { folder: liveFolder, page } = await importPageOfNewFolder('Живой список');
     expect(await page.getByTestId('import-runs').count()).to.equal(0);
 
     // Meanwhile the same user imports into the folder from elsewhere (another tab, a script).

@@ -288,6 +288,28 @@ describeInBrowser('import and export, as a person does them (browser)', function
     await screenshot(adminPage, 'access-editor-export');
   });
 
+  it('«Экспорт» withdrawn while her page was still opening its live stream is not missed: the page reads its rights once the stream is open', async () => {
+    const veraId = await createUser(admin, { login: 'vera', fullName: 'Вера Опоздалова', password: PASSWORD, departmentId });
+    const folder = await createFolder(admin, { libraryId, name: 'Выгрузка Веры', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, folder, [{ principalId: veraId, level: 'read', export: true }]);
+    const page = await (await browser.newContext()).newPage();
+    await signInThroughUi(page, server.url, 'vera', PASSWORD);
+    // Her page's live stream reaches the server only after the administrator took the right away
+    // (what a busy server setting the stream up, or a slow network, can do).
+    let release: () => void = () => undefined;
+    const withdrawn = new Promise<void>((resolve) => (release = resolve));
+    await page.route('**/graphql', async (route) => {
+      if (!(route.request().postData() ?? '').includes('subscription Live')) return route.fallback();
+      await withdrawn;
+      await route.continue();
+    });
+    await page.goto(`${server.url}/folders/${folder}`);
+    await page.getByTestId('export').waitFor();
+    await setFolderAccess(admin, folder, [{ principalId: veraId, level: 'read', export: false }]);
+    release();
+    await page.getByTestId('export').waitFor({ state: 'detached' });
+  });
+
   it('Наталья, a reader, sees no import; the export appears only once the administrator makes her a trusted person', async () => {
     const page = await (await browser.newContext()).newPage();
     await signInThroughUi(page, server.url, 'natasha', PASSWORD);

@@ -1,11 +1,17 @@
 import type { Locale } from './locale';
 
 /** A stored 'YYYY-MM-DD' from 'YYYY-MM-DD' or «DD.MM.YYYY»; undefined unless it is a real calendar date. */
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const RU_DATE = /^(\d{1,2})\.(\d{1,2})\.(\d{4})$/;
+
+/** Whether a text is written as a date is (ДД.ММ.ГГГГ or ISO), whether or not that day exists. */
+export const writtenAsDate = (raw: unknown): boolean => typeof raw === 'string' && (ISO_DATE.test(raw.trim()) || RU_DATE.test(raw.trim()));
+
 export function parseDate(raw: unknown): string | undefined {
   if (typeof raw !== 'string') return undefined;
   const text = raw.trim();
-  const iso = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
-  const ru = /^(\d{1,2})\.(\d{1,2})\.(\d{4})$/.exec(text);
+  const iso = ISO_DATE.exec(text);
+  const ru = RU_DATE.exec(text);
   const [year, month, day] = iso ? [iso[1], iso[2], iso[3]] : ru ? [ru[3], ru[2], ru[1]] : [];
   if (year === undefined || month === undefined || day === undefined) return undefined;
   const date = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day)));

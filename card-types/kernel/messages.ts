@@ -48,6 +48,7 @@ export const messages = {
   beforeMin: (min: LocalizedText) => ({ ru: `Не раньше ${min.ru}`, en: `Not before ${min.en}` }),
   afterMax: (max: LocalizedText) => ({ ru: `Не позже ${max.ru}`, en: `Not after ${max.en}` }),
   notDate: { ru: 'Введите дату в формате ДД.ММ.ГГГГ', en: 'Enter a date as YYYY-MM-DD' },
+  noSuchDate: (text: string) => ({ ru: `Такой даты нет: ${text}`, en: `There is no such date: ${text}` }),
   notDateTime: { ru: 'Введите дату и время с часовым поясом', en: 'Enter a date and time with a time zone' },
   notBoolean: { ru: 'Выберите «да» или «нет»', en: 'Choose yes or no' },
   notOption: { ru: 'Выберите значение из списка', en: 'Choose a value from the list' },

@@ -1,4 +1,4 @@
-import { cellDate, dateCell, formatDate, isoDateIn, parseDate } from '../kernel/dates';
+import { cellDate, dateCell, formatDate, isoDateIn, parseDate, writtenAsDate } from '../kernel/dates';
 import { defineFieldKind, fail, ok } from '../kernel/field-kind';
 import { fromText, limitProblems } from '../kernel/kind-parts';
 import { inBoth, messages } from '../kernel/messages';
@@ -17,7 +17,8 @@ export default defineFieldKind({
   parse(raw, field) {
     const date = parseDate(raw);
     const { min, max } = field;
-    if (date === undefined) return fail(messages.notDate);
+    // «31.02.2023» is in the format asked for: what is wrong is the day.
+    if (date === undefined) return fail(writtenAsDate(raw) ? messages.noSuchDate(String(raw).trim()) : messages.notDate);
     if (min !== undefined && date < min) return fail(messages.beforeMin(inBoth((locale) => formatDate(min, locale))));
     if (max !== undefined && date > max) return fail(messages.afterMax(inBoth((locale) => formatDate(max, locale))));
     return ok(date);

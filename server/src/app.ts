@@ -24,7 +24,7 @@ import { duplicatesModule } from './duplicates/graphql';
 import { backupRoutes } from './backup/routes';
 import { transferModule } from './transfer/graphql';
 import { transferRoutes } from './transfer/routes';
-import { countCardsRead } from './transfer/read-alarm';
+import { countCardsRead, useReadAlarm } from './transfer/read-alarm';
 import { fileRoutes, FILES_PATH } from './files/routes';
 import { filesModule } from './files/graphql';
 import { useMaintenanceGuard } from './backup/maintenance';
@@ -58,6 +58,7 @@ export function createApp(options: { config: Config; logger: Logger; database: D
   // entries further left were written by the client and prove nothing.
   const app = new Koa({ proxy: config.trustProxy, maxIpsCount: config.trustProxyHops, keys: [config.sessionSecret] });
   useCursorSecret(config.sessionSecret);
+  useReadAlarm(config, logger);
   const yoga = createGraphQLServer({
     modules: [...graphqlModules, ...pluginGraphQLModules()],
     production: config.isProduction,

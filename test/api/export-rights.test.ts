@@ -3,6 +3,7 @@ import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { downloadFile, memoType, uploadFile } from '../support/files';
 import { createDepartment, createFolder, createLibrary, createUser, setFolderAccess, typeChangeApplied, versioned } from '../support/fixtures';
+import { SseSubscription } from '../support/sse';
 import { signedIn, startTestServer } from '../support/server';
 import { sheetRows } from '../support/xlsx';
 
@@ -305,6 +306,39 @@ describe('the «Экспорт» right per folder and library (API)', function (
       const text = format === 'csv' ? exported.body.toString('utf8') : JSON.stringify(await sheetRows(exported.body));
       expect(text, format).to.contain('ООО «Своя»').and.contain('(нет права «Экспорт»)');
       expect(text, format).not.to.contain('Чужая');
+    }
+  });
+
+  it('tells an open tab live when «Экспорт» is given or taken (the group «Доверенные лица (экспорт)», an entry’s flag), so the control comes and goes without a reload', async () => {
+    const olegId = await createUser(admin, { login: 'oleg', fullName: 'Олег Сверкин', password: PASSWORD, departmentId: await createDepartment(admin, 'Склад') });
+    const folder = await createFolder(admin, { libraryId: ids.library, name: 'Папка Олега', allowedCardTypes: ['counterparty'] });
+    expect((await grantFolder(admin, folder, { principalId: olegId, level: 'read' })).errors).to.equal(undefined);
+    const oleg = await signedIn(server, 'oleg', PASSWORD);
+    const live = new SseSubscription<{ live: { accessChanged: boolean } }>(server.url, oleg.cookieHeader(), 'subscription { live { accessChanged } }');
+    try {
+      await live.ready;
+      const mayExport = async () => JSON.stringify((await oleg.data<{ viewer: { rules: unknown[] } }>('{ viewer { rules } }')).viewer.rules).includes('export');
+      expect(await mayExport()).to.equal(false);
+      const { groups } = await admin.data<{ groups: { id: string; systemRole: string | null }[] }>('{ groups { id systemRole } }');
+      const exporters = groups.find((group) => group.systemRole === 'exporters')!.id;
+      const members = (change: 'add' | 'remove') =>
+        admin.data(`mutation($id: ID!, $u: [ID!]) { changeGroupMembers(id: $id, ${change}: $u) { id } }`, { id: exporters, u: [olegId] });
+
+      await members('add');
+      expect((await live.waitFor(1, 5000))[0].live, 'joined the group').to.deep.equal({ accessChanged: true });
+      expect(await mayExport()).to.equal(true);
+      await members('remove');
+      expect((await live.waitFor(2, 5000))[1].live, 'left the group').to.deep.equal({ accessChanged: true });
+      expect(await mayExport()).to.equal(false);
+      // The same level on the folder, with the flag ticked, then unticked.
+      expect((await grantFolder(admin, folder, { principalId: olegId, level: 'read', export: true })).errors).to.equal(undefined);
+      expect((await live.waitFor(3, 5000))[2].live, 'the entry’s flag ticked').to.deep.equal({ accessChanged: true });
+      expect(await mayExport()).to.equal(true);
+      expect((await grantFolder(admin, folder, { principalId: olegId, level: 'read', export: false })).errors).to.equal(undefined);
+      expect((await live.waitFor(4, 5000))[3].live, 'the entry’s flag unticked').to.deep.equal({ accessChanged: true });
+      expect(await mayExport()).to.equal(false);
+    } finally {
+      live.close();
     }
   });
 });

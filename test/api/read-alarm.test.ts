@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { RunningServer } from '../../server/src/server';
 import { ReadBaseline } from '../../server/src/transfer/read-alarm';
 import type { ApiClient } from '../support/api-client';
-import { createCorrespondents } from '../support/fixtures';
+import { createCorrespondents, createFolder, createLibrary } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
 import { SseSubscription } from '../support/sse';
 import { waitFor } from '../support/wait';
@@ -130,6 +130,54 @@ describe('the bulk-reading alarm (API)', function () {
     await gleb.data(found);
     await gleb.data(found);
     await waitFor(async () => (await alarmOf('gleb')).length > 0, 'Глеб’s alarm for search cursors');
+  });
+
+  it('counts the cards an import’s unique check tells of — in a folder the importer cannot read too: a dry run of INNs is not a quiet oracle', async () => {
+    const alarmOf = async (login: string) => (await alarmsInAudit()).filter((edge) => edge.node.actorLogin === login);
+    const departmentId = (await admin.data<{ departments: { id: string }[] }>('{ departments { id } }')).departments[0].id;
+    const probeId = (
+      await admin.data<{ createUser: { id: string } }>('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
+        input: { login: 'probe', fullName: 'Пётр Сверяев', password: PASSWORD, departmentId },
+      })
+    ).createUser.id;
+    // Six companies in a folder closed to him; a folder of his own to import into.
+    const libraryId = await createLibrary(admin, 'Закрытая');
+    const hidden = await createFolder(admin, { libraryId, name: 'Закрытые клиенты', allowedCardTypes: ['counterparty'] });
+    const own = await createFolder(admin, { libraryId, name: 'Черновик Петра', allowedCardTypes: ['counterparty'] });
+    await admin.data('mutation($id: ID!, $e: AccessEntryInput!) { grantFolderAccess(id: $id, entry: $e) { id } }', {
+      id: own,
+      e: { principalType: 'user', principalId: probeId, level: 'full' },
+    });
+    const inns = ['7707083893', '7728168971', '7736050003', '7725038124', '7710140679', '7740000076'];
+    for (const [n, inn] of inns.entries()) {
+      await admin.data('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', {
+        f: hidden,
+        v: { name: `ООО «Тайна ${n}»`, inn },
+      });
+    }
+
+    // He checks a file of those INNs as a dry run: nothing is written, nothing listed — but every
+    // row refused as taken told him a card is there.
+    const probe = await signedIn(server, 'probe', PASSWORD);
+    const csv = ['Наименование;ИНН', ...inns.map((inn, n) => `Проба ${n};${inn}`)].join('\n');
+    const uploaded = await fetch(`${server.url}/transfer/uploads?name=${encodeURIComponent('инн.csv')}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', cookie: probe.cookieHeader() },
+      body: new Uint8Array(Buffer.from(csv)),
+    });
+    const input = { uploadId: ((await uploaded.json()) as { id: string }).id, folderId: own, typeKey: 'counterparty' };
+    const { startImport } = await probe.data<{ startImport: { id: string } }>(
+      'mutation($input: ImportSettingsInput!, $mapping: ImportMappingInput!) { startImport(input: $input, mapping: $mapping, dryRun: true) { id } }',
+      { input, mapping: { columns: ['name', 'inn'], onMatch: 'skip' } },
+    );
+    let result: { refused: number } | null = null;
+    await waitFor(async () => {
+      const { job } = await probe.data<{ job: { state: string; result: { refused: number } | null } }>('query($id: ID!) { job(id: $id) { state result } }', { id: startImport.id });
+      result = job.result;
+      return job.state === 'succeeded';
+    }, 'the dry run');
+    expect(result).to.deep.include({ refused: 6 });
+    await waitFor(async () => (await alarmOf('probe')).length > 0, 'Пётр’s alarm for the cards his dry run told of');
   });
 });
 

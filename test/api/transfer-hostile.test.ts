@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import ExcelJS from 'exceljs';
 import type { RunningServer } from '../../server/src/server';
@@ -54,6 +55,25 @@ describe('import of hostile files (API)', function () {
   after(async () => {
     await server?.stop();
   });
+
+  type EndedJob = { id: string; state: string; result: { created: number; refused: number } | null; error: string | null };
+  /** Starts an import (not a dry run) and waits for its end. */
+  const importToEnd = async (input: Record<string, unknown>, mapping: { columns: (string | null)[]; onMatch: string }): Promise<EndedJob> => {
+    const started = await tanya.data<{ startImport: { id: string } }>(
+      'mutation($input: ImportSettingsInput!, $mapping: ImportMappingInput!) { startImport(input: $input, mapping: $mapping, dryRun: false) { id } }',
+      { input, mapping },
+    );
+    let job: EndedJob | null = null;
+    await waitFor(
+      async () => {
+        job = (await tanya.data<{ job: EndedJob }>('query($id: ID!) { job(id: $id) { id state result error } }', { id: started.startImport.id })).job;
+        return ['succeeded', 'failed', 'cancelled'].includes(job.state);
+      },
+      'the import to end',
+      60_000,
+    );
+    return job!;
+  };
 
   const expectRefusedAtFile = (answer: Awaited<ReturnType<typeof inspect>>, text: string) => {
     expect(answer.status, JSON.stringify(answer)).to.equal(200);
@@ -138,25 +158,41 @@ describe('import of hostile files (API)', function () {
     const columns = (await tanya.data<{ importInspection: { columns: { name: string }[] } }>(INSPECT, { input: { ...input, headerRow: 1 } })).importInspection.columns;
     expect(columns).to.have.length(500);
     const mapping = { columns: ['name', 'inn', ...columns.slice(2).map(() => null)], onMatch: 'skip' };
-    const started = await tanya.data<{ startImport: { id: string } }>(
-      'mutation($input: ImportSettingsInput!, $mapping: ImportMappingInput!) { startImport(input: $input, mapping: $mapping, dryRun: false) { id } }',
-      { input: { ...input, headerRow: 1 }, mapping },
-    );
-    let job: { state: string; result: { created: number; refused: number } | null; error: string | null } | null = null;
-    await waitFor(
-      async () => {
-        job = (await tanya.data<{ job: NonNullable<typeof job> }>('query($id: ID!) { job(id: $id) { state result error } }', { id: started.startImport.id })).job;
-        return ['succeeded', 'failed', 'cancelled'].includes(job.state);
-      },
-      'the import to end',
-      60_000,
-    );
-    expect(job!.state, job!.error ?? '').to.equal('succeeded');
-    expect(job!.result).to.include({ created: 1, refused: 1 });
-    const report = await fetch(`${server.url}/transfer/imports/${started.startImport.id}/refused.xlsx`, { headers: { cookie: tanya.cookieHeader() } });
+    const job = await importToEnd({ ...input, headerRow: 1 }, mapping);
+    expect(job.state, job.error ?? '').to.equal('succeeded');
+    expect(job.result).to.include({ created: 1, refused: 1 });
+    const report = await fetch(`${server.url}/transfer/imports/${job.id}/refused.xlsx`, { headers: { cookie: tanya.cookieHeader() } });
     const rows = await sheetRows(Buffer.from(await report.arrayBuffer()));
     expect(rows[0]).to.have.length(502);
     expect(rows[1].slice(0, 2)).to.deep.equal([undefined, '7707083893']);
     expect(rows[1].slice(500)).to.deep.equal([2, 'Наименование: Обязательное поле']);
+  });
+
+  it('refuses at the file a binary file named .csv — an .xlsx saved with the wrong extension, an old .xls, random bytes — and an import of one fails with the reason; UTF-16 and a stray control character pass', async () => {
+    const xlsxText = 'Это файл Excel (.xlsx) или архив, а не CSV: загрузите его с расширением .xlsx';
+    expectRefusedAtFile(await inspect('клиенты.csv', await workbook()), xlsxText);
+    const xls = Buffer.concat([Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]), randomBytes(4096)]);
+    expectRefusedAtFile(await inspect('старый.csv', xls), 'Это файл старого формата Excel (.xls), а не CSV: сохраните его в Excel как .xlsx или CSV');
+    expectRefusedAtFile(
+      await inspect('мусор.csv', randomBytes(200 * 1024)),
+      'Файл не похож на текст CSV: в нём двоичные данные. Сохраните таблицу в Excel как «CSV (разделители — запятые)» или загрузите .xlsx',
+    );
+    // Started without an inspection, its encoding and separator given, it is refused the same way.
+    const blind = await tanya.request(
+      'mutation($input: ImportSettingsInput!, $mapping: ImportMappingInput!) { startImport(input: $input, mapping: $mapping, dryRun: false) { id } }',
+      {
+        input: { uploadId: await upload('клиенты-2.csv', await workbook()), folderId, typeKey: 'counterparty', encoding: 'windows-1251', delimiter: ';' },
+        mapping: { columns: ['name'], onMatch: 'skip' },
+      },
+    );
+    expect(blind.errors?.[0].extensions).to.deep.equal({ code: 'BAD_USER_INPUT', fields: { file: xlsxText } });
+
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('Наименование\tИНН\r\nООО «Кассиопея»\t7707083893\r\n', 'utf16le')]);
+    const read16 = await inspect('юникод.csv', utf16);
+    expect(read16.errors, JSON.stringify(read16.errors)).to.equal(undefined);
+    expect(read16.data!.importInspection.columns.map((column) => column.name)).to.deep.equal(['Наименование', 'ИНН']);
+    // A line break some programs write inside a cell (vertical tab) is text still.
+    const stray = await inspect('перенос.csv', Buffer.from('Наименование;Примечания\nООО «Кассиопея»;первая\u000bвторая\n'));
+    expect(stray.errors, JSON.stringify(stray.errors)).to.equal(undefined);
   });
 });

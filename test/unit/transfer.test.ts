@@ -41,7 +41,7 @@ describe('import: cells through their field kinds', () => {
     expect(cell(date, '2026-01-15')).to.equal('2026-01-15');
     expect(cell(date, 46037)).to.equal('2026-01-15');
     expect(cell(date, new Date(Date.UTC(2026, 0, 15)))).to.equal('2026-01-15');
-    expect(cell(date, '31.02.2026')).to.match(/^error: /);
+    expect(cell(date, '31.02.2026')).to.equal('error: There is no such date: 31.02.2026');
   });
 
   it('reads decimals with a comma, spaces and a currency; integers and ratings from numbers; flags from Да/Нет', () => {
@@ -177,6 +177,12 @@ describe('import: reading files', () => {
   it('guesses headers people write another way: another name of the kind, a word’s other ending, the beginnings of the label’s words', () => {
     const guess = guessMapping(['Наименование', 'Эл. почта', 'Примечание', 'Юр. адрес', 'Ответственный', 'Тел.', 'Оборот, руб.', '№ п/п'], counterparty, null);
     expect(guess.columns).to.deep.equal(['name', 'email', 'notes', 'legalAddress', 'manager', 'phone', null, null]);
+    // Rubles written out read as the «₽» of a label.
+    const withRevenue = { ...counterparty, fields: [...counterparty.fields, { key: 'revenue', kind: 'money', label: { ru: 'Выручка, ₽', en: 'Revenue, ₽' } } as FieldDefinition] };
+    for (const header of ['Выручка, руб.', 'Выручка (руб)', 'Выручка в рублях', 'Выручка, р.', 'ВЫРУЧКА РУБ']) {
+      expect(guessMapping(['Наименование', header], withRevenue, null).columns, header).to.deep.equal(['name', 'revenue']);
+    }
+    expect(headerKey('Рубрика')).to.equal('рубрика');
     // A loose name two fields answer to is left for the person to choose.
     expect(
       guessMapping(

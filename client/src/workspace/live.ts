@@ -59,9 +59,11 @@ export function startLive(): void {
     url: '/graphql',
     credentials: 'same-origin',
     retryAttempts: Infinity,
-    // Counts are loaded once when the live connection opens (below); after a reconnect again, as
-    // pushes may have been missed meanwhile.
-    on: { connected: (reconnected) => void (reconnected && refreshUnreadCounts().catch(() => undefined)) },
+    // Counts are loaded once when the live connection opens (below). The stream tells of a change of
+    // rights made once it listens: one made while it was being set up (the viewer was read before)
+    // or while it was lost is read now — the rules when it opens (say, «Экспорт» withdrawn while a
+    // busy server set the stream up), the rules, tree and counts after a reconnect.
+    on: { connected: (reconnected) => void (reconnected ? accessChanged() : useSessionStore().refresh()).catch(() => undefined) },
   });
   // One stream per tab carries both (a session may hold five streams).
   stops = [

@@ -10,6 +10,8 @@ export type SnapshotUser = Omit<UserDoc, 'passwordHash'>;
 export interface UserAccess {
   isAdmin: boolean;
   isHistoryReader: boolean;
+  /** A member of the system group «Доверенные лица (экспорт)»: exports wherever they read. */
+  isExporter: boolean;
   principal: Principal;
   /** The user's level on every folder they can reach at all (absent = no access). */
   folderLevels: Map<string, AccessLevel>;
@@ -177,6 +179,7 @@ export class AccessSnapshot {
     const access: UserAccess = {
       isAdmin,
       isHistoryReader: isAdmin || historyReader,
+      isExporter: exporter,
       principal,
       folderLevels,
       exportFolderIds,

@@ -37,6 +37,8 @@ export interface ReadsChanged {
   receipt?: { cardId: string; folderId: string; readUpTo: string | null; unread: { asNew: boolean; changedFields: string[]; since: string } | null };
   /** A folder marked read up to `readUpTo`: its receipts are gone. */
   folder?: { folderId: string; readUpTo: string };
+  /** The user's own batch wrote cards of the folder stamped `at` (ISO): they are read (a batch receipt). */
+  batch?: { folderId: string; at: string };
 }
 
 /** Sessions that ended: the ones listed, or all of the user's but `exceptSessionId`. */

@@ -192,6 +192,21 @@ function linkCell(text: string, target: string): ExcelJS.CellValue {
 }
 const LINK_FONT: Partial<ExcelJS.Font> = { color: { argb: 'FF0563C1' }, underline: true };
 
+/** A phone number as stored: «+», groups of digits, an extension («+7 495 123 45 67 доб. 12»). */
+const STORED_PHONE = /^\+\d+(?: \d+)+(?: доб\. \d+)?$/;
+/** A phone number in a CSV cell, as `csvPhone` writes it (quoted). */
+const PHONE_IN_CSV = /^ \+\d/;
+
+/**
+ * A phone number for the CSV, so that Excel shows it as the card and the .xlsx do («+7 495 123 45
+ * 67», text): opened from a CSV, a cell starting with `+` is read as a formula (`=+7 495 …`,
+ * #NULL!), and the formula guard's `'` is not hidden there as when typed (Excel showed «'+7 495 …»).
+ * A leading space, in quotes, keeps the cell text without a mark to see; and a phone holds nothing
+ * that could run even where a program trims the space (digits in groups: at worst #NULL!). An
+ * import reads the number back as it was. Any other text passes as it is (to the guard).
+ */
+const csvPhone = (text: string): string => (STORED_PHONE.test(text) ? ` ${text}` : text);
+
 /** The types of the cards a folder holds (outside the trash). */
 async function typesInFolder(folderId: Types.ObjectId): Promise<CardTypeDefinition[]> {
   const keys = (await Card.distinct('typeKey', { folderId, inTrash: false })) as string[];
@@ -522,13 +537,15 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
   async function writeCsv(out: Writable): Promise<number> {
     // UTF-8 with a BOM and `;`: what Russian Excel opens right with a double click. Text that a
     // spreadsheet would run as a formula (starting with = + - @, a tab or CR) gets a leading `'`
-    // (OWASP's CSV injection advice); numbers stay numbers, a negative one included, written as
-    // Excel of the user's language reads them (a decimal comma in Russian, no grouping).
+    // (OWASP's CSV injection advice) — except a phone number, written as `csvPhone` says; numbers
+    // stay numbers, a negative one included, written as Excel of the user's language reads them
+    // (a decimal comma in Russian, no grouping).
     const csv = stringify({
       delimiter: ';',
       bom: true,
       record_delimiter: 'windows',
       escape_formulas: true,
+      quoted_match: PHONE_IN_CSV,
       cast: { number: (number) => (actor.locale === 'ru' ? String(number).replace('.', ',') : String(number)) },
     });
     csv.pipe(out);
@@ -546,7 +563,7 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
             const { field, stored } = own;
             const typed = kindOf(field).toCell(stored, field, { ...options, linkText });
             if (typeof typed.value === 'number') return typed.value;
-            return kindOf(field).format(stored, field, { ...options, linkText });
+            return csvPhone(kindOf(field).format(stored, field, { ...options, linkText }));
           }),
         );
         rowsWritten += 1;

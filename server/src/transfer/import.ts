@@ -33,10 +33,12 @@ import { defineJob, type JobContext } from '../jobs/define';
 import { Job } from '../jobs/model';
 import { JobInterrupted } from '../jobs/runner';
 import type { Logger } from '../logger';
+import { readsAfterOwnBatch, recordOwnBatch } from '../unread/service';
 import { deleteFile, findFile, sheetFile } from './files';
 import { resolveLinks, type Resolution } from './links';
 import type { MappingGuess } from './mapping';
 import { ImportRow, type ImportOutcome, type ImportProblem } from './model';
+import { countCardsReadByJob } from './read-alarm';
 import { readRows, SheetRefusal, type Delimiter, type SheetFile, type SheetFormat, type SheetRow, type TextEncoding } from './sheet';
 
 export interface ImportParams {
@@ -252,7 +254,10 @@ async function refuseTakenUniques(plan: Plan, work: RowWork[]): Promise<void> {
       { typeKey: plan.type.key, [`values.${field.key}`]: { $in: values }, inTrash: false },
       { title: 1, folderId: 1, libraryId: 1, [`values.${field.key}`]: 1 },
     ).lean<CardDoc[]>();
-    // The holder is named only to a user who may read it, as the card form does.
+    // Each holder is a card the import tells the user of — named if they may read it, as the card
+    // form does, else only there: it counts as read for the bulk-reading alarm (a file of every INN
+    // of a region run as a dry run would otherwise map the cards of folders closed to them unseen).
+    countCardsReadByJob(plan.actor, holders.length);
     const taken = new Map(
       holders.map((card) => [JSON.stringify(card.values[field.key]), takenValueMessage(plan.actor, plan.actor.ability.can('read', cardSubject(card)) ? card : null)]),
     );
@@ -358,7 +363,7 @@ const rowRecord = (importId: Types.ObjectId, item: RowWork, card: { before: Card
 async function writeRows(plan: Plan, importId: Types.ObjectId, work: RowWork[], logger: Logger): Promise<void> {
   const now = new Date();
   const written = new Map<RowWork, { before: CardDoc | null; after: CardDoc }>();
-  await commitCardBatch(
+  const changes = await commitCardBatch(
     { actor: plan.actor, logger },
     async (session) => {
       const writes: BatchedCardWrite[] = [];
@@ -388,14 +393,17 @@ async function writeRows(plan: Plan, importId: Types.ObjectId, work: RowWork[], 
     },
     {
       via: { kind: 'import', id: String(importId) },
-      alsoInside: async (_changes, session) => {
+      alsoInside: async (batch, session) => {
         await ImportRow.insertMany(
           work.map((item) => rowRecord(importId, item, written.get(item) ?? null, plan.params.headers.length)),
           { session, lean: true },
         );
+        // The importer's own cards are not new to him (his colleagues find them unread).
+        await recordOwnBatch(batch, session);
       },
     },
   );
+  readsAfterOwnBatch(changes);
 }
 
 /**

@@ -7,11 +7,15 @@ import { ImportMapping, type ImportMappingDoc } from './model';
 export type MatchPolicy = 'skip' | 'fillEmpty' | 'overwrite';
 export const MATCH_POLICIES: readonly MatchPolicy[] = ['skip', 'fillEmpty', 'overwrite'];
 
-/** A header or label reduced for comparison: case, spaces, punctuation and «ё» do not matter. */
+/** The ruble written out in a header («руб.», «в руб.», «рублей», «р.»): a label writes it «₽», a symbol dropped as the others are. */
+const RUBLES = /(?<![\p{L}\p{N}])(?:в\s+)?(?:руб(?:лей|лях|ля|\.)?|р\.|rub\.?)(?![\p{L}\p{N}])/gu;
+
+/** A header or label reduced for comparison: case, spaces, punctuation, symbols, «ё» and how rubles are written do not matter. */
 export const headerKey = (text: string): string =>
   text
     .toLocaleLowerCase('ru')
     .replace(/ё/g, 'е')
+    .replace(RUBLES, '')
     .replace(/[\s\p{P}\p{S}]+/gu, '');
 
 /** Other names people give columns of a kind (reduced as `headerKey` does). */

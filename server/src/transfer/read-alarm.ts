@@ -263,6 +263,18 @@ export function countCardsRead(actor: Pending['actor'], cards: number, settings:
   flushIfDue(entry, minutes, logger);
 }
 
+/** This instance's settings and logger, for cards counted outside a request (a job's); set as the app starts. */
+let instanceAlarm: { settings: AlarmSettings; logger: Logger } | null = null;
+
+export function useReadAlarm(settings: AlarmSettings, logger: Logger): void {
+  instanceAlarm = { settings, logger };
+}
+
+/** Counts cards a background job tells its owner of (an import's refused rows tell which cards hold their unique values). */
+export function countCardsReadByJob(actor: Pending['actor'], cards: number): void {
+  if (instanceAlarm) countCardsRead(actor, cards, instanceAlarm.settings, instanceAlarm.logger);
+}
+
 /** Counts one card sent to the request's user (a listener of cards/reads.ts); never throws nor waits. */
 export function countCardRead(context: GraphQLContext): void {
   if (context.config.readAlarmCards <= 0) return;

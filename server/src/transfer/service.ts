@@ -188,7 +188,8 @@ async function inspectFile(actor: Actor, settings: ImportSettings): Promise<Impo
     errors.addMessage('sheet', t(actor, `В файле нет листа «${settings.sheet}»`, `The file has no sheet “${settings.sheet}”`));
     errors.throwIfAny();
   }
-  const dialect = format === 'csv' ? await csvDialect(open, { encoding: settings.encoding as TextEncoding | null, delimiter: settings.delimiter as Delimiter | null }) : null;
+  const dialect =
+    format === 'csv' ? await atFile(actor, csvDialect(open, { encoding: settings.encoding as TextEncoding | null, delimiter: settings.delimiter as Delimiter | null })) : null;
   const options = { format, sheet: settings.sheet ?? null, encoding: dialect?.encoding ?? null, delimiter: dialect?.delimiter ?? null };
   const rows = await atFile(actor, firstRows(file, options, 20 + SAMPLE_ROWS));
   const header = findHeader(rows, settings.headerRow);

@@ -385,12 +385,64 @@ export function detectDelimiter(text: string, cutOff = false): Delimiter {
   return best;
 }
 
-/** The encoding and separator of a CSV file: those given, else detected from its first megabyte. */
+/** The signatures of files people save with a wrong extension, and what to say of them. */
+const NOT_CSV: { signature: Buffer; text: Record<'ru' | 'en', string> }[] = [
+  {
+    signature: Buffer.from('PK\x03\x04', 'latin1'),
+    text: {
+      ru: 'Это файл Excel (.xlsx) или архив, а не CSV: загрузите его с расширением .xlsx',
+      en: 'This is an Excel file (.xlsx) or an archive, not a CSV: upload it with the .xlsx extension',
+    },
+  },
+  {
+    signature: Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]),
+    text: {
+      ru: 'Это файл старого формата Excel (.xls), а не CSV: сохраните его в Excel как .xlsx или CSV',
+      en: 'This is an old-format Excel file (.xls), not a CSV: save it in Excel as .xlsx or CSV',
+    },
+  },
+];
+/** How many control characters a text file may hold whatever its length (a line break some programs write inside a cell). */
+const STRAY_CONTROLS = 10;
+/** How many control characters the text holds that text does not hold (tab, line feed and carriage return aside). */
+function controlCharacters(text: string): number {
+  let count = 0;
+  for (let at = 0; at < text.length; at += 1) {
+    const code = text.charCodeAt(at);
+    if ((code < 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0d) || code === 0x7f) count += 1;
+  }
+  return count;
+}
+
+/**
+ * Refuses a file that is not text: one of the known signatures, a NUL, or more than a few control
+ * characters making over 1 % of the text (a stray one, as some programs write for a line break in
+ * a cell, passes).
+ * Windows-1251 decodes any byte, so without this a binary file named `.csv` became cards of
+ * archive garbage.
+ */
+function refuseBinary(sample: Buffer, text: string): void {
+  const known = NOT_CSV.find(({ signature }) => sample.subarray(0, signature.length).equals(signature));
+  if (known) throw new SheetRefusal(known.text);
+  const controls = controlCharacters(text);
+  if (text.includes('\u0000') || (controls > STRAY_CONTROLS && controls > text.length / 100)) {
+    throw new SheetRefusal({
+      ru: 'Файл не похож на текст CSV: в нём двоичные данные. Сохраните таблицу в Excel как «CSV (разделители — запятые)» или загрузите .xlsx',
+      en: 'The file does not look like CSV text: it holds binary data. Save the table in Excel as “CSV (Comma delimited)” or upload the .xlsx',
+    });
+  }
+}
+
+/**
+ * The encoding and separator of a CSV file: those given, else detected from its first megabyte —
+ * which is also where a file that is not text is refused.
+ */
 export async function csvDialect(open: OpenFile, options: Pick<ReadOptions, 'encoding' | 'delimiter'>): Promise<{ encoding: TextEncoding; delimiter: Delimiter }> {
-  if (options.encoding && options.delimiter) return { encoding: options.encoding, delimiter: options.delimiter };
   const sample = await firstBytes(open);
   const encoding = options.encoding ?? detectEncoding(sample);
-  const delimiter = options.delimiter ?? detectDelimiter(iconv.decode(sample, encoding), sample.length >= SAMPLE_BYTES);
+  const text = iconv.decode(sample, encoding);
+  refuseBinary(sample, text);
+  const delimiter = options.delimiter ?? detectDelimiter(text, sample.length >= SAMPLE_BYTES);
   return { encoding, delimiter };
 }
 

@@ -18,6 +18,7 @@ import { Job, type JobDoc } from '../jobs/model';
 import { retryJob } from '../jobs/service';
 import type { JobView } from '../jobs/view';
 import { jobView } from '../jobs/view';
+import { readsAfterOwnBatch, recordOwnBatch } from '../unread/service';
 import type { ImportParams } from './import';
 import { ImportRow, type ImportOutcome, type ImportRowDoc } from './model';
 
@@ -136,7 +137,7 @@ export const undoImportJob = defineJob<UndoParams, UndoResult>({
       const rows = await ImportRow.find(pending).sort({ row: 1 }).limit(BATCH).lean<ImportRowDoc[]>();
       if (rows.length === 0) break;
       const now = new Date();
-      await commitCardBatch(
+      const changes = await commitCardBatch(
         { actor, logger: ctx.logger },
         async (session) => {
           // Read in the transaction: a colleague's edit committed meanwhile is a write conflict,
@@ -160,8 +161,10 @@ export const undoImportJob = defineJob<UndoParams, UndoResult>({
           }
           return writes;
         },
-        { via: { kind: 'import-undo', id: ctx.params.importId } },
+        // The values given back are not new to the one who undid the import.
+        { via: { kind: 'import-undo', id: ctx.params.importId }, alsoInside: (batch, session) => recordOwnBatch(batch, session) },
       );
+      readsAfterOwnBatch(changes);
       done += rows.length;
       ctx.progress(done, total);
     }

@@ -5,10 +5,9 @@ export const unreadHooks: CardLifecycleHooks = {
   name: 'unread',
   beforeSave: recordOwnChange,
   afterCommit: readsAfterOwnChange,
-  // A batch (an import, or its undo) leaves its author's read state as it is: the cards arrive
-  // unread for them as for their colleagues. A receipt per card would make the read state of
-  // whoever imports 100,000 cards that large (it is loaded whole); marking the folder read
-  // (`markFolderRead`) is one write.
+  // A batch leaves its author's read state as it is: its writer says what the author has read —
+  // an import and its undo through batch receipts (recordOwnBatch), a merge through receipts of
+  // the cards it names; a type change's cards keep their change times and read states.
   beforeSaveBatch: async () => {},
   afterCommitBatch: () => {},
 };

@@ -110,7 +110,7 @@ async function countsTracker(actor: Actor) {
   };
   const move = (folderId: string, by: number) => counts.set(folderId, (counts.get(folderId) ?? 0) + by);
   const recountFolder = async (change: ReadsChanged, viewer: Viewer): Promise<Counts> => {
-    const folderId = change.folder?.folderId ?? change.receipt?.folderId;
+    const folderId = change.folder?.folderId ?? change.receipt?.folderId ?? change.batch?.folderId;
     if (folderId === undefined) return recount(viewer);
     applyReadChange(state, change);
     await recountFolders([folderId], viewer);
@@ -170,10 +170,23 @@ export interface LiveUpdate {
   accessChanged: boolean;
 }
 
-/** Whether a user's rights differ: administrator, history reader, or the folders they reach and at what level. */
+function sameIds(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  return a === b || (a.size === b.size && [...a].every((id) => b.has(id)));
+}
+
+/**
+ * Whether a user's rights differ: administrator, history reader, «Экспорт» (the system group's
+ * member, or the folders an entry gives it on), or the folders they reach and at what level.
+ */
 function sameRights(a: UserAccess | null, b: UserAccess | null): boolean {
   if (!a || !b) return a === b;
-  return a.isAdmin === b.isAdmin && a.isHistoryReader === b.isHistoryReader && sameLevels(a.folderLevels, b.folderLevels);
+  return (
+    a.isAdmin === b.isAdmin &&
+    a.isHistoryReader === b.isHistoryReader &&
+    a.isExporter === b.isExporter &&
+    sameIds(a.exportFolderIds, b.exportFolderIds) &&
+    sameLevels(a.folderLevels, b.folderLevels)
+  );
 }
 
 /**

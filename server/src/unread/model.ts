@@ -1,10 +1,13 @@
 import mongoose, { Schema, type Types } from 'mongoose';
 
 /**
- * What a user has read (README, design notes: watermarks and receipts). Two kinds of entry:
+ * What a user has read (README, design notes: watermarks and receipts). Three kinds of entry:
  * - a folder watermark (`cardId` null): every card of the folder changed up to `readUpTo` is read;
  * - a card receipt: the card as it was at `readUpTo` (its `updatedAt` then) is read, or — with
- *   `unread` — the user asked to see it unread again.
+ *   `unread` — the user asked to see it unread again;
+ * - a batch receipt (`batch`, `cardId` null): the cards of the folder whose change time is exactly
+ *   `readUpTo` are read — the user's own batch (a batch of an import, of its undo) stamped them all
+ *   with that time, so one entry stands for its hundreds of cards.
  * No entry means nothing read: a user who gains a folder finds all its cards new. A change writes
  * only its author's receipt, never one entry per reader.
  */
@@ -16,6 +19,7 @@ const readSchema = new Schema(
     folderId: { type: Schema.Types.ObjectId, required: true },
     cardId: { type: Schema.Types.ObjectId, default: null },
     readUpTo: { type: Date, default: null },
+    batch: { type: Boolean, default: undefined },
     unread: {
       type: new Schema({ asNew: Boolean, changedFields: [String], since: Date }, { _id: false }),
       default: null,
@@ -40,10 +44,12 @@ export interface ReadDoc {
   folderId: Types.ObjectId;
   cardId: Types.ObjectId | null;
   readUpTo: Date | null;
+  batch?: boolean;
   unread: ForcedUnread | null;
 }
 
 export const folderReadKey = (userId: string, folderId: string) => `f:${userId}:${folderId}`;
 export const cardReadKey = (userId: string, cardId: string) => `c:${userId}:${cardId}`;
+export const batchReadKey = (userId: string, folderId: string, at: Date) => `b:${userId}:${folderId}:${at.getTime()}`;
 
 export const Read = mongoose.model('Read', readSchema, 'reads');

@@ -6,7 +6,7 @@ import type { CardChange } from '../cards/lifecycle';
 import { Card, type CardDoc } from '../cards/model';
 import { events, onEvent, type CardPlace, type ReadsChanged } from '../events/bus';
 import type { FolderDoc } from '../folders/models';
-import { cardReadKey, folderReadKey, Read, type ForcedUnread, type ReadDoc } from './model';
+import { batchReadKey, cardReadKey, folderReadKey, Read, type ForcedUnread, type ReadDoc } from './model';
 
 const oid = (id: string | Types.ObjectId) => new Types.ObjectId(String(id));
 
@@ -20,18 +20,28 @@ export interface Receipt {
   unread: ForcedUnread | null;
 }
 
-/** Everything a user has read: folder watermarks and card receipts (see model.ts). */
+/** Everything a user has read: folder watermarks, card receipts and batch receipts (see model.ts). */
 export interface ReadState {
   folders: Map<string, number>;
   cards: Map<string, Receipt>;
+  /** By folder: the change times (ms) of the user's own batches there — their cards are read. */
+  batches: Map<string, Set<number>>;
+}
+
+function addBatch(state: ReadState, folderId: string, at: number): void {
+  const times = state.batches.get(folderId);
+  if (times) times.add(at);
+  else state.batches.set(folderId, new Set([at]));
 }
 
 export async function loadReadState(userId: string): Promise<ReadState> {
   const docs = await Read.find({ userId: oid(userId) }).lean<ReadDoc[]>();
-  const state: ReadState = { folders: new Map(), cards: new Map() };
+  const state: ReadState = { folders: new Map(), cards: new Map(), batches: new Map() };
   for (const doc of docs) {
     if (doc.cardId) {
       state.cards.set(String(doc.cardId), { folderId: String(doc.folderId), readUpTo: doc.readUpTo?.getTime() ?? null, unread: doc.unread ?? null });
+    } else if (doc.batch && doc.readUpTo) {
+      addBatch(state, String(doc.folderId), doc.readUpTo.getTime());
     } else if (doc.readUpTo) {
       state.folders.set(String(doc.folderId), doc.readUpTo.getTime());
     }
@@ -76,7 +86,10 @@ export function applyReadChange(state: ReadState, change: ReadsChanged): void {
     state.folders.set(folderId, readUpTo);
     // Receipts newer than the watermark stay: they say more than it does.
     for (const [cardId, receipt] of state.cards) if (receipt.folderId === folderId && (receipt.readUpTo === null || receipt.readUpTo <= readUpTo)) state.cards.delete(cardId);
+    const batches = state.batches.get(folderId);
+    if (batches) for (const at of batches) if (at <= readUpTo) batches.delete(at);
   }
+  if (change.batch) addBatch(state, change.batch.folderId, Date.parse(change.batch.at));
 }
 
 /**
@@ -121,11 +134,18 @@ function lastRead(state: ReadState, cardId: string, folderId: string): number {
   return Math.max(state.folders.get(folderId) ?? -Infinity, state.cards.get(cardId)?.readUpTo ?? -Infinity);
 }
 
+/** Whether the card's last change was a batch of the user's own there (a batch receipt). */
+const ownBatch = (state: ReadState, folderId: string, updatedAt: number): boolean => state.batches.get(folderId)?.has(updatedAt) ?? false;
+
+/** Whether the card changed since the user last read it (as the count counts it: keys past the watermark and the receipts). */
+const changedSinceRead = (state: ReadState, cardId: string, folderId: string, updatedAt: number): boolean =>
+  updatedAt > lastRead(state, cardId, folderId) && !ownBatch(state, folderId, updatedAt);
+
 /** Whether a card in this place is unread for the user: changed since they last read it, or marked unread. */
 export function isUnread(state: ReadState, cardId: string, place: Pick<CardPlace, 'folderId' | 'inTrash'> & { updatedAt: number }): boolean {
   if (place.inTrash) return false;
   if (state.cards.get(cardId)?.unread) return true;
-  return place.updatedAt > lastRead(state, cardId, place.folderId);
+  return changedSinceRead(state, cardId, place.folderId, place.updatedAt);
 }
 
 /** The card's unread state for the user (null when read): computed from the card itself and the read state, no query. */
@@ -134,7 +154,7 @@ export function unreadViewOf(state: ReadState, card: CardForUnread): UnreadView 
   const cardId = String(card._id);
   const read = lastRead(state, cardId, String(card.folderId));
   const forced = state.cards.get(cardId)?.unread ?? null;
-  const changed = card.updatedAt.getTime() > read;
+  const changed = changedSinceRead(state, cardId, String(card.folderId), card.updatedAt.getTime());
   if (!changed && !forced) return null;
   const arrived = (card.arrivedAt ?? card.createdAt).getTime();
   const fieldTimes = changed ? Object.entries(card.fieldChangedAt ?? {}).filter(([, at]) => new Date(at).getTime() > read) : [];
@@ -187,6 +207,9 @@ async function countPerFolder(branches: Record<string, unknown>[]): Promise<{ _i
  *   changed since: the card's key (folder, out of the trash, `updatedAt` = the receipt's time, id)
  *   is still there — one point per receipt, counted per folder by one aggregate per 1,000; a card
  *   changed, moved or trashed since has another key (a change always moves `updatedAt`);
+ * - less the cards the user's own batches wrote that have not changed since: the keys of the
+ *   folder at the batch's time, one range per batch receipt (a card receipt at such a time is
+ *   left to it, so nothing is taken away twice);
  * - the cards marked unread: read by id (`updatedAt`, folder, trash), they count whether or not
  *   they changed.
  * With `upTo` (ms), only cards whose change time is at most that are counted («mark folder read»
@@ -212,8 +235,12 @@ export async function countUnread(actor: Reader, state: ReadState, folderIds: It
   for (const [cardId, receipt] of state.cards) {
     if (!counts.has(receipt.folderId)) continue;
     if (receipt.unread) forced.push(oid(cardId));
-    else if (receipt.readUpTo !== null && receipt.readUpTo > watermarkOf(receipt.folderId) && receipt.readUpTo <= upTo)
+    else if (receipt.readUpTo !== null && receipt.readUpTo > watermarkOf(receipt.folderId) && receipt.readUpTo <= upTo && !ownBatch(state, receipt.folderId, receipt.readUpTo))
       unchanged.push({ folderId: oid(receipt.folderId), inTrash: false, updatedAt: new Date(receipt.readUpTo), _id: oid(cardId) });
+  }
+  for (const [folderId, times] of state.batches) {
+    if (!counts.has(folderId)) continue;
+    for (const at of times) if (at > watermarkOf(folderId) && at <= upTo) unchanged.push({ folderId: oid(folderId), inTrash: false, updatedAt: new Date(at) });
   }
   const read: Record<string, unknown>[][] = [];
   for (let i = 0; i < unchanged.length; i += RECEIPT_BATCH) read.push(unchanged.slice(i, i + RECEIPT_BATCH));
@@ -230,8 +257,10 @@ export async function countUnread(actor: Reader, state: ReadState, folderIds: It
       const count = counts.get(folderId);
       if (count === undefined || card.inTrash || card.updatedAt.getTime() > upTo) continue;
       // Unread whatever its change time; the range counted it if it changed since the watermark
-      // (a forced receipt is not among the unchanged ones subtracted above).
-      counts.set(folderId, count + 1 - Number(card.updatedAt.getTime() > watermarkOf(folderId)));
+      // and no batch receipt took it away (a forced receipt is not among the unchanged ones
+      // subtracted above).
+      const at = card.updatedAt.getTime();
+      counts.set(folderId, count + 1 - Number(at > watermarkOf(folderId) && !ownBatch(state, folderId, at)));
     }
   }
   for (const [folderId, count] of counts) if (count === 0) counts.delete(folderId);
@@ -347,7 +376,12 @@ export async function markFolderRead(actor: Actor, folderId: string): Promise<nu
           upsert: true,
         },
       },
-      { deleteMany: { filter: { userId, folderId: oid(folderId), cardId: { $ne: null }, $or: [{ readUpTo: null }, { readUpTo: { $lte: watermark } }] } } },
+      // The folder's card and batch receipts up to the watermark (all entries but the watermark's own).
+      {
+        deleteMany: {
+          filter: { userId, folderId: oid(folderId), _id: { $ne: folderReadKey(actor.userId, folderId) }, $or: [{ readUpTo: null }, { readUpTo: { $lte: watermark } }] },
+        },
+      },
     ],
     { ordered: true },
   );
@@ -377,6 +411,43 @@ export async function recordOwnChange(change: CardChange, session: ClientSession
     ],
     { session, ordered: true },
   );
+}
+
+/** The folders and change times a batch of the author's wrote cards at (outside the trash), each once. */
+function batchStamps(changes: CardChange[]): { userId: string; folderId: string; at: Date }[] {
+  const stamps = new Map<string, { userId: string; folderId: string; at: Date }>();
+  for (const { actor, after } of changes) {
+    if (after.inTrash) continue;
+    const stamp = { userId: actor.userId, folderId: String(after.folderId), at: after.updatedAt };
+    stamps.set(batchReadKey(stamp.userId, stamp.folderId, stamp.at), stamp);
+  }
+  return [...stamps.values()];
+}
+
+/**
+ * Inside the transaction of a batch that stamps its cards with one change time (an import's, its
+ * undo's): the author has read what they wrote, as a card write records it — but one batch
+ * receipt per folder and change time, not a receipt per card: the read state of someone who
+ * imported 100,000 cards stays a few hundred entries (it is loaded whole).
+ */
+export async function recordOwnBatch(changes: CardChange[], session: ClientSession): Promise<void> {
+  const stamps = batchStamps(changes);
+  if (stamps.length === 0) return;
+  await Read.bulkWrite(
+    stamps.map(({ userId, folderId, at }) => ({
+      updateOne: {
+        filter: { _id: batchReadKey(userId, folderId, at) },
+        update: { $set: { userId: oid(userId), folderId: oid(folderId), cardId: null, readUpTo: at, batch: true, unread: null } },
+        upsert: true,
+      },
+    })),
+    { session, ordered: false },
+  );
+}
+
+/** After a batch's commit: the author's read state takes its batch receipts. */
+export function readsAfterOwnBatch(changes: CardChange[]): void {
+  for (const { userId, folderId, at } of batchStamps(changes)) readStateChanged({ userId, batch: { folderId, at: at.toISOString() } });
 }
 
 /** After the commit: the author has read the card as they left it (the card event itself is the lifecycle's). */

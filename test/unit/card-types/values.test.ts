@@ -126,8 +126,10 @@ describe('card values: dates', () => {
   });
 
   it('refuses dates that do not exist and other formats', () => {
-    expect(check(date, '29.02.2023')).to.deep.equal({ error: 'Введите дату в формате ДД.ММ.ГГГГ' });
-    expect(check(date, '2024-13-01')).to.deep.equal({ error: 'Введите дату в формате ДД.ММ.ГГГГ' });
+    // Written as a date is, the day does not exist: that is what is said (not the format it already has).
+    expect(check(date, '29.02.2023')).to.deep.equal({ error: 'Такой даты нет: 29.02.2023' });
+    expect(check(date, '2024-13-01', { locale: 'en' })).to.deep.equal({ error: 'There is no such date: 2024-13-01' });
+    expect(check(date, '1 марта 2024')).to.deep.equal({ error: 'Введите дату в формате ДД.ММ.ГГГГ' });
     expect(check(date, '2024-03-01T10:00:00Z', { locale: 'en' })).to.deep.equal({ error: 'Enter a date as YYYY-MM-DD' });
   });
 

@@ -45,6 +45,14 @@ describeInBrowser('duplicates: a card’s group from its page, the search on «�
     await server?.stop();
   });
 
+  it('gives an editor who is no administrator «Дубликаты» in the navigation, with the groups of their folders; the search among all cards is said to be an administrator’s', async () => {
+    await page.getByTestId('nav-duplicates').click();
+    await page.getByRole('heading', { name: 'Дубликаты', level: 1 }).waitFor();
+    await page.getByTestId('duplicate-group').nth(1).waitFor();
+    expect(await page.getByTestId('find-duplicates').count()).to.equal(0);
+    expect(await page.getByTestId('find-duplicates-admin-only').textContent()).to.include('поиск по всем карточкам заново запускает администратор');
+  });
+
   it('leads from a card to its group: «Возможные дубликаты (1)», then back to all groups', async () => {
     await page.goto(`${server.url}/folders/${ids.folder}/cards/${ids.c}`);
     const link = page.getByTestId('card-duplicates-link');

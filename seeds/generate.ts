@@ -52,7 +52,7 @@ function contactsOf(n: number): { phone: string; email: string } {
 function counterpartyDoc(n: number, place: { folderId: Id; libraryId: Id }, authorId: Id, at: Date) {
   const values = {
     name: `ООО «${WORDS[n % WORDS.length]}-${n}»`,
-    inn: innFromStem(String(100_000_000 + n)),
+    inn: innFromStem(String(GENERATED_INN_STEM + n)),
     legalAddress: `${CITIES[n % CITIES.length]}, ул. Заводская, д. ${(n % 300) + 1}`,
     ...contactsOf(n),
     tags: [TAGS[n % TAGS.length]],
@@ -79,9 +79,22 @@ function counterpartyDoc(n: number, place: { folderId: Id; libraryId: Id }, auth
   };
 }
 
-/** Numbers counterparties after those already stored, so INNs stay unique across runs. */
+/** A generated counterparty's INN: 1, its number in nine digits, a check digit. */
+const GENERATED_INN_STEM = 100_000_000;
+
+/**
+ * Numbers counterparties after the highest one generated before, so INNs stay unique across runs —
+ * also after a run that stopped half-way, whose unordered inserts left gaps (counting the cards
+ * would number the next run into INNs already taken).
+ */
 async function firstNumber(): Promise<number> {
-  return Card.countDocuments({ typeKey: 'counterparty' });
+  // The unique INN index (type, INN; outside the trash) gives the highest first; a 12-digit INN typed by someone may come before.
+  const highest = await Card.find({ typeKey: 'counterparty', inTrash: false, 'values.inn': { $gte: '1000000000', $lte: '1999999999' } }, { 'values.inn': 1 })
+    .sort({ typeKey: -1, 'values.inn': -1 })
+    .limit(50)
+    .lean<{ values: { inn?: unknown } }[]>();
+  const generated = highest.map((card) => String(card.values.inn)).find((inn) => /^1\d{9}$/.test(inn));
+  return generated ? Number(generated.slice(0, 9)) - GENERATED_INN_STEM + 1 : 0;
 }
 
 /** Insert commands a load keeps in flight: the database works on one while the one before it is committed. */
@@ -149,14 +162,14 @@ export async function generateCounterparties(options: {
     allowedCardTypes: ['counterparty'],
     defaultCardType: 'counterparty',
   });
+  // Access is granted before the cards are loaded: a load that stops half-way (a database too busy
+  // to answer) leaves cards its users see and a run after it can add to, not an invisible folder.
+  const grants = (options.grantUserIds ?? []).map((id) => ({ principalType: 'user', principalId: new Types.ObjectId(id), level: 'full' }));
+  if (grants.length > 0) await Folder.updateOne({ _id: folder._id }, { $set: { accessEntries: grants } });
   const first = await firstNumber();
   const started = Date.now();
   const place = { folderId: folder._id, libraryId: library._id };
   await loadCards(options.count, (i) => counterpartyDoc(first + i, place, adminId, new Date(started - (options.count - i) * 1000)), options.onProgress);
-  // Access is granted once every card is stored: a user's open tree learns of the folder at once
-  // (the access version moves) and would otherwise count its unread cards half loaded.
-  const grants = (options.grantUserIds ?? []).map((id) => ({ principalType: 'user', principalId: new Types.ObjectId(id), level: 'full' }));
-  if (grants.length > 0) await Folder.updateOne({ _id: folder._id }, { $set: { accessEntries: grants } });
   return String(folder._id);
 }
 

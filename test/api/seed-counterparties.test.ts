@@ -41,7 +41,7 @@ describe('seed: generated counterparties after a run that stopped half-way', fun
     const stored = await Card.find({ folderId: new Types.ObjectId(first) }, { _id: 1 }).lean();
     await Card.deleteMany({ _id: { $in: stored.slice(5, 15).map((card) => card._id) } });
     const second = await generateCounterparties({ count: 30, folderName: 'Большая папка', grantUserIds: [userIds.nvakulenko] });
-    const inns = (await Card.find({ typeKey: 'counterparty' }, { 'values.inn': 1 }).lean()).map((card) => String(card.values.inn));
+    const inns = (await Card.find({ typeKey: 'counterparty' }, { 'values.inn': 1 }).lean<{ values: { inn?: unknown } }[]>()).map((card) => String(card.values.inn));
     expect(inns).to.have.length(50);
     expect(new Set(inns).size).to.equal(50);
     const natalia = await signedIn(server, 'nvakulenko', PASSWORD);

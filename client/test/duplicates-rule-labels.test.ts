@@ -16,10 +16,11 @@ const { useCardTypesStore } = await import('../src/workspace/stores/cardTypes');
 
 const counterparty = {
   key: 'counterparty',
+  titleTemplate: '{name}',
   names: { ru: 'Контрагент', en: 'Counterparty' },
   fields: [
     { key: 'name', kind: 'string', label: { ru: 'Наименование', en: 'Name' } },
-    { key: 'phone', kind: 'phone', label: { ru: 'Телефон', en: 'Phone' } },
+    { key: 'phone', kind: 'phone', label: { ru: 'Телефон', en: 'Phone' }, listed: true },
   ],
 };
 
@@ -29,7 +30,14 @@ async function warning(rules: { id: string; fields: string[]; mode: string; labe
   setActivePinia(pinia);
   useCardTypesStore().types = [counterparty] as never;
   server.request.mockResolvedValue({
-    similarCards: [{ card: { id: 'c1', title: 'ООО «Лира»', folderId: 'f1', folder: { name: 'Корреспонденты' } }, score: 1, refusedBy: [], rules }],
+    similarCards: [
+      {
+        card: { id: 'c1', title: 'ООО «Лира»', folderId: 'f1', folder: { name: 'Корреспонденты' }, values: { name: 'ООО «Лира»', phone: '+7 912 345 67 89' }, references: [] },
+        score: 1,
+        refusedBy: [],
+        rules,
+      },
+    ],
   });
   const props = reactive({ typeKey: 'counterparty', values: {} as Record<string, unknown>, excludeId: null });
   const host = document.createElement('div');
@@ -56,6 +64,8 @@ describe('rule labels of duplicates follow the interface language, not the accou
       { id: 'name', fields: ['name'], mode: 'similar', label: 'Name: similar' },
     ]);
     expect(card.textContent).toContain('Телефон: совпадает; Наименование: похоже');
+    // What tells the card apart from others of its name: its phone.
+    expect(card.querySelector('[data-test="similar-card-values"]')?.textContent).toBe(' · +7 912 345 67 89');
     setLocale('en');
     await nextTick();
     expect(card.textContent).toContain('Phone: same; Name: similar');

@@ -9,13 +9,13 @@ const RuleSetFields = graphql(
 );
 
 const SimilarCards = graphql(
-  `query SimilarCards($t: String!, $v: JSON!, $x: ID) { similarCards(typeKey: $t, values: $v, excludeId: $x) { card { id title folderId folder { name } } score refusedBy rules { ...RuleFields } } }`,
+  `query SimilarCards($t: String!, $v: JSON!, $x: ID) { similarCards(typeKey: $t, values: $v, excludeId: $x) { card { id title folderId folder { name } values references { fieldKey id title accessible inTrash } } score refusedBy rules { ...RuleFields } } }`,
   [RuleFields],
 );
 const DuplicateGroups = graphql(
   `query DuplicateGroups($after: String, $typeKey: String, $search: String, $cardId: ID) {
     duplicateGroups(first: 30, after: $after, typeKey: $typeKey, search: $search, cardId: $cardId) {
-      edges { node { id typeKey score canMerge cards { id title folderId version folder { name } } pairs { a b score rule { ...RuleFields } } lookAlikeTitles { value parts { text hint invisible } } } }
+      edges { node { id typeKey score canMerge cards { id title folderId version folder { name } values references { fieldKey id title accessible inTrash } } pairs { a b score rule { ...RuleFields } } lookAlikeTitles { value parts { text hint invisible } } } }
       pageInfo { hasNextPage endCursor }
       searchLimit
     }

@@ -10,6 +10,10 @@ import { innFromStem } from './demo-cards';
 
 const counterparty = builtInCardTypes.find((type) => type.key === 'counterparty')!;
 const WORDS = ['Альфа', 'Бета', 'Гамма', 'Дельта', 'Сигма', 'Омега', 'Вектор', 'Прогресс', 'Север', 'Восток', 'Гранит', 'Меридиан'];
+/** The words of `WORDS` as a company spells them in its mail domain. */
+const DOMAIN_WORDS = ['alfa', 'beta', 'gamma', 'delta', 'sigma', 'omega', 'vektor', 'progress', 'sever', 'vostok', 'granit', 'meridian'];
+/** Area and mobile codes of generated phones (each followed by seven digits). */
+const PHONE_CODES = ['495', '499', '812', '843', '846', '342', '383', '912', '916', '925'];
 const CITIES = ['Москва', 'Казань', 'Тверь', 'Омск', 'Пермь', 'Самара'];
 const TAGS = ['поставщик', 'партнёр', 'ключевой клиент', 'опт', 'розница'];
 /** Documents per insert command. */
@@ -17,13 +21,40 @@ const BATCH = 20000;
 
 type Id = Types.ObjectId;
 
+/** Phone number `n` of ten million different ones, in the stored form («+7 495 123 45 67»). */
+function phoneNumber(n: number): string {
+  // Multiplying by a number coprime to 10⁷ deals the subscriber numbers out of order, each once.
+  const subscriber = String((Math.floor(n / PHONE_CODES.length) * 3_141_593 + 1_000_003) % 10_000_000).padStart(7, '0');
+  return `+7 ${PHONE_CODES[n % PHONE_CODES.length]} ${subscriber.slice(0, 3)} ${subscriber.slice(3, 5)} ${subscriber.slice(5)}`;
+}
+
+/** One company in this many has the phone and e-mail of the one before it (the same company entered twice under another INN). */
+const SHARED_CONTACTS_EVERY = 250;
+/** One company in this many sits in a business centre and gives its switchboard (with its own extension), … */
+const SWITCHBOARD_EVERY = 200;
+/** … one switchboard per this many companies: some 50 tenants share each, more than make a duplicate. */
+const COMPANIES_PER_SWITCHBOARD = 10_000;
+
+/**
+ * The phone and e-mail of generated company `n`: its own (unique among the generated ones), except
+ * for a realistic few — every `SHARED_CONTACTS_EVERY`th has those of the company before it (a real
+ * duplicate), every `SWITCHBOARD_EVERY`th a business centre's switchboard with an extension.
+ */
+function contactsOf(n: number): { phone: string; email: string } {
+  const own = n % SHARED_CONTACTS_EVERY === 1 ? n - 1 : n;
+  const email = `office@${DOMAIN_WORDS[own % DOMAIN_WORDS.length]}-${own}.ru`;
+  if (n % SWITCHBOARD_EVERY !== SWITCHBOARD_EVERY / 2) return { phone: phoneNumber(own), email };
+  // Switchboards are the last of the ten million numbers, far from any company's own.
+  return { phone: `${phoneNumber(10_000_000 - 1 - Math.floor(n / COMPANIES_PER_SWITCHBOARD))} доб. ${100 + (n % 900)}`, email };
+}
+
 /** A counterparty as the card service would store it (valid INN, canonical phone), for bulk loading. */
 export function counterpartyDoc(n: number, place: { folderId: Id; libraryId: Id }, authorId: Id, at: Date) {
   const values = {
     name: `ООО «${WORDS[n % WORDS.length]}-${n}»`,
-    inn: innFromStem(String(100_000_000 + n)),
+    inn: innFromStem(String(GENERATED_INN_STEM + n)),
     legalAddress: `${CITIES[n % CITIES.length]}, ул. Заводская, д. ${(n % 300) + 1}`,
-    phone: `+7 900 ${String(n % 1000).padStart(3, '0')} ${String(n % 100).padStart(2, '0')} ${String(Math.floor(n / 100) % 100).padStart(2, '0')}`,
+    ...contactsOf(n),
     tags: [TAGS[n % TAGS.length]],
   };
   const title = renderTitle(counterparty, values, 'ru');
@@ -48,9 +79,22 @@ export function counterpartyDoc(n: number, place: { folderId: Id; libraryId: Id 
   };
 }
 
-/** Numbers counterparties after those already stored, so INNs stay unique across runs. */
+/** A generated counterparty's INN: 1, its number in nine digits, a check digit. */
+const GENERATED_INN_STEM = 100_000_000;
+
+/**
+ * Numbers counterparties after the highest one generated before, so INNs stay unique across runs —
+ * also after a run that stopped half-way, whose unordered inserts left gaps (counting the cards
+ * would number the next run into INNs already taken).
+ */
 async function firstNumber(): Promise<number> {
-  return Card.countDocuments({ typeKey: 'counterparty' });
+  // The unique INN index (type, INN; outside the trash) gives the highest first; a 12-digit INN typed by someone may come before.
+  const highest = await Card.find({ typeKey: 'counterparty', inTrash: false, 'values.inn': { $gte: '1000000000', $lte: '1999999999' } }, { 'values.inn': 1 })
+    .sort({ typeKey: -1, 'values.inn': -1 })
+    .limit(50)
+    .lean<{ values: { inn?: unknown } }[]>();
+  const generated = highest.map((card) => String(card.values.inn)).find((inn) => /^1\d{9}$/.test(inn));
+  return generated ? Number(generated.slice(0, 9)) - GENERATED_INN_STEM + 1 : 0;
 }
 
 /** Insert commands a load keeps in flight: the database works on one while the one before it is committed. */
@@ -118,14 +162,14 @@ export async function generateCounterparties(options: {
     allowedCardTypes: ['counterparty'],
     defaultCardType: 'counterparty',
   });
+  // Access is granted before the cards are loaded: a load that stops half-way (a database too busy
+  // to answer) leaves cards its users see and a run after it can add to, not an invisible folder.
+  const grants = (options.grantUserIds ?? []).map((id) => ({ principalType: 'user', principalId: new Types.ObjectId(id), level: 'full' }));
+  if (grants.length > 0) await Folder.updateOne({ _id: folder._id }, { $set: { accessEntries: grants } });
   const first = await firstNumber();
   const started = Date.now();
   const place = { folderId: folder._id, libraryId: library._id };
   await loadCards(options.count, (i) => counterpartyDoc(first + i, place, adminId, new Date(started - (options.count - i) * 1000)), options.onProgress);
-  // Access is granted once every card is stored: a user's open tree learns of the folder at once
-  // (the access version moves) and would otherwise count its unread cards half loaded.
-  const grants = (options.grantUserIds ?? []).map((id) => ({ principalType: 'user', principalId: new Types.ObjectId(id), level: 'full' }));
-  if (grants.length > 0) await Folder.updateOne({ _id: folder._id }, { $set: { accessEntries: grants } });
   return String(folder._id);
 }
 
@@ -142,9 +186,10 @@ export interface DatasetShape {
 
 /**
  * The generator's version, stored with an installation: `npm run bench:http` regenerates one made
- * by an older generator (2: cards carry their search words).
+ * by an older generator (2: cards carry their search words; 3: phones and e-mails of their own —
+ * a phone repeated every 10,000 companies before —, a few shared as real duplicates and switchboards).
  */
-export const GENERATOR = 2;
+export const GENERATOR = 3;
 
 /** What a benchmark needs to know about the installation it runs on. */
 export interface Dataset extends DatasetShape {

@@ -335,4 +335,32 @@ describe('duplicates under concurrent work and with many cards of one name (API)
     await editor.data(MERGE, { s: { id: z.id, version: z.version }, m: [{ id: x.id, version: current }] });
     for (const contact of contacts) expect((await editor.data<{ card: { values: { counterparty: string } } }>(CARD, { id: contact })).card.values.counterparty).to.equal(z.id);
   });
+  it('refuses to purge a merge’s survivor while the merge’s job still re-points references to it (s10 security A7), and purges it once they are all there', async () => {
+    const [x, y] = [await create({ name: 'ООО «Фомальгаут»' }), await create({ name: 'Фомальгаут-2' })];
+    const contacts: string[] = [];
+    for (let i = 1; i <= 3; i += 1) contacts.push((await create({ fullName: `Сотрудник Фомальгаута ${i}`, counterparty: x.id }, 'contact-person')).id);
+    const PURGE = 'mutation($id: ID!) { purgeCard(id: $id) }';
+    const release = holdMergeJobs('card-merge', 1);
+    let jobId = '';
+    try {
+      const merged = await editor.data<{ mergeCards: { job: { id: string } | null } }>(
+        'mutation($s: CardVersionInput!, $m: [CardVersionInput!]!) { mergeCards(survivor: $s, merged: $m, choices: []) { job { id } } }',
+        { s: { id: y.id, version: y.version }, m: [{ id: x.id, version: x.version }] },
+      );
+      jobId = merged.mergeCards.job!.id;
+      await admin.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id: y.id });
+      const refused = await admin.request(PURGE, { id: y.id });
+      expect(refused.errors?.[0].extensions?.code).to.equal('CONFLICT');
+      expect(refused.errors?.[0].message).to.equal('Удалить навсегда нельзя: объединение с этой карточкой ещё перенаправляет ссылки — дождитесь окончания');
+      expect((await admin.data<{ card: { id: string } | null }>(CARD, { id: y.id })).card?.id, 'the survivor is still there, in the trash').to.equal(y.id);
+    } finally {
+      release();
+    }
+    await waitFor(
+      async () => (await editor.data<{ job: { state: string } }>('query($id: ID!) { job(id: $id) { state } }', { id: jobId })).job.state === 'succeeded',
+      'the merge’s job',
+    );
+    for (const contact of contacts) expect((await admin.data<{ card: { values: { counterparty: string } } }>(CARD, { id: contact })).card.values.counterparty).to.equal(y.id);
+    expect((await admin.data<{ purgeCard: boolean }>(PURGE, { id: y.id })).purgeCard).to.equal(true);
+  });
 });

@@ -18,6 +18,7 @@ describeInBrowser('duplicates: a card’s group from its page, the search on «�
   let server: RunningServer;
   let browser: Browser;
   let page: Page;
+  let tatiana: ApiClient;
   const ids: Record<string, string> = {};
 
   const groupTitles = () => page.getByTestId('duplicate-group').evaluateAll((groups) => groups.map((group) => group.querySelector('h2')?.textContent ?? ''));
@@ -29,7 +30,7 @@ describeInBrowser('duplicates: a card’s group from its page, the search on «�
     const admin: ApiClient = await signedIn(server);
     const scenario = await createCorrespondents(admin, PASSWORD, [{ login: 'tgoncharenko', fullName: 'Татьяна Гончаренко', level: 'edit' }]);
     ids.folder = scenario.folderId;
-    const tatiana = await signedIn(server, 'tgoncharenko', PASSWORD);
+    tatiana = await signedIn(server, 'tgoncharenko', PASSWORD);
     const create = async (name: string) => (await tatiana.data<{ createCard: { id: string } }>(CREATE, { f: ids.folder, v: { name } })).createCard.id;
     ids.a = await create('ООО «Ромашка»');
     ids.b = await create('Ромашка, ООО');
@@ -43,6 +44,14 @@ describeInBrowser('duplicates: a card’s group from its page, the search on «�
   after(async () => {
     await browser?.close();
     await server?.stop();
+  });
+
+  it('gives an editor who is no administrator «Дубликаты» in the navigation, with the groups of their folders; the search among all cards is said to be an administrator’s', async () => {
+    await page.getByTestId('nav-duplicates').click();
+    await page.getByRole('heading', { name: 'Дубликаты', level: 1 }).waitFor();
+    await page.getByTestId('duplicate-group').nth(1).waitFor();
+    expect(await page.getByTestId('find-duplicates').count()).to.equal(0);
+    expect(await page.getByTestId('find-duplicates-admin-only').textContent()).to.include('поиск по всем карточкам заново запускает администратор');
   });
 
   it('leads from a card to its group: «Возможные дубликаты (1)», then back to all groups', async () => {
@@ -126,5 +135,20 @@ describeInBrowser('duplicates: a card’s group from its page, the search on «�
     // The card's page offers its group again.
     await page.goto(`${server.url}/folders/${ids.folder}/cards/${ids.d}`);
     expect(await page.getByTestId('card-duplicates-link').textContent()).to.equal('Возможные дубликаты (1)');
+  });
+
+  it('tells namesakes of a group apart: each contact with its «Контрагент» and phone (s10 verify U8)', async () => {
+    const person = async (counterparty: string, phone: string) =>
+      (
+        await tatiana.data<{ createCard: { id: string } }>('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "contact-person", values: $v) { id } }', {
+          f: ids.folder,
+          v: { fullName: 'Мария Смирнова', counterparty, phone },
+        })
+      ).createCard.id;
+    const maria = await person(ids.a, '+7 916 100-00-01');
+    await person(ids.c, '+7 916 200-00-02');
+    await page.goto(`${server.url}/duplicates?card=${maria}`);
+    await page.getByTestId('group-card-values').nth(1).waitFor();
+    expect((await page.getByTestId('group-card-values').allTextContents()).sort()).to.deep.equal([' · ООО «Ромашка» · +7 916 100 00 01', ' · Северный ветер · +7 916 200 00 02']);
   });
 });

@@ -11,6 +11,7 @@ import { signInThroughUi } from './ui';
 import { signedIn, startTestServer, TEST_ADMIN } from '../support/server';
 import { waitFor } from '../support/wait';
 import { holdMergeJobs } from '../support/merge-jobs';
+import { holdJobs } from '../support/held-jobs';
 
 const PASSWORD = 'secret-password-1';
 const CREATE = 'mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id } }';
@@ -117,10 +118,28 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
     expect(await result.textContent()).to.match(/^Поиск дубликатов закончен: проверено карточек \d+$/);
     expect(await adminPage.getByTestId('scan-progress').count()).to.equal(0);
     expect(await find.isEnabled()).to.equal(true);
-    // The next scan starts from the same button.
-    await find.click();
+    const status = adminPage.getByTestId('scan-status').locator('li');
+    const statusLine = (pattern: string) =>
+      adminPage.waitForFunction((source) => [...document.querySelectorAll('[data-test="scan-status"] li')].some((li) => new RegExp(source).test(li.textContent ?? '')), pattern);
+    await statusLine('^Контрагент: проверено ');
+    // The next scan starts from the same button; while it runs, the lines say so, not when the previous one ended.
+    const releaseScan = holdJobs('duplicate-scan');
+    try {
+      await find.click();
+      await adminPage.getByTestId('scan-progress').waitFor();
+      await statusLine('^Контрагент: идёт полная проверка');
+      const running = await status.allTextContents();
+      expect(running.filter((line) => line.startsWith('Контрагент'))).to.deep.equal(['Контрагент: идёт полная проверка, групп сейчас: 1']);
+      expect(running.some((line) => /проверено|закончен/.test(line))).to.equal(false);
+      expect(await adminPage.getByTestId('scan-result').count()).to.equal(0);
+    } finally {
+      releaseScan();
+    }
     await adminPage.getByTestId('scan-result').waitFor();
     expect(await find.isEnabled()).to.equal(true);
+    expect((await status.allTextContents()).find((line) => line.startsWith('Контрагент'))).to.match(/^Контрагент: проверено .+, групп: 1$/);
+    // Why a switchboard of many cards makes no group: the rule is on the page.
+    expect(await adminPage.getByTestId('common-rule').textContent()).to.include('больше чем у 20 карточек одного типа');
     await adminPage.context().close();
     await group().waitFor();
   });

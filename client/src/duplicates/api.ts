@@ -3,16 +3,19 @@ import { graphql, request, type ResultOf, type VariablesOf } from '../api/graphq
 
 const RuleFields = graphql(`fragment RuleFields on DuplicateRule { id fields mode label }`);
 const MergeFields = graphql(`fragment MergeFields on CardMerge { id canUndo undoObstacle undoneAt references survivor { id title folderId } merged { id title } }`);
-const RuleSetFields = graphql(`fragment RuleSetFields on DuplicateRuleSet { typeKey threshold customized scannedAt groups moreGroups rules { ...RuleFields } }`, [RuleFields]);
+const RuleSetFields = graphql(
+  `fragment RuleSetFields on DuplicateRuleSet { typeKey threshold customized scannedAt groups moreGroups rules { ...RuleFields } commonValues { rule { ...RuleFields } value cards } }`,
+  [RuleFields],
+);
 
 const SimilarCards = graphql(
-  `query SimilarCards($t: String!, $v: JSON!, $x: ID) { similarCards(typeKey: $t, values: $v, excludeId: $x) { card { id title folderId folder { name } } score refusedBy rules { ...RuleFields } } }`,
+  `query SimilarCards($t: String!, $v: JSON!, $x: ID) { similarCards(typeKey: $t, values: $v, excludeId: $x) { card { id title folderId folder { name } values references { fieldKey id title accessible inTrash } } score refusedBy rules { ...RuleFields } } }`,
   [RuleFields],
 );
 const DuplicateGroups = graphql(
   `query DuplicateGroups($after: String, $typeKey: String, $search: String, $cardId: ID) {
     duplicateGroups(first: 30, after: $after, typeKey: $typeKey, search: $search, cardId: $cardId) {
-      edges { node { id typeKey score canMerge cards { id title folderId version folder { name } } pairs { a b score rule { ...RuleFields } } lookAlikeTitles { value parts { text hint invisible } } } }
+      edges { node { id typeKey score canMerge cards { id title folderId version folder { name } values references { fieldKey id title accessible inTrash } } pairs { a b score rule { ...RuleFields } } lookAlikeTitles { value parts { text hint invisible } } } }
       pageInfo { hasNextPage endCursor }
       searchLimit
     }
@@ -27,7 +30,7 @@ const DuplicateDismissals = graphql(`query DuplicateDismissals($after: String, $
 }`);
 const UndoNotDuplicates = graphql(`mutation UndoNotDuplicates($id: ID!) { undoNotDuplicates(id: $id) }`);
 const CardDuplicateGroup = graphql(`query CardDuplicateGroup($id: ID!) { card(id: $id) { duplicateGroup { id size } } }`);
-const DuplicateScan = graphql(`query DuplicateScan { duplicateScan { job { id state } types { ...RuleSetFields } } }`, [RuleSetFields]);
+const DuplicateScan = graphql(`query DuplicateScan { duplicateScan { job { id state } commonValueLimit types { ...RuleSetFields } } }`, [RuleSetFields]);
 const FindDuplicates = graphql(`mutation FindDuplicates { findDuplicates { id } }`);
 const MarkNotDuplicates = graphql(`mutation MarkNotDuplicates($c: ID!, $o: [ID!]!) { markNotDuplicates(cardId: $c, otherIds: $o) }`);
 const MergeCards = graphql(

@@ -16,6 +16,11 @@ export const ru = {
       findByAdmin: 'Группы обновляются сами при каждом изменении карточек; поиск по всем карточкам заново запускает администратор.',
       finding: 'Поиск дубликатов',
       scanned: '{type}: проверено {at}, групп: {groups}',
+      scanning: '{type}: идёт полная проверка, групп сейчас: {groups}',
+      commonRule:
+        'Значение (телефон, e-mail, ИНН), которое есть больше чем у {limit} карточек одного типа, — общее (номер бизнес-центра, почта холдинга): оно не делает карточки дубликатами.',
+      commonValues: '{type}: общие значения, не признак дубликатов — {values}',
+      commonValue: '{field} {value} (карточек: {cards})',
       manyGroups: 'больше {count}',
       neverScanned: '{type}: полной проверки ещё не было',
       none: 'Дубликатов не найдено',
@@ -117,6 +122,11 @@ export const en: typeof ru = {
       findByAdmin: 'Groups are kept current by every change of a card; an administrator starts a new search among all cards.',
       finding: 'Finding duplicates',
       scanned: '{type}: checked {at}, groups: {groups}',
+      scanning: '{type}: a full check is under way, groups now: {groups}',
+      commonRule:
+        'A value (a phone, an e-mail, an INN) held by more than {limit} cards of a type is a common one (a business centre’s switchboard, a holding’s mailbox): it does not make the cards duplicates.',
+      commonValues: '{type}: common values, no sign of duplicates — {values}',
+      commonValue: '{field} {value} ({cards} cards)',
       manyGroups: 'over {count}',
       neverScanned: '{type}: not fully checked yet',
       none: 'No duplicates found',

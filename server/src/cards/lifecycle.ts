@@ -73,7 +73,8 @@ export interface CardLifecycleHooks {
   beforeSaveBatch?(changes: CardChange[], session: ClientSession): Promise<void>;
   /** After such a batch committed: one call for all; `afterCommit` for each unless given. */
   afterCommitBatch?(changes: CardChange[]): Promise<void> | void;
-  beforePurge?(card: CardDoc, session: ClientSession): Promise<void>;
+  /** `actor`: who purges (a hook may refuse, in their language). */
+  beforePurge?(card: CardDoc, session: ClientSession, actor: Actor): Promise<void>;
   afterPurge?(card: CardDoc): Promise<void>;
   /**
    * «Восстановить» on a card in the trash that the hook knows more of (a card merged into another):
@@ -116,8 +117,8 @@ export async function runRestore(context: { actor: Actor; logger: Logger }, card
   return null;
 }
 
-export async function runBeforePurge(card: CardDoc, session: ClientSession): Promise<void> {
-  for (const hooks of registered) await hooks.beforePurge?.(card, session);
+export async function runBeforePurge(card: CardDoc, session: ClientSession, actor: Actor): Promise<void> {
+  for (const hooks of registered) await hooks.beforePurge?.(card, session, actor);
 }
 
 /** Runs one step of every hook once a change is durable: a failure is reported, never thrown (the change stays). */

@@ -561,7 +561,7 @@ export async function purgeCard(context: CardServiceContext, id: string): Promis
     if (!card) return;
     const before = { typeKey: card.typeKey, folderId: String(card.folderId), title: card.title, version: card.version, values: card.values, trashedAt: card.trashedAt ?? null };
     await recordAudit(auditActorOf(actor), { kind: 'card-purged', targetType: 'Card', targetId: id, summary: card.title, before }, session);
-    await runBeforePurge(card, session);
+    await runBeforePurge(card, session, actor);
   });
   if (!purged) return false;
   await runAfterPurge(purged, (name, error) => context.logger.error({ err: error, hook: name }, 'after-purge hook failed'));

@@ -2,6 +2,7 @@ import type { Types } from 'mongoose';
 import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
 import { accessSnapshot } from '../access/snapshot';
+import { kindOf, type CardTypeDefinition } from '../../../card-types';
 import { findCardType, listCardTypes } from '../card-types/registry';
 import { Card, type CardDoc } from '../cards/model';
 import { forbidden, notFound } from '../errors';
@@ -15,7 +16,8 @@ import { FieldErrors } from '../validation';
 import { findMerge, MAX_MERGED, mergeCards, mergeOfCard, readableReferences, survivorTitle, undoMerge, undoState, type MergeInput } from './merge';
 import { lookAlikeValues } from './normalize';
 import type { DuplicateEdge, MatchRule, MergeDoc } from './model';
-import { checkRules, lastScan, resetRules, ruleLabel, rulesOf, saveRules, typesWithRules, type RuleInput, type TypeRules } from './rules';
+import { checkRules, commonValuesOf, lastScan, resetRules, ruleLabel, rulesOf, saveRules, typesWithRules, type RuleInput, type TypeRules } from './rules';
+import { commonValueLimits } from './keys';
 import { latestScan, requestScan } from './scan';
 import { listDismissals, markNotDuplicates, mayHandleDuplicates, requireDuplicatesAccess, similarCards, undoDismissal, type DismissalView } from './service';
 
@@ -36,6 +38,30 @@ async function ruleView(actor: Actor, typeKey: string, rule: Pick<MatchRule, 'id
   return { id: rule.id, fields: full?.fields ?? [], mode: full?.mode ?? 'exact', label: type && full ? ruleLabel(type, full, actor.locale) : rule.id };
 }
 
+/** A common value as its field shows it (a phone's digits as «+7 495 777 00 00»), or as compared when the field does not take it. */
+function shownValue(type: CardTypeDefinition | null, rule: MatchRule | undefined, value: string): string {
+  const field = rule?.fields.length === 1 ? type?.fields.find((f) => f.key === rule.fields[0]) : undefined;
+  const parsed = field ? kindOf(field).parse(value, field) : null;
+  return parsed && 'value' in parsed && typeof parsed.value === 'string' ? parsed.value : value;
+}
+
+/** The type's common values, for administrators (the cards holding them are not all others' to read). */
+async function commonValuesView(actor: Actor, rules: TypeRules) {
+  if (!actor.isAdmin) return [];
+  const type = await findCardType(rules.typeKey);
+  return Promise.all(
+    (await commonValuesOf(rules)).map(async (common) => ({
+      rule: await ruleView(actor, rules.typeKey, { id: common.rule }),
+      value: shownValue(
+        type,
+        rules.rules.find((rule) => rule.id === common.rule),
+        common.value,
+      ),
+      cards: common.cards,
+    })),
+  );
+}
+
 async function ruleSetView(actor: Actor, rules: TypeRules) {
   const groups = await countGroups(actor, rules.typeKey);
   return {
@@ -46,6 +72,7 @@ async function ruleSetView(actor: Actor, rules: TypeRules) {
     scannedAt: await lastScan(rules),
     groups: groups.count,
     moreGroups: groups.more,
+    commonValues: await commonValuesView(actor, rules),
   };
 }
 
@@ -102,7 +129,11 @@ export const duplicatesModule: GraphQLModule = {
       groups: Int!
       "There are more groups than \`groups\` (counting stopped there)."
       moreGroups: Boolean!
+      "Administrators: values of exact rules the last scan found on more than \`commonValueLimit\` cards each (a business centre's switchboard, a holding's mailbox), the most held first; such a value joins no cards. Empty for others."
+      commonValues: [DuplicateCommonValue!]!
     }
+    "A value held by so many cards that it is no sign of duplicates: which rule's, the value as its field shows it, on how many cards."
+    type DuplicateCommonValue { rule: DuplicateRule!, value: String!, cards: Int! }
     "A card found alike while another is typed: how much (0–1) and by which rules."
     type SimilarCard {
       card: Card!
@@ -142,6 +173,8 @@ export const duplicatesModule: GraphQLModule = {
       "The latest scan, when the viewer may see it (they started it, or they are an administrator)."
       job: Job
       types: [DuplicateRuleSet!]!
+      "A value of an exact rule (a phone, an e-mail, an INN) held by more cards of a type than this is a common one and joins no cards."
+      commonValueLimit: Int!
     }
     "A merge of cards into a survivor; undoing it restores all of them and the references."
     type CardMerge {
@@ -234,7 +267,11 @@ export const duplicatesModule: GraphQLModule = {
         requireDuplicatesAccess(actor);
         const job = await latestScan();
         const visible = job && (actor.isAdmin || String(job.ownerId) === actor.userId) ? job : null;
-        return { job: visible, types: await Promise.all((await typesWithRules()).map((rules) => ruleSetView(actor, rules))) };
+        return {
+          job: visible,
+          types: await Promise.all((await typesWithRules()).map((rules) => ruleSetView(actor, rules))),
+          commonValueLimit: commonValueLimits.cards,
+        };
       },
       duplicateDismissals: async (_p, args: { typeKey?: string | null; first: number; after?: string | null }, context) => listDismissals(await requireActor(context), args),
       duplicateRuleSets: async (_p, _a, context) => {

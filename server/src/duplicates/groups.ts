@@ -7,7 +7,7 @@ import { checksEachCard } from '../cards/permitted';
 import { FieldErrors, objectIdArgument, refuseField, searchText } from '../validation';
 import { searchByWords, queryPrefixes } from '../cards/search';
 import { Card } from '../cards/model';
-import { claimKeys, likeness, lookupKeys, spread, storeKeysOfCards, type KeyedCard } from './keys';
+import { cardKeys, claimKeys, commonKeysAmong, commonValueLimits, holderCounts, likeness, lookupKeys, spread, storeKeysOfCards, type KeyedCard } from './keys';
 import {
   CLAIM_BUCKETS,
   DuplicateClaim,
@@ -111,7 +111,9 @@ export async function alikeCards(
   values: CardValues,
   options: { exclude?: Types.ObjectId; session?: ClientSession; find?: (filter: Record<string, unknown>) => Promise<DuplicateKeyDoc[]> } = {},
 ): Promise<{ doc: DuplicateKeyDoc; score: number; rules: { id: string; score: number }[] }[]> {
-  const keys = await lookupKeys(type, rules, values);
+  // Counted among all cards of the type, whoever asks: a common value is no sign of duplicates for anyone.
+  const common = await commonKeysAmong(type.key, cardKeys(type, rules, values).exact, options.session);
+  const keys = await lookupKeys(type, rules, values, common);
   if (keys.length === 0) return [];
   // The card itself is skipped here rather than by `_id: { $ne }` in the query, which a planner may
   // answer from the _id index, reading every key document of the collection.
@@ -119,17 +121,24 @@ export async function alikeCards(
   const candidates = options.find
     ? await options.find(filter)
     : await DuplicateKey.find(filter, null, { session: options.session }).limit(MAX_CANDIDATES).lean<DuplicateKeyDoc[]>();
-  return alikeAmong(type, rules, values, candidates, options.exclude);
+  return alikeAmong(type, rules, values, candidates, common, options.exclude);
 }
 
 type Alike = Awaited<ReturnType<typeof alikeCards>>[number];
 
-/** The candidates alike to these values (not `exclude`), best first. */
-function alikeAmong(type: CardTypeDefinition, rules: TypeRules, values: CardValues, candidates: Iterable<DuplicateKeyDoc>, exclude?: Types.ObjectId): Alike[] {
+/** The candidates alike to these values (not `exclude`; `common` values join none), best first. */
+function alikeAmong(
+  type: CardTypeDefinition,
+  rules: TypeRules,
+  values: CardValues,
+  candidates: Iterable<DuplicateKeyDoc>,
+  common: ReadonlySet<string>,
+  exclude?: Types.ObjectId,
+): Alike[] {
   const found: Alike[] = [];
   for (const doc of candidates) {
     if (exclude?.equals(doc._id)) continue;
-    const alike = likeness(type, rules, values, doc);
+    const alike = likeness(type, rules, values, doc, common);
     if (alike) found.push({ doc, ...alike });
   }
   return found.sort((x, y) => y.score - x.score);
@@ -147,10 +156,11 @@ async function alikeCardsOfMany(
   type: CardTypeDefinition,
   rules: TypeRules,
   cards: { id: Types.ObjectId; values: CardValues }[],
+  common: ReadonlySet<string>,
   session: ClientSession,
 ): Promise<Map<Types.ObjectId, Alike[]>> {
   const lookups = new Map<Types.ObjectId, string[]>();
-  for (const card of cards) lookups.set(card.id, await lookupKeys(type, rules, card.values));
+  for (const card of cards) lookups.set(card.id, await lookupKeys(type, rules, card.values, common));
   const wanted = new Set([...lookups.values()].flat());
   const asking = [...wanted];
   const byKey = new Map<string, DuplicateKeyDoc[]>();
@@ -179,7 +189,7 @@ async function alikeCardsOfMany(
         candidates.set(String(doc._id), doc);
       }
     }
-    found.set(card.id, alikeAmong(type, rules, card.values, candidates.values(), card.id));
+    found.set(card.id, alikeAmong(type, rules, card.values, candidates.values(), common, card.id));
   }
   return found;
 }
@@ -262,16 +272,31 @@ export async function refreshGroupsAround(type: CardTypeDefinition, rules: TypeR
 }
 
 /**
+ * The common values among these exact keys (`commonValueLimits`), and the cards holding those that
+ * have only just become common (held by at most twice the limit): the pairs those cards formed by
+ * such a value while it was not common yet are to be undone.
+ */
+async function commonValuesAmong(typeKey: string, keys: string[], session: ClientSession): Promise<{ common: Set<string>; earlierHolders: Types.ObjectId[] }> {
+  const limit = commonValueLimits.cards;
+  const counts = await holderCounts(typeKey, keys, 2 * limit + 1, session);
+  const common = new Set([...counts].filter(([, count]) => count > limit).map(([key]) => key));
+  const recent = [...counts].filter(([, count]) => count > limit && count <= 2 * limit).map(([key]) => key);
+  const holders = recent.length > 0 ? await DuplicateKey.find({ keys: { $in: recent }, typeKey }, { _id: 1 }, { session }).lean<{ _id: Types.ObjectId }[]>() : [];
+  return { common, earlierHolders: holders.map((holder) => holder._id) };
+}
+
+/**
  * The refresh itself, inside a transaction: claims the cards' keys, then finds their groups again.
  * `saved`: the cards as their saves wrote them; one still at that version is taken as it was saved
- * (its keys, computed for the save, are not computed again).
+ * (its keys, computed for the save, are not computed again). When a card's value has just become a
+ * common one, the cards holding it are refreshed with it (`widened`: they are already).
  */
 export async function refreshWithin(
   type: CardTypeDefinition,
   rules: TypeRules | null,
   cardIds: Types.ObjectId[],
   session: ClientSession,
-  options: { storeKeys: boolean; saved?: KeyedCard[] } = { storeKeys: true },
+  options: { storeKeys: boolean; saved?: KeyedCard[]; widened?: boolean } = { storeKeys: true },
 ): Promise<void> {
   const saved = new Map((options.saved ?? []).map((card) => [String(card._id), card]));
   const cards = (await Card.find({ _id: { $in: cardIds } }, { typeKey: 1, folderId: 1, libraryId: 1, inTrash: 1, values: 1, version: 1 }, { session }).lean<KeyedCard[]>()).map(
@@ -294,7 +319,16 @@ export async function refreshWithin(
       present.flatMap((card) => claimKeys(type, rules, card.values)),
       session,
     );
-  const alike = rules ? await alikeCardsOfMany(type, rules, present, session) : new Map<Types.ObjectId, Alike[]>();
+  const { common, earlierHolders } = rules
+    ? await commonValuesAmong(
+        type.key,
+        present.flatMap((card) => cardKeys(type, rules, card.values).exact),
+        session,
+      )
+    : { common: new Set<string>(), earlierHolders: [] };
+  const widen = earlierHolders.filter((id) => !changed.has(String(id)));
+  if (widen.length > 0 && !options.widened) return refreshWithin(type, rules, [...cardIds, ...widen], session, { ...options, widened: true });
+  const alike = rules ? await alikeCardsOfMany(type, rules, present, common, session) : new Map<Types.ObjectId, Alike[]>();
   for (const card of present) {
     for (const edge of boundedEdges(card.id, alike.get(card.id) ?? [])) {
       if (changed.has(String(edge.b)) && String(edge.b) < String(card.id)) continue;

@@ -7,7 +7,7 @@ import { Card, type CardDoc } from '../cards/model';
 import { handBackFiles } from '../files/handover';
 import { DuplicateDismissal, Merge, type MergeDoc } from './model';
 import { lapseDismissals, placeDismissalsOf } from './service';
-import { restoreMergedCard } from './merge';
+import { refuseWhileRepointing, restoreMergedCard } from './merge';
 
 /** The card changed folder (or library). */
 const moved = ({ before, after }: CardChange) => Boolean(before) && (String(before!.folderId) !== String(after.folderId) || String(before!.libraryId) !== String(after.libraryId));
@@ -59,7 +59,9 @@ export const duplicateHooks: CardLifecycleHooks = {
     }
     if (moved(change)) await placeDismissalsOf(change.after, session);
   },
-  async beforePurge(card, session) {
+  async beforePurge(card, session, actor) {
+    // A merge's job still re-pointing references to it (or back from it) would leave them at a card that no longer exists.
+    await refuseWhileRepointing(actor, [card._id], 'purge');
     await DuplicateDismissal.deleteMany({ cardIds: card._id }, { session });
     const gone = { title: card.title, folderId: card.folderId, libraryId: card.libraryId, at: new Date() };
     await Merge.updateMany({ 'survivor.cardId': card._id }, { $set: { survivorGone: gone } }, { session });

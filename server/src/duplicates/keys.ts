@@ -78,6 +78,37 @@ export function cardKeys(type: CardTypeDefinition, rules: TypeRules, values: Car
   return made;
 }
 
+/**
+ * `cards`: a value held by more cards than this (of one type, by an exact rule) is a common one — a
+ * business centre's switchboard, a holding's shared number or mailbox —, not a sign of duplicates:
+ * it joins no cards (a scan lists the type's common values instead).
+ */
+export const commonValueLimits = { cards: 20 };
+
+/**
+ * How many cards of the type hold each of these keys, counted up to `upTo`. One query while no key
+ * is held by that many (it reads at most `upTo` holders of each key); the keys whose holders were
+ * not all read are then counted one by one.
+ */
+export async function holderCounts(typeKey: string, keys: string[], upTo: number, session?: ClientSession): Promise<Map<string, number>> {
+  const wanted = [...new Set(keys)];
+  const counts = new Map<string, number>(wanted.map((key) => [key, 0]));
+  if (wanted.length === 0) return counts;
+  const holders = await DuplicateKey.find({ keys: { $in: wanted }, typeKey }, { keys: 1 }, { session })
+    .limit(upTo * wanted.length)
+    .lean<Pick<DuplicateKeyDoc, 'keys'>[]>();
+  for (const doc of holders) for (const key of doc.keys) if (counts.has(key)) counts.set(key, Math.min(upTo, counts.get(key)! + 1));
+  if (holders.length < upTo * wanted.length) return counts;
+  for (const key of wanted) if (counts.get(key)! < upTo) counts.set(key, await DuplicateKey.countDocuments({ keys: key, typeKey }, { session }).limit(upTo));
+  return counts;
+}
+
+/** Of these exact keys, those held by more than `commonValueLimits.cards` cards of the type: common values. */
+export async function commonKeysAmong(typeKey: string, keys: string[], session?: ClientSession): Promise<Set<string>> {
+  const counts = await holderCounts(typeKey, keys, commonValueLimits.cards + 1, session);
+  return new Set([...counts].filter(([, count]) => count > commonValueLimits.cards).map(([key]) => key));
+}
+
 /** FNV-1a of a text: a fixed, evenly spread order of trigrams and buckets of keys (no security meaning). */
 export function spread(text: string): number {
   let hash = 0x811c9dc5;
@@ -159,10 +190,13 @@ export function forgetTrigramCounts(): void {
   frequencies.clear();
 }
 
-/** Keys to look a card with these values up by: its exact keys, and per similar rule its name and rarest trigrams. */
-export async function lookupKeys(type: CardTypeDefinition, rules: TypeRules, values: CardValues): Promise<string[]> {
+/**
+ * Keys to look a card with these values up by: its exact keys (but the `common` ones, which join no
+ * cards), and per similar rule its name and rarest trigrams.
+ */
+export async function lookupKeys(type: CardTypeDefinition, rules: TypeRules, values: CardValues, common: ReadonlySet<string> = new Set()): Promise<string[]> {
   const { exact, similar } = cardKeys(type, rules, values);
-  const keys = new Set(exact);
+  const keys = new Set(exact.filter((key) => !common.has(key)));
   for (const { rule, shape } of similar) {
     keys.add(nameKey(rule, shape));
     const counts = await trigramCounts(rules.typeKey, rule.id);
@@ -179,15 +213,21 @@ export interface Likeness {
 
 /**
  * How a stored candidate compares with these values under the rules: null when no rule reaches
- * its bar (exact: same key; similar: similarity at least the threshold).
+ * its bar (exact: same key, not a `common` one; similar: similarity at least the threshold).
  */
-export function likeness(type: CardTypeDefinition, rules: TypeRules, values: CardValues, candidate: Pick<DuplicateKeyDoc, 'keys' | 'names'>): Likeness | null {
+export function likeness(
+  type: CardTypeDefinition,
+  rules: TypeRules,
+  values: CardValues,
+  candidate: Pick<DuplicateKeyDoc, 'keys' | 'names'>,
+  common: ReadonlySet<string> = new Set(),
+): Likeness | null {
   const stored = new Set(candidate.keys);
   const { exact, similar } = cardKeys(type, rules, values);
   const matched: { id: string; score: number }[] = [];
   for (const rule of rules.rules) {
     if (rule.mode === 'exact') {
-      if (exact.some((key) => key.startsWith(`${rule.id}=`) && stored.has(key))) matched.push({ id: rule.id, score: 1 });
+      if (exact.some((key) => key.startsWith(`${rule.id}=`) && stored.has(key) && !common.has(key))) matched.push({ id: rule.id, score: 1 });
       continue;
     }
     const shape = similar.find((part) => part.rule.id === rule.id)?.shape;

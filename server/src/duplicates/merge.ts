@@ -901,12 +901,37 @@ export const cardUnmergeJob = defineJob<{ mergeId: string; ip: string }, { cards
   },
 });
 
+/** What a merge's running job (re-pointing references) or its undo's job refuses, and how it says so. */
+const REFUSED_WHILE_REPOINTING = {
+  merge: {
+    job: [
+      'Объединить нельзя: прошлое объединение этих карточек ещё перенаправляет ссылки — дождитесь окончания',
+      'The cards cannot be merged yet: their earlier merge is still re-pointing references; wait until it finishes',
+    ],
+    undoJob: [
+      'Объединить нельзя: отмена прошлого объединения этих карточек ещё возвращает ссылки — дождитесь окончания',
+      'The cards cannot be merged yet: the undo of their earlier merge is still pointing references back; wait until it finishes',
+    ],
+  },
+  purge: {
+    job: [
+      'Удалить навсегда нельзя: объединение с этой карточкой ещё перенаправляет ссылки — дождитесь окончания',
+      'The card cannot be deleted for good yet: a merge with it is still re-pointing references; wait until it finishes',
+    ],
+    undoJob: [
+      'Удалить навсегда нельзя: отмена объединения с этой карточкой ещё возвращает ссылки — дождитесь окончания',
+      'The card cannot be deleted for good yet: the undo of a merge with it is still pointing references back; wait until it finishes',
+    ],
+  },
+} as const;
+
 /**
  * CONFLICT when one of these cards belongs to a merge whose background job is still re-pointing
  * references to its survivor, or whose undo's job is still pointing them back: merging them again
- * meanwhile would mix the two (the first job would point references at a card gone to the trash).
+ * meanwhile would mix the two (the first job would point references at a card gone to the trash),
+ * and purging one would leave the job's references at a card that no longer exists.
  */
-async function refuseWhileRepointing(actor: Actor, cardIds: Types.ObjectId[]): Promise<void> {
+export async function refuseWhileRepointing(actor: Actor, cardIds: Types.ObjectId[], action: keyof typeof REFUSED_WHILE_REPOINTING = 'merge'): Promise<void> {
   const merges = await Merge.find(
     { $or: [{ 'survivor.cardId': { $in: cardIds } }, { 'merged.cardId': { $in: cardIds } }], $and: [{ $or: [{ jobId: { $ne: null } }, { undoJobId: { $ne: null } }] }] },
     { jobId: 1, undoJobId: 1 },
@@ -916,22 +941,10 @@ async function refuseWhileRepointing(actor: Actor, cardIds: Types.ObjectId[]): P
     const jobs = ids.filter((id): id is Types.ObjectId => Boolean(id));
     return jobs.length > 0 && Boolean(await Job.exists({ _id: { $in: jobs }, state: { $in: ['queued', 'running'] } }));
   };
-  if (await running(merges.map((merge) => merge.jobId)))
-    throw new AppError(
-      'CONFLICT',
-      t(
-        actor,
-        'Объединить нельзя: прошлое объединение этих карточек ещё перенаправляет ссылки — дождитесь окончания',
-        'The cards cannot be merged yet: their earlier merge is still re-pointing references; wait until it finishes',
-      ),
-    );
-  if (await running(merges.map((merge) => merge.undoJobId)))
-    throw new AppError(
-      'CONFLICT',
-      t(
-        actor,
-        'Объединить нельзя: отмена прошлого объединения этих карточек ещё возвращает ссылки — дождитесь окончания',
-        'The cards cannot be merged yet: the undo of their earlier merge is still pointing references back; wait until it finishes',
-      ),
-    );
+  for (const job of ['jobId', 'undoJobId'] as const) {
+    if (await running(merges.map((merge) => merge[job]))) {
+      const [ru, en] = REFUSED_WHILE_REPOINTING[action][job === 'jobId' ? 'job' : 'undoJob'];
+      throw new AppError('CONFLICT', t(actor, ru, en));
+    }
+  }
 }

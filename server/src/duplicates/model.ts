@@ -24,6 +24,8 @@ const settingsSchema = new Schema(
     scannedRules: { type: String, default: null },
     /** Per similar rule: [trigram, count] over all cards at the last scan. */
     trigramCounts: { type: Schema.Types.Mixed, default: null },
+    /** The common values the last scan met (held by more than `commonValueLimits.cards` cards; joining none), the most held first. */
+    commonValues: { type: [{ _id: false, rule: String, value: String, cards: Number }], default: [] },
   },
   { timestamps: true, minimize: false },
 );
@@ -36,17 +38,27 @@ export interface DuplicateSettingsDoc {
   scannedAt: Date | null;
   scannedRules: string | null;
   trigramCounts: Record<string, [string, number][]> | null;
+  commonValues?: CommonValue[];
   updatedAt: Date;
+}
+
+/** A value of an exact rule held by so many cards of a type that it joins none (`commonValueLimits`). */
+export interface CommonValue {
+  rule: string;
+  /** As the rule compares it (a phone's digits, an e-mail in lower case). */
+  value: string;
+  cards: number;
 }
 
 export const DuplicateSettings = mongoose.model('DuplicateSettings', settingsSchema, 'duplicate_settings');
 
 /**
  * What keys and groups are made of (the normalisation of names, the exact values, the groups'
- * ranks — from 5, Latin mirror letters in Cyrillic words — from 6): raised whenever that changes,
- * so that keys and groups stored by an older version count as stale and the next start scans again.
+ * ranks — from 5, Latin mirror letters in Cyrillic words — from 6, common values joining no cards —
+ * from 7): raised whenever that changes, so that keys and groups stored by an older version count
+ * as stale and the next start scans again.
  */
-export const KEYS_VERSION = 6;
+export const KEYS_VERSION = 7;
 
 /**
  * A card's blocking keys under its type's rules (kept by the card lifecycle in the card's

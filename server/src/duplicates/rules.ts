@@ -2,18 +2,20 @@ import type { Actor } from '../access/actor';
 import { kindOf, type CardTypeDefinition, type FieldDefinition, type LocalizedText } from '../../../card-types';
 import { findCardType, listCardTypes } from '../card-types/registry';
 import { FieldErrors } from '../validation';
-import { DuplicateSettings, KEYS_VERSION, type DuplicateSettingsDoc, type MatchRule } from './model';
+import { DuplicateSettings, KEYS_VERSION, type CommonValue, type DuplicateSettingsDoc, type MatchRule } from './model';
 
 /** Similarity from which two names count as probable duplicates, unless an administrator sets another per type. */
 export const DEFAULT_THRESHOLD = 0.7;
 
 /**
- * The built-in rules: a counterparty by the same INN or a similar name; a contact person by the
- * same e-mail or phone (normalised) or a similar full name.
+ * The built-in rules: a counterparty by the same INN, phone or e-mail (normalised) or a similar
+ * name; a contact person by the same e-mail or phone or a similar full name.
  */
 export const BUILT_IN_RULES: Readonly<Record<string, readonly MatchRule[]>> = {
   counterparty: [
     { id: 'inn', fields: ['inn'], mode: 'exact' },
+    { id: 'phone', fields: ['phone'], mode: 'exact' },
+    { id: 'email', fields: ['email'], mode: 'exact' },
     { id: 'name', fields: ['name'], mode: 'similar' },
   ],
   'contact-person': [
@@ -92,6 +94,12 @@ export async function typesWithRules(): Promise<TypeRules[]> {
 export async function lastScan(rules: TypeRules): Promise<Date | null> {
   const settings = (await allSettings()).get(rules.typeKey);
   return settings?.scannedAt && settings.scannedRules === rules.fingerprint ? settings.scannedAt : null;
+}
+
+/** The common values (joining no cards) the last scan of the type met, if it ran under the rules now in force. */
+export async function commonValuesOf(rules: TypeRules): Promise<CommonValue[]> {
+  const settings = (await allSettings()).get(rules.typeKey);
+  return settings?.scannedRules === rules.fingerprint ? (settings.commonValues ?? []) : [];
 }
 
 /** How a rule reads in the user's language: «ИНН — совпадение», «Наименование — похожее». */

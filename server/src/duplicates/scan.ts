@@ -8,7 +8,7 @@ import { Job, type JobDoc } from '../jobs/model';
 import { jobView, type JobView } from '../jobs/view';
 import { isDuplicateKeyError } from '../validation';
 import { claimWholeType, CLIQUE_UP_TO, dropGroups, groupDocs, refreshWithin, scanLimits, storeGroups } from './groups';
-import { cardKeys, forgetTrigramCounts, nameKey, spread } from './keys';
+import { cardKeys, commonValueLimits, forgetTrigramCounts, nameKey, spread } from './keys';
 import {
   DuplicateDismissal,
   DuplicateGroup,
@@ -16,6 +16,7 @@ import {
   DuplicateRefresh,
   DuplicateSettings,
   pairKey,
+  type CommonValue,
   type DuplicateRefreshDoc,
   type DuplicateEdge,
   type DuplicateGroupDoc,
@@ -91,18 +92,25 @@ interface PrefixedName {
   inPrefix: Set<string>;
 }
 
+/** The common values a scan lists (the most held first), at most. */
+const COMMON_VALUES_LISTED = 100;
+
 /**
  * The pairs of one bucket: every pair of cards sharing an exact key or a name, and every pair of
  * distinct names sharing a prefix trigram whose similarity reaches the threshold — counted at
  * their first common prefix trigram only, so that names sharing several (in other buckets) make one pair.
+ * An exact key of more than `commonValueLimits.cards` cards is a common value: it makes no pairs
+ * and goes to `common` instead.
  */
 async function bucketEdges(
   records: (BlockRecord | PostingRecord)[],
-  threshold: number,
+  rules: TypeRules,
   orders: Map<string, (trigram: string) => number>,
   pause: () => Promise<void>,
-  into: FoundEdge[],
+  into: { edges: FoundEdge[]; common: CommonValue[] },
 ): Promise<void> {
+  const { threshold } = rules;
+  const exactRules = new Set(rules.rules.filter((rule) => rule.mode === 'exact').map((rule) => rule.id));
   const blocks = new Map<string, string[]>();
   // Per posting, each distinct name once, with its first card (the smallest id: records come in the order of ids).
   const postings = new Map<string, { rule: string; trigram: string; names: Map<string, string> }>();
@@ -122,7 +130,9 @@ async function bucketEdges(
   }
   for (const [key, members] of blocks) {
     // Rule ids hold neither «=» nor «~»: what stands before the first «=» names the rule.
-    if (members.length > 1) blockEdges(members, key.slice(0, key.indexOf('=')), 1, into);
+    const rule = key.slice(0, key.indexOf('='));
+    if (exactRules.has(rule) && members.length > commonValueLimits.cards) into.common.push({ rule, value: key.slice(rule.length + 1), cards: members.length });
+    else if (members.length > 1) blockEdges(members, rule, 1, into.edges);
     await pause();
   }
   const prefixed = new Map<string, PrefixedName>();
@@ -145,7 +155,7 @@ async function bucketEdges(
         const [x, y] = [list[i], list[j]];
         if (x.name.prefix.find((candidate) => y.name.inPrefix.has(candidate)) !== trigram) continue;
         const score = nameSimilarity(x.name.shape, y.name.shape);
-        if (score >= threshold) into.push({ a: x.id, b: y.id, rule, score });
+        if (score >= threshold) into.edges.push({ a: x.id, b: y.id, rule, score });
       }
     }
   }
@@ -238,16 +248,17 @@ async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Pr
       }
       await pause();
     }
-    const found: FoundEdge[] = [];
+    const found = { edges: [] as FoundEdge[], common: [] as CommonValue[] };
     for (let bucket = 0; bucket < spill.bucketCount; bucket += 1) {
-      await bucketEdges(await spill.readBucket<BlockRecord | PostingRecord>(bucket), rules.threshold, orders, pause, found);
+      await bucketEdges(await spill.readBucket<BlockRecord | PostingRecord>(bucket), rules, orders, pause, found);
     }
+    const commonValues = found.common.sort((x, y) => y.cards - x.cards || (x.value < y.value ? -1 : 1)).slice(0, COMMON_VALUES_LISTED);
     // Trigrams seen once are as rare as unseen ones: only the others are kept for look-ups.
     const trigramCounts = Object.fromEntries([...counts].map(([rule, byTrigram]) => [rule, [...byTrigram].filter(([, count]) => count > 1)]));
     counts.clear();
 
     const dismissed = new Set((await DuplicateDismissal.find({ typeKey: type.key }, { _id: 1 }).lean()).map((doc) => String(doc._id)));
-    const kept: DuplicateEdge[] = found
+    const kept: DuplicateEdge[] = found.edges
       .filter((edge) => !dismissed.has(pairKey(edge.a, edge.b)))
       .map((edge) => ({ ...edge, a: new Types.ObjectId(edge.a), b: new Types.ObjectId(edge.b) }));
     // The places of the cards in pairs only (as their keys were just stored).
@@ -264,7 +275,7 @@ async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Pr
     const overflow = await replaceGroups(type, rules, groups);
     // More cards changed meanwhile than were listed: the type is not known current until read again.
     const finished = overflow ? {} : { scannedAt: new Date(), scannedRules: rules.fingerprint };
-    await DuplicateSettings.updateOne({ _id: type.key }, { $set: { ...finished, trigramCounts } }, { upsert: true });
+    await DuplicateSettings.updateOne({ _id: type.key }, { $set: { ...finished, trigramCounts, commonValues } }, { upsert: true });
     forgetDuplicateSettings();
     forgetTrigramCounts();
     return { cards: read, overflow, buckets: spill.bucketCount, spilledBytes: spill.bytes };

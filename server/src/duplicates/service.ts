@@ -14,7 +14,7 @@ import { auditActorOf } from '../people/service';
 import { FieldErrors, isObjectIdText, refuseField } from '../validation';
 import { alikeCards, listLimit, refreshGroupsAround } from './groups';
 import { DuplicateDismissal, DuplicateKey, pairKey, type DuplicateDismissalDoc, type DuplicateKeyDoc } from './model';
-import { cardKeys } from './keys';
+import { cardKeys, commonKeysAmong } from './keys';
 import { rulesOf, type TypeRules } from './rules';
 import type { CardChange } from '../cards/lifecycle';
 
@@ -257,7 +257,7 @@ export async function placeDismissalsOf(card: Pick<CardDoc, '_id' | 'folderId' |
 
 /**
  * A «Не дубликат» mark lapses by itself when a later edit makes the pair the same by an exact rule
- * (INN, phone, e-mail): the edited card gained an exact key that the other card of a mark holds.
+ * (INN, phone, e-mail): the edited card gained an exact key, not a common one, that the other card of a mark holds.
  * The mark goes inside the edit's transaction, audited as the editor's (`duplicates-dismissal-lapsed`),
  * and the refresh after the commit offers the pair again. A mark set while the pair already shared
  * such a value stays (nothing new made them alike).
@@ -271,7 +271,10 @@ export async function lapseDismissals(items: { change: CardChange; rules: TypeRu
   for (const { change, rules } of edited) {
     if (!marks.some((mark) => mark.cardIds?.some((id) => id.equals(change.after._id)))) continue;
     const had = new Set(cardKeys(change.type, rules, change.before!.values).exact);
-    const keys = cardKeys(change.type, rules, change.after.values).exact.filter((key) => !had.has(key));
+    const added = cardKeys(change.type, rules, change.after.values).exact.filter((key) => !had.has(key));
+    // A common value (a switchboard many cards give) makes no pair the same.
+    const common = await commonKeysAmong(change.type.key, added, session);
+    const keys = added.filter((key) => !common.has(key));
     if (keys.length > 0) gained.set(String(change.after._id), { change, keys });
   }
   for (const mark of marks) {

@@ -47,10 +47,11 @@ export class PagesBusy extends Error {}
  */
 export class DrawingCancelled extends PagesBusy {}
 
-/** Who asks for a drawing (their drawings are taken in turn with other users'), and the signal that their request went away. */
+/** Who asks for a drawing (their drawings are taken in turn with other users'), the signal that their request went away, and the preview cache's bound (bytes) drawn pages are kept in. */
 export interface DrawingRequest {
   userId: string;
   gone?: AbortSignal;
+  cacheBytes: number;
 }
 
 let worker: Promise<Worker> | null = null;
@@ -203,6 +204,7 @@ export async function pdfPageImage(given: StoredFileDoc, page: number, request: 
     refused: file.previewRefusals?.pages?.[page] ?? file.previewRefusals?.drawing,
     keptPath: `renditions.pages.${page}`,
     refusedPath: `previewRefusals.pages.${page}`,
+    cacheBytes: request.cacheBytes,
   };
   return rendition(file, slot, `${file.name}.page-${page}.jpg`, async () => {
     const answer = await drawPdf(file, page, request);

@@ -101,7 +101,7 @@ export function createApp(options: { config: Config; logger: Logger; database: D
     uploadQuotaBytes: config.importUploadQuotaBytes,
     countRead: (actor, cards) => countCardsRead(actor, cards, config, logger),
   });
-  fileRoutes(router, { quotaBytes: config.fileQuotaBytes });
+  fileRoutes(router, { quotaBytes: config.fileQuotaBytes, previewCacheBytes: config.filePreviewCacheBytes });
   router.all('/graphql', async (ctx) => {
     // yoga writes the response itself (headers set so far — security headers, cookies — stay): a
     // JSON answer in one write, server-sent events as they come, without a stream in between. A

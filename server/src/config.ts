@@ -51,6 +51,8 @@ export interface Config {
   readAlarmDays: number;
   /** How many bytes of files one user may have stored (every version of what they uploaded); 0 = no quota. */
   fileQuotaBytes: number;
+  /** The bound of the copies made for viewing files (thumbnails, HTML, drawn pages), for the whole installation. */
+  filePreviewCacheBytes: number;
   /** The plugins to load, in order (PLUGINS): names of plugins shipped in plugins/, paths or package names. */
   plugins: string[];
 }
@@ -103,6 +105,7 @@ const environmentSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
   BODY_LIMIT_KB: z.coerce.number({ message: 'must be a number' }).int().min(1, 'must be at least 1').default(1024),
   FILE_QUOTA_MB: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 (no quota) or more').default(5120),
+  FILE_PREVIEW_CACHE_MB: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').default(2048),
   ADMIN_LOGIN: z.string().min(1).default('admin'),
   ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
   SEED_DEMO_DATA: booleanFlag.default(true),
@@ -199,6 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     readAlarmFactor: e.READ_ALARM_FACTOR,
     readAlarmDays: e.READ_ALARM_DAYS,
     fileQuotaBytes: e.FILE_QUOTA_MB * 1024 * 1024,
+    filePreviewCacheBytes: e.FILE_PREVIEW_CACHE_MB * 1024 * 1024,
     plugins: e.PLUGINS,
   };
 }

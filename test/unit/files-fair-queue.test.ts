@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { FairQueue } from '../../server/src/files/workers';
+import { FairQueue, firstTry, inTurn } from '../../server/src/files/workers';
 
 /** A job that runs until `finish` is called, noting when it started. */
 function gatedJob(started: string[], name: string) {
@@ -124,6 +124,35 @@ describe('files: heavy work on files is taken in turn by uploader (FairQueue)', 
     jobs.h3.finish();
     await Promise.all(runs);
     expect(started).to.deep.equal(['h1', 'victim', 'colleague', 'h2', 'h3']);
+  });
+
+  it('stops work in its user’s turn after its first try and does it again with its full limit after everyone else’s work', async () => {
+    const queue = new FairQueue(1);
+    const started: string[] = [];
+    const gates = new Map<string, (answer: 'answer' | 'timeout') => void>();
+    // Each attempt notes who and with which limit, and answers (or runs out of time) when the test says so.
+    const attempt = (name: string) => (limitMs: number) => {
+      started.push(`${name}:${limitMs}`);
+      return new Promise<'answer' | 'timeout'>((resolve) => gates.set(name, resolve));
+    };
+    const bomb = inTurn(queue, { owner: 'attacker', slow: false }, 30_000, attempt('bomb'), (answer) => answer === 'timeout');
+    await settled();
+    const view = inTurn(queue, { owner: 'victim', slow: false }, 30_000, attempt('view'), (answer) => answer === 'timeout');
+    await settled();
+    expect(started).to.deep.equal([`bomb:${firstTry.timeMs}`]);
+    // The hostile document ran out of its first try: the victim's view goes first, then the document with its full limit.
+    gates.get('bomb')!('timeout');
+    await settled();
+    expect(started).to.deep.equal([`bomb:${firstTry.timeMs}`, `view:${firstTry.timeMs}`]);
+    gates.get('view')!('answer');
+    await settled();
+    await settled();
+    expect(started).to.deep.equal([`bomb:${firstTry.timeMs}`, `view:${firstTry.timeMs}`, 'bomb:30000']);
+    expect(queue.waitingCount()).to.equal(0);
+    gates.get('bomb')!('timeout');
+    // Out of its full limit too: that is its answer (no third try).
+    expect(await Promise.all([bomb, view])).to.deep.equal(['timeout', 'answer']);
+    expect(started).to.have.length(3);
   });
 
   it('passes a failing job’s error to its caller and keeps serving', async () => {

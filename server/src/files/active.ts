@@ -1,6 +1,6 @@
 import { WHOLE_FILE_LIMIT } from './content';
 import { StoredFile, type StoredFileDoc } from './model';
-import { heavyWorkOn, runOnFile } from './workers';
+import { heavyRun } from './workers';
 
 /**
  * The version of the active-content check. A verdict kept on a file version by an older check is
@@ -42,17 +42,15 @@ export async function hasActiveContent(file: Pick<StoredFileDoc, '_id' | 'size' 
   let check = underWay.get(key);
   if (!check) {
     // Nobody waits for a verdict (the lists do not): it goes after the views someone is opening.
-    check = heavyWorkOn(
-      file,
-      async () => {
-        const answer =
-          file.size > WHOLE_FILE_LIMIT ? null : await runOnFile<{ verdict: string | null }>('pdf-check-worker.ts', file, { heapMb: CHECK_HEAP_MB, timeoutMs: CHECK_TIMEOUT_MS });
-        const active = answer === null || 'stopped' in answer || answer.verdict !== null;
-        await StoredFile.updateOne({ _id: file._id }, { $set: { activeContent: active, activeCheck: ACTIVE_CHECK_VERSION } });
-        return active;
-      },
-      'background',
-    ).finally(() => underWay.delete(key));
+    check = (async () => {
+      const answer =
+        file.size > WHOLE_FILE_LIMIT
+          ? null
+          : await heavyRun<{ verdict: string | null }>('pdf-check-worker.ts', file, { heapMb: CHECK_HEAP_MB, timeoutMs: CHECK_TIMEOUT_MS }, 'background');
+      const active = answer === null || 'stopped' in answer || answer.verdict !== null;
+      await StoredFile.updateOne({ _id: file._id }, { $set: { activeContent: active, activeCheck: ACTIVE_CHECK_VERSION } });
+      return active;
+    })().finally(() => underWay.delete(key));
     underWay.set(key, check);
   }
   return check;

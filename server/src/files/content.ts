@@ -2,7 +2,7 @@ import { buffer } from 'node:stream/consumers';
 import type { StoredFileDoc } from './model';
 import { fileStorage } from './storage';
 import type { DocxAnswer, DocxTask } from './docx-read';
-import { heavyWorkOn, runOnFile, type WorkerStopped } from './workers';
+import { heavyRun, type WorkerStopped } from './workers';
 
 /**
  * The largest file read whole into memory to make a preview of it or extract its text: PDF and
@@ -33,11 +33,7 @@ export async function storedPdfTexts(
   kind: 'waited' | 'background' = 'waited',
 ): Promise<string[] | 'tooLarge' | WorkerStopped> {
   if (file.size > WHOLE_FILE_LIMIT) return 'tooLarge';
-  const answer = await heavyWorkOn(
-    file,
-    () => runOnFile<{ pages: string[] } | { failed: 'damaged' }>('pdf-text-worker.ts', file, { heapMb: TEXT_HEAP_MB, timeoutMs: textLimits.timeMs }),
-    kind,
-  );
+  const answer = await heavyRun<{ pages: string[] } | { failed: 'damaged' }>('pdf-text-worker.ts', file, { heapMb: TEXT_HEAP_MB, timeoutMs: textLimits.timeMs }, kind);
   return 'pages' in answer ? answer.pages : 'stopped' in answer ? answer : { stopped: 'failed', limitMs: textLimits.timeMs };
 }
 
@@ -52,5 +48,5 @@ export async function storedDocx(
   kind: 'waited' | 'background' = 'waited',
 ): Promise<DocxAnswer | WorkerStopped | 'tooLarge'> {
   if (file.size > WHOLE_FILE_LIMIT) return 'tooLarge';
-  return heavyWorkOn(file, () => runOnFile<DocxAnswer>('docx-worker.ts', file, { heapMb: TEXT_HEAP_MB, timeoutMs: docxLimits.timeMs, task }), kind);
+  return heavyRun<DocxAnswer>('docx-worker.ts', file, { heapMb: TEXT_HEAP_MB, timeoutMs: docxLimits.timeMs, task }, kind);
 }

@@ -192,3 +192,25 @@ export interface FileLineageDoc {
 }
 
 export const FileLineage = mongoose.model('FileLineage', fileLineageSchema, 'filelineages');
+
+/**
+ * Uploaders whose files' heavy work needed more than its first try, or ran out of its time or
+ * memory (workers.ts): kept in the database so that every instance, and a restart, knows them.
+ * `until` is when the mark lapses (MongoDB's TTL index then removes it; readers compare it too,
+ * since the TTL monitor runs once a minute and the embedded engine has none).
+ */
+const slowUploaderSchema = new Schema(
+  {
+    _id: { type: Schema.Types.ObjectId, required: true },
+    until: { type: Date, required: true },
+  },
+  { versionKey: false },
+);
+slowUploaderSchema.index({ until: 1 }, { expireAfterSeconds: 0 });
+
+export interface SlowUploaderDoc {
+  _id: Types.ObjectId;
+  until: Date;
+}
+
+export const SlowUploader = mongoose.model('SlowUploader', slowUploaderSchema, 'slowuploaders');

@@ -2,7 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import { wholeFile, WHOLE_FILE_LIMIT } from './content';
 import { StoredFile, type PreviewRefusal, type StoredFileDoc } from './model';
 import { NoPreview, rendition, type Preview } from './preview';
-import { FairQueue, filesWorker, slowUploaders } from './workers';
+import { endThread, FairQueue, inTurn, slowUploaders, startThread } from './workers';
 
 /** How wide a page is drawn, in pixels (a page so tall that it would be over MAX_PAGE_HEIGHT_PX is drawn narrower). */
 export const PAGE_WIDTH_PX = 1000;
@@ -12,9 +12,10 @@ export const PAGE_IMAGE_LIMIT = 50;
 /** The most pixels an image inside a page may have to be drawn (pdf.js holds it decoded whole: 6,000 × 6,000 is 144 MB); larger ones are left out of the page. */
 const MAX_IMAGE_PIXELS = 36_000_000;
 /**
- * How long drawing one page may take before the drawing is stopped (a slow uploader's page: 10 s);
- * the page, and every page of its document not drawn yet, are then kept as refused (the document's
- * other pages would take as long), and the uploader is slow. An object so that tests can lower it.
+ * How long drawing one page may take before the drawing is stopped (in a reader's turn only its
+ * first try, `firstTry`; the rest in the slow line); the page, and every page of its document not
+ * drawn yet, are then kept as refused (the document's other pages would take as long), and the
+ * uploader is slow. An object so that tests can lower it.
  */
 export const drawingLimits = { timeMs: 30_000 };
 /** A worker thread with nothing to draw for this long ends, giving back what pdf.js holds. */
@@ -46,13 +47,14 @@ export class PagesBusy extends Error {}
  */
 export class DrawingCancelled extends PagesBusy {}
 
-/** Who asks for a drawing (their drawings are taken in turn with other users'), and the signal that their request went away. */
+/** Who asks for a drawing (their drawings are taken in turn with other users'), the signal that their request went away, and the preview cache's bound (bytes) drawn pages are kept in. */
 export interface DrawingRequest {
   userId: string;
   gone?: AbortSignal;
+  cacheBytes: number;
 }
 
-let worker: Worker | null = null;
+let worker: Promise<Worker> | null = null;
 let idle: NodeJS.Timeout | null = null;
 /**
  * One page is drawn at a time in the whole process (memory stays bounded by one document and one
@@ -60,27 +62,33 @@ let idle: NodeJS.Timeout | null = null;
  */
 const drawings = new FairQueue(1);
 
-function drawingThread(): Worker {
+function drawingThread(): Promise<Worker> {
   if (idle) clearTimeout(idle);
   if (worker) return worker;
-  const started = filesWorker('pages-worker.mjs', { maxOldGenerationSizeMb: 512 });
-  started.unref();
-  started.on('exit', () => {
-    if (worker === started) worker = null;
+  const starting = startThread('pages-worker.mjs', { maxOldGenerationSizeMb: 512 }).then((started) => {
+    started.unref();
+    started.on('exit', () => {
+      if (worker === starting) worker = null;
+    });
+    return started;
   });
-  worker = started;
-  return started;
+  // A thread that could not start is not kept: the next drawing tries again.
+  starting.catch(() => {
+    if (worker === starting) worker = null;
+  });
+  worker = starting;
+  return starting;
 }
 
 function stopDrawingThread(): void {
   const running = worker;
   worker = null;
-  void running?.terminate();
+  void running?.then(endThread, () => undefined);
 }
 
 /** Sends one job to the drawing thread and waits for its answer, stopping the thread if it takes longer than `limitMs`. */
-function draw(job: PageJob, limitMs: number): Promise<PageAnswer | 'tooSlow' | 'crashed'> {
-  const thread = drawingThread();
+async function draw(job: PageJob, limitMs: number): Promise<PageAnswer | 'tooSlow' | 'crashed'> {
+  const thread = await drawingThread();
   return new Promise<PageAnswer | 'tooSlow' | 'crashed'>((resolve, reject) => {
     const finish = () => {
       clearTimeout(timer);
@@ -121,33 +129,29 @@ type Stopped = { tooSlow: number };
 
 /**
  * A PDF's bytes sent to the drawing thread for page `page` (0: only its page count); in turn by user,
- * one at a time, a slow uploader's documents after all others and within a shorter limit. A page whose turn comes after
+ * one at a time, a slow uploader's documents after all others; a page not drawn within its first try
+ * is drawn again with the full limit after all others (`inTurn`). A page whose turn comes after
  * another page of its document took too long is not drawn (NoPreview with that refusal). A drawing
  * that runs out of time or memory makes the uploader slow (the document is told as damaged then).
  */
-function drawPdf(file: StoredFileDoc, page: number, request: DrawingRequest): Promise<PageAnswer | Stopped> {
-  if (drawings.waitingCount() >= MAX_WAITING || drawings.waitingCount(request.userId) >= MAX_WAITING_PER_USER) return Promise.reject(new PagesBusy());
+async function drawPdf(file: StoredFileDoc, page: number, request: DrawingRequest): Promise<PageAnswer | Stopped> {
+  if (drawings.waitingCount() >= MAX_WAITING || drawings.waitingCount(request.userId) >= MAX_WAITING_PER_USER) throw new PagesBusy();
   const uploader = String(file.uploadedBy);
-  // The document is read only when its turn comes: requests waiting hold nothing. A slow uploader's documents are drawn after all others.
-  return drawings.run(
-    request.userId,
-    async () => {
-      if (page > 0) {
-        const current = await StoredFile.findById(file._id, { 'previewRefusals.drawing': 1 }).lean<Pick<StoredFileDoc, 'previewRefusals'>>();
-        if (current?.previewRefusals?.drawing) throw new NoPreview(current.previewRefusals.drawing);
-      }
-      const content = await wholeFile(file);
-      if (!content) throw new NoPreview({ reason: 'fileTooLarge', limitBytes: WHOLE_FILE_LIMIT });
-      const limitMs = slowUploaders.limitMs(uploader, drawingLimits.timeMs);
-      const answer = await draw({ data: content, page, widthPx: PAGE_WIDTH_PX, maxHeightPx: MAX_PAGE_HEIGHT_PX, maxImagePixels: MAX_IMAGE_PIXELS, jpegQuality: 82 }, limitMs);
-      if (answer === 'tooSlow' || answer === 'crashed') slowUploaders.mark(uploader);
-      if (answer === 'crashed') return { failed: 'damaged' };
-      return answer === 'tooSlow' ? { tooSlow: limitMs } : answer;
-    },
-    request.gone,
-    'waited',
-    slowUploaders.has(uploader),
-  );
+  // The document is read only when its turn comes: requests waiting hold nothing.
+  const attempt = async (limitMs: number): Promise<PageAnswer | Stopped> => {
+    if (page > 0) {
+      const current = await StoredFile.findById(file._id, { 'previewRefusals.drawing': 1 }).lean<Pick<StoredFileDoc, 'previewRefusals'>>();
+      if (current?.previewRefusals?.drawing) throw new NoPreview(current.previewRefusals.drawing);
+    }
+    const content = await wholeFile(file);
+    if (!content) throw new NoPreview({ reason: 'fileTooLarge', limitBytes: WHOLE_FILE_LIMIT });
+    const answer = await draw({ data: content, page, widthPx: PAGE_WIDTH_PX, maxHeightPx: MAX_PAGE_HEIGHT_PX, maxImagePixels: MAX_IMAGE_PIXELS, jpegQuality: 82 }, limitMs);
+    if (answer === 'tooSlow' || answer === 'crashed') await slowUploaders.mark(uploader);
+    if (answer === 'crashed') return { failed: 'damaged' };
+    return answer === 'tooSlow' ? { tooSlow: limitMs } : answer;
+  };
+  const slow = await slowUploaders.has(uploader);
+  return inTurn(drawings, { owner: request.userId, slow, signal: request.gone }, drawingLimits.timeMs, attempt, (answer) => 'tooSlow' in answer);
 }
 
 const tooSlow = (limitMs: number): PreviewRefusal => ({ reason: 'tooSlow', limitSeconds: limitMs / 1000 });
@@ -200,6 +204,7 @@ export async function pdfPageImage(given: StoredFileDoc, page: number, request: 
     refused: file.previewRefusals?.pages?.[page] ?? file.previewRefusals?.drawing,
     keptPath: `renditions.pages.${page}`,
     refusedPath: `previewRefusals.pages.${page}`,
+    cacheBytes: request.cacheBytes,
   };
   return rendition(file, slot, `${file.name}.page-${page}.jpg`, async () => {
     const answer = await drawPdf(file, page, request);

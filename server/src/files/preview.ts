@@ -5,6 +5,7 @@ import { findFileType } from '../../../card-types';
 import { storedDocx, storedPdfTexts, TEXT_HEAP_MB, WHOLE_FILE_LIMIT } from './content';
 import { DOCX_HTML_CHARS, PICTURE_NOT_SHOWN } from './docx-read';
 import { StoredFile, type PreviewRefusal, type StoredFileDoc } from './model';
+import { previewCache } from './preview-cache';
 import { countUpload, uncountFile } from './quota';
 import { fileStorage } from './storage';
 import { FairQueue, type WorkerStopped } from './workers';
@@ -23,14 +24,17 @@ export interface RenditionSlot {
   refusedPath: string;
   /** Set when the copy counts against its uploader's quota of this many bytes (0: no quota); a copy that does not fit is not kept. */
   quotaBytes?: number;
+  /** Set when the copy is kept in the preview cache of this many bytes (preview-cache.ts); a copy that does not fit is served, not kept. */
+  cacheBytes?: number;
 }
 
-const slotOf = (file: StoredFileDoc, which: 'thumbnail' | 'html'): RenditionSlot => ({
+const slotOf = (file: StoredFileDoc, which: 'thumbnail' | 'html', cacheBytes: number): RenditionSlot => ({
   key: which,
   kept: file.renditions?.[which],
   refused: file.previewRefusals?.[which],
   keptPath: `renditions.${which}`,
   refusedPath: `previewRefusals.${which}`,
+  cacheBytes,
 });
 
 /** The most pixels an image may have to be shown as a thumbnail (sharp's own default bound, 0x3FFF²). */
@@ -58,7 +62,10 @@ const making = new Map<string, Promise<{ made: Buffer } | { refused: PreviewRefu
  * that it is not worked out again. Two instances making it at once both succeed; the copy recorded first is kept.
  */
 export async function rendition(file: StoredFileDoc, slot: RenditionSlot, name: string, make: () => Promise<Buffer>): Promise<Preview> {
-  if (slot.kept) return { content: fileStorage.read(String(slot.kept)) };
+  if (slot.kept) {
+    if (slot.cacheBytes !== undefined) await previewCache.used(slot.kept, file._id, slot.keptPath);
+    return { content: fileStorage.read(String(slot.kept)) };
+  }
   if (slot.refused) return { refused: slot.refused };
   const key = `${String(file._id)}:${slot.key}`;
   let outcome = making.get(key);
@@ -84,6 +91,9 @@ async function makeAndKeep(file: StoredFileDoc, slot: RenditionSlot, name: strin
     const fits = await countUpload(file.uploadedBy, made.length, slot.quotaBytes);
     if (!fits.counted) return { refused: copyOverQuota(fits.used, slot.quotaBytes) };
   }
+  const cached = slot.cacheBytes !== undefined;
+  // No room in the preview cache (every copy in it used in the last minutes): served this time, not kept.
+  if (slot.cacheBytes !== undefined && !(await previewCache.reserve(made.length, slot.cacheBytes))) return { made };
   const id = new Types.ObjectId();
   let recorded = false;
   try {
@@ -98,8 +108,10 @@ async function makeAndKeep(file: StoredFileDoc, slot: RenditionSlot, name: strin
     if (!recorded) {
       await fileStorage.remove(String(id));
       if (counted) await uncountFile(file.uploadedBy, made.length);
+      if (cached) await previewCache.unreserve(made.length);
     }
   }
+  if (cached) await previewCache.add(id, file._id, slot.keptPath, made.length);
   return { made };
 }
 
@@ -116,10 +128,10 @@ export const imageWork = new FairQueue(2);
 /** The longest side of a thumbnail, in pixels. */
 const THUMBNAIL_PX = 480;
 
-/** An image's thumbnail (JPEG, at most 480 px a side) or why there is none; null for files that are not images. */
-export async function imageThumbnail(file: StoredFileDoc): Promise<Preview | null> {
+/** An image's thumbnail (JPEG, at most 480 px a side; kept in the preview cache of `cacheBytes`) or why there is none; null for files that are not images. */
+export async function imageThumbnail(file: StoredFileDoc, cacheBytes: number): Promise<Preview | null> {
   if (findFileType(file.fileType)?.preview !== 'image') return null;
-  return rendition(file, slotOf(file, 'thumbnail'), `${file.name}.thumbnail.jpg`, () => imageWork.run(String(file.uploadedBy), () => thumbnailOf(file)));
+  return rendition(file, slotOf(file, 'thumbnail', cacheBytes), `${file.name}.thumbnail.jpg`, () => imageWork.run(String(file.uploadedBy), () => thumbnailOf(file)));
 }
 
 /** An image's thumbnail made by sharp from the stored bytes (NoPreview when it does not decode or has too many pixels). */
@@ -245,10 +257,12 @@ async function pdfHtml(file: StoredFileDoc): Promise<string> {
 }
 
 /**
- * A document as read-only HTML, or why there is none; null for files that have no such preview:
+ * A document as read-only HTML (kept in the preview cache of `cacheBytes`), or why there is none; null for files that have no such preview:
  * a DOCX as sanitised HTML (mammoth), a PDF as the text of its pages (never its original bytes).
  */
-export async function htmlPreview(file: StoredFileDoc): Promise<Preview | null> {
+export async function htmlPreview(file: StoredFileDoc, cacheBytes: number): Promise<Preview | null> {
   if (file.fileType !== 'docx' && file.fileType !== 'pdf') return null;
-  return rendition(file, slotOf(file, 'html'), `${file.name}.html`, async () => Buffer.from(page(file.fileType === 'pdf' ? await pdfHtml(file) : await docxHtml(file))));
+  return rendition(file, slotOf(file, 'html', cacheBytes), `${file.name}.html`, async () =>
+    Buffer.from(page(file.fileType === 'pdf' ? await pdfHtml(file) : await docxHtml(file))),
+  );
 }

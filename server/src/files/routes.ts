@@ -365,10 +365,10 @@ function refuseInline(ctx: Context, text: string): void {
  * (422). For a scan it is the reader's view of the document: audited as «Просмотр файла» like page
  * views (once per user and version within the window).
  */
-async function thumbnail(ctx: Context): Promise<void> {
+async function thumbnail(ctx: Context, cacheBytes: number): Promise<void> {
   const found = await requestedFile(ctx);
   if (!found) return;
-  const made = await imageThumbnail(found.file);
+  const made = await imageThumbnail(found.file, cacheBytes);
   if (!made) {
     refuse(ctx, 404, 'NOT_FOUND', message(found.actor.locale, 'notFound', { what: found.actor.locale === 'ru' ? 'Эскиз' : 'Thumbnail' }));
     return;
@@ -384,10 +384,10 @@ async function thumbnail(ctx: Context): Promise<void> {
 }
 
 /** GET /files/:id/preview: a DOCX as sanitised HTML or a PDF as its text, read-only, for a sandboxed frame in the card (audited as «Просмотр файла»); or why there is none (422). */
-async function preview(ctx: Context): Promise<void> {
+async function preview(ctx: Context, cacheBytes: number): Promise<void> {
   const found = await requestedFile(ctx);
   if (!found) return;
-  const made = await htmlPreview(found.file);
+  const made = await htmlPreview(found.file, cacheBytes);
   if (made === null) {
     refuse(ctx, 404, 'NOT_FOUND', message(found.actor.locale, 'notFound', { what: found.actor.locale === 'ru' ? 'Предпросмотр' : 'Preview' }));
     return;
@@ -414,24 +414,24 @@ function pagesBusy(ctx: Context, actor: Actor): void {
 }
 
 /** The actor's request for page drawings: taken in turn with other users', and leaving the queue if the client goes away before its answer. */
-function drawingRequest(ctx: Context, actor: Actor): DrawingRequest {
+function drawingRequest(ctx: Context, actor: Actor, cacheBytes: number): DrawingRequest {
   const gone = new AbortController();
   ctx.res.once('close', () => {
     if (!ctx.res.writableFinished) gone.abort(new DrawingCancelled());
   });
-  return { userId: actor.userId, gone: gone.signal };
+  return { userId: actor.userId, gone: gone.signal, cacheBytes };
 }
 
 /**
  * GET /files/:id/pages: how a PDF's pages can be paged through as images — how many it has, how many
  * of the first are drawn (`shown`), how wide — or why they cannot be (422); 404 for other files.
  */
-async function pages(ctx: Context): Promise<void> {
+async function pages(ctx: Context, cacheBytes: number): Promise<void> {
   const found = await requestedFile(ctx);
   if (!found) return;
   let counted;
   try {
-    counted = await pdfPageCount(found.file, drawingRequest(ctx, found.actor));
+    counted = await pdfPageCount(found.file, drawingRequest(ctx, found.actor, cacheBytes));
   } catch (error) {
     if (!(error instanceof PagesBusy)) throw error;
     pagesBusy(ctx, found.actor);
@@ -454,12 +454,12 @@ async function pages(ctx: Context): Promise<void> {
  * first PAGE_IMAGE_LIMIT pages) — what a reader without «Экспорт» sees of a scan, never the original
  * bytes. Audited as «Просмотр файла» once per view (a page within minutes of the same user's page view of the version is the same view).
  */
-async function pageImage(ctx: Context): Promise<void> {
+async function pageImage(ctx: Context, cacheBytes: number): Promise<void> {
   const found = await requestedFile(ctx);
   if (!found) return;
   const { actor, file, card } = found;
   const page = /^[1-9]\d{0,5}$/.test(ctx.params.page ?? '') ? Number(ctx.params.page) : 0;
-  const request = drawingRequest(ctx, actor);
+  const request = drawingRequest(ctx, actor, cacheBytes);
   try {
     const counted = await pdfPageCount(file, request);
     if (counted && 'refused' in counted) {
@@ -496,16 +496,19 @@ async function pageImage(ctx: Context): Promise<void> {
   }
 }
 
-/** Upload (within the per-user quota, bytes; 0 = none), discarding one's unsaved upload, download and previews of files, beside /graphql, with the API's session and CSRF rules. */
-export function fileRoutes(router: Router, options: { quotaBytes: number }): void {
+/**
+ * Upload (within the per-user quota, bytes; 0 = none), discarding one's unsaved upload, download and previews of files
+ * (their copies kept in the preview cache of `previewCacheBytes`), beside /graphql, with the API's session and CSRF rules.
+ */
+export function fileRoutes(router: Router, options: { quotaBytes: number; previewCacheBytes: number }): void {
   router.post(FILES_PATH, async (ctx) => {
     await upload(ctx, options.quotaBytes);
     if (ctx.status !== 201) stopReading(ctx);
   });
   router.get(`${FILES_PATH}/:id`, (ctx) => download(ctx, options.quotaBytes));
   router.delete(`${FILES_PATH}/:id`, discard);
-  router.get(`${FILES_PATH}/:id/thumbnail`, thumbnail);
-  router.get(`${FILES_PATH}/:id/preview`, preview);
-  router.get(`${FILES_PATH}/:id/pages`, pages);
-  router.get(`${FILES_PATH}/:id/pages/:page`, pageImage);
+  router.get(`${FILES_PATH}/:id/thumbnail`, (ctx) => thumbnail(ctx, options.previewCacheBytes));
+  router.get(`${FILES_PATH}/:id/preview`, (ctx) => preview(ctx, options.previewCacheBytes));
+  router.get(`${FILES_PATH}/:id/pages`, (ctx) => pages(ctx, options.previewCacheBytes));
+  router.get(`${FILES_PATH}/:id/pages/:page`, (ctx) => pageImage(ctx, options.previewCacheBytes));
 }

@@ -5,7 +5,7 @@ import { copyOverQuota, NoPreview, rendition } from './preview';
 import { fileUsage } from './quota';
 import type { SafeCopy } from './pdf-copy';
 import { fileStorage, type ByteRange } from './storage';
-import { heavyWorkOn, runOnFile } from './workers';
+import { heavyRun } from './workers';
 
 /** How long rebuilding one PDF may take before it is given up (the document then has no inline view). */
 const COPY_TIMEOUT_MS = 60_000;
@@ -28,18 +28,16 @@ export async function safePdfView(file: StoredFileDoc, quotaBytes: number): Prom
   let kept = file.renditions?.safePdf;
   if (!kept) {
     const slot = { key: 'safe-pdf', kept, refused: file.previewRefusals?.safePdf, keptPath: 'renditions.safePdf', refusedPath: 'previewRefusals.safePdf', quotaBytes };
-    const made = await rendition(file, slot, `${file.name}.safe.pdf`, () =>
-      heavyWorkOn(file, async () => {
-        if (file.size > WHOLE_FILE_LIMIT) throw new NoPreview({ reason: 'fileTooLarge', limitBytes: WHOLE_FILE_LIMIT });
-        // An uploader with no room left: the copy is not made (it is once room is freed).
-        const used = quotaBytes > 0 ? await fileUsage(file.uploadedBy) : 0;
-        if (quotaBytes > 0 && used >= quotaBytes) throw new NoPreview(copyOverQuota(used, quotaBytes), false);
-        const answer = await runOnFile<SafeCopy>('pdf-copy-worker.ts', file, { heapMb: COPY_HEAP_MB, timeoutMs: COPY_TIMEOUT_MS });
-        if ('stopped' in answer) throw new NoPreview({ reason: 'damaged' });
-        if ('refused' in answer) throw new NoPreview(answer.refused);
-        return Buffer.from(answer.copy.buffer, answer.copy.byteOffset, answer.copy.byteLength);
-      }),
-    );
+    const made = await rendition(file, slot, `${file.name}.safe.pdf`, async () => {
+      if (file.size > WHOLE_FILE_LIMIT) throw new NoPreview({ reason: 'fileTooLarge', limitBytes: WHOLE_FILE_LIMIT });
+      // An uploader with no room left: the copy is not made (it is once room is freed).
+      const used = quotaBytes > 0 ? await fileUsage(file.uploadedBy) : 0;
+      if (quotaBytes > 0 && used >= quotaBytes) throw new NoPreview(copyOverQuota(used, quotaBytes), false);
+      const answer = await heavyRun<SafeCopy>('pdf-copy-worker.ts', file, { heapMb: COPY_HEAP_MB, timeoutMs: COPY_TIMEOUT_MS });
+      if ('stopped' in answer) throw new NoPreview({ reason: 'damaged' });
+      if ('refused' in answer) throw new NoPreview(answer.refused);
+      return Buffer.from(answer.copy.buffer, answer.copy.byteOffset, answer.copy.byteLength);
+    });
     if ('refused' in made) return made;
     made.content.destroy();
     // Made and kept now: served from the storage like a kept one.

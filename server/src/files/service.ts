@@ -9,6 +9,7 @@ import { findCardType } from '../card-types/registry';
 import { findCard, findCards } from '../cards/service';
 import { UserInputError } from '../errors';
 import { message } from '../i18n';
+import { previewCache } from './preview-cache';
 import { uncountFile } from './quota';
 import { fileStorage } from './storage';
 import type { FileChangeRecord, FileRecord, HistoryEntryDoc } from '../history/model';
@@ -332,6 +333,7 @@ export async function removeExpiredFiles(options: { now?: Date; cardId?: Types.O
       if (!claimed) continue;
       const derived = [claimed.renditions?.thumbnail, claimed.renditions?.html, claimed.renditions?.safePdf, ...Object.values(claimed.renditions?.pages ?? {})];
       for (const id of [claimed._id, ...derived]) if (id) await fileStorage.remove(String(id));
+      await previewCache.forget(_id);
       await FileText.deleteOne({ _id });
       const gone = await StoredFile.deleteOne({ _id, state: 'removing' });
       // A version stored completely (its SHA-256 set) counted against its uploader's quota, with its counted copies.

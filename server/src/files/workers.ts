@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
-import type { StoredFileDoc } from './model';
+import { Types } from 'mongoose';
+import { isDuplicateKeyError } from '../validation';
+import { SlowUploader, type StoredFileDoc } from './model';
 import { fileStorage } from './storage';
 
 type WorkerSource = 'pdf-check-worker.ts' | 'pdf-copy-worker.ts' | 'pdf-text-worker.ts' | 'docx-worker.ts' | 'pages-worker.mjs';
@@ -24,57 +26,102 @@ export function filesWorker(source: WorkerSource, resourceLimits: ResourceLimits
   return new Worker(`import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(module)}); })`, { eval: true, resourceLimits });
 }
 
-/** How long an uploader whose file's heavy work was stopped (out of time or memory) stays «slow». */
+/** How long an uploader whose file's heavy work needed more than its first try stays «slow». */
 const SLOW_UPLOADER_MS = 24 * 60 * 60 * 1000;
-/** The time limit of heavy work on a slow uploader's files (a page drawing, a check, a copy, a text). */
-export const SLOW_UPLOADER_LIMIT_MS = 10_000;
 
 /**
- * Uploaders whose files' heavy work ran out of its time or memory in the last 24 hours (in this
- * process): work on their files goes after everyone else's, holds at most all places but one, and
- * is stopped after SLOW_UPLOADER_LIMIT_MS. A few accounts with hostile files so delay another
- * reader by one stopped job each, once, and then by at most one short job.
+ * How long heavy work on a file (a check, a safe copy, a text layer, a DOCX, a page drawing) may run
+ * in its user's turn. Work that needs more is stopped and goes again with its full limit (30–60 s) in
+ * the slow line, after everyone else's work (see `inTurn`): a hostile file (a compression bomb, a
+ * huge page) costs the others one first try, not its full limit. An object so that tests can lower it.
+ */
+export const firstTry = { timeMs: 5_000 };
+
+/**
+ * Uploaders one of whose files' heavy work needed more than its first try, or ran out of its time
+ * or memory, in the last 24 hours: work on their files goes in the slow line (after everyone
+ * else's, never in every place). Kept in MongoDB (`slowuploaders`), so every instance and a restart know them.
  */
 export const slowUploaders = {
-  until: new Map<string, number>(),
-  mark(uploader: string): void {
-    this.until.set(uploader, Date.now() + SLOW_UPLOADER_MS);
+  async mark(uploader: string): Promise<void> {
+    const until = new Date(Date.now() + SLOW_UPLOADER_MS);
+    try {
+      await SlowUploader.updateOne({ _id: new Types.ObjectId(uploader) }, { $set: { until } }, { upsert: true });
+    } catch (error) {
+      // Marked by another job or instance at the same moment.
+      if (!isDuplicateKeyError(error)) throw error;
+    }
   },
-  has(uploader: string): boolean {
-    const until = this.until.get(uploader);
-    if (until === undefined) return false;
-    if (until > Date.now()) return true;
-    this.until.delete(uploader);
-    return false;
-  },
-  /** The time limit of work on this uploader's files: `normalMs`, or the slow uploaders' shorter one. */
-  limitMs(uploader: string, normalMs: number): number {
-    return this.has(uploader) ? Math.min(normalMs, SLOW_UPLOADER_LIMIT_MS) : normalMs;
+  async has(uploader: string): Promise<boolean> {
+    return (await SlowUploader.exists({ _id: new Types.ObjectId(uploader), until: { $gt: new Date() } })) !== null;
   },
 };
 
 /** Why a worker gave no answer: it ran out of time (`limitMs`, the one it had) or memory, or it failed (a crash, the storage failing). */
 export type WorkerStopped = { stopped: 'timeout' | 'outOfMemory' | 'failed'; limitMs: number };
 
-/** A worker thread with nothing to do for this long ends, giving back its heap. */
-const WORKER_IDLE_MS = 30_000;
+/** How a worker thread is doing: starting (its modules loading), running JavaScript, or gone. */
+const threadStates = new WeakMap<Worker, 'starting' | 'online' | 'exited'>();
+/** Threads being ended: a new one starts only once they are gone. */
+const ending = new Set<Promise<void>>();
+
+/**
+ * Starts a worker thread of `source` once every thread being ended is gone: starting a thread while
+ * another is torn down can crash Node (nodejs/node#56312). An error the thread raises while no job
+ * listens (as it is being ended) is dropped instead of ending the process.
+ */
+export async function startThread(source: WorkerSource, resourceLimits: ResourceLimits): Promise<Worker> {
+  while (ending.size > 0) await Promise.all([...ending]);
+  const worker = filesWorker(source, resourceLimits);
+  threadStates.set(worker, 'starting');
+  worker.once('online', () => {
+    if (threadStates.get(worker) === 'starting') threadStates.set(worker, 'online');
+  });
+  worker.once('exit', () => threadStates.set(worker, 'exited'));
+  worker.on('error', () => undefined);
+  return worker;
+}
+
+/**
+ * Ends a worker thread (its job ran out of time, or it has been idle): only once it runs JavaScript
+ * (tearing down a thread still compiling its modules aborted the process: V8's
+ * `NodePlatform::ForIsolate`), and counted among the threads being ended until it is gone. Whatever
+ * it still sends is dropped; ending it twice is ending it once.
+ */
+export function endThread(worker: Worker): void {
+  const state = threadStates.get(worker);
+  if (state === 'exited' || state === undefined) return;
+  threadStates.delete(worker);
+  worker.removeAllListeners('message');
+  const gone = new Promise<void>((resolve) => {
+    worker.once('exit', () => resolve());
+    const terminate = () => void worker.terminate().catch(() => undefined);
+    if (state === 'online') terminate();
+    else worker.once('online', terminate);
+  });
+  ending.add(gone);
+  void gone.then(() => ending.delete(gone));
+}
+
+/** A worker thread with nothing to do for this long ends, giving back its heap. An object so that tests can lower it. */
+export const workerIdle = { timeMs: 30_000 };
 
 /**
  * Worker threads waiting for their next job, by module and heap. A thread is started for a job only
  * when none waits, and ended only when it ran out of its time (or failed) or has been idle for
- * WORKER_IDLE_MS: starting and tearing down a thread per job raced V8's background compilation on
+ * `workerIdle`: starting and tearing down a thread per job raced V8's background compilation on
  * the thread being torn down, which aborted the whole process (Node's worker-exit race).
  */
 const idleWorkers = new Map<string, { worker: Worker; timer: NodeJS.Timeout; gone: () => void }[]>();
 
-function takeWorker(source: WorkerSource, heapMb: number): Worker {
+async function takeWorker(source: WorkerSource, heapMb: number): Promise<Worker> {
   const idle = idleWorkers.get(`${source}:${heapMb}`)?.pop();
   if (idle) {
     clearTimeout(idle.timer);
     idle.worker.off('exit', idle.gone);
     return idle.worker;
   }
-  const worker = filesWorker(source, { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: 32 });
+  const worker = await startThread(source, { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: 32 });
   // Waiting for a job does not keep the process alive.
   worker.unref();
   return worker;
@@ -84,40 +131,52 @@ function giveBack(source: WorkerSource, heapMb: number, worker: Worker): void {
   const key = `${source}:${heapMb}`;
   const idle = idleWorkers.get(key) ?? [];
   idleWorkers.set(key, idle);
-  // Ended while waiting (by its idle timer, or for any other reason): no longer offered.
+  // No longer offered once it is being ended (a job given to a thread on its way out would fail), or ended for any other reason.
   const gone = () => {
     clearTimeout(entry.timer);
     const at = idle.indexOf(entry);
     if (at >= 0) idle.splice(at, 1);
+    worker.off('exit', gone);
   };
-  const entry = { worker, gone, timer: setTimeout(() => void worker.terminate(), WORKER_IDLE_MS) };
+  const entry = {
+    worker,
+    gone,
+    timer: setTimeout(() => {
+      gone();
+      endThread(worker);
+    }, workerIdle.timeMs),
+  };
   entry.timer.unref();
   worker.once('exit', gone);
   idle.push(entry);
 }
 
+/** How many worker threads are being ended and not gone yet. */
+export function threadsEnding(): number {
+  return ending.size;
+}
+
 /**
  * Runs one job on a stored file in a worker thread of `source` (which reads the file with
  * `receiveFile`, given `task`; one left waiting from an earlier job, else a new one) with a bounded
- * heap and a time limit (shorter for a slow uploader's file), its bytes streamed to it from the
- * storage. Resolves with the worker's one answer, or why there is none. A worker stopped for its
- * time or memory marks the file's uploader slow and is ended; one that answered waits for the next job.
+ * heap and a time limit, its bytes streamed to it from the storage. Resolves with the worker's one
+ * answer, or why there is none. A worker stopped for its time or memory (or failing) marks the
+ * file's uploader slow and is ended; one that answered waits for the next job.
  */
-export function runOnFile<T extends object>(
+export async function runOnFile<T extends object>(
   source: WorkerSource,
   file: Pick<StoredFileDoc, '_id' | 'size' | 'uploadedBy'>,
   limits: { heapMb: number; timeoutMs: number; task?: string },
 ): Promise<T | WorkerStopped> {
   const uploader = String(file.uploadedBy);
-  const limitMs = slowUploaders.limitMs(uploader, limits.timeoutMs);
-  return new Promise((resolve) => {
-    let worker: Worker;
-    try {
-      worker = takeWorker(source, limits.heapMb);
-    } catch {
-      resolve({ stopped: 'failed', limitMs });
-      return;
-    }
+  const limitMs = limits.timeoutMs;
+  let worker: Worker;
+  try {
+    worker = await takeWorker(source, limits.heapMb);
+  } catch {
+    return { stopped: 'failed', limitMs };
+  }
+  const answer = await new Promise<{ answer: T | WorkerStopped; blame: boolean }>((resolve) => {
     const bytes = fileStorage.read(String(file._id));
     let settled = false;
     const settle = (answer: T | WorkerStopped, after: 'reuse' | 'end', blame = false) => {
@@ -129,9 +188,8 @@ export function runOnFile<T extends object>(
       worker.off('error', failed);
       worker.off('exit', exited);
       if (after === 'reuse') giveBack(source, limits.heapMb, worker);
-      else void worker.terminate();
-      if (blame) slowUploaders.mark(uploader);
-      resolve(answer);
+      else endThread(worker);
+      resolve({ answer, blame });
     };
     const answered = (answer: T) => settle(answer, 'reuse');
     const failed = (error: NodeJS.ErrnoException) => settle({ stopped: error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'outOfMemory' : 'failed', limitMs }, 'end', true);
@@ -148,6 +206,8 @@ export function runOnFile<T extends object>(
     });
     bytes.on('end', () => worker.postMessage({ end: true }));
   });
+  if (answer.blame) await slowUploaders.mark(uploader);
+  return answer.answer;
 }
 
 type Line = 'waited' | 'background' | 'waitedSlow' | 'backgroundSlow';
@@ -254,8 +314,43 @@ export class FairQueue {
 /** The heavy work on files (checks, safe copies, text layers): two jobs at a time (each holds a whole document in its worker), in turn by uploader. */
 export const heavyFileWork = new FairQueue(2);
 
-/** Heavy work on a file: in turn by its uploader, after everyone else's when the uploader is slow. */
-export function heavyWorkOn<T>(file: Pick<StoredFileDoc, 'uploadedBy'>, job: () => Promise<T>, kind: 'waited' | 'background' = 'waited'): Promise<T> {
+/**
+ * Runs heavy work on a file in `queue` in `owner`'s turn (in the slow line if its uploader is `slow`):
+ * first within `firstTry` (the work's own limit if that is shorter); work that ran out of it
+ * (`ranOutOfTime`; its uploader is slow now) goes again with its full limit `fullMs` in the slow
+ * line, after everyone else's work. So each account's hostile file holds an ordinary place for one
+ * first try, and work needing more than that only ever holds the slow line's place.
+ */
+export async function inTurn<T>(
+  queue: FairQueue,
+  turn: { owner: string; slow: boolean; kind?: 'waited' | 'background'; signal?: AbortSignal },
+  fullMs: number,
+  attempt: (limitMs: number) => Promise<T>,
+  ranOutOfTime: (answer: T) => boolean,
+): Promise<T> {
+  const kind = turn.kind ?? 'waited';
+  const firstMs = Math.min(fullMs, firstTry.timeMs);
+  const answer = await queue.run(turn.owner, () => attempt(firstMs), turn.signal, kind, turn.slow);
+  if (firstMs === fullMs || !ranOutOfTime(answer)) return answer;
+  return queue.run(turn.owner, () => attempt(fullMs), turn.signal, kind, true);
+}
+
+/**
+ * Heavy work on a stored file in a worker thread of `source` (`runOnFile`), in turn by its uploader
+ * in `heavyFileWork`: a first try, then, if it needs more, its full limit in the slow line (`inTurn`).
+ */
+export async function heavyRun<T extends object>(
+  source: WorkerSource,
+  file: Pick<StoredFileDoc, '_id' | 'size' | 'uploadedBy'>,
+  limits: { heapMb: number; timeoutMs: number; task?: string },
+  kind: 'waited' | 'background' = 'waited',
+): Promise<T | WorkerStopped> {
   const uploader = String(file.uploadedBy);
-  return heavyFileWork.run(uploader, job, undefined, kind, slowUploaders.has(uploader));
+  return inTurn(
+    heavyFileWork,
+    { owner: uploader, slow: await slowUploaders.has(uploader), kind },
+    limits.timeoutMs,
+    (timeoutMs) => runOnFile<T>(source, file, { ...limits, timeoutMs }),
+    (answer) => 'stopped' in answer && answer.stopped === 'timeout',
+  );
 }

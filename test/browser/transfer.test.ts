@@ -5,7 +5,7 @@ import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { axeViolations, describeViolations } from '../support/axe';
 import { describeInBrowser, downloaded, screenshot } from '../support/browser';
-import { createCorrespondents, createFolder, createUser, setFolderAccess } from '../support/fixtures';
+import { addToSystemGroup, createCorrespondents, createFolder, createUser, setFolderAccess } from '../support/fixtures';
 import { signedIn, TEST_ADMIN } from '../support/server';
 import { waitFor } from '../support/wait';
 import { sheetRows } from '../support/xlsx';
@@ -52,6 +52,9 @@ describeInBrowser('import and export, as a person does them (browser)', function
     natashaId = scenario.userIds.natasha;
     tanyaId = scenario.userIds.tanya;
     await admin.data('mutation($id: ID!, $add: [ID!]) { changeGroupMembers(id: $id, add: $add) { id } }', { id: exporters.id, add: [scenario.userIds.tanya] });
+    // Татьяна reads history too: an imported card's history says where its values came from.
+    await admin.data('mutation { setCardTypeHistory(typeKey: "counterparty", enabled: true) { historyEnabled } }');
+    await addToSystemGroup(admin, 'history-readers', [scenario.userIds.tanya]);
   });
   after(async () => {
     await browser?.close();
@@ -172,6 +175,13 @@ describeInBrowser('import and export, as a person does them (browser)', function
     expect(await list.getByTestId('export-failure').textContent()).to.equal(
       'Экспорт не выполнен: Превышен дневной лимит экспорта (строк на пользователя): 3. Сегодня выгружено: 2, в этом списке: 2, можно ещё: 1. Сузьте список фильтрами или продолжите завтра; администраторы об этом узнают.',
     );
+    // The card's history tells an import from a hand edit (s10 user U16).
+    const cardPath = await list.locator('[data-test="card-row"][data-title="ООО «Кассиопея»"]').getByTestId('card-link').getAttribute('href');
+    await list.goto(`${server.url}${cardPath}`);
+    await list.getByTestId('card-tab-history').click();
+    const created = list.getByTestId('history-entry').last();
+    await created.waitFor();
+    expect(await created.getByTestId('history-via').textContent()).to.equal('импорт из файла');
 
     // Undo asks first, in the application's dialog: named by its question, «Отмена» focused (Enter
     // does not undo by chance), Escape closes it with nothing done and gives the focus back.
@@ -192,7 +202,7 @@ describeInBrowser('import and export, as a person does them (browser)', function
     await page.getByTestId('import-undone').waitFor();
     expect(dialogs, 'no native confirm()').to.equal(0);
     expect(await page.getByTestId('import-undone').textContent()).to.contain('в корзину — 2');
-    await list.reload();
+    await list.goto(`${server.url}/folders/${folderId}`);
     await list.getByTestId('cards-empty').waitFor();
   });
 

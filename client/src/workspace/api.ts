@@ -249,7 +249,7 @@ const History = graphql(`
     cardHistory(cardId: $cardId, field: $field, first: 50, after: $after) {
       totalCount
       pageInfo { hasNextPage endCursor }
-      edges { node { seq at actorName action changes { key label { ru en } before after beforeTitles afterTitles beforeHidden afterHidden files } } }
+      edges { node { seq at actorName action via changes { key label { ru en } before after beforeTitles afterTitles beforeHidden afterHidden files } } }
     }
   }
 `);

@@ -106,6 +106,8 @@ export const ru = {
         unmerge: 'отмена объединения',
         'file-version-removed': 'удаление прежней версии файла',
       },
+      /** What made a change other than a person's edit (HistoryEntry.via). */
+      via: { import: 'импорт из файла', 'import-undo': 'отмена импорта', 'type-change': 'изменение типа карточки' },
     },
     trash: {
       title: 'Корзина',
@@ -247,6 +249,7 @@ export const en: typeof ru = {
         unmerge: 'merge undone',
         'file-version-removed': 'earlier file version removed',
       },
+      via: { import: 'import from a file', 'import-undo': 'import undone', 'type-change': 'card type changed' },
     },
     trash: {
       title: 'Trash',

@@ -59,6 +59,22 @@ describeInBrowser('import and export, as a person does them (browser)', function
     await server?.stop();
   });
 
+  /** Татьяна imports a CSV of names into the folder through the API (another tab, a script) → her client and the import's id. */
+  async function importElsewhere(folder: string, name: string, csv: string): Promise<{ tanya: ApiClient; importId: string }> {
+    const tanya = await signedIn(server, 'tanya', PASSWORD);
+    const uploaded = await fetch(`${server.url}/transfer/uploads?name=${encodeURIComponent(name)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', cookie: tanya.cookieHeader() },
+      body: new Uint8Array(Buffer.from(csv)),
+    });
+    const input = { uploadId: ((await uploaded.json()) as { id: string }).id, folderId: folder, typeKey: 'counterparty' };
+    const started = await tanya.data<{ startImport: { id: string } }>(
+      'mutation($input: ImportSettingsInput!, $mapping: ImportMappingInput!) { startImport(input: $input, mapping: $mapping, dryRun: false) { id } }',
+      { input, mapping: { columns: ['name'], onMatch: 'skip' } },
+    );
+    return { tanya, importId: started.startImport.id };
+  }
+
   /** A new folder where Татьяна has full access, and her page on its «Импорт», ready for a file. */
   async function importPageOfNewFolder(name: string): Promise<{ folder: string; page: Page }> {
     const folder = await createFolder(admin, { libraryId, name, allowedCardTypes: ['counterparty'] });
@@ -216,26 +232,12 @@ describeInBrowser('import and export, as a person does them (browser)', function
     expect(await page.getByTestId('import-runs').count()).to.equal(0);
 
     // Meanwhile the same user imports into the folder from elsewhere (another tab, a script).
-    const tanya = await signedIn(server, 'tanya', PASSWORD);
-    const uploaded = await fetch(`${server.url}/transfer/uploads?name=${encodeURIComponent('из другой вкладки.csv')}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/octet-stream', cookie: tanya.cookieHeader() },
-      body: new Uint8Array(Buffer.from('Наименование\nООО «Раз»\nООО «Два»\n')),
-    });
-    const input = { uploadId: ((await uploaded.json()) as { id: string }).id, folderId: liveFolder, typeKey: 'counterparty' };
-    const { importInspection } = await tanya.data<{ importInspection: { mapping: { columns: (string | null)[] } } }>(
-      'query($input: ImportSettingsInput!) { importInspection(input: $input) { mapping { columns } } }',
-      { input },
-    );
-    const started = await tanya.data<{ startImport: { id: string } }>(
-      'mutation($input: ImportSettingsInput!, $mapping: ImportMappingInput!) { startImport(input: $input, mapping: $mapping, dryRun: false) { id } }',
-      { input, mapping: { columns: importInspection.mapping.columns, onMatch: 'skip' } },
-    );
+    const { tanya, importId } = await importElsewhere(liveFolder, 'из другой вкладки.csv', 'Наименование\nООО «Раз»\nООО «Два»\n');
     const run = page.locator('[data-test="import-earlier"][data-file="из другой вкладки.csv"]');
     await run.getByTestId('import-earlier-counts').filter({ hasText: 'создано 2' }).waitFor();
     await run.getByTestId('import-earlier-undo').waitFor();
 
-    await tanya.data('mutation($id: ID!) { undoImport(importId: $id) { id } }', { id: started.startImport.id });
+    await tanya.data('mutation($id: ID!) { undoImport(importId: $id) { id } }', { id: importId });
     await run.getByTestId('import-earlier-undone').waitFor();
     expect(await run.getByTestId('import-earlier-undone').textContent()).to.contain('в корзину — 2');
     expect(await run.getByTestId('import-earlier-undo').count()).to.equal(0);
@@ -245,17 +247,7 @@ describeInBrowser('import and export, as a person does them (browser)', function
     const { folder, page } = await importPageOfNewFolder('Идёт импорт');
     const release = holdJobs('import');
     try {
-      const tanya = await signedIn(server, 'tanya', PASSWORD);
-      const uploaded = await fetch(`${server.url}/transfer/uploads?name=${encodeURIComponent('долгий.csv')}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/octet-stream', cookie: tanya.cookieHeader() },
-        body: new Uint8Array(Buffer.from('Наименование\nООО «Долгое»\n')),
-      });
-      const input = { uploadId: ((await uploaded.json()) as { id: string }).id, folderId: folder, typeKey: 'counterparty' };
-      await tanya.data('mutation($input: ImportSettingsInput!, $mapping: ImportMappingInput!) { startImport(input: $input, mapping: $mapping, dryRun: false) { id } }', {
-        input,
-        mapping: { columns: ['name'], onMatch: 'skip' },
-      });
+      await importElsewhere(folder, 'долгий.csv', 'Наименование\nООО «Долгое»\n');
       const run = page.locator('[data-test="import-earlier"][data-file="долгий.csv"]');
       await run.locator('[data-test="job-progress"][data-state="running"]').waitFor();
       await run.getByTestId('job-cancel').click();

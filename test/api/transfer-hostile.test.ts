@@ -126,6 +126,19 @@ describe('import of hostile files (API)', function () {
     expectRefusedAtFile(await inspect('кавычка.csv', unclosed), 'Файл не читается как CSV (строка 3): проверьте кавычки и сохраните его заново');
   });
 
+  it('refuses at the file an .xlsx whose elements nest deeper than any Excel part (a cell of thousands of nested elements filled the heap), in a worksheet or in the styles', async () => {
+    const nested = (depth: number) => `${'<x a="0">'.repeat(depth)}Я${'</x>'.repeat(depth)}`;
+    const sheet = (inline: string) =>
+      `<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Наименование</t></is></c></row><row r="2"><c r="A2" t="inlineStr"><is>${inline}</is></c></row></sheetData></worksheet>`;
+    const text = 'В файле элементы вложены глубже 100 уровней: файл повреждён или собран не в Excel';
+    expectRefusedAtFile(await inspect('вложенный.xlsx', await withPart(await workbook(), 'xl/worksheets/sheet1.xml', sheet(nested(5000)))), text);
+    const styles = `<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">${nested(5000)}</styleSheet>`;
+    expectRefusedAtFile(await inspect('стили.xlsx', await withPart(await workbook(), 'xl/styles.xml', styles)), text);
+    // Self-closing elements and siblings do not add up: a sheet of many empty cells is read.
+    const flat = await inspect('плоский.xlsx', await withPart(await workbook(), 'xl/worksheets/sheet1.xml', sheet(`${'<x/>'.repeat(500)}<t>ООО «Кассиопея»</t>`)));
+    expect(flat.errors, JSON.stringify(flat.errors)).to.equal(undefined);
+  });
+
   it('refuses at the file, before holding it, a text longer than any Excel cell (an inline string of an .xlsx) and a CSV row over 256 KB; a header is named by its start', async () => {
     const inline = (text: string) =>
       `<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>${text}</t></is></c><c r="B1" t="inlineStr"><is><t>ИНН</t></is></c></row></sheetData></worksheet>`;

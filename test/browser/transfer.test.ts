@@ -7,6 +7,7 @@ import { axeViolations, describeViolations } from '../support/axe';
 import { describeInBrowser, downloaded, screenshot } from '../support/browser';
 import { addToSystemGroup, createCorrespondents, createFolder, createUser, setFolderAccess } from '../support/fixtures';
 import { signedIn, TEST_ADMIN } from '../support/server';
+import { holdJobs } from '../support/held-jobs';
 import { waitFor } from '../support/wait';
 import { sheetRows } from '../support/xlsx';
 import { signInThroughUi, startBrowserSuite } from './ui';
@@ -60,6 +61,22 @@ describeInBrowser('import and export, as a person does them (browser)', function
     await browser?.close();
     await server?.stop();
   });
+
+  /** Татьяна imports a CSV of names into the folder through the API (another tab, a script) → her client and the import's id. */
+  async function importElsewhere(folder: string, name: string, csv: string): Promise<{ tanya: ApiClient; importId: string }> {
+    const tanya = await signedIn(server, 'tanya', PASSWORD);
+    const uploaded = await fetch(`${server.url}/transfer/uploads?name=${encodeURIComponent(name)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', cookie: tanya.cookieHeader() },
+      body: new Uint8Array(Buffer.from(csv)),
+    });
+    const input = { uploadId: ((await uploaded.json()) as { id: string }).id, folderId: folder, typeKey: 'counterparty' };
+    const started = await tanya.data<{ startImport: { id: string } }>(
+      'mutation($input: ImportSettingsInput!, $mapping: ImportMappingInput!) { startImport(input: $input, mapping: $mapping, dryRun: false) { id } }',
+      { input, mapping: { columns: ['name'], onMatch: 'skip' } },
+    );
+    return { tanya, importId: started.startImport.id };
+  }
 
   /** A new folder where Татьяна has full access, and her page on its «Импорт», ready for a file. */
   async function importPageOfNewFolder(name: string): Promise<{ folder: string; page: Page }> {
@@ -130,8 +147,12 @@ describeInBrowser('import and export, as a person does them (browser)', function
     expect(await page.locator('[data-test="job-progress"]').getAttribute('data-state')).to.equal('succeeded');
     expect(await page.getByTestId('job-done').textContent()).to.match(/3\s*из\s*3/);
     expect(await result.getByTestId('import-count-created').textContent()).to.equal('2');
-    // … the import of what was.
+    // … the import of what was; and «Ваши импорты» lists it at once, its result and undo left to the page above.
     expect(await page.getByTestId('import-preview-title').textContent()).to.equal('Первые строки, как они сохранены');
+    const listed = page.locator('[data-test="import-earlier"][data-file="клиенты.xlsx"]');
+    await listed.getByTestId('import-earlier-counts').filter({ hasText: 'создано 2' }).waitFor();
+    expect(await listed.getByTestId('import-earlier-shown').textContent()).to.equal('итог и отмена — выше');
+    expect(await listed.getByTestId('import-earlier-undo').count()).to.equal(0);
     expect(await page.locator('[data-test="import-preview-row"][data-outcome="created"]').first().textContent()).to.contain('создана');
     await screenshot(page, 'import-done');
 
@@ -201,7 +222,8 @@ describeInBrowser('import and export, as a person does them (browser)', function
     await ask.getByTestId('confirm-delete').click();
     await page.getByTestId('import-undone').waitFor();
     expect(dialogs, 'no native confirm()').to.equal(0);
-    expect(await page.getByTestId('import-undone').textContent()).to.contain('в корзину — 2');
+    // Said apart from a cancelled import («Импорт отменён: записанное до отмены сохранено»).
+    expect(await page.getByTestId('import-undone').textContent()).to.match(/^Импорт откатан: в корзину — 2,/);
     await list.goto(`${server.url}/folders/${folderId}`);
     await list.getByTestId('cards-empty').waitFor();
   });
@@ -237,29 +259,30 @@ describeInBrowser('import and export, as a person does them (browser)', function
     expect(await page.getByTestId('import-runs').count()).to.equal(0);
 
     // Meanwhile the same user imports into the folder from elsewhere (another tab, a script).
-    const tanya = await signedIn(server, 'tanya', PASSWORD);
-    const uploaded = await fetch(`${server.url}/transfer/uploads?name=${encodeURIComponent('из другой вкладки.csv')}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/octet-stream', cookie: tanya.cookieHeader() },
-      body: new Uint8Array(Buffer.from('Наименование\nООО «Раз»\nООО «Два»\n')),
-    });
-    const input = { uploadId: ((await uploaded.json()) as { id: string }).id, folderId: liveFolder, typeKey: 'counterparty' };
-    const { importInspection } = await tanya.data<{ importInspection: { mapping: { columns: (string | null)[] } } }>(
-      'query($input: ImportSettingsInput!) { importInspection(input: $input) { mapping { columns } } }',
-      { input },
-    );
-    const started = await tanya.data<{ startImport: { id: string } }>(
-      'mutation($input: ImportSettingsInput!, $mapping: ImportMappingInput!) { startImport(input: $input, mapping: $mapping, dryRun: false) { id } }',
-      { input, mapping: { columns: importInspection.mapping.columns, onMatch: 'skip' } },
-    );
+    const { tanya, importId } = await importElsewhere(liveFolder, 'из другой вкладки.csv', 'Наименование\nООО «Раз»\nООО «Два»\n');
     const run = page.locator('[data-test="import-earlier"][data-file="из другой вкладки.csv"]');
     await run.getByTestId('import-earlier-counts').filter({ hasText: 'создано 2' }).waitFor();
     await run.getByTestId('import-earlier-undo').waitFor();
 
-    await tanya.data('mutation($id: ID!) { undoImport(importId: $id) { id } }', { id: started.startImport.id });
+    await tanya.data('mutation($id: ID!) { undoImport(importId: $id) { id } }', { id: importId });
     await run.getByTestId('import-earlier-undone').waitFor();
     expect(await run.getByTestId('import-earlier-undone').textContent()).to.contain('в корзину — 2');
     expect(await run.getByTestId('import-earlier-undo').count()).to.equal(0);
+  });
+
+  it('back on the import page while her import runs, she finds it in «Ваши импорты» with its progress and «Отменить», and stops it there', async () => {
+    const { folder, page } = await importPageOfNewFolder('Идёт импорт');
+    const release = holdJobs('import');
+    try {
+      await importElsewhere(folder, 'долгий.csv', 'Наименование\nООО «Долгое»\n');
+      const run = page.locator('[data-test="import-earlier"][data-file="долгий.csv"]');
+      await run.locator('[data-test="job-progress"][data-state="running"]').waitFor();
+      await run.getByTestId('job-cancel').click();
+      await run.getByTestId('job-state').filter({ hasText: 'Отменяется…' }).waitFor();
+    } finally {
+      release();
+    }
+    await page.locator('[data-test="import-earlier"][data-file="долгий.csv"]').filter({ hasText: 'Отменено' }).waitFor();
   });
 
   it('an import that ends before the page listens to its progress still shows as ended, with its result', async () => {

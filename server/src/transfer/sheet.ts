@@ -194,9 +194,62 @@ const XML_RUN_REFUSAL = {
   en: `The file holds a text longer than ${MAX_XML_RUN.toLocaleString('en-GB')} characters — more than an Excel cell holds (32,767): the file is damaged or was not made by Excel`,
 };
 
-/** An .xlsx part's text as it passes, refused (SheetRefusal) at the first run of MAX_XML_RUN characters without a `<`. */
+/**
+ * The deepest an .xlsx part's elements may nest. Excel's own parts nest a few levels (worksheet,
+ * sheetData, row, c, is, r, t); the XML reader keeps every open element, so a cell of millions of
+ * elements nested in each other (a file inside every unpack bound) filled the heap of the server.
+ */
+export const MAX_XML_DEPTH = 100;
+
+const XML_DEPTH_REFUSAL = {
+  ru: `В файле элементы вложены глубже ${MAX_XML_DEPTH} уровней: файл повреждён или собран не в Excel`,
+  en: `The file nests its elements deeper than ${MAX_XML_DEPTH} levels: the file is damaged or was not made by Excel`,
+};
+
+/**
+ * How deep the elements of an XML text nest, followed as the text passes in chunks: `<name` opens,
+ * `</` and a tag ending in `/>` close, `<?` and `<!` (declarations, comments) do neither.
+ */
+class XmlDepth {
+  private depth = 0;
+  private inTag = false;
+  /** Whether the tag being read opens an element (null: its first character is still to come). */
+  private opening: boolean | null = null;
+  private slashBefore = false;
+
+  feed(chunk: string): void {
+    let at = 0;
+    while (at < chunk.length) {
+      if (!this.inTag) {
+        const lt = chunk.indexOf('<', at);
+        if (lt < 0) return;
+        [this.inTag, this.opening, at] = [true, null, lt + 1];
+        continue;
+      }
+      if (this.opening === null) {
+        const first = chunk[at];
+        this.opening = first !== '/' && first !== '?' && first !== '!';
+        if (first === '/') this.depth -= 1;
+        else if (this.opening && ++this.depth > MAX_XML_DEPTH) throw new SheetRefusal(XML_DEPTH_REFUSAL);
+      }
+      const gt = chunk.indexOf('>', at);
+      if (gt < 0) {
+        this.slashBefore = chunk.endsWith('/');
+        return;
+      }
+      if (this.opening && (gt > at ? chunk[gt - 1] === '/' : this.slashBefore)) this.depth -= 1;
+      [this.inTag, this.slashBefore, at] = [false, false, gt + 1];
+    }
+  }
+}
+
+/**
+ * An .xlsx part's text as it passes, refused (SheetRefusal) at the first run of MAX_XML_RUN
+ * characters without a `<`, or at elements nested deeper than MAX_XML_DEPTH.
+ */
 async function* boundedXml(chunks: AsyncIterable<string>): AsyncGenerator<string> {
   let run = 0;
+  const depth = new XmlDepth();
   for await (const chunk of chunks) {
     let from = 0;
     for (let at = chunk.indexOf('<'); at >= 0; at = chunk.indexOf('<', at + 1)) {
@@ -206,11 +259,12 @@ async function* boundedXml(chunks: AsyncIterable<string>): AsyncGenerator<string
     }
     run += chunk.length - from;
     if (run > MAX_XML_RUN) throw new SheetRefusal(XML_RUN_REFUSAL);
+    depth.feed(chunk);
     yield chunk;
   }
 }
 
-/** Reads the parts of `names` the file has, each by its place in the zip's central directory, in the order given. */
+/** Reads the parts of `names` the file has, each by its place in the zip's central directory, in the order given, each bounded as `boundedXml` bounds. */
 async function readBookParts(file: SheetFile, names: readonly BookPart[], read: (name: BookPart, content: Readable, size: number) => Promise<void>): Promise<void> {
   const zip = await yauzl.fromRandomAccessReaderPromise(new RangeReader(file.open), file.size, { lazyEntries: true, autoClose: false });
   try {
@@ -218,7 +272,7 @@ async function readBookParts(file: SheetFile, names: readonly BookPart[], read: 
     for await (const entry of zip.eachEntry()) if ((names as readonly string[]).includes(entry.fileName)) entries.set(entry.fileName, entry);
     for (const name of names) {
       const entry = entries.get(name);
-      if (entry) await read(name, (await zip.openReadStreamPromise(entry)).setEncoding('utf8'), entry.uncompressedSize);
+      if (entry) await read(name, Readable.from(boundedXml((await zip.openReadStreamPromise(entry)).setEncoding('utf8'))), entry.uncompressedSize);
     }
   } finally {
     zip.close();
@@ -245,7 +299,7 @@ async function bookReader(file: SheetFile, source: Readable, holdMemory: (bytes:
     else if (name === 'xl/styles.xml') await reader._parseStyles(content);
     else {
       await holdMemory(size);
-      for await (const { text } of reader._parseSharedStrings(Readable.from(boundedXml(content))) as AsyncIterable<{ text: unknown }>) {
+      for await (const { text } of reader._parseSharedStrings(content) as AsyncIterable<{ text: unknown }>) {
         if (strings.push(text) > MAX_SHARED_STRINGS) {
           throw new SheetRefusal({
             ru: `В файле больше ${MAX_SHARED_STRINGS.toLocaleString('ru-RU')} разных текстов: разделите его на несколько файлов`,
@@ -301,7 +355,7 @@ export async function xlsxSheets(file: SheetFile): Promise<string[]> {
   const { default: excel } = await import('exceljs');
   const reader = new excel.stream.xlsx.WorkbookReader(Readable.from([]), {}) as unknown as BookReader;
   await readBookParts(file, ['xl/workbook.xml'], (_name, content) => reader._parseWorkbook(content)).catch((error: unknown) => {
-    throw new SheetRefusal(XLSX_UNREADABLE, { cause: error });
+    throw error instanceof SheetRefusal ? error : new SheetRefusal(XLSX_UNREADABLE, { cause: error });
   });
   return (reader.model?.sheets ?? []).map((sheet, index) => sheet.name ?? `${index + 1}`);
 }

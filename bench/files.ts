@@ -12,7 +12,9 @@
  * worker thread): how long the answer takes, what it is, and the peak resident memory meanwhile.
  * Then a DOCX of `--docx-paragraphs` one-letter paragraphs (a few dozen kilobytes packed; 0 skips it)
  * is previewed (read in the DOCX worker) while another request is made every 100 ms: the outcome,
- * the slowest other answer and the server's longest event-loop delay.
+ * the slowest other answer and the server's longest event-loop delay. Last, `--hostile` accounts
+ * (0 skips) each preview their own copy of that DOCX at once, their first hostile file, and another
+ * user then previews a one-page PDF's text: how long that user waited, and when the hostile ones were refused.
  * Prints numbers; asserts nothing.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -23,7 +25,8 @@ import { parseArgs } from 'node:util';
 import { Document, Packer, Paragraph } from 'docx';
 import { PDFDocument } from 'pdf-lib';
 import sharp from 'sharp';
-import { activeVerdict } from '../test/support/files';
+import { activeVerdict, pdfWithText } from '../test/support/files';
+import { createDepartment, createUser, setFolderAccess } from '../test/support/fixtures';
 import { objectStreamBomb } from '../test/support/hostile-pdf';
 import { withPart } from '../test/support/zip';
 import { signedIn } from '../test/support/server';
@@ -36,6 +39,7 @@ const { values } = parseArgs({
     pages: { type: 'string', default: '10' },
     bomb: { type: 'string', default: '160' },
     'docx-paragraphs': { type: 'string', default: '230000' },
+    hostile: { type: 'string', default: '3' },
   },
 });
 const SIZE = Number(values.mb) * 2 ** 20;
@@ -43,6 +47,7 @@ const RUNS = Number(values.runs);
 const PAGES = Number(values.pages);
 const BOMB_MB = Number(values.bomb);
 const DOCX_PARAGRAPHS = Number(values['docx-paragraphs']);
+const HOSTILE = Number(values.hostile);
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const rate = (bytes: number, ms: number) => `${(bytes / 2 ** 20 / (ms / 1000)).toFixed(1)} MB/s`;
 
@@ -145,12 +150,12 @@ try {
     scan.addPage([595, 842]).drawImage(await scan.embedJpg(picture), { x: 0, y: 0, width: 595, height: 842 });
   }
   const scanBytes = Buffer.from(await scan.save());
-  /** Stores a file as an upload (the form's file field): its id and URL. */
-  const storeFile = async (bytes: Buffer, name: string) => {
+  /** Stores a file as an upload (the form's file field) of `client` (the administrator unless given): its id and URL. */
+  const storeFile = async (bytes: Buffer, name: string, client = admin) => {
     const form = new FormData();
     for (const [field, value] of Object.entries({ folderId: folder, typeKey: 'bench-file', field: 'file' })) form.append(field, value);
     form.append('file', new Blob([new Uint8Array(bytes)], { type: 'application/pdf' }), name);
-    const stored = await fetch(`${server.url}/files`, { method: 'POST', headers: { cookie: admin.cookieHeader(), 'x-graphql-yoga-csrf': '1' }, body: form });
+    const stored = await fetch(`${server.url}/files`, { method: 'POST', headers: { cookie: client.cookieHeader(), 'x-graphql-yoga-csrf': '1' }, body: form });
     if (stored.status !== 201) throw new Error(`${name} refused: ${stored.status} ${await stored.text()}`);
     return ((await stored.json()) as { file: { id: string; url: string } }).file;
   };
@@ -226,6 +231,44 @@ try {
       `DOCX of ${(heavy.length / 1024).toFixed(0)} KB (${mib(xml.length)} of XML in ${DOCX_PARAGRAPHS} paragraphs) previewed: ${docxOutcome} in ${(docxMs / 1000).toFixed(1)} s; ` +
         `meanwhile ${asked} other requests, the slowest answered in ${slowest.toFixed(0)} ms; the server's event loop waited at most ${(delay.max / 1e6).toFixed(0)} ms`,
     );
+
+    if (HOSTILE > 0) {
+      // New accounts, each previewing its own copy of that DOCX at once; then a colleague previews a PDF's text.
+      const department = await createDepartment(admin, 'Бенчмарк');
+      const password = 'bench-password-1';
+      const logins = [...Array.from({ length: HOSTILE }, (_, index) => `hostile${index + 1}`), 'colleague'];
+      const ids: string[] = [];
+      for (const login of logins) ids.push(await createUser(admin, { login, fullName: login, password, departmentId: department }));
+      await setFolderAccess(
+        admin,
+        folder,
+        ids.map((principalId) => ({ principalId, level: 'edit' as const })),
+      );
+      const clients = await Promise.all(logins.map((login) => signedIn(server, login, password)));
+      const colleague = clients.pop()!;
+      const bombs = await Promise.all(clients.map((client, index) => storeFile(heavy, `hostile-${index + 1}.docx`, client)));
+      const letter = await storeFile(await pdfWithText('A colleague letter'), 'letter.pdf', colleague);
+      const start = performance.now();
+      const refusedAfter: number[] = [];
+      const hostile = bombs.map((bomb, index) =>
+        fetch(`${server.url}${bomb.url}/preview`, { headers: { cookie: clients[index].cookieHeader() } }).then(async (answer) => {
+          await answer.arrayBuffer();
+          refusedAfter.push(performance.now() - start);
+          return answer.status;
+        }),
+      );
+      await sleep(200);
+      const asked = performance.now();
+      const answer = await fetch(`${server.url}${letter.url}/preview`, { headers: { cookie: colleague.cookieHeader() } });
+      const text = await answer.text();
+      const waited = performance.now() - asked;
+      const statuses = await Promise.all(hostile);
+      console.log(
+        `${HOSTILE} new accounts each previewing that DOCX at once, then a colleague a one-page PDF's text: the colleague answered ${answer.status}` +
+          `${text.includes('A colleague letter') ? ' (its text)' : ''} in ${(waited / 1000).toFixed(1)} s; the hostile previews answered ${[...new Set(statuses)].join(', ')} ` +
+          `after ${refusedAfter.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s`,
+      );
+    }
   }
 } finally {
   await server.stop();

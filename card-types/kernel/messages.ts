@@ -68,6 +68,11 @@ export const messages = {
   fileTooLarge: (maxMb: number) => ({ ru: `Файл больше ${maxMb} МБ`, en: `The file is larger than ${maxMb} MB` }),
   fileEmpty: { ru: 'Файл пустой', en: 'The file is empty' },
   fileTypeNotAllowed: (allowed: string) => ({ ru: `Допустимые типы файлов: ${allowed}`, en: `Allowed file types: ${allowed}` }),
+  /** A file whose name claims one type and whose content is another (`actual`; null: no known type) the field does not take. */
+  fileTypeNotAsNamed: (name: string, claimed: string, actual: string | null, allowed: string) => ({
+    ru: `Файл «${name}» — по содержимому ${actual ? `это ${actual}` : 'не файл известного типа'}, а не ${claimed}. Допустимые типы файлов: ${allowed}`,
+    en: `By its content the file “${name}” is ${actual ? `a ${actual} file` : 'of no known type'}, not ${claimed}. Allowed file types: ${allowed}`,
+  }),
   fileSizeLimit: (maxMb: number) => ({ ru: `От 1 до ${maxMb} МБ`, en: `1 to ${maxMb} MB` }),
   yes: { ru: 'Да', en: 'Yes' },
   no: { ru: 'Нет', en: 'No' },

@@ -1,6 +1,6 @@
 import type { FieldDefinition } from '../kernel/definition';
 import { defineFieldKind, type FieldWith } from '../kernel/field-kind';
-import { fileTypeKeys, findFileType, type FileType } from '../kernel/file-types';
+import { fileTypeByName, fileTypeKeys, findFileType, type FileType } from '../kernel/file-types';
 import { acceptObjectId, parseChoice } from '../kernel/kind-parts';
 import type { LocalizedText } from '../kernel/locale';
 import { messages, say } from '../kernel/messages';
@@ -31,15 +31,19 @@ export const allowedFileTypes = (field: FieldDefinition): string[] => (field as 
 
 /**
  * Why a file may not go into a field — too large, or of a type the field does not take — or
- * undefined when it may. `type` is the file's type by content (undefined: none of the known ones).
+ * undefined when it may. `type` is the file's type by content (undefined: none of the known ones);
+ * a file whose `name` claims another type is told what its content is («скан.pdf» holding a DOCX).
  */
-export function fileRefusal(field: FieldDefinition, file: { size: number; type: FileType | undefined }): LocalizedText | undefined {
+export function fileRefusal(field: FieldDefinition, file: { size: number; type: FileType | undefined; name?: string }): LocalizedText | undefined {
   const limit = fileSizeLimit(field);
   if (file.size > limit) return messages.fileTooLarge(limit / MB);
   if (file.size === 0) return messages.fileEmpty;
   const allowed = allowedFileTypes(field);
   if (allowed.length > 0 && !(file.type && allowed.includes(file.type.key))) {
-    return messages.fileTypeNotAllowed(allowed.map((key) => findFileType(key)?.label ?? key).join(', '));
+    const labels = allowed.map((key) => findFileType(key)?.label ?? key).join(', ');
+    const claimed = file.name === undefined ? undefined : fileTypeByName(file.name);
+    if (claimed && claimed.key !== file.type?.key) return messages.fileTypeNotAsNamed(file.name!, claimed.label, file.type?.label ?? null, labels);
+    return messages.fileTypeNotAllowed(labels);
   }
   return undefined;
 }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import mongoose from 'mongoose';
 import type { StoredFileDoc } from '../../server/src/files/model';
-import { firstTry, runOnFile, slowUploaders, threadsEnding, workerIdle, type WorkerStopped } from '../../server/src/files/workers';
+import { firstTry, heavyFileWork, runOnFile, slowUploaders, threadsEnding, workerIdle, type WorkerStopped } from '../../server/src/files/workers';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
@@ -52,17 +52,31 @@ describe('files: heavy work within a first try, slow uploaders kept in the datab
     await server?.stop();
   });
 
-  it('finishes a document that needs more than its first try with its full limit (text, page), and marks its uploader slow in the database, over a restart too', async () => {
+  it('stops a document past its first try once others wait, does it after them with its full limit, and marks its uploader slow in the database (a restart knows it); one nobody waits behind runs on', async () => {
     const text = await uploaded({ name: 'долгий.pdf', content: await pdfWithText('Needs more than a first try') });
     const scan = await uploaded({ name: 'скан.pdf', content: await scannedPdf(['#d01010']) });
-    // No work is done in a millisecond: every first try runs out, and the work is done again with its full limit.
+    // No work is done in a millisecond: all of it runs past its first try.
     const usual = firstTry.timeMs;
     firstTry.timeMs = 1;
     try {
-      const preview = await downloadFile(editor, server.url, `${text.url}/preview`);
-      expect([preview.status, preview.bytes.toString().includes('Needs more than a first try')]).to.deep.equal([200, true]);
+      // Nobody else's page waits: the page is drawn in one go, and its uploader is not marked.
       const page = await downloadFile(editor, server.url, `${scan.url}/pages/1`);
-      expect([page.status, page.headers.get('content-type')]).to.deep.equal([200, 'image/jpeg']);
+      expect([page.status, page.headers.get('content-type'), await marks().countDocuments()]).to.deep.equal([200, 'image/jpeg', 0]);
+
+      // Both places of the heavy work held by others; the text preview waits for one, then a colleague's job.
+      const release: (() => void)[] = [];
+      const holders = ['holder-1', 'holder-2'].map((owner) => heavyFileWork.run(owner, () => new Promise<void>((resolve) => release.push(resolve))));
+      let previewed = false;
+      const preview = downloadFile(editor, server.url, `${text.url}/preview`).finally(() => (previewed = true));
+      await waitFor(() => heavyFileWork.waitingCount() === 1, 'the preview waiting for a place');
+      const colleague = heavyFileWork.run('colleague', async () => ({ previewedBefore: previewed, marked: await slowUploaders.has(editorId) }));
+      release[0]();
+      // The preview ran past its first try while the colleague waited: stopped, its uploader marked, the colleague served first.
+      expect(await colleague).to.deep.equal({ previewedBefore: false, marked: true });
+      release[1]();
+      await Promise.all(holders);
+      const answer = await preview;
+      expect([answer.status, answer.bytes.toString().includes('Needs more than a first try')]).to.deep.equal([200, true]);
     } finally {
       firstTry.timeMs = usual;
     }

@@ -290,10 +290,27 @@ describe('files on cards: upload, attach, download (API)', function () {
     expect(png.status).to.equal(201);
     const proposal = await upload(editor, { folderId, typeKey: 'commercial-proposal', field: 'proposalFile' }, { name: 'предложение.pdf', content: PNG_1PX });
     expect(proposal.status).to.equal(400);
-    expect(proposal.body.errors?.[0].extensions).to.deep.equal({ code: 'BAD_USER_INPUT', fields: { proposalFile: 'Допустимые типы файлов: PDF, DOCX, XLSX' } });
+    // A name claiming an allowed type is told what the content is (s10 verify U12).
+    expect(proposal.body.errors?.[0].extensions).to.deep.equal({
+      code: 'BAD_USER_INPUT',
+      fields: { proposalFile: 'Файл «предложение.pdf» — по содержимому это PNG, а не PDF. Допустимые типы файлов: PDF, DOCX, XLSX' },
+    });
     const page = await upload(editor, forNewContract(), { name: 'договор.pdf', content: Buffer.from('<html><script>alert(1)</script></html>') });
     expect(page.status).to.equal(400);
-    expect(page.body.errors?.[0].extensions.fields).to.deep.equal({ scan: 'Допустимые типы файлов: PDF, JPG, PNG, TIFF' });
+    expect(page.body.errors?.[0].extensions.fields).to.deep.equal({ scan: 'Файл «договор.pdf» — по содержимому это TXT, а не PDF. Допустимые типы файлов: PDF, JPG, PNG, TIFF' });
+    const word = await upload(editor, forNewContract(), {
+      name: 'скан-подписанный.pdf',
+      content: await Packer.toBuffer(new Document({ sections: [{ children: [new Paragraph('подписан')] }] })),
+    });
+    expect(word.body.errors?.[0].extensions.fields).to.deep.equal({
+      scan: 'Файл «скан-подписанный.pdf» — по содержимому это DOCX, а не PDF. Допустимые типы файлов: PDF, JPG, PNG, TIFF',
+    });
+    // A name claiming nothing, or the type it is, gets the field's types alone.
+    const honest = await upload(editor, forNewContract(), {
+      name: 'письмо.docx',
+      content: await Packer.toBuffer(new Document({ sections: [{ children: [new Paragraph('письмо')] }] })),
+    });
+    expect(honest.body.errors?.[0].extensions.fields).to.deep.equal({ scan: 'Допустимые типы файлов: PDF, JPG, PNG, TIFF' });
   });
 
   it('carries on serving when a client cuts an upload off half-way (connection reset)', async () => {

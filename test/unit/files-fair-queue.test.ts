@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { FairQueue, firstTry, inTurn } from '../../server/src/files/workers';
+import { FairQueue, firstTry, inTurn, type FirstTry } from '../../server/src/files/workers';
 
 /** A job that runs until `finish` is called, noting when it started. */
 function gatedJob(started: string[], name: string) {
@@ -126,31 +126,34 @@ describe('files: heavy work on files is taken in turn by uploader (FairQueue)', 
     expect(started).to.deep.equal(['h1', 'victim', 'colleague', 'h2', 'h3']);
   });
 
-  it('stops work in its user’s turn after its first try and does it again with its full limit after everyone else’s work', async () => {
+  it('lets work run past its first try while nobody waits, stops it once someone does, and does it again with its full limit after everyone else’s work', async () => {
     const queue = new FairQueue(1);
     const started: string[] = [];
-    const gates = new Map<string, (answer: 'answer' | 'timeout') => void>();
-    // Each attempt notes who and with which limit, and answers (or runs out of time) when the test says so.
-    const attempt = (name: string) => (limitMs: number) => {
-      started.push(`${name}:${limitMs}`);
-      return new Promise<'answer' | 'timeout'>((resolve) => gates.set(name, resolve));
+    const tries = new Map<string, { first?: FirstTry; answer: (answer: 'answer' | 'yielded' | 'timeout') => void }>();
+    // Each attempt notes who, with which limit and whether it may be stopped past its first try; it answers when the test says so.
+    const attempt = (name: string) => (limitMs: number, first?: FirstTry) => {
+      started.push(`${name}:${limitMs}${first ? ` (first try ${first.afterMs})` : ''}`);
+      return new Promise<'answer' | 'yielded' | 'timeout'>((resolve) => tries.set(name, { first, answer: resolve }));
     };
-    const bomb = inTurn(queue, { owner: 'attacker', slow: false }, 30_000, attempt('bomb'), (answer) => answer === 'timeout');
+    const yielded = (answer: string) => answer === 'yielded';
+    const bomb = inTurn(queue, { owner: 'attacker', slow: false }, 30_000, attempt('bomb'), yielded);
     await settled();
-    const view = inTurn(queue, { owner: 'victim', slow: false }, 30_000, attempt('view'), (answer) => answer === 'timeout');
+    expect(started).to.deep.equal([`bomb:30000 (first try ${firstTry.timeMs})`]);
+    // Nobody waits: the document may run on past its first try.
+    expect(tries.get('bomb')!.first!.stopIf()).to.equal(false);
+    const view = inTurn(queue, { owner: 'victim', slow: false }, 30_000, attempt('view'), yielded);
     await settled();
-    expect(started).to.deep.equal([`bomb:${firstTry.timeMs}`]);
-    // The hostile document ran out of its first try: the victim's view goes first, then the document with its full limit.
-    gates.get('bomb')!('timeout');
+    // A victim's view waits: past its first try the document is to be stopped.
+    expect(tries.get('bomb')!.first!.stopIf()).to.equal(true);
+    tries.get('bomb')!.answer('yielded');
     await settled();
-    expect(started).to.deep.equal([`bomb:${firstTry.timeMs}`, `view:${firstTry.timeMs}`]);
-    gates.get('view')!('answer');
+    expect(started).to.deep.equal([`bomb:30000 (first try ${firstTry.timeMs})`, `view:30000 (first try ${firstTry.timeMs})`]);
+    tries.get('view')!.answer('answer');
     await settled();
     await settled();
-    expect(started).to.deep.equal([`bomb:${firstTry.timeMs}`, `view:${firstTry.timeMs}`, 'bomb:30000']);
-    expect(queue.waitingCount()).to.equal(0);
-    gates.get('bomb')!('timeout');
-    // Out of its full limit too: that is its answer (no third try).
+    // Then the document again, with its full limit and no first try, in the slow line.
+    expect(started).to.deep.equal([`bomb:30000 (first try ${firstTry.timeMs})`, `view:30000 (first try ${firstTry.timeMs})`, 'bomb:30000']);
+    tries.get('bomb')!.answer('timeout');
     expect(await Promise.all([bomb, view])).to.deep.equal(['timeout', 'answer']);
     expect(started).to.have.length(3);
   });

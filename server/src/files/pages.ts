@@ -2,7 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import { wholeFile, WHOLE_FILE_LIMIT } from './content';
 import { StoredFile, type PreviewRefusal, type StoredFileDoc } from './model';
 import { NoPreview, rendition, type Preview } from './preview';
-import { endThread, FairQueue, inTurn, slowUploaders, startThread } from './workers';
+import { endThread, FairQueue, inTurn, slowUploaders, startThread, watchFirstTry, type FirstTry } from './workers';
 
 /** How wide a page is drawn, in pixels (a page so tall that it would be over MAX_PAGE_HEIGHT_PX is drawn narrower). */
 export const PAGE_WIDTH_PX = 1000;
@@ -86,12 +86,16 @@ function stopDrawingThread(): void {
   void running?.then(endThread, () => undefined);
 }
 
-/** Sends one job to the drawing thread and waits for its answer, stopping the thread if it takes longer than `limitMs`. */
-async function draw(job: PageJob, limitMs: number): Promise<PageAnswer | 'tooSlow' | 'crashed'> {
+/**
+ * Sends one job to the drawing thread and waits for its answer, stopping the thread if it takes longer
+ * than `limitMs` (`tooSlow`), or than its first try while others wait (`yielded`).
+ */
+async function draw(job: PageJob, limitMs: number, first?: FirstTry): Promise<PageAnswer | 'tooSlow' | 'yielded' | 'crashed'> {
   const thread = await drawingThread();
-  return new Promise<PageAnswer | 'tooSlow' | 'crashed'>((resolve, reject) => {
+  return new Promise<PageAnswer | 'tooSlow' | 'yielded' | 'crashed'>((resolve, reject) => {
     const finish = () => {
       clearTimeout(timer);
+      unwatch();
       thread.off('message', answered);
       thread.off('error', failed);
       thread.off('exit', exited);
@@ -112,11 +116,13 @@ async function draw(job: PageJob, limitMs: number): Promise<PageAnswer | 'tooSlo
       finish();
       reject(new Error('the PDF page worker stopped'));
     };
-    const timer = setTimeout(() => {
+    const stopped = (why: 'tooSlow' | 'yielded') => {
       finish();
       stopDrawingThread();
-      resolve('tooSlow');
-    }, limitMs);
+      resolve(why);
+    };
+    const timer = setTimeout(() => stopped('tooSlow'), limitMs);
+    const unwatch = watchFirstTry(first, () => stopped('yielded'));
     thread.on('message', answered);
     thread.on('error', failed);
     thread.on('exit', exited);
@@ -130,7 +136,7 @@ type Stopped = { tooSlow: number };
 /**
  * A PDF's bytes sent to the drawing thread for page `page` (0: only its page count); in turn by user,
  * one at a time, a slow uploader's documents after all others; a page not drawn within its first try
- * is drawn again with the full limit after all others (`inTurn`). A page whose turn comes after
+ * while others wait is stopped and drawn again with the full limit after all others (`inTurn`). A page whose turn comes after
  * another page of its document took too long is not drawn (NoPreview with that refusal). A drawing
  * that runs out of time or memory makes the uploader slow (the document is told as damaged then).
  */
@@ -138,20 +144,25 @@ async function drawPdf(file: StoredFileDoc, page: number, request: DrawingReques
   if (drawings.waitingCount() >= MAX_WAITING || drawings.waitingCount(request.userId) >= MAX_WAITING_PER_USER) throw new PagesBusy();
   const uploader = String(file.uploadedBy);
   // The document is read only when its turn comes: requests waiting hold nothing.
-  const attempt = async (limitMs: number): Promise<PageAnswer | Stopped> => {
+  // Past its first try while others waited: `yielded`, to be drawn again after them.
+  const attempt = async (limitMs: number, first?: FirstTry): Promise<PageAnswer | Stopped | { yielded: true }> => {
     if (page > 0) {
       const current = await StoredFile.findById(file._id, { 'previewRefusals.drawing': 1 }).lean<Pick<StoredFileDoc, 'previewRefusals'>>();
       if (current?.previewRefusals?.drawing) throw new NoPreview(current.previewRefusals.drawing);
     }
     const content = await wholeFile(file);
     if (!content) throw new NoPreview({ reason: 'fileTooLarge', limitBytes: WHOLE_FILE_LIMIT });
-    const answer = await draw({ data: content, page, widthPx: PAGE_WIDTH_PX, maxHeightPx: MAX_PAGE_HEIGHT_PX, maxImagePixels: MAX_IMAGE_PIXELS, jpegQuality: 82 }, limitMs);
-    if (answer === 'tooSlow' || answer === 'crashed') await slowUploaders.mark(uploader);
+    const job = { data: content, page, widthPx: PAGE_WIDTH_PX, maxHeightPx: MAX_PAGE_HEIGHT_PX, maxImagePixels: MAX_IMAGE_PIXELS, jpegQuality: 82 };
+    const answer = await draw(job, limitMs, first);
+    if (answer === 'tooSlow' || answer === 'yielded' || answer === 'crashed') await slowUploaders.mark(uploader);
     if (answer === 'crashed') return { failed: 'damaged' };
+    if (answer === 'yielded') return { yielded: true };
     return answer === 'tooSlow' ? { tooSlow: limitMs } : answer;
   };
   const slow = await slowUploaders.has(uploader);
-  return inTurn(drawings, { owner: request.userId, slow, signal: request.gone }, drawingLimits.timeMs, attempt, (answer) => 'tooSlow' in answer);
+  const answer = await inTurn(drawings, { owner: request.userId, slow, signal: request.gone }, drawingLimits.timeMs, attempt, (answer) => 'yielded' in answer);
+  // Drawn again with its full limit, a page has no first try to yield at.
+  return 'yielded' in answer ? { tooSlow: drawingLimits.timeMs } : answer;
 }
 
 const tooSlow = (limitMs: number): PreviewRefusal => ({ reason: 'tooSlow', limitSeconds: limitMs / 1000 });

@@ -156,7 +156,7 @@ async function storeFile(actor: Actor, target: UploadTarget, source: Readable, g
     await fileStorage.remove(id);
     await StoredFile.deleteOne({ _id: created._id });
   };
-  const refusal = fileRefusal(target.field, found);
+  const refusal = fileRefusal(target.field, { ...found, name });
   if (refusal) {
     await drop();
     throw badInput(actor, { [target.field.key]: refusal[actor.locale] });

@@ -30,12 +30,32 @@ export function filesWorker(source: WorkerSource, resourceLimits: ResourceLimits
 const SLOW_UPLOADER_MS = 24 * 60 * 60 * 1000;
 
 /**
- * How long heavy work on a file (a check, a safe copy, a text layer, a DOCX, a page drawing) may run
- * in its user's turn. Work that needs more is stopped and goes again with its full limit (30–60 s) in
- * the slow line, after everyone else's work (see `inTurn`): a hostile file (a compression bomb, a
- * huge page) costs the others one first try, not its full limit. An object so that tests can lower it.
+ * How long heavy work on a file (a check, a safe copy, a text layer, a DOCX, a page drawing) may hold
+ * its place while someone else's work waits for one. Work past it is stopped as soon as another job
+ * waits, and goes again with its full limit (30–60 s) in the slow line, after everyone else's work
+ * (see `inTurn`): a hostile file (a compression bomb, a huge page) costs the others one first try,
+ * not its full limit, while work nobody waits behind runs on. An object so that tests can lower it.
  */
 export const firstTry = { timeMs: 5_000 };
+
+/** Work past its first try: stopped (as run out of time at `afterMs`) once `stopIf` says others wait, asked every FIRST_TRY_POLL_MS. */
+export interface FirstTry {
+  afterMs: number;
+  stopIf: () => boolean;
+}
+const FIRST_TRY_POLL_MS = 250;
+
+/** Calls `stop` once work has run past its first try and others wait for its place; the answer cancels the watch. */
+export function watchFirstTry(first: FirstTry | undefined, stop: () => void): () => void {
+  if (!first) return () => undefined;
+  let timer: NodeJS.Timeout;
+  const check = () => {
+    if (first.stopIf()) stop();
+    else timer = setTimeout(check, FIRST_TRY_POLL_MS);
+  };
+  timer = setTimeout(check, first.afterMs);
+  return () => clearTimeout(timer);
+}
 
 /**
  * Uploaders one of whose files' heavy work needed more than its first try, or ran out of its time
@@ -159,14 +179,15 @@ export function threadsEnding(): number {
 /**
  * Runs one job on a stored file in a worker thread of `source` (which reads the file with
  * `receiveFile`, given `task`; one left waiting from an earlier job, else a new one) with a bounded
- * heap and a time limit, its bytes streamed to it from the storage. Resolves with the worker's one
+ * heap and a time limit (stopped earlier, past `firstTry`, when others wait: its `limitMs` then says
+ * that first try), its bytes streamed to it from the storage. Resolves with the worker's one
  * answer, or why there is none. A worker stopped for its time or memory (or failing) marks the
  * file's uploader slow and is ended; one that answered waits for the next job.
  */
 export async function runOnFile<T extends object>(
   source: WorkerSource,
   file: Pick<StoredFileDoc, '_id' | 'size' | 'uploadedBy'>,
-  limits: { heapMb: number; timeoutMs: number; task?: string },
+  limits: { heapMb: number; timeoutMs: number; task?: string; firstTry?: FirstTry },
 ): Promise<T | WorkerStopped> {
   const uploader = String(file.uploadedBy);
   const limitMs = limits.timeoutMs;
@@ -183,6 +204,7 @@ export async function runOnFile<T extends object>(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      unwatch();
       bytes.destroy();
       worker.off('message', answered);
       worker.off('error', failed);
@@ -195,6 +217,7 @@ export async function runOnFile<T extends object>(
     const failed = (error: NodeJS.ErrnoException) => settle({ stopped: error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'outOfMemory' : 'failed', limitMs }, 'end', true);
     const exited = () => settle({ stopped: 'failed', limitMs }, 'end', true);
     const timer = setTimeout(() => settle({ stopped: 'timeout', limitMs }, 'end', true), limitMs);
+    const unwatch = watchFirstTry(limits.firstTry, () => settle({ stopped: 'timeout', limitMs: limits.firstTry!.afterMs }, 'end', true));
     worker.on('message', answered);
     worker.on('error', failed);
     worker.on('exit', exited);
@@ -276,6 +299,11 @@ export class FairQueue {
     });
   }
 
+  /** Whether work not in the slow line waits for a place (work past its first try then gives its place up). */
+  othersWaiting(): boolean {
+    return this.waiting.waited.size > 0 || this.waiting.background.size > 0;
+  }
+
   /** How many jobs hold a place now. */
   runningCount(): number {
     return this.busy;
@@ -315,29 +343,30 @@ export class FairQueue {
 export const heavyFileWork = new FairQueue(2);
 
 /**
- * Runs heavy work on a file in `queue` in `owner`'s turn (in the slow line if its uploader is `slow`):
- * first within `firstTry` (the work's own limit if that is shorter); work that ran out of it
- * (`ranOutOfTime`; its uploader is slow now) goes again with its full limit `fullMs` in the slow
- * line, after everyone else's work. So each account's hostile file holds an ordinary place for one
- * first try, and work needing more than that only ever holds the slow line's place.
+ * Runs heavy work on a file in `queue` in `owner`'s turn (in the slow line if its uploader is `slow`)
+ * with its full limit `fullMs`, unless it runs past `firstTry` while others' work waits for a place:
+ * then it is stopped (`stoppedEarly` tells that answer; its uploader is slow now) and goes again with
+ * its full limit in the slow line, after everyone else's work. So each account's hostile file holds a
+ * place others wait for during one first try at most, and work needing more than that holds the slow
+ * line's place only, while heavy work nobody waits behind (a long scan on a quiet server) runs on.
  */
 export async function inTurn<T>(
   queue: FairQueue,
   turn: { owner: string; slow: boolean; kind?: 'waited' | 'background'; signal?: AbortSignal },
   fullMs: number,
-  attempt: (limitMs: number) => Promise<T>,
-  ranOutOfTime: (answer: T) => boolean,
+  attempt: (limitMs: number, first?: FirstTry) => Promise<T>,
+  stoppedEarly: (answer: T) => boolean,
 ): Promise<T> {
   const kind = turn.kind ?? 'waited';
-  const firstMs = Math.min(fullMs, firstTry.timeMs);
-  const answer = await queue.run(turn.owner, () => attempt(firstMs), turn.signal, kind, turn.slow);
-  if (firstMs === fullMs || !ranOutOfTime(answer)) return answer;
+  const first = firstTry.timeMs < fullMs ? { afterMs: firstTry.timeMs, stopIf: () => queue.othersWaiting() } : undefined;
+  const answer = await queue.run(turn.owner, () => attempt(fullMs, first), turn.signal, kind, turn.slow);
+  if (!first || !stoppedEarly(answer)) return answer;
   return queue.run(turn.owner, () => attempt(fullMs), turn.signal, kind, true);
 }
 
 /**
  * Heavy work on a stored file in a worker thread of `source` (`runOnFile`), in turn by its uploader
- * in `heavyFileWork`: a first try, then, if it needs more, its full limit in the slow line (`inTurn`).
+ * in `heavyFileWork`: stopped past its first try while others wait, and then done in the slow line (`inTurn`).
  */
 export async function heavyRun<T extends object>(
   source: WorkerSource,
@@ -350,7 +379,7 @@ export async function heavyRun<T extends object>(
     heavyFileWork,
     { owner: uploader, slow: await slowUploaders.has(uploader), kind },
     limits.timeoutMs,
-    (timeoutMs) => runOnFile<T>(source, file, { ...limits, timeoutMs }),
-    (answer) => 'stopped' in answer && answer.stopped === 'timeout',
+    (timeoutMs, first) => runOnFile<T>(source, file, { ...limits, timeoutMs, firstTry: first }),
+    (answer) => 'stopped' in answer && answer.stopped === 'timeout' && answer.limitMs < limits.timeoutMs,
   );
 }

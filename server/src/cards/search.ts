@@ -15,8 +15,8 @@ import { Card, type CardDoc } from './model';
  * title, fields, file texts), case and ё aside, Russian endings of the query's words dropped. The
  * cost follows a rare query word among the cards the reader may search, not the installation
  * nor how common the other words are, nor how many folders the reader reads:
- * - a word few cards have in the whole installation — fewer than the reader's folders would cost
- *   to visit one by one (CARDS_PER_FOLDER cards each) — is counted and read across all folders
+ * - the likeliest rare word, when few cards have it in the whole installation — fewer than the
+ *   reader's folders would cost to visit one by one (CARDS_PER_FOLDER cards each) — is counted and read across all folders
  *   (index `searchWords`, no folder named), the reader's access checked card by card against the
  *   access snapshot (the ability): the search costs that word's cards, however many folders the
  *   reader reads, and never more than visiting their folders would;
@@ -240,7 +240,9 @@ async function findWords(actor: Actor, query: string, libraryId: Types.ObjectId 
     // Counted in the whole index (its keys alone, no folder named); read within the library asked
     // for, if any, the ability checking each card's folder. A word's cards across all folders are
     // at least those of the scope: fewer than SEARCH_CANDIDATES, the read is complete.
-    const rareAcross = await rareWord({}, prefixes, Math.min(SEARCH_CANDIDATES, folders.length * CARDS_PER_FOLDER));
+    // The likeliest rare word alone: when it has too many cards across, the others mostly do too,
+    // and each count is one more round trip.
+    const rareAcross = await rareWord({}, likeliestRareFirst(prefixes).slice(0, 1), Math.min(SEARCH_CANDIDATES, folders.length * CARDS_PER_FOLDER));
     if (rareAcross) return { ...(await readRarest(actor, libraryId ? { libraryId } : {}, rareAcross, othersThan(rareAcross), limit)), prefixes };
   }
   const scope: Filter = folders ? { folderId: { $in: folders } } : {};

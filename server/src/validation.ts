@@ -67,6 +67,8 @@ export function searchText(locale: Locale, field: string, text: string, max = 20
 /** Rows a page may hold: at least one (a limit of 0 would mean "no limit" to MongoDB), at most `max`. */
 /** Rows of a list page when the request sets no `first` (the schema leaves it unset where `ids` may be given instead). */
 export const DEFAULT_PAGE_SIZE = 50;
+/** Cards a related tab lists, at most (`relatedCards` has no `first`: the cost limit counts these). */
+export const MAX_RELATED_CARDS = 500;
 export const pageSize = (first: number, max: number) => Math.min(Math.max(first, 1), max);
 
 /** User text for a `$regex`: every metacharacter escaped, so it matches literally. */

@@ -36,8 +36,9 @@ function rangeRead(command: Record<string, unknown>): string | undefined {
   return typeof source === 'string' && source.startsWith('^') ? source.slice(1) : undefined;
 }
 
-/** The largest `totalDocsExamined` in an explain output (at its top level, or under an aggregate's `$cursor`). */
-const docsExamined = (explained: unknown) => Math.max(0, ...[...JSON.stringify(explained).matchAll(/"totalDocsExamined":(\d+)/g)].map((m) => Number(m[1])));
+/** The largest `totalDocsExamined` (or `totalKeysExamined`) in an explain output (at its top level, or under an aggregate's `$cursor`). */
+const examined = (explained: unknown, what: 'Docs' | 'Keys') =>
+  Math.max(0, ...[...JSON.stringify(explained).matchAll(new RegExp(`"total${what}Examined":(\\d+)`, 'g'))].map((m) => Number(m[1])));
 
 interface Read {
   collection: string;
@@ -60,6 +61,10 @@ export interface SearchWork<T> {
   /** The counts sent (aggregate commands on cards), and the cards they examined (0: counted from the index keys). */
   counts: number;
   countsExamined: number;
+  /** Index keys the counts and the finds read. */
+  keysExamined: number;
+  /** What the counts and the finds asked for (filter or pipeline, and hint), in the order sent. */
+  asked: string[];
 }
 
 /** Runs `work` (a word search through the API) and measures what it made the database read. */
@@ -68,12 +73,18 @@ export async function searchWork<T>(work: () => Promise<T>): Promise<SearchWork<
   const finds = new Map<number, Read>();
   const byCursor = new Map<string, Read>();
   const counts: Record<string, unknown>[] = [];
+  const asked: string[] = [];
   const started = (event: { commandName: string; command: Record<string, unknown>; requestId: number }) => {
     const { commandName: name, command } = event;
-    if (name === 'find' && command.find === 'cards' && rangeRead(command) !== undefined)
+    if (name === 'find' && command.find === 'cards' && rangeRead(command) !== undefined) {
       finds.set(event.requestId, { collection: 'cards', command, returned: 0, exhausted: false });
+      asked.push(JSON.stringify({ find: command.filter, hint: command.hint }));
+    }
     if (name === 'getMore' && byCursor.has(String(command.getMore))) finds.set(event.requestId, byCursor.get(String(command.getMore))!);
-    if (name === 'aggregate' && command.aggregate === 'cards') counts.push(command);
+    if (name === 'aggregate' && command.aggregate === 'cards') {
+      counts.push(command);
+      asked.push(JSON.stringify({ count: command.pipeline, hint: command.hint }));
+    }
   };
   const succeeded = (event: { requestId: number; reply: unknown }) => {
     const read = finds.get(event.requestId);
@@ -96,17 +107,21 @@ export async function searchWork<T>(work: () => Promise<T>): Promise<SearchWork<
   const db = mongoose.connection.db!;
   const reads = [...new Set(finds.values())];
   let cardsExamined = 0;
+  let keysExamined = 0;
   for (const { command, returned, exhausted } of reads) {
     const { filter, projection, hint } = command;
     const explained = await db.command({
       explain: { find: 'cards', filter, projection, hint, ...(exhausted ? {} : { limit: returned }) },
       verbosity: 'executionStats',
     });
-    cardsExamined += docsExamined(explained);
+    cardsExamined += examined(explained, 'Docs');
+    keysExamined += examined(explained, 'Keys');
   }
   let countsExamined = 0;
   for (const { pipeline, hint } of counts) {
-    countsExamined += docsExamined(await db.command({ explain: { aggregate: 'cards', pipeline, hint, cursor: {} }, verbosity: 'executionStats' }));
+    const explained = await db.command({ explain: { aggregate: 'cards', pipeline, hint, cursor: {} }, verbosity: 'executionStats' });
+    countsExamined += examined(explained, 'Docs');
+    keysExamined += examined(explained, 'Keys');
   }
   return {
     result,
@@ -115,5 +130,7 @@ export async function searchWork<T>(work: () => Promise<T>): Promise<SearchWork<
     cardsReturned: reads.reduce((sum, read) => sum + read.returned, 0),
     counts: counts.length,
     countsExamined,
+    keysExamined,
+    asked,
   };
 }

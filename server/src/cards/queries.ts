@@ -6,7 +6,7 @@ import type { Actor } from '../access/actor';
 import { exactKeysOfQuery, kindOf, ownValue, type CardTypeDefinition, type FieldDefinition } from '../../../card-types';
 import { findFolder } from '../folders/service';
 import { notFound } from '../errors';
-import { escapeRegExp, FieldErrors, objectIdArgument, pageSize, refuseField, searchText } from '../validation';
+import { escapeRegExp, FieldErrors, MAX_RELATED_CARDS, objectIdArgument, pageSize, refuseField, searchText } from '../validation';
 import { openCursor, sealCursor } from './cursor';
 import { Card, type CardDoc } from './model';
 import { permittedCards } from './permitted';
@@ -296,7 +296,7 @@ export async function relatedCards(actor: Actor, cardId: string, tabKey: string)
   const tab = type.relatedTabs?.find((r) => r.key === tabKey);
   if (!tab) throw notFound(actor, t(actor, 'Вкладка', 'Tab'));
   const filter = { typeKey: tab.cardType, [`values.${tab.referenceField}`]: String(card._id), inTrash: false };
-  return permittedCards(actor, 'read', filter, (scoped) => Card.find(scoped).sort({ title: 1 }), 500);
+  return permittedCards(actor, 'read', filter, (scoped) => Card.find(scoped).sort({ title: 1 }), MAX_RELATED_CARDS);
 }
 
 /**

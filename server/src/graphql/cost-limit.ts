@@ -2,7 +2,7 @@ import { GraphQLError, getNamedType, getOperationAST, getVariableValues, isCompo
 import type { Plugin } from 'graphql-yoga';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 import { message } from '../i18n';
-import { DEFAULT_PAGE_SIZE } from '../validation';
+import { DEFAULT_PAGE_SIZE, MAX_RELATED_CARDS } from '../validation';
 import type { GraphQLContext } from './context';
 
 /**
@@ -11,14 +11,18 @@ import type { GraphQLContext } from './context';
  * are what the field will really return — the larger of `first`/`last` and the length of `ids` —
  * as the request sets them: written out, passed in variables or left at the schema's default; a
  * list whose `first` has no default (`cards`, which takes `ids` instead) counts the page the
- * server then returns. Aliases add up: 50 aliased `cards(ids:)` with 200
+ * server then returns, and a list without `first` the rows it returns at most (a related tab's
+ * 500 cards: one tab fits in a request, two do not). Aliases add up: 50 aliased `cards(ids:)` with 200
  * ids each cost 10,000 cards.
  */
-const rows = (args: Record<string, unknown>, pages: boolean): number => {
+const rows = (args: Record<string, unknown>, pages: boolean, fixed = 1): number => {
   const unset = pages && args.first === undefined && args.last === undefined && args.ids === undefined;
-  const counts = [1, unset ? DEFAULT_PAGE_SIZE : 0, args.first, args.last, Array.isArray(args.ids) ? args.ids.length : 0];
+  const counts = [fixed, unset ? DEFAULT_PAGE_SIZE : 0, args.first, args.last, Array.isArray(args.ids) ? args.ids.length : 0];
   return Math.max(...counts.filter((count): count is number => typeof count === 'number'));
 };
+
+/** Lists that take no `first`, by the rows they return at most: a related tab's cards. */
+const FIXED_ROWS: Record<string, number> = { 'Query.relatedCards': MAX_RELATED_CARDS };
 
 /**
  * Fields whose work is not told by the rows they return, and what they cost besides: a search by
@@ -36,6 +40,7 @@ const estimator: ComplexityEstimator = ({ type, field, node, args, childComplexi
       rows(
         args,
         field.args.some((arg) => arg.name === 'first'),
+        FIXED_ROWS[`${type.name}.${field.name}`],
       )
   );
 };

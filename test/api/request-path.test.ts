@@ -175,9 +175,11 @@ describe('the request path costs what the user touches (API)', function () {
       ['crowded', crowded],
     ] as const)
       cards[key] = (await tatiana.data<{ createCard: { id: string; version: number } }>(CREATE, { f: folder, v: { name: `ООО «${key}»` } })).createCard;
+    // Each card gets a phone of its own: the same phone would make the second a probable duplicate of the first (counterparties match by phone).
+    const phones: Record<string, string> = { alone: '+7 495 111-22-33', crowded: '+7 495 444-55-66' };
     const update = async (key: string) => {
       await tatiana.data('{ folders { id } }');
-      return commandsDuring(() => tatiana.data(UPDATE, { id: cards[key].id, version: cards[key].version, v: { phone: '+7 495 111-22-33' } }));
+      return commandsDuring(() => tatiana.data(UPDATE, { id: cards[key].id, version: cards[key].version, v: { phone: phones[key] } }));
     };
     const forOne = await update('alone');
     const forMany = await update('crowded');

@@ -134,6 +134,10 @@ describe('import of hostile files (API)', function () {
     expectRefusedAtFile(await inspect('вложенный.xlsx', await withPart(await workbook(), 'xl/worksheets/sheet1.xml', sheet(nested(5000)))), text);
     const styles = `<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">${nested(5000)}</styleSheet>`;
     expectRefusedAtFile(await inspect('стили.xlsx', await withPart(await workbook(), 'xl/styles.xml', styles)), text);
+    // What looks like a tag's end inside an attribute value, and closing tags inside a comment or CDATA,
+    // do not hide the nesting (s10 re-attack of A8: a tag scanner took `<x a="0.5/>">` for an empty element).
+    const disguised = (depth: number) => `<!--${'</x>'.repeat(200)}--><![CDATA[${'</x>'.repeat(200)}]]>${'<x a="0.5/>">'.repeat(depth)}Я${'</x>'.repeat(depth)}`;
+    expectRefusedAtFile(await inspect('скрытый.xlsx', await withPart(await workbook(), 'xl/worksheets/sheet1.xml', sheet(disguised(150)))), text);
     // Self-closing elements and siblings do not add up: a sheet of many empty cells is read.
     const flat = await inspect('плоский.xlsx', await withPart(await workbook(), 'xl/worksheets/sheet1.xml', sheet(`${'<x/>'.repeat(500)}<t>ООО «Кассиопея»</t>`)));
     expect(flat.errors, JSON.stringify(flat.errors)).to.equal(undefined);

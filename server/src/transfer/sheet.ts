@@ -8,6 +8,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { CsvError, parse as parseCsv } from 'csv-parse';
 import type ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
+import { SaxesParser } from 'saxes';
 import yauzl from 'yauzl';
 import type { CellValue } from '../../../card-types';
 import { checkCentralDirectory, checkStreamed, RangeReader, type UnpackLimits } from '../files/archive';
@@ -207,39 +208,30 @@ const XML_DEPTH_REFUSAL = {
 };
 
 /**
- * How deep the elements of an XML text nest, followed as the text passes in chunks: `<name` opens,
- * `</` and a tag ending in `/>` close, `<?` and `<!` (declarations, comments) do neither.
+ * How deep the elements of an XML text nest, followed as the text passes in chunks by an XML parser
+ * of its own (saxes, the reader exceljs uses): a tag is what the reader takes for one, so `/>` inside
+ * an attribute value or closing tags inside a comment or CDATA cannot hide the nesting (s10 re-attack
+ * of A8: a hand-made tag scanner was fooled by both and the server ran out of heap again). Text the
+ * parser cannot read is the damaged file the reader would refuse.
  */
 class XmlDepth {
   private depth = 0;
-  private inTag = false;
-  /** Whether the tag being read opens an element (null: its first character is still to come). */
-  private opening: boolean | null = null;
-  private slashBefore = false;
+  private readonly parser = new SaxesParser();
+
+  constructor() {
+    this.parser.on('opentag', () => {
+      if (++this.depth > MAX_XML_DEPTH) throw new SheetRefusal(XML_DEPTH_REFUSAL);
+    });
+    this.parser.on('closetag', () => {
+      this.depth -= 1;
+    });
+    this.parser.on('error', (error) => {
+      throw new SheetRefusal(XLSX_UNREADABLE, { cause: error });
+    });
+  }
 
   feed(chunk: string): void {
-    let at = 0;
-    while (at < chunk.length) {
-      if (!this.inTag) {
-        const lt = chunk.indexOf('<', at);
-        if (lt < 0) return;
-        [this.inTag, this.opening, at] = [true, null, lt + 1];
-        continue;
-      }
-      if (this.opening === null) {
-        const first = chunk[at];
-        this.opening = first !== '/' && first !== '?' && first !== '!';
-        if (first === '/') this.depth -= 1;
-        else if (this.opening && ++this.depth > MAX_XML_DEPTH) throw new SheetRefusal(XML_DEPTH_REFUSAL);
-      }
-      const gt = chunk.indexOf('>', at);
-      if (gt < 0) {
-        this.slashBefore = chunk.endsWith('/');
-        return;
-      }
-      if (this.opening && (gt > at ? chunk[gt - 1] === '/' : this.slashBefore)) this.depth -= 1;
-      [this.inTag, this.slashBefore, at] = [false, false, gt + 1];
-    }
+    this.parser.write(chunk);
   }
 }
 

@@ -28,13 +28,17 @@ export function parseChoice(
 
 /**
  * Characters card text never keeps: C0 and C1 controls other than tab and line breaks (a NUL, a bell or
- * an ANSI escape shown in a list, an export or a log line) and the bidirectional embeddings, overrides
- * and isolates (U+202A–U+202E, U+2066–U+2069), with which «ООО Ромашка<U+202E>…» reads as another
- * company. They are removed, as from file names (server/src/files/names.ts), so text pasted from
- * anywhere still saves.
+ * an ANSI escape shown in a list, an export or a log line); the bidirectional marks, embeddings,
+ * overrides and isolates (U+061C, U+200E–U+200F, U+202A–U+202E, U+2066–U+2069), with which «ООО
+ * Ромашка<U+202E>…» reads as another company; and the invisible characters that make two names look
+ * alike — zero-width space, word joiner and invisible operators (U+200B, U+2060–U+2064), the byte
+ * order mark (U+FEFF), the soft hyphen and the Hangul fillers, invisible letters (U+00AD, U+115F,
+ * U+1160, U+3164, U+FFA0). They are removed, as from file names (server/src/files/names.ts), so text
+ * pasted from anywhere still saves. The zero-width joiner and non-joiner stay: emoji and some scripts
+ * need them.
  */
 // eslint-disable-next-line no-control-regex
-const HIDDEN_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const HIDDEN_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u00ad\u061c\u115f\u1160\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u3164\ufeff\uffa0]/g;
 
 /** Text as a card keeps it: without the characters above, trimmed; one line unless `multiline` (line breaks and tabs become a space). */
 export function cleanText(text: string, multiline: boolean): string {

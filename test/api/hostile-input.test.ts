@@ -149,7 +149,11 @@ describe('hostile input on read paths (API)', function () {
     const created = await admin.data<{ createCard: { id: string } }>(CREATE, {
       f: folderId,
       t: 'counterparty',
-      v: { name: 'ООО Нуль\u0000\u0007\u001b[31mКрасный\u202eпуп\nвторая', notes: 'строка\u202e\r\nещё\tодна\u2066', tags: ['\u202eтег\u0000'] },
+      v: {
+        name: 'ООО Нуль\u0000\u0007\u001b[31mКрасный\u202eпуп\nвторая\u200f\u061c\u200b\u00ad\u3164\u2060\ufeff',
+        notes: 'строка\u202e\r\nещё\tодна\u2066',
+        tags: ['\u202eтег\u0000'],
+      },
     });
     const card = await admin.data<{ card: { title: string; values: Record<string, unknown> } }>('query($id: ID!) { card(id: $id) { title values } }', {
       id: created.createCard.id,

@@ -18,7 +18,7 @@ vi.mock('../src/api/graphql', () => ({
   },
 }));
 
-const { useJob } = await import('../src/jobs/useJob');
+const { JOB_POLL_MS, useJob } = await import('../src/jobs/useJob');
 
 function snapshot(id: string, state: JobSnapshot['state'], done: number, second: number): JobSnapshot {
   return {
@@ -92,10 +92,12 @@ describe('following a background job (useJob)', () => {
 
   it('a refused stream says why and shows the job as it is now', async () => {
     server.request.mockResolvedValueOnce({ job: snapshot('j1', 'running', 2, 3) });
-    const { job, error } = follow('j1');
+    const { job, error, scope } = follow('j1');
     server.streams[0].onError?.('Слишком много открытых потоков');
     await vi.waitFor(() => expect(job.value?.progress.done).toBe(2));
     expect(error.value).toBe('Слишком много открытых потоков');
+    // The page leaves: the job is asked for no more.
+    scope.stop();
   });
 
   it('a stream the server ended while the job ran (a restart) is connected again after a wait, and shows where the job is then', async () => {
@@ -132,7 +134,8 @@ describe('following a background job (useJob)', () => {
       const ended = follow('j1');
       server.streams[0].onData({ jobEvents: snapshot('j1', 'succeeded', 3, 9) });
       server.streams[0].onEnd?.();
-      server.request.mockResolvedValueOnce({ job: snapshot('j2', 'running', 2, 3) });
+      // Refused while running: asked for every few seconds (a request, not a stream).
+      server.request.mockResolvedValue({ job: snapshot('j2', 'running', 2, 3) });
       follow('j2');
       server.streams[1].onError?.('Задание не найдено');
       server.streams[1].onEnd?.();
@@ -142,6 +145,32 @@ describe('following a background job (useJob)', () => {
       expect(server.streams.map((stream) => stream.id)).toEqual(['j1', 'j2', 'j3']);
       expect(ended.reconnecting.value).toBe(false);
     } finally {
+      server.request.mockReset();
+      vi.useRealTimers();
+    }
+  });
+
+  it('follows a job whose stream was refused by asking for it until it ends, so its result still shows (s10 re-test V2)', async () => {
+    vi.useFakeTimers();
+    try {
+      server.request
+        .mockResolvedValueOnce({ job: snapshot('j1', 'queued', 0, 1) })
+        .mockResolvedValueOnce({ job: snapshot('j1', 'running', 2, 3) })
+        .mockResolvedValueOnce({ job: snapshot('j1', 'succeeded', 3, 5) });
+      const { job, error } = follow('j1');
+      server.streams[0].onError?.('Открыто слишком много потоков обновлений для этого сеанса (не больше 5)');
+      await vi.advanceTimersByTimeAsync(0);
+      expect(job.value?.state).toBe('queued');
+      await vi.advanceTimersByTimeAsync(JOB_POLL_MS);
+      expect(job.value).toMatchObject({ state: 'running', progress: { done: 2 } });
+      await vi.advanceTimersByTimeAsync(JOB_POLL_MS);
+      expect(job.value).toMatchObject({ state: 'succeeded', progress: { done: 3 } });
+      expect(error.value).toContain('не больше 5');
+      // Ended: asked for no more.
+      await vi.advanceTimersByTimeAsync(JOB_POLL_MS * 5);
+      expect(server.request).toHaveBeenCalledTimes(3);
+    } finally {
+      server.request.mockReset();
       vi.useRealTimers();
     }
   });

@@ -15,6 +15,9 @@ export type JobState = JobSnapshot['state'];
 
 export const FINISHED: JobState[] = ['succeeded', 'failed', 'cancelled'];
 
+/** How often a job whose stream the server refused is asked for instead. */
+export const JOB_POLL_MS = 2000;
+
 const isFinished = (job: JobSnapshot) => FINISHED.includes(job.state);
 
 /**
@@ -43,13 +46,32 @@ export function useJob(jobId: Ref<string>) {
   /** The stream was lost (the server restarting, the network): it is being connected again. */
   const reconnecting = ref(false);
   let stop: (() => void) | null = null;
+  let pollTimer: ReturnType<typeof setTimeout> | undefined;
   /** Which follow() is current: answers meant for an earlier one are dropped. */
   let following = 0;
 
   function close(): void {
     stop?.();
     stop = null;
+    clearTimeout(pollTimer);
     reconnecting.value = false;
+  }
+
+  /**
+   * Asks for the job now and every JOB_POLL_MS until it ends or is no longer followed: its stream was
+   * refused (s10 re-test V2: a session's five streams taken by other tabs left an import at «В очереди»
+   * for good, its result and undo never shown).
+   */
+  function poll(id: string, of: number): void {
+    const again = () => {
+      if (of === following) pollTimer = setTimeout(ask, JOB_POLL_MS);
+    };
+    const ask = () =>
+      request(JobQuery, { id }).then((data) => {
+        show(data.job, of);
+        if (data.job && !isFinished(data.job)) again();
+      }, again);
+    void ask();
   }
 
   function show(next: JobSnapshot | null | undefined, of: number): void {
@@ -67,12 +89,9 @@ export function useJob(jobId: Ref<string>) {
     stop = followLive(JobEvents, { id }, ({ jobEvents }) => show(jobEvents, mine), {
       onRefused: (message) => {
         if (mine !== following) return;
-        // Refused: say why, and show the state as it is now.
+        // Refused: say why, and follow the job by asking for it until it ends.
         error.value = message;
-        request(JobQuery, { id }).then(
-          (data) => show(data.job, mine),
-          () => undefined,
-        );
+        poll(id, mine);
       },
       onReconnecting: (lost) => {
         if (mine === following) reconnecting.value = lost;

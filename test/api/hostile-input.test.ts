@@ -113,6 +113,13 @@ describe('hostile input on read paths (API)', function () {
     expect(refusalFields(tooLong)).to.have.key('filters.name');
     const unknown = await reader.request(PAGE, { f: folderId, filters: [{ field: '$where', op: 'equals', value: '1' }] });
     expect(refusalFields(unknown)).to.deep.equal({ 'filters.0': 'Нет такого поля' });
+    // «Содержит» without text to look for (or with `values` in its place) is refused, not read as «everything» (s10 re-attack S7).
+    for (const filter of [
+      { field: 'name', op: 'contains', values: ['ООО'] },
+      { field: 'name', op: 'contains', value: '  ' },
+    ]) {
+      expect(refusalFields(await reader.request(PAGE, { f: folderId, filters: [filter] }))).to.deep.equal({ 'filters.name': 'Значение не подходит к полю этого вида' });
+    }
     // Too many values (all valid) are refused as too many, not as a bad value (s10 attack A6).
     const inns = Array.from({ length: 101 }, (_, i) => String(7700000000 + i));
     const manyValues = await reader.request(PAGE, { f: folderId, filters: [{ field: 'inn', op: 'in', values: inns }] });

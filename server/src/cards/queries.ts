@@ -191,8 +191,9 @@ function kindCondition(field: FieldDefinition | undefined, path: string, filter:
   };
   switch (filter.op) {
     case 'contains': {
-      const typed = filter.value ?? '';
-      if (typed.length > MAX_FILTER_TEXT) return undefined;
+      // Text to look for is required: a filter without it (or with `values` instead) would list every card.
+      const typed = filter.value?.trim() ?? '';
+      if (typed === '' || typed.length > MAX_FILTER_TEXT) return undefined;
       const text = field ? kindOf(field).filter.contains(typed, field) : typed;
       // Е and ё match each other (people type «елка» for «Ёлка»), as the search reads them.
       return { [path]: { $regex: escapeRegExp(text).replace(/[её]/gi, '[её]'), $options: 'i' } };

@@ -8,7 +8,7 @@ import { findFolder } from '../folders/service';
 import { notFound } from '../errors';
 import { escapeRegExp, FieldErrors, MAX_RELATED_CARDS, objectIdArgument, pageSize, refuseField, searchText } from '../validation';
 import { openCursor, sealCursor } from './cursor';
-import { Card, type CardDoc } from './model';
+import { Card, WITHOUT_SEARCH_FIELDS, type CardDoc } from './model';
 import { permittedCards } from './permitted';
 import { pageOfHits, queryPrefixes, rankedWordHits, searchByWords, wordCandidates, SEARCH_CANDIDATES, type RankedHit, type WordResultsPage } from './search';
 import { listCardTypes } from '../card-types/registry';
@@ -259,9 +259,6 @@ export async function folderListQuery(actor: Actor, folderId: string, options: O
   return { folder, types: known, filtered, sortBy, sortFields, path, descending };
 }
 
-/** What a list of cards leaves out of each: what search reads, never shown. */
-const LIST_PROJECTION = { searchText: 0, searchWords: 0, searchKeys: 0 } as const;
-
 /** One page of a folder's cards: keyset pagination on (sort field, _id), filters per kind. */
 export async function listFolderCards(actor: Actor, folderId: string, options: ListOptions): Promise<Connection<CardDoc> & { types: CardTypeDefinition[] }> {
   const { filtered, sortBy, sortFields, path, descending, types } = await folderListQuery(actor, folderId, options);
@@ -271,13 +268,12 @@ export async function listFolderCards(actor: Actor, folderId: string, options: L
   const page = cursor ? { $and: [filtered, afterCondition(path, cursor[0], cursor[1], descending)] } : filtered;
   const limit = pageSize(options.first, MAX_PAGE);
   const direction = descending ? -1 : 1;
-  // The search's words and keys (over half a card's bytes) are left out: the built-in database
-  // copies the other fields' stored bytes, and the server decodes (and discards) much less.
-  // Read through the driver: the filter's values are typed already (ObjectIds, dates, the kinds'
-  // stored forms under the untyped `values`), so mongoose would cast nothing; and the cards were
-  // validated UTF-8 when stored, so their text is not scanned for bad bytes again.
+  // The search's words and keys are left out (WITHOUT_SEARCH_FIELDS). Read through the driver: the
+  // filter's values are typed already (ObjectIds, dates, the kinds' stored forms under the untyped
+  // `values`), so mongoose would cast nothing; and the cards were validated UTF-8 when stored, so
+  // their text is not scanned for bad bytes again.
   const rows = (await Card.collection
-    .find(page, { projection: LIST_PROJECTION, sort: { [path]: direction, _id: direction }, limit: limit + 1, enableUtf8Validation: false })
+    .find(page, { projection: WITHOUT_SEARCH_FIELDS, sort: { [path]: direction, _id: direction }, limit: limit + 1, enableUtf8Validation: false })
     .toArray()) as CardDoc[];
   const totalCount = () => Card.countDocuments(filtered);
   const sortValue = (card: CardDoc): SortValue => {

@@ -37,7 +37,7 @@ import {
   type ChangeSource,
   type FieldChange,
 } from './lifecycle';
-import { Card, type CardDoc } from './model';
+import { Card, WITHOUT_SEARCH_FIELDS, type CardDoc } from './model';
 import { pluginFieldErrors } from './plugins';
 import { withPendingTypeChange } from './type-rewrite';
 
@@ -91,7 +91,12 @@ export async function findCard(actor: Actor, id: string, { includeTrash = false 
 /** Cards by id in one query, in the order asked, leaving out those `findCard` would answer null. */
 export async function findCards(actor: Actor, ids: readonly string[], { includeTrash = false } = {}): Promise<CardDoc[]> {
   const valid = ids.filter((id) => Types.ObjectId.isValid(id));
-  const cards = new Map((await Card.find({ _id: { $in: valid } }).lean<CardDoc[]>()).map((card) => [String(card._id), card]));
+  // Read as the folder's page reads its rows: through the driver, the ids cast here as mongoose
+  // would, without the search's fields, stored text not checked again for bad UTF-8.
+  const found = (await Card.collection
+    .find({ _id: { $in: valid.map((id) => new Types.ObjectId(id)) } }, { projection: WITHOUT_SEARCH_FIELDS, enableUtf8Validation: false })
+    .toArray()) as CardDoc[];
+  const cards = new Map(found.map((card) => [String(card._id), card]));
   return valid.map((id) => cards.get(id.toLowerCase())).filter((card): card is CardDoc => card !== undefined && visible(actor, card, includeTrash));
 }
 

@@ -18,6 +18,7 @@
  * profiles of both processes and prints where the server's time goes. Numbers depend on what
  * else runs on the machine: the load average is printed with them.
  */
+import pLimit from 'p-limit';
 import autocannon from 'autocannon';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -382,28 +383,35 @@ async function measure(target: { url: string; cookie: string; serverPid: number;
   };
 }
 
-/** Opens `count` live streams as the client's tabs do (5 per session: count / 5 sessions), reading and dropping what arrives. */
+/**
+ * Opens `count` live streams as the client's tabs do (5 per session: count / 5 sessions), reading and
+ * dropping what arrives; eight at a time, as tabs opening one after another would (one user's requests
+ * beyond USER_REQUESTS_AT_ONCE and its waiting line are refused).
+ */
 async function openStreams(url: string, dataset: Dataset, count: number): Promise<AbortController> {
   const controller = new AbortController();
   const sessions = await Promise.all(Array.from({ length: Math.ceil(count / 5) }, () => signIn(url, dataset.readerLogin, dataset.password)));
+  const opening = pLimit(8);
   const opened: Promise<void>[] = [];
   for (let i = 0; i < count; i += 1) {
     opened.push(
-      fetch(`${url}/graphql`, {
-        method: 'POST',
-        headers: { ...HEADERS, accept: 'text/event-stream', cookie: sessions[Math.floor(i / 5)] },
-        body: JSON.stringify({ query: QUERIES.live }),
-        signal: controller.signal,
-      }).then((response) => {
-        if (!response.ok || !response.body) throw new Error(`stream ${i}: HTTP ${response.status}`);
-        void (async () => {
-          try {
-            for await (const chunk of response.body!) void chunk;
-          } catch {
-            // aborted at the end of the run
-          }
-        })();
-      }),
+      opening(() =>
+        fetch(`${url}/graphql`, {
+          method: 'POST',
+          headers: { ...HEADERS, accept: 'text/event-stream', cookie: sessions[Math.floor(i / 5)] },
+          body: JSON.stringify({ query: QUERIES.live }),
+          signal: controller.signal,
+        }).then((response) => {
+          if (!response.ok || !response.body) throw new Error(`stream ${i}: HTTP ${response.status}`);
+          void (async () => {
+            try {
+              for await (const chunk of response.body!) void chunk;
+            } catch {
+              // aborted at the end of the run
+            }
+          })();
+        }),
+      ),
     );
   }
   await Promise.all(opened);

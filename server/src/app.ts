@@ -7,6 +7,7 @@ import type { GraphQLModule } from './graphql/module';
 import { createGraphQLServer } from './graphql/yoga';
 import { bodyLimit, requestContext, requestWithBody } from './http/request-context';
 import { serveClient } from './http/static';
+import { requestsInFlightPerUser } from './http/requests-in-flight';
 import type { Logger } from './logger';
 import { systemModule } from './system/graphql';
 import { scalarsModule } from './graphql/scalars';
@@ -127,6 +128,7 @@ export function createApp(options: { config: Config; logger: Logger; database: D
   const limitBody = bodyLimit(config.bodyLimitBytes);
   app.use((ctx, next) => (ctx.path === '/transfer/uploads' || ctx.path === FILES_PATH ? next() : limitBody(ctx, next)));
   app.use(sessionMiddleware(config));
+  app.use(requestsInFlightPerUser({ running: config.userRequestsAtOnce, waiting: 8 * config.userRequestsAtOnce }));
   app.use(router.routes());
   app.use(router.allowedMethods());
   app.use(serveClient(options.clientDist));

@@ -37,6 +37,10 @@ const messages = {
     ru: 'Открыто слишком много потоков обновлений для этого сеанса (не больше {max}). Закройте лишние вкладки Картотеки.',
     en: 'Too many live update streams are open for this session (at most {max}). Close some Kartoteka tabs.',
   },
+  tooManyRequests: {
+    ru: 'Слишком много одновременных запросов от вас (больше {max}): подождите, пока выполнятся начатые, и повторите',
+    en: 'Too many requests from you at once (over {max}): wait for those under way to finish and try again',
+  },
   bodyTooLarge: {
     ru: 'Запрос слишком большой (больше {kb} КБ): сократите введённый текст или сохраните изменения по частям',
     en: 'The request is too large (over {kb} KB): shorten the text or save the changes in parts',

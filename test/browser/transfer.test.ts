@@ -375,6 +375,16 @@ describeInBrowser('import and export, as a person does them (browser)', function
     await page.getByTestId('export').waitFor();
     expect(await page.getByTestId('import-link').count()).to.equal(0);
   });
+  it('Наталья, a reader, who follows a link to the folder’s «Импорт» is told at once that she may not import, with no file to choose', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await signInThroughUi(page, server.url, 'natasha', PASSWORD);
+    await page.goto(`${server.url}/folders/${folderId}/import`);
+    const notice = page.getByTestId('import-not-allowed');
+    await notice.waitFor();
+    expect(await notice.textContent()).to.contain('Импортировать в эту папку может тот, кто создаёт в ней карточки; ваш доступ к ней — «Чтение»');
+    expect(await page.getByTestId('import-file').count()).to.equal(0);
+  });
+
   it('an administrator in the console is told at once when a colleague reads far more cards than usual, and finds it in the audit log', async () => {
     const reconciliation = await createFolder(admin, { libraryId, name: 'Сверка', allowedCardTypes: ['counterparty'] });
     const olegId = await createUser(admin, { login: 'oleg', fullName: 'Олег Сверкин', password: PASSWORD, departmentId });

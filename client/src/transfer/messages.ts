@@ -3,6 +3,7 @@ export const ru = {
   transfer: {
     import: 'Импорт',
     importTitle: 'Импорт из Excel или CSV в папку «{folder}»',
+    notAllowed: 'Импортировать в эту папку может тот, кто создаёт в ней карточки; ваш доступ к ней — «{level}».',
     back: 'К карточкам папки',
     type: 'Тип карточек',
     file: 'Файл .xlsx или .csv',
@@ -86,6 +87,7 @@ export const en: typeof ru = {
   transfer: {
     import: 'Import',
     importTitle: 'Import from Excel or CSV into “{folder}”',
+    notAllowed: 'Only those who create cards in this folder may import into it; your access to it is “{level}”.',
     back: 'Back to the folder’s cards',
     type: 'Card type',
     file: 'An .xlsx or .csv file',

@@ -183,7 +183,7 @@ describe('sign-in throttle under parallel guesses (API)', function () {
     server = await startTestServer({ TRUST_PROXY: 'true' });
     admin = await signedIn(server);
     const departmentId = (await admin.data<{ departments: { id: string }[] }>('{ departments { id } }')).departments[0].id;
-    for (const login of ['vera', 'target-one', 'target-two', 'vera-owner']) {
+    for (const login of ['vera', 'target-one', 'target-two', 'vera-owner', 'flooded-owner']) {
       const created = await admin.data<{ createUser: { id: string } }>('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
         input: { login, fullName: login, password: PASSWORD, departmentId },
       });
@@ -261,6 +261,25 @@ describe('sign-in throttle under parallel guesses (API)', function () {
       { u: userIds['vera-owner'] },
     );
     expect(closed.auditLog.edges.map((edge) => edge.node.summary)).to.include('login closed for 15 minutes to addresses it never signed in from: 20 failures');
+  });
+
+  it('answers the owner’s right password from a known address while a flood of wrong ones for the login is still being answered (s10 re-attack S1)', async () => {
+    const signInFrom = (address: string, password: string) => new ApiClient(server.url, { 'x-forwarded-for': address }).request(SIGN_IN, { login: 'flooded-owner', password });
+    expect((await signInFrom('192.168.1.30', PASSWORD)).data?.signIn).to.deep.equal({ user: { login: 'flooded-owner' } });
+    // 400 wrong passwords at once: half from one address, half from as many addresses.
+    let unanswered = 400;
+    const flood = Array.from({ length: 400 }, (_, index) =>
+      signInFrom(index % 2 ? '203.0.113.50' : `198.51.${Math.floor(index / 200)}.${index % 200}`, `guess-${index}`).finally(() => {
+        unanswered -= 1;
+      }),
+    );
+    const owner = await signInFrom('192.168.1.30', PASSWORD);
+    const unansweredWhenOwnerIn = unanswered;
+    const refusals = await Promise.all(flood);
+    expect(owner.data?.signIn, JSON.stringify(owner.errors)).to.deep.equal({ user: { login: 'flooded-owner' } });
+    expect(unansweredWhenOwnerIn, 'flood requests still waiting when the owner was let in').to.be.above(0);
+    expect(refusals.filter((result) => result.data?.signIn)).to.have.length(0);
+    expect(refusals.filter((result) => result.errors?.[0].extensions?.code === 'TOO_MANY_REQUESTS').length).to.be.above(300);
   });
 });
 

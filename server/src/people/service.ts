@@ -12,7 +12,7 @@ import { isValidAllowListEntry } from './ip-allow-list';
 import { Department, Group, User, type UserDoc } from './models';
 import { MIN_PASSWORD_LENGTH, hashPassword, passwordMatches } from './passwords';
 import { createSession, endUserSessions } from './sessions';
-import { THROTTLE, oneSignInAtATime, recordSignInFailure, releaseSignInAttempt, reserveSignInAttempt } from './throttle';
+import { SignInLineFull, THROTTLE, oneSignInAtATime, recordSignInFailure, releaseSignInAttempt, reserveSignInAttempt } from './throttle';
 
 const LOGIN_PATTERN = /^[A-Za-z0-9._-]{3,64}$/;
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -62,19 +62,24 @@ export async function signIn(request: SignInRequest): Promise<{ token: string; u
   if (!request.password) errors.add('password', 'required');
   errors.throwIfAny();
   const loginKey = login.toLowerCase();
-  return oneSignInAtATime(loginKey, () => attemptSignIn(request, loginKey));
+  return oneSignInAtATime(loginKey, request.ip, () => attemptSignIn(request, loginKey)).catch((error: unknown) => {
+    if (!(error instanceof SignInLineFull)) throw error;
+    request.logger.warn({ login: loginKey, ip: request.ip }, 'sign-in refused: too many attempts waiting');
+    throw throttled(locale, THROTTLE.slowStepMs);
+  });
 }
+
+const throttled = (locale: Locale, ms: number) =>
+  new AppError('TOO_MANY_REQUESTS', message(locale, 'throttled', { minutes: Math.max(1, Math.ceil(ms / 60_000)) }), {
+    retryAfterSeconds: Math.ceil(ms / 1000),
+  });
 
 async function attemptSignIn(request: SignInRequest, loginKey: string): Promise<{ token: string; user: UserDoc }> {
   const { ip, locale, logger } = request;
-  const throttled = (ms: number) =>
-    new AppError('TOO_MANY_REQUESTS', message(locale, 'throttled', { minutes: Math.max(1, Math.ceil(ms / 60_000)) }), {
-      retryAfterSeconds: Math.ceil(ms / 1000),
-    });
   const attempt = await reserveSignInAttempt(loginKey, ip);
   if (attempt.blockedMs > 0) {
     logger.warn({ login: loginKey, ip }, 'sign-in refused: throttled');
-    throw throttled(attempt.blockedMs);
+    throw throttled(locale, attempt.blockedMs);
   }
 
   const user = await User.findOne({ loginKey }).lean<UserDoc>();
@@ -90,7 +95,7 @@ async function attemptSignIn(request: SignInRequest, loginKey: string): Promise<
       );
     }
     if (failure.delayMs > 0) await sleep(failure.delayMs);
-    if (failure.blockedMs > 0) throw throttled(failure.blockedMs);
+    if (failure.blockedMs > 0) throw throttled(locale, failure.blockedMs);
     throw new AppError('UNAUTHENTICATED', message(locale, 'badCredentials'));
   }
   // Only after the password is right, so guessers learn nothing about the account.

@@ -25,6 +25,8 @@ export const THROTTLE = {
   blockSeconds: 15 * 60,
   /** How long an address the login signed in from stays known to it. */
   knownAddressDays: 90,
+  /** Attempts of one login from one address that wait for the one being checked; more are refused at once. */
+  maxWaiting: 20,
   /** Failures before responses start to slow down, and the added delay per further failure. */
   slowAfter: 2,
   slowStepMs: 250,
@@ -51,22 +53,37 @@ function throttles() {
   return limiters;
 }
 
-const inProgress = new Map<string, Promise<unknown>>();
+/** Per line (a login from one address): the attempt being checked and those waiting for it. */
+const lines = new Map<string, { tail: Promise<unknown>; waiting: number }>();
+
+/** An attempt refused because too many of the same login and address are already waiting. */
+export class SignInLineFull extends Error {}
 
 /**
- * Runs the sign-in attempts for one login one after another in this process: parallel requests
- * (an attacker's burst, or twenty tabs signing in at once) each see the count the previous one
- * left. The atomic reservation below keeps several instances honest as well.
+ * Runs the sign-in attempts of one login from one address one after another in this
+ * process: parallel requests (an attacker's burst, or twenty tabs signing in at once) each see the
+ * count the previous one left. Other addresses do not wait for them (s10 re-attack S1: a flood from
+ * strangers kept the owner's right password waiting 10–17 s): across addresses the atomic
+ * reservation keeps the counts honest, as it does across instances. A line holds at most
+ * `maxWaiting` attempts; more are refused at once.
  */
-export function oneSignInAtATime<T>(loginKey: string, attempt: () => Promise<T>): Promise<T> {
-  const result = (inProgress.get(loginKey) ?? Promise.resolve()).then(attempt);
+export function oneSignInAtATime<T>(loginKey: string, ip: string, attempt: () => Promise<T>): Promise<T> {
+  const key = pairKey(loginKey, ip);
+  const line = lines.get(key) ?? { tail: Promise.resolve(), waiting: 0 };
+  if (line.waiting >= THROTTLE.maxWaiting) return Promise.reject(new SignInLineFull());
+  line.waiting += 1;
+  lines.set(key, line);
+  const result = line.tail.then(() => {
+    line.waiting -= 1;
+    return attempt();
+  });
   const settled = result.then(
     () => undefined,
     () => undefined,
   );
-  inProgress.set(loginKey, settled);
+  line.tail = settled;
   void settled.then(() => {
-    if (inProgress.get(loginKey) === settled) inProgress.delete(loginKey);
+    if (line.tail === settled) lines.delete(key);
   });
   return result;
 }

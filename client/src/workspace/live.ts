@@ -39,8 +39,29 @@ async function accessChanged(): Promise<void> {
   for (const listener of accessListeners) listener();
 }
 
+/** Counts reach the tree at most this often; the latest wins. */
+const COUNTS_EVERY_MS = 250;
+let heldCounts: Counts | null = null;
+let countsTimer: ReturnType<typeof setTimeout> | undefined;
+
+function applyHeldCounts(): void {
+  if (!heldCounts) return;
+  useUnreadStore().setCounts(Object.fromEntries(heldCounts.map((c) => [c.folderId, c.count])));
+  heldCounts = null;
+  countsTimer = setTimeout(() => {
+    countsTimer = undefined;
+    applyHeldCounts();
+  }, COUNTS_EVERY_MS);
+}
+
+/**
+ * New counts for the tree: at once, or with the next ones at most COUNTS_EVERY_MS later. A
+ * colleague's import pushes them once a card, thousands a minute, and each one drawn the whole
+ * tree again (s10 re-test V3: the page froze).
+ */
 function pushCounts(counts: Counts): void {
-  useUnreadStore().setCounts(Object.fromEntries(counts.map((c) => [c.folderId, c.count])));
+  heldCounts = counts;
+  if (countsTimer === undefined) applyHeldCounts();
 }
 
 /** Loads the unread counts now (e.g. after a reconnect, when pushes may have been missed). */
@@ -82,5 +103,8 @@ export function stopLive(): void {
   stops = [];
   client?.dispose();
   client = null;
+  clearTimeout(countsTimer);
+  countsTimer = undefined;
+  heldCounts = null;
   useUnreadStore().setCounts({});
 }

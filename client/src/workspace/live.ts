@@ -3,6 +3,7 @@ import { graphql, request, subscribe, type ResultOf } from '../api/graphql';
 import { useFoldersStore } from '../stores/folders';
 import { useSessionStore } from '../stores/session';
 import { useUnreadStore } from '../stores/unread';
+import { paced } from './paced';
 
 const Live = graphql(`
   subscription Live { live { cardEvent { cardId folderId previousFolderId action actorId actorName } unreadCounts { folderId count } accessChanged } }
@@ -41,27 +42,17 @@ async function accessChanged(): Promise<void> {
 
 /** Counts reach the tree at most this often; the latest wins. */
 const COUNTS_EVERY_MS = 250;
-let heldCounts: Counts | null = null;
-let countsTimer: ReturnType<typeof setTimeout> | undefined;
-
-function applyHeldCounts(): void {
-  if (!heldCounts) return;
-  useUnreadStore().setCounts(Object.fromEntries(heldCounts.map((c) => [c.folderId, c.count])));
-  heldCounts = null;
-  countsTimer = setTimeout(() => {
-    countsTimer = undefined;
-    applyHeldCounts();
-  }, COUNTS_EVERY_MS);
-}
+let heldCounts: Counts = [];
+const drawCounts = paced(() => useUnreadStore().setCounts(Object.fromEntries(heldCounts.map((c) => [c.folderId, c.count]))), COUNTS_EVERY_MS);
 
 /**
  * New counts for the tree: at once, or with the next ones at most COUNTS_EVERY_MS later. A
- * colleague's import pushes them once a card, thousands a minute, and each one drawn the whole
+ * colleague's import pushes them once a card, thousands a minute, and each one drew the whole
  * tree again (s10 re-test V3: the page froze).
  */
 function pushCounts(counts: Counts): void {
   heldCounts = counts;
-  if (countsTimer === undefined) applyHeldCounts();
+  drawCounts.call();
 }
 
 /** Loads the unread counts now (e.g. after a reconnect, when pushes may have been missed). */
@@ -103,8 +94,6 @@ export function stopLive(): void {
   stops = [];
   client?.dispose();
   client = null;
-  clearTimeout(countsTimer);
-  countsTimer = undefined;
-  heldCounts = null;
+  drawCounts.cancel();
   useUnreadStore().setCounts({});
 }

@@ -206,4 +206,25 @@ describe('the card list store', () => {
     expect(server.fetchCards.mock.calls.length).toBeLessThanOrEqual(3);
     expect(server.fetchCardPage.mock.calls.length).toBeLessThanOrEqual(5);
   });
+
+  it('reads the list again for changes that come while a burst’s refresh is under way, rather than counting them twice', async () => {
+    server.fetchCardPage.mockResolvedValueOnce(page([row('old', 'Старая', '2026-01-01')], true));
+    server.fetchCardCount.mockResolvedValueOnce(100);
+    const list = useCardListStore();
+    await list.open('f1');
+    await vi.waitFor(() => expect(list.totalCount).toBe(100));
+    let answerCount: (count: number) => void = () => {};
+    server.fetchCardPage.mockResolvedValue(page([row('new-32', 'Новая', '2026-01-02')], true));
+    server.fetchCardCount.mockReturnValueOnce(new Promise<number>((resolve) => (answerCount = resolve)));
+    for (let i = 1; i <= 30; i += 1) for (const listener of server.cardEventListeners) listener(event(`new-${i}`, 'f1'));
+    await vi.waitFor(() => expect(server.fetchCardCount).toHaveBeenCalledTimes(2));
+    // Two more arrive while the count is being read, and the count already holds them.
+    for (const id of ['new-31', 'new-32']) for (const listener of server.cardEventListeners) listener(event(id, 'f1'));
+    server.fetchCards.mockResolvedValue(['new-31', 'new-32'].map((id) => details(row(id, id, '2026-01-02'), 'f1')));
+    server.fetchCardCount.mockResolvedValue(132);
+    answerCount(132);
+    await vi.waitFor(() => expect(server.fetchCardCount).toHaveBeenCalledTimes(3), { timeout: 3000 });
+    await vi.waitFor(() => expect(list.totalCount).toBe(132));
+    expect(server.fetchCards).not.toHaveBeenCalled();
+  });
 });

@@ -197,7 +197,8 @@ export const useCardListStore = defineStore('workspaceCardList', () => {
       takenInWindow = 0;
     }
     takenInWindow += pending.size;
-    const burst = takenInWindow > MAX_BATCH;
+    // Changes soon after a refresh refresh again: the count it read may already hold them.
+    const burst = takenInWindow > MAX_BATCH || now < pausedUntil + BURST_PAUSE_MS;
     const ids = [...pending];
     pending.clear();
     try {

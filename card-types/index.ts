@@ -64,6 +64,7 @@ export {
   type ValidationOptions,
   type ValidationResult,
 } from './kernel/values';
+export { cleanText } from './kernel/kind-parts';
 export { formatValue } from './kernel/format';
 export { excelSerialToDate, formatDate, formatDateTime, parseDate, parseDateTime } from './kernel/dates';
 export { formatDecimal, parseDecimal } from './kernel/decimal';

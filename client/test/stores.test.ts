@@ -177,4 +177,54 @@ describe('the card list store', () => {
     await vi.waitFor(() => expect(list.rows.map((r) => r.title)).toEqual(['В', 'А (новое название)']));
     expect(server.fetchCards.mock.calls.at(-1)?.[0]).toEqual(['1']);
   });
+
+  it('takes a colleague’s import of thousands of cards as one refresh of the rows on show and the count, not card by card (s10 re-test V3)', async () => {
+    const shown = Array.from({ length: 100 }, (_, i) => row(`old-${i}`, `Старая ${i}`, '2026-01-01'));
+    server.fetchCardPage.mockResolvedValueOnce(page(shown, true));
+    server.fetchCardCount.mockResolvedValue(37_700);
+    const list = useCardListStore();
+    await list.open('f1');
+    await vi.waitFor(() => expect(list.totalCount).toBe(37_700));
+
+    const imported = Array.from({ length: 100 }, (_, i) => row(`new-${i}`, `Новая ${i}`, '2026-01-02'));
+    server.fetchCardPage.mockResolvedValue(page(imported, true));
+    server.fetchCardCount.mockResolvedValue(41_700);
+    for (let i = 0; i < 4000; i += 1) for (const listener of server.cardEventListeners) listener(event(`new-${i}`, 'f1'));
+    await vi.waitFor(() => expect(list.totalCount).toBe(41_700), { timeout: 3000 });
+    expect(list.rows.map((r) => r.id)).toEqual(imported.map((r) => r.id));
+    expect(server.fetchCards).not.toHaveBeenCalled();
+    expect(server.fetchCardPage).toHaveBeenCalledTimes(2);
+    expect(server.fetchCardPage.mock.calls[1]).toEqual(['f1', expect.objectContaining({ first: 100, after: null })]);
+
+    // A steady stream of a few changes at a time, as an import sends them, is a burst too.
+    server.fetchCards.mockResolvedValue([]);
+    for (let tick = 0; tick < 20; tick += 1) {
+      for (let i = 0; i < 5; i += 1) for (const listener of server.cardEventListeners) listener(event(`more-${tick}-${i}`, 'f1'));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(server.fetchCards.mock.calls.length).toBeLessThanOrEqual(3);
+    expect(server.fetchCardPage.mock.calls.length).toBeLessThanOrEqual(5);
+  });
+
+  it('reads the list again for changes that come while a burst’s refresh is under way, rather than counting them twice', async () => {
+    server.fetchCardPage.mockResolvedValueOnce(page([row('old', 'Старая', '2026-01-01')], true));
+    server.fetchCardCount.mockResolvedValueOnce(100);
+    const list = useCardListStore();
+    await list.open('f1');
+    await vi.waitFor(() => expect(list.totalCount).toBe(100));
+    let answerCount: (count: number) => void = () => {};
+    server.fetchCardPage.mockResolvedValue(page([row('new-32', 'Новая', '2026-01-02')], true));
+    server.fetchCardCount.mockReturnValueOnce(new Promise<number>((resolve) => (answerCount = resolve)));
+    for (let i = 1; i <= 30; i += 1) for (const listener of server.cardEventListeners) listener(event(`new-${i}`, 'f1'));
+    await vi.waitFor(() => expect(server.fetchCardCount).toHaveBeenCalledTimes(2));
+    // Two more arrive while the count is being read, and the count already holds them.
+    for (const id of ['new-31', 'new-32']) for (const listener of server.cardEventListeners) listener(event(id, 'f1'));
+    server.fetchCards.mockResolvedValue(['new-31', 'new-32'].map((id) => details(row(id, id, '2026-01-02'), 'f1')));
+    server.fetchCardCount.mockResolvedValue(132);
+    answerCount(132);
+    await vi.waitFor(() => expect(server.fetchCardCount).toHaveBeenCalledTimes(3), { timeout: 3000 });
+    await vi.waitFor(() => expect(list.totalCount).toBe(132));
+    expect(server.fetchCards).not.toHaveBeenCalled();
+  });
 });

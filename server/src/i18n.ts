@@ -71,6 +71,8 @@ const messages = {
   queryTooLarge: { ru: 'Запрос слишком велик (больше {max} лексем)', en: 'The query is too large (more than {max} tokens)' },
   wrongArgumentType: { ru: 'Значение не подходит к типу этого аргумента', en: 'The value does not suit the type of this argument' },
   unknownCardType: { ru: 'Нет типа карточки «{key}»', en: 'No card type “{key}”' },
+  tooDeepQuery: { ru: 'Запрос слишком глубокий: не больше {max} уровней вложенности', en: 'The query is nested too deeply: at most {max} levels' },
+  tooManyAliases: { ru: 'Слишком много псевдонимов в запросе: не больше {max}', en: 'Too many aliases in the query: at most {max}' },
   tooCostly: {
     ru: 'Запрос слишком дорогой: его стоимость {cost} больше предела {max}. Запросите меньше строк (first, ids) или меньше псевдонимов за раз',
     en: 'The query costs too much: {cost}, above the limit of {max}. Ask for fewer rows (first, ids) or fewer aliases at a time',

@@ -1,4 +1,5 @@
 import { Types } from 'mongoose';
+import { cleanText } from '../../card-types';
 import { UserInputError } from './errors';
 import { message, type Locale, type MessageKey } from './i18n';
 
@@ -17,9 +18,13 @@ export class FieldErrors {
     this.fields[field] ??= text;
   }
 
-  /** Required text: trims it, reports it when empty or over `max` characters. */
+  /**
+   * Required text on one line (a name, a login), cleaned as card text is: without control characters,
+   * bidirectional overrides and invisible letters (a full name with U+202E reads as another person's,
+   * s10 re-attack S4), trimmed; reports it when empty or over `max` characters.
+   */
   text(field: string, value: string | null | undefined, { required = true, max = 200 } = {}): string {
-    const trimmed = (value ?? '').trim();
+    const trimmed = cleanText(value ?? '', false);
     if (required && trimmed === '') this.add(field, 'required');
     else if (trimmed.length > max) this.add(field, 'tooLong', { max });
     return trimmed;

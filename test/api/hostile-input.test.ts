@@ -235,4 +235,36 @@ describe('hostile input on administrators’ write paths (API)', function () {
     const folder = await admin.data<{ folder: { allowedCardTypes: string[] } }>('query($id: ID!) { folder(id: $id) { allowedCardTypes } }', { id: folderId });
     expect(folder.folder.allowedCardTypes).to.deep.equal(['counterparty', 'contact-person']);
   });
+
+  it('keeps no control characters, bidi overrides or invisible letters in library, folder, group, department and full names (s10 re-attack S4)', async () => {
+    const hostile = (name: string) => `${name}\u202eпуп\u0000\u0007\u001b[31m\u200f\u3164\n`;
+    const library = await admin.data<{ createLibrary: { id: string; name: string } }>('mutation($n: String!) { createLibrary(name: $n) { id name } }', {
+      n: hostile('Библиотека'),
+    });
+    expect(library.createLibrary.name).to.equal('Библиотекапуп[31m');
+    const folder = await admin.data<{ createFolder: { name: string } }>('mutation($input: FolderInput!) { createFolder(input: $input) { name } }', {
+      input: { libraryId: library.createLibrary.id, name: hostile('Папка') },
+    });
+    expect(folder.createFolder.name).to.equal('Папкапуп[31m');
+    const group = await admin.data<{ renameGroup: { name: string } }>('mutation($id: ID!, $n: String!) { renameGroup(id: $id, name: $n) { name } }', {
+      id: groupId,
+      n: hostile('Группа'),
+    });
+    expect(group.renameGroup.name).to.equal('Группапуп[31m');
+    const department = await admin.data<{ createDepartment: { id: string; name: string } }>('mutation($n: String!) { createDepartment(input: { name: $n }) { id name } }', {
+      n: hostile('Отдел'),
+    });
+    expect(department.createDepartment.name).to.equal('Отделпуп[31m');
+    const user = await admin.data<{ createUser: { id: string; fullName: string } }>('mutation($input: CreateUserInput!) { createUser(input: $input) { id fullName } }', {
+      input: { login: 'hostile-name', fullName: hostile('Татьяна Гончаренко'), password: PASSWORD, departmentId: department.createDepartment.id },
+    });
+    expect(user.createUser.fullName).to.equal('Татьяна Гончаренкопуп[31m');
+    const renamed = await admin.data<{ updateUser: { fullName: string } }>('mutation($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { fullName } }', {
+      id: user.createUser.id,
+      input: { fullName: hostile('Анна') },
+    });
+    expect(renamed.updateUser.fullName).to.equal('Аннапуп[31m');
+    // Nothing but hidden characters is no name at all.
+    expect(refusalFields(await admin.request('mutation { createGroup(name: "\\u202e\\u200b") { id } }'))).to.deep.equal({ name: 'Обязательное поле' });
+  });
 });

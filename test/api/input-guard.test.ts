@@ -46,12 +46,22 @@ describe('input guard: query text, unstorable text, refusals naming the argument
     expect(health.status).to.equal(200);
   });
 
-  it('refuses a query of more tokens than any client sends, and more than 50 aliases', async () => {
+  it('refuses a query of more tokens than any client sends, more than 50 aliases and more than 12 levels, with a code and in the user’s language (s10 attack A5)', async () => {
     const huge = await admin.request(`{ ${'__typename '.repeat(6000)}}`);
     expect(refusalFields(huge)).to.deep.equal({ query: 'Запрос слишком велик (больше 5000 лексем)' });
-    const aliases = await admin.request(`{ ${Array.from({ length: 100 }, (_, i) => `a${i}: viewer { isAdmin }`).join(' ')} }`);
-    expect(aliases.status).to.be.below(500);
-    expect(aliases.errors?.[0].message).to.match(/Aliases limit of 50 exceeded/);
+    const manyAliases = `{ ${Array.from({ length: 51 }, (_, i) => `a${i}: viewer { isAdmin }`).join(' ')} }`;
+    const tooDeep = `{ cards(first: 1) { edges { node { files { versions { ${'versions { '.repeat(9)}id${' }'.repeat(9)} } } } } } }`;
+    const refusal = async (client: ApiClient, query: string) => {
+      const result = await client.request(query);
+      expect(result.status).to.be.below(500);
+      expect(result.data ?? null).to.equal(null);
+      return { message: result.errors?.[0].message, code: result.errors?.[0].extensions?.code };
+    };
+    expect(await refusal(admin, manyAliases)).to.deep.equal({ message: 'Слишком много псевдонимов в запросе: не больше 50', code: 'TOO_COMPLEX' });
+    expect(await refusal(admin, tooDeep)).to.deep.equal({ message: 'Запрос слишком глубокий: не больше 12 уровней вложенности', code: 'TOO_COMPLEX' });
+    const english = new ApiClient(server.url, { 'accept-language': 'en' });
+    expect(await refusal(english, manyAliases)).to.deep.equal({ message: 'Too many aliases in the query: at most 50', code: 'TOO_COMPLEX' });
+    expect(await refusal(english, tooDeep)).to.deep.equal({ message: 'The query is nested too deeply: at most 12 levels', code: 'TOO_COMPLEX' });
   });
 
   it('counts the rows every list returns in the cost limit — first/last however set (default included) and the number of ids — so 50 aliased lists are refused and a client page is not', async () => {

@@ -296,5 +296,25 @@ describe('live updates over server-sent events (API)', function () {
       const [, read] = await live.waitFor(2, 5000);
       expect(read.live).to.deep.equal({ cardEvent: null, unreadCounts: [] });
     });
+
+    it('tells a tab of every card a colleague adds in a burst, and of the unread counts a few times, the last one right (s10 re-test V3)', async () => {
+      const { folder, writer, watcher } = await pair();
+      type Update = { live: { cardEvent: { cardId: string } | null; unreadCounts: { folderId: string; count: number }[] | null } };
+      const live = new SseSubscription<Update>(server.url, watcher.cookieHeader(), 'subscription { live { cardEvent { cardId } unreadCounts { folderId count } } }');
+      subscriptions.push(live as SseSubscription<unknown>);
+      await live.ready;
+      const created = await Promise.all(
+        Array.from({ length: 40 }, async (_, i) => (await writer.data<{ createCard: { id: string } }>(CREATE, { f: folder, v: { name: `ООО «Пачка ${i}»` } })).createCard.id),
+      );
+      const countsOf = (update: Update) => update.live.unreadCounts?.find((c) => c.folderId === folder)?.count;
+      await waitFor(
+        () => live.received.filter((update) => update.live.cardEvent).length === 40 && live.received.some((update) => countsOf(update) === 40),
+        'every card and the count of 40',
+      );
+      expect(new Set(live.received.map((update) => update.live.cardEvent?.cardId).filter(Boolean))).to.deep.equal(new Set(created));
+      const countUpdates = live.received.filter((update) => update.live.unreadCounts);
+      expect(countsOf(countUpdates.at(-1)!)).to.equal(40);
+      expect(countUpdates.length, 'updates carrying the counts').to.be.at.most(20);
+    });
   });
 });

@@ -183,7 +183,7 @@ describe('sign-in throttle under parallel guesses (API)', function () {
     server = await startTestServer({ TRUST_PROXY: 'true' });
     admin = await signedIn(server);
     const departmentId = (await admin.data<{ departments: { id: string }[] }>('{ departments { id } }')).departments[0].id;
-    for (const login of ['vera', 'target-one', 'target-two', 'vera-owner']) {
+    for (const login of ['vera', 'target-one', 'target-two', 'vera-owner', 'flooded-owner', 'office-owner']) {
       const created = await admin.data<{ createUser: { id: string } }>('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
         input: { login, fullName: login, password: PASSWORD, departmentId },
       });
@@ -261,6 +261,49 @@ describe('sign-in throttle under parallel guesses (API)', function () {
       { u: userIds['vera-owner'] },
     );
     expect(closed.auditLog.edges.map((edge) => edge.node.summary)).to.include('login closed for 15 minutes to addresses it never signed in from: 20 failures');
+  });
+
+  it('answers the owner’s right password from a known address while a flood of wrong ones for the login is still being answered (s10 re-attack S1)', async () => {
+    const signInFrom = (address: string, password: string) => new ApiClient(server.url, { 'x-forwarded-for': address }).request(SIGN_IN, { login: 'flooded-owner', password });
+    expect((await signInFrom('192.168.1.30', PASSWORD)).data?.signIn).to.deep.equal({ user: { login: 'flooded-owner' } });
+    // 400 wrong passwords at once: half from one address, half from as many addresses.
+    let unanswered = 400;
+    const flood = Array.from({ length: 400 }, (_, index) =>
+      signInFrom(index % 2 ? '203.0.113.50' : `198.51.${Math.floor(index / 200)}.${index % 200}`, `guess-${index}`).finally(() => {
+        unanswered -= 1;
+      }),
+    );
+    const owner = await signInFrom('192.168.1.30', PASSWORD);
+    const unansweredWhenOwnerIn = unanswered;
+    const refusals = await Promise.all(flood);
+    expect(owner.data?.signIn, JSON.stringify(owner.errors)).to.deep.equal({ user: { login: 'flooded-owner' } });
+    expect(unansweredWhenOwnerIn, 'flood requests still waiting when the owner was let in').to.be.above(0);
+    expect(refusals.filter((result) => result.data?.signIn)).to.have.length(0);
+    expect(refusals.filter((result) => result.errors?.[0].extensions?.code === 'TOO_MANY_REQUESTS').length).to.be.above(300);
+  });
+
+  it('lets the owner’s browser in after neighbours at the office address and strangers have shut the login, and gives a stolen device cookie five guesses (s10 re-attack S2)', async () => {
+    const office = '192.168.7.10';
+    const ownerBrowser = new ApiClient(server.url, { 'x-forwarded-for': office });
+    const signInWith = (client: ApiClient, password: string) => client.request(SIGN_IN, { login: 'office-owner', password });
+    expect((await signInWith(ownerBrowser, PASSWORD)).data?.signIn).to.deep.equal({ user: { login: 'office-owner' } });
+    await ownerBrowser.data('mutation { signOut }');
+    // 20 failures from strangers close the login to new addresses; 5 from a neighbour behind the office NAT block the office address.
+    for (let address = 1; address <= 4; address += 1) {
+      for (let attempt = 0; attempt < 5; attempt += 1) await signInWith(new ApiClient(server.url, { 'x-forwarded-for': `203.0.114.${address}` }), `guess-${attempt}`);
+    }
+    const neighbour = new ApiClient(server.url, { 'x-forwarded-for': office });
+    await neighbour.data('mutation($login: String!, $password: String!) { signIn(login: $login, password: $password) { user { login } } }', { login: 'vera', password: PASSWORD });
+    for (let attempt = 0; attempt < 5; attempt += 1) await signInWith(neighbour, `neighbour-${attempt}`);
+    // The neighbour's browser proves a sign-in to another login only: the office address stays shut to it (A10 holds).
+    expect((await signInWith(neighbour, PASSWORD)).errors?.[0].extensions?.code).to.equal('TOO_MANY_REQUESTS');
+    const again = await signInWith(ownerBrowser, PASSWORD);
+    expect(again.data?.signIn, JSON.stringify(again.errors)).to.deep.equal({ user: { login: 'office-owner' } });
+    await ownerBrowser.data('mutation { signOut }');
+    const codes: unknown[] = [];
+    for (let attempt = 0; attempt < 5; attempt += 1) codes.push((await signInWith(ownerBrowser, `stolen-${attempt}`)).errors?.[0].extensions?.code);
+    expect(codes).to.deep.equal([...Array(4).fill('UNAUTHENTICATED'), 'TOO_MANY_REQUESTS']);
+    expect((await signInWith(ownerBrowser, PASSWORD)).errors?.[0].extensions?.code).to.equal('TOO_MANY_REQUESTS');
   });
 });
 

@@ -5,6 +5,7 @@ import { generateCounterparties } from '../../seeds/generate';
 import type { ApiClient } from '../support/api-client';
 import { describeInBrowser } from '../support/browser';
 import { DEMO_PASSWORD } from '../../seeds/demo';
+import { signedIn } from '../support/server';
 import { waitFor } from '../support/wait';
 import { signInThroughUi, startDemoSuite, stopDemoSuite, type DemoSuite } from './ui';
 
@@ -135,6 +136,27 @@ describeInBrowser('card list and live rights (browser)', function () {
       .getByTestId('card-count')
       .filter({ hasText: /^Карточек: 1\s234$/ })
       .waitFor();
+  });
+
+  it('a colleague adding 300 cards at once to the open folder: Татьяна’s list shows the newest and the count follows (s10 re-test V3)', async () => {
+    const { users } = await admin.data<{ users: { id: string; login: string }[] }>('query { users { id login } }');
+    const colleagueId = users.find((user) => user.login === 'iorlov')!.id;
+    const folderId = await generateCounterparties({ count: 120, folderName: 'Пополняемая папка', grantUserIds: [tatianaId, colleagueId] });
+    await page.goto(`${server.url}/folders/${folderId}`);
+    await page
+      .getByTestId('card-count')
+      .filter({ hasText: /^Карточек: 120$/ })
+      .waitFor();
+    const colleague = await signedIn(server, 'iorlov', DEMO_PASSWORD);
+    const CREATE = 'mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }';
+    for (let batch = 0; batch < 10; batch += 1) {
+      await Promise.all(Array.from({ length: 30 }, (_, i) => colleague.data(CREATE, { f: folderId, v: { name: `ООО «Новая ${batch * 30 + i + 1}»` } })));
+    }
+    await page
+      .getByTestId('card-count')
+      .filter({ hasText: /^Карточек: 420$/ })
+      .waitFor({ timeout: 30_000 });
+    await page.getByTestId('card-link').filter({ hasText: 'ООО «Новая 300»' }).waitFor({ timeout: 30_000 });
   });
 
   it('a refused next page stops the list with the server’s message; «Повторить» asks once more and continues', async () => {

@@ -3,6 +3,7 @@ import { graphql, request, subscribe, type ResultOf } from '../api/graphql';
 import { useFoldersStore } from '../stores/folders';
 import { useSessionStore } from '../stores/session';
 import { useUnreadStore } from '../stores/unread';
+import { paced } from './paced';
 
 const Live = graphql(`
   subscription Live { live { cardEvent { cardId folderId previousFolderId action actorId actorName } unreadCounts { folderId count } accessChanged } }
@@ -39,8 +40,19 @@ async function accessChanged(): Promise<void> {
   for (const listener of accessListeners) listener();
 }
 
+/** Counts reach the tree at most this often; the latest wins. */
+const COUNTS_EVERY_MS = 250;
+let heldCounts: Counts = [];
+const drawCounts = paced(() => useUnreadStore().setCounts(Object.fromEntries(heldCounts.map((c) => [c.folderId, c.count]))), COUNTS_EVERY_MS);
+
+/**
+ * New counts for the tree: at once, or with the next ones at most COUNTS_EVERY_MS later. A
+ * colleague's import pushes them once a card, thousands a minute, and each one drew the whole
+ * tree again (s10 re-test V3: the page froze).
+ */
 function pushCounts(counts: Counts): void {
-  useUnreadStore().setCounts(Object.fromEntries(counts.map((c) => [c.folderId, c.count])));
+  heldCounts = counts;
+  drawCounts.call();
 }
 
 /** Loads the unread counts now (e.g. after a reconnect, when pushes may have been missed). */
@@ -82,5 +94,6 @@ export function stopLive(): void {
   stops = [];
   client?.dispose();
   client = null;
+  drawCounts.cancel();
   useUnreadStore().setCounts({});
 }

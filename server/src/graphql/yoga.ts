@@ -1,5 +1,3 @@
-import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
-import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { useGraphQlJit } from '@envelop/graphql-jit';
@@ -8,6 +6,7 @@ import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'gra
 import type { Logger } from '../logger';
 import type { Context as KoaContext } from 'koa';
 import type { GraphQLContext } from './context';
+import { useComplexityLimits } from './complexity-limits';
 import { useCostLimit } from './cost-limit';
 import { useInputGuard } from './input-guard';
 import type { GraphQLModule } from './module';
@@ -93,8 +92,7 @@ export function createGraphQLServer(options: {
       useInputGuard({ production: options.production, schema }),
       // Deeply nested, much-aliased or very expensive queries are refused before they run
       // (the client asks for many cards with one `cards(ids:)`, not with aliases).
-      maxDepthPlugin({ n: 12, ignoreIntrospection: true }),
-      maxAliasesPlugin({ n: 50 }),
+      useComplexityLimits({ maxDepth: 12, maxAliases: 50 }),
       // The cost counts the rows each list returns, from `first`/`last` or `ids` however they are set:
       // about 250 full cards in one request (the client's largest asks for 200).
       useCostLimit({ maxCost: 30_000 }),

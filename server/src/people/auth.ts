@@ -3,6 +3,7 @@ import { accessSnapshot, type AccessSnapshot, type SnapshotUser } from '../acces
 import type { Config } from '../config';
 import { addressAllowed } from './ip-allow-list';
 import { SESSION_COOKIE, SESSION_TTL_MS, sessionFor } from './sessions';
+import { THROTTLE, type SignInDevice } from './throttle';
 
 /** Who is behind the request, as far as the session cookie tells. */
 export interface RequestAuth {
@@ -49,6 +50,20 @@ export async function addressAllowedFor(user: Pick<SnapshotUser, 'ipAllowList' |
 
 export function sessionCookieOptions(config: Config) {
   return { httpOnly: true, sameSite: 'lax' as const, secure: config.isProduction, signed: true, maxAge: SESSION_TTL_MS, overwrite: true };
+}
+
+/** The browser's proof of an earlier sign-in to a login (signed: `<device id>.<login key>`), kept after sign-out. */
+const DEVICE_COOKIE = 'kartoteka_device';
+
+export function signInDeviceOf(ctx: Context): SignInDevice | null {
+  const value = ctx.cookies.get(DEVICE_COOKIE, { signed: true }) ?? '';
+  const separator = value.indexOf('.');
+  return separator > 0 ? { id: value.slice(0, separator), loginKey: value.slice(separator + 1) } : null;
+}
+
+export function rememberSignInDevice(ctx: Context, config: Config, device: SignInDevice): void {
+  const maxAge = THROTTLE.knownAddressDays * 86_400_000;
+  ctx.cookies.set(DEVICE_COOKIE, `${device.id}.${device.loginKey}`, { ...sessionCookieOptions(config), maxAge });
 }
 
 const signedOut = (): RequestAuth => ({ user: null, sessionToken: null, sessionId: null, sessionExpiresAt: null, addressRefused: false });

@@ -5,7 +5,7 @@ import { accessSnapshot } from '../access/snapshot';
 import type { GraphQLContext } from '../graphql/context';
 import { AppError } from '../errors';
 import { message, type Locale } from '../i18n';
-import { sessionCookieOptions } from './auth';
+import { rememberSignInDevice, sessionCookieOptions, signInDeviceOf } from './auth';
 import { Department, Group, User, type DepartmentDoc, type GroupDoc, type UserDoc } from './models';
 import * as people from './service';
 import { endSession, SESSION_COOKIE } from './sessions';
@@ -132,8 +132,16 @@ export const peopleModule: GraphQLModule = {
         if (sessionCookieOptions(context.config).secure && !context.koa.secure) {
           throw new AppError('FORBIDDEN', message(context.locale, 'httpsRequired'), { reason: 'HTTPS_REQUIRED' });
         }
-        const { token, user } = await people.signIn({ ...args, ip: context.ip, userAgent: context.userAgent, locale: context.locale, logger: context.logger });
+        const { token, user, device } = await people.signIn({
+          ...args,
+          ip: context.ip,
+          userAgent: context.userAgent,
+          locale: context.locale,
+          logger: context.logger,
+          device: signInDeviceOf(context.koa),
+        });
         context.koa.cookies.set(SESSION_COOKIE, token, sessionCookieOptions(context.config));
+        rememberSignInDevice(context.koa, context.config, device);
         // In place: the request's actor() reads this same object.
         Object.assign(context.auth, { user, sessionToken: token, sessionId: null, sessionExpiresAt: null, addressRefused: false });
         return viewerOf(context);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Types } from 'mongoose';
 import type { Actor } from '../access/actor';
@@ -12,7 +13,7 @@ import { isValidAllowListEntry } from './ip-allow-list';
 import { Department, Group, User, type UserDoc } from './models';
 import { MIN_PASSWORD_LENGTH, hashPassword, passwordMatches } from './passwords';
 import { createSession, endUserSessions } from './sessions';
-import { THROTTLE, oneSignInAtATime, recordSignInFailure, releaseSignInAttempt, reserveSignInAttempt } from './throttle';
+import { SignInLineFull, THROTTLE, type SignInDevice, oneSignInAtATime, recordSignInFailure, releaseSignInAttempt, reserveSignInAttempt } from './throttle';
 
 const LOGIN_PATTERN = /^[A-Za-z0-9._-]{3,64}$/;
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -52,29 +53,41 @@ export interface SignInRequest {
   userAgent: string;
   locale: Locale;
   logger: Logger;
+  /** The browser's device cookie from an earlier sign-in (its id and the login it was given for), if any. */
+  device: SignInDevice | null;
 }
 
-/** Checks the password (throttled per login and address) and opens a session. */
-export async function signIn(request: SignInRequest): Promise<{ token: string; user: UserDoc }> {
+const throttled = (locale: Locale, ms: number) =>
+  new AppError('TOO_MANY_REQUESTS', message(locale, 'throttled', { minutes: Math.max(1, Math.ceil(ms / 60_000)) }), {
+    retryAfterSeconds: Math.ceil(ms / 1000),
+  });
+
+/**
+ * Checks the password (throttled per login and address, or per device) and opens a session. The
+ * answer names the device the browser is to keep: the one it proved, or a new one.
+ */
+export async function signIn(request: SignInRequest): Promise<{ token: string; user: UserDoc; device: SignInDevice }> {
   const { locale } = request;
   const errors = new FieldErrors(locale);
   const login = errors.text('login', request.login, { max: 64 });
   if (!request.password) errors.add('password', 'required');
   errors.throwIfAny();
   const loginKey = login.toLowerCase();
-  return oneSignInAtATime(loginKey, () => attemptSignIn(request, loginKey));
+  const deviceId = request.device?.loginKey === loginKey ? request.device.id : null;
+  const signedIn = await oneSignInAtATime(loginKey, request.ip, deviceId, () => attemptSignIn(request, loginKey, deviceId)).catch((error: unknown) => {
+    if (!(error instanceof SignInLineFull)) throw error;
+    request.logger.warn({ login: loginKey, ip: request.ip }, 'sign-in refused: too many attempts waiting');
+    throw throttled(locale, THROTTLE.slowStepMs);
+  });
+  return { ...signedIn, device: { id: deviceId ?? randomBytes(16).toString('base64url'), loginKey } };
 }
 
-async function attemptSignIn(request: SignInRequest, loginKey: string): Promise<{ token: string; user: UserDoc }> {
+async function attemptSignIn(request: SignInRequest, loginKey: string, deviceId: string | null): Promise<{ token: string; user: UserDoc }> {
   const { ip, locale, logger } = request;
-  const throttled = (ms: number) =>
-    new AppError('TOO_MANY_REQUESTS', message(locale, 'throttled', { minutes: Math.max(1, Math.ceil(ms / 60_000)) }), {
-      retryAfterSeconds: Math.ceil(ms / 1000),
-    });
-  const attempt = await reserveSignInAttempt(loginKey, ip);
+  const attempt = await reserveSignInAttempt(loginKey, ip, deviceId);
   if (attempt.blockedMs > 0) {
     logger.warn({ login: loginKey, ip }, 'sign-in refused: throttled');
-    throw throttled(attempt.blockedMs);
+    throw throttled(locale, attempt.blockedMs);
   }
 
   const user = await User.findOne({ loginKey }).lean<UserDoc>();
@@ -90,7 +103,7 @@ async function attemptSignIn(request: SignInRequest, loginKey: string): Promise<
       );
     }
     if (failure.delayMs > 0) await sleep(failure.delayMs);
-    if (failure.blockedMs > 0) throw throttled(failure.blockedMs);
+    if (failure.blockedMs > 0) throw throttled(locale, failure.blockedMs);
     throw new AppError('UNAUTHENTICATED', message(locale, 'badCredentials'));
   }
   // Only after the password is right, so guessers learn nothing about the account.

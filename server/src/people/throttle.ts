@@ -13,6 +13,11 @@ import { RateLimiterMongo, RateLimiterRes } from 'rate-limiter-flexible';
  * address block that login from that address, and many from one address block the address. A login
  * guessed at from many addresses is closed only to addresses it never signed in from: where its owner
  * signed in during the last 90 days the right password still opens it.
+ *
+ * A browser that signed in to the login before carries a signed device cookie (OWASP's «device
+ * cookies», s10 re-attack S2): its attempts count only against that device, so no failures of others
+ * — not even from the owner's own office address, shared by everyone behind its NAT — refuse it;
+ * five wrong passwords with the cookie block the cookie.
  */
 export const THROTTLE = {
   /** Failures of one login from one address. */
@@ -23,8 +28,10 @@ export const THROTTLE = {
   loginFailures: 20,
   windowSeconds: 15 * 60,
   blockSeconds: 15 * 60,
-  /** How long an address the login signed in from stays known to it. */
+  /** How long an address or a browser the login signed in from stays known to it. */
   knownAddressDays: 90,
+  /** Attempts of one login from one address (or device) that wait for the one being checked; more are refused at once. */
+  maxWaiting: 20,
   /** Failures before responses start to slow down, and the added delay per further failure. */
   slowAfter: 2,
   slowStepMs: 250,
@@ -38,7 +45,7 @@ const KnownAddress = mongoose.model('SignInKnownAddress', knownAddressSchema, 's
 
 const pairKey = (loginKey: string, ip: string) => `${loginKey}|${ip}`;
 
-let limiters: { pair: RateLimiterMongo; login: RateLimiterMongo; address: RateLimiterMongo } | undefined;
+let limiters: { pair: RateLimiterMongo; login: RateLimiterMongo; address: RateLimiterMongo; device: RateLimiterMongo } | undefined;
 
 function throttles() {
   // Created on first use: they need an open connection to create their indexes.
@@ -47,26 +54,48 @@ function throttles() {
     pair: limiter('signin_throttle_pair', THROTTLE.pairFailures),
     login: limiter('signin_throttle_login', THROTTLE.loginFailures),
     address: limiter('signin_throttle_address', THROTTLE.addressFailures),
+    device: limiter('signin_throttle_device', THROTTLE.pairFailures),
   };
   return limiters;
 }
 
-const inProgress = new Map<string, Promise<unknown>>();
+/** A browser that signed in to a login before: the id its device cookie carries, and the login. */
+export interface SignInDevice {
+  id: string;
+  loginKey: string;
+}
+
+/** Per line (a login from one address, or from one device): the attempt being checked and those waiting for it. */
+const lines = new Map<string, { tail: Promise<unknown>; waiting: number }>();
+
+/** An attempt refused because too many of the same login and address are already waiting. */
+export class SignInLineFull extends Error {}
 
 /**
- * Runs the sign-in attempts for one login one after another in this process: parallel requests
- * (an attacker's burst, or twenty tabs signing in at once) each see the count the previous one
- * left. The atomic reservation below keeps several instances honest as well.
+ * Runs the sign-in attempts of one login from one address (or one device) one after another in this
+ * process: parallel requests (an attacker's burst, or twenty tabs signing in at once) each see the
+ * count the previous one left. Other addresses do not wait for them (s10 re-attack S1: a flood from
+ * strangers kept the owner's right password waiting 10–17 s): across addresses the atomic
+ * reservation keeps the counts honest, as it does across instances. A line holds at most
+ * `maxWaiting` attempts; more are refused at once.
  */
-export function oneSignInAtATime<T>(loginKey: string, attempt: () => Promise<T>): Promise<T> {
-  const result = (inProgress.get(loginKey) ?? Promise.resolve()).then(attempt);
+export function oneSignInAtATime<T>(loginKey: string, ip: string, deviceId: string | null, attempt: () => Promise<T>): Promise<T> {
+  const key = deviceId ? `${loginKey}#${deviceId}` : pairKey(loginKey, ip);
+  const line = lines.get(key) ?? { tail: Promise.resolve(), waiting: 0 };
+  if (line.waiting >= THROTTLE.maxWaiting) return Promise.reject(new SignInLineFull());
+  line.waiting += 1;
+  lines.set(key, line);
+  const result = line.tail.then(() => {
+    line.waiting -= 1;
+    return attempt();
+  });
   const settled = result.then(
     () => undefined,
     () => undefined,
   );
-  inProgress.set(loginKey, settled);
+  line.tail = settled;
   void settled.then(() => {
-    if (inProgress.get(loginKey) === settled) inProgress.delete(loginKey);
+    if (line.tail === settled) lines.delete(key);
   });
   return result;
 }
@@ -83,10 +112,13 @@ const consume = (limiter: RateLimiterMongo, key: string) =>
     throw rejection;
   });
 
-/** One reserved sign-in attempt: how many attempts the login, the address and both together have used in the window. */
+/** One reserved sign-in attempt: how many attempts the login, the address and both together (or the device) have used in the window. */
 export interface SignInAttempt {
   loginKey: string;
   ip: string;
+  /** The browser's device id when its cookie proves an earlier sign-in to this login: then only the device's attempts count. */
+  deviceId: string | null;
+  /** Attempts of the login from this address, or from this device. */
   pairAttempts: number;
   loginAttempts: number;
   addressAttempts: number;
@@ -103,27 +135,37 @@ const over = (result: RateLimiterRes, limit: number) => (result.consumedPoints >
  * their own place in the count, so no more than the limit are ever verified. Past the limit the
  * attempt is refused without verifying anything.
  */
-export async function reserveSignInAttempt(loginKey: string, ip: string): Promise<SignInAttempt> {
-  const { pair, login, address } = throttles();
-  const [byPair, byLogin, byAddress] = await Promise.all([consume(pair, pairKey(loginKey, ip)), consume(login, loginKey), consume(address, ip)]);
-  // A login under attack from many addresses is still open where it signed in before (asked only then).
-  const loginBlockedMs = over(byLogin, THROTTLE.loginFailures) > 0 && !(await knownAddress(loginKey, ip)) ? byLogin.msBeforeNext : 0;
-  const blockedMs = Math.max(over(byPair, THROTTLE.pairFailures), over(byAddress, THROTTLE.addressFailures), loginBlockedMs);
-  const attempt = { loginKey, ip, pairAttempts: byPair.consumedPoints, loginAttempts: byLogin.consumedPoints, addressAttempts: byAddress.consumedPoints, blockedMs };
+export async function reserveSignInAttempt(loginKey: string, ip: string, deviceId: string | null): Promise<SignInAttempt> {
+  const { pair, login, address, device } = throttles();
+  let attempt: SignInAttempt;
+  if (deviceId) {
+    const byDevice = await consume(device, deviceId);
+    attempt = { loginKey, ip, deviceId, pairAttempts: byDevice.consumedPoints, loginAttempts: 0, addressAttempts: 0, blockedMs: over(byDevice, THROTTLE.pairFailures) };
+  } else {
+    const [byPair, byLogin, byAddress] = await Promise.all([consume(pair, pairKey(loginKey, ip)), consume(login, loginKey), consume(address, ip)]);
+    // A login under attack from many addresses is still open where it signed in before (asked only then).
+    const loginBlockedMs = over(byLogin, THROTTLE.loginFailures) > 0 && !(await knownAddress(loginKey, ip)) ? byLogin.msBeforeNext : 0;
+    const blockedMs = Math.max(over(byPair, THROTTLE.pairFailures), over(byAddress, THROTTLE.addressFailures), loginBlockedMs);
+    attempt = { loginKey, ip, deviceId, pairAttempts: byPair.consumedPoints, loginAttempts: byLogin.consumedPoints, addressAttempts: byAddress.consumedPoints, blockedMs };
+  }
   // A refused attempt is not made: its place is given back (a block stays until it expires).
-  if (blockedMs > 0) await releaseSignInAttempt(attempt, { signedIn: false });
+  if (attempt.blockedMs > 0) await releaseSignInAttempt(attempt, { signedIn: false });
   return attempt;
 }
 
 /**
  * The reserved attempt was a wrong login or password: it stays counted. Returns how long to hold the
- * response; once a limit is reached, for how long this address may not try the login again, and
- * whether the login was just closed to addresses it never signed in from.
+ * response; once a limit is reached, for how long this address (or device) may not try the login
+ * again, and whether the login was just closed to addresses it never signed in from.
  */
 export async function recordSignInFailure(attempt: SignInAttempt): Promise<{ delayMs: number; blockedMs: number; loginClosed: boolean }> {
-  const { pair, login, address } = throttles();
+  const { pair, login, address, device } = throttles();
   const delayMs = Math.min(Math.max(0, Math.max(attempt.pairAttempts, attempt.addressAttempts) - THROTTLE.slowAfter) * THROTTLE.slowStepMs, THROTTLE.maxDelayMs);
   const pairBlocked = attempt.pairAttempts >= THROTTLE.pairFailures;
+  if (attempt.deviceId) {
+    if (pairBlocked) await device.block(attempt.deviceId, THROTTLE.blockSeconds);
+    return { delayMs, blockedMs: pairBlocked ? THROTTLE.blockSeconds * 1000 : 0, loginClosed: false };
+  }
   const addressBlocked = attempt.addressAttempts >= THROTTLE.addressFailures;
   const loginClosed = attempt.loginAttempts === THROTTLE.loginFailures;
   await Promise.all([
@@ -137,16 +179,16 @@ export async function recordSignInFailure(attempt: SignInAttempt): Promise<{ del
 
 /**
  * The reserved attempt had the right password, or was refused: it is given back. A sign-in clears
- * the failures of its login from its address and makes the address known to the login (the login's
- * failures from elsewhere and the address's own stay).
+ * the failures of its login from its address (or device) and makes the address known to the login
+ * (the login's failures from elsewhere and the address's own stay).
  */
 export async function releaseSignInAttempt(attempt: SignInAttempt, { signedIn }: { signedIn: boolean }): Promise<void> {
-  const { pair, login, address } = throttles();
+  const { pair, login, address, device } = throttles();
   const key = pairKey(attempt.loginKey, attempt.ip);
-  await Promise.all([
-    signedIn ? pair.delete(key) : pair.reward(key, 1),
-    login.reward(attempt.loginKey, 1),
-    address.reward(attempt.ip, 1),
-    signedIn && KnownAddress.updateOne({ _id: key }, { $set: { expiresAt: new Date(Date.now() + THROTTLE.knownAddressDays * 86_400_000) } }, { upsert: true }),
-  ]);
+  const knowAddress = () => KnownAddress.updateOne({ _id: key }, { $set: { expiresAt: new Date(Date.now() + THROTTLE.knownAddressDays * 86_400_000) } }, { upsert: true });
+  if (attempt.deviceId) {
+    await Promise.all([signedIn ? device.delete(attempt.deviceId) : device.reward(attempt.deviceId, 1), signedIn && knowAddress()]);
+    return;
+  }
+  await Promise.all([signedIn ? pair.delete(key) : pair.reward(key, 1), login.reward(attempt.loginKey, 1), address.reward(attempt.ip, 1), signedIn && knowAddress()]);
 }

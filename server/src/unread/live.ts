@@ -189,21 +189,75 @@ function sameRights(a: UserAccess | null, b: UserAccess | null): boolean {
   );
 }
 
+/** A tab's unread counts go out at most this often; the latest wins. */
+export const COUNTS_EVERY_MS = 250;
+
+/**
+ * Unread counts for one stream, paced: new counts go out at once when none went out in the last
+ * COUNTS_EVERY_MS, otherwise they are held and `due` is called when they may go. A colleague's
+ * import changes a count with every card — thousands a minute, each time the viewer's whole list
+ * of folders (s10 re-test V3) — and a tab needs only the latest.
+ */
+function countsPacer(due: () => void) {
+  let sentAt = 0;
+  let held: Counts | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  const send = (counts: Counts) => {
+    sentAt = Date.now();
+    held = null;
+    return counts;
+  };
+  return {
+    /** The counts to send now with this update, or null (unchanged, or held for later). */
+    pace(counts: Counts | null): Counts | null {
+      if (counts === null) return null;
+      const wait = sentAt + COUNTS_EVERY_MS - Date.now();
+      if (wait <= 0 && timer === null) return send(counts);
+      held = counts;
+      timer ??= setTimeout(
+        () => {
+          timer = null;
+          due();
+        },
+        Math.max(0, wait),
+      );
+      return null;
+    },
+    /** The held counts, now that they are due. */
+    takeHeld: (): Counts | null => (held ? send(held) : null),
+    stop: () => {
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
+
 /**
  * Card changes and unread counts together, so that a browser tab holds one stream, not two (a
- * session may hold five).
+ * session may hold five). Card changes go out as they happen; counts paced (countsPacer).
  */
 export async function liveUpdateStream(context: GraphQLContext): Promise<AsyncIterableIterator<LiveUpdate>> {
   const actor = await requireActor(context);
   const tracker = await countsTracker(actor);
   // The rights the tab was last told about: a change of them (say, joining the history readers) reaches it live.
   let rights: UserAccess | null = (await accessSnapshot()).accessOf(actor.userId);
-  return openLiveStream<Signal, LiveUpdate>(context, {
-    source: signals(),
-    audience: tracker.audience,
+  type LiveSignal = Signal | { kind: 'counts-due' };
+  let pushDue: (() => void) | null = null;
+  const pacer = countsPacer(() => pushDue?.());
+  const countsDue = new Repeater<LiveSignal>(async (push, stop) => {
+    pushDue = () => void push({ kind: 'counts-due' });
+    await stop;
+    pacer.stop();
+  });
+  return openLiveStream<LiveSignal, LiveUpdate>(context, {
+    source: Repeater.merge([signals(), countsDue]),
+    audience: (signal) => (signal.kind === 'counts-due' ? { userIds: [actor.userId] } : tracker.audience(signal)),
     present: async (signal, viewer) => {
+      if (signal.kind === 'counts-due') {
+        const unreadCounts = pacer.takeHeld();
+        return unreadCounts ? { cardEvent: null, unreadCounts, accessChanged: false } : null;
+      }
       const cardEvent = signal.kind === 'card' ? cardEventFor(signal.event, viewer) : null;
-      const unreadCounts = await tracker.after(signal, viewer);
+      const unreadCounts = pacer.pace(await tracker.after(signal, viewer));
       let accessChanged = false;
       if (signal.kind === 'access') {
         const current = (await accessSnapshot()).accessOf(actor.userId);

@@ -5,7 +5,13 @@ import { fetchCardCount, fetchCardPage, fetchCards, type CardFilter, type CardRo
 import { onCardEvent, type CardEvent } from '../live';
 
 const PAGE_SIZE = 100;
+/** Changed cards fetched one by one (in one request) at most; more changes at once refresh the rows on show instead. */
 const MAX_BATCH = 20;
+/** Rows a refresh reads again at most (the client's largest page): a list scrolled further comes back shorter. */
+const MAX_REFRESH_ROWS = 200;
+/** How long changes gather before the list takes them, and after a refresh for a burst. */
+const EVENT_DELAY_MS = 80;
+const BURST_PAUSE_MS = 1000;
 
 /**
  * The card list of the open folder: pages loaded so far (keyset cursors), sort, filters and the
@@ -157,13 +163,76 @@ export const useCardListStore = defineStore('workspaceCardList', () => {
     return hasNextPage.value ? -1 : rows.value.length;
   }
 
+  /**
+   * Cards changed since the list last took changes. A few are fetched and put in place; a burst
+   * (a colleague importing or undoing thousands of cards into the folder, s10 re-test V3: the page
+   * froze for minutes fetching them twenty at a time) becomes one refresh of the rows on show and
+   * the count, at most about once a second while it lasts.
+   */
   const pending = new Set<string>();
   let flushTimer: ReturnType<typeof setTimeout> | undefined;
+  let flushing = false;
+  /** Changes taken since `windowStart`: a steady stream of a few at a time is a burst too. */
+  let windowStart = 0;
+  let takenInWindow = 0;
+  /** After a refresh for a burst, changes wait until then. */
+  let pausedUntil = 0;
+
+  function scheduleFlush(): void {
+    if (flushTimer !== undefined || flushing) return;
+    flushTimer = setTimeout(
+      () => {
+        flushTimer = undefined;
+        void flushEvents();
+      },
+      Math.max(EVENT_DELAY_MS, pausedUntil - Date.now()),
+    );
+  }
 
   async function flushEvents(): Promise<void> {
-    const ids = [...pending].slice(0, MAX_BATCH);
-    ids.forEach((id) => pending.delete(id));
-    if (pending.size > 0) flushTimer = setTimeout(() => void flushEvents(), 0);
+    flushing = true;
+    const now = Date.now();
+    if (now - windowStart > BURST_PAUSE_MS) {
+      windowStart = now;
+      takenInWindow = 0;
+    }
+    takenInWindow += pending.size;
+    // Changes soon after a refresh refresh again: the count it read may already hold them.
+    const burst = takenInWindow > MAX_BATCH || now < pausedUntil + BURST_PAUSE_MS;
+    const ids = [...pending];
+    pending.clear();
+    try {
+      await (burst ? refreshShown() : applyChanges(ids));
+    } finally {
+      flushing = false;
+      if (burst) pausedUntil = Date.now() + BURST_PAUSE_MS;
+      if (pending.size > 0) scheduleFlush();
+    }
+  }
+
+  /** The rows on show (up to MAX_REFRESH_ROWS) and the count read again, in place of the cards one by one. */
+  async function refreshShown(): Promise<void> {
+    const folder = folderId.value;
+    if (!folder) return;
+    const ticket = generation;
+    const first = Math.min(Math.max(rows.value.length, PAGE_SIZE), MAX_REFRESH_ROWS);
+    try {
+      const [page, count] = await Promise.all([
+        fetchCardPage(folder, { first, after: null, sortBy: sortBy.value, descending: descending.value, filters: activeFilters() }),
+        fetchCardCount(folder, activeFilters()),
+      ]);
+      if (ticket !== generation) return;
+      rows.value = page.edges.map((edge) => edge.node);
+      hasNextPage.value = page.pageInfo.hasNextPage;
+      endCursor = page.pageInfo.endCursor;
+      totalCount.value = count;
+    } catch {
+      // The next change, a scroll or «Обновить» reads the list again.
+    }
+  }
+
+  /** Fetches these changed cards and puts each in its place, or drops it when it left the folder. */
+  async function applyChanges(ids: string[]): Promise<void> {
     const folder = folderId.value;
     let cards;
     try {
@@ -211,8 +280,7 @@ export const useCardListStore = defineStore('workspaceCardList', () => {
     const folder = folderId.value;
     if (!folder || (event.folderId !== folder && event.previousFolderId !== folder)) return;
     pending.add(event.cardId);
-    clearTimeout(flushTimer);
-    flushTimer = setTimeout(() => void flushEvents(), 80);
+    scheduleFlush();
   }
   onCardEvent(onEvent);
 

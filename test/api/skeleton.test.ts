@@ -103,7 +103,8 @@ describe('server skeleton (HTTP)', () => {
     const nested = (levels: number): string => (levels === 0 ? 'login' : `groups { members { ${nested(levels - 1)} } }`);
     const deep = `{ viewer { user { ${nested(8)} } } }`;
     const result = await api.request(deep);
-    expect(result.errors?.[0].message).to.match(/depth/i);
+    expect(result.errors?.[0].extensions?.code).to.equal('TOO_COMPLEX');
+    expect(result.errors?.[0].message).to.match(/^Запрос слишком глубокий: не больше \d+ уровней вложенности$/);
   });
 
   it('serves index.html for client routes and 404 for unknown API paths', async () => {

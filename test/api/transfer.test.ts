@@ -235,6 +235,51 @@ describe('import and export (API)', function () {
     expect(cards.find((card) => card.values.inn === '7707049388')!.values).to.include({ name: 'Ростелеком-2' });
   });
 
+  it('matches only in the import’s folder unless asked: a card of another folder with the INN refuses the row, naming its folder; asked, it is updated and the result names where', async () => {
+    const elsewhere = await createFolder(admin, { libraryId, name: 'Старая база', allowedCardTypes: ['counterparty'] });
+    const target = await createFolder(admin, { libraryId, name: 'Филиалы', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, elsewhere, [{ principalId: userIds.tanya, level: 'full' }]);
+    await setFolderAccess(admin, target, [{ principalId: userIds.tanya, level: 'full' }]);
+    await admin.data('mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Меридиан»", inn: "7704357909" }) { id } }', { f: elsewhere });
+    await admin.data('mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Своя»", inn: "7704217370" }) { id } }', { f: target });
+    const file = { name: 'филиалы.csv', content: Buffer.from('ИНН;Наименование\n7704357909;ООО «Байкал»\n7704217370;ООО «Своя» (новое)\n7703000014;ООО «Новая»\n') };
+    const overwrite =
+      (matchOtherFolders?: boolean) =>
+      (inspection: Inspection): Mapping => ({ ...asIs(inspection), matchField: 'inn', onMatch: 'overwrite', ...(matchOtherFolders !== undefined && { matchOtherFolders }) });
+
+    // The default: only «Филиалы» is looked in; the row of the card in «Старая база» is refused, naming it.
+    for (const dryRun of [true, false]) {
+      const { inspection, job } = await importFile(server, tanya, file, { folderId: target, typeKey: 'counterparty' }, overwrite(), dryRun);
+      expect(inspection.mapping).to.include({ matchField: 'inn' });
+      expect(job.result, job.error ?? '').to.include({ created: 1, updated: 1, refused: 1 });
+      expect(job.result!.refusedRows).to.deep.equal([
+        {
+          row: 2,
+          problems: [{ column: 'ИНН', message: 'ИНН: это значение уже у карточки «ООО «Меридиан»» в другой папке — «Старая база»; совпадения ищутся только в папке импорта' }],
+        },
+      ]);
+      expect(job.result!.matchedFolders).to.deep.equal([
+        { folderId: target, name: 'Филиалы', updated: 1, skipped: 0, refused: 0 },
+        { folderId: elsewhere, name: 'Старая база', updated: 0, skipped: 0, refused: 1 },
+      ]);
+      expect(job.result!.preview.map((row) => [row.outcome, row.found?.folderName ?? null])).to.deep.equal([
+        ['refused', 'Старая база'],
+        ['updated', 'Филиалы'],
+        ['created', null],
+      ]);
+    }
+    expect((await folderCards(tanya, elsewhere)).map((card) => card.values.name)).to.deep.equal(['ООО «Меридиан»']);
+
+    // Asked for: the card in «Старая база» is updated there, and the dry run and the result say so.
+    for (const dryRun of [true, false]) {
+      const { job } = await importFile(server, tanya, file, { folderId: target, typeKey: 'counterparty' }, overwrite(true), dryRun);
+      expect(job.result, job.error ?? '').to.include({ created: 0, updated: 1, skipped: 2, refused: 0 });
+      expect(job.result!.matchedFolders).to.deep.include({ folderId: elsewhere, name: 'Старая база', updated: 1, skipped: 0, refused: 0 });
+      expect(job.result!.preview[0].found).to.deep.include({ title: 'ООО «Меридиан»', folderId: elsewhere, folderName: 'Старая база' });
+    }
+    expect((await folderCards(tanya, elsewhere)).map((card) => card.values.name)).to.deep.equal(['ООО «Байкал»']);
+  });
+
   it('undoes an import: its new cards go to the trash, overwritten fields get their values back unless changed since', async () => {
     const undoFolder = await createFolder(admin, { libraryId, name: 'Отмена импорта', allowedCardTypes: ['counterparty'] });
     await setFolderAccess(admin, undoFolder, [{ principalId: userIds.tanya, level: 'full' }]);
@@ -804,7 +849,7 @@ describe('import and export (API)', function () {
       delimiter: ';',
       headerRow: 1,
       headers: ['Наименование'],
-      mapping: { columns: ['name'], constants: {}, matchField: null, onMatch: 'skip' },
+      mapping: { columns: ['name'], constants: {}, matchField: null, onMatch: 'skip', matchOtherFolders: false },
       dryRun: false,
       ip: '127.0.0.1',
     };

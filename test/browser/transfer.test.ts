@@ -254,6 +254,39 @@ describeInBrowser('import and export, as a person does them (browser)', function
     await page.getByTestId('cards-empty').waitFor();
   });
 
+  it('a row whose INN a card of another folder holds: the dry run refuses it naming that folder; with «только в этой папке» unticked it would update the card there, and the result names the folder', async () => {
+    const otherFolder = await createFolder(admin, { libraryId, name: 'Старая база', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, otherFolder, [{ principalId: tanyaId, level: 'full' }]);
+    await admin.data('mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Меридиан»", inn: "7704357909" }) { id } }', { f: otherFolder });
+    const { page } = await importPageOfNewFolder('Филиалы');
+    await page.getByTestId('import-file').setInputFiles({ name: 'филиалы.csv', mimeType: 'text/csv', buffer: Buffer.from('Наименование;ИНН\nООО «Байкал»;7704357909\n') });
+    await page.getByTestId('import-match-field').selectOption({ label: 'ИНН' });
+    await page.getByTestId('import-on-match-overwrite').check();
+    const ownFolderOnly = page.getByRole('checkbox', { name: 'Искать совпадения только в этой папке' });
+    expect(await ownFolderOnly.isChecked()).to.equal(true);
+
+    await page.getByTestId('import-dry-run').click();
+    await page.locator('[data-test="import-result"][data-dry-run="true"]').waitFor();
+    expect(await page.getByTestId('import-count-refused').textContent()).to.equal('1');
+    expect(await page.getByTestId('import-refused-row').textContent()).to.contain('в другой папке — «Старая база»');
+    expect(await page.getByTestId('import-matched-folder').textContent()).to.match(/Старая база:\s*будет обновлено 0, пропущено 0, отклонено 1/);
+
+    await ownFolderOnly.uncheck();
+    await page.getByTestId('import-match-other-hint').waitFor();
+    await page.getByTestId('import-dry-run').click();
+    await page.locator('[data-test="import-result"][data-dry-run="true"]').waitFor();
+    expect(await page.getByTestId('import-count-updated').textContent()).to.equal('1');
+    expect(await page.getByTestId('import-matched-folder').textContent()).to.match(/Старая база:\s*будет обновлено 1, пропущено 0, отклонено 0/);
+    expect(await page.getByTestId('import-preview-found').textContent()).to.equal('«ООО «Меридиан»» в папке «Старая база»');
+    await screenshot(page, 'import-matched-elsewhere');
+
+    await page.getByTestId('import-run').click();
+    await page.locator('[data-test="import-result"][data-dry-run="false"]').waitFor();
+    expect(await page.getByTestId('import-matched-folder').textContent()).to.match(/Старая база:\s*обновлено 1, пропущено 0, отклонено 0/);
+    await page.getByTestId('import-matched-folder').getByRole('link', { name: 'Старая база' }).click();
+    await page.locator('[data-test="card-row"][data-title="ООО «Байкал»"]').waitFor();
+  });
+
   it('«Ваши импорты в эту папку» follows the imports live: one run from elsewhere appears with its counts when it ends, and shows its undo once undone, without a reload', async () => {
     const { folder: liveFolder, page } = await importPageOfNewFolder('Живой список');
     expect(await page.getByTestId('import-runs').count()).to.equal(0);

@@ -28,6 +28,7 @@ import {
   type BatchedCardWrite,
 } from '../cards/service';
 import { AppError } from '../errors';
+import { Folder } from '../access/structure';
 import { findFolder } from '../folders/service';
 import { defineJob, type JobContext } from '../jobs/define';
 import { Job } from '../jobs/model';
@@ -65,11 +66,30 @@ export interface RefusedRow {
   problems: ImportProblem[];
 }
 
+/** An existing card a row matched by the unique field (or found holding its value), and its folder. */
+export interface FoundCard {
+  id: string;
+  title: string;
+  folderId: string;
+  folderName: string;
+}
+
 export interface PreviewRow {
   row: number;
   outcome: ImportOutcome;
   /** Field key → the value as a person will read it on the card. */
   values: Record<string, string>;
+  /** The existing card the row matched, if any. */
+  found: FoundCard | null;
+}
+
+/** The rows that found an existing card in one folder, by what became of them. */
+export interface MatchedFolder {
+  folderId: string;
+  name: string;
+  updated: number;
+  skipped: number;
+  refused: number;
 }
 
 export interface ImportCounts {
@@ -87,6 +107,8 @@ export interface ImportResult extends ImportCounts {
   preview: PreviewRow[];
   /** The first refused rows with their reasons (all of them are in the error report). */
   refusedRows: RefusedRow[];
+  /** Where the cards rows matched live: per folder, the target first, then by name. */
+  matchedFolders: MatchedFolder[];
   cancelled: boolean;
 }
 
@@ -116,6 +138,8 @@ interface RowWork {
   problems: ImportProblem[];
   /** The card it matches by the unique field, when there is one. */
   match: CardDoc | null;
+  /** The readable card holding the row's match value — the match, or one in another folder the row may not match. */
+  found: FoundCard | null;
   outcome?: ImportOutcome;
   values?: CardValues;
   linkTexts: Map<string, string>;
@@ -128,7 +152,7 @@ class RightWithdrawn extends Error {}
 interface Plan {
   actor: Actor;
   type: CardTypeDefinition;
-  folder: { _id: Types.ObjectId; libraryId: Types.ObjectId };
+  folder: { _id: Types.ObjectId; libraryId: Types.ObjectId; name: string };
   params: ImportParams;
   /** The uploaded file. */
   file: SheetFile;
@@ -138,6 +162,8 @@ interface Plan {
   matchField: FieldDefinition | null;
   /** Unique values the file used so far (field key → value → row), so a repeated one is refused. */
   seen: Map<string, Map<string, number>>;
+  /** Names of the folders found cards live in (id → name), looked up once each. */
+  folderNames: Map<string, string>;
 }
 
 const problemAt = (plan: Plan, fieldKey: string): string | null => {
@@ -183,14 +209,25 @@ export async function importPlan(actor: Actor, params: ImportParams): Promise<Pl
     constants,
     matchField: params.mapping.matchField ? (byKey.get(params.mapping.matchField) ?? null) : null,
     seen: new Map(),
+    folderNames: new Map([[String(folder._id), folder.name]]),
   };
+}
+
+/** The names of folders (ids as strings), those not known yet looked up at once. */
+async function folderNamesOf(plan: Plan, ids: string[]): Promise<Map<string, string>> {
+  const missing = [...new Set(ids)].filter((id) => !plan.folderNames.has(id));
+  if (missing.length > 0) {
+    const folders = await Folder.find({ _id: { $in: missing.map((id) => new Types.ObjectId(id)) } }, { name: 1 }).lean<{ _id: Types.ObjectId; name: string }[]>();
+    for (const folder of folders) plan.folderNames.set(String(folder._id), folder.name);
+  }
+  return plan.folderNames;
 }
 
 const cellText = (cell: CellValue): string => (cell instanceof Date ? cell.toISOString().slice(0, 10) : String(cell));
 
 /** The batch's rows as input for the card form: cells through their kinds, link texts resolved to ids. */
 async function buildInputs(plan: Plan, rows: SheetRow[]): Promise<RowWork[]> {
-  const work: RowWork[] = rows.map((row) => ({ row: row.row, cells: row.cells, input: { ...plan.constants }, problems: [], match: null, linkTexts: new Map() }));
+  const work: RowWork[] = rows.map((row) => ({ row: row.row, cells: row.cells, input: { ...plan.constants }, problems: [], match: null, found: null, linkTexts: new Map() }));
   for (const [index, field] of plan.fields.entries()) {
     if (!field) continue;
     const kind = kindOf(field);
@@ -221,7 +258,11 @@ async function buildInputs(plan: Plan, rows: SheetRow[]): Promise<RowWork[]> {
   return work;
 }
 
-/** The cards the batch's rows match by the chosen unique field (rows refused already are left out). */
+/**
+ * The cards the batch's rows match by the chosen unique field (rows refused already are left out).
+ * Unless the import may match in other folders, only a card of the target folder matches: a row
+ * whose value a card elsewhere holds is refused (the field is unique), naming that card's folder.
+ */
 async function findMatches(plan: Plan, work: RowWork[]): Promise<void> {
   const field = plan.matchField;
   if (!field) return;
@@ -238,7 +279,29 @@ async function findMatches(plan: Plan, work: RowWork[]): Promise<void> {
   // (a row with its unique value is then refused as taken, without naming it).
   const readable = cards.filter((card) => plan.actor.ability.can('read', cardSubject(card)));
   const byKey = new Map(readable.map((card) => [JSON.stringify(card.values[field.key]), card]));
-  for (const [item, key] of keyOf) item.match = byKey.get(JSON.stringify(key)) ?? null;
+  const names = await folderNamesOf(
+    plan,
+    readable.map((card) => String(card.folderId)),
+  );
+  const label = field.label[plan.actor.locale];
+  for (const [item, key] of keyOf) {
+    const card = byKey.get(JSON.stringify(key));
+    if (!card) continue;
+    const folderName = names.get(String(card.folderId)) ?? '';
+    item.found = { id: String(card._id), title: card.title, folderId: String(card.folderId), folderName };
+    if (plan.params.mapping.matchOtherFolders || card.folderId.equals(plan.folder._id)) {
+      item.match = card;
+      continue;
+    }
+    item.problems.push({
+      column: problemAt(plan, field.key),
+      message: t(
+        plan.actor,
+        `${label}: это значение уже у карточки «${card.title}» в другой папке — «${folderName}»; совпадения ищутся только в папке импорта`,
+        `${label}: the card “${card.title}” in another folder, “${folderName}”, holds this value; matches are looked for in the import’s folder only`,
+      ),
+    });
+  }
 }
 
 /**
@@ -352,6 +415,7 @@ const rowRecord = (importId: Types.ObjectId, item: RowWork, card: { before: Card
   row: item.row,
   outcome: item.outcome!,
   cardId: card?.after._id ?? null,
+  matchFolderId: item.found ? new Types.ObjectId(item.found.folderId) : null,
   before:
     card?.before && item.outcome === 'updated' ? Object.fromEntries(diffValues(card.before.values, card.after.values).map((change) => [change.key, change.before ?? null])) : null,
   after: item.outcome === 'updated' && card ? Object.fromEntries(diffValues(card.before!.values, card.after.values).map((change) => [change.key, change.after ?? null])) : null,
@@ -441,7 +505,7 @@ function previewOf(plan: Plan, item: RowWork): PreviewRow {
     if (value === undefined) continue;
     values[field.key] = kindOf(field).format(value, field, { locale: plan.actor.locale, linkText: (id) => item.linkTexts.get(id) ?? id });
   }
-  return { row: item.row, outcome: item.outcome!, values };
+  return { row: item.row, outcome: item.outcome!, values, found: item.found };
 }
 
 async function countDataRows(plan: Plan, signal: AbortSignal): Promise<number> {
@@ -453,19 +517,40 @@ async function countDataRows(plan: Plan, signal: AbortSignal): Promise<number> {
   return total;
 }
 
-/** What an earlier run of this import recorded: its last row and its counts. */
-async function recordedSoFar(importId: Types.ObjectId): Promise<{ lastRow: number; counts: ImportCounts }> {
+/** Rows that found an existing card, per folder (id) and outcome. */
+type MatchTally = Map<string, Omit<MatchedFolder, 'folderId' | 'name'>>;
+
+function tallyMatch(tally: MatchTally, folderId: string, outcome: ImportOutcome, rows = 1): void {
+  if (outcome === 'created') return;
+  const counts = tally.get(folderId) ?? { updated: 0, skipped: 0, refused: 0 };
+  counts[outcome] += rows;
+  tally.set(folderId, counts);
+}
+
+/** The tally with the folders' names: the import's own folder first, then by name. */
+async function matchedFolders(plan: Plan, tally: MatchTally): Promise<MatchedFolder[]> {
+  const names = await folderNamesOf(plan, [...tally.keys()]);
+  const own = String(plan.folder._id);
+  return [...tally]
+    .map(([folderId, counts]) => ({ folderId, name: names.get(folderId) ?? '', ...counts }))
+    .sort((a, b) => Number(b.folderId === own) - Number(a.folderId === own) || a.name.localeCompare(b.name, 'ru'));
+}
+
+/** What an earlier run of this import recorded: its last row, its counts and where its matches were. */
+async function recordedSoFar(importId: Types.ObjectId): Promise<{ lastRow: number; counts: ImportCounts; tally: MatchTally }> {
   const counts: ImportCounts = { created: 0, updated: 0, skipped: 0, refused: 0 };
-  const grouped = await ImportRow.aggregate<{ _id: ImportOutcome; count: number; last: number }>([
+  const tally: MatchTally = new Map();
+  const grouped = await ImportRow.aggregate<{ _id: { outcome: ImportOutcome; folder: Types.ObjectId | null }; count: number; last: number }>([
     { $match: { importId } },
-    { $group: { _id: '$outcome', count: { $sum: 1 }, last: { $max: '$row' } } },
+    { $group: { _id: { outcome: '$outcome', folder: '$matchFolderId' }, count: { $sum: 1 }, last: { $max: '$row' } } },
   ]);
   let lastRow = 0;
   for (const group of grouped) {
-    counts[group._id] = group.count;
+    counts[group._id.outcome] += group.count;
+    if (group._id.folder) tallyMatch(tally, String(group._id.folder), group._id.outcome, group.count);
     lastRow = Math.max(lastRow, group.last);
   }
-  return { lastRow, counts };
+  return { lastRow, counts, tally };
 }
 
 /**
@@ -520,8 +605,8 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
   const plan = await importPlan(actor, params);
   ctx.progress(0, null, t(actor, 'Подсчёт строк', 'Counting rows'));
   const total = ctx.resumeFrom?.total ?? (await countDataRows(plan, ctx.signal));
-  const resumed = params.dryRun ? { lastRow: 0, counts: { created: 0, updated: 0, skipped: 0, refused: 0 } } : await recordedSoFar(importId);
-  const counts = resumed.counts;
+  const resumed = params.dryRun ? { lastRow: 0, counts: { created: 0, updated: 0, skipped: 0, refused: 0 }, tally: new Map() } : await recordedSoFar(importId);
+  const { counts, tally } = resumed;
   const done = () => counts.created + counts.updated + counts.skipped + counts.refused;
   ctx.progress(done(), total, '');
   // Stored (and published) at once: the count of rows is not made twice, and the user sees the total.
@@ -551,6 +636,7 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
     else await keepRefused(importId, work, params.headers.length);
     for (const item of work) {
       counts[item.outcome!] += 1;
+      if (item.found) tallyMatch(tally, item.found.folderId, item.outcome!);
       if (preview.length < PREVIEW_ROWS) preview.push(previewOf(plan, item));
       if (item.outcome === 'refused' && refusedRows.length < LISTED_REFUSALS) refusedRows.push({ row: item.row, problems: item.problems });
     }
@@ -579,7 +665,7 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
     else if (error instanceof JobInterrupted && error.why === 'cancel') cancelled = true;
     else throw error;
   }
-  const result: ImportResult = { dryRun: params.dryRun, total, ...counts, preview, refusedRows, cancelled };
+  const result: ImportResult = { dryRun: params.dryRun, total, ...counts, preview, refusedRows, matchedFolders: await matchedFolders(plan, tally), cancelled };
   const countsText = `${t(actor, 'создано', 'created')} ${counts.created}, ${t(actor, 'обновлено', 'updated')} ${counts.updated}, ${t(actor, 'пропущено', 'skipped')} ${counts.skipped}, ${t(actor, 'отклонено', 'refused')} ${counts.refused}`;
   if (!params.dryRun) {
     await recordAudit(
@@ -589,7 +675,16 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
         targetType: 'Folder',
         targetId: params.folderId,
         summary: `${params.fileName}: ${countsText}${cancelled ? t(actor, ' (отменено)', ' (cancelled)') : ''}${withdrawn ? t(actor, ' (остановлен: право создавать карточки в папке снято)', ' (stopped: the right to create cards in the folder was withdrawn)') : ''}`,
-        after: { jobId: ctx.jobId, typeKey: params.typeKey, fileName: params.fileName, total, ...counts, cancelled, ...(withdrawn ? { rightWithdrawn: true } : {}) },
+        after: {
+          jobId: ctx.jobId,
+          typeKey: params.typeKey,
+          fileName: params.fileName,
+          total,
+          ...counts,
+          matchedFolders: result.matchedFolders,
+          cancelled,
+          ...(withdrawn ? { rightWithdrawn: true } : {}),
+        },
       },
     );
   }

@@ -64,6 +64,11 @@ export interface MappingGuess {
   constants: Record<string, string>;
   matchField: string | null;
   onMatch: MatchPolicy;
+  /**
+   * Whether a card of another folder may match (and be updated) too. Off unless asked for each
+   * import (never remembered): an import into a folder changes that folder's cards only.
+   */
+  matchOtherFolders: boolean;
 }
 
 /**
@@ -101,7 +106,7 @@ export function guessMapping(columns: string[], type: CardTypeDefinition, rememb
   const constants = Object.fromEntries((remembered?.constants ?? []).filter(({ field }) => known.has(field) && !taken.has(field)).map(({ field, value }) => [field, value]));
   const matchField = remembered?.matchField && taken.has(remembered.matchField) ? remembered.matchField : uniqueMapped;
   const onMatch = MATCH_POLICIES.includes(remembered?.onMatch as MatchPolicy) ? (remembered!.onMatch as MatchPolicy) : 'skip';
-  return { columns: mapped, constants, matchField, onMatch };
+  return { columns: mapped, constants, matchField, onMatch, matchOtherFolders: false };
 }
 
 export async function rememberedMapping(userId: string, typeKey: string): Promise<ImportMappingDoc | null> {

@@ -51,6 +51,7 @@ export interface MappingInput {
   constants?: { field: string; value: string }[] | null;
   matchField?: string | null;
   onMatch: string;
+  matchOtherFolders?: boolean | null;
 }
 
 export interface ImportColumn {
@@ -266,7 +267,13 @@ function checkedMapping(actor: Actor, type: CardTypeDefinition, columnCount: num
     );
   if (taken.size === 0) errors.addMessage('mapping.columns', t(actor, 'Выберите поле хотя бы для одного столбца', 'Choose a field for at least one column'));
   errors.throwIfAny();
-  return { columns: input.columns.map((key) => (key ? key : null)), constants, matchField: input.matchField || null, onMatch: input.onMatch as MatchPolicy };
+  return {
+    columns: input.columns.map((key) => (key ? key : null)),
+    constants,
+    matchField: input.matchField || null,
+    onMatch: input.onMatch as MatchPolicy,
+    matchOtherFolders: input.matchField ? input.matchOtherFolders === true : false,
+  };
 }
 
 /**

@@ -162,6 +162,8 @@ interface Plan {
   matchField: FieldDefinition | null;
   /** Unique values the file used so far (field key → value → row), so a repeated one is refused. */
   seen: Map<string, Map<string, number>>;
+  /** Rows refused because a card in a folder closed to the user holds their unique value. */
+  hiddenMatches: number;
   /** Names of the folders found cards live in (id → name), looked up once each. */
   folderNames: Map<string, string>;
 }
@@ -209,6 +211,7 @@ export async function importPlan(actor: Actor, params: ImportParams): Promise<Pl
     constants,
     matchField: params.mapping.matchField ? (byKey.get(params.mapping.matchField) ?? null) : null,
     seen: new Map(),
+    hiddenMatches: 0,
     folderNames: new Map([[String(folder._id), folder.name]]),
   };
 }
@@ -278,6 +281,7 @@ async function findMatches(plan: Plan, work: RowWork[]): Promise<void> {
   // Only cards the user may read match: one in a folder closed to them is not there for the import
   // (a row with its unique value is then refused as taken, without naming it).
   const readable = cards.filter((card) => plan.actor.ability.can('read', cardSubject(card)));
+  countCardsReadByJob(plan.actor, readable.length);
   const byKey = new Map(readable.map((card) => [JSON.stringify(card.values[field.key]), card]));
   const names = await folderNamesOf(
     plan,
@@ -317,12 +321,14 @@ async function refuseTakenUniques(plan: Plan, work: RowWork[]): Promise<void> {
       { typeKey: plan.type.key, [`values.${field.key}`]: { $in: values }, inTrash: false },
       { title: 1, folderId: 1, libraryId: 1, [`values.${field.key}`]: 1 },
     ).lean<CardDoc[]>();
-    // Each holder is a card the import tells the user of — named if they may read it, as the card
-    // form does, else only there: it counts as read for the bulk-reading alarm (a file of every INN
-    // of a region run as a dry run would otherwise map the cards of folders closed to them unseen).
-    countCardsReadByJob(plan.actor, holders.length);
+    // Each value looked up is an answer about the cards of every folder — a card holds it (named if
+    // the user may read it, as the card form does, else only there) or none does — so it counts as
+    // a card read for the bulk-reading alarm: a file of every INN of a region run as a dry run would
+    // otherwise map the cards of folders closed to the user unseen, however few of them it hits.
+    countCardsReadByJob(plan.actor, values.length);
+    const hidden = new Set(holders.filter((card) => !plan.actor.ability.can('read', cardSubject(card))).map((card) => JSON.stringify(card.values[field.key])));
     const taken = new Map(
-      holders.map((card) => [JSON.stringify(card.values[field.key]), takenValueMessage(plan.actor, plan.actor.ability.can('read', cardSubject(card)) ? card : null)]),
+      holders.map((card) => [JSON.stringify(card.values[field.key]), takenValueMessage(plan.actor, hidden.has(JSON.stringify(card.values[field.key])) ? null : card)]),
     );
     const seen = plan.seen.get(field.key) ?? new Map<string, number>();
     plan.seen.set(field.key, seen);
@@ -335,6 +341,7 @@ async function refuseTakenUniques(plan: Plan, work: RowWork[]): Promise<void> {
       const earlier = seen.get(key);
       if (holder !== undefined) {
         item.problems.push({ column: problemAt(plan, field.key), message: `${label}: ${holder}` });
+        if (hidden.has(key)) plan.hiddenMatches += 1;
       } else if (earlier !== undefined) {
         item.problems.push({
           column: problemAt(plan, field.key),
@@ -667,27 +674,36 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
   }
   const result: ImportResult = { dryRun: params.dryRun, total, ...counts, preview, refusedRows, matchedFolders: await matchedFolders(plan, tally), cancelled };
   const countsText = `${t(actor, 'создано', 'created')} ${counts.created}, ${t(actor, 'обновлено', 'updated')} ${counts.updated}, ${t(actor, 'пропущено', 'skipped')} ${counts.skipped}, ${t(actor, 'отклонено', 'refused')} ${counts.refused}`;
-  if (!params.dryRun) {
-    await recordAudit(
-      { userId: actor.userId, login: actor.login, ip: params.ip },
-      {
-        kind: 'cards-imported',
-        targetType: 'Folder',
-        targetId: params.folderId,
-        summary: `${params.fileName}: ${countsText}${cancelled ? t(actor, ' (отменено)', ' (cancelled)') : ''}${withdrawn ? t(actor, ' (остановлен: право создавать карточки в папке снято)', ' (stopped: the right to create cards in the folder was withdrawn)') : ''}`,
-        after: {
-          jobId: ctx.jobId,
-          typeKey: params.typeKey,
-          fileName: params.fileName,
-          total,
-          ...counts,
-          matchedFolders: result.matchedFolders,
-          cancelled,
-          ...(withdrawn ? { rightWithdrawn: true } : {}),
-        },
+  // A dry run is audited as an import is: it answers, for every unique value of the file, whether
+  // a card holds it anywhere — in folders closed to the user too (`hiddenMatches`).
+  const hiddenText =
+    plan.hiddenMatches > 0
+      ? t(
+          actor,
+          `; значение занято карточкой в закрытой для пользователя папке — ${plan.hiddenMatches}`,
+          `; a value held by a card in a folder closed to the user — ${plan.hiddenMatches}`,
+        )
+      : '';
+  await recordAudit(
+    { userId: actor.userId, login: actor.login, ip: params.ip },
+    {
+      kind: params.dryRun ? 'import-checked' : 'cards-imported',
+      targetType: 'Folder',
+      targetId: params.folderId,
+      summary: `${params.dryRun ? t(actor, 'Проверка (ничего не записано) ', 'Check (nothing written) ') : ''}${params.fileName}: ${t(actor, 'строк', 'rows')} ${total}, ${countsText}${hiddenText}${cancelled ? t(actor, ' (отменено)', ' (cancelled)') : ''}${withdrawn ? t(actor, ' (остановлен: право создавать карточки в папке снято)', ' (stopped: the right to create cards in the folder was withdrawn)') : ''}`,
+      after: {
+        jobId: ctx.jobId,
+        typeKey: params.typeKey,
+        fileName: params.fileName,
+        total,
+        ...counts,
+        matchedFolders: result.matchedFolders,
+        hiddenMatches: plan.hiddenMatches,
+        cancelled,
+        ...(withdrawn ? { rightWithdrawn: true } : {}),
       },
-    );
-  }
+    },
+  );
   if (withdrawn) {
     // The job ends failed, with what happened in the importer's words as its message.
     throw new Error(

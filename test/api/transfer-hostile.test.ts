@@ -212,4 +212,24 @@ describe('import of hostile files (API)', function () {
     const stray = await inspect('перенос.csv', Buffer.from('Наименование;Примечания\nООО «Кассиопея»;первая\u000bвторая\n'));
     expect(stray.errors, JSON.stringify(stray.errors)).to.equal(undefined);
   });
+
+  it('refuses a CSV whose binary part starts after its first megabyte, naming the row, before any row is written (s10 re-attack S5)', async () => {
+    // 1.1 MB of good rows, then the bytes of an .xlsx: the first megabyte alone looks like text.
+    const good = Array.from({ length: 32_000 }, (_, n) => `ООО «Ромашка ${n}»;заметка`);
+    const content = Buffer.concat([Buffer.from(['Наименование;Примечания', ...good, ''].join('\n')), await workbook()]);
+    expect(content.length).to.be.above(1_100_000);
+    const uploadId = await upload('склеенный.csv', content);
+    const inspected = await tanya.request(INSPECT, { input: { uploadId, folderId, typeKey: 'counterparty' } });
+    expect(inspected.errors, JSON.stringify(inspected.errors)).to.equal(undefined);
+    const countCards = async () =>
+      (await tanya.data<{ cards: { totalCount: number } }>('query($f: ID!) { cards(folderId: $f, first: 1) { totalCount } }', { f: folderId })).cards.totalCount;
+    const before = await countCards();
+    const job = await importToEnd({ uploadId, folderId, typeKey: 'counterparty' }, { columns: ['name', 'notes'], onMatch: 'skip' });
+    expect(job.state).to.equal('failed');
+    // The first record of the tail (its zip signature up to the first line-feed byte) or the next one.
+    expect(job.error).to.match(
+      /^Файл не похож на текст CSV: в строке 3200[23] двоичные данные или знаки не в кодировке UTF-8\. Сохраните таблицу в Excel как «CSV \(разделители — запятые\)» или загрузите \.xlsx$/,
+    );
+    expect(await countCards()).to.equal(before);
+  });
 });

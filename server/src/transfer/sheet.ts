@@ -500,6 +500,22 @@ export async function csvDialect(open: OpenFile, options: Pick<ReadOptions, 'enc
  */
 export const MAX_CSV_RECORD = 256 * 1024;
 
+/**
+ * A record of a CSV that is not text: a NUL, a character its encoding could not decode, or more
+ * than a few control characters. The first megabyte is judged whole before anything is read
+ * (`refuseBinary`); this judges every record after it, so binary bytes appended to good rows (a
+ * file concatenated or damaged at its end) refuse the file, naming the row, instead of becoming
+ * cards of garbage.
+ */
+function refuseBinaryRecord(record: string[], row: number, encoding: TextEncoding): void {
+  const text = record.join('');
+  if (!text.includes('\u0000') && !text.includes('\uFFFD') && controlCharacters(text) <= STRAY_CONTROLS) return;
+  throw new SheetRefusal({
+    ru: `Файл не похож на текст CSV: в строке ${row} двоичные данные или знаки не в кодировке ${encoding === 'windows-1251' ? 'Windows-1251' : encoding.toUpperCase()}. Сохраните таблицу в Excel как «CSV (разделители — запятые)» или загрузите .xlsx`,
+    en: `The file does not look like CSV text: row ${row} holds binary data or characters not in the ${encoding === 'windows-1251' ? 'Windows-1251' : encoding.toUpperCase()} encoding. Save the table in Excel as “CSV (Comma delimited)” or upload the .xlsx`,
+  });
+}
+
 async function* csvRows(open: OpenFile, options: ReadOptions): AsyncGenerator<SheetRow> {
   const { encoding, delimiter } = await csvDialect(open, options);
   const source = open();
@@ -510,6 +526,7 @@ async function* csvRows(open: OpenFile, options: ReadOptions): AsyncGenerator<Sh
   try {
     for await (const record of parser as AsyncIterable<string[]>) {
       row += 1;
+      refuseBinaryRecord(record, row, encoding);
       yield { row, cells: record.slice(0, MAX_ROW_CELLS).map((text) => (text.trim() === '' ? null : text)) };
     }
   } catch (error) {

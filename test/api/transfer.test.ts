@@ -381,6 +381,10 @@ describe('import and export (API)', function () {
       values: { notes: 'позвонить' },
     });
     expect(await seenBy(tanya)).to.deep.include({ count: 2, bold: ['ООО «Второе»', 'ООО «Первое»'] });
+    // Changed for her, not new: she imported it herself (s10 re-test V1); the one she marked unread reads as new.
+    const unreadOf = async (title: string) => (await seenBy(tanya)).rows.find((row) => row.title === title)!.unread;
+    expect(await unreadOf('ООО «Первое»')).to.deep.equal({ isNew: false });
+    expect(await unreadOf('ООО «Второе»')).to.deep.equal({ isNew: true });
 
     // The undo: «Второе» to the trash, «Первое» kept (changed since), «Прежнее» gets its name back — by her, so not new to her.
     const undo = (await tanya.data<{ undoImport: Job }>(`mutation($id: ID!) { undoImport(importId: $id) { ${JOB_FIELDS} } }`, { id: job.id })).undoImport;

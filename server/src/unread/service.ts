@@ -152,15 +152,20 @@ export function isUnread(state: ReadState, cardId: string, place: Pick<CardPlace
 export function unreadViewOf(state: ReadState, card: CardForUnread): UnreadView | null {
   if (card.inTrash) return null;
   const cardId = String(card._id);
-  const read = lastRead(state, cardId, String(card.folderId));
+  const folderId = String(card.folderId);
+  const read = lastRead(state, cardId, folderId);
   const forced = state.cards.get(cardId)?.unread ?? null;
-  const changed = changedSinceRead(state, cardId, String(card.folderId), card.updatedAt.getTime());
+  const changed = changedSinceRead(state, cardId, folderId, card.updatedAt.getTime());
   if (!changed && !forced) return null;
+  // What the user's own batches wrote is read (an import's card, the fields it wrote): a card of
+  // her import a colleague changed since is changed for her, not new (s10 re-test V1).
+  const unseen = (at: number) => at > read && !ownBatch(state, folderId, at);
   const arrived = (card.arrivedAt ?? card.createdAt).getTime();
-  const fieldTimes = changed ? Object.entries(card.fieldChangedAt ?? {}).filter(([, at]) => new Date(at).getTime() > read) : [];
-  const times = [...fieldTimes.map(([, at]) => new Date(at).getTime()), ...(changed && arrived > read ? [arrived] : [])];
+  const fieldTimes = changed ? Object.entries(card.fieldChangedAt ?? {}).filter(([, at]) => unseen(new Date(at).getTime())) : [];
+  const isNew = changed && unseen(arrived);
+  const times = [...fieldTimes.map(([, at]) => new Date(at).getTime()), ...(isNew ? [arrived] : [])];
   return {
-    isNew: Boolean(forced?.asNew) || (changed && arrived > read),
+    isNew: Boolean(forced?.asNew) || isNew,
     changedFields: [...new Set([...(forced?.changedFields ?? []), ...fieldTimes.map(([key]) => key)])],
     since: forced?.since ?? new Date(times.length > 0 ? Math.min(...times) : card.updatedAt.getTime()),
   };

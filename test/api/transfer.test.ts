@@ -354,6 +354,8 @@ describe('import and export (API)', function () {
       return { count: seen.unreadCounts.find((entry) => entry.folderId === ownFolder)?.count ?? 0, bold: rows.filter((row) => row.unread).map((row) => row.title), rows };
     };
     expect(await seenBy(tanya)).to.deep.include({ count: 1, bold: ['ООО «Прежнее»'] });
+    // She reads it before her import overwrites it (one she never read stays unread: the next test).
+    await tanya.data('mutation($id: ID!) { openCard(id: $id) { id } }', { id: (await seenBy(tanya)).rows[0].id });
 
     const content = Buffer.from('ИНН;Наименование\n7701000019;ООО «Прежнее» (из файла)\n7701000026;ООО «Первое»\n7701000033;ООО «Второе»\n');
     const { job } = await importFile(server, tanya, { name: 'свои.csv', content }, { folderId: ownFolder, typeKey: 'counterparty' }, (inspection) => ({
@@ -391,6 +393,37 @@ describe('import and export (API)', function () {
     expect((await finishedJob(tanya, undo.id)).result).to.deep.equal({ trashed: 1, restored: 1, kept: 1 });
     expect(await seenBy(tanya)).to.deep.include({ count: 1, bold: ['ООО «Первое»'] });
     expect(await seenBy(natasha)).to.deep.include({ count: 1, bold: ['ООО «Прежнее»'] });
+  });
+
+  it('a card of another folder the importer’s import overwrote stays unread for her as it was, and so after her undo gave its values back (s10 re-test V5)', async () => {
+    const theirs = await createFolder(admin, { libraryId, name: 'Чужая база', allowedCardTypes: ['counterparty'] });
+    const mine = await createFolder(admin, { libraryId, name: 'Моя база', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, theirs, [{ principalId: userIds.tanya, level: 'full' }]);
+    await setFolderAccess(admin, mine, [{ principalId: userIds.tanya, level: 'full' }]);
+    await admin.data('mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Чужое»", inn: "7705000115" }) { id } }', { f: theirs });
+    type Seen = { unreadCounts: { folderId: string; count: number }[]; cards: { edges: { node: { title: string; unread: { isNew: boolean } | null } }[] } };
+    const seenOf = async () => {
+      const seen = await tanya.data<Seen>('query($f: ID!) { unreadCounts { folderId count } cards(folderId: $f, first: 10) { edges { node { title unread { isNew } } } } }', {
+        f: theirs,
+      });
+      return { count: seen.unreadCounts.find((entry) => entry.folderId === theirs)?.count ?? 0, rows: seen.cards.edges.map((edge) => edge.node) };
+    };
+    const unreadAsNew = { count: 1, rows: [{ title: 'ООО «Чужое»', unread: { isNew: true } }] };
+    expect(await seenOf()).to.deep.equal(unreadAsNew);
+
+    const { job } = await importFile(
+      server,
+      tanya,
+      { name: 'чужое.csv', content: Buffer.from('ИНН;Наименование\n7705000115;ООО «Чужое» (из файла)\n') },
+      { folderId: mine, typeKey: 'counterparty' },
+      (inspection) => ({ ...asIs(inspection), matchField: 'inn', onMatch: 'overwrite', matchOtherFolders: true }),
+    );
+    expect(job.result, job.error ?? '').to.include({ updated: 1 });
+    // She never opened it: her import did not read it for her.
+    expect(await seenOf()).to.deep.equal({ ...unreadAsNew, rows: [{ title: 'ООО «Чужое» (из файла)', unread: { isNew: true } }] });
+    const undo = (await tanya.data<{ undoImport: Job }>(`mutation($id: ID!) { undoImport(importId: $id) { ${JOB_FIELDS} } }`, { id: job.id })).undoImport;
+    expect((await finishedJob(tanya, undo.id)).result).to.deep.include({ restored: 1 });
+    expect(await seenOf()).to.deep.equal(unreadAsNew);
   });
 
   it('an undo goes on after a restart counting every run, and one that failed is continued when asked again; an editor undoes his own import; a created card changed since is kept', async () => {

@@ -34,7 +34,7 @@ import { defineJob, type JobContext } from '../jobs/define';
 import { Job } from '../jobs/model';
 import { JobInterrupted } from '../jobs/runner';
 import type { Logger } from '../logger';
-import { readsAfterOwnBatch, recordOwnBatch } from '../unread/service';
+import { readsAfterOwnBatch, recordOwnBatch, type KeptUnread } from '../unread/service';
 import { deleteFile, findFile, sheetFile } from './files';
 import { resolveLinks, type Resolution } from './links';
 import type { MappingGuess } from './mapping';
@@ -434,6 +434,7 @@ const rowRecord = (importId: Types.ObjectId, item: RowWork, card: { before: Card
 async function writeRows(plan: Plan, importId: Types.ObjectId, work: RowWork[], logger: Logger): Promise<void> {
   const now = new Date();
   const written = new Map<RowWork, { before: CardDoc | null; after: CardDoc }>();
+  let keptUnread: KeptUnread[] = [];
   const changes = await commitCardBatch(
     { actor: plan.actor, logger },
     async (session) => {
@@ -470,11 +471,11 @@ async function writeRows(plan: Plan, importId: Types.ObjectId, work: RowWork[], 
           { session, lean: true },
         );
         // The importer's own cards are not new to him (his colleagues find them unread).
-        await recordOwnBatch(batch, session);
+        keptUnread = await recordOwnBatch(batch, session);
       },
     },
   );
-  readsAfterOwnBatch(changes);
+  readsAfterOwnBatch(changes, keptUnread);
 }
 
 /**

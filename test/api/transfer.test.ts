@@ -686,6 +686,36 @@ describe('import and export (API)', function () {
     ]);
   });
 
+  it('the preview shows a reference as the card it found, not as typed (an INN), and a matched card’s stored user and reference by name, not by id (s10 U10, V4)', async () => {
+    const counterparties = await createFolder(admin, { libraryId, name: 'Контрагенты для просмотра', allowedCardTypes: ['counterparty'] });
+    const contracts = await createFolder(admin, { libraryId, name: 'Договоры для просмотра', allowedCardTypes: ['contract'] });
+    await setFolderAccess(admin, counterparties, [{ principalId: userIds.tanya, level: 'full' }]);
+    await setFolderAccess(admin, contracts, [{ principalId: userIds.tanya, level: 'full' }]);
+    await tanya.data('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', {
+      f: counterparties,
+      v: { name: 'ООО «Сириус-П»', inn: '7705000122', manager: userIds.tanya },
+    });
+    const contract = await importFile(
+      server,
+      tanya,
+      { name: 'договоры-инн.csv', content: Buffer.from('Номер;Дата;Контрагент;Статус\nП-1;01.02.2026;7705000122;Черновик\n') },
+      { folderId: contracts, typeKey: 'contract' },
+      asIs,
+      true,
+    );
+    expect(contract.job.result!.preview[0].values).to.include({ counterparty: 'ООО «Сириус-П»' });
+    const matched = await importFile(
+      server,
+      tanya,
+      { name: 'заметки.csv', content: Buffer.from('ИНН;Примечания\n7705000122;заметка\n') },
+      { folderId: counterparties, typeKey: 'counterparty' },
+      (inspection) => ({ ...asIs(inspection), matchField: 'inn', onMatch: 'fillEmpty' }),
+      true,
+    );
+    expect(matched.job.result!.preview[0]).to.deep.include({ outcome: 'updated' });
+    expect(matched.job.result!.preview[0].values).to.include({ manager: 'Татьяна Гончаренко', notes: 'заметка' });
+  });
+
   it('refuses a file that is not a spreadsheet and a mapping without the required field, with messages at the fields', async () => {
     const wrong = await upload(server, tanya, 'notes.pdf', Buffer.from('%PDF'));
     expect(wrong.status).to.equal(400);

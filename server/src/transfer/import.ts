@@ -36,7 +36,7 @@ import { JobInterrupted } from '../jobs/runner';
 import type { Logger } from '../logger';
 import { readsAfterOwnBatch, recordOwnBatch, type KeptUnread } from '../unread/service';
 import { deleteFile, findFile, sheetFile } from './files';
-import { resolveLinks, type Resolution } from './links';
+import { linkTexts, resolveLinks, type Resolution } from './links';
 import type { MappingGuess } from './mapping';
 import { ImportRow, type ImportOutcome, type ImportProblem } from './model';
 import { countCardsReadByJob } from './read-alarm';
@@ -142,7 +142,6 @@ interface RowWork {
   found: FoundCard | null;
   outcome?: ImportOutcome;
   values?: CardValues;
-  linkTexts: Map<string, string>;
 }
 
 /** The importer lost the right to create cards in the folder (or was deactivated) while the import ran. */
@@ -230,7 +229,7 @@ const cellText = (cell: CellValue): string => (cell instanceof Date ? cell.toISO
 
 /** The batch's rows as input for the card form: cells through their kinds, link texts resolved to ids. */
 async function buildInputs(plan: Plan, rows: SheetRow[]): Promise<RowWork[]> {
-  const work: RowWork[] = rows.map((row) => ({ row: row.row, cells: row.cells, input: { ...plan.constants }, problems: [], match: null, found: null, linkTexts: new Map() }));
+  const work: RowWork[] = rows.map((row) => ({ row: row.row, cells: row.cells, input: { ...plan.constants }, problems: [], match: null, found: null }));
   for (const [index, field] of plan.fields.entries()) {
     if (!field) continue;
     const kind = kindOf(field);
@@ -248,7 +247,6 @@ async function buildInputs(plan: Plan, rows: SheetRow[]): Promise<RowWork[]> {
           item.problems.push({ column: plan.params.headers[index] ?? null, message: resolution && 'problem' in resolution ? resolution.problem : cellText(cell) });
           continue;
         }
-        for (const id of resolution.ids) item.linkTexts.set(id, cellText(cell));
         item.input[field.key] = kind.multiple(field) ? resolution.ids : resolution.ids[0];
       }
       continue;
@@ -504,16 +502,27 @@ async function commitRows(plan: Plan, importId: Types.ObjectId, work: RowWork[],
   }
 }
 
-/** A decided row as the preview shows it: each field's value as a person reads it. */
-function previewOf(plan: Plan, item: RowWork): PreviewRow {
-  const values: Record<string, string> = {};
-  const shown = item.values ?? {};
-  for (const field of visibleFields(plan.type)) {
-    const value = shown[field.key];
-    if (value === undefined) continue;
-    values[field.key] = kindOf(field).format(value, field, { locale: plan.actor.locale, linkText: (id) => item.linkTexts.get(id) ?? id });
-  }
-  return { row: item.row, outcome: item.outcome!, values, found: item.found };
+/**
+ * Decided rows as the preview shows them: each field's value as a person reads it on the card — a
+ * reference as the title of the card it found (not the INN typed in the file), a user by full name,
+ * a matched card's stored reference by its title too (not its id).
+ */
+async function previewRows(plan: Plan, items: RowWork[]): Promise<PreviewRow[]> {
+  const fields = visibleFields(plan.type);
+  const linkText = await linkTexts(
+    plan.actor,
+    fields,
+    items.map((item) => item.values ?? {}),
+    'read',
+  );
+  return items.map((item) => {
+    const values: Record<string, string> = {};
+    for (const field of fields) {
+      const value = item.values?.[field.key];
+      if (value !== undefined) values[field.key] = kindOf(field).format(value, field, { locale: plan.actor.locale, linkText });
+    }
+    return { row: item.row, outcome: item.outcome!, values, found: item.found };
+  });
 }
 
 async function countDataRows(plan: Plan, signal: AbortSignal): Promise<number> {
@@ -642,10 +651,11 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
     await decide(plan, work);
     if (!params.dryRun) await commitRows(plan, importId, work, ctx.logger);
     else await keepRefused(importId, work, params.headers.length);
+    const previewed = work.slice(0, Math.max(0, PREVIEW_ROWS - preview.length));
+    if (previewed.length > 0) preview.push(...(await previewRows(plan, previewed)));
     for (const item of work) {
       counts[item.outcome!] += 1;
       if (item.found) tallyMatch(tally, item.found.folderId, item.outcome!);
-      if (preview.length < PREVIEW_ROWS) preview.push(previewOf(plan, item));
       if (item.outcome === 'refused' && refusedRows.length < LISTED_REFUSALS) refusedRows.push({ row: item.row, problems: item.problems });
     }
     ctx.progress(done(), total);

@@ -716,6 +716,26 @@ describe('import and export (API)', function () {
     expect(matched.job.result!.preview[0].values).to.include({ manager: 'Татьяна Гончаренко', notes: 'заметка' });
   });
 
+  it('refuses a choice the field does not offer naming the values it does — a spreadsheet has no list to pick from (s10 user U4)', async () => {
+    const contracts = await createFolder(admin, { libraryId, name: 'Договоры со статусом', allowedCardTypes: ['contract'] });
+    const counterparties = await createFolder(admin, { libraryId, name: 'Контрагенты для статусов', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, contracts, [{ principalId: userIds.tanya, level: 'full' }]);
+    await setFolderAccess(admin, counterparties, [{ principalId: userIds.tanya, level: 'full' }]);
+    await tanya.data('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', { f: counterparties, v: { name: 'ООО «Статус»' } });
+    const { job } = await importFile(
+      server,
+      tanya,
+      { name: 'статусы.csv', content: Buffer.from('Номер;Дата;Контрагент;Статус\nС-1;01.02.2026;ООО «Статус»;VIP\nС-2;01.02.2026;ООО «Статус»;Действует\n') },
+      { folderId: contracts, typeKey: 'contract' },
+      asIs,
+      true,
+    );
+    expect(job.result, job.error ?? '').to.include({ created: 1, refused: 1 });
+    expect(job.result!.refusedRows).to.deep.equal([
+      { row: 2, problems: [{ column: 'Статус', message: 'Статус: нет такого значения: «VIP». Возможные: Черновик, Действует, Исполнен, Расторгнут' }] },
+    ]);
+  });
+
   it('refuses a file that is not a spreadsheet and a mapping without the required field, with messages at the fields', async () => {
     const wrong = await upload(server, tanya, 'notes.pdf', Buffer.from('%PDF'));
     expect(wrong.status).to.equal(400);

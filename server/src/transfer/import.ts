@@ -12,7 +12,17 @@ import { cardSubject } from '../access/ability';
 import { actorOfUser, type Actor } from '../access/actor';
 import { accessSnapshot } from '../access/snapshot';
 import { recordAudit } from '../audit/service';
-import { checkFieldValue, kindOf, visibleFields, type CardTypeDefinition, type CardValues, type CellValue, type FieldDefinition, type StoredValue } from '../../../card-types';
+import {
+  checkFieldValue,
+  kindOf,
+  visibleFields,
+  type CardTypeDefinition,
+  type EnumOption,
+  type CardValues,
+  type CellValue,
+  type FieldDefinition,
+  type StoredValue,
+} from '../../../card-types';
 import { findCardType } from '../card-types/registry';
 import { diffValues } from '../cards/lifecycle';
 import { Card, type CardDoc } from '../cards/model';
@@ -253,10 +263,34 @@ async function buildInputs(plan: Plan, rows: SheetRow[]): Promise<RowWork[]> {
     }
     for (const item of work) {
       const cell = item.cells[index];
-      if (cell !== null && cell !== undefined) item.input[field.key] = kind.fromCell(cell, field);
+      if (cell === null || cell === undefined) continue;
+      item.input[field.key] = kind.fromCell(cell, field);
+      const unknown = unknownOption(plan.actor, field, item.input[field.key]);
+      if (unknown) item.problems.push({ column: plan.params.headers[index] ?? null, message: unknown });
     }
   }
   return work;
+}
+
+/** Options a refusal names at most. */
+const NAMED_OPTIONS = 20;
+
+/**
+ * A choice cell that names none of the field's options: the refusal names them, since a
+ * spreadsheet has no list to pick from (the form's «Выберите значение из списка» speaks of one).
+ */
+function unknownOption(actor: Actor, field: FieldDefinition, value: unknown): string | null {
+  const options = Array.isArray(field.options) ? (field.options as EnumOption[]) : [];
+  if (options.length === 0) return null;
+  const unknown = [value].flat().find((item) => typeof item === 'string' && !options.some((option) => option.value === item));
+  if (unknown === undefined) return null;
+  const names = options.slice(0, NAMED_OPTIONS).map((option) => option.label[actor.locale]);
+  const listed = `${names.join(', ')}${options.length > NAMED_OPTIONS ? '…' : ''}`;
+  return t(
+    actor,
+    `${field.label.ru}: нет такого значения: «${String(unknown)}». Возможные: ${listed}`,
+    `${field.label.en}: no such value: “${String(unknown)}”. The values: ${listed}`,
+  );
 }
 
 /**

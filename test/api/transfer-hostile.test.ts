@@ -143,6 +143,19 @@ describe('import of hostile files (API)', function () {
     expect(flat.errors, JSON.stringify(flat.errors)).to.equal(undefined);
   });
 
+  it('refuses at the file an .xlsx whose part holds more elements besides its rows than any Excel part — 210,000 columns or cell formats (s11 attack A1: 15 million `<col/>` filled the heap)', async () => {
+    const sheet = (cols: number) =>
+      `<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><cols>${'<col min="1" max="1"/>'.repeat(cols)}</cols><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Наименование</t></is></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>ООО «Кассиопея»</t></is></c></row></sheetData></worksheet>`;
+    const text = `В файле больше ${(200_000).toLocaleString('ru-RU')} служебных элементов (столбцов, стилей, объединений) в одной части: файл повреждён или собран не в Excel`;
+    expectRefusedAtFile(await inspect('столбцы.xlsx', await withPart(await workbook(), 'xl/worksheets/sheet1.xml', sheet(210_000))), text);
+    const styles = `<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><cellXfs count="210000">${'<xf/>'.repeat(210_000)}</cellXfs></styleSheet>`;
+    expectRefusedAtFile(await inspect('форматы.xlsx', await withPart(await workbook(), 'xl/styles.xml', styles)), text);
+    // As many columns as Excel has (16,384) are read.
+    const widest = await inspect('все-столбцы.xlsx', await withPart(await workbook(), 'xl/worksheets/sheet1.xml', sheet(16_384)));
+    expect(widest.errors, JSON.stringify(widest.errors)).to.equal(undefined);
+    expect(widest.data!.importInspection.columns.map((column) => column.name)).to.deep.equal(['Наименование']);
+  });
+
   it('refuses at the file, before holding it, a text longer than any Excel cell (an inline string of an .xlsx) and a CSV row over 256 KB; a header is named by its start', async () => {
     const inline = (text: string) =>
       `<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>${text}</t></is></c><c r="B1" t="inlineStr"><is><t>ИНН</t></is></c></row></sheetData></worksheet>`;

@@ -208,22 +208,50 @@ const XML_DEPTH_REFUSAL = {
 };
 
 /**
- * How deep the elements of an XML text nest, followed as the text passes in chunks by an XML parser
- * of its own (saxes, the reader exceljs uses): a tag is what the reader takes for one, so `/>` inside
- * an attribute value or closing tags inside a comment or CDATA cannot hide the nesting (s10 re-attack
- * of A8: a hand-made tag scanner was fooled by both and the server ran out of heap again). Text the
- * parser cannot read is the damaged file the reader would refuse.
+ * The most elements a part may hold outside its rows (`sheetData`) and its shared strings (`sst`),
+ * which are read as they stream by and bounded on their own. exceljs keeps the rest of a part whole —
+ * a worksheet's `<cols>` (before its rows: even the first rows wait for all of it), the styles
+ * (`styles: 'cache'`), the workbook, the relationships — and Excel writes at most 16,384 columns and
+ * 64,000 cell formats: a 75 MB file of 15 million `<col/>` took 1.3 GB per inspection and two killed
+ * the server (s11 attack A1).
  */
-class XmlDepth {
-  private depth = 0;
+export const MAX_PART_ELEMENTS = 200_000;
+
+const PART_ELEMENTS_REFUSAL = {
+  ru: `В файле больше ${MAX_PART_ELEMENTS.toLocaleString('ru-RU')} служебных элементов (столбцов, стилей, объединений) в одной части: файл повреждён или собран не в Excel`,
+  en: `A part of the file holds more than ${MAX_PART_ELEMENTS.toLocaleString('en-GB')} elements besides its rows (columns, styles, merges): the file is damaged or was not made by Excel`,
+};
+
+/** Elements whose content streams by (rows, shared strings): what they hold is bounded elsewhere. */
+const STREAMED_ELEMENTS = new Set(['sheetData', 'sst']);
+
+/**
+ * How deep the elements of an XML text nest, and how many it holds outside its rows and shared
+ * strings, followed as the text passes in chunks by an XML parser of its own (saxes, the reader
+ * exceljs uses): a tag is what the reader takes for one, so `/>` inside an attribute value or
+ * closing tags inside a comment or CDATA cannot hide the nesting (s10 re-attack of A8: a hand-made
+ * tag scanner was fooled by both and the server ran out of heap again). Text the parser cannot read
+ * is the damaged file the reader would refuse.
+ */
+class XmlBounds {
+  /** The local names of the open elements. */
+  private readonly open: string[] = [];
+  /** How many of the open elements stream (rows, shared strings). */
+  private streamed = 0;
+  private kept = 0;
   private readonly parser = new SaxesParser();
 
   constructor() {
-    this.parser.on('opentag', () => {
-      if (++this.depth > MAX_XML_DEPTH) throw new SheetRefusal(XML_DEPTH_REFUSAL);
+    this.parser.on('opentag', (tag) => {
+      if (this.open.length >= MAX_XML_DEPTH) throw new SheetRefusal(XML_DEPTH_REFUSAL);
+      const name = tag.name.slice(tag.name.indexOf(':') + 1);
+      if (this.streamed === 0 && ++this.kept > MAX_PART_ELEMENTS) throw new SheetRefusal(PART_ELEMENTS_REFUSAL);
+      this.open.push(name);
+      if (STREAMED_ELEMENTS.has(name)) this.streamed += 1;
     });
     this.parser.on('closetag', () => {
-      this.depth -= 1;
+      const name = this.open.pop();
+      if (name !== undefined && STREAMED_ELEMENTS.has(name)) this.streamed -= 1;
     });
     this.parser.on('error', (error) => {
       throw new SheetRefusal(XLSX_UNREADABLE, { cause: error });
@@ -237,11 +265,12 @@ class XmlDepth {
 
 /**
  * An .xlsx part's text as it passes, refused (SheetRefusal) at the first run of MAX_XML_RUN
- * characters without a `<`, or at elements nested deeper than MAX_XML_DEPTH.
+ * characters without a `<`, at elements nested deeper than MAX_XML_DEPTH, or past MAX_PART_ELEMENTS
+ * elements outside its rows and shared strings.
  */
 async function* boundedXml(chunks: AsyncIterable<string>): AsyncGenerator<string> {
   let run = 0;
-  const depth = new XmlDepth();
+  const depth = new XmlBounds();
   for await (const chunk of chunks) {
     let from = 0;
     for (let at = chunk.indexOf('<'); at >= 0; at = chunk.indexOf('<', at + 1)) {

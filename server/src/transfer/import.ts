@@ -735,7 +735,7 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
       kind: params.dryRun ? 'import-checked' : 'cards-imported',
       targetType: 'Folder',
       targetId: params.folderId,
-      summary: `${params.dryRun ? t(actor, 'Проверка (ничего не записано) ', 'Check (nothing written) ') : ''}${params.fileName}: ${t(actor, 'строк', 'rows')} ${total}, ${countsText}${hiddenText}${cancelled ? t(actor, ' (отменено)', ' (cancelled)') : ''}${withdrawn ? t(actor, ' (остановлен: право создавать карточки в папке снято)', ' (stopped: the right to create cards in the folder was withdrawn)') : ''}`,
+      summary: `${params.dryRun ? `${t(actor, 'Проверка (ничего не записано)', 'Check (nothing written)')} ${params.fileName}: ${t(actor, 'строк', 'rows')} ${total}, ` : `${params.fileName}: `}${countsText}${hiddenText}${cancelled ? t(actor, ' (отменено)', ' (cancelled)') : ''}${withdrawn ? t(actor, ' (остановлен: право создавать карточки в папке снято)', ' (stopped: the right to create cards in the folder was withdrawn)') : ''}`,
       after: {
         jobId: ctx.jobId,
         typeKey: params.typeKey,

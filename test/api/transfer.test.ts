@@ -736,6 +736,23 @@ describe('import and export (API)', function () {
     ]);
   });
 
+  it('does not remember a column without a header by its letters: «D» of one file is not «D» of the next (s11 user U1)', async () => {
+    const folder = await createFolder(admin, { libraryId, name: 'Без заголовков', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, folder, [{ principalId: userIds.tanya, level: 'full' }]);
+    const target = { folderId: folder, typeKey: 'counterparty' };
+    // The third column has no header: it is named «C», and mapped to the notes by hand.
+    const first = await importFile(server, tanya, { name: 'первый.csv', content: Buffer.from('Наименование;ИНН;\nООО «Один»;7705000130;заметка\n') }, target, (inspection) => ({
+      ...asIs(inspection),
+      columns: ['name', 'inn', 'notes'],
+    }));
+    expect(first.inspection.columns.map((column) => column.name)).to.deep.equal(['Наименование', 'ИНН', 'C']);
+    expect(first.job.result, first.job.error ?? '').to.include({ created: 1 });
+    // The next file's headerless third column is not taken for the notes; the named columns are remembered.
+    const uploaded = await upload(server, tanya, 'второй.csv', Buffer.from('Наименование;ИНН;\nООО «Два»;7705000147;+7 495 123-45-67\n'));
+    const { importInspection } = await tanya.data<{ importInspection: Inspection }>(INSPECT, { input: { uploadId: uploaded.body.id, ...target } });
+    expect(importInspection.mapping.columns).to.deep.equal(['name', 'inn', null]);
+  });
+
   it('refuses a file that is not a spreadsheet and a mapping without the required field, with messages at the fields', async () => {
     const wrong = await upload(server, tanya, 'notes.pdf', Buffer.from('%PDF'));
     expect(wrong.status).to.equal(400);

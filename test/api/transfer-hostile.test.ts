@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import ExcelJS from 'exceljs';
+import iconv from 'iconv-lite';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { createCorrespondents } from '../support/fixtures';
@@ -241,8 +242,17 @@ describe('import of hostile files (API)', function () {
     expect(job.state).to.equal('failed');
     // The first record of the tail (its zip signature up to the first line-feed byte) or the next one.
     expect(job.error).to.match(
-      /^Файл не похож на текст CSV: в строке 3200[23] двоичные данные или знаки не в кодировке UTF-8\. Сохраните таблицу в Excel как «CSV \(разделители — запятые\)» или загрузите \.xlsx$/,
+      /^Файл не похож на текст CSV: в строке 3200[23] двоичные данные\. Сохраните таблицу в Excel как «CSV \(разделители — запятые\)» или загрузите \.xlsx$/,
     );
     expect(await countCards()).to.equal(before);
+  });
+
+  it('refuses a CSV whose first megabyte is UTF-8 and whose tail is Windows-1251, naming the first row of the tail, instead of cards with «�» for every Russian letter (s11 attack A5)', async () => {
+    const head = Array.from({ length: 30_000 }, (_, n) => `ООО «Юникод ${n}»;заметка`);
+    const content = Buffer.concat([Buffer.from(['Наименование;Примечания', ...head, ''].join('\n')), iconv.encode('ООО «Кодировка 1»;Ёлочка и щука\n', 'windows-1251')]);
+    const uploadId = await upload('две-кодировки.csv', content);
+    const job = await importToEnd({ uploadId, folderId, typeKey: 'counterparty' }, { columns: ['name', 'notes'], onMatch: 'skip' });
+    expect(job.state).to.equal('failed');
+    expect(job.error).to.equal(`Строка ${head.length + 2} не в кодировке UTF-8: файл сохранён в двух кодировках? Выберите другую кодировку или сохраните файл заново целиком`);
   });
 });

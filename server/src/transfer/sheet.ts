@@ -531,18 +531,29 @@ export const MAX_CSV_RECORD = 256 * 1024;
 
 /**
  * A record of a CSV that is not text: a NUL, a character its encoding could not decode, or more
- * than a few control characters. The first megabyte is judged whole before anything is read
+ * than a few control characters (binary data, or a file saved in two encodings). The first megabyte is judged whole before anything is read
  * (`refuseBinary`); this judges every record after it, so binary bytes appended to good rows (a
  * file concatenated or damaged at its end) refuse the file, naming the row, instead of becoming
  * cards of garbage.
  */
 function refuseBinaryRecord(record: string[], row: number, encoding: TextEncoding): void {
   const text = record.join('');
-  if (!text.includes('\u0000') && !text.includes('\uFFFD') && controlCharacters(text) <= STRAY_CONTROLS) return;
-  throw new SheetRefusal({
-    ru: `Файл не похож на текст CSV: в строке ${row} двоичные данные или знаки не в кодировке ${encoding === 'windows-1251' ? 'Windows-1251' : encoding.toUpperCase()}. Сохраните таблицу в Excel как «CSV (разделители — запятые)» или загрузите .xlsx`,
-    en: `The file does not look like CSV text: row ${row} holds binary data or characters not in the ${encoding === 'windows-1251' ? 'Windows-1251' : encoding.toUpperCase()} encoding. Save the table in Excel as “CSV (Comma delimited)” or upload the .xlsx`,
-  });
+  const binary = text.includes('\u0000') || controlCharacters(text) > STRAY_CONTROLS;
+  if (!binary && !text.includes('\uFFFD')) return;
+  const name = encoding === 'windows-1251' ? 'Windows-1251' : encoding.toUpperCase();
+  // Text its encoding cannot decode, and nothing binary: a file saved in two encodings (two exports
+  // pasted together) — its tail became «�» in place of every Russian letter (s11 attack A5).
+  throw new SheetRefusal(
+    binary
+      ? {
+          ru: `Файл не похож на текст CSV: в строке ${row} двоичные данные. Сохраните таблицу в Excel как «CSV (разделители — запятые)» или загрузите .xlsx`,
+          en: `The file does not look like CSV text: row ${row} holds binary data. Save the table in Excel as “CSV (Comma delimited)” or upload the .xlsx`,
+        }
+      : {
+          ru: `Строка ${row} не в кодировке ${name}: файл сохранён в двух кодировках? Выберите другую кодировку или сохраните файл заново целиком`,
+          en: `Row ${row} is not in the ${name} encoding: was the file saved in two encodings? Choose another encoding or save the whole file again`,
+        },
+  );
 }
 
 async function* csvRows(open: OpenFile, options: ReadOptions): AsyncGenerator<SheetRow> {

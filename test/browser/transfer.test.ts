@@ -279,6 +279,10 @@ describeInBrowser('import and export, as a person does them (browser)', function
     expect(await page.getByTestId('import-refused-row').textContent()).to.contain('в другой папке — «Старая база»');
     expect(await page.getByTestId('import-matched-folder').textContent()).to.match(/Старая база:\s*будет обновлено 0, пропущено 0, отклонено 1/);
 
+    // The keyboard's focus lands on the result's heading, and the run was told in a live region (s11 user U7).
+    await page.waitForFunction(() => document.activeElement?.getAttribute('data-test') === 'import-result-title');
+    expect(await page.getByTestId('import-job').getAttribute('aria-live')).to.equal('polite');
+
     await ownFolderOnly.uncheck();
     await page.getByTestId('import-match-other-hint').waitFor();
     await page.getByTestId('import-dry-run').click();

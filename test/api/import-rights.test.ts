@@ -62,7 +62,7 @@ describe('import: the importer’s right is checked again before each batch (API
       delimiter: inspection.delimiter,
       headerRow: inspection.headerRow,
       headers: inspection.columns.map((column) => column.name),
-      mapping: { columns: inspection.mapping.columns, constants: {}, matchField: null, onMatch: 'skip' },
+      mapping: { columns: inspection.mapping.columns, constants: {}, matchField: null, onMatch: 'skip', matchOtherFolders: false },
       dryRun: false,
       ip: '127.0.0.1',
     };

@@ -179,6 +179,59 @@ describe('the bulk-reading alarm (API)', function () {
     expect(result).to.deep.include({ refused: 6 });
     await waitFor(async () => (await alarmOf('probe')).length > 0, 'Пётр’s alarm for the cards his dry run told of');
   });
+
+  it('counts every INN a dry run looks up, though few hit a hidden card, and audits every dry run with its rows and hidden hits (s10 re-attack A2)', async () => {
+    const alarmOf = async (login: string) => (await alarmsInAudit()).filter((edge) => edge.node.actorLogin === login);
+    const departmentId = (await admin.data<{ departments: { id: string }[] }>('{ departments { id } }')).departments[0].id;
+    const sonarId = (
+      await admin.data<{ createUser: { id: string } }>('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
+        input: { login: 'sonar', fullName: 'Семён Эхолотов', password: PASSWORD, departmentId },
+      })
+    ).createUser.id;
+    const libraryId = await createLibrary(admin, 'Секрет');
+    const hidden = await createFolder(admin, { libraryId, name: 'Секретные клиенты', allowedCardTypes: ['counterparty'] });
+    const own = await createFolder(admin, { libraryId, name: 'Черновик Семёна', allowedCardTypes: ['counterparty'] });
+    await admin.data('mutation($id: ID!, $e: AccessEntryInput!) { grantFolderAccess(id: $id, entry: $e) { id } }', {
+      id: own,
+      e: { principalType: 'user', principalId: sonarId, level: 'full' },
+    });
+    // Eight INNs of a region; one of them is a client in a folder closed to him.
+    const inns = ['7705000108', '7705000115', '7705000122', '7705000130', '7705000147', '7705000154', '7705000161', '7705000179'];
+    await admin.data('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', {
+      f: hidden,
+      v: { name: 'ООО «Тайна»', inn: inns[5] },
+    });
+    const sonar = await signedIn(server, 'sonar', PASSWORD);
+    const csv = ['Наименование;ИНН', ...inns.map((inn, n) => `Проба ${n};${inn}`)].join('\n');
+    const uploaded = await fetch(`${server.url}/transfer/uploads?name=${encodeURIComponent('регион.csv')}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', cookie: sonar.cookieHeader() },
+      body: new Uint8Array(Buffer.from(csv)),
+    });
+    const input = { uploadId: ((await uploaded.json()) as { id: string }).id, folderId: own, typeKey: 'counterparty' };
+    const { startImport } = await sonar.data<{ startImport: { id: string } }>(
+      'mutation($input: ImportSettingsInput!, $mapping: ImportMappingInput!) { startImport(input: $input, mapping: $mapping, dryRun: true) { id } }',
+      { input, mapping: { columns: ['name', 'inn'], onMatch: 'skip' } },
+    );
+    await waitFor(
+      async () => (await sonar.data<{ job: { state: string } }>('query($id: ID!) { job(id: $id) { state } }', { id: startImport.id })).job.state === 'succeeded',
+      'the dry run',
+    );
+    // Eight INNs looked up (the floor is 5): the alarm, though only one hit a hidden card.
+    await waitFor(async () => (await alarmOf('sonar')).length > 0, 'Семён’s alarm for the INNs his dry run looked up');
+    type Entry = { actorLogin: string; targetId: string; summary: string; after: Record<string, unknown> };
+    const checked = (
+      await admin.data<{ auditLog: { edges: { node: Entry }[] } }>('{ auditLog(kind: "import-checked") { edges { node { actorLogin targetId summary after } } } }')
+    ).auditLog.edges
+      .map((edge) => edge.node)
+      .filter((entry) => entry.actorLogin === 'sonar');
+    expect(checked).to.have.length(1);
+    expect(checked[0].targetId).to.equal(own);
+    expect(checked[0].summary).to.equal(
+      'Проверка (ничего не записано) регион.csv: строк 8, создано 7, обновлено 0, пропущено 0, отклонено 1; значение занято карточкой в закрытой для пользователя папке — 1',
+    );
+    expect(checked[0].after).to.include({ jobId: startImport.id, fileName: 'регион.csv', total: 8, refused: 1, hiddenMatches: 1 });
+  });
 });
 
 /**

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import ExcelJS from 'exceljs';
+import iconv from 'iconv-lite';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { createCorrespondents } from '../support/fixtures';
@@ -143,6 +144,19 @@ describe('import of hostile files (API)', function () {
     expect(flat.errors, JSON.stringify(flat.errors)).to.equal(undefined);
   });
 
+  it('refuses at the file an .xlsx whose part holds more elements besides its rows than any Excel part — 210,000 columns or cell formats (s11 attack A1: 15 million `<col/>` filled the heap)', async () => {
+    const sheet = (cols: number) =>
+      `<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><cols>${'<col min="1" max="1"/>'.repeat(cols)}</cols><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Наименование</t></is></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>ООО «Кассиопея»</t></is></c></row></sheetData></worksheet>`;
+    const text = `В файле больше ${(200_000).toLocaleString('ru-RU')} служебных элементов (столбцов, стилей, объединений) в одной части: файл повреждён или собран не в Excel`;
+    expectRefusedAtFile(await inspect('столбцы.xlsx', await withPart(await workbook(), 'xl/worksheets/sheet1.xml', sheet(210_000))), text);
+    const styles = `<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><cellXfs count="210000">${'<xf/>'.repeat(210_000)}</cellXfs></styleSheet>`;
+    expectRefusedAtFile(await inspect('форматы.xlsx', await withPart(await workbook(), 'xl/styles.xml', styles)), text);
+    // As many columns as Excel has (16,384) are read.
+    const widest = await inspect('все-столбцы.xlsx', await withPart(await workbook(), 'xl/worksheets/sheet1.xml', sheet(16_384)));
+    expect(widest.errors, JSON.stringify(widest.errors)).to.equal(undefined);
+    expect(widest.data!.importInspection.columns.map((column) => column.name)).to.deep.equal(['Наименование']);
+  });
+
   it('refuses at the file, before holding it, a text longer than any Excel cell (an inline string of an .xlsx) and a CSV row over 256 KB; a header is named by its start', async () => {
     const inline = (text: string) =>
       `<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>${text}</t></is></c><c r="B1" t="inlineStr"><is><t>ИНН</t></is></c></row></sheetData></worksheet>`;
@@ -211,5 +225,34 @@ describe('import of hostile files (API)', function () {
     // A line break some programs write inside a cell (vertical tab) is text still.
     const stray = await inspect('перенос.csv', Buffer.from('Наименование;Примечания\nООО «Кассиопея»;первая\u000bвторая\n'));
     expect(stray.errors, JSON.stringify(stray.errors)).to.equal(undefined);
+  });
+
+  it('refuses a CSV whose binary part starts after its first megabyte, naming the row, before any row is written (s10 re-attack S5)', async () => {
+    // 1.1 MB of good rows, then the bytes of an .xlsx: the first megabyte alone looks like text.
+    const good = Array.from({ length: 32_000 }, (_, n) => `ООО «Ромашка ${n}»;заметка`);
+    const content = Buffer.concat([Buffer.from(['Наименование;Примечания', ...good, ''].join('\n')), await workbook()]);
+    expect(content.length).to.be.above(1_100_000);
+    const uploadId = await upload('склеенный.csv', content);
+    const inspected = await tanya.request(INSPECT, { input: { uploadId, folderId, typeKey: 'counterparty' } });
+    expect(inspected.errors, JSON.stringify(inspected.errors)).to.equal(undefined);
+    const countCards = async () =>
+      (await tanya.data<{ cards: { totalCount: number } }>('query($f: ID!) { cards(folderId: $f, first: 1) { totalCount } }', { f: folderId })).cards.totalCount;
+    const before = await countCards();
+    const job = await importToEnd({ uploadId, folderId, typeKey: 'counterparty' }, { columns: ['name', 'notes'], onMatch: 'skip' });
+    expect(job.state).to.equal('failed');
+    // The first record of the tail (its zip signature up to the first line-feed byte) or the next one.
+    expect(job.error).to.match(
+      /^Файл не похож на текст CSV: в строке 3200[23] двоичные данные\. Сохраните таблицу в Excel как «CSV \(разделители — запятые\)» или загрузите \.xlsx$/,
+    );
+    expect(await countCards()).to.equal(before);
+  });
+
+  it('refuses a CSV whose first megabyte is UTF-8 and whose tail is Windows-1251, naming the first row of the tail, instead of cards with «�» for every Russian letter (s11 attack A5)', async () => {
+    const head = Array.from({ length: 30_000 }, (_, n) => `ООО «Юникод ${n}»;заметка`);
+    const content = Buffer.concat([Buffer.from(['Наименование;Примечания', ...head, ''].join('\n')), iconv.encode('ООО «Кодировка 1»;Ёлочка и щука\n', 'windows-1251')]);
+    const uploadId = await upload('две-кодировки.csv', content);
+    const job = await importToEnd({ uploadId, folderId, typeKey: 'counterparty' }, { columns: ['name', 'notes'], onMatch: 'skip' });
+    expect(job.state).to.equal('failed');
+    expect(job.error).to.equal(`Строка ${head.length + 2} не в кодировке UTF-8: файл сохранён в двух кодировках? Выберите другую кодировку или сохраните файл заново целиком`);
   });
 });

@@ -235,6 +235,51 @@ describe('import and export (API)', function () {
     expect(cards.find((card) => card.values.inn === '7707049388')!.values).to.include({ name: 'Ростелеком-2' });
   });
 
+  it('matches only in the import’s folder unless asked: a card of another folder with the INN refuses the row, naming its folder; asked, it is updated and the result names where', async () => {
+    const elsewhere = await createFolder(admin, { libraryId, name: 'Старая база', allowedCardTypes: ['counterparty'] });
+    const target = await createFolder(admin, { libraryId, name: 'Филиалы', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, elsewhere, [{ principalId: userIds.tanya, level: 'full' }]);
+    await setFolderAccess(admin, target, [{ principalId: userIds.tanya, level: 'full' }]);
+    await admin.data('mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Меридиан»", inn: "7704357909" }) { id } }', { f: elsewhere });
+    await admin.data('mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Своя»", inn: "7704217370" }) { id } }', { f: target });
+    const file = { name: 'филиалы.csv', content: Buffer.from('ИНН;Наименование\n7704357909;ООО «Байкал»\n7704217370;ООО «Своя» (новое)\n7703000014;ООО «Новая»\n') };
+    const overwrite =
+      (matchOtherFolders?: boolean) =>
+      (inspection: Inspection): Mapping => ({ ...asIs(inspection), matchField: 'inn', onMatch: 'overwrite', ...(matchOtherFolders !== undefined && { matchOtherFolders }) });
+
+    // The default: only «Филиалы» is looked in; the row of the card in «Старая база» is refused, naming it.
+    for (const dryRun of [true, false]) {
+      const { inspection, job } = await importFile(server, tanya, file, { folderId: target, typeKey: 'counterparty' }, overwrite(), dryRun);
+      expect(inspection.mapping).to.include({ matchField: 'inn' });
+      expect(job.result, job.error ?? '').to.include({ created: 1, updated: 1, refused: 1 });
+      expect(job.result!.refusedRows).to.deep.equal([
+        {
+          row: 2,
+          problems: [{ column: 'ИНН', message: 'ИНН: это значение уже у карточки «ООО «Меридиан»» в другой папке — «Старая база»; совпадения ищутся только в папке импорта' }],
+        },
+      ]);
+      expect(job.result!.matchedFolders).to.deep.equal([
+        { folderId: target, name: 'Филиалы', updated: 1, skipped: 0, refused: 0 },
+        { folderId: elsewhere, name: 'Старая база', updated: 0, skipped: 0, refused: 1 },
+      ]);
+      expect(job.result!.preview.map((row) => [row.outcome, row.found?.folderName ?? null])).to.deep.equal([
+        ['refused', 'Старая база'],
+        ['updated', 'Филиалы'],
+        ['created', null],
+      ]);
+    }
+    expect((await folderCards(tanya, elsewhere)).map((card) => card.values.name)).to.deep.equal(['ООО «Меридиан»']);
+
+    // Asked for: the card in «Старая база» is updated there, and the dry run and the result say so.
+    for (const dryRun of [true, false]) {
+      const { job } = await importFile(server, tanya, file, { folderId: target, typeKey: 'counterparty' }, overwrite(true), dryRun);
+      expect(job.result, job.error ?? '').to.include({ created: 0, updated: 1, skipped: 2, refused: 0 });
+      expect(job.result!.matchedFolders).to.deep.include({ folderId: elsewhere, name: 'Старая база', updated: 1, skipped: 0, refused: 0 });
+      expect(job.result!.preview[0].found).to.deep.include({ title: 'ООО «Меридиан»', folderId: elsewhere, folderName: 'Старая база' });
+    }
+    expect((await folderCards(tanya, elsewhere)).map((card) => card.values.name)).to.deep.equal(['ООО «Байкал»']);
+  });
+
   it('undoes an import: its new cards go to the trash, overwritten fields get their values back unless changed since', async () => {
     const undoFolder = await createFolder(admin, { libraryId, name: 'Отмена импорта', allowedCardTypes: ['counterparty'] });
     await setFolderAccess(admin, undoFolder, [{ principalId: userIds.tanya, level: 'full' }]);
@@ -309,6 +354,8 @@ describe('import and export (API)', function () {
       return { count: seen.unreadCounts.find((entry) => entry.folderId === ownFolder)?.count ?? 0, bold: rows.filter((row) => row.unread).map((row) => row.title), rows };
     };
     expect(await seenBy(tanya)).to.deep.include({ count: 1, bold: ['ООО «Прежнее»'] });
+    // She reads it before her import overwrites it (one she never read stays unread: the next test).
+    await tanya.data('mutation($id: ID!) { openCard(id: $id) { id } }', { id: (await seenBy(tanya)).rows[0].id });
 
     const content = Buffer.from('ИНН;Наименование\n7701000019;ООО «Прежнее» (из файла)\n7701000026;ООО «Первое»\n7701000033;ООО «Второе»\n');
     const { job } = await importFile(server, tanya, { name: 'свои.csv', content }, { folderId: ownFolder, typeKey: 'counterparty' }, (inspection) => ({
@@ -336,12 +383,47 @@ describe('import and export (API)', function () {
       values: { notes: 'позвонить' },
     });
     expect(await seenBy(tanya)).to.deep.include({ count: 2, bold: ['ООО «Второе»', 'ООО «Первое»'] });
+    // Changed for her, not new: she imported it herself (s10 re-test V1); the one she marked unread reads as new.
+    const unreadOf = async (title: string) => (await seenBy(tanya)).rows.find((row) => row.title === title)!.unread;
+    expect(await unreadOf('ООО «Первое»')).to.deep.equal({ isNew: false });
+    expect(await unreadOf('ООО «Второе»')).to.deep.equal({ isNew: true });
 
     // The undo: «Второе» to the trash, «Первое» kept (changed since), «Прежнее» gets its name back — by her, so not new to her.
     const undo = (await tanya.data<{ undoImport: Job }>(`mutation($id: ID!) { undoImport(importId: $id) { ${JOB_FIELDS} } }`, { id: job.id })).undoImport;
     expect((await finishedJob(tanya, undo.id)).result).to.deep.equal({ trashed: 1, restored: 1, kept: 1 });
     expect(await seenBy(tanya)).to.deep.include({ count: 1, bold: ['ООО «Первое»'] });
     expect(await seenBy(natasha)).to.deep.include({ count: 1, bold: ['ООО «Прежнее»'] });
+  });
+
+  it('a card of another folder the importer’s import overwrote stays unread for her as it was, and so after her undo gave its values back (s10 re-test V5)', async () => {
+    const theirs = await createFolder(admin, { libraryId, name: 'Чужая база', allowedCardTypes: ['counterparty'] });
+    const mine = await createFolder(admin, { libraryId, name: 'Моя база', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, theirs, [{ principalId: userIds.tanya, level: 'full' }]);
+    await setFolderAccess(admin, mine, [{ principalId: userIds.tanya, level: 'full' }]);
+    await admin.data('mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Чужое»", inn: "7705000115" }) { id } }', { f: theirs });
+    type Seen = { unreadCounts: { folderId: string; count: number }[]; cards: { edges: { node: { title: string; unread: { isNew: boolean } | null } }[] } };
+    const seenOf = async () => {
+      const seen = await tanya.data<Seen>('query($f: ID!) { unreadCounts { folderId count } cards(folderId: $f, first: 10) { edges { node { title unread { isNew } } } } }', {
+        f: theirs,
+      });
+      return { count: seen.unreadCounts.find((entry) => entry.folderId === theirs)?.count ?? 0, rows: seen.cards.edges.map((edge) => edge.node) };
+    };
+    const unreadAsNew = { count: 1, rows: [{ title: 'ООО «Чужое»', unread: { isNew: true } }] };
+    expect(await seenOf()).to.deep.equal(unreadAsNew);
+
+    const { job } = await importFile(
+      server,
+      tanya,
+      { name: 'чужое.csv', content: Buffer.from('ИНН;Наименование\n7705000115;ООО «Чужое» (из файла)\n') },
+      { folderId: mine, typeKey: 'counterparty' },
+      (inspection) => ({ ...asIs(inspection), matchField: 'inn', onMatch: 'overwrite', matchOtherFolders: true }),
+    );
+    expect(job.result, job.error ?? '').to.include({ updated: 1 });
+    // She never opened it: her import did not read it for her.
+    expect(await seenOf()).to.deep.equal({ ...unreadAsNew, rows: [{ title: 'ООО «Чужое» (из файла)', unread: { isNew: true } }] });
+    const undo = (await tanya.data<{ undoImport: Job }>(`mutation($id: ID!) { undoImport(importId: $id) { ${JOB_FIELDS} } }`, { id: job.id })).undoImport;
+    expect((await finishedJob(tanya, undo.id)).result).to.deep.include({ restored: 1 });
+    expect(await seenOf()).to.deep.equal(unreadAsNew);
   });
 
   it('an undo goes on after a restart counting every run, and one that failed is continued when asked again; an editor undoes his own import; a created card changed since is kept', async () => {
@@ -604,6 +686,73 @@ describe('import and export (API)', function () {
     ]);
   });
 
+  it('the preview shows a reference as the card it found, not as typed (an INN), and a matched card’s stored user and reference by name, not by id (s10 U10, V4)', async () => {
+    const counterparties = await createFolder(admin, { libraryId, name: 'Контрагенты для просмотра', allowedCardTypes: ['counterparty'] });
+    const contracts = await createFolder(admin, { libraryId, name: 'Договоры для просмотра', allowedCardTypes: ['contract'] });
+    await setFolderAccess(admin, counterparties, [{ principalId: userIds.tanya, level: 'full' }]);
+    await setFolderAccess(admin, contracts, [{ principalId: userIds.tanya, level: 'full' }]);
+    await tanya.data('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', {
+      f: counterparties,
+      v: { name: 'ООО «Сириус-П»', inn: '7705000122', manager: userIds.tanya },
+    });
+    const contract = await importFile(
+      server,
+      tanya,
+      { name: 'договоры-инн.csv', content: Buffer.from('Номер;Дата;Контрагент;Статус\nП-1;01.02.2026;7705000122;Черновик\n') },
+      { folderId: contracts, typeKey: 'contract' },
+      asIs,
+      true,
+    );
+    expect(contract.job.result!.preview[0].values).to.include({ counterparty: 'ООО «Сириус-П»' });
+    const matched = await importFile(
+      server,
+      tanya,
+      { name: 'заметки.csv', content: Buffer.from('ИНН;Примечания\n7705000122;заметка\n') },
+      { folderId: counterparties, typeKey: 'counterparty' },
+      (inspection) => ({ ...asIs(inspection), matchField: 'inn', onMatch: 'fillEmpty' }),
+      true,
+    );
+    expect(matched.job.result!.preview[0]).to.deep.include({ outcome: 'updated' });
+    expect(matched.job.result!.preview[0].values).to.include({ manager: 'Татьяна Гончаренко', notes: 'заметка' });
+  });
+
+  it('refuses a choice the field does not offer naming the values it does — a spreadsheet has no list to pick from (s10 user U4)', async () => {
+    const contracts = await createFolder(admin, { libraryId, name: 'Договоры со статусом', allowedCardTypes: ['contract'] });
+    const counterparties = await createFolder(admin, { libraryId, name: 'Контрагенты для статусов', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, contracts, [{ principalId: userIds.tanya, level: 'full' }]);
+    await setFolderAccess(admin, counterparties, [{ principalId: userIds.tanya, level: 'full' }]);
+    await tanya.data('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', { f: counterparties, v: { name: 'ООО «Статус»' } });
+    const { job } = await importFile(
+      server,
+      tanya,
+      { name: 'статусы.csv', content: Buffer.from('Номер;Дата;Контрагент;Статус\nС-1;01.02.2026;ООО «Статус»;VIP\nС-2;01.02.2026;ООО «Статус»;Действует\n') },
+      { folderId: contracts, typeKey: 'contract' },
+      asIs,
+      true,
+    );
+    expect(job.result, job.error ?? '').to.include({ created: 1, refused: 1 });
+    expect(job.result!.refusedRows).to.deep.equal([
+      { row: 2, problems: [{ column: 'Статус', message: 'Статус: нет такого значения: «VIP». Возможные: Черновик, Действует, Исполнен, Расторгнут' }] },
+    ]);
+  });
+
+  it('does not remember a column without a header by its letters: «D» of one file is not «D» of the next (s11 user U1)', async () => {
+    const folder = await createFolder(admin, { libraryId, name: 'Без заголовков', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, folder, [{ principalId: userIds.tanya, level: 'full' }]);
+    const target = { folderId: folder, typeKey: 'counterparty' };
+    // The third column has no header: it is named «C», and mapped to the notes by hand.
+    const first = await importFile(server, tanya, { name: 'первый.csv', content: Buffer.from('Наименование;ИНН;\nООО «Один»;7705000130;заметка\n') }, target, (inspection) => ({
+      ...asIs(inspection),
+      columns: ['name', 'inn', 'notes'],
+    }));
+    expect(first.inspection.columns.map((column) => column.name)).to.deep.equal(['Наименование', 'ИНН', 'C']);
+    expect(first.job.result, first.job.error ?? '').to.include({ created: 1 });
+    // The next file's headerless third column is not taken for the notes; the named columns are remembered.
+    const uploaded = await upload(server, tanya, 'второй.csv', Buffer.from('Наименование;ИНН;\nООО «Два»;7705000147;+7 495 123-45-67\n'));
+    const { importInspection } = await tanya.data<{ importInspection: Inspection }>(INSPECT, { input: { uploadId: uploaded.body.id, ...target } });
+    expect(importInspection.mapping.columns).to.deep.equal(['name', 'inn', null]);
+  });
+
   it('refuses a file that is not a spreadsheet and a mapping without the required field, with messages at the fields', async () => {
     const wrong = await upload(server, tanya, 'notes.pdf', Buffer.from('%PDF'));
     expect(wrong.status).to.equal(400);
@@ -804,7 +953,7 @@ describe('import and export (API)', function () {
       delimiter: ';',
       headerRow: 1,
       headers: ['Наименование'],
-      mapping: { columns: ['name'], constants: {}, matchField: null, onMatch: 'skip' },
+      mapping: { columns: ['name'], constants: {}, matchField: null, onMatch: 'skip', matchOtherFolders: false },
       dryRun: false,
       ip: '127.0.0.1',
     };

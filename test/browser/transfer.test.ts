@@ -254,6 +254,76 @@ describeInBrowser('import and export, as a person does them (browser)', function
     await page.getByTestId('cards-empty').waitFor();
   });
 
+  it('a row whose INN a card of another folder holds: the dry run refuses it naming that folder; with «только в этой папке» unticked it would update the card there, and the result names the folder', async () => {
+    const otherFolder = await createFolder(admin, { libraryId, name: 'Старая база', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, otherFolder, [{ principalId: tanyaId, level: 'full' }]);
+    await admin.data('mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «Меридиан»", inn: "7704357909" }) { id } }', { f: otherFolder });
+    const { page } = await importPageOfNewFolder('Филиалы');
+    await page.getByTestId('import-file').setInputFiles({ name: 'филиалы.csv', mimeType: 'text/csv', buffer: Buffer.from('Наименование;ИНН\nООО «Байкал»;7704357909\n') });
+    await page.getByTestId('import-match-field').selectOption({ label: 'ИНН' });
+    await page.getByTestId('import-on-match-overwrite').check();
+    const ownFolderOnly = page.getByRole('checkbox', { name: 'Искать совпадения только в этой папке' });
+    expect(await ownFolderOnly.isChecked()).to.equal(true);
+    // The required name left unmapped is said before the run, not found as every row refused (s11 user U1).
+    const nameColumn = page.locator('[data-test="import-column"][data-column="Наименование"]').getByTestId('import-column-field');
+    await nameColumn.selectOption({ label: '— не загружать —' });
+    expect(await page.getByTestId('import-required-unmapped').textContent()).to.contain(
+      'Не выбрано обязательное поле (Наименование): строки, для которых не найдётся карточка по полю «ИНН», будут отклонены.',
+    );
+    await nameColumn.selectOption('name');
+    expect(await page.getByTestId('import-required-unmapped').count()).to.equal(0);
+
+    await page.getByTestId('import-dry-run').click();
+    await page.locator('[data-test="import-result"][data-dry-run="true"]').waitFor();
+    expect(await page.getByTestId('import-count-refused').textContent()).to.equal('1');
+    expect(await page.getByTestId('import-refused-row').textContent()).to.contain('в другой папке — «Старая база»');
+    expect(await page.getByTestId('import-matched-folder').textContent()).to.match(/Старая база:\s*будет обновлено 0, пропущено 0, отклонено 1/);
+
+    // The keyboard's focus lands on the result's heading, and the run was told in a live region (s11 user U7).
+    await page.waitForFunction(() => document.activeElement?.getAttribute('data-test') === 'import-result-title');
+    expect(await page.getByTestId('import-job').getAttribute('aria-live')).to.equal('polite');
+
+    await ownFolderOnly.uncheck();
+    await page.getByTestId('import-match-other-hint').waitFor();
+    await page.getByTestId('import-dry-run').click();
+    await page.locator('[data-test="import-result"][data-dry-run="true"]').waitFor();
+    expect(await page.getByTestId('import-count-updated').textContent()).to.equal('1');
+    expect(await page.getByTestId('import-matched-folder').textContent()).to.match(/Старая база:\s*будет обновлено 1, пропущено 0, отклонено 0/);
+    expect(await page.getByTestId('import-preview-found').textContent()).to.equal('«ООО «Меридиан»» в папке «Старая база»');
+    await screenshot(page, 'import-matched-elsewhere');
+
+    await page.getByTestId('import-run').click();
+    await page.locator('[data-test="import-result"][data-dry-run="false"]').waitFor();
+    expect(await page.getByTestId('import-matched-folder').textContent()).to.match(/Старая база:\s*обновлено 1, пропущено 0, отклонено 0/);
+    await page.getByTestId('import-matched-folder').getByRole('link', { name: 'Старая база' }).click();
+    await page.locator('[data-test="card-row"][data-title="ООО «Байкал»"]').waitFor();
+  });
+
+  it('choosing another sheet finds that sheet’s own header row, under a merged title, not the first sheet’s (s11 user U1)', async () => {
+    const book = new ExcelJS.Workbook();
+    book.addWorksheet('Инструкция').addRow(['Заполните лист «Клиенты»']);
+    const clients = book.addWorksheet('Клиенты');
+    clients.addRow(['Клиенты отдела продаж']);
+    clients.mergeCells('A1:D1');
+    clients.addRow(['Наименование', 'ИНН', 'Телефон', 'E-mail']);
+    clients.addRow(['ООО «Лист»', '7705000154', '+7 495 123-45-67', 'list@example.ru']);
+    const { page } = await importPageOfNewFolder('Два листа');
+    await page
+      .getByTestId('import-file')
+      .setInputFiles({ name: 'два-листа.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', buffer: Buffer.from(await book.xlsx.writeBuffer()) });
+    await page.getByTestId('import-sheet').waitFor();
+    expect(await page.getByTestId('import-header-row').inputValue()).to.equal('1');
+    await page.getByTestId('import-sheet').selectOption('Клиенты');
+    await page.locator('[data-test="import-column"][data-column="ИНН"]').waitFor();
+    expect(await page.getByTestId('import-header-row').inputValue()).to.equal('2');
+    expect(await page.getByTestId('import-column').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-column')))).to.deep.equal([
+      'Наименование',
+      'ИНН',
+      'Телефон',
+      'E-mail',
+    ]);
+  });
+
   it('«Ваши импорты в эту папку» follows the imports live: one run from elsewhere appears with its counts when it ends, and shows its undo once undone, without a reload', async () => {
     const { folder: liveFolder, page } = await importPageOfNewFolder('Живой список');
     expect(await page.getByTestId('import-runs').count()).to.equal(0);

@@ -366,6 +366,7 @@ const en: typeof ru = {
       'backup-downloaded': 'Backup downloaded',
       'backup-restored': 'Restored from backup',
       'cards-imported': 'Cards imported',
+      'import-checked': 'Import checked (nothing written)',
       'import-undone': 'Import undone',
       'export-started': 'Card export started',
       'cards-exported': 'Cards exported',

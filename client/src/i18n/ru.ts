@@ -371,6 +371,7 @@ export default {
       'backup-downloaded': 'Скачана резервная копия',
       'backup-restored': 'Восстановление из резервной копии',
       'cards-imported': 'Импорт карточек',
+      'import-checked': 'Проверка импорта (ничего не записано)',
       'import-undone': 'Отмена импорта',
       'export-started': 'Начат экспорт карточек',
       'cards-exported': 'Экспорт карточек',

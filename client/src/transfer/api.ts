@@ -8,7 +8,7 @@ const InspectionQuery = graphql(`
     importInspection(input: $input) {
       uploadId fileName format sheets sheet encoding delimiter headerRow
       columns { index name samples } fields { key label { ru en } kind required unique }
-      mapping { columns constants { field value } matchField onMatch }
+      mapping { columns constants { field value } matchField onMatch matchOtherFolders }
     }
   }
 `);
@@ -21,8 +21,9 @@ const ImportResultQuery = graphql(`
     job(id: $id) {
       importResult {
         dryRun total created updated skipped refused cancelled
-        preview { row outcome values { field text } }
+        preview { row outcome values { field text } found { id title folderId folderName } }
         refusedRows { row problems { column message } }
+        matchedFolders { folderId name updated skipped refused }
       }
     }
   }

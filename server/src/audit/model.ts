@@ -30,6 +30,7 @@ export type AuditKind =
   | 'backup-downloaded'
   | 'backup-restored'
   | 'cards-imported'
+  | 'import-checked'
   | 'import-undone'
   | 'export-started'
   | 'cards-exported'

@@ -23,6 +23,7 @@ import { folderListQuery, searchHits, type CardFilter } from '../cards/queries';
 import { inHitOrder } from '../cards/search';
 import { AppError, forbidden } from '../errors';
 import { FieldErrors, isDuplicateKeyError } from '../validation';
+import { linkTexts } from './links';
 import { ExportUsage } from './model';
 
 export type ExportFormat = 'xlsx' | 'csv';
@@ -236,31 +237,6 @@ class OwnFields {
 }
 
 /**
- * Titles of the referenced cards the actor may export, and names of users, for a batch of cards. A
- * title is the client base as much as a value: a card the actor reads in a folder without «Экспорт»
- * is written as «(нет права «Экспорт»)», one they cannot read as nothing.
- */
-async function linkTexts(actor: Actor, fields: FieldDefinition[], cards: CardDoc[]): Promise<(id: string) => string> {
-  const cardIds = new Set<string>();
-  for (const field of fields) {
-    if (kindOf(field).link?.to !== 'card') continue;
-    for (const card of cards) for (const id of [card.values[field.key] ?? []].flat()) if (Types.ObjectId.isValid(String(id))) cardIds.add(String(id));
-  }
-  const titles = new Map<string, string>();
-  if (cardIds.size > 0) {
-    const found = await Card.find({ _id: { $in: [...cardIds] } }, { title: 1, folderId: 1, libraryId: 1 }).lean<CardDoc[]>();
-    const withheld = t(actor, '(нет права «Экспорт»)', '(no “Export” right)');
-    for (const card of found) {
-      const subject = cardSubject(card);
-      if (actor.ability.can('export', subject)) titles.set(String(card._id), card.title);
-      else if (actor.ability.can('read', subject)) titles.set(String(card._id), withheld);
-    }
-  }
-  const { users } = await accessSnapshot();
-  return (id) => titles.get(id) ?? users.get(id)?.fullName ?? '';
-}
-
-/**
  * What an export writes, and how the audit log names it: a folder's list as filtered, the cards
  * of it a person selected, or all the results of a search.
  */
@@ -456,7 +432,15 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
         throw forbidden(actor, t(actor, 'экспорт прерван: право «Экспорт» снято', 'export stopped: the “Export” right was withdrawn'));
       }
       await ownFields.load(cards);
-      return { cards, linkText: await linkTexts(actor, columns, cards) };
+      return {
+        cards,
+        linkText: await linkTexts(
+          actor,
+          columns,
+          cards.map((card) => card.values),
+          'export',
+        ),
+      };
     };
     for await (const card of source.cards()) {
       // Each card is checked again, as every path that returns data is.

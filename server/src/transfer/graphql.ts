@@ -46,6 +46,8 @@ export const transferModule: GraphQLModule = {
       "The unique field matching rows to existing cards; null: every row creates a card."
       matchField: String
       onMatch: ImportMatchPolicy!
+      "Whether cards of other folders may match too (always false as guessed: it is asked for each import)."
+      matchOtherFolders: Boolean!
     }
     "What an uploaded file holds and how its columns map: guessed from the headers, or the user's last mapping for the type."
     type ImportInspection {
@@ -81,15 +83,38 @@ export const transferModule: GraphQLModule = {
       constants: [ImportConstantInput!]
       matchField: String
       onMatch: ImportMatchPolicy!
+      """
+      false (the default): only cards of the import's folder match, and a row whose value a card of
+      another folder holds is refused, naming that folder. true: a card the user may edit in any
+      folder matches and is updated there.
+      """
+      matchOtherFolders: Boolean = false
     }
     enum ImportOutcome { created, updated, skipped, refused }
     "A field's value in a previewed row, as a person will read it on the card."
     type ImportPreviewValue { field: String!, text: String! }
+    "An existing card a row matched by the unique field (or found holding its value in another folder)."
+    type ImportFoundCard {
+      id: ID!
+      title: String!
+      folderId: ID!
+      folderName: String!
+    }
     type ImportPreviewRow {
       "The row's number in the file."
       row: Int!
       outcome: ImportOutcome!
       values: [ImportPreviewValue!]!
+      "The existing card the row matched, if any, with its folder."
+      found: ImportFoundCard
+    }
+    "Rows that found an existing card in one folder, by what became of them."
+    type ImportMatchedFolder {
+      folderId: ID!
+      name: String!
+      updated: Int!
+      skipped: Int!
+      refused: Int!
     }
     type ImportProblem {
       "The column's name, or null when the row as a whole is refused."
@@ -111,6 +136,8 @@ export const transferModule: GraphQLModule = {
       preview: [ImportPreviewRow!]!
       "The first refused rows (all of them are in the error report)."
       refusedRows: [ImportRefusedRow!]!
+      "The folders where the rows' matching cards are (the import's own first), with counts."
+      matchedFolders: [ImportMatchedFolder!]!
     }
     "What undoing an import did."
     type ImportUndoResult {
@@ -188,6 +215,11 @@ export const transferModule: GraphQLModule = {
     },
     ImportPreviewRow: {
       values: (row: PreviewRow) => Object.entries(row.values).map(([field, text]) => ({ field, text })),
+      found: (row: PreviewRow) => row.found ?? null,
+    },
+    ImportResult: {
+      // Results stored before folders were told have none.
+      matchedFolders: (result: ImportResult) => result.matchedFolders ?? [],
     },
     ImportColumn: {
       samples: (column: ImportColumn) => column.samples,

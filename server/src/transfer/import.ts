@@ -12,7 +12,17 @@ import { cardSubject } from '../access/ability';
 import { actorOfUser, type Actor } from '../access/actor';
 import { accessSnapshot } from '../access/snapshot';
 import { recordAudit } from '../audit/service';
-import { checkFieldValue, kindOf, visibleFields, type CardTypeDefinition, type CardValues, type CellValue, type FieldDefinition, type StoredValue } from '../../../card-types';
+import {
+  checkFieldValue,
+  kindOf,
+  visibleFields,
+  type CardTypeDefinition,
+  type EnumOption,
+  type CardValues,
+  type CellValue,
+  type FieldDefinition,
+  type StoredValue,
+} from '../../../card-types';
 import { findCardType } from '../card-types/registry';
 import { diffValues } from '../cards/lifecycle';
 import { Card, type CardDoc } from '../cards/model';
@@ -28,14 +38,15 @@ import {
   type BatchedCardWrite,
 } from '../cards/service';
 import { AppError } from '../errors';
+import { Folder } from '../access/structure';
 import { findFolder } from '../folders/service';
 import { defineJob, type JobContext } from '../jobs/define';
 import { Job } from '../jobs/model';
 import { JobInterrupted } from '../jobs/runner';
 import type { Logger } from '../logger';
-import { readsAfterOwnBatch, recordOwnBatch } from '../unread/service';
+import { readsAfterOwnBatch, recordOwnBatch, type KeptUnread } from '../unread/service';
 import { deleteFile, findFile, sheetFile } from './files';
-import { resolveLinks, type Resolution } from './links';
+import { linkTexts, resolveLinks, type Resolution } from './links';
 import type { MappingGuess } from './mapping';
 import { ImportRow, type ImportOutcome, type ImportProblem } from './model';
 import { countCardsReadByJob } from './read-alarm';
@@ -65,11 +76,30 @@ export interface RefusedRow {
   problems: ImportProblem[];
 }
 
+/** An existing card a row matched by the unique field (or found holding its value), and its folder. */
+export interface FoundCard {
+  id: string;
+  title: string;
+  folderId: string;
+  folderName: string;
+}
+
 export interface PreviewRow {
   row: number;
   outcome: ImportOutcome;
   /** Field key → the value as a person will read it on the card. */
   values: Record<string, string>;
+  /** The existing card the row matched, if any. */
+  found: FoundCard | null;
+}
+
+/** The rows that found an existing card in one folder, by what became of them. */
+export interface MatchedFolder {
+  folderId: string;
+  name: string;
+  updated: number;
+  skipped: number;
+  refused: number;
 }
 
 export interface ImportCounts {
@@ -87,6 +117,8 @@ export interface ImportResult extends ImportCounts {
   preview: PreviewRow[];
   /** The first refused rows with their reasons (all of them are in the error report). */
   refusedRows: RefusedRow[];
+  /** Where the cards rows matched live: per folder, the target first, then by name. */
+  matchedFolders: MatchedFolder[];
   cancelled: boolean;
 }
 
@@ -116,9 +148,10 @@ interface RowWork {
   problems: ImportProblem[];
   /** The card it matches by the unique field, when there is one. */
   match: CardDoc | null;
+  /** The readable card holding the row's match value — the match, or one in another folder the row may not match. */
+  found: FoundCard | null;
   outcome?: ImportOutcome;
   values?: CardValues;
-  linkTexts: Map<string, string>;
 }
 
 /** The importer lost the right to create cards in the folder (or was deactivated) while the import ran. */
@@ -128,7 +161,7 @@ class RightWithdrawn extends Error {}
 interface Plan {
   actor: Actor;
   type: CardTypeDefinition;
-  folder: { _id: Types.ObjectId; libraryId: Types.ObjectId };
+  folder: { _id: Types.ObjectId; libraryId: Types.ObjectId; name: string };
   params: ImportParams;
   /** The uploaded file. */
   file: SheetFile;
@@ -138,6 +171,10 @@ interface Plan {
   matchField: FieldDefinition | null;
   /** Unique values the file used so far (field key → value → row), so a repeated one is refused. */
   seen: Map<string, Map<string, number>>;
+  /** Rows refused because a card in a folder closed to the user holds their unique value. */
+  hiddenMatches: number;
+  /** Names of the folders found cards live in (id → name), looked up once each. */
+  folderNames: Map<string, string>;
 }
 
 const problemAt = (plan: Plan, fieldKey: string): string | null => {
@@ -183,14 +220,26 @@ export async function importPlan(actor: Actor, params: ImportParams): Promise<Pl
     constants,
     matchField: params.mapping.matchField ? (byKey.get(params.mapping.matchField) ?? null) : null,
     seen: new Map(),
+    hiddenMatches: 0,
+    folderNames: new Map([[String(folder._id), folder.name]]),
   };
+}
+
+/** The names of folders (ids as strings), those not known yet looked up at once. */
+async function folderNamesOf(plan: Plan, ids: string[]): Promise<Map<string, string>> {
+  const missing = [...new Set(ids)].filter((id) => !plan.folderNames.has(id));
+  if (missing.length > 0) {
+    const folders = await Folder.find({ _id: { $in: missing.map((id) => new Types.ObjectId(id)) } }, { name: 1 }).lean<{ _id: Types.ObjectId; name: string }[]>();
+    for (const folder of folders) plan.folderNames.set(String(folder._id), folder.name);
+  }
+  return plan.folderNames;
 }
 
 const cellText = (cell: CellValue): string => (cell instanceof Date ? cell.toISOString().slice(0, 10) : String(cell));
 
 /** The batch's rows as input for the card form: cells through their kinds, link texts resolved to ids. */
 async function buildInputs(plan: Plan, rows: SheetRow[]): Promise<RowWork[]> {
-  const work: RowWork[] = rows.map((row) => ({ row: row.row, cells: row.cells, input: { ...plan.constants }, problems: [], match: null, linkTexts: new Map() }));
+  const work: RowWork[] = rows.map((row) => ({ row: row.row, cells: row.cells, input: { ...plan.constants }, problems: [], match: null, found: null }));
   for (const [index, field] of plan.fields.entries()) {
     if (!field) continue;
     const kind = kindOf(field);
@@ -208,20 +257,47 @@ async function buildInputs(plan: Plan, rows: SheetRow[]): Promise<RowWork[]> {
           item.problems.push({ column: plan.params.headers[index] ?? null, message: resolution && 'problem' in resolution ? resolution.problem : cellText(cell) });
           continue;
         }
-        for (const id of resolution.ids) item.linkTexts.set(id, cellText(cell));
         item.input[field.key] = kind.multiple(field) ? resolution.ids : resolution.ids[0];
       }
       continue;
     }
     for (const item of work) {
       const cell = item.cells[index];
-      if (cell !== null && cell !== undefined) item.input[field.key] = kind.fromCell(cell, field);
+      if (cell === null || cell === undefined) continue;
+      item.input[field.key] = kind.fromCell(cell, field);
+      const unknown = unknownOption(plan.actor, field, item.input[field.key]);
+      if (unknown) item.problems.push({ column: plan.params.headers[index] ?? null, message: unknown });
     }
   }
   return work;
 }
 
-/** The cards the batch's rows match by the chosen unique field (rows refused already are left out). */
+/** Options a refusal names at most. */
+const NAMED_OPTIONS = 20;
+
+/**
+ * A choice cell that names none of the field's options: the refusal names them, since a
+ * spreadsheet has no list to pick from (the form's «Выберите значение из списка» speaks of one).
+ */
+function unknownOption(actor: Actor, field: FieldDefinition, value: unknown): string | null {
+  const options = Array.isArray(field.options) ? (field.options as EnumOption[]) : [];
+  if (options.length === 0) return null;
+  const unknown = [value].flat().find((item) => typeof item === 'string' && !options.some((option) => option.value === item));
+  if (unknown === undefined) return null;
+  const names = options.slice(0, NAMED_OPTIONS).map((option) => option.label[actor.locale]);
+  const listed = `${names.join(', ')}${options.length > NAMED_OPTIONS ? '…' : ''}`;
+  return t(
+    actor,
+    `${field.label.ru}: нет такого значения: «${String(unknown)}». Возможные: ${listed}`,
+    `${field.label.en}: no such value: “${String(unknown)}”. The values: ${listed}`,
+  );
+}
+
+/**
+ * The cards the batch's rows match by the chosen unique field (rows refused already are left out).
+ * Unless the import may match in other folders, only a card of the target folder matches: a row
+ * whose value a card elsewhere holds is refused (the field is unique), naming that card's folder.
+ */
 async function findMatches(plan: Plan, work: RowWork[]): Promise<void> {
   const field = plan.matchField;
   if (!field) return;
@@ -237,8 +313,31 @@ async function findMatches(plan: Plan, work: RowWork[]): Promise<void> {
   // Only cards the user may read match: one in a folder closed to them is not there for the import
   // (a row with its unique value is then refused as taken, without naming it).
   const readable = cards.filter((card) => plan.actor.ability.can('read', cardSubject(card)));
+  countCardsReadByJob(plan.actor, readable.length);
   const byKey = new Map(readable.map((card) => [JSON.stringify(card.values[field.key]), card]));
-  for (const [item, key] of keyOf) item.match = byKey.get(JSON.stringify(key)) ?? null;
+  const names = await folderNamesOf(
+    plan,
+    readable.map((card) => String(card.folderId)),
+  );
+  const label = field.label[plan.actor.locale];
+  for (const [item, key] of keyOf) {
+    const card = byKey.get(JSON.stringify(key));
+    if (!card) continue;
+    const folderName = names.get(String(card.folderId)) ?? '';
+    item.found = { id: String(card._id), title: card.title, folderId: String(card.folderId), folderName };
+    if (plan.params.mapping.matchOtherFolders || card.folderId.equals(plan.folder._id)) {
+      item.match = card;
+      continue;
+    }
+    item.problems.push({
+      column: problemAt(plan, field.key),
+      message: t(
+        plan.actor,
+        `${label}: это значение уже у карточки «${card.title}» в другой папке — «${folderName}»; совпадения ищутся только в папке импорта`,
+        `${label}: the card “${card.title}” in another folder, “${folderName}”, holds this value; matches are looked for in the import’s folder only`,
+      ),
+    });
+  }
 }
 
 /**
@@ -254,12 +353,14 @@ async function refuseTakenUniques(plan: Plan, work: RowWork[]): Promise<void> {
       { typeKey: plan.type.key, [`values.${field.key}`]: { $in: values }, inTrash: false },
       { title: 1, folderId: 1, libraryId: 1, [`values.${field.key}`]: 1 },
     ).lean<CardDoc[]>();
-    // Each holder is a card the import tells the user of — named if they may read it, as the card
-    // form does, else only there: it counts as read for the bulk-reading alarm (a file of every INN
-    // of a region run as a dry run would otherwise map the cards of folders closed to them unseen).
-    countCardsReadByJob(plan.actor, holders.length);
+    // Each value looked up is an answer about the cards of every folder — a card holds it (named if
+    // the user may read it, as the card form does, else only there) or none does — so it counts as
+    // a card read for the bulk-reading alarm: a file of every INN of a region run as a dry run would
+    // otherwise map the cards of folders closed to the user unseen, however few of them it hits.
+    countCardsReadByJob(plan.actor, values.length);
+    const hidden = new Set(holders.filter((card) => !plan.actor.ability.can('read', cardSubject(card))).map((card) => JSON.stringify(card.values[field.key])));
     const taken = new Map(
-      holders.map((card) => [JSON.stringify(card.values[field.key]), takenValueMessage(plan.actor, plan.actor.ability.can('read', cardSubject(card)) ? card : null)]),
+      holders.map((card) => [JSON.stringify(card.values[field.key]), takenValueMessage(plan.actor, hidden.has(JSON.stringify(card.values[field.key])) ? null : card)]),
     );
     const seen = plan.seen.get(field.key) ?? new Map<string, number>();
     plan.seen.set(field.key, seen);
@@ -272,6 +373,7 @@ async function refuseTakenUniques(plan: Plan, work: RowWork[]): Promise<void> {
       const earlier = seen.get(key);
       if (holder !== undefined) {
         item.problems.push({ column: problemAt(plan, field.key), message: `${label}: ${holder}` });
+        if (hidden.has(key)) plan.hiddenMatches += 1;
       } else if (earlier !== undefined) {
         item.problems.push({
           column: problemAt(plan, field.key),
@@ -352,6 +454,7 @@ const rowRecord = (importId: Types.ObjectId, item: RowWork, card: { before: Card
   row: item.row,
   outcome: item.outcome!,
   cardId: card?.after._id ?? null,
+  matchFolderId: item.found ? new Types.ObjectId(item.found.folderId) : null,
   before:
     card?.before && item.outcome === 'updated' ? Object.fromEntries(diffValues(card.before.values, card.after.values).map((change) => [change.key, change.before ?? null])) : null,
   after: item.outcome === 'updated' && card ? Object.fromEntries(diffValues(card.before!.values, card.after.values).map((change) => [change.key, change.after ?? null])) : null,
@@ -363,6 +466,7 @@ const rowRecord = (importId: Types.ObjectId, item: RowWork, card: { before: Card
 async function writeRows(plan: Plan, importId: Types.ObjectId, work: RowWork[], logger: Logger): Promise<void> {
   const now = new Date();
   const written = new Map<RowWork, { before: CardDoc | null; after: CardDoc }>();
+  let keptUnread: KeptUnread[] = [];
   const changes = await commitCardBatch(
     { actor: plan.actor, logger },
     async (session) => {
@@ -399,11 +503,11 @@ async function writeRows(plan: Plan, importId: Types.ObjectId, work: RowWork[], 
           { session, lean: true },
         );
         // The importer's own cards are not new to him (his colleagues find them unread).
-        await recordOwnBatch(batch, session);
+        keptUnread = await recordOwnBatch(batch, session);
       },
     },
   );
-  readsAfterOwnBatch(changes);
+  readsAfterOwnBatch(changes, keptUnread);
 }
 
 /**
@@ -432,16 +536,27 @@ async function commitRows(plan: Plan, importId: Types.ObjectId, work: RowWork[],
   }
 }
 
-/** A decided row as the preview shows it: each field's value as a person reads it. */
-function previewOf(plan: Plan, item: RowWork): PreviewRow {
-  const values: Record<string, string> = {};
-  const shown = item.values ?? {};
-  for (const field of visibleFields(plan.type)) {
-    const value = shown[field.key];
-    if (value === undefined) continue;
-    values[field.key] = kindOf(field).format(value, field, { locale: plan.actor.locale, linkText: (id) => item.linkTexts.get(id) ?? id });
-  }
-  return { row: item.row, outcome: item.outcome!, values };
+/**
+ * Decided rows as the preview shows them: each field's value as a person reads it on the card — a
+ * reference as the title of the card it found (not the INN typed in the file), a user by full name,
+ * a matched card's stored reference by its title too (not its id).
+ */
+async function previewRows(plan: Plan, items: RowWork[]): Promise<PreviewRow[]> {
+  const fields = visibleFields(plan.type);
+  const linkText = await linkTexts(
+    plan.actor,
+    fields,
+    items.map((item) => item.values ?? {}),
+    'read',
+  );
+  return items.map((item) => {
+    const values: Record<string, string> = {};
+    for (const field of fields) {
+      const value = item.values?.[field.key];
+      if (value !== undefined) values[field.key] = kindOf(field).format(value, field, { locale: plan.actor.locale, linkText });
+    }
+    return { row: item.row, outcome: item.outcome!, values, found: item.found };
+  });
 }
 
 async function countDataRows(plan: Plan, signal: AbortSignal): Promise<number> {
@@ -453,19 +568,40 @@ async function countDataRows(plan: Plan, signal: AbortSignal): Promise<number> {
   return total;
 }
 
-/** What an earlier run of this import recorded: its last row and its counts. */
-async function recordedSoFar(importId: Types.ObjectId): Promise<{ lastRow: number; counts: ImportCounts }> {
+/** Rows that found an existing card, per folder (id) and outcome. */
+type MatchTally = Map<string, Omit<MatchedFolder, 'folderId' | 'name'>>;
+
+function tallyMatch(tally: MatchTally, folderId: string, outcome: ImportOutcome, rows = 1): void {
+  if (outcome === 'created') return;
+  const counts = tally.get(folderId) ?? { updated: 0, skipped: 0, refused: 0 };
+  counts[outcome] += rows;
+  tally.set(folderId, counts);
+}
+
+/** The tally with the folders' names: the import's own folder first, then by name. */
+async function matchedFolders(plan: Plan, tally: MatchTally): Promise<MatchedFolder[]> {
+  const names = await folderNamesOf(plan, [...tally.keys()]);
+  const own = String(plan.folder._id);
+  return [...tally]
+    .map(([folderId, counts]) => ({ folderId, name: names.get(folderId) ?? '', ...counts }))
+    .sort((a, b) => Number(b.folderId === own) - Number(a.folderId === own) || a.name.localeCompare(b.name, 'ru'));
+}
+
+/** What an earlier run of this import recorded: its last row, its counts and where its matches were. */
+async function recordedSoFar(importId: Types.ObjectId): Promise<{ lastRow: number; counts: ImportCounts; tally: MatchTally }> {
   const counts: ImportCounts = { created: 0, updated: 0, skipped: 0, refused: 0 };
-  const grouped = await ImportRow.aggregate<{ _id: ImportOutcome; count: number; last: number }>([
+  const tally: MatchTally = new Map();
+  const grouped = await ImportRow.aggregate<{ _id: { outcome: ImportOutcome; folder: Types.ObjectId | null }; count: number; last: number }>([
     { $match: { importId } },
-    { $group: { _id: '$outcome', count: { $sum: 1 }, last: { $max: '$row' } } },
+    { $group: { _id: { outcome: '$outcome', folder: '$matchFolderId' }, count: { $sum: 1 }, last: { $max: '$row' } } },
   ]);
   let lastRow = 0;
   for (const group of grouped) {
-    counts[group._id] = group.count;
+    counts[group._id.outcome] += group.count;
+    if (group._id.folder) tallyMatch(tally, String(group._id.folder), group._id.outcome, group.count);
     lastRow = Math.max(lastRow, group.last);
   }
-  return { lastRow, counts };
+  return { lastRow, counts, tally };
 }
 
 /**
@@ -520,8 +656,8 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
   const plan = await importPlan(actor, params);
   ctx.progress(0, null, t(actor, 'Подсчёт строк', 'Counting rows'));
   const total = ctx.resumeFrom?.total ?? (await countDataRows(plan, ctx.signal));
-  const resumed = params.dryRun ? { lastRow: 0, counts: { created: 0, updated: 0, skipped: 0, refused: 0 } } : await recordedSoFar(importId);
-  const counts = resumed.counts;
+  const resumed = params.dryRun ? { lastRow: 0, counts: { created: 0, updated: 0, skipped: 0, refused: 0 }, tally: new Map() } : await recordedSoFar(importId);
+  const { counts, tally } = resumed;
   const done = () => counts.created + counts.updated + counts.skipped + counts.refused;
   ctx.progress(done(), total, '');
   // Stored (and published) at once: the count of rows is not made twice, and the user sees the total.
@@ -549,9 +685,11 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
     await decide(plan, work);
     if (!params.dryRun) await commitRows(plan, importId, work, ctx.logger);
     else await keepRefused(importId, work, params.headers.length);
+    const previewed = work.slice(0, Math.max(0, PREVIEW_ROWS - preview.length));
+    if (previewed.length > 0) preview.push(...(await previewRows(plan, previewed)));
     for (const item of work) {
       counts[item.outcome!] += 1;
-      if (preview.length < PREVIEW_ROWS) preview.push(previewOf(plan, item));
+      if (item.found) tallyMatch(tally, item.found.folderId, item.outcome!);
       if (item.outcome === 'refused' && refusedRows.length < LISTED_REFUSALS) refusedRows.push({ row: item.row, problems: item.problems });
     }
     ctx.progress(done(), total);
@@ -579,20 +717,38 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
     else if (error instanceof JobInterrupted && error.why === 'cancel') cancelled = true;
     else throw error;
   }
-  const result: ImportResult = { dryRun: params.dryRun, total, ...counts, preview, refusedRows, cancelled };
+  const result: ImportResult = { dryRun: params.dryRun, total, ...counts, preview, refusedRows, matchedFolders: await matchedFolders(plan, tally), cancelled };
   const countsText = `${t(actor, 'создано', 'created')} ${counts.created}, ${t(actor, 'обновлено', 'updated')} ${counts.updated}, ${t(actor, 'пропущено', 'skipped')} ${counts.skipped}, ${t(actor, 'отклонено', 'refused')} ${counts.refused}`;
-  if (!params.dryRun) {
-    await recordAudit(
-      { userId: actor.userId, login: actor.login, ip: params.ip },
-      {
-        kind: 'cards-imported',
-        targetType: 'Folder',
-        targetId: params.folderId,
-        summary: `${params.fileName}: ${countsText}${cancelled ? t(actor, ' (отменено)', ' (cancelled)') : ''}${withdrawn ? t(actor, ' (остановлен: право создавать карточки в папке снято)', ' (stopped: the right to create cards in the folder was withdrawn)') : ''}`,
-        after: { jobId: ctx.jobId, typeKey: params.typeKey, fileName: params.fileName, total, ...counts, cancelled, ...(withdrawn ? { rightWithdrawn: true } : {}) },
+  // A dry run is audited as an import is: it answers, for every unique value of the file, whether
+  // a card holds it anywhere — in folders closed to the user too (`hiddenMatches`).
+  const hiddenText =
+    plan.hiddenMatches > 0
+      ? t(
+          actor,
+          `; значение занято карточкой в закрытой для пользователя папке — ${plan.hiddenMatches}`,
+          `; a value held by a card in a folder closed to the user — ${plan.hiddenMatches}`,
+        )
+      : '';
+  await recordAudit(
+    { userId: actor.userId, login: actor.login, ip: params.ip },
+    {
+      kind: params.dryRun ? 'import-checked' : 'cards-imported',
+      targetType: 'Folder',
+      targetId: params.folderId,
+      summary: `${params.dryRun ? `${t(actor, 'Проверка (ничего не записано)', 'Check (nothing written)')} ${params.fileName}: ${t(actor, 'строк', 'rows')} ${total}, ` : `${params.fileName}: `}${countsText}${hiddenText}${cancelled ? t(actor, ' (отменено)', ' (cancelled)') : ''}${withdrawn ? t(actor, ' (остановлен: право создавать карточки в папке снято)', ' (stopped: the right to create cards in the folder was withdrawn)') : ''}`,
+      after: {
+        jobId: ctx.jobId,
+        typeKey: params.typeKey,
+        fileName: params.fileName,
+        total,
+        ...counts,
+        matchedFolders: result.matchedFolders,
+        hiddenMatches: plan.hiddenMatches,
+        cancelled,
+        ...(withdrawn ? { rightWithdrawn: true } : {}),
       },
-    );
-  }
+    },
+  );
   if (withdrawn) {
     // The job ends failed, with what happened in the importer's words as its message.
     throw new Error(

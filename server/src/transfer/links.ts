@@ -5,7 +5,8 @@
 import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
 import { accessSnapshot } from '../access/snapshot';
-import { kindOf, type FieldDefinition } from '../../../card-types';
+import { Types } from 'mongoose';
+import { kindOf, type CardValues, type FieldDefinition } from '../../../card-types';
 import { findCardType } from '../card-types/registry';
 import { Card, type CardDoc } from '../cards/model';
 
@@ -129,4 +130,30 @@ export async function resolveLinks(actor: Actor, field: FieldDefinition, cells: 
     resolutions.set(cell, outcome!);
   }
   return resolutions;
+}
+
+/**
+ * Titles of the referenced cards in these values, and names of users, as a person reads them: a
+ * card the actor cannot read is written as nothing. For an export (`right`: `export`) a title is
+ * the client base as much as a value: a card the actor reads in a folder without «Экспорт» is
+ * written as «(нет права «Экспорт»)».
+ */
+export async function linkTexts(actor: Actor, fields: FieldDefinition[], valuesList: CardValues[], right: 'read' | 'export'): Promise<(id: string) => string> {
+  const cardIds = new Set<string>();
+  for (const field of fields) {
+    if (kindOf(field).link?.to !== 'card') continue;
+    for (const values of valuesList) for (const id of [values[field.key] ?? []].flat()) if (Types.ObjectId.isValid(String(id))) cardIds.add(String(id));
+  }
+  const titles = new Map<string, string>();
+  if (cardIds.size > 0) {
+    const found = await Card.find({ _id: { $in: [...cardIds] } }, { title: 1, folderId: 1, libraryId: 1 }).lean<CardDoc[]>();
+    const withheld = t(actor, '(нет права «Экспорт»)', '(no “Export” right)');
+    for (const card of found) {
+      const subject = cardSubject(card);
+      if (actor.ability.can(right, subject)) titles.set(String(card._id), card.title);
+      else if (actor.ability.can('read', subject)) titles.set(String(card._id), withheld);
+    }
+  }
+  const { users } = await accessSnapshot();
+  return (id) => titles.get(id) ?? users.get(id)?.fullName ?? '';
 }

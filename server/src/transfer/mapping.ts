@@ -64,14 +64,20 @@ export interface MappingGuess {
   constants: Record<string, string>;
   matchField: string | null;
   onMatch: MatchPolicy;
+  /**
+   * Whether a card of another folder may match (and be updated) too. Off unless asked for each
+   * import (never remembered): an import into a folder changes that folder's cards only.
+   */
+  matchOtherFolders: boolean;
 }
 
 /**
  * The user's last mapping for the type where a column of the same name was mapped; otherwise the
  * field whose Russian or English label or key reads like the header; otherwise the one field named
- * loosely (another name of its kind, the beginnings of its label's words). A field takes one column.
+ * loosely (another name of its kind, the beginnings of its label's words). A field takes one column;
+ * a column without a header (null) takes none.
  */
-export function guessMapping(columns: string[], type: CardTypeDefinition, remembered: ImportMappingDoc | null): MappingGuess {
+export function guessMapping(columns: (string | null)[], type: CardTypeDefinition, remembered: ImportMappingDoc | null): MappingGuess {
   const fields = visibleFields(type);
   const byName = new Map<string, string>();
   for (const field of fields) for (const name of [field.key, field.label.ru, field.label.en]) if (!byName.has(headerKey(name))) byName.set(headerKey(name), field.key);
@@ -79,6 +85,7 @@ export function guessMapping(columns: string[], type: CardTypeDefinition, rememb
   const known = new Set(fields.map((field) => field.key));
   const taken = new Set<string>();
   const mapped = columns.map((column) => {
+    if (column === null) return null;
     const key = headerKey(column);
     const choice = rememberedColumns.has(key) ? rememberedColumns.get(key) : byName.get(key);
     if (!choice || !known.has(choice) || taken.has(choice)) return null;
@@ -87,6 +94,7 @@ export function guessMapping(columns: string[], type: CardTypeDefinition, rememb
   });
   // Columns no field is named like exactly: a field named loosely, if only one is and no column took it.
   columns.forEach((column, index) => {
+    if (column === null) return;
     const key = headerKey(column);
     if (mapped[index] !== null || rememberedColumns.has(key) || byName.has(key)) return;
     const choice = looseField(
@@ -101,16 +109,20 @@ export function guessMapping(columns: string[], type: CardTypeDefinition, rememb
   const constants = Object.fromEntries((remembered?.constants ?? []).filter(({ field }) => known.has(field) && !taken.has(field)).map(({ field, value }) => [field, value]));
   const matchField = remembered?.matchField && taken.has(remembered.matchField) ? remembered.matchField : uniqueMapped;
   const onMatch = MATCH_POLICIES.includes(remembered?.onMatch as MatchPolicy) ? (remembered!.onMatch as MatchPolicy) : 'skip';
-  return { columns: mapped, constants, matchField, onMatch };
+  return { columns: mapped, constants, matchField, onMatch, matchOtherFolders: false };
 }
 
 export async function rememberedMapping(userId: string, typeKey: string): Promise<ImportMappingDoc | null> {
   return ImportMapping.findOne({ userId: new Types.ObjectId(userId), typeKey }).lean<ImportMappingDoc>();
 }
 
-/** Remembers a user's mapping for a type by column names, for the next file of the same shape. */
-export async function rememberMapping(userId: string, typeKey: string, headers: string[], mapping: MappingGuess): Promise<void> {
-  const columns = headers.flatMap((column, index) => (mapping.columns[index] ? [{ column, field: mapping.columns[index] }] : []));
+/**
+ * Remembers a user's mapping for a type by column names, for the next file of the same shape. A
+ * column without a header (null: named by its letters only) is not remembered: «D» of one file is
+ * not «D» of the next (s11 user U1).
+ */
+export async function rememberMapping(userId: string, typeKey: string, headers: (string | null)[], mapping: MappingGuess): Promise<void> {
+  const columns = headers.flatMap((column, index) => (column !== null && mapping.columns[index] ? [{ column, field: mapping.columns[index] }] : []));
   await ImportMapping.updateOne(
     { userId: new Types.ObjectId(userId), typeKey },
     { $set: { columns, constants: Object.entries(mapping.constants).map(([field, value]) => ({ field, value })), matchField: mapping.matchField, onMatch: mapping.onMatch } },

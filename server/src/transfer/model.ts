@@ -11,6 +11,8 @@ const importRowSchema = new Schema(
     row: { type: Number, required: true },
     outcome: { type: String, enum: ['created', 'updated', 'skipped', 'refused'], required: true },
     cardId: { type: Schema.Types.ObjectId, default: null },
+    /** The folder of the existing card the row matched by the unique field (or found holding its value), if any. */
+    matchFolderId: { type: Schema.Types.ObjectId, default: null },
     /** Updates: the fields the import changed, with the values they had before and the values it wrote. */
     before: { type: Schema.Types.Mixed, default: null },
     after: { type: Schema.Types.Mixed, default: null },
@@ -40,6 +42,7 @@ export interface ImportRowDoc {
   row: number;
   outcome: ImportOutcome;
   cardId: Types.ObjectId | null;
+  matchFolderId?: Types.ObjectId | null;
   before: Record<string, unknown> | null;
   after: Record<string, unknown> | null;
   cells?: unknown[];

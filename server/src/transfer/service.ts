@@ -20,6 +20,7 @@ import { undoKey } from './undo';
 import { guessMapping, MATCH_POLICIES, rememberedMapping, rememberMapping, type MappingGuess, type MatchPolicy } from './mapping';
 import {
   checkXlsxUnpacked,
+  columnLetters,
   csvDialect,
   DELIMITERS,
   findHeader,
@@ -51,6 +52,7 @@ export interface MappingInput {
   constants?: { field: string; value: string }[] | null;
   matchField?: string | null;
   onMatch: string;
+  matchOtherFolders?: boolean | null;
 }
 
 export interface ImportColumn {
@@ -202,11 +204,7 @@ async function inspectFile(actor: Actor, settings: ImportSettings): Promise<Impo
   const columns = header!.columns
     .slice(0, MAX_COLUMNS)
     .map((name, index) => ({ name: name.slice(0, MAX_COLUMN_NAME), index, samples: below.map((row) => sampleText(row.cells[index])) }));
-  const mapping = guessMapping(
-    columns.map((column) => column.name),
-    type,
-    await rememberedMapping(actor.userId, type.key),
-  );
+  const mapping = guessMapping(namedColumns(columns.map((column) => column.name)), type, await rememberedMapping(actor.userId, type.key));
   return {
     uploadId: file.id,
     fileName: file.name,
@@ -221,6 +219,13 @@ async function inspectFile(actor: Actor, settings: ImportSettings): Promise<Impo
     mapping,
   };
 }
+
+/**
+ * The columns' header texts, null for a column without one (named by its letters only): such a
+ * column is neither guessed nor remembered — «C» of one file is not «C» of the next, nor the «c» of
+ * «registration reason code» (s11 user U1).
+ */
+const namedColumns = (names: string[]): (string | null)[] => names.map((name, index) => (name === columnLetters(index) ? null : name));
 
 /** The mapping as sent, checked against the type: known fields, each once, a unique match field, constants that parse. */
 function checkedMapping(actor: Actor, type: CardTypeDefinition, columnCount: number, input: MappingInput): MappingGuess {
@@ -266,7 +271,13 @@ function checkedMapping(actor: Actor, type: CardTypeDefinition, columnCount: num
     );
   if (taken.size === 0) errors.addMessage('mapping.columns', t(actor, 'Выберите поле хотя бы для одного столбца', 'Choose a field for at least one column'));
   errors.throwIfAny();
-  return { columns: input.columns.map((key) => (key ? key : null)), constants, matchField: input.matchField || null, onMatch: input.onMatch as MatchPolicy };
+  return {
+    columns: input.columns.map((key) => (key ? key : null)),
+    constants,
+    matchField: input.matchField || null,
+    onMatch: input.onMatch as MatchPolicy,
+    matchOtherFolders: input.matchField ? input.matchOtherFolders === true : false,
+  };
 }
 
 /**
@@ -281,7 +292,7 @@ export async function startImport(actor: Actor, settings: ImportSettings, mappin
   const type = (await findCardType(settings.typeKey))!;
   const mapping = checkedMapping(actor, type, inspection.columns.length, mappingInput);
   const headers = inspection.columns.map((column) => column.name);
-  await rememberMapping(actor.userId, type.key, headers, mapping);
+  await rememberMapping(actor.userId, type.key, namedColumns(headers), mapping);
   const params: ImportParams = {
     uploadId: inspection.uploadId,
     fileName: inspection.fileName,

@@ -208,22 +208,50 @@ const XML_DEPTH_REFUSAL = {
 };
 
 /**
- * How deep the elements of an XML text nest, followed as the text passes in chunks by an XML parser
- * of its own (saxes, the reader exceljs uses): a tag is what the reader takes for one, so `/>` inside
- * an attribute value or closing tags inside a comment or CDATA cannot hide the nesting (s10 re-attack
- * of A8: a hand-made tag scanner was fooled by both and the server ran out of heap again). Text the
- * parser cannot read is the damaged file the reader would refuse.
+ * The most elements a part may hold outside its rows (`sheetData`) and its shared strings (`sst`),
+ * which are read as they stream by and bounded on their own. exceljs keeps the rest of a part whole —
+ * a worksheet's `<cols>` (before its rows: even the first rows wait for all of it), the styles
+ * (`styles: 'cache'`), the workbook, the relationships — and Excel writes at most 16,384 columns and
+ * 64,000 cell formats: a 75 MB file of 15 million `<col/>` took 1.3 GB per inspection and two killed
+ * the server (s11 attack A1).
  */
-class XmlDepth {
-  private depth = 0;
+export const MAX_PART_ELEMENTS = 200_000;
+
+const PART_ELEMENTS_REFUSAL = {
+  ru: `В файле больше ${MAX_PART_ELEMENTS.toLocaleString('ru-RU')} служебных элементов (столбцов, стилей, объединений) в одной части: файл повреждён или собран не в Excel`,
+  en: `A part of the file holds more than ${MAX_PART_ELEMENTS.toLocaleString('en-GB')} elements besides its rows (columns, styles, merges): the file is damaged or was not made by Excel`,
+};
+
+/** Elements whose content streams by (rows, shared strings): what they hold is bounded elsewhere. */
+const STREAMED_ELEMENTS = new Set(['sheetData', 'sst']);
+
+/**
+ * How deep the elements of an XML text nest, and how many it holds outside its rows and shared
+ * strings, followed as the text passes in chunks by an XML parser of its own (saxes, the reader
+ * exceljs uses): a tag is what the reader takes for one, so `/>` inside an attribute value or
+ * closing tags inside a comment or CDATA cannot hide the nesting (s10 re-attack of A8: a hand-made
+ * tag scanner was fooled by both and the server ran out of heap again). Text the parser cannot read
+ * is the damaged file the reader would refuse.
+ */
+class XmlBounds {
+  /** The local names of the open elements. */
+  private readonly open: string[] = [];
+  /** How many of the open elements stream (rows, shared strings). */
+  private streamed = 0;
+  private kept = 0;
   private readonly parser = new SaxesParser();
 
   constructor() {
-    this.parser.on('opentag', () => {
-      if (++this.depth > MAX_XML_DEPTH) throw new SheetRefusal(XML_DEPTH_REFUSAL);
+    this.parser.on('opentag', (tag) => {
+      if (this.open.length >= MAX_XML_DEPTH) throw new SheetRefusal(XML_DEPTH_REFUSAL);
+      const name = tag.name.slice(tag.name.indexOf(':') + 1);
+      if (this.streamed === 0 && ++this.kept > MAX_PART_ELEMENTS) throw new SheetRefusal(PART_ELEMENTS_REFUSAL);
+      this.open.push(name);
+      if (STREAMED_ELEMENTS.has(name)) this.streamed += 1;
     });
     this.parser.on('closetag', () => {
-      this.depth -= 1;
+      const name = this.open.pop();
+      if (name !== undefined && STREAMED_ELEMENTS.has(name)) this.streamed -= 1;
     });
     this.parser.on('error', (error) => {
       throw new SheetRefusal(XLSX_UNREADABLE, { cause: error });
@@ -237,11 +265,12 @@ class XmlDepth {
 
 /**
  * An .xlsx part's text as it passes, refused (SheetRefusal) at the first run of MAX_XML_RUN
- * characters without a `<`, or at elements nested deeper than MAX_XML_DEPTH.
+ * characters without a `<`, at elements nested deeper than MAX_XML_DEPTH, or past MAX_PART_ELEMENTS
+ * elements outside its rows and shared strings.
  */
 async function* boundedXml(chunks: AsyncIterable<string>): AsyncGenerator<string> {
   let run = 0;
-  const depth = new XmlDepth();
+  const depth = new XmlBounds();
   for await (const chunk of chunks) {
     let from = 0;
     for (let at = chunk.indexOf('<'); at >= 0; at = chunk.indexOf('<', at + 1)) {
@@ -500,6 +529,33 @@ export async function csvDialect(open: OpenFile, options: Pick<ReadOptions, 'enc
  */
 export const MAX_CSV_RECORD = 256 * 1024;
 
+/**
+ * A record of a CSV that is not text: a NUL, a character its encoding could not decode, or more
+ * than a few control characters (binary data, or a file saved in two encodings). The first megabyte is judged whole before anything is read
+ * (`refuseBinary`); this judges every record after it, so binary bytes appended to good rows (a
+ * file concatenated or damaged at its end) refuse the file, naming the row, instead of becoming
+ * cards of garbage.
+ */
+function refuseBinaryRecord(record: string[], row: number, encoding: TextEncoding): void {
+  const text = record.join('');
+  const binary = text.includes('\u0000') || controlCharacters(text) > STRAY_CONTROLS;
+  if (!binary && !text.includes('\uFFFD')) return;
+  const name = encoding === 'windows-1251' ? 'Windows-1251' : encoding.toUpperCase();
+  // Text its encoding cannot decode, and nothing binary: a file saved in two encodings (two exports
+  // pasted together) — its tail became «�» in place of every Russian letter (s11 attack A5).
+  throw new SheetRefusal(
+    binary
+      ? {
+          ru: `Файл не похож на текст CSV: в строке ${row} двоичные данные. Сохраните таблицу в Excel как «CSV (разделители — запятые)» или загрузите .xlsx`,
+          en: `The file does not look like CSV text: row ${row} holds binary data. Save the table in Excel as “CSV (Comma delimited)” or upload the .xlsx`,
+        }
+      : {
+          ru: `Строка ${row} не в кодировке ${name}: файл сохранён в двух кодировках? Выберите другую кодировку или сохраните файл заново целиком`,
+          en: `Row ${row} is not in the ${name} encoding: was the file saved in two encodings? Choose another encoding or save the whole file again`,
+        },
+  );
+}
+
 async function* csvRows(open: OpenFile, options: ReadOptions): AsyncGenerator<SheetRow> {
   const { encoding, delimiter } = await csvDialect(open, options);
   const source = open();
@@ -510,6 +566,7 @@ async function* csvRows(open: OpenFile, options: ReadOptions): AsyncGenerator<Sh
   try {
     for await (const record of parser as AsyncIterable<string[]>) {
       row += 1;
+      refuseBinaryRecord(record, row, encoding);
       yield { row, cells: record.slice(0, MAX_ROW_CELLS).map((text) => (text.trim() === '' ? null : text)) };
     }
   } catch (error) {

@@ -18,7 +18,7 @@ import { Job, type JobDoc } from '../jobs/model';
 import { retryJob } from '../jobs/service';
 import type { JobView } from '../jobs/view';
 import { jobView } from '../jobs/view';
-import { readsAfterOwnBatch, recordOwnBatch } from '../unread/service';
+import { readsAfterOwnBatch, recordOwnBatch, type KeptUnread } from '../unread/service';
 import type { ImportParams } from './import';
 import { ImportRow, type ImportOutcome, type ImportRowDoc } from './model';
 
@@ -137,6 +137,7 @@ export const undoImportJob = defineJob<UndoParams, UndoResult>({
       const rows = await ImportRow.find(pending).sort({ row: 1 }).limit(BATCH).lean<ImportRowDoc[]>();
       if (rows.length === 0) break;
       const now = new Date();
+      let keptUnread: KeptUnread[] = [];
       const changes = await commitCardBatch(
         { actor, logger: ctx.logger },
         async (session) => {
@@ -162,9 +163,14 @@ export const undoImportJob = defineJob<UndoParams, UndoResult>({
           return writes;
         },
         // The values given back are not new to the one who undid the import.
-        { via: { kind: 'import-undo', id: ctx.params.importId }, alsoInside: (batch, session) => recordOwnBatch(batch, session) },
+        {
+          via: { kind: 'import-undo', id: ctx.params.importId },
+          alsoInside: async (batch, session) => {
+            keptUnread = await recordOwnBatch(batch, session);
+          },
+        },
       );
-      readsAfterOwnBatch(changes);
+      readsAfterOwnBatch(changes, keptUnread);
       done += rows.length;
       ctx.progress(done, total);
     }

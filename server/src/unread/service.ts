@@ -152,15 +152,20 @@ export function isUnread(state: ReadState, cardId: string, place: Pick<CardPlace
 export function unreadViewOf(state: ReadState, card: CardForUnread): UnreadView | null {
   if (card.inTrash) return null;
   const cardId = String(card._id);
-  const read = lastRead(state, cardId, String(card.folderId));
+  const folderId = String(card.folderId);
+  const read = lastRead(state, cardId, folderId);
   const forced = state.cards.get(cardId)?.unread ?? null;
-  const changed = changedSinceRead(state, cardId, String(card.folderId), card.updatedAt.getTime());
+  const changed = changedSinceRead(state, cardId, folderId, card.updatedAt.getTime());
   if (!changed && !forced) return null;
+  // What the user's own batches wrote is read (an import's card, the fields it wrote): a card of
+  // her import a colleague changed since is changed for her, not new (s10 re-test V1).
+  const unseen = (at: number) => at > read && !ownBatch(state, folderId, at);
   const arrived = (card.arrivedAt ?? card.createdAt).getTime();
-  const fieldTimes = changed ? Object.entries(card.fieldChangedAt ?? {}).filter(([, at]) => new Date(at).getTime() > read) : [];
-  const times = [...fieldTimes.map(([, at]) => new Date(at).getTime()), ...(changed && arrived > read ? [arrived] : [])];
+  const fieldTimes = changed ? Object.entries(card.fieldChangedAt ?? {}).filter(([, at]) => unseen(new Date(at).getTime())) : [];
+  const isNew = changed && unseen(arrived);
+  const times = [...fieldTimes.map(([, at]) => new Date(at).getTime()), ...(isNew ? [arrived] : [])];
   return {
-    isNew: Boolean(forced?.asNew) || (changed && arrived > read),
+    isNew: Boolean(forced?.asNew) || isNew,
     changedFields: [...new Set([...(forced?.changedFields ?? []), ...fieldTimes.map(([key]) => key)])],
     since: forced?.since ?? new Date(times.length > 0 ? Math.min(...times) : card.updatedAt.getTime()),
   };
@@ -430,24 +435,74 @@ function batchStamps(changes: CardChange[]): { userId: string; folderId: string;
  * receipt per folder and change time, not a receipt per card: the read state of someone who
  * imported 100,000 cards stays a few hundred entries (it is loaded whole).
  */
-export async function recordOwnBatch(changes: CardChange[], session: ClientSession): Promise<void> {
+export async function recordOwnBatch(changes: CardChange[], session: ClientSession): Promise<KeptUnread[]> {
   const stamps = batchStamps(changes);
-  if (stamps.length === 0) return;
+  if (stamps.length === 0) return [];
+  const kept = await unreadBeforeOwnBatch(changes);
   await Read.bulkWrite(
-    stamps.map(({ userId, folderId, at }) => ({
-      updateOne: {
-        filter: { _id: batchReadKey(userId, folderId, at) },
-        update: { $set: { userId: oid(userId), folderId: oid(folderId), cardId: null, readUpTo: at, batch: true, unread: null } },
-        upsert: true,
-      },
-    })),
+    [
+      ...stamps.map(({ userId, folderId, at }) => ({
+        updateOne: {
+          filter: { _id: batchReadKey(userId, folderId, at) },
+          update: { $set: { userId: oid(userId), folderId: oid(folderId), cardId: null, readUpTo: at, batch: true, unread: null } },
+          upsert: true,
+        },
+      })),
+      ...kept.map(({ userId, cardId, folderId, unread }) => ({
+        updateOne: {
+          filter: { _id: cardReadKey(userId, cardId) },
+          update: { $set: { userId: oid(userId), cardId: oid(cardId), folderId: oid(folderId), unread }, $setOnInsert: { readUpTo: null } },
+          upsert: true,
+        },
+      })),
+    ],
     { session, ordered: false },
   );
+  return kept;
 }
 
-/** After a batch's commit: the author's read state takes its batch receipts. */
-export function readsAfterOwnBatch(changes: CardChange[]): void {
+/**
+ * An existing card a batch of the user's changed while it was unread to them: it stays unread as
+ * it was — a forced-unread receipt, as «Пометить непрочитанной» writes — since the batch receipt
+ * would make the whole card read for them though they never opened it (an import overwriting
+ * cards of another folder, its undo giving their values back: s10 re-test V5).
+ */
+export interface KeptUnread {
+  userId: string;
+  cardId: string;
+  folderId: string;
+  readUpTo: number | null;
+  unread: ForcedUnread;
+}
+
+async function unreadBeforeOwnBatch(changes: CardChange[]): Promise<KeptUnread[]> {
+  const kept: KeptUnread[] = [];
+  for (const { actor, before, after } of changes) {
+    if (!before || after.inTrash) continue;
+    const state = await readStateOf(actor.userId);
+    const view = unreadViewOf(state, before);
+    if (!view) continue;
+    const cardId = String(after._id);
+    kept.push({
+      userId: actor.userId,
+      cardId,
+      folderId: String(after.folderId),
+      readUpTo: state.cards.get(cardId)?.readUpTo ?? null,
+      unread: { asNew: view.isNew, changedFields: view.changedFields, since: view.since },
+    });
+  }
+  return kept;
+}
+
+/** After a batch's commit: the author's read state takes its batch receipts, and the cards kept unread their receipts. */
+export function readsAfterOwnBatch(changes: CardChange[], kept: KeptUnread[]): void {
   for (const { userId, folderId, at } of batchStamps(changes)) readStateChanged({ userId, batch: { folderId, at: at.toISOString() } });
+  for (const { userId, cardId, folderId, readUpTo, unread } of kept) {
+    readStateChanged({
+      userId,
+      receipt: { cardId, folderId, readUpTo: readUpTo === null ? null : new Date(readUpTo).toISOString(), unread: { ...unread, since: unread.since.toISOString() } },
+    });
+  }
 }
 
 /** After the commit: the author has read the card as they left it (the card event itself is the lifecycle's). */

@@ -8,7 +8,8 @@ import { waitFor } from '../support/wait';
 
 const PASSWORD = 'secret-password-1';
 const CREATE = 'mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id version values } }';
-const SIMILAR = 'query($t: String!, $v: JSON!, $x: ID) { similarCards(typeKey: $t, values: $v, excludeId: $x) { card { id title } score refusedBy rules { id label } } }';
+const SIMILAR =
+  'query($t: String!, $v: JSON!, $x: ID) { similarCards(typeKey: $t, values: $v, excludeId: $x) { card { id title } score refusedBy refusedFields rules { id label } } }';
 const GROUPS = '{ duplicateGroups(first: 50) { edges { node { id typeKey score canMerge cards { id title } pairs { a b score rule { id label } } } } } }';
 const MERGE = `mutation($s: CardVersionInput!, $m: [CardVersionInput!]!, $c: [MergeChoiceInput!]!) {
   mergeCards(survivor: $s, merged: $m, choices: $c) { merge { id references canUndo } survivor { id version values } } }`;
@@ -111,13 +112,13 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     expect(byName[0].rules[0]).to.deep.equal({ id: 'name', label: 'Наименование: похоже' });
     expect(byName.map((m) => m.refusedBy)).to.deep.equal([[], []]);
     const byInn = (
-      await editor.data<{ similarCards: { card: { id: string; title: string }; rules: { id: string }[]; refusedBy: string[] }[] }>(SIMILAR, {
+      await editor.data<{ similarCards: { card: { id: string; title: string }; rules: { id: string }[]; refusedBy: string[]; refusedFields: string[] }[] }>(SIMILAR, {
         t: 'counterparty',
         v: { name: 'Совсем другое', inn: '7707083893' },
       })
     ).similarCards;
-    // The INN is unique: saving it would be refused, and the warning says so.
-    expect(byInn.map((m) => [m.card.title, m.rules.map((r) => r.id), m.refusedBy])).to.deep.equal([['ООО "Ромашка"', ['inn'], ['ИНН']]]);
+    // The INN is unique: saving it would be refused, and the warning says so (by key too, for the client to name it in its interface language).
+    expect(byInn.map((m) => [m.card.title, m.rules.map((r) => r.id), m.refusedBy, m.refusedFields])).to.deep.equal([['ООО "Ромашка"', ['inn'], ['ИНН'], ['inn']]]);
     // The administrator sees the card in the folder the editor cannot read.
     const all = (await admin.data<{ similarCards: { card: { id: string } }[] }>(SIMILAR, { t: 'counterparty', v: { name: 'Ромашка' } })).similarCards;
     expect(all.map((m) => m.card.id)).to.include(ids.hidden);

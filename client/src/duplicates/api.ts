@@ -9,7 +9,7 @@ const RuleSetFields = graphql(
 );
 
 const SimilarCards = graphql(
-  `query SimilarCards($t: String!, $v: JSON!, $x: ID) { similarCards(typeKey: $t, values: $v, excludeId: $x) { card { id title folderId folder { name } values references { fieldKey id title accessible inTrash } } score refusedBy rules { ...RuleFields } } }`,
+  `query SimilarCards($t: String!, $v: JSON!, $x: ID) { similarCards(typeKey: $t, values: $v, excludeId: $x) { card { id title folderId folder { name } values references { fieldKey id title accessible inTrash } } score refusedBy refusedFields rules { ...RuleFields } } }`,
   [RuleFields],
 );
 const DuplicateGroups = graphql(

@@ -139,8 +139,10 @@ export const duplicatesModule: GraphQLModule = {
       card: Card!
       score: Float!
       rules: [DuplicateRule!]!
-      "Unique fields (their labels) whose typed value this card already holds: saving these values will be refused."
+      "Unique fields (their labels, in the account's language) whose typed value this card already holds: saving these values will be refused."
       refusedBy: [String!]!
+      "The same unique fields by key (a client names them in its interface language from the type's labels)."
+      refusedFields: [String!]!
     }
     type DuplicatePair { a: ID!, b: ID!, score: Float!, rule: DuplicateRule! }
     "Probable duplicates: the cards the viewer may read, the pairs that joined them, the best score."

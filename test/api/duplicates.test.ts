@@ -463,6 +463,8 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     const refusedMerge = await editor.request(MERGE, { s: { id: z, version: 1 }, m: [{ id: ids.c, version: versions.c }], c: [] });
     expect(refusedMerge.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
     expect(refusedMerge.errors?.[0].message).to.equal('Недостаточно прав: объединение карточек — в папке «Только чтение» у вас только право чтения');
+    // Which card of those asked for: the survivor here.
+    expect(refusedMerge.errors?.[0].extensions?.fields).to.deep.equal({ survivor: 'в папке «Только чтение» у вас только право чтения' });
   });
 
   it('a merged card whose survivor was deleted for good still says what it was merged into, the undo says why not, and it is restored as an ordinary card', async () => {
@@ -606,5 +608,39 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     expect(await card(admin, y)).to.deep.include({ inTrash: false, version: versions.y, mergedInto: null, merge: null });
     expect(await card(admin, x)).to.deep.include({ version: versions.x, values: { name: 'ООО «Вектор»' } });
     expect((await card(admin, ids.k2))!.values.holder).to.equal(y);
+  });
+
+  it('leaves namesakes out of a group: «Не дубликат» sets one card apart from all the others, a merge takes only the cards chosen (two at least) (s10 U13)', async () => {
+    const company = (name: string) => create(editor, ids.folder, 'counterparty', { name }, name);
+    const deneb = await company('ООО «Денеб»');
+    const procyon = await company('ООО «Процион»');
+    const vega = await company('ООО «Вега-Трейд»');
+    const person = (name: string, values: Record<string, unknown>) => create(editor, ids.folder, 'contact-person', values, name);
+    // Two entries of one man (his company, his phone), and two namesakes of other companies.
+    const a = await person('petrovA', { fullName: 'Петров Иван', counterparty: deneb, phone: '+7 916 100-00-11' });
+    const b = await person('petrovB', { fullName: 'Иван Петров', counterparty: deneb, phone: '8 (916) 100-00-11' });
+    const c = await person('petrovC', { fullName: 'Иван Петров', counterparty: procyon, phone: '+7 916 101-00-17' });
+    const d = await person('petrovD', { fullName: 'Иван Петров', counterparty: vega, phone: '+7 916 102-00-21' });
+    const members = async () => (groupOf(await groups(editor), a)?.cards.map((member) => member.id) ?? []).sort();
+    expect(await members()).to.deep.equal([a, b, c, d].sort());
+
+    // «Не дубликат» at one card of the group: it is set apart from each of the others, which stay a group.
+    await editor.data('mutation($c: ID!, $o: [ID!]!) { markNotDuplicates(cardId: $c, otherIds: $o) }', { c: d, o: [a, b, c] });
+    expect(await members()).to.deep.equal([a, b, c].sort());
+    expect(groupOf(await groups(editor), d)).to.equal(undefined);
+    // A new scan finds the same: the namesake set apart, the rest a group.
+    const scan = (await admin.data<{ findDuplicates: { id: string } }>('mutation { findDuplicates { id } }')).findDuplicates;
+    await waitFor(async () => (await admin.data<{ job: { state: string } }>('query($id: ID!) { job(id: $id) { state } }', { id: scan.id })).job.state === 'succeeded', 'the scan');
+    expect(await members()).to.deep.equal([a, b, c].sort());
+
+    // A merge needs two cards at least, said at `merged`.
+    expect(refusalFields(await editor.request(MERGE, { s: { id: a, version: versions.petrovA }, m: [], c: [] }))).to.deep.equal({
+      merged: 'Выберите хотя бы две карточки: ту, что остаётся, и ещё одну',
+    });
+    // Two of the three are merged; the namesake left out is untouched and stays alike to the survivor.
+    await editor.data(MERGE, { s: { id: a, version: versions.petrovA }, m: [{ id: b, version: versions.petrovB }], c: [] });
+    expect(await card(editor, b)).to.deep.include({ inTrash: true, mergedInto: { id: a, title: 'Петров Иван' } });
+    expect(await card(editor, c)).to.deep.include({ inTrash: false, version: versions.petrovC, mergedInto: null });
+    expect(await members()).to.deep.equal([a, c].sort());
   });
 });

@@ -67,7 +67,12 @@ async function editableCards(actor: Actor, wanted: CardVersion[]): Promise<CardD
     cards.push(card);
   }
   const gap = await editingGap(actor, cards);
-  if (gap) throw forbidden(actor, t(actor, `объединение карточек — ${gap}`, `merging the cards: ${gap}`));
+  if (gap) {
+    // Which of the cards asked for (`survivor`, `merged.N`) the actor may not edit, so that a client can point at them.
+    const at = (index: number) => (index === 0 ? 'survivor' : `merged.${index - 1}`);
+    const fields = Object.fromEntries(cards.flatMap((card, index) => (actor.ability.can('update', cardSubject(card)) ? [] : [[at(index), gap]])));
+    throw new AppError('FORBIDDEN', forbidden(actor, t(actor, `объединение карточек — ${gap}`, `merging the cards: ${gap}`)).message, { fields });
+  }
   for (const [index, card] of cards.entries()) if (card.version !== wanted[index].version) throw await conflict(actor, String(card._id));
   return cards;
 }
@@ -361,7 +366,8 @@ const ids = (cards: CardDoc[]) => cards.map((card) => String(card._id));
 
 function checkInput(actor: Actor, input: MergeInput): void {
   const errors = new FieldErrors(actor.locale);
-  if (input.merged.length === 0) errors.addMessage('merged', t(actor, 'Выберите карточки для объединения', 'Choose the cards to merge'));
+  if (input.merged.length === 0)
+    errors.addMessage('merged', t(actor, 'Выберите хотя бы две карточки: ту, что остаётся, и ещё одну', 'Choose at least two cards: the one that stays and another'));
   if (input.merged.length > MAX_MERGED) errors.addMessage('merged', t(actor, `Не больше ${MAX_MERGED} карточек за раз`, `At most ${MAX_MERGED} cards at a time`));
   const all = [input.survivor, ...input.merged];
   if (!isObjectIdText(input.survivor.id)) errors.addMessage('survivor', t(actor, 'Неверный идентификатор', 'Not a valid identifier'));

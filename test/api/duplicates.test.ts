@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import type { RunningServer } from '../../server/src/server';
 import { scanLimits } from '../../server/src/duplicates/groups';
+import { duplicateScanJob } from '../../server/src/duplicates/scan';
+import { createLogger } from '../../server/src/logger';
 import { refusalFields, type ApiClient } from '../support/api-client';
 import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
@@ -181,12 +183,14 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     }
     expect(state).to.equal('succeeded');
     const done = (
-      await admin.data<{ job: { progress: { done: number; total: number }; result: { types: { typeKey: string; cards: number; rounds: number }[] } } }>(
-        'query($id: ID!) { job(id: $id) { progress { done total } result } }',
+      await admin.data<{ job: { progress: { done: number; total: number; stage: string }; result: { types: { typeKey: string; cards: number; rounds: number }[] } } }>(
+        'query($id: ID!) { job(id: $id) { progress { done total stage } result } }',
         { id: job.id },
       )
     ).job;
     expect(done.result.types.find((t) => t.typeKey === 'counterparty')).to.include({ cards: 6, rounds: 1, buckets: 3 });
+    // The bar counts its last stage's work, at its end.
+    expect(done.progress).to.include({ stage: 'grouping' });
     expect(done.progress.done).to.equal(done.progress.total);
     const mine = await groups(editor);
     expect(
@@ -203,6 +207,46 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     const scan = (await editor.data<{ duplicateScan: { types: { typeKey: string; scannedAt: string | null }[] } }>('{ duplicateScan { types { typeKey scannedAt } } }'))
       .duplicateScan;
     expect(scan.types.find((t) => t.typeKey === 'counterparty')?.scannedAt).to.be.a('string');
+  });
+
+  it('names the scan’s stages — reading, indexing, comparing, grouping — each counted on its own up to its total, so 100 % is not shown while cards are still compared (s10 U15)', async () => {
+    const perBucket = scanLimits.cardsPerBucket;
+    scanLimits.cardsPerBucket = 2;
+    const reported: { stage: string; done: number; total: number | null }[] = [];
+    try {
+      await duplicateScanJob.run({
+        jobId: 'stages',
+        ownerId: null,
+        continuedBy: null,
+        params: { typeKeys: ['counterparty'] },
+        resumeFrom: null,
+        signal: new AbortController().signal,
+        logger: createLogger({ logLevel: 'warn' }),
+        stage: (stage, total) => reported.push({ stage, done: 0, total }),
+        progress: (done, total) => reported.push({ stage: reported.at(-1)?.stage ?? '', done, total: total === undefined ? (reported.at(-1)?.total ?? null) : total }),
+        checkpoint: async () => {},
+      });
+    } finally {
+      scanLimits.cardsPerBucket = perBucket;
+    }
+    const stages = [...new Set(reported.map((report) => report.stage))];
+    expect(stages).to.deep.equal(['reading', 'indexing', 'comparing', 'grouping']);
+    // The six counterparties made before the tests.
+    const counterparties = 6;
+    for (const stage of stages) {
+      const own = reported.filter((report) => report.stage === stage);
+      const last = own.at(-1)!;
+      // Each stage ends at its total (known by then), and never goes back or past it.
+      expect(last.total, stage).to.be.a('number');
+      expect(last.done, stage).to.equal(last.total);
+      own.forEach((report, at) => {
+        if (report.total !== null) expect(report.done, stage).to.be.at.most(report.total);
+        if (at > 0) expect(report.done, stage).to.be.at.least(own[at - 1].done);
+      });
+    }
+    expect(reported.find((report) => report.stage === 'reading')!.total).to.equal(counterparties);
+    // Comparing counts the blocking records of the buckets: more than the cards.
+    expect(reported.filter((report) => report.stage === 'comparing').at(-1)!.total).to.be.above(counterparties);
   });
 
   it('«Не дубликат»: a pair marked so is not offered again, not even by a new scan', async () => {

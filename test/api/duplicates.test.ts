@@ -551,6 +551,23 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     expect(listed.cards.edges.map((e) => e.node.id)).to.include(y);
   });
 
+  it('gives the references a purged survivor took back to the cards merged into it: restored, a counterparty has its contact persons again (s10 A7 remainder)', async () => {
+    const x = await create(editor, ids.folder, 'counterparty', { name: 'ООО «Фомальгаут»' }, 'fomalhautX');
+    const y = await create(editor, ids.folder, 'counterparty', { name: 'Фомальгаут ООО' }, 'fomalhautY');
+    const contact = await create(editor, ids.folder, 'contact-person', { fullName: 'Сергеев Пётр', counterparty: y }, 'fomalhautContact');
+    await editor.data(MERGE, { s: { id: x, version: 1 }, m: [{ id: y, version: 1 }], c: [] });
+    expect((await card(editor, contact))!.values.counterparty).to.equal(x);
+    await admin.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id: x });
+    expect((await admin.data<{ purgeCard: boolean }>('mutation($id: ID!) { purgeCard(id: $id) }', { id: x })).purgeCard).to.equal(true);
+    // The contact points to the merged card again (a job queued by the purge), and its history says so.
+    await waitFor(async () => (await card(editor, contact))!.values.counterparty === y, 'the reference given back to the merged card');
+    const back = (await history(contact)).find((entry) => entry.action === 'unmerge');
+    expect(back?.changes.find((change) => change.key === 'counterparty')).to.deep.include({ before: x, after: y });
+    await admin.data('mutation($id: ID!) { restoreCard(id: $id) { id } }', { id: y });
+    const tab = await editor.data<{ relatedCards: { id: string }[] }>('query($id: ID!) { relatedCards(cardId: $id, tab: "contacts") { id } }', { id: y });
+    expect(tab.relatedCards.map((related) => related.id)).to.deep.equal([contact]);
+  });
+
   it('names look-alike characters of values for the merge dialog, and refuses too many or too long values at `values`, and readers', async () => {
     const LOOK = 'query($v: [String!]!) { lookAlikeValues(values: $v) { value parts { text hint invisible } } }';
     // Someone who may merge nothing has no merge dialog to show them in.

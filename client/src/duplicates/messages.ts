@@ -88,7 +88,7 @@ export const ru = {
       lookAlike: 'отличается: {chars}',
       mergedInto: 'Карточка объединена с',
       mergedIntoHidden: 'Карточка объединена с другой карточкой',
-      mergedIntoDeleted: 'Карточка объединена с «{title}» (та карточка удалена навсегда)',
+      mergedIntoDeleted: 'Карточка объединена с «{title}» (та карточка удалена навсегда: ссылки и файлы, перешедшие к ней от этой карточки, возвращены ей)',
     },
     rules: {
       tab: 'Дубликаты',
@@ -201,7 +201,7 @@ export const en: typeof ru = {
       lookAlike: 'differs by: {chars}',
       mergedInto: 'This card was merged into',
       mergedIntoHidden: 'This card was merged into another card',
-      mergedIntoDeleted: 'This card was merged into “{title}” (that card was deleted for good)',
+      mergedIntoDeleted: 'This card was merged into “{title}” (that card was deleted for good: the references and files it took from this card were given back to it)',
     },
     rules: {
       tab: 'Duplicates',

@@ -12,7 +12,7 @@ const PASSWORD = 'secret-password-1';
 const CREATE = 'mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id version values } }';
 const SIMILAR =
   'query($t: String!, $v: JSON!, $x: ID) { similarCards(typeKey: $t, values: $v, excludeId: $x) { card { id title } score refusedBy refusedFields rules { id label } } }';
-const GROUPS = '{ duplicateGroups(first: 50) { edges { node { id typeKey score canMerge cards { id title } pairs { a b score rule { id label } } } } } }';
+const GROUPS = '{ duplicateGroups(first: 40) { edges { node { id typeKey score canMerge cards(first: 10) { id title } pairs(first: 10) { a b score rule { id label } } } } } }';
 const MERGE = `mutation($s: CardVersionInput!, $m: [CardVersionInput!]!, $c: [MergeChoiceInput!]!) {
   mergeCards(survivor: $s, merged: $m, choices: $c) { merge { id references canUndo } survivor { id version values } } }`;
 const UNDO = 'mutation($id: ID!) { undoMerge(id: $id) { id undoneAt } }';
@@ -587,7 +587,7 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     const cyrillic = await create(editor, ids.folder, 'counterparty', { name: 'ЗАО «Лотос»' }, 'lotus');
     // Latin A, O, o and c among the Cyrillic letters.
     const latin = await create(editor, ids.folder, 'counterparty', { name: 'ЗAO «Лoтoc»' }, 'lotusLatin');
-    const LOOK = '{ duplicateGroups(first: 100) { edges { node { cards { id } lookAlikeTitles { value parts { text hint invisible } } } } } }';
+    const LOOK = '{ duplicateGroups(first: 100) { edges { node { cards(first: 10) { id } lookAlikeTitles { value parts { text hint invisible } } } } } }';
     type Found = { duplicateGroups: { edges: { node: { cards: { id: string }[]; lookAlikeTitles: { value: string; parts: { text: string; hint: string | null }[] }[] } }[] } };
     const hints = async (client: ApiClient) => {
       const node = (await client.data<Found>(LOOK)).duplicateGroups.edges.map((e) => e.node).find((n) => n.cards.some((c) => c.id === cyrillic))!;
@@ -703,5 +703,39 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     expect(await card(editor, b)).to.deep.include({ inTrash: true, mergedInto: { id: a, title: 'Петров Иван' } });
     expect(await card(editor, c)).to.deep.include({ inTrash: false, version: versions.petrovC, mergedInto: null });
     expect(await members()).to.deep.equal([a, c].sort());
+  });
+
+  it('lists a group of any size by a bounded page: its first cards and best pairs, `size` for the rest; a page of cards each asking its group’s cards is refused by its cost (s11 attack A3)', async () => {
+    // The built-in rules again (a test above set the administrator's own); then the scan they start is awaited.
+    await admin.data('mutation { resetDuplicateRules(typeKey: "counterparty") { customized } }');
+    await waitFor(
+      async () => (await admin.data<{ duplicateScan: { job: { state: string } | null } }>('{ duplicateScan { job { state } } }')).duplicateScan.job?.state === 'succeeded',
+      'the scan',
+    );
+    // A chain: each card shares a phone with the one before and an e-mail with the one after — one group of them all.
+    const chain: string[] = [];
+    for (let i = 0; i < 60; i += 1) {
+      const phone = `+7 495 300-${String(Math.floor(i / 2)).padStart(2, '0')}-00`;
+      chain.push(await create(editor, ids.folder, 'counterparty', { name: `Звено ${i}`, phone, email: `c${Math.ceil(i / 2)}@chain.example` }, `chain${i}`));
+    }
+    const GROUP =
+      'query($c: ID, $f: Int, $p: Int) { duplicateGroups(cardId: $c, first: 1) { edges { node { size cards(first: $f) { id } pairs(first: $p) { a } rules { id } } } } }';
+    const node = async (variables: Record<string, unknown>) =>
+      (
+        await editor.data<{ duplicateGroups: { edges: { node: { size: number; cards: unknown[]; pairs: unknown[]; rules: { id: string }[] } }[] } }>(GROUP, {
+          c: chain[0],
+          ...variables,
+        })
+      ).duplicateGroups.edges[0].node;
+    const listed = await node({});
+    expect([listed.size, listed.cards.length, listed.rules.map((rule) => rule.id).sort()]).to.deep.equal([60, 21, ['email', 'phone']]);
+    const most = await node({ f: 100, p: 100 });
+    expect([most.cards.length, most.pairs.length]).to.deep.equal([50, 59]);
+    expect((await node({ p: 10 })).pairs).to.have.length(10);
+    // The cost counts the rows asked for: a page of 200 cards each with 50 of its group's cards is refused before it runs.
+    const flood = await editor.request('query($f: ID!) { cards(folderId: $f, first: 200) { edges { node { id duplicateGroup { cards(first: 50) { id title values } } } } } }', {
+      f: ids.folder,
+    });
+    expect(flood.errors?.[0].extensions?.code).to.equal('TOO_COSTLY');
   });
 });

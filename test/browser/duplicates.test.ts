@@ -63,7 +63,8 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
     await page.getByTestId('input-name').fill('ромашка');
     const region = page.getByRole('region', { name: 'Похожие карточки' });
     await region.getByTestId('similar-card').nth(1).waitFor();
-    expect(await region.getByRole('heading').textContent()).to.equal('Похожие карточки');
+    // One level below the form's title (s11 user U5: an h3 with no h2 above it).
+    expect(await region.getByRole('heading', { level: 2 }).textContent()).to.equal('Похожие карточки');
     const links = await region.getByTestId('similar-card-link').evaluateAll((list) => list.map((a) => [a.textContent?.trim(), a.getAttribute('href')]));
     expect(links).to.have.deep.members([
       ['ООО "Ромашка"', `/folders/${ids.folder}/cards/${ids.a}`],
@@ -89,6 +90,9 @@ describeInBrowser('duplicates: the warning in the form, the «Дубликаты
     await page.getByTestId('nav-duplicates').click();
     await page.getByRole('heading', { name: 'Дубликаты', level: 1 }).waitFor();
     await group().waitFor();
+    // The page's two search landmarks are told apart by name (s11 user U5).
+    expect(await page.getByRole('search', { name: 'Поиск групп дубликатов' }).count()).to.equal(1);
+    expect(await page.getByRole('search', { name: 'Поиск по карточкам' }).count()).to.equal(1);
     expect(await group().getByTestId('group-card').count()).to.equal(3);
     // Each group is told apart by its first card's title, in its heading and in its «Объединить…» button's name.
     const first = await group().getByTestId('group-card').first().getAttribute('data-title');

@@ -21,11 +21,15 @@ const counterparty = {
   fields: [
     { key: 'name', kind: 'string', label: { ru: 'Наименование', en: 'Name' } },
     { key: 'phone', kind: 'phone', label: { ru: 'Телефон', en: 'Phone' }, listed: true },
+    { key: 'inn', kind: 'string', label: { ru: 'ИНН', en: 'INN' }, unique: true },
   ],
 };
 
 /** The warning under a counterparty's form once the server found a card alike, its rules labelled as the server labels them for an account in English. */
-async function warning(rules: { id: string; fields: string[]; mode: string; label: string }[]) {
+async function warning(
+  rules: { id: string; fields: string[]; mode: string; label: string }[],
+  refused: { refusedBy: string[]; refusedFields: string[] } = { refusedBy: [], refusedFields: [] },
+) {
   const pinia = createPinia();
   setActivePinia(pinia);
   useCardTypesStore().types = [counterparty] as never;
@@ -34,7 +38,7 @@ async function warning(rules: { id: string; fields: string[]; mode: string; labe
       {
         card: { id: 'c1', title: 'ООО «Лира»', folderId: 'f1', folder: { name: 'Корреспонденты' }, values: { name: 'ООО «Лира»', phone: '+7 912 345 67 89' }, references: [] },
         score: 1,
-        refusedBy: [],
+        ...refused,
         rules,
       },
     ],
@@ -69,6 +73,15 @@ describe('rule labels of duplicates follow the interface language, not the accou
     setLocale('en');
     await nextTick();
     expect(card.textContent).toContain('Phone: same; Name: similar');
+  });
+
+  it('names the unique field a save would be refused by in the interface language, though the server named it in the account’s (s10 remainder, #16)', async () => {
+    setLocale('en');
+    const card = await warning([{ id: 'inn', fields: ['inn'], mode: 'exact', label: 'ИНН: совпадает' }], { refusedBy: ['ИНН'], refusedFields: ['inn'] });
+    expect(card.querySelector('[data-test="similar-refused-by"]')?.textContent).toBe(' · already taken: INN — saving will be refused');
+    setLocale('ru');
+    await nextTick();
+    expect(card.querySelector('[data-test="similar-refused-by"]')?.textContent).toBe(' · уже есть: ИНН — сохранение будет отклонено');
   });
 
   it('keeps the server’s label of a rule whose field the type no longer has', async () => {

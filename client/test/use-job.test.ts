@@ -25,7 +25,7 @@ function snapshot(id: string, state: JobSnapshot['state'], done: number, second:
     id,
     type: 'import',
     state,
-    progress: { done, total: 3, rate: null, secondsLeft: null, note: '' },
+    progress: { done, total: 3, rate: null, secondsLeft: null, note: '', stage: '' },
     result: null,
     error: null,
     errorMessage: null,

@@ -9,7 +9,7 @@ import { waitFor } from '../support/wait';
 const PASSWORD = 'secret-password-1';
 const CREATE = 'mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id } }';
 const SIMILAR = 'query($t: String!, $v: JSON!) { similarCards(typeKey: $t, values: $v) { card { id } score rules { id label } } }';
-const GROUPS = '{ duplicateGroups(first: 50) { edges { node { score cards { id } pairs { a b score rule { id label } } } } } }';
+const GROUPS = '{ duplicateGroups(first: 40) { edges { node { score cards(first: 10) { id } pairs(first: 10) { a b score rule { id label } } } } } }';
 const STATUS = '{ duplicateScan { commonValueLimit types { typeKey commonValues { rule { id label } value cards } } } }';
 
 interface Group {

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import type { RunningServer } from '../../server/src/server';
 import { scanLimits } from '../../server/src/duplicates/groups';
+import { duplicateScanJob } from '../../server/src/duplicates/scan';
+import { createLogger } from '../../server/src/logger';
 import { refusalFields, type ApiClient } from '../support/api-client';
 import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
@@ -8,8 +10,9 @@ import { waitFor } from '../support/wait';
 
 const PASSWORD = 'secret-password-1';
 const CREATE = 'mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id version values } }';
-const SIMILAR = 'query($t: String!, $v: JSON!, $x: ID) { similarCards(typeKey: $t, values: $v, excludeId: $x) { card { id title } score refusedBy rules { id label } } }';
-const GROUPS = '{ duplicateGroups(first: 50) { edges { node { id typeKey score canMerge cards { id title } pairs { a b score rule { id label } } } } } }';
+const SIMILAR =
+  'query($t: String!, $v: JSON!, $x: ID) { similarCards(typeKey: $t, values: $v, excludeId: $x) { card { id title } score refusedBy refusedFields rules { id label } } }';
+const GROUPS = '{ duplicateGroups(first: 40) { edges { node { id typeKey score canMerge cards(first: 10) { id title } pairs(first: 10) { a b score rule { id label } } } } } }';
 const MERGE = `mutation($s: CardVersionInput!, $m: [CardVersionInput!]!, $c: [MergeChoiceInput!]!) {
   mergeCards(survivor: $s, merged: $m, choices: $c) { merge { id references canUndo } survivor { id version values } } }`;
 const UNDO = 'mutation($id: ID!) { undoMerge(id: $id) { id undoneAt } }';
@@ -111,13 +114,13 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     expect(byName[0].rules[0]).to.deep.equal({ id: 'name', label: 'Наименование: похоже' });
     expect(byName.map((m) => m.refusedBy)).to.deep.equal([[], []]);
     const byInn = (
-      await editor.data<{ similarCards: { card: { id: string; title: string }; rules: { id: string }[]; refusedBy: string[] }[] }>(SIMILAR, {
+      await editor.data<{ similarCards: { card: { id: string; title: string }; rules: { id: string }[]; refusedBy: string[]; refusedFields: string[] }[] }>(SIMILAR, {
         t: 'counterparty',
         v: { name: 'Совсем другое', inn: '7707083893' },
       })
     ).similarCards;
-    // The INN is unique: saving it would be refused, and the warning says so.
-    expect(byInn.map((m) => [m.card.title, m.rules.map((r) => r.id), m.refusedBy])).to.deep.equal([['ООО "Ромашка"', ['inn'], ['ИНН']]]);
+    // The INN is unique: saving it would be refused, and the warning says so (by key too, for the client to name it in its interface language).
+    expect(byInn.map((m) => [m.card.title, m.rules.map((r) => r.id), m.refusedBy, m.refusedFields])).to.deep.equal([['ООО "Ромашка"', ['inn'], ['ИНН'], ['inn']]]);
     // The administrator sees the card in the folder the editor cannot read.
     const all = (await admin.data<{ similarCards: { card: { id: string } }[] }>(SIMILAR, { t: 'counterparty', v: { name: 'Ромашка' } })).similarCards;
     expect(all.map((m) => m.card.id)).to.include(ids.hidden);
@@ -180,12 +183,14 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     }
     expect(state).to.equal('succeeded');
     const done = (
-      await admin.data<{ job: { progress: { done: number; total: number }; result: { types: { typeKey: string; cards: number; rounds: number }[] } } }>(
-        'query($id: ID!) { job(id: $id) { progress { done total } result } }',
+      await admin.data<{ job: { progress: { done: number; total: number; stage: string }; result: { types: { typeKey: string; cards: number; rounds: number }[] } } }>(
+        'query($id: ID!) { job(id: $id) { progress { done total stage } result } }',
         { id: job.id },
       )
     ).job;
     expect(done.result.types.find((t) => t.typeKey === 'counterparty')).to.include({ cards: 6, rounds: 1, buckets: 3 });
+    // The bar counts its last stage's work, at its end.
+    expect(done.progress).to.include({ stage: 'grouping' });
     expect(done.progress.done).to.equal(done.progress.total);
     const mine = await groups(editor);
     expect(
@@ -202,6 +207,46 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     const scan = (await editor.data<{ duplicateScan: { types: { typeKey: string; scannedAt: string | null }[] } }>('{ duplicateScan { types { typeKey scannedAt } } }'))
       .duplicateScan;
     expect(scan.types.find((t) => t.typeKey === 'counterparty')?.scannedAt).to.be.a('string');
+  });
+
+  it('names the scan’s stages — reading, indexing, comparing, grouping — each counted on its own up to its total, so 100 % is not shown while cards are still compared (s10 U15)', async () => {
+    const perBucket = scanLimits.cardsPerBucket;
+    scanLimits.cardsPerBucket = 2;
+    const reported: { stage: string; done: number; total: number | null }[] = [];
+    try {
+      await duplicateScanJob.run({
+        jobId: 'stages',
+        ownerId: null,
+        continuedBy: null,
+        params: { typeKeys: ['counterparty'] },
+        resumeFrom: null,
+        signal: new AbortController().signal,
+        logger: createLogger({ logLevel: 'warn' }),
+        stage: (stage, total) => reported.push({ stage, done: 0, total }),
+        progress: (done, total) => reported.push({ stage: reported.at(-1)?.stage ?? '', done, total: total === undefined ? (reported.at(-1)?.total ?? null) : total }),
+        checkpoint: async () => {},
+      });
+    } finally {
+      scanLimits.cardsPerBucket = perBucket;
+    }
+    const stages = [...new Set(reported.map((report) => report.stage))];
+    expect(stages).to.deep.equal(['reading', 'indexing', 'comparing', 'grouping']);
+    // The six counterparties made before the tests.
+    const counterparties = 6;
+    for (const stage of stages) {
+      const own = reported.filter((report) => report.stage === stage);
+      const last = own.at(-1)!;
+      // Each stage ends at its total (known by then), and never goes back or past it.
+      expect(last.total, stage).to.be.a('number');
+      expect(last.done, stage).to.equal(last.total);
+      own.forEach((report, at) => {
+        if (report.total !== null) expect(report.done, stage).to.be.at.most(report.total);
+        if (at > 0) expect(report.done, stage).to.be.at.least(own[at - 1].done);
+      });
+    }
+    expect(reported.find((report) => report.stage === 'reading')!.total).to.equal(counterparties);
+    // Comparing counts the blocking records of the buckets: more than the cards.
+    expect(reported.filter((report) => report.stage === 'comparing').at(-1)!.total).to.be.above(counterparties);
   });
 
   it('«Не дубликат»: a pair marked so is not offered again, not even by a new scan', async () => {
@@ -462,6 +507,8 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     const refusedMerge = await editor.request(MERGE, { s: { id: z, version: 1 }, m: [{ id: ids.c, version: versions.c }], c: [] });
     expect(refusedMerge.errors?.[0].extensions?.code).to.equal('FORBIDDEN');
     expect(refusedMerge.errors?.[0].message).to.equal('Недостаточно прав: объединение карточек — в папке «Только чтение» у вас только право чтения');
+    // Which card of those asked for: the survivor here.
+    expect(refusedMerge.errors?.[0].extensions?.fields).to.deep.equal({ survivor: 'в папке «Только чтение» у вас только право чтения' });
   });
 
   it('a merged card whose survivor was deleted for good still says what it was merged into, the undo says why not, and it is restored as an ordinary card', async () => {
@@ -504,6 +551,23 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     expect(listed.cards.edges.map((e) => e.node.id)).to.include(y);
   });
 
+  it('gives the references a purged survivor took back to the cards merged into it: restored, a counterparty has its contact persons again (s10 A7 remainder)', async () => {
+    const x = await create(editor, ids.folder, 'counterparty', { name: 'ООО «Фомальгаут»' }, 'fomalhautX');
+    const y = await create(editor, ids.folder, 'counterparty', { name: 'Фомальгаут ООО' }, 'fomalhautY');
+    const contact = await create(editor, ids.folder, 'contact-person', { fullName: 'Сергеев Пётр', counterparty: y }, 'fomalhautContact');
+    await editor.data(MERGE, { s: { id: x, version: 1 }, m: [{ id: y, version: 1 }], c: [] });
+    expect((await card(editor, contact))!.values.counterparty).to.equal(x);
+    await admin.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id: x });
+    expect((await admin.data<{ purgeCard: boolean }>('mutation($id: ID!) { purgeCard(id: $id) }', { id: x })).purgeCard).to.equal(true);
+    // The contact points to the merged card again (a job queued by the purge), and its history says so.
+    await waitFor(async () => (await card(editor, contact))!.values.counterparty === y, 'the reference given back to the merged card');
+    const back = (await history(contact)).find((entry) => entry.action === 'unmerge');
+    expect(back?.changes.find((change) => change.key === 'counterparty')).to.deep.include({ before: x, after: y });
+    await admin.data('mutation($id: ID!) { restoreCard(id: $id) { id } }', { id: y });
+    const tab = await editor.data<{ relatedCards: { id: string }[] }>('query($id: ID!) { relatedCards(cardId: $id, tab: "contacts") { id } }', { id: y });
+    expect(tab.relatedCards.map((related) => related.id)).to.deep.equal([contact]);
+  });
+
   it('names look-alike characters of values for the merge dialog, and refuses too many or too long values at `values`, and readers', async () => {
     const LOOK = 'query($v: [String!]!) { lookAlikeValues(values: $v) { value parts { text hint invisible } } }';
     // Someone who may merge nothing has no merge dialog to show them in.
@@ -523,7 +587,7 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     const cyrillic = await create(editor, ids.folder, 'counterparty', { name: 'ЗАО «Лотос»' }, 'lotus');
     // Latin A, O, o and c among the Cyrillic letters.
     const latin = await create(editor, ids.folder, 'counterparty', { name: 'ЗAO «Лoтoc»' }, 'lotusLatin');
-    const LOOK = '{ duplicateGroups(first: 100) { edges { node { cards { id } lookAlikeTitles { value parts { text hint invisible } } } } } }';
+    const LOOK = '{ duplicateGroups(first: 100) { edges { node { cards(first: 10) { id } lookAlikeTitles { value parts { text hint invisible } } } } } }';
     type Found = { duplicateGroups: { edges: { node: { cards: { id: string }[]; lookAlikeTitles: { value: string; parts: { text: string; hint: string | null }[] }[] } }[] } };
     const hints = async (client: ApiClient) => {
       const node = (await client.data<Found>(LOOK)).duplicateGroups.edges.map((e) => e.node).find((n) => n.cards.some((c) => c.id === cyrillic))!;
@@ -605,5 +669,73 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     expect(await card(admin, y)).to.deep.include({ inTrash: false, version: versions.y, mergedInto: null, merge: null });
     expect(await card(admin, x)).to.deep.include({ version: versions.x, values: { name: 'ООО «Вектор»' } });
     expect((await card(admin, ids.k2))!.values.holder).to.equal(y);
+  });
+
+  it('leaves namesakes out of a group: «Не дубликат» sets one card apart from all the others, a merge takes only the cards chosen (two at least) (s10 U13)', async () => {
+    const company = (name: string) => create(editor, ids.folder, 'counterparty', { name }, name);
+    const deneb = await company('ООО «Денеб»');
+    const procyon = await company('ООО «Процион»');
+    const vega = await company('ООО «Вега-Трейд»');
+    const person = (name: string, values: Record<string, unknown>) => create(editor, ids.folder, 'contact-person', values, name);
+    // Two entries of one man (his company, his phone), and two namesakes of other companies.
+    const a = await person('petrovA', { fullName: 'Петров Иван', counterparty: deneb, phone: '+7 916 100-00-11' });
+    const b = await person('petrovB', { fullName: 'Иван Петров', counterparty: deneb, phone: '8 (916) 100-00-11' });
+    const c = await person('petrovC', { fullName: 'Иван Петров', counterparty: procyon, phone: '+7 916 101-00-17' });
+    const d = await person('petrovD', { fullName: 'Иван Петров', counterparty: vega, phone: '+7 916 102-00-21' });
+    const members = async () => (groupOf(await groups(editor), a)?.cards.map((member) => member.id) ?? []).sort();
+    expect(await members()).to.deep.equal([a, b, c, d].sort());
+
+    // «Не дубликат» at one card of the group: it is set apart from each of the others, which stay a group.
+    await editor.data('mutation($c: ID!, $o: [ID!]!) { markNotDuplicates(cardId: $c, otherIds: $o) }', { c: d, o: [a, b, c] });
+    expect(await members()).to.deep.equal([a, b, c].sort());
+    expect(groupOf(await groups(editor), d)).to.equal(undefined);
+    // A new scan finds the same: the namesake set apart, the rest a group.
+    const scan = (await admin.data<{ findDuplicates: { id: string } }>('mutation { findDuplicates { id } }')).findDuplicates;
+    await waitFor(async () => (await admin.data<{ job: { state: string } }>('query($id: ID!) { job(id: $id) { state } }', { id: scan.id })).job.state === 'succeeded', 'the scan');
+    expect(await members()).to.deep.equal([a, b, c].sort());
+
+    // A merge needs two cards at least, said at `merged`.
+    expect(refusalFields(await editor.request(MERGE, { s: { id: a, version: versions.petrovA }, m: [], c: [] }))).to.deep.equal({
+      merged: 'Выберите хотя бы две карточки: ту, что остаётся, и ещё одну',
+    });
+    // Two of the three are merged; the namesake left out is untouched and stays alike to the survivor.
+    await editor.data(MERGE, { s: { id: a, version: versions.petrovA }, m: [{ id: b, version: versions.petrovB }], c: [] });
+    expect(await card(editor, b)).to.deep.include({ inTrash: true, mergedInto: { id: a, title: 'Петров Иван' } });
+    expect(await card(editor, c)).to.deep.include({ inTrash: false, version: versions.petrovC, mergedInto: null });
+    expect(await members()).to.deep.equal([a, c].sort());
+  });
+
+  it('lists a group of any size by a bounded page: its first cards and best pairs, `size` for the rest; a page of cards each asking its group’s cards is refused by its cost (s11 attack A3)', async () => {
+    // The built-in rules again (a test above set the administrator's own); then the scan they start is awaited.
+    await admin.data('mutation { resetDuplicateRules(typeKey: "counterparty") { customized } }');
+    await waitFor(
+      async () => (await admin.data<{ duplicateScan: { job: { state: string } | null } }>('{ duplicateScan { job { state } } }')).duplicateScan.job?.state === 'succeeded',
+      'the scan',
+    );
+    // A chain: each card shares a phone with the one before and an e-mail with the one after — one group of them all.
+    const chain: string[] = [];
+    for (let i = 0; i < 60; i += 1) {
+      const phone = `+7 495 300-${String(Math.floor(i / 2)).padStart(2, '0')}-00`;
+      chain.push(await create(editor, ids.folder, 'counterparty', { name: `Звено ${i}`, phone, email: `c${Math.ceil(i / 2)}@chain.example` }, `chain${i}`));
+    }
+    const GROUP =
+      'query($c: ID, $f: Int, $p: Int) { duplicateGroups(cardId: $c, first: 1) { edges { node { size cards(first: $f) { id } pairs(first: $p) { a } rules { id } } } } }';
+    const node = async (variables: Record<string, unknown>) =>
+      (
+        await editor.data<{ duplicateGroups: { edges: { node: { size: number; cards: unknown[]; pairs: unknown[]; rules: { id: string }[] } }[] } }>(GROUP, {
+          c: chain[0],
+          ...variables,
+        })
+      ).duplicateGroups.edges[0].node;
+    const listed = await node({});
+    expect([listed.size, listed.cards.length, listed.rules.map((rule) => rule.id).sort()]).to.deep.equal([60, 21, ['email', 'phone']]);
+    const most = await node({ f: 100, p: 100 });
+    expect([most.cards.length, most.pairs.length]).to.deep.equal([50, 59]);
+    expect((await node({ p: 10 })).pairs).to.have.length(10);
+    // The cost counts the rows asked for: a page of 200 cards each with 50 of its group's cards is refused before it runs.
+    const flood = await editor.request('query($f: ID!) { cards(folderId: $f, first: 200) { edges { node { id duplicateGroup { cards(first: 50) { id title values } } } } } }', {
+      f: ids.folder,
+    });
+    expect(flood.errors?.[0].extensions?.code).to.equal('TOO_COSTLY');
   });
 });

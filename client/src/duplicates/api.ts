@@ -9,13 +9,13 @@ const RuleSetFields = graphql(
 );
 
 const SimilarCards = graphql(
-  `query SimilarCards($t: String!, $v: JSON!, $x: ID) { similarCards(typeKey: $t, values: $v, excludeId: $x) { card { id title folderId folder { name } values references { fieldKey id title accessible inTrash } } score refusedBy rules { ...RuleFields } } }`,
+  `query SimilarCards($t: String!, $v: JSON!, $x: ID) { similarCards(typeKey: $t, values: $v, excludeId: $x) { card { id title folderId folder { name } values references { fieldKey id title accessible inTrash } } score refusedBy refusedFields rules { ...RuleFields } } }`,
   [RuleFields],
 );
 const DuplicateGroups = graphql(
   `query DuplicateGroups($after: String, $typeKey: String, $search: String, $cardId: ID) {
     duplicateGroups(first: 30, after: $after, typeKey: $typeKey, search: $search, cardId: $cardId) {
-      edges { node { id typeKey score canMerge cards { id title folderId version folder { name } values references { fieldKey id title accessible inTrash } } pairs { a b score rule { ...RuleFields } } lookAlikeTitles { value parts { text hint invisible } } } }
+      edges { node { id typeKey score canMerge size cards(first: 8) { id title folderId version folder { name } values references { fieldKey id title accessible inTrash } } rules { ...RuleFields } lookAlikeTitles { value parts { text hint invisible } } } }
       pageInfo { hasNextPage endCursor }
       searchLimit
     }
@@ -28,6 +28,8 @@ const DuplicateDismissals = graphql(`query DuplicateDismissals($after: String, $
     pageInfo { hasNextPage endCursor }
   }
 }`);
+/** The cards a merge dialog offers of a group larger than the page lists: as many as one merge takes. */
+const GroupCardIds = graphql(`query GroupCardIds($c: ID!) { duplicateGroups(cardId: $c, first: 1) { edges { node { id cards(first: 21) { id } } } } }`);
 const UndoNotDuplicates = graphql(`mutation UndoNotDuplicates($id: ID!) { undoNotDuplicates(id: $id) }`);
 const CardDuplicateGroup = graphql(`query CardDuplicateGroup($id: ID!) { card(id: $id) { duplicateGroup { id size } } }`);
 const DuplicateScan = graphql(`query DuplicateScan { duplicateScan { job { id state } commonValueLimit types { ...RuleSetFields } } }`, [RuleSetFields]);
@@ -85,6 +87,13 @@ export type Dismissal = ResultOf<typeof DuplicateDismissals>['duplicateDismissal
 export async function fetchDismissals(after: string | null, typeKey: string | null): Promise<{ marks: Dismissal[]; endCursor: string | null; hasNextPage: boolean }> {
   const { duplicateDismissals } = await request(DuplicateDismissals, { after, typeKey });
   return { marks: duplicateDismissals.edges.map((edge) => edge.node), ...duplicateDismissals.pageInfo };
+}
+
+/** The ids of a group's cards for its merge dialog (the page lists the first few of a large group), found by one of its cards. */
+export async function fetchGroupCardIds(group: { id: string; cards: { id: string }[] }): Promise<string[]> {
+  const { duplicateGroups } = await request(GroupCardIds, { c: group.cards[0].id });
+  const found = duplicateGroups.edges.find((edge) => edge.node.id === group.id)?.node.cards ?? group.cards;
+  return found.map((card) => card.id);
 }
 
 export async function undoNotDuplicates(id: string): Promise<void> {

@@ -22,3 +22,19 @@ export function useRuleLabel() {
     return fieldsOnly ? joined : `${joined}: ${t(rule.mode === 'exact' ? 'dup.rules.exact' : 'dup.rules.similar')}`;
   };
 }
+
+/**
+ * The names of a type's fields in the interface language («ИНН», «INN»), by key; a key the type no
+ * longer shows keeps the server's name at the same place (in the account's language).
+ */
+export function useFieldNames() {
+  const label = useLabel();
+  const types = useCardTypesStore();
+  return (typeKey: string, keys: string[], serverNames: string[]): string[] => {
+    const fields = types.byKey.get(typeKey)?.fields ?? [];
+    return keys.map((key, index) => {
+      const field = fields.find((candidate) => candidate.key === key);
+      return field ? label(field.label) : (serverNames[index] ?? key);
+    });
+  };
+}

@@ -68,6 +68,7 @@ const en: typeof ru = {
     states: { queued: 'Queued', running: 'Running', succeeded: 'Done', failed: 'Failed', cancelled: 'Cancelled' },
     cancelling: 'Cancelling…',
     doneOfTotal: '{done} of {total}',
+    stage: 'Stage {n} of {count}: {name}',
     done: 'Done: {done}',
     rate: '{rate} per second',
     left: 'about {time} left',

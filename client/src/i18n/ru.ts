@@ -66,6 +66,7 @@ export default {
     states: { queued: 'В очереди', running: 'Выполняется', succeeded: 'Готово', failed: 'Ошибка', cancelled: 'Отменено' },
     cancelling: 'Отменяется…',
     doneOfTotal: '{done} из {total}',
+    stage: 'Этап {n} из {count}: {name}',
     done: 'Сделано: {done}',
     rate: '{rate} в секунду',
     left: 'осталось около {time}',

@@ -11,7 +11,7 @@ import { requireActor, requireAdmin } from '../graphql/guards';
 import type { GraphQLModule } from '../graphql/module';
 import { Job, type JobDoc } from '../jobs/model';
 import { jobView } from '../jobs/view';
-import { countGroups, groupOfCard, listGroups, searchLimits, type VisibleGroup } from './groups';
+import { countGroups, groupOfCard, listGroups, listLimit, searchLimits, type VisibleGroup } from './groups';
 import { FieldErrors } from '../validation';
 import { findMerge, MAX_MERGED, mergeCards, mergeOfCard, readableReferences, survivorTitle, undoMerge, undoState, type MergeInput } from './merge';
 import { lookAlikeValues } from './normalize';
@@ -89,12 +89,21 @@ async function readableCards(actor: Actor, ids: Types.ObjectId[]): Promise<CardD
   return ids.flatMap((id) => byId.get(String(id)) ?? []);
 }
 
-/** The cards of a group the viewer sees (readable, outside the trash), read once per group of a response (its cards and their look-alike titles ask). */
+/**
+ * The most cards, and pairs, a group lists (`DuplicateCardGroup.cards(first:)`, `pairs(first:)`):
+ * a group is a union of pairs and nothing bounds its size — a chain of cards each sharing a phone
+ * with the one before and an e-mail with the one after is one group of thousands —, while a merge
+ * takes MAX_MERGED + 1 cards at a time; `size` says how many it has. Unbounded, a page of cards
+ * asking each one's group read 600,000 cards and took the server's heap (s11 attack A3).
+ */
+export const GROUP_LIST_LIMITS = { cards: 50, pairs: 100 };
+
+/** The first cards of a group the viewer sees (readable, outside the trash), read once per group of a response (its cards and their look-alike titles ask). */
 const shownOfGroup = new WeakMap<VisibleGroup, Promise<CardDoc[]>>();
 function shownCards(seen: VisibleGroup, context: GraphQLContext): Promise<CardDoc[]> {
   let shown = shownOfGroup.get(seen);
   if (!shown) {
-    shown = requireActor(context).then(async (actor) => (await readableCards(actor, seen.cardIds)).filter((card) => !card.inTrash));
+    shown = requireActor(context).then(async (actor) => (await readableCards(actor, seen.cardIds.slice(0, GROUP_LIST_LIMITS.cards))).filter((card) => !card.inTrash));
     shownOfGroup.set(seen, shown);
   }
   return shown;
@@ -139,8 +148,10 @@ export const duplicatesModule: GraphQLModule = {
       card: Card!
       score: Float!
       rules: [DuplicateRule!]!
-      "Unique fields (their labels) whose typed value this card already holds: saving these values will be refused."
+      "Unique fields (their labels, in the account's language) whose typed value this card already holds: saving these values will be refused."
       refusedBy: [String!]!
+      "The same unique fields by key (a client names them in its interface language from the type's labels)."
+      refusedFields: [String!]!
     }
     type DuplicatePair { a: ID!, b: ID!, score: Float!, rule: DuplicateRule! }
     "Probable duplicates: the cards the viewer may read, the pairs that joined them, the best score."
@@ -149,8 +160,12 @@ export const duplicatesModule: GraphQLModule = {
       typeKey: String!
       type: CardType
       score: Float!
-      cards: [Card!]!
-      pairs: [DuplicatePair!]!
+      "The first \`first\` (at most ${GROUP_LIST_LIMITS.cards}) of the group's cards the viewer may read; \`size\` says how many there are."
+      cards(first: Int = ${MAX_MERGED + 1}): [Card!]!
+      "The pairs that joined them, the best first, at most \`first\` (up to ${GROUP_LIST_LIMITS.pairs})."
+      pairs(first: Int = 30): [DuplicatePair!]!
+      "The rules that joined the pairs the viewer sees, each once."
+      rules: [DuplicateRule!]!
       "The viewer may edit every card of the group (merge, «Не дубликат»)."
       canMerge: Boolean!
       "How many cards of the group the viewer may read."
@@ -348,15 +363,21 @@ export const duplicatesModule: GraphQLModule = {
       type: (seen: VisibleGroup) => findCardType(seen.group.typeKey),
       score: (seen: VisibleGroup) => Math.max(...seen.edges.map((edge) => edge.score)),
       size: (seen: VisibleGroup) => seen.cardIds.length,
-      cards: async (seen: VisibleGroup, _a, context) => shownCards(seen, context),
+      cards: async (seen: VisibleGroup, { first }: { first: number }, context) =>
+        (await shownCards(seen, context)).slice(0, listLimit(await requireActor(context), first, GROUP_LIST_LIMITS.cards)),
       lookAlikeTitles: async (seen: VisibleGroup, _a, context) => {
         const titles = (await shownCards(seen, context)).slice(0, MAX_MERGED + 1).map((card) => card.title);
         return lookAlikeValues(titles, (await requireActor(context)).locale);
       },
-      pairs: async (seen: VisibleGroup, _a, context) => {
+      rules: async (seen: VisibleGroup, _a, context) => {
         const actor = await requireActor(context);
+        return Promise.all([...new Set(seen.edges.map((edge) => edge.rule))].map((id) => ruleView(actor, seen.group.typeKey, { id })));
+      },
+      pairs: async (seen: VisibleGroup, { first }: { first: number }, context) => {
+        const actor = await requireActor(context);
+        const best = [...seen.edges].sort((x, y) => y.score - x.score).slice(0, listLimit(actor, first, GROUP_LIST_LIMITS.pairs));
         return Promise.all(
-          seen.edges.map(async (edge: DuplicateEdge) => ({
+          best.map(async (edge: DuplicateEdge) => ({
             a: String(edge.a),
             b: String(edge.b),
             score: edge.score,

@@ -296,7 +296,7 @@ export async function refreshWithin(
   rules: TypeRules | null,
   cardIds: Types.ObjectId[],
   session: ClientSession,
-  options: { storeKeys: boolean; saved?: KeyedCard[]; widened?: boolean } = { storeKeys: true },
+  options: { storeKeys: boolean; saved?: KeyedCard[]; widened?: boolean; neighbours?: boolean } = { storeKeys: true },
 ): Promise<void> {
   const saved = new Map((options.saved ?? []).map((card) => [String(card._id), card]));
   const cards = (await Card.find({ _id: { $in: cardIds } }, { typeKey: 1, folderId: 1, libraryId: 1, inTrash: 1, values: 1, version: 1 }, { session }).lean<KeyedCard[]>()).map(
@@ -306,6 +306,20 @@ export async function refreshWithin(
     },
   );
   const changed = new Set(cardIds.map(String));
+  // A card that left (the trash, a merge) may have held its group together: a scan stores only some
+  // of the pairs of cards alike to each other (a name's pairs through one card of that name), so its
+  // partners are compared again with the others rather than left apart (a namesake left out of a
+  // merge stays alike to the survivor).
+  const left = cardIds.filter((id) => !cards.some((card) => card._id.equals(id) && !card.inTrash && card.typeKey === type.key));
+  if (left.length > 0 && !options.neighbours) {
+    const around = await DuplicateGroup.find({ cardIds: { $in: left } }, { edges: 1 }, { session }).lean<Pick<DuplicateGroupDoc, 'edges'>[]>();
+    const leftIds = new Set(left.map(String));
+    const partners = around
+      .flatMap((group) => group.edges)
+      .flatMap((edge) => (leftIds.has(String(edge.a)) ? [edge.b] : leftIds.has(String(edge.b)) ? [edge.a] : []))
+      .filter((id) => !changed.has(String(id)));
+    if (partners.length > 0) return refreshWithin(type, rules, [...cardIds, ...distinctIds(partners)], session, { ...options, neighbours: true });
+  }
   const found: DuplicateEdge[] = [];
   if (options.storeKeys)
     await storeKeysOfCards(

@@ -7,7 +7,8 @@ import { Card, type CardDoc } from '../cards/model';
 import { handBackFiles } from '../files/handover';
 import { DuplicateDismissal, Merge, type MergeDoc } from './model';
 import { lapseDismissals, placeDismissalsOf } from './service';
-import { refuseWhileRepointing, restoreMergedCard } from './merge';
+import { refuseWhileRepointing, restoreMergedCard, survivorPurgedJob } from './merge';
+import type { Actor } from '../access/actor';
 
 /** The card changed folder (or library). */
 const moved = ({ before, after }: CardChange) => Boolean(before) && (String(before!.folderId) !== String(after.folderId) || String(before!.libraryId) !== String(after.libraryId));
@@ -43,11 +44,23 @@ async function giveBackHandedFiles(survivor: CardDoc, session: ClientSession): P
 }
 
 /**
+ * A survivor deleted for good gives back the references its merges re-pointed from the cards merged
+ * into it: a job (queued in the purge's transaction, for whoever purged) points them back to those
+ * cards — in the trash, or restored since — batch by batch, each referencing card's history saying so.
+ */
+async function giveBackReferences(survivor: CardDoc, session: ClientSession, actor: Actor): Promise<void> {
+  const merges = await Merge.find({ 'survivor.cardId': survivor._id, undoneAt: null, 'references.0': { $exists: true } }, { _id: 1 })
+    .session(session)
+    .lean<Pick<MergeDoc, '_id'>[]>();
+  for (const merge of merges) await survivorPurgedJob.enqueueIn(session, actor.userId, { mergeId: String(merge._id), ip: actor.ip });
+}
+
+/**
  * Duplicates follow the cards: inside each card's transaction its keys are stored again (or
  * dropped when it goes to the trash), after the commit the groups around it are brought up to date.
  * A card deleted for good that cards were merged into leaves its title and place with those merges
  * (the merged cards still say what they were merged into, and why the merge cannot be undone), and
- * gives them back their files. «Не дубликат» marks follow their cards' folders, and go with a card deleted for good.
+ * gives them back their files and references. «Не дубликат» marks follow their cards' folders, and go with a card deleted for good.
  */
 export const duplicateHooks: CardLifecycleHooks = {
   name: 'duplicates',
@@ -66,6 +79,7 @@ export const duplicateHooks: CardLifecycleHooks = {
     const gone = { title: card.title, folderId: card.folderId, libraryId: card.libraryId, at: new Date() };
     await Merge.updateMany({ 'survivor.cardId': card._id }, { $set: { survivorGone: gone } }, { session });
     await giveBackHandedFiles(card, session);
+    await giveBackReferences(card, session, actor);
   },
   // A merged card restored without undoing its merge: refused while the merge can be undone, else its files sorted out.
   restore: restoreMergedCard,

@@ -8,7 +8,7 @@ import { Card, type CardDoc } from '../cards/model';
 import { commitCardBatch, conflict, derived, findCard, validated, type BatchedCardWrite, type CardServiceContext, writtenCardType } from '../cards/service';
 import { AppError, forbidden, notFound, UserInputError } from '../errors';
 import { FieldErrors, isDuplicateKeyError, isObjectIdText } from '../validation';
-import { announceJob, defineJob } from '../jobs/define';
+import { announceJob, defineJob, type JobContext } from '../jobs/define';
 import { Job, type JobDoc } from '../jobs/model';
 import type { JobView } from '../jobs/view';
 import { Folder } from '../folders/models';
@@ -67,7 +67,12 @@ async function editableCards(actor: Actor, wanted: CardVersion[]): Promise<CardD
     cards.push(card);
   }
   const gap = await editingGap(actor, cards);
-  if (gap) throw forbidden(actor, t(actor, `объединение карточек — ${gap}`, `merging the cards: ${gap}`));
+  if (gap) {
+    // Which of the cards asked for (`survivor`, `merged.N`) the actor may not edit, so that a client can point at them.
+    const at = (index: number) => (index === 0 ? 'survivor' : `merged.${index - 1}`);
+    const fields = Object.fromEntries(cards.flatMap((card, index) => (actor.ability.can('update', cardSubject(card)) ? [] : [[at(index), gap]])));
+    throw new AppError('FORBIDDEN', forbidden(actor, t(actor, `объединение карточек — ${gap}`, `merging the cards: ${gap}`)).message, { fields });
+  }
   for (const [index, card] of cards.entries()) if (card.version !== wanted[index].version) throw await conflict(actor, String(card._id));
   return cards;
 }
@@ -361,7 +366,8 @@ const ids = (cards: CardDoc[]) => cards.map((card) => String(card._id));
 
 function checkInput(actor: Actor, input: MergeInput): void {
   const errors = new FieldErrors(actor.locale);
-  if (input.merged.length === 0) errors.addMessage('merged', t(actor, 'Выберите карточки для объединения', 'Choose the cards to merge'));
+  if (input.merged.length === 0)
+    errors.addMessage('merged', t(actor, 'Выберите хотя бы две карточки: ту, что остаётся, и ещё одну', 'Choose at least two cards: the one that stays and another'));
   if (input.merged.length > MAX_MERGED) errors.addMessage('merged', t(actor, `Не больше ${MAX_MERGED} карточек за раз`, `At most ${MAX_MERGED} cards at a time`));
   const all = [input.survivor, ...input.merged];
   if (!isObjectIdText(input.survivor.id)) errors.addMessage('survivor', t(actor, 'Неверный идентификатор', 'Not a valid identifier'));
@@ -857,6 +863,35 @@ async function ownerContext(ctx: { ownerId: string | null; params: { ip: string 
 }
 
 /**
+ * Points a merge's re-pointed references back to the merged cards — those nobody changed since —,
+ * REFERENCES_PER_BATCH cards per transaction, each with its histories, with progress; resumes from
+ * its checkpoint. The work of an undo's job and of a purged survivor's.
+ */
+async function pointReferencesBack(ctx: JobContext<{ mergeId: string; ip: string }, { next: number }>): Promise<{ cards: number }> {
+  const merge = await Merge.findById(ctx.params.mergeId).lean<MergeDoc>();
+  if (!merge) return { cards: 0 };
+  const context = await ownerContext(ctx);
+  const byCard = referencesByCard(merge);
+  const cardIds = [...byCard.keys()];
+  let next = ctx.resumeFrom?.next ?? 0;
+  ctx.progress(next, cardIds.length);
+  while (next < cardIds.length) {
+    ctx.signal.throwIfAborted();
+    const batch = cardIds.slice(next, next + REFERENCES_PER_BATCH);
+    await commitWrites(
+      context,
+      (session) => referencesBack(context.actor, byCard, batch, session, new Date()),
+      async () => {},
+      'id',
+    );
+    next += batch.length;
+    await ctx.checkpoint({ next }, next);
+    ctx.progress(next, cardIds.length);
+  }
+  return { cards: cardIds.length };
+}
+
+/**
  * The references of a large merge's undo, pointed back to the merged cards after the cards
  * themselves (the survivor's values, the merged cards out of the trash, the merge marked undone)
  * committed: REFERENCES_PER_BATCH cards per transaction, each with its histories, only references
@@ -876,29 +911,30 @@ export const cardUnmergeJob = defineJob<{ mergeId: string; ip: string }, { cards
       `Not every reference was pointed back to the restored cards: ${job.progress.done.toLocaleString('en')} of ${(job.progress.total ?? job.progress.done).toLocaleString('en')}. The merge is undone; the other references still point to the card that stayed. Press “Continue from where it stopped”.`,
     ),
   retryRefusal: async () => null,
-  async run(ctx) {
-    const merge = await Merge.findById(ctx.params.mergeId).lean<MergeDoc>();
-    if (!merge) return { cards: 0 };
-    const context = await ownerContext(ctx);
-    const byCard = referencesByCard(merge);
-    const cardIds = [...byCard.keys()];
-    let next = ctx.resumeFrom?.next ?? 0;
-    ctx.progress(next, cardIds.length);
-    while (next < cardIds.length) {
-      ctx.signal.throwIfAborted();
-      const batch = cardIds.slice(next, next + REFERENCES_PER_BATCH);
-      await commitWrites(
-        context,
-        (session) => referencesBack(context.actor, byCard, batch, session, new Date()),
-        async () => {},
-        'id',
-      );
-      next += batch.length;
-      await ctx.checkpoint({ next }, next);
-      ctx.progress(next, cardIds.length);
-    }
-    return { cards: cardIds.length };
+  run: pointReferencesBack,
+});
+
+/**
+ * A survivor deleted for good gives the cards merged into it the references the merge re-pointed
+ * from them (those nobody changed since): restoring such a card from the trash brings back its
+ * contact persons, proposals and contracts with its values, rather than leaving them pointing to a
+ * card that no longer exists. Queued by the purge in its transaction, for whoever purged; the
+ * references go back batch by batch as an undo's do, each card's history recording it.
+ */
+export const survivorPurgedJob = defineJob<{ mergeId: string; ip: string }, { cards: number }, { next: number }>({
+  type: 'merge-survivor-purged',
+  cancelRefusal: {
+    ru: 'Возврат ссылок объединённым карточкам нельзя остановить на полпути: та карточка удалена навсегда. Дождитесь окончания.',
+    en: 'Giving the references back to the merged cards cannot be stopped halfway: the card they pointed to was deleted for good. Wait until it finishes.',
   },
+  failureMessage: (job, locale) =>
+    say(
+      locale,
+      `Возвращены не все ссылки объединённым карточкам: ${job.progress.done.toLocaleString('ru')} из ${(job.progress.total ?? job.progress.done).toLocaleString('ru')}. Остальные пока указывают на удалённую навсегда карточку. Нажмите «Продолжить с места остановки».`,
+      `Not every reference was given back to the merged cards: ${job.progress.done.toLocaleString('en')} of ${(job.progress.total ?? job.progress.done).toLocaleString('en')}. The others still point to the card deleted for good. Press “Continue from where it stopped”.`,
+    ),
+  retryRefusal: async () => null,
+  run: pointReferencesBack,
 });
 
 /** What a merge's running job (re-pointing references) or its undo's job refuses, and how it says so. */

@@ -29,10 +29,21 @@ import { forgetDuplicateSettings, typesWithRules, type TypeRules } from './rules
 /** Cards read and key documents written per round trip. */
 const BATCH = 2000;
 
+/**
+ * The stages of a type's scan, in order, each counted on its own (a bar at 100 % means the stage is
+ * done, not the scan): `reading` the cards (cards), `indexing` their names under their rarest
+ * trigrams (names), `comparing` the cards within each block (blocking records), `grouping` — the
+ * pairs into groups, stored in place of the former ones (groups; unknown until the pairs are joined).
+ */
+export const SCAN_STAGES = ['reading', 'indexing', 'comparing', 'grouping'] as const;
+export type ScanStage = (typeof SCAN_STAGES)[number];
+
 interface Progress {
   signal: AbortSignal;
-  /** Cards read so far across all types. */
-  advance(cards: number): void;
+  /** A stage starts: its work counts from 0 of `total` (null: not known yet). */
+  stage(name: ScanStage, total: number | null): void;
+  /** Work of the stage under way done since the last call; `total` when it has become known. */
+  advance(units: number, total?: number): void;
 }
 
 type Place = Pick<DuplicateKeyDoc, '_id' | 'folderId' | 'libraryId'>;
@@ -177,6 +188,7 @@ async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Pr
     await DuplicateRefresh.updateOne({ _id: type.key }, { $inc: { seq: 1 }, $set: { scanning: true, dirty: [], overflow: false } }, { upsert: true, session });
   });
   const expected = await Card.countDocuments({ typeKey: type.key, inTrash: false });
+  progress.stage('reading', expected);
   const spill = await Spill.create('kartoteka-duplicate-scan-', Math.max(1, Math.ceil(expected / scanLimits.cardsPerBucket)));
   try {
     const bucketOf = (key: string) => spread(key) % spill.bucketCount;
@@ -242,16 +254,24 @@ async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Pr
 
     // The trigrams' order (rarest first), now that every card's are counted; names spilled again under their prefix trigrams.
     const orders = new Map([...counts].map(([rule, byTrigram]) => [rule, (trigram: string) => byTrigram.get(trigram) ?? 0]));
+    progress.stage('indexing', spill.streamRecords);
+    let indexed = 0;
     for await (const [rule, text, numbers, trigrams, id] of spill.readStream<NameRecord>()) {
       for (const trigram of prefixTrigrams({ text, numbers, trigrams: new Set(trigrams) }, rules.threshold, orders.get(rule)!)) {
         await spill.toBucket(bucketOf(`${rule}~${numbers}~${trigram}`), [rule, numbers, trigram, text, id] satisfies PostingRecord);
       }
+      if (++indexed % BATCH === 0) progress.advance(BATCH);
       await pause();
     }
+    progress.advance(indexed % BATCH);
+    progress.stage('comparing', spill.bucketRecords);
     const found = { edges: [] as FoundEdge[], common: [] as CommonValue[] };
     for (let bucket = 0; bucket < spill.bucketCount; bucket += 1) {
-      await bucketEdges(await spill.readBucket<BlockRecord | PostingRecord>(bucket), rules, orders, pause, found);
+      const records = await spill.readBucket<BlockRecord | PostingRecord>(bucket);
+      await bucketEdges(records, rules, orders, pause, found);
+      progress.advance(records.length);
     }
+    progress.stage('grouping', null);
     const commonValues = found.common.sort((x, y) => y.cards - x.cards || (x.value < y.value ? -1 : 1)).slice(0, COMMON_VALUES_LISTED);
     // Trigrams seen once are as rare as unseen ones: only the others are kept for look-ups.
     const trigramCounts = Object.fromEntries([...counts].map(([rule, byTrigram]) => [rule, [...byTrigram].filter(([, count]) => count > 1)]));
@@ -272,7 +292,7 @@ async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Pr
     const groups = groupDocs(type.key, kept, placeOf);
     await pause();
     signal.throwIfAborted();
-    const overflow = await replaceGroups(type, rules, groups);
+    const overflow = await replaceGroups(type, rules, groups, progress);
     // More cards changed meanwhile than were listed: the type is not known current until read again.
     const finished = overflow ? {} : { scannedAt: new Date(), scannedRules: rules.fingerprint };
     await DuplicateSettings.updateOne({ _id: type.key }, { $set: { ...finished, trigramCounts, commonValues } }, { upsert: true });
@@ -290,14 +310,22 @@ async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Pr
  * time limit. Refreshes meanwhile still list their cards (the scan is under way); they are
  * refreshed again at the end. True when more cards changed meanwhile than were listed.
  */
-async function replaceGroups(type: CardTypeDefinition, rules: TypeRules, groups: DuplicateGroupDoc[]): Promise<boolean> {
+async function replaceGroups(type: CardTypeDefinition, rules: TypeRules, groups: DuplicateGroupDoc[], progress: Progress): Promise<boolean> {
   const former = (await DuplicateGroup.find({ typeKey: type.key }, { _id: 1 }).lean<{ _id: Types.ObjectId }[]>()).map((group) => group._id);
+  // The stage's work: the new groups stored, the former ones removed.
+  progress.advance(0, groups.length + former.length);
   for (let i = 0; i < groups.length; i += BATCH) {
-    await storeGroups(groups.slice(i, i + BATCH));
+    const batch = groups.slice(i, i + BATCH);
+    await storeGroups(batch);
+    progress.advance(batch.length);
     // Not cancelled halfway through: the former groups must go once the new ones are in.
     await nextTurn();
   }
-  for (let i = 0; i < former.length; i += BATCH) await dropGroups(former.slice(i, i + BATCH));
+  for (let i = 0; i < former.length; i += BATCH) {
+    const batch = former.slice(i, i + BATCH);
+    await dropGroups(batch);
+    progress.advance(batch.length);
+  }
   let overflow = false;
   await mongoose.connection.transaction(async (session) => {
     // Refreshes still under way meet a write conflict and are retried on the groups stored here.
@@ -335,32 +363,34 @@ export const duplicateScanJob = defineJob<{ typeKeys?: string[] | null }, ScanRe
     const all = (await typesWithRules()).filter((rules) => !wanted || wanted.has(rules.typeKey));
     const done = [...(ctx.resumeFrom?.done ?? [])];
     const pending = all.filter((rules) => !done.some((d) => d.typeKey === rules.typeKey));
-    const total = (await Promise.all(pending.map((rules) => Card.countDocuments({ typeKey: rules.typeKey, inTrash: false })))).reduce((a, b) => a + b, 0);
-    let read = 0;
-    let more = 0;
     for (const rules of pending) {
       const type = await findCardType(rules.typeKey);
       if (!type) continue;
       const started = Date.now();
       let counted: Awaited<ReturnType<typeof scanType>>;
       let rounds = 0;
+      // Each stage of each type counts its own work; the note says which type.
+      let stageDone = 0;
+      let stageTotal: number | null = null;
       do {
         rounds += 1;
-        ctx.progress(read, total + more, type.names.ru);
         counted = await scanType(type, rules, {
           signal: ctx.signal,
-          advance: (cards) => {
-            read += cards;
-            ctx.progress(read, total + more, type.names.ru);
+          stage: (name, total) => {
+            [stageDone, stageTotal] = [0, total];
+            ctx.stage?.(name, total);
+            ctx.progress(0, total, type.names.ru);
+          },
+          advance: (units, total) => {
+            stageDone += units;
+            if (total !== undefined) stageTotal = total;
+            ctx.progress(stageDone, stageTotal);
           },
         });
-        if (counted.overflow) {
-          ctx.logger.warn({ typeKey: type.key, round: rounds }, 'more cards changed during the duplicate scan than it lists: reading the type again');
-          more += counted.cards;
-        }
+        if (counted.overflow) ctx.logger.warn({ typeKey: type.key, round: rounds }, 'more cards changed during the duplicate scan than it lists: reading the type again');
       } while (counted.overflow && rounds < SCAN_ROUNDS);
       done.push({ typeKey: type.key, cards: counted.cards, rounds, seconds: (Date.now() - started) / 1000, buckets: counted.buckets, spilledBytes: counted.spilledBytes });
-      await ctx.checkpoint({ done }, read);
+      await ctx.checkpoint({ done });
     }
     return { types: done };
   },

@@ -49,15 +49,17 @@ export interface SimilarCard {
   card: CardDoc;
   score: number;
   rules: { id: string; score: number }[];
-  /** Labels of the unique fields whose typed value this card already holds: the save will be refused. */
+  /** Labels (in the account's language) of the unique fields whose typed value this card already holds: the save will be refused. */
   refusedBy: string[];
+  /** The same fields by key, for a client that names them in its interface language. */
+  refusedFields: string[];
 }
 
-/** The unique fields (their labels) whose typed value the card holds: a save with these values is refused. */
-function uniqueClashes(actor: Actor, type: CardTypeDefinition, values: CardValues, card: CardDoc): string[] {
-  return type.fields
-    .filter((field) => field.unique && !field.hidden && values[field.key] !== undefined && JSON.stringify(values[field.key]) === JSON.stringify(card.values[field.key]))
-    .map((field) => field.label[actor.locale]);
+/** The unique fields whose typed value the card holds: a save with these values is refused. */
+function uniqueClashes(type: CardTypeDefinition, values: CardValues, card: CardDoc) {
+  return type.fields.filter(
+    (field) => field.unique && !field.hidden && values[field.key] !== undefined && JSON.stringify(values[field.key]) === JSON.stringify(card.values[field.key]),
+  );
 }
 
 /**
@@ -84,7 +86,9 @@ export async function similarCards(actor: Actor, input: { typeKey: string; value
   const byId = new Map(cards.filter((card) => actor.ability.can('read', cardSubject(card))).map((card) => [String(card._id), card]));
   return shown.flatMap((match) => {
     const card = byId.get(String(match.doc._id));
-    return card ? [{ card, score: match.score, rules: match.rules, refusedBy: uniqueClashes(actor, type, values, card) }] : [];
+    if (!card) return [];
+    const clashes = uniqueClashes(type, values, card);
+    return [{ card, score: match.score, rules: match.rules, refusedBy: clashes.map((field) => field.label[actor.locale]), refusedFields: clashes.map((field) => field.key) }];
   });
 }
 

@@ -16,11 +16,14 @@ class RecordFile {
   wrote = false;
   /** Bytes written so far. */
   bytes = 0;
+  /** Records added so far. */
+  records = 0;
 
   constructor(readonly file: string) {}
 
   async add(record: unknown): Promise<void> {
     const line = `${JSON.stringify(record)}\n`;
+    this.records += 1;
     this.pending.push(line);
     this.size += line.length;
     if (this.size >= BUFFER_BYTES) await this.flush();
@@ -72,6 +75,15 @@ export class Spill {
   /** Bytes written to all the files so far (what the spill costs on disk). */
   get bytes(): number {
     return [this.stream, ...this.buckets].reduce((sum, file) => sum + file.bytes, 0);
+  }
+
+  /** Records appended to the stream, and put in the buckets, so far (the work of reading them back). */
+  get streamRecords(): number {
+    return this.stream.records;
+  }
+
+  get bucketRecords(): number {
+    return this.buckets.reduce((sum, file) => sum + file.records, 0);
   }
 
   append(record: unknown): Promise<void> {

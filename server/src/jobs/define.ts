@@ -21,6 +21,13 @@ export interface JobContext<Params, Checkpoint> {
   signal: AbortSignal;
   /** Reports progress (cheap: stored and published at most twice a second). `total` null = unknown. */
   progress(done: number, total?: number | null, note?: string): void;
+  /**
+   * Starts a named stage of a job that works in stages (reading, then comparing, then storing): its
+   * progress counts from 0 of `total` anew, with its own rate and time left, so that a bar at 100 %
+   * means the stage is done, not the job; pages name the stage by its key. The runner gives it; a
+   * context made by hand (a test, a benchmark running a job's work directly) may leave it out.
+   */
+  stage?(name: string, total: number | null): void;
   /** Stores where to resume from (and the progress so far) now; a later run gets it as `resumeFrom`. */
   checkpoint(value: Checkpoint, done?: number): Promise<void>;
   logger: Logger;

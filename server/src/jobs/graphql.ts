@@ -53,6 +53,8 @@ export const jobsModule: GraphQLModule = {
       rate: Float
       secondsLeft: Int
       note: String!
+      "The stage under way of a job that works in stages (a key its page names: a duplicate scan's \`reading\`, \`indexing\`, \`comparing\`, \`grouping\`), empty otherwise; \`done\`, \`total\`, \`rate\` and \`secondsLeft\` are that stage's."
+      stage: String!
     }
     "Long work run in the background: an import, a backup, a duplicate scan…"
     type Job {

@@ -25,6 +25,8 @@ const jobSchema = new Schema(
       rate: { type: Number, default: null },
       secondsLeft: { type: Number, default: null },
       note: { type: String, default: '' },
+      /** The stage of a job that works in stages (a key its page names); `done` and `total` count that stage's work. */
+      stage: { type: String, default: '' },
     },
     checkpoint: { type: Schema.Types.Mixed, default: null },
     result: { type: Schema.Types.Mixed, default: null },
@@ -57,6 +59,8 @@ export interface JobProgress {
   rate: number | null;
   secondsLeft: number | null;
   note: string;
+  /** The stage under way of a job that works in stages ('' otherwise): `done`, `total`, `rate` and `secondsLeft` are that stage's. */
+  stage: string;
 }
 
 export interface JobDoc {

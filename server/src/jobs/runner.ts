@@ -151,9 +151,10 @@ export class JobRunner {
       controller.abort(new JobInterrupted(why));
     };
 
-    const progress: JobProgress = { ...job.progress, note: job.progress.note ?? '' };
-    const runStarted = Date.now();
-    const doneAtStart = progress.done;
+    const progress: JobProgress = { ...job.progress, note: job.progress.note ?? '', stage: job.progress.stage ?? '' };
+    // Rate and time left are measured from the start of the run, or of the stage under way.
+    let runStarted = Date.now();
+    let doneAtStart = progress.done;
     let dirty = false;
     let leaseRenewedAt = Date.now();
     const mine = { _id: job._id, 'lease.holder': this.instanceId };
@@ -210,6 +211,12 @@ export class JobRunner {
         progress.done = done;
         if (total !== undefined) progress.total = total;
         if (note !== undefined) progress.note = note;
+        dirty = true;
+      },
+      stage(name, total) {
+        Object.assign(progress, { stage: name, done: 0, total });
+        runStarted = Date.now();
+        doneAtStart = 0;
         dirty = true;
       },
       checkpoint: async (value, done) => {

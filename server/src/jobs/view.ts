@@ -42,6 +42,7 @@ export function jobView(job: JobDoc): JobView {
       rate: job.progress?.rate ?? null,
       secondsLeft: job.progress?.secondsLeft ?? null,
       note: job.progress?.note ?? '',
+      stage: job.progress?.stage ?? '',
     },
     params: job.params ?? {},
     result: job.result ?? null,

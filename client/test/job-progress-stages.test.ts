@@ -1,0 +1,64 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createApp, h, nextTick, ref } from 'vue';
+import type { JobSnapshot } from '../src/jobs/useJob';
+import { i18n, setLocale } from '../src/i18n';
+
+// The job as its stream would deliver it, set by each test.
+const shown = vi.hoisted(() => ({ job: null as unknown as { value: JobSnapshot | null } }));
+vi.mock('../src/jobs/useJob', () => ({
+  FINISHED: ['succeeded', 'failed', 'cancelled'],
+  useJob: () => ({ job: shown.job, error: ref(null), reconnecting: ref(false), cancel: vi.fn(), retry: vi.fn() }),
+}));
+
+const { default: JobProgress } = await import('../src/jobs/JobProgress.vue');
+
+const scanStages = { reading: 'Чтение карточек…', indexing: 'Подготовка к сравнению…', comparing: 'Сравнение карточек…', grouping: 'Группировка…' };
+
+function running(stage: string, done: number, total: number | null): JobSnapshot {
+  return {
+    id: 'j1',
+    type: 'duplicate-scan',
+    state: 'running',
+    progress: { done, total, rate: null, secondsLeft: null, note: 'Контрагент', stage },
+    result: null,
+    error: null,
+    errorMessage: null,
+    cancellable: true,
+    cancelRefusal: null,
+    retryable: false,
+    cancelRequested: false,
+    updatedAt: '2026-11-27T07:00:00.000Z',
+  } as JobSnapshot;
+}
+
+/** The progress of a job as the page shows it, with these stages named. */
+async function progressOf(job: JobSnapshot, stages?: Record<string, string>) {
+  shown.job = ref(job);
+  const host = document.createElement('div');
+  createApp({ render: () => h(JobProgress, { jobId: 'j1', stages }) })
+    .use(i18n)
+    .mount(host);
+  await nextTick();
+  return host;
+}
+
+afterEach(() => setLocale('ru'));
+
+describe('a job in stages names the stage under way above its bar (s10 verify U15, #16)', () => {
+  it('reads «Этап 3 из 4: Сравнение карточек…» with the stage’s own count, not 100 % of the cards read', async () => {
+    const host = await progressOf(running('comparing', 30, 120), scanStages);
+    expect(host.querySelector('[data-test="job-stage"]')?.textContent).toBe('Этап 3 из 4: Сравнение карточек…');
+    expect(host.querySelector('[data-test="job-percent"]')?.textContent).toBe('25 %');
+  });
+
+  it('shows a stage whose work is not known yet without a percentage', async () => {
+    const host = await progressOf(running('grouping', 0, null), scanStages);
+    expect(host.querySelector('[data-test="job-stage"]')?.textContent).toBe('Этап 4 из 4: Группировка…');
+    expect(host.querySelector('[data-test="job-percent"]')).toBeNull();
+  });
+
+  it('names no stage for a job without stages, nor once the job ended', async () => {
+    expect((await progressOf(running('', 3, 10))).querySelector('[data-test="job-stage"]')).toBeNull();
+    expect((await progressOf({ ...running('grouping', 5, 5), state: 'succeeded' }, scanStages)).querySelector('[data-test="job-stage"]')).toBeNull();
+  });
+});

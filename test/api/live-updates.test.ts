@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import mongoose, { Types } from 'mongoose';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
+import { Session } from '../../server/src/people/models';
 import { createFolder, createLibrary, createUser, setFolderAccess } from '../support/fixtures';
 import { SseSubscription } from '../support/sse';
 import { signedIn, startTestServer } from '../support/server';
@@ -229,6 +230,45 @@ describe('live updates over server-sent events (API)', function () {
       await events.waitForEnd(5000);
       await counts.waitForEnd(5000);
       expect([events.isOpen, counts.isOpen]).to.deep.equal([false, false]);
+    });
+
+    it('keeps a stream whose session began while the once-a-second session check was under way (s11 re-attack: 383 of 3,000 live streams closed)', async () => {
+      const { folder, writer, watcher, watcherLogin } = await pair();
+      const earlier = open(watcher);
+      await earlier.ready;
+      // The next check of the open streams' sessions is held until a stream of a new session is open.
+      let checkHeld!: () => void;
+      const checking = new Promise<void>((resolve) => (checkHeld = resolve));
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const find = Session.find;
+      Session.find = function (this: typeof Session, ...args: Parameters<typeof Session.find>) {
+        const query = find.apply(this, args);
+        if (!(args[0] as { tokenHash?: { $in?: unknown } } | undefined)?.tokenHash?.$in) return query;
+        const exec = query.exec.bind(query);
+        query.exec = async () => {
+          checkHeld();
+          await released;
+          return exec();
+        };
+        return query;
+      } as typeof Session.find;
+      try {
+        await checking;
+        const newSession = await signedIn(server, watcherLogin, PASSWORD);
+        const later = open(newSession);
+        await later.ready;
+        Session.find = find;
+        release();
+        // A card created after two more checks arrives on the stream opened during the held one.
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        const card = (await writer.data<{ createCard: { id: string } }>(CREATE, { f: folder, v: { name: 'ООО «Новый сеанс»' } })).createCard.id;
+        await later.waitFor(1, 15_000);
+        expect([later.isOpen, later.received.map((e) => e.cardEvents.cardId)]).to.deep.equal([true, [card]]);
+      } finally {
+        Session.find = find;
+        release();
+      }
     });
 
     it('a password change keeps the stream of the session that made it', async () => {

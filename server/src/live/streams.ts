@@ -83,11 +83,16 @@ export function closeAllStreams(): void {
   stopSweeping();
 }
 
-/** Closes the streams whose session has ended, or whose user may no longer be signed in from the stream's address. */
-function closeEnded(snapshot: AccessSnapshot, live: Set<string> | null): void {
+/**
+ * Closes the streams whose session has ended, or whose user may no longer be signed in from the
+ * stream's address. `sessions` are those a sweep looked up and `live` the ones of them found live: a
+ * stream of a session opened while the lookup ran is judged by the next sweep, not taken for ended.
+ */
+function closeEnded(snapshot: AccessSnapshot, sessions: { asked: ReadonlySet<string>; live: Set<string> } | null): void {
   for (const stream of openStreams()) {
     const user = snapshot.users.get(stream.userId);
-    if ((live && !live.has(stream.sessionId)) || !user?.active || !addressAllowedIn(snapshot, user, stream.ip)) stream.close();
+    const ended = sessions !== null && sessions.asked.has(stream.sessionId) && !sessions.live.has(stream.sessionId);
+    if (ended || !user?.active || !addressAllowedIn(snapshot, user, stream.ip)) stream.close();
   }
 }
 
@@ -112,8 +117,9 @@ function sweepWhileOpen(): void {
     if (bySession.size === 0) return stopSweeping();
     if (sweeping) return;
     sweeping = true;
-    Promise.all([liveSessions([...bySession.keys()]), accessSnapshot()])
-      .then(([live, snapshot]) => closeEnded(snapshot, live))
+    const asked = new Set(bySession.keys());
+    Promise.all([liveSessions([...asked]), accessSnapshot()])
+      .then(([live, snapshot]) => closeEnded(snapshot, { asked, live }))
       // The database out of reach: the streams stay until the next sweep can tell.
       .catch(() => undefined)
       .finally(() => (sweeping = false));

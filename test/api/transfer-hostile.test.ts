@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
+import JSZip from 'jszip';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { createCorrespondents } from '../support/fixtures';
+import { seededRandom } from '../support/random';
 import { signedIn, startTestServer } from '../support/server';
 import { understated, withPart } from '../support/zip';
 import { waitFor } from '../support/wait';
@@ -155,6 +157,42 @@ describe('import of hostile files (API)', function () {
     const widest = await inspect('все-столбцы.xlsx', await withPart(await workbook(), 'xl/worksheets/sheet1.xml', sheet(16_384)));
     expect(widest.errors, JSON.stringify(widest.errors)).to.equal(undefined);
     expect(widest.data!.importInspection.columns.map((column) => column.name)).to.deep.equal(['Наименование']);
+  });
+
+  it('counts what exceljs keeps by where it stands and by its characters, and reads the workbook only from its place in the file (s11 re-attack of A1: three disguises and a 3.4 MB file killed the server again)', async () => {
+    const sheet = (before: string) =>
+      `<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">${before}<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Наименование</t></is></c></row></sheetData></worksheet>`;
+    const elements = `В файле больше ${(200_000).toLocaleString('ru-RU')} служебных элементов (столбцов, стилей, объединений) в одной части: файл повреждён или собран не в Excel`;
+    // A <sheetData> inside <cols>, an <sst> inside <cellXfs>: not rows, not shared strings.
+    const cols = sheet(`<cols><sheetData>${'<col min="1" max="1"/>'.repeat(210_000)}</sheetData></cols>`);
+    expectRefusedAtFile(await inspect('обёртка.xlsx', await withPart(await workbook(), 'xl/worksheets/sheet1.xml', cols)), elements);
+    const styles = `<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><cellXfs><sst>${'<xf/>'.repeat(210_000)}</sst></cellXfs></styleSheet>`;
+    expectRefusedAtFile(await inspect('обёртка-стилей.xlsx', await withPart(await workbook(), 'xl/styles.xml', styles)), elements);
+    // Few elements carrying many characters: twelve sheet names of 900,000 letters (random ones: a
+    // repeated letter packs so tightly that the unpacking bound refuses the file first).
+    const random = seededRandom(11);
+    const letters = (count: number) => Array.from({ length: count }, () => String.fromCharCode(97 + Math.floor(random() * 26))).join('');
+    const names = Array.from({ length: 12 }, (_, i) => `<sheet name="${letters(900_000)}" sheetId="${i + 2}" r:id="rId${i + 20}"/>`).join('');
+    const book = `<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Контрагенты" sheetId="1" r:id="rId1"/>${names}</sheets></workbook>`;
+    const characters = `В файле больше ${(10_000_000).toLocaleString('ru-RU')} знаков служебных данных (имён листов, стилей, столбцов) в одной части: файл повреждён или собран не в Excel`;
+    expectRefusedAtFile(await inspect('длинные-имена.xlsx', await withPart(await workbook(), 'xl/workbook.xml', book)), characters);
+
+    // A second workbook whose local header names itself xl/workbook.xml while the central directory calls it
+    // otherwise, placed before the sheet: read again by exceljs, it renamed the sheet and the rows were lost.
+    const original = await JSZip.loadAsync(await workbook());
+    const disguised = new JSZip();
+    const decoy = (await original.file('xl/workbook.xml')!.async('string')).replace('name="Контрагенты"', 'name="Подмена"');
+    for (const name of Object.keys(original.files)) {
+      if (name === 'xl/worksheets/sheet1.xml') disguised.file('xl/workbooX.xml', decoy);
+      if (!original.files[name].dir) disguised.file(name, await original.file(name)!.async('nodebuffer'));
+    }
+    const packed = await disguised.generateAsync({ type: 'nodebuffer', compression: 'DEFLATE' });
+    const local = packed.indexOf(Buffer.from('xl/workbooX.xml'));
+    expect(packed.readUInt32LE(local - 30), 'the decoy’s local header').to.equal(0x04034b50);
+    packed.write('xl/workbook.xml', local);
+    const answer = await inspect('подмена.xlsx', packed);
+    expect(answer.errors, JSON.stringify(answer.errors)).to.equal(undefined);
+    expect(answer.data!.importInspection.columns.map((column) => column.name)).to.deep.equal(['Наименование', 'ИНН']);
   });
 
   it('refuses at the file, before holding it, a text longer than any Excel cell (an inline string of an .xlsx) and a CSV row over 256 KB; a header is named by its start', async () => {

@@ -222,8 +222,28 @@ const PART_ELEMENTS_REFUSAL = {
   en: `A part of the file holds more than ${MAX_PART_ELEMENTS.toLocaleString('en-GB')} elements besides its rows (columns, styles, merges): the file is damaged or was not made by Excel`,
 };
 
-/** Elements whose content streams by (rows, shared strings): what they hold is bounded elsewhere. */
-const STREAMED_ELEMENTS = new Set(['sheetData', 'sst']);
+/**
+ * The most characters (attribute values and texts) a part may hold outside its rows and shared
+ * strings: exceljs keeps them whole, and few elements can carry much — 251 sheet names of 990,000
+ * letters each (a 3.4 MB file) took 1.4 GB per inspection and two killed the server (s11 re-attack of
+ * A1). Excel's own parts hold far less: its 64,000 cell formats are about 4 million characters.
+ */
+export const MAX_PART_KEPT_CHARACTERS = 10_000_000;
+
+const PART_CHARACTERS_REFUSAL = {
+  ru: `В файле больше ${MAX_PART_KEPT_CHARACTERS.toLocaleString('ru-RU')} знаков служебных данных (имён листов, стилей, столбцов) в одной части: файл повреждён или собран не в Excel`,
+  en: `A part of the file holds more than ${MAX_PART_KEPT_CHARACTERS.toLocaleString('en-GB')} characters besides its rows (sheet names, styles, columns): the file is damaged or was not made by Excel`,
+};
+
+/**
+ * Whether an element's content streams by and is bounded elsewhere: a worksheet's rows (`sheetData`
+ * right inside `worksheet`) and the shared strings (`sst` as the part's root) — by place, not by name
+ * alone: a `<sheetData>` inside `<cols>` or an `<sst>` inside `<cellXfs>` hid the elements exceljs
+ * keeps from the count (s11 re-attack of A1).
+ */
+function streams(name: string, open: readonly string[]): boolean {
+  return (name === 'sheetData' && open.length === 1 && open[0] === 'worksheet') || (name === 'sst' && open.length === 0);
+}
 
 /**
  * How deep the elements of an XML text nest, and how many it holds outside its rows and shared
@@ -234,28 +254,42 @@ const STREAMED_ELEMENTS = new Set(['sheetData', 'sst']);
  * is the damaged file the reader would refuse.
  */
 class XmlBounds {
-  /** The local names of the open elements. */
+  /** The local names of the open elements, and which of them stream (rows, shared strings). */
   private readonly open: string[] = [];
-  /** How many of the open elements stream (rows, shared strings). */
+  private readonly streaming: boolean[] = [];
   private streamed = 0;
   private kept = 0;
+  private keptCharacters = 0;
   private readonly parser = new SaxesParser();
 
   constructor() {
     this.parser.on('opentag', (tag) => {
       if (this.open.length >= MAX_XML_DEPTH) throw new SheetRefusal(XML_DEPTH_REFUSAL);
       const name = tag.name.slice(tag.name.indexOf(':') + 1);
-      if (this.streamed === 0 && ++this.kept > MAX_PART_ELEMENTS) throw new SheetRefusal(PART_ELEMENTS_REFUSAL);
+      if (this.streamed === 0) {
+        if (++this.kept > MAX_PART_ELEMENTS) throw new SheetRefusal(PART_ELEMENTS_REFUSAL);
+        for (const value of Object.values(tag.attributes)) this.keep(value.length);
+      }
+      const streaming = this.streamed === 0 && streams(name, this.open);
       this.open.push(name);
-      if (STREAMED_ELEMENTS.has(name)) this.streamed += 1;
+      this.streaming.push(streaming);
+      if (streaming) this.streamed += 1;
     });
     this.parser.on('closetag', () => {
-      const name = this.open.pop();
-      if (name !== undefined && STREAMED_ELEMENTS.has(name)) this.streamed -= 1;
+      this.open.pop();
+      if (this.streaming.pop()) this.streamed -= 1;
+    });
+    this.parser.on('text', (text) => {
+      if (this.streamed === 0) this.keep(text.length);
     });
     this.parser.on('error', (error) => {
       throw new SheetRefusal(XLSX_UNREADABLE, { cause: error });
     });
+  }
+
+  private keep(characters: number): void {
+    this.keptCharacters += characters;
+    if (this.keptCharacters > MAX_PART_KEPT_CHARACTERS) throw new SheetRefusal(PART_CHARACTERS_REFUSAL);
   }
 
   feed(chunk: string): void {
@@ -266,7 +300,7 @@ class XmlBounds {
 /**
  * An .xlsx part's text as it passes, refused (SheetRefusal) at the first run of MAX_XML_RUN
  * characters without a `<`, at elements nested deeper than MAX_XML_DEPTH, or past MAX_PART_ELEMENTS
- * elements outside its rows and shared strings.
+ * elements or MAX_PART_KEPT_CHARACTERS characters outside its rows and shared strings.
  */
 async function* boundedXml(chunks: AsyncIterable<string>): AsyncGenerator<string> {
   let run = 0;
@@ -333,8 +367,12 @@ async function bookReader(file: SheetFile, source: Readable, holdMemory: (bytes:
   // A worksheet names its sheet through the workbook's relationships, which some programs write as absolute paths.
   reader.workbookRels = (reader.workbookRels ?? []).map((rel) => ({ ...rel, Target: rel.Target.replace(/^\/?xl\//, '') }));
   reader.sharedStrings = strings;
-  // The same parts met again in the stream are passed over.
+  // The same parts met again in the stream are passed over — also the workbook and its relationships,
+  // which exceljs would otherwise read a second time, unbounded, from whatever entry of the stream
+  // names itself so (a local name need not match the central directory's: s11 re-attack of A1).
   reader.options = { ...reader.options, sharedStrings: 'ignore', styles: 'ignore' };
+  reader._parseRels = async () => {};
+  reader._parseWorkbook = async () => {};
   const parseWorksheet = reader._parseWorksheet.bind(reader);
   reader._parseWorksheet = (iterator, sheetNo) => parseWorksheet(boundedXml(utf8Text(iterator)), sheetNo);
   return reader;

@@ -293,4 +293,17 @@ describe('import of hostile files (API)', function () {
     expect(job.state).to.equal('failed');
     expect(job.error).to.equal(`Строка ${head.length + 2} не в кодировке UTF-8: файл сохранён в двух кодировках? Выберите другую кодировку или сохраните файл заново целиком`);
   });
+
+  it('refuses a CSV read as Windows-1251 whose last rows were saved in UTF-8, at the file, naming the first of them, instead of cards titled «РћРћРћ В«…» (s11 re-attack of A5)', async () => {
+    const head = ['Наименование;Примечания', 'ООО «Кедр 1251»;Ёлка — №1, «ёж»', 'ПЁТР И СЫНОВЬЯ;ВЁСЛА'];
+    const content = Buffer.concat([iconv.encode(`${head.join('\n')}\n`, 'windows-1251'), Buffer.from('ООО «Ромашка утф»;Ёлочка\n')]);
+    expectRefusedAtFile(
+      await inspect('utf8-в-конце.csv', content),
+      `Строка ${head.length + 1} сохранена в кодировке UTF-8, а файл читается в Windows-1251: файл сохранён в двух кодировках? Сохраните файл заново целиком`,
+    );
+    // The same rows all in Windows-1251 are read.
+    const whole = await inspect('всё-в-1251.csv', iconv.encode(`${[...head, 'ООО «Ромашка»;Ёлочка'].join('\n')}\n`, 'windows-1251'));
+    expect(whole.errors, JSON.stringify(whole.errors)).to.equal(undefined);
+    expect(whole.data!.importInspection.columns.map((column) => column.name)).to.deep.equal(['Наименование', 'Примечания']);
+  });
 });

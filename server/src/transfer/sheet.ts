@@ -3,6 +3,7 @@
  * streaming reader, `.csv` through csv-parse (UTF-8 with or without BOM, or Windows-1251 decoded by
  * iconv-lite; `;`, `,` or tab). Cells come out as the kernel's CellValue (or null when empty).
  */
+import { isUtf8 } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { CsvError, parse as parseCsv } from 'csv-parse';
@@ -574,11 +575,29 @@ export const MAX_CSV_RECORD = 256 * 1024;
  * file concatenated or damaged at its end) refuse the file, naming the row, instead of becoming
  * cards of garbage.
  */
+/**
+ * Whether text read as Windows-1251 was UTF-8: Windows-1251 decodes nearly every byte, so UTF-8 rows
+ * after Windows-1251 ones became «РћРћРћ В«Р РѕРјР°С€РєР°В»» silently (s11 re-attack of A5). Russian
+ * words in Windows-1251 put letters (C0–FF) side by side, which is never valid UTF-8; a row whose
+ * bytes are valid UTF-8 and not plain ASCII was written in UTF-8.
+ */
+function savedInUtf8(text: string): boolean {
+  return /[\u0080-\uffff]/.test(text) && isUtf8(iconv.encode(text, 'windows-1251'));
+}
+
 function refuseBinaryRecord(record: string[], row: number, encoding: TextEncoding): void {
   const text = record.join('');
   const binary = text.includes('\u0000') || controlCharacters(text) > STRAY_CONTROLS;
-  if (!binary && !text.includes('\uFFFD')) return;
   const name = encoding === 'windows-1251' ? 'Windows-1251' : encoding.toUpperCase();
+  if (!binary && !text.includes('\uFFFD')) {
+    if (encoding === 'windows-1251' && savedInUtf8(text)) {
+      throw new SheetRefusal({
+        ru: `Строка ${row} сохранена в кодировке UTF-8, а файл читается в Windows-1251: файл сохранён в двух кодировках? Сохраните файл заново целиком`,
+        en: `Row ${row} was saved in UTF-8 while the file reads as Windows-1251: was the file saved in two encodings? Save the whole file again`,
+      });
+    }
+    return;
+  }
   // Text its encoding cannot decode, and nothing binary: a file saved in two encodings (two exports
   // pasted together) — its tail became «�» in place of every Russian letter (s11 attack A5).
   throw new SheetRefusal(

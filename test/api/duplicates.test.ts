@@ -4,6 +4,7 @@ import { scanLimits } from '../../server/src/duplicates/groups';
 import { duplicateScanJob } from '../../server/src/duplicates/scan';
 import { createLogger } from '../../server/src/logger';
 import { refusalFields, type ApiClient } from '../support/api-client';
+import { databaseCommandsDuring } from '../support/commands';
 import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
 import { waitFor } from '../support/wait';
@@ -69,7 +70,8 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     (await admin.data<{ cardHistory: { edges: { node: { action: string; changes: HistoryChange[] } }[] } }>(HISTORY, { id })).cardHistory.edges.map((e) => e.node);
 
   before(async () => {
-    server = await startTestServer();
+    // Commands are watched: a page of cards asking for their groups reads the groups once.
+    server = await startTestServer({}, { monitorCommands: true });
     admin = await signedIn(server);
     const scenario = await createCorrespondents(admin, PASSWORD, [
       { login: 'editor', fullName: 'Татьяна Гончаренко', level: 'edit' },
@@ -737,5 +739,18 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
       f: ids.folder,
     });
     expect(flood.errors?.[0].extensions?.code).to.equal('TOO_COSTLY');
+
+    // A page of the chain's cards each asking its group reads the groups in one query and works the group out
+    // once (s11 re-attack of A3: 200 cards of one 1,500-card group built it 200 times, 8 s a request).
+    const { result: page, commands } = await databaseCommandsDuring(() =>
+      editor.data<{ cards: { edges: { node: { id: string; duplicateGroup: { id: string; size: number } | null } }[] } }>(
+        'query($f: ID!) { cards(folderId: $f, first: 200, filters: [{ field: "name", op: contains, value: "Звено" }]) { edges { node { id duplicateGroup { id size } } } } }',
+        { f: ids.folder },
+      ),
+    );
+    const groups = page.cards.edges.map((edge) => edge.node.duplicateGroup);
+    expect(groups).to.have.length(60);
+    expect(new Set(groups.map((group) => `${group?.id}:${group?.size}`))).to.deep.equal(new Set([`${groups[0]?.id}:60`]));
+    expect(commands.filter((command) => command.collection === 'duplicate_groups').map((command) => command.name)).to.deep.equal(['find']);
   });
 });

@@ -646,8 +646,13 @@ export async function listGroups(
   return pageOf(found, more);
 }
 
-/** The viewer's part of the group holding this card (cards they may read), when they handle duplicates and it is in one; else null. */
-export async function groupOfCard(actor: Actor, cardId: Types.ObjectId): Promise<VisibleGroup | null> {
-  const group = await DuplicateGroup.findOne({ cardIds: cardId }).lean<DuplicateGroupDoc>();
-  return (group && asSeenBy(actor, group).find((part) => part.cardIds.some((id) => id.equals(cardId)))) ?? null;
+/**
+ * For each card, the viewer's part of the group holding it (cards they may read), or null: one query
+ * for all the cards, and each group worked out once however many of its cards are asked for.
+ */
+export async function groupsOfCards(actor: Actor, cardIds: readonly string[]): Promise<(VisibleGroup | null)[]> {
+  const groups = await DuplicateGroup.find({ cardIds: { $in: cardIds.map((id) => new Types.ObjectId(id)) } }).lean<DuplicateGroupDoc[]>();
+  const partOfCard = new Map<string, VisibleGroup>();
+  for (const group of groups) for (const part of asSeenBy(actor, group)) for (const id of part.cardIds) partOfCard.set(String(id), part);
+  return cardIds.map((id) => partOfCard.get(id) ?? null);
 }

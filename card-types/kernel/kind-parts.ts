@@ -30,20 +30,23 @@ export function parseChoice(
  * Characters card text never keeps: C0 and C1 controls other than tab and line breaks (a NUL, a bell or
  * an ANSI escape shown in a list, an export or a log line); the bidirectional marks, embeddings,
  * overrides and isolates (U+061C, U+200E–U+200F, U+202A–U+202E, U+2066–U+2069), with which «ООО
- * Ромашка<U+202E>…» reads as another company; and the invisible characters that make two names look
- * alike — zero-width space, word joiner and invisible operators (U+200B, U+2060–U+2064), the byte
- * order mark (U+FEFF), the soft hyphen and the Hangul fillers, invisible letters (U+00AD, U+115F,
- * U+1160, U+3164, U+FFA0). They are removed, as from file names (server/src/files/names.ts), so text
- * pasted from anywhere still saves. The zero-width joiner and non-joiner stay: emoji and some scripts
- * need them.
+ * Ромашка<U+202E>…» reads as another company; and every character Unicode draws as nothing (the
+ * Default_Ignorable_Code_Point property) — zero-width space, word joiner, the byte order mark, the soft
+ * hyphen, the Hangul fillers, the Mongolian vowel separator, variation selectors, and the tag letters
+ * that spell hidden text after a name («Анна» + U+E0041… reads «Анна», s11 re-attack S4). They are
+ * removed, as from file names (server/src/files/names.ts), so text pasted from anywhere still saves.
+ * The zero-width joiner and non-joiner stay (emoji and some scripts need them), and so does the emoji
+ * presentation selector after an emoji or a keycap's digit («❤️», «1️⃣»). The line and paragraph
+ * separators (U+2028, U+2029) are line breaks.
  */
-// eslint-disable-next-line no-control-regex
-const HIDDEN_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u00ad\u061c\u115f\u1160\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u3164\ufeff\uffa0]/g;
+const HIDDEN_IN_TEXT =
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]|(?!\u200c|\u200d|\ufe0f)\p{Default_Ignorable_Code_Point}|(?<!\p{Extended_Pictographic}|[#*0-9])\ufe0f/gu;
 
 /** Text as a card keeps it: without the characters above, trimmed; one line unless `multiline` (line breaks and tabs become a space). */
 export function cleanText(text: string, multiline: boolean): string {
   const visible = text.replace(HIDDEN_IN_TEXT, '');
-  return (multiline ? visible.replace(/\r\n?/g, '\n') : visible.replace(/[\t\r\n]+/g, ' ')).trim();
+  return (multiline ? visible.replace(/\r\n?|[\u2028\u2029]/g, '\n') : visible.replace(/[\t\r\n\u2028\u2029]+/g, ' ')).trim();
 }
 
 /** An id of a card or user, lower-cased. */

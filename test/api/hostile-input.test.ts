@@ -158,7 +158,7 @@ describe('hostile input on read paths (API)', function () {
       t: 'counterparty',
       v: {
         name: 'ООО Нуль\u0000\u0007\u001b[31mКрасный\u202eпуп\nвторая\u200f\u061c\u200b\u00ad\u3164\u2060\ufeff',
-        notes: 'строка\u202e\r\nещё\tодна\u2066',
+        notes: 'строка\u202e\r\nещё\tодна\u2066\u2028третья\u{E0041}',
         tags: ['\u202eтег\u0000'],
       },
     });
@@ -166,7 +166,7 @@ describe('hostile input on read paths (API)', function () {
       id: created.createCard.id,
     });
     expect(card.card.title).to.equal('ООО Нуль[31mКрасныйпуп вторая');
-    expect(card.card.values).to.include({ name: 'ООО Нуль[31mКрасныйпуп вторая', notes: 'строка\nещё\tодна' });
+    expect(card.card.values).to.include({ name: 'ООО Нуль[31mКрасныйпуп вторая', notes: 'строка\nещё\tодна\nтретья' });
     expect(card.card.values.tags).to.deep.equal(['тег']);
   });
 
@@ -264,6 +264,13 @@ describe('hostile input on administrators’ write paths (API)', function () {
       input: { fullName: hostile('Анна') },
     });
     expect(renamed.updateUser.fullName).to.equal('Аннапуп[31m');
+    // Tag letters spelling hidden text, variation selectors, the Mongolian vowel separator and the line
+    // separators (s11 re-attack S4); an emoji keeps its presentation selector and joiners.
+    const hidden = await admin.data<{ updateUser: { fullName: string } }>('mutation($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { fullName } }', {
+      id: user.createUser.id,
+      input: { fullName: 'Анна\u{E0041}\u{E0064}\u{E006D} Ол\ufe0f\u{E0100}ег\u180e\u2028Ли\u2029❤\ufe0f 👨\u200d👩' },
+    });
+    expect(hidden.updateUser.fullName).to.equal('Анна Олег Ли ❤\ufe0f 👨\u200d👩');
     // Nothing but hidden characters is no name at all.
     expect(refusalFields(await admin.request('mutation { createGroup(name: "\\u202e\\u200b") { id } }'))).to.deep.equal({ name: 'Обязательное поле' });
   });

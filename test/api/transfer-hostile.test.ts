@@ -159,7 +159,7 @@ describe('import of hostile files (API)', function () {
     expect(widest.data!.importInspection.columns.map((column) => column.name)).to.deep.equal(['Наименование']);
   });
 
-  it('counts what exceljs keeps by where it stands and by its characters, and reads the workbook only from its place in the file (s11 re-attack of A1: three disguises and a 3.4 MB file killed the server again)', async () => {
+  it('counts what exceljs keeps by where it stands and by its characters, and reads the workbook only from its place in the file (s11 re-attacks of A1: disguises and a 3.4 MB file killed the server again)', async () => {
     const sheet = (before: string) =>
       `<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">${before}<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Наименование</t></is></c></row></sheetData></worksheet>`;
     const elements = `В файле больше ${(200_000).toLocaleString('ru-RU')} служебных элементов (столбцов, стилей, объединений) в одной части: файл повреждён или собран не в Excel`;
@@ -168,6 +168,11 @@ describe('import of hostile files (API)', function () {
     expectRefusedAtFile(await inspect('обёртка.xlsx', await withPart(await workbook(), 'xl/worksheets/sheet1.xml', cols)), elements);
     const styles = `<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><cellXfs><sst>${'<xf/>'.repeat(210_000)}</sst></cellXfs></styleSheet>`;
     expectRefusedAtFile(await inspect('обёртка-стилей.xlsx', await withPart(await workbook(), 'xl/styles.xml', styles)), elements);
+    // Columns inside the rows are still read as columns; a styles part dressed as a worksheet is still kept whole.
+    const colsInRows = `<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Наименование</t></is></c><cols>${'<col min="1" max="1"/>'.repeat(210_000)}</cols></row></sheetData></worksheet>`;
+    expectRefusedAtFile(await inspect('столбцы-в-строке.xlsx', await withPart(await workbook(), 'xl/worksheets/sheet1.xml', colsInRows)), elements);
+    const stylesAsSheet = `<?xml version="1.0" encoding="UTF-8"?><worksheet><sheetData><row>${'<xf/>'.repeat(210_000)}</row></sheetData></worksheet>`;
+    expectRefusedAtFile(await inspect('стили-как-лист.xlsx', await withPart(await workbook(), 'xl/styles.xml', stylesAsSheet)), elements);
     // Few elements carrying many characters: twelve sheet names of 900,000 letters (random ones: a
     // repeated letter packs so tightly that the unpacking bound refuses the file first).
     const random = seededRandom(11);

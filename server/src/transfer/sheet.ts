@@ -209,7 +209,7 @@ const XML_DEPTH_REFUSAL = {
 };
 
 /**
- * The most elements a part may hold outside its rows (`sheetData`) and its shared strings (`sst`),
+ * The most elements a part may hold outside a worksheet's rows and the shared strings,
  * which are read as they stream by and bounded on their own. exceljs keeps the rest of a part whole —
  * a worksheet's `<cols>` (before its rows: even the first rows wait for all of it), the styles
  * (`styles: 'cache'`), the workbook, the relationships — and Excel writes at most 16,384 columns and
@@ -236,15 +236,23 @@ const PART_CHARACTERS_REFUSAL = {
   en: `A part of the file holds more than ${MAX_PART_KEPT_CHARACTERS.toLocaleString('en-GB')} characters besides its rows (sheet names, styles, columns): the file is damaged or was not made by Excel`,
 };
 
+/** What a part is to exceljs: a worksheet (its rows stream), the shared strings (each string streams), or a part it keeps whole. */
+type PartKind = 'worksheet' | 'sharedStrings' | 'kept';
+
 /**
- * Whether an element's content streams by and is bounded elsewhere: a worksheet's rows (`sheetData`
- * right inside `worksheet`) and the shared strings (`sst` as the part's root) — by place, not by name
- * alone: a `<sheetData>` inside `<cols>` or an `<sst>` inside `<cellXfs>` hid the elements exceljs
- * keeps from the count (s11 re-attack of A1).
+ * Whether an element's content streams by and is bounded elsewhere: a worksheet's row (`row` in
+ * `sheetData` right inside `worksheet`) and a shared string (`si` in the root `sst` of the shared
+ * strings) — by part and place, not by name alone: a `<sheetData>` inside `<cols>`, an `<sst>` inside
+ * `<cellXfs>` or a styles part whose root is `<worksheet>` hid the elements exceljs keeps from the
+ * count (s11 re-attacks of A1).
  */
-function streams(name: string, open: readonly string[]): boolean {
-  return (name === 'sheetData' && open.length === 1 && open[0] === 'worksheet') || (name === 'sst' && open.length === 0);
+function streams(part: PartKind, name: string, open: readonly string[]): boolean {
+  if (part === 'worksheet') return name === 'row' && open.length === 2 && open[0] === 'worksheet' && open[1] === 'sheetData';
+  return part === 'sharedStrings' && name === 'si' && open.length === 1 && open[0] === 'sst';
 }
+
+/** Elements exceljs keeps wherever they stand in a worksheet, rows included: its columns (`<cols>` in a row is still read as columns). */
+const KEPT_IN_WORKSHEETS = new Set(['cols', 'col']);
 
 /**
  * How deep the elements of an XML text nest, and how many it holds outside its rows and shared
@@ -263,15 +271,15 @@ class XmlBounds {
   private keptCharacters = 0;
   private readonly parser = new SaxesParser();
 
-  constructor() {
+  constructor(part: PartKind) {
     this.parser.on('opentag', (tag) => {
       if (this.open.length >= MAX_XML_DEPTH) throw new SheetRefusal(XML_DEPTH_REFUSAL);
       const name = tag.name.slice(tag.name.indexOf(':') + 1);
-      if (this.streamed === 0) {
+      if (this.streamed === 0 || (part === 'worksheet' && KEPT_IN_WORKSHEETS.has(name))) {
         if (++this.kept > MAX_PART_ELEMENTS) throw new SheetRefusal(PART_ELEMENTS_REFUSAL);
         for (const value of Object.values(tag.attributes)) this.keep(value.length);
       }
-      const streaming = this.streamed === 0 && streams(name, this.open);
+      const streaming = this.streamed === 0 && streams(part, name, this.open);
       this.open.push(name);
       this.streaming.push(streaming);
       if (streaming) this.streamed += 1;
@@ -303,9 +311,9 @@ class XmlBounds {
  * characters without a `<`, at elements nested deeper than MAX_XML_DEPTH, or past MAX_PART_ELEMENTS
  * elements or MAX_PART_KEPT_CHARACTERS characters outside its rows and shared strings.
  */
-async function* boundedXml(chunks: AsyncIterable<string>): AsyncGenerator<string> {
+async function* boundedXml(chunks: AsyncIterable<string>, part: PartKind): AsyncGenerator<string> {
   let run = 0;
-  const depth = new XmlBounds();
+  const depth = new XmlBounds(part);
   for await (const chunk of chunks) {
     let from = 0;
     for (let at = chunk.indexOf('<'); at >= 0; at = chunk.indexOf('<', at + 1)) {
@@ -328,7 +336,10 @@ async function readBookParts(file: SheetFile, names: readonly BookPart[], read: 
     for await (const entry of zip.eachEntry()) if ((names as readonly string[]).includes(entry.fileName)) entries.set(entry.fileName, entry);
     for (const name of names) {
       const entry = entries.get(name);
-      if (entry) await read(name, Readable.from(boundedXml((await zip.openReadStreamPromise(entry)).setEncoding('utf8'))), entry.uncompressedSize);
+      if (entry) {
+        const content = boundedXml((await zip.openReadStreamPromise(entry)).setEncoding('utf8'), name === 'xl/sharedStrings.xml' ? 'sharedStrings' : 'kept');
+        await read(name, Readable.from(content), entry.uncompressedSize);
+      }
     }
   } finally {
     zip.close();
@@ -375,7 +386,7 @@ async function bookReader(file: SheetFile, source: Readable, holdMemory: (bytes:
   reader._parseRels = async () => {};
   reader._parseWorkbook = async () => {};
   const parseWorksheet = reader._parseWorksheet.bind(reader);
-  reader._parseWorksheet = (iterator, sheetNo) => parseWorksheet(boundedXml(utf8Text(iterator)), sheetNo);
+  reader._parseWorksheet = (iterator, sheetNo) => parseWorksheet(boundedXml(utf8Text(iterator), 'worksheet'), sheetNo);
   return reader;
 }
 

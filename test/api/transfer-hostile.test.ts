@@ -207,6 +207,14 @@ describe('import of hostile files (API)', function () {
       await inspect('огромная-ячейка.xlsx', await withPart(await workbook(), 'xl/worksheets/sheet1.xml', inline('Я'.repeat(1_200_000)))),
       'В файле есть текст длиннее 1\u00a0000\u00a0000 знаков — больше, чем вмещает ячейка Excel (32 767): файл повреждён или собран не в Excel',
     );
+    // The same text in runs split by empty elements: exceljs joins them into one value (s11 final re-attack of A1).
+    expectRefusedAtFile(
+      await inspect(
+        'ячейка-по-частям.xlsx',
+        await withPart(await workbook(), 'xl/worksheets/sheet1.xml', inline(Array.from({ length: 3 }, () => 'Я'.repeat(400_000)).join('<x/>'))),
+      ),
+      'В файле есть текст длиннее 1\u00a0000\u00a0000 знаков — больше, чем вмещает ячейка Excel (32 767): файл повреждён или собран не в Excel',
+    );
     expectRefusedAtFile(
       await inspect('огромная-строка.csv', Buffer.from(`${'Я'.repeat(300_000)};ИНН\nООО «Кассиопея»;7707083893\n`)),
       'Строка файла длиннее 256 КБ (строка 1): не закрыта кавычка?',

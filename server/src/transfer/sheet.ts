@@ -269,6 +269,12 @@ class XmlBounds {
   private streamed = 0;
   private kept = 0;
   private keptCharacters = 0;
+  /**
+   * Characters of the worksheet cell being read: exceljs joins a cell's texts split by other elements
+   * into one value, so runs under MAX_XML_RUN each added up to one of 530 million letters that ran a
+   * single inspection out of heap (s11 final re-attack of A1).
+   */
+  private cellCharacters = 0;
   private readonly parser = new SaxesParser();
 
   constructor(part: PartKind) {
@@ -279,6 +285,7 @@ class XmlBounds {
         if (++this.kept > MAX_PART_ELEMENTS) throw new SheetRefusal(PART_ELEMENTS_REFUSAL);
         for (const value of Object.values(tag.attributes)) this.keep(value.length);
       }
+      if (name === 'c') this.cellCharacters = 0;
       const streaming = this.streamed === 0 && streams(part, name, this.open);
       this.open.push(name);
       this.streaming.push(streaming);
@@ -290,6 +297,7 @@ class XmlBounds {
     });
     this.parser.on('text', (text) => {
       if (this.streamed === 0) this.keep(text.length);
+      else if (part === 'worksheet' && (this.cellCharacters += text.length) > MAX_XML_RUN) throw new SheetRefusal(XML_RUN_REFUSAL);
     });
     this.parser.on('error', (error) => {
       throw new SheetRefusal(XLSX_UNREADABLE, { cause: error });

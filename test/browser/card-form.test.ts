@@ -215,7 +215,8 @@ describeInBrowser('card form: folder choice, errors, focus, keyboard (browser)',
       });
     }
     const item = page.getByTestId('folder-Корреспонденты');
-    await item.getByTestId('unread-count').waitFor();
+    // Each created card arrives as its own live event: wait for both, not for the first badge.
+    await page.waitForFunction(() => Number(document.querySelector('[data-test="folder-Корреспонденты"] [data-test="unread-count"]')?.textContent) >= 2);
     const count = Number(await item.getByTestId('unread-count').textContent());
     expect(count).to.be.at.least(2);
     const words = count % 10 === 1 && count % 100 !== 11 ? 'непрочитанная' : 'непрочитанных';

@@ -215,6 +215,19 @@ describe('import of hostile files (API)', function () {
       ),
       'В файле есть текст длиннее 1\u00a0000\u00a0000 знаков — больше, чем вмещает ячейка Excel (32 767): файл повреждён или собран не в Excel',
     );
+    // A shared string split the same ways — rich-text runs, or text runs split by empty elements — is one value too (s12 A1).
+    const sharedStrings = (first: string) =>
+      `<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si>${first}</si>${['ИНН', 'ООО «Кассиопея»', '7707083893'].map((text) => `<si><t>${text}</t></si>`).join('')}</sst>`;
+    const runs = Array.from({ length: 3 }, () => 'Я'.repeat(400_000));
+    for (const [name, first] of [
+      ['строка-из-частей.xlsx', runs.map((run) => `<r><t>${run}</t></r>`).join('')],
+      ['строка-по-частям.xlsx', `<t>${runs.join('<x/>')}</t>`],
+    ]) {
+      expectRefusedAtFile(
+        await inspect(name, await withPart(await workbook(), 'xl/sharedStrings.xml', sharedStrings(first))),
+        'В файле есть текст длиннее 1\u00a0000\u00a0000 знаков — больше, чем вмещает ячейка Excel (32 767): файл повреждён или собран не в Excel',
+      );
+    }
     expectRefusedAtFile(
       await inspect('огромная-строка.csv', Buffer.from(`${'Я'.repeat(300_000)};ИНН\nООО «Кассиопея»;7707083893\n`)),
       'Строка файла длиннее 256 КБ (строка 1): не закрыта кавычка?',

@@ -90,12 +90,14 @@ export async function checkXlsxUnpacked(open: OpenFile, size: number): Promise<v
 
 type ExcelValue = ExcelJS.CellValue | undefined;
 
+const joinedRuns = (value: ExcelJS.CellRichTextValue) => value.richText.map((part) => part.text).join('');
+
 /** An exceljs cell value as the kernel's cell: rich text and links as their text, formulas as their result. */
 export function cellOf(value: ExcelValue): CellValue | null {
   if (value === null || value === undefined) return null;
   if (typeof value === 'string') return value.trim() === '' ? null : value;
   if (typeof value === 'number' || typeof value === 'boolean' || value instanceof Date) return value;
-  if ('richText' in value) return cellOf(value.richText.map((part) => part.text).join(''));
+  if ('richText' in value) return cellOf(joinedRuns(value));
   if ('hyperlink' in value) return cellOf(typeof value.text === 'string' ? value.text : value.hyperlink);
   if ('formula' in value || 'sharedFormula' in value) return cellOf((value as { result?: ExcelValue }).result as ExcelValue);
   if ('error' in value) return String(value.error);
@@ -270,11 +272,12 @@ class XmlBounds {
   private kept = 0;
   private keptCharacters = 0;
   /**
-   * Characters of the worksheet cell being read: exceljs joins a cell's texts split by other elements
-   * into one value, so runs under MAX_XML_RUN each added up to one of 530 million letters that ran a
-   * single inspection out of heap (s11 final re-attack of A1).
+   * Characters of the value being read — a worksheet's cell, a shared string: exceljs joins the texts
+   * of one split by other elements (or its rich-text runs) into one value, so runs under MAX_XML_RUN
+   * each added up to one of 530 million letters that ran a single inspection out of heap (s11 final
+   * re-attack of A1; s12 A1: a shared string, joined again for every cell pointing at it).
    */
-  private cellCharacters = 0;
+  private valueCharacters = 0;
   private readonly parser = new SaxesParser();
 
   constructor(part: PartKind) {
@@ -285,7 +288,7 @@ class XmlBounds {
         if (++this.kept > MAX_PART_ELEMENTS) throw new SheetRefusal(PART_ELEMENTS_REFUSAL);
         for (const value of Object.values(tag.attributes)) this.keep(value.length);
       }
-      if (name === 'c') this.cellCharacters = 0;
+      if (name === (part === 'worksheet' ? 'c' : 'si')) this.valueCharacters = 0;
       const streaming = this.streamed === 0 && streams(part, name, this.open);
       this.open.push(name);
       this.streaming.push(streaming);
@@ -297,7 +300,7 @@ class XmlBounds {
     });
     this.parser.on('text', (text) => {
       if (this.streamed === 0) this.keep(text.length);
-      else if (part === 'worksheet' && (this.cellCharacters += text.length) > MAX_XML_RUN) throw new SheetRefusal(XML_RUN_REFUSAL);
+      else if ((this.valueCharacters += text.length) > MAX_XML_RUN) throw new SheetRefusal(XML_RUN_REFUSAL);
     });
     this.parser.on('error', (error) => {
       throw new SheetRefusal(XLSX_UNREADABLE, { cause: error });
@@ -374,8 +377,10 @@ async function bookReader(file: SheetFile, source: Readable, holdMemory: (bytes:
     else if (name === 'xl/styles.xml') await reader._parseStyles(content);
     else {
       await holdMemory(size);
-      for await (const { text } of reader._parseSharedStrings(content) as AsyncIterable<{ text: unknown }>) {
-        if (strings.push(text) > MAX_SHARED_STRINGS) {
+      for await (const { text } of reader._parseSharedStrings(content) as AsyncIterable<{ text: string | ExcelJS.CellRichTextValue }>) {
+        // Rich text joined once here, not again for every cell pointing at it: 26 cells of one string of
+        // 120 million letters were 3 GB while their row was read (s12 A1).
+        if (strings.push(typeof text === 'string' ? text : joinedRuns(text)) > MAX_SHARED_STRINGS) {
           throw new SheetRefusal({
             ru: `В файле больше ${MAX_SHARED_STRINGS.toLocaleString('ru-RU')} разных текстов: разделите его на несколько файлов`,
             en: `The file holds more than ${MAX_SHARED_STRINGS.toLocaleString('en-GB')} distinct texts: split it into several files`,

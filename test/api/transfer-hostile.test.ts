@@ -200,6 +200,20 @@ describe('import of hostile files (API)', function () {
     expect(answer.data!.importInspection.columns.map((column) => column.name)).to.deep.equal(['Наименование', 'ИНН']);
   });
 
+  it('refuses at the file a number format longer than Excel allows: exceljs checks each number against it in time quadratic in its length (s12 attack A7)', async () => {
+    const book = new ExcelJS.Workbook();
+    const sheet = book.addWorksheet('Контрагенты');
+    sheet.addRow(['Наименование', 'Сумма']);
+    sheet.addRow(['ООО «Кассиопея»', 12.5]).getCell(2).numFmt = '#,##0.00 ₽';
+    const honest = Buffer.from(await book.xlsx.writeBuffer());
+    const styles = await (await JSZip.loadAsync(honest)).file('xl/styles.xml')!.async('string');
+    expect(styles).to.include('#,##0.00 ₽');
+    const answer = await inspect('длинный-формат.xlsx', await withPart(honest, 'xl/styles.xml', styles.replace('#,##0.00 ₽', '['.repeat(300))));
+    expectRefusedAtFile(answer, 'В файле есть формат чисел длиннее 255 знаков — больше, чем допускает Excel: файл повреждён или собран не в Excel');
+    // The same file with Excel's own format is read.
+    expect((await inspect('формат.xlsx', honest)).errors).to.equal(undefined);
+  });
+
   it('refuses at the file, before holding it, a text longer than any Excel cell (an inline string of an .xlsx) and a CSV row over 256 KB; a header is named by its start', async () => {
     const inline = (text: string) =>
       `<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>${text}</t></is></c><c r="B1" t="inlineStr"><is><t>ИНН</t></is></c></row></sheetData></worksheet>`;
@@ -228,6 +242,15 @@ describe('import of hostile files (API)', function () {
         'В файле есть текст длиннее 1\u00a0000\u00a0000 знаков — больше, чем вмещает ячейка Excel (32 767): файл повреждён или собран не в Excel',
       );
     }
+    // Text after a cell, between empty ones: exceljs adds it to the last value it began (s12 A2).
+    const orphans = `<c r="A2" t="str"><v>ООО «Кассиопея»</v></c>${runs.map((run) => `<c r="B2"/>${run}`).join('')}`;
+    expectRefusedAtFile(
+      await inspect(
+        'текст-между-ячейками.xlsx',
+        await withPart(await workbook(), 'xl/worksheets/sheet1.xml', inline('Наименование').replace('</row>', `</row><row r="2">${orphans}</row>`)),
+      ),
+      'В файле есть текст длиннее 1\u00a0000\u00a0000 знаков — больше, чем вмещает ячейка Excel (32 767): файл повреждён или собран не в Excel',
+    );
     expectRefusedAtFile(
       await inspect('огромная-строка.csv', Buffer.from(`${'Я'.repeat(300_000)};ИНН\nООО «Кассиопея»;7707083893\n`)),
       'Строка файла длиннее 256 КБ (строка 1): не закрыта кавычка?',

@@ -238,6 +238,18 @@ const PART_CHARACTERS_REFUSAL = {
   en: `A part of the file holds more than ${MAX_PART_KEPT_CHARACTERS.toLocaleString('en-GB')} characters besides its rows (sheet names, styles, columns): the file is damaged or was not made by Excel`,
 };
 
+/**
+ * The longest number format code a file may hold: Excel's own limit. exceljs checks every number's
+ * format with a regular expression quadratic in a code of `[` without `]` — one numeric cell with a
+ * format of 400,000 characters held the server's only thread for 127 s (s12 attack A7).
+ */
+export const MAX_FORMAT_CODE = 255;
+
+const FORMAT_CODE_REFUSAL = {
+  ru: `В файле есть формат чисел длиннее ${MAX_FORMAT_CODE} знаков — больше, чем допускает Excel: файл повреждён или собран не в Excel`,
+  en: `The file holds a number format longer than ${MAX_FORMAT_CODE} characters — more than Excel allows: the file is damaged or was not made by Excel`,
+};
+
 /** What a part is to exceljs: a worksheet (its rows stream), the shared strings (each string streams), or a part it keeps whole. */
 type PartKind = 'worksheet' | 'sharedStrings' | 'kept';
 
@@ -272,12 +284,14 @@ class XmlBounds {
   private kept = 0;
   private keptCharacters = 0;
   /**
-   * Characters of the value being read — a worksheet's cell, a shared string: exceljs joins the texts
-   * of one split by other elements (or its rich-text runs) into one value, so runs under MAX_XML_RUN
-   * each added up to one of 530 million letters that ran a single inspection out of heap (s11 final
-   * re-attack of A1; s12 A1: a shared string, joined again for every cell pointing at it).
+   * Characters of the value exceljs is reading — a worksheet cell's, a shared string's: it adds every
+   * text to the last value begun until another begins, even texts split by other elements or standing
+   * outside any cell, so runs under MAX_XML_RUN each added up to one of 530 million letters that ran a
+   * single inspection out of heap (s11 final re-attack of A1; s12 A1 and A2).
    */
   private valueCharacters = 0;
+  /** Where exceljs's worksheet reader stands, by the raw names it compares: a value begins only in a cell of a row of the sheet's data. */
+  private readonly worksheetReader = { inRows: false, inRow: false, inCell: false };
   private readonly parser = new SaxesParser();
 
   constructor(part: PartKind) {
@@ -288,23 +302,37 @@ class XmlBounds {
         if (++this.kept > MAX_PART_ELEMENTS) throw new SheetRefusal(PART_ELEMENTS_REFUSAL);
         for (const value of Object.values(tag.attributes)) this.keep(value.length);
       }
-      if (name === (part === 'worksheet' ? 'c' : 'si')) this.valueCharacters = 0;
+      if (part === 'worksheet') this.followWorksheetReader(tag.name, true);
+      else if (part === 'sharedStrings' && tag.name === 'si') this.valueCharacters = 0;
+      if ((tag.attributes.formatCode?.length ?? 0) > MAX_FORMAT_CODE) throw new SheetRefusal(FORMAT_CODE_REFUSAL);
       const streaming = this.streamed === 0 && streams(part, name, this.open);
       this.open.push(name);
       this.streaming.push(streaming);
       if (streaming) this.streamed += 1;
     });
-    this.parser.on('closetag', () => {
+    this.parser.on('closetag', (tag) => {
+      if (part === 'worksheet') this.followWorksheetReader(tag.name, false);
       this.open.pop();
       if (this.streaming.pop()) this.streamed -= 1;
     });
     this.parser.on('text', (text) => {
       if (this.streamed === 0) this.keep(text.length);
-      else if ((this.valueCharacters += text.length) > MAX_XML_RUN) throw new SheetRefusal(XML_RUN_REFUSAL);
+      if (part !== 'kept' && (this.valueCharacters += text.length) > MAX_XML_RUN) throw new SheetRefusal(XML_RUN_REFUSAL);
     });
     this.parser.on('error', (error) => {
       throw new SheetRefusal(XLSX_UNREADABLE, { cause: error });
     });
+  }
+
+  /** Follows exceljs's WorksheetReader as it sees a tag open or close (its `inRows`, `row` and `c`), starting a value where it does: at `<f>`, `<v>`, `<is>` or `<t>` in a cell. */
+  private followWorksheetReader(name: string, opens: boolean): void {
+    const reader = this.worksheetReader;
+    if (name === 'sheetData') reader.inRows = opens;
+    else if (name === 'row') reader.inRow = opens ? reader.inRow || reader.inRows : false;
+    else if (name === 'c') {
+      if (opens && reader.inRow) reader.inCell = true;
+      else if (!opens && reader.inRow) reader.inCell = false;
+    } else if (opens && reader.inCell && (name === 'f' || name === 'v' || name === 'is' || name === 't')) this.valueCharacters = 0;
   }
 
   private keep(characters: number): void {

@@ -636,7 +636,8 @@ describe('import and export (API)', function () {
     const boldName = { richText: [{ text: 'ООО ' }, { font: { bold: true }, text: '«Кассиопея»' }] };
     sheet.addRow(['Д-1', new Date(Date.UTC(2026, 0, 15)), boldName, '1 234,50', 'Черновик', 46387]);
     sheet.addRow(['Д-2', '01.02.2026', '7707083893', 99.9, 'черновик', '2027-01-31']);
-    sheet.addRow(['Д-3', '31.02.2026', 'Неизвестная фирма', 'много', 'Черновик', null]);
+    // An empty text is an empty shared string (exceljs reads its text as null).
+    sheet.addRow(['Д-3', '31.02.2026', 'Неизвестная фирма', 'много', 'Черновик', '']);
     const content = Buffer.from(await workbook.xlsx.writeBuffer());
     const { inspection, job } = await importFile(server, tanya, { name: 'договоры.xlsx', content }, { folderId: contracts, typeKey: 'contract' }, asIs);
     expect(inspection.format).to.equal('xlsx');

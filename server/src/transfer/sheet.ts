@@ -405,10 +405,10 @@ async function bookReader(file: SheetFile, source: Readable, holdMemory: (bytes:
     else if (name === 'xl/styles.xml') await reader._parseStyles(content);
     else {
       await holdMemory(size);
-      for await (const { text } of reader._parseSharedStrings(content) as AsyncIterable<{ text: string | ExcelJS.CellRichTextValue }>) {
+      for await (const { text } of reader._parseSharedStrings(content) as AsyncIterable<{ text: string | ExcelJS.CellRichTextValue | null }>) {
         // Rich text joined once here, not again for every cell pointing at it: 26 cells of one string of
         // 120 million letters were 3 GB while their row was read (s12 A1).
-        if (strings.push(typeof text === 'string' ? text : joinedRuns(text)) > MAX_SHARED_STRINGS) {
+        if (strings.push(text !== null && typeof text === 'object' ? joinedRuns(text) : text) > MAX_SHARED_STRINGS) {
           throw new SheetRefusal({
             ru: `В файле больше ${MAX_SHARED_STRINGS.toLocaleString('ru-RU')} разных текстов: разделите его на несколько файлов`,
             en: `The file holds more than ${MAX_SHARED_STRINGS.toLocaleString('en-GB')} distinct texts: split it into several files`,

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { MongoNetworkError } from 'mongodb';
 import { defineJob } from '../../server/src/jobs/define';
 import type { RunningServer } from '../../server/src/server';
 import { createUser } from '../support/fixtures';
@@ -29,6 +30,23 @@ const gatedJob = defineJob<Record<string, never>, { gated: true }>({
     ctx.progress(1, 2);
     await new Promise<void>((resolve) => (openGate = resolve));
     return { gated: true };
+  },
+});
+
+/**
+ * Counts `steps` items, checkpointing after each, while the database «goes away» under it: the run
+ * after each checkpoint in `losses` throws the driver's network error, as a database that stopped
+ * answering for a while does.
+ */
+const losesDatabaseJob = defineJob<{ steps: number; losses: number }, { steps: number; startedAt: number[] }, { next: number; startedAt: number[] }>({
+  type: 'test-api-loses-database',
+  async run(ctx) {
+    const startedAt = [...(ctx.resumeFrom?.startedAt ?? []), ctx.resumeFrom?.next ?? 0];
+    for (let next = ctx.resumeFrom?.next ?? 0; next < ctx.params.steps; next += 1) {
+      if (startedAt.length <= ctx.params.losses && next === startedAt.at(-1)! + 1) throw new MongoNetworkError('connection 3 to 127.0.0.1:27017 timed out');
+      await ctx.checkpoint({ next: next + 1, startedAt }, next + 1);
+    }
+    return { steps: ctx.params.steps, startedAt };
   },
 });
 
@@ -145,6 +163,28 @@ describe('background jobs (API)', function () {
     const final = await admin.data<{ job: { state: string; progress: { done: number } } }>(`query($id: ID!) { job(id: $id) { ${JOB_FIELDS} } }`, { id: job.id });
     expect(final.job.state).to.equal('cancelled');
     expect(final.job.progress.done).to.be.at.least(3).and.below(10_000);
+  });
+
+  it('a job that loses the database goes back to the queue and resumes from its checkpoint, rather than failing halfway (s12 user U1); one that never gets it back fails in the end', async () => {
+    const admin = await signedIn(server);
+    const adminId = (await admin.data<{ viewer: { user: { id: string } } }>('{ viewer { user { id } } }')).viewer.user.id;
+    const stateOf = async (id: string) =>
+      (
+        await admin.data<{ job: { state: string; result: { steps: number; startedAt: number[] } | null; error: string | null } }>(
+          `query($id: ID!) { job(id: $id) { ${JOB_FIELDS} } }`,
+          { id },
+        )
+      ).job;
+    const job = await losesDatabaseJob.enqueue(adminId, { steps: 5, losses: 3 });
+    await waitFor(async () => !['queued', 'running'].includes((await stateOf(job.id)).state), 'the job to end');
+    const ended = await stateOf(job.id);
+    expect(ended.state, ended.error ?? '').to.equal('succeeded');
+    // Three runs lost the database one step after where they began; each next one began where the last checkpoint was.
+    expect(ended.result).to.deep.equal({ steps: 5, startedAt: [0, 1, 2, 3] });
+
+    const hopeless = await losesDatabaseJob.enqueue(adminId, { steps: 100, losses: 100 });
+    await waitFor(async () => (await stateOf(hopeless.id)).state === 'failed', 'the job to fail', 60_000);
+    expect((await stateOf(hopeless.id)).error).to.equal('connection 3 to 127.0.0.1:27017 timed out');
   });
 
   it('a job followed by its id arrives as it is now, first: one that ended before anyone listened shows as ended', async () => {

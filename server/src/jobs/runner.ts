@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { MongoNetworkError, MongoNotConnectedError, MongoServerError, MongoServerSelectionError } from 'mongodb';
 import type { Logger } from '../logger';
 import { jobDefinition, runnerSignals, publishJob, registeredJobTypes, type JobContext } from './define';
 import { Job, type JobDoc, type JobProgress } from './model';
@@ -34,6 +35,18 @@ interface Active {
 }
 
 const round = (n: number) => Math.round(n * 100) / 100;
+
+/**
+ * Runs a job may take before it fails for good when the database keeps going away under it: each
+ * time it goes back to the queue and resumes from its checkpoint, as after a restart.
+ */
+const MAX_RUNS_WITHOUT_DATABASE = 20;
+
+/** Whether an error says the database could not be reached or dropped the connection, rather than refused the work. */
+function lostDatabase(error: unknown): boolean {
+  if (error instanceof MongoNetworkError || error instanceof MongoServerSelectionError || error instanceof MongoNotConnectedError) return true;
+  return error instanceof MongoServerError && error.hasErrorLabel('TransientTransactionError');
+}
 
 /**
  * Runs queued jobs of the types this process defined. Every claim is a lease in MongoDB, renewed
@@ -270,6 +283,11 @@ export class JobRunner {
     if (interruption === 'cancel') {
       set = { ...free, state: 'cancelled', result: 'result' in outcome ? (outcome.result ?? null) : null };
       logger.info({ done: progress.done }, 'job cancelled; what it did is kept');
+    } else if ('error' in outcome && lostDatabase(outcome.error) && job.runs < MAX_RUNS_WITHOUT_DATABASE) {
+      // A database that stopped answering for a while is no reason to leave half an import failed (s12 user U1).
+      logger.warn({ err: outcome.error, run: job.runs }, 'job lost the database: back to the queue, to resume from its checkpoint');
+      await this.release(job._id, progress).catch((error: unknown) => logger.warn({ err: error }, 'job not handed back; its lease will lapse and it resumes then'));
+      return;
     } else if ('error' in outcome) {
       const message = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
       set = { ...free, state: 'failed', error: message };

@@ -21,6 +21,7 @@ describeInBrowser('duplicates: a card’s group from its page, the search on «�
   let tatiana: ApiClient;
   const ids: Record<string, string> = {};
 
+  const create = async (name: string) => (await tatiana.data<{ createCard: { id: string } }>(CREATE, { f: ids.folder, v: { name } })).createCard.id;
   const groupTitles = () => page.getByTestId('duplicate-group').evaluateAll((groups) => groups.map((group) => group.querySelector('h2')?.textContent ?? ''));
 
   before(async () => {
@@ -31,7 +32,6 @@ describeInBrowser('duplicates: a card’s group from its page, the search on «�
     const scenario = await createCorrespondents(admin, PASSWORD, [{ login: 'tgoncharenko', fullName: 'Татьяна Гончаренко', level: 'edit' }]);
     ids.folder = scenario.folderId;
     tatiana = await signedIn(server, 'tgoncharenko', PASSWORD);
-    const create = async (name: string) => (await tatiana.data<{ createCard: { id: string } }>(CREATE, { f: ids.folder, v: { name } })).createCard.id;
     ids.a = await create('ООО «Ромашка»');
     ids.b = await create('Ромашка, ООО');
     ids.c = await create('Северный ветер');
@@ -52,6 +52,21 @@ describeInBrowser('duplicates: a card’s group from its page, the search on «�
     await page.getByTestId('duplicate-group').nth(1).waitFor();
     expect(await page.getByTestId('find-duplicates').count()).to.equal(0);
     expect(await page.getByTestId('find-duplicates-admin-only').textContent()).to.include('поиск по всем карточкам заново запускает администратор');
+  });
+
+  it('(s11 A4) says in the merge dialog why the editor, who may not delete, merges only the group’s cards', async () => {
+    const romashka = page.getByTestId('duplicate-group').filter({ hasText: 'Ромашка' });
+    await romashka.getByTestId('merge').click();
+    const dialog = page.getByRole('dialog', { name: 'Объединение карточек' });
+    const note = dialog.getByTestId(`merge-undeletable-${ids.b}`);
+    await note.waitFor();
+    expect(await note.textContent()).to.contain(
+      'удалять карточки в папке «Корреспонденты» вы не можете, поэтому её можно объединить только с её возможными дубликатами — карточками этой группы',
+    );
+    expect(await dialog.getByTestId(`merge-undeletable-${ids.a}`).count()).to.equal(1);
+    await screenshot(page, 'duplicates-finding-00-merge-undeletable');
+    await dialog.getByTestId('merge-cancel').click();
+    await dialog.waitFor({ state: 'detached' });
   });
 
   it('leads from a card to its group: «Возможные дубликаты (1)», then back to all groups', async () => {

@@ -24,7 +24,7 @@ const DuplicateGroups = graphql(
 );
 const DuplicateDismissals = graphql(`query DuplicateDismissals($after: String, $typeKey: String) {
   duplicateDismissals(first: 30, after: $after, typeKey: $typeKey) {
-    edges { node { id typeKey byName at cards { id title folderId inTrash } } }
+    edges { node { id typeKey byName at cards { id title folderId inTrash folder { name } values references { fieldKey id title accessible inTrash } } } }
     pageInfo { hasNextPage endCursor }
   }
 }`);

@@ -49,4 +49,16 @@ describe('duplicates: the groups a scan stores — bounded in size, and namesake
       groupLimits.cards = limit;
     }
   });
+
+  it('a name’s first card set apart by «Не дубликат» keeps its namesakes linked to the alike name after a scan (the scan finds what each save finds)', async () => {
+    const first = await create('ООО «Кассиопея»');
+    const namesake = await create('Кассиопея, ООО');
+    const alike = await create('Касиопея');
+    await admin.data('mutation($c: ID!, $o: [ID!]!) { markNotDuplicates(cardId: $c, otherIds: $o) }', { c: alike, o: [first] });
+    const cardsOf = async () => (await groupsOf({ c: namesake })).map((group) => group.cards.map((card) => card.id).sort());
+    const refreshed = await cardsOf();
+    expect(refreshed).to.deep.equal([[first, namesake, alike].sort()]);
+    await scan();
+    expect(await cardsOf()).to.deep.equal(refreshed);
+  });
 });

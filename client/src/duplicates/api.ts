@@ -9,13 +9,13 @@ const RuleSetFields = graphql(
 );
 
 const SimilarCards = graphql(
-  `query SimilarCards($t: String!, $v: JSON!, $x: ID) { similarCards(typeKey: $t, values: $v, excludeId: $x) { card { id title folderId folder { name } values references { fieldKey id title accessible inTrash } } score refusedBy refusedFields rules { ...RuleFields } } }`,
+  `query SimilarCards($t: String!, $v: JSON!, $x: ID) { similarCards(typeKey: $t, values: $v, excludeId: $x) { card { id title folderId folder { name } values references { fieldKey id title accessible inTrash deleted } } score refusedBy refusedFields rules { ...RuleFields } } }`,
   [RuleFields],
 );
 const DuplicateGroups = graphql(
   `query DuplicateGroups($after: String, $typeKey: String, $search: String, $cardId: ID) {
     duplicateGroups(first: 30, after: $after, typeKey: $typeKey, search: $search, cardId: $cardId) {
-      edges { node { id typeKey score canMerge size cards(first: 8) { id title folderId version folder { name } values references { fieldKey id title accessible inTrash } } rules { ...RuleFields } lookAlikeTitles { value parts { text hint invisible } } } }
+      edges { node { id typeKey score canMerge size cards(first: 8) { id title folderId version folder { name } values references { fieldKey id title accessible inTrash deleted } } rules { ...RuleFields } lookAlikeTitles { value parts { text hint invisible } } } }
       pageInfo { hasNextPage endCursor }
       searchLimit
     }
@@ -24,7 +24,7 @@ const DuplicateGroups = graphql(
 );
 const DuplicateDismissals = graphql(`query DuplicateDismissals($after: String, $typeKey: String) {
   duplicateDismissals(first: 30, after: $after, typeKey: $typeKey) {
-    edges { node { id typeKey byName at cards { id title folderId inTrash folder { name } values references { fieldKey id title accessible inTrash } } } }
+    edges { node { id typeKey byName at cards { id title folderId inTrash folder { name } values references { fieldKey id title accessible inTrash deleted } } } }
     pageInfo { hasNextPage endCursor }
   }
 }`);

@@ -18,9 +18,7 @@ describe('duplicates: the groups a scan stores — bounded in size, and namesake
 
   const create = async (name: string) => (await admin.data<{ createCard: { id: string } }>(CREATE, { f: folderId, v: { name } })).createCard.id;
   const groupsOf = async (filter: { s?: string; c?: string }) =>
-    (await admin.data<{ duplicateGroups: { edges: { node: { size: number; cards: { id: string }[] } }[] } }>(GROUPS, filter)).duplicateGroups.edges.map(
-      (edge) => edge.node,
-    );
+    (await admin.data<{ duplicateGroups: { edges: { node: { size: number; cards: { id: string }[] } }[] } }>(GROUPS, filter)).duplicateGroups.edges.map((edge) => edge.node);
   const scan = async () => {
     const job = (await admin.data<{ findDuplicates: { id: string } }>('mutation { findDuplicates { id } }')).findDuplicates;
     await waitFor(async () => (await admin.data<{ job: { state: string } }>('query($id: ID!) { job(id: $id) { state } }', { id: job.id })).job.state === 'succeeded', 'the scan');

@@ -111,9 +111,7 @@ function oncePerObject<K extends object, V>(compute: (key: K, actor: Actor) => P
 }
 
 /** The first cards of a group the viewer sees (readable, outside the trash): its cards and their look-alike titles ask. */
-const shownCards = oncePerObject(async (seen: VisibleGroup, actor) =>
-  (await readableCards(actor, seen.cardIds.slice(0, GROUP_LIST_LIMITS.cards))).filter((card) => !card.inTrash),
-);
+const shownCards = oncePerObject(async (seen: VisibleGroup, actor) => (await readableCards(actor, seen.cardIds.slice(0, GROUP_LIST_LIMITS.cards))).filter((card) => !card.inTrash));
 
 /** A merge's undo state: both `canUndo` and `undoObstacle` ask. */
 const undoStateOf = oncePerObject((merge: MergeDoc, actor) => undoState(actor, merge));

@@ -1,4 +1,5 @@
 /** The duplicates API (server/src/duplicates) as the client uses it, typed from schema.graphql. */
+import type { FolderPlace } from '../ability';
 import { graphql, request, type ResultOf, type VariablesOf } from '../api/graphql';
 
 const RuleFields = graphql(`fragment RuleFields on DuplicateRule { id fields mode label }`);
@@ -30,8 +31,8 @@ const DuplicateDismissals = graphql(`query DuplicateDismissals($after: String, $
 }`);
 /** The cards a merge dialog offers of a group larger than the page lists: as many as one merge takes. */
 const GroupCardIds = graphql(`query GroupCardIds($c: ID!) { duplicateGroups(cardId: $c, first: 1) { edges { node { id cards(first: 21) { id } } } } }`);
-/** The merge dialog: the folder of each card and the viewer's level there (a card they may not delete is merged only as a probable duplicate). */
-const CardFolders = graphql(`query CardFolders($ids: [ID!]!) { cards(ids: $ids) { edges { node { id folder { name myAccess } } } } }`);
+/** The merge dialog: the folder of each card (a card the viewer may not delete there is merged only as a probable duplicate). */
+const CardFolders = graphql(`query CardFolders($ids: [ID!]!) { cards(ids: $ids) { edges { node { id folder { id libraryId name } } } } }`);
 const UndoNotDuplicates = graphql(`mutation UndoNotDuplicates($id: ID!) { undoNotDuplicates(id: $id) }`);
 const CardDuplicateGroup = graphql(`query CardDuplicateGroup($id: ID!) { card(id: $id) { duplicateGroup { id size } } }`);
 const DuplicateScan = graphql(`query DuplicateScan { duplicateScan { job { id state } commonValueLimit types { ...RuleSetFields } } }`, [RuleSetFields]);
@@ -98,10 +99,10 @@ export async function fetchGroupCardIds(group: { id: string; cards: { id: string
   return found.map((card) => card.id);
 }
 
-/** Of these cards, those in folders where the viewer may not delete cards, with their folder's name (by card id). */
-export async function fetchUndeletable(ids: string[]): Promise<Map<string, string>> {
+/** Of these cards, those in folders where the viewer may not delete cards (by the session's rules), with their folder's name (by card id). */
+export async function fetchUndeletable(ids: string[], mayDelete: (folder: FolderPlace) => boolean): Promise<Map<string, string>> {
   const { cards } = await request(CardFolders, { ids });
-  return new Map(cards.edges.flatMap(({ node }) => (node.folder && node.folder.myAccess !== 'full' ? [[node.id, node.folder.name] as const] : [])));
+  return new Map(cards.edges.flatMap(({ node }) => (node.folder && !mayDelete(node.folder) ? [[node.id, node.folder.name] as const] : [])));
 }
 
 export async function undoNotDuplicates(id: string): Promise<void> {

@@ -5,7 +5,7 @@ import { createCorrespondents, createFolder, setFolderAccess } from '../support/
 import { signedIn, startTestServer } from '../support/server';
 
 const PASSWORD = 'secret-password-1';
-const REFERENCES = 'references { fieldKey id title accessible inTrash }';
+const REFERENCES = 'references { fieldKey id title accessible inTrash deleted }';
 const CREATE = `mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id version ${REFERENCES} } }`;
 const UPDATE = `mutation($id: ID!, $version: Int!, $v: JSON!) { updateCard(id: $id, version: $version, values: $v) { id version values ${REFERENCES} } }`;
 
@@ -15,6 +15,7 @@ interface Reference {
   title: string | null;
   accessible: boolean;
   inTrash: boolean;
+  deleted: boolean;
 }
 interface Saved {
   id: string;
@@ -53,7 +54,7 @@ describe('references to cards out of sight or in the trash (API)', function () {
     const saved = await update(editor, contact, { position: 'Курьер' });
     expect(saved.errors).to.equal(undefined);
     expect(saved.data?.updateCard.values).to.deep.include({ position: 'Курьер', counterparty: secret.id });
-    expect(saved.data?.updateCard.references).to.deep.equal([{ fieldKey: 'counterparty', id: secret.id, title: null, accessible: false, inTrash: false }]);
+    expect(saved.data?.updateCard.references).to.deep.equal([{ fieldKey: 'counterparty', id: secret.id, title: null, accessible: false, inTrash: false, deleted: false }]);
   });
 
   it('still refuses a reference the change adds to a card the editor cannot read', async () => {
@@ -70,12 +71,23 @@ describe('references to cards out of sight or in the trash (API)', function () {
     await admin.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id: gone.id });
     for (const client of [editor, admin]) {
       const current = (await client.data<{ card: Saved }>(`query($id: ID!) { card(id: $id) { id version values ${REFERENCES} } }`, { id: contact.id })).card;
-      expect(current.references).to.deep.equal([{ fieldKey: 'counterparty', id: gone.id, title: 'Ушедший контрагент', accessible: true, inTrash: true }]);
+      expect(current.references).to.deep.equal([{ fieldKey: 'counterparty', id: gone.id, title: 'Ушедший контрагент', accessible: true, inTrash: true, deleted: false }]);
       const saved = await update(client, current, { position: client === editor ? 'Бухгалтер' : 'Главный бухгалтер' });
       expect(saved.errors, JSON.stringify(saved.errors)).to.equal(undefined);
     }
     const trashed = await editor.request(CREATE, { f: folderId, t: 'contact-person', v: { fullName: 'Не выйдет', counterparty: gone.id } });
     expect(trashed.errors?.[0].extensions?.fields).to.deep.equal({ counterparty: 'Карточка не найдена' });
+  });
+
+  it('says a referenced card was deleted for good, where a hidden one reads «нет доступа»', async () => {
+    const gone = await create(editor, folderId, 'counterparty', { name: 'Удалённый контрагент' });
+    const contact = await create(editor, folderId, 'contact-person', { fullName: 'Осиротевший', counterparty: gone.id });
+    await admin.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id: gone.id });
+    await admin.data('mutation($id: ID!) { purgeCard(id: $id) }', { id: gone.id });
+    for (const client of [editor, admin]) {
+      const current = (await client.data<{ card: Saved }>(`query($id: ID!) { card(id: $id) { id version values ${REFERENCES} } }`, { id: contact.id })).card;
+      expect(current.references).to.deep.equal([{ fieldKey: 'counterparty', id: gone.id, title: null, accessible: false, inTrash: false, deleted: true }]);
+    }
   });
 
   it('refuses values that are not an object at `values`, naming it once', async () => {

@@ -95,14 +95,15 @@ describe('duplicates: merging cards that hold files, and undoing it (API)', func
       first: await createFolder(admin, { libraryId: scenario.libraryId, name: 'Договоры', allowedCardTypes: ['contract', 'memo'] }),
       second: await createFolder(admin, { libraryId: scenario.libraryId, name: 'Договоры филиала', allowedCardTypes: ['contract', 'memo'] }),
     };
+    // Contracts have no duplicate rules: merging them puts cards in the trash that only the right to delete («Полный доступ») may.
     await setFolderAccess(admin, folders.first, [
-      { principalId: scenario.userIds.editor, level: 'edit' },
+      { principalId: scenario.userIds.editor, level: 'full' },
       { principalId: scenario.userIds.viewer, level: 'read' },
-      { principalId: clerkId, level: 'edit', export: true },
+      { principalId: clerkId, level: 'full', export: true },
     ]);
     await setFolderAccess(admin, folders.second, [
-      { principalId: scenario.userIds.editor, level: 'edit' },
-      { principalId: clerkId, level: 'edit' },
+      { principalId: scenario.userIds.editor, level: 'full' },
+      { principalId: clerkId, level: 'full' },
     ]);
     counterpartyId = (await admin.data<{ createCard: { id: string } }>(CREATE, { f: scenario.folderId, t: 'counterparty', v: { name: 'ООО «Ромашка»' } })).createCard.id;
     [editor, viewer, clerk] = await Promise.all(['editor', 'viewer', 'clerk'].map((login) => signedIn(server, login, PASSWORD)));

@@ -9,6 +9,7 @@ import { describeInBrowser, launchChromium, screenshot } from '../support/browse
 import { createCorrespondents } from '../support/fixtures';
 import { signInThroughUi } from './ui';
 import { signedIn, startTestServer } from '../support/server';
+import { waitFor } from '../support/wait';
 
 const PASSWORD = 'secret-password-1';
 const CREATE = 'mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }';
@@ -21,6 +22,7 @@ describeInBrowser('duplicates: a card’s group from its page, the search on «�
   let tatiana: ApiClient;
   const ids: Record<string, string> = {};
 
+  const create = async (name: string) => (await tatiana.data<{ createCard: { id: string } }>(CREATE, { f: ids.folder, v: { name } })).createCard.id;
   const groupTitles = () => page.getByTestId('duplicate-group').evaluateAll((groups) => groups.map((group) => group.querySelector('h2')?.textContent ?? ''));
 
   before(async () => {
@@ -31,7 +33,6 @@ describeInBrowser('duplicates: a card’s group from its page, the search on «�
     const scenario = await createCorrespondents(admin, PASSWORD, [{ login: 'tgoncharenko', fullName: 'Татьяна Гончаренко', level: 'edit' }]);
     ids.folder = scenario.folderId;
     tatiana = await signedIn(server, 'tgoncharenko', PASSWORD);
-    const create = async (name: string) => (await tatiana.data<{ createCard: { id: string } }>(CREATE, { f: ids.folder, v: { name } })).createCard.id;
     ids.a = await create('ООО «Ромашка»');
     ids.b = await create('Ромашка, ООО');
     ids.c = await create('Северный ветер');
@@ -52,6 +53,21 @@ describeInBrowser('duplicates: a card’s group from its page, the search on «�
     await page.getByTestId('duplicate-group').nth(1).waitFor();
     expect(await page.getByTestId('find-duplicates').count()).to.equal(0);
     expect(await page.getByTestId('find-duplicates-admin-only').textContent()).to.include('поиск по всем карточкам заново запускает администратор');
+  });
+
+  it('(s11 A4) says in the merge dialog why the editor, who may not delete, merges only the group’s cards', async () => {
+    const romashka = page.getByTestId('duplicate-group').filter({ hasText: 'Ромашка' });
+    await romashka.getByTestId('merge').click();
+    const dialog = page.getByRole('dialog', { name: 'Объединение карточек' });
+    const note = dialog.getByTestId(`merge-undeletable-${ids.b}`);
+    await note.waitFor();
+    expect(await note.textContent()).to.contain(
+      'удалять карточки в папке «Корреспонденты» вы не можете, поэтому её можно объединить только с её возможными дубликатами — карточками этой группы',
+    );
+    expect(await dialog.getByTestId(`merge-undeletable-${ids.a}`).count()).to.equal(1);
+    await screenshot(page, 'duplicates-finding-00-merge-undeletable');
+    await dialog.getByTestId('merge-cancel').click();
+    await dialog.waitFor({ state: 'detached' });
   });
 
   it('leads from a card to its group: «Возможные дубликаты (1)», then back to all groups', async () => {
@@ -125,7 +141,7 @@ describeInBrowser('duplicates: a card’s group from its page, the search on «�
       .and.contain('Северный ветерок');
     expect(await mark.getByTestId('dismissal-by').textContent()).to.match(/^Отметил\(а\) Татьяна Гончаренко, \d\d\.\d\d\.\d{4}/);
     await screenshot(page, 'duplicates-finding-02-dismissed');
-    await mark.getByRole('button', { name: /^Вернуть в дубликаты: «Северный ветер(ок)?» и «Северный ветер(ок)?»$/ }).click();
+    await mark.getByRole('button', { name: /^Вернуть в дубликаты: «Северный ветер(ок)? \(Корреспонденты\)» и «Северный ветер(ок)? \(Корреспонденты\)»$/ }).click();
     await page.getByTestId('duplicates-notice').filter({ hasText: 'снова предлагаются как дубликаты' }).waitFor();
     await page.getByTestId('dismissals-empty').waitFor();
 
@@ -150,5 +166,47 @@ describeInBrowser('duplicates: a card’s group from its page, the search on «�
     await page.goto(`${server.url}/duplicates?card=${maria}`);
     await page.getByTestId('group-card-values').nth(1).waitFor();
     expect((await page.getByTestId('group-card-values').allTextContents()).sort()).to.deep.equal([' · ООО «Ромашка» · +7 916 100 00 01', ' · Северный ветер · +7 916 200 00 02']);
+  });
+
+  it('tells namesakes apart in «Отмечены как не дубликаты» too: each card with its values and folder, also in the button’s name (s11 verify V6)', async () => {
+    await page.getByTestId('not-duplicate').click();
+    await page.getByTestId('duplicates-notice').filter({ hasText: 'больше не будут предлагаться' }).waitFor();
+    await page.getByTestId('view-dismissed').click();
+    const mark = page.getByTestId('dismissal').filter({ hasText: 'Мария Смирнова' });
+    await mark.waitFor();
+    expect((await mark.getByTestId('dismissal-card-values').allTextContents()).sort()).to.deep.equal([
+      ' (ООО «Ромашка» · +7 916 100 00 01 · Корреспонденты)',
+      ' (Северный ветер · +7 916 200 00 02 · Корреспонденты)',
+    ]);
+    expect(
+      await mark
+        .getByRole('button', { name: /^Вернуть в дубликаты: «Мария Смирнова \((ООО «Ромашка»|Северный ветер) · \+7 916 [12]00 00 0[12] · Корреспонденты\)» и «Мария Смирнова \(/ })
+        .count(),
+    ).to.equal(1);
+    await screenshot(page, 'duplicates-finding-03-dismissed-namesakes');
+  });
+
+  it('shows what is left of a group after merging part of it, and «Найти» with the same words asks again (s11 verify V7)', async () => {
+    const orbit = [await create('ООО «Орбита»'), await create('Орбита, ООО'), await create('Орбита ООО')];
+    await page.getByTestId('view-groups').click();
+    await page.getByTestId('duplicates-search-input').fill('Орбита');
+    await page.getByTestId('duplicates-search-submit').click();
+    const group = page.getByTestId('duplicate-group').filter({ hasText: 'Орбита' });
+    await group.getByTestId('group-card').nth(2).waitFor();
+    await group.getByTestId('merge').click();
+    const dialog = page.getByRole('dialog', { name: 'Объединение карточек' });
+    await dialog.getByTestId(`merge-include-${orbit[2]}`).uncheck();
+    await dialog.getByTestId(`merge-survivor-${orbit[0]}`).check();
+    await dialog.getByTestId('merge-submit').click();
+    await page.getByTestId('duplicates-notice').filter({ hasText: 'Карточки объединены в «ООО «Орбита»»' }).waitFor();
+    // The survivor and the card left out are still alike: their group is listed again, without a new search.
+    await waitFor(async () => (await group.getByTestId('group-card').count()) === 2, 'what is left of the group');
+    const left = await group.getByTestId('group-card').evaluateAll((list) => list.map((li) => li.querySelector('a')?.getAttribute('href')?.split('/').at(-1)));
+    expect(left.sort()).to.deep.equal([orbit[0], orbit[2]].sort());
+    // A card entered meanwhile shows on «Найти» with the same words.
+    const another = await create('Орбита (ООО)');
+    await page.getByTestId('duplicates-search-submit').click();
+    await group.locator(`[data-test="group-card"] a[href$="${another}"]`).waitFor();
+    expect(await group.getByTestId('group-card').count()).to.equal(3);
   });
 });

@@ -1,4 +1,5 @@
 /** The duplicates API (server/src/duplicates) as the client uses it, typed from schema.graphql. */
+import type { FolderPlace } from '../ability';
 import { graphql, request, type ResultOf, type VariablesOf } from '../api/graphql';
 
 const RuleFields = graphql(`fragment RuleFields on DuplicateRule { id fields mode label }`);
@@ -9,13 +10,13 @@ const RuleSetFields = graphql(
 );
 
 const SimilarCards = graphql(
-  `query SimilarCards($t: String!, $v: JSON!, $x: ID) { similarCards(typeKey: $t, values: $v, excludeId: $x) { card { id title folderId folder { name } values references { fieldKey id title accessible inTrash } } score refusedBy refusedFields rules { ...RuleFields } } }`,
+  `query SimilarCards($t: String!, $v: JSON!, $x: ID) { similarCards(typeKey: $t, values: $v, excludeId: $x) { card { id title folderId folder { name } values references { fieldKey id title accessible inTrash deleted } } score refusedBy refusedFields rules { ...RuleFields } } }`,
   [RuleFields],
 );
 const DuplicateGroups = graphql(
   `query DuplicateGroups($after: String, $typeKey: String, $search: String, $cardId: ID) {
     duplicateGroups(first: 30, after: $after, typeKey: $typeKey, search: $search, cardId: $cardId) {
-      edges { node { id typeKey score canMerge size cards(first: 8) { id title folderId version folder { name } values references { fieldKey id title accessible inTrash } } rules { ...RuleFields } lookAlikeTitles { value parts { text hint invisible } } } }
+      edges { node { id typeKey score canMerge size cards(first: 8) { id title folderId version folder { name } values references { fieldKey id title accessible inTrash deleted } } rules { ...RuleFields } lookAlikeTitles { value parts { text hint invisible } } } }
       pageInfo { hasNextPage endCursor }
       searchLimit
     }
@@ -24,12 +25,14 @@ const DuplicateGroups = graphql(
 );
 const DuplicateDismissals = graphql(`query DuplicateDismissals($after: String, $typeKey: String) {
   duplicateDismissals(first: 30, after: $after, typeKey: $typeKey) {
-    edges { node { id typeKey byName at cards { id title folderId inTrash } } }
+    edges { node { id typeKey byName at cards { id title folderId inTrash folder { name } values references { fieldKey id title accessible inTrash deleted } } } }
     pageInfo { hasNextPage endCursor }
   }
 }`);
 /** The cards a merge dialog offers of a group larger than the page lists: as many as one merge takes. */
 const GroupCardIds = graphql(`query GroupCardIds($c: ID!) { duplicateGroups(cardId: $c, first: 1) { edges { node { id cards(first: 21) { id } } } } }`);
+/** The merge dialog: the folder of each card (a card the viewer may not delete there is merged only as a probable duplicate). */
+const CardFolders = graphql(`query CardFolders($ids: [ID!]!) { cards(ids: $ids) { edges { node { id folder { id libraryId name } } } } }`);
 const UndoNotDuplicates = graphql(`mutation UndoNotDuplicates($id: ID!) { undoNotDuplicates(id: $id) }`);
 const CardDuplicateGroup = graphql(`query CardDuplicateGroup($id: ID!) { card(id: $id) { duplicateGroup { id size } } }`);
 const DuplicateScan = graphql(`query DuplicateScan { duplicateScan { job { id state } commonValueLimit types { ...RuleSetFields } } }`, [RuleSetFields]);
@@ -94,6 +97,12 @@ export async function fetchGroupCardIds(group: { id: string; cards: { id: string
   const { duplicateGroups } = await request(GroupCardIds, { c: group.cards[0].id });
   const found = duplicateGroups.edges.find((edge) => edge.node.id === group.id)?.node.cards ?? group.cards;
   return found.map((card) => card.id);
+}
+
+/** Of these cards, those in folders where the viewer may not delete cards (by the session's rules), with their folder's name (by card id). */
+export async function fetchUndeletable(ids: string[], mayDelete: (folder: FolderPlace) => boolean): Promise<Map<string, string>> {
+  const { cards } = await request(CardFolders, { ids });
+  return new Map(cards.edges.flatMap(({ node }) => (node.folder && !mayDelete(node.folder) ? [[node.id, node.folder.name] as const] : [])));
 }
 
 export async function undoNotDuplicates(id: string): Promise<void> {

@@ -75,6 +75,8 @@ export const ru = {
       field: 'Поле',
       united: 'объединяются: {values}',
       empty: '—',
+      undeletable:
+        'удалять карточки в папке «{folder}» вы не можете, поэтому её можно объединить только с её возможными дубликатами — карточками этой группы (остальные попадают в корзину, а это право «Полный доступ»)',
       explain: 'Остальные карточки попадут в корзину с пометкой «объединена с …», ссылки на них (контактные лица, предложения, договоры) будут указывать на оставшуюся карточку.',
       submit: 'Объединить',
       merging: 'Объединение…',
@@ -190,6 +192,8 @@ export const en: typeof ru = {
       field: 'Field',
       united: 'united: {values}',
       empty: '—',
+      undeletable:
+        'you may not delete cards in the folder “{folder}”, so this card can be merged only with its probable duplicates — the cards of this group (the others go to the trash, which takes “Full access”)',
       explain: 'The other cards go to the trash marked “merged into …”; references to them (contact persons, proposals, contracts) will point to the card that stays.',
       submit: 'Merge',
       merging: 'Merging…',

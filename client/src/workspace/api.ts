@@ -16,7 +16,7 @@ const CardRowFields = graphql(`
   fragment CardRowFields on Card {
     id typeKey title values version createdAt updatedAt
     unread { isNew changedFields }
-    references { fieldKey id title accessible inTrash }
+    references { fieldKey id title accessible inTrash deleted }
   }
 `);
 

@@ -241,6 +241,8 @@ export const cardsModule: GraphQLModule = {
       accessible: Boolean!
       "The referenced card is in the trash; the reference stays until someone changes it."
       inTrash: Boolean!
+      "No card has this id any more: it was deleted for good (title is null, accessible false)."
+      deleted: Boolean!
     }
 
     type Card {

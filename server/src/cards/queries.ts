@@ -391,6 +391,8 @@ export interface ReferencedCard {
   accessible: boolean;
   /** The referenced card is in the trash (it keeps its title for those who may read its folder). */
   inTrash: boolean;
+  /** No card has the id any more: it was deleted for good (shown «карточка удалена», not «нет доступа»). */
+  deleted: boolean;
 }
 
 /** Batches the titles of referenced cards of one request into one query (no N+1). */
@@ -401,8 +403,8 @@ export function referenceLoader(actor: Actor): DataLoader<string, ReferencedCard
     const byId = new Map(cards.map((c) => [String(c._id), c]));
     return ids.map((id) => {
       const card = byId.get(id);
-      if (!card || !actor.ability.can('read', cardSubject(card))) return { id, typeKey: null, title: null, accessible: false, inTrash: false };
-      return { id, typeKey: card.typeKey, title: card.title, accessible: true, inTrash: card.inTrash };
+      if (!card || !actor.ability.can('read', cardSubject(card))) return { id, typeKey: null, title: null, accessible: false, inTrash: false, deleted: !card };
+      return { id, typeKey: card.typeKey, title: card.title, accessible: true, inTrash: card.inTrash, deleted: false };
     });
   });
 }

@@ -13,7 +13,7 @@ import { requireActor, requireAdmin } from '../graphql/guards';
 import type { GraphQLModule } from '../graphql/module';
 import { Job, type JobDoc } from '../jobs/model';
 import { jobView } from '../jobs/view';
-import { countGroups, groupsOfCards, listGroups, listLimit, searchLimits, type VisibleGroup } from './groups';
+import { bestScore, countGroups, groupsOfCards, listGroups, listLimit, searchLimits, type VisibleGroup } from './groups';
 import { FieldErrors } from '../validation';
 import { findMerge, MAX_MERGED, mergeCards, mergeOfCard, readableReferences, survivorTitle, undoMerge, undoState, type MergeInput } from './merge';
 import { lookAlikeValues } from './normalize';
@@ -100,26 +100,21 @@ async function readableCards(actor: Actor, ids: Types.ObjectId[]): Promise<CardD
  */
 export const GROUP_LIST_LIMITS = { cards: 50, pairs: 100 };
 
-/** The first cards of a group the viewer sees (readable, outside the trash), read once per group of a response (its cards and their look-alike titles ask). */
-const shownOfGroup = new WeakMap<VisibleGroup, Promise<CardDoc[]>>();
-function shownCards(seen: VisibleGroup, context: GraphQLContext): Promise<CardDoc[]> {
-  let shown = shownOfGroup.get(seen);
-  if (!shown) {
-    shown = requireActor(context).then(async (actor) => (await readableCards(actor, seen.cardIds.slice(0, GROUP_LIST_LIMITS.cards))).filter((card) => !card.inTrash));
-    shownOfGroup.set(seen, shown);
-  }
-  return shown;
+/** A value worked out once per object of a response, however many of its fields ask for it. */
+function oncePerObject<K extends object, V>(compute: (key: K, actor: Actor) => Promise<V>): (key: K, context: GraphQLContext) => Promise<V> {
+  const known = new WeakMap<K, Promise<V>>();
+  return (key, context) => {
+    let value = known.get(key);
+    if (!value) known.set(key, (value = requireActor(context).then((actor) => compute(key, actor))));
+    return value;
+  };
 }
 
-/** A merge's undo state, read once per merge of a response (both `canUndo` and `undoObstacle` ask). */
-const undoStates = new WeakMap<MergeDoc, ReturnType<typeof undoState>>();
-async function undoStateOf(merge: MergeDoc, context: GraphQLContext): ReturnType<typeof undoState> {
-  const known = undoStates.get(merge);
-  if (known) return known;
-  const state = requireActor(context).then((actor) => undoState(actor, merge));
-  undoStates.set(merge, state);
-  return state;
-}
+/** The first cards of a group the viewer sees (readable, outside the trash): its cards and their look-alike titles ask. */
+const shownCards = oncePerObject(async (seen: VisibleGroup, actor) => (await readableCards(actor, seen.cardIds.slice(0, GROUP_LIST_LIMITS.cards))).filter((card) => !card.inTrash));
+
+/** A merge's undo state: both `canUndo` and `undoObstacle` ask. */
+const undoStateOf = oncePerObject((merge: MergeDoc, actor) => undoState(actor, merge));
 
 /**
  * One request's duplicate groups of cards: a page of cards asking each for its group costs one query,
@@ -371,7 +366,7 @@ export const duplicatesModule: GraphQLModule = {
       id: (seen: VisibleGroup) => seen.id,
       typeKey: (seen: VisibleGroup) => seen.group.typeKey,
       type: (seen: VisibleGroup) => findCardType(seen.group.typeKey),
-      score: (seen: VisibleGroup) => Math.max(...seen.edges.map((edge) => edge.score)),
+      score: (seen: VisibleGroup) => bestScore(seen.edges),
       size: (seen: VisibleGroup) => seen.cardIds.length,
       cards: async (seen: VisibleGroup, { first }: { first: number }, context) =>
         (await shownCards(seen, context)).slice(0, listLimit(await requireActor(context), first, GROUP_LIST_LIMITS.cards)),

@@ -30,9 +30,24 @@ const MAX_CANDIDATES = 1000;
 /** Blocks of more cards sharing one value are joined as a star (each to one of them), not pair by pair. */
 export const CLIQUE_UP_TO = 50;
 
-/** Union-find over card ids: connected components of the edges. */
+/**
+ * The most cards, and pairs, one group holds. A group is a union of pairs, and a chain of names
+ * each alike to the next (or of cards each sharing a phone with one and an e-mail with another)
+ * could join tens of thousands, and a thousand distinct names alike to each other make half a
+ * million pairs: one document holding them would pass MongoDB's 16 MB, and every save of one of its
+ * cards would read and rewrite it. Pairs are joined best first; a pair that would make a group
+ * larger is left out (its two cards stay in their own groups) — no one resolves a group of a
+ * thousand by hand anyway, and a merge takes 21 cards —; of a group's pairs beyond those joining
+ * it, the best are kept up to `pairs`.
+ */
+export const groupLimits = { cards: 1000, pairs: 10_000 };
+
+/** Union-find over card ids: connected components of the edges, each at most `maxSize` ids. */
 export class Components {
   private readonly parent = new Map<string, string>();
+  private readonly size = new Map<string, number>();
+
+  constructor(private readonly maxSize = Infinity) {}
 
   find(id: string): string {
     let root = id;
@@ -44,13 +59,23 @@ export class Components {
       this.parent.set(node, root);
       node = next;
     }
-    if (!this.parent.has(root)) this.parent.set(root, root);
+    if (!this.parent.has(root)) {
+      this.parent.set(root, root);
+      this.size.set(root, 1);
+    }
     return root;
   }
 
-  union(a: string, b: string): void {
+  /** Joins the components of a and b unless the joined one would exceed `maxSize`; whether a and b are now in one. */
+  union(a: string, b: string): boolean {
     const [x, y] = [this.find(a), this.find(b)];
-    if (x !== y) this.parent.set(y, x);
+    if (x === y) return true;
+    const joined = this.size.get(x)! + this.size.get(y)!;
+    if (joined > this.maxSize) return false;
+    this.parent.set(y, x);
+    this.size.set(x, joined);
+    this.size.delete(y);
+    return true;
   }
 
   /** Components of two or more ids. */
@@ -64,24 +89,43 @@ export class Components {
     }
     return [...byRoot.values()].filter((members) => members.length > 1);
   }
+
+  /**
+   * The components the edges join, each with its members and the edges inside it, the edges taken
+   * in the order given: at most `limits.cards` ids a component (an edge that would join two beyond
+   * it is left out) and `limits.pairs` edges (those joining it are all kept, then the first others).
+   */
+  static of<E extends { a: unknown; b: unknown }>(edges: readonly E[], limits = { cards: Infinity, pairs: Infinity }): { members: string[]; edges: E[] }[] {
+    const components = new Components(limits.cards);
+    const joining = new Set<E>();
+    const inside = edges.filter((edge) => {
+      const [a, b] = [String(edge.a), String(edge.b)];
+      if (components.find(a) !== components.find(b)) joining.add(edge);
+      return components.union(a, b);
+    });
+    const byRoot = new Map(components.groups().map((members) => [components.find(members[0]), { members, edges: [] as E[], others: 0 }]));
+    for (const edge of inside) {
+      const component = byRoot.get(components.find(String(edge.a)));
+      if (!component) continue;
+      if (joining.has(edge)) component.edges.push(edge);
+      else if (component.others < limits.pairs - (component.members.length - 1)) {
+        component.others += 1;
+        component.edges.push(edge);
+      }
+    }
+    return [...byRoot.values()].map(({ members, edges: kept }) => ({ members, edges: kept }));
+  }
 }
+
+/** The best score of some pairs (a loop: a spread of a large group's pairs would overflow the call stack). */
+export const bestScore = (edges: readonly { score: number }[]): number => edges.reduce((best, edge) => Math.max(best, edge.score), 0);
 
 type Place = Pick<DuplicateKeyDoc, '_id' | 'folderId' | 'libraryId'>;
 
 /** Group documents from edges: one per connected component, members in their places (cards without a place are left out). */
 export function groupDocs(typeKey: string, edges: DuplicateEdge[], places: Map<string, Place>, now = new Date()): DuplicateGroupDoc[] {
-  const placed = edges.filter((edge) => places.has(String(edge.a)) && places.has(String(edge.b)));
-  const components = new Components();
-  for (const edge of placed) components.union(String(edge.a), String(edge.b));
-  const edgesByRoot = new Map<string, DuplicateEdge[]>();
-  for (const edge of placed) {
-    const root = components.find(String(edge.a));
-    const list = edgesByRoot.get(root);
-    if (list) list.push(edge);
-    else edgesByRoot.set(root, [edge]);
-  }
-  return components.groups().map((members) => {
-    const groupEdges = edgesByRoot.get(components.find(members[0])) ?? [];
+  const placed = edges.filter((edge) => places.has(String(edge.a)) && places.has(String(edge.b))).sort((x, y) => y.score - x.score);
+  return Components.of(placed, groupLimits).map(({ members, edges: groupEdges }) => {
     const memberPlaces = members.map((id) => places.get(id)!);
     return {
       _id: new Types.ObjectId(),
@@ -90,7 +134,7 @@ export function groupDocs(typeKey: string, edges: DuplicateEdge[], places: Map<s
       folderId: memberPlaces.map((place) => place.folderId),
       libraryId: memberPlaces.map((place) => place.libraryId),
       edges: groupEdges,
-      score: Math.max(...groupEdges.map((edge) => edge.score)),
+      score: bestScore(groupEdges),
       updatedAt: now,
     };
   });
@@ -440,21 +484,21 @@ function asSeenBy(actor: Actor, group: DuplicateGroupDoc): VisibleGroup[] {
     if (actor.ability.can('update', cardSubject(place))) editable.add(String(id));
   });
   const edges = group.edges.filter((edge) => readable.has(String(edge.a)) && readable.has(String(edge.b)));
-  const parts = new Components();
-  for (const edge of edges) parts.union(String(edge.a), String(edge.b));
-  return parts
-    .groups()
-    .filter((members) => members.some((id) => editable.has(id)))
-    .map((members, index) => {
-      const inPart = new Set(members);
-      return {
-        id: index === 0 ? String(group._id) : `${String(group._id)}.${index}`,
-        group,
-        cardIds: group.cardIds.filter((id) => inPart.has(String(id))),
-        edges: edges.filter((edge) => inPart.has(String(edge.a))),
-        canMerge: members.every((id) => editable.has(id)),
-      };
-    });
+  const parts = Components.of(edges).filter(({ members }) => members.some((id) => editable.has(id)));
+  // Each part's cards in the group's order, in one pass over the group.
+  const partOf = new Map(parts.flatMap(({ members }, index) => members.map((id) => [id, index] as const)));
+  const cardIds = parts.map((): Types.ObjectId[] => []);
+  for (const id of group.cardIds) {
+    const index = partOf.get(String(id));
+    if (index !== undefined) cardIds[index].push(id);
+  }
+  return parts.map(({ members, edges: partEdges }, index) => ({
+    id: index === 0 ? String(group._id) : `${String(group._id)}.${index}`,
+    group,
+    cardIds: cardIds[index],
+    edges: partEdges,
+    canMerge: members.every((id) => editable.has(id)),
+  }));
 }
 
 /** `first` of a list: a whole number from 1 (anything else is refused, naming it), at most `max`. */

@@ -16,7 +16,7 @@ import { isUnread, readStateOf, readsAfterOwnChange, recordOwnChange } from '../
 import { handBackFiles, handOverFiles, type HandedFiles } from '../files/handover';
 import type { StoredFileDoc } from '../files/model';
 import { cardFileIds, fileFields, fileIdsOf, fileRecord, historyTitle, mayDownload, storedFiles } from '../files/service';
-import { Merge, type MergeDoc, type RepointedReference } from './model';
+import { DuplicateGroup, Merge, type MergeDoc, type RepointedReference } from './model';
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
 
@@ -97,6 +97,30 @@ async function refuseExportGain(actor: Actor, survivor: CardDoc, merged: CardDoc
       `merging the cards: values and files would go from the folder ${names}, where you lack the “Export” right, into one where you have it (they would become exportable to you); keep the card of the folder without that right as the main one, or ask an administrator`,
     ),
   );
+}
+
+/**
+ * A merged card goes to the trash. Where the actor may not delete it (an editor without «Полный
+ * доступ»), a merge is no way round that: such a card is merged only into a card of its duplicate
+ * group — a probable duplicate the scan or a save found, not marked «Не дубликат» — and otherwise
+ * refused (FORBIDDEN, naming the card and its folder at `merged.N`). With the right to delete, any
+ * card of the type may be merged, as it may be deleted.
+ */
+async function refuseTrashingWithoutRight(actor: Actor, survivor: CardDoc, merged: CardDoc[]): Promise<void> {
+  const undeletable = merged.flatMap((card, index) => (actor.ability.can('delete', cardSubject(card)) ? [] : [{ card, index }]));
+  const outside: typeof undeletable = [];
+  for (const entry of undeletable) if (!(await DuplicateGroup.exists({ $and: [{ cardIds: survivor._id }, { cardIds: entry.card._id }] }))) outside.push(entry);
+  if (outside.length === 0) return;
+  const folders = await Folder.find({ _id: { $in: outside.map(({ card }) => card.folderId) } }, { name: 1 }).lean<{ _id: Types.ObjectId; name: string }[]>();
+  const folderName = (card: CardDoc) => folders.find((folder) => String(folder._id) === String(card.folderId))?.name ?? '';
+  const why = (card: CardDoc) =>
+    t(
+      actor,
+      `карточка «${card.title}» не из группы возможных дубликатов карточки «${survivor.title}», а удалять карточки в папке «${folderName(card)}» у вас права нет — объединение отправило бы её в корзину`,
+      `the card “${card.title}” is not in the group of probable duplicates of “${survivor.title}”, and you may not delete cards in the folder “${folderName(card)}” — the merge would put it in the trash`,
+    );
+  const fields = Object.fromEntries(outside.map(({ card, index }) => [`merged.${index}`, why(card)]));
+  throw new AppError('FORBIDDEN', forbidden(actor, t(actor, `объединение карточек — ${why(outside[0].card)}`, `merging the cards: ${why(outside[0].card)}`)).message, { fields });
 }
 
 /** The survivor's values after the merge: its own, the chosen cards' where chosen, lists united. */
@@ -400,6 +424,7 @@ export async function mergeCards(context: CardServiceContext, input: MergeInput)
     errors.throwIfAny();
   }
   await refuseExportGain(actor, survivor, merged);
+  await refuseTrashingWithoutRight(actor, survivor, merged);
   const type = await writtenCardType(actor, survivor.typeKey);
   const values = await validated(actor, type, mergedValues(actor, type, cards, input.choices), 'merge', survivor, undefined, undefined, undefined, merged);
   const mergedIds = new Set(ids(merged));

@@ -82,13 +82,30 @@ interface FoundEdge {
   score: number;
 }
 
-/** Edges within one block of cards sharing a key: every pair of a small block, a star of a large one. */
-function blockEdges(members: string[], rule: string, score: number, into: FoundEdge[]): void {
+/**
+ * Edges within one block of cards sharing a key: every pair of a small block, a star of a large one
+ * — each card joined to the first card it is not marked «Не дубликат» with, so that a mark at the
+ * first card leaves the others' links (each card passed over is a mark: the cost follows the marks).
+ */
+function blockEdges(members: string[], rule: string, score: number, dismissed: ReadonlySet<string>, into: FoundEdge[]): void {
   if (members.length <= CLIQUE_UP_TO) {
     for (let i = 0; i < members.length; i += 1) for (let j = i + 1; j < members.length; j += 1) into.push({ a: members[i], b: members[j], rule, score });
     return;
   }
-  for (let i = 1; i < members.length; i += 1) into.push({ a: members[0], b: members[i], rule, score });
+  for (const member of members.slice(1)) {
+    const hub = members.find((other) => other !== member && !dismissed.has(pairKey(other, member)));
+    if (hub) into.push({ a: hub, b: member, rule, score });
+  }
+}
+
+/**
+ * The pair joining two alike names: their first cards, unless those two were marked «Не дубликат» —
+ * then the first pair of their cards that was not (each pair passed over is a mark), so that a mark
+ * at a name's first card does not drop the links of its namesakes.
+ */
+function openPair(xs: readonly string[], ys: readonly string[], dismissed: ReadonlySet<string>): [string, string] | null {
+  for (const x of xs) for (const y of ys) if (!dismissed.has(pairKey(x, y))) return [x, y];
+  return null;
 }
 
 /** Spilled records: a card under one of its exact keys or its normalised name (a block), or a distinct name under one of its prefix trigrams (a posting). */
@@ -118,13 +135,14 @@ async function bucketEdges(
   rules: TypeRules,
   orders: Map<string, (trigram: string) => number>,
   pause: () => Promise<void>,
+  dismissed: ReadonlySet<string>,
   into: { edges: FoundEdge[]; common: CommonValue[] },
 ): Promise<void> {
   const { threshold } = rules;
   const exactRules = new Set(rules.rules.filter((rule) => rule.mode === 'exact').map((rule) => rule.id));
   const blocks = new Map<string, string[]>();
-  // Per posting, each distinct name once, with its first card (the smallest id: records come in the order of ids).
-  const postings = new Map<string, { rule: string; trigram: string; names: Map<string, string> }>();
+  // Per posting, each distinct name once, with its cards (the smallest id first: records come in the order of ids).
+  const postings = new Map<string, { rule: string; trigram: string; names: Map<string, string[]> }>();
   for (const record of records) {
     if (record.length === 2) {
       const [key, id] = record;
@@ -137,13 +155,15 @@ async function bucketEdges(
     const key = `${rule}~${numbers}~${trigram}`;
     let posting = postings.get(key);
     if (!posting) postings.set(key, (posting = { rule, trigram, names: new Map() }));
-    if (!posting.names.has(text)) posting.names.set(text, id);
+    const cards = posting.names.get(text);
+    if (cards) cards.push(id);
+    else posting.names.set(text, [id]);
   }
   for (const [key, members] of blocks) {
     // Rule ids hold neither «=» nor «~»: what stands before the first «=» names the rule.
     const rule = key.slice(0, key.indexOf('='));
     if (exactRules.has(rule) && members.length > commonValueLimits.cards) into.common.push({ rule, value: key.slice(rule.length + 1), cards: members.length });
-    else if (members.length > 1) blockEdges(members, rule, 1, into.edges);
+    else if (members.length > 1) blockEdges(members, rule, 1, dismissed, into.edges);
     await pause();
   }
   const prefixed = new Map<string, PrefixedName>();
@@ -159,14 +179,15 @@ async function bucketEdges(
   };
   for (const { rule, trigram, names } of postings.values()) {
     if (names.size < 2) continue;
-    const list = [...names].map(([text, id]) => ({ id, name: prefixOf(rule, text) }));
+    const list = [...names].map(([text, ids]) => ({ ids, name: prefixOf(rule, text) }));
     for (let i = 0; i < list.length; i += 1) {
       await pause();
       for (let j = i + 1; j < list.length; j += 1) {
         const [x, y] = [list[i], list[j]];
         if (x.name.prefix.find((candidate) => y.name.inPrefix.has(candidate)) !== trigram) continue;
         const score = nameSimilarity(x.name.shape, y.name.shape);
-        if (score >= threshold) into.edges.push({ a: x.id, b: y.id, rule, score });
+        const pair = score >= threshold ? openPair(x.ids, y.ids, dismissed) : null;
+        if (pair) into.edges.push({ a: pair[0], b: pair[1], rule, score });
       }
     }
   }
@@ -266,9 +287,10 @@ async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Pr
     progress.advance(indexed % BATCH);
     progress.stage('comparing', spill.bucketRecords);
     const found = { edges: [] as FoundEdge[], common: [] as CommonValue[] };
+    const dismissed = new Set((await DuplicateDismissal.find({ typeKey: type.key }, { _id: 1 }).lean()).map((doc) => String(doc._id)));
     for (let bucket = 0; bucket < spill.bucketCount; bucket += 1) {
       const records = await spill.readBucket<BlockRecord | PostingRecord>(bucket);
-      await bucketEdges(records, rules, orders, pause, found);
+      await bucketEdges(records, rules, orders, pause, dismissed, found);
       progress.advance(records.length);
     }
     progress.stage('grouping', null);
@@ -277,7 +299,6 @@ async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Pr
     const trigramCounts = Object.fromEntries([...counts].map(([rule, byTrigram]) => [rule, [...byTrigram].filter(([, count]) => count > 1)]));
     counts.clear();
 
-    const dismissed = new Set((await DuplicateDismissal.find({ typeKey: type.key }, { _id: 1 }).lean()).map((doc) => String(doc._id)));
     const kept: DuplicateEdge[] = found.edges
       .filter((edge) => !dismissed.has(pairKey(edge.a, edge.b)))
       .map((edge) => ({ ...edge, a: new Types.ObjectId(edge.a), b: new Types.ObjectId(edge.b) }));

@@ -13,9 +13,12 @@ export function useDisplay() {
   const format = useFormat();
   const label = useLabel();
 
-  /** How a reference reads: its title, marked when the card is in the trash; null for «нет доступа». */
-  const referenceLabel = (ref: CardReference): string | null =>
-    !ref.accessible || ref.title === null ? null : ref.inTrash ? `${ref.title} ${t('ws.referenceInTrash')}` : ref.title;
+  /** How a reference reads: its title, marked when the card is in the trash; «карточка удалена» once deleted for good; null for «нет доступа». */
+  const referenceLabel = (ref: CardReference): string | null => {
+    if (ref.deleted) return t('ws.referenceDeleted');
+    if (!ref.accessible || ref.title === null) return null;
+    return ref.inTrash ? `${ref.title} ${t('ws.referenceInTrash')}` : ref.title;
+  };
 
   /** How an id reads: a user's name, a file's name, a referenced card's title (marked in the trash, «нет доступа» when hidden), «…» while loading. */
   function linkText(references: CardReference[] = [], titles: Record<string, string | null> | null = null) {

@@ -97,8 +97,8 @@ describe('the request path costs what the user touches (API)', function () {
       commands.filter((c) => c.collection === 'cards').map((c) => c.name),
       describeCommands(commands),
     ).to.deep.equal(['aggregate']);
-    // Besides the session, the user's read state.
-    expect([['find reads']]).to.deep.include(commands.filter((c) => c.collection !== 'cards' && c.collection !== 'sessions').map((c) => `${c.name} ${c.collection}`));
+    // Besides the session, the user's read state, unless the instance read it less than a second ago.
+    expect([[], ['find reads']]).to.deep.include(commands.filter((c) => c.collection !== 'cards' && c.collection !== 'sessions').map((c) => `${c.name} ${c.collection}`));
 
     // A card read one by one: its folder's count drops, and its index key alone tells that it did not change since (no card is read).
     await natalia.data('mutation($id: ID!) { markCardRead(id: $id) }', { id: delta.createCard.id });
@@ -120,6 +120,21 @@ describe('the request path costs what the user touches (API)', function () {
       commands.filter((c) => c.collection === 'cards').map((c) => c.name),
       describeCommands(commands),
     ).to.deep.equal(['aggregate', 'find']);
+  });
+
+  it('reads the user’s read state once for a folder page’s bold rows and the unread counts asked with it', async () => {
+    // The read state the instance keeps for a second has expired.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    let answer: { cards: { edges: { node: { unread: { isNew: boolean } | null } }[] }; unreadCounts: { folderId: string; count: number }[] } | undefined;
+    const commands = await commandsDuring(async () => {
+      answer = await natalia.data(`query($f: ID!) { cards(folderId: $f, first: 50) { edges { node { unread { isNew } } } } unreadCounts { folderId count } }`, { f: ids.folder });
+    });
+    const bold = answer!.cards.edges.filter((edge) => edge.node.unread).length;
+    expect(answer!.unreadCounts.find((c) => c.folderId === ids.folder)?.count).to.equal(bold);
+    expect(
+      commands.filter((c) => c.collection === 'reads').map((c) => c.name),
+      describeCommands(commands),
+    ).to.deep.equal(['find']);
   });
 
   it('answers a user’s concurrent unread counts with at most two recounts, and a count asked after a change includes it', async () => {

@@ -5,6 +5,8 @@ import type { ApiClient } from '../support/api-client';
 import { databaseCommandsDuring, type SentCommand } from '../support/commands';
 import { createCorrespondents, createFolder, createUser, setFolderAccess } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
+import { SseSubscription } from '../support/sse';
+import { waitFor } from '../support/wait';
 
 const PASSWORD = 'secret-password-1';
 const CREATE = 'mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id version } }';
@@ -135,6 +137,30 @@ describe('the request path costs what the user touches (API)', function () {
       commands.filter((c) => c.collection === 'reads').map((c) => c.name),
       describeCommands(commands),
     ).to.deep.equal(['find']);
+  });
+
+  it('recounts a folder once for all of a user’s open tabs when they read a card in it, and each tab gets the new count', async () => {
+    type Update = { live: { unreadCounts: { folderId: string; count: number }[] | null } };
+    const tabs = Array.from({ length: 3 }, () => new SseSubscription<Update>(server.url, natalia.cookieHeader(), 'subscription { live { unreadCounts { folderId count } } }'));
+    try {
+      await Promise.all(tabs.map((tab) => tab.ready));
+      const created = await tatiana.data<{ createCard: { id: string } }>(CREATE, { f: ids.folder, v: { name: 'ООО «Три вкладки»' } });
+      const now = (await natalia.data<{ unreadCounts: { folderId: string; count: number }[] }>(COUNTS)).unreadCounts.find((c) => c.folderId === ids.folder)!.count;
+      const countIn = (tab: SseSubscription<Update>) =>
+        tab.received
+          .filter((update) => update.live.unreadCounts)
+          .at(-1)
+          ?.live.unreadCounts?.find((c) => c.folderId === ids.folder)?.count;
+      await waitFor(() => tabs.every((tab) => countIn(tab) === now), 'each tab’s count with the new card');
+      const commands = await commandsDuring(async () => {
+        await natalia.data('mutation($id: ID!) { markCardRead(id: $id) }', { id: created.createCard.id });
+        await waitFor(() => tabs.every((tab) => countIn(tab) === now - 1), 'each tab’s count after the card was read');
+      });
+      // One recount of the folder: its changed cards and the receipts (two aggregates sent together), not one per tab.
+      expect(commands.filter((c) => c.collection === 'cards' && c.name === 'aggregate').length, describeCommands(commands)).to.equal(2);
+    } finally {
+      for (const tab of tabs) tab.close();
+    }
   });
 
   it('answers a user’s concurrent unread counts with at most two recounts, and a count asked after a change includes it', async () => {

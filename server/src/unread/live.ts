@@ -6,7 +6,7 @@ import { events, type CardEvent, type CardPlace, type ReadsChanged } from '../ev
 import { openLiveStream, viewerReads, type Audience, type Viewer } from '../live/streams';
 import type { GraphQLContext } from '../graphql/context';
 import { requireActor } from '../graphql/guards';
-import { applyReadChange, countUnread, isUnread, sharedRecount } from './service';
+import { applyReadChange, countUnread, isUnread, sharedRecount, type ReadState } from './service';
 
 /**
  * What a subscriber is told a card did: the change's own action, or `moved-away` — the card left
@@ -112,6 +112,21 @@ const signals = () =>
   ]);
 
 /**
+ * A user's own read action (or move of cards) recounts the folders it touched once for all their
+ * streams on this instance with the same rights: the same event reaches each of them, and five
+ * tabs cost one aggregate, not five. Keyed by the event, so the entry goes with it.
+ */
+const recountsByCause = new WeakMap<object, { levels: UserAccess['folderLevels']; counts: Promise<Map<string, number>> }>();
+
+function recountOnce(cause: object, viewer: Viewer, state: ReadState, folderIds: string[]): Promise<Map<string, number>> {
+  const shared = recountsByCause.get(cause);
+  if (shared && shared.levels === viewer.access.folderLevels) return shared.counts;
+  const counts = countUnread(viewer.access, state, folderIds);
+  recountsByCause.set(cause, { levels: viewer.access.folderLevels, counts });
+  return counts;
+}
+
+/**
  * A subscriber's unread counts, kept as events arrive: a colleague's change moves a count by one,
  * worked out in memory from the event (where the card was and when it last changed, before and
  * after) — no database read per subscriber and event; the subscriber's own read action, and their
@@ -129,9 +144,9 @@ async function countsTracker(actor: Actor) {
     access = viewer.access;
     return listed();
   };
-  /** Counts these folders again; whether any count changed. */
-  const recountFolders = async (folderIds: string[], viewer: Viewer): Promise<boolean> => {
-    const fresh = await countUnread(viewer.access, state, folderIds);
+  /** Counts these folders again after `cause` (shared with the user's other streams); whether any count changed. */
+  const recountFolders = async (cause: object, folderIds: string[], viewer: Viewer): Promise<boolean> => {
+    const fresh = await recountOnce(cause, viewer, state, folderIds);
     let changed = false;
     for (const folderId of folderIds) {
       const count = fresh.get(folderId);
@@ -161,7 +176,7 @@ async function countsTracker(actor: Actor) {
     const folderId = change.folder?.folderId ?? change.receipt?.folderId ?? change.batch?.folderId;
     if (folderId === undefined) return recount(viewer);
     applyReadChange(state, change);
-    await recountFolders([folderId], viewer);
+    await recountFolders(change, [folderId], viewer);
     return listed();
   };
   return {
@@ -192,7 +207,7 @@ async function countsTracker(actor: Actor) {
           for (const folderId of placesOf(event).slice(1)) left.add(folderId);
         } else moved = colleagueChange(event, viewer) || moved;
       }
-      if (left.size > 0) moved = (await recountFolders([...left], viewer)) || moved;
+      if (left.size > 0) moved = (await recountFolders(signal.changes, [...left], viewer)) || moved;
       return moved ? listed() : null;
     },
   };

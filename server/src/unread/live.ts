@@ -41,8 +41,14 @@ function cardEventFor(event: CardEvent, viewer: Viewer): CardEventView | null {
 /** Where a card change may be seen: the folder it is in, and the one it left. */
 const placesOf = (event: CardEvent): string[] => [event.folderId, ...(event.previous && event.previous.folderId !== event.folderId ? [event.previous.folderId] : [])];
 
-/** Where any of these changes may be seen, each folder once. */
-const placesOfAll = (changes: readonly CardEvent[]): string[] => (changes.length === 1 ? placesOf(changes[0]!) : [...new Set(changes.flatMap(placesOf))]);
+/** Where any of these changes may be seen, each folder once: worked out once per event, not per subscriber. */
+const placesOfChanges = new WeakMap<readonly CardEvent[], string[]>();
+function placesOfAll(changes: readonly CardEvent[]): string[] {
+  if (changes.length === 1) return placesOf(changes[0]!);
+  let places = placesOfChanges.get(changes);
+  if (!places) placesOfChanges.set(changes, (places = [...new Set(changes.flatMap(placesOf))]));
+  return places;
+}
 
 /** Card changes one by one, a batch's too (the `cardEvents` subscription tells of each card). */
 const eachCardEvent = () =>

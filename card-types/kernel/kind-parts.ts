@@ -43,10 +43,20 @@ const HIDDEN_IN_TEXT =
   // eslint-disable-next-line no-control-regex
   /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]|(?!\u200c|\u200d|\ufe0f)\p{Default_Ignorable_Code_Point}|(?<!\p{Extended_Pictographic}|[#*0-9])\ufe0f/gu;
 
+/**
+ * Blank to the eye though not white space (s12 attack A6): the Braille blank U+2800 (the usual
+ * "invisible name" of chats) is a space, the object replacement character U+FFFC (a placeholder for
+ * an embedded object that is not there) goes, and so do combining marks with nothing to sit on — at
+ * the start of the text or of a word —, so a name of only these is empty, and required names refuse it.
+ */
+const BRAILLE_BLANK = /\u2800/g;
+const NOTHING_TO_SHOW = /\ufffc|(?<=^|\s)\p{M}+/gu;
+
 /** Text as a card keeps it: without the characters above, trimmed; one line unless `multiline` (line breaks and tabs become a space). */
 export function cleanText(text: string, multiline: boolean): string {
-  const visible = text.replace(HIDDEN_IN_TEXT, '');
-  return (multiline ? visible.replace(/\r\n?|[\u2028\u2029]/g, '\n') : visible.replace(/[\t\r\n\u2028\u2029]+/g, ' ')).trim();
+  const visible = text.replace(HIDDEN_IN_TEXT, '').replace(BRAILLE_BLANK, ' ');
+  const lines = multiline ? visible.replace(/\r\n?|[\u2028\u2029]/g, '\n') : visible.replace(/[\t\r\n\u2028\u2029]+/g, ' ');
+  return lines.replace(NOTHING_TO_SHOW, '').trim();
 }
 
 /** An id of a card or user, lower-cased. */

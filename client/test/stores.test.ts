@@ -1,7 +1,7 @@
 import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { CardDetails, CardPage, CardRow } from '../src/workspace/api';
-import type { CardEvent } from '../src/workspace/live';
+import type { CardBatch, CardEvent } from '../src/workspace/live';
 
 // The stores talk to the server through these modules; the tests answer in its place.
 const server = vi.hoisted(() => ({
@@ -10,10 +10,14 @@ const server = vi.hoisted(() => ({
   fetchCardCount: vi.fn(),
   fetchCards: vi.fn(),
   cardEventListeners: [] as ((event: CardEvent) => void)[],
+  cardBatchListeners: [] as ((batch: CardBatch) => void)[],
 }));
 vi.mock('../src/api/graphql', () => ({ graphql: (text: string) => text, request: server.request }));
 vi.mock('../src/workspace/api', () => ({ fetchCardPage: server.fetchCardPage, fetchCardCount: server.fetchCardCount, fetchCards: server.fetchCards }));
-vi.mock('../src/workspace/live', () => ({ onCardEvent: (listener: (event: CardEvent) => void) => server.cardEventListeners.push(listener) }));
+vi.mock('../src/workspace/live', () => ({
+  onCardEvent: (listener: (event: CardEvent) => void) => server.cardEventListeners.push(listener),
+  onCardBatch: (listener: (batch: CardBatch) => void) => server.cardBatchListeners.push(listener),
+}));
 
 const { useSessionStore } = await import('../src/stores/session');
 const { useFoldersStore } = await import('../src/stores/folders');
@@ -23,6 +27,7 @@ beforeEach(() => {
   setActivePinia(createPinia());
   vi.clearAllMocks();
   server.cardEventListeners.length = 0;
+  server.cardBatchListeners.length = 0;
 });
 
 const viewer = (login: string, rules: unknown[]) => ({
@@ -205,6 +210,28 @@ describe('the card list store', () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(server.fetchCards.mock.calls.length).toBeLessThanOrEqual(3);
     expect(server.fetchCardPage.mock.calls.length).toBeLessThanOrEqual(5);
+  });
+
+  it('takes a colleague’s import told a batch at a time as one refresh of the rows on show and the count; a batch of other folders leaves the list alone', async () => {
+    server.fetchCardPage.mockResolvedValueOnce(page([row('old', 'Старая', '2026-01-01')], false));
+    server.fetchCardCount.mockResolvedValue(1);
+    const list = useCardListStore();
+    await list.open('f1');
+    await vi.waitFor(() => expect(list.totalCount).toBe(1));
+    const batch = (folderId: string, from: number): CardBatch => ({ cardIds: Array.from({ length: 500 }, (_, i) => `new-${from + i}`), folderIds: [folderId], actorId: 'u2' });
+    for (const listener of server.cardBatchListeners) listener(batch('f2', 0));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(server.fetchCardPage).toHaveBeenCalledTimes(1);
+
+    const imported = Array.from({ length: 100 }, (_, i) => ({ ...row(`new-${i}`, `Новая ${i}`, '2026-01-02'), unread: { isNew: true, changedFields: [], since: '2026-01-02' } }));
+    server.fetchCardPage.mockResolvedValue(page(imported, true));
+    server.fetchCardCount.mockResolvedValue(1001);
+    for (const listener of server.cardBatchListeners) listener(batch('f1', 0));
+    for (const listener of server.cardBatchListeners) listener(batch('f1', 500));
+    await vi.waitFor(() => expect(list.totalCount).toBe(1001), { timeout: 3000 });
+    expect(list.rows.map((r) => r.id)).toEqual(imported.map((r) => r.id));
+    expect(list.rows.every((r) => r.unread?.isNew)).toBe(true);
+    expect(server.fetchCards).not.toHaveBeenCalled();
   });
 
   it('reads the list again for changes that come while a burst’s refresh is under way, rather than counting them twice', async () => {

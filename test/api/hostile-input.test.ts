@@ -168,6 +168,10 @@ describe('hostile input on read paths (API)', function () {
     expect(card.card.title).to.equal('ООО Нуль[31mКрасныйпуп вторая');
     expect(card.card.values).to.include({ name: 'ООО Нуль[31mКрасныйпуп вторая', notes: 'строка\nещё\tодна\nтретья' });
     expect(card.card.values.tags).to.deep.equal(['тег']);
+    // A name blank to the eye is no name (s12 attack A6): the required name is refused.
+    const blank = await admin.request(CREATE, { f: folderId, t: 'counterparty', v: { name: '\u2800\u2800\u2800\ufffc' } });
+    expect(blank.errors?.[0]?.extensions?.code).to.equal('BAD_USER_INPUT');
+    expect(Object.keys(refusalFields(blank))).to.deep.equal(['name']);
   });
 
   it('never returns an unlimited trash page', async () => {
@@ -273,5 +277,17 @@ describe('hostile input on administrators’ write paths (API)', function () {
     expect(hidden.updateUser.fullName).to.equal('Анна Олег Ли ❤\ufe0f 👨\u200d👩');
     // Nothing but hidden characters is no name at all.
     expect(refusalFields(await admin.request('mutation { createGroup(name: "\\u202e\\u200b") { id } }'))).to.deep.equal({ name: 'Обязательное поле' });
+    // Nor is a name blank to the eye (s12 attack A6): Braille blanks, combining marks with nothing to sit on, the object replacement character.
+    for (const blank of ['\u2800\u2800\u2800', '\u0301\u0336', '\ufffc', '\u3164\u2800', '\u2800\u0301 \ufffc']) {
+      expect(refusalFields(await admin.request('mutation($n: String!) { createGroup(name: $n) { id } }', { n: blank })), JSON.stringify(blank)).to.deep.equal({
+        name: 'Обязательное поле',
+      });
+    }
+    // A mark on a letter stays; a Braille blank between words is a space.
+    const marked = await admin.data<{ updateUser: { fullName: string } }>('mutation($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { fullName } }', {
+      id: user.createUser.id,
+      input: { fullName: '\u2800Ольга\u2800Е\u0301ва\u2800' },
+    });
+    expect(marked.updateUser.fullName).to.equal('Ольга Е\u0301ва');
   });
 });

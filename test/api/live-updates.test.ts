@@ -4,6 +4,7 @@ import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { Session } from '../../server/src/people/models';
 import { createFolder, createLibrary, createUser, setFolderAccess } from '../support/fixtures';
+import { importCsv } from '../support/import';
 import { SseSubscription } from '../support/sse';
 import { signedIn, startTestServer } from '../support/server';
 import { waitFor } from '../support/wait';
@@ -355,6 +356,42 @@ describe('live updates over server-sent events (API)', function () {
       const countUpdates = live.received.filter((update) => update.live.unreadCounts);
       expect(countsOf(countUpdates.at(-1)!)).to.equal(40);
       expect(countUpdates.length, 'updates carrying the counts').to.be.at.most(20);
+    });
+
+    it('tells a tab of a colleague’s import once a batch, not once a card: every card in the batches, the count following to all of them, the rows bold', async () => {
+      const { folder, writer, watcher } = await pair();
+      type Update = {
+        live: { cardEvent: { cardId: string } | null; cardBatch: { cardIds: string[]; folderIds: string[] } | null; unreadCounts: { folderId: string; count: number }[] | null };
+      };
+      const live = new SseSubscription<Update>(
+        server.url,
+        watcher.cookieHeader(),
+        'subscription { live { cardEvent { cardId } cardBatch { cardIds folderIds } unreadCounts { folderId count } } }',
+      );
+      subscriptions.push(live as SseSubscription<unknown>);
+      await live.ready;
+      const ROWS = 1200;
+      const csv = ['Наименование', ...Array.from({ length: ROWS }, (_, i) => `ООО «Импорт ${i}»`)].join('\n');
+      expect(await importCsv(server, writer, { folderId: folder, typeKey: 'counterparty', csv, columns: ['name'] })).to.equal('succeeded');
+      const batches = () => live.received.flatMap((update) => (update.live.cardBatch ? [update.live.cardBatch] : []));
+      const countOf = (update: Update) => update.live.unreadCounts?.find((c) => c.folderId === folder)?.count;
+      await waitFor(
+        () => batches().reduce((cards, batch) => cards + batch.cardIds.length, 0) === ROWS && live.received.some((update) => countOf(update) === ROWS),
+        'every imported card and the count of 1,200',
+      );
+      // 500 rows a batch: three updates carry the cards, none a card alone.
+      expect(batches().length).to.equal(3);
+      expect(batches().every((batch) => batch.folderIds.length === 1 && batch.folderIds[0] === folder)).to.equal(true);
+      expect(live.received.filter((update) => update.live.cardEvent)).to.deep.equal([]);
+      expect(countOf(live.received.filter((update) => update.live.unreadCounts).at(-1)!)).to.equal(ROWS);
+      // The list the tab reads again shows the imported cards new to the watcher (bold).
+      const page = await watcher.data<{ cards: { totalCount: number; edges: { node: { id: string; unread: { isNew: boolean } | null } }[] } }>(
+        'query($f: ID!) { cards(folderId: $f, first: 50) { totalCount edges { node { id unread { isNew } } } } }',
+        { f: folder },
+      );
+      expect(page.cards.totalCount).to.equal(ROWS);
+      expect(page.cards.edges.every((edge) => edge.node.unread?.isNew === true)).to.equal(true);
+      expect(new Set(batches().flatMap((batch) => batch.cardIds))).to.include.members(page.cards.edges.map((edge) => edge.node.id));
     });
   });
 });

@@ -5,6 +5,8 @@ import type { ApiClient } from '../support/api-client';
 import { databaseCommandsDuring, type SentCommand } from '../support/commands';
 import { createCorrespondents, createFolder, createUser, setFolderAccess } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
+import { SseSubscription } from '../support/sse';
+import { waitFor } from '../support/wait';
 
 const PASSWORD = 'secret-password-1';
 const CREATE = 'mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id version } }';
@@ -97,8 +99,8 @@ describe('the request path costs what the user touches (API)', function () {
       commands.filter((c) => c.collection === 'cards').map((c) => c.name),
       describeCommands(commands),
     ).to.deep.equal(['aggregate']);
-    // Besides the session, the user's read state.
-    expect([['find reads']]).to.deep.include(commands.filter((c) => c.collection !== 'cards' && c.collection !== 'sessions').map((c) => `${c.name} ${c.collection}`));
+    // Besides the session, the user's read state, unless the instance read it less than a second ago.
+    expect([[], ['find reads']]).to.deep.include(commands.filter((c) => c.collection !== 'cards' && c.collection !== 'sessions').map((c) => `${c.name} ${c.collection}`));
 
     // A card read one by one: its folder's count drops, and its index key alone tells that it did not change since (no card is read).
     await natalia.data('mutation($id: ID!) { markCardRead(id: $id) }', { id: delta.createCard.id });
@@ -120,6 +122,45 @@ describe('the request path costs what the user touches (API)', function () {
       commands.filter((c) => c.collection === 'cards').map((c) => c.name),
       describeCommands(commands),
     ).to.deep.equal(['aggregate', 'find']);
+  });
+
+  it('reads the user’s read state once for a folder page’s bold rows and the unread counts asked with it', async () => {
+    // The read state the instance keeps for a second has expired.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    let answer: { cards: { edges: { node: { unread: { isNew: boolean } | null } }[] }; unreadCounts: { folderId: string; count: number }[] } | undefined;
+    const commands = await commandsDuring(async () => {
+      answer = await natalia.data(`query($f: ID!) { cards(folderId: $f, first: 50) { edges { node { unread { isNew } } } } unreadCounts { folderId count } }`, { f: ids.folder });
+    });
+    const bold = answer!.cards.edges.filter((edge) => edge.node.unread).length;
+    expect(answer!.unreadCounts.find((c) => c.folderId === ids.folder)?.count).to.equal(bold);
+    expect(
+      commands.filter((c) => c.collection === 'reads').map((c) => c.name),
+      describeCommands(commands),
+    ).to.deep.equal(['find']);
+  });
+
+  it('recounts a folder once for all of a user’s open tabs when they read a card in it, and each tab gets the new count', async () => {
+    type Update = { live: { unreadCounts: { folderId: string; count: number }[] | null } };
+    const tabs = Array.from({ length: 3 }, () => new SseSubscription<Update>(server.url, natalia.cookieHeader(), 'subscription { live { unreadCounts { folderId count } } }'));
+    try {
+      await Promise.all(tabs.map((tab) => tab.ready));
+      const created = await tatiana.data<{ createCard: { id: string } }>(CREATE, { f: ids.folder, v: { name: 'ООО «Три вкладки»' } });
+      const now = (await natalia.data<{ unreadCounts: { folderId: string; count: number }[] }>(COUNTS)).unreadCounts.find((c) => c.folderId === ids.folder)!.count;
+      const countIn = (tab: SseSubscription<Update>) =>
+        tab.received
+          .filter((update) => update.live.unreadCounts)
+          .at(-1)
+          ?.live.unreadCounts?.find((c) => c.folderId === ids.folder)?.count;
+      await waitFor(() => tabs.every((tab) => countIn(tab) === now), 'each tab’s count with the new card');
+      const commands = await commandsDuring(async () => {
+        await natalia.data('mutation($id: ID!) { markCardRead(id: $id) }', { id: created.createCard.id });
+        await waitFor(() => tabs.every((tab) => countIn(tab) === now - 1), 'each tab’s count after the card was read');
+      });
+      // One recount of the folder: its changed cards and the receipts (two aggregates sent together), not one per tab.
+      expect(commands.filter((c) => c.collection === 'cards' && c.name === 'aggregate').length, describeCommands(commands)).to.equal(2);
+    } finally {
+      for (const tab of tabs) tab.close();
+    }
   });
 
   it('answers a user’s concurrent unread counts with at most two recounts, and a count asked after a change includes it', async () => {

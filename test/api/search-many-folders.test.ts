@@ -24,6 +24,7 @@ describe('search by words for a reader of many folders (API)', function () {
   let server: RunningServer;
   let reader: ApiClient;
   let fewFolders: ApiClient;
+  let fewerFolders: ApiClient;
   const expected = ['ООО «Вектор-474»', ...Array.from({ length: 5 }, (_, i) => `ООО «Вектор-474-${i}»`)];
 
   before(async () => {
@@ -33,19 +34,36 @@ describe('search by words for a reader of many folders (API)', function () {
     const departmentId = await createDepartment(admin, 'Чтение');
     const readerId = await createUser(admin, { login: 'many.folders', fullName: 'Читатель Папок', password: PASSWORD, departmentId });
     const fewId = await createUser(admin, { login: 'few.folders', fullName: 'Читатель Двадцати', password: PASSWORD, departmentId });
+    const fewerId = await createUser(admin, { login: 'fewer.folders', fullName: 'Читатель Двадцати Девяти', password: PASSWORD, departmentId });
     const libraryId = await createLibrary(admin, 'Много папок');
+    let firstFolderId = '';
     // 30 folders the reader reads, 31 they do not (so the search is scoped to the reader's folders).
     for (let f = 0; f < 2 * READABLE + 1; f += 1) {
       const folderId = await createFolder(admin, { libraryId, name: `Папка ${f}`, allowedCardTypes: ['counterparty'] });
+      if (f === 0) firstFolderId = folderId;
       const readable = f < READABLE;
-      if (readable) await setFolderAccess(admin, folderId, [{ principalId: readerId, level: 'read' }, ...(f < 20 ? [{ principalId: fewId, level: 'read' as const }] : [])]);
+      if (readable)
+        await setFolderAccess(admin, folderId, [
+          { principalId: readerId, level: 'read' },
+          ...(f < 20 ? [{ principalId: fewId, level: 'read' as const }] : []),
+          ...(f < READABLE - 1 ? [{ principalId: fewerId, level: 'read' as const }] : []),
+        ]);
       // «вектор» and «ооо» on 600 readable cards (common), «474» on 6 of them.
       const names = readable ? Array.from({ length: 20 }, (_, i) => `ООО «Вектор-${f * 20 + i}»`) : [`ООО «Вектор-474-скрытая-${f}»`];
       if (readable && f % 6 === 1) names.push(`ООО «Вектор-474-${(f - 1) / 6}»`);
       await storeCounterparties({ folderId, libraryId }, names, adminId);
+      // «ЗАО Гранит»: 600 cards in a folder the readers do not read; the reader's 2 are stored after them.
+      if (f === READABLE)
+        await storeCounterparties(
+          { folderId, libraryId },
+          Array.from({ length: 600 }, (_, i) => `ЗАО «Гранит-${1000 + i}»`),
+          adminId,
+        );
     }
+    await storeCounterparties({ folderId: firstFolderId, libraryId }, ['ЗАО «Гранит-для-читателя»', 'ЗАО «Гранит-второй»'], adminId);
     reader = await signedIn(server, 'many.folders', PASSWORD);
     fewFolders = await signedIn(server, 'few.folders', PASSWORD);
+    fewerFolders = await signedIn(server, 'fewer.folders', PASSWORD);
   });
   after(async () => {
     await server?.stop();
@@ -87,12 +105,29 @@ describe('search by words for a reader of many folders (API)', function () {
     expect(work.ranges).to.deep.equal(['474']);
   });
 
-  it('words every readable card has are each counted (the likeliest too common across the folders, then each 500 or more in the reader’s) and walked together for a page', async () => {
+  it('words every readable card has, for a reader of half the folders but one: counted and walked together across all folders, naming none of theirs', async () => {
     const work = await searchWork(() => reader.data<Hit>(SEARCH, { q: 'ООО Вектор', first: 30 }));
     expect(work.result.search).to.have.length(30);
     expect(work.result.search.every((hit) => hit.card.title.startsWith('ООО «Вектор-') && !hit.card.title.includes('скрытая'))).to.equal(true);
+    // The likeliest rare word across (too common for 3 per folder read), then both up to 500.
     expect(work.counts).to.equal(3);
     expect(work.countsExamined).to.equal(0);
     expect(work.ranges.sort()).to.deep.equal(['вектор', 'ооо']);
+    // Visiting the reader's folders sent their 30 ids with each count and each word's walk.
+    expect(work.asked.join(' ')).not.to.include('folderId');
+  });
+
+  it('a reader of 30 folders and one of 29 walk common words with the same commands: the search costs its page, not their folders', async () => {
+    const twentyNine = await searchWork(() => fewerFolders.data<Hit>(SEARCH, { q: 'ООО Вектор', first: 30 }));
+    const thirty = await searchWork(() => reader.data<Hit>(SEARCH, { q: 'ООО Вектор', first: 30 }));
+    expect(twentyNine.result.search).to.have.length(30);
+    expect(twentyNine.result.search.every((hit) => !hit.card.title.includes('скрытая'))).to.equal(true);
+    const limitAside = (asked: string[]) => asked.map((command) => command.replace(/"\$limit":\d+/, '"$limit":"3 per folder"'));
+    expect(limitAside(twentyNine.asked)).to.deep.equal(limitAside(thirty.asked));
+  });
+
+  it('common words whose cards are nearly all in folders the reader does not read: the walk across gives up and the reader’s folders find both of theirs', async () => {
+    const work = await searchWork(() => reader.data<Hit>(SEARCH, { q: 'ЗАО Гранит', first: 30 }));
+    expect(work.result.search.map((hit) => hit.card.title).sort()).to.deep.equal(['ЗАО «Гранит-второй»', 'ЗАО «Гранит-для-читателя»']);
   });
 });

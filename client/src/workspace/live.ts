@@ -6,15 +6,26 @@ import { useUnreadStore } from '../stores/unread';
 import { paced } from './paced';
 
 const Live = graphql(`
-  subscription Live { live { cardEvent { cardId folderId previousFolderId action actorId actorName } unreadCounts { folderId count } accessChanged } }
+  subscription Live {
+    live {
+      cardEvent { cardId folderId previousFolderId action actorId actorName }
+      cardBatch { cardIds folderIds actorId }
+      unreadCounts { folderId count }
+      accessChanged
+    }
+  }
 `);
 const UnreadCountsQuery = graphql(`query UnreadCounts { unreadCounts { folderId count } }`);
 
 export type CardEvent = NonNullable<ResultOf<typeof Live>['live']['cardEvent']>;
+/** The cards one batch changed (an import's rows, its undo), told once: their ids and the folders they changed in. */
+export type CardBatch = NonNullable<ResultOf<typeof Live>['live']['cardBatch']>;
 type Counts = ResultOf<typeof UnreadCountsQuery>['unreadCounts'];
 type Listener = (event: CardEvent) => void;
+type BatchListener = (batch: CardBatch) => void;
 
 const listeners = new Set<Listener>();
+const batchListeners = new Set<BatchListener>();
 const accessListeners = new Set<() => void>();
 let client: Client | null = null;
 let stops: (() => void)[] = [];
@@ -23,6 +34,12 @@ let stops: (() => void)[] = [];
 export function onCardEvent(listener: Listener): () => void {
   listeners.add(listener);
   return () => listeners.delete(listener);
+}
+
+/** Calls `listener` for every batch of card changes the viewer may see (in place of an event per card); returns the unsubscribe function. */
+export function onCardBatch(listener: BatchListener): () => void {
+  batchListeners.add(listener);
+  return () => batchListeners.delete(listener);
 }
 
 /** Calls `listener` when the viewer's rights change (after the viewer and the folder tree are read again); returns the unsubscribe function. */
@@ -81,6 +98,7 @@ export function startLive(): void {
   stops = [
     subscribe(client, Live, {}, ({ live }) => {
       if (live.cardEvent) for (const listener of listeners) listener(live.cardEvent);
+      if (live.cardBatch) for (const listener of batchListeners) listener(live.cardBatch);
       if (live.unreadCounts) pushCounts(live.unreadCounts);
       if (live.accessChanged) void accessChanged();
     }),

@@ -149,13 +149,13 @@ export async function runBeforeSaveBatch(changes: CardChange[], session: ClientS
   }
 }
 
-/** After a batch committed: the hooks (batch form where a hook has one), then one card event per change. */
+/** After a batch committed: the hooks (batch form where a hook has one), then the batch's changes as one card event. */
 export async function runAfterCommitBatch(changes: CardChange[], onError: (name: string, error: unknown) => void): Promise<void> {
   await runCommitted(async (hooks) => {
     if (hooks.afterCommitBatch) await hooks.afterCommitBatch(changes);
     else if (hooks.afterCommit) for (const change of changes) await hooks.afterCommit(change);
   }, onError);
-  for (const change of changes) publishCardEvent(change);
+  if (changes.length > 0) events.publish('card-events', changes.map(cardEventOf));
 }
 
 /**
@@ -165,19 +165,17 @@ export async function runAfterCommitBatch(changes: CardChange[], onError: (name:
  */
 export async function runAfterCommit(change: CardChange, onError: (name: string, error: unknown) => void): Promise<void> {
   await runCommitted((hooks) => hooks.afterCommit?.(change), onError);
-  publishCardEvent(change);
+  events.publish('card-events', [cardEventOf(change)]);
 }
 
 function placeOf(card: CardDoc): CardPlace {
   return { folderId: String(card.folderId), libraryId: String(card.libraryId), updatedAt: card.updatedAt.toISOString(), inTrash: Boolean(card.inTrash) };
 }
 
-function publishCardEvent(change: CardChange): void {
-  publish(change.after, change.action, change.actor, change.before ? placeOf(change.before) : null);
-}
+const cardEventOf = (change: CardChange): CardEvent => eventOf(change.after, change.action, change.actor, change.before ? placeOf(change.before) : null);
 
-function publish(card: CardDoc, action: CardEvent['action'], actor: Actor, previous: CardPlace | null): void {
-  events.publish('card-event', {
+function eventOf(card: CardDoc, action: CardEvent['action'], actor: Actor, previous: CardPlace | null): CardEvent {
+  return {
     cardId: String(card._id),
     ...placeOf(card),
     action,
@@ -185,7 +183,7 @@ function publish(card: CardDoc, action: CardEvent['action'], actor: Actor, previ
     actorName: actor.fullName,
     at: new Date().toISOString(),
     previous,
-  });
+  };
 }
 
 /**
@@ -193,7 +191,7 @@ function publish(card: CardDoc, action: CardEvent['action'], actor: Actor, previ
  * removed): live streams tell those who may read the card, whose open card shows it again.
  */
 export function publishCardNotice(card: CardDoc, action: CardNoticeAction, actor: Actor): void {
-  publish(card, action, actor, placeOf(card));
+  events.publish('card-events', [eventOf(card, action, actor, placeOf(card))]);
 }
 
 export function diffValues(before: CardValues, after: CardValues): FieldChange[] {

@@ -20,6 +20,9 @@ import { Card, type CardDoc } from './model';
  *   (index `searchWords`, no folder named), the reader's access checked card by card against the
  *   access snapshot (the ability): the search costs that word's cards, however many folders the
  *   reader reads, and never more than visiting their folders would;
+ * - common words, for a reader of many folders: walked across all folders too, each card checked,
+ *   when the reader's share of the folders makes a page likely within what visiting their folders
+ *   would cost — the page's cards ÷ that share are looked at, not their folders (commonWordsAcross);
  * - otherwise the scope: the folders the reader reads when they read few of them, or a library's
  *   folders (index `folderId, searchWords`), else the whole index with the ability checking each card;
  * - the query's words are counted one at a time from the index keys alone (a word's prefix is a key
@@ -192,8 +195,8 @@ const WALKED_CANDIDATES = 2 * SEARCH_CANDIDATES;
  * together: the search when every word has RARE cards or more, where cards having them all are
  * usually many.
  */
-async function walkTogether(actor: Actor, scope: Filter, prefixes: string[], limit: number): Promise<Walk> {
-  const eachAtMost = Math.floor(WALKED_CANDIDATES / Math.max(2, prefixes.length));
+async function walkTogether(actor: Actor, scope: Filter, prefixes: string[], limit: number, candidates = WALKED_CANDIDATES): Promise<Walk> {
+  const eachAtMost = Math.floor(candidates / Math.max(2, prefixes.length));
   const batchSize = Math.min(Math.max(limit, WALK_BATCH), MAX_WALK_BATCH, eachAtMost);
   const walks = prefixes.map((prefix) => ({
     others: prefixes.filter((other) => other !== prefix),
@@ -228,6 +231,34 @@ async function walkTogether(actor: Actor, scope: Filter, prefixes: string[], lim
   }
 }
 
+/**
+ * Common words for a reader of many folders: the words' ranges across all folders (index
+ * `searchWords`, or within the library asked for), the ability checking each card, when the
+ * reader's share of all folders makes a page likely within what visiting their folders one by one
+ * would cost (CARDS_PER_FOLDER cards a folder): about `limit` × all folders ÷ the reader's folders
+ * cards are looked at — fewer the more folders the reader reads, where each visit of their folders
+ * sent and positioned all of them, for the counts and again for each word's walk. A word fewer
+ * than RARE cards have anywhere is read alone (complete: `uncounted` are the words not yet known
+ * to be more common). Null when the reader's share is too small for that, or when the walk looked
+ * at that many cards without filling the page or reaching the end of a range (the reader's folders
+ * hold few of these cards): their folders are visited then.
+ */
+async function commonWordsAcross(actor: Actor, across: Filter, words: { prefixes: string[]; uncounted: string[] }, limit: number, readerFolders: number): Promise<Walk | null> {
+  const visiting = Math.min(WALKED_CANDIDATES, readerFolders * CARDS_PER_FOLDER);
+  if (limit * (await accessSnapshot()).folders.size > visiting * readerFolders) return null;
+  const rarest = words.prefixes.length > 1 ? await rareWord({}, words.uncounted) : null;
+  if (rarest)
+    return readRarest(
+      actor,
+      across,
+      rarest,
+      words.prefixes.filter((prefix) => prefix !== rarest),
+      limit,
+    );
+  const walk = await walkTogether(actor, across, words.prefixes, limit, visiting);
+  return walk.complete || walk.hits.length >= limit ? walk : null;
+}
+
 /** Cards the actor may read having every word of the query, at most `limit`, as the search reads them (above). */
 async function findWords(actor: Actor, query: string, libraryId: Types.ObjectId | null, limit: number): Promise<Walk & { prefixes: string[] }> {
   const prefixes = queryPrefixes(query);
@@ -242,8 +273,13 @@ async function findWords(actor: Actor, query: string, libraryId: Types.ObjectId 
     // at least those of the scope: fewer than SEARCH_CANDIDATES, the read is complete.
     // The likeliest rare word alone: when it has too many cards across, the others mostly do too,
     // and each count is one more round trip.
-    const rareAcross = await rareWord({}, likeliestRareFirst(prefixes).slice(0, 1), Math.min(SEARCH_CANDIDATES, folders.length * CARDS_PER_FOLDER));
-    if (rareAcross) return { ...(await readRarest(actor, libraryId ? { libraryId } : {}, rareAcross, othersThan(rareAcross), limit)), prefixes };
+    const [likeliest, ...lessLikely] = likeliestRareFirst(prefixes);
+    const across: Filter = libraryId ? { libraryId } : {};
+    const knownCommon = Math.min(SEARCH_CANDIDATES, folders.length * CARDS_PER_FOLDER);
+    const rareAcross = await rareWord({}, [likeliest!], knownCommon);
+    if (rareAcross) return { ...(await readRarest(actor, across, rareAcross, othersThan(rareAcross), limit)), prefixes };
+    const walk = await commonWordsAcross(actor, across, { prefixes, uncounted: knownCommon >= RARE ? lessLikely : prefixes }, limit, folders.length);
+    if (walk) return { ...walk, prefixes };
   }
   const scope: Filter = folders ? { folderId: { $in: folders } } : {};
   const rarest = prefixes.length === 1 ? prefixes[0]! : await rareWord(scope, prefixes);

@@ -56,7 +56,11 @@ export interface SessionsEnded {
 export interface ModuleTopics {}
 
 export type Topics = { [K in keyof ModuleTopics]: ModuleTopics[K] } & {
-  'card-event': [CardEvent];
+  /**
+   * Committed changes to cards: one change, or all the changes of a batch (an import's or its undo's
+   * 500 rows) as one event, so that a subscriber takes a batch at once and a tab hears of it once.
+   */
+  'card-events': [CardEvent[]];
   /** What this user has read changed (opened, marked read or unread, their own change). */
   'reads-changed': [ReadsChanged];
   /** The access structure moved to this version (server/src/access/changes.ts). */

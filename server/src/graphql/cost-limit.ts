@@ -29,13 +29,37 @@ const FIXED_ROWS: Record<string, number> = { 'Query.relatedCards': MAX_RELATED_C
  * words may look at 10,000 cards for a page of 30 (cards/search.ts) — two searches fit in a
  * request, a third is refused.
  */
-const WORK: Record<string, number> = { 'Query.search': 10_000, 'Query.searchResults': 10_000 };
+const SEARCH_WORK = 10_000;
+const WORK: Record<string, number> = { 'Query.search': SEARCH_WORK, 'Query.searchResults': SEARCH_WORK };
+
+/** The orders of a folder's list an index serves whatever the card type (cards/model.ts). */
+const INDEXED_SORTS = new Set(['title', 'createdAt', 'updatedAt']);
+
+/**
+ * Lists whose arguments may make the database read far more than the rows they return cost what a
+ * search costs besides, so a request holds two: a folder's cards filtered (a `contains` filter is
+ * a regex no index serves: a page of 1 that nothing matches reads every card of the folder, and so
+ * does its `totalCount`) or ordered by a field (unless the type lists the field, no index serves
+ * it: the folder's cards are sorted for a page), and the trash searched by words (s12 attack A3:
+ * 50 aliased pages of 1 card with a filter nothing matched held the database 107 s).
+ */
+function scanningWork(field: string, args: Record<string, unknown>): number {
+  if (field === 'Query.cards') {
+    const filtered = Array.isArray(args.filters) && args.filters.length > 0;
+    const sorted = typeof args.sortBy === 'string' && !INDEXED_SORTS.has(args.sortBy);
+    return filtered || sorted ? SEARCH_WORK : 0;
+  }
+  if (field === 'Query.trashPage') return typeof args.search === 'string' && args.search.trim() !== '' ? SEARCH_WORK : 0;
+  return 0;
+}
 
 const estimator: ComplexityEstimator = ({ type, field, node, args, childComplexity }) => {
   if (node.name.value === '__schema') return 0;
   if (!isCompositeType(getNamedType(field.type))) return 1;
+  const key = `${type.name}.${field.name}`;
   return (
-    (WORK[`${type.name}.${field.name}`] ?? 0) +
+    (WORK[key] ?? 0) +
+    scanningWork(key, args) +
     (2 + 1.5 * childComplexity) *
       rows(
         args,
@@ -63,9 +87,16 @@ export function queryCost(schema: GraphQLSchema, document: DocumentNode, variabl
 
 /**
  * What of a request's variables its cost depends on: `first`, `last` and the length of `ids` are
- * numbers and lists, `@include`/`@skip` booleans; every string reads alike here (an ID, a cursor).
+ * numbers and lists, `@include`/`@skip` booleans, a list's order (`sortBy`) and whether a trash
+ * search is empty are short strings; ids and cursors read alike here.
  */
-const variableShape = (variables: Record<string, unknown>) => JSON.stringify(variables, (_key, value: unknown) => (typeof value === 'string' ? '' : value));
+const variableShape = (variables: Record<string, unknown>) =>
+  JSON.stringify(variables, (_key, value: unknown) => {
+    if (typeof value !== 'string') return value;
+    // Neither is empty, and neither names an order an index serves: each costs as the string did.
+    if (/^[0-9a-f]{24}$/.test(value)) return '#id';
+    return value.length > 64 ? '#long' : value;
+  });
 /** Costs remembered per document and operation, by the shape of their variables, at most this many. */
 const SHAPES_PER_DOCUMENT = 64;
 const LONGEST_SHAPE = 4096;

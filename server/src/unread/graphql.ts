@@ -78,9 +78,20 @@ export const unreadModule: GraphQLModule = {
       markFolderRead(folderId: ID!): Int!
     }
 
-    "What a tab shows live: a change to a card the viewer may see, their new unread counts, and/or that their rights changed."
+    "Cards one batch changed (an import's rows, its undo), told once: those the viewer may see, and the folders they read where those changed."
+    type CardBatchEvent {
+      cardIds: [ID!]!
+      folderIds: [ID!]!
+      actorId: ID!
+      actorName: String!
+      at: DateTime!
+    }
+
+    "What a tab shows live: a change to a card the viewer may see (or a batch's changes), their new unread counts, and/or that their rights changed."
     type LiveUpdate {
       cardEvent: CardEvent
+      "The changes of a batch that the viewer may see, at once: given instead of a cardEvent for each."
+      cardBatch: CardBatchEvent
       unreadCounts: [FolderUnreadCount!]
       "The viewer's rights changed (administrator, history reader, the folders they reach and at what level): read the viewer and the folder tree again."
       accessChanged: Boolean!

@@ -6,7 +6,7 @@ import { events, type CardEvent, type CardPlace, type ReadsChanged } from '../ev
 import { openLiveStream, viewerReads, type Audience, type Viewer } from '../live/streams';
 import type { GraphQLContext } from '../graphql/context';
 import { requireActor } from '../graphql/guards';
-import { applyReadChange, countUnread, isUnread, sharedRecount } from './service';
+import { applyReadChange, countUnread, isUnread, sharedRecount, type ReadState } from './service';
 
 /**
  * What a subscriber is told a card did: the change's own action, or `moved-away` — the card left
@@ -41,13 +41,52 @@ function cardEventFor(event: CardEvent, viewer: Viewer): CardEventView | null {
 /** Where a card change may be seen: the folder it is in, and the one it left. */
 const placesOf = (event: CardEvent): string[] => [event.folderId, ...(event.previous && event.previous.folderId !== event.folderId ? [event.previous.folderId] : [])];
 
+/** Where any of these changes may be seen, each folder once: worked out once per event, not per subscriber. */
+const placesOfChanges = new WeakMap<readonly CardEvent[], string[]>();
+function placesOfAll(changes: readonly CardEvent[]): string[] {
+  if (changes.length === 1) return placesOf(changes[0]!);
+  let places = placesOfChanges.get(changes);
+  if (!places) placesOfChanges.set(changes, (places = [...new Set(changes.flatMap(placesOf))]));
+  return places;
+}
+
+/** Card changes one by one, a batch's too (the `cardEvents` subscription tells of each card). */
+const eachCardEvent = () =>
+  new Repeater<CardEvent>(async (push, stop) => {
+    const changes = events.subscribe('card-events')[Symbol.asyncIterator]();
+    void stop.then(() => changes.return?.());
+    for (let next = await changes.next(); !next.done; next = await changes.next()) for (const event of next.value) await push(event);
+    stop();
+  });
+
 /** Changes to cards in folders the subscriber may read. */
 export function cardEventStream(context: GraphQLContext): Promise<AsyncIterableIterator<CardEventView>> {
   return openLiveStream<CardEvent, CardEventView>(context, {
-    source: events.subscribe('card-event'),
+    source: eachCardEvent(),
     audience: (event) => ({ folderIds: placesOf(event) }),
     present: cardEventFor,
   });
+}
+
+/**
+ * The cards of a batch (an import's rows, its undo) a subscriber may see, told once for the batch:
+ * their ids, the folders they read where those changed (never another), and who made it.
+ */
+export interface CardBatchView {
+  cardIds: string[];
+  folderIds: string[];
+  actorId: string;
+  actorName: string;
+  at: string;
+}
+
+/** A tab's view of card changes: one change as it is, a batch's as one CardBatchView; null when none is for this viewer. */
+function cardChangesFor(changes: readonly CardEvent[], viewer: Viewer): { cardEvent: CardEventView | null; cardBatch: CardBatchView | null } {
+  const views = changes.map((event) => cardEventFor(event, viewer)).filter((view): view is CardEventView => view !== null);
+  if (views.length <= 1) return { cardEvent: views[0] ?? null, cardBatch: null };
+  const folderIds = new Set(views.flatMap((view) => (view.previousFolderId === null ? [view.folderId] : [view.folderId, view.previousFolderId])));
+  const last = views.at(-1)!;
+  return { cardEvent: null, cardBatch: { cardIds: views.map((view) => view.cardId), folderIds: [...folderIds], actorId: last.actorId, actorName: last.actorName, at: last.at } };
 }
 
 function sameLevels(a: Map<string, string>, b: Map<string, string>): boolean {
@@ -57,7 +96,7 @@ function sameLevels(a: Map<string, string>, b: Map<string, string>): boolean {
   return true;
 }
 
-type Signal = { kind: 'card'; event: CardEvent } | { kind: 'reads'; change: ReadsChanged } | { kind: 'access'; version: AccessVersion };
+type Signal = { kind: 'cards'; changes: CardEvent[] } | { kind: 'reads'; change: ReadsChanged } | { kind: 'access'; version: AccessVersion };
 type Counts = { folderId: string; count: number }[];
 
 const placeOf = (place: CardPlace) => ({ folderId: place.folderId, inTrash: place.inTrash, updatedAt: Date.parse(place.updatedAt) });
@@ -65,8 +104,8 @@ const placeOf = (place: CardPlace) => ({ folderId: place.folderId, inTrash: plac
 const signals = () =>
   Repeater.merge([
     pipe(
-      events.subscribe('card-event'),
-      map((event: CardEvent): Signal => ({ kind: 'card', event })),
+      events.subscribe('card-events'),
+      map((changes: CardEvent[]): Signal => ({ kind: 'cards', changes })),
     ),
     pipe(
       events.subscribe('reads-changed'),
@@ -77,6 +116,21 @@ const signals = () =>
       map((version: AccessVersion): Signal => ({ kind: 'access', version })),
     ),
   ]);
+
+/**
+ * A user's own read action (or move of cards) recounts the folders it touched once for all their
+ * streams on this instance with the same rights: the same event reaches each of them, and five
+ * tabs cost one aggregate, not five. Keyed by the event, so the entry goes with it.
+ */
+const recountsByCause = new WeakMap<object, { levels: UserAccess['folderLevels']; counts: Promise<Map<string, number>> }>();
+
+function recountOnce(cause: object, viewer: Viewer, state: ReadState, folderIds: string[]): Promise<Map<string, number>> {
+  const shared = recountsByCause.get(cause);
+  if (shared && shared.levels === viewer.access.folderLevels) return shared.counts;
+  const counts = countUnread(viewer.access, state, folderIds);
+  recountsByCause.set(cause, { levels: viewer.access.folderLevels, counts });
+  return counts;
+}
 
 /**
  * A subscriber's unread counts, kept as events arrive: a colleague's change moves a count by one,
@@ -96,9 +150,9 @@ async function countsTracker(actor: Actor) {
     access = viewer.access;
     return listed();
   };
-  /** Counts these folders again; whether any count changed. */
-  const recountFolders = async (folderIds: string[], viewer: Viewer): Promise<boolean> => {
-    const fresh = await countUnread(viewer.access, state, folderIds);
+  /** Counts these folders again after `cause` (shared with the user's other streams); whether any count changed. */
+  const recountFolders = async (cause: object, folderIds: string[], viewer: Viewer): Promise<boolean> => {
+    const fresh = await recountOnce(cause, viewer, state, folderIds);
     let changed = false;
     for (const folderId of folderIds) {
       const count = fresh.get(folderId);
@@ -109,16 +163,31 @@ async function countsTracker(actor: Actor) {
     return changed;
   };
   const move = (folderId: string, by: number) => counts.set(folderId, (counts.get(folderId) ?? 0) + by);
+  /**
+   * A colleague's change moves a count by one, worked out in memory from the event (where the card
+   * was and when it last changed, before and after): no database read per subscriber and event,
+   * whatever the number of streams open. Whether a count moved.
+   */
+  const colleagueChange = (event: CardEvent, viewer: Viewer): boolean => {
+    const wasUnread = event.previous !== null && viewerReads(viewer, event.previous.folderId) && isUnread(state, event.cardId, placeOf(event.previous));
+    const receipt = state.cards.get(event.cardId);
+    if (receipt) receipt.folderId = event.folderId;
+    const nowUnread = viewerReads(viewer, event.folderId) && isUnread(state, event.cardId, placeOf(event));
+    if (wasUnread === nowUnread && (!wasUnread || event.previous?.folderId === event.folderId)) return false;
+    if (wasUnread) move(event.previous!.folderId, -1);
+    if (nowUnread) move(event.folderId, 1);
+    return true;
+  };
   const recountFolder = async (change: ReadsChanged, viewer: Viewer): Promise<Counts> => {
     const folderId = change.folder?.folderId ?? change.receipt?.folderId ?? change.batch?.folderId;
     if (folderId === undefined) return recount(viewer);
     applyReadChange(state, change);
-    await recountFolders([folderId], viewer);
+    await recountFolders(change, [folderId], viewer);
     return listed();
   };
   return {
     audience(signal: Signal): Audience {
-      if (signal.kind === 'card') return { folderIds: placesOf(signal.event) };
+      if (signal.kind === 'cards') return { folderIds: placesOfAll(signal.changes) };
       if (signal.kind === 'reads') return { userIds: [signal.change.userId] };
       return { everyone: true };
     },
@@ -132,27 +201,20 @@ async function countsTracker(actor: Actor) {
         if (!current || (access && sameLevels(current.folderLevels, access.folderLevels))) return null;
         return recount({ userId, snapshot, access: current });
       }
-      const { event } = signal;
-      if (event.actorId === userId) {
-        // Receipts follow a card that moved (as stored: recordOwnChange).
-        const receipt = state.cards.get(event.cardId);
-        if (receipt) receipt.folderId = event.folderId;
-        // The author's own change arrived before it with their read state (reads-changed), which
-        // recounted the folder the card is in: the one it left is what is left to recount.
-        const left = placesOf(event).slice(1);
-        return left.length > 0 && (await recountFolders(left, viewer)) ? listed() : null;
+      // The author's own changes arrived before them with their read state (reads-changed), which
+      // recounted the folders the cards are in: the ones they left are what is left to recount.
+      const left = new Set<string>();
+      let moved = false;
+      for (const event of signal.changes) {
+        if (event.actorId === userId) {
+          // Receipts follow a card that moved (as stored: recordOwnChange).
+          const receipt = state.cards.get(event.cardId);
+          if (receipt) receipt.folderId = event.folderId;
+          for (const folderId of placesOf(event).slice(1)) left.add(folderId);
+        } else moved = colleagueChange(event, viewer) || moved;
       }
-      // A colleague's change moves a count by one, worked out in memory from the event (where the
-      // card was and when it last changed, before and after): no database read per subscriber and
-      // event, whatever the number of streams open.
-      const wasUnread = event.previous !== null && viewerReads(viewer, event.previous.folderId) && isUnread(state, event.cardId, placeOf(event.previous));
-      const receipt = state.cards.get(event.cardId);
-      if (receipt) receipt.folderId = event.folderId;
-      const nowUnread = viewerReads(viewer, event.folderId) && isUnread(state, event.cardId, placeOf(event));
-      if (wasUnread === nowUnread && (!wasUnread || event.previous?.folderId === event.folderId)) return null;
-      if (wasUnread) move(event.previous!.folderId, -1);
-      if (nowUnread) move(event.folderId, 1);
-      return listed();
+      if (left.size > 0) moved = (await recountFolders(signal.changes, [...left], viewer)) || moved;
+      return moved ? listed() : null;
     },
   };
 }
@@ -166,6 +228,7 @@ export async function unreadCountStream(context: GraphQLContext): Promise<AsyncI
 /** What a tab shows live, on one stream: a card change it may see, new unread counts, and/or that the viewer's rights changed. */
 export interface LiveUpdate {
   cardEvent: CardEventView | null;
+  cardBatch: CardBatchView | null;
   unreadCounts: Counts | null;
   accessChanged: boolean;
 }
@@ -233,7 +296,9 @@ function countsPacer(due: () => void) {
 
 /**
  * Card changes and unread counts together, so that a browser tab holds one stream, not two (a
- * session may hold five). Card changes go out as they happen; counts paced (countsPacer).
+ * session may hold five). Card changes go out as they happen, a batch's as one update
+ * (`cardBatch`: a colleague's import of 100,000 rows is 200 updates, not 100,000); counts paced
+ * (countsPacer).
  */
 export async function liveUpdateStream(context: GraphQLContext): Promise<AsyncIterableIterator<LiveUpdate>> {
   const actor = await requireActor(context);
@@ -254,9 +319,9 @@ export async function liveUpdateStream(context: GraphQLContext): Promise<AsyncIt
     present: async (signal, viewer) => {
       if (signal.kind === 'counts-due') {
         const unreadCounts = pacer.takeHeld();
-        return unreadCounts ? { cardEvent: null, unreadCounts, accessChanged: false } : null;
+        return unreadCounts ? { cardEvent: null, cardBatch: null, unreadCounts, accessChanged: false } : null;
       }
-      const cardEvent = signal.kind === 'card' ? cardEventFor(signal.event, viewer) : null;
+      const { cardEvent, cardBatch } = signal.kind === 'cards' ? cardChangesFor(signal.changes, viewer) : { cardEvent: null, cardBatch: null };
       const unreadCounts = pacer.pace(await tracker.after(signal, viewer));
       let accessChanged = false;
       if (signal.kind === 'access') {
@@ -264,7 +329,7 @@ export async function liveUpdateStream(context: GraphQLContext): Promise<AsyncIt
         accessChanged = !sameRights(rights, current);
         rights = current;
       }
-      return cardEvent || unreadCounts || accessChanged ? { cardEvent, unreadCounts, accessChanged } : null;
+      return cardEvent || cardBatch || unreadCounts || accessChanged ? { cardEvent, cardBatch, unreadCounts, accessChanged } : null;
     },
   });
 }

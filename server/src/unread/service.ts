@@ -284,7 +284,7 @@ const queuedRecounts = new Map<string, SharedRecount>();
 const runningRecounts = new Map<string, Promise<Recount>>();
 
 /**
- * A user's read state (as stored) and all their counts, computed once for everyone on this
+ * A user's read state and all their counts, computed once for everyone on this
  * instance who asks meanwhile — their requests and their live streams: those asking before a
  * recount starts share it; one asking after it started reading waits for the next, which reads
  * after its cause. Each caller gets its own copy of the counts.
@@ -302,7 +302,9 @@ export async function sharedRecount(userId: string, reader: Reader): Promise<Rec
         .then(async () => {
           if (queuedRecounts.get(userId) === shared) queuedRecounts.delete(userId);
           runningRecounts.set(userId, shared.result);
-          const state = await loadReadState(userId);
+          // The read state the user's pages use (kept for a second, and changed with every read
+          // action as it is written): a recount reads no read state of its own.
+          const state = await readStateOf(userId);
           return { state, counts: await countUnread(reader, state) };
         })
         .finally(() => {

@@ -2,7 +2,7 @@ import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
 import { GraphQLRequestError } from '../../api/graphql';
 import { fetchCardCount, fetchCardPage, fetchCards, type CardFilter, type CardRow } from '../api';
-import { onCardEvent, type CardEvent } from '../live';
+import { onCardBatch, onCardEvent, type CardBatch, type CardEvent } from '../live';
 
 const PAGE_SIZE = 100;
 /** Changed cards fetched one by one (in one request) at most; more changes at once refresh the rows on show instead. */
@@ -283,6 +283,13 @@ export const useCardListStore = defineStore('workspaceCardList', () => {
     scheduleFlush();
   }
   onCardEvent(onEvent);
+  // A batch (a colleague's import) is a burst: its cards join the changes, which then refresh the rows on show.
+  onCardBatch((batch: CardBatch) => {
+    const folder = folderId.value;
+    if (!folder || !batch.folderIds.includes(folder)) return;
+    for (const cardId of batch.cardIds) pending.add(cardId);
+    scheduleFlush();
+  });
 
   return {
     folderId,

@@ -54,6 +54,19 @@ describe('a list that may read a whole folder costs a request what a search does
     expect(refused(await admin.request(query(10), { q: 'zqzq' }))).to.deep.equal(['TOO_COSTLY', null]);
   });
 
+  it('lists that hold themselves cost each level: a file’s versions of versions, a merge’s merged cards’ merges; a history check costs its entries (s12 attacks A8–A10)', async () => {
+    const id = '0123456789abcdef01234567';
+    const versions = (levels: number) => `query($ids: [ID!]!) { files(ids: $ids) { ${'versions { id '.repeat(levels)}${'} '.repeat(levels)}} }`;
+    expect((await admin.request(versions(2), { ids: [id] })).errors).to.equal(undefined);
+    expect(refused(await admin.request(versions(3), { ids: [id] }))).to.deep.equal(['TOO_COSTLY', null]);
+    const merges = (levels: number) => `query($id: ID!) { cardMerge(id: $id) { ${'merged { id merge { id '.repeat(levels)}${'} } '.repeat(levels)}} }`;
+    expect((await admin.request(merges(1), { id })).errors).to.equal(undefined);
+    expect(refused(await admin.request(merges(3), { id }))).to.deep.equal(['TOO_COSTLY', null]);
+    const checks = (n: number) => `query($id: ID!) ${aliases(n, () => 'verifyHistory(cardId: $id) { intact entries }')}`;
+    expect(refused(await admin.request(checks(50), { id }))).to.deep.equal(['TOO_COSTLY', null]);
+    expect((await admin.request(checks(2), { id })).errors?.map((error) => error.extensions?.code)).to.not.include('TOO_COSTLY');
+  });
+
   it('the folder page a person filters and sorts, with its count, is answered', async () => {
     const answer = await admin.data<{ cards: { totalCount: number; edges: { node: { title: string } }[] } }>(
       'query($f: ID!, $filters: [CardFilterInput!]) { cards(folderId: $f, first: 50, sortBy: "inn", filters: $filters) { totalCount edges { node { title } } } }',

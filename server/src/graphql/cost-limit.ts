@@ -2,6 +2,7 @@ import { GraphQLError, getNamedType, getOperationAST, getVariableValues, isCompo
 import type { Plugin } from 'graphql-yoga';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 import { message } from '../i18n';
+import { MAX_MERGED } from '../duplicates/merge';
 import { DEFAULT_PAGE_SIZE, MAX_RELATED_CARDS } from '../validation';
 import type { GraphQLContext } from './context';
 
@@ -21,8 +22,13 @@ const rows = (args: Record<string, unknown>, pages: boolean, fixed = 1): number 
   return Math.max(...counts.filter((count): count is number => typeof count === 'number'));
 };
 
-/** Lists that take no `first`, by the rows they return at most: a related tab's cards. */
-const FIXED_ROWS: Record<string, number> = { 'Query.relatedCards': MAX_RELATED_CARDS };
+/**
+ * Lists that take no `first`, by the rows they return at most: a related tab's cards, a merge's
+ * merged cards; a file's versions, by as many as a much-edited file has (a version holds the same
+ * list again: counted as one row, 5 levels of a 10-version file's versions were 100,000 files to
+ * answer — s12 attacks A8, A9 — now two levels fit in a request, three do not).
+ */
+const FIXED_ROWS: Record<string, number> = { 'Query.relatedCards': MAX_RELATED_CARDS, 'CardMerge.merged': MAX_MERGED, 'StoredFile.versions': 20 };
 
 /**
  * Fields whose work is not told by the rows they return, and what they cost besides: a search by
@@ -30,7 +36,8 @@ const FIXED_ROWS: Record<string, number> = { 'Query.relatedCards': MAX_RELATED_C
  * request, a third is refused.
  */
 const SEARCH_WORK = 10_000;
-const WORK: Record<string, number> = { 'Query.search': SEARCH_WORK, 'Query.searchResults': SEARCH_WORK };
+/** Checking a card's history reads and hashes every entry of it (50 aliased checks of a 600-save card took 192 s and 2 GB: s12 attack A10). */
+const WORK: Record<string, number> = { 'Query.search': SEARCH_WORK, 'Query.searchResults': SEARCH_WORK, 'Query.verifyHistory': SEARCH_WORK };
 
 /** The orders of a folder's list an index serves whatever the card type (cards/model.ts). */
 const INDEXED_SORTS = new Set(['title', 'createdAt', 'updatedAt']);

@@ -6,16 +6,21 @@ import { useUnreadStore } from '../stores/unread';
 import { paced } from './paced';
 
 const Live = graphql(`
-  subscription Live { live { cardEvent { cardId folderId previousFolderId action actorId actorName } unreadCounts { folderId count } accessChanged } }
+  subscription Live {
+    live { cardEvent { cardId folderId previousFolderId action actorId actorName } unreadCounts { folderId count } accessChanged exportProgress { progressId rows total } }
+  }
 `);
 const UnreadCountsQuery = graphql(`query UnreadCounts { unreadCounts { folderId count } }`);
 
 export type CardEvent = NonNullable<ResultOf<typeof Live>['live']['cardEvent']>;
+/** How far one of the viewer's exports is: rows written of the total. */
+export type ExportProgress = NonNullable<ResultOf<typeof Live>['live']['exportProgress']>;
 type Counts = ResultOf<typeof UnreadCountsQuery>['unreadCounts'];
 type Listener = (event: CardEvent) => void;
 
 const listeners = new Set<Listener>();
 const accessListeners = new Set<() => void>();
+const exportListeners = new Set<(progress: ExportProgress) => void>();
 let client: Client | null = null;
 let stops: (() => void)[] = [];
 
@@ -23,6 +28,12 @@ let stops: (() => void)[] = [];
 export function onCardEvent(listener: Listener): () => void {
   listeners.add(listener);
   return () => listeners.delete(listener);
+}
+
+/** Calls `listener` with the progress of the viewer's exports; returns the unsubscribe function. */
+export function onExportProgress(listener: (progress: ExportProgress) => void): () => void {
+  exportListeners.add(listener);
+  return () => exportListeners.delete(listener);
 }
 
 /** Calls `listener` when the viewer's rights change (after the viewer and the folder tree are read again); returns the unsubscribe function. */
@@ -83,6 +94,7 @@ export function startLive(): void {
       if (live.cardEvent) for (const listener of listeners) listener(live.cardEvent);
       if (live.unreadCounts) pushCounts(live.unreadCounts);
       if (live.accessChanged) void accessChanged();
+      if (live.exportProgress) for (const listener of exportListeners) listener(live.exportProgress);
     }),
   ];
   void refreshUnreadCounts().catch(() => undefined);

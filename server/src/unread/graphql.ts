@@ -78,12 +78,22 @@ export const unreadModule: GraphQLModule = {
       markFolderRead(folderId: ID!): Int!
     }
 
-    "What a tab shows live: a change to a card the viewer may see, their new unread counts, and/or that their rights changed."
+    "What a tab shows live: a change to a card the viewer may see, their new unread counts, and/or that their rights changed; or how far one of their exports is."
     type LiveUpdate {
       cardEvent: CardEvent
       unreadCounts: [FolderUnreadCount!]
       "The viewer's rights changed (administrator, history reader, the folders they reach and at what level): read the viewer and the folder tree again."
       accessChanged: Boolean!
+      "An export the viewer started with a progressId wrote more rows (at most every 250 ms, and at its start and end)."
+      exportProgress: ExportProgress
+    }
+
+    "How far an export is: rows written into the download of the total counted before the first."
+    type ExportProgress {
+      "The progressId the export was asked with."
+      progressId: String!
+      rows: Int!
+      total: Int!
     }
 
     type Subscription {

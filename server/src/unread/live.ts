@@ -2,7 +2,7 @@ import { Repeater, map, pipe } from 'graphql-yoga';
 import type { Actor } from '../access/actor';
 import { heardOfAccessVersion, type AccessVersion } from '../access/changes';
 import { accessSnapshot, type UserAccess } from '../access/snapshot';
-import { events, type CardEvent, type CardPlace, type ReadsChanged } from '../events/bus';
+import { events, type CardEvent, type CardPlace, type ExportProgress, type ReadsChanged } from '../events/bus';
 import { openLiveStream, viewerReads, type Audience, type Viewer } from '../live/streams';
 import type { GraphQLContext } from '../graphql/context';
 import { requireActor } from '../graphql/guards';
@@ -163,11 +163,15 @@ export async function unreadCountStream(context: GraphQLContext): Promise<AsyncI
   return openLiveStream<Signal, Counts>(context, { source: signals(), audience: tracker.audience, present: tracker.after });
 }
 
-/** What a tab shows live, on one stream: a card change it may see, new unread counts, and/or that the viewer's rights changed. */
+/**
+ * What a tab shows live, on one stream: a card change it may see, new unread counts, and/or that
+ * the viewer's rights changed; or how far one of the viewer's exports is.
+ */
 export interface LiveUpdate {
   cardEvent: CardEventView | null;
   unreadCounts: Counts | null;
   accessChanged: boolean;
+  exportProgress?: Omit<ExportProgress, 'userId'>;
 }
 
 function sameIds(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
@@ -240,7 +244,7 @@ export async function liveUpdateStream(context: GraphQLContext): Promise<AsyncIt
   const tracker = await countsTracker(actor);
   // The rights the tab was last told about: a change of them (say, joining the history readers) reaches it live.
   let rights: UserAccess | null = (await accessSnapshot()).accessOf(actor.userId);
-  type LiveSignal = Signal | { kind: 'counts-due' };
+  type LiveSignal = Signal | { kind: 'counts-due' } | { kind: 'export'; progress: ExportProgress };
   let pushDue: (() => void) | null = null;
   const pacer = countsPacer(() => pushDue?.());
   const countsDue = new Repeater<LiveSignal>(async (push, stop) => {
@@ -249,12 +253,24 @@ export async function liveUpdateStream(context: GraphQLContext): Promise<AsyncIt
     pacer.stop();
   });
   return openLiveStream<LiveSignal, LiveUpdate>(context, {
-    source: Repeater.merge([signals(), countsDue]),
-    audience: (signal) => (signal.kind === 'counts-due' ? { userIds: [actor.userId] } : tracker.audience(signal)),
+    source: Repeater.merge([
+      signals(),
+      countsDue,
+      pipe(
+        events.subscribe('export-progress'),
+        map((progress: ExportProgress): LiveSignal => ({ kind: 'export', progress })),
+      ),
+    ]),
+    audience: (signal) =>
+      signal.kind === 'counts-due' ? { userIds: [actor.userId] } : signal.kind === 'export' ? { userIds: [signal.progress.userId] } : tracker.audience(signal),
     present: async (signal, viewer) => {
       if (signal.kind === 'counts-due') {
         const unreadCounts = pacer.takeHeld();
         return unreadCounts ? { cardEvent: null, unreadCounts, accessChanged: false } : null;
+      }
+      if (signal.kind === 'export') {
+        const { progressId, rows, total } = signal.progress;
+        return { cardEvent: null, unreadCounts: null, accessChanged: false, exportProgress: { progressId, rows, total } };
       }
       const cardEvent = signal.kind === 'card' ? cardEventFor(signal.event, viewer) : null;
       const unreadCounts = pacer.pace(await tracker.after(signal, viewer));

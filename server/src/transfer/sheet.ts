@@ -588,31 +588,44 @@ export async function csvDialect(open: OpenFile, options: Pick<ReadOptions, 'enc
 export const MAX_CSV_RECORD = 256 * 1024;
 
 /**
- * A record of a CSV that is not text: a NUL, a character its encoding could not decode, or more
- * than a few control characters (binary data, or a file saved in two encodings). The first megabyte is judged whole before anything is read
- * (`refuseBinary`); this judges every record after it, so binary bytes appended to good rows (a
- * file concatenated or damaged at its end) refuse the file, naming the row, instead of becoming
- * cards of garbage.
+ * Whether a cell read in `encoding` was written in UTF-8 (a file saved in two encodings, two exports
+ * pasted together), which would otherwise become cards of mojibake with no row refused:
+ * - Windows-1251 decodes nearly every byte, so UTF-8 rows after Windows-1251 ones became «РћРћРћ
+ *   В«Р РѕРјР°С€РєР°В»» (s11 re-attack of A5). Russian words in Windows-1251 put letters (C0–FF) side by
+ *   side, which is never valid UTF-8: bytes that are valid UTF-8 beyond ASCII were written in UTF-8.
+ * - UTF-16 pairs any two bytes into a character, so UTF-8 rows after UTF-16 ones became one cell of
+ *   CJK characters, their separators and line breaks paired away with them. Latin or Cyrillic text in
+ *   UTF-16 holds a zero or a control byte in every character; bytes that read as UTF-8 with a line
+ *   break, no control character and a run of letters beyond ASCII were UTF-8 rows. CJK text in UTF-16
+ *   reads as valid UTF-8 only by the chance of a few characters, and as such a run hardly ever (a cell
+ *   of «上海», «三上» or «过上» is read as it is).
  */
-/**
- * Whether text read as Windows-1251 was UTF-8: Windows-1251 decodes nearly every byte, so UTF-8 rows
- * after Windows-1251 ones became «РћРћРћ В«Р РѕРјР°С€РєР°В»» silently (s11 re-attack of A5). Russian
- * words in Windows-1251 put letters (C0–FF) side by side, which is never valid UTF-8; a row whose
- * bytes are valid UTF-8 and not plain ASCII was written in UTF-8.
- */
-function savedInUtf8(text: string): boolean {
-  return /[\u0080-\uffff]/.test(text) && isUtf8(iconv.encode(text, 'windows-1251'));
+function savedInUtf8(cell: string, encoding: TextEncoding): boolean {
+  if (encoding === 'utf-8' || !/[\u0080-\uffff]/.test(cell)) return false;
+  const bytes = iconv.encode(cell, encoding);
+  if (!isUtf8(bytes)) return false;
+  if (encoding === 'windows-1251') return true;
+  const asUtf8 = bytes.toString('utf8');
+  return asUtf8.includes('\n') && /[^\s\u0000-\u007f]{3}/.test(asUtf8) && !asUtf8.includes('\u0000') && controlCharacters(asUtf8) === 0;
 }
 
+/**
+ * Refuses a record of a CSV that is not text — a NUL, a character its encoding could not decode, or
+ * more than a few control characters (binary data) — or whose cells were saved in UTF-8 while the
+ * file reads in another encoding. The first megabyte is judged whole before anything is read
+ * (`refuseBinary`); this judges every record, so binary bytes or rows of another encoding appended
+ * to good rows (a file concatenated or damaged at its end) refuse the file, naming the row, instead
+ * of becoming cards of garbage.
+ */
 function refuseBinaryRecord(record: string[], row: number, encoding: TextEncoding): void {
   const text = record.join('');
   const binary = text.includes('\u0000') || controlCharacters(text) > STRAY_CONTROLS;
   const name = encoding === 'windows-1251' ? 'Windows-1251' : encoding.toUpperCase();
   if (!binary && !text.includes('\uFFFD')) {
-    if (encoding === 'windows-1251' && savedInUtf8(text)) {
+    if (record.some((cell) => savedInUtf8(cell, encoding))) {
       throw new SheetRefusal({
-        ru: `Строка ${row} сохранена в кодировке UTF-8, а файл читается в Windows-1251: файл сохранён в двух кодировках? Сохраните файл заново целиком`,
-        en: `Row ${row} was saved in UTF-8 while the file reads as Windows-1251: was the file saved in two encodings? Save the whole file again`,
+        ru: `Строка ${row} сохранена в кодировке UTF-8, а файл читается в ${name}: файл сохранён в двух кодировках? Сохраните файл заново целиком`,
+        en: `Row ${row} was saved in UTF-8 while the file reads as ${name}: was the file saved in two encodings? Save the whole file again`,
       });
     }
     return;

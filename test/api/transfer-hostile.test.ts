@@ -230,6 +230,10 @@ describe('import of hostile files (API)', function () {
     const named = await inspect('длинный-заголовок.xlsx', await withPart(await workbook(), 'xl/worksheets/sheet1.xml', inline('Ж'.repeat(50_000))));
     expect(named.errors, JSON.stringify(named.errors)).to.equal(undefined);
     expect(named.data!.importInspection.columns[0].name).to.equal('Ж'.repeat(200));
+    // A long cell under the bounds is a sample of its first 100 characters, not all of them (an astral letter is not split).
+    const long = await inspect('длинная-ячейка.csv', Buffer.from(`Наименование;ИНН\n${'Ж'.repeat(99)}😀${'Ж'.repeat(100_000)};7707083893\n${'Ё'.repeat(100)};7728168971\n`));
+    expect(long.errors, JSON.stringify(long.errors)).to.equal(undefined);
+    expect(long.data!.importInspection.columns[0].samples).to.deep.equal([`${'Ж'.repeat(99)}…`, 'Ё'.repeat(100)]);
   });
 
   it('a refused row of hundreds of thousands of cells refuses only itself: the rows after it are imported, and its report keeps the header’s columns', async () => {

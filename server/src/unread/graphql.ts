@@ -78,12 +78,14 @@ export const unreadModule: GraphQLModule = {
       markFolderRead(folderId: ID!): Int!
     }
 
-    "What a tab shows live: a change to a card the viewer may see, their new unread counts, and/or that their rights changed; or how far one of their exports is."
+    "What a tab shows live: a change to a card the viewer may see, their new unread counts, and/or that their rights changed; or one of their own jobs changing, or how far one of their exports is."
     type LiveUpdate {
       cardEvent: CardEvent
       unreadCounts: [FolderUnreadCount!]
       "The viewer's rights changed (administrator, history reader, the folders they reach and at what level): read the viewer and the folder tree again."
       accessChanged: Boolean!
+      "One of the viewer's own jobs was created or changed (its state or progress), as jobEvents tells it."
+      job: Job
       "An export the viewer started with a progressId wrote more rows (at most every 250 ms, and at its start and end)."
       exportProgress: ExportProgress
     }

@@ -6,6 +6,7 @@ import { events, type CardEvent, type CardPlace, type ExportProgress, type Reads
 import { openLiveStream, viewerReads, type Audience, type Viewer } from '../live/streams';
 import type { GraphQLContext } from '../graphql/context';
 import { requireActor } from '../graphql/guards';
+import type { JobView } from '../jobs/view';
 import { applyReadChange, countUnread, isUnread, sharedRecount } from './service';
 
 /**
@@ -165,12 +166,14 @@ export async function unreadCountStream(context: GraphQLContext): Promise<AsyncI
 
 /**
  * What a tab shows live, on one stream: a card change it may see, new unread counts, and/or that
- * the viewer's rights changed; or how far one of the viewer's exports is.
+ * the viewer's rights changed; or one of the viewer's own jobs changing, or how far one of their
+ * exports is.
  */
 export interface LiveUpdate {
   cardEvent: CardEventView | null;
   unreadCounts: Counts | null;
   accessChanged: boolean;
+  job?: JobView;
   exportProgress?: Omit<ExportProgress, 'userId'>;
 }
 
@@ -244,7 +247,8 @@ export async function liveUpdateStream(context: GraphQLContext): Promise<AsyncIt
   const tracker = await countsTracker(actor);
   // The rights the tab was last told about: a change of them (say, joining the history readers) reaches it live.
   let rights: UserAccess | null = (await accessSnapshot()).accessOf(actor.userId);
-  type LiveSignal = Signal | { kind: 'counts-due' } | { kind: 'export'; progress: ExportProgress };
+  type LiveSignal = Signal | { kind: 'counts-due' } | { kind: 'job'; job: JobView } | { kind: 'export'; progress: ExportProgress };
+  const nothingElse = { cardEvent: null, unreadCounts: null, accessChanged: false };
   let pushDue: (() => void) | null = null;
   const pacer = countsPacer(() => pushDue?.());
   const countsDue = new Repeater<LiveSignal>(async (push, stop) => {
@@ -257,20 +261,30 @@ export async function liveUpdateStream(context: GraphQLContext): Promise<AsyncIt
       signals(),
       countsDue,
       pipe(
+        events.subscribe('job-changed'),
+        map((job: JobView): LiveSignal => ({ kind: 'job', job })),
+      ),
+      pipe(
         events.subscribe('export-progress'),
         map((progress: ExportProgress): LiveSignal => ({ kind: 'export', progress })),
       ),
     ]),
-    audience: (signal) =>
-      signal.kind === 'counts-due' ? { userIds: [actor.userId] } : signal.kind === 'export' ? { userIds: [signal.progress.userId] } : tracker.audience(signal),
+    // A job, an export's progress and held counts go to their owner's streams only (an administrator's jobEvents hears every job).
+    audience: (signal) => {
+      if (signal.kind === 'counts-due') return { userIds: [actor.userId] };
+      if (signal.kind === 'job') return { userIds: signal.job.ownerId ? [signal.job.ownerId] : [] };
+      if (signal.kind === 'export') return { userIds: [signal.progress.userId] };
+      return tracker.audience(signal);
+    },
     present: async (signal, viewer) => {
       if (signal.kind === 'counts-due') {
         const unreadCounts = pacer.takeHeld();
-        return unreadCounts ? { cardEvent: null, unreadCounts, accessChanged: false } : null;
+        return unreadCounts ? { ...nothingElse, unreadCounts } : null;
       }
+      if (signal.kind === 'job') return { ...nothingElse, job: signal.job };
       if (signal.kind === 'export') {
         const { progressId, rows, total } = signal.progress;
-        return { cardEvent: null, unreadCounts: null, accessChanged: false, exportProgress: { progressId, rows, total } };
+        return { ...nothingElse, exportProgress: { progressId, rows, total } };
       }
       const cardEvent = signal.kind === 'card' ? cardEventFor(signal.event, viewer) : null;
       const unreadCounts = pacer.pace(await tracker.after(signal, viewer));

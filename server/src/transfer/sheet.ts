@@ -255,8 +255,8 @@ function streams(part: PartKind, name: string, open: readonly string[]): boolean
 const KEPT_IN_WORKSHEETS = new Set(['cols', 'col']);
 
 /**
- * How deep the elements of an XML text nest, and how many it holds outside its rows and shared
- * strings, followed as the text passes in chunks by an XML parser of its own (saxes, the reader
+ * The bounds of an .xlsx part: its longest run between two `<`, how deep its elements nest, and how
+ * many it holds outside its rows and shared strings, followed as the text passes in chunks by an XML parser of its own (saxes, the reader
  * exceljs uses): a tag is what the reader takes for one, so `/>` inside an attribute value or
  * closing tags inside a comment or CDATA cannot hide the nesting (s10 re-attack of A8: a hand-made
  * tag scanner was fooled by both and the server ran out of heap again). Text the parser cannot read
@@ -269,6 +269,8 @@ class XmlBounds {
   private streamed = 0;
   private kept = 0;
   private keptCharacters = 0;
+  /** Characters since the last `<`: one text or one tag. */
+  private run = 0;
   /**
    * Characters of the worksheet cell being read: exceljs joins a cell's texts split by other elements
    * into one value, so runs under MAX_XML_RUN each added up to one of 530 million letters that ran a
@@ -309,7 +311,20 @@ class XmlBounds {
     if (this.keptCharacters > MAX_PART_KEPT_CHARACTERS) throw new SheetRefusal(PART_CHARACTERS_REFUSAL);
   }
 
+  /**
+   * The next chunk of the part. The characters since the last `<` are counted here, before the
+   * parser: it holds a text (or a tag) whole until it ends, so a run of hundreds of millions of
+   * letters would fill the heap before a `text` event could tell it.
+   */
   feed(chunk: string): void {
+    let from = 0;
+    for (let at = chunk.indexOf('<'); at >= 0; at = chunk.indexOf('<', from)) {
+      if (this.run + at - from > MAX_XML_RUN) throw new SheetRefusal(XML_RUN_REFUSAL);
+      this.run = 0;
+      from = at + 1;
+    }
+    this.run += chunk.length - from;
+    if (this.run > MAX_XML_RUN) throw new SheetRefusal(XML_RUN_REFUSAL);
     this.parser.write(chunk);
   }
 }
@@ -320,18 +335,9 @@ class XmlBounds {
  * elements or MAX_PART_KEPT_CHARACTERS characters outside its rows and shared strings.
  */
 async function* boundedXml(chunks: AsyncIterable<string>, part: PartKind): AsyncGenerator<string> {
-  let run = 0;
-  const depth = new XmlBounds(part);
+  const bounds = new XmlBounds(part);
   for await (const chunk of chunks) {
-    let from = 0;
-    for (let at = chunk.indexOf('<'); at >= 0; at = chunk.indexOf('<', at + 1)) {
-      if (run + at - from > MAX_XML_RUN) throw new SheetRefusal(XML_RUN_REFUSAL);
-      run = 0;
-      from = at + 1;
-    }
-    run += chunk.length - from;
-    if (run > MAX_XML_RUN) throw new SheetRefusal(XML_RUN_REFUSAL);
-    depth.feed(chunk);
+    bounds.feed(chunk);
     yield chunk;
   }
 }

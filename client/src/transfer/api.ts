@@ -32,7 +32,7 @@ const ImportRunsQuery = graphql(`
   query ImportRuns($folderId: ID!) {
     importRuns(folderId: $folderId) {
       fileName
-      job { id state createdAt importResult { created updated skipped refused cancelled } }
+      job { id state createdAt progress { done } importResult { created updated skipped refused cancelled } }
       undo { id state importUndoResult { trashed restored kept } }
     }
   }

@@ -332,6 +332,12 @@ describe('import of hostile files (API)', function () {
       await inspect('utf8-после-utf16.csv', content),
       `Строка ${head.length + 1} сохранена в кодировке UTF-8, а файл читается в UTF-16LE: файл сохранён в двух кодировках? Сохраните файл заново целиком`,
     );
+    // One row after a `;` file, as the tester made it (s12 attack A5): its last byte, the line feed, left over.
+    const one = Buffer.concat([utf16('Наименование;Примечания\r\nООО «Юникод»;Ёлка\r\n'), Buffer.from('ООО «Ромашка утф»;Ёлочка\r\n')]);
+    expectRefusedAtFile(
+      await inspect('одна-строка-utf8.csv', one),
+      'Строка 3 сохранена в кодировке UTF-8, а файл читается в UTF-16LE: файл сохранён в двух кодировках? Сохраните файл заново целиком',
+    );
     // «上海», «三上», «主» pair into bytes that are ASCII, line breaks and tabs among them; «过» into a letter beyond ASCII.
     const cjk = await inspect('китайский.csv', utf16('Наименование\tПримечания\r\n上海\t三上\r\n主上三\t过上好日子\r\n'));
     expect(cjk.errors, JSON.stringify(cjk.errors)).to.equal(undefined);

@@ -601,10 +601,10 @@ export const MAX_CSV_RECORD = 256 * 1024;
  *   side, which is never valid UTF-8: bytes that are valid UTF-8 beyond ASCII were written in UTF-8.
  * - UTF-16 pairs any two bytes into a character, so UTF-8 rows after UTF-16 ones became one cell of
  *   CJK characters, their separators and line breaks paired away with them. Latin or Cyrillic text in
- *   UTF-16 holds a zero or a control byte in every character; bytes that read as UTF-8 with a line
- *   break, no control character and a run of letters beyond ASCII were UTF-8 rows. CJK text in UTF-16
- *   reads as valid UTF-8 only by the chance of a few characters, and as such a run hardly ever (a cell
- *   of «上海», «三上» or «过上» is read as it is).
+ *   UTF-16 holds a zero or a control byte in every character; bytes that read as UTF-8 with no control
+ *   character and a run of letters beyond ASCII were UTF-8 rows. CJK text in UTF-16 reads as valid UTF-8
+ *   only by the chance of a few characters, and with such a run hardly ever (a cell of «上海», «三上» or
+ *   «过上» is read as it is).
  */
 function savedInUtf8(cell: string, encoding: TextEncoding): boolean {
   if (encoding === 'utf-8' || !/[\u0080-\uffff]/.test(cell)) return false;
@@ -612,7 +612,7 @@ function savedInUtf8(cell: string, encoding: TextEncoding): boolean {
   if (!isUtf8(bytes)) return false;
   if (encoding === 'windows-1251') return true;
   const asUtf8 = bytes.toString('utf8');
-  return asUtf8.includes('\n') && /[^\s\u0000-\u007f]{3}/.test(asUtf8) && !asUtf8.includes('\u0000') && controlCharacters(asUtf8) === 0;
+  return /[\u0080-\uffff]{3}/.test(asUtf8) && !asUtf8.includes('\u0000') && controlCharacters(asUtf8) === 0;
 }
 
 /**

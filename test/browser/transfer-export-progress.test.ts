@@ -1,13 +1,9 @@
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
-import { Types } from 'mongoose';
-import { findCardType } from '../../server/src/card-types/registry';
-import { Card } from '../../server/src/cards/model';
-import { newCardDocument } from '../../server/src/cards/service';
-import { Folder } from '../../server/src/folders/models';
 import type { RunningServer } from '../../server/src/server';
 import { describeInBrowser, downloaded } from '../support/browser';
 import { addToSystemGroup, createCorrespondents } from '../support/fixtures';
+import { storeCounterparties } from '../support/search-work';
 import { signedIn } from '../support/server';
 import { signInThroughUi, startBrowserSuite } from './ui';
 
@@ -25,12 +21,10 @@ describeInBrowser('a large export shows its rows of the total, and can be cancel
     const admin = await signedIn(server);
     const scenario = await createCorrespondents(admin, PASSWORD, [{ login: 'tanya', fullName: 'Татьяна Гончаренко', level: 'read' }]);
     await addToSystemGroup(admin, 'exporters', [scenario.userIds.tanya]);
-    const type = (await findCardType('counterparty'))!;
-    const folder = (await Folder.findById(scenario.folderId, { libraryId: 1 }).lean<{ _id: Types.ObjectId; libraryId: Types.ObjectId }>())!;
-    const author = { userId: scenario.userIds.tanya } as Parameters<typeof newCardDocument>[0];
-    await Card.collection.insertMany(
-      Array.from({ length: CARDS }, (_, n) => newCardDocument(author, type, folder, { name: `ООО «Клиент ${n + 1}»` }, new Date())),
-      { ordered: false },
+    await storeCounterparties(
+      scenario,
+      Array.from({ length: CARDS }, (_, n) => `ООО «Клиент ${n + 1}»`),
+      scenario.userIds.tanya,
     );
     page = await (await browser.newContext()).newPage();
     await signInThroughUi(page, server.url, 'tanya', PASSWORD);

@@ -18,6 +18,7 @@ import { Card } from '../server/src/cards/model';
 import { newCardDocument } from '../server/src/cards/service';
 import { Folder } from '../server/src/folders/models';
 import { addToSystemGroup, createCorrespondents } from '../test/support/fixtures';
+import { SseSubscription } from '../test/support/sse';
 import { BENCH_ADMIN, childrenCpuSeconds, cpuSeconds, inn, loadAverage, printMachine, signedIn, startServerAsNpmStart } from './support';
 
 const { values } = parseArgs({
@@ -86,7 +87,13 @@ async function main(): Promise<void> {
       const cpu = process.cpuUsage();
       const databaseCpu = childrenCpuSeconds();
       const started = performance.now();
-      const response = await fetch(`${server.url}/transfer/export?folderId=${folderId}&format=${format}`, { headers: { cookie: exporter.cookieHeader() } });
+      // As the page asks: with a progressId, its rows of the total told on the exporter's live stream.
+      type Live = { live: { exportProgress: { rows: number; total: number } | null } };
+      const live = new SseSubscription<Live>(server.url, exporter.cookieHeader(), 'subscription { live { exportProgress { rows total } } }');
+      await live.ready;
+      const response = await fetch(`${server.url}/transfer/export?folderId=${folderId}&format=${format}&progressId=bench-${format}`, {
+        headers: { cookie: exporter.cookieHeader() },
+      });
       let bytes = 0;
       let lines = 0;
       for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
@@ -96,6 +103,9 @@ async function main(): Promise<void> {
         if (behind > 0) await new Promise((resolve) => setTimeout(resolve, behind));
       }
       const seconds = (performance.now() - started) / 1000;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      live.close();
+      const told = live.received.flatMap(({ live: update }) => (update.exportProgress ? [update.exportProgress] : []));
       clearInterval(sampler);
       clearInterval(liveSampler);
       const databaseSeconds = databaseCpu === null ? null : childrenCpuSeconds()! - databaseCpu;
@@ -105,7 +115,8 @@ async function main(): Promise<void> {
           `CPU: server ${cpuSeconds(process.cpuUsage(cpu)).toFixed(1)} s${databaseSeconds === null ? '' : `, database process ${databaseSeconds.toFixed(1)} s`}; ` +
           `server RSS ${mib(before.rss)} → peak ${mib(rssPeak)} (+${mib(rssPeak - before.rss)}), heap used ${mib(before.heapUsed)} → peak ${mib(heapPeak)} (+${mib(heapPeak - before.heapUsed)})` +
           `${values.live ? `, live after a collection +${mib(livePeak - before.heapUsed)} at most` : ''}` +
-          `${READ_BYTES_PER_SECOND > 0 ? `, read at ≤ ${values['kib-per-second']} KiB/s` : ''}; load average ${loadAverage()}`,
+          `${READ_BYTES_PER_SECOND > 0 ? `, read at ≤ ${values['kib-per-second']} KiB/s` : ''}; ` +
+          `progress told ${told.length} times, last ${told.at(-1)?.rows ?? '—'} of ${told.at(-1)?.total ?? '—'} rows; load average ${loadAverage()}`,
       );
     }
     const audit = await admin.data<{ auditLog: { edges: { node: { summary: string } }[] } }>('{ auditLog(kind: "cards-exported") { edges { node { summary } } } }');

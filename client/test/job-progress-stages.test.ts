@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createApp, h, nextTick, ref } from 'vue';
 import type { JobSnapshot } from '../src/jobs/useJob';
 import { i18n, setLocale } from '../src/i18n';
+import { jobSnapshot } from './job-snapshot';
 
 // The job as its stream would deliver it, set by each test.
 const shown = vi.hoisted(() => ({ job: null as unknown as { value: JobSnapshot | null } }));
@@ -14,22 +15,8 @@ const { default: JobProgress } = await import('../src/jobs/JobProgress.vue');
 
 const scanStages = { reading: 'Чтение карточек…', indexing: 'Подготовка к сравнению…', comparing: 'Сравнение карточек…', grouping: 'Группировка…' };
 
-function running(stage: string, done: number, total: number | null): JobSnapshot {
-  return {
-    id: 'j1',
-    type: 'duplicate-scan',
-    state: 'running',
-    progress: { done, total, rate: null, secondsLeft: null, note: 'Контрагент', stage },
-    result: null,
-    error: null,
-    errorMessage: null,
-    cancellable: true,
-    cancelRefusal: null,
-    retryable: false,
-    cancelRequested: false,
-    updatedAt: '2026-11-27T07:00:00.000Z',
-  } as JobSnapshot;
-}
+const running = (stage: string, done: number, total: number | null): JobSnapshot =>
+  jobSnapshot({ type: 'duplicate-scan', progress: { done, total, note: 'Контрагент', stage }, updatedAt: '2026-11-27T07:00:00.000Z' });
 
 /** The progress of a job as the page shows it, with these stages named. */
 async function progressOf(job: JobSnapshot, stages?: Record<string, string>) {

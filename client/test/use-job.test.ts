@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { effectScope, nextTick, ref } from 'vue';
 import type { JobSnapshot } from '../src/jobs/useJob';
+import { jobSnapshot } from './job-snapshot';
 
 // The job's stream and requests, answered here in whatever order a busy network delivers them.
 const server = vi.hoisted(() => ({
@@ -20,22 +21,8 @@ vi.mock('../src/api/graphql', () => ({
 
 const { JOB_POLL_MS, useJob } = await import('../src/jobs/useJob');
 
-function snapshot(id: string, state: JobSnapshot['state'], done: number, second: number): JobSnapshot {
-  return {
-    id,
-    type: 'import',
-    state,
-    progress: { done, total: 3, rate: null, secondsLeft: null, note: '', stage: '' },
-    result: null,
-    error: null,
-    errorMessage: null,
-    cancellable: true,
-    cancelRefusal: null,
-    retryable: false,
-    cancelRequested: false,
-    updatedAt: `2026-11-26T15:00:${String(second).padStart(2, '0')}.000Z`,
-  };
-}
+const snapshot = (id: string, state: JobSnapshot['state'], done: number, second: number): JobSnapshot =>
+  jobSnapshot({ id, state, progress: { done, total: 3 }, updatedAt: `2026-11-26T15:00:${String(second).padStart(2, '0')}.000Z` });
 
 function follow(id: string) {
   const jobId = ref(id);

@@ -13,6 +13,7 @@ import { ExportUsage } from '../../server/src/transfer/model';
 import type { ApiClient } from '../support/api-client';
 import { addToSystemGroup, createCorrespondents } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
+import { SseSubscription } from '../support/sse';
 import { waitFor } from '../support/wait';
 
 const PASSWORD = 'secret-password-1';
@@ -78,6 +79,43 @@ describe('export streaming: a stalled or broken-off download', function () {
       expect(usageAfter - usageBefore, 'the daily count settles to the rows sent').to.equal(entry.after.rows);
     });
   }
+
+  it('tells the page that asked, on its live stream, the rows written of the total — up to all of them — and no one else', async () => {
+    type Live = { live: { exportProgress: { progressId: string; rows: number; total: number } | null } };
+    const query = 'subscription { live { exportProgress { progressId rows total } } }';
+    const tanya = await signedIn(server, 'tanya', PASSWORD);
+    const own = new SseSubscription<Live>(server.url, tanya.cookieHeader(), query);
+    const other = new SseSubscription<Live>(server.url, admin.cookieHeader(), query);
+    try {
+      await Promise.all([own.ready, other.ready]);
+      const exported = await fetch(`${server.url}/transfer/export`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', cookie: tanya.cookieHeader() },
+        body: JSON.stringify({ folderId, format: 'csv', progressId: 'page-1' }),
+      });
+      expect(exported.status).to.equal(200);
+      const lines = (await exported.text()).trim().split('\r\n');
+      expect(lines).to.have.length(CARDS + 1);
+      const progress = () => own.received.flatMap(({ live }) => (live.exportProgress ? [live.exportProgress] : []));
+      await waitFor(() => progress().some((word) => word.rows === CARDS), 'the last rows to be told');
+      const told = progress();
+      expect(told[0]).to.deep.equal({ progressId: 'page-1', rows: 0, total: CARDS });
+      expect(told.every((word) => word.progressId === 'page-1' && word.total === CARDS)).to.equal(true);
+      expect(told.map((word) => word.rows)).to.deep.equal([...told.map((word) => word.rows)].sort((a, b) => a - b));
+      expect(other.received.filter(({ live }) => live.exportProgress)).to.deep.equal([]);
+
+      const wrong = await fetch(`${server.url}/transfer/export`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', cookie: tanya.cookieHeader() },
+        body: JSON.stringify({ folderId, format: 'csv', progressId: '<script>' }),
+      });
+      expect(wrong.status).to.equal(400);
+      expect(((await wrong.json()) as { fields: Record<string, string> }).fields).to.deep.equal({ progressId: 'Неверный идентификатор' });
+    } finally {
+      own.close();
+      other.close();
+    }
+  });
 
   it('stops when «Экспорт» is taken away while the file is written, audited as such', async () => {
     const user = (await User.findById(exporterId).lean<{ _id: Types.ObjectId; login: string; fullName: string; locale: 'ru' | 'en' }>())!;

@@ -5,6 +5,9 @@ import { JobInterrupted } from '../../server/src/jobs/runner';
 import { createLogger } from '../../server/src/logger';
 import type { RunningServer } from '../../server/src/server';
 import { importJob, type ImportParams } from '../../server/src/transfer/import';
+import { Folder } from '../../server/src/access/structure';
+import { Card } from '../../server/src/cards/model';
+import { holdJobs } from '../support/held-jobs';
 import type { ApiClient } from '../support/api-client';
 import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
@@ -87,7 +90,7 @@ describe('import: the importer’s right is checked again before each batch (API
         () => null,
         (error: unknown) => error as Error,
       );
-    const count = (await admin.data<{ cards: { totalCount: number } }>('query($f: ID!) { cards(folderId: $f) { totalCount } }', { f: folderId })).cards.totalCount;
+    const count = await Card.countDocuments({ folderId: new Types.ObjectId(folderId), inTrash: false });
     const audit = (
       await admin.data<{ auditLog: { edges: { node: { summary: string; targetId: string; after: Record<string, unknown> } }[] } }>(
         '{ auditLog(kind: "cards-imported") { edges { node { summary targetId after } } } }',
@@ -107,6 +110,41 @@ describe('import: the importer’s right is checked again before each batch (API
     expect(count).to.equal(500);
     expect(audit?.summary).to.equal('rows.csv: создано 500, обновлено 0, пропущено 0, отклонено 0 (остановлен: право создавать карточки в папке снято)');
     expect(audit?.after).to.deep.include({ created: 500, rightWithdrawn: true });
+  });
+
+  it('a folder with an import queued into it is not deleted; one deleted anyway while the import runs stops it after the batch written (s12 attack A4)', async () => {
+    // Queued: the folder is in use, as one holding cards is.
+    const release = holdJobs('import');
+    try {
+      const folderId = await createFolder(admin, { libraryId, name: 'Удаляемая', allowedCardTypes: ['counterparty'] });
+      await setFolderAccess(admin, folderId, [{ principalId: tanyaId, level: 'edit' }]);
+      const tanya = await signedIn(server, 'tanya', PASSWORD);
+      const uploaded = await fetch(`${server.url}/transfer/uploads?name=rows.csv`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream', cookie: tanya.cookieHeader() },
+        body: new Uint8Array(Buffer.from('Наименование\nООО «Сирота»\n', 'utf8')),
+      });
+      const input = { uploadId: ((await uploaded.json()) as { id: string }).id, folderId, typeKey: 'counterparty' };
+      await tanya.data('mutation($input: ImportSettingsInput!, $mapping: ImportMappingInput!) { startImport(input: $input, mapping: $mapping, dryRun: false) { id } }', {
+        input,
+        mapping: { columns: ['name'], onMatch: 'skip' },
+      });
+      const refused = await admin.request('mutation($id: ID!) { deleteFolder(id: $id) }', { id: folderId });
+      expect(refused.errors?.[0].message).to.equal('Папка не пуста: сначала переместите или удалите её содержимое');
+    } finally {
+      release();
+    }
+
+    // Deleted anyway (a deletion that passed before the import was queued): the import stops before its next batch.
+    const { failure, count, audit } = await importInterrupted('Удалённая', async (folderId) => {
+      await Folder.deleteOne({ _id: new Types.ObjectId(folderId) });
+    });
+    expect(failure!.message).to.equal(
+      'Импорт остановлен: папку «Удалённая» удалили. До остановки записано целыми пачками — создано 500, обновлено 0, пропущено 0, отклонено 0; остальные строки не загружены. Записанное можно отменить.',
+    );
+    expect(count).to.equal(500);
+    expect(audit?.summary).to.equal('rows.csv: создано 500, обновлено 0, пропущено 0, отклонено 0 (остановлен: папку удалили)');
+    expect(audit?.after).to.deep.include({ created: 500, folderDeleted: true });
   });
 
   it('stops the same way when the importer is deactivated', async () => {

@@ -214,7 +214,7 @@ describe('import of hostile files (API)', function () {
     expect((await inspect('формат.xlsx', honest)).errors).to.equal(undefined);
   });
 
-  it('refuses at the file, before holding it, a text longer than any Excel cell (an inline string of an .xlsx) and a CSV row over 256 KB; a header is named by its start', async () => {
+  it('refuses at the file, before holding it, a text longer than any Excel cell (an inline string of an .xlsx) and a CSV row over 256 KB; a header is named by its start, a sample shown by its start', async () => {
     const inline = (text: string) =>
       `<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>${text}</t></is></c><c r="B1" t="inlineStr"><is><t>ИНН</t></is></c></row></sheetData></worksheet>`;
     expectRefusedAtFile(
@@ -266,6 +266,10 @@ describe('import of hostile files (API)', function () {
     const named = await inspect('длинный-заголовок.xlsx', await withPart(await workbook(), 'xl/worksheets/sheet1.xml', inline('Ж'.repeat(50_000))));
     expect(named.errors, JSON.stringify(named.errors)).to.equal(undefined);
     expect(named.data!.importInspection.columns[0].name).to.equal('Ж'.repeat(200));
+    // A long cell under the bounds is a sample of its first 100 characters, not all of them (an astral letter is not split).
+    const long = await inspect('длинная-ячейка.csv', Buffer.from(`Наименование;ИНН\n${'Ж'.repeat(99)}😀${'Ж'.repeat(100_000)};7707083893\n${'Ё'.repeat(100)};7728168971\n`));
+    expect(long.errors, JSON.stringify(long.errors)).to.equal(undefined);
+    expect(long.data!.importInspection.columns[0].samples).to.deep.equal([`${'Ж'.repeat(99)}…`, 'Ё'.repeat(100)]);
   });
 
   it('a refused row of hundreds of thousands of cells refuses only itself: the rows after it are imported, and its report keeps the header’s columns', async () => {
@@ -354,5 +358,28 @@ describe('import of hostile files (API)', function () {
     const whole = await inspect('всё-в-1251.csv', iconv.encode(`${[...head, 'ООО «Ромашка»;Ёлочка'].join('\n')}\n`, 'windows-1251'));
     expect(whole.errors, JSON.stringify(whole.errors)).to.equal(undefined);
     expect(whole.data!.importInspection.columns.map((column) => column.name)).to.deep.equal(['Наименование', 'Примечания']);
+  });
+
+  it('refuses a UTF-16 CSV whose last rows were saved in UTF-8, at the file, naming the first of them, instead of a card of CJK characters; Chinese and Japanese text in UTF-16 is read', async () => {
+    const utf16 = (text: string) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    const head = ['Наименование\tПримечания', 'ООО «Юникод»\tЁлка — №1', 'ПЁТР И СЫНОВЬЯ\tВЁСЛА'];
+    const content = Buffer.concat([utf16(`${head.join('\r\n')}\r\n`), Buffer.from('ООО «Ромашка утф»\tЁлочка\r\nАО «Вектор»\tщука\r\n')]);
+    expectRefusedAtFile(
+      await inspect('utf8-после-utf16.csv', content),
+      `Строка ${head.length + 1} сохранена в кодировке UTF-8, а файл читается в UTF-16LE: файл сохранён в двух кодировках? Сохраните файл заново целиком`,
+    );
+    // One row after a `;` file, as the tester made it (s12 attack A5): its last byte, the line feed, left over.
+    const one = Buffer.concat([utf16('Наименование;Примечания\r\nООО «Юникод»;Ёлка\r\n'), Buffer.from('ООО «Ромашка утф»;Ёлочка\r\n')]);
+    expectRefusedAtFile(
+      await inspect('одна-строка-utf8.csv', one),
+      'Строка 3 сохранена в кодировке UTF-8, а файл читается в UTF-16LE: файл сохранён в двух кодировках? Сохраните файл заново целиком',
+    );
+    // «上海», «三上», «主» pair into bytes that are ASCII, line breaks and tabs among them; «过» into a letter beyond ASCII.
+    const cjk = await inspect('китайский.csv', utf16('Наименование\tПримечания\r\n上海\t三上\r\n主上三\t过上好日子\r\n'));
+    expect(cjk.errors, JSON.stringify(cjk.errors)).to.equal(undefined);
+    expect(cjk.data!.importInspection.columns.map((column) => column.samples)).to.deep.equal([
+      ['上海', '主上三'],
+      ['三上', '过上好日子'],
+    ]);
   });
 });

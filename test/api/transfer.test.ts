@@ -931,7 +931,14 @@ describe('import and export (API)', function () {
     await setFolderAccess(admin, progressFolder, [{ principalId: userIds.tanya, level: 'full' }]);
     type JobEvent = { jobEvents: { id: string; state: string; progress: { done: number; total: number | null } } };
     const events = new SseSubscription<JobEvent>(server.url, tanya.cookieHeader(), 'subscription { jobEvents { id state progress { done total } } }');
-    await events.ready;
+    // The app's one stream tells her of her own jobs too, and a colleague of none of them.
+    type Live = { live: { job: { id: string; state: string } | null } };
+    const liveQuery = 'subscription { live { job { id state } } }';
+    const [tanyaLive, natashaLive] = [
+      new SseSubscription<Live>(server.url, tanya.cookieHeader(), liveQuery),
+      new SseSubscription<Live>(server.url, natasha.cookieHeader(), liveQuery),
+    ];
+    await Promise.all([events.ready, tanyaLive.ready, natashaLive.ready]);
     const small = Buffer.from('Наименование\nАльфа\nБета\nГамма\n', 'utf8');
     const { job } = await importFile(server, tanya, { name: 'три.csv', content: small }, { folderId: progressFolder, typeKey: 'counterparty' }, asIs);
     await waitFor(() => events.received.some((event) => event.jobEvents.id === job.id && event.jobEvents.state === 'succeeded'), 'the succeeded event');
@@ -939,7 +946,10 @@ describe('import and export (API)', function () {
     expect(mine[0].state).to.equal('queued');
     expect(mine.some((event) => event.state === 'running' && event.progress.total === 3)).to.equal(true);
     expect(mine.at(-1)).to.deep.include({ state: 'succeeded', progress: { done: 3, total: 3 } });
-    events.close();
+    await waitFor(() => tanyaLive.received.some(({ live }) => live.job?.id === job.id && live.job.state === 'succeeded'), 'the succeeded job on her app stream');
+    expect(tanyaLive.received.find(({ live }) => live.job?.id === job.id)?.live.job?.state).to.equal('queued');
+    expect(natashaLive.received.filter(({ live }) => live.job)).to.deep.equal([]);
+    for (const stream of [events, tanyaLive, natashaLive]) stream.close();
 
     // The job's own code, interrupted after its first batch (a server stopping), then run again as the runner would.
     const rows = Array.from({ length: 600 }, (_, index) => `Фирма ${String(index + 1).padStart(3, '0')}`);

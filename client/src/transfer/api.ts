@@ -32,7 +32,7 @@ const ImportRunsQuery = graphql(`
   query ImportRuns($folderId: ID!) {
     importRuns(folderId: $folderId) {
       fileName
-      job { id state createdAt importResult { created updated skipped refused cancelled } }
+      job { id state createdAt progress { done } importResult { created updated skipped refused cancelled } }
       undo { id state importUndoResult { trashed restored kept } }
     }
   }
@@ -89,17 +89,27 @@ function attachmentName(header: string | null, fallback: string): string {
   return header?.match(/filename="([^"]+)"/i)?.[1] ?? fallback;
 }
 
+/** How a download is followed: the bytes as they arrive, the rows on the live stream under `progressId`, and `signal` to cancel it. */
+export interface DownloadFollowing {
+  progressId: string;
+  onBytes: (bytes: number) => void;
+  signal: AbortSignal;
+}
+
 /**
- * Downloads an export and saves it as the browser saves files; `onProgress` hears the bytes as they
- * arrive. A refusal (no «Экспорт» right, the daily limit, a field the server refused) throws with
- * the server's message and its field messages.
+ * Downloads an export and saves it as the browser saves files. While it comes, `onBytes` hears the
+ * bytes, and the server tells the rows written (of the total) on the live stream under
+ * `progressId`; aborting `signal` cancels it (the server stops there). A refusal (no «Экспорт»
+ * right, the daily limit, a field the server refused) throws with the server's message and its
+ * field messages.
  */
-export async function downloadExport(what: ExportRequest, format: 'xlsx' | 'csv', fallbackName: string, onProgress: (bytes: number) => void): Promise<void> {
+export async function downloadExport(what: ExportRequest, format: 'xlsx' | 'csv', fallbackName: string, following: DownloadFollowing): Promise<void> {
   const response = await fetch('/transfer/export', {
     method: 'POST',
     credentials: 'same-origin',
     headers: { 'content-type': 'application/json', 'accept-language': document.documentElement.lang || 'ru' },
-    body: JSON.stringify({ ...what, format }),
+    body: JSON.stringify({ ...what, format, progressId: following.progressId }),
+    signal: following.signal,
   });
   if (!response.ok || !response.body) {
     const body = (await response.json().catch(() => ({}))) as { code?: string; error?: string; fields?: Record<string, string> };
@@ -114,7 +124,7 @@ export async function downloadExport(what: ExportRequest, format: 'xlsx' | 'csv'
   for (let part = await reader.read(); !part.done; part = await reader.read()) {
     chunks.push(part.value);
     bytes += part.value.length;
-    onProgress(bytes);
+    following.onBytes(bytes);
   }
   const link = document.createElement('a');
   link.href = URL.createObjectURL(new Blob(chunks, { type: response.headers.get('content-type') ?? 'application/octet-stream' }));

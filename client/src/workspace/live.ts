@@ -12,6 +12,8 @@ const Live = graphql(`
       cardBatch { cardIds folderIds actorId }
       unreadCounts { folderId count }
       accessChanged
+      job { id type state ownerId }
+      exportProgress { progressId rows total }
     }
   }
 `);
@@ -20,33 +22,46 @@ const UnreadCountsQuery = graphql(`query UnreadCounts { unreadCounts { folderId 
 export type CardEvent = NonNullable<ResultOf<typeof Live>['live']['cardEvent']>;
 /** The cards one batch changed (an import's rows, its undo), told once: their ids and the folders they changed in. */
 export type CardBatch = NonNullable<ResultOf<typeof Live>['live']['cardBatch']>;
+/** One of the viewer's own jobs, created or changed: its state (its progress is followed by useJob). */
+export type JobEvent = NonNullable<ResultOf<typeof Live>['live']['job']>;
+/** How far one of the viewer's exports is: rows written of the total. */
+export type ExportProgress = NonNullable<ResultOf<typeof Live>['live']['exportProgress']>;
 type Counts = ResultOf<typeof UnreadCountsQuery>['unreadCounts'];
-type Listener = (event: CardEvent) => void;
-type BatchListener = (batch: CardBatch) => void;
+/** Listeners of one kind of live news: `on` adds one and returns what removes it; `tell` calls them all. */
+function listeners<T = void>() {
+  const all = new Set<(news: T) => void>();
+  return {
+    on(listener: (news: T) => void): () => void {
+      all.add(listener);
+      return () => void all.delete(listener);
+    },
+    tell(news: T): void {
+      for (const listener of all) listener(news);
+    },
+  };
+}
 
-const listeners = new Set<Listener>();
-const batchListeners = new Set<BatchListener>();
-const accessListeners = new Set<() => void>();
+const cardEvents = listeners<CardEvent>();
+const cardBatches = listeners<CardBatch>();
+const accessChanges = listeners();
+const jobEvents = listeners<JobEvent>();
+const exportProgress = listeners<ExportProgress>();
+const reconnections = listeners();
 let client: Client | null = null;
 let stops: (() => void)[] = [];
 
-/** Calls `listener` for every card change the viewer may see; returns the unsubscribe function. */
-export function onCardEvent(listener: Listener): () => void {
-  listeners.add(listener);
-  return () => listeners.delete(listener);
-}
-
-/** Calls `listener` for every batch of card changes the viewer may see (in place of an event per card); returns the unsubscribe function. */
-export function onCardBatch(listener: BatchListener): () => void {
-  batchListeners.add(listener);
-  return () => batchListeners.delete(listener);
-}
-
-/** Calls `listener` when the viewer's rights change (after the viewer and the folder tree are read again); returns the unsubscribe function. */
-export function onAccessChanged(listener: () => void): () => void {
-  accessListeners.add(listener);
-  return () => accessListeners.delete(listener);
-}
+/** Calls its listener for every card change the viewer may see; returns the unsubscribe function. */
+export const onCardEvent = cardEvents.on;
+/** Calls its listener for every batch of card changes the viewer may see (in place of an event per card). */
+export const onCardBatch = cardBatches.on;
+/** Calls its listener when the viewer's rights change (after the viewer and the folder tree are read again). */
+export const onAccessChanged = accessChanges.on;
+/** Calls its listener when one of the viewer's own jobs is created or changes. */
+export const onJobEvent = jobEvents.on;
+/** Calls its listener with the progress of the viewer's exports. */
+export const onExportProgress = exportProgress.on;
+/** Calls its listener when the live connection is back after it was lost (what happened meanwhile was not heard). */
+export const onLiveReconnected = reconnections.on;
 
 /**
  * The viewer's rights changed: the session (rules, history reader, administrator), the tree and the
@@ -54,7 +69,7 @@ export function onAccessChanged(listener: () => void): () => void {
  */
 async function accessChanged(): Promise<void> {
   await Promise.all([useSessionStore().refresh(), useFoldersStore().load(), refreshUnreadCounts()]);
-  for (const listener of accessListeners) listener();
+  accessChanges.tell();
 }
 
 /** Counts reach the tree at most this often; the latest wins. */
@@ -92,15 +107,22 @@ export function startLive(): void {
     // rights made once it listens: one made while it was being set up (the viewer was read before)
     // or while it was lost is read now — the rules when it opens (say, «Экспорт» withdrawn while a
     // busy server set the stream up), the rules, tree and counts after a reconnect.
-    on: { connected: (reconnected) => void (reconnected ? accessChanged() : useSessionStore().refresh()).catch(() => undefined) },
+    on: {
+      connected: (reconnected) => {
+        void (reconnected ? accessChanged() : useSessionStore().refresh()).catch(() => undefined);
+        if (reconnected) reconnections.tell();
+      },
+    },
   });
   // One stream per tab carries both (a session may hold five streams).
   stops = [
     subscribe(client, Live, {}, ({ live }) => {
-      if (live.cardEvent) for (const listener of listeners) listener(live.cardEvent);
-      if (live.cardBatch) for (const listener of batchListeners) listener(live.cardBatch);
+      if (live.cardEvent) cardEvents.tell(live.cardEvent);
+      if (live.cardBatch) cardBatches.tell(live.cardBatch);
       if (live.unreadCounts) pushCounts(live.unreadCounts);
       if (live.accessChanged) void accessChanged();
+      if (live.job) jobEvents.tell(live.job);
+      if (live.exportProgress) exportProgress.tell(live.exportProgress);
     }),
   ];
   void refreshUnreadCounts().catch(() => undefined);

@@ -48,6 +48,16 @@ export interface SessionsEnded {
   exceptSessionId?: string | null;
 }
 
+/** How far an export is (transfer/export.ts), for the page that asked for it by its `progressId`, on its owner's live stream. */
+export interface ExportProgress {
+  userId: string;
+  progressId: string;
+  /** Rows written into the download so far. */
+  rows: number;
+  /** Rows the export holds, counted before the first one was written. */
+  total: number;
+}
+
 /**
  * Topics other modules add by declaration merging (jobs/view.ts: 'job-changed'), so the bus
  * imports none of them.
@@ -67,6 +77,8 @@ export type Topics = { [K in keyof ModuleTopics]: ModuleTopics[K] } & {
   'access-changed': [version: { epoch: string; value: number }];
   /** Sessions ended (sign-out, password reset or change, deactivation): their live streams close. */
   'sessions-ended': [SessionsEnded];
+  /** An export wrote more of its rows (paced, and once at its start and its end). */
+  'export-progress': [ExportProgress];
 };
 
 /**

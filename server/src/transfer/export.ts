@@ -22,11 +22,15 @@ import { Card, type CardDoc } from '../cards/model';
 import { folderListQuery, searchHits, type CardFilter } from '../cards/queries';
 import { inHitOrder } from '../cards/search';
 import { AppError, forbidden } from '../errors';
+import { events } from '../events/bus';
 import { FieldErrors, isDuplicateKeyError } from '../validation';
 import { linkTexts } from './links';
 import { ExportUsage } from './model';
 
 export type ExportFormat = 'xlsx' | 'csv';
+
+/** An export's progress goes out at most this often: a batch of 100 rows takes a few milliseconds. */
+const EXPORT_PROGRESS_EVERY_MS = 250;
 
 /**
  * What to export: a folder's list (`folderId`, with its filters and sort), the cards of it a
@@ -46,6 +50,8 @@ export interface ExportRequest {
   filters?: CardFilter[] | null;
   /** Field keys of the columns, in order; every visible field of the exported types when absent. */
   columns?: string[] | null;
+  /** Set by a page that shows a progress bar: the export's progress goes to the user's live stream under it. */
+  progressId?: string | null;
 }
 
 export interface PreparedExport {
@@ -406,8 +412,9 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
   } ${stamp}.${request.format}`;
   const options = { locale: actor.locale } as const;
   const asked = { ...source.asked, columns: columns.map((field) => field.key) };
-  // With a daily limit the rows are counted first, and reserved.
-  const settle = limits.dailyRows > 0 ? await reserveDailyRows(actor, source, await source.count(), limits.dailyRows, { format: request.format, ...asked }) : null;
+  // With a daily limit the rows are counted first, and reserved; a page showing a progress bar needs them too.
+  const total = limits.dailyRows > 0 || request.progressId ? await source.count() : 0;
+  const settle = limits.dailyRows > 0 ? await reserveDailyRows(actor, source, total, limits.dailyRows, { format: request.format, ...asked }) : null;
 
   /** Set when «Экспорт» (or the account) was taken away while the file was being written. */
   let withdrawn = false;
@@ -449,6 +456,7 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
       if (cards.length < BATCH) continue;
       yield await batch();
       limits.countRead?.(actor, cards.length);
+      reportProgress();
       cards = [];
     }
     if (cards.length > 0) {
@@ -459,6 +467,13 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
 
   /** Rows written so far (what the daily count settles to, also when the download breaks off). */
   let rowsWritten = 0;
+  let progressSentAt = 0;
+  /** Tells the page the rows written (paced; `last` goes out whatever the pace). */
+  const reportProgress = (last = false) => {
+    if (!request.progressId || (!last && Date.now() - progressSentAt < EXPORT_PROGRESS_EVERY_MS)) return;
+    progressSentAt = Date.now();
+    events.publish('export-progress', { userId: actor.userId, progressId: request.progressId, rows: rowsWritten, total });
+  };
   /** A card's value in a column, with its own type's field: only a field its type shows (another type's key may be hidden in this one). */
   const value = (card: CardDoc, column: FieldDefinition): { field: FieldDefinition; stored: StoredValue } | undefined => {
     const field = ownFields.of(card.typeKey, column.key);
@@ -573,12 +588,14 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
           after: { format: request.format, ...asked },
         },
       );
+      reportProgress(true);
       try {
         return await audited(request.format === 'xlsx' ? await writeXlsx(out) : await writeCsv(out), true);
       } catch (error) {
         await audited(rowsWritten, false);
         throw error;
       } finally {
+        reportProgress(true);
         await settle?.(rowsWritten);
       }
     },

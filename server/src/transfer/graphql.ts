@@ -28,7 +28,7 @@ export const transferModule: GraphQLModule = {
       index: Int!
       "The header's text (or the column's letters when it has none)."
       name: String!
-      "The first values below the header, as text."
+      "The first values below the header, as text, each cut to its first 100 characters (with «…» where it goes on)."
       samples: [String!]!
     }
     type ImportField {

@@ -39,7 +39,7 @@ import {
 } from '../cards/service';
 import { AppError } from '../errors';
 import { Folder } from '../access/structure';
-import { findFolder } from '../folders/service';
+import { findFolder, registerFolderUsageCheck } from '../folders/service';
 import { defineJob, type JobContext } from '../jobs/define';
 import { Job } from '../jobs/model';
 import { JobInterrupted } from '../jobs/runner';
@@ -155,7 +155,12 @@ interface RowWork {
 }
 
 /** The importer lost the right to create cards in the folder (or was deactivated) while the import ran. */
-class RightWithdrawn extends Error {}
+/** Why an import stopped before its end, keeping the batches it wrote: the importer's right was withdrawn, or its folder deleted. */
+class ImportStopped extends Error {
+  constructor(readonly why: 'right-withdrawn' | 'folder-deleted') {
+    super(why);
+  }
+}
 
 /** What an import needs at hand while it reads: the actor, the type, the folder, the columns' fields. */
 interface Plan {
@@ -675,11 +680,14 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
     if (snapshot === checkedAt) return;
     checkedAt = snapshot;
     const now = await actorOfUser(ctx.ownerId, params.ip, { activeOnly: true });
-    if (!now || !now.ability.can('create', cardSubject({ folderId: plan.folder._id, libraryId: plan.folder.libraryId }))) throw new RightWithdrawn();
+    if (!now || !now.ability.can('create', cardSubject({ folderId: plan.folder._id, libraryId: plan.folder.libraryId }))) throw new ImportStopped('right-withdrawn');
     plan.actor = now;
   };
 
   const handle = async (rows: SheetRow[]) => {
+    // A folder deleted meanwhile (one lookup a batch): the rows would become cards in no folder, found only by search (s12 attack A4).
+    // Asked first: with the folder gone, the right to create cards in it is gone too, and that would be the wrong reason to give.
+    if (!(await Folder.exists({ _id: plan.folder._id }))) throw new ImportStopped('folder-deleted');
     await stillAllowed();
     const work = await buildInputs(plan, rows);
     await decide(plan, work);
@@ -699,7 +707,7 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
 
   let batch: SheetRow[] = [];
   let cancelled = false;
-  let withdrawn = false;
+  let stopped: ImportStopped['why'] | null = null;
   try {
     for await (const row of readRows(plan.file, params)) {
       if (row.row <= params.headerRow || row.row <= resumed.lastRow || isEmptyRow(row)) continue;
@@ -713,7 +721,7 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
     if (batch.length > 0) await handle(batch);
   } catch (error) {
     // A cancelled import keeps what it wrote and reports it; a stopping server hands the job back.
-    if (error instanceof RightWithdrawn) withdrawn = true;
+    if (error instanceof ImportStopped) stopped = error.why;
     else if (error instanceof JobInterrupted && error.why === 'cancel') cancelled = true;
     else throw error;
   }
@@ -735,7 +743,7 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
       kind: params.dryRun ? 'import-checked' : 'cards-imported',
       targetType: 'Folder',
       targetId: params.folderId,
-      summary: `${params.dryRun ? `${t(actor, 'Проверка (ничего не записано)', 'Check (nothing written)')} ${params.fileName}: ${t(actor, 'строк', 'rows')} ${total}, ` : `${params.fileName}: `}${countsText}${hiddenText}${cancelled ? t(actor, ' (отменено)', ' (cancelled)') : ''}${withdrawn ? t(actor, ' (остановлен: право создавать карточки в папке снято)', ' (stopped: the right to create cards in the folder was withdrawn)') : ''}`,
+      summary: `${params.dryRun ? `${t(actor, 'Проверка (ничего не записано)', 'Check (nothing written)')} ${params.fileName}: ${t(actor, 'строк', 'rows')} ${total}, ` : `${params.fileName}: `}${countsText}${hiddenText}${cancelled ? t(actor, ' (отменено)', ' (cancelled)') : ''}${stopped === 'right-withdrawn' ? t(actor, ' (остановлен: право создавать карточки в папке снято)', ' (stopped: the right to create cards in the folder was withdrawn)') : ''}${stopped === 'folder-deleted' ? t(actor, ' (остановлен: папку удалили)', ' (stopped: the folder was deleted)') : ''}`,
       after: {
         jobId: ctx.jobId,
         typeKey: params.typeKey,
@@ -745,11 +753,23 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
         matchedFolders: result.matchedFolders,
         hiddenMatches: plan.hiddenMatches,
         cancelled,
-        ...(withdrawn ? { rightWithdrawn: true } : {}),
+        ...(stopped === 'right-withdrawn' ? { rightWithdrawn: true } : {}),
+        ...(stopped === 'folder-deleted' ? { folderDeleted: true } : {}),
       },
     },
   );
-  if (withdrawn) {
+  if (stopped === 'folder-deleted') {
+    throw new Error(
+      params.dryRun
+        ? t(actor, `Проверка остановлена: папку «${plan.folder.name}» удалили.`, `The check stopped: the folder “${plan.folder.name}” was deleted.`)
+        : t(
+            actor,
+            `Импорт остановлен: папку «${plan.folder.name}» удалили. До остановки записано целыми пачками — ${countsText}; остальные строки не загружены. Записанное можно отменить.`,
+            `The import stopped: the folder “${plan.folder.name}” was deleted. Written before it stopped, in whole batches: ${countsText}; the other rows were not imported. What was written can be undone.`,
+          ),
+    );
+  }
+  if (stopped === 'right-withdrawn') {
     // The job ends failed, with what happened in the importer's words as its message.
     throw new Error(
       params.dryRun
@@ -769,3 +789,7 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
 }
 
 export const importJob = defineJob<ImportParams, ImportResult, Checkpoint>({ type: 'import', run: runImport });
+
+// A folder an import is queued or running into is in use, as one holding cards is: deleted, the
+// import's rows would become cards in no folder (s12 attack A4; the job stops too, should it pass).
+registerFolderUsageCheck(async (folderId) => Boolean(await Job.exists({ type: 'import', state: { $in: ['queued', 'running'] }, 'params.folderId': String(folderId) })));

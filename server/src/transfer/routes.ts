@@ -130,7 +130,10 @@ function exportRequest(actor: Actor, input: Record<string, unknown>, fromQuery: 
     filters: list('filters', (value) => JSON.parse(value), t(actor, 'Неверные фильтры', 'Invalid filters')) as CardFilter[] | null,
     columns: list('columns', (value) => value.split(',').filter(Boolean)) as string[] | null,
     ids: list('ids', (value) => value.split(',').filter(Boolean)),
+    progressId: text('progressId'),
   };
+  // The page's own name for its progress bar (a random UUID in the client): short, and nothing to escape.
+  if (request.progressId && !/^[\w-]{1,64}$/.test(request.progressId)) fields.progressId = t(actor, 'Неверный идентификатор', 'Invalid identifier');
   if (request.columns?.some((column) => typeof column !== 'string')) fields.columns = t(actor, 'Ожидается список ключей полей', 'A list of field keys is expected');
   if (Object.keys(fields).length > 0) throw invalid(actor, fields);
   return request;

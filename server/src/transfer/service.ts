@@ -81,8 +81,21 @@ const SAMPLE_ROWS = 5;
 const MAX_COLUMNS = 500;
 const MAX_CONSTANT_LENGTH = 1000;
 
-const sampleText = (cell: CellValue | null | undefined): string =>
-  cell === null || cell === undefined ? '' : cell instanceof Date ? cell.toISOString().slice(0, 10) : String(cell);
+/** The longest sample of a column kept: the mapping step shows a few short values, and a cell may hold up to a million characters. */
+const MAX_SAMPLE_LENGTH = 100;
+
+/** The first `max` characters of a text, not splitting a character outside the BMP. */
+function startOf(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const start = text.slice(0, max);
+  return /[\uD800-\uDBFF]$/.test(start) ? start.slice(0, -1) : start;
+}
+
+/** A cell as a sample of its column: its text, cut to MAX_SAMPLE_LENGTH with «…» where it goes on. */
+function sampleText(cell: CellValue | null | undefined): string {
+  const text = cell === null || cell === undefined ? '' : cell instanceof Date ? cell.toISOString().slice(0, 10) : String(cell);
+  return text.length > MAX_SAMPLE_LENGTH ? `${startOf(text, MAX_SAMPLE_LENGTH)}…` : text;
+}
 
 /** The folder (where the actor may create cards), the type (allowed there) and the upload (their own), or a refusal. */
 async function importTarget(actor: Actor, settings: ImportSettings): Promise<{ type: CardTypeDefinition; file: TransferFile; format: SheetFormat }> {
@@ -203,7 +216,7 @@ async function inspectFile(actor: Actor, settings: ImportSettings): Promise<Impo
   const below = rows.filter((row) => row.row > header!.row).slice(0, SAMPLE_ROWS);
   const columns = header!.columns
     .slice(0, MAX_COLUMNS)
-    .map((name, index) => ({ name: name.slice(0, MAX_COLUMN_NAME), index, samples: below.map((row) => sampleText(row.cells[index])) }));
+    .map((name, index) => ({ name: startOf(name, MAX_COLUMN_NAME), index, samples: below.map((row) => sampleText(row.cells[index])) }));
   const mapping = guessMapping(namedColumns(columns.map((column) => column.name)), type, await rememberedMapping(actor.userId, type.key));
   return {
     uploadId: file.id,

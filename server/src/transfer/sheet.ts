@@ -269,8 +269,8 @@ function streams(part: PartKind, name: string, open: readonly string[]): boolean
 const KEPT_IN_WORKSHEETS = new Set(['cols', 'col']);
 
 /**
- * How deep the elements of an XML text nest, and how many it holds outside its rows and shared
- * strings, followed as the text passes in chunks by an XML parser of its own (saxes, the reader
+ * The bounds of an .xlsx part: its longest run between two `<`, how deep its elements nest, and how
+ * many it holds outside its rows and shared strings, followed as the text passes in chunks by an XML parser of its own (saxes, the reader
  * exceljs uses): a tag is what the reader takes for one, so `/>` inside an attribute value or
  * closing tags inside a comment or CDATA cannot hide the nesting (s10 re-attack of A8: a hand-made
  * tag scanner was fooled by both and the server ran out of heap again). Text the parser cannot read
@@ -283,6 +283,8 @@ class XmlBounds {
   private streamed = 0;
   private kept = 0;
   private keptCharacters = 0;
+  /** Characters since the last `<`: one text or one tag. */
+  private run = 0;
   /**
    * Characters of the value exceljs is reading — a worksheet cell's, a shared string's: it adds every
    * text to the last value begun until another begins, even texts split by other elements or standing
@@ -340,7 +342,20 @@ class XmlBounds {
     if (this.keptCharacters > MAX_PART_KEPT_CHARACTERS) throw new SheetRefusal(PART_CHARACTERS_REFUSAL);
   }
 
+  /**
+   * The next chunk of the part. The characters since the last `<` are counted here, before the
+   * parser: it holds a text (or a tag) whole until it ends, so a run of hundreds of millions of
+   * letters would fill the heap before a `text` event could tell it.
+   */
   feed(chunk: string): void {
+    let from = 0;
+    for (let at = chunk.indexOf('<'); at >= 0; at = chunk.indexOf('<', from)) {
+      if (this.run + at - from > MAX_XML_RUN) throw new SheetRefusal(XML_RUN_REFUSAL);
+      this.run = 0;
+      from = at + 1;
+    }
+    this.run += chunk.length - from;
+    if (this.run > MAX_XML_RUN) throw new SheetRefusal(XML_RUN_REFUSAL);
     this.parser.write(chunk);
   }
 }
@@ -351,18 +366,9 @@ class XmlBounds {
  * elements or MAX_PART_KEPT_CHARACTERS characters outside its rows and shared strings.
  */
 async function* boundedXml(chunks: AsyncIterable<string>, part: PartKind): AsyncGenerator<string> {
-  let run = 0;
-  const depth = new XmlBounds(part);
+  const bounds = new XmlBounds(part);
   for await (const chunk of chunks) {
-    let from = 0;
-    for (let at = chunk.indexOf('<'); at >= 0; at = chunk.indexOf('<', at + 1)) {
-      if (run + at - from > MAX_XML_RUN) throw new SheetRefusal(XML_RUN_REFUSAL);
-      run = 0;
-      from = at + 1;
-    }
-    run += chunk.length - from;
-    if (run > MAX_XML_RUN) throw new SheetRefusal(XML_RUN_REFUSAL);
-    depth.feed(chunk);
+    bounds.feed(chunk);
     yield chunk;
   }
 }
@@ -621,31 +627,44 @@ export async function csvDialect(open: OpenFile, options: Pick<ReadOptions, 'enc
 export const MAX_CSV_RECORD = 256 * 1024;
 
 /**
- * A record of a CSV that is not text: a NUL, a character its encoding could not decode, or more
- * than a few control characters (binary data, or a file saved in two encodings). The first megabyte is judged whole before anything is read
- * (`refuseBinary`); this judges every record after it, so binary bytes appended to good rows (a
- * file concatenated or damaged at its end) refuse the file, naming the row, instead of becoming
- * cards of garbage.
+ * Whether a cell read in `encoding` was written in UTF-8 (a file saved in two encodings, two exports
+ * pasted together), which would otherwise become cards of mojibake with no row refused:
+ * - Windows-1251 decodes nearly every byte, so UTF-8 rows after Windows-1251 ones became «РћРћРћ
+ *   В«Р РѕРјР°С€РєР°В»» (s11 re-attack of A5). Russian words in Windows-1251 put letters (C0–FF) side by
+ *   side, which is never valid UTF-8: bytes that are valid UTF-8 beyond ASCII were written in UTF-8.
+ * - UTF-16 pairs any two bytes into a character, so UTF-8 rows after UTF-16 ones became one cell of
+ *   CJK characters, their separators and line breaks paired away with them. Latin or Cyrillic text in
+ *   UTF-16 holds a zero or a control byte in every character; bytes that read as UTF-8 with no control
+ *   character and a run of letters beyond ASCII were UTF-8 rows. CJK text in UTF-16 reads as valid UTF-8
+ *   only by the chance of a few characters, and with such a run hardly ever (a cell of «上海», «三上» or
+ *   «过上» is read as it is).
  */
-/**
- * Whether text read as Windows-1251 was UTF-8: Windows-1251 decodes nearly every byte, so UTF-8 rows
- * after Windows-1251 ones became «РћРћРћ В«Р РѕРјР°С€РєР°В»» silently (s11 re-attack of A5). Russian
- * words in Windows-1251 put letters (C0–FF) side by side, which is never valid UTF-8; a row whose
- * bytes are valid UTF-8 and not plain ASCII was written in UTF-8.
- */
-function savedInUtf8(text: string): boolean {
-  return /[\u0080-\uffff]/.test(text) && isUtf8(iconv.encode(text, 'windows-1251'));
+function savedInUtf8(cell: string, encoding: TextEncoding): boolean {
+  if (encoding === 'utf-8' || !/[\u0080-\uffff]/.test(cell)) return false;
+  const bytes = iconv.encode(cell, encoding);
+  if (!isUtf8(bytes)) return false;
+  if (encoding === 'windows-1251') return true;
+  const asUtf8 = bytes.toString('utf8');
+  return /[\u0080-\uffff]{3}/.test(asUtf8) && !asUtf8.includes('\u0000') && controlCharacters(asUtf8) === 0;
 }
 
+/**
+ * Refuses a record of a CSV that is not text — a NUL, a character its encoding could not decode, or
+ * more than a few control characters (binary data) — or whose cells were saved in UTF-8 while the
+ * file reads in another encoding. The first megabyte is judged whole before anything is read
+ * (`refuseBinary`); this judges every record, so binary bytes or rows of another encoding appended
+ * to good rows (a file concatenated or damaged at its end) refuse the file, naming the row, instead
+ * of becoming cards of garbage.
+ */
 function refuseBinaryRecord(record: string[], row: number, encoding: TextEncoding): void {
   const text = record.join('');
   const binary = text.includes('\u0000') || controlCharacters(text) > STRAY_CONTROLS;
   const name = encoding === 'windows-1251' ? 'Windows-1251' : encoding.toUpperCase();
   if (!binary && !text.includes('\uFFFD')) {
-    if (encoding === 'windows-1251' && savedInUtf8(text)) {
+    if (record.some((cell) => savedInUtf8(cell, encoding))) {
       throw new SheetRefusal({
-        ru: `Строка ${row} сохранена в кодировке UTF-8, а файл читается в Windows-1251: файл сохранён в двух кодировках? Сохраните файл заново целиком`,
-        en: `Row ${row} was saved in UTF-8 while the file reads as Windows-1251: was the file saved in two encodings? Save the whole file again`,
+        ru: `Строка ${row} сохранена в кодировке UTF-8, а файл читается в ${name}: файл сохранён в двух кодировках? Сохраните файл заново целиком`,
+        en: `Row ${row} was saved in UTF-8 while the file reads as ${name}: was the file saved in two encodings? Save the whole file again`,
       });
     }
     return;

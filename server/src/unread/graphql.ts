@@ -87,7 +87,7 @@ export const unreadModule: GraphQLModule = {
       at: DateTime!
     }
 
-    "What a tab shows live: a change to a card the viewer may see (or a batch's changes), their new unread counts, and/or that their rights changed."
+    "What a tab shows live: a change to a card the viewer may see (or a batch's changes), their new unread counts, and/or that their rights changed; or one of their own jobs changing, or how far one of their exports is."
     type LiveUpdate {
       cardEvent: CardEvent
       "The changes of a batch that the viewer may see, at once: given instead of a cardEvent for each."
@@ -95,6 +95,18 @@ export const unreadModule: GraphQLModule = {
       unreadCounts: [FolderUnreadCount!]
       "The viewer's rights changed (administrator, history reader, the folders they reach and at what level): read the viewer and the folder tree again."
       accessChanged: Boolean!
+      "One of the viewer's own jobs was created or changed (its state or progress), as jobEvents tells it."
+      job: Job
+      "An export the viewer started with a progressId wrote more rows (at most every 250 ms, and at its start and end)."
+      exportProgress: ExportProgress
+    }
+
+    "How far an export is: rows written into the download of the total counted before the first."
+    type ExportProgress {
+      "The progressId the export was asked with."
+      progressId: String!
+      rows: Int!
+      total: Int!
     }
 
     type Subscription {

@@ -2,10 +2,11 @@ import { Repeater, map, pipe } from 'graphql-yoga';
 import type { Actor } from '../access/actor';
 import { heardOfAccessVersion, type AccessVersion } from '../access/changes';
 import { accessSnapshot, type UserAccess } from '../access/snapshot';
-import { events, type CardEvent, type CardPlace, type ReadsChanged } from '../events/bus';
+import { events, type CardEvent, type CardPlace, type ExportProgress, type ReadsChanged } from '../events/bus';
 import { openLiveStream, viewerReads, type Audience, type Viewer } from '../live/streams';
 import type { GraphQLContext } from '../graphql/context';
 import { requireActor } from '../graphql/guards';
+import type { JobView } from '../jobs/view';
 import { applyReadChange, countUnread, isUnread, sharedRecount, type ReadState } from './service';
 
 /**
@@ -225,12 +226,18 @@ export async function unreadCountStream(context: GraphQLContext): Promise<AsyncI
   return openLiveStream<Signal, Counts>(context, { source: signals(), audience: tracker.audience, present: tracker.after });
 }
 
-/** What a tab shows live, on one stream: a card change it may see, new unread counts, and/or that the viewer's rights changed. */
+/**
+ * What a tab shows live, on one stream: a card change it may see, new unread counts, and/or that
+ * the viewer's rights changed; or one of the viewer's own jobs changing, or how far one of their
+ * exports is.
+ */
 export interface LiveUpdate {
   cardEvent: CardEventView | null;
   cardBatch: CardBatchView | null;
   unreadCounts: Counts | null;
   accessChanged: boolean;
+  job?: JobView;
+  exportProgress?: Omit<ExportProgress, 'userId'>;
 }
 
 function sameIds(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
@@ -305,7 +312,8 @@ export async function liveUpdateStream(context: GraphQLContext): Promise<AsyncIt
   const tracker = await countsTracker(actor);
   // The rights the tab was last told about: a change of them (say, joining the history readers) reaches it live.
   let rights: UserAccess | null = (await accessSnapshot()).accessOf(actor.userId);
-  type LiveSignal = Signal | { kind: 'counts-due' };
+  type LiveSignal = Signal | { kind: 'counts-due' } | { kind: 'job'; job: JobView } | { kind: 'export'; progress: ExportProgress };
+  const nothingElse = { cardEvent: null, cardBatch: null, unreadCounts: null, accessChanged: false };
   let pushDue: (() => void) | null = null;
   const pacer = countsPacer(() => pushDue?.());
   const countsDue = new Repeater<LiveSignal>(async (push, stop) => {
@@ -314,12 +322,34 @@ export async function liveUpdateStream(context: GraphQLContext): Promise<AsyncIt
     pacer.stop();
   });
   return openLiveStream<LiveSignal, LiveUpdate>(context, {
-    source: Repeater.merge([signals(), countsDue]),
-    audience: (signal) => (signal.kind === 'counts-due' ? { userIds: [actor.userId] } : tracker.audience(signal)),
+    source: Repeater.merge([
+      signals(),
+      countsDue,
+      pipe(
+        events.subscribe('job-changed'),
+        map((job: JobView): LiveSignal => ({ kind: 'job', job })),
+      ),
+      pipe(
+        events.subscribe('export-progress'),
+        map((progress: ExportProgress): LiveSignal => ({ kind: 'export', progress })),
+      ),
+    ]),
+    // A job, an export's progress and held counts go to their owner's streams only (an administrator's jobEvents hears every job).
+    audience: (signal) => {
+      if (signal.kind === 'counts-due') return { userIds: [actor.userId] };
+      if (signal.kind === 'job') return { userIds: signal.job.ownerId ? [signal.job.ownerId] : [] };
+      if (signal.kind === 'export') return { userIds: [signal.progress.userId] };
+      return tracker.audience(signal);
+    },
     present: async (signal, viewer) => {
       if (signal.kind === 'counts-due') {
         const unreadCounts = pacer.takeHeld();
-        return unreadCounts ? { cardEvent: null, cardBatch: null, unreadCounts, accessChanged: false } : null;
+        return unreadCounts ? { ...nothingElse, unreadCounts } : null;
+      }
+      if (signal.kind === 'job') return { ...nothingElse, job: signal.job };
+      if (signal.kind === 'export') {
+        const { progressId, rows, total } = signal.progress;
+        return { ...nothingElse, exportProgress: { progressId, rows, total } };
       }
       const { cardEvent, cardBatch } = signal.kind === 'cards' ? cardChangesFor(signal.changes, viewer) : { cardEvent: null, cardBatch: null };
       const unreadCounts = pacer.pace(await tracker.after(signal, viewer));

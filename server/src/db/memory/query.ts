@@ -30,6 +30,8 @@ export interface SelectOptions {
   stats?: ExecutionStats;
   /** The plan, when the caller made it already (`findPlan`): a find tries its raw cursor and then its cursor on one plan. */
   plan?: Plan;
+  /** A raw cursor's projection of stored BSON (`rawProjection`), given the stored bytes where they lie. */
+  project?: (raw: Buffer) => Buffer;
 }
 
 /** Index keys and documents an execution read. */
@@ -1187,11 +1189,15 @@ function load(collection: Collection, candidate: Candidate, view: ReadView): Doc
   return view.txn ? view.txn.get(collection, candidate.idKey) : view.store.getDoc(collection, candidate.idKey, view.snapshot);
 }
 
-/** The stored BSON of a candidate (outside transactions), copied out of the map. */
-function loadRaw(collection: Collection, candidate: Candidate, view: ReadView): Buffer | undefined {
-  if (candidate.raw) return candidate.raw;
+/**
+ * The stored BSON of a candidate (outside transactions), copied out of the map — or projected,
+ * whose copy is the only one made: the map's bytes stay valid only until the next read.
+ */
+function loadRaw(collection: Collection, candidate: Candidate, view: ReadView, project: ((raw: Buffer) => Buffer) | undefined): Buffer | undefined {
+  if (candidate.raw) return project ? project(candidate.raw) : candidate.raw;
   const bytes = view.store.storage.bytes(view.store.storage.docs, collection.docKey(candidate.idKey), view.snapshot);
-  return bytes && Buffer.from(bytes);
+  if (!bytes) return undefined;
+  return project ? project(bytes) : Buffer.from(bytes);
 }
 
 /**
@@ -1209,7 +1215,7 @@ export function openRawCursor(collection: Collection | undefined, view: ReadView
     let skipped = pushSkip;
     let taken = 0;
     for (const candidate of candidates(collection, plan, view, pushSkip)) {
-      const raw = loadRaw(collection, candidate, view);
+      const raw = loadRaw(collection, candidate, view, options.project);
       if (!raw) continue;
       if (skipped < skip) {
         skipped++;

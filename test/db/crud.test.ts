@@ -157,6 +157,11 @@ describe('db conformance: CRUD through the official driver', function () {
       .sort({ n: -1 })
       .toArray();
     expect(kept).to.deep.equal(Array.from({ length: 20 }, (_, i) => ({ title: `карточка ${119 - i}` })));
+    // Names told apart by every byte: a prefix, one of the same length, the same letters in Cyrillic.
+    const names = db.collection<AnyDoc>('projected-names');
+    await names.insertOne({ _id: 1, ab: 1, abc: 2, a: 3, ac: 4, аb: 5, _i: 6 });
+    expect(await names.findOne({}, { projection: { ab: 0, _i: 0 } })).to.deep.equal({ _id: 1, abc: 2, a: 3, ac: 4, аb: 5 });
+    expect(await names.findOne({}, { projection: { аb: 1, ab: 1 } })).to.deep.equal({ _id: 1, ab: 1, аb: 5 });
   });
 
   it('sorts mixed types in BSON order', async () => {

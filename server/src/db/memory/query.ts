@@ -131,14 +131,25 @@ function compileMatcher(filter: Doc): Matcher {
   return { test: (doc) => tests.every((test) => test(doc)) };
 }
 
-/** `{field: {$in: list}}` by a set; values without an equality key (embedded documents, decimals…) go to mingo. */
+/**
+ * `{field: {$in: list}}` by a set, an array by its elements' keys (an element equal to a value of
+ * the list matches); values without an equality key (embedded documents, decimals, nulls, nested
+ * arrays…) go to mingo.
+ */
 function inSet(field: string, keys: Set<string>, exact: Matcher): (doc: Doc) => boolean {
   return (doc) => {
     const value = doc[field];
     if (value === undefined || value === null) return false;
     const key = equalityKey(value);
     if (key !== null) return keys.has(key);
-    return exact.test(doc);
+    if (!Array.isArray(value)) return exact.test(doc);
+    let keyed = true;
+    for (const element of value) {
+      const elementKey = equalityKey(element);
+      if (elementKey === null) keyed = false;
+      else if (keys.has(elementKey)) return true;
+    }
+    return keyed ? false : exact.test(doc);
   };
 }
 
@@ -540,7 +551,10 @@ function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 |
     const condition = conditions.get(index.fields[position]!);
     if (condition?.kind !== 'values') break;
     if (index.sparse && condition.values.some((v) => v === null)) break;
-    if (points * condition.values.length > MAX_POINTS) break;
+    // One field's list is seeked whole, a point per value: what the query names (a batch's
+    // thousands of ids are thousands of seeks, a scan of the collection would be far more). The cap
+    // bounds the product of several lists, which grows past what the query names.
+    if (position > 0 && points * condition.values.length > MAX_POINTS) break;
     points *= condition.values.length;
     equal.push(condition.values);
     if (condition.values.length === 1 && singles === position) singles++;

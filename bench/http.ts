@@ -1,7 +1,7 @@
 /**
  * `npm run bench:http` — the request path end to end, as a user's browser drives it: the real
  * server in production mode (dist/server, built first) and the built-in database in a process of
- * its own (the db:memory command), the client's own GraphQL queries over HTTP with a real
+ * its own (its production bundle, as the server starts it), the client's own GraphQL queries over HTTP with a real
  * session cookie, driven by autocannon. For each installation size it prints req/s, p50, p99,
  * errors, CPU ms per request of the server and of the database process, and their RSS; then the
  * server process's own RSS at idle before the load, its peak under it, and at idle after it.
@@ -107,11 +107,16 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-/** The built-in database in its own process (the db:memory command), data kept under `dbpath`. */
+/**
+ * The built-in database in its own process, data kept under `dbpath`: the bundle the server starts
+ * in production (dist/server/db/memory/cli.js, plain node), not its sources under tsx — tsx names
+ * every function as it is made, which cost the engine's query planning twice its CPU.
+ */
 async function startDatabase(dbpath: string, profile: boolean): Promise<{ uri: string; child: ChildProcess }> {
   mkdirSync(dbpath, { recursive: true });
   const profiling = profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(PROFILE_DIR, 'database')}`] : [];
-  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', 'server/src/db/memory/cli.ts', '--port', '0', '--dbpath', dbpath], {
+  // With the server's node flags, as it passes its own to the database it starts.
+  const child = spawn(process.execPath, [...profiling, ...productionNodeFlags(), 'dist/server/db/memory/cli.js', '--port', '0', '--dbpath', dbpath], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const uri = await new Promise<string>((resolve, reject) => {
@@ -548,7 +553,7 @@ for (const size of SIZES) {
     const idleBefore = await quietRss(target.serverPid, 5);
     console.log(
       `\n== ${dataset.cards.toLocaleString('en')} cards, ${dataset.folders.toLocaleString('en')} folders, ${dataset.users.toLocaleString('en')} users; ` +
-        `the reader reads ${dataset.readerFolders} folders with ${dataset.unread.toLocaleString('en')} unread cards; ${external ? 'MongoDB (MONGODB_URI)' : 'built-in database (db:memory)'}; ${SECONDS} s per scenario`,
+        `the reader reads ${dataset.readerFolders} folders with ${dataset.unread.toLocaleString('en')} unread cards; ${external ? 'MongoDB (MONGODB_URI)' : 'built-in database (its production bundle)'}; ${SECONDS} s per scenario`,
     );
     const page = JSON.stringify({
       query: QUERIES.cardPage,

@@ -1,24 +1,28 @@
 /**
- * `npm run bench:import [-- --rows 100000]`: a CSV of N counterparties (name, INN, phone, e-mail,
- * notes) uploaded over HTTP and imported as the background job, as a user would; meanwhile a
+ * `npm run bench:import [-- --rows 100000] [-- --phones 900]`: a CSV of N counterparties (name, INN,
+ * phone, e-mail, notes) uploaded over HTTP and imported as the background job, as a user would; meanwhile a
  * colleague's client asks for the folder's first page every 200 ms. The server starts as `npm start`
  * does: MONGODB_URI when set, else the built-in database in its own process (a temporary data
  * directory). Prints the file size, the rows per second, the job's wall time, the CPU time the
  * server and the database process spent on it (on a busy machine the wall time says little), and
- * the page latencies during the import. Prints numbers; asserts nothing.
+ * the page latencies during the import. Prints numbers; asserts nothing. `--phones K`: the file holds
+ * K distinct phones, each shared by every K-th client (a switchboard, a chain's offices), so the
+ * duplicates refresh of each batch meets groups of cards alike to many others; without it every
+ * client has its own.
  */
 import { parseArgs } from 'node:util';
 import { createCorrespondents } from '../test/support/fixtures';
 import { BENCH_ADMIN, childrenCpuSeconds, cpuSeconds, inn, loadAverage, ms, percentile, printMachine, signedIn, startServerAsNpmStart } from './support';
 
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' } } });
+const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' }, phones: { type: 'string' } } });
 const ROWS = Number(values.rows);
+const PHONES = values.phones ? Number(values.phones) : 9_000_000;
 const PASSWORD = 'bench-password-1';
 
 function csv(rows: number): Buffer {
   const lines = ['Наименование;ИНН;Телефон;E-mail;Примечания'];
   for (let n = 1; n <= rows; n += 1)
-    lines.push(`ООО «Клиент ${n}»;${inn(n)};+7 495 ${String(1_000_000 + (n % 9_000_000)).slice(-7)};client${n}@example.ru;импортирован из Excel, строка ${n}`);
+    lines.push(`ООО «Клиент ${n}»;${inn(n)};+7 495 ${String(1_000_000 + (n % PHONES)).slice(-7)};client${n}@example.ru;импортирован из Excel, строка ${n}`);
   return Buffer.from(`\uFEFF${lines.join('\r\n')}\r\n`, 'utf8');
 }
 
@@ -35,7 +39,7 @@ async function main(): Promise<void> {
     const colleague = await signedIn(server.url, 'colleague', PASSWORD);
     const file = csv(ROWS);
     console.log(
-      `database: ${server.database.kind}${server.database.kind === 'mongodb' ? '' : ' (started as npm start does)'}; load average ${loadAverage()}; file: ${ROWS} rows, ${(file.length / 2 ** 20).toFixed(1)} MiB CSV (UTF-8, ;)`,
+      `database: ${server.database.kind}${server.database.kind === 'mongodb' ? '' : ' (started as npm start does)'}; load average ${loadAverage()}; file: ${ROWS} rows (${Math.min(ROWS, PHONES)} phones), ${(file.length / 2 ** 20).toFixed(1)} MiB CSV (UTF-8, ;)`,
     );
 
     const uploadStarted = performance.now();

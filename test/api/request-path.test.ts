@@ -82,6 +82,32 @@ describe('the request path costs what the user touches (API)', function () {
     ).to.deep.equal([]);
   });
 
+  it('reads a page’s or a batch’s cards without the authors and trash date the query does not ask for, and shows them when asked (fragments too)', async () => {
+    type Row = { id: string; title: string; createdBy?: { fullName: string }; updatedBy?: { fullName: string }; trashedAt?: string | null };
+    type Page = { cards: { edges: { node: Row }[] } };
+    const cardsRead = (commands: SentCommand[]) => commands.filter((c) => c.name === 'find' && c.collection === 'cards');
+    let page: Page | undefined;
+    const plain = cardsRead(await commandsDuring(async () => (page = await natalia.data<Page>(CARD_PAGE, { folderId: ids.folder, first: 50 }))));
+    expect(plain).to.have.length(1);
+    expect(plain[0]!.command.projection).to.include({ searchText: 0, createdBy: 0, updatedBy: 0, trashedAt: 0, trashedBy: 0 });
+    expect(page!.cards.edges.map((e) => e.node.title)).to.have.members(['ООО «Альфа»', 'ООО «Бета»', 'ООО «Гамма»']);
+    const cardIds = page!.cards.edges.map((e) => e.node.id);
+
+    const authors = `query($f: ID!) { cards(folderId: $f) { edges { node { title ...Authors ... on Card { trashedAt } } } } }
+      fragment Authors on Card { createdBy { fullName } updatedBy { fullName } }`;
+    const shown = cardsRead(await commandsDuring(async () => (page = await natalia.data<Page>(authors, { f: ids.folder }))));
+    expect(shown[0]!.command.projection).to.deep.equal({ searchText: 0, searchWords: 0, searchKeys: 0, trashedBy: 0 });
+    expect(page!.cards.edges.map((e) => [e.node.createdBy?.fullName, e.node.updatedBy?.fullName, e.node.trashedAt])).to.deep.equal(
+      page!.cards.edges.map(() => ['Татьяна Гончаренко', 'Татьяна Гончаренко', null]),
+    );
+
+    const byIds = `query($ids: [ID!]!) { cards(ids: $ids) { edges { node { id title updatedBy { fullName } } } } }`;
+    let batch: Page | undefined;
+    const read = cardsRead(await commandsDuring(async () => (batch = await natalia.data<Page>(byIds, { ids: cardIds }))));
+    expect(read[0]!.command.projection).to.include({ createdBy: 0, trashedAt: 0 }).and.not.have.property('updatedBy');
+    expect(batch!.cards.edges.map((e) => e.node.updatedBy?.fullName)).to.deep.equal(cardIds.map(() => 'Татьяна Гончаренко'));
+  });
+
   it('counts unread cards of all the user’s folders from index keys, reading only the cards the user marked unread', async () => {
     const second = await createFolder(admin, { libraryId: ids.library, name: 'Вторая' });
     await setFolderAccess(admin, second, [

@@ -143,6 +143,27 @@ describe('db conformance: CRUD through the official driver', function () {
     expect(await read({ _id: 1 })).to.deep.equal([{ _id: all!._id }]);
   });
 
+  it('a projected batch keeps each document its own (the stored bytes are projected where they lie)', async () => {
+    const c = db.collection<AnyDoc>('projected-batch');
+    await c.insertMany(Array.from({ length: 120 }, (_, i) => ({ _id: i, title: `карточка ${i}`, words: ['x'.repeat(i)], n: i })));
+    const byIndex = await c
+      .find({}, { projection: { words: 0 }, batchSize: 50 })
+      .sort({ _id: 1 })
+      .toArray();
+    expect(byIndex).to.deep.equal(Array.from({ length: 120 }, (_, i) => ({ _id: i, title: `карточка ${i}`, n: i })));
+    await c.createIndex({ n: -1 });
+    const kept = await c
+      .find({ n: { $gte: 100 } }, { projection: { _id: 0, title: 1 } })
+      .sort({ n: -1 })
+      .toArray();
+    expect(kept).to.deep.equal(Array.from({ length: 20 }, (_, i) => ({ title: `карточка ${119 - i}` })));
+    // Names told apart by every byte: a prefix, one of the same length, the same letters in Cyrillic.
+    const names = db.collection<AnyDoc>('projected-names');
+    await names.insertOne({ _id: 1, ab: 1, abc: 2, a: 3, ac: 4, аb: 5, _i: 6 });
+    expect(await names.findOne({}, { projection: { ab: 0, _i: 0 } })).to.deep.equal({ _id: 1, abc: 2, a: 3, ac: 4, аb: 5 });
+    expect(await names.findOne({}, { projection: { аb: 1, ab: 1 } })).to.deep.equal({ _id: 1, ab: 1, аb: 5 });
+  });
+
   it('sorts mixed types in BSON order', async () => {
     const c = db.collection<AnyDoc>('mixed');
     const oid = new ObjectId();

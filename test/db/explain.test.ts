@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { MongoClient, type Db } from 'mongodb';
+import { MongoClient, ObjectId, type Db } from 'mongodb';
 import { testMongoUri, uniqueDbName } from '../support/mongo';
 
 /** The index named in an explain output, wherever the plan nests it. */
@@ -170,6 +170,24 @@ describe('db conformance: explain names the index a find uses', function () {
       await session.abortTransaction();
       await session.endSession();
     }
+  });
+
+  it('$in of more ids than 5,000 on an array field reads the groups holding them through its index, not every group', async () => {
+    // The duplicates refresh of an import's batch asks the groups holding any of thousands of
+    // cards (s12 U1): a scan of every group, each member compared with each id, held the
+    // database for minutes.
+    const groups = db.collection('duplicate_groups');
+    await groups.createIndex({ cardIds: 1 });
+    const members = Array.from({ length: 3000 }, () => Array.from({ length: 4 }, () => new ObjectId()));
+    await groups.insertMany(members.map((cardIds, i) => ({ typeKey: 'counterparty', cardIds, n: i })));
+    const touched = [...members.slice(0, 1500).flat(), ...Array.from({ length: 500 }, () => new ObjectId())];
+    expect(touched.length).to.equal(6500);
+    const explained = await groups.find({ cardIds: { $in: touched } }).explain('executionStats');
+    expect(indexNameIn(explained.queryPlanner)).to.equal('cardIds_1');
+    expect(explained.executionStats.nReturned).to.equal(1500);
+    expect(explained.executionStats.totalDocsExamined).to.equal(1500);
+    const found = await groups.find({ cardIds: { $in: touched }, typeKey: 'counterparty' }, { projection: { n: 1, _id: 0 } }).toArray();
+    expect(found.map((group) => group.n).sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 1500 }, (_, i) => i));
   });
 
   it('a filter on an unindexed field is a collection scan', async () => {

@@ -53,6 +53,22 @@ describe('db conformance: filters with long lists of values', function () {
     );
   });
 
+  it('$in of many ids beside another condition matches an array by any element, nested arrays and documents as MongoDB does', async () => {
+    const groups = db.collection<AnyDoc>('groups');
+    const [a, b, c] = [new ObjectId(), new ObjectId(), new ObjectId()];
+    await groups.insertMany([
+      { _id: 1, kind: 'g', cardIds: [a, b] },
+      { _id: 2, kind: 'g', cardIds: [c] },
+      { _id: 3, kind: 'g', cardIds: [null, { id: a }, b] },
+      { _id: 4, kind: 'g', cardIds: [[a], { id: b }] },
+      { _id: 5, kind: 'g', cardIds: [] },
+      { _id: 6, kind: 'other', cardIds: [a] },
+    ]);
+    const list = [a, b, ...folders.slice(0, 10)];
+    const found = await groups.find({ cardIds: { $in: list }, kind: 'g' }, { projection: { _id: 1 } }).toArray();
+    expect(found.map((d) => d._id).sort()).to.deep.equal([1, 3]);
+  });
+
   it('$in of many numbers or strings matches an element of an array', async () => {
     expect(await ids({ n: { $in: [5, 6, 7, 8, 9, 10, 100, 200, 300] } })).to.deep.equal(sameAs((d) => d._id === 1000 || (typeof d.n === 'number' && d.n >= 5)));
     const tags = ['t1', 't2', 't3', 't4', 't5', 't6', 't7', 't8'];

@@ -1,6 +1,6 @@
 import type DataLoader from 'dataloader';
 import type { Actor } from '../access/actor';
-import { GraphQLScalarType, Kind } from 'graphql';
+import { GraphQLScalarType, Kind, type FieldNode, type GraphQLResolveInfo } from 'graphql';
 import { JSONObjectResolver } from 'graphql-scalars';
 import { cardTargets, fieldKinds, type CardTypeDefinition, type FieldDefinition } from '../../../card-types';
 import { settingsSchemaOf } from '../../../card-types/definitions';
@@ -9,10 +9,11 @@ import type { GraphQLContext } from '../graphql/context';
 import { requireActor } from '../graphql/guards';
 import { DEFAULT_PAGE_SIZE, isObjectIdText, refuseField } from '../validation';
 import { perRequest } from '../graphql/loaders';
+import { selectedFieldNames } from '../graphql/selection';
 import { accessSnapshot } from '../access/snapshot';
 import type { GraphQLModule } from '../graphql/module';
 import { CARD_INDEX_BUDGET, cardIndexNames, uniqueNotEnforced, uniqueNotEnforcedReason } from './indexes';
-import type { CardDoc } from './model';
+import { projectionForFields, type CardDoc } from './model';
 import { listedType, rowsListed } from './listed';
 import { cardRead } from './reads';
 import {
@@ -36,11 +37,22 @@ type Id = { id: string };
 
 const MAX_IDS = 200;
 
+/** What a `cards` query's read leaves out of each card, by the fields its `edges { node }` select (per query document). */
+const projections = new WeakMap<FieldNode, Record<string, 0>>();
+function cardsProjection(info: GraphQLResolveInfo): Record<string, 0> {
+  let projection = projections.get(info.fieldNodes[0]!);
+  if (!projection) {
+    projection = projectionForFields(selectedFieldNames(info, ['edges', 'node']));
+    projections.set(info.fieldNodes[0]!, projection);
+  }
+  return projection;
+}
+
 /** Cards by id as a connection of one page (the client's batch of referenced or related cards). */
-async function cardsByIds(actor: Actor, ids: string[]) {
+async function cardsByIds(actor: Actor, ids: string[], projection: Record<string, 0>) {
   if (ids.length > MAX_IDS) refuseField(actor.locale, 'ids', 'tooMany', { max: MAX_IDS });
   if (!ids.every(isObjectIdText)) refuseField(actor.locale, 'ids', 'badId');
-  const cards = await findCards(actor, ids, { includeTrash: true });
+  const cards = await findCards(actor, ids, { includeTrash: true, projection });
   const edges = cards.map((node) => ({ node, cursor: String(node._id) }));
   return { edges, pageInfo: { hasNextPage: false, endCursor: edges.at(-1)?.cursor ?? null }, totalCount: () => Promise.resolve(edges.length) };
 }
@@ -432,15 +444,15 @@ export const cardsModule: GraphQLModule = {
         return findCardType(key);
       },
       card: async (_p, { id }: Id, context) => findCard(await requireActor(context), id, { includeTrash: true }),
-      cards: async (_p, { folderId, ids, ...options }: Omit<ListOptions, 'first'> & { first?: number | null; folderId?: string | null; ids?: string[] | null }, context) => {
+      cards: async (_p, { folderId, ids, ...options }: Omit<ListOptions, 'first'> & { first?: number | null; folderId?: string | null; ids?: string[] | null }, context, info) => {
         const actor = await requireActor(context);
         if (ids) {
           const given = Object.entries({ folderId, ...options }).find(([, value]) => value !== undefined && value !== null);
           if (given) refuseField(actor.locale, given[0], 'notWithIds');
-          return cardsByIds(actor, ids);
+          return cardsByIds(actor, ids, cardsProjection(info));
         }
         if (!folderId) refuseField(actor.locale, 'folderId', 'required');
-        const page = await listFolderCards(actor, folderId!, { ...options, first: options.first ?? DEFAULT_PAGE_SIZE });
+        const page = await listFolderCards(actor, folderId!, { ...options, first: options.first ?? DEFAULT_PAGE_SIZE }, cardsProjection(info));
         await rowsListed(
           context,
           page.edges.map((edge) => edge.node),

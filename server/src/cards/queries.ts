@@ -259,8 +259,16 @@ export async function folderListQuery(actor: Actor, folderId: string, options: O
   return { folder, types: known, filtered, sortBy, sortFields, path, descending };
 }
 
-/** One page of a folder's cards: keyset pagination on (sort field, _id), filters per kind. */
-export async function listFolderCards(actor: Actor, folderId: string, options: ListOptions): Promise<Connection<CardDoc> & { types: CardTypeDefinition[] }> {
+/**
+ * One page of a folder's cards: keyset pagination on (sort field, _id), filters per kind; each card
+ * without what `projection` leaves out (projectionForFields).
+ */
+export async function listFolderCards(
+  actor: Actor,
+  folderId: string,
+  options: ListOptions,
+  projection: Record<string, 0> = WITHOUT_SEARCH_FIELDS,
+): Promise<Connection<CardDoc> & { types: CardTypeDefinition[] }> {
   const { filtered, sortBy, sortFields, path, descending, types } = await folderListQuery(actor, folderId, options);
   const scalars = new Set<SortScalar>(sortBy === 'title' ? ['string'] : SYSTEM_SORTS.has(sortBy) ? ['date'] : sortFields.map((field) => kindOf(field).stored));
 
@@ -268,12 +276,13 @@ export async function listFolderCards(actor: Actor, folderId: string, options: L
   const page = cursor ? { $and: [filtered, afterCondition(path, cursor[0], cursor[1], descending)] } : filtered;
   const limit = pageSize(options.first, MAX_PAGE);
   const direction = descending ? -1 : 1;
-  // The search's words and keys are left out (WITHOUT_SEARCH_FIELDS). Read through the driver: the
-  // filter's values are typed already (ObjectIds, dates, the kinds' stored forms under the untyped
-  // `values`), so mongoose would cast nothing; and the cards were validated UTF-8 when stored, so
-  // their text is not scanned for bad bytes again.
+  // The search's words and keys are left out (WITHOUT_SEARCH_FIELDS), and what the query does not
+  // show (projectionForFields). Read through the driver: the filter's values are typed already
+  // (ObjectIds, dates, the kinds' stored forms under the untyped `values`), so mongoose would cast
+  // nothing; and the cards were validated UTF-8 when stored, so their text is not scanned for bad
+  // bytes again.
   const rows = (await Card.collection
-    .find(page, { projection: WITHOUT_SEARCH_FIELDS, sort: { [path]: direction, _id: direction }, limit: limit + 1, enableUtf8Validation: false })
+    .find(page, { projection, sort: { [path]: direction, _id: direction }, limit: limit + 1, enableUtf8Validation: false })
     .toArray()) as CardDoc[];
   const totalCount = () => Card.countDocuments(filtered);
   const sortValue = (card: CardDoc): SortValue => {

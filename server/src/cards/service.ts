@@ -89,13 +89,12 @@ export async function findCard(actor: Actor, id: string, { includeTrash = false 
 }
 
 /** Cards by id in one query, in the order asked, leaving out those `findCard` would answer null. */
-export async function findCards(actor: Actor, ids: readonly string[], { includeTrash = false } = {}): Promise<CardDoc[]> {
+export async function findCards(actor: Actor, ids: readonly string[], { includeTrash = false, projection = WITHOUT_SEARCH_FIELDS as Record<string, 0> } = {}): Promise<CardDoc[]> {
   const valid = ids.filter((id) => Types.ObjectId.isValid(id));
   // Read as the folder's page reads its rows: through the driver, the ids cast here as mongoose
-  // would, without the search's fields, stored text not checked again for bad UTF-8.
-  const found = (await Card.collection
-    .find({ _id: { $in: valid.map((id) => new Types.ObjectId(id)) } }, { projection: WITHOUT_SEARCH_FIELDS, enableUtf8Validation: false })
-    .toArray()) as CardDoc[];
+  // would, without the search's fields (or what `projection` leaves out), stored text not checked
+  // again for bad UTF-8.
+  const found = (await Card.collection.find({ _id: { $in: valid.map((id) => new Types.ObjectId(id)) } }, { projection, enableUtf8Validation: false }).toArray()) as CardDoc[];
   const cards = new Map(found.map((card) => [String(card._id), card]));
   return valid.map((id) => cards.get(id.toLowerCase())).filter((card): card is CardDoc => card !== undefined && visible(actor, card, includeTrash));
 }

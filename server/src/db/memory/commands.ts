@@ -816,8 +816,8 @@ export class CommandProcessor {
       // Stored BSON goes out as it is, or with top-level fields kept or left out by copying bytes.
       const projected = projection && Object.keys(projection).length > 0;
       const projectRaw = projected ? rawProjection(projection) : null;
-      const raw = !projected || projectRaw ? openRawCursor(collection, view, filter, { sort, skip, limit, hint, plan }) : null;
-      if (raw) return this.cursors.start(ns, projectRaw ? mapRaw(raw, projectRaw) : raw, batchSize, (batch) => batch, singleBatch, close, noTimeout);
+      const raw = !projected || projectRaw ? openRawCursor(collection, view, filter, { sort, skip, limit, hint, plan, project: projectRaw ?? undefined }) : null;
+      if (raw) return this.cursors.start(ns, raw, batchSize, (batch) => batch, singleBatch, close, noTimeout);
       cursor = openCursor(collection, view, filter, { sort, skip, limit, hint, plan });
     } catch (error) {
       close();
@@ -1115,14 +1115,6 @@ export class CommandProcessor {
 const MAX_SESSIONS = 100_000;
 
 /** Stored documents as a raw projection makes them; ending it ends the scan. */
-function* mapRaw(source: Iterator<Buffer>, project: (raw: Buffer) => Buffer): Generator<Buffer> {
-  try {
-    for (let next = source.next(); !next.done; next = source.next()) yield project(next.value);
-  } finally {
-    source.return?.();
-  }
-}
-
 function* iterate(docs: Iterator<Doc>): Generator<Doc> {
   try {
     for (let next = docs.next(); !next.done; next = docs.next()) yield next.value;

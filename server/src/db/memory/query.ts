@@ -30,6 +30,8 @@ export interface SelectOptions {
   stats?: ExecutionStats;
   /** The plan, when the caller made it already (`findPlan`): a find tries its raw cursor and then its cursor on one plan. */
   plan?: Plan;
+  /** A raw cursor's projection of stored BSON (`rawProjection`), given the stored bytes where they lie. */
+  project?: (raw: Buffer) => Buffer;
 }
 
 /** Index keys and documents an execution read. */
@@ -129,14 +131,25 @@ function compileMatcher(filter: Doc): Matcher {
   return { test: (doc) => tests.every((test) => test(doc)) };
 }
 
-/** `{field: {$in: list}}` by a set; values without an equality key (embedded documents, decimals…) go to mingo. */
+/**
+ * `{field: {$in: list}}` by a set, an array by its elements' keys (an element equal to a value of
+ * the list matches); values without an equality key (embedded documents, decimals, nulls, nested
+ * arrays…) go to mingo.
+ */
 function inSet(field: string, keys: Set<string>, exact: Matcher): (doc: Doc) => boolean {
   return (doc) => {
     const value = doc[field];
     if (value === undefined || value === null) return false;
     const key = equalityKey(value);
     if (key !== null) return keys.has(key);
-    return exact.test(doc);
+    if (!Array.isArray(value)) return exact.test(doc);
+    let keyed = true;
+    for (const element of value) {
+      const elementKey = equalityKey(element);
+      if (elementKey === null) keyed = false;
+      else if (keys.has(elementKey)) return true;
+    }
+    return keyed ? false : exact.test(doc);
   };
 }
 
@@ -538,7 +551,10 @@ function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 |
     const condition = conditions.get(index.fields[position]!);
     if (condition?.kind !== 'values') break;
     if (index.sparse && condition.values.some((v) => v === null)) break;
-    if (points * condition.values.length > MAX_POINTS) break;
+    // One field's list is seeked whole, a point per value: what the query names (a batch's
+    // thousands of ids are thousands of seeks, a scan of the collection would be far more). The cap
+    // bounds the product of several lists, which grows past what the query names.
+    if (position > 0 && points * condition.values.length > MAX_POINTS) break;
     points *= condition.values.length;
     equal.push(condition.values);
     if (condition.values.length === 1 && singles === position) singles++;
@@ -1187,11 +1203,15 @@ function load(collection: Collection, candidate: Candidate, view: ReadView): Doc
   return view.txn ? view.txn.get(collection, candidate.idKey) : view.store.getDoc(collection, candidate.idKey, view.snapshot);
 }
 
-/** The stored BSON of a candidate (outside transactions), copied out of the map. */
-function loadRaw(collection: Collection, candidate: Candidate, view: ReadView): Buffer | undefined {
-  if (candidate.raw) return candidate.raw;
+/**
+ * The stored BSON of a candidate (outside transactions), copied out of the map — or projected,
+ * whose copy is the only one made: the map's bytes stay valid only until the next read.
+ */
+function loadRaw(collection: Collection, candidate: Candidate, view: ReadView, project: ((raw: Buffer) => Buffer) | undefined): Buffer | undefined {
+  if (candidate.raw) return project ? project(candidate.raw) : candidate.raw;
   const bytes = view.store.storage.bytes(view.store.storage.docs, collection.docKey(candidate.idKey), view.snapshot);
-  return bytes && Buffer.from(bytes);
+  if (!bytes) return undefined;
+  return project ? project(bytes) : Buffer.from(bytes);
 }
 
 /**
@@ -1209,7 +1229,7 @@ export function openRawCursor(collection: Collection | undefined, view: ReadView
     let skipped = pushSkip;
     let taken = 0;
     for (const candidate of candidates(collection, plan, view, pushSkip)) {
-      const raw = loadRaw(collection, candidate, view);
+      const raw = loadRaw(collection, candidate, view, options.project);
       if (!raw) continue;
       if (skipped < skip) {
         skipped++;

@@ -68,34 +68,43 @@ export function rawProjection(projection: Doc | undefined): ((raw: Buffer) => Bu
   // `{ _id: 0 }` alone leaves out `_id`; `{ _id: 1 }` alone keeps only `_id`.
   const inclusion = modes.size === 1 ? modes.has(true) : id;
   if (inclusion && !id && named.size === 0) return null;
-  const keeps = (name: string) => (name === '_id' ? id : inclusion ? named.get(name) === true : !named.has(name));
-  const names = new Map<string, boolean>();
+  // Names are matched as the stored bytes (UTF-8), by length first: no string is made per element.
+  const byLength: Buffer[][] = [];
+  for (const name of named.keys()) {
+    const bytes = Buffer.from(name, 'utf8');
+    (byLength[bytes.length] ??= []).push(bytes);
+  }
+  const ID = Buffer.from('_id', 'latin1');
+  const isName = (raw: Buffer, from: number, length: number, name: Buffer) => {
+    for (let i = 0; i < length; i++) if (raw[from + i] !== name[i]) return false;
+    return true;
+  };
+  const keeps = (raw: Buffer, from: number, to: number): boolean => {
+    const length = to - from;
+    if (length === 3 && isName(raw, from, 3, ID)) return id;
+    const listed = byLength[length]?.some((name) => isName(raw, from, length, name)) ?? false;
+    return inclusion ? listed : !listed;
+  };
   return (raw) => {
-    const parts: Buffer[] = [];
+    // The kept elements as runs of bytes [start, end, start, end, …]; neighbouring ones are one run.
+    const runs: number[] = [];
     let size = 5;
     const end = raw.length - 1;
     for (let at = 4; at < end;) {
       const start = at;
       const type = raw[at]!;
-      const nameEnd = raw.indexOf(0, at + 1);
-      const name = raw.toString('latin1', at + 1, nameEnd);
+      let nameEnd = at + 1;
+      while (nameEnd < end && raw[nameEnd] !== 0) nameEnd++;
       at = valueEnd(raw, type, nameEnd + 1);
-      let kept = names.get(name);
-      if (kept === undefined) {
-        kept = keeps(Buffer.from(name, 'latin1').toString('utf8'));
-        if (names.size < 256) names.set(name, kept);
-      }
-      if (!kept) continue;
-      const last = parts.at(-1);
-      // Neighbouring kept elements are one run of bytes.
-      if (last && last.byteOffset + last.length === raw.byteOffset + start) parts[parts.length - 1] = raw.subarray(last.byteOffset - raw.byteOffset, at);
-      else parts.push(raw.subarray(start, at));
+      if (!keeps(raw, start + 1, nameEnd)) continue;
       size += at - start;
+      if (runs.length > 0 && runs[runs.length - 1] === start) runs[runs.length - 1] = at;
+      else runs.push(start, at);
     }
     const projected = Buffer.allocUnsafe(size);
     projected.writeInt32LE(size, 0);
     let to = 4;
-    for (const part of parts) to += part.copy(projected, to);
+    for (let i = 0; i < runs.length; i += 2) to += raw.copy(projected, to, runs[i], runs[i + 1]);
     projected[to] = 0;
     return projected;
   };

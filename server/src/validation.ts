@@ -74,6 +74,8 @@ export function searchText(locale: Locale, field: string, text: string, max = 20
 export const DEFAULT_PAGE_SIZE = 50;
 /** Cards a related tab lists, at most (`relatedCards` has no `first`: the cost limit counts these). */
 export const MAX_RELATED_CARDS = 500;
+/** Cards merged into one at a time, at most (a merge's `merged` has no `first`: the cost limit counts these). */
+export const MAX_MERGED = 20;
 export const pageSize = (first: number, max: number) => Math.min(Math.max(first, 1), max);
 
 /** User text for a `$regex`: every metacharacter escaped, so it matches literally. */

@@ -7,7 +7,7 @@ import type { CardChange, FieldChange } from '../cards/lifecycle';
 import { Card, type CardDoc } from '../cards/model';
 import { commitCardBatch, conflict, derived, findCard, validated, type BatchedCardWrite, type CardServiceContext, writtenCardType } from '../cards/service';
 import { AppError, forbidden, notFound, UserInputError } from '../errors';
-import { FieldErrors, isDuplicateKeyError, isObjectIdText } from '../validation';
+import { FieldErrors, isDuplicateKeyError, isObjectIdText, MAX_MERGED } from '../validation';
 import { announceJob, defineJob, type JobContext } from '../jobs/define';
 import { Job, type JobDoc } from '../jobs/model';
 import type { JobView } from '../jobs/view';
@@ -19,9 +19,6 @@ import { cardFileIds, fileFields, fileIdsOf, fileRecord, historyTitle, mayDownlo
 import { DuplicateGroup, Merge, type MergeDoc, type RepointedReference } from './model';
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
-
-/** At most this many cards are merged into one at a time. */
-export const MAX_MERGED = 20;
 
 const MERGED_INTO: LocalizedText = { ru: 'Объединена с', en: 'Merged into' };
 const MERGED_FROM: LocalizedText = { ru: 'Объединена с карточками', en: 'Merged with' };

@@ -2,8 +2,7 @@ import { GraphQLError, getNamedType, getOperationAST, getVariableValues, isCompo
 import type { Plugin } from 'graphql-yoga';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 import { message } from '../i18n';
-import { MAX_MERGED } from '../duplicates/merge';
-import { DEFAULT_PAGE_SIZE, MAX_RELATED_CARDS } from '../validation';
+import { DEFAULT_PAGE_SIZE, MAX_MERGED, MAX_RELATED_CARDS } from '../validation';
 import type { GraphQLContext } from './context';
 
 /**

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { MongoNetworkError } from 'mongodb';
+import mongoose from 'mongoose';
 import { defineJob } from '../../server/src/jobs/define';
 import type { RunningServer } from '../../server/src/server';
 import { createUser } from '../support/fixtures';
@@ -35,15 +35,15 @@ const gatedJob = defineJob<Record<string, never>, { gated: true }>({
 
 /**
  * Counts `steps` items, checkpointing after each, while the database «goes away» under it: the run
- * after each checkpoint in `losses` throws the driver's network error, as a database that stopped
- * answering for a while does.
+ * after each checkpoint in `losses` throws the network error of mongoose's driver, as a database
+ * that stopped answering for a while does.
  */
 const losesDatabaseJob = defineJob<{ steps: number; losses: number }, { steps: number; startedAt: number[] }, { next: number; startedAt: number[] }>({
   type: 'test-api-loses-database',
   async run(ctx) {
     const startedAt = [...(ctx.resumeFrom?.startedAt ?? []), ctx.resumeFrom?.next ?? 0];
     for (let next = ctx.resumeFrom?.next ?? 0; next < ctx.params.steps; next += 1) {
-      if (startedAt.length <= ctx.params.losses && next === startedAt.at(-1)! + 1) throw new MongoNetworkError('connection 3 to 127.0.0.1:27017 timed out');
+      if (startedAt.length <= ctx.params.losses && next === startedAt.at(-1)! + 1) throw new mongoose.mongo.MongoNetworkError('connection 3 to 127.0.0.1:27017 timed out');
       await ctx.checkpoint({ next: next + 1, startedAt }, next + 1);
     }
     return { steps: ctx.params.steps, startedAt };

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { MongoNetworkError, MongoNotConnectedError, MongoServerError, MongoServerSelectionError } from 'mongodb';
+import mongoose from 'mongoose';
 import type { Logger } from '../logger';
 import { jobDefinition, runnerSignals, publishJob, registeredJobTypes, type JobContext } from './define';
 import { Job, type JobDoc, type JobProgress } from './model';
@@ -42,8 +42,13 @@ const round = (n: number) => Math.round(n * 100) / 100;
  */
 const MAX_RUNS_WITHOUT_DATABASE = 20;
 
-/** Whether an error says the database could not be reached or dropped the connection, rather than refused the work. */
+/**
+ * Whether an error says the database could not be reached or dropped the connection, rather than
+ * refused the work. The classes are those of mongoose's own driver, which throws them (the
+ * project's `mongodb` dependency may be another copy, whose classes never match).
+ */
 function lostDatabase(error: unknown): boolean {
+  const { MongoNetworkError, MongoNotConnectedError, MongoServerError, MongoServerSelectionError } = mongoose.mongo;
   if (error instanceof MongoNetworkError || error instanceof MongoServerSelectionError || error instanceof MongoNotConnectedError) return true;
   return error instanceof MongoServerError && error.hasErrorLabel('TransientTransactionError');
 }

@@ -65,6 +65,15 @@ describe('a list that may read a whole folder costs a request what a search does
     const checks = (n: number) => `query($id: ID!) ${aliases(n, () => 'verifyHistory(cardId: $id) { intact entries }')}`;
     expect(refused(await admin.request(checks(50), { id }))).to.deep.equal(['TOO_COSTLY', null]);
     expect((await admin.request(checks(2), { id })).errors?.map((error) => error.extensions?.code)).to.not.include('TOO_COSTLY');
+    // Reading a card as it was reads its history since, as a check does (s12 re-attack B2).
+    const readings = (n: number) => `query($id: ID!) ${aliases(n, () => 'cardAsOf(cardId: $id, at: "2020-01-01T00:00:00Z") { existed }')}`;
+    expect(refused(await admin.request(readings(50), { id }))).to.deep.equal(['TOO_COSTLY', null]);
+  });
+
+  it('a document first sent with a blank search is not remembered as cheap for a long real one (s12 re-attack B3)', async () => {
+    const query = `query($q: String) ${aliases(50, () => 'trashPage(first: 1, search: $q) { edges { node { id } } }')}`;
+    expect((await admin.request(query, { q: ' '.repeat(65) })).errors).to.equal(undefined);
+    expect(refused(await admin.request(query, { q: 'zqzqx'.padEnd(65) }))).to.deep.equal(['TOO_COSTLY', null]);
   });
 
   it('the folder page a person filters and sorts, with its count, is answered', async () => {

@@ -35,8 +35,19 @@ const FIXED_ROWS: Record<string, number> = { 'Query.relatedCards': MAX_RELATED_C
  * request, a third is refused.
  */
 const SEARCH_WORK = 10_000;
-/** Checking a card's history reads and hashes every entry of it (50 aliased checks of a 600-save card took 192 s and 2 GB: s12 attack A10). */
-const WORK: Record<string, number> = { 'Query.search': SEARCH_WORK, 'Query.searchResults': SEARCH_WORK, 'Query.verifyHistory': SEARCH_WORK };
+/**
+ * Checking a card's history, reading the card as it was and reverting it to then read every entry of
+ * it since (50 aliased checks of a 600-save card took 192 s and 2 GB: s12 attack A10; 50 aliased
+ * readings as of 2020 filled the heap: its re-attack B2).
+ */
+const HISTORY_WORK = SEARCH_WORK;
+const WORK: Record<string, number> = {
+  'Query.search': SEARCH_WORK,
+  'Query.searchResults': SEARCH_WORK,
+  'Query.verifyHistory': HISTORY_WORK,
+  'Query.cardAsOf': HISTORY_WORK,
+  'Mutation.revertCard': HISTORY_WORK,
+};
 
 /** The orders of a folder's list an index serves whatever the card type (cards/model.ts). */
 const INDEXED_SORTS = new Set(['title', 'createdAt', 'updatedAt']);
@@ -99,7 +110,10 @@ export function queryCost(schema: GraphQLSchema, document: DocumentNode, variabl
 const variableShape = (variables: Record<string, unknown>) =>
   JSON.stringify(variables, (_key, value: unknown) => {
     if (typeof value !== 'string') return value;
-    // Neither is empty, and neither names an order an index serves: each costs as the string did.
+    // A blank search costs as an empty one; the others are neither empty nor an order an index
+    // serves: each costs as the string did (a blank of 65 spaces and a 65-character search both read
+    // «#long», and a document first sent blank ran 50 trash searches at its price: s12 re-attack B3).
+    if (value.trim() === '') return '';
     if (/^[0-9a-f]{24}$/.test(value)) return '#id';
     return value.length > 64 ? '#long' : value;
   });

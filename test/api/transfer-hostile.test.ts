@@ -123,7 +123,7 @@ describe('import of hostile files (API)', function () {
     const sheet = `<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE lol [<!ENTITY lol "lol"><!ENTITY xxe SYSTEM "file:///etc/passwd">]><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&xxe;&lol;</t></is></c></row></sheetData></worksheet>`;
     expectRefusedAtFile(
       await inspect('сущности.xlsx', await withPart(await workbook(), 'xl/worksheets/sheet1.xml', sheet)),
-      'Файл повреждён или это не .xlsx: сохраните его в Excel заново',
+      'В файле есть комментарии, разделы CDATA или объявления XML, которых Excel не пишет: файл повреждён или собран не в Excel',
     );
     const unclosed = Buffer.from('Наименование;ИНН\nООО «Кассиопея»;7707083893\n"ООО «Без конца»;7728168971\n');
     expectRefusedAtFile(await inspect('кавычка.csv', unclosed), 'Файл не читается как CSV (строка 3): проверьте кавычки и сохраните его заново');
@@ -137,9 +137,10 @@ describe('import of hostile files (API)', function () {
     expectRefusedAtFile(await inspect('вложенный.xlsx', await withPart(await workbook(), 'xl/worksheets/sheet1.xml', sheet(nested(5000)))), text);
     const styles = `<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">${nested(5000)}</styleSheet>`;
     expectRefusedAtFile(await inspect('стили.xlsx', await withPart(await workbook(), 'xl/styles.xml', styles)), text);
-    // What looks like a tag's end inside an attribute value, and closing tags inside a comment or CDATA,
-    // do not hide the nesting (s10 re-attack of A8: a tag scanner took `<x a="0.5/>">` for an empty element).
-    const disguised = (depth: number) => `<!--${'</x>'.repeat(200)}--><![CDATA[${'</x>'.repeat(200)}]]>${'<x a="0.5/>">'.repeat(depth)}Я${'</x>'.repeat(depth)}`;
+    // What looks like a tag's end inside an attribute value does not hide the nesting (s10 re-attack of A8:
+    // a tag scanner took `<x a="0.5/>">` for an empty element); closing tags inside a comment or CDATA
+    // cannot either: those are refused before (s12 re-attack B1, in the test of text bounds).
+    const disguised = (depth: number) => `${'<x a="0.5/>">'.repeat(depth)}Я${'</x>'.repeat(depth)}`;
     expectRefusedAtFile(await inspect('скрытый.xlsx', await withPart(await workbook(), 'xl/worksheets/sheet1.xml', sheet(disguised(150)))), text);
     // Self-closing elements and siblings do not add up: a sheet of many empty cells is read.
     const flat = await inspect('плоский.xlsx', await withPart(await workbook(), 'xl/worksheets/sheet1.xml', sheet(`${'<x/>'.repeat(500)}<t>ООО «Кассиопея»</t>`)));
@@ -240,6 +241,19 @@ describe('import of hostile files (API)', function () {
       expectRefusedAtFile(
         await inspect(name, await withPart(await workbook(), 'xl/sharedStrings.xml', sharedStrings(first))),
         'В файле есть текст длиннее 1\u00a0000\u00a0000 знаков — больше, чем вмещает ячейка Excel (32 767): файл повреждён или собран не в Excel',
+      );
+    }
+    // A CDATA section, a comment or a processing instruction: a «<» inside one is text, so the run bound
+    // never saw their length, and each parser gathered them one line at a time (s12 re-attack B1).
+    const hidden = 'Я\r'.repeat(5) + '<';
+    for (const [name, section] of [
+      ['cdata.xlsx', `<![CDATA[${hidden}]]>`],
+      ['комментарий.xlsx', `<!--${hidden}-->`],
+      ['инструкция.xlsx', `<?pi ${hidden}?>`],
+    ]) {
+      expectRefusedAtFile(
+        await inspect(name, await withPart(await workbook(), 'xl/worksheets/sheet1.xml', inline('Наименование').replace('<sheetData>', `<sheetData>${section}`))),
+        'В файле есть комментарии, разделы CDATA или объявления XML, которых Excel не пишет: файл повреждён или собран не в Excel',
       );
     }
     // Text after a cell, between empty ones: exceljs adds it to the last value it began (s12 A2).

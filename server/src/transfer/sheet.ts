@@ -250,6 +250,11 @@ const FORMAT_CODE_REFUSAL = {
   en: `The file holds a number format longer than ${MAX_FORMAT_CODE} characters — more than Excel allows: the file is damaged or was not made by Excel`,
 };
 
+const XML_SECTION_REFUSAL = {
+  ru: 'В файле есть комментарии, разделы CDATA или объявления XML, которых Excel не пишет: файл повреждён или собран не в Excel',
+  en: 'The file holds comments, CDATA sections or XML declarations, which Excel does not write: the file is damaged or was not made by Excel',
+};
+
 /** What a part is to exceljs: a worksheet (its rows stream), the shared strings (each string streams), or a part it keeps whole. */
 type PartKind = 'worksheet' | 'sharedStrings' | 'kept';
 
@@ -285,6 +290,9 @@ class XmlBounds {
   private keptCharacters = 0;
   /** Characters since the last `<`: one text or one tag. */
   private run = 0;
+  /** How many `<` the part held so far, and whether the last chunk ended with one (its next character is in the next chunk). */
+  private tagStarts = 0;
+  private lastCharacterWasLt = false;
   /**
    * Characters of the value exceljs is reading — a worksheet cell's, a shared string's: it adds every
    * text to the last value begun until another begins, even texts split by other elements or standing
@@ -343,17 +351,33 @@ class XmlBounds {
   }
 
   /**
+   * What follows a `<`: a comment, a CDATA section, a DTD (`<!`) or a processing instruction other than the
+   * declaration that opens the part (`<?`) is refused — Excel writes none, and a `<` inside one is
+   * text, so the run bound never saw the 20 million carriage returns of a 481 KB file's CDATA, which
+   * each XML parser gathered one concatenation at a time (two inspections filled the heap: s12
+   * re-attack B1).
+   */
+  private checkTagStart(next: string): void {
+    if (next === '!' || (next === '?' && this.tagStarts > 1)) throw new SheetRefusal(XML_SECTION_REFUSAL);
+  }
+
+  /**
    * The next chunk of the part. The characters since the last `<` are counted here, before the
    * parser: it holds a text (or a tag) whole until it ends, so a run of hundreds of millions of
    * letters would fill the heap before a `text` event could tell it.
    */
   feed(chunk: string): void {
+    if (chunk === '') return;
     let from = 0;
+    if (this.lastCharacterWasLt) this.checkTagStart(chunk[0]);
     for (let at = chunk.indexOf('<'); at >= 0; at = chunk.indexOf('<', from)) {
       if (this.run + at - from > MAX_XML_RUN) throw new SheetRefusal(XML_RUN_REFUSAL);
       this.run = 0;
       from = at + 1;
+      this.tagStarts += 1;
+      if (at + 1 < chunk.length) this.checkTagStart(chunk[at + 1]);
     }
+    this.lastCharacterWasLt = chunk.endsWith('<');
     this.run += chunk.length - from;
     if (this.run > MAX_XML_RUN) throw new SheetRefusal(XML_RUN_REFUSAL);
     this.parser.write(chunk);

@@ -256,6 +256,11 @@ describe('import of hostile files (API)', function () {
         'В файле есть комментарии, разделы CDATA или объявления XML, которых Excel не пишет: файл повреждён или собран не в Excel',
       );
     }
+    // A cell's address of leading zeros is still A1 to exceljs, which keeps each such text for good (s12 re-attack B4).
+    expectRefusedAtFile(
+      await inspect('адрес-с-нулями.xlsx', await withPart(await workbook(), 'xl/worksheets/sheet1.xml', inline('Наименование').replace('r="A1"', `r="A${'0'.repeat(300)}1"`))),
+      'В строках файла есть атрибут длиннее 255 знаков (адрес ячейки, стиль): файл повреждён или собран не в Excel',
+    );
     // Text after a cell, between empty ones: exceljs adds it to the last value it began (s12 A2).
     const orphans = `<c r="A2" t="str"><v>ООО «Кассиопея»</v></c>${runs.map((run) => `<c r="B2"/>${run}`).join('')}`;
     expectRefusedAtFile(

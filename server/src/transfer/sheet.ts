@@ -250,6 +250,19 @@ const FORMAT_CODE_REFUSAL = {
   en: `The file holds a number format longer than ${MAX_FORMAT_CODE} characters — more than Excel allows: the file is damaged or was not made by Excel`,
 };
 
+/**
+ * The longest attribute value in a worksheet's rows or a shared string: Excel's are addresses,
+ * style numbers, types and font names. exceljs keeps every decoded cell address of row and column
+ * up to 100 for the life of the process, keyed by its text — `r="A000…01"` with 990,000 zeros is
+ * cell A1: a 1.6 MB file leaked 570 MB, three killed the server (s12 re-attack B4).
+ */
+export const MAX_ROW_ATTRIBUTE = 255;
+
+const ROW_ATTRIBUTE_REFUSAL = {
+  ru: `В строках файла есть атрибут длиннее ${MAX_ROW_ATTRIBUTE} знаков (адрес ячейки, стиль): файл повреждён или собран не в Excel`,
+  en: `A row of the file holds an attribute longer than ${MAX_ROW_ATTRIBUTE} characters (a cell address, a style): the file is damaged or was not made by Excel`,
+};
+
 const XML_SECTION_REFUSAL = {
   ru: 'В файле есть комментарии, разделы CDATA или объявления XML, которых Excel не пишет: файл повреждён или собран не в Excel',
   en: 'The file holds comments, CDATA sections or XML declarations, which Excel does not write: the file is damaged or was not made by Excel',
@@ -316,6 +329,9 @@ class XmlBounds {
       else if (part === 'sharedStrings' && tag.name === 'si') this.valueCharacters = 0;
       if ((tag.attributes.formatCode?.length ?? 0) > MAX_FORMAT_CODE) throw new SheetRefusal(FORMAT_CODE_REFUSAL);
       const streaming = this.streamed === 0 && streams(part, name, this.open);
+      if (this.streamed > 0 || streaming) {
+        for (const value of Object.values(tag.attributes)) if (value.length > MAX_ROW_ATTRIBUTE) throw new SheetRefusal(ROW_ATTRIBUTE_REFUSAL);
+      }
       this.open.push(name);
       this.streaming.push(streaming);
       if (streaming) this.streamed += 1;

@@ -148,6 +148,18 @@ describe('export of search results and of selected cards (API)', function () {
     expect(entry!.after).to.deep.include({ rows: 2, selected: [ids.other, ids.alpha] });
   });
 
+  it('exports a column of a type the folder holds no card of yet, empty — a folder without a type restriction lists every type’s columns (s12 user U6)', async () => {
+    const library = await createLibrary(admin, 'Переезд');
+    const anyTypes = await createFolder(admin, { libraryId: library, name: 'Без ограничения типов' });
+    // The administrator exports here: the other tests count Наталья's rows against the daily limit.
+    await admin.data('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', { f: anyTypes, v: { name: 'ООО «Новосёл»' } });
+    const answer = await post(admin, { folderId: anyTypes, columns: ['name', 'position'], format: 'csv' });
+    expect(answer.status, answer.body.toString()).to.equal(200);
+    expect(csvLines(answer.body)).to.deep.equal(['Наименование;Должность', 'ООО «Новосёл»;']);
+    // A column no type has is still refused by name.
+    expect(refusal(await post(admin, { folderId: anyTypes, columns: ['name', 'nothing'], format: 'csv' })).fields).to.deep.equal({ 'columns.1': 'Нет такого поля' });
+  });
+
   it('checks the request field by field', async () => {
     const cases: [unknown, Record<string, string>][] = [
       [{ search: 'В', format: 'csv' }, { search: 'Введите не меньше 2 символов' }],

@@ -17,7 +17,7 @@ import { actorOfUser, type Actor } from '../access/actor';
 import { accessSnapshot } from '../access/snapshot';
 import { recordAudit } from '../audit/service';
 import { kindOf, visibleFields, type CardTypeDefinition, type FieldDefinition, type StoredValue } from '../../../card-types';
-import { findCardType } from '../card-types/registry';
+import { findCardType, listCardTypes } from '../card-types/registry';
 import { Card, type CardDoc } from '../cards/model';
 import { folderListQuery, searchHits, type CardFilter } from '../cards/queries';
 import { inHitOrder } from '../cards/search';
@@ -397,7 +397,14 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
   const available = new Map<string, FieldDefinition>();
   for (const type of source.types) for (const field of visibleFields(type)) if (!available.has(field.key)) available.set(field.key, field);
   const ownFields = new OwnFields(source.types);
-  const columns = (request.columns?.length ? request.columns : [...available.keys()]).flatMap((key, index) => {
+  const requested = request.columns?.length ? request.columns : [...available.keys()];
+  // A folder's list shows the columns of every type the folder may hold, also of types none of its
+  // cards has yet (a folder without a type restriction: all of them): such a column is exported
+  // empty, not refused (s12 user U6: every export of a new folder filled by an import failed).
+  if (requested.some((key) => !available.has(key))) {
+    for (const type of await listCardTypes()) for (const field of visibleFields(type)) if (!available.has(field.key)) available.set(field.key, field);
+  }
+  const columns = requested.flatMap((key, index) => {
     const field = available.get(key);
     if (!field) errors.add(`columns.${index}`, 'noSuchField');
     return field ? [field] : [];

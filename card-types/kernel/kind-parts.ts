@@ -45,7 +45,7 @@ const HIDDEN_IN_TEXT =
 
 /**
  * Blank to the eye though not white space (s12 attack A6): the Braille blank U+2800 (the usual
- * "invisible name" of chats) is a space, the object replacement character U+FFFC (a placeholder for
+ * "invisible name" of chats) is a space, the object replacement character U+FFFC (which stands for
  * an embedded object that is not there) goes, and so do combining marks with nothing to sit on — at
  * the start of the text or of a word —, so a name of only these is empty, and required names refuse it.
  */

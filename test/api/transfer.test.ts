@@ -219,7 +219,10 @@ describe('import and export (API)', function () {
     const skipped = await importFile(server, tanya, { name: 'b.csv', content: second }, { folderId: matchFolder, typeKey: 'counterparty' }, byInn('skip'));
     expect(skipped.inspection.delimiter).to.equal('\t');
     expect(skipped.job.result).to.include({ created: 1, skipped: 2, updated: 0, refused: 1 });
-    expect(skipped.job.result!.refusedRows[0]).to.deep.equal({ row: 5, problems: [{ column: 'ИНН', message: 'ИНН: то же значение, что в строке 4' }] });
+    expect(skipped.job.result!.refusedRows[0]).to.deep.equal({ row: 5, problems: [{ column: 'ИНН', message: 'То же значение, что в строке 4' }] });
+    // The report names the column once, beside the message (s13 user U2: «ИНН: ИНН: то же значение…»).
+    const skippedReport = await sheetRows((await download(server, tanya, `/transfer/imports/${skipped.job.id}/refused.xlsx`)).body);
+    expect(skippedReport[1].slice(-2)).to.deep.equal([5, 'ИНН: То же значение, что в строке 4']);
 
     const filled = await importFile(server, tanya, { name: 'b.csv', content: second }, { folderId: matchFolder, typeKey: 'counterparty' }, byInn('fillEmpty'));
     expect(filled.job.result).to.include({ created: 0, updated: 1 });
@@ -255,7 +258,7 @@ describe('import and export (API)', function () {
       expect(job.result!.refusedRows).to.deep.equal([
         {
           row: 2,
-          problems: [{ column: 'ИНН', message: 'ИНН: это значение уже у карточки «ООО «Меридиан»» в другой папке — «Старая база»; совпадения ищутся только в папке импорта' }],
+          problems: [{ column: 'ИНН', message: 'Это значение уже у карточки «ООО «Меридиан»» в другой папке — «Старая база»; совпадения ищутся только в папке импорта' }],
         },
       ]);
       expect(job.result!.matchedFolders).to.deep.equal([
@@ -600,7 +603,7 @@ describe('import and export (API)', function () {
     const own = await createFolder(admin, { libraryId, name: 'Своя', allowedCardTypes: ['counterparty'] });
     await setFolderAccess(admin, own, [{ principalId: userIds.tanya, level: 'full' }]);
     const file = { name: 'c.csv', content: Buffer.from('ИНН;Наименование\n7812014560;Проверка\n', 'utf8') };
-    const taken = { row: 2, problems: [{ column: 'ИНН', message: 'ИНН: Такое значение уже есть в другой карточке' }] };
+    const taken = { row: 2, problems: [{ column: 'ИНН', message: 'Такое значение уже есть в другой карточке' }] };
     for (const policy of [null, 'skip', 'fillEmpty', 'overwrite']) {
       const { job } = await importFile(
         server,
@@ -734,7 +737,7 @@ describe('import and export (API)', function () {
     );
     expect(job.result, job.error ?? '').to.include({ created: 1, refused: 1 });
     expect(job.result!.refusedRows).to.deep.equal([
-      { row: 2, problems: [{ column: 'Статус', message: 'Статус: нет такого значения: «VIP». Возможные: Черновик, Действует, Исполнен, Расторгнут' }] },
+      { row: 2, problems: [{ column: 'Статус', message: 'Нет такого значения: «VIP». Возможные: Черновик, Действует, Исполнен, Расторгнут' }] },
     ]);
   });
 

@@ -187,15 +187,22 @@ const problemAt = (plan: Plan, fieldKey: string): string | null => {
   return index >= 0 ? (plan.params.headers[index] ?? null) : null;
 };
 
+/**
+ * A problem with a field's value, at the file's column that holds it: the refused table and the
+ * report name that column beside the message, so the message names the field only when no column
+ * does (a constant, a field the file does not map).
+ */
+function fieldProblem(plan: Plan, fieldKey: string, message: string): ImportProblem {
+  const column = problemAt(plan, fieldKey);
+  const field = plan.type.fields.find((candidate) => candidate.key === fieldKey);
+  return { column, message: column || !field ? message : `${field.label[plan.actor.locale]}: ${message}` };
+}
+
 /** A refusal of the card form (`BAD_USER_INPUT` with its field messages) as problems at the file's columns. */
 function problemsOf(plan: Plan, error: unknown): ImportProblem[] {
   if (!(error instanceof AppError)) throw error;
   const fields = (error.extensions.fields ?? {}) as Record<string, string>;
-  const listed = Object.entries(fields).map(([key, message]) => {
-    const field = plan.type.fields.find((candidate) => candidate.key === key);
-    const column = problemAt(plan, key);
-    return { column, message: column || !field ? message : `${field.label[plan.actor.locale]}: ${message}` };
-  });
+  const listed = Object.entries(fields).map(([key, message]) => fieldProblem(plan, key, message));
   return listed.length > 0 ? listed : [{ column: null, message: error.message }];
 }
 
@@ -291,11 +298,7 @@ function unknownOption(actor: Actor, field: FieldDefinition, value: unknown): st
   if (unknown === undefined) return null;
   const names = options.slice(0, NAMED_OPTIONS).map((option) => option.label[actor.locale]);
   const listed = `${names.join(', ')}${options.length > NAMED_OPTIONS ? '…' : ''}`;
-  return t(
-    actor,
-    `${field.label.ru}: нет такого значения: «${String(unknown)}». Возможные: ${listed}`,
-    `${field.label.en}: no such value: “${String(unknown)}”. The values: ${listed}`,
-  );
+  return t(actor, `Нет такого значения: «${String(unknown)}». Возможные: ${listed}`, `No such value: “${String(unknown)}”. The values: ${listed}`);
 }
 
 /**
@@ -324,7 +327,6 @@ async function findMatches(plan: Plan, work: RowWork[]): Promise<void> {
     plan,
     readable.map((card) => String(card.folderId)),
   );
-  const label = field.label[plan.actor.locale];
   for (const [item, key] of keyOf) {
     const card = byKey.get(JSON.stringify(key));
     if (!card) continue;
@@ -334,14 +336,17 @@ async function findMatches(plan: Plan, work: RowWork[]): Promise<void> {
       item.match = card;
       continue;
     }
-    item.problems.push({
-      column: problemAt(plan, field.key),
-      message: t(
-        plan.actor,
-        `${label}: это значение уже у карточки «${card.title}» в другой папке — «${folderName}»; совпадения ищутся только в папке импорта`,
-        `${label}: the card “${card.title}” in another folder, “${folderName}”, holds this value; matches are looked for in the import’s folder only`,
+    item.problems.push(
+      fieldProblem(
+        plan,
+        field.key,
+        t(
+          plan.actor,
+          `Это значение уже у карточки «${card.title}» в другой папке — «${folderName}»; совпадения ищутся только в папке импорта`,
+          `The card “${card.title}” in another folder, “${folderName}”, holds this value; matches are looked for in the import’s folder only`,
+        ),
       ),
-    });
+    );
   }
 }
 
@@ -373,17 +378,13 @@ async function refuseTakenUniques(plan: Plan, work: RowWork[]): Promise<void> {
       const value = item.values![field.key];
       if (value === undefined || Array.isArray(value) || item.outcome !== 'created') continue;
       const key = JSON.stringify(value);
-      const label = field.label[plan.actor.locale];
       const holder = taken.get(key);
       const earlier = seen.get(key);
       if (holder !== undefined) {
-        item.problems.push({ column: problemAt(plan, field.key), message: `${label}: ${holder}` });
+        item.problems.push(fieldProblem(plan, field.key, holder));
         if (hidden.has(key)) plan.hiddenMatches += 1;
       } else if (earlier !== undefined) {
-        item.problems.push({
-          column: problemAt(plan, field.key),
-          message: t(plan.actor, `${label}: то же значение, что в строке ${earlier}`, `${label}: the same value as in row ${earlier}`),
-        });
+        item.problems.push(fieldProblem(plan, field.key, t(plan.actor, `То же значение, что в строке ${earlier}`, `The same value as in row ${earlier}`)));
       } else {
         seen.set(key, item.row);
         continue;

@@ -3,7 +3,7 @@ import type { Browser } from 'playwright-core';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { describeInBrowser, downloaded, screenshot } from '../support/browser';
-import { addToSystemGroup, createCorrespondents } from '../support/fixtures';
+import { addToSystemGroup, createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
 import { signedIn, TEST_ADMIN } from '../support/server';
 import { sheetRows } from '../support/xlsx';
 import { signInThroughUi, startBrowserSuite } from './ui';
@@ -25,6 +25,7 @@ describeInBrowser('export of selected cards and of search results (browser)', fu
   let browser: Browser;
   let admin: ApiClient;
   let folderId: string;
+  let anyTypeFolderId: string;
 
   before(async () => {
     ({ server, browser } = await startBrowserSuite());
@@ -38,6 +39,12 @@ describeInBrowser('export of selected cards and of search results (browser)', fu
     for (const name of ['ООО «Вектор Один»', 'ООО «Вектор Два»', 'ООО «Прочее»']) {
       await admin.data('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', { f: folderId, v: { name } });
     }
+    anyTypeFolderId = await createFolder(admin, { libraryId: scenario.libraryId, name: 'Клиенты из Excel' });
+    await setFolderAccess(admin, anyTypeFolderId, [{ principalId: scenario.userIds.tanya, level: 'full' }]);
+    await admin.data('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', {
+      f: anyTypeFolderId,
+      v: { name: 'ООО «Из Excel»', kpp: '773601001', notes: 'клиент с 2019 года' },
+    });
   });
   after(async () => {
     await browser?.close();
@@ -66,9 +73,23 @@ describeInBrowser('export of selected cards and of search results (browser)', fu
     await page.getByTestId('export').click();
     const all = await sheetRows(await downloaded(page, () => page.getByTestId('export-selected-xlsx').click()));
     expect(all.slice(1).map((cells) => cells[(all[0] as string[]).indexOf('Наименование')])).to.have.members(['ООО «Вектор Один»', 'ООО «Вектор Два»', 'ООО «Прочее»']);
+    // The list's columns first, then the cards' other fields — КПП and notes too, so the file imports back equal (s13 user U4).
+    const header = all[0] as string[];
+    expect(header).to.include.members(['Наименование', 'Должность', 'КПП', 'Примечания']);
+    expect(Math.max(header.indexOf('Наименование'), header.indexOf('E-mail'), header.indexOf('Должность'))).to.be.lessThan(header.indexOf('КПП'));
     await page.getByTestId('clear-selection').click();
     await page.getByTestId('selected-count').waitFor({ state: 'detached' });
     expect(await row('ООО «Вектор Один»').getByTestId('select-card').isChecked()).to.equal(false);
+
+    // A folder open to any type exports the fields of the types its cards have — not a column for every type there is.
+    await page.goto(`${server.url}/folders/${anyTypeFolderId}`);
+    await row('ООО «Из Excel»').waitFor();
+    await page.getByTestId('export').click();
+    const fromExcel = await sheetRows(await downloaded(page, () => page.getByTestId('export-xlsx').click()));
+    const anyTypeHeader = fromExcel[0] as string[];
+    expect(anyTypeHeader).to.include.members(['Наименование', 'КПП', 'Примечания']);
+    expect(anyTypeHeader).not.to.include('Должность');
+    expect(fromExcel[1][anyTypeHeader.indexOf('КПП')]).to.equal('773601001');
 
     await page.goto(`${server.url}/search?q=${encodeURIComponent('Вектор')}`);
     await page.getByTestId('search-total').waitFor();

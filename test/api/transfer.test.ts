@@ -305,11 +305,14 @@ describe('import and export (API)', function () {
     const undo = (await tanya.data<{ undoImport: Job }>(UNDO, { id: job.id })).undoImport;
     const undone = await finishedJob(tanya, undo.id);
     expect(undone.state, undone.error ?? '').to.equal('succeeded');
-    expect(undone.result).to.deep.equal({ trashed: 1, restored: 2, kept: 0 });
-    const typedUndo = await tanya.data<{ job: unknown }>('query($id: ID!) { job(id: $id) { importResult { created } importUndoResult { trashed restored kept } } }', {
-      id: undo.id,
-    });
-    expect(typedUndo.job).to.deep.equal({ importResult: null, importUndoResult: { trashed: 1, restored: 2, kept: 0 } });
+    expect(undone.result).to.deep.equal({ trashed: 1, restored: 2, restoredInPart: 1, kept: 0 });
+    const typedUndo = await tanya.data<{ job: unknown }>(
+      'query($id: ID!) { job(id: $id) { importResult { created } importUndoResult { trashed restored restoredInPart kept } } }',
+      {
+        id: undo.id,
+      },
+    );
+    expect(typedUndo.job).to.deep.equal({ importResult: null, importUndoResult: { trashed: 1, restored: 2, restoredInPart: 1, kept: 0 } });
     const cards = await folderCards(tanya, undoFolder);
     expect(cards.map((card) => card.values.inn).sort()).to.deep.equal(['7710140679', '7725038124']);
     const sber = cards.find((card) => card.values.inn === '7725038124')!;
@@ -393,7 +396,7 @@ describe('import and export (API)', function () {
 
     // The undo: «Второе» to the trash, «Первое» kept (changed since), «Прежнее» gets its name back — by her, so not new to her.
     const undo = (await tanya.data<{ undoImport: Job }>(`mutation($id: ID!) { undoImport(importId: $id) { ${JOB_FIELDS} } }`, { id: job.id })).undoImport;
-    expect((await finishedJob(tanya, undo.id)).result).to.deep.equal({ trashed: 1, restored: 1, kept: 1 });
+    expect((await finishedJob(tanya, undo.id)).result).to.deep.equal({ trashed: 1, restored: 1, restoredInPart: 0, kept: 1 });
     expect(await seenBy(tanya)).to.deep.include({ count: 1, bold: ['ООО «Первое»'] });
     expect(await seenBy(natasha)).to.deep.include({ count: 1, bold: ['ООО «Прежнее»'] });
   });
@@ -468,7 +471,7 @@ describe('import and export (API)', function () {
       stopped = error;
     });
     expect(stopped).to.be.instanceOf(JobInterrupted);
-    expect(await undo(null)).to.deep.equal({ trashed: 299, restored: 0, kept: 1 });
+    expect(await undo(null)).to.deep.equal({ trashed: 299, restored: 0, restoredInPart: 0, kept: 1 });
     expect((await folderCards(tanya, editorFolder)).map((card) => card.values)).to.deep.equal([{ name: 'ООО «Откат 1»', notes: 'позвонить' }]);
 
     // An undo that failed (its job as stored) is continued when the user asks again, not answered as it is.
@@ -493,7 +496,7 @@ describe('import and export (API)', function () {
     expect(asked.id).to.equal(String(failed._id));
     const finished = await finishedJob(natasha, asked.id);
     expect(finished.state, finished.error ?? '').to.equal('succeeded');
-    expect(finished.result).to.deep.equal({ trashed: 1, restored: 0, kept: 0 });
+    expect(finished.result).to.deep.equal({ trashed: 1, restored: 0, restoredInPart: 0, kept: 0 });
   });
 
   it('finds the account manager written as spreadsheets write people — surname first, with initials — and by login only for those who may see logins', async () => {

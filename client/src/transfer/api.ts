@@ -33,11 +33,11 @@ const ImportRunsQuery = graphql(`
     importRuns(folderId: $folderId) {
       fileName
       job { id state createdAt progress { done } importResult { created updated skipped refused cancelled } }
-      undo { id state importUndoResult { trashed restored kept } }
+      undo { id state importUndoResult { trashed restored restoredInPart kept } }
     }
   }
 `);
-const ImportUndoResultQuery = graphql(`query ImportUndoResult($id: ID!) { job(id: $id) { importUndoResult { trashed restored kept } } }`);
+const ImportUndoResultQuery = graphql(`query ImportUndoResult($id: ID!) { job(id: $id) { importUndoResult { trashed restored restoredInPart kept } } }`);
 
 /** The file to read and where its rows go (the upload, folder, type, and the sheet or CSV dialect chosen). */
 export type ImportSettings = VariablesOf<typeof StartImport>['input'];

@@ -67,6 +67,8 @@ export const ru = {
     runShownAbove: 'итог и отмена — выше',
     runCounts: 'создано {created}, обновлено {updated}, пропущено {skipped}, отклонено {refused}',
     undone: 'Импорт откатан: в корзину — {trashed}, возвращены значения — {restored}, оставлено как есть (изменены после импорта или нет прав) — {kept}.',
+    undoneInPart:
+      'Импорт откатан: в корзину — {trashed}, возвращены значения — {restored}, из них у {restoredInPart} оставлены поля, изменённые после импорта; оставлено как есть (изменены после импорта или нет прав) — {kept}.',
     failed: 'Импорт не выполнен: {message}',
     export: 'Экспорт',
     exportXlsx: 'Excel (.xlsx)',
@@ -162,6 +164,8 @@ export const en: typeof ru = {
     runShownAbove: 'its result and undo are above',
     runCounts: '{created} created, {updated} updated, {skipped} skipped, {refused} refused',
     undone: 'The import is rolled back: to the trash — {trashed}, values given back — {restored}, left as they are (changed since, or no rights) — {kept}.',
+    undoneInPart:
+      'The import is rolled back: to the trash — {trashed}, values given back — {restored}, of which {restoredInPart} kept fields changed since the import; left as they are (changed since, or no rights) — {kept}.',
     failed: 'The import failed: {message}',
     export: 'Export',
     exportXlsx: 'Excel (.xlsx)',

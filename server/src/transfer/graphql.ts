@@ -145,6 +145,8 @@ export const transferModule: GraphQLModule = {
       trashed: Int!
       "Cards whose overwritten fields got their earlier values back."
       restored: Int!
+      "Of those restored, cards that kept a field someone changed since the import (left as they made it)."
+      restoredInPart: Int!
       "Cards left as they are: changed since by someone, already in the trash, gone, or out of the user's rights."
       kept: Int!
     }
@@ -211,7 +213,9 @@ export const transferModule: GraphQLModule = {
     },
     Job: {
       importResult: (job: FinishedJob) => (job.type === importJob.type ? (job.result as ImportResult | null) : null),
-      importUndoResult: (job: FinishedJob) => (job.type === undoImportJob.type ? (job.result as UndoResult | null) : null),
+      // An undo finished before `restoredInPart` was counted has none on record.
+      importUndoResult: (job: FinishedJob): UndoResult | null =>
+        job.type === undoImportJob.type && job.result ? ({ restoredInPart: 0, ...(job.result as Partial<UndoResult>) } as UndoResult) : null,
     },
     ImportPreviewRow: {
       values: (row: PreviewRow) => Object.entries(row.values).map(([field, text]) => ({ field, text })),

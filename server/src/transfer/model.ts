@@ -21,7 +21,7 @@ const importRowSchema = new Schema(
     problems: { type: [{ _id: false, column: String, message: String }], default: undefined },
     /** When an undo of the import dealt with this row, and what became of its card. */
     undoneAt: { type: Date, default: null },
-    undoOutcome: { type: String, enum: ['trashed', 'restored', 'kept', null], default: null },
+    undoOutcome: { type: String, enum: ['trashed', 'restored', 'restoredInPart', 'kept', null], default: null },
   },
   { versionKey: false },
 );
@@ -48,7 +48,7 @@ export interface ImportRowDoc {
   cells?: unknown[];
   problems?: ImportProblem[];
   undoneAt: Date | null;
-  undoOutcome?: 'trashed' | 'restored' | 'kept' | null;
+  undoOutcome?: 'trashed' | 'restored' | 'restoredInPart' | 'kept' | null;
 }
 
 export const ImportRow = mongoose.model('ImportRow', importRowSchema, 'import_rows');

@@ -32,6 +32,8 @@ export interface UndoResult {
   trashed: number;
   /** Cards whose overwritten fields got their earlier values back. */
   restored: number;
+  /** Of those restored, cards that kept a field someone changed since the import (that field was left as they made it). */
+  restoredInPart: number;
   /** Cards left as they are: changed since by someone, already in the trash, gone, or out of the user's rights. */
   kept: number;
 }
@@ -41,22 +43,30 @@ const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru 
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
-/** The values an undo writes back: each field the import wrote and nobody changed since gets its value from before. */
-function restoredValues(card: CardDoc, row: ImportRowDoc): CardValues | null {
+/**
+ * The values an undo writes back — each field the import wrote and nobody changed since gets its
+ * value from before (null: none) — and whether a field someone changed since was left.
+ */
+function restoredValues(card: CardDoc, row: ImportRowDoc): { values: CardValues | null; keptChanged: boolean } {
   const values: CardValues = { ...card.values };
   let changed = false;
+  let keptChanged = false;
   for (const [key, written] of Object.entries(row.after ?? {})) {
-    if (!same(card.values[key], written)) continue;
+    if (!same(card.values[key], written)) {
+      keptChanged = true;
+      continue;
+    }
     const before = row.before?.[key];
     if (before === null || before === undefined) delete values[key];
     else values[key] = before as CardValues[string];
     changed = true;
   }
-  return changed ? values : null;
+  return { values: changed ? values : null, keptChanged };
 }
 
-type UndoOutcome = keyof UndoResult;
-const UNDO_OUTCOMES: UndoOutcome[] = ['trashed', 'restored', 'kept'];
+/** What became of a row's card, as stored on the row: a card restored in part counts among the restored too. */
+type UndoOutcome = 'trashed' | 'restored' | 'restoredInPart' | 'kept';
+const UNDO_OUTCOMES: UndoOutcome[] = ['trashed', 'restored', 'restoredInPart', 'kept'];
 
 /**
  * Undoes one row in the batch's transaction → what became of its card. A card the import created
@@ -91,7 +101,8 @@ async function undoRow(
     writes.push({ type, action: 'trash', before: card, after });
     return 'trashed';
   }
-  const values = actor.ability.can('update', cardSubject(card)) ? restoredValues(card, row) : null;
+  if (!actor.ability.can('update', cardSubject(card))) return 'kept';
+  const { values, keptChanged } = restoredValues(card, row);
   if (!values) return 'kept';
   const after = await Card.findOneAndUpdate(
     { _id: card._id, version: card.version },
@@ -100,17 +111,21 @@ async function undoRow(
   ).lean<CardDoc>();
   if (!after) throw new AppError('CONFLICT', t(actor, `Карточку «${card.title}» только что изменили`, `The card “${card.title}” was changed meanwhile`));
   writes.push({ type, action: 'update', before: card, after });
-  return 'restored';
+  return keptChanged ? 'restoredInPart' : 'restored';
 }
 
 /** What the undo did so far, from its rows (an undo continued after a restart or a failure counts its earlier runs too). */
 async function undoneSoFar(importId: Types.ObjectId): Promise<UndoResult> {
-  const result: UndoResult = { trashed: 0, restored: 0, kept: 0 };
+  const result: UndoResult = { trashed: 0, restored: 0, restoredInPart: 0, kept: 0 };
   const grouped = await ImportRow.aggregate<{ _id: UndoOutcome; count: number }>([
     { $match: { importId, undoneAt: { $ne: null } } },
     { $group: { _id: '$undoOutcome', count: { $sum: 1 } } },
   ]);
-  for (const group of grouped) if (UNDO_OUTCOMES.includes(group._id)) result[group._id] += group.count;
+  for (const group of grouped) {
+    if (!UNDO_OUTCOMES.includes(group._id)) continue;
+    result[group._id] += group.count;
+    if (group._id === 'restoredInPart') result.restored += group.count;
+  }
   return result;
 }
 
@@ -183,7 +198,7 @@ export const undoImportJob = defineJob<UndoParams, UndoResult>({
         kind: 'import-undone',
         targetType: 'Folder',
         targetId: params?.folderId ?? '',
-        summary: `${params?.fileName ?? ''}: ${t(actor, 'в корзину', 'to the trash')} ${result.trashed}, ${t(actor, 'восстановлено', 'restored')} ${result.restored}, ${t(actor, 'оставлено', 'kept')} ${result.kept}`,
+        summary: `${params?.fileName ?? ''}: ${t(actor, 'в корзину', 'to the trash')} ${result.trashed}, ${t(actor, 'восстановлено', 'restored')} ${result.restored} (${t(actor, 'с полями, изменёнными после импорта', 'with fields changed since')} ${result.restoredInPart}), ${t(actor, 'оставлено', 'kept')} ${result.kept}`,
         after: { importId: ctx.params.importId, ...result },
       },
     );

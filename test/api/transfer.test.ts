@@ -288,7 +288,9 @@ describe('import and export (API)', function () {
     await setFolderAccess(admin, undoFolder, [{ principalId: userIds.tanya, level: 'full' }]);
     const target = { folderId: undoFolder, typeKey: 'counterparty' };
     await importFile(server, tanya, { name: 'проверка.csv', content: Buffer.from('ИНН;Наименование\n7725038124;Сбер\n') }, target, asIs, true);
-    await importFile(server, tanya, { name: 'a.csv', content: Buffer.from('ИНН;Наименование;Примечания\n7725038124;Сбер;\n7710140679;Т-Банк;банк\n') }, target, asIs);
+    const firstImport = (
+      await importFile(server, tanya, { name: 'a.csv', content: Buffer.from('ИНН;Наименование;Примечания\n7725038124;Сбер;\n7710140679;Т-Банк;банк\n') }, target, asIs)
+    ).job;
     const second = Buffer.from('ИНН;Наименование;Примечания\n7725038124;Сбер (новое);заметка\n7710140679;Т-Банк (новое);новое\n7740000076;МТС;\n');
     const { job } = await importFile(server, tanya, { name: 'b.csv', content: second }, target, (inspection) => ({ ...asIs(inspection), matchField: 'inn', onMatch: 'overwrite' }));
     expect(job.result).to.include({ created: 1, updated: 2 });
@@ -334,6 +336,12 @@ describe('import and export (API)', function () {
     // Asked again, the same undo answers; another user cannot undo someone's import.
     expect((await tanya.data<{ undoImport: Job }>(UNDO, { id: job.id })).undoImport.id).to.equal(undo.id);
     expect((await natasha.request(UNDO, { id: job.id })).errors?.[0].extensions?.code).to.equal('NOT_FOUND');
+
+    // The first import undone now: «Сбер» is again as it created it (the overwrite was undone) and goes to the trash;
+    // «Т-Банк», renamed by hand since, stays (s13 user U5: every card a later, undone import had touched stayed behind).
+    const firstUndo = await finishedJob(tanya, (await tanya.data<{ undoImport: Job }>(UNDO, { id: firstImport.id })).undoImport.id);
+    expect(firstUndo.result).to.deep.equal({ trashed: 1, restored: 0, restoredInPart: 0, kept: 1 });
+    expect((await folderCards(tanya, undoFolder)).map((card) => card.values.name)).to.deep.equal(['Т-Банк вручную']);
   });
 
   it('the importer’s own cards are not unread for him, nor the values his undo gives back — as any change of his own; a colleague’s change to one is, and so is one he marks unread', async () => {

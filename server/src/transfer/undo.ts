@@ -13,6 +13,7 @@ import { findCardType } from '../card-types/registry';
 import { Card, type CardDoc } from '../cards/model';
 import { commitCardBatch, updatedCardFields, type BatchedCardWrite } from '../cards/service';
 import { AppError, notFound } from '../errors';
+import { HistoryEntry, type HistoryEntryDoc } from '../history/model';
 import { defineJob } from '../jobs/define';
 import { Job, type JobDoc } from '../jobs/model';
 import { retryJob } from '../jobs/service';
@@ -65,6 +66,20 @@ function restoredValues(card: CardDoc, row: ImportRowDoc): { values: CardValues 
 }
 
 /** What became of a row's card, as stored on the row: a card restored in part counts among the restored too. */
+/**
+ * Whether a card the import created is as the import made it: never saved since, or saved only in
+ * ways put back since — a later import overwrote it and that import was undone — so its folder and
+ * values are those its history's first entry records (s13 user U5: such cards stayed behind).
+ */
+async function asCreated(card: CardDoc, session: ClientSession): Promise<boolean> {
+  if (card.version === 1) return true;
+  const created = await HistoryEntry.findOne({ cardId: card._id, seq: 1 }, { folderId: 1, changes: 1 }).session(session).lean<Pick<HistoryEntryDoc, 'folderId' | 'changes'>>();
+  if (!created?.folderId.equals(card.folderId)) return false;
+  const createdValues = new Map(created.changes.map((change) => [change.key, change.after]));
+  const keys = new Set([...createdValues.keys(), ...Object.keys(card.values)]);
+  return [...keys].every((key) => same(card.values[key], createdValues.get(key)));
+}
+
 type UndoOutcome = 'trashed' | 'restored' | 'restoredInPart' | 'kept';
 const UNDO_OUTCOMES: UndoOutcome[] = ['trashed', 'restored', 'restoredInPart', 'kept'];
 
@@ -86,7 +101,7 @@ async function undoRow(
 ): Promise<UndoOutcome> {
   if (!card || !type || card.inTrash) return 'kept';
   if (row.outcome === 'created') {
-    const unchanged = card.version === 1;
+    const unchanged = await asCreated(card, session);
     const ownWork = unchanged && String(card.createdBy) === actor.userId && actor.ability.can('update', cardSubject(card));
     if (!unchanged || !(ownWork || actor.ability.can('delete', cardSubject(card)))) return 'kept';
     const after = await Card.findOneAndUpdate(

@@ -164,6 +164,11 @@ async function countsTracker(actor: Actor) {
     return changed;
   };
   const move = (folderId: string, by: number) => counts.set(folderId, (counts.get(folderId) ?? 0) + by);
+  /** The card's receipt follows it to the folder it is in now, as stored (recordOwnChange moves it with the card). */
+  const receiptFollows = (event: CardEvent) => {
+    const receipt = state.cards.get(event.cardId);
+    if (receipt) receipt.folderId = event.folderId;
+  };
   /**
    * A colleague's change moves a count by one, worked out in memory from the event (where the card
    * was and when it last changed, before and after): no database read per subscriber and event,
@@ -171,8 +176,7 @@ async function countsTracker(actor: Actor) {
    */
   const colleagueChange = (event: CardEvent, viewer: Viewer): boolean => {
     const wasUnread = event.previous !== null && viewerReads(viewer, event.previous.folderId) && isUnread(state, event.cardId, placeOf(event.previous));
-    const receipt = state.cards.get(event.cardId);
-    if (receipt) receipt.folderId = event.folderId;
+    receiptFollows(event);
     const nowUnread = viewerReads(viewer, event.folderId) && isUnread(state, event.cardId, placeOf(event));
     if (wasUnread === nowUnread && (!wasUnread || event.previous?.folderId === event.folderId)) return false;
     if (wasUnread) move(event.previous!.folderId, -1);
@@ -208,9 +212,7 @@ async function countsTracker(actor: Actor) {
       let moved = false;
       for (const event of signal.changes) {
         if (event.actorId === userId) {
-          // Receipts follow a card that moved (as stored: recordOwnChange).
-          const receipt = state.cards.get(event.cardId);
-          if (receipt) receipt.folderId = event.folderId;
+          receiptFollows(event);
           for (const folderId of placesOf(event).slice(1)) left.add(folderId);
         } else moved = colleagueChange(event, viewer) || moved;
       }

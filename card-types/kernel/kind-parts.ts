@@ -52,11 +52,20 @@ const HIDDEN_IN_TEXT =
 const BRAILLE_BLANK = /\u2800/g;
 const NOTHING_TO_SHOW = /\ufffc|(?<=^|\s)\p{M}+/gu;
 
-/** Text as a card keeps it: without the characters above, trimmed; one line unless `multiline` (line breaks and tabs become a space). */
+/**
+ * Something a reader sees (s12 re-attack B5): an assigned letter, digit, punctuation mark or symbol.
+ * Private-use (U+E000, U+F0000) and unassigned (U+0378) code points are none of these — a font draws
+ * them as nothing or a box —, nor is the musical null notehead U+1D159, a symbol drawn blank. Text of
+ * only such characters is empty, so a required name refuses it; beside a letter they stay.
+ */
+const SHOWS_SOMETHING = /(?!\u{1d159})[\p{L}\p{N}\p{P}\p{S}]/u;
+
+/** Text as a card keeps it: without the characters above, trimmed, empty when nothing in it shows; one line unless `multiline` (line breaks and tabs become a space). */
 export function cleanText(text: string, multiline: boolean): string {
   const visible = text.replace(HIDDEN_IN_TEXT, '').replace(BRAILLE_BLANK, ' ');
   const lines = multiline ? visible.replace(/\r\n?|[\u2028\u2029]/g, '\n') : visible.replace(/[\t\r\n\u2028\u2029]+/g, ' ');
-  return lines.replace(NOTHING_TO_SHOW, '').trim();
+  const cleaned = lines.replace(NOTHING_TO_SHOW, '').trim();
+  return SHOWS_SOMETHING.test(cleaned) ? cleaned : '';
 }
 
 /** An id of a card or user, lower-cased. */

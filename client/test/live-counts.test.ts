@@ -32,4 +32,19 @@ describe('live unread counts', () => {
     expect(setCounts.mock.calls.length).toBeLessThanOrEqual(3);
     stopLive();
   });
+
+  it('keeps the counts the stream sent while the question for them was out: the answer is older (s12 re-test R2)', async () => {
+    setActivePinia(createPinia());
+    let answer!: (value: unknown) => void;
+    server.request.mockReturnValueOnce(new Promise((resolve) => (answer = resolve)));
+    const unread = useUnreadStore();
+    startLive();
+    await vi.waitFor(() => expect(server.request).toHaveBeenCalled());
+    // The last batch of a colleague's import reaches the stream; the question, asked before it, answers after.
+    server.onData!({ live: { cardEvent: null, unreadCounts: [{ folderId: 'f1', count: 600 }], accessChanged: false } });
+    answer({ unreadCounts: [{ folderId: 'f1', count: 500 }] });
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(unread.counts).toEqual({ f1: 600 });
+    stopLive();
+  });
 });

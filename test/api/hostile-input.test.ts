@@ -172,6 +172,18 @@ describe('hostile input on read paths (API)', function () {
     const blank = await admin.request(CREATE, { f: folderId, t: 'counterparty', v: { name: '\u2800\u2800\u2800\ufffc' } });
     expect(blank.errors?.[0]?.extensions?.code).to.equal('BAD_USER_INPUT');
     expect(Object.keys(refusalFields(blank))).to.deep.equal(['name']);
+    // Nor one of private-use, unassigned or blank-drawn code points (s12 re-attack B5): the blank name's message, and no card.
+    const blankMessage = refusalFields(blank).name;
+    for (const unseen of ['\ue000', '\u{f0000}', '\u0378\u0378', '\u{1d159}', ' \ue000\u2800\u{10fffd} ']) {
+      const refused = await admin.request(CREATE, { f: folderId, t: 'counterparty', v: { name: unseen } });
+      expect(refusalFields(refused), JSON.stringify(unseen)).to.deep.equal({ name: blankMessage });
+    }
+    // Beside a letter, a private-use character stays (a company's own sign in its font).
+    const withSign = await admin.data<{ createCard: { title: string } }>(
+      'mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { title } }',
+      { f: folderId, t: 'counterparty', v: { name: 'ООО Знак \uf8ff' } },
+    );
+    expect(withSign.createCard.title).to.equal('ООО Знак \uf8ff');
   });
 
   it('never returns an unlimited trash page', async () => {
@@ -289,5 +301,18 @@ describe('hostile input on administrators’ write paths (API)', function () {
       input: { fullName: '\u2800Ольга\u2800Е\u0301ва\u2800' },
     });
     expect(marked.updateUser.fullName).to.equal('Ольга Е\u0301ва');
+    // Nor one of private-use, unassigned or blank-drawn code points (s12 re-attack B5), whoever is named.
+    for (const unseen of ['\ue000', '\u{f0000}', '\u0378\u0378', '\u{1d159}']) {
+      const what = JSON.stringify(unseen);
+      expect(refusalFields(await admin.request('mutation($n: String!) { createGroup(name: $n) { id } }', { n: unseen })), what).to.deep.equal({ name: 'Обязательное поле' });
+      expect(refusalFields(await admin.request('mutation($n: String!) { createDepartment(input: { name: $n }) { id } }', { n: unseen })), what).to.deep.equal({
+        name: 'Обязательное поле',
+      });
+      const renamed = await admin.request('mutation($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { fullName } }', {
+        id: user.createUser.id,
+        input: { fullName: unseen },
+      });
+      expect(Object.values(refusalFields(renamed)), what).to.deep.equal(['Обязательное поле']);
+    }
   });
 });

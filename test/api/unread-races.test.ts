@@ -1,9 +1,11 @@
 import { expect } from 'chai';
 import { Types } from 'mongoose';
+import { registerCardHooks } from '../../server/src/cards/lifecycle';
 import { Card } from '../../server/src/cards/model';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { createFolder, createCorrespondents, setFolderAccess } from '../support/fixtures';
+import { importCsv } from '../support/import';
 import { signedIn, startTestServer } from '../support/server';
 import { SseSubscription } from '../support/sse';
 import { waitFor } from '../support/wait';
@@ -12,6 +14,22 @@ const PASSWORD = 'secret-password-1';
 const COUNTS = '{ unreadCounts { folderId count } }';
 type Counts = { folderId: string; count: number }[];
 const asMap = (counts: Counts) => Object.fromEntries(counts.map((c) => [c.folderId, c.count]));
+
+/**
+ * Holds the card event of the next batch stored in a folder between its commit and its publication
+ * (after-commit hooks run before it), as a slow after-commit step does under load.
+ */
+let heldBatch: { folderId: string; stored: () => void; released: Promise<void> } | null = null;
+registerCardHooks({
+  name: 'test: hold a batch between its commit and its event',
+  async afterCommitBatch(changes) {
+    const hold = heldBatch;
+    if (!hold || !changes.some((change) => String(change.after.folderId) === hold.folderId)) return;
+    heldBatch = null;
+    hold.stored();
+    await hold.released;
+  },
+});
 
 /**
  * Unread state and live streams when changes and reads interleave: the orders are built
@@ -132,6 +150,43 @@ describe('unread and live streams under interleavings (API)', function () {
     expect(query[from]).to.equal(undefined);
     const last = asMap(stream.received.at(-1)!.unreadCounts);
     expect([last[from], last[to], last[later]]).to.deep.equal([query[from], query[to], query[later]]);
+  });
+
+  it('a tab that opens while a colleague’s import batch is stored but not yet told counts the batch once, its badge the folder’s cards (s12 re-test R2)', async () => {
+    const folderId = await sharedFolder('Импорт при открытии вкладки');
+    const marker = await sharedFolder('Метка потока');
+    let stored!: () => void;
+    const batchStored = new Promise<void>((resolve) => (stored = resolve));
+    let release!: () => void;
+    heldBatch = { folderId, stored, released: new Promise<void>((resolve) => (release = resolve)) };
+    const ROWS = 600;
+    const csv = ['Наименование', ...Array.from({ length: ROWS }, (_, i) => `ООО «Пакет ${i}»`)].join('\n');
+    const importing = importCsv(server, writer, { folderId, typeKey: 'counterparty', csv, columns: ['name'] });
+    try {
+      // The first batch (500 rows) is stored; its event is not out yet. The reader's tab opens now.
+      await batchStored;
+      const live = subscribe<{ live: { unreadCounts: Counts | null } }>(reader, 'subscription { live { unreadCounts { folderId count } } }');
+      await live.ready;
+      const markerCount = (n: number) => live.received.find((update) => update.live.unreadCounts && asMap(update.live.unreadCounts)[marker] === n);
+      // Once a later change's count arrives, the stream is listening.
+      await create(marker, 'ООО «Первая метка»');
+      await waitFor(() => markerCount(1) !== undefined, 'the stream to count a change');
+      release();
+      expect(await importing).to.equal('succeeded');
+      // A change after the import: its counts are the stream's after every batch.
+      await create(marker, 'ООО «Вторая метка»');
+      await waitFor(() => markerCount(2) !== undefined, 'the stream to count the change after the import');
+      const badge = asMap(markerCount(2)!.live.unreadCounts!)[folderId];
+      expect((await reader.data<{ cards: { totalCount: number } }>('query($f: ID!) { cards(folderId: $f, first: 1) { totalCount } }', { f: folderId })).cards.totalCount).to.equal(
+        ROWS,
+      );
+      expect(asMap((await reader.data<{ unreadCounts: Counts }>(COUNTS)).unreadCounts)[folderId]).to.equal(ROWS);
+      expect(badge, 'the live badge of the folder').to.equal(ROWS);
+    } finally {
+      heldBatch = null;
+      release?.();
+      await importing.catch(() => undefined);
+    }
   });
 
   it('a card moved to a folder the reader cannot read leaves their list, without naming where it went', async () => {

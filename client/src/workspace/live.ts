@@ -87,9 +87,18 @@ function pushCounts(counts: Counts): void {
   drawCounts.call();
 }
 
-/** Loads the unread counts now (e.g. after a reconnect, when pushes may have been missed). */
+/** How many times the live stream sent counts: a question answered after one of them is older than it. */
+let streamedCounts = 0;
+
+/**
+ * Loads the unread counts now (e.g. after a reconnect, when pushes may have been missed). Counts the
+ * stream sent while the question was out are newer than its answer, which is then dropped — drawn
+ * last, it held the badge below a colleague's import once the import had ended.
+ */
 export async function refreshUnreadCounts(): Promise<void> {
-  pushCounts((await request(UnreadCountsQuery)).unreadCounts);
+  const streamedBefore = streamedCounts;
+  const { unreadCounts } = await request(UnreadCountsQuery);
+  if (streamedCounts === streamedBefore) pushCounts(unreadCounts);
 }
 
 /**
@@ -119,7 +128,10 @@ export function startLive(): void {
     subscribe(client, Live, {}, ({ live }) => {
       if (live.cardEvent) cardEvents.tell(live.cardEvent);
       if (live.cardBatch) cardBatches.tell(live.cardBatch);
-      if (live.unreadCounts) pushCounts(live.unreadCounts);
+      if (live.unreadCounts) {
+        streamedCounts += 1;
+        pushCounts(live.unreadCounts);
+      }
       if (live.accessChanged) void accessChanged();
       if (live.job) jobEvents.tell(live.job);
       if (live.exportProgress) exportProgress.tell(live.exportProgress);

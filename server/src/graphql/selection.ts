@@ -3,7 +3,10 @@ import { Kind, type FieldNode, type GraphQLResolveInfo, type SelectionSetNode } 
 /**
  * The names of the fields a query may select at `path` below the resolver's own field (e.g.
  * `['edges', 'node']` of a connection), fragments spread in. Fields under `@skip`/`@include` count
- * as selected: the answer may hold more than the request shows, never less.
+ * as selected: the answer may hold more than the request shows, never less. Walked here rather than
+ * by graphql-parse-resolve-info, which weighs those directives against the request's variables —
+ * the cards' projection is kept per query document (cards/graphql.ts), so it must not depend on
+ * them — and whose tree by type name would not make this shorter.
  */
 export function selectedFieldNames(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>, path: readonly string[]): Set<string> {
   const fieldsOf = (sets: readonly SelectionSetNode[]): FieldNode[] => {

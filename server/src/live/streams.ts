@@ -49,6 +49,11 @@ export interface LiveStreamSpec<E, R> {
   source: AsyncIterable<E>;
   audience(event: E): Audience;
   present(event: E, viewer: Viewer): R | null | Promise<R | null>;
+  /**
+   * Runs once the source listens, before its first event is presented: what it reads (a
+   * subscriber's counts) misses no event published meanwhile.
+   */
+  start?(): Promise<void>;
 }
 
 interface OpenStream {
@@ -177,7 +182,10 @@ export async function openLiveStream<E, R>(context: GraphQLContext, spec: LiveSt
     const iterator = spec.source[Symbol.asyncIterator]();
     void stop.then(() => iterator.return?.());
     try {
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+      // The first pull subscribes the source: from here on, what is published waits for `start`.
+      const first = iterator.next();
+      await spec.start?.();
+      for (let next = await first; !next.done; next = await iterator.next()) {
         const snapshot = await accessSnapshot();
         const access = snapshot.accessOf(userId);
         if (!access) break;

@@ -123,15 +123,25 @@ const signals = () =>
  * streams on this instance with the same rights: the same event reaches each of them, and five
  * tabs cost one aggregate, not five. Keyed by the event, so the entry goes with it.
  */
-const recountsByCause = new WeakMap<object, { levels: UserAccess['folderLevels']; counts: Promise<Map<string, number>> }>();
+type Recounted = { counts: Map<string, number>; countedAt: number };
+const recountsByCause = new WeakMap<object, { levels: UserAccess['folderLevels']; folderIds: ReadonlySet<string>; recounted: Promise<Recounted> }>();
 
-function recountOnce(cause: object, viewer: Viewer, state: ReadState, folderIds: string[]): Promise<Map<string, number>> {
+/**
+ * These folders counted after `cause`, and when the answer was in (ms: the database read them
+ * before). Shared when another stream counted them all after the same cause (a stream that opened
+ * later may count more of them after a colleague's change: see countsTracker).
+ */
+function recountOnce(cause: object, viewer: Viewer, state: ReadState, folderIds: string[]): Promise<Recounted> {
   const shared = recountsByCause.get(cause);
-  if (shared && shared.levels === viewer.access.folderLevels) return shared.counts;
-  const counts = countUnread(viewer.access, state, folderIds);
-  recountsByCause.set(cause, { levels: viewer.access.folderLevels, counts });
-  return counts;
+  if (shared && shared.levels === viewer.access.folderLevels && folderIds.every((id) => shared.folderIds.has(id))) return shared.recounted;
+  const recounted = countUnread(viewer.access, state, folderIds).then((counts) => ({ counts, countedAt: Date.now() }));
+  recountsByCause.set(cause, { levels: viewer.access.folderLevels, folderIds: new Set(folderIds), recounted });
+  return recounted;
 }
+
+/** Whether a change moved what counts are made of — the card's folder, trash or change time (a notice about a card moves none). */
+const movesCountedKey = (event: CardEvent): boolean =>
+  event.previous === null || event.previous.folderId !== event.folderId || event.previous.inTrash !== event.inTrash || event.previous.updatedAt !== event.updatedAt;
 
 /**
  * A subscriber's unread counts, kept as events arrive: a colleague's change moves a count by one,
@@ -139,23 +149,38 @@ function recountOnce(cause: object, viewer: Viewer, state: ReadState, folderIds:
  * after) — no database read per subscriber and event; the subscriber's own read action, and their
  * own move of a card, recount the folders it touched (the change is applied to the read state as
  * written); a change to their access costs a full recount (shared by all their streams on this
- * instance).
+ * instance). A card is stored before its event is published (after-commit steps run between), so a
+ * count read meanwhile may hold a change whose event comes after it: a change stamped no later than
+ * its folder's count was read has its folders counted again instead of moved by one — moved, it
+ * would be counted twice (s12 re-test R2: a tab's badge one import batch, 492, above the folder's
+ * cards). Its stamp is taken before it is stored, so a later stamp is a change the count did not see.
  */
-async function countsTracker(actor: Actor) {
+function countsTracker(actor: Actor) {
   const userId = actor.userId;
-  let { state, counts } = await sharedRecount(userId, actor);
-  let access: UserAccess | null = (await accessSnapshot()).accessOf(userId);
+  let state: ReadState = { folders: new Map(), cards: new Map(), batches: new Map() };
+  let counts = new Map<string, number>();
+  let access: UserAccess | null = null;
+  /** When the counts were last read from the database (ms, once the answer was in): every folder's, and single folders' since. */
+  let allCountedAt = -Infinity;
+  const countedAt = new Map<string, number>();
   const listed = (): Counts => [...counts].filter(([, count]) => count > 0).map(([folderId, count]) => ({ folderId, count }));
-  const recount = async (viewer: Viewer): Promise<Counts> => {
-    ({ state, counts } = await sharedRecount(userId, viewer.access));
-    access = viewer.access;
+  const recount = async (reader: Actor | UserAccess): Promise<Counts> => {
+    ({ state, counts } = await sharedRecount(userId, reader));
+    allCountedAt = Date.now();
+    countedAt.clear();
     return listed();
+  };
+  /** Whether a count read at or after the change's stamp may already hold it. */
+  const mayBeCounted = (event: CardEvent): boolean => {
+    const stamped = Date.parse(event.updatedAt);
+    return movesCountedKey(event) && placesOf(event).some((folderId) => stamped <= Math.max(allCountedAt, countedAt.get(folderId) ?? -Infinity));
   };
   /** Counts these folders again after `cause` (shared with the user's other streams); whether any count changed. */
   const recountFolders = async (cause: object, folderIds: string[], viewer: Viewer): Promise<boolean> => {
-    const fresh = await recountOnce(cause, viewer, state, folderIds);
+    const { counts: fresh, countedAt: at } = await recountOnce(cause, viewer, state, folderIds);
     let changed = false;
     for (const folderId of folderIds) {
+      countedAt.set(folderId, at);
       const count = fresh.get(folderId);
       if ((counts.get(folderId) ?? 0) !== (count ?? 0)) changed = true;
       if (count === undefined) counts.delete(folderId);
@@ -164,6 +189,11 @@ async function countsTracker(actor: Actor) {
     return changed;
   };
   const move = (folderId: string, by: number) => counts.set(folderId, (counts.get(folderId) ?? 0) + by);
+  /** The card's receipt follows it to the folder it is in now, as stored (recordOwnChange moves it with the card). */
+  const receiptFollows = (event: CardEvent) => {
+    const receipt = state.cards.get(event.cardId);
+    if (receipt) receipt.folderId = event.folderId;
+  };
   /**
    * A colleague's change moves a count by one, worked out in memory from the event (where the card
    * was and when it last changed, before and after): no database read per subscriber and event,
@@ -171,8 +201,7 @@ async function countsTracker(actor: Actor) {
    */
   const colleagueChange = (event: CardEvent, viewer: Viewer): boolean => {
     const wasUnread = event.previous !== null && viewerReads(viewer, event.previous.folderId) && isUnread(state, event.cardId, placeOf(event.previous));
-    const receipt = state.cards.get(event.cardId);
-    if (receipt) receipt.folderId = event.folderId;
+    receiptFollows(event);
     const nowUnread = viewerReads(viewer, event.folderId) && isUnread(state, event.cardId, placeOf(event));
     if (wasUnread === nowUnread && (!wasUnread || event.previous?.folderId === event.folderId)) return false;
     if (wasUnread) move(event.previous!.folderId, -1);
@@ -181,12 +210,20 @@ async function countsTracker(actor: Actor) {
   };
   const recountFolder = async (change: ReadsChanged, viewer: Viewer): Promise<Counts> => {
     const folderId = change.folder?.folderId ?? change.receipt?.folderId ?? change.batch?.folderId;
-    if (folderId === undefined) return recount(viewer);
+    if (folderId === undefined) {
+      access = viewer.access;
+      return recount(viewer.access);
+    }
     applyReadChange(state, change);
     await recountFolders(change, [folderId], viewer);
     return listed();
   };
   return {
+    /** The counts the stream starts from: read once it listens, so no change published meanwhile is missed. */
+    async start(): Promise<void> {
+      await recount(actor);
+      access = (await accessSnapshot()).accessOf(userId);
+    },
     audience(signal: Signal): Audience {
       if (signal.kind === 'cards') return { folderIds: placesOfAll(signal.changes) };
       if (signal.kind === 'reads') return { userIds: [signal.change.userId] };
@@ -200,21 +237,23 @@ async function countsTracker(actor: Actor) {
         const snapshot = await accessSnapshot();
         const current = snapshot.accessOf(userId);
         if (!current || (access && sameLevels(current.folderLevels, access.folderLevels))) return null;
-        return recount({ userId, snapshot, access: current });
+        access = current;
+        return recount(current);
       }
       // The author's own changes arrived before them with their read state (reads-changed), which
       // recounted the folders the cards are in: the ones they left are what is left to recount.
-      const left = new Set<string>();
+      const recountAgain = new Set<string>();
       let moved = false;
       for (const event of signal.changes) {
         if (event.actorId === userId) {
-          // Receipts follow a card that moved (as stored: recordOwnChange).
-          const receipt = state.cards.get(event.cardId);
-          if (receipt) receipt.folderId = event.folderId;
-          for (const folderId of placesOf(event).slice(1)) left.add(folderId);
+          receiptFollows(event);
+          for (const folderId of placesOf(event).slice(1)) recountAgain.add(folderId);
+        } else if (mayBeCounted(event)) {
+          receiptFollows(event);
+          for (const folderId of placesOf(event)) recountAgain.add(folderId);
         } else moved = colleagueChange(event, viewer) || moved;
       }
-      if (left.size > 0) moved = (await recountFolders(signal.changes, [...left], viewer)) || moved;
+      if (recountAgain.size > 0) moved = (await recountFolders(signal.changes, [...recountAgain], viewer)) || moved;
       return moved ? listed() : null;
     },
   };
@@ -222,8 +261,8 @@ async function countsTracker(actor: Actor) {
 
 /** The subscriber's unread counts whenever they change. */
 export async function unreadCountStream(context: GraphQLContext): Promise<AsyncIterableIterator<Counts>> {
-  const tracker = await countsTracker(await requireActor(context));
-  return openLiveStream<Signal, Counts>(context, { source: signals(), audience: tracker.audience, present: tracker.after });
+  const tracker = countsTracker(await requireActor(context));
+  return openLiveStream<Signal, Counts>(context, { source: signals(), audience: tracker.audience, present: tracker.after, start: tracker.start });
 }
 
 /**
@@ -309,7 +348,7 @@ function countsPacer(due: () => void) {
  */
 export async function liveUpdateStream(context: GraphQLContext): Promise<AsyncIterableIterator<LiveUpdate>> {
   const actor = await requireActor(context);
-  const tracker = await countsTracker(actor);
+  const tracker = countsTracker(actor);
   // The rights the tab was last told about: a change of them (say, joining the history readers) reaches it live.
   let rights: UserAccess | null = (await accessSnapshot()).accessOf(actor.userId);
   type LiveSignal = Signal | { kind: 'counts-due' } | { kind: 'job'; job: JobView } | { kind: 'export'; progress: ExportProgress };
@@ -341,6 +380,7 @@ export async function liveUpdateStream(context: GraphQLContext): Promise<AsyncIt
       if (signal.kind === 'export') return { userIds: [signal.progress.userId] };
       return tracker.audience(signal);
     },
+    start: tracker.start,
     present: async (signal, viewer) => {
       if (signal.kind === 'counts-due') {
         const unreadCounts = pacer.takeHeld();

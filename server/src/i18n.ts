@@ -11,6 +11,10 @@ const messages = {
     ru: 'Слишком много неудачных попыток входа. Повторите через {minutes} мин.',
     en: 'Too many failed sign-in attempts. Try again in {minutes} min.',
   },
+  signInBusy: {
+    ru: 'Слишком много попыток входа, повторите через {seconds} с',
+    en: 'Too many sign-in attempts, try again in {seconds} s',
+  },
   ipRefused: { ru: 'Вход с адреса {ip} запрещён для этой учётной записи', en: 'Access from {ip} is not allowed for this account' },
   required: { ru: 'Обязательное поле', en: 'Required' },
   tooLong: { ru: 'Не больше {max} символов', en: 'At most {max} characters' },

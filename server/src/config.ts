@@ -27,6 +27,8 @@ export interface Config {
   userRequestsAtOnce: number;
   /** Sign-in password checks this process runs at once (more wait, up to 4× as many; past that strangers' attempts get 429). */
   signInChecksAtOnce: number;
+  /** How long one database query of a request may run before the database stops it (jobs and backups have no limit). */
+  queryTimeLimitMs: number;
   adminLogin: string;
   adminPassword: string | undefined;
   seedDemoData: boolean;
@@ -111,6 +113,7 @@ const environmentSchema = z.object({
   BODY_LIMIT_KB: z.coerce.number({ message: 'must be a number' }).int().min(1, 'must be at least 1').default(1024),
   USER_REQUESTS_AT_ONCE: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').default(16),
   SIGN_IN_CHECKS_AT_ONCE: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').default(availableParallelism()),
+  QUERY_TIME_LIMIT_MS: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').default(20_000),
   FILE_QUOTA_MB: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 (no quota) or more').default(5120),
   FILE_PREVIEW_CACHE_MB: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').default(2048),
   ADMIN_LOGIN: z.string().min(1).default('admin'),
@@ -195,6 +198,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: e.BODY_LIMIT_KB * 1024,
     userRequestsAtOnce: e.USER_REQUESTS_AT_ONCE,
     signInChecksAtOnce: e.SIGN_IN_CHECKS_AT_ONCE,
+    queryTimeLimitMs: e.QUERY_TIME_LIMIT_MS,
     adminLogin: e.ADMIN_LOGIN,
     adminPassword: e.ADMIN_PASSWORD,
     seedDemoData: e.SEED_DEMO_DATA,

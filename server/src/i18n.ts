@@ -11,6 +11,10 @@ const messages = {
     ru: 'Слишком много неудачных попыток входа. Повторите через {minutes} мин.',
     en: 'Too many failed sign-in attempts. Try again in {minutes} min.',
   },
+  queryTimedOut: {
+    ru: 'Запрос выполнялся слишком долго (больше {seconds} с) и остановлен: сузьте его — фильтром, поиском, меньшим числом строк — и повторите',
+    en: 'The request took too long (over {seconds} s) and was stopped: narrow it — a filter, a search, fewer rows — and try again',
+  },
   jobTakenOverTooOften: {
     ru: 'Задание прерывалось {times} раз подряд — сервер останавливался, выполняя его, — и остановлено, чтобы не останавливать сервер снова. Сделанное сохранено; причина — в журнале сервера',
     en: 'The job was interrupted {times} times in a row — the server stopped while running it — and has been stopped so as not to stop the server again. What it did is kept; the cause is in the server log',

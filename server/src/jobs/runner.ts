@@ -126,8 +126,10 @@ export class JobRunner {
       } catch (error) {
         this.logger.error({ err: error }, 'could not claim a job');
       }
-      if (claimed && (claimed.takeovers ?? 0) >= MAX_TAKEOVERS_IN_A_ROW) await this.stopTakenOverTooOften(claimed);
-      else if (claimed && !this.stopped) this.execute(claimed);
+      if (claimed && (claimed.takeovers ?? 0) >= MAX_TAKEOVERS_IN_A_ROW) {
+        // Not stored: its lease lapses, and the next takeover stops it again.
+        await this.stopTakenOverTooOften(claimed).catch((error: unknown) => this.logger.error({ err: error, jobId: String(claimed._id) }, 'job to stop not stored'));
+      } else if (claimed && !this.stopped) this.execute(claimed);
       else if (claimed) await this.release(claimed._id, claimed.progress);
       else await this.sleep(this.pollMs);
     }

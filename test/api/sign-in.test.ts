@@ -334,7 +334,7 @@ describe('password checks of all sign-ins together (API, s12 attack A11)', funct
     const answers = await Promise.all(flood);
     expect(owner.data?.signIn, JSON.stringify(owner.errors)).to.deep.equal({ user: { login: 'kira' } });
     const refused = answers.filter((answer) => answer.errors?.[0].extensions?.code === 'TOO_MANY_REQUESTS');
-    expect(refused.length, 'strangers refused unchecked').to.be.at.least(50);
+    expect(refused.length, 'strangers refused unchecked').to.be.at.least(10);
     for (const answer of refused) {
       expect(answer.errors?.[0].message).to.match(/^Слишком много попыток входа, повторите через \d+ с$/);
       expect(answer.errors?.[0].extensions?.retryAfterSeconds).to.be.at.least(1);

@@ -7,7 +7,7 @@ import type { GraphQLModule } from './graphql/module';
 import { createGraphQLServer } from './graphql/yoga';
 import { bodyLimit, requestContext, requestWithBody } from './http/request-context';
 import { serveClient } from './http/static';
-import { limitRequestQueries } from './http/query-time-limit';
+import { limitRequestQueries } from './graphql/query-time-limit';
 import { requestsInFlightPerUser } from './http/requests-in-flight';
 import type { Logger } from './logger';
 import { systemModule } from './system/graphql';

@@ -11,7 +11,7 @@ import { useCostLimit } from './cost-limit';
 import { useInputGuard } from './input-guard';
 import type { GraphQLModule } from './module';
 import { assembleSchema } from './schema';
-import { isRequestQueryTimeout, requestQueryTimeoutError } from '../http/query-time-limit';
+import { isRequestQueryTimeout, requestQueryTimeoutError } from './query-time-limit';
 
 export type KoaServerContext = { koa: KoaContext };
 

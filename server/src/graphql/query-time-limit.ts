@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { GraphQLError } from 'graphql';
 import type { Middleware } from 'koa';
 import mongoose from 'mongoose';
-import { requestLocale } from '../graphql/context';
+import { requestLocale } from './context';
 import type { ErrorCode } from '../errors';
 import { message, type Locale } from '../i18n';
 

@@ -48,7 +48,7 @@ const MAX_RUNS_WITHOUT_DATABASE = 20;
  * (memory, a native crash) would otherwise be taken over and kill the next one forever. A run that
  * stores a checkpoint made progress and starts the count anew.
  */
-export const MAX_TAKEOVERS_IN_A_ROW = 5;
+const MAX_TAKEOVERS_IN_A_ROW = 5;
 
 /**
  * Whether an error says the database could not be reached or dropped the connection, rather than

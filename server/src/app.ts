@@ -7,6 +7,7 @@ import type { GraphQLModule } from './graphql/module';
 import { createGraphQLServer } from './graphql/yoga';
 import { bodyLimit, requestContext, requestWithBody } from './http/request-context';
 import { serveClient } from './http/static';
+import { limitRequestQueries } from './graphql/query-time-limit';
 import { requestsInFlightPerUser } from './http/requests-in-flight';
 import type { Logger } from './logger';
 import { systemModule } from './system/graphql';
@@ -120,6 +121,8 @@ export function createApp(options: { config: Config; logger: Logger; database: D
     if (error.code === 'ERR_STREAM_PREMATURE_CLOSE' || error.code === 'ECONNRESET') return;
     logger.error({ err: error }, 'unhandled application error');
   });
+  // Outermost: every query a request makes, its session's too, runs under the request's time limit.
+  app.use(limitRequestQueries(config.queryTimeLimitMs));
   app.use(requestContext(logger));
   app.use((ctx, next) => (!config.isProduction && ctx.path === '/graphql' ? relaxedForGraphiQL : securityHeaders)(ctx, next));
   // Uploads have their own, larger limits, checked as they stream in: an import's file

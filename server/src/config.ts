@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Cron } from 'croner';
 import { z } from 'zod';
@@ -24,6 +25,10 @@ export interface Config {
   bodyLimitBytes: number;
   /** Requests of one signed-in user this instance serves at once (more wait in their own line, up to 8× as many; past that: 429). */
   userRequestsAtOnce: number;
+  /** Sign-in password checks this process runs at once (more wait, up to 4× as many; past that strangers' attempts get 429). */
+  signInChecksAtOnce: number;
+  /** How long one database query of a request may run before the database stops it (jobs and backups have no limit). */
+  queryTimeLimitMs: number;
   adminLogin: string;
   adminPassword: string | undefined;
   seedDemoData: boolean;
@@ -107,6 +112,8 @@ const environmentSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
   BODY_LIMIT_KB: z.coerce.number({ message: 'must be a number' }).int().min(1, 'must be at least 1').default(1024),
   USER_REQUESTS_AT_ONCE: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').default(16),
+  SIGN_IN_CHECKS_AT_ONCE: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').default(availableParallelism()),
+  QUERY_TIME_LIMIT_MS: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').default(20_000),
   FILE_QUOTA_MB: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 (no quota) or more').default(5120),
   FILE_PREVIEW_CACHE_MB: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').default(2048),
   ADMIN_LOGIN: z.string().min(1).default('admin'),
@@ -190,6 +197,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     bodyLimitBytes: e.BODY_LIMIT_KB * 1024,
     userRequestsAtOnce: e.USER_REQUESTS_AT_ONCE,
+    signInChecksAtOnce: e.SIGN_IN_CHECKS_AT_ONCE,
+    queryTimeLimitMs: e.QUERY_TIME_LIMIT_MS,
     adminLogin: e.ADMIN_LOGIN,
     adminPassword: e.ADMIN_PASSWORD,
     seedDemoData: e.SEED_DEMO_DATA,

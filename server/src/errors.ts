@@ -8,8 +8,10 @@ import { message, type Locale } from './i18n';
 /**
  * `UNPROCESSABLE`: a stored file the server cannot make a preview of (HTTP routes only).
  * `PAYLOAD_TOO_LARGE`: a request body over the body limit (413, answered before GraphQL).
+ * `TIMEOUT`: a query of the request ran past QUERY_TIME_LIMIT_MS and was stopped.
  */
-export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT' | 'TOO_MANY_REQUESTS' | 'MAINTENANCE' | 'UNPROCESSABLE' | 'PAYLOAD_TOO_LARGE';
+export type ErrorCode =
+  'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT' | 'TOO_MANY_REQUESTS' | 'MAINTENANCE' | 'UNPROCESSABLE' | 'PAYLOAD_TOO_LARGE' | 'TIMEOUT';
 
 export class AppError extends GraphQLError {
   constructor(code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {

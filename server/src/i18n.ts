@@ -11,6 +11,18 @@ const messages = {
     ru: 'Слишком много неудачных попыток входа. Повторите через {minutes} мин.',
     en: 'Too many failed sign-in attempts. Try again in {minutes} min.',
   },
+  queryTimedOut: {
+    ru: 'Запрос выполнялся слишком долго (больше {seconds} с) и остановлен: сузьте его — фильтром, поиском, меньшим числом строк — и повторите',
+    en: 'The request took too long (over {seconds} s) and was stopped: narrow it — a filter, a search, fewer rows — and try again',
+  },
+  jobTakenOverTooOften: {
+    ru: 'Задание прерывалось {times} раз подряд — сервер останавливался, выполняя его, — и остановлено, чтобы не останавливать сервер снова. Сделанное сохранено; причина — в журнале сервера',
+    en: 'The job was interrupted {times} times in a row — the server stopped while running it — and has been stopped so as not to stop the server again. What it did is kept; the cause is in the server log',
+  },
+  signInBusy: {
+    ru: 'Слишком много попыток входа, повторите через {seconds} с',
+    en: 'Too many sign-in attempts, try again in {seconds} s',
+  },
   ipRefused: { ru: 'Вход с адреса {ip} запрещён для этой учётной записи', en: 'Access from {ip} is not allowed for this account' },
   required: { ru: 'Обязательное поле', en: 'Required' },
   tooLong: { ru: 'Не больше {max} символов', en: 'At most {max} characters' },

@@ -8,6 +8,7 @@ import type { Logger } from './logger';
 import mongoose from 'mongoose';
 import { ensureAdministrator, ensureSystemGroups } from './people/bootstrap';
 import { resetThrottles } from './people/throttle';
+import { setSignInChecksAtOnce } from './people/passwords';
 import { syncCardTypes } from './cards/type-sync';
 import { forgetCardTypes, listCardTypes } from './card-types/registry';
 import { startEventHandlers, useRedisEventBus } from './events/bus';
@@ -94,6 +95,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function startServer(config: Config, logger: Logger, options: { clientDist: string; dbName?: string; monitorCommands?: boolean }): Promise<RunningServer> {
   const metrics = config.metricsToken ? createMetrics() : undefined;
+  setSignInChecksAtOnce(config.signInChecksAtOnce);
   const database = await openDatabase(config, logger, { dbName: options.dbName, monitorCommands: options.monitorCommands ?? Boolean(metrics) });
   if (metrics) metrics.watchDatabase(database.connection.getClient());
   const closeEventBus = config.redisUrl ? await useRedisEventBus(config.redisUrl) : async () => {};

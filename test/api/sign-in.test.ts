@@ -307,6 +307,47 @@ describe('sign-in throttle under parallel guesses (API)', function () {
   });
 });
 
+describe('password checks of all sign-ins together (API, s12 attack A11)', function () {
+  this.timeout(120_000);
+  let server: RunningServer;
+  const signInFrom = (address: string, login: string, password: string) => new ApiClient(server.url, { 'x-forwarded-for': address }).request(SIGN_IN, { login, password });
+
+  before(async () => {
+    // One check at a time, so that four waiting fill the line.
+    server = await startTestServer({ TRUST_PROXY: 'true', SIGN_IN_CHECKS_AT_ONCE: '1' });
+    const admin = await signedIn(server);
+    const departmentId = (await admin.data<{ departments: { id: string }[] }>('{ departments { id } }')).departments[0].id;
+    await admin.data('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
+      input: { login: 'kira', fullName: 'Кира', password: PASSWORD, departmentId },
+    });
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('refuses strangers’ sign-ins from many addresses past a short line of password checks, lets the owner’s known address wait its turn, and the right password in afterwards', async () => {
+    expect((await signInFrom('192.168.5.5', 'kira', PASSWORD)).data?.signIn).to.deep.equal({ user: { login: 'kira' } });
+    // Unknown logins, each from an address of its own: none is over any count, so only the checks' line can refuse them —
+    // an unknown login's password is checked like a known one's.
+    const flood = Array.from({ length: 100 }, (_, index) => signInFrom(`198.18.${Math.floor(index / 200)}.${(index % 200) + 1}`, `stranger-${index}`, 'wrong-password'));
+    const owner = await signInFrom('192.168.5.5', 'kira', PASSWORD);
+    const answers = await Promise.all(flood);
+    expect(owner.data?.signIn, JSON.stringify(owner.errors)).to.deep.equal({ user: { login: 'kira' } });
+    const refused = answers.filter((answer) => answer.errors?.[0].extensions?.code === 'TOO_MANY_REQUESTS');
+    expect(refused.length, 'strangers refused unchecked').to.be.at.least(10);
+    for (const answer of refused) {
+      expect(answer.errors?.[0].message).to.match(/^Слишком много попыток входа, повторите через \d+ с$/);
+      expect(answer.errors?.[0].extensions?.retryAfterSeconds).to.be.at.least(1);
+    }
+    const checked = answers.filter((answer) => answer.errors?.[0].extensions?.code !== 'TOO_MANY_REQUESTS');
+    expect(checked.length, 'strangers checked in turn').to.be.at.least(5);
+    expect(new Set(checked.map((answer) => answer.errors?.[0].message))).to.deep.equal(new Set(['Неверный логин или пароль']));
+    // The flood over, a right password from an address the login never signed in from gets in.
+    const later = await signInFrom('203.0.113.77', 'kira', PASSWORD);
+    expect(later.data?.signIn, JSON.stringify(later.errors)).to.deep.equal({ user: { login: 'kira' } });
+  });
+});
+
 describe('sign-in behind a trusted proxy (API)', function () {
   this.timeout(60_000);
   let server: RunningServer;

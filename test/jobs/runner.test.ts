@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { defineJob } from '../../server/src/jobs/define';
 import { Job, type JobDoc } from '../../server/src/jobs/model';
 import { JobRunner } from '../../server/src/jobs/runner';
-import { cancelJob } from '../../server/src/jobs/service';
+import { cancelJob, retryJob } from '../../server/src/jobs/service';
 import { testMongoUri, uniqueDbName } from '../support/mongo';
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
@@ -44,6 +44,13 @@ const countJob = defineJob<{ items: number; stepMs: number }, { counted: number 
     }
     return { counted: next };
   },
+});
+
+/** Counts like `test-count`, and may be retried from its checkpoint after a failure. */
+const resumableCountJob = defineJob<{ items: number; stepMs: number }, { counted: number }, { next: number }>({
+  type: 'test-resumable-count',
+  run: (ctx) => countJob.run(ctx),
+  retryRefusal: async () => null,
 });
 
 const onceJob = defineJob<{ key: string }, string>({
@@ -146,6 +153,44 @@ describe('background job runner', function () {
     const untouched = await jobState(String(alive._id));
     expect(untouched).to.deep.include({ state: 'running', runs: 1 });
     expect(untouched!.lease.holder).to.equal('healthy-instance');
+  });
+
+  it('stops a job its process died running five times in a row instead of running it again, keeping its checkpoint; a retry continues it from there', async () => {
+    const [crashing] = await Job.create([
+      {
+        type: resumableCountJob.type,
+        params: { items: 12, stepMs: 1 },
+        state: 'running',
+        runs: 5,
+        takeovers: 4,
+        checkpoint: { next: 7 },
+        progress: { done: 7, total: 12 },
+        lease: { holder: 'crashed-instance', until: new Date(Date.now() - 1) },
+      },
+    ]);
+    const id = String(crashing._id);
+    runner();
+    const stopped = await until('the job to be stopped', async () => {
+      const current = await jobState(id);
+      return current?.state === 'failed' && current;
+    });
+    expect(stopped.error).to.equal(
+      'Задание прерывалось 5 раз подряд — сервер останавливался, выполняя его, — и остановлено, чтобы не останавливать сервер снова. Сделанное сохранено; причина — в журнале сервера',
+    );
+    expect(stopped.checkpoint).to.deep.equal({ next: 7 });
+    expect(stopped.progress).to.include({ done: 7, total: 12 });
+    expect(stopped.lease.holder).to.equal(null);
+    expect(await mongoose.connection.collection('test_job_starts').countDocuments({ jobId: id })).to.equal(0);
+
+    await retryJob(id, 'ru', { userId: String(new mongoose.Types.ObjectId()), ip: '127.0.0.1' });
+    const done = await until('the retried job to finish', async () => {
+      const current = await jobState(id);
+      return current?.state === 'succeeded' && current;
+    });
+    expect(done.result).to.deep.equal({ counted: 12 });
+    expect(done.takeovers).to.equal(0);
+    const stored = await items().find({ jobId: id }).sort({ n: 1 }).toArray();
+    expect(stored.map((item) => item.n)).to.deep.equal([7, 8, 9, 10, 11]);
   });
 
   it('cancel stops the job and keeps what it did', async () => {

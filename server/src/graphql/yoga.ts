@@ -11,6 +11,7 @@ import { useCostLimit } from './cost-limit';
 import { useInputGuard } from './input-guard';
 import type { GraphQLModule } from './module';
 import { assembleSchema } from './schema';
+import { isRequestQueryTimeout, requestQueryTimeoutError } from './query-time-limit';
 
 export type KoaServerContext = { koa: KoaContext };
 
@@ -110,6 +111,10 @@ export function createGraphQLServer(options: {
       isDev: false,
       maskError: (error, message) => {
         const original = error instanceof GraphQLError ? error.originalError : error;
+        if (error instanceof GraphQLError && isRequestQueryTimeout(original)) {
+          options.logger.warn({ err: original, path: error.path }, 'GraphQL resolver stopped: its query ran past the time limit');
+          return requestQueryTimeoutError(error);
+        }
         if (original && !(original instanceof GraphQLError)) options.logger.error({ err: original }, 'GraphQL resolver failed');
         return maskError(error, message, false);
       },

@@ -38,6 +38,11 @@ const jobSchema = new Schema(
     },
     /** How many times a runner started it (more than one after a restart or a lost lease). */
     runs: { type: Number, default: 0 },
+    /**
+     * How many times in a row it was taken over from a lapsed lease (its process died running it) without
+     * storing a checkpoint since; 0 again when it is claimed from the queue or stores a checkpoint.
+     */
+    takeovers: { type: Number, default: 0 },
     /** At most one job per key, e.g. one scheduled backup per slot however many instances fire. */
     uniqueKey: { type: String, default: undefined },
     /** At most one unfinished job per key (e.g. one backup at a time); removed when the job finishes. */
@@ -77,6 +82,7 @@ export interface JobDoc {
   cancelRequested: boolean;
   lease: { holder: string | null; until: Date | null };
   runs: number;
+  takeovers?: number;
   uniqueKey?: string;
   activeKey?: string;
   startedAt: Date | null;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import mongoose from 'mongoose';
+import { message } from '../i18n';
 import type { Logger } from '../logger';
 import { jobDefinition, runnerSignals, publishJob, registeredJobTypes, type JobContext } from './define';
 import { Job, type JobDoc, type JobProgress } from './model';
@@ -41,6 +42,13 @@ const round = (n: number) => Math.round(n * 100) / 100;
  * time it goes back to the queue and resumes from its checkpoint, as after a restart.
  */
 const MAX_RUNS_WITHOUT_DATABASE = 20;
+
+/**
+ * Takeovers in a row after which a job is stopped instead of run again: a job that kills its process
+ * (memory, a native crash) would otherwise be taken over and kill the next one forever. A run that
+ * stores a checkpoint made progress and starts the count anew.
+ */
+const MAX_TAKEOVERS_IN_A_ROW = 5;
 
 /**
  * Whether an error says the database could not be reached or dropped the connection, rather than
@@ -118,7 +126,10 @@ export class JobRunner {
       } catch (error) {
         this.logger.error({ err: error }, 'could not claim a job');
       }
-      if (claimed && !this.stopped) this.execute(claimed);
+      if (claimed && (claimed.takeovers ?? 0) >= MAX_TAKEOVERS_IN_A_ROW) {
+        // Not stored: its lease lapses, and the next takeover stops it again.
+        await this.stopTakenOverTooOften(claimed).catch((error: unknown) => this.logger.error({ err: error, jobId: String(claimed._id) }, 'job to stop not stored'));
+      } else if (claimed && !this.stopped) this.execute(claimed);
       else if (claimed) await this.release(claimed._id, claimed.progress);
       else await this.sleep(this.pollMs);
     }
@@ -140,11 +151,37 @@ export class JobRunner {
     const types = registeredJobTypes();
     if (types.length === 0) return null;
     const now = Date.now();
-    return Job.findOneAndUpdate(
-      { type: { $in: types }, $or: [{ state: 'queued' }, { state: 'running', 'lease.until': { $lt: new Date(now) } }] },
-      { $set: { state: 'running', 'lease.holder': this.instanceId, 'lease.until': new Date(now + this.leaseMs) }, $inc: { runs: 1 } },
+    const lease = { state: 'running', 'lease.holder': this.instanceId, 'lease.until': new Date(now + this.leaseMs) };
+    // A job whose holder died is taken over first, and counted; one from the queue starts the count anew.
+    const takenOver = await Job.findOneAndUpdate(
+      { type: { $in: types }, state: 'running', 'lease.until': { $lt: new Date(now) } },
+      { $set: lease, $inc: { runs: 1, takeovers: 1 } },
       { sort: { createdAt: 1 }, returnDocument: 'after' },
     ).lean<JobDoc>();
+    if (takenOver) return takenOver;
+    return Job.findOneAndUpdate(
+      { type: { $in: types }, state: 'queued' },
+      { $set: { ...lease, takeovers: 0 }, $inc: { runs: 1 } },
+      { sort: { createdAt: 1 }, returnDocument: 'after' },
+    ).lean<JobDoc>();
+  }
+
+  /**
+   * Fails a job its processes died running `MAX_TAKEOVERS_IN_A_ROW` times in a row, without running it:
+   * what it did and its checkpoint stay, so `retryJob` continues it (and starts the count anew).
+   */
+  private async stopTakenOverTooOften(job: JobDoc): Promise<void> {
+    const error = message('ru', 'jobTakenOverTooOften', { times: job.takeovers ?? 0 });
+    const stopped = await Job.findOneAndUpdate(
+      { _id: job._id, 'lease.holder': this.instanceId },
+      {
+        $set: { state: 'failed', error, finishedAt: new Date(), 'lease.holder': null, 'lease.until': null, progress: { ...job.progress, rate: null, secondsLeft: null } },
+        $unset: { activeKey: '' },
+      },
+      { returnDocument: 'after' },
+    ).lean<JobDoc>();
+    this.logger.error({ jobId: String(job._id), jobType: job.type, takeovers: job.takeovers }, 'job stopped: its process died running it every time it was taken over');
+    if (stopped) publishJob(stopped);
   }
 
   /** Back to the queue for any instance (this one is stopping), keeping progress and checkpoint. */
@@ -239,7 +276,7 @@ export class JobRunner {
       },
       checkpoint: async (value, done) => {
         if (done !== undefined) progress.done = done;
-        const updated = await Job.findOneAndUpdate(mine, { $set: { checkpoint: value, progress: measured() } }, { returnDocument: 'after' }).lean<JobDoc>();
+        const updated = await Job.findOneAndUpdate(mine, { $set: { checkpoint: value, progress: measured(), takeovers: 0 } }, { returnDocument: 'after' }).lean<JobDoc>();
         if (!updated) {
           interrupt('lease-lost');
           throw controller.signal.reason;

@@ -1,4 +1,6 @@
+import { availableParallelism } from 'node:os';
 import { hash, verify } from '@node-rs/argon2';
+import pLimit, { type LimitFunction } from 'p-limit';
 
 export const MIN_PASSWORD_LENGTH = 8;
 
@@ -14,4 +16,47 @@ export async function passwordMatches(passwordHash: string | undefined, password
   } catch {
     return false;
   }
+}
+
+/** Sign-in checks that may wait for a place, per place (each check is ~150 ms of one core's time). */
+const WAITING_PER_CHECK = 4;
+
+let signInChecks: LimitFunction = pLimit(availableParallelism());
+/** How long a sign-in's password check took lately (a moving average), to say when to try again. */
+let recentCheckMs = 150;
+
+/** How many sign-in password checks this process runs at once (SIGN_IN_CHECKS_AT_ONCE; the core count by default). */
+export function setSignInChecksAtOnce(atOnce: number): void {
+  signInChecks = pLimit(atOnce);
+}
+
+/** A sign-in refused before its password was checked: too many strangers' checks are waiting already. */
+export class SignInChecksBusy extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super('too many sign-in password checks waiting');
+  }
+}
+
+/**
+ * Checks a sign-in's password (an unknown login's against a stand-in hash, at the same cost) in
+ * turn with every other sign-in of this process: at most `SIGN_IN_CHECKS_AT_ONCE` run at once and a
+ * few per place wait, so a flood of anonymous sign-ins from many addresses cannot take the cores from
+ * signed-in users' requests (s12 attack A11). Past that short line an attempt is refused unchecked —
+ * unless `known` says it comes from a browser or an address its login signed in from before: those
+ * wait their turn, so a stranger's flood never shuts the owner out.
+ */
+export async function signInPasswordMatches(passwordHash: string | undefined, password: string, known: () => Promise<boolean>): Promise<boolean> {
+  const line = signInChecks;
+  const queued = line.activeCount + line.pendingCount;
+  if (queued >= line.concurrency * (1 + WAITING_PER_CHECK) && !(await known())) {
+    throw new SignInChecksBusy(Math.max(1, Math.ceil(((queued / line.concurrency) * recentCheckMs) / 1000)));
+  }
+  return line(async () => {
+    const started = performance.now();
+    try {
+      return await passwordMatches(passwordHash, password);
+    } finally {
+      recentCheckMs = 0.8 * recentCheckMs + 0.2 * (performance.now() - started);
+    }
+  });
 }

@@ -11,9 +11,9 @@ import { FieldErrors, isDuplicateKeyError, isObjectIdText } from '../validation'
 import { addressAllowedFor } from './auth';
 import { isValidAllowListEntry } from './ip-allow-list';
 import { Department, Group, User, type UserDoc } from './models';
-import { MIN_PASSWORD_LENGTH, hashPassword, passwordMatches } from './passwords';
+import { MIN_PASSWORD_LENGTH, SignInChecksBusy, hashPassword, passwordMatches, signInPasswordMatches } from './passwords';
 import { createSession, endUserSessions } from './sessions';
-import { SignInLineFull, THROTTLE, type SignInDevice, oneSignInAtATime, recordSignInFailure, releaseSignInAttempt, reserveSignInAttempt } from './throttle';
+import { SignInLineFull, THROTTLE, type SignInDevice, knownAddress, oneSignInAtATime, recordSignInFailure, releaseSignInAttempt, reserveSignInAttempt } from './throttle';
 
 const LOGIN_PATTERN = /^[A-Za-z0-9._-]{3,64}$/;
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -91,7 +91,14 @@ async function attemptSignIn(request: SignInRequest, loginKey: string, deviceId:
   }
 
   const user = await User.findOne({ loginKey }).lean<UserDoc>();
-  if (!(await passwordMatches(user?.passwordHash, request.password)) || !user) {
+  const matches = await signInPasswordMatches(user?.passwordHash, request.password, async () => deviceId !== null || knownAddress(loginKey, ip)).catch(async (error: unknown) => {
+    if (!(error instanceof SignInChecksBusy)) throw error;
+    // Not checked, so not counted against the login or the address.
+    await releaseSignInAttempt(attempt, { signedIn: false });
+    logger.warn({ login: loginKey, ip }, 'sign-in refused: too many password checks waiting');
+    throw new AppError('TOO_MANY_REQUESTS', message(locale, 'signInBusy', { seconds: error.retryAfterSeconds }), { retryAfterSeconds: error.retryAfterSeconds });
+  });
+  if (!matches || !user) {
     const failure = await recordSignInFailure(attempt);
     logger.warn({ login: loginKey, ip }, 'sign-in failed: wrong login or password');
     await recordAudit({ userId: user?._id ?? null, login: loginKey, ip }, { kind: 'sign-in-failed', summary: 'wrong login or password' });

@@ -126,7 +126,8 @@ export interface SignInAttempt {
   blockedMs: number;
 }
 
-const knownAddress = async (loginKey: string, ip: string) => (await KnownAddress.exists({ _id: pairKey(loginKey, ip), expiresAt: { $gt: new Date() } })) !== null;
+/** Whether the login signed in from this address within the last `knownAddressDays`. */
+export const knownAddress = async (loginKey: string, ip: string) => (await KnownAddress.exists({ _id: pairKey(loginKey, ip), expiresAt: { $gt: new Date() } })) !== null;
 
 const over = (result: RateLimiterRes, limit: number) => (result.consumedPoints > limit ? result.msBeforeNext : 0);
 

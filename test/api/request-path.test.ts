@@ -159,20 +159,22 @@ describe('the request path costs what the user touches (API)', function () {
     ]);
     const countsNow = async () => Object.fromEntries((await natalia.data<Counts>(COUNTS)).unreadCounts.map((c) => [c.folderId, c.count]));
     type Pipeline = { $match: { $or: { folderId: unknown }[] } }[];
-    /** The counts after `change`, and the folders of the `$or` branches the cards' aggregates sent. */
+    /**
+     * The counts after `change`, and the folders of the `$or` branches the cards' aggregates sent;
+     * null when they counted all folders, as they do a second after the last such count (under
+     * load that second can end between two questions: nothing to compare then).
+     */
+    let partial = 0;
     const countsAfter = async (change: () => Promise<unknown>) => {
       await countsNow();
       await change();
       let counts: Record<string, number> = {};
       const commands = await commandsDuring(async () => (counts = await countsNow()));
       const cards = commands.filter((c) => c.collection === 'cards');
-      // Counted afresh when the read state (kept for a second) had expired meanwhile: nothing to compare then.
-      const reread = commands.some((c) => c.collection === 'reads');
-      return {
-        counts,
-        described: describeCommands(cards),
-        branches: reread ? null : cards.flatMap((c) => (c.command.pipeline as Pipeline)[0]!.$match.$or.map((b) => String(b.folderId))),
-      };
+      const branches = cards.flatMap((c) => (c.command.pipeline as Pipeline)[0]!.$match.$or.map((b) => String(b.folderId)));
+      const afresh = branches.some((folderId) => folderId !== other);
+      if (!afresh) partial += 1;
+      return { counts, described: describeCommands(cards), branches: afresh ? null : branches };
     };
     const before = await countsNow();
     // Nothing changed: the counts come without a card read.
@@ -188,6 +190,7 @@ describe('the request path costs what the user touches (API)', function () {
     asked = await countsAfter(() => natalia.data('mutation($id: ID!) { markCardRead(id: $id) }', { id: page.cards.edges[0]!.node.id }));
     expect(asked.counts).to.deep.equal(before);
     if (asked.branches) expect(asked.branches, asked.described).to.deep.equal([other, other]);
+    expect(partial, 'questions answered without counting all folders').to.be.above(0);
   });
 
   it('reads the user’s read state once for a folder page’s bold rows and the unread counts asked with it', async () => {

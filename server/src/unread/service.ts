@@ -279,17 +279,19 @@ export async function countUnread(actor: Reader, state: ReadState, folderIds: It
  * (a card event there, the user's own read action there): the next recount counts those folders
  * alone, and none when nothing changed — a reader of 200 folders with 50,000 unread cards asking
  * again costs no database read, where every question counted the 50,000 index keys and looked up
- * each receipt. Kept with the read state they were counted from (a second at most: a full recount
- * follows, so an event this instance missed — Redis pub/sub drops messages across a reconnect —
- * is made good within that second, as for the read state) and for the same rights.
+ * each receipt. All folders are counted afresh a second after the last such count ended (so an
+ * event this instance missed — Redis pub/sub drops messages across a reconnect — is made good
+ * within that second and the count's time, as for the read state), and when the rights change.
  */
 interface KnownCounts {
-  state: ReadState;
   levels: Reader['folderLevels'];
   counts: Map<string, number>;
   changed: Set<string>;
+  /** When all folders were last counted (ms). */
+  countedAt: number;
 }
 const knownCounts = new Map<string, KnownCounts>();
+const KNOWN_COUNTS_MS = 1000;
 
 /** Something changed in these folders: the counts known for this user (all users when none is named) count them again. */
 function countsChangedIn(userId: string | null, folderIds: (string | undefined)[]): void {
@@ -305,29 +307,33 @@ onEvent('card-events', (changes) => {
 /** The user's counts: the known ones with the folders changed since counted again, or all counted afresh. */
 async function knownOrCounted(userId: string, reader: Reader, state: ReadState): Promise<Map<string, number>> {
   let known = knownCounts.get(userId);
-  if (!known || known.state !== state || known.levels !== reader.folderLevels) {
-    // Counted afresh: every folder.
-    const entry: KnownCounts = { state, levels: reader.folderLevels, counts: new Map(), changed: new Set(reader.folderLevels.keys()) };
-    knownCounts.set(userId, entry);
-    setTimeout(() => knownCounts.get(userId) === entry && knownCounts.delete(userId), READ_STATE_TTL_MS).unref();
-    known = entry;
+  const afresh = !known || known.levels !== reader.folderLevels || Date.now() - known.countedAt >= KNOWN_COUNTS_MS;
+  if (!known || afresh) {
+    known = { levels: reader.folderLevels, counts: new Map(), changed: new Set(reader.folderLevels.keys()), countedAt: -Infinity };
+    knownCounts.set(userId, known);
   }
+  const entry = known;
   // What changes from now on is for the next recount.
-  const changed = [...known.changed];
-  known.changed = new Set();
-  if (changed.length === 0) return new Map(known.counts);
-  try {
-    const fresh = await countUnread(reader, state, changed);
-    for (const folderId of changed) {
-      const count = fresh.get(folderId);
-      if (count === undefined) known.counts.delete(folderId);
-      else known.counts.set(folderId, count);
+  const changed = [...entry.changed];
+  entry.changed = new Set();
+  if (changed.length > 0) {
+    try {
+      const fresh = await countUnread(reader, state, changed);
+      for (const folderId of changed) {
+        const count = fresh.get(folderId);
+        if (count === undefined) entry.counts.delete(folderId);
+        else entry.counts.set(folderId, count);
+      }
+    } catch (error) {
+      if (knownCounts.get(userId) === entry) knownCounts.delete(userId);
+      throw error;
     }
-  } catch (error) {
-    if (knownCounts.get(userId) === known) knownCounts.delete(userId);
-    throw error;
   }
-  return new Map(known.counts);
+  if (afresh) {
+    entry.countedAt = Date.now();
+    setTimeout(() => knownCounts.get(userId) === entry && knownCounts.delete(userId), KNOWN_COUNTS_MS).unref();
+  }
+  return new Map(entry.counts);
 }
 
 export interface Recount {

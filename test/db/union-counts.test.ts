@@ -81,6 +81,42 @@ describe('db conformance: counts over a union of index ranges, and hints', funct
     expect(find.executionStats.totalDocsExamined).to.equal(total);
   });
 
+  it('counts read receipts — one branch per card: its folder, out of the trash, its change time and id — as the documents say', async () => {
+    // Receipts of cards as they are, of cards changed since (another change time), in another
+    // folder, in the trash, of a card that does not exist, and two of the same card.
+    const live = all.filter((card) => !card.inTrash).slice(0, 300);
+    const receipts = [
+      ...live.map((card) => ({ folderId: card.folderId, inTrash: false, updatedAt: card.updatedAt, _id: card._id })),
+      ...live.slice(0, 40).map((card) => ({ folderId: card.folderId, inTrash: false, updatedAt: at(-1), _id: card._id })),
+      ...live.slice(40, 60).map((card) => ({ folderId: folders[29]!, inTrash: false, updatedAt: card.updatedAt, _id: card._id })),
+      ...all.filter((card) => card.inTrash).map((card) => ({ folderId: card.folderId, inTrash: false, updatedAt: card.updatedAt, _id: card._id })),
+      { folderId: folders[0]!, inTrash: false, updatedAt: at(1), _id: new ObjectId() },
+      { folderId: live[7]!.folderId, inTrash: false, updatedAt: live[7]!.updatedAt, _id: live[7]!._id },
+    ];
+    const hint = { folderId: 1, inTrash: 1, updatedAt: -1, _id: -1 };
+    const pipeline = [{ $match: { $or: receipts } }, ...groupByFolder];
+    const scanned = byFolder(await cards.aggregate(pipeline, { hint: { $natural: 1 } }).toArray());
+    expect(Object.values(scanned).reduce((a, b) => a + b, 0)).to.equal(live.length);
+    expect(byFolder(await cards.aggregate(pipeline, { hint }).toArray())).to.deep.equal(scanned);
+    expect(docsExamined(await cards.aggregate(pipeline, { hint }).explain('executionStats'))).to.equal(0);
+    expect(await cards.countDocuments({ $or: receipts }, { hint })).to.equal(await cards.countDocuments({ $or: receipts }, { hint: { $natural: 1 } }));
+    const found = await cards.find({ $or: receipts }).hint(hint).toArray();
+    const foundScanning = await cards.find({ $or: receipts }).hint({ $natural: 1 }).toArray();
+    expect(found.map((card) => String(card._id)).sort()).to.deep.equal(foundScanning.map((card) => String(card._id)).sort());
+    // A snapshot read, and a transaction that changed one of the cards: its receipt no longer counts there.
+    const session = client.startSession();
+    try {
+      session.startTransaction();
+      await cards.updateOne({ _id: live[0]!._id }, { $set: { updatedAt: at(9000) } }, { session });
+      const inside = byFolder(await cards.aggregate(pipeline, { hint, session }).toArray());
+      expect(inside[String(live[0]!.folderId)]).to.equal(scanned[String(live[0]!.folderId)]! - 1);
+    } finally {
+      await session.abortTransaction();
+      await session.endSession();
+    }
+    expect(byFolder(await cards.aggregate(pipeline, { hint, readConcern: { level: 'snapshot' } }).toArray())).to.deep.equal(scanned);
+  });
+
   it('overlapping branches count each card once, and a find returns each card once', async () => {
     const [folder] = folders;
     const filter = {

@@ -760,9 +760,16 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     // The same values again: the same buckets, each stored by the first save's refresh.
     const { result: second, commands } = await databaseCommandsDuring(() => create(editor, ids.folder, 'counterparty', values, 'heliosAgain'));
     const claims = commands.filter((command) => command.collection === 'duplicate_claims');
-    expect(claims.map((command) => [command.name, (command.command.updates as { upsert?: boolean; multi?: boolean }[]).map((statement) => [statement.multi ?? false, statement.upsert ?? false])])).to.deep.equal([
-      ['update', [[true, false]]],
-    ]);
-    expect(groupOf(await groups(editor), second)?.cards.map((member) => member.id).sort()).to.deep.equal([first, second].sort());
+    expect(
+      claims.map((command) => [
+        command.name,
+        (command.command.updates as { upsert?: boolean; multi?: boolean }[]).map((statement) => [statement.multi ?? false, statement.upsert ?? false]),
+      ]),
+    ).to.deep.equal([['update', [[true, false]]]]);
+    expect(
+      groupOf(await groups(editor), second)
+        ?.cards.map((member) => member.id)
+        .sort(),
+    ).to.deep.equal([first, second].sort());
   });
 });

@@ -478,6 +478,7 @@ async function writeRows(plan: Plan, importId: Types.ObjectId, work: RowWork[], 
   const now = new Date();
   const written = new Map<RowWork, { before: CardDoc | null; after: CardDoc }>();
   let keptUnread: KeptUnread[] = [];
+  let hooks = Promise.resolve();
   await plan.afterCommit;
   const changes = await commitCardBatch(
     { actor: plan.actor, logger },
@@ -518,11 +519,12 @@ async function writeRows(plan: Plan, importId: Types.ObjectId, work: RowWork[], 
         keptUnread = await recordOwnBatch(batch, session);
       },
       afterCommit: (done) => {
-        plan.afterCommit = done;
+        hooks = done;
       },
     },
   );
-  readsAfterOwnBatch(changes, keptUnread);
+  // The importer's receipts follow the batch's card event, as they do after a save.
+  plan.afterCommit = hooks.then(() => readsAfterOwnBatch(changes, keptUnread));
 }
 
 /**

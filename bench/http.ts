@@ -21,13 +21,14 @@
 import pLimit from 'p-limit';
 import autocannon from 'autocannon';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { MongoClient, ObjectId } from 'mongodb';
 import { GENERATOR, type Dataset } from '../seeds/generate';
+import { printProfile } from './profile';
 import { cpuMs, printMachine } from './support';
 
 const { values: args } = parseArgs({
@@ -460,51 +461,6 @@ async function changesDuring<T>(
   return { result, changes, msPerChange: spent / Math.max(1, changes) };
 }
 
-// ---------- CPU profile summary ----------
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string };
-  children?: number[];
-}
-
-/** Self time of a .cpuprofile by where the code lives. */
-function summariseProfile(file: string): [string, number][] {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const self = new Map<string, number>();
-  const area = (node: ProfileNode): string => {
-    const { url, functionName } = node.callFrame;
-    if (functionName === '(garbage collector)') return 'garbage collection';
-    if (functionName === '(idle)' || functionName === '(program)') return functionName;
-    if (url.includes('/node_modules/')) {
-      const name = url.split('/node_modules/').pop()!.split('/');
-      const pkg = name[0].startsWith('@') ? `${name[0]}/${name[1]}` : name[0];
-      if (/^(graphql|graphql-yoga|@graphql-yoga\/.*|@envelop\/.*|@graphql-tools\/.*|@whatwg-node\/.*|graphql-jit|@escape\.tech\/.*)$/.test(pkg))
-        return 'GraphQL (graphql-js, yoga, envelop)';
-      if (/^(mongodb|bson|mongoose|mquery|kareem|mongodb-connection-string-url)$/.test(pkg)) return 'MongoDB driver and mongoose';
-      if (/^(koa|@koa\/.*|koa-.*|helmet|cookies|keygrip|pino.*)$/.test(pkg)) return 'Koa, cookies, logging';
-      if (/^@casl\/|^@ucast\//.test(pkg)) return 'CASL';
-      if (/^(lmdb|msgpackr|mingo|ordered-binary)$/.test(pkg)) return 'lmdb, mingo';
-      return `other packages (${pkg})`;
-    }
-    if (url.includes('/db/memory/')) return 'database engine (server/src/db/memory)';
-    if (url.includes('/server/src/') || url.includes('/dist/server/')) return 'Kartoteka (server/src)';
-    if (url === '') return `native (${functionName || 'anonymous'})`;
-    if (url.startsWith('node:')) return 'Node.js internals (HTTP, streams, timers)';
-    return 'other';
-  };
-  for (let i = 0; i < profile.samples.length; i += 1) {
-    const node = byId.get(profile.samples[i]);
-    if (!node) continue;
-    const key = area(node);
-    self.set(key, (self.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
-  }
-  return [...self].filter(([key]) => key !== '(idle)').sort((a, b) => b[1] - a[1]);
-}
-
-const total = (areas: [string, number][]) => areas.reduce((sum, [, ms]) => sum + ms, 0);
-
 // ---------- the run ----------
 
 const fmt = (value: number, digits = 1) => value.toFixed(digits);
@@ -632,22 +588,7 @@ for (const size of SIZES) {
     if (server) await stop(server.child);
     if (database) await stop(database.child);
   }
-  if (args.profile) {
-    // One profile per thread (module loader threads too): the process's main thread is the busiest.
-    for (const process of ['server', 'database']) {
-      const dir = path.join(PROFILE_DIR, process);
-      const files = readdirSync(dir).map((f) => path.join(dir, f));
-      const main = files.map((file) => ({ file, areas: summariseProfile(file) })).sort((a, b) => total(b.areas) - total(a.areas))[0];
-      if (!main) continue;
-      console.log(
-        `  CPU profile of the ${process} (${fmt(total(main.areas) / 1000)} s busy): ${main.areas
-          .slice(0, 9)
-          .map(([key, ms]) => `${key} ${fmt((100 * ms) / total(main.areas), 0)}%`)
-          .join(', ')}`,
-      );
-      console.log(`    ${main.file} (open in Chrome DevTools › Performance, or speedscope)`);
-    }
-  }
+  if (args.profile) for (const process of ['server', 'database']) printProfile(path.join(PROFILE_DIR, process), process);
 }
 if (pageP50.size >= 2) {
   const [small, large] = [Math.min(...pageP50.keys()), Math.max(...pageP50.keys())];

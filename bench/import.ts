@@ -1,5 +1,5 @@
 /**
- * `npm run bench:import [-- --rows 100000] [-- --phones 900]`: a CSV of N counterparties (name, INN,
+ * `npm run bench:import [-- --rows 100000] [-- --phones 900] [-- --profile]`: a CSV of N counterparties (name, INN,
  * phone, e-mail, notes) uploaded over HTTP and imported as the background job, as a user would; meanwhile a
  * colleague's client asks for the folder's first page every 200 ms. The server starts as `npm start`
  * does: MONGODB_URI when set, else the built-in database in its own process (a temporary data
@@ -8,16 +8,21 @@
  * the page latencies during the import. Prints numbers; asserts nothing. `--phones K`: the file holds
  * K distinct phones, each shared by every K-th client (a switchboard, a chain's offices), so the
  * duplicates refresh of each batch meets groups of cards alike to many others; without it every
- * client has its own.
+ * client has its own. `--profile` writes a CPU profile of the database process (to
+ * data/bench-profiles/import-database) and prints where its time went.
  */
+import { rmSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createCorrespondents } from '../test/support/fixtures';
+import { printProfile } from './profile';
 import { BENCH_ADMIN, childrenCpuSeconds, cpuSeconds, inn, loadAverage, ms, percentile, printMachine, signedIn, startServerAsNpmStart } from './support';
 
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' }, phones: { type: 'string' } } });
+const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' }, phones: { type: 'string' }, profile: { type: 'boolean', default: false } } });
 const ROWS = Number(values.rows);
 const PHONES = values.phones ? Number(values.phones) : 9_000_000;
 const PASSWORD = 'bench-password-1';
+const PROFILE_DIR = path.resolve('data/bench-profiles/import-database');
 
 function csv(rows: number): Buffer {
   const lines = ['Наименование;ИНН;Телефон;E-mail;Примечания'];
@@ -28,6 +33,11 @@ function csv(rows: number): Buffer {
 
 async function main(): Promise<void> {
   printMachine();
+  if (values.profile) {
+    rmSync(PROFILE_DIR, { recursive: true, force: true });
+    // The built-in database is started with this process's node flags: these make it write its profile when it stops.
+    process.execArgv.push('--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`);
+  }
   const { server, stop } = await startServerAsNpmStart();
   try {
     const admin = await signedIn(server.url, BENCH_ADMIN.login, BENCH_ADMIN.password);
@@ -108,6 +118,7 @@ async function main(): Promise<void> {
   } finally {
     await stop();
   }
+  if (values.profile) printProfile(PROFILE_DIR, 'database');
 }
 
 await main();

@@ -753,4 +753,23 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     expect(new Set(groups.map((group) => `${group?.id}:${group?.size}`))).to.deep.equal(new Set([`${groups[0]?.id}:60`]));
     expect(commands.filter((command) => command.collection === 'duplicate_groups').map((command) => command.name)).to.deep.equal(['find']);
   });
+
+  it('a save claims its blocking keys’ buckets in one statement once they are stored (an import batch’s ~2,300 claims were as many upserts) and finds its group', async () => {
+    const values = { name: 'ООО «Гелиос»', phone: '+7 495 777-10-20', email: 'office@helios.example' };
+    const first = await create(editor, ids.folder, 'counterparty', values, 'helios');
+    // The same values again: the same buckets, each stored by the first save's refresh.
+    const { result: second, commands } = await databaseCommandsDuring(() => create(editor, ids.folder, 'counterparty', values, 'heliosAgain'));
+    const claims = commands.filter((command) => command.collection === 'duplicate_claims');
+    expect(
+      claims.map((command) => [
+        command.name,
+        (command.command.updates as { upsert?: boolean; multi?: boolean }[]).map((statement) => [statement.multi ?? false, statement.upsert ?? false]),
+      ]),
+    ).to.deep.equal([['update', [[true, false]]]]);
+    expect(
+      groupOf(await groups(editor), second)
+        ?.cards.map((member) => member.id)
+        .sort(),
+    ).to.deep.equal([first, second].sort());
+  });
 });

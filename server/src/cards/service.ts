@@ -330,12 +330,18 @@ export interface BatchedCardWrite {
  * Many cards written in one transaction (a batch of an import or of its undo, a merge with the references it re-points): `write` makes the
  * writes inside it and says what each did; the lifecycle's hooks run for all of them in their batch
  * form (history, read receipts …), `alsoInside` adds the caller's own records, and the after-commit
- * hooks and card events follow once it is durable. All or nothing.
+ * hooks and card events follow once it is durable. All or nothing. With `afterCommit`, the
+ * after-commit hooks are not awaited: their promise (which never rejects) is handed to it, so that
+ * the caller can prepare its next batch meanwhile.
  */
 export async function commitCardBatch(
   context: CardServiceContext,
   write: (session: ClientSession) => Promise<BatchedCardWrite[]>,
-  options: { via?: ChangeSource; alsoInside?: (changes: CardChange[], session: ClientSession) => Promise<void> } = {},
+  options: {
+    via?: ChangeSource;
+    alsoInside?: (changes: CardChange[], session: ClientSession) => Promise<void>;
+    afterCommit?: (done: Promise<void>) => void;
+  } = {},
 ): Promise<CardChange[]> {
   let changes: CardChange[] = [];
   await mongoose.connection.transaction(async (session) => {
@@ -351,7 +357,9 @@ export async function commitCardBatch(
     await runBeforeSaveBatch(changes, session);
     await options.alsoInside?.(changes, session);
   });
-  await runAfterCommitBatch(changes, (name, error) => context.logger.error({ err: error, hook: name }, 'after-commit hook failed'));
+  const hooks = runAfterCommitBatch(changes, (name, error) => context.logger.error({ err: error, hook: name }, 'after-commit hook failed'));
+  if (options.afterCommit) options.afterCommit(hooks.catch((error: unknown) => context.logger.error({ err: error }, 'after-commit hooks failed')));
+  else await hooks;
   return changes;
 }
 

@@ -180,6 +180,11 @@ interface Plan {
   hiddenMatches: number;
   /** Names of the folders found cards live in (id → name), looked up once each. */
   folderNames: Map<string, string>;
+  /**
+   * The after-commit work of the last batch written (the duplicates' refresh around its cards, its
+   * card event): it runs while the next batch is read and checked, and ends before that one is written.
+   */
+  afterCommit: Promise<void>;
 }
 
 const problemAt = (plan: Plan, fieldKey: string): string | null => {
@@ -234,6 +239,7 @@ export async function importPlan(actor: Actor, params: ImportParams): Promise<Pl
     seen: new Map(),
     hiddenMatches: 0,
     folderNames: new Map([[String(folder._id), folder.name]]),
+    afterCommit: Promise.resolve(),
   };
 }
 
@@ -473,6 +479,8 @@ async function writeRows(plan: Plan, importId: Types.ObjectId, work: RowWork[], 
   const now = new Date();
   const written = new Map<RowWork, { before: CardDoc | null; after: CardDoc }>();
   let keptUnread: KeptUnread[] = [];
+  let hooks = Promise.resolve();
+  await plan.afterCommit;
   const changes = await commitCardBatch(
     { actor: plan.actor, logger },
     async (session) => {
@@ -511,9 +519,13 @@ async function writeRows(plan: Plan, importId: Types.ObjectId, work: RowWork[], 
         // The importer's own cards are not new to him (his colleagues find them unread).
         keptUnread = await recordOwnBatch(batch, session);
       },
+      afterCommit: (done) => {
+        hooks = done;
+      },
     },
   );
-  readsAfterOwnBatch(changes, keptUnread);
+  // The importer's receipts follow the batch's card event, as they do after a save.
+  plan.afterCommit = hooks.then(() => readsAfterOwnBatch(changes, keptUnread));
 }
 
 /**
@@ -726,6 +738,7 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
     else if (error instanceof JobInterrupted && error.why === 'cancel') cancelled = true;
     else throw error;
   }
+  await plan.afterCommit;
   const result: ImportResult = { dryRun: params.dryRun, total, ...counts, preview, refusedRows, matchedFolders: await matchedFolders(plan, tally), cancelled };
   const countsText = `${t(actor, 'создано', 'created')} ${counts.created}, ${t(actor, 'обновлено', 'updated')} ${counts.updated}, ${t(actor, 'пропущено', 'skipped')} ${counts.skipped}, ${t(actor, 'отклонено', 'refused')} ${counts.refused}`;
   // A dry run is audited as an import is: it answers, for every unique value of the file, whether

@@ -130,12 +130,13 @@ export interface Entry {
 
 /** A transaction's own writes to one collection, with lazily built sorted key lists per index. */
 export class Overlay {
-  readonly records = new Map<string, { idKey: Buffer; doc: Doc | null }>();
+  /** `bytes`: the document's BSON as it arrived, when an insert stores it so (written at commit as it is). */
+  readonly records = new Map<string, { idKey: Buffer; doc: Doc | null; bytes?: Buffer }>();
   private readonly sorted = new Map<BTreeIndex, { entries: Entry[]; byRecord: Map<string, Buffer[]> }>();
 
-  set(idKey: Buffer, doc: Doc | null): void {
+  set(idKey: Buffer, doc: Doc | null, bytes?: Buffer): void {
     const id = idKey.toString('latin1');
-    this.records.set(id, { idKey, doc });
+    this.records.set(id, { idKey, doc, bytes });
     for (const [index, list] of this.sorted) {
       for (const key of list.byRecord.get(id) ?? []) {
         const at = lowerBound(list.entries, key);
@@ -239,14 +240,14 @@ export class Transaction {
    * transaction wrote, or one committed since this transaction began, is a WriteConflict at this
    * write (not an E11000 at commit), and a second writer of the key in this transaction gets E11000.
    */
-  write(collection: Collection, idKey: Buffer, doc: Doc | null, old: Doc | undefined): void {
+  write(collection: Collection, idKey: Buffer, doc: Doc | null, old: Doc | undefined, bytes?: Buffer): void {
     let own = this.writes.get(collection);
     // A refused write claims nothing: uniqueness is checked before the record is locked.
     if (doc) this.store.checkUnique(collection, idKey, doc, this.view);
     this.claim(lockKey(collection, idKey));
     for (const key of changedUniqueKeys(collection, doc, old)) this.claim(key);
     if (!own) this.writes.set(collection, (own = new Overlay()));
-    own.set(idKey, doc);
+    own.set(idKey, doc, bytes);
   }
 
   /** Applies every write in one LMDB write transaction, or none (E11000 against newer commits aborts). */
@@ -259,9 +260,9 @@ export class Transaction {
         for (const [collection, own] of this.writes) {
           if (store.collections.get(collection.ns) !== collection) continue;
           const mine = (id: string) => own.records.has(id);
-          for (const { idKey, doc } of own.records.values()) {
+          for (const { idKey, doc, bytes } of own.records.values()) {
             const old = store.getDoc(collection, idKey);
-            if (doc) store.putRecord(collection, idKey, doc, old, mine);
+            if (doc) store.putRecord(collection, idKey, doc, old, mine, bytes);
             else if (old) store.deleteRecord(collection, idKey, old);
           }
         }

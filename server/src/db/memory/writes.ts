@@ -65,7 +65,7 @@ function current(ctx: WriteContext, collection: Collection, idKey: Buffer): Doc 
 
 /** Stores a new version of a record, enforcing unique indexes and transaction ownership. */
 function writeRecord(ctx: WriteContext, collection: Collection, idKey: Buffer, doc: Doc, old: Doc | undefined, bytes?: Buffer): void {
-  if (ctx.txn) return ctx.txn.write(collection, idKey, doc, old);
+  if (ctx.txn) return ctx.txn.write(collection, idKey, doc, old, bytes);
   ctx.store.checkUnlocked(collection, idKey, doc, old);
   ctx.store.putRecord(collection, idKey, doc, old, undefined, bytes);
 }

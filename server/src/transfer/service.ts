@@ -16,8 +16,8 @@ import type { JobView } from '../jobs/view';
 import { FieldErrors, isDuplicateKeyError } from '../validation';
 import { findFile, sheetFile, type TransferFile } from './files';
 import { importJob, type ImportParams } from './import';
-import { undoKey } from './undo';
 import { guessMapping, MATCH_POLICIES, rememberedMapping, rememberMapping, type MappingGuess, type MatchPolicy } from './mapping';
+import { undoKey } from './model';
 import {
   checkXlsxUnpacked,
   columnLetters,

@@ -38,7 +38,7 @@ import {
   type BatchedCardWrite,
 } from '../cards/service';
 import { AppError } from '../errors';
-import { Folder } from '../access/structure';
+import { Folder, User } from '../access/structure';
 import { findFolder, registerFolderUsageCheck } from '../folders/service';
 import { defineJob, type JobContext } from '../jobs/define';
 import { Job, type JobDoc } from '../jobs/model';
@@ -844,4 +844,24 @@ export const importJob = defineJob<ImportParams, ImportResult, Checkpoint>({ typ
 
 // A folder an import is queued or running into is in use, as one holding cards is: deleted, the
 // import's rows would become cards in no folder (s12 attack A4; the job stops too, should it pass).
-registerFolderUsageCheck(async (folderId) => Boolean(await Job.exists({ type: 'import', state: { $in: ['queued', 'running'] }, 'params.folderId': String(folderId) })));
+// The refusal names the import and who runs it, so whoever deletes knows whom to ask or what to cancel.
+registerFolderUsageCheck(async (folderId, locale) => {
+  const job = await Job.findOne({ type: 'import', state: { $in: ['queued', 'running'] }, 'params.folderId': String(folderId) }, { params: 1, ownerId: 1 }).lean<
+    Pick<JobDoc, 'params' | 'ownerId'>
+  >();
+  if (!job) return false;
+  const { fileName, dryRun } = job.params as unknown as ImportParams;
+  const owner = job.ownerId ? await User.findById(job.ownerId, { fullName: 1 }).lean<{ fullName: string }>() : null;
+  const by = owner ? ` (${owner.fullName})` : '';
+  return dryRun
+    ? t(
+        locale,
+        `Файл «${fileName}»${by} проверяется для импорта в эту папку — дождитесь конца проверки или отмените её`,
+        `The file “${fileName}”${by} is being checked for an import into this folder: wait for the check to end or cancel it`,
+      )
+    : t(
+        locale,
+        `В папку идёт импорт «${fileName}»${by} — дождитесь его конца или отмените его`,
+        `An import of “${fileName}”${by} into this folder is under way: wait for its end or cancel it`,
+      );
+});

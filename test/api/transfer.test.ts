@@ -929,6 +929,24 @@ describe('import and export (API)', function () {
     expect((await folderCards(admin, copy)).map((card) => card.values.phone)).to.deep.equal(['+49 30 901820', '+7 495 123 45 67 доб. 12']);
   });
 
+  it('the inspection suggests the card type whose fields the file’s headers fit best — a client file is «Контрагент», not the first type «Банковский счёт» (s12 user U3) — and a folder of one type keeps it', async () => {
+    const open = await createFolder(admin, { libraryId, name: 'Клиенты без ограничения типов' });
+    const bankOnly = await createFolder(admin, { libraryId, name: 'Только счета', allowedCardTypes: ['bank-account'] });
+    for (const folder of [open, bankOnly]) await setFolderAccess(admin, folder, [{ principalId: userIds.tanya, level: 'full' }]);
+    const csv = ['ИНН;Наименование;Телефон;Эл. почта;Юр. адрес;Примечание', '7707083893;ООО «Вектор»;+7 495 123-45-67;info@vector.ru;Москва;постоянный'].join('\n');
+    const uploaded = await upload(server, tanya, 'клиенты.csv', Buffer.from(csv, 'utf8'));
+    const suggested = async (folder: string, typeKey: string) =>
+      (
+        await tanya.data<{ importInspection: { suggestedTypeKey: string } }>('query($input: ImportSettingsInput!) { importInspection(input: $input) { suggestedTypeKey } }', {
+          input: { uploadId: uploaded.body.id, folderId: folder, typeKey },
+        })
+      ).importInspection.suggestedTypeKey;
+    expect(await suggested(open, 'bank-account')).to.equal('counterparty');
+    expect(await suggested(open, 'contact-person')).to.equal('counterparty');
+    expect(await suggested(open, 'counterparty')).to.equal('counterparty');
+    expect(await suggested(bankOnly, 'bank-account')).to.equal('bank-account');
+  });
+
   it('a failed import tells why in words and how far it got, keeps its upload, and «Продолжить с места остановки» goes on to the end with every row once; undone, it is no longer offered', async () => {
     const failing = await createFolder(admin, { libraryId, name: 'Импорт со сбоем', allowedCardTypes: ['counterparty'] });
     await setFolderAccess(admin, failing, [{ principalId: userIds.tanya, level: 'full' }]);

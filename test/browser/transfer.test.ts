@@ -229,6 +229,27 @@ describeInBrowser('import and export, as a person does them (browser)', function
     await list.getByTestId('cards-empty').waitFor();
   });
 
+  it('in a folder open to every type, a client file starts at «Контрагент», the type its headers fit, with its columns mapped; a type she picks herself is kept for the next file (s12 user U3)', async () => {
+    const folder = await createFolder(admin, { libraryId, name: 'Клиенты 2026 (любые типы)' });
+    await setFolderAccess(admin, folder, [{ principalId: tanyaId, level: 'full' }]);
+    const page = await (await browser.newContext()).newPage();
+    await signInThroughUi(page, server.url, 'tanya', PASSWORD);
+    await page.goto(`${server.url}/folders/${folder}/import`);
+    await page.locator('[data-test="import-file"]:enabled').waitFor();
+    const clients = Buffer.from('ИНН;Наименование;Телефон;Эл. почта\n7707083893;ООО «Вектор»;+7 495 123-45-67;info@vector.ru\n');
+    await page.getByTestId('import-file').setInputFiles({ name: 'клиенты.csv', mimeType: 'text/csv', buffer: clients });
+    const innField = page.locator('[data-test="import-column"][data-column="ИНН"]').getByTestId('import-column-field');
+    await innField.waitFor();
+    expect(await page.getByTestId('import-type').inputValue()).to.equal('counterparty');
+    expect(await innField.inputValue()).to.equal('inn');
+    expect(await page.locator('[data-test="import-column"][data-column="Эл. почта"]').getByTestId('import-column-field').inputValue()).to.equal('email');
+
+    await page.getByTestId('import-type').selectOption('contact-person');
+    await page.getByTestId('import-file').setInputFiles({ name: 'клиенты-2.csv', mimeType: 'text/csv', buffer: clients });
+    await innField.waitFor();
+    expect(await page.getByTestId('import-type').inputValue()).to.equal('contact-person');
+  });
+
   it('Татьяна leaves the page after an import and, back on «Импорт», finds it under «Ваши импорты в эту папку» and undoes it there', async () => {
     const { page } = await importPageOfNewFolder('Отменить позже');
     await page.getByTestId('import-file').setInputFiles({ name: 'ошибочный.csv', mimeType: 'text/csv', buffer: Buffer.from('Наименование;ИНН\nООО «Лишний»;\nООО «Ненужный»;\n') });

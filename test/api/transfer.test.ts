@@ -13,12 +13,11 @@ import { importFailureText, importJob, type ImportParams, type ImportResult } fr
 import { undoImportJob } from '../../server/src/transfer/undo';
 import { undoKey } from '../../server/src/transfer/model';
 import { Job } from '../../server/src/jobs/model';
-import { holdJobs } from '../support/held-jobs';
+import { failJobsAt, holdJobs } from '../support/held-jobs';
 import { JobInterrupted } from '../../server/src/jobs/runner';
 import { createLogger } from '../../server/src/logger';
 import { loadConfig } from '../../server/src/config';
 import mongoose, { Types } from 'mongoose';
-import { jobDefinition } from '../../server/src/jobs/define';
 import { findFile } from '../../server/src/transfer/files';
 
 const PASSWORD = 'secret-password-1';
@@ -952,23 +951,14 @@ describe('import and export (API)', function () {
     await setFolderAccess(admin, failing, [{ principalId: userIds.tanya, level: 'full' }]);
     const content = Buffer.from(['Наименование', ...Array.from({ length: 1200 }, (_, index) => `ООО «Сбой ${index + 1}»`)].join('\n'), 'utf8');
     // The run after its first batch meets what the re-test met: the driver's English error.
-    const definition = jobDefinition('import')!;
-    const original = definition.run;
-    definition.run = (ctx) =>
-      original({
-        ...ctx,
-        checkpoint: async (value, done) => {
-          await ctx.checkpoint(value, done);
-          if (done !== undefined && done >= 500) throw new Error('connection <monitor> to 127.0.0.1:4501 timed out');
-        },
-      });
+    let restore = failJobsAt('import', 500, () => new Error('connection <monitor> to 127.0.0.1:4501 timed out'));
     const shown = `query($id: ID!) { job(id: $id) { state errorMessage retryable progress { done total } } }`;
     type Shown = { state: string; errorMessage: string | null; retryable: boolean; progress: { done: number; total: number } };
     let first: { inspection: Inspection; job: Job };
     try {
       first = await importFile(server, tanya, { name: 'сбой.csv', content }, { folderId: failing, typeKey: 'counterparty' }, asIs);
     } finally {
-      definition.run = original;
+      restore();
     }
     const failed = (await tanya.data<{ job: Shown }>(shown, { id: first.job.id })).job;
     expect(failed).to.deep.include({ state: 'failed', retryable: true, progress: { done: 500, total: 1200 } });
@@ -993,19 +983,12 @@ describe('import and export (API)', function () {
     expect(await findFile(first.inspection.uploadId)).to.equal(null);
 
     // Failed again and undone: the upload goes and «Продолжить» is no longer offered.
-    definition.run = (ctx) =>
-      original({
-        ...ctx,
-        checkpoint: async (value, done) => {
-          await ctx.checkpoint(value, done);
-          if (done !== undefined && done >= 500) throw new Error('boom');
-        },
-      });
+    restore = failJobsAt('import', 500, () => new Error('boom'));
     let second: { inspection: Inspection; job: Job };
     try {
       second = await importFile(server, tanya, { name: 'сбой-2.csv', content }, { folderId: failing, typeKey: 'counterparty' }, asIs);
     } finally {
-      definition.run = original;
+      restore();
     }
     expect(second.job.state).to.equal('failed');
     expect(await findFile(second.inspection.uploadId)).to.not.equal(null);

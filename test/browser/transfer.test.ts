@@ -7,8 +7,7 @@ import { axeViolations, describeViolations } from '../support/axe';
 import { describeInBrowser, downloaded, screenshot } from '../support/browser';
 import { addToSystemGroup, createCorrespondents, createFolder, createUser, setFolderAccess } from '../support/fixtures';
 import { signedIn, TEST_ADMIN } from '../support/server';
-import { holdJobs } from '../support/held-jobs';
-import { jobDefinition } from '../../server/src/jobs/define';
+import { failJobsAt, holdJobs } from '../support/held-jobs';
 import { waitFor } from '../support/wait';
 import { sheetRows } from '../support/xlsx';
 import { signInThroughUi, startBrowserSuite } from './ui';
@@ -390,23 +389,14 @@ describeInBrowser('import and export, as a person does them (browser)', function
   it('an import that failed on the way says why in words and how far it got in «Ваши импорты», and «Продолжить с места остановки» takes it to its end (s12 re-test R3)', async () => {
     const { folder, page } = await importPageOfNewFolder('Импорт со сбоем');
     // Its first run meets a fault after its first batch, in the driver's English.
-    const definition = jobDefinition('import')!;
-    const original = definition.run;
-    definition.run = (ctx) =>
-      original({
-        ...ctx,
-        checkpoint: async (value, done) => {
-          await ctx.checkpoint(value, done);
-          if (done !== undefined && done >= 500) throw new Error('connection <monitor> to 127.0.0.1:4501 timed out');
-        },
-      });
+    const restore = failJobsAt('import', 500, () => new Error('connection <monitor> to 127.0.0.1:4501 timed out'));
     const run = page.locator('[data-test="import-earlier"][data-file="сбой.csv"]');
     try {
       const names = Array.from({ length: 600 }, (_, index) => `ООО «Сбой ${index + 1}»`);
       await importElsewhere(folder, 'сбой.csv', ['Наименование', ...names].join('\n'));
       await run.locator('[data-test="job-progress"][data-state="failed"]').waitFor();
     } finally {
-      definition.run = original;
+      restore();
     }
     const reason = (await run.getByTestId('job-error').textContent()) ?? '';
     expect(reason).to.match(/^Импорт остановился на строке 500 из 600: сбой на сервере/);

@@ -112,7 +112,7 @@ describe('import: the importer’s right is checked again before each batch (API
     expect(audit?.after).to.deep.include({ created: 500, rightWithdrawn: true });
   });
 
-  it('a folder with an import queued into it is not deleted; one deleted anyway while the import runs stops it after the batch written (s12 attack A4)', async () => {
+  it('a folder with an import queued into it is not deleted, the refusal naming the import and its owner; one deleted anyway while the import runs stops it after the batch written (s12 attack A4)', async () => {
     // Queued: the folder is in use, as one holding cards is.
     const release = holdJobs('import');
     try {
@@ -130,7 +130,8 @@ describe('import: the importer’s right is checked again before each batch (API
         mapping: { columns: ['name'], onMatch: 'skip' },
       });
       const refused = await admin.request('mutation($id: ID!) { deleteFolder(id: $id) }', { id: folderId });
-      expect(refused.errors?.[0].message).to.equal('Папка не пуста: сначала переместите или удалите её содержимое');
+      // Named, not «Папка не пуста»: the folder shows no cards yet.
+      expect(refused.errors?.[0].message).to.equal('В папку идёт импорт «rows.csv» (Татьяна Гончаренко) — дождитесь его конца или отмените его');
     } finally {
       release();
     }

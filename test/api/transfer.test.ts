@@ -9,14 +9,16 @@ import { signedIn, startTestServer } from '../support/server';
 import { waitFor } from '../support/wait';
 import { sheetRows } from '../support/xlsx';
 import { SseSubscription } from '../support/sse';
-import { importJob, type ImportParams, type ImportResult } from '../../server/src/transfer/import';
-import { undoImportJob, undoKey } from '../../server/src/transfer/undo';
+import { importFailureText, importJob, type ImportParams, type ImportResult } from '../../server/src/transfer/import';
+import { undoImportJob } from '../../server/src/transfer/undo';
+import { undoKey } from '../../server/src/transfer/model';
 import { Job } from '../../server/src/jobs/model';
-import { holdJobs } from '../support/held-jobs';
+import { failJobsAt, holdJobs } from '../support/held-jobs';
 import { JobInterrupted } from '../../server/src/jobs/runner';
 import { createLogger } from '../../server/src/logger';
 import { loadConfig } from '../../server/src/config';
-import { Types } from 'mongoose';
+import mongoose, { Types } from 'mongoose';
+import { findFile } from '../../server/src/transfer/files';
 
 const PASSWORD = 'secret-password-1';
 
@@ -938,6 +940,77 @@ describe('import and export (API)', function () {
     const back = await importFile(server, admin, { name: 'телефоны.csv', content: csv.body }, { folderId: copy, typeKey: 'counterparty' }, asIs);
     expect(back.job.result, back.job.error ?? '').to.include({ created: 2, refused: 0 });
     expect((await folderCards(admin, copy)).map((card) => card.values.phone)).to.deep.equal(['+49 30 901820', '+7 495 123 45 67 доб. 12']);
+  });
+
+  it('the inspection suggests the card type whose fields the file’s headers fit best — a client file is «Контрагент», not the first type «Банковский счёт» (s12 user U3) — and a folder of one type keeps it', async () => {
+    const open = await createFolder(admin, { libraryId, name: 'Клиенты без ограничения типов' });
+    const bankOnly = await createFolder(admin, { libraryId, name: 'Только счета', allowedCardTypes: ['bank-account'] });
+    for (const folder of [open, bankOnly]) await setFolderAccess(admin, folder, [{ principalId: userIds.tanya, level: 'full' }]);
+    const csv = ['ИНН;Наименование;Телефон;Эл. почта;Юр. адрес;Примечание', '7707083893;ООО «Вектор»;+7 495 123-45-67;info@vector.ru;Москва;постоянный'].join('\n');
+    const uploaded = await upload(server, tanya, 'клиенты.csv', Buffer.from(csv, 'utf8'));
+    const suggested = async (folder: string, typeKey: string) =>
+      (
+        await tanya.data<{ importInspection: { suggestedTypeKey: string } }>('query($input: ImportSettingsInput!) { importInspection(input: $input) { suggestedTypeKey } }', {
+          input: { uploadId: uploaded.body.id, folderId: folder, typeKey },
+        })
+      ).importInspection.suggestedTypeKey;
+    expect(await suggested(open, 'bank-account')).to.equal('counterparty');
+    expect(await suggested(open, 'contact-person')).to.equal('counterparty');
+    expect(await suggested(open, 'counterparty')).to.equal('counterparty');
+    expect(await suggested(bankOnly, 'bank-account')).to.equal('bank-account');
+  });
+
+  it('a failed import tells why in words and how far it got, keeps its upload, and «Продолжить с места остановки» goes on to the end with every row once; undone, it is no longer offered', async () => {
+    const failing = await createFolder(admin, { libraryId, name: 'Импорт со сбоем', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, failing, [{ principalId: userIds.tanya, level: 'full' }]);
+    const content = Buffer.from(['Наименование', ...Array.from({ length: 1200 }, (_, index) => `ООО «Сбой ${index + 1}»`)].join('\n'), 'utf8');
+    // The run after its first batch meets what the re-test met: the driver's English error.
+    let restore = failJobsAt('import', 500, () => new Error('connection <monitor> to 127.0.0.1:4501 timed out'));
+    const shown = `query($id: ID!) { job(id: $id) { state errorMessage retryable progress { done total } } }`;
+    type Shown = { state: string; errorMessage: string | null; retryable: boolean; progress: { done: number; total: number } };
+    let first: { inspection: Inspection; job: Job };
+    try {
+      first = await importFile(server, tanya, { name: 'сбой.csv', content }, { folderId: failing, typeKey: 'counterparty' }, asIs);
+    } finally {
+      restore();
+    }
+    const failed = (await tanya.data<{ job: Shown }>(shown, { id: first.job.id })).job;
+    expect(failed).to.deep.include({ state: 'failed', retryable: true, progress: { done: 500, total: 1200 } });
+    expect(failed.errorMessage).to.equal(
+      `Импорт остановился на строке 500 из 1\u00a0200: сбой на сервере (номер задания для администратора: ${first.job.id}; подробности — в журнале сервера). Записанное целыми пачками сохранено. Нажмите «Продолжить с места остановки» — импорт пойдёт со следующей строки, уже записанные строки не повторятся; или отмените записанное.`,
+    );
+    // The driver's text is for the server log (the job's number leads there), not for her.
+    expect((await tanya.data<{ job: { error: string | null } }>('query($id: ID!) { job(id: $id) { error } }', { id: first.job.id })).job.error).to.equal(failed.errorMessage);
+    // A database that never came back is said so.
+    const lost = new mongoose.mongo.MongoNetworkError('connection <monitor> to 127.0.0.1:4501 timed out');
+    expect(importFailureText('ru', new Error('wrapped', { cause: lost }), { done: 10_500, total: 20_001 }, false, 'x')).to.match(
+      /^Импорт остановился на строке 10\u00a0500 из 20\u00a0001: пропала связь с базой данных/,
+    );
+
+    const continued = (await tanya.data<{ retryJob: Job }>(`mutation($id: ID!) { retryJob(id: $id) { ${JOB_FIELDS} } }`, { id: first.job.id })).retryJob;
+    const ended = await finishedJob(tanya, continued.id);
+    expect(ended.state, ended.error ?? '').to.equal('succeeded');
+    expect(ended.result).to.include({ total: 1200, created: 1200, refused: 0 });
+    const count = async () => (await tanya.data<{ cards: { totalCount: number } }>('query($f: ID!) { cards(folderId: $f) { totalCount } }', { f: failing })).cards.totalCount;
+    expect(await count()).to.equal(1200);
+    // Finished, its upload is gone.
+    expect(await findFile(first.inspection.uploadId)).to.equal(null);
+
+    // Failed again and undone: the upload goes and «Продолжить» is no longer offered.
+    restore = failJobsAt('import', 500, () => new Error('boom'));
+    let second: { inspection: Inspection; job: Job };
+    try {
+      second = await importFile(server, tanya, { name: 'сбой-2.csv', content }, { folderId: failing, typeKey: 'counterparty' }, asIs);
+    } finally {
+      restore();
+    }
+    expect(second.job.state).to.equal('failed');
+    expect(await findFile(second.inspection.uploadId)).to.not.equal(null);
+    const undo = (await tanya.data<{ undoImport: Job }>(`mutation($id: ID!) { undoImport(importId: $id) { ${JOB_FIELDS} } }`, { id: second.job.id })).undoImport;
+    expect((await finishedJob(tanya, undo.id)).result).to.deep.include({ trashed: 500 });
+    expect((await tanya.data<{ job: Shown }>(shown, { id: second.job.id })).job.retryable).to.equal(false);
+    expect(await findFile(second.inspection.uploadId)).to.equal(null);
+    expect(await count()).to.equal(1200);
   });
 
   it('reports progress live, and an interrupted import resumes after its last written row; a cancelled one keeps what it wrote', async () => {

@@ -7,7 +7,7 @@ import { axeViolations, describeViolations } from '../support/axe';
 import { describeInBrowser, downloaded, screenshot } from '../support/browser';
 import { addToSystemGroup, createCorrespondents, createFolder, createUser, setFolderAccess } from '../support/fixtures';
 import { signedIn, TEST_ADMIN } from '../support/server';
-import { holdJobs } from '../support/held-jobs';
+import { failJobsAt, holdJobs } from '../support/held-jobs';
 import { waitFor } from '../support/wait';
 import { sheetRows } from '../support/xlsx';
 import { signInThroughUi, startBrowserSuite } from './ui';
@@ -228,6 +228,27 @@ describeInBrowser('import and export, as a person does them (browser)', function
     await list.getByTestId('cards-empty').waitFor();
   });
 
+  it('in a folder open to every type, a client file starts at «Контрагент», the type its headers fit, with its columns mapped; a type she picks herself is kept for the next file (s12 user U3)', async () => {
+    const folder = await createFolder(admin, { libraryId, name: 'Клиенты 2026 (любые типы)' });
+    await setFolderAccess(admin, folder, [{ principalId: tanyaId, level: 'full' }]);
+    const page = await (await browser.newContext()).newPage();
+    await signInThroughUi(page, server.url, 'tanya', PASSWORD);
+    await page.goto(`${server.url}/folders/${folder}/import`);
+    await page.locator('[data-test="import-file"]:enabled').waitFor();
+    const clients = Buffer.from('ИНН;Наименование;Телефон;Эл. почта\n7707083893;ООО «Вектор»;+7 495 123-45-67;info@vector.ru\n');
+    await page.getByTestId('import-file').setInputFiles({ name: 'клиенты.csv', mimeType: 'text/csv', buffer: clients });
+    const innField = page.locator('[data-test="import-column"][data-column="ИНН"]').getByTestId('import-column-field');
+    await innField.waitFor();
+    expect(await page.getByTestId('import-type').inputValue()).to.equal('counterparty');
+    expect(await innField.inputValue()).to.equal('inn');
+    expect(await page.locator('[data-test="import-column"][data-column="Эл. почта"]').getByTestId('import-column-field').inputValue()).to.equal('email');
+
+    await page.getByTestId('import-type').selectOption('contact-person');
+    await page.getByTestId('import-file').setInputFiles({ name: 'клиенты-2.csv', mimeType: 'text/csv', buffer: clients });
+    await innField.waitFor();
+    expect(await page.getByTestId('import-type').inputValue()).to.equal('contact-person');
+  });
+
   it('Татьяна leaves the page after an import and, back on «Импорт», finds it under «Ваши импорты в эту папку» and undoes it there', async () => {
     const { page } = await importPageOfNewFolder('Отменить позже');
     await page.getByTestId('import-file').setInputFiles({ name: 'ошибочный.csv', mimeType: 'text/csv', buffer: Buffer.from('Наименование;ИНН\nООО «Лишний»;\nООО «Ненужный»;\n') });
@@ -363,6 +384,28 @@ describeInBrowser('import and export, as a person does them (browser)', function
       release();
     }
     await page.locator('[data-test="import-earlier"][data-file="долгий.csv"]').filter({ hasText: 'Отменено' }).waitFor();
+  });
+
+  it('an import that failed on the way says why in words and how far it got in «Ваши импорты», and «Продолжить с места остановки» takes it to its end (s12 re-test R3)', async () => {
+    const { folder, page } = await importPageOfNewFolder('Импорт со сбоем');
+    // Its first run meets a fault after its first batch, in the driver's English.
+    const restore = failJobsAt('import', 500, () => new Error('connection <monitor> to 127.0.0.1:4501 timed out'));
+    const run = page.locator('[data-test="import-earlier"][data-file="сбой.csv"]');
+    try {
+      const names = Array.from({ length: 600 }, (_, index) => `ООО «Сбой ${index + 1}»`);
+      await importElsewhere(folder, 'сбой.csv', ['Наименование', ...names].join('\n'));
+      await run.locator('[data-test="job-progress"][data-state="failed"]').waitFor();
+    } finally {
+      restore();
+    }
+    const reason = (await run.getByTestId('job-error').textContent()) ?? '';
+    expect(reason).to.match(/^Импорт остановился на строке 500 из 600: сбой на сервере/);
+    expect(reason).to.not.contain('timed out');
+    expect(await run.getByTestId('job-error-detail').count()).to.equal(0);
+    await screenshot(page, 'import-runs-failed');
+    await run.getByTestId('job-retry').click();
+    await run.getByTestId('import-earlier-counts').filter({ hasText: 'создано 600' }).waitFor();
+    expect(await run.getByTestId('job-retry').count()).to.equal(0);
   });
 
   it('an import that ends before the page listens to its progress still shows as ended, with its result', async () => {

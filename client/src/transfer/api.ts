@@ -9,6 +9,7 @@ const InspectionQuery = graphql(`
       uploadId fileName format sheets sheet encoding delimiter headerRow
       columns { index name samples } fields { key label { ru en } kind required unique }
       mapping { columns constants { field value } matchField onMatch matchOtherFolders }
+      suggestedTypeKey
     }
   }
 `);

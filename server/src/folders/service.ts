@@ -7,7 +7,7 @@ import { accessSnapshot, checkedAccessSnapshot } from '../access/snapshot';
 import { recordAudit } from '../audit/service';
 import { listCardTypes } from '../card-types/registry';
 import { AppError, forbidden, notFound } from '../errors';
-import { message } from '../i18n';
+import { message, type Locale } from '../i18n';
 import { auditActorOf } from '../people/service';
 import { FieldErrors } from '../validation';
 import { ACCESS_LEVELS, Folder, Library, type AccessEntry, type AccessLevel, type FolderDoc, type LibraryDoc, type PrincipalType } from './models';
@@ -15,10 +15,11 @@ import { ACCESS_LEVELS, Folder, Library, type AccessEntry, type AccessLevel, typ
 const what = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
 
 /**
- * Other modules (cards) say here whether a folder still holds something, so a folder is only
- * deleted when empty without this module knowing about cards.
+ * Other modules (cards, imports) say here whether a folder is in use, so a folder is only deleted
+ * when empty without this module knowing about cards: false, true (it holds something: «Папка не
+ * пуста»), or what uses it in the words of `locale` (an import under way into it, named).
  */
-type FolderUsageCheck = (folderId: Types.ObjectId, session?: ClientSession) => Promise<boolean>;
+type FolderUsageCheck = (folderId: Types.ObjectId, locale: Locale) => Promise<boolean | string>;
 const folderUsageChecks = new Set<FolderUsageCheck>();
 export function registerFolderUsageCheck(check: FolderUsageCheck): void {
   folderUsageChecks.add(check);
@@ -328,8 +329,9 @@ async function descendantIds(rootId: Types.ObjectId, session: ClientSession): Pr
 /** Deletes an empty folder (no sub-folders, nothing in it — cards go to the trash first). */
 export async function deleteFolder(actor: Actor, id: string): Promise<boolean> {
   const folder = await folderForChange(actor, id, 'update');
-  const used = (await Folder.exists({ parentId: folder._id })) || (await Promise.all([...folderUsageChecks].map((check) => check(folder._id)))).some(Boolean);
-  if (used) throw new AppError('BAD_USER_INPUT', message(actor.locale, 'folderNotEmpty'));
+  const uses = (await Folder.exists({ parentId: folder._id })) ? [true] : await Promise.all([...folderUsageChecks].map((check) => check(folder._id, actor.locale)));
+  const refusal = uses.find((use): use is string => typeof use === 'string') ?? (uses.some(Boolean) ? message(actor.locale, 'folderNotEmpty') : null);
+  if (refusal) throw new AppError('BAD_USER_INPUT', refusal);
   await Folder.deleteOne({ _id: folder._id });
   await recordAudit(auditActorOf(actor), { kind: 'folder-deleted', targetType: 'Folder', targetId: id, before: { name: folder.name } });
   return true;

@@ -77,7 +77,7 @@ export const jobsModule: GraphQLModule = {
       cancellable: Boolean!
       "Why this kind of job cannot be cancelled, in the viewer's language (null when it can)."
       cancelRefusal: String
-      "Whether retryJob may run it again from where it stopped (a failed job of a kind that resumes)."
+      "Whether retryJob may run it again from where it stopped (a failed job of a kind that resumes, whose situation allows it now)."
       retryable: Boolean!
       cancelRequested: Boolean!
       "How many times it was started (more than once after a restart)."
@@ -125,7 +125,14 @@ export const jobsModule: GraphQLModule = {
       cancellable: (job: JobDoc | JobView) => !jobDefinition(asView(job).type)?.cancelRefusal,
       cancelRefusal: async (job: JobDoc | JobView, _a: unknown, context: GraphQLContext) =>
         jobDefinition(asView(job).type)?.cancelRefusal?.[(await requireActor(context)).locale] ?? null,
-      retryable: (job: JobDoc | JobView) => asView(job).state === 'failed' && Boolean(jobDefinition(asView(job).type)?.retryRefusal),
+      // Asked of the job as it is now, so «Продолжить с места остановки» is offered only where retryJob would take it.
+      retryable: async (job: JobDoc | JobView, _a: unknown, context: GraphQLContext) => {
+        const view = asView(job);
+        const refusal = jobDefinition(view.type)?.retryRefusal;
+        if (view.state !== 'failed' || !refusal) return false;
+        const stored = '_id' in job ? job : await findJob(view.id);
+        return Boolean(stored) && (await refusal(stored!, (await requireActor(context)).locale)) === null;
+      },
     },
     Query: {
       jobs: async (_p, args: { type?: string; allUsers: boolean; first: number; after?: string }, context) => {

@@ -52,11 +52,13 @@ const MAX_TAKEOVERS_IN_A_ROW = 5;
 
 /**
  * Whether an error says the database could not be reached or dropped the connection, rather than
- * refused the work. The classes are those of mongoose's own driver, which throws them (the
- * project's `mongodb` dependency may be another copy, whose classes never match).
+ * refused the work — itself or the error it wraps (a job telling its owner why in words keeps the
+ * driver's error as its `cause`). The classes are those of mongoose's own driver, which throws them
+ * (the project's `mongodb` dependency may be another copy, whose classes never match).
  */
-function lostDatabase(error: unknown): boolean {
+export function lostDatabase(error: unknown): boolean {
   const { MongoNetworkError, MongoNotConnectedError, MongoServerError, MongoServerSelectionError } = mongoose.mongo;
+  if (error instanceof Error && error.cause !== undefined && lostDatabase(error.cause)) return true;
   if (error instanceof MongoNetworkError || error instanceof MongoServerSelectionError || error instanceof MongoNotConnectedError) return true;
   return error instanceof MongoServerError && error.hasErrorLabel('TransientTransactionError');
 }

@@ -6,6 +6,7 @@
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import mongoose, { Types } from 'mongoose';
+import { Job } from '../jobs/model';
 import type { SheetFile } from './sheet';
 
 export type TransferFileKind = 'upload';
@@ -90,6 +91,17 @@ export function openFile(id: string, range?: { start: number; end: number }): Re
 
 /** The stored file to read as a sheet: its size and its bytes. */
 export const sheetFile = (file: Pick<TransferFile, 'id' | 'size'>): SheetFile => ({ size: file.size, open: (range) => openFile(file.id, range) });
+
+/**
+ * An import (not a dry run) that is over — done, cancelled, stopped, undone, or failed in a way it
+ * cannot go on from — has used its upload: the file goes, freeing the user's upload quota, unless
+ * another unfinished import reads it. One that failed on the way (the database gone, a fault of
+ * the server) keeps it: «Продолжить с места остановки» reads it again from the next row.
+ */
+export async function releaseImportUpload(importId: string, uploadId: string): Promise<void> {
+  const others = await Job.exists({ _id: { $ne: new Types.ObjectId(importId) }, type: 'import', 'params.uploadId': uploadId, state: { $in: ['queued', 'running'] } });
+  if (!others) await deleteFile(uploadId);
+}
 
 export async function deleteFile(id: string): Promise<void> {
   await bucket()

@@ -66,6 +66,8 @@ export const transferModule: GraphQLModule = {
       columns: [ImportColumn!]!
       fields: [ImportField!]!
       mapping: ImportMapping!
+      "Of the card types the folder takes, the one whose fields the file's headers fit best (the same guessing as mapping; the type asked for when none fits better): a page preselects it unless the user chose the type."
+      suggestedTypeKey: String!
     }
     input ImportSettingsInput {
       "The id POST /transfer/uploads answered with."

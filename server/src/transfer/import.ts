@@ -38,17 +38,18 @@ import {
   type BatchedCardWrite,
 } from '../cards/service';
 import { AppError } from '../errors';
-import { Folder } from '../access/structure';
+import { Folder, User } from '../access/structure';
 import { findFolder, registerFolderUsageCheck } from '../folders/service';
 import { defineJob, type JobContext } from '../jobs/define';
-import { Job } from '../jobs/model';
-import { JobInterrupted } from '../jobs/runner';
+import { Job, type JobDoc } from '../jobs/model';
+import { JobInterrupted, lostDatabase } from '../jobs/runner';
+import type { Locale } from '../i18n';
 import type { Logger } from '../logger';
 import { readsAfterOwnBatch, recordOwnBatch, type KeptUnread } from '../unread/service';
-import { deleteFile, findFile, sheetFile } from './files';
+import { findFile, releaseImportUpload, sheetFile } from './files';
 import { linkTexts, resolveLinks, type Resolution } from './links';
 import type { MappingGuess } from './mapping';
-import { ImportRow, type ImportOutcome, type ImportProblem } from './model';
+import { ImportRow, undoKey, type ImportOutcome, type ImportProblem } from './model';
 import { countCardsReadByJob } from './read-alarm';
 import { readRows, SheetRefusal, type Delimiter, type SheetFile, type SheetFormat, type SheetRow, type TextEncoding } from './sheet';
 
@@ -130,7 +131,8 @@ const BATCH_ROWS = 500;
 const PREVIEW_ROWS = 20;
 const LISTED_REFUSALS = 200;
 
-const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
+const t = (to: Actor | Locale, ru: string, en: string) => ((typeof to === 'string' ? to : to.locale) === 'ru' ? ru : en);
+const uploadGone = (to: Actor | Locale) => t(to, 'Файл импорта больше не хранится: загрузите его снова', 'The import’s file is no longer kept: upload it again');
 const isEmptyRow = (row: SheetRow) => row.cells.every((cell) => cell === null);
 
 /** The importing user as the job acts for them: their access as it is now, not when they asked. */
@@ -211,16 +213,19 @@ function problemsOf(plan: Plan, error: unknown): ImportProblem[] {
   return listed.length > 0 ? listed : [{ column: null, message: error.message }];
 }
 
+/** The import's own refusals (a file it cannot read, a stop it explains): their message is meant for the importer as it is. */
+class ImportRefused extends Error {}
+
 /** The plan of an import for the actor, or why it cannot run (folder gone, access lost, type gone). */
 export async function importPlan(actor: Actor, params: ImportParams): Promise<Plan> {
   const folder = await findFolder(actor, params.folderId);
   if (!folder || !actor.ability.can('create', cardSubject({ folderId: folder._id, libraryId: folder.libraryId }))) {
-    throw new Error(t(actor, 'Нет права создавать карточки в этой папке', 'You may not create cards in this folder'));
+    throw new ImportRefused(t(actor, 'Нет права создавать карточки в этой папке', 'You may not create cards in this folder'));
   }
   const type = await findCardType(params.typeKey);
-  if (!type) throw new Error(t(actor, 'Тип карточки больше не существует', 'The card type no longer exists'));
+  if (!type) throw new ImportRefused(t(actor, 'Тип карточки больше не существует', 'The card type no longer exists'));
   const file = await findFile(params.uploadId);
-  if (!file) throw new Error(t(actor, 'Файл импорта больше не хранится: загрузите его снова', 'The import’s file is no longer kept: upload it again'));
+  if (!file) throw new ImportRefused(uploadGone(actor));
   const byKey = new Map(visibleFields(type).map((field) => [field.key, field]));
   const constants: Record<string, unknown> = {};
   for (const [key, text] of Object.entries(params.mapping.constants)) {
@@ -643,32 +648,62 @@ async function keepRefused(importId: Types.ObjectId, work: RowWork[], headers: n
     );
 }
 
+/** How far an import got: its rows decided and written so far, of the file's (null before they are counted). */
+interface Reached {
+  done: number;
+  total: number | null;
+}
+
 /**
- * An import (not a dry run) that ended — done, cancelled, stopped or failed, not handed back by a
- * stopping server — has used its upload: the file goes, freeing the user's upload quota, unless
- * another unfinished import reads it.
+ * Why an import failed on the way, in its owner's words, with how far it got and what they can do
+ * — not the driver's English text («connection <monitor> to … timed out», s12 re-test R3). The
+ * technical error stays in the log (as the cause).
  */
-async function releaseUpload(ctx: JobContext<ImportParams, Checkpoint>): Promise<void> {
-  const others = await Job.exists({ _id: { $ne: new Types.ObjectId(ctx.jobId) }, type: 'import', 'params.uploadId': ctx.params.uploadId, state: { $in: ['queued', 'running'] } });
-  if (!others) await deleteFile(ctx.params.uploadId);
+export function importFailureText(locale: Locale, error: unknown, reached: Reached, dryRun: boolean, jobId: string): string {
+  const database = lostDatabase(error);
+  const why = database
+    ? t(locale, 'пропала связь с базой данных, и она не вернулась за несколько попыток', 'the database could not be reached, and it did not come back over several tries')
+    : t(
+        locale,
+        `сбой на сервере (номер задания для администратора: ${jobId}; подробности — в журнале сервера)`,
+        `a fault on the server (the job number for the administrator: ${jobId}; the details are in the server log)`,
+      );
+  if (dryRun)
+    return t(locale, `Проверка прервалась: ${why}. Ничего не записано — запустите проверку снова.`, `The check broke off: ${why}. Nothing was written: run the check again.`);
+  const of = (n: number) => n.toLocaleString(locale);
+  const howFar =
+    reached.total === null
+      ? t(locale, 'до первой записанной строки', 'before its first row was written')
+      : t(locale, `на строке ${of(reached.done)} из ${of(reached.total)}`, `at row ${of(reached.done)} of ${of(reached.total)}`);
+  return t(
+    locale,
+    `Импорт остановился ${howFar}: ${why}. Записанное целыми пачками сохранено. Нажмите «Продолжить с места остановки» — импорт пойдёт со следующей строки, уже записанные строки не повторятся; или отмените записанное.`,
+    `The import stopped ${howFar}: ${why}. What it wrote in whole batches is kept. Press “Continue from where it stopped”: the import goes on from the next row, and rows already written are not repeated; or undo what was written.`,
+  );
 }
 
 async function runImport(ctx: JobContext<ImportParams, Checkpoint>): Promise<ImportResult> {
   const actor = await actorOf(ctx.ownerId, ctx.params.ip);
-  let ended = true;
+  const reached: Reached = { done: 0, total: null };
+  let release = !ctx.params.dryRun;
   try {
-    return await importRows(ctx, actor);
+    return await importRows(ctx, actor, reached);
   } catch (error) {
-    if (error instanceof JobInterrupted) ended = false;
-    // A file that cannot be read fails the job with the reason in the user's words.
-    if (error instanceof SheetRefusal) throw new Error(error.text[actor.locale], { cause: error });
+    // A server stopping hands the job back to go on later; a cancel keeps what was written.
+    if (error instanceof JobInterrupted) release = false;
+    else if (error instanceof SheetRefusal) throw new ImportRefused(error.text[actor.locale], { cause: error });
+    else if (!(error instanceof ImportRefused)) {
+      // Failed on the way: the upload stays, so the import can go on from its checkpoint.
+      release = false;
+      throw new Error(importFailureText(actor.locale, error, reached, ctx.params.dryRun, ctx.jobId), { cause: error });
+    }
     throw error;
   } finally {
-    if (ended && !ctx.params.dryRun) await releaseUpload(ctx).catch((error: unknown) => ctx.logger.warn({ err: error }, 'the import’s upload could not be removed'));
+    if (release) await releaseImportUpload(ctx.jobId, ctx.params.uploadId).catch((error: unknown) => ctx.logger.warn({ err: error }, 'the import’s upload could not be removed'));
   }
 }
 
-async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Actor): Promise<ImportResult> {
+async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Actor, reached: Reached): Promise<ImportResult> {
   const { params } = ctx;
   const importId = new Types.ObjectId(ctx.jobId);
   const plan = await importPlan(actor, params);
@@ -677,6 +712,7 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
   const resumed = params.dryRun ? { lastRow: 0, counts: { created: 0, updated: 0, skipped: 0, refused: 0 }, tally: new Map() } : await recordedSoFar(importId);
   const { counts, tally } = resumed;
   const done = () => counts.created + counts.updated + counts.skipped + counts.refused;
+  Object.assign(reached, { done: done(), total });
   ctx.progress(done(), total, '');
   // Stored (and published) at once: the count of rows is not made twice, and the user sees the total.
   if (!params.dryRun) await ctx.checkpoint({ total }, done());
@@ -713,6 +749,7 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
       if (item.found) tallyMatch(tally, item.found.folderId, item.outcome!);
       if (item.outcome === 'refused' && refusedRows.length < LISTED_REFUSALS) refusedRows.push({ row: item.row, problems: item.problems });
     }
+    reached.done = done();
     ctx.progress(done(), total);
     // Stored after each batch: the progress a restart or a stop leaves is the rows written.
     if (!params.dryRun) await ctx.checkpoint({ total }, done());
@@ -773,7 +810,7 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
     },
   );
   if (stopped === 'folder-deleted') {
-    throw new Error(
+    throw new ImportRefused(
       params.dryRun
         ? t(actor, `Проверка остановлена: папку «${plan.folder.name}» удалили.`, `The check stopped: the folder “${plan.folder.name}” was deleted.`)
         : t(
@@ -785,7 +822,7 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
   }
   if (stopped === 'right-withdrawn') {
     // The job ends failed, with what happened in the importer's words as its message.
-    throw new Error(
+    throw new ImportRefused(
       params.dryRun
         ? t(
             actor,
@@ -802,8 +839,43 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
   return result;
 }
 
-export const importJob = defineJob<ImportParams, ImportResult, Checkpoint>({ type: 'import', run: runImport });
+/**
+ * Whether a failed import can go on from its checkpoint: not a dry run (it writes nothing to go on
+ * from), not one undone, and only while its upload is kept and its folder is there.
+ */
+async function continueRefusal(job: JobDoc, locale: Locale): Promise<string | null> {
+  const params = job.params as unknown as ImportParams;
+  if (params.dryRun) return t(locale, 'Проверку нельзя продолжить: запустите её снова.', 'A check cannot be continued: run it again.');
+  if (await Job.exists({ uniqueKey: { $eq: undoKey(String(job._id)), $type: 'string' } })) {
+    return t(locale, 'Записанное этим импортом отменено: продолжить его нельзя.', 'What this import wrote has been undone: it cannot be continued.');
+  }
+  if (!(await Folder.exists({ _id: new Types.ObjectId(params.folderId) }))) return t(locale, 'Папку импорта удалили.', 'The import’s folder was deleted.');
+  if (!(await findFile(params.uploadId))) return uploadGone(locale);
+  return null;
+}
+
+export const importJob = defineJob<ImportParams, ImportResult, Checkpoint>({ type: 'import', run: runImport, retryRefusal: continueRefusal });
 
 // A folder an import is queued or running into is in use, as one holding cards is: deleted, the
 // import's rows would become cards in no folder (s12 attack A4; the job stops too, should it pass).
-registerFolderUsageCheck(async (folderId) => Boolean(await Job.exists({ type: 'import', state: { $in: ['queued', 'running'] }, 'params.folderId': String(folderId) })));
+// The refusal names the import and who runs it, so whoever deletes knows whom to ask or what to cancel.
+registerFolderUsageCheck(async (folderId, locale) => {
+  const job = await Job.findOne({ type: 'import', state: { $in: ['queued', 'running'] }, 'params.folderId': String(folderId) }, { params: 1, ownerId: 1 }).lean<
+    Pick<JobDoc, 'params' | 'ownerId'>
+  >();
+  if (!job) return false;
+  const { fileName, dryRun } = job.params as unknown as ImportParams;
+  const owner = job.ownerId ? await User.findById(job.ownerId, { fullName: 1 }).lean<{ fullName: string }>() : null;
+  const by = owner ? ` (${owner.fullName})` : '';
+  return dryRun
+    ? t(
+        locale,
+        `Файл «${fileName}»${by} проверяется для импорта в эту папку — дождитесь конца проверки или отмените её`,
+        `The file “${fileName}”${by} is being checked for an import into this folder: wait for the check to end or cancel it`,
+      )
+    : t(
+        locale,
+        `В папку идёт импорт «${fileName}»${by} — дождитесь его конца или отмените его`,
+        `An import of “${fileName}”${by} into this folder is under way: wait for its end or cancel it`,
+      );
+});

@@ -117,6 +117,24 @@ export async function rememberedMapping(userId: string, typeKey: string): Promis
 }
 
 /**
+ * Of the types a folder takes, the one whose fields a file's headers fit best: the most columns
+ * `guessMapping` maps for it, the user's remembered mapping of each type counting as it would map
+ * (s12 user U3: the first type of the list, «Банковский счёт», took a client file's «ИНН» alone).
+ * The type asked for wins a tie, so a type that fits no worse is kept.
+ */
+export async function bestFittingType(userId: string, columns: (string | null)[], asked: CardTypeDefinition, candidates: CardTypeDefinition[]): Promise<string> {
+  const remembered = await ImportMapping.find({ userId: new Types.ObjectId(userId), typeKey: { $in: candidates.map((type) => type.key) } }).lean<ImportMappingDoc[]>();
+  const rememberedOf = new Map(remembered.map((mapping) => [mapping.typeKey, mapping]));
+  const fit = (type: CardTypeDefinition) => guessMapping(columns, type, rememberedOf.get(type.key) ?? null).columns.filter(Boolean).length;
+  let best = { key: asked.key, columns: fit(asked) };
+  for (const type of candidates) {
+    const columnsMapped = type.key === asked.key ? 0 : fit(type);
+    if (columnsMapped > best.columns) best = { key: type.key, columns: columnsMapped };
+  }
+  return best.key;
+}
+
+/**
  * Remembers a user's mapping for a type by column names, for the next file of the same shape. A
  * column without a header (null: named by its letters only) is not remembered: «D» of one file is
  * not «D» of the next (s11 user U1).

@@ -97,3 +97,6 @@ const exportUsageSchema = new Schema(
 exportUsageSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
 
 export const ExportUsage = mongoose.model('ExportUsage', exportUsageSchema, 'export_usage');
+
+/** The undo of an import is one job per import: its key (`$type` in a query on it lets MongoDB use the partial index). */
+export const undoKey = (importId: string) => `import-undo:${importId}`;

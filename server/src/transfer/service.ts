@@ -7,7 +7,7 @@ import { Types } from 'mongoose';
 import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
 import { checkFieldValue, kindOf, visibleFields, type CardTypeDefinition, type CellValue, type FieldDefinition } from '../../../card-types';
-import { findCardType } from '../card-types/registry';
+import { findCardType, listCardTypes } from '../card-types/registry';
 import { AppError, forbidden, notFound } from '../errors';
 import { UnpackRefusal, unpackRefusalText } from '../files/archive';
 import { findFolder } from '../folders/service';
@@ -16,8 +16,8 @@ import type { JobView } from '../jobs/view';
 import { FieldErrors, isDuplicateKeyError } from '../validation';
 import { findFile, sheetFile, type TransferFile } from './files';
 import { importJob, type ImportParams } from './import';
-import { undoKey } from './undo';
-import { guessMapping, MATCH_POLICIES, rememberedMapping, rememberMapping, type MappingGuess, type MatchPolicy } from './mapping';
+import { bestFittingType, guessMapping, MATCH_POLICIES, rememberedMapping, rememberMapping, type MappingGuess, type MatchPolicy } from './mapping';
+import { undoKey } from './model';
 import {
   checkXlsxUnpacked,
   columnLetters,
@@ -74,6 +74,8 @@ export interface ImportInspection {
   columns: ImportColumn[];
   fields: FieldDefinition[];
   mapping: MappingGuess;
+  /** Of the types the folder takes, the one the file's headers fit best (the type asked for on a tie). */
+  suggestedTypeKey: string;
 }
 
 const ENCODINGS: readonly TextEncoding[] = ['utf-8', 'windows-1251', 'utf-16le', 'utf-16be'];
@@ -98,7 +100,7 @@ function sampleText(cell: CellValue | null | undefined): string {
 }
 
 /** The folder (where the actor may create cards), the type (allowed there) and the upload (their own), or a refusal. */
-async function importTarget(actor: Actor, settings: ImportSettings): Promise<{ type: CardTypeDefinition; file: TransferFile; format: SheetFormat }> {
+async function importTarget(actor: Actor, settings: ImportSettings): Promise<{ type: CardTypeDefinition; file: TransferFile; format: SheetFormat; allowedTypes: string[] }> {
   const folder = await findFolder(actor, settings.folderId);
   if (!folder) throw notFound(actor, t(actor, 'Папка', 'Folder'));
   if (!actor.ability.can('create', cardSubject({ folderId: folder._id, libraryId: folder.libraryId }))) {
@@ -122,7 +124,7 @@ async function importTarget(actor: Actor, settings: ImportSettings): Promise<{ t
   }
   errors.throwIfAny();
   const format = formatOf(file!.name) ?? 'csv';
-  return { type: type!, file: file!, format };
+  return { type: type!, file: file!, format, allowedTypes: folder.allowedCardTypes };
 }
 
 /** The first rows of the file (enough to find the header and show samples), read as a stream and left early. */
@@ -194,7 +196,7 @@ export async function inspectUpload(actor: Actor, settings: ImportSettings): Pro
 const MAX_COLUMN_NAME = 200;
 
 async function inspectFile(actor: Actor, settings: ImportSettings): Promise<ImportInspection> {
-  const { type, file, format } = await importTarget(actor, settings);
+  const { type, file, format, allowedTypes } = await importTarget(actor, settings);
   const { open } = sheetFile(file);
   if (format === 'xlsx') await checkUnpacked(actor, open, file.size);
   const sheets = format === 'xlsx' ? await atFile(actor, xlsxSheets(sheetFile(file))) : [];
@@ -217,7 +219,9 @@ async function inspectFile(actor: Actor, settings: ImportSettings): Promise<Impo
   const columns = header!.columns
     .slice(0, MAX_COLUMNS)
     .map((name, index) => ({ name: startOf(name, MAX_COLUMN_NAME), index, samples: below.map((row) => sampleText(row.cells[index])) }));
-  const mapping = guessMapping(namedColumns(columns.map((column) => column.name)), type, await rememberedMapping(actor.userId, type.key));
+  const headers = namedColumns(columns.map((column) => column.name));
+  const mapping = guessMapping(headers, type, await rememberedMapping(actor.userId, type.key));
+  const candidates = (await listCardTypes()).filter((candidate) => allowedTypes.length === 0 || allowedTypes.includes(candidate.key));
   return {
     uploadId: file.id,
     fileName: file.name,
@@ -230,6 +234,7 @@ async function inspectFile(actor: Actor, settings: ImportSettings): Promise<Impo
     columns,
     fields: visibleFields(type),
     mapping,
+    suggestedTypeKey: await bestFittingType(actor.userId, headers, type, candidates),
   };
 }
 

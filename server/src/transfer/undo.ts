@@ -21,7 +21,8 @@ import type { JobView } from '../jobs/view';
 import { jobView } from '../jobs/view';
 import { readsAfterOwnBatch, recordOwnBatch, type KeptUnread } from '../unread/service';
 import type { ImportParams } from './import';
-import { ImportRow, type ImportOutcome, type ImportRowDoc } from './model';
+import { releaseImportUpload } from './files';
+import { ImportRow, undoKey, type ImportOutcome, type ImportRowDoc } from './model';
 
 export interface UndoParams {
   importId: string;
@@ -221,9 +222,6 @@ export const undoImportJob = defineJob<UndoParams, UndoResult>({
   },
 });
 
-/** The undo of an import is one job per import: its key (`$type` in a query on it lets MongoDB use the partial index). */
-export const undoKey = (importId: string) => `import-undo:${importId}`;
-
 /**
  * Starts undoing an import of the actor's (administrators: anyone's) that wrote something; an undo
  * already asked for is returned instead of a second one, and continued if it had failed.
@@ -239,5 +237,7 @@ export async function requestUndo(actor: Actor, importId: string): Promise<JobVi
   // One that failed goes on from where it stopped.
   if (earlier?.state === 'failed') return jobView((await retryJob(String(earlier._id), actor.locale, { userId: actor.userId, ip: actor.ip }))!);
   if (earlier) return jobView(earlier);
+  // A failed import kept its upload to go on from where it stopped; undone, it will not go on.
+  if (job.state === 'failed') await releaseImportUpload(importId, params.uploadId);
   return undoImportJob.enqueue(actor.userId, { importId, ip: actor.ip }, { uniqueKey: undoKey(importId) });
 }

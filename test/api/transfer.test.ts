@@ -644,6 +644,12 @@ describe('import and export (API)', function () {
   it('reads an xlsx made by exceljs: a title merged over the header, dates as numbers and as dates, sums with a comma, choices by label, references by title, rich text as its text', async () => {
     const contracts = await createFolder(admin, { libraryId, name: 'Договоры', allowedCardTypes: ['contract'] });
     await setFolderAccess(admin, contracts, [{ principalId: userIds.tanya, level: 'full' }]);
+    const clients = await createFolder(admin, { libraryId, name: 'Клиенты из регионов', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, clients, [{ principalId: userIds.tanya, level: 'read' }]);
+    const { createCard: ufa } = await admin.data<{ createCard: { id: string } }>(
+      'mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }',
+      { f: clients, v: { name: 'АО «Уфа»', inn: '0274062111' } },
+    );
     const workbook = new ExcelJS.Workbook();
     const sheet = workbook.addWorksheet('Договоры 2026');
     sheet.addRow(['Реестр договоров на 26.11.2026']);
@@ -654,6 +660,8 @@ describe('import and export (API)', function () {
     sheet.addRow(['Д-2', '01.02.2026', '7707083893', 99.9, 'черновик', '2027-01-31']);
     // An empty text is an empty shared string (exceljs reads its text as null).
     sheet.addRow(['Д-3', '31.02.2026', 'Неизвестная фирма', 'много', 'Черновик', '']);
+    // An INN Excel keeps as a number lost its leading zero: the reference finds 0274062111 as the ИНН field would read it (s13 user U8).
+    sheet.addRow(['Д-4', '02.02.2026', 274062111, 10, 'Черновик', '']);
     const content = Buffer.from(await workbook.xlsx.writeBuffer());
     const { inspection, job } = await importFile(server, tanya, { name: 'договоры.xlsx', content }, { folderId: contracts, typeKey: 'contract' }, asIs);
     expect(inspection.format).to.equal('xlsx');
@@ -661,7 +669,7 @@ describe('import and export (API)', function () {
     expect(inspection.headerRow).to.equal(2);
     expect(inspection.mapping.columns).to.deep.equal(['number', 'date', 'counterparty', 'amount', 'status', 'endDate']);
     expect(job.state, job.error ?? '').to.equal('succeeded');
-    expect(job.result, JSON.stringify(job.result)).to.include({ created: 2, refused: 1 });
+    expect(job.result, JSON.stringify(job.result)).to.include({ created: 3, refused: 1 });
     const refused = job.result!.refusedRows[0];
     expect(refused.row).to.equal(5);
     expect(refused.problems.map((problem) => problem.column)).to.have.members(['Дата', 'Контрагент', 'Сумма, ₽']);
@@ -670,6 +678,7 @@ describe('import and export (API)', function () {
     expect(byNumber['Д-1']).to.include({ date: '2026-01-15', amount: '1234.50', status: 'draft', endDate: '2026-12-31' });
     expect(byNumber['Д-2']).to.include({ date: '2026-02-01', amount: '99.90', endDate: '2027-01-31' });
     expect(byNumber['Д-1'].counterparty).to.equal(byNumber['Д-2'].counterparty);
+    expect(byNumber['Д-4'].counterparty).to.equal(ufa.id);
   });
 
   it('checks the references of a whole batch at once: 600 contracts naming their counterparty ask one look-up per batch of 500, and a row naming nothing is refused with its message', async () => {

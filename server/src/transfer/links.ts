@@ -43,8 +43,15 @@ async function cardsNamed(actor: Actor, field: FieldDefinition, texts: string[])
     const type = await findCardType(typeKey);
     for (const unique of type?.fields.filter((candidate) => candidate.unique && !candidate.hidden) ?? []) {
       const path = `values.${unique.key}`;
-      const cards = await Card.find({ typeKey, [path]: { $in: texts }, inTrash: false }, { [path]: 1, folderId: 1, libraryId: 1 }).lean<CardDoc[]>();
-      for (const card of cards) add(String(card.values[unique.key]), card);
+      // Digits are read as the key's own field reads a number cell — an INN Excel keeps as a number
+      // lost its leading zero (491000049 is 0491000049) — as a CSV's or a text cell's digits may have.
+      const textsByKey = new Map<string, string[]>();
+      for (const text of texts) {
+        const key = /^\d{1,15}$/.test(text) ? String(kindOf(unique).fromCell(Number(text), unique)) : text;
+        textsByKey.set(key, [...(textsByKey.get(key) ?? []), text]);
+      }
+      const cards = await Card.find({ typeKey, [path]: { $in: [...textsByKey.keys()] }, inTrash: false }, { [path]: 1, folderId: 1, libraryId: 1 }).lean<CardDoc[]>();
+      for (const card of cards) for (const text of textsByKey.get(String(card.values[unique.key])) ?? []) add(text, card);
     }
   }
   return found;

@@ -142,9 +142,11 @@ describe('import and export (API)', function () {
     expect(planned.preview.map((row) => [row.row, row.outcome, row.values.name])).to.deep.equal([
       [2, 'created', 'ООО «Кассиопея»'],
       [3, 'created', 'ИП Ёлкин'],
-      [4, 'refused', undefined],
+      [4, 'refused', 'АО «Ошибка»'],
     ]);
     expect(planned.preview[0].values.tags).to.contain('импорт 2026-11');
+    // A refused row shows what the file holds, so the user knows which client it is (s13 user U6).
+    expect(planned.preview[2].values).to.deep.equal({ name: 'АО «Ошибка»', inn: '7728168971', email: 'не-почта' });
     expect(planned.refusedRows).to.have.length(1);
     expect(planned.refusedRows[0].row).to.equal(4);
     expect(planned.refusedRows[0].problems[0].column).to.equal('E-mail');

@@ -562,7 +562,7 @@ async function commitRows(plan: Plan, importId: Types.ObjectId, work: RowWork[],
 /**
  * Decided rows as the preview shows them: each field's value as a person reads it on the card — a
  * reference as the title of the card it found (not the INN typed in the file), a user by full name,
- * a matched card's stored reference by its title too (not its id).
+ * a matched card's stored reference by its title too (not its id); a refused row, its cells.
  */
 async function previewRows(plan: Plan, items: RowWork[]): Promise<PreviewRow[]> {
   const fields = visibleFields(plan.type);
@@ -577,6 +577,13 @@ async function previewRows(plan: Plan, items: RowWork[]): Promise<PreviewRow[]> 
     for (const field of fields) {
       const value = item.values?.[field.key];
       if (value !== undefined) values[field.key] = kindOf(field).format(value, field, { locale: plan.actor.locale, linkText });
+    }
+    // A refused row stores nothing: it shows its cells as the file holds them, so the user sees which row it is (s13 user U6).
+    if (!item.values) {
+      for (const [index, field] of plan.fields.entries()) {
+        const cell = item.cells[index];
+        if (field && cell !== null && cell !== undefined) values[field.key] = cellText(cell);
+      }
     }
     return { row: item.row, outcome: item.outcome!, values, found: item.found };
   });

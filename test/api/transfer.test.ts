@@ -927,6 +927,8 @@ describe('import and export (API)', function () {
     const cards = [
       { name: 'ООО «Звонок»', phone: '8 (495) 123-45-67 доб. 12', notes: '+7 499 000-00-00 — секретарь' },
       { name: 'Berlin GmbH', phone: '+49 30 901820', notes: '=HYPERLINK("http://evil","x")' },
+      // Lines of a note stay in their cell: a bare line feed unquoted split the row, and «=1+2» became a cell of its own (s13 re-attack B4).
+      { name: 'АО «Перенос»', phone: '+7 495 000-00-01', notes: 'первая строка\n=1+2\n@SUM(1+1)' },
     ];
     for (const values of cards) await admin.data('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }', { f: phones, v: values });
     const columns = encodeURIComponent('name,phone,notes');
@@ -937,20 +939,24 @@ describe('import and export (API)', function () {
       'Наименование;Телефон;Примечания',
       // Only a whole phone number is written so; other text that starts like a formula keeps the guard's apostrophe.
       `Berlin GmbH;" +49 30 901820";"'=HYPERLINK(""http://evil"",""x"")"`,
+      'АО «Перенос»;" +7 495 000 00 01";"первая строка\n=1+2\n@SUM(1+1)"',
       'ООО «Звонок»;" +7 495 123 45 67 доб. 12";\'+7 499 000-00-00 — секретарь',
     ]);
 
     const xlsx = await download(server, admin, `/transfer/export?folderId=${phones}&format=xlsx&sortBy=title&columns=${columns}`);
     expect((await sheetRows(xlsx.body)).slice(1)).to.deep.equal([
       ['Berlin GmbH', '+49 30 901820', '=HYPERLINK("http://evil","x")'],
+      ['АО «Перенос»', '+7 495 000 00 01', 'первая строка\n=1+2\n@SUM(1+1)'],
       ['ООО «Звонок»', '+7 495 123 45 67 доб. 12', '+7 499 000-00-00 — секретарь'],
     ]);
 
     // The CSV read back: the same phone numbers.
     const copy = await createFolder(admin, { libraryId, name: 'Телефоны — копия', allowedCardTypes: ['counterparty'] });
     const back = await importFile(server, admin, { name: 'телефоны.csv', content: csv.body }, { folderId: copy, typeKey: 'counterparty' }, asIs);
-    expect(back.job.result, back.job.error ?? '').to.include({ created: 2, refused: 0 });
-    expect((await folderCards(admin, copy)).map((card) => card.values.phone)).to.deep.equal(['+49 30 901820', '+7 495 123 45 67 доб. 12']);
+    expect(back.job.result, back.job.error ?? '').to.include({ created: 3, refused: 0 });
+    const copied = await folderCards(admin, copy);
+    expect(copied.map((card) => card.values.phone)).to.deep.equal(['+49 30 901820', '+7 495 000 00 01', '+7 495 123 45 67 доб. 12']);
+    expect(copied.find((card) => card.values.name === 'АО «Перенос»')!.values.notes).to.equal('первая строка\n=1+2\n@SUM(1+1)');
   });
 
   it('the inspection suggests the card type whose fields the file’s headers fit best — a client file is «Контрагент», not the first type «Банковский счёт» (s12 user U3) — and a folder of one type keeps it', async () => {

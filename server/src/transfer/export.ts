@@ -551,7 +551,9 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
       bom: true,
       record_delimiter: 'windows',
       escape_formulas: true,
-      quoted_match: PHONE_IN_CSV,
+      // A line break inside a value is quoted too: csv-stringify quotes only the record delimiter (\r\n),
+      // and a spreadsheet ends a row at a bare \n — a note's second line would become a row of its own.
+      quoted_match: [PHONE_IN_CSV, /[\r\n]/],
       cast: { number: (number) => (actor.locale === 'ru' ? String(number).replace('.', ',') : String(number)) },
     });
     csv.pipe(out);

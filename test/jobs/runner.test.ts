@@ -53,6 +53,18 @@ const resumableCountJob = defineJob<{ items: number; stepMs: number }, { counted
   retryRefusal: async () => null,
 });
 
+/** Stores its checkpoint again as it starts, with nothing new done (as an import does after counting its rows), then waits to be stopped. */
+const openingCheckpointJob = defineJob<{ key?: string }, null, { next: number }>({
+  type: 'test-opening-checkpoint',
+  async run(ctx) {
+    await ctx.checkpoint(ctx.resumeFrom ?? { next: 0 }, ctx.resumeFrom?.next ?? 0);
+    await mongoose.connection.collection('test_job_starts').insertOne({ jobId: ctx.jobId, opened: true });
+    await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
+    ctx.signal.throwIfAborted();
+    return null;
+  },
+});
+
 const onceJob = defineJob<{ key: string }, string>({
   type: 'test-once',
   async run(ctx) {
@@ -191,6 +203,25 @@ describe('background job runner', function () {
     expect(done.takeovers).to.equal(0);
     const stored = await items().find({ jobId: id }).sort({ n: 1 }).toArray();
     expect(stored.map((item) => item.n)).to.deep.equal([7, 8, 9, 10, 11]);
+  });
+
+  it('counts a takeover whose run stored its checkpoint again without getting further — an import’s opening checkpoint zeroed the count, so its crash loop never stopped (s13 re-attack B2)', async () => {
+    const [crashing] = await Job.create([
+      {
+        type: openingCheckpointJob.type,
+        params: {},
+        state: 'running',
+        runs: 4,
+        takeovers: 3,
+        checkpoint: { next: 7 },
+        progress: { done: 7, total: 12 },
+        lease: { holder: 'crashed-instance', until: new Date(Date.now() - 1) },
+      },
+    ]);
+    const id = String(crashing._id);
+    runner();
+    await until('the opening checkpoint', () => mongoose.connection.collection('test_job_starts').findOne({ jobId: id, opened: true }));
+    expect(await jobState(id)).to.deep.include({ state: 'running', takeovers: 4 });
   });
 
   it('cancel stops the job and keeps what it did', async () => {

@@ -209,6 +209,7 @@ export class JobRunner {
     };
 
     const progress: JobProgress = { ...job.progress, note: job.progress.note ?? '', stage: job.progress.stage ?? '' };
+    const atClaim = { done: progress.done, stage: progress.stage };
     // Rate and time left are measured from the start of the run, or of the stage under way.
     let runStarted = Date.now();
     let doneAtStart = progress.done;
@@ -278,7 +279,14 @@ export class JobRunner {
       },
       checkpoint: async (value, done) => {
         if (done !== undefined) progress.done = done;
-        const updated = await Job.findOneAndUpdate(mine, { $set: { checkpoint: value, progress: measured(), takeovers: 0 } }, { returnDocument: 'after' }).lean<JobDoc>();
+        // Only a checkpoint past where the run began shows the job gets beyond where its process died:
+        // one stored again with nothing new (an import's after counting its rows) keeps the takeovers.
+        const advanced = progress.done > atClaim.done || progress.stage !== atClaim.stage;
+        const updated = await Job.findOneAndUpdate(
+          mine,
+          { $set: { checkpoint: value, progress: measured(), ...(advanced && { takeovers: 0 }) } },
+          { returnDocument: 'after' },
+        ).lean<JobDoc>();
         if (!updated) {
           interrupt('lease-lost');
           throw controller.signal.reason;

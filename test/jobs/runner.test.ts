@@ -65,6 +65,19 @@ const openingCheckpointJob = defineJob<{ key?: string }, null, { next: number }>
   },
 });
 
+const words = () => mongoose.connection.collection<{ _id: string }>('test_job_words');
+
+/** Each run waits for its word (`key:run`); the first then loses the database, a later one ends. */
+const outageJob = defineJob<{ key: string }, string>({
+  type: 'test-outage',
+  async run(ctx) {
+    const run = (await Job.findById(ctx.jobId, { runs: 1 }).lean())!.runs;
+    await until(`run ${run}'s word`, () => words().findOne({ _id: `${ctx.params.key}:${run}` }));
+    if (run === 1) throw new mongoose.mongo.MongoNetworkError('connection closed');
+    return `run ${run}`;
+  },
+});
+
 const onceJob = defineJob<{ key: string }, string>({
   type: 'test-once',
   async run(ctx) {
@@ -222,6 +235,25 @@ describe('background job runner', function () {
     runner();
     await until('the opening checkpoint', () => mongoose.connection.collection('test_job_starts').findOne({ jobId: id, opened: true }));
     expect(await jobState(id)).to.deep.include({ state: 'running', takeovers: 4 });
+    // It waits to be stopped: cancelled, so that it holds no later test's runner.
+    await cancelJob(id);
+    await until('the job to be cancelled', async () => (await jobState(id))?.state === 'cancelled');
+  });
+
+  it('a run whose job this same instance took over (its lease lapsed while the run waited for the database) neither queues nor settles it under the newer run (s13 re-test R1)', async () => {
+    runner({ concurrency: 2 });
+    const job = await outageJob.enqueue(null, { key: 'r1' });
+    await until('run 1', async () => (await jobState(job.id))?.state === 'running');
+    await Job.updateOne({ _id: job.id }, { $set: { 'lease.until': new Date(Date.now() - 1) } });
+    await until('run 2', async () => (await jobState(job.id))?.runs === 2);
+    await words().insertOne({ _id: 'r1:1' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await words().insertOne({ _id: 'r1:2' });
+    const ended = await until('the job to end', async () => {
+      const current = await jobState(job.id);
+      return current && ['succeeded', 'failed'].includes(current.state) && current;
+    });
+    expect(ended).to.deep.include({ state: 'succeeded', result: 'run 2', runs: 2 });
   });
 
   it('cancel stops the job and keeps what it did', async () => {

@@ -132,7 +132,7 @@ export class JobRunner {
         // Not stored: its lease lapses, and the next takeover stops it again.
         await this.stopTakenOverTooOften(claimed).catch((error: unknown) => this.logger.error({ err: error, jobId: String(claimed._id) }, 'job to stop not stored'));
       } else if (claimed && !this.stopped) this.execute(claimed);
-      else if (claimed) await this.release(claimed._id, claimed.progress);
+      else if (claimed) await this.release(claimed, claimed.progress);
       else await this.sleep(this.pollMs);
     }
   }
@@ -175,7 +175,7 @@ export class JobRunner {
   private async stopTakenOverTooOften(job: JobDoc): Promise<void> {
     const error = message('ru', 'jobTakenOverTooOften', { times: job.takeovers ?? 0 });
     const stopped = await Job.findOneAndUpdate(
-      { _id: job._id, 'lease.holder': this.instanceId },
+      this.thisRun(job),
       {
         $set: { state: 'failed', error, finishedAt: new Date(), 'lease.holder': null, 'lease.until': null, progress: { ...job.progress, rate: null, secondsLeft: null } },
         $unset: { activeKey: '' },
@@ -186,10 +186,20 @@ export class JobRunner {
     if (stopped) publishJob(stopped);
   }
 
+  /**
+   * The job as long as this run holds it: its holder and its count of runs. The holder alone is not
+   * enough — this instance may take over its own job whose lease lapsed while the run waited for a
+   * database that was away (s13 re-test R1), and the older run must then find it gone, not queue
+   * or settle it under the newer one.
+   */
+  private thisRun(job: JobDoc) {
+    return { _id: job._id, 'lease.holder': this.instanceId, runs: job.runs };
+  }
+
   /** Back to the queue for any instance (this one is stopping), keeping progress and checkpoint. */
-  private async release(jobId: JobDoc['_id'], progress: JobProgress): Promise<void> {
+  private async release(run: JobDoc, progress: JobProgress): Promise<void> {
     const job = await Job.findOneAndUpdate(
-      { _id: jobId, 'lease.holder': this.instanceId },
+      this.thisRun(run),
       { $set: { state: 'queued', 'lease.holder': null, 'lease.until': null, progress: { ...progress, rate: null, secondsLeft: null } } },
       { returnDocument: 'after' },
     ).lean<JobDoc>();
@@ -215,7 +225,7 @@ export class JobRunner {
     let doneAtStart = progress.done;
     let dirty = false;
     let leaseRenewedAt = Date.now();
-    const mine = { _id: job._id, 'lease.holder': this.instanceId };
+    const mine = this.thisRun(job);
 
     const measured = (): JobProgress => {
       const seconds = (Date.now() - runStarted) / 1000;
@@ -319,13 +329,13 @@ export class JobRunner {
   }
 
   private async settle(job: JobDoc, logger: Logger, interruption: Interruption | null, outcome: { result: unknown } | { error: unknown }, progress: JobProgress): Promise<void> {
-    const mine = { _id: job._id, 'lease.holder': this.instanceId };
+    const mine = this.thisRun(job);
     if (interruption === 'lease-lost') {
       logger.warn('lease lost: another instance took the job over; this run stops without storing anything');
       return;
     }
     if (interruption === 'shutdown' || interruption === 'paused') {
-      await this.release(job._id, progress);
+      await this.release(job, progress);
       logger.info({ why: interruption }, 'job handed back to the queue');
       return;
     }
@@ -338,7 +348,7 @@ export class JobRunner {
     } else if ('error' in outcome && lostDatabase(outcome.error) && job.runs < MAX_RUNS_WITHOUT_DATABASE) {
       // A database that stopped answering for a while is no reason to leave half an import failed (s12 user U1).
       logger.warn({ err: outcome.error, run: job.runs }, 'job lost the database: back to the queue, to resume from its checkpoint');
-      await this.release(job._id, progress).catch((error: unknown) => logger.warn({ err: error }, 'job not handed back; its lease will lapse and it resumes then'));
+      await this.release(job, progress).catch((error: unknown) => logger.warn({ err: error }, 'job not handed back; its lease will lapse and it resumes then'));
       return;
     } else if ('error' in outcome) {
       const message = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);

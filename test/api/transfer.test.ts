@@ -293,7 +293,13 @@ describe('import and export (API)', function () {
     const target = { folderId: undoFolder, typeKey: 'counterparty' };
     await importFile(server, tanya, { name: 'проверка.csv', content: Buffer.from('ИНН;Наименование\n7725038124;Сбер\n') }, target, asIs, true);
     const firstImport = (
-      await importFile(server, tanya, { name: 'a.csv', content: Buffer.from('ИНН;Наименование;Примечания\n7725038124;Сбер;\n7710140679;Т-Банк;банк\n') }, target, asIs)
+      await importFile(
+        server,
+        tanya,
+        { name: 'a.csv', content: Buffer.from('ИНН;Наименование;Примечания\n7725038124;Сбер;\n7710140679;Т-Банк;банк\n7702000011;Ростелеком;\n') },
+        target,
+        asIs,
+      )
     ).job;
     const second = Buffer.from('ИНН;Наименование;Примечания\n7725038124;Сбер (новое);заметка\n7710140679;Т-Банк (новое);новое\n7740000076;МТС;\n');
     const { job } = await importFile(server, tanya, { name: 'b.csv', content: second }, target, (inspection) => ({ ...asIs(inspection), matchField: 'inn', onMatch: 'overwrite' }));
@@ -320,7 +326,7 @@ describe('import and export (API)', function () {
     );
     expect(typedUndo.job).to.deep.equal({ importResult: null, importUndoResult: { trashed: 1, restored: 2, restoredInPart: 1, kept: 0 } });
     const cards = await folderCards(tanya, undoFolder);
-    expect(cards.map((card) => card.values.inn).sort()).to.deep.equal(['7710140679', '7725038124']);
+    expect(cards.map((card) => card.values.inn).sort()).to.deep.equal(['7702000011', '7710140679', '7725038124']);
     const sber = cards.find((card) => card.values.inn === '7725038124')!;
     expect(sber.values).to.include({ name: 'Сбер' });
     expect(sber.values).to.not.have.property('notes');
@@ -341,11 +347,21 @@ describe('import and export (API)', function () {
     expect((await tanya.data<{ undoImport: Job }>(UNDO, { id: job.id })).undoImport.id).to.equal(undo.id);
     expect((await natasha.request(UNDO, { id: job.id })).errors?.[0].extensions?.code).to.equal('NOT_FOUND');
 
+    // «Ростелеком» is saved by hand and put back: someone's work on it, though its values are the import's again.
+    const rostelecom = cards.find((card) => card.values.inn === '7702000011')!;
+    for (const notes of ['позвонить', null]) {
+      const { card: now } = await tanya.data<{ card: { version: number } }>('query($id: ID!) { card(id: $id) { version } }', { id: rostelecom.id });
+      await tanya.data('mutation($id: ID!, $v: Int!, $values: JSON!) { updateCard(id: $id, version: $v, values: $values) { id } }', {
+        id: rostelecom.id,
+        v: now.version,
+        values: { notes },
+      });
+    }
     // The first import undone now: «Сбер» is again as it created it (the overwrite was undone) and goes to the trash;
-    // «Т-Банк», renamed by hand since, stays (s13 user U5: every card a later, undone import had touched stayed behind).
+    // «Т-Банк», renamed by hand since, and «Ростелеком», saved by hand and put back, stay (s13 user U5, re-attack B3).
     const firstUndo = await finishedJob(tanya, (await tanya.data<{ undoImport: Job }>(UNDO, { id: firstImport.id })).undoImport.id);
-    expect(firstUndo.result).to.deep.equal({ trashed: 1, restored: 0, restoredInPart: 0, kept: 1 });
-    expect((await folderCards(tanya, undoFolder)).map((card) => card.values.name)).to.deep.equal(['Т-Банк вручную']);
+    expect(firstUndo.result).to.deep.equal({ trashed: 1, restored: 0, restoredInPart: 0, kept: 2 });
+    expect((await folderCards(tanya, undoFolder)).map((card) => card.values.name)).to.have.members(['Т-Банк вручную', 'Ростелеком']);
   });
 
   it('the importer’s own cards are not unread for him, nor the values his undo gives back — as any change of his own; a colleague’s change to one is, and so is one he marks unread', async () => {

@@ -68,9 +68,9 @@ function restoredValues(card: CardDoc, row: ImportRowDoc): { values: CardValues 
 
 /** What became of a row's card, as stored on the row: a card restored in part counts among the restored too. */
 /**
- * Whether a card the import created is as the import made it: never saved since, or saved only in
- * ways put back since — a later import overwrote it and that import was undone — so its folder and
- * values are those its history's first entry records (s13 user U5: such cards stayed behind).
+ * Whether a card the import created is as the import made it: never saved since, or saved only by
+ * imports and their undos and put back — a later import overwrote it and was undone — so its folder
+ * and values are those its history's first entry records (s13 user U5: such cards stayed behind).
  */
 async function asCreated(card: CardDoc, session: ClientSession): Promise<boolean> {
   if (card.version === 1) return true;
@@ -78,7 +78,10 @@ async function asCreated(card: CardDoc, session: ClientSession): Promise<boolean
   if (!created?.folderId.equals(card.folderId)) return false;
   const createdValues = new Map(created.changes.map((change) => [change.key, change.after]));
   const keys = new Set([...createdValues.keys(), ...Object.keys(card.values)]);
-  return [...keys].every((key) => same(card.values[key], createdValues.get(key)));
+  if (![...keys].every((key) => same(card.values[key], createdValues.get(key)))) return false;
+  // A person's save, even one put back since, is someone's work on the card (s13 re-attack B3).
+  const byHand = await HistoryEntry.exists({ cardId: card._id, seq: { $gt: 1 }, via: { $nin: ['import', 'import-undo'] } }).session(session);
+  return byHand === null;
 }
 
 type UndoOutcome = 'trashed' | 'restored' | 'restoredInPart' | 'kept';

@@ -23,6 +23,14 @@ async function until<T>(what: string, check: () => Promise<T | null | undefined 
 
 const jobState = (id: string) => Job.findById(id).lean<JobDoc>();
 
+/** A job whose process died running it: `running` with its lease lapsed, at 7 of 12 with its checkpoint → its id. */
+async function diedRunning(job: { type: string; params: object; runs: number; takeovers: number }): Promise<string> {
+  const [created] = await Job.create([
+    { ...job, state: 'running', checkpoint: { next: 7 }, progress: { done: 7, total: 12 }, lease: { holder: 'crashed-instance', until: new Date(Date.now() - 1) } },
+  ]);
+  return String(created._id);
+}
+
 /**
  * Counts from where it left off to `items`, one stored item per step (an upsert, so a step
  * done twice shows as `touches: 2`), a checkpoint every 5 items.
@@ -181,19 +189,7 @@ describe('background job runner', function () {
   });
 
   it('stops a job its process died running five times in a row instead of running it again, keeping its checkpoint; a retry continues it from there', async () => {
-    const [crashing] = await Job.create([
-      {
-        type: resumableCountJob.type,
-        params: { items: 12, stepMs: 1 },
-        state: 'running',
-        runs: 5,
-        takeovers: 4,
-        checkpoint: { next: 7 },
-        progress: { done: 7, total: 12 },
-        lease: { holder: 'crashed-instance', until: new Date(Date.now() - 1) },
-      },
-    ]);
-    const id = String(crashing._id);
+    const id = await diedRunning({ type: resumableCountJob.type, params: { items: 12, stepMs: 1 }, runs: 5, takeovers: 4 });
     runner();
     const stopped = await until('the job to be stopped', async () => {
       const current = await jobState(id);
@@ -219,19 +215,7 @@ describe('background job runner', function () {
   });
 
   it('counts a takeover whose run stored its checkpoint again without getting further — an import’s opening checkpoint zeroed the count, so its crash loop never stopped (s13 re-attack B2)', async () => {
-    const [crashing] = await Job.create([
-      {
-        type: openingCheckpointJob.type,
-        params: {},
-        state: 'running',
-        runs: 4,
-        takeovers: 3,
-        checkpoint: { next: 7 },
-        progress: { done: 7, total: 12 },
-        lease: { holder: 'crashed-instance', until: new Date(Date.now() - 1) },
-      },
-    ]);
-    const id = String(crashing._id);
+    const id = await diedRunning({ type: openingCheckpointJob.type, params: {}, runs: 4, takeovers: 3 });
     runner();
     await until('the opening checkpoint', () => mongoose.connection.collection('test_job_starts').findOne({ jobId: id, opened: true }));
     expect(await jobState(id)).to.deep.include({ state: 'running', takeovers: 4 });

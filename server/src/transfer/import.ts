@@ -38,7 +38,7 @@ import {
   type BatchedCardWrite,
 } from '../cards/service';
 import { AppError } from '../errors';
-import { Folder, User } from '../access/structure';
+import { Folder } from '../access/structure';
 import { findFolder, registerFolderUsageCheck } from '../folders/service';
 import { defineJob, type JobContext } from '../jobs/define';
 import { Job, type JobDoc } from '../jobs/model';
@@ -872,7 +872,7 @@ registerFolderUsageCheck(async (folderId, locale) => {
   >();
   if (!job) return false;
   const { fileName, dryRun } = job.params as unknown as ImportParams;
-  const owner = job.ownerId ? await User.findById(job.ownerId, { fullName: 1 }).lean<{ fullName: string }>() : null;
+  const owner = job.ownerId ? (await accessSnapshot()).users.get(String(job.ownerId)) : undefined;
   const by = owner ? ` (${owner.fullName})` : '';
   return dryRun
     ? t(

@@ -120,15 +120,17 @@ export async function rememberedMapping(userId: string, typeKey: string): Promis
  * Of the types a folder takes, the one whose fields a file's headers fit best: the most columns
  * `guessMapping` maps for it, the user's remembered mapping of each type counting as it would map
  * (s12 user U3: the first type of the list, «Банковский счёт», took a client file's «ИНН» alone).
- * The type asked for wins a tie, so a type that fits no worse is kept.
+ * The type asked for wins a tie, so a type that fits no worse is kept; its guess is the one the
+ * inspection made already.
  */
-export async function bestFittingType(userId: string, columns: (string | null)[], asked: CardTypeDefinition, candidates: CardTypeDefinition[]): Promise<string> {
-  const remembered = await ImportMapping.find({ userId: new Types.ObjectId(userId), typeKey: { $in: candidates.map((type) => type.key) } }).lean<ImportMappingDoc[]>();
+export async function bestFittingType(userId: string, columns: (string | null)[], asked: { key: string; guess: MappingGuess }, candidates: CardTypeDefinition[]): Promise<string> {
+  const others = candidates.filter((type) => type.key !== asked.key);
+  const remembered = await ImportMapping.find({ userId: new Types.ObjectId(userId), typeKey: { $in: others.map((type) => type.key) } }).lean<ImportMappingDoc[]>();
   const rememberedOf = new Map(remembered.map((mapping) => [mapping.typeKey, mapping]));
-  const fit = (type: CardTypeDefinition) => guessMapping(columns, type, rememberedOf.get(type.key) ?? null).columns.filter(Boolean).length;
-  let best = { key: asked.key, columns: fit(asked) };
-  for (const type of candidates) {
-    const columnsMapped = type.key === asked.key ? 0 : fit(type);
+  const mapped = (guess: MappingGuess) => guess.columns.filter(Boolean).length;
+  let best = { key: asked.key, columns: mapped(asked.guess) };
+  for (const type of others) {
+    const columnsMapped = mapped(guessMapping(columns, type, rememberedOf.get(type.key) ?? null));
     if (columnsMapped > best.columns) best = { key: type.key, columns: columnsMapped };
   }
   return best.key;

@@ -234,7 +234,7 @@ async function inspectFile(actor: Actor, settings: ImportSettings): Promise<Impo
     columns,
     fields: visibleFields(type),
     mapping,
-    suggestedTypeKey: await bestFittingType(actor.userId, headers, type, candidates),
+    suggestedTypeKey: await bestFittingType(actor.userId, headers, { key: type.key, guess: mapping }, candidates),
   };
 }
 

@@ -86,6 +86,22 @@ const outageJob = defineJob<{ key: string }, string>({
   },
 });
 
+const fencedItems = () => mongoose.connection.collection<{ jobId: string; run: number }>('test_job_fenced');
+
+/** Each run waits for its word (`key:run`), then writes one item in a transaction that the run's claim on the job fences. */
+const fencedJob = defineJob<{ key: string }, string>({
+  type: 'test-fenced',
+  async run(ctx) {
+    const run = (await Job.findById(ctx.jobId, { runs: 1 }).lean())!.runs;
+    await until(`run ${run}'s word`, () => words().findOne({ _id: `${ctx.params.key}:${run}` }));
+    await mongoose.connection.transaction(async (session) => {
+      await ctx.holdJob!(session);
+      await fencedItems().insertOne({ jobId: ctx.jobId, run }, { session });
+    });
+    return `run ${run}`;
+  },
+});
+
 const onceJob = defineJob<{ key: string }, string>({
   type: 'test-once',
   async run(ctx) {
@@ -238,6 +254,23 @@ describe('background job runner', function () {
       return current && ['succeeded', 'failed'].includes(current.state) && current;
     });
     expect(ended).to.deep.include({ state: 'succeeded', result: 'run 2', runs: 2 });
+  });
+
+  it('a run whose job was taken over while it prepared a batch writes nothing of that batch; the run that holds the job writes it once (s14 attack A3)', async () => {
+    runner({ concurrency: 2 });
+    const job = await fencedJob.enqueue(null, { key: 'a3' });
+    await until('run 1', async () => (await jobState(job.id))?.state === 'running');
+    await Job.updateOne({ _id: job.id }, { $set: { 'lease.until': new Date(Date.now() - 1) } });
+    await until('run 2', async () => (await jobState(job.id))?.runs === 2);
+    await words().insertOne({ _id: 'a3:1' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await words().insertOne({ _id: 'a3:2' });
+    const ended = await until('the job to end', async () => {
+      const current = await jobState(job.id);
+      return current && ['succeeded', 'failed'].includes(current.state) && current;
+    });
+    expect(ended).to.deep.include({ state: 'succeeded', result: 'run 2' });
+    expect(await fencedItems().find({ jobId: job.id }, { projection: { _id: 0, run: 1 } }).toArray()).to.deep.equal([{ run: 2 }]);
   });
 
   it('cancel stops the job and keeps what it did', async () => {

@@ -341,10 +341,13 @@ export async function commitCardBatch(
     via?: ChangeSource;
     alsoInside?: (changes: CardChange[], session: ClientSession) => Promise<void>;
     afterCommit?: (done: Promise<void>) => void;
+    /** A job's batch: its run's claim on the job, made first in the transaction (`JobContext.holdJob`). */
+    heldJob?: (session: ClientSession) => Promise<void>;
   } = {},
 ): Promise<CardChange[]> {
   let changes: CardChange[] = [];
   await mongoose.connection.transaction(async (session) => {
+    await options.heldJob?.(session);
     changes = (await write(session)).map(({ type, action, before, after, extraChanges }) => ({
       action,
       actor: context.actor,

@@ -406,7 +406,7 @@ export const typeChangeJob = defineJob<TypeChangeParams, TypeChangeResult, Check
         next = read(last);
         for (let attempt = 1; ; attempt += 1) {
           try {
-            const changes = await commitCardBatch({ actor, logger: ctx.logger }, (session) => writeBatch(batch, session), { via });
+            const changes = await commitCardBatch({ actor, logger: ctx.logger }, (session) => writeBatch(batch, session), { via, heldJob: ctx.holdJob });
             result.changed += changes.length;
             result.kept += batch.kept;
             break;

@@ -30,6 +30,14 @@ export interface JobContext<Params, Checkpoint> {
   stage?(name: string, total: number | null): void;
   /** Stores where to resume from (and the progress so far) now; a later run gets it as `resumeFrom`. */
   checkpoint(value: Checkpoint, done?: number): Promise<void>;
+  /**
+   * Called first inside a transaction that writes the job's work: claims the job's record for the
+   * transaction, which then commits only while this run holds the job. A run whose job was taken
+   * over (its lease lapsed while it waited) writes nothing of the batch it had begun: it aborts as
+   * 'lease-lost', and a takeover meanwhile waits for the commit (s14 attack A3). The runner gives it;
+   * a context made by hand may leave it out.
+   */
+  holdJob?(session: ClientSession): Promise<void>;
   logger: Logger;
 }
 

@@ -7,7 +7,7 @@
  * the last recorded row, a cancelled one keeps what it wrote. A dry run does all of it but the
  * writing.
  */
-import { Types } from 'mongoose';
+import mongoose, { Types } from 'mongoose';
 import { cardSubject } from '../access/ability';
 import { actorOfUser, type Actor } from '../access/actor';
 import { accessSnapshot } from '../access/snapshot';
@@ -44,7 +44,6 @@ import { defineJob, type JobContext } from '../jobs/define';
 import { Job, type JobDoc } from '../jobs/model';
 import { JobInterrupted, lostDatabase } from '../jobs/runner';
 import type { Locale } from '../i18n';
-import type { Logger } from '../logger';
 import { readsAfterOwnBatch, recordOwnBatch, type KeptUnread } from '../unread/service';
 import { findFile, releaseImportUpload, sheetFile } from './files';
 import { linkTexts, resolveLinks, type Resolution } from './links';
@@ -479,15 +478,18 @@ const rowRecord = (importId: Types.ObjectId, item: RowWork, card: { before: Card
   undoneAt: null,
 });
 
+/** What writing a batch needs of the job's run: its log, and its claim on the job inside each transaction. */
+type BatchRun = Pick<JobContext<ImportParams, Checkpoint>, 'logger' | 'holdJob'>;
+
 /** Writes decided rows in one transaction: new cards, updates (on the version read), history, row records. */
-async function writeRows(plan: Plan, importId: Types.ObjectId, work: RowWork[], logger: Logger): Promise<void> {
+async function writeRows(plan: Plan, importId: Types.ObjectId, work: RowWork[], run: BatchRun): Promise<void> {
   const now = new Date();
   const written = new Map<RowWork, { before: CardDoc | null; after: CardDoc }>();
   let keptUnread: KeptUnread[] = [];
   let hooks = Promise.resolve();
   await plan.afterCommit;
   const changes = await commitCardBatch(
-    { actor: plan.actor, logger },
+    { actor: plan.actor, logger: run.logger },
     async (session) => {
       const writes: BatchedCardWrite[] = [];
       const creating = work.filter((item) => item.outcome === 'created');
@@ -516,6 +518,7 @@ async function writeRows(plan: Plan, importId: Types.ObjectId, work: RowWork[], 
     },
     {
       via: { kind: 'import', id: String(importId) },
+      heldJob: run.holdJob,
       alsoInside: async (batch, session) => {
         await ImportRow.insertMany(
           work.map((item) => rowRecord(importId, item, written.get(item) ?? null, plan.params.headers.length)),
@@ -537,24 +540,27 @@ async function writeRows(plan: Plan, importId: Types.ObjectId, work: RowWork[], 
  * Writes a batch; when its transaction fails (a unique value taken or a card changed meanwhile),
  * each row is written alone so that one bad row refuses only itself.
  */
-async function commitRows(plan: Plan, importId: Types.ObjectId, work: RowWork[], logger: Logger): Promise<void> {
+async function commitRows(plan: Plan, importId: Types.ObjectId, work: RowWork[], run: BatchRun): Promise<void> {
   try {
-    await writeRows(plan, importId, work, logger);
+    await writeRows(plan, importId, work, run);
     return;
   } catch (error) {
-    if (work.length === 1) throw error;
-    logger.debug({ err: error }, 'import batch refused as a whole; its rows are written one by one');
+    if (work.length === 1 || error instanceof JobInterrupted) throw error;
+    run.logger.debug({ err: error }, 'import batch refused as a whole; its rows are written one by one');
   }
   for (const item of work) {
     try {
-      await writeRows(plan, importId, [item], logger);
+      await writeRows(plan, importId, [item], run);
     } catch (error) {
       const unique = uniqueViolation(plan.actor, plan.type, error);
       const problems = unique ? problemsOf(plan, unique) : error instanceof AppError ? [{ column: null, message: error.message }] : null;
       if (!problems) throw error;
       item.outcome = 'refused';
       item.problems = problems;
-      await ImportRow.create([rowRecord(importId, item, null, plan.params.headers.length)]);
+      await mongoose.connection.transaction(async (session) => {
+        await run.holdJob?.(session);
+        await ImportRow.create([rowRecord(importId, item, null, plan.params.headers.length)], { session });
+      });
     }
   }
 }
@@ -747,7 +753,7 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
     await stillAllowed();
     const work = await buildInputs(plan, rows);
     await decide(plan, work);
-    if (!params.dryRun) await commitRows(plan, importId, work, ctx.logger);
+    if (!params.dryRun) await commitRows(plan, importId, work, ctx);
     else await keepRefused(importId, work, params.headers.length);
     const previewed = work.slice(0, Math.max(0, PREVIEW_ROWS - preview.length));
     if (previewed.length > 0) preview.push(...(await previewRows(plan, previewed)));

@@ -199,6 +199,7 @@ export const undoImportJob = defineJob<UndoParams, UndoResult>({
         // The values given back are not new to the one who undid the import.
         {
           via: { kind: 'import-undo', id: ctx.params.importId },
+          heldJob: ctx.holdJob,
           alsoInside: async (batch, session) => {
             keptUnread = await recordOwnBatch(batch, session);
           },

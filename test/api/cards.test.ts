@@ -212,6 +212,22 @@ describe('cards (API)', function () {
     expect(back.card.id).to.equal(card.id);
   });
 
+  it('an edit of a card a colleague has just put in the trash says so and by whom, and changes nothing (s14 attack A5)', async () => {
+    const card = await create(admin, ids.correspondents, 'counterparty', { name: 'Удаляемый' });
+    await admin.data('mutation($id: ID!) { deleteCard(id: $id) { inTrash } }', { id: card.id });
+    const refused = await editor.request(UPDATE, { id: card.id, version: card.version, values: { phone: '+7 495 111 22 33' } });
+    expect(refused.errors?.[0].extensions?.code).to.equal('CONFLICT');
+    expect(refused.errors?.[0].message).to.equal('Карточку «Удаляемый» перенесли в корзину (Администратор): ваши изменения не сохранены. Верните её из корзины и повторите правку');
+    const moved = await editor.request('mutation($id: ID!, $f: ID!) { moveCard(id: $id, folderId: $f, version: 1) { id } }', { id: card.id, f: ids.archive });
+    expect(moved.errors?.[0].extensions?.code).to.equal('CONFLICT');
+    const stored = await admin.data<{ card: { inTrash: boolean; values: Record<string, unknown>; folderId: string } }>(
+      'query($id: ID!) { card(id: $id) { inTrash values folderId } }',
+      { id: card.id },
+    );
+    expect(stored.card).to.deep.include({ inTrash: true, folderId: ids.correspondents });
+    expect(stored.card.values.phone).to.equal(undefined);
+  });
+
   it('pages through a folder sorted by a field with a filter, without gaps or repeats', async () => {
     const library = (await admin.data<{ createLibrary: { id: string } }>('mutation { createLibrary(name: "Большая") { id } }')).createLibrary.id;
     const folder = (

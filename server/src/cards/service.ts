@@ -131,6 +131,32 @@ async function cardOrFail(actor: Actor, id: string, options?: { includeTrash?: b
   return card;
 }
 
+/**
+ * The card an edit or a move is about. One a colleague has just put in the trash (an import's undo,
+ * a delete) is not «not found» to whoever could read it: the edit is refused saying where the card
+ * went and by whom, so the user knows what to do with what they typed (s14 attack A5).
+ */
+async function cardToChange(actor: Actor, id: string): Promise<CardDoc> {
+  const card = Types.ObjectId.isValid(id) ? await Card.findById(id).lean<CardDoc>() : null;
+  if (card?.inTrash && actor.ability.can('read', cardSubject(card))) throw await trashedMeanwhile(actor, card);
+  if (!card || !visible(actor, card, false)) throw notFound(actor, t(actor, 'Карточка', 'Card'));
+  return card;
+}
+
+async function trashedMeanwhile(actor: Actor, card: CardDoc): Promise<AppError> {
+  const by = card.trashedBy ? await User.findById(card.trashedBy, { fullName: 1 }).lean() : null;
+  const who = by?.fullName ? ` (${by.fullName})` : '';
+  return new AppError(
+    'CONFLICT',
+    t(
+      actor,
+      `Карточку «${card.title}» перенесли в корзину${who}: ваши изменения не сохранены. Верните её из корзины и повторите правку`,
+      `The card “${card.title}” was moved to the trash${who}: your changes are not saved. Restore it from the trash and make them again`,
+    ),
+    { trashed: true },
+  );
+}
+
 /** Ids a reference or user field holds, as a list. */
 const idsOf = (value: CardValues[string] | undefined): string[] => (value === undefined ? [] : [value].flat().map(String));
 
@@ -418,6 +444,7 @@ export async function createCard(context: CardServiceContext, input: { folderId:
 /** The CONFLICT error: someone saved first; carries their values and who they are. */
 export async function conflict(actor: Actor, id: string): Promise<AppError> {
   const current = await Card.findById(id).lean<CardDoc>();
+  if (current?.inTrash) return trashedMeanwhile(actor, current);
   const author = current ? await User.findById(current.updatedBy, { fullName: 1 }).lean() : null;
   const type = current && (await findCardType(current.typeKey));
   return new AppError('CONFLICT', t(actor, 'Карточку уже изменил другой пользователь', 'Someone else changed this card first'), {
@@ -466,7 +493,7 @@ export async function updateCard(
   action: CardAction = 'update',
 ): Promise<CardDoc> {
   const { actor } = context;
-  const card = await cardOrFail(actor, id);
+  const card = await cardToChange(actor, id);
   if (!actor.ability.can('update', cardSubject(card))) throw forbidden(actor, t(actor, 'изменение карточки', 'changing the card'));
   if (card.version !== input.version) throw await conflict(actor, id);
   const type = await writtenCardType(actor, card.typeKey);
@@ -488,7 +515,7 @@ export async function updateCard(
 /** Moves a card to another folder: editing rights on both folders, and the type allowed there. */
 export async function moveCard(context: CardServiceContext, id: string, input: { folderId: string; version: number }): Promise<CardDoc> {
   const { actor } = context;
-  const card = await cardOrFail(actor, id);
+  const card = await cardToChange(actor, id);
   const target = await findFolder(actor, input.folderId);
   if (!target) throw notFound(actor, t(actor, 'Папка', 'Folder'));
   if (!actor.ability.can('update', cardSubject(card)) || !actor.ability.can('create', cardSubject({ folderId: target._id, libraryId: target.libraryId }))) {

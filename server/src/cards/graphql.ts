@@ -453,11 +453,7 @@ export const cardsModule: GraphQLModule = {
         }
         if (!folderId) refuseField(actor.locale, 'folderId', 'required');
         const page = await listFolderCards(actor, folderId!, { ...options, first: options.first ?? DEFAULT_PAGE_SIZE }, cardsProjection(info));
-        await rowsListed(
-          context,
-          page.edges.map((edge) => edge.node),
-          page.types,
-        );
+        await rowsListed(context, page.types);
         return page;
       },
       relatedCards: async (_p, { cardId, tab }: { cardId: string; tab: string }, context) => relatedCards(await requireActor(context), cardId, tab),
@@ -570,7 +566,7 @@ export const cardsModule: GraphQLModule = {
       },
       values: (card: CardDoc, _a: unknown, context: GraphQLContext) => {
         cardRead(context, String(card._id));
-        const type = listedType(card);
+        const type = listedType(card, context);
         return type ? shownValues(type, card.values) : findCardType(card.typeKey).then((found) => shownValues(found, card.values));
       },
       hiddenValues: async (card: CardDoc, _a, context) => ((await context.actor()).isAdmin ? keptValues(await findCardType(card.typeKey), card.values) : null),
@@ -581,7 +577,7 @@ export const cardsModule: GraphQLModule = {
       createdBy: async (card: CardDoc) => (await accessSnapshot()).users.get(String(card.createdBy)) ?? null,
       updatedBy: async (card: CardDoc) => (await accessSnapshot()).users.get(String(card.updatedBy)) ?? null,
       references: (card: CardDoc, _a, context) => {
-        const listed = listedType(card);
+        const listed = listedType(card, context);
         // A listed row whose type refers to no card, or whose references are empty, has none.
         if (listed && !listed.fields.some((field) => cardTargets(field) && card.values[field.key] !== undefined)) return [];
         return referencesOf(card, context);

@@ -579,18 +579,30 @@ export const cardsModule: GraphQLModule = {
       references: (card: CardDoc, _a, context) => {
         const listed = listedType(card, context);
         // A listed row whose type refers to no card, or whose references are empty, has none.
-        if (listed && !listed.fields.some((field) => cardTargets(field) && card.values[field.key] !== undefined)) return [];
+        if (listed && !referenceFields(listed).some((field) => card.values[field.key] !== undefined)) return [];
         return referencesOf(card, context);
       },
     },
   },
 };
 
+/** The fields of a type that point to cards, per definition (a definition is never changed once loaded): a page's rows share them. */
+const referenceFieldsOfType = new WeakMap<CardTypeDefinition, FieldDefinition[]>();
+
+function referenceFields(type: CardTypeDefinition | null): FieldDefinition[] {
+  if (!type) return [];
+  let fields = referenceFieldsOfType.get(type);
+  if (!fields) {
+    fields = (type.fields ?? []).filter((field) => cardTargets(field));
+    referenceFieldsOfType.set(type, fields);
+  }
+  return fields;
+}
+
 /** The cards a card's reference fields name, as the reader may see them (a batch per request). */
 async function referencesOf(card: CardDoc, context: GraphQLContext): Promise<ReferencedCard[]> {
-  const type = await findCardType(card.typeKey);
-  const pairs = (type?.fields ?? [])
-    .filter((field) => cardTargets(field) && card.values[field.key] !== undefined)
+  const pairs = referenceFields(await findCardType(card.typeKey))
+    .filter((field) => card.values[field.key] !== undefined)
     .flatMap((field) => [card.values[field.key]].flat().map((id) => ({ fieldKey: field.key, id: String(id) })));
   const loader = await references(context);
   const loaded = (await loader.loadMany(pairs.map((p) => p.id))) as ReferencedCard[];

@@ -104,13 +104,16 @@ export function createApp(options: { config: Config; logger: Logger; database: D
     countRead: (actor, cards) => countCardsRead(actor, cards, config, logger),
   });
   fileRoutes(router, { quotaBytes: config.fileQuotaBytes, previewCacheBytes: config.filePreviewCacheBytes });
-  router.all('/graphql', async (ctx) => {
+  // Every method of /graphql goes to yoga, ahead of the router: the API's requests skip matching the
+  // routes and composing the matched route's middleware, which the router does for each request.
+  const graphql: Koa.Middleware = async (ctx, next) => {
+    if (ctx.path !== '/graphql') return next();
     // yoga writes the response itself (headers set so far — security headers, cookies — stay): a
     // JSON answer in one write, server-sent events as they come, without a stream in between. A
     // chunked body was read within the body limit already (bodyLimit): yoga is given that.
     ctx.respond = false;
     await yoga.handle(requestWithBody(ctx), ctx.res, { koa: ctx });
-  });
+  };
 
   const securityHeaders = helmet();
   // GraphiQL (development only) is an inline page the default content policy would block.
@@ -132,6 +135,7 @@ export function createApp(options: { config: Config; logger: Logger; database: D
   app.use((ctx, next) => (ctx.path === '/transfer/uploads' || ctx.path === FILES_PATH ? next() : limitBody(ctx, next)));
   app.use(sessionMiddleware(config));
   app.use(requestsInFlightPerUser({ running: config.userRequestsAtOnce, waiting: 8 * config.userRequestsAtOnce }));
+  app.use(graphql);
   app.use(router.routes());
   app.use(router.allowedMethods());
   app.use(serveClient(options.clientDist));

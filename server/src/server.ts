@@ -35,7 +35,7 @@ import { underMaintenance } from './backup/maintenance';
 import { duplicateHooks } from './duplicates/hooks';
 import { forgetDuplicateState, scanStaleTypes } from './duplicates/start';
 import { onCardRead } from './cards/reads';
-import { countCardRead } from './transfer/read-alarm';
+import { countCardsReadInRequest } from './transfer/read-alarm';
 import { describeAuditKinds } from './audit/describe';
 import { describeExports, EXPORT_AUDIT_KINDS } from './transfer/audit-words';
 
@@ -55,7 +55,7 @@ function registerHooks(): void {
   registerRecordedContentCheck(verifyRecordedFiles);
   registerPluginHooks();
   registerCardFolderSteps();
-  onCardRead(countCardRead);
+  onCardRead(countCardsReadInRequest);
   describeAuditKinds(EXPORT_AUDIT_KINDS, describeExports);
 }
 

@@ -453,11 +453,7 @@ export const cardsModule: GraphQLModule = {
         }
         if (!folderId) refuseField(actor.locale, 'folderId', 'required');
         const page = await listFolderCards(actor, folderId!, { ...options, first: options.first ?? DEFAULT_PAGE_SIZE }, cardsProjection(info));
-        await rowsListed(
-          context,
-          page.edges.map((edge) => edge.node),
-          page.types,
-        );
+        await rowsListed(context, page.types);
         return page;
       },
       relatedCards: async (_p, { cardId, tab }: { cardId: string; tab: string }, context) => relatedCards(await requireActor(context), cardId, tab),
@@ -570,7 +566,7 @@ export const cardsModule: GraphQLModule = {
       },
       values: (card: CardDoc, _a: unknown, context: GraphQLContext) => {
         cardRead(context, String(card._id));
-        const type = listedType(card);
+        const type = listedType(card, context);
         return type ? shownValues(type, card.values) : findCardType(card.typeKey).then((found) => shownValues(found, card.values));
       },
       hiddenValues: async (card: CardDoc, _a, context) => ((await context.actor()).isAdmin ? keptValues(await findCardType(card.typeKey), card.values) : null),
@@ -581,20 +577,32 @@ export const cardsModule: GraphQLModule = {
       createdBy: async (card: CardDoc) => (await accessSnapshot()).users.get(String(card.createdBy)) ?? null,
       updatedBy: async (card: CardDoc) => (await accessSnapshot()).users.get(String(card.updatedBy)) ?? null,
       references: (card: CardDoc, _a, context) => {
-        const listed = listedType(card);
+        const listed = listedType(card, context);
         // A listed row whose type refers to no card, or whose references are empty, has none.
-        if (listed && !listed.fields.some((field) => cardTargets(field) && card.values[field.key] !== undefined)) return [];
+        if (listed && !referenceFields(listed).some((field) => card.values[field.key] !== undefined)) return [];
         return referencesOf(card, context);
       },
     },
   },
 };
 
+/** The fields of a type that point to cards, per definition (a definition is never changed once loaded): a page's rows share them. */
+const referenceFieldsOfType = new WeakMap<CardTypeDefinition, FieldDefinition[]>();
+
+function referenceFields(type: CardTypeDefinition | null): FieldDefinition[] {
+  if (!type) return [];
+  let fields = referenceFieldsOfType.get(type);
+  if (!fields) {
+    fields = (type.fields ?? []).filter((field) => cardTargets(field));
+    referenceFieldsOfType.set(type, fields);
+  }
+  return fields;
+}
+
 /** The cards a card's reference fields name, as the reader may see them (a batch per request). */
 async function referencesOf(card: CardDoc, context: GraphQLContext): Promise<ReferencedCard[]> {
-  const type = await findCardType(card.typeKey);
-  const pairs = (type?.fields ?? [])
-    .filter((field) => cardTargets(field) && card.values[field.key] !== undefined)
+  const pairs = referenceFields(await findCardType(card.typeKey))
+    .filter((field) => card.values[field.key] !== undefined)
     .flatMap((field) => [card.values[field.key]].flat().map((id) => ({ fieldKey: field.key, id: String(id) })));
   const loader = await references(context);
   const loaded = (await loader.loadMany(pairs.map((p) => p.id))) as ReferencedCard[];

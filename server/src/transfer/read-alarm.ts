@@ -275,11 +275,11 @@ export function countCardsReadByJob(actor: Pending['actor'], cards: number): voi
   if (instanceAlarm) countCardsRead(actor, cards, instanceAlarm.settings, instanceAlarm.logger);
 }
 
-/** Counts one card sent to the request's user (a listener of cards/reads.ts); never throws nor waits. */
-export function countCardRead(context: GraphQLContext): void {
+/** Counts cards sent to the request's user (a listener of cards/reads.ts); never throws nor waits. */
+export function countCardsReadInRequest(context: GraphQLContext, cards: number): void {
   if (context.config.readAlarmCards <= 0) return;
   context
     .actor()
-    .then((actor) => countCardsRead(actor, 1, context.config, context.logger))
+    .then((actor) => countCardsRead(actor, cards, context.config, context.logger))
     .catch(() => undefined);
 }

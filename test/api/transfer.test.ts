@@ -30,14 +30,14 @@ type Inspection = {
   delimiter: string | null;
   headerRow: number;
   sheets: string[];
-  columns: { name: string; samples: string[] }[];
+  columns: { name: string; samples: string[]; links: (string | null)[] }[];
   mapping: { columns: (string | null)[]; constants: { field: string; value: string }[]; matchField: string | null; onMatch: string };
 };
 type Mapping = { columns: (string | null)[]; constants?: { field: string; value: string }[]; matchField?: string | null; onMatch: string };
 
 const JOB_FIELDS = 'id state progress { done total } result error';
 const INSPECT = `query($input: ImportSettingsInput!) { importInspection(input: $input) {
-  uploadId format encoding delimiter headerRow sheets columns { name samples } mapping { columns constants { field value } matchField onMatch } } }`;
+  uploadId format encoding delimiter headerRow sheets columns { name samples links } mapping { columns constants { field value } matchField onMatch } } }`;
 const START = `mutation($input: ImportSettingsInput!, $mapping: ImportMappingInput!, $dryRun: Boolean!) { startImport(input: $input, mapping: $mapping, dryRun: $dryRun) { ${JOB_FIELDS} } }`;
 
 async function upload(server: RunningServer, client: ApiClient, name: string, content: Buffer): Promise<{ status: number; body: { id?: string; code?: string; error?: string } }> {
@@ -697,6 +697,41 @@ describe('import and export (API)', function () {
     expect(byNumber['Д-2']).to.include({ date: '2026-02-01', amount: '99.90', endDate: '2027-01-31' });
     expect(byNumber['Д-1'].counterparty).to.equal(byNumber['Д-2'].counterparty);
     expect(byNumber['Д-4'].counterparty).to.equal(ufa.id);
+  });
+
+  it('reads an .xlsx hyperlink cell as a user clicks it: a site takes the link’s target, an e-mail the address of its mailto:, a text its shown text; the report writes a refused row’s link back (s13 user U1)', async () => {
+    const linked = await createFolder(admin, { libraryId, name: 'Клиенты со ссылками', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, linked, [{ principalId: userIds.tanya, level: 'full' }]);
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet('Клиенты');
+    sheet.addRow(['Наименование', 'ИНН', 'Сайт', 'E-mail', 'Примечания']);
+    sheet.addRow([
+      'ООО «Берёза-1»',
+      '7707083893',
+      { text: 'Сайт компании', hyperlink: 'https://www.bereza-1.ru/' },
+      { text: 'Написать нам', hyperlink: 'mailto:info@bereza-1.ru?subject=%D0%97%D0%B0%D0%BA%D0%B0%D0%B7' },
+      { text: 'Прайс на сайте', hyperlink: 'https://www.bereza-1.ru/price' },
+    ]);
+    // A link to a file is no site: the shown text is not one either, so the row is refused as before — and its report keeps the link.
+    sheet.addRow(['ООО «Берёза-2»', '7728168971', { text: 'Сайт компании', hyperlink: 'file:///C:/клиенты/берёза-2.docx' }, null, null]);
+    const content = Buffer.from(await workbook.xlsx.writeBuffer());
+    const target = { folderId: linked, typeKey: 'counterparty' };
+    const dry = await importFile(server, tanya, { name: 'клиенты-ссылки.xlsx', content }, target, asIs, true);
+    expect(dry.inspection.mapping.columns).to.deep.equal(['name', 'inn', 'website', 'email', 'notes']);
+    const site = dry.inspection.columns[2];
+    expect(site.samples).to.deep.equal(['Сайт компании', 'Сайт компании']);
+    expect(site.links).to.deep.equal(['https://www.bereza-1.ru/', 'file:///C:/клиенты/берёза-2.docx']);
+    expect(dry.job.state, dry.job.error ?? '').to.equal('succeeded');
+    expect(dry.job.result).to.include({ created: 1, refused: 1 });
+    expect(dry.job.result!.preview[0].values).to.include({ website: 'https://www.bereza-1.ru/', email: 'info@bereza-1.ru', notes: 'Прайс на сайте' });
+    expect(dry.job.result!.refusedRows.map((row) => [row.row, row.problems.map((problem) => problem.column)])).to.deep.equal([[3, ['Сайт']]]);
+
+    const { job } = await importFile(server, tanya, { name: 'клиенты-ссылки.xlsx', content }, target, asIs);
+    expect(job.result).to.include({ created: 1, refused: 1 });
+    const [card] = await folderCards(tanya, linked);
+    expect(card.values).to.include({ name: 'ООО «Берёза-1»', website: 'https://www.bereza-1.ru/', email: 'info@bereza-1.ru', notes: 'Прайс на сайте' });
+    const report = await sheetRows((await download(server, tanya, `/transfer/imports/${job.id}/refused.xlsx`)).body);
+    expect(report[1].slice(0, 3)).to.deep.equal(['ООО «Берёза-2»', '7728168971', { text: 'Сайт компании', hyperlink: 'file:///C:/клиенты/берёза-2.docx' }]);
   });
 
   it('checks the references of a whole batch at once: 600 contracts naming their counterparty ask one look-up per batch of 500, and a row naming nothing is refused with its message', async () => {

@@ -1,6 +1,6 @@
 import { readdirSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { expect } from 'chai';
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
@@ -139,6 +139,23 @@ describe('import: reading files', () => {
     for await (const row of readRows(file, { format: 'xlsx', sheet: null })) read.push(row.cells);
     expect(read.filter((cells) => JSON.stringify(cells).includes('\uFFFD'))).to.deep.equal([]);
     expect(read).to.deep.equal(expected);
+  });
+
+  it('reads a sheet of more than 200,000 rows of distinct texts: its rows and shared strings stream by, only the elements kept whole are bounded', async function () {
+    this.timeout(180_000);
+    const chunks: Buffer[] = [];
+    const stream = new PassThrough().on('data', (chunk: Buffer) => chunks.push(chunk));
+    const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream, useSharedStrings: true });
+    const sheet = workbook.addWorksheet('Клиенты');
+    const rows = 200_001;
+    for (let n = 1; n <= rows; n += 1) sheet.addRow([`ООО «Клиент-${n}»`]).commit();
+    sheet.commit();
+    await workbook.commit();
+    let read = 0;
+    let last: SheetRow | null = null;
+    for await (const row of readRows(inMemory(Buffer.concat(chunks)), { format: 'xlsx', sheet: null })) [read, last] = [read + 1, row];
+    expect(read).to.equal(rows);
+    expect(last).to.deep.equal({ row: rows, cells: [`ООО «Клиент-${rows}»`] });
   });
 
   it('lets reads of .xlsx files hold shared strings up to a budget: one that does not fit waits its turn until another gives its part back', async () => {

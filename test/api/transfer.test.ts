@@ -833,6 +833,27 @@ describe('import and export (API)', function () {
     expect(importInspection.mapping.columns).to.deep.equal(['name', 'inn', null]);
   });
 
+  it('starts an unrelated file at «Пропустить строку»: the policy for existing cards is offered again only for a file with the same headers (s13 re-test R2)', async () => {
+    const folder = await createFolder(admin, { libraryId, name: 'Правка и новый список', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, folder, [{ principalId: userIds.tanya, level: 'full' }]);
+    const target = { folderId: folder, typeKey: 'counterparty' };
+    const correction = { name: 'правка.csv', content: Buffer.from('ИНН;Наименование;Телефон\n7705000130;ООО «Один»;+7 495 111-22-33\n') };
+    const overwrite = (inspection: Inspection): Mapping => ({ ...asIs(inspection), onMatch: 'overwrite' });
+    const corrected = await importFile(server, tanya, correction, target, overwrite);
+    expect(corrected.job.state, corrected.job.error ?? '').to.equal('succeeded');
+    const inspect = async (file: { name: string; content: Buffer }) =>
+      (await tanya.data<{ importInspection: Inspection }>(INSPECT, { input: { uploadId: (await upload(server, tanya, file.name, file.content)).body.id, ...target } }))
+        .importInspection;
+    // The same correction sheet again (its headers written otherwise: case and spaces): the policy chosen for it.
+    expect((await inspect({ name: 'правка-2.csv', content: Buffer.from('инн; Наименование ;ТЕЛЕФОН\n7705000130;ООО «Один»;+7 495 111-22-44\n') })).mapping.onMatch).to.equal(
+      'overwrite',
+    );
+    // A new client list with other columns: its columns are guessed as remembered, its policy is the safe one.
+    const list = await inspect({ name: 'новый-список.csv', content: Buffer.from('ИНН;Наименование;Телефон;E-mail\n7705000147;ООО «Два»;;dva@example.ru\n') });
+    expect(list.mapping.columns).to.deep.equal(['inn', 'name', 'phone', 'email']);
+    expect(list.mapping.onMatch).to.equal('skip');
+  });
+
   it('refuses a file that is not a spreadsheet and a mapping without the required field, with messages at the fields', async () => {
     const wrong = await upload(server, tanya, 'notes.pdf', Buffer.from('%PDF'));
     expect(wrong.status).to.equal(400);

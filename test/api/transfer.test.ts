@@ -1102,6 +1102,52 @@ describe('import and export (API)', function () {
     expect(await count()).to.equal(1200);
   });
 
+  it('the day-old sweep of uploads spares one a running import reads and one a failed import keeps for «Продолжить», for a day from the failure (s13 re-attack B5)', async () => {
+    const folder = await createFolder(admin, { libraryId, name: 'Старые загрузки', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, folder, [{ principalId: userIds.tanya, level: 'full' }]);
+    const content = Buffer.from(['Наименование', ...Array.from({ length: 600 }, (_, index) => `ООО «Давнее ${index + 1}»`)].join('\n'), 'utf8');
+    const target = { folderId: folder, typeKey: 'counterparty' };
+    const uploads = mongoose.connection.db!.collection('transfer.files');
+    const uploadedDayAgo = (id: string) => uploads.updateOne({ _id: new Types.ObjectId(id) }, { $set: { uploadDate: new Date(Date.now() - 25 * 3600_000) } });
+    // Any upload sweeps the day-old ones first.
+    const sweep = async () => expect((await upload(server, tanya, 'другой.csv', Buffer.from('Наименование\nООО «Другое»\n'))).status).to.equal(201);
+
+    const release = holdJobs('import');
+    let running: { uploadId: string; jobId: string };
+    try {
+      const uploaded = await upload(server, tanya, 'давнее.csv', content);
+      const input = { uploadId: uploaded.body.id!, ...target };
+      const inspection = (await tanya.data<{ importInspection: Inspection }>(INSPECT, { input })).importInspection;
+      const started = (await tanya.data<{ startImport: Job }>(START, { input, mapping: asIs(inspection), dryRun: false })).startImport;
+      running = { uploadId: input.uploadId, jobId: started.id };
+      await waitFor(async () => (await Job.findById(started.id).lean())?.state === 'running', 'the held import to run');
+      await uploadedDayAgo(running.uploadId);
+      await sweep();
+      expect(await findFile(running.uploadId)).to.not.equal(null);
+    } finally {
+      release();
+    }
+    expect((await finishedJob(tanya, running.jobId)).result).to.include({ created: 600 });
+
+    const restore = failJobsAt('import', 500, () => new Error('boom'));
+    let failed: { inspection: Inspection; job: Job };
+    try {
+      failed = await importFile(server, tanya, { name: 'давнее-2.csv', content }, target, asIs);
+    } finally {
+      restore();
+    }
+    expect(failed.job.state).to.equal('failed');
+    await uploadedDayAgo(failed.inspection.uploadId);
+    await sweep();
+    expect(await findFile(failed.inspection.uploadId)).to.not.equal(null);
+    // A day after the failure it goes, and «Продолжить» says why it cannot.
+    await Job.updateOne({ _id: new Types.ObjectId(failed.job.id) }, { $set: { finishedAt: new Date(Date.now() - 25 * 3600_000) } });
+    await sweep();
+    expect(await findFile(failed.inspection.uploadId)).to.equal(null);
+    const shown = await tanya.data<{ job: { retryable: boolean } }>('query($id: ID!) { job(id: $id) { retryable } }', { id: failed.job.id });
+    expect(shown.job.retryable).to.equal(false);
+  });
+
   it('reports progress live, and an interrupted import resumes after its last written row; a cancelled one keeps what it wrote', async () => {
     const progressFolder = await createFolder(admin, { libraryId, name: 'Прогресс', allowedCardTypes: ['counterparty'] });
     await setFolderAccess(admin, progressFolder, [{ principalId: userIds.tanya, level: 'full' }]);

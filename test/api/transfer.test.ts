@@ -955,6 +955,7 @@ describe('import and export (API)', function () {
       { title: '@SUM(A1)', delta: 0 },
       { title: '+7 495', delta: -12 },
       { title: 'Обычная', delta: 3 },
+      { title: "'=уже с апострофом", delta: 1 },
     ]) {
       await admin.data('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "ledger", values: $v) { id } }', { f: ledger, v: values });
     }
@@ -966,7 +967,19 @@ describe('import and export (API)', function () {
     const lines = csv.body.toString('utf8').slice(1).trim().split('\r\n');
     expect(lines[0]).to.equal('Название;Изменение');
     // «+7 495» has the shape of a phone number: written as one (below), not with the apostrophe.
-    expect(lines.slice(1)).to.have.members(["'=1+2;-5", "'-2+3;7", "'@SUM(A1);0", '" +7 495";-12', 'Обычная;3']);
+    expect(lines.slice(1)).to.have.members(["'=1+2;-5", "'-2+3;7", "'@SUM(A1);0", '" +7 495";-12', 'Обычная;3', "''=уже с апострофом;1"]);
+    // Imported back, each text is as it was: the import takes the guard off, once (s14 attack A1).
+    const back = await createFolder(admin, { libraryId, name: 'Проводки обратно', allowedCardTypes: ['ledger'] });
+    const returned = await importFile(server, admin, { name: 'проводки.csv', content: csv.body }, { folderId: back, typeKey: 'ledger' }, asIs);
+    expect(returned.job.result, returned.job.error ?? '').to.include({ created: 6, refused: 0 });
+    expect((await folderCards(admin, back)).map((card) => [card.values.title, card.values.delta])).to.have.deep.members([
+      ['=1+2', -5],
+      ['-2+3', 7],
+      ['@SUM(A1)', 0],
+      ['+7 495', -12],
+      ['Обычная', 3],
+      ["'=уже с апострофом", 1],
+    ]);
 
     const message = 'Фильтр: нужны поле, условие и значения текстом';
     for (const filters of [

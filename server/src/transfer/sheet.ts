@@ -92,12 +92,23 @@ export async function checkXlsxUnpacked(open: OpenFile, size: number): Promise<v
 
 type ExcelValue = ExcelJS.CellValue | undefined;
 
+/**
+ * The formula guard an export puts before a text a spreadsheet would run (`'` before = + - @, their
+ * full-width forms, a tab or CR: csv-stringify's `escape_formulas`, OWASP's advice). Opened from the CSV,
+ * Excel shows it as part of the text and saves it so; an import takes it off, once, so a folder exported
+ * and imported back keeps «- позвонить…» as it was, not «'- позвонить…» (s14 attack A1). A text that
+ * itself starts so — apostrophes, then one of those — is exported with one more `'` (`guardedText` in export.ts).
+ */
+export const FORMULA_GUARD = /^'(?='*[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20])/;
+
+const withoutFormulaGuard = (text: string) => text.replace(FORMULA_GUARD, '');
+
 const joinedRuns = (value: ExcelJS.CellRichTextValue) => value.richText.map((part) => part.text).join('');
 
-/** An exceljs cell value as the kernel's cell: rich text and links as their text, formulas as their result. */
+/** An exceljs cell value as the kernel's cell: rich text and links as their text (without a formula guard), formulas as their result. */
 export function cellOf(value: ExcelValue): CellValue | null {
   if (value === null || value === undefined) return null;
-  if (typeof value === 'string') return value.trim() === '' ? null : value;
+  if (typeof value === 'string') return value.trim() === '' ? null : withoutFormulaGuard(value);
   if (typeof value === 'number' || typeof value === 'boolean' || value instanceof Date) return value;
   if ('richText' in value) return cellOf(joinedRuns(value));
   if ('hyperlink' in value) return cellOf(typeof value.text === 'string' ? value.text : value.hyperlink);
@@ -837,7 +848,7 @@ async function* csvRows(open: OpenFile, options: ReadOptions): AsyncGenerator<Sh
     for await (const record of parser as AsyncIterable<string[]>) {
       row += 1;
       refuseBinaryRecord(record, row, encoding);
-      yield { row, cells: record.slice(0, MAX_ROW_CELLS).map((text) => (text.trim() === '' ? null : text)) };
+      yield { row, cells: record.slice(0, MAX_ROW_CELLS).map((text) => (text.trim() === '' ? null : withoutFormulaGuard(text))) };
     }
   } catch (error) {
     if (!(error instanceof CsvError)) throw error;

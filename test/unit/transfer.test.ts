@@ -158,6 +158,30 @@ describe('import: reading files', () => {
     expect(last).to.deep.equal({ row: rows, cells: [`ООО «Клиент-${rows}»`] });
   });
 
+  it('reads a CSV of blank lines and of rows shorter than its header giving the thread back as it goes, numbering the rows as a spreadsheet does (s14 attack A4)', async () => {
+    const text = `Наименование;Примечания\n${'\n'.repeat(100_000)}${'ООО «Короткая»\n'.repeat(20_000)}ООО «Последняя»;x\n`;
+    // Turns of the event loop while the file is read: other requests are served in them.
+    let turns = 0;
+    let counting = true;
+    const count = () => {
+      turns += 1;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
+    const rows: SheetRow[] = [];
+    try {
+      for await (const row of readRows(inMemory(Buffer.from(text)), { format: 'csv', delimiter: ';' })) rows.push(row);
+    } finally {
+      counting = false;
+    }
+    expect(rows.length).to.equal(20_002);
+    expect(rows[0]).to.deep.equal({ row: 1, cells: ['Наименование', 'Примечания'] });
+    expect(rows[1]).to.deep.equal({ row: 100_002, cells: ['ООО «Короткая»'] });
+    expect(rows.at(-1)).to.deep.equal({ row: 120_002, cells: ['ООО «Последняя»', 'x'] });
+    // About 400,000 characters, given to the parser a few thousand at a time.
+    expect(turns).to.be.above(50);
+  });
+
   it('lets reads of .xlsx files hold shared strings up to a budget: one that does not fit waits its turn until another gives its part back', async () => {
     const budget = new MemoryBudget(150);
     const admitted: string[] = [];

@@ -6,6 +6,7 @@
 import { isUtf8 } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { setImmediate as yieldThread } from 'node:timers/promises';
 import { CsvError, parse as parseCsv } from 'csv-parse';
 import type ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
@@ -837,16 +838,39 @@ function refuseBinaryRecord(record: string[], row: number, encoding: TextEncodin
   );
 }
 
+/** Characters of a CSV's text csv-parse is given at once (see `inSlices`). */
+const CSV_SLICE = 4096;
+
+/**
+ * A CSV's text in slices, the thread given back between them. csv-parse reads what it is given in one
+ * go, and builds an error object (a stack trace, copies of the record and the options) for every row
+ * with another number of cells than the first: a 64 KB chunk of such rows held the only thread for
+ * seconds, a 1 MB file for minutes (s14 attack A4). A slice never ends inside a surrogate pair.
+ */
+async function* inSlices(chunks: AsyncIterable<string>): AsyncGenerator<string> {
+  for await (const chunk of chunks) {
+    for (let at = 0; at < chunk.length;) {
+      let end = Math.min(chunk.length, at + CSV_SLICE);
+      if (end < chunk.length && /[\uD800-\uDBFF]/.test(chunk[end - 1])) end -= 1;
+      yield chunk.slice(at, end);
+      at = end;
+      await yieldThread();
+    }
+  }
+}
+
 async function* csvRows(open: OpenFile, options: ReadOptions): AsyncGenerator<SheetRow> {
   const { encoding, delimiter } = await csvDialect(open, options);
   const source = open();
-  const parser = source
-    .pipe(iconv.decodeStream(encoding))
-    .pipe(parseCsv({ delimiter, bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: false, max_record_size: MAX_CSV_RECORD }));
+  const decoded = source.pipe(iconv.decodeStream(encoding));
+  const sliced = Readable.from(inSlices(decoded));
+  // Blank lines are skipped by csv-parse at no cost (as records, each was one of the error objects above) and
+  // counted in `info`: a row's number is the records and blank lines up to it, as a spreadsheet numbers it.
+  const parser = sliced.pipe(parseCsv({ delimiter, bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true, max_record_size: MAX_CSV_RECORD }));
   let row = 0;
   try {
-    for await (const record of parser as AsyncIterable<string[]>) {
-      row += 1;
+    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { records: number; empty_lines: number } }>) {
+      row = info.records + info.empty_lines;
       refuseBinaryRecord(record, row, encoding);
       yield { row, cells: record.slice(0, MAX_ROW_CELLS).map((text) => (text.trim() === '' ? null : withoutFormulaGuard(text))) };
     }
@@ -864,7 +888,7 @@ async function* csvRows(open: OpenFile, options: ReadOptions): AsyncGenerator<Sh
     );
   } finally {
     // Left early (a preview, a cancel): the file's stream is closed too, not only the parser.
-    source.destroy();
+    for (const stream of [parser, sliced, decoded, source]) stream.destroy();
   }
 }
 

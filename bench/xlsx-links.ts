@@ -3,23 +3,25 @@
  * «Сайт» is a hyperlink cell (text «Сайт компании», the target in the sheet's relationships), against
  * the same rows with the address as plain text. Writes both files with exceljs, then reads each as an
  * import does (`readRows`: the streamed sheet; the linked file's `<hyperlinks>` and relationships read
- * first), with start:prod's heap flags, sampling this process's RSS and V8 heap every 50 ms; prints
- * the file sizes, the read's wall and CPU time, and the peaks over the level before it. Prints
- * numbers; asserts nothing.
+ * first), each in a process of its own with start:prod's heap flags, sampling its RSS and V8 heap every
+ * 50 ms; prints the file sizes, the read's wall and CPU time, and the peaks over the level before it.
+ * Prints numbers; asserts nothing.
  */
+import { execFile } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
 import ExcelJS from 'exceljs';
 import { readRows } from '../server/src/transfer/sheet';
-import { cpuSeconds, inn, loadAverage, printMachine } from './support';
+import { cpuSeconds, inn, loadAverage, printMachine, sampleMemory } from './support';
 
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' } } });
+const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' }, read: { type: 'string' } } });
 const ROWS = Number(values.rows);
 const MiB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-const settle = () => (globalThis as { gc?: () => void }).gc?.();
+const run = promisify(execFile);
 
 async function writeClients(file: string, linked: boolean): Promise<void> {
   const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: file, useSharedStrings: true });
@@ -35,17 +37,10 @@ async function writeClients(file: string, linked: boolean): Promise<void> {
   await workbook.commit();
 }
 
-async function measuredRead(file: string): Promise<{ rows: number; links: number; ms: number; cpu: number; rss: number; heap: number }> {
+async function measuredRead(file: string): Promise<{ rows: number; links: number; ms: number; cpu: number; rss: [number, number]; heap: [number, number] }> {
   const { size } = await stat(file);
   const sheetFile = { size, open: (range?: { start: number; end: number }) => createReadStream(file, range && { start: range.start, end: range.end - 1 }) };
-  settle();
-  const before = process.memoryUsage();
-  const peak = { rss: before.rss, heap: before.heapUsed };
-  const sample = setInterval(() => {
-    const now = process.memoryUsage();
-    peak.rss = Math.max(peak.rss, now.rss);
-    peak.heap = Math.max(peak.heap, now.heapUsed);
-  }, 50);
+  const memory = sampleMemory();
   const started = performance.now();
   const cpu = process.cpuUsage();
   let rows = 0;
@@ -56,25 +51,35 @@ async function measuredRead(file: string): Promise<{ rows: number; links: number
       links += row.links?.size ?? 0;
     }
   } finally {
-    clearInterval(sample);
+    memory.stop();
   }
-  return { rows, links, ms: performance.now() - started, cpu: cpuSeconds(process.cpuUsage(cpu)), rss: peak.rss - before.rss, heap: peak.heap - before.heapUsed };
+  return { rows, links, ms: performance.now() - started, cpu: cpuSeconds(process.cpuUsage(cpu)), ...memory.stop() };
 }
 
-const directory = await mkdtemp(path.join(os.tmpdir(), 'kartoteka-xlsx-links-'));
-try {
-  printMachine();
-  console.log(`rows: ${ROWS.toLocaleString('en-GB')}, load average before: ${loadAverage()}`);
-  for (const linked of [false, true]) {
-    const file = path.join(directory, linked ? 'linked.xlsx' : 'plain.xlsx');
-    await writeClients(file, linked);
-    const read = await measuredRead(file);
-    console.log(
-      `${linked ? 'site as a hyperlink' : 'site as text     '}: ${MiB((await stat(file)).size)}, ${read.rows} rows (${read.links} links) in ${(read.ms / 1000).toFixed(1)} s, ` +
-        `CPU ${read.cpu.toFixed(1)} s, RSS peak +${MiB(read.rss)}, heap peak +${MiB(read.heap)}`,
-    );
+/** Reads `file` in a process of its own (start:prod's heap flags, as this one), so its resident memory is the read's alone, not the writer's. */
+async function readApart(file: string): Promise<string> {
+  const { stdout } = await run(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--read', file], { maxBuffer: 1 << 20 });
+  return stdout.trim();
+}
+
+if (values.read) {
+  const { rows, links, ms, cpu, rss, heap } = await measuredRead(values.read);
+  console.log(
+    `${rows} rows (${links} links) in ${(ms / 1000).toFixed(1)} s, CPU ${cpu.toFixed(1)} s, ` +
+      `RSS ${MiB(rss[0])} → peak ${MiB(rss[1])} (+${MiB(rss[1] - rss[0])}), heap peak +${MiB(heap[1] - heap[0])}`,
+  );
+} else {
+  const directory = await mkdtemp(path.join(os.tmpdir(), 'kartoteka-xlsx-links-'));
+  try {
+    printMachine();
+    console.log(`rows: ${ROWS.toLocaleString('en-GB')}, load average before: ${loadAverage()}`);
+    for (const linked of [false, true]) {
+      const file = path.join(directory, linked ? 'linked.xlsx' : 'plain.xlsx');
+      await writeClients(file, linked);
+      console.log(`${linked ? 'site as a hyperlink' : 'site as text       '}: ${MiB((await stat(file)).size)}, ${await readApart(file)}`);
+    }
+    console.log(`load average after: ${loadAverage()}`);
+  } finally {
+    await rm(directory, { recursive: true, force: true });
   }
-  console.log(`load average after: ${loadAverage()}`);
-} finally {
-  await rm(directory, { recursive: true, force: true });
 }

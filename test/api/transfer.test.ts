@@ -707,13 +707,13 @@ describe('import and export (API)', function () {
     sheet.addRow(['Наименование', 'ИНН', 'Сайт', 'E-mail', 'Примечания']);
     sheet.addRow([
       'ООО «Берёза-1»',
-      '7707083893',
+      '7706000005',
       { text: 'Сайт компании', hyperlink: 'https://www.bereza-1.ru/' },
       { text: 'Написать нам', hyperlink: 'mailto:info@bereza-1.ru?subject=%D0%97%D0%B0%D0%BA%D0%B0%D0%B7' },
       { text: 'Прайс на сайте', hyperlink: 'https://www.bereza-1.ru/price' },
     ]);
     // A link to a file is no site: the shown text is not one either, so the row is refused as before — and its report keeps the link.
-    sheet.addRow(['ООО «Берёза-2»', '7728168971', { text: 'Сайт компании', hyperlink: 'file:///C:/клиенты/берёза-2.docx' }, null, null]);
+    sheet.addRow(['ООО «Берёза-2»', '7706000012', { text: 'Сайт компании', hyperlink: 'file:///C:/клиенты/берёза-2.docx' }, null, null]);
     const content = Buffer.from(await workbook.xlsx.writeBuffer());
     const target = { folderId: linked, typeKey: 'counterparty' };
     const dry = await importFile(server, tanya, { name: 'клиенты-ссылки.xlsx', content }, target, asIs, true);
@@ -731,7 +731,25 @@ describe('import and export (API)', function () {
     const [card] = await folderCards(tanya, linked);
     expect(card.values).to.include({ name: 'ООО «Берёза-1»', website: 'https://www.bereza-1.ru/', email: 'info@bereza-1.ru', notes: 'Прайс на сайте' });
     const report = await sheetRows((await download(server, tanya, `/transfer/imports/${job.id}/refused.xlsx`)).body);
-    expect(report[1].slice(0, 3)).to.deep.equal(['ООО «Берёза-2»', '7728168971', { text: 'Сайт компании', hyperlink: 'file:///C:/клиенты/берёза-2.docx' }]);
+    expect(report[1].slice(0, 3)).to.deep.equal(['ООО «Берёза-2»', '7706000012', { text: 'Сайт компании', hyperlink: 'file:///C:/клиенты/берёза-2.docx' }]);
+  });
+
+  it('a contract whose «Контрагент» is a client in the trash is refused saying so, naming the client — not «не найдена», which sends the user to create it anew (s14 user U2)', async () => {
+    const contracts = await createFolder(admin, { libraryId, name: 'Договоры с удалёнными', allowedCardTypes: ['contract'] });
+    const clients = await createFolder(admin, { libraryId, name: 'Клиенты с удалёнными', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, contracts, [{ principalId: userIds.tanya, level: 'full' }]);
+    await setFolderAccess(admin, clients, [{ principalId: userIds.tanya, level: 'full' }]);
+    const { createCard: gone } = await tanya.data<{ createCard: { id: string } }>(
+      'mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }',
+      { f: clients, v: { name: 'АО «Ушедшее»' } },
+    );
+    await tanya.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id: gone.id });
+    const csv = Buffer.from('Номер;Дата;Контрагент;Статус\nД-У-1;01.02.2026;АО «Ушедшее»;Черновик\nД-У-2;01.02.2026;АО «Небывалое»;Черновик\n');
+    const { job } = await importFile(server, tanya, { name: 'договоры-удалённые.csv', content: csv }, { folderId: contracts, typeKey: 'contract' }, asIs, true);
+    expect(job.result!.refusedRows.map((row) => [row.row, row.problems.map((problem) => problem.message)])).to.deep.equal([
+      [2, ['Карточка «АО «Ушедшее»» в корзине — восстановите её и загрузите строку снова']],
+      [3, ['Карточка «АО «Небывалое»» не найдена']],
+    ]);
   });
 
   it('checks the references of a whole batch at once: 600 contracts naming their counterparty ask one look-up per batch of 500, and a row naming nothing is refused with its message', async () => {

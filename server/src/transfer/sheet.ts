@@ -4,7 +4,7 @@
  * iconv-lite; `;`, `,` or tab). Cells come out as the kernel's CellValue (or null when empty).
  */
 import { isUtf8 } from 'node:buffer';
-import { Readable } from 'node:stream';
+import { Readable, type Transform } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { setImmediate as yieldThread } from 'node:timers/promises';
 import { CsvError, parse as parseCsv } from 'csv-parse';
@@ -875,7 +875,8 @@ async function* inSlices(chunks: AsyncIterable<string>): AsyncGenerator<string> 
 async function* csvRows(open: OpenFile, options: ReadOptions): AsyncGenerator<SheetRow> {
   const { encoding, delimiter } = await csvDialect(open, options);
   const source = open();
-  const decoded = source.pipe(iconv.decodeStream(encoding));
+  // iconv-lite's stream is a Transform (its typings say only a ReadWriteStream, which has no destroy).
+  const decoded = source.pipe(iconv.decodeStream(encoding) as Transform);
   const sliced = Readable.from(inSlices(decoded));
   // Blank lines are skipped by csv-parse at no cost (as records, each was one of the error objects above) and
   // counted in `info`: a row's number is the records and blank lines up to it, as a spreadsheet numbers it.

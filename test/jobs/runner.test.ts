@@ -88,12 +88,17 @@ const outageJob = defineJob<{ key: string }, string>({
   },
 });
 
-/** Loses the database on each of its first `losses` runs, then ends; may be retried after it failed. */
-const losesDatabaseJob = defineJob<{ losses: number }, string>({
+/**
+ * Loses the database on each of its first `losses` runs — the driver's network error, or mongoose's
+ * timeout of an operation it queued while disconnected — then ends; may be retried after it failed.
+ */
+const losesDatabaseJob = defineJob<{ losses: number; buffering?: boolean }, string>({
   type: 'test-loses-database',
   async run(ctx) {
     const run = (await Job.findById(ctx.jobId, { runs: 1 }).lean())!.runs;
-    if (run <= ctx.params.losses) throw new mongoose.mongo.MongoNetworkError('connection closed');
+    if (run <= ctx.params.losses) {
+      throw ctx.params.buffering ? new mongoose.Error('Connection operation buffering timed out after 10000ms') : new mongoose.mongo.MongoNetworkError('connection closed');
+    }
     return `run ${run}`;
   },
   retryRefusal: async () => null,
@@ -269,6 +274,16 @@ describe('background job runner', function () {
     });
     // Continued, it lost the database twice more and went on each time.
     expect(ended).to.deep.include({ state: 'succeeded', result: 'run 24', databaseLosses: 2 });
+  });
+
+  it('takes mongoose’s «buffering timed out» for a lost database too: the job goes back to the queue and goes on, not «сбой на сервере» (s14 user U4)', async () => {
+    runner();
+    const job = await losesDatabaseJob.enqueue(null, { losses: 2, buffering: true });
+    const ended = await until('the job to end', async () => {
+      const current = await jobState(job.id);
+      return current && ['succeeded', 'failed'].includes(current.state) && current;
+    });
+    expect(ended).to.deep.include({ state: 'succeeded', result: 'run 3', databaseLosses: 2 });
   });
 
   it('while its run cannot reach the database the job’s owner is told so live, with no time left, and told the progress again once it can (s13 re-test R1)', async () => {

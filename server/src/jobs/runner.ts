@@ -52,8 +52,8 @@ const MAX_DATABASE_LOSSES = 20;
 const MAX_TAKEOVERS_IN_A_ROW = 5;
 
 /**
- * Whether an error says the database could not be reached or dropped the connection, rather than
- * refused the work — itself or the error it wraps (a job telling its owner why in words keeps the
+ * Whether an error says the database could not be reached or dropped the connection (or mongoose gave
+ * up waiting for it), rather than refused the work — itself or the error it wraps (a job telling its owner why in words keeps the
  * driver's error as its `cause`). The classes are those of mongoose's own driver, which throws them
  * (the project's `mongodb` dependency may be another copy, whose classes never match).
  */
@@ -61,6 +61,9 @@ export function lostDatabase(error: unknown): boolean {
   const { MongoNetworkError, MongoNotConnectedError, MongoServerError, MongoServerSelectionError } = mongoose.mongo;
   if (error instanceof Error && error.cause !== undefined && lostDatabase(error.cause)) return true;
   if (error instanceof MongoNetworkError || error instanceof MongoServerSelectionError || error instanceof MongoNotConnectedError) return true;
+  // Mongoose's own: an operation it queued while disconnected, and the connection did not come back in
+  // time («Connection operation buffering timed out after 10000ms» — s14 user U4 read «сбой на сервере»).
+  if (error instanceof mongoose.Error && /buffering timed out after \d+ms$/.test(error.message)) return true;
   return error instanceof MongoServerError && error.hasErrorLabel('TransientTransactionError');
 }
 

@@ -22,39 +22,21 @@ import { prepareDatabase } from '../server/src/server';
 import { generateDuplicateVariants } from '../seeds/duplicates';
 import { generateCounterparties } from '../seeds/generate';
 import { scanCounterparties } from './duplicate-scan';
-import { cpuMs, databaseChildPid, printMachine } from './support';
+import { cpuMs, databaseChildPid, printMachine, sampleMemory } from './support';
 
 const { values } = parseArgs({ options: { sizes: { type: 'string', default: '100000,1000000' } } });
 const SIZES = values.sizes.split(',').map(Number);
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 const MiB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const CHUNK = 5000;
-const settle = () => (globalThis as { gc?: () => void }).gc?.();
 
 async function measuredScan(): Promise<{ result: ScanResult; ms: number; cpu: number; dbCpu: number | null; rss: [number, number]; heap: [number, number] }> {
-  settle();
-  const before = process.memoryUsage();
-  const peak = { rss: before.rss, heap: before.heapUsed };
-  const sample = setInterval(() => {
-    const now = process.memoryUsage();
-    peak.rss = Math.max(peak.rss, now.rss);
-    peak.heap = Math.max(peak.heap, now.heapUsed);
-  }, 50);
+  const memory = sampleMemory();
   const db = databaseChildPid();
   const [cpu0, db0, started] = [cpuMs(process.pid), db ? cpuMs(db) : 0, performance.now()];
-  try {
-    const result = await scanCounterparties(logger);
-    return {
-      result,
-      ms: performance.now() - started,
-      cpu: cpuMs(process.pid) - cpu0,
-      dbCpu: db ? cpuMs(db) - db0 : null,
-      rss: [before.rss, peak.rss],
-      heap: [before.heapUsed, peak.heap],
-    };
-  } finally {
-    clearInterval(sample);
-  }
+  // Stopped also when the scan fails; stopped, it keeps the peaks it saw.
+  const result = await scanCounterparties(logger).finally(() => memory.stop());
+  return { result, ms: performance.now() - started, cpu: cpuMs(process.pid) - cpu0, dbCpu: db ? cpuMs(db) - db0 : null, ...memory.stop() };
 }
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'kartoteka-bench-duplicates-memory-'));

@@ -102,6 +102,27 @@ export function childrenCpuSeconds(): number | null {
 
 export const cpuSeconds = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1e6;
 
+/**
+ * Samples this process's resident memory and V8 heap every 50 ms from now, after a garbage collection
+ * (with --expose-gc); `stop()` ends it → each as [at the start, the peak] (again the same, once stopped).
+ */
+export function sampleMemory(): { stop: () => { rss: [number, number]; heap: [number, number] } } {
+  (globalThis as { gc?: () => void }).gc?.();
+  const before = process.memoryUsage();
+  const peak = { rss: before.rss, heap: before.heapUsed };
+  const sample = setInterval(() => {
+    const now = process.memoryUsage();
+    peak.rss = Math.max(peak.rss, now.rss);
+    peak.heap = Math.max(peak.heap, now.heapUsed);
+  }, 50);
+  return {
+    stop: () => {
+      clearInterval(sample);
+      return { rss: [before.rss, peak.rss], heap: [before.heapUsed, peak.heap] };
+    },
+  };
+}
+
 /** The machine's load average (1, 5, 15 minutes): how busy it was while a benchmark ran. */
 export const loadAverage = () =>
   os

@@ -103,8 +103,10 @@ export interface FieldKindSpec<S extends SettingsShape> {
   /**
    * A cell of an imported file → the raw input `parse` takes (Excel's date serials, «Да»/«Нет», option
    * labels …); Date cells become ISO text and everything else is passed on as it is unless told.
+   * `link` is the target of the cell's hyperlink, if it has one: a kind that stores an address takes it
+   * (what the user clicks) instead of the text shown; others keep the text.
    */
-  fromCell?(cell: CellValue, field: FieldWith<S>): unknown;
+  fromCell?(cell: CellValue, field: FieldWith<S>, link?: string): unknown;
   /** A stored value as an export writes it into a spreadsheet cell; its formatted text unless told. */
   toCell?(value: StoredValue, field: FieldWith<S>, options: FormatOptions): ExportCell;
   /** What search finds a value by; nothing unless told. */
@@ -150,7 +152,7 @@ export interface FieldKind {
   reads(value: unknown, field: FieldDefinition): boolean;
   /** Total: a value the kind cannot read reads as its raw text, marked (`unreadableText`). */
   format(value: StoredValue, field: FieldDefinition, options: FormatOptions): string;
-  fromCell(cell: CellValue, field: FieldDefinition): unknown;
+  fromCell(cell: CellValue, field: FieldDefinition, link?: string): unknown;
   toCell(value: StoredValue, field: FieldDefinition, options: FormatOptions): ExportCell;
   normalizeForSearch(value: StoredValue, field: FieldDefinition): SearchContribution;
   filter: {
@@ -226,7 +228,7 @@ export function defineFieldKind<S extends SettingsShape>(spec: FieldKindSpec<S>)
     stored,
     reads,
     format,
-    fromCell: (cell, field) => (kind.fromCell ? kind.fromCell(cell, field) : plainCell(cell)),
+    fromCell: (cell, field, link) => (kind.fromCell ? kind.fromCell(cell, field, link) : plainCell(cell)),
     toCell: (value, field, options) => (kind.toCell && reads(value, field) ? kind.toCell(value, field, options) : { value: format(value, field, options) }),
     // A value the kind cannot read is found by its text as stored.
     normalizeForSearch: (value, field) => (reads(value, field) ? (kind.normalizeForSearch?.(value, field) ?? {}) : { text: [unreadableText(value).slice(UNREADABLE_MARK.length)] }),

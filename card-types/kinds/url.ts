@@ -1,4 +1,4 @@
-import { defineFieldKind, fail, ok } from '../kernel/field-kind';
+import { defineFieldKind, fail, ok, plainCell } from '../kernel/field-kind';
 import { fromText, wordsAndNumbers } from '../kernel/kind-parts';
 import { messages } from '../kernel/messages';
 
@@ -26,6 +26,8 @@ export default defineFieldKind({
       address.length <= maxLength;
     return valid ? ok(address) : fail(messages.notUrl);
   },
+  // A linked cell («Сайт компании» → https://…): the site is where the link leads; a link elsewhere (a file, an e-mail) leaves the text.
+  fromCell: (cell, _field, link) => (link && /^https?:\/\//i.test(link.trim()) ? link : plainCell(cell)),
   normalizeForSearch: wordsAndNumbers,
   toCell: (value) => ({ value: String(value), hyperlink: String(value) }),
   filter: { operators: ['contains', 'equals', 'in'] },

@@ -49,3 +49,16 @@ describe('a job in stages names the stage under way above its bar (s10 verify U1
     expect((await progressOf({ ...running('grouping', 5, 5), state: 'succeeded' }, scanStages)).querySelector('[data-test="job-stage"]')).toBeNull();
   });
 });
+
+describe('a job whose run cannot reach the database says so (s13 re-test R1)', () => {
+  it('shows «Связь с базой данных потеряна — повторяем…» instead of a rate and a time left, and the time left again once told the progress', async () => {
+    const moving = jobSnapshot({ progress: { done: 1000, total: 5000, rate: 38, secondsLeft: 106 } });
+    const waiting = await progressOf({ ...moving, waitingForDatabase: true, progress: { ...moving.progress, rate: null, secondsLeft: null } });
+    expect(waiting.querySelector('[data-test="job-waiting-for-database"]')?.textContent).toMatch(/^Связь с базой данных потеряна — повторяем…/);
+    expect(waiting.querySelector('[data-test="job-left"]')).toBeNull();
+    expect(waiting.querySelector('[data-test="job-rate"]')).toBeNull();
+    const back = await progressOf(moving);
+    expect(back.querySelector('[data-test="job-waiting-for-database"]')).toBeNull();
+    expect(back.querySelector('[data-test="job-left"]')?.textContent).toBe('осталось около 1 мин 46 с');
+  });
+});

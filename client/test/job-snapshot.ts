@@ -16,6 +16,7 @@ export function jobSnapshot({ progress, ...fields }: SnapshotFields = {}): JobSn
     cancelRefusal: null,
     retryable: false,
     cancelRequested: false,
+    waitingForDatabase: false,
     updatedAt: '2026-11-26T15:00:00.000Z',
     ...fields,
   };

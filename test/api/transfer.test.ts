@@ -30,14 +30,14 @@ type Inspection = {
   delimiter: string | null;
   headerRow: number;
   sheets: string[];
-  columns: { name: string; samples: string[] }[];
+  columns: { name: string; samples: string[]; links: (string | null)[] }[];
   mapping: { columns: (string | null)[]; constants: { field: string; value: string }[]; matchField: string | null; onMatch: string };
 };
 type Mapping = { columns: (string | null)[]; constants?: { field: string; value: string }[]; matchField?: string | null; onMatch: string };
 
 const JOB_FIELDS = 'id state progress { done total } result error';
 const INSPECT = `query($input: ImportSettingsInput!) { importInspection(input: $input) {
-  uploadId format encoding delimiter headerRow sheets columns { name samples } mapping { columns constants { field value } matchField onMatch } } }`;
+  uploadId format encoding delimiter headerRow sheets columns { name samples links } mapping { columns constants { field value } matchField onMatch } } }`;
 const START = `mutation($input: ImportSettingsInput!, $mapping: ImportMappingInput!, $dryRun: Boolean!) { startImport(input: $input, mapping: $mapping, dryRun: $dryRun) { ${JOB_FIELDS} } }`;
 
 async function upload(server: RunningServer, client: ApiClient, name: string, content: Buffer): Promise<{ status: number; body: { id?: string; code?: string; error?: string } }> {
@@ -699,6 +699,59 @@ describe('import and export (API)', function () {
     expect(byNumber['Д-4'].counterparty).to.equal(ufa.id);
   });
 
+  it('reads an .xlsx hyperlink cell as a user clicks it: a site takes the link’s target, an e-mail the address of its mailto:, a text its shown text; the report writes a refused row’s link back (s13 user U1)', async () => {
+    const linked = await createFolder(admin, { libraryId, name: 'Клиенты со ссылками', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, linked, [{ principalId: userIds.tanya, level: 'full' }]);
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet('Клиенты');
+    sheet.addRow(['Наименование', 'ИНН', 'Сайт', 'E-mail', 'Примечания']);
+    sheet.addRow([
+      'ООО «Берёза-1»',
+      '7706000005',
+      { text: 'Сайт компании', hyperlink: 'https://www.bereza-1.ru/' },
+      { text: 'Написать нам', hyperlink: 'mailto:info@bereza-1.ru?subject=%D0%97%D0%B0%D0%BA%D0%B0%D0%B7' },
+      { text: 'Прайс на сайте', hyperlink: 'https://www.bereza-1.ru/price' },
+    ]);
+    // A link to a file is no site: the shown text is not one either, so the row is refused as before — and its report keeps the link.
+    sheet.addRow(['ООО «Берёза-2»', '7706000012', { text: 'Сайт компании', hyperlink: 'file:///C:/клиенты/берёза-2.docx' }, null, null]);
+    const content = Buffer.from(await workbook.xlsx.writeBuffer());
+    const target = { folderId: linked, typeKey: 'counterparty' };
+    const dry = await importFile(server, tanya, { name: 'клиенты-ссылки.xlsx', content }, target, asIs, true);
+    expect(dry.inspection.mapping.columns).to.deep.equal(['name', 'inn', 'website', 'email', 'notes']);
+    const site = dry.inspection.columns[2];
+    expect(site.samples).to.deep.equal(['Сайт компании', 'Сайт компании']);
+    expect(site.links).to.deep.equal(['https://www.bereza-1.ru/', 'file:///C:/клиенты/берёза-2.docx']);
+    expect(dry.job.state, dry.job.error ?? '').to.equal('succeeded');
+    expect(dry.job.result).to.include({ created: 1, refused: 1 });
+    expect(dry.job.result!.preview[0].values).to.include({ website: 'https://www.bereza-1.ru/', email: 'info@bereza-1.ru', notes: 'Прайс на сайте' });
+    expect(dry.job.result!.refusedRows.map((row) => [row.row, row.problems.map((problem) => problem.column)])).to.deep.equal([[3, ['Сайт']]]);
+
+    const { job } = await importFile(server, tanya, { name: 'клиенты-ссылки.xlsx', content }, target, asIs);
+    expect(job.result).to.include({ created: 1, refused: 1 });
+    const [card] = await folderCards(tanya, linked);
+    expect(card.values).to.include({ name: 'ООО «Берёза-1»', website: 'https://www.bereza-1.ru/', email: 'info@bereza-1.ru', notes: 'Прайс на сайте' });
+    const report = await sheetRows((await download(server, tanya, `/transfer/imports/${job.id}/refused.xlsx`)).body);
+    expect(report[1].slice(0, 3)).to.deep.equal(['ООО «Берёза-2»', '7706000012', { text: 'Сайт компании', hyperlink: 'file:///C:/клиенты/берёза-2.docx' }]);
+  });
+
+  it('a contract whose «Контрагент» is a client in the trash is refused saying so, naming the client — not «не найдена», which sends the user to create it anew (s14 user U2)', async () => {
+    const contracts = await createFolder(admin, { libraryId, name: 'Договоры с удалёнными', allowedCardTypes: ['contract'] });
+    const clients = await createFolder(admin, { libraryId, name: 'Клиенты с удалёнными', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, contracts, [{ principalId: userIds.tanya, level: 'full' }]);
+    await setFolderAccess(admin, clients, [{ principalId: userIds.tanya, level: 'full' }]);
+    const { createCard: gone } = await tanya.data<{ createCard: { id: string } }>(
+      'mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "counterparty", values: $v) { id } }',
+      { f: clients, v: { name: 'АО «Ушедшее»' } },
+    );
+    await tanya.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id: gone.id });
+    const csv = Buffer.from('Номер;Дата;Контрагент;Статус\nД-У-1;01.02.2026;АО «Ушедшее»;Черновик\nД-У-2;01.02.2026;АО «Небывалое»;Черновик\n');
+    const { job } = await importFile(server, tanya, { name: 'договоры-удалённые.csv', content: csv }, { folderId: contracts, typeKey: 'contract' }, asIs, true);
+    expect(job.result!.refusedRows.map((row) => [row.row, row.problems.map((problem) => problem.message)])).to.deep.equal([
+      [2, ['Карточка «АО «Ушедшее»» в корзине — восстановите её и загрузите строку снова']],
+      [3, ['Карточка «АО «Небывалое»» не найдена']],
+    ]);
+  });
+
   it('checks the references of a whole batch at once: 600 contracts naming their counterparty ask one look-up per batch of 500, and a row naming nothing is refused with its message', async () => {
     const counterparties = await createFolder(admin, { libraryId, name: 'Контрагенты для ссылок', allowedCardTypes: ['counterparty'] });
     const contracts = await createFolder(admin, { libraryId, name: 'Договоры из файла', allowedCardTypes: ['contract'] });
@@ -796,6 +849,27 @@ describe('import and export (API)', function () {
     const uploaded = await upload(server, tanya, 'второй.csv', Buffer.from('Наименование;ИНН;\nООО «Два»;7705000147;+7 495 123-45-67\n'));
     const { importInspection } = await tanya.data<{ importInspection: Inspection }>(INSPECT, { input: { uploadId: uploaded.body.id, ...target } });
     expect(importInspection.mapping.columns).to.deep.equal(['name', 'inn', null]);
+  });
+
+  it('starts an unrelated file at «Пропустить строку»: the policy for existing cards is offered again only for a file with the same headers (s13 re-test R2)', async () => {
+    const folder = await createFolder(admin, { libraryId, name: 'Правка и новый список', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, folder, [{ principalId: userIds.tanya, level: 'full' }]);
+    const target = { folderId: folder, typeKey: 'counterparty' };
+    const correction = { name: 'правка.csv', content: Buffer.from('ИНН;Наименование;Телефон\n7705000130;ООО «Один»;+7 495 111-22-33\n') };
+    const overwrite = (inspection: Inspection): Mapping => ({ ...asIs(inspection), onMatch: 'overwrite' });
+    const corrected = await importFile(server, tanya, correction, target, overwrite);
+    expect(corrected.job.state, corrected.job.error ?? '').to.equal('succeeded');
+    const inspect = async (file: { name: string; content: Buffer }) =>
+      (await tanya.data<{ importInspection: Inspection }>(INSPECT, { input: { uploadId: (await upload(server, tanya, file.name, file.content)).body.id, ...target } }))
+        .importInspection;
+    // The same correction sheet again (its headers written otherwise: case and spaces): the policy chosen for it.
+    expect((await inspect({ name: 'правка-2.csv', content: Buffer.from('инн; Наименование ;ТЕЛЕФОН\n7705000130;ООО «Один»;+7 495 111-22-44\n') })).mapping.onMatch).to.equal(
+      'overwrite',
+    );
+    // A new client list with other columns: its columns are guessed as remembered, its policy is the safe one.
+    const list = await inspect({ name: 'новый-список.csv', content: Buffer.from('ИНН;Наименование;Телефон;E-mail\n7705000147;ООО «Два»;;dva@example.ru\n') });
+    expect(list.mapping.columns).to.deep.equal(['inn', 'name', 'phone', 'email']);
+    expect(list.mapping.onMatch).to.equal('skip');
   });
 
   it('refuses a file that is not a spreadsheet and a mapping without the required field, with messages at the fields', async () => {
@@ -899,6 +973,7 @@ describe('import and export (API)', function () {
       { title: '@SUM(A1)', delta: 0 },
       { title: '+7 495', delta: -12 },
       { title: 'Обычная', delta: 3 },
+      { title: "'=уже с апострофом", delta: 1 },
     ]) {
       await admin.data('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "ledger", values: $v) { id } }', { f: ledger, v: values });
     }
@@ -910,7 +985,19 @@ describe('import and export (API)', function () {
     const lines = csv.body.toString('utf8').slice(1).trim().split('\r\n');
     expect(lines[0]).to.equal('Название;Изменение');
     // «+7 495» has the shape of a phone number: written as one (below), not with the apostrophe.
-    expect(lines.slice(1)).to.have.members(["'=1+2;-5", "'-2+3;7", "'@SUM(A1);0", '" +7 495";-12', 'Обычная;3']);
+    expect(lines.slice(1)).to.have.members(["'=1+2;-5", "'-2+3;7", "'@SUM(A1);0", '" +7 495";-12', 'Обычная;3', "''=уже с апострофом;1"]);
+    // Imported back, each text is as it was: the import takes the guard off, once (s14 attack A1).
+    const back = await createFolder(admin, { libraryId, name: 'Проводки обратно', allowedCardTypes: ['ledger'] });
+    const returned = await importFile(server, admin, { name: 'проводки.csv', content: csv.body }, { folderId: back, typeKey: 'ledger' }, asIs);
+    expect(returned.job.result, returned.job.error ?? '').to.include({ created: 6, refused: 0 });
+    expect((await folderCards(admin, back)).map((card) => [card.values.title, card.values.delta])).to.have.deep.members([
+      ['=1+2', -5],
+      ['-2+3', 7],
+      ['@SUM(A1)', 0],
+      ['+7 495', -12],
+      ['Обычная', 3],
+      ["'=уже с апострофом", 1],
+    ]);
 
     const message = 'Фильтр: нужны поле, условие и значения текстом';
     for (const filters of [
@@ -1044,6 +1131,52 @@ describe('import and export (API)', function () {
     expect((await tanya.data<{ job: Shown }>(shown, { id: second.job.id })).job.retryable).to.equal(false);
     expect(await findFile(second.inspection.uploadId)).to.equal(null);
     expect(await count()).to.equal(1200);
+  });
+
+  it('the day-old sweep of uploads spares one a running import reads and one a failed import keeps for «Продолжить», for a day from the failure (s13 re-attack B5)', async () => {
+    const folder = await createFolder(admin, { libraryId, name: 'Старые загрузки', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, folder, [{ principalId: userIds.tanya, level: 'full' }]);
+    const content = Buffer.from(['Наименование', ...Array.from({ length: 600 }, (_, index) => `ООО «Давнее ${index + 1}»`)].join('\n'), 'utf8');
+    const target = { folderId: folder, typeKey: 'counterparty' };
+    const uploads = mongoose.connection.db!.collection('transfer.files');
+    const uploadedDayAgo = (id: string) => uploads.updateOne({ _id: new Types.ObjectId(id) }, { $set: { uploadDate: new Date(Date.now() - 25 * 3600_000) } });
+    // Any upload sweeps the day-old ones first.
+    const sweep = async () => expect((await upload(server, tanya, 'другой.csv', Buffer.from('Наименование\nООО «Другое»\n'))).status).to.equal(201);
+
+    const release = holdJobs('import');
+    let running: { uploadId: string; jobId: string };
+    try {
+      const uploaded = await upload(server, tanya, 'давнее.csv', content);
+      const input = { uploadId: uploaded.body.id!, ...target };
+      const inspection = (await tanya.data<{ importInspection: Inspection }>(INSPECT, { input })).importInspection;
+      const started = (await tanya.data<{ startImport: Job }>(START, { input, mapping: asIs(inspection), dryRun: false })).startImport;
+      running = { uploadId: input.uploadId, jobId: started.id };
+      await waitFor(async () => (await Job.findById(started.id).lean())?.state === 'running', 'the held import to run');
+      await uploadedDayAgo(running.uploadId);
+      await sweep();
+      expect(await findFile(running.uploadId)).to.not.equal(null);
+    } finally {
+      release();
+    }
+    expect((await finishedJob(tanya, running.jobId)).result).to.include({ created: 600 });
+
+    const restore = failJobsAt('import', 500, () => new Error('boom'));
+    let failed: { inspection: Inspection; job: Job };
+    try {
+      failed = await importFile(server, tanya, { name: 'давнее-2.csv', content }, target, asIs);
+    } finally {
+      restore();
+    }
+    expect(failed.job.state).to.equal('failed');
+    await uploadedDayAgo(failed.inspection.uploadId);
+    await sweep();
+    expect(await findFile(failed.inspection.uploadId)).to.not.equal(null);
+    // A day after the failure it goes, and «Продолжить» says why it cannot.
+    await Job.updateOne({ _id: new Types.ObjectId(failed.job.id) }, { $set: { finishedAt: new Date(Date.now() - 25 * 3600_000) } });
+    await sweep();
+    expect(await findFile(failed.inspection.uploadId)).to.equal(null);
+    const shown = await tanya.data<{ job: { retryable: boolean } }>('query($id: ID!) { job(id: $id) { retryable } }', { id: failed.job.id });
+    expect(shown.job.retryable).to.equal(false);
   });
 
   it('reports progress live, and an interrupted import resumes after its last written row; a cancelled one keeps what it wrote', async () => {

@@ -345,6 +345,23 @@ describeInBrowser('import and export, as a person does them (browser)', function
     ]);
   });
 
+  it('a «Сайт» of hyperlink cells shows in the mapping as the sites the links lead to; mapped to the notes, as the text shown (s13 user U1)', async () => {
+    const book = new ExcelJS.Workbook();
+    const clients = book.addWorksheet('Клиенты');
+    clients.addRow(['Наименование', 'ИНН', 'Сайт']);
+    clients.addRow(['ООО «Берёза-1»', '7705000154', { text: 'Сайт компании', hyperlink: 'https://www.bereza-1.ru/' }]);
+    const { page } = await importPageOfNewFolder('Сайты ссылками');
+    await page
+      .getByTestId('import-file')
+      .setInputFiles({ name: 'сайты.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', buffer: Buffer.from(await book.xlsx.writeBuffer()) });
+    const site = page.locator('[data-test="import-column"][data-column="Сайт"]');
+    await site.waitFor();
+    expect(await site.getByTestId('import-column-field').inputValue()).to.equal('website');
+    expect(await site.getByTestId('import-column-samples').textContent()).to.equal('https://www.bereza-1.ru/');
+    await site.getByTestId('import-column-field').selectOption('notes');
+    expect(await site.getByTestId('import-column-samples').textContent()).to.equal('Сайт компании');
+  });
+
   it('«Ваши импорты в эту папку» follows the imports live on the app’s one stream: one run from elsewhere appears with its counts when it ends, and shows its undo once undone, without a reload', async () => {
     const { folder: liveFolder, page } = await importPageOfNewFolder('Живой список');
     // The live streams the page opens (a session may hold five): the app's one, and a progress bar's own for its one job.

@@ -3,6 +3,8 @@ import mongoose from 'mongoose';
 import { pino } from 'pino';
 import { defineJob } from '../../server/src/jobs/define';
 import { Job, type JobDoc } from '../../server/src/jobs/model';
+import type { JobView } from '../../server/src/jobs/view';
+import { events } from '../../server/src/events/bus';
 import { JobRunner } from '../../server/src/jobs/runner';
 import { cancelJob, retryJob } from '../../server/src/jobs/service';
 import { testMongoUri, uniqueDbName } from '../support/mongo';
@@ -84,6 +86,22 @@ const outageJob = defineJob<{ key: string }, string>({
     if (run === 1) throw new mongoose.mongo.MongoNetworkError('connection closed');
     return `run ${run}`;
   },
+});
+
+/**
+ * Loses the database on each of its first `losses` runs — the driver's network error, or mongoose's
+ * timeout of an operation it queued while disconnected — then ends; may be retried after it failed.
+ */
+const losesDatabaseJob = defineJob<{ losses: number; buffering?: boolean }, string>({
+  type: 'test-loses-database',
+  async run(ctx) {
+    const run = (await Job.findById(ctx.jobId, { runs: 1 }).lean())!.runs;
+    if (run <= ctx.params.losses) {
+      throw ctx.params.buffering ? new mongoose.Error('Connection operation buffering timed out after 10000ms') : new mongoose.mongo.MongoNetworkError('connection closed');
+    }
+    return `run ${run}`;
+  },
+  retryRefusal: async () => null,
 });
 
 const fencedItems = () => mongoose.connection.collection<{ jobId: string; run: number }>('test_job_fenced');
@@ -254,6 +272,69 @@ describe('background job runner', function () {
       return current && ['succeeded', 'failed'].includes(current.state) && current;
     });
     expect(ended).to.deep.include({ state: 'succeeded', result: 'run 2', runs: 2 });
+  });
+
+  it('a job that lost the database too often fails, and «Продолжить» (retryJob) gives it the whole allowance of losses again (s13 re-test R1)', async () => {
+    runner();
+    // Twenty losses go back to the queue; the 21st fails the job.
+    const job = await losesDatabaseJob.enqueue(null, { losses: 23 });
+    const failed = await until('the job to fail', async () => {
+      const current = await jobState(job.id);
+      return current?.state === 'failed' && current;
+    });
+    expect(failed).to.deep.include({ runs: 21, error: 'connection closed' });
+    await retryJob(job.id, 'ru', { userId: String(new mongoose.Types.ObjectId()), ip: '127.0.0.1' });
+    const ended = await until('the continued job to end', async () => {
+      const current = await jobState(job.id);
+      return current && ['succeeded', 'failed'].includes(current.state) && current;
+    });
+    // Continued, it lost the database twice more and went on each time.
+    expect(ended).to.deep.include({ state: 'succeeded', result: 'run 24', databaseLosses: 2 });
+  });
+
+  it('takes mongoose’s «buffering timed out» for a lost database too: the job goes back to the queue and goes on, not «сбой на сервере» (s14 user U4)', async () => {
+    runner();
+    const job = await losesDatabaseJob.enqueue(null, { losses: 2, buffering: true });
+    const ended = await until('the job to end', async () => {
+      const current = await jobState(job.id);
+      return current && ['succeeded', 'failed'].includes(current.state) && current;
+    });
+    expect(ended).to.deep.include({ state: 'succeeded', result: 'run 3', databaseLosses: 2 });
+  });
+
+  it('while its run cannot reach the database the job’s owner is told so live, with no time left, and told the progress again once it can (s13 re-test R1)', async () => {
+    let databaseAway = false;
+    // The runner asks `paused` (the maintenance state, in the database) before each tick: here it cannot reach it.
+    const paused = async () => {
+      if (databaseAway) throw new mongoose.mongo.MongoNetworkError('connection closed');
+      return false;
+    };
+    const away = new JobRunner({ logger, tickMs: 50, pollMs: 50, leaseMs: 5_000, paused });
+    runners.push(away);
+    away.start();
+    const told: JobView[] = [];
+    const changes = events.subscribe('job-changed')[Symbol.asyncIterator]();
+    void (async () => {
+      for (let next = await changes.next(); !next.done; next = await changes.next()) told.push(next.value);
+    })();
+    try {
+      const job = await outageJob.enqueue(null, { key: 'away' });
+      await until('the job to run', async () => (await jobState(job.id))?.state === 'running');
+      databaseAway = true;
+      const waiting = await until('the owner to be told', async () => told.find((view) => view.id === job.id && view.waitingForDatabase));
+      expect(waiting).to.deep.include({ state: 'running' });
+      expect(waiting.progress).to.include({ rate: null, secondsLeft: null });
+      databaseAway = false;
+      const back = await until('the progress told again', async () => told.slice(told.indexOf(waiting)).find((view) => view.id === job.id && !view.waitingForDatabase));
+      expect(back).to.deep.include({ state: 'running', waitingForDatabase: false });
+      expect(Date.parse(back.updatedAt)).to.be.at.least(Date.parse(waiting.updatedAt));
+      // The stored job never says so: it is told, not written.
+      expect(await Job.exists({ _id: job.id, waitingForDatabase: { $exists: true } })).to.equal(null);
+      await words().insertMany([{ _id: 'away:1' }, { _id: 'away:2' }]);
+      await until('the job to end', async () => (await jobState(job.id))?.state === 'succeeded');
+    } finally {
+      await changes.return?.();
+    }
   });
 
   it('a run whose job was taken over while it prepared a batch writes nothing of that batch; the run that holds the job writes it once (s14 attack A3)', async () => {

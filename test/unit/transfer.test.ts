@@ -1,6 +1,6 @@
 import { readdirSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { expect } from 'chai';
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
@@ -139,6 +139,47 @@ describe('import: reading files', () => {
     for await (const row of readRows(file, { format: 'xlsx', sheet: null })) read.push(row.cells);
     expect(read.filter((cells) => JSON.stringify(cells).includes('\uFFFD'))).to.deep.equal([]);
     expect(read).to.deep.equal(expected);
+  });
+
+  it('reads a sheet of more than 200,000 rows of distinct texts: its rows and shared strings stream by, only the elements kept whole are bounded', async function () {
+    this.timeout(180_000);
+    const chunks: Buffer[] = [];
+    const stream = new PassThrough().on('data', (chunk: Buffer) => chunks.push(chunk));
+    const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream, useSharedStrings: true });
+    const sheet = workbook.addWorksheet('Клиенты');
+    const rows = 200_001;
+    for (let n = 1; n <= rows; n += 1) sheet.addRow([`ООО «Клиент-${n}»`]).commit();
+    sheet.commit();
+    await workbook.commit();
+    let read = 0;
+    let last: SheetRow | null = null;
+    for await (const row of readRows(inMemory(Buffer.concat(chunks)), { format: 'xlsx', sheet: null })) [read, last] = [read + 1, row];
+    expect(read).to.equal(rows);
+    expect(last).to.deep.equal({ row: rows, cells: [`ООО «Клиент-${rows}»`] });
+  });
+
+  it('reads a CSV of blank lines and of rows shorter than its header giving the thread back as it goes, numbering the rows as a spreadsheet does (s14 attack A4)', async () => {
+    const text = `Наименование;Примечания\n${'\n'.repeat(100_000)}${'ООО «Короткая»\n'.repeat(20_000)}ООО «Последняя»;x\n`;
+    // Turns of the event loop while the file is read: other requests are served in them.
+    let turns = 0;
+    let counting = true;
+    const count = () => {
+      turns += 1;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
+    const rows: SheetRow[] = [];
+    try {
+      for await (const row of readRows(inMemory(Buffer.from(text)), { format: 'csv', delimiter: ';' })) rows.push(row);
+    } finally {
+      counting = false;
+    }
+    expect(rows.length).to.equal(20_002);
+    expect(rows[0]).to.deep.equal({ row: 1, cells: ['Наименование', 'Примечания'] });
+    expect(rows[1]).to.deep.equal({ row: 100_002, cells: ['ООО «Короткая»'] });
+    expect(rows.at(-1)).to.deep.equal({ row: 120_002, cells: ['ООО «Последняя»', 'x'] });
+    // About 400,000 characters, given to the parser a few thousand at a time.
+    expect(turns).to.be.above(50);
   });
 
   it('lets reads of .xlsx files hold shared strings up to a budget: one that does not fit waits its turn until another gives its part back', async () => {

@@ -79,6 +79,7 @@ const en: typeof ru = {
     retry: 'Continue from where it stopped',
     failedUnknown: 'The job failed',
     reconnecting: 'The connection to the server was lost: reconnecting… (the job goes on on the server)',
+    waitingForDatabase: 'The connection to the database was lost: retrying… What was written is kept; the job goes on as soon as the database answers',
     technicalDetail: 'Details for the administrator',
   },
   confirmDelete: {

@@ -3,7 +3,7 @@ import { graphql, request, type ResultOf } from '../api/graphql';
 import { followLive } from '../api/live-stream';
 
 const JobFields = graphql(
-  `fragment JobFields on Job { id type state progress { done total rate secondsLeft note stage } result error errorMessage cancellable cancelRefusal retryable cancelRequested updatedAt }`,
+  `fragment JobFields on Job { id type state progress { done total rate secondsLeft note stage } result error errorMessage cancellable cancelRefusal retryable cancelRequested waitingForDatabase updatedAt }`,
 );
 const JobEvents = graphql(`subscription JobEvents($id: ID) { jobEvents(id: $id) { ...JobFields } }`, [JobFields]);
 const JobQuery = graphql(`query Job($id: ID!) { job(id: $id) { ...JobFields } }`, [JobFields]);

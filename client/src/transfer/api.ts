@@ -7,7 +7,7 @@ const InspectionQuery = graphql(`
   query ImportInspection($input: ImportSettingsInput!) {
     importInspection(input: $input) {
       uploadId fileName format sheets sheet encoding delimiter headerRow
-      columns { index name samples } fields { key label { ru en } kind required unique }
+      columns { index name samples links } fields { key label { ru en } kind required unique }
       mapping { columns constants { field value } matchField onMatch matchOtherFolders }
       suggestedTypeKey
     }

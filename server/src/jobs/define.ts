@@ -114,8 +114,8 @@ export function registeredJobTypes(): string[] {
   return [...registry.keys()];
 }
 
-export function publishJob(job: JobDoc): JobView {
-  const view = jobView(job);
+export function publishJob(job: JobDoc, waitingForDatabase = false): JobView {
+  const view = jobView(job, waitingForDatabase);
   events.publish('job-changed', view);
   return view;
 }

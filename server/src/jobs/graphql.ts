@@ -82,6 +82,8 @@ export const jobsModule: GraphQLModule = {
       cancelRequested: Boolean!
       "How many times it was started (more than once after a restart)."
       runs: Int!
+      "True while its run cannot reach the database and keeps trying (told live, never stored): no progress is being made, and the time left means nothing."
+      waitingForDatabase: Boolean!
       "When its state, progress or lease last changed: of two snapshots of a job, the later one is current."
       updatedAt: DateTime!
       createdAt: DateTime!
@@ -122,6 +124,7 @@ export const jobsModule: GraphQLModule = {
         const describe = jobDefinition(view.type)?.failureMessage;
         return describe ? describe(view, (await requireActor(context)).locale) : view.error;
       },
+      waitingForDatabase: (job: JobDoc | JobView) => asView(job).waitingForDatabase,
       cancellable: (job: JobDoc | JobView) => !jobDefinition(asView(job).type)?.cancelRefusal,
       cancelRefusal: async (job: JobDoc | JobView, _a: unknown, context: GraphQLContext) =>
         jobDefinition(asView(job).type)?.cancelRefusal?.[(await requireActor(context)).locale] ?? null,

@@ -43,6 +43,11 @@ const jobSchema = new Schema(
      * storing a checkpoint since; 0 again when it is claimed from the queue or stores a checkpoint.
      */
     takeovers: { type: Number, default: 0 },
+    /**
+     * How many times its run lost the database and it went back to the queue (see MAX_DATABASE_LOSSES in
+     * the runner); 0 again when `retryJob` runs it again, so «Продолжить» gets the whole allowance.
+     */
+    databaseLosses: { type: Number, default: 0 },
     /** At most one job per key, e.g. one scheduled backup per slot however many instances fire. */
     uniqueKey: { type: String, default: undefined },
     /** At most one unfinished job per key (e.g. one backup at a time); removed when the job finishes. */
@@ -83,6 +88,7 @@ export interface JobDoc {
   lease: { holder: string | null; until: Date | null };
   runs: number;
   takeovers?: number;
+  databaseLosses?: number;
   uniqueKey?: string;
   activeKey?: string;
   startedAt: Date | null;

@@ -38,10 +38,11 @@ interface Active {
 const round = (n: number) => Math.round(n * 100) / 100;
 
 /**
- * Runs a job may take before it fails for good when the database keeps going away under it: each
- * time it goes back to the queue and resumes from its checkpoint, as after a restart.
+ * Times a job may lose the database before it fails for good when the database keeps going away
+ * under it: each time it goes back to the queue and resumes from its checkpoint, as after a restart.
+ * Counted from its start, or from its last `retryJob`.
  */
-const MAX_RUNS_WITHOUT_DATABASE = 20;
+const MAX_DATABASE_LOSSES = 20;
 
 /**
  * Takeovers in a row after which a job is stopped instead of run again: a job that kills its process
@@ -51,8 +52,8 @@ const MAX_RUNS_WITHOUT_DATABASE = 20;
 const MAX_TAKEOVERS_IN_A_ROW = 5;
 
 /**
- * Whether an error says the database could not be reached or dropped the connection, rather than
- * refused the work — itself or the error it wraps (a job telling its owner why in words keeps the
+ * Whether an error says the database could not be reached or dropped the connection (or mongoose gave
+ * up waiting for it), rather than refused the work — itself or the error it wraps (a job telling its owner why in words keeps the
  * driver's error as its `cause`). The classes are those of mongoose's own driver, which throws them
  * (the project's `mongodb` dependency may be another copy, whose classes never match).
  */
@@ -60,6 +61,9 @@ export function lostDatabase(error: unknown): boolean {
   const { MongoNetworkError, MongoNotConnectedError, MongoServerError, MongoServerSelectionError } = mongoose.mongo;
   if (error instanceof Error && error.cause !== undefined && lostDatabase(error.cause)) return true;
   if (error instanceof MongoNetworkError || error instanceof MongoServerSelectionError || error instanceof MongoNotConnectedError) return true;
+  // Mongoose's own: an operation it queued while disconnected, and the connection did not come back in
+  // time («Connection operation buffering timed out after 10000ms» — s14 user U4 read «сбой на сервере»).
+  if (error instanceof mongoose.Error && /buffering timed out after \d+ms$/.test(error.message)) return true;
   return error instanceof MongoServerError && error.hasErrorLabel('TransientTransactionError');
 }
 
@@ -196,11 +200,14 @@ export class JobRunner {
     return { _id: job._id, 'lease.holder': this.instanceId, runs: job.runs };
   }
 
-  /** Back to the queue for any instance (this one is stopping), keeping progress and checkpoint. */
-  private async release(run: JobDoc, progress: JobProgress): Promise<void> {
+  /** Back to the queue for any instance (this one is stopping, or lost the database), keeping progress and checkpoint. */
+  private async release(run: JobDoc, progress: JobProgress, lostDatabase = false): Promise<void> {
     const job = await Job.findOneAndUpdate(
       this.thisRun(run),
-      { $set: { state: 'queued', 'lease.holder': null, 'lease.until': null, progress: { ...progress, rate: null, secondsLeft: null } } },
+      {
+        $set: { state: 'queued', 'lease.holder': null, 'lease.until': null, progress: { ...progress, rate: null, secondsLeft: null } },
+        ...(lostDatabase && { $inc: { databaseLosses: 1 } }),
+      },
       { returnDocument: 'after' },
     ).lean<JobDoc>();
     if (job) publishJob(job);
@@ -234,16 +241,29 @@ export class JobRunner {
       return { ...progress, rate: rate === null ? null : round(rate), secondsLeft: secondsLeft === null ? null : Math.ceil(secondsLeft) };
     };
 
+    /**
+     * The job as last stored, and whether its owner was told the database is away: a tick that cannot
+     * reach it says so on the live stream (no write needed), so the page does not show a time left that
+     * means nothing (s13 re-test R1); the next tick that reaches it stores and tells the progress again.
+     */
+    let lastStored = job;
+    let toldDatabaseAway = false;
+    const tellDatabaseAway = () => {
+      if (toldDatabaseAway) return;
+      toldDatabaseAway = true;
+      publishJob({ ...lastStored, progress: { ...measured(), rate: null, secondsLeft: null }, updatedAt: new Date() }, true);
+    };
+
     /** Stores progress and renews the lease when due; otherwise only looks for a cancellation. */
     const tick = async (): Promise<void> => {
       const leaseDue = Date.now() - leaseRenewedAt >= this.leaseMs / 3;
-      if (!dirty && !leaseDue) {
+      if (!dirty && !leaseDue && !toldDatabaseAway) {
         const current = await Job.findOne(mine, { cancelRequested: 1 }).lean<Pick<JobDoc, 'cancelRequested'>>();
         if (!current) interrupt('lease-lost');
         else if (current.cancelRequested) interrupt('cancel');
         return;
       }
-      const published = dirty;
+      const published = dirty || toldDatabaseAway;
       dirty = false;
       const renewedAt = Date.now();
       const updated = await Job.findOneAndUpdate(
@@ -253,6 +273,8 @@ export class JobRunner {
       ).lean<JobDoc>();
       if (!updated) return interrupt('lease-lost');
       leaseRenewedAt = renewedAt;
+      lastStored = updated;
+      toldDatabaseAway = false;
       if (published) publishJob(updated);
       if (updated.cancelRequested) interrupt('cancel');
     };
@@ -264,7 +286,11 @@ export class JobRunner {
           if (interruption !== 'shutdown' && !(await this.paused())) return tick();
           interrupt(interruption ?? 'paused');
         })
-        .catch((error: unknown) => logger.warn({ err: error }, 'job progress not stored'));
+        .catch((error: unknown) => {
+          // A tick only talks to the database: failing, it could not reach it.
+          logger.warn({ err: error }, 'job progress not stored');
+          tellDatabaseAway();
+        });
     }, this.tickMs);
 
     const context: JobContext<never, unknown> = {
@@ -302,6 +328,8 @@ export class JobRunner {
           throw controller.signal.reason;
         }
         dirty = false;
+        lastStored = updated;
+        toldDatabaseAway = false;
         publishJob(updated);
       },
       holdJob: async (session) => {
@@ -355,10 +383,10 @@ export class JobRunner {
     if (interruption === 'cancel') {
       set = { ...free, state: 'cancelled', result: 'result' in outcome ? (outcome.result ?? null) : null };
       logger.info({ done: progress.done }, 'job cancelled; what it did is kept');
-    } else if ('error' in outcome && lostDatabase(outcome.error) && job.runs < MAX_RUNS_WITHOUT_DATABASE) {
+    } else if ('error' in outcome && lostDatabase(outcome.error) && (job.databaseLosses ?? 0) < MAX_DATABASE_LOSSES) {
       // A database that stopped answering for a while is no reason to leave half an import failed (s12 user U1).
       logger.warn({ err: outcome.error, run: job.runs }, 'job lost the database: back to the queue, to resume from its checkpoint');
-      await this.release(job, progress).catch((error: unknown) => logger.warn({ err: error }, 'job not handed back; its lease will lapse and it resumes then'));
+      await this.release(job, progress, true).catch((error: unknown) => logger.warn({ err: error }, 'job not handed back; its lease will lapse and it resumes then'));
       return;
     } else if ('error' in outcome) {
       const message = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);

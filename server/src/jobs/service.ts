@@ -67,7 +67,7 @@ export async function cancelJob(id: string, locale: Locale = 'ru'): Promise<JobD
 
 /**
  * Runs a failed job again from its last checkpoint (what it did stays done), when its type allows
- * it (`retryRefusal`); refused with the reason (CONFLICT) otherwise. Who asked (`by`) is stored as
+ * it (`retryRefusal`), with the whole allowance of database losses again; refused with the reason (CONFLICT) otherwise. Who asked (`by`) is stored as
  * `continuedBy` (the job's run sees it). Returns the job queued again.
  */
 export async function retryJob(id: string, locale: Locale, by: { userId: string; ip: string }): Promise<JobDoc | null> {
@@ -96,6 +96,7 @@ export async function retryJob(id: string, locale: Locale, by: { userId: string;
         cancelRequested: false,
         'lease.holder': null,
         'lease.until': null,
+        databaseLosses: 0,
         continuedBy: { userId: new Types.ObjectId(by.userId), ip: by.ip },
       },
     },

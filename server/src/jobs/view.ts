@@ -26,11 +26,13 @@ export interface JobView {
   updatedAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  /** Told live (never stored) while its run cannot reach the database and keeps trying: no progress is being made. */
+  waitingForDatabase: boolean;
 }
 
 const iso = (date: Date | null | undefined) => (date ? new Date(date).toISOString() : null);
 
-export function jobView(job: JobDoc): JobView {
+export function jobView(job: JobDoc, waitingForDatabase = false): JobView {
   return {
     id: String(job._id),
     type: job.type,
@@ -53,5 +55,6 @@ export function jobView(job: JobDoc): JobView {
     updatedAt: iso(job.updatedAt ?? job.createdAt)!,
     startedAt: iso(job.startedAt),
     finishedAt: iso(job.finishedAt),
+    waitingForDatabase,
   };
 }

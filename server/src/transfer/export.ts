@@ -26,6 +26,7 @@ import { events } from '../events/bus';
 import { FieldErrors, isDuplicateKeyError } from '../validation';
 import { linkTexts } from './links';
 import { ExportUsage } from './model';
+import { FORMULA_GUARD } from './sheet';
 
 export type ExportFormat = 'xlsx' | 'csv';
 
@@ -201,6 +202,9 @@ const LINK_FONT: Partial<ExcelJS.Font> = { color: { argb: 'FF0563C1' }, underlin
 
 /** A phone number as stored: «+», groups of digits, an extension («+7 495 123 45 67 доб. 12»). */
 const STORED_PHONE = /^\+\d+(?: \d+)+(?: доб\. \d+)?$/;
+/** A text as an export writes it: one that starts as the formula guard does gets a guard of its own, which an import takes off (FORMULA_GUARD). */
+const guardedText = (text: string): string => (FORMULA_GUARD.test(text) ? `'${text}` : text);
+
 /** A phone number in a CSV cell, as `csvPhone` writes it (quoted). */
 const PHONE_IN_CSV = /^ \+\d/;
 
@@ -524,7 +528,7 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
           const { field, stored } = own;
           const cell = row.getCell(index + 1);
           const typed = kindOf(field).toCell(stored, field, { ...options, linkText });
-          cell.value = typed.hyperlink ? linkCell(String(typed.value), typed.hyperlink) : typed.value;
+          cell.value = typed.hyperlink ? linkCell(String(typed.value), typed.hyperlink) : typeof typed.value === 'string' ? guardedText(typed.value) : typed.value;
           if (typed.hyperlink && typeof cell.value === 'object') cell.font = LINK_FONT;
           if (typed.numberFormat) cell.numFmt = typed.numberFormat;
         });
@@ -571,7 +575,7 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
             const { field, stored } = own;
             const typed = kindOf(field).toCell(stored, field, { ...options, linkText });
             if (typeof typed.value === 'number') return typed.value;
-            return csvPhone(kindOf(field).format(stored, field, { ...options, linkText }));
+            return csvPhone(guardedText(kindOf(field).format(stored, field, { ...options, linkText })));
           }),
         );
         rowsWritten += 1;

@@ -56,7 +56,7 @@ export async function storedUploadBytes(ownerId: string): Promise<number> {
   return total?.bytes ?? 0;
 }
 
-/** Files older than this are removed when the next file is stored. */
+/** Files older than this are removed when the next file is stored (unless an import needs them: `removeOldFiles`). */
 const KEEP_MS = 24 * 60 * 60 * 1000;
 
 /** Stores a stream as a file; returns its id. The stream may be refused half-way (a size limit): nothing is kept then. */
@@ -109,10 +109,21 @@ export async function deleteFile(id: string): Promise<void> {
     .catch(() => undefined);
 }
 
-/** Uploads a day old are gone: they are transit, not storage. */
+/**
+ * Uploads a day old are gone: they are transit, not storage — but not while an import needs one: one
+ * queued or running reads it (its stream would lose its chunks half-way), and one that failed on the
+ * way keeps it for «Продолжить с места остановки» a day from its failure, not from the upload (s13
+ * re-attack B5). A failed dry run cannot be continued.
+ */
 async function removeOldFiles(): Promise<void> {
+  const dayAgo = new Date(Date.now() - KEEP_MS);
+  const needed = await Job.find(
+    { type: 'import', $or: [{ state: { $in: ['queued', 'running'] } }, { state: 'failed', 'params.dryRun': false, finishedAt: { $gte: dayAgo } }] },
+    { 'params.uploadId': 1 },
+  ).lean<{ params: { uploadId?: string } }[]>();
+  const spared = needed.flatMap((job) => (job.params.uploadId && Types.ObjectId.isValid(job.params.uploadId) ? [new Types.ObjectId(job.params.uploadId)] : []));
   const old = await bucket()
-    .find({ uploadDate: { $lt: new Date(Date.now() - KEEP_MS) } }, { projection: { _id: 1 } })
+    .find({ uploadDate: { $lt: dayAgo }, _id: { $nin: spared } }, { projection: { _id: 1 } })
     .limit(100)
     .toArray();
   for (const file of old) await deleteFile(String(file._id));

@@ -30,6 +30,8 @@ export const transferModule: GraphQLModule = {
       name: String!
       "The first values below the header, as text, each cut to its first 100 characters (with «…» where it goes on)."
       samples: [String!]!
+      "The targets of the samples' hyperlinks (an .xlsx cell linking elsewhere: «Сайт компании» → https://…), null where a sample has none. A site or an e-mail column takes the target; a text column, the sample."
+      links: [String]!
     }
     type ImportField {
       key: String!

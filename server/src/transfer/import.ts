@@ -145,6 +145,8 @@ async function actorOf(ownerId: string | null, ip: string): Promise<Actor> {
 interface RowWork {
   row: number;
   cells: (CellValue | null)[];
+  /** The targets of the row's hyperlinks by column index (see SheetRow). */
+  links?: Map<number, string>;
   input: Record<string, unknown>;
   problems: ImportProblem[];
   /** The card it matches by the unique field, when there is one. */
@@ -261,7 +263,7 @@ const cellText = (cell: CellValue): string => (cell instanceof Date ? cell.toISO
 
 /** The batch's rows as input for the card form: cells through their kinds, link texts resolved to ids. */
 async function buildInputs(plan: Plan, rows: SheetRow[]): Promise<RowWork[]> {
-  const work: RowWork[] = rows.map((row) => ({ row: row.row, cells: row.cells, input: { ...plan.constants }, problems: [], match: null, found: null }));
+  const work: RowWork[] = rows.map((row) => ({ row: row.row, cells: row.cells, links: row.links, input: { ...plan.constants }, problems: [], match: null, found: null }));
   for (const [index, field] of plan.fields.entries()) {
     if (!field) continue;
     const kind = kindOf(field);
@@ -286,7 +288,7 @@ async function buildInputs(plan: Plan, rows: SheetRow[]): Promise<RowWork[]> {
     for (const item of work) {
       const cell = item.cells[index];
       if (cell === null || cell === undefined) continue;
-      item.input[field.key] = kind.fromCell(cell, field);
+      item.input[field.key] = kind.fromCell(cell, field, item.links?.get(index));
       const unknown = unknownOption(plan.actor, field, item.input[field.key]);
       if (unknown) item.problems.push({ column: plan.params.headers[index] ?? null, message: unknown });
     }
@@ -456,11 +458,22 @@ const REPORT_ROW_CHARS = 2_000_000;
 /** Excel's bound on a cell's text. */
 const CELL_CHARS = 32_767;
 
-/** A refused row's cells as the report repeats them: the columns of the header only, each at most what a cell of Excel (and the row's share) holds. */
-function reportCells(cells: (CellValue | null)[], headers: number): (CellValue | string | null)[] {
+/** A cell of a refused row as its record keeps it: a linked cell as exceljs writes a hyperlink, its text and target. */
+type ReportCell = CellValue | string | null | { text: string; hyperlink: string };
+
+/**
+ * A refused row's cells as the report repeats them: the columns of the header only, each at most what a
+ * cell of Excel (and the row's share) holds; a linked cell keeps its link, so the row can be fixed in the
+ * report rather than in the original file (s13 user U1).
+ */
+function reportCells(cells: (CellValue | null)[], links: Map<number, string> | undefined, headers: number): ReportCell[] {
   const kept = cells.slice(0, headers);
   const most = Math.min(CELL_CHARS, Math.floor(REPORT_ROW_CHARS / Math.max(kept.length, 1)));
-  return kept.map((cell) => (cell instanceof Date ? cell.toISOString() : typeof cell === 'string' && cell.length > most ? cell.slice(0, most) : cell));
+  return kept.map((cell, index) => {
+    const value = cell instanceof Date ? cell.toISOString() : typeof cell === 'string' && cell.length > most ? cell.slice(0, most) : cell;
+    const link = links?.get(index);
+    return link && value !== null ? { text: String(value), hyperlink: link } : value;
+  });
 }
 
 /** A row's record, complete as stored (inserted as it is, without a model instance per row). */
@@ -474,7 +487,7 @@ const rowRecord = (importId: Types.ObjectId, item: RowWork, card: { before: Card
   before:
     card?.before && item.outcome === 'updated' ? Object.fromEntries(diffValues(card.before.values, card.after.values).map((change) => [change.key, change.before ?? null])) : null,
   after: item.outcome === 'updated' && card ? Object.fromEntries(diffValues(card.before!.values, card.after.values).map((change) => [change.key, change.after ?? null])) : null,
-  ...(item.outcome === 'refused' && { cells: reportCells(item.cells, headers), problems: item.problems }),
+  ...(item.outcome === 'refused' && { cells: reportCells(item.cells, item.links, headers), problems: item.problems }),
   undoneAt: null,
 });
 

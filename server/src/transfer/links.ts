@@ -27,17 +27,17 @@ export function linkItems(text: string, multiple: boolean): string[][] {
 
 const fold = (text: string) => text.trim().toLocaleLowerCase('ru').replace(/ё/g, 'е');
 
-/** What each text names among the cards a field may point to, for this actor: ids by text (several when ambiguous). */
-async function cardsNamed(actor: Actor, field: FieldDefinition, texts: string[]): Promise<Map<string, Set<string>>> {
-  const found = new Map<string, Set<string>>();
+/** Cards a field may point to that texts name, readable by the actor, by text: in the trash or not, as asked. */
+async function cardsNamedIn(actor: Actor, field: FieldDefinition, texts: string[], inTrash: boolean): Promise<Map<string, CardDoc[]>> {
+  const found = new Map<string, CardDoc[]>();
   const targets = kindOf(field).link?.targets(field) ?? [];
   const add = (text: string, card: CardDoc) => {
     if (!actor.ability.can('read', cardSubject(card))) return;
-    const ids = found.get(text) ?? new Set<string>();
-    ids.add(String(card._id));
-    found.set(text, ids);
+    const cards = found.get(text) ?? [];
+    if (!cards.some((known) => known._id.equals(card._id))) cards.push(card);
+    found.set(text, cards);
   };
-  const byTitle = await Card.find({ typeKey: { $in: targets }, title: { $in: texts }, inTrash: false }, { title: 1, folderId: 1, libraryId: 1 }).lean<CardDoc[]>();
+  const byTitle = await Card.find({ typeKey: { $in: targets }, title: { $in: texts }, inTrash }, { title: 1, folderId: 1, libraryId: 1 }).lean<CardDoc[]>();
   for (const card of byTitle) add(card.title, card);
   for (const typeKey of targets) {
     const type = await findCardType(typeKey);
@@ -50,7 +50,7 @@ async function cardsNamed(actor: Actor, field: FieldDefinition, texts: string[])
         const key = /^\d{1,15}$/.test(text) ? String(kindOf(unique).fromCell(Number(text), unique)) : text;
         textsByKey.set(key, [...(textsByKey.get(key) ?? []), text]);
       }
-      const cards = await Card.find({ typeKey, [path]: { $in: [...textsByKey.keys()] }, inTrash: false }, { [path]: 1, folderId: 1, libraryId: 1 }).lean<CardDoc[]>();
+      const cards = await Card.find({ typeKey, [path]: { $in: [...textsByKey.keys()] }, inTrash }, { title: 1, [path]: 1, folderId: 1, libraryId: 1 }).lean<CardDoc[]>();
       for (const card of cards) for (const text of textsByKey.get(String(card.values[unique.key])) ?? []) add(text, card);
     }
   }
@@ -117,12 +117,29 @@ export async function resolveLinks(actor: Actor, field: FieldDefinition, cells: 
   const link = kindOf(field).link;
   const multiple = kindOf(field).multiple(field);
   const texts = [...new Set(cells.flatMap((cell) => linkItems(cell, multiple).flat()))];
-  const named = link?.to === 'user' ? await usersNamed(actor, texts) : await cardsNamed(actor, field, texts);
-  const what = link?.to === 'user' ? t(actor, 'Пользователь', 'User') : t(actor, 'Карточка', 'Card');
+  const toCards = link?.to !== 'user';
+  const named = toCards
+    ? new Map([...(await cardsNamedIn(actor, field, texts, false))].map(([text, cards]) => [text, new Set(cards.map((card) => String(card._id)))]))
+    : await usersNamed(actor, texts);
+  // A text naming no card but one in the trash is told so: the user would create the card anew, and the
+  // one in the trash could then no longer be put back beside it (s14 user U2: «Карточка «498029921» не найдена»).
+  const unnamed = texts.filter((text) => (named.get(text)?.size ?? 0) === 0);
+  const trashed = toCards && unnamed.length > 0 ? await cardsNamedIn(actor, field, unnamed, true) : new Map<string, CardDoc[]>();
+  const what = toCards ? t(actor, 'Карточка', 'Card') : t(actor, 'Пользователь', 'User');
   const one = (text: string): Resolution => {
     const ids = [...(named.get(text) ?? [])];
     if (ids.length === 1) return { ids };
-    if (ids.length === 0) return { problem: t(actor, `${what} «${text}» не найден${link?.to === 'user' ? '' : 'а'}`, `${what} “${text}” not found`) };
+    const [inTrash] = trashed.get(text) ?? [];
+    if (ids.length === 0 && inTrash) {
+      return {
+        problem: t(
+          actor,
+          `Карточка «${inTrash.title}» в корзине — восстановите её и загрузите строку снова`,
+          `The card “${inTrash.title}” is in the trash: restore it and import the row again`,
+        ),
+      };
+    }
+    if (ids.length === 0) return { problem: t(actor, `${what} «${text}» не найден${toCards ? 'а' : ''}`, `${what} “${text}” not found`) };
     return { problem: t(actor, `«${text}»: найдено несколько (${ids.length}); укажите однозначно, например ИНН`, `“${text}”: ${ids.length} found; name one, e.g. by INN`) };
   };
   const resolutions = new Map<string, Resolution>();

@@ -108,9 +108,15 @@ export function guessMapping(columns: (string | null)[], type: CardTypeDefinitio
   const uniqueMapped = fields.find((field) => field.unique && taken.has(field.key))?.key ?? null;
   const constants = Object.fromEntries((remembered?.constants ?? []).filter(({ field }) => known.has(field) && !taken.has(field)).map(({ field, value }) => [field, value]));
   const matchField = remembered?.matchField && taken.has(remembered.matchField) ? remembered.matchField : uniqueMapped;
-  const onMatch = MATCH_POLICIES.includes(remembered?.onMatch as MatchPolicy) ? (remembered!.onMatch as MatchPolicy) : 'skip';
+  // What to do with existing cards is decided for one file (a correction sheet, not the next client list):
+  // remembered only for a file with the same headers, else the safe «skip» (s13 re-test R2).
+  const sameFile = remembered?.headers !== undefined && remembered.headers.join('\n') === namedHeaderKeys(columns).join('\n');
+  const onMatch = sameFile && MATCH_POLICIES.includes(remembered.onMatch as MatchPolicy) ? (remembered.onMatch as MatchPolicy) : 'skip';
   return { columns: mapped, constants, matchField, onMatch, matchOtherFolders: false };
 }
+
+/** A file's named headers as mappings compare them. */
+const namedHeaderKeys = (columns: (string | null)[]) => columns.filter((column): column is string => column !== null).map(headerKey);
 
 export async function rememberedMapping(userId: string, typeKey: string): Promise<ImportMappingDoc | null> {
   return ImportMapping.findOne({ userId: new Types.ObjectId(userId), typeKey }).lean<ImportMappingDoc>();
@@ -137,15 +143,23 @@ export async function bestFittingType(userId: string, columns: (string | null)[]
 }
 
 /**
- * Remembers a user's mapping for a type by column names, for the next file of the same shape. A
- * column without a header (null: named by its letters only) is not remembered: «D» of one file is
- * not «D» of the next (s11 user U1).
+ * Remembers a user's mapping for a type by column names, for the next file of the same shape, and the
+ * policy for existing cards with the file's headers. A column without a header (null: named by its
+ * letters only) is not remembered: «D» of one file is not «D» of the next (s11 user U1).
  */
 export async function rememberMapping(userId: string, typeKey: string, headers: (string | null)[], mapping: MappingGuess): Promise<void> {
   const columns = headers.flatMap((column, index) => (column !== null && mapping.columns[index] ? [{ column, field: mapping.columns[index] }] : []));
   await ImportMapping.updateOne(
     { userId: new Types.ObjectId(userId), typeKey },
-    { $set: { columns, constants: Object.entries(mapping.constants).map(([field, value]) => ({ field, value })), matchField: mapping.matchField, onMatch: mapping.onMatch } },
+    {
+      $set: {
+        columns,
+        constants: Object.entries(mapping.constants).map(([field, value]) => ({ field, value })),
+        matchField: mapping.matchField,
+        onMatch: mapping.onMatch,
+        headers: namedHeaderKeys(headers),
+      },
+    },
     { upsert: true },
   );
 }

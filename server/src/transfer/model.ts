@@ -63,6 +63,8 @@ const importMappingSchema = new Schema(
     constants: { type: [{ _id: false, field: String, value: String }], default: [] },
     matchField: { type: String, default: null },
     onMatch: { type: String, default: 'skip' },
+    /** The named headers of the file `onMatch` was chosen for, as compared (`headerKey`): the policy is offered again only for a file with the same. */
+    headers: { type: [String], default: undefined },
   },
   { timestamps: true, minimize: false },
 );
@@ -75,6 +77,7 @@ export interface ImportMappingDoc {
   constants: { field: string; value: string }[];
   matchField: string | null;
   onMatch: string;
+  headers?: string[];
 }
 
 export const ImportMapping = mongoose.model('ImportMapping', importMappingSchema, 'import_mappings');

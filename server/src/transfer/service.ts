@@ -60,6 +60,8 @@ export interface ImportColumn {
   name: string;
   /** The first few values below the header, as text. */
   samples: string[];
+  /** The targets of the samples' hyperlinks (an .xlsx cell linking elsewhere), null where a sample has none. */
+  links: (string | null)[];
 }
 
 export interface ImportInspection {
@@ -216,9 +218,12 @@ async function inspectFile(actor: Actor, settings: ImportSettings): Promise<Impo
     errors.throwIfAny();
   }
   const below = rows.filter((row) => row.row > header!.row).slice(0, SAMPLE_ROWS);
-  const columns = header!.columns
-    .slice(0, MAX_COLUMNS)
-    .map((name, index) => ({ name: startOf(name, MAX_COLUMN_NAME), index, samples: below.map((row) => sampleText(row.cells[index])) }));
+  const columns = header!.columns.slice(0, MAX_COLUMNS).map((name, index) => ({
+    name: startOf(name, MAX_COLUMN_NAME),
+    index,
+    samples: below.map((row) => sampleText(row.cells[index])),
+    links: below.map((row) => row.links?.get(index) ?? null),
+  }));
   const headers = namedColumns(columns.map((column) => column.name));
   const mapping = guessMapping(headers, type, await rememberedMapping(actor.userId, type.key));
   const candidates = (await listCardTypes()).filter((candidate) => allowedTypes.length === 0 || allowedTypes.includes(candidate.key));

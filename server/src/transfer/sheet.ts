@@ -4,8 +4,9 @@
  * iconv-lite; `;`, `,` or tab). Cells come out as the kernel's CellValue (or null when empty).
  */
 import { isUtf8 } from 'node:buffer';
-import { Readable } from 'node:stream';
+import { Readable, type Transform } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { setImmediate as yieldThread } from 'node:timers/promises';
 import { CsvError, parse as parseCsv } from 'csv-parse';
 import type ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
@@ -33,6 +34,8 @@ export interface SheetRow {
   /** The row's number as the file's program shows it (1 = the first row). */
   row: number;
   cells: (CellValue | null)[];
+  /** An .xlsx row's hyperlinks: a column's index → the target of its cell's link (what the user clicks in Excel). */
+  links?: Map<number, string>;
 }
 
 /** A file that cannot be read as it is, and why in the user's words (the import shows it at the file). */
@@ -90,12 +93,23 @@ export async function checkXlsxUnpacked(open: OpenFile, size: number): Promise<v
 
 type ExcelValue = ExcelJS.CellValue | undefined;
 
+/**
+ * The formula guard an export puts before a text a spreadsheet would run (`'` before = + - @, their
+ * full-width forms, a tab or CR: csv-stringify's `escape_formulas`, OWASP's advice). Opened from the CSV,
+ * Excel shows it as part of the text and saves it so; an import takes it off, once, so a folder exported
+ * and imported back keeps «- позвонить…» as it was, not «'- позвонить…» (s14 attack A1). A text that
+ * itself starts so — apostrophes, then one of those — is exported with one more `'` (`guardedText` in export.ts).
+ */
+export const FORMULA_GUARD = /^'(?='*[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20])/;
+
+const withoutFormulaGuard = (text: string) => text.replace(FORMULA_GUARD, '');
+
 const joinedRuns = (value: ExcelJS.CellRichTextValue) => value.richText.map((part) => part.text).join('');
 
-/** An exceljs cell value as the kernel's cell: rich text and links as their text, formulas as their result. */
+/** An exceljs cell value as the kernel's cell: rich text and links as their text (without a formula guard), formulas as their result. */
 export function cellOf(value: ExcelValue): CellValue | null {
   if (value === null || value === undefined) return null;
-  if (typeof value === 'string') return value.trim() === '' ? null : value;
+  if (typeof value === 'string') return value.trim() === '' ? null : withoutFormulaGuard(value);
   if (typeof value === 'number' || typeof value === 'boolean' || value instanceof Date) return value;
   if ('richText' in value) return cellOf(joinedRuns(value));
   if ('hyperlink' in value) return cellOf(typeof value.text === 'string' ? value.text : value.hyperlink);
@@ -150,8 +164,7 @@ export class MemoryBudget {
 const sharedStringsBudget = new MemoryBudget(SHARED_STRINGS_IN_MEMORY);
 
 /** The workbook's own parts, which exceljs's reader needs before it can read a worksheet as it streams by. */
-const BOOK_PARTS = ['xl/_rels/workbook.xml.rels', 'xl/workbook.xml', 'xl/sharedStrings.xml', 'xl/styles.xml'] as const;
-type BookPart = (typeof BOOK_PARTS)[number];
+const BOOK_PARTS = ['xl/_rels/workbook.xml.rels', 'xl/workbook.xml', 'xl/sharedStrings.xml', 'xl/styles.xml'];
 
 /**
  * exceljs's streaming WorkbookReader, with the steps it takes for each of those parts (exceljs 4.4;
@@ -159,9 +172,9 @@ type BookPart = (typeof BOOK_PARTS)[number];
  */
 interface BookReader extends AsyncIterable<ExcelJS.stream.xlsx.WorksheetReader> {
   options: Record<string, unknown>;
-  workbookRels?: { Target: string }[];
+  workbookRels?: { Id: string; Target: string }[];
   sharedStrings?: unknown[];
-  model?: { sheets?: { name?: string }[] };
+  model?: { sheets?: { name?: string; rId?: string }[] };
   _parseRels(entry: Readable): Promise<void>;
   _parseWorkbook(entry: Readable): Promise<void>;
   _parseSharedStrings(entry: Readable): AsyncIterable<unknown>;
@@ -263,13 +276,29 @@ const ROW_ATTRIBUTE_REFUSAL = {
   en: `A row of the file holds an attribute longer than ${MAX_ROW_ATTRIBUTE} characters (a cell address, a style): the file is damaged or was not made by Excel`,
 };
 
+/**
+ * The longest attribute value of a worksheet's relationship — a hyperlink's target, kept in memory for
+ * each linked cell while the sheet is read. A site's address is at most 2,000 characters (the url kind),
+ * an e-mail's 254; Excel writes the same addresses.
+ */
+export const MAX_LINK_TARGET = 2_083;
+
+const LINK_TARGET_REFUSAL = {
+  ru: `В файле есть ссылка длиннее ${MAX_LINK_TARGET.toLocaleString('ru-RU')} знаков: файл повреждён или собран не в Excel`,
+  en: `The file holds a link longer than ${MAX_LINK_TARGET.toLocaleString('en-GB')} characters: the file is damaged or was not made by Excel`,
+};
+
 const XML_SECTION_REFUSAL = {
   ru: 'В файле есть комментарии, разделы CDATA или объявления XML, которых Excel не пишет: файл повреждён или собран не в Excel',
   en: 'The file holds comments, CDATA sections or XML declarations, which Excel does not write: the file is damaged or was not made by Excel',
 };
 
-/** What a part is to exceljs: a worksheet (its rows stream), the shared strings (each string streams), or a part it keeps whole. */
-type PartKind = 'worksheet' | 'sharedStrings' | 'kept';
+/**
+ * What a part is to its reader: a worksheet (its rows stream), the shared strings (each string streams), a
+ * worksheet's relationships (each, a link's target, streams: read for the sheet's hyperlinks) or a part
+ * exceljs keeps whole.
+ */
+type PartKind = 'worksheet' | 'sharedStrings' | 'relationships' | 'kept';
 
 /**
  * Whether an element's content streams by and is bounded elsewhere: a worksheet's row (`row` in
@@ -280,6 +309,7 @@ type PartKind = 'worksheet' | 'sharedStrings' | 'kept';
  */
 function streams(part: PartKind, name: string, open: readonly string[]): boolean {
   if (part === 'worksheet') return name === 'row' && open.length === 2 && open[0] === 'worksheet' && open[1] === 'sheetData';
+  if (part === 'relationships') return name === 'Relationship' && open.length === 1 && open[0] === 'Relationships';
   return part === 'sharedStrings' && name === 'si' && open.length === 1 && open[0] === 'sst';
 }
 
@@ -321,16 +351,19 @@ class XmlBounds {
     this.parser.on('opentag', (tag) => {
       if (this.open.length >= MAX_XML_DEPTH) throw new SheetRefusal(XML_DEPTH_REFUSAL);
       const name = tag.name.slice(tag.name.indexOf(':') + 1);
-      if (this.streamed === 0 || (part === 'worksheet' && KEPT_IN_WORKSHEETS.has(name))) {
+      const streaming = this.streamed === 0 && streams(part, name, this.open);
+      // A row or a shared string streams by itself: counting each as kept refused every sheet of over
+      // 200,000 rows, and every file of as many distinct texts.
+      if ((this.streamed === 0 && !streaming) || (part === 'worksheet' && KEPT_IN_WORKSHEETS.has(name))) {
         if (++this.kept > MAX_PART_ELEMENTS) throw new SheetRefusal(PART_ELEMENTS_REFUSAL);
         for (const value of Object.values(tag.attributes)) this.keep(value.length);
       }
       if (part === 'worksheet') this.followWorksheetReader(tag.name, true);
       else if (part === 'sharedStrings' && tag.name === 'si') this.valueCharacters = 0;
       if ((tag.attributes.formatCode?.length ?? 0) > MAX_FORMAT_CODE) throw new SheetRefusal(FORMAT_CODE_REFUSAL);
-      const streaming = this.streamed === 0 && streams(part, name, this.open);
       if (this.streamed > 0 || streaming) {
-        for (const value of Object.values(tag.attributes)) if (value.length > MAX_ROW_ATTRIBUTE) throw new SheetRefusal(ROW_ATTRIBUTE_REFUSAL);
+        const [bound, refusal] = part === 'relationships' ? [MAX_LINK_TARGET, LINK_TARGET_REFUSAL] : [MAX_ROW_ATTRIBUTE, ROW_ATTRIBUTE_REFUSAL];
+        for (const value of Object.values(tag.attributes)) if (value.length > bound) throw new SheetRefusal(refusal);
       }
       this.open.push(name);
       this.streaming.push(streaming);
@@ -343,7 +376,7 @@ class XmlBounds {
     });
     this.parser.on('text', (text) => {
       if (this.streamed === 0) this.keep(text.length);
-      if (part !== 'kept' && (this.valueCharacters += text.length) > MAX_XML_RUN) throw new SheetRefusal(XML_RUN_REFUSAL);
+      if ((part === 'worksheet' || part === 'sharedStrings') && (this.valueCharacters += text.length) > MAX_XML_RUN) throw new SheetRefusal(XML_RUN_REFUSAL);
     });
     this.parser.on('error', (error) => {
       throw new SheetRefusal(XLSX_UNREADABLE, { cause: error });
@@ -413,22 +446,113 @@ async function* boundedXml(chunks: AsyncIterable<string>, part: PartKind): Async
   }
 }
 
-/** Reads the parts of `names` the file has, each by its place in the zip's central directory, in the order given, each bounded as `boundedXml` bounds. */
-async function readBookParts(file: SheetFile, names: readonly BookPart[], read: (name: BookPart, content: Readable, size: number) => Promise<void>): Promise<void> {
+/**
+ * A worksheet's `<hyperlinks>` element alone, cut from the part's text as it passes: it comes after the
+ * rows, which are not parsed here. A `<` inside a text or an attribute value is escaped, and comments
+ * and CDATA are refused by the bounds, so the element's tags cannot be met anywhere else.
+ */
+async function* hyperlinksElement(chunks: AsyncIterable<string>): AsyncGenerator<string> {
+  const kept = 32;
+  let text = '';
+  let inside = false;
+  for await (const chunk of chunks) {
+    text += chunk;
+    if (!inside) {
+      const start = text.search(/<hyperlinks[\s/>]/);
+      if (start < 0) {
+        text = text.slice(-kept);
+        continue;
+      }
+      [inside, text] = [true, text.slice(start)];
+    }
+    const end = /^<hyperlinks[^>]*\/>|<\/hyperlinks\s*>/.exec(text);
+    if (end) {
+      yield text.slice(0, end.index + end[0].length);
+      return;
+    }
+    yield text.slice(0, -kept);
+    text = text.slice(-kept);
+  }
+}
+
+/** How a part is bounded as it is read; a worksheet is read here only for its hyperlinks. */
+function boundedPart(name: string, text: AsyncIterable<string>): AsyncIterable<string> {
+  if (name === 'xl/sharedStrings.xml') return boundedXml(text, 'sharedStrings');
+  if (name.startsWith('xl/worksheets/_rels/')) return boundedXml(text, 'relationships');
+  if (name.startsWith('xl/worksheets/')) return boundedXml(hyperlinksElement(text), 'kept');
+  return boundedXml(text, 'kept');
+}
+
+/** Reads the parts of `names` the file has, each by its place in the zip's central directory, in the order given, each bounded as `boundedPart` bounds it. */
+async function readParts(file: SheetFile, names: readonly string[], read: (name: string, content: Readable, size: number) => Promise<void>): Promise<void> {
   const zip = await yauzl.fromRandomAccessReaderPromise(new RangeReader(file.open), file.size, { lazyEntries: true, autoClose: false });
   try {
     const entries = new Map<string, yauzl.Entry>();
-    for await (const entry of zip.eachEntry()) if ((names as readonly string[]).includes(entry.fileName)) entries.set(entry.fileName, entry);
+    for await (const entry of zip.eachEntry()) if (names.includes(entry.fileName)) entries.set(entry.fileName, entry);
     for (const name of names) {
       const entry = entries.get(name);
-      if (entry) {
-        const content = boundedXml((await zip.openReadStreamPromise(entry)).setEncoding('utf8'), name === 'xl/sharedStrings.xml' ? 'sharedStrings' : 'kept');
-        await read(name, Readable.from(content), entry.uncompressedSize);
-      }
+      if (entry) await read(name, Readable.from(boundedPart(name, (await zip.openReadStreamPromise(entry)).setEncoding('utf8'))), entry.uncompressedSize);
     }
   } finally {
     zip.close();
   }
+}
+
+/** Each element a part's text holds, as it passes: its name and attributes. */
+async function eachElement(content: Readable, visit: (name: string, attributes: Record<string, string>) => void): Promise<void> {
+  const parser = new SaxesParser();
+  parser.on('opentag', (tag) => visit(tag.name, tag.attributes as Record<string, string>));
+  let read = false;
+  for await (const chunk of content) [read] = [true, parser.write(chunk as string)];
+  if (read) parser.close();
+}
+
+/**
+ * Targets of a sheet's links by cell, `linkKey(row, column index)`: one map of small integers, not a map
+ * per row (100,000 linked rows took 43 MB more of the heap with one). Links past the columns read are left out.
+ */
+type SheetLinks = Map<number, string>;
+const linkKey = (row: number, column: number) => row * MAX_ROW_CELLS + column;
+
+/** A row's links by column index, taken out of the sheet's; undefined when it has none. */
+function takeRowLinks(links: SheetLinks, row: number, width: number): Map<number, string> | undefined {
+  let taken: Map<number, string> | undefined;
+  for (let column = 0; column < width && links.size > 0; column += 1) {
+    const target = links.get(linkKey(row, column));
+    if (target === undefined) continue;
+    (taken ??= new Map()).set(column, target);
+    links.delete(linkKey(row, column));
+  }
+  return taken;
+}
+
+/**
+ * The targets of a worksheet's hyperlinks. Its `<hyperlinks>` (cell → relationship) come after its rows
+ * and the targets are in its relationships part, so both are read by their places in the zip before
+ * the rows stream: the relationships first (a sheet without links has none, and its rows are not read
+ * twice), then the worksheet's text passes by unparsed up to its `<hyperlinks>`. The relationships'
+ * size is held in the budget of the shared strings: a link's target is held in memory until its row
+ * is read. A link over a range (a merged cell) is its top-left cell's, where the range's text is.
+ */
+async function sheetLinks(file: SheetFile, sheetPath: string, holdMemory: (bytes: number) => Promise<void>): Promise<SheetLinks> {
+  const targets = new Map<string, string>();
+  await readParts(file, [sheetPath.replace(/([^/]+)$/, '_rels/$1.rels')], async (_name, content, size) => {
+    await holdMemory(size);
+    await eachElement(content, (name, attributes) => {
+      if (name === 'Relationship' && attributes.Type?.endsWith('/hyperlink') && attributes.Id && attributes.Target) targets.set(attributes.Id, attributes.Target);
+    });
+  });
+  const links: SheetLinks = new Map();
+  if (targets.size === 0) return links;
+  await readParts(file, [sheetPath], async (_name, content) => {
+    await eachElement(content, (name, attributes) => {
+      const target = name === 'hyperlink' ? targets.get(attributes['r:id'] ?? '') : undefined;
+      const cell = /^\$?([A-Z]{1,3})\$?(\d{1,7})\b/.exec(attributes.ref ?? '');
+      const column = cell ? columnIndex(cell[1]) : MAX_ROW_CELLS;
+      if (target && cell && column < MAX_ROW_CELLS) links.set(linkKey(Number(cell[2]), column), target);
+    });
+  });
+  return links;
 }
 
 /**
@@ -445,7 +569,7 @@ async function bookReader(file: SheetFile, source: Readable, holdMemory: (bytes:
   const { default: excel } = await import('exceljs');
   const reader = new excel.stream.xlsx.WorkbookReader(source, { sharedStrings: 'emit', styles: 'cache', hyperlinks: 'ignore', worksheets: 'emit' }) as unknown as BookReader;
   const strings: unknown[] = [];
-  await readBookParts(file, BOOK_PARTS, async (name, content, size) => {
+  await readParts(file, BOOK_PARTS, async (name, content, size) => {
     if (name === 'xl/_rels/workbook.xml.rels') await reader._parseRels(content);
     else if (name === 'xl/workbook.xml') await reader._parseWorkbook(content);
     else if (name === 'xl/styles.xml') await reader._parseStyles(content);
@@ -481,12 +605,14 @@ async function* xlsxRows(file: SheetFile, sheet: string | null | undefined): Asy
   const source = file.open();
   let sourceFailed = false;
   source.once('error', () => (sourceFailed = true));
-  let release = () => {};
+  const releases: (() => void)[] = [];
+  const holdMemory = async (bytes: number) => void releases.push(await sharedStringsBudget.take(bytes));
   try {
-    const reader = await bookReader(file, source, async (bytes) => {
-      release = await sharedStringsBudget.take(bytes);
-    });
+    const reader = await bookReader(file, source, holdMemory);
     const wanted = sheet ?? reader.model?.sheets?.[0]?.name ?? null;
+    const wantedRel = reader.model?.sheets?.find((entry) => entry.name === wanted)?.rId;
+    const wantedTarget = reader.workbookRels?.find((rel) => rel.Id === wantedRel)?.Target;
+    const links: SheetLinks = wantedTarget ? await sheetLinks(file, `xl/${wantedTarget}`, holdMemory) : new Map();
     let index = 0;
     for await (const worksheet of reader) {
       index += 1;
@@ -494,7 +620,8 @@ async function* xlsxRows(file: SheetFile, sheet: string | null | undefined): Asy
       if (wanted === null ? index > 1 : name !== wanted) continue;
       for await (const row of worksheet) {
         const values = (row.values as ExcelValue[]).slice(1, MAX_ROW_CELLS + 1);
-        yield { row: row.number, cells: values.map(cellOf) };
+        const rowLinks = takeRowLinks(links, row.number, values.length);
+        yield { row: row.number, cells: values.map(cellOf), ...(rowLinks && { links: rowLinks }) };
       }
       return;
     }
@@ -503,7 +630,7 @@ async function* xlsxRows(file: SheetFile, sheet: string | null | undefined): Asy
     if (error instanceof SheetRefusal || sourceFailed) throw error;
     throw new SheetRefusal(XLSX_UNREADABLE, { cause: error });
   } finally {
-    release();
+    for (const release of releases) release();
     source.destroy();
   }
 }
@@ -512,7 +639,7 @@ async function* xlsxRows(file: SheetFile, sheet: string | null | undefined): Asy
 export async function xlsxSheets(file: SheetFile): Promise<string[]> {
   const { default: excel } = await import('exceljs');
   const reader = new excel.stream.xlsx.WorkbookReader(Readable.from([]), {}) as unknown as BookReader;
-  await readBookParts(file, ['xl/workbook.xml'], (_name, content) => reader._parseWorkbook(content)).catch((error: unknown) => {
+  await readParts(file, ['xl/workbook.xml'], (_name, content) => reader._parseWorkbook(content)).catch((error: unknown) => {
     throw error instanceof SheetRefusal ? error : new SheetRefusal(XLSX_UNREADABLE, { cause: error });
   });
   return (reader.model?.sheets ?? []).map((sheet, index) => sheet.name ?? `${index + 1}`);
@@ -724,18 +851,42 @@ function refuseBinaryRecord(record: string[], row: number, encoding: TextEncodin
   );
 }
 
+/** Characters of a CSV's text csv-parse is given at once (see `inSlices`). */
+const CSV_SLICE = 4096;
+
+/**
+ * A CSV's text in slices, the thread given back between them. csv-parse reads what it is given in one
+ * go, and builds an error object (a stack trace, copies of the record and the options) for every row
+ * with another number of cells than the first: a 64 KB chunk of such rows held the only thread for
+ * seconds, a 1 MB file for minutes (s14 attack A4). A slice never ends inside a surrogate pair.
+ */
+async function* inSlices(chunks: AsyncIterable<string>): AsyncGenerator<string> {
+  for await (const chunk of chunks) {
+    for (let at = 0; at < chunk.length;) {
+      let end = Math.min(chunk.length, at + CSV_SLICE);
+      if (end < chunk.length && /[\uD800-\uDBFF]/.test(chunk[end - 1])) end -= 1;
+      yield chunk.slice(at, end);
+      at = end;
+      await yieldThread();
+    }
+  }
+}
+
 async function* csvRows(open: OpenFile, options: ReadOptions): AsyncGenerator<SheetRow> {
   const { encoding, delimiter } = await csvDialect(open, options);
   const source = open();
-  const parser = source
-    .pipe(iconv.decodeStream(encoding))
-    .pipe(parseCsv({ delimiter, bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: false, max_record_size: MAX_CSV_RECORD }));
+  // iconv-lite's stream is a Transform (its typings say only a ReadWriteStream, which has no destroy).
+  const decoded = source.pipe(iconv.decodeStream(encoding) as Transform);
+  const sliced = Readable.from(inSlices(decoded));
+  // Blank lines are skipped by csv-parse at no cost (as records, each was one of the error objects above) and
+  // counted in `info`: a row's number is the records and blank lines up to it, as a spreadsheet numbers it.
+  const parser = sliced.pipe(parseCsv({ delimiter, bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true, max_record_size: MAX_CSV_RECORD }));
   let row = 0;
   try {
-    for await (const record of parser as AsyncIterable<string[]>) {
-      row += 1;
+    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { records: number; empty_lines: number } }>) {
+      row = info.records + info.empty_lines;
       refuseBinaryRecord(record, row, encoding);
-      yield { row, cells: record.slice(0, MAX_ROW_CELLS).map((text) => (text.trim() === '' ? null : text)) };
+      yield { row, cells: record.slice(0, MAX_ROW_CELLS).map((text) => (text.trim() === '' ? null : withoutFormulaGuard(text))) };
     }
   } catch (error) {
     if (!(error instanceof CsvError)) throw error;
@@ -751,7 +902,7 @@ async function* csvRows(open: OpenFile, options: ReadOptions): AsyncGenerator<Sh
     );
   } finally {
     // Left early (a preview, a cancel): the file's stream is closed too, not only the parser.
-    source.destroy();
+    for (const stream of [parser, sliced, decoded, source]) stream.destroy();
   }
 }
 
@@ -765,6 +916,13 @@ export function readRows(file: SheetFile, options: ReadOptions): AsyncGenerator<
 const HEADER_SEARCH_ROWS = 20;
 
 const filled = (row: SheetRow) => row.cells.filter((cell) => cell !== null).length;
+
+/** A column's index from its letters: `A` → 0, `AA` → 26. */
+export function columnIndex(letters: string): number {
+  let number = 0;
+  for (const letter of letters) number = number * 26 + letter.charCodeAt(0) - 64;
+  return number - 1;
+}
 
 /** `A`, `B` … `AA`: a column's letters as spreadsheets name it. */
 export function columnLetters(index: number): string {

@@ -53,7 +53,7 @@ describe('db conformance: answering other clients during a bulk write', function
     expect(await cards.countDocuments({ words: 'alpha' })).to.equal(docs.length);
   });
 
-  it('answers other clients while a large transaction commits, and they see none of its documents until all of them', async () => {
+  it('answers other clients while a large transaction inserts and commits, and they see none of its documents until all of them', async () => {
     const notes = db.collection('notes');
     await notes.createIndex({ folder: 1, title: 1 });
     await notes.createIndex({ words: 1 });
@@ -61,7 +61,14 @@ describe('db conformance: answering other clients during a bulk write', function
     const docs = Array.from({ length: 20_000 }, (_, i) => ({ folder: i % 10, title: `Note ${i}`, words: [`w${i}`, `x${i % 100}`], text: `договор поставки номер ${i}` }));
     const session = loader.startSession();
     session.startTransaction();
-    await notes.insertMany(docs, { session });
+    let inserted = false;
+    const insert = notes.insertMany(docs, { session }).then(() => (inserted = true));
+    const countsWhileInserting: number[] = [];
+    while (!inserted) countsWhileInserting.push(await probeDb.collection('notes').countDocuments({}));
+    await insert;
+    // The statements ran into the transaction's write set in slices, other clients answered between.
+    expect(countsWhileInserting.length, `reads answered while inserting: ${countsWhileInserting.length}`).to.be.at.least(3);
+    expect([...new Set(countsWhileInserting)]).to.deep.equal([0]);
     let committed = false;
     const commit = session.commitTransaction().then(() => (committed = true));
     const countsWhileCommitting: number[] = [];

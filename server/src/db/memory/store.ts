@@ -19,10 +19,10 @@ const BUILD_BATCH = 2000;
 const RECLAIM_BATCH = 2000;
 
 /**
- * How long a transaction's commit works out its writes before other clients are answered (ms): a
- * page's query waits behind a commit at most about this long.
+ * How long a transaction's statements, or its commit working out its writes, run before other
+ * clients are answered (ms): a page's query waits behind a transaction's work at most about this long.
  */
-const COMMIT_SLICE_MS = 5;
+export const TRANSACTION_SLICE_MS = 5;
 
 /** One LMDB write: `value` stored under `key`, or the key deleted (null); `unique`: an entry of a unique index (one per key). */
 interface StorageOp {
@@ -848,7 +848,7 @@ export class Store {
 
   /**
    * Commits a transaction's write set. What to write — every record's index entries, unique
-   * checks, postings — is worked out first, in slices of `COMMIT_SLICE_MS` between which other
+   * checks, postings — is worked out first, in slices of `TRANSACTION_SLICE_MS` between which other
    * clients are answered (the transaction's records and unique keys stay locked meanwhile, so what
    * it reads of them cannot change); the writes are then queued in one event turn to LMDB's writer
    * thread, which applies them in one LMDB transaction off this thread: readers meanwhile see the
@@ -858,10 +858,10 @@ export class Store {
   async commitWrites(writes: Map<Collection, Overlay>): Promise<void> {
     const planning = this.planCommit(writes);
     let step = planning.next();
-    for (let deadline = performance.now() + COMMIT_SLICE_MS; !step.done; step = planning.next()) {
+    for (let deadline = performance.now() + TRANSACTION_SLICE_MS; !step.done; step = planning.next()) {
       if (performance.now() < deadline) continue;
       await new Promise((resolve) => setImmediate(resolve));
-      deadline = performance.now() + COMMIT_SLICE_MS;
+      deadline = performance.now() + TRANSACTION_SLICE_MS;
     }
     let plan = step.value;
     // An index built or dropped, a collection dropped while it was worked out: worked out again, at once.

@@ -1,12 +1,13 @@
 /**
- * `npm run bench:db-heartbeat [-- --cards 1000000] [--batch 20000] [--port 0]`: does the built-in
+ * `npm run bench:db-heartbeat [-- --cards 1000000] [--batch 20000] [--transactions] [--port 0]`: does the built-in
  * database keep answering while a bulk load runs? The database runs in its own process (`npm run
  * db:memory` with a temporary `--dbpath`); one client loads cards shaped like the seed's
  * counterparties into a collection with the card model's indexes — unordered insert commands of
  * `--batch` cards, two in flight, as `seeds/generate.ts` loads them — while a second client (its
  * own connection, as the driver's server monitor has) sends `ping` and a `findOne` by `_id` every
  * 100 ms. Prints the longest wait for an answer and the longest gap between answers, per 100,000
- * cards loaded, and the load rate. `--uri` loads into a database already running instead (a real
+ * cards loaded, and the load rate. `--transactions`: each insert command in a transaction of its
+ * own, committed before the next (an import's batches: `--batch 500`). `--uri` loads into a database already running instead (a real
  * MongoDB, or the built-in one started with a profiler). A script that prints numbers; it asserts nothing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -27,11 +28,12 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '20000' },
     port: { type: 'string', default: '0' },
     uri: { type: 'string' },
+    transactions: { type: 'boolean', default: false },
   },
 });
 const CARDS = Number(args.cards);
 const BATCH = Number(args.batch);
-const IN_FLIGHT = 2;
+const IN_FLIGHT = args.transactions ? 1 : 2;
 const PROBE_EVERY_MS = 100;
 const REPORT_EVERY = 100_000;
 
@@ -126,7 +128,7 @@ loader.on('serverHeartbeatFailed', () => monitorFailures++);
 try {
   printMachine();
   console.log(
-    `${CARDS.toLocaleString('en-US')} cards in insert commands of ${BATCH.toLocaleString('en-US')} (${IN_FLIGHT} in flight), the card model's indexes; probes every ${PROBE_EVERY_MS} ms`,
+    `${CARDS.toLocaleString('en-US')} cards in insert commands of ${BATCH.toLocaleString('en-US')} (${args.transactions ? 'each in a transaction' : `${IN_FLIGHT} in flight`}), the card model's indexes; probes every ${PROBE_EVERY_MS} ms`,
   );
   const cards = loader.db('bench_heartbeat').collection('cards');
   for (const [key, options] of Card.schema.indexes()) await cards.createIndex(key as Record<string, 1 | -1>, options as Record<string, unknown>);
@@ -142,7 +144,9 @@ try {
   for (let offset = 1; offset < CARDS; offset += BATCH) {
     const batch = Array.from({ length: Math.min(BATCH, CARDS - offset) }, (_, j) => cardDoc(offset + j));
     if (storing.length === IN_FLIGHT) await storing.shift();
-    storing.push(cards.insertMany(batch, { ordered: false }));
+    storing.push(
+      args.transactions ? loader.withSession((session) => session.withTransaction(() => cards.insertMany(batch, { session }))) : cards.insertMany(batch, { ordered: false }),
+    );
     const loaded = offset + batch.length - IN_FLIGHT * BATCH;
     if (loaded - reported >= REPORT_EVERY) {
       const worst = await probe.take();

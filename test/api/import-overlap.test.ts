@@ -4,6 +4,7 @@ import { DuplicateGroup } from '../../server/src/duplicates/model';
 import type { RunningServer } from '../../server/src/server';
 import { innFromStem } from '../../seeds/demo-cards';
 import type { ApiClient } from '../support/api-client';
+import { databaseCommandsDuring } from '../support/commands';
 import { createCorrespondents } from '../support/fixtures';
 import { importCsv } from '../support/import';
 import { signedIn, startTestServer } from '../support/server';
@@ -24,7 +25,8 @@ describe('import batches overlap with the duplicates refresh of the batch before
   let folderId = '';
 
   before(async () => {
-    server = await startTestServer();
+    // Commands are watched: the duplicates refresh's reads of key documents are counted.
+    server = await startTestServer({}, { monitorCommands: true });
     admin = await signedIn(server);
     ({ folderId } = await createCorrespondents(admin, PASSWORD, []));
   });
@@ -75,5 +77,22 @@ describe('import batches overlap with the duplicates refresh of the batch before
       '{ duplicateGroups(typeKey: "counterparty", first: 10) { edges { node { cards(first: 10) { title } } } } }',
     );
     expect(duplicateGroups.edges.map((edge) => edge.node.cards.map((card) => card.title))).to.deep.equal([[`ООО «${name(0)}»`, `ООО «${name(0)}»`]]);
+  });
+  it('asks the key documents for each exact value of a batch once — counting its holders and finding alike cards share one read — and still groups the rows with the same phone', async () => {
+    const rows = [
+      `ООО «Первый поставщик»;${innFromStem('400000001')};+7 495 111-22-33`,
+      `ЗАО «Совсем другое имя»;${innFromStem('400000002')};+7 812 444-55-66`,
+      `ИП Ковалёв;${innFromStem('400000003')};+7 495 111-22-33`,
+    ];
+    const csv = ['Наименование;ИНН;Телефон', ...rows].join('\n');
+    const { result: state, commands } = await databaseCommandsDuring(() => importCsv(server, admin, { folderId, typeKey: 'counterparty', csv, columns: ['name', 'inn', 'phone'] }));
+    expect(state).to.equal('succeeded');
+    const inn = innFromStem('400000002');
+    const keyReads = commands.filter((command) => command.name === 'find' && command.collection === 'duplicate_keys' && JSON.stringify(command.command.filter).includes(inn));
+    expect(keyReads.length, 'reads of duplicate_keys naming the INN of the second row').to.equal(1);
+    const { duplicateGroups } = await admin.data<{ duplicateGroups: { edges: { node: { cards: { title: string }[] } }[] } }>(
+      '{ duplicateGroups(typeKey: "counterparty", first: 10) { edges { node { cards(first: 10) { title } } } } }',
+    );
+    expect(duplicateGroups.edges.map((edge) => edge.node.cards.map((card) => card.title).sort())).to.deep.include(['ИП Ковалёв', 'ООО «Первый поставщик»']);
   });
 });

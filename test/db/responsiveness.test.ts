@@ -53,6 +53,40 @@ describe('db conformance: answering other clients during a bulk write', function
     expect(await cards.countDocuments({ words: 'alpha' })).to.equal(docs.length);
   });
 
+  it('answers other clients while a large transaction inserts and commits, and they see none of its documents until all of them', async () => {
+    const notes = db.collection('notes');
+    await notes.createIndex({ folder: 1, title: 1 });
+    await notes.createIndex({ words: 1 });
+    await notes.createIndex({ text: 'text' });
+    const docs = Array.from({ length: 20_000 }, (_, i) => ({ folder: i % 10, title: `Note ${i}`, words: [`w${i}`, `x${i % 100}`], text: `договор поставки номер ${i}` }));
+    const session = loader.startSession();
+    session.startTransaction();
+    let inserted = false;
+    const insert = notes.insertMany(docs, { session }).then(() => (inserted = true));
+    const countsWhileInserting: number[] = [];
+    while (!inserted) countsWhileInserting.push(await probeDb.collection('notes').countDocuments({}));
+    await insert;
+    // The statements ran into the transaction's write set in slices, other clients answered between.
+    expect(countsWhileInserting.length, `reads answered while inserting: ${countsWhileInserting.length}`).to.be.at.least(3);
+    expect([...new Set(countsWhileInserting)]).to.deep.equal([0]);
+    let committed = false;
+    const commit = session.commitTransaction().then(() => (committed = true));
+    const countsWhileCommitting: number[] = [];
+    while (!committed) {
+      const count = await probeDb.collection('notes').countDocuments({});
+      if (!committed) countsWhileCommitting.push(count);
+    }
+    await commit;
+    await session.endSession();
+    // None saw part of the transaction (a read between its commit and the reply's arrival sees all of it) …
+    expect(countsWhileCommitting.filter((count) => count !== 0 && count !== docs.length)).to.deep.equal([]);
+    // … and the commit's work was sliced: several reads were answered before it, not one long wait.
+    const before = countsWhileCommitting.filter((count) => count === 0).length;
+    expect(before, `reads answered before the commit: ${before}`).to.be.at.least(3);
+    expect(await probeDb.collection('notes').countDocuments({ words: 'x7' })).to.equal(200);
+    expect(await probeDb.collection('notes').countDocuments({ $text: { $search: 'поставки' } })).to.equal(docs.length);
+  });
+
   it('an insert that meets a record of an open transaction waits for it and then goes on where it stopped', async () => {
     const marks = db.collection<{ _id: number; by?: string }>('marks');
     await marks.insertOne({ _id: -1 });

@@ -7,7 +7,7 @@ import { checksEachCard } from '../cards/permitted';
 import { FieldErrors, objectIdArgument, refuseField, searchText } from '../validation';
 import { searchByWords, queryPrefixes } from '../cards/search';
 import { Card } from '../cards/model';
-import { cardKeys, claimKeys, commonKeysAmong, commonValueLimits, holderCounts, likeness, lookupKeys, spread, storeKeysOfCards, type KeyedCard } from './keys';
+import { cardKeys, claimKeys, commonKeysAmong, commonValueLimits, keyHolders, likeness, lookupKeys, spread, storeKeysOfCards, type KeyedCard } from './keys';
 import {
   CLAIM_BUCKETS,
   DuplicateClaim,
@@ -188,6 +188,12 @@ function alikeAmong(
   return found.sort((x, y) => y.score - x.score);
 }
 
+/** Key documents read already: every holder of `keys`. */
+interface KnownHolders {
+  keys: ReadonlySet<string>;
+  docs: DuplicateKeyDoc[];
+}
+
 /** Lookup keys asked in one query at most (a long `$in` is read key by key; thousands of them are still one request). */
 const KEYS_PER_QUERY = 2000;
 
@@ -202,17 +208,14 @@ async function alikeCardsOfMany(
   cards: { id: Types.ObjectId; values: CardValues }[],
   common: ReadonlySet<string>,
   session: ClientSession,
+  known: KnownHolders | null,
 ): Promise<Map<Types.ObjectId, Alike[]>> {
   const lookups = new Map<Types.ObjectId, string[]>();
   for (const card of cards) lookups.set(card.id, await lookupKeys(type, rules, card.values, common));
   const wanted = new Set([...lookups.values()].flat());
-  const asking = [...wanted];
   const byKey = new Map<string, DuplicateKeyDoc[]>();
   const fetched = new Set<string>();
-  for (let start = 0; start < asking.length; start += KEYS_PER_QUERY) {
-    const docs = await DuplicateKey.find({ keys: { $in: asking.slice(start, start + KEYS_PER_QUERY) }, typeKey: type.key }, null, { session })
-      .limit(MAX_CANDIDATES * cards.length)
-      .lean<DuplicateKeyDoc[]>();
+  const take = (docs: DuplicateKeyDoc[]) => {
     for (const doc of docs) {
       if (fetched.has(String(doc._id))) continue;
       fetched.add(String(doc._id));
@@ -223,6 +226,16 @@ async function alikeCardsOfMany(
         else byKey.set(key, [doc]);
       }
     }
+  };
+  // The exact keys' holders were read already (counting them): only the other keys are asked.
+  if (known) take(known.docs.filter((doc) => doc.keys.some((key) => known.keys.has(key) && wanted.has(key))));
+  const asking = [...wanted].filter((key) => !known?.keys.has(key));
+  for (let start = 0; start < asking.length; start += KEYS_PER_QUERY) {
+    take(
+      await DuplicateKey.find({ keys: { $in: asking.slice(start, start + KEYS_PER_QUERY) }, typeKey: type.key }, null, { session })
+        .limit(MAX_CANDIDATES * cards.length)
+        .lean<DuplicateKeyDoc[]>(),
+    );
   }
   const found = new Map<Types.ObjectId, Alike[]>();
   for (const card of cards) {
@@ -328,15 +341,20 @@ export async function refreshGroupsAround(type: CardTypeDefinition, rules: TypeR
 /**
  * The common values among these exact keys (`commonValueLimits`), and the cards holding those that
  * have only just become common (held by at most twice the limit): the pairs those cards formed by
- * such a value while it was not common yet are to be undone.
+ * such a value while it was not common yet are to be undone. `holders`: the key documents holding
+ * the keys, when all were read (the look-up of alike cards then does not read them again).
  */
-async function commonValuesAmong(typeKey: string, keys: string[], session: ClientSession): Promise<{ common: Set<string>; earlierHolders: Types.ObjectId[] }> {
+async function commonValuesAmong(
+  typeKey: string,
+  keys: string[],
+  session: ClientSession,
+): Promise<{ common: Set<string>; earlierHolders: Types.ObjectId[]; holders: KnownHolders | null }> {
   const limit = commonValueLimits.cards;
-  const counts = await holderCounts(typeKey, keys, 2 * limit + 1, session);
+  const { counts, holders } = await keyHolders<DuplicateKeyDoc>(typeKey, keys, 2 * limit + 1, null, session);
   const common = new Set([...counts].filter(([, count]) => count > limit).map(([key]) => key));
   const recent = [...counts].filter(([, count]) => count > limit && count <= 2 * limit).map(([key]) => key);
-  const holders = recent.length > 0 ? await DuplicateKey.find({ keys: { $in: recent }, typeKey }, { _id: 1 }, { session }).lean<{ _id: Types.ObjectId }[]>() : [];
-  return { common, earlierHolders: holders.map((holder) => holder._id) };
+  const earlier = recent.length > 0 ? await DuplicateKey.find({ keys: { $in: recent }, typeKey }, { _id: 1 }, { session }).lean<{ _id: Types.ObjectId }[]>() : [];
+  return { common, earlierHolders: earlier.map((holder) => holder._id), holders: holders && { keys: new Set(counts.keys()), docs: holders } };
 }
 
 /**
@@ -387,16 +405,16 @@ export async function refreshWithin(
       present.flatMap((card) => claimKeys(type, rules, card.values)),
       session,
     );
-  const { common, earlierHolders } = rules
+  const { common, earlierHolders, holders } = rules
     ? await commonValuesAmong(
         type.key,
         present.flatMap((card) => cardKeys(type, rules, card.values).exact),
         session,
       )
-    : { common: new Set<string>(), earlierHolders: [] };
+    : { common: new Set<string>(), earlierHolders: [], holders: null };
   const widen = earlierHolders.filter((id) => !changed.has(String(id)));
   if (widen.length > 0 && !options.widened) return refreshWithin(type, rules, [...cardIds, ...widen], session, { ...options, widened: true });
-  const alike = rules ? await alikeCardsOfMany(type, rules, present, common, session) : new Map<Types.ObjectId, Alike[]>();
+  const alike = rules ? await alikeCardsOfMany(type, rules, present, common, session, holders) : new Map<Types.ObjectId, Alike[]>();
   for (const card of present) {
     for (const edge of boundedEdges(card.id, alike.get(card.id) ?? [])) {
       if (changed.has(String(edge.b)) && String(edge.b) < String(card.id)) continue;

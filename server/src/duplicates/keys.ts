@@ -91,16 +91,30 @@ export const commonValueLimits = { cards: 20 };
  * not all read are then counted one by one.
  */
 export async function holderCounts(typeKey: string, keys: string[], upTo: number, session?: ClientSession): Promise<Map<string, number>> {
+  return (await keyHolders(typeKey, keys, upTo, { keys: 1 }, session)).counts;
+}
+
+/**
+ * `holderCounts`, with the key documents read (`projection` of them): `holders` are all the holders
+ * of the keys when no key is held by `upTo` cards, else null.
+ */
+export async function keyHolders<T extends Pick<DuplicateKeyDoc, 'keys'>>(
+  typeKey: string,
+  keys: string[],
+  upTo: number,
+  projection: Record<string, 1> | null,
+  session?: ClientSession,
+): Promise<{ counts: Map<string, number>; holders: T[] | null }> {
   const wanted = [...new Set(keys)];
   const counts = new Map<string, number>(wanted.map((key) => [key, 0]));
-  if (wanted.length === 0) return counts;
-  const holders = await DuplicateKey.find({ keys: { $in: wanted }, typeKey }, { keys: 1 }, { session })
+  if (wanted.length === 0) return { counts, holders: [] };
+  const holders = await DuplicateKey.find({ keys: { $in: wanted }, typeKey }, projection, { session })
     .limit(upTo * wanted.length)
-    .lean<Pick<DuplicateKeyDoc, 'keys'>[]>();
+    .lean<T[]>();
   for (const doc of holders) for (const key of doc.keys) if (counts.has(key)) counts.set(key, Math.min(upTo, counts.get(key)! + 1));
-  if (holders.length < upTo * wanted.length) return counts;
+  if (holders.length < upTo * wanted.length) return { counts, holders };
   for (const key of wanted) if (counts.get(key)! < upTo) counts.set(key, await DuplicateKey.countDocuments({ keys: key, typeKey }, { session }).limit(upTo));
-  return counts;
+  return { counts, holders: null };
 }
 
 /** Of these exact keys, those held by more than `commonValueLimits.cards` cards of the type: common values. */

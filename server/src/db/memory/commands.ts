@@ -24,7 +24,7 @@ import {
   closeIterators,
 } from './query';
 import type { ReadTxn } from './storage';
-import { ID_INDEX_SPEC, LockWait, requireCollection, splitNamespace, Transaction, type Collection, type ReadView, type Store } from './store';
+import { ID_INDEX_SPEC, LockWait, requireCollection, splitNamespace, Transaction, TRANSACTION_SLICE_MS, type Collection, type ReadView, type Store } from './store';
 import { valuesAtPath } from './text';
 import { deleteDocuments, insertDocument, updateDocuments, type WriteContext } from './writes';
 import { MINGO_OPTIONS } from './operators';
@@ -609,7 +609,7 @@ export class CommandProcessor {
   /**
    * Runs the statements of a write command, collecting per-statement errors as MongoDB does, and
    * returns each statement's result (by its index; none for a failed one). In a transaction they
-   * run at once, into its write set. Outside one they run in slices of about `WRITE_SLICE_MS`,
+   * run into its write set in slices of `TRANSACTION_SLICE_MS`, other requests answered between. Outside one they run in slices of about `WRITE_SLICE_MS`,
    * each slice in its own LMDB write transaction, and the requests of other clients (the driver's
    * heartbeat, small reads) are answered between slices: a 20,000-card insert held the server for
    * seconds (past the driver's 10 s server monitor on a busy machine). As in MongoDB, every
@@ -638,7 +638,13 @@ export class CommandProcessor {
       }
     };
     if (request.txn) {
-      runUntil(Infinity);
+      // Into the transaction's write set, in slices too: a 500-card insert of an import batch was one stretch.
+      const txn = request.txn;
+      for (runUntil(performance.now() + TRANSACTION_SLICE_MS); next < items.length; runUntil(performance.now() + TRANSACTION_SLICE_MS)) {
+        await new Promise((resolve) => setImmediate(resolve));
+        // Aborted meanwhile (its time limit): the rest of the statements are not run.
+        if (txn.state !== 'open') throw noSuchTransaction(txn.txnNumber);
+      }
       return done;
     }
     const commits: Promise<void>[] = [];

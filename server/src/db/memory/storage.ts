@@ -151,6 +151,11 @@ export class Storage {
     this.catalog.putSync(entry.ns, Buffer.from(serialize(entry as unknown as Doc)));
   }
 
+  /** Queues the entry for LMDB's writer thread (with the other writes of this event turn); resolves once committed. */
+  saveCatalogEntryLater(entry: CatalogEntry): Promise<boolean> {
+    return this.catalog.put(entry.ns, Buffer.from(serialize(entry as unknown as Doc)));
+  }
+
   removeCatalogEntry(ns: string): void {
     this.catalog.removeSync(ns);
   }

@@ -18,6 +18,34 @@ const BUILD_BATCH = 2000;
 /** Entries of dropped collections and indexes deleted per write transaction (tens of milliseconds). */
 const RECLAIM_BATCH = 2000;
 
+/**
+ * How long a transaction's statements, or its commit working out its writes, run before other
+ * clients are answered (ms): a page's query waits behind a transaction's work at most about this long.
+ */
+export const TRANSACTION_SLICE_MS = 5;
+
+/** One LMDB write: `value` stored under `key`, or the key deleted (null); `unique`: an entry of a unique index (one per key). */
+interface StorageOp {
+  db: Database<Buffer, Buffer>;
+  key: Buffer;
+  value: Buffer | null;
+  unique?: boolean;
+}
+
+/** A commit's writes, worked out before they are applied (`Store.commitWrites`). */
+interface CommitPlan {
+  ops: StorageOp[];
+  records: { collection: Collection; idKey: Buffer; doc: Doc | null; old: Doc | undefined; multikey: BTreeIndex[] }[];
+  current: () => boolean;
+}
+
+/** The indexes a write to the collection keeps up to date, as one comparable text. */
+const writtenShape = (collection: Collection) =>
+  collection.indexes
+    .concat(collection.building)
+    .map((index) => index.id)
+    .join(',');
+
 /** The entries of a dropped collection or index: every key of `db` under `prefix`. */
 interface Dropped {
   db: Database<Buffer, Buffer>;
@@ -250,23 +278,16 @@ export class Transaction {
     own.set(idKey, doc, bytes);
   }
 
-  /** Applies every write in one LMDB write transaction, or none (E11000 against newer commits aborts). */
+  /**
+   * Applies every write in one LMDB write transaction, or none (E11000 against newer commits aborts).
+   * What to write is worked out first, in slices between which other clients are answered; the
+   * writes are then handed to LMDB's writer thread (`Store.commitWrites`).
+   */
   async commit(): Promise<void> {
     if (this.state !== 'open') return;
     this.state = 'committing';
-    const store = this.store;
     try {
-      await store.write(() => {
-        for (const [collection, own] of this.writes) {
-          if (store.collections.get(collection.ns) !== collection) continue;
-          const mine = (id: string) => own.records.has(id);
-          for (const { idKey, doc, bytes } of own.records.values()) {
-            const old = store.getDoc(collection, idKey);
-            if (doc) store.putRecord(collection, idKey, doc, old, mine, bytes);
-            else if (old) store.deleteRecord(collection, idKey, old);
-          }
-        }
-      });
+      await this.store.commitWrites(this.writes);
     } catch (error) {
       this.finish('aborted');
       throw error;
@@ -616,7 +637,7 @@ export class Store {
       const doc = decodeDocument(value);
       for (const index of indexes) {
         if (index instanceof TextIndex) {
-          this.putPostings(index, idKey, doc);
+          this.applySync(this.postingOps(index, idKey, doc));
           continue;
         }
         const { keys, arrays } = index.keysOf(doc);
@@ -729,8 +750,37 @@ export class Store {
    * it replaces, `bytes` the document's BSON when it is at hand.
    */
   putRecord(collection: Collection, idKey: Buffer, doc: Doc, old: Doc | undefined, ignore?: (id: string) => boolean, bytes?: Buffer): void {
+    const { ops, multikey } = this.putOps(collection, idKey, doc, old, (key) => this.storage.bytes(this.storage.index, key), ignore, bytes);
+    this.markMultikey(collection, multikey);
+    this.applySync(ops);
+    if (!old) this.noteCount(collection, 1);
+    this.noteWrite(collection, idKey, doc, old);
+  }
+
+  deleteRecord(collection: Collection, idKey: Buffer, old: Doc): void {
+    this.applySync(this.deleteOps(collection, idKey, old, (key) => this.storage.bytes(this.storage.index, key)));
+    this.noteCount(collection, -1);
+    this.noteWrite(collection, idKey, null, old);
+  }
+
+  /**
+   * The LMDB writes that store `doc` over `old` (index entries added and removed, text postings, the
+   * record), and the indexes it makes multikey; throws E11000 when a unique key is held by a record
+   * outside `ignore`. `stored` reads a unique index's entry as the writes before this one left it.
+   */
+  private putOps(
+    collection: Collection,
+    idKey: Buffer,
+    doc: Doc,
+    old: Doc | undefined,
+    stored: (key: Buffer) => Buffer | undefined,
+    ignore?: (id: string) => boolean,
+    bytes?: Buffer,
+  ): { ops: StorageOp[]; multikey: BTreeIndex[] } {
     const index = this.storage.index;
-    const changes: { index: BTreeIndex; add: IndexKey[]; remove: IndexKey[] }[] = [];
+    const ops: StorageOp[] = [];
+    const adds: StorageOp[] = [];
+    const multikey: BTreeIndex[] = [];
     for (const btree of collection.writtenBTrees) {
       const next = btree.keysOf(doc);
       const before = old ? btree.keysOf(old).keys : [];
@@ -741,48 +791,144 @@ export class Store {
         for (const ikey of add)
           if (this.indexClash(collection, btree, ikey, idKey, { store: this }, ignore)) throw duplicateKeyError(collection.ns, btree, btree.keyValue(ikey.tuple));
       }
-      if (next.arrays && !btree.multikey) {
-        btree.multikey = true;
-        this.catalogChanged.add(collection);
+      if (next.arrays && !btree.multikey) multikey.push(btree);
+      if (nextSet) for (const ikey of before) if (!nextSet.has(ikey.key.toString('latin1'))) this.removeEntryOp(ops, btree, ikey, idKey, stored);
+      for (const ikey of add) {
+        const key = btree.entryKey(ikey, idKey);
+        adds.push({ db: index, key, value: idKey, unique: key === ikey.key });
       }
-      changes.push({ index: btree, add, remove: nextSet ? before.filter((k) => !nextSet.has(k.key.toString('latin1'))) : [] });
     }
-    for (const change of changes) {
-      for (const ikey of change.remove) this.removeEntry(change.index, ikey, idKey);
-      for (const ikey of change.add) index.putSync(change.index.entryKey(ikey, idKey), idKey);
-    }
+    ops.push(...adds);
     const text = collection.writtenText;
     if (text) {
-      if (old) this.removePostings(text, idKey, old);
-      this.putPostings(text, idKey, doc);
+      if (old) ops.push(...this.postingOps(text, idKey, old, true));
+      ops.push(...this.postingOps(text, idKey, doc));
     }
-    this.storage.docs.putSync(collection.docKey(idKey), bytes ?? Buffer.from(serialize(doc)));
-    if (!old) this.noteCount(collection, 1);
-    this.noteWrite(collection, idKey, doc, old);
+    ops.push({ db: this.storage.docs, key: collection.docKey(idKey), value: bytes ?? Buffer.from(serialize(doc)) });
+    return { ops, multikey };
   }
 
-  deleteRecord(collection: Collection, idKey: Buffer, old: Doc): void {
-    for (const btree of collection.writtenBTrees) for (const ikey of btree.keysOf(old).keys) this.removeEntry(btree, ikey, idKey);
+  /** The LMDB writes that delete the record `old` with its index entries and text postings. */
+  private deleteOps(collection: Collection, idKey: Buffer, old: Doc, stored: (key: Buffer) => Buffer | undefined): StorageOp[] {
+    const ops: StorageOp[] = [];
+    for (const btree of collection.writtenBTrees) for (const ikey of btree.keysOf(old).keys) this.removeEntryOp(ops, btree, ikey, idKey, stored);
     const text = collection.writtenText;
-    if (text) this.removePostings(text, idKey, old);
-    this.storage.docs.removeSync(collection.docKey(idKey));
-    this.noteCount(collection, -1);
-    this.noteWrite(collection, idKey, null, old);
+    if (text) ops.push(...this.postingOps(text, idKey, old, true));
+    ops.push({ db: this.storage.docs, key: collection.docKey(idKey), value: null });
+    return ops;
   }
 
   /** Removes a record's index entry; a unique key is left alone when another record (written earlier in this commit) holds it now. */
-  private removeEntry(index: BTreeIndex, ikey: IndexKey, idKey: Buffer): void {
+  private removeEntryOp(ops: StorageOp[], index: BTreeIndex, ikey: IndexKey, idKey: Buffer, stored: (key: Buffer) => Buffer | undefined): void {
     const key = index.entryKey(ikey, idKey);
-    if (key === ikey.key && !this.storage.bytes(this.storage.index, key)?.equals(idKey)) return;
-    this.storage.index.removeSync(key);
+    const unique = key === ikey.key;
+    if (unique && !stored(key)?.equals(idKey)) return;
+    ops.push({ db: this.storage.index, key, value: null, unique });
   }
 
-  private putPostings(index: TextIndex, idKey: Buffer, doc: Doc): void {
-    for (const [stem, score] of index.stemsOf(doc)) this.storage.index.putSync(index.stemKey(stem, idKey), postingValue(score, idKey));
+  /** The text postings of `doc` to write, or (`remove`) to delete. */
+  private postingOps(text: TextIndex, idKey: Buffer, doc: Doc, remove = false): StorageOp[] {
+    return [...text.stemsOf(doc)].map(([stem, score]) => ({ db: this.storage.index, key: text.stemKey(stem, idKey), value: remove ? null : postingValue(score, idKey) }));
   }
 
-  private removePostings(index: TextIndex, idKey: Buffer, doc: Doc): void {
-    for (const stem of index.stemsOf(doc).keys()) this.storage.index.removeSync(index.stemKey(stem, idKey));
+  private markMultikey(collection: Collection, indexes: BTreeIndex[]): void {
+    for (const btree of indexes) {
+      btree.multikey = true;
+      this.catalogChanged.add(collection);
+    }
+  }
+
+  /** Inside a write: applies the operations in the current LMDB write transaction. */
+  private applySync(ops: StorageOp[]): void {
+    for (const { db, key, value } of ops) {
+      if (value) db.putSync(key, value);
+      else db.removeSync(key);
+    }
+  }
+
+  /**
+   * Commits a transaction's write set. What to write — every record's index entries, unique
+   * checks, postings — is worked out first, in slices of `TRANSACTION_SLICE_MS` between which other
+   * clients are answered (the transaction's records and unique keys stay locked meanwhile, so what
+   * it reads of them cannot change); the writes are then queued in one event turn to LMDB's writer
+   * thread, which applies them in one LMDB transaction off this thread: readers meanwhile see the
+   * state before it, and all of it once committed. A 500-card import batch was one stretch of
+   * about 100 ms here (its keys worked out and put one by one) that every other client waited behind.
+   */
+  async commitWrites(writes: Map<Collection, Overlay>): Promise<void> {
+    const planning = this.planCommit(writes);
+    let step = planning.next();
+    for (let deadline = performance.now() + TRANSACTION_SLICE_MS; !step.done; step = planning.next()) {
+      if (performance.now() < deadline) continue;
+      await new Promise((resolve) => setImmediate(resolve));
+      deadline = performance.now() + TRANSACTION_SLICE_MS;
+    }
+    let plan = step.value;
+    // An index built or dropped, a collection dropped while it was worked out: worked out again, at once.
+    if (!plan.current()) {
+      const again = this.planCommit(writes);
+      for (step = again.next(); !step.done; step = again.next());
+      plan = step.value;
+    }
+    const countsBefore = new Map<Collection, number>();
+    for (const { collection, idKey, doc, old, multikey } of plan.records) {
+      if (!countsBefore.has(collection)) countsBefore.set(collection, collection.count);
+      collection.count += (doc ? 1 : 0) - (old ? 1 : 0);
+      this.noteWrite(collection, idKey, doc, old);
+      for (const btree of multikey) btree.multikey = true;
+    }
+    const seqAtEnd = this.seq;
+    let committed: Promise<unknown> | undefined;
+    for (const { db, key, value } of plan.ops) committed = value ? db.put(key, value) : db.remove(key);
+    for (const collection of new Set(plan.records.filter((record) => record.multikey.length > 0).map((record) => record.collection)))
+      committed = this.storage.saveCatalogEntryLater(collection.entry());
+    try {
+      await committed;
+    } catch (error) {
+      for (const [collection, count] of countsBefore) collection.count = count;
+      throw error;
+    } finally {
+      // As `Storage.write`: reads after the acknowledgement see the commit.
+      this.storage.env.resetReadTxn();
+      if (seqAtEnd > this.committedSeq) this.committedSeq = seqAtEnd;
+      this.pruneWrites();
+    }
+  }
+
+  /** Works out a commit's LMDB writes, yielding after each record; `current()` says whether the collections and their indexes are still those it was worked out for. */
+  private *planCommit(writes: Map<Collection, Overlay>): Generator<void, CommitPlan> {
+    const ops: StorageOp[] = [];
+    const records: CommitPlan['records'] = [];
+    const shapes = new Map<Collection, string>();
+    // Unique index entries written or removed earlier in this commit (latin1 key → record, null when removed).
+    const uniqueEntries = new Map<string, Buffer | null>();
+    const stored = (key: Buffer) => {
+      const pending = uniqueEntries.get(key.toString('latin1'));
+      return pending === undefined ? this.storage.bytes(this.storage.index, key) : (pending ?? undefined);
+    };
+    const note = (made: StorageOp[]) => {
+      for (const op of made) if (op.unique) uniqueEntries.set(op.key.toString('latin1'), op.value);
+      ops.push(...made);
+    };
+    for (const [collection, own] of writes) {
+      if (this.collections.get(collection.ns) !== collection) continue;
+      shapes.set(collection, writtenShape(collection));
+      const mine = (id: string) => own.records.has(id);
+      for (const { idKey, doc, bytes } of own.records.values()) {
+        const old = this.getDoc(collection, idKey);
+        if (doc) {
+          const { ops: made, multikey } = this.putOps(collection, idKey, doc, old, stored, mine, bytes);
+          note(made);
+          records.push({ collection, idKey, doc, old, multikey });
+        } else if (old) {
+          note(this.deleteOps(collection, idKey, old, stored));
+          records.push({ collection, idKey, doc: null, old, multikey: [] });
+        }
+        yield;
+      }
+    }
+    const current = () => [...shapes].every(([collection, shape]) => this.collections.get(collection.ns) === collection && writtenShape(collection) === shape);
+    return { ops, records, current };
   }
 
   /** Text postings of one stem: record id → score, as `view` sees committed state. */

@@ -1,8 +1,9 @@
+import { hash } from '@node-rs/argon2';
 import { expect } from 'chai';
 import mongoose from 'mongoose';
 import { Session, User } from '../../server/src/people/models';
 import type { RunningServer } from '../../server/src/server';
-import { ApiClient } from '../support/api-client';
+import { ApiClient, type GraphQLResult } from '../support/api-client';
 import { signedIn, startTestServer } from '../support/server';
 
 const SIGN_IN = 'mutation($login: String!, $password: String!) { signIn(login: $login, password: $password) { user { login } } }';
@@ -317,10 +318,36 @@ describe('password checks of all sign-ins together (API, s12 attack A11)', funct
     server = await startTestServer({ TRUST_PROXY: 'true', SIGN_IN_CHECKS_AT_ONCE: '1' });
     const admin = await signedIn(server);
     const departmentId = (await admin.data<{ departments: { id: string }[] }>('{ departments { id } }')).departments[0].id;
-    await admin.data('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
-      input: { login: 'kira', fullName: 'Кира', password: PASSWORD, departmentId },
-    });
+    for (const login of ['kira', 'insider', 'slowpoke']) {
+      await admin.data('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', {
+        input: { login, fullName: login, password: PASSWORD, departmentId },
+      });
+    }
+    // A password hash some hundred times as costly to check as the default: its check holds the line of checks for seconds.
+    await User.updateOne({ loginKey: 'slowpoke' }, { $set: { passwordHash: await hash(PASSWORD, { timeCost: 600 }) } });
   });
+
+  let strangers = 0;
+  const stranger = () => {
+    strangers += 1;
+    return signInFrom(`198.19.${Math.floor(strangers / 250)}.${(strangers % 250) + 1}`, `stranger-${strangers}`, 'wrong-password');
+  };
+  /**
+   * Fills the line of password checks (one at a time here, four waiting) for as long as one slow check takes: the slow one first,
+   * four strangers behind it, then strangers until one is refused unchecked. Then `done` settles with the fillers' answers.
+   */
+  const holdTheLine = async () => {
+    const slow = signInFrom('198.18.250.1', 'slowpoke', 'wrong-password');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const fillers = [slow, stranger(), stranger(), stranger(), stranger()];
+    for (;;) {
+      const canary = await stranger();
+      if (canary.errors?.[0].extensions?.code === 'TOO_MANY_REQUESTS') return { done: Promise.all(fillers) };
+      fillers.push(Promise.resolve(canary));
+    }
+  };
+  const signInWith = (client: ApiClient, password: string) => client.request(SIGN_IN, { login: 'insider', password });
+  const codeOf = (answer: GraphQLResult<unknown>) => answer.errors?.[0].extensions?.code ?? 'SIGNED_IN';
   after(async () => {
     await server?.stop();
   });
@@ -345,6 +372,44 @@ describe('password checks of all sign-ins together (API, s12 attack A11)', funct
     // The flood over, a right password from an address the login never signed in from gets in.
     const later = await signInFrom('203.0.113.77', 'kira', PASSWORD);
     expect(later.data?.signIn, JSON.stringify(later.errors)).to.deep.equal({ user: { login: 'kira' } });
+  });
+
+  it('lets a browser or an address jump the line only while its last attempt signed in, and an account holder keep only 20 such browsers (s13 re-attack B1)', async () => {
+    // The insider signs in 25 times at the office, each time in a new browser (the login keeps the 20 newest), then takes them elsewhere.
+    const where = { 'x-forwarded-for': '192.168.6.6' };
+    const browsers: ApiClient[] = [];
+    for (let index = 0; index < 25; index += 1) {
+      const browser = new ApiClient(server.url, where);
+      expect(codeOf(await signInWith(browser, PASSWORD))).to.equal('SIGNED_IN');
+      await browser.data('mutation { signOut }');
+      browsers.push(browser);
+    }
+    where['x-forwarded-for'] = '10.78.1.1';
+    const forgotten = browsers.slice(0, 5);
+    const kept = browsers.slice(5);
+    // One wrong password through each browser at once while the line is full: the kept ones wait their turn and are checked, the
+    // forgotten ones are strangers; so is the office's first wrong password without a browser, from an address the login signed in from.
+    let held = await holdTheLine();
+    const first = await Promise.all([...browsers.map((browser) => signInWith(browser, 'guess-1')), signInFrom('192.168.6.6', 'insider', 'guess-2')]);
+    expect(first.slice(5).map(codeOf), JSON.stringify(first)).to.deep.equal(Array(21).fill('UNAUTHENTICATED'));
+    expect(first.slice(0, 5).map(codeOf), JSON.stringify(first)).to.deep.equal(Array(5).fill('TOO_MANY_REQUESTS'));
+    await held.done;
+    // Having failed, no browser and not the office address jumps the line any more — the right password included — and the refusal
+    // says to come back in a few seconds.
+    held = await holdTheLine();
+    const second = await Promise.all([...kept.map((browser) => signInWith(browser, 'guess-3')), signInWith(kept[0], PASSWORD), signInFrom('192.168.6.6', 'insider', PASSWORD)]);
+    expect(second.map(codeOf), JSON.stringify(second)).to.deep.equal(Array(22).fill('TOO_MANY_REQUESTS'));
+    for (const refusal of second.slice(20)) {
+      expect(refusal.errors?.[0].extensions).to.include({ reason: 'SIGN_IN_BUSY' });
+      expect(refusal.errors?.[0].message).to.match(/^Слишком много попыток входа, повторите через \d+ с$/);
+    }
+    await held.done;
+    // The line free: a forgotten browser's failures count against its address, not against a device of its own.
+    const codes: unknown[] = [];
+    for (const browser of forgotten) codes.push(codeOf(await signInWith(browser, 'guess-4')));
+    expect(codes).to.deep.equal([...Array(4).fill('UNAUTHENTICATED'), 'TOO_MANY_REQUESTS']);
+    expect(codeOf(await signInFrom('10.78.1.1', 'insider', PASSWORD))).to.equal('TOO_MANY_REQUESTS');
+    expect(codeOf(await signInWith(kept[0], PASSWORD))).to.equal('SIGNED_IN');
   });
 });
 

@@ -126,6 +126,7 @@ const en: typeof ru = {
     password: 'Password',
     submit: 'Sign in',
     busy: 'Signing in…',
+    retrying: 'Many sign-in attempts — trying again in {seconds} s…',
     errors: {
       badCredentials: 'Wrong login or password.',
       inactive: 'This account is deactivated. Contact your administrator.',

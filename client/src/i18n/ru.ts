@@ -124,6 +124,7 @@ export default {
     password: 'Пароль',
     submit: 'Войти',
     busy: 'Вход…',
+    retrying: 'Много попыток входа — повторяем через {seconds} с…',
     errors: {
       badCredentials: 'Неверный логин или пароль.',
       inactive: 'Учётная запись отключена. Обратитесь к администратору.',

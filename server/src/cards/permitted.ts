@@ -4,6 +4,7 @@ import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
 import { LEVEL_RANK } from '../access/effective-access';
 import { accessSnapshot } from '../access/snapshot';
+import { limitedLikeItsRequest } from '../graphql/query-time-limit';
 import type { CardDoc } from './model';
 
 type Filter = Record<string, unknown>;
@@ -51,10 +52,11 @@ export async function permittedCards(actor: Actor, action: CardScopeAction, filt
       .lean<CardDoc[]>();
   }
   const found: CardDoc[] = [];
-  const cursor = build(filter)
-    .lean<CardDoc[]>()
-    .batchSize(Math.max(limit * 2, 100))
-    .cursor();
+  const cursor = limitedLikeItsRequest(
+    build(filter)
+      .lean<CardDoc[]>()
+      .batchSize(Math.max(limit * 2, 100)),
+  ).cursor();
   try {
     for await (const card of cursor as AsyncIterable<CardDoc>) {
       if (!actor.ability.can(action, cardSubject(card))) continue;

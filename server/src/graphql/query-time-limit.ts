@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { GraphQLError } from 'graphql';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import mongoose from 'mongoose';
 import { requestLocale } from './context';
 import type { ErrorCode } from '../errors';
@@ -14,11 +14,24 @@ interface RequestQueries {
 const requestQueries = new AsyncLocalStorage<RequestQueries>();
 
 /**
- * mongoose's global `maxTimeMS` option ("attaches maxTimeMS to every query": find, findOne, count,
- * distinct, findOneAndUpdate, aggregate), read from the options `mongoose.set` writes to as each
- * query runs: the request's limit while one is served, 0 — no limit, as in MongoDB — for everything
- * else (jobs, backups, start-up), whose long reads are their purpose. Cursors and the driver's own
- * collections are not limited by it. (mongoose's types do not declare that options object.)
+ * mongoose's global `maxTimeMS` option, read from the options `mongoose.set` writes to as each query
+ * runs: the request's limit while one is served, 0 — no limit, as in MongoDB — for everything else
+ * (jobs, backups, start-up), whose long reads are their purpose. (mongoose's types do not declare
+ * that options object.) mongoose gives it to find, findOne, countDocuments, estimatedDocumentCount,
+ * findOneAndUpdate and aggregate when they are executed — not to what the request paths do besides:
+ * - a find read through a cursor: `limitedLikeItsRequest` gives it the limit where a request may read
+ *   without end (`permittedCards`; on MongoDB the limit covers the cursor's whole life, the built-in
+ *   database applies it to the first batch). The search's walks stop at SEARCH_CANDIDATES cards by
+ *   themselves; downloads (an export's rows, an import's refused rows) stream after their answer
+ *   started, are meant to run long (an export is held by its daily rows) and are not limited;
+ * - updateMany / deleteMany / distinct and the driver's own `Model.collection` calls: on request paths
+ *   they write lists of ids the request holds or one card's own rows (files of a trashed card, its
+ *   duplicate keys, read marks), bounded by what they name, inside the request's transaction — a
+ *   limit there would only turn a slow disk into a rolled-back save. The one as large as a folder,
+ *   moving a folder's cards to another library (`moveFolder`, one updateMany in one transaction;
+ *   s14 attack: 50,526 cards in 26 s), is what the user asked for, not a read someone shaped: a limit
+ *   would leave large folders unmovable, so it is left unlimited (a job would be its proper home).
+ *   The export's distinct of the folder's card types is part of that download, as long as its rows.
  */
 Object.defineProperty((mongoose as unknown as { options: object }).options, 'maxTimeMS', {
   configurable: true,
@@ -33,6 +46,13 @@ Object.defineProperty((mongoose as unknown as { options: object }).options, 'max
  */
 export function limitRequestQueries(maxTimeMS: number): Middleware {
   return (ctx, next) => requestQueries.run({ maxTimeMS, locale: () => requestLocale(ctx) }, next);
+}
+
+/** A find to be read through a cursor, given the request's limit as `exec` would be (unchanged outside a request). */
+export function limitedLikeItsRequest<Q extends { maxTimeMS(ms: number): unknown }>(query: Q): Q {
+  const limit = requestQueries.getStore()?.maxTimeMS;
+  if (limit) query.maxTimeMS(limit);
+  return query;
 }
 
 const QUERY_TIMEOUT: ErrorCode = 'TIMEOUT';
@@ -50,6 +70,21 @@ function requestQueryTimeoutMessage(): string {
   const scope = requestQueries.getStore();
   const locale = scope?.locale() ?? 'ru';
   return message(locale, 'queryTimedOut', { seconds: new Intl.NumberFormat(locale).format((scope?.maxTimeMS ?? 0) / 1000) });
+}
+
+/**
+ * Answers a request stopped by a query that ran out of time outside GraphQL's resolvers — an upload,
+ * a download or an export's count on the REST routes, the session lookup — with the same message and
+ * code TIMEOUT (503), in both shapes the routes answer in: `errors` (GraphQL, files) and `code` with
+ * `error` (transfer). False for any other error, and when the answer has started already (a download
+ * stopped mid-way can only be cut off).
+ */
+export function answerRequestQueryTimeout(ctx: Context, error: unknown): boolean {
+  if (!isRequestQueryTimeout(error) || ctx.headerSent) return false;
+  const text = requestQueryTimeoutMessage();
+  ctx.status = 503;
+  ctx.body = { code: QUERY_TIMEOUT, error: text, errors: [{ message: text, extensions: { code: QUERY_TIMEOUT } }] };
+  return true;
 }
 
 /** The GraphQL error for a field whose query ran out of time (at the field's path), instead of the driver's text. */

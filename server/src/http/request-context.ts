@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Context, Middleware } from 'koa';
 import type { ErrorCode } from '../errors';
+import { answerRequestQueryTimeout } from '../graphql/query-time-limit';
 import { localeFromHeader, message } from '../i18n';
 import type { Logger } from '../logger';
 
@@ -29,9 +30,13 @@ export function requestContext(logger: Logger): Middleware {
     try {
       await next();
     } catch (error) {
-      ctx.state.logger.error({ err: error }, 'request failed');
-      ctx.status = 500;
-      ctx.body = { error: 'Internal server error', requestId };
+      if (answerRequestQueryTimeout(ctx, error)) {
+        ctx.state.logger.warn({ err: error }, 'request stopped: its query ran past the time limit');
+      } else {
+        ctx.state.logger.error({ err: error }, 'request failed');
+        ctx.status = 500;
+        ctx.body = { error: 'Internal server error', requestId };
+      }
     } finally {
       ctx.state.logger.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started), ip: ctx.ip }, 'request');
     }

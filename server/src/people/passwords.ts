@@ -42,8 +42,9 @@ export class SignInChecksBusy extends Error {
  * turn with every other sign-in of this process: at most `SIGN_IN_CHECKS_AT_ONCE` run at once and a
  * few per place wait, so a flood of anonymous sign-ins from many addresses cannot take the cores from
  * signed-in users' requests (s12 attack A11). Past that short line an attempt is refused unchecked —
- * unless `known` says it comes from a browser or an address its login signed in from before: those
- * wait their turn, so a stranger's flood never shuts the owner out.
+ * unless `known` says it comes from a browser or an address whose last attempt at its login signed
+ * in: those wait their turn, so a stranger's flood never shuts the owner out, and a browser that just
+ * failed (or one of an account holder's minted devices, once it guessed) does not jump the line.
  */
 export async function signInPasswordMatches(passwordHash: string | undefined, password: string, known: () => Promise<boolean>): Promise<boolean> {
   const line = signInChecks;

@@ -13,7 +13,18 @@ import { isValidAllowListEntry } from './ip-allow-list';
 import { Department, Group, User, type UserDoc } from './models';
 import { MIN_PASSWORD_LENGTH, SignInChecksBusy, hashPassword, passwordMatches, signInPasswordMatches } from './passwords';
 import { createSession, endUserSessions } from './sessions';
-import { SignInLineFull, THROTTLE, type SignInDevice, knownAddress, oneSignInAtATime, recordSignInFailure, releaseSignInAttempt, reserveSignInAttempt } from './throttle';
+import {
+  SignInLineFull,
+  THROTTLE,
+  type SignInDevice,
+  keepSignInDevice,
+  keptDeviceId,
+  oneSignInAtATime,
+  recordSignInFailure,
+  releaseSignInAttempt,
+  reserveSignInAttempt,
+  signedInHereLast,
+} from './throttle';
 
 const LOGIN_PATTERN = /^[A-Za-z0-9._-]{3,64}$/;
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -62,6 +73,10 @@ const throttled = (locale: Locale, ms: number) =>
     retryAfterSeconds: Math.ceil(ms / 1000),
   });
 
+/** Refused unchecked for a few seconds because others' attempts fill the line (`reason` tells the client it may try again by itself). */
+const signInBusy = (locale: Locale, seconds: number) =>
+  new AppError('TOO_MANY_REQUESTS', message(locale, 'signInBusy', { seconds }), { retryAfterSeconds: seconds, reason: 'SIGN_IN_BUSY' });
+
 /**
  * Checks the password (throttled per login and address, or per device) and opens a session. The
  * answer names the device the browser is to keep: the one it proved, or a new one.
@@ -73,16 +88,15 @@ export async function signIn(request: SignInRequest): Promise<{ token: string; u
   if (!request.password) errors.add('password', 'required');
   errors.throwIfAny();
   const loginKey = login.toLowerCase();
-  const deviceId = request.device?.loginKey === loginKey ? request.device.id : null;
-  const signedIn = await oneSignInAtATime(loginKey, request.ip, deviceId, () => attemptSignIn(request, loginKey, deviceId)).catch((error: unknown) => {
+  const deviceId = await keptDeviceId(request.device, loginKey);
+  return oneSignInAtATime(loginKey, request.ip, deviceId, () => attemptSignIn(request, loginKey, deviceId)).catch((error: unknown) => {
     if (!(error instanceof SignInLineFull)) throw error;
     request.logger.warn({ login: loginKey, ip: request.ip }, 'sign-in refused: too many attempts waiting');
-    throw throttled(locale, THROTTLE.slowStepMs);
+    throw signInBusy(locale, Math.ceil(THROTTLE.slowStepMs / 1000));
   });
-  return { ...signedIn, device: { id: deviceId ?? randomBytes(16).toString('base64url'), loginKey } };
 }
 
-async function attemptSignIn(request: SignInRequest, loginKey: string, deviceId: string | null): Promise<{ token: string; user: UserDoc }> {
+async function attemptSignIn(request: SignInRequest, loginKey: string, deviceId: string | null): Promise<{ token: string; user: UserDoc; device: SignInDevice }> {
   const { ip, locale, logger } = request;
   const attempt = await reserveSignInAttempt(loginKey, ip, deviceId);
   if (attempt.blockedMs > 0) {
@@ -91,12 +105,12 @@ async function attemptSignIn(request: SignInRequest, loginKey: string, deviceId:
   }
 
   const user = await User.findOne({ loginKey }).lean<UserDoc>();
-  const matches = await signInPasswordMatches(user?.passwordHash, request.password, async () => deviceId !== null || knownAddress(loginKey, ip)).catch(async (error: unknown) => {
+  const matches = await signInPasswordMatches(user?.passwordHash, request.password, () => signedInHereLast(loginKey, ip, deviceId)).catch(async (error: unknown) => {
     if (!(error instanceof SignInChecksBusy)) throw error;
     // Not checked, so not counted against the login or the address.
     await releaseSignInAttempt(attempt, { signedIn: false });
     logger.warn({ login: loginKey, ip }, 'sign-in refused: too many password checks waiting');
-    throw new AppError('TOO_MANY_REQUESTS', message(locale, 'signInBusy', { seconds: error.retryAfterSeconds }), { retryAfterSeconds: error.retryAfterSeconds });
+    throw signInBusy(locale, error.retryAfterSeconds);
   });
   if (!matches || !user) {
     const failure = await recordSignInFailure(attempt);
@@ -125,11 +139,12 @@ async function attemptSignIn(request: SignInRequest, loginKey: string, deviceId:
     await recordAudit({ userId: user._id, login: user.login, ip }, { kind: 'sign-in-failed', summary: `address ${ip} not allowed` });
     throw new AppError('FORBIDDEN', message(locale, 'ipRefused', { ip }), { reason: 'ADDRESS_NOT_ALLOWED' });
   }
-  await releaseSignInAttempt(attempt, { signedIn: true });
+  const device = { id: deviceId ?? randomBytes(16).toString('base64url'), loginKey };
+  await Promise.all([releaseSignInAttempt(attempt, { signedIn: true }), keepSignInDevice(device)]);
   const token = await createSession(user._id, ip, request.userAgent);
   await recordAudit({ userId: user._id, login: user.login, ip }, { kind: 'sign-in' });
   logger.info({ login: user.login, ip }, 'signed in');
-  return { token, user };
+  return { token, user, device };
 }
 
 export async function changeOwnPassword(actor: Actor, oldPassword: string, newPassword: string, keepSessionToken: string | null): Promise<void> {

@@ -17,7 +17,9 @@ import { RateLimiterMongo, RateLimiterRes } from 'rate-limiter-flexible';
  * A browser that signed in to the login before carries a signed device cookie (OWASP's «device
  * cookies», s10 re-attack S2): its attempts count only against that device, so no failures of others
  * — not even from the owner's own office address, shared by everyone behind its NAT — refuse it;
- * five wrong passwords with the cookie block the cookie.
+ * five wrong passwords with the cookie block the cookie. A login keeps its `maxKnownDevices` newest
+ * devices (s13 re-attack B1: one account holder minted devices without bound, five guesses each);
+ * an older cookie counts as no cookie.
  */
 export const THROTTLE = {
   /** Failures of one login from one address. */
@@ -30,6 +32,8 @@ export const THROTTLE = {
   blockSeconds: 15 * 60,
   /** How long an address or a browser the login signed in from stays known to it. */
   knownAddressDays: 90,
+  /** Browsers a login keeps as known, the newest sign-ins. */
+  maxKnownDevices: 20,
   /** Attempts of one login from one address (or device) that wait for the one being checked; more are refused at once. */
   maxWaiting: 20,
   /** Failures before responses start to slow down, and the added delay per further failure. */
@@ -38,10 +42,33 @@ export const THROTTLE = {
   maxDelayMs: 3000,
 };
 
-/** An address a login signed in from (kept `knownAddressDays` after the last time). */
-const knownAddressSchema = new mongoose.Schema({ _id: String, expiresAt: { type: Date, required: true } }, { versionKey: false });
+/**
+ * An address a login signed in from (kept `knownAddressDays` after the last time), and whether an
+ * attempt from it failed since.
+ */
+const knownAddressSchema = new mongoose.Schema(
+  { _id: String, expiresAt: { type: Date, required: true }, failedSinceSignIn: { type: Boolean, default: false } },
+  { versionKey: false },
+);
 knownAddressSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
 const KnownAddress = mongoose.model('SignInKnownAddress', knownAddressSchema, 'signin_known_addresses');
+
+/** A browser (its device cookie's id) a login signed in from, like a known address; a login keeps its newest `maxKnownDevices`. */
+const knownDeviceSchema = new mongoose.Schema(
+  {
+    _id: String,
+    loginKey: { type: String, required: true },
+    signedInAt: { type: Date, required: true },
+    expiresAt: { type: Date, required: true },
+    failedSinceSignIn: { type: Boolean, default: false },
+  },
+  { versionKey: false },
+);
+knownDeviceSchema.index({ loginKey: 1, signedInAt: -1 });
+knownDeviceSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
+const KnownDevice = mongoose.model('SignInKnownDevice', knownDeviceSchema, 'signin_known_devices');
+
+const knownUntil = () => new Date(Date.now() + THROTTLE.knownAddressDays * 86_400_000);
 
 const pairKey = (loginKey: string, ip: string) => `${loginKey}|${ip}`;
 
@@ -129,6 +156,30 @@ export interface SignInAttempt {
 /** Whether the login signed in from this address within the last `knownAddressDays`. */
 export const knownAddress = async (loginKey: string, ip: string) => (await KnownAddress.exists({ _id: pairKey(loginKey, ip), expiresAt: { $gt: new Date() } })) !== null;
 
+/** The id of the browser's device cookie if it is one of the devices its login keeps, else null (then it counts as no cookie). */
+export async function keptDeviceId(device: SignInDevice | null, loginKey: string): Promise<string | null> {
+  if (device?.loginKey !== loginKey) return null;
+  return (await KnownDevice.exists({ _id: device.id, loginKey, expiresAt: { $gt: new Date() } })) ? device.id : null;
+}
+
+/**
+ * Whether the attempt comes from the browser (or, without a kept device, the address) whose last
+ * attempt at the login signed in: such an attempt waits its turn for a password check when strangers
+ * fill the line; one that failed since waits like a stranger's (s13 re-attack B1).
+ */
+export async function signedInHereLast(loginKey: string, ip: string, deviceId: string | null): Promise<boolean> {
+  const stillGood = { failedSinceSignIn: { $ne: true }, expiresAt: { $gt: new Date() } };
+  const found = deviceId ? await KnownDevice.exists({ _id: deviceId, loginKey, ...stillGood }) : await KnownAddress.exists({ _id: pairKey(loginKey, ip), ...stillGood });
+  return found !== null;
+}
+
+/** Keeps the browser that just signed in as known to the login, forgetting the login's devices beyond the newest `maxKnownDevices`. */
+export async function keepSignInDevice({ id, loginKey }: SignInDevice): Promise<void> {
+  await KnownDevice.updateOne({ _id: id }, { $set: { loginKey, signedInAt: new Date(), expiresAt: knownUntil(), failedSinceSignIn: false } }, { upsert: true });
+  const older = await KnownDevice.find({ loginKey }, { _id: 1 }).sort({ signedInAt: -1 }).skip(THROTTLE.maxKnownDevices).lean<{ _id: string }[]>();
+  if (older.length > 0) await KnownDevice.deleteMany({ _id: { $in: older.map((device) => device._id) } });
+}
+
 const over = (result: RateLimiterRes, limit: number) => (result.consumedPoints > limit ? result.msBeforeNext : 0);
 
 /**
@@ -163,13 +214,15 @@ export async function recordSignInFailure(attempt: SignInAttempt): Promise<{ del
   const { pair, login, address, device } = throttles();
   const delayMs = Math.min(Math.max(0, Math.max(attempt.pairAttempts, attempt.addressAttempts) - THROTTLE.slowAfter) * THROTTLE.slowStepMs, THROTTLE.maxDelayMs);
   const pairBlocked = attempt.pairAttempts >= THROTTLE.pairFailures;
+  const failedSinceSignIn = { $set: { failedSinceSignIn: true } };
   if (attempt.deviceId) {
-    if (pairBlocked) await device.block(attempt.deviceId, THROTTLE.blockSeconds);
+    await Promise.all([KnownDevice.updateOne({ _id: attempt.deviceId }, failedSinceSignIn), pairBlocked && device.block(attempt.deviceId, THROTTLE.blockSeconds)]);
     return { delayMs, blockedMs: pairBlocked ? THROTTLE.blockSeconds * 1000 : 0, loginClosed: false };
   }
   const addressBlocked = attempt.addressAttempts >= THROTTLE.addressFailures;
   const loginClosed = attempt.loginAttempts === THROTTLE.loginFailures;
   await Promise.all([
+    KnownAddress.updateOne({ _id: pairKey(attempt.loginKey, attempt.ip) }, failedSinceSignIn),
     pairBlocked && pair.block(pairKey(attempt.loginKey, attempt.ip), THROTTLE.blockSeconds),
     addressBlocked && address.block(attempt.ip, THROTTLE.blockSeconds),
     attempt.loginAttempts >= THROTTLE.loginFailures && login.block(attempt.loginKey, THROTTLE.blockSeconds),
@@ -186,7 +239,7 @@ export async function recordSignInFailure(attempt: SignInAttempt): Promise<{ del
 export async function releaseSignInAttempt(attempt: SignInAttempt, { signedIn }: { signedIn: boolean }): Promise<void> {
   const { pair, login, address, device } = throttles();
   const key = pairKey(attempt.loginKey, attempt.ip);
-  const knowAddress = () => KnownAddress.updateOne({ _id: key }, { $set: { expiresAt: new Date(Date.now() + THROTTLE.knownAddressDays * 86_400_000) } }, { upsert: true });
+  const knowAddress = () => KnownAddress.updateOne({ _id: key }, { $set: { expiresAt: knownUntil(), failedSinceSignIn: false } }, { upsert: true });
   if (attempt.deviceId) {
     await Promise.all([signedIn ? device.delete(attempt.deviceId) : device.reward(attempt.deviceId, 1), signedIn && knowAddress()]);
     return;

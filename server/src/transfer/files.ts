@@ -5,6 +5,7 @@
  */
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
+import DataLoader from 'dataloader';
 import mongoose, { Types } from 'mongoose';
 import { Job } from '../jobs/model';
 import type { SheetFile } from './sheet';
@@ -73,6 +74,22 @@ export async function storeFile(source: Readable, meta: TransferFileMeta): Promi
   }
   return String(upload.id);
 }
+
+/**
+ * Whether uploads are still kept, asked for a page of failed imports at once: the questions of one
+ * tick go to the database together, each answered as of now (no cache).
+ */
+export const uploadKept = new DataLoader<string, boolean>(
+  async (ids) => {
+    const valid = ids.filter((id) => Types.ObjectId.isValid(id)).map((id) => new Types.ObjectId(id));
+    const kept = await filesOf()
+      .find({ _id: { $in: valid }, metadata: { $type: 'object' } }, { projection: { _id: 1 } })
+      .toArray();
+    const keptIds = new Set(kept.map((file) => String(file._id)));
+    return ids.map((id) => keptIds.has(id));
+  },
+  { cache: false },
+);
 
 export async function findFile(id: string): Promise<TransferFile | null> {
   if (!Types.ObjectId.isValid(id)) return null;

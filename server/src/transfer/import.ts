@@ -7,6 +7,7 @@
  * the last recorded row, a cancelled one keeps what it wrote. A dry run does all of it but the
  * writing.
  */
+import DataLoader from 'dataloader';
 import mongoose, { Types } from 'mongoose';
 import { cardSubject } from '../access/ability';
 import { actorOfUser, type Actor } from '../access/actor';
@@ -45,7 +46,7 @@ import { Job, type JobDoc } from '../jobs/model';
 import { JobInterrupted, lostDatabase } from '../jobs/runner';
 import type { Locale } from '../i18n';
 import { readsAfterOwnBatch, recordOwnBatch, type KeptUnread } from '../unread/service';
-import { findFile, releaseImportUpload, sheetFile } from './files';
+import { findFile, releaseImportUpload, sheetFile, uploadKept } from './files';
 import { linkTexts, resolveLinks, type Resolution } from './links';
 import type { MappingGuess } from './mapping';
 import { ImportRow, undoKey, type ImportOutcome, type ImportProblem } from './model';
@@ -869,14 +870,36 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
  * Whether a failed import can go on from its checkpoint: not a dry run (it writes nothing to go on
  * from), not one undone, and only while its upload is kept and its folder is there.
  */
+/**
+ * Whether imports were undone, and whether folders exist, asked for a page of failed imports at once
+ * (a job list asks each failed import's `retryable`): the questions of one tick go to the database
+ * together, each answered as of now (no cache).
+ */
+const importUndone = new DataLoader<string, boolean>(
+  async (importIds) => {
+    const undos = await Job.find({ uniqueKey: { $in: importIds.map(undoKey), $type: 'string' } }, { uniqueKey: 1 }).lean<Pick<JobDoc, 'uniqueKey'>[]>();
+    const undoKeys = new Set(undos.map((undo) => undo.uniqueKey));
+    return importIds.map((id) => undoKeys.has(undoKey(id)));
+  },
+  { cache: false },
+);
+const folderExists = new DataLoader<string, boolean>(
+  async (folderIds) => {
+    const asked = [...new Set(folderIds)].map((id) => new Types.ObjectId(id));
+    const found = await Folder.find({ _id: { $in: asked } }, { _id: 1 }).lean<{ _id: Types.ObjectId }[]>();
+    const foundIds = new Set(found.map((folder) => String(folder._id)));
+    return folderIds.map((id) => foundIds.has(id));
+  },
+  { cache: false },
+);
+
 async function continueRefusal(job: JobDoc, locale: Locale): Promise<string | null> {
   const params = job.params as unknown as ImportParams;
   if (params.dryRun) return t(locale, 'Проверку нельзя продолжить: запустите её снова.', 'A check cannot be continued: run it again.');
-  if (await Job.exists({ uniqueKey: { $eq: undoKey(String(job._id)), $type: 'string' } })) {
-    return t(locale, 'Записанное этим импортом отменено: продолжить его нельзя.', 'What this import wrote has been undone: it cannot be continued.');
-  }
-  if (!(await Folder.exists({ _id: new Types.ObjectId(params.folderId) }))) return t(locale, 'Папку импорта удалили.', 'The import’s folder was deleted.');
-  if (!(await findFile(params.uploadId))) return uploadGone(locale);
+  const [undone, folderKept, uploadIsKept] = await Promise.all([importUndone.load(String(job._id)), folderExists.load(params.folderId), uploadKept.load(params.uploadId)]);
+  if (undone) return t(locale, 'Записанное этим импортом отменено: продолжить его нельзя.', 'What this import wrote has been undone: it cannot be continued.');
+  if (!folderKept) return t(locale, 'Папку импорта удалили.', 'The import’s folder was deleted.');
+  if (!uploadIsKept) return uploadGone(locale);
   return null;
 }
 

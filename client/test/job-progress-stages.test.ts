@@ -62,3 +62,14 @@ describe('a job whose run cannot reach the database says so (s13 re-test R1)', (
     expect(back.querySelector('[data-test="job-left"]')?.textContent).toBe('осталось около 1 мин 46 с');
   });
 });
+
+describe('a job being cancelled (s14 user U3)', () => {
+  it('says «Отменяется…» without a rate or a time left: it only ends the batch it began', async () => {
+    const moving = jobSnapshot({ progress: { done: 2000, total: 5000, rate: 8, secondsLeft: 374 } });
+    const cancelling = await progressOf({ ...moving, cancelRequested: true });
+    expect(cancelling.querySelector('[data-test="job-state"]')?.textContent).toBe('Отменяется…');
+    expect(cancelling.querySelector('[data-test="job-left"]')).toBeNull();
+    expect(cancelling.querySelector('[data-test="job-rate"]')).toBeNull();
+    expect(cancelling.querySelector('[data-test="job-cancel"]')).toBeNull();
+  });
+});

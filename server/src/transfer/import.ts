@@ -767,6 +767,8 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
     await stillAllowed();
     const work = await buildInputs(plan, rows);
     await decide(plan, work);
+    // A cancel (or a stop) asked while the batch was read and checked writes none of it (s14 user U3).
+    ctx.signal.throwIfAborted();
     if (!params.dryRun) await commitRows(plan, importId, work, ctx);
     else await keepRefused(importId, work, params.headers.length);
     const previewed = work.slice(0, Math.max(0, PREVIEW_ROWS - preview.length));

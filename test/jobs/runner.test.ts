@@ -351,7 +351,11 @@ describe('background job runner', function () {
       return current && ['succeeded', 'failed'].includes(current.state) && current;
     });
     expect(ended).to.deep.include({ state: 'succeeded', result: 'run 2' });
-    expect(await fencedItems().find({ jobId: job.id }, { projection: { _id: 0, run: 1 } }).toArray()).to.deep.equal([{ run: 2 }]);
+    expect(
+      await fencedItems()
+        .find({ jobId: job.id }, { projection: { _id: 0, run: 1 } })
+        .toArray(),
+    ).to.deep.equal([{ run: 2 }]);
   });
 
   it('cancel stops the job and keeps what it did', async () => {

@@ -284,8 +284,9 @@ export async function countUnread(actor: Reader, state: ReadState, folderIds: It
  * — Redis pub/sub drops messages across a reconnect — is made good within that second and that
  * count's time, as for the read state); a question waited for that count, and under load it was
  * the tail of every second (s13: p99 64–1,032 ms at 1M cards against a p50 of 7). Counts are
- * served so at most KEPT_COUNTS_MS after such a count ended; older ones, or another view of the
- * user's rights, are counted afresh before the answer.
+ * served so up to KEPT_COUNTS_MS after such a count ended, or as long as the next one runs; older
+ * ones (nobody asked meanwhile), or another view of the user's rights, are counted afresh before
+ * the answer.
  */
 interface KnownCounts {
   levels: Reader['folderLevels'];
@@ -303,7 +304,7 @@ interface KnownCounts {
 const knownCounts = new Map<string, KnownCounts>();
 /** How long after a count of all folders ended the next question starts another (in the background). */
 const KNOWN_COUNTS_MS = 1000;
-/** How long after a count of all folders ended its counts are still served while another runs. */
+/** How long after a count of all folders ended its counts are still served when no other runs. */
 const KEPT_COUNTS_MS = 5000;
 /** Orders the changes and the beginnings of counts: a count that began after a change holds it. */
 let moment = 0;
@@ -343,7 +344,8 @@ function countAll(known: KnownCounts, userId: string, reader: Reader): Promise<v
   known.countingAll ??= countInto(known, userId, reader, [...known.levels.keys()], ++moment)
     .then(() => {
       const endedAt = (known.allCountedAt = Date.now());
-      setTimeout(() => knownCounts.get(userId) === known && known.allCountedAt === endedAt && knownCounts.delete(userId), KEPT_COUNTS_MS).unref();
+      const forget = () => knownCounts.get(userId) === known && known.allCountedAt === endedAt && !known.countingAll && knownCounts.delete(userId);
+      setTimeout(forget, KEPT_COUNTS_MS).unref();
     })
     .catch((error: unknown) => {
       if (knownCounts.get(userId) === known) knownCounts.delete(userId);
@@ -378,13 +380,15 @@ async function countChanged(known: KnownCounts, userId: string, reader: Reader):
  */
 async function knownOrCounted(userId: string, reader: Reader): Promise<Map<string, number>> {
   let known = knownCounts.get(userId);
-  if (!known || known.levels !== reader.folderLevels || Date.now() - known.allCountedAt >= KEPT_COUNTS_MS) {
-    if (!known?.countingAll || known.levels !== reader.folderLevels) {
-      known = { levels: reader.folderLevels, counts: new Map(), countedFrom: new Map(), changed: new Map(), counting: new Set(), countingAll: null, allCountedAt: -Infinity };
-      knownCounts.set(userId, known);
-    }
+  const age = known ? Date.now() - known.allCountedAt : Infinity;
+  if (!known || known.levels !== reader.folderLevels || (age >= KEPT_COUNTS_MS && !known.countingAll)) {
+    known = { levels: reader.folderLevels, counts: new Map(), countedFrom: new Map(), changed: new Map(), counting: new Set(), countingAll: null, allCountedAt: -Infinity };
+    knownCounts.set(userId, known);
     await countAll(known, userId, reader);
-  } else if (Date.now() - known.allCountedAt >= KNOWN_COUNTS_MS) {
+  } else if (known.allCountedAt === -Infinity) {
+    // The first count of all folders is under way: nothing is kept yet.
+    await countAll(known, userId, reader);
+  } else if (age >= KNOWN_COUNTS_MS) {
     // Its failure drops the known counts: the next question counts afresh and meets the error.
     countAll(known, userId, reader).catch(() => undefined);
   }

@@ -36,8 +36,9 @@ registerCardHooks({
  * Holds the next count of all a reader's folders in one aggregate (more than one folder's range,
  * no receipt's point) before it reads or after it has read, as a count slowed by load is held.
  */
-let heldCount: { at: 'before' | 'after'; reached: () => void; released: Promise<void>; ended: () => void } | null = null;
-const heldAggregates = new WeakMap<object, NonNullable<typeof heldCount>>();
+type HeldCount = { at: 'before' | 'after'; reached: () => void; released: Promise<void>; ended: () => void };
+let heldCount: HeldCount | null = null;
+const heldAggregates = new WeakMap<object, HeldCount>();
 const countsFolders = (pipeline: PipelineStage[]): boolean => {
   const branches = (pipeline[0] as { $match?: { $or?: Record<string, unknown>[] } }).$match?.$or;
   return branches !== undefined && branches.length > 1 && branches.every((branch) => !('_id' in branch));

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { Types } from 'mongoose';
+import { Types, type Aggregate, type PipelineStage } from 'mongoose';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { registerCardHooks } from '../../server/src/cards/lifecycle';
 import { Card } from '../../server/src/cards/model';
 import type { RunningServer } from '../../server/src/server';
@@ -29,6 +30,43 @@ registerCardHooks({
     hold.stored();
     await hold.released;
   },
+});
+
+/**
+ * Holds the next count of all a reader's folders in one aggregate (more than one folder's range,
+ * no receipt's point) before it reads or after it has read, as a count slowed by load is held.
+ */
+type HeldCount = { at: 'before' | 'after'; reached: () => void; released: Promise<void>; ended: () => void };
+let heldCount: HeldCount | null = null;
+const heldAggregates = new WeakMap<object, HeldCount>();
+const countsFolders = (pipeline: PipelineStage[]): boolean => {
+  const branches = (pipeline[0] as { $match?: { $or?: Record<string, unknown>[] } }).$match?.$or;
+  return branches !== undefined && branches.length > 1 && branches.every((branch) => !('_id' in branch));
+};
+// Mongoose's aggregate middleware, added to the compiled model (a schema's hooks are taken when it is compiled).
+const cardHooks = (
+  Card as unknown as {
+    hooks: { pre(name: string, fn: (this: Aggregate<unknown>) => Promise<void>): void; post(name: string, fn: (this: Aggregate<unknown>, result: unknown) => Promise<void>): void };
+  }
+).hooks;
+cardHooks.pre('aggregate', async function () {
+  const hold = heldCount;
+  if (!hold || !countsFolders(this.pipeline())) return;
+  heldCount = null;
+  heldAggregates.set(this, hold);
+  if (hold.at === 'before') {
+    hold.reached();
+    await hold.released;
+  }
+});
+cardHooks.post('aggregate', async function (_result) {
+  const hold = heldAggregates.get(this);
+  if (!hold) return;
+  if (hold.at === 'after') {
+    hold.reached();
+    await hold.released;
+  }
+  hold.ended();
 });
 
 /**
@@ -187,6 +225,57 @@ describe('unread and live streams under interleavings (API)', function () {
       release?.();
       await importing.catch(() => undefined);
     }
+  });
+
+  it('answers counts while the count of all folders runs in the background, and a change meanwhile is counted once, whether it came before or after that count read', async () => {
+    const quiet = await sharedFolder('Тихая');
+    const busy = await sharedFolder('Оживлённая');
+    await create(quiet, 'ООО «Тишина»');
+    const countsNow = async () => asMap((await reader.data<{ unreadCounts: Counts }>(COUNTS)).unreadCounts);
+    const cardsIn = async (folderId: string) =>
+      (await reader.data<{ cards: { totalCount: number } }>('query($f: ID!) { cards(folderId: $f, first: 1) { totalCount } }', { f: folderId })).cards.totalCount;
+    // The change comes before or after the count read; the reader asks while it is held, or only after it.
+    const orders = [
+      { at: 'before', askedDuring: true },
+      { at: 'after', askedDuring: true },
+      { at: 'before', askedDuring: false },
+      { at: 'after', askedDuring: false },
+    ] as const;
+    for (const [i, { at, askedDuring }] of orders.entries()) {
+      const known = await countsNow();
+      expect([known[quiet], known[busy]]).to.deep.equal([1, i === 0 ? undefined : i]);
+      // The next question a second after the last count of all folders starts another.
+      await sleep(1100);
+      let reached!: () => void;
+      let release!: () => void;
+      let ended!: () => void;
+      const countReached = new Promise<void>((resolve) => (reached = resolve));
+      const countEnded = new Promise<void>((resolve) => (ended = resolve));
+      heldCount = { at, reached, released: new Promise<void>((resolve) => (release = resolve)), ended };
+      const expected = { ...known, [busy]: i + 1 };
+      try {
+        // Answered while that count is held: from the counts kept, not after the count.
+        const answer = await Promise.race([countsNow(), sleep(15_000).then(() => 'no answer while the count of all folders was held')]);
+        expect(answer, 'while the count of all folders is held').to.deep.equal(known);
+        await countReached;
+        await create(busy, `ООО «Пока считают ${i}»`);
+        if (askedDuring) expect(await countsNow(), 'after the change, while the count of all folders is held').to.deep.equal(expected);
+        release();
+        await countEnded;
+        await sleep(0);
+        expect(await countsNow(), `after the count of all folders (change ${at} it read)`).to.deep.equal(expected);
+        expect(await cardsIn(busy)).to.equal(i + 1);
+      } finally {
+        heldCount = null;
+        release();
+      }
+    }
+    // The next count of all folders agrees.
+    await sleep(1100);
+    const final = await countsNow();
+    await sleep(200);
+    expect(await countsNow()).to.deep.equal(final);
+    expect([final[quiet], final[busy]]).to.deep.equal([1, orders.length]);
   });
 
   it('a card moved to a folder the reader cannot read leaves their list, without naming where it went', async () => {

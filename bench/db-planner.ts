@@ -11,7 +11,7 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { ObjectId } from 'bson';
+import { Long, ObjectId } from 'bson';
 import { CommandProcessor } from '../server/src/db/memory/commands';
 import { openCursor, planQuery } from '../server/src/db/memory/query';
 import { Storage } from '../server/src/db/memory/storage';
@@ -24,7 +24,13 @@ const BATCH = 10_000;
 
 const storage = Storage.open(undefined);
 const store = new Store(storage);
-const processor = new CommandProcessor(store, { address: 'bench', setName: 'rs0', electionId: new ObjectId(), startedAt: new Date() });
+const processor = new CommandProcessor(store, {
+  address: 'bench',
+  setName: 'rs0',
+  electionId: new ObjectId(),
+  topologyVersion: { processId: new ObjectId(), counter: Long.fromNumber(0) },
+  startedAt: new Date(),
+});
 const run = async (body: Record<string, unknown>) => {
   const reply = await processor.execute({ ...body, $db: 'bench' }, 1);
   if (reply.ok !== 1 || reply.writeErrors) throw new Error(JSON.stringify(reply));

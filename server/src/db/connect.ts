@@ -141,7 +141,11 @@ export async function openDatabase(config: Config, logger: Logger, options: { db
   try {
     // A URI without a database name gets Kartoteka's own rather than the driver's "test".
     const dbName = options.dbName ?? (/^mongodb(?:\+srv)?:\/\/[^/]+\/[^/?]+/.test(server.uri) ? undefined : 'kartoteka');
-    await mongoose.connect(server.uri, { dbName, serverSelectionTimeoutMS: 10_000, monitorCommands: options.monitorCommands ?? false });
+    // A long-running server: its monitor streams (awaitable hello) even where the driver would
+    // poll because it takes the host for a function service (K_SERVICE on Cloud Run, …). A polling
+    // monitor can start its hello on a connection the database has just closed and then wait on it
+    // forever: after that restart the application never reconnects (s14 U5).
+    await mongoose.connect(server.uri, { dbName, serverSelectionTimeoutMS: 10_000, serverMonitoringMode: 'stream', monitorCommands: options.monitorCommands ?? false });
   } catch (error) {
     await server.stop();
     throw error;

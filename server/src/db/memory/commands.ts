@@ -36,6 +36,8 @@ export interface ServerIdentity {
   address: string;
   setName: string;
   electionId: ObjectId;
+  /** Changes only when the process restarts (a new processId): one node, no elections or reconfigurations. */
+  topologyVersion: { processId: ObjectId; counter: Long };
   startedAt: Date;
 }
 
@@ -401,8 +403,9 @@ export class CommandProcessor {
       helloOk: true,
       ismaster: true,
       isWritablePrimary: true,
-      // No topologyVersion: without it drivers poll hello instead of the streaming (exhaust)
-      // protocol, which would need replies pushed with moreToCome.
+      // With a topologyVersion drivers monitor with the streaming protocol, as with MongoDB 4.4+
+      // (the awaitable hello is answered in index.ts: it waits on the connection).
+      topologyVersion: this.identity.topologyVersion,
       hosts: [this.identity.address],
       setName: this.identity.setName,
       setVersion: 1,

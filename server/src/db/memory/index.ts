@@ -4,7 +4,7 @@
  * under `dbpath`; without one, a temporary environment deleted when it stops.
  */
 import net from 'node:net';
-import { calculateObjectSize, ObjectId } from 'bson';
+import { calculateObjectSize, Long, ObjectId } from 'bson';
 import { CommandProcessor } from './commands';
 import { asCommandError, objectTooLarge } from './errors';
 import { convertLegacyData, hasLegacyData } from './legacy';
@@ -66,7 +66,13 @@ export async function startMemoryServer(options: MemoryServerOptions = {}): Prom
   }
 
   const sockets = new Set<net.Socket>();
-  const identity = { address: '', setName: REPLICA_SET, electionId: new ObjectId('7fffffff0000000000000001'), startedAt: new Date() };
+  const identity = {
+    address: '',
+    setName: REPLICA_SET,
+    electionId: new ObjectId('7fffffff0000000000000001'),
+    topologyVersion: { processId: new ObjectId(), counter: Long.fromNumber(0) },
+    startedAt: new Date(),
+  };
   const processor = new CommandProcessor(store, identity);
   let nextConnectionId = 1;
 
@@ -80,6 +86,7 @@ export async function startMemoryServer(options: MemoryServerOptions = {}): Prom
    * until this reply has left (a client that sends without reading holds only its own requests).
    */
   async function handle(socket: net.Socket, message: IncomingMessage, connectionId: number): Promise<void> {
+    if (isAwaitableHello(message.command)) return streamHello(socket, message, connectionId);
     let reply: Record<string, unknown>;
     try {
       const result = processor.execute(message.command, connectionId);
@@ -95,6 +102,31 @@ export async function startMemoryServer(options: MemoryServerOptions = {}): Prom
       bytes = encodeReply(message, objectTooLarge(calculateObjectSize(reply)).toReply());
     }
     if (!socket.write(bytes)) await drained(socket);
+  }
+
+  /**
+   * The awaitable hello of a driver's monitor (streaming protocol, as MongoDB 4.4+ answers it): the
+   * reply waits until the topology changes — here only a restart does, which the client's older
+   * processId shows, answered at once — or maxAwaitTimeMS has passed. With exhaustAllowed the
+   * replies go on unasked (moreToCome) every maxAwaitTimeMS until the connection closes. The monitor
+   * is thus always reading and sees at once when this server goes away; a polling monitor could
+   * start its next hello on a connection the server had just closed and wait on it forever (s14 U5).
+   */
+  async function streamHello(socket: net.Socket, message: IncomingMessage, connectionId: number): Promise<void> {
+    const asked = message.command.topologyVersion as { processId?: unknown; counter?: unknown };
+    const current = identity.topologyVersion;
+    const maxAwaitTimeMS = Number(message.command.maxAwaitTimeMS);
+    const unchanged = asked.processId instanceof ObjectId && asked.processId.equals(current.processId) && Number(asked.counter) === current.counter.toNumber();
+    if (unchanged) await waitUnlessClosed(socket, maxAwaitTimeMS);
+    let request: Pick<IncomingMessage, 'requestId' | 'opCode'> = message;
+    while (!socket.destroyed) {
+      const bytes = encodeReply(request, await processor.execute(message.command, connectionId), message.exhaustAllowed);
+      if (!socket.write(bytes)) await drained(socket);
+      if (!message.exhaustAllowed) return;
+      // Each pushed reply answers the one before it.
+      request = { requestId: bytes.readInt32LE(4), opCode: message.opCode };
+      await waitUnlessClosed(socket, maxAwaitTimeMS);
+    }
   }
 
   const server = net.createServer((socket) => {
@@ -170,4 +202,28 @@ export async function startMemoryServer(options: MemoryServerOptions = {}): Prom
       return stopped;
     },
   };
+}
+
+function isAwaitableHello(command: Record<string, unknown>): boolean {
+  const name = Object.keys(command)[0];
+  return (
+    (name === 'hello' || name === 'ismaster' || name === 'isMaster') &&
+    typeof command.topologyVersion === 'object' &&
+    command.topologyVersion !== null &&
+    Number.isFinite(Number(command.maxAwaitTimeMS))
+  );
+}
+
+/** Resolves after `ms`, or as soon as the socket closes. */
+function waitUnlessClosed(socket: net.Socket, ms: number): Promise<void> {
+  if (socket.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      socket.off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    socket.once('close', done);
+  });
 }

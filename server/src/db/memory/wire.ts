@@ -12,6 +12,7 @@ export const OP_MSG = 2013;
 
 const FLAG_CHECKSUM_PRESENT = 1 << 0;
 const FLAG_MORE_TO_COME = 1 << 1;
+const FLAG_EXHAUST_ALLOWED = 1 << 16;
 const HEADER_SIZE = 16;
 export const MAX_MESSAGE_SIZE = 48_000_000;
 
@@ -25,6 +26,8 @@ export interface IncomingMessage {
   command: Doc;
   /** The client does not want a reply (OP_MSG moreToCome). */
   moreToCome: boolean;
+  /** The client reads replies pushed with moreToCome without asking again (OP_MSG exhaustAllowed). */
+  exhaustAllowed: boolean;
 }
 
 export class ProtocolError extends Error {}
@@ -123,7 +126,7 @@ export function parseMessage(message: Buffer): IncomingMessage {
     }
     if (!command) throw new ProtocolError('OP_MSG without a body section');
     for (const [identifier, docs] of sequences) command[identifier] = docs;
-    return { requestId, opCode, command, moreToCome: (flags & FLAG_MORE_TO_COME) !== 0 };
+    return { requestId, opCode, command, moreToCome: (flags & FLAG_MORE_TO_COME) !== 0, exhaustAllowed: (flags & FLAG_EXHAUST_ALLOWED) !== 0 };
   }
   if (opCode === OP_QUERY) {
     let offset = HEADER_SIZE + 4;
@@ -133,7 +136,7 @@ export function parseMessage(message: Buffer): IncomingMessage {
     let [query] = readDocument(message, offset);
     if (query.$query && typeof query.$query === 'object') query = query.$query as Doc;
     const db = collection.slice(0, collection.indexOf('.'));
-    return { requestId, opCode, command: { ...query, $db: db }, moreToCome: false };
+    return { requestId, opCode, command: { ...query, $db: db }, moreToCome: false, exhaustAllowed: false };
   }
   throw new ProtocolError(`unsupported opCode ${opCode}`);
 }
@@ -181,7 +184,8 @@ function serializeReply(reply: Doc): Buffer {
   return out;
 }
 
-export function encodeReply(request: IncomingMessage, reply: Doc): Buffer {
+/** The reply to `request`; `moreToCome` (OP_MSG only) tells the client another reply follows unasked. */
+export function encodeReply(request: Pick<IncomingMessage, 'requestId' | 'opCode'>, reply: Doc, moreToCome = false): Buffer {
   const body = serializeReply(reply);
   if (request.opCode === OP_QUERY) {
     const prefix = Buffer.alloc(20);
@@ -192,5 +196,6 @@ export function encodeReply(request: IncomingMessage, reply: Doc): Buffer {
     return Buffer.concat([header(HEADER_SIZE + prefix.length + body.length, request.requestId, OP_REPLY), prefix, body]);
   }
   const flagsAndKind = Buffer.alloc(5);
+  flagsAndKind.writeUInt32LE(moreToCome ? FLAG_MORE_TO_COME : 0, 0);
   return Buffer.concat([header(HEADER_SIZE + flagsAndKind.length + body.length, request.requestId, OP_MSG), flagsAndKind, body]);
 }

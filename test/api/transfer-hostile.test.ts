@@ -150,7 +150,7 @@ describe('import of hostile files (API)', function () {
   it('refuses at the file an .xlsx whose part holds more elements besides its rows than any Excel part — 210,000 columns or cell formats (s11 attack A1: 15 million `<col/>` filled the heap)', async () => {
     const sheet = (cols: number) =>
       `<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><cols>${'<col min="1" max="1"/>'.repeat(cols)}</cols><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Наименование</t></is></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>ООО «Кассиопея»</t></is></c></row></sheetData></worksheet>`;
-    const text = `В файле больше ${(200_000).toLocaleString('ru-RU')} служебных элементов (столбцов, стилей, объединений) в одной части: файл повреждён или собран не в Excel`;
+    const text = `В файле больше ${(200_000).toLocaleString('ru-RU')} служебных элементов (столбцов, стилей, объединений, ссылок) в одной части: файл повреждён или собран не в Excel`;
     expectRefusedAtFile(await inspect('столбцы.xlsx', await withPart(await workbook(), 'xl/worksheets/sheet1.xml', sheet(210_000))), text);
     const styles = `<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><cellXfs count="210000">${'<xf/>'.repeat(210_000)}</cellXfs></styleSheet>`;
     expectRefusedAtFile(await inspect('форматы.xlsx', await withPart(await workbook(), 'xl/styles.xml', styles)), text);
@@ -163,7 +163,7 @@ describe('import of hostile files (API)', function () {
   it('counts what exceljs keeps by where it stands and by its characters, and reads the workbook only from its place in the file (s11 re-attacks of A1: disguises and a 3.4 MB file killed the server again)', async () => {
     const sheet = (before: string) =>
       `<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">${before}<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Наименование</t></is></c></row></sheetData></worksheet>`;
-    const elements = `В файле больше ${(200_000).toLocaleString('ru-RU')} служебных элементов (столбцов, стилей, объединений) в одной части: файл повреждён или собран не в Excel`;
+    const elements = `В файле больше ${(200_000).toLocaleString('ru-RU')} служебных элементов (столбцов, стилей, объединений, ссылок) в одной части: файл повреждён или собран не в Excel`;
     // A <sheetData> inside <cols>, an <sst> inside <cellXfs>: not rows, not shared strings.
     const cols = sheet(`<cols><sheetData>${'<col min="1" max="1"/>'.repeat(210_000)}</sheetData></cols>`);
     expectRefusedAtFile(await inspect('обёртка.xlsx', await withPart(await workbook(), 'xl/worksheets/sheet1.xml', cols)), elements);
@@ -355,6 +355,25 @@ describe('import of hostile files (API)', function () {
       /^Файл не похож на текст CSV: в строке 3200[23] двоичные данные\. Сохраните таблицу в Excel как «CSV \(разделители — запятые\)» или загрузите \.xlsx$/,
     );
     expect(await countCards()).to.equal(before);
+  });
+
+  it('refuses at the file a sheet whose relationships name more link text than any client list — 16 million characters of targets for no cell (s14 re-attack B2: 520 MB of them took 1.2 GB of the heap per read); a sheet of ordinary links is read', async () => {
+    // Random letters in every target keep the part under the unpacking ratio's bound.
+    const rels = (count: number, length: number) =>
+      `<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">${Array.from(
+        { length: count },
+        (_, index) =>
+          `<Relationship Id="rIdL${index}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink" Target="https://example.ru/${index}/${randomBytes(
+            30,
+          )
+            .toString('base64url')
+            .padEnd(length - 30, 'ж')}" TargetMode="External"/>`,
+      ).join('')}</Relationships>`;
+    const text = `Адреса ссылок листа длиннее ${(16_000_000).toLocaleString('ru-RU')} знаков в сумме: файл повреждён или собран не в Excel — разделите его на несколько`;
+    expectRefusedAtFile(await inspect('ссылки.xlsx', await withPart(await workbook(), 'xl/worksheets/_rels/sheet1.xml.rels', rels(8_100, 2_000))), text);
+    const ordinary = await inspect('обычные-ссылки.xlsx', await withPart(await workbook(), 'xl/worksheets/_rels/sheet1.xml.rels', rels(8_100, 60)));
+    expect(ordinary.errors, JSON.stringify(ordinary.errors)).to.equal(undefined);
+    expect(ordinary.data!.importInspection.columns.map((column) => column.name)).to.deep.equal(['Наименование', 'ИНН']);
   });
 
   it('refuses a CSV whose first megabyte is UTF-8 and whose tail is Windows-1251, naming the first row of the tail, instead of cards with «�» for every Russian letter (s11 attack A5)', async () => {

@@ -234,8 +234,8 @@ const XML_DEPTH_REFUSAL = {
 export const MAX_PART_ELEMENTS = 200_000;
 
 const PART_ELEMENTS_REFUSAL = {
-  ru: `В файле больше ${MAX_PART_ELEMENTS.toLocaleString('ru-RU')} служебных элементов (столбцов, стилей, объединений) в одной части: файл повреждён или собран не в Excel`,
-  en: `A part of the file holds more than ${MAX_PART_ELEMENTS.toLocaleString('en-GB')} elements besides its rows (columns, styles, merges): the file is damaged or was not made by Excel`,
+  ru: `В файле больше ${MAX_PART_ELEMENTS.toLocaleString('ru-RU')} служебных элементов (столбцов, стилей, объединений, ссылок) в одной части: файл повреждён или собран не в Excel`,
+  en: `A part of the file holds more than ${MAX_PART_ELEMENTS.toLocaleString('en-GB')} elements besides its rows (columns, styles, merges, links): the file is damaged or was not made by Excel`,
 };
 
 /**
@@ -527,6 +527,19 @@ function takeRowLinks(links: SheetLinks, row: number, width: number): Map<number
 }
 
 /**
+ * Characters of link targets one sheet's relationships may hold: 100,000 links of 160 characters
+ * (Excel writes at most 65,530 a sheet). A relationships part naming more is refused as it is read —
+ * 520 MB of targets for a single link took 1.2 GB of the heap per read, and held the whole budget
+ * of the shared strings while other users' files waited (s14 re-attack B2).
+ */
+export const MAX_LINK_TARGETS_TEXT = 16_000_000;
+
+const LINK_TARGETS_REFUSAL = {
+  ru: `Адреса ссылок листа длиннее ${MAX_LINK_TARGETS_TEXT.toLocaleString('ru-RU')} знаков в сумме: файл повреждён или собран не в Excel — разделите его на несколько`,
+  en: `The sheet's link addresses add up to more than ${MAX_LINK_TARGETS_TEXT.toLocaleString('en-GB')} characters: the file is damaged or was not made by Excel — split it into several`,
+};
+
+/**
  * The targets of a worksheet's hyperlinks. Its `<hyperlinks>` (cell → relationship) come after its rows
  * and the targets are in its relationships part, so both are read by their places in the zip before
  * the rows stream: the relationships first (a sheet without links has none, and its rows are not read
@@ -536,10 +549,15 @@ function takeRowLinks(links: SheetLinks, row: number, width: number): Map<number
  */
 async function sheetLinks(file: SheetFile, sheetPath: string, holdMemory: (bytes: number) => Promise<void>): Promise<SheetLinks> {
   const targets = new Map<string, string>();
+  let kept = 0;
   await readParts(file, [sheetPath.replace(/([^/]+)$/, '_rels/$1.rels')], async (_name, content, size) => {
-    await holdMemory(size);
+    // What is kept is bounded (two bytes a character at most), whatever the part's size.
+    await holdMemory(Math.min(size, 2 * MAX_LINK_TARGETS_TEXT));
     await eachElement(content, (name, attributes) => {
-      if (name === 'Relationship' && attributes.Type?.endsWith('/hyperlink') && attributes.Id && attributes.Target) targets.set(attributes.Id, attributes.Target);
+      if (name !== 'Relationship' || !attributes.Type?.endsWith('/hyperlink') || !attributes.Id || !attributes.Target) return;
+      kept += attributes.Target.length;
+      if (kept > MAX_LINK_TARGETS_TEXT) throw new SheetRefusal(LINK_TARGETS_REFUSAL);
+      targets.set(attributes.Id, attributes.Target);
     });
   });
   const links: SheetLinks = new Map();

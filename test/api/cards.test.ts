@@ -226,6 +226,10 @@ describe('cards (API)', function () {
     );
     expect(stored.card).to.deep.include({ inTrash: true, folderId: ids.correspondents });
     expect(stored.card.values.phone).to.equal(undefined);
+    // A reader of the folder learns nothing of a card in the trash: no title, no name (s14 re-attack B1).
+    const read = await reader.request(UPDATE, { id: card.id, version: card.version, values: { phone: '+7 495 111 22 33' } });
+    expect(read.errors?.[0].extensions?.code).to.equal('NOT_FOUND');
+    expect(read.errors?.[0].message).to.not.include('Удаляемый');
   });
 
   it('pages through a folder sorted by a field with a filter, without gaps or repeats', async () => {

@@ -133,12 +133,13 @@ async function cardOrFail(actor: Actor, id: string, options?: { includeTrash?: b
 
 /**
  * The card an edit or a move is about. One a colleague has just put in the trash (an import's undo,
- * a delete) is not «not found» to whoever could read it: the edit is refused saying where the card
- * went and by whom, so the user knows what to do with what they typed (s14 attack A5).
+ * a delete) is not «not found» to whoever may edit it: the edit is refused saying where the card
+ * went and by whom, so the user knows what to do with what they typed (s14 attack A5). Anyone else
+ * learns nothing of a card in the trash (s14 re-attack B1).
  */
 async function cardToChange(actor: Actor, id: string): Promise<CardDoc> {
   const card = Types.ObjectId.isValid(id) ? await Card.findById(id).lean<CardDoc>() : null;
-  if (card?.inTrash && actor.ability.can('read', cardSubject(card))) throw await trashedMeanwhile(actor, card);
+  if (card?.inTrash && actor.ability.can('update', cardSubject(card))) throw await trashedMeanwhile(actor, card);
   if (!card || !visible(actor, card, false)) throw notFound(actor, t(actor, 'Карточка', 'Card'));
   return card;
 }

@@ -12,7 +12,12 @@ const { default: SignInView } = await import('../src/views/SignInView.vue');
 const { i18n, setLocale } = await import('../src/i18n');
 
 const busy = (seconds: number) =>
-  new GraphQLRequestError(`Слишком много попыток входа, повторите через ${seconds} с`, 'TOO_MANY_REQUESTS', {}, { reason: 'SIGN_IN_BUSY', retryAfterSeconds: seconds });
+  new GraphQLRequestError(
+    `Слишком много попыток входа на сервер (защита от подбора паролей): ваш пароль ещё не проверен — повторите через ${seconds} с`,
+    'TOO_MANY_REQUESTS',
+    {},
+    { reason: 'SIGN_IN_BUSY', retryAfterSeconds: seconds },
+  );
 const viewer = {
   signIn: { user: { id: 'u1', login: 'nvakulenko', fullName: 'Наталья Вакуленко', locale: null, department: null }, isAdmin: false, isHistoryReader: false, rules: [] },
 };
@@ -78,7 +83,7 @@ describe('signing in during a flood of others’ sign-ins (s13 re-attack B1)', (
     await nextTick();
     expect(server.request).toHaveBeenCalledTimes(2);
     expect(text(host, 'signin-retrying')).toBeNull();
-    expect(text(host, 'signin-error')).toBe('Слишком много попыток входа, повторите через 2 с');
+    expect(text(host, 'signin-error')).toBe('Слишком много попыток входа на сервер (защита от подбора паролей): ваш пароль ещё не проверен — повторите через 2 с');
     await vi.advanceTimersByTimeAsync(10_000);
     expect(server.request).toHaveBeenCalledTimes(2);
     app.unmount();

@@ -20,8 +20,8 @@ const messages = {
     en: 'The job was interrupted {times} times in a row — the server stopped while running it — and has been stopped so as not to stop the server again. What it did is kept; the cause is in the server log',
   },
   signInBusy: {
-    ru: 'Слишком много попыток входа, повторите через {seconds} с',
-    en: 'Too many sign-in attempts, try again in {seconds} s',
+    ru: 'Слишком много попыток входа на сервер (защита от подбора паролей): ваш пароль ещё не проверен — повторите через {seconds} с',
+    en: 'Too many sign-in attempts on the server (protection against password guessing): your password has not been checked yet — try again in {seconds} s',
   },
   ipRefused: { ru: 'Вход с адреса {ip} запрещён для этой учётной записи', en: 'Access from {ip} is not allowed for this account' },
   required: { ru: 'Обязательное поле', en: 'Required' },

@@ -363,7 +363,7 @@ describe('password checks of all sign-ins together (API, s12 attack A11)', funct
     const refused = answers.filter((answer) => answer.errors?.[0].extensions?.code === 'TOO_MANY_REQUESTS');
     expect(refused.length, 'strangers refused unchecked').to.be.at.least(10);
     for (const answer of refused) {
-      expect(answer.errors?.[0].message).to.match(/^Слишком много попыток входа, повторите через \d+ с$/);
+      expect(answer.errors?.[0].message).to.match(/^Слишком много попыток входа на сервер \(защита от подбора паролей\): ваш пароль ещё не проверен — повторите через \d+ с$/);
       expect(answer.errors?.[0].extensions?.retryAfterSeconds).to.be.at.least(1);
     }
     const checked = answers.filter((answer) => answer.errors?.[0].extensions?.code !== 'TOO_MANY_REQUESTS');
@@ -401,7 +401,7 @@ describe('password checks of all sign-ins together (API, s12 attack A11)', funct
     expect(second.map(codeOf), JSON.stringify(second)).to.deep.equal(Array(22).fill('TOO_MANY_REQUESTS'));
     for (const refusal of second.slice(20)) {
       expect(refusal.errors?.[0].extensions).to.include({ reason: 'SIGN_IN_BUSY' });
-      expect(refusal.errors?.[0].message).to.match(/^Слишком много попыток входа, повторите через \d+ с$/);
+      expect(refusal.errors?.[0].message).to.match(/^Слишком много попыток входа на сервер \(защита от подбора паролей\): ваш пароль ещё не проверен — повторите через \d+ с$/);
     }
     await held.done;
     // The line free: a forgotten browser's failures count against its address, not against a device of its own.

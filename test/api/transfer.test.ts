@@ -699,6 +699,23 @@ describe('import and export (API)', function () {
     expect(byNumber['Д-4'].counterparty).to.equal(ufa.id);
   });
 
+  it('inspects a small .xlsx from one reading of the stored file, not one per range its zip is read by, which waited behind a colleague’s import (s14 U1)', async () => {
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet('Клиенты');
+    sheet.addRow(['Наименование', 'ИНН', 'Телефон']);
+    for (let n = 1; n <= 100; n += 1) sheet.addRow([`ООО «Клиент ${n}»`, '7707083893', `+7 495 000-00-${String(n).padStart(2, '0')}`]);
+    const uploaded = await upload(server, tanya, 'клиенты-100.xlsx', Buffer.from(await workbook.xlsx.writeBuffer()));
+    expect(uploaded.status, JSON.stringify(uploaded.body)).to.equal(201);
+    const { result, commands } = await databaseCommandsDuring(() =>
+      tanya.data<{ importInspection: Inspection }>(INSPECT, { input: { uploadId: uploaded.body.id, folderId, typeKey: 'counterparty' } }),
+    );
+    expect(result.importInspection.mapping.columns).to.deep.equal(['name', 'inn', 'phone']);
+    expect(result.importInspection.columns[0].samples[0]).to.equal('ООО «Клиент 1»');
+    const fileReads = commands.filter((command) => ['transfer.files', 'transfer.chunks'].includes(command.collection) && ['find', 'getMore'].includes(command.name));
+    // The upload found (whose is it), then read: its record and its one chunk. Read range by range, the inspection sent 289 of these.
+    expect(fileReads.map((command) => command.collection)).to.deep.equal(['transfer.files', 'transfer.files', 'transfer.chunks']);
+  });
+
   it('reads an .xlsx hyperlink cell as a user clicks it: a site takes the link’s target, an e-mail the address of its mailto:, a text its shown text; the report writes a refused row’s link back (s13 user U1)', async () => {
     const linked = await createFolder(admin, { libraryId, name: 'Клиенты со ссылками', allowedCardTypes: ['counterparty'] });
     await setFolderAccess(admin, linked, [{ principalId: userIds.tanya, level: 'full' }]);

@@ -30,6 +30,7 @@ import {
   xlsxSheets,
   type Delimiter,
   type OpenFile,
+  type SheetFile,
   type SheetFormat,
   type SheetRow,
   type TextEncoding,
@@ -130,9 +131,9 @@ async function importTarget(actor: Actor, settings: ImportSettings): Promise<{ t
 }
 
 /** The first rows of the file (enough to find the header and show samples), read as a stream and left early. */
-async function firstRows(file: TransferFile, options: Parameters<typeof readRows>[1], count: number): Promise<SheetRow[]> {
+async function firstRows(file: SheetFile, options: Parameters<typeof readRows>[1], count: number): Promise<SheetRow[]> {
   const rows: SheetRow[] = [];
-  for await (const row of readRows(sheetFile(file), options)) {
+  for await (const row of readRows(file, options)) {
     rows.push(row);
     if (rows.length >= count) break;
   }
@@ -199,9 +200,11 @@ const MAX_COLUMN_NAME = 200;
 
 async function inspectFile(actor: Actor, settings: ImportSettings): Promise<ImportInspection> {
   const { type, file, format, allowedTypes } = await importTarget(actor, settings);
-  const { open } = sheetFile(file);
+  // One reading of the file for all the steps below: a small file is fetched from the database once.
+  const sheet = sheetFile(file);
+  const { open } = sheet;
   if (format === 'xlsx') await checkUnpacked(actor, open, file.size);
-  const sheets = format === 'xlsx' ? await atFile(actor, xlsxSheets(sheetFile(file))) : [];
+  const sheets = format === 'xlsx' ? await atFile(actor, xlsxSheets(sheet)) : [];
   if (settings.sheet && format === 'xlsx' && !sheets.includes(settings.sheet)) {
     const errors = new FieldErrors(actor.locale);
     errors.addMessage('sheet', t(actor, `В файле нет листа «${settings.sheet}»`, `The file has no sheet “${settings.sheet}”`));
@@ -210,7 +213,7 @@ async function inspectFile(actor: Actor, settings: ImportSettings): Promise<Impo
   const dialect =
     format === 'csv' ? await atFile(actor, csvDialect(open, { encoding: settings.encoding as TextEncoding | null, delimiter: settings.delimiter as Delimiter | null })) : null;
   const options = { format, sheet: settings.sheet ?? null, encoding: dialect?.encoding ?? null, delimiter: dialect?.delimiter ?? null };
-  const rows = await atFile(actor, firstRows(file, options, 20 + SAMPLE_ROWS));
+  const rows = await atFile(actor, firstRows(sheet, options, 20 + SAMPLE_ROWS));
   const header = findHeader(rows, settings.headerRow);
   if (!header) {
     const errors = new FieldErrors(actor.locale);

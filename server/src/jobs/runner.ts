@@ -335,8 +335,7 @@ export class JobRunner {
       holdJob: async (session) => {
         // A write, not a read: the record is then the transaction's until it ends (a read would not
         // stop a takeover committing between it and the batch's commit).
-        const renewedAt = Date.now();
-        const held = await Job.updateOne(mine, { $set: { 'lease.until': new Date(renewedAt + this.leaseMs) } }, { session });
+        const held = await Job.updateOne(mine, { $set: { 'lease.until': new Date(Date.now() + this.leaseMs) } }, { session });
         if (held.matchedCount === 0) {
           interrupt('lease-lost');
           throw controller.signal.reason;

@@ -869,10 +869,6 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
 }
 
 /**
- * Whether a failed import can go on from its checkpoint: not a dry run (it writes nothing to go on
- * from), not one undone, and only while its upload is kept and its folder is there.
- */
-/**
  * Whether imports were undone, and whether folders exist, asked for a page of failed imports at once
  * (a job list asks each failed import's `retryable`): the questions of one tick go to the database
  * together, each answered as of now (no cache).
@@ -895,6 +891,10 @@ const folderExists = new DataLoader<string, boolean>(
   { cache: false },
 );
 
+/**
+ * Whether a failed import can go on from its checkpoint: not a dry run (it writes nothing to go on
+ * from), not one undone, and only while its upload is kept and its folder is there.
+ */
 async function continueRefusal(job: JobDoc, locale: Locale): Promise<string | null> {
   const params = job.params as unknown as ImportParams;
   if (params.dryRun) return t(locale, 'Проверку нельзя продолжить: запустите её снова.', 'A check cannot be continued: run it again.');

@@ -503,7 +503,10 @@ async function eachElement(content: Readable, visit: (name: string, attributes: 
   const parser = new SaxesParser();
   parser.on('opentag', (tag) => visit(tag.name, tag.attributes as Record<string, string>));
   let read = false;
-  for await (const chunk of content) [read] = [true, parser.write(chunk as string)];
+  for await (const chunk of content) {
+    parser.write(chunk as string);
+    read = true;
+  }
   if (read) parser.close();
 }
 

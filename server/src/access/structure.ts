@@ -34,6 +34,8 @@ const librarySchema = new Schema(
     accessEntries: { type: [accessEntrySchema], default: [] },
     /** Moved on by each change of the entries: a change decided on the entries read is written only while they are still those. */
     accessRevision: { type: Number, default: 0 },
+    /** Moved on by each move of a folder into or out of the library: two moves at once cannot both pass the check for a cycle. */
+    treeRevision: { type: Number, default: 0 },
   },
   { timestamps: true },
 );

@@ -274,11 +274,6 @@ export async function moveFolder(actor: Actor, id: string, target: { parentId?: 
     if (!parent) throw notFound(actor, what(actor, 'Папка', 'Folder'));
     if (!actor.ability.can('create', folderSubject({ _id: id, libraryId: parent.libraryId, parentId: parent._id })))
       throw forbidden(actor, what(actor, 'перемещение в эту папку', 'moving into this folder'));
-    // Walk up from the new parent: reaching the folder itself would make a cycle.
-    const tree = new Map((await Folder.find({ libraryId: parent.libraryId }, { parentId: 1 }).lean()).map((f) => [String(f._id), f.parentId ? String(f.parentId) : null]));
-    for (let cursor: string | null = String(parent._id); cursor; cursor = tree.get(cursor) ?? null) {
-      if (cursor === id) throw new AppError('BAD_USER_INPUT', message(actor.locale, 'folderCycle'), { fields: { parentId: message(actor.locale, 'folderCycle') } });
-    }
     parentId = parent._id;
     libraryId = parent.libraryId;
   } else {
@@ -293,6 +288,11 @@ export async function moveFolder(actor: Actor, id: string, target: { parentId?: 
   folder.libraryId = libraryId;
   folder.order = target.order ?? (await Folder.countDocuments({ libraryId, parentId }));
   await mongoose.connection.transaction(async (session) => {
+    // Two moves that each checked the tree before the other wrote would both commit (A under B, B
+    // under A): every move first moves its libraries' tree revision on, so of two at once the second
+    // conflicts, is retried, and checks the tree the first left.
+    await Library.updateMany({ _id: { $in: [folder.libraryId, libraryId] } }, { $inc: { treeRevision: 1 } }, { session, timestamps: false });
+    if (parentId) await refuseCycle(actor, folder._id, parentId, session);
     await folder.save({ session });
     if (String(libraryId) === before.libraryId) return;
     // Sub-folders travel with their parent, and what they hold records its new library with them.
@@ -313,14 +313,36 @@ export async function moveFolder(actor: Actor, id: string, target: { parentId?: 
   return folder.toObject() as FolderDoc;
 }
 
+/**
+ * Refuses to put `folderId` under `parentId` when the folder is among the parent's ancestors (it
+ * would hang under itself), reading the chain as the move's transaction sees it. A chain that comes
+ * round to a folder seen before (a cycle stored before moves were checked this way) is refused too:
+ * it never reaches the library, and the walk must end.
+ */
+async function refuseCycle(actor: Actor, folderId: Types.ObjectId, parentId: Types.ObjectId, session: ClientSession): Promise<void> {
+  const seen = new Set<string>();
+  for (let cursor: Types.ObjectId | null = parentId; cursor;) {
+    const id = String(cursor);
+    if (id === String(folderId) || seen.has(id)) {
+      throw new AppError('BAD_USER_INPUT', message(actor.locale, 'folderCycle'), { fields: { parentId: message(actor.locale, 'folderCycle') } });
+    }
+    seen.add(id);
+    const ancestor: { parentId?: Types.ObjectId | null } | null = await Folder.findById(cursor, { parentId: 1 }).session(session).lean();
+    cursor = ancestor?.parentId ?? null;
+  }
+}
+
+/** Every folder below `rootId`, each once (a stored cycle below it ends the walk rather than repeating it). */
 async function descendantIds(rootId: Types.ObjectId, session: ClientSession): Promise<Types.ObjectId[]> {
+  const seen = new Set([String(rootId)]);
   const found: Types.ObjectId[] = [];
   let frontier = [rootId];
   while (frontier.length > 0) {
     const children = await Folder.find({ parentId: { $in: frontier } }, { _id: 1 })
       .session(session)
       .lean();
-    frontier = children.map((c) => c._id);
+    frontier = children.map((c) => c._id).filter((child) => !seen.has(String(child)));
+    for (const child of frontier) seen.add(String(child));
     found.push(...frontier);
   }
   return found;

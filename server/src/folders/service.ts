@@ -582,60 +582,61 @@ export async function setFolderAccess(actor: Actor, id: string, input: AccessEnt
 
 /**
  * Stops or resumes inheriting. Stopping copies the inherited entries into the folder, so
- * nobody's access changes at that moment.
+ * nobody's access changes at that moment. Decided on the folder's own entries as stored and
+ * written only while they are still those (`changeEntries`): a revoke committed meanwhile is
+ * decided on again, never overwritten by the copy.
  */
 export async function setFolderInheritance(actor: Actor, id: string, inherits: boolean) {
   const folder = await folderForChange(actor, id, 'manageAccess');
   if (folder.inheritsAccess === inherits) return folder;
-  const before = { inheritsAccess: folder.inheritsAccess, entries: plainEntries(folder.accessEntries as StoredEntry[]) };
   if (inherits) await refuseExportGain(actor, id, { parentId: folder.parentId ?? null, libraryId: folder.libraryId, inherits: true });
-  let entries = folder.accessEntries as AccessEntry[];
-  if (!inherits) {
-    const snapshot = await accessSnapshot();
-    const effective = snapshot.effectiveEntries(id);
-    // Copied down, an inherited «Экспорт» would become the folder's own and outlive the administrator withdrawing it where it came from.
-    const [inheritedExport] = actor.isAdmin
-      ? []
-      : newExportEntries(
-          effective.filter(({ source }) => source.id !== id).map(({ entry }) => entry),
-          plainEntries(folder.accessEntries as StoredEntry[]),
-        );
-    if (inheritedExport) {
-      const who = principalName(snapshot, inheritedExport);
-      throw forbidden(
-        actor,
-        what(
-          actor,
-          `папка наследует право «Экспорт» для «${who}»: прекратить наследование (и сделать это право собственным правом папки) может только администратор`,
-          `the folder inherits the “Export” right of “${who}”: only an administrator stops the inheritance (making that right the folder's own)`,
-        ),
-      );
-    }
-    const merged = new Map<string, AccessEntry>();
-    for (const { entry } of effective) {
-      const key = `${entry.principalType}:${entry.principalId}:${entry.includeSubdepartments}`;
-      const current = merged.get(key);
-      merged.set(key, {
-        principalType: entry.principalType,
-        principalId: new Types.ObjectId(entry.principalId),
-        includeSubdepartments: entry.includeSubdepartments,
-        level: higherLevel(current?.level, entry.level),
-        export: Boolean(current?.export) || entry.export,
-      });
-    }
-    entries = [...merged.values()];
-  }
-  await Folder.updateOne({ _id: id }, { $set: { inheritsAccess: inherits, accessEntries: entries }, $inc: { accessRevision: 1 } });
+  let entries: PlainAccessEntry[] = [];
+  const before = await changeEntries(actor, Folder, id, async (current) => {
+    const own = plainEntries(current);
+    entries = inherits ? own : await entriesInheritedInto(actor, id, own);
+    return { pipeline: [{ $set: { inheritsAccess: inherits, accessEntries: { $literal: entries.map(storedEntry) } } }] };
+  });
   await recordAudit(auditActorOf(actor), {
     kind: 'access-changed',
     targetType: 'Folder',
     targetId: id,
     summary: inherits ? 'inheritance resumed' : 'inheritance stopped',
-    before,
-    after: { inheritsAccess: inherits, entries: plainEntries(entries) },
+    before: { inheritsAccess: !inherits, entries: plainEntries(before) },
+    after: { inheritsAccess: inherits, entries },
   });
   return Folder.findById(id).lean<FolderDoc>();
 }
+
+/** A folder's own entries merged with those it inherits now, for it to keep when it stops inheriting. */
+async function entriesInheritedInto(actor: Actor, id: string, own: PlainAccessEntry[]): Promise<PlainAccessEntry[]> {
+  const snapshot = await checkedAccessSnapshot();
+  const inherited = snapshot
+    .effectiveEntries(id)
+    .filter(({ source }) => source.id !== id)
+    .map(({ entry }) => entry);
+  // Copied down, an inherited «Экспорт» would become the folder's own and outlive the administrator withdrawing it where it came from.
+  const [inheritedExport] = actor.isAdmin ? [] : newExportEntries(inherited, own);
+  if (inheritedExport) {
+    const who = principalName(snapshot, inheritedExport);
+    throw forbidden(
+      actor,
+      what(
+        actor,
+        `папка наследует право «Экспорт» для «${who}»: прекратить наследование (и сделать это право собственным правом папки) может только администратор`,
+        `the folder inherits the “Export” right of “${who}”: only an administrator stops the inheritance (making that right the folder's own)`,
+      ),
+    );
+  }
+  const merged = new Map<string, PlainAccessEntry>();
+  for (const entry of [...own, ...inherited]) {
+    const key = `${entry.principalType}:${entry.principalId}:${entry.includeSubdepartments}`;
+    const current = merged.get(key);
+    merged.set(key, { ...entry, level: higherLevel(current?.level, entry.level), export: Boolean(current?.export) || entry.export });
+  }
+  return [...merged.values()];
+}
+
+const storedEntry = (entry: PlainAccessEntry): AccessEntry => ({ ...entry, principalId: new Types.ObjectId(entry.principalId) });
 
 /** Replaces a library's entries, which its top-level folders inherit (administrators). */
 export async function setLibraryAccess(actor: Actor, id: string, input: AccessEntryInput[]) {

@@ -408,12 +408,21 @@ export async function changeGroupMembers(actor: Actor, id: string, add: readonly
     errors.add('add', 'notFound', { what: actor.locale === 'ru' ? 'Пользователь' : 'User' });
   }
   errors.throwIfAny();
-  const before = group.memberIds.map(String);
+  // One atomic update of the ids named, so two administrators changing one group at once both keep
+  // their change: what this call names is added (unless also removed) or removed, the rest stays.
+  const removed = removing.map((userId) => new Types.ObjectId(userId));
+  const added = adding.filter((userId) => !removing.includes(userId)).map((userId) => new Types.ObjectId(userId));
+  const named = [...removed, ...added];
+  const stored = await Group.findOneAndUpdate(
+    { _id: group._id },
+    [{ $set: { memberIds: { $concatArrays: [{ $filter: { input: { $ifNull: ['$memberIds', []] }, as: 'member', cond: { $not: [{ $in: ['$$member', named] }] } } }, added] } } }],
+    { returnDocument: 'before', updatePipeline: true },
+  ).lean();
+  if (!stored) throw new AppError('NOT_FOUND', message(actor.locale, 'notFound', { what: actor.locale === 'ru' ? 'Группа' : 'Group' }));
+  const before = stored.memberIds.map(String);
   const members = new Set(before);
   for (const userId of adding) members.add(userId);
   for (const userId of removing) members.delete(userId);
-  group.memberIds = [...members].map((m) => new Types.ObjectId(m));
-  await group.save();
   await recordAudit(auditActorOf(actor), {
     kind: 'group-members-changed',
     targetType: 'Group',
@@ -422,5 +431,5 @@ export async function changeGroupMembers(actor: Actor, id: string, add: readonly
     before,
     after: [...members],
   });
-  return group.toObject();
+  return { ...stored, memberIds: [...members].map((m) => new Types.ObjectId(m)) };
 }

@@ -103,7 +103,11 @@ export function createApp(options: { config: Config; logger: Logger; database: D
     uploadQuotaBytes: config.importUploadQuotaBytes,
     countRead: (actor, cards) => countCardsRead(actor, cards, config, logger),
   });
-  fileRoutes(router, { quotaBytes: config.fileQuotaBytes, previewCacheBytes: config.filePreviewCacheBytes });
+  fileRoutes(router, {
+    quotaBytes: config.fileQuotaBytes,
+    previewCacheBytes: config.filePreviewCacheBytes,
+    countRead: (actor, cards) => countCardsRead(actor, cards, config, logger),
+  });
   // Every method of /graphql goes to yoga, ahead of the router: the API's requests skip matching the
   // routes and composing the matched route's middleware, which the router does for each request.
   const graphql: Koa.Middleware = async (ctx, next) => {

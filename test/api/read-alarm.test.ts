@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import type { RunningServer } from '../../server/src/server';
 import { ReadBaseline } from '../../server/src/transfer/read-alarm';
 import type { ApiClient } from '../support/api-client';
-import { createCorrespondents, createFolder, createLibrary } from '../support/fixtures';
+import { createCorrespondents, createFolder, createLibrary, setFolderAccess } from '../support/fixtures';
+import { downloadFile, memoType, pdfWithText, uploadFile } from '../support/files';
 import { signedIn, startTestServer } from '../support/server';
 import { SseSubscription } from '../support/sse';
 import { waitFor } from '../support/wait';
@@ -232,6 +233,40 @@ describe('the bulk-reading alarm (API)', function () {
       'Проверка (ничего не записано) регион.csv: строк 8, создано 7, обновлено 0, пропущено 0, отклонено 1; значение занято карточкой в закрытой для пользователя папке — 1',
     );
     expect(checked[0].after).to.include({ jobId: startImport.id, fileName: 'регион.csv', total: 8, refused: 1, hiddenMatches: 1 });
+  });
+
+  it('counts a contract read through its file — the text preview, a page image — like an opened card: six contracts previewed raise the alarm (s15 attack A5)', async () => {
+    await admin.data('mutation($d: CardTypeInput!) { createCardType(definition: $d) { key } }', { d: memoType });
+    const contracts = await createFolder(admin, { libraryId: await createLibrary(admin, 'Договоры'), name: 'Договоры 2026', allowedCardTypes: ['memo'] });
+    await setFolderAccess(admin, contracts, [
+      { principalId: userIds.tanya, level: 'full' },
+      { principalId: userIds.oleg, level: 'read' },
+    ]);
+    const files: string[] = [];
+    for (let n = 1; n <= 6; n += 1) {
+      const uploaded = await uploadFile(
+        tanya,
+        server.url,
+        { folderId: contracts, typeKey: 'memo', field: 'attachment' },
+        { name: `Договор ${n}.pdf`, content: await pdfWithText(`Contract ${n}`) },
+      );
+      expect(uploaded.status, JSON.stringify(uploaded.body)).to.equal(201);
+      const file = uploaded.body.file!;
+      await tanya.data('mutation($f: ID!, $v: JSON!) { createCard(folderId: $f, typeKey: "memo", values: $v) { id } }', {
+        f: contracts,
+        v: { title: `Договор ${n}`, attachment: file.id },
+      });
+      files.push(file.url);
+    }
+    // Олег reads none of the cards through GraphQL: only their documents, as a reader without «Экспорт» sees them.
+    const oleg = await signedIn(server, 'oleg', PASSWORD);
+    for (const [n, url] of files.entries()) {
+      const seen = await downloadFile(oleg, server.url, n % 2 === 0 ? `${url}/preview` : `${url}/pages/1`);
+      expect(seen.status, url).to.equal(200);
+    }
+    let alarms: Audit['auditLog']['edges'] = [];
+    await waitFor(async () => (alarms = await alarmsInAudit()).some((edge) => edge.node.actorLogin === 'oleg'), 'Олег’s alarm');
+    expect(alarms.find((edge) => edge.node.actorLogin === 'oleg')!.node.after.cards).to.equal(6);
   });
 });
 

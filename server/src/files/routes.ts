@@ -186,11 +186,12 @@ async function rangeRecorded(actor: Actor, file: StoredFileDoc, disposition: Dis
 /**
  * Audits a drawn view of a version as «Просмотр файла» unless the actor's same view of it is in the
  * log within the window: paging through a document, or a list of thumbnails shown again, is one view
- * (one lookup on the actor's recent entries).
+ * (one lookup on the actor's recent entries). Whether this view was recorded (a new one).
  */
-async function auditDrawnView(actor: Actor, file: StoredFileDoc, card: CardDoc | null, view: DrawnView, details: Record<string, unknown> = {}): Promise<void> {
-  if ((await AuditEntry.exists(recentReads(actor, file, 'file-previewed', view))) !== null) return;
+async function auditDrawnView(actor: Actor, file: StoredFileDoc, card: CardDoc | null, view: DrawnView, details: Record<string, unknown> = {}): Promise<boolean> {
+  if ((await AuditEntry.exists(recentReads(actor, file, 'file-previewed', view))) !== null) return false;
   await auditFile(actor, file, card, 'file-previewed', servedName(file), { disposition: view, ...details });
+  return true;
 }
 
 /**
@@ -204,7 +205,7 @@ async function auditDrawnView(actor: Actor, file: StoredFileDoc, card: CardDoc |
  * same user's reads of that version with the same disposition in the last minutes already hold its
  * bytes (a viewer's parts); what is served is recorded.
  */
-async function download(ctx: Context, quotaBytes: number): Promise<void> {
+async function download(ctx: Context, { quotaBytes, countRead }: FileRouteOptions): Promise<void> {
   const found = await requestedFile(ctx);
   if (!found) return;
   const { actor, file, card } = found;
@@ -286,6 +287,7 @@ async function download(ctx: Context, quotaBytes: number): Promise<void> {
       ...(copy ? { safeCopy: true } : {}),
       ...(range ? { range: `${range.start}-${range.end}` } : {}),
     });
+    countRead(actor, 1);
   }
   ctx.body = copy ? copy.read(range) : fileStorage.read(String(file._id), range);
 }
@@ -365,10 +367,10 @@ function refuseInline(ctx: Context, text: string): void {
  * (422). For a scan it is the reader's view of the document: audited as «Просмотр файла» like page
  * views (once per user and version within the window).
  */
-async function thumbnail(ctx: Context, cacheBytes: number): Promise<void> {
+async function thumbnail(ctx: Context, { previewCacheBytes, countRead }: FileRouteOptions): Promise<void> {
   const found = await requestedFile(ctx);
   if (!found) return;
-  const made = await imageThumbnail(found.file, cacheBytes);
+  const made = await imageThumbnail(found.file, previewCacheBytes);
   if (!made) {
     refuse(ctx, 404, 'NOT_FOUND', message(found.actor.locale, 'notFound', { what: found.actor.locale === 'ru' ? 'Эскиз' : 'Thumbnail' }));
     return;
@@ -377,17 +379,17 @@ async function thumbnail(ctx: Context, cacheBytes: number): Promise<void> {
     previewUnavailable(ctx, found.actor, made.refused);
     return;
   }
-  await auditDrawnView(found.actor, found.file, found.card, 'thumbnail');
+  if (await auditDrawnView(found.actor, found.file, found.card, 'thumbnail')) countRead(found.actor, 1);
   fileSecurityHeaders(ctx, false);
   ctx.type = 'image/jpeg';
   ctx.body = made.content;
 }
 
 /** GET /files/:id/preview: a DOCX as sanitised HTML or a PDF as its text, read-only, for a sandboxed frame in the card (audited as «Просмотр файла»); or why there is none (422). */
-async function preview(ctx: Context, cacheBytes: number): Promise<void> {
+async function preview(ctx: Context, { previewCacheBytes, countRead }: FileRouteOptions): Promise<void> {
   const found = await requestedFile(ctx);
   if (!found) return;
-  const made = await htmlPreview(found.file, cacheBytes);
+  const made = await htmlPreview(found.file, previewCacheBytes);
   if (made === null) {
     refuse(ctx, 404, 'NOT_FOUND', message(found.actor.locale, 'notFound', { what: found.actor.locale === 'ru' ? 'Предпросмотр' : 'Preview' }));
     return;
@@ -397,6 +399,7 @@ async function preview(ctx: Context, cacheBytes: number): Promise<void> {
     return;
   }
   await auditFile(found.actor, found.file, found.card, 'file-previewed', servedName(found.file), { disposition: 'preview' });
+  countRead(found.actor, 1);
   fileSecurityHeaders(ctx, false);
   ctx.type = 'text/html; charset=utf-8';
   ctx.body = made.content;
@@ -454,7 +457,7 @@ async function pages(ctx: Context, cacheBytes: number): Promise<void> {
  * first PAGE_IMAGE_LIMIT pages) — what a reader without «Экспорт» sees of a scan, never the original
  * bytes. Audited as «Просмотр файла» once per view (a page within minutes of the same user's page view of the version is the same view).
  */
-async function pageImage(ctx: Context, cacheBytes: number): Promise<void> {
+async function pageImage(ctx: Context, { previewCacheBytes: cacheBytes, countRead }: FileRouteOptions): Promise<void> {
   const found = await requestedFile(ctx);
   if (!found) return;
   const { actor, file, card } = found;
@@ -486,7 +489,7 @@ async function pageImage(ctx: Context, cacheBytes: number): Promise<void> {
       previewUnavailable(ctx, actor, made.refused);
       return;
     }
-    await auditDrawnView(actor, file, card, 'pages', { page });
+    if (await auditDrawnView(actor, file, card, 'pages', { page })) countRead(actor, 1);
     fileSecurityHeaders(ctx, false);
     ctx.type = 'image/jpeg';
     ctx.body = made.content;
@@ -496,19 +499,29 @@ async function pageImage(ctx: Context, cacheBytes: number): Promise<void> {
   }
 }
 
+interface FileRouteOptions {
+  quotaBytes: number;
+  previewCacheBytes: number;
+  /**
+   * Tells the bulk-reading alarm of a card whose document was served — its bytes, its text, a page
+   * or a thumbnail: for a contract or a scan the file is the card's data, read without GraphQL.
+   */
+  countRead: (actor: Actor, cards: number) => void;
+}
+
 /**
  * Upload (within the per-user quota, bytes; 0 = none), discarding one's unsaved upload, download and previews of files
  * (their copies kept in the preview cache of `previewCacheBytes`), beside /graphql, with the API's session and CSRF rules.
  */
-export function fileRoutes(router: Router, options: { quotaBytes: number; previewCacheBytes: number }): void {
+export function fileRoutes(router: Router, options: FileRouteOptions): void {
   router.post(FILES_PATH, async (ctx) => {
     await upload(ctx, options.quotaBytes);
     if (ctx.status !== 201) stopReading(ctx);
   });
-  router.get(`${FILES_PATH}/:id`, (ctx) => download(ctx, options.quotaBytes));
+  router.get(`${FILES_PATH}/:id`, (ctx) => download(ctx, options));
   router.delete(`${FILES_PATH}/:id`, discard);
-  router.get(`${FILES_PATH}/:id/thumbnail`, (ctx) => thumbnail(ctx, options.previewCacheBytes));
-  router.get(`${FILES_PATH}/:id/preview`, (ctx) => preview(ctx, options.previewCacheBytes));
+  router.get(`${FILES_PATH}/:id/thumbnail`, (ctx) => thumbnail(ctx, options));
+  router.get(`${FILES_PATH}/:id/preview`, (ctx) => preview(ctx, options));
   router.get(`${FILES_PATH}/:id/pages`, (ctx) => pages(ctx, options.previewCacheBytes));
-  router.get(`${FILES_PATH}/:id/pages/:page`, (ctx) => pageImage(ctx, options.previewCacheBytes));
+  router.get(`${FILES_PATH}/:id/pages/:page`, (ctx) => pageImage(ctx, options));
 }

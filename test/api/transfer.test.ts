@@ -13,7 +13,7 @@ import { importFailureText, importJob, type ImportParams, type ImportResult } fr
 import { undoImportJob } from '../../server/src/transfer/undo';
 import { undoKey } from '../../server/src/transfer/model';
 import { Job } from '../../server/src/jobs/model';
-import { failJobsAt, holdJobs } from '../support/held-jobs';
+import { failJobsAt, holdBatchInside, holdJobs } from '../support/held-jobs';
 import { JobInterrupted } from '../../server/src/jobs/runner';
 import { createLogger } from '../../server/src/logger';
 import { loadConfig } from '../../server/src/config';
@@ -1286,5 +1286,30 @@ describe('import and export (API)', function () {
     expect(cancelled.result.cancelled).to.equal(true);
     expect(cancelled.result.created).to.be.within(250, 599);
     expect(await count(cancelledFolder)).to.equal(cancelled.result.created);
+  });
+
+  it('«Отменить» while a batch is being written rolls that batch back: the folder holds what the page said was done at the click, no more (s14 user U3)', async () => {
+    const folder = await createFolder(admin, { libraryId, name: 'Отмена посреди пачки', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, folder, [{ principalId: userIds.tanya, level: 'full' }]);
+    const rows = Array.from({ length: 1200 }, (_, index) => `Посреди пачки ${index + 1}`);
+    const uploaded = await upload(server, tanya, 'отмена.csv', Buffer.from(['Наименование', ...rows].join('\n'), 'utf8'));
+    const input = { uploadId: uploaded.body.id, folderId: folder, typeKey: 'counterparty' };
+    const inspection = (await tanya.data<{ importInspection: Inspection }>(INSPECT, { input })).importInspection;
+    // The second batch stays inside its transaction until the job hears of the cancel (or 10 s pass, as a slow batch would).
+    const held = holdBatchInside('import', 2, 10_000);
+    try {
+      const started = (await tanya.data<{ startImport: Job }>(START, { input, mapping: asIs(inspection), dryRun: false })).startImport;
+      await held.reached;
+      const shown = (await tanya.data<{ job: Job }>(`query($id: ID!) { job(id: $id) { ${JOB_FIELDS} } }`, { id: started.id })).job;
+      expect(shown.progress).to.deep.equal({ done: 500, total: 1200 });
+      await tanya.data('mutation($id: ID!) { cancelJob(id: $id) { id } }', { id: started.id });
+      const job = await finishedJob(tanya, started.id);
+      expect(job.state).to.equal('cancelled');
+      expect(job.result).to.include({ created: 500, cancelled: true });
+      const count = await tanya.data<{ cards: { totalCount: number } }>('query($f: ID!) { cards(folderId: $f) { totalCount } }', { f: folder });
+      expect(count.cards.totalCount).to.equal(500);
+    } finally {
+      held.restore();
+    }
   });
 });

@@ -492,8 +492,8 @@ const rowRecord = (importId: Types.ObjectId, item: RowWork, card: { before: Card
   undoneAt: null,
 });
 
-/** What writing a batch needs of the job's run: its log, and its claim on the job inside each transaction. */
-type BatchRun = Pick<JobContext<ImportParams, Checkpoint>, 'logger' | 'holdJob'>;
+/** What writing a batch needs of the job's run: its log, its claim on the job inside each transaction, and its signal (a cancel rolls the batch back). */
+type BatchRun = Pick<JobContext<ImportParams, Checkpoint>, 'logger' | 'holdJob' | 'signal'>;
 
 /** Writes decided rows in one transaction: new cards, updates (on the version read), history, row records. */
 async function writeRows(plan: Plan, importId: Types.ObjectId, work: RowWork[], run: BatchRun): Promise<void> {
@@ -533,6 +533,7 @@ async function writeRows(plan: Plan, importId: Types.ObjectId, work: RowWork[], 
     {
       via: { kind: 'import', id: String(importId) },
       heldJob: run.holdJob,
+      signal: run.signal,
       alsoInside: async (batch, session) => {
         await ImportRow.insertMany(
           work.map((item) => rowRecord(importId, item, written.get(item) ?? null, plan.params.headers.length)),

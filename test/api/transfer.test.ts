@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
+import JSZip from 'jszip';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { databaseCommandsDuring } from '../support/commands';
@@ -19,6 +20,7 @@ import { createLogger } from '../../server/src/logger';
 import { loadConfig } from '../../server/src/config';
 import mongoose, { Types } from 'mongoose';
 import { findFile } from '../../server/src/transfer/files';
+import { withPart } from '../support/zip';
 
 const PASSWORD = 'secret-password-1';
 
@@ -749,6 +751,36 @@ describe('import and export (API)', function () {
     expect(card.values).to.include({ name: 'ООО «Берёза-1»', website: 'https://www.bereza-1.ru/', email: 'info@bereza-1.ru', notes: 'Прайс на сайте' });
     const report = await sheetRows((await download(server, tanya, `/transfer/imports/${job.id}/refused.xlsx`)).body);
     expect(report[1].slice(0, 3)).to.deep.equal(['ООО «Берёза-2»', '7706000012', { text: 'Сайт компании', hyperlink: 'file:///C:/клиенты/берёза-2.docx' }]);
+  });
+
+  it('a linked e-mail cell whose link is no e-mail is refused naming the link — the cell shows an address that looks right; «Сайт компании» is the site, and a link over a range is every cell’s (s14 re-attack B3)', async () => {
+    const linked = await createFolder(admin, { libraryId, name: 'Ссылки B3', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, linked, [{ principalId: userIds.tanya, level: 'full' }]);
+    const workbook = new ExcelJS.Workbook();
+    workbook.addWorksheet('Клиенты').addRows([
+      ['Наименование', 'Сайт компании', 'Электронная почта'],
+      ['ООО «Диапазон-1»', { text: 'www.diapazon.ru', hyperlink: 'https://diapazon.example/' }, null],
+      ['ООО «Диапазон-2»', 'www.diapazon.ru', null],
+      ['ООО «Почта»', null, { text: 'good@x.ru', hyperlink: 'mailto:javascript:alert(1)@x.ru' }],
+    ]);
+    const written = Buffer.from(await workbook.xlsx.writeBuffer());
+    const sheetXml = await (await JSZip.loadAsync(written)).file('xl/worksheets/sheet1.xml')!.async('string');
+    const content = await withPart(written, 'xl/worksheets/sheet1.xml', sheetXml.replace('<hyperlink ref="B2"', '<hyperlink ref="B2:B3"'));
+    const dry = await importFile(server, tanya, { name: 'ссылки-b3.xlsx', content }, { folderId: linked, typeKey: 'counterparty' }, asIs, true);
+    expect(dry.inspection.mapping.columns).to.deep.equal(['name', 'website', 'email']);
+    expect(dry.job.result).to.include({ created: 2, refused: 1 });
+    expect(dry.job.result!.preview.slice(0, 2).map((row) => row.values.website)).to.deep.equal(['https://diapazon.example/', 'https://diapazon.example/']);
+    expect(dry.job.result!.refusedRows).to.deep.equal([
+      {
+        row: 4,
+        problems: [
+          {
+            column: 'Электронная почта',
+            message: 'Ссылка ячейки ведёт на «mailto:javascript:alert(1)@x.ru» — это не e-mail: импорт берёт адрес ссылки, а не текст ячейки «good@x.ru»',
+          },
+        ],
+      },
+    ]);
   });
 
   it('a contract whose «Контрагент» is a client in the trash is refused saying so, naming the client — not «не найдена», which sends the user to create it anew (s14 user U2)', async () => {

@@ -289,12 +289,30 @@ async function buildInputs(plan: Plan, rows: SheetRow[]): Promise<RowWork[]> {
     for (const item of work) {
       const cell = item.cells[index];
       if (cell === null || cell === undefined) continue;
-      item.input[field.key] = kind.fromCell(cell, field, item.links?.get(index));
-      const unknown = unknownOption(plan.actor, field, item.input[field.key]);
-      if (unknown) item.problems.push({ column: plan.params.headers[index] ?? null, message: unknown });
+      const link = item.links?.get(index);
+      item.input[field.key] = kind.fromCell(cell, field, link);
+      const problem = unknownOption(plan.actor, field, item.input[field.key]) ?? (link ? linkProblem(plan.actor, field, cell, link, item.input[field.key]) : null);
+      if (problem) item.problems.push({ column: plan.params.headers[index] ?? null, message: problem });
     }
   }
   return work;
+}
+
+/**
+ * A value taken from a cell's link (an e-mail's `mailto:`, a site's address) that the field refuses: the
+ * refusal names the link, since the cell shows a text that looks right — «good@x.ru» linking to
+ * «mailto:javascript:alert(1)@x.ru» was refused as «Введите корректный e-mail» (s14 re-attack B3).
+ */
+function linkProblem(actor: Actor, field: FieldDefinition, cell: CellValue, link: string, value: unknown): string | null {
+  if (value === kindOf(field).fromCell(cell, field)) return null;
+  const checked = checkFieldValue(field, value);
+  if (!('error' in checked)) return null;
+  const what = kindOf(field).labels[actor.locale].toLocaleLowerCase(actor.locale);
+  return t(
+    actor,
+    `Ссылка ячейки ведёт на «${link}» — это не ${what}: импорт берёт адрес ссылки, а не текст ячейки «${cellText(cell)}»`,
+    `The cell's link leads to “${link}”, which is not a valid ${what}: the import takes the link's address, not the cell's text “${cellText(cell)}”`,
+  );
 }
 
 /** Options a refusal names at most. */

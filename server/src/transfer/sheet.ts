@@ -234,8 +234,17 @@ const XML_DEPTH_REFUSAL = {
 export const MAX_PART_ELEMENTS = 200_000;
 
 const PART_ELEMENTS_REFUSAL = {
-  ru: `В файле больше ${MAX_PART_ELEMENTS.toLocaleString('ru-RU')} служебных элементов (столбцов, стилей, объединений, ссылок) в одной части: файл повреждён или собран не в Excel`,
-  en: `A part of the file holds more than ${MAX_PART_ELEMENTS.toLocaleString('en-GB')} elements besides its rows (columns, styles, merges, links): the file is damaged or was not made by Excel`,
+  ru: `В файле больше ${MAX_PART_ELEMENTS.toLocaleString('ru-RU')} служебных элементов (столбцов, стилей, объединений) в одной части: файл повреждён или собран не в Excel`,
+  en: `A part of the file holds more than ${MAX_PART_ELEMENTS.toLocaleString('en-GB')} elements besides its rows (columns, styles, merges): the file is damaged or was not made by Excel`,
+};
+
+/** The most links Excel writes in a sheet. */
+const EXCEL_SHEET_LINKS = 65_530;
+
+/** The same bound met by a sheet's links (`<hyperlink>`, kept whole too), in the words of what the user put there (s14 re-attack B3). */
+const LINKS_REFUSAL = {
+  ru: `В листе больше ${MAX_PART_ELEMENTS.toLocaleString('ru-RU')} ссылок (Excel пишет не больше ${EXCEL_SHEET_LINKS.toLocaleString('ru-RU')} на лист): файл повреждён или собран не в Excel — разделите его на несколько`,
+  en: `The sheet holds more than ${MAX_PART_ELEMENTS.toLocaleString('en-GB')} links (Excel writes at most ${EXCEL_SHEET_LINKS.toLocaleString('en-GB')} a sheet): the file is damaged or was not made by Excel — split it into several`,
 };
 
 /**
@@ -355,7 +364,7 @@ class XmlBounds {
       // A row or a shared string streams by itself: counting each as kept refused every sheet of over
       // 200,000 rows, and every file of as many distinct texts.
       if ((this.streamed === 0 && !streaming) || (part === 'worksheet' && KEPT_IN_WORKSHEETS.has(name))) {
-        if (++this.kept > MAX_PART_ELEMENTS) throw new SheetRefusal(PART_ELEMENTS_REFUSAL);
+        if (++this.kept > MAX_PART_ELEMENTS) throw new SheetRefusal(name === 'hyperlink' ? LINKS_REFUSAL : PART_ELEMENTS_REFUSAL);
         for (const value of Object.values(tag.attributes)) this.keep(value.length);
       }
       if (part === 'worksheet') this.followWorksheetReader(tag.name, true);
@@ -539,13 +548,35 @@ const LINK_TARGETS_REFUSAL = {
   en: `The sheet's link addresses add up to more than ${MAX_LINK_TARGETS_TEXT.toLocaleString('en-GB')} characters: the file is damaged or was not made by Excel — split it into several`,
 };
 
+/** The cells of a reference, `B27` or `B27:B32` (either corner first), by row numbers and column indexes; null when it is not one. */
+function cellRange(ref: string): { top: number; bottom: number; left: number; right: number } | null {
+  const cells = /^\$?([A-Z]{1,3})\$?(\d{1,7})(?::\$?([A-Z]{1,3})\$?(\d{1,7}))?\b/.exec(ref);
+  if (!cells) return null;
+  const [rows, columns] = [
+    [Number(cells[2]), Number(cells[4] ?? cells[2])],
+    [columnIndex(cells[1]), columnIndex(cells[3] ?? cells[1])],
+  ];
+  return { top: Math.min(...rows), bottom: Math.max(...rows), left: Math.min(...columns), right: Math.max(...columns) };
+}
+
+/**
+ * Cells a sheet's links may cover, a link over a range counting each of its cells (as many as links
+ * a sheet may hold): a few bytes of `ref="A1:ALL1048576"` would otherwise be a billion cells to note.
+ */
+export const MAX_LINKED_CELLS = MAX_PART_ELEMENTS;
+
+const LINKED_CELLS_REFUSAL = {
+  ru: `Ссылки листа охватывают больше ${MAX_LINKED_CELLS.toLocaleString('ru-RU')} ячеек: файл повреждён или собран не в Excel — разделите его на несколько`,
+  en: `The sheet's links cover more than ${MAX_LINKED_CELLS.toLocaleString('en-GB')} cells: the file is damaged or was not made by Excel — split it into several`,
+};
+
 /**
  * The targets of a worksheet's hyperlinks. Its `<hyperlinks>` (cell → relationship) come after its rows
  * and the targets are in its relationships part, so both are read by their places in the zip before
  * the rows stream: the relationships first (a sheet without links has none, and its rows are not read
  * twice), then the worksheet's text passes by unparsed up to its `<hyperlinks>`. The relationships'
  * size is held in the budget of the shared strings: a link's target is held in memory until its row
- * is read. A link over a range (a merged cell) is its top-left cell's, where the range's text is.
+ * is read. A link over a range (B27:B32) is every cell's of the range, as Excel opens it (s14 re-attack B3).
  */
 async function sheetLinks(file: SheetFile, sheetPath: string, holdMemory: (bytes: number) => Promise<void>): Promise<SheetLinks> {
   const targets = new Map<string, string>();
@@ -562,12 +593,16 @@ async function sheetLinks(file: SheetFile, sheetPath: string, holdMemory: (bytes
   });
   const links: SheetLinks = new Map();
   if (targets.size === 0) return links;
+  let linkedCells = 0;
   await readParts(file, [sheetPath], async (_name, content) => {
     await eachElement(content, (name, attributes) => {
       const target = name === 'hyperlink' ? targets.get(attributes['r:id'] ?? '') : undefined;
-      const cell = /^\$?([A-Z]{1,3})\$?(\d{1,7})\b/.exec(attributes.ref ?? '');
-      const column = cell ? columnIndex(cell[1]) : MAX_ROW_CELLS;
-      if (target && cell && column < MAX_ROW_CELLS) links.set(linkKey(Number(cell[2]), column), target);
+      const range = target ? cellRange(attributes.ref ?? '') : null;
+      if (!target || !range) return;
+      const right = Math.min(range.right, MAX_ROW_CELLS - 1);
+      linkedCells += Math.max(0, right - range.left + 1) * (range.bottom - range.top + 1);
+      if (linkedCells > MAX_LINKED_CELLS) throw new SheetRefusal(LINKED_CELLS_REFUSAL);
+      for (let row = range.top; row <= range.bottom; row += 1) for (let column = range.left; column <= right; column += 1) links.set(linkKey(row, column), target);
     });
   });
   return links;

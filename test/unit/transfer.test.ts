@@ -218,6 +218,17 @@ describe('import: reading files', () => {
     );
   });
 
+  it('reads rows of only spaces and separators as the blank lines they are, the rows after them numbered as before — but not such a line inside a quoted cell (s14 re-attack A4)', async () => {
+    const text = `Наименование;Примечания;ИНН\r\nООО «Первая»;"строка\r\n ; \r\nещё";7707083893\r\n${' ;\r\n'.repeat(20_000)} ; ; \t;\r\nООО «Последняя»;x;1\r\n ;`;
+    const rows: SheetRow[] = [];
+    for await (const row of readRows(inMemory(Buffer.from(text)), { format: 'csv', delimiter: ';' })) rows.push(row);
+    expect(rows).to.deep.equal([
+      { row: 1, cells: ['Наименование', 'Примечания', 'ИНН'] },
+      { row: 2, cells: ['ООО «Первая»', 'строка\r\n ; \r\nещё', '7707083893'] },
+      { row: 20_004, cells: ['ООО «Последняя»', 'x', '1'] },
+    ]);
+  });
+
   it('lets reads of .xlsx files hold shared strings up to a budget: one that does not fit waits its turn until another gives its part back', async () => {
     const budget = new MemoryBudget(150);
     const admitted: string[] = [];

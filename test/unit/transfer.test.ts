@@ -229,6 +229,18 @@ describe('import: reading files', () => {
     ]);
   });
 
+  it('takes the separator from the header: one-cell lines after it say nothing of it (s14 re-attack A4: a file of mostly such lines became one column)', async () => {
+    expect(detectDelimiter(`Наименование;Примечания;ИНН\n${'x\n'.repeat(30)}`)).to.equal(';');
+    expect(detectDelimiter(`\nНаименование,Адрес;ИНН\nООО «Альфа»,Москва;7707083893\nООО «Бета»;7707083894\n`)).to.equal(';');
+    const file = inMemory(Buffer.from(`Наименование;Примечания;ИНН\nООО «Первая»;заметка;7707083893\n${'x\n'.repeat(600_000)}ООО «Последняя»;y;z\n`));
+    let first: SheetRow | null = null;
+    for await (const row of readRows(file, { format: 'csv' })) {
+      first = row;
+      break;
+    }
+    expect(first).to.deep.equal({ row: 1, cells: ['Наименование', 'Примечания', 'ИНН'] });
+  });
+
   it('lets reads of .xlsx files hold shared strings up to a budget: one that does not fit waits its turn until another gives its part back', async () => {
     const budget = new MemoryBudget(150);
     const admitted: string[] = [];

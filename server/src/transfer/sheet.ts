@@ -763,14 +763,20 @@ function separatorCounts(text: string, cutOff: boolean): Record<Delimiter, numbe
   return records;
 }
 
-/** The separator whose count per record (outside quotes) is highest and steadiest over the first records. */
+/**
+ * The separator of the header — the first record holding any — or, when it holds several kinds, the
+ * one of those whose count per record (outside quotes) is highest and steadiest over the first records
+ * that hold any. Records of one cell say nothing of the separator: a file whose first megabyte was
+ * mostly such lines was read as one column although its header had «;» (s14 re-attack A4).
+ */
 export function detectDelimiter(text: string, cutOff = false): Delimiter {
-  const records = separatorCounts(text, cutOff);
+  const records = separatorCounts(text, cutOff).filter((record) => DELIMITERS.some((delimiter) => record[delimiter] > 0));
+  const header = records[0];
+  if (!header) return ';';
   let best: Delimiter = ';';
   let bestScore = -1;
-  for (const delimiter of DELIMITERS) {
+  for (const delimiter of DELIMITERS.filter((candidate) => header[candidate] > 0)) {
     const counts = records.map((record) => record[delimiter]);
-    if (counts.length === 0) continue;
     const score = Math.min(...counts) * 2 + (counts.every((count) => count === counts[0]) ? 1 : 0);
     if (score > bestScore) [best, bestScore] = [delimiter, score];
   }

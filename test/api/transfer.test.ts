@@ -5,7 +5,7 @@ import JSZip from 'jszip';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { databaseCommandsDuring } from '../support/commands';
-import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
+import { createCorrespondents, createFolder, createLibrary, setFolderAccess } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
 import { waitFor } from '../support/wait';
 import { sheetRows } from '../support/xlsx';
@@ -20,6 +20,7 @@ import { createLogger } from '../../server/src/logger';
 import { loadConfig } from '../../server/src/config';
 import mongoose, { Types } from 'mongoose';
 import { findFile } from '../../server/src/transfer/files';
+import { Card } from '../../server/src/cards/model';
 import { withPart } from '../support/zip';
 
 const PASSWORD = 'secret-password-1';
@@ -1343,5 +1344,33 @@ describe('import and export (API)', function () {
     } finally {
       held.restore();
     }
+  });
+
+  it('an import whose folder is moved to another library meanwhile writes every card with the folder’s new library — none stays readable to the old library’s readers (s15 attack A2)', async () => {
+    const [from, to] = [await createLibrary(admin, 'Откуда A2'), await createLibrary(admin, 'Куда A2')];
+    const folder = await createFolder(admin, { libraryId: from, name: 'Переезжающая', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, folder, [{ principalId: userIds.tanya, level: 'full' }]);
+    const rows = Array.from({ length: 1200 }, (_, index) => `Переезд ${index + 1}`);
+    const uploaded = await upload(server, tanya, 'переезд.csv', Buffer.from(['Наименование', ...rows].join('\n'), 'utf8'));
+    const input = { uploadId: uploaded.body.id, folderId: folder, typeKey: 'counterparty' };
+    const inspection = (await tanya.data<{ importInspection: Inspection }>(INSPECT, { input })).importInspection;
+    // The folder moves while the second batch is being written (it read the folder before the move).
+    const held = holdBatchInside('import', 2, 30_000);
+    try {
+      const started = (await tanya.data<{ startImport: Job }>(START, { input, mapping: asIs(inspection), dryRun: false })).startImport;
+      await held.reached;
+      await admin.data('mutation($id: ID!, $l: ID!) { moveFolder(id: $id, libraryId: $l) { id } }', { id: folder, l: to });
+      held.release();
+      const job = await finishedJob(tanya, started.id);
+      expect(job.state, job.error ?? '').to.equal('succeeded');
+      expect(job.result).to.include({ created: 1200 });
+    } finally {
+      held.restore();
+    }
+    const libraries = await Card.aggregate<{ _id: unknown; count: number }>([
+      { $match: { folderId: new Types.ObjectId(folder) } },
+      { $group: { _id: '$libraryId', count: { $sum: 1 } } },
+    ]);
+    expect(libraries.map((group) => [String(group._id), group.count])).to.deep.equal([[to, 1200]]);
   });
 });

@@ -628,6 +628,23 @@ async function previewRows(plan: Plan, items: RowWork[]): Promise<PreviewRow[]> 
   });
 }
 
+/**
+ * Whether the import's folder is still there; moved to another library meanwhile, the next batches
+ * write its new library (and the right to create cards is asked of it), and the folder's cards a
+ * batch wrote with the old one around the move follow it, as the move's own cards did. Each card
+ * took the library of the folder as the job began: 17,000 cards written after a move stayed readable
+ * to the old library's readers and unopenable to the new one's (s15 attack A2).
+ */
+async function followFolder(plan: Plan): Promise<boolean> {
+  const folder = await Folder.findById(plan.folder._id, { libraryId: 1 }).lean<{ libraryId: Types.ObjectId }>();
+  if (!folder) return false;
+  if (!folder.libraryId.equals(plan.folder.libraryId)) {
+    plan.folder = { ...plan.folder, libraryId: folder.libraryId };
+    await Card.updateMany({ folderId: plan.folder._id, libraryId: { $ne: folder.libraryId } }, { $set: { libraryId: folder.libraryId } });
+  }
+  return true;
+}
+
 async function countDataRows(plan: Plan, signal: AbortSignal): Promise<number> {
   let total = 0;
   for await (const row of readRows(plan.file, plan.params)) {
@@ -782,7 +799,7 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
   const handle = async (rows: SheetRow[]) => {
     // A folder deleted meanwhile (one lookup a batch): the rows would become cards in no folder, found only by search (s12 attack A4).
     // Asked first: with the folder gone, the right to create cards in it is gone too, and that would be the wrong reason to give.
-    if (!(await Folder.exists({ _id: plan.folder._id }))) throw new ImportStopped('folder-deleted');
+    if (!(await followFolder(plan))) throw new ImportStopped('folder-deleted');
     await stillAllowed();
     const work = await buildInputs(plan, rows);
     await decide(plan, work);
@@ -824,6 +841,8 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
     else throw error;
   }
   await plan.afterCommit;
+  // The last batch too may have been written while the folder moved.
+  if (!params.dryRun) await followFolder(plan);
   const result: ImportResult = { dryRun: params.dryRun, total, ...counts, preview, refusedRows, matchedFolders: await matchedFolders(plan, tally), cancelled };
   const countsText = `${t(actor, 'создано', 'created')} ${counts.created}, ${t(actor, 'обновлено', 'updated')} ${counts.updated}, ${t(actor, 'пропущено', 'skipped')} ${counts.skipped}, ${t(actor, 'отклонено', 'refused')} ${counts.refused}`;
   // A dry run is audited as an import is: it answers, for every unique value of the file, whether

@@ -1321,13 +1321,18 @@ describe('import and export (API)', function () {
     expect(await count(cancelledFolder)).to.equal(cancelled.result.created);
   });
 
+  /** A new folder of `library` where tanya may do anything, and a CSV of `count` counterparties named «`name` N» she uploaded and inspected for it. */
+  const inspectedNames = async (library: string, name: string, count: number) => {
+    const folderId = await createFolder(admin, { libraryId: library, name, allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, folderId, [{ principalId: userIds.tanya, level: 'full' }]);
+    const rows = Array.from({ length: count }, (_, index) => `${name} ${index + 1}`);
+    const uploaded = await upload(server, tanya, `${name}.csv`, Buffer.from(['Наименование', ...rows].join('\n'), 'utf8'));
+    const input = { uploadId: uploaded.body.id, folderId, typeKey: 'counterparty' };
+    return { folder: folderId, input, inspection: (await tanya.data<{ importInspection: Inspection }>(INSPECT, { input })).importInspection };
+  };
+
   it('«Отменить» while a batch is being written rolls that batch back: the folder holds what the page said was done at the click, no more (s14 user U3)', async () => {
-    const folder = await createFolder(admin, { libraryId, name: 'Отмена посреди пачки', allowedCardTypes: ['counterparty'] });
-    await setFolderAccess(admin, folder, [{ principalId: userIds.tanya, level: 'full' }]);
-    const rows = Array.from({ length: 1200 }, (_, index) => `Посреди пачки ${index + 1}`);
-    const uploaded = await upload(server, tanya, 'отмена.csv', Buffer.from(['Наименование', ...rows].join('\n'), 'utf8'));
-    const input = { uploadId: uploaded.body.id, folderId: folder, typeKey: 'counterparty' };
-    const inspection = (await tanya.data<{ importInspection: Inspection }>(INSPECT, { input })).importInspection;
+    const { folder, input, inspection } = await inspectedNames(libraryId, 'Посреди пачки', 1200);
     // The second batch stays inside its transaction until the job hears of the cancel (or 10 s pass, as a slow batch would).
     const held = holdBatchInside('import', 2, 10_000);
     try {
@@ -1348,12 +1353,7 @@ describe('import and export (API)', function () {
 
   it('an import whose folder is moved to another library meanwhile writes every card with the folder’s new library — none stays readable to the old library’s readers (s15 attack A2)', async () => {
     const [from, to] = [await createLibrary(admin, 'Откуда A2'), await createLibrary(admin, 'Куда A2')];
-    const folder = await createFolder(admin, { libraryId: from, name: 'Переезжающая', allowedCardTypes: ['counterparty'] });
-    await setFolderAccess(admin, folder, [{ principalId: userIds.tanya, level: 'full' }]);
-    const rows = Array.from({ length: 1200 }, (_, index) => `Переезд ${index + 1}`);
-    const uploaded = await upload(server, tanya, 'переезд.csv', Buffer.from(['Наименование', ...rows].join('\n'), 'utf8'));
-    const input = { uploadId: uploaded.body.id, folderId: folder, typeKey: 'counterparty' };
-    const inspection = (await tanya.data<{ importInspection: Inspection }>(INSPECT, { input })).importInspection;
+    const { folder, input, inspection } = await inspectedNames(from, 'Переезд', 1200);
     // The folder moves while the second batch is being written (it read the folder before the move).
     const held = holdBatchInside('import', 2, 30_000);
     try {

@@ -1,10 +1,11 @@
 import { expect } from 'chai';
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
+import JSZip from 'jszip';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { databaseCommandsDuring } from '../support/commands';
-import { createCorrespondents, createFolder, setFolderAccess } from '../support/fixtures';
+import { createCorrespondents, createFolder, createLibrary, setFolderAccess } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
 import { waitFor } from '../support/wait';
 import { sheetRows } from '../support/xlsx';
@@ -13,12 +14,14 @@ import { importFailureText, importJob, type ImportParams, type ImportResult } fr
 import { undoImportJob } from '../../server/src/transfer/undo';
 import { undoKey } from '../../server/src/transfer/model';
 import { Job } from '../../server/src/jobs/model';
-import { failJobsAt, holdJobs } from '../support/held-jobs';
+import { failJobsAt, holdBatchInside, holdJobs } from '../support/held-jobs';
 import { JobInterrupted } from '../../server/src/jobs/runner';
 import { createLogger } from '../../server/src/logger';
 import { loadConfig } from '../../server/src/config';
 import mongoose, { Types } from 'mongoose';
 import { findFile } from '../../server/src/transfer/files';
+import { Card } from '../../server/src/cards/model';
+import { withPart } from '../support/zip';
 
 const PASSWORD = 'secret-password-1';
 
@@ -751,6 +754,36 @@ describe('import and export (API)', function () {
     expect(report[1].slice(0, 3)).to.deep.equal(['ООО «Берёза-2»', '7706000012', { text: 'Сайт компании', hyperlink: 'file:///C:/клиенты/берёза-2.docx' }]);
   });
 
+  it('a linked e-mail cell whose link is no e-mail is refused naming the link — the cell shows an address that looks right; «Сайт компании» is the site, and a link over a range is every cell’s (s14 re-attack B3)', async () => {
+    const linked = await createFolder(admin, { libraryId, name: 'Ссылки B3', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, linked, [{ principalId: userIds.tanya, level: 'full' }]);
+    const workbook = new ExcelJS.Workbook();
+    workbook.addWorksheet('Клиенты').addRows([
+      ['Наименование', 'Сайт компании', 'Электронная почта'],
+      ['ООО «Диапазон-1»', { text: 'www.diapazon.ru', hyperlink: 'https://diapazon.example/' }, null],
+      ['ООО «Диапазон-2»', 'www.diapazon.ru', null],
+      ['ООО «Почта»', null, { text: 'good@x.ru', hyperlink: 'mailto:javascript:alert(1)@x.ru' }],
+    ]);
+    const written = Buffer.from(await workbook.xlsx.writeBuffer());
+    const sheetXml = await (await JSZip.loadAsync(written)).file('xl/worksheets/sheet1.xml')!.async('string');
+    const content = await withPart(written, 'xl/worksheets/sheet1.xml', sheetXml.replace('<hyperlink ref="B2"', '<hyperlink ref="B2:B3"'));
+    const dry = await importFile(server, tanya, { name: 'ссылки-b3.xlsx', content }, { folderId: linked, typeKey: 'counterparty' }, asIs, true);
+    expect(dry.inspection.mapping.columns).to.deep.equal(['name', 'website', 'email']);
+    expect(dry.job.result).to.include({ created: 2, refused: 1 });
+    expect(dry.job.result!.preview.slice(0, 2).map((row) => row.values.website)).to.deep.equal(['https://diapazon.example/', 'https://diapazon.example/']);
+    expect(dry.job.result!.refusedRows).to.deep.equal([
+      {
+        row: 4,
+        problems: [
+          {
+            column: 'Электронная почта',
+            message: 'Ссылка ячейки ведёт на «mailto:javascript:alert(1)@x.ru» — это не e-mail: импорт берёт адрес ссылки, а не текст ячейки «good@x.ru»',
+          },
+        ],
+      },
+    ]);
+  });
+
   it('a contract whose «Контрагент» is a client in the trash is refused saying so, naming the client — not «не найдена», which sends the user to create it anew (s14 user U2)', async () => {
     const contracts = await createFolder(admin, { libraryId, name: 'Договоры с удалёнными', allowedCardTypes: ['contract'] });
     const clients = await createFolder(admin, { libraryId, name: 'Клиенты с удалёнными', allowedCardTypes: ['counterparty'] });
@@ -1286,5 +1319,58 @@ describe('import and export (API)', function () {
     expect(cancelled.result.cancelled).to.equal(true);
     expect(cancelled.result.created).to.be.within(250, 599);
     expect(await count(cancelledFolder)).to.equal(cancelled.result.created);
+  });
+
+  /** A new folder of `library` where tanya may do anything, and a CSV of `count` counterparties named «`name` N» she uploaded and inspected for it. */
+  const inspectedNames = async (library: string, name: string, count: number) => {
+    const folderId = await createFolder(admin, { libraryId: library, name, allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, folderId, [{ principalId: userIds.tanya, level: 'full' }]);
+    const rows = Array.from({ length: count }, (_, index) => `${name} ${index + 1}`);
+    const uploaded = await upload(server, tanya, `${name}.csv`, Buffer.from(['Наименование', ...rows].join('\n'), 'utf8'));
+    const input = { uploadId: uploaded.body.id, folderId, typeKey: 'counterparty' };
+    return { folder: folderId, input, inspection: (await tanya.data<{ importInspection: Inspection }>(INSPECT, { input })).importInspection };
+  };
+
+  it('«Отменить» while a batch is being written rolls that batch back: the folder holds what the page said was done at the click, no more (s14 user U3)', async () => {
+    const { folder, input, inspection } = await inspectedNames(libraryId, 'Посреди пачки', 1200);
+    // The second batch stays inside its transaction until the job hears of the cancel (or 10 s pass, as a slow batch would).
+    const held = holdBatchInside('import', 2, 10_000);
+    try {
+      const started = (await tanya.data<{ startImport: Job }>(START, { input, mapping: asIs(inspection), dryRun: false })).startImport;
+      await held.reached;
+      const shown = (await tanya.data<{ job: Job }>(`query($id: ID!) { job(id: $id) { ${JOB_FIELDS} } }`, { id: started.id })).job;
+      expect(shown.progress).to.deep.equal({ done: 500, total: 1200 });
+      await tanya.data('mutation($id: ID!) { cancelJob(id: $id) { id } }', { id: started.id });
+      const job = await finishedJob(tanya, started.id);
+      expect(job.state).to.equal('cancelled');
+      expect(job.result).to.include({ created: 500, cancelled: true });
+      const count = await tanya.data<{ cards: { totalCount: number } }>('query($f: ID!) { cards(folderId: $f) { totalCount } }', { f: folder });
+      expect(count.cards.totalCount).to.equal(500);
+    } finally {
+      held.restore();
+    }
+  });
+
+  it('an import whose folder is moved to another library meanwhile writes every card with the folder’s new library — none stays readable to the old library’s readers (s15 attack A2)', async () => {
+    const [from, to] = [await createLibrary(admin, 'Откуда A2'), await createLibrary(admin, 'Куда A2')];
+    const { folder, input, inspection } = await inspectedNames(from, 'Переезд', 1200);
+    // The folder moves while the second batch is being written (it read the folder before the move).
+    const held = holdBatchInside('import', 2, 30_000);
+    try {
+      const started = (await tanya.data<{ startImport: Job }>(START, { input, mapping: asIs(inspection), dryRun: false })).startImport;
+      await held.reached;
+      await admin.data('mutation($id: ID!, $l: ID!) { moveFolder(id: $id, libraryId: $l) { id } }', { id: folder, l: to });
+      held.release();
+      const job = await finishedJob(tanya, started.id);
+      expect(job.state, job.error ?? '').to.equal('succeeded');
+      expect(job.result).to.include({ created: 1200 });
+    } finally {
+      held.restore();
+    }
+    const libraries = await Card.aggregate<{ _id: unknown; count: number }>([
+      { $match: { folderId: new Types.ObjectId(folder) } },
+      { $group: { _id: '$libraryId', count: { $sum: 1 } } },
+    ]);
+    expect(libraries.map((group) => [String(group._id), group.count])).to.deep.equal([[to, 1200]]);
   });
 });

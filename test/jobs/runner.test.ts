@@ -358,6 +358,20 @@ describe('background job runner', function () {
     ).to.deep.equal([{ run: 2 }]);
   });
 
+  it('a batch begun after its job’s cancel was stored — asked through another instance, not yet heard here — writes nothing (s14 user U3)', async () => {
+    runner();
+    const job = await fencedJob.enqueue(null, { key: 'u3' });
+    await until('run 1', async () => (await jobState(job.id))?.state === 'running');
+    await Job.updateOne({ _id: job.id }, { $set: { cancelRequested: true } });
+    await words().insertOne({ _id: 'u3:1' });
+    const ended = await until('the job to end', async () => {
+      const current = await jobState(job.id);
+      return current && ['succeeded', 'failed', 'cancelled'].includes(current.state) && current;
+    });
+    expect(ended.state).to.equal('cancelled');
+    expect(await fencedItems().countDocuments({ jobId: job.id })).to.equal(0);
+  });
+
   it('cancel stops the job and keeps what it did', async () => {
     runner();
     const job = await countJob.enqueue(null, { items: 10_000, stepMs: 5 });

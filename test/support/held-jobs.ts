@@ -40,3 +40,41 @@ export function failJobsAt(kind: string, done: number, fault: () => Error): () =
     definition.run = original;
   };
 }
+
+/**
+ * Until `restore` is called, the `nth` batch a job of `kind` writes (counted by its claims on the job,
+ * `JobContext.holdJob`) waits inside its transaction, right after its claim, until the job's signal is
+ * aborted (a cancel), `release` is called or `most` ms have passed; `reached` settles when it starts waiting.
+ */
+export function holdBatchInside(kind: string, nth: number, most: number): { reached: Promise<void>; release: () => void; restore: () => void } {
+  const definition = jobDefinition(kind)!;
+  const original = definition.run;
+  let reach = () => {};
+  const reached = new Promise<void>((resolve) => (reach = resolve));
+  let release = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  definition.run = (ctx) => {
+    let claims = 0;
+    return original({
+      ...ctx,
+      holdJob: async (session) => {
+        await ctx.holdJob!(session);
+        if (++claims !== nth) return;
+        reach();
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, most);
+          void released.then(() => resolve(clearTimeout(timer)));
+          ctx.signal.addEventListener('abort', () => resolve(clearTimeout(timer)), { once: true });
+          if (ctx.signal.aborted) resolve(clearTimeout(timer));
+        });
+      },
+    });
+  };
+  return {
+    reached,
+    release,
+    restore: () => {
+      definition.run = original;
+    },
+  };
+}

@@ -4,11 +4,13 @@ import { PassThrough, Readable } from 'node:stream';
 import { expect } from 'chai';
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
+import JSZip from 'jszip';
 import { checkFieldValue, kindOf, type CellValue, type FieldDefinition } from '../../card-types';
 import { counterparty } from '../../card-types/built-in/counterparty';
 import { guessMapping, headerKey } from '../../server/src/transfer/mapping';
 import { alarmThreshold, usualPerWindow } from '../../server/src/transfer/read-alarm';
-import { detectDelimiter, detectEncoding, findHeader, MemoryBudget, readRows, xlsxSheets, type SheetFile, type SheetRow } from '../../server/src/transfer/sheet';
+import { detectDelimiter, detectEncoding, findHeader, MemoryBudget, readRows, SheetRefusal, xlsxSheets, type SheetFile, type SheetRow } from '../../server/src/transfer/sheet';
+import { withPart } from '../support/zip';
 
 /** A cell read as the import reads it: through the field kind's `fromCell`, then the form's check. */
 function cell(field: Omit<FieldDefinition, 'label'>, value: CellValue): unknown {
@@ -182,6 +184,63 @@ describe('import: reading files', () => {
     expect(turns).to.be.above(50);
   });
 
+  it('reads a link over a range (B2:B4) as every cell of the range’s, as Excel opens it; a sheet of more than 200,000 links is refused in words of links (s14 re-attack B3)', async function () {
+    this.timeout(120_000);
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet('Клиенты');
+    sheet.addRows([
+      ['Наименование', 'Сайт'],
+      ['ООО «Один»', { text: 'www.odin.ru', hyperlink: 'https://sites.example/' }],
+      ['ООО «Два»', 'www.dva.ru'],
+      ['ООО «Три»', 'www.tri.ru'],
+      ['ООО «Четыре»', 'www.chetyre.ru'],
+    ]);
+    const written = Buffer.from(await workbook.xlsx.writeBuffer());
+    const sheetXml = await (await JSZip.loadAsync(written)).file('xl/worksheets/sheet1.xml')!.async('string');
+    expect(sheetXml).to.match(/<hyperlink ref="B2"/);
+    const linksOf = async (content: Buffer) => {
+      const rows: (string | null)[] = [];
+      for await (const row of readRows(inMemory(content), { format: 'xlsx', sheet: null })) rows.push(row.links?.get(1) ?? null);
+      return rows;
+    };
+    const overRange = await withPart(written, 'xl/worksheets/sheet1.xml', sheetXml.replace('<hyperlink ref="B2"', '<hyperlink ref="B4:B2"'));
+    expect(await linksOf(overRange)).to.deep.equal([null, 'https://sites.example/', 'https://sites.example/', 'https://sites.example/', null]);
+
+    const rId = /<hyperlink ref="B2" r:id="(\w+)"/.exec(sheetXml)![1];
+    const manyLinks = `<hyperlinks>${Array.from({ length: 200_001 }, (_, n) => `<hyperlink ref="C${n + 1}" r:id="${rId}"/>`).join('')}</hyperlinks>`;
+    const refusal = await linksOf(await withPart(written, 'xl/worksheets/sheet1.xml', sheetXml.replace(/<hyperlinks>.*<\/hyperlinks>/, manyLinks))).catch(
+      (error: unknown) => error,
+    );
+    expect(refusal).to.be.instanceOf(SheetRefusal);
+    const [most, excel] = [(200_000).toLocaleString('ru-RU'), (65_530).toLocaleString('ru-RU')];
+    expect((refusal as SheetRefusal).text.ru).to.equal(
+      `В листе больше ${most} ссылок (Excel пишет не больше ${excel} на лист): файл повреждён или собран не в Excel — разделите его на несколько`,
+    );
+  });
+
+  it('reads rows of only spaces and separators as the blank lines they are, the rows after them numbered as before — but not such a line inside a quoted cell (s14 re-attack A4)', async () => {
+    const text = `Наименование;Примечания;ИНН\r\nООО «Первая»;"строка\r\n ; \r\nещё";7707083893\r\n${' ;\r\n'.repeat(20_000)} ; ; \t;\r\nООО «Последняя»;x;1\r\n ;`;
+    const rows: SheetRow[] = [];
+    for await (const row of readRows(inMemory(Buffer.from(text)), { format: 'csv', delimiter: ';' })) rows.push(row);
+    expect(rows).to.deep.equal([
+      { row: 1, cells: ['Наименование', 'Примечания', 'ИНН'] },
+      { row: 2, cells: ['ООО «Первая»', 'строка\r\n ; \r\nещё', '7707083893'] },
+      { row: 20_004, cells: ['ООО «Последняя»', 'x', '1'] },
+    ]);
+  });
+
+  it('takes the separator from the header: one-cell lines after it say nothing of it (s14 re-attack A4: a file of mostly such lines became one column)', async () => {
+    expect(detectDelimiter(`Наименование;Примечания;ИНН\n${'x\n'.repeat(30)}`)).to.equal(';');
+    expect(detectDelimiter(`\nНаименование,Адрес;ИНН\nООО «Альфа»,Москва;7707083893\nООО «Бета»;7707083894\n`)).to.equal(';');
+    const file = inMemory(Buffer.from(`Наименование;Примечания;ИНН\nООО «Первая»;заметка;7707083893\n${'x\n'.repeat(600_000)}ООО «Последняя»;y;z\n`));
+    let first: SheetRow | null = null;
+    for await (const row of readRows(file, { format: 'csv' })) {
+      first = row;
+      break;
+    }
+    expect(first).to.deep.equal({ row: 1, cells: ['Наименование', 'Примечания', 'ИНН'] });
+  });
+
   it('lets reads of .xlsx files hold shared strings up to a budget: one that does not fit waits its turn until another gives its part back', async () => {
     const budget = new MemoryBudget(150);
     const admitted: string[] = [];
@@ -232,6 +291,13 @@ describe('import: reading files', () => {
         null,
       ).columns,
     ).to.deep.equal(['inn', null]);
+  });
+
+  it('maps the site column however a client list names it — «Сайт компании» too, the example the API itself gives (s14 re-attack B3)', () => {
+    for (const header of ['Сайт компании', 'Сайт', 'Веб-сайт', 'Website', 'URL', 'Company website', 'Сайт организации']) {
+      expect(guessMapping(['Наименование', header], counterparty, null).columns, header).to.deep.equal(['name', 'website']);
+    }
+    expect(guessMapping(['Наименование компании', 'Телефон организации', 'E-mail фирмы'], counterparty, null).columns).to.deep.equal(['name', 'phone', 'email']);
   });
 });
 

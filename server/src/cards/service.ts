@@ -370,12 +370,19 @@ export async function commitCardBatch(
     afterCommit?: (done: Promise<void>) => void;
     /** A job's batch: its run's claim on the job, made first in the transaction (`JobContext.holdJob`). */
     heldJob?: (session: ClientSession) => Promise<void>;
+    /**
+     * A job's batch: its run's signal. Aborted while the batch is written (a cancel, a stop), the
+     * transaction is rolled back instead of committed: nothing of the batch is written (s14 user U3).
+     */
+    signal?: AbortSignal;
   } = {},
 ): Promise<CardChange[]> {
   let changes: CardChange[] = [];
   await mongoose.connection.transaction(async (session) => {
     await options.heldJob?.(session);
-    changes = (await write(session)).map(({ type, action, before, after, extraChanges }) => ({
+    const writes = await write(session);
+    options.signal?.throwIfAborted();
+    changes = writes.map(({ type, action, before, after, extraChanges }) => ({
       action,
       actor: context.actor,
       type,
@@ -386,6 +393,7 @@ export async function commitCardBatch(
     }));
     await runBeforeSaveBatch(changes, session);
     await options.alsoInside?.(changes, session);
+    options.signal?.throwIfAborted();
   });
   const hooks = runAfterCommitBatch(changes, (name, error) => context.logger.error({ err: error, hook: name }, 'after-commit hook failed'));
   if (options.afterCommit) options.afterCommit(hooks.catch((error: unknown) => context.logger.error({ err: error }, 'after-commit hooks failed')));

@@ -335,9 +335,12 @@ export class JobRunner {
       holdJob: async (session) => {
         // A write, not a read: the record is then the transaction's until it ends (a read would not
         // stop a takeover committing between it and the batch's commit).
-        const held = await Job.updateOne(mine, { $set: { 'lease.until': new Date(Date.now() + this.leaseMs) } }, { session });
-        if (held.matchedCount === 0) {
-          interrupt('lease-lost');
+        const held = await Job.findOneAndUpdate(mine, { $set: { 'lease.until': new Date(Date.now() + this.leaseMs) } }, { session, projection: { cancelRequested: 1 } }).lean<
+          Pick<JobDoc, 'cancelRequested'>
+        >();
+        // A cancel stored already (asked through another instance, not yet seen by a tick) writes nothing more either (s14 user U3).
+        if (!held || held.cancelRequested) {
+          interrupt(held ? 'cancel' : 'lease-lost');
           throw controller.signal.reason;
         }
       },
@@ -380,7 +383,8 @@ export class JobRunner {
     const free = { 'lease.holder': null, 'lease.until': null, finishedAt, progress: { ...progress, secondsLeft: 0 } };
     let set: Record<string, unknown>;
     if (interruption === 'cancel') {
-      set = { ...free, state: 'cancelled', result: 'result' in outcome ? (outcome.result ?? null) : null };
+      // Marked as asked too: a cancel heard in this process may end the run before the request is stored.
+      set = { ...free, state: 'cancelled', cancelRequested: true, result: 'result' in outcome ? (outcome.result ?? null) : null };
       logger.info({ done: progress.done }, 'job cancelled; what it did is kept');
     } else if ('error' in outcome && lostDatabase(outcome.error) && (job.databaseLosses ?? 0) < MAX_DATABASE_LOSSES) {
       // A database that stopped answering for a while is no reason to leave half an import failed (s12 user U1).

@@ -289,12 +289,30 @@ async function buildInputs(plan: Plan, rows: SheetRow[]): Promise<RowWork[]> {
     for (const item of work) {
       const cell = item.cells[index];
       if (cell === null || cell === undefined) continue;
-      item.input[field.key] = kind.fromCell(cell, field, item.links?.get(index));
-      const unknown = unknownOption(plan.actor, field, item.input[field.key]);
-      if (unknown) item.problems.push({ column: plan.params.headers[index] ?? null, message: unknown });
+      const link = item.links?.get(index);
+      item.input[field.key] = kind.fromCell(cell, field, link);
+      const problem = unknownOption(plan.actor, field, item.input[field.key]) ?? (link ? linkProblem(plan.actor, field, cell, link, item.input[field.key]) : null);
+      if (problem) item.problems.push({ column: plan.params.headers[index] ?? null, message: problem });
     }
   }
   return work;
+}
+
+/**
+ * A value taken from a cell's link (an e-mail's `mailto:`, a site's address) that the field refuses: the
+ * refusal names the link, since the cell shows a text that looks right — «good@x.ru» linking to
+ * «mailto:javascript:alert(1)@x.ru» was refused as «Введите корректный e-mail» (s14 re-attack B3).
+ */
+function linkProblem(actor: Actor, field: FieldDefinition, cell: CellValue, link: string, value: unknown): string | null {
+  if (value === kindOf(field).fromCell(cell, field)) return null;
+  const checked = checkFieldValue(field, value);
+  if (!('error' in checked)) return null;
+  const what = kindOf(field).labels[actor.locale].toLocaleLowerCase(actor.locale);
+  return t(
+    actor,
+    `Ссылка ячейки ведёт на «${link}» — это не ${what}: импорт берёт адрес ссылки, а не текст ячейки «${cellText(cell)}»`,
+    `The cell's link leads to “${link}”, which is not a valid ${what}: the import takes the link's address, not the cell's text “${cellText(cell)}”`,
+  );
 }
 
 /** Options a refusal names at most. */
@@ -492,8 +510,8 @@ const rowRecord = (importId: Types.ObjectId, item: RowWork, card: { before: Card
   undoneAt: null,
 });
 
-/** What writing a batch needs of the job's run: its log, and its claim on the job inside each transaction. */
-type BatchRun = Pick<JobContext<ImportParams, Checkpoint>, 'logger' | 'holdJob'>;
+/** What writing a batch needs of the job's run: its log, its claim on the job inside each transaction, and its signal (a cancel rolls the batch back). */
+type BatchRun = Pick<JobContext<ImportParams, Checkpoint>, 'logger' | 'holdJob' | 'signal'>;
 
 /** Writes decided rows in one transaction: new cards, updates (on the version read), history, row records. */
 async function writeRows(plan: Plan, importId: Types.ObjectId, work: RowWork[], run: BatchRun): Promise<void> {
@@ -533,6 +551,7 @@ async function writeRows(plan: Plan, importId: Types.ObjectId, work: RowWork[], 
     {
       via: { kind: 'import', id: String(importId) },
       heldJob: run.holdJob,
+      signal: run.signal,
       alsoInside: async (batch, session) => {
         await ImportRow.insertMany(
           work.map((item) => rowRecord(importId, item, written.get(item) ?? null, plan.params.headers.length)),
@@ -607,6 +626,23 @@ async function previewRows(plan: Plan, items: RowWork[]): Promise<PreviewRow[]> 
     }
     return { row: item.row, outcome: item.outcome!, values, found: item.found };
   });
+}
+
+/**
+ * Whether the import's folder is still there; moved to another library meanwhile, the next batches
+ * write its new library (and the right to create cards is asked of it), and the folder's cards a
+ * batch wrote with the old one around the move follow it, as the move's own cards did. Each card
+ * took the library of the folder as the job began: 17,000 cards written after a move stayed readable
+ * to the old library's readers and unopenable to the new one's (s15 attack A2).
+ */
+async function followFolder(plan: Plan): Promise<boolean> {
+  const folder = await Folder.findById(plan.folder._id, { libraryId: 1 }).lean<{ libraryId: Types.ObjectId }>();
+  if (!folder) return false;
+  if (!folder.libraryId.equals(plan.folder.libraryId)) {
+    plan.folder = { ...plan.folder, libraryId: folder.libraryId };
+    await Card.updateMany({ folderId: plan.folder._id, libraryId: { $ne: folder.libraryId } }, { $set: { libraryId: folder.libraryId } });
+  }
+  return true;
 }
 
 async function countDataRows(plan: Plan, signal: AbortSignal): Promise<number> {
@@ -763,7 +799,7 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
   const handle = async (rows: SheetRow[]) => {
     // A folder deleted meanwhile (one lookup a batch): the rows would become cards in no folder, found only by search (s12 attack A4).
     // Asked first: with the folder gone, the right to create cards in it is gone too, and that would be the wrong reason to give.
-    if (!(await Folder.exists({ _id: plan.folder._id }))) throw new ImportStopped('folder-deleted');
+    if (!(await followFolder(plan))) throw new ImportStopped('folder-deleted');
     await stillAllowed();
     const work = await buildInputs(plan, rows);
     await decide(plan, work);
@@ -805,6 +841,8 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
     else throw error;
   }
   await plan.afterCommit;
+  // The last batch too may have been written while the folder moved.
+  if (!params.dryRun) await followFolder(plan);
   const result: ImportResult = { dryRun: params.dryRun, total, ...counts, preview, refusedRows, matchedFolders: await matchedFolders(plan, tally), cancelled };
   const countsText = `${t(actor, 'создано', 'created')} ${counts.created}, ${t(actor, 'обновлено', 'updated')} ${counts.updated}, ${t(actor, 'пропущено', 'skipped')} ${counts.skipped}, ${t(actor, 'отклонено', 'refused')} ${counts.refused}`;
   // A dry run is audited as an import is: it answers, for every unique value of the file, whether

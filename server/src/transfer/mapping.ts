@@ -45,12 +45,19 @@ function wordsBegin(header: string[], label: string[]): boolean {
   return header.length > 0;
 }
 
+/** Whose a value is, as headers add it to the name of a column («Сайт компании», «Телефон организации», «Company website»): it names no field. */
+const OWNER_WORDS = /^(?:company|organi[sz]ation)\s+|\s+(?:компании|организации|фирмы|предприятия|клиента|контрагента)$/giu;
+
 /**
- * The field a header names loosely, when exactly one does: by another name of its kind («Эл.
- * почта» for an e-mail field), or by the beginnings of its label's words.
+ * The field a header names loosely, when exactly one does: without the words that say whose it is
+ * («Сайт компании» is the site, s14 re-attack B3), by its label or key, by another name of its kind
+ * («Эл. почта» for an e-mail field), or by the beginnings of its label's words.
  */
-function looseField(column: string, fields: FieldDefinition[]): string | null {
+function looseField(header: string, fields: FieldDefinition[]): string | null {
+  const column = header.trim().replace(OWNER_WORDS, '');
   const key = headerKey(column);
+  const byName = fields.filter((field) => [field.key, field.label.ru, field.label.en].some((name) => headerKey(name) === key));
+  if (byName.length === 1) return byName[0].key;
   const byKind = fields.filter((field) => KIND_NAMES[field.kind]?.includes(key));
   if (byKind.length === 1) return byKind[0].key;
   const words = stems(column);

@@ -234,8 +234,17 @@ const XML_DEPTH_REFUSAL = {
 export const MAX_PART_ELEMENTS = 200_000;
 
 const PART_ELEMENTS_REFUSAL = {
-  ru: `В файле больше ${MAX_PART_ELEMENTS.toLocaleString('ru-RU')} служебных элементов (столбцов, стилей, объединений, ссылок) в одной части: файл повреждён или собран не в Excel`,
-  en: `A part of the file holds more than ${MAX_PART_ELEMENTS.toLocaleString('en-GB')} elements besides its rows (columns, styles, merges, links): the file is damaged or was not made by Excel`,
+  ru: `В файле больше ${MAX_PART_ELEMENTS.toLocaleString('ru-RU')} служебных элементов (столбцов, стилей, объединений) в одной части: файл повреждён или собран не в Excel`,
+  en: `A part of the file holds more than ${MAX_PART_ELEMENTS.toLocaleString('en-GB')} elements besides its rows (columns, styles, merges): the file is damaged or was not made by Excel`,
+};
+
+/** The most links Excel writes in a sheet. */
+const EXCEL_SHEET_LINKS = 65_530;
+
+/** The same bound met by a sheet's links (`<hyperlink>`, kept whole too), in the words of what the user put there (s14 re-attack B3). */
+const LINKS_REFUSAL = {
+  ru: `В листе больше ${MAX_PART_ELEMENTS.toLocaleString('ru-RU')} ссылок (Excel пишет не больше ${EXCEL_SHEET_LINKS.toLocaleString('ru-RU')} на лист): файл повреждён или собран не в Excel — разделите его на несколько`,
+  en: `The sheet holds more than ${MAX_PART_ELEMENTS.toLocaleString('en-GB')} links (Excel writes at most ${EXCEL_SHEET_LINKS.toLocaleString('en-GB')} a sheet): the file is damaged or was not made by Excel — split it into several`,
 };
 
 /**
@@ -355,7 +364,7 @@ class XmlBounds {
       // A row or a shared string streams by itself: counting each as kept refused every sheet of over
       // 200,000 rows, and every file of as many distinct texts.
       if ((this.streamed === 0 && !streaming) || (part === 'worksheet' && KEPT_IN_WORKSHEETS.has(name))) {
-        if (++this.kept > MAX_PART_ELEMENTS) throw new SheetRefusal(PART_ELEMENTS_REFUSAL);
+        if (++this.kept > MAX_PART_ELEMENTS) throw new SheetRefusal(name === 'hyperlink' ? LINKS_REFUSAL : PART_ELEMENTS_REFUSAL);
         for (const value of Object.values(tag.attributes)) this.keep(value.length);
       }
       if (part === 'worksheet') this.followWorksheetReader(tag.name, true);
@@ -542,13 +551,35 @@ const LINK_TARGETS_REFUSAL = {
   en: `The sheet's link addresses add up to more than ${MAX_LINK_TARGETS_TEXT.toLocaleString('en-GB')} characters: the file is damaged or was not made by Excel — split it into several`,
 };
 
+/** The cells of a reference, `B27` or `B27:B32` (either corner first), by row numbers and column indexes; null when it is not one. */
+function cellRange(ref: string): { top: number; bottom: number; left: number; right: number } | null {
+  const cells = /^\$?([A-Z]{1,3})\$?(\d{1,7})(?::\$?([A-Z]{1,3})\$?(\d{1,7}))?\b/.exec(ref);
+  if (!cells) return null;
+  const [rows, columns] = [
+    [Number(cells[2]), Number(cells[4] ?? cells[2])],
+    [columnIndex(cells[1]), columnIndex(cells[3] ?? cells[1])],
+  ];
+  return { top: Math.min(...rows), bottom: Math.max(...rows), left: Math.min(...columns), right: Math.max(...columns) };
+}
+
+/**
+ * Cells a sheet's links may cover, a link over a range counting each of its cells (as many as links
+ * a sheet may hold): a few bytes of `ref="A1:ALL1048576"` would otherwise be a billion cells to note.
+ */
+export const MAX_LINKED_CELLS = MAX_PART_ELEMENTS;
+
+const LINKED_CELLS_REFUSAL = {
+  ru: `Ссылки листа охватывают больше ${MAX_LINKED_CELLS.toLocaleString('ru-RU')} ячеек: файл повреждён или собран не в Excel — разделите его на несколько`,
+  en: `The sheet's links cover more than ${MAX_LINKED_CELLS.toLocaleString('en-GB')} cells: the file is damaged or was not made by Excel — split it into several`,
+};
+
 /**
  * The targets of a worksheet's hyperlinks. Its `<hyperlinks>` (cell → relationship) come after its rows
  * and the targets are in its relationships part, so both are read by their places in the zip before
  * the rows stream: the relationships first (a sheet without links has none, and its rows are not read
  * twice), then the worksheet's text passes by unparsed up to its `<hyperlinks>`. The relationships'
  * size is held in the budget of the shared strings: a link's target is held in memory until its row
- * is read. A link over a range (a merged cell) is its top-left cell's, where the range's text is.
+ * is read. A link over a range (B27:B32) is every cell's of the range, as Excel opens it (s14 re-attack B3).
  */
 async function sheetLinks(file: SheetFile, sheetPath: string, holdMemory: (bytes: number) => Promise<void>): Promise<SheetLinks> {
   const targets = new Map<string, string>();
@@ -565,12 +596,16 @@ async function sheetLinks(file: SheetFile, sheetPath: string, holdMemory: (bytes
   });
   const links: SheetLinks = new Map();
   if (targets.size === 0) return links;
+  let linkedCells = 0;
   await readParts(file, [sheetPath], async (_name, content) => {
     await eachElement(content, (name, attributes) => {
       const target = name === 'hyperlink' ? targets.get(attributes['r:id'] ?? '') : undefined;
-      const cell = /^\$?([A-Z]{1,3})\$?(\d{1,7})\b/.exec(attributes.ref ?? '');
-      const column = cell ? columnIndex(cell[1]) : MAX_ROW_CELLS;
-      if (target && cell && column < MAX_ROW_CELLS) links.set(linkKey(Number(cell[2]), column), target);
+      const range = target ? cellRange(attributes.ref ?? '') : null;
+      if (!target || !range) return;
+      const right = Math.min(range.right, MAX_ROW_CELLS - 1);
+      linkedCells += Math.max(0, right - range.left + 1) * (range.bottom - range.top + 1);
+      if (linkedCells > MAX_LINKED_CELLS) throw new SheetRefusal(LINKED_CELLS_REFUSAL);
+      for (let row = range.top; row <= range.bottom; row += 1) for (let column = range.left; column <= right; column += 1) links.set(linkKey(row, column), target);
     });
   });
   return links;
@@ -731,14 +766,20 @@ function separatorCounts(text: string, cutOff: boolean): Record<Delimiter, numbe
   return records;
 }
 
-/** The separator whose count per record (outside quotes) is highest and steadiest over the first records. */
+/**
+ * The separator of the header — the first record holding any — or, when it holds several kinds, the
+ * one of those whose count per record (outside quotes) is highest and steadiest over the first records
+ * that hold any. Records of one cell say nothing of the separator: a file whose first megabyte was
+ * mostly such lines was read as one column although its header had «;» (s14 re-attack A4).
+ */
 export function detectDelimiter(text: string, cutOff = false): Delimiter {
-  const records = separatorCounts(text, cutOff);
+  const records = separatorCounts(text, cutOff).filter((record) => DELIMITERS.some((delimiter) => record[delimiter] > 0));
+  const header = records[0];
+  if (!header) return ';';
   let best: Delimiter = ';';
   let bestScore = -1;
-  for (const delimiter of DELIMITERS) {
+  for (const delimiter of DELIMITERS.filter((candidate) => header[candidate] > 0)) {
     const counts = records.map((record) => record[delimiter]);
-    if (counts.length === 0) continue;
     const score = Math.min(...counts) * 2 + (counts.every((count) => count === counts[0]) ? 1 : 0);
     if (score > bestScore) [best, bestScore] = [delimiter, score];
   }
@@ -893,12 +934,93 @@ async function* inSlices(chunks: AsyncIterable<string>): AsyncGenerator<string> 
   }
 }
 
+/**
+ * A CSV's text with the lines that hold nothing but spaces, tabs and separators emptied, their line
+ * breaks kept: csv-parse skips an empty line at no cost and counts it, so the rows keep their numbers,
+ * while a line of ` ;` was a record of empty cells — and, with another number of cells than the first,
+ * one of csv-parse's costly error objects (1 MB of such lines took 42 s to check, blank lines 1.3 s:
+ * s14 re-attack A4). Quotes are followed as csv-parse reads them with `relax_quotes` (a quote opens a
+ * cell only at its start, `""` inside one is a quote), so a line inside a quoted cell is never touched;
+ * and its record delimiter as csv-parse finds it (the first line break: `\r\n`, `\n` or `\r`).
+ */
+export async function* blankSeparatorLines(chunks: AsyncIterable<string>, delimiter: Delimiter): AsyncGenerator<string> {
+  const [QUOTE, SPACE, TAB, CR, LF, SEPARATOR] = ['"', ' ', '\t', '\r', '\n', delimiter].map((char) => char.charCodeAt(0));
+  const QUOTE_OR_BREAK = /["\r\n]/g;
+  let recordDelimiter: string | null = null;
+  let quoting = false;
+  let cellStart = true;
+  let lineBlank = true;
+  /** The start of a blank line begun in an earlier chunk, not given on yet (at most a record's length). */
+  let held = '';
+  let carried = '';
+  /** The text of a chunk (after what was carried from the last) as it is given on. */
+  const scan = (text: string, last: boolean): string => {
+    // A quote or a carriage return at the end is read with the character after it, in the next chunk.
+    const end = !last && /["\r]$/.test(text) ? text.length - 1 : text.length;
+    const given: string[] = [];
+    let givenTo = 0;
+    let lineStart = 0;
+    for (let at = 0; at < end; at += 1) {
+      if (!quoting && !lineBlank) {
+        // The rest of a line with a value matters only at quotes and line breaks: skipped to the next one.
+        QUOTE_OR_BREAK.lastIndex = at;
+        const next = Math.min(QUOTE_OR_BREAK.exec(text)?.index ?? end, end);
+        if (next > at) cellStart = text.charCodeAt(next - 1) === SEPARATOR;
+        if ((at = next) === end) break;
+      }
+      const code = text.charCodeAt(at);
+      if (quoting) {
+        if (code !== QUOTE) continue;
+        if (text.charCodeAt(at + 1) === QUOTE) at += 1;
+        else quoting = cellStart = false;
+        continue;
+      }
+      if (code === CR || code === LF) {
+        recordDelimiter ??= code === LF ? '\n' : text.charCodeAt(at + 1) === LF ? '\r\n' : '\r';
+        if (text.startsWith(recordDelimiter, at)) {
+          if (lineBlank && (held !== '' || at > lineStart)) {
+            given.push(text.slice(givenTo, lineStart));
+            givenTo = at;
+          }
+          held = '';
+          lineBlank = cellStart = true;
+          lineStart = at + recordDelimiter.length;
+          at = lineStart - 1;
+          continue;
+        }
+      }
+      if (code === SEPARATOR) cellStart = true;
+      else if (code === SPACE || code === TAB) cellStart = false;
+      else {
+        quoting = code === QUOTE && cellStart;
+        cellStart = false;
+        if (lineBlank) given.push(held);
+        lineBlank = false;
+        held = '';
+      }
+    }
+    carried = text.slice(end);
+    if (!lineBlank) return [...given, text.slice(givenTo, end)].join('');
+    given.push(text.slice(givenTo, lineStart));
+    held += text.slice(lineStart, end);
+    // A line longer than a record is given on as it is: csv-parse refuses it (MAX_CSV_RECORD).
+    if (held.length > MAX_CSV_RECORD) {
+      given.push(held);
+      lineBlank = false;
+      held = '';
+    }
+    return given.join('');
+  };
+  for await (const chunk of chunks) yield scan(carried + chunk, false);
+  yield scan(carried, true);
+}
+
 async function* csvRows(open: OpenFile, options: ReadOptions): AsyncGenerator<SheetRow> {
   const { encoding, delimiter } = await csvDialect(open, options);
   const source = open();
   // iconv-lite's stream is a Transform (its typings say only a ReadWriteStream, which has no destroy).
   const decoded = source.pipe(iconv.decodeStream(encoding) as Transform);
-  const sliced = Readable.from(inSlices(decoded));
+  const sliced = Readable.from(inSlices(blankSeparatorLines(decoded, delimiter)));
   // Blank lines are skipped by csv-parse at no cost (as records, each was one of the error objects above) and
   // counted in `info`: a row's number is the records and blank lines up to it, as a spreadsheet numbers it.
   const parser = sliced.pipe(parseCsv({ delimiter, bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true, max_record_size: MAX_CSV_RECORD }));

@@ -12,6 +12,13 @@ import { cursorNotFound, MAX_INTERNAL_BSON_SIZE, objectTooLarge } from './errors
 import type { Doc } from './indexes';
 
 const MAX_BATCH_BYTES = 16 * 1024 * 1024 - 16 * 1024;
+/**
+ * The longest a batch whose size the client left open is filled for: a read of many documents (the
+ * key documents of an import batch's duplicates refresh, ~500 of them decoded and matched) held
+ * every other client for 100 ms and more per getMore. The client asks again for the rest, as it
+ * does after a batch cut at 16 MiB; other requests are answered in between.
+ */
+export const OPEN_BATCH_MS = 10;
 const MAX_OPEN_CURSORS = 10_000;
 export const DEFAULT_CURSOR_TIMEOUT_MS = 60 * 1000;
 
@@ -51,7 +58,8 @@ export class Cursors {
     let firstBatch: BatchItem[];
     try {
       cursor = { ns, source: iterator, next: iterator.next(), transform, lastUsed: Date.now(), close, noTimeout };
-      firstBatch = this.take(cursor, batchSize ?? 101);
+      // The first batch is cut by time too when its size is the default, unless it is the only one.
+      firstBatch = this.take(cursor, batchSize ?? 101, batchSize === undefined && !singleBatch);
     } catch (error) {
       close();
       throw error;
@@ -71,7 +79,7 @@ export class Cursors {
     cursor.lastUsed = Date.now();
     let nextBatch: BatchItem[];
     try {
-      nextBatch = this.take(cursor, batchSize && batchSize > 0 ? batchSize : Infinity);
+      nextBatch = batchSize && batchSize > 0 ? this.take(cursor, batchSize, false) : this.take(cursor, Infinity, true);
     } catch (error) {
       this.drop(id);
       throw error;
@@ -105,10 +113,13 @@ export class Cursors {
     return true;
   }
 
-  private take(cursor: OpenCursor, batchSize: number): BatchItem[] {
+  /** Up to `batchSize` documents (and 16 MiB); `timed`: no more once the batch has taken `OPEN_BATCH_MS` (at least one document). */
+  private take(cursor: OpenCursor, batchSize: number, timed: boolean): BatchItem[] {
     const batch: BatchItem[] = [];
     let bytes = 0;
+    const deadline = timed ? performance.now() + OPEN_BATCH_MS : Infinity;
     while (!cursor.next.done && batch.length < batchSize) {
+      if (batch.length > 0 && timed && performance.now() >= deadline) break;
       const doc = cursor.next.value;
       const size = Buffer.isBuffer(doc) ? doc.length : calculateObjectSize(doc);
       // A computed document (an aggregation's) may outgrow what MongoDB stores or sends: refused, as MongoDB does.

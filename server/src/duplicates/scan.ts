@@ -1,4 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { breather } from '../jobs/breather';
 import mongoose, { Types, type AnyBulkWriteOperation } from 'mongoose';
 import type { CardTypeDefinition, CardValues } from '../../../card-types';
 import { findCardType } from '../card-types/registry';
@@ -48,23 +49,12 @@ interface Progress {
 
 type Place = Pick<DuplicateKeyDoc, '_id' | 'folderId' | 'libraryId'>;
 
-/** The longest the scan's in-memory work holds the event loop before it lets requests (and the job's lease) through. */
-const TURN_MS = 20;
-
 /**
- * A pause the scan's long in-memory loops take every TURN_MS: at 100,000 cards blocking, pairing
- * and grouping take many seconds, during which the server must go on answering (and renewing the
- * job's lease: a starved lease lets the runner start the same scan again). Cancelling is seen there too.
+ * The longest the scan's in-memory work holds the event loop before it lets requests (and the job's
+ * lease) through: at 100,000 cards blocking, pairing and grouping take many seconds, during which
+ * the server must go on answering (a starved lease lets the runner start the same scan again).
  */
-function breather(signal: AbortSignal): () => Promise<void> {
-  let since = performance.now();
-  return async () => {
-    if (performance.now() - since < TURN_MS) return;
-    await nextTurn();
-    signal.throwIfAborted();
-    since = performance.now();
-  };
-}
+const TURN_MS = 20;
 
 /** Stored keys that are what the card's values make now: nothing to write. */
 const sameKeys = (stored: DuplicateKeyDoc, card: Omit<Place, '_id'>, keys: string[], names: Record<string, string>) =>
@@ -203,7 +193,7 @@ async function bucketEdges(
  */
 async function scanType(type: CardTypeDefinition, rules: TypeRules, progress: Progress): Promise<{ cards: number; overflow: boolean; buckets: number; spilledBytes: number }> {
   const { signal } = progress;
-  const pause = breather(signal);
+  const pause = breather(signal, TURN_MS);
   // From now on refreshes list the cards they refresh: the scan's snapshot is older than they are.
   await mongoose.connection.transaction(async (session) => {
     await DuplicateRefresh.updateOne({ _id: type.key }, { $inc: { seq: 1 }, $set: { scanning: true, dirty: [], overflow: false } }, { upsert: true, session });

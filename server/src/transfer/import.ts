@@ -41,6 +41,7 @@ import {
 import { AppError } from '../errors';
 import { Folder } from '../access/structure';
 import { findFolder, registerFolderUsageCheck } from '../folders/service';
+import { breather } from '../jobs/breather';
 import { defineJob, type JobContext } from '../jobs/define';
 import { Job, type JobDoc } from '../jobs/model';
 import { JobInterrupted, lostDatabase } from '../jobs/runner';
@@ -128,6 +129,14 @@ interface Checkpoint {
 }
 
 const BATCH_ROWS = 500;
+/**
+ * The longest the checking of a batch's rows (cells parsed, values checked by the card form) holds
+ * the server's thread: 500 rows in one go were a stretch of 25–45 ms every batch (more on a busy
+ * machine) that a colleague's page waited behind.
+ */
+const CHECK_TURN_MS = 5;
+/** Awaited between rows: gives the thread back once the turn is over. */
+type Pause = () => Promise<void>;
 const PREVIEW_ROWS = 20;
 const LISTED_REFUSALS = 200;
 
@@ -263,7 +272,7 @@ async function folderNamesOf(plan: Plan, ids: string[]): Promise<Map<string, str
 const cellText = (cell: CellValue): string => (cell instanceof Date ? cell.toISOString().slice(0, 10) : String(cell));
 
 /** The batch's rows as input for the card form: cells through their kinds, link texts resolved to ids. */
-async function buildInputs(plan: Plan, rows: SheetRow[]): Promise<RowWork[]> {
+async function buildInputs(plan: Plan, rows: SheetRow[], pause: Pause): Promise<RowWork[]> {
   const work: RowWork[] = rows.map((row) => ({ row: row.row, cells: row.cells, links: row.links, input: { ...plan.constants }, problems: [], match: null, found: null }));
   for (const [index, field] of plan.fields.entries()) {
     if (!field) continue;
@@ -287,6 +296,7 @@ async function buildInputs(plan: Plan, rows: SheetRow[]): Promise<RowWork[]> {
       continue;
     }
     for (const item of work) {
+      await pause();
       const cell = item.cells[index];
       if (cell === null || cell === undefined) continue;
       const link = item.links?.get(index);
@@ -426,7 +436,7 @@ async function refuseTakenUniques(plan: Plan, work: RowWork[]): Promise<void> {
 }
 
 /** Decides each row: its values checked by the card form, and what it does (create, update, skip) or why it is refused. */
-async function decide(plan: Plan, work: RowWork[]): Promise<void> {
+async function decide(plan: Plan, work: RowWork[], pause: Pause): Promise<void> {
   const { actor, type, params } = plan;
   await findMatches(plan, work);
   // The batch's references are looked up at once: checking each row then asks nothing more.
@@ -435,6 +445,7 @@ async function decide(plan: Plan, work: RowWork[]): Promise<void> {
     work.map((item) => item.input),
   );
   for (const item of work) {
+    await pause();
     try {
       if (item.problems.length > 0) {
         // A cell that named nothing refuses the row; the form's check still tells what else is wrong in it.
@@ -796,13 +807,14 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
     plan.actor = now;
   };
 
+  const pause = breather(ctx.signal, CHECK_TURN_MS);
   const handle = async (rows: SheetRow[]) => {
     // A folder deleted meanwhile (one lookup a batch): the rows would become cards in no folder, found only by search (s12 attack A4).
     // Asked first: with the folder gone, the right to create cards in it is gone too, and that would be the wrong reason to give.
     if (!(await followFolder(plan))) throw new ImportStopped('folder-deleted');
     await stillAllowed();
-    const work = await buildInputs(plan, rows);
-    await decide(plan, work);
+    const work = await buildInputs(plan, rows, pause);
+    await decide(plan, work, pause);
     // A cancel (or a stop) asked while the batch was read and checked writes none of it (s14 user U3).
     ctx.signal.throwIfAborted();
     if (!params.dryRun) await commitRows(plan, importId, work, ctx);

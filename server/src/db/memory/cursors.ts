@@ -12,6 +12,16 @@ import { cursorNotFound, MAX_INTERNAL_BSON_SIZE, objectTooLarge } from './errors
 import type { Doc } from './indexes';
 
 const MAX_BATCH_BYTES = 16 * 1024 * 1024 - 16 * 1024;
+/**
+ * A getMore whose size the client left open stops once it has taken OPEN_BATCH_MS and holds
+ * OPEN_BATCH_DOCS documents (a find's default first batch): a read of many documents (the key
+ * documents of an import batch's duplicates refresh, ~400 of them decoded and matched) held every
+ * other client for 40–140 ms in one getMore. The client asks again for the rest, as it does after a
+ * batch cut at 16 MiB; other requests are answered in between. The count keeps the round trips few
+ * on a busy machine, where the time runs out after a handful of documents.
+ */
+export const OPEN_BATCH_MS = 10;
+export const OPEN_BATCH_DOCS = 101;
 const MAX_OPEN_CURSORS = 10_000;
 export const DEFAULT_CURSOR_TIMEOUT_MS = 60 * 1000;
 
@@ -51,7 +61,7 @@ export class Cursors {
     let firstBatch: BatchItem[];
     try {
       cursor = { ns, source: iterator, next: iterator.next(), transform, lastUsed: Date.now(), close, noTimeout };
-      firstBatch = this.take(cursor, batchSize ?? 101);
+      firstBatch = this.take(cursor, batchSize ?? OPEN_BATCH_DOCS, false);
     } catch (error) {
       close();
       throw error;
@@ -71,7 +81,7 @@ export class Cursors {
     cursor.lastUsed = Date.now();
     let nextBatch: BatchItem[];
     try {
-      nextBatch = this.take(cursor, batchSize && batchSize > 0 ? batchSize : Infinity);
+      nextBatch = batchSize && batchSize > 0 ? this.take(cursor, batchSize, false) : this.take(cursor, Infinity, true);
     } catch (error) {
       this.drop(id);
       throw error;
@@ -105,10 +115,13 @@ export class Cursors {
     return true;
   }
 
-  private take(cursor: OpenCursor, batchSize: number): BatchItem[] {
+  /** Up to `batchSize` documents (and 16 MiB); `timed`: no more once the batch has taken `OPEN_BATCH_MS` and holds `OPEN_BATCH_DOCS`. */
+  private take(cursor: OpenCursor, batchSize: number, timed: boolean): BatchItem[] {
     const batch: BatchItem[] = [];
     let bytes = 0;
+    const deadline = timed ? performance.now() + OPEN_BATCH_MS : Infinity;
     while (!cursor.next.done && batch.length < batchSize) {
+      if (timed && batch.length >= OPEN_BATCH_DOCS && performance.now() >= deadline) break;
       const doc = cursor.next.value;
       const size = Buffer.isBuffer(doc) ? doc.length : calculateObjectSize(doc);
       // A computed document (an aggregation's) may outgrow what MongoDB stores or sends: refused, as MongoDB does.

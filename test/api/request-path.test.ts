@@ -325,4 +325,46 @@ describe('the request path costs what the user touches (API)', function () {
     }
     expect(await sees()).to.equal(true);
   });
+
+  it('shows a whole page whose cards pass the 16 MB of one database reply, the rest read in the same session, in the order of the page', async () => {
+    // Six cards of 3 MB each (notes as long as a pasted document), written as stored data is.
+    const folderId = await createFolder(admin, { parentId: ids.folder, name: 'Договоры с приложениями' });
+    const notes = 'Приложение к договору. '.repeat(70_000);
+    const at = Date.now();
+    const stored = Array.from({ length: 6 }, (_, index) => {
+      const when = new Date(at - index * 1000);
+      const name = `ООО «Большая ${index + 1}»`;
+      return {
+        _id: new Types.ObjectId(),
+        typeKey: 'counterparty',
+        folderId: new Types.ObjectId(folderId),
+        libraryId: new Types.ObjectId(ids.library),
+        title: name,
+        values: { name, notes },
+        version: 1,
+        createdBy: new Types.ObjectId(ids.tgoncharenko),
+        updatedBy: new Types.ObjectId(ids.tgoncharenko),
+        inTrash: false,
+        trashedAt: null,
+        trashedBy: null,
+        createdAt: when,
+        updatedAt: when,
+        arrivedAt: when,
+      };
+    });
+    await mongoose.connection.collection('cards').insertMany(stored);
+    type Page = { cards: { pageInfo: { hasNextPage: boolean }; edges: { node: { title: string; values: { notes?: string } } }[] } };
+    let page: Page | undefined;
+    const commands = (await commandsDuring(async () => (page = await natalia.data<Page>(CARD_PAGE, { folderId, first: 5 })))).filter((c) => c.collection === 'cards');
+    expect(page!.cards.edges.map((e) => e.node.title)).to.deep.equal(stored.slice(0, 5).map((card) => card.title));
+    expect(page!.cards.edges.every((e) => e.node.values.notes === notes)).to.equal(true);
+    expect(page!.cards.pageInfo.hasNextPage).to.equal(true);
+    expect(commands.map((c) => c.name)).to.include('getMore');
+    expect(new Set(commands.map((c) => JSON.stringify(c.command.lsid))).size, 'one session for the find and its getMore').to.equal(1);
+
+    const batch = await natalia.data<{ cards: { edges: { node: { title: string } }[] } }>('query($ids: [ID!]!) { cards(ids: $ids) { edges { node { title } } } }', {
+      ids: stored.map((card) => String(card._id)),
+    });
+    expect(batch.cards.edges.map((e) => e.node.title)).to.deep.equal(stored.map((card) => card.title));
+  });
 });

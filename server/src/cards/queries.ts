@@ -8,6 +8,7 @@ import { findFolder } from '../folders/service';
 import { notFound } from '../errors';
 import { escapeRegExp, FieldErrors, MAX_RELATED_CARDS, objectIdArgument, pageSize, refuseField, searchText } from '../validation';
 import { openCursor, sealCursor } from './cursor';
+import { findInOneReply } from './find-in-one-reply';
 import { Card, WITHOUT_SEARCH_FIELDS, type CardDoc } from './model';
 import { permittedCards } from './permitted';
 import { pageOfHits, queryPrefixes, rankedWordHits, searchByWords, wordCandidates, SEARCH_CANDIDATES, type RankedHit, type WordResultsPage } from './search';
@@ -279,11 +280,8 @@ export async function listFolderCards(
   // The search's words and keys are left out (WITHOUT_SEARCH_FIELDS), and what the query does not
   // show (projectionForFields). Read through the driver: the filter's values are typed already
   // (ObjectIds, dates, the kinds' stored forms under the untyped `values`), so mongoose would cast
-  // nothing; and the cards were validated UTF-8 when stored, so their text is not scanned for bad
-  // bytes again.
-  const rows = (await Card.collection
-    .find(page, { projection, sort: { [path]: direction, _id: direction }, limit: limit + 1, enableUtf8Validation: false })
-    .toArray()) as CardDoc[];
+  // nothing.
+  const rows = (await findInOneReply({ filter: page, projection, sort: { [path]: direction, _id: direction }, limit: limit + 1 })) as CardDoc[];
   const totalCount = () => Card.countDocuments(filtered);
   const sortValue = (card: CardDoc): SortValue => {
     if (SYSTEM_SORTS.has(sortBy)) return card[sortBy as 'title' | 'createdAt' | 'updatedAt'];

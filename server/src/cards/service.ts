@@ -37,6 +37,7 @@ import {
   type ChangeSource,
   type FieldChange,
 } from './lifecycle';
+import { findInOneReply } from './find-in-one-reply';
 import { Card, WITHOUT_SEARCH_FIELDS, type CardDoc } from './model';
 import { pluginFieldErrors } from './plugins';
 import { withPendingTypeChange } from './type-rewrite';
@@ -91,10 +92,9 @@ export async function findCard(actor: Actor, id: string, { includeTrash = false 
 /** Cards by id in one query, in the order asked, leaving out those `findCard` would answer null. */
 export async function findCards(actor: Actor, ids: readonly string[], { includeTrash = false, projection = WITHOUT_SEARCH_FIELDS as Record<string, 0> } = {}): Promise<CardDoc[]> {
   const valid = ids.filter((id) => Types.ObjectId.isValid(id));
-  // Read as the folder's page reads its rows: through the driver, the ids cast here as mongoose
-  // would, without the search's fields (or what `projection` leaves out), stored text not checked
-  // again for bad UTF-8.
-  const found = (await Card.collection.find({ _id: { $in: valid.map((id) => new Types.ObjectId(id)) } }, { projection, enableUtf8Validation: false }).toArray()) as CardDoc[];
+  // Read as the folder's page reads its rows (findInOneReply): through the driver, the ids cast here
+  // as mongoose would, without the search's fields (or what `projection` leaves out).
+  const found = (await findInOneReply({ filter: { _id: { $in: valid.map((id) => new Types.ObjectId(id)) } }, projection, limit: valid.length })) as CardDoc[];
   const cards = new Map(found.map((card) => [String(card._id), card]));
   return valid.map((id) => cards.get(id.toLowerCase())).filter((card): card is CardDoc => card !== undefined && visible(actor, card, includeTrash));
 }

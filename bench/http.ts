@@ -67,6 +67,8 @@ const QUERIES = {
   unreadCounts: 'query UnreadCounts { unreadCounts { folderId count } }',
   search:
     'query Search($query: String!, $libraryId: ID, $first: Int) { search(query: $query, libraryId: $libraryId, first: $first) { exact card { id title typeKey folderId values } foundInFiles { id name } } searchIndexing { percent } }',
+  // Nothing but what every request pays: HTTP, the middleware, the session, GraphQL's pipeline.
+  signedIn: '{ __typename }',
   signIn: 'mutation SignIn($login: String!, $password: String!) { signIn(login: $login, password: $password) { user { id } } }',
   live: 'subscription Live { live { cardEvent { cardId folderId previousFolderId action actorId actorName } unreadCounts { folderId count } } }',
 };
@@ -541,6 +543,7 @@ for (const size of SIZES) {
     // The last three cost what the unread cards or the matches cost; a slow one can keep the
     // database busy after its scenario ends, so they come after the rest.
     const scenarios: Scenario[] = [
+      { name: 'signed-in { __typename }', connections: 10, body: JSON.stringify({ query: QUERIES.signedIn }) },
       { name: 'folder page (CardPage)', connections: 1, body: page },
       { name: 'folder page (CardPage)', connections: 10, body: page },
       { name: 'card by id (Cards)', connections: 10, body: JSON.stringify({ query: QUERIES.cards, variables: { ids: [dataset.workCardIds[0]] } }) },

@@ -1,12 +1,12 @@
 import Router from '@koa/router';
 import Koa from 'koa';
-import helmet from 'koa-helmet';
 import type { Config } from './config';
 import { pingDatabase, type Database } from './db/connect';
 import type { GraphQLModule } from './graphql/module';
 import { createGraphQLServer } from './graphql/yoga';
 import { bodyLimit, requestContext, requestWithBody } from './http/request-context';
 import { serveClient } from './http/static';
+import { securityHeaders as withSecurityHeaders } from './http/security-headers';
 import { limitRequestQueries } from './graphql/query-time-limit';
 import { requestsInFlightPerUser } from './http/requests-in-flight';
 import type { Logger } from './logger';
@@ -119,9 +119,9 @@ export function createApp(options: { config: Config; logger: Logger; database: D
     await yoga.handle(requestWithBody(ctx), ctx.res, { koa: ctx });
   };
 
-  const securityHeaders = helmet();
+  const securityHeaders = withSecurityHeaders();
   // GraphiQL (development only) is an inline page the default content policy would block.
-  const relaxedForGraphiQL = helmet({ contentSecurityPolicy: false });
+  const relaxedForGraphiQL = withSecurityHeaders({ contentSecurityPolicy: false });
 
   app.on('error', (error: NodeJS.ErrnoException) => {
     // A client closing a live (server-sent events) response is routine, not a failure.

@@ -301,7 +301,57 @@ interface KnownCounts {
   countingAll: Promise<void> | null;
   allCountedAt: number;
 }
-const knownCounts = new Map<string, KnownCounts>();
+
+/**
+ * The users' known counts, found by user and by folder: a card event marks the folders it touched
+ * in the known counts of the users who read them, and looks at no one else's — with 1,000 users'
+ * counts kept, an event in a folder 3 of them read costs 3 lookups, not 1,000.
+ */
+class KnownCountsByUser {
+  private readonly byUser = new Map<string, KnownCounts>();
+  private readonly byFolder = new Map<string, Set<KnownCounts>>();
+
+  get size(): number {
+    return this.byUser.size;
+  }
+
+  get(userId: string): KnownCounts | undefined {
+    return this.byUser.get(userId);
+  }
+
+  set(userId: string, known: KnownCounts): void {
+    this.delete(userId);
+    this.byUser.set(userId, known);
+    for (const folderId of known.levels.keys()) {
+      const readers = this.byFolder.get(folderId);
+      if (readers) readers.add(known);
+      else this.byFolder.set(folderId, new Set([known]));
+    }
+  }
+
+  /** Drops the user's known counts, if they are still `only` when it is given. */
+  delete(userId: string, only?: KnownCounts): void {
+    const known = this.byUser.get(userId);
+    if (!known || (only && known !== only)) return;
+    this.byUser.delete(userId);
+    for (const folderId of known.levels.keys()) {
+      const readers = this.byFolder.get(folderId);
+      readers?.delete(known);
+      if (readers?.size === 0) this.byFolder.delete(folderId);
+    }
+  }
+
+  clear(): void {
+    this.byUser.clear();
+    this.byFolder.clear();
+  }
+
+  /** The known counts of the users who read the folder. */
+  readersOf(folderId: string): Iterable<KnownCounts> {
+    return this.byFolder.get(folderId) ?? [];
+  }
+}
+const knownCounts = new KnownCountsByUser();
 /** How long after a count of all folders ended the next question starts another (in the background). */
 const KNOWN_COUNTS_MS = 1000;
 /** How long after a count of all folders ended its counts are still served when no other runs. */
@@ -309,10 +359,16 @@ const KEPT_COUNTS_MS = 5000;
 /** Orders the changes and the beginnings of counts: a count that began after a change holds it. */
 let moment = 0;
 
-/** Something changed in these folders: the counts known for this user (all users when none is named) count them again. */
+/** Something changed in these folders: the counts known for this user (for every user who reads them when none is named) count them again. */
 function countsChangedIn(userId: string | null, folderIds: (string | undefined)[]): void {
-  const entries = userId === null ? knownCounts.values() : [knownCounts.get(userId)];
-  for (const known of entries) for (const folderId of folderIds) if (known && folderId !== undefined && known.levels.has(folderId)) known.changed.set(folderId, ++moment);
+  for (const folderId of folderIds) {
+    if (folderId === undefined) continue;
+    if (userId === null) for (const known of knownCounts.readersOf(folderId)) known.changed.set(folderId, ++moment);
+    else {
+      const known = knownCounts.get(userId);
+      if (known?.levels.has(folderId)) known.changed.set(folderId, ++moment);
+    }
+  }
 }
 
 onEvent('card-events', (changes) => {
@@ -344,11 +400,13 @@ function countAll(known: KnownCounts, userId: string, reader: Reader): Promise<v
   known.countingAll ??= countInto(known, userId, reader, [...known.levels.keys()], ++moment)
     .then(() => {
       const endedAt = (known.allCountedAt = Date.now());
-      const forget = () => knownCounts.get(userId) === known && known.allCountedAt === endedAt && !known.countingAll && knownCounts.delete(userId);
+      const forget = () => {
+        if (known.allCountedAt === endedAt && !known.countingAll) knownCounts.delete(userId, known);
+      };
       setTimeout(forget, KEPT_COUNTS_MS).unref();
     })
     .catch((error: unknown) => {
-      if (knownCounts.get(userId) === known) knownCounts.delete(userId);
+      knownCounts.delete(userId, known);
       throw error;
     })
     .finally(() => (known.countingAll = null));

@@ -6,7 +6,7 @@ import type { CardChange } from '../cards/lifecycle';
 import { Card, type CardDoc } from '../cards/model';
 import { events, onEvent, type CardPlace, type ReadsChanged } from '../events/bus';
 import type { FolderDoc } from '../folders/models';
-import { batchReadKey, cardReadKey, folderReadKey, Read, type ForcedUnread, type ReadDoc } from './model';
+import { batchReadKey, cardReadKey, folderReadKey, Read, StoredCounts, type ForcedUnread, type ReadDoc, type StoredCountsDoc } from './model';
 
 const oid = (id: string | Types.ObjectId) => new Types.ObjectId(String(id));
 
@@ -118,6 +118,7 @@ onEvent('reads-changed', applyToCached);
 export function forgetReadStates(): void {
   readStates.clear();
   knownCounts.clear();
+  countedSinceStart.clear();
 }
 
 // ---------- is a card unread for a user ----------
@@ -300,6 +301,11 @@ interface KnownCounts {
   /** The count of all folders under way (at most one per user), and when the last one ended (ms). */
   countingAll: Promise<void> | null;
   allCountedAt: number;
+  /** The counts are the stored ones (the first question since the start) until the first count of all folders ends. */
+  stored: boolean;
+  /** The counts as last stored (JSON) and when (ms): unchanged counts are not written again, changed ones once a minute at most. */
+  storedAs: string | null;
+  storedAt: number;
 }
 
 /**
@@ -395,11 +401,43 @@ async function countInto(known: KnownCounts, userId: string, reader: Reader, fol
   }
 }
 
+/** Users whose counts of all folders this instance began since it started (their stored counts are behind what it knows). */
+const countedSinceStart = new Set<string>();
+
+/** The user's counts as the last count of all folders stored them, for the folders the reader reads now; null when none are stored. */
+async function storedCountsOf(userId: string, reader: Reader): Promise<Map<string, number> | null> {
+  const stored = await StoredCounts.findById(userId).lean<StoredCountsDoc>();
+  if (!stored) return null;
+  return new Map(Object.entries(stored.counts).filter(([folderId, count]) => reader.folderLevels.has(folderId) && count > 0));
+}
+
+/** How often at most a user's changed counts are stored again (a count of all folders ends every second while they work). */
+const STORE_COUNTS_EVERY_MS = 60_000;
+
+/**
+ * Stores the counts a count of all folders left, when they differ from what was stored last (at
+ * most once a minute). A failed write is left alone: the stored counts only give the first question
+ * after a start its answer early, and that question counts before it answers when none are stored.
+ */
+async function storeCounts(known: KnownCounts, userId: string): Promise<void> {
+  if (known.storedAs !== null && Date.now() - known.storedAt < STORE_COUNTS_EVERY_MS) return;
+  const counts = Object.fromEntries([...known.counts].sort(([a], [b]) => (a < b ? -1 : 1)));
+  const json = JSON.stringify(counts);
+  if (json === known.storedAs) return;
+  await StoredCounts.replaceOne({ _id: userId }, { counts, countedAt: new Date(known.allCountedAt) }, { upsert: true }).then(
+    () => Object.assign(known, { storedAs: json, storedAt: Date.now() }),
+    () => undefined,
+  );
+}
+
 /** Counts all the user's folders (one such count at a time); the known counts are dropped when it fails. */
 function countAll(known: KnownCounts, userId: string, reader: Reader): Promise<void> {
+  countedSinceStart.add(userId);
   known.countingAll ??= countInto(known, userId, reader, [...known.levels.keys()], ++moment)
     .then(() => {
       const endedAt = (known.allCountedAt = Date.now());
+      known.stored = false;
+      void storeCounts(known, userId);
       const forget = () => {
         if (known.allCountedAt === endedAt && !known.countingAll) knownCounts.delete(userId, known);
       };
@@ -440,10 +478,32 @@ async function knownOrCounted(userId: string, reader: Reader): Promise<Map<strin
   let known = knownCounts.get(userId);
   const age = known ? Date.now() - known.allCountedAt : Infinity;
   if (!known || known.levels !== reader.folderLevels || (age >= KEPT_COUNTS_MS && !known.countingAll)) {
-    known = { levels: reader.folderLevels, counts: new Map(), countedFrom: new Map(), changed: new Map(), counting: new Set(), countingAll: null, allCountedAt: -Infinity };
+    const first = !countedSinceStart.has(userId);
+    known = {
+      levels: reader.folderLevels,
+      counts: new Map(),
+      countedFrom: new Map(),
+      changed: new Map(),
+      counting: new Set(),
+      countingAll: null,
+      allCountedAt: -Infinity,
+      stored: false,
+      storedAs: null,
+      storedAt: -Infinity,
+    };
     knownCounts.set(userId, known);
-    await countAll(known, userId, reader);
-  } else if (known.allCountedAt === -Infinity) {
+    const stored = first ? await storedCountsOf(userId, reader) : null;
+    if (stored) {
+      // The first question since the start: the stored counts now, the count of all folders in the
+      // background (cold, it reads index pages from disk: seconds at a million cards); the user's
+      // streams count again when it ends.
+      Object.assign(known, { counts: stored, stored: true });
+      countAll(known, userId, reader).then(
+        () => events.publish('reads-changed', { userId }),
+        () => undefined,
+      );
+    } else await countAll(known, userId, reader);
+  } else if (known.allCountedAt === -Infinity && !known.stored) {
     // The first count of all folders is under way: nothing is kept yet.
     await countAll(known, userId, reader);
   } else if (age >= KNOWN_COUNTS_MS) {

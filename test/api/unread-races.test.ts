@@ -6,7 +6,7 @@ import { registerCardHooks } from '../../server/src/cards/lifecycle';
 import { Card } from '../../server/src/cards/model';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
-import { createFolder, createCorrespondents, setFolderAccess } from '../support/fixtures';
+import { createFolder, createCorrespondents, createLibrary, setFolderAccess } from '../support/fixtures';
 import { importCsv } from '../support/import';
 import { signedIn, startTestServer } from '../support/server';
 import { SseSubscription } from '../support/sse';
@@ -277,6 +277,24 @@ describe('unread and live streams under interleavings (API)', function () {
     await sleep(200);
     expect(await countsNow()).to.deep.equal(final);
     expect([final[quiet], final[busy]]).to.deep.equal([1, orders.length]);
+  });
+
+  it('answers kept counts at once after an access change that leaves the reader’s folders as they were', async () => {
+    await sharedFolder('Перед чужой библиотекой');
+    const countsNow = async () => asMap((await reader.data<{ unreadCounts: Counts }>(COUNTS)).unreadCounts);
+    const known = await countsNow();
+    // A new version of the access structure; the reader reads the same folders at the same levels.
+    await createLibrary(admin, 'Чужая библиотека');
+    let release!: () => void;
+    // Any count of all folders is held: an answer that waited for one would not come.
+    heldCount = { at: 'before', reached: () => undefined, released: new Promise<void>((resolve) => (release = resolve)), ended: () => undefined };
+    try {
+      const answer = await Promise.race([countsNow(), sleep(15_000).then(() => 'no answer while the count of all folders was held')]);
+      expect(answer).to.deep.equal(known);
+    } finally {
+      heldCount = null;
+      release();
+    }
   });
 
   it('a card event looks only at the kept counts of users who read its folder, and a reader’s kept count still follows', async () => {

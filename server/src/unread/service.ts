@@ -469,6 +469,14 @@ async function countChanged(known: KnownCounts, userId: string, reader: Reader):
   await Promise.all(waits);
 }
 
+/** Whether two views of a user's rights reach the same folders at the same levels. */
+export function sameLevels(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  if (a === b) return true;
+  if (a.size !== b.size) return false;
+  for (const [id, level] of a) if (b.get(id) !== level) return false;
+  return true;
+}
+
 /**
  * The user's counts as far as this instance has heard at the question: the known ones with the
  * folders changed since counted again, or all counted afresh; a second after the last count of all
@@ -476,6 +484,9 @@ async function countChanged(known: KnownCounts, userId: string, reader: Reader):
  */
 async function knownOrCounted(userId: string, reader: Reader): Promise<Map<string, number>> {
   let known = knownCounts.get(userId);
+  // Any change of the access structure (a library created, someone's group) gives every user new
+  // levels: the kept counts stay while the user's folders and levels are the same.
+  if (known && known.levels !== reader.folderLevels && sameLevels(known.levels, reader.folderLevels)) known.levels = reader.folderLevels;
   const age = known ? Date.now() - known.allCountedAt : Infinity;
   if (!known || known.levels !== reader.folderLevels || (age >= KEPT_COUNTS_MS && !known.countingAll)) {
     const first = !countedSinceStart.has(userId);

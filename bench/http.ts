@@ -393,6 +393,43 @@ async function measure(target: { url: string; cookie: string; serverPid: number;
 }
 
 /**
+ * The reader's first unread-counts question after the start, before any other request of theirs
+ * (nothing of their counts or read state is kept yet), and how long until the counts stop changing:
+ * what a user signing in after a restart waits for their badges.
+ */
+async function firstUnreadCounts(target: { url: string; cookie: string }): Promise<{ ms: number; folders: number; againMs: number; settledMs: number }> {
+  const ask = async () => {
+    const t0 = performance.now();
+    const response = await fetch(`${target.url}/graphql`, {
+      method: 'POST',
+      headers: { ...HEADERS, accept: 'application/json', cookie: target.cookie },
+      body: JSON.stringify({ query: QUERIES.unreadCounts }),
+    });
+    const body = (await response.json()) as { data?: { unreadCounts: { folderId: string; count: number }[] }; errors?: unknown[] };
+    if (!body.data) throw new Error(`unread counts failed: ${JSON.stringify(body.errors)}`);
+    return { ms: performance.now() - t0, counts: JSON.stringify([...body.data.unreadCounts].sort((a, b) => (a.folderId < b.folderId ? -1 : 1))) };
+  };
+  const started = performance.now();
+  const first = await ask();
+  const again = await ask();
+  let last = again.counts;
+  let settledAt = performance.now();
+  for (const until = started + 30_000; performance.now() < until;) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const next = await ask();
+    if (next.counts !== last) settledAt = performance.now();
+    last = next.counts;
+    if (performance.now() - settledAt > 3000) break;
+  }
+  return {
+    ms: first.ms,
+    folders: (JSON.parse(first.counts) as unknown[]).length,
+    againMs: again.ms,
+    settledMs: (first.counts === last ? started + first.ms : settledAt) - started,
+  };
+}
+
+/**
  * Opens `count` live streams as the client's tabs do (5 per session: count / 5 sessions), reading and
  * dropping what arrives; eight at a time, as tabs opening one after another would (one user's requests
  * beyond USER_REQUESTS_AT_ONCE and its waiting line are refused).
@@ -508,6 +545,7 @@ for (const size of SIZES) {
     const cookie = await signIn(server.url, dataset.readerLogin, dataset.password);
     const writerCookie = await signIn(server.url, dataset.writerLogin, dataset.password);
     const target = { url: server.url, cookie, serverPid: server.child.pid!, dbPid: database?.child.pid ?? null };
+    const firstCounts = await firstUnreadCounts(target);
     const idleBefore = await quietRss(target.serverPid, 5);
     console.log(
       `\n== ${dataset.cards.toLocaleString('en')} cards, ${dataset.folders.toLocaleString('en')} folders, ${dataset.users.toLocaleString('en')} users; ` +
@@ -579,6 +617,10 @@ for (const size of SIZES) {
       streamSummary = `  a colleague's change took ${fmt(quiet.msPerChange)} ms with no streams open, ${fmt(busy.msPerChange)} ms with ${STREAMS} (${quiet.changes} and ${busy.changes} changes); page p50 with ${STREAMS} streams / without: ${fmt(busy.result.p50 / Math.max(quiet.result.p50, 0.001), 2)}×`;
     }
     table(rows);
+    console.log(
+      `  the reader's first unread counts after the database and the server started: answered in ${fmt(firstCounts.ms, 0)} ms (${firstCounts.folders} folders counted); ` +
+        `the next question ${fmt(firstCounts.againMs, 0)} ms; the counts of all folders as counted by then ${fmt(firstCounts.settledMs, 0)} ms after the first question`,
+    );
     if (streamSummary) console.log(streamSummary);
     const peak = rows.reduce((top, row) => (row.serverRss > top.serverRss ? row : top), rows[0]);
     const idleAfter = await quietRss(target.serverPid, 10);

@@ -1,11 +1,12 @@
 import { expect } from 'chai';
 import { Types, type Aggregate, type PipelineStage } from 'mongoose';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { accessSnapshot } from '../../server/src/access/snapshot';
 import { registerCardHooks } from '../../server/src/cards/lifecycle';
 import { Card } from '../../server/src/cards/model';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
-import { createFolder, createCorrespondents, setFolderAccess } from '../support/fixtures';
+import { createFolder, createCorrespondents, createLibrary, setFolderAccess } from '../support/fixtures';
 import { importCsv } from '../support/import';
 import { signedIn, startTestServer } from '../support/server';
 import { SseSubscription } from '../support/sse';
@@ -276,6 +277,48 @@ describe('unread and live streams under interleavings (API)', function () {
     await sleep(200);
     expect(await countsNow()).to.deep.equal(final);
     expect([final[quiet], final[busy]]).to.deep.equal([1, orders.length]);
+  });
+
+  it('answers kept counts at once after an access change that leaves the reader’s folders as they were', async () => {
+    await sharedFolder('Перед чужой библиотекой');
+    const countsNow = async () => asMap((await reader.data<{ unreadCounts: Counts }>(COUNTS)).unreadCounts);
+    const known = await countsNow();
+    // A new version of the access structure; the reader reads the same folders at the same levels.
+    await createLibrary(admin, 'Чужая библиотека');
+    let release!: () => void;
+    // Any count of all folders is held: an answer that waited for one would not come.
+    heldCount = { at: 'before', reached: () => undefined, released: new Promise<void>((resolve) => (release = resolve)), ended: () => undefined };
+    try {
+      const answer = await Promise.race([countsNow(), sleep(15_000).then(() => 'no answer while the count of all folders was held')]);
+      expect(answer).to.deep.equal(known);
+    } finally {
+      heldCount = null;
+      release();
+    }
+  });
+
+  it('a card event looks only at the kept counts of users who read its folder, and a reader’s kept count still follows', async () => {
+    const shared = await sharedFolder('Общая для счёта');
+    const writersOwn = await createFolder(admin, { libraryId, name: 'Только писателю', allowedCardTypes: ['counterparty'] });
+    await setFolderAccess(admin, writersOwn, [{ principalId: writerId, level: 'full' }]);
+    const counts = async () => asMap((await reader.data<{ unreadCounts: Counts }>(COUNTS)).unreadCounts);
+    const before = await counts();
+    await writer.data<{ unreadCounts: Counts }>(COUNTS);
+    // The reader's kept counts hold the levels the snapshot memoised for them: what an event asks of them is seen.
+    const levels = (await accessSnapshot()).accessOf(readerId)!.folderLevels;
+    const asked: string[] = [];
+    levels.has = (folderId: string) => {
+      asked.push(folderId);
+      return Map.prototype.has.call(levels, folderId);
+    };
+    try {
+      await create(writersOwn, 'ООО «Не для читателя»');
+      await create(shared, 'ООО «Для читателя»');
+      await waitFor(async () => (await counts())[shared] === (before[shared] ?? 0) + 1, 'the reader’s kept count of the shared folder to follow the new card');
+      expect(asked, 'folders asked of the reader’s levels').not.to.include(writersOwn);
+    } finally {
+      delete (levels as { has?: unknown }).has;
+    }
   });
 
   it('a card moved to a folder the reader cannot read leaves their list, without naming where it went', async () => {

@@ -30,7 +30,10 @@ export interface CardEvent extends CardPlace {
   previous: CardPlace | null;
 }
 
-/** A change to a user's read state, as it was written (unread/model.ts): caches apply it as it is. */
+/**
+ * A change to a user's read state, as it was written (unread/model.ts): caches apply it as it is.
+ * With none of its parts, the user's counts were counted afresh: their live streams count again.
+ */
 export interface ReadsChanged {
   userId: string;
   /** A card receipt written: read up to `readUpTo` (ISO), and/or asked to be shown unread. */

@@ -156,11 +156,14 @@ export const filesModule: GraphQLModule = {
         if (hit.exact || !hit.query) return [];
         const type = await findCardType(hit.card.typeKey);
         if (!type) return [];
+        // A card without shown files was found by its own words: they are worked out again (phone
+        // numbers parsed, text normalised) only for a card whose files may hold a query word.
+        const ids = shownFileIds(type, hit.card.values);
+        if (ids.length === 0) return [];
         const prefixes = queryPrefixes(hit.query);
         const own = searchIndexOf(type, hit.card.title, hit.card.values).searchWords;
         const missing = prefixes.filter((prefix) => !own.some((word) => word.startsWith(prefix)));
-        const ids = shownFileIds(type, hit.card.values);
-        if (missing.length === 0 || ids.length === 0) return [];
+        if (missing.length === 0) return [];
         const texts = await textLoader(context).loadMany(ids);
         // A query prefix is made of letters and digits only (queryPrefixes): it begins a word of the text when no letter or digit comes before it.
         const begins = missing.map((prefix) => new RegExp(`(?<![\\p{L}\\p{N}])${prefix}`, 'u'));

@@ -7,7 +7,7 @@ import { openLiveStream, viewerReads, type Audience, type Viewer } from '../live
 import type { GraphQLContext } from '../graphql/context';
 import { requireActor } from '../graphql/guards';
 import type { JobView } from '../jobs/view';
-import { applyReadChange, countUnread, isUnread, sharedRecount, type ReadState } from './service';
+import { applyReadChange, countUnread, isUnread, sameLevels, sharedRecount, type ReadState } from './service';
 
 /**
  * What a subscriber is told a card did: the change's own action, or `moved-away` — the card left
@@ -88,13 +88,6 @@ function cardChangesFor(changes: readonly CardEvent[], viewer: Viewer): { cardEv
   const folderIds = new Set(views.flatMap((view) => (view.previousFolderId === null ? [view.folderId] : [view.folderId, view.previousFolderId])));
   const last = views.at(-1)!;
   return { cardEvent: null, cardBatch: { cardIds: views.map((view) => view.cardId), folderIds: [...folderIds], actorId: last.actorId, actorName: last.actorName, at: last.at } };
-}
-
-function sameLevels(a: Map<string, string>, b: Map<string, string>): boolean {
-  if (a === b) return true;
-  if (a.size !== b.size) return false;
-  for (const [id, level] of a) if (b.get(id) !== level) return false;
-  return true;
 }
 
 type Signal = { kind: 'cards'; changes: CardEvent[] } | { kind: 'reads'; change: ReadsChanged } | { kind: 'access'; version: AccessVersion };

@@ -53,3 +53,26 @@ export const cardReadKey = (userId: string, cardId: string) => `c:${userId}:${ca
 export const batchReadKey = (userId: string, folderId: string, at: Date) => `b:${userId}:${folderId}:${at.getTime()}`;
 
 export const Read = mongoose.model('Read', readSchema, 'reads');
+
+/**
+ * A user's unread counts as the last count of all their folders left them, by folder id, and when
+ * it ended: the first question after an instance starts is answered from them at once while that
+ * instance counts afresh (a cold count of a reader of 200 folders at a million cards took seconds).
+ */
+const storedCountsSchema = new Schema(
+  {
+    /** The user's id. */
+    _id: { type: String, required: true },
+    counts: { type: Schema.Types.Mixed, required: true },
+    countedAt: { type: Date, required: true },
+  },
+  { versionKey: false, minimize: false },
+);
+
+export interface StoredCountsDoc {
+  _id: string;
+  counts: Record<string, number>;
+  countedAt: Date;
+}
+
+export const StoredCounts = mongoose.model('StoredUnreadCounts', storedCountsSchema, 'unreadcounts');

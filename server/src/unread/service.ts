@@ -6,7 +6,7 @@ import type { CardChange } from '../cards/lifecycle';
 import { Card, type CardDoc } from '../cards/model';
 import { events, onEvent, type CardPlace, type ReadsChanged } from '../events/bus';
 import type { FolderDoc } from '../folders/models';
-import { batchReadKey, cardReadKey, folderReadKey, Read, type ForcedUnread, type ReadDoc } from './model';
+import { batchReadKey, cardReadKey, folderReadKey, Read, StoredCounts, type ForcedUnread, type ReadDoc, type StoredCountsDoc } from './model';
 
 const oid = (id: string | Types.ObjectId) => new Types.ObjectId(String(id));
 
@@ -118,6 +118,7 @@ onEvent('reads-changed', applyToCached);
 export function forgetReadStates(): void {
   readStates.clear();
   knownCounts.clear();
+  countedSinceStart.clear();
 }
 
 // ---------- is a card unread for a user ----------
@@ -300,8 +301,63 @@ interface KnownCounts {
   /** The count of all folders under way (at most one per user), and when the last one ended (ms). */
   countingAll: Promise<void> | null;
   allCountedAt: number;
+  /** The counts are the stored ones (the first question since the start) until the first count of all folders ends. */
+  stored: boolean;
+  /** The counts as last stored (JSON) and when (ms): unchanged counts are not written again, changed ones once a minute at most. */
+  storedAs: string | null;
+  storedAt: number;
 }
-const knownCounts = new Map<string, KnownCounts>();
+
+/**
+ * The users' known counts, found by user and by folder: a card event marks the folders it touched
+ * in the known counts of the users who read them, and looks at no one else's — with 1,000 users'
+ * counts kept, an event in a folder 3 of them read costs 3 lookups, not 1,000.
+ */
+class KnownCountsByUser {
+  private readonly byUser = new Map<string, KnownCounts>();
+  private readonly byFolder = new Map<string, Set<KnownCounts>>();
+
+  get size(): number {
+    return this.byUser.size;
+  }
+
+  get(userId: string): KnownCounts | undefined {
+    return this.byUser.get(userId);
+  }
+
+  set(userId: string, known: KnownCounts): void {
+    this.delete(userId);
+    this.byUser.set(userId, known);
+    for (const folderId of known.levels.keys()) {
+      const readers = this.byFolder.get(folderId);
+      if (readers) readers.add(known);
+      else this.byFolder.set(folderId, new Set([known]));
+    }
+  }
+
+  /** Drops the user's known counts, if they are still `only` when it is given. */
+  delete(userId: string, only?: KnownCounts): void {
+    const known = this.byUser.get(userId);
+    if (!known || (only && known !== only)) return;
+    this.byUser.delete(userId);
+    for (const folderId of known.levels.keys()) {
+      const readers = this.byFolder.get(folderId);
+      readers?.delete(known);
+      if (readers?.size === 0) this.byFolder.delete(folderId);
+    }
+  }
+
+  clear(): void {
+    this.byUser.clear();
+    this.byFolder.clear();
+  }
+
+  /** The known counts of the users who read the folder. */
+  readersOf(folderId: string): Iterable<KnownCounts> {
+    return this.byFolder.get(folderId) ?? [];
+  }
+}
+const knownCounts = new KnownCountsByUser();
 /** How long after a count of all folders ended the next question starts another (in the background). */
 const KNOWN_COUNTS_MS = 1000;
 /** How long after a count of all folders ended its counts are still served when no other runs. */
@@ -309,10 +365,16 @@ const KEPT_COUNTS_MS = 5000;
 /** Orders the changes and the beginnings of counts: a count that began after a change holds it. */
 let moment = 0;
 
-/** Something changed in these folders: the counts known for this user (all users when none is named) count them again. */
+/** Something changed in these folders: the counts known for this user (for every user who reads them when none is named) count them again. */
 function countsChangedIn(userId: string | null, folderIds: (string | undefined)[]): void {
-  const entries = userId === null ? knownCounts.values() : [knownCounts.get(userId)];
-  for (const known of entries) for (const folderId of folderIds) if (known && folderId !== undefined && known.levels.has(folderId)) known.changed.set(folderId, ++moment);
+  for (const folderId of folderIds) {
+    if (folderId === undefined) continue;
+    if (userId === null) for (const known of knownCounts.readersOf(folderId)) known.changed.set(folderId, ++moment);
+    else {
+      const known = knownCounts.get(userId);
+      if (known?.levels.has(folderId)) known.changed.set(folderId, ++moment);
+    }
+  }
 }
 
 onEvent('card-events', (changes) => {
@@ -339,16 +401,50 @@ async function countInto(known: KnownCounts, userId: string, reader: Reader, fol
   }
 }
 
+/** Users whose counts of all folders this instance began since it started (their stored counts are behind what it knows). */
+const countedSinceStart = new Set<string>();
+
+/** The user's counts as the last count of all folders stored them, for the folders the reader reads now; null when none are stored. */
+async function storedCountsOf(userId: string, reader: Reader): Promise<Map<string, number> | null> {
+  const stored = await StoredCounts.findById(userId).lean<StoredCountsDoc>();
+  if (!stored) return null;
+  return new Map(Object.entries(stored.counts).filter(([folderId, count]) => reader.folderLevels.has(folderId) && count > 0));
+}
+
+/** How often at most a user's changed counts are stored again (a count of all folders ends every second while they work). */
+const STORE_COUNTS_EVERY_MS = 60_000;
+
+/**
+ * Stores the counts a count of all folders left, when they differ from what was stored last (at
+ * most once a minute). A failed write is left alone: the stored counts only give the first question
+ * after a start its answer early, and that question counts before it answers when none are stored.
+ */
+async function storeCounts(known: KnownCounts, userId: string): Promise<void> {
+  if (known.storedAs !== null && Date.now() - known.storedAt < STORE_COUNTS_EVERY_MS) return;
+  const counts = Object.fromEntries([...known.counts].sort(([a], [b]) => (a < b ? -1 : 1)));
+  const json = JSON.stringify(counts);
+  if (json === known.storedAs) return;
+  await StoredCounts.replaceOne({ _id: userId }, { counts, countedAt: new Date(known.allCountedAt) }, { upsert: true }).then(
+    () => Object.assign(known, { storedAs: json, storedAt: Date.now() }),
+    () => undefined,
+  );
+}
+
 /** Counts all the user's folders (one such count at a time); the known counts are dropped when it fails. */
 function countAll(known: KnownCounts, userId: string, reader: Reader): Promise<void> {
+  countedSinceStart.add(userId);
   known.countingAll ??= countInto(known, userId, reader, [...known.levels.keys()], ++moment)
     .then(() => {
       const endedAt = (known.allCountedAt = Date.now());
-      const forget = () => knownCounts.get(userId) === known && known.allCountedAt === endedAt && !known.countingAll && knownCounts.delete(userId);
+      known.stored = false;
+      void storeCounts(known, userId);
+      const forget = () => {
+        if (known.allCountedAt === endedAt && !known.countingAll) knownCounts.delete(userId, known);
+      };
       setTimeout(forget, KEPT_COUNTS_MS).unref();
     })
     .catch((error: unknown) => {
-      if (knownCounts.get(userId) === known) knownCounts.delete(userId);
+      knownCounts.delete(userId, known);
       throw error;
     })
     .finally(() => (known.countingAll = null));
@@ -373,6 +469,14 @@ async function countChanged(known: KnownCounts, userId: string, reader: Reader):
   await Promise.all(waits);
 }
 
+/** Whether two views of a user's rights reach the same folders at the same levels. */
+export function sameLevels(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  if (a === b) return true;
+  if (a.size !== b.size) return false;
+  for (const [id, level] of a) if (b.get(id) !== level) return false;
+  return true;
+}
+
 /**
  * The user's counts as far as this instance has heard at the question: the known ones with the
  * folders changed since counted again, or all counted afresh; a second after the last count of all
@@ -380,12 +484,37 @@ async function countChanged(known: KnownCounts, userId: string, reader: Reader):
  */
 async function knownOrCounted(userId: string, reader: Reader): Promise<Map<string, number>> {
   let known = knownCounts.get(userId);
+  // Any change of the access structure (a library created, someone's group) gives every user new
+  // levels: the kept counts stay while the user's folders and levels are the same.
+  if (known && known.levels !== reader.folderLevels && sameLevels(known.levels, reader.folderLevels)) known.levels = reader.folderLevels;
   const age = known ? Date.now() - known.allCountedAt : Infinity;
   if (!known || known.levels !== reader.folderLevels || (age >= KEPT_COUNTS_MS && !known.countingAll)) {
-    known = { levels: reader.folderLevels, counts: new Map(), countedFrom: new Map(), changed: new Map(), counting: new Set(), countingAll: null, allCountedAt: -Infinity };
+    const first = !countedSinceStart.has(userId);
+    known = {
+      levels: reader.folderLevels,
+      counts: new Map(),
+      countedFrom: new Map(),
+      changed: new Map(),
+      counting: new Set(),
+      countingAll: null,
+      allCountedAt: -Infinity,
+      stored: false,
+      storedAs: null,
+      storedAt: -Infinity,
+    };
     knownCounts.set(userId, known);
-    await countAll(known, userId, reader);
-  } else if (known.allCountedAt === -Infinity) {
+    const stored = first ? await storedCountsOf(userId, reader) : null;
+    if (stored) {
+      // The first question since the start: the stored counts now, the count of all folders in the
+      // background (cold, it reads index pages from disk: seconds at a million cards); the user's
+      // streams count again when it ends.
+      Object.assign(known, { counts: stored, stored: true });
+      countAll(known, userId, reader).then(
+        () => events.publish('reads-changed', { userId }),
+        () => undefined,
+      );
+    } else await countAll(known, userId, reader);
+  } else if (known.allCountedAt === -Infinity && !known.stored) {
     // The first count of all folders is under way: nothing is kept yet.
     await countAll(known, userId, reader);
   } else if (age >= KNOWN_COUNTS_MS) {

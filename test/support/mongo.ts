@@ -1,6 +1,7 @@
 /**
  * The MongoDB the tests talk to: MONGODB_URI when set, else one shared in-memory server
- * (memory only) started on first use and stopped after the whole mocha run.
+ * (memory only) started on first use and stopped by the root hook in test/support/hooks.ts —
+ * after the whole run, or after each file when mocha runs files in parallel workers.
  */
 import { randomBytes } from 'node:crypto';
 
@@ -12,13 +13,13 @@ export async function testMongoUri(): Promise<string> {
   return (await shared).uri;
 }
 
-export function uniqueDbName(prefix: string): string {
-  return `${prefix}_${randomBytes(4).toString('hex')}`;
+/** Stops the shared in-memory server if one was started; the next testMongoUri() starts a new one. */
+export async function stopTestMongo(): Promise<void> {
+  const running = shared;
+  shared = null;
+  if (running) await (await running).stop();
 }
 
-// A root hook when loaded by mocha; other importers (scripts) simply get no hook.
-if (typeof after === 'function') {
-  after(async () => {
-    if (shared) await (await shared).stop();
-  });
+export function uniqueDbName(prefix: string): string {
+  return `${prefix}_${randomBytes(4).toString('hex')}`;
 }

@@ -49,6 +49,10 @@ const messages = {
     ru: 'Открыто слишком много потоков обновлений для этого сеанса (не больше {max}). Закройте лишние вкладки Картотеки.',
     en: 'Too many live update streams are open for this session (at most {max}). Close some Kartoteka tabs.',
   },
+  tooManyUserStreams: {
+    ru: 'Открыто слишком много потоков обновлений под вашей учётной записью (не больше {max} во всех сеансах). Закройте лишние вкладки Картотеки или выйдите на других устройствах.',
+    en: 'Too many live update streams are open under your account (at most {max} across all sessions). Close some Kartoteka tabs or sign out on other devices.',
+  },
   tooManyRequests: {
     ru: 'Слишком много одновременных запросов от вас (больше {max}): подождите, пока выполнятся начатые, и повторите',
     en: 'Too many requests from you at once (over {max}): wait for those under way to finish and try again',

@@ -131,6 +131,33 @@ describe('live updates over server-sent events (API)', function () {
       };
     }
 
+    it('refuses a user’s 21st stream over all their sessions, whatever session asks (s15 attack A8)', async () => {
+      const { watcher, watcherLogin } = await pair();
+      const sessions = [watcher, ...(await Promise.all(Array.from({ length: 3 }, () => signedIn(server, watcherLogin, PASSWORD))))];
+      const twenty = sessions.flatMap((session) => Array.from({ length: 5 }, () => open(session)));
+      await Promise.all(twenty.map((s) => s.ready));
+      const fifth = await signedIn(server, watcherLogin, PASSWORD);
+      const refused = open(fifth);
+      await refused.waitForEnd(5000);
+      expect(refused.errors.map((e) => [e.extensions?.code, e.message])).to.deep.equal([
+        [
+          'TOO_MANY_REQUESTS',
+          'Открыто слишком много потоков обновлений под вашей учётной записью (не больше 20 во всех сеансах). Закройте лишние вкладки Картотеки или выйдите на других устройствах.',
+        ],
+      ]);
+      expect(twenty.every((s) => s.isOpen)).to.equal(true);
+      // One closed makes room in any session, once the server has seen it close.
+      twenty[0]!.close();
+      await waitFor(async () => {
+        const stream = open(fifth);
+        const ended = await Promise.race([stream.ready.then(() => new Promise((r) => setTimeout(() => r(!stream.isOpen), 300))), stream.ended.then(() => true)]);
+        if (ended) return false;
+        stream.close();
+        return true;
+      }, 'a stream accepted after one closed');
+      for (const stream of twenty) stream.close();
+    });
+
     it('refuses a sixth stream of one session with a clear message, while another session still opens one', async () => {
       const { folder, writer, watcher, watcherLogin } = await pair();
       const five = Array.from({ length: 5 }, () => open(watcher));

@@ -332,6 +332,13 @@ export async function trashedCards(actor: Actor, first: number): Promise<CardDoc
 }
 
 /**
+ * An exact key is read through its own index: the cards holding it are what the search touches. A
+ * key many cards share (an office's switchboard phone, a group's e-mail) holds more entries than a
+ * planner's first look, and `inTrash: false` (nearly every card) must not be read instead.
+ */
+const BY_SEARCH_KEY = { searchKeys: 1 } as const;
+
+/**
  * Library-wide search over what the actor may read: exact hits (INN, phone digits, e-mail) when
  * the query is shaped like one, else cards having every word of the query (search.ts).
  */
@@ -344,7 +351,7 @@ export async function searchCards(actor: Actor, query: string, options: { librar
   // A query shaped like an exact key (INN, phone, e-mail) that hits cards by it is answered by
   // those cards alone: its words ("900", "7") would begin words of nearly every card.
   const scope: Filter = { inTrash: false, ...(libraryId ? { libraryId } : {}) };
-  const exact = keys.length > 0 ? await permittedCards(actor, 'read', { ...scope, searchKeys: { $in: keys } }, (scoped) => Card.find(scoped), limit) : [];
+  const exact = keys.length > 0 ? await permittedCards(actor, 'read', { ...scope, searchKeys: { $in: keys } }, (scoped) => Card.find(scoped).hint(BY_SEARCH_KEY), limit) : [];
   if (exact.length > 0) return exact.map((card) => ({ card, exact: true }));
   return (await searchByWords(actor, text, { libraryId, limit })).map((card) => ({ card, exact: false }));
 }
@@ -382,7 +389,13 @@ export async function searchHits(
   const scope: Filter = { inTrash: false, ...(libraryId ? { libraryId } : {}) };
   const exact =
     keys.length > 0
-      ? await permittedCards(actor, 'read', { ...scope, searchKeys: { $in: keys } }, (scoped) => Card.find(scoped, { title: 1, folderId: 1, libraryId: 1 }), SEARCH_CANDIDATES)
+      ? await permittedCards(
+          actor,
+          'read',
+          { ...scope, searchKeys: { $in: keys } },
+          (scoped) => Card.find(scoped, { title: 1, folderId: 1, libraryId: 1 }).hint(BY_SEARCH_KEY),
+          SEARCH_CANDIDATES,
+        )
       : [];
   if (exact.length > 0) {
     return { ranked: exact.map((card) => ({ _id: card._id, title: card.title, score: 0 })), complete: exact.length < SEARCH_CANDIDATES, exact: true };

@@ -11,6 +11,12 @@ import { liveSessions } from '../people/sessions';
 
 /** Open live streams (subscriptions over server-sent events) a session may hold at once. */
 export const MAX_STREAMS_PER_SESSION = 5;
+/**
+ * And a user over all their sessions (on this instance): signing in again and again must not let one
+ * person hold hundreds, each a subscriber every event is filtered for (s15 attack A8: 40 sessions
+ * × 5 streams slowed colleagues' pages 2.8×). Four devices' worth of tabs.
+ */
+export const MAX_STREAMS_PER_USER = 20;
 
 /** Who may receive an event: readers of any of the folders, any of the users, administrators, or every subscriber. */
 export interface Audience {
@@ -64,18 +70,23 @@ interface OpenStream {
 }
 
 const bySession = new Map<string, Set<OpenStream>>();
+const countByUser = new Map<string, number>();
 
 function register(stream: OpenStream): void {
   const streams = bySession.get(stream.sessionId) ?? new Set<OpenStream>();
   streams.add(stream);
   bySession.set(stream.sessionId, streams);
+  countByUser.set(stream.userId, (countByUser.get(stream.userId) ?? 0) + 1);
   sweepWhileOpen();
 }
 
 function unregister(stream: OpenStream): void {
   const streams = bySession.get(stream.sessionId);
-  streams?.delete(stream);
-  if (streams?.size === 0) bySession.delete(stream.sessionId);
+  if (!streams?.delete(stream)) return;
+  if (streams.size === 0) bySession.delete(stream.sessionId);
+  const left = (countByUser.get(stream.userId) ?? 1) - 1;
+  if (left > 0) countByUser.set(stream.userId, left);
+  else countByUser.delete(stream.userId);
 }
 
 function* openStreams(): Generator<OpenStream> {
@@ -148,7 +159,7 @@ onEvent('access-changed', async () => {
 
 /**
  * A live stream for the signed-in user of this request: at most MAX_STREAMS_PER_SESSION per
- * session (more are refused with TOO_MANY_REQUESTS), closed when the session ends or expires,
+ * session and MAX_STREAMS_PER_USER per user (more are refused with TOO_MANY_REQUESTS), closed when the session ends or expires,
  * and every event filtered for the subscriber against the shared access snapshot — no database
  * read per event or subscriber.
  */
@@ -160,6 +171,9 @@ export async function openLiveStream<E, R>(context: GraphQLContext, spec: LiveSt
     throw new AppError('TOO_MANY_REQUESTS', message(actor.locale, 'tooManyStreams', { max: MAX_STREAMS_PER_SESSION }), { maxStreams: MAX_STREAMS_PER_SESSION });
   }
   const userId = actor.userId;
+  if ((countByUser.get(userId) ?? 0) >= MAX_STREAMS_PER_USER) {
+    throw new AppError('TOO_MANY_REQUESTS', message(actor.locale, 'tooManyUserStreams', { max: MAX_STREAMS_PER_USER }), { maxStreams: MAX_STREAMS_PER_USER });
+  }
   let released = false;
   let expiry: NodeJS.Timeout | null = null;
   // Closed before its first event is pulled: it stops as soon as it starts.

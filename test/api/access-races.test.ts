@@ -45,6 +45,23 @@ describe('folders, access and groups changed by two people at once (s15 attacks 
     }
   });
 
+  it('moving folders: of two moves at once crossing between two libraries, or around three, one is refused as a cycle (s15 re-attack B1)', async () => {
+    const libraries = [libraryId, await createLibrary(admin, 'Архив Б'), await createLibrary(admin, 'Архив В')];
+    for (let round = 0; round < 3; round += 1) {
+      const [a, b, c] = await Promise.all(libraries.map((library, n) => createFolder(admin, { libraryId: library, name: `Кольцо ${round}-${n}` })));
+      const answers = await Promise.all([
+        admin.request(MOVE, { id: a, p: b }),
+        admin.request(MOVE, { id: b, p: round === 0 ? a : c }),
+        ...(round === 0 ? [] : [admin.request(MOVE, { id: c, p: a })]),
+      ]);
+      const refused = answers.filter((answer) => answer.errors);
+      expect(refused.length, JSON.stringify(answers)).to.equal(1);
+      expect(refusalFields(refused[0]!)).to.deep.equal({ parentId: CYCLE.ru });
+      // Every folder still reaches a library: at least one of them stays at the top of its own.
+      expect((await Promise.all([a, b, c].map(parentOf))).filter((parent) => parent === null).length).to.be.at.least(1);
+    }
+  });
+
   it('moving folders: answers a move into a cycle stored before this check with the refusal, and the administrator breaks it by moving a folder to the top', async () => {
     const [a, b, c] = await folders('Петля A', 'Петля B', 'Новая C');
     // Such a cycle could be stored by two moves at once before the check above, or come back with an old backup.

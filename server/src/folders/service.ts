@@ -289,9 +289,10 @@ export async function moveFolder(actor: Actor, id: string, target: { parentId?: 
   folder.order = target.order ?? (await Folder.countDocuments({ libraryId, parentId }));
   await mongoose.connection.transaction(async (session) => {
     // Two moves that each checked the tree before the other wrote would both commit (A under B, B
-    // under A): every move first moves its libraries' tree revision on, so of two at once the second
-    // conflicts, is retried, and checks the tree the first left.
-    await Library.updateMany({ _id: { $in: [folder.libraryId, libraryId] } }, { $inc: { treeRevision: 1 } }, { session, timestamps: false });
+    // under A): every move first moves the tree revision of the library it leaves and of the one it
+    // enters on, so of two at once that share a library the second conflicts, is retried, and checks
+    // the tree the first left (two moves crossing between two libraries share both).
+    await Library.updateMany({ _id: { $in: [before.libraryId, libraryId] } }, { $inc: { treeRevision: 1 } }, { session, timestamps: false });
     if (parentId) await refuseCycle(actor, folder._id, parentId, session);
     await folder.save({ session });
     if (String(libraryId) === before.libraryId) return;

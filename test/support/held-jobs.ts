@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { jobDefinition } from '../../server/src/jobs/define';
 
 /**
@@ -5,17 +6,32 @@ import { jobDefinition } from '../../server/src/jobs/define';
  * it starts). Calling it puts the job's code back and lets the held jobs go on; calling it again
  * changes nothing.
  */
-export function holdJobs(kind: string): () => void {
+type JobRun = NonNullable<ReturnType<typeof jobDefinition>>['run'];
+
+/** Runs jobs of `kind` through `wrap` of their code; the returned function puts their code back. */
+function wrapJobs(kind: string, wrap: (original: JobRun) => JobRun): () => void {
   const definition = jobDefinition(kind)!;
   const original = definition.run;
-  let release = () => {};
-  const released = new Promise<void>((resolve) => (release = resolve));
-  definition.run = async (ctx) => {
-    await released;
-    return original(ctx);
-  };
+  definition.run = wrap(original);
   return () => {
     definition.run = original;
+  };
+}
+
+/**
+ * Until the returned function is called, jobs of `kind` are held running (their code waits before
+ * it starts). Calling it puts the job's code back and lets the held jobs go on; calling it again
+ * changes nothing.
+ */
+export function holdJobs(kind: string): () => void {
+  let release = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const restore = wrapJobs(kind, (original) => async (ctx) => {
+    await released;
+    return original(ctx);
+  });
+  return () => {
+    restore();
     release();
   };
 }
@@ -26,19 +42,17 @@ export function holdJobs(kind: string): () => void {
  * Calling it puts the job's code back.
  */
 export function failJobsAt(kind: string, done: number, fault: () => Error): () => void {
-  const definition = jobDefinition(kind)!;
-  const original = definition.run;
-  definition.run = (ctx) =>
-    original({
-      ...ctx,
-      checkpoint: async (value, reached) => {
-        await ctx.checkpoint(value, reached);
-        if (reached !== undefined && reached >= done) throw fault();
-      },
-    });
-  return () => {
-    definition.run = original;
-  };
+  return wrapJobs(
+    kind,
+    (original) => (ctx) =>
+      original({
+        ...ctx,
+        checkpoint: async (value, reached) => {
+          await ctx.checkpoint(value, reached);
+          if (reached !== undefined && reached >= done) throw fault();
+        },
+      }),
+  );
 }
 
 /**
@@ -47,13 +61,11 @@ export function failJobsAt(kind: string, done: number, fault: () => Error): () =
  * aborted (a cancel), `release` is called or `most` ms have passed; `reached` settles when it starts waiting.
  */
 export function holdBatchInside(kind: string, nth: number, most: number): { reached: Promise<void>; release: () => void; restore: () => void } {
-  const definition = jobDefinition(kind)!;
-  const original = definition.run;
   let reach = () => {};
   const reached = new Promise<void>((resolve) => (reach = resolve));
   let release = () => {};
   const released = new Promise<void>((resolve) => (release = resolve));
-  definition.run = (ctx) => {
+  const restore = wrapJobs(kind, (original) => (ctx) => {
     let claims = 0;
     return original({
       ...ctx,
@@ -61,20 +73,9 @@ export function holdBatchInside(kind: string, nth: number, most: number): { reac
         await ctx.holdJob!(session);
         if (++claims !== nth) return;
         reach();
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, most);
-          void released.then(() => resolve(clearTimeout(timer)));
-          ctx.signal.addEventListener('abort', () => resolve(clearTimeout(timer)), { once: true });
-          if (ctx.signal.aborted) resolve(clearTimeout(timer));
-        });
+        await Promise.race([released, sleep(most, undefined, { signal: ctx.signal, ref: false }).catch(() => undefined)]);
       },
     });
-  };
-  return {
-    reached,
-    release,
-    restore: () => {
-      definition.run = original;
-    },
-  };
+  });
+  return { reached, release, restore };
 }

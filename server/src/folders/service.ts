@@ -32,6 +32,11 @@ export function registerLibraryChangeStep(step: LibraryChangeStep): void {
   libraryChangeSteps.add(step);
 }
 
+/** What the folders hold records `libraryId` (the registered steps), inside `session`'s transaction: a move's, or an import's that wrote around one. */
+export async function followLibrary(folderIds: Types.ObjectId[], libraryId: Types.ObjectId, session: ClientSession): Promise<void> {
+  for (const step of libraryChangeSteps) await step(folderIds, libraryId, session);
+}
+
 // ---------- reading ----------
 
 // Libraries and folders are read from the access snapshot (server/src/access/snapshot.ts): no
@@ -299,7 +304,7 @@ export async function moveFolder(actor: Actor, id: string, target: { parentId?: 
     // Sub-folders travel with their parent, and what they hold records its new library with them.
     const moved = [folder._id, ...(await descendantIds(folder._id, session))];
     await Folder.updateMany({ _id: { $in: moved.slice(1) } }, { $set: { libraryId } }, { session });
-    for (const step of libraryChangeSteps) await step(moved, libraryId, session);
+    await followLibrary(moved, libraryId, session);
   });
   // After the commit: other instances reload the tree as committed (see access/changes.ts).
   await accessStructureChanged();

@@ -363,9 +363,11 @@ export async function resetPassword(actor: Actor, id: string, newPassword: strin
 
 // ---------- groups ----------
 
+const groupNotFound = (actor: Actor) => new AppError('NOT_FOUND', message(actor.locale, 'notFound', { what: actor.locale === 'ru' ? 'Группа' : 'Group' }));
+
 async function findGroupOrFail(actor: Actor, id: string) {
   const group = Types.ObjectId.isValid(id) ? await Group.findById(id) : null;
-  if (!group) throw new AppError('NOT_FOUND', message(actor.locale, 'notFound', { what: actor.locale === 'ru' ? 'Группа' : 'Group' }));
+  if (!group) throw groupNotFound(actor);
   return group;
 }
 
@@ -410,26 +412,32 @@ export async function changeGroupMembers(actor: Actor, id: string, add: readonly
   errors.throwIfAny();
   // One atomic update of the ids named, so two administrators changing one group at once both keep
   // their change: what this call names is added (unless also removed) or removed, the rest stays.
-  const removed = removing.map((userId) => new Types.ObjectId(userId));
-  const added = adding.filter((userId) => !removing.includes(userId)).map((userId) => new Types.ObjectId(userId));
-  const named = [...removed, ...added];
+  const named = new Set([...removing, ...adding]);
+  const removed = new Set(removing);
+  const added = adding.filter((userId) => !removed.has(userId));
+  const oids = (ids: Iterable<string>) => [...ids].map((userId) => new Types.ObjectId(userId));
   const stored = await Group.findOneAndUpdate(
     { _id: group._id },
-    [{ $set: { memberIds: { $concatArrays: [{ $filter: { input: { $ifNull: ['$memberIds', []] }, as: 'member', cond: { $not: [{ $in: ['$$member', named] }] } } }, added] } } }],
+    [
+      {
+        $set: {
+          memberIds: { $concatArrays: [{ $filter: { input: { $ifNull: ['$memberIds', []] }, as: 'member', cond: { $not: [{ $in: ['$$member', oids(named)] }] } } }, oids(added)] },
+        },
+      },
+    ],
     { returnDocument: 'before', updatePipeline: true },
   ).lean();
-  if (!stored) throw new AppError('NOT_FOUND', message(actor.locale, 'notFound', { what: actor.locale === 'ru' ? 'Группа' : 'Group' }));
+  if (!stored) throw groupNotFound(actor);
   const before = stored.memberIds.map(String);
-  const members = new Set(before);
-  for (const userId of adding) members.add(userId);
-  for (const userId of removing) members.delete(userId);
+  // The list the update left: the members not named in their order, then those added.
+  const members = [...before.filter((userId) => !named.has(userId)), ...added];
   await recordAudit(auditActorOf(actor), {
     kind: 'group-members-changed',
     targetType: 'Group',
     targetId: id,
     summary: group.name,
     before,
-    after: [...members],
+    after: members,
   });
-  return { ...stored, memberIds: [...members].map((m) => new Types.ObjectId(m)) };
+  return { ...stored, memberIds: members.map((m) => new Types.ObjectId(m)) };
 }

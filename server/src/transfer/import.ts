@@ -40,7 +40,7 @@ import {
 } from '../cards/service';
 import { AppError } from '../errors';
 import { Folder } from '../access/structure';
-import { findFolder, registerFolderUsageCheck } from '../folders/service';
+import { findFolder, followLibrary, registerFolderUsageCheck } from '../folders/service';
 import { breather } from '../jobs/breather';
 import { defineJob, type JobContext } from '../jobs/define';
 import { Job, type JobDoc } from '../jobs/model';
@@ -641,8 +641,8 @@ async function previewRows(plan: Plan, items: RowWork[]): Promise<PreviewRow[]> 
 
 /**
  * Whether the import's folder is still there; moved to another library meanwhile, the next batches
- * write its new library (and the right to create cards is asked of it), and the folder's cards a
- * batch wrote with the old one around the move follow it, as the move's own cards did. Each card
+ * write its new library (and the right to create cards is asked of it), and what a batch wrote with
+ * the old one around the move follows it through the move's own steps (`followLibrary`). Each card
  * took the library of the folder as the job began: 17,000 cards written after a move stayed readable
  * to the old library's readers and unopenable to the new one's (s15 attack A2).
  */
@@ -651,7 +651,7 @@ async function followFolder(plan: Plan): Promise<boolean> {
   if (!folder) return false;
   if (!folder.libraryId.equals(plan.folder.libraryId)) {
     plan.folder = { ...plan.folder, libraryId: folder.libraryId };
-    await Card.updateMany({ folderId: plan.folder._id, libraryId: { $ne: folder.libraryId } }, { $set: { libraryId: folder.libraryId } });
+    await mongoose.connection.transaction((session) => followLibrary([plan.folder._id], folder.libraryId, session));
   }
   return true;
 }

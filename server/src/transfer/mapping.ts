@@ -45,6 +45,9 @@ function wordsBegin(header: string[], label: string[]): boolean {
   return header.length > 0;
 }
 
+/** The names a header may give a field by: its key and its Russian and English labels. */
+const fieldNames = (field: FieldDefinition): string[] => [field.key, field.label.ru, field.label.en];
+
 /** Whose a value is, as headers add it to the name of a column («Сайт компании», «Телефон организации», «Company website»): it names no field. */
 const OWNER_WORDS = /^(?:company|organi[sz]ation)\s+|\s+(?:компании|организации|фирмы|предприятия|клиента|контрагента)$/giu;
 
@@ -56,7 +59,7 @@ const OWNER_WORDS = /^(?:company|organi[sz]ation)\s+|\s+(?:компании|ор
 function looseField(header: string, fields: FieldDefinition[]): string | null {
   const column = header.trim().replace(OWNER_WORDS, '');
   const key = headerKey(column);
-  const byName = fields.filter((field) => [field.key, field.label.ru, field.label.en].some((name) => headerKey(name) === key));
+  const byName = fields.filter((field) => fieldNames(field).some((name) => headerKey(name) === key));
   if (byName.length === 1) return byName[0].key;
   const byKind = fields.filter((field) => KIND_NAMES[field.kind]?.includes(key));
   if (byKind.length === 1) return byKind[0].key;
@@ -87,7 +90,7 @@ export interface MappingGuess {
 export function guessMapping(columns: (string | null)[], type: CardTypeDefinition, remembered: ImportMappingDoc | null): MappingGuess {
   const fields = visibleFields(type);
   const byName = new Map<string, string>();
-  for (const field of fields) for (const name of [field.key, field.label.ru, field.label.en]) if (!byName.has(headerKey(name))) byName.set(headerKey(name), field.key);
+  for (const field of fields) for (const name of fieldNames(field)) if (!byName.has(headerKey(name))) byName.set(headerKey(name), field.key);
   const rememberedColumns = new Map((remembered?.columns ?? []).map(({ column, field }) => [headerKey(column), field]));
   const known = new Set(fields.map((field) => field.key));
   const taken = new Set<string>();

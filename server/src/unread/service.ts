@@ -303,9 +303,6 @@ interface KnownCounts {
   allCountedAt: number;
   /** The counts are the stored ones (the first question since the start) until the first count of all folders ends. */
   stored: boolean;
-  /** The counts as last stored (JSON) and when (ms): unchanged counts are not written again, changed ones once a minute at most. */
-  storedAs: string | null;
-  storedAt: number;
 }
 
 /**
@@ -401,8 +398,13 @@ async function countInto(known: KnownCounts, userId: string, reader: Reader, fol
   }
 }
 
-/** Users whose counts of all folders this instance began since it started (their stored counts are behind what it knows). */
-const countedSinceStart = new Set<string>();
+/**
+ * Users whose counts of all folders this instance began since it started (their stored counts are
+ * behind what it knows), with their counts as this instance last stored them (JSON) and when (ms):
+ * unchanged counts are not written again, changed ones once a minute at most — however often the
+ * user's known counts are dropped and counted again.
+ */
+const countedSinceStart = new Map<string, { storedAs: string | null; storedAt: number }>();
 
 /** The user's counts as the last count of all folders stored them, for the folders the reader reads now; null when none are stored. */
 async function storedCountsOf(userId: string, reader: Reader): Promise<Map<string, number> | null> {
@@ -420,19 +422,20 @@ const STORE_COUNTS_EVERY_MS = 60_000;
  * after a start its answer early, and that question counts before it answers when none are stored.
  */
 async function storeCounts(known: KnownCounts, userId: string): Promise<void> {
-  if (known.storedAs !== null && Date.now() - known.storedAt < STORE_COUNTS_EVERY_MS) return;
+  const last = countedSinceStart.get(userId);
+  if (!last || (last.storedAs !== null && Date.now() - last.storedAt < STORE_COUNTS_EVERY_MS)) return;
   const counts = Object.fromEntries([...known.counts].sort(([a], [b]) => (a < b ? -1 : 1)));
   const json = JSON.stringify(counts);
-  if (json === known.storedAs) return;
+  if (json === last.storedAs) return;
   await StoredCounts.replaceOne({ _id: userId }, { counts, countedAt: new Date(known.allCountedAt) }, { upsert: true }).then(
-    () => Object.assign(known, { storedAs: json, storedAt: Date.now() }),
+    () => Object.assign(last, { storedAs: json, storedAt: Date.now() }),
     () => undefined,
   );
 }
 
 /** Counts all the user's folders (one such count at a time); the known counts are dropped when it fails. */
 function countAll(known: KnownCounts, userId: string, reader: Reader): Promise<void> {
-  countedSinceStart.add(userId);
+  if (!countedSinceStart.has(userId)) countedSinceStart.set(userId, { storedAs: null, storedAt: -Infinity });
   known.countingAll ??= countInto(known, userId, reader, [...known.levels.keys()], ++moment)
     .then(() => {
       const endedAt = (known.allCountedAt = Date.now());
@@ -499,8 +502,6 @@ async function knownOrCounted(userId: string, reader: Reader): Promise<Map<strin
       countingAll: null,
       allCountedAt: -Infinity,
       stored: false,
-      storedAs: null,
-      storedAt: -Infinity,
     };
     knownCounts.set(userId, known);
     const stored = first ? await storedCountsOf(userId, reader) : null;

@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
-import { Types } from 'mongoose';
+import mongoose, { Types } from 'mongoose';
 import { buildActor } from '../../server/src/access/actor';
 import { findCardType } from '../../server/src/card-types/registry';
 import { Card } from '../../server/src/cards/model';
@@ -138,5 +139,52 @@ describe('export streaming: a stalled or broken-off download', function () {
     expect(entry.summary).to.match(/^Папка «Корреспонденты»: \d+ карточек в csv \(прервана: право «Экспорт» снято\)$/);
     expect(entry.after).to.include({ complete: false, rightWithdrawn: true });
     expect(entry.after.rows).to.be.below(CARDS);
+  });
+  it('writes every row in the list’s order to a download that pauses longer than the database keeps an idle cursor (s16 attack A4)', async () => {
+    // Back in «Доверенные лица (экспорт)» (the test above took her out).
+    await addToSystemGroup(admin, 'exporters', [exporterId]);
+    const db = mongoose.connection.db!;
+    const { cursorTimeoutMillis: kept } = await db.admin().command({ getParameter: 1, cursorTimeoutMillis: 1 });
+    await db.admin().command({ setParameter: 1, cursorTimeoutMillis: 200 });
+    try {
+      const user = (await User.findById(exporterId).lean<{ _id: Types.ObjectId; login: string; fullName: string; locale: 'ru' | 'en' }>())!;
+      const prepared = await prepareExport(await buildActor(user, '127.0.0.1'), { folderId, format: 'csv', sortBy: 'name' }, { dailyRows: 100000 });
+      const download = new PassThrough({ highWaterMark: 16 * 1024 });
+      const chunks: Buffer[] = [];
+      const writing = prepared.write(download);
+      await waitFor(() => download.writableNeedDrain, 'the download to fill up');
+      // The reader goes quiet for longer than an idle cursor lives (the server sweeps them every second).
+      await sleep(2500);
+      download.on('data', (chunk: Buffer) => chunks.push(chunk));
+      expect(await writing).to.equal(CARDS);
+      const names = Buffer.concat(chunks)
+        .toString('utf8')
+        .trim()
+        .split('\r\n')
+        .slice(1)
+        .map((line) => line.split(';')[0]);
+      expect(names).to.have.length(CARDS);
+      expect(new Set(names).size).to.equal(CARDS);
+      // In the database's order of strings (code points), as the list shows them.
+      expect(names).to.deep.equal([...names].sort());
+    } finally {
+      await db.admin().command({ setParameter: 1, cursorTimeoutMillis: kept });
+    }
+  });
+
+  it('refuses a column asked twice, or more columns than a list shows, at the columns (s16 attack A3)', async () => {
+    const tanya = await signedIn(server, 'tanya', PASSWORD);
+    const exported = (columns: string[]) =>
+      fetch(`${server.url}/transfer/export`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', cookie: tanya.cookieHeader() },
+        body: JSON.stringify({ folderId, format: 'csv', columns }),
+      });
+    const twice = await exported(['name', 'email', 'name']);
+    expect(twice.status).to.equal(400);
+    expect(((await twice.json()) as { fields: Record<string, string> }).fields).to.deep.equal({ 'columns.2': 'Столбец «Наименование» уже выбран' });
+    const wide = await exported(Array.from({ length: 20000 }, () => 'name'));
+    expect(wide.status).to.equal(400);
+    expect(((await wide.json()) as { fields: Record<string, string> }).fields).to.deep.equal({ columns: 'Не больше 1000 столбцов' });
   });
 });

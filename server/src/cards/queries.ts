@@ -260,6 +260,35 @@ export async function folderListQuery(actor: Actor, folderId: string, options: O
   return { folder, types: known, filtered, sortBy, sortFields, path, descending };
 }
 
+/** A card's place in a list sorted by `sortBy`, as its keyset cursor carries it. */
+function sortValueOf(card: CardDoc, sortBy: string): SortValue {
+  if (SYSTEM_SORTS.has(sortBy)) return card[sortBy as 'title' | 'createdAt' | 'updatedAt'];
+  const value = ownValue(card.values, sortBy);
+  return value === undefined || Array.isArray(value) ? null : value;
+}
+
+/**
+ * Every card of `filter` in a folder list's order (`folderListQuery`'s sort), read `pageSize` at a
+ * time by keyset (sort value, _id) as the list's pages are: no database cursor stays open between
+ * two pages, however long the reader takes over one (an export whose download pauses).
+ */
+export async function* folderListInPages(
+  list: { filter: Filter; path: string; sortBy: string; descending: boolean },
+  projection: Record<string, 0>,
+  pageSize: number,
+): AsyncGenerator<CardDoc> {
+  const direction = list.descending ? -1 : 1;
+  let after: Filter | null = null;
+  for (;;) {
+    const filter: Filter = after ? { $and: [list.filter, after] } : list.filter;
+    const rows = (await findInOneReply({ filter, projection, sort: { [list.path]: direction, _id: direction }, limit: pageSize })) as CardDoc[];
+    yield* rows;
+    const last = rows.at(-1);
+    if (!last || rows.length < pageSize) return;
+    after = afterCondition(list.path, sortValueOf(last, list.sortBy), last._id, list.descending);
+  }
+}
+
 /**
  * One page of a folder's cards: keyset pagination on (sort field, _id), filters per kind; each card
  * without what `projection` leaves out (projectionForFields).
@@ -283,12 +312,7 @@ export async function listFolderCards(
   // nothing.
   const rows = (await findInOneReply({ filter: page, projection, sort: { [path]: direction, _id: direction }, limit: limit + 1 })) as CardDoc[];
   const totalCount = () => Card.countDocuments(filtered);
-  const sortValue = (card: CardDoc): SortValue => {
-    if (SYSTEM_SORTS.has(sortBy)) return card[sortBy as 'title' | 'createdAt' | 'updatedAt'];
-    const value = ownValue(card.values, sortBy);
-    return value === undefined || Array.isArray(value) ? null : value;
-  };
-  const edges = rows.slice(0, limit).map((node) => new KeysetEdge(node, sortValue(node)));
+  const edges = rows.slice(0, limit).map((node) => new KeysetEdge(node, sortValueOf(node, sortBy)));
   return { edges, totalCount, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null }, types };
 }
 

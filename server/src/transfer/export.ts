@@ -1,8 +1,8 @@
 /**
  * Export of a folder's list as a person sees it (filters, sort, columns), of the cards of it a
  * person selected, or of a search's results, to `.xlsx` or `.csv`, for holders of the «Экспорт»
- * right only (a search's cards each checked on their own folder). Cards are read through a cursor in batches and written
- * as they come (exceljs's streaming writer, csv-stringify); the next batch is read only once the
+ * right only (a search's cards each checked on their own folder). Cards are read a batch at a time (keyset pages, no
+ * cursor held open while the download is slow) and written as they come (exceljs's streaming writer, csv-stringify); the next batch is read only once the
  * download has taken the last one, so memory stays flat however many cards there are and however
  * slowly the file is fetched. Cells are typed by their field kind (dates as dates, sums as numbers
  * with a format, links clickable); references read as the titles of cards the user may read.
@@ -18,8 +18,8 @@ import { accessSnapshot } from '../access/snapshot';
 import { recordAudit } from '../audit/service';
 import { kindOf, visibleFields, type CardTypeDefinition, type FieldDefinition, type StoredValue } from '../../../card-types';
 import { findCardType, listCardTypes } from '../card-types/registry';
-import { Card, type CardDoc } from '../cards/model';
-import { folderListQuery, searchHits, type CardFilter } from '../cards/queries';
+import { Card, WITHOUT_SEARCH_FIELDS, type CardDoc } from '../cards/model';
+import { folderListInPages, folderListQuery, searchHits, type CardFilter } from '../cards/queries';
 import { inHitOrder } from '../cards/search';
 import { AppError, forbidden } from '../errors';
 import { events } from '../events/bus';
@@ -73,6 +73,8 @@ export interface ExportLimits {
 
 const t = (actor: Actor, ru: string, en: string) => (actor.locale === 'ru' ? ru : en);
 const BATCH = 100;
+/** More columns than any list shows (a type has at most 200 fields), and far fewer than a sheet may hold (16,384). */
+const MAX_EXPORT_COLUMNS = 1000;
 const USAGE_KEPT_MS = 7 * 24 * 3600_000;
 
 /**
@@ -311,7 +313,6 @@ async function folderSource(actor: Actor, request: ExportRequest, errors: FieldE
     });
   }
   const filtered = ids ? { $and: [base, { _id: { $in: ids } }] } : query.filtered;
-  const sort = { [query.path]: query.descending ? -1 : 1, _id: query.descending ? -1 : 1 } as const;
   const folderWords = t(actor, `Папка «${folder.name}»`, `Folder “${folder.name}”`);
   return {
     target,
@@ -323,7 +324,7 @@ async function folderSource(actor: Actor, request: ExportRequest, errors: FieldE
       ? { selected: ids.map(String), sortBy: query.sortBy, descending: query.descending }
       : { filters: request.filters ?? [], sortBy: query.sortBy, descending: query.descending },
     count: () => Card.countDocuments(filtered),
-    cards: () => Card.find(filtered, { searchText: 0, searchKeys: 0 }).sort(sort).lean<CardDoc[]>().batchSize(BATCH).cursor() as AsyncIterable<CardDoc>,
+    cards: () => folderListInPages({ filter: filtered, path: query.path, sortBy: query.sortBy, descending: query.descending }, WITHOUT_SEARCH_FIELDS, BATCH),
   };
 }
 
@@ -408,9 +409,17 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
   if (requested.some((key) => !available.has(key))) {
     for (const type of await listCardTypes()) for (const field of visibleFields(type)) if (!available.has(field.key)) available.set(field.key, field);
   }
+  if (requested.length > MAX_EXPORT_COLUMNS) {
+    errors.addMessage('columns', t(actor, `Не больше ${MAX_EXPORT_COLUMNS} столбцов`, `At most ${MAX_EXPORT_COLUMNS} columns`));
+    errors.throwIfAny();
+  }
+  // Each field once: a row is never wider than the fields it shows (s16 attack A3: one name asked 20,000 times).
+  const chosen = new Set<string>();
   const columns = requested.flatMap((key, index) => {
     const field = available.get(key);
     if (!field) errors.add(`columns.${index}`, 'noSuchField');
+    else if (chosen.has(key)) errors.addMessage(`columns.${index}`, t(actor, `Столбец «${field.label.ru}» уже выбран`, `Column “${field.label.en}” is chosen already`));
+    chosen.add(key);
     return field ? [field] : [];
   });
   errors.throwIfAny();

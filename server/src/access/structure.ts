@@ -100,8 +100,16 @@ const groupSchema = new Schema(
 groupSchema.index({ memberIds: 1 });
 groupSchema.index({ systemRole: 1 }, { unique: true, partialFilterExpression: { systemRole: { $type: 'string' } } });
 
-// Every write moves the access version on: the snapshot reloads.
-for (const schema of [librarySchema, folderSchema, departmentSchema, userSchema, groupSchema]) schema.plugin(accessStructurePlugin);
+/**
+ * A user's fields no access decision reads (the snapshot shows them; sign-in reads the stored
+ * record): changing only these refreshes the snapshot's users instead of reloading it (s15 A4).
+ * The department, `active` and the address allow-list decide access.
+ */
+export const USER_PROFILE_FIELDS = ['fullName', 'email', 'locale', 'login', 'loginKey', 'passwordHash', 'updatedAt'] as const;
+
+// Every write moves the access version on: the snapshot reloads (a user's profile only: its users refresh).
+for (const schema of [librarySchema, folderSchema, departmentSchema, groupSchema]) schema.plugin(accessStructurePlugin);
+userSchema.plugin(accessStructurePlugin, { profileFields: USER_PROFILE_FIELDS });
 
 export interface AccessEntry {
   principalType: PrincipalType;

@@ -124,6 +124,22 @@ export type DepartmentDoc = InferSchemaType<typeof departmentSchema> & { _id: Ty
 export type UserDoc = InferSchemaType<typeof userSchema> & { _id: Types.ObjectId };
 export type GroupDoc = InferSchemaType<typeof groupSchema> & { _id: Types.ObjectId };
 
+/**
+ * Whether putting `childId` under `parentId` would hang it under itself: the parent chain from
+ * `parentId` (each step read by `parentOf`, as a transaction sees it) reaches `childId`, or comes
+ * round to a record seen before (a cycle stored earlier) — either way the walk ends. For folders
+ * and departments, whose moves read the chain inside the transaction that writes them.
+ */
+export async function chainLeadsBack(childId: Types.ObjectId, parentId: Types.ObjectId, parentOf: (id: Types.ObjectId) => Promise<Types.ObjectId | null>): Promise<boolean> {
+  const seen = new Set<string>();
+  for (let cursor: Types.ObjectId | null = parentId; cursor; cursor = await parentOf(cursor)) {
+    const id = String(cursor);
+    if (id === String(childId) || seen.has(id)) return true;
+    seen.add(id);
+  }
+  return false;
+}
+
 export const Library = mongoose.model('Library', librarySchema);
 export const Folder = mongoose.model('Folder', folderSchema);
 export const Department = mongoose.model('Department', departmentSchema);

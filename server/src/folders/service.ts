@@ -172,18 +172,20 @@ export async function createFolder(actor: Actor, input: FolderInput) {
   await checkCardTypes(errors, input, allowedCardTypes, defaultCardType);
   errors.throwIfAny();
   if (!libraryId) throw new Error('unreachable: libraryId was validated');
+  const requestedLibraryId = libraryId;
   const folder = await mongoose.connection.transaction(async (session) => {
+    let placeIn = requestedLibraryId;
     if (parentId) {
       // The parent's library as this transaction reads it, with that library's tree revision moved: a
       // move of the parent to another library at the same time moves it too, so of the two the second
       // conflicts, is retried, and the sub-folder ends in the library its parent is in (s15 B3).
       const parent = await Folder.findById(parentId, { libraryId: 1 }).session(session).lean();
       if (!parent) throw notFound(actor, what(actor, 'Папка', 'Folder'));
-      libraryId = parent.libraryId;
-      await Library.updateOne({ _id: libraryId }, { $inc: { treeRevision: 1 } }, { session, timestamps: false });
+      placeIn = parent.libraryId;
+      await Library.updateOne({ _id: placeIn }, { $inc: { treeRevision: 1 } }, { session, timestamps: false });
     }
-    const order = input.order ?? (await Folder.countDocuments({ libraryId, parentId }).session(session));
-    const [created] = await Folder.create([{ libraryId, parentId, name, order, allowedCardTypes, defaultCardType }], { session });
+    const order = input.order ?? (await Folder.countDocuments({ libraryId: placeIn, parentId }).session(session));
+    const [created] = await Folder.create([{ libraryId: placeIn, parentId, name, order, allowedCardTypes, defaultCardType }], { session });
     return created;
   });
   // After the commit: other instances load the tree as committed (see access/changes.ts).
@@ -192,7 +194,7 @@ export async function createFolder(actor: Actor, input: FolderInput) {
     kind: 'folder-created',
     targetType: 'Folder',
     targetId: String(folder._id),
-    after: { name, libraryId: String(libraryId), parentId: parentId && String(parentId) },
+    after: { name, libraryId: String(folder.libraryId), parentId: parentId && String(parentId) },
   });
   return folder.toObject() as FolderDoc;
 }

@@ -126,6 +126,8 @@ export interface FieldKindSpec<S extends SettingsShape> {
   conversions?: { to?: Record<string, Carry<FieldDefinition>>; from?: Record<string, Carry<FieldWith<S>>> };
   /** Whether a value is a list; never unless told. */
   multiple?(field: FieldWith<S>): boolean;
+  /** The most items a list value may hold; MAX_LIST_ITEMS unless told. */
+  maxItems?: number;
   /** Problems in settings that the schema alone cannot see (min above max, no options …). */
   settingsProblems?(field: FieldWith<S>): SettingsProblem[];
   /** The raw default on creation (`today`, `now` resolved); the `default` setting unless told. */
@@ -164,12 +166,16 @@ export interface FieldKind {
   index: { unique(field: FieldDefinition): boolean; sortable: boolean };
   conversions: { to: Record<string, Carry>; from: Record<string, Carry> };
   multiple(field: FieldDefinition): boolean;
+  maxItems: number;
   settingsProblems(field: FieldDefinition): SettingsProblem[];
   defaultInput(field: FieldDefinition, now: Date, timeZone: string): unknown;
   link?: { to: LinkTarget; targets(field: FieldDefinition): string[] };
   sample(field: FieldDefinition, locale: Locale): StoredValue | undefined;
   load(): Promise<void>;
 }
+
+/** The most items of a list value (references, files, options) unless its kind says less: far past what a person picks by hand. */
+export const MAX_LIST_ITEMS = 1000;
 
 const joined = (value: StoredValue): string => (Array.isArray(value) ? value.join(', ') : String(value));
 
@@ -241,6 +247,7 @@ export function defineFieldKind<S extends SettingsShape>(spec: FieldKindSpec<S>)
     index: { unique: (field) => (typeof unique === 'function' ? unique(field) : unique), sortable: kind.index?.sortable ?? true },
     conversions: { to: kind.conversions?.to ?? {}, from: (kind.conversions?.from ?? {}) as Record<string, Carry> },
     multiple: (field) => kind.multiple?.(field) ?? false,
+    maxItems: kind.maxItems ?? MAX_LIST_ITEMS,
     settingsProblems: (field) => kind.settingsProblems?.(field) ?? [],
     defaultInput: (field, now, timeZone) => (kind.defaultInput ? kind.defaultInput(field, now, timeZone) : field.default),
     link: kind.link && { to: kind.link.to, targets: (field) => kind.link?.targets?.(field) ?? [] },

@@ -57,6 +57,14 @@ export const messages = {
   notPhone: { ru: 'Введите номер телефона, например +7 495 123-45-67', en: 'Enter a phone number, e.g. +7 495 123-45-67' },
   notUrl: { ru: 'Введите адрес сайта, например https://example.ru', en: 'Enter a web address, e.g. https://example.com' },
   notTags: { ru: 'Введите метки через запятую', en: 'Enter tags separated by commas' },
+  tooManyItems: (max: number) => ({
+    ru: `Не больше ${max} ${ruGenitive(max, 'значения', 'значений')}`,
+    en: `At most ${max} ${enPlural(max, 'value', 'values')}`,
+  }),
+  cardTooLarge: (size: number, max: number) => ({
+    ru: `Карточка слишком большая (символов: ${size.toLocaleString('ru')}, предел ${max.toLocaleString('ru')}) — сократите это поле`,
+    en: `The card is too large (${size.toLocaleString('en')} characters, the limit is ${max.toLocaleString('en')}) — shorten this field`,
+  }),
   tagTooLong: (max: number) => ({
     ru: `Метка не длиннее ${max} ${ruGenitive(max, 'символа', 'символов')}`,
     en: `A tag has at most ${max} ${enPlural(max, 'character', 'characters')}`,

@@ -63,6 +63,26 @@ export function defaultInput(field: FieldDefinition, now: Date, timeZone: string
   return kindOf(field).defaultInput(field, now, timeZone);
 }
 
+/**
+ * The most a card may hold, in characters of its values (valuesSize): ten full multi-line text
+ * fields. A real team never meets it; a card cannot grow to megabytes that every page, export and
+ * history entry carries (s15 B2).
+ */
+export const MAX_CARD_SIZE = 200_000;
+
+const itemSize = (value: unknown): number =>
+  typeof value === 'string' ? value.length : Array.isArray(value) ? value.reduce((sum: number, item) => sum + itemSize(item) + 1, 0) : 8;
+
+/**
+ * How big stored values are, in characters: their keys and text as written, a number or a yes/no
+ * counting 8. What a card's bound (MAX_CARD_SIZE) and a page's budget count; nothing is copied.
+ */
+export function valuesSize(values: Readonly<Record<string, unknown>> | null | undefined): number {
+  let size = 0;
+  if (values) for (const key of Object.keys(values)) size += key.length + itemSize(values[key]);
+  return size;
+}
+
 export interface ValidationOptions {
   /** Language of the messages; Russian unless told. */
   locale?: Locale;
@@ -78,6 +98,11 @@ export interface ValidationOptions {
    * counts as touched.
    */
   touched?: ReadonlySet<string>;
+  /**
+   * On an update (or a merge, or an import onto a card), the card's values as they are: a card over a
+   * bound from before the bound existed stays editable — a save that does not make it bigger passes.
+   */
+  stored?: Readonly<CardValues>;
 }
 
 export interface ValidationResult {
@@ -99,7 +124,7 @@ export function compileCardType(type: CardTypeDefinition): CardValuesValidator {
   const normalizers = new Map<string, { field: FieldDefinition; normalize: FieldNormalizer; lenient: FieldNormalizer }>(
     type.fields.map((field) => [field.key, { field, normalize: compileField(field), lenient: compileField({ ...field, required: false }) }]),
   );
-  return (input, { locale = 'ru', applyDefaults = false, now = new Date(), timeZone = 'UTC', touched } = {}) => {
+  return (input, { locale = 'ru', applyDefaults = false, now = new Date(), timeZone = 'UTC', touched, stored } = {}) => {
     const values: CardValues = {};
     // Keyed by what the client sent: without a prototype, `__proto__` or `constructor` is a key like any other.
     const errors: Record<string, string> = Object.create(null) as Record<string, string>;
@@ -122,8 +147,34 @@ export function compileCardType(type: CardTypeDefinition): CardValuesValidator {
       if ('error' in outcome) errors[key] ??= outcome.error;
       else if (outcome.value !== undefined) values[key] = outcome.value;
     }
+    checkBounds(type, values, errors, { locale, touched, stored });
     return { values, errors };
   };
+}
+
+/**
+ * The bounds on what a card holds, on top of each field's own: a list's number of items (its kind's
+ * maxItems) and the card's size as a whole (MAX_CARD_SIZE, said at its largest field the edit
+ * touches). A bound refuses only growth: what is over it already may stay or shrink.
+ */
+function checkBounds(
+  type: CardTypeDefinition,
+  values: CardValues,
+  errors: Record<string, string>,
+  { locale, touched, stored }: { locale: Locale; touched?: ReadonlySet<string>; stored?: Readonly<CardValues> },
+): void {
+  for (const field of type.fields) {
+    const value = ownValue(values, field.key);
+    if (!Array.isArray(value)) continue;
+    const max = kindOf(field).maxItems;
+    const before = ownValue(stored, field.key);
+    if (value.length > max && value.length > (Array.isArray(before) ? before.length : 0)) errors[field.key] ??= messages.tooManyItems(max)[locale];
+  }
+  const size = valuesSize(values);
+  if (size <= MAX_CARD_SIZE || (stored !== undefined && size <= valuesSize(stored))) return;
+  const candidates = Object.keys(values).filter((key) => touched === undefined || touched.has(key));
+  const largest = (candidates.length > 0 ? candidates : Object.keys(values)).reduce((a, b) => (itemSize(values[b]) > itemSize(values[a]) ? b : a));
+  errors[largest] ??= messages.cardTooLarge(size, MAX_CARD_SIZE)[locale];
 }
 
 const compiled = new WeakMap<CardTypeDefinition, CardValuesValidator>();

@@ -3,6 +3,8 @@ import { cleanText, fromText, wordsAndNumbers } from '../kernel/kind-parts';
 import { messages } from '../kernel/messages';
 
 const maxTagLength = 100;
+/** A card's labels: a hundred is far more than a team puts on one card, and keeps its list cell and page small (s15 B2). */
+export const MAX_TAGS = 100;
 
 /** «Метки»: free-form labels, a list of unique trimmed strings (case-insensitively), in the given order. */
 export default defineFieldKind({
@@ -27,6 +29,7 @@ export default defineFieldKind({
   normalizeForSearch: wordsAndNumbers,
   filter: { operators: ['tags', 'contains', 'in'] },
   multiple: () => true,
+  maxItems: MAX_TAGS,
   conversions: { from: { ...fromText, enum: (_value, { formatted }) => ({ input: formatted().split(', ') }) } },
   sample: (_field, locale) => [locale === 'en' ? 'sample' : 'пример'],
 });

@@ -40,6 +40,20 @@ describe('card values between the form and the API (the kernel’s check, in the
     expect(checkForm([name, segment], { name: 'ООО «Бета»' }, 'ru').errors).toEqual({ segment: 'Обязательное поле' });
   });
 
+  it('says at the field, before sending, that a card may hold 100 tags and 200,000 characters; a card over them from before may stay or shrink', () => {
+    const labels = (count: number) => Array.from({ length: count }, (_, i) => `метка ${i}`);
+    expect(checkForm([name, tags], { name: 'ООО «Метки»', tags: labels(101) }, 'ru').errors).toEqual({ tags: 'Не больше 100 значений' });
+    expect(checkForm([name, tags], { name: 'ООО «Метки»', tags: labels(100) }, 'en').errors).toEqual({});
+    const stored = { name: 'ООО «Старая»', tags: labels(300) };
+    expect(checkForm([name, tags], { ...stored, name: 'ООО «Старая-2»' }, 'ru', stored).errors).toEqual({});
+    expect(checkForm([name, tags], { ...stored, tags: labels(301) }, 'en', stored).errors).toEqual({ tags: 'At most 100 values' });
+
+    const notes = Array.from({ length: 11 }, (_, i) => field(`n${i}`, 'text'));
+    const full = Object.fromEntries(notes.map((note) => [note.key, 'з'.repeat(20_000)]));
+    expect(checkForm(notes, full, 'ru').errors).toEqual({ n0: 'Карточка слишком большая (символов: 220\u00a0023, предел 200\u00a0000) — сократите это поле' });
+    expect(checkForm(notes, { ...full, n3: 'коротко' }, 'ru', full).errors).toEqual({});
+  });
+
   it('checks phone numbers once their rules have loaded, as the server does', async () => {
     await prepareFieldKinds([phone]);
     expect(checkForm([phone], { phone: '8 (495) 123-45-67' }, 'ru').values).toEqual({ phone: '+7 495 123 45 67' });

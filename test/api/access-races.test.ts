@@ -1,6 +1,10 @@
 import { expect } from 'chai';
-import mongoose from 'mongoose';
+import { setTimeout as sleep } from 'node:timers/promises';
+import mongoose, { Types } from 'mongoose';
 import { accessStructureChanged } from '../../server/src/access/changes';
+import { findCardType } from '../../server/src/card-types/registry';
+import { Card } from '../../server/src/cards/model';
+import { newCardDocument } from '../../server/src/cards/service';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { refusalFields } from '../support/api-client';
@@ -9,6 +13,9 @@ import { signedIn, startTestServer } from '../support/server';
 
 const MOVE = 'mutation($id: ID!, $p: ID, $l: ID) { moveFolder(id: $id, parentId: $p, libraryId: $l) { id parentId libraryId } }';
 const FOLDER = 'query($id: ID!) { folder(id: $id) { id parentId } }';
+const MOVE_DEPARTMENT = 'mutation($id: ID!, $p: ID) { updateDepartment(id: $id, input: { parentId: $p }) { id } }';
+const CREATE_FOLDER = 'mutation($p: ID!, $n: String!) { createFolder(input: { parentId: $p, name: $n }) { id } }';
+const FOLDER_LIBRARY = 'query($id: ID!) { folder(id: $id) { libraryId } }';
 const CYCLE = { ru: 'Нельзя переместить папку внутрь неё самой' };
 
 describe('folders, access and groups changed by two people at once (s15 attacks A1, A6, A7)', function () {
@@ -59,6 +66,41 @@ describe('folders, access and groups changed by two people at once (s15 attacks 
       expect(refusalFields(refused[0]!)).to.deep.equal({ parentId: CYCLE.ru });
       // Every folder still reaches a library: at least one of them stays at the top of its own.
       expect((await Promise.all([a, b, c].map(parentOf))).filter((parent) => parent === null).length).to.be.at.least(1);
+    }
+  });
+
+  it('moving departments: of two changes at once, A under B and B under A, one is stored and the other refused as a cycle', async () => {
+    for (let round = 0; round < 4; round += 1) {
+      const [a, b] = await Promise.all([createDepartment(admin, `Отдел-А ${round}`), createDepartment(admin, `Отдел-Б ${round}`)]);
+      const answers = await Promise.all([admin.request(MOVE_DEPARTMENT, { id: a, p: b }), admin.request(MOVE_DEPARTMENT, { id: b, p: a })]);
+      const refused = answers.filter((answer) => answer.errors);
+      expect(refused, JSON.stringify(answers)).to.have.length(1);
+      expect(refusalFields(refused[0]!)).to.deep.equal({ parentId: 'Нельзя вложить подразделение само в себя' });
+      const { departments } = await admin.data<{ departments: { id: string; parentId: string | null }[] }>('{ departments { id parentId } }');
+      const parents = departments.filter((d) => d.id === a || d.id === b).map((d) => d.parentId);
+      expect(
+        parents.filter((parent) => parent === null),
+        'one of the two stays at the top',
+      ).to.have.length(1);
+    }
+  });
+
+  it('a sub-folder created while its parent moves to another library ends in the library its parent is in (s15 B3)', async () => {
+    const other = await createLibrary(admin, 'Архив Г');
+    const type = (await findCardType('counterparty'))!;
+    const author = { userId: (await admin.data<{ viewer: { user: { id: string } } }>('{ viewer { user { id } } }')).viewer.user.id } as Parameters<typeof newCardDocument>[0];
+    for (let round = 0; round < 4; round += 1) {
+      const parent = await createFolder(admin, { libraryId, name: `Переезжающая ${round}` });
+      // Cards to follow the parent keep its move's transaction open a while, as in the attack (1,500 cards).
+      const place = { _id: new Types.ObjectId(parent), libraryId: new Types.ObjectId(libraryId) };
+      await Card.collection.insertMany(Array.from({ length: 1500 }, (_, n) => newCardDocument(author, type, place, { name: `ООО «Груз ${round}-${n}»` }, new Date())));
+      const [, created] = await Promise.all([
+        admin.request(MOVE, { id: parent, l: other }),
+        sleep(30 + 60 * round).then(() => admin.request<{ createFolder: { id: string } }>(CREATE_FOLDER, { p: parent, n: `Новая ${round}` })),
+      ]);
+      const [moved, child] = await Promise.all([parent, created.data!.createFolder.id].map((id) => admin.data<{ folder: { libraryId: string } }>(FOLDER_LIBRARY, { id })));
+      expect(moved.folder.libraryId).to.equal(other);
+      expect(child.folder.libraryId, `round ${round}`).to.equal(other);
     }
   });
 

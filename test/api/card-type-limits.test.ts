@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { Types } from 'mongoose';
 import { Card } from '../../server/src/cards/model';
 import { CARD_INDEX_BUDGET } from '../../server/src/cards/indexes';
 import type { RunningServer } from '../../server/src/server';
@@ -199,6 +200,35 @@ describe('card type limits, references named by settings, and conversions that c
     expect((await listed()).find((entry) => entry.key === 'tickets')).to.deep.include({ uniqueNotEnforced: [], uniqueNotEnforcedReason: null });
     expect(refusalFields(await admin.request(CREATE_CARD, { f: folderId, t: 'tickets', v: { name: 'Третья', number: 'A-1' } }))).to.have.property('number');
     expect(first.id).to.be.a('string');
+  });
+
+  it('refuses making a field unique when cards written after the check repeat its values (an import running), at the field, and keeps it not unique (s16 A2)', async () => {
+    await admin.data(CREATE_TYPE, { d: type('serials', [field('serial', 'string')]) });
+    const serials = await createFolder(admin, { libraryId: await createLibrary(admin, 'Серийные'), name: 'Серийные', allowedCardTypes: ['serials'] });
+    await admin.data(CREATE_CARD, { f: serials, t: 'serials', v: { name: 'Первый', serial: 'S-1' } });
+    const collection = Card.collection;
+    const createIndex = collection.createIndex.bind(collection);
+    // A card written with a repeated value between the save's check and its index, as a running import writes one.
+    collection.createIndex = (async (...args: Parameters<typeof createIndex>) => {
+      if (String(args[1]?.name) === 'unique_serials_serial')
+        await Card.collection.insertOne({ ...(await Card.collection.findOne({ typeKey: 'serials' }))!, _id: new Types.ObjectId() });
+      return createIndex(...args);
+    }) as typeof collection.createIndex;
+    try {
+      const unique = await versioned(admin, type('serials', [field('serial', 'string', { unique: true })]));
+      const answer = await admin.request(UPDATE_TYPE, { d: unique });
+      expect(refusalFields(answer)).to.deep.equal({
+        'fields.1.unique':
+          'Пока тип сохранялся, в карточках появились повторяющиеся значения этого поля (например, идёт импорт): уникальность не включена. Дождитесь окончания записи и сохраните снова — проверка покажет повторы',
+      });
+    } finally {
+      collection.createIndex = createIndex;
+    }
+    const { cardType } = await admin.data<{ cardType: { version: number; fields: { key: string; unique: boolean | null }[] } }>(
+      'query { cardType(key: "serials") { version fields { key unique } } }',
+    );
+    expect(cardType.fields.find((f) => f.key === 'serial')?.unique).to.equal(false);
+    expect((await Card.collection.indexes()).map((index) => index.name)).to.not.include('unique_serials_serial');
   });
 
   it('refuses the change that would take the cards collection past its index budget, at the fields asking, saying how many are in use', async () => {

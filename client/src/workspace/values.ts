@@ -32,7 +32,11 @@ export function checkForm(
   const type: Pick<CardTypeDefinition, 'fields'> = { fields };
   const left = (key: string) => same(form[key], stored?.[key]) || (isEmptyValue(form[key]) && isEmptyValue(stored?.[key]));
   const touched = stored ? new Set(fields.filter((field) => !left(field.key)).map((field) => field.key)) : undefined;
-  return validateCardValues(type as CardTypeDefinition, Object.fromEntries(fields.map((field) => [field.key, form[field.key]])), { locale, touched });
+  return validateCardValues(type as CardTypeDefinition, Object.fromEntries(fields.map((field) => [field.key, form[field.key]])), {
+    locale,
+    touched,
+    stored: stored as CardValues | undefined,
+  });
 }
 
 /** Only what changed against the stored values; null clears a field. */

@@ -1,7 +1,20 @@
 import { buildAbility, type AppAbility } from './ability';
-import { isLatestAccessVersion, resetAccessVersion, storedAccessVersion, type AccessVersion } from './changes';
+import { isLatestAccessVersion, latestKnownAccessVersion, resetAccessVersion, storedAccessVersion, type AccessVersion } from './changes';
 import { LEVEL_RANK, plainEntries, type AccessSource, type EffectiveEntry, type PlainAccessEntry, type Principal, type StoredEntry } from './effective-access';
-import { Department, Folder, Group, Library, User, type AccessLevel, type DepartmentDoc, type FolderDoc, type GroupDoc, type LibraryDoc, type UserDoc } from './structure';
+import {
+  Department,
+  Folder,
+  Group,
+  Library,
+  User,
+  USER_PROFILE_FIELDS,
+  type AccessLevel,
+  type DepartmentDoc,
+  type FolderDoc,
+  type GroupDoc,
+  type LibraryDoc,
+  type UserDoc,
+} from './structure';
 
 /** A user as the snapshot keeps them: everything but the password hash. */
 export type SnapshotUser = Omit<UserDoc, 'passwordHash'>;
@@ -50,11 +63,14 @@ export class AccessSnapshot {
   private readonly entriesByPrincipal = new Map<string, IndexedEntry[]>();
   private readonly groupsOfUser = new Map<string, GroupDoc[]>();
   private readonly access = new Map<string, UserAccess>();
+  /** The people counter its users' profile fields are at (refreshProfiles moves it). */
+  private profilesAt: number;
 
   constructor(
     readonly version: AccessVersion,
     data: { libraries: LibraryDoc[]; folders: FolderDoc[]; departments: DepartmentDoc[]; groups: GroupDoc[]; users: SnapshotUser[] },
   ) {
+    this.profilesAt = version.people;
     this.orderedLibraries = data.libraries;
     this.orderedFolders = data.folders;
     this.libraries = new Map(data.libraries.map((l) => [String(l._id), l]));
@@ -74,6 +90,24 @@ export class AccessSnapshot {
       this.index('folder', id, folder.accessEntries as StoredEntry[]);
     }
     for (const group of data.groups) for (const member of group.memberIds) this.push(this.groupsOfUser, String(member), group);
+  }
+
+  /** Whether its users' profile fields are as recent as the latest known people counter. */
+  profilesCurrent(): boolean {
+    return this.profilesAt >= latestKnownAccessVersion().people;
+  }
+
+  /**
+   * Takes users' profile fields as read at people counter `at`; everything access depends on stays as
+   * loaded (a user's department, activity, allow-list), so what was computed from it still holds.
+   */
+  takeProfiles(profiles: readonly Pick<SnapshotUser, '_id' | ProfileField>[], at: number): void {
+    for (const profile of profiles) {
+      const id = String(profile._id);
+      const user = this.users.get(id);
+      if (user) this.users.set(id, { ...user, ...profile });
+    }
+    this.profilesAt = Math.max(this.profilesAt, at);
   }
 
   private push<T>(map: Map<string, T[]>, key: string, value: T): void {
@@ -269,10 +303,19 @@ export class AccessSnapshot {
 
 // ---------- the instance's current snapshot ----------
 
+type ProfileField = Exclude<(typeof USER_PROFILE_FIELDS)[number], 'passwordHash'>;
+const PROFILE_PROJECTION = Object.fromEntries(USER_PROFILE_FIELDS.filter((field) => field !== 'passwordHash').map((field) => [field, 1]));
+
 let current: AccessSnapshot | null = null;
 let loading: Promise<AccessSnapshot> | null = null;
+let refreshing: Promise<void> | null = null;
+let loads = 0;
+
+/** How many times this process loaded the access snapshot whole (the /metrics counter). */
+export const accessSnapshotLoads = (): number => loads;
 
 async function load(): Promise<AccessSnapshot> {
+  loads += 1;
   // The version first: a change that lands while the rest loads moves the counter past it.
   const version = await storedAccessVersion();
   const [libraries, folders, departments, groups, users] = await Promise.all([
@@ -290,13 +333,28 @@ async function load(): Promise<AccessSnapshot> {
  * moved past it — through this instance's own writes, the bus, or the poll in watch.ts.
  */
 export async function accessSnapshot(): Promise<AccessSnapshot> {
-  while (!current || !isLatestAccessVersion(current.version)) {
-    loading ??= load().finally(() => {
-      loading = null;
-    });
-    current = await loading;
+  for (;;) {
+    if (!current || !isLatestAccessVersion(current.version)) {
+      loading ??= load().finally(() => {
+        loading = null;
+      });
+      current = await loading;
+    } else if (!current.profilesCurrent()) {
+      refreshing ??= refreshProfiles(current).finally(() => {
+        refreshing = null;
+      });
+      await refreshing;
+    } else {
+      return current;
+    }
   }
-  return current;
+}
+
+/** Users' profile fields read again into the snapshot (one small read of users, not of folders). */
+async function refreshProfiles(snapshot: AccessSnapshot): Promise<void> {
+  // The counter first: a change that lands while the users are read moves it past this.
+  const { people } = await storedAccessVersion();
+  snapshot.takeProfiles(await User.find({}, PROFILE_PROJECTION).lean<Pick<SnapshotUser, '_id' | ProfileField>[]>(), people);
 }
 
 /**
@@ -312,5 +370,6 @@ export async function checkedAccessSnapshot(): Promise<AccessSnapshot> {
 export function forgetAccessSnapshot(): void {
   current = null;
   loading = null;
+  refreshing = null;
   resetAccessVersion();
 }

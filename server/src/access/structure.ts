@@ -100,8 +100,16 @@ const groupSchema = new Schema(
 groupSchema.index({ memberIds: 1 });
 groupSchema.index({ systemRole: 1 }, { unique: true, partialFilterExpression: { systemRole: { $type: 'string' } } });
 
-// Every write moves the access version on: the snapshot reloads.
-for (const schema of [librarySchema, folderSchema, departmentSchema, userSchema, groupSchema]) schema.plugin(accessStructurePlugin);
+/**
+ * A user's fields no access decision reads (the snapshot shows them; sign-in reads the stored
+ * record): changing only these refreshes the snapshot's users instead of reloading it (s15 A4).
+ * The department, `active` and the address allow-list decide access.
+ */
+export const USER_PROFILE_FIELDS = ['fullName', 'email', 'locale', 'login', 'loginKey', 'passwordHash', 'updatedAt'] as const;
+
+// Every write moves the access version on: the snapshot reloads (a user's profile only: its users refresh).
+for (const schema of [librarySchema, folderSchema, departmentSchema, groupSchema]) schema.plugin(accessStructurePlugin);
+userSchema.plugin(accessStructurePlugin, { profileFields: USER_PROFILE_FIELDS });
 
 export interface AccessEntry {
   principalType: PrincipalType;
@@ -115,6 +123,22 @@ export type FolderDoc = InferSchemaType<typeof folderSchema> & { _id: Types.Obje
 export type DepartmentDoc = InferSchemaType<typeof departmentSchema> & { _id: Types.ObjectId };
 export type UserDoc = InferSchemaType<typeof userSchema> & { _id: Types.ObjectId };
 export type GroupDoc = InferSchemaType<typeof groupSchema> & { _id: Types.ObjectId };
+
+/**
+ * Whether putting `childId` under `parentId` would hang it under itself: the parent chain from
+ * `parentId` (each step read by `parentOf`, as a transaction sees it) reaches `childId`, or comes
+ * round to a record seen before (a cycle stored earlier) — either way the walk ends. For folders
+ * and departments, whose moves read the chain inside the transaction that writes them.
+ */
+export async function chainLeadsBack(childId: Types.ObjectId, parentId: Types.ObjectId, parentOf: (id: Types.ObjectId) => Promise<Types.ObjectId | null>): Promise<boolean> {
+  const seen = new Set<string>();
+  for (let cursor: Types.ObjectId | null = parentId; cursor; cursor = await parentOf(cursor)) {
+    const id = String(cursor);
+    if (id === String(childId) || seen.has(id)) return true;
+    seen.add(id);
+  }
+  return false;
+}
 
 export const Library = mongoose.model('Library', librarySchema);
 export const Folder = mongoose.model('Folder', folderSchema);

@@ -12,8 +12,12 @@ const isZero = (id: unknown): boolean => (typeof id === 'number' ? id === 0 : (i
  * client CPU through the cursor against 0.8 ms, load 18). A reply holds at most 16 MB: should the
  * cards pass that, the rest comes by `getMore` in the same session, as the cursor would fetch it.
  * The cards were validated UTF-8 when stored, so their text is not scanned for bad bytes again.
+ * `enough`: no more is fetched once the rows so far satisfy it (a page's budget is spent).
  */
-export async function findInOneReply(find: { filter: mongo.Document; projection: mongo.Document; sort?: mongo.Document; limit: number }): Promise<mongo.Document[]> {
+export async function findInOneReply(
+  find: { filter: mongo.Document; projection: mongo.Document; sort?: mongo.Document; limit: number },
+  enough: (rows: mongo.Document[]) => boolean = () => false,
+): Promise<mongo.Document[]> {
   if (find.limit <= 0) return [];
   const db = Card.db.db!;
   const collection = Card.collection.collectionName;
@@ -22,11 +26,14 @@ export async function findInOneReply(find: { filter: mongo.Document; projection:
     const options = { session, enableUtf8Validation: false };
     const first = await db.command({ find: collection, ...find, batchSize: find.limit }, options);
     const rows = first.cursor.firstBatch as mongo.Document[];
-    for (let cursorId: unknown = first.cursor.id; !isZero(cursorId);) {
+    let cursorId: unknown = first.cursor.id;
+    while (!isZero(cursorId) && !enough(rows)) {
       const more = await db.command({ getMore: cursorId, collection, batchSize: find.limit - rows.length }, options);
       rows.push(...(more.cursor.nextBatch as mongo.Document[]));
       cursorId = more.cursor.id;
     }
+    // Left before its end: the database lets the cursor go now rather than when it times out.
+    if (!isZero(cursorId)) await db.command({ killCursors: collection, cursors: [cursorId] }, options);
     return rows;
   } finally {
     await session.endSession();

@@ -3,7 +3,7 @@ import DataLoader from 'dataloader';
 import { Types } from 'mongoose';
 import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
-import { exactKeysOfQuery, kindOf, ownValue, type CardTypeDefinition, type FieldDefinition } from '../../../card-types';
+import { exactKeysOfQuery, kindOf, ownValue, valuesSize, type CardTypeDefinition, type FieldDefinition } from '../../../card-types';
 import { findFolder } from '../folders/service';
 import { notFound } from '../errors';
 import { escapeRegExp, FieldErrors, MAX_RELATED_CARDS, objectIdArgument, pageSize, refuseField, searchText } from '../validation';
@@ -50,6 +50,24 @@ type Filter = Record<string, unknown>;
 
 const SYSTEM_SORTS = new Set(['title', 'createdAt', 'updatedAt']);
 const MAX_PAGE = 200;
+
+/**
+ * A folder page ends early once its cards' values pass this many characters (valuesSize; the first
+ * card is always on it): one folder of fat cards cannot make each reply tens of megabytes, so a few
+ * colleagues opening it do not take the server's memory (s15 B2). 200 usual cards (~1–2 thousand
+ * characters each) are far below it: their pages are unchanged.
+ */
+export const PAGE_VALUES_BUDGET = 2_000_000;
+
+/** How many of `rows` fit the page's budget: at least one. */
+function rowsWithinBudget(rows: readonly CardDoc[]): number {
+  let spent = 0;
+  for (let i = 0; i < rows.length; i++) {
+    spent += valuesSize(rows[i].values);
+    if (spent > PAGE_VALUES_BUDGET) return Math.max(1, i);
+  }
+  return rows.length;
+}
 const MAX_FILTERS = 20;
 const MAX_FILTER_VALUES = 100;
 const MAX_FILTER_TEXT = 200;
@@ -310,10 +328,15 @@ export async function listFolderCards(
   // show (projectionForFields). Read through the driver: the filter's values are typed already
   // (ObjectIds, dates, the kinds' stored forms under the untyped `values`), so mongoose would cast
   // nothing.
-  const rows = (await findInOneReply({ filter: page, projection, sort: { [path]: direction, _id: direction }, limit: limit + 1 })) as CardDoc[];
+  const fetched = (await findInOneReply(
+    { filter: page, projection, sort: { [path]: direction, _id: direction }, limit: limit + 1 },
+    (rows) => rowsWithinBudget(rows as CardDoc[]) < rows.length,
+  )) as CardDoc[];
+  // A page cut by its budget goes on after its last card: the next page brings the rest.
+  const shown = Math.min(limit, rowsWithinBudget(fetched));
   const totalCount = () => Card.countDocuments(filtered);
-  const edges = rows.slice(0, limit).map((node) => new KeysetEdge(node, sortValueOf(node, sortBy)));
-  return { edges, totalCount, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null }, types };
+  const edges = fetched.slice(0, shown).map((node) => new KeysetEdge(node, sortValueOf(node, sortBy)));
+  return { edges, totalCount, pageInfo: { hasNextPage: fetched.length > shown, endCursor: edges.at(-1)?.cursor ?? null }, types };
 }
 
 /** Cards of a related tab: those of the tab's type whose reference field points to this card. */

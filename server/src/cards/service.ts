@@ -253,7 +253,7 @@ export async function validated(
   references?: KnownReferences,
   takenFrom?: readonly CardDoc[],
 ): Promise<CardValues> {
-  const { values, errors: fieldErrors } = validateCardValues(type, input, { locale: actor.locale, applyDefaults: action === 'create', touched });
+  const { values, errors: fieldErrors } = validateCardValues(type, input, { locale: actor.locale, applyDefaults: action === 'create', touched, stored: before?.values });
   const errors = new FieldErrors(actor.locale);
   for (const [key, text] of Object.entries(fieldErrors)) errors.addMessage(key, text);
   // Plugins see the submitted values their field's kind accepted (never, say, an object where text belongs).

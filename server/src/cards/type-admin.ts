@@ -31,6 +31,7 @@ import {
   indexBudgetExcess,
   uniqueNotEnforced,
   wantsNewIndexes,
+  type UniqueIndexFailure,
 } from './indexes';
 import { checkBasis, rememberCheck, rememberedCheck } from './type-check';
 import { pendingTypeChange, planFieldOverCards, rewritesSinceCheck, typeChangeJob, type FieldChangeReport, type FieldRewrite } from './type-change';
@@ -390,10 +391,22 @@ export async function saveCardTypeDefinition(
   const store = async () => {
     // Checked again where no other change that adds indexes can come between the check and the indexes it makes.
     if (addsIndexes) await checkIndexBudget(actor, definition, previous);
-    await storeChange();
+    // The indexes before the save (s16 A2): a field made unique whose index cannot be made — cards
+    // written since the check share a value, e.g. an import running — refuses the save at the field,
+    // rather than a type that says «unique» while nothing enforces it. A save that is not stored puts
+    // the indexes back as the stored type wants them.
+    const repeated = (await ensureCardTypeIndexes(definition)).filter((failure) => failure.reason === 'duplicates' && !uniqueIn(previous, failure.fieldKey));
+    try {
+      if (repeated.length > 0) throw repeatsArrived(actor, definition, repeated);
+      await storeChange();
+    } catch (error) {
+      forgetCardTypes();
+      const current = await findCardType(definition.key);
+      if (current) await ensureCardTypeIndexes(current);
+      throw error;
+    }
     // Forgotten again once committed: a request in between would have cached the definition before the change.
     forgetCardTypes();
-    if (stored) await ensureCardTypeIndexes(stored);
   };
   // Changes that add indexes to the cards collection pass its budget one at a time, across every instance.
   if (addsIndexes) await withLock(CARD_INDEX_BUDGET_LOCK, randomUUID(), store, { wait: true });
@@ -402,6 +415,19 @@ export async function saveCardTypeDefinition(
   const saved = stored as CardTypeDefinition | null;
   if (!saved) throw staleType(actor);
   return { ...saved, changeJob: job };
+}
+
+const uniqueIn = (type: CardTypeDefinition | null, fieldKey: string) => type?.fields.some((field) => field.key === fieldKey && field.unique && !field.hidden) ?? false;
+
+/** The refusal of a save whose newly unique fields got repeated values after the check. */
+function repeatsArrived(actor: Actor, definition: CardTypeDefinition, failures: readonly UniqueIndexFailure[]): AppError {
+  const text = t(
+    actor,
+    'Пока тип сохранялся, в карточках появились повторяющиеся значения этого поля (например, идёт импорт): уникальность не включена. Дождитесь окончания записи и сохраните снова — проверка покажет повторы',
+    'While the type was being saved, cards got repeated values of this field (an import running, say): uniqueness is not switched on. Wait until the writing ends and save again — the check will show the repeats',
+  );
+  const fields = Object.fromEntries(failures.map((failure) => [`fields.${definition.fields.findIndex((field) => field.key === failure.fieldKey)}.unique`, text]));
+  return new AppError('BAD_USER_INPUT', t(actor, 'Изменение нарушило бы значения карточек', 'The change would violate card values'), { fields });
 }
 
 /** Switches change history for a type (administrators), recorded in the audit log with before and after. */

@@ -77,7 +77,9 @@ export type Topics = { [K in keyof ModuleTopics]: ModuleTopics[K] } & {
   /** What this user has read changed (opened, marked read or unread, their own change). */
   'reads-changed': [ReadsChanged];
   /** The access structure moved to this version (server/src/access/changes.ts). */
-  'access-changed': [version: { epoch: string; value: number }];
+  'access-changed': [version: { epoch: string; value: number; people: number }];
+  /** Users' profile fields (name, e-mail, language …) changed: the access snapshot refreshes them (access/changes.ts). */
+  'people-changed': [version: { epoch: string; value: number; people: number }];
   /** Sessions ended (sign-out, password reset or change, deactivation): their live streams close. */
   'sessions-ended': [SessionsEnded];
   /** An export wrote more of its rows (paced, and once at its start and its end). */

@@ -1,6 +1,7 @@
 import mongoose, { Types, type ClientSession, type UpdateWithAggregationPipeline } from 'mongoose';
 import { folderSubject, librarySubject } from '../access/ability';
 import { accessStructureChanged } from '../access/changes';
+import { chainLeadsBack } from '../access/structure';
 import type { Actor } from '../access/actor';
 import { entryMatches, higherLevel, plainEntries, type PlainAccessEntry, type StoredEntry } from '../access/effective-access';
 import { accessSnapshot, checkedAccessSnapshot } from '../access/snapshot';
@@ -171,13 +172,29 @@ export async function createFolder(actor: Actor, input: FolderInput) {
   await checkCardTypes(errors, input, allowedCardTypes, defaultCardType);
   errors.throwIfAny();
   if (!libraryId) throw new Error('unreachable: libraryId was validated');
-  const order = input.order ?? (await Folder.countDocuments({ libraryId, parentId }));
-  const folder = await Folder.create({ libraryId, parentId, name, order, allowedCardTypes, defaultCardType });
+  const requestedLibraryId = libraryId;
+  const folder = await mongoose.connection.transaction(async (session) => {
+    let placeIn = requestedLibraryId;
+    if (parentId) {
+      // The parent's library as this transaction reads it, with that library's tree revision moved: a
+      // move of the parent to another library at the same time moves it too, so of the two the second
+      // conflicts, is retried, and the sub-folder ends in the library its parent is in (s15 B3).
+      const parent = await Folder.findById(parentId, { libraryId: 1 }).session(session).lean();
+      if (!parent) throw notFound(actor, what(actor, 'Папка', 'Folder'));
+      placeIn = parent.libraryId;
+      await Library.updateOne({ _id: placeIn }, { $inc: { treeRevision: 1 } }, { session, timestamps: false });
+    }
+    const order = input.order ?? (await Folder.countDocuments({ libraryId: placeIn, parentId }).session(session));
+    const [created] = await Folder.create([{ libraryId: placeIn, parentId, name, order, allowedCardTypes, defaultCardType }], { session });
+    return created;
+  });
+  // After the commit: other instances load the tree as committed (see access/changes.ts).
+  await accessStructureChanged();
   await recordAudit(auditActorOf(actor), {
     kind: 'folder-created',
     targetType: 'Folder',
     targetId: String(folder._id),
-    after: { name, libraryId: String(libraryId), parentId: parentId && String(parentId) },
+    after: { name, libraryId: String(folder.libraryId), parentId: parentId && String(parentId) },
   });
   return folder.toObject() as FolderDoc;
 }
@@ -319,22 +336,11 @@ export async function moveFolder(actor: Actor, id: string, target: { parentId?: 
   return folder.toObject() as FolderDoc;
 }
 
-/**
- * Refuses to put `folderId` under `parentId` when the folder is among the parent's ancestors (it
- * would hang under itself), reading the chain as the move's transaction sees it. A chain that comes
- * round to a folder seen before (a cycle stored before moves were checked this way) is refused too:
- * it never reaches the library, and the walk must end.
- */
+/** Refuses to put `folderId` under `parentId` when that would hang it under itself (chainLeadsBack), reading the chain as the move's transaction sees it. */
 async function refuseCycle(actor: Actor, folderId: Types.ObjectId, parentId: Types.ObjectId, session: ClientSession): Promise<void> {
-  const seen = new Set<string>();
-  for (let cursor: Types.ObjectId | null = parentId; cursor;) {
-    const id = String(cursor);
-    if (id === String(folderId) || seen.has(id)) {
-      throw new AppError('BAD_USER_INPUT', message(actor.locale, 'folderCycle'), { fields: { parentId: message(actor.locale, 'folderCycle') } });
-    }
-    seen.add(id);
-    const ancestor: { parentId?: Types.ObjectId | null } | null = await Folder.findById(cursor, { parentId: 1 }).session(session).lean();
-    cursor = ancestor?.parentId ?? null;
+  const parentOf = async (at: Types.ObjectId) => (await Folder.findById(at, { parentId: 1 }).session(session).lean())?.parentId ?? null;
+  if (await chainLeadsBack(folderId, parentId, parentOf)) {
+    throw new AppError('BAD_USER_INPUT', message(actor.locale, 'folderCycle'), { fields: { parentId: message(actor.locale, 'folderCycle') } });
   }
 }
 

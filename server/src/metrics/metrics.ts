@@ -4,6 +4,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { Middleware } from 'koa';
 import type { mongo } from 'mongoose';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { accessSnapshotLoads } from '../access/snapshot';
 import { Job, type JobState } from '../jobs/model';
 
 /**
@@ -60,6 +61,15 @@ export function createMetrics(): Metrics {
     labelNames: ['command'],
     buckets: LATENCY_BUCKETS,
     registers,
+  });
+  new Counter({
+    name: 'kartoteka_access_snapshot_loads_total',
+    help: 'Loads of the whole access snapshot by this process (each access change; a profile-only change of a user loads none)',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(accessSnapshotLoads());
+    },
   });
   new Gauge({
     name: 'kartoteka_jobs',

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Types } from 'mongoose';
+import mongoose, { Types } from 'mongoose';
+import { accessStructureChanged } from '../access/changes';
 import type { Actor } from '../access/actor';
-import { checkedAccessSnapshot } from '../access/snapshot';
+import { chainLeadsBack } from '../access/structure';
 import { recordAudit, type AuditActor } from '../audit/service';
 import { AppError } from '../errors';
 import { message, type Locale } from '../i18n';
@@ -196,20 +197,31 @@ export async function updateDepartment(actor: Actor, id: string, input: Departme
   const before = { name: department.name, parentId: department.parentId ? String(department.parentId) : null, ipAllowList: [...department.ipAllowList] };
   const errors = new FieldErrors(actor.locale);
   if (input.name !== undefined) department.name = errors.text('name', input.name);
-  if (input.parentId !== undefined) {
-    const parentId = await ensureDepartmentExists(errors, 'parentId', input.parentId, actor.locale);
-    if (parentId && (String(parentId) === id || (await checkedAccessSnapshot()).departmentAncestors(String(parentId)).includes(id))) {
-      errors.add('parentId', 'departmentCycle');
-    }
-    department.parentId = parentId;
-  }
+  if (input.parentId !== undefined) department.parentId = await ensureDepartmentExists(errors, 'parentId', input.parentId, actor.locale);
   if (input.ipAllowList !== undefined) department.ipAllowList = checkAllowList(errors, 'ipAllowList', input.ipAllowList ?? []);
   errors.throwIfAny();
-  await department.save();
+  await mongoose.connection.transaction(async (session) => {
+    // Two moves that each checked the tree before the other wrote would both commit (A under B, B
+    // under A, s15): every change first moves the departments' tree revision, so of two at once the
+    // second conflicts, is retried, and reads the chain the first left.
+    await mongoose.connection
+      .db!.collection<{ _id: string; revision: number }>('meta')
+      .updateOne({ _id: DEPARTMENT_TREE_ID }, { $inc: { revision: 1 } }, { session, upsert: true });
+    const parentOf = async (at: Types.ObjectId) => (await Department.findById(at, { parentId: 1 }).session(session).lean())?.parentId ?? null;
+    if (department.parentId && (await chainLeadsBack(department._id, department.parentId, parentOf))) {
+      throw new AppError('BAD_USER_INPUT', message(actor.locale, 'invalidInput'), { fields: { parentId: message(actor.locale, 'departmentCycle') } });
+    }
+    await department.save({ session });
+  });
+  // After the commit: other instances reload the tree as committed (see access/changes.ts).
+  await accessStructureChanged();
   const after = { name: department.name, parentId: department.parentId ? String(department.parentId) : null, ipAllowList: [...department.ipAllowList] };
   await recordAudit(auditActorOf(actor), { kind: 'department-updated', targetType: 'Department', targetId: id, before, after });
   return department.toObject();
 }
+
+/** The record whose revision every change of a department moves (updateDepartment). */
+const DEPARTMENT_TREE_ID = 'department-tree';
 
 export async function deleteDepartment(actor: Actor, id: string): Promise<boolean> {
   if (!Types.ObjectId.isValid(id)) return false;

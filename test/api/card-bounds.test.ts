@@ -1,0 +1,116 @@
+import { expect } from 'chai';
+import { Types } from 'mongoose';
+import { MAX_CARD_SIZE, messages, valuesSize } from '../../card-types';
+import { Card } from '../../server/src/cards/model';
+import type { RunningServer } from '../../server/src/server';
+import { refusalFields, type ApiClient } from '../support/api-client';
+import { createCorrespondents, createFolder } from '../support/fixtures';
+import { signedIn, startTestServer } from '../support/server';
+
+const PASSWORD = 'secret-password-1';
+const CREATE_TYPE = 'mutation($d: CardTypeInput!) { createCardType(definition: $d) { key } }';
+const CREATE = 'mutation($f: ID!, $t: String!, $v: JSON!) { createCard(folderId: $f, typeKey: $t, values: $v) { id version } }';
+const UPDATE = 'mutation($id: ID!, $version: Int!, $v: JSON!) { updateCard(id: $id, version: $version, values: $v) { id version values } }';
+const MERGE = `mutation($s: CardVersionInput!, $m: [CardVersionInput!]!, $c: [MergeChoiceInput!]!) {
+  mergeCards(survivor: $s, merged: $m, choices: $c) { survivor { id values } } }`;
+const PAGE = 'query($f: ID!, $after: String) { cards(folderId: $f, first: 200, after: $after) { totalCount edges { node { id values } } pageInfo { hasNextPage endCursor } } }';
+
+const tagList = (count: number, prefix = 'метка') => Array.from({ length: count }, (_, i) => `${prefix} ${i}`);
+
+describe('what a card may hold, and a page of fat cards (s15 B2, API)', function () {
+  this.timeout(180_000);
+  let server: RunningServer;
+  let editor: ApiClient;
+  let folderId: string;
+  let notesFolder: string;
+  let admin: ApiClient;
+
+  before(async () => {
+    server = await startTestServer();
+    admin = await signedIn(server);
+    ({ folderId } = await createCorrespondents(admin, PASSWORD, [{ login: 'editor', fullName: 'Редактор', level: 'full' }]));
+    const notes = Array.from({ length: 11 }, (_, i) => ({ key: `n${i}`, kind: 'text', label: { ru: `Заметка ${i}`, en: `Note ${i}` } }));
+    const name = { key: 'name', kind: 'string', label: { ru: 'Название', en: 'Name' }, required: true };
+    await admin.data(CREATE_TYPE, {
+      d: { key: 'notes', names: { ru: 'Заметки', en: 'Notes' }, titleTemplate: '{name}', historyEnabled: false, origin: 'admin', fields: [name, ...notes] },
+    });
+    // Inside the editor's folder: its access is inherited.
+    notesFolder = await createFolder(admin, { parentId: folderId, name: 'Заметки', allowedCardTypes: ['notes'] });
+    editor = await signedIn(server, 'editor', PASSWORD);
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  const create = (values: Record<string, unknown>) => editor.request<{ createCard: { id: string; version: number } }>(CREATE, { f: folderId, t: 'counterparty', v: values });
+
+  it('refuses a card with more than 100 tags, or bigger than 200,000 characters in all, with a message at the field', async () => {
+    expect(refusalFields(await create({ name: 'ООО «Метки»', tags: tagList(101) }))).to.deep.equal({ tags: 'Не больше 100 значений' });
+    expect((await create({ name: 'ООО «Сто меток»', tags: tagList(100) })).errors).to.equal(undefined);
+
+    // Eleven notes of 20,000 characters: each within its field's limit, together past the card's.
+    const notes = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`n${i}`, 'з'.repeat(20_000)]));
+    const full = { name: 'Толстая', ...notes(11) };
+    const big = await editor.request(CREATE, { f: notesFolder, t: 'notes', v: full });
+    expect(refusalFields(big)).to.deep.equal({ n0: messages.cardTooLarge(valuesSize(full), MAX_CARD_SIZE).ru });
+    expect((await editor.request(CREATE, { f: notesFolder, t: 'notes', v: { name: 'Почти', ...notes(10), n9: 'з'.repeat(19_000) } })).errors).to.equal(undefined);
+  });
+
+  it('keeps a card over the bounds from before them editable: a save that does not make it bigger passes, one that grows it is refused at the field it grows', async () => {
+    const { id } = (await editor.data<{ createCard: { id: string } }>(CREATE, { f: notesFolder, t: 'notes', v: { name: 'Старая' } })).createCard;
+    const stored = { name: 'Старая', ...Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`n${i}`, 'з'.repeat(20_000)])) };
+    await Card.updateOne({ _id: new Types.ObjectId(id) }, { $set: { values: stored }, $inc: { version: 1 } });
+    const edited = await editor.request(UPDATE, { id, version: 2, v: { n1: 'з'.repeat(19_000) } });
+    expect(edited.errors).to.equal(undefined);
+    const grown = await editor.request(UPDATE, { id, version: 3, v: { n1: 'з'.repeat(20_000) } });
+    expect(refusalFields(grown)).to.deep.equal({ n1: messages.cardTooLarge(valuesSize(stored), MAX_CARD_SIZE).ru });
+  });
+
+  it('keeps a card with thousands of tags from before the bound readable and editable: a save that does not add tags passes', async () => {
+    const { id } = (await create({ name: 'ООО «Старая»', tags: ['опт'] })).data!.createCard;
+    // As stored before the bounds existed: 3,000 tags.
+    await Card.updateOne({ _id: new Types.ObjectId(id) }, { $set: { 'values.tags': tagList(3_000) }, $inc: { version: 1 } });
+    const page = await editor.data<{ cards: { edges: { node: { id: string; values: { tags?: string[] } } }[] } }>(PAGE, { f: folderId });
+    expect(page.cards.edges.find((edge) => edge.node.id === id)!.node.values.tags).to.have.length(3_000);
+
+    const renamed = await editor.request<{ updateCard: { version: number } }>(UPDATE, { id, version: 2, v: { name: 'ООО «Старая-2»' } });
+    expect(renamed.errors).to.equal(undefined);
+    const shrunk = await editor.request<{ updateCard: { version: number; values: { tags: string[] } } }>(UPDATE, { id, version: 3, v: { tags: tagList(2_000) } });
+    expect(shrunk.data!.updateCard.values.tags).to.have.length(2_000);
+    const grown = await editor.request(UPDATE, { id, version: 4, v: { tags: tagList(2_001) } });
+    expect(refusalFields(grown)).to.deep.equal({ tags: 'Не больше 100 значений' });
+  });
+
+  it('refuses a merge whose united tags would pass 100, at the tags field', async () => {
+    const a = (await create({ name: 'ООО «Слияние-А»', tags: tagList(60, 'а') })).data!.createCard;
+    const b = (await create({ name: 'ООО «Слияние-Б»', tags: tagList(60, 'б') })).data!.createCard;
+    const merged = await editor.request(MERGE, { s: { id: a.id, version: a.version }, m: [{ id: b.id, version: b.version }], c: [] });
+    expect(refusalFields(merged)).to.deep.equal({ tags: 'Не больше 100 значений' });
+  });
+
+  it('ends a page of fat cards early and goes on from there: every card comes once, a page of usual cards is whole', async () => {
+    const fatFolder = await createFolder(admin, { parentId: folderId, name: 'Толстые', allowedCardTypes: ['notes'] });
+    const fat = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`n${i}`, `${i}`.repeat(20_000)]));
+    const created: string[] = [];
+    for (let i = 0; i < 14; i++)
+      created.push((await editor.data<{ createCard: { id: string } }>(CREATE, { f: fatFolder, t: 'notes', v: { name: `Толстая ${i}`, ...fat } })).createCard.id);
+    type Page = { cards: { edges: { node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } };
+    const pages: number[] = [];
+    const seen: string[] = [];
+    let after: string | null = null;
+    do {
+      const page: Page = await editor.data<Page>(PAGE, { f: fatFolder, after });
+      pages.push(page.cards.edges.length);
+      seen.push(...page.cards.edges.map((edge) => edge.node.id));
+      after = page.cards.pageInfo.hasNextPage ? page.cards.pageInfo.endCursor : null;
+    } while (after);
+    // 180,000 characters a card: 11 of them pass the 2,000,000 a page carries.
+    expect(pages).to.deep.equal([11, 3]);
+    expect([...seen].sort()).to.deep.equal([...created].sort());
+
+    const usual = await editor.data<Page & { cards: { totalCount: number } }>(PAGE, { f: folderId });
+    expect(usual.cards.totalCount).to.be.greaterThan(3);
+    expect(usual.cards.edges).to.have.length(usual.cards.totalCount);
+    expect(usual.cards.pageInfo.hasNextPage).to.equal(false);
+  });
+});

@@ -344,15 +344,21 @@ export class Store {
 
   constructor(readonly storage: Storage) {
     const live = new Set<number>();
+    const counted: Collection[] = [];
     for (const entry of storage.loadCatalog()) {
       const [db, name] = splitNamespace(entry.ns);
       const indexes = (entry.indexes ?? []).map((index) => createIndex(index.id, index.spec as IndexSpec, index.multikey, index.pathsChecked === true));
       const prefix = u32(entry.id);
-      const count = storage.docs.getKeysCount({ start: prefix, end: prefixEnd(prefix) });
-      this.collections.set(entry.ns, new Collection(db, name, entry.id, new UUID(entry.uuid), entry.options, indexes, count, entry.keyFormat ?? 1));
+      // Counting a collection's records read all its keys (160 s of CPU for the 1M installation, cold): counted once, for collections saved before counts were kept.
+      const stored = storage.storedCount(entry.id);
+      const count = stored ?? storage.docs.getKeysCount({ start: prefix, end: prefixEnd(prefix) });
+      const collection = new Collection(db, name, entry.id, new UUID(entry.uuid), entry.options, indexes, count, entry.keyFormat ?? 1);
+      this.collections.set(entry.ns, collection);
+      if (stored === undefined) counted.push(collection);
       live.add(entry.id);
       for (const index of indexes) live.add(index.id);
     }
+    if (counted.length > 0) storage.env.transactionSync(() => counted.forEach((collection) => storage.saveCount(collection.id, collection.count)));
     // Ids are never reused: entries under an id the catalog does not know are left-overs.
     for (const db of [storage.docs, storage.index]) {
       for (const prefix of storage.prefixes(db)) if (!live.has(prefix.readUInt32BE(0))) this.unreclaimed.push({ db, prefix });
@@ -486,6 +492,8 @@ export class Store {
         try {
           const value = work();
           for (const collection of this.catalogChanged) if (this.collections.get(collection.ns) === collection) this.storage.saveCatalogEntry(collection.entry());
+          for (const [collection, before] of this.countsBefore)
+            if (this.collections.get(collection.ns) === collection) this.storage.addToCount(collection.id, collection.count - before);
           seqAtEnd = this.seq;
           return value;
         } catch (error) {
@@ -539,6 +547,7 @@ export class Store {
     const collection = new Collection(db, name, this.storage.nextId(), new UUID(), options, [], 0);
     this.collections.set(collection.ns, collection);
     this.storage.saveCatalogEntry(collection.entry());
+    this.storage.saveCount(collection.id, 0);
     return collection;
   }
 
@@ -552,6 +561,7 @@ export class Store {
   private dropSync(collection: Collection): Dropped[] {
     if (this.collections.get(collection.ns) !== collection) return [];
     this.storage.removeCatalogEntry(collection.ns);
+    this.storage.removeCount(collection.id);
     this.collections.delete(collection.ns);
     return [
       { db: this.storage.docs, prefix: collection.prefix },
@@ -918,6 +928,10 @@ export class Store {
     for (const { db, key, value } of plan.ops) committed = value ? db.put(key, value) : db.remove(key);
     for (const collection of new Set(plan.records.filter((record) => record.multikey.length > 0).map((record) => record.collection)))
       committed = this.storage.saveCatalogEntryLater(collection.entry());
+    // The stored counts change in the same LMDB transaction (its callbacks run after its writes).
+    const counted = [...countsBefore].filter(([collection, before]) => collection.count !== before);
+    if (counted.length > 0)
+      committed = Promise.all([committed, this.storage.env.transaction(() => counted.forEach(([collection, before]) => this.storage.addToCount(collection.id, collection.count - before)))]);
     try {
       await committed;
     } catch (error) {

@@ -188,7 +188,7 @@ export class CommandProcessor {
    * transaction that meets a record locked by an open one runs again once that transaction ends
    * (as MongoDB makes it wait), so the reply may be a promise.
    */
-  execute(body: Doc, connectionId: number): Doc | Promise<Doc> {
+  execute(body: Doc, connectionId: number, arrivedAt = Date.now()): Doc | Promise<Doc> {
     const name = Object.keys(body)[0] ?? '';
     if (this.debug) process.stderr.write(`[kartoteka-memory] ${name} ${JSON.stringify(body[name])}\n`);
     let txn: Transaction | undefined;
@@ -203,22 +203,22 @@ export class CommandProcessor {
       if (retried) return retried;
       const snapshot = txn ? undefined : this.snapshotFor(body);
       const view = txn ? txn.view : { store: this.store, snapshot: snapshot?.txn };
-      let result = withTimeLimit(body.maxTimeMS, () => handler({ name, body, db, txn, view, connectionId }));
+      let result = withTimeLimit(body.maxTimeMS, () => handler({ name, body, db, txn, view, connectionId }), arrivedAt);
       if (!txn) this.rememberRetryable(name, body, result);
       if (snapshot && !(result instanceof Promise)) result = withAtClusterTime(result, snapshot.at);
       if (!(result instanceof Promise)) return this.withClusterTime(result);
       const statementTxn = txn;
       return result.then(
         (reply) => this.withClusterTime(reply),
-        (error: unknown) => this.failed(error, statementTxn, name, body, connectionId),
+        (error: unknown) => this.failed(error, statementTxn, name, body, connectionId, arrivedAt),
       );
     } catch (error) {
-      return this.failed(error, txn, name, body, connectionId);
+      return this.failed(error, txn, name, body, connectionId, arrivedAt);
     }
   }
 
-  private failed(error: unknown, txn: Transaction | undefined, name: string, body: Doc, connectionId: number): Doc | Promise<Doc> {
-    if (error instanceof LockWait) return error.holder.finished.then(() => this.execute(body, connectionId));
+  private failed(error: unknown, txn: Transaction | undefined, name: string, body: Doc, connectionId: number, arrivedAt: number): Doc | Promise<Doc> {
+    if (error instanceof LockWait) return error.holder.finished.then(() => this.execute(body, connectionId, arrivedAt));
     // A failed statement aborts its transaction, as in MongoDB.
     if (txn && name !== 'commitTransaction') txn.abort();
     return this.withClusterTime(asCommandError(error).toReply());

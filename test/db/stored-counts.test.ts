@@ -45,7 +45,13 @@ describe('db: record counts kept with the records, not counted at start', functi
       await session.abortTransaction();
       await session.endSession();
       // The first two go in, the third clashes with the second's INN: 2 of 3.
-      const failed = await cards.insertMany([{ _id: 30, inn: '1' }, { _id: 31, inn: '2' }, { _id: 32, inn: '2' }]).catch((error: unknown) => error);
+      const failed = await cards
+        .insertMany([
+          { _id: 30, inn: '1' },
+          { _id: 31, inn: '2' },
+          { _id: 32, inn: '2' },
+        ])
+        .catch((error: unknown) => error);
       expect(failed).to.be.instanceOf(MongoServerError);
       const dropped = db.collection('dropped');
       await dropped.insertMany([{ a: 1 }, { a: 2 }]);

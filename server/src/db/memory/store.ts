@@ -709,9 +709,7 @@ export class Store {
     for (;;) {
       const generation = view.generation;
       const from = after ?? (reverse ? end : start);
-      const options = reverse
-        ? { start: from, end: start, reverse: true, inclusiveEnd: true, exclusiveStart: true }
-        : { start: from, end, exclusiveStart: after !== null };
+      const options = reverse ? { start: from, end: start, reverse: true, inclusiveEnd: true, exclusiveStart: true } : { start: from, end, exclusiveStart: after !== null };
       const read: { key: Buffer; value: Buffer }[] = [];
       let seen = 0;
       for (const { key, value } of db.getRange({ ...options, offset: after ? 0 : offset, limit: chunk, transaction: view.snapshot })) {
@@ -931,7 +929,10 @@ export class Store {
     // The stored counts change in the same LMDB transaction (its callbacks run after its writes).
     const counted = [...countsBefore].filter(([collection, before]) => collection.count !== before);
     if (counted.length > 0)
-      committed = Promise.all([committed, this.storage.env.transaction(() => counted.forEach(([collection, before]) => this.storage.addToCount(collection.id, collection.count - before)))]);
+      committed = Promise.all([
+        committed,
+        this.storage.env.transaction(() => counted.forEach(([collection, before]) => this.storage.addToCount(collection.id, collection.count - before))),
+      ]);
     try {
       await committed;
     } catch (error) {

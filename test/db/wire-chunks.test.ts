@@ -1,40 +1,8 @@
 import net from 'node:net';
 import { expect } from 'chai';
-import { deserialize, serialize } from 'bson';
+import { serialize } from 'bson';
 import { testMongoUri } from '../support/mongo';
-
-const OP_MSG = 2013;
-
-/** An OP_MSG with one body section: `command` run against `admin`. */
-function opMsg(requestId: number, command: Record<string, unknown>): Buffer {
-  const body = serialize({ ...command, $db: 'admin' });
-  const header = Buffer.alloc(21);
-  header.writeInt32LE(21 + body.length, 0);
-  header.writeInt32LE(requestId, 4);
-  header.writeInt32LE(0, 8);
-  header.writeInt32LE(OP_MSG, 12);
-  header.writeUInt32LE(0, 16);
-  header[20] = 0;
-  return Buffer.concat([header, body]);
-}
-
-/** The replies read from `socket` until `count` have arrived: which request each answers, and its body. */
-function replies(socket: net.Socket, count: number): Promise<{ responseTo: number; body: Record<string, unknown> }[]> {
-  return new Promise((resolve, reject) => {
-    let buffered = Buffer.alloc(0);
-    const got: { responseTo: number; body: Record<string, unknown> }[] = [];
-    socket.on('error', reject);
-    socket.on('data', (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      while (buffered.length >= 4 && buffered.length >= buffered.readInt32LE(0)) {
-        const length = buffered.readInt32LE(0);
-        got.push({ responseTo: buffered.readInt32LE(8), body: deserialize(buffered.subarray(21, length)) });
-        buffered = buffered.subarray(length);
-      }
-      if (got.length >= count) resolve(got);
-    });
-  });
-}
+import { OP_MSG, opMsg, replies } from '../support/wire';
 
 describe('db conformance: messages however the bytes arrive', function () {
   let socket: net.Socket;

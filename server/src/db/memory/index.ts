@@ -85,11 +85,11 @@ export async function startMemoryServer(options: MemoryServerOptions = {}): Prom
    * thrown: one client's request never stops the server. The next request of the connection waits
    * until this reply has left (a client that sends without reading holds only its own requests).
    */
-  async function handle(socket: net.Socket, message: IncomingMessage, connectionId: number): Promise<void> {
+  async function handle(socket: net.Socket, message: IncomingMessage, connectionId: number, arrivedAt: number): Promise<void> {
     if (isAwaitableHello(message.command)) return streamHello(socket, message, connectionId);
     let reply: Record<string, unknown>;
     try {
-      const result = processor.execute(message.command, connectionId);
+      const result = processor.execute(message.command, connectionId, arrivedAt);
       reply = result instanceof Promise ? await result : result;
     } catch (error) {
       reply = asCommandError(error).toReply();
@@ -154,11 +154,12 @@ export async function startMemoryServer(options: MemoryServerOptions = {}): Prom
       try {
         for (let length = completeMessageLength(pending); length > 0; length = completeMessageLength(pending)) {
           const message = parseMessage(pending.subarray(0, length));
+          const arrivedAt = Date.now();
           pending = pending.subarray(length);
           queued++;
           if (queued >= MAX_QUEUED) socket.pause();
           chain = chain.then(async () => {
-            await handle(socket, message, connectionId);
+            await handle(socket, message, connectionId, arrivedAt);
             if (--queued < MAX_QUEUED) socket.resume();
           });
         }

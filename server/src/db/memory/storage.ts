@@ -18,6 +18,8 @@ import { PROMOTED_READ } from './typed-numbers';
 export type { ReadTxn };
 
 const TEMP_PREFIX = 'kartoteka-memory-';
+/** Catalog keys that begin with NUL are the storage's own (the next id, record counts), not collections. */
+const countKey = (id: number) => `\u0000count:${id}`;
 const OWNER_FILE = 'owner.pid';
 
 export interface CatalogEntry {
@@ -145,6 +147,30 @@ export class Storage {
       entries.push(deserialize(value, PROMOTED_READ) as unknown as CatalogEntry);
     }
     return entries;
+  }
+
+  /**
+   * The record count stored for collection `id` (kept in the same LMDB transaction as every write
+   * of its records), or undefined for a collection saved by a version that did not keep it.
+   */
+  storedCount(id: number): number | undefined {
+    return this.catalog.get(countKey(id))?.readDoubleBE(0);
+  }
+
+  /** Inside a write: stores the record count of collection `id`. */
+  saveCount(id: number, count: number): void {
+    const bytes = Buffer.allocUnsafe(8);
+    bytes.writeDoubleBE(count, 0);
+    this.catalog.putSync(countKey(id), bytes);
+  }
+
+  /** Inside a write: adds `delta` to the stored record count of collection `id`. */
+  addToCount(id: number, delta: number): void {
+    this.saveCount(id, (this.storedCount(id) ?? 0) + delta);
+  }
+
+  removeCount(id: number): void {
+    this.catalog.removeSync(countKey(id));
   }
 
   saveCatalogEntry(entry: CatalogEntry): void {

@@ -17,6 +17,10 @@ export const ID_INDEX_SPEC: IndexSpec = { v: 2, key: { _id: 1 }, name: '_id_' };
 const BUILD_BATCH = 2000;
 /** Entries of dropped collections and indexes deleted per write transaction (tens of milliseconds). */
 const RECLAIM_BATCH = 2000;
+/** Entries a scan copies out of LMDB at first (a folder page and the next card), and at most at once (index entries; records). */
+const FIRST_CHUNK = 64;
+const LAST_CHUNK = 4096;
+const LAST_RECORD_CHUNK = 512;
 
 /**
  * How long a transaction's statements, or its commit working out its writes, run before other
@@ -213,6 +217,8 @@ export interface ReadView {
   store: Store;
   snapshot?: ReadTxn;
   txn?: Transaction;
+  /** A cursor's view: counts the snapshots its batches were read in (`scanRange` reads on in the new one). */
+  generation?: number;
 }
 
 export class Transaction {
@@ -338,15 +344,21 @@ export class Store {
 
   constructor(readonly storage: Storage) {
     const live = new Set<number>();
+    const counted: Collection[] = [];
     for (const entry of storage.loadCatalog()) {
       const [db, name] = splitNamespace(entry.ns);
       const indexes = (entry.indexes ?? []).map((index) => createIndex(index.id, index.spec as IndexSpec, index.multikey, index.pathsChecked === true));
       const prefix = u32(entry.id);
-      const count = storage.docs.getKeysCount({ start: prefix, end: prefixEnd(prefix) });
-      this.collections.set(entry.ns, new Collection(db, name, entry.id, new UUID(entry.uuid), entry.options, indexes, count, entry.keyFormat ?? 1));
+      // Counting a collection's records read all its keys (160 s of CPU for the 1M installation, cold): counted once, for collections saved before counts were kept.
+      const stored = storage.storedCount(entry.id);
+      const count = stored ?? storage.docs.getKeysCount({ start: prefix, end: prefixEnd(prefix) });
+      const collection = new Collection(db, name, entry.id, new UUID(entry.uuid), entry.options, indexes, count, entry.keyFormat ?? 1);
+      this.collections.set(entry.ns, collection);
+      if (stored === undefined) counted.push(collection);
       live.add(entry.id);
       for (const index of indexes) live.add(index.id);
     }
+    if (counted.length > 0) storage.env.transactionSync(() => counted.forEach((collection) => storage.saveCount(collection.id, collection.count)));
     // Ids are never reused: entries under an id the catalog does not know are left-overs.
     for (const db of [storage.docs, storage.index]) {
       for (const prefix of storage.prefixes(db)) if (!live.has(prefix.readUInt32BE(0))) this.unreclaimed.push({ db, prefix });
@@ -480,6 +492,8 @@ export class Store {
         try {
           const value = work();
           for (const collection of this.catalogChanged) if (this.collections.get(collection.ns) === collection) this.storage.saveCatalogEntry(collection.entry());
+          for (const [collection, before] of this.countsBefore)
+            if (this.collections.get(collection.ns) === collection) this.storage.addToCount(collection.id, collection.count - before);
           seqAtEnd = this.seq;
           return value;
         } catch (error) {
@@ -533,6 +547,7 @@ export class Store {
     const collection = new Collection(db, name, this.storage.nextId(), new UUID(), options, [], 0);
     this.collections.set(collection.ns, collection);
     this.storage.saveCatalogEntry(collection.entry());
+    this.storage.saveCount(collection.id, 0);
     return collection;
   }
 
@@ -546,6 +561,7 @@ export class Store {
   private dropSync(collection: Collection): Dropped[] {
     if (this.collections.get(collection.ns) !== collection) return [];
     this.storage.removeCatalogEntry(collection.ns);
+    this.storage.removeCount(collection.id);
     this.collections.delete(collection.ns);
     return [
       { db: this.storage.docs, prefix: collection.prefix },
@@ -674,14 +690,42 @@ export class Store {
     return bytes ? decodeDocument(Buffer.from(bytes)) : undefined;
   }
 
-  /** Index entries in [start, end), forward or backward, as `view` sees committed state. */
+  /** Index entries in [start, end), forward or backward, as `view` sees committed state (read in chunks: `scanRange`). */
   *scanCommitted(start: Buffer, end: Buffer, reverse: boolean, view: ReadView, offset = 0): Generator<Entry> {
-    const options = reverse
-      ? { start: end, end: start, reverse: true, inclusiveEnd: true, exclusiveStart: true, offset, transaction: view.snapshot }
-      : { start, end, offset, transaction: view.snapshot };
-    for (const { key, value } of this.storage.index.getRange(options)) {
-      if (reverse && Buffer.compare(key, end) >= 0) continue;
-      yield { key: Buffer.from(key), idKey: Buffer.from(value) };
+    for (const { key, value } of this.scanRange(this.storage.index, start, end, reverse, view, offset)) yield { key, idKey: value };
+  }
+
+  /**
+   * The entries of `db` in [start, end), forward or backward, as `view` sees committed state, copied
+   * out of LMDB a chunk at a time: each chunk's LMDB iterator ends before its entries are given out,
+   * so a scan suspended between them (a cursor waiting for its next getMore) holds no read snapshot
+   * of its own. When the view moves to a new snapshot meanwhile (a cursor's getMore reads the
+   * latest state), the rest of the chunk is read again after the last key given out. Chunks grow from
+   * `FIRST_CHUNK` (a page's worth) so that long scans open few iterators.
+   */
+  *scanRange(db: Database<Buffer, Buffer>, start: Buffer, end: Buffer, reverse: boolean, view: ReadView, offset = 0): Generator<{ key: Buffer; value: Buffer }> {
+    let after: Buffer | null = null;
+    let chunk = FIRST_CHUNK;
+    for (;;) {
+      const generation = view.generation;
+      const from = after ?? (reverse ? end : start);
+      const options = reverse ? { start: from, end: start, reverse: true, inclusiveEnd: true, exclusiveStart: true } : { start: from, end, exclusiveStart: after !== null };
+      const read: { key: Buffer; value: Buffer }[] = [];
+      let seen = 0;
+      for (const { key, value } of db.getRange({ ...options, offset: after ? 0 : offset, limit: chunk, transaction: view.snapshot })) {
+        seen++;
+        if (reverse && Buffer.compare(key, end) >= 0) continue;
+        read.push({ key: Buffer.from(key), value: Buffer.from(value) });
+      }
+      let given = 0;
+      for (const entry of read) {
+        if (view.generation !== generation) break;
+        yield entry;
+        after = entry.key;
+        given++;
+      }
+      if (given === read.length && seen < chunk) return;
+      chunk = Math.min(chunk * 8, db === this.storage.docs ? LAST_RECORD_CHUNK : LAST_CHUNK);
     }
   }
 
@@ -882,6 +926,13 @@ export class Store {
     for (const { db, key, value } of plan.ops) committed = value ? db.put(key, value) : db.remove(key);
     for (const collection of new Set(plan.records.filter((record) => record.multikey.length > 0).map((record) => record.collection)))
       committed = this.storage.saveCatalogEntryLater(collection.entry());
+    // The stored counts change in the same LMDB transaction (its callbacks run after its writes).
+    const counted = [...countsBefore].filter(([collection, before]) => collection.count !== before);
+    if (counted.length > 0)
+      committed = Promise.all([
+        committed,
+        this.storage.env.transaction(() => counted.forEach(([collection, before]) => this.storage.addToCount(collection.id, collection.count - before))),
+      ]);
     try {
       await committed;
     } catch (error) {

@@ -719,6 +719,21 @@ describe('import and export (API)', function () {
     expect(fileReads.map((command) => command.collection)).to.deep.equal(['transfer.files', 'transfer.files', 'transfer.chunks']);
   });
 
+  it('shows each column’s first non-empty values as its examples: a column empty in its first rows still shows some (s15 R1)', async () => {
+    const lines = ['Наименование;ИНН;Телефон;Примечания'];
+    for (let n = 1; n <= 40; n += 1) lines.push(`ООО «Только имя ${n}»;;;`);
+    lines.push('ООО «Берёза»;7707083893;+7 495 123-45-67;', 'ООО «Ель»;;+7 495 765-43-21;');
+    const uploaded = await upload(server, tanya, 'редкие-столбцы.csv', Buffer.from(lines.join('\r\n'), 'utf8'));
+    expect(uploaded.status, JSON.stringify(uploaded.body)).to.equal(201);
+    const { importInspection } = await tanya.data<{ importInspection: Inspection }>(INSPECT, { input: { uploadId: uploaded.body.id, folderId, typeKey: 'counterparty' } });
+    expect(importInspection.columns.map((column) => [column.name, column.samples])).to.deep.equal([
+      ['Наименование', ['ООО «Только имя 1»', 'ООО «Только имя 2»', 'ООО «Только имя 3»', 'ООО «Только имя 4»', 'ООО «Только имя 5»']],
+      ['ИНН', ['7707083893']],
+      ['Телефон', ['+7 495 123-45-67', '+7 495 765-43-21']],
+      ['Примечания', []],
+    ]);
+  });
+
   it('reads an .xlsx hyperlink cell as a user clicks it: a site takes the link’s target, an e-mail the address of its mailto:, a text its shown text; the report writes a refused row’s link back (s13 user U1)', async () => {
     const linked = await createFolder(admin, { libraryId, name: 'Клиенты со ссылками', allowedCardTypes: ['counterparty'] });
     await setFolderAccess(admin, linked, [{ principalId: userIds.tanya, level: 'full' }]);

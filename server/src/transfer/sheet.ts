@@ -1056,7 +1056,7 @@ export function readRows(file: SheetFile, options: ReadOptions): AsyncGenerator<
 
 // ---------- the header ----------
 
-const HEADER_SEARCH_ROWS = 20;
+export const HEADER_SEARCH_ROWS = 20;
 
 const filled = (row: SheetRow) => row.cells.filter((cell) => cell !== null).length;
 

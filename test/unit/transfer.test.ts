@@ -178,7 +178,7 @@ describe('import: reading files', () => {
     }
     expect(rows.length).to.equal(20_002);
     expect(rows[0]).to.deep.equal({ row: 1, cells: ['Наименование', 'Примечания'] });
-    expect(rows[1]).to.deep.equal({ row: 100_002, cells: ['ООО «Короткая»'] });
+    expect(rows[1]).to.deep.equal({ row: 100_002, cells: ['ООО «Короткая»', null] });
     expect(rows.at(-1)).to.deep.equal({ row: 120_002, cells: ['ООО «Последняя»', 'x'] });
     // About 400,000 characters, given to the parser a few thousand at a time.
     expect(turns).to.be.above(50);
@@ -216,6 +216,19 @@ describe('import: reading files', () => {
     expect((refusal as SheetRefusal).text.ru).to.equal(
       `В листе больше ${most} ссылок (Excel пишет не больше ${excel} на лист): файл повреждён или собран не в Excel — разделите его на несколько`,
     );
+  });
+
+  it('reads a row shorter than the header as the header’s cells, the missing ones empty, and a longer one whole; a title line above keeps its one cell', async () => {
+    const text = `Клиенты\nНаименование;Примечания;ИНН\nООО «Первая»;\nООО «Вторая»;заметка;7707083893;лишнее\nООО «Третья»\n`;
+    const rows: SheetRow[] = [];
+    for await (const row of readRows(inMemory(Buffer.from(text)), { format: 'csv', delimiter: ';' })) rows.push(row);
+    expect(rows.map((row) => row.cells)).to.deep.equal([
+      ['Клиенты'],
+      ['Наименование', 'Примечания', 'ИНН'],
+      ['ООО «Первая»', null, null],
+      ['ООО «Вторая»', 'заметка', '7707083893', 'лишнее'],
+      ['ООО «Третья»', null, null, null],
+    ]);
   });
 
   it('reads rows of only spaces and separators as the blank lines they are, the rows after them numbered as before — but not such a line inside a quoted cell (s14 re-attack A4)', async () => {

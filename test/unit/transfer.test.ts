@@ -49,6 +49,10 @@ describe('import: cells through their field kinds', () => {
   it('reads decimals with a comma, spaces and a currency; integers and ratings from numbers; flags from Да/Нет', () => {
     expect(cell({ key: 'm', kind: 'money' }, '1 234,50 ₽')).to.equal('1234.50');
     expect(cell({ key: 'm', kind: 'money' }, 99.9)).to.equal('99.90');
+    // A formula's result as Excel stores it and shows it («1 475,14 ₽»: s16 user U1); a third decimal typed as text is still one.
+    expect(cell({ key: 'm', kind: 'money' }, 1475.1399999999999)).to.equal('1475.14');
+    expect(cell({ key: 'd', kind: 'decimal', scale: 2 } as never, 0.1 + 0.2)).to.equal('0.30');
+    expect(cell({ key: 'm', kind: 'money' }, '1 475,149 ₽')).to.equal('error: At most 2 decimal places');
     expect(cell({ key: 'n', kind: 'integer' }, 42)).to.equal(42);
     expect(cell({ key: 'r', kind: 'rating' }, '★★★☆☆')).to.equal(3);
     expect(cell({ key: 'b', kind: 'boolean' }, 'Да')).to.equal(true);

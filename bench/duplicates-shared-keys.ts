@@ -36,7 +36,8 @@ const BATCH_ROWS = 500;
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 
 /** Shared number `n` in the stored form, far from the generator's own. */
-const sharedPhone = (n: number) => `+7 499 ${String(900 + Math.floor(n / 10_000)).padStart(3, '0')} ${String(Math.floor(n / 100) % 100).padStart(2, '0')} ${String(n % 100).padStart(2, '0')}`;
+const sharedPhone = (n: number) =>
+  `+7 499 ${String(900 + Math.floor(n / 10_000)).padStart(3, '0')} ${String(Math.floor(n / 100) % 100).padStart(2, '0')} ${String(n % 100).padStart(2, '0')}`;
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'kartoteka-bench-shared-keys-'));
 const config = loadConfig({ ...process.env, DATA_DIR: path.join(dir, 'data'), ADMIN_PASSWORD: 'bench-admin-password', LOG_LEVEL: 'warn' });

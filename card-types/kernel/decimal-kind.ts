@@ -42,8 +42,7 @@ export function decimalKind({ key, labels, order, defaultScale, sample }: { key:
     // Sums in files often carry their currency: «1 234,50 ₽», «1234.5 руб.». A number cell is taken as
     // Excel shows it, to its 15 significant digits: a formula's result is stored as the nearest double
     // (1475.1399999999999 for «1 475,14 ₽»), whose 17 digits were refused as too many decimals (s16 user U1).
-    fromCell: (cell) =>
-      typeof cell === 'string' ? cell.replace(/\s*(₽|руб\.?|р\.|rub|\$|€)\s*/gi, '') : typeof cell === 'number' ? Number(cell.toPrecision(EXCEL_DIGITS)) : cell,
+    fromCell: (cell) => (typeof cell === 'string' ? cell.replace(/\s*(₽|руб\.?|р\.|rub|\$|€)\s*/gi, '') : typeof cell === 'number' ? Number(cell.toPrecision(EXCEL_DIGITS)) : cell),
     toCell: (value, field) => {
       const places = field.scale ?? defaultScale ?? fractionDigits(new Big(String(value)));
       return { value: Number(value), numberFormat: places > 0 ? `#,##0.${'0'.repeat(places)}` : '#,##0' };

@@ -60,7 +60,12 @@ describe('export of a search beyond the cards a search looks at (API)', function
 
     const csv = await post(natasha, { search: 'Заводская', format: 'csv' });
     expect(csv.status, csv.body.toString()).to.equal(200);
-    const rows = csv.body.toString('utf8').replace(/^\uFEFF/, '').split('\r\n').filter(Boolean).slice(1);
+    const rows = csv.body
+      .toString('utf8')
+      .replace(/^\uFEFF/, '')
+      .split('\r\n')
+      .filter(Boolean)
+      .slice(1);
     expect(rows).to.have.length(5100);
     expect(new Set(rows).size).to.equal(5100);
     expect(rows.every((row) => row.includes('ул. Заводская'))).to.equal(true);

@@ -59,8 +59,7 @@ describe('an import’s finishing phase (API)', function () {
       'mutation($input: ImportSettingsInput!, $mapping: ImportMappingInput!) { startImport(input: $input, mapping: $mapping, dryRun: false) { id } }',
       { input, mapping: { columns: ['name', 'inn'], onMatch: 'skip' } },
     );
-    const job = async () =>
-      (await tanya.data<{ job: Job }>('query($id: ID!) { job(id: $id) { state progress { done total secondsLeft note } } }', { id: startImport.id })).job;
+    const job = async () => (await tanya.data<{ job: Job }>('query($id: ID!) { job(id: $id) { state progress { done total secondsLeft note } } }', { id: startImport.id })).job;
     await arrived;
     let finishing: Job | null = null;
     await waitFor(async () => (finishing = await job()).progress.note !== '', 'the finishing phase told');

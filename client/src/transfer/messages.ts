@@ -82,8 +82,7 @@ export const ru = {
     exportFoundCountedCsv: 'Найденное ({count}) — CSV (для Excel)',
     exportAllMatchesXlsx: 'Все совпадения (не менее {count}) — Excel (.xlsx)',
     exportAllMatchesCsv: 'Все совпадения (не менее {count}) — CSV (для Excel)',
-    exportAllMatchesHint:
-      'Найдено не менее {count}: в файл попадут все совпадения из папок, где у вас есть право «Экспорт», — сколько их, покажет выгрузка.',
+    exportAllMatchesHint: 'Найдено не менее {count}: в файл попадут все совпадения из папок, где у вас есть право «Экспорт», — сколько их, покажет выгрузка.',
     exportSelectedXlsx: 'Выбранные ({count}) — Excel (.xlsx)',
     exportSelectedCsv: 'Выбранные ({count}) — CSV (для Excel)',
     selectCard: 'Выбрать «{title}» для экспорта',

@@ -128,7 +128,12 @@ export async function keyHolders<T extends Pick<DuplicateKeyDoc, 'keys'>>(
   const many = manyHeld.get(typeKey) ?? new Set<string>();
   const read = wanted.filter((key) => !many.has(key));
   const counted = (key: string) => DuplicateKey.countDocuments({ keys: key, typeKey }, { session }).limit(upTo);
-  const docs = read.length === 0 ? [] : await DuplicateKey.find({ keys: { $in: read }, typeKey }, projection, { session }).limit(upTo * read.length).lean<T[]>();
+  const docs =
+    read.length === 0
+      ? []
+      : await DuplicateKey.find({ keys: { $in: read }, typeKey }, projection, { session })
+          .limit(upTo * read.length)
+          .lean<T[]>();
   const readKeys = new Set(read);
   for (const doc of docs) for (const key of doc.keys) if (readKeys.has(key)) counts.set(key, Math.min(upTo, counts.get(key)! + 1));
   const complete = read.length === 0 || docs.length < upTo * read.length;

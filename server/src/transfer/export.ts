@@ -378,7 +378,11 @@ async function everyMatch(actor: Actor, query: { filter: Record<string, unknown>
   let found = 0;
   let allowed = 0;
   const typeKeys = new Set<string>();
-  const located = Card.find(query.filter, { folderId: 1, libraryId: 1, typeKey: 1, inTrash: 1 }).hint(query.hint).lean<CardDoc[]>().batchSize(BATCH * 10).cursor();
+  const located = Card.find(query.filter, { folderId: 1, libraryId: 1, typeKey: 1, inTrash: 1 })
+    .hint(query.hint)
+    .lean<CardDoc[]>()
+    .batchSize(BATCH * 10)
+    .cursor();
   for await (const card of located as AsyncIterable<CardDoc>) {
     if (!actor.ability.can('read', cardSubject(card))) continue;
     found += 1;

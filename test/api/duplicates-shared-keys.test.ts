@@ -2,11 +2,8 @@ import { expect } from 'chai';
 import mongoose from 'mongoose';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
-import { createCorrespondents } from '../support/fixtures';
-import { importCsv } from '../support/import';
-import { signedIn, startTestServer } from '../support/server';
+import { importCsv, serverWithImporter } from '../support/import';
 
-const PASSWORD = 'secret-password-1';
 const GROUPS = '{ duplicateGroups(typeKey: "counterparty", first: 50) { edges { node { cards { title } } } } }';
 
 /** Key documents the database sends back while `work` runs (the finds' and their cursors' batches). */
@@ -40,10 +37,7 @@ describe('duplicates of imported rows sharing a phone with hundreds of cards (AP
   let folderId: string;
 
   before(async () => {
-    server = await startTestServer();
-    const admin = await signedIn(server);
-    ({ folderId } = await createCorrespondents(admin, PASSWORD, [{ login: 'tgoncharenko', fullName: 'Татьяна Гончаренко', level: 'full' }]));
-    tanya = await signedIn(server, 'tgoncharenko', PASSWORD);
+    ({ server, importer: tanya, folderId } = await serverWithImporter());
   });
   after(async () => {
     await server?.stop();

@@ -2,11 +2,8 @@ import { expect } from 'chai';
 import { registerCardHooks } from '../../server/src/cards/lifecycle';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
-import { createCorrespondents } from '../support/fixtures';
-import { signedIn, startTestServer } from '../support/server';
+import { serverWithImporter, startCsvImport } from '../support/import';
 import { waitFor } from '../support/wait';
-
-const PASSWORD = 'secret-password-1';
 
 /** Holds the after-commit work of the next batch stored in a folder (its duplicates, colleagues' unread marks), as a slow one under load is. */
 let held: { folderId: string; reached: () => void; released: Promise<void> } | null = null;
@@ -34,10 +31,7 @@ describe('an import’s finishing phase (API)', function () {
   let folderId: string;
 
   before(async () => {
-    server = await startTestServer();
-    const admin = await signedIn(server);
-    ({ folderId } = await createCorrespondents(admin, PASSWORD, [{ login: 'tgoncharenko', fullName: 'Татьяна Гончаренко', level: 'full' }]));
-    tanya = await signedIn(server, 'tgoncharenko', PASSWORD);
+    ({ server, importer: tanya, folderId } = await serverWithImporter());
   });
   after(async () => {
     await server?.stop();
@@ -49,17 +43,8 @@ describe('an import’s finishing phase (API)', function () {
     const arrived = new Promise<void>((resolve) => (reached = resolve));
     held = { folderId, reached, released: new Promise<void>((resolve) => (release = resolve)) };
     const csv = ['Наименование;ИНН', 'ООО «Берёза»;7707083893', 'ООО «Ель»;500100732259', 'ООО «Сосна»;'].join('\r\n');
-    const uploaded = await fetch(`${server.url}/transfer/uploads?name=${encodeURIComponent('клиенты.csv')}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/octet-stream', cookie: tanya.cookieHeader() },
-      body: new Uint8Array(Buffer.from(csv)),
-    });
-    const input = { uploadId: ((await uploaded.json()) as { id: string }).id, folderId, typeKey: 'counterparty' };
-    const { startImport } = await tanya.data<{ startImport: { id: string } }>(
-      'mutation($input: ImportSettingsInput!, $mapping: ImportMappingInput!) { startImport(input: $input, mapping: $mapping, dryRun: false) { id } }',
-      { input, mapping: { columns: ['name', 'inn'], onMatch: 'skip' } },
-    );
-    const job = async () => (await tanya.data<{ job: Job }>('query($id: ID!) { job(id: $id) { state progress { done total secondsLeft note } } }', { id: startImport.id })).job;
+    const id = await startCsvImport(server, tanya, { folderId, typeKey: 'counterparty', csv, columns: ['name', 'inn'] });
+    const job = async () => (await tanya.data<{ job: Job }>('query($id: ID!) { job(id: $id) { state progress { done total secondsLeft note } } }', { id })).job;
     await arrived;
     let finishing: Job | null = null;
     await waitFor(async () => (finishing = await job()).progress.note !== '', 'the finishing phase told');

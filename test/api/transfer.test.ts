@@ -604,6 +604,25 @@ describe('import and export (API)', function () {
     expect((await download(server, natasha, `/transfer/imports/${second.id}/refused.xlsx`)).status).to.equal(404);
   });
 
+  it('writes a refused row’s date cells into the report as dates, so the report fixed in Excel imports back (s16 user U3)', async () => {
+    const dated = await createFolder(admin, { libraryId, name: 'Отчёт с датами', allowedCardTypes: ['contract'] });
+    await setFolderAccess(admin, dated, [{ principalId: userIds.tanya, level: 'full' }]);
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet('Договоры');
+    sheet.addRow(['Номер', 'Дата', 'Контрагент']);
+    sheet.addRow(['', new Date(Date.UTC(2017, 5, 18)), 'ООО «Нет такого»']);
+    sheet.getCell('B2').numFmt = 'dd.mm.yyyy';
+    const content = Buffer.from(await workbook.xlsx.writeBuffer());
+    const { job } = await importFile(server, tanya, { name: 'договоры.xlsx', content }, { folderId: dated, typeKey: 'contract' }, asIs, true);
+    expect(job.result).to.include({ refused: 1 });
+    const report = new ExcelJS.Workbook();
+    await report.xlsx.load((await download(server, tanya, `/transfer/imports/${job.id}/refused.xlsx`)).body);
+    const date = report.worksheets[0].getCell('B2');
+    expect(date.value).to.deep.equal(new Date(Date.UTC(2017, 5, 18)));
+    expect(date.numFmt).to.equal('dd.mm.yyyy');
+    expect(date.text).to.equal('18.06.2017');
+  });
+
   it('puts imported cards into the «Дубликаты» groups, alike to a card already there and to each other; undoing the import takes them out', async () => {
     const dupFolder = await createFolder(admin, { libraryId, name: 'Дубликаты импорта', allowedCardTypes: ['counterparty'] });
     await setFolderAccess(admin, dupFolder, [{ principalId: userIds.tanya, level: 'full' }]);

@@ -500,7 +500,8 @@ function reportCells(cells: (CellValue | null)[], links: Map<number, string> | u
   const kept = cells.slice(0, headers);
   const most = Math.min(CELL_CHARS, Math.floor(REPORT_ROW_CHARS / Math.max(kept.length, 1)));
   return kept.map((cell, index) => {
-    const value = cell instanceof Date ? cell.toISOString() : typeof cell === 'string' && cell.length > most ? cell.slice(0, most) : cell;
+    // A date cell stays a date (the report writes it as one): as text «2017-06-18T00:00:00.000Z» the fixed report was refused again (s16 user U3).
+    const value = typeof cell === 'string' && cell.length > most ? cell.slice(0, most) : cell;
     const link = links?.get(index);
     return link && value !== null ? { text: String(value), hyperlink: link } : value;
   });

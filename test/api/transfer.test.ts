@@ -616,7 +616,7 @@ describe('import and export (API)', function () {
     const { job } = await importFile(server, tanya, { name: 'договоры.xlsx', content }, { folderId: dated, typeKey: 'contract' }, asIs, true);
     expect(job.result).to.include({ refused: 1 });
     const report = new ExcelJS.Workbook();
-    await report.xlsx.load((await download(server, tanya, `/transfer/imports/${job.id}/refused.xlsx`)).body);
+    await report.xlsx.load((await download(server, tanya, `/transfer/imports/${job.id}/refused.xlsx`)).body as unknown as ArrayBuffer);
     const date = report.worksheets[0].getCell('B2');
     expect(date.value).to.deep.equal(new Date(Date.UTC(2017, 5, 18)));
     expect(date.numFmt).to.equal('dd.mm.yyyy');

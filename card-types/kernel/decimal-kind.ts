@@ -6,6 +6,9 @@ import { asIs, fromText, limitProblems } from './kind-parts';
 import type { LocalizedText } from './locale';
 import { messages, say } from './messages';
 
+/** Significant digits Excel keeps and shows of a number (it writes up to 17 to the file). */
+const EXCEL_DIGITS = 15;
+
 /** `defaultScale`: digits after the point when a field sets no `scale` (money 2; a decimal keeps up to 10 and drops trailing zeros). */
 export function decimalKind({ key, labels, order, defaultScale, sample }: { key: string; labels: LocalizedText; order: number; defaultScale?: number; sample: string }): FieldKind {
   const canonical = (text: string | undefined, scale: number | undefined) => {
@@ -36,8 +39,10 @@ export function decimalKind({ key, labels, order, defaultScale, sample }: { key:
     },
     reads: (item) => parseDecimal(item) !== undefined,
     format: (value, _field, { locale }) => formatDecimal(String(value), locale),
-    // Sums in files often carry their currency: «1 234,50 ₽», «1234.5 руб.».
-    fromCell: (cell) => (typeof cell === 'string' ? cell.replace(/\s*(₽|руб\.?|р\.|rub|\$|€)\s*/gi, '') : cell),
+    // Sums in files often carry their currency: «1 234,50 ₽», «1234.5 руб.». A number cell is taken as
+    // Excel shows it, to its 15 significant digits: a formula's result is stored as the nearest double
+    // (1475.1399999999999 for «1 475,14 ₽»), whose 17 digits were refused as too many decimals (s16 user U1).
+    fromCell: (cell) => (typeof cell === 'string' ? cell.replace(/\s*(₽|руб\.?|р\.|rub|\$|€)\s*/gi, '') : typeof cell === 'number' ? Number(cell.toPrecision(EXCEL_DIGITS)) : cell),
     toCell: (value, field) => {
       const places = field.scale ?? defaultScale ?? fractionDigits(new Big(String(value)));
       return { value: Number(value), numberFormat: places > 0 ? `#,##0.${'0'.repeat(places)}` : '#,##0' };

@@ -604,6 +604,25 @@ describe('import and export (API)', function () {
     expect((await download(server, natasha, `/transfer/imports/${second.id}/refused.xlsx`)).status).to.equal(404);
   });
 
+  it('writes a refused row’s date cells into the report as dates, so the report fixed in Excel imports back (s16 user U3)', async () => {
+    const dated = await createFolder(admin, { libraryId, name: 'Отчёт с датами', allowedCardTypes: ['contract'] });
+    await setFolderAccess(admin, dated, [{ principalId: userIds.tanya, level: 'full' }]);
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet('Договоры');
+    sheet.addRow(['Номер', 'Дата', 'Контрагент']);
+    sheet.addRow(['', new Date(Date.UTC(2017, 5, 18)), 'ООО «Нет такого»']);
+    sheet.getCell('B2').numFmt = 'dd.mm.yyyy';
+    const content = Buffer.from(await workbook.xlsx.writeBuffer());
+    const { job } = await importFile(server, tanya, { name: 'договоры.xlsx', content }, { folderId: dated, typeKey: 'contract' }, asIs, true);
+    expect(job.result).to.include({ refused: 1 });
+    const report = new ExcelJS.Workbook();
+    await report.xlsx.load((await download(server, tanya, `/transfer/imports/${job.id}/refused.xlsx`)).body as unknown as ArrayBuffer);
+    const date = report.worksheets[0].getCell('B2');
+    expect(date.value).to.deep.equal(new Date(Date.UTC(2017, 5, 18)));
+    expect(date.numFmt).to.equal('dd.mm.yyyy');
+    expect(date.text).to.equal('18.06.2017');
+  });
+
   it('puts imported cards into the «Дубликаты» groups, alike to a card already there and to each other; undoing the import takes them out', async () => {
     const dupFolder = await createFolder(admin, { libraryId, name: 'Дубликаты импорта', allowedCardTypes: ['counterparty'] });
     await setFolderAccess(admin, dupFolder, [{ principalId: userIds.tanya, level: 'full' }]);
@@ -717,6 +736,21 @@ describe('import and export (API)', function () {
     const fileReads = commands.filter((command) => ['transfer.files', 'transfer.chunks'].includes(command.collection) && ['find', 'getMore'].includes(command.name));
     // The upload found (whose is it), then read: its record and its one chunk. Read range by range, the inspection sent 289 of these.
     expect(fileReads.map((command) => command.collection)).to.deep.equal(['transfer.files', 'transfer.files', 'transfer.chunks']);
+  });
+
+  it('shows each column’s first non-empty values as its examples: a column empty in its first rows still shows some (s15 R1)', async () => {
+    const lines = ['Наименование;ИНН;Телефон;Примечания'];
+    for (let n = 1; n <= 40; n += 1) lines.push(`ООО «Только имя ${n}»;;;`);
+    lines.push('ООО «Берёза»;7707083893;+7 495 123-45-67;', 'ООО «Ель»;;+7 495 765-43-21;');
+    const uploaded = await upload(server, tanya, 'редкие-столбцы.csv', Buffer.from(lines.join('\r\n'), 'utf8'));
+    expect(uploaded.status, JSON.stringify(uploaded.body)).to.equal(201);
+    const { importInspection } = await tanya.data<{ importInspection: Inspection }>(INSPECT, { input: { uploadId: uploaded.body.id, folderId, typeKey: 'counterparty' } });
+    expect(importInspection.columns.map((column) => [column.name, column.samples])).to.deep.equal([
+      ['Наименование', ['ООО «Только имя 1»', 'ООО «Только имя 2»', 'ООО «Только имя 3»', 'ООО «Только имя 4»', 'ООО «Только имя 5»']],
+      ['ИНН', ['7707083893']],
+      ['Телефон', ['+7 495 123-45-67', '+7 495 765-43-21']],
+      ['Примечания', []],
+    ]);
   });
 
   it('reads an .xlsx hyperlink cell as a user clicks it: a site takes the link’s target, an e-mail the address of its mailto:, a text its shown text; the report writes a refused row’s link back (s13 user U1)', async () => {

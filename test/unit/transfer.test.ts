@@ -49,6 +49,10 @@ describe('import: cells through their field kinds', () => {
   it('reads decimals with a comma, spaces and a currency; integers and ratings from numbers; flags from Да/Нет', () => {
     expect(cell({ key: 'm', kind: 'money' }, '1 234,50 ₽')).to.equal('1234.50');
     expect(cell({ key: 'm', kind: 'money' }, 99.9)).to.equal('99.90');
+    // A formula's result as Excel stores it and shows it («1 475,14 ₽»: s16 user U1); a third decimal typed as text is still one.
+    expect(cell({ key: 'm', kind: 'money' }, 1475.1399999999999)).to.equal('1475.14');
+    expect(cell({ key: 'd', kind: 'decimal', scale: 2 } as never, 0.1 + 0.2)).to.equal('0.30');
+    expect(cell({ key: 'm', kind: 'money' }, '1 475,149 ₽')).to.equal('error: At most 2 decimal places');
     expect(cell({ key: 'n', kind: 'integer' }, 42)).to.equal(42);
     expect(cell({ key: 'r', kind: 'rating' }, '★★★☆☆')).to.equal(3);
     expect(cell({ key: 'b', kind: 'boolean' }, 'Да')).to.equal(true);
@@ -178,7 +182,7 @@ describe('import: reading files', () => {
     }
     expect(rows.length).to.equal(20_002);
     expect(rows[0]).to.deep.equal({ row: 1, cells: ['Наименование', 'Примечания'] });
-    expect(rows[1]).to.deep.equal({ row: 100_002, cells: ['ООО «Короткая»'] });
+    expect(rows[1]).to.deep.equal({ row: 100_002, cells: ['ООО «Короткая»', null] });
     expect(rows.at(-1)).to.deep.equal({ row: 120_002, cells: ['ООО «Последняя»', 'x'] });
     // About 400,000 characters, given to the parser a few thousand at a time.
     expect(turns).to.be.above(50);
@@ -216,6 +220,19 @@ describe('import: reading files', () => {
     expect((refusal as SheetRefusal).text.ru).to.equal(
       `В листе больше ${most} ссылок (Excel пишет не больше ${excel} на лист): файл повреждён или собран не в Excel — разделите его на несколько`,
     );
+  });
+
+  it('reads a row shorter than the header as the header’s cells, the missing ones empty, and a longer one whole; a title line above keeps its one cell', async () => {
+    const text = `Клиенты\nНаименование;Примечания;ИНН\nООО «Первая»;\nООО «Вторая»;заметка;7707083893;лишнее\nООО «Третья»\n`;
+    const rows: SheetRow[] = [];
+    for await (const row of readRows(inMemory(Buffer.from(text)), { format: 'csv', delimiter: ';' })) rows.push(row);
+    expect(rows.map((row) => row.cells)).to.deep.equal([
+      ['Клиенты'],
+      ['Наименование', 'Примечания', 'ИНН'],
+      ['ООО «Первая»', null, null],
+      ['ООО «Вторая»', 'заметка', '7707083893', 'лишнее'],
+      ['ООО «Третья»', null, null, null],
+    ]);
   });
 
   it('reads rows of only spaces and separators as the blank lines they are, the rows after them numbered as before — but not such a line inside a quoted cell (s14 re-attack A4)', async () => {

@@ -11,7 +11,7 @@ import { openCursor, sealCursor } from './cursor';
 import { findInOneReply } from './find-in-one-reply';
 import { Card, WITHOUT_SEARCH_FIELDS, type CardDoc } from './model';
 import { permittedCards } from './permitted';
-import { pageOfHits, queryPrefixes, rankedWordHits, searchByWords, wordCandidates, SEARCH_CANDIDATES, type RankedHit, type WordResultsPage } from './search';
+import { everyWordMatch, pageOfHits, queryPrefixes, rankedWordHits, searchByWords, wordCandidates, SEARCH_CANDIDATES, type RankedHit, type WordResultsPage } from './search';
 import { listCardTypes } from '../card-types/registry';
 import { cardTypeOrFail, findCard } from './service';
 
@@ -448,6 +448,23 @@ export async function searchHits(
     return { ranked: exact.map((card) => ({ _id: card._id, title: card.title, score: 0 })), complete: exact.length < SEARCH_CANDIDATES, exact: true };
   }
   return { ...(await rankedWordHits(actor, text, libraryId)), exact: false };
+}
+
+/**
+ * Every card a search matches, however many (an export of the search writes them all, s15 U6):
+ * those holding an exact key of the query when its hits were found so, else those having every
+ * word (`everyWordMatch`) — the filter and the index to read them by, the reader's rights for the
+ * caller to check card by card. Null when the query holds nothing to search by.
+ */
+export async function everySearchMatch(
+  actor: Actor,
+  query: string,
+  options: { libraryId?: string | null; field?: string; exact: boolean },
+): Promise<{ filter: Filter; hint: Record<string, 1> } | null> {
+  const text = searchText(actor.locale, options.field ?? 'query', query);
+  const libraryId = options.libraryId ? objectIdArgument(actor.locale, 'libraryId', options.libraryId) : null;
+  if (!options.exact) return everyWordMatch(text, libraryId);
+  return { filter: { inTrash: false, ...(libraryId ? { libraryId } : {}), searchKeys: { $in: exactKeysOfQuery(text) } }, hint: BY_SEARCH_KEY };
 }
 
 export interface ReferencedCard {

@@ -103,7 +103,8 @@ export const wordCandidates = (scope: Filter, prefix: string): Filter => ({ ...s
  * The index the counts and the walks read, named (`hint`) so that no other is weighed or tried for
  * each of them: the word within each folder of the scope, or the word in the whole index.
  */
-const wordIndex = (scope: Filter) => ('folderId' in scope ? { folderId: 1, searchWords: 1 } : { searchWords: 1 });
+const WORD_INDEX = { searchWords: 1 } as const;
+const wordIndex = (scope: Filter) => ('folderId' in scope ? { folderId: 1, searchWords: 1 } : WORD_INDEX);
 
 /**
  * The folders to search within — the reader's, or those of the library asked for that the reader
@@ -154,6 +155,12 @@ async function rareWord(scope: Filter, prefixes: string[], fewer = RARE): Promis
   return null;
 }
 
+/** The cards within `scope` having every word: the rarest word's range read, the others checked by the database. */
+function everyWordIn(scope: Filter, rarest: string, others: string[]): Filter {
+  // The rarest word first: a planner bounds the read by the first of several conditions on one field.
+  return others.length === 0 ? wordCandidates(scope, rarest) : { ...scope, $and: [rarest, ...others].map((prefix) => ({ searchWords: beginsWith(prefix) })) };
+}
+
 /**
  * The cards of the scope the actor may read having a word beginning with `rarest` and every other
  * prefix, at most `limit`: one query over the rarest word's range (fewer than RARE cards, or a
@@ -161,8 +168,7 @@ async function rareWord(scope: Filter, prefixes: string[], fewer = RARE): Promis
  * database, so only the cards having them all come back. `complete`: the range was read to its end.
  */
 async function readRarest(actor: Actor, scope: Filter, rarest: string, others: string[], limit: number): Promise<Walk> {
-  // The rarest word first: a planner bounds the read by the first of several conditions on one field.
-  const filter = others.length === 0 ? wordCandidates(scope, rarest) : { ...scope, $and: [rarest, ...others].map((prefix) => ({ searchWords: beginsWith(prefix) })) };
+  const filter = everyWordIn(scope, rarest, others);
   const cursor = Card.find(filter, { folderId: 1, libraryId: 1, title: 1, inTrash: 1 })
     .hint(wordIndex(scope))
     .lean<Walked[]>()
@@ -362,6 +368,28 @@ export type RankedHit = { _id: Types.ObjectId; score: number; title: string };
 export async function rankedWordHits(actor: Actor, query: string, libraryId: Types.ObjectId | null): Promise<{ ranked: RankedHit[]; complete: boolean }> {
   const { hits, prefixes, complete } = await findWords(actor, query, libraryId, SEARCH_CANDIDATES);
   return { ranked: hits.map((hit) => ({ _id: hit._id, title: hit.title, score: titleScore(hit, prefixes) })), complete };
+}
+
+/**
+ * Every card of the installation (or of the library asked for) having every word of the query —
+ * not only the SEARCH_CANDIDATES a search looks at: what an export of a search reads (s15 U6: a
+ * search «не менее 418» exported 418 of 1,876 matches). The query's rarest word is found by
+ * counting the words' index keys, each count stopping at the fewest found so far; its range is
+ * read with the other words checked by the database, in that index's order. The reader's rights
+ * are for the caller to check, card by card. Null when the query has no word.
+ */
+export async function everyWordMatch(query: string, libraryId: Types.ObjectId | null): Promise<{ filter: Filter; hint: Record<string, 1> } | null> {
+  const prefixes = queryPrefixes(query);
+  if (prefixes.length === 0) return null;
+  let rarest = { prefix: prefixes[0]!, cards: Infinity };
+  for (const prefix of likeliestRareFirst(prefixes)) {
+    const counting = Number.isFinite(rarest.cards) ? { hint: WORD_INDEX, limit: rarest.cards } : { hint: WORD_INDEX };
+    const cards = await Card.countDocuments(wordCandidates({}, prefix), counting);
+    if (cards < rarest.cards) rarest = { prefix, cards };
+  }
+  const scope: Filter = { inTrash: false, ...(libraryId ? { libraryId } : {}) };
+  const others = prefixes.filter((prefix) => prefix !== rarest.prefix);
+  return { filter: everyWordIn(scope, rarest.prefix, others), hint: WORD_INDEX };
 }
 
 /** The hits in the order of the results' pages. */

@@ -7,7 +7,7 @@ import { checksEachCard } from '../cards/permitted';
 import { FieldErrors, objectIdArgument, refuseField, searchText } from '../validation';
 import { searchByWords, queryPrefixes } from '../cards/search';
 import { Card } from '../cards/model';
-import { cardKeys, claimKeys, commonKeysAmong, commonValueLimits, keyHolders, likeness, lookupKeys, spread, storeKeysOfCards, type KeyedCard } from './keys';
+import { cardKeys, claimKeys, commonKeysAmong, commonValueLimits, keyHolders, likeness, lookupKeys, spread, storeKeysOfCards, type KeyedCard, type KnownHolders } from './keys';
 import {
   CLAIM_BUCKETS,
   DuplicateClaim,
@@ -188,12 +188,6 @@ function alikeAmong(
   return found.sort((x, y) => y.score - x.score);
 }
 
-/** Key documents read already: every holder of `keys`. */
-interface KnownHolders {
-  keys: ReadonlySet<string>;
-  docs: DuplicateKeyDoc[];
-}
-
 /** Lookup keys asked in one query at most (a long `$in` is read key by key; thousands of them are still one request). */
 const KEYS_PER_QUERY = 2000;
 
@@ -352,7 +346,8 @@ export async function refreshGroupsAround(type: CardTypeDefinition, rules: TypeR
  * The common values among these exact keys (`commonValueLimits`), and the cards holding those that
  * have only just become common (held by at most twice the limit): the pairs those cards formed by
  * such a value while it was not common yet are to be undone. `holders`: the key documents holding
- * the keys, when all were read (the look-up of alike cards then does not read them again).
+ * the keys read (not those known to be held by many), when all were read (the look-up of alike
+ * cards then does not read them again).
  */
 async function commonValuesAmong(
   typeKey: string,
@@ -364,7 +359,7 @@ async function commonValuesAmong(
   const common = new Set([...counts].filter(([, count]) => count > limit).map(([key]) => key));
   const recent = [...counts].filter(([, count]) => count > limit && count <= 2 * limit).map(([key]) => key);
   const earlier = recent.length > 0 ? await DuplicateKey.find({ keys: { $in: recent }, typeKey }, { _id: 1 }, { session }).lean<{ _id: Types.ObjectId }[]>() : [];
-  return { common, earlierHolders: earlier.map((holder) => holder._id), holders: holders && { keys: new Set(counts.keys()), docs: holders } };
+  return { common, earlierHolders: earlier.map((holder) => holder._id), holders };
 }
 
 /**

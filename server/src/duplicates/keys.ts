@@ -86,17 +86,35 @@ export function cardKeys(type: CardTypeDefinition, rules: TypeRules, values: Car
 export const commonValueLimits = { cards: 20 };
 
 /**
- * How many cards of the type hold each of these keys, counted up to `upTo`. One query while no key
- * is held by that many (it reads at most `upTo` holders of each key); the keys whose holders were
- * not all read are then counted one by one.
+ * How many cards of the type hold each of these keys, counted up to `upTo` (`keyHolders`).
  */
 export async function holderCounts(typeKey: string, keys: string[], upTo: number, session?: ClientSession): Promise<Map<string, number>> {
   return (await keyHolders(typeKey, keys, upTo, { keys: 1 }, session)).counts;
 }
 
+/** Key documents read: every holder of `keys`. */
+export interface KnownHolders<T = DuplicateKeyDoc> {
+  keys: ReadonlySet<string>;
+  docs: T[];
+}
+
 /**
- * `holderCounts`, with the key documents read (`projection` of them): `holders` are all the holders
- * of the keys when no key is held by `upTo` cards, else null.
+ * Per type, the keys this process last counted at the `upTo` asked or more (a business centre's
+ * switchboard, a holding's mailbox): `keyHolders` counts them from the index, up to `upTo`, instead
+ * of reading every card holding them — a phone 300 cards share was read whole for each batch of an
+ * import that met it, and such rows cost 4.5× the others (s15 R3). Only where the counting goes
+ * depends on it, never a count; a key counted below `upTo` again is dropped. At most
+ * MANY_HELD_KEPT keys a type (then it starts over).
+ */
+const manyHeld = new Map<string, Set<string>>();
+const MANY_HELD_KEPT = 100_000;
+
+/**
+ * How many cards of the type hold each of these keys, counted up to `upTo`, with the key documents
+ * read (`projection` of them): one query for the keys not known to be held by many (it reads at
+ * most `upTo` holders of each), and a count from the index for those that are and, when the query
+ * met its bound, for the keys it left uncounted. `holders`: every holder of the keys it names, when
+ * the query read them all, else null.
  */
 export async function keyHolders<T extends Pick<DuplicateKeyDoc, 'keys'>>(
   typeKey: string,
@@ -104,17 +122,29 @@ export async function keyHolders<T extends Pick<DuplicateKeyDoc, 'keys'>>(
   upTo: number,
   projection: Record<string, 1> | null,
   session?: ClientSession,
-): Promise<{ counts: Map<string, number>; holders: T[] | null }> {
+): Promise<{ counts: Map<string, number>; holders: KnownHolders<T> | null }> {
   const wanted = [...new Set(keys)];
   const counts = new Map<string, number>(wanted.map((key) => [key, 0]));
-  if (wanted.length === 0) return { counts, holders: [] };
-  const holders = await DuplicateKey.find({ keys: { $in: wanted }, typeKey }, projection, { session })
-    .limit(upTo * wanted.length)
-    .lean<T[]>();
-  for (const doc of holders) for (const key of doc.keys) if (counts.has(key)) counts.set(key, Math.min(upTo, counts.get(key)! + 1));
-  if (holders.length < upTo * wanted.length) return { counts, holders };
-  for (const key of wanted) if (counts.get(key)! < upTo) counts.set(key, await DuplicateKey.countDocuments({ keys: key, typeKey }, { session }).limit(upTo));
-  return { counts, holders: null };
+  const many = manyHeld.get(typeKey) ?? new Set<string>();
+  const read = wanted.filter((key) => !many.has(key));
+  const counted = (key: string) => DuplicateKey.countDocuments({ keys: key, typeKey }, { session }).limit(upTo);
+  const docs =
+    read.length === 0
+      ? []
+      : await DuplicateKey.find({ keys: { $in: read }, typeKey }, projection, { session })
+          .limit(upTo * read.length)
+          .lean<T[]>();
+  const readKeys = new Set(read);
+  for (const doc of docs) for (const key of doc.keys) if (readKeys.has(key)) counts.set(key, Math.min(upTo, counts.get(key)! + 1));
+  const complete = read.length === 0 || docs.length < upTo * read.length;
+  for (const key of wanted) if (many.has(key) || (!complete && counts.get(key)! < upTo)) counts.set(key, await counted(key));
+  if (many.size > MANY_HELD_KEPT) many.clear();
+  for (const [key, count] of counts) {
+    if (count >= upTo) many.add(key);
+    else many.delete(key);
+  }
+  if (many.size > 0) manyHeld.set(typeKey, many);
+  return { counts, holders: complete ? { keys: readKeys, docs } : null };
 }
 
 /** Of these exact keys, those held by more than `commonValueLimits.cards` cards of the type: common values. */

@@ -237,7 +237,9 @@ export class JobRunner {
     const measured = (): JobProgress => {
       const seconds = (Date.now() - runStarted) / 1000;
       const rate = seconds >= 1 && progress.done > doneAtStart ? (progress.done - doneAtStart) / seconds : null;
-      const secondsLeft = rate && progress.total !== null ? Math.max(0, (progress.total - progress.done) / rate) : null;
+      // Everything counted done, a job still running has work left that its count does not measure (an
+      // import's last batch's after-effects): no time left is told, rather than «осталось около 0 с» (s15 U7).
+      const secondsLeft = rate && progress.total !== null && progress.done < progress.total ? (progress.total - progress.done) / rate : null;
       return { ...progress, rate: rate === null ? null : round(rate), secondsLeft: secondsLeft === null ? null : Math.ceil(secondsLeft) };
     };
 

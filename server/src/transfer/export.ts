@@ -19,8 +19,8 @@ import { recordAudit } from '../audit/service';
 import { kindOf, visibleFields, type CardTypeDefinition, type FieldDefinition, type StoredValue } from '../../../card-types';
 import { findCardType, listCardTypes } from '../card-types/registry';
 import { Card, WITHOUT_SEARCH_FIELDS, type CardDoc } from '../cards/model';
-import { folderListInPages, folderListQuery, searchHits, type CardFilter } from '../cards/queries';
-import { inHitOrder } from '../cards/search';
+import { everySearchMatch, folderListInPages, folderListQuery, searchHits, type CardFilter } from '../cards/queries';
+import { inHitOrder, type RankedHit } from '../cards/search';
 import { AppError, forbidden } from '../errors';
 import { events } from '../events/bus';
 import { FieldErrors, isDuplicateKeyError } from '../validation';
@@ -269,7 +269,7 @@ interface ExportSource {
   cards(): AsyncIterable<CardDoc>;
 }
 
-/** Cards a selection or a search export holds at most (a search finds at most SEARCH_CANDIDATES). */
+/** Cards a selection holds at most. */
 export const MAX_EXPORT_SELECTION = 5000;
 
 /** Audits a refused export and answers FORBIDDEN. */
@@ -328,61 +328,117 @@ async function folderSource(actor: Actor, request: ExportRequest, errors: FieldE
   };
 }
 
+/** The cards of a search an export writes: how many the actor may read and how many export, their types, and the cards exported. */
+interface SearchMatches {
+  found: number;
+  exportable: number;
+  typeKeys: string[];
+  cards(): AsyncIterable<CardDoc>;
+}
+
+/** Whether the actor may read and export a card (a card of the trash never). */
+const exportableBy =
+  (actor: Actor) =>
+  (card: CardDoc | undefined): card is CardDoc =>
+    card !== undefined && !card.inTrash && actor.ability.can('read', cardSubject(card)) && actor.ability.can('export', cardSubject(card));
+
+/** The cards of `ids` still out of the trash, read a batch at a time, in the order of `ids`. */
+async function* cardsById(ids: Types.ObjectId[]): AsyncIterable<CardDoc> {
+  for (let from = 0; from < ids.length; from += BATCH) {
+    const chunk = ids.slice(from, from + BATCH);
+    const read = new Map((await Card.find({ _id: { $in: chunk }, inTrash: false }, { searchText: 0, searchKeys: 0 }).lean<CardDoc[]>()).map((card) => [String(card._id), card]));
+    for (const id of chunk) {
+      const card = read.get(String(id));
+      if (card) yield card;
+    }
+  }
+}
+
+/** A search that looked at every card it could match: its hits, in the order of the results page. */
+async function rankedMatches(actor: Actor, ranked: RankedHit[]): Promise<SearchMatches> {
+  const hits = inHitOrder(ranked);
+  const located = await Card.find({ _id: { $in: hits.map((hit) => hit._id) } }, { folderId: 1, libraryId: 1, typeKey: 1, inTrash: 1 }).lean<CardDoc[]>();
+  const byId = new Map(located.map((card) => [String(card._id), card]));
+  const allowed = hits.map((hit) => byId.get(hit.id)).filter(exportableBy(actor));
+  return {
+    found: hits.length,
+    exportable: allowed.length,
+    typeKeys: [...new Set(allowed.map((card) => card.typeKey))],
+    cards: () => cardsById(allowed.map((card) => card._id)),
+  };
+}
+
 /**
- * All the results of a search (its text, and its library when one was chosen), in the order of
- * the results page: each card checked for reading and for «Экспорт» on its own folder; those in
- * folders without «Экспорт» are left out (counted in the audit), and when every one is, the export
- * is refused as a folder's is.
+ * A search with more matches than it looks at («Найдено не менее 418»): every card matching it,
+ * read twice by `query` — once to count those the actor may read and export (the count the daily
+ * limit and the progress bar take, and the audit records), then to write them — in the index's
+ * order, a batch at a time, as a folder's cards are.
+ */
+async function everyMatch(actor: Actor, query: { filter: Record<string, unknown>; hint: Record<string, 1> }): Promise<SearchMatches> {
+  const exportable = exportableBy(actor);
+  let found = 0;
+  let allowed = 0;
+  const typeKeys = new Set<string>();
+  const located = Card.find(query.filter, { folderId: 1, libraryId: 1, typeKey: 1, inTrash: 1 })
+    .hint(query.hint)
+    .lean<CardDoc[]>()
+    .batchSize(BATCH * 10)
+    .cursor();
+  for await (const card of located as AsyncIterable<CardDoc>) {
+    if (!actor.ability.can('read', cardSubject(card))) continue;
+    found += 1;
+    if (!exportable(card)) continue;
+    allowed += 1;
+    typeKeys.add(card.typeKey);
+  }
+  return {
+    found,
+    exportable: allowed,
+    typeKeys: [...typeKeys],
+    async *cards() {
+      const cursor = Card.find(query.filter, { searchText: 0, searchKeys: 0 }).hint(query.hint).lean<CardDoc[]>().batchSize(BATCH).cursor();
+      for await (const card of cursor as AsyncIterable<CardDoc>) if (exportable(card)) yield card;
+    },
+  };
+}
+
+/**
+ * All the results of a search (its text, and its library when one was chosen) — every match,
+ * also beyond the cards a search looks at (`everyMatch`) — each card checked for reading and for
+ * «Экспорт» on its own folder; those in folders without «Экспорт» are left out (counted in the
+ * audit), and when every one is, the export is refused as a folder's is.
  */
 async function searchSource(actor: Actor, request: ExportRequest, errors: FieldErrors): Promise<ExportSource> {
   const text = (request.search ?? '').trim();
   if (text.length < 2) errors.addMessage('search', t(actor, 'Введите не меньше 2 символов', 'Type at least 2 characters'));
   errors.throwIfAny();
-  const { ranked, complete } = await searchHits(actor, text, { libraryId: request.libraryId, field: 'search' });
-  const hits = inHitOrder(ranked);
-  const located = new Map(
-    (await Card.find({ _id: { $in: hits.map((hit) => hit._id) } }, { folderId: 1, libraryId: 1, typeKey: 1, inTrash: 1 }).lean<CardDoc[]>()).map((card) => [
-      String(card._id),
-      card,
-    ]),
-  );
-  const exportable = (card: CardDoc | undefined): card is CardDoc =>
-    card !== undefined && !card.inTrash && actor.ability.can('read', cardSubject(card)) && actor.ability.can('export', cardSubject(card));
-  const allowed = hits.map((hit) => located.get(hit.id)).filter(exportable);
+  const options = { libraryId: request.libraryId, field: 'search' };
+  const { ranked, complete, exact } = await searchHits(actor, text, options);
+  const every = complete ? null : await everySearchMatch(actor, text, { ...options, exact });
+  const matches = every ? await everyMatch(actor, every) : await rankedMatches(actor, ranked);
   const target = { type: 'Search', id: '' } as const;
   const what = t(actor, `Поиск «${text}»`, `Search “${text}”`);
-  if (allowed.length === 0 && hits.length > 0) {
+  if (matches.exportable === 0 && matches.found > 0) {
     await refuseExport(
       actor,
       target,
       t(
         actor,
-        `Экспорт результатов поиска «${text}» без права «Экспорт» (найдено: ${hits.length})`,
-        `Export of the results of search “${text}” without the Export right (${hits.length} found)`,
+        `Экспорт результатов поиска «${text}» без права «Экспорт» (найдено: ${matches.found})`,
+        `Export of the results of search “${text}” without the Export right (${matches.found} found)`,
       ),
     );
   }
-  const typeKeys = [...new Set(allowed.map((card) => card.typeKey))].sort();
+  const typeKeys = matches.typeKeys.sort();
   const types = (await Promise.all(typeKeys.map((key) => findCardType(key)))).filter((type): type is CardTypeDefinition => type !== null);
   return {
     target,
     what,
     name: t(actor, `Поиск ${text}`, `Search ${text}`),
     types,
-    asked: { search: text, ...(request.libraryId ? { libraryId: request.libraryId } : {}), found: hits.length, complete, leftOutWithoutRight: hits.length - allowed.length },
-    count: async () => allowed.length,
-    async *cards() {
-      for (let from = 0; from < allowed.length; from += BATCH) {
-        const chunk = allowed.slice(from, from + BATCH).map((card) => card._id);
-        const read = new Map(
-          (await Card.find({ _id: { $in: chunk }, inTrash: false }, { searchText: 0, searchKeys: 0 }).lean<CardDoc[]>()).map((card) => [String(card._id), card]),
-        );
-        for (const id of chunk) {
-          const card = read.get(String(id));
-          if (card) yield card;
-        }
-      }
-    },
+    asked: { search: text, ...(request.libraryId ? { libraryId: request.libraryId } : {}), found: matches.found, leftOutWithoutRight: matches.found - matches.exportable },
+    count: async () => matches.exportable,
+    cards: () => matches.cards(),
   };
 }
 

@@ -500,7 +500,8 @@ function reportCells(cells: (CellValue | null)[], links: Map<number, string> | u
   const kept = cells.slice(0, headers);
   const most = Math.min(CELL_CHARS, Math.floor(REPORT_ROW_CHARS / Math.max(kept.length, 1)));
   return kept.map((cell, index) => {
-    const value = cell instanceof Date ? cell.toISOString() : typeof cell === 'string' && cell.length > most ? cell.slice(0, most) : cell;
+    // A date cell stays a date (the report writes it as one): as text «2017-06-18T00:00:00.000Z» the fixed report was refused again (s16 user U3).
+    const value = typeof cell === 'string' && cell.length > most ? cell.slice(0, most) : cell;
     const link = links?.get(index);
     return link && value !== null ? { text: String(value), hyperlink: link } : value;
   });
@@ -777,6 +778,12 @@ async function runImport(ctx: JobContext<ImportParams, Checkpoint>): Promise<Imp
   }
 }
 
+/** The note of an import whose rows are all written while the work they bring about ends. */
+export const FINISHING = {
+  ru: 'Завершение: поиск дубликатов и отметки «новое» для коллег по последним строкам, запись в журнал',
+  en: 'Finishing: duplicates and colleagues’ unread marks for the last rows, the audit entry',
+};
+
 async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Actor, reached: Reached): Promise<ImportResult> {
   const { params } = ctx;
   const importId = new Types.ObjectId(ctx.jobId);
@@ -852,6 +859,10 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
     else if (error instanceof JobInterrupted && error.why === 'cancel') cancelled = true;
     else throw error;
   }
+  // Every row is counted; what the last batch's cards bring about for others (their duplicates
+  // groups, colleagues' unread marks), the folder's move and the audit still run: said as such,
+  // not «100 % · осталось около 0 с» for a batch's time (s15 U7).
+  if (!params.dryRun && !cancelled && !stopped) ctx.progress(done(), total, t(actor, FINISHING.ru, FINISHING.en));
   await plan.afterCommit;
   // The last batch too may have been written while the folder moved.
   if (!params.dryRun) await followFolder(plan);
@@ -888,6 +899,7 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
       },
     },
   );
+  ctx.progress(done(), total, '');
   if (stopped === 'folder-deleted') {
     throw new ImportRefused(
       params.dryRun

@@ -256,7 +256,12 @@ export function transferRoutes(router: Router, limits: TransferLimits): void {
         for await (const row of rows as AsyncIterable<ImportRowDoc>) {
           const cells = params.headers.map((_header, index) => (row.cells?.[index] ?? null) as ExcelJS.CellValue);
           const reason = (row.problems ?? []).map((problem) => (problem.column ? `${problem.column}: ${problem.message}` : problem.message)).join('; ');
-          sheet.addRow([...cells, row.row, reason]).commit();
+          const added = sheet.addRow([...cells, row.row, reason]);
+          // A date cell of the user's file is written back as a date cell, shown as Excel shows a date.
+          cells.forEach((cell, index) => {
+            if (cell instanceof Date) added.getCell(index + 1).numFmt = cell.getUTCHours() + cell.getUTCMinutes() + cell.getUTCSeconds() > 0 ? 'dd.mm.yyyy hh:mm' : 'dd.mm.yyyy';
+          });
+          added.commit();
         }
         sheet.commit();
         await workbook.commit();

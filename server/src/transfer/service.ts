@@ -25,10 +25,12 @@ import {
   DELIMITERS,
   findHeader,
   formatOf,
+  HEADER_SEARCH_ROWS,
   readRows,
   SheetRefusal,
   xlsxSheets,
   type Delimiter,
+  type Header,
   type OpenFile,
   type SheetFile,
   type SheetFormat,
@@ -130,12 +132,36 @@ async function importTarget(actor: Actor, settings: ImportSettings): Promise<{ t
   return { type: type!, file: file!, format, allowedTypes: folder.allowedCardTypes };
 }
 
-/** The first rows of the file (enough to find the header and show samples), read as a stream and left early. */
-async function firstRows(file: SheetFile, options: Parameters<typeof readRows>[1], count: number): Promise<SheetRow[]> {
+/**
+ * Rows the inspection reads at most, and cells' characters: the header is among the first 20, and
+ * a column's samples are its first non-empty values below it — a column empty in its first rows
+ * showed no example at all (s15 R1).
+ */
+const INSPECTED_ROWS = 200;
+const INSPECTED_TEXT = 1_000_000;
+
+/** Whether a cell says nothing (a sample is never taken from it). */
+const blank = (cell: CellValue | null | undefined) => cell === null || cell === undefined || (typeof cell === 'string' && cell.trim() === '');
+
+/**
+ * The first rows of the file, read as a stream and left early: enough to find the header and for
+ * every column to show SAMPLE_ROWS values, or INSPECTED_ROWS rows (INSPECTED_TEXT characters).
+ */
+async function firstRows(file: SheetFile, options: Parameters<typeof readRows>[1], headerRow: number | null | undefined): Promise<SheetRow[]> {
   const rows: SheetRow[] = [];
+  let text = 0;
+  let header: Header | null | undefined;
+  const sampled = (): boolean => {
+    if (rows.length < HEADER_SEARCH_ROWS + SAMPLE_ROWS) return false;
+    header ??= findHeader(rows, headerRow);
+    if (!header) return true;
+    const below = rows.filter((row) => row.row > header!.row);
+    return header.columns.every((_, index) => below.filter((row) => !blank(row.cells[index])).length >= SAMPLE_ROWS);
+  };
   for await (const row of readRows(file, options)) {
     rows.push(row);
-    if (rows.length >= count) break;
+    for (const cell of row.cells) text += blank(cell) ? 0 : String(cell).length;
+    if (rows.length >= INSPECTED_ROWS || text >= INSPECTED_TEXT || sampled()) break;
   }
   return rows;
 }
@@ -213,20 +239,23 @@ async function inspectFile(actor: Actor, settings: ImportSettings): Promise<Impo
   const dialect =
     format === 'csv' ? await atFile(actor, csvDialect(open, { encoding: settings.encoding as TextEncoding | null, delimiter: settings.delimiter as Delimiter | null })) : null;
   const options = { format, sheet: settings.sheet ?? null, encoding: dialect?.encoding ?? null, delimiter: dialect?.delimiter ?? null };
-  const rows = await atFile(actor, firstRows(sheet, options, 20 + SAMPLE_ROWS));
+  const rows = await atFile(actor, firstRows(sheet, options, settings.headerRow));
   const header = findHeader(rows, settings.headerRow);
   if (!header) {
     const errors = new FieldErrors(actor.locale);
     errors.addMessage('uploadId', t(actor, 'В файле нет строки заголовка с названиями столбцов', 'The file has no header row with column names'));
     errors.throwIfAny();
   }
-  const below = rows.filter((row) => row.row > header!.row).slice(0, SAMPLE_ROWS);
-  const columns = header!.columns.slice(0, MAX_COLUMNS).map((name, index) => ({
-    name: startOf(name, MAX_COLUMN_NAME),
-    index,
-    samples: below.map((row) => sampleText(row.cells[index])),
-    links: below.map((row) => row.links?.get(index) ?? null),
-  }));
+  const below = rows.filter((row) => row.row > header!.row);
+  const columns = header!.columns.slice(0, MAX_COLUMNS).map((name, index) => {
+    const sampledRows = below.filter((row) => !blank(row.cells[index])).slice(0, SAMPLE_ROWS);
+    return {
+      name: startOf(name, MAX_COLUMN_NAME),
+      index,
+      samples: sampledRows.map((row) => sampleText(row.cells[index])),
+      links: sampledRows.map((row) => row.links?.get(index) ?? null),
+    };
+  });
   const headers = namedColumns(columns.map((column) => column.name));
   const mapping = guessMapping(headers, type, await rememberedMapping(actor.userId, type.key));
   const candidates = (await listCardTypes()).filter((candidate) => allowedTypes.length === 0 || allowedTypes.includes(candidate.key));

@@ -1015,6 +1015,33 @@ export async function* blankSeparatorLines(chunks: AsyncIterable<string>, delimi
   yield scan(carried, true);
 }
 
+/** What `evenRecords` reaches of csv-parse's parser: its record being read, and the width it expects. */
+type RecordState = { record: unknown[]; expectedRecordLength: number };
+type ParserApi = { __onRecord(this: ParserApi, push: unknown): unknown; state: RecordState; info: { records: number } };
+
+/**
+ * Rows with another number of cells than the first are evened out before csv-parse checks them:
+ * csv-parse 7 builds an error object for each (a stack, and JSON copies of the record and of its
+ * options) even with `relax_column_count`, which then only keeps the record — 14 s of the thread for
+ * 1 MB of rows shorter than the header (`x;`), all real rows. A shorter record is padded with empty
+ * cells, a longer one widens what the next are padded to. This reaches into csv-parse's own record
+ * step (`api.__onRecord`, `state`; the version is locked): should it change, the parser is left as
+ * it is, correct and slower (`npm run bench:csv-lines` shows it).
+ */
+function evenRecords(parser: Transform): void {
+  const api = (parser as unknown as { api?: Partial<ParserApi> }).api;
+  const onRecord = api?.__onRecord;
+  if (!api || typeof onRecord !== 'function' || !Array.isArray(api.state?.record) || typeof api.info?.records !== 'number') return;
+  api.__onRecord = function (this: ParserApi, push: unknown) {
+    const { state } = this;
+    if (this.info.records > 0) {
+      if (state.record.length > state.expectedRecordLength) state.expectedRecordLength = state.record.length;
+      while (state.record.length < state.expectedRecordLength) state.record.push('');
+    }
+    return onRecord.call(this, push);
+  };
+}
+
 async function* csvRows(open: OpenFile, options: ReadOptions): AsyncGenerator<SheetRow> {
   const { encoding, delimiter } = await csvDialect(open, options);
   const source = open();
@@ -1023,7 +1050,9 @@ async function* csvRows(open: OpenFile, options: ReadOptions): AsyncGenerator<Sh
   const sliced = Readable.from(inSlices(blankSeparatorLines(decoded, delimiter)));
   // Blank lines are skipped by csv-parse at no cost (as records, each was one of the error objects above) and
   // counted in `info`: a row's number is the records and blank lines up to it, as a spreadsheet numbers it.
-  const parser = sliced.pipe(parseCsv({ delimiter, bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true, max_record_size: MAX_CSV_RECORD }));
+  const parser = parseCsv({ delimiter, bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true, max_record_size: MAX_CSV_RECORD });
+  evenRecords(parser);
+  sliced.pipe(parser);
   let row = 0;
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { records: number; empty_lines: number } }>) {
@@ -1056,7 +1085,7 @@ export function readRows(file: SheetFile, options: ReadOptions): AsyncGenerator<
 
 // ---------- the header ----------
 
-const HEADER_SEARCH_ROWS = 20;
+export const HEADER_SEARCH_ROWS = 20;
 
 const filled = (row: SheetRow) => row.cells.filter((cell) => cell !== null).length;
 

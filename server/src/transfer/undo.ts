@@ -7,6 +7,7 @@
 import { Types, type ClientSession } from 'mongoose';
 import { cardSubject } from '../access/ability';
 import { actorOfUser, type Actor } from '../access/actor';
+import { accessSnapshot } from '../access/snapshot';
 import { recordAudit } from '../audit/service';
 import type { CardTypeDefinition, CardValues } from '../../../card-types';
 import { findCardType } from '../card-types/registry';
@@ -153,8 +154,17 @@ export const undoImportJob = defineJob<UndoParams, UndoResult>({
   // A failed undo (the database gone for a while, …) goes on from the rows not yet undone.
   retryRefusal: async () => null,
   async run(ctx) {
-    const actor = await actorOfUser(ctx.ownerId, ctx.params.ip, { activeOnly: true });
-    if (!actor) throw new Error('the user who asked for the undo is gone or deactivated');
+    const userNow = async () => {
+      const now = await actorOfUser(ctx.ownerId, ctx.params.ip, { activeOnly: true });
+      if (!now) throw new Error('the user who asked for the undo is gone or deactivated');
+      return now;
+    };
+    let actor = await userNow();
+    // The user's rights are asked again before each batch whenever the access structure changed
+    // since: the rows of cards no longer hers to trash or edit are kept (counted so), and a
+    // deactivated user's undo stops — 2,500 of 3,000 cards were trashed after her only right was
+    // taken away (s16 attack A1).
+    let checkedAt = await accessSnapshot();
     const importId = new Types.ObjectId(ctx.params.importId);
     const written: ImportOutcome[] = ['created', 'updated'];
     const pending = { importId, outcome: { $in: written }, undoneAt: null };
@@ -170,6 +180,8 @@ export const undoImportJob = defineJob<UndoParams, UndoResult>({
       ctx.signal.throwIfAborted();
       const rows = await ImportRow.find(pending).sort({ row: 1 }).limit(BATCH).lean<ImportRowDoc[]>();
       if (rows.length === 0) break;
+      const snapshot = await accessSnapshot();
+      if (snapshot !== checkedAt) [checkedAt, actor] = [snapshot, await userNow()];
       const now = new Date();
       let keptUnread: KeptUnread[] = [];
       const changes = await commitCardBatch(

@@ -255,17 +255,12 @@ export const useCardListStore = defineStore('workspaceCardList', () => {
 
   async function patchShownEdits(): Promise<void> {
     shownTimer = undefined;
-    const folder = folderId.value;
     const ids = [...shownEdits];
     shownEdits.clear();
-    let cards;
-    try {
-      cards = await fetchCards(ids);
-    } catch {
-      // The burst's next refresh reads them.
-      return;
-    }
-    if (folder !== folderId.value) return;
+    // Unanswered, the burst's next refresh reads them.
+    const fetched = await cardsOfOpenFolder(ids);
+    if (!fetched) return;
+    const { folder, cards } = fetched;
     let next = rows.value;
     ids.forEach((id, i) => {
       const card = cards[i];
@@ -296,16 +291,22 @@ export const useCardListStore = defineStore('workspaceCardList', () => {
     };
   }
 
+  /** The cards of `ids` as they are now, for the folder still open when they arrive; null when unanswered or the user left it. */
+  async function cardsOfOpenFolder(ids: string[]): Promise<{ folder: string | null; cards: Awaited<ReturnType<typeof fetchCards>> } | null> {
+    const folder = folderId.value;
+    try {
+      const cards = await fetchCards(ids);
+      return folder === folderId.value ? { folder, cards } : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** Fetches these changed cards and puts each in its place, or drops it when it left the folder. */
   async function applyChanges(ids: string[]): Promise<void> {
-    const folder = folderId.value;
-    let cards;
-    try {
-      cards = await fetchCards(ids);
-    } catch {
-      return;
-    }
-    if (folder !== folderId.value) return;
+    const fetched = await cardsOfOpenFolder(ids);
+    if (!fetched) return;
+    const { folder, cards } = fetched;
     let next = [...rows.value];
     ids.forEach((id, i) => {
       const card = cards[i];

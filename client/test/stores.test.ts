@@ -234,6 +234,33 @@ describe('the card list store', () => {
     expect(server.fetchCards).not.toHaveBeenCalled();
   });
 
+  it('shows a colleague’s edit of a row on show at once while an import into the folder is being refreshed, and a refresh read before it keeps it (s15 U3)', async () => {
+    const shown = [row('a', 'Альфа', '2026-01-02'), row('b', 'Бета', '2026-01-01')];
+    server.fetchCardPage.mockResolvedValueOnce(page(shown, true));
+    server.fetchCardCount.mockResolvedValueOnce(2);
+    const list = useCardListStore();
+    await list.open('f1');
+    await vi.waitFor(() => expect(list.totalCount).toBe(2));
+    // An import's batch: the refresh of the rows on show is under way (its answer held back).
+    let answerPage: (value: CardPage) => void = () => {};
+    server.fetchCardPage.mockReturnValueOnce(new Promise<CardPage>((resolve) => (answerPage = resolve)));
+    server.fetchCardCount.mockResolvedValue(502);
+    for (const listener of server.cardBatchListeners) listener({ cardIds: Array.from({ length: 500 }, (_, i) => `new-${i}`), folderIds: ['f1'], actorId: 'u2' });
+    await vi.waitFor(() => expect(server.fetchCardPage).toHaveBeenCalledTimes(2));
+
+    const edited = { ...shown[0]!, values: { name: 'Альфа', note: 'Перезвонить' }, version: 2 };
+    server.fetchCards.mockResolvedValueOnce([details(edited, 'f1')]);
+    for (const listener of server.cardEventListeners) listener(event('a', 'f1'));
+    await vi.waitFor(() => expect(list.rows.find((r) => r.id === 'a')?.values).toEqual({ name: 'Альфа', note: 'Перезвонить' }));
+    expect(server.fetchCards).toHaveBeenCalledWith(['a']);
+
+    // The refresh read the card before the edit: the row keeps the edit.
+    answerPage(page([row('new-0', 'Новая', '2026-01-03'), shown[0]!, shown[1]!], true));
+    await vi.waitFor(() => expect(list.totalCount).toBe(502));
+    expect(list.rows.map((r) => r.id)).toEqual(['new-0', 'a', 'b']);
+    expect(list.rows[1]!.version).toBe(2);
+  });
+
   it('reads the list again for changes that come while a burst’s refresh is under way, rather than counting them twice', async () => {
     server.fetchCardPage.mockResolvedValueOnce(page([row('old', 'Старая', '2026-01-01')], true));
     server.fetchCardCount.mockResolvedValueOnce(100);

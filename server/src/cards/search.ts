@@ -195,13 +195,24 @@ async function readRarest(actor: Actor, scope: Filter, rarest: string, others: s
 const WALKED_CANDIDATES = 2 * SEARCH_CANDIDATES;
 
 /**
+ * Whether the walks, at the rate they found hits so far, would fill the page of `limit` within
+ * `candidates` cards looked at (checked between batches, when the cards read are all looked at).
+ */
+function pageLikely(walks: readonly { seen: number }[], found: number, limit: number, candidates: number): boolean {
+  const looked = walks.reduce((sum, walk) => sum + walk.seen, 0);
+  return found > 0 && looked + (looked * (limit - found)) / found <= candidates;
+}
+
+/**
  * Walks every query word's range at once, one card of each in turn, for cards the actor may read
  * having every word, until `limit` are found, or one word's range ends — every card having all
  * the words was seen in its range (`complete`) — or the ranges gave WALKED_CANDIDATES cards
  * together: the search when every word has RARE cards or more, where cards having them all are
- * usually many.
+ * usually many. `sparseGivesUp`: after each batch of every word, the walk stops (incomplete) when
+ * the hits found so far make a full page unlikely within `candidates` — for a walk that something
+ * cheaper follows when it gives up (commonWordsAcross).
  */
-async function walkTogether(actor: Actor, scope: Filter, prefixes: string[], limit: number, candidates = WALKED_CANDIDATES): Promise<Walk> {
+async function walkTogether(actor: Actor, scope: Filter, prefixes: string[], limit: number, candidates = WALKED_CANDIDATES, sparseGivesUp = false): Promise<Walk> {
   const eachAtMost = Math.floor(candidates / Math.max(2, prefixes.length));
   const batchSize = Math.min(Math.max(limit, WALK_BATCH), MAX_WALK_BATCH, eachAtMost);
   const walks = prefixes.map((prefix) => ({
@@ -231,6 +242,8 @@ async function walkTogether(actor: Actor, scope: Filter, prefixes: string[], lim
         if (found.size >= limit) return { hits: [...found.values()], complete: false };
       }
       if (!walking) return { hits: [...found.values()], complete: false };
+      if (sparseGivesUp && walks.every((walk) => walk.seen % batchSize === 0) && !pageLikely(walks, found.size, limit, candidates))
+        return { hits: [...found.values()], complete: false };
     }
   } finally {
     await Promise.all(walks.map((walk) => walk.cursor.close()));
@@ -247,7 +260,10 @@ async function walkTogether(actor: Actor, scope: Filter, prefixes: string[], lim
  * than RARE cards have anywhere is read alone (complete: `uncounted` are the words not yet known
  * to be more common). Null when the reader's share is too small for that, or when the walk looked
  * at that many cards without filling the page or reaching the end of a range (the reader's folders
- * hold few of these cards): their folders are visited then.
+ * hold few of these cards) — or, after a batch of each word, its hits so far make a full page
+ * unlikely within that many (words each common that few cards have together: «ООО «Север-200»»
+ * at a million cards read 1,803 cards of the whole installation for no hit) —: their folders are
+ * visited then.
  */
 async function commonWordsAcross(actor: Actor, across: Filter, words: { prefixes: string[]; uncounted: string[] }, limit: number, readerFolders: number): Promise<Walk | null> {
   const visiting = Math.min(WALKED_CANDIDATES, readerFolders * CARDS_PER_FOLDER);
@@ -261,7 +277,7 @@ async function commonWordsAcross(actor: Actor, across: Filter, words: { prefixes
       words.prefixes.filter((prefix) => prefix !== rarest),
       limit,
     );
-  const walk = await walkTogether(actor, across, words.prefixes, limit, visiting);
+  const walk = await walkTogether(actor, across, words.prefixes, limit, visiting, true);
   return walk.complete || walk.hits.length >= limit ? walk : null;
 }
 

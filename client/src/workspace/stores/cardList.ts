@@ -216,13 +216,19 @@ export const useCardListStore = defineStore('workspaceCardList', () => {
     if (!folder) return;
     const ticket = generation;
     const first = Math.min(Math.max(rows.value.length, PAGE_SIZE), MAX_REFRESH_ROWS);
+    const patchedBefore = patchCount;
     try {
       const [page, count] = await Promise.all([
         fetchCardPage(folder, { first, after: null, sortBy: sortBy.value, descending: descending.value, filters: activeFilters() }),
         fetchCardCount(folder, activeFilters()),
       ]);
       if (ticket !== generation) return;
-      rows.value = page.edges.map((edge) => edge.node);
+      // A row patched while this refresh was read may be newer than the page's copy of it.
+      rows.value = page.edges.map((edge) => {
+        const patched = patchedDuringBurst.get(edge.node.id);
+        return patched && patched.row.version > edge.node.version ? patched.row : edge.node;
+      });
+      for (const [id, patched] of patchedDuringBurst) if (patched.at <= patchedBefore) patchedDuringBurst.delete(id);
       hasNextPage.value = page.pageInfo.hasNextPage;
       endCursor = page.pageInfo.endCursor;
       totalCount.value = count;
@@ -231,16 +237,76 @@ export const useCardListStore = defineStore('workspaceCardList', () => {
     }
   }
 
+  /**
+   * A colleague's edit of a row on show while a burst (an import into the folder) is refreshed about
+   * once a second: fetched at once by id and patched in place (s15 U3: the edit reached the open page
+   * 3.7–10 s late, waiting for the refresh under way, the pause after it and the next refresh). Edits
+   * of rows not on show, new cards and cards that left wait for the refresh, which counts them.
+   */
+  const shownEdits = new Set<string>();
+  let shownTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Rows patched so, by id, with the patch's sequence number: a refresh read before a patch keeps it. */
+  const patchedDuringBurst = new Map<string, { row: CardRow; at: number }>();
+  let patchCount = 0;
+
+  function inBurst(): boolean {
+    return flushing || Date.now() < pausedUntil + BURST_PAUSE_MS;
+  }
+
+  async function patchShownEdits(): Promise<void> {
+    shownTimer = undefined;
+    const ids = [...shownEdits];
+    shownEdits.clear();
+    // Unanswered, the burst's next refresh reads them.
+    const fetched = await cardsOfOpenFolder(ids);
+    if (!fetched) return;
+    const { folder, cards } = fetched;
+    let next = rows.value;
+    ids.forEach((id, i) => {
+      const card = cards[i];
+      const index = next.findIndex((row) => row.id === id);
+      if (!card || card.inTrash || card.folderId !== folder || index < 0) {
+        pending.add(id);
+        return;
+      }
+      const row = rowOf(card);
+      patchedDuringBurst.set(id, { row, at: ++patchCount });
+      next = [...next.slice(0, index), row, ...next.slice(index + 1)];
+    });
+    rows.value = next;
+    if (pending.size > 0) scheduleFlush();
+  }
+
+  function rowOf(card: Awaited<ReturnType<typeof fetchCards>>[number]): CardRow {
+    return {
+      id: card.id,
+      typeKey: card.typeKey,
+      title: card.title,
+      values: card.values,
+      version: card.version,
+      createdAt: card.createdAt,
+      updatedAt: card.updatedAt,
+      unread: card.unread,
+      references: card.references,
+    };
+  }
+
+  /** The cards of `ids` as they are now, for the folder still open when they arrive; null when unanswered or the user left it. */
+  async function cardsOfOpenFolder(ids: string[]): Promise<{ folder: string | null; cards: Awaited<ReturnType<typeof fetchCards>> } | null> {
+    const folder = folderId.value;
+    try {
+      const cards = await fetchCards(ids);
+      return folder === folderId.value ? { folder, cards } : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** Fetches these changed cards and puts each in its place, or drops it when it left the folder. */
   async function applyChanges(ids: string[]): Promise<void> {
-    const folder = folderId.value;
-    let cards;
-    try {
-      cards = await fetchCards(ids);
-    } catch {
-      return;
-    }
-    if (folder !== folderId.value) return;
+    const fetched = await cardsOfOpenFolder(ids);
+    if (!fetched) return;
+    const { folder, cards } = fetched;
     let next = [...rows.value];
     ids.forEach((id, i) => {
       const card = cards[i];
@@ -253,17 +319,7 @@ export const useCardListStore = defineStore('workspaceCardList', () => {
         }
         return;
       }
-      const row: CardRow = {
-        id: card.id,
-        typeKey: card.typeKey,
-        title: card.title,
-        values: card.values,
-        version: card.version,
-        createdAt: card.createdAt,
-        updatedAt: card.updatedAt,
-        unread: card.unread,
-        references: card.references,
-      };
+      const row = rowOf(card);
       if (index >= 0) {
         next[index] = row;
         return;
@@ -279,6 +335,12 @@ export const useCardListStore = defineStore('workspaceCardList', () => {
   function onEvent(event: CardEvent): void {
     const folder = folderId.value;
     if (!folder || (event.folderId !== folder && event.previousFolderId !== folder)) return;
+    const shownEdit = event.folderId === folder && inBurst() && shownEdits.size < MAX_BATCH && rows.value.some((row) => row.id === event.cardId);
+    if (shownEdit) {
+      shownEdits.add(event.cardId);
+      shownTimer ??= setTimeout(() => void patchShownEdits(), EVENT_DELAY_MS);
+      return;
+    }
     pending.add(event.cardId);
     scheduleFlush();
   }

@@ -16,6 +16,7 @@ import { CARD_INDEX_BUDGET, cardIndexNames, uniqueNotEnforced, uniqueNotEnforced
 import { projectionForFields, type CardDoc } from './model';
 import { listedType, rowsListed } from './listed';
 import { cardRead } from './reads';
+import { idText } from './id-text';
 import {
   listFolderCards,
   referenceLoader,
@@ -547,7 +548,7 @@ export const cardsModule: GraphQLModule = {
     // A page's cursor carries its card's sort value in clear (the title, a field's value): sending it counts as reading the card.
     CardEdge: {
       cursor: (edge: { node: CardDoc; cursor: string }, _a: unknown, context: GraphQLContext) => {
-        cardRead(context, String(edge.node._id));
+        cardRead(context, idText(edge.node._id));
         return edge.cursor;
       },
     },
@@ -558,14 +559,14 @@ export const cardsModule: GraphQLModule = {
       },
     },
     Card: {
-      id: (card: CardDoc) => String(card._id),
+      id: (card: CardDoc) => idText(card._id),
       // A card's title (a company's or a person's name) is the client base as much as its values: both count as read.
       title: (card: CardDoc, _a: unknown, context: GraphQLContext) => {
-        cardRead(context, String(card._id));
+        cardRead(context, idText(card._id));
         return card.title;
       },
       values: (card: CardDoc, _a: unknown, context: GraphQLContext) => {
-        cardRead(context, String(card._id));
+        cardRead(context, idText(card._id));
         const type = listedType(card, context);
         return type ? shownValues(type, card.values) : findCardType(card.typeKey).then((found) => shownValues(found, card.values));
       },

@@ -3,6 +3,7 @@ import { folderSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
 import { accessSnapshot } from '../access/snapshot';
 import type { CardChange } from '../cards/lifecycle';
+import { idText } from '../cards/id-text';
 import { Card, type CardDoc } from '../cards/model';
 import { events, onEvent, type CardPlace, type ReadsChanged } from '../events/bus';
 import type { FolderDoc } from '../folders/models';
@@ -154,8 +155,8 @@ export function isUnread(state: ReadState, cardId: string, place: Pick<CardPlace
 /** The card's unread state for the user (null when read): computed from the card itself and the read state, no query. */
 export function unreadViewOf(state: ReadState, card: CardForUnread): UnreadView | null {
   if (card.inTrash) return null;
-  const cardId = String(card._id);
-  const folderId = String(card.folderId);
+  const cardId = idText(card._id);
+  const folderId = idText(card.folderId);
   const read = lastRead(state, cardId, folderId);
   const forced = state.cards.get(cardId)?.unread ?? null;
   const changed = changedSinceRead(state, cardId, folderId, card.updatedAt.getTime());

@@ -78,7 +78,7 @@ describe('db: record counts kept with the records, not counted at start', functi
     try {
       await client
         .db('counts')
-        .collection('cards')
+        .collection<{ _id: number }>('cards')
         .insertMany(Array.from({ length: 12 }, (_, i) => ({ _id: i })));
     } finally {
       await client.close();

@@ -20,7 +20,7 @@ describe('built-in database: maxTimeMS counts from the arrival of the request', 
     try {
       await client
         .db('limits')
-        .collection('cards')
+        .collection<{ _id: number; body: string }>('cards')
         .insertMany(Array.from({ length: CARDS }, (_, i) => ({ _id: i, body: `card ${i} `.padEnd(200, 'x') })));
     } finally {
       await client.close();

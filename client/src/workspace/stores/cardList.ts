@@ -1,7 +1,7 @@
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
 import { GraphQLRequestError } from '../../api/graphql';
-import { fetchCardCount, fetchCardPage, fetchCards, type CardFilter, type CardRow } from '../api';
+import { fetchCardCount, fetchCardPage, fetchCards, type CardDetails, type CardFilter, type CardRow } from '../api';
 import { onCardBatch, onCardEvent, type CardBatch, type CardEvent } from '../live';
 
 const PAGE_SIZE = 100;
@@ -277,7 +277,7 @@ export const useCardListStore = defineStore('workspaceCardList', () => {
     if (pending.size > 0) scheduleFlush();
   }
 
-  function rowOf(card: Awaited<ReturnType<typeof fetchCards>>[number]): CardRow {
+  function rowOf(card: CardDetails): CardRow {
     return {
       id: card.id,
       typeKey: card.typeKey,

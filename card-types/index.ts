@@ -48,7 +48,18 @@ export {
   type StoredScalar,
 } from './kernel/field-kind';
 export type { SettingsKit } from './kernel/schemas';
-export { cardTargets, fieldKinds, findFieldKind, isMultiValued, kindOf, prepareFieldKinds, referenceFieldsTo, registerFieldKind, usePluginFieldKinds } from './kernel/registry';
+export {
+  cardTargets,
+  fieldKinds,
+  findFieldKind,
+  isMultiValued,
+  kindOf,
+  prepareFieldKinds,
+  referenceFieldsTo,
+  registerFieldKind,
+  sortsLists,
+  usePluginFieldKinds,
+} from './kernel/registry';
 export {
   checkFieldValue,
   compileCardType,

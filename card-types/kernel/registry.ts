@@ -85,6 +85,12 @@ export function referenceFieldsTo(type: Pick<CardTypeDefinition, 'fields'> | und
 export const isMultiValued = (field: FieldDefinition): boolean => kindOf(field).multiple(field);
 
 /**
+ * Whether a list may be sorted by the field: its kind says so and it holds one value — a list of
+ * values (tags) has no one place in an order that a page's keyset could go on from.
+ */
+export const sortsLists = (field: FieldDefinition): boolean => kindOf(field).index.sortable && !isMultiValued(field);
+
+/**
  * Loads what the kinds of these fields (every kind unless told) need to parse and is loaded on
  * demand: the client awaits it before validating a form. On Node everything is loaded at start.
  */

@@ -11,7 +11,7 @@ import { User } from '../../server/src/people/models';
 import type { RunningServer } from '../../server/src/server';
 import { prepareExport } from '../../server/src/transfer/export';
 import { ExportUsage } from '../../server/src/transfer/model';
-import type { ApiClient } from '../support/api-client';
+import { refusalFields, type ApiClient } from '../support/api-client';
 import { addToSystemGroup, createCorrespondents } from '../support/fixtures';
 import { signedIn, startTestServer } from '../support/server';
 import { SseSubscription } from '../support/sse';
@@ -186,5 +186,18 @@ describe('export streaming: a stalled or broken-off download', function () {
     const wide = await exported(Array.from({ length: 20000 }, () => 'name'));
     expect(wide.status).to.equal(400);
     expect(((await wide.json()) as { fields: Record<string, string> }).fields).to.deep.equal({ columns: 'Не больше 1000 столбцов' });
+  });
+  it('refuses to sort a list by a field of several values (tags), on its page and in its export — their pages came round for ever (s16 re-attack B1)', async () => {
+    await addToSystemGroup(admin, 'exporters', [exporterId]);
+    const tanya = await signedIn(server, 'tanya', PASSWORD);
+    const exported = await fetch(`${server.url}/transfer/export`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: tanya.cookieHeader() },
+      body: JSON.stringify({ folderId, format: 'csv', sortBy: 'tags', columns: ['name', 'tags'] }),
+    });
+    expect(exported.status).to.equal(400);
+    expect(((await exported.json()) as { fields: Record<string, string> }).fields).to.deep.equal({ sortBy: 'По этому полю список не сортируется' });
+    const page = await tanya.request('query($f: ID!) { cards(folderId: $f, first: 5, sortBy: "tags") { edges { node { id } } } }', { f: folderId });
+    expect(refusalFields(page)).to.deep.equal({ sortBy: 'По этому полю список не сортируется' });
   });
 });

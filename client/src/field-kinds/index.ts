@@ -3,7 +3,7 @@
  * one (a plugin's kind before its client part loads) is drawn as text.
  */
 import { h, type Component, type FunctionalComponent } from 'vue';
-import { kindOf, type FieldDefinition } from '../../../card-types';
+import { sortsLists, type FieldDefinition } from '../../../card-types';
 import type { KindMode } from '../../../plugins/api';
 import { pluginComponents } from './plugin-components';
 import StringKind from './string.vue';
@@ -53,5 +53,5 @@ export function listColumnWidth(field: FieldDefinition): string {
 /** Keys of the kinds that have a component: every built-in kind has. */
 export const kindsWithComponents = (): string[] => [...components.keys()];
 
-/** A field may sort a list when its kind says so. */
-export const sortable = (field: FieldDefinition): boolean => kindOf(field).index.sortable;
+/** A field may sort a list when its kind says so and it holds one value (`sortsLists`). */
+export const sortable = (field: FieldDefinition): boolean => sortsLists(field);

@@ -3,7 +3,7 @@ import DataLoader from 'dataloader';
 import { Types } from 'mongoose';
 import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
-import { exactKeysOfQuery, kindOf, ownValue, valuesSize, type CardTypeDefinition, type FieldDefinition } from '../../../card-types';
+import { exactKeysOfQuery, kindOf, ownValue, sortsLists, valuesSize, type CardTypeDefinition, type FieldDefinition } from '../../../card-types';
 import { findFolder } from '../folders/service';
 import { notFound } from '../errors';
 import { escapeRegExp, FieldErrors, MAX_RELATED_CARDS, objectIdArgument, pageSize, refuseField, searchText } from '../validation';
@@ -268,6 +268,8 @@ export async function folderListQuery(actor: Actor, folderId: string, options: O
   const sortFields = shownFields(known).filter((f) => f.key === sortBy);
   // The order of cards whose type hides the field would spell out its hidden values: such a sort is refused.
   if (!SYSTEM_SORTS.has(sortBy) && (sortFields.length === 0 || typesHiding(known, sortBy).length > 0)) errors.add('sortBy', 'noSuchField');
+  // A list of values has no one place in an order: its pages would come round again (s16 re-attack B1).
+  else if (sortFields.some((field) => !sortsLists(field))) errors.addMessage('sortBy', t(actor, 'По этому полю список не сортируется', 'The list cannot be sorted by this field'));
   const filters = options.filters ?? [];
   if (filters.length > MAX_FILTERS) errors.add('filters', 'tooMany', { max: MAX_FILTERS });
   const conditions = filters.slice(0, MAX_FILTERS).map((f, index) => filterCondition(known, f, index, errors));
@@ -297,12 +299,16 @@ export async function* folderListInPages(
 ): AsyncGenerator<CardDoc> {
   const direction = list.descending ? -1 : 1;
   let after: Filter | null = null;
+  let previous: Types.ObjectId | null = null;
   for (;;) {
     const filter: Filter = after ? { $and: [list.filter, after] } : list.filter;
     const rows = (await findInOneReply({ filter, projection, sort: { [list.path]: direction, _id: direction }, limit: pageSize })) as CardDoc[];
-    yield* rows;
     const last = rows.at(-1);
+    // A keyset that does not move on (a value the sort cannot place) would give the same page for ever.
+    if (last && after && previous && last._id.equals(previous)) throw new Error(`the list's pages sorted by ${list.sortBy} do not move on`);
+    yield* rows;
     if (!last || rows.length < pageSize) return;
+    previous = last._id;
     after = afterCondition(list.path, sortValueOf(last, list.sortBy), last._id, list.descending);
   }
 }

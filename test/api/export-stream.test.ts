@@ -1,7 +1,6 @@
 import { PassThrough } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
-import mongoose, { Types } from 'mongoose';
+import { Types } from 'mongoose';
 import { buildActor } from '../../server/src/access/actor';
 import { findCardType } from '../../server/src/card-types/registry';
 import { Card } from '../../server/src/cards/model';
@@ -140,36 +139,27 @@ describe('export streaming: a stalled or broken-off download', function () {
     expect(entry.after).to.include({ complete: false, rightWithdrawn: true });
     expect(entry.after.rows).to.be.below(CARDS);
   });
-  it('writes every row in the list’s order to a download that pauses longer than the database keeps an idle cursor (s16 attack A4)', async () => {
+  it('writes the list as it was when the export began: cards a colleague edits while the download waits come once each, none missing (s16 re-attack B3)', async () => {
     // Back in «Доверенные лица (экспорт)» (the test above took her out).
     await addToSystemGroup(admin, 'exporters', [exporterId]);
-    const db = mongoose.connection.db!;
-    const { cursorTimeoutMillis: kept } = await db.admin().command({ getParameter: 1, cursorTimeoutMillis: 1 });
-    await db.admin().command({ setParameter: 1, cursorTimeoutMillis: 200 });
-    try {
-      const user = (await User.findById(exporterId).lean<{ _id: Types.ObjectId; login: string; fullName: string; locale: 'ru' | 'en' }>())!;
-      const prepared = await prepareExport(await buildActor(user, '127.0.0.1'), { folderId, format: 'csv', sortBy: 'name' }, { dailyRows: 100000 });
-      const download = new PassThrough({ highWaterMark: 16 * 1024 });
-      const chunks: Buffer[] = [];
-      const writing = prepared.write(download);
-      await waitFor(() => download.writableNeedDrain, 'the download to fill up');
-      // The reader goes quiet for longer than an idle cursor lives (the server sweeps them every second).
-      await sleep(2500);
-      download.on('data', (chunk: Buffer) => chunks.push(chunk));
-      expect(await writing).to.equal(CARDS);
-      const names = Buffer.concat(chunks)
-        .toString('utf8')
-        .trim()
-        .split('\r\n')
-        .slice(1)
-        .map((line) => line.split(';')[0]);
-      expect(names).to.have.length(CARDS);
-      expect(new Set(names).size).to.equal(CARDS);
-      // In the database's order of strings (code points), as the list shows them.
-      expect(names).to.deep.equal([...names].sort());
-    } finally {
-      await db.admin().command({ setParameter: 1, cursorTimeoutMillis: kept });
-    }
+    const user = (await User.findById(exporterId).lean<{ _id: Types.ObjectId; login: string; fullName: string; locale: 'ru' | 'en' }>())!;
+    // The list's own order: the last changed first.
+    const prepared = await prepareExport(await buildActor(user, '127.0.0.1'), { folderId, format: 'csv' }, { dailyRows: 100000 });
+    const download = new PassThrough({ highWaterMark: 16 * 1024 });
+    const chunks: Buffer[] = [];
+    const writing = prepared.write(download);
+    await waitFor(() => download.writableNeedDrain, 'the download to fill up');
+    // Meanwhile a colleague edits the 50 cards the file has not reached yet: they become the list's first.
+    const last = await Card.find({ folderId: new Types.ObjectId(folderId), inTrash: false }, { _id: 1 })
+      .sort({ updatedAt: 1, _id: 1 })
+      .limit(50)
+      .lean();
+    await Card.updateMany({ _id: { $in: last.map((card) => card._id) } }, { $set: { updatedAt: new Date(Date.now() + 60_000) }, $inc: { version: 1 } });
+    download.on('data', (chunk: Buffer) => chunks.push(chunk));
+    expect(await writing).to.equal(CARDS);
+    const names = Buffer.concat(chunks).toString('utf8').trim().split('\r\n').slice(1);
+    expect(names).to.have.length(CARDS);
+    expect(new Set(names).size).to.equal(CARDS);
   });
 
   it('refuses a column asked twice, or more columns than a list shows, at the columns (s16 attack A3)', async () => {

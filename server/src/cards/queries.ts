@@ -288,32 +288,6 @@ function sortValueOf(card: CardDoc, sortBy: string): SortValue {
 }
 
 /**
- * Every card of `filter` in a folder list's order (`folderListQuery`'s sort), read `pageSize` at a
- * time by keyset (sort value, _id) as the list's pages are: no database cursor stays open between
- * two pages, however long the reader takes over one (an export whose download pauses).
- */
-export async function* folderListInPages(
-  list: { filter: Filter; path: string; sortBy: string; descending: boolean },
-  projection: Record<string, 0>,
-  pageSize: number,
-): AsyncGenerator<CardDoc> {
-  const direction = list.descending ? -1 : 1;
-  let after: Filter | null = null;
-  let previous: Types.ObjectId | null = null;
-  for (;;) {
-    const filter: Filter = after ? { $and: [list.filter, after] } : list.filter;
-    const rows = (await findInOneReply({ filter, projection, sort: { [list.path]: direction, _id: direction }, limit: pageSize })) as CardDoc[];
-    const last = rows.at(-1);
-    // A keyset that does not move on (a value the sort cannot place) would give the same page for ever.
-    if (last && after && previous && last._id.equals(previous)) throw new Error(`the list's pages sorted by ${list.sortBy} do not move on`);
-    yield* rows;
-    if (!last || rows.length < pageSize) return;
-    previous = last._id;
-    after = afterCondition(list.path, sortValueOf(last, list.sortBy), last._id, list.descending);
-  }
-}
-
-/**
  * One page of a folder's cards: keyset pagination on (sort field, _id), filters per kind; each card
  * without what `projection` leaves out (projectionForFields).
  */

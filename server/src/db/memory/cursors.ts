@@ -3,9 +3,10 @@
  * large result is never held whole), projects per batch, caps every batch at 16 MiB, and releases
  * its read snapshot when exhausted, killed or reaped (idle longer than the time-out, or surplus).
  * An open LMDB read snapshot keeps every page written after it from being reused, so a cursor a
- * client abandons would make the file grow for as long as it stays open: the time-out is one minute
- * (MongoDB's cursorTimeoutMillis, 10 minutes there) and is enforced by a timer, not only when
- * another cursor opens.
+ * client abandons would make the file grow for as long as it stays open: the time-out is MongoDB's
+ * cursorTimeoutMillis, 10 minutes (a reader paused longer than one minute — an export's slow
+ * download — lost its cursor at the one minute kept before, s16 attack A4), enforced by a timer,
+ * not only when another cursor opens.
  */
 import { calculateObjectSize, Long } from 'bson';
 import { cursorNotFound, MAX_INTERNAL_BSON_SIZE, objectTooLarge } from './errors';
@@ -23,7 +24,7 @@ const MAX_BATCH_BYTES = 16 * 1024 * 1024 - 16 * 1024;
 export const OPEN_BATCH_MS = 10;
 export const OPEN_BATCH_DOCS = 101;
 const MAX_OPEN_CURSORS = 10_000;
-export const DEFAULT_CURSOR_TIMEOUT_MS = 60 * 1000;
+export const DEFAULT_CURSOR_TIMEOUT_MS = 10 * 60 * 1000;
 
 /** A document, or its BSON as stored (sent as it is). */
 export type BatchItem = Doc | Buffer;

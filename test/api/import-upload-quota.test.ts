@@ -61,10 +61,12 @@ describe('import: the upload quota per user (IMPORT_UPLOAD_QUOTA_MB)', function 
     const streamed = await sendEndlessBody(
       server.url,
       `POST /transfer/uploads?name=stream.csv HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\nCookie: ${tanya.cookieHeader()}\r\nAccept-Language: ru\r\nTransfer-Encoding: chunked\r\n\r\n`,
-      { start: 'Наименование\n', ceiling: 4 * 1024 * KB },
+      { start: 'Наименование\n', ceiling: 64 * 1024 * KB },
     );
     expect(Buffer.from(streamed.answer, 'latin1').toString('utf8')).to.contain('400 Bad Request').and.contain('Превышена квота загрузок для импорта');
-    expect(streamed.sent).to.be.below(4 * 1024 * KB);
+    // Below what the client would send: the connection was closed. (The kernel's buffers on this host take a few MB the
+    // server never reads — with autotuning up to tcp_rmem's maximum, 32 MB here — so a 4 MB bound failed on a quiet machine.)
+    expect(streamed.sent).to.be.below(64 * 1024 * KB);
     const small = await upload(tanya, csv('ООО «Малый»', 300 * KB));
     expect(small.status, 'what the stopped upload sent is not counted').to.equal(201);
 

@@ -50,3 +50,18 @@ export async function actorOfUser(userId: string | null, ip: string, { activeOnl
   const user = userId ? await User.findById(userId, { login: 1, fullName: 1, locale: 1, active: 1 }).lean() : null;
   return user && !(activeOnly && user.active === false) ? buildActor(user, ip) : null;
 }
+
+/**
+ * A long job's user as the access structure stands at each call (import, export, undo batches): read
+ * again (active only) when the access snapshot moved since the last call — one comparison otherwise
+ * — and null once the user is gone or deactivated. `first`: the actor as of now.
+ */
+export async function actorFollowingAccess(first: Actor | null, userId: string | null, ip: string): Promise<() => Promise<Actor | null>> {
+  let checkedAt = await accessSnapshot();
+  let current = first;
+  return async () => {
+    const snapshot = await accessSnapshot();
+    if (snapshot !== checkedAt) [checkedAt, current] = [snapshot, await actorOfUser(userId, ip, { activeOnly: true })];
+    return current;
+  };
+}

@@ -13,8 +13,7 @@ import { stringify } from 'csv-stringify';
 import type ExcelJS from 'exceljs';
 import { Types } from 'mongoose';
 import { cardSubject } from '../access/ability';
-import { actorOfUser, type Actor } from '../access/actor';
-import { accessSnapshot } from '../access/snapshot';
+import { actorFollowingAccess, type Actor } from '../access/actor';
 import { recordAudit } from '../audit/service';
 import { kindOf, visibleFields, type CardTypeDefinition, type FieldDefinition, type StoredValue } from '../../../card-types';
 import { findCardType, listCardTypes } from '../card-types/registry';
@@ -497,16 +496,11 @@ export async function prepareExport(actor: Actor, request: ExportRequest, limits
 
   /** Set when «Экспорт» (or the account) was taken away while the file was being written. */
   let withdrawn = false;
-  let checkedAt = await accessSnapshot();
   /** The actor as of the last change of the access structure: the right is asked of it before each batch. */
+  const actorNow = await actorFollowingAccess(actor, actor.userId, actor.ip);
   let current: Actor | null = actor;
   async function stillAllowed(cards: CardDoc[]): Promise<boolean> {
-    const snapshot = await accessSnapshot();
-    if (snapshot !== checkedAt) {
-      checkedAt = snapshot;
-      current = await actorOfUser(actor.userId, actor.ip, { activeOnly: true });
-    }
-    const now = current;
+    const now = (current = await actorNow());
     return now !== null && cards.every((card) => now.ability.can('export', cardSubject(card)));
   }
 

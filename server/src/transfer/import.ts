@@ -10,7 +10,7 @@
 import DataLoader from 'dataloader';
 import mongoose, { Types } from 'mongoose';
 import { cardSubject } from '../access/ability';
-import { actorOfUser, type Actor } from '../access/actor';
+import { actorFollowingAccess, actorOfUser, type Actor } from '../access/actor';
 import { accessSnapshot } from '../access/snapshot';
 import { recordAudit } from '../audit/service';
 import {
@@ -804,12 +804,9 @@ async function importRows(ctx: JobContext<ImportParams, Checkpoint>, actor: Acto
   // The right is asked again before each batch whenever the access structure changed since (one
   // comparison otherwise): an importer who can no longer create cards here (or was deactivated)
   // stops before the next batch, whose rows are then all left unwritten.
-  let checkedAt = await accessSnapshot();
+  const actorNow = await actorFollowingAccess(plan.actor, ctx.ownerId, params.ip);
   const stillAllowed = async () => {
-    const snapshot = await accessSnapshot();
-    if (snapshot === checkedAt) return;
-    checkedAt = snapshot;
-    const now = await actorOfUser(ctx.ownerId, params.ip, { activeOnly: true });
+    const now = await actorNow();
     if (!now || !now.ability.can('create', cardSubject({ folderId: plan.folder._id, libraryId: plan.folder.libraryId }))) throw new ImportStopped('right-withdrawn');
     plan.actor = now;
   };

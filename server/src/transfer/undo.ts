@@ -6,8 +6,7 @@
  */
 import { Types, type ClientSession } from 'mongoose';
 import { cardSubject } from '../access/ability';
-import { actorOfUser, type Actor } from '../access/actor';
-import { accessSnapshot } from '../access/snapshot';
+import { actorFollowingAccess, actorOfUser, type Actor } from '../access/actor';
 import { recordAudit } from '../audit/service';
 import type { CardTypeDefinition, CardValues } from '../../../card-types';
 import { findCardType } from '../card-types/registry';
@@ -154,17 +153,15 @@ export const undoImportJob = defineJob<UndoParams, UndoResult>({
   // A failed undo (the database gone for a while, …) goes on from the rows not yet undone.
   retryRefusal: async () => null,
   async run(ctx) {
-    const userNow = async () => {
-      const now = await actorOfUser(ctx.ownerId, ctx.params.ip, { activeOnly: true });
-      if (!now) throw new Error('the user who asked for the undo is gone or deactivated');
-      return now;
+    const throwGone = (): never => {
+      throw new Error('the user who asked for the undo is gone or deactivated');
     };
-    let actor = await userNow();
+    let actor: Actor = (await actorOfUser(ctx.ownerId, ctx.params.ip, { activeOnly: true })) ?? throwGone();
     // The user's rights are asked again before each batch whenever the access structure changed
     // since: the rows of cards no longer hers to trash or edit are kept (counted so), and a
     // deactivated user's undo stops — 2,500 of 3,000 cards were trashed after her only right was
     // taken away (s16 attack A1).
-    let checkedAt = await accessSnapshot();
+    const actorNow = await actorFollowingAccess(actor, ctx.ownerId, ctx.params.ip);
     const importId = new Types.ObjectId(ctx.params.importId);
     const written: ImportOutcome[] = ['created', 'updated'];
     const pending = { importId, outcome: { $in: written }, undoneAt: null };
@@ -180,8 +177,7 @@ export const undoImportJob = defineJob<UndoParams, UndoResult>({
       ctx.signal.throwIfAborted();
       const rows = await ImportRow.find(pending).sort({ row: 1 }).limit(BATCH).lean<ImportRowDoc[]>();
       if (rows.length === 0) break;
-      const snapshot = await accessSnapshot();
-      if (snapshot !== checkedAt) [checkedAt, actor] = [snapshot, await userNow()];
+      actor = (await actorNow()) ?? throwGone();
       const now = new Date();
       let keptUnread: KeptUnread[] = [];
       const changes = await commitCardBatch(

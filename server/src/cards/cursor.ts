@@ -4,17 +4,21 @@
  * (a title, a phone …), and a cursor it made or altered itself does not open. All instances with
  * the same SESSION_SECRET open each other's cursors.
  */
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-/** Until the server sets it from its configuration: a key of this process alone. */
-let key: Buffer = randomBytes(32);
+/**
+ * Until the server sets it from its configuration: a key of this process alone. Kept as a KeyObject:
+ * given the key's bytes, each cipher would check and wrap them anew — on Node 24 that doubled a
+ * folder page's sealing of its end cursor (28–30 µs against 12 µs).
+ */
+let key: KeyObject = createSecretKey(randomBytes(32));
 
 /** Derives the cursors' key from the session secret (called once when the application is made). */
 export function useCursorSecret(secret: string): void {
-  key = Buffer.from(hkdfSync('sha256', secret, 'kartoteka', 'page-cursor', 32));
+  key = createSecretKey(Buffer.from(hkdfSync('sha256', secret, 'kartoteka', 'page-cursor', 32)));
 }
 
 /** The value as an opaque base64url token: IV, authentication tag, encrypted JSON. */

@@ -7,6 +7,7 @@ import { MAX_SEARCH_WORD_LENGTH, normaliseForSearch, searchWordsOf } from '../..
 import { defineJob } from '../jobs/define';
 import { Job } from '../jobs/model';
 import { refuseField } from '../validation';
+import { cardsInOrderWithinBudget } from './budget';
 import { openCursor, sealCursor } from './cursor';
 import { Card, type CardDoc } from './model';
 
@@ -313,21 +314,27 @@ async function findWords(actor: Actor, query: string, libraryId: Types.ObjectId 
 const hitOrder = (a: { score: number; title: string; id: string }, b: { score: number; title: string; id: string }) =>
   b.score - a.score || a.title.localeCompare(b.title, 'ru') || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
-/** The cards of `ids` as stored, if still readable and out of the trash, in the order of `ids`. */
-async function readableCards(actor: Actor, ids: Types.ObjectId[]): Promise<CardDoc[]> {
-  if (ids.length === 0) return [];
-  const byId = new Map((await Card.find({ _id: { $in: ids } }).lean<CardDoc[]>()).map((card) => [String(card._id), card]));
-  return ids.map((id) => byId.get(String(id))).filter((card): card is CardDoc => card !== undefined && !card.inTrash && actor.ability.can('read', cardSubject(card)));
+/**
+ * The cards of the first of `ids` as far as a reply's budget goes (./budget), as stored, if still
+ * readable and out of the trash, in the order of `ids`; `covered`: how many of `ids` they stand for.
+ */
+async function readableCards(actor: Actor, ids: Types.ObjectId[]): Promise<{ cards: CardDoc[]; covered: number }> {
+  const found = (await cardsInOrderWithinBudget(ids, {})) as (CardDoc | null)[];
+  const cards = found.filter((card): card is CardDoc => card !== null && !card.inTrash && actor.ability.can('read', cardSubject(card)));
+  return { cards, covered: found.length };
 }
 
 /** Cards the actor may read having every word of the query, at most `limit`, best title matches first. */
 export async function searchByWords(actor: Actor, query: string, options: { libraryId: Types.ObjectId | null; limit: number }): Promise<CardDoc[]> {
   const { hits, prefixes } = await findWords(actor, query, options.libraryId, options.limit);
   const ranked = hits.map((hit) => ({ id: String(hit._id), title: hit.title, score: titleScore(hit, prefixes), _id: hit._id })).sort(hitOrder);
-  return readableCards(
-    actor,
-    ranked.map((hit) => hit._id),
-  );
+  // The best hits as far as the budget goes: «Все результаты» (pageOfHits) goes on.
+  return (
+    await readableCards(
+      actor,
+      ranked.map((hit) => hit._id),
+    )
+  ).cards;
 }
 
 /** One page of all the cards having every word, in `hitOrder`, with how many there are. */
@@ -362,13 +369,14 @@ export async function pageOfHits(actor: Actor, ranked: RankedHit[], options: { f
   const rest = after ? ordered.filter((hit) => hitOrder(hit, after) > 0) : ordered;
   const page = rest.slice(0, options.first);
   const keys = new Map(page.map((hit) => [hit.id, encodeHitCursor(hit)]));
-  const cards = await readableCards(
+  // A page whose cards pass the budget ends early; the next goes on after its last card.
+  const { cards, covered } = await readableCards(
     actor,
     page.map((hit) => hit._id),
   );
   return {
     cards: cards.map((card) => ({ card, cursor: keys.get(String(card._id))! })),
-    hasNextPage: rest.length > page.length,
+    hasNextPage: rest.length > covered,
     totalCount: ordered.length,
     totalExact: options.complete,
   };

@@ -429,7 +429,7 @@ export async function searchHits(
  * Every card a search matches, however many (an export of the search writes them all, s15 U6):
  * those holding an exact key of the query when its hits were found so, else those having every
  * word (`everyWordMatch`) — the filter and the index to read them by, the reader's rights for the
- * caller to check card by card. Null when the query holds nothing to search by.
+ * caller to check card by card. Null when the query holds nothing to search by, or the reader reads no folder to search.
  */
 export async function everySearchMatch(
   actor: Actor,
@@ -438,7 +438,7 @@ export async function everySearchMatch(
 ): Promise<{ filter: Filter; hint: Record<string, 1> } | null> {
   const text = searchText(actor.locale, options.field ?? 'query', query);
   const libraryId = options.libraryId ? objectIdArgument(actor.locale, 'libraryId', options.libraryId) : null;
-  if (!options.exact) return everyWordMatch(text, libraryId);
+  if (!options.exact) return everyWordMatch(actor, text, libraryId);
   return { filter: { inTrash: false, ...(libraryId ? { libraryId } : {}), searchKeys: { $in: exactKeysOfQuery(text) } }, hint: BY_SEARCH_KEY };
 }
 

@@ -105,7 +105,7 @@ export const wordCandidates = (scope: Filter, prefix: string): Filter => ({ ...s
  * each of them: the word within each folder of the scope, or the word in the whole index.
  */
 const WORD_INDEX = { searchWords: 1 } as const;
-const wordIndex = (scope: Filter) => ('folderId' in scope ? { folderId: 1, searchWords: 1 } : WORD_INDEX);
+const wordIndex = (scope: Filter) => ('folderId' in scope ? ({ folderId: 1, searchWords: 1 } as const) : WORD_INDEX);
 
 /**
  * The folders to search within — the reader's, or those of the library asked for that the reader
@@ -395,25 +395,30 @@ export async function rankedWordHits(actor: Actor, query: string, libraryId: Typ
 }
 
 /**
- * Every card of the installation (or of the library asked for) having every word of the query —
- * not only the SEARCH_CANDIDATES a search looks at: what an export of a search reads (s15 U6: a
- * search «не менее 418» exported 418 of 1,876 matches). The query's rarest word is found by
- * counting the words' index keys, each count stopping at the fewest found so far; its range is
- * read with the other words checked by the database, in that index's order. The reader's rights
- * are for the caller to check, card by card. Null when the query has no word.
+ * Every card the reader may read having every word of the query — not only the SEARCH_CANDIDATES a
+ * search looks at: what an export of a search reads (s15 U6: a search «не менее 418» exported 418
+ * of 1,876 matches). Within the reader's folders as the search's scope takes them (`folderScope`:
+ * the reader's, or those of the library asked for, by the index `folderId, searchWords`; all cards
+ * only for an administrator or a reader of most folders), so another department's cards are not
+ * read. The query's rarest word in that scope is found by counting the words' index keys, each count
+ * stopping at the fewest found so far; its range is read with the other words checked by the
+ * database, in that index's order. The reader's rights are for the caller to check, card by card.
+ * Null when the query has no word or the reader reads no folder there.
  */
-export async function everyWordMatch(query: string, libraryId: Types.ObjectId | null): Promise<{ filter: Filter; hint: Record<string, 1> } | null> {
+export async function everyWordMatch(actor: Actor, query: string, libraryId: Types.ObjectId | null): Promise<{ filter: Filter; hint: Record<string, 1> } | null> {
   const prefixes = queryPrefixes(query);
   if (prefixes.length === 0) return null;
+  const folders = await folderScope(actor, libraryId);
+  if (folders && folders.length === 0) return null;
+  const scope: Filter = folders ? { folderId: { $in: folders } } : {};
   let rarest = { prefix: prefixes[0]!, cards: Infinity };
   for (const prefix of likeliestRareFirst(prefixes)) {
-    const counting = Number.isFinite(rarest.cards) ? { hint: WORD_INDEX, limit: rarest.cards } : { hint: WORD_INDEX };
-    const cards = await Card.countDocuments(wordCandidates({}, prefix), counting);
+    const counting = Number.isFinite(rarest.cards) ? { hint: wordIndex(scope), limit: rarest.cards } : { hint: wordIndex(scope) };
+    const cards = await Card.countDocuments(wordCandidates(scope, prefix), counting);
     if (cards < rarest.cards) rarest = { prefix, cards };
   }
-  const scope: Filter = { inTrash: false, ...(libraryId ? { libraryId } : {}) };
   const others = prefixes.filter((prefix) => prefix !== rarest.prefix);
-  return { filter: everyWordIn(scope, rarest.prefix, others), hint: WORD_INDEX };
+  return { filter: everyWordIn({ inTrash: false, ...scope }, rarest.prefix, others), hint: wordIndex(scope) };
 }
 
 /** The hits in the order of the results' pages. */

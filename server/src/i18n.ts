@@ -65,8 +65,8 @@ const messages = {
   badCursor: { ru: 'Неверный курсор страницы: откройте список с начала', en: 'Invalid page cursor: open the list from the start' },
   badId: { ru: 'Неверный идентификатор', en: 'Not a valid identifier' },
   notWithIds: {
-    ru: 'Не сочетается с ids: карточки по идентификаторам приходят одной страницей, в порядке ids',
-    en: 'Not with ids: cards by id come as one page, in the order of the ids',
+    ru: 'Не сочетается с ids: карточки по идентификаторам приходят в порядке ids, без сортировки и фильтров',
+    en: 'Not with ids: cards by id come in the order of the ids, neither sorted nor filtered',
   },
   unpackedTooLarge: { ru: 'Файл слишком велик после распаковки', en: 'The file is too large once unpacked' },
   tooManyParts: { ru: 'В файле слишком много частей (больше {max})', en: 'The file has too many parts (over {max})' },

@@ -72,7 +72,7 @@ export function searchText(locale: Locale, field: string, text: string, max = 20
 /** Rows a page may hold: at least one (a limit of 0 would mean "no limit" to MongoDB), at most `max`. */
 /** Rows of a list page when the request sets no `first` (the schema leaves it unset where `ids` may be given instead). */
 export const DEFAULT_PAGE_SIZE = 50;
-/** Cards a related tab lists, at most (`relatedCards` has no `first`: the cost limit counts these). */
+/** Cards of a related tab's page, at most (`relatedCards(first:)`). */
 export const MAX_RELATED_CARDS = 500;
 /** Cards merged into one at a time, at most (a merge's `merged` has no `first`: the cost limit counts these). */
 export const MAX_MERGED = 20;

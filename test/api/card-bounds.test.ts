@@ -113,4 +113,74 @@ describe('what a card may hold, and a page of fat cards (s15 B2, API)', function
     expect(usual.cards.edges).to.have.length(usual.cards.totalCount);
     expect(usual.cards.pageInfo.hasNextPage).to.equal(false);
   });
+
+  it('ends every other list of fat cards at the budget and goes on from there: cards by id (in any order), a related tab, search results, the trash (s16 re-attack B2)', async () => {
+    type Page = { edges: { node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+    /** Reads a list page after page: the cards of each reply, and the largest reply's length. */
+    const everyPage = async (read: (after: string | null) => Promise<Page>) => {
+      const pages: string[][] = [];
+      let largest = 0;
+      let after: string | null = null;
+      do {
+        const page: Page = await read(after);
+        largest = Math.max(largest, JSON.stringify(page).length);
+        pages.push(page.edges.map((edge) => edge.node.id));
+        after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+      } while (after && pages.length < 50);
+      return { sizes: pages.map((page) => page.length), ids: pages.flat(), largest };
+    };
+    const company = (await create({ name: 'ООО «Толстяки»' })).data!.createCard.id;
+    const contacts: string[] = [];
+    for (let i = 0; i < 14; i++) {
+      const made = await editor.data<{ createCard: { id: string } }>(CREATE, {
+        f: folderId,
+        t: 'contact-person',
+        v: { fullName: `Толстяков ${String(i).padStart(2, '0')}`, counterparty: company },
+      });
+      contacts.push(made.createCard.id);
+    }
+    // Stored before the bounds: 180,000 characters each (eleven fit a reply's 2,000,000).
+    await Card.updateMany({ _id: { $in: contacts.map((id) => new Types.ObjectId(id)) } }, { $set: { 'values.notes': 'ж'.repeat(180_000) } });
+    const sorted = (ids: string[]) => [...ids].sort();
+
+    const BY_IDS = 'query($ids: [ID!]!, $after: String) { cards(ids: $ids, after: $after) { edges { node { id values } } pageInfo { hasNextPage endCursor } } }';
+    const missing = new Types.ObjectId().toHexString();
+    for (const asked of [[...contacts, missing], [missing, ...contacts].reverse()]) {
+      const read = await everyPage(async (after) => (await editor.data<{ cards: Page }>(BY_IDS, { ids: asked, after })).cards);
+      expect(read.sizes).to.deep.equal([11, 3]);
+      // In the order asked, each once; the missing id is left out.
+      expect(read.ids).to.deep.equal(asked.filter((id) => id !== missing));
+      expect(read.largest).to.be.within(1_900_000, 2_100_000);
+    }
+
+    const RELATED =
+      'query($id: ID!, $after: String) { relatedCards(cardId: $id, tab: "contacts", first: 500, after: $after) { edges { node { id values } } pageInfo { hasNextPage endCursor } } }';
+    const related = await everyPage(async (after) => (await editor.data<{ relatedCards: Page }>(RELATED, { id: company, after })).relatedCards);
+    expect(related.sizes).to.deep.equal([11, 3]);
+    expect(related.ids).to.deep.equal(contacts);
+    expect(related.largest).to.be.below(2_100_000);
+
+    const RESULTS =
+      'query($after: String) { searchResults(query: "Толстяков", first: 100, after: $after) { edges { node { card { id values } } } pageInfo { hasNextPage endCursor } } }';
+    type Results = { edges: { node: { card: { id: string } } }[]; pageInfo: Page['pageInfo'] };
+    const results = await everyPage(async (after) => {
+      const page = (await editor.data<{ searchResults: Results }>(RESULTS, { after })).searchResults;
+      return { ...page, edges: page.edges.map((edge) => ({ node: edge.node.card })) };
+    });
+    // The company «Толстяки» is found too: a small card, then eleven fat ones.
+    expect(results.sizes).to.deep.equal([12, 3]);
+    expect(sorted(results.ids)).to.deep.equal(sorted([company, ...contacts]));
+    expect(results.largest).to.be.below(2_100_000);
+    // As one types: the best hits as far as the budget goes («Все результаты» goes on).
+    const typed = await editor.data<{ search: unknown[] }>('{ search(query: "Толстяков", first: 100) { card { id values } } }');
+    expect(typed.search).to.have.length(12);
+
+    for (const id of contacts) await editor.data('mutation($id: ID!) { deleteCard(id: $id) { id } }', { id });
+    const TRASH = 'query($after: String) { trashPage(first: 200, after: $after, search: "Толстяков") { edges { node { id values } } pageInfo { hasNextPage endCursor } } }';
+    const trash = await everyPage(async (after) => (await editor.data<{ trashPage: Page }>(TRASH, { after })).trashPage);
+    expect(trash.sizes).to.deep.equal([11, 3]);
+    expect(trash.ids).to.deep.equal([...contacts].reverse());
+    const list = await editor.data<{ trash: unknown[] }>('{ trash(first: 200) { id values } }');
+    expect(list.trash).to.have.length(11);
+  });
 });

@@ -157,10 +157,13 @@ describe('cards (API)', function () {
 
   it('lists the contact persons of a counterparty in its related tab, filtered by access', async () => {
     const contact = await create(editor, ids.correspondents, 'contact-person', { fullName: 'Иван Директоров', position: 'Директор', counterparty: ids.cassiopeia });
-    const tab = await reader.data<{ relatedCards: { id: string; title: string }[] }>('query($id: ID!) { relatedCards(cardId: $id, tab: "contacts") { id title } }', {
-      id: ids.cassiopeia,
-    });
-    expect(tab.relatedCards).to.deep.equal([{ id: contact.id, title: 'Иван Директоров' }]);
+    const tab = await reader.data<{ relatedCards: { edges: { node: { id: string; title: string } }[] } }>(
+      'query($id: ID!) { relatedCards(cardId: $id, tab: "contacts") { edges { node { id title } } } }',
+      {
+        id: ids.cassiopeia,
+      },
+    );
+    expect(tab.relatedCards.edges.map((edge) => edge.node)).to.deep.equal([{ id: contact.id, title: 'Иван Директоров' }]);
   });
 
   it('shows «no access» instead of the title of a referenced card the reader cannot see', async () => {

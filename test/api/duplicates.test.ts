@@ -396,8 +396,11 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     });
 
     expect(groupOf(await groups(editor), ids.a), 'the merged card left its group').to.equal(undefined);
-    const reverse = await editor.data<{ relatedCards: { id: string }[] }>('query($id: ID!) { relatedCards(cardId: $id, tab: "contacts") { id } }', { id: ids.a });
-    expect(reverse.relatedCards.map((c) => c.id)).to.deep.equal([ids.contact]);
+    const reverse = await editor.data<{ relatedCards: { edges: { node: { id: string } }[] } }>(
+      'query($id: ID!) { relatedCards(cardId: $id, tab: "contacts") { edges { node { id } } } }',
+      { id: ids.a },
+    );
+    expect(reverse.relatedCards.edges.map((edge) => edge.node.id)).to.deep.equal([ids.contact]);
     ids.afterMerge = new Date().toISOString();
   });
 
@@ -566,8 +569,11 @@ describe('duplicates: warnings, groups, «Не дубликат», merge and und
     const back = (await history(contact)).find((entry) => entry.action === 'unmerge');
     expect(back?.changes.find((change) => change.key === 'counterparty')).to.deep.include({ before: x, after: y });
     await admin.data('mutation($id: ID!) { restoreCard(id: $id) { id } }', { id: y });
-    const tab = await editor.data<{ relatedCards: { id: string }[] }>('query($id: ID!) { relatedCards(cardId: $id, tab: "contacts") { id } }', { id: y });
-    expect(tab.relatedCards.map((related) => related.id)).to.deep.equal([contact]);
+    const tab = await editor.data<{ relatedCards: { edges: { node: { id: string } }[] } }>(
+      'query($id: ID!) { relatedCards(cardId: $id, tab: "contacts") { edges { node { id } } } }',
+      { id: y },
+    );
+    expect(tab.relatedCards.edges.map((edge) => edge.node.id)).to.deep.equal([contact]);
   });
 
   it('names look-alike characters of values for the merge dialog, and refuses too many or too long values at `values`, and readers', async () => {

@@ -1,4 +1,9 @@
 import { expect } from 'chai';
+import { Types } from 'mongoose';
+import { buildActor } from '../../server/src/access/actor';
+import { User, type UserDoc } from '../../server/src/access/structure';
+import { Card } from '../../server/src/cards/model';
+import { everySearchMatch } from '../../server/src/cards/queries';
 import { generateCounterparties } from '../../seeds/generate';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
@@ -21,6 +26,7 @@ describe('export of a search beyond the cards a search looks at (API)', function
   let server: RunningServer;
   let admin: ApiClient;
   let natasha: ApiClient;
+  let foreign: Types.ObjectId[];
 
   const post = async (client: ApiClient, body: unknown) => {
     const response = await fetch(`${server.url}/transfer/export`, {
@@ -36,10 +42,18 @@ describe('export of a search beyond the cards a search looks at (API)', function
     admin = await signedIn(server);
     const departmentId = await createDepartment(admin, 'Кассиопея');
     const natashaId = await createUser(admin, { login: 'natasha', fullName: 'Наталья Вакуленко', password: PASSWORD, departmentId });
-    // Every generated counterparty's address is on «ул. Заводская»: 5,100 she may export, 60 she may only read, 30 she does not see.
+    // Every generated counterparty's address is on «ул. Заводская»: 5,100 she may export, 60 she may only read, 33 of
+    // other departments she does not see (she reads 2 folders of 6).
     const exported = await generateCounterparties({ count: 5100, folderName: 'Клиенты', grantUserIds: [natashaId] });
     await generateCounterparties({ count: 60, folderName: 'Только чтение', grantUserIds: [natashaId] });
-    await generateCounterparties({ count: 30, folderName: 'Чужие' });
+    foreign = [];
+    for (const [name, count] of [
+      ['Чужие', 30],
+      ['Чужие 2', 1],
+      ['Чужие 3', 1],
+      ['Чужие 4', 1],
+    ] as const)
+      foreign.push(new Types.ObjectId(await generateCounterparties({ count, folderName: name })));
     await admin.data('mutation($id: ID!, $e: AccessEntryInput!) { grantFolderAccess(id: $id, entry: $e) { id } }', {
       id: exported,
       e: { principalType: 'user', principalId: natashaId, level: 'full', export: true },
@@ -57,6 +71,12 @@ describe('export of a search beyond the cards a search looks at (API)', function
     );
     // The results page counts a lower bound: the search looks at 5,000 cards at most.
     expect(found.searchResults.totalExact).to.equal(false);
+
+    // What the export reads by the search's words: her 5,160 cards, none of the other departments' 33 (s16: it read every card of the installation).
+    const actor = await buildActor((await User.findOne({ login: 'natasha' }).lean<UserDoc>())!, '127.0.0.1');
+    const every = (await everySearchMatch(actor, 'Заводская', { exact: false }))!;
+    expect(await Card.countDocuments(every.filter)).to.equal(5160);
+    expect(await Card.countDocuments({ $and: [every.filter, { folderId: { $in: foreign } }] })).to.equal(0);
 
     const csv = await post(natasha, { search: 'Заводская', format: 'csv' });
     expect(csv.status, csv.body.toString()).to.equal(200);

@@ -75,8 +75,8 @@ describe('input guard: query text, unstorable text, refusals naming the argument
       [aliased(`cards(folderId: "${folderId}")`), {}],
       [aliased(`cards(folderId: "${folderId}", first: 50)`), {}],
       [`query($n: Int) { ${Array.from({ length: 50 }, (_, i) => `a${i}: cards(folderId: "${folderId}", first: $n) { edges { node { ${CARD_ROW} } } }`).join(' ')} }`, { n: 50 }],
-      // A related tab lists up to 500 cards (s10 attack A1: 50 aliased tabs returned 25,000 cards).
-      [`{ ${Array.from({ length: 2 }, (_, i) => `a${i}: relatedCards(cardId: "${ids[0]}", tab: "contacts") { ${CARD_ROW} }`).join(' ')} }`, {}],
+      // A related tab's page holds up to 500 cards (s10 attack A1: 50 aliased tabs returned 25,000 cards).
+      [`{ ${Array.from({ length: 2 }, (_, i) => `a${i}: relatedCards(cardId: "${ids[0]}", tab: "contacts", first: 500) { edges { node { ${CARD_ROW} } } }`).join(' ')} }`, {}],
     ] as const) {
       const refused = await admin.request(query, variables);
       expect(refused.data ?? null).to.equal(null);
@@ -92,7 +92,12 @@ describe('input guard: query text, unstorable text, refusals naming the argument
     const batch = await admin.request(`query($ids: [ID!]!) { cards(ids: $ids) { edges { node { ${CARD} } } } }`, { ids });
     expect(batch.errors).to.equal(undefined);
     // A card's related tab, as the client asks for it (a card that is not there: NOT_FOUND, not the cost limit).
-    const related = await admin.request(`query($id: ID!) { relatedCards(cardId: $id, tab: "contacts") { ${CARD_ROW} } }`, { id: ids[0] });
+    const related = await admin.request(
+      `query($id: ID!) { relatedCards(cardId: $id, tab: "contacts", first: 100) { edges { node { ${CARD_ROW} } } pageInfo { hasNextPage endCursor } } }`,
+      {
+        id: ids[0],
+      },
+    );
     expect(related.errors?.[0].extensions?.code).to.equal('NOT_FOUND');
   });
 

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import mongoose from 'mongoose';
 import { accessSnapshotLoads } from '../../server/src/access/snapshot';
+import { User } from '../../server/src/access/structure';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { createCorrespondents, createDepartment } from '../support/fixtures';
@@ -62,5 +63,37 @@ describe('profile-only writes leave the access snapshot in place (s15 A4, API)',
     const departmentId = await createDepartment(admin, 'Другой отдел');
     await admin.data('mutation($id: ID!, $d: ID!) { updateUser(id: $id, input: { departmentId: $d }) { id } }', { id: userIds.flipper, d: departmentId });
     expect(await accessVersion()).to.be.greaterThan(version!);
+  });
+
+  it('a profile change at 1,000 users reads that user again, not all of them; a change that cannot name its users reads all', async () => {
+    const template = (await User.findById(userIds.colleague).lean())!;
+    await User.insertMany(
+      Array.from({ length: 1_000 }, (_, i) => {
+        const { _id, ...rest } = template;
+        return { ...rest, _id: new mongoose.Types.ObjectId(), login: `many${i}`, loginKey: `many${i}`, fullName: `Сотрудник ${i}`, email: null };
+      }),
+    );
+    await colleague.data(VIEWER);
+    // Which users each read of the users' collection asks for: how many records it reads.
+    const read: Record<string, unknown>[] = [];
+    mongoose.set('debug', (collection: string, method: string, filter: Record<string, unknown>) => {
+      if (collection === 'users' && method === 'find') read.push(filter);
+    });
+    const usersRead = async () => (await Promise.all(read.splice(0).map((filter) => User.countDocuments(filter)))).reduce((sum, count) => sum + count, 0);
+    try {
+      const loads = accessSnapshotLoads();
+      await admin.data('mutation($id: ID!) { updateUser(id: $id, input: { fullName: "Переключатель Третий" }) { id } }', { id: userIds.flipper });
+      read.length = 0;
+      const { viewer } = await flipper.data<{ viewer: { user: { fullName: string } } }>(VIEWER);
+      expect(viewer.user.fullName).to.equal('Переключатель Третий');
+      expect(await usersRead()).to.equal(1);
+
+      await User.updateMany({ login: { $in: ['colleague', 'flipper'] } }, { $set: { locale: 'en' } });
+      await colleague.data(VIEWER);
+      expect(await usersRead()).to.be.greaterThan(1_000);
+      expect(accessSnapshotLoads()).to.equal(loads);
+    } finally {
+      mongoose.set('debug', false);
+    }
   });
 });

@@ -1,5 +1,9 @@
 import { expect } from 'chai';
 import mongoose, { Types } from 'mongoose';
+import { buildActor } from '../../server/src/access/actor';
+import { User, type UserDoc } from '../../server/src/access/structure';
+import type { CardDoc } from '../../server/src/cards/model';
+import { findCards } from '../../server/src/cards/service';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { databaseCommandsDuring, type SentCommand } from '../support/commands';
@@ -329,7 +333,7 @@ describe('the request path costs what the user touches (API)', function () {
     expect(await sees()).to.equal(true);
   });
 
-  it('reads cards whose reply passes the 16 MB of one database reply in one session, in the order asked; a folder page of them ends at its budget and goes on', async () => {
+  it('reads cards whose reply passes the 16 MB of one database reply in one session, in the order asked; a page of them by id or of the folder ends at its budget and goes on', async () => {
     // Six cards of 3 MB each (notes as long as a pasted document), written as stored data is.
     const folderId = await createFolder(admin, { parentId: ids.folder, name: 'Договоры с приложениями' });
     const notes = 'Приложение к договору. '.repeat(70_000);
@@ -356,20 +360,41 @@ describe('the request path costs what the user touches (API)', function () {
       };
     });
     await mongoose.connection.collection('cards').insertMany(stored);
-    type Batch = { cards: { edges: { node: { title: string; values: { notes?: string } } }[] } };
-    let batch: Batch | undefined;
+    // Read whole, as the server's own checks read cards by id (findCards: a file's card, a plugin's cards).
+    const actor = await buildActor((await User.findById(ids.nvakulenko).lean<UserDoc>())!, '127.0.0.1');
+    let found: CardDoc[] = [];
     const commands = (
       await commandsDuring(
         async () =>
-          (batch = await natalia.data<Batch>('query($ids: [ID!]!) { cards(ids: $ids) { edges { node { title values } } } }', {
-            ids: stored.map((card) => String(card._id)),
-          })),
+          (found = await findCards(
+            actor,
+            stored.map((card) => String(card._id)),
+          )),
       )
     ).filter((c) => c.collection === 'cards');
-    expect(batch!.cards.edges.map((e) => e.node.title)).to.deep.equal(stored.map((card) => card.title));
-    expect(batch!.cards.edges.every((e) => e.node.values.notes === notes)).to.equal(true);
+    expect(found.map((card) => card.title)).to.deep.equal(stored.map((card) => card.title));
+    expect(found.every((card) => card.values.notes === notes)).to.equal(true);
     expect(commands.map((c) => c.name)).to.include('getMore');
     expect(new Set(commands.map((c) => JSON.stringify(c.command.lsid))).size, 'one session for the find and its getMore').to.equal(1);
+
+    // By id over the API, a reply holds cards up to its budget of values (s16 re-attack B2): one such card a reply, then the same ids after its cursor.
+    type Batch = { cards: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: { title: string; values: { notes?: string } } }[] } };
+    const byId: string[] = [];
+    let next: string | null = null;
+    do {
+      const batch: Batch = await natalia.data<Batch>(
+        'query($ids: [ID!]!, $after: String) { cards(ids: $ids, after: $after) { pageInfo { hasNextPage endCursor } edges { node { title values } } } }',
+        {
+          ids: stored.map((card) => String(card._id)),
+          after: next,
+        },
+      );
+      expect(batch.cards.edges).to.have.length(1);
+      expect(batch.cards.edges[0].node.values.notes).to.equal(notes);
+      byId.push(batch.cards.edges[0].node.title);
+      next = batch.cards.pageInfo.hasNextPage ? batch.cards.pageInfo.endCursor : null;
+    } while (next);
+    expect(byId).to.deep.equal(stored.map((card) => card.title));
 
     // A page holds cards up to its budget of values (s15 B2): one such card a page, every card once, in the list's order.
     type Page = { cards: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: { title: string } }[] } };

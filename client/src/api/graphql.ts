@@ -112,6 +112,24 @@ export function request<const D extends Operation>(
   return send(operation, variables ?? {}) as Promise<ResultOf<D>>;
 }
 
+/** A page of a list that goes on after its `endCursor` while `hasNextPage`. */
+type ListPage<Node> = { edges: { node: Node }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+
+/**
+ * Every row of a list read page after page (`page(after)`), at most `limit`. The server ends a reply
+ * of cards once their values pass its budget (2,000,000 characters): the rest comes after its cursor.
+ */
+export async function everyRow<Node>(page: (after: string | null) => Promise<ListPage<Node>>, limit = Infinity): Promise<Node[]> {
+  const rows: Node[] = [];
+  let after: string | null = null;
+  do {
+    const reply: ListPage<Node> = await page(after);
+    rows.push(...reply.edges.map((edge) => edge.node));
+    after = reply.pageInfo.hasNextPage ? reply.pageInfo.endCursor : null;
+  } while (after && rows.length < limit);
+  return rows.slice(0, limit);
+}
+
 /**
  * Subscribes to a subscription written with `graphql()` over a graphql-sse client; returns the
  * unsubscribe function. `onError` hears why a subscription was refused (its GraphQL error) or why

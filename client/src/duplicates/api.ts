@@ -1,6 +1,6 @@
 /** The duplicates API (server/src/duplicates) as the client uses it, typed from schema.graphql. */
 import type { FolderPlace } from '../ability';
-import { graphql, request, type ResultOf, type VariablesOf } from '../api/graphql';
+import { everyRow, graphql, request, type ResultOf, type VariablesOf } from '../api/graphql';
 
 const RuleFields = graphql(`fragment RuleFields on DuplicateRule { id fields mode label }`);
 const MergeFields = graphql(`fragment MergeFields on CardMerge { id canUndo undoObstacle undoneAt references survivor { id title folderId } merged { id title } }`);
@@ -32,7 +32,9 @@ const DuplicateDismissals = graphql(`query DuplicateDismissals($after: String, $
 /** The cards a merge dialog offers of a group larger than the page lists: as many as one merge takes. */
 const GroupCardIds = graphql(`query GroupCardIds($c: ID!) { duplicateGroups(cardId: $c, first: 1) { edges { node { id cards(first: 21) { id } } } } }`);
 /** The merge dialog: the folder of each card (a card the viewer may not delete there is merged only as a probable duplicate). */
-const CardFolders = graphql(`query CardFolders($ids: [ID!]!) { cards(ids: $ids) { edges { node { id folder { id libraryId name } } } } }`);
+const CardFolders = graphql(
+  `query CardFolders($ids: [ID!]!, $after: String) { cards(ids: $ids, after: $after) { edges { node { id folder { id libraryId name } } } pageInfo { hasNextPage endCursor } } }`,
+);
 const UndoNotDuplicates = graphql(`mutation UndoNotDuplicates($id: ID!) { undoNotDuplicates(id: $id) }`);
 const CardDuplicateGroup = graphql(`query CardDuplicateGroup($id: ID!) { card(id: $id) { duplicateGroup { id size } } }`);
 const DuplicateScan = graphql(`query DuplicateScan { duplicateScan { job { id state } commonValueLimit types { ...RuleSetFields } } }`, [RuleSetFields]);
@@ -101,8 +103,8 @@ export async function fetchGroupCardIds(group: { id: string; cards: { id: string
 
 /** Of these cards, those in folders where the viewer may not delete cards (by the session's rules), with their folder's name (by card id). */
 export async function fetchUndeletable(ids: string[], mayDelete: (folder: FolderPlace) => boolean): Promise<Map<string, string>> {
-  const { cards } = await request(CardFolders, { ids });
-  return new Map(cards.edges.flatMap(({ node }) => (node.folder && !mayDelete(node.folder) ? [[node.id, node.folder.name] as const] : [])));
+  const cards = await everyRow(async (after) => (await request(CardFolders, { ids, after })).cards);
+  return new Map(cards.flatMap((node) => (node.folder && !mayDelete(node.folder) ? [[node.id, node.folder.name] as const] : [])));
 }
 
 export async function undoNotDuplicates(id: string): Promise<void> {

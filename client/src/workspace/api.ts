@@ -1,7 +1,7 @@
 /** Shapes and operations of the card API (server/src/cards, unread, history) as the workspace uses them. */
 import type { FilterOperator } from '../../../card-types';
 import { CardTypeFields, definitionFrom } from '../api/card-types';
-import { graphql, request, type ResultOf } from '../api/graphql';
+import { everyRow, graphql, request, type ResultOf } from '../api/graphql';
 import { registerServerKinds } from '../field-kinds/plugins';
 import type { CardTypeDef, Locale, Localized } from '../api/types';
 
@@ -112,13 +112,14 @@ export async function fetchCardCount(folderId: string, filters: CardFilter[]): P
   return (await request(CardCount, { folderId, filters })).cards.totalCount;
 }
 
-/** Several cards in one request; a card the viewer may no longer read (or that is gone) comes back null. */
-const Cards = graphql(`query Cards($ids: [ID!]!) { cards(ids: $ids) { edges { node { ...CardFields } } } }`, [CardFields]);
+/** Several cards in one request (more when they are large); a card the viewer may no longer read (or that is gone) comes back null. */
+const Cards = graphql(`query Cards($ids: [ID!]!, $after: String) { cards(ids: $ids, after: $after) { edges { node { ...CardFields } } pageInfo { hasNextPage endCursor } } }`, [
+  CardFields,
+]);
 
 export async function fetchCards(ids: string[]): Promise<(CardDetails | null)[]> {
   if (ids.length === 0) return [];
-  const data = await request(Cards, { ids });
-  const found = new Map(data.cards.edges.map(({ node }) => [node.id, node]));
+  const found = new Map((await everyRow(async (after) => (await request(Cards, { ids, after })).cards)).map((node) => [node.id, node]));
   return ids.map((id) => found.get(id) ?? null);
 }
 
@@ -174,10 +175,16 @@ export async function markUnread(id: string): Promise<void> {
   await request(MarkUnread, { id });
 }
 
-const Related = graphql(`query Related($cardId: ID!, $tab: String!) { relatedCards(cardId: $cardId, tab: $tab) { ...CardRowFields } }`, [CardRowFields]);
+const Related = graphql(
+  `query Related($cardId: ID!, $tab: String!, $after: String) {
+    relatedCards(cardId: $cardId, tab: $tab, first: 100, after: $after) { edges { node { ...CardRowFields } } pageInfo { hasNextPage endCursor } }
+  }`,
+  [CardRowFields],
+);
 
+/** A related tab's cards by title: its first 500, as many pages as they take. */
 export async function fetchRelated(cardId: string, tab: string): Promise<CardRow[]> {
-  return (await request(Related, { cardId, tab })).relatedCards;
+  return everyRow(async (after) => (await request(Related, { cardId, tab, after })).relatedCards, 500);
 }
 
 const TrashPage = graphql(`

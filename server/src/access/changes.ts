@@ -13,7 +13,9 @@ import { events, onEvent } from '../events/bus';
  * A second counter in the same record, `people`, moves on writes of users' profile fields only (name,
  * e-mail, language, login, password): access depends on none of them, so they do not move the access
  * version — at 10,000 folders a reload made every colleague's next request wait 1.5–2.4 s (s15 A4).
- * The snapshot then refreshes only those fields of its users.
+ * The snapshot then refreshes only those fields of its users — of the users the moves since its own
+ * counter name (`profileChanges`, one entry a move, the last PROFILE_CHANGES_KEPT), all of them when
+ * a move could not name its users or the moves are more than the record keeps.
  */
 const VERSION_ID = 'access-version';
 
@@ -22,7 +24,12 @@ interface VersionDoc {
   value: number;
   epoch?: string;
   people?: number;
+  /** The users each move of `people` changed, the last one for its current value; `users` absent: not known. */
+  profileChanges?: { users?: string[] }[];
 }
+
+/** Moves of the people counter whose users the record keeps (a refresh behind by more reads all users). */
+const PROFILE_CHANGES_KEPT = 100;
 
 /** A version of the access structure. */
 export interface AccessVersion {
@@ -63,12 +70,32 @@ export function accessVersionUnknown(): void {
   known = { epoch: known.epoch, value: Number.POSITIVE_INFINITY, people: known.people };
 }
 
-/** Reads the stored counter (one small round trip). */
-export async function storedAccessVersion(): Promise<AccessVersion> {
-  const version = versionOf(await versions().findOne({ _id: VERSION_ID }));
-  // Read as stored, even when it went back: then the database was replaced under this instance.
+/** Takes note of the stored counter as read, even when it went back: then the database was replaced under this instance. */
+function storedAs(doc: VersionDoc | null): AccessVersion {
+  const version = versionOf(doc);
   if (version.epoch !== known.epoch || version.value !== known.value || version.people !== known.people) known = version;
   return version;
+}
+
+/** Reads the stored counter (one small round trip). */
+export async function storedAccessVersion(): Promise<AccessVersion> {
+  return storedAs(await versions().findOne({ _id: VERSION_ID }, { projection: { profileChanges: 0 } }));
+}
+
+/**
+ * Reads the stored counter with the users whose profiles changed after people counter `since`:
+ * null when the record cannot name them all (a move that did not know its users, or more moves
+ * than it keeps).
+ */
+export async function profileChangesSince(since: number): Promise<{ version: AccessVersion; userIds: string[] | null }> {
+  const doc = await versions().findOne({ _id: VERSION_ID });
+  const version = storedAs(doc);
+  const kept = doc?.profileChanges ?? [];
+  const moves = version.people - since;
+  if (moves > kept.length) return { version, userIds: null };
+  const changes = moves > 0 ? kept.slice(kept.length - moves) : [];
+  if (changes.some((change) => change.users === undefined)) return { version, userIds: null };
+  return { version, userIds: [...new Set(changes.flatMap((change) => change.users!))] };
 }
 
 /**
@@ -79,16 +106,22 @@ export async function accessStructureChanged(db?: Db): Promise<void> {
   events.publish('access-changed', await moveVersion('value', db));
 }
 
-/** Records that users' profile fields changed (nothing access depends on): the snapshots refresh those fields only. */
-export async function usersProfileChanged(): Promise<void> {
-  events.publish('people-changed', await moveVersion('people'));
+/**
+ * Records that users' profile fields changed (nothing access depends on): the snapshots refresh
+ * those fields only, of these users (null: not known — then of all).
+ */
+export async function usersProfileChanged(userIds: string[] | null): Promise<void> {
+  events.publish(
+    'people-changed',
+    await moveVersion('people', undefined, { $push: { profileChanges: { $each: [userIds ? { users: userIds } : {}], $slice: -PROFILE_CHANGES_KEPT } } }),
+  );
 }
 
-async function moveVersion(counter: 'value' | 'people', db?: Db): Promise<AccessVersion> {
+async function moveVersion(counter: 'value' | 'people', db?: Db, besides: Record<string, unknown> = {}): Promise<AccessVersion> {
   const doc = await versions(db).findOneAndUpdate(
     { _id: VERSION_ID },
-    { $inc: { [counter]: 1 }, $setOnInsert: { epoch: randomUUID() } },
-    { upsert: true, returnDocument: 'after' },
+    { $inc: { [counter]: 1 }, $setOnInsert: { epoch: randomUUID() }, ...besides },
+    { upsert: true, returnDocument: 'after', projection: { profileChanges: 0 } },
   );
   const version = versionOf(doc);
   heardOfAccessVersion(version);
@@ -137,6 +170,15 @@ function updatedFields(update: unknown): string[] | null {
   return fields.map((path) => path.split('.')[0]);
 }
 
+/** The ids a write's filter names (`_id` one id, or `$in` of ids), or null when it names none. */
+function idsOf(filter: unknown): string[] | null {
+  const id = (filter as { _id?: unknown } | null | undefined)?._id;
+  const one = (value: unknown) => typeof value === 'string' || value instanceof mongoose.Types.ObjectId;
+  if (one(id)) return [String(id)];
+  const list = (id as { $in?: unknown } | null | undefined)?.$in;
+  return Array.isArray(list) && list.every(one) ? list.map(String) : null;
+}
+
 /**
  * Mongoose plugin for the models access decisions are made from: after any write through the
  * model (documents saved, queries, insertMany, bulkWrite) the access version moves on, so no
@@ -147,24 +189,25 @@ function updatedFields(update: unknown): string[] | null {
  * only these moves the people counter instead (usersProfileChanged).
  */
 export function accessStructurePlugin(schema: Schema, { profileFields = [] }: { profileFields?: readonly string[] } = {}): void {
-  type WithOptions = { getOptions?: () => { session?: unknown; upsert?: unknown }; $session?: () => unknown; getUpdate?: () => unknown };
+  type WithOptions = { getOptions?: () => { session?: unknown; upsert?: unknown }; $session?: () => unknown; getUpdate?: () => unknown; getFilter?: () => unknown };
   const inTransaction = (self: WithOptions) => Boolean(self.getOptions?.().session ?? self.$session?.());
   const profile = new Set(profileFields);
   const onlyProfile = (fields: string[] | null) => profile.size > 0 && fields !== null && fields.every((field) => profile.has(field));
-  const changed = async (self: WithOptions, profileOnly: boolean) => {
+  /** `profileOf`: the users whose profile fields alone the write changed (null: not known), undefined when it changed more. */
+  const changed = async (self: WithOptions, profileOf: string[] | null | undefined) => {
     if (inTransaction(self)) return;
-    await (profileOnly ? usersProfileChanged() : accessStructureChanged());
+    await (profileOf === undefined ? accessStructureChanged() : usersProfileChanged(profileOf));
   };
   schema.pre('save', function () {
     this.$locals.profileOnly = !this.isNew && onlyProfile(this.modifiedPaths().map((path) => path.split('.')[0]));
   });
   schema.post('save', async function () {
-    await changed(this as WithOptions, this.$locals.profileOnly === true);
+    await changed(this as WithOptions, this.$locals.profileOnly === true ? [String(this._id)] : undefined);
   });
   schema.post(QUERY_WRITES, { document: false, query: true }, async function () {
     const self = this as WithOptions;
     const update = /^(updateOne|updateMany|findOneAndUpdate)$/.test((this as { op?: string }).op ?? '') && !self.getOptions?.().upsert ? self.getUpdate?.() : null;
-    await changed(self, onlyProfile(updatedFields(update)));
+    await changed(self, onlyProfile(updatedFields(update)) ? idsOf(self.getFilter?.()) : undefined);
   });
   schema.post('deleteOne', { document: true, query: false }, async function () {
     if (!inTransaction(this as WithOptions)) await accessStructureChanged();

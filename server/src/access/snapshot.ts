@@ -1,5 +1,5 @@
 import { buildAbility, type AppAbility } from './ability';
-import { isLatestAccessVersion, latestKnownAccessVersion, resetAccessVersion, storedAccessVersion, type AccessVersion } from './changes';
+import { isLatestAccessVersion, latestKnownAccessVersion, profileChangesSince, resetAccessVersion, storedAccessVersion, type AccessVersion } from './changes';
 import { LEVEL_RANK, plainEntries, type AccessSource, type EffectiveEntry, type PlainAccessEntry, type Principal, type StoredEntry } from './effective-access';
 import {
   Department,
@@ -90,6 +90,11 @@ export class AccessSnapshot {
       this.index('folder', id, folder.accessEntries as StoredEntry[]);
     }
     for (const group of data.groups) for (const member of group.memberIds) this.push(this.groupsOfUser, String(member), group);
+  }
+
+  /** The people counter its users' profile fields are at. */
+  get profilesVersion(): number {
+    return this.profilesAt;
   }
 
   /** Whether its users' profile fields are as recent as the latest known people counter. */
@@ -350,11 +355,15 @@ export async function accessSnapshot(): Promise<AccessSnapshot> {
   }
 }
 
-/** Users' profile fields read again into the snapshot (one small read of users, not of folders). */
+/**
+ * Users' profile fields read again into the snapshot (a read of users, not of folders): of the users
+ * changed since the snapshot's people counter, all of them when the counter's record cannot name them.
+ */
 async function refreshProfiles(snapshot: AccessSnapshot): Promise<void> {
   // The counter first: a change that lands while the users are read moves it past this.
-  const { people } = await storedAccessVersion();
-  snapshot.takeProfiles(await User.find({}, PROFILE_PROJECTION).lean<Pick<SnapshotUser, '_id' | ProfileField>[]>(), people);
+  const { version, userIds } = await profileChangesSince(snapshot.profilesVersion);
+  const changed = userIds ? { _id: { $in: userIds } } : {};
+  snapshot.takeProfiles(await User.find(changed, PROFILE_PROJECTION).lean<Pick<SnapshotUser, '_id' | ProfileField>[]>(), version.people);
 }
 
 /**

@@ -1,4 +1,5 @@
 import type DataLoader from 'dataloader';
+import { Types } from 'mongoose';
 import type { Actor } from '../access/actor';
 import { GraphQLScalarType, Kind, type FieldNode, type GraphQLResolveInfo } from 'graphql';
 import { JSONObjectResolver } from 'graphql-scalars';
@@ -17,6 +18,7 @@ import { projectionForFields, type CardDoc } from './model';
 import { listedType, rowsListed } from './listed';
 import { cardRead } from './reads';
 import { idText } from './id-text';
+import { openCursor, sealCursor } from './cursor';
 import {
   listFolderCards,
   referenceLoader,
@@ -30,7 +32,7 @@ import {
   type ReferencedCard,
 } from './queries';
 import { searchIndexing } from './search';
-import { createCard, findCard, findCards, keptValues, moveCard, purgeCard, setCardTrashed, shownValues, updateCard } from './service';
+import { createCard, findCard, findCardsWithinBudget, keptValues, moveCard, purgeCard, setCardTrashed, shownValues, updateCard } from './service';
 import { previewCardTypeChange, saveCardTypeDefinition, type FieldChangeReport, type SavedCardType } from './type-admin';
 import { unsettledTypeChange } from './type-rewrite';
 
@@ -49,13 +51,46 @@ function cardsProjection(info: GraphQLResolveInfo): Record<string, 0> {
   return projection;
 }
 
-/** Cards by id as a connection of one page (the client's batch of referenced or related cards). */
-async function cardsByIds(actor: Actor, ids: string[], projection: Record<string, 0>) {
+/** A cursor of cards by id: how many of the ids asked come before it. */
+const idsCursor = (covered: number) => sealCursor(['ids', covered]);
+
+/** An edge of cards by id, its cursor sealed only when asked for (an encryption; the client asks for none). */
+class IdsEdge {
+  constructor(
+    readonly node: CardDoc,
+    private readonly position: number,
+  ) {}
+
+  get cursor(): string {
+    return idsCursor(this.position);
+  }
+}
+
+function idsCovered(actor: Actor, cursor: string, asked: number): number {
+  const decoded = openCursor(cursor, 100);
+  if (!Array.isArray(decoded) || decoded.length !== 2 || decoded[0] !== 'ids' || !Number.isInteger(decoded[1]) || decoded[1] < 0 || decoded[1] > asked) {
+    return refuseField(actor.locale, 'after', 'badCursor');
+  }
+  return decoded[1] as number;
+}
+
+/**
+ * Cards by id as a connection (the client's batch of referenced or related cards, the rows of an
+ * open list): in the order asked, as far as a reply's budget goes (./budget) — then `hasNextPage`,
+ * and the same ids asked again `after` the `endCursor` bring the rest.
+ */
+async function cardsByIds(actor: Actor, ids: string[], after: string | null | undefined, projection: Record<string, 0>) {
   if (ids.length > MAX_IDS) refuseField(actor.locale, 'ids', 'tooMany', { max: MAX_IDS });
   if (!ids.every(isObjectIdText)) refuseField(actor.locale, 'ids', 'badId');
-  const cards = await findCards(actor, ids, { includeTrash: true, projection });
-  const edges = cards.map((node) => ({ node, cursor: String(node._id) }));
-  return { edges, pageInfo: { hasNextPage: false, endCursor: edges.at(-1)?.cursor ?? null }, totalCount: () => Promise.resolve(edges.length) };
+  const from = after ? idsCovered(actor, after, ids.length) : 0;
+  const found = await findCardsWithinBudget(
+    actor,
+    ids.slice(from).map((id) => new Types.ObjectId(id)),
+    { includeTrash: true, projection },
+  );
+  const edges = found.flatMap((node, i) => (node ? [new IdsEdge(node, from + i + 1)] : []));
+  const covered = from + found.length;
+  return { edges, pageInfo: { hasNextPage: covered < ids.length, endCursor: idsCursor(covered) }, totalCount: () => Promise.resolve(edges.length) };
 }
 
 /** An input as the kernel reads definitions: a property left null is a property not given. */
@@ -381,13 +416,15 @@ export const cardsModule: GraphQLModule = {
       card(id: ID!): Card
       """
       A folder's cards, a page at a time (folderId; first: 50 when left out); or the cards with these
-      ids (ids, at most 200), in that order, leaving out those the viewer may not read, in one request.
-      With ids, the paging, sorting and filtering arguments are refused (they do not apply). A hidden
+      ids (ids, at most 200), in that order, leaving out those the viewer may not read, as far as a
+      reply's 2,000,000 characters of values go: with hasNextPage, the same ids asked again after
+      endCursor bring the rest. With ids, first, sorting and filtering are refused (they do not apply). A hidden
       field can be neither filtered nor sorted by (noSuchField), and a filter on a key that another of
       the folder's types hides never reads that type's values (its cards show the field empty).
       """
       cards(folderId: ID, ids: [ID!], first: Int, after: String, sortBy: String, descending: Boolean, filters: [CardFilterInput!]): CardConnection!
-      relatedCards(cardId: ID!, tab: String!): [Card!]!
+      "A related tab's cards (those of the tab's type pointing at this card), by title, first (at most 500) at a time after the cursor after."
+      relatedCards(cardId: ID!, tab: String!, first: Int = 50, after: String): CardConnection!
       trash(first: Int = 100): [Card!]!
       "The trash a page at a time (first, at most 200), the latest deleted first: cards the viewer may restore, in one folder or all, those having every word of search."
       trashPage(first: Int = 50, after: String, folderId: ID, search: String): CardConnection!
@@ -448,16 +485,18 @@ export const cardsModule: GraphQLModule = {
       cards: async (_p, { folderId, ids, ...options }: Omit<ListOptions, 'first'> & { first?: number | null; folderId?: string | null; ids?: string[] | null }, context, info) => {
         const actor = await requireActor(context);
         if (ids) {
-          const given = Object.entries({ folderId, ...options }).find(([, value]) => value !== undefined && value !== null);
+          const { after, ...listOnly } = options;
+          const given = Object.entries({ folderId, ...listOnly }).find(([, value]) => value !== undefined && value !== null);
           if (given) refuseField(actor.locale, given[0], 'notWithIds');
-          return cardsByIds(actor, ids, cardsProjection(info));
+          return cardsByIds(actor, ids, after, cardsProjection(info));
         }
         if (!folderId) refuseField(actor.locale, 'folderId', 'required');
         const page = await listFolderCards(actor, folderId!, { ...options, first: options.first ?? DEFAULT_PAGE_SIZE }, cardsProjection(info));
         await rowsListed(context, page.types);
         return page;
       },
-      relatedCards: async (_p, { cardId, tab }: { cardId: string; tab: string }, context) => relatedCards(await requireActor(context), cardId, tab),
+      relatedCards: async (_p, { cardId, tab, ...page }: { cardId: string; tab: string; first: number; after?: string | null }, context) =>
+        relatedCards(await requireActor(context), cardId, tab, page),
       trash: async (_p, { first }: { first: number }, context) => trashedCards(await requireActor(context), first),
       trashPage: async (_p, args: { first: number; after?: string; folderId?: string; search?: string }, context) => trashPage(await requireActor(context), args),
       // Each hit keeps the query: the files module tells which of the card's files it was found in.

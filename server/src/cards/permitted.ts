@@ -5,6 +5,8 @@ import type { Actor } from '../access/actor';
 import { LEVEL_RANK } from '../access/effective-access';
 import { accessSnapshot } from '../access/snapshot';
 import { limitedLikeItsRequest } from '../graphql/query-time-limit';
+import { valuesSize } from '../../../card-types';
+import { PAGE_VALUES_BUDGET } from './budget';
 import type { CardDoc } from './model';
 
 type Filter = Record<string, unknown>;
@@ -42,26 +44,22 @@ type CardQuery = Query<unknown, unknown>;
 
 /**
  * Cards from many folders (search, related tabs, the trash) that the actor may `action`, up to
- * `limit`, in the order the query gives. `filter` must not use `$or` (the permission condition
- * may be one).
+ * `limit`, in the order the query gives — and no more once their values pass the budget of a reply
+ * (./budget): the card past it is read, so the caller, cutting the list where `rowsWithinBudget`
+ * says, knows more follow. `filter` must not use `$or` (the permission condition may be one).
  */
 export async function permittedCards(actor: Actor, action: CardScopeAction, filter: Filter, build: (filter: Filter) => CardQuery, limit: number): Promise<CardDoc[]> {
-  if (!(await checksEachCard(actor, action))) {
-    return build({ ...filter, ...accessibleBy(actor.ability, action).ofType('Card') })
-      .limit(limit)
-      .lean<CardDoc[]>();
-  }
+  const scoped = !(await checksEachCard(actor, action));
+  const query = build(scoped ? { ...filter, ...accessibleBy(actor.ability, action).ofType('Card') } : filter).lean<CardDoc[]>();
+  const cursor = limitedLikeItsRequest(scoped ? query.limit(limit) : query.batchSize(Math.max(limit * 2, 100))).cursor();
   const found: CardDoc[] = [];
-  const cursor = limitedLikeItsRequest(
-    build(filter)
-      .lean<CardDoc[]>()
-      .batchSize(Math.max(limit * 2, 100)),
-  ).cursor();
+  let spent = 0;
   try {
     for await (const card of cursor as AsyncIterable<CardDoc>) {
-      if (!actor.ability.can(action, cardSubject(card))) continue;
+      if (!scoped && !actor.ability.can(action, cardSubject(card))) continue;
       found.push(card);
-      if (found.length >= limit) break;
+      spent += valuesSize(card.values);
+      if (found.length >= limit || (spent > PAGE_VALUES_BUDGET && found.length > 1)) break;
     }
   } finally {
     await cursor.close();

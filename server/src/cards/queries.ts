@@ -3,11 +3,12 @@ import DataLoader from 'dataloader';
 import { Types } from 'mongoose';
 import { cardSubject } from '../access/ability';
 import type { Actor } from '../access/actor';
-import { exactKeysOfQuery, kindOf, ownValue, sortsLists, valuesSize, type CardTypeDefinition, type FieldDefinition } from '../../../card-types';
+import { exactKeysOfQuery, kindOf, ownValue, sortsLists, type CardTypeDefinition, type FieldDefinition } from '../../../card-types';
 import { findFolder } from '../folders/service';
 import { notFound } from '../errors';
-import { escapeRegExp, FieldErrors, MAX_RELATED_CARDS, objectIdArgument, pageSize, refuseField, searchText } from '../validation';
+import { DEFAULT_PAGE_SIZE, escapeRegExp, FieldErrors, MAX_RELATED_CARDS, objectIdArgument, pageSize, refuseField, searchText } from '../validation';
 import { openCursor, sealCursor } from './cursor';
+import { budgetSpent, rowsWithinBudget, withinBudget } from './budget';
 import { findInOneReply } from './find-in-one-reply';
 import { Card, WITHOUT_SEARCH_FIELDS, type CardDoc } from './model';
 import { permittedCards } from './permitted';
@@ -51,23 +52,6 @@ type Filter = Record<string, unknown>;
 const SYSTEM_SORTS = new Set(['title', 'createdAt', 'updatedAt']);
 const MAX_PAGE = 200;
 
-/**
- * A folder page ends early once its cards' values pass this many characters (valuesSize; the first
- * card is always on it): one folder of fat cards cannot make each reply tens of megabytes, so a few
- * colleagues opening it do not take the server's memory (s15 B2). 200 usual cards (~1–2 thousand
- * characters each) are far below it: their pages are unchanged.
- */
-export const PAGE_VALUES_BUDGET = 2_000_000;
-
-/** How many of `rows` fit the page's budget: at least one. */
-function rowsWithinBudget(rows: readonly CardDoc[]): number {
-  let spent = 0;
-  for (let i = 0; i < rows.length; i++) {
-    spent += valuesSize(rows[i].values);
-    if (spent > PAGE_VALUES_BUDGET) return Math.max(1, i);
-  }
-  return rows.length;
-}
 const MAX_FILTERS = 20;
 const MAX_FILTER_VALUES = 100;
 const MAX_FILTER_TEXT = 200;
@@ -308,10 +292,7 @@ export async function listFolderCards(
   // show (projectionForFields). Read through the driver: the filter's values are typed already
   // (ObjectIds, dates, the kinds' stored forms under the untyped `values`), so mongoose would cast
   // nothing.
-  const fetched = (await findInOneReply(
-    { filter: page, projection, sort: { [path]: direction, _id: direction }, limit: limit + 1 },
-    (rows) => rowsWithinBudget(rows as CardDoc[]) < rows.length,
-  )) as CardDoc[];
+  const fetched = (await findInOneReply({ filter: page, projection, sort: { [path]: direction, _id: direction }, limit: limit + 1 }, budgetSpent)) as CardDoc[];
   // A page cut by its budget goes on after its last card: the next page brings the rest.
   const shown = Math.min(limit, rowsWithinBudget(fetched));
   const totalCount = () => Card.countDocuments(filtered);
@@ -319,15 +300,26 @@ export async function listFolderCards(
   return { edges, totalCount, pageInfo: { hasNextPage: fetched.length > shown, endCursor: edges.at(-1)?.cursor ?? null }, types };
 }
 
-/** Cards of a related tab: those of the tab's type whose reference field points to this card. */
-export async function relatedCards(actor: Actor, cardId: string, tabKey: string): Promise<CardDoc[]> {
+/**
+ * Cards of a related tab, a page at a time by title (keyset on title, _id; `first` at most
+ * MAX_RELATED_CARDS): those of the tab's type whose reference field points to this card. A page
+ * also ends once its cards pass a reply's budget of values (./budget) and goes on from there.
+ */
+export async function relatedCards(actor: Actor, cardId: string, tabKey: string, options: { first?: number | null; after?: string | null } = {}): Promise<Connection<CardDoc>> {
   const card = await findCard(actor, cardId);
   if (!card) throw notFound(actor, t(actor, 'Карточка', 'Card'));
   const type = await cardTypeOrFail(actor, card.typeKey);
   const tab = type.relatedTabs?.find((r) => r.key === tabKey);
   if (!tab) throw notFound(actor, t(actor, 'Вкладка', 'Tab'));
-  const filter = { typeKey: tab.cardType, [`values.${tab.referenceField}`]: String(card._id), inTrash: false };
-  return permittedCards(actor, 'read', filter, (scoped) => Card.find(scoped).sort({ title: 1 }), MAX_RELATED_CARDS);
+  const filter: Filter = { typeKey: tab.cardType, [`values.${tab.referenceField}`]: String(card._id), inTrash: false };
+  const cursor = options.after ? decodeCursor(actor, options.after, new Set<SortScalar>(['string'])) : null;
+  const page = cursor ? { ...filter, $and: [afterCondition('title', cursor[0], cursor[1], false)] } : filter;
+  const limit = pageSize(options.first ?? DEFAULT_PAGE_SIZE, MAX_RELATED_CARDS);
+  const rows = await permittedCards(actor, 'read', page, (scoped) => Card.find(scoped).sort({ title: 1, _id: 1 }), limit + 1);
+  const shown = Math.min(limit, rowsWithinBudget(rows));
+  const edges = rows.slice(0, shown).map((node) => new KeysetEdge(node, node.title ?? null));
+  const totalCount = async () => Card.countDocuments({ ...filter, ...accessibleBy(actor.ability, 'read').ofType('Card') });
+  return { edges, totalCount, pageInfo: { hasNextPage: rows.length > shown, endCursor: edges.at(-1)?.cursor ?? null } };
 }
 
 /**
@@ -349,13 +341,15 @@ export async function trashPage(
   const limit = pageSize(options.first ?? 50, MAX_PAGE);
   const rows = await permittedCards(actor, 'delete', page, (scoped) => Card.find(scoped).sort({ trashedAt: -1, _id: -1 }).hint({ inTrash: 1, trashedAt: -1 }), limit + 1);
   const totalCount = async () => Card.countDocuments({ ...filter, ...accessibleBy(actor.ability, 'delete').ofType('Card') });
-  const edges = rows.slice(0, limit).map((node) => new KeysetEdge(node, node.trashedAt ?? null));
-  return { edges, totalCount, pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null } };
+  // A page cut by its budget goes on after its last card, as a folder's page does.
+  const shown = Math.min(limit, rowsWithinBudget(rows));
+  const edges = rows.slice(0, shown).map((node) => new KeysetEdge(node, node.trashedAt ?? null));
+  return { edges, totalCount, pageInfo: { hasNextPage: rows.length > shown, endCursor: edges.at(-1)?.cursor ?? null } };
 }
 
-/** The trash: cards the actor may restore (full access to their folder). */
+/** The trash: cards the actor may restore (full access to their folder), the latest deleted first, as far as a reply's budget goes (`trashPage` goes on). */
 export async function trashedCards(actor: Actor, first: number): Promise<CardDoc[]> {
-  return permittedCards(actor, 'delete', { inTrash: true }, (scoped) => Card.find(scoped).sort({ trashedAt: -1 }), pageSize(first, MAX_PAGE));
+  return withinBudget(await permittedCards(actor, 'delete', { inTrash: true }, (scoped) => Card.find(scoped).sort({ trashedAt: -1 }), pageSize(first, MAX_PAGE)));
 }
 
 /**
@@ -378,7 +372,8 @@ export async function searchCards(actor: Actor, query: string, options: { librar
   // A query shaped like an exact key (INN, phone, e-mail) that hits cards by it is answered by
   // those cards alone: its words ("900", "7") would begin words of nearly every card.
   const scope: Filter = { inTrash: false, ...(libraryId ? { libraryId } : {}) };
-  const exact = keys.length > 0 ? await permittedCards(actor, 'read', { ...scope, searchKeys: { $in: keys } }, (scoped) => Card.find(scoped).hint(BY_SEARCH_KEY), limit) : [];
+  const exact =
+    keys.length > 0 ? withinBudget(await permittedCards(actor, 'read', { ...scope, searchKeys: { $in: keys } }, (scoped) => Card.find(scoped).hint(BY_SEARCH_KEY), limit)) : [];
   if (exact.length > 0) return exact.map((card) => ({ card, exact: true }));
   return (await searchByWords(actor, text, { libraryId, limit })).map((card) => ({ card, exact: false }));
 }
@@ -434,7 +429,7 @@ export async function searchHits(
  * Every card a search matches, however many (an export of the search writes them all, s15 U6):
  * those holding an exact key of the query when its hits were found so, else those having every
  * word (`everyWordMatch`) — the filter and the index to read them by, the reader's rights for the
- * caller to check card by card. Null when the query holds nothing to search by.
+ * caller to check card by card. Null when the query holds nothing to search by, or the reader reads no folder to search.
  */
 export async function everySearchMatch(
   actor: Actor,
@@ -443,7 +438,7 @@ export async function everySearchMatch(
 ): Promise<{ filter: Filter; hint: Record<string, 1> } | null> {
   const text = searchText(actor.locale, options.field ?? 'query', query);
   const libraryId = options.libraryId ? objectIdArgument(actor.locale, 'libraryId', options.libraryId) : null;
-  if (!options.exact) return everyWordMatch(text, libraryId);
+  if (!options.exact) return everyWordMatch(actor, text, libraryId);
   return { filter: { inTrash: false, ...(libraryId ? { libraryId } : {}), searchKeys: { $in: exactKeysOfQuery(text) } }, hint: BY_SEARCH_KEY };
 }
 

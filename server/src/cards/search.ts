@@ -7,6 +7,7 @@ import { MAX_SEARCH_WORD_LENGTH, normaliseForSearch, searchWordsOf } from '../..
 import { defineJob } from '../jobs/define';
 import { Job } from '../jobs/model';
 import { refuseField } from '../validation';
+import { cardsInOrderWithinBudget } from './budget';
 import { openCursor, sealCursor } from './cursor';
 import { Card, type CardDoc } from './model';
 
@@ -104,7 +105,7 @@ export const wordCandidates = (scope: Filter, prefix: string): Filter => ({ ...s
  * each of them: the word within each folder of the scope, or the word in the whole index.
  */
 const WORD_INDEX = { searchWords: 1 } as const;
-const wordIndex = (scope: Filter) => ('folderId' in scope ? { folderId: 1, searchWords: 1 } : WORD_INDEX);
+const wordIndex = (scope: Filter) => ('folderId' in scope ? ({ folderId: 1, searchWords: 1 } as const) : WORD_INDEX);
 
 /**
  * The folders to search within — the reader's, or those of the library asked for that the reader
@@ -313,21 +314,27 @@ async function findWords(actor: Actor, query: string, libraryId: Types.ObjectId 
 const hitOrder = (a: { score: number; title: string; id: string }, b: { score: number; title: string; id: string }) =>
   b.score - a.score || a.title.localeCompare(b.title, 'ru') || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
-/** The cards of `ids` as stored, if still readable and out of the trash, in the order of `ids`. */
-async function readableCards(actor: Actor, ids: Types.ObjectId[]): Promise<CardDoc[]> {
-  if (ids.length === 0) return [];
-  const byId = new Map((await Card.find({ _id: { $in: ids } }).lean<CardDoc[]>()).map((card) => [String(card._id), card]));
-  return ids.map((id) => byId.get(String(id))).filter((card): card is CardDoc => card !== undefined && !card.inTrash && actor.ability.can('read', cardSubject(card)));
+/**
+ * The cards of the first of `ids` as far as a reply's budget goes (./budget), as stored, if still
+ * readable and out of the trash, in the order of `ids`; `covered`: how many of `ids` they stand for.
+ */
+async function readableCards(actor: Actor, ids: Types.ObjectId[]): Promise<{ cards: CardDoc[]; covered: number }> {
+  const found = (await cardsInOrderWithinBudget(ids, {})) as (CardDoc | null)[];
+  const cards = found.filter((card): card is CardDoc => card !== null && !card.inTrash && actor.ability.can('read', cardSubject(card)));
+  return { cards, covered: found.length };
 }
 
 /** Cards the actor may read having every word of the query, at most `limit`, best title matches first. */
 export async function searchByWords(actor: Actor, query: string, options: { libraryId: Types.ObjectId | null; limit: number }): Promise<CardDoc[]> {
   const { hits, prefixes } = await findWords(actor, query, options.libraryId, options.limit);
   const ranked = hits.map((hit) => ({ id: String(hit._id), title: hit.title, score: titleScore(hit, prefixes), _id: hit._id })).sort(hitOrder);
-  return readableCards(
-    actor,
-    ranked.map((hit) => hit._id),
-  );
+  // The best hits as far as the budget goes: «Все результаты» (pageOfHits) goes on.
+  return (
+    await readableCards(
+      actor,
+      ranked.map((hit) => hit._id),
+    )
+  ).cards;
 }
 
 /** One page of all the cards having every word, in `hitOrder`, with how many there are. */
@@ -362,13 +369,14 @@ export async function pageOfHits(actor: Actor, ranked: RankedHit[], options: { f
   const rest = after ? ordered.filter((hit) => hitOrder(hit, after) > 0) : ordered;
   const page = rest.slice(0, options.first);
   const keys = new Map(page.map((hit) => [hit.id, encodeHitCursor(hit)]));
-  const cards = await readableCards(
+  // A page whose cards pass the budget ends early; the next goes on after its last card.
+  const { cards, covered } = await readableCards(
     actor,
     page.map((hit) => hit._id),
   );
   return {
     cards: cards.map((card) => ({ card, cursor: keys.get(String(card._id))! })),
-    hasNextPage: rest.length > page.length,
+    hasNextPage: rest.length > covered,
     totalCount: ordered.length,
     totalExact: options.complete,
   };
@@ -387,25 +395,30 @@ export async function rankedWordHits(actor: Actor, query: string, libraryId: Typ
 }
 
 /**
- * Every card of the installation (or of the library asked for) having every word of the query —
- * not only the SEARCH_CANDIDATES a search looks at: what an export of a search reads (s15 U6: a
- * search «не менее 418» exported 418 of 1,876 matches). The query's rarest word is found by
- * counting the words' index keys, each count stopping at the fewest found so far; its range is
- * read with the other words checked by the database, in that index's order. The reader's rights
- * are for the caller to check, card by card. Null when the query has no word.
+ * Every card the reader may read having every word of the query — not only the SEARCH_CANDIDATES a
+ * search looks at: what an export of a search reads (s15 U6: a search «не менее 418» exported 418
+ * of 1,876 matches). Within the reader's folders as the search's scope takes them (`folderScope`:
+ * the reader's, or those of the library asked for, by the index `folderId, searchWords`; all cards
+ * only for an administrator or a reader of most folders), so another department's cards are not
+ * read. The query's rarest word in that scope is found by counting the words' index keys, each count
+ * stopping at the fewest found so far; its range is read with the other words checked by the
+ * database, in that index's order. The reader's rights are for the caller to check, card by card.
+ * Null when the query has no word or the reader reads no folder there.
  */
-export async function everyWordMatch(query: string, libraryId: Types.ObjectId | null): Promise<{ filter: Filter; hint: Record<string, 1> } | null> {
+export async function everyWordMatch(actor: Actor, query: string, libraryId: Types.ObjectId | null): Promise<{ filter: Filter; hint: Record<string, 1> } | null> {
   const prefixes = queryPrefixes(query);
   if (prefixes.length === 0) return null;
+  const folders = await folderScope(actor, libraryId);
+  if (folders && folders.length === 0) return null;
+  const scope: Filter = folders ? { folderId: { $in: folders } } : {};
   let rarest = { prefix: prefixes[0]!, cards: Infinity };
   for (const prefix of likeliestRareFirst(prefixes)) {
-    const counting = Number.isFinite(rarest.cards) ? { hint: WORD_INDEX, limit: rarest.cards } : { hint: WORD_INDEX };
-    const cards = await Card.countDocuments(wordCandidates({}, prefix), counting);
+    const counting = Number.isFinite(rarest.cards) ? { hint: wordIndex(scope), limit: rarest.cards } : { hint: wordIndex(scope) };
+    const cards = await Card.countDocuments(wordCandidates(scope, prefix), counting);
     if (cards < rarest.cards) rarest = { prefix, cards };
   }
-  const scope: Filter = { inTrash: false, ...(libraryId ? { libraryId } : {}) };
   const others = prefixes.filter((prefix) => prefix !== rarest.prefix);
-  return { filter: everyWordIn(scope, rarest.prefix, others), hint: WORD_INDEX };
+  return { filter: everyWordIn({ inTrash: false, ...scope }, rarest.prefix, others), hint: wordIndex(scope) };
 }
 
 /** The hits in the order of the results' pages. */

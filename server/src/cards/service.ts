@@ -37,6 +37,7 @@ import {
   type ChangeSource,
   type FieldChange,
 } from './lifecycle';
+import { cardsInOrderWithinBudget } from './budget';
 import { findInOneReply } from './find-in-one-reply';
 import { Card, WITHOUT_SEARCH_FIELDS, type CardDoc } from './model';
 import { pluginFieldErrors } from './plugins';
@@ -87,6 +88,19 @@ export async function findCard(actor: Actor, id: string, { includeTrash = false 
   // By id, then the ability on the card's folder: one lookup, whatever the actor may read.
   const card = await Card.findById(id).lean<CardDoc>();
   return card && visible(actor, card, includeTrash) ? card : null;
+}
+
+/**
+ * Cards by id in the order asked as far as a reply's budget goes (./budget): `found[i]` is the card
+ * of `ids[i]`, or null where `findCard` would answer null; the caller goes on from `ids[found.length]`.
+ */
+export async function findCardsWithinBudget(
+  actor: Actor,
+  ids: readonly Types.ObjectId[],
+  { includeTrash = false, projection = WITHOUT_SEARCH_FIELDS as Record<string, 0> } = {},
+): Promise<(CardDoc | null)[]> {
+  const found = (await cardsInOrderWithinBudget(ids, projection)) as (CardDoc | null)[];
+  return found.map((card) => (card && visible(actor, card, includeTrash) ? card : null));
 }
 
 /** Cards by id in one query, in the order asked, leaving out those `findCard` would answer null. */

@@ -2,7 +2,7 @@ import { GraphQLError, getNamedType, getOperationAST, getVariableValues, isCompo
 import type { Plugin } from 'graphql-yoga';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 import { message } from '../i18n';
-import { DEFAULT_PAGE_SIZE, MAX_MERGED, MAX_RELATED_CARDS } from '../validation';
+import { DEFAULT_PAGE_SIZE, MAX_MERGED } from '../validation';
 import type { GraphQLContext } from './context';
 
 /**
@@ -11,8 +11,7 @@ import type { GraphQLContext } from './context';
  * are what the field will really return — the larger of `first`/`last` and the length of `ids` —
  * as the request sets them: written out, passed in variables or left at the schema's default; a
  * list whose `first` has no default (`cards`, which takes `ids` instead) counts the page the
- * server then returns, and a list without `first` the rows it returns at most (a related tab's
- * 500 cards: one tab fits in a request, two do not). Aliases add up: 50 aliased `cards(ids:)` with 200
+ * server then returns, and a list without `first` the rows it returns at most. Aliases add up: 50 aliased `cards(ids:)` with 200
  * ids each cost 10,000 cards.
  */
 const rows = (args: Record<string, unknown>, pages: boolean, fixed = 1): number => {
@@ -22,12 +21,11 @@ const rows = (args: Record<string, unknown>, pages: boolean, fixed = 1): number 
 };
 
 /**
- * Lists that take no `first`, by the rows they return at most: a related tab's cards, a merge's
- * merged cards; a file's versions, by as many as a much-edited file has (a version holds the same
+ * Lists that take no `first`, by the rows they return at most: a merge's merged cards; a file's versions, by as many as a much-edited file has (a version holds the same
  * list again: counted as one row, 5 levels of a 10-version file's versions were 100,000 files to
  * answer — s12 attacks A8, A9 — now two levels fit in a request, three do not).
  */
-const FIXED_ROWS: Record<string, number> = { 'Query.relatedCards': MAX_RELATED_CARDS, 'CardMerge.merged': MAX_MERGED, 'StoredFile.versions': 20 };
+const FIXED_ROWS: Record<string, number> = { 'CardMerge.merged': MAX_MERGED, 'StoredFile.versions': 20 };
 
 /**
  * Fields whose work is not told by the rows they return, and what they cost besides: a search by

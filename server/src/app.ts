@@ -8,6 +8,7 @@ import { bodyLimit, requestContext, requestWithBody } from './http/request-conte
 import { serveClient } from './http/static';
 import { securityHeaders as withSecurityHeaders } from './http/security-headers';
 import { limitRequestQueries } from './graphql/query-time-limit';
+import { asAccessRequest } from './access/changes';
 import { requestsInFlightPerUser } from './http/requests-in-flight';
 import type { Logger } from './logger';
 import { systemModule } from './system/graphql';
@@ -130,6 +131,8 @@ export function createApp(options: { config: Config; logger: Logger; database: D
   });
   // Outermost: every query a request makes, its session's too, runs under the request's time limit.
   app.use(limitRequestQueries(config.queryTimeLimitMs));
+  // A request may be answered from the previous access snapshot while a new one loads, unless it (or its session) changed access.
+  app.use((_ctx, next) => asAccessRequest(next));
   app.use(requestContext(logger));
   app.use((ctx, next) => (!config.isProduction && ctx.path === '/graphql' ? relaxedForGraphiQL : securityHeaders)(ctx, next));
   // Uploads have their own, larger limits, checked as they stream in: an import's file

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import mongoose, { type Schema } from 'mongoose';
 import { events, onEvent } from '../events/bus';
@@ -49,6 +50,32 @@ const versions = (db: Db | undefined = mongoose.connection.db) => {
 /** The latest version this instance has heard of (its own writes, the bus, the poll). */
 let known: AccessVersion = { epoch: '', value: 0, people: 0 };
 
+/**
+ * When the latest known version was last proven current: the start of the latest read of the
+ * counter that returned it. Whatever moved the counter past it happened after that moment, so the
+ * age of a change is at most the time since then, heard of by the bus or by the poll.
+ */
+let provenAt = 0;
+
+/** Called when the latest known version moves on, with the moment the one before was last proven current. */
+const versionListeners: ((previousProvenAt: number) => void)[] = [];
+
+export function onAccessVersionMoved(listener: (previousProvenAt: number) => void): void {
+  versionListeners.push(listener);
+}
+
+/** Takes `version` as the latest known; `readAt`: the start of the read of the counter that returned it (it was current then). */
+function know(version: AccessVersion, readAt?: number): void {
+  const moved = version.epoch !== known.epoch || version.value !== known.value;
+  // Another database's (a restore's) versions say nothing of this one's.
+  if (version.epoch !== known.epoch) sessionWrites.clear();
+  const previousProvenAt = provenAt;
+  known = version;
+  // A version heard of otherwise (the bus, this instance's write) is taken as proven when the one before was, until a read proves it.
+  if (readAt !== undefined) provenAt = Math.max(provenAt, readAt);
+  if (moved) for (const listener of versionListeners) listener(previousProvenAt);
+}
+
 export const latestKnownAccessVersion = (): AccessVersion => known;
 
 /** Whether a snapshot taken at `version` is still the latest known. */
@@ -56,7 +83,7 @@ export const isLatestAccessVersion = (version: AccessVersion): boolean => versio
 
 /** Takes note of a version seen elsewhere. */
 export function heardOfAccessVersion(version: AccessVersion): void {
-  if (version.epoch !== known.epoch || version.value > known.value) known = version;
+  if (version.epoch !== known.epoch || version.value > known.value) know(version);
   else if (version.value === known.value && version.people > known.people) known = { ...known, people: version.people };
 }
 
@@ -67,19 +94,23 @@ const versionOf = (doc: VersionDoc | null): AccessVersion => ({ epoch: doc?.epoc
  * replaced, e.g. a restore that just ended): the next use reads the counter and reloads.
  */
 export function accessVersionUnknown(): void {
-  known = { epoch: known.epoch, value: Number.POSITIVE_INFINITY, people: known.people };
+  know({ epoch: known.epoch, value: Number.POSITIVE_INFINITY, people: known.people });
 }
 
-/** Takes note of the stored counter as read, even when it went back: then the database was replaced under this instance. */
-function storedAs(doc: VersionDoc | null): AccessVersion {
+/**
+ * Takes note of the stored counter as read (the read started at `readAt`, so it was current then),
+ * even when it went back: then the database was replaced under this instance.
+ */
+function storedAs(doc: VersionDoc | null, readAt: number): AccessVersion {
   const version = versionOf(doc);
-  if (version.epoch !== known.epoch || version.value !== known.value || version.people !== known.people) known = version;
+  know(version, readAt);
   return version;
 }
 
 /** Reads the stored counter (one small round trip). */
 export async function storedAccessVersion(): Promise<AccessVersion> {
-  return storedAs(await versions().findOne({ _id: VERSION_ID }, { projection: { profileChanges: 0 } }));
+  const readAt = performance.now();
+  return storedAs(await versions().findOne({ _id: VERSION_ID }, { projection: { profileChanges: 0 } }), readAt);
 }
 
 /**
@@ -88,8 +119,9 @@ export async function storedAccessVersion(): Promise<AccessVersion> {
  * than it keeps).
  */
 export async function profileChangesSince(since: number): Promise<{ version: AccessVersion; userIds: string[] | null }> {
+  const readAt = performance.now();
   const doc = await versions().findOne({ _id: VERSION_ID });
-  const version = storedAs(doc);
+  const version = storedAs(doc, readAt);
   const kept = doc?.profileChanges ?? [];
   const moves = version.people - since;
   if (moves > kept.length) return { version, userIds: null };
@@ -103,7 +135,9 @@ export async function profileChangesSince(since: number): Promise<{ version: Acc
  * `db`: a database written without the models (a restore), when not the application's own.
  */
 export async function accessStructureChanged(db?: Db): Promise<void> {
-  events.publish('access-changed', await moveVersion('value', db));
+  const version = await moveVersion('value', db);
+  wroteAccess(version.value);
+  events.publish('access-changed', version);
 }
 
 /**
@@ -132,8 +166,12 @@ async function moveVersion(counter: 'value' | 'people', db?: Db, besides: Record
 onEvent('access-changed', heardOfAccessVersion);
 onEvent('people-changed', heardOfAccessVersion);
 
-/** How often the counter is read, in case a bus event was missed: staleness stays under a second. */
-const ACCESS_VERSION_POLL_MS = 500;
+/**
+ * How often the counter is read, in case a bus event was missed: a change is heard of within this
+ * time, and each read proves the version current (the previous snapshot's second, snapshot.ts, is
+ * counted from the last proof).
+ */
+const ACCESS_VERSION_POLL_MS = 250;
 
 /** Polls the stored counter; returns the function that stops polling. */
 export function watchAccessVersion(onError: (error: unknown) => void): () => void {
@@ -153,7 +191,59 @@ export function watchAccessVersion(onError: (error: unknown) => void): () => voi
 
 /** A new database (tests start several in one process): forget versions of the previous one. */
 export function resetAccessVersion(): void {
-  known = { epoch: '', value: 0, people: 0 };
+  know({ epoch: '', value: 0, people: 0 });
+  provenAt = 0;
+  sessionWrites.clear();
+}
+
+// ---------- requests and the versions they must see ----------
+
+/** A request being served: the session it is served for (once known) and the latest access version it wrote. */
+interface AccessRequest {
+  sessionId: string | null;
+  wrote: number;
+}
+
+const accessRequests = new AsyncLocalStorage<AccessRequest>();
+
+/**
+ * The latest access version each session wrote on this instance, until a snapshot at it is in use:
+ * whoever changed access sees their change on their next requests too, not the previous snapshot.
+ */
+const sessionWrites = new Map<string, number>();
+
+/** Runs a request's handling: its reads may be answered from the previous snapshot (snapshot.ts) unless it wrote access. */
+export function asAccessRequest<T>(handle: () => Promise<T>): Promise<T> {
+  return accessRequests.run({ sessionId: null, wrote: 0 }, handle);
+}
+
+/** The request is served for this session (its writes are remembered for its next requests). */
+export function servingSession(sessionId: string): void {
+  const request = accessRequests.getStore();
+  if (request) request.sessionId = sessionId;
+}
+
+function wroteAccess(value: number): void {
+  const request = accessRequests.getStore();
+  if (!request) return;
+  request.wrote = Math.max(request.wrote, value);
+  if (request.sessionId) sessionWrites.set(request.sessionId, Math.max(sessionWrites.get(request.sessionId) ?? 0, value));
+}
+
+/**
+ * The access version the running code must see: for a request, the latest its session wrote (0
+ * when none); null outside a request — a job, a live stream's event, start-up — which always waits
+ * for the latest snapshot.
+ */
+export function versionRequestMustSee(): number | null {
+  const request = accessRequests.getStore();
+  if (!request) return null;
+  return Math.max(request.wrote, request.sessionId ? (sessionWrites.get(request.sessionId) ?? 0) : 0);
+}
+
+/** A snapshot at `value` is in use: the sessions' writes up to it are seen. */
+export function accessWritesSeen(value: number): void {
+  for (const [sessionId, wrote] of sessionWrites) if (wrote <= value) sessionWrites.delete(sessionId);
 }
 
 const QUERY_WRITES = /^(updateOne|updateMany|findOneAndUpdate|findOneAndDelete|findOneAndReplace|deleteOne|deleteMany|replaceOne)$/;

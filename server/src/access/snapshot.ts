@@ -1,5 +1,15 @@
 import { buildAbility, type AppAbility } from './ability';
-import { isLatestAccessVersion, latestKnownAccessVersion, profileChangesSince, resetAccessVersion, storedAccessVersion, type AccessVersion } from './changes';
+import {
+  accessWritesSeen,
+  isLatestAccessVersion,
+  latestKnownAccessVersion,
+  onAccessVersionMoved,
+  profileChangesSince,
+  resetAccessVersion,
+  storedAccessVersion,
+  versionRequestMustSee,
+  type AccessVersion,
+} from './changes';
 import { LEVEL_RANK, plainEntries, type AccessSource, type EffectiveEntry, type PlainAccessEntry, type Principal, type StoredEntry } from './effective-access';
 import {
   Department,
@@ -315,6 +325,29 @@ let current: AccessSnapshot | null = null;
 let loading: Promise<AccessSnapshot> | null = null;
 let refreshing: Promise<void> | null = null;
 let loads = 0;
+/** Which database the snapshot is of (forgetAccessSnapshot moves it): a load begun before keeps out. */
+let generation = 0;
+/** Since when `current` may no longer be the latest: the last moment its version was proven current (null while it is the latest known). */
+let supersededAt: number | null = null;
+/** How long the last two whole loads took. */
+let loadMs: [number, number] = [0, 0];
+
+/**
+ * A change is in force within a second (#12): while the new snapshot builds, requests may be
+ * answered from the previous one until a second after its version was last proven current (a read
+ * of the counter, every 250 ms), no longer — whether the change was heard over the bus or by the poll.
+ */
+const PREVIOUS_SNAPSHOT_GRACE_MS = 1000;
+/**
+ * A snapshot is waited for unless its last two loads both took this long (10,000 folders: 1.4 s and
+ * more): a small installation sees every change at once, and one load slowed by a busy moment
+ * changes nothing.
+ */
+const SLOW_LOAD_MS = 500;
+
+onAccessVersionMoved((previousProvenAt) => {
+  if (current && supersededAt === null && !isLatestAccessVersion(current.version)) supersededAt = previousProvenAt;
+});
 
 /** How many times this process loaded the access snapshot whole (the /metrics counter). */
 export const accessSnapshotLoads = (): number => loads;
@@ -333,17 +366,65 @@ async function load(): Promise<AccessSnapshot> {
   return new AccessSnapshot(version, { libraries, folders, departments, groups, users });
 }
 
+/** The load under way, or a new one (once, however many ask): it becomes the current snapshot as it ends. */
+function loadingSnapshot(): Promise<AccessSnapshot> {
+  if (loading) return loading;
+  const startedAt = performance.now();
+  const of = generation;
+  const loaded: Promise<AccessSnapshot> = load()
+    .then((snapshot) => {
+      if (of !== generation) return snapshot;
+      current = snapshot;
+      loadMs = [loadMs[1], performance.now() - startedAt];
+      // A change heard while it loaded came after its version was read (proven then): it may be superseded since.
+      supersededAt = isLatestAccessVersion(snapshot.version) ? null : startedAt;
+      accessWritesSeen(snapshot.version.value);
+      return snapshot;
+    })
+    .finally(() => {
+      if (loading === loaded) loading = null;
+    });
+  loading = loaded;
+  // A request answered from the previous snapshot does not wait for this load: its failure reaches the next who does.
+  loaded.catch(() => undefined);
+  return loaded;
+}
+
+/**
+ * Whether the running code may be answered from `snapshot` while its successor loads: a request
+ * (not a job or a live stream's event) that wrote no access since — neither it nor earlier requests
+ * of its session on this instance — on an installation whose snapshot takes long to load, within
+ * PREVIOUS_SNAPSHOT_GRACE_MS of its version's last proof, and never across a restore.
+ */
+function mayAnswerFromPrevious(snapshot: AccessSnapshot): boolean {
+  const mustSee = versionRequestMustSee();
+  const latest = latestKnownAccessVersion();
+  return (
+    mustSee !== null &&
+    mustSee <= snapshot.version.value &&
+    Math.min(...loadMs) >= SLOW_LOAD_MS &&
+    supersededAt !== null &&
+    performance.now() - supersededAt <= PREVIOUS_SNAPSHOT_GRACE_MS &&
+    snapshot.version.epoch === latest.epoch &&
+    Number.isFinite(latest.value)
+  );
+}
+
 /**
  * The current snapshot: reloaded (once, however many requests wait) when the access version has
- * moved past it — through this instance's own writes, the bus, or the poll in watch.ts.
+ * moved past it — through this instance's own writes, the bus, or the poll in watch.ts. While it
+ * reloads, a request may be answered from the previous one for a bounded time (mayAnswerFromPrevious).
  */
-export async function accessSnapshot(): Promise<AccessSnapshot> {
+export function accessSnapshot(): Promise<AccessSnapshot> {
+  return snapshotNow(true);
+}
+
+async function snapshotNow(previousWillDo: boolean): Promise<AccessSnapshot> {
   for (;;) {
     if (!current || !isLatestAccessVersion(current.version)) {
-      loading ??= load().finally(() => {
-        loading = null;
-      });
-      current = await loading;
+      const loaded = loadingSnapshot();
+      if (previousWillDo && current && mayAnswerFromPrevious(current)) return current;
+      await loaded;
     } else if (!current.profilesCurrent()) {
       refreshing ??= refreshProfiles(current).finally(() => {
         refreshing = null;
@@ -367,18 +448,21 @@ async function refreshProfiles(snapshot: AccessSnapshot): Promise<void> {
 }
 
 /**
- * The snapshot after asking MongoDB for the current version: for what a stale snapshot cannot
- * answer at all (a user created a moment ago through another instance).
+ * The snapshot after asking MongoDB for the current version, never the previous one: for what a
+ * stale snapshot cannot answer at all (a user created a moment ago, here or through another instance).
  */
 export async function checkedAccessSnapshot(): Promise<AccessSnapshot> {
   await storedAccessVersion();
-  return accessSnapshot();
+  return snapshotNow(false);
 }
 
 /** Forgets the snapshot (a new database was opened). */
 export function forgetAccessSnapshot(): void {
+  generation += 1;
   current = null;
   loading = null;
   refreshing = null;
+  supersededAt = null;
+  loadMs = [0, 0];
   resetAccessVersion();
 }

@@ -68,6 +68,11 @@ export interface UniqueIndexFailure {
  * share a value) or that would be the collection's 65th is returned, not thrown: the server keeps
  * running and administrators see the field's uniqueness as not enforced (`uniqueNotEnforced`). A
  * sorting or reference index past the limit is left out (lists and tabs still work, slower).
+ * Sorting and reference indexes are made by one createIndexes: MongoDB and the built-in database
+ * build the indexes of one command in one pass over the cards, where one command each read every
+ * card once per index (a type of 12 listed fields held the index lock ~7 minutes at 10,100 folders,
+ * s16 re-attack; 16.8 s against 4.8 s at 20,000 cards). Unique ones are made one by one: the
+ * database refuses a command whole, and each refusal names its own field.
  */
 export async function ensureCardTypeIndexes(type: CardTypeDefinition): Promise<UniqueIndexFailure[]> {
   const failures: UniqueIndexFailure[] = [];
@@ -78,6 +83,7 @@ export async function ensureCardTypeIndexes(type: CardTypeDefinition): Promise<U
     await collection.dropIndex(name);
     existing.delete(name);
   }
+  const together: mongo.IndexDescription[] = [];
   for (const index of wanted) {
     if (existing.has(index.name)) continue;
     const fieldKey = type.fields[index.fieldIndex].key;
@@ -85,14 +91,20 @@ export async function ensureCardTypeIndexes(type: CardTypeDefinition): Promise<U
       if (index.property === 'unique') failures.push({ typeKey: type.key, fieldKey, reason: 'indexLimit' });
       continue;
     }
+    if (index.property !== 'unique') {
+      together.push({ key: index.keys, ...index.options, name: index.name });
+      existing.add(index.name);
+      continue;
+    }
     try {
       await collection.createIndex(index.keys, { ...index.options, name: index.name });
       existing.add(index.name);
     } catch (error) {
-      if (index.property !== 'unique' || !isDuplicateKeyError(error)) throw error;
+      if (!isDuplicateKeyError(error)) throw error;
       failures.push({ typeKey: type.key, fieldKey, reason: 'duplicates', error: error as Error });
     }
   }
+  if (together.length > 0) await collection.createIndexes(together);
   return failures;
 }
 

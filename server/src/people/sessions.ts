@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Types } from 'mongoose';
 import { accessSnapshot, checkedAccessSnapshot, type SnapshotUser } from '../access/snapshot';
+import { servingSession } from '../access/changes';
 import { events, onEvent } from '../events/bus';
 import { Session } from './models';
 
@@ -94,6 +95,7 @@ export async function sessionFor(token: string): Promise<SessionInfo | null> {
   const sessionId = sessionIdOf(token);
   const session = await storedSession(sessionId, now);
   if (!session) return null;
+  servingSession(sessionId);
   const user = (await accessSnapshot()).users.get(session.userId) ?? (await checkedAccessSnapshot()).users.get(session.userId);
   if (!user || !user.active) return null;
   let expiresAt = session.expiresAt;

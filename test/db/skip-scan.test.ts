@@ -82,6 +82,13 @@ describe('built-in database: a range then a list of values on the next field is 
     expect(titles(await cards.find(filter).skip(3).toArray())).to.have.length(expected.length - 3);
   });
 
+  it('a prefix of 4,000 words of one card each: the listed folders’ 300, read past the others or seeking', async () => {
+    const filter = { searchWords: /^карточка/, folderId: { $in: readable } };
+    expect(await cards.countDocuments(filter)).to.equal(300);
+    expect(titles(await cards.find(filter).toArray())).to.deep.equal(titles(all.filter(inReadable)));
+    expect(titles(await cards.find({ searchWords: /^карточка/, folderId: { $in: folders.slice(0, 39) } }).toArray())).to.have.length(CARDS - CARDS / FOLDERS);
+  });
+
   it('a word no card of the listed folders has finds nothing; a folder listed alone finds its own', async () => {
     expect(await cards.countDocuments({ searchWords: /^карточка1$/, folderId: { $in: [folders[2]!] } })).to.equal(0);
     expect(titles(await cards.find({ searchWords: /^карточка1$/, folderId: { $in: [folders[1]!] } }).toArray())).to.deep.equal(['Карточка 1']);

@@ -1525,8 +1525,16 @@ function skipPast(key: Buffer, tupleEnd: number, skip: Skip): Buffer | null {
 }
 
 /**
+ * Keys a skip scan reads on past an unlisted one before it seeks: a seek opens a cursor, about ten
+ * times a key's read, and a prefix's words are often many with few keys each (`/^200/`: 200,
+ * 2000–2009, …, a handful of cards each), where reading on costs less than a seek per word.
+ */
+const READ_PAST = 16;
+
+/**
  * The committed entries of a range (its record ids the values), as `view` sees them, after
- * `offset` of them, at most `limit`: a skip range's listed keys only, seeking past the others.
+ * `offset` of them, at most `limit`: a skip range's listed keys only, reading on past the others
+ * up to READ_PAST keys, then seeking.
  */
 function* rangeKeys(db: Database<Buffer, Buffer>, range: KeyRange, view: ReadView, limit = Infinity, offset = 0): Generator<{ key: Buffer; value: Buffer }> {
   const { skip } = range;
@@ -1538,18 +1546,27 @@ function* rangeKeys(db: Database<Buffer, Buffer>, range: KeyRange, view: ReadVie
   let skipped = 0;
   let start = range.start;
   for (;;) {
-    let seek: Buffer | null = null;
+    // The next key that may be listed, while the keys before it are read past.
+    let target: Buffer | null = null;
+    let passed = 0;
+    let reseek = false;
     for (const entry of db.getRange({ start, end: range.end, transaction: view.snapshot })) {
-      seek = skipPast(entry.key, entry.key.length - entry.value.length, skip);
-      if (seek) break;
+      if (target && Buffer.compare(entry.key, target) < 0) {
+        if (++passed < READ_PAST) continue;
+        reseek = true;
+        break;
+      }
+      target = skipPast(entry.key, entry.key.length - entry.value.length, skip);
+      passed = 0;
+      if (target) continue;
       if (skipped < offset) skipped++;
       else {
         yield entry;
         if (++taken >= limit) return;
       }
     }
-    if (!seek || Buffer.compare(seek, range.end) >= 0) return;
-    start = seek;
+    if (!reseek || Buffer.compare(target!, range.end) >= 0) return;
+    start = target!;
   }
 }
 

@@ -1,8 +1,9 @@
 /**
  * Reading documents. The planner turns a filter and sort into key ranges of one index: equality on
  * any prefix of a compound index (`$in` values expanded into point seeks), a range on the next
- * field (and a list of values on the field after it, read by a skip scan), the sort read from index order in either direction (ranges concatenated, or merged when
- * the sort follows `$in` fields), skip and limit pushed into the scan, and counts taken from key
+ * field (and a list of values on the field after it, read by a skip scan), the sort read from
+ * index order in either direction (ranges concatenated, or merged when the sort follows `$in`
+ * fields), skip and limit pushed into the scan, and counts taken from key
  * ranges without loading documents when the index answers the whole filter. `_id` equality is a
  * point lookup. Only candidates are loaded and checked against what the index did not answer
  * (with mingo), and a transaction's own writes are merged in key order.

@@ -1504,38 +1504,43 @@ function keysIn(db: Database<Buffer, Buffer>, range: KeyRange, view: ReadView): 
 }
 
 /**
- * Null when the key's component after the range's field is one of the skip's listed values; else
- * the key to seek to: that value of the range's field with the next listed value, or past that
- * value. `tupleEnd`: where the key's values end (its record id follows).
+ * Where a key stands against a skip's listed values: null when its component after the range's
+ * field is one of them; else where the range field's component ends (`end`) and the first listed
+ * value above the key's (`next`, the list's length when none is). `tupleEnd`: where the key's
+ * values end (its record id follows). Nothing is allocated: most keys of a scan are read past.
  */
-function skipPast(key: Buffer, tupleEnd: number, skip: Skip): Buffer | null {
+function skipPast(key: Buffer, tupleEnd: number, skip: Skip): { end: number; next: number } | null {
   // A value cut for length ends at its cut marker; the next field's component follows it.
   const end = Math.abs(componentEnd(key, skip.from, skip.direction));
-  const rest = key.subarray(end, tupleEnd);
   const { to } = skip;
+  const versus = (listed: Buffer) => listed.compare(key, end, Math.min(end + listed.length, tupleEnd));
   let lo = 0;
   let hi = to.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (Buffer.compare(to[mid]!, rest.subarray(0, to[mid]!.length)) < 0) lo = mid + 1;
+    if (versus(to[mid]!) < 0) lo = mid + 1;
     else hi = mid;
   }
-  if (lo < to.length && rest.subarray(0, to[lo]!.length).equals(to[lo]!)) return null;
+  return lo < to.length && versus(to[lo]!) === 0 ? null : { end, next: lo };
+}
+
+/** The key a skip scan seeks to from a key read past: the same value of the range's field with the next listed value, or past that value. */
+function seekFrom(key: Buffer, { end, next }: { end: number; next: number }, skip: Skip): Buffer {
   const value = key.subarray(0, end);
-  return lo < to.length ? Buffer.concat([value, to[lo]!]) : prefixEnd(value);
+  return next < skip.to.length ? Buffer.concat([value, skip.to[next]!]) : prefixEnd(value);
 }
 
 /**
- * Keys a skip scan reads on past an unlisted one before it seeks: a seek opens a cursor, about ten
- * times a key's read, and a prefix's words are often many with few keys each (`/^200/`: 200,
- * 2000–2009, …, a handful of cards each), where reading on costs less than a seek per word.
+ * Keys a skip scan reads past (unlisted) before it seeks: a seek opens a cursor, about ten times a
+ * key's read, and a prefix's words are often many with few keys each (`/^200/`: 200, 2000–2009,
+ * …, a handful of cards each), where reading on costs less than a seek per word.
  */
 const READ_PAST = 16;
 
 /**
  * The committed entries of a range (its record ids the values), as `view` sees them, after
- * `offset` of them, at most `limit`: a skip range's listed keys only, reading on past the others
- * up to READ_PAST keys, then seeking.
+ * `offset` of them, at most `limit`: a skip range's listed keys only, reading past up to READ_PAST
+ * others in a row, then seeking.
  */
 function* rangeKeys(db: Database<Buffer, Buffer>, range: KeyRange, view: ReadView, limit = Infinity, offset = 0): Generator<{ key: Buffer; value: Buffer }> {
   const { skip } = range;
@@ -1547,27 +1552,24 @@ function* rangeKeys(db: Database<Buffer, Buffer>, range: KeyRange, view: ReadVie
   let skipped = 0;
   let start = range.start;
   for (;;) {
-    // The next key that may be listed, while the keys before it are read past.
-    let target: Buffer | null = null;
+    let seek: Buffer | null = null;
     let passed = 0;
-    let reseek = false;
     for (const entry of db.getRange({ start, end: range.end, transaction: view.snapshot })) {
-      if (target && Buffer.compare(entry.key, target) < 0) {
+      const past = skipPast(entry.key, entry.key.length - entry.value.length, skip);
+      if (past) {
         if (++passed < READ_PAST) continue;
-        reseek = true;
+        seek = seekFrom(entry.key, past, skip);
         break;
       }
-      target = skipPast(entry.key, entry.key.length - entry.value.length, skip);
       passed = 0;
-      if (target) continue;
       if (skipped < offset) skipped++;
       else {
         yield entry;
         if (++taken >= limit) return;
       }
     }
-    if (!reseek || Buffer.compare(target!, range.end) >= 0) return;
-    start = target!;
+    if (!seek || Buffer.compare(seek, range.end) >= 0) return;
+    start = seek;
   }
 }
 

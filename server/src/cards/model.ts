@@ -48,10 +48,11 @@ cardSchema.index({ typeKey: 1, title: 1 });
 cardSchema.index({ typeKey: 1, inTrash: 1, _id: 1 });
 // A type's cards changed since a time: what the save of a type change checks again after its dry run.
 cardSchema.index({ typeKey: 1, updatedAt: 1 });
-// Search by words: walked from the rarest query word's prefix range, for a reader of some folders
-// within each folder they read (README, «Search»).
-cardSchema.index({ searchWords: 1 });
-cardSchema.index({ folderId: 1, searchWords: 1 });
+// Search by words: walked from the rarest query word's prefix range — across all folders, or, for a
+// reader of some folders, that range with their folders as a list on the second field: one skip
+// scan within the word's keys (README, «Search»). Replaced `searchWords_1` and
+// `folderId_1_searchWords_1` (data-model step 7).
+cardSchema.index({ searchWords: 1, folderId: 1 });
 
 export interface CardDoc {
   _id: Types.ObjectId;

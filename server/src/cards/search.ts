@@ -18,14 +18,18 @@ import { Card, type CardDoc } from './model';
  * nor how common the other words are, nor how many folders the reader reads:
  * - the likeliest rare word, when few cards have it in the whole installation — fewer than the
  *   reader's folders would cost to visit one by one (CARDS_PER_FOLDER cards each) — is counted and read across all folders
- *   (index `searchWords`, no folder named), the reader's access checked card by card against the
+ *   (no folder named), the reader's access checked card by card against the
  *   access snapshot (the ability): the search costs that word's cards, however many folders the
  *   reader reads, and never more than visiting their folders would;
  * - common words, for a reader of many folders: walked across all folders too, each card checked,
  *   when the reader's share of the folders makes a page likely within what visiting their folders
  *   would cost — the page's cards ÷ that share are looked at, not their folders (commonWordsAcross);
  * - otherwise the scope: the folders the reader reads when they read few of them, or a library's
- *   folders (index `folderId, searchWords`), else the whole index with the ability checking each card;
+ *   folders (the word's range with the folders as a list of the index's second field: within the
+ *   word's keys, a seek per folder holding it at most), else the whole range with the ability
+ *   checking each card;
+ * - one index serves all of these, `{ searchWords, folderId }` (WORD_INDEX): a word's keys lie
+ *   together, whatever folders are asked for;
  * - the query's words are counted one at a time from the index keys alone (a word's prefix is a key
  *   range, `/^prefix/`), up to RARE (500) each, the likeliest rare first (numbers, then longer
  *   words); the first with fewer is the rare word, and the rest are not counted;
@@ -102,10 +106,9 @@ export const wordCandidates = (scope: Filter, prefix: string): Filter => ({ ...s
 
 /**
  * The index the counts and the walks read, named (`hint`) so that no other is weighed or tried for
- * each of them: the word within each folder of the scope, or the word in the whole index.
+ * each of them: a word's prefix is one range of it, the scope's folders a list on its second field.
  */
-const WORD_INDEX = { searchWords: 1 } as const;
-const wordIndex = (scope: Filter) => ('folderId' in scope ? ({ folderId: 1, searchWords: 1 } as const) : WORD_INDEX);
+const WORD_INDEX = { searchWords: 1, folderId: 1 } as const;
 
 /**
  * The folders to search within — the reader's, or those of the library asked for that the reader
@@ -151,7 +154,7 @@ export function likeliestRareFirst(prefixes: readonly string[]): string[] {
  */
 async function rareWord(scope: Filter, prefixes: string[], fewer = RARE): Promise<string | null> {
   for (const prefix of likeliestRareFirst(prefixes)) {
-    if ((await Card.countDocuments(wordCandidates(scope, prefix), { hint: wordIndex(scope), limit: fewer })) < fewer) return prefix;
+    if ((await Card.countDocuments(wordCandidates(scope, prefix), { hint: WORD_INDEX, limit: fewer })) < fewer) return prefix;
   }
   return null;
 }
@@ -171,7 +174,7 @@ function everyWordIn(scope: Filter, rarest: string, others: string[]): Filter {
 async function readRarest(actor: Actor, scope: Filter, rarest: string, others: string[], limit: number): Promise<Walk> {
   const filter = everyWordIn(scope, rarest, others);
   const cursor = Card.find(filter, { folderId: 1, libraryId: 1, title: 1, inTrash: 1 })
-    .hint(wordIndex(scope))
+    .hint(WORD_INDEX)
     .lean<Walked[]>()
     .batchSize(Math.min(Math.max(limit, WALK_BATCH), MAX_WALK_BATCH))
     .cursor();
@@ -221,7 +224,7 @@ async function walkTogether(actor: Actor, scope: Filter, prefixes: string[], lim
     hits: [] as WordHit[],
     seen: 0,
     cursor: Card.find(wordCandidates(scope, prefix), { folderId: 1, libraryId: 1, searchWords: 1, title: 1, inTrash: 1 })
-      .hint(wordIndex(scope))
+      .hint(WORD_INDEX)
       .lean<Walked[]>()
       .batchSize(batchSize)
       .cursor(),
@@ -252,8 +255,8 @@ async function walkTogether(actor: Actor, scope: Filter, prefixes: string[], lim
 }
 
 /**
- * Common words for a reader of many folders: the words' ranges across all folders (index
- * `searchWords`, or within the library asked for), the ability checking each card, when the
+ * Common words for a reader of many folders: the words' ranges across all folders (no folder
+ * named, or within the library asked for), the ability checking each card, when the
  * reader's share of all folders makes a page likely within what visiting their folders one by one
  * would cost (CARDS_PER_FOLDER cards a folder): about `limit` × all folders ÷ the reader's folders
  * cards are looked at — fewer the more folders the reader reads, where each visit of their folders
@@ -291,7 +294,7 @@ async function findWords(actor: Actor, query: string, libraryId: Types.ObjectId 
   if (folders && folders.length === 0) return none;
   const othersThan = (rarest: string) => prefixes.filter((prefix) => prefix !== rarest);
   if (folders) {
-    // Counted in the whole index (its keys alone, no folder named); read within the library asked
+    // Counted in the whole range (its keys alone, no folder named); read within the library asked
     // for, if any, the ability checking each card's folder. A word's cards across all folders are
     // at least those of the scope: fewer than SEARCH_CANDIDATES, the read is complete.
     // The likeliest rare word alone: when it has too many cards across, the others mostly do too,
@@ -413,12 +416,12 @@ export async function everyWordMatch(actor: Actor, query: string, libraryId: Typ
   const scope: Filter = folders ? { folderId: { $in: folders } } : {};
   let rarest = { prefix: prefixes[0]!, cards: Infinity };
   for (const prefix of likeliestRareFirst(prefixes)) {
-    const counting = Number.isFinite(rarest.cards) ? { hint: wordIndex(scope), limit: rarest.cards } : { hint: wordIndex(scope) };
+    const counting = Number.isFinite(rarest.cards) ? { hint: WORD_INDEX, limit: rarest.cards } : { hint: WORD_INDEX };
     const cards = await Card.countDocuments(wordCandidates(scope, prefix), counting);
     if (cards < rarest.cards) rarest = { prefix, cards };
   }
   const others = prefixes.filter((prefix) => prefix !== rarest.prefix);
-  return { filter: everyWordIn({ inTrash: false, ...scope }, rarest.prefix, others), hint: wordIndex(scope) };
+  return { filter: everyWordIn({ inTrash: false, ...scope }, rarest.prefix, others), hint: WORD_INDEX };
 }
 
 /** The hits in the order of the results' pages. */

@@ -4,6 +4,7 @@ import { docxPicturesStep } from './docx-pictures';
 import { mergeSurvivorsStep } from './merge-survivors';
 import { readStateStep } from './read-state';
 import { searchWordsStep } from './search-words';
+import { wordFolderIndexStep } from './word-folder-index';
 
 /**
  * The data model's history after its baseline (version 1, the model before versioning began).
@@ -18,4 +19,5 @@ export const MIGRATION_STEPS: MigrationStep[] = [
   { version: 4, ...docxPicturesStep },
   { version: 5, ...mergeSurvivorsStep },
   { version: 6, ...dismissalPlacesStep },
+  { version: 7, ...wordFolderIndexStep },
 ];

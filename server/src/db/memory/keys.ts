@@ -304,67 +304,76 @@ export function cutLength(key: Buffer, from: number, directions: readonly number
   if (tupleEnd >= from + MAX_TUPLE_BYTES) return from + MAX_TUPLE_BYTES;
   let pos = from;
   for (const direction of directions) {
-    const mask = direction === -1 ? 0xff : 0;
-    const at = (i: number) => (i < key.length ? key[i]! ^ mask : 0);
-    // Past the end of an escaped run: the position after its terminator, negative when it was cut.
-    const escaped = (i: number): number => {
-      for (; i < key.length; i++) {
-        if (at(i) !== 0) continue;
-        const next = at(++i);
-        if (next === 0) return i + 1;
-        if (next === 1) return -(i + 1);
-      }
-      return -key.length;
-    };
-    const value = (i: number): number => {
-      const type = at(i++);
-      switch (type) {
-        case TYPE.minKey:
-        case TYPE.null:
-        case TYPE.maxKey:
-          return i;
-        case TYPE.number:
-          // The floor double and its 2-byte tail; a tail ending in 1 is followed by the fraction's low bytes (writeNumberLike).
-          return at(i + 9) & 1 ? i + 10 + LOW_BYTES : i + 10;
-        case TYPE.string:
-        case TYPE.code:
-          return escaped(i);
-        case TYPE.regex: {
-          const end = escaped(i);
-          return end < 0 ? end : escaped(end);
-        }
-        case TYPE.object:
-        case TYPE.array:
-          while (i < key.length && at(i) !== 0) {
-            if (type === TYPE.object) {
-              i = escaped(i + 1);
-              if (i < 0) return i;
-            }
-            i = value(i);
-            if (i < 0) return i;
-          }
-          return i + 1;
-        case TYPE.binary: {
-          const length = ((at(i) << 24) | (at(i + 1) << 16) | (at(i + 2) << 8) | at(i + 3)) >>> 0;
-          const end = i + 5 + Math.min(length, MAX_STRING_BYTES);
-          return length > MAX_STRING_BYTES ? -end : end;
-        }
-        case TYPE.objectId:
-          return i + 12;
-        case TYPE.boolean:
-          return i + 1;
-        case TYPE.date:
-        case TYPE.timestamp:
-          return i + 8;
-        default:
-          return -i;
-      }
-    };
-    pos = value(pos);
+    pos = componentEnd(key, pos, direction);
     if (pos < 0) return Math.min(-pos, key.length);
     if (pos >= tupleEnd) return 0;
   }
   return 0;
+}
+
+/**
+ * Where the key component (one value of the tuple) starting at `from` ends, read as `encodeValue`
+ * writes it (`direction` -1: inverted); negative (minus the position after it) when the value was
+ * cut for length. Keep the two in step.
+ */
+export function componentEnd(key: Buffer, from: number, direction: number): number {
+  const mask = direction === -1 ? 0xff : 0;
+  const at = (i: number) => (i < key.length ? key[i]! ^ mask : 0);
+  // Past the end of an escaped run: the position after its terminator, negative when it was cut.
+  const escaped = (i: number): number => {
+    for (; i < key.length; i++) {
+      if (at(i) !== 0) continue;
+      const next = at(++i);
+      if (next === 0) return i + 1;
+      if (next === 1) return -(i + 1);
+    }
+    return -key.length;
+  };
+  const value = (i: number): number => {
+    const type = at(i++);
+    switch (type) {
+      case TYPE.minKey:
+      case TYPE.null:
+      case TYPE.maxKey:
+        return i;
+      case TYPE.number:
+        // The floor double and its 2-byte tail; a tail ending in 1 is followed by the fraction's low bytes (writeNumberLike).
+        return at(i + 9) & 1 ? i + 10 + LOW_BYTES : i + 10;
+      case TYPE.string:
+      case TYPE.code:
+        return escaped(i);
+      case TYPE.regex: {
+        const end = escaped(i);
+        return end < 0 ? end : escaped(end);
+      }
+      case TYPE.object:
+      case TYPE.array:
+        while (i < key.length && at(i) !== 0) {
+          if (type === TYPE.object) {
+            i = escaped(i + 1);
+            if (i < 0) return i;
+          }
+          i = value(i);
+          if (i < 0) return i;
+        }
+        return i + 1;
+      case TYPE.binary: {
+        const length = ((at(i) << 24) | (at(i + 1) << 16) | (at(i + 2) << 8) | at(i + 3)) >>> 0;
+        const end = i + 5 + Math.min(length, MAX_STRING_BYTES);
+        return length > MAX_STRING_BYTES ? -end : end;
+      }
+      case TYPE.objectId:
+        return i + 12;
+      case TYPE.boolean:
+        return i + 1;
+      case TYPE.date:
+      case TYPE.timestamp:
+        return i + 8;
+      default:
+        return -i;
+    }
+  };
+  return value(from);
 }
 
 const idWriter = new KeyWriter();

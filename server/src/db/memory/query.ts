@@ -1,8 +1,9 @@
 /**
  * Reading documents. The planner turns a filter and sort into key ranges of one index: equality on
  * any prefix of a compound index (`$in` values expanded into point seeks), a range on the next
- * field, the sort read from index order in either direction (ranges concatenated, or merged when
- * the sort follows `$in` fields), skip and limit pushed into the scan, and counts taken from key
+ * field (and a list of values on the field after it, read by a skip scan), the sort read from
+ * index order in either direction (ranges concatenated, or merged when the sort follows `$in`
+ * fields), skip and limit pushed into the scan, and counts taken from key
  * ranges without loading documents when the index answers the whole filter. `_id` equality is a
  * point lookup. Only candidates are loaded and checked against what the index did not answer
  * (with mingo), and a transaction's own writes are merged in key order.
@@ -12,7 +13,7 @@ import { Query } from 'mingo/query';
 import { compareValues, keyString } from './bson-order';
 import { asCommandError, badValue, CommandError } from './errors';
 import { BTreeIndex, encodeTuple, type Doc, type TextIndex } from './indexes';
-import { encodeValue, KeyWriter, MAX_TUPLE_BYTES, prefixEnd, storableIdKey, TYPE } from './keys';
+import { componentEnd, encodeValue, KeyWriter, MAX_TUPLE_BYTES, prefixEnd, storableIdKey, TYPE } from './keys';
 import { decodeDocument } from './typed-numbers';
 import type { Collection, Entry, Overlay, ReadView } from './store';
 import { withServerRegexes } from './match';
@@ -391,6 +392,24 @@ interface KeyRange {
   entry?: Buffer;
   /** The values every key of the range starts with (the equalities on the index's first fields). */
   tuple?: unknown[];
+  /** A skip scan: only the keys whose value of the field after the range's is listed. */
+  skip?: Skip;
+}
+
+/**
+ * A range on one field followed by a list of values of the next (a word's prefix within a reader's
+ * folders, index `{ words, folder }`): the keys read are those whose next component is one of `to`
+ * (encoded, in key order). Past any other key the scan seeks — to the next listed value within the
+ * same value of the range's field, or past that value — as MongoDB's index bounds do: a value of
+ * the range's field costs at most one seek per listed value it has keys of, plus one, never a read
+ * of its keys for other values.
+ */
+interface Skip {
+  /** Where the range's field's component starts in every key of the range (after the equalities). */
+  from: number;
+  /** The range field's direction in the index (-1: its component is stored inverted). */
+  direction: number;
+  to: Buffer[];
 }
 
 export interface Plan {
@@ -543,7 +562,7 @@ function sortRelation(index: BTreeIndex, bySort: [string, 1 | -1][], start: numb
  * A plan over one B-tree index, or null when it cannot help. `forced` (a hint): the index is read
  * even when it narrows nothing, as a whole, and a partial one whatever its filter.
  */
-function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 | -1][], filter: Doc, forced = false): Ranked | null {
+function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 | -1][], filter: Doc, forced = false, inUnion = false): Ranked | null {
   const { conditions } = shape;
   // Neither narrowing its first field nor asked for an order: the index cannot help.
   if (!forced && sortKeys.length === 0 && !conditions.has(index.fields[0]!)) return null;
@@ -576,6 +595,14 @@ function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 |
     used.add(index.fields[position]!);
     exact &&= range.exact && (!index.multikey || !(range.lo && range.hi));
   }
+  // A list of values on the field after the range: read by a skip scan (forward only, so not where
+  // the index may give a sort; not in a union, whose merged ranges would lose it).
+  const next = range && !inUnion && (sortKeys.length === 0 || index.multikey) ? conditions.get(index.fields[position + 1] ?? '') : undefined;
+  const listed = next?.kind === 'values' && next.values.length > 0 && next.values.length <= MAX_POINTS && !(index.sparse && next.values.some((v) => v === null)) ? next : undefined;
+  if (listed) {
+    used.add(index.fields[position + 1]!);
+    exact &&= listed.exact;
+  }
   for (const field of conditions.keys()) if (!used.has(field)) exact = false;
   if (!shape.simple) exact = false;
   // Sort: read from index order when the sort fields follow the single-valued equalities (ranges in
@@ -599,11 +626,18 @@ function indexPlan(index: BTreeIndex, shape: FilterShape, sortKeys: [string, 1 |
   // A unique index equal on all its fields reads one key per value at most: such point lookups (a
   // batch of INNs by `$in`) rank above an equality on a field many records share.
   const lookups = index.unique && equalities === index.fields.length && points > 0;
-  const score = equalities * 10 + (range ? 5 : 0) + (sortKeys.length > 0 && sortCovered ? 8 : 0) + (exact ? 2 : 0) + (index.unique ? (lookups ? 3 : 1) : 0) - (points > 1 ? 1 : 0);
+  const score =
+    equalities * 10 +
+    (range ? 5 : 0) +
+    (listed ? 10 : 0) +
+    (sortKeys.length > 0 && sortCovered ? 8 : 0) +
+    (exact ? 2 : 0) +
+    (index.unique ? (lookups ? 3 : 1) : 0) -
+    (points > 1 ? 1 : 0);
   const build = (): Plan => {
     let tuples: unknown[][] = [[]];
     for (const values of equal) tuples = tuples.flatMap((tuple) => values.map((value) => [...tuple, value]));
-    const { ranges, cut } = keyRanges(index, tuples, range, equalities);
+    const { ranges, cut } = keyRanges(index, tuples, range, equalities, listed?.values);
     if (relation !== null && !range) keysetStart(index, ranges, shape.keyset, bySort, equalities, relation === -1);
     return {
       index,
@@ -632,11 +666,28 @@ function entryWithId(index: BTreeIndex, tuple: unknown[], prefix: Buffer, inexac
  * condition on the next field, in key order, each read once (`$in` may repeat a value). `cut`: a
  * tuple was too long for a key, so its range holds keys of other values too.
  */
-function keyRanges(index: BTreeIndex, tuples: unknown[][], range: Extract<Condition, { kind: 'range' }> | undefined, equalities: number): { ranges: KeyRange[]; cut: boolean } {
+function keyRanges(
+  index: BTreeIndex,
+  tuples: unknown[][],
+  range: Extract<Condition, { kind: 'range' }> | undefined,
+  equalities: number,
+  listed?: unknown[],
+): { ranges: KeyRange[]; cut: boolean } {
   const ranges: KeyRange[] = [];
   let cut = false;
   const w = rangeWriter;
   const component = range ? rangeComponent(range, index.multikey, index.directions[equalities] === -1) : null;
+  let to: Buffer[] | undefined;
+  if (listed) {
+    const encoded = listed.map((value) => {
+      w.reset();
+      encodeTuple(w, [value], [index.directions[equalities + 1]!]);
+      // A value keyed by its first kilobyte stands for every value sharing it: the filter decides.
+      cut ||= w.inexact;
+      return w.take();
+    });
+    to = encoded.sort(Buffer.compare).filter((key, i) => i === 0 || !key.equals(encoded[i - 1]!));
+  }
   for (const tuple of tuples) {
     w.reset();
     w.bytes(index.prefix);
@@ -658,7 +709,12 @@ function keyRanges(index: BTreeIndex, tuples: unknown[][], range: Extract<Condit
     const start = Buffer.concat([prefix, component.lo]);
     const end = Buffer.concat([prefix, component.hi]);
     if (start.length > KEY_LIMIT || end.length > KEY_LIMIT) cut = true;
-    ranges.push({ start: start.length > KEY_LIMIT ? start.subarray(0, KEY_LIMIT) : start, end: end.length > KEY_LIMIT ? prefixEnd(end.subarray(0, KEY_LIMIT)) : end, tuple });
+    ranges.push({
+      start: start.length > KEY_LIMIT ? start.subarray(0, KEY_LIMIT) : start,
+      end: end.length > KEY_LIMIT ? prefixEnd(end.subarray(0, KEY_LIMIT)) : end,
+      tuple,
+      skip: to && { from: prefix.length, direction: index.directions[equalities]!, to },
+    });
   }
   ranges.sort((a, b) => Buffer.compare(a.start, b.start));
   for (let i = ranges.length - 1; i > 0; i--) if (ranges[i]!.start.equals(ranges[i - 1]!.start)) ranges.splice(i, 1);
@@ -735,7 +791,7 @@ function keysUpTo(plan: Plan, view: ReadView, cap: number): number {
   let total = 0;
   for (const range of plan.ranges) {
     if (range.entry) total += 1;
-    else for (const _key of view.store.storage.index.getKeys({ start: range.start, end: range.end, limit: cap - total, transaction: view.snapshot })) total += 1;
+    else for (const _entry of rangeKeys(view.store.storage.index, range, view, cap - total)) total += 1;
     if (total >= cap) break;
   }
   return total;
@@ -861,7 +917,7 @@ function unionPlan(index: BTreeIndex, branches: Branch[], sortKeys: [string, 1 |
   for (const branch of live) {
     // An index narrows no branch that leaves its first field open (a hinted one is read whole instead).
     if (!branch.shape.conditions.has(index.fields[0]!)) return null;
-    const ranked = indexPlan(index, branch.shape, [], branch.filter, forced);
+    const ranked = indexPlan(index, branch.shape, [], branch.filter, forced, true);
     if (!ranked || (forced && ranked.used.size === 0) || (exactOnly && !ranked.exact)) return null;
     points += ranked.points;
     if (ranked.points === 0 || points > MAX_POINTS) return null;
@@ -1103,7 +1159,12 @@ function rangeEntries(collection: Collection, plan: Plan, range: KeyRange, view:
       if (idKey && offset === 0 && !overlay?.records.has(idKey.toString('latin1'))) yield { key: range.entry, idKey: Buffer.from(idKey) };
       return;
     }
-    for (const entry of store.scanCommitted(range.start, range.end, plan.reverse, view, offset)) {
+    const entries = range.skip
+      ? (function* () {
+          for (const { key, value } of rangeKeys(store.storage.index, range, view, Infinity, offset)) yield { key: Buffer.from(key), idKey: Buffer.from(value) };
+        })()
+      : store.scanCommitted(range.start, range.end, plan.reverse, view, offset);
+    for (const entry of entries) {
       if (overlay?.records.has(entry.idKey.toString('latin1'))) continue;
       yield entry;
     }
@@ -1116,7 +1177,11 @@ function rangeEntries(collection: Collection, plan: Plan, range: KeyRange, view:
       .map((r) => ({ key: r.idKey, idKey: r.idKey, doc: r.doc! }))
       .filter((r) => plan.index === undefined || (Buffer.compare(collection.docKey(r.idKey), range.start) >= 0 && Buffer.compare(collection.docKey(r.idKey), range.end) < 0))
       .sort((a, b) => Buffer.compare(a.key, b.key));
-  } else own = overlay.entries(plan.index as BTreeIndex, range.start, range.end);
+  } else {
+    const { skip } = range;
+    own = overlay.entries(plan.index as BTreeIndex, range.start, range.end);
+    if (skip) own = own.filter((entry) => skipPast(entry.key, entry.key.length - entry.idKey.length, skip) === null);
+  }
   if (plan.reverse) own.reverse();
   return mergeSorted([committed, own[Symbol.iterator]()], [0, 0], plan.reverse);
 }
@@ -1432,7 +1497,80 @@ export function selectDocs(collection: Collection | undefined, view: ReadView, f
 /** Keys in a range as `view` sees committed state: a range that can hold one entry only is looked up. */
 function keysIn(db: Database<Buffer, Buffer>, range: KeyRange, view: ReadView): number {
   if (range.entry) return view.store.storage.bytes(db, range.entry, view.snapshot) === undefined ? 0 : 1;
-  return db.getKeysCount({ start: range.start, end: range.end, transaction: view.snapshot });
+  if (!range.skip) return db.getKeysCount({ start: range.start, end: range.end, transaction: view.snapshot });
+  let n = 0;
+  for (const _entry of rangeKeys(db, range, view)) n++;
+  return n;
+}
+
+/**
+ * Where a key stands against a skip's listed values: null when its component after the range's
+ * field is one of them; else where the range field's component ends (`end`) and the first listed
+ * value above the key's (`next`, the list's length when none is). `tupleEnd`: where the key's
+ * values end (its record id follows). Nothing is allocated: most keys of a scan are read past.
+ */
+function skipPast(key: Buffer, tupleEnd: number, skip: Skip): { end: number; next: number } | null {
+  // A value cut for length ends at its cut marker; the next field's component follows it.
+  const end = Math.abs(componentEnd(key, skip.from, skip.direction));
+  const { to } = skip;
+  const versus = (listed: Buffer) => listed.compare(key, end, Math.min(end + listed.length, tupleEnd));
+  let lo = 0;
+  let hi = to.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (versus(to[mid]!) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < to.length && versus(to[lo]!) === 0 ? null : { end, next: lo };
+}
+
+/** The key a skip scan seeks to from a key read past: the same value of the range's field with the next listed value, or past that value. */
+function seekFrom(key: Buffer, { end, next }: { end: number; next: number }, skip: Skip): Buffer {
+  const value = key.subarray(0, end);
+  return next < skip.to.length ? Buffer.concat([value, skip.to[next]!]) : prefixEnd(value);
+}
+
+/**
+ * Keys a skip scan reads past (unlisted) before it seeks: a seek opens a cursor, about ten times a
+ * key's read, and a prefix's words are often many with few keys each (`/^200/`: 200, 2000–2009,
+ * …, a handful of cards each), where reading on costs less than a seek per word.
+ */
+const READ_PAST = 16;
+
+/**
+ * The committed entries of a range (its record ids the values), as `view` sees them, after
+ * `offset` of them, at most `limit`: a skip range's listed keys only, reading past up to READ_PAST
+ * others in a row, then seeking.
+ */
+function* rangeKeys(db: Database<Buffer, Buffer>, range: KeyRange, view: ReadView, limit = Infinity, offset = 0): Generator<{ key: Buffer; value: Buffer }> {
+  const { skip } = range;
+  if (!skip) {
+    yield* db.getRange({ start: range.start, end: range.end, offset, limit: Number.isFinite(limit) ? limit : undefined, transaction: view.snapshot });
+    return;
+  }
+  let taken = 0;
+  let skipped = 0;
+  let start = range.start;
+  for (;;) {
+    let seek: Buffer | null = null;
+    let passed = 0;
+    for (const entry of db.getRange({ start, end: range.end, transaction: view.snapshot })) {
+      const past = skipPast(entry.key, entry.key.length - entry.value.length, skip);
+      if (past) {
+        if (++passed < READ_PAST) continue;
+        seek = seekFrom(entry.key, past, skip);
+        break;
+      }
+      passed = 0;
+      if (skipped < offset) skipped++;
+      else {
+        yield entry;
+        if (++taken >= limit) return;
+      }
+    }
+    if (!seek || Buffer.compare(seek, range.end) >= 0) return;
+    start = seek;
+  }
 }
 
 /** How many documents match; from key ranges alone when the index answers the whole filter. */
@@ -1467,7 +1605,7 @@ export function countDocs(collection: Collection | undefined, view: ReadView, fi
       let keys = 0;
       // The entries' values are their records' keys; nothing else is decoded or copied.
       for (const range of plan.ranges) {
-        for (const { value } of view.store.storage.index.getRange({ start: range.start, end: range.end, transaction: view.snapshot })) {
+        for (const { value } of rangeKeys(view.store.storage.index, range, view)) {
           keys++;
           seen.add(value.toString('latin1'));
           if (seen.size >= enough) break;

@@ -1,7 +1,8 @@
 /**
  * Server-side cursors. A cursor pulls documents from its source as batches are asked for (so a
- * large result is never held whole), projects per batch, caps every batch at 16 MiB, and releases
- * its read snapshot when exhausted, killed or reaped (idle longer than the time-out, or surplus).
+ * large result is never held whole), projects per batch, caps every batch at 16 MiB, reads each
+ * getMore's batch in the latest state (outside transactions and snapshot sessions: `ViewLease`),
+ * and releases its read snapshot when exhausted, killed or reaped (idle longer than the time-out, or surplus).
  * An open LMDB read snapshot keeps every page written after it from being reused, so a cursor a
  * client abandons would make the file grow for as long as it stays open: the time-out is MongoDB's
  * cursorTimeoutMillis, 10 minutes (a reader paused longer than one minute — an export's slow
@@ -29,6 +30,18 @@ export const DEFAULT_CURSOR_TIMEOUT_MS = 10 * 60 * 1000;
 /** A document, or its BSON as stored (sent as it is). */
 export type BatchItem = Doc | Buffer;
 
+/**
+ * The read snapshot a cursor reads its batches in: `hold` before a batch (the latest state),
+ * `release` after it, so that an open cursor pins no snapshot between its getMores.
+ */
+export interface ViewLease {
+  hold: () => void;
+  release: () => void;
+}
+
+/** A cursor that holds nothing (its documents computed at once, or read in its transaction's or session's view). */
+export const NO_LEASE: ViewLease = { hold: () => {}, release: () => {} };
+
 interface OpenCursor {
   ns: string;
   source: Iterator<BatchItem>;
@@ -36,7 +49,7 @@ interface OpenCursor {
   next: IteratorResult<BatchItem>;
   transform: (docs: Doc[]) => Doc[];
   lastUsed: number;
-  close: () => void;
+  lease: ViewLease;
   /** Opened with `noCursorTimeout`: never closed for being idle (only by killCursors, exhaustion or the open-cursor cap). */
   noTimeout: boolean;
 }
@@ -54,25 +67,26 @@ export class Cursors {
     batchSize: number | undefined,
     transform: (docs: Doc[]) => Doc[],
     singleBatch = false,
-    close: () => void = () => {},
+    lease: ViewLease = NO_LEASE,
     noTimeout = false,
   ): Doc {
     const iterator = Array.isArray(source) ? source[Symbol.iterator]() : source;
     let cursor: OpenCursor;
     let firstBatch: BatchItem[];
     try {
-      cursor = { ns, source: iterator, next: iterator.next(), transform, lastUsed: Date.now(), close, noTimeout };
+      cursor = { ns, source: iterator, next: iterator.next(), transform, lastUsed: Date.now(), lease, noTimeout };
       firstBatch = this.take(cursor, batchSize ?? OPEN_BATCH_DOCS, false);
     } catch (error) {
-      close();
+      lease.release();
       throw error;
     }
+    lease.release();
     let id = 0;
     if (!cursor.next.done && !singleBatch) {
       this.reap();
       id = this.nextId++;
       this.open.set(id, cursor);
-    } else cursor.close();
+    } else cursor.source.return?.();
     return { cursor: { firstBatch, id: Long.fromNumber(id), ns }, ok: 1 };
   }
 
@@ -82,10 +96,13 @@ export class Cursors {
     cursor.lastUsed = Date.now();
     let nextBatch: BatchItem[];
     try {
+      cursor.lease.hold();
       nextBatch = batchSize && batchSize > 0 ? this.take(cursor, batchSize, false) : this.take(cursor, Infinity, true);
     } catch (error) {
       this.drop(id);
       throw error;
+    } finally {
+      cursor.lease.release();
     }
     let replyId = id;
     if (cursor.next.done) {
@@ -110,9 +127,8 @@ export class Cursors {
     const cursor = this.open.get(id);
     if (!cursor) return false;
     this.open.delete(id);
-    // Ends the source first: its LMDB range iterators hold the snapshot too until they finish.
+    // Ends the source's generators (their LMDB range iterators, if any are open, finish with them).
     cursor.source.return?.();
-    cursor.close();
     return true;
   }
 

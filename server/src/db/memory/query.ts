@@ -1087,14 +1087,10 @@ function rangeEntries(collection: Collection, plan: Plan, range: KeyRange, view:
   const primary = plan.index === 'primary' || plan.index === undefined;
   const committed = (function* () {
     if (primary) {
-      const options = plan.reverse
-        ? { start: range.end, end: range.start, reverse: true, inclusiveEnd: true, exclusiveStart: true, offset, transaction: view.snapshot }
-        : { start: range.start, end: range.end, offset, transaction: view.snapshot };
-      for (const { key, value } of store.storage.docs.getRange(options)) {
-        if (plan.reverse && Buffer.compare(key, range.end) >= 0) continue;
-        const idKey = Buffer.from(key.subarray(4));
+      for (const { key, value } of store.scanRange(store.storage.docs, range.start, range.end, plan.reverse, view, offset)) {
+        const idKey = key.subarray(4);
         if (overlay?.records.has(idKey.toString('latin1'))) continue;
-        yield { key: idKey, idKey, raw: Buffer.from(value) };
+        yield { key: idKey, idKey, raw: value };
       }
       return;
     }

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { Binary, Long, ObjectId, Timestamp } from 'bson';
 import { Aggregator } from 'mingo/aggregator';
 import { compareValues, keyString } from './bson-order';
-import { Cursors, NO_LEASE, type ViewLease } from './cursors';
+import { Cursors, NO_LEASE, type ViewLease, type Within } from './cursors';
 import { asCommandError, badValue, CommandError, commandNotFound, indexNotFound, invalidNamespace, noSuchTransaction, typeMismatch } from './errors';
 import { normalizeIndexSpec, TextIndex, type Doc, type IndexSpec } from './indexes';
 import {
@@ -85,6 +85,8 @@ interface Request {
   /** How the command reads: the transaction's snapshot and writes, or committed state. */
   view: ReadView;
   connectionId: number;
+  /** When the server read the request (`maxTimeMS` counts from it). */
+  arrivedAt: number;
 }
 
 type Handler = (request: Request) => Doc | Promise<Doc>;
@@ -203,13 +205,13 @@ export class CommandProcessor {
       if (retried) return retried;
       const snapshot = txn ? undefined : this.snapshotFor(body);
       const view = txn ? txn.view : { store: this.store, snapshot: snapshot?.txn };
-      let result = withTimeLimit(body.maxTimeMS, () => handler({ name, body, db, txn, view, connectionId }), arrivedAt);
+      let result = withTimeLimit(body.maxTimeMS, () => handler({ name, body, db, txn, view, connectionId, arrivedAt }), arrivedAt);
       if (!txn) this.rememberRetryable(name, body, result);
       if (snapshot && !(result instanceof Promise)) result = withAtClusterTime(result, snapshot.at);
       if (!(result instanceof Promise)) return this.withClusterTime(result);
       const statementTxn = txn;
       return result.then(
-        (reply) => this.withClusterTime(reply),
+        (reply) => this.withClusterTime(snapshot ? withAtClusterTime(reply, snapshot.at) : reply),
         (error: unknown) => this.failed(error, statementTxn, name, body, connectionId, arrivedAt),
       );
     } catch (error) {
@@ -526,7 +528,7 @@ export class CommandProcessor {
     return { ns: collection.ns, count: collection.count, size: 0, storageSize: 0, nindexes: collection.indexes.length, ok: 1 };
   }
 
-  private listCollections(request: Request): Doc {
+  private listCollections(request: Request): Doc | Promise<Doc> {
     const filter = compileFilter(asDoc(request.body.filter, 'filter'));
     const nameOnly = request.body.nameOnly === true;
     const infos = this.store
@@ -811,7 +813,7 @@ export class CommandProcessor {
     };
   }
 
-  private find(request: Request): Doc {
+  private find(request: Request): Doc | Promise<Doc> {
     const body = request.body;
     const name = collectionName(request);
     const filter = asDoc(body.filter, 'filter');
@@ -835,7 +837,7 @@ export class CommandProcessor {
       if (limit) stages.push({ $limit: limit });
       if (projection && Object.keys(projection).length) stages.push({ $project: projection });
       const { docs, lease } = this.runPipeline(request, collection, stages, hint);
-      return this.cursors.start(ns, docs, batchSize, (batch) => batch, singleBatch, lease, noTimeout);
+      return this.cursors.start(ns, docs, batchSize, (batch) => batch, singleBatch, lease, noTimeout, paced(request));
     }
     const { view, lease } = this.cursorView(request);
     let cursor;
@@ -845,14 +847,14 @@ export class CommandProcessor {
       const projected = projection && Object.keys(projection).length > 0;
       const projectRaw = projected ? rawProjection(projection) : null;
       const raw = !projected || projectRaw ? openRawCursor(collection, view, filter, { sort, skip, limit, hint, plan, project: projectRaw ?? undefined }) : null;
-      if (raw) return this.cursors.start(ns, raw, batchSize, (batch) => batch, singleBatch, lease, noTimeout);
-      cursor = openCursor(collection, view, filter, { sort, skip, limit, hint, plan });
+      if (raw) return this.cursors.start(ns, raw, batchSize, (batch) => batch, singleBatch, lease, noTimeout, paced(request));
+      cursor = openCursor(collection, view, filter, { sort, skip, limit, hint, plan, pausable: true });
     } catch (error) {
       lease.release();
       throw error;
     }
     const scores = cursor.scores;
-    return this.cursors.start(ns, cursor.docs, batchSize, (batch) => projectDocs(batch, projection, scores, filter), singleBatch, lease, noTimeout);
+    return this.cursors.start(ns, cursor.docs, batchSize, (batch) => projectDocs(batch, projection, scores, filter), singleBatch, lease, noTimeout, paced(request));
   }
 
   /**
@@ -917,11 +919,11 @@ export class CommandProcessor {
     return reply;
   }
 
-  private getMore(request: Request): Doc {
+  private getMore(request: Request): Doc | Promise<Doc> {
     const id = int(request.body.getMore, 0);
     const name = request.body.collection;
     if (typeof name !== 'string') throw typeMismatch('collection must be a string');
-    return this.cursors.more(id, `${request.db}.${name}`, request.body.batchSize === undefined ? undefined : int(request.body.batchSize, 0));
+    return this.cursors.more(id, `${request.db}.${name}`, request.body.batchSize === undefined ? undefined : int(request.body.batchSize, 0), paced(request));
   }
 
   /** Documents of a collection (or view) in the same database, as the command sees them ($lookup, $unionWith). */
@@ -1156,6 +1158,15 @@ function drain(docs: Doc[] | Iterator<Doc>): Doc[] {
 }
 
 /** A snapshot read's reply names its moment, which the driver sends back with the session's next reads. */
+/**
+ * How a cursor's batches give other commands their turn (`Cursors`): each turn within the command's
+ * time limit; none inside a transaction, whose statements may come at once and read its writes.
+ */
+function paced(request: Request): Within | undefined {
+  if (request.txn) return undefined;
+  return (run) => withTimeLimit(request.body.maxTimeMS, run, request.arrivedAt);
+}
+
 function withAtClusterTime(reply: Doc, at: Timestamp): Doc {
   if (isPlainObject(reply.cursor)) reply.cursor.atClusterTime = at;
   reply.atClusterTime = at;

@@ -85,6 +85,48 @@ describe('built-in database: reads do not keep written pages from being reused',
     expect((error as MongoServerError).codeName).to.equal('CursorNotFound');
   });
 
+  it('a cursor read batch by batch while the data is rewritten pins nothing between its getMores (a duplicate scan over all cards)', async () => {
+    const reply = await client.db('pages').command({ find: 'cards', filter: { folder: { $gte: 0 } }, sort: { folder: 1, _id: 1 }, batchSize: 2 });
+    const id = reply.cursor.id;
+    const getMore = () => client.db('pages').command({ getMore: id, collection: 'cards', batchSize: 2 });
+    const file = path.join(dbpath, 'data.mdb');
+    const first = statSync(file).size;
+    const sizes: number[] = [];
+    let read = reply.cursor.firstBatch.length;
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      await cards.bulkWrite(
+        Array.from({ length: CARDS }, (_, i) => ({ replaceOne: { filter: { _id: i }, replacement: { folder: i % 10, body: `${round}:${i}:`.padEnd(300, 'x') } } })),
+      );
+      read += ((await getMore()).cursor.nextBatch as unknown[]).length;
+      sizes.push(statSync(file).size);
+      const at = sizes.length - 1;
+      if (at >= STEADY_ROUNDS && sizes[at] === sizes[at - STEADY_ROUNDS]) break;
+    }
+    const at = sizes.length - 1;
+    expect(sizes[at] === sizes[at - STEADY_ROUNDS], `the file grew ${(sizes[at]! / first).toFixed(1)}× over ${sizes.length} rewrites`).to.equal(true);
+    expect(read).to.equal(2 * (sizes.length + 1));
+  });
+
+  for (const direction of [1, -1] as const) {
+    it(`a getMore reads on in the latest state after the last card given out (${direction === 1 ? 'ascending' : 'descending'}): none deleted meanwhile, none skipped`, async () => {
+      const order = Array.from({ length: 10 }, (_, i) => (direction === 1 ? i : 9 - i));
+      const folder = client.db('pages').collection<{ _id: number; n: number }>('ordered');
+      await folder.createIndex({ n: 1 });
+      await folder.insertMany(order.map((n) => ({ _id: n, n })));
+      const reply = await client.db('pages').command({ find: 'ordered', filter: { n: { $gte: 0 } }, sort: { n: direction }, batchSize: 2 });
+      expect(reply.cursor.firstBatch.map((doc: { n: number }) => doc.n)).to.deep.equal(order.slice(0, 2));
+      // The first batch read one card ahead (to tell whether more follow); the two after it are
+      // deleted and the next one changes: the next batch goes on from there in the latest state.
+      await folder.deleteMany({ n: { $in: [order[3]!, order[4]!] } });
+      await folder.updateOne({ _id: order[5]! }, { $set: { changed: true } });
+      const next = await client.db('pages').command({ getMore: reply.cursor.id, collection: 'ordered', batchSize: 2 });
+      expect(next.cursor.nextBatch).to.deep.equal([
+        { _id: order[2], n: order[2] },
+        { _id: order[5], n: order[5], changed: true },
+      ]);
+    });
+  }
+
   it('a snapshot session left idle gives its snapshot up after the time-out', async () => {
     await client.db('admin').command({ setParameter: 1, cursorTimeoutMillis: 200 });
     const session = client.startSession({ snapshot: true });

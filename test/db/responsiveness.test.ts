@@ -114,4 +114,33 @@ describe('db conformance: answering other clients during a bulk write', function
     expect(await marks.countDocuments({ by: 'load' })).to.equal(59_999);
     expect(await marks.findOne({ _id: 59_999 })).to.deep.equal({ _id: 59_999, by: 'transaction' });
   });
+
+  it("answers a colleague's short query while a long scan finds few documents («содержит» over a large folder), the scan giving its turn back between parts of it", async () => {
+    const cards = db.collection<{ folder: number; title: string; body: string }>('scanned');
+    await cards.createIndex({ folder: 1, title: 1 });
+    const docs = Array.from({ length: 60_000 }, (_, i) => ({ folder: i % 10, title: `Card ${i}`, body: `${i % 20_000 === 7 ? 'needle ' : ''}${'lorem ipsum '.repeat(20)}${i}` }));
+    for (let i = 0; i < docs.length; i += 10_000) await cards.insertMany(docs.slice(i, i + 10_000), { ordered: false });
+    let scanned = false;
+    const scan = cards
+      .find({ body: { $regex: 'NEEDLE', $options: 'i' } }, { projection: { title: 1, _id: 0 } })
+      .toArray()
+      .then((found) => {
+        scanned = true;
+        return found;
+      });
+    const pages: string[][] = [];
+    while (!scanned) {
+      const page = await probeDb
+        .collection<{ title: string }>('scanned')
+        .find({ folder: 3 }, { projection: { title: 1, _id: 0 } })
+        .sort({ title: 1 })
+        .limit(2)
+        .toArray();
+      if (!scanned) pages.push(page.map((card) => card.title));
+    }
+    expect((await scan).map((card) => card.title)).to.deep.equal(['Card 7', 'Card 20007', 'Card 40007']);
+    // More than the one page that may have come before the scan began: pages were answered while it ran.
+    expect(pages.length).to.be.greaterThan(2);
+    expect(pages[0]).to.deep.equal(['Card 10003', 'Card 10013']);
+  });
 });

@@ -11,7 +11,7 @@ import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import type ExcelJS from 'exceljs';
-import { Types } from 'mongoose';
+import mongoose, { Types } from 'mongoose';
 import { cardSubject } from '../access/ability';
 import { actorFollowingAccess, type Actor } from '../access/actor';
 import { recordAudit } from '../audit/service';
@@ -324,9 +324,18 @@ async function folderSource(actor: Actor, request: ExportRequest, errors: FieldE
       ? { selected: ids.map(String), sortBy: query.sortBy, descending: query.descending }
       : { filters: request.filters ?? [], sortBy: query.sortBy, descending: query.descending },
     count: () => Card.countDocuments(filtered),
-    // One cursor: the file is one view of the list however long the download takes (cards edited or added meanwhile neither
-    // come twice, nor go missing, nor pass the rows reserved against the daily limit — s16 re-attack B3, B4).
-    cards: () => Card.find(filtered, WITHOUT_SEARCH_FIELDS).sort(sort).lean<CardDoc[]>().batchSize(BATCH).cursor() as AsyncIterable<CardDoc>,
+    // One cursor reading one snapshot (a snapshot session): the file is one view of the list however long the download
+    // takes — cards edited or added meanwhile neither come twice, nor go missing, nor pass the rows reserved against the
+    // daily limit (s16 re-attack B3, B4). A plain cursor would not do: MongoDB's (and the built-in database's) cursors
+    // read each batch in the latest state, and an edit moves a card in a list sorted by its change time.
+    cards: async function* () {
+      const session = await mongoose.startSession({ snapshot: true });
+      try {
+        yield* Card.find(filtered, WITHOUT_SEARCH_FIELDS).sort(sort).lean<CardDoc[]>().batchSize(BATCH).session(session).cursor() as AsyncIterable<CardDoc>;
+      } finally {
+        await session.endSession();
+      }
+    },
   };
 }
 

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { Binary, Long, ObjectId, Timestamp } from 'bson';
 import { Aggregator } from 'mingo/aggregator';
 import { compareValues, keyString } from './bson-order';
-import { Cursors } from './cursors';
+import { Cursors, NO_LEASE, type ViewLease, type Within } from './cursors';
 import { asCommandError, badValue, CommandError, commandNotFound, indexNotFound, invalidNamespace, noSuchTransaction, typeMismatch } from './errors';
 import { normalizeIndexSpec, TextIndex, type Doc, type IndexSpec } from './indexes';
 import {
@@ -85,6 +85,8 @@ interface Request {
   /** How the command reads: the transaction's snapshot and writes, or committed state. */
   view: ReadView;
   connectionId: number;
+  /** When the server read the request (`maxTimeMS` counts from it). */
+  arrivedAt: number;
 }
 
 type Handler = (request: Request) => Doc | Promise<Doc>;
@@ -203,13 +205,13 @@ export class CommandProcessor {
       if (retried) return retried;
       const snapshot = txn ? undefined : this.snapshotFor(body);
       const view = txn ? txn.view : { store: this.store, snapshot: snapshot?.txn };
-      let result = withTimeLimit(body.maxTimeMS, () => handler({ name, body, db, txn, view, connectionId }), arrivedAt);
+      let result = withTimeLimit(body.maxTimeMS, () => handler({ name, body, db, txn, view, connectionId, arrivedAt }), arrivedAt);
       if (!txn) this.rememberRetryable(name, body, result);
       if (snapshot && !(result instanceof Promise)) result = withAtClusterTime(result, snapshot.at);
       if (!(result instanceof Promise)) return this.withClusterTime(result);
       const statementTxn = txn;
       return result.then(
-        (reply) => this.withClusterTime(reply),
+        (reply) => this.withClusterTime(snapshot ? withAtClusterTime(reply, snapshot.at) : reply),
         (error: unknown) => this.failed(error, statementTxn, name, body, connectionId, arrivedAt),
       );
     } catch (error) {
@@ -526,7 +528,7 @@ export class CommandProcessor {
     return { ns: collection.ns, count: collection.count, size: 0, storageSize: 0, nindexes: collection.indexes.length, ok: 1 };
   }
 
-  private listCollections(request: Request): Doc {
+  private listCollections(request: Request): Doc | Promise<Doc> {
     const filter = compileFilter(asDoc(request.body.filter, 'filter'));
     const nameOnly = request.body.nameOnly === true;
     const infos = this.store
@@ -785,14 +787,33 @@ export class CommandProcessor {
     return { lastErrorObject: { n: outcome.matched, updatedExisting: outcome.matched > 0 }, value: project(returnNew ? outcome.after : outcome.before), ok: 1 };
   }
 
-  /** A read view for a command whose cursor may outlive it: a snapshot released when the cursor closes. */
-  private cursorView(request: Request): { view: ReadView; close: () => void } {
-    if (request.txn || request.view.snapshot) return { view: request.view, close: () => {} };
-    const snapshot = this.store.storage.snapshot();
-    return { view: { store: this.store, snapshot }, close: () => snapshot.done() };
+  /**
+   * A read view for a command whose cursor may outlive it: a snapshot for each batch. Outside a
+   * transaction or snapshot session a getMore reads the latest state (as MongoDB's cursors do after
+   * yielding), the scans going on after the last key they gave out: a cursor read for minutes (a
+   * duplicate scan over a million cards while it writes their keys) kept its first snapshot, and
+   * with it every page written since, from being reused — the 1M installation's file grew to 39 GiB
+   * for 11 GiB of data.
+   */
+  private cursorView(request: Request): { view: ReadView; lease: ViewLease } {
+    if (request.txn || request.view.snapshot) return { view: request.view, lease: NO_LEASE };
+    const view: ReadView = { store: this.store, snapshot: this.store.storage.snapshot(), generation: 0 };
+    return {
+      view,
+      lease: {
+        hold: () => {
+          view.snapshot ??= this.store.storage.snapshot();
+          view.generation!++;
+        },
+        release: () => {
+          view.snapshot?.done();
+          view.snapshot = undefined;
+        },
+      },
+    };
   }
 
-  private find(request: Request): Doc {
+  private find(request: Request): Doc | Promise<Doc> {
     const body = request.body;
     const name = collectionName(request);
     const filter = asDoc(body.filter, 'filter');
@@ -815,10 +836,10 @@ export class CommandProcessor {
       if (skip) stages.push({ $skip: skip });
       if (limit) stages.push({ $limit: limit });
       if (projection && Object.keys(projection).length) stages.push({ $project: projection });
-      const { docs, close } = this.runPipeline(request, collection, stages, hint);
-      return this.cursors.start(ns, docs, batchSize, (batch) => batch, singleBatch, close, noTimeout);
+      const { docs, lease } = this.runPipeline(request, collection, stages, hint);
+      return this.cursors.start(ns, docs, batchSize, (batch) => batch, singleBatch, lease, noTimeout, paced(request));
     }
-    const { view, close } = this.cursorView(request);
+    const { view, lease } = this.cursorView(request);
     let cursor;
     try {
       const plan = findPlan(collection, view, filter, { sort, hint });
@@ -826,14 +847,14 @@ export class CommandProcessor {
       const projected = projection && Object.keys(projection).length > 0;
       const projectRaw = projected ? rawProjection(projection) : null;
       const raw = !projected || projectRaw ? openRawCursor(collection, view, filter, { sort, skip, limit, hint, plan, project: projectRaw ?? undefined }) : null;
-      if (raw) return this.cursors.start(ns, raw, batchSize, (batch) => batch, singleBatch, close, noTimeout);
-      cursor = openCursor(collection, view, filter, { sort, skip, limit, hint, plan });
+      if (raw) return this.cursors.start(ns, raw, batchSize, (batch) => batch, singleBatch, lease, noTimeout, paced(request));
+      cursor = openCursor(collection, view, filter, { sort, skip, limit, hint, plan, pausable: true });
     } catch (error) {
-      close();
+      lease.release();
       throw error;
     }
     const scores = cursor.scores;
-    return this.cursors.start(ns, cursor.docs, batchSize, (batch) => projectDocs(batch, projection, scores, filter), singleBatch, close, noTimeout);
+    return this.cursors.start(ns, cursor.docs, batchSize, (batch) => projectDocs(batch, projection, scores, filter), singleBatch, lease, noTimeout, paced(request));
   }
 
   /**
@@ -898,11 +919,11 @@ export class CommandProcessor {
     return reply;
   }
 
-  private getMore(request: Request): Doc {
+  private getMore(request: Request): Doc | Promise<Doc> {
     const id = int(request.body.getMore, 0);
     const name = request.body.collection;
     if (typeof name !== 'string') throw typeMismatch('collection must be a string');
-    return this.cursors.more(id, `${request.db}.${name}`, request.body.batchSize === undefined ? undefined : int(request.body.batchSize, 0));
+    return this.cursors.more(id, `${request.db}.${name}`, request.body.batchSize === undefined ? undefined : int(request.body.batchSize, 0), paced(request));
   }
 
   /** Documents of a collection (or view) in the same database, as the command sees them ($lookup, $unionWith). */
@@ -910,9 +931,9 @@ export class CommandProcessor {
     return (name) => {
       const collection = this.store.get(request.db, name);
       if (!collection?.isView) return selectDocs(collection, request.view, {}).docs;
-      const { docs, close } = this.runPipeline(request, collection, []);
+      const { docs, lease } = this.runPipeline(request, collection, []);
       const all = drain(docs);
-      close();
+      lease.release();
       return all;
     };
   }
@@ -923,7 +944,7 @@ export class CommandProcessor {
    * (`$group` of a constant `_id` summing 1, as countDocuments sends) counts without loading
    * documents when it can. Without further stages the result streams.
    */
-  private runPipeline(request: Request, target: Collection | undefined, userPipeline: Doc[], hint?: unknown): { docs: Doc[] | Iterator<Doc>; close: () => void } {
+  private runPipeline(request: Request, target: Collection | undefined, userPipeline: Doc[], hint?: unknown): { docs: Doc[] | Iterator<Doc>; lease: ViewLease } {
     let collection = target;
     let pipeline = [...userPipeline];
     if (collection?.isView) {
@@ -941,26 +962,26 @@ export class CommandProcessor {
     if (pipeline[0] && typeof pipeline[0].$limit === 'number') limit = int(pipeline.shift()!.$limit, 0);
     const counted = countStage(pipeline);
     const rows = counted && !sort && !isPlainObject(filter.$text) ? countRows(collection, request.view, filter, counted, { skip, limit, hint }) : null;
-    if (rows) return { docs: rows, close: () => {} };
-    const { view, close } = this.cursorView(request);
+    if (rows) return { docs: rows, lease: NO_LEASE };
+    const { view, lease } = this.cursorView(request);
     let input: Doc[];
     let scores: Map<Doc, number> | null;
     try {
       const cursor = openCursor(collection, view, filter, { sort, skip, limit, hint });
-      if (pipeline.length === 0) return { docs: cursor.docs, close };
+      if (pipeline.length === 0) return { docs: cursor.docs, lease };
       input = [...iterate(cursor.docs)];
       scores = cursor.scores;
     } catch (error) {
-      close();
+      lease.release();
       throw error;
     }
-    close();
+    lease.release();
     if (scores) {
       const textScores = scores;
       input = input.map((doc) => ({ ...doc, ...textScoreField(textScores.get(doc)) }));
       rewriteTextScoreMeta(pipeline);
     }
-    return { docs: runAggregation(pipeline, input, this.resolver(request)), close: () => {} };
+    return { docs: runAggregation(pipeline, input, this.resolver(request)), lease: NO_LEASE };
   }
 
   private aggregate(request: Request): Doc {
@@ -986,8 +1007,8 @@ export class CommandProcessor {
       const input = '$listLocalSessions' in first ? this.localSessions(pipeline.shift()!.$listLocalSessions) : [];
       return this.cursors.start(ns, runAggregation(pipeline, input, this.resolver(request)), batchSize, (docs) => docs);
     }
-    const { docs, close } = this.runPipeline(request, this.store.get(request.db, name), pipeline, body.hint);
-    return this.cursors.start(ns, docs, batchSize, (batch) => batch.map(stripTextScoreField), false, close);
+    const { docs, lease } = this.runPipeline(request, this.store.get(request.db, name), pipeline, body.hint);
+    return this.cursors.start(ns, docs, batchSize, (batch) => batch.map(stripTextScoreField), false, lease);
   }
 
   private count(request: Request): Doc {
@@ -1001,9 +1022,9 @@ export class CommandProcessor {
       if (skip) stages.push({ $skip: skip });
       if (limit) stages.push({ $limit: limit });
       stages.push({ $group: { _id: 1, n: { $sum: 1 } } });
-      const { docs, close } = this.runPipeline(request, collection, stages, body.hint);
+      const { docs, lease } = this.runPipeline(request, collection, stages, body.hint);
       const [row] = drain(docs);
-      close();
+      lease.release();
       return { n: Number(row?.n ?? 0), ok: 1 };
     }
     return { n: countDocs(collection, request.view, query, { skip, limit, hint: body.hint }), ok: 1 };
@@ -1018,7 +1039,7 @@ export class CommandProcessor {
     if (collection?.isView) {
       const result = this.runPipeline(request, collection, [{ $match: query }], body.hint);
       docs = drain(result.docs);
-      result.close();
+      result.lease.release();
     } else docs = selectDocs(collection, request.view, query, { hint: body.hint }).docs;
     const seen = new Map<string, unknown>();
     for (const doc of docs) {
@@ -1137,6 +1158,15 @@ function drain(docs: Doc[] | Iterator<Doc>): Doc[] {
 }
 
 /** A snapshot read's reply names its moment, which the driver sends back with the session's next reads. */
+/**
+ * How a cursor's batches give other commands their turn (`Cursors`): each turn within the command's
+ * time limit; none inside a transaction, whose statements may come at once and read its writes.
+ */
+function paced(request: Request): Within | undefined {
+  if (request.txn) return undefined;
+  return (run) => withTimeLimit(request.body.maxTimeMS, run, request.arrivedAt);
+}
+
 function withAtClusterTime(reply: Doc, at: Timestamp): Doc {
   if (isPlainObject(reply.cursor)) reply.cursor.atClusterTime = at;
   reply.atClusterTime = at;

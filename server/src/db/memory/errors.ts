@@ -26,6 +26,7 @@ export const invalidNamespace = (message: string) => new CommandError(73, 'Inval
 export const commandNotFound = (name: string) => new CommandError(59, 'CommandNotFound', `no such command: '${name}'`);
 export const indexNotFound = (message: string) => new CommandError(27, 'IndexNotFound', message);
 export const cursorNotFound = (id: bigint) => new CommandError(43, 'CursorNotFound', `cursor id ${id} not found`);
+export const cursorInUse = (id: bigint) => new CommandError(292, 'CursorInUse', `cursor id ${id} is already in use`);
 export const writeConflict = () =>
   new CommandError(112, 'WriteConflict', 'Write conflict during plan execution and yielding is disabled. :: Please retry your operation or multi-document transaction.', {}, [
     'TransientTransactionError',

@@ -34,6 +34,8 @@ export interface SelectOptions {
   plan?: Plan;
   /** A raw cursor's projection of stored BSON (`rawProjection`), given the stored bytes where they lie. */
   project?: (raw: Buffer) => Buffer;
+  /** A find's cursor: its scan gives `PAUSE` when its turn is up (`inTurn`). */
+  pausable?: boolean;
 }
 
 /** Index keys and documents an execution read. */
@@ -1143,14 +1145,10 @@ function rangeEntries(collection: Collection, plan: Plan, range: KeyRange, view:
   const primary = plan.index === 'primary' || plan.index === undefined;
   const committed = (function* () {
     if (primary) {
-      const options = plan.reverse
-        ? { start: range.end, end: range.start, reverse: true, inclusiveEnd: true, exclusiveStart: true, offset, transaction: view.snapshot }
-        : { start: range.start, end: range.end, offset, transaction: view.snapshot };
-      for (const { key, value } of store.storage.docs.getRange(options)) {
-        if (plan.reverse && Buffer.compare(key, range.end) >= 0) continue;
-        const idKey = Buffer.from(key.subarray(4));
+      for (const { key, value } of store.scanRange(store.storage.docs, range.start, range.end, plan.reverse, view, offset)) {
+        const idKey = key.subarray(4);
         if (overlay?.records.has(idKey.toString('latin1'))) continue;
-        yield { key: idKey, idKey, raw: Buffer.from(value) };
+        yield { key: idKey, idKey, raw: value };
       }
       return;
     }
@@ -1423,11 +1421,13 @@ export function openCursor(collection: Collection | undefined, view: ReadView, f
   const query = plan.exact ? null : compileFilter(rest);
   const pushSkip = plan.sorted && plan.exact && !plan.dedupe && !overlay && plan.ranges.length === 1 && !plan.ids ? skip : 0;
   const stats = options.stats;
+  const pausable = options.pausable === true;
   const matches = (function* () {
     for (const candidate of candidates(collection, plan, view, pushSkip, stats)) {
       const doc = load(collection, candidate, view);
       if (doc && stats) stats.docs++;
       if (doc && (!query || test(query, doc))) yield doc;
+      else if (pausable && turnEnd !== Infinity && (++passed & 63) === 0 && performance.now() >= turnEnd) yield PAUSE;
     }
   })();
   if (options.sort && !plan.sorted) {
@@ -1439,6 +1439,10 @@ export function openCursor(collection: Collection | undefined, view: ReadView, f
     let taken = 0;
     // The limit is checked after each document, so no document beyond it is read.
     for (const doc of matches) {
+      if (doc === PAUSE) {
+        yield doc;
+        continue;
+      }
       if (skipped < skip) {
         skipped++;
         continue;
@@ -1454,6 +1458,26 @@ export function openCursor(collection: Collection | undefined, view: ReadView, f
 /** When the running command's `maxTimeMS` runs out (Infinity: no limit), and how many documents it has tested. */
 let deadline = Infinity;
 let tested = 0;
+
+/**
+ * What a cursor's scan gives when its turn is up before it found the next document (only inside
+ * `inTurn`): the cursor answers other clients' commands and then asks on, in the same snapshot.
+ */
+export const PAUSE: Doc = Object.freeze({});
+/** When the running cursor's turn ends (Infinity: outside `Cursors`' turns), and how many documents its scan passed over. */
+let turnEnd = Infinity;
+let passed = 0;
+
+/** Runs `run` as a turn of a cursor's batch ending at `until` (`performance.now()` time): a scan past it gives `PAUSE`. */
+export function inTurn<T>(until: number, run: () => T): T {
+  const previous = turnEnd;
+  turnEnd = until;
+  try {
+    return run();
+  } finally {
+    turnEnd = previous;
+  }
+}
 
 const timeLimitExceeded = () => new CommandError(50, 'MaxTimeMSExpired', 'operation exceeded time limit');
 

@@ -9,6 +9,7 @@ import { serveClient } from './http/static';
 import { securityHeaders as withSecurityHeaders } from './http/security-headers';
 import { limitRequestQueries } from './graphql/query-time-limit';
 import { asAccessRequest } from './access/changes';
+import { useOperationKind } from './access/operation-kind';
 import { requestsInFlightPerUser } from './http/requests-in-flight';
 import type { Logger } from './logger';
 import { systemModule } from './system/graphql';
@@ -67,8 +68,9 @@ export function createApp(options: { config: Config; logger: Logger; database: D
     production: config.isProduction,
     corsOrigins: config.corsOrigins,
     logger,
-    // During a restore the database is read-only: mutations get MAINTENANCE.
-    plugins: [useMaintenanceGuard(), ...(metrics ? [metrics.graphqlPlugin] : [])],
+    // During a restore the database is read-only: mutations get MAINTENANCE. Only a query may be
+    // answered from the previous access snapshot while a new one loads (useOperationKind).
+    plugins: [useMaintenanceGuard(), useOperationKind(), ...(metrics ? [metrics.graphqlPlugin] : [])],
     buildContext: (koa) => {
       let actor: Promise<Actor> | undefined;
       const context = {
@@ -131,8 +133,8 @@ export function createApp(options: { config: Config; logger: Logger; database: D
   });
   // Outermost: every query a request makes, its session's too, runs under the request's time limit.
   app.use(limitRequestQueries(config.queryTimeLimitMs));
-  // A request may be answered from the previous access snapshot while a new one loads, unless it (or its session) changed access.
-  app.use((_ctx, next) => asAccessRequest(next));
+  // A GraphQL query may be answered from the previous access snapshot while a new one loads, unless it (or its session) changed access.
+  app.use((ctx, next) => asAccessRequest(next, ctx.path === '/graphql'));
   app.use(requestContext(logger));
   app.use((ctx, next) => (!config.isProduction && ctx.path === '/graphql' ? relaxedForGraphiQL : securityHeaders)(ctx, next));
   // Uploads have their own, larger limits, checked as they stream in: an import's file

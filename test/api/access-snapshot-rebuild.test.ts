@@ -12,6 +12,8 @@ const PASSWORD = 'secret-password-1';
 const PAGE = 'query($f: ID!) { cards(folderId: $f, first: 5) { totalCount } }';
 const FOLDER_NAME = 'query($id: ID!) { folder(id: $id) { name } }';
 const RENAME = 'mutation($id: ID!, $name: String!) { updateFolder(id: $id, input: { name: $name }) { id } }';
+const REVOKE = 'mutation($id: ID!, $user: ID!) { revokeFolderAccess(id: $id, principalId: $user, principalType: user) { id } }';
+const CREATE = 'mutation($f: ID!) { createCard(folderId: $f, typeKey: "counterparty", values: { name: "ООО «После отзыва»" }) { id } }';
 /** How long a whole load of the access snapshot takes in these tests: an installation of tens of thousands of folders on a busy machine. */
 const LOAD_MS = 3000;
 
@@ -46,6 +48,7 @@ describe('requests while a new access snapshot loads (#12, s15 A4 second half; A
   let admin: ApiClient;
   let colleague: ApiClient;
   let leaver: ApiClient;
+  let writer: ApiClient;
   let folderId: string;
   let libraryId: string;
   let otherFolderId: string;
@@ -58,10 +61,12 @@ describe('requests while a new access snapshot loads (#12, s15 A4 second half; A
     ({ folderId, libraryId, userIds } = await createCorrespondents(admin, PASSWORD, [
       { login: 'colleague', fullName: 'Коллега', level: 'read' },
       { login: 'leaver', fullName: 'Уходящий', level: 'read' },
+      { login: 'writer', fullName: 'Пишущий', level: 'edit' },
     ]));
     otherFolderId = await createFolder(admin, { libraryId, name: 'Архив' });
     colleague = await signedIn(server, 'colleague', PASSWORD);
     leaver = await signedIn(server, 'leaver', PASSWORD);
+    writer = await signedIn(server, 'writer', PASSWORD);
     restoreLoads = slowSnapshotLoads();
     // Two slow loads, waited for: the installation is known to load slowly.
     for (const name of ['Корреспонденты', 'Корреспонденты и контакты']) {
@@ -110,5 +115,15 @@ describe('requests while a new access snapshot loads (#12, s15 A4 second half; A
     expect(late.filter((answer) => !answer.refused).map((answer) => Math.round(answer.at))).to.deep.equal([]);
     // The colleague still reads.
     expect((await colleague.data<{ cards: { totalCount: number } }>(PAGE, { f: folderId })).cards.totalCount).to.equal(0);
+  });
+
+  it('a write by a user whose access was just withdrawn waits for the new snapshot and is refused (s17 attack H1, H2)', async () => {
+    await checkedAccessSnapshot();
+    await admin.data(REVOKE, { id: folderId, user: userIds.writer });
+    // At once, inside the second a query may still be answered from the previous snapshot.
+    const created = await writer.request<{ createCard: { id: string } | null }>(CREATE, { f: folderId });
+    expect(created.data?.createCard ?? null).to.equal(null);
+    expect(created.errors?.[0]?.extensions?.code).to.be.oneOf(['FORBIDDEN', 'NOT_FOUND']);
+    expect(await mongoose.connection.db!.collection('cards').countDocuments({ 'values.name': 'ООО «После отзыва»' })).to.equal(0);
   });
 });

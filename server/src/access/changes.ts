@@ -198,10 +198,18 @@ export function resetAccessVersion(): void {
 
 // ---------- requests and the versions they must see ----------
 
-/** A request being served: the session it is served for (once known) and the latest access version it wrote. */
+/**
+ * What a request does, as far as it is known: a GraphQL request `undecided` until its operation
+ * runs (its session and user may be looked up on the previous snapshot meanwhile), then `reads` (a
+ * query) or `other`; any other request (an upload, a download) is `other` from the start.
+ */
+type RequestKind = 'undecided' | 'reads' | 'other';
+
+/** A request being served: the session it is served for (once known), the latest access version it wrote, and what it does. */
 interface AccessRequest {
   sessionId: string | null;
   wrote: number;
+  kind: RequestKind;
 }
 
 const accessRequests = new AsyncLocalStorage<AccessRequest>();
@@ -212,9 +220,24 @@ const accessRequests = new AsyncLocalStorage<AccessRequest>();
  */
 const sessionWrites = new Map<string, number>();
 
-/** Runs a request's handling: its reads may be answered from the previous snapshot (snapshot.ts) unless it wrote access. */
-export function asAccessRequest<T>(handle: () => Promise<T>): Promise<T> {
-  return accessRequests.run({ sessionId: null, wrote: 0 }, handle);
+/**
+ * Runs a request's handling. A GraphQL request (`graphql`) may be answered from the previous
+ * snapshot (snapshot.ts) while a new one loads, unless it, or its session, wrote access — and only
+ * until its operation proves not to be a query (requestOperation).
+ */
+export function asAccessRequest<T>(handle: () => Promise<T>, graphql: boolean): Promise<T> {
+  return accessRequests.run({ sessionId: null, wrote: 0, kind: graphql ? 'undecided' : 'other' }, handle);
+}
+
+/**
+ * The GraphQL operation the request runs, before its resolvers build the actor. Only a query is
+ * answered from the previous snapshot; a mutation or a subscription is checked against the latest
+ * rights — on the previous one a user who had just lost them granted them back to themselves, and
+ * edited and created cards in the folder withdrawn (s17 attack H1, H2).
+ */
+export function requestOperation(operation: 'query' | 'mutation' | 'subscription'): void {
+  const request = accessRequests.getStore();
+  if (request) request.kind = operation === 'query' && request.kind !== 'other' ? 'reads' : 'other';
 }
 
 /** The request is served for this session (its writes are remembered for its next requests). */
@@ -231,13 +254,13 @@ function wroteAccess(value: number): void {
 }
 
 /**
- * The access version the running code must see: for a request, the latest its session wrote (0
- * when none); null outside a request — a job, a live stream's event, start-up — which always waits
- * for the latest snapshot.
+ * The access version the running code must see: for a GraphQL request not known to do more than
+ * read, the latest its session wrote (0 when none); null for anything else — a mutation, an upload,
+ * a job, a live stream, start-up — which always waits for the latest snapshot.
  */
 export function versionRequestMustSee(): number | null {
   const request = accessRequests.getStore();
-  if (!request) return null;
+  if (!request || request.kind === 'other') return null;
   return Math.max(request.wrote, request.sessionId ? (sessionWrites.get(request.sessionId) ?? 0) : 0);
 }
 

@@ -131,6 +131,15 @@ describe('export of search results and of selected cards (API)', function () {
     expect((await audits('export-refused')).map((entry) => entry.summary)).to.include('Экспорт результатов поиска «Гамма» без права «Экспорт» (найдено: 1)');
   });
 
+  it('refuses someone holding «Экспорт» on no folder whatever the search finds, also nothing — not an empty file (s17 check)', async () => {
+    await createUser(admin, { login: 'reader', fullName: 'Ирина Орлова', password: PASSWORD, departmentId: ids.department });
+    const reader = await signedIn(server, 'reader', PASSWORD);
+    const refused = await post(reader, { search: 'Несуществующее', format: 'csv' });
+    expect(refused.status).to.equal(403);
+    expect(refusal(refused).error).to.include('нужно право «Экспорт»');
+    expect((await audits('export-refused')).map((entry) => entry.summary)).to.include('Экспорт результатов поиска «Несуществующее» без права «Экспорт»');
+  });
+
   it('exports the selected cards of a folder only, in the list’s order; audited with the selection', async () => {
     const selected = await post(natasha, { folderId: ids.open, ids: [ids.other, ids.alpha], sortBy: 'title', descending: false, format: 'csv' });
     expect(selected.status, selected.body.toString()).to.equal(200);

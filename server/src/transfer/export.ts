@@ -423,23 +423,22 @@ async function searchSource(actor: Actor, request: ExportRequest, errors: FieldE
   const text = (request.search ?? '').trim();
   if (text.length < 2) errors.addMessage('search', t(actor, 'Введите не меньше 2 символов', 'Type at least 2 characters'));
   errors.throwIfAny();
+  const target = { type: 'Search', id: '' } as const;
+  const withoutRight = (found: string, foundEn: string) =>
+    refuseExport(
+      actor,
+      target,
+      t(actor, `Экспорт результатов поиска «${text}» без права «Экспорт»${found}`, `Export of the results of search “${text}” without the Export right${foundEn}`),
+    );
+  // Someone holding «Экспорт» on no folder is refused before the search, whatever it would find:
+  // not a file of nothing when nothing matches and a refusal when something does (s17 check).
+  if (!actor.ability.can('export', 'Card')) await withoutRight('', '');
   const options = { libraryId: request.libraryId, field: 'search' };
   const { ranked, complete, exact } = await searchHits(actor, text, options);
   const every = complete ? null : await everySearchMatch(actor, text, { ...options, exact });
   const matches = every ? await everyMatch(actor, every) : await rankedMatches(actor, ranked);
-  const target = { type: 'Search', id: '' } as const;
   const what = t(actor, `Поиск «${text}»`, `Search “${text}”`);
-  if (matches.exportable === 0 && matches.found > 0) {
-    await refuseExport(
-      actor,
-      target,
-      t(
-        actor,
-        `Экспорт результатов поиска «${text}» без права «Экспорт» (найдено: ${matches.found})`,
-        `Export of the results of search “${text}” without the Export right (${matches.found} found)`,
-      ),
-    );
-  }
+  if (matches.exportable === 0 && matches.found > 0) await withoutRight(` (найдено: ${matches.found})`, ` (${matches.found} found)`);
   const typeKeys = matches.typeKeys.sort();
   const types = (await Promise.all(typeKeys.map((key) => findCardType(key)))).filter((type): type is CardTypeDefinition => type !== null);
   return {

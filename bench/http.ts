@@ -166,14 +166,15 @@ async function startKartoteka(uri: string, profile: boolean): Promise<{ url: str
     },
   });
   const url = `http://127.0.0.1:${port}`;
-  for (const deadline = Date.now() + 120_000; ;) {
+  // A first start after an upgrade migrates before it listens: at 1M cards data-model step 7 took about 3 minutes.
+  for (const deadline = Date.now() + 15 * 60_000; ;) {
     if (child.exitCode !== null) throw new Error('the server exited while starting');
     const healthy = await fetch(`${url}/healthz`).then(
       (r) => r.ok,
       () => false,
     );
     if (healthy) return { url, child };
-    if (Date.now() > deadline) throw new Error('the server did not become healthy within 2 minutes');
+    if (Date.now() > deadline) throw new Error('the server did not become healthy within 15 minutes');
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }

@@ -495,10 +495,11 @@ export const cardsModule: GraphQLModule = {
         await rowsListed(context, page.types);
         return page;
       },
-      relatedCards: async (_p, { cardId, tab, ...page }: { cardId: string; tab: string; first: number; after?: string | null }, context) =>
-        relatedCards(await requireActor(context), cardId, tab, page),
+      relatedCards: async (_p, { cardId, tab, ...page }: { cardId: string; tab: string; first: number; after?: string | null }, context, info) =>
+        relatedCards(await requireActor(context), cardId, tab, page, cardsProjection(info)),
       trash: async (_p, { first }: { first: number }, context) => trashedCards(await requireActor(context), first),
-      trashPage: async (_p, args: { first: number; after?: string; folderId?: string; search?: string }, context) => trashPage(await requireActor(context), args),
+      trashPage: async (_p, args: { first: number; after?: string; folderId?: string; search?: string }, context, info) =>
+        trashPage(await requireActor(context), args, cardsProjection(info)),
       // Each hit keeps the query: the files module tells which of the card's files it was found in.
       search: async (_p, args: { query: string; libraryId?: string; first: number }, context) =>
         (await searchCards(await requireActor(context), args.query, { libraryId: args.libraryId, first: args.first })).map((hit) => ({ ...hit, query: args.query })),

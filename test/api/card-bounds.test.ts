@@ -153,6 +153,15 @@ describe('what a card may hold, and a page of fat cards (s15 B2, API)', function
       expect(read.largest).to.be.within(1_900_000, 2_100_000);
     }
 
+    // Each reply counts the cards found of all the ids asked; a cursor of one list is refused with another (s17 guard L4, L5).
+    type Counted = { cards: Page & { totalCount: number } };
+    const COUNTED = 'query($ids: [ID!]!, $after: String) { cards(ids: $ids, after: $after) { totalCount edges { node { id values } } pageInfo { hasNextPage endCursor } } }';
+    const first = (await editor.data<Counted>(COUNTED, { ids: [...contacts, missing] })).cards;
+    expect([first.edges.length, first.totalCount]).to.deep.equal([11, 14]);
+    expect((await editor.data<Counted>(COUNTED, { ids: [...contacts, missing], after: first.pageInfo.endCursor })).cards.totalCount).to.equal(14);
+    const other = await editor.request(COUNTED, { ids: [company, ...contacts], after: first.pageInfo.endCursor });
+    expect(refusalFields(other)).to.deep.equal({ after: 'Неверный курсор страницы: откройте список с начала' });
+
     // A reply that carries no values spends none of the budget: ids and folders of all 14 come at once (s17 guard M2).
     const FOLDERS_BY_IDS = 'query($ids: [ID!]!, $after: String) { cards(ids: $ids, after: $after) { edges { node { id folderId } } pageInfo { hasNextPage endCursor } } }';
     const folders = await everyPage(async (after) => (await editor.data<{ cards: Page }>(FOLDERS_BY_IDS, { ids: contacts, after })).cards);

@@ -153,12 +153,32 @@ describe('what a card may hold, and a page of fat cards (s15 B2, API)', function
       expect(read.largest).to.be.within(1_900_000, 2_100_000);
     }
 
+    // Each reply counts the cards found of all the ids asked; a cursor of one list is refused with another (s17 guard L4, L5).
+    type Counted = { cards: Page & { totalCount: number } };
+    const COUNTED = 'query($ids: [ID!]!, $after: String) { cards(ids: $ids, after: $after) { totalCount edges { node { id values } } pageInfo { hasNextPage endCursor } } }';
+    const first = (await editor.data<Counted>(COUNTED, { ids: [...contacts, missing] })).cards;
+    expect([first.edges.length, first.totalCount]).to.deep.equal([11, 14]);
+    expect((await editor.data<Counted>(COUNTED, { ids: [...contacts, missing], after: first.pageInfo.endCursor })).cards.totalCount).to.equal(14);
+    const other = await editor.request(COUNTED, { ids: [company, ...contacts], after: first.pageInfo.endCursor });
+    expect(refusalFields(other)).to.deep.equal({ after: 'Неверный курсор страницы: откройте список с начала' });
+
+    // A reply that carries no values spends none of the budget: ids and folders of all 14 come at once (s17 guard M2).
+    const FOLDERS_BY_IDS = 'query($ids: [ID!]!, $after: String) { cards(ids: $ids, after: $after) { edges { node { id folderId } } pageInfo { hasNextPage endCursor } } }';
+    const folders = await everyPage(async (after) => (await editor.data<{ cards: Page }>(FOLDERS_BY_IDS, { ids: contacts, after })).cards);
+    expect(folders.sizes).to.deep.equal([14]);
+    expect(folders.ids).to.deep.equal(contacts);
+
     const RELATED =
       'query($id: ID!, $after: String) { relatedCards(cardId: $id, tab: "contacts", first: 500, after: $after) { edges { node { id values } } pageInfo { hasNextPage endCursor } } }';
     const related = await everyPage(async (after) => (await editor.data<{ relatedCards: Page }>(RELATED, { id: company, after })).relatedCards);
     expect(related.sizes).to.deep.equal([11, 3]);
     expect(related.ids).to.deep.equal(contacts);
     expect(related.largest).to.be.below(2_100_000);
+    const TITLES =
+      'query($id: ID!, $after: String) { relatedCards(cardId: $id, tab: "contacts", first: 500, after: $after) { edges { node { id title } } pageInfo { hasNextPage endCursor } } }';
+    const titles = await everyPage(async (after) => (await editor.data<{ relatedCards: Page }>(TITLES, { id: company, after })).relatedCards);
+    expect(titles.sizes).to.deep.equal([14]);
+    expect(titles.largest).to.be.below(10_000);
 
     const RESULTS =
       'query($after: String) { searchResults(query: "Толстяков", first: 100, after: $after) { edges { node { card { id values } } } pageInfo { hasNextPage endCursor } } }';
@@ -180,6 +200,9 @@ describe('what a card may hold, and a page of fat cards (s15 B2, API)', function
     const trash = await everyPage(async (after) => (await editor.data<{ trashPage: Page }>(TRASH, { after })).trashPage);
     expect(trash.sizes).to.deep.equal([11, 3]);
     expect(trash.ids).to.deep.equal([...contacts].reverse());
+    const TRASH_TITLES =
+      'query($after: String) { trashPage(first: 200, after: $after, search: "Толстяков") { edges { node { id title trashedAt } } pageInfo { hasNextPage endCursor } } }';
+    expect((await everyPage(async (after) => (await editor.data<{ trashPage: Page }>(TRASH_TITLES, { after })).trashPage)).sizes).to.deep.equal([14]);
     const list = await editor.data<{ trash: unknown[] }>('{ trash(first: 200) { id values } }');
     expect(list.trash).to.have.length(11);
   });

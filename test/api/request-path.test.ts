@@ -97,10 +97,11 @@ describe('the request path costs what the user touches (API)', function () {
     expect(page!.cards.edges.map((e) => e.node.title)).to.have.members(['ООО «Альфа»', 'ООО «Бета»', 'ООО «Гамма»']);
     const cardIds = page!.cards.edges.map((e) => e.node.id);
 
+    // No values asked: none read (s17 guard M2).
     const authors = `query($f: ID!) { cards(folderId: $f) { edges { node { title ...Authors ... on Card { trashedAt } } } } }
       fragment Authors on Card { createdBy { fullName } updatedBy { fullName } }`;
     const shown = cardsRead(await commandsDuring(async () => (page = await natalia.data<Page>(authors, { f: ids.folder }))));
-    expect(shown[0]!.command.projection).to.deep.equal({ searchText: 0, searchWords: 0, searchKeys: 0, trashedBy: 0 });
+    expect(shown[0]!.command.projection).to.deep.equal({ searchText: 0, searchWords: 0, searchKeys: 0, trashedBy: 0, values: 0 });
     expect(page!.cards.edges.map((e) => [e.node.createdBy?.fullName, e.node.updatedBy?.fullName, e.node.trashedAt])).to.deep.equal(
       page!.cards.edges.map(() => ['Татьяна Гончаренко', 'Татьяна Гончаренко', null]),
     );

@@ -118,15 +118,17 @@ type ListPage<Node> = { edges: { node: Node }[]; pageInfo: { hasNextPage: boolea
 /**
  * Every row of a list read page after page (`page(after)`), at most `limit`. The server ends a reply
  * of cards once their values pass its budget (2,000,000 characters): the rest comes after its cursor.
+ * Once `stale` says the rows are no longer wanted (another read took this one's place), no more
+ * pages are asked for.
  */
-export async function everyRow<Node>(page: (after: string | null) => Promise<ListPage<Node>>, limit = Infinity): Promise<Node[]> {
+export async function everyRow<Node>(page: (after: string | null) => Promise<ListPage<Node>>, limit = Infinity, stale: () => boolean = () => false): Promise<Node[]> {
   const rows: Node[] = [];
   let after: string | null = null;
   do {
     const reply: ListPage<Node> = await page(after);
     rows.push(...reply.edges.map((edge) => edge.node));
     after = reply.pageInfo.hasNextPage ? reply.pageInfo.endCursor : null;
-  } while (after && rows.length < limit);
+  } while (after && rows.length < limit && !stale());
   return rows.slice(0, limit);
 }
 

@@ -1,4 +1,5 @@
 import type DataLoader from 'dataloader';
+import { createHash } from 'node:crypto';
 import { Types } from 'mongoose';
 import type { Actor } from '../access/actor';
 import { GraphQLScalarType, Kind, type FieldNode, type GraphQLResolveInfo } from 'graphql';
@@ -14,7 +15,7 @@ import { selectedFieldNames } from '../graphql/selection';
 import { accessSnapshot } from '../access/snapshot';
 import type { GraphQLModule } from '../graphql/module';
 import { CARD_INDEX_BUDGET, cardIndexNames, uniqueNotEnforced, uniqueNotEnforcedReason } from './indexes';
-import { projectionForFields, type CardDoc } from './model';
+import { projectionForFields, WITHOUT_SEARCH_FIELDS, type CardDoc } from './model';
 import { listedType, rowsListed } from './listed';
 import { cardRead } from './reads';
 import { idText } from './id-text';
@@ -32,7 +33,7 @@ import {
   type ReferencedCard,
 } from './queries';
 import { searchIndexing } from './search';
-import { createCard, findCard, findCardsWithinBudget, keptValues, moveCard, purgeCard, setCardTrashed, shownValues, updateCard } from './service';
+import { createCard, findCard, findCards, findCardsWithinBudget, keptValues, moveCard, purgeCard, setCardTrashed, shownValues, updateCard } from './service';
 import { previewCardTypeChange, saveCardTypeDefinition, type FieldChangeReport, type SavedCardType } from './type-admin';
 import { unsettledTypeChange } from './type-rewrite';
 
@@ -51,46 +52,56 @@ function cardsProjection(info: GraphQLResolveInfo): Record<string, 0> {
   return projection;
 }
 
-/** A cursor of cards by id: how many of the ids asked come before it. */
-const idsCursor = (covered: number) => sealCursor(['ids', covered]);
+/** The ids list a cursor of cards by id belongs to, in short: a cursor of one list is refused with another. */
+const idsListKey = (ids: readonly string[]): string => createHash('sha256').update(ids.join(',').toLowerCase()).digest('base64url').slice(0, 12);
+
+/** A cursor of cards by id: which list, and how many of its ids come before it. */
+const idsCursor = (list: string, covered: number) => sealCursor(['ids', list, covered]);
 
 /** An edge of cards by id, its cursor sealed only when asked for (an encryption; the client asks for none). */
 class IdsEdge {
   constructor(
     readonly node: CardDoc,
+    private readonly list: string,
     private readonly position: number,
   ) {}
 
   get cursor(): string {
-    return idsCursor(this.position);
+    return idsCursor(this.list, this.position);
   }
 }
 
-function idsCovered(actor: Actor, cursor: string, asked: number): number {
+function idsCovered(actor: Actor, cursor: string, list: string, asked: number): number {
   const decoded = openCursor(cursor, 100);
-  if (!Array.isArray(decoded) || decoded.length !== 2 || decoded[0] !== 'ids' || !Number.isInteger(decoded[1]) || decoded[1] < 0 || decoded[1] > asked) {
-    return refuseField(actor.locale, 'after', 'badCursor');
-  }
-  return decoded[1] as number;
+  if (!Array.isArray(decoded) || decoded.length !== 3 || decoded[0] !== 'ids' || decoded[1] !== list) return refuseField(actor.locale, 'after', 'badCursor');
+  const covered = decoded[2] as unknown;
+  if (!Number.isInteger(covered) || (covered as number) < 0 || (covered as number) > asked) return refuseField(actor.locale, 'after', 'badCursor');
+  return covered as number;
 }
+
+/** What cards by id leave out to count them: all but the fields of `findCard`'s check. */
+const COUNTED_ONLY = { ...WITHOUT_SEARCH_FIELDS, values: 0, fieldChangedAt: 0, createdBy: 0, updatedBy: 0, trashedBy: 0 } as const;
 
 /**
  * Cards by id as a connection (the client's batch of referenced or related cards, the rows of an
  * open list): in the order asked, as far as a reply's budget goes (./budget) — then `hasNextPage`,
- * and the same ids asked again `after` the `endCursor` bring the rest.
+ * and the same ids asked again `after` the `endCursor` bring the rest. `totalCount`: the cards
+ * found of all the ids asked (those the reader may see), whatever reply it is asked of.
  */
 async function cardsByIds(actor: Actor, ids: string[], after: string | null | undefined, projection: Record<string, 0>) {
   if (ids.length > MAX_IDS) refuseField(actor.locale, 'ids', 'tooMany', { max: MAX_IDS });
   if (!ids.every(isObjectIdText)) refuseField(actor.locale, 'ids', 'badId');
-  const from = after ? idsCovered(actor, after, ids.length) : 0;
+  const list = idsListKey(ids);
+  const from = after ? idsCovered(actor, after, list, ids.length) : 0;
   const found = await findCardsWithinBudget(
     actor,
     ids.slice(from).map((id) => new Types.ObjectId(id)),
     { includeTrash: true, projection },
   );
-  const edges = found.flatMap((node, i) => (node ? [new IdsEdge(node, from + i + 1)] : []));
+  const edges = found.flatMap((node, i) => (node ? [new IdsEdge(node, list, from + i + 1)] : []));
   const covered = from + found.length;
-  return { edges, pageInfo: { hasNextPage: covered < ids.length, endCursor: idsCursor(covered) }, totalCount: () => Promise.resolve(edges.length) };
+  const totalCount = async () => (await findCards(actor, ids, { includeTrash: true, projection: COUNTED_ONLY })).length;
+  return { edges, pageInfo: { hasNextPage: covered < ids.length, endCursor: idsCursor(list, covered) }, totalCount };
 }
 
 /** An input as the kernel reads definitions: a property left null is a property not given. */
@@ -417,8 +428,9 @@ export const cardsModule: GraphQLModule = {
       """
       A folder's cards, a page at a time (folderId; first: 50 when left out); or the cards with these
       ids (ids, at most 200), in that order, leaving out those the viewer may not read, as far as a
-      reply's 2,000,000 characters of values go: with hasNextPage, the same ids asked again after
-      endCursor bring the rest. With ids, first, sorting and filtering are refused (they do not apply). A hidden
+      reply's 2,000,000 characters of values asked for go (a reply that asks no values has all): with hasNextPage, the same ids asked again after
+      endCursor bring the rest (another list's cursor is refused); totalCount is the cards found of all
+      the ids asked. With ids, first, sorting and filtering are refused (they do not apply). A hidden
       field can be neither filtered nor sorted by (noSuchField), and a filter on a key that another of
       the folder's types hides never reads that type's values (its cards show the field empty).
       """
@@ -495,10 +507,11 @@ export const cardsModule: GraphQLModule = {
         await rowsListed(context, page.types);
         return page;
       },
-      relatedCards: async (_p, { cardId, tab, ...page }: { cardId: string; tab: string; first: number; after?: string | null }, context) =>
-        relatedCards(await requireActor(context), cardId, tab, page),
+      relatedCards: async (_p, { cardId, tab, ...page }: { cardId: string; tab: string; first: number; after?: string | null }, context, info) =>
+        relatedCards(await requireActor(context), cardId, tab, page, cardsProjection(info)),
       trash: async (_p, { first }: { first: number }, context) => trashedCards(await requireActor(context), first),
-      trashPage: async (_p, args: { first: number; after?: string; folderId?: string; search?: string }, context) => trashPage(await requireActor(context), args),
+      trashPage: async (_p, args: { first: number; after?: string; folderId?: string; search?: string }, context, info) =>
+        trashPage(await requireActor(context), args, cardsProjection(info)),
       // Each hit keeps the query: the files module tells which of the card's files it was found in.
       search: async (_p, args: { query: string; libraryId?: string; first: number }, context) =>
         (await searchCards(await requireActor(context), args.query, { libraryId: args.libraryId, first: args.first })).map((hit) => ({ ...hit, query: args.query })),

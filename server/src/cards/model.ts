@@ -94,13 +94,22 @@ export const WITHOUT_SEARCH_FIELDS = { searchText: 0, searchWords: 0, searchKeys
  */
 const SHOWN_ONLY = ['createdBy', 'updatedBy', 'trashedAt'] as const;
 
+/** The Card fields that read a card's stored values (`files`: the files module's). */
+const READ_VALUES = ['values', 'hiddenValues', 'references', 'files'] as const;
+
 /**
  * What a read of cards for a query leaves out, by the Card fields the query selects: the search's
  * fields, and those only shown when not selected (a folder page's rows ask no authors) — two
- * ObjectIds and two nulls fewer per card to encode, send and decode.
+ * ObjectIds and two nulls fewer per card to encode, send and decode; the values too when no field
+ * selected reads them (ids and folders of cards by id, a related tab's titles), so such a reply
+ * spends nothing of the budget of values (./budget) and comes whole (s17 guard M2).
  */
 export function projectionForFields(selected: ReadonlySet<string>): Record<string, 0> {
   const projection: Record<string, 0> = { ...WITHOUT_SEARCH_FIELDS, trashedBy: 0 };
   for (const field of SHOWN_ONLY) if (!selected.has(field)) projection[field] = 0;
+  if (!READ_VALUES.some((field) => selected.has(field))) projection.values = 0;
   return projection;
 }
+
+/** `projection` that reads `field` too: a list's order (its cursor) needs it whether shown or not. */
+export const reading = (projection: Record<string, 0>, field: string): Record<string, 0> => Object.fromEntries(Object.entries(projection).filter(([left]) => left !== field));

@@ -10,7 +10,7 @@ import { DEFAULT_PAGE_SIZE, escapeRegExp, FieldErrors, MAX_RELATED_CARDS, object
 import { openCursor, sealCursor } from './cursor';
 import { budgetSpent, rowsWithinBudget, withinBudget } from './budget';
 import { findInOneReply } from './find-in-one-reply';
-import { Card, WITHOUT_SEARCH_FIELDS, type CardDoc } from './model';
+import { Card, reading, WITHOUT_SEARCH_FIELDS, type CardDoc } from './model';
 import { permittedCards } from './permitted';
 import { everyWordMatch, pageOfHits, queryPrefixes, rankedWordHits, searchByWords, wordCandidates, SEARCH_CANDIDATES, type RankedHit, type WordResultsPage } from './search';
 import { listCardTypes } from '../card-types/registry';
@@ -292,7 +292,9 @@ export async function listFolderCards(
   // show (projectionForFields). Read through the driver: the filter's values are typed already
   // (ObjectIds, dates, the kinds' stored forms under the untyped `values`), so mongoose would cast
   // nothing.
-  const fetched = (await findInOneReply({ filter: page, projection, sort: { [path]: direction, _id: direction }, limit: limit + 1 }, budgetSpent)) as CardDoc[];
+  // A page sorted by a field reads the values even when it shows none: its cursor carries the last card's.
+  const read = reading(projection, SYSTEM_SORTS.has(sortBy) ? sortBy : 'values');
+  const fetched = (await findInOneReply({ filter: page, projection: read, sort: { [path]: direction, _id: direction }, limit: limit + 1 }, budgetSpent)) as CardDoc[];
   // A page cut by its budget goes on after its last card: the next page brings the rest.
   const shown = Math.min(limit, rowsWithinBudget(fetched));
   const totalCount = () => Card.countDocuments(filtered);
@@ -305,7 +307,13 @@ export async function listFolderCards(
  * MAX_RELATED_CARDS): those of the tab's type whose reference field points to this card. A page
  * also ends once its cards pass a reply's budget of values (./budget) and goes on from there.
  */
-export async function relatedCards(actor: Actor, cardId: string, tabKey: string, options: { first?: number | null; after?: string | null } = {}): Promise<Connection<CardDoc>> {
+export async function relatedCards(
+  actor: Actor,
+  cardId: string,
+  tabKey: string,
+  options: { first?: number | null; after?: string | null } = {},
+  projection: Record<string, 0> = WITHOUT_SEARCH_FIELDS,
+): Promise<Connection<CardDoc>> {
   const card = await findCard(actor, cardId);
   if (!card) throw notFound(actor, t(actor, 'Карточка', 'Card'));
   const type = await cardTypeOrFail(actor, card.typeKey);
@@ -315,7 +323,7 @@ export async function relatedCards(actor: Actor, cardId: string, tabKey: string,
   const cursor = options.after ? decodeCursor(actor, options.after, new Set<SortScalar>(['string'])) : null;
   const page = cursor ? { ...filter, $and: [afterCondition('title', cursor[0], cursor[1], false)] } : filter;
   const limit = pageSize(options.first ?? DEFAULT_PAGE_SIZE, MAX_RELATED_CARDS);
-  const rows = await permittedCards(actor, 'read', page, (scoped) => Card.find(scoped).sort({ title: 1, _id: 1 }), limit + 1);
+  const rows = await permittedCards(actor, 'read', page, (scoped) => Card.find(scoped, projection).sort({ title: 1, _id: 1 }), limit + 1);
   const shown = Math.min(limit, rowsWithinBudget(rows));
   const edges = rows.slice(0, shown).map((node) => new KeysetEdge(node, node.title ?? null));
   const totalCount = async () => Card.countDocuments({ ...filter, ...accessibleBy(actor.ability, 'read').ofType('Card') });
@@ -331,6 +339,7 @@ export async function relatedCards(actor: Actor, cardId: string, tabKey: string,
 export async function trashPage(
   actor: Actor,
   options: { first?: number | null; after?: string | null; folderId?: string | null; search?: string | null },
+  projection: Record<string, 0> = WITHOUT_SEARCH_FIELDS,
 ): Promise<Connection<CardDoc>> {
   const folderId = options.folderId ? objectIdArgument(actor.locale, 'folderId', options.folderId) : null;
   const search = options.search ? searchText(actor.locale, 'search', options.search) : '';
@@ -339,7 +348,13 @@ export async function trashPage(
   const cursor = options.after ? decodeCursor(actor, options.after, new Set<SortScalar>(['date'])) : null;
   const page = cursor ? { ...filter, $and: [...((filter.$and as Filter[] | undefined) ?? []), afterCondition('trashedAt', cursor[0], cursor[1], true)] } : filter;
   const limit = pageSize(options.first ?? 50, MAX_PAGE);
-  const rows = await permittedCards(actor, 'delete', page, (scoped) => Card.find(scoped).sort({ trashedAt: -1, _id: -1 }).hint({ inTrash: 1, trashedAt: -1 }), limit + 1);
+  const rows = await permittedCards(
+    actor,
+    'delete',
+    page,
+    (scoped) => Card.find(scoped, reading(projection, 'trashedAt')).sort({ trashedAt: -1, _id: -1 }).hint({ inTrash: 1, trashedAt: -1 }),
+    limit + 1,
+  );
   const totalCount = async () => Card.countDocuments({ ...filter, ...accessibleBy(actor.ability, 'delete').ofType('Card') });
   // A page cut by its budget goes on after its last card, as a folder's page does.
   const shown = Math.min(limit, rowsWithinBudget(rows));

@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import { Types } from 'mongoose';
 import { Card } from '../../server/src/cards/model';
 import { CARD_INDEX_BUDGET } from '../../server/src/cards/indexes';
+import { syncCardTypes } from '../../server/src/cards/type-sync';
+import { createLogger } from '../../server/src/logger';
 import type { RunningServer } from '../../server/src/server';
 import { refusalFields, type ApiClient } from '../support/api-client';
 import { createDepartment, createFolder, createLibrary, createUser, typeChangeApplied, versioned } from '../support/fixtures';
@@ -207,6 +209,7 @@ describe('card type limits, references named by settings, and conversions that c
     await admin.data(CREATE_TYPE, { d: type('serials', [field('serial', 'string')]) });
     const serials = await createFolder(admin, { libraryId: await createLibrary(admin, 'Серийные'), name: 'Серийные', allowedCardTypes: ['serials'] });
     await admin.data(CREATE_CARD, { f: serials, t: 'serials', v: { name: 'Первый', serial: 'S-1' } });
+    const before = await indexCount();
     const collection = Card.collection;
     const createIndex = collection.createIndex.bind(collection);
     // A card written with a repeated value between the save's check and its index, as a running import writes one.
@@ -216,7 +219,8 @@ describe('card type limits, references named by settings, and conversions that c
       return createIndex(...args);
     }) as typeof collection.createIndex;
     try {
-      const unique = await versioned(admin, type('serials', [field('serial', 'string', { unique: true })]));
+      // With a listed field too: its sorting index, made before the refusal, is dropped with it (s17 attack M1).
+      const unique = await versioned(admin, type('serials', [field('serial', 'string', { unique: true }), field('shelf', 'string', { listed: true })]));
       const answer = await admin.request(UPDATE_TYPE, { d: unique });
       expect(refusalFields(answer)).to.deep.equal({
         'fields.1.unique':
@@ -229,7 +233,11 @@ describe('card type limits, references named by settings, and conversions that c
       'query { cardType(key: "serials") { version fields { key unique } } }',
     );
     expect(cardType.fields.find((f) => f.key === 'serial')?.unique).to.equal(false);
-    expect((await Card.collection.indexes()).map((index) => index.name)).to.not.include('unique_serials_serial');
+    expect(cardType.fields.map((f) => f.key)).to.not.include('shelf');
+    const names = (await Card.collection.indexes()).map((index) => index.name);
+    expect(names).to.not.include('unique_serials_serial');
+    expect(names).to.not.include('sort_shelf');
+    expect(await indexCount()).to.equal(before);
   });
 
   it('makes the sorting indexes of a type of 12 listed fields in one pass over the cards, not one pass each (s16 re-attack: ~7 minutes under the index lock)', async () => {
@@ -242,6 +250,53 @@ describe('card type limits, references named by settings, and conversions that c
     expect(listed.filter((entry) => !names.has(`sort_${entry.key}`))).to.deep.equal([]);
     // The budget tests below count from the indexes the file's other types made.
     for (const entry of listed) await Card.collection.dropIndex(`sort_${entry.key}`);
+  });
+
+  it("drops the sorting index of the save another administrator beat (CONFLICT) and keeps the winner's, whose field sorts (s17 attack M1: each lost save kept its index, until the budget was full)", async () => {
+    await admin.data(CREATE_TYPE, { d: type('pair', [field('note', 'string')]) });
+    const pairs = await createFolder(admin, { libraryId: await createLibrary(admin, 'Пары'), name: 'Пары', allowedCardTypes: ['pair'] });
+    const before = await indexCount();
+    const second = await signedIn(server);
+    const from = await versioned(admin, type('pair', [field('note', 'string')]));
+    const withColumn = (key: string) => ({ ...from, fields: [...from.fields, field(key, 'string', { listed: true })] });
+    const answers = await Promise.all([admin.request(UPDATE_TYPE, { d: withColumn('shelfp') }), second.request(UPDATE_TYPE, { d: withColumn('shelfq') })]);
+    expect(answers.map((answer) => answer.errors?.[0]?.extensions?.code ?? 'ok').sort()).to.deep.equal(['CONFLICT', 'ok']);
+    const winner = answers[0].errors ? 'shelfq' : 'shelfp';
+    const loser = winner === 'shelfp' ? 'shelfq' : 'shelfp';
+    const names = (await Card.collection.indexes()).map((index) => index.name);
+    expect(names).to.include(`sort_${winner}`);
+    expect(names).to.not.include(`sort_${loser}`);
+    expect(await indexCount()).to.equal(before + 1);
+    for (const [name, value] of [
+      ['А', 'в'],
+      ['Б', 'а'],
+      ['В', 'б'],
+    ])
+      await admin.data(CREATE_CARD, { f: pairs, t: 'pair', v: { name, [winner]: value } });
+    const LIST = 'query($f: ID!, $s: String) { cards(folderId: $f, sortBy: $s) { edges { node { title } } } }';
+    const sorted = await admin.data<{ cards: { edges: { node: { title: string } }[] } }>(LIST, { f: pairs, s: winner });
+    expect(sorted.cards.edges.map((edge) => edge.node.title)).to.deep.equal(['Б', 'В', 'А']);
+    // A save that stops listing the field drops its index: no type wants it any more.
+    const unlisted = await versioned(admin, type('pair', [field('note', 'string'), field(winner, 'string', { listed: false })]));
+    await typeChangeApplied(admin, (await admin.data<{ updateCardType: { changeJob: { id: string } | null } }>(UPDATE_TYPE, { d: unlisted })).updateCardType.changeJob);
+    expect((await Card.collection.indexes()).map((index) => index.name)).to.not.include(`sort_${winner}`);
+    expect(await indexCount()).to.equal(before);
+  });
+
+  it('drops at start the type indexes no stored type wants (a crash mid-save left them), keeping the ones a type wants', async () => {
+    const start = () => syncCardTypes(createLogger({ logLevel: 'silent' }));
+    await start();
+    const before = await indexCount();
+    await Card.collection.createIndex({ folderId: 1, inTrash: 1, 'values.stray': 1, _id: 1 }, { name: 'sort_stray' });
+    await Card.collection.createIndex({ 'values.strayref': 1, typeKey: 1 }, { name: 'ref_strayref' });
+    await start();
+    const names = (await Card.collection.indexes()).map((index) => index.name);
+    expect(names).to.not.include('sort_stray');
+    expect(names).to.not.include('ref_strayref');
+    expect(names).to.include.members(['ref_party', 'unique_tickets_number', 'sort_column0']);
+    expect(await indexCount()).to.equal(before);
+    // The budget tests below count from the indexes the file's other types made.
+    for (let index = 0; index < 12; index++) await Card.collection.dropIndex(`sort_column${index}`);
   });
 
   it('refuses the change that would take the cards collection past its index budget, at the fields asking, saying how many are in use', async () => {

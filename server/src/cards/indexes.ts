@@ -1,10 +1,19 @@
 import type { mongo } from 'mongoose';
 import { cardTargets, type CardTypeDefinition } from '../../../card-types';
-import { uniqueIndexName } from '../card-types/registry';
+import { forgetCardTypes, listCardTypes, uniqueIndexName } from '../card-types/registry';
 import { isDuplicateKeyError } from '../validation';
 import { Card } from './model';
 
 const UNIQUE_PREFIX = 'unique_';
+/** How the names of the indexes card types ask for begin (`wantedIndexes`); the collection's other indexes are Kartoteka's own. */
+const TYPE_INDEX_PREFIXES = [UNIQUE_PREFIX, 'ref_', 'sort_'];
+
+/**
+ * Held by a change that adds indexes to the cards collection, from its budget check until its
+ * indexes are made and it is stored or not, and by `dropIndexesNoTypeWants`: while no one holds it,
+ * no index exists that a type not yet stored is to want.
+ */
+export const CARD_INDEX_BUDGET_LOCK = 'card-index-budget';
 
 /** MongoDB's most indexes on one collection (the `_id` index included): the 65th is refused. */
 export const CARD_INDEX_LIMIT = 64;
@@ -108,6 +117,22 @@ export async function ensureCardTypeIndexes(type: CardTypeDefinition): Promise<U
   return failures;
 }
 
+/**
+ * Drops the cards collection's type indexes (unique, reference, sorting) that no stored type asks
+ * for, read afresh: those a save made and then was not stored (another administrator's save of the
+ * type came first, a refusal, a failure — s17 attack M1: each such save kept its sorting indexes,
+ * and a few filled the budget), a crash left mid-save, or a field stopped asking for (no longer
+ * listed). An index another type asks for (a field key they share) stays. Call it holding
+ * `CARD_INDEX_BUDGET_LOCK`. Returns the names dropped.
+ */
+export async function dropIndexesNoTypeWants(): Promise<string[]> {
+  forgetCardTypes();
+  const wanted = new Set((await listCardTypes()).flatMap((type) => wantedIndexes(type).map((index) => index.name)));
+  const unwanted = [...(await cardIndexNames())].filter((name) => TYPE_INDEX_PREFIXES.some((prefix) => name.startsWith(prefix)) && !wanted.has(name));
+  for (const name of unwanted) await Card.collection.dropIndex(name);
+  return unwanted;
+}
+
 /** A change whose new indexes would take the cards collection past `CARD_INDEX_BUDGET`: the fields asking for them, and the counts. */
 export interface IndexBudgetExcess {
   /** How many indexes the collection has now. */
@@ -123,6 +148,9 @@ export function wantsNewIndexes(type: CardTypeDefinition, previous: CardTypeDefi
   const before = new Set(previous ? wantedIndexes(previous).map((index) => index.name) : []);
   return wantedIndexes(type).some((index) => !before.has(index.name));
 }
+
+/** Whether `previous` wanted an index that `type` no longer does (a field no longer listed, say). */
+export const stopsWantingIndexes = (type: CardTypeDefinition, previous: CardTypeDefinition | null): boolean => previous !== null && wantsNewIndexes(previous, type);
 
 /**
  * Whether saving `type` over `previous` (null: a new type) keeps the cards collection within

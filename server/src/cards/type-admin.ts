@@ -24,11 +24,14 @@ import type { JobDoc } from '../jobs/model';
 import { fillInReferenceProblems } from './fill-in-references';
 import {
   CARD_INDEX_BUDGET,
+  CARD_INDEX_BUDGET_LOCK,
   CARD_INDEX_LIMIT,
   CARD_INDEXES_RESERVED,
   cardIndexNames,
+  dropIndexesNoTypeWants,
   ensureCardTypeIndexes,
   indexBudgetExcess,
+  stopsWantingIndexes,
   uniqueNotEnforced,
   wantsNewIndexes,
   type UniqueIndexFailure,
@@ -320,9 +323,6 @@ const stillApplying = (actor: Actor) =>
     ),
   );
 
-/** Held by a change that adds indexes to the cards collection, from its budget check until its indexes are made. */
-const CARD_INDEX_BUDGET_LOCK = 'card-index-budget';
-
 /** Another save of the type came first: saving this form would undo it. */
 const staleType = (actor: Actor) =>
   new AppError(
@@ -394,7 +394,8 @@ export async function saveCardTypeDefinition(
     // The indexes before the save (s16 A2): a field made unique whose index cannot be made — cards
     // written since the check share a value, e.g. an import running — refuses the save at the field,
     // rather than a type that says «unique» while nothing enforces it. A save that is not stored puts
-    // the indexes back as the stored type wants them.
+    // the indexes back as the stored types want them: the type's unique ones it dropped are made
+    // again, and the ones it made that no stored type wants are dropped (s17 attack M1).
     const repeated = (await ensureCardTypeIndexes(definition)).filter((failure) => failure.reason === 'duplicates' && !uniqueIn(previous, failure.fieldKey));
     try {
       if (repeated.length > 0) throw repeatsArrived(actor, definition, repeated);
@@ -404,13 +405,20 @@ export async function saveCardTypeDefinition(
       const current = await findCardType(definition.key);
       if (current) await ensureCardTypeIndexes(current);
       throw error;
+    } finally {
+      // Stored or not, holding the lock: the indexes it made that no stored type wants go, and those a type stopped wanting meanwhile.
+      if (addsIndexes) await dropIndexesNoTypeWants();
     }
     // Forgotten again once committed: a request in between would have cached the definition before the change.
     forgetCardTypes();
   };
   // Changes that add indexes to the cards collection pass its budget one at a time, across every instance.
   if (addsIndexes) await withLock(CARD_INDEX_BUDGET_LOCK, randomUUID(), store, { wait: true });
-  else await store();
+  else {
+    await store();
+    // A save that stops asking for an index drops it now unless a save that adds indexes holds the lock: that one drops it when it ends.
+    if (stopsWantingIndexes(definition, previous)) await withLock(CARD_INDEX_BUDGET_LOCK, randomUUID(), dropIndexesNoTypeWants);
+  }
   if (job) announceJob(job);
   const saved = stored as CardTypeDefinition | null;
   if (!saved) throw staleType(actor);

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { mergeCodeAndAdminDefinition, validateCardTypeDefinition } from '../../../card-types/definitions';
 import { builtInCardTypes } from '../../../card-types/built-in';
 import { findCardType, listCardTypes, saveCardType } from '../card-types/registry';
 import type { CardTypeDefinition } from '../../../card-types';
 import type { Logger } from '../logger';
-import { ensureCardTypeIndexes } from './indexes';
+import { withLock } from '../jobs/lock';
+import { CARD_INDEX_BUDGET_LOCK, dropIndexesNoTypeWants, ensureCardTypeIndexes } from './indexes';
 import { pluginCardTypes } from './plugins';
 
 /**
@@ -29,8 +31,10 @@ async function pluginTypeFits(code: CardTypeDefinition, stored: CardTypeDefiniti
  * At start: merges each built-in type's code definition, and each enabled plugin's, with the stored
  * one (an administrator's additions and customisations are kept, fields with data are never
  * dropped), says which stored types belong to plugins that are switched off (they and their cards
- * stay as stored), then makes sure every type's indexes exist. A unique index that cannot be made
- * is logged and reported to administrators (`CardType.uniqueNotEnforced`), not fatal.
+ * stay as stored), drops the type indexes no stored type wants (left by a crash mid-save, or by a
+ * field no longer listed; skipped while another instance's save holds the index lock — that save
+ * clears up after itself), then makes sure every type's indexes exist. A unique index that cannot
+ * be made is logged and reported to administrators (`CardType.uniqueNotEnforced`), not fatal.
  */
 export async function syncCardTypes(logger: Logger): Promise<void> {
   const fromPlugins = pluginCardTypes();
@@ -56,6 +60,8 @@ export async function syncCardTypes(logger: Logger): Promise<void> {
       logger.info({ cardType: type.key, plugin: type.plugin }, `plugin ${type.plugin} is off: its card type and cards are kept as stored`);
     }
   }
+  const dropped = await withLock(CARD_INDEX_BUDGET_LOCK, randomUUID(), dropIndexesNoTypeWants);
+  if (dropped && dropped.length > 0) logger.info({ indexes: dropped }, 'dropped card indexes no card type wants');
   for (const type of types) {
     for (const failure of await ensureCardTypeIndexes(type)) {
       logger.error(

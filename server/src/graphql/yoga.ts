@@ -19,8 +19,9 @@ export type KoaServerContext = { koa: KoaContext };
 // - a variable inside a literal object or list, e.g. `values: { name: $name }` for a JSON
 //   argument: graphql-jit compiles such literals without the variables;
 // - an argument written as a literal in a subscription, e.g. `jobEvents(id: "…")`: graphql-jit's
-//   subscribe hands the field's subscribe resolver no arguments but variables.
-// graphql-js runs both.
+//   subscribe hands the field's subscribe resolver no arguments but variables;
+// - a document of several operations (below).
+// graphql-js runs these.
 const jitMisreads = new WeakMap<DocumentNode, boolean>();
 
 function jitWouldMisread(document: DocumentNode): boolean {
@@ -28,7 +29,10 @@ function jitWouldMisread(document: DocumentNode): boolean {
   if (known === undefined) {
     let depth = 0;
     let subscription = false;
-    known = false;
+    // graphql-jit's cache is keyed by the document alone: of a document of several operations it ran
+    // whichever was compiled first, whatever operationName asked — a mutation under a query's name,
+    // past the GET rule, the maintenance guard and the access layer's operation kind (s17 re-attack).
+    known = document.definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION).length > 1;
     visit(document, {
       OperationDefinition: {
         enter: (operation) => void (subscription = operation.operation === 'subscription'),

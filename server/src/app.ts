@@ -32,7 +32,10 @@ import { countCardsRead, useReadAlarm } from './transfer/read-alarm';
 import { fileRoutes, FILES_PATH } from './files/routes';
 import { filesModule } from './files/graphql';
 import { useMaintenanceGuard } from './backup/maintenance';
-import { sessionMiddleware } from './people/auth';
+import { addressAllowedIn, sessionMiddleware } from './people/auth';
+import { accessSnapshot, type SnapshotUser } from './access/snapshot';
+import { AppError } from './errors';
+import { message, type Locale } from './i18n';
 import { buildActor, type Actor } from './access/actor';
 import { requestLocale } from './graphql/context';
 import { metricsEndpoint, type Metrics } from './metrics/metrics';
@@ -56,6 +59,21 @@ export const graphqlModules: GraphQLModule[] = [
 ];
 
 /** The Koa application; the middleware order below is the request's path through the server. */
+/**
+ * The actor of a signed-in request, refused when the access snapshot it is built on refuses the user
+ * (deactivated) or their address: a GraphQL request's session was checked while its operation was
+ * unknown, perhaps on the previous snapshot; a mutation's actor is built on the latest one, so an
+ * allow-list narrowed a moment ago stops the write (s17 re-attack: writes passed for ~1 s).
+ */
+async function actorAtAddress(user: SnapshotUser, ip: string, locale: Locale): Promise<Actor> {
+  const built = await buildActor(user, ip);
+  const snapshot = await accessSnapshot();
+  const current = snapshot.users.get(built.userId);
+  if (!current?.active) throw new AppError('UNAUTHENTICATED', message(locale, 'unauthenticated'));
+  if (!addressAllowedIn(snapshot, current, ip)) throw new AppError('FORBIDDEN', message(locale, 'ipRefused', { ip }));
+  return built;
+}
+
 export function createApp(options: { config: Config; logger: Logger; database: Database; clientDist: string; metrics?: Metrics }): Koa {
   const { config, logger, database, metrics } = options;
   // Behind proxies the client is the entry TRUST_PROXY_HOPS from the right of X-Forwarded-For:
@@ -85,7 +103,7 @@ export function createApp(options: { config: Config; logger: Logger; database: D
         actor: () => {
           const user = context.auth.user;
           if (!user) return Promise.reject(new Error('actor() needs a signed-in user; call requireActor first'));
-          actor ??= buildActor(user, koa.ip);
+          actor ??= actorAtAddress(user, koa.ip, context.locale);
           return actor;
         },
       } as const;

@@ -49,6 +49,7 @@ describe('requests while a new access snapshot loads (#12, s15 A4 second half; A
   let colleague: ApiClient;
   let leaver: ApiClient;
   let writer: ApiClient;
+  let remote: ApiClient;
   let folderId: string;
   let libraryId: string;
   let otherFolderId: string;
@@ -62,11 +63,13 @@ describe('requests while a new access snapshot loads (#12, s15 A4 second half; A
       { login: 'colleague', fullName: 'Коллега', level: 'read' },
       { login: 'leaver', fullName: 'Уходящий', level: 'read' },
       { login: 'writer', fullName: 'Пишущий', level: 'edit' },
+      { login: 'remote', fullName: 'Удалённый', level: 'edit' },
     ]));
     otherFolderId = await createFolder(admin, { libraryId, name: 'Архив' });
     colleague = await signedIn(server, 'colleague', PASSWORD);
     leaver = await signedIn(server, 'leaver', PASSWORD);
     writer = await signedIn(server, 'writer', PASSWORD);
+    remote = await signedIn(server, 'remote', PASSWORD);
     restoreLoads = slowSnapshotLoads();
     // Two slow loads, waited for: the installation is known to load slowly.
     for (const name of ['Корреспонденты', 'Корреспонденты и контакты']) {
@@ -124,6 +127,15 @@ describe('requests while a new access snapshot loads (#12, s15 A4 second half; A
     const created = await writer.request<{ createCard: { id: string } | null }>(CREATE, { f: folderId });
     expect(created.data?.createCard ?? null).to.equal(null);
     expect(created.errors?.[0]?.extensions?.code).to.be.oneOf(['FORBIDDEN', 'NOT_FOUND']);
+    expect(await mongoose.connection.db!.collection('cards').countDocuments({ 'values.name': 'ООО «После отзыва»' })).to.equal(0);
+  });
+
+  it('a write from an address an allow-list excluded a moment ago is refused, though the session was looked up on the previous snapshot (s17 re-attack)', async () => {
+    await checkedAccessSnapshot();
+    await admin.data('mutation($id: ID!) { updateUser(id: $id, input: { ipAllowList: ["10.9.9.9/32"] }) { id } }', { id: userIds.remote });
+    const created = await remote.request<{ createCard: { id: string } | null }>(CREATE, { f: folderId });
+    expect(created.data?.createCard ?? null).to.equal(null);
+    expect(created.errors?.[0]?.extensions?.code).to.equal('FORBIDDEN');
     expect(await mongoose.connection.db!.collection('cards').countDocuments({ 'values.name': 'ООО «После отзыва»' })).to.equal(0);
   });
 });

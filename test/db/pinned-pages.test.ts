@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MongoClient, MongoServerError, type Collection } from 'mongodb';
 import { startMemoryServer, type MemoryServer } from '../../server/src/db/memory';
 
@@ -74,6 +75,9 @@ describe('built-in database: reads do not keep written pages from being reused',
 
     const { steady, growth } = await rewriteUntilSteady(cards, dbpath);
     expect(steady, `the file grew ${growth.toFixed(1)}× over ${MAX_ROUNDS} rewrites`).to.equal(true);
+    // Idle cursors are closed by the server's sweep, once a second: on a quiet machine the file
+    // settles sooner than that (the cursor pins no snapshot between getMores).
+    await sleep(1500);
     const error = await client
       .db('pages')
       .command({ getMore: id, collection: 'cards' })

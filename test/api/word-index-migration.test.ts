@@ -1,29 +1,16 @@
 import { expect } from 'chai';
 import mongoose from 'mongoose';
-import { pino } from 'pino';
-import { Writable } from 'node:stream';
 import { wordFolderIndexStep } from '../../server/src/migrations/word-folder-index';
 import type { RunningServer } from '../../server/src/server';
 import type { ApiClient } from '../support/api-client';
 import { createDepartment, createFolder, createLibrary, createUser, setFolderAccess } from '../support/fixtures';
+import { recordingLogger } from '../support/recording-logger';
 import { searchWork, storeCounterparties } from '../support/search-work';
 import { signedIn, startTestServer } from '../support/server';
 
 const PASSWORD = 'secret-password-1';
 const SEARCH = 'query($q: String!, $first: Int) { search(query: $q, first: $first) { card { title } } }';
 type Hit = { search: { card: { title: string } }[] };
-
-/** A logger whose lines the test can read. */
-function recordingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
-}
 
 /**
  * The cards' words were indexed twice (`searchWords_1`, `folderId_1_searchWords_1`: 46 % of all

@@ -118,7 +118,11 @@ describe('db conformance: answering other clients during a bulk write', function
   it("answers a colleague's short query while a long scan finds few documents («содержит» over a large folder), the scan giving its turn back between parts of it", async () => {
     const cards = db.collection<{ folder: number; title: string; body: string }>('scanned');
     await cards.createIndex({ folder: 1, title: 1 });
-    const docs = Array.from({ length: 60_000 }, (_, i) => ({ folder: i % 10, title: `Card ${i}`, body: `${i % 20_000 === 7 ? 'needle ' : ''}${'lorem ipsum '.repeat(20)}${i}` }));
+    const docs = Array.from({ length: 60_000 }, (_, i) => ({
+      folder: i % 10,
+      title: `Card ${i}`,
+      body: `${i % 20_000 === 7 ? 'needle ' : ''}${'договор поставки оборудования '.repeat(8)}${i}`,
+    }));
     for (let i = 0; i < docs.length; i += 10_000) await cards.insertMany(docs.slice(i, i + 10_000), { ordered: false });
     let scanned = false;
     const scan = cards

@@ -1,21 +1,8 @@
 import { expect } from 'chai';
 import mongoose from 'mongoose';
-import { pino } from 'pino';
-import { Writable } from 'node:stream';
 import { migrateDatabase, storedVersion, type Db, type MigrationStep } from '../../server/src/migrations';
 import { testMongoUri, uniqueDbName } from '../support/mongo';
-
-/** A logger whose lines the test can read. */
-function recordingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
-}
+import { recordingLogger } from '../support/recording-logger';
 
 /** Two steps over a `contacts` collection: split `name` into first/last, then add a `status`. */
 const steps: MigrationStep[] = [
